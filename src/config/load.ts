@@ -1,0 +1,282 @@
+import { readFileSync, existsSync, statSync } from 'node:fs';
+import { dirname, join, resolve, basename } from 'node:path';
+import { LineCounter, parseDocument, isMap, type Document } from 'yaml';
+import type { z } from 'zod';
+import { RiskstreamError } from '../errors.js';
+import { riskstreamSchema, type RiskstreamFileConfig, type ReceiverConfig, RECEIVER_EVENTS, type ReceiverEvent } from './schema.js';
+import { schemaFor, type BehaviorConfig, type BehaviorKind } from './behaviors-schema.js';
+
+/** One validation problem, located in its file. */
+export interface ConfigIssue {
+  file: string;
+  line: number;
+  col: number;
+  message: string;
+}
+
+/** A receiver with endpoint, audience, events and authorization resolved. */
+export interface ResolvedReceiver extends ReceiverConfig {
+  endpoint: string;
+  audience: string;
+  events: ReceiverEvent[];
+  alg: 'ES256' | 'RS256';
+  /** Resolved Authorization header value (secret: never log). */
+  authorizationValue?: string;
+}
+
+/** Stream and key names, resolved from the prefix. */
+export interface StreamNames {
+  login: string;
+  activity: string;
+  /** Every input stream, login first. */
+  inputs: string[];
+  deadLetter: string;
+  riskEvents: string;
+  audit: string;
+  group: string;
+}
+
+/** The validated, resolved configuration the worker runs with. */
+export interface Config {
+  dir: string;
+  files: string[];
+  raw: RiskstreamFileConfig;
+  streams: StreamNames;
+  behaviors: BehaviorConfig[];
+  receivers: ResolvedReceiver[];
+  redisUrl: string;
+  prefix: string;
+  adminTokens: string[];
+  ingestTokens: string[];
+}
+
+interface Parsed {
+  file: string;
+  doc: Document.Parsed;
+  lc: LineCounter;
+}
+
+function parseFile(file: string, issues: ConfigIssue[]): Parsed | undefined {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch {
+    throw new RiskstreamError('CONFIG_NOT_FOUND', `cannot read ${file}`, { file });
+  }
+  const lc = new LineCounter();
+  const doc = parseDocument(text, { lineCounter: lc, prettyErrors: false, uniqueKeys: true });
+  for (const e of doc.errors) {
+    const pos = lc.linePos(e.pos[0]);
+    issues.push({ file, line: pos.line, col: pos.col, message: e.message.split('\n')[0] ?? e.message });
+  }
+  return doc.errors.length ? undefined : { file, doc, lc };
+}
+
+function locate(p: Parsed, path: readonly PropertyKey[], keyOnly = false): { line: number; col: number } {
+  // Walk down to the deepest node that exists; point at the key for unknown keys.
+  let node: unknown = p.doc.contents;
+  let best: [number, number, number] | undefined = (node as { range?: [number, number, number] })?.range;
+  for (const seg of path) {
+    if (!node || typeof node !== 'object' || !('items' in node)) break;
+    const items = (node as { items: unknown[] }).items;
+    let next: unknown;
+    if (isMap(node)) {
+      const pair = (node.items as Array<{ key: { value?: unknown; range?: [number, number, number] }; value: unknown }>).find(
+        (it) => String(it.key?.value) === String(seg),
+      );
+      if (!pair) break;
+      if (keyOnly && seg === path[path.length - 1]) {
+        best = pair.key.range;
+        break;
+      }
+      next = pair.value ?? pair.key;
+      best = (next as { range?: [number, number, number] })?.range ?? pair.key.range ?? best;
+    } else {
+      next = items[Number(seg)];
+      best = (next as { range?: [number, number, number] })?.range ?? best;
+    }
+    node = next;
+  }
+  const pos = p.lc.linePos(best?.[0] ?? 0);
+  return { line: pos.line, col: pos.col };
+}
+
+function pushZodIssues(p: Parsed, prefix: PropertyKey[], err: z.ZodError, issues: ConfigIssue[]): void {
+  for (const issue of err.issues) {
+    if (issue.code === 'unrecognized_keys') {
+      for (const key of issue.keys) {
+        const path = [...prefix, ...issue.path, key];
+        issues.push({ file: p.file, ...locate(p, path, true), message: `unknown key "${path.map(String).join('.')}"` });
+      }
+      continue;
+    }
+    const path = [...prefix, ...issue.path];
+    const where = path.length ? `${path.map(String).join('.')}: ` : '';
+    issues.push({ file: p.file, ...locate(p, path), message: `${where}${issue.message}` });
+  }
+}
+
+/** Validates a behaviors document. Unknown ids, unknown keys, bad durations and levels are issues. */
+export function parseBehaviors(p: Parsed | undefined, issues: ConfigIssue[]): BehaviorConfig[] {
+  if (!p) return [];
+  const data: unknown = p.doc.toJS() ?? {};
+  if (typeof data !== 'object' || Array.isArray(data) || data === null) {
+    issues.push({ file: p.file, line: 1, col: 1, message: 'behaviors file must be a mapping of behavior id → settings' });
+    return [];
+  }
+  const out: BehaviorConfig[] = [];
+  for (const [id, raw] of Object.entries(data as Record<string, unknown>)) {
+    const schema = schemaFor(id, raw);
+    if (!schema) {
+      issues.push({
+        file: p.file,
+        ...locate(p, [id], true),
+        message: `unknown behavior "${id}" (predefined: impossible_travel, dlp_detection, high_dlp, endpoint_detection, device_posture_score, malicious_file, security_domain, high_risk_domain; or set kind: threshold)`,
+      });
+      continue;
+    }
+    const r = schema.safeParse(raw ?? {});
+    if (!r.success) {
+      pushZodIssues(p, [id], r.error, issues);
+      continue;
+    }
+    const v = r.data as Record<string, unknown> & { enabled: boolean; risk_level: BehaviorConfig['risk_level']; expires_after: number | null; kind?: string };
+    out.push({
+      id,
+      kind: (v.kind ?? id) as BehaviorKind,
+      enabled: v.enabled,
+      risk_level: v.risk_level,
+      expires_after: v.expires_after,
+      params: v,
+    });
+  }
+  return out;
+}
+
+function expandEnv(value: string, what: string, issues: ConfigIssue[], file: string): string | undefined {
+  const m = /^\$\{([A-Za-z_][A-Za-z0-9_]*)\}$/.exec(value) ?? /^env:([A-Za-z_][A-Za-z0-9_]*)$/.exec(value);
+  if (!m) return value;
+  const v = process.env[m[1]!];
+  if (v === undefined) issues.push({ file, line: 1, col: 1, message: `${what}: environment variable ${m[1]} is not set` });
+  return v;
+}
+
+function resolveReceivers(raw: RiskstreamFileConfig, file: string, issues: ConfigIssue[]): ResolvedReceiver[] {
+  const seen = new Set<string>();
+  const out: ResolvedReceiver[] = [];
+  raw.receivers.forEach((r, i) => {
+    if (seen.has(r.name)) issues.push({ file, line: 1, col: 1, message: `receivers[${i}]: duplicate name "${r.name}"` });
+    seen.add(r.name);
+    const org = r.org_url?.replace(/\/+$/, '');
+    const endpoint = r.endpoint ?? (r.kind === 'okta' && org ? `${org}/security/api/v1/security-events` : undefined);
+    const audience = r.audience ?? (r.kind === 'okta' ? org : undefined) ?? endpoint;
+    if (!endpoint) {
+      issues.push({ file, line: 1, col: 1, message: `receivers[${i}] (${r.name}): endpoint is required (or org_url for kind okta)` });
+      return;
+    }
+    let authorizationValue: string | undefined;
+    if (r.authorization_env) {
+      authorizationValue = process.env[r.authorization_env];
+      if (authorizationValue === undefined) {
+        issues.push({ file, line: 1, col: 1, message: `receivers[${i}] (${r.name}): environment variable ${r.authorization_env} is not set` });
+      }
+    } else if (r.authorization) {
+      authorizationValue = expandEnv(r.authorization, `receivers[${i}].authorization`, issues, file);
+    }
+    out.push({
+      ...r,
+      endpoint,
+      audience: audience ?? endpoint,
+      events: r.events ?? [...RECEIVER_EVENTS],
+      alg: r.alg ?? (r.kind === 'okta' ? 'RS256' : 'ES256'),
+      ...(authorizationValue !== undefined ? { authorizationValue } : {}),
+    });
+  });
+  return out;
+}
+
+function looksLikeBehaviors(p: Parsed): boolean {
+  const js = p.doc.toJS();
+  if (!js || typeof js !== 'object') return false;
+  const keys = Object.keys(js);
+  return keys.length > 0 && keys.every((k) => !['redis', 'streams', 'http', 'signing', 'issuer', 'receivers'].includes(k)) &&
+    Object.values(js).some((v) => v && typeof v === 'object' && ('risk_level' in v || 'enabled' in v || 'kind' in v));
+}
+
+/**
+ * Loads and validates configuration from a directory (`riskstream.yaml` + `behaviors.yaml`)
+ * or a single file. Throws CONFIG_INVALID with `details.issues` (file, line, col, message).
+ */
+export function loadConfig(path: string, env: NodeJS.ProcessEnv = process.env): Config {
+  const abs = resolve(path);
+  if (!existsSync(abs)) throw new RiskstreamError('CONFIG_NOT_FOUND', `config not found: ${path}`, { path });
+  const issues: ConfigIssue[] = [];
+  let mainFile: string | undefined;
+  let behaviorsFile: string | undefined;
+  let dir: string;
+  if (statSync(abs).isDirectory()) {
+    dir = abs;
+    mainFile = existsSync(join(abs, 'riskstream.yaml')) ? join(abs, 'riskstream.yaml') : undefined;
+    behaviorsFile = existsSync(join(abs, 'behaviors.yaml')) ? join(abs, 'behaviors.yaml') : undefined;
+  } else {
+    dir = dirname(abs);
+    if (/behaviors/i.test(basename(abs))) behaviorsFile = abs;
+    else {
+      mainFile = abs;
+      const sibling = join(dir, 'behaviors.yaml');
+      if (existsSync(sibling)) behaviorsFile = sibling;
+    }
+  }
+  let mainParsed = mainFile ? parseFile(mainFile, issues) : undefined;
+  if (mainParsed && mainFile && looksLikeBehaviors(mainParsed) && !behaviorsFile) {
+    behaviorsFile = mainFile;
+    mainFile = undefined;
+    mainParsed = undefined;
+  }
+  const behaviorsParsed = behaviorsFile ? parseFile(behaviorsFile, issues) : undefined;
+
+  let raw: RiskstreamFileConfig = riskstreamSchema.parse({});
+  if (mainParsed) {
+    const r = riskstreamSchema.safeParse(mainParsed.doc.toJS() ?? {});
+    if (r.success) raw = r.data;
+    else pushZodIssues(mainParsed, [], r.error, issues);
+  }
+  const behaviors = parseBehaviors(behaviorsParsed, issues);
+  const receivers = resolveReceivers(raw, mainFile ?? abs, issues);
+
+  if (issues.length) {
+    const text = issues.map((i) => `${i.file}:${i.line}:${i.col} ${i.message}`).join('\n');
+    throw new RiskstreamError('CONFIG_INVALID', text, { issues });
+  }
+  const prefix = raw.redis.prefix;
+  const s = raw.streams;
+  const login = s.login ?? `${prefix}:login`;
+  const activity = s.activity ?? `${prefix}:activity`;
+  const envAdmin = env.RISKSTREAM_ADMIN_TOKEN ? [env.RISKSTREAM_ADMIN_TOKEN] : [];
+  const envIngest = env.RISKSTREAM_INGEST_TOKEN ? [env.RISKSTREAM_INGEST_TOKEN] : [];
+  return {
+    dir,
+    files: [mainFile, behaviorsFile].filter((f): f is string => !!f),
+    raw,
+    streams: {
+      login,
+      activity,
+      inputs: [...new Set([login, activity, ...s.extra])],
+      deadLetter: s.dead_letter ?? `${prefix}:dead-letter`,
+      riskEvents: s.risk_events ?? `${prefix}:risk-events`,
+      audit: s.audit ?? `${prefix}:audit`,
+      group: s.group,
+    },
+    behaviors,
+    receivers,
+    redisUrl: env.REDIS_URL ?? raw.redis.url,
+    prefix,
+    adminTokens: [...raw.http.admin_tokens, ...envAdmin],
+    ingestTokens: [...raw.http.ingest_tokens, ...envIngest],
+  };
+}
+
+/** Resolves a path from the config (relative paths are relative to the config directory). */
+export function configPath(cfg: Pick<Config, 'dir'>, p: string): string {
+  return resolve(cfg.dir, p);
+}

@@ -1,0 +1,143 @@
+import { z } from 'zod';
+import { durationMs } from './behaviors-schema.js';
+
+const subjectFormat = z.enum(['email', 'iss_sub', 'opaque']);
+
+/** Event kinds a receiver can get. */
+export const RECEIVER_EVENTS = ['risk-level-change', 'session-revoked', 'verification'] as const;
+export type ReceiverEvent = (typeof RECEIVER_EVENTS)[number];
+
+export const receiverSchema = z.strictObject({
+  name: z.string().regex(/^[A-Za-z0-9_.-]+$/, { message: 'letters, digits, _ . - only' }),
+  kind: z.enum(['okta', 'ssf']),
+  /** Push endpoint. For kind okta, derived from `org_url` when omitted. */
+  endpoint: z.url().optional(),
+  /** Okta org URL (https://{org}.okta.com): gives endpoint and audience for kind okta. */
+  org_url: z.url().optional(),
+  audience: z.string().optional(),
+  subject_format: subjectFormat.default('email'),
+  /** For subject_format iss_sub: the `iss` of the user's subject (defaults to the receiver audience). */
+  subject_issuer: z.string().optional(),
+  events: z.array(z.enum(RECEIVER_EVENTS)).optional(),
+  /** Authorization header value; `${ENV_VAR}` is expanded from the environment. */
+  authorization: z.string().optional(),
+  /** Name of an environment variable holding the Authorization header value. */
+  authorization_env: z.string().optional(),
+  timeout: durationMs.default('10s' as never),
+  /** Max SETs per second to this receiver (BullMQ limiter). */
+  rate_limit: z.number().int().positive().optional(),
+  alg: z.enum(['ES256', 'RS256']).optional(),
+  enabled: z.boolean().default(true),
+  /** Extra reason text languages (`en` always). */
+  reason_languages: z.array(z.string()).optional(),
+});
+export type ReceiverConfigInput = z.input<typeof receiverSchema>;
+
+export const signingKeySchema = z.strictObject({
+  key_file: z.string(),
+  alg: z.enum(['ES256', 'RS256']).default('ES256'),
+  kid: z.string().optional(),
+});
+
+export const riskstreamSchema = z.strictObject({
+  redis: z
+    .strictObject({
+      url: z.string().default('redis://127.0.0.1:6379'),
+      /** Prefix of every key riskstream owns (streams default to `<prefix>:login` …). */
+      prefix: z.string().regex(/^[A-Za-z0-9_.:-]+$/).default('riskstream'),
+    })
+    .prefault({}),
+  streams: z
+    .strictObject({
+      login: z.string().optional(),
+      activity: z.string().optional(),
+      extra: z.array(z.string()).default([]),
+      dead_letter: z.string().optional(),
+      risk_events: z.string().optional(),
+      audit: z.string().optional(),
+      group: z.string().default('riskstream'),
+      batch_size: z.number().int().positive().max(10_000).default(500),
+      block: durationMs.default('1s' as never),
+      claim_idle: durationMs.default('60s' as never),
+      /** Approximate MAXLEN for risk-events, audit and dead-letter streams. */
+      maxlen: z.number().int().positive().default(1_000_000),
+      /** Trim acked input entries older than this (MINID); never trims unacked ones. */
+      input_retention: durationMs.default('7d' as never),
+      /** POST /v1/events answers 429 when the input lag exceeds this many entries. */
+      max_lag: z.number().int().positive().default(100_000),
+    })
+    .prefault({}),
+  http: z
+    .strictObject({
+      port: z.number().int().min(0).max(65535).default(8080),
+      host: z.string().default('0.0.0.0'),
+      admin_tokens: z.array(z.string().min(16, { message: 'tokens must be at least 16 characters' })).default([]),
+      ingest_tokens: z.array(z.string().min(16, { message: 'tokens must be at least 16 characters' })).default([]),
+      body_limit: z.number().int().positive().default(5 * 1024 * 1024),
+      /** Public base URL of this server (for jwks_uri etc.); defaults to the issuer. */
+      public_url: z.url().optional(),
+    })
+    .prefault({}),
+  signing: z
+    .strictObject({
+      key_file: z.string().default('keys/signing.pem'),
+      alg: z.enum(['ES256', 'RS256']).default('ES256'),
+      kid: z.string().optional(),
+      /** Extra keys: RS256 for Okta receivers, and previous keys kept published after a rotation. */
+      keys: z.array(signingKeySchema).default([]),
+      /** Public JWK files of retired keys still published in the JWKS. */
+      previous_public_keys: z.array(z.string()).default([]),
+    })
+    .prefault({}),
+  issuer: z.url({ message: 'issuer must be an https URL' }).default('https://riskstream.example.com'),
+  receivers: z.array(receiverSchema).default([]),
+  geoip: z.strictObject({ mmdb: z.string().optional(), cache_size: z.number().int().positive().default(10_000) }).prefault({}),
+  sessions: z
+    .strictObject({
+      redact_claims: z.array(z.string()).default([]),
+      default_lifetime: durationMs.default('12h' as never),
+      max_per_user: z.number().int().positive().default(100),
+    })
+    .prefault({}),
+  state: z
+    .strictObject({
+      max_logins: z.number().int().positive().max(100).default(10),
+      login_max_age: durationMs.default('7d' as never),
+      allowed_lateness: durationMs.default('10m' as never),
+      lru_size: z.number().int().nonnegative().default(10_000),
+      sweep_interval: durationMs.default('1s' as never),
+      max_events_per_user: z.number().int().positive().default(1000),
+    })
+    .prefault({}),
+  delivery: z
+    .strictObject({
+      concurrency: z.number().int().positive().default(16),
+      /** Give up retrying after this long. */
+      horizon: durationMs.default('24h' as never),
+      backoff_base: durationMs.default('1s' as never),
+      backoff_max: durationMs.default('10m' as never),
+      /** Delay before the single retry after a receiver answers invalid_key. */
+      invalid_key_retry: durationMs.default('5m' as never),
+    })
+    .prefault({}),
+  mapping: z
+    .strictObject({
+      /** Named profiles by stream: stream name → profile id (okta, entra, cloudtrail, generic:<name>). */
+      streams: z.record(z.string(), z.string()).default({}),
+      /** Generic dotted-path mappings: profile name → { canonical field: source path }. */
+      generic: z.record(z.string(), z.record(z.string(), z.string())).default({}),
+    })
+    .prefault({}),
+  bridge: z
+    .strictObject({
+      /** Redis list key → target stream (log shippers RPUSH here). */
+      lists: z.record(z.string(), z.string()).default({}),
+      batch: z.number().int().positive().default(500),
+      interval: durationMs.default('200ms' as never),
+    })
+    .prefault({}),
+  log_level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+});
+
+export type RiskstreamFileConfig = z.output<typeof riskstreamSchema>;
+export type ReceiverConfig = z.output<typeof receiverSchema>;

@@ -1,0 +1,41 @@
+import type { CanonicalEvent } from '../types.js';
+
+/**
+ * What a detector reports for one event. The reducer adds the behavior id and its
+ * configured level (`level` here overrides it, e.g. posture-score bands).
+ */
+export interface DetectorHit {
+  time: number;
+  summary: string;
+  evidence: Record<string, unknown>;
+  eventIds: string[];
+  level?: 'low' | 'medium' | 'high';
+}
+
+/** Input to a detector: the event plus a stable id for evidence. */
+export interface DetectorInput {
+  event: CanonicalEvent;
+  /** Event id if the event carries one, else `stream/entryId`. */
+  eventId: string;
+}
+
+/** Limits the reducer passes to every detector so per-user state stays bounded. */
+export interface DetectorLimits {
+  /** Max remembered logins (impossible travel). */
+  maxLogins: number;
+  /** Max age of remembered logins / window entries (ms). */
+  maxAge: number;
+  /** How late (event time) an event may arrive and still be placed in its window (ms). */
+  allowedLateness: number;
+}
+
+/**
+ * A pure detector: given its own per-user window (opaque JSON-able state, undefined at first),
+ * one event, its params and `now`, it returns its new window and any hits. No I/O, no clock.
+ */
+export interface Detector<P = Record<string, unknown>, W = unknown> {
+  kind: string;
+  /** Cheap pre-filter: does this detector care about this event at all? */
+  accepts(event: CanonicalEvent, params: P): boolean;
+  detect(window: W | undefined, input: DetectorInput, params: P, now: number, limits: DetectorLimits): { window: W | undefined; hits: DetectorHit[] };
+}

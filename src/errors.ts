@@ -1,0 +1,42 @@
+/**
+ * The one error class riskstream throws. `code` is stable and machine-readable;
+ * tests and API clients branch on it, never on `message`.
+ */
+export type ErrorCode =
+  | 'CONFIG_INVALID'
+  | 'CONFIG_NOT_FOUND'
+  | 'EVENT_INVALID'
+  | 'EVENT_UNDECODABLE'
+  | 'KEY_INVALID'
+  | 'KEY_NOT_FOUND'
+  | 'DELIVERY_PERMANENT'
+  | 'DELIVERY_RETRYABLE'
+  | 'DELIVERY_RATE_LIMITED'
+  | 'DELIVERY_UNAUTHORIZED'
+  | 'COMMIT_CONFLICT'
+  | 'NOT_FOUND'
+  | 'UNAUTHORIZED'
+  | 'FORBIDDEN'
+  | 'BAD_REQUEST'
+  | 'PAYLOAD_TOO_LARGE'
+  | 'BACKPRESSURE'
+  | 'SHUTTING_DOWN'
+  | 'INTERNAL';
+
+/** Base error: a stable `code`, a human message, optional structured details (never secrets). */
+export class RiskstreamError extends Error {
+  readonly code: ErrorCode;
+  readonly details: Record<string, unknown> | undefined;
+
+  constructor(code: ErrorCode, message: string, details?: Record<string, unknown>, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'RiskstreamError';
+    this.code = code;
+    this.details = details;
+  }
+}
+
+/** True when `err` is a RiskstreamError, optionally with the given code. */
+export function isRiskstreamError(err: unknown, code?: ErrorCode): err is RiskstreamError {
+  return err instanceof RiskstreamError && (code === undefined || err.code === code);
+}

@@ -1,0 +1,76 @@
+/**
+ * Redis key names. Every per-user key carries the user in a hash tag (`{…}`) so all of a
+ * user's keys live in one Redis Cluster slot and one Lua script may touch them together.
+ */
+
+/** Escapes characters that would break a hash tag. */
+function tag(id: string): string {
+  return id.replace(/[{}%]/g, (c) => `%${c.charCodeAt(0).toString(16)}`);
+}
+
+/** Key builder bound to a prefix. */
+export class Keys {
+  constructor(readonly prefix: string) {}
+
+  /** Hash: `rev` (optimistic-concurrency counter) and `data` (UserState JSON). */
+  userState(user: string): string {
+    return `${this.prefix}:u:{${tag(user)}}:state`;
+  }
+  /** Stream: the user's risk events (behavior hits, level changes, resets). */
+  userEvents(user: string): string {
+    return `${this.prefix}:u:{${tag(user)}}:events`;
+  }
+  /** Stream: level changes committed but not yet relayed to the delivery queue. */
+  userOutbox(user: string): string {
+    return `${this.prefix}:u:{${tag(user)}}:outbox`;
+  }
+  /** Sorted set: input entry ids applied to this user and maybe not yet acked (score = id ms). */
+  userApplied(user: string): string {
+    return `${this.prefix}:u:{${tag(user)}}:applied`;
+  }
+  /** Hash: receiver name → highest version delivered (or superseded) for this user. */
+  userDelivered(user: string): string {
+    return `${this.prefix}:u:{${tag(user)}}:delivered`;
+  }
+  /** Sorted set: the user's session ids scored by expiry (ms). */
+  userSessions(user: string): string {
+    return `${this.prefix}:u:{${tag(user)}}:sessions`;
+  }
+  /** Hash: device id → latest device identity JSON (registry identity). */
+  userDevices(user: string): string {
+    return `${this.prefix}:u:{${tag(user)}}:devices`;
+  }
+
+  /** Sorted set: every tracked user, scored by level rank * 1e13 + last change ms. */
+  get usersByLevel(): string {
+    return `${this.prefix}:users:level`;
+  }
+  /** Sorted set: user → next behavior expiry (ms). */
+  get expiry(): string {
+    return `${this.prefix}:expiry`;
+  }
+  /** Sorted set: users whose outbox may hold entries not yet relayed. */
+  get outboxPending(): string {
+    return `${this.prefix}:outbox:pending`;
+  }
+  /** String (JSON, TTL = session lifetime): a session's stored identity. */
+  session(id: string): string {
+    return `${this.prefix}:session:{${tag(id)}}`;
+  }
+  /** Sorted set: all session ids scored by login time (ms); pruned by expiry. */
+  get sessionsByLogin(): string {
+    return `${this.prefix}:sessions:login`;
+  }
+  /** Sorted set: all session ids scored by expiry (ms). */
+  get sessionsByExpiry(): string {
+    return `${this.prefix}:sessions:expiry`;
+  }
+  /** Hash: SSF stream id → stream JSON (receivers registered through the management API). */
+  get ssfStreams(): string {
+    return `${this.prefix}:ssf:streams`;
+  }
+  /** BullMQ prefix (hash-tagged so each queue fits one cluster slot). */
+  get bullPrefix(): string {
+    return `{${this.prefix}}:bull`;
+  }
+}

@@ -1,0 +1,150 @@
+/** Core domain types shared by ingest, detectors, the reducer and delivery. */
+
+export const RISK_LEVELS = ['low', 'medium', 'high'] as const;
+/** A user's (or a behavior's) risk level. */
+export type RiskLevel = (typeof RISK_LEVELS)[number];
+
+/** Numeric rank of a level, for max(). */
+export function levelRank(level: RiskLevel): number {
+  return RISK_LEVELS.indexOf(level);
+}
+
+/** The higher of two levels. */
+export function maxLevel(a: RiskLevel, b: RiskLevel): RiskLevel {
+  return levelRank(a) >= levelRank(b) ? a : b;
+}
+
+export const SEVERITIES = ['info', 'low', 'medium', 'high', 'critical'] as const;
+/** Severity of a DLP / EDR detection, normalised. */
+export type Severity = (typeof SEVERITIES)[number];
+
+export function severityRank(s: Severity): number {
+  return SEVERITIES.indexOf(s);
+}
+
+export interface Geo {
+  lat: number;
+  lon: number;
+  accuracy_km?: number;
+  country?: string;
+  city?: string;
+}
+
+export interface SessionInfo {
+  id: string;
+  expires_at?: number; // epoch ms
+  idp?: string;
+  claims?: Record<string, unknown>;
+  [k: string]: unknown;
+}
+
+export interface DeviceInfo {
+  id?: string;
+  posture?: Record<string, unknown>;
+  [k: string]: unknown;
+}
+
+export interface NetworkInfo {
+  asn?: number;
+  colo?: string;
+  via?: string;
+  [k: string]: unknown;
+}
+
+/**
+ * The canonical event after decoding and field mapping (CONTRACT.md §2).
+ * `time` is normalised to epoch milliseconds. Unknown fields are kept.
+ */
+export interface CanonicalEvent {
+  type: string;
+  id?: string;
+  user: string;
+  time: number;
+  outcome?: string;
+  ip?: string;
+  geo?: Geo;
+  session?: SessionInfo;
+  device?: DeviceInfo;
+  network?: NetworkInfo;
+  severity?: string;
+  [k: string]: unknown;
+}
+
+/** Where an event came from: its input stream and entry id. */
+export interface EntryRef {
+  stream: string;
+  id: string;
+}
+
+/** An event read from an input stream. */
+export interface StreamEvent {
+  ref: EntryRef;
+  event: CanonicalEvent;
+  /** How many times the consumer group has delivered this entry (1 = first). */
+  deliveries: number;
+}
+
+/** A raw entry as read from Redis (fields flattened to a record). */
+export interface RawEntry {
+  stream: string;
+  id: string;
+  fields: Record<string, string>;
+  deliveries: number;
+}
+
+/** One detector firing: a behavior observed for a user, with its evidence. */
+export interface BehaviorHit {
+  behavior: string;
+  level: RiskLevel;
+  /** Event time of the triggering event (epoch ms). */
+  time: number;
+  /** Human-readable one-liner ("London → Sydney, 16 990 km in 2 h = 8 495 km/h"). */
+  summary: string;
+  evidence: Record<string, unknown>;
+  /** Ids of the events behind the hit (event id, else stream entry id). */
+  eventIds: string[];
+}
+
+/** A behavior currently counting toward a user's level. */
+export interface ActiveBehavior {
+  level: RiskLevel;
+  firstAt: number;
+  lastAt: number;
+  /** Epoch ms when it stops counting, or null for never. */
+  expiresAt: number | null;
+  hits: number;
+  /** Summary and evidence of the most recent hit. */
+  summary: string;
+  evidence: Record<string, unknown>;
+}
+
+/** A login remembered for impossible-travel comparisons. */
+export interface LoginRecord {
+  time: number;
+  lat: number;
+  lon: number;
+  acc?: number;
+  ip?: string;
+  city?: string;
+  country?: string;
+  id?: string;
+}
+
+/** Who caused a level change. */
+export type InitiatingEntity = 'system' | 'admin' | 'policy' | 'user';
+
+/** A change of a user's risk level — becomes one SET per receiver. */
+export interface LevelChange {
+  /** Deterministic id shared by every receiver's copy (SET `txn`). */
+  id: string;
+  user: string;
+  version: number;
+  previous: RiskLevel;
+  current: RiskLevel;
+  /** Behaviors that were active after the change, for `risk_reason`. */
+  behaviors: string[];
+  reason: string;
+  initiatingEntity: InitiatingEntity;
+  /** When the change happened (epoch ms). */
+  time: number;
+}
