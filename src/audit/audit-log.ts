@@ -1,0 +1,89 @@
+import type { Redis } from 'ioredis';
+
+/** What an audit entry records. `action` is a stable dotted name (`set.delivered`, `risk.reset`, …). */
+export interface AuditEntry {
+  action: string;
+  /** Who did it: `system`, `admin:<token name>`, a receiver name … */
+  actor: string;
+  /** The object acted on (user, session id, receiver name). */
+  target?: string;
+  /** Structured details; never secrets. */
+  details?: Record<string, unknown>;
+  /** Epoch ms; defaults to now. */
+  time?: number;
+}
+
+/** A stored audit entry with its stream id. */
+export interface StoredAuditEntry extends Required<Omit<AuditEntry, 'details' | 'target'>> {
+  id: string;
+  target?: string;
+  details: Record<string, unknown>;
+}
+
+/** Append-only audit log in a Redis stream (approximately capped at `maxlen`). */
+export class AuditLog {
+  constructor(
+    private readonly redis: Redis,
+    readonly stream: string,
+    private readonly maxlen = 1_000_000,
+  ) {}
+
+  /** Appends an entry; returns its stream id. */
+  async write(entry: AuditEntry): Promise<string> {
+    const fields = AuditLog.fields(entry);
+    return (await this.redis.xadd(this.stream, 'MAXLEN', '~', String(this.maxlen), '*', ...fields)) as string;
+  }
+
+  /** Flat XADD fields for an entry (for callers that add it to their own pipeline/MULTI). */
+  static fields(entry: AuditEntry): string[] {
+    return [
+      'action', entry.action,
+      'actor', entry.actor,
+      'target', entry.target ?? '',
+      'time', String(entry.time ?? Date.now()),
+      'details', JSON.stringify(entry.details ?? {}),
+    ];
+  }
+
+  /** Reads entries newest first, `count` at a time, before the cursor (an entry id). */
+  async list(opts: { cursor?: string; count?: number; action?: string } = {}): Promise<{ entries: StoredAuditEntry[]; next?: string }> {
+    const count = Math.min(Math.max(opts.count ?? 100, 1), 1000);
+    const end = opts.cursor ? `(${opts.cursor}` : '+';
+    const out: StoredAuditEntry[] = [];
+    let cursorEnd = end;
+    // Over-read when filtering by action so a page is still full.
+    for (let rounds = 0; rounds < 20 && out.length < count; rounds++) {
+      const rows = (await this.redis.xrevrange(this.stream, cursorEnd, '-', 'COUNT', count * (opts.action ? 4 : 1))) as Array<[string, string[]]>;
+      if (!rows.length) break;
+      for (const [id, f] of rows) {
+        const e = AuditLog.parse(id, f);
+        if (!opts.action || e.action === opts.action || e.action.startsWith(`${opts.action}.`)) out.push(e);
+        if (out.length >= count) break;
+      }
+      cursorEnd = `(${rows[rows.length - 1]![0]}`;
+      if (rows.length < count) break;
+    }
+    const last = out[out.length - 1];
+    return { entries: out, ...(out.length === count && last ? { next: last.id } : {}) };
+  }
+
+  /** Parses a raw stream entry. */
+  static parse(id: string, f: string[]): StoredAuditEntry {
+    const m: Record<string, string> = {};
+    for (let i = 0; i + 1 < f.length; i += 2) m[f[i]!] = f[i + 1]!;
+    let details: Record<string, unknown> = {};
+    try {
+      details = JSON.parse(m.details ?? '{}') as Record<string, unknown>;
+    } catch {
+      details = { raw: m.details };
+    }
+    return {
+      id,
+      action: m.action ?? '',
+      actor: m.actor ?? '',
+      ...(m.target ? { target: m.target } : {}),
+      time: Number(m.time ?? 0),
+      details,
+    };
+  }
+}

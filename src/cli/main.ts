@@ -1,0 +1,19 @@
+import { Command } from 'commander';
+import { registerCommands } from './commands/index.js';
+
+/** The `riskstream` command line. */
+export async function main(argv: string[] = process.argv): Promise<void> {
+  const program = new Command('riskstream')
+    .description('Stream-processing UEBA worker: Redis streams in, risk levels out as signed SETs')
+    .version('0.1.0')
+    .showHelpAfterError()
+    .enablePositionalOptions();
+  registerCommands(program);
+  await program.parseAsync(argv);
+}
+
+await main().catch((err: unknown) => {
+  const e = err as { code?: string; message?: string };
+  process.stderr.write(`riskstream: ${e.message ?? String(err)}\n`);
+  process.exitCode = process.exitCode && process.exitCode !== 0 ? process.exitCode : 1;
+});
