@@ -32,6 +32,14 @@ export class Keys {
   userDelivered(user: string): string {
     return `${this.prefix}:u:{${tag(user)}}:delivered`;
   }
+  /** Hash: receiver name → highest version enqueued for delivery (coalescing: older jobs skip). */
+  userEnqueued(user: string): string {
+    return `${this.prefix}:u:{${tag(user)}}:enqueued`;
+  }
+  /** String (PX): short lock guarding one SET send per (user, receiver). */
+  userSendLock(user: string, receiver: string): string {
+    return `${this.prefix}:u:{${tag(user)}}:sendlock:${receiver}`;
+  }
   /** Sorted set: the user's session ids scored by expiry (ms). */
   userSessions(user: string): string {
     return `${this.prefix}:u:{${tag(user)}}:sessions`;
@@ -68,6 +76,10 @@ export class Keys {
   /** Hash: SSF stream id → stream JSON (receivers registered through the management API). */
   get ssfStreams(): string {
     return `${this.prefix}:ssf:streams`;
+  }
+  /** Hash: a receiver's delivery throttle (`tat` for its rate limit, `pause_until` after a 429). */
+  receiverThrottle(receiver: string): string {
+    return `${this.prefix}:ssf:rx:{${tag(receiver)}}:throttle`;
   }
   /** BullMQ prefix (hash-tagged so each queue fits one cluster slot). */
   get bullPrefix(): string {

@@ -1,0 +1,57 @@
+/** Reading fields of loosely-typed events: dotted paths, numbers, strings. */
+
+function own(obj: unknown, key: string): unknown {
+  if (obj === null || typeof obj !== 'object') return undefined;
+  return Object.hasOwn(obj, key) ? (obj as Record<string, unknown>)[key] : undefined;
+}
+
+/**
+ * The value at dotted `path` in `obj` (`getPath(e, 'device.posture.score')`), or undefined.
+ * A key that itself contains dots (`{"geo.lat": 1}`, as flat stream fields may arrive) is found
+ * too; array elements are addressed by index (`groups.0`). Only own properties are read.
+ */
+export function getPath(obj: unknown, path: string): unknown {
+  if (obj === null || typeof obj !== 'object') return undefined;
+  const whole = own(obj, path);
+  if (whole !== undefined) return whole;
+  for (let i = path.indexOf('.'); i > 0; i = path.indexOf('.', i + 1)) {
+    const head = own(obj, path.slice(0, i));
+    if (head !== undefined) {
+      const found = getPath(head, path.slice(i + 1));
+      if (found !== undefined) return found;
+    }
+  }
+  return undefined;
+}
+
+/** `v` as a finite number: numbers and numeric strings; anything else is undefined. */
+export function toNumber(v: unknown): number | undefined {
+  if (typeof v === 'number') return Number.isFinite(v) ? v : undefined;
+  if (typeof v === 'string' && v.trim() !== '') {
+    const n = Number(v);
+    return Number.isFinite(n) ? n : undefined;
+  }
+  return undefined;
+}
+
+/** The first non-empty string among the values at `paths` in `obj`. */
+export function firstString(obj: unknown, paths: readonly string[]): string | undefined {
+  for (const p of paths) {
+    const v = getPath(obj, p);
+    if (typeof v === 'string' && v.trim() !== '') return v;
+  }
+  return undefined;
+}
+
+/** Lower-cased, trimmed string form of a primitive, or undefined. */
+export function lower(v: unknown): string | undefined {
+  if (typeof v === 'string') return v.trim().toLowerCase();
+  if (typeof v === 'number' || typeof v === 'boolean') return String(v);
+  return undefined;
+}
+
+/** True when the event's `type` (case-insensitive) is one of `types`. */
+export function typeIn(event: { type?: unknown }, types: readonly string[]): boolean {
+  const t = lower(event.type);
+  return t !== undefined && types.includes(t);
+}

@@ -1,0 +1,127 @@
+/**
+ * Event-time sliding-window counting, shared by dlp_detection, high_dlp and threshold.
+ *
+ * Semantics:
+ * - A window is inclusive: the events with `end - window ≤ time ≤ end`.
+ * - An event is placed at its event time. One that arrives later than `allowedLateness` behind
+ *   the series' watermark (its newest event time, never ahead of `now`) is dropped as too late.
+ * - A crossing is a window that holds ≥ `count` events. It fires at most once per window length
+ *   of event time: a window ending within `window` of an earlier firing is suppressed. So a burst
+ *   fires once, and sustained activity fires again about once per window — which keeps the
+ *   behavior's expiry fresh while it goes on, without a hit per event.
+ * - State is bounded: entries older than `window + allowedLateness` (and `maxAge`) behind the
+ *   watermark are pruned, and at most `max(2 × count, 32)` entries are kept (newest).
+ */
+import type { DetectorLimits } from './types.js';
+
+/** Compact per-series state: `e` = [event time, event id] sorted by time, `f` = times it fired. */
+export interface SlidingCount {
+  e: Array<[number, string]>;
+  f: number[];
+}
+
+/** What to count: `count` events within `window` ms. */
+export interface CountSpec {
+  count: number;
+  window: number;
+}
+
+/** A window that reached the count (and was not suppressed). */
+export interface Crossing {
+  /** Events in the window. */
+  count: number;
+  /** Event time of its first and last event. */
+  start: number;
+  end: number;
+  /** Ids of its events, oldest first, at most {@link MAX_IDS} (the newest). */
+  ids: string[];
+}
+
+/** Most event ids a crossing lists. */
+export const MAX_IDS = 20;
+const MAX_FIRES = 8;
+
+/** True when `w` looks like a {@link SlidingCount} (windows come back from Redis). */
+export function isSlidingCount(w: unknown): w is SlidingCount {
+  if (!w || typeof w !== 'object') return false;
+  const { e, f } = w as Partial<SlidingCount>;
+  return Array.isArray(e) && Array.isArray(f) &&
+    e.every((x) => Array.isArray(x) && typeof x[0] === 'number' && Number.isFinite(x[0]) && typeof x[1] === 'string') &&
+    f.every((x) => typeof x === 'number' && Number.isFinite(x));
+}
+
+/** First index whose time is ≥ t (or > t when `after`). */
+function bound(e: ReadonlyArray<[number, string]>, t: number, after: boolean): number {
+  let lo = 0;
+  let hi = e.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    const v = e[mid]![0];
+    if (v < t || (after && v === t)) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+/** The series' watermark: its newest event time, never ahead of `now`. */
+function watermark(e: ReadonlyArray<[number, string]>, now: number): number | undefined {
+  const last = e[e.length - 1];
+  return last === undefined ? undefined : Math.min(last[0], now);
+}
+
+/**
+ * Adds one event (time, id) to a series and reports the window it completes, if any.
+ * Pure: returns a new state; the input state is not modified. A repeated (time, id) is ignored.
+ */
+export function addEvent(
+  state: SlidingCount | undefined,
+  time: number,
+  id: string,
+  spec: CountSpec,
+  now: number,
+  limits: DetectorLimits,
+): { state: SlidingCount; crossing: Crossing | undefined; late: boolean } {
+  const prev: SlidingCount = isSlidingCount(state) ? state : { e: [], f: [] };
+  const wmBefore = watermark(prev.e, now);
+  const lateness = Math.max(0, limits.allowedLateness);
+  if (!Number.isFinite(time) || (wmBefore !== undefined && time < wmBefore - lateness)) {
+    return { state: prev, crossing: undefined, late: true };
+  }
+  const at = bound(prev.e, time, true);
+  for (let i = bound(prev.e, time, false); i < at; i++) {
+    if (prev.e[i]![1] === id) return { state: prev, crossing: undefined, late: false };
+  }
+  const e = [...prev.e.slice(0, at), [time, id] as [number, string], ...prev.e.slice(at)];
+  const f = [...prev.f];
+  const W = spec.window;
+
+  let crossing: Crossing | undefined;
+  // Windows containing the new event end at an event time in [time, time + W].
+  for (let j = at; j < e.length && e[j]![0] <= time + W && !crossing; j++) {
+    const end = e[j]![0];
+    if (j + 1 < e.length && e[j + 1]![0] === end) continue; // evaluate each end time once
+    const lo = bound(e, end - W, false);
+    const count = j - lo + 1;
+    if (count < spec.count || f.some((x) => Math.abs(end - x) < W)) continue;
+    f.push(end);
+    const ids = e.slice(Math.max(lo, j + 1 - MAX_IDS), j + 1).map((x) => x[1]);
+    crossing = { count, start: e[lo]![0], end, ids };
+  }
+  return { state: prune({ e, f }, spec, now, limits), crossing, late: false };
+}
+
+/** Drops entries and firings no future on-time event can need, and caps the entry count. */
+export function prune(s: SlidingCount, spec: CountSpec, now: number, limits: DetectorLimits): SlidingCount {
+  const wm = watermark(s.e, now);
+  if (wm === undefined) return { e: [], f: [] };
+  const lateness = Math.max(0, limits.allowedLateness);
+  const keep = Math.min(spec.window + lateness, Math.max(0, limits.maxAge));
+  const from = bound(s.e, wm - keep, false);
+  const cap = Math.max(2 * spec.count, 32);
+  const e = s.e.slice(Math.max(from, s.e.length - cap));
+  const f = s.f
+    .filter((x) => x >= wm - lateness - spec.window)
+    .sort((a, b) => a - b)
+    .slice(-MAX_FIRES);
+  return { e, f };
+}

@@ -1,0 +1,140 @@
+import type { CanonicalEvent, RawEntry } from '../types.js';
+import { validateEvent } from './event-schema.js';
+import { detectProfile, streamProfiles, type MappingConfig, type Profile } from './profiles/index.js';
+import { isPlainObject, setPath } from './profiles/path.js';
+
+/** Options for decoding. Pass the same `mapping` object every time: its profiles are cached. */
+export interface DecodeOptions {
+  /** `Config.raw.mapping`: stream → profile id, generic field maps. */
+  mapping?: MappingConfig;
+  /** Detect Okta / Entra / CloudTrail shapes when the stream has no profile. Default true. */
+  autodetect?: boolean;
+}
+
+export type DecodeResult = { ok: true; event: CanonicalEvent } | { ok: false; reason: string };
+
+/** Fields that may hold the whole event as JSON, in order of precedence. */
+const ENVELOPE_FIELDS = ['event', 'data', 'message'] as const;
+/** Flat keys whose value may be a JSON object (`XADD … session.claims '{"groups":[…]}'`). */
+const OBJECT_KEYS = new Set(['geo', 'session', 'device', 'network', 'session.claims', 'device.posture']);
+/** Shipper timestamps used when the event itself has no `time`. */
+const TIME_FALLBACKS = ['@timestamp', 'timestamp', 'date'] as const;
+
+const looksJson = (s: string | undefined): s is string => s !== undefined && (s[0] === '{' || s.trimStart()[0] === '{');
+
+function parseJsonObject(text: string, field: string): Record<string, unknown> | string {
+  let v: unknown;
+  try {
+    v = JSON.parse(text);
+  } catch (e) {
+    return `${field}: invalid JSON (${(e as Error).message})`;
+  }
+  return isPlainObject(v) ? v : `${field}: must hold a JSON object (got ${Array.isArray(v) ? 'array' : typeof v})`;
+}
+
+/**
+ * Flat stream fields → nested object: dotted keys nest (`geo.lat`), JSON objects in object
+ * fields are parsed, `true`/`false` in `device.posture.*` become booleans. Numeric strings stay
+ * strings here; the schema coerces them where it wants numbers.
+ */
+export function flatToObject(fields: Record<string, string>, skip?: string): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const key in fields) {
+    if (key === skip) continue;
+    let v: unknown = fields[key];
+    if (OBJECT_KEYS.has(key) && looksJson(v as string)) {
+      const parsed = parseJsonObject(v as string, key);
+      if (typeof parsed !== 'string') v = parsed;
+    } else if ((v === 'true' || v === 'false') && key.startsWith('device.posture.')) v = v === 'true';
+    if (key.indexOf('.') < 0) {
+      if (key !== '__proto__') out[key] = v;
+    } else setPath(out, key, v);
+  }
+  return out;
+}
+
+/** Finds the event object in a stream entry: an envelope field holding JSON, else flat fields. */
+function entryObject(fields: Record<string, string>): Record<string, unknown> | string {
+  let count = 0;
+  for (const _ in fields) count++;
+  for (const name of ENVELOPE_FIELDS) {
+    const text = fields[name];
+    if (text === undefined) continue;
+    if (!looksJson(text)) {
+      if (count === 1) return `${name}: must hold a JSON object`;
+      continue;
+    }
+    const obj = parseJsonObject(text, name);
+    if (typeof obj === 'string') {
+      // A `message` that merely starts with "{" in a flat entry is plain text.
+      if (name === 'message' && count > 1) continue;
+      return obj;
+    }
+    if (count === 1) return obj;
+    // Other fields of the entry are attributes; the JSON object wins on conflicts.
+    return { ...flatToObject(fields, name), ...obj };
+  }
+  return flatToObject(fields);
+}
+
+/**
+ * A shipper's envelope (Filebeat, Logstash, Vector file source) keeps the original line in
+ * `message`: when the object has no `user` and `message` holds a JSON object, that is the event.
+ */
+function unwrapShipper(obj: Record<string, unknown>): { obj: Record<string, unknown>; envelope?: Record<string, unknown> } {
+  const m = obj.message;
+  if (obj.user !== undefined || typeof m !== 'string' || !looksJson(m)) return { obj };
+  const inner = parseJsonObject(m, 'message');
+  return typeof inner === 'string' ? { obj } : { obj: inner, envelope: obj };
+}
+
+function profileFor(stream: string | undefined, opts: DecodeOptions): Profile | undefined {
+  if (!opts.mapping || stream === undefined) return undefined;
+  return streamProfiles(opts.mapping).get(stream);
+}
+
+/**
+ * Decodes an object (already parsed) into a canonical event: unwraps a shipper envelope,
+ * applies the stream's mapping profile (or a detected vendor profile), fills a missing `time`
+ * from shipper timestamps (`@timestamp`, `timestamp`, `date`) and validates.
+ */
+export function decodeObject(input: unknown, stream: string | undefined, opts: DecodeOptions = {}): DecodeResult {
+  if (!isPlainObject(input)) return { ok: false, reason: `event must be a JSON object (got ${Array.isArray(input) ? 'array' : input === null ? 'null' : typeof input})` };
+  const { obj, envelope } = unwrapShipper(input);
+  let ev: Record<string, unknown> = obj;
+  let profileName: string | undefined;
+  let profile: Profile | undefined;
+  try {
+    profile = profileFor(stream, opts);
+  } catch (e) {
+    return { ok: false, reason: (e as Error).message };
+  }
+  if (profile) {
+    profileName = opts.mapping?.streams[stream!];
+  } else if (opts.autodetect !== false) {
+    const d = detectProfile(obj);
+    if (d) ({ id: profileName, profile } = d);
+  }
+  if (profile) {
+    const mapped = profile(obj);
+    if (!mapped) return { ok: false, reason: `profile ${profileName}: object does not have the expected shape` };
+    ev = mapped;
+  }
+  if (ev.time === undefined || ev.time === null || ev.time === '') {
+    const t = TIME_FALLBACKS.map((k) => ev[k] ?? envelope?.[k]).find((v) => v !== undefined && v !== null && v !== '');
+    if (t !== undefined) ev = { ...ev, time: t };
+  }
+  const r = validateEvent(ev);
+  return r.ok || !profileName ? r : { ok: false, reason: `profile ${profileName}: ${r.reason}` };
+}
+
+/**
+ * Decodes one stream entry (CONTRACT.md §2): the event as JSON in one field `event`, `data` or
+ * `message`, or as flat fields with dotted keys. Never throws; a failure carries a reason that
+ * names the field, for the dead-letter stream.
+ */
+export function decodeEntry(raw: RawEntry, opts: DecodeOptions = {}): DecodeResult {
+  const obj = entryObject(raw.fields);
+  if (typeof obj === 'string') return { ok: false, reason: obj };
+  return decodeObject(obj, raw.stream, opts);
+}

@@ -1,0 +1,193 @@
+import { isIP } from 'node:net';
+import { z } from 'zod';
+import type { CanonicalEvent } from '../types.js';
+
+/**
+ * The canonical event (CONTRACT.md §2): its normalisation rules, a zod schema built from them
+ * (for complete error messages) and `normalizeEvent`, a hand-written fast path applying the
+ * very same rule functions. Both keep unknown fields.
+ */
+
+/** Event types that are logins: routed to the login stream and located from `ip`. */
+export const LOGIN_TYPES: ReadonlySet<string> = new Set(['login', 'session_refresh']);
+
+/** A rule's rejection: the message names the field. */
+export class Invalid {
+  constructor(readonly message: string) {}
+}
+
+type Rule<T> = (v: unknown, field: string) => T | Invalid;
+
+const NUMERIC = /^[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$/;
+const ISO_DATE = /^\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:?\d{2})?)?$/i;
+const EMAIL = /^[^@\s]+@[^@\s]+$/;
+/** Below this an epoch number is taken as seconds (1e11 s is the year 5138; 1e11 ms is 1973). */
+const SECONDS_BELOW = 1e11;
+
+const SUCCESS = new Set(['success', 'succeeded', 'successful', 'allow', 'allowed', 'ok', 'pass', 'passed']);
+const FAILURE = new Set(['failure', 'failed', 'fail', 'error', 'unsuccessful']);
+
+const kind = (v: unknown): string => (v === null ? 'null' : Array.isArray(v) ? 'array' : typeof v);
+
+/** A finite number, or a numeric string; anything else is rejected. */
+export const toNumber: Rule<number> = (v, field) => {
+  if (typeof v === 'number') return Number.isFinite(v) ? v : new Invalid(`${field}: must be a finite number`);
+  if (typeof v === 'string' && NUMERIC.test(v.trim())) return Number(v.trim());
+  return new Invalid(`${field}: must be a number (got ${kind(v) === 'string' ? JSON.stringify(v) : kind(v)})`);
+};
+
+/** ISO-8601 string, epoch ms, or epoch seconds (< 1e11), as number or numeric string → epoch ms. */
+export const toEpochMs: Rule<number> = (v, field) => {
+  if (v === undefined || v === null || v === '') return new Invalid(`${field}: required (ISO-8601 or epoch ms)`);
+  let n: number;
+  if (typeof v === 'number') n = v;
+  else if (typeof v === 'string') {
+    const s = v.trim();
+    if (NUMERIC.test(s)) n = Number(s);
+    else if (ISO_DATE.test(s)) n = Date.parse(s);
+    else return new Invalid(`${field}: not an ISO-8601 time or epoch number: ${JSON.stringify(v.slice(0, 40))}`);
+  } else return new Invalid(`${field}: must be an ISO-8601 string or epoch ms (got ${kind(v)})`);
+  if (!Number.isFinite(n) || n < 0) return new Invalid(`${field}: invalid time ${JSON.stringify(v)}`);
+  return Math.round(n < SECONDS_BELOW ? n * 1000 : n);
+};
+
+/** Non-empty string after trimming. */
+export const toText: Rule<string> = (v, field) => {
+  if (typeof v !== 'string') return new Invalid(`${field}: must be a string (got ${kind(v)})`);
+  const s = v.trim();
+  return s ? s : new Invalid(`${field}: must not be empty`);
+};
+
+/** Identifier: a non-empty string, numbers accepted and stringified. */
+export const toId: Rule<string> = (v, field) => (typeof v === 'number' && Number.isFinite(v) ? String(v) : toText(v, field));
+
+/** The subject: trimmed; email addresses lower-cased. */
+export const toUser: Rule<string> = (v, field) => {
+  if (v === undefined || v === null) return new Invalid(`${field}: required`);
+  const s = toId(v, field);
+  return typeof s === 'string' && EMAIL.test(s) ? s.toLowerCase() : s;
+};
+
+/** Lower-cased outcome; success and failure aliases collapse to `success` / `failure`. */
+export const toOutcome: Rule<string> = (v, field) => {
+  const s = toText(v, field);
+  if (s instanceof Invalid) return s;
+  const l = s.toLowerCase();
+  return SUCCESS.has(l) ? 'success' : FAILURE.has(l) ? 'failure' : l;
+};
+
+/** A valid IPv4 or IPv6 address. */
+export const toIp: Rule<string> = (v, field) => {
+  const s = toText(v, field);
+  if (s instanceof Invalid) return s;
+  return isIP(s) ? s : new Invalid(`${field}: not a valid IPv4/IPv6 address: ${JSON.stringify(s.slice(0, 60))}`);
+};
+
+/** Autonomous system number: a number, numeric string or `AS1234`. */
+export const toAsn: Rule<number> = (v, field) => (typeof v === 'string' && /^AS\d+$/i.test(v.trim()) ? Number(v.trim().slice(2)) : toNumber(v, field));
+
+const isPlain = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+const asObject = (v: unknown, field: string): Record<string, unknown> | Invalid =>
+  isPlain(v) ? v : new Invalid(`${field}: must be an object (got ${kind(v)})`);
+
+type Spec = Record<string, [Rule<unknown>, boolean /* required */]>;
+
+const GEO: Spec = { lat: [toNumber, true], lon: [toNumber, true], accuracy_km: [toNumber, false], country: [toText, false], city: [toText, false] };
+const SESSION: Spec = { id: [toId, true], expires_at: [toEpochMs, false], idp: [toText, false], claims: [asObject, false] };
+const DEVICE: Spec = { id: [toId, false], posture: [asObject, false] };
+const NETWORK: Spec = { asn: [toAsn, false], colo: [toText, false], via: [toText, false] };
+const TOP: Spec = { type: [toText, true], user: [toUser, true], time: [toEpochMs, true], id: [toId, false], outcome: [toOutcome, false], ip: [toIp, false] };
+const NESTED: Record<string, Spec> = { geo: GEO, session: SESSION, device: DEVICE, network: NETWORK };
+
+/** Applies a spec to a copy of `src` (unknown keys kept); absent/null optional keys are dropped. */
+function applySpec(src: Record<string, unknown>, spec: Spec, prefix: string): Record<string, unknown> | Invalid {
+  const out: Record<string, unknown> = { ...src };
+  for (const key in spec) {
+    const [rule, required] = spec[key]!;
+    const v = src[key];
+    if (v === undefined || v === null) {
+      if (required) return new Invalid(`${prefix}${key}: required`);
+      delete out[key];
+      continue;
+    }
+    const r = rule(v, prefix + key);
+    if (r instanceof Invalid) return r;
+    out[key] = r;
+  }
+  return out;
+}
+
+/**
+ * Fast path: validates and normalises a decoded object into a CanonicalEvent, or returns the
+ * first problem. Same rules as `canonicalEventSchema`; no zod on the hot path.
+ */
+export function normalizeEvent(obj: Record<string, unknown>): CanonicalEvent | Invalid {
+  const out = applySpec(obj, TOP, '');
+  if (out instanceof Invalid) return out;
+  for (const key in NESTED) {
+    const v = obj[key];
+    if (v === undefined || v === null) {
+      delete out[key];
+      continue;
+    }
+    if (!isPlain(v)) return new Invalid(`${key}: must be an object (got ${kind(v)})`);
+    const r = applySpec(v, NESTED[key]!, `${key}.`);
+    if (r instanceof Invalid) return r;
+    out[key] = r;
+  }
+  return out as CanonicalEvent;
+}
+
+/** Wraps a rule as a zod schema; the issue message is the rule's (it names the field). */
+function zrule<T>(rule: Rule<T>, field: string, required: boolean): z.ZodType<T | undefined> {
+  return z.unknown().transform((v, ctx) => {
+    if ((v === undefined || v === null) && !required) return undefined;
+    const r = v === undefined || v === null ? new Invalid(`${field}: required`) : rule(v, field);
+    if (r instanceof Invalid) {
+      ctx.addIssue({ code: 'custom', message: r.message });
+      return z.NEVER;
+    }
+    return r;
+  }) as z.ZodType<T | undefined>;
+}
+
+function zspec(spec: Spec, prefix: string) {
+  const shape: Record<string, z.ZodType> = {};
+  for (const key in spec) shape[key] = zrule(spec[key]![0], prefix + key, spec[key]![1]);
+  return shape;
+}
+
+/** `null` is "absent" for nested objects, like in the fast path. */
+const nested = (spec: Spec, key: string) =>
+  z.preprocess((v) => (v === null ? undefined : v), z.looseObject(zspec(spec, `${key}.`), { error: `${key}: must be an object` }).optional());
+
+/**
+ * The canonical event as a zod schema (passthrough). Used for complete error messages and by
+ * anyone wanting a schema; `normalizeEvent` is the equivalent fast path.
+ */
+export const canonicalEventSchema = z.looseObject({
+  ...zspec(TOP, ''),
+  geo: nested(GEO, 'geo'),
+  session: nested(SESSION, 'session'),
+  device: nested(DEVICE, 'device'),
+  network: nested(NETWORK, 'network'),
+});
+
+/** Drops keys whose value is undefined (zod leaves optional-but-absent keys out already). */
+function compact(o: Record<string, unknown>): Record<string, unknown> {
+  for (const k in o) if (o[k] === undefined) delete o[k];
+  return o;
+}
+
+/**
+ * Validates `obj` as a canonical event. Fast path first; on failure zod collects every issue
+ * so the reason lists all problems (`user: required; time: …`).
+ */
+export function validateEvent(obj: Record<string, unknown>): { ok: true; event: CanonicalEvent } | { ok: false; reason: string } {
+  const fast = normalizeEvent(obj);
+  if (!(fast instanceof Invalid)) return { ok: true, event: fast };
+  const r = canonicalEventSchema.safeParse(obj);
+  if (r.success) return { ok: true, event: compact(r.data as Record<string, unknown>) as CanonicalEvent };
+  return { ok: false, reason: r.error.issues.map((i) => i.message).join('; ') };
+}

@@ -1,0 +1,89 @@
+import type { Redis } from 'ioredis';
+import type { Keys } from '../keys.js';
+import type { BehaviorHit, LevelChange } from '../types.js';
+
+/** Receives committed level changes (enqueues their SET deliveries; must be idempotent per change). */
+export type ChangeSink = (changes: LevelChange[]) => Promise<void>;
+
+/**
+ * Moves committed outbox entries onward: level changes to the delivery queue (deterministic job
+ * ids, so a repeat duplicates nothing) and every hit and change to the global risk-events feed,
+ * then deletes them from the user's outbox. A crash between the steps repeats them (the feed is
+ * at-least-once; deliveries stay exactly-once through the job id and the delivered-version check).
+ */
+export class OutboxRelay {
+  constructor(
+    private readonly redis: Redis,
+    private readonly keys: Keys,
+    private readonly riskEventsStream: string,
+    private readonly sink: ChangeSink,
+    private readonly maxlen = 1_000_000,
+  ) {}
+
+  /** Relays the outboxes of the given users (after a commit). Returns the changes relayed. */
+  async relay(users: Iterable<string>): Promise<LevelChange[]> {
+    const list = [...new Set(users)];
+    if (list.length === 0) return [];
+    const read = this.redis.pipeline();
+    for (const u of list) {
+      read.zrem(this.keys.outboxPending, u);
+      read.xrange(this.keys.userOutbox(u), '-', '+', 'COUNT', 1000);
+    }
+    const res = (await read.exec()) ?? [];
+    const changes: LevelChange[] = [];
+    const feed: Array<{ kind: string; data: string; user: string }> = [];
+    const done: Array<{ user: string; ids: string[] }> = [];
+    list.forEach((user, i) => {
+      const [err, rows] = res[i * 2 + 1] ?? [];
+      if (err) throw err;
+      const ids: string[] = [];
+      for (const [id, f] of rows as Array<[string, string[]]>) {
+        ids.push(id);
+        const kind = f[f.indexOf('kind') + 1] ?? 'hit';
+        const data = f[f.indexOf('data') + 1] ?? '{}';
+        feed.push({ kind, data, user });
+        if (kind === 'change') changes.push(JSON.parse(data) as LevelChange);
+      }
+      if (ids.length) done.push({ user, ids });
+    });
+    if (done.length === 0) return [];
+    await this.sink(changes);
+    const write = this.redis.pipeline();
+    for (const f of feed) write.xadd(this.riskEventsStream, 'MAXLEN', '~', this.maxlen, '*', 'kind', f.kind, 'user', f.user, 'data', f.data);
+    for (const d of done) write.xdel(this.keys.userOutbox(d.user), ...d.ids);
+    const wres = (await write.exec()) ?? [];
+    for (const [err] of wres) if (err) throw err;
+    return changes;
+  }
+
+  /** Relays every user marked pending (recovery after a crash; run at start and periodically). */
+  async relayPending(limit = 500): Promise<number> {
+    const users = await this.redis.zrange(this.keys.outboxPending, 0, limit - 1);
+    if (users.length) await this.relay(users);
+    return users.length;
+  }
+
+  /** Marks every user with a non-empty outbox as pending (start-up scan; covers a crash between marks). */
+  async recover(): Promise<void> {
+    let cursor = '0';
+    const match = `${this.keys.prefix}:u:*:outbox`;
+    do {
+      const [next, found] = await this.redis.scan(cursor, 'MATCH', match, 'COUNT', 1000);
+      cursor = next;
+      const users = found.map((k) => OutboxRelay.userOf(this.keys, k)).filter((u): u is string => !!u);
+      if (users.length) await this.redis.zadd(this.keys.outboxPending, ...users.flatMap((u) => [Date.now(), u]));
+    } while (cursor !== '0');
+  }
+
+  private static userOf(keys: Keys, key: string): string | undefined {
+    const m = /:u:\{(.*)\}:outbox$/.exec(key.slice(keys.prefix.length));
+    return m ? m[1]!.replace(/%([0-9a-f]{2})/g, (_, h: string) => String.fromCharCode(parseInt(h, 16))) : undefined;
+  }
+}
+
+/** Parses a risk event (hit or change) from a stream entry's fields. */
+export function parseRiskEvent(id: string, f: string[]): { id: string; kind: string; data: BehaviorHit | LevelChange } {
+  const m: Record<string, string> = {};
+  for (let i = 0; i + 1 < f.length; i += 2) m[f[i]!] = f[i + 1]!;
+  return { id, kind: m.kind ?? 'hit', data: JSON.parse(m.data ?? '{}') as BehaviorHit | LevelChange };
+}

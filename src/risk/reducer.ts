@@ -1,0 +1,131 @@
+import { createHash } from 'node:crypto';
+import type { BehaviorConfig } from '../config/behaviors-schema.js';
+import { detectorFor } from '../detect/registry.js';
+import type { DetectorLimits } from '../detect/types.js';
+import { maxLevel, type BehaviorHit, type CanonicalEvent, type EntryRef, type InitiatingEntity, type LevelChange, type RiskLevel } from '../types.js';
+import { compareIds, type UserState } from './state.js';
+
+/** One input to the reducer: an event and where it came from. */
+export interface ReduceInput {
+  event: CanonicalEvent;
+  ref: EntryRef;
+}
+
+/** What reducing a user's events produced. */
+export interface ReduceResult {
+  state: UserState;
+  hits: BehaviorHit[];
+  changes: LevelChange[];
+}
+
+/**
+ * Deterministic change id (the SET `txn`), UUID-shaped: the same inputs always give the same id,
+ * so a replay after a crash produces the same change.
+ */
+export function changeId(user: string, version: number, cause: string): string {
+  const h = createHash('sha256').update(`${user}\u0000${version}\u0000${cause}`).digest('hex');
+  return `${h.slice(0, 8)}-${h.slice(8, 12)}-5${h.slice(13, 16)}-a${h.slice(17, 20)}-${h.slice(20, 32)}`;
+}
+
+function levelOf(state: UserState): RiskLevel {
+  let level: RiskLevel = 'low';
+  for (const b of Object.values(state.behaviors)) level = maxLevel(level, b.level);
+  return level;
+}
+
+function recordChange(state: UserState, changes: LevelChange[], cause: string, reason: string, who: InitiatingEntity, now: number): void {
+  const current = levelOf(state);
+  if (current === state.level) return;
+  const previous = state.level;
+  state.level = current;
+  state.version += 1;
+  state.changedAt = now;
+  changes.push({
+    id: changeId(state.user, state.version, cause),
+    user: state.user,
+    version: state.version,
+    previous,
+    current,
+    behaviors: Object.keys(state.behaviors).sort(),
+    reason,
+    initiatingEntity: who,
+    time: now,
+  });
+}
+
+/** Drops behaviors whose expiry has passed; emits the resulting level change (pure). */
+export function expire(state: UserState, now: number): ReduceResult {
+  const next = structuredClone(state);
+  const changes: LevelChange[] = [];
+  const gone = Object.entries(next.behaviors).filter(([, b]) => b.expiresAt !== null && b.expiresAt <= now);
+  if (gone.length === 0) return { state, hits: [], changes };
+  for (const [id] of gone) delete next.behaviors[id];
+  next.updatedAt = now;
+  const names = gone.map(([id]) => id).sort();
+  recordChange(next, changes, `expire:${names.join(',')}:${now}`, `expired: ${names.join(', ')}`, 'system', now);
+  return { state: next, hits: [], changes };
+}
+
+/** Admin reset: clears active behaviors and detector windows; level falls to low (pure). */
+export function reset(state: UserState, now: number, reason: string): ReduceResult {
+  const next = structuredClone(state);
+  const changes: LevelChange[] = [];
+  next.behaviors = {};
+  next.windows = {};
+  next.updatedAt = now;
+  recordChange(next, changes, `reset:${now}`, reason || 'risk reset by an administrator', 'admin', now);
+  return { state: next, hits: [], changes };
+}
+
+function byTimeThenId(a: ReduceInput, b: ReduceInput): number {
+  return a.event.time - b.event.time || (a.ref.stream === b.ref.stream ? compareIds(a.ref.id, b.ref.id) : a.ref.stream < b.ref.stream ? -1 : 1);
+}
+
+/**
+ * Applies a user's events (any order; processed in event-time order) to their state:
+ * expires what is due, runs every enabled behavior's detector, records hits as active
+ * behaviors (with the level configured at hit time) and emits one change per level change.
+ * Pure: no I/O, no clock; `now` is the processing time used for expiry.
+ */
+export function reduce(state: UserState, inputs: ReduceInput[], behaviors: BehaviorConfig[], now: number, limits: DetectorLimits): ReduceResult {
+  const expired = expire(state, now);
+  const next = expired.state === state ? structuredClone(state) : expired.state;
+  const changes = [...expired.changes];
+  const hits: BehaviorHit[] = [];
+  const enabled = behaviors.filter((b) => b.enabled);
+  for (const input of [...inputs].sort(byTimeThenId)) {
+    const { event, ref } = input;
+    const eventId = event.id ?? `${ref.stream}/${ref.id}`;
+    for (const b of enabled) {
+      const detector = detectorFor(b.kind);
+      if (!detector.accepts(event, b.params)) continue;
+      const r = detector.detect(next.windows[b.id], { event, eventId }, b.params, now, limits);
+      if (r.window === undefined) delete next.windows[b.id];
+      else next.windows[b.id] = r.window;
+      for (const h of r.hits) {
+        const level = h.level ?? b.risk_level;
+        const hit: BehaviorHit = { behavior: b.id, level, time: h.time, summary: h.summary, evidence: h.evidence, eventIds: h.eventIds };
+        hits.push(hit);
+        const expiresAt = b.expires_after === null ? null : Math.max(h.time, now) + b.expires_after;
+        const prev = next.behaviors[b.id];
+        next.behaviors[b.id] = {
+          level: prev ? maxLevel(prev.level, level) : level,
+          firstAt: prev ? Math.min(prev.firstAt, h.time) : h.time,
+          lastAt: prev ? Math.max(prev.lastAt, h.time) : h.time,
+          expiresAt: prev && (prev.expiresAt === null || expiresAt === null) ? null : Math.max(prev?.expiresAt ?? 0, expiresAt ?? 0),
+          hits: (prev?.hits ?? 0) + 1,
+          summary: h.summary,
+          evidence: h.evidence,
+        };
+        recordChange(next, changes, `${ref.stream}/${ref.id}/${b.id}`, h.summary, 'system', now);
+      }
+    }
+    const last = next.lastIds[ref.stream];
+    if (!last || compareIds(ref.id, last) > 0) next.lastIds[ref.stream] = ref.id;
+  }
+  // Windows of behaviors no longer configured would otherwise be kept forever.
+  const configured = new Set(behaviors.map((b) => b.id));
+  for (const id of Object.keys(next.windows)) if (!configured.has(id)) delete next.windows[id];
+  next.updatedAt = now;
+  return { state: next, hits, changes };
+}

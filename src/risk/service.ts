@@ -1,0 +1,106 @@
+import type { Redis } from 'ioredis';
+import type { AuditLog } from '../audit/audit-log.js';
+import { RiskstreamError } from '../errors.js';
+import type { Keys } from '../keys.js';
+import { RISK_LEVELS, type LevelChange, type RiskLevel } from '../types.js';
+import { parseRiskEvent, type OutboxRelay } from './outbox-relay.js';
+import { reset } from './reducer.js';
+import { nextExpiry, type UserState } from './state.js';
+import type { RiskStore } from './store.js';
+
+/** A user's risk as the API and CLI show it. */
+export interface UserRiskView {
+  user: string;
+  level: RiskLevel;
+  version: number;
+  changed_at: string | null;
+  next_expiry: string | null;
+  behaviors: Array<{ id: string; level: RiskLevel; first_at: string; last_at: string; expires_at: string | null; hits: number; summary: string; evidence: Record<string, unknown> }>;
+}
+
+const iso = (ms: number | null): string | null => (ms === null || ms === 0 ? null : new Date(ms).toISOString());
+
+/** Turns stored state into the API view. */
+export function viewOf(state: UserState): UserRiskView {
+  return {
+    user: state.user,
+    level: state.level,
+    version: state.version,
+    changed_at: iso(state.changedAt),
+    next_expiry: iso(nextExpiry(state)),
+    behaviors: Object.entries(state.behaviors)
+      .sort(([a], [b]) => a.localeCompare(b))
+      .map(([id, b]) => ({ id, level: b.level, first_at: iso(b.firstAt)!, last_at: iso(b.lastAt)!, expires_at: iso(b.expiresAt), hits: b.hits, summary: b.summary, evidence: b.evidence })),
+  };
+}
+
+/** Reads and resets users' risk: what the admin API and the CLI call. */
+export class RiskService {
+  constructor(
+    private readonly redis: Redis,
+    private readonly keys: Keys,
+    private readonly store: RiskStore,
+    private readonly relay: OutboxRelay,
+    private readonly audit: AuditLog,
+  ) {}
+
+  /** A user's risk; NOT_FOUND when the user was never seen. */
+  async get(user: string): Promise<UserRiskView> {
+    const s = await this.store.get(user);
+    if (!s) throw new RiskstreamError('NOT_FOUND', `unknown user ${user}`);
+    return viewOf(s.state);
+  }
+
+  /** Users by level (high first, then most recent change), cursor-paginated. */
+  async list(opts: { level?: RiskLevel; cursor?: string; limit?: number }): Promise<{ users: Array<{ user: string; level: RiskLevel; changed_at: string | null }>; next_cursor: string | null }> {
+    const limit = Math.min(Math.max(opts.limit ?? 100, 1), 1000);
+    const offset = opts.cursor ? Number(Buffer.from(opts.cursor, 'base64url').toString()) : 0;
+    if (!Number.isInteger(offset) || offset < 0) throw new RiskstreamError('BAD_REQUEST', 'invalid cursor');
+    let max = '+inf';
+    let min = '-inf';
+    if (opts.level) {
+      const rank = RISK_LEVELS.indexOf(opts.level);
+      if (rank < 0) throw new RiskstreamError('BAD_REQUEST', `level must be one of ${RISK_LEVELS.join(', ')}`);
+      min = String(rank * 1e13);
+      max = `(${(rank + 1) * 1e13}`;
+    }
+    const rows = await this.redis.zrevrangebyscore(this.keys.usersByLevel, max, min, 'WITHSCORES', 'LIMIT', offset, limit + 1);
+    const users = [];
+    for (let i = 0; i + 1 < rows.length && users.length < limit; i += 2) {
+      const score = Number(rows[i + 1]);
+      const rank = Math.floor(score / 1e13);
+      users.push({ user: rows[i]!, level: RISK_LEVELS[rank] ?? 'low', changed_at: iso(score - rank * 1e13) });
+    }
+    const more = rows.length / 2 > limit;
+    return { users, next_cursor: more ? Buffer.from(String(offset + limit)).toString('base64url') : null };
+  }
+
+  /** A user's risk events (hits and changes), newest first. */
+  async events(user: string, opts: { cursor?: string; limit?: number } = {}): Promise<{ events: unknown[]; next_cursor: string | null }> {
+    const limit = Math.min(Math.max(opts.limit ?? 100, 1), 1000);
+    const rows = (await this.redis.xrevrange(this.keys.userEvents(user), opts.cursor ? `(${opts.cursor}` : '+', '-', 'COUNT', limit)) as Array<[string, string[]]>;
+    const events = rows.map(([id, f]) => {
+      const e = parseRiskEvent(id, f);
+      return { id: e.id, kind: e.kind, ...e.data };
+    });
+    return { events, next_cursor: rows.length === limit ? rows[rows.length - 1]![0] : null };
+  }
+
+  /** Admin reset: clears behaviors, emits the change (initiating entity admin), audits it. */
+  async reset(user: string, actor: string, reason = ''): Promise<{ user: string; previous: RiskLevel; level: RiskLevel; version: number; change: LevelChange | null }> {
+    for (let attempt = 0; attempt < 20; attempt++) {
+      const now = Date.now();
+      const cur = await this.store.get(user);
+      if (!cur) throw new RiskstreamError('NOT_FOUND', `unknown user ${user}`);
+      const r = reset(cur.state, now, reason);
+      const conflicts = await this.store.commit([{ user, expectedRev: cur.rev, state: r.state, hits: [], changes: r.changes, applied: [], trimBelow: 0 }]);
+      if (conflicts.size) continue;
+      this.store.invalidate(user);
+      await this.store.index([r.state]);
+      await this.audit.write({ action: 'risk.reset', actor, target: user, details: { previous: cur.state.level, version: r.state.version, reason } });
+      await this.relay.relay([user]);
+      return { user, previous: cur.state.level, level: r.state.level, version: r.state.version, change: r.changes[0] ?? null };
+    }
+    throw new RiskstreamError('COMMIT_CONFLICT', `could not reset ${user}: too much contention`);
+  }
+}

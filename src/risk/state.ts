@@ -1,0 +1,41 @@
+import type { ActiveBehavior, RiskLevel } from '../types.js';
+
+/** A user's durable risk state (stored as JSON in the user's state hash). */
+export interface UserState {
+  user: string;
+  level: RiskLevel;
+  /** Grows by one per level change. */
+  version: number;
+  /** Active behaviors by behavior id. */
+  behaviors: Record<string, ActiveBehavior>;
+  /** Per-behavior detector windows (recent logins, counters …), opaque to the reducer. */
+  windows: Record<string, unknown>;
+  /** Highest input entry id applied, per stream. */
+  lastIds: Record<string, string>;
+  /** When the level last changed (epoch ms; 0 = never). */
+  changedAt: number;
+  /** When the state last changed (epoch ms). */
+  updatedAt: number;
+}
+
+/** The state of a user never seen before. */
+export function emptyState(user: string): UserState {
+  return { user, level: 'low', version: 0, behaviors: {}, windows: {}, lastIds: {}, changedAt: 0, updatedAt: 0 };
+}
+
+/** Earliest expiry among active behaviors, or null. */
+export function nextExpiry(state: UserState): number | null {
+  let next: number | null = null;
+  for (const b of Object.values(state.behaviors)) {
+    if (b.expiresAt !== null && (next === null || b.expiresAt < next)) next = b.expiresAt;
+  }
+  return next;
+}
+
+/** Compares two stream entry ids (`ms-seq`). */
+export function compareIds(a: string, b: string): number {
+  const [am, as] = a.split('-');
+  const [bm, bs] = b.split('-');
+  const d = Number(am) - Number(bm);
+  return d !== 0 ? Math.sign(d) : Math.sign(Number(as ?? 0) - Number(bs ?? 0));
+}

@@ -1,0 +1,164 @@
+import type { Redis } from 'ioredis';
+import { LRUCache } from 'lru-cache';
+import type { Keys } from '../keys.js';
+import { levelRank, type BehaviorHit, type LevelChange } from '../types.js';
+import { emptyState, nextExpiry, type UserState } from './state.js';
+
+/** Commits one user's effects atomically; see the argument layout in the comments. */
+const COMMIT = `
+local rev = tonumber(redis.call('HGET', KEYS[1], 'rev') or '0')
+if rev ~= tonumber(ARGV[1]) then return -1 end
+redis.call('HSET', KEYS[1], 'rev', rev + 1, 'data', ARGV[2])
+local i = 5
+local n = tonumber(ARGV[i]); i = i + 1
+for _ = 1, n do redis.call('ZADD', KEYS[4], ARGV[i], ARGV[i + 1]); i = i + 2 end
+if n > 0 then redis.call('PEXPIRE', KEYS[4], 604800000) end
+redis.call('ZREMRANGEBYSCORE', KEYS[4], '-inf', '(' .. ARGV[4])
+for _, kind in ipairs({'hit', 'change'}) do
+  n = tonumber(ARGV[i]); i = i + 1
+  for _ = 1, n do
+    redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[3], '*', 'kind', kind, 'data', ARGV[i])
+    redis.call('XADD', KEYS[3], '*', 'kind', kind, 'data', ARGV[i])
+    i = i + 1
+  end
+end
+return rev + 1
+`;
+
+/** A user's state as loaded, with its optimistic-concurrency revision. */
+export interface Loaded {
+  rev: number;
+  state: UserState;
+  /** Which of the asked-about entry members were already applied. */
+  applied: Set<string>;
+}
+
+/** One user's effects to commit. */
+export interface CommitItem {
+  user: string;
+  expectedRev: number;
+  state: UserState;
+  hits: BehaviorHit[];
+  changes: LevelChange[];
+  /** Applied entries: [score (id ms), member (`stream|id`)]. */
+  applied: Array<[number, string]>;
+  /** Applied markers below this score are trimmed (every entry below it is acked). */
+  trimBelow: number;
+}
+
+/** The member recording that an input entry was applied to a user. */
+export function appliedMember(stream: string, id: string): string {
+  return `${stream}|${id}`;
+}
+
+/** Score used to rank users: level first, then last change. */
+export function levelScore(state: UserState): number {
+  return levelRank(state.level) * 1e13 + state.changedAt;
+}
+
+/**
+ * Durable per-user risk state in Redis: load (pipelined, LRU-cached), atomic per-user commit
+ * with optimistic revisions, and the global indexes (users by level, next expiry).
+ */
+export class RiskStore {
+  private readonly cache: LRUCache<string, { rev: number; state: UserState }> | undefined;
+
+  constructor(
+    private readonly redis: Redis,
+    private readonly keys: Keys,
+    opts: { lruSize?: number; eventsMaxlen?: number } = {},
+  ) {
+    this.cache = opts.lruSize ? new LRUCache({ max: opts.lruSize }) : undefined;
+    this.eventsMaxlen = opts.eventsMaxlen ?? 1000;
+    this.redis.defineCommand('rsCommit', { numberOfKeys: 4, lua: COMMIT });
+  }
+  private readonly eventsMaxlen: number;
+
+  /** Loads users' states (one round trip), checking which `maybeApplied` entries were applied. */
+  async load(users: string[], maybeApplied: Map<string, string[]> = new Map(), fresh = false): Promise<Map<string, Loaded>> {
+    const out = new Map<string, Loaded>();
+    const p = this.redis.pipeline();
+    const asked: Array<{ user: string; kind: 'state' | 'applied'; members?: string[] }> = [];
+    for (const user of users) {
+      const cached = fresh ? undefined : this.cache?.get(user);
+      if (cached) out.set(user, { rev: cached.rev, state: cached.state, applied: new Set() });
+      else {
+        p.hmget(this.keys.userState(user), 'rev', 'data');
+        asked.push({ user, kind: 'state' });
+      }
+      const members = maybeApplied.get(user);
+      if (members?.length) {
+        p.zmscore(this.keys.userApplied(user), ...members);
+        asked.push({ user, kind: 'applied', members });
+      }
+    }
+    if (asked.length === 0) return out;
+    const res = (await p.exec()) ?? [];
+    asked.forEach((a, i) => {
+      const [err, val] = res[i] ?? [];
+      if (err) throw err;
+      if (a.kind === 'state') {
+        const [rev, data] = val as [string | null, string | null];
+        out.set(a.user, { rev: Number(rev ?? 0), state: data ? (JSON.parse(data) as UserState) : emptyState(a.user), applied: new Set() });
+      } else {
+        const scores = val as Array<string | null>;
+        const loaded = out.get(a.user)!;
+        a.members!.forEach((m, j) => scores[j] !== null && loaded.applied.add(m));
+      }
+    });
+    return out;
+  }
+
+  /** Commits users' effects, each atomically, in one round trip. Returns the users that conflicted. */
+  async commit(items: CommitItem[]): Promise<Set<string>> {
+    if (items.length === 0) return new Set();
+    const p = this.redis.pipeline();
+    for (const it of items) {
+      if (it.changes.length) p.zadd(this.keys.outboxPending, Date.now(), it.user);
+      const args: (string | number)[] = [it.expectedRev, JSON.stringify(it.state), this.eventsMaxlen, it.trimBelow, it.applied.length];
+      for (const [score, member] of it.applied) args.push(score, member);
+      args.push(it.hits.length, ...it.hits.map((h) => JSON.stringify(h)));
+      args.push(it.changes.length, ...it.changes.map((c) => JSON.stringify(c)));
+      (p as unknown as Record<string, (...a: unknown[]) => void>).rsCommit!(
+        this.keys.userState(it.user), this.keys.userEvents(it.user), this.keys.userOutbox(it.user), this.keys.userApplied(it.user), ...args,
+      );
+    }
+    const res = (await p.exec()) ?? [];
+    const conflicts = new Set<string>();
+    let r = 0;
+    for (const it of items) {
+      if (it.changes.length) r++;
+      const [err, rev] = res[r++] ?? [];
+      if (err) throw err;
+      if (rev === -1) {
+        conflicts.add(it.user);
+        this.cache?.delete(it.user);
+      } else this.cache?.set(it.user, { rev: Number(rev), state: it.state });
+    }
+    return conflicts;
+  }
+
+  /** Updates the global indexes from committed states (idempotent). */
+  async index(states: UserState[]): Promise<void> {
+    if (states.length === 0) return;
+    const p = this.redis.pipeline();
+    for (const s of states) {
+      p.zadd(this.keys.usersByLevel, levelScore(s), s.user);
+      const exp = nextExpiry(s);
+      if (exp === null) p.zrem(this.keys.expiry, s.user);
+      else p.zadd(this.keys.expiry, exp, s.user);
+    }
+    await p.exec();
+  }
+
+  /** Reads one user's state (uncached); null when the user is unknown. */
+  async get(user: string): Promise<{ rev: number; state: UserState } | null> {
+    const [rev, data] = await this.redis.hmget(this.keys.userState(user), 'rev', 'data');
+    return data ? { rev: Number(rev ?? 0), state: JSON.parse(data) as UserState } : null;
+  }
+
+  /** Forgets cached state (after an out-of-band change such as a reset). */
+  invalidate(user: string): void {
+    this.cache?.delete(user);
+  }
+}

@@ -1,0 +1,83 @@
+import type { ChainableCommander, Redis } from 'ioredis';
+
+/**
+ * Lua scripts of the session store. Each touches keys of one hash tag only (one session, or one
+ * user), so each is atomic and Redis-Cluster-safe on its own.
+ */
+
+/**
+ * KEYS: session, tombstone. ARGV: json, px, login_at.
+ * Returns 1 stored, 0 ignored (a newer login of this session is stored), -1 revoked.
+ */
+const PUT_SESSION = `
+if redis.call('EXISTS', KEYS[2]) == 1 then return -1 end
+local cur = redis.call('GET', KEYS[1])
+if cur then
+  local ok, d = pcall(cjson.decode, cur)
+  if ok and type(d) == 'table' and tonumber(d.login_at) and tonumber(d.login_at) > tonumber(ARGV[3]) then return 0 end
+end
+redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+return 1
+`;
+
+/**
+ * KEYS: userSessions (zset by expiry), userDevices (hash). ARGV: now, max, n, then n pairs
+ * (expires_at, session id), then device triples (device id, last_seen, json).
+ * Adds sessions, drops expired members, trims to `max` (soonest-expiring first) and returns the
+ * trimmed ids; keeps each device's latest entry; caps devices to `max` (least recently seen out).
+ */
+const PUT_USER = `
+local now, max, n = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
+local i = 4
+for _ = 1, n do
+  redis.call('ZADD', KEYS[1], 'GT', ARGV[i], ARGV[i + 1])
+  i = i + 2
+end
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
+local dropped = {}
+local count = redis.call('ZCARD', KEYS[1])
+if count > max then
+  dropped = redis.call('ZRANGE', KEYS[1], 0, count - max - 1)
+  redis.call('ZREMRANGEBYRANK', KEYS[1], 0, count - max - 1)
+end
+local function seen(json)
+  local ok, d = pcall(cjson.decode, json)
+  if ok and type(d) == 'table' then return tonumber(d.last_seen) or 0 end
+  return 0
+end
+local touched = false
+while i + 2 <= #ARGV do
+  local cur = redis.call('HGET', KEYS[2], ARGV[i])
+  if not cur or seen(cur) <= tonumber(ARGV[i + 1]) then
+    redis.call('HSET', KEYS[2], ARGV[i], ARGV[i + 2])
+    touched = true
+  end
+  i = i + 3
+end
+if touched and redis.call('HLEN', KEYS[2]) > max then
+  local all = redis.call('HGETALL', KEYS[2])
+  local list = {}
+  for j = 1, #all, 2 do list[#list + 1] = { all[j], seen(all[j + 1]) } end
+  table.sort(list, function(a, b) return a[2] < b[2] end)
+  for j = 1, #list - max do redis.call('HDEL', KEYS[2], list[j][1]) end
+end
+return dropped
+`;
+
+interface SessionScripts {
+  rsSessionPut(session: string, tombstone: string, json: string, px: number, loginAt: number): unknown;
+  rsSessionUser(userSessions: string, userDevices: string, ...args: Array<string | number>): unknown;
+}
+
+/** Registers the scripts on a connection (idempotent). */
+export function defineSessionScripts(redis: Redis): void {
+  const r = redis as Redis & Partial<SessionScripts>;
+  if (typeof r.rsSessionPut === 'function') return;
+  redis.defineCommand('rsSessionPut', { numberOfKeys: 2, lua: PUT_SESSION });
+  redis.defineCommand('rsSessionUser', { numberOfKeys: 2, lua: PUT_USER });
+}
+
+/** The scripts as pipeline commands (call {@link defineSessionScripts} on the connection first). */
+export function scripts(p: ChainableCommander): SessionScripts {
+  return p as unknown as SessionScripts;
+}

@@ -1,0 +1,46 @@
+/** Public side of the signing keys: JWK Set documents and public JWK files of retired keys. */
+import { readFile } from 'node:fs/promises';
+import type { JWK } from 'jose';
+import { RiskstreamError } from '../errors.js';
+import { thumbprint, toPublicJwk, type SigningAlg } from './keys.js';
+
+/** The document served at `/.well-known/jwks.json`. */
+export interface JwksDocument {
+  keys: JWK[];
+}
+
+/** A JWK Set from public JWKs: private members stripped, first key per `kid` wins. */
+export function jwksDocument(keys: Iterable<JWK>): JwksDocument {
+  const seen = new Set<string>();
+  const out: JWK[] = [];
+  for (const k of keys) {
+    if (!k.kid || seen.has(k.kid)) continue;
+    seen.add(k.kid);
+    out.push(toPublicJwk(k, k.alg as SigningAlg, k.kid));
+  }
+  return { keys: out };
+}
+
+function algOf(jwk: JWK): SigningAlg | undefined {
+  if (jwk.alg === 'ES256' || jwk.alg === 'RS256') return jwk.alg;
+  if (jwk.alg) return undefined;
+  if (jwk.kty === 'EC' && jwk.crv === 'P-256') return 'ES256';
+  if (jwk.kty === 'RSA') return 'RS256';
+  return undefined;
+}
+
+/**
+ * Reads a public JWK file (e.g. a retired key's `<name>.jwk.json`) for publishing. Private
+ * members, if any, are dropped; `kid` defaults to the RFC 7638 thumbprint.
+ */
+export async function loadPublicJwk(file: string): Promise<JWK> {
+  let jwk: JWK;
+  try {
+    jwk = JSON.parse(await readFile(file, 'utf8')) as JWK;
+  } catch {
+    throw new RiskstreamError('KEY_NOT_FOUND', `cannot read public JWK file ${file}`, { file });
+  }
+  const alg = typeof jwk === 'object' && jwk ? algOf(jwk) : undefined;
+  if (!alg) throw new RiskstreamError('KEY_INVALID', `${file}: not an ES256 (P-256) or RS256 public JWK`, { file });
+  return toPublicJwk(jwk, alg, jwk.kid ?? (await thumbprint(jwk)));
+}

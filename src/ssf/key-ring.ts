@@ -1,0 +1,115 @@
+/**
+ * The signing keys in use: one current key per algorithm (ES256, RS256) plus retired public
+ * keys still published in the JWKS for a grace period, so SETs signed before a rotation still
+ * verify. Only algs and kids show in JSON / inspect output.
+ */
+import type { JWK } from 'jose';
+import type { Config } from '../config/load.js';
+import { configPath } from '../config/load.js';
+import { RiskstreamError } from '../errors.js';
+import { generateKeyFiles, generateSigningKey, loadSigningKey, type SigningAlg, type SigningKey } from './keys.js';
+import { jwksDocument, loadPublicJwk, type JwksDocument } from './jwks.js';
+
+interface Retired {
+  jwk: JWK;
+  /** Epoch ms after which it is no longer published; undefined = published until removed. */
+  until?: number;
+}
+
+/** Options of {@link KeyRing.rotate}. */
+export interface RotateOptions {
+  /** How long the replaced key stays in the JWKS (ms); default 7 days. */
+  graceMs?: number;
+  /** Write the new key to `<outDir>/<name>.pem` + `.jwk.json`; in memory only when omitted. */
+  outDir?: string;
+  name?: string;
+  now?: number;
+}
+
+const DEFAULT_GRACE_MS = 7 * 86_400_000;
+
+/** Current signing key per alg + retired public keys; builds the JWKS. */
+export class KeyRing {
+  readonly #current = new Map<SigningAlg, SigningKey>();
+  #retired: Retired[] = [];
+
+  /**
+   * Makes `key` the current key for its alg. A key it replaces stays published until
+   * `retireUntil` (epoch ms; forever when omitted).
+   */
+  setCurrent(key: SigningKey, retireUntil?: number): void {
+    const old = this.#current.get(key.alg);
+    if (old && old.kid !== key.kid) this.addRetired(old.publicJwk, retireUntil);
+    this.#current.set(key.alg, key);
+  }
+
+  /** Publishes a retired public key (until `until`, epoch ms, or forever). */
+  addRetired(jwk: JWK, until?: number): void {
+    this.#retired = this.#retired.filter((r) => r.jwk.kid !== jwk.kid);
+    this.#retired.push(until === undefined ? { jwk } : { jwk, until });
+  }
+
+  /** The current key for `alg`; KEY_NOT_FOUND when none is configured. */
+  key(alg: SigningAlg): SigningKey {
+    const k = this.#current.get(alg);
+    if (!k) throw new RiskstreamError('KEY_NOT_FOUND', `no ${alg} signing key configured (add one under signing.keys)`, { alg });
+    return k;
+  }
+
+  has(alg: SigningAlg): boolean {
+    return this.#current.has(alg);
+  }
+
+  /**
+   * Generates a new current key for `alg`; the old one stays in the JWKS for `graceMs`.
+   * In a multi-worker deployment rotate through config (new key_file + previous_public_keys).
+   */
+  async rotate(alg: SigningAlg, opts: RotateOptions = {}): Promise<SigningKey> {
+    const key = opts.outDir ? (await generateKeyFiles(alg, opts.outDir, opts.name)).key : (await generateSigningKey(alg)).key;
+    this.setCurrent(key, (opts.now ?? Date.now()) + (opts.graceMs ?? DEFAULT_GRACE_MS));
+    return key;
+  }
+
+  /** The JWK Set to publish at `now`: current keys, then retired keys still in their grace period. */
+  jwks(now: number = Date.now()): JwksDocument {
+    const current = [...this.#current.values()].map((k) => k.publicJwk);
+    const retired = this.#retired.filter((r) => r.until === undefined || r.until > now).map((r) => r.jwk);
+    return jwksDocument([...current, ...retired]);
+  }
+
+  toJSON(): { current: Array<{ alg: SigningAlg; kid: string }>; retired: string[] } {
+    return {
+      current: [...this.#current.values()].map((k) => ({ alg: k.alg, kid: k.kid })),
+      retired: this.#retired.map((r) => r.jwk.kid ?? '?'),
+    };
+  }
+
+  [Symbol.for('nodejs.util.inspect.custom')](): string {
+    return `KeyRing ${JSON.stringify(this.toJSON())}`;
+  }
+
+  /**
+   * Loads `signing.key_file`, `signing.keys` (the first key per alg is current, later ones are
+   * published only) and `signing.previous_public_keys`, relative to the config directory.
+   * Throws KEY_NOT_FOUND when an enabled receiver needs an alg with no key.
+   */
+  static async fromConfig(cfg: Pick<Config, 'dir' | 'raw' | 'receivers'>): Promise<KeyRing> {
+    const ring = new KeyRing();
+    const s = cfg.raw.signing;
+    for (const spec of [{ key_file: s.key_file, alg: s.alg, kid: s.kid }, ...s.keys]) {
+      const key = await loadSigningKey(configPath(cfg, spec.key_file), spec.alg, spec.kid);
+      if (ring.has(key.alg)) ring.addRetired(key.publicJwk);
+      else ring.setCurrent(key);
+    }
+    for (const file of s.previous_public_keys) ring.addRetired(await loadPublicJwk(configPath(cfg, file)));
+    for (const r of cfg.receivers) {
+      if (r.enabled && !ring.has(r.alg)) {
+        throw new RiskstreamError('KEY_NOT_FOUND', `receiver ${r.name} signs with ${r.alg} but no ${r.alg} key is configured (add it under signing.keys)`, {
+          receiver: r.name,
+          alg: r.alg,
+        });
+      }
+    }
+    return ring;
+  }
+}
