@@ -22,7 +22,7 @@ export function jwksDocument(keys: Iterable<JWK>): JwksDocument {
 }
 
 function algOf(jwk: JWK): SigningAlg | undefined {
-  if (jwk.alg === 'ES256' || jwk.alg === 'RS256') return jwk.alg;
+  if (jwk.alg === 'ES256' || jwk.alg === 'RS256') return jwk.alg as SigningAlg;
   if (jwk.alg) return undefined;
   if (jwk.kty === 'EC' && jwk.crv === 'P-256') return 'ES256';
   if (jwk.kty === 'RSA') return 'RS256';

@@ -1,0 +1,87 @@
+import type { FastifyRequest } from 'fastify';
+import { RiskstreamError } from '../../errors.js';
+import { service } from '../context.js';
+import type { RouteModule } from '../server.js';
+import type { SessionService } from '../../sessions/service.js';
+import type { RevokedSession } from '../../sessions/revoke.js';
+
+export type { SessionService } from '../../sessions/service.js';
+
+const DEFAULT_REASON = 'revoked by admin';
+const MAX_REASON = 500;
+
+type Query = Record<string, string | undefined>;
+
+function parseLimit(v: string | undefined): number | undefined {
+  if (v === undefined || v === '') return undefined;
+  if (!/^\d+$/.test(v)) throw new RiskstreamError('BAD_REQUEST', 'limit must be a positive integer');
+  return Number(v);
+}
+
+/** A user id from the path (already URL-decoded by the router); emails are lower-cased like at ingest. */
+function userParam(req: FastifyRequest): string {
+  const user = (req.params as { user: string }).user.trim();
+  if (!user) throw new RiskstreamError('BAD_REQUEST', 'user is required');
+  return /^[^@\s]+@[^@\s]+$/.test(user) ? user.toLowerCase() : user;
+}
+
+/** The revocation reason from a JSON body `{reason}` or `?reason=`; defaults to "revoked by admin". */
+function reasonOf(req: FastifyRequest): string {
+  const body = req.body as unknown;
+  const fromBody = body && typeof body === 'object' && !Array.isArray(body) ? (body as Record<string, unknown>).reason : undefined;
+  const r = fromBody ?? (req.query as Query).reason;
+  if (r === undefined || r === null || r === '') return DEFAULT_REASON;
+  if (typeof r !== 'string') throw new RiskstreamError('BAD_REQUEST', 'reason must be a string');
+  if (r.length > MAX_REASON) throw new RiskstreamError('BAD_REQUEST', `reason must be at most ${MAX_REASON} characters`);
+  return r;
+}
+
+function summary(r: RevokedSession): Record<string, unknown> {
+  return {
+    revoked: true,
+    session_id: r.change.sessionId,
+    user: r.change.user,
+    reason: r.change.reason,
+    actor: r.change.actor,
+    time: r.change.time,
+    change_id: r.change.id,
+  };
+}
+
+/**
+ * Session audit API (admin scope): list active sessions, inspect the identity a session was
+ * granted, revoke one or all of a user's sessions (each revocation queues a session-revoked SET).
+ */
+export const sessionRoutes: RouteModule = (app, ctx) => {
+  const sessions = (): SessionService => service<SessionService>(ctx, 'sessions');
+
+  app.get('/v1/sessions', async (req) => {
+    const q = req.query as Query;
+    return sessions().store.listAll({ cursor: q.cursor || undefined, limit: parseLimit(q.limit) });
+  });
+
+  app.get('/v1/sessions/:id', async (req) => {
+    const { id } = req.params as { id: string };
+    const s = await sessions().store.get(id);
+    if (!s) throw new RiskstreamError('NOT_FOUND', 'no active session with this id');
+    return s;
+  });
+
+  app.delete('/v1/sessions/:id', async (req) => {
+    const { id } = req.params as { id: string };
+    return summary(await sessions().revoke(id, { actor: req.actor, reason: reasonOf(req) }));
+  });
+
+  app.get('/v1/users/:user/sessions', async (req) => {
+    const user = userParam(req);
+    const svc = sessions();
+    const [list, devices] = await Promise.all([svc.store.listUser(user), svc.store.devices(user)]);
+    return { user, sessions: list, devices };
+  });
+
+  app.delete('/v1/users/:user/sessions', async (req) => {
+    const user = userParam(req);
+    const revoked = await sessions().revokeUser(user, { actor: req.actor, reason: reasonOf(req) });
+    return { user, revoked: revoked.length, sessions: revoked.map((r) => r.change.sessionId) };
+  });
+};

@@ -1,0 +1,108 @@
+/**
+ * impossible_travel: two successful logins of one user too far apart for the time between them.
+ *
+ * Every pair of a user's logins is judged once, by a rule that depends only on the two logins
+ * (distance ≥ `min_distance_km` and speed > `max_speed_kmh`, different IPs), when the second of
+ * them arrives — compared with every remembered login, earlier or later in event time. So the set
+ * of flagged pairs never depends on arrival order, and a pair is never reported twice. (Comparing
+ * only with the event-time neighbours would not be order-free: A, B then a late X between them
+ * judges A–B, which arriving A, X, B never does.) Pairs further apart in time than the longest
+ * trip at `max_speed_kmh` (~20 h at 1000 km/h) can never be impossible, which bounds the logins
+ * worth remembering: `limits.maxLogins`, and no older than that horizon plus the allowed lateness
+ * (and `limits.maxAge`) behind the newest one.
+ *
+ * One hit per incoming login at most: its evidence shows the impossible pair nearest in time
+ * (`from`, `to`, `distance_km`, `speed_kmh`, `hours`) and lists every impossible pair it formed
+ * (`pairs`, as [earlier id, later id]). The hit's time is the later login of the shown pair.
+ */
+import type { ImpossibleTravelParams } from '../config/behaviors-schema.js';
+import type { CanonicalEvent, LoginRecord } from '../types.js';
+import { asnIn, ipInNetworks } from './allow-list.js';
+import { lower, typeIn } from './fields.js';
+import { MAX_DISTANCE_KM, byTime, isLoginRecord, measureTrip, toLoginRecord, tripEvidence, tripSummary, type Trip } from './travel.js';
+import type { Detector, DetectorHit, DetectorLimits } from './types.js';
+
+/** Remembered logins, sorted by event time. */
+export type TravelWindow = LoginRecord[];
+
+/** Event types that are logins (a session refresh is one too). */
+export const LOGIN_TYPES = ['login', 'session_refresh', 'refresh'] as const;
+
+/** True for a login whose outcome is missing or `success` (case-insensitive). */
+export function isSuccessfulLogin(event: CanonicalEvent): boolean {
+  if (!typeIn(event, LOGIN_TYPES)) return false;
+  const outcome = lower(event.outcome);
+  return outcome === undefined || outcome === '' || outcome === 'success';
+}
+
+interface Pair {
+  a: LoginRecord;
+  b: LoginRecord;
+  other: LoginRecord;
+  trip: Trip;
+}
+
+/** How far apart in time (ms) two logins can be and still be an impossible trip. */
+function horizonMs(params: ImpossibleTravelParams): number {
+  return (MAX_DISTANCE_KM / params.max_speed_kmh) * 3_600_000;
+}
+
+/** The impossible pairs `rec` forms with the remembered logins. */
+function impossiblePairs(rec: LoginRecord, logins: readonly LoginRecord[], params: ImpossibleTravelParams): Pair[] {
+  const horizon = horizonMs(params);
+  const out: Pair[] = [];
+  for (const other of logins) {
+    if (Math.abs(other.time - rec.time) > horizon) continue;
+    if (rec.ip !== undefined && rec.ip === other.ip) continue;
+    const [a, b] = byTime(other, rec) <= 0 ? [other, rec] : [rec, other];
+    const trip = measureTrip(a, b, params.use_accuracy_radius);
+    if (trip.effectiveKm >= params.min_distance_km && trip.speedKmh > params.max_speed_kmh) out.push({ a, b, other, trip });
+  }
+  return out;
+}
+
+/** Nearest in time first, then fastest, then by the partner's time and id. */
+function closest(rec: LoginRecord) {
+  return (x: Pair, y: Pair): number =>
+    Math.abs(x.other.time - rec.time) - Math.abs(y.other.time - rec.time) ||
+    (y.trip.speedKmh === x.trip.speedKmh ? 0 : y.trip.speedKmh > x.trip.speedKmh ? 1 : -1) ||
+    byTime(x.other, y.other);
+}
+
+function toHit(rec: LoginRecord, pairs: Pair[]): DetectorHit {
+  const sorted = [...pairs].sort(closest(rec));
+  const { a, b, trip } = sorted[0]!;
+  const more = sorted.length - 1;
+  const ids = [rec.id ?? '', ...sorted.map((p) => p.other.id ?? '')].filter((x) => x !== '');
+  return {
+    time: b.time,
+    summary: tripSummary(a, b, trip) + (more > 0 ? ` (and ${more} more impossible pair${more > 1 ? 's' : ''})` : ''),
+    evidence: { ...tripEvidence(a, b, trip), pairs: sorted.map((p) => [p.a.id ?? null, p.b.id ?? null]) },
+    eventIds: [...new Set(ids)],
+  };
+}
+
+/** Adds `rec`, then keeps the newest `maxLogins` logins within the useful horizon. */
+function remember(logins: readonly LoginRecord[], rec: LoginRecord, params: ImpossibleTravelParams, now: number, limits: DetectorLimits): TravelWindow {
+  const next = [...logins, rec].sort(byTime);
+  const wm = Math.min(next[next.length - 1]!.time, now);
+  const keep = Math.min(Math.max(0, limits.maxAge), horizonMs(params) + Math.max(0, limits.allowedLateness));
+  return next.filter((l) => l.time >= wm - keep).slice(-Math.max(1, limits.maxLogins));
+}
+
+/** The impossible_travel detector. Window: the user's recent logins ({@link TravelWindow}). */
+export const impossibleTravel: Detector<ImpossibleTravelParams, TravelWindow> = {
+  kind: 'impossible_travel',
+  accepts: (event) => isSuccessfulLogin(event),
+  detect(window, { event, eventId }, params, now, limits) {
+    const unchanged = { window, hits: [] };
+    if (!isSuccessfulLogin(event)) return unchanged;
+    if (ipInNetworks(event.ip, params.allow_networks) || asnIn(event.network?.asn, params.allow_asns)) return unchanged;
+    const rec = toLoginRecord(event, eventId);
+    if (!rec) return unchanged;
+    const logins = Array.isArray(window) ? window.filter(isLoginRecord) : [];
+    if (logins.some((l) => l.id === rec.id)) return unchanged; // the same login again (replay)
+    const pairs = impossiblePairs(rec, logins, params);
+    return { window: remember(logins, rec, params, now, limits), hits: pairs.length ? [toHit(rec, pairs)] : [] };
+  },
+};

@@ -1,0 +1,99 @@
+import { isIP } from 'node:net';
+import { resolve } from 'node:path';
+import { LRUCache } from 'lru-cache';
+import maxmind, { type CityResponse, type Reader } from 'maxmind';
+import { RiskstreamError } from '../errors.js';
+import type { CanonicalEvent, Geo } from '../types.js';
+import { LOGIN_TYPES } from './event-schema.js';
+
+/** Options for opening a MaxMind city database. */
+export interface GeoIpOptions {
+  /** Max cached lookups (hits and misses). Default 10 000 (`geoip.cache_size`). */
+  cacheSize?: number;
+  /** Reload the file when it changes on disk (clears the cache). Default false. */
+  watch?: boolean;
+  /** Event types to locate. Default: the login types (`login`, `session_refresh`). */
+  types?: Iterable<string>;
+}
+
+/** Sentinel for a cached miss (lru-cache cannot hold null). */
+const MISS = false as const;
+
+/**
+ * IP → location from a MaxMind City database (GeoLite2-City / GeoIP2-City `.mmdb`), with an
+ * LRU cache in front. `enrich` fills `geo` on logins that carry an `ip` but no `geo`.
+ */
+export class GeoIp {
+  private readonly cache: LRUCache<string, Geo | typeof MISS>;
+  private readonly types: ReadonlySet<string>;
+
+  private constructor(
+    private readonly reader: Reader<CityResponse>,
+    opts: GeoIpOptions,
+  ) {
+    this.cache = new LRUCache({ max: Math.max(1, opts.cacheSize ?? 10_000) });
+    this.types = opts.types ? new Set(opts.types) : LOGIN_TYPES;
+  }
+
+  /** Opens `path`. Throws CONFIG_INVALID when the file is missing or not a MaxMind DB. */
+  static async open(path: string, opts: GeoIpOptions = {}): Promise<GeoIp> {
+    let geo: GeoIp | undefined;
+    try {
+      const reader = await maxmind.open<CityResponse>(path, {
+        cache: { max: 1 }, // our LRU caches the mapped result; skip the reader's own cache
+        ...(opts.watch ? { watchForUpdates: true, watchForUpdatesNonPersistent: true, watchForUpdatesHook: () => geo?.cache.clear() } : {}),
+      });
+      geo = new GeoIp(reader, opts);
+      return geo;
+    } catch (e) {
+      throw new RiskstreamError('CONFIG_INVALID', `geoip.mmdb: cannot open ${path}: ${(e as Error).message}`, { path }, { cause: e });
+    }
+  }
+
+  /** The location of `ip`, or null when unknown (private ranges, not in the database, no coordinates). */
+  lookup(ip: string): Geo | null {
+    const cached = this.cache.get(ip);
+    if (cached !== undefined) return cached === MISS ? null : cached;
+    const geo = isIP(ip) ? toGeo(this.safeGet(ip)) : null;
+    this.cache.set(ip, geo ?? MISS);
+    return geo;
+  }
+
+  /** Returns the event with `geo` filled from `ip` when it is a login without `geo`; else the event itself. */
+  enrich(event: CanonicalEvent): CanonicalEvent {
+    if (event.geo || !event.ip || !this.types.has(event.type)) return event;
+    const geo = this.lookup(event.ip);
+    return geo ? { ...event, geo: { ...geo } } : event;
+  }
+
+  private safeGet(ip: string): CityResponse | null {
+    try {
+      return this.reader.get(ip);
+    } catch {
+      return null; // e.g. an IPv6 address against an IPv4-only database
+    }
+  }
+}
+
+/** Maps a City record to canonical geo (accuracy radius is already in km). */
+function toGeo(r: CityResponse | null): Geo | null {
+  const loc = r?.location;
+  if (!r || !loc || typeof loc.latitude !== 'number' || typeof loc.longitude !== 'number') return null;
+  const geo: Geo = { lat: loc.latitude, lon: loc.longitude };
+  if (typeof loc.accuracy_radius === 'number') geo.accuracy_km = loc.accuracy_radius;
+  const country = r.country?.iso_code ?? r.registered_country?.iso_code;
+  if (country) geo.country = country;
+  const city = r.city?.names?.en;
+  if (city) geo.city = city;
+  return geo;
+}
+
+/**
+ * Opens the database configured as `geoip.mmdb` (path relative to the config directory),
+ * or returns null when none is configured.
+ */
+export async function openGeoIp(config: { dir: string; raw: { geoip: { mmdb?: string | undefined; cache_size: number } } }, opts: Omit<GeoIpOptions, 'cacheSize'> = {}): Promise<GeoIp | null> {
+  const mmdb = config.raw.geoip.mmdb;
+  if (!mmdb) return null;
+  return GeoIp.open(resolve(config.dir, mmdb), { ...opts, cacheSize: config.raw.geoip.cache_size });
+}

@@ -1,0 +1,41 @@
+import { Redis, type RedisOptions } from 'ioredis';
+import type { Logger } from '../obs/logger.js';
+
+/**
+ * Opens a Redis connection that survives restarts and network blips: reconnects with capped
+ * back-off and queues commands while reconnecting (`maxRetriesPerRequest: null`), so a blip
+ * delays work instead of failing it.
+ */
+export function connect(url: string, logger: Logger, name: string, extra: RedisOptions = {}): Redis {
+  const redis = new Redis(url, {
+    connectionName: `riskstream:${name}`,
+    maxRetriesPerRequest: null,
+    enableReadyCheck: true,
+    retryStrategy: (times) => Math.min(50 * 2 ** Math.min(times, 7), 2000),
+    reconnectOnError: (err) => /READONLY|LOADING/.test(err.message),
+    lazyConnect: false,
+    ...extra,
+  });
+  let down = false;
+  redis.on('error', (err: Error) => {
+    if (!down) logger.warn({ conn: name, err: err.message }, 'redis connection error; reconnecting');
+    down = true;
+  });
+  redis.on('ready', () => {
+    if (down) logger.info({ conn: name }, 'redis reconnected');
+    down = false;
+  });
+  return redis;
+}
+
+/** Waits until a connection is ready (or throws after `timeoutMs`). */
+export async function ready(redis: Redis, timeoutMs = 10_000): Promise<void> {
+  if (redis.status === 'ready') return;
+  await new Promise<void>((resolve, reject) => {
+    const t = setTimeout(() => reject(new Error(`redis not ready after ${timeoutMs} ms`)), timeoutMs);
+    redis.once('ready', () => {
+      clearTimeout(t);
+      resolve();
+    });
+  });
+}

@@ -1,0 +1,237 @@
+import { hostname } from 'node:os';
+import { interval, type Subscription } from 'rxjs';
+import { concatMap } from 'rxjs/operators';
+import type { FastifyInstance } from 'fastify';
+import { loadConfig, type Config } from '../config/load.js';
+import { Keys } from '../keys.js';
+import { AuditLog } from '../audit/audit-log.js';
+import { createLogger, type Logger } from '../obs/logger.js';
+import { Metrics } from '../obs/metrics.js';
+import { StreamSource } from '../ingest/stream-source.js';
+import { decodeEntry } from '../ingest/decode.js';
+import { RiskStore } from '../risk/store.js';
+import { Scorer } from '../risk/scorer.js';
+import { OutboxRelay } from '../risk/outbox-relay.js';
+import { ExpirySweeper } from '../risk/sweeper.js';
+import { RiskService } from '../risk/service.js';
+import { riskScoring, type BatchReport } from '../../pipelines/risk-scoring.js';
+import { buildServer } from '../api/server.js';
+import { TokenSet } from '../api/auth.js';
+import { healthRoutes } from '../api/routes/health.js';
+import { riskRoutes } from '../api/routes/risk.js';
+import { auditRoutes } from '../api/routes/audit.js';
+import { connect, ready } from './connections.js';
+import { buildSsf, type SsfRuntime } from './ssf.js';
+import { buildIngest, type IngestRuntime } from './ingest.js';
+import { buildSessions, type SessionsRuntime } from './sessions.js';
+
+/** Options of {@link startWorker}. */
+export interface WorkerOptions {
+  /** Config directory or file (ignored when `config` is given). */
+  configPath?: string;
+  config?: Config;
+  logger?: Logger;
+  /** Overrides `http.port` (0 = any free port). */
+  port?: number;
+  /** Overrides `http.host`. */
+  host?: string;
+  /** Consumer name in the group (default env RISKSTREAM_CONSUMER, else host-pid). */
+  consumer?: string;
+}
+
+/** A running worker. */
+export interface WorkerHandle {
+  config(): Config;
+  /** Base URL of the HTTP server. */
+  url: string;
+  metrics: Metrics;
+  /** Resolves after each batch report (for tests and the demo). */
+  onBatch(listener: (r: BatchReport) => void): void;
+  /** Reloads configuration (behaviors, receivers, tokens) keeping all state. */
+  reload(path?: string): Promise<void>;
+  /** Graceful stop: finish the batch in flight, drain deliveries (bounded), close. */
+  close(): Promise<void>;
+}
+
+/** Starts every pipeline, the delivery worker and the HTTP API. */
+export async function startWorker(opts: WorkerOptions = {}): Promise<WorkerHandle> {
+  let config = opts.config ?? loadConfig(opts.configPath ?? 'config');
+  const logger = opts.logger ?? createLogger(config.raw.log_level);
+  const keys = new Keys(config.prefix);
+  const metrics = new Metrics();
+  const redis = connect(config.redisUrl, logger, 'main');
+  const reader = connect(config.redisUrl, logger, 'reader');
+  await Promise.all([ready(redis), ready(reader)]);
+  const audit = new AuditLog(redis, config.streams.audit, config.raw.streams.maxlen);
+  const consumer = opts.consumer ?? process.env.RISKSTREAM_CONSUMER ?? `${hostname()}-${process.pid}`;
+
+  const ssf: SsfRuntime = await buildSsf({ config: () => config, redis, keys, audit, logger, metrics });
+  const ingest: IngestRuntime = await buildIngest({ config: () => config, redis, keys, logger, metrics });
+  const sessions: SessionsRuntime = buildSessions({ config: () => config, redis, keys, audit, logger, ssf });
+
+  const store = new RiskStore(redis, keys, { lruSize: config.raw.state.lru_size, eventsMaxlen: config.raw.state.max_events_per_user });
+  const relay = new OutboxRelay(redis, keys, config.streams.riskEvents, (changes) => ssf.enqueueChanges(changes), config.raw.streams.maxlen);
+  const sweeper = new ExpirySweeper(redis, keys, store);
+  const risk = new RiskService(redis, keys, store, relay, audit);
+  const scorer = new Scorer(store, {
+    behaviors: () => config.behaviors,
+    limits: () => ({ maxLogins: config.raw.state.max_logins, maxAge: config.raw.state.login_max_age, allowedLateness: config.raw.state.allowed_lateness }),
+  });
+  const source = new StreamSource(reader, {
+    streams: config.streams.inputs,
+    group: config.streams.group,
+    consumer,
+    count: config.raw.streams.batch_size,
+    blockMs: config.raw.streams.block,
+    claimIdleMs: config.raw.streams.claim_idle,
+  });
+  await source.ensureGroups();
+  await relay.recover();
+  await relay.relayPending();
+
+  let stopping = false;
+  let groupJoined = true;
+  const listeners: Array<(r: BatchReport) => void> = [];
+  const decodeOpts = { mapping: config.raw.mapping };
+  const pipeline$ = riskScoring({
+    source,
+    decode: (raw) => decodeEntry(raw, decodeOpts),
+    enrich: ingest.enrich,
+    deadLetter: (bad) => ingest.deadLetter(bad),
+    alsoCommit: [sessions.auditBatch],
+    scorer,
+    relay,
+    stopping: () => stopping,
+    onError: (err) => {
+      metrics.pipelineErrors.inc();
+      const msg = (err as Error).message ?? String(err);
+      if (/NOGROUP/.test(msg)) {
+        groupJoined = false;
+        void source.ensureGroups().then(() => (groupJoined = true), () => undefined);
+      }
+      logger.error({ err: msg }, 'batch failed; will re-read it from the pending list');
+    },
+  });
+  let pipelineDone!: () => void;
+  const pipelineFinished = new Promise<void>((r) => (pipelineDone = r));
+  const subs: Subscription[] = [];
+  subs.push(
+    pipeline$.subscribe({
+      next: (r) => {
+        metrics.eventsProcessed.inc(r.applied);
+        metrics.eventsSkipped.inc(r.skipped);
+        metrics.commitConflicts.inc(r.conflicts);
+        if (r.read) metrics.batchSeconds.observe(r.ms / 1000);
+        for (const h of r.hits) metrics.behaviorHits.inc({ behavior: h.behavior });
+        for (const c of r.changes) metrics.riskChanges.inc({ level: c.current, initiator: c.initiatingEntity });
+        if (r.hits.length || r.changes.length) logger.info({ read: r.read, hits: r.hits.map((h) => `${h.behavior}`), changes: r.changes.map((c) => `${c.user}:${c.previous}->${c.current}`) }, 'batch');
+        for (const l of listeners) l(r);
+      },
+      complete: () => pipelineDone(),
+      error: (err: unknown) => {
+        logger.fatal({ err: (err as Error).message }, 'risk pipeline stopped');
+        pipelineDone();
+      },
+    }),
+  );
+  // Expiry sweep and outbox recovery: periodic, one at a time (concatMap), stopped on close.
+  subs.push(
+    interval(config.raw.state.sweep_interval)
+      .pipe(
+        concatMap(async () => {
+          try {
+            const r = await sweeper.sweep(Date.now());
+            if (r.users.length) await relay.relay(r.users);
+            for (const c of r.changes) metrics.riskChanges.inc({ level: c.current, initiator: c.initiatingEntity });
+            await relay.relayPending();
+          } catch (err) {
+            logger.warn({ err: (err as Error).message }, 'sweep failed; retrying next interval');
+          }
+        }),
+      )
+      .subscribe(),
+  );
+
+  const tokens = new TokenSet(config.adminTokens, config.ingestTokens);
+  const ctx = {
+    config: () => config,
+    redis,
+    keys,
+    audit,
+    logger,
+    tokens,
+    metrics: async () => {
+      await refreshGauges();
+      return metrics.render();
+    },
+    jwks: () => ssf.jwks(),
+    readiness: async () => {
+      const checks: Record<string, boolean> = { redis: false, consumer_group: groupJoined && !stopping, config: true };
+      try {
+        checks.redis = (await redis.ping()) === 'PONG';
+      } catch {
+        checks.redis = false;
+      }
+      return { ok: Object.values(checks).every(Boolean), checks };
+    },
+    services: { risk, sessions: sessions.service, ingest: ingest.service, ssf: ssf.service } as Record<string, unknown>,
+  };
+  const refreshGauges = async (): Promise<void> => {
+    try {
+      const groups = redis.pipeline();
+      for (const s of config.streams.inputs) groups.xinfo('GROUPS', s);
+      const res = (await groups.exec()) ?? [];
+      config.streams.inputs.forEach((s, i) => {
+        const rows = (res[i]?.[1] ?? []) as unknown[][];
+        for (const row of rows) {
+          const m: Record<string, unknown> = {};
+          for (let j = 0; j + 1 < row.length; j += 2) m[String(row[j])] = row[j + 1];
+          if (m.name !== config.streams.group) continue;
+          metrics.pending.set({ stream: s }, Number(m.pending ?? 0));
+          if (m.lag !== null && m.lag !== undefined) metrics.consumerLag.set({ stream: s }, Number(m.lag));
+        }
+      });
+      const counts = await ssf.queueCounts();
+      for (const [state, n] of Object.entries(counts)) metrics.queueDepth.set({ state }, n);
+    } catch {
+      /* gauges are best effort */
+    }
+  };
+  const app: FastifyInstance = await buildServer(ctx, [healthRoutes, riskRoutes, auditRoutes, ...ssf.routes, ...ingest.routes, ...sessions.routes]);
+  const port = opts.port ?? config.raw.http.port;
+  const host = opts.host ?? config.raw.http.host;
+  const address = await app.listen({ port, host });
+  const url = address.replace('0.0.0.0', '127.0.0.1').replace('[::]', '127.0.0.1');
+  logger.info({ url, consumer, streams: config.streams.inputs, receivers: config.receivers.map((r) => r.name) }, 'riskstream worker started');
+
+  let closing: Promise<void> | undefined;
+  return {
+    config: () => config,
+    url,
+    metrics,
+    onBatch: (l) => void listeners.push(l),
+    reload: async (path) => {
+      const next = loadConfig(path ?? opts.configPath ?? config.dir);
+      config = next;
+      tokens.set(next.adminTokens, next.ingestTokens);
+      Object.assign(decodeOpts, { mapping: next.raw.mapping });
+      await ssf.reload();
+      await audit.write({ action: 'config.reloaded', actor: 'system', details: { files: next.files, behaviors: next.behaviors.map((b) => `${b.id}:${b.enabled ? b.risk_level : 'off'}`), receivers: next.receivers.map((r) => r.name) } });
+      logger.info({ files: next.files }, 'configuration reloaded');
+    },
+    close: () =>
+      (closing ??= (async () => {
+        stopping = true;
+        logger.info('draining: finishing the batch in flight');
+        const timeout = new Promise<void>((r) => setTimeout(r, config.raw.streams.block + 10_000).unref());
+        await Promise.race([pipelineFinished, timeout]);
+        for (const s of subs) s.unsubscribe();
+        await ingest.close();
+        await ssf.close();
+        await app.close();
+        await Promise.allSettled([redis.quit(), reader.quit()]);
+        logger.info('stopped');
+        logger.flush?.();
+      })()),
+  };
+}

@@ -1,0 +1,29 @@
+import type { Redis } from 'ioredis';
+import type { Keys } from '../keys.js';
+import type { AuditLog } from '../audit/audit-log.js';
+import { SessionStore } from './store.js';
+import type { SessionSettings } from './identity.js';
+import { revokeSession, revokeUserSessions, type RevocationSink, type RevokedSession, type RevokeOptions } from './revoke.js';
+
+/** What the admin API (`services.sessions`) and the CLI use. */
+export interface SessionService {
+  store: SessionStore;
+  /** Revokes one session (audited, sink called); NOT_FOUND when unknown or expired. */
+  revoke(id: string, opts: RevokeOptions): Promise<RevokedSession>;
+  /** Revokes all of a user's active sessions. */
+  revokeUser(user: string, opts: RevokeOptions): Promise<RevokedSession[]>;
+}
+
+/** Builds the session service from a store, the audit log and the revocation sink. */
+export function createSessionService(deps: { store: SessionStore; audit: AuditLog; onRevoked: RevocationSink; now?: () => number }): SessionService {
+  return {
+    store: deps.store,
+    revoke: (id, opts) => revokeSession(deps, id, opts),
+    revokeUser: (user, opts) => revokeUserSessions(deps, user, opts),
+  };
+}
+
+/** Convenience: a store bound to the live `sessions` settings (re-read on every put for reloads). */
+export function createSessionStore(redis: Redis, keys: Keys, settings: () => SessionSettings, now?: () => number): SessionStore {
+  return new SessionStore(redis, keys, { maxPerUser: () => settings().max_per_user, ...(now ? { now } : {}) });
+}

@@ -1,0 +1,239 @@
+import type { Redis } from 'ioredis';
+import { RiskstreamError } from '../errors.js';
+import type { Keys } from '../keys.js';
+import { deviceIdentity, storedSessionId, type DeviceIdentity, type SessionIdentity } from './identity.js';
+import { defineSessionScripts, scripts } from './scripts.js';
+import { decodeCursor, encodeCursor, isAfterCursor, type CursorPos } from './cursor.js';
+
+/** Options of a {@link SessionStore}. */
+export interface SessionStoreOptions {
+  /** Sessions (and devices) kept per user; the soonest-expiring are dropped first. Default 100. */
+  maxPerUser?: number | (() => number);
+  /** Clock (epoch ms); injectable for tests. */
+  now?: () => number;
+}
+
+/** What one {@link SessionStore.put} did. */
+export interface PutResult {
+  stored: number;
+  /** Already expired, older than the stored login of the same session, or revoked. */
+  skipped: number;
+  /** Session ids removed to keep users under `max_per_user`. */
+  dropped: string[];
+}
+
+/** One page of {@link SessionStore.listAll}. */
+export interface SessionPage {
+  sessions: SessionIdentity[];
+  /** Opaque; pass back as `cursor` for the next page. Null on the last page. */
+  next_cursor: string | null;
+}
+
+const DEFAULT_LIMIT = 50;
+const MAX_LIMIT = 500;
+/** How long a revocation tombstone outlives the session at least (blocks replays of its login). */
+const TOMBSTONE_MIN_MS = 60_000;
+const PRUNE_BATCH = 500;
+
+/**
+ * Redis store of session identities. Session JSON lives at `keys.session(id)` with a TTL equal to
+ * its remaining lifetime; ids are indexed per user (`userSessions`, by expiry) and globally (by
+ * login time for newest-first listing, by expiry for pruning). Stale index members are pruned
+ * lazily. Revoked sessions leave a tombstone so a replayed login cannot bring them back.
+ * Needs Redis ≥ 6.2 (ZADD GT, GETDEL); the global indexes assume a single Redis node.
+ */
+export class SessionStore {
+  private readonly now: () => number;
+  private readonly maxPerUser: () => number;
+
+  constructor(
+    private readonly redis: Redis,
+    private readonly keys: Keys,
+    opts: SessionStoreOptions = {},
+  ) {
+    defineSessionScripts(redis);
+    this.now = opts.now ?? Date.now;
+    const max = opts.maxPerUser ?? 100;
+    this.maxPerUser = typeof max === 'function' ? max : () => max;
+  }
+
+  /** The tombstone key of a revoked session (same hash tag as the session). */
+  tombstoneKey(id: string): string {
+    return `${this.keys.session(id)}:revoked`;
+  }
+
+  /** Stores identities in one pipelined round trip (a second only to clean up trims or revoked replays). */
+  async put(identities: readonly SessionIdentity[]): Promise<PutResult> {
+    const now = this.now();
+    const live = identities.filter((s) => s.expires_at > now);
+    const result: PutResult = { stored: 0, skipped: identities.length - live.length, dropped: [] };
+    if (!live.length) return result;
+    const byUser = new Map<string, { sessions: SessionIdentity[]; devices: Map<string, DeviceIdentity> }>();
+    for (const s of live) {
+      let u = byUser.get(s.user);
+      if (!u) byUser.set(s.user, (u = { sessions: [], devices: new Map() }));
+      u.sessions.push(s);
+      const d = deviceIdentity(s);
+      if (d && (u.devices.get(d.id)?.last_seen ?? -Infinity) <= d.last_seen) u.devices.set(d.id, d);
+    }
+    const p = this.redis.pipeline();
+    const k = this.keys;
+    for (const s of live) {
+      scripts(p).rsSessionPut(k.session(s.session_id), this.tombstoneKey(s.session_id), JSON.stringify(s), s.expires_at - now, s.login_at);
+      p.zadd(k.sessionsByLogin, 'GT', s.login_at, s.session_id);
+      p.zadd(k.sessionsByExpiry, 'GT', s.expires_at, s.session_id);
+    }
+    const max = this.maxPerUser();
+    const users = [...byUser.entries()];
+    for (const [user, u] of users) {
+      const args: Array<string | number> = [now, max, u.sessions.length];
+      for (const s of u.sessions) args.push(s.expires_at, s.session_id);
+      for (const d of u.devices.values()) args.push(d.id, d.last_seen, JSON.stringify(d));
+      scripts(p).rsSessionUser(k.userSessions(user), k.userDevices(user), ...args);
+    }
+    const res = await exec(p);
+    const revoked: SessionIdentity[] = [];
+    live.forEach((s, i) => {
+      const code = Number(res[i * 3]);
+      if (code === 1) result.stored++;
+      else result.skipped++;
+      if (code === -1) revoked.push(s);
+    });
+    users.forEach((_, j) => result.dropped.push(...((res[live.length * 3 + j] as string[]) ?? [])));
+    if (revoked.length || result.dropped.length) {
+      const c = this.redis.pipeline();
+      for (const s of revoked) {
+        c.zrem(k.sessionsByLogin, s.session_id).zrem(k.sessionsByExpiry, s.session_id).zrem(k.userSessions(s.user), s.session_id);
+      }
+      for (const id of result.dropped) c.del(k.session(id)).zrem(k.sessionsByLogin, id).zrem(k.sessionsByExpiry, id);
+      await exec(c);
+    }
+    return result;
+  }
+
+  /** The stored identity, or null when unknown or expired. Accepts a raw token as id (looked up by fingerprint). */
+  async get(id: string): Promise<SessionIdentity | null> {
+    const raw = await this.redis.get(this.keys.session(storedSessionId(id)));
+    return this.live(raw);
+  }
+
+  /** Active sessions, newest login first, `limit` (1–500, default 50) per page. */
+  async listAll(opts: { cursor?: string | undefined; limit?: number | undefined } = {}): Promise<SessionPage> {
+    const limit = opts.limit ?? DEFAULT_LIMIT;
+    if (!Number.isInteger(limit) || limit < 1 || limit > MAX_LIMIT) {
+      throw new RiskstreamError('BAD_REQUEST', `limit must be an integer from 1 to ${MAX_LIMIT}`);
+    }
+    const after = opts.cursor ? decodeCursor(opts.cursor) : undefined;
+    await this.pruneExpired();
+    const found: Array<{ s: SessionIdentity; pos: CursorPos }> = [];
+    const stale: string[] = [];
+    const chunk = Math.min(limit * 2 + 16, 1000);
+    const max = after ? String(after.score) : '+inf';
+    for (let offset = 0; found.length <= limit; ) {
+      const rows = await this.redis.zrevrangebyscore(this.keys.sessionsByLogin, max, '-inf', 'WITHSCORES', 'LIMIT', offset, chunk);
+      offset += rows.length / 2;
+      const cands: CursorPos[] = [];
+      for (let i = 0; i + 1 < rows.length; i += 2) {
+        const pos = { score: Number(rows[i + 1]), member: rows[i]! };
+        if (!after || isAfterCursor(pos, after)) cands.push(pos);
+      }
+      const vals = cands.length ? await this.redis.mget(cands.map((c) => this.keys.session(c.member))) : [];
+      cands.forEach((pos, i) => {
+        const s = this.live(vals[i] ?? null);
+        if (s) found.push({ s, pos });
+        else stale.push(pos.member);
+      });
+      if (rows.length / 2 < chunk) break;
+    }
+    if (stale.length) await this.redis.pipeline().zrem(this.keys.sessionsByLogin, ...stale).zrem(this.keys.sessionsByExpiry, ...stale).exec();
+    const page = found.slice(0, limit);
+    const last = page[page.length - 1];
+    return { sessions: page.map((f) => f.s), next_cursor: found.length > limit && last ? encodeCursor(last.pos) : null };
+  }
+
+  /** A user's active sessions, newest login first. */
+  async listUser(user: string): Promise<SessionIdentity[]> {
+    const key = this.keys.userSessions(user);
+    const res = await exec(this.redis.pipeline().zremrangebyscore(key, '-inf', this.now()).zrange(key, 0, -1));
+    const ids = (res[1] as string[]) ?? [];
+    if (!ids.length) return [];
+    const vals = await this.redis.mget(ids.map((id) => this.keys.session(id)));
+    const out: SessionIdentity[] = [];
+    const stale: string[] = [];
+    ids.forEach((id, i) => {
+      const s = this.live(vals[i] ?? null);
+      if (s && s.user === user) out.push(s);
+      else stale.push(id);
+    });
+    if (stale.length) await this.redis.zrem(key, ...stale);
+    return out.sort((a, b) => b.login_at - a.login_at);
+  }
+
+  /** The user's device registry: latest identity per device, most recently seen first. */
+  async devices(user: string): Promise<DeviceIdentity[]> {
+    const all = await this.redis.hvals(this.keys.userDevices(user));
+    const out: DeviceIdentity[] = [];
+    for (const v of all) {
+      const d = parse<DeviceIdentity>(v);
+      if (d) out.push(d);
+    }
+    return out.sort((a, b) => b.last_seen - a.last_seen);
+  }
+
+  /**
+   * Deletes a session and its index members, leaving a tombstone (`{actor, reason, time}`) for its
+   * remaining lifetime. Returns the revoked identity, or null when unknown/expired (or revoked
+   * concurrently: exactly one caller gets the identity).
+   */
+  async revoke(id: string, meta: { actor: string; reason: string }): Promise<SessionIdentity | null> {
+    const sid = storedSessionId(id);
+    const raw = await this.redis.getdel(this.keys.session(sid));
+    const s = this.live(raw);
+    const user = s?.user ?? parse<SessionIdentity>(raw)?.user;
+    const p = this.redis.pipeline().zrem(this.keys.sessionsByLogin, sid).zrem(this.keys.sessionsByExpiry, sid);
+    if (user) p.zrem(this.keys.userSessions(user), sid);
+    if (s) {
+      const px = Math.max(s.expires_at - this.now(), TOMBSTONE_MIN_MS);
+      p.set(this.tombstoneKey(sid), JSON.stringify({ user: s.user, actor: meta.actor, reason: meta.reason, time: this.now() }), 'PX', px);
+    }
+    await exec(p);
+    return s;
+  }
+
+  /** Revokes every active session of a user; returns the revoked identities. */
+  async revokeUser(user: string, meta: { actor: string; reason: string }): Promise<SessionIdentity[]> {
+    const out: SessionIdentity[] = [];
+    for (const s of await this.listUser(user)) {
+      const r = await this.revoke(s.session_id, meta);
+      if (r) out.push(r);
+    }
+    return out;
+  }
+
+  /** Removes global index members whose expiry has passed (bounded per call). */
+  async pruneExpired(): Promise<number> {
+    const ids = await this.redis.zrangebyscore(this.keys.sessionsByExpiry, '-inf', this.now(), 'LIMIT', 0, PRUNE_BATCH);
+    if (ids.length) await exec(this.redis.pipeline().zrem(this.keys.sessionsByLogin, ...ids).zrem(this.keys.sessionsByExpiry, ...ids));
+    return ids.length;
+  }
+
+  private live(raw: string | null): SessionIdentity | null {
+    const s = parse<SessionIdentity>(raw);
+    return s && typeof s.expires_at === 'number' && s.expires_at > this.now() ? s : null;
+  }
+}
+
+function parse<T>(raw: string | null | undefined): T | null {
+  if (!raw) return null;
+  try {
+    return JSON.parse(raw) as T;
+  } catch {
+    return null;
+  }
+}
+
+async function exec(p: { exec(): Promise<Array<[Error | null, unknown]> | null> }): Promise<unknown[]> {
+  const res = (await p.exec()) ?? [];
+  for (const [err] of res) if (err) throw new RiskstreamError('INTERNAL', `session store: ${err.message}`, undefined, { cause: err });
+  return res.map(([, v]) => v);
+}

@@ -1,0 +1,122 @@
+/**
+ * The BullMQ `set-delivery` queue: one job per (SET, receiver), with a deterministic job id so
+ * re-enqueueing the same change (relay crash, replay) adds nothing, and a `jti` fixed at
+ * enqueue time so every retry sends the same `jti`.
+ */
+import { createHash } from 'node:crypto';
+import { Queue, type JobsOptions } from 'bullmq';
+import type { Redis } from 'ioredis';
+import type { ResolvedReceiver } from '../config/load.js';
+import type { ReceiverEvent } from '../config/schema.js';
+import type { Keys } from '../keys.js';
+import type { LevelChange } from '../types.js';
+import { DeliveryState } from './delivery-state.js';
+import type { SessionRevoked } from './set-builder.js';
+
+export const SET_DELIVERY_QUEUE = 'set-delivery';
+
+/** Fields every job carries. */
+interface JobBase {
+  receiver: string;
+  /** Fixed per job: the same on every retry. */
+  jti: string;
+  /** Rate-limit slot reserved for attempt `attempt` (set by the worker). */
+  slot?: { at: number; attempt: number };
+  /** Set once the single invalid_key retry has been used. */
+  invalidKeyRetried?: boolean;
+}
+
+/** Job data of the `set-delivery` queue. */
+export type SetJobData =
+  | (JobBase & { event: 'risk-level-change'; change: LevelChange })
+  | (JobBase & { event: 'session-revoked'; id: string; user: string; sessionId?: string; reason: string; initiatingEntity: SessionRevoked['initiatingEntity']; time: number })
+  | (JobBase & { event: 'verification'; id: string; state?: string });
+
+/** The delivery queue plus the shared delivery state enqueueing updates. */
+export interface SetQueue {
+  readonly queue: Queue<SetJobData>;
+  readonly state: DeliveryState;
+  /** Closes the BullMQ queue (not the shared connection). */
+  close(): Promise<void>;
+}
+
+/** Backoff type name; the worker supplies the strategy. */
+export const SET_BACKOFF = 'set-delivery';
+
+/** Default job options: kept failed jobs, capped completed ones, retries bounded by the worker's horizon. */
+export const SET_JOB_OPTIONS: JobsOptions = {
+  attempts: 1_000_000,
+  backoff: { type: SET_BACKOFF },
+  removeOnComplete: { age: 7 * 86_400, count: 10_000 },
+  removeOnFail: false,
+};
+
+/** sha256 hex prefix: keeps ':' and user data out of job ids. */
+export function shortHash(value: string, length = 24): string {
+  return createHash('sha256').update(value).digest('hex').slice(0, length);
+}
+
+/** A deterministic `jti` (32 hex digits) derived from the job id. */
+export function jtiFor(jobId: string): string {
+  return shortHash(`riskstream-jti\n${jobId}`, 32);
+}
+
+/** Job id of a level change for a receiver: (receiver, user, version). */
+export function levelChangeJobId(receiver: string, user: string, version: number): string {
+  return `rlc-${receiver}-${shortHash(user)}-v${version}`;
+}
+
+/** Job id of a session revocation for a receiver: (receiver, session id, revocation id). */
+export function sessionRevokedJobId(receiver: string, sessionId: string | undefined, id: string): string {
+  return `srv-${receiver}-${shortHash(sessionId ?? '')}-${shortHash(id, 16)}`;
+}
+
+/** Job id of a verification event for a receiver. */
+export function verificationJobId(receiver: string, id: string): string {
+  return `ver-${receiver}-${shortHash(id)}`;
+}
+
+/** Creates the queue (prefix `keys.bullPrefix`). `connection` may be shared; it is not closed. */
+export function createSetQueue(connection: Redis, keys: Keys): SetQueue {
+  const queue = new Queue<SetJobData>(SET_DELIVERY_QUEUE, { connection, prefix: keys.bullPrefix, defaultJobOptions: SET_JOB_OPTIONS });
+  return { queue, state: new DeliveryState(connection, keys), close: () => queue.close() };
+}
+
+function wants(r: ResolvedReceiver, event: ReceiverEvent): boolean {
+  return r.enabled && r.events.includes(event);
+}
+
+/**
+ * Enqueues one SET job per enabled receiver whose `events` include `risk-level-change`.
+ * Records the version as the latest enqueued first, so older jobs for the same (user,
+ * receiver) still waiting are skipped (coalescing). Idempotent. Returns the job ids.
+ */
+export async function enqueueLevelChange(q: SetQueue, change: LevelChange, receivers: readonly ResolvedReceiver[]): Promise<string[]> {
+  const targets = receivers.filter((r) => wants(r, 'risk-level-change'));
+  await Promise.all(targets.map((r) => q.state.markEnqueued(change.user, r.name, change.version)));
+  const jobs = targets.map((r) => {
+    const jobId = levelChangeJobId(r.name, change.user, change.version);
+    return { name: 'risk-level-change', data: { event: 'risk-level-change' as const, change, receiver: r.name, jti: jtiFor(jobId) }, opts: { ...SET_JOB_OPTIONS, jobId } };
+  });
+  if (jobs.length) await q.queue.addBulk(jobs);
+  return jobs.map((j) => j.opts.jobId);
+}
+
+/** Enqueues a CAEP session-revoked SET for each receiver that wants it. Idempotent per (receiver, session, id). */
+export async function enqueueSessionRevoked(q: SetQueue, revoked: SessionRevoked, receivers: readonly ResolvedReceiver[]): Promise<string[]> {
+  const jobs = receivers.filter((r) => wants(r, 'session-revoked')).map((r) => {
+    const jobId = sessionRevokedJobId(r.name, revoked.sessionId, revoked.id);
+    const data: SetJobData = { event: 'session-revoked', receiver: r.name, jti: jtiFor(jobId), ...revoked };
+    return { name: 'session-revoked', data, opts: { ...SET_JOB_OPTIONS, jobId } };
+  });
+  if (jobs.length) await q.queue.addBulk(jobs);
+  return jobs.map((j) => j.opts.jobId);
+}
+
+/** Enqueues an SSF verification SET (`state` echoed) for one receiver. Idempotent per (receiver, id). */
+export async function enqueueVerification(q: SetQueue, receiver: string, id: string, state?: string): Promise<string> {
+  const jobId = verificationJobId(receiver, id);
+  const data: SetJobData = { event: 'verification', receiver, id, jti: jtiFor(jobId), ...(state !== undefined ? { state } : {}) };
+  await q.queue.add('verification', data, { ...SET_JOB_OPTIONS, jobId });
+  return jobId;
+}
