@@ -18,7 +18,7 @@ const expiresAfter = z.union([z.literal('never').transform(() => null), duration
 const base = {
   enabled: z.boolean().default(false),
   risk_level: level,
-  expires_after: expiresAfter.default('24h' as never),
+  expires_after: expiresAfter.prefault('24h'),
   description: z.string().optional(),
 };
 
@@ -42,7 +42,7 @@ export const dlpDetectionParams = z.strictObject({
   kind: z.literal('dlp_detection').optional(),
   min_severity: severity.default('high'),
   count: z.number().int().positive().default(1),
-  window: durationMs.default('1m' as never),
+  window: durationMs.prefault('1m'),
 });
 
 export const highDlpParams = z.strictObject({
@@ -50,7 +50,7 @@ export const highDlpParams = z.strictObject({
   kind: z.literal('high_dlp').optional(),
   min_severity: severity.default('info'),
   count: z.number().int().positive().default(15),
-  window: durationMs.default('1m' as never),
+  window: durationMs.prefault('1m'),
 });
 
 export const endpointDetectionParams = z.strictObject({

@@ -23,7 +23,7 @@ export const receiverSchema = z.strictObject({
   authorization: z.string().optional(),
   /** Name of an environment variable holding the Authorization header value. */
   authorization_env: z.string().optional(),
-  timeout: durationMs.default('10s' as never),
+  timeout: durationMs.prefault('10s'),
   /** Max SETs per second to this receiver (BullMQ limiter). */
   rate_limit: z.number().int().positive().optional(),
   alg: z.enum(['ES256', 'RS256']).optional(),
@@ -57,12 +57,12 @@ export const riskstreamSchema = z.strictObject({
       audit: z.string().optional(),
       group: z.string().default('riskstream'),
       batch_size: z.number().int().positive().max(10_000).default(500),
-      block: durationMs.default('1s' as never),
-      claim_idle: durationMs.default('60s' as never),
+      block: durationMs.prefault('1s'),
+      claim_idle: durationMs.prefault('60s'),
       /** Approximate MAXLEN for risk-events, audit and dead-letter streams. */
       maxlen: z.number().int().positive().default(1_000_000),
       /** Trim acked input entries older than this (MINID); never trims unacked ones. */
-      input_retention: durationMs.default('7d' as never),
+      input_retention: durationMs.prefault('7d'),
       /** POST /v1/events answers 429 when the input lag exceeds this many entries. */
       max_lag: z.number().int().positive().default(100_000),
     })
@@ -95,17 +95,17 @@ export const riskstreamSchema = z.strictObject({
   sessions: z
     .strictObject({
       redact_claims: z.array(z.string()).default([]),
-      default_lifetime: durationMs.default('12h' as never),
+      default_lifetime: durationMs.prefault('12h'),
       max_per_user: z.number().int().positive().default(100),
     })
     .prefault({}),
   state: z
     .strictObject({
       max_logins: z.number().int().positive().max(100).default(10),
-      login_max_age: durationMs.default('7d' as never),
-      allowed_lateness: durationMs.default('10m' as never),
+      login_max_age: durationMs.prefault('7d'),
+      allowed_lateness: durationMs.prefault('10m'),
       lru_size: z.number().int().nonnegative().default(10_000),
-      sweep_interval: durationMs.default('1s' as never),
+      sweep_interval: durationMs.prefault('1s'),
       max_events_per_user: z.number().int().positive().default(1000),
     })
     .prefault({}),
@@ -113,11 +113,11 @@ export const riskstreamSchema = z.strictObject({
     .strictObject({
       concurrency: z.number().int().positive().default(16),
       /** Give up retrying after this long. */
-      horizon: durationMs.default('24h' as never),
-      backoff_base: durationMs.default('1s' as never),
-      backoff_max: durationMs.default('10m' as never),
+      horizon: durationMs.prefault('24h'),
+      backoff_base: durationMs.prefault('1s'),
+      backoff_max: durationMs.prefault('10m'),
       /** Delay before the single retry after a receiver answers invalid_key. */
-      invalid_key_retry: durationMs.default('5m' as never),
+      invalid_key_retry: durationMs.prefault('5m'),
     })
     .prefault({}),
   mapping: z
@@ -133,7 +133,7 @@ export const riskstreamSchema = z.strictObject({
       /** Redis list key → target stream (log shippers RPUSH here). */
       lists: z.record(z.string(), z.string()).default({}),
       batch: z.number().int().positive().default(500),
-      interval: durationMs.default('200ms' as never),
+      interval: durationMs.prefault('200ms'),
     })
     .prefault({}),
   log_level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),

@@ -155,15 +155,16 @@ export function normalizeEvent(obj: Record<string, unknown>): CanonicalEvent | I
 
 /** Wraps a rule as a zod schema; the issue message is the rule's (it names the field). */
 function zrule<T>(rule: Rule<T>, field: string, required: boolean): z.ZodType<T | undefined> {
-  return z.unknown().transform((v, ctx) => {
-    if ((v === undefined || v === null) && !required) return undefined;
+  const run = z.unknown().transform((v, ctx) => {
+    if (v === null && !required) return undefined;
     const r = v === undefined || v === null ? new Invalid(`${field}: required`) : rule(v, field);
     if (r instanceof Invalid) {
       ctx.addIssue({ code: 'custom', message: r.message });
       return z.NEVER;
     }
     return r;
-  }) as z.ZodType<T | undefined>;
+  });
+  return (required ? run : run.optional()) as z.ZodType<T | undefined>;
 }
 
 function zspec(spec: Spec, prefix: string) {

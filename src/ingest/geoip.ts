@@ -3,7 +3,7 @@ import { resolve } from 'node:path';
 import { LRUCache } from 'lru-cache';
 import maxmind, { type CityResponse, type Reader } from 'maxmind';
 import { RiskstreamError } from '../errors.js';
-import type { CanonicalEvent, Geo } from '../types.js';
+import type { CanonicalEvent, Geo, StreamEvent } from '../types.js';
 import { LOGIN_TYPES } from './event-schema.js';
 
 /** Options for opening a MaxMind city database. */
@@ -64,6 +64,16 @@ export class GeoIp {
     if (event.geo || !event.ip || !this.types.has(event.type)) return event;
     const geo = this.lookup(event.ip);
     return geo ? { ...event, geo: { ...geo } } : event;
+  }
+
+  /** Enriches a batch in place (`se.event` replaced when located); returns how many were located. */
+  enrichEvents(events: StreamEvent[]): number {
+    let n = 0;
+    for (const se of events) {
+      const e = this.enrich(se.event);
+      if (e !== se.event) (se.event = e), n++;
+    }
+    return n;
   }
 
   private safeGet(ip: string): CityResponse | null {

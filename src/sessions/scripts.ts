@@ -21,14 +21,15 @@ return 1
 `;
 
 /**
- * KEYS: userSessions (zset by expiry), userDevices (hash). ARGV: now, max, n, then n pairs
- * (expires_at, session id), then device triples (device id, last_seen, json).
+ * KEYS: userSessions (zset by expiry), userDevices (hash). ARGV: now, max, n, device ttl, then
+ * n pairs (expires_at, session id), then device triples (device id, last_seen, json).
  * Adds sessions, drops expired members, trims to `max` (soonest-expiring first) and returns the
- * trimmed ids; keeps each device's latest entry; caps devices to `max` (least recently seen out).
+ * trimmed ids; the zset expires with its last session. Keeps each device's latest entry; caps
+ * devices to `max` (least recently seen out); the registry expires `device ttl` after its last write.
  */
 const PUT_USER = `
-local now, max, n = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
-local i = 4
+local now, max, n, devTtl = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4])
+local i = 5
 for _ = 1, n do
   redis.call('ZADD', KEYS[1], 'GT', ARGV[i], ARGV[i + 1])
   i = i + 2
@@ -40,6 +41,8 @@ if count > max then
   dropped = redis.call('ZRANGE', KEYS[1], 0, count - max - 1)
   redis.call('ZREMRANGEBYRANK', KEYS[1], 0, count - max - 1)
 end
+local last = redis.call('ZRANGE', KEYS[1], -1, -1, 'WITHSCORES')
+if last[2] then redis.call('PEXPIRE', KEYS[1], math.max(1, tonumber(last[2]) - now)) end
 local function seen(json)
   local ok, d = pcall(cjson.decode, json)
   if ok and type(d) == 'table' then return tonumber(d.last_seen) or 0 end
@@ -54,6 +57,7 @@ while i + 2 <= #ARGV do
   end
   i = i + 3
 end
+if touched then redis.call('PEXPIRE', KEYS[2], devTtl) end
 if touched and redis.call('HLEN', KEYS[2]) > max then
   local all = redis.call('HGETALL', KEYS[2])
   local list = {}

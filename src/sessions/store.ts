@@ -9,6 +9,8 @@ import { decodeCursor, encodeCursor, isAfterCursor, type CursorPos } from './cur
 export interface SessionStoreOptions {
   /** Sessions (and devices) kept per user; the soonest-expiring are dropped first. Default 100. */
   maxPerUser?: number | (() => number);
+  /** How long a user's device registry is kept after its last update (ms). Default 90 days. */
+  deviceRetention?: number;
   /** Clock (epoch ms); injectable for tests. */
   now?: () => number;
 }
@@ -45,6 +47,7 @@ const PRUNE_BATCH = 500;
 export class SessionStore {
   private readonly now: () => number;
   private readonly maxPerUser: () => number;
+  private readonly deviceRetention: number;
 
   constructor(
     private readonly redis: Redis,
@@ -53,6 +56,7 @@ export class SessionStore {
   ) {
     defineSessionScripts(redis);
     this.now = opts.now ?? Date.now;
+    this.deviceRetention = opts.deviceRetention ?? 90 * 86_400_000;
     const max = opts.maxPerUser ?? 100;
     this.maxPerUser = typeof max === 'function' ? max : () => max;
   }
@@ -86,7 +90,7 @@ export class SessionStore {
     const max = this.maxPerUser();
     const users = [...byUser.entries()];
     for (const [user, u] of users) {
-      const args: Array<string | number> = [now, max, u.sessions.length];
+      const args: Array<string | number> = [now, max, u.sessions.length, this.deviceRetention];
       for (const s of u.sessions) args.push(s.expires_at, s.session_id);
       for (const d of u.devices.values()) args.push(d.id, d.last_seen, JSON.stringify(d));
       scripts(p).rsSessionUser(k.userSessions(user), k.userDevices(user), ...args);

@@ -20,25 +20,25 @@ if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) 
 return 0`;
 
 /**
- * Throttle gate (server clock). Returns 0 to send now, else ms to wait. A 429 pause
- * (`pause_until`) blocks everyone; otherwise GCRA with a one-second burst reserves the next
- * slot for this caller (`tat` advances) so waiting jobs are spaced out, not herded.
+ * Throttle gate (server clock). Returns {wait ms, reserved}. A 429 pause (`pause_until`)
+ * blocks everyone (nothing reserved); otherwise GCRA with a one-second burst reserves the
+ * next slot for this caller (`tat` advances) so waiting jobs are spaced out, not herded.
  * ARGV: rate (SETs/s, 0 = unlimited).
  */
 const GATE = `
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 local pause = tonumber(redis.call('HGET', KEYS[1], 'pause_until') or '0')
-if pause > now then return pause - now end
+if pause > now then return {pause - now, 0} end
 local rate = tonumber(ARGV[1])
-if rate <= 0 then return 0 end
+if rate <= 0 then return {0, 0} end
 local interval = 1000 / rate
 local tat = math.max(tonumber(redis.call('HGET', KEYS[1], 'tat') or '0'), now)
-local wait = tat - now - (1000 - interval)
+local wait = math.ceil(tat - now - (1000 - interval))
 redis.call('HSET', KEYS[1], 'tat', tostring(tat + interval))
 redis.call('PEXPIRE', KEYS[1], math.ceil(tat + interval - now) + 60000)
-if wait > 0 then return math.ceil(wait) end
-return 0`;
+if wait > 0 then return {wait, 1} end
+return {0, 1}`;
 
 /** Raise pause_until to now + ARGV[1] ms. */
 const PAUSE = `
@@ -58,14 +58,19 @@ export class DeliveryState {
     private readonly keys: Keys,
   ) {}
 
-  /** Highest version delivered to `receiver` for `user` (0 when none). */
-  async delivered(user: string, receiver: string): Promise<number> {
-    return Number((await this.redis.hget(this.keys.userDelivered(user), receiver)) ?? 0);
-  }
-
-  /** Highest version enqueued for `receiver` for `user` (0 when none). */
-  async enqueued(user: string, receiver: string): Promise<number> {
-    return Number((await this.redis.hget(this.keys.userEnqueued(user), receiver)) ?? 0);
+  /** Highest versions delivered and enqueued to `receiver` for `user` (0 when none), in one round trip. */
+  async versions(user: string, receiver: string): Promise<{ delivered: number; enqueued: number }> {
+    const res = await this.redis
+      .pipeline()
+      .hget(this.keys.userDelivered(user), receiver)
+      .hget(this.keys.userEnqueued(user), receiver)
+      .exec();
+    const num = (i: number): number => {
+      const [err, v] = res?.[i] ?? [null, null];
+      if (err) throw err;
+      return Number(v ?? 0);
+    };
+    return { delivered: num(0), enqueued: num(1) };
   }
 
   /** Raises the delivered version to max(old, version). */
@@ -89,9 +94,13 @@ export class DeliveryState {
     };
   }
 
-  /** Throttle gate for `receiver`: 0 = send now, else ms to wait (a slot is reserved). */
-  async gate(receiver: string, ratePerSec: number | undefined): Promise<number> {
-    return Number(await this.redis.eval(GATE, 1, this.keys.receiverThrottle(receiver), String(ratePerSec ?? 0)));
+  /**
+   * Throttle gate for `receiver`: `wait` 0 = send now, else ms to wait; `reserved` when a
+   * rate-limit slot was taken for this caller (it must not gate again for the same attempt).
+   */
+  async gate(receiver: string, ratePerSec: number | undefined): Promise<{ wait: number; reserved: boolean }> {
+    const [wait, reserved] = (await this.redis.eval(GATE, 1, this.keys.receiverThrottle(receiver), String(ratePerSec ?? 0))) as [number, number];
+    return { wait: Number(wait), reserved: reserved === 1 };
   }
 
   /** Pauses every delivery to `receiver` for `ms` (after a 429). */

@@ -20,8 +20,8 @@ interface JobBase {
   receiver: string;
   /** Fixed per job: the same on every retry. */
   jti: string;
-  /** Rate-limit slot reserved for attempt `attempt` (set by the worker). */
-  slot?: { at: number; attempt: number };
+  /** The attempt (attemptsMade) for which a rate-limit slot is already reserved (set by the worker). */
+  slotAttempt?: number;
   /** Set once the single invalid_key retry has been used. */
   invalidKeyRetried?: boolean;
 }

@@ -1,9 +1,13 @@
 import type { Command } from 'commander';
+import { sessionsCommand } from './sessions.js';
+import { workerCommand } from './worker.js';
+import { configCommand } from './config.js';
+import { replayCommand } from './replay.js';
 
 /** A CLI command module. */
 export type CommandModule = (program: Command) => void;
 
-const modules: CommandModule[] = [];
+const modules: CommandModule[] = [workerCommand, configCommand, replayCommand, sessionsCommand];
 
 /** Registers every command module on the program. */
 export function registerCommands(program: Command): void {

@@ -1,0 +1,77 @@
+/**
+ * Generates demo/telemetry.ndjson: a realistic, deterministic morning of telemetry for a small
+ * company — normal logins and activity, plus one impossible traveller (London → Sydney),
+ * one DLP burst and one infected laptop. Run: node --import tsx scripts/gen-telemetry.ts
+ */
+import { writeFileSync } from 'node:fs';
+
+let seed = 42;
+const rand = (): number => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rand() * xs.length)]!;
+
+const cities = [
+  { city: 'London', country: 'GB', lat: 51.5074, lon: -0.1278, ip: '81.2.69.', asn: 2856, colo: 'LHR' },
+  { city: 'Paris', country: 'FR', lat: 48.8566, lon: 2.3522, ip: '90.84.12.', asn: 3215, colo: 'CDG' },
+  { city: 'Berlin', country: 'DE', lat: 52.52, lon: 13.405, ip: '85.214.3.', asn: 6724, colo: 'TXL' },
+  { city: 'New York', country: 'US', lat: 40.7128, lon: -74.006, ip: '66.65.120.', asn: 7922, colo: 'EWR' },
+  { city: 'San Francisco', country: 'US', lat: 37.7749, lon: -122.4194, ip: '104.28.40.', asn: 7922, colo: 'SFO' },
+  { city: 'Sydney', country: 'AU', lat: -33.8688, lon: 151.2093, ip: '1.128.0.', asn: 1221, colo: 'SYD' },
+];
+const apps = ['mail', 'drive', 'wiki', 'jira', 'github', 'payroll', 'crm'];
+const names = ['alice', 'bob', 'carol', 'dave', 'erin', 'frank', 'grace', 'heidi', 'ivan', 'judy', 'mallory', 'niaj', 'olivia', 'peggy', 'rupert', 'sybil', 'trent', 'victor', 'walter', 'yolanda'];
+const users = names.map((n, i) => ({ user: `${n}@example.com`, home: cities[i % 5]!, device: `d-${1000 + i}` }));
+
+const start = Date.parse('2026-11-23T07:00:00Z');
+const events: Array<Record<string, unknown>> = [];
+let n = 0;
+const id = (): string => `evt-${String(++n).padStart(5, '0')}`;
+
+function login(u: (typeof users)[number], t: number, where = u.home, outcome = 'success'): void {
+  events.push({
+    type: 'login', id: id(), user: u.user, time: new Date(t).toISOString(), outcome,
+    ip: `${where.ip}${1 + Math.floor(rand() * 250)}`,
+    geo: { lat: +(where.lat + (rand() - 0.5) * 0.1).toFixed(4), lon: +(where.lon + (rand() - 0.5) * 0.1).toFixed(4), accuracy_km: 20, country: where.country, city: where.city },
+    ...(outcome === 'success'
+      ? {
+          session: { id: `s-${n}`, expires_at: new Date(t + 12 * 3600_000).toISOString(), idp: 'okta', claims: { email: u.user, groups: [pick(['eng', 'sales', 'finance', 'ops'])], amr: ['pwd', 'mfa'] } },
+          device: { id: u.device, posture: { os: pick(['macOS 15.1', 'Windows 11 24H2', 'Ubuntu 24.04']), disk_encrypted: true, firewall: true } },
+          network: { asn: where.asn, colo: where.colo, via: 'warp' },
+        }
+      : {}),
+  });
+}
+
+for (const u of users) {
+  let t = start + Math.floor(rand() * 3600_000);
+  login(u, t);
+  for (let k = 0; k < 12; k++) {
+    t += 60_000 + Math.floor(rand() * 600_000);
+    if (rand() < 0.08) {
+      login(u, t, u.home, 'failure');
+      continue;
+    }
+    events.push({ type: 'access', id: id(), user: u.user, time: new Date(t).toISOString(), outcome: rand() < 0.05 ? 'denied' : 'allowed', app: pick(apps) });
+  }
+  login(u, t + 3600_000);
+}
+
+// The impossible traveller: London at 08:00, Sydney two hours later.
+const traveller = users[0]!;
+login(traveller, Date.parse('2026-11-23T08:00:00Z'), cities[0]);
+login(traveller, Date.parse('2026-11-23T10:00:00Z'), cities[5]);
+
+// A DLP burst: 16 credit-card matches within a minute.
+for (let k = 0; k < 16; k++) {
+  events.push({ type: 'dlp', id: id(), user: users[1]!.user, time: Date.parse('2026-11-23T08:30:00Z') + k * 3000, profile: 'credit-cards', severity: 'high', action: 'block', app: 'drive' });
+}
+
+// An infected laptop: CrowdStrike detection on carol's device.
+events.push({ type: 'endpoint', id: id(), user: users[2]!.user, time: '2026-11-23T08:05:00Z', device: { id: users[2]!.device }, vendor: 'crowdstrike', detection: 'malware', severity: 'critical' });
+
+events.sort((a, b) => Date.parse(String(a.time)) - Date.parse(String(b.time)) || 0);
+// A few malformed entries, as real pipelines have: they must land in the dead-letter stream.
+events.splice(50, 0, { type: 'login', time: '2026-11-23T07:30:00Z', ip: '10.0.0.1' } as never);
+events.splice(120, 0, { type: 'access', user: 'bob@example.com', time: 'yesterday-ish' } as never);
+
+writeFileSync(new URL('../demo/telemetry.ndjson', import.meta.url), events.map((e) => JSON.stringify(e)).join('\n') + '\n');
+console.log(`wrote ${events.length} events`);

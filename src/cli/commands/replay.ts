@@ -1,0 +1,35 @@
+import type { Command } from 'commander';
+import { replayFile } from '../../runtime/replay.js';
+import { DEFAULT_CONFIG, openCli } from '../common.js';
+
+/** `riskstream replay <file.ndjson>`: appends events to the input streams. */
+export function replayCommand(program: Command): void {
+  program
+    .command('replay <file>')
+    .description('append the events of an NDJSON file to the input streams')
+    .option('-c, --config <path>', 'config directory or file', DEFAULT_CONFIG)
+    .option('--stream <name>', 'send every event to this stream (default: logins → login stream, others → activity)')
+    .option('--rate <n>', 'events per second (default: as fast as possible)')
+    .option('--rebase', 'shift timestamps so the newest event is now')
+    .action(async (file: string, o: { config: string; stream?: string; rate?: string; rebase?: boolean }) => {
+      const cli = await openCli(o.config);
+      const tty = process.stderr.isTTY;
+      try {
+        const r = await replayFile(cli.redis, cli.config.streams, file, {
+          ...(o.stream ? { stream: o.stream } : {}),
+          ...(o.rate ? { rate: Number(o.rate) } : {}),
+          ...(o.rebase ? { rebase: Date.now() } : {}),
+          onProgress: (sent, total) => {
+            if (!tty) return;
+            const w = 30;
+            const done = Math.round((sent / total) * w);
+            process.stderr.write(`\r[${'#'.repeat(done)}${'.'.repeat(w - done)}] ${sent}/${total}`);
+          },
+        });
+        if (tty) process.stderr.write('\n');
+        process.stdout.write(`replayed ${r.sent} events: ${Object.entries(r.byStream).map(([s, n]) => `${s}=${n}`).join(' ')}\n`);
+      } finally {
+        await cli.close();
+      }
+    });
+}

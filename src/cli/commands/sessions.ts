@@ -1,0 +1,171 @@
+import { userInfo } from 'node:os';
+import type { Command } from 'commander';
+import type { Redis } from 'ioredis';
+import { AuditLog } from '../../audit/audit-log.js';
+import type { Config } from '../../config/load.js';
+import { isRiskstreamError } from '../../errors.js';
+import type { Keys } from '../../keys.js';
+import type { SessionIdentity } from '../../sessions/identity.js';
+import type { RevocationSink } from '../../sessions/revoke.js';
+import { createSessionService, createSessionStore } from '../../sessions/service.js';
+import { setQueueSink } from '../../sessions/set-sink.js';
+import { createSetQueue } from '../../ssf/queue.js';
+import { DEFAULT_CONFIG, openCli, table } from '../common.js';
+import type { CommandModule } from './index.js';
+
+/** What a CLI revocation sink factory gets: the open CLI connection. */
+export interface CliSinkContext {
+  config: Config;
+  redis: Redis;
+  keys: Keys;
+}
+
+/** Builds the sink that queues session-revoked SETs; its optional `close` runs before exit. */
+export type CliSinkFactory = (cli: CliSinkContext) => Promise<{ sink: RevocationSink; close?: () => Promise<void> }>;
+
+/** Default sink: the BullMQ `set-delivery` queue, to the receivers in the config file. */
+export const setQueueSinkFactory: CliSinkFactory = async (cli) => {
+  const queue = createSetQueue(cli.redis, cli.keys);
+  return { sink: setQueueSink(queue, () => cli.config.receivers), close: () => queue.close() };
+};
+
+const iso = (ms: unknown): string => (typeof ms === 'number' ? new Date(ms).toISOString().replace('.000Z', 'Z') : '');
+
+function place(s: SessionIdentity): string {
+  const g = s.geo ?? {};
+  return [g.city, g.country].filter((x) => typeof x === 'string' && x).join(', ');
+}
+
+function network(s: SessionIdentity): string {
+  const n = s.network ?? {};
+  return [n.via, n.colo, n.asn !== undefined ? `AS${String(n.asn)}` : undefined].filter((x) => x !== undefined && x !== '').join(' ');
+}
+
+function row(s: SessionIdentity): Record<string, unknown> {
+  return {
+    session: s.session_id,
+    user: s.user,
+    idp: s.idp,
+    device: s.device?.id,
+    ip: s.ip,
+    location: place(s),
+    network: network(s),
+    login: iso(s.login_at),
+    expires: iso(s.expires_at),
+  };
+}
+
+function details(s: SessionIdentity): string {
+  const rows: Array<Record<string, unknown>> = [
+    { field: 'session', value: s.session_id },
+    { field: 'user', value: s.user },
+    { field: 'idp', value: s.idp },
+    { field: 'login', value: iso(s.login_at) },
+    { field: 'expires', value: iso(s.expires_at) },
+    { field: 'ip', value: s.ip },
+    { field: 'location', value: place(s) },
+    { field: 'network', value: s.network },
+    { field: 'device', value: s.device?.id },
+    { field: 'event', value: s.event_id },
+  ];
+  for (const [k, v] of Object.entries(s.device?.posture ?? {})) rows.push({ field: `posture.${k}`, value: v });
+  for (const [k, v] of Object.entries(s.claims)) rows.push({ field: `claim.${k}`, value: v });
+  for (const [k, v] of Object.entries(s.attributes ?? {})) rows.push({ field: `session.${k}`, value: v });
+  return table(rows.filter((r) => r.value !== undefined && r.value !== ''), ['field', 'value']);
+}
+
+function cliActor(): string {
+  try {
+    return `cli:${userInfo().username}`;
+  } catch {
+    return 'cli';
+  }
+}
+
+/**
+ * `riskstream sessions list|show|revoke`. Talks to Redis directly. Revocations go to the sink made
+ * by `sinkFactory` (default: the SET delivery queue, so a running worker delivers the SETs).
+ */
+export function makeSessionsCommand(sinkFactory: CliSinkFactory = setQueueSinkFactory): CommandModule {
+  return (program: Command) => {
+    const cmd = program.command('sessions').description('Inspect and revoke active sessions (the identity each login was granted)');
+
+    cmd
+      .command('list')
+      .description('Active sessions, newest first (all, or one user’s with --user)')
+      .option('--user <user>', 'only this user’s sessions (and their devices)')
+      .option('--limit <n>', 'sessions per page (all users)', '50')
+      .option('--cursor <cursor>', 'continue after a previous page')
+      .option('--json', 'print JSON')
+      .option('--config <path>', 'config directory or file', DEFAULT_CONFIG)
+      .action(async (o: { user?: string; limit: string; cursor?: string; json?: boolean; config: string }) => {
+        const cli = await openCli(o.config);
+        try {
+          const store = createSessionStore(cli.redis, cli.keys, () => cli.config.raw.sessions);
+          if (o.user) {
+            const [sessions, devices] = await Promise.all([store.listUser(o.user), store.devices(o.user)]);
+            if (o.json) return void process.stdout.write(`${JSON.stringify({ user: o.user, sessions, devices }, null, 2)}\n`);
+            process.stdout.write(table(sessions.map(row)));
+            process.stdout.write(`\nDevices\n${table(devices.map((d) => ({ device: d.id, last_seen: iso(d.last_seen), ip: d.ip, session: d.session_id, posture: d.posture })))}`);
+            return;
+          }
+          const page = await store.listAll({ cursor: o.cursor, limit: Number(o.limit) });
+          if (o.json) return void process.stdout.write(`${JSON.stringify(page, null, 2)}\n`);
+          process.stdout.write(table(page.sessions.map(row)));
+          if (page.next_cursor) process.stdout.write(`\nmore: riskstream sessions list --cursor ${page.next_cursor}\n`);
+        } finally {
+          await cli.close();
+        }
+      });
+
+    cmd
+      .command('show <id>')
+      .description('The stored identity of one session: claims, device posture, network')
+      .option('--json', 'print JSON')
+      .option('--config <path>', 'config directory or file', DEFAULT_CONFIG)
+      .action(async (id: string, o: { json?: boolean; config: string }) => {
+        const cli = await openCli(o.config);
+        try {
+          const s = await createSessionStore(cli.redis, cli.keys, () => cli.config.raw.sessions).get(id);
+          if (!s) {
+            process.stderr.write('riskstream: no active session with this id\n');
+            process.exitCode = 1;
+            return;
+          }
+          process.stdout.write(o.json ? `${JSON.stringify(s, null, 2)}\n` : details(s));
+        } finally {
+          await cli.close();
+        }
+      });
+
+    cmd
+      .command('revoke <id>')
+      .description('Revoke a session: delete it, audit it and send a CAEP session-revoked SET')
+      .requiredOption('--reason <text>', 'why (recorded in the audit log and the SET)')
+      .option('--config <path>', 'config directory or file', DEFAULT_CONFIG)
+      .action(async (id: string, o: { reason: string; config: string }) => {
+        const cli = await openCli(o.config);
+        let made: Awaited<ReturnType<CliSinkFactory>> | undefined;
+        const onRevoked: RevocationSink = async (r) => {
+          made ??= await sinkFactory(cli); // only once something was revoked
+          await made.sink(r);
+        };
+        try {
+          const audit = new AuditLog(cli.redis, cli.config.streams.audit, cli.config.raw.streams.maxlen);
+          const store = createSessionStore(cli.redis, cli.keys, () => cli.config.raw.sessions);
+          const r = await createSessionService({ store, audit, onRevoked }).revoke(id, { actor: cliActor(), reason: o.reason });
+          process.stdout.write(table([{ session: r.change.sessionId, user: r.change.user, reason: r.change.reason, revoked: iso(r.change.time), change: r.change.id }]));
+        } catch (err) {
+          if (!isRiskstreamError(err, 'NOT_FOUND')) throw err;
+          process.stderr.write(`riskstream: ${err.message}\n`);
+          process.exitCode = 1;
+        } finally {
+          await made?.close?.();
+          await cli.close();
+        }
+      });
+  };
+}
+
+/** The registered `sessions` command (revocations queue session-revoked SETs). */
+export const sessionsCommand: CommandModule = makeSessionsCommand();

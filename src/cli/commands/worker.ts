@@ -1,0 +1,38 @@
+import type { Command } from 'commander';
+import { startWorker } from '../../runtime/worker.js';
+import { createLogger } from '../../obs/logger.js';
+import { loadConfig } from '../../config/load.js';
+import { DEFAULT_CONFIG } from '../common.js';
+
+/** `riskstream worker`: the long-lived worker; drains and exits 0 on SIGTERM/SIGINT, reloads on SIGHUP. */
+export function workerCommand(program: Command): void {
+  program
+    .command('worker')
+    .description('run the worker: every pipeline, SET delivery and the admin HTTP API')
+    .option('-c, --config <path>', 'config directory or file', DEFAULT_CONFIG)
+    .option('--port <n>', 'HTTP port (overrides http.port)')
+    .option('--log-level <level>', 'fatal|error|warn|info|debug|trace|silent')
+    .action(async (o: { config: string; port?: string; logLevel?: string }) => {
+      const config = loadConfig(o.config);
+      const logger = createLogger(o.logLevel ?? process.env.RISKSTREAM_LOG_LEVEL ?? config.raw.log_level);
+      const worker = await startWorker({ config, logger, configPath: o.config, ...(o.port !== undefined ? { port: Number(o.port) } : {}) });
+      process.stdout.write(`riskstream worker listening on ${worker.url}\n`);
+      await new Promise<void>((resolve) => {
+        const stop = (sig: string): void => {
+          logger.info({ signal: sig }, 'shutting down');
+          worker.close().then(resolve, (err: unknown) => {
+            logger.error({ err: (err as Error).message }, 'shutdown error');
+            process.exitCode = 1;
+            resolve();
+          });
+        };
+        process.once('SIGTERM', () => stop('SIGTERM'));
+        process.once('SIGINT', () => stop('SIGINT'));
+        process.on('SIGHUP', () => {
+          worker.reload().catch((err: unknown) => logger.error({ err: (err as Error).message }, 'config reload refused; keeping the running configuration'));
+        });
+      });
+      // Let pino flush, then leave even if a stray handle lingers.
+      setTimeout(() => process.exit(process.exitCode ?? 0), 200).unref();
+    });
+}

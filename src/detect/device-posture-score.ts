@@ -1,0 +1,52 @@
+/**
+ * device_posture_score: a device posture / zero-trust score (e.g. CrowdStrike ZTA, 0-100) in a
+ * configured band. Reads `type: posture` or `type: endpoint` events with a number (or numeric
+ * string) at `score_field` (dotted path). The first band with `min ≤ score ≤ max` sets the hit's
+ * level; a score in no band is fine. Stateless: every low score reported is a fresh observation.
+ */
+import type { DevicePostureScoreParams } from '../config/behaviors-schema.js';
+import type { CanonicalEvent } from '../types.js';
+import { firstString, getPath, toNumber, typeIn } from './fields.js';
+import type { Detector } from './types.js';
+
+/** Event types that may carry a posture score. */
+export const POSTURE_TYPES = ['posture', 'endpoint'] as const;
+
+type Band = DevicePostureScoreParams['bands'][number];
+
+/** The score at `params.score_field`, when the event is a posture-carrying type. */
+export function postureScore(event: CanonicalEvent, params: DevicePostureScoreParams): number | undefined {
+  if (!typeIn(event, POSTURE_TYPES) || !Number.isFinite(event.time)) return undefined;
+  return toNumber(getPath(event, params.score_field));
+}
+
+/** The first band containing `score`, if any. */
+export function bandFor(score: number, bands: readonly Band[]): Band | undefined {
+  return bands.find((b) => score >= b.min && score <= b.max);
+}
+
+/** The device_posture_score detector (stateless). */
+export const devicePostureScore: Detector<DevicePostureScoreParams, undefined> = {
+  kind: 'device_posture_score',
+  accepts: (event, params) => {
+    const score = postureScore(event, params);
+    return score !== undefined && bandFor(score, params.bands) !== undefined;
+  },
+  detect(_window, { event, eventId }, params) {
+    const score = postureScore(event, params);
+    const band = score === undefined ? undefined : bandFor(score, params.bands);
+    if (score === undefined || !band) return { window: undefined, hits: [] };
+    const device = firstString(event, ['device.name', 'device.hostname', 'device.id']);
+    const vendor = firstString(event, ['vendor', 'source']);
+    return {
+      window: undefined,
+      hits: [{
+        time: event.time,
+        level: band.level,
+        summary: `Device posture score ${score} (band ${band.min}-${band.max})${device ? ` on ${device}` : ''}${vendor ? ` from ${vendor}` : ''}`,
+        evidence: { score, band: { min: band.min, max: band.max, level: band.level }, field: params.score_field, device_id: firstString(event, ['device.id']) ?? null, vendor: vendor ?? null },
+        eventIds: [eventId],
+      }],
+    };
+  },
+};

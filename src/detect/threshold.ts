@@ -1,0 +1,130 @@
+/**
+ * threshold: admin-defined counting rules. An event matches when every `match` entry (dotted
+ * path → matcher) matches: a literal or `{equals}` (primitives compare by string form, so `404`
+ * matches `"404"`), `{in: [...]}`, or `{regex}` (tested against the value's string form). A
+ * missing field never matches; an array field matches when any element does. ≥ `count` matches
+ * within `window` of event time, counted per user and per `group_by` value tuple, fire once per
+ * window length (see window-counter.ts).
+ */
+import type { Matcher, ThresholdParams } from '../config/behaviors-schema.js';
+import { formatDuration } from '../config/duration.js';
+import type { CanonicalEvent } from '../types.js';
+import { getPath } from './fields.js';
+import { isoTime } from './format.js';
+import type { Detector, DetectorLimits } from './types.js';
+import { addEvent, isSlidingCount, prune, type SlidingCount } from './window-counter.js';
+
+/** Per group key (JSON of the `group_by` values; `""` without group_by): its counting series. */
+export type ThresholdWindow = Record<string, SlidingCount>;
+
+/** Most groups remembered per user; the least recently active are dropped first. */
+export const MAX_GROUPS = 64;
+const MAX_GROUP_VALUE = 200;
+
+type Primitive = string | number | boolean;
+const isPrimitive = (v: unknown): v is Primitive => typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean';
+const same = (v: Primitive, lit: Primitive): boolean => v === lit || String(v) === String(lit);
+
+const regexes = new Map<string, RegExp | null>();
+function compiled(source: string): RegExp | null {
+  let re = regexes.get(source);
+  if (re === undefined) {
+    try {
+      re = new RegExp(source);
+    } catch {
+      re = null;
+    }
+    if (regexes.size > 1000) regexes.clear();
+    regexes.set(source, re);
+  }
+  return re;
+}
+
+/** True when a field value satisfies one matcher. */
+export function matchValue(value: unknown, m: Matcher): boolean {
+  if (Array.isArray(value)) return value.some((v) => !Array.isArray(v) && matchValue(v, m));
+  if (!isPrimitive(value)) return false;
+  if (typeof m !== 'object') return same(value, m);
+  if ('equals' in m) return same(value, m.equals);
+  if ('in' in m) return m.in.some((x) => same(value, x));
+  return compiled(m.regex)?.test(String(value)) ?? false;
+}
+
+/** True when the event satisfies every entry of `match`. */
+export function matchesAll(event: CanonicalEvent, match: Record<string, Matcher>): boolean {
+  return Object.entries(match).every(([path, m]) => matchValue(getPath(event, path), m));
+}
+
+function groupValue(v: unknown): unknown {
+  if (v === undefined || v === null) return null;
+  if (typeof v === 'string') return v.length > MAX_GROUP_VALUE ? v.slice(0, MAX_GROUP_VALUE) : v;
+  if (isPrimitive(v)) return v;
+  const s = JSON.stringify(v) ?? null;
+  return s && s.length > MAX_GROUP_VALUE ? s.slice(0, MAX_GROUP_VALUE) : s;
+}
+
+/** The event's `group_by` values (missing → null) and the key of its group. */
+export function groupOf(event: CanonicalEvent, groupBy: readonly string[]): { key: string; values: Record<string, unknown> } {
+  if (groupBy.length === 0) return { key: '', values: {} };
+  const list = groupBy.map((p) => groupValue(getPath(event, p)));
+  return { key: JSON.stringify(list), values: Object.fromEntries(groupBy.map((p, i) => [p, list[i]])) };
+}
+
+const newest = (s: SlidingCount): number => s.e[s.e.length - 1]?.[0] ?? -Infinity;
+
+/** Prunes every group against the user's watermark; drops empty and least recently active groups. */
+function tidy(groups: ThresholdWindow, params: ThresholdParams, now: number, limits: DetectorLimits): ThresholdWindow {
+  const wm = Math.min(Math.max(...Object.values(groups).map(newest)), now);
+  const keep = Math.min(params.window + Math.max(0, limits.allowedLateness), Math.max(0, limits.maxAge));
+  const live = Object.entries(groups)
+    .filter(([, s]) => newest(s) >= wm - keep)
+    .map(([k, s]) => [k, prune(s, params, now, limits)] as const)
+    .filter(([, s]) => s.e.length > 0)
+    .sort((a, b) => newest(b[1]) - newest(a[1]))
+    .slice(0, MAX_GROUPS);
+  return Object.fromEntries(live);
+}
+
+function readWindow(w: unknown): ThresholdWindow {
+  if (!w || typeof w !== 'object' || Array.isArray(w)) return {};
+  return Object.fromEntries(Object.entries(w).filter(([, s]) => isSlidingCount(s))) as ThresholdWindow;
+}
+
+function describeGroup(values: Record<string, unknown>): string {
+  const parts = Object.entries(values).map(([k, v]) => `${k}=${v === null ? '∅' : String(v)}`);
+  return parts.length ? ` for ${parts.join(', ')}` : '';
+}
+
+/** The threshold detector. Window: one counting series per group ({@link ThresholdWindow}). */
+export const threshold: Detector<ThresholdParams, ThresholdWindow> = {
+  kind: 'threshold',
+  accepts: (event, params) => Number.isFinite(event.time) && matchesAll(event, params.match),
+  detect(window, { event, eventId }, params, now, limits) {
+    if (!Number.isFinite(event.time) || !matchesAll(event, params.match)) return { window, hits: [] };
+    const groups = readWindow(window);
+    const { key, values } = groupOf(event, params.group_by);
+    const r = addEvent(groups[key], event.time, eventId, params, now, limits);
+    const next = tidy({ ...groups, [key]: r.state }, params, now, limits);
+    if (!r.crossing) return { window: next, hits: [] };
+    const c = r.crossing;
+    const span = formatDuration(params.window);
+    return {
+      window: next,
+      hits: [{
+        time: c.end,
+        summary: `${c.count} matching events in ${span} (threshold ${params.count})${describeGroup(values)}`,
+        evidence: {
+          count: c.count,
+          threshold: params.count,
+          window: span,
+          window_ms: params.window,
+          group: values,
+          first: isoTime(c.start),
+          last: isoTime(c.end),
+          event_ids: c.ids,
+        },
+        eventIds: c.ids,
+      }],
+    };
+  },
+};

@@ -1,0 +1,123 @@
+import { createHash } from 'node:crypto';
+import type { Cluster, Redis } from 'ioredis';
+import type { RiskstreamFileConfig } from '../config/schema.js';
+
+/**
+ * List bridge: log shippers (Vector, Logstash, Filebeat) RPUSH JSON lines to Redis LISTs; the
+ * bridge moves them into the input streams as field `event`.
+ *
+ * One Lua script pops up to N items and XADDs each, atomically: a crash loses and duplicates
+ * nothing. Items that are not valid JSON are moved as they are; the decoder dead-letters them
+ * with a reason (one place decides what is malformed).
+ *
+ * Redis Cluster: the script touches the list and the stream, so both keys must hash to one
+ * slot — give them the same hash tag (`{rs}:okta-list` → `{rs}:login`). Otherwise run the
+ * bridge against a single Redis (or the shippers can XADD to the stream themselves).
+ */
+
+/**
+ * KEYS: list, stream. ARGV: max items. Returns { moved, left in list }. If an XADD fails
+ * (wrong key type, OOM) the items already added are trimmed from the list before the error is
+ * returned, so a retry duplicates nothing.
+ */
+export const BRIDGE_SCRIPT = `
+local items = redis.call('LRANGE', KEYS[1], 0, tonumber(ARGV[1]) - 1)
+local n = #items
+if n == 0 then return {0, 0} end
+for i = 1, n do
+  local ok, err = pcall(redis.call, 'XADD', KEYS[2], '*', 'event', items[i])
+  if not ok then
+    if i > 1 then redis.call('LTRIM', KEYS[1], i - 1, -1) end
+    local msg = type(err) == 'table' and err.err or tostring(err)
+    return redis.error_reply('BRIDGE moved ' .. (i - 1) .. ' then failed: ' .. msg)
+  end
+end
+redis.call('LTRIM', KEYS[1], n, -1)
+return {n, redis.call('LLEN', KEYS[1])}
+`;
+
+const SHA = createHash('sha1').update(BRIDGE_SCRIPT).digest('hex');
+
+/** Moves up to `max` items from `list` to `stream`. Returns how many moved and how many are left. */
+export async function bridgeOnce(redis: Redis | Cluster, list: string, stream: string, max: number): Promise<{ moved: number; left: number }> {
+  let res: unknown;
+  try {
+    res = await redis.evalsha(SHA, 2, list, stream, max);
+  } catch (e) {
+    if (!String((e as Error).message).includes('NOSCRIPT')) throw e;
+    res = await redis.eval(BRIDGE_SCRIPT, 2, list, stream, max);
+  }
+  const [moved, left] = res as [number, number];
+  return { moved: Number(moved), left: Number(left) };
+}
+
+/** Bridge settings: `Config.raw.bridge`. */
+export type BridgeConfig = RiskstreamFileConfig['bridge'];
+
+export interface ListBridgeOptions {
+  /** Called after each move (metrics, logs). */
+  onMoved?: (list: string, stream: string, moved: number) => void;
+  /** Called when a pass fails (the bridge keeps going, retrying every interval). */
+  onError?: (err: unknown) => void;
+}
+
+/** A running bridge. */
+export interface ListBridge {
+  /** Runs one pass over every list now; resolves to the number of items moved. */
+  drainOnce(): Promise<number>;
+  /** Stops the loop and waits for the pass in flight. */
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts moving items from `cfg.lists` (list → stream) every `cfg.interval` ms, up to
+ * `cfg.batch` per list per pass; while any list still has items it loops at once (drains a
+ * backlog fast). With no lists configured it does nothing.
+ */
+export function startListBridge(redis: Redis | Cluster, cfg: BridgeConfig, opts: ListBridgeOptions = {}): ListBridge {
+  const pairs = Object.entries(cfg.lists);
+  let stopped = false;
+  let timer: NodeJS.Timeout | undefined;
+  let inFlight: Promise<unknown> = Promise.resolve();
+
+  const pass = async (): Promise<{ moved: number; backlog: boolean }> => {
+    let moved = 0;
+    let backlog = false;
+    for (const [list, stream] of pairs) {
+      const r = await bridgeOnce(redis, list, stream, cfg.batch);
+      if (r.moved) opts.onMoved?.(list, stream, r.moved);
+      moved += r.moved;
+      backlog ||= r.left > 0;
+    }
+    return { moved, backlog };
+  };
+
+  const loop = (): void => {
+    if (stopped) return;
+    const p = pass().then(
+      ({ backlog }) => schedule(backlog ? 0 : cfg.interval),
+      (err) => {
+        opts.onError?.(err);
+        schedule(cfg.interval);
+      },
+    );
+    inFlight = p;
+  };
+  const schedule = (ms: number): void => {
+    if (stopped) return;
+    timer = setTimeout(loop, ms);
+  };
+
+  if (pairs.length) schedule(0);
+
+  return {
+    async drainOnce() {
+      return (await pass()).moved;
+    },
+    async stop() {
+      stopped = true;
+      if (timer) clearTimeout(timer);
+      await inFlight.catch(() => undefined);
+    },
+  };
+}

@@ -1,0 +1,102 @@
+import type { Redis } from 'ioredis';
+import type { Config } from '../config/load.js';
+import type { Keys } from '../keys.js';
+import type { Logger } from '../obs/logger.js';
+import type { Metrics } from '../obs/metrics.js';
+import type { RawEntry, StreamEvent } from '../types.js';
+import type { RouteModule } from '../api/server.js';
+import { RiskstreamError } from '../errors.js';
+import { openGeoIp, type GeoIp } from '../ingest/geoip.js';
+import { writeDeadLetters } from '../ingest/dead-letter.js';
+import { parseEventsBody, routeEvent } from '../ingest/http-body.js';
+import { startListBridge, type ListBridge } from '../ingest/list-bridge.js';
+import { eventsRoutes } from '../api/routes/events.js';
+
+/** What `POST /v1/events` uses. */
+export interface IngestService {
+  /** Throws BACKPRESSURE (429, Retry-After) when the consumer lag exceeds `streams.max_lag`. */
+  checkBackpressure(): Promise<void>;
+  accept(body: Buffer, headers: { contentType?: string | undefined; contentEncoding?: string | undefined }): Promise<{ accepted: number; rejected: number; errors: Array<{ index: number; reason: string }> }>;
+}
+
+/** The ingest side of the worker: geo enrichment, dead letters, list bridge, HTTP ingest. */
+export interface IngestRuntime {
+  enrich?: (events: StreamEvent[]) => Promise<void>;
+  deadLetter(bad: Array<{ raw: RawEntry; reason: string }>): Promise<void>;
+  service: IngestService;
+  routes: RouteModule[];
+  close(): Promise<void>;
+}
+
+/** Builds the ingest side from config. */
+export async function buildIngest(deps: { config: () => Config; redis: Redis; keys: Keys; logger: Logger; metrics: Metrics }): Promise<IngestRuntime> {
+  const { redis, logger, metrics } = deps;
+  const cfg = deps.config();
+  const geo: GeoIp | null = await openGeoIp(cfg);
+  const bridge: ListBridge = startListBridge(redis, cfg.raw.bridge, {
+    onError: (err) => logger.warn({ err: (err as Error).message }, 'list bridge pass failed'),
+  });
+  let lag = { at: 0, value: 0 };
+  const currentLag = async (): Promise<number> => {
+    if (Date.now() - lag.at < 1000) return lag.value;
+    const c = deps.config();
+    let total = 0;
+    const p = redis.pipeline();
+    for (const s of c.streams.inputs) p.xinfo('GROUPS', s);
+    for (const [err, rows] of (await p.exec()) ?? []) {
+      if (err) continue;
+      for (const row of rows as unknown[][]) {
+        const m: Record<string, unknown> = {};
+        for (let j = 0; j + 1 < row.length; j += 2) m[String(row[j])] = row[j + 1];
+        if (m.name === c.streams.group) total += Number(m.lag ?? 0) + Number(m.pending ?? 0);
+      }
+    }
+    lag = { at: Date.now(), value: total };
+    return total;
+  };
+  const service: IngestService = {
+    checkBackpressure: async () => {
+      const max = deps.config().raw.streams.max_lag;
+      const l = await currentLag();
+      if (l > max) throw new RiskstreamError('BACKPRESSURE', `consumer lag ${l} exceeds ${max}; retry later`, { retryAfter: 5 });
+    },
+    accept: async (body, headers) => {
+      const c = deps.config();
+      const items = await parseEventsBody(body, headers, { maxBytes: c.raw.http.body_limit * 4, maxEvents: 100_000, decode: { mapping: c.raw.mapping } });
+      const p = redis.pipeline();
+      const errors: Array<{ index: number; reason: string }> = [];
+      const now = Date.now();
+      items.forEach((it, index) => {
+        if (it.ok) p.xadd(routeEvent(it.event, c.streams), '*', 'event', JSON.stringify(it.event));
+        else errors.push({ index, reason: it.reason });
+      });
+      if (errors.length) {
+        const bad = errors.map((e) => ({ raw: { stream: 'http:/v1/events', id: `${now}-${e.index}`, fields: { event: items[e.index]!.raw }, deliveries: 1 }, reason: e.reason }));
+        await writeDeadLetters(redis, c.streams.deadLetter, bad, { maxlen: c.raw.streams.maxlen, now });
+      }
+      const res = (await p.exec()) ?? [];
+      for (const [err] of res) if (err) throw new RiskstreamError('INTERNAL', 'could not append events', undefined, { cause: err });
+      metrics.ingested.inc({ result: 'accepted' }, items.length - errors.length);
+      metrics.ingested.inc({ result: 'rejected' }, errors.length);
+      return { accepted: items.length - errors.length, rejected: errors.length, errors: errors.slice(0, 100) };
+    },
+  };
+  return {
+    ...(geo
+      ? {
+          enrich: async (events: StreamEvent[]) => {
+            for (const e of events) e.event = geo.enrich(e.event);
+          },
+        }
+      : {}),
+    deadLetter: async (bad) => {
+      const c = deps.config();
+      await writeDeadLetters(redis, c.streams.deadLetter, bad, { maxlen: c.raw.streams.maxlen });
+      for (const b of bad) metrics.deadLettered.inc({ stream: b.raw.stream });
+      logger.warn({ count: bad.length, first: bad[0]?.reason }, 'entries dead-lettered');
+    },
+    service,
+    routes: [eventsRoutes],
+    close: () => bridge.stop(),
+  };
+}

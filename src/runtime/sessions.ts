@@ -1,0 +1,33 @@
+import type { Redis } from 'ioredis';
+import type { Config } from '../config/load.js';
+import type { Keys } from '../keys.js';
+import type { AuditLog } from '../audit/audit-log.js';
+import type { Logger } from '../obs/logger.js';
+import type { StreamEvent } from '../types.js';
+import type { RouteModule } from '../api/server.js';
+import { createSessionService, createSessionStore, type SessionService } from '../sessions/service.js';
+import { setQueueSink } from '../sessions/set-sink.js';
+import { sessionAudit } from '../../pipelines/session-audit.js';
+import { sessionRoutes } from '../api/routes/sessions.js';
+import type { SsfRuntime } from './ssf.js';
+
+/** The session-audit side: store, pipeline stage, service for API and CLI. */
+export interface SessionsRuntime {
+  auditBatch(events: StreamEvent[]): Promise<void>;
+  service: SessionService;
+  routes: RouteModule[];
+}
+
+/** Builds the session-audit side; revocations queue CAEP session-revoked SETs. */
+export function buildSessions(deps: { config: () => Config; redis: Redis; keys: Keys; audit: AuditLog; logger: Logger; ssf: SsfRuntime }): SessionsRuntime {
+  const store = createSessionStore(deps.redis, deps.keys, () => deps.config().raw.sessions);
+  const service = createSessionService({ store, audit: deps.audit, onRevoked: setQueueSink(deps.ssf.setQueue, () => deps.config().receivers) });
+  const audit = sessionAudit(store, () => deps.config().raw.sessions, {
+    onInvalid: (ref, err) => deps.logger.warn({ stream: ref.stream, id: ref.id, err: (err as Error).message }, 'session identity skipped'),
+  });
+  return {
+    auditBatch: async (events) => void (await audit(events)),
+    service,
+    routes: [sessionRoutes],
+  };
+}

@@ -1,0 +1,190 @@
+/**
+ * The `set-delivery` job processor: ordering/coalescing checks, per-receiver throttle, the
+ * per-(user, receiver) send lock, sign at send time, push, and one audit entry per attempt.
+ * Retryable failures throw a RiskstreamError carrying `details.delayMs` for the backoff
+ * strategy; permanent ones throw UnrecoverableError (the failed job is kept).
+ */
+import { DelayedError, UnrecoverableError, type Job } from 'bullmq';
+import type { AuditLog } from '../audit/audit-log.js';
+import type { ResolvedReceiver } from '../config/load.js';
+import { isRiskstreamError, RiskstreamError } from '../errors.js';
+import type { Logger } from '../obs/logger.js';
+import type { LevelChange } from '../types.js';
+import { backoffDelay, horizonLeft, type BackoffConfig } from './backoff.js';
+import type { DeliveryState } from './delivery-state.js';
+import type { KeyRing } from './key-ring.js';
+import { pushSet, type PushOutcome } from './push-client.js';
+import type { SetJobData } from './queue.js';
+import type { ReceiverRegistry } from './receivers.js';
+import { buildLevelChangeSet, buildSessionRevokedSet, buildVerificationSet, type SetEnvelope } from './set-builder.js';
+import { buildAndSign } from './signer.js';
+
+/** Outcome of one attempt, as reported to `onOutcome` (a metrics label). */
+export type DeliveryOutcome = 'delivered' | 'superseded' | 'retry' | 'rate_limited' | 'failed' | 'unauthorized';
+
+/** Extra facts passed to `onOutcome`. */
+export interface OutcomeInfo {
+  event: SetJobData['event'];
+  status?: number;
+  attempts: number;
+}
+
+/** What a completed job returns. */
+export interface DeliveryResult {
+  outcome: 'delivered' | 'superseded';
+  jti: string;
+  status?: number;
+}
+
+/** Everything the processor needs. */
+export interface ProcessorDeps {
+  state: DeliveryState;
+  registry: ReceiverRegistry;
+  keyRing: KeyRing;
+  issuer: string;
+  audit: AuditLog;
+  delivery: BackoffConfig & { invalid_key_retry: number };
+  onOutcome?: (receiver: string, outcome: DeliveryOutcome, info: OutcomeInfo) => void;
+  logger?: Logger;
+  random?: () => number;
+}
+
+/** Lock TTL beyond the receiver timeout (signing, Redis round trips). */
+const LOCK_MARGIN_MS = 5_000;
+
+type Ctx = { receiver: string; event: SetJobData['event']; jti: string; attempts: number; user?: string; version?: number; session_id?: string };
+
+function contextOf(job: Job<SetJobData>): Ctx {
+  const d = job.data;
+  const ctx: Ctx = { receiver: d.receiver, event: d.event, jti: d.jti, attempts: job.attemptsMade + 1 };
+  if (d.event === 'risk-level-change') return { ...ctx, user: d.change.user, version: d.change.version };
+  if (d.event === 'session-revoked') return { ...ctx, user: d.user, ...(d.sessionId ? { session_id: d.sessionId } : {}) };
+  return ctx;
+}
+
+/** Creates the processor function for a BullMQ Worker on `set-delivery`. */
+export function createSetProcessor(deps: ProcessorDeps): (job: Job<SetJobData>, token?: string) => Promise<DeliveryResult> {
+  const random = deps.random ?? Math.random;
+
+  async function record(action: string, ctx: Ctx, outcome: DeliveryOutcome, details: Record<string, unknown>): Promise<void> {
+    try {
+      await deps.audit.write({ action, actor: 'system', target: ctx.user ?? ctx.receiver, details: { ...ctx, ...details } });
+    } catch (err) {
+      deps.logger?.error({ action, receiver: ctx.receiver, jti: ctx.jti, err: (err as Error).message }, 'audit write failed');
+    }
+    try {
+      const status = typeof details.status === 'number' ? { status: details.status } : {};
+      deps.onOutcome?.(ctx.receiver, outcome, { event: ctx.event, attempts: ctx.attempts, ...status });
+    } catch {
+      /* a metrics hook must not break delivery */
+    }
+  }
+
+  async function fail(ctx: Ctx, outcome: DeliveryOutcome, details: Record<string, unknown>): Promise<never> {
+    await record('set.failed', ctx, outcome, details);
+    const status = details.status !== undefined ? ` (HTTP ${String(details.status)})` : '';
+    throw new UnrecoverableError(`${ctx.event} to ${ctx.receiver}: ${String(details.outcome)}${status}`);
+  }
+
+  async function retry(job: Job<SetJobData>, ctx: Ctx, outcome: DeliveryOutcome, wantMs: number, details: Record<string, unknown>): Promise<never> {
+    const left = horizonLeft(job.timestamp, Date.now(), deps.delivery.horizon);
+    if (left <= 0) return fail(ctx, 'failed', { ...details, outcome: 'expired', last_outcome: details.outcome });
+    const delayMs = Math.min(wantMs, left);
+    await record('set.retry', ctx, outcome, { ...details, delay_ms: delayMs });
+    const code = outcome === 'rate_limited' ? 'DELIVERY_RATE_LIMITED' : 'DELIVERY_RETRYABLE';
+    throw new RiskstreamError(code, `${ctx.event} to ${ctx.receiver}: ${String(details.outcome)}, retry in ${delayMs} ms`, { delayMs });
+  }
+
+  async function delay(job: Job<SetJobData>, token: string | undefined, ms: number): Promise<never> {
+    await job.moveToDelayed(Date.now() + ms, token);
+    throw new DelayedError();
+  }
+
+  async function superseded(change: LevelChange, ctx: Ctx): Promise<DeliveryResult | undefined> {
+    const v = await deps.state.versions(change.user, ctx.receiver);
+    if (v.delivered < change.version && v.enqueued <= change.version) return undefined;
+    await record('set.superseded', ctx, 'superseded', { outcome: 'superseded', delivered_version: v.delivered, latest_version: v.enqueued });
+    return { outcome: 'superseded', jti: ctx.jti };
+  }
+
+  async function sign(d: SetJobData, receiver: ResolvedReceiver): Promise<string> {
+    return buildAndSign(deps.keyRing, receiver.alg, (key) => {
+      const env: SetEnvelope = { issuer: deps.issuer, receiver, key, now: Date.now(), jti: d.jti };
+      if (d.event === 'risk-level-change') return buildLevelChangeSet({ ...env, change: d.change });
+      if (d.event === 'verification') return buildVerificationSet({ ...env, ...(d.state !== undefined ? { state: d.state } : {}) });
+      const { id, user, sessionId, reason, initiatingEntity, time } = d;
+      return buildSessionRevokedSet({ ...env, revoked: { id, user, reason, initiatingEntity, time, ...(sessionId ? { sessionId } : {}) } });
+    });
+  }
+
+  async function onFailure(job: Job<SetJobData>, ctx: Ctx, receiver: ResolvedReceiver, o: Exclude<PushOutcome, { kind: 'delivered' }>): Promise<never> {
+    const attempt = job.attemptsMade + 1;
+    switch (o.kind) {
+      case 'permanent':
+        return fail(ctx, 'failed', { outcome: 'rejected', status: o.status, err: o.err, description: o.description });
+      case 'unauthorized':
+        deps.logger?.warn({ receiver: ctx.receiver, status: o.status }, 'receiver refused our authorization: check its authorization setting');
+        return fail(ctx, 'unauthorized', { outcome: 'unauthorized', status: o.status, description: o.description, alert: true });
+      case 'invalid_key':
+        if (job.data.invalidKeyRetried) return fail(ctx, 'failed', { outcome: 'rejected', status: o.status, err: o.err, description: o.description });
+        await job.updateData({ ...job.data, invalidKeyRetried: true });
+        return retry(job, ctx, 'retry', deps.delivery.invalid_key_retry, { outcome: 'invalid_key', status: o.status, description: o.description });
+      case 'rate_limited': {
+        const ms = o.retryAfterMs ?? backoffDelay(attempt, deps.delivery, random());
+        await deps.state.pause(receiver.name, ms);
+        return retry(job, ctx, 'rate_limited', ms, { outcome: 'rate_limited', status: o.status, retry_after_ms: o.retryAfterMs });
+      }
+      case 'retryable':
+        return retry(job, ctx, 'retry', backoffDelay(attempt, deps.delivery, random()), { outcome: o.reason, status: o.status, message: o.message });
+    }
+  }
+
+  return async function processSetJob(job, token) {
+    const d = job.data;
+    const ctx = contextOf(job);
+    const receiver = deps.registry.get(d.receiver);
+    if (!receiver?.enabled) return fail(ctx, 'failed', { outcome: receiver ? 'receiver_disabled' : 'unknown_receiver' });
+    if (d.event === 'risk-level-change') {
+      const skipped = await superseded(d.change, ctx);
+      if (skipped) return skipped;
+    }
+
+    const hasSlot = d.slotAttempt === job.attemptsMade;
+    const gate = await deps.state.gate(receiver.name, hasSlot ? undefined : receiver.rate_limit);
+    if (gate.wait > 0) {
+      if (gate.reserved) await job.updateData({ ...d, slotAttempt: job.attemptsMade });
+      return delay(job, token, gate.wait);
+    }
+
+    let release: (() => Promise<void>) | undefined;
+    if (d.event === 'risk-level-change') {
+      release = await deps.state.lock(d.change.user, receiver.name, receiver.timeout + LOCK_MARGIN_MS);
+      if (!release) return delay(job, token, 100 + Math.round(random() * 200));
+    }
+    try {
+      if (d.event === 'risk-level-change') {
+        const skipped = await superseded(d.change, ctx); // re-check under the lock
+        if (skipped) return skipped;
+      }
+      let set: string;
+      try {
+        set = await sign(d, receiver);
+      } catch (err) {
+        if (isRiskstreamError(err) && err.code.startsWith('KEY_')) return fail(ctx, 'failed', { outcome: 'no_signing_key', message: err.message });
+        throw err;
+      }
+      const outcome = await pushSet({
+        endpoint: receiver.endpoint,
+        set,
+        timeoutMs: receiver.timeout,
+        ...(receiver.authorizationValue ? { authorization: receiver.authorizationValue } : {}),
+      });
+      if (outcome.kind !== 'delivered') return onFailure(job, ctx, receiver, outcome);
+      if (d.event === 'risk-level-change') await deps.state.markDelivered(d.change.user, receiver.name, d.change.version);
+      await record('set.delivered', ctx, 'delivered', { outcome: 'delivered', status: outcome.status });
+      return { outcome: 'delivered', jti: d.jti, status: outcome.status };
+    } finally {
+      await release?.();
+    }
+  };
+}

@@ -1,0 +1,107 @@
+/**
+ * The BullMQ worker that delivers SETs from the `set-delivery` queue. See
+ * {@link createSetProcessor} for what one attempt does; this file wires the worker, the
+ * retry delays (exponential backoff with jitter, bounded by the horizon) and graceful close.
+ */
+import { Worker, type Job } from 'bullmq';
+import type { Redis } from 'ioredis';
+import type { AuditLog } from '../audit/audit-log.js';
+import type { RiskstreamFileConfig } from '../config/schema.js';
+import { isRiskstreamError } from '../errors.js';
+import type { Keys } from '../keys.js';
+import type { Logger } from '../obs/logger.js';
+import { backoffDelay, horizonLeft } from './backoff.js';
+import { createSetProcessor, type DeliveryOutcome, type DeliveryResult, type OutcomeInfo } from './deliver-job.js';
+import { DeliveryState } from './delivery-state.js';
+import type { KeyRing } from './key-ring.js';
+import { SET_DELIVERY_QUEUE, type SetJobData } from './queue.js';
+import type { ReceiverRegistry } from './receivers.js';
+
+/** Options of {@link startDeliveryWorker}. */
+export interface DeliveryWorkerOptions {
+  /** Redis for delivery state; duplicated (maxRetriesPerRequest: null) for BullMQ. Not closed. */
+  connection: Redis;
+  keys: Keys;
+  registry: ReceiverRegistry;
+  keyRing: KeyRing;
+  /** The SET `iss`. */
+  issuer: string;
+  audit: AuditLog;
+  /** The config's `delivery` block (durations in ms). */
+  delivery: RiskstreamFileConfig['delivery'];
+  /** Metrics hook, called once per attempt outcome. */
+  onOutcome?: (receiver: string, outcome: DeliveryOutcome, info: OutcomeInfo) => void;
+  logger?: Logger;
+  /** How long close() waits for in-flight sends (default 15 s). */
+  closeTimeoutMs?: number;
+  /** Jitter source (tests). */
+  random?: () => number;
+}
+
+/** A running delivery worker. */
+export interface DeliveryWorker {
+  readonly worker: Worker<SetJobData, DeliveryResult>;
+  /** Stops taking jobs, waits (bounded) for in-flight sends, closes its connections. Idempotent. */
+  close(): Promise<void>;
+}
+
+/** Starts a worker on the `set-delivery` queue (prefix `keys.bullPrefix`). */
+export function startDeliveryWorker(opts: DeliveryWorkerOptions): DeliveryWorker {
+  const random = opts.random ?? Math.random;
+  const d = opts.delivery;
+  const processor = createSetProcessor({
+    state: new DeliveryState(opts.connection, opts.keys),
+    registry: opts.registry,
+    keyRing: opts.keyRing,
+    issuer: opts.issuer,
+    audit: opts.audit,
+    delivery: d,
+    random,
+    ...(opts.onOutcome ? { onOutcome: opts.onOutcome } : {}),
+    ...(opts.logger ? { logger: opts.logger } : {}),
+  });
+  const bull = opts.connection.duplicate({ maxRetriesPerRequest: null });
+  const worker = new Worker<SetJobData, DeliveryResult>(SET_DELIVERY_QUEUE, processor, {
+    connection: bull,
+    prefix: opts.keys.bullPrefix,
+    concurrency: d.concurrency,
+    maxStalledCount: 5,
+    settings: {
+      // The processor decides the delay (details.delayMs); unexpected errors back off too,
+      // and nothing retries past the horizon (-1 = fail, job kept).
+      backoffStrategy: (attemptsMade: number, _type?: string, err?: Error, job?: unknown) => {
+        const enqueuedAt = (job as Job | undefined)?.timestamp ?? Date.now();
+        const left = horizonLeft(enqueuedAt, Date.now(), d.horizon);
+        if (left <= 0) return -1;
+        const wanted = isRiskstreamError(err) && typeof err.details?.delayMs === 'number' ? err.details.delayMs : backoffDelay(attemptsMade, d, random());
+        return Math.min(wanted, left);
+      },
+    },
+  });
+  worker.on('error', (err) => opts.logger?.error({ err: err.message }, 'set-delivery worker error'));
+
+  let closing: Promise<void> | undefined;
+  const close = async (): Promise<void> => {
+    const timeoutMs = opts.closeTimeoutMs ?? 15_000;
+    let timer: NodeJS.Timeout | undefined;
+    const finished = await Promise.race([
+      worker.close().then(
+        () => true,
+        () => true,
+      ),
+      new Promise<false>((resolve) => {
+        timer = setTimeout(() => resolve(false), timeoutMs);
+      }),
+    ]);
+    clearTimeout(timer);
+    if (finished) await bull.quit().catch(() => bull.disconnect());
+    else {
+      opts.logger?.warn({ timeoutMs }, 'set-delivery: in-flight sends did not finish in time; their jobs will be retried');
+      bull.disconnect();
+    }
+  };
+  return {
+    worker,
+    close: () => (closing ??= close()),
+  };
+}

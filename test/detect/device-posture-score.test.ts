@@ -1,0 +1,44 @@
+import { describe, expect, it } from 'vitest';
+import { devicePostureScoreParams } from '../../src/config/behaviors-schema.js';
+import { devicePostureScore } from '../../src/detect/device-posture-score.js';
+import { ev, run } from './fixtures.js';
+
+const params = (p: Record<string, unknown> = {}) => devicePostureScoreParams.parse({ enabled: true, risk_level: 'medium', ...p });
+
+describe('device_posture_score', () => {
+  it.each([
+    { score: 0, level: 'high' },
+    { score: 30, level: 'high' },
+    { score: 50, level: 'high' },
+    { score: 51, level: 'medium' },
+    { score: 79, level: 'medium' },
+    { score: 80, level: undefined },
+    { score: 100, level: undefined },
+    { score: '45', level: 'high' },
+    { score: 'n/a', level: undefined },
+    { score: undefined, level: undefined },
+  ])('score $score → $level', ({ score, level }) => {
+    const r = run(devicePostureScore, params(), [ev('posture', 0, { score, device: { id: 'd-1' }, vendor: 'crowdstrike' })]);
+    if (!level) return expect(r.hits).toEqual([]);
+    expect(r.hits).toHaveLength(1);
+    expect(r.hits[0]!.level).toBe(level);
+    expect(r.hits[0]!.evidence).toMatchObject({ score: Number(score), device_id: 'd-1', field: 'score' });
+  });
+
+  it('reads a dotted score_field on endpoint events', () => {
+    const p = params({ score_field: 'device.posture.zta.overall' });
+    const e = ev('endpoint', 0, { device: { id: 'd-2', posture: { zta: { overall: 62 } } } });
+    const r = run(devicePostureScore, p, [e]);
+    expect(r.hits[0]).toMatchObject({ level: 'medium', summary: 'Device posture score 62 (band 51-79) on d-2' });
+  });
+
+  it('custom bands: the first containing band wins', () => {
+    const p = params({ bands: [{ min: 0, max: 20, level: 'high' }, { min: 0, max: 60, level: 'low' }] });
+    expect(run(devicePostureScore, p, [ev('posture', 0, { score: 10 })]).hits[0]!.level).toBe('high');
+    expect(run(devicePostureScore, p, [ev('posture', 0, { score: 40 })]).hits[0]!.level).toBe('low');
+  });
+
+  it('ignores other event types', () => {
+    expect(run(devicePostureScore, params(), [ev('login', 0, { score: 10 })]).hits).toEqual([]);
+  });
+});

@@ -1,0 +1,67 @@
+import { describe, expect, it } from 'vitest';
+import { endpointDetectionParams } from '../../src/config/behaviors-schema.js';
+import { endpointDetection, vendorKey } from '../../src/detect/endpoint-detection.js';
+import { T0, ev, run } from './fixtures.js';
+
+const params = (p: Record<string, unknown> = {}) => endpointDetectionParams.parse({ enabled: true, risk_level: 'high', ...p });
+
+const shapes = {
+  canonical: ev('endpoint', 0, { device: { id: 'd-9' }, vendor: 'crowdstrike', detection: 'malware', severity: 'critical' }),
+  crowdstrikeRaw: ev('edr', 0, { DetectName: 'Credential Dumping', Severity: 4, SeverityName: 'High', ComputerName: 'laptop-7', SensorId: 'abc' }),
+  crowdstrikeNumeric: ev('endpoint', 0, { vendor: 'CrowdStrike Falcon', severity: 5, detection: 'ransomware' }),
+  crowdstrikeMedium: ev('endpoint', 0, { Severity: 3, DetectName: 'Adware' }),
+  s1Malicious: ev('xdr', 0, { vendor: 'SentinelOne', threatInfo: { confidenceLevel: 'malicious', threatName: 'Emotet' }, agentRealtimeInfo: { agentComputerName: 'mbp-1', agentId: 'a1' } }),
+  s1Suspicious: ev('endpoint', 0, { confidenceLevel: 'suspicious', threatName: 'odd.ps1' }),
+  defenderHigh: ev('endpoint', 0, { vendor: 'Microsoft Defender for Endpoint', severity: 'High', title: 'Suspicious PowerShell', deviceId: 'm-1' }),
+  defenderInfo: ev('endpoint', 0, { vendor: 'defender', severity: 'Informational', title: 'Test alert' }),
+  genericScore: ev('endpoint', 0, { vendor: 'acme', severity: 9.1, detection: 'exploit' }),
+  noSeverity: ev('endpoint', 0, { vendor: 'acme', detection: 'something' }),
+  postureOnly: ev('endpoint', 0, { vendor: 'crowdstrike', score: 20 }),
+  notEndpoint: ev('dlp', 0, { severity: 'critical' }),
+};
+
+describe('endpoint_detection', () => {
+  it.each([
+    { shape: 'canonical', min: 'high', hit: { vendor: 'crowdstrike', severity: 'critical', detection: 'malware', device_id: 'd-9' } },
+    { shape: 'crowdstrikeRaw', min: 'high', hit: { vendor: 'crowdstrike', severity: 'high', detection: 'Credential Dumping', device_id: 'abc', device_name: 'laptop-7' } },
+    { shape: 'crowdstrikeNumeric', min: 'high', hit: { vendor: 'crowdstrike', severity: 'critical', raw_severity: 5 } },
+    { shape: 'crowdstrikeMedium', min: 'high', hit: undefined },
+    { shape: 'crowdstrikeMedium', min: 'medium', hit: { vendor: 'crowdstrike', severity: 'medium' } },
+    { shape: 's1Malicious', min: 'high', hit: { vendor: 'sentinelone', severity: 'high', detection: 'Emotet', device_id: 'a1', device_name: 'mbp-1' } },
+    { shape: 's1Suspicious', min: 'high', hit: undefined },
+    { shape: 's1Suspicious', min: 'medium', hit: { vendor: 'sentinelone', severity: 'medium', raw_severity: 'suspicious' } },
+    { shape: 'defenderHigh', min: 'high', hit: { vendor: 'defender', severity: 'high', detection: 'Suspicious PowerShell', device_id: 'm-1' } },
+    { shape: 'defenderInfo', min: 'high', hit: undefined },
+    { shape: 'defenderInfo', min: 'info', hit: { vendor: 'defender', severity: 'info' } },
+    { shape: 'genericScore', min: 'high', hit: { vendor: 'acme', severity: 'critical' } },
+    { shape: 'noSeverity', min: 'info', hit: undefined },
+    { shape: 'postureOnly', min: 'info', hit: undefined },
+    { shape: 'notEndpoint', min: 'info', hit: undefined },
+  ] as const)('$shape at min $min', ({ shape, min, hit }) => {
+    const r = run(endpointDetection, params({ min_severity: min }), [shapes[shape]]);
+    if (!hit) return expect(r.hits).toEqual([]);
+    expect(r.hits).toHaveLength(1);
+    expect(r.hits[0]!.evidence).toMatchObject(hit);
+    expect(r.hits[0]!.time).toBe(T0);
+    expect(r.hits[0]!.eventIds).toEqual([shapes[shape].id]);
+    expect(r.window).toBeUndefined();
+  });
+
+  it('summarises vendor, detection, severity and device', () => {
+    expect(run(endpointDetection, params(), [shapes.canonical]).hits[0]!.summary).toBe('crowdstrike: malware (critical) on d-9');
+  });
+
+  it('vendors filter', () => {
+    const p = params({ vendors: ['CrowdStrike'] });
+    expect(run(endpointDetection, p, [shapes.canonical]).hits).toHaveLength(1);
+    expect(run(endpointDetection, p, [shapes.s1Malicious, shapes.defenderHigh]).hits).toHaveLength(0);
+  });
+
+  it.each([
+    ['SentinelOne', 'sentinelone'],
+    ['sentinel_one', 'sentinelone'],
+    ['CrowdStrike Falcon', 'crowdstrike'],
+    ['Microsoft Defender for Endpoint', 'defender'],
+    ['Acme-EDR', 'acmeedr'],
+  ])('vendorKey(%s) = %s', (name, key) => expect(vendorKey(name)).toBe(key));
+});

@@ -1,0 +1,66 @@
+import { describe, expect, it } from 'vitest';
+import { addEvent, isSlidingCount, type SlidingCount } from '../../src/detect/window-counter.js';
+import { LIMITS, MIN, T0 } from './fixtures.js';
+
+const spec = { count: 3, window: MIN };
+const now = T0 + 60 * MIN;
+
+/** Feeds (offset ms, id) pairs; returns the end times of the crossings. */
+function feed(events: Array<[number, string]>, s = spec, limits = LIMITS): { fired: number[]; state: SlidingCount | undefined } {
+  let state: SlidingCount | undefined;
+  const fired: number[] = [];
+  for (const [at, id] of events) {
+    const r = addEvent(state, T0 + at, id, s, now, limits);
+    state = r.state;
+    if (r.crossing) fired.push(r.crossing.end - T0);
+  }
+  return { fired, state };
+}
+
+describe('window-counter', () => {
+  it.each([
+    { name: 'below the count', events: [[0, 'a'], [10_000, 'b']], fired: [] },
+    { name: 'reaching the count fires at the completing event', events: [[0, 'a'], [10_000, 'b'], [20_000, 'c']], fired: [20_000] },
+    { name: 'windows are inclusive (span exactly the window)', events: [[0, 'a'], [30_000, 'b'], [60_000, 'c']], fired: [60_000] },
+    { name: 'too spread out', events: [[0, 'a'], [30_000, 'b'], [60_001, 'c']], fired: [] },
+    { name: 'fires once while above the count', events: [[0, 'a'], [1_000, 'b'], [2_000, 'c'], [3_000, 'd'], [4_000, 'e']], fired: [2_000] },
+    { name: 'a late event completes an earlier window', events: [[0, 'a'], [20_000, 'c'], [10_000, 'b']], fired: [20_000] },
+    { name: 'a late event completes a window ending after it', events: [[100_000, 'b'], [150_000, 'c'], [90_000, 'a']], fired: [150_000] },
+    { name: 'the earliest window a late event completes is reported', events: [[50_000, 'b'], [70_000, 'c'], [0, 'a'], [40_000, 'x']], fired: [50_000] },
+    { name: 'repeated (time, id) is ignored', events: [[0, 'a'], [0, 'a'], [0, 'a']], fired: [] },
+    { name: 'same time, different ids all count', events: [[0, 'a'], [0, 'b'], [0, 'c']], fired: [0] },
+    { name: 'later than the allowed lateness: dropped', events: [[20 * MIN, 'a'], [20 * MIN + 1, 'b'], [5 * MIN, 'c']], fired: [] },
+  ] as Array<{ name: string; events: Array<[number, string]>; fired: number[] }>)('$name', ({ events, fired }) => {
+    expect(feed(events).fired).toEqual(fired);
+  });
+
+  it('sustained activity fires about once per window length', () => {
+    const events = Array.from({ length: 45 }, (_, i) => [i * 4_000, `e${i}`] as [number, string]);
+    expect(feed(events, { count: 15, window: MIN }).fired).toEqual([56_000, 116_000, 176_000]);
+  });
+
+  it('crossing evidence lists the window’s events', () => {
+    let state: SlidingCount | undefined;
+    let last;
+    for (const [at, id] of [[0, 'a'], [5_000, 'b'], [9_000, 'c']] as const) last = addEvent(state, T0 + at, id, spec, now, LIMITS), (state = last.state);
+    expect(last!.crossing).toEqual({ count: 3, start: T0, end: T0 + 9_000, ids: ['a', 'b', 'c'] });
+  });
+
+  it('keeps state bounded and JSON-safe', () => {
+    const events = Array.from({ length: 5_000 }, (_, i) => [i * 100, `id-${i}`] as [number, string]);
+    const { state } = feed(events, { count: 5, window: MIN });
+    expect(state!.e.length).toBeLessThanOrEqual(32);
+    expect(state!.f.length).toBeLessThanOrEqual(8);
+    expect(isSlidingCount(JSON.parse(JSON.stringify(state)))).toBe(true);
+  });
+
+  it('prunes entries older than window + lateness behind the watermark', () => {
+    const { state } = feed([[0, 'a'], [30 * MIN, 'b']]);
+    expect(state!.e.map((x) => x[1])).toEqual(['b']);
+  });
+
+  it('ignores a corrupt state', () => {
+    const r = addEvent({ e: 'x', f: null } as unknown as SlidingCount, T0, 'a', { count: 1, window: MIN }, now, LIMITS);
+    expect(r.crossing?.count).toBe(1);
+  });
+});

@@ -1,0 +1,172 @@
+import { describe, expect, it } from 'vitest';
+import { decodeEntry, flatToObject, type DecodeOptions } from '../../src/ingest/decode.js';
+import type { RawEntry } from '../../src/types.js';
+
+const T = Date.parse('2026-11-23T08:00:00Z');
+const entry = (fields: Record<string, string>, stream = 'riskstream:login'): RawEntry => ({ stream, id: '1-0', fields, deliveries: 1 });
+const login = { type: 'login', user: 'alice@example.com', time: '2026-11-23T08:00:00Z' };
+
+describe('decodeEntry: accepted shapes', () => {
+  it.each([
+    ['event field', { event: JSON.stringify(login) }],
+    ['data field', { data: JSON.stringify(login) }],
+    ['message field', { message: JSON.stringify(login) }],
+    ['event field with leading whitespace', { event: `  ${JSON.stringify(login)}` }],
+    ['flat fields', { type: 'login', user: 'alice@example.com', time: '2026-11-23T08:00:00Z' }],
+    ['flat epoch ms', { type: 'login', user: 'alice@example.com', time: String(T) }],
+    ['flat epoch seconds', { type: 'login', user: 'Alice@Example.com', time: String(T / 1000) }],
+  ])('%s', (_n, fields) => {
+    expect(decodeEntry(entry(fields))).toEqual({ ok: true, event: { type: 'login', user: 'alice@example.com', time: T } });
+  });
+
+  it('nests dotted keys and coerces numbers and posture booleans', () => {
+    const r = decodeEntry(
+      entry({
+        type: 'login',
+        user: 'alice@example.com',
+        time: String(T),
+        ip: '81.2.69.142',
+        'geo.lat': '51.5',
+        'geo.lon': '-0.12',
+        'geo.accuracy_km': '20',
+        'geo.country': 'GB',
+        'session.id': 's-123',
+        'session.expires_at': '2026-11-24T08:00:00Z',
+        'session.claims': '{"groups":["eng"]}',
+        'device.id': 'd-9',
+        'device.posture.os': 'macOS 15.1',
+        'device.posture.disk_encrypted': 'true',
+        'device.posture.firewall': 'false',
+        'network.asn': '2856',
+        'network.colo': 'LHR',
+      }),
+    );
+    expect(r).toEqual({
+      ok: true,
+      event: {
+        type: 'login',
+        user: 'alice@example.com',
+        time: T,
+        ip: '81.2.69.142',
+        geo: { lat: 51.5, lon: -0.12, accuracy_km: 20, country: 'GB' },
+        session: { id: 's-123', expires_at: T + 86_400_000, claims: { groups: ['eng'] } },
+        device: { id: 'd-9', posture: { os: 'macOS 15.1', disk_encrypted: true, firewall: false } },
+        network: { asn: 2856, colo: 'LHR' },
+      },
+    });
+  });
+
+  it('keeps unknown fields, flat and JSON', () => {
+    const flat = decodeEntry(entry({ type: 'dlp', user: 'a@b.c', time: String(T), profile: 'credit-cards', 'x.y': '1' }, 'riskstream:activity'));
+    expect(flat.ok && flat.event).toMatchObject({ profile: 'credit-cards', x: { y: '1' } });
+    const json = decodeEntry(entry({ event: JSON.stringify({ ...login, severity: 'high', app: { name: 'drive' } }) }));
+    expect(json.ok && json.event).toMatchObject({ severity: 'high', app: { name: 'drive' } });
+  });
+
+  it('merges the other fields of an envelope entry as attributes (the JSON wins)', () => {
+    const r = decodeEntry(entry({ event: JSON.stringify(login), source: 'vector', type: 'ignored' }));
+    expect(r.ok && r.event).toMatchObject({ type: 'login', source: 'vector' });
+  });
+
+  it('treats a plain-text message in a flat entry as an attribute', () => {
+    const r = decodeEntry(entry({ ...login, message: '{oops not json' }));
+    expect(r.ok && r.event.message).toBe('{oops not json');
+  });
+
+  it('unwraps a shipper envelope whose message holds the JSON line (Filebeat/Logstash)', () => {
+    const filebeat = {
+      '@timestamp': '2026-11-23T08:00:01.000Z',
+      message: JSON.stringify({ type: 'dlp', user: 'alice@example.com', severity: 'high' }),
+      agent: { type: 'filebeat' },
+      log: { file: { path: '/var/log/dlp.json' } },
+    };
+    const r = decodeEntry(entry({ event: JSON.stringify(filebeat) }));
+    expect(r).toEqual({ ok: true, event: { type: 'dlp', user: 'alice@example.com', severity: 'high', time: T + 1000 } });
+  });
+
+  it('falls back to shipper timestamps when the event has no time', () => {
+    const r = decodeEntry(entry({ event: JSON.stringify({ type: 'dlp', user: 'a@b.c', date: T / 1000 }) }));
+    expect(r.ok && r.event.time).toBe(T);
+  });
+
+  it('ignores __proto__ keys', () => {
+    const r = decodeEntry(entry({ ...login, '__proto__.polluted': 'yes', 'a.__proto__.b': 'x' }));
+    expect(r.ok).toBe(true);
+    expect(({} as Record<string, unknown>).polluted).toBeUndefined();
+  });
+});
+
+describe('decodeEntry: rejected entries carry a reason naming the field', () => {
+  it.each([
+    ['bad JSON in event', { event: '{"type":' }, /^event: invalid JSON/],
+    ['JSON array in event', { event: '[1,2]' }, /^event: must hold a JSON object/],
+    ['event not JSON', { event: 'hello' }, /^event: must hold a JSON object/],
+    ['bad JSON in lone message', { message: '{nope' }, /^message: invalid JSON/],
+    ['missing user', { type: 'login', time: String(T) }, /user: required/],
+    ['empty user', { type: 'login', user: '  ', time: String(T) }, /user: must not be empty/],
+    ['bad time', { ...login, time: 'last tuesday' }, /time: not an ISO-8601 time/],
+    ['missing time', { type: 'login', user: 'a@b.c' }, /time: required/],
+    ['missing type', { user: 'a@b.c', time: String(T) }, /type: required/],
+    ['non-numeric lat', { ...login, 'geo.lat': 'abc', 'geo.lon': '1' }, /geo\.lat: must be a number/],
+    ['bad ip', { ...login, ip: '10.0.0.300' }, /ip: not a valid/],
+    ['empty entry', {}, /type: required/],
+  ])('%s', (_n, fields, re) => {
+    const r = decodeEntry(entry(fields as Record<string, string>));
+    expect(r.ok).toBe(false);
+    expect(!r.ok && r.reason).toMatch(re);
+  });
+});
+
+describe('decodeEntry: mapping profiles', () => {
+  const okta = {
+    uuid: 'b6a3c1f0-0000-11ef-8000-000000000001',
+    published: '2026-11-23T08:00:00.000Z',
+    eventType: 'user.session.start',
+    actor: { id: '00u1', type: 'User', alternateId: 'Alice@Example.com', displayName: 'Alice' },
+    outcome: { result: 'SUCCESS' },
+    client: { ipAddress: '81.2.69.142' },
+  };
+
+  it('auto-detects a vendor shape without configuration', () => {
+    const r = decodeEntry(entry({ event: JSON.stringify(okta) }));
+    expect(r.ok && r.event).toMatchObject({ type: 'login', user: 'alice@example.com', time: T, outcome: 'success', vendor: 'okta' });
+  });
+
+  it('applies the profile configured for the stream', () => {
+    const opts: DecodeOptions = {
+      mapping: { streams: { 'idp:raw': 'generic:idp' }, generic: { idp: { type: '=login', user: 'who.email|who.id', time: 'ts', ip: 'src' } } },
+    };
+    const r = decodeEntry(entry({ event: JSON.stringify({ who: { id: 'u-1' }, ts: T, src: '81.2.69.142' }) }, 'idp:raw'), opts);
+    expect(r.ok && r.event).toMatchObject({ type: 'login', user: 'u-1', time: T, ip: '81.2.69.142' });
+    const other = decodeEntry(entry({ event: JSON.stringify({ who: { id: 'u-1' }, ts: T }) }, 'elsewhere'), opts);
+    expect(other.ok).toBe(false);
+  });
+
+  it('prefixes the reason with the profile and dead-letters foreign shapes', () => {
+    const opts: DecodeOptions = { mapping: { streams: { s: 'okta' }, generic: {} } };
+    const r = decodeEntry(entry({ event: JSON.stringify({ foo: 1 }) }, 's'), opts);
+    expect(!r.ok && r.reason).toMatch(/^profile okta: /);
+    const noUser = decodeEntry(entry({ event: JSON.stringify({ ...okta, actor: { type: 'User' } }) }, 's'), opts);
+    expect(!noUser.ok && noUser.reason).toMatch(/^profile okta: user: required/);
+  });
+
+  it('reports an unknown configured profile as a reason, never a throw', () => {
+    const r = decodeEntry(entry({ event: JSON.stringify(login) }, 's'), { mapping: { streams: { s: 'nope' }, generic: {} } });
+    expect(!r.ok && r.reason).toMatch(/unknown mapping profile "nope"/);
+  });
+
+  it('does not auto-detect when disabled or when the object has a canonical user', () => {
+    expect(decodeEntry(entry({ event: JSON.stringify(okta) }), { autodetect: false }).ok).toBe(false);
+    const r = decodeEntry(entry({ event: JSON.stringify({ ...login, eventType: 'x', actor: {}, published: 'y' }) }));
+    expect(r.ok && r.event.type).toBe('login');
+  });
+});
+
+describe('flatToObject', () => {
+  it('replaces a scalar that is in the way of a dotted key', () => {
+    expect(flatToObject({ geo: 'x', 'geo.lat': '1' })).toEqual({ geo: { lat: '1' } });
+  });
+  it('parses JSON objects in object fields only', () => {
+    expect(flatToObject({ geo: '{"lat":1,"lon":2}', note: '{"a":1}' })).toEqual({ geo: { lat: 1, lon: 2 }, note: '{"a":1}' });
+  });
+});

@@ -1,0 +1,146 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { canonicalEventSchema, Invalid, normalizeEvent, toEpochMs, validateEvent } from '../../src/ingest/event-schema.js';
+
+const T = Date.parse('2026-11-23T08:00:00Z');
+
+describe('time normalisation', () => {
+  it.each([
+    ['ISO Z', '2026-11-23T08:00:00Z', T],
+    ['ISO offset', '2026-11-23T09:00:00+01:00', T],
+    ['ISO fraction', '2026-11-23T08:00:00.250Z', T + 250],
+    ['epoch ms number', T, T],
+    ['epoch ms string', String(T), T],
+    ['epoch seconds', T / 1000, T],
+    ['epoch seconds string', `${T / 1000}`, T],
+    ['fractional seconds (Fluent Bit double)', T / 1000 + 0.123456, T + 123],
+  ])('%s', (_n, input, want) => {
+    expect(toEpochMs(input, 'time')).toBe(want);
+  });
+
+  it.each([['garbage', 'yesterday'], ['object', {}], ['negative', -5], ['NaN', Number.NaN], ['empty', ''], ['month name', 'March 7 2026'], ['bad ISO', '2026-13-45T99:00:00Z']])(
+    'rejects %s',
+    (_n, input) => {
+      const r = toEpochMs(input, 'time');
+      expect(r).toBeInstanceOf(Invalid);
+      expect((r as Invalid).message).toMatch(/^time: /);
+    },
+  );
+});
+
+describe('validateEvent', () => {
+  const base = { type: 'login', user: 'alice@example.com', time: T };
+
+  it('normalises user, outcome, nested numbers and keeps unknown fields', () => {
+    const r = validateEvent({
+      ...base,
+      user: '  Alice@Example.COM ',
+      outcome: 'SUCCESS',
+      geo: { lat: '51.5', lon: '-0.12', accuracy_km: '20', country: 'GB', region: 'ENG' },
+      session: { id: 7, expires_at: '2026-11-24T08:00:00Z', claims: { groups: ['eng'] } },
+      network: { asn: 'AS2856', colo: 'LHR' },
+      app: 'drive',
+    });
+    expect(r).toEqual({
+      ok: true,
+      event: {
+        type: 'login',
+        user: 'alice@example.com',
+        time: T,
+        outcome: 'success',
+        geo: { lat: 51.5, lon: -0.12, accuracy_km: 20, country: 'GB', region: 'ENG' },
+        session: { id: '7', expires_at: T + 86_400_000, claims: { groups: ['eng'] } },
+        network: { asn: 2856, colo: 'LHR' },
+        app: 'drive',
+      },
+    });
+  });
+
+  it.each([
+    ['allow', 'success'],
+    ['Succeeded', 'success'],
+    ['FAILURE', 'failure'],
+    ['failed', 'failure'],
+    ['denied', 'denied'],
+  ])('outcome %s → %s', (input, want) => {
+    const r = validateEvent({ ...base, outcome: input });
+    expect(r.ok && r.event.outcome).toBe(want);
+  });
+
+  it('keeps opaque user ids as they are', () => {
+    const r = validateEvent({ ...base, user: '00uABCdef' });
+    expect(r.ok && r.event.user).toBe('00uABCdef');
+  });
+
+  it('keeps out-of-range coordinates (the detector ignores them)', () => {
+    const r = validateEvent({ ...base, geo: { lat: 123, lon: -500 } });
+    expect(r.ok && r.event.geo).toEqual({ lat: 123, lon: -500 });
+  });
+
+  it.each([
+    ['missing user', { type: 'login', time: T }, /user: required/],
+    ['empty type', { ...base, type: ' ' }, /type: must not be empty/],
+    ['bad time', { ...base, time: 'soon' }, /time: not an ISO-8601 time/],
+    ['bad ip', { ...base, ip: '999.1.1.1' }, /ip: not a valid IPv4\/IPv6 address/],
+    ['non-numeric lat', { ...base, geo: { lat: 'north', lon: 1 } }, /geo\.lat: must be a number/],
+    ['geo without lon', { ...base, geo: { lat: 1 } }, /geo\.lon: required/],
+    ['geo not an object', { ...base, geo: 'London' }, /geo: must be an object/],
+    ['session without id', { ...base, session: { idp: 'okta' } }, /session\.id: required/],
+    ['claims not an object', { ...base, session: { id: 's', claims: 'x' } }, /session\.claims: must be an object/],
+  ])('rejects %s', (_n, input, re) => {
+    const r = validateEvent(input as Record<string, unknown>);
+    expect(r.ok).toBe(false);
+    expect(!r.ok && r.reason).toMatch(re);
+  });
+
+  it('lists every problem at once', () => {
+    const r = validateEvent({ type: 'login', time: 'x', ip: 'nope' });
+    expect(!r.ok && r.reason.split('; ')).toHaveLength(3);
+  });
+
+  it('accepts IPv6 and null optional fields', () => {
+    const r = validateEvent({ ...base, ip: '2001:db8::1', id: null, geo: null });
+    expect(r).toEqual({ ok: true, event: { ...base, ip: '2001:db8::1' } });
+  });
+});
+
+describe('fast path and zod schema agree', () => {
+  const junk = fc.oneof(fc.constant(undefined), fc.constant(null), fc.string({ maxLength: 6 }), fc.double(), fc.integer(), fc.constant([1]), fc.constant({}));
+  /** Mostly valid values (so both paths often accept), sometimes junk. */
+  const field = <T>(good: fc.Arbitrary<T>) => fc.oneof({ arbitrary: good, weight: 6 }, { arbitrary: junk, weight: 1 });
+  const num = fc.oneof(fc.double({ noNaN: true, noDefaultInfinity: true }), fc.constantFrom('51.5', '-0.12', ' 7 ', '1e3'));
+  const time = fc.oneof(fc.integer({ min: 0, max: 4e12 }), fc.constantFrom('2026-11-23T08:00:00Z', '1795420800000', '1795420800.5', '2026-11-23'));
+  const event = fc.record(
+    {
+      type: field(fc.constantFrom('login', 'dlp', ' access ')),
+      user: field(fc.constantFrom('alice@EXAMPLE.com', ' bob ', '00u1', 42)),
+      time: field(time),
+      id: fc.option(field(fc.constantFrom('e-1', 5)), { nil: undefined }),
+      outcome: fc.option(field(fc.constantFrom('SUCCESS', 'deny', 'failed')), { nil: undefined }),
+      ip: fc.option(field(fc.constantFrom('81.2.69.142', '2001:db8::1')), { nil: undefined }),
+      geo: fc.option(field(fc.record({ lat: field(num), lon: field(num), accuracy_km: fc.option(field(num), { nil: undefined }), city: fc.option(field(fc.constant('London')), { nil: undefined }) })), { nil: undefined }),
+      session: fc.option(field(fc.record({ id: field(fc.constantFrom('s1', 9)), expires_at: fc.option(field(time), { nil: undefined }), claims: fc.option(field(fc.constant({ g: ['x'] })), { nil: undefined }) })), { nil: undefined }),
+      device: fc.option(field(fc.record({ id: fc.option(field(fc.constant('d-9')), { nil: undefined }), posture: fc.option(field(fc.constant({ fw: true })), { nil: undefined }) })), { nil: undefined }),
+      network: fc.option(field(fc.record({ asn: fc.option(field(fc.constantFrom(2856, '13335', 'AS1')), { nil: undefined }), via: fc.option(field(fc.constant('warp')), { nil: undefined }) })), { nil: undefined }),
+      extra: fc.option(junk, { nil: undefined }),
+    },
+    { requiredKeys: ['type', 'user', 'time'] },
+  );
+
+  it('accepts and rejects the same objects, with the same output', () => {
+    let accepted = 0;
+    fc.assert(
+      fc.property(event, (obj) => {
+        const fast = normalizeEvent(obj as Record<string, unknown>);
+        const slow = canonicalEventSchema.safeParse(obj);
+        expect(fast instanceof Invalid).toBe(!slow.success);
+        if (slow.success && !(fast instanceof Invalid)) {
+          accepted++;
+          expect(JSON.parse(JSON.stringify(fast))).toEqual(JSON.parse(JSON.stringify(slow.data)));
+        }
+      }),
+      { numRuns: 3000 },
+    );
+    expect(accepted).toBeGreaterThan(300); // the property is not vacuous
+  });
+});

@@ -1,0 +1,83 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Command } from 'commander';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { AuditLog } from '../../src/audit/audit-log.js';
+import { makeSessionsCommand } from '../../src/cli/commands/sessions.js';
+import { buildIdentity } from '../../src/sessions/identity.js';
+import type { SessionRevocation } from '../../src/sessions/revoke.js';
+import { SessionStore } from '../../src/sessions/store.js';
+import { login, settings, testRedis } from './helpers.js';
+
+const t = testRedis();
+const store = new SessionStore(t.redis, t.keys);
+let dir: string;
+const sent: SessionRevocation[] = [];
+
+beforeAll(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'rs-sessions-cli-'));
+  writeFileSync(join(dir, 'riskstream.yaml'), `redis:\n  prefix: ${t.prefix}\n`);
+  const ids = [
+    login({ sessionId: 'cli-1', time: Date.now() - 2000 }),
+    login({ sessionId: 'cli-2', user: 'bob@example.com', time: Date.now() - 1000 }),
+  ].map((e) => buildIdentity(e, settings())!);
+  await store.put(ids);
+});
+afterEach(() => vi.restoreAllMocks());
+afterAll(async () => {
+  rmSync(dir, { recursive: true, force: true });
+  await t.cleanup();
+  await t.redis.quit();
+});
+
+async function run(...args: string[]): Promise<{ out: string; err: string; code: number }> {
+  let out = '';
+  let err = '';
+  vi.spyOn(process.stdout, 'write').mockImplementation((s) => ((out += String(s)), true));
+  vi.spyOn(process.stderr, 'write').mockImplementation((s) => ((err += String(s)), true));
+  const program = new Command('riskstream').exitOverride();
+  makeSessionsCommand(async () => ({ sink: (r) => void sent.push(r) }))(program);
+  process.exitCode = 0;
+  await program.parseAsync(['node', 'riskstream', 'sessions', ...args, '--config', dir]);
+  const code = Number(process.exitCode ?? 0);
+  process.exitCode = 0;
+  vi.restoreAllMocks();
+  return { out, err, code };
+}
+
+describe('riskstream sessions', () => {
+  it('list prints a table, newest first', async () => {
+    const { out } = await run('list');
+    const lines = out.trim().split('\n');
+    expect(lines[0]).toMatch(/^SESSION\s+USER\s+IDP\s+DEVICE\s+IP\s+LOCATION\s+NETWORK\s+LOGIN\s+EXPIRES$/);
+    expect(lines[1]).toMatch(/^cli-2\s+bob@example\.com\s+okta\s+d-9\s+81\.2\.69\.142\s+London, GB\s+warp LHR AS2856/);
+    expect(lines[2]).toMatch(/^cli-1\s+alice@example\.com/);
+  });
+
+  it('list --user shows the user’s sessions and devices', async () => {
+    const { out } = await run('list', '--user', 'alice@example.com');
+    expect(out).toContain('cli-1');
+    expect(out).not.toContain('cli-2');
+    expect(out).toMatch(/Devices\nDEVICE\s+LAST_SEEN/);
+  });
+
+  it('show prints the identity, claims and posture', async () => {
+    const { out } = await run('show', 'cli-1');
+    expect(out).toMatch(/claim\.email\s+alice@example\.com/);
+    expect(out).toMatch(/posture\.disk_encrypted\s+true/);
+    expect((await run('show', 'missing')).code).toBe(1);
+  });
+
+  it('revoke revokes, audits and hands the change to the sink', async () => {
+    const { out } = await run('revoke', 'cli-1', '--reason', 'lost laptop');
+    expect(out).toMatch(/cli-1\s+alice@example\.com\s+lost laptop/);
+    expect(await store.get('cli-1')).toBeNull();
+    expect(sent).toMatchObject([{ sessionId: 'cli-1', user: 'alice@example.com', reason: 'lost laptop', actor: expect.stringMatching(/^cli/) }]);
+    const { entries } = await new AuditLog(t.redis, `${t.prefix}:audit`).list({ action: 'session.revoked' });
+    expect(entries).toHaveLength(1);
+    const again = await run('revoke', 'cli-1', '--reason', 'x');
+    expect(again.code).toBe(1);
+    expect(again.err).toContain('no active session');
+  });
+});

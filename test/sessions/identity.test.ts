@@ -1,0 +1,145 @@
+import { describe, expect, it } from 'vitest';
+import { buildIdentity, deviceIdentity, isSessionLogin, storedSessionId } from '../../src/sessions/identity.js';
+import { looksLikeJwt, redactString, sha256Hex } from '../../src/sessions/redact.js';
+import type { CanonicalEvent } from '../../src/types.js';
+import { fakeJwt, login, settings } from './helpers.js';
+
+const T = Date.UTC(2026, 10, 23, 8, 0, 0);
+
+describe('looksLikeJwt', () => {
+  const jwt = fakeJwt();
+  const jwe = `${Buffer.from('{"alg":"RSA-OAEP","enc":"A256GCM"}').toString('base64url')}.ZW5j.aXZpdg.Y2lwaGVy.dGFn`;
+  it.each([
+    ['compact JWS', jwt, true],
+    ['unsecured JWT (empty signature)', jwt.slice(0, jwt.lastIndexOf('.') + 1), true],
+    ['compact JWE (5 parts)', jwe, true],
+    ['domain name', 'login.okta.example', false],
+    ['IPv4 address', '81.2.69.142', false],
+    ['dotted user id', 'alice.smith.eng', false],
+    ['version string', 'v1.22.333', false],
+    ['header not JSON', 'YWJj.ZGVm.Z2hp', false],
+    ['header JSON but not an object', `${Buffer.from('[1]').toString('base64url')}.ZGVm.Z2hp`, false],
+    ['two parts only', jwt.split('.').slice(0, 2).join('.'), false],
+    ['trivial parts', 'a.b.c', false],
+    ['padding chars', `${jwt}==`, false],
+  ])('%s → %s', (_name, value, expected) => {
+    expect(looksLikeJwt(value)).toBe(expected);
+  });
+});
+
+describe('redactString', () => {
+  it('replaces a whole-string token by its fingerprint', () => {
+    const t = fakeJwt();
+    expect(redactString(t)).toEqual({ redacted: 'jwt', sha256: sha256Hex(t) });
+  });
+  it.each([
+    ['Bearer prefix', (t: string) => `Bearer ${t}`],
+    ['URL query', (t: string) => `https://app.example/cb?id_token=${t}&x=1`],
+    ['quoted in text', (t: string) => `token "${t}" rejected`],
+  ])('removes a token embedded in a longer string (%s)', (_n, wrap) => {
+    const t = fakeJwt();
+    const out = redactString(wrap(t));
+    expect(typeof out).toBe('string');
+    expect(out).not.toContain(t);
+    expect(out).toContain(`[redacted jwt sha256:${sha256Hex(t)}]`);
+  });
+  it('leaves ordinary strings alone', () => {
+    expect(redactString('London, GB')).toBe('London, GB');
+    expect(redactString('connected via 10.0.0.1')).toBe('connected via 10.0.0.1');
+  });
+});
+
+describe('isSessionLogin', () => {
+  const base = login({ time: T });
+  it.each<[string, CanonicalEvent, boolean]>([
+    ['successful login with session', base, true],
+    ['session refresh', { ...base, type: 'session_refresh' }, true],
+    ['failed login', { ...base, outcome: 'failure' }, false],
+    ['login without outcome', { ...base, outcome: undefined }, false],
+    ['login without session', { ...base, session: undefined }, false],
+    ['session without id', { ...base, session: { id: '' } }, false],
+    ['numeric session id', { ...base, session: { id: 42 as unknown as string } }, true],
+    ['dlp event', { type: 'dlp', user: 'a', time: T, outcome: 'success', session: { id: 's' } }, false],
+  ])('%s → %s', (_n, e, expected) => {
+    expect(isSessionLogin(e)).toBe(expected);
+  });
+});
+
+describe('buildIdentity', () => {
+  const cfg = settings({ redact_claims: ['email', 'ssn'], default_lifetime: 12 * 3_600_000 });
+
+  it('builds the identity a login was granted', () => {
+    const e = login({ time: T, sessionId: 's-123', expiresAt: T + 86_400_000, id: 'evt-1' });
+    e.session!.amr = ['pwd', 'mfa'];
+    expect(buildIdentity(e, settings())).toEqual({
+      session_id: 's-123',
+      user: 'alice@example.com',
+      idp: 'okta',
+      claims: { email: 'alice@example.com', groups: ['eng'] },
+      device: { id: 'd-9', posture: { os: 'macOS 15.1', disk_encrypted: true, firewall: true } },
+      network: { asn: 2856, colo: 'LHR', via: 'warp' },
+      ip: '81.2.69.142',
+      geo: { lat: 51.5, lon: -0.12, accuracy_km: 20, country: 'GB', city: 'London' },
+      login_at: T,
+      expires_at: T + 86_400_000,
+      event_id: 'evt-1',
+      attributes: { amr: ['pwd', 'mfa'] },
+    });
+  });
+
+  it.each<[string, unknown, number]>([
+    ['epoch ms', T + 5000, T + 5000],
+    ['ISO string', new Date(T + 7000).toISOString(), T + 7000],
+    ['missing → default lifetime', undefined, T + 12 * 3_600_000],
+    ['unparseable → default lifetime', 'soon', T + 12 * 3_600_000],
+  ])('expires_at from %s', (_n, expiresAt, expected) => {
+    const e = login({ time: T });
+    e.session!.expires_at = expiresAt as number;
+    expect(buildIdentity(e, cfg)?.expires_at).toBe(expected);
+  });
+
+  it('returns null for events that are not successful session logins', () => {
+    expect(buildIdentity({ ...login({ time: T }), outcome: 'failure' }, cfg)).toBeNull();
+    expect(buildIdentity({ type: 'dlp', user: 'a', time: T }, cfg)).toBeNull();
+  });
+
+  it('stores configured claim names as [redacted], at any depth under claims', () => {
+    const e = login({ time: T });
+    e.session!.claims = { email: 'a@x', EMAIL: 'b@x', nested: { ssn: '123', deep: [{ ssn: '456', ok: 1 }] }, groups: ['eng'] };
+    e.device!.email = 'kept: redact_claims only apply under claims';
+    const id = buildIdentity(e, cfg)!;
+    expect(id.claims).toEqual({ email: '[redacted]', EMAIL: '[redacted]', nested: { ssn: '[redacted]', deep: [{ ssn: '[redacted]', ok: 1 }] }, groups: ['eng'] });
+    expect(id.device?.email).toBe('kept: redact_claims only apply under claims');
+  });
+
+  it('never keeps a raw token anywhere (claims, device, attributes, arrays)', () => {
+    const [a, b, c, d] = [fakeJwt(), fakeJwt(), fakeJwt(), fakeJwt()];
+    const e = login({ time: T });
+    e.session!.claims = { raw_jwt: a, list: [b], nested: { x: { y: c } } };
+    e.session!.assertion = `Bearer ${d}`;
+    e.session!.access_token = 'opaque-access-token-value';
+    e.device!.attestation = a;
+    const id = buildIdentity(e, cfg)!;
+    const text = JSON.stringify(id);
+    for (const t of [a, b, c, d, 'opaque-access-token-value']) expect(text).not.toContain(t);
+    expect(id.claims.raw_jwt).toEqual({ redacted: 'jwt', sha256: sha256Hex(a) });
+    expect(id.claims.list).toEqual([{ redacted: 'jwt', sha256: sha256Hex(b) }]);
+    expect(id.device?.attestation).toEqual({ redacted: 'jwt', sha256: sha256Hex(a) });
+    expect(id.attributes?.access_token).toBe('[redacted]');
+    expect(id.attributes?.assertion).toBe(`Bearer [redacted jwt sha256:${sha256Hex(d)}]`);
+  });
+
+  it('stores a token-valued session id under its fingerprint', () => {
+    const t = fakeJwt();
+    const id = buildIdentity(login({ time: T, sessionId: t }), cfg)!;
+    expect(id.session_id).toBe(`jwt-sha256:${sha256Hex(t)}`);
+    expect(storedSessionId(t)).toBe(id.session_id);
+    expect(storedSessionId('s-1')).toBe('s-1');
+  });
+
+  it('derives the device-registry entry', () => {
+    const id = buildIdentity(login({ time: T, sessionId: 's-1' }), cfg)!;
+    expect(deviceIdentity(id)).toEqual({ id: 'd-9', posture: { os: 'macOS 15.1', disk_encrypted: true, firewall: true }, last_seen: T, ip: '81.2.69.142', session_id: 's-1' });
+    expect(deviceIdentity({ ...id, device: { posture: {} } })).toBeNull();
+  });
+});

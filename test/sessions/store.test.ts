@@ -1,0 +1,152 @@
+import { afterAll, beforeEach, describe, expect, it } from 'vitest';
+import { buildIdentity, type SessionIdentity } from '../../src/sessions/identity.js';
+import { SessionStore } from '../../src/sessions/store.js';
+import { isRiskstreamError } from '../../src/errors.js';
+import { fakeJwt, login, settings, testRedis } from './helpers.js';
+
+const t = testRedis();
+const T0 = Date.UTC(2026, 10, 23, 8, 0, 0);
+let clock = T0;
+const now = (): number => clock;
+
+afterAll(async () => {
+  await t.cleanup();
+  await t.redis.quit();
+});
+beforeEach(async () => {
+  await t.cleanup();
+  clock = T0;
+});
+
+function ident(over: Parameters<typeof login>[0] = {}): SessionIdentity {
+  return buildIdentity(login({ time: T0, ...over }), settings())!;
+}
+
+describe('SessionStore', () => {
+  const store = new SessionStore(t.redis, t.keys, { now, maxPerUser: 3 });
+
+  it('stores a batch; get / listUser / listAll see it; TTL is the remaining lifetime', async () => {
+    const a = ident({ sessionId: 'a', expiresAt: T0 + 60_000 });
+    const b = ident({ sessionId: 'b', user: 'bob@example.com', time: T0 + 1000, expiresAt: T0 + 120_000 });
+    expect(await store.put([a, b])).toEqual({ stored: 2, skipped: 0, dropped: [] });
+    expect(await store.get('a')).toEqual(a);
+    expect(await store.listUser('bob@example.com')).toEqual([b]);
+    expect((await store.listAll()).sessions.map((s) => s.session_id)).toEqual(['b', 'a']);
+    const pttl = await t.redis.pttl(t.keys.session('a'));
+    expect(pttl).toBeGreaterThan(59_000);
+    expect(pttl).toBeLessThanOrEqual(60_000);
+  });
+
+  it('skips already-expired sessions and hides sessions once expired (clock), pruning indexes', async () => {
+    const live = ident({ sessionId: 'live', expiresAt: T0 + 10_000 });
+    const dead = ident({ sessionId: 'dead', expiresAt: T0 - 1 });
+    expect(await store.put([live, dead])).toMatchObject({ stored: 1, skipped: 1 });
+    expect(await t.redis.exists(t.keys.session('dead'))).toBe(0);
+    clock = T0 + 10_000;
+    expect(await store.get('live')).toBeNull();
+    expect(await store.listUser('alice@example.com')).toEqual([]);
+    expect(await store.listAll()).toEqual({ sessions: [], next_cursor: null });
+    expect(await t.redis.zcard(t.keys.sessionsByLogin)).toBe(0);
+    expect(await t.redis.zcard(t.keys.sessionsByExpiry)).toBe(0);
+    expect(await t.redis.zcard(t.keys.userSessions('alice@example.com'))).toBe(0);
+  });
+
+  it('pages newest first with an opaque cursor, ties included, nothing repeated or lost', async () => {
+    const ids: SessionIdentity[] = [];
+    for (let i = 0; i < 23; i++) {
+      // Several users (cap 3 each) and equal login times to exercise ties.
+      ids.push(ident({ sessionId: `p${String(i).padStart(2, '0')}`, user: `u${i % 8}@example.com`, time: T0 + Math.floor(i / 3) * 1000 }));
+    }
+    await store.put(ids);
+    const seen: string[] = [];
+    let cursor: string | undefined;
+    let pages = 0;
+    do {
+      const page = await store.listAll({ cursor, limit: 5 });
+      expect(page.sessions.length).toBeLessThanOrEqual(5);
+      seen.push(...page.sessions.map((s) => s.session_id));
+      cursor = page.next_cursor ?? undefined;
+      pages++;
+    } while (cursor);
+    expect(pages).toBe(5);
+    const expected = [...ids].sort((x, y) => y.login_at - x.login_at || (y.session_id < x.session_id ? -1 : 1)).map((s) => s.session_id);
+    expect(seen).toEqual(expected);
+  });
+
+  it('rejects a bad cursor or limit with BAD_REQUEST', async () => {
+    await expect(store.listAll({ cursor: 'nope' })).rejects.toSatisfy((e) => isRiskstreamError(e, 'BAD_REQUEST'));
+    await expect(store.listAll({ limit: 0 })).rejects.toSatisfy((e) => isRiskstreamError(e, 'BAD_REQUEST'));
+  });
+
+  it('caps sessions per user (soonest-expiring dropped everywhere)', async () => {
+    const s = [1, 2, 3, 4, 5].map((i) => ident({ sessionId: `c${i}`, time: T0 + i, expiresAt: T0 + 60_000 + i }));
+    await store.put(s.slice(0, 3));
+    const r = await store.put(s.slice(3));
+    expect(r.dropped.sort()).toEqual(['c1', 'c2']);
+    expect((await store.listUser('alice@example.com')).map((x) => x.session_id)).toEqual(['c5', 'c4', 'c3']);
+    expect(await store.get('c1')).toBeNull();
+    expect(await t.redis.zscore(t.keys.sessionsByLogin, 'c1')).toBeNull();
+  });
+
+  it('keeps the latest identity per device, also when logins arrive out of order', async () => {
+    const newer = ident({ sessionId: 'n', time: T0 + 5000, ip: '10.0.0.2' });
+    newer.device = { id: 'd-9', posture: { os: 'macOS 15.2' } };
+    const older = ident({ sessionId: 'o', time: T0, ip: '10.0.0.1' });
+    const other = ident({ sessionId: 'x', time: T0 + 1 });
+    other.device = { id: 'd-10', posture: { os: 'Windows 11' } };
+    await store.put([newer]);
+    await store.put([older, other]);
+    expect(await store.devices('alice@example.com')).toEqual([
+      { id: 'd-9', posture: { os: 'macOS 15.2' }, last_seen: T0 + 5000, ip: '10.0.0.2', session_id: 'n' },
+      { id: 'd-10', posture: { os: 'Windows 11' }, last_seen: T0 + 1, ip: '81.2.69.142', session_id: 'x' },
+    ]);
+  });
+
+  it('per-user keys expire: the session zset with its last session, the device registry after its retention', async () => {
+    await store.put([ident({ sessionId: 'e1', expiresAt: T0 + 30_000 }), ident({ sessionId: 'e2', expiresAt: T0 + 90_000 })]);
+    const zttl = await t.redis.pttl(t.keys.userSessions('alice@example.com'));
+    expect(zttl).toBeGreaterThan(89_000);
+    expect(zttl).toBeLessThanOrEqual(90_000);
+    expect(await t.redis.pttl(t.keys.userDevices('alice@example.com'))).toBeGreaterThan(89 * 86_400_000);
+  });
+
+  it('an older login of the same session never overwrites a newer one', async () => {
+    const newer = ident({ sessionId: 'same', time: T0 + 5000 });
+    newer.claims = { v: 2 };
+    const older = ident({ sessionId: 'same', time: T0 });
+    older.claims = { v: 1 };
+    await store.put([newer]);
+    expect(await store.put([older])).toMatchObject({ stored: 0, skipped: 1 });
+    expect((await store.get('same'))?.claims).toEqual({ v: 2 });
+  });
+
+  it('revoke deletes the session and its index members; a replayed login cannot bring it back', async () => {
+    const s = ident({ sessionId: 'r1' });
+    await store.put([s]);
+    expect(await store.revoke('r1', { actor: 'test', reason: 'why' })).toEqual(s);
+    expect(await store.revoke('r1', { actor: 'test', reason: 'again' })).toBeNull();
+    expect(await store.get('r1')).toBeNull();
+    expect(await t.redis.zscore(t.keys.sessionsByLogin, 'r1')).toBeNull();
+    expect(await t.redis.zscore(t.keys.userSessions(s.user), 'r1')).toBeNull();
+    expect(await store.put([s])).toMatchObject({ stored: 0, skipped: 1 });
+    expect(await store.get('r1')).toBeNull();
+    expect(await t.redis.zscore(t.keys.sessionsByLogin, 'r1')).toBeNull();
+    expect(await t.redis.zscore(t.keys.userSessions(s.user), 'r1')).toBeNull();
+    expect((await store.listAll()).sessions).toEqual([]);
+  });
+
+  it('revokeUser revokes only that user’s sessions', async () => {
+    await store.put([ident({ sessionId: 'u1' }), ident({ sessionId: 'u2' }), ident({ sessionId: 'v1', user: 'bob@example.com' })]);
+    const r = await store.revokeUser('alice@example.com', { actor: 'test', reason: 'offboarding' });
+    expect(r.map((x) => x.session_id).sort()).toEqual(['u1', 'u2']);
+    expect((await store.listAll()).sessions.map((x) => x.session_id)).toEqual(['v1']);
+  });
+
+  it('looks up a token-valued session id by the token (stored under its fingerprint)', async () => {
+    const jwt = fakeJwt();
+    const s = ident({ sessionId: jwt });
+    await store.put([s]);
+    expect((await store.get(jwt))?.session_id).toBe(s.session_id);
+    expect(await t.redis.exists(t.keys.session(jwt))).toBe(0);
+  });
+});

@@ -1,0 +1,134 @@
+/** Test helpers for the SSF transmitter: real Redis (random prefix), real HTTP receivers. */
+import { randomBytes } from 'node:crypto';
+import { createServer, type IncomingHttpHeaders, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { Redis } from 'ioredis';
+import { createLocalJWKSet, decodeJwt, jwtVerify, type JWTPayload } from 'jose';
+import type { ResolvedReceiver } from '../../src/config/load.js';
+import { RECEIVER_EVENTS } from '../../src/config/schema.js';
+import type { KeyRing } from '../../src/ssf/key-ring.js';
+import type { LevelChange } from '../../src/types.js';
+
+export const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
+
+/** A fresh key prefix for one test file. */
+export function testPrefix(name: string): string {
+  return `rstest-${name}-${randomBytes(4).toString('hex')}`;
+}
+
+export function redisClient(): Redis {
+  return new Redis(REDIS_URL, { lazyConnect: false });
+}
+
+/** Deletes every key under the prefix (plain and the hash-tagged BullMQ prefix). */
+export async function deletePrefix(redis: Redis, prefix: string): Promise<void> {
+  for (const pattern of [`${prefix}:*`, `{${prefix}}:*`]) {
+    let cursor = '0';
+    do {
+      const [next, keys] = await redis.scan(cursor, 'MATCH', pattern, 'COUNT', 500);
+      cursor = next;
+      if (keys.length) await redis.del(...keys);
+    } while (cursor !== '0');
+  }
+}
+
+/** One request a test receiver got. */
+export interface Received {
+  at: number;
+  headers: IncomingHttpHeaders;
+  body: string;
+  claims: JWTPayload;
+  status: number;
+}
+
+/** Answer of a test receiver: status, optional headers and JSON body. */
+export interface Answer {
+  status: number;
+  headers?: Record<string, string>;
+  body?: unknown;
+}
+
+/** A node:http receiver on port 0; `answer` decides each response (default 202). */
+export async function startReceiver(answer: (req: { n: number; claims: JWTPayload }) => Answer | Promise<Answer> | 'hang' = () => ({ status: 202 })) {
+  const requests: Received[] = [];
+  const server = createServer((req, res: ServerResponse) => {
+    let body = '';
+    req.setEncoding('utf8');
+    req.on('data', (c: string) => (body += c));
+    req.on('end', () => {
+      void (async () => {
+        const claims = decodeJwt(body);
+        const a = await answer({ n: requests.length, claims });
+        if (a === 'hang') return;
+        requests.push({ at: Date.now(), headers: req.headers, body, claims, status: a.status });
+        res.writeHead(a.status, { ...(a.body !== undefined ? { 'content-type': 'application/json' } : {}), ...a.headers });
+        res.end(a.body !== undefined ? JSON.stringify(a.body) : undefined);
+      })();
+    });
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/events`;
+  return {
+    url,
+    requests,
+    close: () =>
+      new Promise<void>((r) => {
+        server.closeAllConnections();
+        server.close(() => r());
+      }),
+  };
+}
+
+/** A resolved receiver with test defaults. */
+export function testReceiver(name: string, endpoint: string, over: Partial<ResolvedReceiver> = {}): ResolvedReceiver {
+  return {
+    name,
+    kind: 'ssf',
+    endpoint,
+    audience: `https://${name}.example.net`,
+    subject_format: 'email',
+    events: [...RECEIVER_EVENTS],
+    timeout: 2_000,
+    enabled: true,
+    alg: over.kind === 'okta' ? 'RS256' : 'ES256',
+    ...over,
+  };
+}
+
+/** A level change with defaults. */
+export function change(user: string, version: number, previous: LevelChange['previous'], current: LevelChange['current'], over: Partial<LevelChange> = {}): LevelChange {
+  return {
+    id: `chg-${user}-${version}`,
+    user,
+    version,
+    previous,
+    current,
+    behaviors: current === 'low' ? [] : ['impossible_travel'],
+    reason: `level ${current}`,
+    initiatingEntity: 'system',
+    time: 1_795_420_800_000 + version * 1000,
+    ...over,
+  };
+}
+
+/** Verifies a compact SET against the ring's JWKS (typ enforced). */
+export async function verifySet(jws: string, ring: KeyRing, audience: string) {
+  return jwtVerify(jws, createLocalJWKSet(ring.jwks()), { typ: 'secevent+jwt', audience, algorithms: ['ES256', 'RS256'] });
+}
+
+/** Polls until `cond` is true (or throws after `timeoutMs`). */
+export async function waitFor(cond: () => boolean | Promise<boolean>, timeoutMs = 5_000, what = 'condition'): Promise<void> {
+  const end = Date.now() + timeoutMs;
+  while (!(await cond())) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+/** The `events` object's single event of a SET's claims. */
+export function onlyEvent(claims: JWTPayload): [string, Record<string, unknown>] {
+  const events = claims.events as Record<string, Record<string, unknown>>;
+  const entries = Object.entries(events);
+  if (entries.length !== 1) throw new Error(`expected one event, got ${entries.length}`);
+  return entries[0]!;
+}

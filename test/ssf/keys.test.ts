@@ -1,0 +1,122 @@
+import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { inspect } from 'node:util';
+import { calculateJwkThumbprint, exportJWK, exportPKCS8, generateKeyPair, importPKCS8, type JWK } from 'jose';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { riskstreamSchema } from '../../src/config/schema.js';
+import { isRiskstreamError } from '../../src/errors.js';
+import { KeyRing } from '../../src/ssf/key-ring.js';
+import { generateKeyFiles, loadSigningKey } from '../../src/ssf/keys.js';
+import { loadPublicJwk } from '../../src/ssf/jwks.js';
+import { buildLevelChangeSet } from '../../src/ssf/set-builder.js';
+import { buildAndSign } from '../../src/ssf/signer.js';
+import { change, testReceiver, verifySet } from './helpers.js';
+
+let dir: string;
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'rs-keys-'));
+});
+afterAll(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+const rx = testReceiver('acme', 'https://acme.example.net/ssf');
+
+function signWith(ring: KeyRing, alg: 'ES256' | 'RS256', jti: string) {
+  return buildAndSign(ring, alg, (key) => buildLevelChangeSet({ issuer: 'https://rs.example.com', receiver: { ...rx, alg }, key, now: Date.now(), jti, change: change('a@example.com', 1, 'low', 'high') }));
+}
+
+async function expectError(p: Promise<unknown>, code: string, notContaining: string[] = []): Promise<Error> {
+  const err = await p.then(
+    () => undefined,
+    (e: unknown) => e as Error,
+  );
+  expect(err && isRiskstreamError(err, code as never)).toBe(true);
+  const text = `${err!.message} ${JSON.stringify(err)} ${inspect(err)}`;
+  for (const s of notContaining) expect(text).not.toContain(s);
+  return err!;
+}
+
+describe('signing keys', () => {
+  it.each(['ES256', 'RS256'] as const)('generateKeyFiles(%s) writes a 0600 PKCS#8 PEM and a public JWK; kid = RFC 7638 thumbprint', async (alg) => {
+    const out = await generateKeyFiles(alg, join(dir, 'gen'));
+    expect((await stat(out.privateKeyFile)).mode & 0o777).toBe(0o600);
+    const pem = await readFile(out.privateKeyFile, 'utf8');
+    expect(pem).toContain('BEGIN PRIVATE KEY');
+    const pub = JSON.parse(await readFile(out.publicJwkFile, 'utf8')) as JWK;
+    expect(pub).not.toHaveProperty('d');
+    expect(pub).toMatchObject({ kid: out.kid, alg, use: 'sig' });
+    expect(out.kid).toBe(await calculateJwkThumbprint(pub, 'sha256'));
+    const loaded = await loadSigningKey(out.privateKeyFile, alg);
+    expect(loaded.kid).toBe(out.kid);
+    expect((await loadPublicJwk(out.publicJwkFile)).kid).toBe(out.kid);
+    await expectError(generateKeyFiles(alg, join(dir, 'gen'), out.privateKeyFile.replace(/^.*\/|\.pem$/g, '')), 'KEY_INVALID');
+  });
+
+  it('loads a private JWK file; a configured kid wins; errors carry codes and no key material', async () => {
+    const { privateKey } = await generateKeyPair('ES256', { extractable: true });
+    const jwk = await exportJWK(privateKey);
+    const file = join(dir, 'es.jwk.json');
+    await writeFile(file, JSON.stringify(jwk));
+    const key = await loadSigningKey(file, 'ES256', 'my-kid');
+    expect(key.kid).toBe('my-kid');
+    expect(key.publicJwk).not.toHaveProperty('d');
+
+    const pem = await exportPKCS8(privateKey);
+    const pemFile = join(dir, 'es.pem');
+    await writeFile(pemFile, pem);
+    const body = pem.split('\n')[1]!;
+    await expectError(loadSigningKey(pemFile, 'RS256'), 'KEY_INVALID', [body, jwk.d!]);
+    await expectError(loadSigningKey(file, 'RS256'), 'KEY_INVALID', [jwk.d!]);
+    await expectError(loadSigningKey(join(dir, 'missing.pem'), 'ES256'), 'KEY_NOT_FOUND');
+  });
+
+  it('KeyRing.fromConfig: current key per alg, extra keys published, missing receiver alg is an error', async () => {
+    const es = await generateKeyFiles('ES256', join(dir, 'cfg'), 'signing');
+    const rs = await generateKeyFiles('RS256', join(dir, 'cfg'), 'okta');
+    const old = await generateKeyFiles('ES256', join(dir, 'cfg'), 'old');
+    const raw = riskstreamSchema.parse({
+      signing: { key_file: 'signing.pem', alg: 'ES256', keys: [{ key_file: 'okta.pem', alg: 'RS256' }], previous_public_keys: ['old.jwk.json'] },
+    });
+    const okta = testReceiver('okta', 'https://o.example.com', { kind: 'okta' });
+    const ring = await KeyRing.fromConfig({ dir: join(dir, 'cfg'), raw, receivers: [okta] });
+    expect(ring.key('ES256').kid).toBe(es.kid);
+    expect(ring.key('RS256').kid).toBe(rs.kid);
+    expect(ring.jwks().keys.map((k) => k.kid)).toEqual([es.kid, rs.kid, old.kid]);
+
+    const esOnly = riskstreamSchema.parse({ signing: { key_file: 'signing.pem' } });
+    await expectError(KeyRing.fromConfig({ dir: join(dir, 'cfg'), raw: esOnly, receivers: [okta] }), 'KEY_NOT_FOUND');
+  });
+
+  it('rotation: SETs signed before and after verify against the published JWKS until the grace period ends', async () => {
+    const ring = new KeyRing();
+    await ring.rotate('ES256', { outDir: join(dir, 'rot') });
+    const before = await signWith(ring, 'ES256', 'before');
+    const oldKid = ring.key('ES256').kid;
+    const now = Date.now();
+    await ring.rotate('ES256', { graceMs: 60_000, now });
+    const after = await signWith(ring, 'ES256', 'after');
+    expect(ring.key('ES256').kid).not.toBe(oldKid);
+    expect((await verifySet(before, ring, rx.audience)).payload.jti).toBe('before');
+    expect((await verifySet(after, ring, rx.audience)).protectedHeader.kid).toBe(ring.key('ES256').kid);
+    expect(ring.jwks(now + 60_001).keys.map((k) => k.kid)).toEqual([ring.key('ES256').kid]);
+  });
+
+  it('private key material never shows in JSON, inspect or error output', async () => {
+    const ring = new KeyRing();
+    const gen = await generateKeyFiles('RS256', join(dir, 'leak'));
+    ring.setCurrent(gen.key);
+    const full = await exportJWK(await importPKCS8(await readFile(gen.privateKeyFile, 'utf8'), 'RS256', { extractable: true }));
+    const secrets = [full.d!, full.p!, full.q!, full.dp!, full.dq!, full.qi!];
+    const outputs = [JSON.stringify(ring), inspect(ring, { depth: 10, showHidden: true }), JSON.stringify(gen.key), inspect(gen.key, { depth: 10, showHidden: true }), JSON.stringify(ring.jwks()), inspect(gen, { depth: 10 })];
+    for (const out of outputs) {
+      expect(out).not.toMatch(/PRIVATE KEY/);
+      for (const s of secrets) expect(out).not.toContain(s);
+    }
+    expect(JSON.stringify(ring)).toContain(gen.kid);
+    for (const k of ring.jwks().keys) for (const m of ['d', 'p', 'q', 'dp', 'dq', 'qi']) expect(k).not.toHaveProperty(m);
+    const err = await expectError(Promise.resolve().then(() => new KeyRing().key('ES256')), 'KEY_NOT_FOUND');
+    expect(err.message).toMatch(/no ES256 signing key/);
+  });
+});

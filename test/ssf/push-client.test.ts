@@ -1,0 +1,83 @@
+import { createServer } from 'node:net';
+import { afterAll, describe, expect, it } from 'vitest';
+import { parseRetryAfter, pushSet } from '../../src/ssf/push-client.js';
+import { startReceiver, type Answer } from './helpers.js';
+
+// A syntactically valid compact JWS is enough: the test receiver only decodes it.
+const SET = 'eyJhbGciOiJFUzI1NiJ9.eyJqdGkiOiJ4In0.c2ln';
+
+const closers: Array<() => Promise<void>> = [];
+afterAll(async () => {
+  for (const c of closers) await c();
+});
+
+async function answerWith(a: Answer | 'hang') {
+  const rx = await startReceiver(() => a);
+  closers.push(rx.close);
+  return rx;
+}
+
+describe('parseRetryAfter', () => {
+  const now = Date.parse('2026-11-23T08:00:00Z');
+  it('reads delta-seconds and HTTP dates', () => {
+    expect(parseRetryAfter('3', now)).toBe(3000);
+    expect(parseRetryAfter('Mon, 23 Nov 2026 08:00:05 GMT', now)).toBe(5000);
+    expect(parseRetryAfter('Mon, 23 Nov 2026 07:00:00 GMT', now)).toBe(0);
+    expect(parseRetryAfter('soon', now)).toBeUndefined();
+    expect(parseRetryAfter(null, now)).toBeUndefined();
+  });
+});
+
+describe('pushSet (RFC 8935)', () => {
+  it('POSTs the compact SET with the RFC 8935 headers and Authorization', async () => {
+    const rx = await answerWith({ status: 202 });
+    const out = await pushSet({ endpoint: rx.url, set: SET, authorization: 'Bearer s3cret-token', timeoutMs: 2000 });
+    expect(out).toEqual({ kind: 'delivered', status: 202 });
+    const req = rx.requests[0]!;
+    expect(req.body).toBe(SET);
+    expect(req.headers['content-type']).toBe('application/secevent+jwt');
+    expect(req.headers.accept).toBe('application/json');
+    expect(req.headers.authorization).toBe('Bearer s3cret-token');
+    expect(JSON.stringify(out)).not.toContain('s3cret');
+  });
+
+  it.each<[string, Answer, unknown]>([
+    ['204 is delivered', { status: 204 }, { kind: 'delivered', status: 204 }],
+    ['400 invalid_request is permanent', { status: 400, body: { err: 'invalid_request', description: 'bad' } }, { kind: 'permanent', status: 400, err: 'invalid_request', description: 'bad' }],
+    ['400 authentication_failed is permanent', { status: 400, body: { err: 'authentication_failed' } }, { kind: 'permanent', status: 400, err: 'authentication_failed' }],
+    ['400 without a body is permanent', { status: 400 }, { kind: 'permanent', status: 400, err: 'invalid_request' }],
+    ['400 invalid_key is its own kind', { status: 400, body: { err: 'invalid_key', description: 'kid?' } }, { kind: 'invalid_key', status: 400, err: 'invalid_key', description: 'kid?' }],
+    ['401 is unauthorized', { status: 401 }, { kind: 'unauthorized', status: 401 }],
+    ['403 is unauthorized', { status: 403, body: { err: 'access_denied' } }, { kind: 'unauthorized', status: 403 }],
+    ['404 is permanent', { status: 404 }, { kind: 'permanent', status: 404, err: 'http_404' }],
+    ['302 is not followed', { status: 302, headers: { location: 'http://127.0.0.1:1/' } }, { kind: 'permanent', status: 302, err: 'http_302' }],
+    ['429 with Retry-After seconds', { status: 429, headers: { 'retry-after': '7' } }, { kind: 'rate_limited', status: 429, retryAfterMs: 7000 }],
+    ['429 without Retry-After', { status: 429 }, { kind: 'rate_limited', status: 429 }],
+    ['503 is retryable', { status: 503 }, { kind: 'retryable', status: 503, reason: 'http', message: 'HTTP 503' }],
+  ])('%s', async (_name, answer, expected) => {
+    const rx = await answerWith(answer);
+    expect(await pushSet({ endpoint: rx.url, set: SET, timeoutMs: 2000 })).toEqual(expected);
+  });
+
+  it('429 with an HTTP-date Retry-After', async () => {
+    const now = Date.now();
+    const rx = await answerWith({ status: 429, headers: { 'retry-after': new Date(now + 10_000).toUTCString() } });
+    const out = await pushSet({ endpoint: rx.url, set: SET, timeoutMs: 2000, now: () => now });
+    expect(out.kind).toBe('rate_limited');
+    expect((out as { retryAfterMs: number }).retryAfterMs).toBeGreaterThan(8_000);
+  });
+
+  it('a receiver that does not answer in time is retryable (timeout)', async () => {
+    const rx = await answerWith('hang');
+    const t0 = Date.now();
+    expect(await pushSet({ endpoint: rx.url, set: SET, timeoutMs: 150 })).toMatchObject({ kind: 'retryable', reason: 'timeout' });
+    expect(Date.now() - t0).toBeLessThan(2000);
+  });
+
+  it('a refused connection is retryable (network)', async () => {
+    const srv = createServer();
+    const port = await new Promise<number>((r) => srv.listen(0, '127.0.0.1', () => r((srv.address() as { port: number }).port)));
+    await new Promise((r) => srv.close(r));
+    expect(await pushSet({ endpoint: `http://127.0.0.1:${port}/`, set: SET, timeoutMs: 1000 })).toMatchObject({ kind: 'retryable', reason: 'network' });
+  });
+});

@@ -1,0 +1,61 @@
+import type { Redis } from 'ioredis';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Keys } from '../../src/keys.js';
+import { createSetQueue, enqueueLevelChange, enqueueSessionRevoked, enqueueVerification, jtiFor, type SetQueue } from '../../src/ssf/queue.js';
+import { change, deletePrefix, redisClient, testPrefix, testReceiver } from './helpers.js';
+
+const prefix = testPrefix('queue');
+const keys = new Keys(prefix);
+let redis: Redis;
+let q: SetQueue;
+
+beforeAll(() => {
+  redis = redisClient();
+  q = createSetQueue(redis, keys);
+});
+afterAll(async () => {
+  await q.close();
+  await deletePrefix(redis, prefix);
+  await redis.quit();
+});
+
+const a = testReceiver('a', 'http://127.0.0.1:1/a');
+const b = testReceiver('b.x', 'http://127.0.0.1:1/b', { events: ['session-revoked'] });
+const off = testReceiver('off', 'http://127.0.0.1:1/c', { enabled: false });
+
+describe('set-delivery queue', () => {
+  it('one job per receiver that wants the event, with deterministic ids and jtis', async () => {
+    const c = change('alice@example.com', 3, 'low', 'high');
+    const ids = await enqueueLevelChange(q, c, [a, b, off]);
+    expect(ids).toHaveLength(1);
+    const id = ids[0]!;
+    expect(id).not.toContain(':');
+    expect(id).not.toContain('alice');
+    expect(Number.isInteger(Number(id))).toBe(false);
+    const job = await q.queue.getJob(id);
+    expect(job?.data).toMatchObject({ event: 'risk-level-change', receiver: 'a', change: c, jti: jtiFor(id) });
+    expect(job?.opts.removeOnFail).toBe(false);
+
+    // Enqueueing the same change again adds nothing and keeps the jti.
+    expect(await enqueueLevelChange(q, c, [a, b, off])).toEqual(ids);
+    expect((await q.queue.getJob(id))?.data.jti).toBe(job?.data.jti);
+    expect(await q.queue.count()).toBe(1);
+    expect(await q.state.versions('alice@example.com', 'a')).toEqual({ delivered: 0, enqueued: 3 });
+
+    // The latest-enqueued version only rises.
+    await enqueueLevelChange(q, change('alice@example.com', 2, 'medium', 'low'), [a]);
+    expect((await q.state.versions('alice@example.com', 'a')).enqueued).toBe(3);
+  });
+
+  it('session-revoked and verification jobs are idempotent too', async () => {
+    const rev = { id: 'rev-1', user: 'bob@example.com', sessionId: 's:1', reason: 'admin', initiatingEntity: 'admin' as const, time: 1 };
+    const ids = await enqueueSessionRevoked(q, rev, [a, b, off]);
+    expect(ids).toHaveLength(2);
+    for (const id of ids) expect(id).not.toContain(':');
+    expect(await enqueueSessionRevoked(q, rev, [a, b, off])).toEqual(ids);
+    const v = await enqueueVerification(q, 'a', 'verify-1', 'st');
+    expect(await enqueueVerification(q, 'a', 'verify-1', 'st')).toBe(v);
+    expect(await q.queue.count()).toBe(5); // 2 level changes + 2 revocations + 1 verification
+    expect(new Set([...ids, v].map(jtiFor)).size).toBe(3);
+  });
+});
