@@ -41,7 +41,7 @@ function login(u: (typeof users)[number], t: number, where = u.home, outcome = '
   });
 }
 
-for (const u of users) {
+for (const u of users.slice(1)) {
   let t = start + Math.floor(rand() * 3600_000);
   login(u, t);
   for (let k = 0; k < 12; k++) {
@@ -55,9 +55,12 @@ for (const u of users) {
   login(u, t + 3600_000);
 }
 
-// The impossible traveller: London at 08:00, Sydney two hours later.
+// The impossible traveller: London at 08:00, a morning of work, then Sydney at 10:00.
 const traveller = users[0]!;
 login(traveller, Date.parse('2026-11-23T08:00:00Z'), cities[0]);
+for (let k = 1; k <= 5; k++) {
+  events.push({ type: 'access', id: id(), user: traveller.user, time: new Date(Date.parse('2026-11-23T08:00:00Z') + k * 15 * 60_000).toISOString(), outcome: 'allowed', app: pick(apps) });
+}
 login(traveller, Date.parse('2026-11-23T10:00:00Z'), cities[5]);
 
 // A DLP burst: 16 credit-card matches within a minute.

@@ -17,6 +17,8 @@ export type DecodeResult = { ok: true; event: CanonicalEvent } | { ok: false; re
 const ENVELOPE_FIELDS = ['event', 'data', 'message'] as const;
 /** Flat keys whose value may be a JSON object (`XADD … session.claims '{"groups":[…]}'`). */
 const OBJECT_KEYS = new Set(['geo', 'session', 'device', 'network', 'session.claims', 'device.posture']);
+/** Fields in which shippers keep the original log line. */
+const SHIPPER_LINE_FIELDS = ['message', 'log'] as const;
 /** Shipper timestamps used when the event itself has no `time`. */
 const TIME_FALLBACKS = ['@timestamp', 'timestamp', 'date'] as const;
 
@@ -78,14 +80,19 @@ function entryObject(fields: Record<string, string>): Record<string, unknown> | 
 }
 
 /**
- * A shipper's envelope (Filebeat, Logstash, Vector file source) keeps the original line in
- * `message`: when the object has no `user` and `message` holds a JSON object, that is the event.
+ * A shipper's envelope keeps the original line as text: `message` (Filebeat, Logstash, Vector
+ * file source) or `log` (Fluent Bit tail). When the object has no `user` and that field holds a
+ * JSON object, that object is the event (the envelope's `@timestamp` remains a time fallback).
  */
 function unwrapShipper(obj: Record<string, unknown>): { obj: Record<string, unknown>; envelope?: Record<string, unknown> } {
-  const m = obj.message;
-  if (obj.user !== undefined || typeof m !== 'string' || !looksJson(m)) return { obj };
-  const inner = parseJsonObject(m, 'message');
-  return typeof inner === 'string' ? { obj } : { obj: inner, envelope: obj };
+  if (obj.user !== undefined) return { obj };
+  for (const key of SHIPPER_LINE_FIELDS) {
+    const line = obj[key];
+    if (typeof line !== 'string' || !looksJson(line)) continue;
+    const inner = parseJsonObject(line, key);
+    if (typeof inner !== 'string') return { obj: inner, envelope: obj };
+  }
+  return { obj };
 }
 
 function profileFor(stream: string | undefined, opts: DecodeOptions): Profile | undefined {

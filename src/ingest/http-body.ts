@@ -112,7 +112,7 @@ export function splitRecords(text: string): Record_[] {
       const whole = tryParse(body);
       if (whole) return fromValue(whole.value);
     }
-    if (parsed) out.push(...(Array.isArray(parsed.value) ? fromValue(parsed.value) : [{ raw: line, value: parsed.value }]));
+    if (parsed) out.push({ raw: line, value: parsed.value });
     else out.push({ raw: line, error: `line ${i + 1}: invalid JSON` });
   }
   if (out.length === 1 && out[0]!.value !== undefined) return fromValue(out[0]!.value);

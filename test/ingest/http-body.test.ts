@@ -1,0 +1,113 @@
+import { gzipSync, deflateSync, brotliCompressSync } from 'node:zlib';
+import { describe, expect, it } from 'vitest';
+import { decompressBody, parseEventsBody, routeEvent } from '../../src/ingest/http-body.js';
+
+const T = Date.parse('2026-11-23T08:00:00Z');
+const ev = (i: number, type = 'login') => ({ type, user: `u${i}@example.com`, time: T + i });
+const LIMIT = 1024 * 1024;
+const parse = (body: string | Buffer, contentEncoding?: string, contentType = 'application/json', maxBytes = LIMIT) =>
+  parseEventsBody(Buffer.isBuffer(body) ? body : Buffer.from(body), { contentType, contentEncoding }, { maxBytes });
+
+describe('parseEventsBody: framings', () => {
+  it.each([
+    ['NDJSON', [ev(1), ev(2), ev(3)].map((e) => JSON.stringify(e)).join('\n') + '\n'],
+    ['NDJSON with CRLF and blank lines', '\r\n' + [ev(1), ev(2), ev(3)].map((e) => JSON.stringify(e)).join('\r\n\r\n') + '\r\n'],
+    ['JSON array', JSON.stringify([ev(1), ev(2), ev(3)])],
+    ['pretty JSON array', JSON.stringify([ev(1), ev(2), ev(3)], null, 2)],
+    ['wrapped in events', JSON.stringify({ events: [ev(1), ev(2), ev(3)] })],
+    ['wrapped in records (Azure export)', JSON.stringify({ records: [ev(1), ev(2), ev(3)] })],
+    ['UTF-8 BOM', '\ufeff' + JSON.stringify([ev(1), ev(2), ev(3)])],
+  ])('%s', async (_n, body) => {
+    const items = await parse(body);
+    expect(items.map((i) => i.ok && i.event.user)).toEqual(['u1@example.com', 'u2@example.com', 'u3@example.com']);
+  });
+
+  it('accepts a single object, compact or pretty-printed', async () => {
+    for (const body of [JSON.stringify(ev(1)), JSON.stringify(ev(1), null, 2)]) {
+      const items = await parse(body);
+      expect(items).toHaveLength(1);
+      expect(items[0]).toMatchObject({ ok: true, event: { user: 'u1@example.com', time: T + 1 } });
+    }
+  });
+
+  it('returns nothing for an empty body', async () => {
+    expect(await parse('  \n')).toEqual([]);
+  });
+
+  it('reports bad lines and bad events per item, keeping the raw text', async () => {
+    const body = [JSON.stringify(ev(1)), '{"type":"login",', JSON.stringify({ type: 'login', time: T }), '[1]'].join('\n');
+    const items = await parse(body);
+    expect(items.map((i) => i.ok)).toEqual([true, false, false, false]);
+    expect(items[1]).toEqual({ ok: false, reason: 'line 2: invalid JSON', raw: '{"type":"login",' });
+    expect(items[2]).toMatchObject({ ok: false, reason: 'user: required' });
+    expect(items[3]).toEqual({ ok: false, reason: 'event must be a JSON object (got array)', raw: '[1]' });
+  });
+
+  it('rejects an unreadable JSON array as a whole', async () => {
+    await expect(parse('[{"a":1},')).rejects.toMatchObject({ code: 'BAD_REQUEST' });
+  });
+
+  it('rejects msgpack (Fluent Bit default format) with a hint', async () => {
+    await expect(parse('\x93', undefined, 'application/msgpack')).rejects.toMatchObject({ code: 'BAD_REQUEST', message: expect.stringMatching(/json_lines/) });
+  });
+
+  it('applies vendor detection and stream profiles', async () => {
+    const okta = { uuid: 'u', published: '2026-11-23T08:00:00Z', eventType: 'user.session.start', actor: { alternateId: 'a@b.c' }, outcome: { result: 'SUCCESS' } };
+    const [auto] = await parse(JSON.stringify(okta));
+    expect(auto).toMatchObject({ ok: true, event: { type: 'login', user: 'a@b.c' } });
+    const [mapped] = await parseEventsBody(Buffer.from(JSON.stringify({ who: 'x', ts: T })), {}, {
+      maxBytes: LIMIT,
+      stream: 'custom',
+      decode: { mapping: { streams: { custom: 'generic:c' }, generic: { c: { type: '=dlp', user: 'who', time: 'ts' } } } },
+    });
+    expect(mapped).toMatchObject({ ok: true, event: { type: 'dlp', user: 'x' } });
+  });
+});
+
+describe('compression and limits', () => {
+  const ndjson = Array.from({ length: 200 }, (_, i) => JSON.stringify(ev(i))).join('\n');
+
+  it.each([
+    ['gzip', gzipSync],
+    ['x-gzip', gzipSync],
+    ['deflate', deflateSync],
+    ['br', brotliCompressSync],
+  ] as const)('%s', async (enc, fn) => {
+    const items = await parse(fn(Buffer.from(ndjson)), enc);
+    expect(items).toHaveLength(200);
+    expect(items.every((i) => i.ok)).toBe(true);
+  });
+
+  it('refuses a gzip bomb past the decompressed-size limit', async () => {
+    const bomb = gzipSync(Buffer.alloc(16 * 1024 * 1024, 0x20));
+    expect(bomb.length).toBeLessThan(64 * 1024);
+    await expect(parse(bomb, 'gzip', 'application/json', LIMIT)).rejects.toMatchObject({ code: 'PAYLOAD_TOO_LARGE' });
+  });
+
+  it('refuses an uncompressed body past the limit', async () => {
+    await expect(parse(ndjson, undefined, 'application/json', 100)).rejects.toMatchObject({ code: 'PAYLOAD_TOO_LARGE' });
+  });
+
+  it('refuses too many records', async () => {
+    await expect(parseEventsBody(Buffer.from(ndjson), {}, { maxBytes: LIMIT, maxEvents: 10 })).rejects.toMatchObject({ code: 'PAYLOAD_TOO_LARGE' });
+  });
+
+  it('rejects corrupt gzip and unknown encodings as BAD_REQUEST', async () => {
+    await expect(decompressBody(Buffer.from('nope'), 'gzip', LIMIT)).rejects.toMatchObject({ code: 'BAD_REQUEST' });
+    await expect(decompressBody(Buffer.from('x'), 'zstd', LIMIT)).rejects.toMatchObject({ code: 'BAD_REQUEST' });
+    expect((await decompressBody(Buffer.from('x'), ' Identity ', LIMIT)).toString()).toBe('x');
+  });
+});
+
+describe('routeEvent', () => {
+  const streams = { login: 'rs:login', activity: 'rs:activity' };
+  it.each([
+    ['login', 'rs:login'],
+    ['session_refresh', 'rs:login'],
+    ['dlp', 'rs:activity'],
+    ['access', 'rs:activity'],
+  ])('%s → %s', (type, want) => {
+    expect(routeEvent({ type }, streams)).toBe(want);
+  });
+
+});

@@ -1,0 +1,90 @@
+import { afterAll, describe, expect, it } from 'vitest';
+import { decodeEntry } from '../../src/ingest/decode.js';
+import { bridgeOnce, startListBridge } from '../../src/ingest/list-bridge.js';
+import type { RawEntry } from '../../src/types.js';
+import { readStream, testRedis } from './helpers/redis.js';
+
+const { redis, prefix, cleanup } = testRedis('bridge');
+afterAll(cleanup);
+
+const T = Date.parse('2026-11-23T08:00:00Z');
+const line = (i: number) => JSON.stringify({ type: 'login', user: `u${i}@example.com`, time: T + i });
+const waitFor = async (cond: () => Promise<boolean>, ms = 5000) => {
+  const end = Date.now() + ms;
+  while (!(await cond())) {
+    if (Date.now() > end) throw new Error('timed out');
+    await new Promise((r) => setTimeout(r, 20));
+  }
+};
+
+describe('bridgeOnce', () => {
+  it('moves up to N items, in order, as field `event`, and reports what is left', async () => {
+    const list = `${prefix}:l1`;
+    const stream = `${prefix}:s1`;
+    await redis.rpush(list, ...Array.from({ length: 5 }, (_, i) => line(i)));
+    expect(await bridgeOnce(redis, list, stream, 3)).toEqual({ moved: 3, left: 2 });
+    expect(await bridgeOnce(redis, list, stream, 3)).toEqual({ moved: 2, left: 0 });
+    expect(await bridgeOnce(redis, list, stream, 3)).toEqual({ moved: 0, left: 0 });
+    const rows = await readStream(redis, stream);
+    expect(rows.map((r) => r.fields)).toEqual(Array.from({ length: 5 }, (_, i) => ({ event: line(i) })));
+  });
+
+  it('moves non-JSON items too; the decoder gives the reason', async () => {
+    const list = `${prefix}:l2`;
+    const stream = `${prefix}:s2`;
+    await redis.rpush(list, 'not json at all', line(1));
+    await bridgeOnce(redis, list, stream, 10);
+    const rows = await readStream(redis, stream);
+    const decoded = rows.map((r): RawEntry => ({ stream, id: r.id, fields: r.fields, deliveries: 1 })).map((e) => decodeEntry(e));
+    expect(decoded[0]).toEqual({ ok: false, reason: 'event: must hold a JSON object' });
+    expect(decoded[1]).toMatchObject({ ok: true, event: { user: 'u1@example.com' } });
+  });
+
+  it('keeps unmoved items in the list when the stream key is unusable', async () => {
+    const list = `${prefix}:l3`;
+    const stream = `${prefix}:s3`;
+    await redis.set(stream, 'not a stream');
+    await redis.rpush(list, line(1), line(2));
+    await expect(bridgeOnce(redis, list, stream, 10)).rejects.toThrow(/BRIDGE moved 0/);
+    expect(await redis.llen(list)).toBe(2);
+  });
+});
+
+describe('startListBridge', () => {
+  it('drains a backlog end to end (RPUSH → bridge → XRANGE) and stops', async () => {
+    const lists = { [`${prefix}:vector`]: `${prefix}:login`, [`${prefix}:filebeat`]: `${prefix}:activity` };
+    const moved: number[] = [];
+    const bridge = startListBridge(redis, { lists, batch: 100, interval: 50 }, { onMoved: (_l, _s, n) => moved.push(n) });
+    await redis.rpush(`${prefix}:vector`, ...Array.from({ length: 1050 }, (_, i) => line(i)));
+    await redis.rpush(`${prefix}:filebeat`, line(9999));
+    await waitFor(async () => (await redis.xlen(`${prefix}:login`)) === 1050 && (await redis.xlen(`${prefix}:activity`)) === 1);
+    await bridge.stop();
+    expect(await redis.llen(`${prefix}:vector`)).toBe(0);
+    expect(Math.max(...moved)).toBe(100);
+    const rows = await readStream(redis, `${prefix}:login`);
+    expect(rows[0]!.fields.event).toBe(line(0));
+    expect(rows[1049]!.fields.event).toBe(line(1049));
+    // stopped: nothing more moves
+    await redis.rpush(`${prefix}:vector`, line(1));
+    await new Promise((r) => setTimeout(r, 150));
+    expect(await redis.llen(`${prefix}:vector`)).toBe(1);
+  });
+
+  it('reports errors and keeps going', async () => {
+    const errors: unknown[] = [];
+    await redis.set(`${prefix}:badstream`, 'x');
+    await redis.rpush(`${prefix}:l5`, line(1));
+    const bridge = startListBridge(redis, { lists: { [`${prefix}:l5`]: `${prefix}:badstream` }, batch: 10, interval: 20 }, { onError: (e) => errors.push(e) });
+    await waitFor(async () => errors.length >= 2);
+    await redis.del(`${prefix}:badstream`);
+    await waitFor(async () => (await redis.llen(`${prefix}:l5`)) === 0);
+    await bridge.stop();
+    expect(await redis.xlen(`${prefix}:badstream`)).toBe(1);
+  });
+
+  it('does nothing without lists; drainOnce runs a pass on demand', async () => {
+    const idle = startListBridge(redis, { lists: {}, batch: 10, interval: 10 });
+    expect(await idle.drainOnce()).toBe(0);
+    await idle.stop();
+  });
+});

@@ -1,0 +1,128 @@
+/**
+ * Payloads shaped exactly like each shipper's output (docs/shippers.md), through the path the
+ * recipe uses: HTTP body → parseEventsBody, or Redis list → list bridge → stream → decodeEntry.
+ */
+import { gzipSync } from 'node:zlib';
+import { afterAll, describe, expect, it } from 'vitest';
+import { decodeEntry } from '../../src/ingest/decode.js';
+import { parseEventsBody } from '../../src/ingest/http-body.js';
+import { bridgeOnce } from '../../src/ingest/list-bridge.js';
+import type { CanonicalEvent } from '../../src/types.js';
+import { readStream, testRedis } from './helpers/redis.js';
+
+const { redis, prefix, cleanup } = testRedis('shippers');
+afterAll(cleanup);
+
+const T = Date.parse('2026-11-23T08:00:00Z');
+/** The application's own log line (what the file on disk holds). */
+const appLine = JSON.stringify({ type: 'login', user: 'Alice@Example.com', time: '2026-11-23T08:00:00Z', ip: '81.2.69.142', outcome: 'success' });
+const want = { type: 'login', user: 'alice@example.com', time: T, ip: '81.2.69.142', outcome: 'success' };
+
+const viaHttp = async (body: string | Buffer, headers: { contentType?: string; contentEncoding?: string }): Promise<CanonicalEvent[]> => {
+  const items = await parseEventsBody(Buffer.isBuffer(body) ? body : Buffer.from(body), headers, { maxBytes: 1 << 20 });
+  return items.map((i) => {
+    if (!i.ok) throw new Error(i.reason);
+    return i.event;
+  });
+};
+
+const viaList = async (name: string, items: string[]): Promise<CanonicalEvent[]> => {
+  const list = `${prefix}:${name}:list`;
+  const stream = `${prefix}:${name}:stream`;
+  await redis.rpush(list, ...items);
+  await bridgeOnce(redis, list, stream, 100);
+  return (await readStream(redis, stream)).map(({ id, fields }) => {
+    const r = decodeEntry({ stream, id, fields, deliveries: 1 });
+    if (!r.ok) throw new Error(r.reason);
+    return r.event;
+  });
+};
+
+describe('HTTP shippers → POST /v1/events body', () => {
+  // Vector `file` source event: the line in `message`, plus file/host/source_type/timestamp.
+  const vectorEvent = { file: '/var/log/idp/events.json', host: 'web-1', message: appLine, source_type: 'file', timestamp: '2026-11-23T08:00:00.512345Z' };
+
+  it('Vector http sink, codec json (default framing: JSON array)', async () => {
+    const events = await viaHttp(JSON.stringify([vectorEvent, vectorEvent]), { contentType: 'application/json' });
+    expect(events).toEqual([want, want]);
+  });
+
+  it('Vector http sink, codec json + framing newline_delimited, gzip', async () => {
+    const body = gzipSync(`${JSON.stringify(vectorEvent)}\n${JSON.stringify(vectorEvent)}\n`);
+    expect(await viaHttp(body, { contentType: 'application/x-ndjson', contentEncoding: 'gzip' })).toEqual([want, want]);
+  });
+
+  it('Vector with a remap `. = parse_json!(.message)`: the event itself', async () => {
+    expect(await viaHttp(`${appLine}\n`, { contentType: 'application/x-ndjson' })).toEqual([want]);
+  });
+
+  // Fluent Bit tail input: the line in `log`; http output adds `date` (json_date_format double).
+  it('Fluent Bit http output, format json_lines (tail, no parser)', async () => {
+    const rec = { date: 1795420800.512345, log: appLine };
+    expect(await viaHttp(`${JSON.stringify(rec)}\n${JSON.stringify(rec)}\n`, { contentType: 'application/json' })).toEqual([want, want]);
+  });
+
+  it('Fluent Bit http output, format json (array), json parser, event without its own time', async () => {
+    const rec = { date: 1795420800.25, type: 'dlp', user: 'alice@example.com', severity: 'high', profile: 'credit-cards' };
+    expect(await viaHttp(JSON.stringify([rec]), { contentType: 'application/json' })).toEqual([
+      { type: 'dlp', user: 'alice@example.com', time: T + 250, severity: 'high', profile: 'credit-cards', date: 1795420800.25 },
+    ]);
+  });
+});
+
+describe('Redis-list shippers → list bridge → stream', () => {
+  it('Vector redis sink (data_type list, codec json)', async () => {
+    const vectorEvent = { file: '/var/log/idp/events.json', host: 'web-1', message: appLine, source_type: 'file', timestamp: '2026-11-23T08:00:00.512345Z' };
+    expect(await viaList('vector', [JSON.stringify(vectorEvent)])).toEqual([want]);
+  });
+
+  it('Logstash redis output (data_type list, default json codec), plain file input', async () => {
+    const ls = {
+      '@timestamp': '2026-11-23T08:00:00.601Z',
+      '@version': '1',
+      event: { original: appLine },
+      host: { name: 'web-1' },
+      log: { file: { path: '/var/log/idp/events.json' } },
+      message: appLine,
+    };
+    expect(await viaList('logstash', [JSON.stringify(ls)])).toEqual([want]);
+  });
+
+  it('Logstash with `codec => json` on the input: fields at the top, event.original kept', async () => {
+    const ls = { ...JSON.parse(appLine), '@timestamp': '2026-11-23T08:00:00.601Z', '@version': '1', event: { original: appLine }, host: { name: 'web-1' } };
+    const [e] = await viaList('logstash-json', [JSON.stringify(ls)]);
+    expect(e).toMatchObject(want);
+    expect(e!['@version']).toBe('1');
+  });
+
+  it('Filebeat redis output (filestream input, line in message)', async () => {
+    const fb = {
+      '@timestamp': '2026-11-23T08:00:00.734Z',
+      '@metadata': { beat: 'filebeat', type: '_doc', version: '8.15.0' },
+      log: { offset: 0, file: { path: '/var/log/idp/events.json' } },
+      message: appLine,
+      input: { type: 'filestream' },
+      ecs: { version: '8.0.0' },
+      host: { name: 'web-1' },
+      agent: { type: 'filebeat', version: '8.15.0', name: 'web-1', id: 'a1b2', ephemeral_id: 'c3d4' },
+    };
+    expect(await viaList('filebeat', [JSON.stringify(fb)])).toEqual([want]);
+  });
+
+  it('an Okta System Log event shipped as is (auto-detected)', async () => {
+    const okta = { uuid: 'u-1', published: '2026-11-23T08:00:00.000Z', eventType: 'user.session.start', actor: { id: '00u1', type: 'User', alternateId: 'alice@example.com' }, outcome: { result: 'SUCCESS' }, client: { ipAddress: '81.2.69.142' } };
+    const [e] = await viaList('okta', [JSON.stringify(okta)]);
+    expect(e).toMatchObject({ ...want, id: 'u-1', vendor: 'okta' });
+  });
+});
+
+describe('XADD straight to the stream', () => {
+  it('both shapes: one JSON field, and flat fields with dotted keys', async () => {
+    const stream = `${prefix}:xadd`;
+    await redis.xadd(stream, '*', 'event', appLine);
+    await redis.xadd(stream, '*', 'type', 'login', 'user', 'alice@example.com', 'time', '2026-11-23T08:00:00Z', 'ip', '81.2.69.142', 'outcome', 'success', 'geo.lat', '51.5', 'geo.lon', '-0.12');
+    const events = (await readStream(redis, stream)).map(({ id, fields }) => decodeEntry({ stream, id, fields, deliveries: 1 }));
+    expect(events[0]).toEqual({ ok: true, event: want });
+    expect(events[1]).toEqual({ ok: true, event: { ...want, geo: { lat: 51.5, lon: -0.12 } } });
+  });
+});
