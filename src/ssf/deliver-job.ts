@@ -158,12 +158,13 @@ export function createSetProcessor(deps: ProcessorDeps): (job: Job<SetJobData>, 
 
     let release: (() => Promise<void>) | undefined;
     if (d.event === 'risk-level-change') {
-      release = async () => {};
+      release = await deps.state.lock(d.change.user, receiver.name, receiver.timeout + LOCK_MARGIN_MS);
       if (!release) return delay(job, token, 100 + Math.round(random() * 200));
     }
     try {
       if (d.event === 'risk-level-change') {
-
+        const skipped = await superseded(d.change, ctx); // re-check under the lock
+        if (skipped) return skipped;
       }
       let set: string;
       try {

@@ -11,7 +11,8 @@ import { startDeliveryWorker, type DeliveryWorker } from '../../src/ssf/delivery
 import { KeyRing } from '../../src/ssf/key-ring.js';
 import { createSetQueue, enqueueLevelChange, enqueueSessionRevoked, enqueueVerification, jtiFor, levelChangeJobId, SET_JOB_OPTIONS, type SetQueue } from '../../src/ssf/queue.js';
 import { CAEP_RISK_LEVEL_CHANGE, CAEP_SESSION_REVOKED, OKTA_USER_RISK_CHANGE, SSF_VERIFICATION } from '../../src/ssf/set-builder.js';
-import { change, deletePrefix, onlyEvent, redisClient, startReceiver, testPrefix, testReceiver, verifySet, waitFor, type Answer } from './helpers.js';
+import { change, onlyEvent, startReceiver, testReceiver, verifySet, type Answer } from './helpers.js';
+import { cleanup, redisClient, testPrefix, waitFor } from '../helpers/redis.js';
 
 const prefix = testPrefix('delivery');
 const keys = new Keys(prefix);
@@ -51,7 +52,7 @@ afterAll(async () => {
   await Promise.all(workers.map((w) => w.close()));
   await q.close();
   for (const c of closers) await c();
-  await deletePrefix(redis, prefix);
+  await cleanup(redis, prefix);
   await redis.quit();
 });
 
@@ -76,7 +77,7 @@ describe('SET delivery worker', () => {
   it('retries 503 with backoff, then delivers once with the same jti on every attempt', async () => {
     const { rx, cfg } = await receiver('r503', ({ n }) => ({ status: n < 3 ? 503 : 202 }));
     const [id] = await enqueueLevelChange(q, change('u503@example.com', 1, 'low', 'high'), [cfg]);
-    await waitFor(async () => (await jobState(id!)) === 'completed', 8000, 'delivery');
+    await waitFor(async () => (await jobState(id!)) === 'completed', { timeout: 8000, what: 'delivery' });
     expect(rx.requests.map((r) => r.status)).toEqual([503, 503, 503, 202]);
     expect(new Set(rx.requests.map((r) => r.claims.jti))).toEqual(new Set([jtiFor(id!)]));
     const { payload } = await verifySet(rx.requests[3]!.body, ring, cfg.audience);
@@ -90,7 +91,7 @@ describe('SET delivery worker', () => {
   it('honours Retry-After on 429', async () => {
     const { rx, cfg } = await receiver('r429', ({ n }) => (n === 0 ? { status: 429, headers: { 'retry-after': '1' } } : { status: 202 }));
     const [id] = await enqueueLevelChange(q, change('u429@example.com', 1, 'low', 'medium'), [cfg]);
-    await waitFor(async () => (await jobState(id!)) === 'completed', 5000, 'delivery');
+    await waitFor(async () => (await jobState(id!)) === 'completed', { timeout: 5000, what: 'delivery' });
     expect(rx.requests).toHaveLength(2);
     expect(rx.requests[1]!.at - rx.requests[0]!.at).toBeGreaterThanOrEqual(950);
     expect((await auditOf('r429'))[0]!.details).toMatchObject({ outcome: 'rate_limited', status: 429, retry_after_ms: 1000 });
@@ -100,7 +101,7 @@ describe('SET delivery worker', () => {
   it('400 invalid_request: no retry, failed job kept, audited', async () => {
     const { rx, cfg } = await receiver('r400', () => ({ status: 400, body: { err: 'invalid_request', description: 'malformed' } }));
     const [id] = await enqueueLevelChange(q, change('u400@example.com', 1, 'low', 'high'), [cfg]);
-    await waitFor(async () => (await jobState(id!)) === 'failed', 5000, 'failure');
+    await waitFor(async () => (await jobState(id!)) === 'failed', { timeout: 5000, what: 'failure' });
     await new Promise((r) => setTimeout(r, 300));
     expect(rx.requests).toHaveLength(1);
     const log = await auditOf('r400');
@@ -112,7 +113,7 @@ describe('SET delivery worker', () => {
   it('invalid_key gets exactly one delayed retry', async () => {
     const { rx, cfg } = await receiver('rkey', () => ({ status: 400, body: { err: 'invalid_key' } }));
     const [id] = await enqueueLevelChange(q, change('ukey@example.com', 1, 'low', 'high'), [cfg]);
-    await waitFor(async () => (await jobState(id!)) === 'failed', 5000, 'failure');
+    await waitFor(async () => (await jobState(id!)) === 'failed', { timeout: 5000, what: 'failure' });
     expect(rx.requests).toHaveLength(2);
     expect(rx.requests[1]!.at - rx.requests[0]!.at).toBeGreaterThanOrEqual(delivery.invalid_key_retry - 10);
     expect((await auditOf('rkey')).map((e) => e.action)).toEqual(['set.retry', 'set.failed']);
@@ -121,7 +122,7 @@ describe('SET delivery worker', () => {
   it('401 fails without retry and is reported as unauthorized', async () => {
     const { rx, cfg } = await receiver('r401', () => ({ status: 401 }), { authorizationValue: 'Bearer wrong-token' });
     const [id] = await enqueueLevelChange(q, change('u401@example.com', 1, 'low', 'high'), [cfg]);
-    await waitFor(async () => (await jobState(id!)) === 'failed', 5000, 'failure');
+    await waitFor(async () => (await jobState(id!)) === 'failed', { timeout: 5000, what: 'failure' });
     expect(rx.requests).toHaveLength(1);
     expect(rx.requests[0]!.headers.authorization).toBe('Bearer wrong-token');
     const log = await auditOf('r401');
@@ -138,10 +139,10 @@ describe('SET delivery worker', () => {
     for (const c of levels) {
       const seen = rx.requests.length;
       await enqueueLevelChange(q, c, [cfg]);
-      await waitFor(() => rx.requests.length > seen, 3000, 'an attempt while down');
+      await waitFor(() => rx.requests.length > seen, { timeout: 3000, what: 'an attempt while down' });
     }
     down = false;
-    await waitFor(async () => (await q.state.versions(user, 'rdown')).delivered === 3, 5000, 'recovery');
+    await waitFor(async () => (await q.state.versions(user, 'rdown')).delivered === 3, { timeout: 5000, what: 'recovery' });
     await new Promise((r) => setTimeout(r, 400)); // let any stale job run
     const accepted = rx.requests.filter((r) => r.status === 202).map((r) => (onlyEvent(r.claims)[1] as { current_level: string }).current_level);
     expect(accepted).toEqual(['MEDIUM']);
@@ -154,11 +155,29 @@ describe('SET delivery worker', () => {
     const user = 'uburst@example.com';
     const lv = ['low', 'medium', 'high'] as const;
     for (let v = 1; v <= 8; v++) await enqueueLevelChange(q, change(user, v, lv[(v - 1) % 3]!, lv[v % 3]!), [cfg]);
-    await waitFor(async () => (await q.state.versions(user, 'rburst')).delivered === 8, 5000, 'delivery of v8');
+    await waitFor(async () => (await q.state.versions(user, 'rburst')).delivered === 8, { timeout: 5000, what: 'delivery of v8' });
     await new Promise((r) => setTimeout(r, 300));
     const versions = rx.requests.map((r) => Number(String(r.claims.txn).split('-').pop()));
     expect(versions.at(-1)).toBe(8);
     for (let i = 1; i < versions.length; i++) expect(versions[i]!).toBeGreaterThan(versions[i - 1]!);
+  });
+
+  it('a newer version waits for an in-flight send of an older one (per user+receiver lock)', async () => {
+    let started = false;
+    // The receiver applies a SET when it finishes handling it; v1 takes 400 ms.
+    const { rx, cfg } = await receiver('rlock', async ({ claims }) => {
+      if (claims.txn === 'chg-ulock@example.com-1') {
+        started = true;
+        await new Promise((r) => setTimeout(r, 400));
+      }
+      return { status: 202 };
+    });
+    const user = 'ulock@example.com';
+    await enqueueLevelChange(q, change(user, 1, 'low', 'high'), [cfg]);
+    await waitFor(() => started, { timeout: 3000, what: 'v1 in flight' });
+    await enqueueLevelChange(q, change(user, 2, 'high', 'medium'), [cfg]);
+    await waitFor(async () => (await q.state.versions(user, 'rlock')).delivered === 2, { timeout: 5000, what: 'v2 delivered' });
+    expect(rx.requests.map((r) => r.claims.txn)).toEqual([`chg-${user}-1`, `chg-${user}-2`]);
   });
 
   it('okta-kind and ssf-kind receivers each get their own correctly shaped, verifiable SET', async () => {
@@ -171,7 +190,7 @@ describe('SET delivery worker', () => {
     const ssf = await receiver('ssf', () => ({ status: 204 }), { subject_format: 'opaque' });
     const c = change('ushape@example.com', 4, 'low', 'high', { behaviors: ['impossible_travel', 'dlp_detection'] });
     await enqueueLevelChange(q, c, [okta.cfg, ssf.cfg]);
-    await waitFor(() => okta.rx.requests.length === 1 && ssf.rx.requests.length === 1, 5000, 'both deliveries');
+    await waitFor(() => okta.rx.requests.length === 1 && ssf.rx.requests.length === 1, { timeout: 5000, what: 'both deliveries' });
 
     const o = await jwtVerify(okta.rx.requests[0]!.body, jwks, { typ: 'secevent+jwt', issuer: ISSUER, audience: 'https://org.okta.test' });
     expect(o.protectedHeader).toEqual({ alg: 'RS256', typ: 'secevent+jwt', kid: ring.key('RS256').kid });
@@ -205,7 +224,7 @@ describe('SET delivery worker', () => {
     const { rx, cfg } = await receiver('rsess', () => ({ status: 202 }));
     await enqueueSessionRevoked(q, { id: 'rev-9', user: 'usess@example.com', sessionId: 's-9', reason: 'revoked by admin', initiatingEntity: 'admin', time: Date.now() }, [cfg]);
     await enqueueVerification(q, 'rsess', 'ver-1', 'state-xyz');
-    await waitFor(() => rx.requests.length === 2, 5000, 'two SETs');
+    await waitFor(() => rx.requests.length === 2, { timeout: 5000, what: 'two SETs' });
     const byType = new Map(rx.requests.map((r) => [onlyEvent(r.claims)[0], r.claims]));
     expect(byType.get(CAEP_SESSION_REVOKED)?.sub_id).toEqual({ format: 'complex', user: { format: 'email', email: 'usess@example.com' }, session: { format: 'opaque', id: 's-9' } });
     expect(byType.get(SSF_VERIFICATION)?.events).toEqual({ [SSF_VERIFICATION]: { state: 'state-xyz' } });
@@ -216,9 +235,9 @@ describe('SET delivery worker', () => {
     const fast = await receiver('rfast', () => ({ status: 202 }));
     const t0 = Date.now();
     for (let i = 0; i < 8; i++) await enqueueLevelChange(q, change(`urate${i}@example.com`, 1, 'low', 'high'), [slow.cfg, fast.cfg]);
-    await waitFor(() => fast.rx.requests.length === 8, 3000, 'fast receiver');
+    await waitFor(() => fast.rx.requests.length === 8, { timeout: 3000, what: 'fast receiver' });
     const fastDone = Date.now() - t0;
-    await waitFor(() => slow.rx.requests.length === 8, 5000, 'slow receiver');
+    await waitFor(() => slow.rx.requests.length === 8, { timeout: 5000, what: 'slow receiver' });
     const slowSpan = slow.rx.requests.at(-1)!.at - slow.rx.requests[0]!.at;
     expect(slowSpan).toBeGreaterThanOrEqual(850); // 4 in the first second's burst, then one per 250 ms
     expect(fastDone).toBeLessThan(slowSpan);
@@ -230,7 +249,7 @@ describe('SET delivery worker', () => {
     const jobId = levelChangeJobId(cfg.name, c.user, c.version);
     // Enqueued "almost a horizon ago": only ~400 ms of retrying left.
     await q.queue.add('risk-level-change', { event: 'risk-level-change', change: c, receiver: cfg.name, jti: jtiFor(jobId) }, { ...SET_JOB_OPTIONS, jobId, timestamp: Date.now() - delivery.horizon + 400 });
-    await waitFor(async () => (await jobState(jobId)) === 'failed', 5000, 'failure at the horizon');
+    await waitFor(async () => (await jobState(jobId)) === 'failed', { timeout: 5000, what: 'failure at the horizon' });
     expect(rx.requests.length).toBeGreaterThanOrEqual(2);
     const log = await auditOf('rhorizon');
     expect(log.at(-1)).toMatchObject({ action: 'set.failed', details: { outcome: 'expired', last_outcome: 'http' } });
@@ -240,7 +259,7 @@ describe('SET delivery worker', () => {
     let answer: ((a: Answer) => void) | undefined;
     const { rx, cfg } = await receiver('rclose', () => new Promise<Answer>((r) => (answer = r)));
     const [id] = await enqueueLevelChange(q, change('uclose@example.com', 1, 'low', 'high'), [cfg]);
-    await waitFor(() => answer !== undefined, 3000, 'send in flight');
+    await waitFor(() => answer !== undefined, { timeout: 3000, what: 'send in flight' });
     const t0 = Date.now();
     const closing = Promise.all(workers.map((w) => w.close()));
     setTimeout(() => answer!({ status: 202 }), 300);

@@ -1,36 +1,11 @@
-/** Test helpers for the SSF transmitter: real Redis (random prefix), real HTTP receivers. */
-import { randomBytes } from 'node:crypto';
+/** Test helpers for the SSF transmitter: scriptable HTTP receivers (async answers), fixtures. Redis helpers: ../helpers/redis.ts. */
 import { createServer, type IncomingHttpHeaders, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { Redis } from 'ioredis';
 import { createLocalJWKSet, decodeJwt, jwtVerify, type JWTPayload } from 'jose';
 import type { ResolvedReceiver } from '../../src/config/load.js';
 import { RECEIVER_EVENTS } from '../../src/config/schema.js';
 import type { KeyRing } from '../../src/ssf/key-ring.js';
 import type { LevelChange } from '../../src/types.js';
-
-export const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
-
-/** A fresh key prefix for one test file. */
-export function testPrefix(name: string): string {
-  return `rstest-${name}-${randomBytes(4).toString('hex')}`;
-}
-
-export function redisClient(): Redis {
-  return new Redis(REDIS_URL, { lazyConnect: false });
-}
-
-/** Deletes every key under the prefix (plain and the hash-tagged BullMQ prefix). */
-export async function deletePrefix(redis: Redis, prefix: string): Promise<void> {
-  for (const pattern of [`${prefix}:*`, `{${prefix}}:*`]) {
-    let cursor = '0';
-    do {
-      const [next, keys] = await redis.scan(cursor, 'MATCH', pattern, 'COUNT', 500);
-      cursor = next;
-      if (keys.length) await redis.del(...keys);
-    } while (cursor !== '0');
-  }
-}
 
 /** One request a test receiver got. */
 export interface Received {
@@ -114,15 +89,6 @@ export function change(user: string, version: number, previous: LevelChange['pre
 /** Verifies a compact SET against the ring's JWKS (typ enforced). */
 export async function verifySet(jws: string, ring: KeyRing, audience: string) {
   return jwtVerify(jws, createLocalJWKSet(ring.jwks()), { typ: 'secevent+jwt', audience, algorithms: ['ES256', 'RS256'] });
-}
-
-/** Polls until `cond` is true (or throws after `timeoutMs`). */
-export async function waitFor(cond: () => boolean | Promise<boolean>, timeoutMs = 5_000, what = 'condition'): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (!(await cond())) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
 }
 
 /** The `events` object's single event of a SET's claims. */

@@ -24,7 +24,7 @@ afterAll(async () => {
 const rx = testReceiver('acme', 'https://acme.example.net/ssf');
 
 function signWith(ring: KeyRing, alg: 'ES256' | 'RS256', jti: string) {
-  return buildAndSign(ring, alg, (key) => buildLevelChangeSet({ issuer: 'https://rs.example.com', receiver: { ...rx, alg }, key, now: Date.now(), jti, change: change('a@example.com', 1, 'low', 'high') }));
+  return buildAndSign(ring, alg, (key) => buildLevelChangeSet({ issuer: 'https://rs.example.com', receiver: rx, key, now: Date.now(), jti, change: change('a@example.com', 1, 'low', 'high') }));
 }
 
 async function expectError(p: Promise<unknown>, code: string, notContaining: string[] = []): Promise<Error> {

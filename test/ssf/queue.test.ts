@@ -2,7 +2,8 @@ import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Keys } from '../../src/keys.js';
 import { createSetQueue, enqueueLevelChange, enqueueSessionRevoked, enqueueVerification, jtiFor, type SetQueue } from '../../src/ssf/queue.js';
-import { change, deletePrefix, redisClient, testPrefix, testReceiver } from './helpers.js';
+import { change, testReceiver } from './helpers.js';
+import { cleanup, redisClient, testPrefix } from '../helpers/redis.js';
 
 const prefix = testPrefix('queue');
 const keys = new Keys(prefix);
@@ -15,7 +16,7 @@ beforeAll(() => {
 });
 afterAll(async () => {
   await q.close();
-  await deletePrefix(redis, prefix);
+  await cleanup(redis, prefix);
   await redis.quit();
 });
 

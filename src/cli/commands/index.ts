@@ -4,11 +4,14 @@ import { workerCommand } from './worker.js';
 import { configCommand } from './config.js';
 import { replayCommand } from './replay.js';
 import { demoCommand } from './demo.js';
+import { riskCommand } from './risk.js';
+import { auditCommand } from './audit.js';
+import { keysCommand } from './keys.js';
 
 /** A CLI command module. */
 export type CommandModule = (program: Command) => void;
 
-const modules: CommandModule[] = [workerCommand, configCommand, replayCommand, demoCommand, sessionsCommand];
+const modules: CommandModule[] = [workerCommand, configCommand, replayCommand, demoCommand, riskCommand, auditCommand, keysCommand, sessionsCommand];
 
 /** Registers every command module on the program. */
 export function registerCommands(program: Command): void {

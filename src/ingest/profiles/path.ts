@@ -10,12 +10,24 @@ export function isPlainObject(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
+const splitCache = new Map<string, string[]>();
+/** Paths are few and fixed (profiles, config): split each once. */
+function segments(path: string): string[] {
+  let segs = splitCache.get(path);
+  if (!segs) {
+    segs = path.split('.');
+    if (splitCache.size < 10_000) splitCache.set(path, segs);
+  }
+  return segs;
+}
+
 /** Reads `a.b.c` from `obj` (own keys only); undefined when any step is missing. */
 export function getPath(obj: unknown, path: string): unknown {
+  const segs = segments(path);
   let cur: unknown = obj;
-  for (const seg of path.split('.')) {
-    if (!isPlainObject(cur) || !Object.hasOwn(cur, seg)) return undefined;
-    cur = cur[seg];
+  for (let i = 0; i < segs.length; i++) {
+    if (!isPlainObject(cur) || !Object.hasOwn(cur, segs[i]!)) return undefined;
+    cur = cur[segs[i]!];
   }
   return cur;
 }

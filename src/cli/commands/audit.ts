@@ -1,0 +1,42 @@
+import type { Command } from 'commander';
+import { AuditLog } from '../../audit/audit-log.js';
+import { DEFAULT_CONFIG, openCli, table } from '../common.js';
+
+/** `riskstream audit tail [-f]`: the newest audit entries, optionally following new ones. */
+export function auditCommand(program: Command): void {
+  const audit = program.command('audit').description('the audit log');
+  audit
+    .command('tail')
+    .description('print the newest audit entries (-f to follow)')
+    .option('-c, --config <path>', 'config directory or file', DEFAULT_CONFIG)
+    .option('-n, --lines <n>', 'how many', '20')
+    .option('-f, --follow', 'keep printing new entries')
+    .option('--action <prefix>', 'only actions starting with this (e.g. set, session, risk)')
+    .action(async (o: { config: string; lines: string; follow?: boolean; action?: string }) => {
+      const cli = await openCli(o.config);
+      const log = new AuditLog(cli.redis, cli.config.streams.audit);
+      const row = (e: Awaited<ReturnType<AuditLog['list']>>['entries'][number]): Record<string, unknown> => ({
+        time: new Date(e.time).toISOString(), action: e.action, actor: e.actor, target: e.target ?? '', details: e.details,
+      });
+      try {
+        const { entries } = await log.list({ count: Number(o.lines), ...(o.action ? { action: o.action } : {}) });
+        process.stdout.write(table(entries.reverse().map(row), ['time', 'action', 'actor', 'target', 'details']));
+        if (!o.follow) return;
+        let last = entries[entries.length - 1]?.id ?? '$';
+        let stop = false;
+        process.once('SIGINT', () => (stop = true));
+        while (!stop) {
+          const res = (await cli.redis.xread('COUNT', 100, 'BLOCK', 1000, 'STREAMS', cli.config.streams.audit, last)) as Array<[string, Array<[string, string[]]>]> | null;
+          for (const [, rows] of res ?? []) {
+            for (const [id, f] of rows) {
+              last = id;
+              const e = AuditLog.parse(id, f);
+              if (!o.action || e.action.startsWith(o.action)) process.stdout.write(`${JSON.stringify(row(e))}\n`);
+            }
+          }
+        }
+      } finally {
+        await cli.close();
+      }
+    });
+}

@@ -1,0 +1,37 @@
+import type { Command } from 'commander';
+import { generateKeyFiles, SIGNING_ALGS, type SigningAlg } from '../../ssf/keys.js';
+
+function alg(v: string): SigningAlg {
+  const a = v.toUpperCase();
+  if (!(SIGNING_ALGS as readonly string[]).includes(a)) throw new Error(`--alg must be one of ${SIGNING_ALGS.join(', ')}`);
+  return a as SigningAlg;
+}
+
+/** `riskstream keys generate|rotate`: signing keys (private PEM 0600 + public JWK). */
+export function keysCommand(program: Command): void {
+  const keys = program.command('keys').description('SET signing keys');
+  keys
+    .command('generate')
+    .description('write a new private key (PKCS#8 PEM, mode 0600) and its public JWK')
+    .option('--alg <alg>', 'ES256 or RS256', 'ES256')
+    .requiredOption('--out <dir>', 'directory to write to')
+    .option('--name <name>', 'file name (without extension)')
+    .action(async (o: { alg: string; out: string; name?: string }) => {
+      const g = await generateKeyFiles(alg(o.alg), o.out, o.name);
+      process.stdout.write(`${g.alg} key ${g.kid}\n  private: ${g.privateKeyFile}\n  public:  ${g.publicJwkFile}\n`);
+    });
+  keys
+    .command('rotate')
+    .description('generate a new current key; keep the old public key published for the grace period')
+    .option('--alg <alg>', 'ES256 or RS256', 'ES256')
+    .requiredOption('--out <dir>', 'directory to write the new key to')
+    .option('--name <name>', 'file name (without extension)')
+    .action(async (o: { alg: string; out: string; name?: string }) => {
+      const g = await generateKeyFiles(alg(o.alg), o.out, o.name);
+      process.stdout.write(
+        `new ${g.alg} key ${g.kid}: ${g.privateKeyFile}\n` +
+          'to rotate: point signing.key_file (or the signing.keys entry) at the new file, add the old key\'s public\n' +
+          'JWK file to signing.previous_public_keys, then reload every worker (SIGHUP). Both keys stay in the JWKS.\n',
+      );
+    });
+}

@@ -1,0 +1,71 @@
+import type { Command } from 'commander';
+import { DEFAULT_CONFIG, openCli, table } from '../common.js';
+import { cliServices } from '../../runtime/cli-runtime.js';
+import { formatDuration } from '../../config/duration.js';
+import type { UserRiskView } from '../../risk/service.js';
+
+/** Explains a user's level in words: each active behavior, its evidence and when it expires. */
+export function explain(v: UserRiskView, now = Date.now()): string {
+  const lines = [`${v.user}: ${v.level.toUpperCase()} (version ${v.version}${v.changed_at ? `, since ${v.changed_at}` : ''})`];
+  if (v.behaviors.length === 0) lines.push('  no active behaviors');
+  for (const b of v.behaviors) {
+    const exp = b.expires_at ? `expires in ${formatDuration(Math.max(0, Date.parse(b.expires_at) - now))} (${b.expires_at})` : 'never expires';
+    lines.push(`  • ${b.id} [${b.level}] ×${b.hits}, ${exp}`, `      ${b.summary}`);
+  }
+  return `${lines.join('\n')}\n`;
+}
+
+/** `riskstream risk <user>`, `risk reset <user>`, `risk list`. */
+export function riskCommand(program: Command): void {
+  const risk = program
+    .command('risk')
+    .description("explain a user's risk level, list users, or reset a user")
+    .argument('[user]', 'user to explain')
+    .option('-c, --config <path>', 'config directory or file', DEFAULT_CONFIG)
+    .option('--json', 'print JSON')
+    .action(async (user: string | undefined, o: { config: string; json?: boolean }) => {
+      if (!user) return risk.help();
+      const cli = await openCli(o.config);
+      const s = await cliServices(cli.config, cli.redis);
+      try {
+        const v = await s.risk.get(user);
+        process.stdout.write(o.json ? `${JSON.stringify(v, null, 2)}\n` : explain(v));
+      } finally {
+        await s.close();
+        await cli.close();
+      }
+    });
+  risk
+    .command('reset <user>')
+    .description('clear the user\'s active behaviors; the change is audited and shared (SET, initiating_entity admin)')
+    .option('-c, --config <path>', 'config directory or file', DEFAULT_CONFIG)
+    .option('--reason <text>', 'reason recorded and sent as reason_admin', '')
+    .action(async (user: string, o: { config: string; reason: string }) => {
+      const cli = await openCli(o.config);
+      const s = await cliServices(cli.config, cli.redis);
+      try {
+        const r = await s.risk.reset(user, `cli:${process.env.USER ?? 'admin'}`, o.reason);
+        process.stdout.write(`${user}: ${r.previous.toUpperCase()} → ${r.level.toUpperCase()} (version ${r.version})${r.change ? ', SET queued' : ', unchanged'}\n`);
+      } finally {
+        await s.close();
+        await cli.close();
+      }
+    });
+  risk
+    .command('list')
+    .description('users by level, high first')
+    .option('-c, --config <path>', 'config directory or file', DEFAULT_CONFIG)
+    .option('--level <level>', 'only this level')
+    .option('--limit <n>', 'how many', '50')
+    .action(async (o: { config: string; level?: string; limit: string }) => {
+      const cli = await openCli(o.config);
+      const s = await cliServices(cli.config, cli.redis);
+      try {
+        const r = await s.risk.list({ ...(o.level ? { level: o.level as 'low' | 'medium' | 'high' } : {}), limit: Number(o.limit) });
+        process.stdout.write(table(r.users, ['user', 'level', 'changed_at']));
+      } finally {
+        await s.close();
+        await cli.close();
+      }
+    });
+}

@@ -1,0 +1,28 @@
+import type { Redis } from 'ioredis';
+import { AuditLog } from '../audit/audit-log.js';
+import type { Config } from '../config/load.js';
+import { Keys } from '../keys.js';
+import { createLogger } from '../obs/logger.js';
+import { OutboxRelay } from '../risk/outbox-relay.js';
+import { RiskService } from '../risk/service.js';
+import { RiskStore } from '../risk/store.js';
+import { buildSsf, type SsfRuntime } from './ssf.js';
+
+/** Services for one-shot CLI commands: risk and audit, with SETs queued (delivered by the workers). */
+export interface CliServices {
+  risk: RiskService;
+  audit: AuditLog;
+  ssf: SsfRuntime;
+  close(): Promise<void>;
+}
+
+/** Builds CLI services on an open connection (no delivery worker: the running workers deliver). */
+export async function cliServices(config: Config, redis: Redis): Promise<CliServices> {
+  const keys = new Keys(config.prefix);
+  const logger = createLogger(process.env.RISKSTREAM_LOG_LEVEL ?? 'error');
+  const audit = new AuditLog(redis, config.streams.audit, config.raw.streams.maxlen);
+  const ssf = await buildSsf({ config: () => config, redis, keys, audit, logger, deliver: false });
+  const store = new RiskStore(redis, keys);
+  const relay = new OutboxRelay(redis, keys, config.streams.riskEvents, (c) => ssf.enqueueChanges(c), config.raw.streams.maxlen);
+  return { risk: new RiskService(redis, keys, store, relay, audit), audit, ssf, close: () => ssf.close() };
+}
