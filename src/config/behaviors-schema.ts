@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { isDuration, parseDuration } from './duration.js';
 import { RISK_LEVELS, SEVERITIES } from '../types.js';
+import { isValidCidr } from '../detect/allow-list.js';
 
 /** A duration string (`5m`) parsed to milliseconds. */
 export const durationMs = z
@@ -22,9 +23,7 @@ const base = {
   description: z.string().optional(),
 };
 
-const cidr = z
-  .string()
-  .regex(/^[0-9a-fA-F:.]+\/\d{1,3}$/, { message: 'must be a CIDR like 10.0.0.0/8 or 2001:db8::/32' });
+const cidr = z.string().refine(isValidCidr, { message: 'must be a CIDR like 10.0.0.0/8 or 2001:db8::/32' });
 
 export const impossibleTravelParams = z.strictObject({
   ...base,
@@ -68,7 +67,7 @@ export const devicePostureScoreParams = z.strictObject({
   /** Score bands; the level of the first band containing the score. The behavior's level is the band's. */
   bands: z.array(band).default([
     { min: 0, max: 50, level: 'high' },
-    { min: 51, max: 79, level: 'medium' },
+    { min: 51, max: 79, level: 'medium' }, // ZTA scores are integers
   ]),
   /** Event field holding the score (dotted path). */
   score_field: z.string().default('score'),

@@ -1,4 +1,4 @@
-import { isIP } from 'node:net';
+import { isIP, isIPv4 } from 'node:net';
 import { resolve } from 'node:path';
 import { LRUCache } from 'lru-cache';
 import maxmind, { type CityResponse, type Reader } from 'maxmind';
@@ -54,7 +54,9 @@ export class GeoIp {
   lookup(ip: string): Geo | null {
     const cached = this.cache.get(ip);
     if (cached !== undefined) return cached === MISS ? null : cached;
-    const geo = isIP(ip) ? toGeo(this.safeGet(ip)) : null;
+    // IPv4-mapped IPv6 (::ffff:81.2.69.142, common behind dual-stack proxies) → IPv4.
+    const addr = ip.startsWith('::ffff:') && isIPv4(ip.slice(7)) ? ip.slice(7) : ip;
+    const geo = isIP(addr) ? toGeo(this.safeGet(addr)) : null;
     this.cache.set(ip, geo ?? MISS);
     return geo;
   }

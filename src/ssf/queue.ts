@@ -43,7 +43,7 @@ export interface SetQueue {
 /** Backoff type name; the worker supplies the strategy. */
 export const SET_BACKOFF = 'set-delivery';
 
-/** Default job options: kept failed jobs, capped completed ones, retries bounded by the worker's horizon. */
+/** The queue's default job options: failed jobs kept, completed ones capped by age and count, retries bounded by the worker's horizon. */
 export const SET_JOB_OPTIONS: JobsOptions = {
   attempts: 1_000_000,
   backoff: { type: SET_BACKOFF },
@@ -96,7 +96,7 @@ export async function enqueueLevelChange(q: SetQueue, change: LevelChange, recei
   await Promise.all(targets.map((r) => q.state.markEnqueued(change.user, r.name, change.version)));
   const jobs = targets.map((r) => {
     const jobId = levelChangeJobId(r.name, change.user, change.version);
-    return { name: 'risk-level-change', data: { event: 'risk-level-change' as const, change, receiver: r.name, jti: jtiFor(jobId) }, opts: { ...SET_JOB_OPTIONS, jobId } };
+    return { name: 'risk-level-change', data: { event: 'risk-level-change' as const, change, receiver: r.name, jti: jtiFor(jobId) }, opts: { jobId } };
   });
   if (jobs.length) await q.queue.addBulk(jobs);
   return jobs.map((j) => j.opts.jobId);
@@ -107,7 +107,7 @@ export async function enqueueSessionRevoked(q: SetQueue, revoked: SessionRevoked
   const jobs = receivers.filter((r) => wants(r, 'session-revoked')).map((r) => {
     const jobId = sessionRevokedJobId(r.name, revoked.sessionId, revoked.id);
     const data: SetJobData = { event: 'session-revoked', receiver: r.name, jti: jtiFor(jobId), ...revoked };
-    return { name: 'session-revoked', data, opts: { ...SET_JOB_OPTIONS, jobId } };
+    return { name: 'session-revoked', data, opts: { jobId } };
   });
   if (jobs.length) await q.queue.addBulk(jobs);
   return jobs.map((j) => j.opts.jobId);
@@ -117,6 +117,6 @@ export async function enqueueSessionRevoked(q: SetQueue, revoked: SessionRevoked
 export async function enqueueVerification(q: SetQueue, receiver: string, id: string, state?: string): Promise<string> {
   const jobId = verificationJobId(receiver, id);
   const data: SetJobData = { event: 'verification', receiver, id, jti: jtiFor(jobId), ...(state !== undefined ? { state } : {}) };
-  await q.queue.add('verification', data, { ...SET_JOB_OPTIONS, jobId });
+  await q.queue.add('verification', data, { jobId });
   return jobId;
 }

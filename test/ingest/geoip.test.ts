@@ -32,6 +32,7 @@ describe('GeoIp.lookup', () => {
     ['most specific network', '81.2.69.142', { lat: 51.5142, lon: -0.0931, accuracy_km: 20, country: 'GB', city: 'London' }],
     ['covering network', '81.200.1.1', { lat: 54, lon: -2, accuracy_km: 500, country: 'GB' }],
     ['another /11', '1.130.5.6', { lat: -33.8591, lon: 151.2002, accuracy_km: 100, country: 'AU', city: 'Sydney' }],
+    ['IPv4-mapped IPv6', '::ffff:81.2.69.142', { lat: 51.5142, lon: -0.0931, accuracy_km: 20, country: 'GB', city: 'London' }],
     ['IPv6', '2001:db8::42', { lat: 52.37, lon: 4.89, accuracy_km: 50, country: 'NL', city: 'Amsterdam' }],
     ['not in the database', '8.8.8.8', null],
     ['private', '10.1.2.3', null],
