@@ -13,6 +13,12 @@ export interface DecodeOptions {
 
 export type DecodeResult = { ok: true; event: CanonicalEvent } | { ok: false; reason: string };
 
+/**
+ * Marker field of entries holding an already decoded canonical event (written by riskstream's
+ * own HTTP ingest): no mapping profile is applied to them again.
+ */
+export const CANONICAL_FIELD = 'canonical';
+
 /** Fields that may hold the whole event as JSON, in order of precedence. */
 const ENVELOPE_FIELDS = ['event', 'data', 'message'] as const;
 /** Flat keys whose value may be a JSON object (`XADD … session.claims '{"groups":[…]}'`). */
@@ -141,7 +147,17 @@ export function decodeObject(input: unknown, stream: string | undefined, opts: D
  * names the field, for the dead-letter stream.
  */
 export function decodeEntry(raw: RawEntry, opts: DecodeOptions = {}): DecodeResult {
-  const obj = entryObject(raw.fields);
+  const f = raw.fields;
+  if (f[CANONICAL_FIELD] === '1' && f.event !== undefined) {
+    const obj = parseJsonObject(f.event, 'event');
+    return typeof obj === 'string' ? { ok: false, reason: obj } : validateEvent(obj);
+  }
+  const obj = entryObject(f);
   if (typeof obj === 'string') return { ok: false, reason: obj };
   return decodeObject(obj, raw.stream, opts);
+}
+
+/** Stream fields for an event that is already decoded: `event` (JSON) + the canonical marker. */
+export function canonicalEntryFields(event: CanonicalEvent): string[] {
+  return ['event', JSON.stringify(event), CANONICAL_FIELD, '1'];
 }

@@ -9,6 +9,7 @@ import { createLogger, type Logger } from '../obs/logger.js';
 import { Metrics } from '../obs/metrics.js';
 import { StreamSource } from '../ingest/stream-source.js';
 import { decodeEntry } from '../ingest/decode.js';
+import { trimInputs } from '../ingest/trim.js';
 import { RiskStore } from '../risk/store.js';
 import { Scorer } from '../risk/scorer.js';
 import { OutboxRelay } from '../risk/outbox-relay.js';
@@ -134,7 +135,8 @@ export async function startWorker(opts: WorkerOptions = {}): Promise<WorkerHandl
       },
     }),
   );
-  // Expiry sweep and outbox recovery: periodic, one at a time (concatMap), stopped on close.
+  let lastTrim = 0;
+  // Expiry sweep, outbox recovery and input trimming: periodic, one at a time (concatMap), stopped on close.
   subs.push(
     interval(config.raw.state.sweep_interval)
       .pipe(
@@ -144,6 +146,10 @@ export async function startWorker(opts: WorkerOptions = {}): Promise<WorkerHandl
             if (r.users.length) await relay.relay(r.users);
             for (const c of r.changes) metrics.riskChanges.inc({ level: c.current, initiator: c.initiatingEntity });
             await relay.relayPending();
+            if (Date.now() - lastTrim > 60_000) {
+              lastTrim = Date.now();
+              await trimInputs(redis, config.streams.inputs, config.streams.group, config.raw.streams.input_retention);
+            }
           } catch (err) {
             logger.warn({ err: (err as Error).message }, 'sweep failed; retrying next interval');
           }

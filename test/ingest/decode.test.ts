@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { decodeEntry, flatToObject, type DecodeOptions } from '../../src/ingest/decode.js';
+import { canonicalEntryFields, decodeEntry, flatToObject, type DecodeOptions } from '../../src/ingest/decode.js';
 import type { RawEntry } from '../../src/types.js';
 
 const T = Date.parse('2026-11-23T08:00:00Z');
@@ -153,6 +153,17 @@ describe('decodeEntry: mapping profiles', () => {
   it('reports an unknown configured profile as a reason, never a throw', () => {
     const r = decodeEntry(entry({ event: JSON.stringify(login) }, 's'), { mapping: { streams: { s: 'nope' }, generic: {} } });
     expect(!r.ok && r.reason).toMatch(/unknown mapping profile "nope"/);
+  });
+
+  it('does not re-map entries marked canonical (written by the HTTP ingest)', () => {
+    const opts: DecodeOptions = { mapping: { streams: { s: 'okta' }, generic: {} } };
+    const first = decodeEntry(entry({ event: JSON.stringify(okta) }, 's'), opts);
+    expect(first.ok).toBe(true);
+    const fields = canonicalEntryFields(first.ok ? first.event : ({} as never));
+    const again = decodeEntry(entry(Object.fromEntries([[fields[0]!, fields[1]!], [fields[2]!, fields[3]!]]), 's'), opts);
+    expect(again).toEqual(first);
+    // without the marker the stream's profile would reject the canonical shape
+    expect(decodeEntry(entry({ event: fields[1]! }, 's'), opts).ok).toBe(false);
   });
 
   it('does not auto-detect when disabled or when the object has a canonical user', () => {
