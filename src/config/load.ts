@@ -5,6 +5,7 @@ import type { z } from 'zod';
 import { RiskstreamError } from '../errors.js';
 import { riskstreamSchema, type RiskstreamFileConfig, type ReceiverConfig, RECEIVER_EVENTS, type ReceiverEvent } from './schema.js';
 import { schemaFor, type BehaviorConfig, type BehaviorKind } from './behaviors-schema.js';
+import { resolveProfile } from '../ingest/profiles/index.js';
 
 /** One validation problem, located in its file. */
 export interface ConfigIssue {
@@ -242,6 +243,15 @@ export function loadConfig(path: string, env: NodeJS.ProcessEnv = process.env): 
     else pushZodIssues(mainParsed, [], r.error, issues);
   }
   const behaviors = parseBehaviors(behaviorsParsed, issues);
+  if (mainParsed) {
+    for (const [stream, profile] of Object.entries(raw.mapping.streams)) {
+      try {
+        resolveProfile(profile, raw.mapping);
+      } catch (e) {
+        issues.push({ file: mainParsed.file, ...locate(mainParsed, ['mapping', 'streams', stream]), message: `mapping.streams.${stream}: ${(e as Error).message}` });
+      }
+    }
+  }
   const receivers = resolveReceivers(raw, mainFile ?? abs, issues);
 
   if (issues.length) {

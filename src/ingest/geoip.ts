@@ -73,7 +73,10 @@ export class GeoIp {
     let n = 0;
     for (const se of events) {
       const e = this.enrich(se.event);
-      if (e !== se.event) (se.event = e), n++;
+      if (e !== se.event) {
+        se.event = e;
+        n++;
+      }
     }
     return n;
   }

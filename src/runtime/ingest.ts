@@ -9,6 +9,7 @@ import { RiskstreamError } from '../errors.js';
 import { openGeoIp, type GeoIp } from '../ingest/geoip.js';
 import { writeDeadLetters } from '../ingest/dead-letter.js';
 import { parseEventsBody, routeEvent } from '../ingest/http-body.js';
+import { canonicalEntryFields } from '../ingest/decode.js';
 import { startListBridge, type ListBridge } from '../ingest/list-bridge.js';
 import { eventsRoutes } from '../api/routes/events.js';
 
@@ -67,7 +68,7 @@ export async function buildIngest(deps: { config: () => Config; redis: Redis; ke
       const errors: Array<{ index: number; reason: string }> = [];
       const now = Date.now();
       items.forEach((it, index) => {
-        if (it.ok) p.xadd(routeEvent(it.event, c.streams), '*', 'event', JSON.stringify(it.event));
+        if (it.ok) p.xadd(routeEvent(it.event, c.streams), '*', ...canonicalEntryFields(it.event));
         else errors.push({ index, reason: it.reason });
       });
       if (errors.length) {
@@ -84,9 +85,7 @@ export async function buildIngest(deps: { config: () => Config; redis: Redis; ke
   return {
     ...(geo
       ? {
-          enrich: async (events: StreamEvent[]) => {
-            for (const e of events) e.event = geo.enrich(e.event);
-          },
+          enrich: async (events: StreamEvent[]) => void geo.enrichEvents(events),
         }
       : {}),
     deadLetter: async (bad) => {

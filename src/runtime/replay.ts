@@ -3,6 +3,7 @@ import { createInterface } from 'node:readline';
 import type { Redis } from 'ioredis';
 import type { StreamNames } from '../config/load.js';
 import { RiskstreamError } from '../errors.js';
+import { LOGIN_TYPES } from '../ingest/event-schema.js';
 
 /** Options of {@link replayFile}. */
 export interface ReplayOptions {
@@ -16,7 +17,6 @@ export interface ReplayOptions {
   onProgress?(sent: number, total: number): void;
 }
 
-const LOGIN_TYPES = new Set(['login', 'session_refresh', 'refresh']);
 
 function timeOf(v: unknown): number | undefined {
   if (typeof v === 'number') return v;
