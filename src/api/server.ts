@@ -48,6 +48,8 @@ export async function buildServer(ctx: ApiContext, modules: RouteModule[]): Prom
   app.decorateRequest('actor', '');
 
   app.addHook('onRequest', async (req: FastifyRequest, reply: FastifyReply) => {
+    // Unknown routes have no scope: the not-found handler answers 401 or 404 (never 403).
+    if (req.is404) return;
     const scope: Scope = req.routeOptions.config?.scope ?? 'admin';
     const header = req.headers.authorization;
     const verdict = ctx.tokens.check(header, scope);
@@ -59,9 +61,14 @@ export async function buildServer(ctx: ApiContext, modules: RouteModule[]): Prom
     req.actor = TokenSet.actor(header);
   });
 
+  app.addHook('onResponse', async (req, reply) => {
+    ctx.logger.debug({ method: req.method, path: req.url.split('?')[0], status: reply.statusCode, ms: Math.round(reply.elapsedTime), actor: req.actor || undefined }, 'http');
+  });
+
   app.setNotFoundHandler((req, reply) => {
     // Unknown routes answer 401 before 404 for unauthenticated callers, like real routes.
-    if (ctx.tokens.check(req.headers.authorization, 'admin') !== 'ok' && ctx.tokens.check(req.headers.authorization, 'ingest') !== 'ok') {
+    if (ctx.tokens.check(req.headers.authorization, 'ingest') !== 'ok') {
+      reply.header('WWW-Authenticate', 'Bearer');
       return sendError(reply, 401, 'unauthorized', 'a bearer token is required');
     }
     return sendError(reply, 404, 'not_found', `no route ${req.method} ${req.url.split('?')[0]}`);

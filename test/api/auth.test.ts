@@ -1,0 +1,95 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { cleanup, redisClient, testPrefix } from '../helpers/redis.js';
+import { call, isApiError, startApiWorker, type ApiWorker } from './helpers.js';
+
+const prefix = testPrefix('api-auth');
+const redis = redisClient();
+let w: ApiWorker;
+
+beforeAll(async () => {
+  w = await startApiWorker(prefix);
+});
+
+afterAll(async () => {
+  await w?.close();
+  await cleanup(redis, prefix);
+  redis.disconnect();
+});
+
+/** Every admin-scope route of CONTRACT §5 (method, path). */
+const ADMIN_ROUTES: Array<[string, string]> = [
+  ['GET', '/metrics'],
+  ['GET', '/v1/users'],
+  ['GET', '/v1/users?level=high'],
+  ['GET', '/v1/users/alice%40example.com/risk'],
+  ['GET', '/v1/users/alice%40example.com/events'],
+  ['POST', '/v1/users/alice%40example.com/risk/reset'],
+  ['GET', '/v1/sessions'],
+  ['GET', '/v1/users/alice%40example.com/sessions'],
+  ['GET', '/v1/sessions/s-1'],
+  ['DELETE', '/v1/sessions/s-1'],
+  ['GET', '/v1/audit'],
+];
+
+const PUBLIC_ROUTES = ['/healthz', '/readyz', '/.well-known/jwks.json', '/.well-known/ssf-configuration'];
+
+describe('bearer authentication', () => {
+  it('public routes need no token', async () => {
+    for (const path of PUBLIC_ROUTES) {
+      const r = await call(w.url, path);
+      expect(r.status, path).toBe(200);
+    }
+  });
+
+  it.each(ADMIN_ROUTES)('%s %s: 401 without a token or with a bad one, 403 with an ingest token, allowed with the admin token', async (method, path) => {
+    const none = await call(w.url, path, { method });
+    expect(isApiError(none, 401, 'unauthorized')).toBe(true);
+    expect(none.headers.get('www-authenticate')).toMatch(/^Bearer/);
+
+    const bad = await call(w.url, path, { method, token: 'not-a-real-token-0123456789' });
+    expect(isApiError(bad, 401, 'unauthorized')).toBe(true);
+
+    const basic = await call(w.url, path, { method, headers: { authorization: `Basic ${Buffer.from(`x:${w.cfg.adminToken}`).toString('base64')}` } });
+    expect(isApiError(basic, 401)).toBe(true);
+
+    const ingest = await call(w.url, path, { method, token: w.cfg.ingestToken });
+    expect(isApiError(ingest, 403, 'forbidden')).toBe(true);
+
+    const admin = await call(w.url, path, { method, token: w.cfg.adminToken });
+    expect([401, 403]).not.toContain(admin.status);
+    expect(admin.status).toBeLessThan(500);
+  });
+
+  it('the scheme is case-insensitive ("bearer")', async () => {
+    const r = await call(w.url, '/v1/users', { headers: { authorization: `bearer ${w.cfg.adminToken}` } });
+    expect(r.status).toBe(200);
+  });
+
+  it('POST /v1/events takes the ingest token and the admin token, nothing else', async () => {
+    const body = JSON.stringify({ type: 'access', user: 'auth-probe@example.com', time: new Date().toISOString(), outcome: 'denied', app: 'payroll' });
+    const headers = { 'content-type': 'application/x-ndjson' };
+    expect(isApiError(await call(w.url, '/v1/events', { method: 'POST', body, headers }), 401, 'unauthorized')).toBe(true);
+    expect(isApiError(await call(w.url, '/v1/events', { method: 'POST', body, headers, token: 'wrong-token-0123456789abcdef' }), 401)).toBe(true);
+    const ingest = await call(w.url, '/v1/events', { method: 'POST', body, headers, token: w.cfg.ingestToken });
+    expect(ingest.status).toBe(202);
+    expect(ingest.json).toMatchObject({ accepted: 1, rejected: 0 });
+    const admin = await call(w.url, '/v1/events', { method: 'POST', body, headers, token: w.cfg.adminToken });
+    expect(admin.status).toBe(202);
+    expect(admin.json).toMatchObject({ accepted: 1, rejected: 0 });
+  });
+
+  it('unknown routes: 401 without a token, 404 JSON with one', async () => {
+    expect(isApiError(await call(w.url, '/v1/nothing-here'), 401)).toBe(true);
+    expect(isApiError(await call(w.url, '/v1/nothing-here', { token: w.cfg.adminToken }), 404, 'not_found')).toBe(true);
+    expect(isApiError(await call(w.url, '/v1/nothing-here', { token: w.cfg.ingestToken }), 404, 'not_found')).toBe(true);
+    expect(isApiError(await call(w.url, '/v1/users', { method: 'PUT', token: w.cfg.adminToken }), 404)).toBe(true);
+  });
+
+  it('tokens never appear in answers', async () => {
+    for (const path of ['/metrics', '/v1/audit', '/.well-known/ssf-configuration', '/readyz']) {
+      const r = await call(w.url, path, { token: w.cfg.adminToken });
+      expect(r.text).not.toContain(w.cfg.adminToken);
+      expect(r.text).not.toContain(w.cfg.ingestToken);
+    }
+  });
+});
