@@ -1,26 +1,29 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 
 /** What a route requires. */
-export type Scope = 'public' | 'admin' | 'ingest';
+export type Scope = 'public' | 'admin' | 'ingest' | 'ssf';
 
 /** Holds bearer tokens as SHA-256 digests and checks them in constant time. */
 export class TokenSet {
   private admin: Buffer[] = [];
   private ingest: Buffer[] = [];
+  private ssf: Buffer[] = [];
 
-  constructor(admin: string[], ingest: string[]) {
-    this.set(admin, ingest);
+  constructor(admin: string[], ingest: string[], ssf: string[] = []) {
+    this.set(admin, ingest, ssf);
   }
 
   /** Replaces the tokens (config reload). */
-  set(admin: string[], ingest: string[]): void {
+  set(admin: string[], ingest: string[], ssf: string[] = []): void {
     this.admin = admin.map(digest);
     this.ingest = ingest.map(digest);
+    this.ssf = ssf.map(digest);
   }
 
   /**
    * Checks an Authorization header for a scope: `ok`, `missing` (→ 401), `invalid` (→ 401),
-   * `forbidden` (valid token without the scope → 403). Admin tokens carry every scope.
+   * `forbidden` (valid token without the scope → 403). Admin tokens carry every scope; ingest
+   * tokens only `ingest`; SSF receiver tokens only the stream management API (`ssf`).
    */
   check(header: string | undefined, scope: Scope): 'ok' | 'missing' | 'invalid' | 'forbidden' {
     if (scope === 'public') return 'ok';
@@ -29,9 +32,12 @@ export class TokenSet {
     const d = digest(m[1]!);
     const isAdmin = anyEqual(this.admin, d);
     const isIngest = anyEqual(this.ingest, d);
-    if (!isAdmin && !isIngest) return 'invalid';
-    if (scope === 'admin' && !isAdmin) return 'forbidden';
-    return 'ok';
+    const isSsf = anyEqual(this.ssf, d);
+    if (!isAdmin && !isIngest && !isSsf) return 'invalid';
+    if (isAdmin) return 'ok';
+    if (scope === 'ingest' && isIngest) return 'ok';
+    if (scope === 'ssf' && isSsf) return 'ok';
+    return 'forbidden';
   }
 
   /** A short non-secret label for audit entries (`admin:ab12cd34`). */

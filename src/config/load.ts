@@ -49,6 +49,7 @@ export interface Config {
   prefix: string;
   adminTokens: string[];
   ingestTokens: string[];
+  ssfTokens: string[];
 }
 
 interface Parsed {
@@ -283,6 +284,7 @@ export function loadConfig(path: string, env: NodeJS.ProcessEnv = process.env): 
     prefix,
     adminTokens: [...raw.http.admin_tokens, ...envAdmin],
     ingestTokens: [...raw.http.ingest_tokens, ...envIngest],
+    ssfTokens: [...raw.http.ssf_tokens, ...(env.RISKSTREAM_SSF_TOKEN ? [env.RISKSTREAM_SSF_TOKEN] : [])],
   };
 }
 

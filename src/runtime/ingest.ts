@@ -63,7 +63,8 @@ export async function buildIngest(deps: { config: () => Config; redis: Redis; ke
     },
     accept: async (body, headers) => {
       const c = deps.config();
-      const items = await parseEventsBody(body, headers, { maxBytes: c.raw.http.body_limit * 4, maxEvents: 100_000, decode: { mapping: c.raw.mapping } });
+      // http.body_limit applies after decompression too (docs/shippers.md): a gzip bomb stops there.
+      const items = await parseEventsBody(body, headers, { maxBytes: c.raw.http.body_limit, maxEvents: 100_000, decode: { mapping: c.raw.mapping } });
       const p = redis.pipeline();
       const errors: Array<{ index: number; reason: string }> = [];
       const now = Date.now();

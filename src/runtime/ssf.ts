@@ -1,5 +1,5 @@
 import type { Redis } from 'ioredis';
-import type { Config } from '../config/load.js';
+import type { Config, ResolvedReceiver } from '../config/load.js';
 import type { Keys } from '../keys.js';
 import type { AuditLog } from '../audit/audit-log.js';
 import type { Logger } from '../obs/logger.js';
@@ -11,12 +11,20 @@ import { createSetQueue, enqueueLevelChange, type SetQueue } from '../ssf/queue.
 import { startDeliveryWorker, type DeliveryWorker } from '../ssf/delivery-worker.js';
 import type { ReceiverRegistry } from '../ssf/receivers.js';
 import { wellKnownRoutes } from '../api/routes/well-known.js';
+import { ssfStreamRoutes } from '../api/routes/ssf-streams.js';
+import { SsfStreamStore } from '../ssf/streams.js';
+import { StreamService } from '../ssf/stream-service.js';
+import { createHash } from 'node:crypto';
 
 /** The SET side of a process: signing keys, the delivery queue and (in the worker) its consumer. */
 export interface SsfRuntime {
   keyRing: KeyRing;
   setQueue: SetQueue;
   registry: ReceiverRegistry;
+  /** Receivers registered through the SSF stream management API. */
+  streams: StreamService;
+  /** Config receivers plus enabled SSF streams. */
+  receivers(): ResolvedReceiver[];
   /** Queues one SET per receiver for each change (idempotent). */
   enqueueChanges(changes: LevelChange[]): Promise<void>;
   jwks(): Promise<{ keys: unknown[] }>;
@@ -44,7 +52,14 @@ export interface SsfDeps {
 export async function buildSsf(deps: SsfDeps): Promise<SsfRuntime> {
   let keyRing = await KeyRing.fromConfig(deps.config());
   const setQueue = createSetQueue(deps.redis, deps.keys);
-  const registry: ReceiverRegistry = { get: (name) => deps.config().receivers.find((r) => r.name === name) };
+  const streams = new StreamService(deps.redis, new SsfStreamStore(deps.redis, deps.keys), setQueue, deps.audit, () => deps.config().raw.issuer);
+  await streams.streams(true);
+  const receivers = (): ResolvedReceiver[] => [...deps.config().receivers, ...streams.receiversNow()];
+  const registry: ReceiverRegistry = { get: (name) => receivers().find((r) => r.name === name) };
+  // Keep the stream cache fresh for the (synchronous) registry: other workers' changes show up.
+  const refresh = setInterval(() => void streams.streams().catch(() => undefined), 1000);
+  refresh.unref();
+  await auditReceivers(deps);
   let worker: DeliveryWorker | undefined;
   const start = (): void => {
     const cfg = deps.config();
@@ -67,28 +82,63 @@ export async function buildSsf(deps: SsfDeps): Promise<SsfRuntime> {
     },
     setQueue,
     registry,
+    streams,
+    receivers,
     enqueueChanges: async (changes) => {
-      const receivers = deps.config().receivers;
-      for (const c of changes) await enqueueLevelChange(setQueue, c, receivers);
+      const configured = deps.config().receivers;
+      for (const c of changes) await enqueueLevelChange(setQueue, c, configured);
+      await streams.onChanges(changes);
     },
     jwks: async () => keyRing.jwks() as { keys: unknown[] },
     queueCounts: async () => setQueue.queue.getJobCounts('waiting', 'active', 'delayed', 'failed', 'completed', 'prioritized'),
-    routes: [wellKnownRoutes],
+    routes: [wellKnownRoutes, ssfStreamRoutes],
     service: undefined,
     reload: async () => {
       const next = await KeyRing.fromConfig(deps.config());
       for (const k of keyRing.jwks().keys) if (!next.jwks().keys.some((n) => n.kid === k.kid)) next.addRetired(k, Date.now() + 7 * 86_400_000);
       keyRing = next;
+      await auditReceivers(deps);
       if (worker) {
         await worker.close();
         start();
       }
     },
     close: async () => {
+      clearInterval(refresh);
       await worker?.close();
       await setQueue.close();
     },
   };
   rt.service = rt;
   return rt;
+}
+
+/** Non-secret fingerprint of a receiver's settings. */
+function fingerprint(r: ResolvedReceiver): string {
+  const { authorizationValue, authorization, ...rest } = r;
+  void authorization;
+  return createHash('sha256').update(JSON.stringify({ ...rest, auth: authorizationValue ? 'set' : 'none' })).digest('hex').slice(0, 16);
+}
+
+/**
+ * Audits configured receivers that were added, changed or removed since the last start or reload
+ * (`receiver.enabled` / `receiver.changed` / `receiver.disabled`), so enabling sharing shows in
+ * the audit log. Known receivers are remembered in Redis.
+ */
+async function auditReceivers(deps: SsfDeps): Promise<void> {
+  const key = `${deps.keys.prefix}:receivers:known`;
+  const known = await deps.redis.hgetall(key);
+  const now = new Map(deps.config().receivers.map((r) => [r.name, r]));
+  for (const [name, r] of now) {
+    const fp = fingerprint(r);
+    if (known[name] === fp) continue;
+    const action = known[name] === undefined ? (r.enabled ? 'receiver.enabled' : 'receiver.disabled') : 'receiver.changed';
+    await deps.audit.write({ action, actor: 'config', target: name, details: { kind: r.kind, endpoint: r.endpoint, audience: r.audience, events: r.events, enabled: r.enabled } });
+    await deps.redis.hset(key, name, fp);
+  }
+  for (const name of Object.keys(known)) {
+    if (now.has(name)) continue;
+    await deps.audit.write({ action: 'receiver.disabled', actor: 'config', target: name, details: { removed: true } });
+    await deps.redis.hdel(key, name);
+  }
 }

@@ -158,7 +158,7 @@ export async function startWorker(opts: WorkerOptions = {}): Promise<WorkerHandl
       .subscribe(),
   );
 
-  const tokens = new TokenSet(config.adminTokens, config.ingestTokens);
+  const tokens = new TokenSet(config.adminTokens, config.ingestTokens, config.ssfTokens);
   const ctx = {
     config: () => config,
     redis,
@@ -180,7 +180,7 @@ export async function startWorker(opts: WorkerOptions = {}): Promise<WorkerHandl
       }
       return { ok: Object.values(checks).every(Boolean), checks };
     },
-    services: { risk, sessions: sessions.service, ingest: ingest.service, ssf: ssf.service } as Record<string, unknown>,
+    services: { risk, sessions: sessions.service, ingest: ingest.service, ssf: ssf.service, ssfStreams: ssf.streams } as Record<string, unknown>,
   };
   const refreshGauges = async (): Promise<void> => {
     try {
@@ -219,7 +219,7 @@ export async function startWorker(opts: WorkerOptions = {}): Promise<WorkerHandl
     reload: async (path) => {
       const next = loadConfig(path ?? opts.configPath ?? config.dir);
       config = next;
-      tokens.set(next.adminTokens, next.ingestTokens);
+      tokens.set(next.adminTokens, next.ingestTokens, next.ssfTokens);
       Object.assign(decodeOpts, { mapping: next.raw.mapping });
       await ssf.reload();
       await audit.write({ action: 'config.reloaded', actor: 'system', details: { files: next.files, behaviors: next.behaviors.map((b) => `${b.id}:${b.enabled ? b.risk_level : 'off'}`), receivers: next.receivers.map((r) => r.name) } });

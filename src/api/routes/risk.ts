@@ -17,30 +17,55 @@ function limitOf(q: Q): number | undefined {
   return n;
 }
 
+/** `/v1/users?cursor=`: base64url of a non-negative offset (as RiskService.list issues it). */
+function listCursor(cursor: string | undefined): string | undefined {
+  if (cursor === undefined || cursor === '') return undefined;
+  if (!/^[A-Za-z0-9_-]+$/.test(cursor) || !/^\d+$/.test(Buffer.from(cursor, 'base64url').toString())) throw new RiskstreamError('BAD_REQUEST', 'invalid cursor');
+  return cursor;
+}
+
+/** `/v1/users/{user}/events?cursor=`: a stream entry id. */
+function eventsCursor(cursor: string | undefined): string | undefined {
+  if (cursor === undefined || cursor === '') return undefined;
+  if (!/^\d+-\d+$/.test(cursor)) throw new RiskstreamError('BAD_REQUEST', 'invalid cursor');
+  return cursor;
+}
+
+/** A user id from the path; emails are trimmed and lower-cased as at ingest. */
+function userOf(raw: string): string {
+  const user = raw.trim();
+  if (!user) throw new RiskstreamError('BAD_REQUEST', 'user is required');
+  return /^[^@\s]+@[^@\s]+$/.test(user) ? user.toLowerCase() : user;
+}
+
 /** Users by level, a user's risk and risk events, and the admin reset. */
 export const riskRoutes: RouteModule = (app, ctx) => {
   const risk = (): RiskService => service<RiskService>(ctx, 'risk');
 
   app.get<{ Querystring: Q }>('/v1/users', async (req) => {
-    const { level, cursor } = req.query;
+    const { level } = req.query;
     if (level !== undefined && !RISK_LEVELS.includes(level as RiskLevel)) {
       throw new RiskstreamError('BAD_REQUEST', `level must be one of ${RISK_LEVELS.join(', ')}`);
     }
-    return risk().list({ ...(level ? { level: level as RiskLevel } : {}), ...(cursor ? { cursor } : {}), ...(limitOf(req.query) ? { limit: limitOf(req.query)! } : {}) });
+    const cursor = listCursor(req.query.cursor);
+    const limit = limitOf(req.query);
+    return risk().list({ ...(level ? { level: level as RiskLevel } : {}), ...(cursor ? { cursor } : {}), ...(limit ? { limit } : {}) });
   });
 
-  app.get<{ Params: { user: string } }>('/v1/users/:user/risk', async (req) => risk().get(req.params.user));
+  app.get<{ Params: { user: string } }>('/v1/users/:user/risk', async (req) => risk().get(userOf(req.params.user)));
 
   app.get<{ Params: { user: string }; Querystring: Q }>('/v1/users/:user/events', async (req) => {
-    await risk().get(req.params.user); // 404 for unknown users
+    const user = userOf(req.params.user);
     const limit = limitOf(req.query);
-    return risk().events(req.params.user, { ...(req.query.cursor ? { cursor: req.query.cursor } : {}), ...(limit ? { limit } : {}) });
+    const cursor = eventsCursor(req.query.cursor);
+    await risk().get(user); // 404 for unknown users
+    return risk().events(user, { ...(cursor ? { cursor } : {}), ...(limit ? { limit } : {}) });
   });
 
   app.post<{ Params: { user: string }; Body: { reason?: string } | undefined }>('/v1/users/:user/risk/reset', async (req) => {
     const body = req.body && typeof req.body === 'object' ? req.body : {};
     const reason = typeof body.reason === 'string' ? body.reason.slice(0, 500) : '';
-    const r = await risk().reset(req.params.user, req.actor, reason);
+    const r = await risk().reset(userOf(req.params.user), req.actor, reason);
     return { user: r.user, previous_level: r.previous, level: r.level, version: r.version, change_id: r.change?.id ?? null };
   });
 };

@@ -1,0 +1,90 @@
+import { gzipSync } from 'node:zlib';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { cleanup, redisClient, testPrefix, waitFor } from '../helpers/redis.js';
+import { call, isApiError, startApiWorker, type ApiWorker } from './helpers.js';
+
+const prefix = testPrefix('api-limits');
+const redis = redisClient();
+const BODY_LIMIT = 4096;
+const MAX_LAG = 5;
+let w: ApiWorker;
+
+beforeAll(async () => {
+  // A small body limit and back-pressure threshold; claim_idle long so the worker never
+  // reclaims the entries a "stalled consumer" below holds.
+  w = await startApiWorker(prefix, { http: { port: 0, host: '127.0.0.1', admin_tokens: [`admin-${prefix}-0123456789abcdef`], ingest_tokens: [`ingest-${prefix}-0123456789abcdef`], body_limit: BODY_LIMIT }, streams: { block: '200ms', claim_idle: '10m', max_lag: MAX_LAG } });
+});
+
+afterAll(async () => {
+  await w?.close();
+  await cleanup(redis, prefix);
+  redis.disconnect();
+});
+
+const event = (i: number) => JSON.stringify({ type: 'access', user: `limits-${i}@example.com`, time: new Date().toISOString(), outcome: 'denied', app: 'payroll', note: 'x'.repeat(40) });
+const post = (body: string | Buffer, headers: Record<string, string> = {}) =>
+  call(w.url, '/v1/events', { method: 'POST', token: w.cfg.ingestToken, body, headers: { 'content-type': 'application/x-ndjson', ...headers } });
+
+describe('413: bodies over http.body_limit', () => {
+  it('a plain body over the limit', async () => {
+    const body = Array.from({ length: 60 }, (_, i) => event(i)).join('\n');
+    expect(body.length).toBeGreaterThan(BODY_LIMIT);
+    expect(isApiError(await post(body), 413, 'payload_too_large')).toBe(true);
+  });
+
+  it('a gzip body small on the wire but over the limit once decompressed', async () => {
+    const text = Array.from({ length: 60 }, (_, i) => event(i)).join('\n');
+    const gz = gzipSync(text);
+    expect(gz.length).toBeLessThan(BODY_LIMIT);
+    expect(text.length).toBeGreaterThan(BODY_LIMIT);
+    expect(isApiError(await post(gz, { 'content-encoding': 'gzip' }), 413, 'payload_too_large')).toBe(true);
+  });
+
+  it('a body under the limit, gzip or not, is accepted', async () => {
+    const text = Array.from({ length: 5 }, (_, i) => event(i)).join('\n');
+    expect((await post(text)).json).toMatchObject({ accepted: 5, rejected: 0 });
+    expect((await post(gzipSync(text), { 'content-encoding': 'gzip' })).json).toMatchObject({ accepted: 5, rejected: 0 });
+  });
+
+  it('admin routes are limited too', async () => {
+    const r = await call(w.url, '/v1/users/x%40example.com/risk/reset', {
+      method: 'POST',
+      token: w.cfg.adminToken,
+      body: JSON.stringify({ reason: 'y'.repeat(BODY_LIMIT * 2) }),
+      headers: { 'content-type': 'application/json' },
+    });
+    expect(isApiError(r, 413, 'payload_too_large')).toBe(true);
+  });
+});
+
+describe('429: back-pressure when the consumer group lags', () => {
+  it('answers 429 with Retry-After while entries wait, and accepts again once they are acked', async () => {
+    // Wait for the worker to have read everything posted above.
+    await waitFor(async () => ((await redis.xpending(`${prefix}:activity`, 'riskstream')) as [number])[0] === 0, { what: 'nothing pending' });
+    // A stalled consumer: it takes entries and never acks them. XADD and XREADGROUP in one
+    // MULTI, so the worker cannot read them first.
+    const m = redis.multi();
+    for (let i = 0; i < MAX_LAG * 4; i++) m.xadd(`${prefix}:activity`, '*', 'event', event(100 + i));
+    m.xreadgroup('GROUP', 'riskstream', 'stalled', 'COUNT', 1000, 'STREAMS', `${prefix}:activity`, '>');
+    const res = (await m.exec()) ?? [];
+    const ids = res.slice(0, MAX_LAG * 4).map(([, id]) => id as string);
+
+    const busy = await waitFor(async () => {
+      const r = await post(event(1));
+      return r.status === 429 ? r : undefined;
+    }, { timeout: 5000, interval: 200, what: '429' });
+    expect(isApiError(busy, 429, 'backpressure')).toBe(true);
+    expect(Number(busy.headers.get('retry-after'))).toBeGreaterThan(0);
+
+    // Health and admin routes still answer.
+    expect((await call(w.url, '/healthz')).status).toBe(200);
+    expect((await call(w.url, '/v1/users', { token: w.cfg.adminToken })).status).toBe(200);
+
+    await redis.xack(`${prefix}:activity`, 'riskstream', ...ids);
+    const ok = await waitFor(async () => {
+      const r = await post(event(2));
+      return r.status === 202 ? r : undefined;
+    }, { timeout: 5000, interval: 200, what: '202 again' });
+    expect(ok.json).toMatchObject({ accepted: 1 });
+  });
+});
