@@ -21,6 +21,11 @@ export function connect(url: string, logger: Logger, name: string, extra: RedisO
     if (!down) logger.warn({ conn: name, err: err.message }, 'redis connection error; reconnecting');
     down = true;
   });
+  // A connection the server closed (CLIENT KILL, restart, idle timeout) emits no 'error': say so here.
+  redis.on('reconnecting', (delay: number) => {
+    if (!down) logger.warn({ conn: name, delay }, 'redis connection lost; reconnecting');
+    down = true;
+  });
   redis.on('ready', () => {
     if (down) logger.info({ conn: name }, 'redis reconnected');
     down = false;

@@ -9,6 +9,7 @@ import { generateKeyFiles } from '../ssf/keys.js';
 import { LocalReceiver, eventOf } from '../ssf/local-receiver.js';
 import { replayFile } from './replay.js';
 import { startWorker } from './worker.js';
+import { purgePrefix } from './purge.js';
 
 /** Options of {@link runDemo}. */
 export interface DemoOptions {
@@ -91,16 +92,7 @@ export async function runDemo(opts: DemoOptions): Promise<number> {
   } finally {
     await worker.close();
     await Promise.all([ssf.close(), okta.close()]);
-    if (!opts.keep) {
-      for (const pattern of [`${prefix}:*`, `{${prefix}}:*`]) {
-        let cursor = '0';
-        do {
-          const [next, keys] = await redis.scan(cursor, 'MATCH', pattern, 'COUNT', 1000);
-          cursor = next;
-          if (keys.length) await redis.unlink(...keys);
-        } while (cursor !== '0');
-      }
-    }
+    if (!opts.keep) await purgePrefix(redis, prefix);
     redis.disconnect();
     redisInfo.child?.kill();
   }

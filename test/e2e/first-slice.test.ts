@@ -1,51 +1,34 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { cleanup, redisClient, testPrefix, waitFor } from '../helpers/redis.js';
-import { eventOf, startReceiver, type TestReceiver } from '../helpers/receiver.js';
-import { spawnWorker, writeTestConfig, type TestConfig, type WorkerProcess } from '../helpers/worker.js';
+import { describe, expect, it } from 'vitest';
+import { waitFor } from '../helpers/redis.js';
+import { eventOf } from '../helpers/receiver.js';
+import { workerHarness } from '../helpers/worker.js';
 
-const prefix = testPrefix('e2e-slice');
-const redis = redisClient();
-let receiver: TestReceiver;
-let cfg: TestConfig;
-let worker: WorkerProcess;
-
-beforeAll(async () => {
-  receiver = await startReceiver({ audience: 'https://receiver.test', issuer: 'https://riskstream.test' });
-  cfg = await writeTestConfig(prefix, {
-    receivers: [{ name: 'test-ssf', kind: 'ssf', endpoint: `${receiver.url}/events`, audience: 'https://receiver.test', subject_format: 'email' }],
-  });
-  worker = await spawnWorker(cfg.dir);
-  receiver.setJwks(`${worker.url}/.well-known/jwks.json`);
-}, 40_000);
-
-afterAll(async () => {
-  await worker?.stop();
-  await receiver?.close();
-  await cleanup(redis, prefix);
-  redis.disconnect();
-  cfg?.remove();
-});
+const h = workerHarness(
+  'e2e-slice',
+  (url) => ({ receivers: [{ name: 'test-ssf', kind: 'ssf', endpoint: `${url}/events`, audience: 'https://h.receiver.test', subject_format: 'email' }] }),
+  { receiver: { audience: 'https://h.receiver.test', issuer: 'https://riskstream.test' } },
+);
 
 describe('first slice: Redis stream in → signed SET out', () => {
   it('London then Sydney two hours later → one verified SET, LOW → HIGH', async () => {
     const user = 'alice@example.com';
-    await redis.xadd(`${prefix}:login`, '*', 'event', JSON.stringify({
+    await h.redis.xadd(`${h.prefix}:login`, '*', 'event', JSON.stringify({
       type: 'login', id: 'l-1', user, time: '2026-11-23T08:00:00Z', outcome: 'success', ip: '81.2.69.142',
       geo: { lat: 51.5, lon: -0.12, accuracy_km: 20, country: 'GB', city: 'London' },
     }));
     // Flat-field shape with dotted keys.
-    await redis.xadd(`${prefix}:login`, '*', 'type', 'login', 'id', 'l-2', 'user', user, 'time', '2026-11-23T10:00:00Z', 'outcome', 'success',
+    await h.redis.xadd(`${h.prefix}:login`, '*', 'type', 'login', 'id', 'l-2', 'user', user, 'time', '2026-11-23T10:00:00Z', 'outcome', 'success',
       'ip', '1.128.0.1', 'geo.lat', '-33.87', 'geo.lon', '151.21', 'geo.city', 'Sydney', 'geo.country', 'AU');
 
-    await waitFor(() => receiver.received.length >= 1, { what: 'a SET at the receiver' });
-    const set = receiver.received[0]!;
+    await waitFor(() => h.receiver.received.length >= 1, { what: 'a SET at the receiver' });
+    const set = h.receiver.received[0]!;
     expect(set.error).toBeUndefined();
     expect(set.verified).toBe(true);
     expect(set.contentType).toBe('application/secevent+jwt');
     expect(set.header.typ).toBe('secevent+jwt');
     expect(set.header.kid).toEqual(expect.any(String));
     expect(set.claims.iss).toBe('https://riskstream.test');
-    expect(set.claims.aud).toBe('https://receiver.test');
+    expect(set.claims.aud).toBe('https://h.receiver.test');
     expect(set.claims.jti).toEqual(expect.any(String));
     expect(set.claims.sub_id).toEqual({ format: 'email', email: user });
     const ev = eventOf(set);
@@ -54,10 +37,10 @@ describe('first slice: Redis stream in → signed SET out', () => {
 
     // Exactly one SET for one change.
     await new Promise((r) => setTimeout(r, 500));
-    expect(receiver.received).toHaveLength(1);
+    expect(h.receiver.received).toHaveLength(1);
 
     // The state and the evidence are in Redis, readable through the API.
-    const res = await fetch(`${worker.url}/v1/users/${encodeURIComponent(user)}/risk`, { headers: { authorization: `Bearer ${cfg.adminToken}` } });
+    const res = await fetch(`${h.worker.url}/v1/users/${encodeURIComponent(user)}/risk`, { headers: { authorization: `Bearer ${h.cfg.adminToken}` } });
     expect(res.status).toBe(200);
     const risk = (await res.json()) as { level: string; version: number; behaviors: Array<{ id: string; evidence: Record<string, unknown> }> };
     expect(risk.level).toBe('high');
@@ -67,30 +50,30 @@ describe('first slice: Redis stream in → signed SET out', () => {
   });
 
   it('a bad entry lands in the dead-letter stream with a reason, and the worker keeps going', async () => {
-    await redis.xadd(`${prefix}:activity`, '*', 'event', '{"type":"dlp", not json');
-    await redis.xadd(`${prefix}:activity`, '*', 'type', 'dlp', 'time', '2026-11-23T08:00:00Z'); // no user
+    await h.redis.xadd(`${h.prefix}:activity`, '*', 'event', '{"type":"dlp", not json');
+    await h.redis.xadd(`${h.prefix}:activity`, '*', 'type', 'dlp', 'time', '2026-11-23T08:00:00Z'); // no user
     const dead = await waitFor(async () => {
-      const rows = await redis.xrange(`${prefix}:dead-letter`, '-', '+');
+      const rows = await h.redis.xrange(`${h.prefix}:dead-letter`, '-', '+');
       return rows.length >= 2 ? rows : undefined;
     }, { what: 'two dead letters' });
     const text = dead.map(([, f]) => f.join(' ')).join('\n');
     expect(text).toMatch(/reason/);
     expect(text).toMatch(/user/);
     // Still processing: an infected device raises bob to HIGH.
-    await redis.xadd(`${prefix}:activity`, '*', 'event', JSON.stringify({
+    await h.redis.xadd(`${h.prefix}:activity`, '*', 'event', JSON.stringify({
       type: 'endpoint', user: 'bob@example.com', time: '2026-11-23T08:05:00Z', device: { id: 'd-9' }, vendor: 'crowdstrike', detection: 'malware', severity: 'critical',
     }));
-    await waitFor(() => receiver.received.some((s) => (s.claims.sub_id as { email?: string })?.email === 'bob@example.com'), { what: "bob's SET" });
+    await waitFor(() => h.receiver.received.some((s) => (s.claims.sub_id as { email?: string })?.email === 'bob@example.com'), { what: "bob's SET" });
     // Nothing is left pending: every entry was acked.
-    const pending = (await redis.xpending(`${prefix}:activity`, 'riskstream')) as [number];
+    const pending = (await h.redis.xpending(`${h.prefix}:activity`, 'riskstream')) as [number];
     expect(pending[0]).toBe(0);
   });
 
   it('serves the JWKS publicly and refuses admin routes without a token', async () => {
-    const jwks = (await (await fetch(`${worker.url}/.well-known/jwks.json`)).json()) as { keys: Array<Record<string, unknown>> };
+    const jwks = (await (await fetch(`${h.worker.url}/.well-known/jwks.json`)).json()) as { keys: Array<Record<string, unknown>> };
     expect(jwks.keys.length).toBeGreaterThan(0);
     for (const k of jwks.keys) expect(k.d).toBeUndefined();
-    expect((await fetch(`${worker.url}/healthz`)).status).toBe(200);
-    expect((await fetch(`${worker.url}/v1/users`)).status).toBe(401);
+    expect((await fetch(`${h.worker.url}/healthz`)).status).toBe(200);
+    expect((await fetch(`${h.worker.url}/v1/users`)).status).toBe(401);
   });
 });

@@ -1,40 +1,21 @@
 import { readFileSync } from 'node:fs';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { cleanup, redisClient, testPrefix, waitFor } from '../helpers/redis.js';
-import { eventOf, startReceiver, type TestReceiver } from '../helpers/receiver.js';
-import { spawnWorker, writeTestConfig, type TestConfig, type WorkerProcess } from '../helpers/worker.js';
+import { describe, expect, it } from 'vitest';
+import { waitFor } from '../helpers/redis.js';
+import { eventOf } from '../helpers/receiver.js';
+import { workerHarness } from '../helpers/worker.js';
 
 /**
  * The real-telemetry path end to end: a log shipper RPUSHes Okta System Log records (as
  * Logstash's redis output does) to a list; the list bridge moves them into a stream mapped with
  * the `okta` profile; the worker detects the impossible trip and a receiver gets the SET.
  */
-const prefix = testPrefix('shipper-okta');
-const redis = redisClient();
 const okta = JSON.parse(readFileSync(new URL('../ingest/fixtures/okta-session-start.json', import.meta.url), 'utf8')) as Record<string, any>;
-let receiver: TestReceiver;
-let cfg: TestConfig;
-let worker: WorkerProcess;
-
-beforeAll(async () => {
-  receiver = await startReceiver();
-  cfg = await writeTestConfig(prefix, {
-    streams: { block: '200ms', claim_idle: '2s', extra: [`${prefix}:okta`] },
-    mapping: { streams: { [`${prefix}:okta`]: 'okta' } },
-    bridge: { lists: { [`${prefix}:okta-list`]: `${prefix}:okta` }, interval: '100ms' },
-    receivers: [{ name: 'rx', kind: 'ssf', endpoint: `${receiver.url}/e`, audience: 'https://rx' }],
-  });
-  worker = await spawnWorker(cfg.dir);
-  receiver.setJwks(`${worker.url}/.well-known/jwks.json`);
-}, 40_000);
-
-afterAll(async () => {
-  await worker?.stop();
-  await receiver?.close();
-  await cleanup(redis, prefix);
-  redis.disconnect();
-  cfg?.remove();
-});
+const h = workerHarness('shipper-okta', (url, prefix) => ({
+  streams: { block: '200ms', claim_idle: '2s', extra: [`${h.prefix}:okta`] },
+  mapping: { streams: { [`${h.prefix}:okta`]: 'okta' } },
+  bridge: { lists: { [`${h.prefix}:okta-list`]: `${h.prefix}:okta` }, interval: '100ms' },
+  receivers: [{ name: 'rx', kind: 'ssf', endpoint: `${url}/e`, audience: 'https://rx' }],
+}));
 
 describe('Okta System Log through a Redis list', () => {
   it('London then Sydney in Okta\'s shape → HIGH, shared as a SET', async () => {
@@ -45,16 +26,16 @@ describe('Okta System Log through a Redis list', () => {
     sydney.client.ipAddress = '1.128.0.1';
     sydney.client.geographicalContext = { city: 'Sydney', country: 'Australia', geolocation: { lat: -33.87, lon: 151.21 } };
     // Logstash's redis output (data_type => list) RPUSHes one JSON document per event.
-    await redis.rpush(`${prefix}:okta-list`, JSON.stringify(london), JSON.stringify(sydney), 'not json at all');
+    await h.redis.rpush(`${h.prefix}:okta-list`, JSON.stringify(london), JSON.stringify(sydney), 'not json at all');
 
-    await waitFor(() => receiver.received.length >= 1, { what: 'a SET' });
-    const set = receiver.received[0]!;
+    await waitFor(() => h.receiver.received.length >= 1, { what: 'a SET' });
+    const set = h.receiver.received[0]!;
     expect(set.verified).toBe(true);
     expect(set.claims.sub_id).toEqual({ format: 'email', email: 'alice.ng@example.com' });
     expect(eventOf(set).body).toMatchObject({ current_level: 'HIGH', previous_level: 'LOW' });
     // The list is drained and the bad line is dead-lettered with a reason, not lost.
-    expect(await redis.llen(`${prefix}:okta-list`)).toBe(0);
-    const dead = await waitFor(async () => (await redis.xrange(`${prefix}:dead-letter`, '-', '+'))[0], { what: 'dead letter' });
+    expect(await h.redis.llen(`${h.prefix}:okta-list`)).toBe(0);
+    const dead = await waitFor(async () => (await h.redis.xrange(`${h.prefix}:dead-letter`, '-', '+'))[0], { what: 'dead letter' });
     expect(dead[1].join(' ')).toMatch(/reason/);
     expect(dead[1].join(' ')).toMatch(/not json at all/);
   });

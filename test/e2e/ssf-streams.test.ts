@@ -1,40 +1,17 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { cleanup, redisClient, testPrefix, waitFor } from '../helpers/redis.js';
-import { eventOf, startReceiver, type TestReceiver } from '../helpers/receiver.js';
-import { spawnWorker, writeTestConfig, type TestConfig, type WorkerProcess } from '../helpers/worker.js';
+import { describe, expect, it } from 'vitest';
+import { waitFor } from '../helpers/redis.js';
+import { eventOf } from '../helpers/receiver.js';
+import { workerHarness } from '../helpers/worker.js';
 
 const CAEP_RISK = 'https://schemas.openid.net/secevent/caep/event-type/risk-level-change';
 const CAEP_REVOKED = 'https://schemas.openid.net/secevent/caep/event-type/session-revoked';
 const VERIFICATION = 'https://schemas.openid.net/secevent/ssf/event-type/verification';
 
-const prefix = testPrefix('ssf-streams');
-const redis = redisClient();
-const ssfToken = `ssf-${prefix}-0123456789abcdef`;
-let receiver: TestReceiver;
-let cfg: TestConfig;
-let worker: WorkerProcess;
-
-beforeAll(async () => {
-  receiver = await startReceiver();
-  cfg = await writeTestConfig(prefix);
-  // Add an SSF-scope token next to the admin and ingest ones.
-  const { readFileSync, writeFileSync } = await import('node:fs');
-  const file = `${cfg.dir}/riskstream.yaml`;
-  writeFileSync(file, readFileSync(file, 'utf8').replace('ingest_tokens:', `ssf_tokens:\n    - ${ssfToken}\n  ingest_tokens:`));
-  worker = await spawnWorker(cfg.dir);
-  receiver.setJwks(`${worker.url}/.well-known/jwks.json`);
-}, 40_000);
-
-afterAll(async () => {
-  await worker?.stop();
-  await receiver?.close();
-  await cleanup(redis, prefix);
-  redis.disconnect();
-  cfg?.remove();
-});
+const ssfToken = 'ssf-token-for-the-stream-tests-0123';
+const h = workerHarness('ssf-streams', () => ({ http: { ssf_tokens: [ssfToken] } }));
 
 const api = async (method: string, path: string, body?: unknown, token = ssfToken): Promise<{ status: number; json: any }> => {
-  const res = await fetch(`${worker.url}${path}`, {
+  const res = await fetch(`${h.worker.url}${path}`, {
     method,
     headers: { authorization: `Bearer ${token}`, ...(body ? { 'content-type': 'application/json' } : {}) },
     ...(body ? { body: JSON.stringify(body) } : {}),
@@ -45,17 +22,17 @@ const api = async (method: string, path: string, body?: unknown, token = ssfToke
 
 async function travel(user: string, hour: number): Promise<void> {
   const t = (h: number): string => `2026-11-23T${String(h).padStart(2, '0')}:00:00Z`;
-  await redis.xadd(`${prefix}:login`, '*', 'event', JSON.stringify({ type: 'login', user, time: t(hour), ip: '81.2.69.142', geo: { lat: 51.5, lon: -0.12 } }));
-  await redis.xadd(`${prefix}:login`, '*', 'event', JSON.stringify({ type: 'login', user, time: t(hour + 1), ip: '1.128.0.1', geo: { lat: -33.87, lon: 151.21 } }));
+  await h.redis.xadd(`${h.prefix}:login`, '*', 'event', JSON.stringify({ type: 'login', user, time: t(hour), ip: '81.2.69.142', geo: { lat: 51.5, lon: -0.12 } }));
+  await h.redis.xadd(`${h.prefix}:login`, '*', 'event', JSON.stringify({ type: 'login', user, time: t(hour + 1), ip: '1.128.0.1', geo: { lat: -33.87, lon: 151.21 } }));
 }
 
-const setsFor = (user: string) => receiver.received.filter((s) => (s.claims.sub_id as { email?: string } | undefined)?.email === user);
+const setsFor = (user: string) => h.receiver.received.filter((s) => (s.claims.sub_id as { email?: string } | undefined)?.email === user);
 
 describe('SSF stream management', () => {
   let id = '';
 
   it('publishes transmitter metadata', async () => {
-    const meta = (await (await fetch(`${worker.url}/.well-known/ssf-configuration`)).json()) as Record<string, unknown>;
+    const meta = (await (await fetch(`${h.worker.url}/.well-known/ssf-configuration`)).json()) as Record<string, unknown>;
     expect(meta).toMatchObject({ issuer: 'https://riskstream.test', delivery_methods_supported: ['urn:ietf:rfc:8935'] });
     for (const k of ['jwks_uri', 'configuration_endpoint', 'status_endpoint', 'add_subject_endpoint', 'remove_subject_endpoint', 'verification_endpoint']) {
       expect(meta[k], k).toEqual(expect.stringMatching(/^https:\/\//));
@@ -64,11 +41,11 @@ describe('SSF stream management', () => {
 
   it('refuses callers without the ssf scope', async () => {
     expect((await api('GET', '/ssf/streams', undefined, 'nope-nope-nope-nope')).status).toBe(401);
-    expect((await api('GET', '/ssf/streams', undefined, cfg.ingestToken)).status).toBe(403);
+    expect((await api('GET', '/ssf/streams', undefined, h.cfg.ingestToken)).status).toBe(403);
   });
 
   it('a stream created through the API receives SETs without a restart', async () => {
-    const r = await api('POST', '/ssf/streams', { delivery: { method: 'urn:ietf:rfc:8935', endpoint_url: `${receiver.url}/ssf` }, events_requested: [CAEP_RISK, CAEP_REVOKED], aud: 'https://rx.example' });
+    const r = await api('POST', '/ssf/streams', { delivery: { method: 'urn:ietf:rfc:8935', endpoint_url: `${h.receiver.url}/ssf` }, events_requested: [CAEP_RISK, CAEP_REVOKED], aud: 'https://rx.example' });
     expect(r.status).toBe(201);
     expect(r.json).toMatchObject({ iss: 'https://riskstream.test', aud: 'https://rx.example', events_delivered: [CAEP_RISK, CAEP_REVOKED] });
     id = r.json.stream_id;
@@ -84,7 +61,7 @@ describe('SSF stream management', () => {
 
   it('a verification event round-trips with its state', async () => {
     expect((await api('POST', '/ssf/verify', { stream_id: id, state: 'xyz-123' })).status).toBe(204);
-    const v = await waitFor(() => receiver.received.find((s) => eventOf(s).type === VERIFICATION), { what: 'verification SET' });
+    const v = await waitFor(() => h.receiver.received.find((s) => eventOf(s).type === VERIFICATION), { what: 'verification SET' });
     expect(v.verified).toBe(true);
     expect(eventOf(v).body.state).toBe('xyz-123');
   });
@@ -109,7 +86,7 @@ describe('SSF stream management', () => {
     expect(r.json.description).toBe('siem');
     expect((await api('DELETE', `/ssf/streams?stream_id=${id}`)).status).toBe(204);
     expect((await api('GET', `/ssf/streams?stream_id=${id}`)).status).toBe(404);
-    const audit = (await api('GET', '/v1/audit?limit=200', undefined, cfg.adminToken)).json.entries as Array<{ action: string }>;
+    const audit = (await api('GET', '/v1/audit?limit=200', undefined, h.cfg.adminToken)).json.entries as Array<{ action: string }>;
     const actions = audit.map((e) => e.action);
     for (const a of ['receiver.enabled', 'receiver.changed', 'receiver.disabled']) expect(actions).toContain(a);
   });

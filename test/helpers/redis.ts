@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
+import { purgePrefix } from '../../src/runtime/purge.js';
 
 export const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 
@@ -14,16 +15,7 @@ export function redisClient(): Redis {
 }
 
 /** Deletes every key under the prefix (including BullMQ's `{prefix}:bull` keys). */
-export async function cleanup(redis: Redis, prefix: string): Promise<void> {
-  for (const pattern of [`${prefix}:*`, `{${prefix}}:*`]) {
-    let cursor = '0';
-    do {
-      const [next, keys] = await redis.scan(cursor, 'MATCH', pattern, 'COUNT', 1000);
-      cursor = next;
-      if (keys.length) await redis.unlink(...keys);
-    } while (cursor !== '0');
-  }
-}
+export const cleanup = purgePrefix;
 
 /** Polls `fn` until it returns a truthy value or the timeout passes. */
 export async function waitFor<T>(fn: () => Promise<T> | T, { timeout = 15_000, interval = 50, what = 'condition' } = {}): Promise<NonNullable<T>> {

@@ -4,7 +4,11 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { stringify } from 'yaml';
 import { generateKeyFiles } from '../../src/ssf/keys.js';
-import { REDIS_URL, waitFor } from './redis.js';
+import { beforeAll, afterAll } from 'vitest';
+import type { Redis } from 'ioredis';
+import type { LocalReceiverOptions } from '../../src/ssf/local-receiver.js';
+import { REDIS_URL, cleanup, redisClient, testPrefix, waitFor } from './redis.js';
+import { startReceiver, type TestReceiver } from './receiver.js';
 
 const ROOT = resolve(import.meta.dirname, '../..');
 
@@ -23,7 +27,6 @@ export async function writeTestConfig(prefix: string, main: Record<string, unkno
   const ingestToken = `ingest-${prefix}-0123456789abcdef`;
   const cfg = {
     redis: { url: REDIS_URL, prefix },
-    http: { port: 0, host: '127.0.0.1', admin_tokens: [adminToken], ingest_tokens: [ingestToken] },
     signing: { key_file: 'keys/signing.pem', alg: 'ES256' },
     issuer: 'https://riskstream.test',
     streams: { block: '200ms', claim_idle: '2s' },
@@ -31,6 +34,7 @@ export async function writeTestConfig(prefix: string, main: Record<string, unkno
     delivery: { backoff_base: '100ms', backoff_max: '1s' },
     log_level: 'warn',
     ...main,
+    http: { port: 0, host: '127.0.0.1', admin_tokens: [adminToken], ingest_tokens: [ingestToken], ...((main.http as object) ?? {}) },
   };
   writeFileSync(join(dir, 'riskstream.yaml'), stringify(cfg));
   writeFileSync(
@@ -83,4 +87,40 @@ export async function spawnWorker(configDir: string, env: Record<string, string>
       return exited;
     },
   };
+}
+
+/** What {@link workerHarness} sets up for a test file (filled in `beforeAll`). */
+export interface Harness {
+  prefix: string;
+  redis: Redis;
+  receiver: TestReceiver;
+  cfg: TestConfig;
+  worker: WorkerProcess;
+}
+
+/**
+ * The usual e2e set-up: a random prefix, a receiver verifying SETs against the worker's JWKS,
+ * a temp config whose `receivers` the callback may set (given the receiver's URL), and a worker
+ * process; everything is stopped and the prefix purged after the file.
+ */
+export function workerHarness(
+  name: string,
+  main: (receiverUrl: string, prefix: string) => Record<string, unknown> = () => ({}),
+  opts: { behaviors?: Record<string, unknown>; env?: Record<string, string>; receiver?: LocalReceiverOptions } = {},
+): Harness {
+  const h = { prefix: testPrefix(name), redis: redisClient() } as Harness;
+  beforeAll(async () => {
+    h.receiver = await startReceiver(opts.receiver);
+    h.cfg = await writeTestConfig(h.prefix, main(h.receiver.url, h.prefix), opts.behaviors);
+    h.worker = await spawnWorker(h.cfg.dir, opts.env);
+    h.receiver.setJwks(`${h.worker.url}/.well-known/jwks.json`);
+  }, 40_000);
+  afterAll(async () => {
+    await h.worker?.stop();
+    await h.receiver?.close();
+    await cleanup(h.redis, h.prefix);
+    h.redis.disconnect();
+    h.cfg?.remove();
+  });
+  return h;
 }
