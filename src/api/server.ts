@@ -67,7 +67,9 @@ export async function buildServer(ctx: ApiContext, modules: RouteModule[]): Prom
 
   app.setNotFoundHandler((req, reply) => {
     // Unknown routes answer 401 before 404 for unauthenticated callers, like real routes.
-    if (ctx.tokens.check(req.headers.authorization, 'ingest') !== 'ok') {
+    // Any valid token (admin, ingest, ssf) gets the 404; 'forbidden' only means "valid, other scope".
+    const verdict = ctx.tokens.check(req.headers.authorization, 'admin');
+    if (verdict === 'missing' || verdict === 'invalid') {
       reply.header('WWW-Authenticate', 'Bearer');
       return sendError(reply, 401, 'unauthorized', 'a bearer token is required');
     }

@@ -256,6 +256,9 @@ export function loadConfig(path: string, env: NodeJS.ProcessEnv = process.env): 
   const receivers = resolveReceivers(raw, mainFile ?? abs, issues);
 
   if (issues.length) {
+    // In reading order: by file (as first reported), then line and column.
+    const files = [...new Set(issues.map((i) => i.file))];
+    issues.sort((a, b) => files.indexOf(a.file) - files.indexOf(b.file) || a.line - b.line || a.col - b.col);
     const text = issues.map((i) => `${i.file}:${i.line}:${i.col} ${i.message}`).join('\n');
     throw new RiskstreamError('CONFIG_INVALID', text, { issues });
   }

@@ -15,6 +15,11 @@ import { ssfStreamRoutes } from '../api/routes/ssf-streams.js';
 import { SsfStreamStore } from '../ssf/streams.js';
 import { StreamService } from '../ssf/stream-service.js';
 import { createHash } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { basename, dirname } from 'node:path';
+import { configPath } from '../config/load.js';
+import { generateKeyFiles } from '../ssf/keys.js';
+import { isRiskstreamError } from '../errors.js';
 
 /** The SET side of a process: signing keys, the delivery queue and (in the worker) its consumer. */
 export interface SsfRuntime {
@@ -50,6 +55,7 @@ export interface SsfDeps {
 
 /** Builds the SET side: key ring from config, queue, receiver registry, delivery worker. */
 export async function buildSsf(deps: SsfDeps): Promise<SsfRuntime> {
+  await ensureSigningKey(deps);
   let keyRing = await KeyRing.fromConfig(deps.config());
   const setQueue = createSetQueue(deps.redis, deps.keys);
   const streams = new StreamService(deps.redis, new SsfStreamStore(deps.redis, deps.keys), setQueue, deps.audit, () => deps.config().raw.issuer);
@@ -140,5 +146,22 @@ async function auditReceivers(deps: SsfDeps): Promise<void> {
     if (now.has(name)) continue;
     await deps.audit.write({ action: 'receiver.disabled', actor: 'config', target: name, details: { removed: true } });
     await deps.redis.hdel(key, name);
+  }
+}
+
+/**
+ * First start without a key: generates `signing.key_file` (0600; its public JWK beside it) so a
+ * fresh install works; several workers starting at once settle on one file (exclusive create).
+ */
+async function ensureSigningKey(deps: SsfDeps): Promise<void> {
+  const cfg = deps.config();
+  const file = configPath(cfg, cfg.raw.signing.key_file);
+  if (existsSync(file)) return;
+  if (!file.endsWith('.pem')) return; // a JWK file: the operator's to provide
+  try {
+    const g = await generateKeyFiles(cfg.raw.signing.alg, dirname(file), basename(file, '.pem'));
+    deps.logger.warn({ file, alg: g.alg, kid: g.kid }, 'no signing key found: generated one (publish /.well-known/jwks.json to receivers)');
+  } catch (err) {
+    if (!isRiskstreamError(err) || !existsSync(file)) throw err; // another worker won the race
   }
 }

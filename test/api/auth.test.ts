@@ -4,10 +4,11 @@ import { call, isApiError, startApiWorker, type ApiWorker } from './helpers.js';
 
 const prefix = testPrefix('api-auth');
 const redis = redisClient();
+const ssfToken = `ssf-${prefix}-0123456789abcdef`;
 let w: ApiWorker;
 
 beforeAll(async () => {
-  w = await startApiWorker(prefix);
+  w = await startApiWorker(prefix, { http: { ssf_tokens: [ssfToken] } });
 });
 
 afterAll(async () => {
@@ -55,6 +56,9 @@ describe('bearer authentication', () => {
     const ingest = await call(w.url, path, { method, token: w.cfg.ingestToken });
     expect(isApiError(ingest, 403, 'forbidden')).toBe(true);
 
+    const ssf = await call(w.url, path, { method, token: ssfToken });
+    expect(isApiError(ssf, 403, 'forbidden')).toBe(true);
+
     const admin = await call(w.url, path, { method, token: w.cfg.adminToken });
     expect([401, 403]).not.toContain(admin.status);
     expect(admin.status).toBeLessThan(500);
@@ -76,12 +80,15 @@ describe('bearer authentication', () => {
     const admin = await call(w.url, '/v1/events', { method: 'POST', body, headers, token: w.cfg.adminToken });
     expect(admin.status).toBe(202);
     expect(admin.json).toMatchObject({ accepted: 1, rejected: 0 });
+    expect(isApiError(await call(w.url, '/v1/events', { method: 'POST', body, headers, token: ssfToken }), 403, 'forbidden')).toBe(true);
   });
 
   it('unknown routes: 401 without a token, 404 JSON with one', async () => {
     expect(isApiError(await call(w.url, '/v1/nothing-here'), 401)).toBe(true);
     expect(isApiError(await call(w.url, '/v1/nothing-here', { token: w.cfg.adminToken }), 404, 'not_found')).toBe(true);
     expect(isApiError(await call(w.url, '/v1/nothing-here', { token: w.cfg.ingestToken }), 404, 'not_found')).toBe(true);
+    expect(isApiError(await call(w.url, '/v1/nothing-here', { token: ssfToken }), 404, 'not_found')).toBe(true);
+    expect(isApiError(await call(w.url, '/v1/nothing-here', { token: 'wrong-token-0123456789abcdef' }), 401, 'unauthorized')).toBe(true);
     expect(isApiError(await call(w.url, '/v1/users', { method: 'PUT', token: w.cfg.adminToken }), 404)).toBe(true);
   });
 
@@ -90,6 +97,7 @@ describe('bearer authentication', () => {
       const r = await call(w.url, path, { token: w.cfg.adminToken });
       expect(r.text).not.toContain(w.cfg.adminToken);
       expect(r.text).not.toContain(w.cfg.ingestToken);
+      expect(r.text).not.toContain(ssfToken);
     }
   });
 });

@@ -12,7 +12,7 @@ let w: ApiWorker;
 beforeAll(async () => {
   // A small body limit and back-pressure threshold; claim_idle long so the worker never
   // reclaims the entries a "stalled consumer" below holds.
-  w = await startApiWorker(prefix, { http: { port: 0, host: '127.0.0.1', admin_tokens: [`admin-${prefix}-0123456789abcdef`], ingest_tokens: [`ingest-${prefix}-0123456789abcdef`], body_limit: BODY_LIMIT }, streams: { block: '200ms', claim_idle: '10m', max_lag: MAX_LAG } });
+  w = await startApiWorker(prefix, { http: { body_limit: BODY_LIMIT }, streams: { block: '200ms', claim_idle: '10m', max_lag: MAX_LAG } });
 });
 
 afterAll(async () => {
@@ -21,7 +21,8 @@ afterAll(async () => {
   redis.disconnect();
 });
 
-const event = (i: number) => JSON.stringify({ type: 'access', user: `limits-${i}@example.com`, time: new Date().toISOString(), outcome: 'denied', app: 'payroll', note: 'x'.repeat(40) });
+const event = (i: number) =>
+  JSON.stringify({ type: 'access', user: `limits-${i}@example.com`, time: new Date().toISOString(), outcome: 'denied', app: 'payroll', note: 'x'.repeat(40) });
 const post = (body: string | Buffer, headers: Record<string, string> = {}) =>
   call(w.url, '/v1/events', { method: 'POST', token: w.cfg.ingestToken, body, headers: { 'content-type': 'application/x-ndjson', ...headers } });
 
@@ -69,10 +70,13 @@ describe('429: back-pressure when the consumer group lags', () => {
     const res = (await m.exec()) ?? [];
     const ids = res.slice(0, MAX_LAG * 4).map(([, id]) => id as string);
 
-    const busy = await waitFor(async () => {
-      const r = await post(event(1));
-      return r.status === 429 ? r : undefined;
-    }, { timeout: 5000, interval: 200, what: '429' });
+    const busy = await waitFor(
+      async () => {
+        const r = await post(event(1));
+        return r.status === 429 ? r : undefined;
+      },
+      { timeout: 5000, interval: 200, what: '429' },
+    );
     expect(isApiError(busy, 429, 'backpressure')).toBe(true);
     expect(Number(busy.headers.get('retry-after'))).toBeGreaterThan(0);
 
@@ -81,10 +85,13 @@ describe('429: back-pressure when the consumer group lags', () => {
     expect((await call(w.url, '/v1/users', { token: w.cfg.adminToken })).status).toBe(200);
 
     await redis.xack(`${prefix}:activity`, 'riskstream', ...ids);
-    const ok = await waitFor(async () => {
-      const r = await post(event(2));
-      return r.status === 202 ? r : undefined;
-    }, { timeout: 5000, interval: 200, what: '202 again' });
+    const ok = await waitFor(
+      async () => {
+        const r = await post(event(2));
+        return r.status === 202 ? r : undefined;
+      },
+      { timeout: 5000, interval: 200, what: '202 again' },
+    );
     expect(ok.json).toMatchObject({ accepted: 1 });
   });
 });

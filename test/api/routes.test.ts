@@ -16,7 +16,8 @@ const t0 = Date.now();
 const at = (min: number): string => new Date(t0 + min * 60_000).toISOString();
 
 const admin = (path: string, opts: Parameters<typeof call>[2] = {}) => call(w.url, path, { token: w.cfg.adminToken, ...opts });
-const riskOf = async (user: string) => (await admin(`/v1/users/${encodeURIComponent(user)}/risk`)).json as { level: string; version: number; behaviors: Array<{ id: string }> };
+const riskOf = async (user: string) =>
+  (await admin(`/v1/users/${encodeURIComponent(user)}/risk`)).json as { level: string; version: number; behaviors: Array<{ id: string }> };
 
 beforeAll(async () => {
   receiver = await startReceiver({ audience: 'https://receiver.test', issuer: 'https://riskstream.test' });
@@ -26,17 +27,40 @@ beforeAll(async () => {
   receiver.setJwks(`${w.url}/.well-known/jwks.json`);
   // Users of every level, created through POST /v1/events.
   const events = [
-    ...HIGH.map((user, i) => ({ type: 'endpoint', user, time: at(i), device: { id: `d-${i}` }, vendor: 'crowdstrike', detection: 'malware', severity: 'critical' })),
+    ...HIGH.map((user, i) => ({
+      type: 'endpoint',
+      user,
+      time: at(i),
+      device: { id: `d-${i}` },
+      vendor: 'crowdstrike',
+      detection: 'malware',
+      severity: 'critical',
+    })),
     ...MEDIUM.map((user, i) => ({ type: 'dlp', user, time: at(i), profile: 'credit-cards', severity: 'high', action: 'block', app: 'drive' })),
-    ...LOW.map((user, i) => ({ type: 'login', user, time: at(i), outcome: 'success', ip: '81.2.69.142', geo: { lat: 51.5, lon: -0.12, country: 'GB', city: 'London' } })),
+    ...LOW.map((user, i) => ({
+      type: 'login',
+      user,
+      time: at(i),
+      outcome: 'success',
+      ip: '81.2.69.142',
+      geo: { lat: 51.5, lon: -0.12, country: 'GB', city: 'London' },
+    })),
   ];
-  const r = await call(w.url, '/v1/events', { method: 'POST', token: w.cfg.ingestToken, body: events.map((e) => JSON.stringify(e)).join('\n'), headers: { 'content-type': 'application/x-ndjson' } });
+  const r = await call(w.url, '/v1/events', {
+    method: 'POST',
+    token: w.cfg.ingestToken,
+    body: events.map((e) => JSON.stringify(e)).join('\n'),
+    headers: { 'content-type': 'application/x-ndjson' },
+  });
   expect(r.status).toBe(202);
   expect(r.json).toMatchObject({ accepted: events.length, rejected: 0 });
-  await waitFor(async () => {
-    const levels = await Promise.all(ALL.map(async (u) => (await admin(`/v1/users/${encodeURIComponent(u)}/risk`)).json?.level));
-    return levels.every((l, i) => l === (i < HIGH.length ? 'high' : i < HIGH.length + MEDIUM.length ? 'medium' : 'low'));
-  }, { what: 'every user at its level' });
+  await waitFor(
+    async () => {
+      const levels = await Promise.all(ALL.map(async (u) => (await admin(`/v1/users/${encodeURIComponent(u)}/risk`)).json?.level));
+      return levels.every((l, i) => l === (i < HIGH.length ? 'high' : i < HIGH.length + MEDIUM.length ? 'medium' : 'low'));
+    },
+    { what: 'every user at its level' },
+  );
   await waitFor(() => receiver.received.length >= HIGH.length + MEDIUM.length, { what: 'the SETs of the initial changes' });
 });
 
@@ -148,12 +172,20 @@ describe('GET /v1/users', () => {
 });
 
 describe('GET /v1/users/{user}/risk and /events', () => {
-  it("returns the level, version, active behaviors and their evidence", async () => {
+  it('returns the level, version, active behaviors and their evidence', async () => {
     const r = await admin(`/v1/users/${encodeURIComponent(HIGH[0]!)}/risk`);
     expect(r.status).toBe(200);
     expect(r.json).toMatchObject({ user: HIGH[0], level: 'high', version: 1, changed_at: expect.any(String), next_expiry: expect.any(String) });
     expect(r.json.behaviors).toEqual([
-      expect.objectContaining({ id: 'endpoint_detection', level: 'high', hits: 1, first_at: at(0), expires_at: expect.any(String), summary: expect.any(String), evidence: expect.any(Object) }),
+      expect.objectContaining({
+        id: 'endpoint_detection',
+        level: 'high',
+        hits: 1,
+        first_at: at(0),
+        expires_at: expect.any(String),
+        summary: expect.any(String),
+        evidence: expect.any(Object),
+      }),
     ]);
   });
 
@@ -193,7 +225,11 @@ describe('POST /v1/users/{user}/risk/reset', () => {
   it('lowers the level, audits risk.reset and sends a SET with initiating_entity admin', async () => {
     const user = HIGH[2]!;
     const before = receiver.received.length;
-    const r = await admin(`/v1/users/${encodeURIComponent(user)}/risk/reset`, { method: 'POST', body: JSON.stringify({ reason: 'false positive: lab machine' }), headers: { 'content-type': 'application/json' } });
+    const r = await admin(`/v1/users/${encodeURIComponent(user)}/risk/reset`, {
+      method: 'POST',
+      body: JSON.stringify({ reason: 'false positive: lab machine' }),
+      headers: { 'content-type': 'application/json' },
+    });
     expect(r.status).toBe(200);
     expect(r.json).toMatchObject({ user, previous_level: 'high', level: 'low', version: 2, change_id: expect.any(String) });
 
@@ -203,14 +239,26 @@ describe('POST /v1/users/{user}/risk/reset', () => {
 
     const audit = await admin('/v1/audit?action=risk.reset');
     const entry = (audit.json.entries as Array<Record<string, any>>).find((e) => e.target === user);
-    expect(entry).toMatchObject({ action: 'risk.reset', target: user, actor: expect.stringMatching(/^token:[0-9a-f]{8}$/), details: { previous: 'high', version: 2, reason: 'false positive: lab machine' } });
+    expect(entry).toMatchObject({
+      action: 'risk.reset',
+      target: user,
+      actor: expect.stringMatching(/^token:[0-9a-f]{8}$/),
+      details: { previous: 'high', version: 2, reason: 'false positive: lab machine' },
+    });
     expect(JSON.stringify(entry)).not.toContain(w.cfg.adminToken);
 
-    const set = await waitFor(() => receiver.received.slice(before).find((s) => (s.claims.sub_id as { email?: string }).email === user), { what: 'the reset SET' });
+    const set = await waitFor(() => receiver.received.slice(before).find((s) => (s.claims.sub_id as { email?: string }).email === user), {
+      what: 'the reset SET',
+    });
     expect(set.verified).toBe(true);
     const ev = eventOf(set);
     expect(ev.type).toBe('https://schemas.openid.net/secevent/caep/event-type/risk-level-change');
-    expect(ev.body).toMatchObject({ current_level: 'LOW', previous_level: 'HIGH', initiating_entity: 'admin', reason_admin: { en: 'false positive: lab machine' } });
+    expect(ev.body).toMatchObject({
+      current_level: 'LOW',
+      previous_level: 'HIGH',
+      initiating_entity: 'admin',
+      reason_admin: { en: 'false positive: lab machine' },
+    });
   });
 
   it('without a body; a second reset changes nothing', async () => {
@@ -228,7 +276,12 @@ describe('POST /v1/users/{user}/risk/reset', () => {
   });
 
   it('400 for a body that is not JSON', async () => {
-    expect(isApiError(await admin(`/v1/users/${encodeURIComponent(HIGH[4]!)}/risk/reset`, { method: 'POST', body: '{nope', headers: { 'content-type': 'application/json' } }), 400)).toBe(true);
+    expect(
+      isApiError(
+        await admin(`/v1/users/${encodeURIComponent(HIGH[4]!)}/risk/reset`, { method: 'POST', body: '{nope', headers: { 'content-type': 'application/json' } }),
+        400,
+      ),
+    ).toBe(true);
     expect((await riskOf(HIGH[4]!)).level).toBe('high');
   });
 });

@@ -29,7 +29,10 @@ const base = Date.now();
 const iso = (offsetMin: number): string => new Date(base + offsetMin * 60_000).toISOString();
 
 /** What a shipper sends: body bytes and headers (Authorization added here). */
-async function ship(body: string | Buffer, headers: Record<string, string>): Promise<{ status: number; json: { accepted: number; rejected: number; errors: Array<{ index: number; reason: string }> } }> {
+async function ship(
+  body: string | Buffer,
+  headers: Record<string, string>,
+): Promise<{ status: number; json: { accepted: number; rejected: number; errors: Array<{ index: number; reason: string }> } }> {
   const res = await fetch(`${worker.url}/v1/events`, { method: 'POST', headers: { authorization: `Bearer ${cfg.ingestToken}`, ...headers }, body });
   return { status: res.status, json: (await res.json()) as never };
 }
@@ -45,8 +48,24 @@ async function riskOf(user: string): Promise<{ level: string; behaviors: Array<{
   return (await res.json()) as never;
 }
 
-const london = (user: string, min: number) => ({ type: 'login', id: `${user}-l1`, user, time: iso(min), outcome: 'success', ip: '81.2.69.142', geo: { lat: 51.5, lon: -0.12, accuracy_km: 20, country: 'GB', city: 'London' } });
-const sydney = (user: string, min: number) => ({ type: 'login', id: `${user}-l2`, user, time: iso(min), outcome: 'success', ip: '1.128.0.1', geo: { lat: -33.87, lon: 151.21, accuracy_km: 20, country: 'AU', city: 'Sydney' } });
+const london = (user: string, min: number) => ({
+  type: 'login',
+  id: `${user}-l1`,
+  user,
+  time: iso(min),
+  outcome: 'success',
+  ip: '81.2.69.142',
+  geo: { lat: 51.5, lon: -0.12, accuracy_km: 20, country: 'GB', city: 'London' },
+});
+const sydney = (user: string, min: number) => ({
+  type: 'login',
+  id: `${user}-l2`,
+  user,
+  time: iso(min),
+  outcome: 'success',
+  ip: '1.128.0.1',
+  geo: { lat: -33.87, lon: 151.21, accuracy_km: 20, country: 'AU', city: 'Sydney' },
+});
 const dlp = (user: string, min: number) => ({ type: 'dlp', user, time: iso(min), profile: 'credit-cards', severity: 'high', action: 'block', app: 'drive' });
 
 /** Vector's file source: the line in `message`, plus its own fields. */
@@ -85,10 +104,13 @@ describe('Vector http sink', () => {
     await waitFor(async () => (await levelOf(user)) === 'high', { what: 'impossible travel from Vector NDJSON' });
     expect((await riskOf(user)).behaviors.map((b) => b.id)).toEqual(['impossible_travel']);
 
-    const dead = await waitFor(async () => {
-      const d = await deadLetters();
-      return d.length >= 2 ? d : undefined;
-    }, { what: 'dead letters' });
+    const dead = await waitFor(
+      async () => {
+        const d = await deadLetters();
+        return d.length >= 2 ? d : undefined;
+      },
+      { what: 'dead letters' },
+    );
     const ours = dead.filter((d) => d.source_stream === 'http:/v1/events');
     expect(ours).toHaveLength(2);
     expect(ours[0]!.reason).toMatch(/user/);
@@ -119,7 +141,10 @@ describe('Fluent Bit http output', () => {
     const user = 'fluentbit-lines@example.com';
     const date = (min: number): number => (base + min * 60_000) / 1000 + 0.123456;
     const records = [
-      { date: date(0), log: JSON.stringify({ type: 'endpoint', user, time: iso(0), device: { id: 'd-1' }, vendor: 'crowdstrike', detection: 'malware', severity: 'critical' }) },
+      {
+        date: date(0),
+        log: JSON.stringify({ type: 'endpoint', user, time: iso(0), device: { id: 'd-1' }, vendor: 'crowdstrike', detection: 'malware', severity: 'critical' }),
+      },
       { date: date(1), log: 'plain text, not an event' },
     ];
     const body = records.map((r) => `${JSON.stringify(r)}\n`).join('');

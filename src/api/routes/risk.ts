@@ -3,6 +3,7 @@ import { service } from '../context.js';
 import type { RiskService } from '../../risk/service.js';
 import { RISK_LEVELS, type RiskLevel } from '../../types.js';
 import { RiskstreamError } from '../../errors.js';
+import { Invalid, toUser } from '../../ingest/event-schema.js';
 
 interface Q {
   level?: string;
@@ -31,11 +32,11 @@ function eventsCursor(cursor: string | undefined): string | undefined {
   return cursor;
 }
 
-/** A user id from the path; emails are trimmed and lower-cased as at ingest. */
+/** A user id from the path, normalised as at ingest (trimmed; emails lower-cased). */
 function userOf(raw: string): string {
-  const user = raw.trim();
-  if (!user) throw new RiskstreamError('BAD_REQUEST', 'user is required');
-  return /^[^@\s]+@[^@\s]+$/.test(user) ? user.toLowerCase() : user;
+  const user = toUser(raw, 'user');
+  if (user instanceof Invalid) throw new RiskstreamError('BAD_REQUEST', 'user is required');
+  return user;
 }
 
 /** Users by level, a user's risk and risk events, and the admin reset. */

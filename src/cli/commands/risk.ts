@@ -3,6 +3,13 @@ import { DEFAULT_CONFIG, openCli, table } from '../common.js';
 import { cliServices } from '../../runtime/cli-runtime.js';
 import { formatDuration } from '../../config/duration.js';
 import type { UserRiskView } from '../../risk/service.js';
+import { Invalid, toUser } from '../../ingest/event-schema.js';
+
+/** A user as typed, normalised as at ingest (trimmed; emails lower-cased). */
+function userArg(raw: string): string {
+  const u = toUser(raw, 'user');
+  return u instanceof Invalid ? raw : u;
+}
 
 /** Explains a user's level in words: each active behavior, its evidence and when it expires. */
 export function explain(v: UserRiskView, now = Date.now()): string {
@@ -28,7 +35,7 @@ export function riskCommand(program: Command): void {
       const cli = await openCli(o.config);
       const s = await cliServices(cli.config, cli.redis);
       try {
-        const v = await s.risk.get(user);
+        const v = await s.risk.get(userArg(user));
         process.stdout.write(o.json ? `${JSON.stringify(v, null, 2)}\n` : explain(v));
       } finally {
         await s.close();
@@ -44,7 +51,7 @@ export function riskCommand(program: Command): void {
       const cli = await openCli(o.config);
       const s = await cliServices(cli.config, cli.redis);
       try {
-        const r = await s.risk.reset(user, `cli:${process.env.USER ?? 'admin'}`, o.reason);
+        const r = await s.risk.reset(userArg(user), `cli:${process.env.USER ?? 'admin'}`, o.reason);
         process.stdout.write(`${user}: ${r.previous.toUpperCase()} → ${r.level.toUpperCase()} (version ${r.version})${r.change ? ', SET queued' : ', unchanged'}\n`);
       } finally {
         await s.close();

@@ -1,0 +1,73 @@
+import { Command } from 'commander';
+import { describe, expect, it } from 'vitest';
+import { registerCommands } from '../../src/cli/commands/index.js';
+import { runInProcess } from './in-process.js';
+import { runCli } from './run.js';
+
+/** The registered program (for walking its commands). */
+function program(): Command {
+  const p = new Command('riskstream');
+  registerCommands(p);
+  return p;
+}
+
+/** Exit code and output of `riskstream …args` in-process. */
+async function exitOf(args: string[]): Promise<{ code: number; out: string }> {
+  const r = await runInProcess(args);
+  return { code: r.code, out: r.stdout + r.stderr };
+}
+
+/** Every command path, walked from the registered program. */
+function commandPaths(cmd: Command, prefix: string[] = []): string[][] {
+  return cmd.commands.flatMap((c) => [[...prefix, c.name()], ...commandPaths(c, [...prefix, c.name()])]);
+}
+
+const EXPECTED = [
+  'worker',
+  'config check',
+  'replay',
+  'keys generate',
+  'keys rotate',
+  'risk',
+  'risk reset',
+  'risk list',
+  'audit tail',
+  'sessions list',
+  'sessions show',
+  'sessions revoke',
+  'demo',
+];
+
+describe('every command answers --help with exit 0', () => {
+  const all = commandPaths(program());
+
+  it('the commands of CONTRACT §1 and the brief are all there', () => {
+    expect(all.map((p) => p.join(' '))).toEqual(expect.arrayContaining(EXPECTED));
+  });
+
+  it.each(all.map((p) => [p.join(' ')]))('riskstream %s --help', async (path) => {
+    const r = await exitOf([...path.split(' '), '--help']);
+    expect(r.code).toBe(0);
+    expect(r.out).toContain(`Usage: riskstream ${path}`);
+  });
+
+  it('risk without a user prints its help', async () => {
+    const r = await exitOf(['risk']);
+    expect(r.code).toBe(0);
+    expect(r.out).toContain('Usage: riskstream risk');
+  });
+
+  it('as a real process: riskstream --help, riskstream sessions revoke --help', async () => {
+    const [top, nested] = await Promise.all([runCli(['--help']), runCli(['sessions', 'revoke', '--help'])]);
+    expect(top.code).toBe(0);
+    for (const c of ['worker', 'config', 'replay', 'keys', 'risk', 'audit', 'sessions', 'demo']) expect(top.stdout).toMatch(new RegExp(`^\\s+${c}\\b`, 'm'));
+    expect(nested.code).toBe(0);
+    expect(nested.stdout).toContain('Usage: riskstream sessions revoke');
+    expect(nested.stdout).toContain('--reason');
+  });
+
+  it('an unknown command exits non-zero', async () => {
+    const r = await exitOf(['frobnicate']);
+    expect(r.code).not.toBe(0);
+  });
+});

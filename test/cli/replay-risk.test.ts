@@ -1,0 +1,112 @@
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { cleanup, redisClient, testPrefix, waitFor } from '../helpers/redis.js';
+import { call, startApiWorker, type ApiWorker } from '../api/helpers.js';
+import { runInProcess } from './in-process.js';
+import { runCli } from './run.js';
+
+/** `riskstream replay` into a running worker, then `riskstream risk` explains the levels. */
+const prefix = testPrefix('cli-replay');
+const redis = redisClient();
+let w: ApiWorker;
+let file: string;
+
+const now = Date.now();
+const iso = (minAgo: number): string => new Date(now - minAgo * 60_000).toISOString();
+const ALICE = 'alice@example.com';
+const BOB = 'bob@example.com';
+
+beforeAll(async () => {
+  w = await startApiWorker(prefix);
+  file = join(w.cfg.dir, 'telemetry.ndjson');
+  writeFileSync(
+    file,
+    [
+      {
+        type: 'login',
+        id: 'l-1',
+        user: ALICE,
+        time: iso(60),
+        outcome: 'success',
+        ip: '81.2.69.142',
+        geo: { lat: 51.5, lon: -0.12, accuracy_km: 20, country: 'GB', city: 'London' },
+      },
+      {
+        type: 'login',
+        id: 'l-2',
+        user: ALICE,
+        time: iso(30),
+        outcome: 'success',
+        ip: '1.128.0.1',
+        geo: { lat: -33.87, lon: 151.21, accuracy_km: 20, country: 'AU', city: 'Sydney' },
+      },
+      { type: 'dlp', user: ALICE, time: iso(20), profile: 'credit-cards', severity: 'high', action: 'block', app: 'drive' },
+      { type: 'endpoint', user: BOB, time: iso(10), device: { id: 'd-9' }, vendor: 'crowdstrike', detection: 'malware', severity: 'critical' },
+    ]
+      .map((e) => JSON.stringify(e))
+      .join('\n') + '\nthis line is not JSON\n',
+  );
+});
+
+afterAll(async () => {
+  await w?.close();
+  await cleanup(redis, prefix);
+  redis.disconnect();
+});
+
+describe('riskstream replay, then riskstream risk', () => {
+  it('replays the file into the input streams; the worker processes it', async () => {
+    const r = await runCli(['replay', file, '--config', w.cfg.dir]);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    expect(r.stdout).toBe(`replayed 5 events: ${prefix}:login=2 ${prefix}:activity=3\n`);
+    await waitFor(async () => (await call(w.url, `/v1/users/${BOB}/risk`, { token: w.cfg.adminToken })).json?.level === 'high', { what: 'bob high' });
+    await waitFor(async () => (await call(w.url, `/v1/users/${ALICE}/risk`, { token: w.cfg.adminToken })).json?.behaviors?.length === 2, {
+      what: "alice's two behaviors",
+    });
+    // The line that is not JSON was dead-lettered by the worker, with a reason.
+    const dead = await waitFor(async () => (await redis.xrange(`${prefix}:dead-letter`, '-', '+'))[0], { what: 'a dead letter' });
+    expect(dead[1].join(' ')).toContain('this line is not JSON');
+  });
+
+  it("explains a user's level: each active behavior, its evidence and its expiry", async () => {
+    const [r, upper] = await Promise.all([runCli(['risk', ALICE, '--config', w.cfg.dir]), runInProcess(['risk', ALICE.toUpperCase(), '--config', w.cfg.dir])]);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    const lines = r.stdout.trimEnd().split('\n');
+    expect(lines[0]).toMatch(/^alice@example\.com: HIGH \(version \d+, since \d{4}-\d\d-\d\dT/);
+    expect(r.stdout).toMatch(/• dlp_detection \[medium\] ×1, expires in 23h\d+m/);
+    expect(r.stdout).toMatch(/• impossible_travel \[high\] ×1, expires in 23h\d+m/);
+    expect(r.stdout).toMatch(/London.*Sydney/);
+    expect(upper.code).toBe(0);
+    expect(upper.stdout.split('\n')[0]).toBe(lines[0]);
+  });
+
+  it('--json prints the API view; an unknown user exits 1', async () => {
+    const json = await runInProcess(['risk', BOB, '--json', '--config', w.cfg.dir]);
+    expect(json.code).toBe(0);
+    const v = JSON.parse(json.stdout) as { user: string; level: string; behaviors: Array<{ id: string }> };
+    expect(v).toMatchObject({ user: BOB, level: 'high', behaviors: [expect.objectContaining({ id: 'endpoint_detection' })] });
+    const unknown = await runInProcess(['risk', 'nobody@example.com', '--config', w.cfg.dir]);
+    expect(unknown.code).toBe(1);
+    expect(unknown.stderr).toMatch(/unknown user nobody@example\.com/);
+  });
+
+  it('risk list, risk reset and audit tail', async () => {
+    const list = await runInProcess(['risk', 'list', '--level', 'high', '--config', w.cfg.dir]);
+    expect(list.code).toBe(0);
+    expect(list.stdout).toMatch(/^USER\s+LEVEL\s+CHANGED_AT/);
+    expect(list.stdout).toContain(ALICE);
+    expect(list.stdout).toContain(BOB);
+
+    const reset = await runInProcess(['risk', 'reset', BOB, '--reason', 'reimaged', '--config', w.cfg.dir]);
+    expect(reset.code).toBe(0);
+    expect(reset.stdout).toMatch(/bob@example\.com: HIGH → LOW \(version 2\), SET queued/);
+    expect((await call(w.url, `/v1/users/${BOB}/risk`, { token: w.cfg.adminToken })).json.level).toBe('low');
+
+    const tail = await runInProcess(['audit', 'tail', '-n', '5', '--action', 'risk', '--config', w.cfg.dir]);
+    expect(tail.code).toBe(0);
+    expect(tail.stdout).toMatch(/risk\.reset\s+cli:\S+\s+bob@example\.com/);
+  });
+});

@@ -1,0 +1,151 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { loadConfig, type ConfigIssue } from '../../src/config/load.js';
+import { isRiskstreamError } from '../../src/errors.js';
+import { BROKEN_BEHAVIORS, BROKEN_MAIN } from './fixtures.js';
+
+const ROOT = resolve(import.meta.dirname, '../..');
+const NO_ENV: NodeJS.ProcessEnv = {};
+const dirs: string[] = [];
+
+function configDir(files: Record<string, string>): string {
+  const dir = mkdtempSync(join(tmpdir(), 'riskstream-config-'));
+  dirs.push(dir);
+  for (const [name, text] of Object.entries(files)) writeFileSync(join(dir, name), text);
+  return dir;
+}
+
+function issuesOf(path: string): ConfigIssue[] {
+  try {
+    loadConfig(path, NO_ENV);
+  } catch (err) {
+    if (isRiskstreamError(err, 'CONFIG_INVALID')) return err.details!.issues as ConfigIssue[];
+    throw err;
+  }
+  throw new Error('expected CONFIG_INVALID');
+}
+
+/** Issues as `file:line:col message`, with the directory stripped. */
+const lines = (issues: ConfigIssue[]): string[] => issues.map((i) => `${i.file.slice(i.file.lastIndexOf('/') + 1)}:${i.line}:${i.col} ${i.message}`);
+
+afterEach(() => {
+  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
+});
+
+describe('loadConfig defaults', () => {
+  it('an empty directory gives every default; durations are numbers of milliseconds', () => {
+    const c = loadConfig(configDir({}), NO_ENV);
+    expect(c.raw.streams).toMatchObject({
+      block: 1000,
+      claim_idle: 60_000,
+      input_retention: 7 * 86_400_000,
+      batch_size: 500,
+      max_lag: 100_000,
+      group: 'riskstream',
+    });
+    expect(c.raw.state).toMatchObject({ login_max_age: 7 * 86_400_000, allowed_lateness: 600_000, sweep_interval: 1000, max_logins: 10 });
+    expect(c.raw.delivery).toMatchObject({ horizon: 86_400_000, backoff_base: 1000, backoff_max: 600_000, invalid_key_retry: 300_000, concurrency: 16 });
+    expect(c.raw.sessions.default_lifetime).toBe(12 * 3_600_000);
+    expect(c.raw.bridge.interval).toBe(200);
+    expect(c.raw.http).toMatchObject({ port: 8080, host: '0.0.0.0', body_limit: 5 * 1024 * 1024, admin_tokens: [], ingest_tokens: [] });
+    expect(c.streams).toMatchObject({
+      login: 'riskstream:login',
+      activity: 'riskstream:activity',
+      deadLetter: 'riskstream:dead-letter',
+      riskEvents: 'riskstream:risk-events',
+      audit: 'riskstream:audit',
+      group: 'riskstream',
+    });
+    expect(c.redisUrl).toBe('redis://127.0.0.1:6379');
+    expect(c.behaviors).toEqual([]);
+    for (const v of [c.raw.streams.block, c.raw.streams.claim_idle, c.raw.state.sweep_interval, c.raw.delivery.horizon]) expect(typeof v).toBe('number');
+  });
+
+  it('behavior and receiver durations are milliseconds too; `never` is null', () => {
+    const c = loadConfig(
+      configDir({
+        'riskstream.yaml': 'receivers:\n  - { name: rx, kind: ssf, endpoint: "https://rx.example.com/events" }\n',
+        'behaviors.yaml':
+          'dlp_detection:\n  enabled: true\n  risk_level: medium\nendpoint_detection:\n  risk_level: high\n  expires_after: never\nbursts:\n  kind: threshold\n  risk_level: low\n  match: { type: dlp }\n  count: 3\n  window: 90s\n  expires_after: 1.5h\n',
+      }),
+      NO_ENV,
+    );
+    const b = Object.fromEntries(c.behaviors.map((x) => [x.id, x]));
+    expect(b.dlp_detection).toMatchObject({ enabled: true, expires_after: 86_400_000, params: { window: 60_000, count: 1, min_severity: 'high' } });
+    expect(b.endpoint_detection).toMatchObject({ enabled: false, expires_after: null });
+    expect(b.bursts).toMatchObject({ kind: 'threshold', expires_after: 5_400_000, params: { window: 90_000, count: 3 } });
+    expect(c.receivers[0]).toMatchObject({ name: 'rx', timeout: 10_000, audience: 'https://rx.example.com/events', alg: 'ES256', subject_format: 'email' });
+    expect(c.receivers[0]!.events).toEqual(['risk-level-change', 'session-revoked', 'verification']);
+  });
+
+  it('REDIS_URL overrides redis.url; RISKSTREAM_ADMIN_TOKEN / RISKSTREAM_INGEST_TOKEN add tokens', () => {
+    const dir = configDir({ 'riskstream.yaml': 'redis: { url: "redis://10.0.0.1:6379" }\nhttp:\n  admin_tokens: ["file-admin-token-0123456789"]\n' });
+    const c = loadConfig(dir, {
+      REDIS_URL: 'redis://127.0.0.1:6390',
+      RISKSTREAM_ADMIN_TOKEN: 'env-admin-token-0123456789',
+      RISKSTREAM_INGEST_TOKEN: 'env-ingest-token-0123456789',
+    });
+    expect(c.redisUrl).toBe('redis://127.0.0.1:6390');
+    expect(c.adminTokens).toEqual(['file-admin-token-0123456789', 'env-admin-token-0123456789']);
+    expect(c.ingestTokens).toEqual(['env-ingest-token-0123456789']);
+  });
+
+  it('the shipped config/ loads', () => {
+    const c = loadConfig(join(ROOT, 'config'), NO_ENV);
+    expect(c.files.map((f) => f.slice(f.lastIndexOf('/') + 1))).toEqual(['riskstream.yaml', 'behaviors.yaml']);
+    expect(c.behaviors.map((b) => b.id)).toEqual(expect.arrayContaining(['impossible_travel', 'dlp_detection', 'endpoint_detection', 'failed_logins']));
+    expect(c.behaviors.find((b) => b.id === 'failed_logins')).toMatchObject({ kind: 'threshold', params: { window: 300_000, count: 10 } });
+  });
+});
+
+describe('loadConfig issues, located as file:line:col', () => {
+  it('a broken behaviors file: unknown behavior, unknown key, bad duration, bad level', () => {
+    expect(lines(issuesOf(configDir({ 'behaviors.yaml': BROKEN_BEHAVIORS })))).toEqual([
+      'behaviors.yaml:4:15 impossible_travel.risk_level: must be one of low, medium, high',
+      'behaviors.yaml:9:11 dlp_detection.window: must be a duration like 30s, 5m, 24h or 7d',
+      'behaviors.yaml:10:3 unknown key "dlp_detection.colour"',
+      expect.stringMatching(/^behaviors\.yaml:11:1 unknown behavior "teleportation"/),
+    ]);
+  });
+
+  it('a broken riskstream.yaml: unknown key, wrong type, bad duration, bad URL', () => {
+    expect(lines(issuesOf(configDir({ 'riskstream.yaml': BROKEN_MAIN })))).toEqual([
+      'riskstream.yaml:3:3 unknown key "redis.urll"',
+      expect.stringMatching(/^riskstream\.yaml:5:9 http\.port: .*number/),
+      'riskstream.yaml:7:10 streams.block: must be a duration like 30s, 5m, 24h or 7d',
+      expect.stringMatching(/^riskstream\.yaml:8:9 issuer: .*https URL/),
+    ]);
+  });
+
+  it('both files at once: every issue, main file first', () => {
+    const issues = lines(issuesOf(configDir({ 'riskstream.yaml': BROKEN_MAIN, 'behaviors.yaml': BROKEN_BEHAVIORS })));
+    expect(issues).toHaveLength(8);
+    expect(issues.slice(0, 4).every((l) => l.startsWith('riskstream.yaml:'))).toBe(true);
+    expect(issues.slice(4).every((l) => l.startsWith('behaviors.yaml:'))).toBe(true);
+  });
+
+  it('YAML syntax: a duplicate key, a tab, an unclosed flow sequence', () => {
+    expect(lines(issuesOf(configDir({ 'riskstream.yaml': 'redis:\n  url: redis://x\nhttp:\n  port: 1\n  port: 2\n' })))).toEqual([
+      'riskstream.yaml:5:3 Map keys must be unique',
+    ]);
+    const tab = issuesOf(configDir({ 'riskstream.yaml': 'http:\n\tport: 1\n' }));
+    expect(tab.length).toBeGreaterThan(0);
+    expect(tab[0]).toMatchObject({ line: 2 });
+    const flow = issuesOf(configDir({ 'behaviors.yaml': 'dlp_detection:\n  risk_level: medium\n  window: [1m\n' }));
+    expect(flow.length).toBeGreaterThan(0);
+    expect(flow[0]!.file).toMatch(/behaviors\.yaml$/);
+  });
+
+  it('a single file path works, and a missing path is CONFIG_NOT_FOUND', () => {
+    const dir = configDir({ 'behaviors.yaml': BROKEN_BEHAVIORS });
+    expect(lines(issuesOf(join(dir, 'behaviors.yaml')))).toHaveLength(4);
+    expect(() => loadConfig(join(dir, 'nope'), NO_ENV)).toThrow(expect.objectContaining({ code: 'CONFIG_NOT_FOUND' }));
+  });
+
+  it('the error message itself lists every issue', () => {
+    const dir = configDir({ 'behaviors.yaml': BROKEN_BEHAVIORS });
+    expect(() => loadConfig(dir, NO_ENV)).toThrow(/behaviors\.yaml:4:15 .*\n.*behaviors\.yaml:9:11/);
+  });
+});
