@@ -8,8 +8,16 @@ export const DEFAULT_CONFIG = 'config';
 /** Loads config and opens a Redis connection for a one-shot CLI command. */
 export async function openCli(configPath: string): Promise<{ config: Config; redis: Redis; keys: Keys; close(): Promise<void> }> {
   const config = loadConfig(configPath);
-  const redis = new Redis(config.redisUrl, { lazyConnect: true, maxRetriesPerRequest: 3 });
-  await redis.connect();
+  // A one-shot command must fail, not hang, when Redis is away: a few quick reconnects at most.
+  const redis = new Redis(config.redisUrl, { lazyConnect: true, maxRetriesPerRequest: 3, connectTimeout: 5000, retryStrategy: (times) => (times > 3 ? null : times * 200) });
+  let lastError: Error | undefined;
+  redis.on('error', (err: Error) => void (lastError = err)); // surfaced by the failing command instead
+  try {
+    await redis.connect();
+  } catch (err) {
+    redis.disconnect();
+    throw new Error(`cannot connect to Redis: ${(lastError ?? (err as Error)).message}`);
+  }
   return { config, redis, keys: new Keys(config.prefix), close: async () => void (await redis.quit()) };
 }
 

@@ -33,14 +33,22 @@ export function connect(url: string, logger: Logger, name: string, extra: RedisO
   return redis;
 }
 
-/** Waits until a connection is ready (or throws after `timeoutMs`). */
+/**
+ * Waits until a connection is ready, or throws after `timeoutMs` — having closed the connection,
+ * whose endless reconnecting would otherwise keep a failed process from exiting.
+ */
 export async function ready(redis: Redis, timeoutMs = 10_000): Promise<void> {
   if (redis.status === 'ready') return;
   await new Promise<void>((resolve, reject) => {
-    const t = setTimeout(() => reject(new Error(`redis not ready after ${timeoutMs} ms`)), timeoutMs);
-    redis.once('ready', () => {
+    const onReady = (): void => {
       clearTimeout(t);
       resolve();
-    });
+    };
+    const t = setTimeout(() => {
+      redis.off('ready', onReady);
+      redis.disconnect();
+      reject(new Error(`redis not ready after ${timeoutMs} ms`));
+    }, timeoutMs);
+    redis.once('ready', onReady);
   });
 }

@@ -82,7 +82,14 @@ describe('health, readiness, metrics', () => {
   });
 
   it('GET /metrics: Prometheus text with riskstream_* metrics', async () => {
-    const r = await admin('/metrics');
+    // Deliveries are counted once the receiver's 202 is back: wait for the first.
+    const r = await waitFor(
+      async () => {
+        const m = await admin('/metrics');
+        return /^riskstream_set_deliveries_total\{receiver="rx",outcome="delivered"\} [1-9]/m.test(m.text) ? m : undefined;
+      },
+      { what: 'a delivery counted' },
+    );
     expect(r.status).toBe(200);
     expect(r.headers.get('content-type')).toMatch(/^text\/plain/);
     for (const name of [

@@ -15,7 +15,16 @@ export function workerCommand(program: Command): void {
     .action(async (o: { config: string; port?: string; logLevel?: string }) => {
       const config = loadConfig(o.config);
       const logger = createLogger(o.logLevel ?? process.env.RISKSTREAM_LOG_LEVEL ?? config.raw.log_level);
-      const worker = await startWorker({ config, logger, configPath: o.config, ...(o.port !== undefined ? { port: Number(o.port) } : {}) });
+      let worker: Awaited<ReturnType<typeof startWorker>>;
+      try {
+        worker = await startWorker({ config, logger, configPath: o.config, ...(o.port !== undefined ? { port: Number(o.port) } : {}) });
+      } catch (err) {
+        // A failed start may leave connections or timers behind: exit rather than hang.
+        logger.fatal({ err: (err as Error).message }, 'worker failed to start');
+        logger.flush?.();
+        setTimeout(() => process.exit(1), 200).unref();
+        throw err;
+      }
       process.stdout.write(`riskstream worker listening on ${worker.url}\n`);
       await new Promise<void>((resolve) => {
         const stop = (sig: string): void => {
