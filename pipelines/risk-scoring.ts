@@ -26,6 +26,8 @@ export interface RiskScoringParts {
 /** What one batch did. */
 export interface BatchReport extends ScoreReport {
   read: number;
+  /** Entries read, by input stream. */
+  readByStream: Record<string, number>;
   deadLettered: number;
   relayed: number;
   ms: number;
@@ -65,14 +67,16 @@ export function riskScoring(parts: RiskScoringParts): Observable<BatchReport> {
     }),
     concatMap(async (d) => {
       if (d.events.length) await Promise.all(parts.alsoCommit.map((f) => f(d.events)));
-      const report = await parts.scorer.score(d.events, d.batch.ackedBelow);
+      const report = await parts.scorer.score(d.events, d.batch.ackedBelow, d.batch.ackedBelowByStream);
       return { d, report };
     }),
     concatMap(async ({ d, report }) => {
       await parts.source.ack(d.batch.entries);
       const relayed = report.outboxUsers.length ? (await parts.relay.relay(report.outboxUsers)).length : 0;
       errors = 0;
-      return { ...report, read: d.batch.entries.length, deadLettered: d.bad.length, relayed, ms: performance.now() - d.started };
+      const readByStream: Record<string, number> = {};
+      for (const e of d.batch.entries) readByStream[e.stream] = (readByStream[e.stream] ?? 0) + 1;
+      return { ...report, read: d.batch.entries.length, readByStream, deadLettered: d.bad.length, relayed, ms: performance.now() - d.started };
     }),
     tap({
       error: (err: unknown) => {

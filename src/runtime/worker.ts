@@ -119,6 +119,7 @@ export async function startWorker(opts: WorkerOptions = {}): Promise<WorkerHandl
   subs.push(
     pipeline$.subscribe({
       next: (r) => {
+        for (const [stream, n] of Object.entries(r.readByStream)) metrics.eventsRead.inc({ stream }, n);
         metrics.eventsProcessed.inc(r.applied);
         metrics.eventsSkipped.inc(r.skipped);
         metrics.commitConflicts.inc(r.conflicts);
