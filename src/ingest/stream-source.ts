@@ -17,9 +17,24 @@ export interface Batch {
   entries: RawEntry[];
   /** Score (ms) below which every entry of every input stream is acked. */
   ackedBelow: number;
+  /** The same bound per input stream (empty until first known). */
+  ackedBelowByStream: Record<string, number>;
 }
 
 type XEntry = [string, string[] | null];
+
+/** The ms part of a stream entry id. */
+function idMs(id: string): number {
+  const dash = id.indexOf('-');
+  return Number(dash < 0 ? id : id.slice(0, dash));
+}
+
+/** A flat [k, v, k, v …] reply as an object. */
+function fieldsOf(row: unknown[]): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (let i = 0; i + 1 < row.length; i += 2) out[String(row[i])] = row[i + 1];
+  return out;
+}
 
 function toRaw(stream: string, rows: XEntry[], deliveries: number, out: RawEntry[]): void {
   for (const [id, flat] of rows) {
@@ -98,31 +113,51 @@ export class StreamSource {
   }
 
   private ackedBelowMs = 0;
+  private ackedByStream: Record<string, number> = {};
   private lastPendingCheck = 0;
 
   /**
-   * Every entry with an id below the returned ms is acked in every input stream (from the
-   * group's smallest pending id, refreshed at most once a second; a stale value is lower, so safe).
+   * Every entry with an id below the returned ms is acked in every input stream (`byStream`: the
+   * same bound per stream). Per stream: the smallest pending id; with nothing pending, the
+   * group's last delivered id when entries are still unread, else Redis's clock (entries added
+   * later get ids at or above it). Read atomically (MULTI) on Redis's clock, at most once a
+   * second; a stale value stays true (acked entries stay acked), so it is safe.
    */
   async ackedBelow(now = Date.now()): Promise<number> {
     if (now - this.lastPendingCheck < 1000) return this.ackedBelowMs;
     this.lastPendingCheck = now;
-    const p = this.redis.pipeline();
-    for (const s of this.opts.streams) p.xpending(s, this.opts.group);
-    const res = (await p.exec()) ?? [];
-    let min = Number.MAX_SAFE_INTEGER;
-    for (const [err, val] of res) {
-      if (err) return this.ackedBelowMs;
-      const [count, smallest] = val as [number, string | null];
-      if (count > 0 && smallest) min = Math.min(min, Number(smallest.slice(0, smallest.indexOf('-'))));
+    const m = this.redis.multi();
+    m.time();
+    for (const s of this.opts.streams) {
+      m.xinfo('GROUPS', s);
+      m.xinfo('STREAM', s);
+      m.xpending(s, this.opts.group);
     }
-    // With nothing pending, everything read so far is acked: entries older than a minute surely are.
-    this.ackedBelowMs = min === Number.MAX_SAFE_INTEGER ? now - 60_000 : min;
+    const res = (await m.exec().catch(() => null)) ?? [];
+    const [terr, time] = res[0] ?? [new Error('no reply')];
+    if (terr) return this.ackedBelowMs;
+    const redisNow = Number((time as [string, string])[0]) * 1000 + Math.floor(Number((time as [string, string])[1]) / 1000);
+    const byStream: Record<string, number> = {};
+    for (const [i, s] of this.opts.streams.entries()) {
+      const [gerr, groups] = res[1 + i * 3] ?? [new Error('no reply')];
+      const [serr, info] = res[2 + i * 3] ?? [new Error('no reply')];
+      const [perr, pending] = res[3 + i * 3] ?? [new Error('no reply')];
+      if (gerr || serr || perr) return this.ackedBelowMs;
+      const group = (groups as unknown[][]).map(fieldsOf).find((g) => g.name === this.opts.group);
+      if (!group) return this.ackedBelowMs;
+      const [count, smallest] = pending as [number, string | null];
+      const lastDelivered = String(group['last-delivered-id']);
+      const lastGenerated = String(fieldsOf(info as unknown[])['last-generated-id']);
+      byStream[s] = count > 0 && smallest ? idMs(smallest) : lastDelivered !== lastGenerated ? idMs(lastDelivered) : redisNow;
+    }
+    this.ackedByStream = byStream;
+    this.ackedBelowMs = Math.min(...Object.values(byStream));
     return this.ackedBelowMs;
   }
 
   private async batch(entries: RawEntry[]): Promise<Batch> {
-    return { entries, ackedBelow: await this.ackedBelow() };
+    const ackedBelow = await this.ackedBelow();
+    return { entries, ackedBelow, ackedBelowByStream: { ...this.ackedByStream } };
   }
 
   /** Acks entries (one round trip), plus any ids found deleted while pending. */

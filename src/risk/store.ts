@@ -4,12 +4,17 @@ import type { Keys } from '../keys.js';
 import { levelRank, type BehaviorHit, type LevelChange } from '../types.js';
 import { emptyState, nextExpiry, type UserState } from './state.js';
 
-/** Commits one user's effects atomically; see the argument layout in the comments. */
+/**
+ * Commits one user's effects atomically. KEYS: state hash, events stream, outbox stream, applied
+ * markers. ARGV: expected rev, state JSON, events MAXLEN, trim-below score, acked-below JSON
+ * ('' = unchanged), then counted lists: applied markers (score, member), hits, changes.
+ */
 const COMMIT = `
 local rev = tonumber(redis.call('HGET', KEYS[1], 'rev') or '0')
 if rev ~= tonumber(ARGV[1]) then return -1 end
 redis.call('HSET', KEYS[1], 'rev', rev + 1, 'data', ARGV[2])
-local i = 5
+if ARGV[5] ~= '' then redis.call('HSET', KEYS[1], 'acked', ARGV[5]) end
+local i = 6
 local n = tonumber(ARGV[i]); i = i + 1
 for _ = 1, n do redis.call('ZADD', KEYS[4], ARGV[i], ARGV[i + 1]); i = i + 2 end
 if n > 0 then redis.call('PEXPIRE', KEYS[4], 604800000) end
@@ -25,10 +30,19 @@ end
 return rev + 1
 `;
 
+/**
+ * Per input stream, a score (ms) below which every entry had been acked — hence applied, if it was
+ * this user's — when the user's state was last committed with it. A redelivery below it (a
+ * rewound group, a replay of old entries) is skipped without consulting the applied markers,
+ * which are trimmed below it.
+ */
+export type AckedBelow = Record<string, number>;
+
 /** A user's state as loaded, with its optimistic-concurrency revision. */
 export interface Loaded {
   rev: number;
   state: UserState;
+  acked: AckedBelow;
   /** Which of the asked-about entry members were already applied. */
   applied: Set<string>;
 }
@@ -44,6 +58,8 @@ export interface CommitItem {
   applied: Array<[number, string]>;
   /** Applied markers below this score are trimmed (every entry below it is acked). */
   trimBelow: number;
+  /** New acked-below bounds to store with the state (omitted: unchanged). */
+  acked?: AckedBelow;
 }
 
 /** The member recording that an input entry was applied to a user. */
@@ -61,7 +77,7 @@ export function levelScore(state: UserState): number {
  * with optimistic revisions, and the global indexes (users by level, next expiry).
  */
 export class RiskStore {
-  private readonly cache: LRUCache<string, { rev: number; state: UserState }> | undefined;
+  private readonly cache: LRUCache<string, { rev: number; state: UserState; acked: AckedBelow }> | undefined;
 
   constructor(
     private readonly redis: Redis,
@@ -81,9 +97,9 @@ export class RiskStore {
     const asked: Array<{ user: string; kind: 'state' | 'applied'; members?: string[] }> = [];
     for (const user of users) {
       const cached = fresh ? undefined : this.cache?.get(user);
-      if (cached) out.set(user, { rev: cached.rev, state: cached.state, applied: new Set() });
+      if (cached) out.set(user, { rev: cached.rev, state: cached.state, acked: cached.acked, applied: new Set() });
       else {
-        p.hmget(this.keys.userState(user), 'rev', 'data');
+        p.hmget(this.keys.userState(user), 'rev', 'data', 'acked');
         asked.push({ user, kind: 'state' });
       }
       const members = maybeApplied.get(user);
@@ -98,13 +114,34 @@ export class RiskStore {
       const [err, val] = res[i] ?? [];
       if (err) throw err;
       if (a.kind === 'state') {
-        const [rev, data] = val as [string | null, string | null];
-        out.set(a.user, { rev: Number(rev ?? 0), state: data ? (JSON.parse(data) as UserState) : emptyState(a.user), applied: new Set() });
+        const [rev, data, acked] = val as [string | null, string | null, string | null];
+        out.set(a.user, {
+          rev: Number(rev ?? 0),
+          state: data ? (JSON.parse(data) as UserState) : emptyState(a.user),
+          acked: acked ? (JSON.parse(acked) as AckedBelow) : {},
+          applied: new Set(),
+        });
       } else {
         const scores = val as Array<string | null>;
         const loaded = out.get(a.user)!;
         a.members!.forEach((m, j) => scores[j] !== null && loaded.applied.add(m));
       }
+    });
+    return out;
+  }
+
+  /** Which of the given entry members (per user) were applied (one round trip). */
+  async appliedOf(members: Map<string, string[]>): Promise<Map<string, Set<string>>> {
+    const out = new Map<string, Set<string>>();
+    const asked = [...members].filter(([, m]) => m.length > 0);
+    if (asked.length === 0) return out;
+    const p = this.redis.pipeline();
+    for (const [user, m] of asked) p.zmscore(this.keys.userApplied(user), ...m);
+    const res = (await p.exec()) ?? [];
+    asked.forEach(([user, m], i) => {
+      const [err, scores] = res[i] ?? [];
+      if (err) throw err;
+      out.set(user, new Set(m.filter((_, j) => (scores as Array<string | null>)[j] !== null)));
     });
     return out;
   }
@@ -115,7 +152,7 @@ export class RiskStore {
     const p = this.redis.pipeline();
     for (const it of items) {
       if (it.changes.length) p.zadd(this.keys.outboxPending, Date.now(), it.user);
-      const args: (string | number)[] = [it.expectedRev, JSON.stringify(it.state), this.eventsMaxlen, it.trimBelow, it.applied.length];
+      const args: (string | number)[] = [it.expectedRev, JSON.stringify(it.state), this.eventsMaxlen, it.trimBelow, it.acked ? JSON.stringify(it.acked) : '', it.applied.length];
       for (const [score, member] of it.applied) args.push(score, member);
       args.push(it.hits.length, ...it.hits.map((h) => JSON.stringify(h)));
       args.push(it.changes.length, ...it.changes.map((c) => JSON.stringify(c)));
@@ -133,7 +170,12 @@ export class RiskStore {
       if (rev === -1) {
         conflicts.add(it.user);
         this.cache?.delete(it.user);
-      } else this.cache?.set(it.user, { rev: Number(rev), state: it.state });
+      } else {
+        const cached = this.cache?.get(it.user);
+        const acked = it.acked ?? (cached?.rev === it.expectedRev ? cached.acked : undefined);
+        if (acked) this.cache?.set(it.user, { rev: Number(rev), state: it.state, acked });
+        else this.cache?.delete(it.user); // its acked bounds are not known here: re-read next time
+      }
     }
     return conflicts;
   }

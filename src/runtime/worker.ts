@@ -21,6 +21,7 @@ import { TokenSet } from '../api/auth.js';
 import { healthRoutes } from '../api/routes/health.js';
 import { riskRoutes } from '../api/routes/risk.js';
 import { auditRoutes } from '../api/routes/audit.js';
+import { consoleRoutes } from '../api/routes/console.js';
 import { connect, ready } from './connections.js';
 import { buildSsf, type SsfRuntime } from './ssf.js';
 import { buildIngest, type IngestRuntime } from './ingest.js';
@@ -204,7 +205,7 @@ export async function startWorker(opts: WorkerOptions = {}): Promise<WorkerHandl
       /* gauges are best effort */
     }
   };
-  const app: FastifyInstance = await buildServer(ctx, [healthRoutes, riskRoutes, auditRoutes, ...ssf.routes, ...ingest.routes, ...sessions.routes]);
+  const app: FastifyInstance = await buildServer(ctx, [healthRoutes, riskRoutes, auditRoutes, consoleRoutes, ...ssf.routes, ...ingest.routes, ...sessions.routes]);
   const port = opts.port ?? config.raw.http.port;
   const host = opts.host ?? config.raw.http.host;
   const address = await app.listen({ port, host });

@@ -1,0 +1,58 @@
+/**
+ * Ceiling: what one Node process with ioredis can pull through a consumer group with no
+ * processing at all — XREADGROUP (COUNT 1000) over the input streams, JSON.parse of each
+ * entry's `event`, XACK (pipelined per read) — over N pre-loaded entries. Events/s.
+ */
+import type { Redis } from 'ioredis';
+import { redisClient, report, round, streamsOf } from './lib.js';
+
+export interface CeilingResult {
+  bench: 'ceiling';
+  events: number;
+  seconds: number;
+  events_per_s: number;
+  reads: number;
+}
+
+type XRows = Array<[string, Array<[string, string[]]>]>;
+
+export async function ceiling(redis: Redis, prefix: string, n: number): Promise<CeilingResult> {
+  const s = streamsOf(prefix);
+  const group = 'ceiling';
+  for (const st of [s.login, s.activity]) await redis.xgroup('CREATE', st, group, '0', 'MKSTREAM');
+  const reader = redisClient();
+  await reader.ping();
+  let count = 0;
+  let reads = 0;
+  let checksum = 0;
+  const t0 = performance.now();
+  while (count < n) {
+    const res = (await reader.xreadgroup('GROUP', group, 'c1', 'COUNT', 1000, 'STREAMS', s.login, s.activity, '>', '>')) as XRows | null;
+    if (!res) break;
+    reads++;
+    const p = reader.pipeline();
+    for (const [stream, rows] of res) {
+      const ids: string[] = [];
+      for (const [id, f] of rows) {
+        const ev = JSON.parse(f[f.indexOf('event') + 1]!) as { user: string };
+        checksum += ev.user.length;
+        ids.push(id);
+      }
+      count += ids.length;
+      p.xack(stream, group, ...ids);
+    }
+    const acks = (await p.exec()) ?? [];
+    for (const [err] of acks) if (err) throw err;
+  }
+  const seconds = (performance.now() - t0) / 1000;
+  reader.disconnect();
+  if (count !== n || checksum === 0) throw new Error(`ceiling read ${count} of ${n}`);
+  const r: CeilingResult = { bench: 'ceiling', events: count, seconds: round(seconds, 3), events_per_s: round(count / seconds), reads };
+  report(r, [
+    ['events', r.events],
+    ['seconds', r.seconds],
+    ['XREADGROUP calls', r.reads],
+    ['events/s', r.events_per_s, 'raw XREADGROUP + JSON.parse + XACK'],
+  ]);
+  return r;
+}

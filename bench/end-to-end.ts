@@ -1,0 +1,92 @@
+/**
+ * End to end: the real worker (its own process, shipped defaults, one SSF receiver) over the
+ * same N pre-loaded entries the ceiling read. The worker's consumer group is created at the
+ * stream end before it starts; the clock starts when the group is moved back to 0 (the entries
+ * become visible to it) and stops when the worker reports its last batch committed, acked and
+ * relayed. Events/s, and the ratio to the ceiling of the same run.
+ */
+import type { Redis } from 'ioredis';
+import { redisBytesPerUser, type RedisPerUser } from './memory.js';
+import { CountingReceiver, WorkerChild, report, round, sleep, streamsOf, writeBenchConfig } from './lib.js';
+
+export interface EndToEndResult {
+  bench: 'end_to_end';
+  events: number;
+  users: number;
+  seconds: number;
+  events_per_s: number;
+  ratio_to_ceiling: number;
+  batches: number;
+  mean_batch: number;
+  hits: number;
+  level_changes: number;
+  sets_delivered: number;
+  redis_bytes_per_user: number;
+  profile?: string;
+}
+
+export async function endToEnd(
+  redis: Redis,
+  prefix: string,
+  n: number,
+  users: number,
+  ceilingPerS: number,
+  opts: { profileDir?: string } = {},
+): Promise<EndToEndResult & { perUser: RedisPerUser }> {
+  const s = streamsOf(prefix);
+  for (const st of [s.login, s.activity]) await redis.xgroup('CREATE', st, s.group, '$', 'MKSTREAM');
+  const receiver = new CountingReceiver(false);
+  await receiver.listen();
+  const cfg = await writeBenchConfig(prefix, {
+    receivers: [{ name: 'bench', kind: 'ssf', endpoint: `${receiver.url}/e2e`, audience: 'https://receiver.bench', events: ['risk-level-change'] }],
+  });
+  const execArgv = opts.profileDir ? ['--cpu-prof', `--cpu-prof-dir=${opts.profileDir}`, '--cpu-prof-interval=500'] : [];
+  const w = await WorkerChild.start(cfg.dir, { execArgv });
+  try {
+    await sleep(500); // started and idle: blocked in XREADGROUP on the empty group
+    const t0 = Date.now();
+    await redis
+      .pipeline()
+      .xgroup('SETID', s.login, s.group, '0')
+      .xgroup('SETID', s.activity, s.group, '0')
+      // Wakes the blocked XREADGROUP (a group moving back does not).
+      .xadd(s.activity, '*', 'event', JSON.stringify({ type: 'access', user: 'kick@bench.example', time: Date.now(), app: 'mail' }))
+      .exec();
+    const end = await w.waitRead(n + 1, 300_000);
+    const seconds = (end - t0) / 1000;
+    const delivered = receiver.receipts.length;
+    // Let the queued SETs drain before measuring memory and stopping (not timed).
+    if (w.changes > 0) await receiver.waitCount(1, 30_000).catch(() => undefined);
+    const perUser = await redisBytesPerUser(redis, prefix);
+    const r: EndToEndResult = {
+      bench: 'end_to_end',
+      events: n,
+      users,
+      seconds: round(seconds, 3),
+      events_per_s: round(n / seconds),
+      ratio_to_ceiling: round(n / seconds / ceilingPerS, 3),
+      batches: w.batches,
+      mean_batch: round(w.read / w.batches, 1),
+      hits: w.hits,
+      level_changes: w.changes,
+      sets_delivered: delivered,
+      redis_bytes_per_user: perUser.total,
+    };
+    report(r, [
+      ['events', r.events],
+      ['users', r.users],
+      ['seconds', r.seconds],
+      ['batches (mean size)', `${r.batches} (${r.mean_batch})`],
+      ['behavior hits / level changes', `${r.hits} / ${r.level_changes}`],
+      ['SETs delivered by then', r.sets_delivered],
+      ['Redis bytes per user', r.redis_bytes_per_user, `state ${perUser.byKind.state ?? 0}, applied ${perUser.byKind.applied ?? 0}, indexes ${perUser.indexes}`],
+      ['events/s', r.events_per_s, 'XADD → committed, acked, relayed'],
+      ['ratio to ceiling', r.ratio_to_ceiling, 'target ≥ 0.5'],
+    ]);
+    return { ...r, perUser };
+  } finally {
+    await w.stop();
+    await receiver.close();
+    cfg.remove();
+  }
+}

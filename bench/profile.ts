@@ -1,0 +1,70 @@
+/**
+ * Summarises a V8 .cpuprofile (node --cpu-prof): self time per function and per source
+ * (package or project file), top first. Usable alone: node --import tsx bench/profile.ts <dir|file>
+ */
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { join, relative } from 'node:path';
+import { ROOT } from './lib.js';
+
+interface ProfileNode {
+  id: number;
+  callFrame: { functionName: string; url: string; lineNumber: number };
+  hitCount?: number;
+  children?: number[];
+}
+interface Profile {
+  nodes: ProfileNode[];
+  startTime: number;
+  endTime: number;
+  samples: number[];
+  timeDeltas: number[];
+}
+
+function source(url: string): string {
+  if (!url) return '(native / V8)';
+  const path = url.replace(/^file:\/\//, '');
+  const nm = path.lastIndexOf('/node_modules/');
+  if (nm >= 0) {
+    const rest = path.slice(nm + 14).split('/');
+    return rest[0]!.startsWith('@') ? `${rest[0]}/${rest[1]}` : rest[0]!;
+  }
+  if (path.startsWith('node:')) return path;
+  return relative(ROOT, path);
+}
+
+export function summarizeProfile(dirOrFile: string, top = 25): void {
+  let file = dirOrFile;
+  if (statSync(dirOrFile).isDirectory()) {
+    const files = readdirSync(dirOrFile).filter((f) => f.endsWith('.cpuprofile'));
+    if (!files.length) return console.log(`# no .cpuprofile in ${dirOrFile}`);
+    file = join(dirOrFile, files.sort((a, b) => statSync(join(dirOrFile, b)).mtimeMs - statSync(join(dirOrFile, a)).mtimeMs)[0]!);
+  }
+  const p = JSON.parse(readFileSync(file, 'utf8')) as Profile;
+  // Self time per node from the sample stream (timeDeltas[i] precedes samples[i]).
+  const self = new Map<number, number>();
+  for (let i = 0; i < p.samples.length; i++) self.set(p.samples[i]!, (self.get(p.samples[i]!) ?? 0) + (p.timeDeltas[i + 1] ?? 0));
+  const byId = new Map(p.nodes.map((n) => [n.id, n]));
+  const total = [...self.values()].reduce((a, b) => a + b, 0);
+  const idle = [...self].filter(([id]) => ['(idle)', '(program)'].includes(byId.get(id)!.callFrame.functionName)).reduce((a, [, v]) => a + v, 0);
+  const byFn = new Map<string, number>();
+  const bySrc = new Map<string, number>();
+  for (const [id, us] of self) {
+    const n = byId.get(id)!;
+    const name = n.callFrame.functionName || '(anonymous)';
+    if (name === '(idle)' || name === '(program)') continue;
+    const src = source(n.callFrame.url);
+    const key = `${name}  ${src}${n.callFrame.url ? `:${n.callFrame.lineNumber + 1}` : ''}`;
+    byFn.set(key, (byFn.get(key) ?? 0) + us);
+    bySrc.set(src, (bySrc.get(src) ?? 0) + us);
+  }
+  const busy = total - idle;
+  const pct = (us: number): string => `${((us / busy) * 100).toFixed(1).padStart(5)} %`;
+  console.log(`# profile ${file}`);
+  console.log(`#   ${(total / 1e6).toFixed(2)} s sampled, ${(busy / 1e6).toFixed(2)} s busy (shares below are of busy time)`);
+  console.log('#   self time by source:');
+  for (const [k, v] of [...bySrc].sort((a, b) => b[1] - a[1]).slice(0, 15)) console.log(`#     ${pct(v)}  ${k}`);
+  console.log('#   self time by function:');
+  for (const [k, v] of [...byFn].sort((a, b) => b[1] - a[1]).slice(0, top)) console.log(`#     ${pct(v)}  ${k}`);
+}
+
+if (process.argv[1] && import.meta.filename === process.argv[1]) summarizeProfile(process.argv[2] ?? '.');

@@ -1,0 +1,153 @@
+/**
+ * `npm run bench` — every benchmark against the local Redis, each printing one JSON line and a
+ * table, then a summary against the targets of issue 8.
+ *
+ *   npm run bench                         # all, once (< 5 min on the 2-core reference machine)
+ *   npm run bench -- --runs 3             # all, three times; the summary shows medians
+ *   npm run bench -- --only ceiling,e2e   # a subset: ceiling, e2e, latency, sets, memory
+ *   npm run bench -- --profile            # the end-to-end worker under node --cpu-prof (+ top costs)
+ *
+ * Sizes: --events (100 000), --users (10 000), --rate (5 000), --sets (5 000 per algorithm),
+ * --memory-users (100 000). Each benchmark uses its own random key prefix, deleted afterwards.
+ */
+import { execSync } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { cpus, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { ceiling, type CeilingResult } from './ceiling.js';
+import { generate } from './data.js';
+import { endToEnd, type EndToEndResult } from './end-to-end.js';
+import { latency, type LatencyResult } from './latency.js';
+import { fmt, median, preload, redisClient, round, withPrefix } from './lib.js';
+import { memory, type MemoryResult } from './memory.js';
+import { summarizeProfile } from './profile.js';
+import { setDelivery, type SetDeliveryResult } from './set-delivery.js';
+
+const { values: args } = parseArgs({
+  options: {
+    runs: { type: 'string', default: '1' },
+    only: { type: 'string', default: 'ceiling,e2e,latency,sets,memory' },
+    events: { type: 'string', default: '100000' },
+    users: { type: 'string', default: '10000' },
+    rate: { type: 'string', default: '5000' },
+    sets: { type: 'string', default: '5000' },
+    'memory-users': { type: 'string', default: '100000' },
+    profile: { type: 'boolean', default: false },
+  },
+});
+const only = new Set(args.only.split(','));
+if (only.has('e2e')) only.add('ceiling'); // the ratio needs the ceiling of the same run
+const N = Number(args.events);
+const USERS = Number(args.users);
+
+async function machine(): Promise<Record<string, unknown>> {
+  const r = redisClient();
+  const info = await r.info('server');
+  r.disconnect();
+  let nproc = cpus().length;
+  try {
+    nproc = Number(execSync('nproc').toString().trim());
+  } catch {
+    /* os.cpus() then */
+  }
+  return {
+    date: new Date().toISOString(),
+    nproc,
+    cpu: cpus()[0]?.model ?? '?',
+    node: process.version,
+    redis: /redis_version:(\S+)/.exec(info)?.[1] ?? '?',
+  };
+}
+
+interface RunResult {
+  ceiling?: CeilingResult;
+  e2e?: EndToEndResult;
+  latency?: LatencyResult;
+  sets?: SetDeliveryResult;
+  memory?: MemoryResult;
+}
+
+async function runOnce(run: number): Promise<RunResult> {
+  const out: RunResult = {};
+  if (only.has('ceiling')) {
+    await withPrefix('tp', async (prefix, redis) => {
+      const events = generate({ events: N, users: USERS, seed: 7 });
+      const loaded = await preload(redis, prefix, events);
+      console.log(`# ${N.toLocaleString('en-US')} events for ${USERS.toLocaleString('en-US')} users pre-loaded in ${round(loaded.ms / 1000, 2)} s`);
+      out.ceiling = await ceiling(redis, prefix, N);
+      if (only.has('e2e')) {
+        const profileDir = args.profile ? mkdtempSync(join(tmpdir(), 'riskstream-prof-')) : undefined;
+        out.e2e = await endToEnd(redis, prefix, N, USERS, out.ceiling.events_per_s, profileDir ? { profileDir } : {});
+        if (profileDir) summarizeProfile(profileDir);
+      }
+    });
+  }
+  if (only.has('latency')) {
+    out.latency = await withPrefix('lat', (prefix, redis) => latency(redis, prefix, { rate: Number(args.rate), seconds: 15, warmup: 3, probesPerS: 20, users: USERS }));
+  }
+  if (only.has('sets')) {
+    out.sets = await withPrefix('set', (prefix, redis) => setDelivery(redis, prefix, Number(args.sets)));
+  }
+  if (only.has('memory')) {
+    out.memory = await withPrefix('mem', (prefix, redis) => memory(redis, prefix, { users: Number(args['memory-users']), eventsPerUser: 3 }));
+  }
+  console.log(JSON.stringify({ bench: 'run', run, ...flat(out) }));
+  return out;
+}
+
+/** The figures the targets are about, flat. */
+function flat(r: RunResult): Record<string, number | undefined> {
+  return {
+    ceiling_per_s: r.ceiling?.events_per_s,
+    e2e_per_s: r.e2e?.events_per_s,
+    ratio: r.e2e?.ratio_to_ceiling,
+    enqueued_p50_ms: r.latency?.enqueued_ms.p50,
+    enqueued_p99_ms: r.latency?.enqueued_ms.p99,
+    received_p50_ms: r.latency?.received_ms.p50,
+    received_p99_ms: r.latency?.received_ms.p99,
+    achieved_rate: r.latency?.achieved_per_s,
+    es256_per_s: r.sets?.es256_per_s,
+    rs256_per_s: r.sets?.rs256_per_s,
+    redis_bytes_per_user_e2e: r.e2e?.redis_bytes_per_user,
+    redis_bytes_per_user_100k: r.memory?.redis_bytes_per_user,
+    rss_growth_beyond_2x_cap_pct: r.memory?.rss_growth_beyond_2x_cap_pct,
+  };
+}
+
+const started = Date.now();
+const m = await machine();
+console.log(`# riskstream bench — ${m.date} — ${m.nproc} cores (${String(m.cpu)}), Node ${String(m.node)}, Redis ${String(m.redis)}`);
+console.log(JSON.stringify({ bench: 'machine', ...m }));
+const runs: Array<Record<string, number | undefined>> = [];
+for (let i = 1; i <= Number(args.runs); i++) {
+  if (Number(args.runs) > 1) console.log(`\n# run ${i} of ${args.runs}`);
+  runs.push(flat(await runOnce(i)));
+}
+const med: Record<string, number | undefined> = {};
+for (const k of Object.keys(runs[0]!)) {
+  const v = runs.map((r) => r[k]).filter((x): x is number => typeof x === 'number' && Number.isFinite(x));
+  med[k] = v.length ? median(v) : undefined;
+}
+const seconds = round((Date.now() - started) / 1000, 1);
+console.log(JSON.stringify({ bench: 'summary', runs: runs.length, median: med, seconds }));
+
+const bytes = Math.max(med.redis_bytes_per_user_e2e ?? 0, med.redis_bytes_per_user_100k ?? 0) || undefined;
+const rows: Array<[string, number | undefined, string, boolean | undefined]> = [
+  ['ceiling events/s', med.ceiling_per_s, '', undefined],
+  ['end-to-end events/s', med.e2e_per_s, '', undefined],
+  ['end-to-end / ceiling', med.ratio, '≥ 0.5', med.ratio === undefined ? undefined : med.ratio >= 0.5],
+  ['p99 XADD → job enqueued (ms)', med.enqueued_p99_ms, `< 50 at ${args.rate}/s`, med.enqueued_p99_ms === undefined ? undefined : med.enqueued_p99_ms < 50],
+  ['p99 XADD → SET received (ms)', med.received_p99_ms, '', undefined],
+  ['ES256 SETs/s delivered', med.es256_per_s, '≥ 1 000', med.es256_per_s === undefined ? undefined : med.es256_per_s >= 1000],
+  ['RS256 SETs/s delivered', med.rs256_per_s, '', undefined],
+  ['Redis bytes per user (max of runs)', bytes, '< 2 048', bytes === undefined ? undefined : bytes < 2048],
+  ['RSS growth 2× cap → 100 k users (%)', med.rss_growth_beyond_2x_cap_pct, 'flat (< 10 %)', med.rss_growth_beyond_2x_cap_pct === undefined ? undefined : med.rss_growth_beyond_2x_cap_pct < 10],
+];
+console.log(`\n# summary${runs.length > 1 ? ` (median of ${runs.length} runs)` : ''} — ${seconds} s`);
+const w = Math.max(...rows.map((r) => r[0].length));
+for (const [name, v, target, ok] of rows) {
+  if (v === undefined) continue;
+  console.log(`  ${name.padEnd(w)}  ${fmt(v).padStart(10)}  ${target.padEnd(16)} ${ok === undefined ? '' : ok ? 'ok' : 'MISSED'}`);
+}
+process.exit(0);

@@ -1,0 +1,270 @@
+/** The pure reducer: tables of cases with a frozen `now`; no Redis, no clock. */
+import { describe, expect, it } from 'vitest';
+import { schemaFor, type BehaviorConfig, type BehaviorKind } from '../../src/config/behaviors-schema.js';
+import type { DetectorLimits } from '../../src/detect/types.js';
+import { changeId, expire, reduce, reset, type ReduceInput } from '../../src/risk/reducer.js';
+import { emptyState, nextExpiry, type UserState } from '../../src/risk/state.js';
+import type { CanonicalEvent } from '../../src/types.js';
+
+const USER = 'alice@example.com';
+const LOGIN = 'rs:login';
+const ACTIVITY = 'rs:activity';
+const MIN = 60_000;
+const HOUR = 60 * MIN;
+/** Frozen processing time; event times are a little earlier, as in a live stream. */
+const NOW = Date.parse('2026-11-23T12:00:00Z');
+const T0 = Date.parse('2026-11-23T08:00:00Z');
+const LIMITS: DetectorLimits = { maxLogins: 10, maxAge: 7 * 24 * HOUR, allowedLateness: 10 * MIN };
+
+/** A validated behavior, as the config loader builds it. */
+function behavior(id: string, raw: Record<string, unknown>): BehaviorConfig {
+  const v = schemaFor(id, raw)!.parse(raw) as BehaviorConfig['params'] & Pick<BehaviorConfig, 'risk_level' | 'expires_after'> & { kind?: string };
+  return { id, kind: (v.kind ?? id) as BehaviorKind, enabled: v.enabled, risk_level: v.risk_level, expires_after: v.expires_after, params: v };
+}
+
+const TRAVEL = behavior('impossible_travel', { enabled: true, risk_level: 'high', expires_after: '24h', max_speed_kmh: 1000, min_distance_km: 500 });
+const DLP = behavior('dlp_detection', { enabled: true, risk_level: 'medium', expires_after: '24h', min_severity: 'high' });
+const EDR = behavior('endpoint_detection', { enabled: true, risk_level: 'high', expires_after: '2h', min_severity: 'high' });
+const BEHAVIORS = [TRAVEL, DLP, EDR];
+
+const PLACES = {
+  London: { lat: 51.5074, lon: -0.1278, accuracy_km: 20, country: 'GB', city: 'London' },
+  NewYork: { lat: 40.7128, lon: -74.006, accuracy_km: 20, country: 'US', city: 'New York' },
+  Sydney: { lat: -33.8688, lon: 151.2093, accuracy_km: 20, country: 'AU', city: 'Sydney' },
+};
+
+let seq = 0;
+/** A stream entry id: a fixed ms part and a growing sequence, like XADD's. */
+const entryId = (): string => `${T0}-${++seq}`;
+
+function login(id: string, place: keyof typeof PLACES, at: number, ip: string): ReduceInput {
+  const event: CanonicalEvent = { type: 'login', id, user: USER, time: T0 + at, outcome: 'success', ip, geo: PLACES[place] };
+  return { event, ref: { stream: LOGIN, id: entryId() } };
+}
+function dlp(id: string, at: number, severity = 'high'): ReduceInput {
+  return { event: { type: 'dlp', id, user: USER, time: T0 + at, profile: 'credit-cards', severity, action: 'block', app: 'drive' }, ref: { stream: ACTIVITY, id: entryId() } };
+}
+function edr(id: string, at: number, severity = 'critical'): ReduceInput {
+  return { event: { type: 'endpoint', id, user: USER, time: T0 + at, device: { id: 'd-9' }, vendor: 'crowdstrike', detection: 'malware', severity }, ref: { stream: ACTIVITY, id: entryId() } };
+}
+
+/** JSON round trip, as the state goes through Redis between batches. */
+const stored = (s: UserState): UserState => JSON.parse(JSON.stringify(s)) as UserState;
+
+/** London at 08:00, then Sydney at 10:00: ~17 000 km in 2 h. */
+const londonSydney = (): [ReduceInput, ReduceInput] => [login('l-1', 'London', 0, '81.2.69.142'), login('l-2', 'Sydney', 2 * HOUR, '1.128.0.1')];
+
+describe('reduce: logins and impossible travel', () => {
+  it("a user's first login: remembered, no hit, no change", () => {
+    const input = login('l-1', 'London', 0, '81.2.69.142');
+    const r = reduce(emptyState(USER), [input], BEHAVIORS, NOW, LIMITS);
+    expect(r.hits).toEqual([]);
+    expect(r.changes).toEqual([]);
+    expect(r.state).toMatchObject({ user: USER, level: 'low', version: 0, behaviors: {}, changedAt: 0, updatedAt: NOW });
+    expect(r.state.lastIds).toEqual({ [LOGIN]: input.ref.id });
+    expect(r.state.windows.impossible_travel).toEqual([expect.objectContaining({ id: 'l-1', time: T0, city: 'London', ip: '81.2.69.142' })]);
+  });
+
+  it('a slow, plausible trip (London → New York in 10 h, ~560 km/h): no hit, stays LOW', () => {
+    const r = reduce(emptyState(USER), [login('l-1', 'London', 0, '81.2.69.142'), login('l-2', 'NewYork', 10 * HOUR, '66.65.120.1')], BEHAVIORS, NOW, LIMITS);
+    expect(r.hits).toEqual([]);
+    expect(r.changes).toEqual([]);
+    expect(r.state.level).toBe('low');
+    expect(r.state.windows.impossible_travel).toHaveLength(2);
+  });
+
+  it('a fast, implausible trip (London → Sydney in 2 h): LOW → HIGH, version 1, one change with a deterministic id', () => {
+    const [a, b] = londonSydney();
+    const r = reduce(emptyState(USER), [a, b], BEHAVIORS, NOW, LIMITS);
+    expect(r.hits).toHaveLength(1);
+    expect(r.hits[0]).toMatchObject({ behavior: 'impossible_travel', level: 'high', time: T0 + 2 * HOUR, eventIds: ['l-2', 'l-1'] });
+    expect(Number(r.hits[0]!.evidence.distance_km)).toBeGreaterThan(16_000);
+    expect(r.state).toMatchObject({ level: 'high', version: 1, changedAt: NOW });
+    expect(r.state.behaviors.impossible_travel).toEqual({
+      level: 'high', firstAt: T0 + 2 * HOUR, lastAt: T0 + 2 * HOUR, expiresAt: NOW + 24 * HOUR, hits: 1,
+      summary: r.hits[0]!.summary, evidence: r.hits[0]!.evidence,
+    });
+    expect(r.changes).toHaveLength(1);
+    const c = r.changes[0]!;
+    expect(c).toEqual({
+      id: changeId(USER, 1, `${LOGIN}/${b.ref.id}/impossible_travel`), user: USER, version: 1, previous: 'low', current: 'high',
+      behaviors: ['impossible_travel'], reason: r.hits[0]!.summary, initiatingEntity: 'system', time: NOW,
+    });
+    expect(c.id).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-5[0-9a-f]{3}-a[0-9a-f]{3}-[0-9a-f]{12}$/);
+    // The same cause gives the same id; another version or cause another one.
+    expect(changeId(USER, 1, `${LOGIN}/${b.ref.id}/impossible_travel`)).toBe(c.id);
+    expect(changeId(USER, 2, `${LOGIN}/${b.ref.id}/impossible_travel`)).not.toBe(c.id);
+    expect(changeId('bob@example.com', 1, `${LOGIN}/${b.ref.id}/impossible_travel`)).not.toBe(c.id);
+  });
+
+  it('the trip split over two batches (state stored in between) gives the same result', () => {
+    const [a, b] = londonSydney();
+    const one = reduce(emptyState(USER), [a, b], BEHAVIORS, NOW, LIMITS);
+    const first = reduce(emptyState(USER), [a], BEHAVIORS, NOW, LIMITS);
+    const two = reduce(stored(first.state), [b], BEHAVIORS, NOW, LIMITS);
+    expect(two).toEqual(one);
+  });
+
+  it('the same login again (same event id, new entry) is not a second hit', () => {
+    const [a, b] = londonSydney();
+    const r1 = reduce(emptyState(USER), [a, b], BEHAVIORS, NOW, LIMITS);
+    const again = { ...b, ref: { stream: LOGIN, id: entryId() } };
+    const r2 = reduce(stored(r1.state), [again], BEHAVIORS, NOW, LIMITS);
+    expect(r2.hits).toEqual([]);
+    expect(r2.changes).toEqual([]);
+    expect(r2.state.behaviors.impossible_travel!.hits).toBe(1);
+  });
+});
+
+describe('reduce: levels', () => {
+  it('several behaviors: the level is the highest active one; each change gets the next version', () => {
+    const r = reduce(emptyState(USER), [dlp('d-1', 10 * MIN), edr('e-1', 20 * MIN)], BEHAVIORS, NOW, LIMITS);
+    expect(r.changes.map((c) => [c.version, c.previous, c.current])).toEqual([[1, 'low', 'medium'], [2, 'medium', 'high']]);
+    expect(r.changes.map((c) => c.behaviors)).toEqual([['dlp_detection'], ['dlp_detection', 'endpoint_detection']]);
+    expect(r.state).toMatchObject({ level: 'high', version: 2 });
+    // In event-time order whatever the arrival order.
+    const swapped = reduce(emptyState(USER), [edr('e-1', 20 * MIN), dlp('d-1', 10 * MIN)].map((x, i) => ({ ...x, ref: { ...x.ref, id: `${T0}-${900 + i}` } })), BEHAVIORS, NOW, LIMITS);
+    expect(swapped.changes.map((c) => c.current)).toEqual(['medium', 'high']);
+  });
+
+  it('a hit below the current level changes nothing but the behavior', () => {
+    const r1 = reduce(emptyState(USER), [edr('e-1', 0)], BEHAVIORS, NOW, LIMITS);
+    const r2 = reduce(stored(r1.state), [dlp('d-1', MIN)], BEHAVIORS, NOW, LIMITS);
+    expect(r2.hits).toHaveLength(1);
+    expect(r2.changes).toEqual([]);
+    expect(r2.state).toMatchObject({ level: 'high', version: 1 });
+    expect(Object.keys(r2.state.behaviors).sort()).toEqual(['dlp_detection', 'endpoint_detection']);
+  });
+
+  it('a disabled behavior does not fire (nor keep a window)', () => {
+    const off = behavior('impossible_travel', { enabled: false, risk_level: 'high', max_speed_kmh: 1000, min_distance_km: 500 });
+    const r = reduce(emptyState(USER), londonSydney(), [off, DLP, EDR], NOW, LIMITS);
+    expect(r.hits).toEqual([]);
+    expect(r.changes).toEqual([]);
+    expect(r.state.level).toBe('low');
+    expect(r.state.windows).toEqual({});
+    // Enabled: the same inputs fire.
+    expect(reduce(emptyState(USER), londonSydney(), BEHAVIORS, NOW, LIMITS).hits).toHaveLength(1);
+  });
+
+  it('levels are not retroactive: a hit keeps the level configured when it happened', () => {
+    const r1 = reduce(emptyState(USER), [dlp('d-1', 0)], BEHAVIORS, NOW, LIMITS);
+    expect(r1.state.behaviors.dlp_detection!.level).toBe('medium');
+    // dlp_detection is now configured HIGH: the active hit stays MEDIUM …
+    const dlpHigh = behavior('dlp_detection', { enabled: true, risk_level: 'high', expires_after: '24h', min_severity: 'high' });
+    const r2 = reduce(stored(r1.state), [login('l-1', 'London', MIN, '81.2.69.142')], [TRAVEL, dlpHigh, EDR], NOW + MIN, LIMITS);
+    expect(r2.changes).toEqual([]);
+    expect(r2.state).toMatchObject({ level: 'medium', version: 1 });
+    expect(r2.state.behaviors.dlp_detection!.level).toBe('medium');
+    // … until a new hit, which takes the new level.
+    const r3 = reduce(stored(r2.state), [dlp('d-2', 2 * MIN)], [TRAVEL, dlpHigh, EDR], NOW + 2 * MIN, LIMITS);
+    expect(r3.changes.map((c) => [c.version, c.previous, c.current])).toEqual([[2, 'medium', 'high']]);
+    expect(r3.state.behaviors.dlp_detection).toMatchObject({ level: 'high', hits: 2 });
+  });
+});
+
+describe('expire', () => {
+  const high = (): UserState => reduce(emptyState(USER), londonSydney(), BEHAVIORS, NOW, LIMITS).state;
+
+  it('nothing due: the very same state, no change', () => {
+    const s = high();
+    const r = expire(s, NOW + 24 * HOUR - 1);
+    expect(r.state).toBe(s);
+    expect(r.changes).toEqual([]);
+  });
+
+  it('a behavior expiring lowers the level: one change HIGH → LOW, next version, input untouched', () => {
+    const s = high();
+    const before = structuredClone(s);
+    const at = nextExpiry(s)!;
+    expect(at).toBe(NOW + 24 * HOUR);
+    const r = expire(s, at);
+    expect(s).toEqual(before); // pure
+    expect(r.state).toMatchObject({ level: 'low', version: 2, behaviors: {}, changedAt: at, updatedAt: at });
+    expect(r.changes).toEqual([{
+      id: changeId(USER, 2, `expire:impossible_travel:${at}`), user: USER, version: 2, previous: 'high', current: 'low',
+      behaviors: [], reason: 'expired: impossible_travel', initiatingEntity: 'system', time: at,
+    }]);
+    expect(nextExpiry(r.state)).toBeNull();
+    // Windows survive expiry: the logins are still remembered for the next trip.
+    expect(r.state.windows.impossible_travel).toHaveLength(2);
+  });
+
+  it('only the expired behavior goes; the level falls to the highest one left', () => {
+    // endpoint (HIGH) expires after 2 h, DLP (MEDIUM) after 24 h.
+    const s = reduce(emptyState(USER), [dlp('d-1', 0), edr('e-1', MIN)], BEHAVIORS, NOW, LIMITS).state;
+    expect(s).toMatchObject({ level: 'high', version: 2 });
+    const r = expire(s, NOW + 2 * HOUR);
+    expect(r.changes.map((c) => [c.version, c.previous, c.current, c.behaviors])).toEqual([[3, 'high', 'medium', ['dlp_detection']]]);
+    expect(Object.keys(r.state.behaviors)).toEqual(['dlp_detection']);
+  });
+
+  it('reduce expires what is due before applying new events', () => {
+    const s = high();
+    const later = NOW + 25 * HOUR;
+    const r = reduce(stored(s), [dlp('d-1', 25 * HOUR)], BEHAVIORS, later, LIMITS);
+    expect(r.changes.map((c) => [c.version, c.previous, c.current])).toEqual([[2, 'high', 'low'], [3, 'low', 'medium']]);
+  });
+});
+
+describe('reset', () => {
+  it('an admin reset clears behaviors and windows: one change to LOW, initiating entity admin', () => {
+    const s = reduce(emptyState(USER), londonSydney(), BEHAVIORS, NOW, LIMITS).state;
+    const r = reset(s, NOW + HOUR, 'travelling with a VPN');
+    expect(r.state).toMatchObject({ level: 'low', version: 2, behaviors: {}, windows: {}, changedAt: NOW + HOUR });
+    expect(r.changes).toEqual([{
+      id: changeId(USER, 2, `reset:${NOW + HOUR}`), user: USER, version: 2, previous: 'high', current: 'low',
+      behaviors: [], reason: 'travelling with a VPN', initiatingEntity: 'admin', time: NOW + HOUR,
+    }]);
+    expect(s.level).toBe('high'); // pure
+    expect(reset(s, NOW + HOUR, '').changes[0]!.reason).toBe('risk reset by an administrator');
+  });
+
+  it('resetting a LOW user changes no level and emits nothing', () => {
+    const r = reset(reduce(emptyState(USER), [login('l-1', 'London', 0, '81.2.69.142')], BEHAVIORS, NOW, LIMITS).state, NOW, 'x');
+    expect(r.changes).toEqual([]);
+    expect(r.state).toMatchObject({ level: 'low', version: 0, windows: {} });
+  });
+});
+
+describe('determinism and bounds', () => {
+  const inputs = (): ReduceInput[] => {
+    const out: ReduceInput[] = [];
+    for (let i = 0; i < 30; i++) {
+      out.push(login(`l-${i}`, i % 7 === 3 ? 'Sydney' : 'London', i * 20 * MIN, `81.2.69.${i}`));
+      if (i % 5 === 0) out.push(dlp(`d-${i}`, i * 20 * MIN + MIN, i % 10 === 0 ? 'critical' : 'low'));
+      if (i === 17) out.push(edr(`e-${i}`, i * 20 * MIN + 2 * MIN));
+    }
+    return out;
+  };
+
+  it('the same inputs twice → identical results (state, hits, changes and their ids); the input is not modified', () => {
+    const xs = inputs();
+    const state = stored(reduce(emptyState(USER), [login('l-x', 'London', -HOUR, '81.2.69.200')], BEHAVIORS, NOW, LIMITS).state);
+    const copy = structuredClone(state);
+    const a = reduce(state, xs, BEHAVIORS, NOW, LIMITS);
+    const b = reduce(state, structuredClone(xs), BEHAVIORS, NOW, LIMITS);
+    expect(b).toEqual(a);
+    expect(state).toEqual(copy);
+    expect(a.changes.length).toBeGreaterThan(0);
+    // Arrival order within a batch does not matter either.
+    expect(reduce(state, [...xs].reverse(), BEHAVIORS, NOW, LIMITS)).toEqual(a);
+  });
+
+  it('state is bounded: windows of behaviors no longer configured are dropped; remembered logins are capped', () => {
+    const s: UserState = { ...emptyState(USER), windows: { removed_behavior: { e: [[T0, 'x']], f: [] }, impossible_travel: [] } };
+    const r = reduce(s, inputs(), BEHAVIORS, NOW, LIMITS);
+    expect(Object.keys(r.state.windows)).toEqual(['impossible_travel']);
+    expect((r.state.windows.impossible_travel as unknown[]).length).toBe(LIMITS.maxLogins);
+    // A behavior removed from the config loses its window too.
+    expect(Object.keys(reduce(r.state, [dlp('d-z', 11 * HOUR)], [DLP, EDR], NOW, LIMITS).state.windows)).toEqual([]);
+    // 1 000 logins later the state is no bigger.
+    let big = r.state;
+    for (let k = 0; k < 100; k++) {
+      const batch = Array.from({ length: 10 }, (_, j) => login(`m-${k}-${j}`, 'London', 12 * HOUR + (k * 10 + j) * MIN, `81.2.70.${j}`));
+      big = reduce(stored(big), batch, BEHAVIORS, NOW, LIMITS).state;
+    }
+    expect((big.windows.impossible_travel as unknown[]).length).toBe(LIMITS.maxLogins);
+    expect(JSON.stringify(big).length).toBeLessThan(JSON.stringify(r.state).length * 2);
+  });
+});

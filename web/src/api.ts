@@ -1,0 +1,223 @@
+/** The admin API client: the bearer token lives in sessionStorage (entered once per tab). */
+
+const TOKEN_KEY = 'riskstream.token';
+
+export type Level = 'low' | 'medium' | 'high';
+
+export class ApiError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+export function getToken(): string | null {
+  try {
+    return sessionStorage.getItem(TOKEN_KEY);
+  } catch {
+    return null;
+  }
+}
+
+export function setToken(token: string | null): void {
+  try {
+    if (token) sessionStorage.setItem(TOKEN_KEY, token);
+    else sessionStorage.removeItem(TOKEN_KEY);
+  } catch {
+    /* private mode: the token lives only in memory for this page */
+  }
+}
+
+type Listener = (e: ApiError) => void;
+const unauthorized: Listener[] = [];
+
+/** Called when the API refuses the token (401): the app asks for it again. */
+export function onUnauthorized(l: Listener): void {
+  unauthorized.push(l);
+}
+
+/** Encodes one path segment (user ids, session ids). */
+export const seg = (v: string): string => encodeURIComponent(v);
+
+/** Builds a query string from the defined, non-empty values. */
+export function qs(params: Record<string, string | number | null | undefined>): string {
+  const p = new URLSearchParams();
+  for (const [k, v] of Object.entries(params)) if (v !== undefined && v !== null && v !== '') p.set(k, String(v));
+  const s = p.toString();
+  return s ? `?${s}` : '';
+}
+
+/** Calls the admin API (same origin); throws ApiError with the server's `{error, message}`. */
+export async function api<T>(path: string, init: { method?: string; body?: unknown; token?: string } = {}): Promise<T> {
+  const token = init.token ?? getToken();
+  const headers: Record<string, string> = { accept: 'application/json' };
+  if (token) headers.authorization = `Bearer ${token}`;
+  if (init.body !== undefined) headers['content-type'] = 'application/json';
+  let res: Response;
+  try {
+    res = await fetch(path, { method: init.method ?? 'GET', headers, body: init.body === undefined ? null : JSON.stringify(init.body), cache: 'no-store', credentials: 'omit' });
+  } catch {
+    throw new ApiError(0, 'network', 'The worker cannot be reached.');
+  }
+  const text = await res.text();
+  let data: unknown = undefined;
+  try {
+    data = text ? JSON.parse(text) : undefined;
+  } catch {
+    data = undefined;
+  }
+  if (!res.ok) {
+    const d = (data ?? {}) as { error?: string; message?: string };
+    const err = new ApiError(res.status, d.error ?? `http_${res.status}`, d.message ?? `HTTP ${res.status}`);
+    if (res.status === 401 && !init.token) for (const l of unauthorized) l(err);
+    throw err;
+  }
+  return data as T;
+}
+
+/* ---- shapes of the API's answers (CONTRACT.md §5 and src/api/routes/console.ts) ---- */
+
+export interface TableUser {
+  user: string;
+  level: Level;
+  version: number;
+  changed_at: string | null;
+  behaviors: Array<{ id: string; level: Level; summary: string; last_at: string; expires_at: string | null; hits: number }>;
+}
+
+export interface UsersTable {
+  users: TableUser[];
+  next_cursor: string | null;
+  counts: Record<Level | 'total', number>;
+  scanned: number;
+}
+
+export interface UserRisk {
+  user: string;
+  level: Level;
+  version: number;
+  changed_at: string | null;
+  next_expiry: string | null;
+  behaviors: Array<{ id: string; level: Level; first_at: string; last_at: string; expires_at: string | null; hits: number; summary: string; evidence: Record<string, unknown> }>;
+}
+
+export interface RiskChangeEvent {
+  id: string;
+  kind: 'change';
+  version: number;
+  previous: Level;
+  current: Level;
+  behaviors: string[];
+  reason: string;
+  initiatingEntity: string;
+  time: number;
+}
+
+export interface RiskHitEvent {
+  id: string;
+  kind: 'hit';
+  behavior: string;
+  level: Level;
+  time: number;
+  summary: string;
+  evidence: Record<string, unknown>;
+}
+
+export type RiskEvent = RiskChangeEvent | RiskHitEvent;
+
+export interface Delivery {
+  id: string;
+  time: string | null;
+  action: string;
+  receiver: string | null;
+  event: string | null;
+  version?: number;
+  session_id?: string;
+  jti: string | null;
+  attempts: number | null;
+  outcome: string;
+  status?: number;
+  description?: string;
+  err?: string;
+  message?: string;
+  delay_ms?: number;
+}
+
+export interface Session {
+  session_id: string;
+  user: string;
+  idp?: string;
+  claims: Record<string, unknown>;
+  device?: Record<string, unknown>;
+  network?: Record<string, unknown>;
+  ip?: string;
+  geo?: Record<string, unknown>;
+  login_at: number;
+  expires_at: number;
+  event_id?: string;
+  attributes?: Record<string, unknown>;
+}
+
+export interface Device {
+  id: string;
+  posture?: Record<string, unknown>;
+  last_seen: number;
+  ip?: string;
+  session_id: string;
+}
+
+export interface AuditEntry {
+  id: string;
+  action: string;
+  actor: string;
+  target?: string;
+  time: string;
+  details: Record<string, unknown>;
+}
+
+export interface Receiver {
+  name: string;
+  source: 'config' | 'ssf-stream';
+  kind: string;
+  enabled: boolean;
+  endpoint: string;
+  audience: string;
+  subject_format: string;
+  events: string[];
+  alg: string;
+  timeout_ms: number;
+  rate_limit: number | null;
+  authorization: 'set' | 'none';
+  health: ReceiverHealth;
+}
+
+export interface ReceiverHealth {
+  last_success: Record<string, unknown> | null;
+  last_failure: Record<string, unknown> | null;
+  last_attempt: Record<string, unknown> | null;
+  delivered: number;
+  failed: number;
+  retries: number;
+  superseded: number;
+  queue: { waiting: number; delayed: number; active: number; total: number };
+}
+
+export interface ReceiversView {
+  receivers: Receiver[];
+  removed: Array<{ name: string; health: ReceiverHealth }>;
+  queue: Record<string, number>;
+  window: { since: string; entries: number; complete: boolean };
+}
+
+export interface Behavior {
+  id: string;
+  kind: string;
+  enabled: boolean;
+  risk_level: Level;
+  expires_after_ms: number | null;
+  description?: string;
+  params: Record<string, unknown>;
+}

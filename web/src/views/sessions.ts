@@ -1,0 +1,159 @@
+/** All active sessions (newest login first, cursor paging, live) and one session's stored identity with Revoke. */
+import { api, ApiError, qs, seg, type Session } from '../api.js';
+import { h, Region } from '../dom.js';
+import { announce, confirmDialog, errorBox, errorText, pairs, Pager, sessionLink, time, tree, userLink } from '../ui.js';
+import type { View } from '../view.js';
+
+const PAGE = 50;
+
+function place(x: Session): string {
+  const geo = x.geo ?? {};
+  return [geo.city, geo.country].filter((v) => typeof v === 'string' && v).join(', ');
+}
+
+export function sessionsView(): View {
+  const pager = new Pager();
+  let table: Region;
+
+  async function load(): Promise<void> {
+    try {
+      const data = await api<{ sessions: Session[]; next_cursor: string | null }>(`/v1/sessions${qs({ cursor: pager.cursor, limit: PAGE })}`);
+      pager.next = data.next_cursor;
+      table.update({ data, page: pager.page }, () =>
+        data.sessions.length
+          ? h(
+              'div',
+              null,
+              h(
+                'div',
+                { class: 'table-wrap', tabindex: 0, role: 'region', 'aria-label': 'Sessions table' },
+                h(
+                  'table',
+                  { class: 'data' },
+                  h('caption', null, 'Active sessions, newest login first'),
+                  h('thead', null, h('tr', null, ['Session', 'User', 'IdP', 'Device', 'IP / place', 'Login', 'Expires'].map((c) => h('th', { scope: 'col' }, c)))),
+                  h(
+                    'tbody',
+                    null,
+                    data.sessions.map((x) =>
+                      h(
+                        'tr',
+                        { 'data-session': x.session_id },
+                        h('th', { scope: 'row' }, sessionLink(x.session_id)),
+                        h('td', null, userLink(x.user)),
+                        h('td', null, x.idp ?? '—'),
+                        h('td', { class: 'mono' }, String(x.device?.id ?? '—')),
+                        h('td', null, x.ip ?? '—', place(x) ? h('span', { class: 'muted' }, ` · ${place(x)}`) : null),
+                        h('td', null, time(x.login_at)),
+                        h('td', null, time(x.expires_at)),
+                      ),
+                    ),
+                  ),
+                ),
+              ),
+              pager.render('Sessions pages', () => void load()),
+            )
+          : h('p', { class: 'empty' }, pager.page > 1 ? 'No more sessions.' : 'No active sessions.', pager.page > 1 ? pager.render('Sessions pages', () => void load()) : null),
+      );
+    } catch (err) {
+      table.reset();
+      table.el.replaceChildren(errorBox(err));
+    }
+  }
+
+  return {
+    title: 'Sessions',
+    nav: 'sessions',
+    async mount(main) {
+      const el = h('div');
+      table = new Region(el);
+      main.append(
+        h('h1', { tabindex: -1 }, 'Active sessions'),
+        h('p', { class: 'muted' }, 'The identity each session was granted at login: IdP claims, device posture and network. Open one to inspect or revoke it.'),
+        el,
+      );
+      await load();
+    },
+    refresh: load,
+  };
+}
+
+export function sessionView(id: string): View {
+  let body: Region;
+  let revoked = false;
+
+  async function revoke(s: Session): Promise<void> {
+    const ok = await confirmDialog({
+      title: `Revoke session ${s.session_id}?`,
+      body: h('p', null, `${s.user} is signed out of this session: it is deleted here, an audit entry is written and every receiver is sent a session-revoked event.`),
+      confirmLabel: 'Revoke session',
+      danger: true,
+      reason: { label: 'Reason (kept in the audit log and sent to receivers)', placeholder: 'revoked by admin' },
+    });
+    if (!ok) return;
+    try {
+      await api(`/v1/sessions/${seg(s.session_id)}`, { method: 'DELETE', body: ok.reason ? { reason: ok.reason } : {} });
+      revoked = true;
+      body.reset();
+      body.update('revoked', () =>
+        h('div', { class: 'notice notice-ok' }, h('p', null, h('strong', null, 'Session revoked. '), 'A session-revoked event was queued for the receivers.'), h('p', null, h('a', { href: '#/sessions' }, 'Back to all sessions'), ' · ', userLink(s.user, 'revoked-user'))),
+      );
+      announce(`Session ${s.session_id} revoked.`, 'ok');
+      body.el.querySelector<HTMLElement>('a')?.focus();
+    } catch (err) {
+      announce(`Revoke failed: ${errorText(err)}`, 'error');
+    }
+  }
+
+  function render(s: Session): HTMLElement {
+    const known = new Set(['session_id', 'user', 'idp', 'claims', 'device', 'network', 'ip', 'geo', 'login_at', 'expires_at', 'event_id', 'attributes']);
+    const other = Object.fromEntries(Object.entries(s).filter(([k]) => !known.has(k)));
+    const section = (hid: string, title: string, value: unknown) =>
+      h('section', { class: 'card', 'aria-labelledby': hid }, h('h2', { id: hid }, title), value && (typeof value !== 'object' || Object.keys(value).length) ? tree(value) : h('p', { class: 'muted' }, 'Not reported.'));
+    return h(
+      'div',
+      null,
+      pairs([
+        ['User', userLink(s.user)],
+        ['IdP', s.idp ?? '—'],
+        ['Login', time(s.login_at)],
+        ['Expires', time(s.expires_at)],
+        ['IP', s.ip ?? '—'],
+        ['Login event', s.event_id ?? '—'],
+      ]),
+      h('div', { class: 'actions' }, h('button', { type: 'button', class: 'btn btn-danger', 'data-key': 'revoke', 'on:click': () => void revoke(s) }, 'Revoke session…')),
+      h(
+        'div',
+        { class: 'cards cards-2' },
+        section('s-claims', 'IdP claims', s.claims),
+        section('s-device', 'Device and posture', s.device),
+        section('s-network', 'Network context', { ...(s.network ?? {}), ...(s.ip ? { ip: s.ip } : {}), ...(s.geo ? { location: s.geo } : {}) }),
+        s.attributes && Object.keys(s.attributes).length ? section('s-attrs', 'Other session attributes', s.attributes) : null,
+        Object.keys(other).length ? section('s-other', 'Other fields', other) : null,
+      ),
+    );
+  }
+
+  async function load(): Promise<void> {
+    if (revoked) return;
+    try {
+      const s = await api<Session>(`/v1/sessions/${seg(id)}`);
+      body.update(s, () => render(s));
+    } catch (err) {
+      body.reset();
+      body.el.replaceChildren(err instanceof ApiError && err.status === 404 ? h('p', { class: 'empty' }, 'This session is no longer active (it expired or was revoked).') : errorBox(err));
+    }
+  }
+
+  return {
+    title: `Session ${id}`,
+    nav: 'sessions',
+    async mount(main) {
+      const el = h('div');
+      body = new Region(el);
+      main.append(h('p', { class: 'crumbs' }, h('a', { href: '#/sessions' }, '← All sessions')), h('h1', { tabindex: -1, class: 'mono-title' }, `Session ${id}`), el);
+      await load();
+    },
+    refresh: load,
+  };
+}
