@@ -42,7 +42,7 @@ interface Decoded {
 
 /**
  * Risk scoring: read a batch (consumer group) → decode → dead-letter the bad → enrich →
- * session audit → score (detect + reduce + commit per user) → ack → relay level changes to
+ * session audit and score (detect + reduce + commit per user), concurrently → ack → relay level changes to
  * the delivery queue. One batch at a time (read → … → ack, then the next read): ordered, with
  * natural back-pressure. On an error nothing is acked and the batch is re-read from the
  * consumer's pending list after a back-off.
@@ -66,9 +66,13 @@ export function riskScoring(parts: RiskScoringParts): Observable<BatchReport> {
       return d;
     }),
     concatMap(async (d) => {
-      if (d.events.length) await Promise.all(parts.alsoCommit.map((f) => f(d.events)));
-      const report = await parts.scorer.score(d.events, d.batch.ackedBelow, d.batch.ackedBelowByStream);
-      return { d, report };
+      // Session audit and scoring write different keys, so they run together: one's Redis round
+      // trips overlap the other's CPU work. Both settle before the batch is acked (or failed).
+      const scoring = parts.scorer.score(d.events, d.batch.ackedBelow, d.batch.ackedBelowByStream);
+      const others = d.events.length ? parts.alsoCommit.map((f) => f(d.events)) : [];
+      const failed = (await Promise.allSettled([scoring, ...others])).find((r) => r.status === 'rejected');
+      if (failed) throw failed.reason;
+      return { d, report: await scoring };
     }),
     concatMap(async ({ d, report }) => {
       await parts.source.ack(d.batch.entries);

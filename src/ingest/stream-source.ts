@@ -119,9 +119,11 @@ export class StreamSource {
   /**
    * Every entry with an id below the returned ms is acked in every input stream (`byStream`: the
    * same bound per stream). Per stream: the smallest pending id; with nothing pending, the
-   * group's last delivered id when entries are still unread, else Redis's clock (entries added
-   * later get ids at or above it). Read atomically (MULTI) on Redis's clock, at most once a
-   * second; a stale value stays true (acked entries stay acked), so it is safe.
+   * group's last delivered id when entries are still unread (they come after it), else — all
+   * read and acked — Redis's own clock less a minute (entries added later get ids from that
+   * clock; the minute covers a step back of it). Read atomically (MULTI), at most once a second;
+   * a stale value stays true (acked entries stay acked), so it is safe. Entries XADDed with
+   * explicit ids older than that would be taken as acked: use `*` ids.
    */
   async ackedBelow(now = Date.now()): Promise<number> {
     if (now - this.lastPendingCheck < 1000) return this.ackedBelowMs;
@@ -148,7 +150,7 @@ export class StreamSource {
       const [count, smallest] = pending as [number, string | null];
       const lastDelivered = String(group['last-delivered-id']);
       const lastGenerated = String(fieldsOf(info as unknown[])['last-generated-id']);
-      byStream[s] = count > 0 && smallest ? idMs(smallest) : lastDelivered !== lastGenerated ? idMs(lastDelivered) : redisNow;
+      byStream[s] = count > 0 && smallest ? idMs(smallest) : lastDelivered !== lastGenerated ? idMs(lastDelivered) : Math.max(idMs(lastDelivered), redisNow - 60_000);
     }
     this.ackedByStream = byStream;
     this.ackedBelowMs = Math.min(...Object.values(byStream));

@@ -53,12 +53,22 @@ function recordChange(state: UserState, changes: LevelChange[], cause: string, r
   });
 }
 
+/**
+ * A copy of `state` whose containers the reducer mutates (top level, behaviors, windows, lastIds)
+ * are new; their values are shared. Enough for purity: behaviors are replaced, never modified,
+ * and detectors return new windows without modifying theirs (see detect/types.ts). A deep clone
+ * here cost more than all the detectors together.
+ */
+function copyState(state: UserState): UserState {
+  return { ...state, behaviors: { ...state.behaviors }, windows: { ...state.windows }, lastIds: { ...state.lastIds } };
+}
+
 /** Drops behaviors whose expiry has passed; emits the resulting level change (pure). */
 export function expire(state: UserState, now: number): ReduceResult {
-  const next = structuredClone(state);
   const changes: LevelChange[] = [];
-  const gone = Object.entries(next.behaviors).filter(([, b]) => b.expiresAt !== null && b.expiresAt <= now);
+  const gone = Object.entries(state.behaviors).filter(([, b]) => b.expiresAt !== null && b.expiresAt <= now);
   if (gone.length === 0) return { state, hits: [], changes };
+  const next = copyState(state);
   for (const [id] of gone) delete next.behaviors[id];
   next.updatedAt = now;
   const names = gone.map(([id]) => id).sort();
@@ -89,7 +99,7 @@ function byTimeThenId(a: ReduceInput, b: ReduceInput): number {
  */
 export function reduce(state: UserState, inputs: ReduceInput[], behaviors: BehaviorConfig[], now: number, limits: DetectorLimits): ReduceResult {
   const expired = expire(state, now);
-  const next = expired.state === state ? structuredClone(state) : expired.state;
+  const next = expired.state === state ? copyState(state) : expired.state;
   const changes = [...expired.changes];
   const hits: BehaviorHit[] = [];
   const enabled = behaviors.filter((b) => b.enabled);

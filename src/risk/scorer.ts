@@ -3,8 +3,14 @@ import type { DetectorLimits } from '../detect/types.js';
 import { RiskstreamError } from '../errors.js';
 import type { BehaviorHit, LevelChange, StreamEvent } from '../types.js';
 import { reduce, type ReduceInput } from './reducer.js';
-import { appliedMember, type CommitItem, type RiskStore } from './store.js';
-import type { UserState } from './state.js';
+import { appliedMember, type AckedBelow, type CommitItem, type Loaded, type RiskStore } from './store.js';
+import { compareIds, type UserState } from './state.js';
+
+/** The ms part of a stream entry id (the applied markers' score). */
+function idMs(id: string): number {
+  const dash = id.indexOf('-');
+  return Number(dash < 0 ? id : id.slice(0, dash));
+}
 
 /** What scoring one batch did. */
 export interface ScoreReport {
@@ -28,8 +34,9 @@ export interface ScorerOptions {
 
 /**
  * Scores a batch: groups events by user, loads their states (one round trip), skips entries
- * already applied (replays after a crash or a claim), reduces, and commits every user atomically
- * with optimistic revisions, retrying users that conflicted with another worker.
+ * already applied (redeliveries after a crash, a claim or a rewound group), reduces, and commits
+ * every user atomically with optimistic revisions, retrying users that conflicted with another
+ * worker.
  */
 export class Scorer {
   constructor(
@@ -37,8 +44,12 @@ export class Scorer {
     private readonly opts: ScorerOptions,
   ) {}
 
-  /** Scores events; `ackedBelow` lets commits trim applied markers of entries surely acked. */
-  async score(events: StreamEvent[], ackedBelow: number): Promise<ScoreReport> {
+  /**
+   * Scores events. `ackedBelow` lets commits trim applied markers of entries surely acked;
+   * `ackedByStream` (the same bound per input stream) is stored with each committed user, so a
+   * later redelivery of an entry below it is known as applied even once its marker is gone.
+   */
+  async score(events: StreamEvent[], ackedBelow: number, ackedByStream: AckedBelow = {}): Promise<ScoreReport> {
     const byUser = new Map<string, StreamEvent[]>();
     for (const e of events) {
       const list = byUser.get(e.event.user);
@@ -54,10 +65,32 @@ export class Scorer {
       const maybe = new Map<string, string[]>();
       for (const user of pending) {
         const redelivered = byUser.get(user)!.filter((e) => e.deliveries > 1);
-        // Only redelivered entries can have been applied before; first deliveries are ours alone.
+        // Redelivered entries (crash, claim) may have been applied: their markers come with the state.
         if (redelivered.length) maybe.set(user, redelivered.map((e) => appliedMember(e.ref.stream, e.ref.id)));
       }
       const loaded = await this.store.load(pending, maybe, attempt > 0);
+      // An entry delivered for the first time may have been applied too when the group was
+      // rewound (XGROUP SETID) or another consumer committed it: whenever its id is not above the
+      // user's last applied id in its stream. Below the stored acked bound it surely was; above
+      // it, its marker tells (one more round trip, only for such entries).
+      const checked = new Set<string>();
+      const isDone = (l: Loaded, e: StreamEvent): boolean | undefined => {
+        if (idMs(e.ref.id) < (l.acked[e.ref.stream] ?? 0)) return true;
+        const member = appliedMember(e.ref.stream, e.ref.id);
+        if (l.applied.has(member)) return true;
+        if (e.deliveries > 1 || checked.has(`${e.event.user}\u0000${member}`)) return false; // marker looked up: absent
+        const last = l.state.lastIds[e.ref.stream];
+        return last !== undefined && compareIds(e.ref.id, last) <= 0 ? undefined : false;
+      };
+      const ask = new Map<string, string[]>();
+      for (const user of pending) {
+        const l = loaded.get(user)!;
+        const unsure = byUser.get(user)!.filter((e) => isDone(l, e) === undefined).map((e) => appliedMember(e.ref.stream, e.ref.id));
+        if (unsure.length) ask.set(user, unsure);
+      }
+      for (const [user, found] of await this.store.appliedOf(ask)) for (const m of found) loaded.get(user)!.applied.add(m);
+      for (const [user, members] of ask) for (const m of members) checked.add(`${user}\u0000${m}`);
+
       const items: CommitItem[] = [];
       const results = new Map<string, { hits: BehaviorHit[]; changes: LevelChange[]; applied: number; skipped: number; state: UserState }>();
       for (const user of pending) {
@@ -66,17 +99,23 @@ export class Scorer {
         const applied: Array<[number, string]> = [];
         let skipped = 0;
         for (const e of byUser.get(user)!) {
-          const member = appliedMember(e.ref.stream, e.ref.id);
-          if (l.applied.has(member)) {
+          if (isDone(l, e) !== false) {
             skipped++;
             continue;
           }
           inputs.push({ event: e.event, ref: e.ref });
-          applied.push([Number(e.ref.id.slice(0, e.ref.id.indexOf('-'))), member]);
+          applied.push([idMs(e.ref.id), appliedMember(e.ref.stream, e.ref.id)]);
+        }
+        if (inputs.length === 0) {
+          // Nothing new for this user: no commit (the state stays exactly as it was).
+          report.skipped += skipped;
+          continue;
         }
         const r = reduce(l.state, inputs, this.opts.behaviors(), now, this.opts.limits());
         results.set(user, { hits: r.hits, changes: r.changes, applied: inputs.length, skipped, state: r.state });
-        items.push({ user, expectedRev: l.rev, state: r.state, hits: r.hits, changes: r.changes, applied, trimBelow: ackedBelow });
+        const acked: AckedBelow = { ...l.acked };
+        for (const [stream, ms] of Object.entries(ackedByStream)) acked[stream] = Math.max(acked[stream] ?? 0, ms);
+        items.push({ user, expectedRev: l.rev, state: r.state, hits: r.hits, changes: r.changes, applied, trimBelow: ackedBelow, acked });
       }
       const conflicts = await this.store.commit(items);
       const committed: UserState[] = [];

@@ -67,6 +67,11 @@ export function appliedMember(stream: string, id: string): string {
   return `${stream}|${id}`;
 }
 
+/** The values a state puts in the global indexes (level score, next expiry). */
+function indexSig(state: UserState, expiry: number | null): string {
+  return `${levelScore(state)}|${expiry ?? ''}`;
+}
+
 /** Score used to rank users: level first, then last change. */
 export function levelScore(state: UserState): number {
   return levelRank(state.level) * 1e13 + state.changedAt;
@@ -77,7 +82,8 @@ export function levelScore(state: UserState): number {
  * with optimistic revisions, and the global indexes (users by level, next expiry).
  */
 export class RiskStore {
-  private readonly cache: LRUCache<string, { rev: number; state: UserState; acked: AckedBelow }> | undefined;
+  /** `indexed`: the index values (see {@link indexSig}) this process last wrote for the user. */
+  private readonly cache: LRUCache<string, { rev: number; state: UserState; acked: AckedBelow; indexed?: string }> | undefined;
 
   constructor(
     private readonly redis: Redis,
@@ -173,24 +179,41 @@ export class RiskStore {
       } else {
         const cached = this.cache?.get(it.user);
         const acked = it.acked ?? (cached?.rev === it.expectedRev ? cached.acked : undefined);
-        if (acked) this.cache?.set(it.user, { rev: Number(rev), state: it.state, acked });
+        const indexed = cached?.rev === it.expectedRev ? cached.indexed : undefined;
+        if (acked) this.cache?.set(it.user, { rev: Number(rev), state: it.state, acked, ...(indexed !== undefined ? { indexed } : {}) });
         else this.cache?.delete(it.user); // its acked bounds are not known here: re-read next time
       }
     }
     return conflicts;
   }
 
-  /** Updates the global indexes from committed states (idempotent). */
+  /**
+   * Updates the global indexes from committed states (idempotent). Skips a user whose cached
+   * state is this one and whose index entries this process already wrote with the same values
+   * (most commits change neither level nor expiry); any other writer of a user's index commits
+   * that user first, which invalidates our cache entry through the revision check.
+   */
   async index(states: UserState[]): Promise<void> {
     if (states.length === 0) return;
     const p = this.redis.pipeline();
+    const wrote: Array<[UserState, string]> = [];
     for (const s of states) {
-      p.zadd(this.keys.usersByLevel, levelScore(s), s.user);
       const exp = nextExpiry(s);
+      const sig = indexSig(s, exp);
+      const cached = this.cache?.peek(s.user);
+      if (cached?.state === s && cached.indexed === sig) continue;
+      p.zadd(this.keys.usersByLevel, levelScore(s), s.user);
       if (exp === null) p.zrem(this.keys.expiry, s.user);
       else p.zadd(this.keys.expiry, exp, s.user);
+      wrote.push([s, sig]);
     }
-    await p.exec();
+    if (wrote.length === 0) return;
+    const res = (await p.exec()) ?? [];
+    if (res.some(([err]) => err)) return;
+    for (const [s, sig] of wrote) {
+      const cached = this.cache?.peek(s.user);
+      if (cached?.state === s) cached.indexed = sig;
+    }
   }
 
   /** Reads one user's state (uncached); null when the user is unknown. */

@@ -116,7 +116,12 @@ export function generateTelemetry(opts: TelemetryOptions): TelemetryEvent[] {
       geo: geoOf(city),
       ...(outcome === 'success'
         ? {
-            session: { id: `s-${seed}-${n}`, expires_at: new Date(t + 12 * HOUR).toISOString(), idp: 'okta', claims: { email: u.user, groups: [pick(['eng', 'sales', 'finance'])] } },
+            session: {
+              id: `s-${seed}-${n}`,
+              expires_at: new Date(t + 12 * HOUR).toISOString(),
+              idp: 'okta',
+              claims: { email: u.user, groups: [pick(['eng', 'sales', 'finance'])] },
+            },
             device: { id: u.device, posture: { os: pick(['macOS 15.1', 'Windows 11 24H2']), disk_encrypted: true, firewall: true } },
             network: { asn: city.asn, via: 'warp' },
           }
@@ -133,7 +138,8 @@ export function generateTelemetry(opts: TelemetryOptions): TelemetryEvent[] {
       // flight). Later logins come from there.
       u.tripDone = true;
       const far = u.trip === 'impossible' ? pick(CITIES.slice(5)) : pick(CITIES.filter((c) => c !== u.home));
-      const later = u.trip === 'impossible' ? HOUR + Math.floor(rand() * 2 * HOUR) : Math.ceil((km(u.home, far) / 700) * HOUR) + HOUR + Math.floor(rand() * HOUR);
+      const later =
+        u.trip === 'impossible' ? HOUR + Math.floor(rand() * 2 * HOUR) : Math.ceil((km(u.home, far) / 700) * HOUR) + HOUR + Math.floor(rand() * HOUR);
       login(u, t, u.home);
       login(u, t + later, far);
       u.away = { from: t + later, city: far };
@@ -145,13 +151,39 @@ export function generateTelemetry(opts: TelemetryOptions): TelemetryEvent[] {
     const r = rand();
     if (r < 0.45 && !flying) login(u, t, where, rand() < 0.08 ? 'failure' : 'success');
     else if (r < 0.45) continue;
-    else if (r < 0.8) out.push({ _t: t, type: 'access', id: id(), user: u.user, time: new Date(t).toISOString(), outcome: rand() < 0.05 ? 'denied' : 'allowed', app: pick(APPS) });
+    else if (r < 0.8)
+      out.push({
+        _t: t,
+        type: 'access',
+        id: id(),
+        user: u.user,
+        time: new Date(t).toISOString(),
+        outcome: rand() < 0.05 ? 'denied' : 'allowed',
+        app: pick(APPS),
+      });
     else if (r < 0.93)
-      out.push({ _t: t, type: 'dlp', id: id(), user: u.user, time: t, profile: pick(DLP_PROFILES), severity: rand() < 0.95 ? pick(SEVERITIES.slice(0, 2)) : pick(SEVERITIES.slice(2)), action: pick(['block', 'alert']), app: pick(APPS) });
+      out.push({
+        _t: t,
+        type: 'dlp',
+        id: id(),
+        user: u.user,
+        time: t,
+        profile: pick(DLP_PROFILES),
+        severity: rand() < 0.95 ? pick(SEVERITIES.slice(0, 2)) : pick(SEVERITIES.slice(2)),
+        action: pick(['block', 'alert']),
+        app: pick(APPS),
+      });
     else
       out.push({
-        _t: t, type: 'endpoint', id: id(), user: u.user, time: new Date(t).toISOString(), device: { id: u.device }, vendor: pick(VENDORS),
-        detection: pick(['malware', 'ransomware', 'credential-theft', 'pup']), severity: rand() < 0.95 ? pick(SEVERITIES.slice(0, 2)) : pick(SEVERITIES.slice(2)),
+        _t: t,
+        type: 'endpoint',
+        id: id(),
+        user: u.user,
+        time: new Date(t).toISOString(),
+        device: { id: u.device },
+        vendor: pick(VENDORS),
+        detection: pick(['malware', 'ransomware', 'credential-theft', 'pup']),
+        severity: rand() < 0.95 ? pick(SEVERITIES.slice(0, 2)) : pick(SEVERITIES.slice(2)),
       });
   }
   const events = out.slice(0, opts.events);

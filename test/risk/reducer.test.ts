@@ -42,10 +42,16 @@ function login(id: string, place: keyof typeof PLACES, at: number, ip: string): 
   return { event, ref: { stream: LOGIN, id: entryId() } };
 }
 function dlp(id: string, at: number, severity = 'high'): ReduceInput {
-  return { event: { type: 'dlp', id, user: USER, time: T0 + at, profile: 'credit-cards', severity, action: 'block', app: 'drive' }, ref: { stream: ACTIVITY, id: entryId() } };
+  return {
+    event: { type: 'dlp', id, user: USER, time: T0 + at, profile: 'credit-cards', severity, action: 'block', app: 'drive' },
+    ref: { stream: ACTIVITY, id: entryId() },
+  };
 }
 function edr(id: string, at: number, severity = 'critical'): ReduceInput {
-  return { event: { type: 'endpoint', id, user: USER, time: T0 + at, device: { id: 'd-9' }, vendor: 'crowdstrike', detection: 'malware', severity }, ref: { stream: ACTIVITY, id: entryId() } };
+  return {
+    event: { type: 'endpoint', id, user: USER, time: T0 + at, device: { id: 'd-9' }, vendor: 'crowdstrike', detection: 'malware', severity },
+    ref: { stream: ACTIVITY, id: entryId() },
+  };
 }
 
 /** JSON round trip, as the state goes through Redis between batches. */
@@ -81,14 +87,26 @@ describe('reduce: logins and impossible travel', () => {
     expect(Number(r.hits[0]!.evidence.distance_km)).toBeGreaterThan(16_000);
     expect(r.state).toMatchObject({ level: 'high', version: 1, changedAt: NOW });
     expect(r.state.behaviors.impossible_travel).toEqual({
-      level: 'high', firstAt: T0 + 2 * HOUR, lastAt: T0 + 2 * HOUR, expiresAt: NOW + 24 * HOUR, hits: 1,
-      summary: r.hits[0]!.summary, evidence: r.hits[0]!.evidence,
+      level: 'high',
+      firstAt: T0 + 2 * HOUR,
+      lastAt: T0 + 2 * HOUR,
+      expiresAt: NOW + 24 * HOUR,
+      hits: 1,
+      summary: r.hits[0]!.summary,
+      evidence: r.hits[0]!.evidence,
     });
     expect(r.changes).toHaveLength(1);
     const c = r.changes[0]!;
     expect(c).toEqual({
-      id: changeId(USER, 1, `${LOGIN}/${b.ref.id}/impossible_travel`), user: USER, version: 1, previous: 'low', current: 'high',
-      behaviors: ['impossible_travel'], reason: r.hits[0]!.summary, initiatingEntity: 'system', time: NOW,
+      id: changeId(USER, 1, `${LOGIN}/${b.ref.id}/impossible_travel`),
+      user: USER,
+      version: 1,
+      previous: 'low',
+      current: 'high',
+      behaviors: ['impossible_travel'],
+      reason: r.hits[0]!.summary,
+      initiatingEntity: 'system',
+      time: NOW,
     });
     expect(c.id).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-5[0-9a-f]{3}-a[0-9a-f]{3}-[0-9a-f]{12}$/);
     // The same cause gives the same id; another version or cause another one.
@@ -119,11 +137,20 @@ describe('reduce: logins and impossible travel', () => {
 describe('reduce: levels', () => {
   it('several behaviors: the level is the highest active one; each change gets the next version', () => {
     const r = reduce(emptyState(USER), [dlp('d-1', 10 * MIN), edr('e-1', 20 * MIN)], BEHAVIORS, NOW, LIMITS);
-    expect(r.changes.map((c) => [c.version, c.previous, c.current])).toEqual([[1, 'low', 'medium'], [2, 'medium', 'high']]);
+    expect(r.changes.map((c) => [c.version, c.previous, c.current])).toEqual([
+      [1, 'low', 'medium'],
+      [2, 'medium', 'high'],
+    ]);
     expect(r.changes.map((c) => c.behaviors)).toEqual([['dlp_detection'], ['dlp_detection', 'endpoint_detection']]);
     expect(r.state).toMatchObject({ level: 'high', version: 2 });
     // In event-time order whatever the arrival order.
-    const swapped = reduce(emptyState(USER), [edr('e-1', 20 * MIN), dlp('d-1', 10 * MIN)].map((x, i) => ({ ...x, ref: { ...x.ref, id: `${T0}-${900 + i}` } })), BEHAVIORS, NOW, LIMITS);
+    const swapped = reduce(
+      emptyState(USER),
+      [edr('e-1', 20 * MIN), dlp('d-1', 10 * MIN)].map((x, i) => ({ ...x, ref: { ...x.ref, id: `${T0}-${900 + i}` } })),
+      BEHAVIORS,
+      NOW,
+      LIMITS,
+    );
     expect(swapped.changes.map((c) => c.current)).toEqual(['medium', 'high']);
   });
 
@@ -181,10 +208,19 @@ describe('expire', () => {
     const r = expire(s, at);
     expect(s).toEqual(before); // pure
     expect(r.state).toMatchObject({ level: 'low', version: 2, behaviors: {}, changedAt: at, updatedAt: at });
-    expect(r.changes).toEqual([{
-      id: changeId(USER, 2, `expire:impossible_travel:${at}`), user: USER, version: 2, previous: 'high', current: 'low',
-      behaviors: [], reason: 'expired: impossible_travel', initiatingEntity: 'system', time: at,
-    }]);
+    expect(r.changes).toEqual([
+      {
+        id: changeId(USER, 2, `expire:impossible_travel:${at}`),
+        user: USER,
+        version: 2,
+        previous: 'high',
+        current: 'low',
+        behaviors: [],
+        reason: 'expired: impossible_travel',
+        initiatingEntity: 'system',
+        time: at,
+      },
+    ]);
     expect(nextExpiry(r.state)).toBeNull();
     // Windows survive expiry: the logins are still remembered for the next trip.
     expect(r.state.windows.impossible_travel).toHaveLength(2);
@@ -203,7 +239,10 @@ describe('expire', () => {
     const s = high();
     const later = NOW + 25 * HOUR;
     const r = reduce(stored(s), [dlp('d-1', 25 * HOUR)], BEHAVIORS, later, LIMITS);
-    expect(r.changes.map((c) => [c.version, c.previous, c.current])).toEqual([[2, 'high', 'low'], [3, 'low', 'medium']]);
+    expect(r.changes.map((c) => [c.version, c.previous, c.current])).toEqual([
+      [2, 'high', 'low'],
+      [3, 'low', 'medium'],
+    ]);
   });
 });
 
@@ -212,10 +251,19 @@ describe('reset', () => {
     const s = reduce(emptyState(USER), londonSydney(), BEHAVIORS, NOW, LIMITS).state;
     const r = reset(s, NOW + HOUR, 'travelling with a VPN');
     expect(r.state).toMatchObject({ level: 'low', version: 2, behaviors: {}, windows: {}, changedAt: NOW + HOUR });
-    expect(r.changes).toEqual([{
-      id: changeId(USER, 2, `reset:${NOW + HOUR}`), user: USER, version: 2, previous: 'high', current: 'low',
-      behaviors: [], reason: 'travelling with a VPN', initiatingEntity: 'admin', time: NOW + HOUR,
-    }]);
+    expect(r.changes).toEqual([
+      {
+        id: changeId(USER, 2, `reset:${NOW + HOUR}`),
+        user: USER,
+        version: 2,
+        previous: 'high',
+        current: 'low',
+        behaviors: [],
+        reason: 'travelling with a VPN',
+        initiatingEntity: 'admin',
+        time: NOW + HOUR,
+      },
+    ]);
     expect(s.level).toBe('high'); // pure
     expect(reset(s, NOW + HOUR, '').changes[0]!.reason).toBe('risk reset by an administrator');
   });

@@ -68,11 +68,33 @@ describe('RiskStore.commit', () => {
   it('a commit on a stale rev is refused and writes nothing', async () => {
     const store = new RiskStore(redis, keys);
     const s = { ...emptyState(user), level: 'medium' as const, version: 1 };
-    const change = { id: 'c-1', user, version: 1, previous: 'low' as const, current: 'medium' as const, behaviors: [], reason: 'r', initiatingEntity: 'system' as const, time: NOW };
-    expect(await store.commit([{ user, expectedRev: 0, state: s, hits: [], changes: [change], applied: [[1000, appliedMember(ACTIVITY, '1000-0')]], trimBelow: 0 }])).toEqual(new Set());
+    const change = {
+      id: 'c-1',
+      user,
+      version: 1,
+      previous: 'low' as const,
+      current: 'medium' as const,
+      behaviors: [],
+      reason: 'r',
+      initiatingEntity: 'system' as const,
+      time: NOW,
+    };
+    expect(
+      await store.commit([{ user, expectedRev: 0, state: s, hits: [], changes: [change], applied: [[1000, appliedMember(ACTIVITY, '1000-0')]], trimBelow: 0 }]),
+    ).toEqual(new Set());
     const before = await redis.hgetall(keys.userState(user));
     expect(before.rev).toBe('1');
-    const conflicts = await store.commit([{ user, expectedRev: 0, state: { ...s, version: 9 }, hits: [], changes: [{ ...change, version: 9 }], applied: [[2000, appliedMember(ACTIVITY, '2000-0')]], trimBelow: 0 }]);
+    const conflicts = await store.commit([
+      {
+        user,
+        expectedRev: 0,
+        state: { ...s, version: 9 },
+        hits: [],
+        changes: [{ ...change, version: 9 }],
+        applied: [[2000, appliedMember(ACTIVITY, '2000-0')]],
+        trimBelow: 0,
+      },
+    ]);
     expect(conflicts).toEqual(new Set([user]));
     expect(await redis.hgetall(keys.userState(user))).toEqual(before);
     expect(await redis.xlen(keys.userEvents(user))).toBe(1);
@@ -98,7 +120,9 @@ describe('RiskStore.commit', () => {
 
   it('many concurrent scorers on the same users: every event counted exactly once', async () => {
     const users = ['x@example.com', 'y@example.com', 'z@example.com'];
-    const batches = Array.from({ length: 8 }, (_, k) => users.flatMap((u, j) => [dlpEntry(`${NOW - 100_000 + k * 100 + j}-0`, { who: u }), dlpEntry(`${NOW - 100_000 + k * 100 + j}-1`, { who: u })]));
+    const batches = Array.from({ length: 8 }, (_, k) =>
+      users.flatMap((u, j) => [dlpEntry(`${NOW - 100_000 + k * 100 + j}-0`, { who: u }), dlpEntry(`${NOW - 100_000 + k * 100 + j}-1`, { who: u })]),
+    );
     const reports = await Promise.all(batches.map((bt) => scorer(new RiskStore(redis, keys, { lruSize: 10 })).score(bt, 0)));
     expect(reports.reduce((s, r) => s + r.applied, 0)).toBe(48);
     expect(reports.reduce((s, r) => s + r.conflicts, 0)).toBeGreaterThan(0);
@@ -127,7 +151,10 @@ describe('Scorer: entries already applied are skipped', () => {
   it('a batch mixing applied and new entries applies only the new ones', async () => {
     const store = new RiskStore(redis, keys);
     await scorer(store).score([dlpEntry(`${NOW - 3000}-0`), dlpEntry(`${NOW - 3000}-1`)], 0);
-    const r = await scorer(store).score([dlpEntry(`${NOW - 3000}-0`, { deliveries: 2 }), dlpEntry(`${NOW - 3000}-1`, { deliveries: 2 }), dlpEntry(`${NOW - 2000}-0`, { deliveries: 2 })], 0);
+    const r = await scorer(store).score(
+      [dlpEntry(`${NOW - 3000}-0`, { deliveries: 2 }), dlpEntry(`${NOW - 3000}-1`, { deliveries: 2 }), dlpEntry(`${NOW - 2000}-0`, { deliveries: 2 })],
+      0,
+    );
     expect(r).toMatchObject({ applied: 1, skipped: 2 });
     expect(await hits()).toBe(3);
   });
@@ -169,7 +196,10 @@ describe('applied markers', () => {
   it('are trimmed below ackedBelow (and only there)', async () => {
     const store = new RiskStore(redis, keys);
     const ids = [0, 1, 2, 3, 4].map((k) => `${NOW - 50_000 + k * 10_000}-0`);
-    await scorer(store).score(ids.slice(0, 4).map((id) => dlpEntry(id)), 0);
+    await scorer(store).score(
+      ids.slice(0, 4).map((id) => dlpEntry(id)),
+      0,
+    );
     expect(await redis.zcard(keys.userApplied(user))).toBe(4);
     // Entries below NOW - 25 s are acked: their markers go; the others (maybe not acked) stay.
     await scorer(store).score([dlpEntry(ids[4]!)], NOW - 25_000);
@@ -195,7 +225,8 @@ describe('ExpirySweeper', () => {
     const store = new RiskStore(redis, keys);
     // An endpoint detection (HIGH, expires after 2 h) for each user.
     const batch: StreamEvent[] = users.map((u, i) => ({
-      ref: { stream: ACTIVITY, id: `${NOW - 10_000 + i}-0` }, deliveries: 1,
+      ref: { stream: ACTIVITY, id: `${NOW - 10_000 + i}-0` },
+      deliveries: 1,
       event: { type: 'endpoint', id: `e-${i}`, user: u, time: NOW - 10_000, vendor: 'crowdstrike', detection: 'malware', severity: 'critical' },
     }));
     await scorer(store).score(batch, 0);
