@@ -113,6 +113,8 @@ export interface ActiveBehavior {
   /** Epoch ms when it stops counting, or null for never. */
   expiresAt: number | null;
   hits: number;
+  /** Ids of the latest triggering events (bounded): the same event seen again is not a new hit. */
+  ids?: string[];
   /** Summary and evidence of the most recent hit. */
   summary: string;
   evidence: Record<string, unknown>;

@@ -5,6 +5,9 @@ import type { DetectorLimits } from '../detect/types.js';
 import { maxLevel, type BehaviorHit, type CanonicalEvent, type EntryRef, type InitiatingEntity, type LevelChange, type RiskLevel } from '../types.js';
 import { compareIds, type UserState } from './state.js';
 
+/** How many triggering event ids an active behavior remembers (dedupes repeated events). */
+const RECENT_HIT_IDS = 64;
+
 /** One input to the reducer: an event and where it came from. */
 export interface ReduceInput {
   event: CanonicalEvent;
@@ -113,6 +116,9 @@ export function reduce(state: UserState, inputs: ReduceInput[], behaviors: Behav
       if (r.window === undefined) delete next.windows[b.id];
       else next.windows[b.id] = r.window;
       for (const h of r.hits) {
+        const prevHit = next.behaviors[b.id];
+        // An event (by its own id) seen in an earlier hit — a replayed file, a shipper retry — is not a new hit.
+        if (event.id !== undefined && prevHit?.ids?.includes(eventId)) continue;
         const level = h.level ?? b.risk_level;
         const hit: BehaviorHit = { behavior: b.id, level, time: h.time, summary: h.summary, evidence: h.evidence, eventIds: h.eventIds };
         hits.push(hit);
@@ -124,6 +130,7 @@ export function reduce(state: UserState, inputs: ReduceInput[], behaviors: Behav
           lastAt: prev ? Math.max(prev.lastAt, h.time) : h.time,
           expiresAt: prev && (prev.expiresAt === null || expiresAt === null) ? null : Math.max(prev?.expiresAt ?? 0, expiresAt ?? 0),
           hits: (prev?.hits ?? 0) + 1,
+          ...(event.id !== undefined ? { ids: [...new Set([...(prev?.ids ?? []), ...h.eventIds, eventId])].slice(-RECENT_HIT_IDS) } : prev?.ids ? { ids: prev.ids } : {}),
           summary: h.summary,
           evidence: h.evidence,
         };

@@ -66,6 +66,9 @@ export function startDeliveryWorker(opts: DeliveryWorkerOptions): DeliveryWorker
     prefix: opts.keys.bullPrefix,
     concurrency: d.concurrency,
     maxStalledCount: 5,
+    // A worker killed mid-send: its job is retried within ~5-15 s, not BullMQ's default 30 s+.
+    lockDuration: 15_000,
+    stalledInterval: 5_000,
     settings: {
       // The processor decides the delay (details.delayMs); unexpected errors back off too,
       // and nothing retries past the horizon (-1 = fail, job kept).

@@ -92,6 +92,7 @@ describe('reduce: logins and impossible travel', () => {
       lastAt: T0 + 2 * HOUR,
       expiresAt: NOW + 24 * HOUR,
       hits: 1,
+      ids: ['l-2', 'l-1'],
       summary: r.hits[0]!.summary,
       evidence: r.hits[0]!.evidence,
     });
