@@ -4,7 +4,7 @@
  * entry's `event`, XACK (pipelined per read) — over N pre-loaded entries. Events/s.
  */
 import type { Redis } from 'ioredis';
-import { redisClient, report, round, streamsOf } from './lib.js';
+import { redisClient, redisCpu, report, round, streamsOf } from './lib.js';
 
 export interface CeilingResult {
   bench: 'ceiling';
@@ -12,6 +12,9 @@ export interface CeilingResult {
   seconds: number;
   events_per_s: number;
   reads: number;
+  /** CPU seconds per 100 k events: this Node process, Redis. */
+  node_cpu_s_per_100k: number;
+  redis_cpu_s_per_100k: number;
 }
 
 type XRows = Array<[string, Array<[string, string[]]>]>;
@@ -25,6 +28,8 @@ export async function ceiling(redis: Redis, prefix: string, n: number): Promise<
   let count = 0;
   let reads = 0;
   let checksum = 0;
+  const cpu0 = process.cpuUsage();
+  const rcpu0 = await redisCpu(redis);
   const t0 = performance.now();
   while (count < n) {
     const res = (await reader.xreadgroup('GROUP', group, 'c1', 'COUNT', 1000, 'STREAMS', s.login, s.activity, '>', '>')) as XRows | null;
@@ -45,13 +50,17 @@ export async function ceiling(redis: Redis, prefix: string, n: number): Promise<
     for (const [err] of acks) if (err) throw err;
   }
   const seconds = (performance.now() - t0) / 1000;
+  const cpu = process.cpuUsage(cpu0);
+  const rcpu = (await redisCpu(redis)) - rcpu0;
   reader.disconnect();
   if (count !== n || checksum === 0) throw new Error(`ceiling read ${count} of ${n}`);
-  const r: CeilingResult = { bench: 'ceiling', events: count, seconds: round(seconds, 3), events_per_s: round(count / seconds), reads };
+  const r: CeilingResult = { bench: 'ceiling', events: count, seconds: round(seconds, 3), events_per_s: round(count / seconds), reads,
+    node_cpu_s_per_100k: round(((cpu.user + cpu.system) / 1e6) * (1e5 / count), 2), redis_cpu_s_per_100k: round(rcpu * (1e5 / count), 2) };
   report(r, [
     ['events', r.events],
     ['seconds', r.seconds],
     ['XREADGROUP calls', r.reads],
+    ['CPU s per 100 k: node / Redis', `${r.node_cpu_s_per_100k} / ${r.redis_cpu_s_per_100k}`],
     ['events/s', r.events_per_s, 'raw XREADGROUP + JSON.parse + XACK'],
   ]);
   return r;

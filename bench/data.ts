@@ -23,6 +23,8 @@ export interface GenOptions {
   firstUser?: number;
   /** Share of users making one impossible trip (default 0.01). */
   travellers?: number;
+  /** Diagnostics only (BENCH_DIAG=no-sessions): logins without session/device/network. */
+  sessions?: boolean;
 }
 
 export interface BenchEvent {
@@ -56,6 +58,8 @@ const LOW_SEV = ['low', 'medium'] as const;
 const HIGH_SEV = ['high', 'critical'] as const;
 const VENDORS = ['crowdstrike', 'sentinelone', 'defender'];
 const HOUR = 3_600_000;
+/** Diagnostic switches (never set for recorded figures): BENCH_DIAG=no-sessions,… */
+export const DIAG = new Set((process.env.BENCH_DIAG ?? '').split(',').filter(Boolean));
 
 /** mulberry32: a small deterministic PRNG in [0, 1). */
 export function prng(seed: number): () => number {
@@ -74,7 +78,7 @@ export function userName(i: number): string {
 }
 
 /** One login event object. */
-export function loginEvent(id: string, user: string, t: number, city: City, rand: () => number, outcome = 'success', device = 'd-0'): Record<string, unknown> {
+export function loginEvent(id: string, user: string, t: number, city: City, rand: () => number, outcome = 'success', device = 'd-0', sessions = true): Record<string, unknown> {
   const ev: Record<string, unknown> = {
     type: 'login',
     id,
@@ -84,7 +88,7 @@ export function loginEvent(id: string, user: string, t: number, city: City, rand
     ip: `${city.ip}${1 + Math.floor(rand() * 250)}`,
     geo: { lat: +(city.lat + (rand() - 0.5) * 0.1).toFixed(4), lon: +(city.lon + (rand() - 0.5) * 0.1).toFixed(4), accuracy_km: 20, country: city.country, city: city.city },
   };
-  if (outcome === 'success') {
+  if (outcome === 'success' && sessions) {
     ev.session = { id: `s-${id}`, expires_at: new Date(t + 12 * HOUR).toISOString(), idp: 'okta', claims: { email: user, groups: ['eng'], amr: ['pwd', 'mfa'] } };
     ev.device = { id: device, posture: { os: 'macOS 15.1', disk_encrypted: true, firewall: true } };
     ev.network = { asn: city.asn, via: 'warp' };
@@ -123,7 +127,7 @@ export function generate(opts: GenOptions): BenchEvent[] {
       // The trip: a login from another continent 1–2 h after the user's last one from home.
       if (u.far === undefined && t >= u.tripAt) u.far = pick(FAR);
       const city = u.far ?? u.home;
-      push(loginEvent(id(), u.name, t, city, rand, rand() < 0.05 ? 'failure' : 'success', u.device));
+      push(loginEvent(id(), u.name, t, city, rand, rand() < 0.05 ? 'failure' : 'success', u.device, opts.sessions ?? !DIAG.has('no-sessions')));
     } else if (r < 0.9) {
       push({ type: 'access', id: id(), user: u.name, time: new Date(t).toISOString(), outcome: rand() < 0.05 ? 'denied' : 'allowed', app: pick(APPS) });
     } else if (r < 0.95) {

@@ -7,7 +7,7 @@
  */
 import type { Redis } from 'ioredis';
 import { redisBytesPerUser, type RedisPerUser } from './memory.js';
-import { CountingReceiver, WorkerChild, report, round, sleep, streamsOf, writeBenchConfig } from './lib.js';
+import { CountingReceiver, WorkerChild, commandStats, redisCpu, topCommands, report, round, sleep, streamsOf, writeBenchConfig } from './lib.js';
 
 export interface EndToEndResult {
   bench: 'end_to_end';
@@ -22,7 +22,10 @@ export interface EndToEndResult {
   level_changes: number;
   sets_delivered: number;
   redis_bytes_per_user: number;
-  profile?: string;
+  /** CPU seconds per 100 k events: the worker process, Redis. */
+  worker_cpu_s_per_100k: number;
+  redis_cpu_s_per_100k: number;
+  redis_top: string;
 }
 
 export async function endToEnd(
@@ -32,7 +35,7 @@ export async function endToEnd(
   users: number,
   ceilingPerS: number,
   opts: { profileDir?: string } = {},
-): Promise<EndToEndResult & { perUser: RedisPerUser }> {
+): Promise<EndToEndResult & { perUser: RedisPerUser; window: [number, number] }> {
   const s = streamsOf(prefix);
   for (const st of [s.login, s.activity]) await redis.xgroup('CREATE', st, s.group, '$', 'MKSTREAM');
   const receiver = new CountingReceiver(false);
@@ -41,9 +44,14 @@ export async function endToEnd(
     receivers: [{ name: 'bench', kind: 'ssf', endpoint: `${receiver.url}/e2e`, audience: 'https://receiver.bench', events: ['risk-level-change'] }],
   });
   const execArgv = opts.profileDir ? ['--cpu-prof', `--cpu-prof-dir=${opts.profileDir}`, '--cpu-prof-interval=500'] : [];
+  // Diagnostics only: extra V8 flags for the worker (BENCH_WORKER_FLAGS="--max-semi-space-size=64").
+  if (process.env.BENCH_WORKER_FLAGS) execArgv.push(...process.env.BENCH_WORKER_FLAGS.split(' ').filter(Boolean));
   const w = await WorkerChild.start(cfg.dir, { execArgv });
   try {
     await sleep(500); // started and idle: blocked in XREADGROUP on the empty group
+    const cpu0 = await w.cpu();
+    const rcpu0 = await redisCpu(redis);
+    const stats0 = await commandStats(redis);
     const t0 = Date.now();
     await redis
       .pipeline()
@@ -54,6 +62,10 @@ export async function endToEnd(
       .exec();
     const end = await w.waitRead(n + 1, 300_000);
     const seconds = (end - t0) / 1000;
+    const end0Hr = w.lastHr;
+    const cpu = (await w.cpu()) - cpu0;
+    const rcpu = (await redisCpu(redis)) - rcpu0;
+    const top = topCommands(stats0, await commandStats(redis), n);
     const delivered = receiver.receipts.length;
     // Let the queued SETs drain before measuring memory and stopping (not timed).
     if (w.changes > 0) await receiver.waitCount(1, 30_000).catch(() => undefined);
@@ -71,6 +83,9 @@ export async function endToEnd(
       level_changes: w.changes,
       sets_delivered: delivered,
       redis_bytes_per_user: perUser.total,
+      worker_cpu_s_per_100k: round(cpu * (1e5 / n), 2),
+      redis_cpu_s_per_100k: round(rcpu * (1e5 / n), 2),
+      redis_top: top,
     };
     report(r, [
       ['events', r.events],
@@ -79,11 +94,14 @@ export async function endToEnd(
       ['batches (mean size)', `${r.batches} (${r.mean_batch})`],
       ['behavior hits / level changes', `${r.hits} / ${r.level_changes}`],
       ['SETs delivered by then', r.sets_delivered],
+      ['CPU s per 100 k: worker / Redis', `${r.worker_cpu_s_per_100k} / ${r.redis_cpu_s_per_100k}`, 'worker includes SET delivery, sweeps'],
+      ['Redis commands per event (calls×/µs)', top.split(', ').slice(0, 4).join(', ')],
+      ['', top.split(', ').slice(4).join(', ')],
       ['Redis bytes per user', r.redis_bytes_per_user, `state ${perUser.byKind.state ?? 0}, applied ${perUser.byKind.applied ?? 0}, indexes ${perUser.indexes}`],
       ['events/s', r.events_per_s, 'XADD → committed, acked, relayed'],
       ['ratio to ceiling', r.ratio_to_ceiling, 'target ≥ 0.5'],
     ]);
-    return { ...r, perUser };
+    return { ...r, perUser, window: [w.firstHr ?? 0, end0Hr] };
   } finally {
     await w.stop();
     await receiver.close();

@@ -94,6 +94,8 @@ export async function writeBenchConfig(prefix: string, main: Record<string, unkn
 /** What the worker child reports per batch. */
 export interface ChildBatch {
   at: number;
+  /** Monotonic µs (the clock of --cpu-prof timestamps). */
+  hr: number;
   read: number;
   applied: number;
   hits: number;
@@ -112,6 +114,8 @@ export class WorkerChild {
   private out = '';
   read = 0;
   batches = 0;
+  firstHr: number | undefined;
+  lastHr = 0;
   hits = 0;
   changes = 0;
   url = '';
@@ -124,6 +128,8 @@ export class WorkerChild {
       if (m.t === 'batch') {
         const b = m as unknown as ChildBatch;
         this.read += b.read;
+        this.firstHr ??= b.hr - b.ms * 1000;
+        this.lastHr = b.hr;
         this.batches++;
         this.hits += b.hits;
         this.changes += b.changes;
@@ -184,6 +190,12 @@ export class WorkerChild {
     return (await this.request('memory')) as { rss: number; heapUsed: number; external: number };
   }
 
+  /** CPU seconds (user + system) the worker process used so far. */
+  async cpu(): Promise<number> {
+    const c = (await this.request('cpu')) as { user: number; system: number };
+    return (c.user + c.system) / 1e6;
+  }
+
   async stop(): Promise<void> {
     if (this.child.exitCode !== null) return;
     this.child.send({ t: 'stop' });
@@ -196,6 +208,8 @@ export class WorkerChild {
 /** One SET as the counting receiver saw it. */
 export interface Receipt {
   at: number;
+  /** Monotonic µs (comparable with --cpu-prof timestamps). */
+  hr: number;
   path: string;
   user: string;
   token: string;
@@ -230,7 +244,7 @@ export class CountingReceiver {
         const path = req.url ?? '/';
         const seen = (this.perPath.get(path) ?? 0) + 1;
         this.perPath.set(path, seen);
-        this.receipts.push({ at, path, user, token: this.keep || seen <= 5 ? token : '' });
+        this.receipts.push({ at, hr: Number(process.hrtime.bigint() / 1000n), path, user, token: this.keep || seen <= 5 ? token : '' });
         res.writeHead(202).end();
         for (const w of this.waiters) if (this.receipts.length >= w.n) w.resolve();
       });
@@ -272,6 +286,30 @@ export class CountingReceiver {
   }
 }
 
+/** CPU seconds (user + system) Redis has used since it started. */
+export async function redisCpu(redis: Redis): Promise<number> {
+  const info = await redis.info('cpu');
+  const v = (k: string): number => Number(new RegExp(`${k}:([0-9.]+)`).exec(info)?.[1] ?? 0);
+  return v('used_cpu_user') + v('used_cpu_sys');
+}
+
+/** Per-command calls and µs (INFO commandstats). */
+export async function commandStats(redis: Redis): Promise<Map<string, { calls: number; usec: number }>> {
+  const out = new Map<string, { calls: number; usec: number }>();
+  for (const m of (await redis.info('commandstats')).matchAll(/cmdstat_([^:]+):calls=(\d+),usec=(\d+)/g)) out.set(m[1]!, { calls: Number(m[2]), usec: Number(m[3]) });
+  return out;
+}
+
+/** The commands that cost Redis most between two snapshots, per event (µs include Lua scripts' inner commands twice: in EVALSHA and in each command). */
+export function topCommands(a: Map<string, { calls: number; usec: number }>, b: Map<string, { calls: number; usec: number }>, events: number, n = 8): string {
+  const rows = [...b].map(([k, v]) => ({ k, calls: v.calls - (a.get(k)?.calls ?? 0), usec: v.usec - (a.get(k)?.usec ?? 0) })).filter((r) => r.calls > 0);
+  return rows
+    .sort((x, y) => y.usec - x.usec)
+    .slice(0, n)
+    .map((r) => `${r.k} ${round(r.calls / events, 2)}×/${round(r.usec / events, 1)}µs`)
+    .join(', ');
+}
+
 // ── statistics and output ────────────────────────────────────────────────────
 
 export function percentile(values: readonly number[], p: number): number {
@@ -295,7 +333,7 @@ export function fmt(v: unknown): string {
 }
 
 /** Prints a benchmark's JSON line and its table. */
-export function report(result: Record<string, unknown> & { bench: string }, rows: Array<[string, unknown, string?]>): void {
+export function report(result: { bench: string }, rows: Array<[string, unknown, string?]>): void {
   console.log(JSON.stringify(result));
   const w = Math.max(...rows.map((r) => r[0].length));
   const v = Math.max(...rows.map((r) => fmt(r[1]).length));

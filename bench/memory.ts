@@ -63,8 +63,22 @@ export interface MemoryResult {
   redis_session_bytes_per_user: number;
   rss_mb: Record<string, number>;
   heap_mb: Record<string, number>;
-  rss_growth_beyond_2x_cap_pct: number;
+  /** Least-squares slope of RSS over users, from 2× the LRU cap on (bytes per extra user). */
   rss_bytes_per_user_beyond_2x_cap: number;
+  heap_bytes_per_user_beyond_2x_cap: number;
+  /** That slope over 80 k extra users, as a share of the RSS at 2× the cap. */
+  rss_growth_beyond_2x_cap_pct: number;
+}
+
+/** Least-squares slope of y over x. */
+function slope(points: Array<[number, number]>): number {
+  const n = points.length;
+  if (n < 2) return 0;
+  const mx = points.reduce((a, p) => a + p[0], 0) / n;
+  const my = points.reduce((a, p) => a + p[1], 0) / n;
+  const num = points.reduce((a, p) => a + (p[0] - mx) * (p[1] - my), 0);
+  const den = points.reduce((a, p) => a + (p[0] - mx) ** 2, 0);
+  return den ? num / den : 0;
 }
 
 export async function memory(redis: Redis, prefix: string, opts: { users: number; eventsPerUser: number; lruSize?: number }): Promise<MemoryResult & { perUser: RedisPerUser }> {
@@ -75,9 +89,11 @@ export async function memory(redis: Redis, prefix: string, opts: { users: number
     receivers: [{ name: 'bench', kind: 'ssf', endpoint: `${receiver.url}/mem`, audience: 'https://receiver.bench', events: ['risk-level-change'] }],
   });
   const w = await WorkerChild.start(cfg.dir, { execArgv: ['--expose-gc'] });
-  const checkpoints = [0, lru, 2 * lru, 4 * lru, 7 * lru, opts.users].filter((c, i, a) => c <= opts.users && a.indexOf(c) === i);
+  const step = Math.max(1000, Math.round(opts.users / 10));
+  const checkpoints = [0, ...Array.from({ length: Math.ceil(opts.users / step) }, (_, i) => Math.min(opts.users, (i + 1) * step))];
   const rss: Record<string, number> = {};
   const heap: Record<string, number> = {};
+  const raw: Array<{ users: number; rss: number; heap: number }> = [];
   let sent = 0;
   try {
     let prev = 0;
@@ -94,12 +110,15 @@ export async function memory(redis: Redis, prefix: string, opts: { users: number
       const tracked = c === 0 ? 0 : await redis.zcard(`${prefix}:users:level`);
       rss[String(tracked)] = round(m.rss / 2 ** 20, 1);
       heap[String(tracked)] = round(m.heapUsed / 2 ** 20, 1);
+      raw.push({ users: tracked, rss: m.rss, heap: m.heapUsed });
     }
     const perUser = await redisBytesPerUser(redis, prefix);
-    const keys = Object.keys(rss).map(Number);
-    const at2x = keys.find((k) => k >= 2 * lru * 0.9) ?? keys[0]!;
-    const last = keys[keys.length - 1]!;
-    const growth = rss[String(last)]! - rss[String(at2x)]!;
+    const keys = raw.map((x) => x.users);
+    const beyond = raw.filter((x) => x.users >= 2 * lru * 0.9);
+    const at2x = beyond[0]?.users ?? keys[0]!;
+    const rssSlope = slope(beyond.map((x) => [x.users, x.rss]));
+    const heapSlope = slope(beyond.map((x) => [x.users, x.heap]));
+    const rssAt2x = beyond.length ? beyond.reduce((a, x) => a + x.rss, 0) / beyond.length - rssSlope * (beyond.reduce((a, x) => a + x.users, 0) / beyond.length - at2x) : 1;
     const r: MemoryResult = {
       bench: 'memory',
       users: perUser.users,
@@ -109,16 +128,18 @@ export async function memory(redis: Redis, prefix: string, opts: { users: number
       redis_session_bytes_per_user: perUser.sessions,
       rss_mb: rss,
       heap_mb: heap,
-      rss_growth_beyond_2x_cap_pct: round((growth / rss[String(at2x)]!) * 100, 1),
-      rss_bytes_per_user_beyond_2x_cap: last > at2x ? round((growth * 2 ** 20) / (last - at2x)) : 0,
+      rss_bytes_per_user_beyond_2x_cap: round(rssSlope),
+      heap_bytes_per_user_beyond_2x_cap: round(heapSlope),
+      rss_growth_beyond_2x_cap_pct: round(((rssSlope * 80_000) / rssAt2x) * 100, 1),
     };
     report(r, [
       ['tracked users', r.users],
       ['events', r.events],
       ['Redis bytes per user (risk)', r.redis_bytes_per_user, `${Object.entries(perUser.byKind).map(([k, v]) => `${k} ${v}`).join(', ')}, indexes ${perUser.indexes}; target < 2048`],
       ['Redis bytes per user (sessions)', r.redis_session_bytes_per_user, 'session audit: identities (TTL), per-user session/device index'],
-      ...keys.map((k): [string, unknown, string] => [`RSS / heap MB at ${k} users`, `${rss[String(k)]} / ${heap[String(k)]}`, k === at2x ? '(2× LRU cap)' : '']),
-      ['RSS growth beyond 2× cap', `${r.rss_growth_beyond_2x_cap_pct} %`, `${r.rss_bytes_per_user_beyond_2x_cap} B per extra user`],
+      ...keys.map((k): [string, unknown, string] => [`RSS / heap MB at ${k} users`, `${rss[String(k)]} / ${heap[String(k)]}`, k === at2x ? '(≥ 2× LRU cap from here)' : '']),
+      ['slope beyond 2× cap: RSS / heap', `${r.rss_bytes_per_user_beyond_2x_cap} / ${r.heap_bytes_per_user_beyond_2x_cap}`, 'bytes per extra user (least squares)'],
+      ['RSS growth over 80 k more users', `${r.rss_growth_beyond_2x_cap_pct} %`, 'flat: < 10 %'],
     ]);
     return { ...r, perUser };
   } finally {

@@ -32,17 +32,25 @@ function source(url: string): string {
   return relative(ROOT, path);
 }
 
-export function summarizeProfile(dirOrFile: string, top = 25): void {
+/** `window`: [from, to] in µs of the monotonic clock (process.hrtime), as the profile's timestamps. */
+export function summarizeProfile(dirOrFile: string, window?: [number, number], top = 25): void {
   let file = dirOrFile;
   if (statSync(dirOrFile).isDirectory()) {
-    const files = readdirSync(dirOrFile).filter((f) => f.endsWith('.cpuprofile'));
+    // The main thread's profile (thread 0); tsx's module-hooks thread writes its own.
+    const all = readdirSync(dirOrFile).filter((f) => f.endsWith('.cpuprofile'));
+    const files = all.filter((f) => /\.0\.\d+\.cpuprofile$/.test(f)).length ? all.filter((f) => /\.0\.\d+\.cpuprofile$/.test(f)) : all;
     if (!files.length) return console.log(`# no .cpuprofile in ${dirOrFile}`);
     file = join(dirOrFile, files.sort((a, b) => statSync(join(dirOrFile, b)).mtimeMs - statSync(join(dirOrFile, a)).mtimeMs)[0]!);
   }
   const p = JSON.parse(readFileSync(file, 'utf8')) as Profile;
   // Self time per node from the sample stream (timeDeltas[i] precedes samples[i]).
   const self = new Map<number, number>();
-  for (let i = 0; i < p.samples.length; i++) self.set(p.samples[i]!, (self.get(p.samples[i]!) ?? 0) + (p.timeDeltas[i + 1] ?? 0));
+  let t = p.startTime;
+  for (let i = 0; i < p.samples.length; i++) {
+    t += p.timeDeltas[i] ?? 0;
+    if (window && (t < window[0] || t > window[1])) continue;
+    self.set(p.samples[i]!, (self.get(p.samples[i]!) ?? 0) + (p.timeDeltas[i + 1] ?? 0));
+  }
   const byId = new Map(p.nodes.map((n) => [n.id, n]));
   const total = [...self.values()].reduce((a, b) => a + b, 0);
   const idle = [...self].filter(([id]) => ['(idle)', '(program)'].includes(byId.get(id)!.callFrame.functionName)).reduce((a, [, v]) => a + v, 0);
@@ -58,13 +66,32 @@ export function summarizeProfile(dirOrFile: string, top = 25): void {
     bySrc.set(src, (bySrc.get(src) ?? 0) + us);
   }
   const busy = total - idle;
+  // Inclusive time per function (self + callees; a function recursing into itself counts once).
+  const parent = new Map<number, number>();
+  for (const n of p.nodes) for (const c of n.children ?? []) parent.set(c, n.id);
+  const keyOf = (n: ProfileNode): string => `${n.callFrame.functionName || '(anonymous)'}  ${source(n.callFrame.url)}${n.callFrame.url ? `:${n.callFrame.lineNumber + 1}` : ''}`;
+  const incl = new Map<string, number>();
+  for (const [id, us] of self) {
+    const seen = new Set<string>();
+    for (let cur: number | undefined = id; cur !== undefined; cur = parent.get(cur)) {
+      const n = byId.get(cur)!;
+      if (!n.callFrame.url.includes('/src/') && !n.callFrame.url.includes('/pipelines/')) continue;
+      const k = keyOf(n);
+      if (seen.has(k)) continue;
+      seen.add(k);
+      incl.set(k, (incl.get(k) ?? 0) + us);
+    }
+  }
   const pct = (us: number): string => `${((us / busy) * 100).toFixed(1).padStart(5)} %`;
   console.log(`# profile ${file}`);
+  if (window) console.log(`#   window: the measured run only (${((window[1] - window[0]) / 1e6).toFixed(2)} s)`);
   console.log(`#   ${(total / 1e6).toFixed(2)} s sampled, ${(busy / 1e6).toFixed(2)} s busy (shares below are of busy time)`);
   console.log('#   self time by source:');
   for (const [k, v] of [...bySrc].sort((a, b) => b[1] - a[1]).slice(0, 15)) console.log(`#     ${pct(v)}  ${k}`);
   console.log('#   self time by function:');
   for (const [k, v] of [...byFn].sort((a, b) => b[1] - a[1]).slice(0, top)) console.log(`#     ${pct(v)}  ${k}`);
+  console.log('#   total (inclusive) time of project functions:');
+  for (const [k, v] of [...incl].sort((a, b) => b[1] - a[1]).slice(0, top)) console.log(`#     ${pct(v)}  ${k}`);
 }
 
 if (process.argv[1] && import.meta.filename === process.argv[1]) summarizeProfile(process.argv[2] ?? '.');

@@ -5,18 +5,18 @@
  *   npm run bench                         # all, once (< 5 min on the 2-core reference machine)
  *   npm run bench -- --runs 3             # all, three times; the summary shows medians
  *   npm run bench -- --only ceiling,e2e   # a subset: ceiling, e2e, latency, sets, memory
- *   npm run bench -- --profile            # the end-to-end worker under node --cpu-prof (+ top costs)
+ *   npm run bench -- --profile            # the end-to-end and SET-delivery workers under node --cpu-prof (+ top costs)
  *
  * Sizes: --events (100 000), --users (10 000), --rate (5 000), --sets (5 000 per algorithm),
  * --memory-users (100 000). Each benchmark uses its own random key prefix, deleted afterwards.
  */
 import { execSync } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
-import { cpus, tmpdir } from 'node:os';
+import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { ceiling, type CeilingResult } from './ceiling.js';
-import { generate } from './data.js';
+import { DIAG, generate } from './data.js';
 import { endToEnd, type EndToEndResult } from './end-to-end.js';
 import { latency, type LatencyResult } from './latency.js';
 import { fmt, median, preload, redisClient, round, withPrefix } from './lib.js';
@@ -57,6 +57,8 @@ async function machine(): Promise<Record<string, unknown>> {
     cpu: cpus()[0]?.model ?? '?',
     node: process.version,
     redis: /redis_version:(\S+)/.exec(info)?.[1] ?? '?',
+    // Other work on the machine skews every figure: recorded with each run.
+    loadavg_1m: round(loadavg()[0]!, 2),
   };
 }
 
@@ -78,8 +80,9 @@ async function runOnce(run: number): Promise<RunResult> {
       out.ceiling = await ceiling(redis, prefix, N);
       if (only.has('e2e')) {
         const profileDir = args.profile ? mkdtempSync(join(tmpdir(), 'riskstream-prof-')) : undefined;
-        out.e2e = await endToEnd(redis, prefix, N, USERS, out.ceiling.events_per_s, profileDir ? { profileDir } : {});
-        if (profileDir) summarizeProfile(profileDir);
+        const e2e = await endToEnd(redis, prefix, N, USERS, out.ceiling.events_per_s, profileDir ? { profileDir } : {});
+        out.e2e = e2e;
+        if (profileDir) summarizeProfile(profileDir, e2e.window);
       }
     });
   }
@@ -87,7 +90,13 @@ async function runOnce(run: number): Promise<RunResult> {
     out.latency = await withPrefix('lat', (prefix, redis) => latency(redis, prefix, { rate: Number(args.rate), seconds: 15, warmup: 3, probesPerS: 20, users: USERS }));
   }
   if (only.has('sets')) {
-    out.sets = await withPrefix('set', (prefix, redis) => setDelivery(redis, prefix, Number(args.sets)));
+    const profileDir = args.profile ? mkdtempSync(join(tmpdir(), 'riskstream-prof-')) : undefined;
+    const sets = await withPrefix('set', (prefix, redis) => setDelivery(redis, prefix, Number(args.sets), profileDir ? { profileDir } : {}));
+    out.sets = sets;
+    if (profileDir) {
+      console.log('# SET delivery profile: the ES256 phase');
+      summarizeProfile(profileDir, sets.window);
+    }
   }
   if (only.has('memory')) {
     out.memory = await withPrefix('mem', (prefix, redis) => memory(redis, prefix, { users: Number(args['memory-users']), eventsPerUser: 3 }));
@@ -117,7 +126,8 @@ function flat(r: RunResult): Record<string, number | undefined> {
 
 const started = Date.now();
 const m = await machine();
-console.log(`# riskstream bench — ${m.date} — ${m.nproc} cores (${String(m.cpu)}), Node ${String(m.node)}, Redis ${String(m.redis)}`);
+if (DIAG.size || process.env.BENCH_WORKER_FLAGS) console.log(`# DIAGNOSTIC RUN (BENCH_DIAG=${[...DIAG].join(',')} BENCH_WORKER_FLAGS=${process.env.BENCH_WORKER_FLAGS ?? ''}): not comparable with recorded figures`);
+console.log(`# riskstream bench — ${m.date} — ${m.nproc} cores (${String(m.cpu)}), Node ${String(m.node)}, Redis ${String(m.redis)}, load ${String(m.loadavg_1m)}`);
 console.log(JSON.stringify({ bench: 'machine', ...m }));
 const runs: Array<Record<string, number | undefined>> = [];
 for (let i = 1; i <= Number(args.runs); i++) {

@@ -34,7 +34,7 @@ function change(user: string, at: number): LevelChange {
   };
 }
 
-export async function setDelivery(redis: Redis, prefix: string, m: number): Promise<SetDeliveryResult> {
+export async function setDelivery(redis: Redis, prefix: string, m: number, opts: { profileDir?: string } = {}): Promise<SetDeliveryResult & { window: [number, number] }> {
   const receiver = new CountingReceiver(false);
   await receiver.listen();
   const cfg = await writeBenchConfig(
@@ -58,7 +58,7 @@ export async function setDelivery(redis: Redis, prefix: string, m: number): Prom
         await Promise.all(chunk.map((c) => enqueueLevelChange(q, c, [r])));
       }
     }
-    w = await WorkerChild.start(cfg.dir);
+    w = await WorkerChild.start(cfg.dir, { execArgv: opts.profileDir ? ['--cpu-prof', `--cpu-prof-dir=${opts.profileDir}`, '--cpu-prof-interval=500'] : [] });
     await receiver.waitCount(2 * m, 300_000);
     const rate = (path: string): number => {
       const at = receiver.receipts.filter((x) => x.path === path).map((x) => x.at);
@@ -72,7 +72,8 @@ export async function setDelivery(redis: Redis, prefix: string, m: number): Prom
       ['RS256 SETs/s', r.rs256_per_s],
       ['sample verified against JWKS', r.verified_sample],
     ]);
-    return r;
+    const es = receiver.receipts.filter((x) => x.path === '/es');
+    return { ...r, window: [es[0]!.hr, es[es.length - 1]!.hr] };
   } finally {
     await w?.stop();
     await q.close();

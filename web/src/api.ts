@@ -50,6 +50,14 @@ export function qs(params: Record<string, string | number | null | undefined>): 
   return s ? `?${s}` : '';
 }
 
+/**
+ * The API lives beside the console: `/console/` → `/v1/…`, resolved relative to the page so a
+ * reverse proxy may mount the worker under a path prefix (`/riskstream/console/` → `/riskstream/v1/…`).
+ */
+export function apiUrl(path: string): string {
+  return new URL(`..${path}`, location.href.split('#')[0]).toString();
+}
+
 /** Calls the admin API (same origin); throws ApiError with the server's `{error, message}`. */
 export async function api<T>(path: string, init: { method?: string; body?: unknown; token?: string } = {}): Promise<T> {
   const token = init.token ?? getToken();
@@ -58,7 +66,13 @@ export async function api<T>(path: string, init: { method?: string; body?: unkno
   if (init.body !== undefined) headers['content-type'] = 'application/json';
   let res: Response;
   try {
-    res = await fetch(path, { method: init.method ?? 'GET', headers, body: init.body === undefined ? null : JSON.stringify(init.body), cache: 'no-store', credentials: 'omit' });
+    res = await fetch(apiUrl(path), {
+      method: init.method ?? 'GET',
+      headers,
+      body: init.body === undefined ? null : JSON.stringify(init.body),
+      cache: 'no-store',
+      credentials: 'omit',
+    });
   } catch {
     throw new ApiError(0, 'network', 'The worker cannot be reached.');
   }
@@ -101,7 +115,16 @@ export interface UserRisk {
   version: number;
   changed_at: string | null;
   next_expiry: string | null;
-  behaviors: Array<{ id: string; level: Level; first_at: string; last_at: string; expires_at: string | null; hits: number; summary: string; evidence: Record<string, unknown> }>;
+  behaviors: Array<{
+    id: string;
+    level: Level;
+    first_at: string;
+    last_at: string;
+    expires_at: string | null;
+    hits: number;
+    summary: string;
+    evidence: Record<string, unknown>;
+  }>;
 }
 
 export interface RiskChangeEvent {

@@ -46,7 +46,12 @@ export function duration(ms: number | null | undefined): string {
   if (ms < 1000) return `${ms}ms`;
   let rest = Math.round(ms / 1000);
   const parts: string[] = [];
-  for (const [unit, size] of [['d', 86400], ['h', 3600], ['m', 60], ['s', 1]] as const) {
+  for (const [unit, size] of [
+    ['d', 86400],
+    ['h', 3600],
+    ['m', 60],
+    ['s', 1],
+  ] as const) {
     if (rest >= size) {
       parts.push(`${Math.floor(rest / size)}${unit}`);
       rest %= size;
@@ -94,7 +99,7 @@ export function travelWords(evidence: Record<string, unknown>): string | null {
   const sameDay = dayMonth(from.time) === dayMonth(to.time);
   const at = (p: Place): string => (sameDay ? hhmm(p.time) : `${dayMonth(p.time)} ${hhmm(p.time)}`);
   const speed = typeof evidence.speed_kmh === 'number' ? ` = ${num(evidence.speed_kmh)} km/h` : ' (no time between them)';
-  const effective = typeof evidence.effective_km === 'number' ? ` (${num(evidence.effective_km)} km beyond the accuracy radii)` : '';
+  const effective = typeof evidence.effective_km === 'number' ? ` (at least ${num(evidence.effective_km)} km allowing for location accuracy)` : '';
   return `${placeName(from)} ${at(from)} → ${placeName(to)} ${at(to)} UTC, ${num(evidence.distance_km)} km${effective} in ${hoursText(evidence.hours)}${speed}`;
 }
 
@@ -103,6 +108,9 @@ export const LEVEL_TEXT: Record<string, string> = { high: 'High', medium: 'Mediu
 
 /** `impossible_travel` → `Impossible travel`. */
 export function humanize(id: string): string {
-  const t = id.replace(/[_.-]+/g, ' ').trim();
+  const t = id
+    .replace(/[_.-]+/g, ' ')
+    .trim()
+    .replace(/\b(dlp|edr|ip|asn|idp|mfa|url|ssf)\b/gi, (w) => w.toUpperCase());
   return t ? t[0]!.toUpperCase() + t.slice(1) : id;
 }

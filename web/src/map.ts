@@ -13,7 +13,11 @@ const project = (lat: number, lon: number): XY => [lon + 180, 90 - lat];
 /** Points along the great circle from a to b (degrees). */
 function greatCircle(a: Place, b: Place, n = 64): Array<[number, number]> {
   const rad = Math.PI / 180;
-  const v = (p: Place): [number, number, number] => [Math.cos(p.lat * rad) * Math.cos(p.lon * rad), Math.cos(p.lat * rad) * Math.sin(p.lon * rad), Math.sin(p.lat * rad)];
+  const v = (p: Place): [number, number, number] => [
+    Math.cos(p.lat * rad) * Math.cos(p.lon * rad),
+    Math.cos(p.lat * rad) * Math.sin(p.lon * rad),
+    Math.sin(p.lat * rad),
+  ];
   const [p, q] = [v(a), v(b)];
   const dot = Math.min(1, Math.max(-1, p[0] * q[0] + p[1] * q[1] + p[2] * q[2]));
   const omega = Math.acos(dot);
@@ -31,31 +35,28 @@ function greatCircle(a: Place, b: Place, n = 64): Array<[number, number]> {
   return out;
 }
 
-/** Splits a path where it crosses the antimeridian. */
-function segments(points: Array<[number, number]>): XY[][] {
-  const segs: XY[][] = [[]];
+/** Makes longitudes continuous along the path (a trip across the Pacific stays in one piece). */
+function unwrap(points: Array<[number, number]>): XY[] {
+  const out: XY[] = [];
   let prev: number | undefined;
-  for (const [lat, lon] of points) {
-    if (prev !== undefined && Math.abs(lon - prev) > 180) segs.push([]);
-    segs[segs.length - 1]!.push(project(lat, lon));
+  for (const [lat, lon0] of points) {
+    let lon = lon0;
+    if (prev !== undefined) while (lon - prev > 180) lon -= 360;
+    if (prev !== undefined) while (prev - lon > 180) lon += 360;
+    out.push(project(lat, lon));
     prev = lon;
   }
-  return segs;
+  return out;
 }
 
-/** The part of the world to show: the trip with a margin, 2:1, inside the world. */
-function viewBox(segs: XY[][]): [number, number, number, number] {
-  if (segs.length > 1) return [0, 0, 360, 180];
-  const pts = segs[0]!;
+/** The part of the world to show: the trip with a margin, 2:1, at most the whole world. */
+function viewBox(pts: XY[]): [number, number, number, number] {
   let [x0, y0, x1, y1] = [Infinity, Infinity, -Infinity, -Infinity];
   for (const [x, y] of pts) [x0, y0, x1, y1] = [Math.min(x0, x), Math.min(y0, y), Math.max(x1, x), Math.max(y1, y)];
-  let w = Math.max(x1 - x0, 2 * (y1 - y0), 60) * 1.3;
-  w = Math.min(w, 360);
-  const hgt = Math.min(w / 2, 180);
-  const cx = (x0 + x1) / 2;
-  const cy = (y0 + y1) / 2;
-  const x = Math.min(Math.max(cx - w / 2, 0), 360 - w);
-  const y = Math.min(Math.max(cy - hgt / 2, 0), 180 - hgt);
+  const w = Math.min(Math.max(x1 - x0, 2 * (y1 - y0), 60) * 1.35, 360);
+  const hgt = w / 2;
+  const x = (x0 + x1) / 2 - w / 2;
+  const y = Math.min(Math.max((y0 + y1) / 2 - hgt / 2, 0), 180 - hgt);
   return [x, y, w, hgt];
 }
 
@@ -70,25 +71,48 @@ export async function loadWorld(): Promise<void> {
 
 /** The map as an SVG image with a text alternative ({@link loadWorld} first for the outline). */
 export function travelMap(from: Place, to: Place, evidence: Record<string, unknown>): SVGSVGElement {
-  const segs = segments(greatCircle(from, to));
-  const [vx, vy, vw, vh] = viewBox(segs);
+  const route = unwrap(greatCircle(from, to));
+  const [vx, vy, vw, vh] = viewBox(route);
   const id = `map-${++seq}`;
   const unit = vw / 100;
-  const a = project(from.lat, from.lon);
-  const b = project(to.lat, to.lon);
+  const a = route[0]!;
+  const b = route[route.length - 1]!;
+  // Labels point inwards (towards the other login) so they stay inside the map.
   const label = (p: Place, [x, y]: XY, other: XY, cls: string) => {
-    const right = x <= other[0];
-    const tx = x + (right ? -1.6 : 1.6) * unit;
-    return s('text', { x: tx.toFixed(2), y: (y - 1.6 * unit).toFixed(2), class: `map-label ${cls}`, 'text-anchor': right ? 'end' : 'start', 'font-size': (3.6 * unit).toFixed(2) }, `${placeName(p)} ${hhmm(p.time)}`);
+    const leftmost = x <= other[0];
+    const above = y <= other[1];
+    const tx = x + (leftmost ? 2 : -2) * unit;
+    const ty = y + (above ? -2 : 4.4) * unit;
+    return s(
+      'text',
+      { x: tx.toFixed(2), y: ty.toFixed(2), class: `map-label ${cls}`, 'text-anchor': leftmost ? 'start' : 'end', 'font-size': (3.4 * unit).toFixed(2) },
+      `${placeName(p)} ${hhmm(p.time)}`,
+    );
   };
+  // The outline three times (one world to each side) so a view across the antimeridian is filled.
+  const land = world
+    ? [-360, 0, 360]
+        .filter((dx) => dx + 370 > vx && dx - 10 < vx + vw)
+        .map((dx) => s('path', { d: world, class: 'map-land', transform: dx ? `translate(${dx} 0)` : null }))
+    : null;
   return s(
     'svg',
-    { class: 'map', viewBox: `${vx.toFixed(2)} ${vy.toFixed(2)} ${vw.toFixed(2)} ${vh.toFixed(2)}`, role: 'img', 'aria-labelledby': `${id}-t ${id}-d`, preserveAspectRatio: 'xMidYMid meet' },
+    {
+      class: 'map',
+      viewBox: `${vx.toFixed(2)} ${vy.toFixed(2)} ${vw.toFixed(2)} ${vh.toFixed(2)}`,
+      role: 'img',
+      'aria-labelledby': `${id}-t ${id}-d`,
+      preserveAspectRatio: 'xMidYMid meet',
+    },
     s('title', { id: `${id}-t` }, `Map of the impossible trip ${placeName(from)} → ${placeName(to)}`),
-    s('desc', { id: `${id}-d` }, `${placeName(from)} (${from.lat.toFixed(2)}, ${from.lon.toFixed(2)}) to ${placeName(to)} (${to.lat.toFixed(2)}, ${to.lon.toFixed(2)}): ${num(evidence.distance_km)} km along the great circle.`),
+    s(
+      'desc',
+      { id: `${id}-d` },
+      `${placeName(from)} (${from.lat.toFixed(2)}, ${from.lon.toFixed(2)}) to ${placeName(to)} (${to.lat.toFixed(2)}, ${to.lon.toFixed(2)}): ${num(evidence.distance_km)} km along the great circle.`,
+    ),
     s('rect', { x: vx, y: vy, width: vw, height: vh, class: 'map-sea' }),
-    world ? s('path', { d: world, class: 'map-land' }) : null,
-    segs.map((seg) => s('polyline', { points: seg.map(([x, y]) => `${x.toFixed(2)},${y.toFixed(2)}`).join(' '), class: 'map-route' })),
+    land,
+    s('polyline', { points: route.map(([x, y]) => `${x.toFixed(2)},${y.toFixed(2)}`).join(' '), class: 'map-route' }),
     s('circle', { cx: a[0], cy: a[1], r: (1.2 * unit).toFixed(2), class: 'map-point map-from' }),
     s('circle', { cx: b[0], cy: b[1], r: (1.2 * unit).toFixed(2), class: 'map-point map-to' }),
     label(from, a, b, 'map-from'),

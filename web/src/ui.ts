@@ -28,7 +28,9 @@ export function pairs(rows: Array<[string, Child] | null | false>, cls = 'pairs'
   return h(
     'dl',
     { class: cls },
-    rows.filter((r): r is [string, Child] => !!r).map(([k, v]) => h('div', null, h('dt', null, k), h('dd', null, v === '' || v === undefined || v === null ? '—' : v))),
+    rows
+      .filter((r): r is [string, Child] => !!r)
+      .map(([k, v]) => h('div', null, h('dt', null, k), h('dd', null, v === '' || v === undefined || v === null ? '—' : v))),
   );
 }
 
@@ -47,8 +49,17 @@ function scalar(v: unknown): HTMLElement {
 export function tree(value: unknown, depth = 0, open = 3): HTMLElement {
   if (Array.isArray(value)) {
     if (!value.length) return h('span', { class: 'v-null' }, 'empty list');
-    if (value.every((v) => v === null || typeof v !== 'object')) return h('span', { class: 'v-list' }, value.map((v, i) => [i ? ', ' : '', scalar(v)]));
-    return h('ol', { class: 'tree-list' }, value.map((v) => h('li', null, tree(v, depth + 1, open))));
+    if (value.every((v) => v === null || typeof v !== 'object'))
+      return h(
+        'span',
+        { class: 'v-list' },
+        value.map((v, i) => [i ? ', ' : '', scalar(v)]),
+      );
+    return h(
+      'ol',
+      { class: 'tree-list' },
+      value.map((v) => h('li', null, tree(v, depth + 1, open))),
+    );
   }
   if (value && typeof value === 'object') {
     const entries = Object.entries(value as Record<string, unknown>);
@@ -57,9 +68,15 @@ export function tree(value: unknown, depth = 0, open = 3): HTMLElement {
       'dl',
       { class: 'tree' },
       entries.map(([k, v]) => {
-        const nested = v !== null && typeof v === 'object' && (Array.isArray(v) ? v.some((x) => x !== null && typeof x === 'object') : Object.keys(v).length > 0);
+        const nested =
+          v !== null && typeof v === 'object' && (Array.isArray(v) ? v.some((x) => x !== null && typeof x === 'object') : Object.keys(v).length > 0);
         const inner = tree(v, depth + 1, open);
-        return h('div', { class: nested ? 'tree-row nested' : 'tree-row' }, h('dt', null, k), h('dd', null, nested && depth + 1 >= open ? h('details', null, h('summary', null, `${Object.keys(v as object).length} fields`), inner) : inner));
+        return h(
+          'div',
+          { class: nested ? 'tree-row nested' : 'tree-row' },
+          h('dt', null, k),
+          h('dd', null, nested && depth + 1 >= open ? h('details', null, h('summary', null, `${Object.keys(v as object).length} fields`), inner) : inner),
+        );
       }),
     );
     return dl;
@@ -84,6 +101,11 @@ export function announce(text: string, kind: 'info' | 'ok' | 'error' = 'info'): 
   setTimeout(() => {
     if (liveRegion) liveRegion.textContent = text;
   }, 30);
+}
+
+/** Clears the status bar (on navigation: a message belongs to the page it was said on). */
+export function clearStatus(): void {
+  if (liveRegion) liveRegion.textContent = '';
 }
 
 export function errorText(err: unknown): string {
@@ -117,7 +139,15 @@ export function confirmDialog(o: ConfirmOptions): Promise<{ reason: string } | n
   const opener = document.activeElement as HTMLElement | null;
   return new Promise((resolve) => {
     const reason = o.reason
-      ? h('textarea', { id: `${id}-reason`, name: 'reason', rows: 3, maxlength: 500, placeholder: o.reason.placeholder ?? '', required: o.reason.required ?? false, value: o.reason.value ?? '' })
+      ? h('textarea', {
+          id: `${id}-reason`,
+          name: 'reason',
+          rows: 3,
+          maxlength: 500,
+          placeholder: o.reason.placeholder ?? '',
+          required: o.reason.required ?? false,
+          value: o.reason.value ?? '',
+        })
       : null;
     const problem = h('p', { class: 'error', id: `${id}-problem`, hidden: true, role: 'alert' });
     const cancel = h('button', { type: 'button', class: 'btn' }, 'Cancel');

@@ -7,7 +7,8 @@
  * - `GET /v1/receivers` — configured (and SSF-stream) receivers without secrets, with delivery
  *   health from the audit log and per-receiver queue depth from the delivery queue.
  * - `GET /v1/behaviors` — the behavior configuration in force.
- * - `GET /v1/users/{user}/deliveries?limit=` — a user's SET delivery attempts (audit `set.*`).
+ * - `GET /v1/users/{user}/deliveries?limit=&since=` — a user's SET delivery attempts (audit `set.*`),
+ *   newest first, back to `since` (epoch ms or ISO-8601) when given.
  *
  * The console is built by `npm run build:console` (web/ → console-dist/, committed), so the
  * worker serves it without a build step at run time.
@@ -151,7 +152,10 @@ export function displayEndpoint(endpoint: string): string {
 }
 
 /** Reads audit entries newest first, in pages, until `stop` says so or `max` were read. */
-async function scanAudit(ctx: ApiContext, opts: { max: number; since?: number; visit: (e: StoredAuditEntry) => boolean | void }): Promise<{ scanned: number; complete: boolean; oldest: number | null }> {
+async function scanAudit(
+  ctx: ApiContext,
+  opts: { max: number; since?: number; visit: (e: StoredAuditEntry) => boolean | void },
+): Promise<{ scanned: number; complete: boolean; oldest: number | null }> {
   const stream = ctx.audit.stream;
   let end = '+';
   const start = opts.since ? `${opts.since}-0` : '-';
@@ -185,7 +189,10 @@ interface TableRow {
 const CHUNK = 200;
 const MAX_SCAN = 5000;
 
-async function usersTable(ctx: ApiContext, q: { level?: string; behavior?: string; q?: string; cursor?: string; limit?: string }): Promise<Record<string, unknown>> {
+async function usersTable(
+  ctx: ApiContext,
+  q: { level?: string; behavior?: string; q?: string; cursor?: string; limit?: string },
+): Promise<Record<string, unknown>> {
   const limit = intParam(q.limit, 'limit', 50, 500);
   let level: RiskLevel | undefined;
   if (q.level) {
@@ -301,7 +308,16 @@ async function receiversView(ctx: ApiContext): Promise<Record<string, unknown>> 
   const all = ssf ? ssf.receivers() : configured;
   const configNames = new Set(configured.map((r) => r.name));
   const health = new Map<string, Health>();
-  const blank = (): Health => ({ last_success: null, last_failure: null, last_attempt: null, delivered: 0, failed: 0, retries: 0, superseded: 0, queue: { waiting: 0, delayed: 0, active: 0, total: 0 } });
+  const blank = (): Health => ({
+    last_success: null,
+    last_failure: null,
+    last_attempt: null,
+    delivered: 0,
+    failed: 0,
+    retries: 0,
+    superseded: 0,
+    queue: { waiting: 0, delayed: 0, active: 0, total: 0 },
+  });
   for (const r of all) health.set(r.name, blank());
 
   const since = Date.now() - HEALTH_WINDOW_MS;
@@ -405,10 +421,11 @@ function behaviorsView(ctx: ApiContext): Record<string, unknown> {
 
 const DELIVERY_MAX_SCAN = 20_000;
 
-async function userDeliveries(ctx: ApiContext, user: string, limit: number): Promise<Record<string, unknown>> {
+async function userDeliveries(ctx: ApiContext, user: string, limit: number, since?: number): Promise<Record<string, unknown>> {
   const deliveries: Array<Record<string, unknown>> = [];
   const r = await scanAudit(ctx, {
     max: DELIVERY_MAX_SCAN,
+    ...(since ? { since } : {}),
     visit: (e) => {
       if (!e.action.startsWith('set.')) return;
       if (e.details.user !== user && e.target !== user) return;
@@ -449,21 +466,29 @@ export function consoleRoutesFrom(dir: string = CONSOLE_DIST): RouteModule {
     };
 
     app.get('/console', { config: { scope: 'public' } }, async (req, reply) => {
-      // Relative asset URLs need the trailing slash.
-      if (!req.url.split('?')[0]!.endsWith('/')) return reply.redirect('/console/', 302);
+      // Relative asset URLs need the trailing slash; a relative redirect also works behind a
+      // reverse proxy that adds a path prefix.
+      if (!req.url.split('?')[0]!.endsWith('/')) return reply.redirect('console/', 302);
       return serve(req, reply, '');
     });
     app.get<{ Params: { '*': string } }>('/console/*', { config: { scope: 'public' } }, async (req, reply) => serve(req, reply, req.params['*'] ?? ''));
 
-    app.get<{ Querystring: { level?: string; behavior?: string; q?: string; cursor?: string; limit?: string } }>('/v1/console/users', async (req) => usersTable(ctx, req.query));
+    app.get<{ Querystring: { level?: string; behavior?: string; q?: string; cursor?: string; limit?: string } }>('/v1/console/users', async (req) =>
+      usersTable(ctx, req.query),
+    );
 
     app.get('/v1/receivers', async () => receiversView(ctx));
 
     app.get('/v1/behaviors', async () => behaviorsView(ctx));
 
-    app.get<{ Params: { user: string }; Querystring: { limit?: string } }>('/v1/users/:user/deliveries', async (req) => {
+    app.get<{ Params: { user: string }; Querystring: { limit?: string; since?: string } }>('/v1/users/:user/deliveries', async (req) => {
       const user = userOf(req.params.user);
-      return userDeliveries(ctx, user, intParam(req.query.limit, 'limit', 200, 1000));
+      let since: number | undefined;
+      if (req.query.since !== undefined && req.query.since !== '') {
+        since = /^\d+$/.test(req.query.since) ? Number(req.query.since) : Date.parse(req.query.since);
+        if (!Number.isFinite(since)) throw new RiskstreamError('BAD_REQUEST', 'since must be epoch milliseconds or an ISO-8601 time');
+      }
+      return userDeliveries(ctx, user, intParam(req.query.limit, 'limit', 200, 1000), since);
     });
   };
 }

@@ -10,7 +10,9 @@ const DURATION_PARAMS = new Set(['window', 'expires_after', 'timeout']);
 
 function attempt(a: Record<string, unknown> | null, none: string): Child {
   if (!a) return h('span', { class: 'muted' }, none);
-  const bits = [a.outcome, a.status !== undefined ? `HTTP ${String(a.status)}` : null, a.description ?? a.message ?? null].filter((x) => x !== null && x !== undefined && x !== '');
+  const bits = [a.outcome, a.status !== undefined ? `HTTP ${String(a.status)}` : null, a.description ?? a.message ?? null].filter(
+    (x) => x !== null && x !== undefined && x !== '',
+  );
   return h('span', null, time(a.time as string), bits.length ? h('span', { class: 'muted' }, ` · ${bits.join(', ')}`) : null);
 }
 
@@ -71,7 +73,15 @@ function behaviorsTable(list: Behavior[]): HTMLElement {
       'table',
       { class: 'data' },
       h('caption', null, 'Behaviors in force (behaviors.yaml)'),
-      h('thead', null, h('tr', null, ['Behavior', 'Enabled', 'Level', 'Expires after', 'Parameters'].map((c) => h('th', { scope: 'col' }, c)))),
+      h(
+        'thead',
+        null,
+        h(
+          'tr',
+          null,
+          ['Behavior', 'Enabled', 'Level', 'Expires after', 'Parameters'].map((c) => h('th', { scope: 'col' }, c)),
+        ),
+      ),
       h(
         'tbody',
         null,
@@ -79,11 +89,27 @@ function behaviorsTable(list: Behavior[]): HTMLElement {
           h(
             'tr',
             { 'data-behavior': b.id },
-            h('th', { scope: 'row' }, h('span', null, humanize(b.id)), h('br'), h('span', { class: 'mono muted small' }, b.id === b.kind ? b.id : `${b.id} (${b.kind})`), b.description ? h('p', { class: 'small' }, b.description) : null),
+            h(
+              'th',
+              { scope: 'row' },
+              h('span', null, humanize(b.id)),
+              h('br'),
+              h('span', { class: 'mono muted small' }, b.id === b.kind ? b.id : `${b.id} (${b.kind})`),
+              b.description ? h('p', { class: 'small' }, b.description) : null,
+            ),
             h('td', null, b.enabled ? 'Yes' : h('span', { class: 'muted' }, 'No')),
             h('td', null, levelBadge(b.risk_level)),
             h('td', null, duration(b.expires_after_ms)),
-            h('td', null, Object.keys(b.params).length ? pairs(Object.entries(b.params).map(([k, v]) => [k, paramValue(k, v)]), 'pairs pairs-compact') : h('span', { class: 'muted' }, 'defaults')),
+            h(
+              'td',
+              null,
+              Object.keys(b.params).length
+                ? pairs(
+                    Object.entries(b.params).map(([k, v]) => [k, paramValue(k, v)]),
+                    'pairs pairs-compact',
+                  )
+                : h('span', { class: 'muted' }, 'defaults'),
+            ),
           ),
         ),
       ),
@@ -99,9 +125,21 @@ export function receiversView(): View {
     const [r, b] = await Promise.allSettled([api<ReceiversView>('/v1/receivers'), api<{ behaviors: Behavior[]; files: string[] }>('/v1/behaviors')]);
     if (r.status === 'fulfilled') {
       const v = r.value;
-      rx.update(v, () => [
-        v.receivers.length ? h('div', { class: 'cards cards-2' }, v.receivers.map(receiverCard)) : h('p', { class: 'empty' }, 'No receivers configured: risk changes are not shared.'),
-        h('p', { class: 'muted small' }, `Queue: ${Object.entries(v.queue).map(([k, n]) => `${num(n)} ${k}`).join(', ') || 'unknown'}. Health from the newest ${num(v.window.entries)} audit entries since `, time(v.window.since), v.window.complete ? '.' : ' (older entries not read).'),
+      rx.update({ r: v.receivers, q: v.queue, n: v.window.entries }, () => [
+        v.receivers.length
+          ? h('div', { class: 'cards cards-2' }, v.receivers.map(receiverCard))
+          : h('p', { class: 'empty' }, 'No receivers configured: risk changes are not shared.'),
+        h(
+          'p',
+          { class: 'muted small' },
+          `Queue: ${
+            Object.entries(v.queue)
+              .map(([k, n]) => `${num(n)} ${k}`)
+              .join(', ') || 'unknown'
+          }. Health from the newest ${num(v.window.entries)} audit entries since `,
+          time(v.window.since),
+          v.window.complete ? '.' : ' (older entries not read).',
+        ),
       ]);
     } else {
       rx.reset();

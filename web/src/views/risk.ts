@@ -46,7 +46,13 @@ export function riskView(): View {
   function renderTable(data: UsersTable): HTMLElement {
     const filtered = filter.level || filter.behavior || filter.q;
     if (!data.users.length) {
-      return h('p', { class: 'empty' }, data.next_cursor ? 'No matching users in this part of the list.' : filtered ? 'No users match these filters.' : 'No users tracked yet.', data.next_cursor ? ' Try the next page.' : '', data.next_cursor ? pager.render('Users pages', () => void load()) : null);
+      return h(
+        'p',
+        { class: 'empty' },
+        data.next_cursor ? 'No matching users in this part of the list.' : filtered ? 'No users match these filters.' : 'No users tracked yet.',
+        data.next_cursor ? ' Try the next page.' : '',
+        data.next_cursor ? pager.render('Users pages', () => void load()) : null,
+      );
     }
     return h(
       'div',
@@ -58,7 +64,18 @@ export function riskView(): View {
           'table',
           { class: 'data' },
           h('caption', null, 'Users by risk level, highest first, then the most recent change'),
-          h('thead', null, h('tr', null, h('th', { scope: 'col' }, 'User'), h('th', { scope: 'col' }, 'Level'), h('th', { scope: 'col' }, 'Last change'), h('th', { scope: 'col' }, 'Active behaviors'))),
+          h(
+            'thead',
+            null,
+            h(
+              'tr',
+              null,
+              h('th', { scope: 'col' }, 'User'),
+              h('th', { scope: 'col' }, 'Level'),
+              h('th', { scope: 'col' }, 'Last change'),
+              h('th', { scope: 'col' }, 'Active behaviors'),
+            ),
+          ),
           h(
             'tbody',
             null,
@@ -76,7 +93,14 @@ export function riskView(): View {
                     ? h(
                         'ul',
                         { class: 'chips' },
-                        u.behaviors.map((b) => h('li', { class: `chip chip-${b.level}`, title: b.summary }, humanize(b.id), h('span', { class: 'visually-hidden' }, ` (${LEVEL_TEXT[b.level]}): ${b.summary}`))),
+                        u.behaviors.map((b) =>
+                          h(
+                            'li',
+                            { class: `chip chip-${b.level}`, title: b.summary },
+                            humanize(b.id),
+                            h('span', { class: 'visually-hidden' }, ` (${LEVEL_TEXT[b.level]}): ${b.summary}`),
+                          ),
+                        ),
                       )
                     : h('span', { class: 'muted' }, 'none'),
                 ),
@@ -111,7 +135,15 @@ export function riskView(): View {
         h('option', { value: '' }, 'Any behavior'),
         ids.map((id) => h('option', { value: id, selected: filter.behavior === id }, humanize(id))),
       );
-      const search = h('input', { id: 'f-q', name: 'q', type: 'search', value: filter.q, placeholder: 'e.g. alice@', autocomplete: 'off', spellcheck: 'false' });
+      const search = h('input', {
+        id: 'f-q',
+        name: 'q',
+        type: 'search',
+        value: filter.q,
+        placeholder: 'e.g. alice@',
+        autocomplete: 'off',
+        spellcheck: 'false',
+      });
       level.addEventListener('change', () => ((filter.level = level.value), changed()));
       behavior.addEventListener('change', () => ((filter.behavior = behavior.value), changed()));
       search.addEventListener('input', () => {

@@ -31,7 +31,15 @@ export function sessionsView(): View {
                   'table',
                   { class: 'data' },
                   h('caption', null, 'Active sessions, newest login first'),
-                  h('thead', null, h('tr', null, ['Session', 'User', 'IdP', 'Device', 'IP / place', 'Login', 'Expires'].map((c) => h('th', { scope: 'col' }, c)))),
+                  h(
+                    'thead',
+                    null,
+                    h(
+                      'tr',
+                      null,
+                      ['Session', 'User', 'IdP', 'Device', 'IP / place', 'Login', 'Expires'].map((c) => h('th', { scope: 'col' }, c)),
+                    ),
+                  ),
                   h(
                     'tbody',
                     null,
@@ -53,7 +61,12 @@ export function sessionsView(): View {
               ),
               pager.render('Sessions pages', () => void load()),
             )
-          : h('p', { class: 'empty' }, pager.page > 1 ? 'No more sessions.' : 'No active sessions.', pager.page > 1 ? pager.render('Sessions pages', () => void load()) : null),
+          : h(
+              'p',
+              { class: 'empty' },
+              pager.page > 1 ? 'No more sessions.' : 'No active sessions.',
+              pager.page > 1 ? pager.render('Sessions pages', () => void load()) : null,
+            ),
       );
     } catch (err) {
       table.reset();
@@ -85,7 +98,11 @@ export function sessionView(id: string): View {
   async function revoke(s: Session): Promise<void> {
     const ok = await confirmDialog({
       title: `Revoke session ${s.session_id}?`,
-      body: h('p', null, `${s.user} is signed out of this session: it is deleted here, an audit entry is written and every receiver is sent a session-revoked event.`),
+      body: h(
+        'p',
+        null,
+        `${s.user} is signed out of this session: it is deleted here, an audit entry is written and every receiver is sent a session-revoked event.`,
+      ),
       confirmLabel: 'Revoke session',
       danger: true,
       reason: { label: 'Reason (kept in the audit log and sent to receivers)', placeholder: 'revoked by admin' },
@@ -96,7 +113,12 @@ export function sessionView(id: string): View {
       revoked = true;
       body.reset();
       body.update('revoked', () =>
-        h('div', { class: 'notice notice-ok' }, h('p', null, h('strong', null, 'Session revoked. '), 'A session-revoked event was queued for the receivers.'), h('p', null, h('a', { href: '#/sessions' }, 'Back to all sessions'), ' · ', userLink(s.user, 'revoked-user'))),
+        h(
+          'div',
+          { class: 'notice notice-ok' },
+          h('p', null, h('strong', null, 'Session revoked. '), 'A session-revoked event was queued for the receivers.'),
+          h('p', null, h('a', { href: '#/sessions' }, 'Back to all sessions'), ' · ', userLink(s.user, 'revoked-user')),
+        ),
       );
       announce(`Session ${s.session_id} revoked.`, 'ok');
       body.el.querySelector<HTMLElement>('a')?.focus();
@@ -109,7 +131,12 @@ export function sessionView(id: string): View {
     const known = new Set(['session_id', 'user', 'idp', 'claims', 'device', 'network', 'ip', 'geo', 'login_at', 'expires_at', 'event_id', 'attributes']);
     const other = Object.fromEntries(Object.entries(s).filter(([k]) => !known.has(k)));
     const section = (hid: string, title: string, value: unknown) =>
-      h('section', { class: 'card', 'aria-labelledby': hid }, h('h2', { id: hid }, title), value && (typeof value !== 'object' || Object.keys(value).length) ? tree(value) : h('p', { class: 'muted' }, 'Not reported.'));
+      h(
+        'section',
+        { class: 'card', 'aria-labelledby': hid },
+        h('h2', { id: hid }, title),
+        value && (typeof value !== 'object' || Object.keys(value).length) ? tree(value) : h('p', { class: 'muted' }, 'Not reported.'),
+      );
     return h(
       'div',
       null,
@@ -121,7 +148,11 @@ export function sessionView(id: string): View {
         ['IP', s.ip ?? '—'],
         ['Login event', s.event_id ?? '—'],
       ]),
-      h('div', { class: 'actions' }, h('button', { type: 'button', class: 'btn btn-danger', 'data-key': 'revoke', 'on:click': () => void revoke(s) }, 'Revoke session…')),
+      h(
+        'div',
+        { class: 'actions' },
+        h('button', { type: 'button', class: 'btn btn-danger', 'data-key': 'revoke', 'on:click': () => void revoke(s) }, 'Revoke session…'),
+      ),
       h(
         'div',
         { class: 'cards cards-2' },
@@ -141,7 +172,11 @@ export function sessionView(id: string): View {
       body.update(s, () => render(s));
     } catch (err) {
       body.reset();
-      body.el.replaceChildren(err instanceof ApiError && err.status === 404 ? h('p', { class: 'empty' }, 'This session is no longer active (it expired or was revoked).') : errorBox(err));
+      body.el.replaceChildren(
+        err instanceof ApiError && err.status === 404
+          ? h('p', { class: 'empty' }, 'This session is no longer active (it expired or was revoked).')
+          : errorBox(err),
+      );
     }
   }
 
@@ -151,7 +186,11 @@ export function sessionView(id: string): View {
     async mount(main) {
       const el = h('div');
       body = new Region(el);
-      main.append(h('p', { class: 'crumbs' }, h('a', { href: '#/sessions' }, '← All sessions')), h('h1', { tabindex: -1, class: 'mono-title' }, `Session ${id}`), el);
+      main.append(
+        h('p', { class: 'crumbs' }, h('a', { href: '#/sessions' }, '← All sessions')),
+        h('h1', { tabindex: -1, class: 'mono-title' }, `Session ${id}`),
+        el,
+      );
       await load();
     },
     refresh: load,

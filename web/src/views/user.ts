@@ -36,12 +36,20 @@ function outcomeClass(d: Delivery): string {
 /** One receiver's latest attempt for one SET, in words. */
 function deliveryLine(receiver: string, attempts: Delivery[]): HTMLElement {
   const last = attempts[0]!;
-  const words = OUTCOME_TEXT[last.outcome] ?? last.outcome.replace(/_/g, ' ');
+  const retrying = last.action === 'set.retry';
+  const words = retrying
+    ? last.outcome === 'rate_limited'
+      ? 'rate limited, retrying'
+      : 'retrying'
+    : (OUTCOME_TEXT[last.outcome] ?? last.outcome.replace(/_/g, ' '));
+  const tries = last.attempts ?? attempts.length;
   const extra = [
     last.status !== undefined ? `HTTP ${last.status}` : null,
-    last.err ? `${last.err}${last.description ? `: ${last.description}` : ''}` : last.description ?? null,
+    retrying && !['retry', 'rate_limited', 'http'].includes(last.outcome) ? last.outcome.replace(/_/g, ' ') : null,
+    last.err ? `${last.err}${last.description ? `: ${last.description}` : ''}` : (last.description ?? null),
+    last.message && last.message !== `HTTP ${last.status}` ? last.message : null,
     last.delay_ms !== undefined ? `next try in ${duration(last.delay_ms)}` : null,
-    attempts.length > 1 || (last.attempts ?? 1) > 1 ? `attempt ${last.attempts ?? attempts.length}` : null,
+    tries > 1 ? `attempt ${tries}` : null,
   ].filter(Boolean);
   return h(
     'li',
@@ -83,7 +91,17 @@ function timeline(d: Data): HTMLElement {
         node: h(
           'li',
           { class: 'tl-item tl-change', 'data-version': c.version },
-          h('div', { class: 'tl-head' }, h('strong', null, 'Level '), levelBadge(c.previous), ' → ', levelBadge(c.current), h('span', { class: 'muted' }, ` · version ${c.version} · by ${c.initiatingEntity}`), ' · ', time(c.time)),
+          h(
+            'div',
+            { class: 'tl-head' },
+            h('strong', null, 'Level '),
+            levelBadge(c.previous),
+            ' → ',
+            levelBadge(c.current),
+            h('span', { class: 'muted' }, ` · version ${c.version} · by ${c.initiatingEntity}`),
+            ' · ',
+            time(c.time),
+          ),
           c.reason ? h('p', { class: 'tl-reason' }, c.reason) : null,
           deliveriesFor(ds),
         ),
@@ -92,7 +110,12 @@ function timeline(d: Data): HTMLElement {
       items.push({
         time: e.time,
         key: e.id,
-        node: h('li', { class: 'tl-item tl-hit' }, h('div', { class: 'tl-head' }, h('strong', null, humanize(e.behavior)), ' detected ', levelBadge(e.level), ' · ', time(e.time)), h('p', { class: 'tl-reason' }, travelWords(e.evidence ?? {}) ?? e.summary)),
+        node: h(
+          'li',
+          { class: 'tl-item tl-hit' },
+          h('div', { class: 'tl-head' }, h('strong', null, humanize(e.behavior)), ' detected ', levelBadge(e.level), ' · ', time(e.time)),
+          h('p', { class: 'tl-reason' }, travelWords(e.evidence ?? {}) ?? e.summary),
+        ),
       });
     }
   }
@@ -105,17 +128,37 @@ function timeline(d: Data): HTMLElement {
   }
   for (const [sid, ds] of revoked) {
     const t = Date.parse(ds[ds.length - 1]!.time ?? '') || 0;
-    items.push({ time: t, key: `rev:${sid}`, node: h('li', { class: 'tl-item tl-revoke' }, h('div', { class: 'tl-head' }, h('strong', null, 'Session revoked '), h('span', { class: 'mono' }, sid), ' · ', time(t)), deliveriesFor(ds)) });
+    items.push({
+      time: t,
+      key: `rev:${sid}`,
+      node: h(
+        'li',
+        { class: 'tl-item tl-revoke' },
+        h('div', { class: 'tl-head' }, h('strong', null, 'Session revoked '), h('span', { class: 'mono' }, sid), ' · ', time(t)),
+        deliveriesFor(ds),
+      ),
+    });
   }
   if (!items.length) return h('p', { class: 'empty' }, 'No risk events recorded for this user.');
   items.sort((a, b) => b.time - a.time || (a.key < b.key ? 1 : -1));
-  return h('ol', { class: 'timeline', 'aria-label': 'Risk timeline, newest first' }, items.map((i) => i.node));
+  return h(
+    'ol',
+    { class: 'timeline', 'aria-label': 'Risk timeline, newest first' },
+    items.map((i) => i.node),
+  );
 }
 
 function behaviorCard(b: UserRisk['behaviors'][number]): HTMLElement {
   const words = travelWords(b.evidence);
   const pair = travelPair(b.evidence);
-  const map = pair ? h('figure', { class: 'map-figure' }, travelMap(pair.from, pair.to, b.evidence), h('figcaption', { class: 'muted small' }, 'Great-circle path between the two logins.')) : null;
+  const map = pair
+    ? h(
+        'figure',
+        { class: 'map-figure' },
+        travelMap(pair.from, pair.to, b.evidence),
+        h('figcaption', { class: 'muted small' }, 'Great-circle path between the two logins.'),
+      )
+    : null;
   const ips = pair && (pair.from.ip || pair.to.ip) ? `IP ${pair.from.ip ?? '?'} → ${pair.to.ip ?? '?'}` : null;
   return h(
     'article',
@@ -124,12 +167,15 @@ function behaviorCard(b: UserRisk['behaviors'][number]): HTMLElement {
     h('p', { class: 'evidence-words' }, words ?? b.summary),
     ips ? h('p', { class: 'muted small mono' }, ips) : null,
     map,
-    pairs([
-      ['First seen', time(b.first_at)],
-      ['Last seen', time(b.last_at)],
-      ['Hits', String(b.hits)],
-      ['Counts until', b.expires_at ? time(b.expires_at) : 'it is reset (never expires)'],
-    ], 'pairs pairs-inline'),
+    pairs(
+      [
+        ['First seen', time(b.first_at)],
+        ['Last seen', time(b.last_at)],
+        ['Hits', String(b.hits)],
+        ['Counts until', b.expires_at ? time(b.expires_at) : 'it is reset (never expires)'],
+      ],
+      'pairs pairs-inline',
+    ),
     h('details', null, h('summary', null, 'All evidence'), tree(b.evidence)),
   );
 }
@@ -144,12 +190,17 @@ export function userView(user: string): View {
 
   async function fetchAll(): Promise<Data> {
     const base = `/v1/users/${seg(user)}`;
-    const [risk, events, deliveries, sessions] = await Promise.all([
+    const [risk, events, sessions] = await Promise.all([
       api<UserRisk>(`${base}/risk`),
       api<{ events: RiskEvent[] }>(`${base}/events${qs({ limit: 200 })}`).then((r) => r.events),
-      api<{ deliveries: Delivery[] }>(`${base}/deliveries${qs({ limit: 500 })}`).then((r) => r.deliveries).catch(() => [] as Delivery[]),
       api<{ sessions: Session[]; devices: Device[] }>(`${base}/sessions`).catch(() => null),
     ]);
+    // Deliveries are read from the audit log back to the oldest risk event shown (a minute before).
+    const oldest = Math.min(...events.map((e) => Number(e.id.split('-')[0]) || Infinity));
+    const since = Number.isFinite(oldest) ? oldest - 60_000 : undefined;
+    const deliveries = await api<{ deliveries: Delivery[] }>(`${base}/deliveries${qs({ limit: 500, since })}`)
+      .then((r) => r.deliveries)
+      .catch(() => [] as Delivery[]);
     return { risk, events, deliveries, sessions };
   }
 
@@ -170,8 +221,14 @@ export function userView(user: string): View {
     });
     if (!ok) return;
     try {
-      const res = await api<{ previous_level: string; level: string; version: number }>(`/v1/users/${seg(user)}/risk/reset`, { method: 'POST', body: { reason: ok.reason } });
-      announce(`Risk reset for ${user}: ${LEVEL_TEXT[res.previous_level] ?? res.previous_level} → ${LEVEL_TEXT[res.level] ?? res.level} (version ${res.version}).`, 'ok');
+      const res = await api<{ previous_level: string; level: string; version: number }>(`/v1/users/${seg(user)}/risk/reset`, {
+        method: 'POST',
+        body: { reason: ok.reason },
+      });
+      announce(
+        `Risk reset for ${user}: ${LEVEL_TEXT[res.previous_level] ?? res.previous_level} → ${LEVEL_TEXT[res.level] ?? res.level} (version ${res.version}).`,
+        'ok',
+      );
       await refresh();
     } catch (err) {
       announce(`Reset failed: ${errorText(err)}`, 'error');
@@ -184,16 +241,30 @@ export function userView(user: string): View {
       'div',
       { class: 'user-head' },
       h('div', { class: 'user-level' }, levelBadge(r.level, 'level-lg'), h('span', { class: 'visually-hidden' }, ' risk level')),
-      pairs([
-        ['Version', String(r.version)],
-        ['Level since', time(r.changed_at)],
-        ['Next expiry', r.next_expiry ? time(r.next_expiry) : 'none'],
-        ['Active behaviors', String(r.behaviors.length)],
-      ], 'pairs pairs-inline'),
+      pairs(
+        [
+          ['Version', String(r.version)],
+          ['Level since', time(r.changed_at)],
+          ['Next expiry', r.next_expiry ? time(r.next_expiry) : 'none'],
+          ['Active behaviors', String(r.behaviors.length)],
+        ],
+        'pairs pairs-inline',
+      ),
       h(
         'div',
         { class: 'actions' },
-        h('button', { type: 'button', class: 'btn btn-danger', 'data-key': 'reset', disabled: nothing, 'aria-describedby': nothing ? 'reset-note' : null, 'on:click': () => void reset() }, 'Reset risk…'),
+        h(
+          'button',
+          {
+            type: 'button',
+            class: 'btn btn-danger',
+            'data-key': 'reset',
+            disabled: nothing,
+            'aria-describedby': nothing ? 'reset-note' : null,
+            'on:click': () => void reset(),
+          },
+          'Reset risk…',
+        ),
         nothing ? h('span', { id: 'reset-note', class: 'muted small' }, 'Nothing to reset: low, no active behaviors.') : null,
       ),
     );
@@ -209,7 +280,15 @@ export function userView(user: string): View {
         'table',
         { class: 'data' },
         h('caption', null, `Active sessions of ${user}`),
-        h('thead', null, h('tr', null, ['Session', 'IdP', 'Device', 'IP / place', 'Login', 'Expires'].map((c) => h('th', { scope: 'col' }, c)))),
+        h(
+          'thead',
+          null,
+          h(
+            'tr',
+            null,
+            ['Session', 'IdP', 'Device', 'IP / place', 'Login', 'Expires'].map((c) => h('th', { scope: 'col' }, c)),
+          ),
+        ),
         h(
           'tbody',
           null,
@@ -235,7 +314,9 @@ export function userView(user: string): View {
     head.update(d.risk, () => renderHead(d.risk));
     if (d.risk.behaviors.some((b) => travelPair(b.evidence))) await loadWorld().catch(() => undefined);
     why.update(d.risk.behaviors, () =>
-      d.risk.behaviors.length ? d.risk.behaviors.map(behaviorCard) : h('p', { class: 'empty' }, d.risk.level === 'low' ? 'No active behaviors: the level is Low.' : 'No active behaviors.'),
+      d.risk.behaviors.length
+        ? d.risk.behaviors.map(behaviorCard)
+        : h('p', { class: 'empty' }, d.risk.level === 'low' ? 'No active behaviors: the level is Low.' : 'No active behaviors.'),
     );
     tl.update({ e: d.events, d: d.deliveries }, () => timeline(d));
     sess.update(d.sessions, () => renderSessions(d.sessions));
@@ -256,10 +337,7 @@ export function userView(user: string): View {
       const tlEl = h('div');
       const sessEl = h('div');
       [head, why, tl, sess] = [new Region(headEl), new Region(whyEl), new Region(tlEl), new Region(sessEl)];
-      main.append(
-        h('p', { class: 'crumbs' }, h('a', { href: '#/risk' }, '← Users by risk')),
-        h('h1', { tabindex: -1, class: 'mono-title' }, user),
-      );
+      main.append(h('p', { class: 'crumbs' }, h('a', { href: '#/risk' }, '← Users by risk')), h('h1', { tabindex: -1, class: 'mono-title' }, user));
       let d: Data;
       try {
         d = await fetchAll();
@@ -270,7 +348,13 @@ export function userView(user: string): View {
       main.append(
         headEl,
         h('section', { 'aria-labelledby': 'why-h' }, h('h2', { id: 'why-h' }, 'Why this level'), whyEl),
-        h('section', { 'aria-labelledby': 'tl-h' }, h('h2', { id: 'tl-h' }, 'Timeline'), h('p', { class: 'muted small' }, 'Risk changes and detections, newest first, with each SET delivery’s outcome per receiver. Times in UTC.'), tlEl),
+        h(
+          'section',
+          { 'aria-labelledby': 'tl-h' },
+          h('h2', { id: 'tl-h' }, 'Timeline'),
+          h('p', { class: 'muted small' }, 'Risk changes and detections, newest first, with each SET delivery’s outcome per receiver. Times in UTC.'),
+          tlEl,
+        ),
         h('section', { 'aria-labelledby': 'sess-h' }, h('h2', { id: 'sess-h' }, 'Sessions'), sessEl),
       );
       await render(d);

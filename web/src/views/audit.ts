@@ -1,0 +1,191 @@
+/** The audit log, newest first: filter by action (server side), actor and target (searched page by page). */
+import { api, qs, type AuditEntry } from '../api.js';
+import { h, Region, type Child } from '../dom.js';
+import { num } from '../format.js';
+import { errorBox, time, userLink } from '../ui.js';
+import { hashQuery, replaceQuery, type View } from '../view.js';
+
+const ACTIONS = [
+  'risk',
+  'risk.reset',
+  'session',
+  'session.revoked',
+  'set',
+  'set.delivered',
+  'set.failed',
+  'set.retry',
+  'set.superseded',
+  'receiver',
+  'config.reloaded',
+];
+const PAGE = 200;
+/** Raw entries read at most per load when filtering by actor/target (then "Search older"). */
+const MAX_SCAN = 4000;
+const SHOW = 100;
+
+function detailText(v: unknown): string {
+  if (v === null || v === undefined) return '—';
+  if (typeof v === 'object') return JSON.stringify(v);
+  return String(v);
+}
+
+function details(d: Record<string, unknown>): Child {
+  const entries = Object.entries(d).filter(([, v]) => v !== undefined && v !== '');
+  if (!entries.length) return h('span', { class: 'muted' }, '—');
+  return h(
+    'dl',
+    { class: 'kv-inline' },
+    entries.map(([k, v]) => h('div', null, h('dt', null, k), h('dd', { class: 'break' }, detailText(v)))),
+  );
+}
+
+function targetCell(e: AuditEntry): Child {
+  if (!e.target) return h('span', { class: 'muted' }, '—');
+  const isUser = e.action.startsWith('risk.') || (e.action.startsWith('set.') && e.details.user === e.target);
+  return isUser ? userLink(e.target, `t:${e.id}`) : h('span', { class: 'mono break' }, e.target);
+}
+
+export function auditView(): View {
+  const q = hashQuery();
+  const filter = { action: q.get('action') ?? '', actor: q.get('actor') ?? '', target: q.get('target') ?? '' };
+  let table: Region;
+  let entries: AuditEntry[] = [];
+  /** Where the next "older" read starts (stream id), null at the end of the log. */
+  let next: string | null = null;
+  let scanned = 0;
+  let want = SHOW;
+  let debounce: ReturnType<typeof setTimeout> | undefined;
+  let generation = 0;
+
+  const matches = (e: AuditEntry): boolean =>
+    (!filter.actor || e.actor.toLowerCase().includes(filter.actor.toLowerCase())) &&
+    (!filter.target ||
+      (e.target ?? '').toLowerCase().includes(filter.target.toLowerCase()) ||
+      String(e.details.user ?? '').toLowerCase() === filter.target.toLowerCase());
+
+  /** Reads from the newest entry until `want` matches (or MAX_SCAN raw entries) are found. */
+  async function load(): Promise<void> {
+    const gen = ++generation;
+    try {
+      const found: AuditEntry[] = [];
+      let cursor: string | null = null;
+      let read = 0;
+      for (;;) {
+        const page: { entries: AuditEntry[]; next_cursor: string | null } = await api(`/v1/audit${qs({ action: filter.action, cursor, limit: PAGE })}`);
+        read += page.entries.length;
+        for (const e of page.entries) if (matches(e)) found.push(e);
+        cursor = page.next_cursor;
+        if (!cursor || found.length >= want || read >= MAX_SCAN * Math.ceil(want / SHOW)) break;
+      }
+      if (gen !== generation) return;
+      entries = found.slice(0, want);
+      next = cursor;
+      scanned = read;
+      render();
+    } catch (err) {
+      if (gen !== generation) return;
+      table.reset();
+      table.el.replaceChildren(errorBox(err));
+    }
+  }
+
+  function render(): void {
+    const filtered = filter.action || filter.actor || filter.target;
+    table.update({ entries, next, f: filter }, () => [
+      entries.length
+        ? h(
+            'div',
+            { class: 'table-wrap', tabindex: 0, role: 'region', 'aria-label': 'Audit log table' },
+            h(
+              'table',
+              { class: 'data audit' },
+              h(
+                'caption',
+                null,
+                `Audit log, newest first${filtered ? ' (filtered)' : ''}: ${num(entries.length)} ${entries.length === 1 ? 'entry' : 'entries'} shown`,
+              ),
+              h(
+                'thead',
+                null,
+                h(
+                  'tr',
+                  null,
+                  ['Time', 'Action', 'Actor', 'Target', 'Details'].map((c) => h('th', { scope: 'col' }, c)),
+                ),
+              ),
+              h(
+                'tbody',
+                null,
+                entries.map((e) =>
+                  h(
+                    'tr',
+                    { 'data-action': e.action, 'data-id': e.id },
+                    h('td', { class: 'nowrap' }, time(e.time)),
+                    h('th', { scope: 'row', class: 'mono' }, e.action),
+                    h('td', { class: 'mono nowrap' }, e.actor),
+                    h('td', null, targetCell(e)),
+                    h('td', { class: 'details' }, details(e.details)),
+                  ),
+                ),
+              ),
+            ),
+          )
+        : h('p', { class: 'empty' }, filtered ? `No entries match these filters in the newest ${num(scanned)} entries read.` : 'The audit log is empty.'),
+      next
+        ? h(
+            'p',
+            null,
+            h(
+              'button',
+              { type: 'button', class: 'btn', 'data-key': 'older', 'on:click': () => ((want += SHOW), void load()) },
+              entries.length ? 'Show older entries' : 'Search older entries',
+            ),
+          )
+        : entries.length
+          ? h('p', { class: 'muted small' }, 'End of the audit log.')
+          : null,
+    ]);
+  }
+
+  function changed(): void {
+    replaceQuery(filter);
+    want = SHOW;
+    void load();
+  }
+
+  return {
+    title: 'Audit log',
+    nav: 'audit',
+    async mount(main) {
+      const field = (id: keyof typeof filter, label: string, extra: Record<string, string> = {}) => {
+        const input = h('input', { id: `a-${id}`, name: id, type: 'search', value: filter[id], autocomplete: 'off', spellcheck: 'false', ...extra });
+        input.addEventListener('input', () => {
+          clearTimeout(debounce);
+          debounce = setTimeout(() => ((filter[id] = input.value.trim()), changed()), 300);
+        });
+        return h('div', { class: 'field' }, h('label', { for: `a-${id}` }, label), input);
+      };
+      const el = h('div');
+      table = new Region(el);
+      main.append(
+        h('h1', { tabindex: -1 }, 'Audit log'),
+        h(
+          'form',
+          { class: 'filters', role: 'search', 'aria-label': 'Filter the audit log', 'on:submit': (e: Event) => e.preventDefault() },
+          field('action', 'Action (or prefix)', { list: 'a-actions', placeholder: 'e.g. risk.reset' }),
+          h(
+            'datalist',
+            { id: 'a-actions' },
+            ACTIONS.map((a) => h('option', { value: a })),
+          ),
+          field('actor', 'Actor', { placeholder: 'e.g. token:ab12cd34' }),
+          field('target', 'Target (user, session, receiver)', { placeholder: 'e.g. alice@example.com' }),
+        ),
+        el,
+      );
+      await load();
+    },
+    refresh: load,
+    unmount: () => clearTimeout(debounce),
+  };
+}
