@@ -70,12 +70,14 @@ export function summarizeProfile(dirOrFile: string, window?: [number, number], t
   const parent = new Map<number, number>();
   for (const n of p.nodes) for (const c of n.children ?? []) parent.set(c, n.id);
   const keyOf = (n: ProfileNode): string => `${n.callFrame.functionName || '(anonymous)'}  ${source(n.callFrame.url)}${n.callFrame.url ? `:${n.callFrame.lineNumber + 1}` : ''}`;
+  // PROFILE_ALL=1: every function, dependencies included (where inside a library time goes).
+  const everything = process.env.PROFILE_ALL === '1';
   const incl = new Map<string, number>();
   for (const [id, us] of self) {
     const seen = new Set<string>();
     for (let cur: number | undefined = id; cur !== undefined; cur = parent.get(cur)) {
       const n = byId.get(cur)!;
-      if (!n.callFrame.url.includes('/src/') && !n.callFrame.url.includes('/pipelines/')) continue;
+      if (!everything && !n.callFrame.url.includes('/src/') && !n.callFrame.url.includes('/pipelines/')) continue;
       const k = keyOf(n);
       if (seen.has(k)) continue;
       seen.add(k);
@@ -90,7 +92,7 @@ export function summarizeProfile(dirOrFile: string, window?: [number, number], t
   for (const [k, v] of [...bySrc].sort((a, b) => b[1] - a[1]).slice(0, 15)) console.log(`#     ${pct(v)}  ${k}`);
   console.log('#   self time by function:');
   for (const [k, v] of [...byFn].sort((a, b) => b[1] - a[1]).slice(0, top)) console.log(`#     ${pct(v)}  ${k}`);
-  console.log('#   total (inclusive) time of project functions:');
+  console.log(`#   total (inclusive) time of ${everything ? 'all' : 'project'} functions:`);
   for (const [k, v] of [...incl].sort((a, b) => b[1] - a[1]).slice(0, top)) console.log(`#     ${pct(v)}  ${k}`);
 }
 

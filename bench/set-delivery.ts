@@ -1,6 +1,6 @@
 /**
- * SET delivery: level-change jobs are queued (as the outbox relay queues them) for M users per
- * algorithm, then the worker starts and its delivery worker (shipped defaults: concurrency 16)
+ * SET delivery: level-change jobs are queued (as the outbox relay queues them) for M users, one
+ * algorithm after the other, and the worker and its delivery worker (shipped defaults: concurrency 64)
  * checks ordering, takes the send lock, signs (ES256 or RS256, jose), POSTs to a local counting
  * receiver and records the delivery and its audit entry. SETs/s = receipts / (last − first
  * receipt) per algorithm. A sample is verified against the worker's JWKS.
@@ -51,14 +51,20 @@ export async function setDelivery(redis: Redis, prefix: string, m: number, opts:
   const q = createSetQueue(redis, new Keys(prefix));
   let w: WorkerChild | undefined;
   try {
-    const now = Date.now();
-    for (const r of receivers) {
+    // One algorithm at a time, so each rate is the worker's alone: ES256 jobs are queued before
+    // the worker starts, RS256 jobs once every ES256 SET has arrived.
+    const enqueue = async (r: (typeof receivers)[number]): Promise<void> => {
+      const now = Date.now();
       for (let i = 0; i < m; i += 250) {
         const chunk = Array.from({ length: Math.min(250, m - i) }, (_, k) => change(`set-${r.name}-${i + k}@bench.example`, now));
         await Promise.all(chunk.map((c) => enqueueLevelChange(q, c, [r])));
       }
-    }
+    };
+    const [esReceiver, rsReceiver] = [receivers.find((r) => r.name === 'es')!, receivers.find((r) => r.name === 'rs')!];
+    await enqueue(esReceiver);
     w = await WorkerChild.start(cfg.dir, { execArgv: opts.profileDir ? ['--cpu-prof', `--cpu-prof-dir=${opts.profileDir}`, '--cpu-prof-interval=500'] : [] });
+    await receiver.waitCount(m, 300_000);
+    await enqueue(rsReceiver);
     await receiver.waitCount(2 * m, 300_000);
     const rate = (path: string): number => {
       const at = receiver.receipts.filter((x) => x.path === path).map((x) => x.at);

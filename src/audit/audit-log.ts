@@ -28,6 +28,11 @@ export class AuditLog {
     private readonly maxlen = 1_000_000,
   ) {}
 
+  /** The same log written through another connection. */
+  via(redis: Redis): AuditLog {
+    return new AuditLog(redis, this.stream, this.maxlen);
+  }
+
   /** Appends an entry; returns its stream id. */
   async write(entry: AuditEntry): Promise<string> {
     const fields = AuditLog.fields(entry);

@@ -113,7 +113,7 @@ export const riskstreamSchema = z.strictObject({
     .prefault({}),
   delivery: z
     .strictObject({
-      concurrency: z.number().int().positive().default(16),
+      concurrency: z.number().int().positive().default(64),
       /** Give up retrying after this long. */
       horizon: durationMs.prefault('24h'),
       backoff_base: durationMs.prefault('1s'),

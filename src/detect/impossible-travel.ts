@@ -19,7 +19,7 @@ import type { ImpossibleTravelParams } from '../config/behaviors-schema.js';
 import type { CanonicalEvent, LoginRecord } from '../types.js';
 import { asnIn, ipInNetworks } from './allow-list.js';
 import { lower, typeIn } from './fields.js';
-import { MAX_DISTANCE_KM, byTime, isLoginRecord, measureTrip, toLoginRecord, tripEvidence, tripSummary, type Trip } from './travel.js';
+import { MAX_DISTANCE_KM, byTime, isLoginRecord, measureTrip, roughDistanceKm, toLoginRecord, tripEvidence, tripSummary, type Trip } from './travel.js';
 import type { Detector, DetectorHit, DetectorLimits } from './types.js';
 
 /** Remembered logins, sorted by event time. */
@@ -54,6 +54,10 @@ function impossiblePairs(rec: LoginRecord, logins: readonly LoginRecord[], param
   for (const other of logins) {
     if (Math.abs(other.time - rec.time) > horizon) continue;
     if (rec.ip !== undefined && rec.ip === other.ip) continue;
+    // Most of a user's logins are near each other: skip pairs surely under the minimum distance
+    // (with a margin far above the estimate's error) without geolib's input parsing.
+    const radii = params.use_accuracy_radius ? (rec.acc ?? 0) + (other.acc ?? 0) : 0;
+    if (roughDistanceKm(rec, other) - radii < params.min_distance_km * 0.99 - 1) continue;
     const [a, b] = byTime(other, rec) <= 0 ? [other, rec] : [rec, other];
     const trip = measureTrip(a, b, params.use_accuracy_radius);
     if (trip.effectiveKm >= params.min_distance_km && trip.speedKmh > params.max_speed_kmh) out.push({ a, b, other, trip });

@@ -57,6 +57,21 @@ export interface Trip {
   speedKmh: number;
 }
 
+const RAD = Math.PI / 180;
+/** geolib's earth radius (m). */
+const EARTH_RADIUS_KM = 6_378.137;
+
+/**
+ * A quick haversine estimate (km, no input parsing) used only to skip pairs certainly closer
+ * than a threshold before geolib measures them; agrees with geolib to a few metres.
+ */
+export function roughDistanceKm(a: LoginRecord, b: LoginRecord): number {
+  const dLat = (b.lat - a.lat) * RAD;
+  const dLon = (b.lon - a.lon) * RAD;
+  const h = Math.sin(dLat / 2) ** 2 + Math.cos(a.lat * RAD) * Math.cos(b.lat * RAD) * Math.sin(dLon / 2) ** 2;
+  return 2 * EARTH_RADIUS_KM * Math.asin(Math.min(1, Math.sqrt(h)));
+}
+
 /** Measures the trip `a` → `b`, subtracting both accuracy radii when `useAccuracy`. */
 export function measureTrip(a: LoginRecord, b: LoginRecord, useAccuracy: boolean): Trip {
   const distanceKm = getDistance({ latitude: a.lat, longitude: a.lon }, { latitude: b.lat, longitude: b.lon }) / 1000;

@@ -82,11 +82,16 @@ export class SessionStore {
     }
     const p = this.redis.pipeline();
     const k = this.keys;
+    const byLogin: Array<string | number> = [];
+    const byExpiry: Array<string | number> = [];
     for (const s of live) {
       scripts(p).rsSessionPut(k.session(s.session_id), this.tombstoneKey(s.session_id), JSON.stringify(s), Math.ceil(s.expires_at - now), s.login_at);
-      p.zadd(k.sessionsByLogin, 'GT', s.login_at, s.session_id);
-      p.zadd(k.sessionsByExpiry, 'GT', s.expires_at, s.session_id);
+      byLogin.push(s.login_at, s.session_id);
+      byExpiry.push(s.expires_at, s.session_id);
     }
+    // The global indexes: one multi-member ZADD each per batch.
+    p.zadd(k.sessionsByLogin, 'GT', ...byLogin);
+    p.zadd(k.sessionsByExpiry, 'GT', ...byExpiry);
     const max = this.maxPerUser();
     const users = [...byUser.entries()];
     for (const [user, u] of users) {
@@ -98,12 +103,12 @@ export class SessionStore {
     const res = await exec(p);
     const revoked: SessionIdentity[] = [];
     live.forEach((s, i) => {
-      const code = Number(res[i * 3]);
+      const code = Number(res[i]);
       if (code === 1) result.stored++;
       else result.skipped++;
       if (code === -1) revoked.push(s);
     });
-    users.forEach((_, j) => result.dropped.push(...((res[live.length * 3 + j] as string[]) ?? [])));
+    users.forEach((_, j) => result.dropped.push(...((res[live.length + 2 + j] as string[]) ?? [])));
     if (revoked.length || result.dropped.length) {
       const c = this.redis.pipeline();
       for (const s of revoked) {

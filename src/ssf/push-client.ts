@@ -3,6 +3,8 @@
  * receiver behaviour — every result is a typed {@link PushOutcome}. The Authorization header
  * value is sent, never returned or logged.
  */
+import { Agent as HttpAgent, request as httpRequest, type IncomingMessage } from 'node:http';
+import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import { SET_TYP } from './set-builder.js';
 
 /** RFC 8935 §2.3 error codes (others are passed through as they come). */
@@ -55,35 +57,57 @@ export function parseRetryAfter(value: string | null | undefined, now: number): 
   return Number.isNaN(at) ? undefined : Math.max(0, at - now);
 }
 
-async function readErrorBody(res: Response): Promise<{ err?: string; description?: string }> {
-  try {
-    const text = (await res.text()).slice(0, MAX_ERROR_BODY);
-    const body = JSON.parse(text) as unknown;
-    if (!body || typeof body !== 'object') return {};
-    const { err, description } = body as Record<string, unknown>;
-    return {
-      ...(typeof err === 'string' ? { err } : {}),
-      ...(typeof description === 'string' ? { description: description.slice(0, 500) } : {}),
+/** Keep-alive agents shared by every push (connections to a receiver are reused). */
+const agents = { http: new HttpAgent({ keepAlive: true, maxSockets: 256 }), https: new HttpsAgent({ keepAlive: true, maxSockets: 256 }) };
+
+/** Reads at most {@link MAX_ERROR_BODY} bytes of an error answer and picks `err` / `description`. */
+function readErrorBody(res: IncomingMessage): Promise<{ err?: string; description?: string }> {
+  return new Promise((resolve) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    const done = (): void => {
+      res.removeAllListeners('data');
+      try {
+        const body = JSON.parse(Buffer.concat(chunks).toString('utf8').slice(0, MAX_ERROR_BODY)) as unknown;
+        if (!body || typeof body !== 'object') return resolve({});
+        const { err, description } = body as Record<string, unknown>;
+        resolve({
+          ...(typeof err === 'string' ? { err } : {}),
+          ...(typeof description === 'string' ? { description: description.slice(0, 500) } : {}),
+        });
+      } catch {
+        resolve({});
+      }
     };
-  } catch {
-    return {};
-  }
+    res.on('data', (c: Buffer) => {
+      if (size >= MAX_ERROR_BODY) return;
+      chunks.push(c);
+      size += c.length;
+      if (size >= MAX_ERROR_BODY) {
+        done();
+        res.destroy();
+      }
+    });
+    res.once('end', done);
+    res.once('error', done);
+  });
 }
 
-/** Classifies a receiver's HTTP answer (the body is consumed only for errors). */
-export async function classifyResponse(res: Response, now: number): Promise<PushOutcome> {
-  const status = res.status;
+/** Classifies a receiver's HTTP answer (the body is read only for errors). */
+export async function classifyResponse(res: IncomingMessage, now: number): Promise<PushOutcome> {
+  const status = res.statusCode ?? 0;
   if (status >= 200 && status < 300) {
-    await res.body?.cancel().catch(() => undefined);
+    res.resume(); // drained, so the connection is reused
     return { kind: 'delivered', status };
   }
   if (status === 429) {
-    const retryAfterMs = parseRetryAfter(res.headers.get('retry-after'), now);
-    await res.body?.cancel().catch(() => undefined);
+    const header = res.headers['retry-after'];
+    const retryAfterMs = parseRetryAfter(Array.isArray(header) ? header[0] : header, now);
+    res.resume();
     return retryAfterMs === undefined ? { kind: 'rate_limited', status } : { kind: 'rate_limited', status, retryAfterMs };
   }
   if (status >= 500 || status === 408) {
-    await res.body?.cancel().catch(() => undefined);
+    res.resume();
     return { kind: 'retryable', status, reason: 'http', message: `HTTP ${status}` };
   }
   const { err, description } = await readErrorBody(res);
@@ -93,20 +117,46 @@ export async function classifyResponse(res: Response, now: number): Promise<Push
   return { kind: 'permanent', status, err: err ?? (status === 400 ? 'invalid_request' : `http_${status}`), ...desc };
 }
 
-/** POSTs one SET (RFC 8935) with a timeout; redirects are not followed (a 3xx is permanent). */
-export async function pushSet(req: PushRequest): Promise<PushOutcome> {
-  const headers: Record<string, string> = {
-    'content-type': `application/${SET_TYP}`,
-    accept: 'application/json',
-  };
-  if (req.authorization) headers.authorization = req.authorization;
-  const signal = AbortSignal.timeout(req.timeoutMs);
-  try {
-    const res = await fetch(req.endpoint, { method: 'POST', headers, body: req.set, redirect: 'manual', signal });
-    return await classifyResponse(res, (req.now ?? Date.now)());
-  } catch (err) {
-    if (signal.aborted) return { kind: 'retryable', reason: 'timeout', message: `no answer within ${req.timeoutMs} ms` };
-    const cause = (err as { cause?: { code?: string; message?: string } }).cause;
-    return { kind: 'retryable', reason: 'network', message: cause?.code ?? cause?.message ?? (err as Error).message ?? 'network error' };
-  }
+/**
+ * POSTs one SET (RFC 8935) with a timeout covering the whole exchange; redirects are not
+ * followed (a 3xx is permanent). node:http with keep-alive agents: a fraction of fetch's cost
+ * per request, which matters at thousands of SETs a second.
+ */
+export function pushSet(req: PushRequest): Promise<PushOutcome> {
+  return new Promise((resolve) => {
+    let url: URL;
+    try {
+      url = new URL(req.endpoint);
+    } catch {
+      return resolve({ kind: 'retryable', reason: 'network', message: 'invalid endpoint URL' });
+    }
+    const https = url.protocol === 'https:';
+    const body = Buffer.from(req.set, 'utf8');
+    const headers: Record<string, string | number> = {
+      'content-type': `application/${SET_TYP}`,
+      accept: 'application/json',
+      'content-length': body.length,
+    };
+    if (req.authorization) headers.authorization = req.authorization;
+    let settled = false;
+    const finish = (o: PushOutcome): void => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      resolve(o);
+    };
+    const network = (err: unknown): PushOutcome => {
+      const e = err as { code?: string; message?: string };
+      return { kind: 'retryable', reason: 'network', message: e.code ?? e.message ?? 'network error' };
+    };
+    const r = (https ? httpsRequest : httpRequest)(url, { method: 'POST', headers, agent: https ? agents.https : agents.http }, (res) => {
+      classifyResponse(res, (req.now ?? Date.now)()).then(finish, (err: unknown) => finish(network(err)));
+    });
+    const timer = setTimeout(() => {
+      finish({ kind: 'retryable', reason: 'timeout', message: `no answer within ${req.timeoutMs} ms` });
+      r.destroy();
+    }, req.timeoutMs);
+    r.on('error', (err) => finish(network(err)));
+    r.end(body);
+  });
 }
