@@ -7,7 +7,7 @@
  *   npm run bench -- --only ceiling,e2e   # a subset: ceiling, e2e, latency, sets, memory
  *   npm run bench -- --profile            # the end-to-end and SET-delivery workers under node --cpu-prof (+ top costs)
  *
- * Sizes: --events (100 000), --users (10 000), --rate (5 000), --sets (5 000 per algorithm),
+ * Sizes: --events (100 000), --users (10 000), --rate (5 000), --low-rate (2 000; 0 = skip), --sets (5 000 per algorithm),
  * --memory-users (100 000). Each benchmark uses its own random key prefix, deleted afterwards.
  */
 import { execSync } from 'node:child_process';
@@ -31,6 +31,8 @@ const { values: args } = parseArgs({
     events: { type: 'string', default: '100000' },
     users: { type: 'string', default: '10000' },
     rate: { type: 'string', default: '5000' },
+    // A second latency run below the worker's capacity: latency when it is not saturated.
+    'low-rate': { type: 'string', default: '2000' },
     sets: { type: 'string', default: '5000' },
     'memory-users': { type: 'string', default: '100000' },
     profile: { type: 'boolean', default: false },
@@ -66,6 +68,7 @@ interface RunResult {
   ceiling?: CeilingResult;
   e2e?: EndToEndResult;
   latency?: LatencyResult;
+  latencyLow?: LatencyResult;
   sets?: SetDeliveryResult;
   memory?: MemoryResult;
 }
@@ -88,6 +91,9 @@ async function runOnce(run: number): Promise<RunResult> {
   }
   if (only.has('latency')) {
     out.latency = await withPrefix('lat', (prefix, redis) => latency(redis, prefix, { rate: Number(args.rate), seconds: 15, warmup: 3, probesPerS: 20, users: USERS }));
+    if (Number(args['low-rate']) > 0) {
+      out.latencyLow = await withPrefix('lat', (prefix, redis) => latency(redis, prefix, { rate: Number(args['low-rate']), seconds: 15, warmup: 3, probesPerS: 20, users: USERS }));
+    }
   }
   if (only.has('sets')) {
     const profileDir = args.profile ? mkdtempSync(join(tmpdir(), 'riskstream-prof-')) : undefined;
@@ -116,6 +122,8 @@ function flat(r: RunResult): Record<string, number | undefined> {
     received_p50_ms: r.latency?.received_ms.p50,
     received_p99_ms: r.latency?.received_ms.p99,
     achieved_rate: r.latency?.achieved_per_s,
+    low_rate_enqueued_p99_ms: r.latencyLow?.enqueued_ms.p99,
+    low_rate_received_p99_ms: r.latencyLow?.received_ms.p99,
     es256_per_s: r.sets?.es256_per_s,
     rs256_per_s: r.sets?.rs256_per_s,
     redis_bytes_per_user_e2e: r.e2e?.redis_bytes_per_user,
@@ -149,6 +157,8 @@ const rows: Array<[string, number | undefined, string, boolean | undefined]> = [
   ['end-to-end / ceiling', med.ratio, '≥ 0.5', med.ratio === undefined ? undefined : med.ratio >= 0.5],
   ['p99 XADD → job enqueued (ms)', med.enqueued_p99_ms, `< 50 at ${args.rate}/s`, med.enqueued_p99_ms === undefined ? undefined : med.enqueued_p99_ms < 50],
   ['p99 XADD → SET received (ms)', med.received_p99_ms, '', undefined],
+  [`p99 XADD → job enqueued at ${args['low-rate']}/s (ms)`, med.low_rate_enqueued_p99_ms, '', undefined],
+  [`p99 XADD → SET received at ${args['low-rate']}/s (ms)`, med.low_rate_received_p99_ms, '', undefined],
   ['ES256 SETs/s delivered', med.es256_per_s, '≥ 1 000', med.es256_per_s === undefined ? undefined : med.es256_per_s >= 1000],
   ['RS256 SETs/s delivered', med.rs256_per_s, '', undefined],
   ['Redis bytes per user (max of runs)', bytes, '< 2 048', bytes === undefined ? undefined : bytes < 2048],

@@ -19,11 +19,22 @@ import type { ImpossibleTravelParams } from '../config/behaviors-schema.js';
 import type { CanonicalEvent, LoginRecord } from '../types.js';
 import { asnIn, ipInNetworks } from './allow-list.js';
 import { lower, typeIn } from './fields.js';
-import { MAX_DISTANCE_KM, byTime, isLoginRecord, measureTrip, roughDistanceKm, toLoginRecord, tripEvidence, tripSummary, type Trip } from './travel.js';
+import { MAX_DISTANCE_KM, byTime, measureTrip, packLogin, roughDistanceKm, toLoginRecord, tripEvidence, tripSummary, unpackLogin, type StoredLogin, type Trip } from './travel.js';
 import type { Detector, DetectorHit, DetectorLimits } from './types.js';
 
-/** Remembered logins, sorted by event time. */
-export type TravelWindow = LoginRecord[];
+/** Remembered logins, sorted by event time, in their stored form (see {@link travelLogins}). */
+export type TravelWindow = StoredLogin[];
+
+/** The remembered logins of a window as records (malformed entries dropped). */
+export function travelLogins(window: unknown): LoginRecord[] {
+  if (!Array.isArray(window)) return [];
+  const out: LoginRecord[] = [];
+  for (const v of window) {
+    const r = unpackLogin(v);
+    if (r) out.push(r);
+  }
+  return out;
+}
 
 /** Event types that are logins (a session refresh is one too). */
 export const LOGIN_TYPES = ['login', 'session_refresh', 'refresh'] as const;
@@ -91,7 +102,10 @@ function remember(logins: readonly LoginRecord[], rec: LoginRecord, params: Impo
   const next = [...logins, rec].sort(byTime);
   const wm = Math.min(next[next.length - 1]!.time, now);
   const keep = Math.min(Math.max(0, limits.maxAge), horizonMs(params) + Math.max(0, limits.allowedLateness));
-  return next.filter((l) => l.time >= wm - keep).slice(-Math.max(1, limits.maxLogins));
+  return next
+    .filter((l) => l.time >= wm - keep)
+    .slice(-Math.max(1, limits.maxLogins))
+    .map(packLogin);
 }
 
 /** The impossible_travel detector. Window: the user's recent logins ({@link TravelWindow}). */
@@ -104,7 +118,7 @@ export const impossibleTravel: Detector<ImpossibleTravelParams, TravelWindow> = 
     if (ipInNetworks(event.ip, params.allow_networks) || asnIn(event.network?.asn, params.allow_asns)) return unchanged;
     const rec = toLoginRecord(event, eventId);
     if (!rec) return unchanged;
-    const logins = Array.isArray(window) ? window.filter(isLoginRecord) : [];
+    const logins = travelLogins(window);
     if (logins.some((l) => l.id === rec.id)) return unchanged; // the same login again (replay)
     const pairs = impossiblePairs(rec, logins, params);
     return { window: remember(logins, rec, params, now, limits), hits: pairs.length ? [toHit(rec, pairs)] : [] };

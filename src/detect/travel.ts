@@ -39,6 +39,36 @@ export function isLoginRecord(r: unknown): r is LoginRecord {
   return finite(x.time) && isUsableGeo(x);
 }
 
+/**
+ * A remembered login as stored: `[time, lat, lon, id, acc, ip, city, country]`, absent values
+ * null and trailing ones dropped. A third smaller than the object form, in Redis and in the
+ * JSON written at every commit.
+ */
+export type StoredLogin = [number, number, number, (string | null)?, (number | null)?, (string | null)?, (string | null)?, (string | null)?];
+
+/** The stored form of a login. */
+export function packLogin(r: LoginRecord): StoredLogin {
+  const t: StoredLogin = [r.time, r.lat, r.lon, r.id ?? null, r.acc ?? null, r.ip ?? null, r.city ?? null, r.country ?? null];
+  while (t.length > 3 && t[t.length - 1] === null) t.pop();
+  return t;
+}
+
+const str = (v: unknown): string | undefined => (typeof v === 'string' && v ? v : undefined);
+
+/** A stored login back as a record; also accepts the object form. Undefined when malformed. */
+export function unpackLogin(v: unknown): LoginRecord | undefined {
+  if (!Array.isArray(v)) return isLoginRecord(v) ? v : undefined;
+  const [time, lat, lon, id, acc, ip, city, country] = v as unknown[];
+  if (!finite(time) || !isUsableGeo({ lat, lon })) return undefined;
+  const r: LoginRecord = { time, lat: lat as number, lon: lon as number };
+  if (str(id)) r.id = id as string;
+  if (finite(acc) && acc > 0) r.acc = acc;
+  if (str(ip)) r.ip = ip as string;
+  if (str(city)) r.city = city as string;
+  if (str(country)) r.country = country as string;
+  return r;
+}
+
 /** Orders logins by event time, then id, so "from" and "to" never depend on arrival order. */
 export function byTime(a: LoginRecord, b: LoginRecord): number {
   const ia = a.id ?? '';

@@ -6,25 +6,25 @@ import { emptyState, nextExpiry, type UserState } from './state.js';
 
 /**
  * Commits one user's effects atomically. KEYS: state hash, events stream, outbox stream, applied
- * markers. ARGV: expected rev, state JSON, events MAXLEN, trim-below score, acked-below JSON
- * ('' = unchanged), then counted lists: applied markers (score, member), hits, changes.
+ * markers. ARGV: expected rev, state JSON, and one JSON array of the rest — events MAXLEN,
+ * trim-below score, acked-below JSON ('' = unchanged), applied markers [score, member, …], hits,
+ * changes — every value a string, so no number passes through Lua's float formatting. (One packed
+ * argument rather than a dozen: the client's cost grows with every argument of every command.)
  */
 const COMMIT = `
 local rev = tonumber(redis.call('HGET', KEYS[1], 'rev') or '0')
 if rev ~= tonumber(ARGV[1]) then return -1 end
+local m = cjson.decode(ARGV[3])
 redis.call('HSET', KEYS[1], 'rev', rev + 1, 'data', ARGV[2])
-if ARGV[5] ~= '' then redis.call('HSET', KEYS[1], 'acked', ARGV[5]) end
-local i = 6
-local n = tonumber(ARGV[i]); i = i + 1
-for _ = 1, n do redis.call('ZADD', KEYS[4], ARGV[i], ARGV[i + 1]); i = i + 2 end
-if n > 0 then redis.call('PEXPIRE', KEYS[4], 604800000) end
-redis.call('ZREMRANGEBYSCORE', KEYS[4], '-inf', '(' .. ARGV[4])
-for _, kind in ipairs({'hit', 'change'}) do
-  n = tonumber(ARGV[i]); i = i + 1
-  for _ = 1, n do
-    redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[3], '*', 'kind', kind, 'data', ARGV[i])
-    redis.call('XADD', KEYS[3], '*', 'kind', kind, 'data', ARGV[i])
-    i = i + 1
+if m[3] ~= '' then redis.call('HSET', KEYS[1], 'acked', m[3]) end
+local applied = m[4]
+for i = 1, #applied, 2 do redis.call('ZADD', KEYS[4], applied[i], applied[i + 1]) end
+if #applied > 0 then redis.call('PEXPIRE', KEYS[4], 604800000) end
+redis.call('ZREMRANGEBYSCORE', KEYS[4], '-inf', '(' .. m[2])
+for j, kind in ipairs({'hit', 'change'}) do
+  for _, data in ipairs(m[4 + j]) do
+    redis.call('XADD', KEYS[2], 'MAXLEN', '~', m[1], '*', 'kind', kind, 'data', data)
+    redis.call('XADD', KEYS[3], '*', 'kind', kind, 'data', data)
   end
 end
 return rev + 1
@@ -158,12 +158,12 @@ export class RiskStore {
     const p = this.redis.pipeline();
     for (const it of items) {
       if (it.changes.length) p.zadd(this.keys.outboxPending, Date.now(), it.user);
-      const args: (string | number)[] = [it.expectedRev, JSON.stringify(it.state), this.eventsMaxlen, it.trimBelow, it.acked ? JSON.stringify(it.acked) : '', it.applied.length];
-      for (const [score, member] of it.applied) args.push(score, member);
-      args.push(it.hits.length, ...it.hits.map((h) => JSON.stringify(h)));
-      args.push(it.changes.length, ...it.changes.map((c) => JSON.stringify(c)));
+      const applied: string[] = [];
+      for (const [score, member] of it.applied) applied.push(String(score), member);
+      const meta = [String(this.eventsMaxlen), String(it.trimBelow), it.acked ? JSON.stringify(it.acked) : '', applied, it.hits.map((h) => JSON.stringify(h)), it.changes.map((c) => JSON.stringify(c))];
       (p as unknown as Record<string, (...a: unknown[]) => void>).rsCommit!(
-        this.keys.userState(it.user), this.keys.userEvents(it.user), this.keys.userOutbox(it.user), this.keys.userApplied(it.user), ...args,
+        this.keys.userState(it.user), this.keys.userEvents(it.user), this.keys.userOutbox(it.user), this.keys.userApplied(it.user),
+        it.expectedRev, JSON.stringify(it.state), JSON.stringify(meta),
       );
     }
     const res = (await p.exec()) ?? [];

@@ -21,20 +21,22 @@ return 1
 `;
 
 /**
- * KEYS: userSessions (zset by expiry), userDevices (hash). ARGV: now, max, n, device ttl, then
- * n pairs (expires_at, session id), then device triples (device id, last_seen, json).
+ * KEYS: userSessions (zset by expiry), userDevices (hash). ARGV[1]: one JSON array — now, max,
+ * device ttl, [expires_at, session id, …], [device id, last_seen, json, …] — every value a string
+ * (no number passes through Lua's float formatting; one packed argument costs the client far
+ * less than dozens).
  * Adds sessions, drops expired members, trims to `max` (soonest-expiring first) and returns the
  * trimmed ids; the zset expires with its last session. Keeps each device's latest entry; caps
  * devices to `max` (least recently seen out); the registry expires `device ttl` after its last write.
  */
 const PUT_USER = `
-local now, max, n, devTtl = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4])
-local i = 5
-for _ = 1, n do
-  redis.call('ZADD', KEYS[1], 'GT', ARGV[i], ARGV[i + 1])
-  i = i + 2
+local a = cjson.decode(ARGV[1])
+local now, max, devTtl = tonumber(a[1]), tonumber(a[2]), tonumber(a[3])
+local sessions, devices = a[4], a[5]
+for i = 1, #sessions, 2 do
+  redis.call('ZADD', KEYS[1], 'GT', sessions[i], sessions[i + 1])
 end
-redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', a[1])
 local dropped = {}
 local count = redis.call('ZCARD', KEYS[1])
 if count > max then
@@ -49,13 +51,12 @@ local function seen(json)
   return 0
 end
 local touched = false
-while i + 2 <= #ARGV do
-  local cur = redis.call('HGET', KEYS[2], ARGV[i])
-  if not cur or seen(cur) <= tonumber(ARGV[i + 1]) then
-    redis.call('HSET', KEYS[2], ARGV[i], ARGV[i + 2])
+for i = 1, #devices - 2, 3 do
+  local cur = redis.call('HGET', KEYS[2], devices[i])
+  if not cur or seen(cur) <= tonumber(devices[i + 1]) then
+    redis.call('HSET', KEYS[2], devices[i], devices[i + 2])
     touched = true
   end
-  i = i + 3
 end
 if touched then redis.call('PEXPIRE', KEYS[2], devTtl) end
 if touched and redis.call('HLEN', KEYS[2]) > max then
@@ -70,7 +71,7 @@ return dropped
 
 interface SessionScripts {
   rsSessionPut(session: string, tombstone: string, json: string, px: number, loginAt: number): unknown;
-  rsSessionUser(userSessions: string, userDevices: string, ...args: Array<string | number>): unknown;
+  rsSessionUser(userSessions: string, userDevices: string, packed: string): unknown;
 }
 
 /** Registers the scripts on a connection (idempotent). */

@@ -95,10 +95,11 @@ export class SessionStore {
     const max = this.maxPerUser();
     const users = [...byUser.entries()];
     for (const [user, u] of users) {
-      const args: Array<string | number> = [now, max, u.sessions.length, this.deviceRetention];
-      for (const s of u.sessions) args.push(s.expires_at, s.session_id);
-      for (const d of u.devices.values()) args.push(d.id, d.last_seen, JSON.stringify(d));
-      scripts(p).rsSessionUser(k.userSessions(user), k.userDevices(user), ...args);
+      const sessions: string[] = [];
+      for (const s of u.sessions) sessions.push(String(s.expires_at), s.session_id);
+      const devices: string[] = [];
+      for (const d of u.devices.values()) devices.push(d.id, String(d.last_seen), JSON.stringify(d));
+      scripts(p).rsSessionUser(k.userSessions(user), k.userDevices(user), JSON.stringify([String(now), String(max), String(this.deviceRetention), sessions, devices]));
     }
     const res = await exec(p);
     const revoked: SessionIdentity[] = [];

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { impossibleTravelParams } from '../../src/config/behaviors-schema.js';
-import { impossibleTravel, type TravelWindow } from '../../src/detect/impossible-travel.js';
+import { impossibleTravel, travelLogins, type TravelWindow } from '../../src/detect/impossible-travel.js';
+import { packLogin, unpackLogin } from '../../src/detect/travel.js';
 import type { CanonicalEvent } from '../../src/types.js';
 import { HOUR, LIMITS, MIN, T0, login, pairIds, run, type Run } from './fixtures.js';
 
@@ -52,7 +53,7 @@ const cases: Case[] = [
     check: (r) => {
       expect(r.hits[0]!.evidence).toMatchObject({ from: { city: 'London' }, to: { city: 'Sydney' } });
       expect(r.hits[0]!.time).toBe(T0 + 2 * HOUR);
-      expect(r.window!.map((l) => l.city)).toEqual(['London', 'Sydney']);
+      expect(travelLogins(r.window).map((l) => l.city)).toEqual(['London', 'Sydney']);
     },
   },
   {
@@ -99,7 +100,7 @@ const cases: Case[] = [
     logins: [L('London', 0), L('Sydney', 1 * HOUR, { ip: '10.8.0.5' }), L('London', 2 * HOUR)],
     params: { allow_networks: ['10.0.0.0/8'] },
     pairs: [],
-    check: (r) => expect(r.window!.map((l) => l.city)).toEqual(['London', 'London']),
+    check: (r) => expect(travelLogins(r.window).map((l) => l.city)).toEqual(['London', 'London']),
   },
   {
     name: 'VPN egress (IPv6 CIDR, and IPv4-mapped IPv6 in an IPv4 CIDR)',
@@ -198,11 +199,26 @@ describe('impossible_travel', () => {
     const r = run(impossibleTravel, params(), logins);
     expect(r.window!.length).toBeLessThanOrEqual(LIMITS.maxLogins);
     // Older than the ~20 h horizon + lateness behind the newest login: useless, dropped.
-    expect(r.window![0]!.time).toBeGreaterThanOrEqual(T0 + 39 * 12 * HOUR - 21 * HOUR);
+    expect(travelLogins(r.window)[0]!.time).toBeGreaterThanOrEqual(T0 + 39 * 12 * HOUR - 21 * HOUR);
     const burst = Array.from({ length: 40 }, (_, i) => login('London', i * MIN));
     const b = run(impossibleTravel, params(), burst);
     expect(b.window).toHaveLength(LIMITS.maxLogins);
     expect(JSON.stringify(b.window).length).toBeLessThan(2_000);
+  });
+
+  it('stores logins compactly and reads both stored forms back', () => {
+    const r = run(impossibleTravel, params(), [login('London', 0)]);
+    const [stored] = r.window!;
+    expect(Array.isArray(stored)).toBe(true);
+    const [rec] = travelLogins(r.window);
+    expect(rec).toMatchObject({ city: 'London', time: T0 });
+    expect(packLogin(rec!)).toEqual(stored);
+    expect(unpackLogin(rec)).toEqual(rec); // a window written as objects still reads
+    expect(unpackLogin([T0, 91, 0])).toBeUndefined();
+    expect(unpackLogin([T0, 51.5, -0.12])).toEqual({ time: T0, lat: 51.5, lon: -0.12 });
+    // A window in the older object form keeps its logins: London then Sydney 1 h later flags.
+    const old = run(impossibleTravel, params(), [login('Sydney', HOUR)], { window: [rec] as unknown as TravelWindow });
+    expect(old.hits).toHaveLength(1);
   });
 
   it('survives a corrupt stored window', () => {
