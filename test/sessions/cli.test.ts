@@ -4,7 +4,11 @@ import { join } from 'node:path';
 import { Command } from 'commander';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { AuditLog } from '../../src/audit/audit-log.js';
-import { makeSessionsCommand } from '../../src/cli/commands/sessions.js';
+import { makeSessionsCommand, setQueueSinkFactory } from '../../src/cli/commands/sessions.js';
+import { loadConfig } from '../../src/config/load.js';
+import { CAEP_SESSION_REVOKED } from '../../src/ssf/set-builder.js';
+import { createSetQueue } from '../../src/ssf/queue.js';
+import { SsfStreamStore, streamReceiverName } from '../../src/ssf/streams.js';
 import { buildIdentity } from '../../src/sessions/identity.js';
 import type { SessionRevocation } from '../../src/sessions/revoke.js';
 import { SessionStore } from '../../src/sessions/store.js';
@@ -79,5 +83,31 @@ describe('riskstream sessions', () => {
     const again = await run('revoke', 'cli-1', '--reason', 'x');
     expect(again.code).toBe(1);
     expect(again.err).toContain('no active session');
+  });
+
+  it('the default sink queues the session-revoked SET to streams registered through the SSF API too', async () => {
+    await store.put([buildIdentity(login({ sessionId: 'cli-3', user: 'carol@example.com' }), settings())!]);
+    const stream = await new SsfStreamStore(t.redis, t.keys).create({
+      aud: 'https://rx.example',
+      endpoint_url: 'http://127.0.0.1:9/push',
+      events_requested: [CAEP_SESSION_REVOKED],
+      status: 'enabled',
+      removed_subjects: [],
+    });
+    const config = loadConfig(dir);
+    const made = await setQueueSinkFactory({ config, redis: t.redis, keys: t.keys });
+    const { createSessionService, createSessionStore } = await import('../../src/sessions/service.js');
+    const audit = new AuditLog(t.redis, `${t.prefix}:audit`);
+    await createSessionService({ store: createSessionStore(t.redis, t.keys, () => config.raw.sessions), audit, onRevoked: made.sink }).revoke('cli-3', { actor: 'cli:test', reason: 'stolen' });
+    await made.close?.();
+    const q = createSetQueue(t.redis, t.keys);
+    try {
+      const jobs = await q.queue.getJobs(['waiting', 'delayed', 'prioritized']);
+      const mine = jobs.filter((j) => j.data.event === 'session-revoked' && j.data.receiver === streamReceiverName(stream.stream_id));
+      expect(mine).toHaveLength(1);
+      expect(mine[0]!.data).toMatchObject({ user: 'carol@example.com', sessionId: 'cli-3' });
+    } finally {
+      await q.close();
+    }
   });
 });

@@ -8,8 +8,10 @@ import type { Keys } from '../../keys.js';
 import type { SessionIdentity } from '../../sessions/identity.js';
 import type { RevocationSink } from '../../sessions/revoke.js';
 import { createSessionService, createSessionStore } from '../../sessions/service.js';
-import { setQueueSink } from '../../sessions/set-sink.js';
+import { setQueueSink, toSessionRevoked } from '../../sessions/set-sink.js';
 import { createSetQueue } from '../../ssf/queue.js';
+import { StreamService } from '../../ssf/stream-service.js';
+import { SsfStreamStore } from '../../ssf/streams.js';
 import { DEFAULT_CONFIG, openCli, table } from '../common.js';
 import type { CommandModule } from './index.js';
 
@@ -23,10 +25,23 @@ export interface CliSinkContext {
 /** Builds the sink that queues session-revoked SETs; its optional `close` runs before exit. */
 export type CliSinkFactory = (cli: CliSinkContext) => Promise<{ sink: RevocationSink; close?: () => Promise<void> }>;
 
-/** Default sink: the BullMQ `set-delivery` queue, to the receivers in the config file. */
+/**
+ * Default sink: the BullMQ `set-delivery` queue, to the receivers in the config file and to the
+ * SSF streams receivers registered through the stream management API (held for paused ones),
+ * exactly as a revocation through the worker's API.
+ */
 export const setQueueSinkFactory: CliSinkFactory = async (cli) => {
   const queue = createSetQueue(cli.redis, cli.keys);
-  return { sink: setQueueSink(queue, () => cli.config.receivers), close: () => queue.close() };
+  const audit = new AuditLog(cli.redis, cli.config.streams.audit, cli.config.raw.streams.maxlen);
+  const streams = new StreamService(cli.redis, new SsfStreamStore(cli.redis, cli.keys), queue, audit, () => cli.config.raw.issuer);
+  const toConfigured = setQueueSink(queue, () => cli.config.receivers);
+  return {
+    sink: async (r) => {
+      await toConfigured(r);
+      await streams.onRevoked(toSessionRevoked(r));
+    },
+    close: () => queue.close(),
+  };
 };
 
 const iso = (ms: unknown): string => (typeof ms === 'number' ? new Date(ms).toISOString().replace('.000Z', 'Z') : '');
