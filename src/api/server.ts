@@ -47,6 +47,17 @@ export async function buildServer(ctx: ApiContext, modules: RouteModule[]): Prom
   });
   app.decorateRequest('actor', '');
 
+  // Clients that send `Content-Type: application/json` on every request (DELETE /v1/sessions/{id},
+  // POST …/risk/reset) with no body get "no body", not a 400; a non-empty body is parsed by
+  // fastify's own parser (prototype-poisoning checks included).
+  const json = app.getDefaultJsonParser('error', 'error');
+  app.removeContentTypeParser('application/json');
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, (req, body, done) => {
+    const text = typeof body === 'string' ? body : body.toString('utf8');
+    if (text.trim() === '') return done(null, undefined);
+    return json(req, text, done);
+  });
+
   app.addHook('onRequest', async (req: FastifyRequest, reply: FastifyReply) => {
     // Unknown routes have no scope: the not-found handler answers 401 or 404 (never 403).
     if (req.is404) return;

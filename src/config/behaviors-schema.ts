@@ -13,7 +13,7 @@ const level = z.enum(RISK_LEVELS, { message: `must be one of ${RISK_LEVELS.join(
 const severity = z.enum(SEVERITIES, { message: `must be one of ${SEVERITIES.join(', ')}` });
 
 /** `expires_after`: a duration, or `never` (null). */
-const expiresAfter = z.union([z.literal('never').transform(() => null), durationMs]);
+const expiresAfter = z.union([z.literal('never').transform(() => null), durationMs], { error: 'must be a duration like 30m, 24h or 7d, or never' });
 
 /** Fields every behavior has. */
 const base = {

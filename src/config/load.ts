@@ -155,42 +155,48 @@ export function parseBehaviors(p: Parsed | undefined, issues: ConfigIssue[]): Be
   return out;
 }
 
-function expandEnv(value: string, what: string, issues: ConfigIssue[], file: string): string | undefined {
+/** Where a problem at `path` is: its node in the parsed file, else the file's start. */
+type Locator = (path: readonly PropertyKey[]) => { line: number; col: number };
+
+function expandEnv(value: string, what: string, issue: (message: string) => void): string | undefined {
   const m = /^\$\{([A-Za-z_][A-Za-z0-9_]*)\}$/.exec(value) ?? /^env:([A-Za-z_][A-Za-z0-9_]*)$/.exec(value);
   if (!m) return value;
   const v = process.env[m[1]!];
-  if (v === undefined) issues.push({ file, line: 1, col: 1, message: `${what}: environment variable ${m[1]} is not set` });
+  if (v === undefined) issue(`${what}: environment variable ${m[1]} is not set`);
   return v;
 }
 
-function resolveReceivers(raw: RiskstreamFileConfig, file: string, issues: ConfigIssue[]): ResolvedReceiver[] {
+function resolveReceivers(raw: RiskstreamFileConfig, file: string, issues: ConfigIssue[], at: Locator): ResolvedReceiver[] {
   const seen = new Set<string>();
   const out: ResolvedReceiver[] = [];
   raw.receivers.forEach((r, i) => {
-    if (seen.has(r.name)) issues.push({ file, line: 1, col: 1, message: `receivers[${i}]: duplicate name "${r.name}"` });
+    const issue = (key: string | undefined, message: string): void =>
+      void issues.push({ file, ...at(key === undefined ? ['receivers', i] : ['receivers', i, key]), message });
+    if (seen.has(r.name)) issue('name', `receivers[${i}]: duplicate name "${r.name}"`);
     seen.add(r.name);
     const org = r.org_url?.replace(/\/+$/, '');
     const endpoint = r.endpoint ?? (r.kind === 'okta' && org ? `${org}/security/api/v1/security-events` : undefined);
     const audience = r.audience ?? (r.kind === 'okta' ? org : undefined) ?? endpoint;
     if (!endpoint) {
-      issues.push({ file, line: 1, col: 1, message: `receivers[${i}] (${r.name}): endpoint is required (or org_url for kind okta)` });
+      issue(undefined, `receivers[${i}] (${r.name}): endpoint is required (or org_url for kind okta)`);
       return;
     }
     let authorizationValue: string | undefined;
     if (r.authorization_env) {
       authorizationValue = process.env[r.authorization_env];
       if (authorizationValue === undefined) {
-        issues.push({ file, line: 1, col: 1, message: `receivers[${i}] (${r.name}): environment variable ${r.authorization_env} is not set` });
+        issue('authorization_env', `receivers[${i}] (${r.name}): environment variable ${r.authorization_env} is not set`);
       }
     } else if (r.authorization) {
-      authorizationValue = expandEnv(r.authorization, `receivers[${i}].authorization`, issues, file);
+      authorizationValue = expandEnv(r.authorization, `receivers[${i}].authorization`, (m) => issue('authorization', m));
     }
     out.push({
       ...r,
       endpoint,
       audience: audience ?? endpoint,
       events: r.events ?? [...RECEIVER_EVENTS],
-      alg: r.alg ?? (r.kind === 'okta' ? 'RS256' : 'ES256'),
+      // Okta's ITP examples sign RS256; any other receiver gets the main signing key's alg.
+      alg: r.alg ?? (r.kind === 'okta' ? 'RS256' : raw.signing.alg),
       ...(authorizationValue !== undefined ? { authorizationValue } : {}),
     });
   });
@@ -253,11 +259,11 @@ export function loadConfig(path: string, env: NodeJS.ProcessEnv = process.env): 
       }
     }
   }
-  const receivers = resolveReceivers(raw, mainFile ?? abs, issues);
+  const receivers = resolveReceivers(raw, mainFile ?? abs, issues, (path) => (mainParsed ? locate(mainParsed, path) : { line: 1, col: 1 }));
 
   if (issues.length) {
-    // In reading order: by file (as first reported), then line and column.
-    const files = [...new Set(issues.map((i) => i.file))];
+    // In reading order: riskstream.yaml, then behaviors.yaml, then line and column.
+    const files = [...new Set([mainFile, behaviorsFile, ...issues.map((i) => i.file)])];
     issues.sort((a, b) => files.indexOf(a.file) - files.indexOf(b.file) || a.line - b.line || a.col - b.col);
     const text = issues.map((i) => `${i.file}:${i.line}:${i.col} ${i.message}`).join('\n');
     throw new RiskstreamError('CONFIG_INVALID', text, { issues });

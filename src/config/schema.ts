@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { REASON_LANGUAGES } from '../ssf/reason-text.js';
 import { durationMs } from './behaviors-schema.js';
 
 const subjectFormat = z.enum(['email', 'iss_sub', 'opaque']);
@@ -28,8 +29,11 @@ export const receiverSchema = z.strictObject({
   rate_limit: z.number().int().positive().optional(),
   alg: z.enum(['ES256', 'RS256']).optional(),
   enabled: z.boolean().default(true),
-  /** Extra reason text languages (`en` always). */
-  reason_languages: z.array(z.string()).optional(),
+  /**
+   * Languages of the SET's `reason_admin` / `reason_user` besides English (which is always there):
+   * a translated summary from riskstream's catalogue (see src/ssf/reason-text.ts).
+   */
+  reason_languages: z.array(z.enum(REASON_LANGUAGES, { error: `reason_languages: one of ${REASON_LANGUAGES.join(', ')}` })).optional(),
 });
 export type ReceiverConfigInput = z.input<typeof receiverSchema>;
 

@@ -128,7 +128,8 @@ export function reduce(state: UserState, inputs: ReduceInput[], behaviors: Behav
           level: prev ? maxLevel(prev.level, level) : level,
           firstAt: prev ? Math.min(prev.firstAt, h.time) : h.time,
           lastAt: prev ? Math.max(prev.lastAt, h.time) : h.time,
-          expiresAt: prev && (prev.expiresAt === null || expiresAt === null) ? null : Math.max(prev?.expiresAt ?? 0, expiresAt ?? 0),
+          // `never` (null) wins: a behavior that never expires stays so, whatever hit comes first.
+          expiresAt: expiresAt === null || (prev !== undefined && prev.expiresAt === null) ? null : Math.max(prev?.expiresAt ?? 0, expiresAt),
           hits: (prev?.hits ?? 0) + 1,
           ...(event.id !== undefined ? { ids: [...new Set([...(prev?.ids ?? []), ...h.eventIds, eventId])].slice(-RECENT_HIT_IDS) } : prev?.ids ? { ids: prev.ids } : {}),
           summary: h.summary,

@@ -2,6 +2,7 @@ import type { Redis } from 'ioredis';
 import type { AuditLog } from '../audit/audit-log.js';
 import { RiskstreamError } from '../errors.js';
 import type { Keys } from '../keys.js';
+import { decodeCursor, encodeCursor, isAfterCursor, type CursorPos } from '../sessions/cursor.js';
 import { RISK_LEVELS, type LevelChange, type RiskLevel } from '../types.js';
 import { parseRiskEvent, type OutboxRelay } from './outbox-relay.js';
 import { reset } from './reducer.js';
@@ -51,11 +52,14 @@ export class RiskService {
     return viewOf(s.state);
   }
 
-  /** Users by level (high first, then most recent change), cursor-paginated. */
+  /**
+   * Users by level (high first, then most recent change), cursor-paginated. The cursor is the
+   * last row's position (score, user), not an offset: users whose level changes between two
+   * pages never make a later page repeat or skip the others.
+   */
   async list(opts: { level?: RiskLevel; cursor?: string; limit?: number }): Promise<{ users: Array<{ user: string; level: RiskLevel; changed_at: string | null }>; next_cursor: string | null }> {
     const limit = Math.min(Math.max(opts.limit ?? 100, 1), 1000);
-    const offset = opts.cursor ? Number(Buffer.from(opts.cursor, 'base64url').toString()) : 0;
-    if (!Number.isInteger(offset) || offset < 0) throw new RiskstreamError('BAD_REQUEST', 'invalid cursor');
+    const after = opts.cursor ? decodeCursor(opts.cursor) : undefined;
     let max = '+inf';
     let min = '-inf';
     if (opts.level) {
@@ -63,16 +67,27 @@ export class RiskService {
       if (rank < 0) throw new RiskstreamError('BAD_REQUEST', `level must be one of ${RISK_LEVELS.join(', ')}`);
       min = String(rank * 1e13);
       max = `(${(rank + 1) * 1e13}`;
+      if (after && after.score < (rank + 1) * 1e13) max = String(after.score);
+    } else if (after) {
+      max = String(after.score);
     }
-    const rows = await this.redis.zrevrangebyscore(this.keys.usersByLevel, max, min, 'WITHSCORES', 'LIMIT', offset, limit + 1);
-    const users = [];
-    for (let i = 0; i + 1 < rows.length && users.length < limit; i += 2) {
-      const score = Number(rows[i + 1]);
-      const rank = Math.floor(score / 1e13);
-      users.push({ user: rows[i]!, level: RISK_LEVELS[rank] ?? 'low', changed_at: iso(score - rank * 1e13) });
+    // Rows tied with the cursor's score (changes committed in the same millisecond) that were on
+    // earlier pages are skipped, chunk by chunk.
+    const found: Array<{ pos: CursorPos; row: { user: string; level: RiskLevel; changed_at: string | null } }> = [];
+    const chunk = limit + 1;
+    for (let offset = 0; found.length <= limit; offset += chunk) {
+      const rows = await this.redis.zrevrangebyscore(this.keys.usersByLevel, max, min, 'WITHSCORES', 'LIMIT', offset, chunk);
+      for (let i = 0; i + 1 < rows.length && found.length <= limit; i += 2) {
+        const pos = { score: Number(rows[i + 1]), member: rows[i]! };
+        if (after && !isAfterCursor(pos, after)) continue;
+        const rank = Math.floor(pos.score / 1e13);
+        found.push({ pos, row: { user: pos.member, level: RISK_LEVELS[rank] ?? 'low', changed_at: iso(pos.score - rank * 1e13) } });
+      }
+      if (rows.length < chunk * 2) break;
     }
-    const more = rows.length / 2 > limit;
-    return { users, next_cursor: more ? Buffer.from(String(offset + limit)).toString('base64url') : null };
+    const page = found.slice(0, limit);
+    const more = found.length > limit;
+    return { users: page.map((f) => f.row), next_cursor: more ? encodeCursor(page[page.length - 1]!.pos) : null };
   }
 
   /** A user's risk events (hits and changes), newest first. */

@@ -4,6 +4,7 @@
  */
 import type { ResolvedReceiver } from '../config/load.js';
 import type { InitiatingEntity, LevelChange, RiskLevel } from '../types.js';
+import { levelChangeReasons, revokedReasons } from './reason-text.js';
 
 export const CAEP_RISK_LEVEL_CHANGE = 'https://schemas.openid.net/secevent/caep/event-type/risk-level-change';
 export const OKTA_USER_RISK_CHANGE = 'https://schemas.okta.com/secevent/okta/event-type/user-risk-change';
@@ -45,7 +46,7 @@ export interface BuiltSet {
 }
 
 /** The receiver fields a SET depends on. */
-export type SetReceiver = Pick<ResolvedReceiver, 'name' | 'kind' | 'audience' | 'subject_format' | 'subject_issuer'>;
+export type SetReceiver = Pick<ResolvedReceiver, 'name' | 'kind' | 'audience' | 'subject_format' | 'subject_issuer' | 'reason_languages'>;
 
 /** Inputs common to every SET. */
 export interface SetEnvelope {
@@ -93,8 +94,10 @@ function envelope(env: SetEnvelope, subId: SubjectId, eventType: string, event: 
   };
 }
 
-function reasons(reasonAdmin: string, reasonUser?: LangText): Record<string, LangText> {
-  return { reason_admin: { en: reasonAdmin }, ...(reasonUser && Object.keys(reasonUser).length ? { reason_user: reasonUser } : {}) };
+/** The reasons (see reason-text.ts), with an explicit `reasonUser` taking precedence. */
+function reasons(r: { reason_admin: LangText; reason_user?: LangText }, reasonUser?: LangText): Record<string, LangText> {
+  const user = reasonUser && Object.keys(reasonUser).length ? reasonUser : r.reason_user;
+  return { reason_admin: r.reason_admin, ...(user ? { reason_user: user } : {}) };
 }
 
 /** Options of a risk-level-change SET. */
@@ -115,7 +118,7 @@ export function buildLevelChangeSet(input: LevelChangeSetInput): BuiltSet {
   const common = {
     event_timestamp: numericDate(change.time),
     initiating_entity: change.initiatingEntity,
-    ...reasons(change.reason, input.reasonUser),
+    ...reasons(levelChangeReasons(change, receiver.reason_languages), input.reasonUser),
   };
   if (receiver.kind === 'okta') {
     return envelope(input, subId, OKTA_USER_RISK_CHANGE, {
@@ -162,7 +165,7 @@ export function buildSessionRevokedSet(input: SetEnvelope & { revoked: SessionRe
   return envelope(input, subId, CAEP_SESSION_REVOKED, {
     event_timestamp: numericDate(revoked.time),
     initiating_entity: revoked.initiatingEntity,
-    ...reasons(revoked.reason, input.reasonUser),
+    ...reasons(revokedReasons(revoked.reason, receiver.reason_languages), input.reasonUser),
     ...(receiver.kind === 'okta' ? { subject: session ? { user, session } : { user } } : {}),
   }, revoked.id);
 }

@@ -171,6 +171,29 @@ describe('GET /v1/users', () => {
     expect((m.json.users as Array<{ user: string }>).map((u) => u.user).sort()).toEqual([...MEDIUM].sort());
   });
 
+  it('a user turning high between two pages makes the next page neither repeat nor skip anyone', async () => {
+    const first = await admin('/v1/users?level=high&limit=2');
+    expect(first.json.next_cursor).toEqual(expect.any(String));
+    const late = 'late-high@example.com';
+    const before = receiver.received.length;
+    const ev = { type: 'endpoint', user: late, time: new Date().toISOString(), device: { id: 'd-late' }, vendor: 'crowdstrike', detection: 'malware', severity: 'critical' };
+    const r = await call(w.url, '/v1/events', { method: 'POST', token: w.cfg.ingestToken, body: JSON.stringify(ev), headers: { 'content-type': 'application/json' } });
+    expect(r.status).toBe(202);
+    await waitFor(async () => (await riskOf(late)).level === 'high', { what: 'the late user at high' });
+    await waitFor(() => receiver.received.length > before, { what: "the late user's SET" });
+
+    const seen = (first.json.users as Array<{ user: string }>).map((u) => u.user);
+    let cursor: string | null = first.json.next_cursor;
+    for (let pages = 0; cursor && pages < 20; pages++) {
+      const page = await admin(`/v1/users?level=high&limit=2&cursor=${encodeURIComponent(cursor)}`);
+      expect(page.status).toBe(200);
+      seen.push(...(page.json.users as Array<{ user: string }>).map((u) => u.user));
+      cursor = page.json.next_cursor;
+    }
+    // Every high user of the first snapshot exactly once; the newcomer ranks first, so it is on no later page.
+    expect(seen.sort()).toEqual([...HIGH].sort());
+  });
+
   it('400 on a bad level, limit or cursor', async () => {
     for (const q of ['level=severe', 'level=HIGH', 'limit=0', 'limit=1001', 'limit=abc', 'limit=2.5', 'cursor=!!!', 'cursor=not-a-cursor', 'cursor=LTE']) {
       expect(isApiError(await admin(`/v1/users?${q}`), 400, 'bad_request'), q).toBe(true);
@@ -280,6 +303,17 @@ describe('POST /v1/users/{user}/risk/reset', () => {
 
   it('404 for an unknown user', async () => {
     expect(isApiError(await admin('/v1/users/ghost%40example.com/risk/reset', { method: 'POST' }), 404, 'not_found')).toBe(true);
+  });
+
+  it('a JSON Content-Type with no body is no body (clients that always send it), here and on DELETE /v1/sessions/{id}', async () => {
+    const user = MEDIUM[2]!;
+    const jsonType = { 'content-type': 'application/json' };
+    const r = await admin(`/v1/users/${encodeURIComponent(user)}/risk/reset`, { method: 'POST', headers: jsonType });
+    expect(r.status).toBe(200);
+    expect(r.json).toMatchObject({ user, previous_level: 'medium', level: 'low' });
+    const blank = await admin(`/v1/users/${encodeURIComponent(user)}/risk/reset`, { method: 'POST', body: ' \n', headers: jsonType });
+    expect(blank.status).toBe(200);
+    expect(isApiError(await admin('/v1/sessions/no-such-session', { method: 'DELETE', headers: jsonType }), 404, 'not_found')).toBe(true);
   });
 
   it('400 for a body that is not JSON', async () => {

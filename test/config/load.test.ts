@@ -80,6 +80,17 @@ describe('loadConfig defaults', () => {
     expect(c.receivers[0]!.events).toEqual(['risk-level-change', 'session-revoked', 'verification']);
   });
 
+  it('a receiver without `alg` signs with the main signing alg (okta: RS256)', () => {
+    const c = loadConfig(
+      configDir({
+        'riskstream.yaml':
+          'signing: { alg: RS256 }\nreceivers:\n  - { name: rx, kind: ssf, endpoint: "https://rx.example.com/events" }\n  - { name: es, kind: ssf, endpoint: "https://es.example.com/events", alg: ES256 }\n  - { name: okta, kind: okta, org_url: "https://example.okta.com" }\n',
+      }),
+      NO_ENV,
+    );
+    expect(c.receivers.map((r) => [r.name, r.alg])).toEqual([['rx', 'RS256'], ['es', 'ES256'], ['okta', 'RS256']]);
+  });
+
   it('REDIS_URL overrides redis.url; RISKSTREAM_ADMIN_TOKEN / RISKSTREAM_INGEST_TOKEN add tokens', () => {
     const dir = configDir({ 'riskstream.yaml': 'redis: { url: "redis://10.0.0.1:6379" }\nhttp:\n  admin_tokens: ["file-admin-token-0123456789"]\n' });
     const c = loadConfig(dir, {
@@ -142,6 +153,32 @@ describe('loadConfig issues, located as file:line:col', () => {
     const dir = configDir({ 'behaviors.yaml': BROKEN_BEHAVIORS });
     expect(lines(issuesOf(join(dir, 'behaviors.yaml')))).toHaveLength(4);
     expect(() => loadConfig(join(dir, 'nope'), NO_ENV)).toThrow(expect.objectContaining({ code: 'CONFIG_NOT_FOUND' }));
+  });
+
+  it('receiver problems found after the schema point at the receiver, not at 1:1; riskstream.yaml comes first', () => {
+    const main = [
+      'receivers:',
+      '  - name: a',
+      '    kind: ssf',
+      '    audience: https://a.example',
+      '  - name: b',
+      '    kind: ssf',
+      '    endpoint: https://b.example/events',
+      '    authorization: ${RISKSTREAM_TEST_UNSET_VAR}',
+      '  - name: b',
+      '    kind: ssf',
+      '    endpoint: https://c.example/events',
+      '    authorization_env: RISKSTREAM_TEST_UNSET_VAR',
+      '',
+    ].join('\n');
+    const behaviors = 'impossible_travel:\n  risk_level: high\n  expires_after: 5 mins\n';
+    expect(lines(issuesOf(configDir({ 'riskstream.yaml': main, 'behaviors.yaml': behaviors })))).toEqual([
+      'riskstream.yaml:2:5 receivers[0] (a): endpoint is required (or org_url for kind okta)',
+      'riskstream.yaml:8:20 receivers[1].authorization: environment variable RISKSTREAM_TEST_UNSET_VAR is not set',
+      'riskstream.yaml:9:11 receivers[2]: duplicate name "b"',
+      'riskstream.yaml:12:24 receivers[2] (b): environment variable RISKSTREAM_TEST_UNSET_VAR is not set',
+      'behaviors.yaml:3:18 impossible_travel.expires_after: must be a duration like 30m, 24h or 7d, or never',
+    ]);
   });
 
   it('the error message itself lists every issue', () => {

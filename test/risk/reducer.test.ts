@@ -246,6 +246,28 @@ describe('expire', () => {
       [3, 'low', 'medium'],
     ]);
   });
+
+  it('expires_after: never — the first hit never expires (it expired at once: epoch 0)', () => {
+    const forever = behavior('endpoint_detection', { enabled: true, risk_level: 'high', expires_after: 'never', min_severity: 'high' });
+    const r = reduce(emptyState(USER), [edr('e-1', 0)], [forever], NOW, LIMITS);
+    expect(r.state.level).toBe('high');
+    expect(r.state.behaviors.endpoint_detection?.expiresAt).toBeNull();
+    expect(nextExpiry(r.state)).toBeNull();
+    // Years later, a sweep or a new event changes nothing.
+    expect(expire(stored(r.state), NOW + 3650 * 24 * HOUR).changes).toEqual([]);
+    const again = reduce(stored(r.state), [edr('e-2', HOUR)], [forever], NOW + HOUR, LIMITS);
+    expect(again.state.behaviors.endpoint_detection).toMatchObject({ expiresAt: null, hits: 2 });
+    expect(again.changes).toEqual([]);
+  });
+
+  it('a finite expiry after a `never` hit keeps never; a later `never` hit makes a finite one never', () => {
+    const forever = behavior('endpoint_detection', { enabled: true, risk_level: 'high', expires_after: 'never', min_severity: 'high' });
+    const first = reduce(emptyState(USER), [edr('e-1', 0)], [forever], NOW, LIMITS);
+    expect(reduce(stored(first.state), [edr('e-2', HOUR)], [EDR], NOW + HOUR, LIMITS).state.behaviors.endpoint_detection?.expiresAt).toBeNull();
+    const finite = reduce(emptyState(USER), [edr('e-1', 0)], [EDR], NOW, LIMITS);
+    expect(finite.state.behaviors.endpoint_detection?.expiresAt).toBe(NOW + 2 * HOUR);
+    expect(reduce(stored(finite.state), [edr('e-2', HOUR)], [forever], NOW + HOUR, LIMITS).state.behaviors.endpoint_detection?.expiresAt).toBeNull();
+  });
 });
 
 describe('reset', () => {

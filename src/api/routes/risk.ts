@@ -4,6 +4,7 @@ import type { RiskService } from '../../risk/service.js';
 import { RISK_LEVELS, type RiskLevel } from '../../types.js';
 import { RiskstreamError } from '../../errors.js';
 import { Invalid, toUser } from '../../ingest/event-schema.js';
+import { decodeCursor } from '../../sessions/cursor.js';
 
 interface Q {
   level?: string;
@@ -18,10 +19,11 @@ function limitOf(q: Q): number | undefined {
   return n;
 }
 
-/** `/v1/users?cursor=`: base64url of a non-negative offset (as RiskService.list issues it). */
+/** `/v1/users?cursor=`: a position as RiskService.list issues it (BAD_REQUEST otherwise). */
 function listCursor(cursor: string | undefined): string | undefined {
   if (cursor === undefined || cursor === '') return undefined;
-  if (!/^[A-Za-z0-9_-]+$/.test(cursor) || !/^\d+$/.test(Buffer.from(cursor, 'base64url').toString())) throw new RiskstreamError('BAD_REQUEST', 'invalid cursor');
+  if (!/^[A-Za-z0-9_-]+$/.test(cursor)) throw new RiskstreamError('BAD_REQUEST', 'invalid cursor');
+  decodeCursor(cursor);
   return cursor;
 }
 

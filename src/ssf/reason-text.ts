@@ -1,0 +1,148 @@
+/**
+ * Reason texts in several languages for SETs (CAEP `reason_admin` / `reason_user` are objects of
+ * language tag → text). English is always present: for admins it is riskstream's detailed reason
+ * (places, distances, counts). Other languages a receiver asks for (`reason_languages`) get a
+ * translated summary — the behaviors by name and the level change — from the catalogue below;
+ * the end-user text never discloses what was detected.
+ */
+import type { RiskLevel } from '../types.js';
+
+/** Language tags with a catalogue (besides English). */
+export const REASON_LANGUAGES = ['en', 'de', 'fr', 'es', 'it', 'pt', 'nl', 'ja'] as const;
+export type ReasonLanguage = (typeof REASON_LANGUAGES)[number];
+
+import type { LangText } from './set-builder.js';
+
+interface Catalogue {
+  levels: Record<RiskLevel, string>;
+  behaviors: Record<string, string>;
+  /** Admin summary of a level change: behaviors (joined), previous, current. */
+  change: (behaviors: string, previous: string, current: string) => string;
+  /** Admin summary of a change with no active behavior left (expiry, reset). */
+  cleared: (previous: string, current: string) => string;
+  /** End-user text of a raised / lowered level. */
+  userRaised: string;
+  userLowered: string;
+  /** Admin / end-user text of a revoked session; `reason` is the admin's own words. */
+  revoked: (reason: string) => string;
+  userRevoked: string;
+}
+
+const CATALOGUE: Record<Exclude<ReasonLanguage, 'en'>, Catalogue> = {
+  de: {
+    levels: { low: 'NIEDRIG', medium: 'MITTEL', high: 'HOCH' },
+    behaviors: { impossible_travel: 'Unmögliche Reise', dlp_detection: 'DLP-Erkennung', high_dlp: 'Viele DLP-Treffer', endpoint_detection: 'Endpunkt-Erkennung', device_posture_score: 'Schwacher Gerätezustand', malicious_file: 'Schädliche Datei', security_domain: 'Sicherheitsrisiko-Domain', high_risk_domain: 'Hochrisiko-Domain' },
+    change: (b, p, c) => `Risikostufe ${p} → ${c}: ${b}`,
+    cleared: (p, c) => `Risikostufe ${p} → ${c}: kein aktives Risikoverhalten mehr`,
+    userRaised: 'Auf Ihrem Konto wurde ungewöhnliche Aktivität festgestellt.',
+    userLowered: 'Die Risikostufe Ihres Kontos wurde gesenkt.',
+    revoked: (r) => `Sitzung von einem Administrator beendet: ${r}`,
+    userRevoked: 'Ihre Sitzung wurde von einem Administrator beendet.',
+  },
+  fr: {
+    levels: { low: 'FAIBLE', medium: 'MOYEN', high: 'ÉLEVÉ' },
+    behaviors: { impossible_travel: 'Voyage impossible', dlp_detection: 'Détection DLP', high_dlp: 'Nombreuses détections DLP', endpoint_detection: 'Détection sur le poste', device_posture_score: 'Posture de l’appareil faible', malicious_file: 'Fichier malveillant', security_domain: 'Domaine à risque de sécurité', high_risk_domain: 'Domaine à haut risque' },
+    change: (b, p, c) => `Niveau de risque ${p} → ${c} : ${b}`,
+    cleared: (p, c) => `Niveau de risque ${p} → ${c} : plus aucun comportement à risque actif`,
+    userRaised: 'Une activité inhabituelle a été détectée sur votre compte.',
+    userLowered: 'Le niveau de risque de votre compte a été abaissé.',
+    revoked: (r) => `Session révoquée par un administrateur : ${r}`,
+    userRevoked: 'Votre session a été fermée par un administrateur.',
+  },
+  es: {
+    levels: { low: 'BAJO', medium: 'MEDIO', high: 'ALTO' },
+    behaviors: { impossible_travel: 'Viaje imposible', dlp_detection: 'Detección DLP', high_dlp: 'Muchas detecciones DLP', endpoint_detection: 'Detección en el endpoint', device_posture_score: 'Postura del dispositivo baja', malicious_file: 'Archivo malicioso', security_domain: 'Dominio de riesgo de seguridad', high_risk_domain: 'Dominio de alto riesgo' },
+    change: (b, p, c) => `Nivel de riesgo ${p} → ${c}: ${b}`,
+    cleared: (p, c) => `Nivel de riesgo ${p} → ${c}: ningún comportamiento de riesgo activo`,
+    userRaised: 'Se detectó actividad inusual en su cuenta.',
+    userLowered: 'Se redujo el nivel de riesgo de su cuenta.',
+    revoked: (r) => `Sesión revocada por un administrador: ${r}`,
+    userRevoked: 'Un administrador cerró su sesión.',
+  },
+  it: {
+    levels: { low: 'BASSO', medium: 'MEDIO', high: 'ALTO' },
+    behaviors: { impossible_travel: 'Viaggio impossibile', dlp_detection: 'Rilevamento DLP', high_dlp: 'Molti rilevamenti DLP', endpoint_detection: 'Rilevamento sull’endpoint', device_posture_score: 'Postura del dispositivo bassa', malicious_file: 'File dannoso', security_domain: 'Dominio a rischio per la sicurezza', high_risk_domain: 'Dominio ad alto rischio' },
+    change: (b, p, c) => `Livello di rischio ${p} → ${c}: ${b}`,
+    cleared: (p, c) => `Livello di rischio ${p} → ${c}: nessun comportamento a rischio attivo`,
+    userRaised: 'È stata rilevata un’attività insolita sul tuo account.',
+    userLowered: 'Il livello di rischio del tuo account è stato ridotto.',
+    revoked: (r) => `Sessione revocata da un amministratore: ${r}`,
+    userRevoked: 'La tua sessione è stata chiusa da un amministratore.',
+  },
+  pt: {
+    levels: { low: 'BAIXO', medium: 'MÉDIO', high: 'ALTO' },
+    behaviors: { impossible_travel: 'Viagem impossível', dlp_detection: 'Deteção DLP', high_dlp: 'Muitas deteções DLP', endpoint_detection: 'Deteção no endpoint', device_posture_score: 'Postura do dispositivo baixa', malicious_file: 'Ficheiro malicioso', security_domain: 'Domínio de risco de segurança', high_risk_domain: 'Domínio de alto risco' },
+    change: (b, p, c) => `Nível de risco ${p} → ${c}: ${b}`,
+    cleared: (p, c) => `Nível de risco ${p} → ${c}: nenhum comportamento de risco ativo`,
+    userRaised: 'Foi detetada atividade invulgar na sua conta.',
+    userLowered: 'O nível de risco da sua conta foi reduzido.',
+    revoked: (r) => `Sessão revogada por um administrador: ${r}`,
+    userRevoked: 'A sua sessão foi terminada por um administrador.',
+  },
+  nl: {
+    levels: { low: 'LAAG', medium: 'GEMIDDELD', high: 'HOOG' },
+    behaviors: { impossible_travel: 'Onmogelijke reis', dlp_detection: 'DLP-detectie', high_dlp: 'Veel DLP-detecties', endpoint_detection: 'Endpointdetectie', device_posture_score: 'Zwakke apparaatstatus', malicious_file: 'Kwaadaardig bestand', security_domain: 'Domein met beveiligingsrisico', high_risk_domain: 'Domein met hoog risico' },
+    change: (b, p, c) => `Risiconiveau ${p} → ${c}: ${b}`,
+    cleared: (p, c) => `Risiconiveau ${p} → ${c}: geen actief risicogedrag meer`,
+    userRaised: 'Er is ongebruikelijke activiteit op uw account vastgesteld.',
+    userLowered: 'Het risiconiveau van uw account is verlaagd.',
+    revoked: (r) => `Sessie ingetrokken door een beheerder: ${r}`,
+    userRevoked: 'Uw sessie is door een beheerder beëindigd.',
+  },
+  ja: {
+    levels: { low: '低', medium: '中', high: '高' },
+    behaviors: { impossible_travel: 'あり得ない移動', dlp_detection: 'DLP 検出', high_dlp: '多数の DLP 検出', endpoint_detection: 'エンドポイント検出', device_posture_score: 'デバイスのポスチャ低下', malicious_file: '悪意のあるファイル', security_domain: 'セキュリティリスクのあるドメイン', high_risk_domain: '高リスクのドメイン' },
+    change: (b, p, c) => `リスクレベル ${p} → ${c}: ${b}`,
+    cleared: (p, c) => `リスクレベル ${p} → ${c}: 有効なリスク行動はありません`,
+    userRaised: 'お客様のアカウントで通常と異なるアクティビティが検出されました。',
+    userLowered: 'お客様のアカウントのリスクレベルが引き下げられました。',
+    revoked: (r) => `管理者によりセッションが取り消されました: ${r}`,
+    userRevoked: 'お客様のセッションは管理者により終了されました。',
+  },
+};
+
+const EN_USER_RAISED = 'Unusual activity was detected on your account.';
+const EN_USER_LOWERED = 'The risk level of your account was lowered.';
+const EN_USER_REVOKED = 'Your session was ended by an administrator.';
+const RANK: Record<RiskLevel, number> = { low: 0, medium: 1, high: 2 };
+
+function others(languages: readonly string[] | undefined): Array<[string, Catalogue]> {
+  const out: Array<[string, Catalogue]> = [];
+  for (const l of new Set(languages ?? [])) {
+    const c = (CATALOGUE as Record<string, Catalogue | undefined>)[l];
+    if (c) out.push([l, c]);
+  }
+  return out;
+}
+
+/** `reason_admin` / `reason_user` of a level change: English always, plus `languages`. */
+export function levelChangeReasons(
+  change: { previous: RiskLevel; current: RiskLevel; behaviors: readonly string[]; reason: string },
+  languages?: readonly string[],
+): { reason_admin: LangText; reason_user?: LangText } {
+  if (!languages?.length) return { reason_admin: { en: change.reason } };
+  const extra = others(languages);
+  const raised = RANK[change.current] > RANK[change.previous];
+  const admin: LangText = { en: change.reason };
+  const user: LangText = { en: raised ? EN_USER_RAISED : EN_USER_LOWERED };
+  for (const [l, c] of extra) {
+    const [p, n] = [c.levels[change.previous], c.levels[change.current]];
+    const names = change.behaviors.map((b) => c.behaviors[b] ?? b).join(', ');
+    admin[l] = names ? c.change(names, p, n) : c.cleared(p, n);
+    user[l] = raised ? c.userRaised : c.userLowered;
+  }
+  return { reason_admin: admin, reason_user: user };
+}
+
+/** `reason_admin` / `reason_user` of a session revocation: the admin's words, plus `languages`. */
+export function revokedReasons(reason: string, languages?: readonly string[]): { reason_admin: LangText; reason_user?: LangText } {
+  if (!languages?.length) return { reason_admin: { en: reason } };
+  const extra = others(languages);
+  const admin: LangText = { en: reason };
+  const user: LangText = { en: EN_USER_REVOKED };
+  for (const [l, c] of extra) {
+    admin[l] = c.revoked(reason);
+    user[l] = c.userRevoked;
+  }
+  return { reason_admin: admin, reason_user: user };
+}
