@@ -50,6 +50,20 @@ export interface Config {
   adminTokens: string[];
   ingestTokens: string[];
   ssfTokens: string[];
+  /** True when no behaviors.yaml was found beside the config and the shipped defaults apply. */
+  shippedBehaviors: boolean;
+}
+
+/**
+ * The package's own `config/behaviors.yaml` (the commented defaults), found by walking up from
+ * this module (src/ or dist/src/). Undefined if the package was installed without it.
+ */
+export function shippedBehaviorsFile(): string | undefined {
+  for (let d = import.meta.dirname; ; d = dirname(d)) {
+    const f = join(d, 'config', 'behaviors.yaml');
+    if (existsSync(join(d, 'package.json')) && existsSync(f)) return f;
+    if (dirname(d) === d) return undefined;
+  }
 }
 
 interface Parsed {
@@ -241,6 +255,10 @@ export function loadConfig(path: string, env: NodeJS.ProcessEnv = process.env): 
     mainFile = undefined;
     mainParsed = undefined;
   }
+  // No behaviors file beside the config: the shipped defaults rather than no detection at all
+  // (the worker says so in its log).
+  const shippedBehaviors = behaviorsFile === undefined;
+  if (shippedBehaviors) behaviorsFile = shippedBehaviorsFile();
   const behaviorsParsed = behaviorsFile ? parseFile(behaviorsFile, issues) : undefined;
 
   let raw: RiskstreamFileConfig = riskstreamSchema.parse({});
@@ -294,6 +312,7 @@ export function loadConfig(path: string, env: NodeJS.ProcessEnv = process.env): 
     adminTokens: [...raw.http.admin_tokens, ...envAdmin],
     ingestTokens: [...raw.http.ingest_tokens, ...envIngest],
     ssfTokens: [...raw.http.ssf_tokens, ...(env.RISKSTREAM_SSF_TOKEN ? [env.RISKSTREAM_SSF_TOKEN] : [])],
+    shippedBehaviors,
   };
 }
 

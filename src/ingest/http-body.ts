@@ -46,7 +46,11 @@ const WRAPPERS = ['events', 'records', 'Records'] as const;
  * Throws PAYLOAD_TOO_LARGE past `maxBytes`, BAD_REQUEST for an unknown encoding or corrupt data.
  */
 export async function decompressBody(body: Buffer, contentEncoding: string | undefined, maxBytes: number): Promise<Buffer> {
-  const enc = (contentEncoding ?? '').trim().toLowerCase();
+  let enc = (contentEncoding ?? '').trim().toLowerCase();
+  // A gzip body sent without Content-Encoding (as `Content-Type: application/gzip`, or by a
+  // shipper that compresses but does not say so) is recognised by its magic bytes: JSON and
+  // NDJSON never start with 0x1f 0x8b.
+  if (enc === '' && body.length >= 2 && body[0] === 0x1f && body[1] === 0x8b) enc = 'gzip';
   if (enc === '' || enc === 'identity') {
     if (body.length > maxBytes) throw tooLarge(maxBytes);
     return body;

@@ -211,6 +211,7 @@ export async function startWorker(opts: WorkerOptions = {}): Promise<WorkerHandl
   const address = await app.listen({ port, host });
   const url = address.replace('0.0.0.0', '127.0.0.1').replace('[::]', '127.0.0.1');
   logger.info({ url, consumer, streams: config.streams.inputs, receivers: config.receivers.map((r) => r.name) }, 'riskstream worker started');
+  if (config.shippedBehaviors) logger.warn({ behaviors: config.files.at(-1) }, 'no behaviors.yaml beside the configuration: the shipped defaults apply');
 
   let closing: Promise<void> | undefined;
   return {

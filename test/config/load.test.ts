@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { loadConfig, type ConfigIssue } from '../../src/config/load.js';
+import { loadConfig, shippedBehaviorsFile, type ConfigIssue } from '../../src/config/load.js';
 import { isRiskstreamError } from '../../src/errors.js';
 import { BROKEN_BEHAVIORS, BROKEN_MAIN } from './fixtures.js';
 
@@ -59,7 +59,14 @@ describe('loadConfig defaults', () => {
       group: 'riskstream',
     });
     expect(c.redisUrl).toBe('redis://127.0.0.1:6379');
-    expect(c.behaviors).toEqual([]);
+    // No behaviors.yaml: the shipped defaults (config/behaviors.yaml), not no detection at all.
+    expect(c.shippedBehaviors).toBe(true);
+    expect(c.files).toContain(shippedBehaviorsFile());
+    expect(c.behaviors.filter((b) => b.enabled).map((b) => b.id)).toEqual(expect.arrayContaining(['impossible_travel', 'dlp_detection', 'endpoint_detection']));
+    expect(c.behaviors).toEqual(loadConfig(join(ROOT, 'config', 'behaviors.yaml'), NO_ENV).behaviors);
+    const own = loadConfig(configDir({ 'behaviors.yaml': 'impossible_travel:\n  enabled: true\n  risk_level: medium\n' }), NO_ENV);
+    expect(own.shippedBehaviors).toBe(false);
+    expect(own.behaviors.map((b) => b.id)).toEqual(['impossible_travel']);
     for (const v of [c.raw.streams.block, c.raw.streams.claim_idle, c.raw.state.sweep_interval, c.raw.delivery.horizon]) expect(typeof v).toBe('number');
   });
 

@@ -78,6 +78,12 @@ describe('compression and limits', () => {
     expect(items.every((i) => i.ok)).toBe(true);
   });
 
+  it('recognises gzip by its magic bytes when Content-Encoding is missing (Content-Type: application/gzip)', async () => {
+    const items = await parse(gzipSync(Buffer.from(ndjson)), undefined, 'application/gzip');
+    expect(items).toHaveLength(200);
+    expect(items.every((i) => i.ok)).toBe(true);
+  });
+
   it('refuses a gzip bomb past the decompressed-size limit', async () => {
     const bomb = gzipSync(Buffer.alloc(16 * 1024 * 1024, 0x20));
     expect(bomb.length).toBeLessThan(64 * 1024);
