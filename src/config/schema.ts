@@ -95,7 +95,13 @@ export const riskstreamSchema = z.strictObject({
       previous_public_keys: z.array(z.string()).default([]),
     })
     .prefault({}),
-  issuer: z.url({ message: 'issuer must be an https URL' }).default('https://riskstream.example.com'),
+  /** The SET `iss`: an https URL (http only for a local development host). */
+  issuer: z
+    .string()
+    .refine((u) => URL.canParse(u) && (/^https:\/\/[^/]/i.test(u) || /^http:\/\/(localhost|127\.0\.0\.1|\[::1\])(:\d+)?(\/|$)/i.test(u)), {
+      message: 'issuer must be an https URL (http only for localhost)',
+    })
+    .default('https://riskstream.example.com'),
   receivers: z.array(receiverSchema).default([]),
   geoip: z.strictObject({ mmdb: z.string().optional(), cache_size: z.number().int().positive().default(10_000) }).prefault({}),
   sessions: z

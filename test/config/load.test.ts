@@ -137,6 +137,17 @@ describe('loadConfig issues, located as file:line:col', () => {
     ]);
   });
 
+  it.each([
+    ['https://rs.example.com', true],
+    ['http://localhost:8080', true],
+    ['http://rs.example.com', false],
+    ['mailto:sec@example.com', false],
+  ])('issuer %s accepted: %s (an https URL; http only for localhost)', (issuer, ok) => {
+    const dir = configDir({ 'riskstream.yaml': `issuer: ${issuer}\n` });
+    if (ok) expect(loadConfig(dir, NO_ENV).raw.issuer).toBe(issuer);
+    else expect(lines(issuesOf(dir))).toEqual([expect.stringMatching(/^riskstream\.yaml:1:9 issuer: .*https URL/)]);
+  });
+
   it('both files at once: every issue, main file first', () => {
     const issues = lines(issuesOf(configDir({ 'riskstream.yaml': BROKEN_MAIN, 'behaviors.yaml': BROKEN_BEHAVIORS })));
     expect(issues).toHaveLength(8);
