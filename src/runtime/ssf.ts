@@ -58,7 +58,7 @@ export async function buildSsf(deps: SsfDeps): Promise<SsfRuntime> {
   await ensureSigningKey(deps);
   let keyRing = await KeyRing.fromConfig(deps.config());
   const setQueue = createSetQueue(deps.redis, deps.keys);
-  const streams = new StreamService(deps.redis, new SsfStreamStore(deps.redis, deps.keys), setQueue, deps.audit, () => deps.config().raw.issuer);
+  const streams = new StreamService(deps.redis, new SsfStreamStore(deps.redis, deps.keys), setQueue, deps.audit, () => deps.config().raw.issuer, 1000, () => deps.config().raw.signing.alg);
   await streams.streams(true);
   const receivers = (): ResolvedReceiver[] => [...deps.config().receivers, ...streams.receiversNow()];
   const registry: ReceiverRegistry = { get: (name) => receivers().find((r) => r.name === name) };

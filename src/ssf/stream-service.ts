@@ -25,7 +25,13 @@ export class StreamService {
     private readonly audit: AuditLog,
     private readonly issuer: () => string,
     private readonly refreshMs = 1000,
+    /** The algorithm streams' SETs are signed with (the configured `signing.alg`). */
+    private readonly alg: () => 'ES256' | 'RS256' = () => 'ES256',
   ) {}
+
+  private receiver(s: SsfStream): ResolvedReceiver {
+    return streamReceiver(s, this.alg());
+  }
 
   /** Streams, refreshed from Redis at most every `refreshMs` (other workers' changes show up). */
   async streams(force = false): Promise<SsfStream[]> {
@@ -35,7 +41,7 @@ export class StreamService {
 
   /** The cached stream receivers (sync, for the delivery registry). */
   receiversNow(): ResolvedReceiver[] {
-    return this.cache.streams.map(streamReceiver);
+    return this.cache.streams.map((s) => this.receiver(s));
   }
 
   view(s: SsfStream): Record<string, unknown> {
@@ -103,7 +109,7 @@ export class StreamService {
       const wanted = changes.filter((c) => !s.removed_subjects.includes(c.user));
       if (!wanted.length || s.status === 'disabled') continue;
       if (s.status === 'paused') await this.hold(s, wanted.map((change) => ({ kind: 'change', change })));
-      else for (const c of wanted) await enqueueLevelChange(this.queue, c, [streamReceiver(s)]);
+      else for (const c of wanted) await enqueueLevelChange(this.queue, c, [this.receiver(s)]);
     }
   }
 
@@ -112,7 +118,7 @@ export class StreamService {
     for (const s of await this.streams()) {
       if (s.status === 'disabled' || s.removed_subjects.includes(revoked.user)) continue;
       if (s.status === 'paused') await this.hold(s, [{ kind: 'revoked', revoked }]);
-      else await enqueueSessionRevoked(this.queue, revoked, [streamReceiver(s)]);
+      else await enqueueSessionRevoked(this.queue, revoked, [this.receiver(s)]);
     }
   }
 
@@ -123,7 +129,7 @@ export class StreamService {
   private async release(s: SsfStream): Promise<void> {
     const key = this.store.heldKey(s.stream_id);
     const items = (await this.redis.lrange(key, 0, -1)).map((v) => JSON.parse(v) as Held);
-    const rx = streamReceiver(s);
+    const rx = this.receiver(s);
     for (const i of items) {
       if (i.kind === 'change') await enqueueLevelChange(this.queue, i.change, [rx]);
       else await enqueueSessionRevoked(this.queue, i.revoked, [rx]);

@@ -60,7 +60,8 @@ export function streamReceiverName(id: string): string {
 }
 
 /** The delivery receiver a stream stands for (enabled only while the stream is `enabled`). */
-export function streamReceiver(s: SsfStream): ResolvedReceiver {
+/** A stream as a delivery receiver; its SETs are signed with `alg` (the main signing key's). */
+export function streamReceiver(s: SsfStream, alg: 'ES256' | 'RS256' = 'ES256'): ResolvedReceiver {
   const events = [...new Set(s.events_requested.map((e) => STREAM_EVENTS[e]).filter((e): e is ReceiverEvent => !!e))];
   return {
     name: streamReceiverName(s.stream_id),
@@ -69,7 +70,7 @@ export function streamReceiver(s: SsfStream): ResolvedReceiver {
     audience: s.aud,
     subject_format: 'email',
     events,
-    alg: 'ES256',
+    alg,
     timeout: 10_000,
     enabled: s.status === 'enabled',
     ...(s.authorization_header ? { authorizationValue: s.authorization_header } : {}),

@@ -33,7 +33,7 @@ export type CliSinkFactory = (cli: CliSinkContext) => Promise<{ sink: Revocation
 export const setQueueSinkFactory: CliSinkFactory = async (cli) => {
   const queue = createSetQueue(cli.redis, cli.keys);
   const audit = new AuditLog(cli.redis, cli.config.streams.audit, cli.config.raw.streams.maxlen);
-  const streams = new StreamService(cli.redis, new SsfStreamStore(cli.redis, cli.keys), queue, audit, () => cli.config.raw.issuer);
+  const streams = new StreamService(cli.redis, new SsfStreamStore(cli.redis, cli.keys), queue, audit, () => cli.config.raw.issuer, 1000, () => cli.config.raw.signing.alg);
   const toConfigured = setQueueSink(queue, () => cli.config.receivers);
   return {
     sink: async (r) => {
