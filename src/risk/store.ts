@@ -1,6 +1,7 @@
 import type { Redis } from 'ioredis';
 import { LRUCache } from 'lru-cache';
 import type { Keys } from '../keys.js';
+import { ChunkedPipeline } from '../redis/chunked-pipeline.js';
 import { levelRank, type BehaviorHit, type LevelChange } from '../types.js';
 import { emptyState, nextExpiry, type UserState } from './state.js';
 
@@ -155,18 +156,18 @@ export class RiskStore {
   /** Commits users' effects, each atomically, in one round trip. Returns the users that conflicted. */
   async commit(items: CommitItem[]): Promise<Set<string>> {
     if (items.length === 0) return new Set();
-    const p = this.redis.pipeline();
+    const p = new ChunkedPipeline(this.redis);
     for (const it of items) {
-      if (it.changes.length) p.zadd(this.keys.outboxPending, Date.now(), it.user);
+      if (it.changes.length) p.next().zadd(this.keys.outboxPending, Date.now(), it.user);
       const applied: string[] = [];
       for (const [score, member] of it.applied) applied.push(String(score), member);
       const meta = [String(this.eventsMaxlen), String(it.trimBelow), it.acked ? JSON.stringify(it.acked) : '', applied, it.hits.map((h) => JSON.stringify(h)), it.changes.map((c) => JSON.stringify(c))];
-      (p as unknown as Record<string, (...a: unknown[]) => void>).rsCommit!(
+      (p.next() as unknown as Record<string, (...a: unknown[]) => void>).rsCommit!(
         this.keys.userState(it.user), this.keys.userEvents(it.user), this.keys.userOutbox(it.user), this.keys.userApplied(it.user),
         it.expectedRev, JSON.stringify(it.state), JSON.stringify(meta),
       );
     }
-    const res = (await p.exec()) ?? [];
+    const res = await p.exec();
     const conflicts = new Set<string>();
     let r = 0;
     for (const it of items) {

@@ -1,6 +1,7 @@
 import type { Redis } from 'ioredis';
 import { RiskstreamError } from '../errors.js';
 import type { Keys } from '../keys.js';
+import { ChunkedPipeline } from '../redis/chunked-pipeline.js';
 import { deviceIdentity, storedSessionId, type DeviceIdentity, type SessionIdentity } from './identity.js';
 import { defineSessionScripts, scripts } from './scripts.js';
 import { decodeCursor, encodeCursor, isAfterCursor, type CursorPos } from './cursor.js';
@@ -80,18 +81,18 @@ export class SessionStore {
       const d = deviceIdentity(s);
       if (d && (u.devices.get(d.id)?.last_seen ?? -Infinity) <= d.last_seen) u.devices.set(d.id, d);
     }
-    const p = this.redis.pipeline();
+    const p = new ChunkedPipeline(this.redis);
     const k = this.keys;
     const byLogin: Array<string | number> = [];
     const byExpiry: Array<string | number> = [];
     for (const s of live) {
-      scripts(p).rsSessionPut(k.session(s.session_id), this.tombstoneKey(s.session_id), JSON.stringify(s), Math.ceil(s.expires_at - now), s.login_at);
+      scripts(p.next()).rsSessionPut(k.session(s.session_id), this.tombstoneKey(s.session_id), JSON.stringify(s), Math.ceil(s.expires_at - now), s.login_at);
       byLogin.push(s.login_at, s.session_id);
       byExpiry.push(s.expires_at, s.session_id);
     }
     // The global indexes: one multi-member ZADD each per batch.
-    p.zadd(k.sessionsByLogin, 'GT', ...byLogin);
-    p.zadd(k.sessionsByExpiry, 'GT', ...byExpiry);
+    p.next().zadd(k.sessionsByLogin, 'GT', ...byLogin);
+    p.next().zadd(k.sessionsByExpiry, 'GT', ...byExpiry);
     const max = this.maxPerUser();
     const users = [...byUser.entries()];
     for (const [user, u] of users) {
@@ -99,7 +100,7 @@ export class SessionStore {
       for (const s of u.sessions) sessions.push(String(s.expires_at), s.session_id);
       const devices: string[] = [];
       for (const d of u.devices.values()) devices.push(d.id, String(d.last_seen), JSON.stringify(d));
-      scripts(p).rsSessionUser(k.userSessions(user), k.userDevices(user), JSON.stringify([String(now), String(max), String(this.deviceRetention), sessions, devices]));
+      scripts(p.next()).rsSessionUser(k.userSessions(user), k.userDevices(user), JSON.stringify([String(now), String(max), String(this.deviceRetention), sessions, devices]));
     }
     const res = await exec(p);
     const revoked: SessionIdentity[] = [];
