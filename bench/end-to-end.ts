@@ -34,7 +34,7 @@ export async function endToEnd(
   n: number,
   users: number,
   ceilingPerS: number,
-  opts: { profileDir?: string } = {},
+  opts: { profileDir?: string; sessions?: boolean } = {},
 ): Promise<EndToEndResult & { perUser: RedisPerUser; window: [number, number] }> {
   const s = streamsOf(prefix);
   for (const st of [s.login, s.activity]) await redis.xgroup('CREATE', st, s.group, '$', 'MKSTREAM');
@@ -42,6 +42,7 @@ export async function endToEnd(
   await receiver.listen();
   const cfg = await writeBenchConfig(prefix, {
     receivers: [{ name: 'bench', kind: 'ssf', endpoint: `${receiver.url}/e2e`, audience: 'https://receiver.bench', events: ['risk-level-change'] }],
+    ...(opts.sessions === false ? { sessions: { enabled: false } } : {}),
   });
   const execArgv = opts.profileDir ? ['--cpu-prof', `--cpu-prof-dir=${opts.profileDir}`, '--cpu-prof-interval=500'] : [];
   // Diagnostics only: extra V8 flags for the worker (BENCH_WORKER_FLAGS="--max-semi-space-size=64").

@@ -6,6 +6,7 @@
  *   npm run bench -- --runs 3             # all, three times; the summary shows medians
  *   npm run bench -- --only ceiling,e2e   # a subset: ceiling, e2e, latency, sets, memory
  *   npm run bench -- --profile            # the end-to-end and SET-delivery workers under node --cpu-prof (+ top costs)
+ *   npm run bench -- --only e2e --sessions off   # diagnostic: end to end with session audit off
  *
  * Sizes: --events (100 000), --users (10 000), --rate (5 000), --low-rate (2 000; 0 = skip), --sets (5 000 per algorithm),
  * --memory-users (100 000). Each benchmark uses its own random key prefix, deleted afterwards.
@@ -36,6 +37,8 @@ const { values: args } = parseArgs({
     sets: { type: 'string', default: '5000' },
     'memory-users': { type: 'string', default: '100000' },
     profile: { type: 'boolean', default: false },
+    // Diagnostic: `--sessions off` runs the end-to-end worker with session audit off (its cost).
+    sessions: { type: 'string', default: 'on' },
   },
 });
 const only = new Set(args.only.split(','));
@@ -83,7 +86,7 @@ async function runOnce(run: number): Promise<RunResult> {
       out.ceiling = await ceiling(redis, prefix, N);
       if (only.has('e2e')) {
         const profileDir = args.profile ? mkdtempSync(join(tmpdir(), 'riskstream-prof-')) : undefined;
-        const e2e = await endToEnd(redis, prefix, N, USERS, out.ceiling.events_per_s, profileDir ? { profileDir } : {});
+        const e2e = await endToEnd(redis, prefix, N, USERS, out.ceiling.events_per_s, { ...(profileDir ? { profileDir } : {}), sessions: args.sessions !== 'off' });
         out.e2e = e2e;
         if (profileDir) summarizeProfile(profileDir, e2e.window);
       }
@@ -134,6 +137,7 @@ function flat(r: RunResult): Record<string, number | undefined> {
 
 const started = Date.now();
 const m = await machine();
+if (args.sessions === 'off') console.log('# DIAGNOSTIC RUN (--sessions off): end to end without session audit, not comparable with recorded figures');
 if (DIAG.size || process.env.BENCH_WORKER_FLAGS) console.log(`# DIAGNOSTIC RUN (BENCH_DIAG=${[...DIAG].join(',')} BENCH_WORKER_FLAGS=${process.env.BENCH_WORKER_FLAGS ?? ''}): not comparable with recorded figures`);
 console.log(`# riskstream bench — ${m.date} — ${m.nproc} cores (${String(m.cpu)}), Node ${String(m.node)}, Redis ${String(m.redis)}, load ${String(m.loadavg_1m)}`);
 console.log(JSON.stringify({ bench: 'machine', ...m }));

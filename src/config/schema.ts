@@ -106,6 +106,8 @@ export const riskstreamSchema = z.strictObject({
   geoip: z.strictObject({ mmdb: z.string().optional(), cache_size: z.number().int().positive().default(10_000) }).prefault({}),
   sessions: z
     .strictObject({
+      /** Session audit on (default). Off: logins are scored but their identities are not stored. */
+      enabled: z.boolean().default(true),
       redact_claims: z.array(z.string()).default([]),
       default_lifetime: durationMs.prefault('12h'),
       max_per_user: z.number().int().positive().default(100),

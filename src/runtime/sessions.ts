@@ -34,7 +34,10 @@ export function buildSessions(deps: { config: () => Config; redis: Redis; keys: 
     onInvalid: (ref, err) => deps.logger.warn({ stream: ref.stream, id: ref.id, err: (err as Error).message }, 'session identity skipped'),
   });
   return {
-    auditBatch: async (events) => void (await audit(events)),
+    // Read per batch, so a reload that turns session audit on or off applies from the next batch.
+    auditBatch: async (events) => {
+      if (deps.config().raw.sessions.enabled) await audit(events);
+    },
     service,
     routes: [sessionRoutes],
   };
