@@ -17,7 +17,8 @@ const expiresAfter = z.union([z.literal('never').transform(() => null), duration
 
 /** Fields every behavior has. */
 const base = {
-  enabled: z.boolean().default(false),
+  /** A behavior listed in the file is on unless `enabled: false`. */
+  enabled: z.boolean().default(true),
   risk_level: level,
   expires_after: expiresAfter.prefault('24h'),
   description: z.string().optional(),

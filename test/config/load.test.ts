@@ -81,7 +81,7 @@ describe('loadConfig defaults', () => {
     );
     const b = Object.fromEntries(c.behaviors.map((x) => [x.id, x]));
     expect(b.dlp_detection).toMatchObject({ enabled: true, expires_after: 86_400_000, params: { window: 60_000, count: 1, min_severity: 'high' } });
-    expect(b.endpoint_detection).toMatchObject({ enabled: false, expires_after: null });
+    expect(b.endpoint_detection).toMatchObject({ enabled: true, expires_after: null }); // listed without `enabled`: on
     expect(b.bursts).toMatchObject({ kind: 'threshold', expires_after: 5_400_000, params: { window: 90_000, count: 3 } });
     expect(c.receivers[0]).toMatchObject({ name: 'rx', timeout: 10_000, audience: 'https://rx.example.com/events', alg: 'ES256', subject_format: 'email' });
     expect(c.receivers[0]!.events).toEqual(['risk-level-change', 'session-revoked', 'verification']);
