@@ -34,8 +34,10 @@ export function nextExpiry(state: UserState): number | null {
 
 /** Compares two stream entry ids (`ms-seq`). */
 export function compareIds(a: string, b: string): number {
-  const [am, as] = a.split('-');
-  const [bm, bs] = b.split('-');
-  const d = Number(am) - Number(bm);
-  return d !== 0 ? Math.sign(d) : Math.sign(Number(as ?? 0) - Number(bs ?? 0));
+  if (a === b) return 0;
+  const ai = a.indexOf('-');
+  const bi = b.indexOf('-');
+  const d = Number(ai < 0 ? a : a.slice(0, ai)) - Number(bi < 0 ? b : b.slice(0, bi));
+  if (d !== 0) return Math.sign(d);
+  return Math.sign(Number(ai < 0 ? 0 : a.slice(ai + 1)) - Number(bi < 0 ? 0 : b.slice(bi + 1)));
 }

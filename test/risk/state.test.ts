@@ -1,0 +1,28 @@
+import { describe, expect, it } from 'vitest';
+import { compareIds, emptyState, nextExpiry } from '../../src/risk/state.js';
+
+describe('compareIds (stream entry ids, ms-seq)', () => {
+  it.each([
+    ['1700000000000-0', '1700000000000-0', 0],
+    ['1700000000000-1', '1700000000000-0', 1],
+    ['1700000000000-9', '1700000000000-10', -1],
+    ['1700000000001-0', '1700000000000-99', 1],
+    ['999-0', '1000-0', -1],
+    ['1000', '1000-0', 0],
+    ['1000', '1000-1', -1],
+    ['1000-2', '1000', 1],
+  ])('%s vs %s → %i', (a, b, want) => {
+    expect(compareIds(a, b)).toBe(want);
+    expect(compareIds(b, a)).toBe(-want || 0);
+  });
+});
+
+describe('nextExpiry', () => {
+  it('is the earliest expiry among active behaviors, null when none expires', () => {
+    const s = emptyState('u');
+    expect(nextExpiry(s)).toBeNull();
+    const b = (expiresAt: number | null) => ({ level: 'high', firstAt: 0, lastAt: 0, expiresAt, hits: 1, summary: '', evidence: {} }) as never;
+    s.behaviors = { a: b(null), c: b(3000), d: b(2000) };
+    expect(nextExpiry(s)).toBe(2000);
+  });
+});
