@@ -424,11 +424,26 @@ describe('console: the users table route', () => {
       cursor = p.next_cursor;
     }
     expect(seen.sort()).toEqual(users);
+
+    // A user turning medium between two pages moves ahead of the cursor: the next pages neither
+    // repeat the users already shown nor skip the others (offset paging would repeat one).
+    const first = await get('q=pager-&limit=2');
+    await h.redis.xadd(`${h.prefix}:activity`, '*', 'event', JSON.stringify({ type: 'dlp', user: users[4], time: Date.now(), profile: 'pii', severity: 'high', action: 'block' }));
+    await waitFor(async () => (await get('q=pager-&level=medium')).users.length === 3, { what: 'pager-4 at medium' });
+    const rest: string[] = [];
+    for (let c: string | null = first.next_cursor, n = 0; c !== null && n < 10; n++) {
+      const p: Page = await get(`q=pager-&limit=2&cursor=${c}`);
+      rest.push(...p.users.map((u) => u.user));
+      c = p.next_cursor;
+    }
+    const shown = [...first.users.map((u) => u.user), ...rest];
+    expect(new Set(shown).size).toBe(shown.length);
+    expect(shown.sort()).toEqual(users.slice(0, 4)); // pager-4 moved ahead of the cursor: on page 1 when reloaded
     const all = await get('q=pager-');
-    expect(all.users.slice(0, 2).map((u) => u.level)).toEqual(['medium', 'medium']);
+    expect(all.users.slice(0, 3).map((u) => u.level)).toEqual(['medium', 'medium', 'medium']);
     expect(all.users[0]!.behaviors.map((b) => b.id)).toEqual(['dlp_detection']);
-    expect((await get('q=pager-&behavior=dlp_detection')).users.map((u) => u.user).sort()).toEqual(users.slice(0, 2));
-    expect((await get('q=pager-&level=low')).users).toHaveLength(3);
+    expect((await get('q=pager-&behavior=dlp_detection')).users.map((u) => u.user).sort()).toEqual([...users.slice(0, 2), users[4]]);
+    expect((await get('q=pager-&level=low')).users).toHaveLength(2);
     expect(all.counts.total).toBeGreaterThanOrEqual(5);
     const deliveries = async (q = ''): Promise<{ user: string; deliveries: Array<Record<string, unknown>> }> =>
       (await (await api(`/v1/users/pager-0%40example.com/deliveries${q}`)).json()) as { user: string; deliveries: Array<Record<string, unknown>> };

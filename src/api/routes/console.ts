@@ -26,6 +26,7 @@ import { Invalid, toUser } from '../../ingest/event-schema.js';
 import { viewOf } from '../../risk/service.js';
 import type { UserState } from '../../risk/state.js';
 import { RISK_LEVELS, type RiskLevel } from '../../types.js';
+import { decodeCursor, encodeCursor, isAfterCursor, type CursorPos } from '../../sessions/cursor.js';
 import type { ApiContext } from '../context.js';
 import { sendError, type RouteModule } from '../server.js';
 
@@ -199,16 +200,14 @@ async function usersTable(
     if (!RISK_LEVELS.includes(q.level as RiskLevel)) throw new RiskstreamError('BAD_REQUEST', `level must be one of ${RISK_LEVELS.join(', ')}`);
     level = q.level as RiskLevel;
   }
-  let offset = 0;
-  if (q.cursor) {
-    const text = /^[A-Za-z0-9_-]+$/.test(q.cursor) ? Buffer.from(q.cursor, 'base64url').toString() : '';
-    if (!/^\d+$/.test(text)) throw new RiskstreamError('BAD_REQUEST', 'invalid cursor');
-    offset = Number(text);
-  }
+  // The cursor is the last scanned row's position (score, user), not an offset: users whose level
+  // changes between two pages never make the next page repeat or skip others.
+  const after = q.cursor ? decodeCursor(q.cursor) : undefined;
   const needle = (q.q ?? '').trim().toLowerCase();
   const behavior = (q.behavior ?? '').trim();
   const key = ctx.keys.usersByLevel;
-  const [min, max] = level ? [String(RISK_LEVELS.indexOf(level) * 1e13), `(${(RISK_LEVELS.indexOf(level) + 1) * 1e13}`] : ['-inf', '+inf'];
+  const [min, top] = level ? [String(RISK_LEVELS.indexOf(level) * 1e13), (RISK_LEVELS.indexOf(level) + 1) * 1e13] : ['-inf', Infinity];
+  const max = after && after.score < top ? String(after.score) : Number.isFinite(top) ? `(${top}` : '+inf';
 
   const counts = ctx.redis.pipeline();
   RISK_LEVELS.forEach((_, rank) => counts.zcount(key, String(rank * 1e13), `(${(rank + 1) * 1e13}`));
@@ -216,22 +215,26 @@ async function usersTable(
   const levelCounts = Object.fromEntries(RISK_LEVELS.map((l, i) => [l, Number(countRes[i]?.[1] ?? 0)])) as Record<RiskLevel, number>;
 
   const users: TableRow[] = [];
-  let pos = offset;
+  let last: CursorPos | undefined;
+  let offset = 0;
   let scanned = 0;
   let exhausted = false;
   while (users.length < limit && scanned < MAX_SCAN) {
-    const ids = await ctx.redis.zrevrangebyscore(key, max, min, 'LIMIT', pos, CHUNK);
-    if (!ids.length) {
-      exhausted = true;
-      break;
+    const rows = await ctx.redis.zrevrangebyscore(key, max, min, 'WITHSCORES', 'LIMIT', offset, CHUNK);
+    offset += rows.length / 2;
+    const cands: CursorPos[] = [];
+    for (let i = 0; i + 1 < rows.length; i += 2) {
+      const pos = { score: Number(rows[i + 1]), member: rows[i]! };
+      if (!after || isAfterCursor(pos, after)) cands.push(pos); // ties of the cursor's score already shown
     }
     const p = ctx.redis.pipeline();
-    for (const u of ids) p.hget(ctx.keys.userState(u), 'data');
-    const res = (await p.exec()) ?? [];
+    for (const c of cands) p.hget(ctx.keys.userState(c.member), 'data');
+    const res = cands.length ? ((await p.exec()) ?? []) : [];
     let i = 0;
-    for (; i < ids.length && users.length < limit; i++) {
+    for (; i < cands.length && users.length < limit; i++) {
       scanned++;
-      const user = ids[i]!;
+      last = cands[i]!;
+      const user = last.member;
       if (needle && !user.toLowerCase().includes(needle)) continue;
       const data = res[i]?.[1];
       if (typeof data !== 'string') continue;
@@ -250,20 +253,21 @@ async function usersTable(
         behaviors: view.behaviors.map((b) => ({ id: b.id, level: b.level, summary: b.summary, last_at: b.last_at, expires_at: b.expires_at, hits: b.hits })),
       });
     }
-    pos += i;
-    if (i === ids.length && ids.length < CHUNK) {
+    if (rows.length / 2 < CHUNK && i === cands.length) {
       exhausted = true;
       break;
     }
   }
-  if (!exhausted && users.length >= limit) {
-    // Peek: is there anything after the last row taken?
-    const more = await ctx.redis.zrevrangebyscore(key, max, min, 'LIMIT', pos, 1);
-    if (!more.length) exhausted = true;
+  if (!exhausted && last) {
+    // Peek: is there anything after the last row scanned?
+    const more = await ctx.redis.zrevrangebyscore(key, String(last.score), min, 'WITHSCORES', 'LIMIT', 0, CHUNK);
+    let any = false;
+    for (let i = 0; i + 1 < more.length && !any; i += 2) any = isAfterCursor({ score: Number(more[i + 1]), member: more[i]! }, last);
+    if (!any && more.length / 2 < CHUNK) exhausted = true;
   }
   return {
     users,
-    next_cursor: exhausted ? null : Buffer.from(String(pos)).toString('base64url'),
+    next_cursor: exhausted || !last ? null : encodeCursor(last),
     counts: { ...levelCounts, total: levelCounts.low + levelCounts.medium + levelCounts.high },
     scanned,
   };
