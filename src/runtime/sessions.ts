@@ -6,7 +6,7 @@ import type { Logger } from '../obs/logger.js';
 import type { StreamEvent } from '../types.js';
 import type { RouteModule } from '../api/server.js';
 import { createSessionService, createSessionStore, type SessionService } from '../sessions/service.js';
-import { setQueueSink, toSessionRevoked } from '../sessions/set-sink.js';
+import { setQueueSink } from '../sessions/set-sink.js';
 import { sessionAudit } from '../../pipelines/session-audit.js';
 import { sessionRoutes } from '../api/routes/sessions.js';
 import type { SsfRuntime } from './ssf.js';
@@ -21,14 +21,10 @@ export interface SessionsRuntime {
 /** Builds the session-audit side; revocations queue CAEP session-revoked SETs. */
 export function buildSessions(deps: { config: () => Config; redis: Redis; keys: Keys; audit: AuditLog; logger: Logger; ssf: SsfRuntime }): SessionsRuntime {
   const store = createSessionStore(deps.redis, deps.keys, () => deps.config().raw.sessions);
-  const toConfigured = setQueueSink(deps.ssf.setQueue, () => deps.config().receivers);
   const service = createSessionService({
     store,
     audit: deps.audit,
-    onRevoked: async (r) => {
-      await toConfigured(r);
-      await deps.ssf.streams.onRevoked(toSessionRevoked(r));
-    },
+    onRevoked: setQueueSink(deps.ssf.setQueue, () => deps.config().receivers, deps.ssf.streams),
   });
   const audit = sessionAudit(store, () => deps.config().raw.sessions, {
     onInvalid: (ref, err) => deps.logger.warn({ stream: ref.stream, id: ref.id, err: (err as Error).message }, 'session identity skipped'),

@@ -12,8 +12,7 @@ import { startDeliveryWorker, type DeliveryWorker } from '../ssf/delivery-worker
 import type { ReceiverRegistry } from '../ssf/receivers.js';
 import { wellKnownRoutes } from '../api/routes/well-known.js';
 import { ssfStreamRoutes } from '../api/routes/ssf-streams.js';
-import { SsfStreamStore } from '../ssf/streams.js';
-import { StreamService } from '../ssf/stream-service.js';
+import { createStreamService, type StreamService } from '../ssf/stream-service.js';
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { basename, dirname } from 'node:path';
@@ -58,7 +57,7 @@ export async function buildSsf(deps: SsfDeps): Promise<SsfRuntime> {
   await ensureSigningKey(deps);
   let keyRing = await KeyRing.fromConfig(deps.config());
   const setQueue = createSetQueue(deps.redis, deps.keys);
-  const streams = new StreamService(deps.redis, new SsfStreamStore(deps.redis, deps.keys), setQueue, deps.audit, () => deps.config().raw.issuer, 1000, () => deps.config().raw.signing.alg);
+  const streams = createStreamService(deps.redis, deps.keys, setQueue, deps.audit, deps.config);
   await streams.streams(true);
   const receivers = (): ResolvedReceiver[] => [...deps.config().receivers, ...streams.receiversNow()];
   const registry: ReceiverRegistry = { get: (name) => receivers().find((r) => r.name === name) };

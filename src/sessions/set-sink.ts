@@ -1,6 +1,7 @@
 import type { ResolvedReceiver } from '../config/load.js';
 import { enqueueSessionRevoked, type SetQueue } from '../ssf/queue.js';
 import type { SessionRevoked } from '../ssf/set-builder.js';
+import type { StreamService } from '../ssf/stream-service.js';
 import type { RevocationSink, SessionRevocation } from './revoke.js';
 
 /** The SET builder's input for a revocation made by an admin (API or CLI). */
@@ -10,10 +11,13 @@ export function toSessionRevoked(r: SessionRevocation): SessionRevoked {
 
 /**
  * A {@link RevocationSink} that queues one CAEP session-revoked SET per receiver wanting it
- * (idempotent: the job id derives from the deterministic revocation id).
+ * (idempotent: the job id derives from the deterministic revocation id), then hands it to the
+ * SSF streams registered through the stream management API, when given (held for paused ones).
  */
-export function setQueueSink(queue: SetQueue, receivers: () => readonly ResolvedReceiver[]): RevocationSink {
+export function setQueueSink(queue: SetQueue, receivers: () => readonly ResolvedReceiver[], streams?: Pick<StreamService, 'onRevoked'>): RevocationSink {
   return async (r) => {
-    await enqueueSessionRevoked(queue, toSessionRevoked(r), receivers());
+    const revoked = toSessionRevoked(r);
+    await enqueueSessionRevoked(queue, revoked, receivers());
+    await streams?.onRevoked(revoked);
   };
 }

@@ -1,14 +1,23 @@
 import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import type { AuditLog } from '../audit/audit-log.js';
-import type { ResolvedReceiver } from '../config/load.js';
+import type { Config, ResolvedReceiver } from '../config/load.js';
 import { RiskstreamError } from '../errors.js';
+import type { Keys } from '../keys.js';
 import type { LevelChange } from '../types.js';
 import { enqueueLevelChange, enqueueSessionRevoked, enqueueVerification, type SetQueue } from './queue.js';
 import type { SessionRevoked } from './set-builder.js';
-import { streamReceiver, streamReceiverName, streamView, type SsfStream, type SsfStreamStore, type StreamStatus } from './streams.js';
+import { SsfStreamStore, streamReceiver, streamReceiverName, streamView, type SsfStream, type StreamStatus } from './streams.js';
 
 type Held = { kind: 'change'; change: LevelChange } | { kind: 'revoked'; revoked: SessionRevoked };
+
+/**
+ * The stream service for a configuration: streams in Redis, SETs to `queue`, signed with the
+ * configured `signing.alg`, with the configured `issuer`.
+ */
+export function createStreamService(redis: Redis, keys: Keys, queue: SetQueue, audit: AuditLog, config: () => Config): StreamService {
+  return new StreamService(redis, new SsfStreamStore(redis, keys), queue, audit, () => config().raw.issuer, 1000, () => config().raw.signing.alg);
+}
 
 /**
  * The SSF stream management side: receivers that registered themselves (create / read / update /

@@ -8,10 +8,9 @@ import type { Keys } from '../../keys.js';
 import type { SessionIdentity } from '../../sessions/identity.js';
 import type { RevocationSink } from '../../sessions/revoke.js';
 import { createSessionService, createSessionStore } from '../../sessions/service.js';
-import { setQueueSink, toSessionRevoked } from '../../sessions/set-sink.js';
+import { setQueueSink } from '../../sessions/set-sink.js';
 import { createSetQueue } from '../../ssf/queue.js';
-import { StreamService } from '../../ssf/stream-service.js';
-import { SsfStreamStore } from '../../ssf/streams.js';
+import { createStreamService } from '../../ssf/stream-service.js';
 import { DEFAULT_CONFIG, openCli, table } from '../common.js';
 import type { CommandModule } from './index.js';
 
@@ -33,15 +32,8 @@ export type CliSinkFactory = (cli: CliSinkContext) => Promise<{ sink: Revocation
 export const setQueueSinkFactory: CliSinkFactory = async (cli) => {
   const queue = createSetQueue(cli.redis, cli.keys);
   const audit = new AuditLog(cli.redis, cli.config.streams.audit, cli.config.raw.streams.maxlen);
-  const streams = new StreamService(cli.redis, new SsfStreamStore(cli.redis, cli.keys), queue, audit, () => cli.config.raw.issuer, 1000, () => cli.config.raw.signing.alg);
-  const toConfigured = setQueueSink(queue, () => cli.config.receivers);
-  return {
-    sink: async (r) => {
-      await toConfigured(r);
-      await streams.onRevoked(toSessionRevoked(r));
-    },
-    close: () => queue.close(),
-  };
+  const streams = createStreamService(cli.redis, cli.keys, queue, audit, () => cli.config);
+  return { sink: setQueueSink(queue, () => cli.config.receivers, streams), close: () => queue.close() };
 };
 
 const iso = (ms: unknown): string => (typeof ms === 'number' ? new Date(ms).toISOString().replace('.000Z', 'Z') : '');
