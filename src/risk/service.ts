@@ -2,12 +2,12 @@ import type { Redis } from 'ioredis';
 import type { AuditLog } from '../audit/audit-log.js';
 import { RiskstreamError } from '../errors.js';
 import type { Keys } from '../keys.js';
-import { decodeCursor, encodeCursor, isAfterCursor, type CursorPos } from '../sessions/cursor.js';
+import { decodeCursor, encodeCursor, zrevAfter, type CursorPos } from '../sessions/cursor.js';
 import { RISK_LEVELS, type LevelChange, type RiskLevel } from '../types.js';
 import { parseRiskEvent, type OutboxRelay } from './outbox-relay.js';
 import { reset } from './reducer.js';
 import { nextExpiry, type UserState } from './state.js';
-import type { RiskStore } from './store.js';
+import { levelRange, type RiskStore } from './store.js';
 
 /** A user's risk as the API and CLI show it. */
 export interface UserRiskView {
@@ -60,30 +60,17 @@ export class RiskService {
   async list(opts: { level?: RiskLevel; cursor?: string; limit?: number }): Promise<{ users: Array<{ user: string; level: RiskLevel; changed_at: string | null }>; next_cursor: string | null }> {
     const limit = Math.min(Math.max(opts.limit ?? 100, 1), 1000);
     const after = opts.cursor ? decodeCursor(opts.cursor) : undefined;
-    let max = '+inf';
-    let min = '-inf';
-    if (opts.level) {
-      const rank = RISK_LEVELS.indexOf(opts.level);
-      if (rank < 0) throw new RiskstreamError('BAD_REQUEST', `level must be one of ${RISK_LEVELS.join(', ')}`);
-      min = String(rank * 1e13);
-      max = `(${(rank + 1) * 1e13}`;
-      if (after && after.score < (rank + 1) * 1e13) max = String(after.score);
-    } else if (after) {
-      max = String(after.score);
-    }
+    if (opts.level && !RISK_LEVELS.includes(opts.level)) throw new RiskstreamError('BAD_REQUEST', `level must be one of ${RISK_LEVELS.join(', ')}`);
+    const range = opts.level ? levelRange(opts.level) : { min: '-inf' };
     // Rows tied with the cursor's score (changes committed in the same millisecond) that were on
-    // earlier pages are skipped, chunk by chunk.
+    // earlier pages are skipped by zrevAfter.
     const found: Array<{ pos: CursorPos; row: { user: string; level: RiskLevel; changed_at: string | null } }> = [];
-    const chunk = limit + 1;
-    for (let offset = 0; found.length <= limit; offset += chunk) {
-      const rows = await this.redis.zrevrangebyscore(this.keys.usersByLevel, max, min, 'WITHSCORES', 'LIMIT', offset, chunk);
-      for (let i = 0; i + 1 < rows.length && found.length <= limit; i += 2) {
-        const pos = { score: Number(rows[i + 1]), member: rows[i]! };
-        if (after && !isAfterCursor(pos, after)) continue;
+    scan: for await (const chunk of zrevAfter(this.redis, this.keys.usersByLevel, range, after, limit + 1)) {
+      for (const pos of chunk) {
         const rank = Math.floor(pos.score / 1e13);
         found.push({ pos, row: { user: pos.member, level: RISK_LEVELS[rank] ?? 'low', changed_at: iso(pos.score - rank * 1e13) } });
+        if (found.length > limit) break scan;
       }
-      if (rows.length < chunk * 2) break;
     }
     const page = found.slice(0, limit);
     const more = found.length > limit;

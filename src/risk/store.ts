@@ -2,7 +2,7 @@ import type { Redis } from 'ioredis';
 import { LRUCache } from 'lru-cache';
 import type { Keys } from '../keys.js';
 import { ChunkedPipeline } from '../redis/chunked-pipeline.js';
-import { levelRank, type BehaviorHit, type LevelChange } from '../types.js';
+import { levelRank, type BehaviorHit, type LevelChange, type RiskLevel } from '../types.js';
 import { emptyState, nextExpiry, type UserState } from './state.js';
 
 /**
@@ -76,6 +76,12 @@ function indexSig(state: UserState, expiry: number | null): string {
 /** Score used to rank users: level first, then last change. */
 export function levelScore(state: UserState): number {
   return levelRank(state.level) * 1e13 + state.changedAt;
+}
+
+/** The {@link levelScore}s of one level: from `min` (inclusive) up to `top` (exclusive). */
+export function levelRange(level: RiskLevel): { min: string; top: number } {
+  const rank = levelRank(level);
+  return { min: String(rank * 1e13), top: (rank + 1) * 1e13 };
 }
 
 /**

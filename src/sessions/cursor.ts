@@ -1,3 +1,4 @@
+import type { Redis } from 'ioredis';
 import { RiskstreamError } from '../errors.js';
 
 /** A position in a sorted set walked in reverse (score desc, then member desc by bytes). */
@@ -28,4 +29,31 @@ export function decodeCursor(cursor: string): CursorPos {
 export function isAfterCursor(pos: CursorPos, cursor: CursorPos): boolean {
   if (pos.score !== cursor.score) return pos.score < cursor.score;
   return Buffer.compare(Buffer.from(pos.member, 'utf8'), Buffer.from(cursor.member, 'utf8')) < 0;
+}
+
+/**
+ * Walks the sorted set `key` from high to low score, scores in [`min`, `top`) (`top` exclusive;
+ * none: no upper bound), after the position `after` a previous page ended on — rows tied with
+ * its score that came before it are skipped. Yields the positions `chunk` rows at a time (empty
+ * chunks are not yielded); stop early by breaking out of the loop.
+ */
+export async function* zrevAfter(
+  redis: Redis,
+  key: string,
+  range: { min: string; top?: number },
+  after: CursorPos | undefined,
+  chunk: number,
+): AsyncGenerator<CursorPos[]> {
+  const top = range.top ?? Infinity;
+  const max = after && after.score < top ? String(after.score) : Number.isFinite(top) ? `(${top}` : '+inf';
+  for (let offset = 0; ; offset += chunk) {
+    const rows = await redis.zrevrangebyscore(key, max, range.min, 'WITHSCORES', 'LIMIT', offset, chunk);
+    const out: CursorPos[] = [];
+    for (let i = 0; i + 1 < rows.length; i += 2) {
+      const pos = { score: Number(rows[i + 1]), member: rows[i]! };
+      if (!after || isAfterCursor(pos, after)) out.push(pos);
+    }
+    if (out.length) yield out;
+    if (rows.length / 2 < chunk) return;
+  }
 }

@@ -4,7 +4,7 @@ import type { Keys } from '../keys.js';
 import { ChunkedPipeline } from '../redis/chunked-pipeline.js';
 import { deviceIdentity, storedSessionId, type DeviceIdentity, type SessionIdentity } from './identity.js';
 import { defineSessionScripts, scripts } from './scripts.js';
-import { decodeCursor, encodeCursor, isAfterCursor, type CursorPos } from './cursor.js';
+import { decodeCursor, encodeCursor, zrevAfter, type CursorPos } from './cursor.js';
 
 /** Options of a {@link SessionStore}. */
 export interface SessionStoreOptions {
@@ -139,22 +139,14 @@ export class SessionStore {
     const found: Array<{ s: SessionIdentity; pos: CursorPos }> = [];
     const stale: string[] = [];
     const chunk = Math.min(limit * 2 + 16, 1000);
-    const max = after ? String(after.score) : '+inf';
-    for (let offset = 0; found.length <= limit; ) {
-      const rows = await this.redis.zrevrangebyscore(this.keys.sessionsByLogin, max, '-inf', 'WITHSCORES', 'LIMIT', offset, chunk);
-      offset += rows.length / 2;
-      const cands: CursorPos[] = [];
-      for (let i = 0; i + 1 < rows.length; i += 2) {
-        const pos = { score: Number(rows[i + 1]), member: rows[i]! };
-        if (!after || isAfterCursor(pos, after)) cands.push(pos);
-      }
-      const vals = cands.length ? await this.redis.mget(cands.map((c) => this.keys.session(c.member))) : [];
+    for await (const cands of zrevAfter(this.redis, this.keys.sessionsByLogin, { min: '-inf' }, after, chunk)) {
+      const vals = await this.redis.mget(cands.map((c) => this.keys.session(c.member)));
       cands.forEach((pos, i) => {
         const s = this.live(vals[i] ?? null);
         if (s) found.push({ s, pos });
         else stale.push(pos.member);
       });
-      if (rows.length / 2 < chunk) break;
+      if (found.length > limit) break;
     }
     if (stale.length) await this.redis.pipeline().zrem(this.keys.sessionsByLogin, ...stale).zrem(this.keys.sessionsByExpiry, ...stale).exec();
     const page = found.slice(0, limit);

@@ -25,8 +25,9 @@ import { RiskstreamError } from '../../errors.js';
 import { Invalid, toUser } from '../../ingest/event-schema.js';
 import { viewOf } from '../../risk/service.js';
 import type { UserState } from '../../risk/state.js';
+import { levelRange } from '../../risk/store.js';
 import { RISK_LEVELS, type RiskLevel } from '../../types.js';
-import { decodeCursor, encodeCursor, isAfterCursor, type CursorPos } from '../../sessions/cursor.js';
+import { decodeCursor, encodeCursor, zrevAfter, type CursorPos } from '../../sessions/cursor.js';
 import type { ApiContext } from '../context.js';
 import { sendError, type RouteModule } from '../server.js';
 
@@ -206,30 +207,29 @@ async function usersTable(
   const needle = (q.q ?? '').trim().toLowerCase();
   const behavior = (q.behavior ?? '').trim();
   const key = ctx.keys.usersByLevel;
-  const [min, top] = level ? [String(RISK_LEVELS.indexOf(level) * 1e13), (RISK_LEVELS.indexOf(level) + 1) * 1e13] : ['-inf', Infinity];
-  const max = after && after.score < top ? String(after.score) : Number.isFinite(top) ? `(${top}` : '+inf';
+  const range = level ? levelRange(level) : { min: '-inf' };
 
   const counts = ctx.redis.pipeline();
-  RISK_LEVELS.forEach((_, rank) => counts.zcount(key, String(rank * 1e13), `(${(rank + 1) * 1e13}`));
+  for (const l of RISK_LEVELS) {
+    const r = levelRange(l);
+    counts.zcount(key, r.min, `(${r.top}`);
+  }
   const countRes = (await counts.exec()) ?? [];
   const levelCounts = Object.fromEntries(RISK_LEVELS.map((l, i) => [l, Number(countRes[i]?.[1] ?? 0)])) as Record<RiskLevel, number>;
 
   const users: TableRow[] = [];
   let last: CursorPos | undefined;
-  let offset = 0;
   let scanned = 0;
-  let exhausted = false;
-  while (users.length < limit && scanned < MAX_SCAN) {
-    const rows = await ctx.redis.zrevrangebyscore(key, max, min, 'WITHSCORES', 'LIMIT', offset, CHUNK);
-    offset += rows.length / 2;
-    const cands: CursorPos[] = [];
-    for (let i = 0; i + 1 < rows.length; i += 2) {
-      const pos = { score: Number(rows[i + 1]), member: rows[i]! };
-      if (!after || isAfterCursor(pos, after)) cands.push(pos); // ties of the cursor's score already shown
+  // Whether rows remain after the last one scanned (a further chunk, or the rest of this one).
+  let more = false;
+  for await (const cands of zrevAfter(ctx.redis, key, range, after, CHUNK)) {
+    if (users.length >= limit || scanned >= MAX_SCAN) {
+      more = true;
+      break;
     }
     const p = ctx.redis.pipeline();
     for (const c of cands) p.hget(ctx.keys.userState(c.member), 'data');
-    const res = cands.length ? ((await p.exec()) ?? []) : [];
+    const res = (await p.exec()) ?? [];
     let i = 0;
     for (; i < cands.length && users.length < limit; i++) {
       scanned++;
@@ -253,21 +253,14 @@ async function usersTable(
         behaviors: view.behaviors.map((b) => ({ id: b.id, level: b.level, summary: b.summary, last_at: b.last_at, expires_at: b.expires_at, hits: b.hits })),
       });
     }
-    if (rows.length / 2 < CHUNK && i === cands.length) {
-      exhausted = true;
+    if (i < cands.length) {
+      more = true;
       break;
     }
   }
-  if (!exhausted && last) {
-    // Peek: is there anything after the last row scanned?
-    const more = await ctx.redis.zrevrangebyscore(key, String(last.score), min, 'WITHSCORES', 'LIMIT', 0, CHUNK);
-    let any = false;
-    for (let i = 0; i + 1 < more.length && !any; i += 2) any = isAfterCursor({ score: Number(more[i + 1]), member: more[i]! }, last);
-    if (!any && more.length / 2 < CHUNK) exhausted = true;
-  }
   return {
     users,
-    next_cursor: exhausted || !last ? null : encodeCursor(last),
+    next_cursor: more && last ? encodeCursor(last) : null,
     counts: { ...levelCounts, total: levelCounts.low + levelCounts.medium + levelCounts.high },
     scanned,
   };
