@@ -3,6 +3,7 @@ import { dirname, join, resolve, basename } from 'node:path';
 import { LineCounter, parseDocument, isMap, type Document } from 'yaml';
 import type { z } from 'zod';
 import { RiskstreamError } from '../errors.js';
+import { packageRoot } from '../package-root.js';
 import { riskstreamSchema, type RiskstreamFileConfig, type ReceiverConfig, RECEIVER_EVENTS, type ReceiverEvent } from './schema.js';
 import { schemaFor, type BehaviorConfig, type BehaviorKind } from './behaviors-schema.js';
 import { resolveProfile } from '../ingest/profiles/index.js';
@@ -54,16 +55,10 @@ export interface Config {
   shippedBehaviors: boolean;
 }
 
-/**
- * The package's own `config/behaviors.yaml` (the commented defaults), found by walking up from
- * this module (src/ or dist/src/). Undefined if the package was installed without it.
- */
+/** The package's own `config/behaviors.yaml` (the commented defaults); undefined if it was installed without it. */
 export function shippedBehaviorsFile(): string | undefined {
-  for (let d = import.meta.dirname; ; d = dirname(d)) {
-    const f = join(d, 'config', 'behaviors.yaml');
-    if (existsSync(join(d, 'package.json')) && existsSync(f)) return f;
-    if (dirname(d) === d) return undefined;
-  }
+  const f = join(packageRoot(), 'config', 'behaviors.yaml');
+  return existsSync(f) ? f : undefined;
 }
 
 interface Parsed {

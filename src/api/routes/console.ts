@@ -15,8 +15,7 @@
  */
 import { createHash } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
-import { dirname, extname, join, relative, sep } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { extname, join, relative, sep } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { AuditLog, type StoredAuditEntry } from '../../audit/audit-log.js';
@@ -30,6 +29,7 @@ import { RISK_LEVELS, type RiskLevel } from '../../types.js';
 import { decodeCursor, encodeCursor, zrevAfter, type CursorPos } from '../../sessions/cursor.js';
 import type { ApiContext } from '../context.js';
 import { sendError, type RouteModule } from '../server.js';
+import { packageRoot } from '../../package-root.js';
 
 /* ------------------------------------------------------------------ static files */
 
@@ -67,16 +67,6 @@ interface StaticFile {
   type: string;
   etag: string;
   immutable: boolean;
-}
-
-/** The package root (where package.json is), from this module's location in src/ or dist/src/. */
-function packageRoot(): string {
-  let dir = dirname(fileURLToPath(import.meta.url));
-  for (let i = 0; i < 8; i++) {
-    if (existsSync(join(dir, 'package.json'))) return dir;
-    dir = dirname(dir);
-  }
-  return process.cwd();
 }
 
 /** Default location of the built console. */

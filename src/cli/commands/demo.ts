@@ -1,14 +1,7 @@
 import type { Command } from 'commander';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { existsSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { packageRoot } from '../../package-root.js';
 import { runDemo } from '../../runtime/demo.js';
-
-function projectRoot(): string {
-  let dir = dirname(fileURLToPath(import.meta.url));
-  while (!existsSync(join(dir, 'package.json'))) dir = dirname(dir);
-  return dir;
-}
 
 /** `riskstream demo`: the whole product end to end on this machine. */
 export function demoCommand(program: Command): void {
@@ -18,7 +11,7 @@ export function demoCommand(program: Command): void {
     .option('--telemetry <file>', 'NDJSON telemetry to replay', 'demo/telemetry.ndjson')
     .option('--keep', 'keep the demo keys in Redis afterwards')
     .action(async (o: { telemetry: string; keep?: boolean }) => {
-      const root = projectRoot();
+      const root = packageRoot();
       const code = await runDemo({ root, telemetry: resolve(root, o.telemetry), out: process.stdout, ...(o.keep ? { keep: true } : {}) });
       process.exitCode = code;
       setTimeout(() => process.exit(code), 300).unref();
