@@ -5,7 +5,7 @@
  * translated summary — the behaviors by name and the level change — from the catalogue below;
  * the end-user text never discloses what was detected.
  */
-import type { RiskLevel } from '../types.js';
+import { levelRank, type RiskLevel } from '../types.js';
 
 /** Language tags with a catalogue (besides English). */
 export const REASON_LANGUAGES = ['en', 'de', 'fr', 'es', 'it', 'pt', 'nl', 'ja'] as const;
@@ -104,45 +104,37 @@ const CATALOGUE: Record<Exclude<ReasonLanguage, 'en'>, Catalogue> = {
 const EN_USER_RAISED = 'Unusual activity was detected on your account.';
 const EN_USER_LOWERED = 'The risk level of your account was lowered.';
 const EN_USER_REVOKED = 'Your session was ended by an administrator.';
-const RANK: Record<RiskLevel, number> = { low: 0, medium: 1, high: 2 };
+type Reasons = { reason_admin: LangText; reason_user?: LangText };
 
-function others(languages: readonly string[] | undefined): Array<[string, Catalogue]> {
-  const out: Array<[string, Catalogue]> = [];
-  for (const l of new Set(languages ?? [])) {
+/**
+ * The reasons in English and each of `languages` with a catalogue: `en` gives the English admin
+ * and user texts, `per` a language's. Without `languages`, the English admin text alone.
+ */
+function localized(languages: readonly string[] | undefined, en: [admin: string, user: string], per: (c: Catalogue) => [admin: string, user: string]): Reasons {
+  if (!languages?.length) return { reason_admin: { en: en[0] } };
+  const admin: LangText = { en: en[0] };
+  const user: LangText = { en: en[1] };
+  for (const l of new Set(languages)) {
     const c = (CATALOGUE as Record<string, Catalogue | undefined>)[l];
-    if (c) out.push([l, c]);
+    if (c) [admin[l], user[l]] = per(c);
   }
-  return out;
+  return { reason_admin: admin, reason_user: user };
 }
 
 /** `reason_admin` / `reason_user` of a level change: English always, plus `languages`. */
 export function levelChangeReasons(
   change: { previous: RiskLevel; current: RiskLevel; behaviors: readonly string[]; reason: string },
   languages?: readonly string[],
-): { reason_admin: LangText; reason_user?: LangText } {
-  if (!languages?.length) return { reason_admin: { en: change.reason } };
-  const extra = others(languages);
-  const raised = RANK[change.current] > RANK[change.previous];
-  const admin: LangText = { en: change.reason };
-  const user: LangText = { en: raised ? EN_USER_RAISED : EN_USER_LOWERED };
-  for (const [l, c] of extra) {
+): Reasons {
+  const raised = levelRank(change.current) > levelRank(change.previous);
+  return localized(languages, [change.reason, raised ? EN_USER_RAISED : EN_USER_LOWERED], (c) => {
     const [p, n] = [c.levels[change.previous], c.levels[change.current]];
     const names = change.behaviors.map((b) => c.behaviors[b] ?? b).join(', ');
-    admin[l] = names ? c.change(names, p, n) : c.cleared(p, n);
-    user[l] = raised ? c.userRaised : c.userLowered;
-  }
-  return { reason_admin: admin, reason_user: user };
+    return [names ? c.change(names, p, n) : c.cleared(p, n), raised ? c.userRaised : c.userLowered];
+  });
 }
 
 /** `reason_admin` / `reason_user` of a session revocation: the admin's words, plus `languages`. */
-export function revokedReasons(reason: string, languages?: readonly string[]): { reason_admin: LangText; reason_user?: LangText } {
-  if (!languages?.length) return { reason_admin: { en: reason } };
-  const extra = others(languages);
-  const admin: LangText = { en: reason };
-  const user: LangText = { en: EN_USER_REVOKED };
-  for (const [l, c] of extra) {
-    admin[l] = c.revoked(reason);
-    user[l] = c.userRevoked;
-  }
-  return { reason_admin: admin, reason_user: user };
+export function revokedReasons(reason: string, languages?: readonly string[]): Reasons {
+  return localized(languages, [reason, EN_USER_REVOKED], (c) => [c.revoked(reason), c.userRevoked]);
 }
