@@ -150,6 +150,17 @@ export const riskstreamSchema = z.strictObject({
       interval: durationMs.prefault('200ms'),
     })
     .prefault({}),
+  /** Self-registered SSF streams (OpenID SSF 1.0 §8): endpoint policy and limits. */
+  ssf: z
+    .strictObject({
+      /**
+       * Hosts, `host:port` or CIDRs that self-registered streams may push to besides public https
+       * addresses (default none: loopback, private, link-local and plain-http endpoints are refused).
+       * A listed endpoint may be plain http.
+       */
+      allowed_endpoints: z.array(z.string().min(1)).default([]),
+    })
+    .prefault({}),
   log_level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 
