@@ -20,6 +20,12 @@ export type ErrorCode =
   | 'BAD_REQUEST'
   | 'PAYLOAD_TOO_LARGE'
   | 'BACKPRESSURE'
+  /** A self-registered SSF stream: the caller already owns `ssf.limits.streams_per_owner` streams. */
+  | 'STREAM_LIMIT'
+  /** Called more often than allowed (e.g. `/ssf/verify` within `min_verification_interval`); has `retryAfter`. */
+  | 'RATE_LIMITED'
+  /** An SSF Transmitter-Supplied stream property (`aud`, `events_delivered`, …) given with another value than ours. */
+  | 'TRANSMITTER_SUPPLIED'
   | 'SHUTTING_DOWN'
   | 'INTERNAL';
 

@@ -26,6 +26,9 @@ const STATUS: Partial<Record<ErrorCode, number>> = {
   CONFIG_INVALID: 400,
   PAYLOAD_TOO_LARGE: 413,
   BACKPRESSURE: 429,
+  STREAM_LIMIT: 429,
+  RATE_LIMITED: 429,
+  TRANSMITTER_SUPPLIED: 400,
   SHUTTING_DOWN: 503,
 };
 
@@ -90,7 +93,7 @@ export async function buildServer(ctx: ApiContext, modules: RouteModule[]): Prom
   app.setErrorHandler((err: unknown, _req, reply) => {
     if (err instanceof RiskstreamError) {
       const status = STATUS[err.code] ?? 500;
-      if (err.code === 'BACKPRESSURE' && typeof err.details?.retryAfter === 'number') reply.header('Retry-After', String(err.details.retryAfter));
+      if (typeof err.details?.retryAfter === 'number') reply.header('Retry-After', String(err.details.retryAfter));
       return sendError(reply, status, err.code.toLowerCase(), err.message);
     }
     const e = err as { statusCode?: number; code?: string; message?: string };

@@ -24,6 +24,8 @@ export interface ResolvedReceiver extends ReceiverConfig {
   alg: 'ES256' | 'RS256';
   /** Resolved Authorization header value (secret: never log). */
   authorizationValue?: string;
+  /** For a self-registered SSF stream: its `stream_id` (the verification SET's subject, SSF §8.1.4.1). */
+  streamId?: string;
 }
 
 /** Stream and key names, resolved from the prefix. */

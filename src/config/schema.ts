@@ -159,6 +159,25 @@ export const riskstreamSchema = z.strictObject({
        * A listed endpoint may be plain http.
        */
       allowed_endpoints: z.array(z.string().min(1)).default([]),
+      /** Limits on self-registered streams (stream management API); over a limit → 413 / 429. */
+      limits: z
+        .strictObject({
+          /** Streams one ssf token may own (429 `stream_limit` beyond). */
+          streams_per_owner: z.number().int().positive().default(10),
+          /** Least time between two `/ssf/verify` calls on one stream (429 + Retry-After sooner); `0s` = none. */
+          min_verification_interval: durationMs.prefault('30s'),
+          /** Longest `state` of a verification request (characters). */
+          state_length: z.number().int().positive().default(1024),
+          /** Longest `description` (and status `reason`). */
+          description_length: z.number().int().positive().default(1024),
+          /** Most entries in `events_requested`, and the longest one. */
+          events_requested: z.number().int().positive().default(32),
+          event_uri_length: z.number().int().positive().default(512),
+          /** Longest `delivery.endpoint_url` and `delivery.authorization_header`. */
+          endpoint_url_length: z.number().int().positive().default(2048),
+          authorization_header_length: z.number().int().positive().default(4096),
+        })
+        .prefault({}),
     })
     .prefault({}),
   log_level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),

@@ -7,22 +7,32 @@ import type { Keys } from '../keys.js';
 import type { LevelChange } from '../types.js';
 import { enqueueLevelChange, enqueueSessionRevoked, enqueueVerification, type SetQueue } from './queue.js';
 import type { SessionRevoked } from './set-builder.js';
-import { SsfStreamStore, streamReceiver, streamReceiverName, streamView, type SsfStream, type StreamStatus } from './streams.js';
+import { mayAccess, type StreamCaller } from './stream-owner.js';
+import { DEFAULT_EVENTS, newStream, SsfStreamStore, streamReceiver, streamReceiverName, streamView, type SsfStream, type StreamLimits, type StreamStatus } from './streams.js';
+import { checkTransmitterSupplied } from './transmitter-supplied.js';
 
 type Held = { kind: 'change'; change: LevelChange } | { kind: 'revoked'; revoked: SessionRevoked };
 
 /**
  * The stream service for a configuration: streams in Redis, SETs to `queue`, signed with the
- * configured `signing.alg`, with the configured `issuer`.
+ * configured `signing.alg`, with the configured `issuer`, within `ssf.limits`.
  */
 export function createStreamService(redis: Redis, keys: Keys, queue: SetQueue, audit: AuditLog, config: () => Config): StreamService {
-  return new StreamService(redis, new SsfStreamStore(redis, keys), queue, audit, () => config().raw.issuer, 1000, () => config().raw.signing.alg);
+  return new StreamService(redis, new SsfStreamStore(redis, keys), queue, audit, () => config().raw.issuer, 1000, () => config().raw.signing.alg, () => config().raw.ssf.limits);
+}
+
+/** A create/update request: the validated Receiver-Supplied fields and the raw body (for Transmitter-Supplied checks). */
+export interface StreamRequest {
+  fields: Partial<SsfStream>;
+  body: Record<string, unknown>;
 }
 
 /**
  * The SSF stream management side: receivers that registered themselves (create / read / update /
- * delete, status, subjects, verification) become delivery receivers without a restart. Events for
- * a paused stream are held in Redis and delivered on resume; a disabled stream gets nothing.
+ * delete, status, subjects, verification) become delivery receivers without a restart. Every
+ * management call is scoped to the caller's own streams (another caller gets NOT_FOUND; admin
+ * callers see all). Events for a paused stream are held in Redis and delivered on resume; a
+ * disabled stream gets nothing.
  */
 export class StreamService {
   private cache: { at: number; streams: SsfStream[] } = { at: 0, streams: [] };
@@ -36,6 +46,8 @@ export class StreamService {
     private readonly refreshMs = 1000,
     /** The algorithm streams' SETs are signed with (the configured `signing.alg`). */
     private readonly alg: () => 'ES256' | 'RS256' = () => 'ES256',
+    /** `ssf.limits` (streams per owner, verification interval). */
+    private readonly limits: () => Pick<StreamLimits, 'streams_per_owner' | 'min_verification_interval'> = () => ({ streams_per_owner: 10, min_verification_interval: 30_000 }),
   ) {}
 
   private receiver(s: SsfStream): ResolvedReceiver {
@@ -53,39 +65,71 @@ export class StreamService {
     return this.cache.streams.map((s) => this.receiver(s));
   }
 
+  /** The stream configuration as SSF returns it. */
   view(s: SsfStream): Record<string, unknown> {
-    return streamView(s, this.issuer());
+    return streamView(s, this.issuer(), Math.ceil(this.limits().min_verification_interval / 1000));
   }
 
-  async create(fields: Partial<SsfStream>, actor: string): Promise<SsfStream> {
-    const s = await this.store.create(fields);
+  /** A stream the caller may see (NOT_FOUND otherwise: another caller's stream looks absent). */
+  async get(id: string, caller: StreamCaller): Promise<SsfStream> {
+    const s = await this.store.get(id);
+    if (!mayAccess(caller, s.owner)) throw new RiskstreamError('NOT_FOUND', `no stream ${id}`);
+    return s;
+  }
+
+  /** The caller's streams (every stream for an admin caller). */
+  async list(caller: StreamCaller): Promise<SsfStream[]> {
+    return (await this.streams(true)).filter((s) => mayAccess(caller, s.owner));
+  }
+
+  /** Creates a stream owned by the caller; `aud` is the endpoint's origin, never the caller's choice. */
+  async create(req: StreamRequest, caller: StreamCaller, actor: string): Promise<SsfStream> {
+    const candidate = newStream(req.fields, caller.owner, randomUUID(), Date.now());
+    checkTransmitterSupplied(req.body, this.view(candidate));
+    const s = await this.store.create(candidate, this.limits().streams_per_owner);
     await this.audit.write({ action: 'receiver.enabled', actor, target: streamReceiverName(s.stream_id), details: { stream_id: s.stream_id, endpoint: s.endpoint_url, events: s.events_requested } });
     await this.streams(true);
     return s;
   }
 
-  async update(id: string, fields: Partial<SsfStream>, actor: string, replace = false): Promise<SsfStream> {
-    const s = await this.store.update(id, (cur) => ({
-      ...cur,
-      ...(replace ? { description: undefined, authorization_header: undefined } : {}),
-      ...fields,
-    }));
+  /**
+   * PATCH (or PUT with `replace`: missing Receiver-Supplied properties are deleted, defaults apply,
+   * SSF §8.1.1.4). Transmitter-Supplied properties must match (§8.1.1.3). A new `endpoint_url`
+   * drops the stored `authorization_header` unless the request brings one, and must keep the
+   * origin `aud` was derived from.
+   */
+  async update(id: string, req: StreamRequest, caller: StreamCaller, actor: string, replace = false): Promise<SsfStream> {
+    const { fields } = req;
+    const s = await this.change(id, caller, (cur) => {
+      checkTransmitterSupplied(req.body, this.view(cur));
+      const moved = fields.endpoint_url !== undefined && fields.endpoint_url !== cur.endpoint_url;
+      if (moved && new URL(fields.endpoint_url!).origin !== new URL(cur.endpoint_url).origin) {
+        throw new RiskstreamError('TRANSMITTER_SUPPLIED', 'delivery.endpoint_url must keep its origin: the stream\'s aud is derived from it and cannot change (SSF 1.0 §8.1.1); create a new stream instead', { property: 'aud' });
+      }
+      return {
+        ...cur,
+        ...(replace ? { description: undefined, authorization_header: undefined, events_requested: DEFAULT_EVENTS } : {}),
+        ...(moved ? { authorization_header: undefined } : {}),
+        ...fields,
+      };
+    });
     await this.audit.write({ action: 'receiver.changed', actor, target: streamReceiverName(id), details: { stream_id: id, endpoint: s.endpoint_url, events: s.events_requested } });
     await this.streams(true);
     return s;
   }
 
-  async delete(id: string, actor: string): Promise<void> {
+  async delete(id: string, caller: StreamCaller, actor: string): Promise<void> {
+    await this.get(id, caller);
     await this.store.delete(id);
     await this.audit.write({ action: 'receiver.disabled', actor, target: streamReceiverName(id), details: { stream_id: id, deleted: true } });
     await this.streams(true);
   }
 
   /** Sets a stream's status; resuming (→ enabled) delivers what was held while paused. */
-  async setStatus(id: string, status: StreamStatus, reason: string | undefined, actor: string): Promise<SsfStream> {
+  async setStatus(id: string, status: StreamStatus, reason: string | undefined, caller: StreamCaller, actor: string): Promise<SsfStream> {
     if (!['enabled', 'paused', 'disabled'].includes(status)) throw new RiskstreamError('BAD_REQUEST', 'status must be enabled, paused or disabled');
-    const before = await this.store.get(id);
-    const s = await this.store.update(id, (cur) => ({ ...cur, status, ...(reason ? { reason } : {}) }));
+    const before = await this.get(id, caller);
+    const s = await this.change(id, caller, (cur) => ({ ...cur, status, reason }));
     await this.audit.write({ action: status === 'enabled' ? 'receiver.enabled' : 'receiver.disabled', actor, target: streamReceiverName(id), details: { stream_id: id, status, previous: before.status, reason } });
     await this.streams(true);
     if (status === 'enabled') await this.release(s);
@@ -93,9 +137,9 @@ export class StreamService {
     return s;
   }
 
-  async subjects(id: string, subject: unknown, op: 'add' | 'remove', actor: string): Promise<void> {
+  async subjects(id: string, subject: unknown, op: 'add' | 'remove', caller: StreamCaller, actor: string): Promise<void> {
     const key = subjectKey(subject);
-    await this.store.update(id, (cur) => ({
+    await this.change(id, caller, (cur) => ({
       ...cur,
       removed_subjects: op === 'remove' ? [...new Set([...cur.removed_subjects, key])] : cur.removed_subjects.filter((x) => x !== key),
     }));
@@ -103,12 +147,28 @@ export class StreamService {
     await this.streams(true);
   }
 
-  /** Queues an SSF verification SET carrying `state` to the stream. */
-  async verify(id: string, state: string | undefined): Promise<void> {
-    const s = await this.store.get(id);
+  /**
+   * Queues an SSF verification SET carrying `state` to the stream; at most one per
+   * `min_verification_interval` (RATE_LIMITED with `retryAfter` seconds, SSF §8.1.4.2).
+   */
+  async verify(id: string, state: string | undefined, caller: StreamCaller): Promise<void> {
+    const s = await this.get(id, caller);
     if (s.status === 'disabled') throw new RiskstreamError('BAD_REQUEST', 'stream is disabled');
+    const interval = this.limits().min_verification_interval;
+    if (interval > 0 && (await this.redis.set(this.store.verifyKey(id), '1', 'PX', interval, 'NX')) !== 'OK') {
+      const left = await this.redis.pttl(this.store.verifyKey(id));
+      throw new RiskstreamError('RATE_LIMITED', `verification requested less than min_verification_interval (${Math.ceil(interval / 1000)} s) ago`, { retryAfter: Math.max(1, Math.ceil(left / 1000)) });
+    }
     await this.streams(true);
     await enqueueVerification(this.queue, streamReceiverName(id), randomUUID(), state);
+  }
+
+  /** Applies `change` to a stream the caller may access (re-checked on every compare-and-set try). */
+  private change(id: string, caller: StreamCaller, change: (s: SsfStream) => SsfStream): Promise<SsfStream> {
+    return this.store.update(id, (cur) => {
+      if (!mayAccess(caller, cur.owner)) throw new RiskstreamError('NOT_FOUND', `no stream ${id}`);
+      return change(cur);
+    });
   }
 
   /** Queues level changes to every enabled stream; holds them for paused ones. */

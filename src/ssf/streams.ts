@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import type { ResolvedReceiver } from '../config/load.js';
-import type { ReceiverEvent } from '../config/schema.js';
+import type { ReceiverEvent, RiskstreamFileConfig } from '../config/schema.js';
 import { RiskstreamError } from '../errors.js';
 import type { Keys } from '../keys.js';
 import { CAEP_RISK_LEVEL_CHANGE, CAEP_SESSION_REVOKED, OKTA_USER_RISK_CHANGE, SSF_VERIFICATION } from './set-builder.js';
@@ -18,12 +18,20 @@ export const STREAM_EVENTS: Record<string, ReceiverEvent> = {
 };
 /** What `events_supported` lists. */
 export const EVENTS_SUPPORTED = [CAEP_RISK_LEVEL_CHANGE, CAEP_SESSION_REVOKED, SSF_VERIFICATION];
+/** `events_requested` when a create or replace (PUT, SSF §8.1.1.4) leaves it out. */
+export const DEFAULT_EVENTS = [CAEP_RISK_LEVEL_CHANGE, CAEP_SESSION_REVOKED];
+
+/** Limits on self-registered streams (`ssf.limits`). */
+export type StreamLimits = RiskstreamFileConfig['ssf']['limits'];
 
 export type StreamStatus = 'enabled' | 'paused' | 'disabled';
 
 /** A stream registered by an SSF receiver through the management API (stored in Redis). */
 export interface SsfStream {
   stream_id: string;
+  /** Digest of the ssf token that created it (see stream-owner.ts); absent on legacy streams (admin only). */
+  owner?: string;
+  /** Set by riskstream from the endpoint's origin at creation (SSF §8.1.1: transmitter-supplied, never updated). */
   aud: string;
   endpoint_url: string;
   /** Sent as the Authorization header on every push (secret: never returned in full). */
@@ -38,8 +46,8 @@ export interface SsfStream {
   updated_at: number;
 }
 
-/** The stream configuration as SSF 1.0 returns it. */
-export function streamView(s: SsfStream, issuer: string): Record<string, unknown> {
+/** The stream configuration as SSF 1.0 returns it (`minVerification` in seconds). */
+export function streamView(s: SsfStream, issuer: string, minVerification = 0): Record<string, unknown> {
   const delivered = s.events_requested.filter((e) => EVENTS_SUPPORTED.includes(e));
   return {
     stream_id: s.stream_id,
@@ -49,7 +57,7 @@ export function streamView(s: SsfStream, issuer: string): Record<string, unknown
     events_requested: s.events_requested,
     events_delivered: delivered,
     delivery: { method: PUSH_METHOD, endpoint_url: s.endpoint_url, ...(s.authorization_header ? { authorization_header: '[set]' } : {}) },
-    min_verification_interval: 0,
+    min_verification_interval: minVerification,
     ...(s.description ? { description: s.description } : {}),
   };
 }
@@ -59,12 +67,15 @@ export function streamReceiverName(id: string): string {
   return `ssf-stream-${id}`;
 }
 
-/** The delivery receiver a stream stands for (enabled only while the stream is `enabled`). */
-/** A stream as a delivery receiver; its SETs are signed with `alg` (the main signing key's). */
+/**
+ * A stream as a delivery receiver (enabled only while the stream is `enabled`); its SETs are
+ * signed with `alg` (the main signing key's).
+ */
 export function streamReceiver(s: SsfStream, alg: 'ES256' | 'RS256' = 'ES256'): ResolvedReceiver {
   const events = [...new Set(s.events_requested.map((e) => STREAM_EVENTS[e]).filter((e): e is ReceiverEvent => !!e))];
   return {
     name: streamReceiverName(s.stream_id),
+    streamId: s.stream_id,
     kind: 'ssf',
     endpoint: s.endpoint_url,
     audience: s.aud,
@@ -77,8 +88,9 @@ export function streamReceiver(s: SsfStream, alg: 'ES256' | 'RS256' = 'ES256'): 
   };
 }
 
-function validUrl(u: unknown, what: string): string {
+function validUrl(u: unknown, what: string, maxLength: number): string {
   if (typeof u !== 'string') throw new RiskstreamError('BAD_REQUEST', `${what} is required`);
+  if (u.length > maxLength) throw new RiskstreamError('PAYLOAD_TOO_LARGE', `${what} is longer than ${maxLength} characters`);
   try {
     const url = new URL(u);
     if (url.protocol !== 'https:' && url.protocol !== 'http:') throw new Error('scheme');
@@ -88,30 +100,64 @@ function validUrl(u: unknown, what: string): string {
   return u;
 }
 
-/** Validates a create/update body into stream fields. */
-export function parseStreamBody(body: unknown, partial: boolean): Partial<SsfStream> {
-  if (!body || typeof body !== 'object') throw new RiskstreamError('BAD_REQUEST', 'body must be a JSON object');
+/** A string field within `max` characters (413 beyond). */
+export function boundedString(v: unknown, what: string, max: number): string {
+  if (typeof v !== 'string') throw new RiskstreamError('BAD_REQUEST', `${what} must be a string`);
+  if (v.length > max) throw new RiskstreamError('PAYLOAD_TOO_LARGE', `${what} is longer than ${max} characters`);
+  return v;
+}
+
+/**
+ * Validates the Receiver-Supplied properties of a create/update body (SSF §8.1.1) into stream
+ * fields, within `limits`. Transmitter-Supplied ones (`aud`, …) are checked by transmitter-supplied.ts.
+ */
+export function parseStreamBody(body: unknown, partial: boolean, limits: StreamLimits): Partial<SsfStream> {
+  if (!body || typeof body !== 'object' || Array.isArray(body)) throw new RiskstreamError('BAD_REQUEST', 'body must be a JSON object');
   const b = body as Record<string, unknown>;
   const out: Partial<SsfStream> = {};
   if (b.delivery !== undefined || !partial) {
     const d = (b.delivery ?? {}) as Record<string, unknown>;
     if (d.method !== undefined && d.method !== PUSH_METHOD) throw new RiskstreamError('BAD_REQUEST', `delivery.method must be ${PUSH_METHOD} (push)`);
-    out.endpoint_url = validUrl(d.endpoint_url, 'delivery.endpoint_url');
-    if (typeof d.authorization_header === 'string') out.authorization_header = d.authorization_header;
+    out.endpoint_url = validUrl(d.endpoint_url, 'delivery.endpoint_url', limits.endpoint_url_length);
+    if (d.authorization_header !== undefined) out.authorization_header = boundedString(d.authorization_header, 'delivery.authorization_header', limits.authorization_header_length);
   }
   if (b.events_requested !== undefined) {
     if (!Array.isArray(b.events_requested) || b.events_requested.some((e) => typeof e !== 'string')) {
       throw new RiskstreamError('BAD_REQUEST', 'events_requested must be an array of event type URIs');
     }
-    out.events_requested = b.events_requested as string[];
+    if (b.events_requested.length > limits.events_requested) throw new RiskstreamError('PAYLOAD_TOO_LARGE', `events_requested has more than ${limits.events_requested} entries`);
+    out.events_requested = (b.events_requested as string[]).map((e) => boundedString(e, 'events_requested entry', limits.event_uri_length));
   }
-  if (b.aud !== undefined) {
-    if (typeof b.aud !== 'string' || !b.aud) throw new RiskstreamError('BAD_REQUEST', 'aud must be a string');
-    out.aud = b.aud;
-  }
-  if (b.description !== undefined) out.description = String(b.description).slice(0, 500);
+  if (b.description !== undefined) out.description = boundedString(b.description, 'description', limits.description_length);
   return out;
 }
+
+/** A new stream of `owner` from validated fields; `aud` is the endpoint's origin (SSF §8.1.1: transmitter-supplied). */
+export function newStream(fields: Partial<SsfStream>, owner: string | undefined, id: string, now: number): SsfStream {
+  if (!fields.endpoint_url) throw new RiskstreamError('BAD_REQUEST', 'delivery.endpoint_url is required');
+  return {
+    stream_id: id,
+    ...(owner !== undefined ? { owner } : {}),
+    aud: new URL(fields.endpoint_url).origin,
+    endpoint_url: fields.endpoint_url,
+    ...(fields.authorization_header ? { authorization_header: fields.authorization_header } : {}),
+    events_requested: fields.events_requested ?? DEFAULT_EVENTS,
+    ...(fields.description ? { description: fields.description } : {}),
+    status: 'enabled',
+    removed_subjects: [],
+    created_at: now,
+    updated_at: now,
+  };
+}
+
+const CREATE = `local n = 0
+for _, v in ipairs(redis.call('HVALS', KEYS[1])) do
+  local ok, s = pcall(cjson.decode, v)
+  if ok and type(s) == 'table' and s.owner == ARGV[1] then n = n + 1 end
+end
+if n >= tonumber(ARGV[2]) then return 0 end
+redis.call('HSET', KEYS[1], ARGV[3], ARGV[4])
+return 1`;
 
 const CAS = `if redis.call('HGET', KEYS[1], ARGV[1]) == ARGV[2] then redis.call('HSET', KEYS[1], ARGV[1], ARGV[3]) return 1 end return 0`;
 
@@ -133,20 +179,14 @@ export class SsfStreamStore {
     return JSON.parse(v) as SsfStream;
   }
 
-  async create(fields: Partial<SsfStream>, now = Date.now()): Promise<SsfStream> {
-    const s: SsfStream = {
-      stream_id: randomUUID(),
-      aud: fields.aud ?? new URL(fields.endpoint_url!).origin,
-      endpoint_url: fields.endpoint_url!,
-      ...(fields.authorization_header ? { authorization_header: fields.authorization_header } : {}),
-      events_requested: fields.events_requested ?? [CAEP_RISK_LEVEL_CHANGE, CAEP_SESSION_REVOKED],
-      ...(fields.description ? { description: fields.description } : {}),
-      status: 'enabled',
-      removed_subjects: [],
-      created_at: now,
-      updated_at: now,
-    };
-    await this.redis.hset(this.keys.ssfStreams, s.stream_id, JSON.stringify(s));
+  /**
+   * Stores a new stream (`fields` over {@link newStream}'s defaults) unless its owner already has
+   * `maxPerOwner` streams (checked atomically; STREAM_LIMIT).
+   */
+  async create(fields: Partial<SsfStream>, maxPerOwner = Number.MAX_SAFE_INTEGER, now = Date.now()): Promise<SsfStream> {
+    const s: SsfStream = { ...newStream(fields, fields.owner, fields.stream_id ?? randomUUID(), now), ...fields };
+    const ok = await this.redis.eval(CREATE, 1, this.keys.ssfStreams, s.owner ?? '', String(maxPerOwner), s.stream_id, JSON.stringify(s));
+    if (ok !== 1) throw new RiskstreamError('STREAM_LIMIT', `this token already owns ${maxPerOwner} streams (ssf.limits.streams_per_owner)`);
     return s;
   }
 
@@ -165,11 +205,16 @@ export class SsfStreamStore {
   async delete(id: string): Promise<void> {
     const n = await this.redis.hdel(this.keys.ssfStreams, id);
     if (!n) throw new RiskstreamError('NOT_FOUND', `no stream ${id}`);
-    await this.redis.del(this.heldKey(id));
+    await this.redis.del(this.heldKey(id), this.verifyKey(id));
   }
 
   /** Key of the list of SETs held while the stream is paused. */
   heldKey(id: string): string {
     return `${this.keys.prefix}:ssf:held:${id}`;
+  }
+
+  /** Key (PX = `min_verification_interval`) set by a stream's last verification request. */
+  verifyKey(id: string): string {
+    return `${this.keys.prefix}:ssf:verify:${id}`;
   }
 }

@@ -1,9 +1,11 @@
 import type { FastifyRequest } from 'fastify';
 import type { RouteModule } from '../server.js';
+import type { ApiContext } from '../context.js';
 import { service } from '../context.js';
 import { RiskstreamError } from '../../errors.js';
-import { parseStreamBody, type StreamStatus } from '../../ssf/streams.js';
-import type { StreamService } from '../../ssf/stream-service.js';
+import { boundedString, parseStreamBody, type StreamLimits, type StreamStatus } from '../../ssf/streams.js';
+import { streamCaller, type StreamCaller } from '../../ssf/stream-owner.js';
+import type { StreamRequest, StreamService } from '../../ssf/stream-service.js';
 
 type Req = FastifyRequest<{ Querystring: { stream_id?: string }; Body: Record<string, unknown> | undefined }>;
 
@@ -13,67 +15,82 @@ function streamId(req: Req, required = true): string | undefined {
   return id;
 }
 
+/** The caller: a digest of its token, and whether it is an admin token (admins see every stream). */
+function caller(ctx: ApiContext, req: Req): StreamCaller {
+  const header = req.headers.authorization;
+  return streamCaller(header, ctx.tokens.check(header, 'admin') === 'ok');
+}
+
+/** The validated body of a create / update / replace. */
+function streamRequest(req: Req, partial: boolean, limits: StreamLimits): StreamRequest {
+  const fields = parseStreamBody(req.body, partial, limits);
+  return { fields, body: req.body ?? {} };
+}
+
 /**
- * OpenID SSF 1.0 stream management (transmitter side), for receivers that register themselves:
- * `/ssf/streams` (POST create, GET read, PATCH update, PUT replace, DELETE), `/ssf/status`
- * (GET, POST), `/ssf/subjects:add`, `/ssf/subjects:remove`, `/ssf/verify`. Bearer tokens with the
- * `ssf` scope (or admin). Streams live in Redis and receive SETs without a restart.
+ * OpenID SSF 1.0 stream management (transmitter side, §8.1), for receivers that register
+ * themselves: `/ssf/streams` (POST create, GET read, PATCH update, PUT replace, DELETE),
+ * `/ssf/status` (GET, POST), `/ssf/subjects:add`, `/ssf/subjects:remove`, `/ssf/verify`. Bearer
+ * tokens with the `ssf` scope (or admin). A stream belongs to the token that created it: other
+ * ssf tokens get 404 for it. Streams live in Redis and receive SETs without a restart.
  */
 export const ssfStreamRoutes: RouteModule = (app, ctx) => {
   const streams = (): StreamService => service<StreamService>(ctx, 'ssfStreams');
+  const limits = (): StreamLimits => ctx.config().raw.ssf.limits;
   const opts = { config: { scope: 'ssf' as const } };
 
   app.post('/ssf/streams', opts, async (req: Req, reply) => {
-    const s = await streams().create(parseStreamBody(req.body, false), req.actor);
+    const s = await streams().create(streamRequest(req, false, limits()), caller(ctx, req), req.actor);
     return reply.code(201).send(streams().view(s));
   });
 
   app.get('/ssf/streams', opts, async (req: Req) => {
     const id = streamId(req, false);
-    if (id) return streams().view(await streams().store.get(id));
-    return (await streams().streams(true)).map((s) => streams().view(s));
+    if (id) return streams().view(await streams().get(id, caller(ctx, req)));
+    return (await streams().list(caller(ctx, req))).map((s) => streams().view(s));
   });
 
   app.patch('/ssf/streams', opts, async (req: Req) => {
     const id = streamId(req)!;
-    return streams().view(await streams().update(id, parseStreamBody(req.body, true), req.actor));
+    return streams().view(await streams().update(id, streamRequest(req, true, limits()), caller(ctx, req), req.actor));
   });
 
   app.put('/ssf/streams', opts, async (req: Req) => {
     const id = streamId(req)!;
-    return streams().view(await streams().update(id, parseStreamBody(req.body, false), req.actor, true));
+    return streams().view(await streams().update(id, streamRequest(req, false, limits()), caller(ctx, req), req.actor, true));
   });
 
   app.delete('/ssf/streams', opts, async (req: Req, reply) => {
-    await streams().delete(streamId(req)!, req.actor);
+    await streams().delete(streamId(req)!, caller(ctx, req), req.actor);
     return reply.code(204).send();
   });
 
   app.get('/ssf/status', opts, async (req: Req) => {
-    const s = await streams().store.get(streamId(req)!);
+    const s = await streams().get(streamId(req)!, caller(ctx, req));
     return { stream_id: s.stream_id, status: s.status, ...(s.reason ? { reason: s.reason } : {}) };
   });
 
   app.post('/ssf/status', opts, async (req: Req) => {
     const status = req.body?.status as StreamStatus;
-    const reason = typeof req.body?.reason === 'string' ? req.body.reason : undefined;
-    const s = await streams().setStatus(streamId(req)!, status, reason, req.actor);
+    const reason = req.body?.reason === undefined ? undefined : boundedString(req.body.reason, 'reason', limits().description_length);
+    const s = await streams().setStatus(streamId(req)!, status, reason, caller(ctx, req), req.actor);
     return { stream_id: s.stream_id, status: s.status, ...(s.reason ? { reason: s.reason } : {}) };
   });
 
+  // SSF §8.1.3.2: "the Event Transmitter responds with an empty 200 OK response".
   app.post('/ssf/subjects::add', opts, async (req: Req, reply) => {
-    await streams().subjects(streamId(req)!, req.body?.subject, 'add', req.actor);
-    return reply.code(200).send({});
+    await streams().subjects(streamId(req)!, req.body?.subject, 'add', caller(ctx, req), req.actor);
+    return reply.code(200).send();
   });
 
   app.post('/ssf/subjects::remove', opts, async (req: Req, reply) => {
-    await streams().subjects(streamId(req)!, req.body?.subject, 'remove', req.actor);
+    await streams().subjects(streamId(req)!, req.body?.subject, 'remove', caller(ctx, req), req.actor);
     return reply.code(204).send();
   });
 
   app.post('/ssf/verify', opts, async (req: Req, reply) => {
-    const state = typeof req.body?.state === 'string' ? req.body.state : undefined;
-    await streams().verify(streamId(req)!, state);
+    const state = req.body?.state === undefined ? undefined : boundedString(req.body.state, 'state', limits().state_length);
+    await streams().verify(streamId(req)!, state, caller(ctx, req));
     return reply.code(204).send();
   });
 };

@@ -1,0 +1,32 @@
+import { createHmac } from 'node:crypto';
+import { RiskstreamError } from '../errors.js';
+
+/**
+ * Who calls the stream management API: `owner` is a stable digest of the bearer token (the
+ * token itself is never stored); `admin` callers see and manage every stream, including
+ * streams created before ownership existed (stored without an owner).
+ */
+export interface StreamCaller {
+  owner: string;
+  admin: boolean;
+}
+
+/** Domain label of the owner digest, so it never equals another digest of the same token. */
+const LABEL = 'riskstream/ssf-stream-owner/v1';
+
+/** The owner id of a bearer token: HMAC-SHA-256 under a fixed label, 128 bits in hex. */
+export function streamOwner(token: string): string {
+  return createHmac('sha256', LABEL).update(token).digest('hex').slice(0, 32);
+}
+
+/** The caller of a request from its `Authorization: Bearer …` header. */
+export function streamCaller(authorization: string | undefined, admin: boolean): StreamCaller {
+  const m = authorization ? /^Bearer\s+(\S+)\s*$/i.exec(authorization) : null;
+  if (!m) throw new RiskstreamError('UNAUTHORIZED', 'a bearer token is required');
+  return { owner: streamOwner(m[1]!), admin };
+}
+
+/** True when `caller` may see and change a stream owned by `owner` (undefined: a legacy stream). */
+export function mayAccess(caller: StreamCaller, owner: string | undefined): boolean {
+  return caller.admin || (owner !== undefined && owner === caller.owner);
+}
