@@ -1,24 +1,17 @@
 import { describe, expect, it } from 'vitest';
 import { waitFor } from '../helpers/redis.js';
 import { eventOf } from '../helpers/receiver.js';
+import { apiClient, CAEP_REVOKED, CAEP_RISK, PUSH, VERIFICATION } from '../helpers/ssf-api.js';
 import { workerHarness } from '../helpers/worker.js';
 
-const CAEP_RISK = 'https://schemas.openid.net/secevent/caep/event-type/risk-level-change';
-const CAEP_REVOKED = 'https://schemas.openid.net/secevent/caep/event-type/session-revoked';
-const VERIFICATION = 'https://schemas.openid.net/secevent/ssf/event-type/verification';
-
-const ssfToken = 'ssf-token-for-the-stream-tests-0123';
-const h = workerHarness('ssf-streams', () => ({ http: { ssf_tokens: [ssfToken] } }));
-
-const api = async (method: string, path: string, body?: unknown, token = ssfToken): Promise<{ status: number; json: any }> => {
-  const res = await fetch(`${h.worker.url}${path}`, {
-    method,
-    headers: { authorization: `Bearer ${token}`, ...(body ? { 'content-type': 'application/json' } : {}) },
-    ...(body ? { body: JSON.stringify(body) } : {}),
-  });
-  const text = await res.text();
-  return { status: res.status, json: text ? JSON.parse(text) : undefined };
-};
+const alice = 'ssf-token-alice-for-stream-tests-0123';
+const bob = 'ssf-token-bob-for-the-stream-tests-0123';
+const carol = 'ssf-token-carol-for-limit-tests-012345';
+const h = workerHarness('ssf-streams', () => ({
+  http: { ssf_tokens: [alice, bob, carol] },
+  ssf: { allowed_endpoints: ['127.0.0.1'], limits: { streams_per_owner: 3, description_length: 64, state_length: 64, events_requested: 8 } },
+}));
+const api = apiClient(() => h.worker.url, alice);
 
 async function travel(user: string, hour: number): Promise<void> {
   const t = (h: number): string => `2026-11-23T${String(h).padStart(2, '0')}:00:00Z`;
@@ -27,13 +20,14 @@ async function travel(user: string, hour: number): Promise<void> {
 }
 
 const setsFor = (user: string) => h.receiver.received.filter((s) => (s.claims.sub_id as { email?: string } | undefined)?.email === user);
+const delivery = (path: string, extra: Record<string, unknown> = {}) => ({ method: PUSH, endpoint_url: `${h.receiver.url}${path}`, ...extra });
 
 describe('SSF stream management', () => {
   let id = '';
 
   it('publishes transmitter metadata', async () => {
     const meta = (await (await fetch(`${h.worker.url}/.well-known/ssf-configuration`)).json()) as Record<string, unknown>;
-    expect(meta).toMatchObject({ issuer: 'https://riskstream.test', delivery_methods_supported: ['urn:ietf:rfc:8935'] });
+    expect(meta).toMatchObject({ issuer: 'https://riskstream.test', delivery_methods_supported: [PUSH] });
     for (const k of ['jwks_uri', 'configuration_endpoint', 'status_endpoint', 'add_subject_endpoint', 'remove_subject_endpoint', 'verification_endpoint']) {
       expect(meta[k], k).toEqual(expect.stringMatching(/^https:\/\//));
     }
@@ -44,10 +38,10 @@ describe('SSF stream management', () => {
     expect((await api('GET', '/ssf/streams', undefined, h.cfg.ingestToken)).status).toBe(403);
   });
 
-  it('a stream created through the API receives SETs without a restart', async () => {
-    const r = await api('POST', '/ssf/streams', { delivery: { method: 'urn:ietf:rfc:8935', endpoint_url: `${h.receiver.url}/ssf` }, events_requested: [CAEP_RISK, CAEP_REVOKED], aud: 'https://rx.example' });
+  it('a stream created through the API receives SETs without a restart, with aud = its endpoint origin', async () => {
+    const r = await api('POST', '/ssf/streams', { delivery: delivery('/ssf'), events_requested: [CAEP_RISK, CAEP_REVOKED] });
     expect(r.status).toBe(201);
-    expect(r.json).toMatchObject({ iss: 'https://riskstream.test', aud: 'https://rx.example', events_delivered: [CAEP_RISK, CAEP_REVOKED] });
+    expect(r.json).toMatchObject({ iss: 'https://riskstream.test', aud: h.receiver.url, events_delivered: [CAEP_RISK, CAEP_REVOKED] });
     id = r.json.stream_id;
     expect((await api('GET', `/ssf/streams?stream_id=${id}`)).json.stream_id).toBe(id);
 
@@ -55,15 +49,89 @@ describe('SSF stream management', () => {
     await waitFor(() => setsFor('stream-user@example.com').length >= 1, { what: 'a SET on the new stream' });
     const set = setsFor('stream-user@example.com')[0]!;
     expect(set.verified).toBe(true);
-    expect(set.claims.aud).toBe('https://rx.example');
+    expect(set.claims.aud).toBe(h.receiver.url);
     expect(eventOf(set)).toMatchObject({ type: CAEP_RISK, body: { current_level: 'HIGH' } });
+  });
+
+  it('the caller cannot choose aud: refused on create and on PATCH, so no SET is signed for another audience', async () => {
+    const before = (await api('GET', '/ssf/streams')).json.length;
+    const created = await api('POST', '/ssf/streams', { delivery: delivery('/x'), aud: 'https://victim.okta.com' });
+    expect(created.status).toBe(400);
+    expect(created.json.error).toBe('transmitter_supplied');
+    expect((await api('GET', '/ssf/streams')).json).toHaveLength(before);
+
+    const patched = await api('PATCH', '/ssf/streams', { stream_id: id, aud: 'https://victim.okta.com' });
+    expect([patched.status, patched.json.error]).toEqual([400, 'transmitter_supplied']);
+    expect((await api('GET', `/ssf/streams?stream_id=${id}`)).json.aud).toBe(h.receiver.url);
+  });
+
+  it('an endpoint may not move to another origin (its aud would no longer fit)', async () => {
+    const r = await api('PATCH', '/ssf/streams', { stream_id: id, delivery: { method: PUSH, endpoint_url: 'http://127.0.0.1:1/elsewhere' } });
+    expect([r.status, r.json.error]).toEqual([400, 'transmitter_supplied']);
+    expect((await api('GET', `/ssf/streams?stream_id=${id}`)).json.delivery.endpoint_url).toBe(`${h.receiver.url}/ssf`);
   });
 
   it('a verification event round-trips with its state', async () => {
     expect((await api('POST', '/ssf/verify', { stream_id: id, state: 'xyz-123' })).status).toBe(204);
-    const v = await waitFor(() => h.receiver.received.find((s) => eventOf(s).type === VERIFICATION), { what: 'verification SET' });
+    const v = await waitFor(() => h.receiver.received.find((s) => eventOf(s).type === VERIFICATION && s.path === '/ssf'), { what: 'verification SET' });
     expect(v.verified).toBe(true);
     expect(eventOf(v).body.state).toBe('xyz-123');
+  });
+
+  it("another ssf token gets 404 for every operation on a stream it did not create, and changes nothing", async () => {
+    const ops: Array<[string, string, unknown?]> = [
+      ['GET', `/ssf/streams?stream_id=${id}`],
+      ['PATCH', '/ssf/streams', { stream_id: id, description: 'stolen' }],
+      ['PUT', '/ssf/streams', { stream_id: id, delivery: delivery('/stolen') }],
+      ['GET', `/ssf/status?stream_id=${id}`],
+      ['POST', '/ssf/status', { stream_id: id, status: 'disabled' }],
+      ['POST', '/ssf/subjects:add', { stream_id: id, subject: { format: 'email', email: 'x@example.com' } }],
+      ['POST', '/ssf/subjects:remove', { stream_id: id, subject: { format: 'email', email: 'x@example.com' } }],
+      ['POST', '/ssf/verify', { stream_id: id, state: 'bob' }],
+      ['DELETE', `/ssf/streams?stream_id=${id}`],
+    ];
+    for (const [method, path, body] of ops) {
+      const r = await api(method, path, body, bob);
+      expect([method, path, r.status, r.json?.error]).toEqual([method, path, 404, 'not_found']);
+    }
+    expect((await api('GET', '/ssf/streams', undefined, bob)).json).toEqual([]);
+    const mine = (await api('GET', `/ssf/streams?stream_id=${id}`)).json;
+    expect(mine).toMatchObject({ delivery: { endpoint_url: `${h.receiver.url}/ssf` } });
+    expect(mine.description).toBeUndefined();
+    expect((await api('GET', `/ssf/status?stream_id=${id}`)).json.status).toBe('enabled');
+  });
+
+  it('admin tokens see every stream, including streams stored before ownership existed (legacy: admin only)', async () => {
+    const legacy = { stream_id: 'legacy-1', aud: 'https://old.example', endpoint_url: 'https://old.example/push', events_requested: [CAEP_RISK], status: 'disabled', removed_subjects: [], created_at: 1, updated_at: 1 };
+    await h.redis.hset(`${h.prefix}:ssf:streams`, 'legacy-1', JSON.stringify(legacy));
+    expect((await api('GET', '/ssf/streams?stream_id=legacy-1')).status).toBe(404);
+    expect((await api('GET', '/ssf/streams')).json.map((s: { stream_id: string }) => s.stream_id)).not.toContain('legacy-1');
+    const all = (await api('GET', '/ssf/streams', undefined, h.cfg.adminToken)).json.map((s: { stream_id: string }) => s.stream_id);
+    expect(all).toEqual(expect.arrayContaining([id, 'legacy-1']));
+    expect((await api('GET', '/ssf/streams?stream_id=legacy-1', undefined, h.cfg.adminToken)).json.aud).toBe('https://old.example');
+    expect((await api('DELETE', '/ssf/streams?stream_id=legacy-1', undefined, h.cfg.adminToken)).status).toBe(204);
+  });
+
+  it('changing endpoint_url drops the stored authorization_header: the new URL never gets the old secret', async () => {
+    const secret = 'Bearer receiver-a-push-secret-0123456789';
+    const r = await api('POST', '/ssf/streams', { delivery: delivery('/old', { authorization_header: secret }), events_requested: [CAEP_RISK] });
+    const sid = r.json.stream_id as string;
+    expect(r.json.delivery.authorization_header).toBe('[set]');
+    expect((await api('POST', '/ssf/verify', { stream_id: sid })).status).toBe(204);
+    const atOld = await waitFor(() => h.receiver.received.find((s) => s.path === '/old'), { what: 'a SET at the old URL' });
+    expect(atOld.authorization).toBe(secret);
+
+    const moved = await api('PATCH', '/ssf/streams', { stream_id: sid, delivery: delivery('/new') });
+    expect(moved.status).toBe(200);
+    expect(moved.json.delivery).toEqual({ method: PUSH, endpoint_url: `${h.receiver.url}/new` });
+    await travel('moved-user@example.com', 14);
+    const atNew = await waitFor(() => h.receiver.received.find((s) => s.path === '/new'), { what: 'a SET at the new URL' });
+    expect(atNew.authorization).toBeUndefined();
+    expect(h.receiver.received.filter((s) => s.authorization === secret).every((s) => s.path === '/old')).toBe(true);
+
+    const rekeyed = await api('PATCH', '/ssf/streams', { stream_id: sid, delivery: delivery('/newer', { authorization_header: 'Bearer new-secret-0123456789' }) });
+    expect(rekeyed.json.delivery.authorization_header).toBe('[set]');
+    expect((await api('DELETE', `/ssf/streams?stream_id=${sid}`)).status).toBe(204);
   });
 
   it('a paused stream holds events and delivers them on resume; removed subjects get nothing', async () => {
@@ -89,5 +157,46 @@ describe('SSF stream management', () => {
     const audit = (await api('GET', '/v1/audit?limit=200', undefined, h.cfg.adminToken)).json.entries as Array<{ action: string }>;
     const actions = audit.map((e) => e.action);
     for (const a of ['receiver.enabled', 'receiver.changed', 'receiver.disabled']) expect(actions).toContain(a);
+  });
+});
+
+describe('SSF stream limits', () => {
+  const create = (body: Record<string, unknown> = {}, token = carol) => api('POST', '/ssf/streams', { delivery: delivery('/limits'), events_requested: [CAEP_REVOKED], ...body }, token);
+
+  it('field sizes: description, events_requested, endpoint_url, authorization_header → 413', async () => {
+    const tooLarge = async (body: Record<string, unknown>): Promise<void> => {
+      const r = await create(body);
+      expect([r.status, r.json.error]).toEqual([413, 'payload_too_large']);
+    };
+    await tooLarge({ description: 'd'.repeat(65) });
+    await tooLarge({ events_requested: Array.from({ length: 9 }, (_, i) => `urn:example:e${i}`) });
+    await tooLarge({ events_requested: [`urn:example:${'e'.repeat(600)}`] });
+    await tooLarge({ delivery: delivery(`/${'p'.repeat(2100)}`) });
+    await tooLarge({ delivery: delivery('/limits', { authorization_header: `Bearer ${'s'.repeat(4100)}` }) });
+    expect((await api('GET', '/ssf/streams', undefined, carol)).json).toEqual([]);
+  });
+
+  it('streams per owner: the fourth stream of one token → 429 stream_limit; other tokens are not affected', async () => {
+    const ids: string[] = [];
+    for (let i = 0; i < 3; i++) ids.push((await create({ description: `s${i}` })).json.stream_id);
+    const fourth = await create();
+    expect([fourth.status, fourth.json.error]).toEqual([429, 'stream_limit']);
+    const other = await create({}, bob);
+    expect(other.status).toBe(201);
+    expect((await api('DELETE', `/ssf/streams?stream_id=${ids[0]}`, undefined, carol)).status).toBe(204);
+    expect((await create()).status).toBe(201);
+  });
+
+  it('verify: a state over the limit → 413; a second request within min_verification_interval → 429 with Retry-After', async () => {
+    const sid = (await api('GET', '/ssf/streams', undefined, carol)).json[0].stream_id as string;
+    const big = await api('POST', '/ssf/verify', { stream_id: sid, state: 's'.repeat(65) }, carol);
+    expect([big.status, big.json.error]).toEqual([413, 'payload_too_large']);
+    expect((await api('POST', '/ssf/verify', { stream_id: sid, state: 'first' }, carol)).status).toBe(204);
+    const again = await api('POST', '/ssf/verify', { stream_id: sid, state: 'second' }, carol);
+    expect([again.status, again.json.error]).toEqual([429, 'rate_limited']);
+    const retry = Number(again.headers.get('retry-after'));
+    expect(retry).toBeGreaterThanOrEqual(1);
+    expect(retry).toBeLessThanOrEqual(30);
+    expect((await api('GET', `/ssf/streams?stream_id=${sid}`, undefined, carol)).json.min_verification_interval).toBe(30);
   });
 });
