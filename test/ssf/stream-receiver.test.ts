@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { CAEP_RISK_LEVEL_CHANGE, CAEP_SESSION_REVOKED } from '../../src/ssf/set-builder.js';
-import { streamReceiver, streamReceiverName, type SsfStream } from '../../src/ssf/streams.js';
+import { DEFAULT_EVENTS, newStream, streamReceiver, streamReceiverName, type SsfStream } from '../../src/ssf/streams.js';
 
 const STREAM: SsfStream = {
   stream_id: 'st-1',
@@ -17,6 +17,7 @@ describe('a self-registered stream as a delivery receiver', () => {
   it('gets the events it asked for that riskstream emits, by the stream’s name and audience', () => {
     expect(streamReceiver(STREAM)).toMatchObject({
       name: streamReceiverName('st-1'),
+      streamId: 'st-1',
       kind: 'ssf',
       endpoint: 'https://rx.example/push',
       audience: 'https://rx.example',
@@ -32,5 +33,10 @@ describe('a self-registered stream as a delivery receiver', () => {
   it('a paused or disabled stream is not an enabled receiver', () => {
     expect(streamReceiver({ ...STREAM, status: 'paused' }).enabled).toBe(false);
     expect(streamReceiver({ ...STREAM, status: 'disabled' }).enabled).toBe(false);
+  });
+
+  it('a new stream gets its aud from the endpoint origin (SSF §8.1.1: transmitter-supplied) and the default events', () => {
+    const s = newStream({ endpoint_url: 'https://rx.example:8443/ssf/push?x=1' }, 'owner-1', 'st-2', 5);
+    expect(s).toMatchObject({ stream_id: 'st-2', owner: 'owner-1', aud: 'https://rx.example:8443', events_requested: DEFAULT_EVENTS, status: 'enabled', created_at: 5 });
   });
 });
