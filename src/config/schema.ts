@@ -176,6 +176,9 @@ export const riskstreamSchema = z.strictObject({
           /** Longest `delivery.endpoint_url` and `delivery.authorization_header`. */
           endpoint_url_length: z.number().int().positive().default(2048),
           authorization_header_length: z.number().int().positive().default(4096),
+          /** Most subjects removed from one stream (`subjects:remove`), and the longest subject id. */
+          removed_subjects: z.number().int().positive().default(10_000),
+          subject_length: z.number().int().positive().default(512),
         })
         .prefault({}),
     })

@@ -46,8 +46,13 @@ export class StreamService {
     private readonly refreshMs = 1000,
     /** The algorithm streams' SETs are signed with (the configured `signing.alg`). */
     private readonly alg: () => 'ES256' | 'RS256' = () => 'ES256',
-    /** `ssf.limits` (streams per owner, verification interval). */
-    private readonly limits: () => Pick<StreamLimits, 'streams_per_owner' | 'min_verification_interval'> = () => ({ streams_per_owner: 10, min_verification_interval: 30_000 }),
+    /** `ssf.limits` (streams per owner, verification interval, removed subjects). */
+    private readonly limits: () => Pick<StreamLimits, 'streams_per_owner' | 'min_verification_interval' | 'removed_subjects' | 'subject_length'> = () => ({
+      streams_per_owner: 10,
+      min_verification_interval: 30_000,
+      removed_subjects: 10_000,
+      subject_length: 512,
+    }),
   ) {}
 
   private receiver(s: SsfStream): ResolvedReceiver {
@@ -138,11 +143,14 @@ export class StreamService {
   }
 
   async subjects(id: string, subject: unknown, op: 'add' | 'remove', caller: StreamCaller, actor: string): Promise<void> {
+    const { removed_subjects: max, subject_length: maxLength } = this.limits();
     const key = subjectKey(subject);
-    await this.change(id, caller, (cur) => ({
-      ...cur,
-      removed_subjects: op === 'remove' ? [...new Set([...cur.removed_subjects, key])] : cur.removed_subjects.filter((x) => x !== key),
-    }));
+    if (key.length > maxLength) throw new RiskstreamError('PAYLOAD_TOO_LARGE', `subject is longer than ${maxLength} characters`);
+    await this.change(id, caller, (cur) => {
+      const removed = op === 'remove' ? [...new Set([...cur.removed_subjects, key])] : cur.removed_subjects.filter((x) => x !== key);
+      if (removed.length > max) throw new RiskstreamError('PAYLOAD_TOO_LARGE', `a stream can have at most ${max} removed subjects`);
+      return { ...cur, removed_subjects: removed };
+    });
     await this.audit.write({ action: `receiver.subject_${op === 'add' ? 'added' : 'removed'}`, actor, target: streamReceiverName(id), details: { stream_id: id, subject: key } });
     await this.streams(true);
   }

@@ -9,7 +9,7 @@ const bob = 'ssf-token-bob-for-the-stream-tests-0123';
 const carol = 'ssf-token-carol-for-limit-tests-012345';
 const h = workerHarness('ssf-streams', () => ({
   http: { ssf_tokens: [alice, bob, carol] },
-  ssf: { allowed_endpoints: ['127.0.0.1'], limits: { streams_per_owner: 3, description_length: 64, state_length: 64, events_requested: 8 } },
+  ssf: { allowed_endpoints: ['127.0.0.1'], limits: { streams_per_owner: 3, description_length: 64, state_length: 64, events_requested: 8, removed_subjects: 2, subject_length: 64 } },
 }));
 const api = apiClient(() => h.worker.url, alice);
 
@@ -198,5 +198,17 @@ describe('SSF stream limits', () => {
     expect(retry).toBeGreaterThanOrEqual(1);
     expect(retry).toBeLessThanOrEqual(30);
     expect((await api('GET', `/ssf/streams?stream_id=${sid}`, undefined, carol)).json.min_verification_interval).toBe(30);
+  });
+
+  it('subjects: a subject id over subject_length, or more removed subjects than removed_subjects → 413', async () => {
+    const sid = (await api('GET', '/ssf/streams', undefined, carol)).json[0].stream_id as string;
+    const remove = (email: string) => api('POST', '/ssf/subjects:remove', { stream_id: sid, subject: { format: 'email', email } }, carol);
+    expect((await remove(`${'u'.repeat(60)}@example.com`)).status).toBe(413);
+    expect((await remove('a@example.com')).status).toBe(204);
+    expect((await remove('b@example.com')).status).toBe(204);
+    const third = await remove('c@example.com');
+    expect([third.status, third.json.error]).toEqual([413, 'payload_too_large']);
+    expect((await api('POST', '/ssf/subjects:add', { stream_id: sid, subject: { format: 'email', email: 'a@example.com' } }, carol)).status).toBe(200);
+    expect((await remove('c@example.com')).status).toBe(204);
   });
 });
