@@ -75,6 +75,7 @@ describe('OpenID SSF 1.0 — receiver-side flow', () => {
     const one = await api('GET', `${path('configuration_endpoint')}?stream_id=${id}`);
     expect(one.status).toBe(200);
     expect(one.json).toEqual(config);
+    expect(one.headers.get('cache-control')).toBe('no-store');
     const list = await api('GET', path('configuration_endpoint'));
     expect([list.status, list.json]).toEqual([200, [config]]);
     expect((await api('GET', `${path('configuration_endpoint')}?stream_id=nope`)).status).toBe(404);

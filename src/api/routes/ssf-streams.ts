@@ -39,6 +39,12 @@ export const ssfStreamRoutes: RouteModule = (app, ctx) => {
   const limits = (): StreamLimits => ctx.config().raw.ssf.limits;
   const opts = { config: { scope: 'ssf' as const } };
 
+  // Stream configurations and status are per caller and change: never cached (as SSF §8.1's examples answer).
+  app.addHook('onSend', async (req, reply, payload) => {
+    if (req.routeOptions.url?.startsWith('/ssf/')) reply.header('cache-control', 'no-store');
+    return payload;
+  });
+
   app.post('/ssf/streams', opts, async (req: Req, reply) => {
     const s = await streams().create(streamRequest(req, false, limits()), caller(ctx, req), req.actor);
     return reply.code(201).send(streams().view(s));
