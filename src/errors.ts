@@ -21,6 +21,7 @@ export type ErrorCode =
   | 'PAYLOAD_TOO_LARGE'
   | 'BACKPRESSURE'
   | 'SHUTTING_DOWN'
+  | 'SHUTDOWN_TIMEOUT'
   | 'INTERNAL';
 
 /** Base error: a stable `code`, a human message, optional structured details (never secrets). */

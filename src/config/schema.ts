@@ -161,6 +161,8 @@ export const riskstreamSchema = z.strictObject({
       allowed_endpoints: z.array(z.string().min(1)).default([]),
     })
     .prefault({}),
+  /** How long a SIGTERM/SIGINT drain may take before the worker gives up and exits 1. */
+  shutdown_timeout: durationMs.prefault('30s'),
   log_level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 
