@@ -26,7 +26,8 @@ unpack() {
   local tmp pkgs
   tmp=$(mktemp -d)
   # The packages themselves, and whatever libraries they need that are not installed here.
-  pkgs() { { printf '%s\n' "$@"; apt-get install -s --no-install-recommends "$@" 2>/dev/null | awk '/^Inst /{print $2}'; } | sort -u; }
+  # (Before an `apt-get update` on a fresh machine the simulation fails: then just the packages.)
+  pkgs() { { printf '%s\n' "$@"; apt-get install -s --no-install-recommends "$@" 2>/dev/null | awk '/^Inst /{print $2}' || true; } | sort -u; }
   pkgs=$(pkgs "$@")
   if ! (cd "$tmp" && apt-get download -q $pkgs >/dev/null 2>&1); then
     if [ -z "$updated" ] && [ "$(id -u)" = 0 ]; then
