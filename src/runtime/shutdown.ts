@@ -92,11 +92,11 @@ export async function drainWorker(p: DrainParts): Promise<void> {
   p.logger.info({ deadlineMs: p.deadlineMs }, 'draining: finishing the batch in flight');
   const r = await runShutdown(
     [
-      { name: 'batch in flight (not acked: stays pending, re-read on the next start)', run: () => p.pipelineFinished, maxMs: p.batchMs },
-      { name: 'list bridge', run: () => (p.subs.forEach((s) => s.unsubscribe()), p.ingest.close()) },
-      { name: 'SET delivery (unsent jobs stay queued in Redis and are retried)', run: () => p.ssf.close() },
-      { name: 'HTTP server', run: () => p.app.close() },
-      { name: 'Redis connections', run: () => Promise.all([closeConnection(p.redis), closeConnection(p.reader)]) },
+      { name: 'risk pipeline: batch in flight (not acked, so it stays pending and is read again)', run: () => p.pipelineFinished, maxMs: p.batchMs },
+      { name: 'list bridge (items not moved stay in their lists)', run: () => (p.subs.forEach((s) => s.unsubscribe()), p.ingest.close()) },
+      { name: 'SET delivery (unsent SETs stay queued in Redis and are retried)', run: () => p.ssf.close() },
+      { name: 'HTTP server (open connections cut)', run: () => p.app.close() },
+      { name: 'Redis connections (dropped)', run: () => Promise.all([closeConnection(p.redis), closeConnection(p.reader)]) },
     ],
     p.deadlineMs,
     startedAt,
@@ -108,6 +108,7 @@ export async function drainWorker(p: DrainParts): Promise<void> {
     return;
   }
   // Whatever still holds the process open goes now: client sockets, the reconnect loops.
+  p.app.server.close();
   p.app.server.closeAllConnections?.();
   p.redis.disconnect();
   p.reader.disconnect();

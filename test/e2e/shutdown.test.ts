@@ -50,6 +50,6 @@ describe('worker shutdown', () => {
     expect(abandoned, w.output()).toBeDefined();
     const line = JSON.parse(abandoned!) as { abandoned: string[]; deadlineMs: number };
     expect(line.deadlineMs).toBe(SHUTDOWN_TIMEOUT_S * 1000);
-    expect(line.abandoned[0]).toMatch(/^batch in flight \(not acked/);
+    expect(line.abandoned[0]).toMatch(/^risk pipeline: batch in flight \(not acked/);
   }, 60_000);
 });
