@@ -109,6 +109,39 @@ ruleset(name="riskstream") {
   }, 60_000);
 });
 
+describe.skipIf(!rsyslog.ok)('rsyslog omhiredis stream mode', () => {
+  it('mode="stream" with the default field msg: works where this rsyslog has it; Debian 12\'s 8.2302 refuses it (as docs/shippers.md says)', async () => {
+    if (!ready(rsyslog)) return;
+    const { file, traveller } = telemetry('stream', Date.now());
+    const dir = mkdtempSync(join(work, 'rsyslog-stream-'));
+    const conf = join(dir, 'rsyslog.conf');
+    writeFileSync(
+      conf,
+      `global(workDirectory="${dir}")
+module(load="imfile")
+module(load="omhiredis")
+template(name="riskstream_line" type="string" string="%msg%")
+input(type="imfile" File="${file}" Tag="idp-events" ruleset="riskstream")
+ruleset(name="riskstream") {
+  action(type="omhiredis" server="${redisHost}" serverport="${redisPort}" mode="stream"
+         key="${h.prefix}:login" template="riskstream_line")
+}
+`,
+    );
+    const check = runShipper(rsyslog, ['-N1', '-f', conf, '-M', rsyslog.moduleDir, '-i', join(dir, 'check.pid')]);
+    const code = await new Promise<number | null>((r) => check.child.once('exit', (c) => r(c)));
+    const version = /version (\S+?),/.exec(check.output())?.[1] ?? '?';
+    if (code !== 0) {
+      console.warn(`shippers-real: rsyslog ${version} has no omhiredis stream mode (config refused), as documented`);
+      expect(Number(version.split('.')[1])).toBeLessThanOrEqual(2302);
+      return;
+    }
+    const p = runShipper(rsyslog, ['-n', '-f', conf, '-M', rsyslog.moduleDir, '-i', join(dir, 'rsyslogd.pid')]);
+    running.push(p);
+    await travellerSet(traveller, p);
+  }, 60_000);
+});
+
 describe.skipIf(!syslogNg.ok)('syslog-ng redis() (Debian syslog-ng-core + syslog-ng-mod-redis)', () => {
   it('file() → command("XADD", …) into the stream and command("RPUSH", …) into the list bridge: both travellers\' SETs arrive', async () => {
     if (!ready(syslogNg)) return;
