@@ -78,7 +78,32 @@ async function travellerSet(user: string, shipper: RunningShipper): Promise<void
 /** Ids of the events from `tag` in the login stream, in stream order. */
 async function streamedIds(tag: string): Promise<string[]> {
   const entries = await h.redis.xrange(`${h.prefix}:login`, '-', '+');
-  return entries.map(([, f]) => JSON.parse(f[f.indexOf('event') + 1]!) as { id: string }).map((e) => e.id).filter((id) => id.startsWith(`${tag}-`));
+  const ids: string[] = [];
+  for (const [, f] of entries) {
+    const at = f.findIndex((name, i) => i % 2 === 0 && (name === 'event' || name === 'msg'));
+    const id = at < 0 ? undefined : (JSON.parse(f[at + 1]!) as { id?: string }).id;
+    if (id?.startsWith(`${tag}-`)) ids.push(id);
+  }
+  return ids;
+}
+
+/** A private rsyslog config: imfile reads `file`, omhiredis sends each line with `action` options. */
+function rsyslogConf(name: string, file: string, action: string): { dir: string; conf: string } {
+  const dir = mkdtempSync(join(work, `${name}-`));
+  const conf = join(dir, 'rsyslog.conf');
+  writeFileSync(
+    conf,
+    `global(workDirectory="${dir}")
+module(load="imfile")
+module(load="omhiredis")
+template(name="riskstream_line" type="string" string="%msg%")
+input(type="imfile" File="${file}" Tag="idp-events" ruleset="riskstream")
+ruleset(name="riskstream") {
+  action(type="omhiredis" server="${redisHost}" serverport="${redisPort}" ${action} template="riskstream_line")
+}
+`,
+  );
+  return { dir, conf };
 }
 
 const ready = (s: Shipper): s is Extract<Shipper, { ok: true }> => s.ok;
@@ -87,22 +112,9 @@ describe.skipIf(!rsyslog.ok)('rsyslog omhiredis (Debian rsyslog + rsyslog-hiredi
   it('imfile → queue mode, userpush="on" (RPUSH) → list bridge: the traveller\'s SET arrives, order kept', async () => {
     if (!ready(rsyslog)) return;
     const { file, traveller, ids } = telemetry('rsyslog', Date.now());
-    const dir = mkdtempSync(join(work, 'rsyslog-'));
     // The docs/shippers.md recipe, with this test's paths, port and list.
-    writeFileSync(
-      join(dir, 'rsyslog.conf'),
-      `global(workDirectory="${dir}")
-module(load="imfile")
-module(load="omhiredis")
-template(name="riskstream_line" type="string" string="%msg%")
-input(type="imfile" File="${file}" Tag="idp-events" ruleset="riskstream")
-ruleset(name="riskstream") {
-  action(type="omhiredis" server="${redisHost}" serverport="${redisPort}" mode="queue"
-         key="${h.prefix}:bridge:rsyslog" userpush="on" template="riskstream_line")
-}
-`,
-    );
-    const p = runShipper(rsyslog, ['-n', '-f', join(dir, 'rsyslog.conf'), '-M', rsyslog.moduleDir, '-i', join(dir, 'rsyslogd.pid')]);
+    const { dir, conf } = rsyslogConf('rsyslog', file, `mode="queue" key="${h.prefix}:bridge:rsyslog" userpush="on"`);
+    const p = runShipper(rsyslog, ['-n', '-f', conf, '-M', rsyslog.moduleDir, '-i', join(dir, 'rsyslogd.pid')]);
     running.push(p);
     await travellerSet(traveller, p);
     expect(await streamedIds('rsyslog')).toEqual(ids);
@@ -113,21 +125,7 @@ describe.skipIf(!rsyslog.ok)('rsyslog omhiredis stream mode', () => {
   it('mode="stream" with the default field msg: works where this rsyslog has it; Debian 12\'s 8.2302 refuses it (as docs/shippers.md says)', async () => {
     if (!ready(rsyslog)) return;
     const { file, traveller } = telemetry('stream', Date.now());
-    const dir = mkdtempSync(join(work, 'rsyslog-stream-'));
-    const conf = join(dir, 'rsyslog.conf');
-    writeFileSync(
-      conf,
-      `global(workDirectory="${dir}")
-module(load="imfile")
-module(load="omhiredis")
-template(name="riskstream_line" type="string" string="%msg%")
-input(type="imfile" File="${file}" Tag="idp-events" ruleset="riskstream")
-ruleset(name="riskstream") {
-  action(type="omhiredis" server="${redisHost}" serverport="${redisPort}" mode="stream"
-         key="${h.prefix}:login" template="riskstream_line")
-}
-`,
-    );
+    const { dir, conf } = rsyslogConf('rsyslog-stream', file, `mode="stream" key="${h.prefix}:login"`);
     const check = runShipper(rsyslog, ['-N1', '-f', conf, '-M', rsyslog.moduleDir, '-i', join(dir, 'check.pid')]);
     const code = await new Promise<number | null>((r) => check.child.once('exit', (c) => r(c)));
     const version = /version (\S+?),/.exec(check.output())?.[1] ?? '?';
