@@ -27,6 +27,7 @@ export type ErrorCode =
   /** An SSF Transmitter-Supplied stream property (`aud`, `events_delivered`, …) given with another value than ours. */
   | 'TRANSMITTER_SUPPLIED'
   | 'SHUTTING_DOWN'
+  | 'SHUTDOWN_TIMEOUT'
   | 'INTERNAL';
 
 /** Base error: a stable `code`, a human message, optional structured details (never secrets). */

@@ -183,6 +183,8 @@ export const riskstreamSchema = z.strictObject({
         .prefault({}),
     })
     .prefault({}),
+  /** How long a SIGTERM/SIGINT drain may take before the worker gives up and exits 1. */
+  shutdown_timeout: durationMs.prefault('30s'),
   log_level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 

@@ -20,7 +20,7 @@ export type DecodeResult = { ok: true; event: CanonicalEvent } | { ok: false; re
 export const CANONICAL_FIELD = 'canonical';
 
 /** Fields that may hold the whole event as JSON, in order of precedence. */
-const ENVELOPE_FIELDS = ['event', 'data', 'message'] as const;
+const ENVELOPE_FIELDS = ['event', 'data', 'message', 'msg'] as const;
 /** Flat keys whose value may be a JSON object (`XADD … session.claims '{"groups":[…]}'`). */
 const OBJECT_KEYS = new Set(['geo', 'session', 'device', 'network', 'session.claims', 'device.posture']);
 /** Fields in which shippers keep the original log line. */
@@ -74,8 +74,8 @@ function entryObject(fields: Record<string, string>): Record<string, unknown> | 
     }
     const obj = parseJsonObject(text, name);
     if (typeof obj === 'string') {
-      // A `message` that merely starts with "{" in a flat entry is plain text.
-      if (name === 'message' && count > 1) continue;
+      // A `message` / `msg` that merely starts with "{" in a flat entry is plain text.
+      if ((name === 'message' || name === 'msg') && count > 1) continue;
       return obj;
     }
     if (count === 1) return obj;
@@ -142,8 +142,8 @@ export function decodeObject(input: unknown, stream: string | undefined, opts: D
 }
 
 /**
- * Decodes one stream entry (CONTRACT.md §2): the event as JSON in one field `event`, `data` or
- * `message`, or as flat fields with dotted keys. Never throws; a failure carries a reason that
+ * Decodes one stream entry (CONTRACT.md §2): the event as JSON in one field `event`, `data`,
+ * `message` or `msg` (rsyslog omhiredis stream mode's default field), or as flat fields with dotted keys. Never throws; a failure carries a reason that
  * names the field, for the dead-letter stream.
  */
 export function decodeEntry(raw: RawEntry, opts: DecodeOptions = {}): DecodeResult {

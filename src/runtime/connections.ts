@@ -52,3 +52,24 @@ export async function ready(redis: Redis, timeoutMs = 10_000): Promise<void> {
     redis.once('ready', onReady);
   });
 }
+
+/**
+ * Closes a connection for shutdown: `QUIT` when it is ready (the server finishes its replies),
+ * else — Redis unreachable, reconnecting, commands queued — `disconnect()`, which ends the
+ * reconnect loop and fails queued commands at once. A `QUIT` without an answer within
+ * `timeoutMs` is cut off the same way.
+ */
+export async function closeConnection(redis: Redis, timeoutMs = 2000): Promise<void> {
+  if (redis.status !== 'ready') {
+    redis.disconnect();
+    return;
+  }
+  let timer: NodeJS.Timeout | undefined;
+  const cut = new Promise<void>((r) => {
+    timer = setTimeout(r, timeoutMs);
+    timer.unref();
+  });
+  await Promise.race([redis.quit().then(() => undefined, () => undefined), cut]);
+  clearTimeout(timer);
+  redis.disconnect();
+}

@@ -23,6 +23,7 @@ import { riskRoutes } from '../api/routes/risk.js';
 import { auditRoutes } from '../api/routes/audit.js';
 import { consoleRoutes } from '../api/routes/console.js';
 import { connect, ready } from './connections.js';
+import { drainWorker } from './shutdown.js';
 import { buildSsf, type SsfRuntime } from './ssf.js';
 import { buildIngest, type IngestRuntime } from './ingest.js';
 import { buildSessions, type SessionsRuntime } from './sessions.js';
@@ -51,7 +52,10 @@ export interface WorkerHandle {
   onBatch(listener: (r: BatchReport) => void): void;
   /** Reloads configuration (behaviors, receivers, tokens) keeping all state. */
   reload(path?: string): Promise<void>;
-  /** Graceful stop: finish the batch in flight, drain deliveries (bounded), close. */
+  /**
+   * Graceful stop: finish the batch in flight, drain deliveries, close — all within
+   * `shutdown_timeout`. Past it, rejects with `SHUTDOWN_TIMEOUT` naming what was abandoned.
+   */
   close(): Promise<void>;
 }
 
@@ -231,16 +235,7 @@ export async function startWorker(opts: WorkerOptions = {}): Promise<WorkerHandl
     close: () =>
       (closing ??= (async () => {
         stopping = true;
-        logger.info('draining: finishing the batch in flight');
-        const timeout = new Promise<void>((r) => setTimeout(r, config.raw.streams.block + 10_000).unref());
-        await Promise.race([pipelineFinished, timeout]);
-        for (const s of subs) s.unsubscribe();
-        await ingest.close();
-        await ssf.close();
-        await app.close();
-        await Promise.allSettled([redis.quit(), reader.quit()]);
-        logger.info('stopped');
-        logger.flush?.();
+        await drainWorker({ logger, deadlineMs: config.raw.shutdown_timeout, batchMs: config.raw.streams.block + 10_000, pipelineFinished, subs, ingest, ssf, app, redis, reader });
       })()),
   };
 }

@@ -11,6 +11,7 @@ describe('decodeEntry: accepted shapes', () => {
     ['event field', { event: JSON.stringify(login) }],
     ['data field', { data: JSON.stringify(login) }],
     ['message field', { message: JSON.stringify(login) }],
+    ['msg field (rsyslog omhiredis stream mode default)', { msg: JSON.stringify(login) }],
     ['event field with leading whitespace', { event: `  ${JSON.stringify(login)}` }],
     ['flat fields', { type: 'login', user: 'alice@example.com', time: '2026-11-23T08:00:00Z' }],
     ['flat epoch ms', { type: 'login', user: 'alice@example.com', time: String(T) }],

@@ -4,7 +4,10 @@ import { createLogger } from '../../obs/logger.js';
 import { loadConfig } from '../../config/load.js';
 import { DEFAULT_CONFIG } from '../common.js';
 
-/** `riskstream worker`: the long-lived worker; drains and exits 0 on SIGTERM/SIGINT, reloads on SIGHUP. */
+/**
+ * `riskstream worker`: the long-lived worker; drains and exits 0 on SIGTERM/SIGINT (1 when the
+ * drain overran `shutdown_timeout` or failed), reloads on SIGHUP.
+ */
 export function workerCommand(program: Command): void {
   program
     .command('worker')
@@ -29,6 +32,13 @@ export function workerCommand(program: Command): void {
       await new Promise<void>((resolve) => {
         const stop = (sig: string): void => {
           logger.info({ signal: sig }, 'shutting down');
+          // The final guarantee: whatever hangs, the process ends shortly after shutdown_timeout.
+          const hardMs = worker.config().raw.shutdown_timeout + 5000;
+          setTimeout(() => {
+            logger.fatal({ hardMs }, 'shutdown did not end; exiting');
+            logger.flush?.();
+            setTimeout(() => process.exit(1), 200);
+          }, hardMs).unref();
           worker.close().then(resolve, (err: unknown) => {
             logger.error({ err: (err as Error).message }, 'shutdown error');
             process.exitCode = 1;

@@ -1,0 +1,122 @@
+/**
+ * A shutdown that always ends: named steps run one after another against one deadline; a step
+ * that does not finish in its time (Redis unreachable, a hung close) is abandoned and named.
+ */
+import type { FastifyInstance } from 'fastify';
+import type { Redis } from 'ioredis';
+import type { Logger } from '../obs/logger.js';
+import { RiskstreamError } from '../errors.js';
+import { closeConnection } from './connections.js';
+
+/** One step of a shutdown. */
+export interface ShutdownStep {
+  /** What is given up if this step does not finish (for the log line). */
+  name: string;
+  run: () => Promise<unknown>;
+  /** This step's own bound in ms (it never gets more than what is left of the deadline). */
+  maxMs?: number;
+}
+
+/** What a shutdown finished and what it gave up. */
+export interface ShutdownResult {
+  /** Steps that did not finish in time, or were never started because the deadline passed. */
+  abandoned: string[];
+  /** Steps that finished by throwing, with the error message. */
+  failed: Array<{ step: string; err: string }>;
+}
+
+const TIMED_OUT = Symbol('timed out');
+
+function within<T>(p: Promise<T>, ms: number): Promise<T | typeof TIMED_OUT> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<typeof TIMED_OUT>((r) => {
+    timer = setTimeout(() => r(TIMED_OUT), Math.max(0, ms));
+    timer.unref();
+  });
+  return Promise.race([p, timeout]).finally(() => clearTimeout(timer));
+}
+
+/**
+ * Runs `steps` in order, all within `deadlineMs` counted from `startedAt` (epoch ms). A step
+ * that overruns its bound is left running in the background and recorded as abandoned; the
+ * next one starts. Once the deadline has passed, the remaining steps are abandoned unstarted.
+ * Never throws.
+ */
+export async function runShutdown(steps: ShutdownStep[], deadlineMs: number, startedAt: number, clock: () => number = Date.now): Promise<ShutdownResult> {
+  const result: ShutdownResult = { abandoned: [], failed: [] };
+  for (const step of steps) {
+    const left = startedAt + deadlineMs - clock();
+    if (left <= 0) {
+      result.abandoned.push(step.name);
+      continue;
+    }
+    let outcome: unknown;
+    try {
+      outcome = await within(Promise.resolve().then(step.run), Math.min(left, step.maxMs ?? left));
+    } catch (err) {
+      result.failed.push({ step: step.name, err: (err as Error)?.message ?? String(err) });
+      continue;
+    }
+    if (outcome === TIMED_OUT) result.abandoned.push(step.name);
+  }
+  return result;
+}
+
+/** What {@link drainWorker} stops, in this order. */
+export interface DrainParts {
+  logger: Logger;
+  /** `shutdown_timeout`: the whole drain's bound. */
+  deadlineMs: number;
+  /** Bound of the wait for the batch in flight. */
+  batchMs: number;
+  /** Resolves when the risk pipeline has stopped (after committing and acking its batch). */
+  pipelineFinished: Promise<void>;
+  /** Periodic work (sweeper, trimming) to unsubscribe. */
+  subs: Array<{ unsubscribe(): void }>;
+  ingest: { close(): Promise<void> };
+  ssf: { close(): Promise<void> };
+  app: FastifyInstance;
+  redis: Redis;
+  reader: Redis;
+}
+
+/**
+ * The worker's drain (docs/operations.md, "Graceful shutdown"): batch in flight, list bridge,
+ * SET delivery, HTTP server, Redis connections — within `deadlineMs`. If a step overruns, the
+ * rest is cut off (sockets closed, reconnect loops ended), the abandoned steps are logged and it
+ * rejects with `SHUTDOWN_TIMEOUT`. Nothing is acked by giving up: entries are acked only after
+ * their batch is committed, so an abandoned batch stays pending and is read again.
+ */
+export async function drainWorker(p: DrainParts): Promise<void> {
+  const startedAt = Date.now();
+  p.logger.info({ deadlineMs: p.deadlineMs }, 'draining: finishing the batch in flight');
+  const r = await runShutdown(
+    [
+      { name: 'risk pipeline: batch in flight (not acked, so it stays pending and is read again)', run: () => p.pipelineFinished, maxMs: p.batchMs },
+      { name: 'list bridge (items not moved stay in their lists)', run: () => (p.subs.forEach((s) => s.unsubscribe()), p.ingest.close()) },
+      { name: 'SET delivery (unsent SETs stay queued in Redis and are retried)', run: () => p.ssf.close() },
+      { name: 'HTTP server (open connections cut)', run: () => p.app.close() },
+      { name: 'Redis connections (dropped)', run: () => Promise.all([closeConnection(p.redis), closeConnection(p.reader)]) },
+    ],
+    p.deadlineMs,
+    startedAt,
+  );
+  for (const f of r.failed) p.logger.error({ step: f.step, err: f.err }, 'shutdown step failed');
+  if (!r.abandoned.length && !r.failed.length) {
+    p.logger.info('stopped');
+    p.logger.flush?.();
+    return;
+  }
+  // Whatever still holds the process open goes now: client sockets, the reconnect loops.
+  p.app.server.close();
+  p.app.server.closeAllConnections?.();
+  p.redis.disconnect();
+  p.reader.disconnect();
+  if (r.abandoned.length) {
+    p.logger.error({ code: 'SHUTDOWN_TIMEOUT', deadlineMs: p.deadlineMs, elapsedMs: Date.now() - startedAt, abandoned: r.abandoned }, `shutdown incomplete; abandoned: ${r.abandoned.join('; ')}`);
+  }
+  p.logger.flush?.();
+  throw r.abandoned.length
+    ? new RiskstreamError('SHUTDOWN_TIMEOUT', `shutdown deadline of ${p.deadlineMs} ms passed`, { abandoned: r.abandoned })
+    : new RiskstreamError('INTERNAL', 'shutdown finished with errors', { failed: r.failed.map((f) => f.step) });
+}

@@ -1,0 +1,55 @@
+/**
+ * Issue 14 item 5: a shutdown always ends. The worker reaches Redis through a loopback TCP
+ * proxy; blackholing the proxy makes Redis unreachable to that worker only (the shared Redis
+ * keeps running for everyone else).
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { cleanup, redisClient, REDIS_URL, testPrefix, waitFor } from '../helpers/redis.js';
+import { spawnWorker, writeTestConfig, type TestConfig } from '../helpers/worker.js';
+import { startTcpProxy, type TcpProxy } from '../helpers/tcp-proxy.js';
+
+const SHUTDOWN_TIMEOUT_S = 3;
+const prefix = testPrefix('shutdown');
+const redis = redisClient();
+let cfg: TestConfig;
+let proxy: TcpProxy;
+
+beforeAll(async () => {
+  const u = new URL(REDIS_URL);
+  proxy = await startTcpProxy({ host: u.hostname, port: Number(u.port || 6379) });
+  cfg = await writeTestConfig(prefix, { shutdown_timeout: `${SHUTDOWN_TIMEOUT_S}s`, log_level: 'info' });
+});
+
+afterAll(async () => {
+  await proxy?.close();
+  await cleanup(redis, prefix);
+  redis.disconnect();
+  cfg?.remove();
+});
+
+const viaProxy = (): Record<string, string> => ({ REDIS_URL: `redis://127.0.0.1:${proxy.port}` });
+
+describe('worker shutdown', () => {
+  it('a normal SIGTERM drains and exits 0 (CONTRACT §1)', async () => {
+    const w = await spawnWorker(cfg.dir, viaProxy());
+    const code = await w.stop('SIGTERM');
+    expect(code).toBe(0);
+    expect(w.output()).toMatch(/"msg":"stopped"/);
+    expect(w.output()).not.toMatch(/SHUTDOWN_TIMEOUT/);
+  }, 30_000);
+
+  it('SIGTERM with Redis unreachable exits 1 after shutdown_timeout, logging what it abandoned', async () => {
+    const w = await spawnWorker(cfg.dir, viaProxy());
+    // The worker sits in its read loop (a blocking XREADGROUP) when Redis goes.
+    proxy.blackhole();
+    await waitFor(() => /redis connection (lost|error)/.test(w.output()), { what: 'worker noticing Redis is gone' });
+    const code = await Promise.race([w.stop('SIGTERM'), new Promise<'hung'>((r) => setTimeout(() => r('hung'), (SHUTDOWN_TIMEOUT_S + 12) * 1000))]);
+    if (code === 'hung') w.child.kill('SIGKILL');
+    expect(code).toBe(1);
+    const abandoned = w.output().split('\n').find((l) => l.includes('"code":"SHUTDOWN_TIMEOUT"'));
+    expect(abandoned, w.output()).toBeDefined();
+    const line = JSON.parse(abandoned!) as { abandoned: string[]; deadlineMs: number };
+    expect(line.deadlineMs).toBe(SHUTDOWN_TIMEOUT_S * 1000);
+    expect(line.abandoned[0]).toMatch(/^risk pipeline: batch in flight \(not acked/);
+  }, 60_000);
+});

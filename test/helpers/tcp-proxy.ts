@@ -1,0 +1,52 @@
+import { createServer, connect, type Server, type Socket } from 'node:net';
+
+/** A loopback TCP proxy that a test can turn into a black hole (issue 14, shutdown). */
+export interface TcpProxy {
+  /** `host:port` to connect to instead of the target. */
+  port: number;
+  /**
+   * Cuts every open connection and from now on accepts connections but never forwards or
+   * answers: the target looks unreachable to the proxy's clients only.
+   */
+  blackhole(): void;
+  close(): Promise<void>;
+}
+
+/** Starts a proxy on 127.0.0.1 (any free port) in front of `target` (loopback host and port). */
+export async function startTcpProxy(target: { host: string; port: number }): Promise<TcpProxy> {
+  if (!/^(127\.|::1$|localhost$)/.test(target.host)) throw new Error(`tcp proxy: loopback targets only (got ${target.host})`);
+  const sockets = new Set<Socket>();
+  let dead = false;
+  const track = (s: Socket): void => {
+    sockets.add(s);
+    s.on('close', () => sockets.delete(s));
+    s.on('error', () => s.destroy());
+  };
+  const server: Server = createServer((client) => {
+    track(client);
+    if (dead) {
+      client.resume(); // swallow whatever the client sends; never answer
+      return;
+    }
+    const upstream = connect(target.port, target.host);
+    track(upstream);
+    client.pipe(upstream);
+    upstream.pipe(client);
+    client.on('close', () => upstream.destroy());
+    upstream.on('close', () => client.destroy());
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const address = server.address();
+  if (!address || typeof address === 'string') throw new Error('tcp proxy: no port');
+  return {
+    port: address.port,
+    blackhole: () => {
+      dead = true;
+      for (const s of sockets) s.destroy();
+    },
+    close: async () => {
+      for (const s of sockets) s.destroy();
+      await new Promise<void>((r) => server.close(() => r()));
+    },
+  };
+}
