@@ -18,6 +18,8 @@ export type ErrorCode =
   | 'UNAUTHORIZED'
   | 'FORBIDDEN'
   | 'BAD_REQUEST'
+  /** A self-registered stream's endpoint is refused by the egress policy (400; `details.reason`). */
+  | 'ENDPOINT_REFUSED'
   | 'PAYLOAD_TOO_LARGE'
   | 'BACKPRESSURE'
   /** A self-registered SSF stream: the caller already owns `ssf.limits.streams_per_owner` streams. */

@@ -77,6 +77,10 @@ export class Keys {
   get ssfStreams(): string {
     return `${this.prefix}:ssf:streams`;
   }
+  /** Stream (capped): ids of SSF streams as they are created, changed or deleted (workers re-read only those). */
+  get ssfStreamChanges(): string {
+    return `${this.prefix}:ssf:streams:changes`;
+  }
   /** Hash: a receiver's delivery throttle (`tat` for its rate limit, `pause_until` after a 429). */
   receiverThrottle(receiver: string): string {
     return `${this.prefix}:ssf:rx:{${tag(receiver)}}:throttle`;

@@ -26,6 +26,8 @@ export interface ResolvedReceiver extends ReceiverConfig {
   authorizationValue?: string;
   /** For a self-registered SSF stream: its `stream_id` (the verification SET's subject, SSF §8.1.4.1). */
   streamId?: string;
+  /** Registered through the SSF stream API, not by an admin: its endpoint is checked at send time and its sends are limited. */
+  selfRegistered?: boolean;
 }
 
 /** Stream and key names, resolved from the prefix. */

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { isAllowedEndpointEntry } from '../ssf/endpoint-policy.js';
 import { REASON_LANGUAGES } from '../ssf/reason-text.js';
 import { durationMs } from './behaviors-schema.js';
 
@@ -158,7 +159,15 @@ export const riskstreamSchema = z.strictObject({
        * addresses (default none: loopback, private, link-local and plain-http endpoints are refused).
        * A listed endpoint may be plain http.
        */
-      allowed_endpoints: z.array(z.string().min(1)).default([]),
+      allowed_endpoints: z.array(z.string().min(1).refine(isAllowedEndpointEntry, { message: 'a host, host:port, IP address or CIDR' })).default([]),
+      /** Push timeout for self-registered streams (configured receivers keep their own `timeout`). */
+      timeout: durationMs.prefault('5s'),
+      /** Sends in flight at once to one self-registered stream, per worker. */
+      per_stream_concurrency: z.number().int().positive().default(2),
+      /** Sends in flight at once to all self-registered streams together, per worker (kept below `delivery.concurrency`). */
+      streams_concurrency: z.number().int().positive().default(16),
+      /** SETs held for a paused stream; beyond this the oldest are dropped (audited as `receiver.held_full`). */
+      max_held: z.number().int().positive().default(10_000),
       /** Limits on self-registered streams (stream management API); over a limit → 413 / 429. */
       limits: z
         .strictObject({

@@ -9,6 +9,8 @@ import type { RouteModule } from '../api/server.js';
 import { KeyRing } from '../ssf/key-ring.js';
 import { createSetQueue, enqueueLevelChange, type SetQueue } from '../ssf/queue.js';
 import { startDeliveryWorker, type DeliveryWorker } from '../ssf/delivery-worker.js';
+import { egressFromConfig } from '../ssf/egress.js';
+import { displayEndpoint } from '../ssf/display-endpoint.js';
 import type { ReceiverRegistry } from '../ssf/receivers.js';
 import { wellKnownRoutes } from '../api/routes/well-known.js';
 import { ssfStreamRoutes } from '../api/routes/ssf-streams.js';
@@ -61,7 +63,8 @@ export async function buildSsf(deps: SsfDeps): Promise<SsfRuntime> {
   await streams.streams(true);
   const receivers = (): ResolvedReceiver[] => [...deps.config().receivers, ...streams.receiversNow()];
   const registry: ReceiverRegistry = { get: (name) => receivers().find((r) => r.name === name) };
-  // Keep the stream cache fresh for the (synchronous) registry: other workers' changes show up.
+  // Keep the stream cache fresh for the (synchronous) registry: other workers' changes show up
+  // (one read of the change stream a second; only changed streams are re-read).
   const refresh = setInterval(() => void streams.streams().catch(() => undefined), 1000);
   refresh.unref();
   await auditReceivers(deps);
@@ -76,6 +79,7 @@ export async function buildSsf(deps: SsfDeps): Promise<SsfRuntime> {
       issuer: cfg.raw.issuer,
       audit: deps.audit,
       delivery: cfg.raw.delivery,
+      egress: egressFromConfig(cfg.raw.ssf, cfg.raw.delivery.concurrency),
       logger: deps.logger,
       onOutcome: (receiver, outcome) => deps.metrics?.deliveries.inc({ receiver, outcome }),
     });
@@ -138,7 +142,7 @@ async function auditReceivers(deps: SsfDeps): Promise<void> {
     const fp = fingerprint(r);
     if (known[name] === fp) continue;
     const action = known[name] === undefined ? (r.enabled ? 'receiver.enabled' : 'receiver.disabled') : 'receiver.changed';
-    await deps.audit.write({ action, actor: 'config', target: name, details: { kind: r.kind, endpoint: r.endpoint, audience: r.audience, events: r.events, enabled: r.enabled } });
+    await deps.audit.write({ action, actor: 'config', target: name, details: { kind: r.kind, endpoint: displayEndpoint(r.endpoint), audience: r.audience, events: r.events, enabled: r.enabled } });
     await deps.redis.hset(key, name, fp);
   }
   for (const name of Object.keys(known)) {

@@ -12,6 +12,8 @@ import type { Logger } from '../obs/logger.js';
 import type { LevelChange } from '../types.js';
 import { backoffDelay, horizonLeft, type BackoffConfig } from './backoff.js';
 import type { DeliveryState } from './delivery-state.js';
+import { EgressLimiter, type Egress } from './egress.js';
+import { EndpointPolicy } from './endpoint-policy.js';
 import type { KeyRing } from './key-ring.js';
 import { pushSet, type PushOutcome } from './push-client.js';
 import type { SetJobData } from './queue.js';
@@ -47,6 +49,8 @@ export interface ProcessorDeps {
   onOutcome?: (receiver: string, outcome: DeliveryOutcome, info: OutcomeInfo) => void;
   logger?: Logger;
   random?: () => number;
+  /** Policy and limits for self-registered streams (default: no allowed endpoints, 2 per stream, 16 in all). */
+  egress?: Egress;
 }
 
 /** Lock TTL beyond the receiver timeout (signing, Redis round trips). */
@@ -65,6 +69,7 @@ function contextOf(job: Job<SetJobData>): Ctx {
 /** Creates the processor function for a BullMQ Worker on `set-delivery`. */
 export function createSetProcessor(deps: ProcessorDeps): (job: Job<SetJobData>, token?: string) => Promise<DeliveryResult> {
   const random = deps.random ?? Math.random;
+  const egress = deps.egress ?? { policy: new EndpointPolicy(), limiter: new EgressLimiter(2, 16) };
 
   async function record(action: string, ctx: Ctx, outcome: DeliveryOutcome, details: Record<string, unknown>): Promise<void> {
     try {
@@ -136,6 +141,9 @@ export function createSetProcessor(deps: ProcessorDeps): (job: Job<SetJobData>, 
       }
       case 'retryable':
         return retry(job, ctx, 'retry', backoffDelay(attempt, deps.delivery, random()), { outcome: o.reason, status: o.status, message: o.message });
+      case 'refused':
+        deps.logger?.warn({ receiver: ctx.receiver, reason: o.reason }, 'self-registered stream endpoint refused at send time');
+        return fail(ctx, 'failed', { outcome: 'endpoint_refused', reason: o.reason, message: o.message });
     }
   }
 
@@ -156,10 +164,16 @@ export function createSetProcessor(deps: ProcessorDeps): (job: Job<SetJobData>, 
       return delay(job, token, gate.wait);
     }
 
+    // A self-registered stream without a free egress slot waits outside the worker's slots.
+    const slot = receiver.selfRegistered ? egress.limiter.tryAcquire(receiver.name) : undefined;
+    if (receiver.selfRegistered && !slot) return delay(job, token, 500 + Math.round(random() * 1000));
     let release: (() => Promise<void>) | undefined;
     if (d.event === 'risk-level-change') {
       release = await deps.state.lock(d.change.user, receiver.name, receiver.timeout + LOCK_MARGIN_MS);
-      if (!release) return delay(job, token, 100 + Math.round(random() * 200));
+      if (!release) {
+        slot?.();
+        return delay(job, token, 100 + Math.round(random() * 200));
+      }
     }
     try {
       if (d.event === 'risk-level-change') {
@@ -178,6 +192,7 @@ export function createSetProcessor(deps: ProcessorDeps): (job: Job<SetJobData>, 
         set,
         timeoutMs: receiver.timeout,
         ...(receiver.authorizationValue ? { authorization: receiver.authorizationValue } : {}),
+        ...(receiver.selfRegistered ? { policy: egress.policy } : {}),
       });
       // `return await` inside try/finally: a rejection must not sit unhandled while the lock is released.
       if (outcome.kind !== 'delivered') return await onFailure(job, ctx, receiver, outcome);
@@ -185,6 +200,7 @@ export function createSetProcessor(deps: ProcessorDeps): (job: Job<SetJobData>, 
       await record('set.delivered', ctx, 'delivered', { outcome: 'delivered', status: outcome.status });
       return { outcome: 'delivered', jti: d.jti, status: outcome.status };
     } finally {
+      slot?.();
       await release?.();
     }
   };

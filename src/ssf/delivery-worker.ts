@@ -13,6 +13,7 @@ import type { Logger } from '../obs/logger.js';
 import { backoffDelay, horizonLeft } from './backoff.js';
 import { createSetProcessor, type DeliveryOutcome, type DeliveryResult, type OutcomeInfo } from './deliver-job.js';
 import { DeliveryState } from './delivery-state.js';
+import type { Egress } from './egress.js';
 import type { KeyRing } from './key-ring.js';
 import { SET_DELIVERY_QUEUE, type SetJobData } from './queue.js';
 import type { ReceiverRegistry } from './receivers.js';
@@ -36,6 +37,8 @@ export interface DeliveryWorkerOptions {
   closeTimeoutMs?: number;
   /** Jitter source (tests). */
   random?: () => number;
+  /** Endpoint policy and send limits for self-registered streams (see {@link egressFromConfig}). */
+  egress?: Egress;
 }
 
 /** A running delivery worker. */
@@ -63,6 +66,7 @@ export function startDeliveryWorker(opts: DeliveryWorkerOptions): DeliveryWorker
     audit: opts.audit.via(fast),
     delivery: d,
     random,
+    ...(opts.egress ? { egress: opts.egress } : {}),
     ...(opts.onOutcome ? { onOutcome: opts.onOutcome } : {}),
     ...(opts.logger ? { logger: opts.logger } : {}),
   });

@@ -5,6 +5,8 @@
  */
 import { Agent as HttpAgent, request as httpRequest, type IncomingMessage } from 'node:http';
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
+import { isRiskstreamError } from '../errors.js';
+import { pinnedLookup, type EndpointPolicy, type PinnedEndpoint } from './endpoint-policy.js';
 import { SET_TYP } from './set-builder.js';
 
 /** RFC 8935 §2.3 error codes (others are passed through as they come). */
@@ -30,7 +32,9 @@ export type PushOutcome =
   /** 429; `retryAfterMs` from Retry-After when present. */
   | { kind: 'rate_limited'; status: 429; retryAfterMs?: number }
   /** 5xx, 408, timeout or network error. */
-  | { kind: 'retryable'; status?: number; reason: 'http' | 'timeout' | 'network'; message: string };
+  | { kind: 'retryable'; status?: number; reason: 'http' | 'timeout' | 'network'; message: string }
+  /** The endpoint policy refused the address at send time (nothing was sent). */
+  | { kind: 'refused'; reason: string; message: string };
 
 /** One push. */
 export interface PushRequest {
@@ -41,9 +45,26 @@ export interface PushRequest {
   timeoutMs: number;
   /** Clock for Retry-After dates (epoch ms); defaults to Date.now(). */
   now?: () => number;
+  /**
+   * For self-registered streams: the host is resolved and checked once, and the connection
+   * goes to that address only (no second DNS answer can redirect it).
+   */
+  policy?: EndpointPolicy;
 }
 
 const MAX_ERROR_BODY = 16 * 1024;
+
+/** How much of a receiver's error text reaches the audit log and console. */
+export const REMOTE_TEXT_MAX = 256;
+
+// C0/C1 controls, DEL, and bidirectional overrides/isolates (which reorder what is displayed).
+const CONTROL = /[\p{Cc}\u202a-\u202e\u2066-\u2069]+/gu;
+
+/** A receiver-supplied string made safe to record: control characters replaced, at most `max` characters. */
+export function remoteText(value: string, max = REMOTE_TEXT_MAX): string {
+  const clean = value.replace(CONTROL, ' ');
+  return clean.length > max ? `${clean.slice(0, max - 1)}…` : clean;
+}
 
 /**
  * Parses Retry-After (delta-seconds or an HTTP date) into a delay in ms from `now`;
@@ -59,6 +80,8 @@ export function parseRetryAfter(value: string | null | undefined, now: number): 
 
 /** Keep-alive agents shared by every push (connections to a receiver are reused). */
 const agents = { http: new HttpAgent({ keepAlive: true, maxSockets: 256 }), https: new HttpsAgent({ keepAlive: true, maxSockets: 256 }) };
+/** Separate pools for pinned (self-registered) endpoints: never a socket opened for a configured receiver. */
+const pinnedAgents = { http: new HttpAgent({ keepAlive: true, maxSockets: 256 }), https: new HttpsAgent({ keepAlive: true, maxSockets: 256 }) };
 
 /** Reads at most {@link MAX_ERROR_BODY} bytes of an error answer and picks `err` / `description`. */
 function readErrorBody(res: IncomingMessage): Promise<{ err?: string; description?: string }> {
@@ -72,8 +95,8 @@ function readErrorBody(res: IncomingMessage): Promise<{ err?: string; descriptio
         if (!body || typeof body !== 'object') return resolve({});
         const { err, description } = body as Record<string, unknown>;
         resolve({
-          ...(typeof err === 'string' ? { err } : {}),
-          ...(typeof description === 'string' ? { description: description.slice(0, 500) } : {}),
+          ...(typeof err === 'string' ? { err: remoteText(err, 64) } : {}),
+          ...(typeof description === 'string' ? { description: remoteText(description) } : {}),
         });
       } catch {
         resolve({});
@@ -124,39 +147,73 @@ export async function classifyResponse(res: IncomingMessage, now: number): Promi
  */
 export function pushSet(req: PushRequest): Promise<PushOutcome> {
   return new Promise((resolve) => {
-    let url: URL;
-    try {
-      url = new URL(req.endpoint);
-    } catch {
-      return resolve({ kind: 'retryable', reason: 'network', message: 'invalid endpoint URL' });
-    }
-    const https = url.protocol === 'https:';
-    const body = Buffer.from(req.set, 'utf8');
-    const headers: Record<string, string | number> = {
-      'content-type': `application/${SET_TYP}`,
-      accept: 'application/json',
-      'content-length': body.length,
-    };
-    if (req.authorization) headers.authorization = req.authorization;
     let settled = false;
+    let abort: (() => void) | undefined;
     const finish = (o: PushOutcome): void => {
       if (settled) return;
       settled = true;
       clearTimeout(timer);
       resolve(o);
     };
-    const network = (err: unknown): PushOutcome => {
-      const e = err as { code?: string; message?: string };
-      return { kind: 'retryable', reason: 'network', message: e.code ?? e.message ?? 'network error' };
-    };
-    const r = (https ? httpsRequest : httpRequest)(url, { method: 'POST', headers, agent: https ? agents.https : agents.http }, (res) => {
-      classifyResponse(res, (req.now ?? Date.now)()).then(finish, (err: unknown) => finish(network(err)));
-    });
     const timer = setTimeout(() => {
       finish({ kind: 'retryable', reason: 'timeout', message: `no answer within ${req.timeoutMs} ms` });
-      r.destroy();
+      abort?.();
     }, req.timeoutMs);
-    r.on('error', (err) => finish(network(err)));
-    r.end(body);
+    target(req).then(
+      (t) => {
+        if (settled) return;
+        if ('kind' in t) return finish(t);
+        abort = send(req, t, finish);
+      },
+      (err: unknown) => finish(networkOutcome(err)),
+    );
   });
+}
+
+type Target = { url: URL; pinned?: PinnedEndpoint };
+
+/** The URL to POST to and, under a policy, the checked address (or why there is none). */
+async function target(req: PushRequest): Promise<Target | PushOutcome> {
+  if (!req.policy) {
+    try {
+      return { url: new URL(req.endpoint) };
+    } catch {
+      return { kind: 'retryable', reason: 'network', message: 'invalid endpoint URL' };
+    }
+  }
+  try {
+    const pinned = await req.policy.pin(req.endpoint);
+    return { url: pinned.url, pinned };
+  } catch (err) {
+    if (!isRiskstreamError(err, 'ENDPOINT_REFUSED')) throw err;
+    const reason = String(err.details?.reason ?? 'address');
+    // A name that does not resolve now may resolve later; a refused address stays refused.
+    if (reason === 'unresolvable') return { kind: 'retryable', reason: 'network', message: 'endpoint host does not resolve' };
+    return { kind: 'refused', reason, message: err.message };
+  }
+}
+
+function networkOutcome(err: unknown): PushOutcome {
+  const e = err as { code?: string; message?: string };
+  return { kind: 'retryable', reason: 'network', message: remoteText(e.code ?? e.message ?? 'network error') };
+}
+
+/** Sends the POST; returns a function that aborts it. */
+function send(req: PushRequest, t: Target, finish: (o: PushOutcome) => void): () => void {
+  const https = t.url.protocol === 'https:';
+  const body = Buffer.from(req.set, 'utf8');
+  const headers: Record<string, string | number> = {
+    'content-type': `application/${SET_TYP}`,
+    accept: 'application/json',
+    'content-length': body.length,
+  };
+  if (req.authorization) headers.authorization = req.authorization;
+  const pool = t.pinned ? pinnedAgents : agents;
+  const options = { method: 'POST', headers, agent: https ? pool.https : pool.http, ...(t.pinned ? { lookup: pinnedLookup(t.pinned) } : {}) };
+  const r = (https ? httpsRequest : httpRequest)(t.url, options, (res) => {
+    classifyResponse(res, (req.now ?? Date.now)()).then(finish, (err: unknown) => finish(networkOutcome(err)));
+  });
+  r.on('error', (err) => finish(networkOutcome(err)));
+  r.end(body);
+  return () => r.destroy();
 }

@@ -113,10 +113,17 @@ export async function enqueueSessionRevoked(q: SetQueue, revoked: SessionRevoked
   return jobs.map((j) => j.opts.jobId);
 }
 
+/**
+ * Options of verification jobs: removed once finished, delivered or failed (the outcome stays in
+ * the audit log as `set.delivered` / `set.failed`). Per job, not age/count trimming: BullMQ trims
+ * the whole failed set by age or count, which would also drop failed risk jobs.
+ */
+export const VERIFICATION_JOB_OPTIONS: JobsOptions = { removeOnComplete: true, removeOnFail: true };
+
 /** Enqueues an SSF verification SET (`state` echoed) for one receiver. Idempotent per (receiver, id). */
 export async function enqueueVerification(q: SetQueue, receiver: string, id: string, state?: string): Promise<string> {
   const jobId = verificationJobId(receiver, id);
   const data: SetJobData = { event: 'verification', receiver, id, jti: jtiFor(jobId), ...(state !== undefined ? { state } : {}) };
-  await q.queue.add('verification', data, { jobId });
+  await q.queue.add('verification', data, { ...VERIFICATION_JOB_OPTIONS, jobId });
   return jobId;
 }

@@ -2,11 +2,16 @@ import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import type { AuditLog } from '../audit/audit-log.js';
 import type { Config, ResolvedReceiver } from '../config/load.js';
+import { riskstreamSchema, type RiskstreamFileConfig } from '../config/schema.js';
 import { RiskstreamError } from '../errors.js';
 import type { Keys } from '../keys.js';
 import type { LevelChange } from '../types.js';
 import { enqueueLevelChange, enqueueSessionRevoked, enqueueVerification, type SetQueue } from './queue.js';
 import type { SessionRevoked } from './set-builder.js';
+import { displayEndpoint } from './display-endpoint.js';
+import { EndpointPolicy, type Resolver } from './endpoint-policy.js';
+import { holdCapped } from './held.js';
+import { StreamCache } from './stream-cache.js';
 import { mayAccess, type StreamCaller } from './stream-owner.js';
 import { DEFAULT_EVENTS, newStream, SsfStreamStore, streamReceiver, streamReceiverName, streamView, type SsfStream, type StreamLimits, type StreamStatus } from './streams.js';
 import { checkTransmitterSupplied } from './transmitter-supplied.js';
@@ -18,8 +23,11 @@ type Held = { kind: 'change'; change: LevelChange } | { kind: 'revoked'; revoked
  * configured `signing.alg`, with the configured `issuer`, within `ssf.limits`.
  */
 export function createStreamService(redis: Redis, keys: Keys, queue: SetQueue, audit: AuditLog, config: () => Config): StreamService {
-  return new StreamService(redis, new SsfStreamStore(redis, keys), queue, audit, () => config().raw.issuer, 1000, () => config().raw.signing.alg, () => config().raw.ssf.limits);
+  return new StreamService(redis, new SsfStreamStore(redis, keys), queue, audit, () => config().raw.issuer, 1000, () => config().raw.signing.alg, () => config().raw.ssf);
 }
+
+type SsfSettings = RiskstreamFileConfig['ssf'];
+const SSF_DEFAULTS: SsfSettings = riskstreamSchema.parse({}).ssf;
 
 /** A create/update request: the validated Receiver-Supplied fields and the raw body (for Transmitter-Supplied checks). */
 export interface StreamRequest {
@@ -35,7 +43,8 @@ export interface StreamRequest {
  * disabled stream gets nothing.
  */
 export class StreamService {
-  private cache: { at: number; streams: SsfStream[] } = { at: 0, streams: [] };
+  private readonly cache: StreamCache;
+  private syncedAt = 0;
 
   constructor(
     private readonly redis: Redis,
@@ -46,28 +55,44 @@ export class StreamService {
     private readonly refreshMs = 1000,
     /** The algorithm streams' SETs are signed with (the configured `signing.alg`). */
     private readonly alg: () => 'ES256' | 'RS256' = () => 'ES256',
-    /** `ssf.limits` (streams per owner, verification interval, removed subjects). */
-    private readonly limits: () => Pick<StreamLimits, 'streams_per_owner' | 'min_verification_interval' | 'removed_subjects' | 'subject_length'> = () => ({
-      streams_per_owner: 10,
-      min_verification_interval: 30_000,
-      removed_subjects: 10_000,
-      subject_length: 512,
-    }),
-  ) {}
-
-  private receiver(s: SsfStream): ResolvedReceiver {
-    return streamReceiver(s, this.alg());
+    /** The config's `ssf` block: endpoint policy, timeout, held-list cap, `limits`. */
+    private readonly ssf: () => SsfSettings = () => SSF_DEFAULTS,
+    /** Host name resolver for the endpoint policy (tests inject one). */
+    private readonly resolver?: Resolver,
+  ) {
+    this.cache = new StreamCache(redis, store.keys);
   }
 
-  /** Streams, refreshed from Redis at most every `refreshMs` (other workers' changes show up). */
+  /** `ssf.limits` (streams per owner, verification interval, field sizes). */
+  private limits(): StreamLimits {
+    return this.ssf().limits;
+  }
+
+  /** A stream as a delivery receiver: self-registered, with the short `ssf.timeout`. */
+  private receiver(s: SsfStream): ResolvedReceiver {
+    return { ...streamReceiver(s, this.alg()), timeout: this.ssf().timeout, selfRegistered: true };
+  }
+
+  /** Refuses (ENDPOINT_REFUSED, 400) an endpoint the egress policy does not allow. */
+  private async checkEndpoint(fields: Partial<SsfStream>): Promise<void> {
+    if (fields.endpoint_url !== undefined) await new EndpointPolicy(this.ssf().allowed_endpoints, this.resolver).check(fields.endpoint_url);
+  }
+
+  /**
+   * Streams, with other workers' changes applied at most every `refreshMs` (`force`: now).
+   * Only streams that changed are re-read (see {@link StreamCache}).
+   */
   async streams(force = false): Promise<SsfStream[]> {
-    if (force || Date.now() - this.cache.at > this.refreshMs) this.cache = { at: Date.now(), streams: await this.store.list() };
-    return this.cache.streams;
+    if (force || Date.now() - this.syncedAt > this.refreshMs) {
+      this.syncedAt = Date.now();
+      await this.cache.sync();
+    }
+    return this.cache.list();
   }
 
   /** The cached stream receivers (sync, for the delivery registry). */
   receiversNow(): ResolvedReceiver[] {
-    return this.cache.streams.map((s) => this.receiver(s));
+    return this.cache.list().map((s) => this.receiver(s));
   }
 
   /** The stream configuration as SSF returns it. */
@@ -82,17 +107,18 @@ export class StreamService {
     return s;
   }
 
-  /** The caller's streams (every stream for an admin caller). */
+  /** The caller's streams (every stream for an admin caller), read from Redis, not the cache. */
   async list(caller: StreamCaller): Promise<SsfStream[]> {
-    return (await this.streams(true)).filter((s) => mayAccess(caller, s.owner));
+    return (await this.store.list()).filter((s) => mayAccess(caller, s.owner));
   }
 
   /** Creates a stream owned by the caller; `aud` is the endpoint's origin, never the caller's choice. */
   async create(req: StreamRequest, caller: StreamCaller, actor: string): Promise<SsfStream> {
+    await this.checkEndpoint(req.fields);
     const candidate = newStream(req.fields, caller.owner, randomUUID(), Date.now());
     checkTransmitterSupplied(req.body, this.view(candidate));
     const s = await this.store.create(candidate, this.limits().streams_per_owner);
-    await this.audit.write({ action: 'receiver.enabled', actor, target: streamReceiverName(s.stream_id), details: { stream_id: s.stream_id, endpoint: s.endpoint_url, events: s.events_requested } });
+    await this.audit.write({ action: 'receiver.enabled', actor, target: streamReceiverName(s.stream_id), details: { stream_id: s.stream_id, endpoint: displayEndpoint(s.endpoint_url), events: s.events_requested } });
     await this.streams(true);
     return s;
   }
@@ -105,6 +131,7 @@ export class StreamService {
    */
   async update(id: string, req: StreamRequest, caller: StreamCaller, actor: string, replace = false): Promise<SsfStream> {
     const { fields } = req;
+    await this.checkEndpoint(fields);
     const s = await this.change(id, caller, (cur) => {
       checkTransmitterSupplied(req.body, this.view(cur));
       const moved = fields.endpoint_url !== undefined && fields.endpoint_url !== cur.endpoint_url;
@@ -118,7 +145,7 @@ export class StreamService {
         ...fields,
       };
     });
-    await this.audit.write({ action: 'receiver.changed', actor, target: streamReceiverName(id), details: { stream_id: id, endpoint: s.endpoint_url, events: s.events_requested } });
+    await this.audit.write({ action: 'receiver.changed', actor, target: streamReceiverName(id), details: { stream_id: id, endpoint: displayEndpoint(s.endpoint_url), events: s.events_requested } });
     await this.streams(true);
     return s;
   }
@@ -199,8 +226,13 @@ export class StreamService {
     }
   }
 
+  /** Holds SETs for a paused stream, at most `ssf.max_held` (oldest dropped, audited once an hour). */
   private async hold(s: SsfStream, items: Held[]): Promise<void> {
-    await this.redis.rpush(this.store.heldKey(s.stream_id), ...items.map((i) => JSON.stringify(i)));
+    const max = this.ssf().max_held;
+    const dropped = await holdCapped(this.redis, this.store.heldKey(s.stream_id), items.map((i) => JSON.stringify(i)), max);
+    if (dropped.audit) {
+      await this.audit.write({ action: 'receiver.held_full', actor: 'system', target: streamReceiverName(s.stream_id), details: { stream_id: s.stream_id, max_held: max, dropped: dropped.count } });
+    }
   }
 
   private async release(s: SsfStream): Promise<void> {

@@ -4,6 +4,7 @@ import type { ResolvedReceiver } from '../config/load.js';
 import type { ReceiverEvent, RiskstreamFileConfig } from '../config/schema.js';
 import { RiskstreamError } from '../errors.js';
 import type { Keys } from '../keys.js';
+import { markStreamChanged } from './stream-cache.js';
 import { CAEP_RISK_LEVEL_CHANGE, CAEP_SESSION_REVOKED, OKTA_USER_RISK_CHANGE, SSF_VERIFICATION } from './set-builder.js';
 
 /** Push delivery, the only method riskstream transmits with. */
@@ -165,7 +166,7 @@ const CAS = `if redis.call('HGET', KEYS[1], ARGV[1]) == ARGV[2] then redis.call(
 export class SsfStreamStore {
   constructor(
     private readonly redis: Redis,
-    private readonly keys: Keys,
+    readonly keys: Keys,
   ) {}
 
   async list(): Promise<SsfStream[]> {
@@ -187,6 +188,7 @@ export class SsfStreamStore {
     const s: SsfStream = { ...newStream(fields, fields.owner, fields.stream_id ?? randomUUID(), now), ...fields };
     const ok = await this.redis.eval(CREATE, 1, this.keys.ssfStreams, s.owner ?? '', String(maxPerOwner), s.stream_id, JSON.stringify(s));
     if (ok !== 1) throw new RiskstreamError('STREAM_LIMIT', `this token already owns ${maxPerOwner} streams (ssf.limits.streams_per_owner)`);
+    await markStreamChanged(this.redis, this.keys, s.stream_id);
     return s;
   }
 
@@ -197,7 +199,10 @@ export class SsfStreamStore {
       if (!v) throw new RiskstreamError('NOT_FOUND', `no stream ${id}`);
       const next = { ...change(JSON.parse(v) as SsfStream), updated_at: Date.now() };
       const ok = await this.redis.eval(CAS, 1, this.keys.ssfStreams, id, v, JSON.stringify(next));
-      if (ok === 1) return next;
+      if (ok === 1) {
+        await markStreamChanged(this.redis, this.keys, id);
+        return next;
+      }
     }
     throw new RiskstreamError('COMMIT_CONFLICT', `stream ${id} is being changed concurrently`);
   }
@@ -205,6 +210,7 @@ export class SsfStreamStore {
   async delete(id: string): Promise<void> {
     const n = await this.redis.hdel(this.keys.ssfStreams, id);
     if (!n) throw new RiskstreamError('NOT_FOUND', `no stream ${id}`);
+    await markStreamChanged(this.redis, this.keys, id);
     await this.redis.del(this.heldKey(id), this.verifyKey(id));
   }
 

@@ -211,4 +211,17 @@ describe('SSF stream limits', () => {
     expect((await api('POST', '/ssf/subjects:add', { stream_id: sid, subject: { format: 'email', email: 'a@example.com' } }, carol)).status).toBe(200);
     expect((await remove('c@example.com')).status).toBe(204);
   });
+
+  it('refuses endpoints outside the policy with 400 endpoint_refused, before any connection', async () => {
+    const port = new URL(h.receiver.url).port;
+    const before = h.receiver.received.length;
+    for (const endpoint_url of [`https://[::1]:${port}/ssf`, `https://[::ffff:a9fe:a9fe]/x`, 'https://169.254.169.254/latest/meta-data', 'https://10.0.0.1/ssf', 'ftp://127.0.0.1/x']) {
+      const r = await api('POST', '/ssf/streams', { delivery: { method: PUSH, endpoint_url }, events_requested: [CAEP_RISK] }, bob);
+      expect(r.status, endpoint_url).toBe(400);
+      expect(r.json.error, endpoint_url).toMatch(/^(endpoint_refused|bad_request)$/);
+    }
+    const r = await api('POST', '/ssf/streams', { delivery: { method: PUSH, endpoint_url: 'https://169.254.169.254/' } }, bob);
+    expect(r.json.error).toBe('endpoint_refused');
+    expect(h.receiver.received.length).toBe(before);
+  });
 });

@@ -80,4 +80,15 @@ describe('pushSet (RFC 8935)', () => {
     await new Promise((r) => srv.close(r));
     expect(await pushSet({ endpoint: `http://127.0.0.1:${port}/`, set: SET, timeoutMs: 1000 })).toMatchObject({ kind: 'retryable', reason: 'network' });
   });
+
+  it('a receiver\'s error text is cut to 256 characters with control characters replaced', async () => {
+    const description = `\u001b]0;owned\u0007<script>x</script>\r\n${'A'.repeat(5000)}`;
+    const rx = await answerWith({ status: 400, body: { err: `invalid_request\u001b[2J${'e'.repeat(200)}`, description } });
+    const out = (await pushSet({ endpoint: rx.url, set: SET, timeoutMs: 2000 })) as { kind: string; err: string; description: string };
+    expect(out.kind).toBe('permanent');
+    expect(out.description.length).toBeLessThanOrEqual(256);
+    expect(out.err.length).toBeLessThanOrEqual(64);
+    for (const text of [out.description, out.err]) expect(text).not.toMatch(/[\u0000-\u001f\u007f-\u009f]/);
+    expect(out.description.startsWith(' ]0;owned <script>x</script> AAA')).toBe(true);
+  });
 });

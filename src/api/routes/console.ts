@@ -30,6 +30,7 @@ import { decodeCursor, encodeCursor, zrevAfter, type CursorPos } from '../../ses
 import type { ApiContext } from '../context.js';
 import { sendError, type RouteModule } from '../server.js';
 import { packageRoot } from '../../package-root.js';
+import { displayEndpoint } from '../../ssf/display-endpoint.js';
 
 /* ------------------------------------------------------------------ static files */
 
@@ -132,16 +133,8 @@ function userOf(raw: string): string {
 
 const iso = (ms: unknown): string | null => (typeof ms === 'number' && Number.isFinite(ms) && ms > 0 ? new Date(ms).toISOString() : null);
 
-/** An endpoint URL safe to show: no userinfo, no query values. */
-export function displayEndpoint(endpoint: string): string {
-  try {
-    const u = new URL(endpoint);
-    const auth = u.username || u.password ? '[redacted]@' : '';
-    return `${u.protocol}//${auth}${u.host}${u.pathname}${u.search ? '?[redacted]' : ''}`;
-  } catch {
-    return '[invalid URL]';
-  }
-}
+/** Re-exported: the one display form of receiver URLs (src/ssf/display-endpoint.ts). */
+export { displayEndpoint };
 
 /** Reads audit entries newest first, in pages, until `stop` says so or `max` were read. */
 async function scanAudit(

@@ -1,0 +1,95 @@
+/**
+ * Each process's copy of the self-registered SSF streams, kept current without re-reading them
+ * all: every write to a stream appends its id to a capped change stream
+ * (`keys.ssfStreamChanges`), and {@link StreamCache.sync} reads only the entries after the last
+ * one it saw, then only those streams. A full read happens on the first sync, and again only if
+ * the change stream was trimmed past what this process had seen.
+ */
+import type { Redis } from 'ioredis';
+import type { Keys } from '../keys.js';
+import type { SsfStream } from './streams.js';
+
+/** Change entries kept (approximately); a process further behind than this reloads everything. */
+export const STREAM_CHANGES_MAXLEN = 10_000;
+const PAGE = 1_000;
+
+/** Records that stream `id` changed (after the write itself, so a reader sees the new value). */
+export async function markStreamChanged(redis: Redis, keys: Keys, id: string): Promise<void> {
+  await redis.xadd(keys.ssfStreamChanges, 'MAXLEN', '~', STREAM_CHANGES_MAXLEN, '*', 'id', id);
+}
+
+const parse = (v: string): SsfStream => JSON.parse(v) as SsfStream;
+const byCreation = (a: SsfStream, b: SsfStream): number => a.created_at - b.created_at;
+
+/** The streams as last synced, by id. */
+export class StreamCache {
+  private readonly streams = new Map<string, SsfStream>();
+  private sorted: SsfStream[] = [];
+  /** Last change entry applied; undefined before the first (full) read. */
+  private seen: string | undefined;
+  /** Full reads so far (for tests and metrics). */
+  fullReads = 0;
+
+  constructor(
+    private readonly redis: Redis,
+    private readonly keys: Keys,
+  ) {}
+
+  /** The streams as of the last sync, oldest first. */
+  list(): SsfStream[] {
+    return this.sorted;
+  }
+
+  /** Applies the changes since the last sync (everything on the first); returns the streams. */
+  async sync(): Promise<SsfStream[]> {
+    if (this.seen === undefined || (await this.trimmedPast(this.seen))) await this.reload();
+    else await this.applyChanges();
+    return this.sorted;
+  }
+
+  private async reload(): Promise<void> {
+    // The position first: a change written during the read is applied again next time (harmless).
+    const last = (await this.redis.xrevrange(this.keys.ssfStreamChanges, '+', '-', 'COUNT', 1))[0];
+    const all = await this.redis.hgetall(this.keys.ssfStreams);
+    this.streams.clear();
+    for (const [id, v] of Object.entries(all)) this.streams.set(id, parse(v));
+    this.seen = last?.[0] ?? '0-0';
+    this.fullReads++;
+    this.resort();
+  }
+
+  /** True when entries after `seen` may have been trimmed away. */
+  private async trimmedPast(seen: string): Promise<boolean> {
+    if (seen === '0-0') return false;
+    const first = (await this.redis.xrange(this.keys.ssfStreamChanges, '-', '+', 'COUNT', 1))[0];
+    return first !== undefined && compareIds(first[0], seen) > 0;
+  }
+
+  private async applyChanges(): Promise<void> {
+    for (;;) {
+      const entries = await this.redis.xrange(this.keys.ssfStreamChanges, `(${this.seen}`, '+', 'COUNT', PAGE);
+      if (!entries.length) return;
+      const ids = [...new Set(entries.map(([, f]) => f[1]!).filter(Boolean))];
+      const values = ids.length ? await this.redis.hmget(this.keys.ssfStreams, ...ids) : [];
+      ids.forEach((id, i) => {
+        const v = values[i];
+        if (v) this.streams.set(id, parse(v));
+        else this.streams.delete(id);
+      });
+      this.seen = entries[entries.length - 1]![0];
+      this.resort();
+      if (entries.length < PAGE) return;
+    }
+  }
+
+  private resort(): void {
+    this.sorted = [...this.streams.values()].sort(byCreation);
+  }
+}
+
+/** Orders two stream entry ids (`ms-seq`). */
+function compareIds(a: string, b: string): number {
+  const [am, as] = a.split('-').map(Number) as [number, number];
+  const [bm, bs] = b.split('-').map(Number) as [number, number];
+  return am !== bm ? am - bm : as - bs;
+}

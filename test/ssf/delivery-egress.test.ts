@@ -1,0 +1,140 @@
+import { createServer, type AddressInfo, type Socket } from 'node:net';
+import type { Redis } from 'ioredis';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { AuditLog } from '../../src/audit/audit-log.js';
+import type { ResolvedReceiver } from '../../src/config/load.js';
+import { Keys } from '../../src/keys.js';
+import { startDeliveryWorker, type DeliveryWorker } from '../../src/ssf/delivery-worker.js';
+import { EgressLimiter } from '../../src/ssf/egress.js';
+import { EndpointPolicy } from '../../src/ssf/endpoint-policy.js';
+import { KeyRing } from '../../src/ssf/key-ring.js';
+import { createSetQueue, enqueueLevelChange, enqueueVerification, type SetQueue } from '../../src/ssf/queue.js';
+import { cleanup, redisClient, testPrefix, waitFor } from '../helpers/redis.js';
+import { change, startReceiver, testReceiver } from './helpers.js';
+
+const prefix = testPrefix('delivery-egress');
+const keys = new Keys(prefix);
+const receivers = new Map<string, ResolvedReceiver>();
+const closers: Array<() => Promise<void> | void> = [];
+let redis: Redis;
+let q: SetQueue;
+let audit: AuditLog;
+let worker: DeliveryWorker;
+
+/** A TCP server on a loopback address that accepts connections and never answers. */
+async function silentServer(host = '127.0.0.1'): Promise<{ port: number; connections: () => number; open: () => number }> {
+  const sockets = new Set<Socket>();
+  let total = 0;
+  const server = createServer((s) => {
+    total++;
+    sockets.add(s);
+    s.on('close', () => sockets.delete(s));
+    s.on('error', () => undefined);
+  });
+  await new Promise<void>((r) => server.listen(0, host, r));
+  closers.push(
+    () =>
+      new Promise<void>((r) => {
+        for (const s of sockets) s.destroy();
+        server.close(() => r());
+      }),
+  );
+  return { port: (server.address() as AddressInfo).port, connections: () => total, open: () => sockets.size };
+}
+
+const stream = (name: string, endpoint: string, over: Partial<ResolvedReceiver> = {}): ResolvedReceiver => {
+  const r = testReceiver(name, endpoint, { selfRegistered: true, timeout: 10_000, ...over });
+  receivers.set(name, r);
+  return r;
+};
+
+const auditOf = async (action: string, receiver: string) => (await audit.list({ action, count: 1000 })).entries.filter((e) => e.details.receiver === receiver);
+
+beforeAll(async () => {
+  redis = redisClient();
+  const ring = new KeyRing();
+  await ring.rotate('ES256');
+  q = createSetQueue(redis, keys);
+  audit = new AuditLog(redis, `${prefix}:audit`);
+  worker = startDeliveryWorker({
+    connection: redis,
+    keys,
+    registry: { get: (n) => receivers.get(n) },
+    keyRing: ring,
+    issuer: 'https://riskstream.test',
+    audit,
+    delivery: { concurrency: 64, horizon: 86_400_000, backoff_base: 200, backoff_max: 1000, invalid_key_retry: 250 },
+    egress: { policy: new EndpointPolicy(['127.0.0.1']), limiter: new EgressLimiter(2, 16) },
+    closeTimeoutMs: 1000,
+  });
+});
+
+afterAll(async () => {
+  for (const c of closers) await c();
+  await worker.close();
+  await q.close();
+  await cleanup(redis, prefix);
+  await redis.quit();
+});
+
+describe('send-time endpoint check for self-registered streams', () => {
+  it('an endpoint the policy refuses fails the SET before any connection (set.failed endpoint_refused)', async () => {
+    const other = await silentServer('127.0.0.2');
+    const bad = stream('ssf-stream-refused', `https://127.0.0.2:${other.port}/events`);
+    await enqueueLevelChange(q, change('bob@example.com', 1, 'low', 'high'), [bad]);
+    const [failed] = await waitFor(async () => {
+      const e = await auditOf('set.failed', bad.name);
+      return e.length ? e : undefined;
+    });
+    expect(failed!.details).toMatchObject({ outcome: 'endpoint_refused', reason: 'address' });
+    expect(other.connections()).toBe(0);
+  });
+
+  it('a configured receiver (admin-written) is not subject to the stream policy', async () => {
+    const rx = await startReceiver();
+    closers.push(rx.close);
+    // 127.0.0.1 over plain http to a path the stream policy would refuse for a stream under another allowed list.
+    const configured = testReceiver('configured-2', rx.url);
+    receivers.set(configured.name, configured);
+    await enqueueLevelChange(q, change('carol@example.com', 1, 'low', 'high'), [configured]);
+    await waitFor(() => rx.requests.length >= 1, { what: 'configured delivery' });
+  });
+});
+
+describe('verification jobs', () => {
+  it('a failed verification job does not stay in the queue (its failure is in the audit log)', async () => {
+    const rx = await startReceiver(() => ({ status: 400, body: { err: 'invalid_request', description: 'no' } }));
+    closers.push(rx.close);
+    const r = stream('ssf-stream-verify', rx.url);
+    const jobId = await enqueueVerification(q, r.name, 'v-1', 'x'.repeat(10_000));
+    await waitFor(async () => (await auditOf('set.failed', r.name)).length > 0, { what: 'verification failure audit' });
+    await waitFor(async () => (await q.queue.getJob(jobId)) === undefined, { timeout: 3_000, what: 'the failed verification job removed' });
+    expect(await q.queue.getFailedCount()).toBe((await q.queue.getJobs(['failed'])).filter((j) => j.data.event !== 'verification').length);
+  });
+});
+
+// Last: its hanging sends hold the stream slots until the worker closes.
+describe('self-registered streams cannot starve a configured receiver', () => {
+  it('128 streams to a loopback endpoint that never answers do not delay a configured receiver’s SET', async () => {
+    const silent = await silentServer();
+    const streams = Array.from({ length: 128 }, (_, i) => stream(`ssf-stream-hang-${i}`, `http://127.0.0.1:${silent.port}/events`));
+    await enqueueLevelChange(q, change('victim@example.com', 1, 'low', 'high'), streams);
+    // Wait until the hanging sends hold what they may.
+    await waitFor(() => silent.open() >= 16, { what: 'hanging connections' });
+
+    const good = await startReceiver();
+    closers.push(good.close);
+    const configured = testReceiver('configured-rx', good.url);
+    receivers.set(configured.name, configured);
+    await enqueueLevelChange(q, change('alice@example.com', 1, 'low', 'high'), [configured]);
+    // Generous bound; without the limits it waits for the 10 s timeouts of 64 hanging sends.
+    await waitFor(() => good.requests.length >= 1, { timeout: 4_000, what: 'the configured receiver’s SET' });
+
+    // In-flight sends: at most 16 to all streams, at most 2 to one stream.
+    expect(silent.open()).toBeLessThanOrEqual(16);
+    const one = stream('ssf-stream-one', `http://127.0.0.1:${silent.port}/one`);
+    for (let v = 1; v <= 6; v++) await enqueueLevelChange(q, change(`one-${v}@example.com`, 1, 'low', 'high'), [one]);
+    await new Promise((r) => setTimeout(r, 300));
+    expect(silent.open()).toBeLessThanOrEqual(16);
+  });
+});
