@@ -44,20 +44,27 @@ function within<T>(p: Promise<T>, ms: number): Promise<T | typeof TIMED_OUT> {
  */
 export async function runShutdown(steps: ShutdownStep[], deadlineMs: number, startedAt: number, clock: () => number = Date.now): Promise<ShutdownResult> {
   const result: ShutdownResult = { abandoned: [], failed: [] };
+  // Set once a step was cut off by the deadline itself: timers and clocks may disagree by a
+  // millisecond, so the deadline is not re-read from the clock after that.
+  let expired = false;
   for (const step of steps) {
     const left = startedAt + deadlineMs - clock();
-    if (left <= 0) {
+    if (expired || left <= 0) {
       result.abandoned.push(step.name);
       continue;
     }
+    const bound = Math.min(left, step.maxMs ?? left);
     let outcome: unknown;
     try {
-      outcome = await within(Promise.resolve().then(step.run), Math.min(left, step.maxMs ?? left));
+      outcome = await within(Promise.resolve().then(step.run), bound);
     } catch (err) {
       result.failed.push({ step: step.name, err: (err as Error)?.message ?? String(err) });
       continue;
     }
-    if (outcome === TIMED_OUT) result.abandoned.push(step.name);
+    if (outcome === TIMED_OUT) {
+      result.abandoned.push(step.name);
+      expired = bound === left;
+    }
   }
   return result;
 }
