@@ -1,4 +1,5 @@
 import type { ChainableCommander, Redis } from 'ioredis';
+import { LUA_MAX_TTL_MS } from '../redis/ttl.js';
 
 /**
  * Lua scripts of the session store. Each touches keys of one hash tag only (one session, or one
@@ -44,7 +45,7 @@ if count > max then
   redis.call('ZREMRANGEBYRANK', KEYS[1], 0, count - max - 1)
 end
 local last = redis.call('ZRANGE', KEYS[1], -1, -1, 'WITHSCORES')
-if last[2] then redis.call('PEXPIRE', KEYS[1], math.max(1, math.ceil(tonumber(last[2]) - now))) end
+if last[2] then redis.call('PEXPIRE', KEYS[1], math.min(${LUA_MAX_TTL_MS}, math.max(1, math.ceil(tonumber(last[2]) - now)))) end
 local function seen(json)
   local ok, d = pcall(cjson.decode, json)
   if ok and type(d) == 'table' then return tonumber(d.last_seen) or 0 end

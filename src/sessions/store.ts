@@ -2,6 +2,7 @@ import type { Redis } from 'ioredis';
 import { RiskstreamError } from '../errors.js';
 import type { Keys } from '../keys.js';
 import { ChunkedPipeline } from '../redis/chunked-pipeline.js';
+import { clampPx } from '../redis/ttl.js';
 import { deviceIdentity, storedSessionId, type DeviceIdentity, type SessionIdentity } from './identity.js';
 import { defineSessionScripts, scripts } from './scripts.js';
 import { decodeCursor, encodeCursor, zrevAfter, type CursorPos } from './cursor.js';
@@ -86,7 +87,7 @@ export class SessionStore {
     const byLogin: Array<string | number> = [];
     const byExpiry: Array<string | number> = [];
     for (const s of live) {
-      scripts(p.next()).rsSessionPut(k.session(s.session_id), this.tombstoneKey(s.session_id), JSON.stringify(s), Math.ceil(s.expires_at - now), s.login_at);
+      scripts(p.next()).rsSessionPut(k.session(s.session_id), this.tombstoneKey(s.session_id), JSON.stringify(s), clampPx(s.expires_at - now), s.login_at);
       byLogin.push(s.login_at, s.session_id);
       byExpiry.push(s.expires_at, s.session_id);
     }
@@ -196,7 +197,7 @@ export class SessionStore {
     const p = this.redis.pipeline().zrem(this.keys.sessionsByLogin, sid).zrem(this.keys.sessionsByExpiry, sid);
     if (user) p.zrem(this.keys.userSessions(user), sid);
     if (s) {
-      const px = Math.max(s.expires_at - this.now(), TOMBSTONE_MIN_MS);
+      const px = clampPx(s.expires_at - this.now(), TOMBSTONE_MIN_MS);
       p.set(this.tombstoneKey(sid), JSON.stringify({ user: s.user, actor: meta.actor, reason: meta.reason, time: this.now() }), 'PX', px);
     }
     await exec(p);
