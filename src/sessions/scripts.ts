@@ -7,14 +7,18 @@ import { LUA_MAX_TTL_MS } from '../redis/ttl.js';
  */
 
 /**
- * KEYS: session, tombstone. ARGV: json, px, login_at.
- * Returns 1 stored, 0 ignored (a newer login of this session is stored), -1 revoked.
+ * KEYS: session, tombstone. ARGV: json, px, login_at, user.
+ * Returns 1 stored, 0 ignored (a newer login of this session is stored), -1 revoked, or
+ * {-2, owner, login_at, expires_at} refused: the id is bound to another user (never rebound).
  */
 const PUT_SESSION = `
 if redis.call('EXISTS', KEYS[2]) == 1 then return -1 end
 local cur = redis.call('GET', KEYS[1])
 if cur then
   local ok, d = pcall(cjson.decode, cur)
+  if ok and type(d) == 'table' and type(d.user) == 'string' and d.user ~= ARGV[4] then
+    return { -2, d.user, tostring(d.login_at), tostring(d.expires_at) }
+  end
   if ok and type(d) == 'table' and tonumber(d.login_at) and tonumber(d.login_at) > tonumber(ARGV[3]) then return 0 end
 end
 redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
@@ -71,7 +75,7 @@ return dropped
 `;
 
 interface SessionScripts {
-  rsSessionPut(session: string, tombstone: string, json: string, px: number, loginAt: number): unknown;
+  rsSessionPut(session: string, tombstone: string, json: string, px: number, loginAt: number, user: string): unknown;
   rsSessionUser(userSessions: string, userDevices: string, packed: string): unknown;
 }
 

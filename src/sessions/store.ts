@@ -24,6 +24,11 @@ export interface PutResult {
   skipped: number;
   /** Session ids removed to keep users under `max_per_user`. */
   dropped: string[];
+  /**
+   * Logins refused because their session id is bound to another user (the first binding wins;
+   * the login is still scored). Present only when non-empty.
+   */
+  refused?: Array<{ session_id: string; user: string; owner: string }>;
 }
 
 /** One page of {@link SessionStore.listAll}. */
@@ -43,7 +48,9 @@ const PRUNE_BATCH = 500;
  * Redis store of session identities. Session JSON lives at `keys.session(id)` with a TTL equal to
  * its remaining lifetime; ids are indexed per user (`userSessions`, by expiry) and globally (by
  * login time for newest-first listing, by expiry for pruning). Stale index members are pruned
- * lazily. Revoked sessions leave a tombstone so a replayed login cannot bring them back.
+ * lazily. Revoked sessions leave a tombstone so a replayed login cannot bring them back. A session
+ * id stays bound to the user who first logged in with it: another user's login with the same id
+ * is refused (`PutResult.refused`), never a takeover.
  * Needs Redis ≥ 6.2 (ZADD GT, GETDEL); the global indexes assume a single Redis node.
  */
 export class SessionStore {
@@ -87,7 +94,7 @@ export class SessionStore {
     const byLogin: Array<string | number> = [];
     const byExpiry: Array<string | number> = [];
     for (const s of live) {
-      scripts(p.next()).rsSessionPut(k.session(s.session_id), this.tombstoneKey(s.session_id), JSON.stringify(s), clampPx(s.expires_at - now), s.login_at);
+      scripts(p.next()).rsSessionPut(k.session(s.session_id), this.tombstoneKey(s.session_id), JSON.stringify(s), clampPx(s.expires_at - now), s.login_at, s.user);
       byLogin.push(s.login_at, s.session_id);
       byExpiry.push(s.expires_at, s.session_id);
     }
@@ -105,17 +112,31 @@ export class SessionStore {
     }
     const res = await exec(p);
     const revoked: SessionIdentity[] = [];
+    const refused: Array<{ s: SessionIdentity; owner: string; loginAt: number; expiresAt: number }> = [];
     live.forEach((s, i) => {
-      const code = Number(res[i]);
+      const r = res[i];
+      if (Array.isArray(r)) {
+        refused.push({ s, owner: String(r[1]), loginAt: Number(r[2]), expiresAt: Number(r[3]) });
+        result.skipped++;
+        return;
+      }
+      const code = Number(r);
       if (code === 1) result.stored++;
       else result.skipped++;
       if (code === -1) revoked.push(s);
     });
     users.forEach((_, j) => result.dropped.push(...((res[live.length + 2 + j] as string[]) ?? [])));
-    if (revoked.length || result.dropped.length) {
+    if (refused.length) result.refused = refused.map((x) => ({ session_id: x.s.session_id, user: x.s.user, owner: x.owner }));
+    if (revoked.length || result.dropped.length || refused.length) {
       const c = this.redis.pipeline();
       for (const s of revoked) {
         c.zrem(k.sessionsByLogin, s.session_id).zrem(k.sessionsByExpiry, s.session_id).zrem(k.userSessions(s.user), s.session_id);
+      }
+      // A refused login: out of the other user's index; the global indexes get the owner's times back.
+      for (const x of refused) {
+        c.zrem(k.userSessions(x.s.user), x.s.session_id);
+        if (Number.isFinite(x.loginAt)) c.zadd(k.sessionsByLogin, x.loginAt, x.s.session_id);
+        if (Number.isFinite(x.expiresAt)) c.zadd(k.sessionsByExpiry, x.expiresAt, x.s.session_id);
       }
       for (const id of result.dropped) c.del(k.session(id)).zrem(k.sessionsByLogin, id).zrem(k.sessionsByExpiry, id);
       await exec(c);
