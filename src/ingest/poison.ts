@@ -93,7 +93,7 @@ export async function commitIsolated<R>(events: readonly StreamEvent[], deps: Po
   for (const { ev, err } of failures) {
     const n = counts.get(refKey(ev.ref)) ?? 0;
     if (n >= deps.maxDeliveries) {
-      dead.push({ raw: deps.rawOf(ev.ref), reason: poisonReason(err, n) });
+      dead.push({ raw: { ...deps.rawOf(ev.ref), deliveries: n }, reason: poisonReason(err, n) });
       result.poisoned.push(ev.ref);
       deps.onPoison?.(ev.ref, errorCode(err), n);
     } else result.held.add(refKey(ev.ref));
