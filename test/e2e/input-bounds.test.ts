@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { Keys } from '../../src/keys.js';
+import { levelScore } from '../../src/risk/store.js';
+import type { UserState } from '../../src/risk/state.js';
 import { waitFor } from '../helpers/redis.js';
 import { workerHarness } from '../helpers/worker.js';
 
@@ -120,6 +122,28 @@ describe('sessions and geo', () => {
     expect(s.geo).toEqual({ country: 'AU' });
     await waitFor(async () => (await pendingCount('activity')) === 0 && (await pendingCount('login')) === 0, { what: 'all acked' });
     expect((await deadLetters()).length).toBe(before);
+  });
+});
+
+describe('far-future times (row 11)', () => {
+  it('a stored hit with an absurd time (from before the window existed) keeps every route answering and the user in its level', async () => {
+    const user = 'future@example.com';
+    const keys = new Keys(h.prefix);
+    const state: UserState = {
+      user, level: 'high', version: 1, windows: {}, lastIds: {}, changedAt: 1e20, updatedAt: 1e20,
+      behaviors: { impossible_travel: { level: 'high', firstAt: 1e20, lastAt: 1e20, expiresAt: 1e20 + 86_400_000, hits: 1, summary: 'x', evidence: {} } },
+    };
+    await h.redis.hset(keys.userState(user), 'rev', '1', 'data', JSON.stringify(state));
+    await h.redis.zadd(keys.usersByLevel, levelScore(state), user);
+    const risk = await api(`/v1/users/${encodeURIComponent(user)}/risk`);
+    expect(risk.status).toBe(200);
+    expect(((await risk.json()) as { level: string }).level).toBe('high');
+    expect((await api(`/v1/users/${encodeURIComponent(user)}/events`)).status).toBe(200);
+    const high = (await (await api('/v1/users?level=high')).json()) as { users: Array<{ user: string }> };
+    expect(high.users.map((u) => u.user)).toContain(user);
+    const table = await api('/v1/console/users?level=high');
+    expect(table.status).toBe(200);
+    expect(((await table.json()) as { users: Array<{ user: string }> }).users.map((u) => u.user)).toContain(user);
   });
 });
 
