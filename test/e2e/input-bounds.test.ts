@@ -64,6 +64,19 @@ describe('no input can stop the pipeline', () => {
     expect((await api('/v1/users?level=low')).status).toBe(200);
   });
 
+  it('POST /v1/events applies the same bounds (issue 14 item 4)', async () => {
+    const body = [
+      JSON.stringify({ type: 'dlp', user: 'dave@example.com', time: Date.now() - 60_000, profile: 'pii', severity: 'low' }),
+      JSON.stringify({ type: 'dlp', user: 'dave@example.com', time: 1e308, profile: 'pii', severity: 'low' }),
+      JSON.stringify({ type: 'dlp', user: 'dave@example.com', time: Date.now() + 10 * 86_400_000, profile: 'pii', severity: 'low' }),
+    ].join('\n');
+    const r = await fetch(`${h.worker.url}/v1/events`, { method: 'POST', headers: { authorization: `Bearer ${h.cfg.ingestToken}`, 'content-type': 'application/x-ndjson' }, body });
+    expect(r.status).toBe(202);
+    const out = (await r.json()) as { accepted: number; rejected: number; errors: Array<{ index: number; reason: string }> };
+    expect(out).toMatchObject({ accepted: 1, rejected: 2 });
+    for (const e of out.errors) expect(e.reason).toMatch(/^time: time_out_of_range/);
+  });
+
   it('an entry whose processing fails is dead-lettered after max_deliveries (3) with the error code, while the rest of its batch goes on', async () => {
     const bad = 'mallory@example.com';
     const user = 'bob@example.com';
