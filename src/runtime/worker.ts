@@ -11,7 +11,8 @@ import { StreamSource } from '../ingest/stream-source.js';
 import { decodeEntry, type DecodeOptions } from '../ingest/decode.js';
 import { timeWindowOf } from '../ingest/time-window.js';
 import { deliveryCounts } from '../ingest/poison.js';
-import { ProgressClock, readBacklog, stallReason } from '../ingest/backlog.js';
+import { ProgressClock } from '../ingest/backlog.js';
+import { readinessCheck } from './readiness.js';
 import { trimInputs } from '../ingest/trim.js';
 import { RiskStore } from '../risk/store.js';
 import { Scorer } from '../risk/scorer.js';
@@ -190,24 +191,7 @@ export async function startWorker(opts: WorkerOptions = {}): Promise<WorkerHandl
       return metrics.render();
     },
     jwks: () => ssf.jwks(),
-    readiness: async () => {
-      const checks: Record<string, boolean> = { redis: false, consumer_group: groupJoined && !stopping, config: true, pipeline: true };
-      const reasons: Record<string, string> = {};
-      try {
-        checks.redis = (await redis.ping()) === 'PONG';
-      } catch {
-        checks.redis = false;
-      }
-      const now = Date.now();
-      if (checks.redis && now - progress.lastAdvance > config.raw.ingest.stall_after) {
-        const stalled = stallReason(progress.lastAdvance, now, config.raw.ingest.stall_after, await readBacklog(redis, config.streams.inputs, config.streams.group).catch(() => null));
-        if (stalled) {
-          checks.pipeline = false;
-          reasons.pipeline = stalled;
-        }
-      }
-      return { ok: Object.values(checks).every(Boolean), checks, ...(Object.keys(reasons).length ? { reasons } : {}) };
-    },
+    readiness: readinessCheck({ redis, config: () => config, consumerGroup: () => groupJoined && !stopping, progress }),
     services: { risk, sessions: sessions.service, ingest: ingest.service, ssf: ssf.service, ssfStreams: ssf.streams } as Record<string, unknown>,
   };
   const refreshGauges = async (): Promise<void> => {

@@ -6,6 +6,9 @@ import { clampPx } from '../redis/ttl.js';
 import { deviceIdentity, storedSessionId, type DeviceIdentity, type SessionIdentity } from './identity.js';
 import { defineSessionScripts, scripts } from './scripts.js';
 import { decodeCursor, encodeCursor, zrevAfter, type CursorPos } from './cursor.js';
+import { cleanupAfterPut, needsCleanup, readPutReplies, type PutResult } from './put-outcome.js';
+
+export type { PutResult } from './put-outcome.js';
 
 /** Options of a {@link SessionStore}. */
 export interface SessionStoreOptions {
@@ -17,19 +20,6 @@ export interface SessionStoreOptions {
   now?: () => number;
 }
 
-/** What one {@link SessionStore.put} did. */
-export interface PutResult {
-  stored: number;
-  /** Already expired, older than the stored login of the same session, or revoked. */
-  skipped: number;
-  /** Session ids removed to keep users under `max_per_user`. */
-  dropped: string[];
-  /**
-   * Logins refused because their session id is bound to another user (the first binding wins;
-   * the login is still scored). Present only when non-empty.
-   */
-  refused?: Array<{ session_id: string; user: string; owner: string }>;
-}
 
 /** One page of {@link SessionStore.listAll}. */
 export interface SessionPage {
@@ -110,38 +100,13 @@ export class SessionStore {
       for (const d of u.devices.values()) devices.push(d.id, String(d.last_seen), JSON.stringify(d));
       scripts(p.next()).rsSessionUser(k.userSessions(user), k.userDevices(user), JSON.stringify([String(now), String(max), String(this.deviceRetention), sessions, devices]));
     }
-    const res = await exec(p);
-    const revoked: SessionIdentity[] = [];
-    const refused: Array<{ s: SessionIdentity; owner: string; loginAt: number; expiresAt: number }> = [];
-    live.forEach((s, i) => {
-      const r = res[i];
-      if (Array.isArray(r)) {
-        refused.push({ s, owner: String(r[1]), loginAt: Number(r[2]), expiresAt: Number(r[3]) });
-        result.skipped++;
-        return;
-      }
-      const code = Number(r);
-      if (code === 1) result.stored++;
-      else result.skipped++;
-      if (code === -1) revoked.push(s);
-    });
-    users.forEach((_, j) => result.dropped.push(...((res[live.length + 2 + j] as string[]) ?? [])));
-    if (refused.length) result.refused = refused.map((x) => ({ session_id: x.s.session_id, user: x.s.user, owner: x.owner }));
-    if (revoked.length || result.dropped.length || refused.length) {
+    const outcome = readPutReplies(live, users.map(([u]) => u), await exec(p), result.skipped);
+    if (needsCleanup(outcome)) {
       const c = this.redis.pipeline();
-      for (const s of revoked) {
-        c.zrem(k.sessionsByLogin, s.session_id).zrem(k.sessionsByExpiry, s.session_id).zrem(k.userSessions(s.user), s.session_id);
-      }
-      // A refused login: out of the other user's index; the global indexes get the owner's times back.
-      for (const x of refused) {
-        c.zrem(k.userSessions(x.s.user), x.s.session_id);
-        if (Number.isFinite(x.loginAt)) c.zadd(k.sessionsByLogin, x.loginAt, x.s.session_id);
-        if (Number.isFinite(x.expiresAt)) c.zadd(k.sessionsByExpiry, x.expiresAt, x.s.session_id);
-      }
-      for (const id of result.dropped) c.del(k.session(id)).zrem(k.sessionsByLogin, id).zrem(k.sessionsByExpiry, id);
+      cleanupAfterPut(c, k, outcome);
       await exec(c);
     }
-    return result;
+    return outcome.result;
   }
 
   /** The stored identity, or null when unknown or expired. Accepts a raw token as id (looked up by fingerprint). */

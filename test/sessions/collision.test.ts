@@ -53,6 +53,21 @@ describe('session id collision', () => {
     expect((await store.get('s-2'))?.login_at).toBe(T0 + 2);
   });
 
+  it("a refused login trimmed from the other user's full list never deletes the owner's session", async () => {
+    const small = new SessionStore(t.redis, t.keys, { now, maxPerUser: 2 });
+    await small.put([ident({ sessionId: 's-owned', expiresAt: T0 + 60_000 })]);
+    await small.put([
+      ident({ sessionId: 'b-1', user: BOB, expiresAt: T0 + 3_600_000 }),
+      ident({ sessionId: 'b-2', user: BOB, expiresAt: T0 + 3_600_000 }),
+    ]);
+    // Bob's colliding login would be his soonest-expiring session: the per-user trim picks it.
+    const r = await small.put([ident({ sessionId: 's-owned', user: BOB, expiresAt: T0 + 30_000 })]);
+    expect(r.refused).toHaveLength(1);
+    expect(r.dropped).toEqual([]);
+    expect((await small.get('s-owned'))?.user).toBe(ALICE);
+    expect((await small.listUser(ALICE)).map((s) => s.session_id)).toEqual(['s-owned']);
+  });
+
   it('revoke by id still works', async () => {
     await store.put([ident({ sessionId: 's-3' })]);
     await store.put([ident({ sessionId: 's-3', user: BOB })]);
