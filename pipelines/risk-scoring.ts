@@ -1,7 +1,7 @@
 import { defer, EMPTY, from, of, timer, type Observable } from 'rxjs';
 import { concatMap, map, repeat, retry, tap } from 'rxjs/operators';
 import type { Batch, StreamSource } from '../src/ingest/stream-source.js';
-import { commitIsolated, isHeld } from '../src/ingest/poison.js';
+import { commitIsolated, errorCode, isHeld } from '../src/ingest/poison.js';
 import type { OutboxRelay } from '../src/risk/outbox-relay.js';
 import type { Scorer, ScoreReport } from '../src/risk/scorer.js';
 import type { CanonicalEvent, EntryRef, RawEntry, StreamEvent } from '../src/types.js';
@@ -72,7 +72,12 @@ export function riskScoring(parts: RiskScoringParts): Observable<BatchReport> {
       const bad: Decoded['bad'] = [];
       const now = Date.now();
       for (const raw of batch.entries) {
-        const d = parts.decode(raw, now);
+        let d: ReturnType<RiskScoringParts['decode']>;
+        try {
+          d = parts.decode(raw, now);
+        } catch (err) {
+          d = { ok: false, reason: `decode_failed: ${errorCode(err)}` }; // a decoder bug never stops the pipeline
+        }
         if (d.ok) events.push({ ref: { stream: raw.stream, id: raw.id }, event: d.event, deliveries: raw.deliveries });
         else bad.push({ raw, reason: d.reason });
       }
