@@ -22,9 +22,10 @@ export function severityRank(s: Severity): number {
   return SEVERITIES.indexOf(s);
 }
 
+/** Where an event happened: coordinates, or only `country` / `city` (then no distance checks). */
 export interface Geo {
-  lat: number;
-  lon: number;
+  lat?: number;
+  lon?: number;
   accuracy_km?: number;
   country?: string;
   city?: string;

@@ -9,6 +9,8 @@ import type { TokenSet } from './auth.js';
 export interface Readiness {
   ok: boolean;
   checks: Record<string, boolean>;
+  /** Why a failed check failed, when known (e.g. `pipeline`: stalled while input waits). */
+  reasons?: Record<string, string>;
 }
 
 /**

@@ -192,6 +192,21 @@ export const riskstreamSchema = z.strictObject({
         .prefault({}),
     })
     .prefault({}),
+  /** Input bounds and the poison-entry guard (docs/operations.md § Bad input). */
+  ingest: z
+    .strictObject({
+      /** Event times older than this before now are dead-lettered (`time_out_of_range`). */
+      max_past: durationMs.prefault('365d'),
+      /** Event times later than this after now are dead-lettered (`time_out_of_range`). */
+      max_future: durationMs.prefault('2d'),
+      /** A session's `expires_at` is capped to its login time + this. */
+      max_session_lifetime: durationMs.prefault('90d'),
+      /** An entry whose processing failed this many deliveries is dead-lettered (`processing_failed`) and acked. */
+      max_deliveries: z.number().int().min(1).max(1000).default(5),
+      /** `/readyz` answers 503 (`pipeline: stalled`) when input waits and the pipeline has not advanced for this long. */
+      stall_after: durationMs.prefault('60s'),
+    })
+    .prefault({}),
   /** How long a SIGTERM/SIGINT drain may take before the worker gives up and exits 1. */
   shutdown_timeout: durationMs.prefault('30s'),
   log_level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),

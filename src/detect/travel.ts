@@ -1,6 +1,6 @@
 /** Logins as places in time, and the speed needed to travel between two of them. */
 import { getDistance } from 'geolib';
-import type { CanonicalEvent, LoginRecord } from '../types.js';
+import type { CanonicalEvent, Geo, LoginRecord } from '../types.js';
 import { groupDigits, isoTime, round } from './format.js';
 
 /** Longest great-circle distance on geolib's sphere (half its circumference), in km. */
@@ -11,8 +11,9 @@ const finite = (v: unknown): v is number => typeof v === 'number' && Number.isFi
 /**
  * True when `geo` has a usable position: finite numeric lat in [-90, 90] and lon in
  * [-180, 180], and not exactly (0, 0) — the "null island" that geolocation returns for unknown.
+ * Country-only geo (no coordinates) is not usable: distance checks skip it.
  */
-export function isUsableGeo(geo: unknown): geo is { lat: number; lon: number } {
+export function isUsableGeo(geo: unknown): geo is Geo & { lat: number; lon: number } {
   if (!geo || typeof geo !== 'object') return false;
   const { lat, lon } = geo as Record<string, unknown>;
   return finite(lat) && finite(lon) && lat >= -90 && lat <= 90 && lon >= -180 && lon <= 180 && !(lat === 0 && lon === 0);

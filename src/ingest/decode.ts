@@ -1,5 +1,6 @@
 import type { CanonicalEvent, RawEntry } from '../types.js';
 import { validateEvent } from './event-schema.js';
+import { applyTimeWindow, type TimeWindow } from './time-window.js';
 import { detectProfile, streamProfiles, type MappingConfig, type Profile } from './profiles/index.js';
 import { isPlainObject, setPath } from './profiles/path.js';
 
@@ -9,6 +10,8 @@ export interface DecodeOptions {
   mapping?: MappingConfig;
   /** Detect Okta / Entra / CloudTrail shapes when the stream has no profile. Default true. */
   autodetect?: boolean;
+  /** `ingest` time bounds: times outside [now - maxPast, now + maxFuture] are refused, session lifetimes capped. */
+  window?: TimeWindow;
 }
 
 export type DecodeResult = { ok: true; event: CanonicalEvent } | { ok: false; reason: string };
@@ -109,9 +112,10 @@ function profileFor(stream: string | undefined, opts: DecodeOptions): Profile | 
 /**
  * Decodes an object (already parsed) into a canonical event: unwraps a shipper envelope,
  * applies the stream's mapping profile (or a detected vendor profile), fills a missing `time`
- * from shipper timestamps (`@timestamp`, `timestamp`, `date`) and validates.
+ * from shipper timestamps (`@timestamp`, `timestamp`, `date`) and validates (with `opts.window`:
+ * against the time bounds around `now`).
  */
-export function decodeObject(input: unknown, stream: string | undefined, opts: DecodeOptions = {}): DecodeResult {
+export function decodeObject(input: unknown, stream: string | undefined, opts: DecodeOptions = {}, now: number = Date.now()): DecodeResult {
   if (!isPlainObject(input)) return { ok: false, reason: `event must be a JSON object (got ${Array.isArray(input) ? 'array' : input === null ? 'null' : typeof input})` };
   const { obj, envelope } = unwrapShipper(input);
   let ev: Record<string, unknown> = obj;
@@ -137,8 +141,13 @@ export function decodeObject(input: unknown, stream: string | undefined, opts: D
     const t = TIME_FALLBACKS.map((k) => ev[k] ?? envelope?.[k]).find((v) => v !== undefined && v !== null && v !== '');
     if (t !== undefined) ev = { ...ev, time: t };
   }
-  const r = validateEvent(ev);
+  const r = bounded(validateEvent(ev), opts, now);
   return r.ok || !profileName ? r : { ok: false, reason: `profile ${profileName}: ${r.reason}` };
+}
+
+/** Applies `opts.window` (when set) to a validated event. */
+function bounded(r: DecodeResult, opts: DecodeOptions, now: number): DecodeResult {
+  return r.ok && opts.window ? applyTimeWindow(r.event, now, opts.window) : r;
 }
 
 /**
@@ -146,15 +155,15 @@ export function decodeObject(input: unknown, stream: string | undefined, opts: D
  * `message` or `msg` (rsyslog omhiredis stream mode's default field), or as flat fields with dotted keys. Never throws; a failure carries a reason that
  * names the field, for the dead-letter stream.
  */
-export function decodeEntry(raw: RawEntry, opts: DecodeOptions = {}): DecodeResult {
+export function decodeEntry(raw: RawEntry, opts: DecodeOptions = {}, now: number = Date.now()): DecodeResult {
   const f = raw.fields;
   if (f[CANONICAL_FIELD] === '1' && f.event !== undefined) {
     const obj = parseJsonObject(f.event, 'event');
-    return typeof obj === 'string' ? { ok: false, reason: obj } : validateEvent(obj);
+    return typeof obj === 'string' ? { ok: false, reason: obj } : bounded(validateEvent(obj), opts, now);
   }
   const obj = entryObject(f);
   if (typeof obj === 'string') return { ok: false, reason: obj };
-  return decodeObject(obj, raw.stream, opts);
+  return decodeObject(obj, raw.stream, opts, now);
 }
 
 /** Stream fields for an event that is already decoded: `event` (JSON) + the canonical marker. */

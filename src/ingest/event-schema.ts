@@ -1,6 +1,7 @@
 import { isIP } from 'node:net';
 import { z } from 'zod';
 import type { CanonicalEvent } from '../types.js';
+import { isRepresentableTime, TIME_INVALID, TIME_OUT_OF_RANGE } from './time-window.js';
 
 /**
  * The canonical event (CONTRACT.md §2): its normalisation rules, a zod schema built from them
@@ -36,7 +37,10 @@ export const toNumber: Rule<number> = (v, field) => {
   return new Invalid(`${field}: must be a number (got ${kind(v) === 'string' ? JSON.stringify(v) : kind(v)})`);
 };
 
-/** ISO-8601 string, epoch ms, or epoch seconds (< 1e11), as number or numeric string → epoch ms. */
+/**
+ * ISO-8601 string, epoch ms, or epoch seconds (< 1e11), as number or numeric string → epoch ms.
+ * Refuses times a `Date` cannot hold (`time_out_of_range`) and non-times (`time_invalid`).
+ */
 export const toEpochMs: Rule<number> = (v, field) => {
   if (v === undefined || v === null || v === '') return new Invalid(`${field}: required (ISO-8601 or epoch ms)`);
   let n: number;
@@ -45,10 +49,12 @@ export const toEpochMs: Rule<number> = (v, field) => {
     const s = v.trim();
     if (NUMERIC.test(s)) n = Number(s);
     else if (ISO_DATE.test(s)) n = Date.parse(s);
-    else return new Invalid(`${field}: not an ISO-8601 time or epoch number: ${JSON.stringify(v.slice(0, 40))}`);
-  } else return new Invalid(`${field}: must be an ISO-8601 string or epoch ms (got ${kind(v)})`);
-  if (!Number.isFinite(n) || n < 0) return new Invalid(`${field}: invalid time ${JSON.stringify(v)}`);
-  return Math.round(n < SECONDS_BELOW ? n * 1000 : n);
+    else return new Invalid(`${field}: not an ISO-8601 time or epoch number (${TIME_INVALID})`);
+  } else return new Invalid(`${field}: must be an ISO-8601 string or epoch ms (got ${kind(v)}) (${TIME_INVALID})`);
+  if (Number.isNaN(n)) return new Invalid(`${field}: not a valid time (${TIME_INVALID})`);
+  const ms = Math.round(n < SECONDS_BELOW ? n * 1000 : n);
+  // 1e21, 1e308, Infinity, negatives: never a time (and never a Redis TTL). The value is not quoted.
+  return isRepresentableTime(ms) ? ms : new Invalid(`${field}: ${TIME_OUT_OF_RANGE} (not a representable time)`);
 };
 
 /** Non-empty string after trimming. */
@@ -100,7 +106,8 @@ interface Field {
 }
 type Spec = Record<string, [Rule<unknown>, boolean /* required */]>;
 
-const GEO: Spec = { lat: [toNumber, true], lon: [toNumber, true], accuracy_km: [toNumber, false], country: [toText, false], city: [toText, false] };
+// lat/lon: both, or neither when `country` or `city` is given (country-only geo, issue 14): see geoProblem.
+const GEO: Spec = { lat: [toNumber, false], lon: [toNumber, false], accuracy_km: [toNumber, false], country: [toText, false], city: [toText, false] };
 const SESSION: Spec = { id: [toId, true], expires_at: [toEpochMs, false], idp: [toText, false], claims: [asObject, false] };
 const DEVICE: Spec = { id: [toId, false], posture: [asObject, false] };
 const NETWORK: Spec = { asn: [toAsn, false], colo: [toText, false], via: [toText, false] };
@@ -131,6 +138,19 @@ function applyFields(src: Record<string, unknown>, list: Field[]): Record<string
 }
 
 /**
+ * A normalised `geo` object's coordinates rule: `lat` and `lon` together, or neither when
+ * `country` or `city` locates it (country-only geo is what many logs carry).
+ */
+export function geoProblem(g: Record<string, unknown>): Invalid | null {
+  const hasLat = g.lat !== undefined;
+  const hasLon = g.lon !== undefined;
+  if (hasLat && !hasLon) return new Invalid('geo.lon: required');
+  if (hasLon && !hasLat) return new Invalid('geo.lat: required');
+  if (!hasLat && g.country === undefined && g.city === undefined) return new Invalid('geo.lat: required (or geo.country / geo.city)');
+  return null;
+}
+
+/**
  * Fast path: validates and normalises a decoded object into a CanonicalEvent, or returns the
  * first problem. Same rules as `canonicalEventSchema`; no zod on the hot path.
  */
@@ -148,6 +168,10 @@ export function normalizeEvent(obj: Record<string, unknown>): CanonicalEvent | I
     if (!isPlain(v)) return new Invalid(`${key}: must be an object (got ${kind(v)})`);
     const r = applyFields(v, list);
     if (r instanceof Invalid) return r;
+    if (key === 'geo') {
+      const bad = geoProblem(r);
+      if (bad) return bad;
+    }
     out[key] = r;
   }
   return out as CanonicalEvent;
@@ -183,7 +207,16 @@ const nested = (spec: Spec, key: string) =>
  */
 export const canonicalEventSchema = z.looseObject({
   ...zspec(TOP, ''),
-  geo: nested(GEO, 'geo'),
+  geo: z.preprocess(
+    (v) => (v === null ? undefined : v),
+    z
+      .looseObject(zspec(GEO, 'geo.'), { error: 'geo: must be an object' })
+      .superRefine((g, ctx) => {
+        const bad = geoProblem(g);
+        if (bad) ctx.addIssue({ code: 'custom', message: bad.message });
+      })
+      .optional(),
+  ),
   session: nested(SESSION, 'session'),
   device: nested(DEVICE, 'device'),
   network: nested(NETWORK, 'network'),

@@ -61,11 +61,12 @@ export class GeoIp {
     return geo;
   }
 
-  /** Returns the event with `geo` filled from `ip` when it is a login without `geo`; else the event itself. */
+  /** Returns the event with `geo` filled from `ip` when it is a login without coordinates; else the event itself. */
   enrich(event: CanonicalEvent): CanonicalEvent {
-    if (event.geo || !event.ip || !this.types.has(event.type)) return event;
+    if ((event.geo && event.geo.lat !== undefined) || !event.ip || !this.types.has(event.type)) return event;
     const geo = this.lookup(event.ip);
-    return geo ? { ...event, geo: { ...geo } } : event;
+    // Country-only geo keeps its own country/city; the lookup adds coordinates.
+    return geo ? { ...event, geo: { ...geo, ...event.geo } } : event;
   }
 
   /** Enriches a batch in place (`se.event` replaced when located); returns how many were located. */

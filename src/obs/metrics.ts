@@ -20,6 +20,12 @@ export class Metrics {
   readonly consumerLag = new Gauge({ name: 'riskstream_consumer_lag', help: 'Entries not yet delivered to the consumer group', labelNames: ['stream'], registers: [this.registry] });
   readonly pending = new Gauge({ name: 'riskstream_pending_entries', help: 'Entries delivered but not acked', labelNames: ['stream'], registers: [this.registry] });
   readonly queueDepth = new Gauge({ name: 'riskstream_delivery_queue_depth', help: 'SET delivery jobs by state', labelNames: ['state'], registers: [this.registry] });
+  readonly poisoned = new Counter({
+    name: 'riskstream_events_poisoned_total',
+    help: 'Entries dead-lettered after failing ingest.max_deliveries times (poison-entry guard)',
+    labelNames: ['stream', 'code'],
+    registers: [this.registry],
+  });
   readonly pipelineErrors = new Counter({ name: 'riskstream_pipeline_errors_total', help: 'Batches that failed and were retried', registers: [this.registry] });
   readonly ingested = new Counter({ name: 'riskstream_http_ingested_total', help: 'Events received on POST /v1/events', labelNames: ['result'], registers: [this.registry] });
 

@@ -1,6 +1,7 @@
 import type { Redis } from 'ioredis';
 import type { AuditLog } from '../audit/audit-log.js';
 import { RiskstreamError } from '../errors.js';
+import { isoTime } from '../detect/format.js';
 import type { Keys } from '../keys.js';
 import { decodeCursor, encodeCursor, zrevAfter, type CursorPos } from '../sessions/cursor.js';
 import { RISK_LEVELS, type LevelChange, type RiskLevel } from '../types.js';
@@ -19,7 +20,8 @@ export interface UserRiskView {
   behaviors: Array<{ id: string; level: RiskLevel; first_at: string; last_at: string; expires_at: string | null; hits: number; summary: string; evidence: Record<string, unknown> }>;
 }
 
-const iso = (ms: number | null): string | null => (ms === null || ms === 0 ? null : new Date(ms).toISOString());
+/** ISO-8601, or null for none — and for a time no `Date` can hold (a stored absurd time never makes a route fail). */
+const iso = (ms: number | null): string | null => (ms === null || ms === 0 ? null : isoTime(ms));
 
 /** Turns stored state into the API view. */
 export function viewOf(state: UserState): UserRiskView {

@@ -73,9 +73,13 @@ function indexSig(state: UserState, expiry: number | null): string {
   return `${levelScore(state)}|${expiry ?? ''}`;
 }
 
-/** Score used to rank users: level first, then last change. */
+/**
+ * Score used to rank users: level first, then last change. The change time is kept inside its
+ * level's band (0 … 1e13 - 1), so even an absurd stored time never moves a user to another level.
+ */
 export function levelScore(state: UserState): number {
-  return levelRank(state.level) * 1e13 + state.changedAt;
+  const changed = Number.isFinite(state.changedAt) ? Math.min(Math.max(state.changedAt, 0), 1e13 - 1) : 0;
+  return levelRank(state.level) * 1e13 + changed;
 }
 
 /** The {@link levelScore}s of one level: from `min` (inclusive) up to `top` (exclusive). */

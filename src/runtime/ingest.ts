@@ -10,6 +10,7 @@ import { openGeoIp, type GeoIp } from '../ingest/geoip.js';
 import { writeDeadLetters } from '../ingest/dead-letter.js';
 import { parseEventsBody, routeEvent } from '../ingest/http-body.js';
 import { canonicalEntryFields } from '../ingest/decode.js';
+import { timeWindowOf } from '../ingest/time-window.js';
 import { startListBridge, type ListBridge } from '../ingest/list-bridge.js';
 import { eventsRoutes } from '../api/routes/events.js';
 
@@ -64,7 +65,7 @@ export async function buildIngest(deps: { config: () => Config; redis: Redis; ke
     accept: async (body, headers) => {
       const c = deps.config();
       // http.body_limit applies after decompression too (docs/shippers.md): a gzip bomb stops there.
-      const items = await parseEventsBody(body, headers, { maxBytes: c.raw.http.body_limit, maxEvents: 100_000, decode: { mapping: c.raw.mapping } });
+      const items = await parseEventsBody(body, headers, { maxBytes: c.raw.http.body_limit, maxEvents: 100_000, decode: { mapping: c.raw.mapping, window: timeWindowOf(c.raw.ingest) } });
       const p = redis.pipeline();
       const errors: Array<{ index: number; reason: string }> = [];
       const now = Date.now();

@@ -32,7 +32,13 @@ export function buildSessions(deps: { config: () => Config; redis: Redis; keys: 
   return {
     // Read per batch, so a reload that turns session audit on or off applies from the next batch.
     auditBatch: async (events) => {
-      if (deps.config().raw.sessions.enabled) await audit(events);
+      if (!deps.config().raw.sessions.enabled) return;
+      const r = await audit(events);
+      // A session id bound to another user is never rebound (issue 13 row 7): audited, logged; the event is still scored.
+      for (const x of r.refused ?? []) {
+        deps.logger.warn({ session_id: x.session_id, user: x.user, owner: x.owner }, 'session id bound to another user: login not bound to it');
+        await deps.audit.write({ action: 'session.rebind_refused', actor: 'system', target: x.session_id, details: { user: x.user, owner: x.owner } });
+      }
     },
     service,
     routes: [sessionRoutes],

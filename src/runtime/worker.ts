@@ -8,7 +8,11 @@ import { AuditLog } from '../audit/audit-log.js';
 import { createLogger, type Logger } from '../obs/logger.js';
 import { Metrics } from '../obs/metrics.js';
 import { StreamSource } from '../ingest/stream-source.js';
-import { decodeEntry } from '../ingest/decode.js';
+import { decodeEntry, type DecodeOptions } from '../ingest/decode.js';
+import { timeWindowOf } from '../ingest/time-window.js';
+import { deliveryCounts } from '../ingest/poison.js';
+import { ProgressClock } from '../ingest/backlog.js';
+import { readinessCheck } from './readiness.js';
 import { trimInputs } from '../ingest/trim.js';
 import { RiskStore } from '../risk/store.js';
 import { Scorer } from '../risk/scorer.js';
@@ -98,10 +102,19 @@ export async function startWorker(opts: WorkerOptions = {}): Promise<WorkerHandl
   let stopping = false;
   let groupJoined = true;
   const listeners: Array<(r: BatchReport) => void> = [];
-  const decodeOpts = { mapping: config.raw.mapping };
+  const decodeOpts: DecodeOptions = { mapping: config.raw.mapping, window: timeWindowOf(config.raw.ingest) };
+  const progress = new ProgressClock(Date.now());
   const pipeline$ = riskScoring({
     source,
-    decode: (raw) => decodeEntry(raw, decodeOpts),
+    decode: (raw, now) => decodeEntry(raw, decodeOpts, now),
+    guard: {
+      deliveries: (refs) => deliveryCounts(reader, config.streams.group, refs),
+      maxDeliveries: () => config.raw.ingest.max_deliveries,
+      onPoison: (ref, code, deliveries) => {
+        metrics.poisoned.inc({ stream: ref.stream, code });
+        logger.warn({ stream: ref.stream, id: ref.id, code, deliveries }, 'entry failed too often: dead-lettered (processing_failed) and acked');
+      },
+    },
     enrich: ingest.enrich,
     deadLetter: (bad) => ingest.deadLetter(bad),
     alsoCommit: [sessions.auditBatch],
@@ -124,6 +137,7 @@ export async function startWorker(opts: WorkerOptions = {}): Promise<WorkerHandl
   subs.push(
     pipeline$.subscribe({
       next: (r) => {
+        progress.batch(r.read, r.acked, Date.now());
         for (const [stream, n] of Object.entries(r.readByStream)) metrics.eventsRead.inc({ stream }, n);
         metrics.eventsProcessed.inc(r.applied);
         metrics.eventsSkipped.inc(r.skipped);
@@ -177,15 +191,7 @@ export async function startWorker(opts: WorkerOptions = {}): Promise<WorkerHandl
       return metrics.render();
     },
     jwks: () => ssf.jwks(),
-    readiness: async () => {
-      const checks: Record<string, boolean> = { redis: false, consumer_group: groupJoined && !stopping, config: true };
-      try {
-        checks.redis = (await redis.ping()) === 'PONG';
-      } catch {
-        checks.redis = false;
-      }
-      return { ok: Object.values(checks).every(Boolean), checks };
-    },
+    readiness: readinessCheck({ redis, config: () => config, consumerGroup: () => groupJoined && !stopping, progress }),
     services: { risk, sessions: sessions.service, ingest: ingest.service, ssf: ssf.service, ssfStreams: ssf.streams } as Record<string, unknown>,
   };
   const refreshGauges = async (): Promise<void> => {
@@ -227,7 +233,7 @@ export async function startWorker(opts: WorkerOptions = {}): Promise<WorkerHandl
       const next = loadConfig(path ?? opts.configPath ?? config.dir);
       config = next;
       tokens.set(next.adminTokens, next.ingestTokens, next.ssfTokens);
-      Object.assign(decodeOpts, { mapping: next.raw.mapping });
+      Object.assign(decodeOpts, { mapping: next.raw.mapping, window: timeWindowOf(next.raw.ingest) });
       await ssf.reload();
       await audit.write({ action: 'config.reloaded', actor: 'system', details: { files: next.files, behaviors: next.behaviors.map((b) => `${b.id}:${b.enabled ? b.risk_level : 'off'}`), receivers: next.receivers.map((r) => r.name) } });
       logger.info({ files: next.files }, 'configuration reloaded');

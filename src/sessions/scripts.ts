@@ -1,4 +1,5 @@
 import type { ChainableCommander, Redis } from 'ioredis';
+import { LUA_MAX_TTL_MS } from '../redis/ttl.js';
 
 /**
  * Lua scripts of the session store. Each touches keys of one hash tag only (one session, or one
@@ -6,14 +7,18 @@ import type { ChainableCommander, Redis } from 'ioredis';
  */
 
 /**
- * KEYS: session, tombstone. ARGV: json, px, login_at.
- * Returns 1 stored, 0 ignored (a newer login of this session is stored), -1 revoked.
+ * KEYS: session, tombstone. ARGV: json, px, login_at, user.
+ * Returns 1 stored, 0 ignored (a newer login of this session is stored), -1 revoked, or
+ * {-2, owner, login_at, expires_at} refused: the id is bound to another user (never rebound).
  */
 const PUT_SESSION = `
 if redis.call('EXISTS', KEYS[2]) == 1 then return -1 end
 local cur = redis.call('GET', KEYS[1])
 if cur then
   local ok, d = pcall(cjson.decode, cur)
+  if ok and type(d) == 'table' and type(d.user) == 'string' and d.user ~= ARGV[4] then
+    return { -2, d.user, tostring(d.login_at), tostring(d.expires_at) }
+  end
   if ok and type(d) == 'table' and tonumber(d.login_at) and tonumber(d.login_at) > tonumber(ARGV[3]) then return 0 end
 end
 redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
@@ -44,7 +49,7 @@ if count > max then
   redis.call('ZREMRANGEBYRANK', KEYS[1], 0, count - max - 1)
 end
 local last = redis.call('ZRANGE', KEYS[1], -1, -1, 'WITHSCORES')
-if last[2] then redis.call('PEXPIRE', KEYS[1], math.max(1, math.ceil(tonumber(last[2]) - now))) end
+if last[2] then redis.call('PEXPIRE', KEYS[1], math.min(${LUA_MAX_TTL_MS}, math.max(1, math.ceil(tonumber(last[2]) - now)))) end
 local function seen(json)
   local ok, d = pcall(cjson.decode, json)
   if ok and type(d) == 'table' then return tonumber(d.last_seen) or 0 end
@@ -70,7 +75,7 @@ return dropped
 `;
 
 interface SessionScripts {
-  rsSessionPut(session: string, tombstone: string, json: string, px: number, loginAt: number): unknown;
+  rsSessionPut(session: string, tombstone: string, json: string, px: number, loginAt: number, user: string): unknown;
   rsSessionUser(userSessions: string, userDevices: string, packed: string): unknown;
 }
 

@@ -2,9 +2,13 @@ import type { Redis } from 'ioredis';
 import { RiskstreamError } from '../errors.js';
 import type { Keys } from '../keys.js';
 import { ChunkedPipeline } from '../redis/chunked-pipeline.js';
+import { clampPx } from '../redis/ttl.js';
 import { deviceIdentity, storedSessionId, type DeviceIdentity, type SessionIdentity } from './identity.js';
 import { defineSessionScripts, scripts } from './scripts.js';
 import { decodeCursor, encodeCursor, zrevAfter, type CursorPos } from './cursor.js';
+import { cleanupAfterPut, needsCleanup, readPutReplies, type PutResult } from './put-outcome.js';
+
+export type { PutResult } from './put-outcome.js';
 
 /** Options of a {@link SessionStore}. */
 export interface SessionStoreOptions {
@@ -16,14 +20,6 @@ export interface SessionStoreOptions {
   now?: () => number;
 }
 
-/** What one {@link SessionStore.put} did. */
-export interface PutResult {
-  stored: number;
-  /** Already expired, older than the stored login of the same session, or revoked. */
-  skipped: number;
-  /** Session ids removed to keep users under `max_per_user`. */
-  dropped: string[];
-}
 
 /** One page of {@link SessionStore.listAll}. */
 export interface SessionPage {
@@ -42,7 +38,9 @@ const PRUNE_BATCH = 500;
  * Redis store of session identities. Session JSON lives at `keys.session(id)` with a TTL equal to
  * its remaining lifetime; ids are indexed per user (`userSessions`, by expiry) and globally (by
  * login time for newest-first listing, by expiry for pruning). Stale index members are pruned
- * lazily. Revoked sessions leave a tombstone so a replayed login cannot bring them back.
+ * lazily. Revoked sessions leave a tombstone so a replayed login cannot bring them back. A session
+ * id stays bound to the user who first logged in with it: another user's login with the same id
+ * is refused (`PutResult.refused`), never a takeover.
  * Needs Redis ≥ 6.2 (ZADD GT, GETDEL); the global indexes assume a single Redis node.
  */
 export class SessionStore {
@@ -86,7 +84,7 @@ export class SessionStore {
     const byLogin: Array<string | number> = [];
     const byExpiry: Array<string | number> = [];
     for (const s of live) {
-      scripts(p.next()).rsSessionPut(k.session(s.session_id), this.tombstoneKey(s.session_id), JSON.stringify(s), Math.ceil(s.expires_at - now), s.login_at);
+      scripts(p.next()).rsSessionPut(k.session(s.session_id), this.tombstoneKey(s.session_id), JSON.stringify(s), clampPx(s.expires_at - now), s.login_at, s.user);
       byLogin.push(s.login_at, s.session_id);
       byExpiry.push(s.expires_at, s.session_id);
     }
@@ -102,24 +100,13 @@ export class SessionStore {
       for (const d of u.devices.values()) devices.push(d.id, String(d.last_seen), JSON.stringify(d));
       scripts(p.next()).rsSessionUser(k.userSessions(user), k.userDevices(user), JSON.stringify([String(now), String(max), String(this.deviceRetention), sessions, devices]));
     }
-    const res = await exec(p);
-    const revoked: SessionIdentity[] = [];
-    live.forEach((s, i) => {
-      const code = Number(res[i]);
-      if (code === 1) result.stored++;
-      else result.skipped++;
-      if (code === -1) revoked.push(s);
-    });
-    users.forEach((_, j) => result.dropped.push(...((res[live.length + 2 + j] as string[]) ?? [])));
-    if (revoked.length || result.dropped.length) {
+    const outcome = readPutReplies(live, users.map(([u]) => u), await exec(p), result.skipped);
+    if (needsCleanup(outcome)) {
       const c = this.redis.pipeline();
-      for (const s of revoked) {
-        c.zrem(k.sessionsByLogin, s.session_id).zrem(k.sessionsByExpiry, s.session_id).zrem(k.userSessions(s.user), s.session_id);
-      }
-      for (const id of result.dropped) c.del(k.session(id)).zrem(k.sessionsByLogin, id).zrem(k.sessionsByExpiry, id);
+      cleanupAfterPut(c, k, outcome);
       await exec(c);
     }
-    return result;
+    return outcome.result;
   }
 
   /** The stored identity, or null when unknown or expired. Accepts a raw token as id (looked up by fingerprint). */
@@ -196,7 +183,7 @@ export class SessionStore {
     const p = this.redis.pipeline().zrem(this.keys.sessionsByLogin, sid).zrem(this.keys.sessionsByExpiry, sid);
     if (user) p.zrem(this.keys.userSessions(user), sid);
     if (s) {
-      const px = Math.max(s.expires_at - this.now(), TOMBSTONE_MIN_MS);
+      const px = clampPx(s.expires_at - this.now(), TOMBSTONE_MIN_MS);
       p.set(this.tombstoneKey(sid), JSON.stringify({ user: s.user, actor: meta.actor, reason: meta.reason, time: this.now() }), 'PX', px);
     }
     await exec(p);

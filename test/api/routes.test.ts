@@ -78,7 +78,7 @@ describe('health, readiness, metrics', () => {
     expect(h.json).toEqual({ status: 'ok' });
     const r = await call(w.url, '/readyz');
     expect(r.status).toBe(200);
-    expect(r.json).toEqual({ status: 'ready', checks: { redis: true, consumer_group: true, config: true } });
+    expect(r.json).toEqual({ status: 'ready', checks: { redis: true, consumer_group: true, config: true, pipeline: true } });
   });
 
   it('GET /metrics: Prometheus text with riskstream_* metrics', async () => {

@@ -49,6 +49,10 @@ describe('GeoIp.enrich', () => {
     expect(geo.enrich(login({ type: 'session_refresh' })).geo).toBeDefined();
   });
 
+  it('adds coordinates to a country-only geo, keeping the event\'s own country and city', () => {
+    expect(geo.enrich(login({ geo: { country: 'UK', city: 'City of London' } })).geo).toEqual({ lat: 51.5142, lon: -0.0931, accuracy_km: 20, country: 'UK', city: 'City of London' });
+  });
+
   it('leaves other events untouched (same object)', () => {
     for (const e of [login({ geo: { lat: 1, lon: 2 } }), login({ ip: undefined }), login({ type: 'dlp' }), login({ ip: '8.8.8.8' })]) {
       expect(geo.enrich(e)).toBe(e);

@@ -22,6 +22,7 @@ import { AuditLog, type StoredAuditEntry } from '../../audit/audit-log.js';
 import type { ResolvedReceiver } from '../../config/load.js';
 import { RiskstreamError } from '../../errors.js';
 import { Invalid, toUser } from '../../ingest/event-schema.js';
+import { isoTime } from '../../detect/format.js';
 import { viewOf } from '../../risk/service.js';
 import type { UserState } from '../../risk/state.js';
 import { levelRange } from '../../risk/store.js';
@@ -131,7 +132,8 @@ function userOf(raw: string): string {
   return user;
 }
 
-const iso = (ms: unknown): string | null => (typeof ms === 'number' && Number.isFinite(ms) && ms > 0 ? new Date(ms).toISOString() : null);
+/** ISO-8601 or null (also for a time out of `Date`'s range: an absurd stored time never fails a view). */
+const iso = (ms: unknown): string | null => (typeof ms === 'number' && ms > 0 ? isoTime(ms) : null);
 
 /** Re-exported: the one display form of receiver URLs (src/ssf/display-endpoint.ts). */
 export { displayEndpoint };

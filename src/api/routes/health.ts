@@ -1,12 +1,12 @@
 import type { RouteModule } from '../server.js';
 
-/** `/healthz` (process up), `/readyz` (Redis, consumer group, config), `/metrics`. */
+/** `/healthz` (process up), `/readyz` (Redis, consumer group, config, pipeline not stalled), `/metrics`. */
 export const healthRoutes: RouteModule = (app, ctx) => {
   app.get('/healthz', { config: { scope: 'public' } }, async () => ({ status: 'ok' }));
 
   app.get('/readyz', { config: { scope: 'public' } }, async (_req, reply) => {
     const r = await ctx.readiness();
-    return reply.code(r.ok ? 200 : 503).send({ status: r.ok ? 'ready' : 'not_ready', checks: r.checks });
+    return reply.code(r.ok ? 200 : 503).send({ status: r.ok ? 'ready' : 'not_ready', checks: r.checks, ...(r.reasons ? { reasons: r.reasons } : {}) });
   });
 
   app.get('/metrics', { config: { scope: 'admin' } }, async (_req, reply) => {

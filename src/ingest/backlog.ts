@@ -1,0 +1,60 @@
+import type { Cluster, Redis } from 'ioredis';
+
+/**
+ * Stall detection for `/readyz` (issue 13, must-have 1): a pipeline that has not advanced for
+ * `ingest.stall_after` while input waits (consumer-group lag or pending entries) is not ready.
+ * "Advanced" = a batch acked at least one entry, or a read found nothing to do.
+ */
+
+/** Input waiting for the consumer group, summed over the input streams. */
+export interface Backlog {
+  /** Entries not yet delivered to the group (XINFO GROUPS `lag`). */
+  lag: number;
+  /** Entries delivered but not acked. */
+  pending: number;
+}
+
+/** The verdict: null when fine, else a short reason (no input data in it). */
+export function stallReason(lastAdvance: number, now: number, stallAfter: number, backlog: Backlog | null): string | null {
+  const idle = now - lastAdvance;
+  if (idle <= stallAfter || !backlog || backlog.lag + backlog.pending === 0) return null;
+  return `stalled: no progress for ${Math.round(idle / 1000)}s while ${backlog.lag} entries wait and ${backlog.pending} are pending`;
+}
+
+/** Tracks when a pipeline last advanced. */
+export class ProgressClock {
+  private last: number;
+
+  constructor(now: number) {
+    this.last = now;
+  }
+
+  /** Records a batch: it advanced when it acked something or had nothing to read. */
+  batch(read: number, acked: number, now: number): void {
+    if (read === 0 || acked > 0) this.last = now;
+  }
+
+  /** When the pipeline last advanced (epoch ms). */
+  get lastAdvance(): number {
+    return this.last;
+  }
+}
+
+/** Reads the group's lag and pending counts over `streams` (one pipeline). */
+export async function readBacklog(redis: Redis | Cluster, streams: readonly string[], group: string): Promise<Backlog> {
+  const p = redis.pipeline();
+  for (const s of streams) p.xinfo('GROUPS', s);
+  const out: Backlog = { lag: 0, pending: 0 };
+  for (const [err, rows] of (await p.exec()) ?? []) {
+    if (err) continue;
+    for (const row of rows as unknown[][]) {
+      const m: Record<string, unknown> = {};
+      for (let j = 0; j + 1 < row.length; j += 2) m[String(row[j])] = row[j + 1];
+      if (m.name !== group) continue;
+      out.pending += Number(m.pending ?? 0);
+      // Redis < 7 has no `lag`; an unknown lag (null) counts as nothing waiting beyond pending.
+      if (m.lag !== null && m.lag !== undefined) out.lag += Number(m.lag);
+    }
+  }
+  return out;
+}

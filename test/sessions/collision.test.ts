@@ -1,0 +1,77 @@
+import { afterAll, beforeEach, describe, expect, it } from 'vitest';
+import { buildIdentity, type SessionIdentity } from '../../src/sessions/identity.js';
+import { SessionStore } from '../../src/sessions/store.js';
+import { login, settings, testRedis } from './helpers.js';
+
+/** Issue 13 row 7: a session id bound to one user is never taken over by another user's login. */
+const t = testRedis();
+const T0 = Date.UTC(2026, 10, 23, 8, 0, 0);
+const now = (): number => T0;
+
+afterAll(async () => {
+  await t.cleanup();
+  await t.redis.quit();
+});
+beforeEach(() => t.cleanup());
+
+function ident(over: Parameters<typeof login>[0] = {}): SessionIdentity {
+  return buildIdentity(login({ time: T0, ...over }), settings())!;
+}
+
+describe('session id collision', () => {
+  const store = new SessionStore(t.redis, t.keys, { now });
+  const ALICE = 'alice@example.com';
+  const BOB = 'bob@example.com';
+
+  it('a later login of another user with the same id is refused; alice keeps her session; revoking all of alice revokes it', async () => {
+    const a = ident({ sessionId: 's-shared', expiresAt: T0 + 3_600_000 });
+    expect(await store.put([a])).toMatchObject({ stored: 1 });
+    const b = ident({ sessionId: 's-shared', user: BOB, time: T0 + 60_000, expiresAt: T0 + 7_200_000, device: { id: 'bob-laptop' } });
+    const r = await store.put([b]);
+    expect(r).toMatchObject({ stored: 0, skipped: 1, refused: [{ session_id: 's-shared', user: BOB, owner: ALICE }] });
+
+    expect((await store.get('s-shared'))?.user).toBe(ALICE);
+    expect((await store.listUser(ALICE)).map((s) => s.session_id)).toEqual(['s-shared']);
+    expect(await store.listUser(BOB)).toEqual([]);
+    expect(await t.redis.zscore(t.keys.userSessions(BOB), 's-shared')).toBeNull();
+    // The global indexes keep alice's times, not bob's.
+    expect(Number(await t.redis.zscore(t.keys.sessionsByLogin, 's-shared'))).toBe(T0);
+    expect(Number(await t.redis.zscore(t.keys.sessionsByExpiry, 's-shared'))).toBe(T0 + 3_600_000);
+
+    const revoked = await store.revokeUser(ALICE, { actor: 'admin', reason: 'test' });
+    expect(revoked.map((s) => s.session_id)).toEqual(['s-shared']);
+  });
+
+  it('both logins in one batch: the first binding wins; the same user may log in again with the id', async () => {
+    const a = ident({ sessionId: 's-2' });
+    const b = ident({ sessionId: 's-2', user: BOB, time: T0 + 1 });
+    const r = await store.put([a, b]);
+    expect(r.stored).toBe(1);
+    expect(r.refused).toEqual([{ session_id: 's-2', user: BOB, owner: ALICE }]);
+    const again = ident({ sessionId: 's-2', time: T0 + 2 });
+    expect(await store.put([again])).toEqual({ stored: 1, skipped: 0, dropped: [] });
+    expect((await store.get('s-2'))?.login_at).toBe(T0 + 2);
+  });
+
+  it("a refused login trimmed from the other user's full list never deletes the owner's session", async () => {
+    const small = new SessionStore(t.redis, t.keys, { now, maxPerUser: 2 });
+    await small.put([ident({ sessionId: 's-owned', expiresAt: T0 + 60_000 })]);
+    await small.put([
+      ident({ sessionId: 'b-1', user: BOB, expiresAt: T0 + 3_600_000 }),
+      ident({ sessionId: 'b-2', user: BOB, expiresAt: T0 + 3_600_000 }),
+    ]);
+    // Bob's colliding login would be his soonest-expiring session: the per-user trim picks it.
+    const r = await small.put([ident({ sessionId: 's-owned', user: BOB, expiresAt: T0 + 30_000 })]);
+    expect(r.refused).toHaveLength(1);
+    expect(r.dropped).toEqual([]);
+    expect((await small.get('s-owned'))?.user).toBe(ALICE);
+    expect((await small.listUser(ALICE)).map((s) => s.session_id)).toEqual(['s-owned']);
+  });
+
+  it('revoke by id still works', async () => {
+    await store.put([ident({ sessionId: 's-3' })]);
+    await store.put([ident({ sessionId: 's-3', user: BOB })]);
+    expect((await store.revoke('s-3', { actor: 'admin', reason: 'x' }))?.user).toBe(ALICE);
+    expect(await store.get('s-3')).toBeNull();
+  });
+});
