@@ -80,6 +80,8 @@ export const riskstreamSchema = z.strictObject({
       ingest_tokens: z.array(z.string().min(16, { message: 'tokens must be at least 16 characters' })).default([]),
       /** Tokens SSF receivers use for the stream management API (`/ssf/*`). */
       ssf_tokens: z.array(z.string().min(16, { message: 'tokens must be at least 16 characters' })).default([]),
+      /** Tokens that may read `GET /metrics` and nothing else (for Prometheus). */
+      metrics_tokens: z.array(z.string().min(16, { message: 'tokens must be at least 16 characters' })).default([]),
       body_limit: z.number().int().positive().default(5 * 1024 * 1024),
       /** Public base URL of this server (for jwks_uri etc.); defaults to the issuer. */
       public_url: z.url().optional(),

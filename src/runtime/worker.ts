@@ -164,7 +164,7 @@ export async function startWorker(opts: WorkerOptions = {}): Promise<WorkerHandl
       .subscribe(),
   );
 
-  const tokens = new TokenSet(config.adminTokens, config.ingestTokens, config.ssfTokens);
+  const tokens = new TokenSet(config.adminTokens, config.ingestTokens, config.ssfTokens, config.metricsTokens);
   const ctx = {
     config: () => config,
     redis,
@@ -226,7 +226,7 @@ export async function startWorker(opts: WorkerOptions = {}): Promise<WorkerHandl
     reload: async (path) => {
       const next = loadConfig(path ?? opts.configPath ?? config.dir);
       config = next;
-      tokens.set(next.adminTokens, next.ingestTokens, next.ssfTokens);
+      tokens.set(next.adminTokens, next.ingestTokens, next.ssfTokens, next.metricsTokens);
       Object.assign(decodeOpts, { mapping: next.raw.mapping });
       await ssf.reload();
       await audit.write({ action: 'config.reloaded', actor: 'system', details: { files: next.files, behaviors: next.behaviors.map((b) => `${b.id}:${b.enabled ? b.risk_level : 'off'}`), receivers: next.receivers.map((r) => r.name) } });
