@@ -145,6 +145,18 @@ export const riskstreamSchema = z.strictObject({
       generic: z.record(z.string(), z.record(z.string(), z.string())).default({}),
     })
     .prefault({}),
+  /** Input handling shared by every source (streams, list bridge, HTTP ingest). */
+  ingest: z
+    .strictObject({
+      /**
+       * Canonical field paths (`session.claims.ssn`, `password`, `attributes.raw`) removed from
+       * every event at ingest, before anything is stored (risk events, sessions, dead letters; HTTP
+       * ingest also before the input stream). Secret-named fields and token-shaped values are
+       * scrubbed anyway (docs/sessions.md).
+       */
+      scrub_fields: z.array(z.string().regex(/^[^.\s]+(\.[^.\s]+)*$/, { message: 'a dotted field path like session.claims.ssn' })).default([]),
+    })
+    .prefault({}),
   bridge: z
     .strictObject({
       /** Redis list key → target stream (log shippers RPUSH here). */

@@ -2,6 +2,7 @@ import type { CanonicalEvent, RawEntry } from '../types.js';
 import { validateEvent } from './event-schema.js';
 import { detectProfile, streamProfiles, type MappingConfig, type Profile } from './profiles/index.js';
 import { isPlainObject, setPath } from './profiles/path.js';
+import { removePaths } from '../secrets/scrub.js';
 
 /** Options for decoding. Pass the same `mapping` object every time: its profiles are cached. */
 export interface DecodeOptions {
@@ -9,6 +10,8 @@ export interface DecodeOptions {
   mapping?: MappingConfig;
   /** Detect Okta / Entra / CloudTrail shapes when the stream has no profile. Default true. */
   autodetect?: boolean;
+  /** `ingest.scrub_fields`: canonical field paths removed from every event before it is used or stored. */
+  scrubFields?: readonly string[];
 }
 
 export type DecodeResult = { ok: true; event: CanonicalEvent } | { ok: false; reason: string };
@@ -35,7 +38,9 @@ function parseJsonObject(text: string, field: string): Record<string, unknown> |
   try {
     v = JSON.parse(text);
   } catch (e) {
-    return `${field}: invalid JSON (${(e as Error).message})`;
+    // Not the parser's message: it quotes the text, which may be a secret.
+    const pos = /position (\d+)/.exec((e as Error).message);
+    return `${field}: invalid JSON${pos ? ` at position ${pos[1]}` : ''}`;
   }
   return isPlainObject(v) ? v : `${field}: must hold a JSON object (got ${Array.isArray(v) ? 'array' : typeof v})`;
 }
@@ -137,6 +142,7 @@ export function decodeObject(input: unknown, stream: string | undefined, opts: D
     const t = TIME_FALLBACKS.map((k) => ev[k] ?? envelope?.[k]).find((v) => v !== undefined && v !== null && v !== '');
     if (t !== undefined) ev = { ...ev, time: t };
   }
+  if (opts.scrubFields?.length) removePaths(ev, opts.scrubFields);
   const r = validateEvent(ev);
   return r.ok || !profileName ? r : { ok: false, reason: `profile ${profileName}: ${r.reason}` };
 }
@@ -150,7 +156,9 @@ export function decodeEntry(raw: RawEntry, opts: DecodeOptions = {}): DecodeResu
   const f = raw.fields;
   if (f[CANONICAL_FIELD] === '1' && f.event !== undefined) {
     const obj = parseJsonObject(f.event, 'event');
-    return typeof obj === 'string' ? { ok: false, reason: obj } : validateEvent(obj);
+    if (typeof obj === 'string') return { ok: false, reason: obj };
+    if (opts.scrubFields?.length) removePaths(obj, opts.scrubFields);
+    return validateEvent(obj);
   }
   const obj = entryObject(f);
   if (typeof obj === 'string') return { ok: false, reason: obj };

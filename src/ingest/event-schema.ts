@@ -33,7 +33,7 @@ const kind = (v: unknown): string => (v === null ? 'null' : Array.isArray(v) ? '
 export const toNumber: Rule<number> = (v, field) => {
   if (typeof v === 'number') return Number.isFinite(v) ? v : new Invalid(`${field}: must be a finite number`);
   if (typeof v === 'string' && NUMERIC.test(v.trim())) return Number(v.trim());
-  return new Invalid(`${field}: must be a number (got ${kind(v) === 'string' ? JSON.stringify(v) : kind(v)})`);
+  return new Invalid(`${field}: must be a number (got ${kind(v) === 'string' ? `a string of ${String(v).length} characters` : kind(v)})`);
 };
 
 /** ISO-8601 string, epoch ms, or epoch seconds (< 1e11), as number or numeric string → epoch ms. */
@@ -45,7 +45,7 @@ export const toEpochMs: Rule<number> = (v, field) => {
     const s = v.trim();
     if (NUMERIC.test(s)) n = Number(s);
     else if (ISO_DATE.test(s)) n = Date.parse(s);
-    else return new Invalid(`${field}: not an ISO-8601 time or epoch number: ${JSON.stringify(v.slice(0, 40))}`);
+    else return new Invalid(`${field}: not an ISO-8601 time or epoch number (a string of ${v.length} characters)`);
   } else return new Invalid(`${field}: must be an ISO-8601 string or epoch ms (got ${kind(v)})`);
   if (!Number.isFinite(n) || n < 0) return new Invalid(`${field}: invalid time ${JSON.stringify(v)}`);
   return Math.round(n < SECONDS_BELOW ? n * 1000 : n);
@@ -80,7 +80,7 @@ export const toOutcome: Rule<string> = (v, field) => {
 export const toIp: Rule<string> = (v, field) => {
   const s = toText(v, field);
   if (s instanceof Invalid) return s;
-  return isIP(s) ? s : new Invalid(`${field}: not a valid IPv4/IPv6 address: ${JSON.stringify(s.slice(0, 60))}`);
+  return isIP(s) ? s : new Invalid(`${field}: not a valid IPv4/IPv6 address (a string of ${s.length} characters)`);
 };
 
 /** Autonomous system number: a number, numeric string or `AS1234`. */

@@ -64,7 +64,7 @@ export async function buildIngest(deps: { config: () => Config; redis: Redis; ke
     accept: async (body, headers) => {
       const c = deps.config();
       // http.body_limit applies after decompression too (docs/shippers.md): a gzip bomb stops there.
-      const items = await parseEventsBody(body, headers, { maxBytes: c.raw.http.body_limit, maxEvents: 100_000, decode: { mapping: c.raw.mapping } });
+      const items = await parseEventsBody(body, headers, { maxBytes: c.raw.http.body_limit, maxEvents: 100_000, decode: { mapping: c.raw.mapping, scrubFields: c.raw.ingest.scrub_fields } });
       const p = redis.pipeline();
       const errors: Array<{ index: number; reason: string }> = [];
       const now = Date.now();
@@ -74,7 +74,7 @@ export async function buildIngest(deps: { config: () => Config; redis: Redis; ke
       });
       if (errors.length) {
         const bad = errors.map((e) => ({ raw: { stream: 'http:/v1/events', id: `${now}-${e.index}`, fields: { event: items[e.index]!.raw }, deliveries: 1 }, reason: e.reason }));
-        await writeDeadLetters(redis, c.streams.deadLetter, bad, { maxlen: c.raw.streams.maxlen, now });
+        await writeDeadLetters(redis, c.streams.deadLetter, bad, { maxlen: c.raw.streams.maxlen, now, scrubPaths: c.raw.ingest.scrub_fields });
       }
       const res = (await p.exec()) ?? [];
       for (const [err] of res) if (err) throw new RiskstreamError('INTERNAL', 'could not append events', undefined, { cause: err });
@@ -91,7 +91,7 @@ export async function buildIngest(deps: { config: () => Config; redis: Redis; ke
       : {}),
     deadLetter: async (bad) => {
       const c = deps.config();
-      await writeDeadLetters(redis, c.streams.deadLetter, bad, { maxlen: c.raw.streams.maxlen });
+      await writeDeadLetters(redis, c.streams.deadLetter, bad, { maxlen: c.raw.streams.maxlen, scrubPaths: c.raw.ingest.scrub_fields });
       for (const b of bad) metrics.deadLettered.inc({ stream: b.raw.stream });
       logger.warn({ count: bad.length, first: bad[0]?.reason }, 'entries dead-lettered');
     },

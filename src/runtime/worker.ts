@@ -98,7 +98,7 @@ export async function startWorker(opts: WorkerOptions = {}): Promise<WorkerHandl
   let stopping = false;
   let groupJoined = true;
   const listeners: Array<(r: BatchReport) => void> = [];
-  const decodeOpts = { mapping: config.raw.mapping };
+  const decodeOpts = { mapping: config.raw.mapping, scrubFields: config.raw.ingest.scrub_fields };
   const pipeline$ = riskScoring({
     source,
     decode: (raw) => decodeEntry(raw, decodeOpts),
@@ -227,7 +227,7 @@ export async function startWorker(opts: WorkerOptions = {}): Promise<WorkerHandl
       const next = loadConfig(path ?? opts.configPath ?? config.dir);
       config = next;
       tokens.set(next.adminTokens, next.ingestTokens, next.ssfTokens, next.metricsTokens);
-      Object.assign(decodeOpts, { mapping: next.raw.mapping });
+      Object.assign(decodeOpts, { mapping: next.raw.mapping, scrubFields: next.raw.ingest.scrub_fields });
       await ssf.reload();
       await audit.write({ action: 'config.reloaded', actor: 'system', details: { files: next.files, behaviors: next.behaviors.map((b) => `${b.id}:${b.enabled ? b.risk_level : 'off'}`), receivers: next.receivers.map((r) => r.name) } });
       logger.info({ files: next.files }, 'configuration reloaded');
