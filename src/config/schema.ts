@@ -83,6 +83,12 @@ export const riskstreamSchema = z.strictObject({
       /** Tokens that may read `GET /metrics` and nothing else (for Prometheus). */
       metrics_tokens: z.array(z.string().min(16, { message: 'tokens must be at least 16 characters' })).default([]),
       body_limit: z.number().int().positive().default(5 * 1024 * 1024),
+      /** Records in one `POST /v1/events` body; beyond → 413, found while splitting, before parsing. */
+      max_records: z.number().int().positive().default(100_000),
+      /** `POST /v1/events` bodies decoded at once per worker (each holds its records in memory). */
+      ingest_concurrency: z.number().int().positive().default(1),
+      /** Bodies waiting for their turn beyond that; more → 503 `ingest_busy` with Retry-After. */
+      ingest_queue: z.number().int().nonnegative().default(8),
       /** Public base URL of this server (for jwks_uri etc.); defaults to the issuer. */
       public_url: z.url().optional(),
     })
