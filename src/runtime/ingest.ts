@@ -10,6 +10,7 @@ import { openGeoIp, type GeoIp } from '../ingest/geoip.js';
 import { writeDeadLetters } from '../ingest/dead-letter.js';
 import { decodeBody, routeEvent } from '../ingest/http-body.js';
 import { BodyGate } from '../ingest/body-gate.js';
+import { scrubText } from '../secrets/secret-values.js';
 import { canonicalEntryFields } from '../ingest/decode.js';
 import { startListBridge, type ListBridge } from '../ingest/list-bridge.js';
 import { eventsRoutes } from '../api/routes/events.js';
@@ -114,7 +115,7 @@ export async function buildIngest(deps: { config: () => Config; redis: Redis; ke
       const c = deps.config();
       await writeDeadLetters(redis, c.streams.deadLetter, bad, { maxlen: c.raw.streams.maxlen, scrubPaths: c.raw.ingest.scrub_fields });
       for (const b of bad) metrics.deadLettered.inc({ stream: b.raw.stream });
-      logger.warn({ count: bad.length, first: bad[0]?.reason }, 'entries dead-lettered');
+      logger.warn({ count: bad.length, first: bad[0] ? scrubText(bad[0].reason) : undefined }, 'entries dead-lettered');
     },
     service,
     routes: [eventsRoutes],
