@@ -67,12 +67,19 @@ function decodeUrl(s: string): string {
   });
 }
 
+/** A dotted run holding a token at its start: the whole run, a JWE (5 parts) or a JWS (3 parts) followed by more dots. */
+function redactDotted(m: string): string {
+  const parts = m.split('.');
+  for (const n of [parts.length, 5, 3]) {
+    if (n > parts.length) continue;
+    const t = parts.slice(0, n).join('.');
+    if (looksLikeJwt(t)) return `[redacted jwt sha256:${sha256Hex(t)}]${m.slice(t.length)}`;
+  }
+  return m;
+}
+
 function replaceTokens(s: string): string {
-  let out = s.replace(DOTTED, (m) => {
-    const dot = m.endsWith('.') && !looksLikeJwt(m) ? '.' : '';
-    const t = dot ? m.slice(0, -1) : m;
-    return looksLikeJwt(t) ? `[redacted jwt sha256:${sha256Hex(t)}]${dot}` : m;
-  });
+  let out = s.replace(DOTTED, redactDotted);
   out = out.replace(OPAQUE, (m) => (looksLikeOpaqueToken(m) ? `[redacted token sha256:${sha256Hex(m)}]` : m));
   return out;
 }

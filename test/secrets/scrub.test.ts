@@ -23,6 +23,7 @@ describe('secret values (by shape, on token boundaries, after URL-decoding)', ()
     expect(scrubText(jwt)).toBe(fp);
     expect(scrubText(`Bearer ${jwt}`)).toBe(`Bearer ${fp}`);
     expect(scrubText(`token was ${jwt}.`)).toBe(`token was ${fp}.`);
+    expect(scrubText(`${jwt}.next`)).toBe(`${fp}.next`);
     expect(scrubText(`/cb?id_token=${jwt}&x=1`)).toBe(`/cb?id_token=${fp}&x=1`);
     const enc = `/cb?q=token%3D${jwt}`;
     expect(scrubText(enc)).not.toContain(jwt.slice(0, 20));
