@@ -22,6 +22,8 @@ export type ErrorCode =
   | 'ENDPOINT_REFUSED'
   | 'PAYLOAD_TOO_LARGE'
   | 'BACKPRESSURE'
+  /** `POST /v1/events`: too many bodies in progress and queued in this process (503, `retryAfter`). */
+  | 'INGEST_BUSY'
   /** A self-registered SSF stream: the caller already owns `ssf.limits.streams_per_owner` streams. */
   | 'STREAM_LIMIT'
   /** Called more often than allowed (e.g. `/ssf/verify` within `min_verification_interval`); has `retryAfter`. */

@@ -1,29 +1,32 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 
 /** What a route requires. */
-export type Scope = 'public' | 'admin' | 'ingest' | 'ssf';
+export type Scope = 'public' | 'admin' | 'ingest' | 'ssf' | 'metrics';
 
 /** Holds bearer tokens as SHA-256 digests and checks them in constant time. */
 export class TokenSet {
   private admin: Buffer[] = [];
   private ingest: Buffer[] = [];
   private ssf: Buffer[] = [];
+  private metrics: Buffer[] = [];
 
-  constructor(admin: string[], ingest: string[], ssf: string[] = []) {
-    this.set(admin, ingest, ssf);
+  constructor(admin: string[], ingest: string[], ssf: string[] = [], metrics: string[] = []) {
+    this.set(admin, ingest, ssf, metrics);
   }
 
   /** Replaces the tokens (config reload). */
-  set(admin: string[], ingest: string[], ssf: string[] = []): void {
+  set(admin: string[], ingest: string[], ssf: string[] = [], metrics: string[] = []): void {
     this.admin = admin.map(digest);
     this.ingest = ingest.map(digest);
     this.ssf = ssf.map(digest);
+    this.metrics = metrics.map(digest);
   }
 
   /**
    * Checks an Authorization header for a scope: `ok`, `missing` (→ 401), `invalid` (→ 401),
    * `forbidden` (valid token without the scope → 403). Admin tokens carry every scope; ingest
-   * tokens only `ingest`; SSF receiver tokens only the stream management API (`ssf`).
+   * tokens only `ingest`; SSF receiver tokens only the stream management API (`ssf`); metrics
+   * tokens (Prometheus) only `GET /metrics` (`metrics`).
    */
   check(header: string | undefined, scope: Scope): 'ok' | 'missing' | 'invalid' | 'forbidden' {
     if (scope === 'public') return 'ok';
@@ -33,10 +36,12 @@ export class TokenSet {
     const isAdmin = anyEqual(this.admin, d);
     const isIngest = anyEqual(this.ingest, d);
     const isSsf = anyEqual(this.ssf, d);
-    if (!isAdmin && !isIngest && !isSsf) return 'invalid';
+    const isMetrics = anyEqual(this.metrics, d);
+    if (!isAdmin && !isIngest && !isSsf && !isMetrics) return 'invalid';
     if (isAdmin) return 'ok';
     if (scope === 'ingest' && isIngest) return 'ok';
     if (scope === 'ssf' && isSsf) return 'ok';
+    if (scope === 'metrics' && isMetrics) return 'ok';
     return 'forbidden';
   }
 

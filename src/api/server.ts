@@ -2,6 +2,7 @@ import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest }
 import { RiskstreamError, type ErrorCode } from '../errors.js';
 import type { ApiContext } from './context.js';
 import { TokenSet, type Scope } from './auth.js';
+import { scrubText } from '../secrets/secret-values.js';
 
 declare module 'fastify' {
   interface FastifyContextConfig {
@@ -27,6 +28,7 @@ const STATUS: Partial<Record<ErrorCode, number>> = {
   CONFIG_INVALID: 400,
   PAYLOAD_TOO_LARGE: 413,
   BACKPRESSURE: 429,
+  INGEST_BUSY: 503,
   STREAM_LIMIT: 429,
   RATE_LIMITED: 429,
   TRANSMITTER_SUPPLIED: 400,
@@ -77,7 +79,9 @@ export async function buildServer(ctx: ApiContext, modules: RouteModule[]): Prom
   });
 
   app.addHook('onResponse', async (req, reply) => {
-    ctx.logger.debug({ method: req.method, path: req.url.split('?')[0], status: reply.statusCode, ms: Math.round(reply.elapsedTime), actor: req.actor || undefined }, 'http');
+    if (!ctx.logger.isLevelEnabled('debug')) return;
+    // The path may carry a token (a JWT pasted as a session id): logged scrubbed, the query never.
+    ctx.logger.debug({ method: req.method, path: scrubText(req.url.split('?')[0] ?? ''), status: reply.statusCode, ms: Math.round(reply.elapsedTime), actor: req.actor || undefined }, 'http');
   });
 
   app.setNotFoundHandler((req, reply) => {

@@ -1,6 +1,7 @@
 import { Redis } from 'ioredis';
 import { loadConfig, type Config } from '../config/load.js';
 import { Keys } from '../keys.js';
+import { escapeControls, escapeControlsKeepLines } from './terminal-text.js';
 
 /** The `--config` option's default: ./config. */
 export const DEFAULT_CONFIG = 'config';
@@ -21,11 +22,16 @@ export async function openCli(configPath: string): Promise<{ config: Config; red
   return { config, redis, keys: new Keys(config.prefix), close: async () => void (await redis.quit()) };
 }
 
-/** Prints rows as an aligned text table. */
+/** Writes CLI output to stdout with control characters from data escaped (see terminal-text.ts). */
+export function print(text: string): void {
+  process.stdout.write(escapeControlsKeepLines(text));
+}
+
+/** Prints rows as an aligned text table; every cell's control characters (newlines too) escaped. */
 export function table(rows: Array<Record<string, unknown>>, columns?: string[]): string {
   if (!rows.length) return '(none)\n';
   const cols = columns ?? Object.keys(rows[0]!);
-  const cell = (v: unknown): string => (v === undefined || v === null ? '' : typeof v === 'object' ? JSON.stringify(v) : String(v));
+  const cell = (v: unknown): string => escapeControls(v === undefined || v === null ? '' : typeof v === 'object' ? JSON.stringify(v) : String(v));
   const widths = cols.map((c) => Math.max(c.length, ...rows.map((r) => cell(r[c]).length)));
   const line = (vals: string[]): string => vals.map((v, i) => v.padEnd(widths[i]!)).join('  ').trimEnd();
   return [line(cols.map((c) => c.toUpperCase())), ...rows.map((r) => line(cols.map((c) => cell(r[c]))))].join('\n') + '\n';

@@ -1,5 +1,6 @@
 import { Command } from 'commander';
 import { registerCommands } from './commands/index.js';
+import { escapeControlsKeepLines } from './terminal-text.js';
 
 /** The `riskstream` command line. */
 export async function main(argv: string[] = process.argv): Promise<void> {
@@ -14,6 +15,6 @@ export async function main(argv: string[] = process.argv): Promise<void> {
 
 await main().catch((err: unknown) => {
   const e = err as { code?: string; message?: string };
-  process.stderr.write(`riskstream: ${e.message ?? String(err)}\n`);
+  process.stderr.write(`riskstream: ${escapeControlsKeepLines(e.message ?? String(err))}\n`);
   process.exitCode = process.exitCode && process.exitCode !== 0 ? process.exitCode : 1;
 });

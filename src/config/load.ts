@@ -7,6 +7,7 @@ import { packageRoot } from '../package-root.js';
 import { riskstreamSchema, type RiskstreamFileConfig, type ReceiverConfig, RECEIVER_EVENTS, type ReceiverEvent } from './schema.js';
 import { schemaFor, type BehaviorConfig, type BehaviorKind } from './behaviors-schema.js';
 import { resolveProfile } from '../ingest/profiles/index.js';
+import { readEnvTokens } from './env-tokens.js';
 
 /** One validation problem, located in its file. */
 export interface ConfigIssue {
@@ -55,6 +56,8 @@ export interface Config {
   adminTokens: string[];
   ingestTokens: string[];
   ssfTokens: string[];
+  /** Tokens that open `GET /metrics` only (`http.metrics_tokens`, `RISKSTREAM_METRICS_TOKEN`). */
+  metricsTokens: string[];
   /** True when no behaviors.yaml was found beside the config and the shipped defaults apply. */
   shippedBehaviors: boolean;
 }
@@ -277,6 +280,9 @@ export function loadConfig(path: string, env: NodeJS.ProcessEnv = process.env): 
     }
   }
   const receivers = resolveReceivers(raw, mainFile ?? abs, issues, (path) => (mainParsed ? locate(mainParsed, path) : { line: 1, col: 1 }));
+  // Environment tokens: the same minimum as the file's (reported against the main file's start).
+  const envTokens = readEnvTokens(env);
+  for (const message of envTokens.problems) issues.push({ file: mainFile ?? abs, line: 1, col: 1, message });
 
   if (issues.length) {
     // In reading order: riskstream.yaml, then behaviors.yaml, then line and column.
@@ -289,8 +295,6 @@ export function loadConfig(path: string, env: NodeJS.ProcessEnv = process.env): 
   const s = raw.streams;
   const login = s.login ?? `${prefix}:login`;
   const activity = s.activity ?? `${prefix}:activity`;
-  const envAdmin = env.RISKSTREAM_ADMIN_TOKEN ? [env.RISKSTREAM_ADMIN_TOKEN] : [];
-  const envIngest = env.RISKSTREAM_INGEST_TOKEN ? [env.RISKSTREAM_INGEST_TOKEN] : [];
   return {
     dir,
     files: [mainFile, behaviorsFile].filter((f): f is string => !!f),
@@ -308,9 +312,10 @@ export function loadConfig(path: string, env: NodeJS.ProcessEnv = process.env): 
     receivers,
     redisUrl: env.REDIS_URL ?? raw.redis.url,
     prefix,
-    adminTokens: [...raw.http.admin_tokens, ...envAdmin],
-    ingestTokens: [...raw.http.ingest_tokens, ...envIngest],
-    ssfTokens: [...raw.http.ssf_tokens, ...(env.RISKSTREAM_SSF_TOKEN ? [env.RISKSTREAM_SSF_TOKEN] : [])],
+    adminTokens: [...raw.http.admin_tokens, ...envTokens.tokens.admin],
+    ingestTokens: [...raw.http.ingest_tokens, ...envTokens.tokens.ingest],
+    ssfTokens: [...raw.http.ssf_tokens, ...envTokens.tokens.ssf],
+    metricsTokens: [...raw.http.metrics_tokens, ...envTokens.tokens.metrics],
     shippedBehaviors,
   };
 }

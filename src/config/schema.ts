@@ -80,7 +80,15 @@ export const riskstreamSchema = z.strictObject({
       ingest_tokens: z.array(z.string().min(16, { message: 'tokens must be at least 16 characters' })).default([]),
       /** Tokens SSF receivers use for the stream management API (`/ssf/*`). */
       ssf_tokens: z.array(z.string().min(16, { message: 'tokens must be at least 16 characters' })).default([]),
+      /** Tokens that may read `GET /metrics` and nothing else (for Prometheus). */
+      metrics_tokens: z.array(z.string().min(16, { message: 'tokens must be at least 16 characters' })).default([]),
       body_limit: z.number().int().positive().default(5 * 1024 * 1024),
+      /** Records in one `POST /v1/events` body; beyond → 413, found while splitting, before parsing. */
+      max_records: z.number().int().positive().default(100_000),
+      /** `POST /v1/events` bodies decoded at once per worker (each holds its records in memory). */
+      ingest_concurrency: z.number().int().positive().default(1),
+      /** Bodies waiting for their turn beyond that; more → 503 `ingest_busy` with Retry-After. */
+      ingest_queue: z.number().int().nonnegative().default(8),
       /** Public base URL of this server (for jwks_uri etc.); defaults to the issuer. */
       public_url: z.url().optional(),
     })
@@ -192,7 +200,7 @@ export const riskstreamSchema = z.strictObject({
         .prefault({}),
     })
     .prefault({}),
-  /** Input bounds and the poison-entry guard (docs/operations.md § Bad input). */
+  /** Input handling shared by every source: bounds, the poison-entry guard, scrubbing (docs/operations.md § Bad input). */
   ingest: z
     .strictObject({
       /** Event times older than this before now are dead-lettered (`time_out_of_range`). */
@@ -205,6 +213,13 @@ export const riskstreamSchema = z.strictObject({
       max_deliveries: z.number().int().min(1).max(1000).default(5),
       /** `/readyz` answers 503 (`pipeline: stalled`) when input waits and the pipeline has not advanced for this long. */
       stall_after: durationMs.prefault('60s'),
+      /**
+       * Canonical field paths (`session.claims.ssn`, `password`, `attributes.raw`) removed from
+       * every event at ingest, before anything is stored (risk events, sessions, dead letters; HTTP
+       * ingest also before the input stream). Secret-named fields and token-shaped values are
+       * scrubbed anyway (docs/sessions.md).
+       */
+      scrub_fields: z.array(z.string().regex(/^[^.\s]+(\.[^.\s]+)*$/, { message: 'a dotted field path like session.claims.ssn' })).default([]),
     })
     .prefault({}),
   /** How long a SIGTERM/SIGINT drain may take before the worker gives up and exits 1. */

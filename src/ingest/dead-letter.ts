@@ -1,14 +1,19 @@
 import type { Cluster, Redis } from 'ioredis';
 import { RiskstreamError } from '../errors.js';
 import type { RawEntry } from '../types.js';
+import { scrubFields } from '../secrets/scrub.js';
+import { scrubText } from '../secrets/secret-values.js';
 
 /**
  * Dead letters: entries that cannot be understood go to the dead-letter stream, never lost.
  *
  * A dead-letter entry carries `reason`, `source_stream`, `source_id`, `received_at` (ISO-8601,
  * when it was dead-lettered), `deliveries`, and **every original field under the prefix
- * `orig.`** (`orig.user`, `orig.event`, …) — field names and values byte for byte, readable
- * with XRANGE and replayable with `parseDeadLetter(...).fields`.
+ * `orig.`** (`orig.user`, `orig.event`, …) — readable with XRANGE and replayable with
+ * `parseDeadLetter(...).fields`. Secrets are scrubbed from the copy and from the reason
+ * (src/secrets/): secret-named fields (`password`, `accessToken`, `SAMLResponse` …, inside JSON
+ * fields too) become `[redacted]`, JWTs and long opaque tokens `[redacted … sha256:<hex>]`, and
+ * `ingest.scrub_fields` paths are dropped; every other field is kept byte for byte.
  */
 
 /** Prefix of the original entry's fields inside a dead-letter entry. */
@@ -28,10 +33,11 @@ export interface DeadLetter {
 }
 
 /** The XADD field/value list for dead-lettering `raw` with `reason`. */
-export function deadLetterFields(raw: RawEntry, reason: string, now: number = Date.now()): string[] {
+export function deadLetterFields(raw: RawEntry, reason: string, now: number = Date.now(), scrubPaths: readonly string[] = []): string[] {
+  const cut = reason.length > MAX_REASON ? `${reason.slice(0, MAX_REASON)}…` : reason;
   const out = [
     'reason',
-    reason.length > MAX_REASON ? `${reason.slice(0, MAX_REASON)}…` : reason,
+    scrubText(cut),
     'source_stream',
     raw.stream,
     'source_id',
@@ -41,7 +47,8 @@ export function deadLetterFields(raw: RawEntry, reason: string, now: number = Da
     'deliveries',
     String(raw.deliveries),
   ];
-  for (const k in raw.fields) out.push(ORIG_PREFIX + k, raw.fields[k]!);
+  const orig = scrubFields(raw.fields, scrubPaths);
+  for (const k in orig) out.push(ORIG_PREFIX + k, orig[k]!);
   return out;
 }
 
@@ -74,13 +81,13 @@ export async function writeDeadLetters(
   redis: Redis | Cluster,
   stream: string,
   items: readonly DeadLetterItem[],
-  opts: { maxlen?: number; now?: number } = {},
+  opts: { maxlen?: number; now?: number; scrubPaths?: readonly string[] } = {},
 ): Promise<string[]> {
   if (items.length === 0) return [];
   const pipe = redis.pipeline();
   const trim = opts.maxlen ? ['MAXLEN', '~', String(opts.maxlen)] : [];
   for (const { raw, reason } of items) {
-    pipe.xadd(stream, ...(trim as []), '*', ...deadLetterFields(raw, reason, opts.now));
+    pipe.xadd(stream, ...(trim as []), '*', ...deadLetterFields(raw, reason, opts.now, opts.scrubPaths));
   }
   const res = (await pipe.exec()) ?? [];
   return res.map(([err, id], i) => {

@@ -3,6 +3,7 @@ import { validateEvent } from './event-schema.js';
 import { applyTimeWindow, type TimeWindow } from './time-window.js';
 import { detectProfile, streamProfiles, type MappingConfig, type Profile } from './profiles/index.js';
 import { isPlainObject, setPath } from './profiles/path.js';
+import { removePaths } from '../secrets/scrub.js';
 
 /** Options for decoding. Pass the same `mapping` object every time: its profiles are cached. */
 export interface DecodeOptions {
@@ -12,6 +13,8 @@ export interface DecodeOptions {
   autodetect?: boolean;
   /** `ingest` time bounds: times outside [now - maxPast, now + maxFuture] are refused, session lifetimes capped. */
   window?: TimeWindow;
+  /** `ingest.scrub_fields`: canonical field paths removed from every event before it is used or stored. */
+  scrubFields?: readonly string[];
 }
 
 export type DecodeResult = { ok: true; event: CanonicalEvent } | { ok: false; reason: string };
@@ -38,7 +41,9 @@ function parseJsonObject(text: string, field: string): Record<string, unknown> |
   try {
     v = JSON.parse(text);
   } catch (e) {
-    return `${field}: invalid JSON (${(e as Error).message})`;
+    // Not the parser's message: it quotes the text, which may be a secret.
+    const pos = /position (\d+)/.exec((e as Error).message);
+    return `${field}: invalid JSON${pos ? ` at position ${pos[1]}` : ''}`;
   }
   return isPlainObject(v) ? v : `${field}: must hold a JSON object (got ${Array.isArray(v) ? 'array' : typeof v})`;
 }
@@ -141,6 +146,7 @@ export function decodeObject(input: unknown, stream: string | undefined, opts: D
     const t = TIME_FALLBACKS.map((k) => ev[k] ?? envelope?.[k]).find((v) => v !== undefined && v !== null && v !== '');
     if (t !== undefined) ev = { ...ev, time: t };
   }
+  if (opts.scrubFields?.length) removePaths(ev, opts.scrubFields);
   const r = bounded(validateEvent(ev), opts, now);
   return r.ok || !profileName ? r : { ok: false, reason: `profile ${profileName}: ${r.reason}` };
 }
@@ -159,7 +165,9 @@ export function decodeEntry(raw: RawEntry, opts: DecodeOptions = {}, now: number
   const f = raw.fields;
   if (f[CANONICAL_FIELD] === '1' && f.event !== undefined) {
     const obj = parseJsonObject(f.event, 'event');
-    return typeof obj === 'string' ? { ok: false, reason: obj } : bounded(validateEvent(obj), opts, now);
+    if (typeof obj === 'string') return { ok: false, reason: obj };
+    if (opts.scrubFields?.length) removePaths(obj, opts.scrubFields);
+    return bounded(validateEvent(obj), opts, now);
   }
   const obj = entryObject(f);
   if (typeof obj === 'string') return { ok: false, reason: obj };

@@ -34,7 +34,7 @@ const kind = (v: unknown): string => (v === null ? 'null' : Array.isArray(v) ? '
 export const toNumber: Rule<number> = (v, field) => {
   if (typeof v === 'number') return Number.isFinite(v) ? v : new Invalid(`${field}: must be a finite number`);
   if (typeof v === 'string' && NUMERIC.test(v.trim())) return Number(v.trim());
-  return new Invalid(`${field}: must be a number (got ${kind(v) === 'string' ? JSON.stringify(v) : kind(v)})`);
+  return new Invalid(`${field}: must be a number (got ${kind(v) === 'string' ? `a string of ${String(v).length} characters` : kind(v)})`);
 };
 
 /**
@@ -49,7 +49,7 @@ export const toEpochMs: Rule<number> = (v, field) => {
     const s = v.trim();
     if (NUMERIC.test(s)) n = Number(s);
     else if (ISO_DATE.test(s)) n = Date.parse(s);
-    else return new Invalid(`${field}: not an ISO-8601 time or epoch number (${TIME_INVALID})`);
+    else return new Invalid(`${field}: not an ISO-8601 time or epoch number (a string of ${v.length} characters) (${TIME_INVALID})`);
   } else return new Invalid(`${field}: must be an ISO-8601 string or epoch ms (got ${kind(v)}) (${TIME_INVALID})`);
   if (Number.isNaN(n)) return new Invalid(`${field}: not a valid time (${TIME_INVALID})`);
   const ms = Math.round(n < SECONDS_BELOW ? n * 1000 : n);
@@ -86,7 +86,7 @@ export const toOutcome: Rule<string> = (v, field) => {
 export const toIp: Rule<string> = (v, field) => {
   const s = toText(v, field);
   if (s instanceof Invalid) return s;
-  return isIP(s) ? s : new Invalid(`${field}: not a valid IPv4/IPv6 address: ${JSON.stringify(s.slice(0, 60))}`);
+  return isIP(s) ? s : new Invalid(`${field}: not a valid IPv4/IPv6 address (a string of ${s.length} characters)`);
 };
 
 /** Autonomous system number: a number, numeric string or `AS1234`. */

@@ -5,7 +5,7 @@ import { RiskstreamError } from '../errors.js';
 import type { CanonicalEvent } from '../types.js';
 import { decodeObject, type DecodeOptions } from './decode.js';
 import { LOGIN_TYPES } from './event-schema.js';
-import { isPlainObject } from './profiles/path.js';
+import { splitBody, type BodySpans } from './body-records.js';
 
 /**
  * Body parsing for `POST /v1/events` (pure: no I/O). Accepts, gzip/deflate/br-compressed or not:
@@ -39,7 +39,6 @@ const DECOMPRESS = {
 } as const;
 
 const REJECTED_TYPES = /^(application\/(x-)?msgpack|multipart\/)/i;
-const WRAPPERS = ['events', 'records', 'Records'] as const;
 
 /**
  * Decompresses per Content-Encoding (identity, gzip, x-gzip, deflate, br) with an output limit.
@@ -69,82 +68,60 @@ function tooLarge(maxBytes: number): RiskstreamError {
   return new RiskstreamError('PAYLOAD_TOO_LARGE', `body exceeds ${maxBytes} bytes after decompression`, { limit: maxBytes });
 }
 
-/** A record before decoding: its parsed value, or the reason it could not be parsed. */
-interface Record_ {
-  raw: string;
-  value?: unknown;
-  error?: string;
-}
+/** Records decoded between two yields to the event loop (so `/healthz` answers during a big body). */
+export const YIELD_EVERY = 256;
 
-function tryParse(text: string): { value: unknown } | undefined {
+const yieldToLoop = (): Promise<void> => new Promise((r) => setImmediate(r));
+
+/** Decodes record `i` of a split body. */
+function decodeSpan(b: BodySpans, i: number, opts: BodyOptions): BodyItem {
+  const raw = b.text.slice(b.spans[2 * i]!, b.spans[2 * i + 1]!);
+  let value: unknown;
   try {
-    return { value: JSON.parse(text) };
+    value = JSON.parse(raw);
   } catch {
-    return undefined;
+    return { ok: false, reason: b.lines[i] ? `line ${b.lines[i]}: invalid JSON` : `record ${i + 1}: invalid JSON`, raw };
   }
-}
-
-function fromValue(v: unknown): Record_[] {
-  if (Array.isArray(v)) return v.map((value) => ({ raw: JSON.stringify(value) ?? 'null', value }));
-  if (isPlainObject(v) && v.user === undefined) {
-    for (const w of WRAPPERS) {
-      const inner = v[w];
-      if (Array.isArray(inner)) return fromValue(inner);
-    }
-  }
-  return [{ raw: JSON.stringify(v) ?? 'null', value: v }];
-}
-
-/** Splits a body's text into records: JSON array, NDJSON lines, or one (pretty-printed) object. */
-export function splitRecords(text: string): Record_[] {
-  const body = text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
-  const start = body.trimStart();
-  if (start === '') return [];
-  if (start[0] === '[') {
-    const whole = tryParse(body);
-    if (!whole) throw new RiskstreamError('BAD_REQUEST', 'body starts with "[" but is not a valid JSON array');
-    return fromValue(whole.value);
-  }
-  const lines = body.split('\n');
-  const out: Record_[] = [];
-  for (let i = 0; i < lines.length; i++) {
-    const line = lines[i]!.trim();
-    if (line === '') continue;
-    const parsed = tryParse(line);
-    if (out.length === 0 && !parsed) {
-      // Not NDJSON: maybe one object spread over several lines.
-      const whole = tryParse(body);
-      if (whole) return fromValue(whole.value);
-    }
-    if (parsed) out.push({ raw: line, value: parsed.value });
-    else out.push({ raw: line, error: `line ${i + 1}: invalid JSON` });
-  }
-  if (out.length === 1 && out[0]!.value !== undefined) return fromValue(out[0]!.value);
-  return out;
+  const d = decodeObject(value, opts.stream, opts.decode);
+  return d.ok ? { ok: true, event: d.event, raw } : { ok: false, reason: d.reason, raw };
 }
 
 /**
- * Parses a `POST /v1/events` body into decoded records. Throws PAYLOAD_TOO_LARGE (size, count)
- * or BAD_REQUEST (content type, encoding, unreadable body); a bad record is an `ok: false` item.
+ * Decodes a `POST /v1/events` body record by record, handing each to `sink` in order and yielding
+ * to the event loop every {@link YIELD_EVERY} records (and awaiting the sink when it returns a
+ * promise: the caller can write in chunks). Records are counted while the body is split — before
+ * any is parsed — so a body over `maxEvents` is refused at once. Returns the number of records.
+ * Throws PAYLOAD_TOO_LARGE (size, count) or BAD_REQUEST (content type, encoding, unreadable body).
  */
+export async function decodeBody(
+  body: Buffer,
+  headers: { contentType?: string | undefined; contentEncoding?: string | undefined },
+  opts: BodyOptions,
+  sink: (item: BodyItem, index: number) => void | Promise<void>,
+): Promise<number> {
+  if (headers.contentType && REJECTED_TYPES.test(headers.contentType)) {
+    throw new RiskstreamError('BAD_REQUEST', `unsupported Content-Type "${headers.contentType}": send JSON (NDJSON, array or object); Fluent Bit: format json_lines`);
+  }
+  const data = await decompressBody(body, headers.contentEncoding, opts.maxBytes);
+  const split = splitBody(data.toString('utf8'), opts.maxEvents);
+  const n = split.spans.length / 2;
+  for (let i = 0; i < n; i++) {
+    if (i > 0 && i % YIELD_EVERY === 0) await yieldToLoop();
+    const r = sink(decodeSpan(split, i, opts), i);
+    if (r) await r;
+  }
+  return n;
+}
+
+/** {@link decodeBody} collected into an array (tests, small bodies). */
 export async function parseEventsBody(
   body: Buffer,
   headers: { contentType?: string | undefined; contentEncoding?: string | undefined },
   opts: BodyOptions,
 ): Promise<BodyItem[]> {
-  if (headers.contentType && REJECTED_TYPES.test(headers.contentType)) {
-    throw new RiskstreamError('BAD_REQUEST', `unsupported Content-Type "${headers.contentType}": send JSON (NDJSON, array or object); Fluent Bit: format json_lines`);
-  }
-  const data = await decompressBody(body, headers.contentEncoding, opts.maxBytes);
-  const records = splitRecords(data.toString('utf8'));
-  if (opts.maxEvents !== undefined && records.length > opts.maxEvents) {
-    throw new RiskstreamError('PAYLOAD_TOO_LARGE', `body holds ${records.length} records, limit ${opts.maxEvents}`, { limit: opts.maxEvents });
-  }
-  return records.map((r): BodyItem => {
-    if (r.error !== undefined) return { ok: false, reason: r.error, raw: r.raw };
-    const d = decodeObject(r.value, opts.stream, opts.decode);
-    return d.ok ? { ok: true, event: d.event, raw: r.raw } : { ok: false, reason: d.reason, raw: r.raw };
-  });
+  const items: BodyItem[] = [];
+  await decodeBody(body, headers, opts, (it) => void items.push(it));
+  return items;
 }
 
 /** The input stream for an event: logins (`login`, `session_refresh`) → login, else activity. */

@@ -8,11 +8,16 @@ import type { RouteModule } from '../api/server.js';
 import { RiskstreamError } from '../errors.js';
 import { openGeoIp, type GeoIp } from '../ingest/geoip.js';
 import { writeDeadLetters } from '../ingest/dead-letter.js';
-import { parseEventsBody, routeEvent } from '../ingest/http-body.js';
+import { decodeBody, routeEvent } from '../ingest/http-body.js';
+import { BodyGate } from '../ingest/body-gate.js';
+import { scrubText } from '../secrets/secret-values.js';
 import { canonicalEntryFields } from '../ingest/decode.js';
 import { timeWindowOf } from '../ingest/time-window.js';
 import { startListBridge, type ListBridge } from '../ingest/list-bridge.js';
 import { eventsRoutes } from '../api/routes/events.js';
+
+/** Records written to Redis per pipeline while a body is decoded. */
+const WRITE_CHUNK = 1000;
 
 /** What `POST /v1/events` uses. */
 export interface IngestService {
@@ -56,33 +61,50 @@ export async function buildIngest(deps: { config: () => Config; redis: Redis; ke
     lag = { at: Date.now(), value: total };
     return total;
   };
+  const gate = new BodyGate(() => ({ concurrency: deps.config().raw.http.ingest_concurrency, maxQueued: deps.config().raw.http.ingest_queue }));
+  /** One body: decoded in chunks (yielding to the event loop), written in pipelines of {@link WRITE_CHUNK}. */
+  const acceptBody: IngestService['accept'] = async (body, headers) => {
+    const c = deps.config();
+    const now = Date.now();
+    const errors: Array<{ index: number; reason: string }> = [];
+    let accepted = 0;
+    let p = redis.pipeline();
+    let queued = 0;
+    let bad: Array<{ raw: RawEntry; reason: string }> = [];
+    const flush = async (): Promise<void> => {
+      if (bad.length) await writeDeadLetters(redis, c.streams.deadLetter, bad, { maxlen: c.raw.streams.maxlen, now, scrubPaths: c.raw.ingest.scrub_fields });
+      bad = [];
+      if (queued === 0) return;
+      const res = (await p.exec()) ?? [];
+      for (const [err] of res) if (err) throw new RiskstreamError('INTERNAL', 'could not append events', undefined, { cause: err });
+      p = redis.pipeline();
+      queued = 0;
+    };
+    // http.body_limit applies after decompression too (docs/shippers.md): a gzip bomb stops there.
+    const opts = { maxBytes: c.raw.http.body_limit, maxEvents: c.raw.http.max_records, decode: { mapping: c.raw.mapping, window: timeWindowOf(c.raw.ingest), scrubFields: c.raw.ingest.scrub_fields } };
+    const total = await decodeBody(body, headers, opts, (it, index) => {
+      if (it.ok) {
+        p.xadd(routeEvent(it.event, c.streams), '*', ...canonicalEntryFields(it.event));
+        queued++;
+        accepted++;
+      } else {
+        if (errors.length < 100) errors.push({ index, reason: it.reason });
+        bad.push({ raw: { stream: 'http:/v1/events', id: `${now}-${index}`, fields: { event: it.raw }, deliveries: 1 }, reason: it.reason });
+      }
+      return queued + bad.length >= WRITE_CHUNK ? flush() : undefined;
+    });
+    await flush();
+    metrics.ingested.inc({ result: 'accepted' }, accepted);
+    metrics.ingested.inc({ result: 'rejected' }, total - accepted);
+    return { accepted, rejected: total - accepted, errors };
+  };
   const service: IngestService = {
     checkBackpressure: async () => {
       const max = deps.config().raw.streams.max_lag;
       const l = await currentLag();
       if (l > max) throw new RiskstreamError('BACKPRESSURE', `consumer lag ${l} exceeds ${max}; retry later`, { retryAfter: 5 });
     },
-    accept: async (body, headers) => {
-      const c = deps.config();
-      // http.body_limit applies after decompression too (docs/shippers.md): a gzip bomb stops there.
-      const items = await parseEventsBody(body, headers, { maxBytes: c.raw.http.body_limit, maxEvents: 100_000, decode: { mapping: c.raw.mapping, window: timeWindowOf(c.raw.ingest) } });
-      const p = redis.pipeline();
-      const errors: Array<{ index: number; reason: string }> = [];
-      const now = Date.now();
-      items.forEach((it, index) => {
-        if (it.ok) p.xadd(routeEvent(it.event, c.streams), '*', ...canonicalEntryFields(it.event));
-        else errors.push({ index, reason: it.reason });
-      });
-      if (errors.length) {
-        const bad = errors.map((e) => ({ raw: { stream: 'http:/v1/events', id: `${now}-${e.index}`, fields: { event: items[e.index]!.raw }, deliveries: 1 }, reason: e.reason }));
-        await writeDeadLetters(redis, c.streams.deadLetter, bad, { maxlen: c.raw.streams.maxlen, now });
-      }
-      const res = (await p.exec()) ?? [];
-      for (const [err] of res) if (err) throw new RiskstreamError('INTERNAL', 'could not append events', undefined, { cause: err });
-      metrics.ingested.inc({ result: 'accepted' }, items.length - errors.length);
-      metrics.ingested.inc({ result: 'rejected' }, errors.length);
-      return { accepted: items.length - errors.length, rejected: errors.length, errors: errors.slice(0, 100) };
-    },
+    accept: (body, headers) => gate.run(() => acceptBody(body, headers)),
   };
   return {
     ...(geo
@@ -92,9 +114,9 @@ export async function buildIngest(deps: { config: () => Config; redis: Redis; ke
       : {}),
     deadLetter: async (bad) => {
       const c = deps.config();
-      await writeDeadLetters(redis, c.streams.deadLetter, bad, { maxlen: c.raw.streams.maxlen });
+      await writeDeadLetters(redis, c.streams.deadLetter, bad, { maxlen: c.raw.streams.maxlen, scrubPaths: c.raw.ingest.scrub_fields });
       for (const b of bad) metrics.deadLettered.inc({ stream: b.raw.stream });
-      logger.warn({ count: bad.length, first: bad[0]?.reason }, 'entries dead-lettered');
+      logger.warn({ count: bad.length, first: bad[0] ? scrubText(bad[0].reason) : undefined }, 'entries dead-lettered');
     },
     service,
     routes: [eventsRoutes],

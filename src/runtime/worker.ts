@@ -102,7 +102,7 @@ export async function startWorker(opts: WorkerOptions = {}): Promise<WorkerHandl
   let stopping = false;
   let groupJoined = true;
   const listeners: Array<(r: BatchReport) => void> = [];
-  const decodeOpts: DecodeOptions = { mapping: config.raw.mapping, window: timeWindowOf(config.raw.ingest) };
+  const decodeOpts: DecodeOptions = { mapping: config.raw.mapping, window: timeWindowOf(config.raw.ingest), scrubFields: config.raw.ingest.scrub_fields };
   const progress = new ProgressClock(Date.now());
   const pipeline$ = riskScoring({
     source,
@@ -178,7 +178,7 @@ export async function startWorker(opts: WorkerOptions = {}): Promise<WorkerHandl
       .subscribe(),
   );
 
-  const tokens = new TokenSet(config.adminTokens, config.ingestTokens, config.ssfTokens);
+  const tokens = new TokenSet(config.adminTokens, config.ingestTokens, config.ssfTokens, config.metricsTokens);
   const ctx = {
     config: () => config,
     redis,
@@ -232,8 +232,8 @@ export async function startWorker(opts: WorkerOptions = {}): Promise<WorkerHandl
     reload: async (path) => {
       const next = loadConfig(path ?? opts.configPath ?? config.dir);
       config = next;
-      tokens.set(next.adminTokens, next.ingestTokens, next.ssfTokens);
-      Object.assign(decodeOpts, { mapping: next.raw.mapping, window: timeWindowOf(next.raw.ingest) });
+      tokens.set(next.adminTokens, next.ingestTokens, next.ssfTokens, next.metricsTokens);
+      Object.assign(decodeOpts, { mapping: next.raw.mapping, window: timeWindowOf(next.raw.ingest), scrubFields: next.raw.ingest.scrub_fields });
       await ssf.reload();
       await audit.write({ action: 'config.reloaded', actor: 'system', details: { files: next.files, behaviors: next.behaviors.map((b) => `${b.id}:${b.enabled ? b.risk_level : 'off'}`), receivers: next.receivers.map((r) => r.name) } });
       logger.info({ files: next.files }, 'configuration reloaded');

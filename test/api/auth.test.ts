@@ -5,10 +5,11 @@ import { call, isApiError, startApiWorker, type ApiWorker } from './helpers.js';
 const prefix = testPrefix('api-auth');
 const redis = redisClient();
 const ssfToken = `ssf-${prefix}-0123456789abcdef`;
+const metricsToken = `metrics-${prefix}-0123456789abcdef`;
 let w: ApiWorker;
 
 beforeAll(async () => {
-  w = await startApiWorker(prefix, { http: { ssf_tokens: [ssfToken] } });
+  w = await startApiWorker(prefix, { http: { ssf_tokens: [ssfToken], metrics_tokens: [metricsToken] } });
 });
 
 afterAll(async () => {
@@ -59,6 +60,10 @@ describe('bearer authentication', () => {
     const ssf = await call(w.url, path, { method, token: ssfToken });
     expect(isApiError(ssf, 403, 'forbidden')).toBe(true);
 
+    const metrics = await call(w.url, path, { method, token: metricsToken });
+    if (path === '/metrics') expect(metrics.status).toBe(200);
+    else expect(isApiError(metrics, 403, 'forbidden')).toBe(true);
+
     const admin = await call(w.url, path, { method, token: w.cfg.adminToken });
     expect([401, 403]).not.toContain(admin.status);
     expect(admin.status).toBeLessThan(500);
@@ -81,6 +86,18 @@ describe('bearer authentication', () => {
     expect(admin.status).toBe(202);
     expect(admin.json).toMatchObject({ accepted: 1, rejected: 0 });
     expect(isApiError(await call(w.url, '/v1/events', { method: 'POST', body, headers, token: ssfToken }), 403, 'forbidden')).toBe(true);
+    expect(isApiError(await call(w.url, '/v1/events', { method: 'POST', body, headers, token: metricsToken }), 403, 'forbidden')).toBe(true);
+  });
+
+  it('a metrics token reads /metrics (Prometheus text) and opens nothing else: no SSF stream API, no console data', async () => {
+    const m = await call(w.url, '/metrics', { token: metricsToken });
+    expect(m.status).toBe(200);
+    expect(m.headers.get('content-type')).toMatch(/^text\/plain/);
+    expect(m.text).toContain('riskstream_');
+    expect(isApiError(await call(w.url, '/ssf/streams', { token: metricsToken }), 403, 'forbidden')).toBe(true);
+    expect(isApiError(await call(w.url, '/ssf/streams', { method: 'POST', token: metricsToken, body: '{}', headers: { 'content-type': 'application/json' } }), 403, 'forbidden')).toBe(true);
+    expect(isApiError(await call(w.url, '/v1/users/alice%40example.com/risk/reset', { method: 'POST', token: metricsToken }), 403, 'forbidden')).toBe(true);
+    expect(isApiError(await call(w.url, '/v1/nothing-here', { token: metricsToken }), 404, 'not_found')).toBe(true);
   });
 
   it('unknown routes: 401 without a token, 404 JSON with one', async () => {
@@ -98,6 +115,7 @@ describe('bearer authentication', () => {
       expect(r.text).not.toContain(w.cfg.adminToken);
       expect(r.text).not.toContain(w.cfg.ingestToken);
       expect(r.text).not.toContain(ssfToken);
+      expect(r.text).not.toContain(metricsToken);
     }
   });
 });

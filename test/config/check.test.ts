@@ -34,4 +34,16 @@ describe('riskstream config check', () => {
     expect(good.stdout).toMatch(/^ok: /);
     expect(good.stdout).toContain('impossible_travel(high)');
   });
+
+  it('RISKSTREAM_ADMIN_TOKEN=a: config check and the worker refuse it (exit 1, the variable named, not its value)', async () => {
+    const env = { RISKSTREAM_ADMIN_TOKEN: 'a', RISKSTREAM_INGEST_TOKEN: '', REDIS_URL: 'redis://127.0.0.1:1' };
+    const [check, worker] = await Promise.all([
+      runCli(['config', 'check', '--config', join(ROOT, 'config')], { env }),
+      runCli(['worker', '--config', join(ROOT, 'config')], { env, timeoutMs: 25_000 }),
+    ]);
+    for (const r of [check, worker]) {
+      expect(r.code).toBe(1);
+      expect(r.stderr).toMatch(/RISKSTREAM_ADMIN_TOKEN: tokens must be at least 16 characters/);
+    }
+  }, 30_000);
 });

@@ -110,6 +110,37 @@ describe('loadConfig defaults', () => {
     expect(c.ingestTokens).toEqual(['env-ingest-token-0123456789']);
   });
 
+  it('environment tokens are held to the 16-character minimum: a short one is CONFIG_INVALID naming the variable, never its value', () => {
+    const dir = configDir({ 'riskstream.yaml': 'http:\n  admin_tokens: ["file-admin-token-0123456789"]\n' });
+    for (const name of ['RISKSTREAM_ADMIN_TOKEN', 'RISKSTREAM_INGEST_TOKEN', 'RISKSTREAM_SSF_TOKEN', 'RISKSTREAM_METRICS_TOKEN']) {
+      let err: unknown;
+      try {
+        loadConfig(dir, { [name]: 'a' });
+      } catch (e) {
+        err = e;
+      }
+      expect(isRiskstreamError(err, 'CONFIG_INVALID'), name).toBe(true);
+      const issues = (err as { details: { issues: ConfigIssue[] } }).details.issues;
+      expect(issues.map((i) => i.message)).toEqual([expect.stringMatching(new RegExp(`^${name}: tokens must be at least 16 characters`))]);
+    }
+    const secret = 'short-secret-15';
+    try {
+      loadConfig(dir, { RISKSTREAM_ADMIN_TOKEN: secret });
+    } catch (e) {
+      expect(JSON.stringify((e as Error).message)).not.toContain(secret);
+    }
+    // Empty means unset; 16 characters is enough.
+    expect(loadConfig(dir, { RISKSTREAM_ADMIN_TOKEN: '' }).adminTokens).toEqual(['file-admin-token-0123456789']);
+    const c = loadConfig(dir, { RISKSTREAM_METRICS_TOKEN: 'metrics-token-16', RISKSTREAM_SSF_TOKEN: 'ssf-token-16-chr' });
+    expect(c.metricsTokens).toEqual(['metrics-token-16']);
+    expect(c.ssfTokens).toEqual(['ssf-token-16-chr']);
+  });
+
+  it('http.metrics_tokens are read and held to the minimum', () => {
+    expect(loadConfig(configDir({ 'riskstream.yaml': 'http:\n  metrics_tokens: ["prometheus-token-0123456789"]\n' }), NO_ENV).metricsTokens).toEqual(['prometheus-token-0123456789']);
+    expect(lines(issuesOf(configDir({ 'riskstream.yaml': 'http:\n  metrics_tokens: ["short"]\n' })))).toEqual([expect.stringMatching(/^riskstream\.yaml:2:20 http\.metrics_tokens\.0: tokens must be at least 16/)]);
+  });
+
   it('the shipped config/ loads', () => {
     const c = loadConfig(join(ROOT, 'config'), NO_ENV);
     expect(c.files.map((f) => f.slice(f.lastIndexOf('/') + 1))).toEqual(['riskstream.yaml', 'behaviors.yaml']);

@@ -116,7 +116,8 @@ describe('buildIdentity', () => {
     const [a, b, c, d] = [fakeJwt(), fakeJwt(), fakeJwt(), fakeJwt()];
     const e = login({ time: T });
     e.session!.claims = { raw_jwt: a, list: [b], nested: { x: { y: c } } };
-    e.session!.assertion = `Bearer ${d}`;
+    e.session!.note = `Bearer ${d}`;
+    e.session!.assertion = 'PHNhbWxwOlJlc3BvbnNl';
     e.session!.access_token = 'opaque-access-token-value';
     e.device!.attestation = a;
     const id = buildIdentity(e, cfg)!;
@@ -126,7 +127,8 @@ describe('buildIdentity', () => {
     expect(id.claims.list).toEqual([{ redacted: 'jwt', sha256: sha256Hex(b) }]);
     expect(id.device?.attestation).toEqual({ redacted: 'jwt', sha256: sha256Hex(a) });
     expect(id.attributes?.access_token).toBe('[redacted]');
-    expect(id.attributes?.assertion).toBe(`Bearer [redacted jwt sha256:${sha256Hex(d)}]`);
+    expect(id.attributes?.note).toBe(`Bearer [redacted jwt sha256:${sha256Hex(d)}]`);
+    expect(id.attributes?.assertion).toBe('[redacted]');
   });
 
   it('stores a token-valued session id under its fingerprint', () => {

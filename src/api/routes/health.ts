@@ -9,7 +9,8 @@ export const healthRoutes: RouteModule = (app, ctx) => {
     return reply.code(r.ok ? 200 : 503).send({ status: r.ok ? 'ready' : 'not_ready', checks: r.checks, ...(r.reasons ? { reasons: r.reasons } : {}) });
   });
 
-  app.get('/metrics', { config: { scope: 'admin' } }, async (_req, reply) => {
+  // Admin tokens and `metrics` tokens (Prometheus: http.metrics_tokens / RISKSTREAM_METRICS_TOKEN).
+  app.get('/metrics', { config: { scope: 'metrics' } }, async (_req, reply) => {
     if (!ctx.metrics) return reply.code(404).send({ error: 'not_found', message: 'metrics disabled' });
     const m = await ctx.metrics();
     return reply.type(m.contentType).send(m.body);

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { AuditLog } from '../../audit/audit-log.js';
-import { DEFAULT_CONFIG, openCli, table } from '../common.js';
+import { DEFAULT_CONFIG, openCli, table, print } from '../common.js';
 
 /** `riskstream audit tail [-f]`: the newest audit entries, optionally following new ones. */
 export function auditCommand(program: Command): void {
@@ -20,7 +20,7 @@ export function auditCommand(program: Command): void {
       });
       try {
         const { entries } = await log.list({ count: Number(o.lines), ...(o.action ? { action: o.action } : {}) });
-        process.stdout.write(table(entries.reverse().map(row), ['time', 'action', 'actor', 'target', 'details']));
+        print(table(entries.reverse().map(row), ['time', 'action', 'actor', 'target', 'details']));
         if (!o.follow) return;
         let last = entries[entries.length - 1]?.id ?? '$';
         let stop = false;
@@ -31,7 +31,7 @@ export function auditCommand(program: Command): void {
             for (const [id, f] of rows) {
               last = id;
               const e = AuditLog.parse(id, f);
-              if (!o.action || e.action.startsWith(o.action)) process.stdout.write(`${JSON.stringify(row(e))}\n`);
+              if (!o.action || e.action.startsWith(o.action)) print(`${JSON.stringify(row(e))}\n`);
             }
           }
         }

@@ -1,7 +1,8 @@
 import type { Command } from 'commander';
 import { loadConfig } from '../../config/load.js';
 import { isRiskstreamError } from '../../errors.js';
-import { DEFAULT_CONFIG } from '../common.js';
+import { DEFAULT_CONFIG, print } from '../common.js';
+import { escapeControlsKeepLines } from '../terminal-text.js';
 
 /** `riskstream config check`: validates; prints `file:line:col message` per error, exit 1. */
 export function configCommand(program: Command): void {
@@ -14,16 +15,16 @@ export function configCommand(program: Command): void {
       try {
         const c = loadConfig(o.config);
         const on = c.behaviors.filter((b) => b.enabled).map((b) => `${b.id}(${b.risk_level})`);
-        process.stdout.write(`ok: ${c.files.join(', ')}\n  behaviors enabled${c.shippedBehaviors ? ' (no behaviors.yaml: the shipped defaults)' : ''}: ${on.join(', ') || 'none'}\n  receivers: ${c.receivers.map((r) => `${r.name} (${r.kind})`).join(', ') || 'none'}\n`);
+        print(`ok: ${c.files.join(', ')}\n  behaviors enabled${c.shippedBehaviors ? ' (no behaviors.yaml: the shipped defaults)' : ''}: ${on.join(', ') || 'none'}\n  receivers: ${c.receivers.map((r) => `${r.name} (${r.kind})`).join(', ') || 'none'}\n`);
       } catch (err) {
         if (isRiskstreamError(err, 'CONFIG_INVALID')) {
           const issues = (err.details?.issues ?? []) as Array<{ file: string; line: number; col: number; message: string }>;
-          for (const i of issues) process.stderr.write(`${i.file}:${i.line}:${i.col} ${i.message}\n`);
+          for (const i of issues) process.stderr.write(escapeControlsKeepLines(`${i.file}:${i.line}:${i.col} ${i.message}\n`));
           process.exitCode = 1;
           return;
         }
         if (isRiskstreamError(err, 'CONFIG_NOT_FOUND')) {
-          process.stderr.write(`${err.message}\n`);
+          process.stderr.write(`${escapeControlsKeepLines(err.message)}\n`);
           process.exitCode = 1;
           return;
         }

@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { generateKeyFiles, SIGNING_ALGS, type SigningAlg } from '../../ssf/keys.js';
+import { print } from '../common.js';
 
 function alg(v: string): SigningAlg {
   const a = v.toUpperCase();
@@ -18,7 +19,7 @@ export function keysCommand(program: Command): void {
     .option('--name <name>', 'file name (without extension)')
     .action(async (o: { alg: string; out: string; name?: string }) => {
       const g = await generateKeyFiles(alg(o.alg), o.out, o.name);
-      process.stdout.write(`${g.alg} key ${g.kid}\n  private: ${g.privateKeyFile}\n  public:  ${g.publicJwkFile}\n`);
+      print(`${g.alg} key ${g.kid}\n  private: ${g.privateKeyFile}\n  public:  ${g.publicJwkFile}\n`);
     });
   keys
     .command('rotate')
@@ -28,7 +29,7 @@ export function keysCommand(program: Command): void {
     .option('--name <name>', 'file name (without extension)')
     .action(async (o: { alg: string; out: string; name?: string }) => {
       const g = await generateKeyFiles(alg(o.alg), o.out, o.name);
-      process.stdout.write(
+      print(
         `new ${g.alg} key ${g.kid}: ${g.privateKeyFile}\n` +
           'to rotate: point signing.key_file (or the signing.keys entry) at the new file, add the old key\'s public\n' +
           'JWK file to signing.previous_public_keys, then reload every worker (SIGHUP). Both keys stay in the JWKS.\n',

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { replayFile } from '../../runtime/replay.js';
-import { DEFAULT_CONFIG, openCli } from '../common.js';
+import { DEFAULT_CONFIG, openCli, print } from '../common.js';
 
 /** `riskstream replay <file.ndjson>`: appends events to the input streams. */
 export function replayCommand(program: Command): void {
@@ -27,7 +27,7 @@ export function replayCommand(program: Command): void {
           },
         });
         if (tty) process.stderr.write('\n');
-        process.stdout.write(`replayed ${r.sent} events: ${Object.entries(r.byStream).map(([s, n]) => `${s}=${n}`).join(' ')}\n`);
+        print(`replayed ${r.sent} events: ${Object.entries(r.byStream).map(([s, n]) => `${s}=${n}`).join(' ')}\n`);
       } finally {
         await cli.close();
       }

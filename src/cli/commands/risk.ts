@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { DEFAULT_CONFIG, openCli, table } from '../common.js';
+import { DEFAULT_CONFIG, openCli, table, print } from '../common.js';
 import { cliServices } from '../../runtime/cli-runtime.js';
 import { formatDuration } from '../../config/duration.js';
 import type { UserRiskView } from '../../risk/service.js';
@@ -36,7 +36,7 @@ export function riskCommand(program: Command): void {
       const s = await cliServices(cli.config, cli.redis);
       try {
         const v = await s.risk.get(userArg(user));
-        process.stdout.write(o.json ? `${JSON.stringify(v, null, 2)}\n` : explain(v));
+        print(o.json ? `${JSON.stringify(v, null, 2)}\n` : explain(v));
       } finally {
         await s.close();
         await cli.close();
@@ -52,7 +52,7 @@ export function riskCommand(program: Command): void {
       const s = await cliServices(cli.config, cli.redis);
       try {
         const r = await s.risk.reset(userArg(user), `cli:${process.env.USER ?? 'admin'}`, o.reason);
-        process.stdout.write(`${user}: ${r.previous.toUpperCase()} → ${r.level.toUpperCase()} (version ${r.version})${r.change ? ', SET queued' : ', unchanged'}\n`);
+        print(`${user}: ${r.previous.toUpperCase()} → ${r.level.toUpperCase()} (version ${r.version})${r.change ? ', SET queued' : ', unchanged'}\n`);
       } finally {
         await s.close();
         await cli.close();
@@ -69,7 +69,7 @@ export function riskCommand(program: Command): void {
       const s = await cliServices(cli.config, cli.redis);
       try {
         const r = await s.risk.list({ ...(o.level ? { level: o.level as 'low' | 'medium' | 'high' } : {}), limit: Number(o.limit) });
-        process.stdout.write(table(r.users, ['user', 'level', 'changed_at']));
+        print(table(r.users, ['user', 'level', 'changed_at']));
       } finally {
         await s.close();
         await cli.close();

@@ -11,7 +11,8 @@ import { createSessionService, createSessionStore } from '../../sessions/service
 import { setQueueSink } from '../../sessions/set-sink.js';
 import { createSetQueue } from '../../ssf/queue.js';
 import { createStreamService } from '../../ssf/stream-service.js';
-import { DEFAULT_CONFIG, openCli, table } from '../common.js';
+import { DEFAULT_CONFIG, openCli, table, print } from '../common.js';
+import { escapeControlsKeepLines } from '../terminal-text.js';
 import type { CommandModule } from './index.js';
 
 /** What a CLI revocation sink factory gets: the open CLI connection. */
@@ -111,15 +112,15 @@ export function makeSessionsCommand(sinkFactory: CliSinkFactory = setQueueSinkFa
           const store = createSessionStore(cli.redis, cli.keys, () => cli.config.raw.sessions);
           if (o.user) {
             const [sessions, devices] = await Promise.all([store.listUser(o.user), store.devices(o.user)]);
-            if (o.json) return void process.stdout.write(`${JSON.stringify({ user: o.user, sessions, devices }, null, 2)}\n`);
-            process.stdout.write(table(sessions.map(row)));
-            process.stdout.write(`\nDevices\n${table(devices.map((d) => ({ device: d.id, last_seen: iso(d.last_seen), ip: d.ip, session: d.session_id, posture: d.posture })))}`);
+            if (o.json) return void print(`${JSON.stringify({ user: o.user, sessions, devices }, null, 2)}\n`);
+            print(table(sessions.map(row)));
+            print(`\nDevices\n${table(devices.map((d) => ({ device: d.id, last_seen: iso(d.last_seen), ip: d.ip, session: d.session_id, posture: d.posture })))}`);
             return;
           }
           const page = await store.listAll({ cursor: o.cursor, limit: Number(o.limit) });
-          if (o.json) return void process.stdout.write(`${JSON.stringify(page, null, 2)}\n`);
-          process.stdout.write(table(page.sessions.map(row)));
-          if (page.next_cursor) process.stdout.write(`\nmore: riskstream sessions list --cursor ${page.next_cursor}\n`);
+          if (o.json) return void print(`${JSON.stringify(page, null, 2)}\n`);
+          print(table(page.sessions.map(row)));
+          if (page.next_cursor) print(`\nmore: riskstream sessions list --cursor ${page.next_cursor}\n`);
         } finally {
           await cli.close();
         }
@@ -139,7 +140,7 @@ export function makeSessionsCommand(sinkFactory: CliSinkFactory = setQueueSinkFa
             process.exitCode = 1;
             return;
           }
-          process.stdout.write(o.json ? `${JSON.stringify(s, null, 2)}\n` : details(s));
+          print(o.json ? `${JSON.stringify(s, null, 2)}\n` : details(s));
         } finally {
           await cli.close();
         }
@@ -161,10 +162,10 @@ export function makeSessionsCommand(sinkFactory: CliSinkFactory = setQueueSinkFa
           const audit = new AuditLog(cli.redis, cli.config.streams.audit, cli.config.raw.streams.maxlen);
           const store = createSessionStore(cli.redis, cli.keys, () => cli.config.raw.sessions);
           const r = await createSessionService({ store, audit, onRevoked }).revoke(id, { actor: cliActor(), reason: o.reason });
-          process.stdout.write(table([{ session: r.change.sessionId, user: r.change.user, reason: r.change.reason, revoked: iso(r.change.time), change: r.change.id }]));
+          print(table([{ session: r.change.sessionId, user: r.change.user, reason: r.change.reason, revoked: iso(r.change.time), change: r.change.id }]));
         } catch (err) {
           if (!isRiskstreamError(err, 'NOT_FOUND')) throw err;
-          process.stderr.write(`riskstream: ${err.message}\n`);
+          process.stderr.write(`riskstream: ${escapeControlsKeepLines(err.message)}\n`);
           process.exitCode = 1;
         } finally {
           await made?.close?.();

@@ -1,0 +1,162 @@
+import { RiskstreamError } from '../errors.js';
+
+/**
+ * Incremental record splitting of a `POST /v1/events` body (pure, no parsing of the records):
+ * one structural scan finds where each record starts and ends, counting as it goes and stopping
+ * with PAYLOAD_TOO_LARGE as soon as the count passes the limit — a 5 MB body of tiny records is
+ * refused in milliseconds, before anything is parsed. Shapes: a JSON array (its elements), an
+ * object wrapping an array in `events` / `records` / `Records` without a `user` (its elements),
+ * one JSON value (possibly pretty-printed), else NDJSON (one record per non-blank line).
+ */
+
+/** Where a body's records are: `spans[2i]`…`spans[2i+1]` is record i's text; `lines[i]` its NDJSON line (1-based), else 0. */
+export interface BodySpans {
+  /** The body text (BOM removed). */
+  text: string;
+  spans: number[];
+  lines: number[];
+  /** True when the records came from a JSON array / wrapper, false for NDJSON or one value. */
+  fromArray: boolean;
+}
+
+const WRAPPERS = new Set(['events', 'records', 'Records']);
+const isWs = (c: number): boolean => c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09;
+
+function skipWs(t: string, i: number): number {
+  while (i < t.length && isWs(t.charCodeAt(i))) i++;
+  return i;
+}
+
+/** Index just past the JSON string starting at `i` (a `"`), or -1 if it never ends. */
+function skipString(t: string, i: number): number {
+  for (let j = i + 1; j < t.length; j++) {
+    const c = t.charCodeAt(j);
+    if (c === 0x5c) j++;
+    else if (c === 0x22) return j + 1;
+  }
+  return -1;
+}
+
+/** Index just past the JSON value starting at `i` (structure only: brackets and strings), or -1. */
+export function skipValue(t: string, i: number): number {
+  const c = t.charCodeAt(i);
+  if (c === 0x22) return skipString(t, i);
+  if (c === 0x7b || c === 0x5b) {
+    let depth = 0;
+    for (let j = i; j < t.length; j++) {
+      const d = t.charCodeAt(j);
+      if (d === 0x22) {
+        j = skipString(t, j) - 1;
+        if (j < 0) return -1;
+      } else if (d === 0x7b || d === 0x5b) depth++;
+      else if (d === 0x7d || d === 0x5d) {
+        if (--depth === 0) return j + 1;
+      }
+    }
+    return -1;
+  }
+  let j = i;
+  while (j < t.length) {
+    const d = t.charCodeAt(j);
+    if (d === 0x2c || d === 0x5d || d === 0x7d || isWs(d)) break;
+    j++;
+  }
+  return j > i ? j : -1;
+}
+
+function tooMany(limit: number): RiskstreamError {
+  return new RiskstreamError('PAYLOAD_TOO_LARGE', `body holds more than ${limit} records`, { limit, what: 'records' });
+}
+
+/** Element spans of the array starting at `i` (a `[`); throws BAD_REQUEST if it is not a complete array. */
+function arraySpans(t: string, i: number, out: BodySpans, max: number): number {
+  const bad = (): RiskstreamError => new RiskstreamError('BAD_REQUEST', 'body starts with "[" but is not a valid JSON array');
+  i = skipWs(t, i + 1);
+  if (t.charCodeAt(i) === 0x5d) return i + 1;
+  for (;;) {
+    const end = skipValue(t, i);
+    if (end < 0) throw bad();
+    if (out.spans.length / 2 >= max) throw tooMany(max);
+    out.spans.push(i, end);
+    out.lines.push(0);
+    i = skipWs(t, end);
+    const c = t.charCodeAt(i);
+    if (c === 0x5d) return i + 1;
+    if (c !== 0x2c) throw bad();
+    i = skipWs(t, i + 1);
+  }
+}
+
+/** The span of a wrapped array (`{"records":[…]}` without `user`), or undefined. */
+function wrappedArray(t: string, start: number): number | undefined {
+  let i = skipWs(t, start + 1);
+  let found: number | undefined;
+  while (i < t.length && t.charCodeAt(i) === 0x22) {
+    const keyEnd = skipString(t, i);
+    if (keyEnd < 0) return undefined;
+    let key: unknown;
+    try {
+      key = JSON.parse(t.slice(i, keyEnd));
+    } catch {
+      return undefined;
+    }
+    i = skipWs(t, keyEnd);
+    if (t.charCodeAt(i) !== 0x3a) return undefined;
+    i = skipWs(t, i + 1);
+    if (key === 'user') return undefined;
+    if (found === undefined && typeof key === 'string' && WRAPPERS.has(key) && t.charCodeAt(i) === 0x5b) found = i;
+    const end = skipValue(t, i);
+    if (end < 0) return undefined;
+    i = skipWs(t, end);
+    if (t.charCodeAt(i) === 0x2c) i = skipWs(t, i + 1);
+  }
+  return found;
+}
+
+/**
+ * Finds the records of a body without parsing them. Throws PAYLOAD_TOO_LARGE (`details.what:
+ * 'records'`) past `maxRecords`, BAD_REQUEST for a body that starts as an array but is not one.
+ */
+export function splitBody(input: string, maxRecords = Infinity): BodySpans {
+  const text = input.charCodeAt(0) === 0xfeff ? input.slice(1) : input;
+  const out: BodySpans = { text, spans: [], lines: [], fromArray: false };
+  const start = skipWs(text, 0);
+  if (start >= text.length) return out;
+  const first = text.charCodeAt(start);
+  if (first === 0x5b) {
+    out.fromArray = true;
+    const end = arraySpans(text, start, out, maxRecords);
+    if (skipWs(text, end) < text.length) throw new RiskstreamError('BAD_REQUEST', 'body starts with "[" but is not a valid JSON array');
+    return out;
+  }
+  // One value filling the whole body (compact or pretty-printed): a wrapper, or one record.
+  const end = first === 0x7b ? skipValue(text, start) : -1;
+  if (end > 0 && skipWs(text, end) >= text.length) {
+    const arr = wrappedArray(text, start);
+    if (arr !== undefined) {
+      out.fromArray = true;
+      arraySpans(text, arr, out, maxRecords);
+      return out;
+    }
+    out.spans.push(start, end);
+    out.lines.push(1);
+    return out;
+  }
+  // NDJSON: one record per non-blank line.
+  let line = 0;
+  for (let i = 0; i <= text.length; ) {
+    let nl = text.indexOf('\n', i);
+    if (nl < 0) nl = text.length;
+    line++;
+    const s = skipWs(text, i);
+    if (s < nl) {
+      let e = nl;
+      while (e > s && isWs(text.charCodeAt(e - 1))) e--;
+      if (out.spans.length / 2 >= maxRecords) throw tooMany(maxRecords);
+      out.spans.push(s, e);
+      out.lines.push(line);
+    }
+    i = nl + 1;
+  }
+  return out;
+}

@@ -1,0 +1,93 @@
+import { looksLikeJwt, scrubText, sha256Hex } from './secret-values.js';
+import { isSecretName } from './secret-names.js';
+
+/**
+ * Deep scrubbing of JSON-like values (pure): fields with a secret name (secret-names.ts) become
+ * `"[redacted]"`, secret-shaped strings (secret-values.ts) are replaced, listed paths removed.
+ */
+
+/** Replacement for a secret-named field. */
+export const REDACTED = '[redacted]';
+const MAX_DEPTH = 32;
+
+/** How {@link scrubValue} treats names and whole-string JWTs. */
+export interface ScrubOptions {
+  /** True when a field's value is to be redacted by its name; default {@link isSecretName}. */
+  secretName?: (name: string) => boolean;
+  /** A string that is itself a JWT: replaced by this (default the `[redacted jwt sha256:…]` text). */
+  wholeJwt?: (token: string) => unknown;
+}
+
+/**
+ * Deep copy with secrets scrubbed. Non-JSON values (functions, symbols) are dropped; nesting
+ * beyond 32 levels is cut to `"[truncated]"`.
+ */
+export function scrubValue(v: unknown, opts: ScrubOptions = {}, depth = 0): unknown {
+  if (typeof v === 'string') return opts.wholeJwt && looksLikeJwt(v) ? opts.wholeJwt(v) : scrubText(v);
+  if (v === null || typeof v === 'number' || typeof v === 'boolean') return v;
+  if (typeof v !== 'object') return undefined;
+  if (depth >= MAX_DEPTH) return '[truncated]';
+  if (Array.isArray(v)) return v.map((x) => scrubValue(x, opts, depth + 1) ?? null);
+  const secret = opts.secretName ?? isSecretName;
+  const out: Record<string, unknown> = {};
+  for (const [k, x] of Object.entries(v as Record<string, unknown>)) {
+    if (secret(k)) {
+      out[k] = REDACTED;
+      continue;
+    }
+    const r = scrubValue(x, opts, depth + 1);
+    if (r !== undefined) out[k] = r;
+  }
+  return out;
+}
+
+/**
+ * A flat field map (a stream entry's fields, dotted names such as `session.token`) with secrets
+ * scrubbed: a field at or under one of `removePaths` is dropped (inside JSON fields too); a
+ * secret-named field (any dotted segment) → `[redacted]`; a field holding a JSON object or array
+ * → parsed, scrubbed, re-serialised when anything changed; else the value scrubbed as text.
+ */
+export function scrubFields(fields: Readonly<Record<string, string>>, remove: readonly string[] = []): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(fields)) {
+    if (remove.some((p) => k === p || k.startsWith(`${p}.`))) continue;
+    if (k.split('.').some(isSecretName)) {
+      out[k] = REDACTED;
+      continue;
+    }
+    out[k] = scrubJsonText(v, remove);
+  }
+  return out;
+}
+
+/**
+ * A JSON text scrubbed as a value, `remove` paths dropped from an object (re-serialised only when
+ * something changed), else scrubbed as text.
+ */
+export function scrubJsonText(v: string, remove: readonly string[] = []): string {
+  const t = v.trimStart();
+  if (t.startsWith('{') || t.startsWith('[')) {
+    try {
+      const parsed: unknown = JSON.parse(v);
+      const before = JSON.stringify(parsed);
+      if (remove.length && parsed && typeof parsed === 'object' && !Array.isArray(parsed)) removePaths(parsed as Record<string, unknown>, remove);
+      const s = JSON.stringify(scrubValue(parsed));
+      return s === before ? v : s;
+    } catch {
+      /* not JSON: scrub as text */
+    }
+  }
+  return scrubText(v);
+}
+
+/** Removes the dotted `paths` (`session.claims.ssn`, `password`) from an object, in place. */
+export function removePaths(obj: Record<string, unknown>, paths: readonly string[]): void {
+  for (const path of paths) {
+    const segs = path.split('.');
+    let node: unknown = obj;
+    for (let i = 0; i < segs.length - 1 && node && typeof node === 'object'; i++) node = (node as Record<string, unknown>)[segs[i]!];
+    if (node && typeof node === 'object' && !Array.isArray(node)) delete (node as Record<string, unknown>)[segs[segs.length - 1]!];
+  }
+}
+
+export { sha256Hex };

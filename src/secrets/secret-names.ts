@@ -1,0 +1,45 @@
+/**
+ * Secret-bearing field names (pure). A name is compared in normalised form — camelCase split,
+ * lower-cased, `-`, `_`, `.` and spaces removed — so `accessToken`, `access_token`,
+ * `Access-Token`, `SAMLResponse`, `refresh-token`, `x-api-key` and `client_secret` all match.
+ */
+
+/** Words that make a field secret wherever they appear in its normalised name. */
+export const SECRET_NAME_WORDS: readonly string[] = [
+  'token', 'secret', 'password', 'passwd', 'passphrase', 'assertion', 'saml', 'cookie', 'authorization',
+  'apikey', 'privatekey', 'credential', 'signature', 'otp', 'bearer',
+];
+
+/** Short names that are secret only as the whole (normalised) name. */
+const EXACT: ReadonlySet<string> = new Set(['pwd', 'pin', 'sig', 'jwt', 'key']);
+
+/** `accessToken` → `accesstoken`, `SAML-Response` → `samlresponse`, `client_secret` → `clientsecret`. */
+export function normaliseName(name: string): string {
+  return name.replace(/([a-z0-9])([A-Z])/g, '$1 $2').toLowerCase().replace(/[^a-z0-9]/g, '');
+}
+
+/** Words of a name (camelCase, `-`, `_`, `.`, spaces): `SAMLResponse` → `saml`, `response`. */
+function words(name: string): string[] {
+  return name
+    .replace(/([a-z0-9])([A-Z])/g, '$1 $2')
+    .replace(/([A-Z]+)([A-Z][a-z])/g, '$1 $2')
+    .toLowerCase()
+    .split(/[^a-z0-9]+/)
+    .filter(Boolean);
+}
+
+/** True when a field with this name holds a secret (see {@link SECRET_NAME_WORDS}). */
+export function isSecretName(name: string): boolean {
+  const n = normaliseName(name);
+  if (n === '') return false;
+  if (EXACT.has(n)) return true;
+  // `otp` only as a word of its own (not inside `footprint`); the rest anywhere in the name.
+  if (words(name).includes('otp')) return true;
+  return SECRET_NAME_WORDS.some((w) => w !== 'otp' && n.includes(w));
+}
+
+/** A matcher: {@link isSecretName}, plus `extra` names compared in normalised form. */
+export function secretNameMatcher(extra: readonly string[] = [], withBuiltIn = true): (name: string) => boolean {
+  const set = new Set(extra.map(normaliseName));
+  return (name) => set.has(normaliseName(name)) || (withBuiltIn && isSecretName(name));
+}

@@ -1,0 +1,100 @@
+import { createHash } from 'node:crypto';
+
+/**
+ * Secret-shaped values (pure): JWT/JWS/JWE (a base64url JSON header, `eyJ…`) and long opaque
+ * high-entropy tokens (≥ 32 characters of a base64/base62 alphabet, mixed case and digits),
+ * found on token boundaries anywhere in a string — after `Bearer `, inside a URL, followed by
+ * `.` — and in the URL-decoded form of the string (`%3DeyJ…`).
+ */
+
+/** Hex SHA-256 of a string: lets an admin match a token they hold, never reveals it. */
+export function sha256Hex(s: string): string {
+  return createHash('sha256').update(s).digest('hex');
+}
+
+const JWS = /^[A-Za-z0-9_-]{2,}\.[A-Za-z0-9_-]{2,}\.[A-Za-z0-9_-]*$/;
+const JWE = /^[A-Za-z0-9_-]{2,}\.[A-Za-z0-9_-]*\.[A-Za-z0-9_-]{2,}\.[A-Za-z0-9_-]{2,}\.[A-Za-z0-9_-]{2,}$/;
+/** Dotted base64url candidates (a JWT's header may start anywhere: `token=eyJ…`, `%3DeyJ…`). */
+const DOTTED = /(?:eyJ[A-Za-z0-9_-]*|(?<![A-Za-z0-9_-])[A-Za-z0-9_-]{2,})(?:\.[A-Za-z0-9_-]+){1,4}\.?/g;
+/** Opaque token candidates on boundaries. */
+const OPAQUE = /(?<![A-Za-z0-9+/_=-])[A-Za-z0-9+/_-]{32,}={0,2}(?![A-Za-z0-9+/_=-])/g;
+/** Shortest opaque token considered. */
+export const MIN_OPAQUE_LENGTH = 32;
+
+function jsonHeader(part: string): boolean {
+  try {
+    const v: unknown = JSON.parse(Buffer.from(part, 'base64url').toString('utf8'));
+    return typeof v === 'object' && v !== null && !Array.isArray(v);
+  } catch {
+    return false;
+  }
+}
+
+/** True when `s` is a compact JWS/JWT (3 parts) or JWE (5 parts) whose first part decodes to a JSON object. */
+export function looksLikeJwt(s: string): boolean {
+  if (s.length < 8 || !(JWS.test(s) || JWE.test(s))) return false;
+  return jsonHeader(s.slice(0, s.indexOf('.')));
+}
+
+function entropyBits(s: string): number {
+  const counts = new Map<string, number>();
+  for (const c of s) counts.set(c, (counts.get(c) ?? 0) + 1);
+  let h = 0;
+  for (const n of counts.values()) h -= (n / s.length) * Math.log2(n / s.length);
+  return h;
+}
+
+/**
+ * True for a long opaque token: ≥ 32 characters of `[A-Za-z0-9+/_-]` (`=` padding), upper and
+ * lower case letters and digits mixed, ≥ 4 bits of entropy per character. Lower-case hex (SHA
+ * digests, UUIDs) and words are not tokens.
+ */
+export function looksLikeOpaqueToken(s: string): boolean {
+  const t = s.replace(/=+$/, '');
+  if (t.length < MIN_OPAQUE_LENGTH || !/^[A-Za-z0-9+/_-]+$/.test(t)) return false;
+  if (!/[a-z]/.test(t) || !/[A-Z]/.test(t) || !/[0-9]/.test(t)) return false;
+  return entropyBits(t) >= 4;
+}
+
+function decodeUrl(s: string): string {
+  // Sequence by sequence: one malformed `%` does not stop the rest from being decoded.
+  return s.replace(/(?:%[0-9A-Fa-f]{2})+/g, (m) => {
+    try {
+      return decodeURIComponent(m);
+    } catch {
+      return m;
+    }
+  });
+}
+
+/** A dotted run holding a token at its start: the whole run, a JWE (5 parts) or a JWS (3 parts) followed by more dots. */
+function redactDotted(m: string): string {
+  const parts = m.split('.');
+  for (const n of [parts.length, 5, 3]) {
+    if (n > parts.length) continue;
+    const t = parts.slice(0, n).join('.');
+    if (looksLikeJwt(t)) return `[redacted jwt sha256:${sha256Hex(t)}]${m.slice(t.length)}`;
+  }
+  return m;
+}
+
+function replaceTokens(s: string): string {
+  let out = s.replace(DOTTED, redactDotted);
+  out = out.replace(OPAQUE, (m) => (looksLikeOpaqueToken(m) ? `[redacted token sha256:${sha256Hex(m)}]` : m));
+  return out;
+}
+
+/**
+ * `s` with every JWT and opaque token replaced by `[redacted jwt|token sha256:<hex>]`. When the
+ * URL-decoded text (up to two rounds) holds a token the raw text does not show, the decoded text
+ * is returned, scrubbed.
+ */
+export function scrubText(s: string): string {
+  const direct = replaceTokens(s);
+  if (!s.includes('%')) return direct;
+  let decoded = s;
+  for (let i = 0; i < 2 && decoded.includes('%'); i++) decoded = decodeUrl(decoded);
+  if (decoded === s) return direct;
+  const scrubbed = replaceTokens(decoded);
+  return scrubbed === decoded ? direct : scrubbed;
+}

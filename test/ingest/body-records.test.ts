@@ -1,0 +1,57 @@
+import { describe, expect, it } from 'vitest';
+import { BodyGate } from '../../src/ingest/body-gate.js';
+import { splitBody } from '../../src/ingest/body-records.js';
+import { isRiskstreamError } from '../../src/errors.js';
+
+const texts = (input: string, max?: number): string[] => {
+  const b = splitBody(input, max);
+  const out: string[] = [];
+  for (let i = 0; i < b.spans.length; i += 2) out.push(b.text.slice(b.spans[i], b.spans[i + 1]));
+  return out;
+};
+
+describe('splitBody: records found without parsing them', () => {
+  it('NDJSON lines, arrays (strings with brackets, commas and escapes), wrappers, one pretty value', () => {
+    expect(texts('{"a":1}\r\n\n  {"b":"x\\"]}"}\n')).toEqual(['{"a":1}', '{"b":"x\\"]}"}']);
+    expect(texts('[{"a":"],["}, {"b":[1,2]} ,3,"s"]')).toEqual(['{"a":"],["}', '{"b":[1,2]}', '3', '"s"']);
+    expect(texts('{"meta":{"user":"x"},"records":[{"a":1},{"b":2}]}')).toEqual(['{"a":1}', '{"b":2}']);
+    expect(texts('{"user":"u","events":[1]}')).toEqual(['{"user":"u","events":[1]}']);
+    expect(texts('{\n  "a": 1\n}\n')).toEqual(['{\n  "a": 1\n}']);
+    expect(texts(' \n')).toEqual([]);
+  });
+
+  it('counts while splitting and stops past the limit (PAYLOAD_TOO_LARGE), whatever the framing', () => {
+    for (const body of ['{}\n'.repeat(11), `[${Array(11).fill('{}').join(',')}]`, `{"events":[${Array(11).fill('{}').join(',')}]}`]) {
+      let err: unknown;
+      try {
+        splitBody(body, 10);
+      } catch (e) {
+        err = e;
+      }
+      expect(isRiskstreamError(err, 'PAYLOAD_TOO_LARGE'), body.slice(0, 20)).toBe(true);
+      expect(texts(body, 11)).toHaveLength(11);
+    }
+  });
+
+  it('a body starting as an array but not one is BAD_REQUEST', () => {
+    for (const body of ['[{"a":1},', '[1 2]', '[1] {"a":1}']) expect(() => splitBody(body)).toThrow(expect.objectContaining({ code: 'BAD_REQUEST' }));
+  });
+});
+
+describe('BodyGate', () => {
+  it('one body at a time, the next waits its turn, beyond the queue INGEST_BUSY with retryAfter', async () => {
+    const gate = new BodyGate(() => ({ concurrency: 1, maxQueued: 1 }));
+    const order: string[] = [];
+    let release!: () => void;
+    const first = gate.run(() => new Promise<void>((r) => (release = r)).then(() => void order.push('first')));
+    const second = gate.run(async () => void order.push('second'));
+    expect(gate.load).toEqual({ active: 1, queued: 1 });
+    const third = await gate.run(async () => 'x').catch((e: unknown) => e);
+    expect(isRiskstreamError(third, 'INGEST_BUSY')).toBe(true);
+    expect((third as { details: { retryAfter: number } }).details.retryAfter).toBeGreaterThan(0);
+    release();
+    await Promise.all([first, second]);
+    expect(order).toEqual(['first', 'second']);
+    expect(gate.load).toEqual({ active: 0, queued: 0 });
+  });
+});

@@ -1,0 +1,59 @@
+import { describe, expect, it } from 'vitest';
+import { isSecretName } from '../../src/secrets/secret-names.js';
+import { looksLikeOpaqueToken, scrubText, sha256Hex } from '../../src/secrets/secret-values.js';
+import { scrubFields, scrubValue } from '../../src/secrets/scrub.js';
+
+const b64 = (o: unknown): string => Buffer.from(JSON.stringify(o)).toString('base64url');
+const jwt = `${b64({ alg: 'ES256', typ: 'JWT' })}.${b64({ sub: 'alice', exp: 1 })}.c2lnbmF0dXJlLXNpZ25hdHVyZQ`;
+const OPAQUE = 'Zk3Qp9vX2mL8rT4wYb6NcH1sJd7GfA0eKu5V';
+
+describe('secret names (normalised: case, -/_, camelCase)', () => {
+  it.each(['accessToken', 'sessionToken', 'SAMLResponse', 'refresh-token', 'client_secret', 'password', 'Password', 'assertion', 'saml', 'apiKey', 'x-api-key', 'cookie', 'Set-Cookie', 'authorization', 'id_token', 'PASSWD', 'otp', 'private_key', 'credentials'])(
+    '%s is secret',
+    (n) => expect(isSecretName(n)).toBe(true),
+  );
+  it.each(['user', 'id', 'time', 'session', 'ip', 'geo', 'country', 'device', 'posture', 'footprint', 'outcome', 'reason', 'groups', 'email', 'auth_time', 'app'])('%s is not', (n) =>
+    expect(isSecretName(n)).toBe(false),
+  );
+});
+
+describe('secret values (by shape, on token boundaries, after URL-decoding)', () => {
+  const fp = `[redacted jwt sha256:${sha256Hex(jwt)}]`;
+  it('a JWT alone, after Bearer, followed by ".", after "=" and after "%3D"', () => {
+    expect(scrubText(jwt)).toBe(fp);
+    expect(scrubText(`Bearer ${jwt}`)).toBe(`Bearer ${fp}`);
+    expect(scrubText(`token was ${jwt}.`)).toBe(`token was ${fp}.`);
+    expect(scrubText(`${jwt}.next`)).toBe(`${fp}.next`);
+    expect(scrubText(`/cb?id_token=${jwt}&x=1`)).toBe(`/cb?id_token=${fp}&x=1`);
+    const enc = `/cb?q=token%3D${jwt}`;
+    expect(scrubText(enc)).not.toContain(jwt.slice(0, 20));
+    expect(scrubText(encodeURIComponent(`a=${jwt}`))).not.toContain(jwt.slice(10, 30));
+  });
+  it('long opaque high-entropy tokens, not hex digests, UUIDs, words or hosts', () => {
+    expect(looksLikeOpaqueToken(OPAQUE)).toBe(true);
+    expect(scrubText(`key ${OPAQUE} end`)).toBe(`key [redacted token sha256:${sha256Hex(OPAQUE)}] end`);
+    for (const keep of [sha256Hex('x'), '3f2a0c1e-8b7d-4c5a-9e6f-112233445566', 'www.example.com', 'London, GB', 'connected via 10.0.0.1', 'averyveryverylongwordwithoutanydigitsatall']) {
+      expect(scrubText(keep)).toBe(keep);
+    }
+  });
+});
+
+describe('scrubbing values and flat fields', () => {
+  it('deep: secret names → [redacted], tokens replaced, the rest kept', () => {
+    expect(scrubValue({ user: 'a', session: { sessionToken: 'x', SAMLResponse: 'PD94', note: `Bearer ${jwt}` }, list: [OPAQUE] })).toEqual({
+      user: 'a',
+      session: { sessionToken: '[redacted]', SAMLResponse: '[redacted]', note: `Bearer [redacted jwt sha256:${sha256Hex(jwt)}]` },
+      list: [`[redacted token sha256:${sha256Hex(OPAQUE)}]`],
+    });
+  });
+  it('a stream entry: dotted secret names, JSON fields and plain values', () => {
+    const out = scrubFields({ event: JSON.stringify({ user: 'a', password: 'hunter2', t: jwt }), 'session.refresh-token': 'r', user: 'a', note: jwt });
+    expect(JSON.parse(out.event!)).toEqual({ user: 'a', password: '[redacted]', t: `[redacted jwt sha256:${sha256Hex(jwt)}]` });
+    expect(out['session.refresh-token']).toBe('[redacted]');
+    expect(out.user).toBe('a');
+    expect(out.note).toBe(`[redacted jwt sha256:${sha256Hex(jwt)}]`);
+    // Nothing secret: byte for byte.
+    const plain = '{"user":"a",  "type":"login"}';
+    expect(scrubFields({ event: plain }).event).toBe(plain);
+  });
+});
