@@ -76,7 +76,7 @@ export async function startWorker(opts: WorkerOptions = {}): Promise<WorkerHandl
   const sessions: SessionsRuntime = buildSessions({ config: () => config, redis, keys, audit, logger, ssf });
 
   const store = new RiskStore(redis, keys, { lruSize: config.raw.state.lru_size, eventsMaxlen: config.raw.state.max_events_per_user });
-  const relay = new OutboxRelay(redis, keys, config.streams.riskEvents, (changes) => ssf.enqueueChanges(changes), config.raw.streams.maxlen);
+  const relay = new OutboxRelay(redis, keys, config.streams.riskEvents, (changes) => ssf.enqueueChanges(changes), config.raw.streams.maxlen, config.streams.audit);
   const sweeper = new ExpirySweeper(redis, keys, store);
   const risk = new RiskService(redis, keys, store, relay, audit);
   const scorer = new Scorer(store, {
