@@ -129,7 +129,10 @@ export async function startWorker(opts: WorkerOptions = {}): Promise<WorkerHandl
         metrics.eventsSkipped.inc(r.skipped);
         metrics.commitConflicts.inc(r.conflicts);
         if (r.read) metrics.batchSeconds.observe(r.ms / 1000);
-        for (const h of r.hits) metrics.behaviorHits.inc({ behavior: h.behavior });
+        for (const h of r.hits) {
+          metrics.behaviorHits.inc({ behavior: h.behavior });
+          if (h.expiredOnArrival) metrics.hitsExpiredOnArrival.inc({ behavior: h.behavior });
+        }
         for (const c of r.changes) metrics.riskChanges.inc({ level: c.current, initiator: c.initiatingEntity });
         if (r.hits.length || r.changes.length) logger.info({ read: r.read, hits: r.hits.map((h) => `${h.behavior}`), changes: r.changes.map((c) => `${c.user}:${c.previous}->${c.current}`) }, 'batch');
         for (const l of listeners) l(r);

@@ -63,6 +63,8 @@ describe('expiry counts from event time', () => {
     await redis.xadd(`${prefix}:activity`, '*', 'event', JSON.stringify({ type: 'endpoint', user: live, time: ago(MIN), device: { id: 'd-1' }, vendor: 'crowdstrike', detection: 'malware', severity: 'critical' }));
     await waitFor(() => setsFor(live).length > 0, { what: 'the live SET' });
     expect(setsFor(user)).toEqual([]);
+    const metrics = await call(w.url, '/metrics', { token: w.cfg.adminToken });
+    expect(metrics.text).toMatch(/^riskstream_hits_expired_on_arrival_total\{behavior="impossible_travel"\} 1$/m);
   });
 
   it('a late event inside the window (a trip 20 h old): HIGH until event time + 24 h; the SET event_timestamp is when the level changed', async () => {
