@@ -1,5 +1,5 @@
 import type { Redis } from 'ioredis';
-import { AuditLog } from '../audit/audit-log.js';
+import { AuditLog, type AuditEntry } from '../audit/audit-log.js';
 import type { Keys } from '../keys.js';
 import type { BehaviorHit, LevelChange } from '../types.js';
 
@@ -7,7 +7,7 @@ import type { BehaviorHit, LevelChange } from '../types.js';
 export type ChangeSink = (changes: LevelChange[]) => Promise<void>;
 
 /** The audit entry of a level change riskstream made itself (a hit or an expiry; not a reset). */
-export function levelChangedAudit(c: LevelChange): Parameters<typeof AuditLog.fields>[0] {
+export function levelChangedAudit(c: LevelChange): AuditEntry {
   return {
     action: 'risk.level_changed',
     actor: c.initiatingEntity,

@@ -34,9 +34,8 @@ const iso = (ms: number | null): string | null => (ms === null || ms === 0 ? nul
  */
 export function riskEventView(id: string, kind: string, data: BehaviorHit | LevelChange): Record<string, unknown> {
   if (kind === 'change') {
-    const { occurredAt, ...c } = data as LevelChange;
-    void id;
     // A change's own id (the SET `txn`) names the row, as it always has.
+    const { occurredAt, ...c } = data as LevelChange;
     return { kind, ...c, occurred_at: iso(occurredAt ?? c.time), processed_at: iso(c.time) };
   }
   const { processedAt, expiresAt, expiredOnArrival, ...h } = data as BehaviorHit;
