@@ -97,8 +97,17 @@ export interface RawEntry {
 export interface BehaviorHit {
   behavior: string;
   level: RiskLevel;
-  /** Event time of the triggering event (epoch ms). */
+  /** Event time of the triggering event (epoch ms): the hit's `occurred_at`. */
   time: number;
+  /** Processing time: when riskstream recorded the hit (epoch ms; absent on hits stored before it existed). */
+  processedAt?: number;
+  /**
+   * When the hit stops counting (epoch ms): its event time (or the processing time, if the event
+   * time is in the future) + the behavior's `expires_after`; null for `never`.
+   */
+  expiresAt?: number | null;
+  /** True when the hit had already expired when it arrived (a backfill): it raised no level. */
+  expiredOnArrival?: boolean;
   /** Human-readable one-liner ("London → Sydney, 16 990 km in 2 h = 8 495 km/h"). */
   summary: string;
   evidence: Record<string, unknown>;
@@ -148,6 +157,14 @@ export interface LevelChange {
   behaviors: string[];
   reason: string;
   initiatingEntity: InitiatingEntity;
-  /** When the change happened (epoch ms). */
+  /**
+   * When riskstream changed the level (processing time, epoch ms): the change's `processed_at`
+   * and the SET's `event_timestamp`.
+   */
   time: number;
+  /**
+   * Event time of what caused the change (epoch ms): the triggering event's time for a hit, the
+   * moment the behavior stopped counting for an expiry, the reset's time for a reset.
+   */
+  occurredAt?: number;
 }

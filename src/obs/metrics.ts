@@ -14,6 +14,12 @@ export class Metrics {
     registers: [this.registry],
   });
   readonly behaviorHits = new Counter({ name: 'riskstream_behavior_hits_total', help: 'Behavior detections', labelNames: ['behavior'], registers: [this.registry] });
+  readonly hitsExpiredOnArrival = new Counter({
+    name: 'riskstream_hits_expired_on_arrival_total',
+    help: 'Behavior detections already expired when they arrived (a backfill): recorded, no level change',
+    labelNames: ['behavior'],
+    registers: [this.registry],
+  });
   readonly riskChanges = new Counter({ name: 'riskstream_risk_changes_total', help: 'User risk level changes', labelNames: ['level', 'initiator'], registers: [this.registry] });
   readonly commitConflicts = new Counter({ name: 'riskstream_commit_conflicts_total', help: 'Optimistic commit conflicts (retried)', registers: [this.registry] });
   readonly deliveries = new Counter({ name: 'riskstream_set_deliveries_total', help: 'SET delivery attempts by receiver and outcome', labelNames: ['receiver', 'outcome'], registers: [this.registry] });

@@ -1,15 +1,38 @@
 import type { Redis } from 'ioredis';
+import { AuditLog, type AuditEntry } from '../audit/audit-log.js';
 import type { Keys } from '../keys.js';
 import type { BehaviorHit, LevelChange } from '../types.js';
 
 /** Receives committed level changes (enqueues their SET deliveries; must be idempotent per change). */
 export type ChangeSink = (changes: LevelChange[]) => Promise<void>;
 
+/** The audit entry of a level change riskstream made itself (a hit or an expiry; not a reset). */
+export function levelChangedAudit(c: LevelChange): AuditEntry {
+  return {
+    action: 'risk.level_changed',
+    actor: c.initiatingEntity,
+    target: c.user,
+    time: c.time,
+    details: {
+      previous: c.previous,
+      level: c.current,
+      version: c.version,
+      reason: c.reason,
+      behaviors: c.behaviors,
+      change_id: c.id,
+      occurred_at: new Date(c.occurredAt ?? c.time).toISOString(),
+      processed_at: new Date(c.time).toISOString(),
+    },
+  };
+}
+
 /**
  * Moves committed outbox entries onward: level changes to the delivery queue (deterministic job
- * ids, so a repeat duplicates nothing) and every hit and change to the global risk-events feed,
- * then deletes them from the user's outbox. A crash between the steps repeats them (the feed is
- * at-least-once; deliveries stay exactly-once through the job id and the delivered-version check).
+ * ids, so a repeat duplicates nothing), every hit and change to the global risk-events feed, and
+ * riskstream's own level changes to the audit log (`risk.level_changed`; an admin's reset is
+ * audited as `risk.reset` where it is made), then deletes them from the user's outbox. A crash
+ * between the steps repeats them (the feed and the audit entry are at-least-once; deliveries stay
+ * exactly-once through the job id and the delivered-version check).
  */
 export class OutboxRelay {
   constructor(
@@ -18,6 +41,7 @@ export class OutboxRelay {
     private readonly riskEventsStream: string,
     private readonly sink: ChangeSink,
     private readonly maxlen = 1_000_000,
+    private readonly auditStream?: string,
   ) {}
 
   /** Relays the outboxes of the given users (after a commit). Returns the changes relayed. */
@@ -50,6 +74,11 @@ export class OutboxRelay {
     await this.sink(changes);
     const write = this.redis.pipeline();
     for (const f of feed) write.xadd(this.riskEventsStream, 'MAXLEN', '~', this.maxlen, '*', 'kind', f.kind, 'user', f.user, 'data', f.data);
+    if (this.auditStream) {
+      for (const c of changes) {
+        if (c.initiatingEntity !== 'admin') write.xadd(this.auditStream, 'MAXLEN', '~', this.maxlen, '*', ...AuditLog.fields(levelChangedAudit(c)));
+      }
+    }
     for (const d of done) write.xdel(this.keys.userOutbox(d.user), ...d.ids);
     const wres = (await write.exec()) ?? [];
     for (const [err] of wres) if (err) throw err;

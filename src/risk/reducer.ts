@@ -36,7 +36,15 @@ function levelOf(state: UserState): RiskLevel {
   return level;
 }
 
-function recordChange(state: UserState, changes: LevelChange[], cause: string, reason: string, who: InitiatingEntity, now: number): void {
+/**
+ * When a hit stops counting: `expires_after` from its event time — from `now` when the event time
+ * is in the future (clock skew), so a future timestamp never stretches a behavior; null = never.
+ */
+export function hitExpiry(eventTime: number, expiresAfter: number | null, now: number): number | null {
+  return expiresAfter === null ? null : Math.min(eventTime, now) + expiresAfter;
+}
+
+function recordChange(state: UserState, changes: LevelChange[], cause: string, reason: string, who: InitiatingEntity, now: number, occurredAt: number): void {
   const current = levelOf(state);
   if (current === state.level) return;
   const previous = state.level;
@@ -53,6 +61,7 @@ function recordChange(state: UserState, changes: LevelChange[], cause: string, r
     reason,
     initiatingEntity: who,
     time: now,
+    occurredAt,
   });
 }
 
@@ -75,7 +84,9 @@ export function expire(state: UserState, now: number): ReduceResult {
   for (const [id] of gone) delete next.behaviors[id];
   next.updatedAt = now;
   const names = gone.map(([id]) => id).sort();
-  recordChange(next, changes, `expire:${names.join(',')}:${now}`, `expired: ${names.join(', ')}`, 'system', now);
+  // In event time the level fell when the last of them stopped counting.
+  const at = Math.max(...gone.map(([, b]) => b.expiresAt!));
+  recordChange(next, changes, `expire:${names.join(',')}:${now}`, `expired: ${names.join(', ')}`, 'system', now, at);
   return { state: next, hits: [], changes };
 }
 
@@ -86,7 +97,7 @@ export function reset(state: UserState, now: number, reason: string): ReduceResu
   next.behaviors = {};
   next.windows = {};
   next.updatedAt = now;
-  recordChange(next, changes, `reset:${now}`, reason || 'risk reset by an administrator', 'admin', now);
+  recordChange(next, changes, `reset:${now}`, reason || 'risk reset by an administrator', 'admin', now, now);
   return { state: next, hits: [], changes };
 }
 
@@ -98,7 +109,9 @@ function byTimeThenId(a: ReduceInput, b: ReduceInput): number {
  * Applies a user's events (any order; processed in event-time order) to their state:
  * expires what is due, runs every enabled behavior's detector, records hits as active
  * behaviors (with the level configured at hit time) and emits one change per level change.
- * Pure: no I/O, no clock; `now` is the processing time used for expiry.
+ * A hit counts from its event time ({@link hitExpiry}); one already expired at `now` (a
+ * backfill) is returned with `expiredOnArrival` and changes neither behaviors nor level.
+ * Pure: no I/O, no clock; `now` is the processing time.
  */
 export function reduce(state: UserState, inputs: ReduceInput[], behaviors: BehaviorConfig[], now: number, limits: DetectorLimits): ReduceResult {
   const expired = expire(state, now);
@@ -120,9 +133,14 @@ export function reduce(state: UserState, inputs: ReduceInput[], behaviors: Behav
         // An event (by its own id) seen in an earlier hit — a replayed file, a shipper retry — is not a new hit.
         if (event.id !== undefined && prevHit?.ids?.includes(eventId)) continue;
         const level = h.level ?? b.risk_level;
-        const hit: BehaviorHit = { behavior: b.id, level, time: h.time, summary: h.summary, evidence: h.evidence, eventIds: h.eventIds };
+        const expiresAt = hitExpiry(h.time, b.expires_after, now);
+        const late = expiresAt !== null && expiresAt <= now;
+        const hit: BehaviorHit = {
+          behavior: b.id, level, time: h.time, processedAt: now, expiresAt, ...(late ? { expiredOnArrival: true } : {}),
+          summary: h.summary, evidence: h.evidence, eventIds: h.eventIds,
+        };
         hits.push(hit);
-        const expiresAt = b.expires_after === null ? null : Math.max(h.time, now) + b.expires_after;
+        if (late) continue; // recorded in the user's risk events; it stopped counting before it arrived
         const prev = next.behaviors[b.id];
         next.behaviors[b.id] = {
           level: prev ? maxLevel(prev.level, level) : level,
@@ -135,7 +153,7 @@ export function reduce(state: UserState, inputs: ReduceInput[], behaviors: Behav
           summary: h.summary,
           evidence: h.evidence,
         };
-        recordChange(next, changes, `${ref.stream}/${ref.id}/${b.id}`, h.summary, 'system', now);
+        recordChange(next, changes, `${ref.stream}/${ref.id}/${b.id}`, h.summary, 'system', now, h.time);
       }
     }
     const last = next.lastIds[ref.stream];

@@ -4,13 +4,17 @@ import { RiskstreamError } from '../errors.js';
 import { isoTime } from '../detect/format.js';
 import type { Keys } from '../keys.js';
 import { decodeCursor, encodeCursor, zrevAfter, type CursorPos } from '../sessions/cursor.js';
-import { RISK_LEVELS, type LevelChange, type RiskLevel } from '../types.js';
+import { RISK_LEVELS, type BehaviorHit, type LevelChange, type RiskLevel } from '../types.js';
 import { parseRiskEvent, type OutboxRelay } from './outbox-relay.js';
 import { reset } from './reducer.js';
 import { nextExpiry, type UserState } from './state.js';
 import { levelRange, type RiskStore } from './store.js';
 
-/** A user's risk as the API and CLI show it. */
+/**
+ * A user's risk as the API and CLI show it. `changed_at`: when riskstream last changed the level
+ * (processing time). Per behavior, `first_at` / `last_at` are event times (when its hits
+ * happened) and `expires_at` is the latest hit's event time + `expires_after`.
+ */
 export interface UserRiskView {
   user: string;
   level: RiskLevel;
@@ -22,6 +26,29 @@ export interface UserRiskView {
 
 /** ISO-8601, or null for none — and for a time no `Date` can hold (a stored absurd time never makes a route fail). */
 const iso = (ms: number | null): string | null => (ms === null || ms === 0 ? null : isoTime(ms));
+
+/**
+ * A stored hit or level change as the API shows it, each time named by its clock: `occurred_at`
+ * (event time: the triggering event's time; for an expiry, when the behavior stopped counting)
+ * and `processed_at` (when riskstream recorded it; a change's SET `event_timestamp`). Hits also
+ * carry `expires_at` and `expired_on_arrival`. `time` (epoch ms) is kept for older readers: a
+ * hit's event time, a change's processing time.
+ */
+export function riskEventView(id: string, kind: string, data: BehaviorHit | LevelChange): Record<string, unknown> {
+  if (kind === 'change') {
+    // A change's own id (the SET `txn`) names the row, as it always has.
+    const { occurredAt, ...c } = data as LevelChange;
+    return { kind, ...c, occurred_at: iso(occurredAt ?? c.time), processed_at: iso(c.time) };
+  }
+  const { processedAt, expiresAt, expiredOnArrival, ...h } = data as BehaviorHit;
+  return {
+    id, kind, ...h,
+    occurred_at: iso(h.time),
+    processed_at: iso(processedAt ?? null),
+    expires_at: expiresAt === undefined ? undefined : iso(expiresAt),
+    expired_on_arrival: expiredOnArrival === true,
+  };
+}
 
 /** Turns stored state into the API view. */
 export function viewOf(state: UserState): UserRiskView {
@@ -85,7 +112,7 @@ export class RiskService {
     const rows = (await this.redis.xrevrange(this.keys.userEvents(user), opts.cursor ? `(${opts.cursor}` : '+', '-', 'COUNT', limit)) as Array<[string, string[]]>;
     const events = rows.map(([id, f]) => {
       const e = parseRiskEvent(id, f);
-      return { id: e.id, kind: e.kind, ...e.data };
+      return riskEventView(e.id, e.kind, e.data);
     });
     return { events, next_cursor: rows.length === limit ? rows[rows.length - 1]![0] : null };
   }
@@ -101,7 +128,7 @@ export class RiskService {
       if (conflicts.size) continue;
       this.store.invalidate(user);
       await this.store.index([r.state]);
-      await this.audit.write({ action: 'risk.reset', actor, target: user, details: { previous: cur.state.level, version: r.state.version, reason } });
+      await this.audit.write({ action: 'risk.reset', actor, target: user, time: now, details: { previous: cur.state.level, level: r.state.level, version: r.state.version, reason } });
       await this.relay.relay([user]);
       return { user, previous: cur.state.level, level: r.state.level, version: r.state.version, change: r.changes[0] ?? null };
     }

@@ -23,6 +23,6 @@ export async function cliServices(config: Config, redis: Redis): Promise<CliServ
   const audit = new AuditLog(redis, config.streams.audit, config.raw.streams.maxlen);
   const ssf = await buildSsf({ config: () => config, redis, keys, audit, logger, deliver: false });
   const store = new RiskStore(redis, keys);
-  const relay = new OutboxRelay(redis, keys, config.streams.riskEvents, (c) => ssf.enqueueChanges(c), config.raw.streams.maxlen);
+  const relay = new OutboxRelay(redis, keys, config.streams.riskEvents, (c) => ssf.enqueueChanges(c), config.raw.streams.maxlen, config.streams.audit);
   return { risk: new RiskService(redis, keys, store, relay, audit), audit, ssf, close: () => ssf.close() };
 }

@@ -80,7 +80,7 @@ export async function startWorker(opts: WorkerOptions = {}): Promise<WorkerHandl
   const sessions: SessionsRuntime = buildSessions({ config: () => config, redis, keys, audit, logger, ssf });
 
   const store = new RiskStore(redis, keys, { lruSize: config.raw.state.lru_size, eventsMaxlen: config.raw.state.max_events_per_user });
-  const relay = new OutboxRelay(redis, keys, config.streams.riskEvents, (changes) => ssf.enqueueChanges(changes), config.raw.streams.maxlen);
+  const relay = new OutboxRelay(redis, keys, config.streams.riskEvents, (changes) => ssf.enqueueChanges(changes), config.raw.streams.maxlen, config.streams.audit);
   const sweeper = new ExpirySweeper(redis, keys, store);
   const risk = new RiskService(redis, keys, store, relay, audit);
   const scorer = new Scorer(store, {
@@ -143,7 +143,10 @@ export async function startWorker(opts: WorkerOptions = {}): Promise<WorkerHandl
         metrics.eventsSkipped.inc(r.skipped);
         metrics.commitConflicts.inc(r.conflicts);
         if (r.read) metrics.batchSeconds.observe(r.ms / 1000);
-        for (const h of r.hits) metrics.behaviorHits.inc({ behavior: h.behavior });
+        for (const h of r.hits) {
+          metrics.behaviorHits.inc({ behavior: h.behavior });
+          if (h.expiredOnArrival) metrics.hitsExpiredOnArrival.inc({ behavior: h.behavior });
+        }
         for (const c of r.changes) metrics.riskChanges.inc({ level: c.current, initiator: c.initiatingEntity });
         if (r.hits.length || r.changes.length) logger.info({ read: r.read, hits: r.hits.map((h) => `${h.behavior}`), changes: r.changes.map((c) => `${c.user}:${c.previous}->${c.current}`) }, 'batch');
         for (const l of listeners) l(r);

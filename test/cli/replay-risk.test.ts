@@ -16,6 +16,7 @@ const now = Date.now();
 const iso = (minAgo: number): string => new Date(now - minAgo * 60_000).toISOString();
 const ALICE = 'alice@example.com';
 const BOB = 'bob@example.com';
+const CAROL = 'carol@example.com';
 
 beforeAll(async () => {
   w = await startApiWorker(prefix);
@@ -43,6 +44,8 @@ beforeAll(async () => {
       },
       { type: 'dlp', user: ALICE, time: iso(20), profile: 'credit-cards', severity: 'high', action: 'block', app: 'drive' },
       { type: 'endpoint', user: BOB, time: iso(10), device: { id: 'd-9' }, vendor: 'crowdstrike', detection: 'malware', severity: 'critical' },
+      // A backfill: three days old, so it arrives expired (expires_after 24h).
+      { type: 'endpoint', user: CAROL, time: iso(72 * 60), device: { id: 'd-7' }, vendor: 'crowdstrike', detection: 'malware', severity: 'critical' },
     ]
       .map((e) => JSON.stringify(e))
       .join('\n') + '\nthis line is not JSON\n',
@@ -60,7 +63,7 @@ describe('riskstream replay, then riskstream risk', () => {
     const r = await runCli(['replay', file, '--config', w.cfg.dir]);
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
-    expect(r.stdout).toBe(`replayed 5 events: ${prefix}:login=2 ${prefix}:activity=3\n`);
+    expect(r.stdout).toBe(`replayed 6 events: ${prefix}:login=2 ${prefix}:activity=4\n`);
     await waitFor(async () => (await call(w.url, `/v1/users/${BOB}/risk`, { token: w.cfg.adminToken })).json?.level === 'high', { what: 'bob high' });
     await waitFor(async () => (await call(w.url, `/v1/users/${ALICE}/risk`, { token: w.cfg.adminToken })).json?.behaviors?.length === 2, {
       what: "alice's two behaviors",
@@ -79,8 +82,22 @@ describe('riskstream replay, then riskstream risk', () => {
     expect(r.stdout).toMatch(/• dlp_detection \[medium\] ×1, expires in 23h\d+m/);
     expect(r.stdout).toMatch(/• impossible_travel \[high\] ×1, expires in 23h\d+m/);
     expect(r.stdout).toMatch(/London.*Sydney/);
+    // Every time says its clock.
+    expect(r.stdout).toContain(`last hit occurred ${iso(30)} (event time)`);
+    expect(r.stdout).toMatch(/hit impossible_travel \[high\]: occurred \S+, processed \S+/);
+    expect(r.stdout).toMatch(/change \w+ → HIGH: occurred \S+, processed \S+/);
     expect(upper.code).toBe(0);
     expect(upper.stdout.split('\n')[0]).toBe(lines[0]);
+  });
+
+  it('a backfilled hit is shown as expired on arrival; the level stays LOW', async () => {
+    await waitFor(async () => (await call(w.url, `/v1/users/${CAROL}/events`, { token: w.cfg.adminToken })).json?.events?.length === 1, { what: "carol's hit" });
+    const r = await runInProcess(['risk', CAROL, '--config', w.cfg.dir]);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/^carol@example\.com: LOW \(version 0\)/);
+    expect(r.stdout).toContain('no active behaviors');
+    expect(r.stdout).toContain(`hit endpoint_detection [high]: occurred ${iso(72 * 60)}, processed `);
+    expect(r.stdout).toContain('expired on arrival (counted no level)');
   });
 
   it('--json prints the API view; an unknown user exits 1', async () => {

@@ -15,8 +15,17 @@ import { workerHarness } from '../helpers/worker.js';
 import { chromiumUnavailable, launch, shot, unlabelled } from './chromium.js';
 
 // Browser globals used inside page.evaluate callbacks (the test project has no DOM lib).
-declare const document: { activeElement: { textContent: string | null; tagName: string } | null; documentElement: { scrollWidth: number } };
+declare const document: {
+  activeElement: { textContent: string | null; tagName: string } | null;
+  documentElement: { scrollWidth: number };
+  querySelectorAll(sel: string): Iterable<Box>;
+};
 declare const window: { innerWidth: number };
+interface Box {
+  getBoundingClientRect(): { width: number; height: number };
+  closest(sel: string): { clientWidth: number } | null;
+}
+declare function getComputedStyle(el: Box): { lineHeight: string };
 declare const location: { hash: string };
 declare const sessionStorage: { getItem(key: string): string | null };
 
@@ -204,6 +213,9 @@ describe.skipIf(!!unavailable)('console in Chromium', () => {
     await page.getByRole('heading', { level: 1, name: 'Users by risk' }).waitFor();
     expect(await page.evaluate(() => sessionStorage.getItem('riskstream.token'))).toBe(h.cfg.adminToken);
     expect(await unlabelled(page)).toEqual([]);
+    // The header names the signed-in token as the audit log does.
+    const me = (await (await api('/v1/whoami')).json()) as { actor: string };
+    await expect.poll(() => page.locator('#who').textContent()).toBe(`signed in as ${me.actor}`);
 
     // --- impossible travel replayed after the table is open: the row appears by itself, HIGH.
     await h.redis.xadd(
@@ -258,6 +270,9 @@ describe.skipIf(!!unavailable)('console in Chromium', () => {
     const v1 = page.locator('.tl-change[data-version="1"]');
     await v1.locator('.delivery[data-receiver="test-ssf"].delivery-ok').waitFor({ timeout: 20_000 });
     expect(await v1.textContent()).toMatch(/test-ssf: delivered \(HTTP 202\)/);
+    // Each time names its clock: the detection happened at the Sydney login, was processed later.
+    expect(await page.locator('.tl-hit .tl-head').first().textContent()).toMatch(new RegExp(`happened \\d{4}-\\d\\d-\\d\\d ${hhmm(t0 + 7_200_000)}:00 UTC · processed `));
+    expect(await v1.locator('.tl-head').textContent()).toMatch(new RegExp(`happened \\S+ ${hhmm(t0 + 7_200_000)}:00 UTC · processed `));
     expect(await unlabelled(page)).toEqual([]);
     await shot(page, '03-user-high');
     await shot(page, 'console-readme', false);
@@ -307,8 +322,16 @@ describe.skipIf(!!unavailable)('console in Chromium', () => {
     await expect.poll(() => page.locator('tbody tr').count()).toBe(1);
     expect(await entry.textContent()).toContain('travel confirmed with the user');
     expect(await entry.textContent()).toMatch(/token:[0-9a-f]{8}/);
+    // The reset row shows the new level, not only the previous one.
+    expect(await entry.locator('.audit-change').textContent()).toBe('High → Low');
     expect(await unlabelled(page)).toEqual([]);
     await shot(page, '06-audit');
+    // riskstream's own level change (the trip raising alice to High) is in the audit log too.
+    await page.getByLabel(/^Action/).fill('risk.level_changed');
+    const own = page.locator('tr[data-action="risk.level_changed"]').filter({ hasText: user });
+    await expect.poll(() => own.count()).toBe(1);
+    expect(await own.locator('td').nth(1).textContent()).toBe('system');
+    expect(await own.locator('.audit-change').textContent()).toBe('Low → High');
 
     // --- sessions: all, one (a readable identity), revoke with a reason.
     await page.getByRole('link', { name: 'Sessions', exact: true }).click();
@@ -351,15 +374,23 @@ describe.skipIf(!!unavailable)('console in Chromium', () => {
     expect(await page.locator('tr[data-behavior="failed_logins"]').textContent()).toMatch(/window\s*10m/);
     await shot(page, '09-receivers');
 
-    // --- a narrow laptop window and a half-screen one: no horizontal scrolling of the page.
-    for (const width of [1024, 720]) {
+    // --- a desktop, a narrow laptop window, a half-screen one and a phone (390 px): no horizontal
+    // scrolling of the page on any view; table captions fit the visible width; a time wraps at
+    // most once (between date and time of day).
+    for (const width of [1280, 1024, 720, 390]) {
       await page.setViewportSize({ width, height: 800 });
-      for (const hash of ['#/risk', '#/audit', '#/sessions/s-london', `#/users/${encodeURIComponent(user)}`]) {
+      for (const hash of ['#/risk', '#/audit', '#/sessions', '#/sessions/s-london', '#/receivers', `#/users/${encodeURIComponent(user)}`]) {
         await page.goto(`${h.worker.url}/console/${hash}`);
         await page.locator('main h1').waitFor();
         await page.waitForLoadState('networkidle');
         const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
         expect(overflow, `${hash} at ${width}px`).toBeLessThanOrEqual(0);
+        const layout = await page.evaluate(() => ({
+          captions: [...document.querySelectorAll('caption')].map((c: Box) => [c.getBoundingClientRect().width, c.closest('.table-wrap')!.clientWidth]),
+          times: [...document.querySelectorAll('td time, th time')].map((t: Box) => t.getBoundingClientRect().height / parseFloat(getComputedStyle(t).lineHeight)),
+        }));
+        for (const [cw, vw] of layout.captions) expect(cw!, `${hash} at ${width}px: caption width`).toBeLessThanOrEqual(vw!);
+        for (const lines of layout.times) expect(lines, `${hash} at ${width}px: lines of a time`).toBeLessThan(2.5);
         expect(await unlabelled(page), `${hash} at ${width}px`).toEqual([]);
       }
       await shot(page, `10-user-${width}px`);

@@ -4,12 +4,14 @@ import { describe, expect, it } from 'vitest';
 import { waitFor } from '../helpers/redis.js';
 import { eventOf } from '../helpers/receiver.js';
 import { workerHarness } from '../helpers/worker.js';
+import { HOUR, MIN, ago } from '../helpers/clock.js';
 
 /** Every shipped behavior, end to end: events in Redis → the behavior active → a SET out. */
 const shipped = parse(readFileSync(new URL('../../config/behaviors.yaml', import.meta.url), 'utf8')) as Record<string, unknown>;
 const h = workerHarness('catalogue', (url) => ({ receivers: [{ name: 'rx', kind: 'ssf', endpoint: `${url}/e`, audience: 'https://rx' }] }), { behaviors: shipped });
 
-const T0 = Date.parse('2026-11-23T08:00:00Z');
+// Recent event times (expiry counts from them): the latest events, 2 h after T0, are 10 min old.
+const T0 = ago(2 * HOUR + 10 * MIN);
 const at = (s: number): string => new Date(T0 + s * 1000).toISOString();
 
 /** user → [events, expected behavior, expected level] */
@@ -32,8 +34,8 @@ const cases: Record<string, [Array<Record<string, unknown>>, string, string]> = 
   'phished@example.com': [[{ type: 'swg', time: at(0), domain: 'login-examp1e.com', categories: ['phishing'], action: 'block' }], 'security_domain', 'high'],
   'explorer@example.com': [[{ type: 'swg', time: at(0), domain: 'x7f3k.top', categories: ['newly_seen_domain'], action: 'allow' }], 'high_risk_domain', 'medium'],
   'guessed@example.com': [
-    Array.from({ length: 10 }, (_, i) => ({ type: 'login', id: `f-${i}`, time: at(i * 10), outcome: 'failure', ip: '203.0.113.9' })),
-    'failed_logins', 'medium',
+    Array.from({ length: 10 }, (_, i) => ({ type: 'login', id: `f-${i}`, time: at(7200 + i * 10), outcome: 'failure', ip: '203.0.113.9' })),
+    'failed_logins', 'medium', // expires_after 1h: the failures are the latest events
   ],
 };
 

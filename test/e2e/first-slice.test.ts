@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { waitFor } from '../helpers/redis.js';
 import { eventOf } from '../helpers/receiver.js';
 import { workerHarness } from '../helpers/worker.js';
+import { HOUR, MIN, recentIso } from '../helpers/clock.js';
 
 const h = workerHarness(
   'e2e-slice',
@@ -13,11 +14,11 @@ describe('first slice: Redis stream in → signed SET out', () => {
   it('London then Sydney two hours later → one verified SET, LOW → HIGH', async () => {
     const user = 'alice@example.com';
     await h.redis.xadd(`${h.prefix}:login`, '*', 'event', JSON.stringify({
-      type: 'login', id: 'l-1', user, time: '2026-11-23T08:00:00Z', outcome: 'success', ip: '81.2.69.142',
+      type: 'login', id: 'l-1', user, time: recentIso(0), outcome: 'success', ip: '81.2.69.142',
       geo: { lat: 51.5, lon: -0.12, accuracy_km: 20, country: 'GB', city: 'London' },
     }));
     // Flat-field shape with dotted keys.
-    await h.redis.xadd(`${h.prefix}:login`, '*', 'type', 'login', 'id', 'l-2', 'user', user, 'time', '2026-11-23T10:00:00Z', 'outcome', 'success',
+    await h.redis.xadd(`${h.prefix}:login`, '*', 'type', 'login', 'id', 'l-2', 'user', user, 'time', recentIso(2 * HOUR), 'outcome', 'success',
       'ip', '1.128.0.1', 'geo.lat', '-33.87', 'geo.lon', '151.21', 'geo.city', 'Sydney', 'geo.country', 'AU');
 
     await waitFor(() => h.receiver.received.length >= 1, { what: 'a SET at the receiver' });
@@ -51,7 +52,7 @@ describe('first slice: Redis stream in → signed SET out', () => {
 
   it('a bad entry lands in the dead-letter stream with a reason, and the worker keeps going', async () => {
     await h.redis.xadd(`${h.prefix}:activity`, '*', 'event', '{"type":"dlp", not json');
-    await h.redis.xadd(`${h.prefix}:activity`, '*', 'type', 'dlp', 'time', '2026-11-23T08:00:00Z'); // no user
+    await h.redis.xadd(`${h.prefix}:activity`, '*', 'type', 'dlp', 'time', recentIso(0)); // no user
     const dead = await waitFor(async () => {
       const rows = await h.redis.xrange(`${h.prefix}:dead-letter`, '-', '+');
       return rows.length >= 2 ? rows : undefined;
@@ -61,7 +62,7 @@ describe('first slice: Redis stream in → signed SET out', () => {
     expect(text).toMatch(/user/);
     // Still processing: an infected device raises bob to HIGH.
     await h.redis.xadd(`${h.prefix}:activity`, '*', 'event', JSON.stringify({
-      type: 'endpoint', user: 'bob@example.com', time: '2026-11-23T08:05:00Z', device: { id: 'd-9' }, vendor: 'crowdstrike', detection: 'malware', severity: 'critical',
+      type: 'endpoint', user: 'bob@example.com', time: recentIso(5 * MIN), device: { id: 'd-9' }, vendor: 'crowdstrike', detection: 'malware', severity: 'critical',
     }));
     await waitFor(() => h.receiver.received.some((s) => (s.claims.sub_id as { email?: string })?.email === 'bob@example.com'), { what: "bob's SET" });
     // Nothing is left pending: every entry was acked.

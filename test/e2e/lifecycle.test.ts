@@ -30,7 +30,9 @@ const workers: WorkerProcess[] = [];
 
 // ---- the events: a few thousand, every user's events in one stream, in time order ----------
 
-const BASE = Math.ceil((Date.now() + 86_400_000) / 60_000) * 60_000; // tomorrow: expiries depend on event time only
+// 16 h ago: every event (spanning 14.5 h) is in the past and its hits (24 h) are still live, so
+// expiries depend on event time only (an event time in the future would count from processing).
+const BASE = Math.floor((Date.now() - 16 * 3_600_000) / 60_000) * 60_000;
 const ACTIVITY_USERS = 40;
 const LOGIN_USERS = 20;
 const CITIES = {
@@ -131,7 +133,7 @@ async function snapshot(prefix: string): Promise<Record<string, unknown>> {
       const d = JSON.parse(m.data ?? '{}') as Record<string, unknown>;
       return m.kind === 'change'
         ? { kind: 'change', version: d.version, previous: d.previous, current: d.current, behaviors: d.behaviors, reason: d.reason }
-        : { kind: m.kind, ...d };
+        : { kind: m.kind, ...d, processedAt: undefined }; // a processing time, like changedAt
     });
     // Hits and the change they cause may share a commit or not, depending on batch boundaries:
     // compare the user's risk events as a multiset.

@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { waitFor } from '../helpers/redis.js';
 import { workerHarness } from '../helpers/worker.js';
+import { HOUR, recentIso } from '../helpers/clock.js';
 
 const receiverSecret = 'Bearer receiver-secret-value-0123456789';
 const h = workerHarness(
@@ -14,8 +15,8 @@ const h = workerHarness(
 describe('secrets never leak', () => {
   it('keeps signing keys, bearer tokens and receiver credentials out of logs, metrics, API answers and Redis', async () => {
     const user = 'leak-check@example.com';
-    await h.redis.xadd(`${h.prefix}:login`, '*', 'event', JSON.stringify({ type: 'login', user, time: '2026-11-23T08:00:00Z', ip: '81.2.69.142', geo: { lat: 51.5, lon: -0.12 } }));
-    await h.redis.xadd(`${h.prefix}:login`, '*', 'event', JSON.stringify({ type: 'login', user, time: '2026-11-23T09:00:00Z', ip: '1.128.0.1', geo: { lat: -33.87, lon: 151.21 } }));
+    await h.redis.xadd(`${h.prefix}:login`, '*', 'event', JSON.stringify({ type: 'login', user, time: recentIso(0), ip: '81.2.69.142', geo: { lat: 51.5, lon: -0.12 } }));
+    await h.redis.xadd(`${h.prefix}:login`, '*', 'event', JSON.stringify({ type: 'login', user, time: recentIso(HOUR), ip: '1.128.0.1', geo: { lat: -33.87, lon: 151.21 } }));
     await waitFor(() => h.receiver.received.length >= 1, { what: 'a SET' });
     expect(h.receiver.received[0]!.authorization).toBe(receiverSecret); // sent to the receiver, and only there
 

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { waitFor } from '../helpers/redis.js';
 import { workerHarness } from '../helpers/worker.js';
+import { HOUR, recentIso } from '../helpers/clock.js';
 
 const h = workerHarness('e2e-sessions-off', () => ({ sessions: { enabled: false } }));
 
@@ -14,8 +15,8 @@ const login = (id: string, time: string, city: string, lat: number, lon: number,
 describe('sessions.enabled: false', () => {
   it('logins are still scored, but no session identity is stored', async () => {
     const auth = { authorization: `Bearer ${h.cfg.adminToken}` };
-    await h.redis.xadd(`${h.prefix}:login`, '*', 'event', login('a', '2026-11-23T08:00:00Z', 'London', 51.5, -0.12, '81.2.69.142'));
-    await h.redis.xadd(`${h.prefix}:login`, '*', 'event', login('b', '2026-11-23T10:00:00Z', 'Sydney', -33.87, 151.21, '1.128.0.1'));
+    await h.redis.xadd(`${h.prefix}:login`, '*', 'event', login('a', recentIso(0), 'London', 51.5, -0.12, '81.2.69.142'));
+    await h.redis.xadd(`${h.prefix}:login`, '*', 'event', login('b', recentIso(2 * HOUR), 'Sydney', -33.87, 151.21, '1.128.0.1'));
     await waitFor(async () => {
       const r = await fetch(`${h.worker.url}/v1/users/dana%40example.com/risk`, { headers: auth });
       return r.status === 200 && ((await r.json()) as { level: string }).level === 'high';

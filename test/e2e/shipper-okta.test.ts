@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { waitFor } from '../helpers/redis.js';
 import { eventOf } from '../helpers/receiver.js';
 import { workerHarness } from '../helpers/worker.js';
+import { HOUR, recentIso } from '../helpers/clock.js';
 
 /**
  * The real-telemetry path end to end: a log shipper RPUSHes Okta System Log records (as
@@ -22,7 +23,9 @@ describe('Okta System Log through a Redis list', () => {
     const london = structuredClone(okta);
     const sydney = structuredClone(okta);
     sydney.uuid = 'dc9fd3c0-598c-11ef-8478-2b7584bf8d5b';
-    sydney.published = '2026-11-23T10:00:00.000Z';
+    // Recent event times: a trip of days ago would arrive already expired (no level, no SET).
+    london.published = recentIso(0);
+    sydney.published = recentIso(2 * HOUR);
     sydney.client.ipAddress = '1.128.0.1';
     sydney.client.geographicalContext = { city: 'Sydney', country: 'Australia', geolocation: { lat: -33.87, lon: 151.21 } };
     // Logstash's redis output (data_type => list) RPUSHes one JSON document per event.

@@ -3,6 +3,7 @@ import { waitFor } from '../helpers/redis.js';
 import { eventOf } from '../helpers/receiver.js';
 import { apiClient, CAEP_REVOKED, CAEP_RISK, PUSH, VERIFICATION } from '../helpers/ssf-api.js';
 import { workerHarness } from '../helpers/worker.js';
+import { MIN, recentIso } from '../helpers/clock.js';
 
 const alice = 'ssf-token-alice-for-stream-tests-0123';
 const bob = 'ssf-token-bob-for-the-stream-tests-0123';
@@ -14,7 +15,9 @@ const h = workerHarness('ssf-streams', () => ({
 const api = apiClient(() => h.worker.url, alice);
 
 async function travel(user: string, hour: number): Promise<void> {
-  const t = (h: number): string => `2026-11-23T${String(h).padStart(2, '0')}:00:00Z`;
+  // `hour` of a recent morning, squeezed to half an hour per hour so that every time is in the
+  // past: recent event times, so the trip still counts (an old one would arrive expired).
+  const t = (h: number): string => recentIso((h - 8) * 30 * MIN);
   await h.redis.xadd(`${h.prefix}:login`, '*', 'event', JSON.stringify({ type: 'login', user, time: t(hour), ip: '81.2.69.142', geo: { lat: 51.5, lon: -0.12 } }));
   await h.redis.xadd(`${h.prefix}:login`, '*', 'event', JSON.stringify({ type: 'login', user, time: t(hour + 1), ip: '1.128.0.1', geo: { lat: -33.87, lon: 151.21 } }));
 }

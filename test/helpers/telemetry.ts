@@ -19,7 +19,11 @@ export interface TelemetryOptions {
   events: number;
   users: number;
   seed?: number;
-  /** Event time of the first event (epoch ms); default 2026-11-01T00:00:00Z. */
+  /**
+   * Event time of the first event (epoch ms); default: recent — the file ends 1 h before this
+   * process loaded the module (the same for every call), so its behaviors do not arrive expired
+   * (expiry counts in event time: give behaviors an `expires_after` longer than the span).
+   */
   start?: number;
   /** Event-time span of the whole file (ms); default 36 h. */
   span?: number;
@@ -48,6 +52,8 @@ const SEVERITIES = ['low', 'medium', 'high', 'critical'] as const;
 const VENDORS = ['crowdstrike', 'sentinelone', 'defender'];
 const MIN = 60_000;
 const HOUR = 3_600_000;
+/** When this module was loaded, on a whole minute: the anchor of the default (recent) start. */
+const LOADED_AT = Math.floor(Date.now() / MIN) * MIN;
 
 /** Great-circle distance (km). */
 function km(a: { lat: number; lon: number }, b: { lat: number; lon: number }): number {
@@ -73,8 +79,8 @@ export function generateTelemetry(opts: TelemetryOptions): TelemetryEvent[] {
   const seed = opts.seed ?? 1;
   const rand = prng(seed);
   const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rand() * xs.length)]!;
-  const start = opts.start ?? Date.parse('2026-11-01T00:00:00Z');
   const span = opts.span ?? 36 * HOUR;
+  const start = opts.start ?? LOADED_AT - span - HOUR;
   const name = opts.userName ?? ((i: number) => `user-${String(i).padStart(4, '0')}@example.com`);
 
   const users = Array.from({ length: opts.users }, (_, i) => {

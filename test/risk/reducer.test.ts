@@ -25,7 +25,7 @@ function behavior(id: string, raw: Record<string, unknown>): BehaviorConfig {
 
 const TRAVEL = behavior('impossible_travel', { enabled: true, risk_level: 'high', expires_after: '24h', max_speed_kmh: 1000, min_distance_km: 500 });
 const DLP = behavior('dlp_detection', { enabled: true, risk_level: 'medium', expires_after: '24h', min_severity: 'high' });
-const EDR = behavior('endpoint_detection', { enabled: true, risk_level: 'high', expires_after: '2h', min_severity: 'high' });
+const EDR = behavior('endpoint_detection', { enabled: true, risk_level: 'high', expires_after: '6h', min_severity: 'high' });
 const BEHAVIORS = [TRAVEL, DLP, EDR];
 
 const PLACES = {
@@ -91,7 +91,8 @@ describe('reduce: logins and impossible travel', () => {
       level: 'high',
       firstAt: T0 + 2 * HOUR,
       lastAt: T0 + 2 * HOUR,
-      expiresAt: NOW + 24 * HOUR,
+      // Counted from the event time (10:00), not from when it was processed (12:00).
+      expiresAt: T0 + 2 * HOUR + 24 * HOUR,
       hits: 1,
       ids: ['l-2', 'l-1'],
       summary: r.hits[0]!.summary,
@@ -109,6 +110,7 @@ describe('reduce: logins and impossible travel', () => {
       reason: r.hits[0]!.summary,
       initiatingEntity: 'system',
       time: NOW,
+      occurredAt: T0 + 2 * HOUR,
     });
     expect(c.id).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-5[0-9a-f]{3}-a[0-9a-f]{3}-[0-9a-f]{12}$/);
     // The same cause gives the same id; another version or cause another one.
@@ -197,7 +199,7 @@ describe('expire', () => {
 
   it('nothing due: the very same state, no change', () => {
     const s = high();
-    const r = expire(s, NOW + 24 * HOUR - 1);
+    const r = expire(s, T0 + 26 * HOUR - 1);
     expect(r.state).toBe(s);
     expect(r.changes).toEqual([]);
   });
@@ -206,7 +208,7 @@ describe('expire', () => {
     const s = high();
     const before = structuredClone(s);
     const at = nextExpiry(s)!;
-    expect(at).toBe(NOW + 24 * HOUR);
+    expect(at).toBe(T0 + 26 * HOUR);
     const r = expire(s, at);
     expect(s).toEqual(before); // pure
     expect(r.state).toMatchObject({ level: 'low', version: 2, behaviors: {}, changedAt: at, updatedAt: at });
@@ -221,6 +223,7 @@ describe('expire', () => {
         reason: 'expired: impossible_travel',
         initiatingEntity: 'system',
         time: at,
+        occurredAt: at,
       },
     ]);
     expect(nextExpiry(r.state)).toBeNull();
@@ -229,10 +232,11 @@ describe('expire', () => {
   });
 
   it('only the expired behavior goes; the level falls to the highest one left', () => {
-    // endpoint (HIGH) expires after 2 h, DLP (MEDIUM) after 24 h.
+    // endpoint (HIGH) expires 6 h after it happened, DLP (MEDIUM) after 24 h.
     const s = reduce(emptyState(USER), [dlp('d-1', 0), edr('e-1', MIN)], BEHAVIORS, NOW, LIMITS).state;
     expect(s).toMatchObject({ level: 'high', version: 2 });
-    const r = expire(s, NOW + 2 * HOUR);
+    expect(expire(s, T0 + 6 * HOUR + MIN - 1).changes).toEqual([]);
+    const r = expire(s, T0 + 6 * HOUR + MIN);
     expect(r.changes.map((c) => [c.version, c.previous, c.current, c.behaviors])).toEqual([[3, 'high', 'medium', ['dlp_detection']]]);
     expect(Object.keys(r.state.behaviors)).toEqual(['dlp_detection']);
   });
@@ -265,7 +269,7 @@ describe('expire', () => {
     const first = reduce(emptyState(USER), [edr('e-1', 0)], [forever], NOW, LIMITS);
     expect(reduce(stored(first.state), [edr('e-2', HOUR)], [EDR], NOW + HOUR, LIMITS).state.behaviors.endpoint_detection?.expiresAt).toBeNull();
     const finite = reduce(emptyState(USER), [edr('e-1', 0)], [EDR], NOW, LIMITS);
-    expect(finite.state.behaviors.endpoint_detection?.expiresAt).toBe(NOW + 2 * HOUR);
+    expect(finite.state.behaviors.endpoint_detection?.expiresAt).toBe(T0 + 6 * HOUR);
     expect(reduce(stored(finite.state), [edr('e-2', HOUR)], [forever], NOW + HOUR, LIMITS).state.behaviors.endpoint_detection?.expiresAt).toBeNull();
   });
 });
@@ -286,6 +290,7 @@ describe('reset', () => {
         reason: 'travelling with a VPN',
         initiatingEntity: 'admin',
         time: NOW + HOUR,
+        occurredAt: NOW + HOUR,
       },
     ]);
     expect(s.level).toBe('high'); // pure
@@ -338,5 +343,72 @@ describe('determinism and bounds', () => {
     }
     expect((big.windows.impossible_travel as unknown[]).length).toBe(LIMITS.maxLogins);
     expect(JSON.stringify(big).length).toBeLessThan(JSON.stringify(r.state).length * 2);
+  });
+});
+
+describe('expiry in event time', () => {
+  const DAY = 24 * HOUR;
+
+  it('a backfill (a trip three days old, expires_after 24h): the hit is recorded as expired on arrival; no level, no change', () => {
+    const now = T0 + 3 * DAY;
+    const r = reduce(emptyState(USER), londonSydney(), BEHAVIORS, now, LIMITS);
+    expect(r.hits).toHaveLength(1);
+    expect(r.hits[0]).toMatchObject({ behavior: 'impossible_travel', time: T0 + 2 * HOUR, processedAt: now, expiresAt: T0 + 26 * HOUR, expiredOnArrival: true });
+    expect(r.changes).toEqual([]);
+    expect(r.state).toMatchObject({ level: 'low', version: 0, behaviors: {}, changedAt: 0 });
+    expect(nextExpiry(r.state)).toBeNull();
+    // The logins are still remembered (event-time verdicts stay correct for what comes next).
+    expect(r.state.windows.impossible_travel).toHaveLength(2);
+  });
+
+  it('expiring exactly when it arrives counts as expired on arrival', () => {
+    const now = T0 + 26 * HOUR;
+    const r = reduce(emptyState(USER), londonSydney(), BEHAVIORS, now, LIMITS);
+    expect(r.hits[0]).toMatchObject({ expiresAt: now, expiredOnArrival: true });
+    expect(r.changes).toEqual([]);
+    const justBefore = reduce(emptyState(USER), londonSydney(), BEHAVIORS, now - 1, LIMITS);
+    expect(justBefore.hits[0]!.expiredOnArrival).toBeUndefined();
+    expect(justBefore.state.level).toBe('high');
+  });
+
+  it('a late event inside the window (a trip 20 h old): HIGH until event time + 24 h, not 24 h after processing', () => {
+    const now = T0 + 22 * HOUR; // the trip happened at T0 + 2 h
+    const r = reduce(emptyState(USER), londonSydney(), BEHAVIORS, now, LIMITS);
+    expect(r.state.level).toBe('high');
+    expect(r.hits[0]).toMatchObject({ time: T0 + 2 * HOUR, processedAt: now, expiresAt: T0 + 26 * HOUR });
+    expect(r.hits[0]!.expiredOnArrival).toBeUndefined();
+    expect(r.changes[0]).toMatchObject({ current: 'high', time: now, occurredAt: T0 + 2 * HOUR });
+    expect(nextExpiry(r.state)).toBe(T0 + 26 * HOUR);
+    expect(expire(r.state, T0 + 26 * HOUR - 1).changes).toEqual([]);
+    expect(expire(r.state, T0 + 26 * HOUR).changes.map((c) => [c.previous, c.current, c.occurredAt])).toEqual([['high', 'low', T0 + 26 * HOUR]]);
+  });
+
+  it('an event time in the future (clock skew) counts from now', () => {
+    const r = reduce(emptyState(USER), [edr('e-1', 4 * HOUR + 5 * MIN)], BEHAVIORS, NOW, LIMITS);
+    expect(r.hits[0]).toMatchObject({ time: NOW + 5 * MIN, processedAt: NOW, expiresAt: NOW + 6 * HOUR });
+    expect(r.state.behaviors.endpoint_detection!.expiresAt).toBe(NOW + 6 * HOUR);
+  });
+
+  it('an expired-on-arrival hit leaves an active behavior of the same id as it was', () => {
+    const live = reduce(emptyState(USER), [edr('e-2', 3 * HOUR)], BEHAVIORS, NOW, LIMITS).state;
+    const r = reduce(stored(live), [edr('e-old', -3 * HOUR)], BEHAVIORS, NOW + MIN, LIMITS);
+    expect(r.hits).toEqual([expect.objectContaining({ expiredOnArrival: true, expiresAt: T0 + 3 * HOUR })]);
+    expect(r.changes).toEqual([]);
+    expect(r.state.behaviors).toEqual(stored(live).behaviors);
+  });
+
+  it('a replay of the same input at another time gives the same expiry times', () => {
+    const xs = (): ReduceInput[] => [...londonSydney(), dlp('d-1', 30 * MIN), edr('e-1', 3 * HOUR)];
+    const a = reduce(emptyState(USER), xs(), BEHAVIORS, NOW, LIMITS);
+    const b = reduce(emptyState(USER), xs(), BEHAVIORS, NOW + 90 * MIN, LIMITS);
+    const expiries = (r: typeof a): Array<[string, number | null | undefined]> => r.hits.map((h) => [h.behavior, h.expiresAt]);
+    expect(expiries(b)).toEqual(expiries(a));
+    expect(expiries(a)).toEqual([
+      ['dlp_detection', T0 + 30 * MIN + DAY],
+      ['impossible_travel', T0 + 2 * HOUR + DAY],
+      ['endpoint_detection', T0 + 9 * HOUR],
+    ]);
+    expect(nextExpiry(b.state)).toBe(nextExpiry(a.state));
+    expect(b.state.behaviors).toEqual(a.state.behaviors);
   });
 });

@@ -250,4 +250,20 @@ describe('ExpirySweeper', () => {
     // Sweeping again finds nothing.
     expect((await new ExpirySweeper(redis, keys, store).sweep(at + HOUR)).changes).toEqual([]);
   });
+
+  it('a late detection is swept at its event time + expires_after: the expiry index, next_expiry and the sweeper agree', async () => {
+    const store = new RiskStore(redis, keys);
+    const happened = NOW - 90 * 60_000; // processed 90 min late; endpoint_detection expires after 2 h
+    const until = happened + 2 * HOUR;
+    await scorer(store).score(
+      [{ ref: { stream: ACTIVITY, id: `${NOW}-0` }, deliveries: 1, event: { type: 'endpoint', id: 'late-1', user, time: happened, vendor: 'crowdstrike', detection: 'malware', severity: 'critical' } }],
+      0,
+    );
+    expect(Number(await redis.zscore(keys.expiry, user))).toBe(until);
+    expect((await store.get(user))!.state.behaviors.endpoint_detection!.expiresAt).toBe(until);
+    const sweeper = new ExpirySweeper(redis, keys, new RiskStore(redis, keys));
+    expect((await sweeper.sweep(until - 1)).changes).toEqual([]);
+    const swept = await sweeper.sweep(until + 5_000);
+    expect(swept.changes.map((c) => [c.previous, c.current, c.occurredAt, c.time])).toEqual([['high', 'low', until, until + 5_000]]);
+  });
 });

@@ -137,6 +137,10 @@ export interface RiskChangeEvent {
   reason: string;
   initiatingEntity: string;
   time: number;
+  /** Event time of what caused the change (the triggering event; for an expiry, when it stopped counting). */
+  occurred_at?: string | null;
+  /** When riskstream changed the level (the SET's event_timestamp). */
+  processed_at?: string | null;
 }
 
 export interface RiskHitEvent {
@@ -145,6 +149,14 @@ export interface RiskHitEvent {
   behavior: string;
   level: Level;
   time: number;
+  /** Event time: when the behavior happened. */
+  occurred_at?: string | null;
+  /** When riskstream recorded the hit. */
+  processed_at?: string | null;
+  /** Event time + the behavior's expires_after (null: never). */
+  expires_at?: string | null;
+  /** The hit had already expired when it arrived (a backfill): it raised no level. */
+  expired_on_arrival?: boolean;
   summary: string;
   evidence: Record<string, unknown>;
 }

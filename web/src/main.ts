@@ -53,6 +53,13 @@ function shell(): void {
   const status = h('div', { class: 'status', role: 'status', 'aria-live': 'polite' });
   setLiveRegion(status);
   liveText = h('span', { class: 'live', id: 'live' }, 'Live');
+  // Which token is signed in, as the audit log names it (actor token:xxxxxxxx): find your own actions.
+  const whoText = h('span', { class: 'who muted small', id: 'who' });
+  void api<{ actor: string }>('/v1/whoami')
+    .then((r) => {
+      whoText.replaceChildren('signed in as ', h('a', { class: 'mono', href: `#/audit?actor=${encodeURIComponent(r.actor)}`, title: 'Your actions in the audit log' }, r.actor));
+    })
+    .catch(() => undefined);
   main = h('main', { id: 'main', tabindex: -1 });
   const skip = h('a', { class: 'skip', href: '#main' }, 'Skip to content');
   skip.addEventListener('click', (e) => {
@@ -74,7 +81,7 @@ function shell(): void {
           NAV.map(([id, href, label]) => h('li', null, h('a', { href, 'data-nav': id }, label))),
         ),
       ),
-      h('div', { class: 'top-right' }, liveText, h('button', { type: 'button', class: 'btn btn-quiet', 'on:click': () => signOut('Signed out.') }, 'Sign out')),
+      h('div', { class: 'top-right' }, whoText, liveText, h('button', { type: 'button', class: 'btn btn-quiet', 'on:click': () => signOut('Signed out.') }, 'Sign out')),
     ),
     status,
     main,

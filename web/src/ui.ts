@@ -9,7 +9,11 @@ export function levelBadge(level: string, extra = ''): HTMLElement {
 
 export function time(t: string | number | null | undefined): HTMLElement {
   const iso = isoOf(t);
-  return iso ? h('time', { datetime: iso }, when(t)) : h('span', { class: 'muted' }, '—');
+  if (!iso) return h('span', { class: 'muted' }, '—');
+  // Date and time of day each stay on one line: a narrow column wraps between them only.
+  const text = when(t);
+  const cut = text.indexOf(' ');
+  return h('time', { datetime: iso }, h('span', { class: 'nowrap' }, text.slice(0, cut)), ' ', h('span', { class: 'nowrap' }, text.slice(cut + 1)));
 }
 
 export const userHref = (user: string): string => `#/users/${encodeURIComponent(user)}`;

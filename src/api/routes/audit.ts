@@ -1,8 +1,9 @@
 import type { RouteModule } from '../server.js';
 import { RiskstreamError } from '../../errors.js';
 
-/** `GET /v1/audit?cursor=&limit=&action=` — the audit log, newest first. */
+/** `GET /v1/audit?cursor=&limit=&action=` — the audit log, newest first; and `GET /v1/whoami`. */
 export const auditRoutes: RouteModule = (app, ctx) => {
+  whoamiRoutes(app, ctx);
   app.get<{ Querystring: { cursor?: string; limit?: string; action?: string } }>('/v1/audit', async (req) => {
     const { cursor, action } = req.query;
     if (cursor !== undefined && !/^\d+-\d+$/.test(cursor)) throw new RiskstreamError('BAD_REQUEST', 'invalid cursor');
@@ -14,4 +15,12 @@ export const auditRoutes: RouteModule = (app, ctx) => {
       next_cursor: r.next ?? null,
     };
   });
+};
+
+/**
+ * `GET /v1/whoami` — the caller's audit actor (`token:xxxxxxxx`, a fingerprint of their bearer
+ * token, never the token) and scope, so an admin can find their own actions in the audit log.
+ */
+export const whoamiRoutes: RouteModule = (app) => {
+  app.get('/v1/whoami', async (req) => ({ actor: req.actor, scope: 'admin' }));
 };

@@ -10,7 +10,7 @@ export function replayCommand(program: Command): void {
     .option('-c, --config <path>', 'config directory or file', DEFAULT_CONFIG)
     .option('--stream <name>', 'send every event to this stream (default: logins → login stream, others → activity)')
     .option('--rate <n>', 'events per second (default: as fast as possible)')
-    .option('--rebase', 'shift timestamps so the newest event is now')
+    .option('--rebase', 'shift timestamps so the newest event is now (without it, old events are a backfill: their hits may arrive already expired)')
     .action(async (file: string, o: { config: string; stream?: string; rate?: string; rebase?: boolean }) => {
       const cli = await openCli(o.config);
       const tty = process.stderr.isTTY;

@@ -11,13 +11,23 @@ function userArg(raw: string): string {
   return u instanceof Invalid ? raw : u;
 }
 
-/** Explains a user's level in words: each active behavior, its evidence and when it expires. */
-export function explain(v: UserRiskView, now = Date.now()): string {
-  const lines = [`${v.user}: ${v.level.toUpperCase()} (version ${v.version}${v.changed_at ? `, since ${v.changed_at}` : ''})`];
+/**
+ * Explains a user's level in words: each active behavior, its evidence and when it expires, then
+ * the latest risk events (`recent`, newest first). Every time says its clock: `occurred` is event
+ * time (when it happened), `processed` is when riskstream recorded it.
+ */
+export function explain(v: UserRiskView, now = Date.now(), recent: Array<Record<string, unknown>> = []): string {
+  const lines = [`${v.user}: ${v.level.toUpperCase()} (version ${v.version}${v.changed_at ? `, since ${v.changed_at}, processing time` : ''})`];
   if (v.behaviors.length === 0) lines.push('  no active behaviors');
   for (const b of v.behaviors) {
     const exp = b.expires_at ? `expires in ${formatDuration(Math.max(0, Date.parse(b.expires_at) - now))} (${b.expires_at})` : 'never expires';
-    lines.push(`  • ${b.id} [${b.level}] ×${b.hits}, ${exp}`, `      ${b.summary}`);
+    lines.push(`  • ${b.id} [${b.level}] ×${b.hits}, ${exp}`, `      ${b.summary}`, `      last hit occurred ${b.last_at} (event time)`);
+  }
+  if (recent.length) lines.push('  recent risk events:');
+  for (const e of recent) {
+    const when = `occurred ${String(e.occurred_at)}, processed ${String(e.processed_at ?? '?')}`;
+    if (e.kind === 'change') lines.push(`    change ${String(e.previous).toUpperCase()} → ${String(e.current).toUpperCase()}: ${when}`);
+    else lines.push(`    hit ${String(e.behavior)} [${String(e.level)}]: ${when}${e.expired_on_arrival ? ', expired on arrival (counted no level)' : ''}`);
   }
   return `${lines.join('\n')}\n`;
 }
@@ -36,7 +46,8 @@ export function riskCommand(program: Command): void {
       const s = await cliServices(cli.config, cli.redis);
       try {
         const v = await s.risk.get(userArg(user));
-        print(o.json ? `${JSON.stringify(v, null, 2)}\n` : explain(v));
+        const recent = o.json ? [] : ((await s.risk.events(v.user, { limit: 5 })).events as Array<Record<string, unknown>>);
+        print(o.json ? `${JSON.stringify(v, null, 2)}\n` : explain(v, Date.now(), recent));
       } finally {
         await s.close();
         await cli.close();

@@ -2,11 +2,12 @@
 import { api, qs, type AuditEntry } from '../api.js';
 import { h, Region, type Child } from '../dom.js';
 import { num } from '../format.js';
-import { errorBox, time, userLink } from '../ui.js';
+import { errorBox, levelBadge, time, userLink } from '../ui.js';
 import { hashQuery, replaceQuery, type View } from '../view.js';
 
 const ACTIONS = [
   'risk',
+  'risk.level_changed',
   'risk.reset',
   'session',
   'session.revoked',
@@ -37,6 +38,13 @@ function details(d: Record<string, unknown>): Child {
     { class: 'kv-inline' },
     entries.map(([k, v]) => h('div', null, h('dt', null, k), h('dd', { class: 'break' }, detailText(v)))),
   );
+}
+
+/** A level change (riskstream's own, or a reset) in words: previous → new level. */
+function levelChange(e: AuditEntry): Child {
+  const { previous, level } = e.details;
+  if (!e.action.startsWith('risk.') || typeof previous !== 'string' || typeof level !== 'string') return null;
+  return h('p', { class: 'audit-change' }, levelBadge(previous), ' → ', levelBadge(level));
 }
 
 function targetCell(e: AuditEntry): Child {
@@ -124,7 +132,7 @@ export function auditView(): View {
                     h('th', { scope: 'row', class: 'mono' }, e.action),
                     h('td', { class: 'mono nowrap' }, e.actor),
                     h('td', null, targetCell(e)),
-                    h('td', { class: 'details' }, details(e.details)),
+                    h('td', { class: 'details' }, levelChange(e), details(e.details)),
                   ),
                 ),
               ),

@@ -78,6 +78,14 @@ function deliveriesFor(list: Delivery[]): HTMLElement {
   );
 }
 
+/** "happened … · processed …": both clocks, each named (the same moment: one time). */
+function clocks(occurred: string | number | null | undefined, processed: string | number | null | undefined): Child[] {
+  const o = occurred ?? null;
+  const p = processed ?? null;
+  if (p === null || o === null || Date.parse(String(o)) === Date.parse(String(p))) return [' · ', time(o ?? p)];
+  return [' · happened ', time(o), h('span', { class: 'muted' }, ' · processed '), time(p)];
+}
+
 function timeline(d: Data): HTMLElement {
   type Item = { time: number; key: string; node: HTMLElement };
   const items: Item[] = [];
@@ -86,7 +94,7 @@ function timeline(d: Data): HTMLElement {
       const c = e as RiskChangeEvent;
       const ds = d.deliveries.filter((x) => x.event === 'risk-level-change' && x.version === c.version);
       items.push({
-        time: c.time,
+        time: Date.parse(c.processed_at ?? '') || c.time,
         key: e.id,
         node: h(
           'li',
@@ -99,8 +107,7 @@ function timeline(d: Data): HTMLElement {
             ' → ',
             levelBadge(c.current),
             h('span', { class: 'muted' }, ` · version ${c.version} · by ${c.initiatingEntity}`),
-            ' · ',
-            time(c.time),
+            ...clocks(c.occurred_at ?? c.time, c.processed_at ?? c.time),
           ),
           c.reason ? h('p', { class: 'tl-reason' }, c.reason) : null,
           deliveriesFor(ds),
@@ -108,13 +115,16 @@ function timeline(d: Data): HTMLElement {
       });
     } else if (e.kind === 'hit') {
       items.push({
-        time: e.time,
+        time: Date.parse(e.processed_at ?? '') || e.time,
         key: e.id,
         node: h(
           'li',
-          { class: 'tl-item tl-hit' },
-          h('div', { class: 'tl-head' }, h('strong', null, humanize(e.behavior)), ' detected ', levelBadge(e.level), ' · ', time(e.time)),
+          { class: `tl-item tl-hit${e.expired_on_arrival ? ' tl-expired' : ''}` },
+          h('div', { class: 'tl-head' }, h('strong', null, humanize(e.behavior)), ' detected ', levelBadge(e.level), ...clocks(e.occurred_at ?? e.time, e.processed_at)),
           h('p', { class: 'tl-reason' }, travelWords(e.evidence ?? {}) ?? e.summary),
+          e.expired_on_arrival
+            ? h('p', { class: 'muted small' }, 'Arrived already expired (it stopped counting at ', time(e.expires_at), '): recorded, but it raised no level and sent no SET.')
+            : null,
         ),
       });
     }
@@ -169,8 +179,8 @@ function behaviorCard(b: UserRisk['behaviors'][number]): HTMLElement {
     map,
     pairs(
       [
-        ['First seen', time(b.first_at)],
-        ['Last seen', time(b.last_at)],
+        ['First happened', time(b.first_at)],
+        ['Last happened', time(b.last_at)],
         ['Hits', String(b.hits)],
         ['Counts until', b.expires_at ? time(b.expires_at) : 'it is reset (never expires)'],
       ],
@@ -244,7 +254,7 @@ export function userView(user: string): View {
       pairs(
         [
           ['Version', String(r.version)],
-          ['Level since', time(r.changed_at)],
+          ['Level changed', time(r.changed_at)],
           ['Next expiry', r.next_expiry ? time(r.next_expiry) : 'none'],
           ['Active behaviors', String(r.behaviors.length)],
         ],
@@ -352,7 +362,12 @@ export function userView(user: string): View {
           'section',
           { 'aria-labelledby': 'tl-h' },
           h('h2', { id: 'tl-h' }, 'Timeline'),
-          h('p', { class: 'muted small' }, 'Risk changes and detections, newest first, with each SET delivery’s outcome per receiver. Times in UTC.'),
+          h(
+            'p',
+            { class: 'muted small' },
+            'Risk changes and detections, newest first as riskstream processed them, with each SET delivery’s outcome per receiver. ',
+            '“Happened” is when the event occurred (event time: behaviors count from it); “processed” is when riskstream recorded it. Times in UTC.',
+          ),
           tlEl,
         ),
         h('section', { 'aria-labelledby': 'sess-h' }, h('h2', { id: 'sess-h' }, 'Sessions'), sessEl),
