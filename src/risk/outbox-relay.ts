@@ -44,9 +44,22 @@ export class OutboxRelay {
     private readonly auditStream?: string,
   ) {}
 
-  /** Relays the outboxes of the given users (after a commit). Returns the changes relayed. */
-  async relay(users: Iterable<string>): Promise<LevelChange[]> {
+  /** The relay in progress: relays run one at a time, so two never read the same entries. */
+  private running: Promise<unknown> = Promise.resolve();
+
+  /**
+   * Relays the outboxes of the given users (after a commit). Returns the changes relayed. Calls
+   * from the pipeline and the sweep are queued behind each other: run together, both would read
+   * the same outbox entries before either deleted them and audit a change twice.
+   */
+  relay(users: Iterable<string>): Promise<LevelChange[]> {
     const list = [...new Set(users)];
+    const run = this.running.then(() => this.relayNow(list));
+    this.running = run.catch(() => undefined);
+    return run;
+  }
+
+  private async relayNow(list: string[]): Promise<LevelChange[]> {
     if (list.length === 0) return [];
     const read = this.redis.pipeline();
     for (const u of list) {

@@ -1,0 +1,56 @@
+import { afterAll, describe, expect, it } from 'vitest';
+import { Keys } from '../../src/keys.js';
+import { OutboxRelay } from '../../src/risk/outbox-relay.js';
+import type { LevelChange } from '../../src/types.js';
+import { cleanup, redisClient, testPrefix } from '../helpers/redis.js';
+
+const prefix = testPrefix('outbox-relay');
+const redis = redisClient();
+const keys = new Keys(prefix);
+afterAll(async () => {
+  await cleanup(redis, prefix);
+  redis.disconnect();
+});
+
+const change = (user: string, version: number): LevelChange => ({
+  id: `${user}-${version}`,
+  user,
+  version,
+  previous: 'low',
+  current: 'high',
+  behaviors: ['impossible_travel'],
+  reason: 'impossible travel',
+  initiatingEntity: 'policy',
+  time: 1_000 + version,
+  occurredAt: 1_000,
+});
+
+describe('OutboxRelay', () => {
+  it('the pipeline and the sweep relaying the same outbox at once deliver and audit each change once', async () => {
+    const feed = `${prefix}:risk-events`;
+    const audit = `${prefix}:audit`;
+    const sunk: string[] = [];
+    const relay = new OutboxRelay(redis, keys, feed, async (cs) => void sunk.push(...cs.map((c) => c.id)), 1000, audit);
+    for (const u of ['alice', 'bob']) {
+      await redis.xadd(keys.userOutbox(u), '*', 'kind', 'change', 'data', JSON.stringify(change(u, 1)));
+      await redis.zadd(keys.outboxPending, Date.now(), u);
+    }
+    const [a, b, c] = await Promise.all([relay.relay(['alice', 'bob']), relay.relayPending(), relay.relay(['alice'])]);
+    expect([...a, ...c].length + b).toBeGreaterThan(0);
+    expect(sunk.sort()).toEqual(['alice-1', 'bob-1']);
+    expect(await redis.xlen(audit)).toBe(2);
+    expect(await redis.xlen(feed)).toBe(2);
+    expect(await redis.xlen(keys.userOutbox('alice'))).toBe(0);
+  });
+
+  it('a failing relay does not block the next one', async () => {
+    let fail = true;
+    const relay = new OutboxRelay(redis, keys, `${prefix}:feed2`, async () => {
+      if (fail) throw new Error('receiver queue down');
+    });
+    await redis.xadd(keys.userOutbox('carol'), '*', 'kind', 'change', 'data', JSON.stringify(change('carol', 1)));
+    await expect(relay.relay(['carol'])).rejects.toThrow('receiver queue down');
+    fail = false;
+    expect((await relay.relay(['carol'])).map((c) => c.id)).toEqual(['carol-1']);
+  });
+});
