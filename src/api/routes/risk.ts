@@ -1,5 +1,4 @@
 import type { RouteModule } from '../server.js';
-import { service } from '../context.js';
 import type { RiskService } from '../../risk/service.js';
 import { RISK_LEVELS, type RiskLevel } from '../../types.js';
 import { RiskstreamError } from '../../errors.js';
@@ -42,8 +41,8 @@ function userOf(raw: string): string {
 }
 
 /** Users by level, a user's risk and risk events, and the admin reset. */
-export const riskRoutes: RouteModule = (app, ctx) => {
-  const risk = (): RiskService => service<RiskService>(ctx, 'risk');
+export const riskRoutes = (deps: { risk: RiskService }): RouteModule => (app) => {
+  const { risk } = deps;
 
   app.get<{ Querystring: Q }>('/v1/users', async (req) => {
     const { level } = req.query;
@@ -52,23 +51,23 @@ export const riskRoutes: RouteModule = (app, ctx) => {
     }
     const cursor = listCursor(req.query.cursor);
     const limit = limitOf(req.query);
-    return risk().list({ ...(level ? { level: level as RiskLevel } : {}), ...(cursor ? { cursor } : {}), ...(limit ? { limit } : {}) });
+    return risk.list({ ...(level ? { level: level as RiskLevel } : {}), ...(cursor ? { cursor } : {}), ...(limit ? { limit } : {}) });
   });
 
-  app.get<{ Params: { user: string } }>('/v1/users/:user/risk', async (req) => risk().get(userOf(req.params.user)));
+  app.get<{ Params: { user: string } }>('/v1/users/:user/risk', async (req) => risk.get(userOf(req.params.user)));
 
   app.get<{ Params: { user: string }; Querystring: Q }>('/v1/users/:user/events', async (req) => {
     const user = userOf(req.params.user);
     const limit = limitOf(req.query);
     const cursor = eventsCursor(req.query.cursor);
-    await risk().get(user); // 404 for unknown users
-    return risk().events(user, { ...(cursor ? { cursor } : {}), ...(limit ? { limit } : {}) });
+    await risk.get(user); // 404 for unknown users
+    return risk.events(user, { ...(cursor ? { cursor } : {}), ...(limit ? { limit } : {}) });
   });
 
   app.post<{ Params: { user: string }; Body: { reason?: string } | undefined }>('/v1/users/:user/risk/reset', async (req) => {
     const body = req.body && typeof req.body === 'object' ? req.body : {};
     const reason = typeof body.reason === 'string' ? body.reason.slice(0, 500) : '';
-    const r = await risk().reset(userOf(req.params.user), req.actor, reason);
+    const r = await risk.reset(userOf(req.params.user), req.actor, reason);
     return { user: r.user, previous_level: r.previous, level: r.level, version: r.version, change_id: r.change?.id ?? null };
   });
 };
