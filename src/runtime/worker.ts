@@ -7,6 +7,7 @@ import { Keys } from '../keys.js';
 import { AuditLog } from '../audit/audit-log.js';
 import { createLogger, type Logger } from '../obs/logger.js';
 import { Metrics } from '../obs/metrics.js';
+import { observeBatch } from '../obs/batch-metrics.js';
 import { StreamSource } from '../ingest/stream-source.js';
 import { decodeEntry, type DecodeOptions } from '../ingest/decode.js';
 import { timeWindowOf } from '../ingest/time-window.js';
@@ -26,7 +27,7 @@ import { TokenSet } from '../api/auth.js';
 import { connect, ready } from './connections.js';
 import { drainWorker } from './shutdown.js';
 import { buildSsf, type SsfRuntime } from './ssf.js';
-import { buildIngest, type IngestRuntime } from './ingest.js';
+import { buildIngest, type IngestRuntime } from './ingest-runtime.js';
 import { buildSessions, type SessionsRuntime } from './sessions.js';
 import { workerRoutes } from './routes.js';
 
@@ -136,17 +137,7 @@ export async function startWorker(opts: WorkerOptions = {}): Promise<WorkerHandl
     pipeline$.subscribe({
       next: (r) => {
         progress.batch(r.read, r.acked, Date.now());
-        for (const [stream, n] of Object.entries(r.readByStream)) metrics.eventsRead.inc({ stream }, n);
-        metrics.eventsProcessed.inc(r.applied);
-        metrics.eventsSkipped.inc(r.skipped);
-        metrics.commitConflicts.inc(r.conflicts);
-        if (r.read) metrics.batchSeconds.observe(r.ms / 1000);
-        for (const h of r.hits) {
-          metrics.behaviorHits.inc({ behavior: h.behavior });
-          if (h.expiredOnArrival) metrics.hitsExpiredOnArrival.inc({ behavior: h.behavior });
-        }
-        for (const c of r.changes) metrics.riskChanges.inc({ level: c.current, initiator: c.initiatingEntity });
-        if (r.hits.length || r.changes.length) logger.info({ read: r.read, hits: r.hits.map((h) => `${h.behavior}`), changes: r.changes.map((c) => `${c.user}:${c.previous}->${c.current}`) }, 'batch');
+        observeBatch(metrics, logger, r);
         for (const l of listeners) l(r);
       },
       complete: () => pipelineDone(),
