@@ -1,7 +1,7 @@
 import type { RouteModule } from '../server.js';
 import type { AuditLog } from '../../audit/audit-log.js';
 import { RiskstreamError } from '../../errors.js';
-import { isoOrNull } from '../../ssf/receiver-health.js';
+import { isoOrNull } from '../receiver-health.js';
 import type { DeliveriesView, Delivery } from '../views/console.js';
 import { intParam, userParam } from '../params.js';
 

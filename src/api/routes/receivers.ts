@@ -3,7 +3,7 @@ import type { AuditLog } from '../../audit/audit-log.js';
 import type { ResolvedReceiver } from '../../config/load.js';
 import { queueCounts, type SetQueue } from '../../ssf/queue.js';
 import { displayEndpoint } from '../../ssf/display-endpoint.js';
-import { blankHealth, countQueued, deliveryHealth, isoOrNull } from '../../ssf/receiver-health.js';
+import { blankHealth, countQueued, deliveryHealth, isoOrNull } from '../receiver-health.js';
 import type { ReceiversView } from '../views/console.js';
 
 const HEALTH_WINDOW_MS = 24 * 3_600_000;

@@ -1,6 +1,6 @@
 import type { AuditLog, StoredAuditEntry } from '../audit/audit-log.js';
 import { isoTime } from '../detect/format.js';
-import type { SetQueue } from './queue.js';
+import type { SetQueue } from '../ssf/queue.js';
 
 /** A receiver's SET delivery health: audit outcomes in a window and its queued jobs. */
 export interface ReceiverHealth {
