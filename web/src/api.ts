@@ -95,24 +95,7 @@ export async function api<T>(path: string, init: { method?: string; body?: unkno
 /* ---- shapes of the API's answers: the console routes' own types (src/api/views/), the rest (CONTRACT.md §5) here ---- */
 
 export type { Behavior, BehaviorsView, DeliveriesView, Delivery, Receiver, ReceiverHealth, ReceiversView, TableUser, UsersTable } from '../../src/api/views/console.js';
-
-export interface UserRisk {
-  user: string;
-  level: Level;
-  version: number;
-  changed_at: string | null;
-  next_expiry: string | null;
-  behaviors: Array<{
-    id: string;
-    level: Level;
-    first_at: string;
-    last_at: string;
-    expires_at: string | null;
-    hits: number;
-    summary: string;
-    evidence: Record<string, unknown>;
-  }>;
-}
+export type { AuditEntry, AuditPage, UserRisk } from '../../src/api/views/admin.js';
 
 export interface RiskChangeEvent {
   id: string;
@@ -171,14 +154,5 @@ export interface Device {
   last_seen: number;
   ip?: string;
   session_id: string;
-}
-
-export interface AuditEntry {
-  id: string;
-  action: string;
-  actor: string;
-  target?: string;
-  time: string;
-  details: Record<string, unknown>;
 }
 

@@ -1,11 +1,12 @@
 import type { RouteModule } from '../server.js';
 import { RiskstreamError } from '../../errors.js';
 import type { AuditLog } from '../../audit/audit-log.js';
+import type { AuditPage } from '../views/admin.js';
 
 /** `GET /v1/audit?cursor=&limit=&action=` — the audit log, newest first; and `GET /v1/whoami`. */
 export const auditRoutes = (deps: { audit: AuditLog }): RouteModule => (app, ctx) => {
   whoamiRoutes(app, ctx);
-  app.get<{ Querystring: { cursor?: string; limit?: string; action?: string } }>('/v1/audit', async (req) => {
+  app.get<{ Querystring: { cursor?: string; limit?: string; action?: string } }>('/v1/audit', async (req): Promise<AuditPage> => {
     const { cursor, action } = req.query;
     if (cursor !== undefined && !/^\d+-\d+$/.test(cursor)) throw new RiskstreamError('BAD_REQUEST', 'invalid cursor');
     const limit = req.query.limit === undefined ? 100 : Number(req.query.limit);

@@ -3,6 +3,7 @@ import type { RiskService } from '../../risk/service.js';
 import { RISK_LEVELS, type RiskLevel } from '../../types.js';
 import { RiskstreamError } from '../../errors.js';
 import { userParam } from '../params.js';
+import type { UserRisk } from '../views/admin.js';
 import { decodeCursor } from '../../sessions/cursor.js';
 
 interface Q {
@@ -47,7 +48,7 @@ export const riskRoutes = (deps: { risk: RiskService }): RouteModule => (app) =>
     return risk.list({ ...(level ? { level: level as RiskLevel } : {}), ...(cursor ? { cursor } : {}), ...(limit ? { limit } : {}) });
   });
 
-  app.get<{ Params: { user: string } }>('/v1/users/:user/risk', async (req) => risk.get(userParam(req.params.user)));
+  app.get<{ Params: { user: string } }>('/v1/users/:user/risk', async (req): Promise<UserRisk> => risk.get(userParam(req.params.user)));
 
   app.get<{ Params: { user: string }; Querystring: Q }>('/v1/users/:user/events', async (req) => {
     const user = userParam(req.params.user);

@@ -1,5 +1,6 @@
 /**
- * Response shapes of the console's JSON routes. Types only (no imports, no values): the routes
+ * Response shapes of the console's JSON routes. Types only (no values, no imports from outside
+ * src/api/views/): the routes
  * annotate their answers with them and `web/` imports them with `import type`, so a changed
  * response breaks `npm run build:console` rather than the page.
  */
