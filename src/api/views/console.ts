@@ -1,8 +1,7 @@
 /**
  * Response shapes of the console's JSON routes. Types only (no values, no imports from outside
- * src/api/views/): the routes
- * annotate their answers with them and `web/` imports them with `import type`, so a changed
- * response breaks `npm run build:console` rather than the page.
+ * src/api/views/): the routes annotate their answers with them and `web/` imports them with
+ * `import type`, so a changed response breaks `npm run build:console` rather than the page.
  */
 
 /** A risk level as the API spells it. */
