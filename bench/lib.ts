@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { Redis } from 'ioredis';
 import { stringify } from 'yaml';
-import { purgePrefix } from '../src/runtime/purge.js';
+import { purgePrefix } from '../src/redis/purge.js';
 import { generateKeyFiles } from '../src/ssf/keys.js';
 import type { BenchEvent } from './data.js';
 

@@ -1,7 +1,4 @@
-import type { Redis } from 'ioredis';
 import type { Config } from '../config/load.js';
-import type { Keys } from '../keys.js';
-import type { AuditLog } from '../audit/audit-log.js';
 import type { Logger } from '../obs/logger.js';
 import type { TokenSet } from './auth.js';
 
@@ -14,29 +11,13 @@ export interface Readiness {
 }
 
 /**
- * Everything route modules may use. Services are optional so the API can run with only
- * the parts a process has (e.g. a CLI-only API in tests).
+ * What the server itself and every route module share: the configuration, the tokens and the
+ * logger. Services are not here: each route module takes the ones it uses as typed arguments
+ * (`riskRoutes({ risk })`), so a missing or misspelled service is a compile error.
  */
 export interface ApiContext {
   /** The configuration in force (changes on reload). */
   config(): Config;
-  redis: Redis;
-  keys: Keys;
-  audit: AuditLog;
-  logger: Logger;
   tokens: TokenSet;
-  readiness(): Promise<Readiness>;
-  /** Prometheus exposition text. */
-  metrics?(): Promise<{ contentType: string; body: string }>;
-  /** Public JWKS document. */
-  jwks?(): Promise<{ keys: unknown[] }>;
-  /** Named services registered by the worker (risk, sessions, ingest, ssf …). */
-  services: Record<string, unknown>;
-}
-
-/** Fetches a named service or throws a 503-style error. */
-export function service<T>(ctx: ApiContext, name: string): T {
-  const s = ctx.services[name];
-  if (!s) throw Object.assign(new Error(`${name} service not running`), { statusCode: 503 });
-  return s as T;
+  logger: Logger;
 }

@@ -72,6 +72,30 @@ export class AuditLog {
     return { entries: out, ...(out.length === count && last ? { next: last.id } : {}) };
   }
 
+  /**
+   * Visits entries newest first, in pages, back to `since` (epoch ms) when given, until `visit`
+   * returns true or `max` were read. `complete`: the range was read to its start.
+   */
+  async scan(opts: { max: number; since?: number; visit: (e: StoredAuditEntry) => boolean | void }): Promise<{ scanned: number; complete: boolean; oldest: number | null }> {
+    let end = '+';
+    const start = opts.since ? `${opts.since}-0` : '-';
+    let scanned = 0;
+    let oldest: number | null = null;
+    while (scanned < opts.max) {
+      const count = Math.min(1000, opts.max - scanned);
+      const rows = (await this.redis.xrevrange(this.stream, end, start, 'COUNT', count)) as Array<[string, string[]]>;
+      for (const [id, f] of rows) {
+        scanned++;
+        const e = AuditLog.parse(id, f);
+        oldest = e.time || Number(id.split('-')[0]);
+        if (opts.visit(e) === true) return { scanned, complete: false, oldest };
+      }
+      if (rows.length < count) return { scanned, complete: true, oldest };
+      end = `(${rows[rows.length - 1]![0]}`;
+    }
+    return { scanned, complete: false, oldest };
+  }
+
   /** Parses a raw stream entry. */
   static parse(id: string, f: string[]): StoredAuditEntry {
     const m: Record<string, string> = {};

@@ -41,3 +41,13 @@ export function compareIds(a: string, b: string): number {
   if (d !== 0) return Math.sign(d);
   return Math.sign(Number(ai < 0 ? 0 : a.slice(ai + 1)) - Number(bi < 0 ? 0 : b.slice(bi + 1)));
 }
+
+/** A stored state (the `data` field of a user's hash); null when absent or unreadable. */
+export function parseStoredState(data: unknown): UserState | null {
+  if (typeof data !== 'string') return null;
+  try {
+    return JSON.parse(data) as UserState;
+  } catch {
+    return null;
+  }
+}

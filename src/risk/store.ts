@@ -3,7 +3,7 @@ import { LRUCache } from 'lru-cache';
 import type { Keys } from '../keys.js';
 import { ChunkedPipeline } from '../redis/chunked-pipeline.js';
 import { levelRank, type BehaviorHit, type LevelChange, type RiskLevel } from '../types.js';
-import { emptyState, nextExpiry, type UserState } from './state.js';
+import { emptyState, nextExpiry, parseStoredState, type UserState } from './state.js';
 
 /**
  * Commits one user's effects atomically. KEYS: state hash, events stream, outbox stream, applied
@@ -231,6 +231,13 @@ export class RiskStore {
   async get(user: string): Promise<{ rev: number; state: UserState } | null> {
     const [rev, data] = await this.redis.hmget(this.keys.userState(user), 'rev', 'data');
     return data ? { rev: Number(rev ?? 0), state: JSON.parse(data) as UserState } : null;
+  }
+
+  /** Users' stored states, uncached, in one round trip; null for an unknown or unreadable one. */
+  async getMany(users: string[]): Promise<Array<UserState | null>> {
+    const p = this.redis.pipeline();
+    for (const u of users) p.hget(this.keys.userState(u), 'data');
+    return ((await p.exec()) ?? []).map(([, data]) => parseStoredState(data));
   }
 
   /** Forgets cached state (after an out-of-band change such as a reset). */

@@ -4,18 +4,15 @@ import type { Keys } from '../keys.js';
 import type { AuditLog } from '../audit/audit-log.js';
 import type { Logger } from '../obs/logger.js';
 import type { StreamEvent } from '../types.js';
-import type { RouteModule } from '../api/server.js';
 import { createSessionService, createSessionStore, type SessionService } from '../sessions/service.js';
 import { setQueueSink } from '../sessions/set-sink.js';
 import { sessionAudit } from '../../pipelines/session-audit.js';
-import { sessionRoutes } from '../api/routes/sessions.js';
 import type { SsfRuntime } from './ssf.js';
 
 /** The session-audit side: store, pipeline stage, service for API and CLI. */
 export interface SessionsRuntime {
   auditBatch(events: StreamEvent[]): Promise<void>;
   service: SessionService;
-  routes: RouteModule[];
 }
 
 /** Builds the session-audit side; revocations queue CAEP session-revoked SETs. */
@@ -41,6 +38,5 @@ export function buildSessions(deps: { config: () => Config; redis: Redis; keys: 
       }
     },
     service,
-    routes: [sessionRoutes],
   };
 }

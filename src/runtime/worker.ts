@@ -7,6 +7,7 @@ import { Keys } from '../keys.js';
 import { AuditLog } from '../audit/audit-log.js';
 import { createLogger, type Logger } from '../obs/logger.js';
 import { Metrics } from '../obs/metrics.js';
+import { observeBatch } from '../obs/batch-metrics.js';
 import { StreamSource } from '../ingest/stream-source.js';
 import { decodeEntry, type DecodeOptions } from '../ingest/decode.js';
 import { timeWindowOf } from '../ingest/time-window.js';
@@ -19,18 +20,16 @@ import { Scorer } from '../risk/scorer.js';
 import { OutboxRelay } from '../risk/outbox-relay.js';
 import { ExpirySweeper } from '../risk/sweeper.js';
 import { RiskService } from '../risk/service.js';
+import { UsersTable } from '../risk/users-table.js';
 import { riskScoring, type BatchReport } from '../../pipelines/risk-scoring.js';
 import { buildServer } from '../api/server.js';
 import { TokenSet } from '../api/auth.js';
-import { healthRoutes } from '../api/routes/health.js';
-import { riskRoutes } from '../api/routes/risk.js';
-import { auditRoutes } from '../api/routes/audit.js';
-import { consoleRoutes } from '../api/routes/console.js';
 import { connect, ready } from './connections.js';
 import { drainWorker } from './shutdown.js';
 import { buildSsf, type SsfRuntime } from './ssf.js';
-import { buildIngest, type IngestRuntime } from './ingest.js';
+import { buildIngest, type IngestRuntime } from './ingest-runtime.js';
 import { buildSessions, type SessionsRuntime } from './sessions.js';
+import { workerRoutes } from './routes.js';
 
 /** Options of {@link startWorker}. */
 export interface WorkerOptions {
@@ -76,7 +75,7 @@ export async function startWorker(opts: WorkerOptions = {}): Promise<WorkerHandl
   const consumer = opts.consumer ?? process.env.RISKSTREAM_CONSUMER ?? `${hostname()}-${process.pid}`;
 
   const ssf: SsfRuntime = await buildSsf({ config: () => config, redis, keys, audit, logger, metrics });
-  const ingest: IngestRuntime = await buildIngest({ config: () => config, redis, keys, logger, metrics });
+  const ingest: IngestRuntime = await buildIngest({ config: () => config, redis, logger, metrics });
   const sessions: SessionsRuntime = buildSessions({ config: () => config, redis, keys, audit, logger, ssf });
 
   const store = new RiskStore(redis, keys, { lruSize: config.raw.state.lru_size, eventsMaxlen: config.raw.state.max_events_per_user });
@@ -138,17 +137,7 @@ export async function startWorker(opts: WorkerOptions = {}): Promise<WorkerHandl
     pipeline$.subscribe({
       next: (r) => {
         progress.batch(r.read, r.acked, Date.now());
-        for (const [stream, n] of Object.entries(r.readByStream)) metrics.eventsRead.inc({ stream }, n);
-        metrics.eventsProcessed.inc(r.applied);
-        metrics.eventsSkipped.inc(r.skipped);
-        metrics.commitConflicts.inc(r.conflicts);
-        if (r.read) metrics.batchSeconds.observe(r.ms / 1000);
-        for (const h of r.hits) {
-          metrics.behaviorHits.inc({ behavior: h.behavior });
-          if (h.expiredOnArrival) metrics.hitsExpiredOnArrival.inc({ behavior: h.behavior });
-        }
-        for (const c of r.changes) metrics.riskChanges.inc({ level: c.current, initiator: c.initiatingEntity });
-        if (r.hits.length || r.changes.length) logger.info({ read: r.read, hits: r.hits.map((h) => `${h.behavior}`), changes: r.changes.map((c) => `${c.user}:${c.previous}->${c.current}`) }, 'batch');
+        observeBatch(metrics, logger, r);
         for (const l of listeners) l(r);
       },
       complete: () => pipelineDone(),
@@ -182,20 +171,12 @@ export async function startWorker(opts: WorkerOptions = {}): Promise<WorkerHandl
   );
 
   const tokens = new TokenSet(config.adminTokens, config.ingestTokens, config.ssfTokens, config.metricsTokens);
-  const ctx = {
-    config: () => config,
-    redis,
-    keys,
-    audit,
-    logger,
-    tokens,
+  const health = {
     metrics: async () => {
       await refreshGauges();
       return metrics.render();
     },
-    jwks: () => ssf.jwks(),
     readiness: readinessCheck({ redis, config: () => config, consumerGroup: () => groupJoined && !stopping, progress }),
-    services: { risk, sessions: sessions.service, ingest: ingest.service, ssf: ssf.service, ssfStreams: ssf.streams } as Record<string, unknown>,
   };
   const refreshGauges = async (): Promise<void> => {
     try {
@@ -218,7 +199,9 @@ export async function startWorker(opts: WorkerOptions = {}): Promise<WorkerHandl
       /* gauges are best effort */
     }
   };
-  const app: FastifyInstance = await buildServer(ctx, [healthRoutes, riskRoutes, auditRoutes, consoleRoutes, ...ssf.routes, ...ingest.routes, ...sessions.routes]);
+  const users = new UsersTable(redis, keys, store);
+  const routes = workerRoutes({ health, risk, users, audit, ssf, ingest: ingest.service, sessions: sessions.service });
+  const app: FastifyInstance = await buildServer({ config: () => config, tokens, logger }, routes);
   const port = opts.port ?? config.raw.http.port;
   const host = opts.host ?? config.raw.http.host;
   const address = await app.listen({ port, host });

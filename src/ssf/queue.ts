@@ -82,6 +82,11 @@ export function createSetQueue(connection: Redis, keys: Keys): SetQueue {
   return { queue, state: new DeliveryState(connection, keys), close: () => queue.close() };
 }
 
+/** Jobs per state (waiting, active, delayed, failed, completed, prioritized). */
+export function queueCounts(q: SetQueue): Promise<Record<string, number>> {
+  return q.queue.getJobCounts('waiting', 'active', 'delayed', 'failed', 'completed', 'prioritized');
+}
+
 function wants(r: ResolvedReceiver, event: ReceiverEvent): boolean {
   return r.enabled && r.events.includes(event);
 }

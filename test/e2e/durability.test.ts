@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Redis } from 'ioredis';
 import type { StreamNames } from '../../src/config/load.js';
 import { Keys } from '../../src/keys.js';
-import { replayFile } from '../../src/runtime/replay.js';
+import { replayFile } from '../../src/ingest/replay.js';
 import { jtiFor, levelChangeJobId } from '../../src/ssf/queue.js';
 import type { UserState } from '../../src/risk/state.js';
 import { cleanup, redisClient, testPrefix, waitFor } from '../helpers/redis.js';

@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config/load.js';
 import { Keys } from '../../src/keys.js';
 import { createLogger } from '../../src/obs/logger.js';
-import { replayFile } from '../../src/runtime/replay.js';
+import { replayFile } from '../../src/ingest/replay.js';
 import { startWorker, type WorkerHandle } from '../../src/runtime/worker.js';
 import { cleanup, redisClient, testPrefix, waitFor } from '../helpers/redis.js';
 import { spawnWorker, writeTestConfig, type TestConfig, type WorkerProcess } from '../helpers/worker.js';

@@ -113,15 +113,10 @@ export async function buildApi(t: { redis: Redis; keys: Keys; prefix: string }, 
   const config = { raw, prefix: t.prefix } as unknown as Config;
   const ctx: ApiContext = {
     config: () => config,
-    redis: t.redis,
-    keys: t.keys,
-    audit,
     logger: pino({ level: 'silent' }),
     tokens: new TokenSet([ADMIN], [INGEST]),
-    readiness: async () => ({ ok: true, checks: {} }),
-    services: { sessions: service },
   };
-  const app = await buildServer(ctx, [sessionRoutes]);
+  const app = await buildServer(ctx, [sessionRoutes({ sessions: service })]);
   return { app, service, store, audit, revoked };
 }
 

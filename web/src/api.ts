@@ -92,40 +92,10 @@ export async function api<T>(path: string, init: { method?: string; body?: unkno
   return data as T;
 }
 
-/* ---- shapes of the API's answers (CONTRACT.md §5 and src/api/routes/console.ts) ---- */
+/* ---- shapes of the API's answers: the console routes' own types (src/api/views/), the rest (CONTRACT.md §5) here ---- */
 
-export interface TableUser {
-  user: string;
-  level: Level;
-  version: number;
-  changed_at: string | null;
-  behaviors: Array<{ id: string; level: Level; summary: string; last_at: string; expires_at: string | null; hits: number }>;
-}
-
-export interface UsersTable {
-  users: TableUser[];
-  next_cursor: string | null;
-  counts: Record<Level | 'total', number>;
-  scanned: number;
-}
-
-export interface UserRisk {
-  user: string;
-  level: Level;
-  version: number;
-  changed_at: string | null;
-  next_expiry: string | null;
-  behaviors: Array<{
-    id: string;
-    level: Level;
-    first_at: string;
-    last_at: string;
-    expires_at: string | null;
-    hits: number;
-    summary: string;
-    evidence: Record<string, unknown>;
-  }>;
-}
+export type { Behavior, BehaviorsView, DeliveriesView, Delivery, Receiver, ReceiverHealth, ReceiversView, TableUser, UsersTable } from '../../src/api/views/console.js';
+export type { AuditEntry, AuditPage, UserRisk } from '../../src/api/views/admin.js';
 
 export interface RiskChangeEvent {
   id: string;
@@ -163,24 +133,6 @@ export interface RiskHitEvent {
 
 export type RiskEvent = RiskChangeEvent | RiskHitEvent;
 
-export interface Delivery {
-  id: string;
-  time: string | null;
-  action: string;
-  receiver: string | null;
-  event: string | null;
-  version?: number;
-  session_id?: string;
-  jti: string | null;
-  attempts: number | null;
-  outcome: string;
-  status?: number;
-  description?: string;
-  err?: string;
-  message?: string;
-  delay_ms?: number;
-}
-
 export interface Session {
   session_id: string;
   user: string;
@@ -204,55 +156,3 @@ export interface Device {
   session_id: string;
 }
 
-export interface AuditEntry {
-  id: string;
-  action: string;
-  actor: string;
-  target?: string;
-  time: string;
-  details: Record<string, unknown>;
-}
-
-export interface Receiver {
-  name: string;
-  source: 'config' | 'ssf-stream';
-  kind: string;
-  enabled: boolean;
-  endpoint: string;
-  audience: string;
-  subject_format: string;
-  events: string[];
-  alg: string;
-  timeout_ms: number;
-  rate_limit: number | null;
-  authorization: 'set' | 'none';
-  health: ReceiverHealth;
-}
-
-export interface ReceiverHealth {
-  last_success: Record<string, unknown> | null;
-  last_failure: Record<string, unknown> | null;
-  last_attempt: Record<string, unknown> | null;
-  delivered: number;
-  failed: number;
-  retries: number;
-  superseded: number;
-  queue: { waiting: number; delayed: number; active: number; total: number };
-}
-
-export interface ReceiversView {
-  receivers: Receiver[];
-  removed: Array<{ name: string; health: ReceiverHealth }>;
-  queue: Record<string, number>;
-  window: { since: string; entries: number; complete: boolean };
-}
-
-export interface Behavior {
-  id: string;
-  kind: string;
-  enabled: boolean;
-  risk_level: Level;
-  expires_after_ms: number | null;
-  description?: string;
-  params: Record<string, unknown>;
-}

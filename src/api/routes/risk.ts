@@ -1,9 +1,9 @@
 import type { RouteModule } from '../server.js';
-import { service } from '../context.js';
 import type { RiskService } from '../../risk/service.js';
 import { RISK_LEVELS, type RiskLevel } from '../../types.js';
 import { RiskstreamError } from '../../errors.js';
-import { Invalid, toUser } from '../../ingest/event-schema.js';
+import { userParam } from '../params.js';
+import type { UserRisk } from '../views/admin.js';
 import { decodeCursor } from '../../sessions/cursor.js';
 
 interface Q {
@@ -34,16 +34,9 @@ function eventsCursor(cursor: string | undefined): string | undefined {
   return cursor;
 }
 
-/** A user id from the path, normalised as at ingest (trimmed; emails lower-cased). */
-function userOf(raw: string): string {
-  const user = toUser(raw, 'user');
-  if (user instanceof Invalid) throw new RiskstreamError('BAD_REQUEST', 'user is required');
-  return user;
-}
-
 /** Users by level, a user's risk and risk events, and the admin reset. */
-export const riskRoutes: RouteModule = (app, ctx) => {
-  const risk = (): RiskService => service<RiskService>(ctx, 'risk');
+export const riskRoutes = (deps: { risk: RiskService }): RouteModule => (app) => {
+  const { risk } = deps;
 
   app.get<{ Querystring: Q }>('/v1/users', async (req) => {
     const { level } = req.query;
@@ -52,23 +45,23 @@ export const riskRoutes: RouteModule = (app, ctx) => {
     }
     const cursor = listCursor(req.query.cursor);
     const limit = limitOf(req.query);
-    return risk().list({ ...(level ? { level: level as RiskLevel } : {}), ...(cursor ? { cursor } : {}), ...(limit ? { limit } : {}) });
+    return risk.list({ ...(level ? { level: level as RiskLevel } : {}), ...(cursor ? { cursor } : {}), ...(limit ? { limit } : {}) });
   });
 
-  app.get<{ Params: { user: string } }>('/v1/users/:user/risk', async (req) => risk().get(userOf(req.params.user)));
+  app.get<{ Params: { user: string } }>('/v1/users/:user/risk', async (req): Promise<UserRisk> => risk.get(userParam(req.params.user)));
 
   app.get<{ Params: { user: string }; Querystring: Q }>('/v1/users/:user/events', async (req) => {
-    const user = userOf(req.params.user);
+    const user = userParam(req.params.user);
     const limit = limitOf(req.query);
     const cursor = eventsCursor(req.query.cursor);
-    await risk().get(user); // 404 for unknown users
-    return risk().events(user, { ...(cursor ? { cursor } : {}), ...(limit ? { limit } : {}) });
+    await risk.get(user); // 404 for unknown users
+    return risk.events(user, { ...(cursor ? { cursor } : {}), ...(limit ? { limit } : {}) });
   });
 
   app.post<{ Params: { user: string }; Body: { reason?: string } | undefined }>('/v1/users/:user/risk/reset', async (req) => {
     const body = req.body && typeof req.body === 'object' ? req.body : {};
     const reason = typeof body.reason === 'string' ? body.reason.slice(0, 500) : '';
-    const r = await risk().reset(userOf(req.params.user), req.actor, reason);
+    const r = await risk.reset(userParam(req.params.user), req.actor, reason);
     return { user: r.user, previous_level: r.previous, level: r.level, version: r.version, change_id: r.change?.id ?? null };
   });
 };

@@ -1,7 +1,6 @@
 import type { FastifyRequest } from 'fastify';
 import type { RouteModule } from '../server.js';
 import type { ApiContext } from '../context.js';
-import { service } from '../context.js';
 import { RiskstreamError } from '../../errors.js';
 import { boundedString, parseStreamBody, type StreamLimits, type StreamStatus } from '../../ssf/streams.js';
 import { streamCaller, type StreamCaller } from '../../ssf/stream-owner.js';
@@ -34,8 +33,8 @@ function streamRequest(req: Req, partial: boolean, limits: StreamLimits): Stream
  * tokens with the `ssf` scope (or admin). A stream belongs to the token that created it: other
  * ssf tokens get 404 for it. Streams live in Redis and receive SETs without a restart.
  */
-export const ssfStreamRoutes: RouteModule = (app, ctx) => {
-  const streams = (): StreamService => service<StreamService>(ctx, 'ssfStreams');
+export const ssfStreamRoutes = (deps: { streams: StreamService }): RouteModule => (app, ctx) => {
+  const { streams } = deps;
   const limits = (): StreamLimits => ctx.config().raw.ssf.limits;
   const opts = { config: { scope: 'ssf' as const } };
 
@@ -46,57 +45,57 @@ export const ssfStreamRoutes: RouteModule = (app, ctx) => {
   });
 
   app.post('/ssf/streams', opts, async (req: Req, reply) => {
-    const s = await streams().create(streamRequest(req, false, limits()), caller(ctx, req), req.actor);
-    return reply.code(201).send(streams().view(s));
+    const s = await streams.create(streamRequest(req, false, limits()), caller(ctx, req), req.actor);
+    return reply.code(201).send(streams.view(s));
   });
 
   app.get('/ssf/streams', opts, async (req: Req) => {
     const id = streamId(req, false);
-    if (id) return streams().view(await streams().get(id, caller(ctx, req)));
-    return (await streams().list(caller(ctx, req))).map((s) => streams().view(s));
+    if (id) return streams.view(await streams.get(id, caller(ctx, req)));
+    return (await streams.list(caller(ctx, req))).map((s) => streams.view(s));
   });
 
   app.patch('/ssf/streams', opts, async (req: Req) => {
     const id = streamId(req)!;
-    return streams().view(await streams().update(id, streamRequest(req, true, limits()), caller(ctx, req), req.actor));
+    return streams.view(await streams.update(id, streamRequest(req, true, limits()), caller(ctx, req), req.actor));
   });
 
   app.put('/ssf/streams', opts, async (req: Req) => {
     const id = streamId(req)!;
-    return streams().view(await streams().update(id, streamRequest(req, false, limits()), caller(ctx, req), req.actor, true));
+    return streams.view(await streams.update(id, streamRequest(req, false, limits()), caller(ctx, req), req.actor, true));
   });
 
   app.delete('/ssf/streams', opts, async (req: Req, reply) => {
-    await streams().delete(streamId(req)!, caller(ctx, req), req.actor);
+    await streams.delete(streamId(req)!, caller(ctx, req), req.actor);
     return reply.code(204).send();
   });
 
   app.get('/ssf/status', opts, async (req: Req) => {
-    const s = await streams().get(streamId(req)!, caller(ctx, req));
+    const s = await streams.get(streamId(req)!, caller(ctx, req));
     return { stream_id: s.stream_id, status: s.status, ...(s.reason ? { reason: s.reason } : {}) };
   });
 
   app.post('/ssf/status', opts, async (req: Req) => {
     const status = req.body?.status as StreamStatus;
     const reason = req.body?.reason === undefined ? undefined : boundedString(req.body.reason, 'reason', limits().description_length);
-    const s = await streams().setStatus(streamId(req)!, status, reason, caller(ctx, req), req.actor);
+    const s = await streams.setStatus(streamId(req)!, status, reason, caller(ctx, req), req.actor);
     return { stream_id: s.stream_id, status: s.status, ...(s.reason ? { reason: s.reason } : {}) };
   });
 
   // SSF §8.1.3.2: "the Event Transmitter responds with an empty 200 OK response".
   app.post('/ssf/subjects::add', opts, async (req: Req, reply) => {
-    await streams().subjects(streamId(req)!, req.body?.subject, 'add', caller(ctx, req), req.actor);
+    await streams.subjects(streamId(req)!, req.body?.subject, 'add', caller(ctx, req), req.actor);
     return reply.code(200).send();
   });
 
   app.post('/ssf/subjects::remove', opts, async (req: Req, reply) => {
-    await streams().subjects(streamId(req)!, req.body?.subject, 'remove', caller(ctx, req), req.actor);
+    await streams.subjects(streamId(req)!, req.body?.subject, 'remove', caller(ctx, req), req.actor);
     return reply.code(204).send();
   });
 
   app.post('/ssf/verify', opts, async (req: Req, reply) => {
     const state = req.body?.state === undefined ? undefined : boundedString(req.body.state, 'state', limits().state_length);
-    await streams().verify(streamId(req)!, state, caller(ctx, req));
+    await streams.verify(streamId(req)!, state, caller(ctx, req));
     return reply.code(204).send();
   });
 };

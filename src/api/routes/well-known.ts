@@ -1,9 +1,9 @@
 import type { RouteModule } from '../server.js';
 
 /** `/.well-known/jwks.json` and `/.well-known/ssf-configuration` (public). */
-export const wellKnownRoutes: RouteModule = (app, ctx) => {
+export const wellKnownRoutes = (deps: { jwks(): Promise<{ keys: unknown[] }> }): RouteModule => (app, ctx) => {
   app.get('/.well-known/jwks.json', { config: { scope: 'public' } }, async (_req, reply) => {
-    const jwks = ctx.jwks ? await ctx.jwks() : { keys: [] };
+    const jwks = await deps.jwks();
     return reply.header('cache-control', 'public, max-age=300').type('application/jwk-set+json').send(jwks);
   });
 

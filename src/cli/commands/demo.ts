@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { resolve } from 'node:path';
 import { packageRoot } from '../../package-root.js';
-import { runDemo } from '../../runtime/demo.js';
+import { runDemo } from '../demo.js';
 
 /** `riskstream demo`: the whole product end to end on this machine. */
 export function demoCommand(program: Command): void {

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { replayFile } from '../../runtime/replay.js';
+import { replayFile } from '../../ingest/replay.js';
 import { DEFAULT_CONFIG, openCli, print } from '../common.js';
 
 /** `riskstream replay <file.ndjson>`: appends events to the input streams. */

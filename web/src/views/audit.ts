@@ -1,5 +1,5 @@
 /** The audit log, newest first: filter by action (server side), actor and target (searched page by page). */
-import { api, qs, type AuditEntry } from '../api.js';
+import { api, qs, type AuditEntry, type AuditPage } from '../api.js';
 import { h, Region, type Child } from '../dom.js';
 import { num } from '../format.js';
 import { errorBox, levelBadge, time, userLink } from '../ui.js';
@@ -79,7 +79,7 @@ export function auditView(): View {
       let cursor: string | null = null;
       let read = 0;
       for (;;) {
-        const page: { entries: AuditEntry[]; next_cursor: string | null } = await api(`/v1/audit${qs({ action: filter.action, cursor, limit: PAGE })}`);
+        const page: AuditPage = await api(`/v1/audit${qs({ action: filter.action, cursor, limit: PAGE })}`);
         read += page.entries.length;
         for (const e of page.entries) if (matches(e)) found.push(e);
         cursor = page.next_cursor;

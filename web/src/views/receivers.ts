@@ -1,5 +1,5 @@
 /** Receivers (without secrets) with delivery health, and the behavior configuration in force. Read-only. */
-import { api, type Behavior, type Receiver, type ReceiversView } from '../api.js';
+import { api, type Behavior, type BehaviorsView, type Receiver, type ReceiversView } from '../api.js';
 import { h, Region, type Child } from '../dom.js';
 import { duration, humanize, num } from '../format.js';
 import { errorBox, levelBadge, pairs, time, tree } from '../ui.js';
@@ -122,7 +122,7 @@ export function receiversView(): View {
   let bx: Region;
 
   async function load(): Promise<void> {
-    const [r, b] = await Promise.allSettled([api<ReceiversView>('/v1/receivers'), api<{ behaviors: Behavior[]; files: string[] }>('/v1/behaviors')]);
+    const [r, b] = await Promise.allSettled([api<ReceiversView>('/v1/receivers'), api<BehaviorsView>('/v1/behaviors')]);
     if (r.status === 'fulfilled') {
       const v = r.value;
       rx.update({ r: v.receivers, q: v.queue, n: v.window.entries }, () => [

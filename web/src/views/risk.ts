@@ -1,5 +1,5 @@
 /** Users by risk level: filters, search, cursor paging, live. */
-import { api, qs, type Behavior, type UsersTable } from '../api.js';
+import { api, qs, type Behavior, type BehaviorsView, type UsersTable } from '../api.js';
 import { h, Region } from '../dom.js';
 import { LEVEL_TEXT, humanize, num } from '../format.js';
 import { errorBox, levelBadge, Pager, time, userLink } from '../ui.js';
@@ -118,7 +118,7 @@ export function riskView(): View {
     nav: 'risk',
     async mount(main) {
       try {
-        behaviors = (await api<{ behaviors: Behavior[] }>('/v1/behaviors')).behaviors;
+        behaviors = (await api<BehaviorsView>('/v1/behaviors')).behaviors;
       } catch {
         behaviors = [];
       }

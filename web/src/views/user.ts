@@ -1,5 +1,5 @@
 /** One user: level and why (evidence in words, travel map), timeline with SET outcomes, sessions, reset. */
-import { api, ApiError, qs, seg, type Delivery, type Device, type RiskChangeEvent, type RiskEvent, type Session, type UserRisk } from '../api.js';
+import { api, ApiError, qs, seg, type DeliveriesView, type Delivery, type Device, type RiskChangeEvent, type RiskEvent, type Session, type UserRisk } from '../api.js';
 import { h, Region, type Child } from '../dom.js';
 import { LEVEL_TEXT, duration, humanize, travelPair, travelWords } from '../format.js';
 import { loadWorld, travelMap } from '../map.js';
@@ -208,7 +208,7 @@ export function userView(user: string): View {
     // Deliveries are read from the audit log back to the oldest risk event shown (a minute before).
     const oldest = Math.min(...events.map((e) => Number(e.id.split('-')[0]) || Infinity));
     const since = Number.isFinite(oldest) ? oldest - 60_000 : undefined;
-    const deliveries = await api<{ deliveries: Delivery[] }>(`${base}/deliveries${qs({ limit: 500, since })}`)
+    const deliveries = await api<DeliveriesView>(`${base}/deliveries${qs({ limit: 500, since })}`)
       .then((r) => r.deliveries)
       .catch(() => [] as Delivery[]);
     return { risk, events, deliveries, sessions };

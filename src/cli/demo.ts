@@ -7,9 +7,9 @@ import { loadConfig } from '../config/load.js';
 import { createLogger } from '../obs/logger.js';
 import { generateKeyFiles } from '../ssf/keys.js';
 import { LocalReceiver, eventOf } from '../ssf/local-receiver.js';
-import { replayFile } from './replay.js';
-import { startWorker } from './worker.js';
-import { purgePrefix } from './purge.js';
+import { replayFile } from '../ingest/replay.js';
+import { startWorker } from '../runtime/worker.js';
+import { purgePrefix } from '../redis/purge.js';
 
 /** Options of {@link runDemo}. */
 export interface DemoOptions {

@@ -1,20 +1,13 @@
 import type { Redis } from 'ioredis';
 import type { Config } from '../config/load.js';
-import type { Keys } from '../keys.js';
-import type { Logger } from '../obs/logger.js';
 import type { Metrics } from '../obs/metrics.js';
-import type { RawEntry, StreamEvent } from '../types.js';
-import type { RouteModule } from '../api/server.js';
+import type { RawEntry } from '../types.js';
 import { RiskstreamError } from '../errors.js';
-import { openGeoIp, type GeoIp } from '../ingest/geoip.js';
-import { writeDeadLetters } from '../ingest/dead-letter.js';
-import { decodeBody, routeEvent } from '../ingest/http-body.js';
-import { BodyGate } from '../ingest/body-gate.js';
-import { scrubText } from '../secrets/secret-values.js';
-import { canonicalEntryFields } from '../ingest/decode.js';
-import { timeWindowOf } from '../ingest/time-window.js';
-import { startListBridge, type ListBridge } from '../ingest/list-bridge.js';
-import { eventsRoutes } from '../api/routes/events.js';
+import { writeDeadLetters } from './dead-letter.js';
+import { decodeBody, routeEvent } from './http-body.js';
+import { BodyGate } from './body-gate.js';
+import { canonicalEntryFields } from './decode.js';
+import { timeWindowOf } from './time-window.js';
 
 /** Records written to Redis per pipeline while a body is decoded. */
 const WRITE_CHUNK = 1000;
@@ -26,23 +19,12 @@ export interface IngestService {
   accept(body: Buffer, headers: { contentType?: string | undefined; contentEncoding?: string | undefined }): Promise<{ accepted: number; rejected: number; errors: Array<{ index: number; reason: string }> }>;
 }
 
-/** The ingest side of the worker: geo enrichment, dead letters, list bridge, HTTP ingest. */
-export interface IngestRuntime {
-  enrich?: (events: StreamEvent[]) => Promise<void>;
-  deadLetter(bad: Array<{ raw: RawEntry; reason: string }>): Promise<void>;
-  service: IngestService;
-  routes: RouteModule[];
-  close(): Promise<void>;
-}
-
-/** Builds the ingest side from config. */
-export async function buildIngest(deps: { config: () => Config; redis: Redis; keys: Keys; logger: Logger; metrics: Metrics }): Promise<IngestRuntime> {
-  const { redis, logger, metrics } = deps;
-  const cfg = deps.config();
-  const geo: GeoIp | null = await openGeoIp(cfg);
-  const bridge: ListBridge = startListBridge(redis, cfg.raw.bridge, {
-    onError: (err) => logger.warn({ err: (err as Error).message }, 'list bridge pass failed'),
-  });
+/**
+ * HTTP ingest (`POST /v1/events`): bodies decoded in chunks and appended to the input streams,
+ * bounded by `http.ingest_concurrency` / `http.ingest_queue`, refused under back-pressure.
+ */
+export function createIngestService(deps: { config: () => Config; redis: Redis; metrics: Metrics }): IngestService {
+  const { redis, metrics } = deps;
   let lag = { at: 0, value: 0 };
   const currentLag = async (): Promise<number> => {
     if (Date.now() - lag.at < 1000) return lag.value;
@@ -106,20 +88,5 @@ export async function buildIngest(deps: { config: () => Config; redis: Redis; ke
     },
     accept: (body, headers) => gate.run(() => acceptBody(body, headers)),
   };
-  return {
-    ...(geo
-      ? {
-          enrich: async (events: StreamEvent[]) => void geo.enrichEvents(events),
-        }
-      : {}),
-    deadLetter: async (bad) => {
-      const c = deps.config();
-      await writeDeadLetters(redis, c.streams.deadLetter, bad, { maxlen: c.raw.streams.maxlen, scrubPaths: c.raw.ingest.scrub_fields });
-      for (const b of bad) metrics.deadLettered.inc({ stream: b.raw.stream });
-      logger.warn({ count: bad.length, first: bad[0] ? scrubText(bad[0].reason) : undefined }, 'entries dead-lettered');
-    },
-    service,
-    routes: [eventsRoutes],
-    close: () => bridge.stop(),
-  };
+  return service;
 }

@@ -3,7 +3,7 @@ import { createInterface } from 'node:readline';
 import type { Redis } from 'ioredis';
 import type { StreamNames } from '../config/load.js';
 import { RiskstreamError } from '../errors.js';
-import { LOGIN_TYPES } from '../ingest/event-schema.js';
+import { LOGIN_TYPES } from './event-schema.js';
 
 /** Options of {@link replayFile}. */
 export interface ReplayOptions {

@@ -1,0 +1,43 @@
+import type { Redis } from 'ioredis';
+import type { Config } from '../config/load.js';
+import type { Logger } from '../obs/logger.js';
+import type { Metrics } from '../obs/metrics.js';
+import type { RawEntry, StreamEvent } from '../types.js';
+import { openGeoIp, type GeoIp } from '../ingest/geoip.js';
+import { writeDeadLetters } from '../ingest/dead-letter.js';
+import { scrubText } from '../secrets/secret-values.js';
+import { startListBridge, type ListBridge } from '../ingest/list-bridge.js';
+import { createIngestService, type IngestService } from '../ingest/http-ingest.js';
+
+/** The ingest side of the worker: geo enrichment, dead letters, list bridge, HTTP ingest. */
+export interface IngestRuntime {
+  enrich?: (events: StreamEvent[]) => Promise<void>;
+  deadLetter(bad: Array<{ raw: RawEntry; reason: string }>): Promise<void>;
+  service: IngestService;
+  close(): Promise<void>;
+}
+
+/** Builds the ingest side from config. */
+export async function buildIngest(deps: { config: () => Config; redis: Redis; logger: Logger; metrics: Metrics }): Promise<IngestRuntime> {
+  const { redis, logger, metrics } = deps;
+  const cfg = deps.config();
+  const geo: GeoIp | null = await openGeoIp(cfg);
+  const bridge: ListBridge = startListBridge(redis, cfg.raw.bridge, {
+    onError: (err) => logger.warn({ err: (err as Error).message }, 'list bridge pass failed'),
+  });
+  return {
+    ...(geo
+      ? {
+          enrich: async (events: StreamEvent[]) => void geo.enrichEvents(events),
+        }
+      : {}),
+    deadLetter: async (bad) => {
+      const c = deps.config();
+      await writeDeadLetters(redis, c.streams.deadLetter, bad, { maxlen: c.raw.streams.maxlen, scrubPaths: c.raw.ingest.scrub_fields });
+      for (const b of bad) metrics.deadLettered.inc({ stream: b.raw.stream });
+      logger.warn({ count: bad.length, first: bad[0] ? scrubText(bad[0].reason) : undefined }, 'entries dead-lettered');
+    },
+    service: createIngestService(deps),
+    close: () => bridge.stop(),
+  };
+}

@@ -1,0 +1,36 @@
+import { createHash } from 'node:crypto';
+import type { Redis } from 'ioredis';
+import type { ResolvedReceiver } from '../config/load.js';
+import type { Keys } from '../keys.js';
+import type { AuditLog } from '../audit/audit-log.js';
+import { displayEndpoint } from './display-endpoint.js';
+
+/** Non-secret fingerprint of a receiver's settings. */
+function fingerprint(r: ResolvedReceiver): string {
+  const { authorizationValue, authorization, ...rest } = r;
+  void authorization;
+  return createHash('sha256').update(JSON.stringify({ ...rest, auth: authorizationValue ? 'set' : 'none' })).digest('hex').slice(0, 16);
+}
+
+/**
+ * Audits configured receivers that were added, changed or removed since the last start or reload
+ * (`receiver.enabled` / `receiver.changed` / `receiver.disabled`), so enabling sharing shows in
+ * the audit log. Known receivers are remembered in Redis.
+ */
+export async function auditReceivers(deps: { redis: Redis; keys: Keys; audit: AuditLog }, receivers: ResolvedReceiver[]): Promise<void> {
+  const key = `${deps.keys.prefix}:receivers:known`;
+  const known = await deps.redis.hgetall(key);
+  const now = new Map(receivers.map((r) => [r.name, r]));
+  for (const [name, r] of now) {
+    const fp = fingerprint(r);
+    if (known[name] === fp) continue;
+    const action = known[name] === undefined ? (r.enabled ? 'receiver.enabled' : 'receiver.disabled') : 'receiver.changed';
+    await deps.audit.write({ action, actor: 'config', target: name, details: { kind: r.kind, endpoint: displayEndpoint(r.endpoint), audience: r.audience, events: r.events, enabled: r.enabled } });
+    await deps.redis.hset(key, name, fp);
+  }
+  for (const name of Object.keys(known)) {
+    if (now.has(name)) continue;
+    await deps.audit.write({ action: 'receiver.disabled', actor: 'config', target: name, details: { removed: true } });
+    await deps.redis.hdel(key, name);
+  }
+}
