@@ -1,4 +1,4 @@
-import { RiskstreamError } from '../errors.js';
+import { RiskstreamError } from './errors.js';
 
 const UNITS: Record<string, number> = {
   ms: 1,

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { isDuration, parseDuration } from './duration.js';
+import { isDuration, parseDuration } from '../duration.js';
 import { RISK_LEVELS, SEVERITIES } from '../types.js';
 import { isValidCidr } from '../detect/allow-list.js';
 

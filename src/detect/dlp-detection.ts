@@ -4,7 +4,7 @@
  * window length (see window-counter.ts). Blocked matches count too.
  */
 import type { DlpDetectionParams } from '../config/behaviors-schema.js';
-import { formatDuration } from '../config/duration.js';
+import { formatDuration } from '../duration.js';
 import { readDlp, isDlpAtLeast } from './dlp.js';
 import { isoTime } from './format.js';
 import type { Detector } from './types.js';

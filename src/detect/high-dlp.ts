@@ -5,7 +5,7 @@
  * at most once per window length (see window-counter.ts).
  */
 import type { HighDlpParams } from '../config/behaviors-schema.js';
-import { formatDuration } from '../config/duration.js';
+import { formatDuration } from '../duration.js';
 import { isDlpAtLeast } from './dlp.js';
 import { isoTime } from './format.js';
 import type { Detector } from './types.js';

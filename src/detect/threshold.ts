@@ -7,7 +7,7 @@
  * window length (see window-counter.ts).
  */
 import type { Matcher, ThresholdParams } from '../config/behaviors-schema.js';
-import { formatDuration } from '../config/duration.js';
+import { formatDuration } from '../duration.js';
 import type { CanonicalEvent } from '../types.js';
 import { getPath } from './fields.js';
 import { isoTime } from './format.js';
