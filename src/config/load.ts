@@ -4,10 +4,14 @@ import { LineCounter, parseDocument, isMap, type Document } from 'yaml';
 import type { z } from 'zod';
 import { RiskstreamError } from '../errors.js';
 import { packageRoot } from '../package-root.js';
-import { riskstreamSchema, type RiskstreamFileConfig, type ReceiverConfig, RECEIVER_EVENTS, type ReceiverEvent } from './schema.js';
+import { riskstreamSchema, type RiskstreamFileConfig, RECEIVER_EVENTS } from './schema.js';
 import { schemaFor, type BehaviorConfig, type BehaviorKind } from './behaviors-schema.js';
 import { resolveProfile } from '../ingest/profiles/index.js';
 import { readEnvTokens } from './env-tokens.js';
+import type { ResolvedReceiver } from './receiver.js';
+
+// TODO(issue 15, Must-have 2): importers in runtime/ and api/ still take the type from here.
+export type { ResolvedReceiver } from './receiver.js';
 
 /** One validation problem, located in its file. */
 export interface ConfigIssue {
@@ -15,20 +19,6 @@ export interface ConfigIssue {
   line: number;
   col: number;
   message: string;
-}
-
-/** A receiver with endpoint, audience, events and authorization resolved. */
-export interface ResolvedReceiver extends ReceiverConfig {
-  endpoint: string;
-  audience: string;
-  events: ReceiverEvent[];
-  alg: 'ES256' | 'RS256';
-  /** Resolved Authorization header value (secret: never log). */
-  authorizationValue?: string;
-  /** For a self-registered SSF stream: its `stream_id` (the verification SET's subject, SSF §8.1.4.1). */
-  streamId?: string;
-  /** Registered through the SSF stream API, not by an admin: its endpoint is checked at send time and its sends are limited. */
-  selfRegistered?: boolean;
 }
 
 /** Stream and key names, resolved from the prefix. */

@@ -1,9 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
-import type { ResolvedReceiver } from '../config/load.js';
+import type { ResolvedReceiver } from '../config/receiver.js';
 import type { ReceiverEvent, RiskstreamFileConfig } from '../config/schema.js';
 import { RiskstreamError } from '../errors.js';
 import type { Keys } from '../keys.js';
+import type { SigningAlg } from '../types.js';
 import { markStreamChanged } from './stream-cache.js';
 import { CAEP_RISK_LEVEL_CHANGE, CAEP_SESSION_REVOKED, OKTA_USER_RISK_CHANGE, SSF_VERIFICATION } from './set-builder.js';
 
@@ -72,7 +73,7 @@ export function streamReceiverName(id: string): string {
  * A stream as a delivery receiver (enabled only while the stream is `enabled`); its SETs are
  * signed with `alg` (the main signing key's).
  */
-export function streamReceiver(s: SsfStream, alg: 'ES256' | 'RS256' = 'ES256'): ResolvedReceiver {
+export function streamReceiver(s: SsfStream, alg: SigningAlg = 'ES256'): ResolvedReceiver {
   const events = [...new Set(s.events_requested.map((e) => STREAM_EVENTS[e]).filter((e): e is ReceiverEvent => !!e))];
   return {
     name: streamReceiverName(s.stream_id),
