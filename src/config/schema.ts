@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { isAllowedEndpointEntry } from '../ssf/endpoint-policy.js';
+import { isAllowedEndpointEntry } from './allowed-endpoints.js';
 import { durationMs } from './behaviors-schema.js';
 import { REASON_LANGUAGES, SIGNING_ALGS } from '../types.js';
 
