@@ -6,6 +6,7 @@ import { RiskstreamError } from '../errors.js';
 import { packageRoot } from '../package-root.js';
 import { riskstreamSchema, type RiskstreamFileConfig, RECEIVER_EVENTS } from './schema.js';
 import { schemaFor, type BehaviorConfig, type BehaviorKind } from './behaviors-schema.js';
+import { PREDEFINED_KINDS } from '../detect/registry.js';
 import { resolveProfile } from '../ingest/profiles/index.js';
 import { readEnvTokens } from './env-tokens.js';
 import type { ResolvedReceiver } from './receiver.js';
@@ -139,7 +140,7 @@ export function parseBehaviors(p: Parsed | undefined, issues: ConfigIssue[]): Be
       issues.push({
         file: p.file,
         ...locate(p, [id], true),
-        message: `unknown behavior "${id}" (predefined: impossible_travel, dlp_detection, high_dlp, endpoint_detection, device_posture_score, malicious_file, security_domain, high_risk_domain; or set kind: threshold)`,
+        message: `unknown behavior "${id}" (predefined: ${PREDEFINED_KINDS.join(', ')}; or set kind: threshold)`,
       });
       continue;
     }

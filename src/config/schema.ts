@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { isAllowedEndpointEntry } from './allowed-endpoints.js';
-import { durationMs } from './behaviors-schema.js';
+import { durationMs } from '../duration.js';
 import { REASON_LANGUAGES, SIGNING_ALGS } from '../types.js';
 
 const subjectFormat = z.enum(['email', 'iss_sub', 'opaque']);

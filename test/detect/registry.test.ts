@@ -1,8 +1,7 @@
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { PREDEFINED } from '../../src/config/behaviors-schema.js';
 import { loadConfig } from '../../src/config/load.js';
-import { DETECTOR_KINDS, detectorFor, isDetectorKind } from '../../src/detect/registry.js';
+import { DETECTOR_KINDS, PREDEFINED_KINDS, detectorFor, isDetectorKind } from '../../src/detect/registry.js';
 import { isRiskstreamError } from '../../src/errors.js';
 import type { CanonicalEvent } from '../../src/types.js';
 import { T0, ev, login, run } from './fixtures.js';
@@ -11,7 +10,7 @@ const configDir = fileURLToPath(new URL('../../config/', import.meta.url));
 
 describe('registry', () => {
   it('has a detector for every behavior kind', () => {
-    expect([...DETECTOR_KINDS].sort()).toEqual([...Object.keys(PREDEFINED), 'threshold'].sort());
+    expect([...DETECTOR_KINDS].sort()).toEqual([...PREDEFINED_KINDS, 'threshold'].sort());
     for (const kind of DETECTOR_KINDS) expect(detectorFor(kind).kind).toBe(kind);
     expect(isDetectorKind('nope')).toBe(false);
   });
