@@ -6,7 +6,7 @@
  *     → ingest, risk, ssf, sessions, audit   (domain)
  *     → config               (YAML loading and schemas, built from detect's registry)
  *     → detect               (pure detectors and their parameter schemas)
- *     → base: types, errors, keys, duration, package-root, redis, obs, secrets, net
+ *     → base: types, errors, keys, duration, login, package-root, redis, obs, secrets, net
  *
  * Type-only imports count (tsPreCompilationDeps), for cycles too. To add a folder, put it in
  * one of the LAYERS below.
@@ -17,7 +17,7 @@ const LAYERS = {
   domain: ['src/ingest', 'src/risk', 'src/ssf', 'src/sessions', 'src/audit'],
   config: ['src/config'],
   detect: ['src/detect'],
-  base: ['src/types.ts', 'src/errors.ts', 'src/keys.ts', 'src/duration.ts', 'src/package-root.ts', 'src/redis', 'src/obs', 'src/secrets', 'src/net'],
+  base: ['src/types.ts', 'src/errors.ts', 'src/keys.ts', 'src/duration.ts', 'src/login.ts', 'src/package-root.ts', 'src/redis', 'src/obs', 'src/secrets', 'src/net'],
 };
 
 /** A path regex matching every folder/file of the given layers. */

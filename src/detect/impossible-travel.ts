@@ -16,9 +16,9 @@
  * (`pairs`, as [earlier id, later id]). The hit's time is the later login of the shown pair.
  */
 import { z } from 'zod';
-import type { CanonicalEvent, LoginRecord } from '../types.js';
+import type { LoginRecord } from '../types.js';
 import { asnIn, ipInNetworks } from './allow-list.js';
-import { lower, typeIn } from './fields.js';
+import { isSuccessfulLogin } from '../login.js';
 import { cidr } from './params.js';
 import { MAX_DISTANCE_KM, byTime, measureTrip, packLogin, roughDistanceKm, toLoginRecord, tripEvidence, tripSummary, unpackLogin, type StoredLogin, type Trip } from './travel.js';
 import type { Detector, DetectorHit, DetectorLimits } from './types.js';
@@ -46,16 +46,6 @@ export function travelLogins(window: unknown): LoginRecord[] {
     if (r) out.push(r);
   }
   return out;
-}
-
-/** Event types that are logins (a session refresh is one too). */
-export const LOGIN_TYPES = ['login', 'session_refresh', 'refresh'] as const;
-
-/** True for a login whose outcome is missing or `success` (case-insensitive). */
-export function isSuccessfulLogin(event: CanonicalEvent): boolean {
-  if (!typeIn(event, LOGIN_TYPES)) return false;
-  const outcome = lower(event.outcome);
-  return outcome === undefined || outcome === '' || outcome === 'success';
 }
 
 interface Pair {
