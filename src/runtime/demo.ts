@@ -10,6 +10,7 @@ import { LocalReceiver, eventOf } from '../ssf/local-receiver.js';
 import { replayFile } from './replay.js';
 import { startWorker } from './worker.js';
 import { purgePrefix } from './purge.js';
+import { groupBacklog } from '../redis/stream-info.js';
 
 /** Options of {@link runDemo}. */
 export interface DemoOptions {
@@ -116,15 +117,8 @@ async function settle(redis: Redis, config: ReturnType<typeof loadConfig>, worke
   let last = -1;
   const until = Date.now() + 60_000;
   while (Date.now() < until) {
-    let busy = 0;
-    for (const s of config.streams.inputs) {
-      const groups = (await redis.xinfo('GROUPS', s)) as unknown[][];
-      for (const g of groups) {
-        const m: Record<string, unknown> = {};
-        for (let j = 0; j + 1 < g.length; j += 2) m[String(g[j])] = g[j + 1];
-        if (m.name === config.streams.group) busy += Number(m.pending ?? 0) + Number(m.lag ?? 0);
-      }
-    }
+    const backlog = await groupBacklog(redis, config.streams.inputs, config.streams.group);
+    const busy = backlog.pending + backlog.lag;
     const q = await redis.zcard(`{${config.prefix}}:bull:set-delivery:delayed`);
     const waiting = await redis.llen(`{${config.prefix}}:bull:set-delivery:wait`);
     const active = await redis.llen(`{${config.prefix}}:bull:set-delivery:active`);

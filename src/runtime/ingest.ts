@@ -15,6 +15,7 @@ import { canonicalEntryFields } from '../ingest/decode.js';
 import { timeWindowOf } from '../ingest/time-window.js';
 import { startListBridge, type ListBridge } from '../ingest/list-bridge.js';
 import { eventsRoutes } from '../api/routes/events.js';
+import { groupBacklog } from '../redis/stream-info.js';
 
 /** Records written to Redis per pipeline while a body is decoded. */
 const WRITE_CHUNK = 1000;
@@ -47,17 +48,8 @@ export async function buildIngest(deps: { config: () => Config; redis: Redis; ke
   const currentLag = async (): Promise<number> => {
     if (Date.now() - lag.at < 1000) return lag.value;
     const c = deps.config();
-    let total = 0;
-    const p = redis.pipeline();
-    for (const s of c.streams.inputs) p.xinfo('GROUPS', s);
-    for (const [err, rows] of (await p.exec()) ?? []) {
-      if (err) continue;
-      for (const row of rows as unknown[][]) {
-        const m: Record<string, unknown> = {};
-        for (let j = 0; j + 1 < row.length; j += 2) m[String(row[j])] = row[j + 1];
-        if (m.name === c.streams.group) total += Number(m.lag ?? 0) + Number(m.pending ?? 0);
-      }
-    }
+    const backlog = await groupBacklog(redis, c.streams.inputs, c.streams.group);
+    const total = backlog.lag + backlog.pending;
     lag = { at: Date.now(), value: total };
     return total;
   };
