@@ -3,6 +3,7 @@ import { dirname, join, resolve, basename } from 'node:path';
 import { LineCounter, parseDocument, isMap, type Document } from 'yaml';
 import type { z } from 'zod';
 import { RiskstreamError } from '../errors.js';
+import { Keys } from '../keys.js';
 import { packageRoot } from '../package-root.js';
 import { riskstreamSchema, type RiskstreamFileConfig, RECEIVER_EVENTS } from './schema.js';
 import { schemaFor, type BehaviorConfig, type BehaviorKind } from './behaviors-schema.js';
@@ -284,8 +285,9 @@ export function loadConfig(path: string, env: NodeJS.ProcessEnv = process.env): 
   }
   const prefix = raw.redis.prefix;
   const s = raw.streams;
-  const login = s.login ?? `${prefix}:login`;
-  const activity = s.activity ?? `${prefix}:activity`;
+  const keys = new Keys(prefix);
+  const login = s.login ?? keys.loginStream;
+  const activity = s.activity ?? keys.activityStream;
   return {
     dir,
     files: [mainFile, behaviorsFile].filter((f): f is string => !!f),
@@ -294,9 +296,9 @@ export function loadConfig(path: string, env: NodeJS.ProcessEnv = process.env): 
       login,
       activity,
       inputs: [...new Set([login, activity, ...s.extra])],
-      deadLetter: s.dead_letter ?? `${prefix}:dead-letter`,
-      riskEvents: s.risk_events ?? `${prefix}:risk-events`,
-      audit: s.audit ?? `${prefix}:audit`,
+      deadLetter: s.dead_letter ?? keys.deadLetterStream,
+      riskEvents: s.risk_events ?? keys.riskEventsStream,
+      audit: s.audit ?? keys.auditStream,
       group: s.group,
     },
     behaviors,

@@ -11,6 +11,8 @@ import { replayFile } from './replay.js';
 import { startWorker } from './worker.js';
 import { purgePrefix } from './purge.js';
 import { groupBacklog } from '../redis/stream-info.js';
+import { Keys } from '../keys.js';
+import { SET_DELIVERY_QUEUE } from '../ssf/queue.js';
 
 /** Options of {@link runDemo}. */
 export interface DemoOptions {
@@ -119,9 +121,10 @@ async function settle(redis: Redis, config: ReturnType<typeof loadConfig>, worke
   while (Date.now() < until) {
     const backlog = await groupBacklog(redis, config.streams.inputs, config.streams.group);
     const busy = backlog.pending + backlog.lag;
-    const q = await redis.zcard(`{${config.prefix}}:bull:set-delivery:delayed`);
-    const waiting = await redis.llen(`{${config.prefix}}:bull:set-delivery:wait`);
-    const active = await redis.llen(`{${config.prefix}}:bull:set-delivery:active`);
+    const keys = new Keys(config.prefix);
+    const q = await redis.zcard(keys.bullKey(SET_DELIVERY_QUEUE, 'delayed'));
+    const waiting = await redis.llen(keys.bullKey(SET_DELIVERY_QUEUE, 'wait'));
+    const active = await redis.llen(keys.bullKey(SET_DELIVERY_QUEUE, 'active'));
     const n = delivered();
     if (busy === 0 && q + waiting + active === 0 && n === last) {
       if (!quietSince) quietSince = Date.now();
@@ -134,7 +137,6 @@ async function settle(redis: Redis, config: ReturnType<typeof loadConfig>, worke
 }
 
 async function summary(redis: Redis, config: ReturnType<typeof loadConfig>, receivers: Array<[string, LocalReceiver]>, out: NodeJS.WritableStream, secs: string): Promise<number> {
-  const keysPrefix = config.prefix;
   const dead = await redis.xlen(config.streams.deadLetter);
   const feed = (await redis.xrange(config.streams.riskEvents, '-', '+')) as Array<[string, string[]]>;
   const hits = new Map<string, number>();
@@ -146,7 +148,7 @@ async function summary(redis: Redis, config: ReturnType<typeof loadConfig>, rece
     else changes.push(`  ${String(data.user).padEnd(24)} ${String(data.previous).toUpperCase().padEnd(6)} → ${String(data.current).toUpperCase().padEnd(6)} ${String(data.reason ?? '')}`);
   }
   const read = (await Promise.all(config.streams.inputs.map((s) => redis.xlen(s)))).reduce((a, b) => a + b, 0);
-  const sessions = await redis.zcard(`${keysPrefix}:sessions:expiry`);
+  const sessions = await redis.zcard(new Keys(config.prefix).sessionsByExpiry);
   out.write(`\nprocessed ${read} events in ${secs} s (${dead} dead-lettered with a reason)\n`);
   out.write(`sessions audited: ${sessions} active\n`);
   out.write(`behaviors hit:\n${[...hits].map(([b, n]) => `  ${b.padEnd(24)} ${n}`).join('\n') || '  none'}\n`);

@@ -135,7 +135,7 @@ function fingerprint(r: ResolvedReceiver): string {
  * the audit log. Known receivers are remembered in Redis.
  */
 async function auditReceivers(deps: SsfDeps): Promise<void> {
-  const key = `${deps.keys.prefix}:receivers:known`;
+  const key = deps.keys.receiversKnown;
   const known = await deps.redis.hgetall(key);
   const now = new Map(deps.config().receivers.map((r) => [r.name, r]));
   for (const [name, r] of now) {

@@ -198,11 +198,11 @@ export class SsfStreamStore {
 
   /** Key of the list of SETs held while the stream is paused. */
   heldKey(id: string): string {
-    return `${this.keys.prefix}:ssf:held:${id}`;
+    return this.keys.ssfHeld(id);
   }
 
   /** Key (PX = `min_verification_interval`) set by a stream's last verification request. */
   verifyKey(id: string): string {
-    return `${this.keys.prefix}:ssf:verify:${id}`;
+    return this.keys.ssfVerify(id);
   }
 }
