@@ -80,6 +80,13 @@ module.exports = {
       to: { path: '^src/(cli|runtime|api)/' },
     },
     {
+      name: 'every-module-in-a-layer',
+      severity: 'error',
+      comment: 'A module outside LAYERS: add its folder to one of them.',
+      from: {},
+      to: { path: '^(src|pipelines)/', pathNot: re(...Object.keys(LAYERS)) },
+    },
+    {
       name: 'not-to-unresolvable',
       severity: 'error',
       comment: 'An import that resolves to nothing.',
