@@ -49,6 +49,32 @@ export class Keys {
     return `${this.prefix}:u:{${tag(user)}}:devices`;
   }
 
+  /** SCAN pattern matching every user's outbox ({@link userOutbox}). */
+  get userOutboxPattern(): string {
+    return `${this.prefix}:u:*:outbox`;
+  }
+
+  /** Default input stream for logins (`streams.login` overrides it). */
+  get loginStream(): string {
+    return `${this.prefix}:login`;
+  }
+  /** Default input stream for everything else (`streams.activity`). */
+  get activityStream(): string {
+    return `${this.prefix}:activity`;
+  }
+  /** Default dead-letter stream (`streams.dead_letter`). */
+  get deadLetterStream(): string {
+    return `${this.prefix}:dead-letter`;
+  }
+  /** Default stream of every user's risk events (`streams.risk_events`). */
+  get riskEventsStream(): string {
+    return `${this.prefix}:risk-events`;
+  }
+  /** Default audit stream (`streams.audit`). */
+  get auditStream(): string {
+    return `${this.prefix}:audit`;
+  }
+
   /** Sorted set: every tracked user, scored by level rank * 1e13 + last change ms. */
   get usersByLevel(): string {
     return `${this.prefix}:users:level`;
@@ -64,6 +90,10 @@ export class Keys {
   /** String (JSON, TTL = session lifetime): a session's stored identity. */
   session(id: string): string {
     return `${this.prefix}:session:{${tag(id)}}`;
+  }
+  /** String (TTL): a revoked session's tombstone (same hash tag as the session). */
+  sessionTombstone(id: string): string {
+    return `${this.session(id)}:revoked`;
   }
   /** Sorted set: all session ids scored by login time (ms); pruned by expiry. */
   get sessionsByLogin(): string {
@@ -81,6 +111,18 @@ export class Keys {
   get ssfStreamChanges(): string {
     return `${this.prefix}:ssf:streams:changes`;
   }
+  /** List: SETs held for a paused SSF stream. */
+  ssfHeld(streamId: string): string {
+    return `${this.prefix}:ssf:held:${streamId}`;
+  }
+  /** String (PX = `min_verification_interval`): set by a stream's last verification request. */
+  ssfVerify(streamId: string): string {
+    return `${this.prefix}:ssf:verify:${streamId}`;
+  }
+  /** Hash: configured receiver name → fingerprint, as last audited (receiver.enabled / changed / disabled). */
+  get receiversKnown(): string {
+    return `${this.prefix}:receivers:known`;
+  }
   /** Hash: a receiver's delivery throttle (`tat` for its rate limit, `pause_until` after a 429). */
   receiverThrottle(receiver: string): string {
     return `${this.prefix}:ssf:rx:{${tag(receiver)}}:throttle`;
@@ -88,5 +130,13 @@ export class Keys {
   /** BullMQ prefix (hash-tagged so each queue fits one cluster slot). */
   get bullPrefix(): string {
     return `{${this.prefix}}:bull`;
+  }
+  /** One of BullMQ's keys for `queue` (`wait`, `active`, `delayed`, …). */
+  bullKey(queue: string, part: string): string {
+    return `${this.bullPrefix}:${queue}:${part}`;
+  }
+  /** SCAN patterns covering every key under the prefix: riskstream's own and BullMQ's. */
+  get ownedPatterns(): string[] {
+    return [`${this.prefix}:*`, `{${this.prefix}}:*`];
   }
 }

@@ -142,6 +142,19 @@ export interface LoginRecord {
   id?: string;
 }
 
+/** The JWS algorithms riskstream signs SETs with. */
+export const SIGNING_ALGS = ['ES256', 'RS256'] as const;
+/** A JWS algorithm riskstream signs SETs with. */
+export type SigningAlg = (typeof SIGNING_ALGS)[number];
+
+/** Language tags reason texts exist in (SET `reason_admin` / `reason_user`; `reason_languages`). */
+export const REASON_LANGUAGES = ['en', 'de', 'fr', 'es', 'it', 'pt', 'nl', 'ja'] as const;
+/** One of {@link REASON_LANGUAGES}. */
+export type ReasonLanguage = (typeof REASON_LANGUAGES)[number];
+
+/** Language-tagged text (`{"en": "…"}`). */
+export type LangText = Record<string, string>;
+
 /** Who caused a level change. */
 export type InitiatingEntity = 'system' | 'admin' | 'policy' | 'user';
 

@@ -1,9 +1,13 @@
+import type { Command } from 'commander';
 import { Redis } from 'ioredis';
 import { loadConfig, type Config } from '../config/load.js';
 import { Keys } from '../keys.js';
 import { escapeControls, escapeControlsKeepLines } from './terminal-text.js';
 
 /** The `--config` option's default: ./config. */
+/** A CLI command module: registers its command(s) on the program. */
+export type CommandModule = (program: Command) => void;
+
 export const DEFAULT_CONFIG = 'config';
 
 /** Loads config and opens a Redis connection for a one-shot CLI command. */

@@ -10,6 +10,9 @@ import { LocalReceiver, eventOf } from '../ssf/local-receiver.js';
 import { replayFile } from '../ingest/replay.js';
 import { startWorker } from '../runtime/worker.js';
 import { purgePrefix } from '../redis/purge.js';
+import { groupBacklog } from '../redis/stream-info.js';
+import { Keys } from '../keys.js';
+import { SET_DELIVERY_QUEUE } from '../ssf/queue.js';
 
 /** Options of {@link runDemo}. */
 export interface DemoOptions {
@@ -116,18 +119,12 @@ async function settle(redis: Redis, config: ReturnType<typeof loadConfig>, worke
   let last = -1;
   const until = Date.now() + 60_000;
   while (Date.now() < until) {
-    let busy = 0;
-    for (const s of config.streams.inputs) {
-      const groups = (await redis.xinfo('GROUPS', s)) as unknown[][];
-      for (const g of groups) {
-        const m: Record<string, unknown> = {};
-        for (let j = 0; j + 1 < g.length; j += 2) m[String(g[j])] = g[j + 1];
-        if (m.name === config.streams.group) busy += Number(m.pending ?? 0) + Number(m.lag ?? 0);
-      }
-    }
-    const q = await redis.zcard(`{${config.prefix}}:bull:set-delivery:delayed`);
-    const waiting = await redis.llen(`{${config.prefix}}:bull:set-delivery:wait`);
-    const active = await redis.llen(`{${config.prefix}}:bull:set-delivery:active`);
+    const backlog = await groupBacklog(redis, config.streams.inputs, config.streams.group);
+    const busy = backlog.pending + backlog.lag;
+    const keys = new Keys(config.prefix);
+    const q = await redis.zcard(keys.bullKey(SET_DELIVERY_QUEUE, 'delayed'));
+    const waiting = await redis.llen(keys.bullKey(SET_DELIVERY_QUEUE, 'wait'));
+    const active = await redis.llen(keys.bullKey(SET_DELIVERY_QUEUE, 'active'));
     const n = delivered();
     if (busy === 0 && q + waiting + active === 0 && n === last) {
       if (!quietSince) quietSince = Date.now();
@@ -140,7 +137,6 @@ async function settle(redis: Redis, config: ReturnType<typeof loadConfig>, worke
 }
 
 async function summary(redis: Redis, config: ReturnType<typeof loadConfig>, receivers: Array<[string, LocalReceiver]>, out: NodeJS.WritableStream, secs: string): Promise<number> {
-  const keysPrefix = config.prefix;
   const dead = await redis.xlen(config.streams.deadLetter);
   const feed = (await redis.xrange(config.streams.riskEvents, '-', '+')) as Array<[string, string[]]>;
   const hits = new Map<string, number>();
@@ -152,7 +148,7 @@ async function summary(redis: Redis, config: ReturnType<typeof loadConfig>, rece
     else changes.push(`  ${String(data.user).padEnd(24)} ${String(data.previous).toUpperCase().padEnd(6)} → ${String(data.current).toUpperCase().padEnd(6)} ${String(data.reason ?? '')}`);
   }
   const read = (await Promise.all(config.streams.inputs.map((s) => redis.xlen(s)))).reduce((a, b) => a + b, 0);
-  const sessions = await redis.zcard(`${keysPrefix}:sessions:expiry`);
+  const sessions = await redis.zcard(new Keys(config.prefix).sessionsByExpiry);
   out.write(`\nprocessed ${read} events in ${secs} s (${dead} dead-lettered with a reason)\n`);
   out.write(`sessions audited: ${sessions} active\n`);
   out.write(`behaviors hit:\n${[...hits].map(([b, n]) => `  ${b.padEnd(24)} ${n}`).join('\n') || '  none'}\n`);

@@ -3,11 +3,14 @@ import { dirname, join, resolve, basename } from 'node:path';
 import { LineCounter, parseDocument, isMap, type Document } from 'yaml';
 import type { z } from 'zod';
 import { RiskstreamError } from '../errors.js';
+import { Keys } from '../keys.js';
 import { packageRoot } from '../package-root.js';
-import { riskstreamSchema, type RiskstreamFileConfig, type ReceiverConfig, RECEIVER_EVENTS, type ReceiverEvent } from './schema.js';
+import { riskstreamSchema, type RiskstreamFileConfig, RECEIVER_EVENTS } from './schema.js';
 import { schemaFor, type BehaviorConfig, type BehaviorKind } from './behaviors-schema.js';
+import { PREDEFINED_KINDS } from '../detect/registry.js';
 import { resolveProfile } from '../ingest/profiles/index.js';
 import { readEnvTokens } from './env-tokens.js';
+import type { ResolvedReceiver } from './receiver.js';
 
 /** One validation problem, located in its file. */
 export interface ConfigIssue {
@@ -15,20 +18,6 @@ export interface ConfigIssue {
   line: number;
   col: number;
   message: string;
-}
-
-/** A receiver with endpoint, audience, events and authorization resolved. */
-export interface ResolvedReceiver extends ReceiverConfig {
-  endpoint: string;
-  audience: string;
-  events: ReceiverEvent[];
-  alg: 'ES256' | 'RS256';
-  /** Resolved Authorization header value (secret: never log). */
-  authorizationValue?: string;
-  /** For a self-registered SSF stream: its `stream_id` (the verification SET's subject, SSF §8.1.4.1). */
-  streamId?: string;
-  /** Registered through the SSF stream API, not by an admin: its endpoint is checked at send time and its sends are limited. */
-  selfRegistered?: boolean;
 }
 
 /** Stream and key names, resolved from the prefix. */
@@ -149,7 +138,7 @@ export function parseBehaviors(p: Parsed | undefined, issues: ConfigIssue[]): Be
       issues.push({
         file: p.file,
         ...locate(p, [id], true),
-        message: `unknown behavior "${id}" (predefined: impossible_travel, dlp_detection, high_dlp, endpoint_detection, device_posture_score, malicious_file, security_domain, high_risk_domain; or set kind: threshold)`,
+        message: `unknown behavior "${id}" (predefined: ${PREDEFINED_KINDS.join(', ')}; or set kind: threshold)`,
       });
       continue;
     }
@@ -293,8 +282,9 @@ export function loadConfig(path: string, env: NodeJS.ProcessEnv = process.env): 
   }
   const prefix = raw.redis.prefix;
   const s = raw.streams;
-  const login = s.login ?? `${prefix}:login`;
-  const activity = s.activity ?? `${prefix}:activity`;
+  const keys = new Keys(prefix);
+  const login = s.login ?? keys.loginStream;
+  const activity = s.activity ?? keys.activityStream;
   return {
     dir,
     files: [mainFile, behaviorsFile].filter((f): f is string => !!f),
@@ -303,9 +293,9 @@ export function loadConfig(path: string, env: NodeJS.ProcessEnv = process.env): 
       login,
       activity,
       inputs: [...new Set([login, activity, ...s.extra])],
-      deadLetter: s.dead_letter ?? `${prefix}:dead-letter`,
-      riskEvents: s.risk_events ?? `${prefix}:risk-events`,
-      audit: s.audit ?? `${prefix}:audit`,
+      deadLetter: s.dead_letter ?? keys.deadLetterStream,
+      riskEvents: s.risk_events ?? keys.riskEventsStream,
+      audit: s.audit ?? keys.auditStream,
       group: s.group,
     },
     behaviors,

@@ -1,7 +1,7 @@
 import { z } from 'zod';
-import { isAllowedEndpointEntry } from '../ssf/endpoint-policy.js';
-import { REASON_LANGUAGES } from '../ssf/reason-text.js';
-import { durationMs } from './behaviors-schema.js';
+import { isAllowedEndpointEntry } from './allowed-endpoints.js';
+import { durationMs } from '../duration.js';
+import { REASON_LANGUAGES, SIGNING_ALGS } from '../types.js';
 
 const subjectFormat = z.enum(['email', 'iss_sub', 'opaque']);
 
@@ -28,7 +28,7 @@ export const receiverSchema = z.strictObject({
   timeout: durationMs.prefault('10s'),
   /** Max SETs per second to this receiver (BullMQ limiter). */
   rate_limit: z.number().int().positive().optional(),
-  alg: z.enum(['ES256', 'RS256']).optional(),
+  alg: z.enum(SIGNING_ALGS).optional(),
   enabled: z.boolean().default(true),
   /**
    * Languages of the SET's `reason_admin` / `reason_user` besides English (which is always there):
@@ -40,7 +40,7 @@ export type ReceiverConfigInput = z.input<typeof receiverSchema>;
 
 export const signingKeySchema = z.strictObject({
   key_file: z.string(),
-  alg: z.enum(['ES256', 'RS256']).default('ES256'),
+  alg: z.enum(SIGNING_ALGS).default('ES256'),
   kid: z.string().optional(),
 });
 
@@ -96,7 +96,7 @@ export const riskstreamSchema = z.strictObject({
   signing: z
     .strictObject({
       key_file: z.string().default('keys/signing.pem'),
-      alg: z.enum(['ES256', 'RS256']).default('ES256'),
+      alg: z.enum(SIGNING_ALGS).default('ES256'),
       kid: z.string().optional(),
       /** Extra keys: RS256 for Okta receivers, and previous keys kept published after a rotation. */
       keys: z.array(signingKeySchema).default([]),

@@ -4,10 +4,25 @@
  * string) at `score_field` (dotted path). The first band with `min ≤ score ≤ max` sets the hit's
  * level; a score in no band is fine. Stateless: every low score reported is a fresh observation.
  */
-import type { DevicePostureScoreParams } from '../config/behaviors-schema.js';
+import { z } from 'zod';
 import type { CanonicalEvent } from '../types.js';
 import { firstString, getPath, toNumber, typeIn } from './fields.js';
+import { level } from './params.js';
 import type { Detector } from './types.js';
+
+const band = z.strictObject({ min: z.number(), max: z.number(), level });
+
+/** device_posture_score's parameters. */
+export const devicePostureScoreParams = z.strictObject({
+  /** Score bands; the level of the first band containing the score. The behavior's level is the band's. */
+  bands: z.array(band).default([
+    { min: 0, max: 50, level: 'high' },
+    { min: 51, max: 79, level: 'medium' }, // ZTA scores are integers
+  ]),
+  /** Event field holding the score (dotted path). */
+  score_field: z.string().default('score'),
+});
+export type DevicePostureScoreParams = z.output<typeof devicePostureScoreParams>;
 
 /** Event types that may carry a posture score. */
 export const POSTURE_TYPES = ['posture', 'endpoint'] as const;
@@ -28,6 +43,7 @@ export function bandFor(score: number, bands: readonly Band[]): Band | undefined
 /** The device_posture_score detector (stateless). */
 export const devicePostureScore: Detector<DevicePostureScoreParams, undefined> = {
   kind: 'device_posture_score',
+  params: devicePostureScoreParams,
   accepts: (event, params) => {
     const score = postureScore(event, params);
     return score !== undefined && bandFor(score, params.bands) !== undefined;

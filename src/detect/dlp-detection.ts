@@ -3,16 +3,26 @@
  * match fires; with a larger count, `count` matches within `window` (event time) fire, once per
  * window length (see window-counter.ts). Blocked matches count too.
  */
-import type { DlpDetectionParams } from '../config/behaviors-schema.js';
-import { formatDuration } from '../config/duration.js';
+import { z } from 'zod';
+import { durationMs, formatDuration } from '../duration.js';
 import { readDlp, isDlpAtLeast } from './dlp.js';
 import { isoTime } from './format.js';
+import { severity } from './params.js';
 import type { Detector } from './types.js';
 import { addEvent, type SlidingCount } from './window-counter.js';
+
+/** dlp_detection's parameters. */
+export const dlpDetectionParams = z.strictObject({
+  min_severity: severity.default('high'),
+  count: z.number().int().positive().default(1),
+  window: durationMs.prefault('1m'),
+});
+export type DlpDetectionParams = z.output<typeof dlpDetectionParams>;
 
 /** The dlp_detection detector. Window: recent matches when `count` > 1, else none. */
 export const dlpDetection: Detector<DlpDetectionParams, SlidingCount> = {
   kind: 'dlp_detection',
+  params: dlpDetectionParams,
   accepts: (event, params) => isDlpAtLeast(event, params.min_severity),
   detect(window, { event, eventId }, params, now, limits) {
     const m = readDlp(event);

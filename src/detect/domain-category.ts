@@ -4,10 +4,16 @@
  * case-insensitively with spaces and hyphens as underscores (`Command and Control` =
  * `command_and_control`). Counted whether or not the request was blocked. Stateless.
  */
-import type { DomainCategoryParams } from '../config/behaviors-schema.js';
+import { z } from 'zod';
 import type { CanonicalEvent } from '../types.js';
 import { firstString, getPath, lower } from './fields.js';
 import type { Detector } from './types.js';
+
+/** security_domain's and high_risk_domain's parameters. */
+export const domainCategoryParams = z.strictObject({
+  categories: z.array(z.string()).min(1),
+});
+export type DomainCategoryParams = z.output<typeof domainCategoryParams>;
 
 /** A category name in its comparable form. */
 export function normalizeCategory(c: string): string {
@@ -37,6 +43,7 @@ export function domainCategoryDetector(kind: 'security_domain' | 'high_risk_doma
   const label = kind === 'security_domain' ? 'Security-risk domain' : 'High-risk domain';
   return {
     kind,
+    params: domainCategoryParams,
     accepts: (event, params) => matchDomain(event, params.categories) !== undefined,
     detect(_window, { event, eventId }, params) {
       const m = matchDomain(event, params.categories);

@@ -6,11 +6,19 @@
  * `SeverityName`) and Microsoft Defender (`severity` Informational/Low/Medium/High). Every
  * qualifying detection fires; there is no window.
  */
-import type { EndpointDetectionParams } from '../config/behaviors-schema.js';
+import { z } from 'zod';
 import type { CanonicalEvent, Severity } from '../types.js';
 import { firstString, getPath, lower, toNumber, typeIn } from './fields.js';
+import { severity } from './params.js';
 import { normalizeSeverity, severityAtLeast } from './severity.js';
 import type { Detector } from './types.js';
+
+/** endpoint_detection's parameters. */
+export const endpointDetectionParams = z.strictObject({
+  min_severity: severity.default('high'),
+  vendors: z.array(z.string()).optional(),
+});
+export type EndpointDetectionParams = z.output<typeof endpointDetectionParams>;
 
 /** Event types carrying endpoint detections. */
 export const ENDPOINT_TYPES = ['endpoint', 'edr', 'xdr'] as const;
@@ -95,6 +103,7 @@ function qualifies(f: EndpointFinding | undefined, params: EndpointDetectionPara
 /** The endpoint_detection detector (stateless). */
 export const endpointDetection: Detector<EndpointDetectionParams, undefined> = {
   kind: 'endpoint_detection',
+  params: endpointDetectionParams,
   accepts: (event, params) => qualifies(readEndpointFinding(event), params),
   detect(_window, { event, eventId }, params) {
     const f = readEndpointFinding(event);

@@ -4,16 +4,26 @@
  * lateness are placed in their windows; a crossing fires once, and sustained volume fires again
  * at most once per window length (see window-counter.ts).
  */
-import type { HighDlpParams } from '../config/behaviors-schema.js';
-import { formatDuration } from '../config/duration.js';
+import { z } from 'zod';
+import { durationMs, formatDuration } from '../duration.js';
 import { isDlpAtLeast } from './dlp.js';
 import { isoTime } from './format.js';
+import { severity } from './params.js';
 import type { Detector } from './types.js';
 import { addEvent, type SlidingCount } from './window-counter.js';
+
+/** high_dlp's parameters. */
+export const highDlpParams = z.strictObject({
+  min_severity: severity.default('info'),
+  count: z.number().int().positive().default(15),
+  window: durationMs.prefault('1m'),
+});
+export type HighDlpParams = z.output<typeof highDlpParams>;
 
 /** The high_dlp detector. Window: recent DLP match times and ids. */
 export const highDlp: Detector<HighDlpParams, SlidingCount> = {
   kind: 'high_dlp',
+  params: highDlpParams,
   accepts: (event, params) => isDlpAtLeast(event, params.min_severity),
   detect(window, { event, eventId }, params, now, limits) {
     if (!isDlpAtLeast(event, params.min_severity)) return { window, hits: [] };

@@ -15,12 +15,24 @@
  * (`from`, `to`, `distance_km`, `speed_kmh`, `hours`) and lists every impossible pair it formed
  * (`pairs`, as [earlier id, later id]). The hit's time is the later login of the shown pair.
  */
-import type { ImpossibleTravelParams } from '../config/behaviors-schema.js';
-import type { CanonicalEvent, LoginRecord } from '../types.js';
+import { z } from 'zod';
+import type { LoginRecord } from '../types.js';
 import { asnIn, ipInNetworks } from './allow-list.js';
-import { lower, typeIn } from './fields.js';
+import { isSuccessfulLogin } from '../login.js';
+import { cidr } from './params.js';
 import { MAX_DISTANCE_KM, byTime, measureTrip, packLogin, roughDistanceKm, toLoginRecord, tripEvidence, tripSummary, unpackLogin, type StoredLogin, type Trip } from './travel.js';
 import type { Detector, DetectorHit, DetectorLimits } from './types.js';
+
+/** impossible_travel's parameters. */
+export const impossibleTravelParams = z.strictObject({
+  max_speed_kmh: z.number().positive().default(1000),
+  min_distance_km: z.number().nonnegative().default(500),
+  allow_networks: z.array(cidr).default([]),
+  allow_asns: z.array(z.number().int().nonnegative()).default([]),
+  /** Apply the accuracy radius of both logins (distance minus both radii). */
+  use_accuracy_radius: z.boolean().default(true),
+});
+export type ImpossibleTravelParams = z.output<typeof impossibleTravelParams>;
 
 /** Remembered logins, sorted by event time, in their stored form (see {@link travelLogins}). */
 export type TravelWindow = StoredLogin[];
@@ -34,16 +46,6 @@ export function travelLogins(window: unknown): LoginRecord[] {
     if (r) out.push(r);
   }
   return out;
-}
-
-/** Event types that are logins (a session refresh is one too). */
-export const LOGIN_TYPES = ['login', 'session_refresh', 'refresh'] as const;
-
-/** True for a login whose outcome is missing or `success` (case-insensitive). */
-export function isSuccessfulLogin(event: CanonicalEvent): boolean {
-  if (!typeIn(event, LOGIN_TYPES)) return false;
-  const outcome = lower(event.outcome);
-  return outcome === undefined || outcome === '' || outcome === 'success';
 }
 
 interface Pair {
@@ -111,6 +113,7 @@ function remember(logins: readonly LoginRecord[], rec: LoginRecord, params: Impo
 /** The impossible_travel detector. Window: the user's recent logins ({@link TravelWindow}). */
 export const impossibleTravel: Detector<ImpossibleTravelParams, TravelWindow> = {
   kind: 'impossible_travel',
+  params: impossibleTravelParams,
   accepts: (event) => isSuccessfulLogin(event),
   detect(window, { event, eventId }, params, now, limits) {
     const unchanged = { window, hits: [] };

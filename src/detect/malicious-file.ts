@@ -3,10 +3,16 @@
  * case-insensitively) is one of `verdicts`, in `swg`, `http` or `file` activity. Counted whether
  * or not the request was blocked (`action: block`). Stateless.
  */
-import type { MaliciousFileParams } from '../config/behaviors-schema.js';
+import { z } from 'zod';
 import type { CanonicalEvent } from '../types.js';
 import { firstString, getPath, lower, typeIn } from './fields.js';
 import type { Detector } from './types.js';
+
+/** malicious_file's parameters. */
+export const maliciousFileParams = z.strictObject({
+  verdicts: z.array(z.string()).default(['malicious']),
+});
+export type MaliciousFileParams = z.output<typeof maliciousFileParams>;
 
 /** Event types that carry file interactions. */
 export const FILE_TYPES = ['swg', 'http', 'file'] as const;
@@ -21,6 +27,7 @@ export function maliciousVerdict(event: CanonicalEvent, verdicts: readonly strin
 /** The malicious_file detector (stateless). */
 export const maliciousFile: Detector<MaliciousFileParams, undefined> = {
   kind: 'malicious_file',
+  params: maliciousFileParams,
   accepts: (event, params) => maliciousVerdict(event, params.verdicts) !== undefined,
   detect(_window, { event, eventId }, params) {
     const verdict = maliciousVerdict(event, params.verdicts);

@@ -1,5 +1,7 @@
-/** Which detector implements which behavior kind. */
-import type { BehaviorKind } from '../config/behaviors-schema.js';
+/**
+ * Which detector implements which behavior kind: a new behavior is its detector file plus one
+ * line here. config/behaviors-schema.ts builds the behaviors.yaml schema from this table.
+ */
 import { RiskstreamError } from '../errors.js';
 import { devicePostureScore } from './device-posture-score.js';
 import { dlpDetection } from './dlp-detection.js';
@@ -11,10 +13,11 @@ import { maliciousFile } from './malicious-file.js';
 import { threshold } from './threshold.js';
 import type { Detector } from './types.js';
 
-// Params and window differ per kind; the config schema types the params.
+// Params and window differ per kind; the detector's own `params` schema types them.
 type AnyDetector = Detector<any, any>;
 
-const DETECTORS: Record<BehaviorKind, AnyDetector> = {
+/** Predefined behaviors: the kind is also a behavior id (`impossible_travel:` in behaviors.yaml). */
+const PREDEFINED_DETECTORS = {
   impossible_travel: impossibleTravel,
   dlp_detection: dlpDetection,
   high_dlp: highDlp,
@@ -23,15 +26,39 @@ const DETECTORS: Record<BehaviorKind, AnyDetector> = {
   malicious_file: maliciousFile,
   security_domain: securityDomain,
   high_risk_domain: highRiskDomain,
+} satisfies Record<string, AnyDetector>;
+
+/** Kinds configured only under an id of the admin's choosing, with `kind:` (e.g. `failed_logins: {kind: threshold}`). */
+const KIND_ONLY_DETECTORS = {
   threshold,
-};
+} satisfies Record<string, AnyDetector>;
+
+const ALL = { ...PREDEFINED_DETECTORS, ...KIND_ONLY_DETECTORS };
+const DETECTORS: Record<BehaviorKind, AnyDetector> = ALL;
+
+/** The ids of the predefined behaviors. */
+export type PredefinedKind = keyof typeof PREDEFINED_DETECTORS;
+
+/** The kinds of behavior riskstream knows. */
+export type BehaviorKind = PredefinedKind | keyof typeof KIND_ONLY_DETECTORS;
+
+/** The validated parameters of a kind's detector. */
+export type DetectorParams<K extends BehaviorKind> = (typeof ALL)[K] extends Detector<infer P, any> ? P : never;
 
 /** Every behavior kind that has a detector. */
 export const DETECTOR_KINDS = Object.keys(DETECTORS) as readonly BehaviorKind[];
 
+/** The predefined behavior ids, in registry order. */
+export const PREDEFINED_KINDS = Object.keys(PREDEFINED_DETECTORS) as readonly PredefinedKind[];
+
 /** True when `kind` names a known detector. */
 export function isDetectorKind(kind: string): kind is BehaviorKind {
   return Object.hasOwn(DETECTORS, kind);
+}
+
+/** True when `id` is a predefined behavior id. */
+export function isPredefinedKind(id: string): id is PredefinedKind {
+  return Object.hasOwn(PREDEFINED_DETECTORS, id);
 }
 
 /**

@@ -6,13 +6,48 @@
  * within `window` of event time, counted per user and per `group_by` value tuple, fire once per
  * window length (see window-counter.ts).
  */
-import type { Matcher, ThresholdParams } from '../config/behaviors-schema.js';
-import { formatDuration } from '../config/duration.js';
+import { z } from 'zod';
+import { durationMs, formatDuration } from '../duration.js';
 import type { CanonicalEvent } from '../types.js';
 import { getPath } from './fields.js';
 import { isoTime } from './format.js';
 import type { Detector, DetectorLimits } from './types.js';
 import { addEvent, isSlidingCount, prune, type SlidingCount } from './window-counter.js';
+
+const literal = z.union([z.string(), z.number(), z.boolean()]);
+const matcher = z.union([
+  z.string(),
+  z.number(),
+  z.boolean(),
+  z.strictObject({ equals: literal }),
+  z.strictObject({ in: z.array(literal).min(1) }),
+  z.strictObject({
+    regex: z.string().refine(
+      (r) => {
+        try {
+          new RegExp(r);
+          return true;
+        } catch {
+          return false;
+        }
+      },
+      { message: 'must be a valid regular expression' },
+    ),
+  }),
+]);
+/** A field matcher in a threshold's `match`: a literal (equals), `{equals}`, `{in: []}` or `{regex}`. */
+export type Matcher = z.infer<typeof matcher>;
+
+/** threshold's parameters. */
+export const thresholdParams = z.strictObject({
+  /** Dotted field path (on the canonical event) → matcher. All must match. */
+  match: z.record(z.string(), matcher),
+  count: z.number().int().positive(),
+  window: durationMs,
+  /** Extra fields (dotted paths) to count separately by, beyond the user. */
+  group_by: z.array(z.string()).default([]),
+});
+export type ThresholdParams = z.output<typeof thresholdParams>;
 
 /** Per group key (JSON of the `group_by` values; `""` without group_by): its counting series. */
 export type ThresholdWindow = Record<string, SlidingCount>;
@@ -98,6 +133,7 @@ function describeGroup(values: Record<string, unknown>): string {
 /** The threshold detector. Window: one counting series per group ({@link ThresholdWindow}). */
 export const threshold: Detector<ThresholdParams, ThresholdWindow> = {
   kind: 'threshold',
+  params: thresholdParams,
   accepts: (event, params) => Number.isFinite(event.time) && matchesAll(event, params.match),
   detect(window, { event, eventId }, params, now, limits) {
     if (!Number.isFinite(event.time) || !matchesAll(event, params.match)) return { window, hits: [] };

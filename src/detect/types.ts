@@ -1,3 +1,4 @@
+import type { z } from 'zod';
 import type { CanonicalEvent } from '../types.js';
 
 /**
@@ -29,12 +30,19 @@ export interface DetectorLimits {
   allowedLateness: number;
 }
 
+/** A detector's parameter schema: a strict zod object (its fields only; config adds the common ones). */
+export type ParamsSchema = z.ZodObject<z.ZodRawShape, z.core.$strict>;
+
 /**
  * A pure detector: given its own per-user window (opaque JSON-able state, undefined at first),
  * one event, its params and `now`, it returns its new window and any hits. No I/O, no clock.
+ * A new behavior is one such file plus one line in registry.ts.
  */
 export interface Detector<P = Record<string, unknown>, W = unknown> {
+  /** The behavior kind (`kind:` in behaviors.yaml; for a predefined behavior also its id). */
   kind: string;
+  /** Its parameters' schema; `enabled`, `risk_level`, `expires_after`, `description` and `kind` are the config's. */
+  params: ParamsSchema;
   /** Cheap pre-filter: does this detector care about this event at all? */
   accepts(event: CanonicalEvent, params: P): boolean;
   detect(window: W | undefined, input: DetectorInput, params: P, now: number, limits: DetectorLimits): { window: W | undefined; hits: DetectorHit[] };

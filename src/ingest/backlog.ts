@@ -1,4 +1,5 @@
 import type { Cluster, Redis } from 'ioredis';
+import { groupBacklog } from '../redis/stream-info.js';
 
 /**
  * Stall detection for `/readyz` (issue 13, must-have 1): a pipeline that has not advanced for
@@ -42,19 +43,6 @@ export class ProgressClock {
 
 /** Reads the group's lag and pending counts over `streams` (one pipeline). */
 export async function readBacklog(redis: Redis | Cluster, streams: readonly string[], group: string): Promise<Backlog> {
-  const p = redis.pipeline();
-  for (const s of streams) p.xinfo('GROUPS', s);
-  const out: Backlog = { lag: 0, pending: 0 };
-  for (const [err, rows] of (await p.exec()) ?? []) {
-    if (err) continue;
-    for (const row of rows as unknown[][]) {
-      const m: Record<string, unknown> = {};
-      for (let j = 0; j + 1 < row.length; j += 2) m[String(row[j])] = row[j + 1];
-      if (m.name !== group) continue;
-      out.pending += Number(m.pending ?? 0);
-      // Redis < 7 has no `lag`; an unknown lag (null) counts as nothing waiting beyond pending.
-      if (m.lag !== null && m.lag !== undefined) out.lag += Number(m.lag);
-    }
-  }
-  return out;
+  // Redis < 7 has no `lag`; an unknown lag (null) counts as nothing waiting beyond pending.
+  return groupBacklog(redis, streams, group);
 }

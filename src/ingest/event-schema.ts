@@ -9,9 +9,6 @@ import { isRepresentableTime, TIME_INVALID, TIME_OUT_OF_RANGE } from './time-win
  * very same rule functions. Both keep unknown fields.
  */
 
-/** Event types that are logins: routed to the login stream and located from `ip`. */
-export const LOGIN_TYPES: ReadonlySet<string> = new Set(['login', 'session_refresh']);
-
 /** A rule's rejection: the message names the field. */
 export class Invalid {
   constructor(readonly message: string) {}

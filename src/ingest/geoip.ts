@@ -4,7 +4,7 @@ import { LRUCache } from 'lru-cache';
 import maxmind, { type CityResponse, type Reader } from 'maxmind';
 import { RiskstreamError } from '../errors.js';
 import type { CanonicalEvent, Geo, StreamEvent } from '../types.js';
-import { LOGIN_TYPES } from './event-schema.js';
+import { isLogin } from '../login.js';
 
 /** Options for opening a MaxMind city database. */
 export interface GeoIpOptions {
@@ -12,7 +12,7 @@ export interface GeoIpOptions {
   cacheSize?: number;
   /** Reload the file when it changes on disk (clears the cache). Default false. */
   watch?: boolean;
-  /** Event types to locate. Default: the login types (`login`, `session_refresh`). */
+  /** Event types to locate. Default: the logins (src/login.ts). */
   types?: Iterable<string>;
 }
 
@@ -25,14 +25,14 @@ const MISS = false as const;
  */
 export class GeoIp {
   private readonly cache: LRUCache<string, Geo | typeof MISS>;
-  private readonly types: ReadonlySet<string>;
+  private readonly types: ReadonlySet<string> | undefined;
 
   private constructor(
     private readonly reader: Reader<CityResponse>,
     opts: GeoIpOptions,
   ) {
     this.cache = new LRUCache({ max: Math.max(1, opts.cacheSize ?? 10_000) });
-    this.types = opts.types ? new Set(opts.types) : LOGIN_TYPES;
+    this.types = opts.types ? new Set(opts.types) : undefined;
   }
 
   /** Opens `path`. Throws CONFIG_INVALID when the file is missing or not a MaxMind DB. */
@@ -63,7 +63,7 @@ export class GeoIp {
 
   /** Returns the event with `geo` filled from `ip` when it is a login without coordinates; else the event itself. */
   enrich(event: CanonicalEvent): CanonicalEvent {
-    if ((event.geo && event.geo.lat !== undefined) || !event.ip || !this.types.has(event.type)) return event;
+    if ((event.geo && event.geo.lat !== undefined) || !event.ip || !(this.types ? this.types.has(event.type) : isLogin(event))) return event;
     const geo = this.lookup(event.ip);
     // Country-only geo keeps its own country/city; the lookup adds coordinates.
     return geo ? { ...event, geo: { ...geo, ...event.geo } } : event;

@@ -4,7 +4,7 @@ import type { StreamNames } from '../config/load.js';
 import { RiskstreamError } from '../errors.js';
 import type { CanonicalEvent } from '../types.js';
 import { decodeObject, type DecodeOptions } from './decode.js';
-import { LOGIN_TYPES } from './event-schema.js';
+import { isLogin } from '../login.js';
 import { splitBody, type BodySpans } from './body-records.js';
 
 /**
@@ -124,7 +124,7 @@ export async function parseEventsBody(
   return items;
 }
 
-/** The input stream for an event: logins (`login`, `session_refresh`) → login, else activity. */
+/** The input stream for an event: logins (src/login.ts) → login, else activity. */
 export function routeEvent(event: Pick<CanonicalEvent, 'type'>, streams: Pick<StreamNames, 'login' | 'activity'>): string {
-  return LOGIN_TYPES.has(event.type) ? streams.login : streams.activity;
+  return isLogin(event) ? streams.login : streams.activity;
 }

@@ -8,6 +8,7 @@ import { decodeBody, routeEvent } from './http-body.js';
 import { BodyGate } from './body-gate.js';
 import { canonicalEntryFields } from './decode.js';
 import { timeWindowOf } from './time-window.js';
+import { groupBacklog } from '../redis/stream-info.js';
 
 /** Records written to Redis per pipeline while a body is decoded. */
 const WRITE_CHUNK = 1000;
@@ -29,17 +30,8 @@ export function createIngestService(deps: { config: () => Config; redis: Redis; 
   const currentLag = async (): Promise<number> => {
     if (Date.now() - lag.at < 1000) return lag.value;
     const c = deps.config();
-    let total = 0;
-    const p = redis.pipeline();
-    for (const s of c.streams.inputs) p.xinfo('GROUPS', s);
-    for (const [err, rows] of (await p.exec()) ?? []) {
-      if (err) continue;
-      for (const row of rows as unknown[][]) {
-        const m: Record<string, unknown> = {};
-        for (let j = 0; j + 1 < row.length; j += 2) m[String(row[j])] = row[j + 1];
-        if (m.name === c.streams.group) total += Number(m.lag ?? 0) + Number(m.pending ?? 0);
-      }
-    }
+    const backlog = await groupBacklog(redis, c.streams.inputs, c.streams.group);
+    const total = backlog.lag + backlog.pending;
     lag = { at: Date.now(), value: total };
     return total;
   };

@@ -3,7 +3,7 @@ import { createInterface } from 'node:readline';
 import type { Redis } from 'ioredis';
 import type { StreamNames } from '../config/load.js';
 import { RiskstreamError } from '../errors.js';
-import { LOGIN_TYPES } from './event-schema.js';
+import { isLogin } from '../login.js';
 
 /** Options of {@link replayFile}. */
 export interface ReplayOptions {
@@ -84,7 +84,7 @@ export async function replayFile(redis: Redis, streams: StreamNames, file: strin
       } catch {
         /* appended raw; the worker dead-letters it */
       }
-      const stream = opts.stream ?? (LOGIN_TYPES.has(String(type)) ? streams.login : streams.activity);
+      const stream = opts.stream ?? (isLogin({ type }) ? streams.login : streams.activity);
       byStream[stream] = (byStream[stream] ?? 0) + 1;
       p.xadd(stream, '*', 'event', payload);
     }

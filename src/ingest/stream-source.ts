@@ -1,5 +1,6 @@
 import type { Redis } from 'ioredis';
 import type { RawEntry } from '../types.js';
+import { idMs, parseGroups, parseStreamInfo } from '../redis/stream-info.js';
 
 /** Options of a consumer-group reader over the input streams. */
 export interface StreamSourceOptions {
@@ -24,17 +25,6 @@ export interface Batch {
 type XEntry = [string, string[] | null];
 
 /** The ms part of a stream entry id. */
-function idMs(id: string): number {
-  const dash = id.indexOf('-');
-  return Number(dash < 0 ? id : id.slice(0, dash));
-}
-
-/** A flat [k, v, k, v …] reply as an object. */
-function fieldsOf(row: unknown[]): Record<string, unknown> {
-  const out: Record<string, unknown> = {};
-  for (let i = 0; i + 1 < row.length; i += 2) out[String(row[i])] = row[i + 1];
-  return out;
-}
 
 function toRaw(stream: string, rows: XEntry[], deliveries: number, out: RawEntry[]): void {
   for (const [id, flat] of rows) {
@@ -145,11 +135,11 @@ export class StreamSource {
       const [serr, info] = res[2 + i * 3] ?? [new Error('no reply')];
       const [perr, pending] = res[3 + i * 3] ?? [new Error('no reply')];
       if (gerr || serr || perr) return this.ackedBelowMs;
-      const group = (groups as unknown[][]).map(fieldsOf).find((g) => g.name === this.opts.group);
+      const group = parseGroups(groups).find((g) => g.name === this.opts.group);
       if (!group) return this.ackedBelowMs;
       const [count, smallest] = pending as [number, string | null];
-      const lastDelivered = String(group['last-delivered-id']);
-      const lastGenerated = String(fieldsOf(info as unknown[])['last-generated-id']);
+      const lastDelivered = group.lastDeliveredId;
+      const lastGenerated = parseStreamInfo(info).lastGeneratedId;
       byStream[s] = count > 0 && smallest ? idMs(smallest) : lastDelivered !== lastGenerated ? idMs(lastDelivered) : Math.max(idMs(lastDelivered), redisNow - 60_000);
     }
     this.ackedByStream = byStream;

@@ -1,5 +1,5 @@
 import type { CanonicalEvent } from '../types.js';
-import { formatDuration } from '../config/duration.js';
+import { formatDuration } from '../duration.js';
 
 /**
  * The plausible and representable range of input times (issue 13 row 1, issue 14 item 4). Pure:

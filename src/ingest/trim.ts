@@ -1,4 +1,5 @@
 import type { Redis } from 'ioredis';
+import { idMs, parseGroups } from '../redis/stream-info.js';
 
 /**
  * Trims input streams by age without ever dropping an unacked entry: the cut is the older of
@@ -11,22 +12,14 @@ export async function trimInputs(redis: Redis, streams: readonly string[], group
   for (const stream of streams) {
     let cut = now - retentionMs;
     const pending = (await redis.xpending(stream, group)) as [number, string | null, string | null, unknown];
-    if (pending[0] > 0 && pending[1]) cut = Math.min(cut, msOf(pending[1]));
-    const groups = (await redis.xinfo('GROUPS', stream)) as unknown[][];
-    for (const g of groups) {
-      const m: Record<string, unknown> = {};
-      for (let j = 0; j + 1 < g.length; j += 2) m[String(g[j])] = g[j + 1];
+    if (pending[0] > 0 && pending[1]) cut = Math.min(cut, idMs(pending[1]));
+    for (const g of parseGroups(await redis.xinfo('GROUPS', stream))) {
       // Every group reading this stream must have seen (and acked) what is trimmed.
-      const last = String(m['last-delivered-id'] ?? '0-0');
-      cut = Math.min(cut, msOf(last));
-      if (m.name !== group && Number(m.pending ?? 0) > 0) cut = Math.min(cut, 0);
+      cut = Math.min(cut, idMs(g.lastDeliveredId));
+      if (g.name !== group && g.pending > 0) cut = Math.min(cut, 0);
     }
     if (cut <= 0) continue;
     out[stream] = Number(await redis.xtrim(stream, 'MINID', '~', `${cut}-0`));
   }
   return out;
-}
-
-function msOf(id: string): number {
-  return Number(id.slice(0, id.indexOf('-')));
 }

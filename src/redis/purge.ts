@@ -1,8 +1,9 @@
 import type { Redis } from 'ioredis';
+import { Keys } from '../keys.js';
 
 /** Deletes every key riskstream owns under a prefix (its own keys and BullMQ's `{prefix}:bull…`). */
 export async function purgePrefix(redis: Redis, prefix: string): Promise<void> {
-  for (const pattern of [`${prefix}:*`, `{${prefix}}:*`]) {
+  for (const pattern of new Keys(prefix).ownedPatterns) {
     let cursor = '0';
     do {
       const [next, keys] = await redis.scan(cursor, 'MATCH', pattern, 'COUNT', 1000);

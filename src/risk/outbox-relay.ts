@@ -108,7 +108,7 @@ export class OutboxRelay {
   /** Marks every user with a non-empty outbox as pending (start-up scan; covers a crash between marks). */
   async recover(): Promise<void> {
     let cursor = '0';
-    const match = `${this.keys.prefix}:u:*:outbox`;
+    const match = this.keys.userOutboxPattern;
     do {
       const [next, found] = await this.redis.scan(cursor, 'MATCH', match, 'COUNT', 1000);
       cursor = next;

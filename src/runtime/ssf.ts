@@ -1,5 +1,6 @@
 import type { Redis } from 'ioredis';
-import type { Config, ResolvedReceiver } from '../config/load.js';
+import type { Config } from '../config/load.js';
+import type { ResolvedReceiver } from '../config/receiver.js';
 import type { Keys } from '../keys.js';
 import type { AuditLog } from '../audit/audit-log.js';
 import type { Logger } from '../obs/logger.js';

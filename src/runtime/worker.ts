@@ -30,6 +30,7 @@ import { buildSsf, type SsfRuntime } from './ssf.js';
 import { buildIngest, type IngestRuntime } from './ingest-runtime.js';
 import { buildSessions, type SessionsRuntime } from './sessions.js';
 import { workerRoutes } from './routes.js';
+import { readGroups } from '../redis/stream-info.js';
 
 /** Options of {@link startWorker}. */
 export interface WorkerOptions {
@@ -180,17 +181,12 @@ export async function startWorker(opts: WorkerOptions = {}): Promise<WorkerHandl
   };
   const refreshGauges = async (): Promise<void> => {
     try {
-      const groups = redis.pipeline();
-      for (const s of config.streams.inputs) groups.xinfo('GROUPS', s);
-      const res = (await groups.exec()) ?? [];
+      const groups = await readGroups(redis, config.streams.inputs);
       config.streams.inputs.forEach((s, i) => {
-        const rows = (res[i]?.[1] ?? []) as unknown[][];
-        for (const row of rows) {
-          const m: Record<string, unknown> = {};
-          for (let j = 0; j + 1 < row.length; j += 2) m[String(row[j])] = row[j + 1];
-          if (m.name !== config.streams.group) continue;
-          metrics.pending.set({ stream: s }, Number(m.pending ?? 0));
-          if (m.lag !== null && m.lag !== undefined) metrics.consumerLag.set({ stream: s }, Number(m.lag));
+        for (const g of groups[i] ?? []) {
+          if (g.name !== config.streams.group) continue;
+          metrics.pending.set({ stream: s }, g.pending);
+          if (g.lag !== null) metrics.consumerLag.set({ stream: s }, g.lag);
         }
       });
       const counts = await ssf.queueCounts();

@@ -1,6 +1,7 @@
 import type { CanonicalEvent } from '../types.js';
 import type { RiskstreamFileConfig } from '../config/schema.js';
 import { looksLikeJwt, redactOptions, redactValue, sha256Hex, type RedactOptions } from './redact.js';
+import { isSuccessfulLogin } from '../login.js';
 
 /** The `sessions` section of the configuration (redact_claims, default_lifetime ms, max_per_user). */
 export type SessionSettings = RiskstreamFileConfig['sessions'];
@@ -40,22 +41,15 @@ export interface DeviceIdentity {
   session_id: string;
 }
 
-/** Event types whose successful events carrying a session are stored. */
-const LOGIN_TYPES: ReadonlySet<string> = new Set(['login', 'session_refresh']);
 const SESSION_KNOWN = new Set(['id', 'expires_at', 'idp', 'claims']);
 const MAX_ID_LENGTH = 512;
 
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
-/** True for a successful login (or session refresh) that carries a session id. */
+/** True for a successful login (src/login.ts: a session refresh is one too) that carries a session id. */
 export function isSessionLogin(e: CanonicalEvent): boolean {
   const id = e.session?.id as unknown;
-  return (
-    LOGIN_TYPES.has(e.type) &&
-    typeof e.outcome === 'string' &&
-    e.outcome.toLowerCase() === 'success' &&
-    ((typeof id === 'string' && id.length > 0) || (typeof id === 'number' && Number.isFinite(id)))
-  );
+  return isSuccessfulLogin(e) && ((typeof id === 'string' && id.length > 0) || (typeof id === 'number' && Number.isFinite(id)));
 }
 
 /**

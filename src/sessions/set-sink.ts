@@ -1,4 +1,4 @@
-import type { ResolvedReceiver } from '../config/load.js';
+import type { ResolvedReceiver } from '../config/receiver.js';
 import { enqueueSessionRevoked, type SetQueue } from '../ssf/queue.js';
 import type { SessionRevoked } from '../ssf/set-builder.js';
 import type { StreamService } from '../ssf/stream-service.js';

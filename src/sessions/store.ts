@@ -62,7 +62,7 @@ export class SessionStore {
 
   /** The tombstone key of a revoked session (same hash tag as the session). */
   tombstoneKey(id: string): string {
-    return `${this.keys.session(id)}:revoked`;
+    return this.keys.sessionTombstone(id);
   }
 
   /** Stores identities in one pipelined round trip (a second only to clean up trims or revoked replays). */

@@ -6,7 +6,7 @@
  */
 import { DelayedError, UnrecoverableError, type Job } from 'bullmq';
 import type { AuditLog } from '../audit/audit-log.js';
-import type { ResolvedReceiver } from '../config/load.js';
+import type { ResolvedReceiver } from '../config/receiver.js';
 import { isRiskstreamError, RiskstreamError } from '../errors.js';
 import type { Logger } from '../obs/logger.js';
 import type { LevelChange } from '../types.js';

@@ -9,7 +9,8 @@ import { lookup } from 'node:dns/promises';
 import type { LookupFunction } from 'node:net';
 import ipaddr from 'ipaddr.js';
 import { RiskstreamError } from '../errors.js';
-import { classifyAddress, parseIp, type IpAddress } from './address-class.js';
+import { bareHost, parseAllowedEndpoints, type AllowedEndpoint } from '../config/allowed-endpoints.js';
+import { classifyAddress, parseIp, type IpAddress } from '../net/address-class.js';
 
 /** One resolved address. */
 export interface ResolvedAddress {
@@ -44,50 +45,8 @@ export const systemResolver: Resolver = async (hostname) => {
 /** Why an endpoint was refused (`details.reason` of the ENDPOINT_REFUSED error). */
 export type RefusalReason = 'invalid_url' | 'scheme' | 'address' | 'unresolvable';
 
-type Entry = { kind: 'name'; host: string; port?: string } | { kind: 'net'; range: [IpAddress, number]; port?: string };
-
 function refuse(reason: RefusalReason, message: string, extra: Record<string, unknown> = {}): never {
   throw new RiskstreamError('ENDPOINT_REFUSED', message, { reason, ...extra });
-}
-
-const bare = (host: string): string => host.replace(/^\[|\]$/g, '').replace(/\.$/, '').toLowerCase();
-
-function net(addr: IpAddress, bits?: number): [IpAddress, number] {
-  return [addr, bits ?? (addr.kind() === 'ipv4' ? 32 : 128)];
-}
-
-/** Parses `ssf.allowed_endpoints` entries; throws CONFIG_INVALID on one that is none of the accepted forms. */
-export function parseAllowedEndpoints(entries: readonly string[]): Entry[] {
-  return entries.map((raw) => {
-    const e = raw.trim();
-    if (ipaddr.isValidCIDR(e)) {
-      const [addr, bits] = ipaddr.parseCIDR(e);
-      return { kind: 'net', range: net(addr, bits) };
-    }
-    const ip = parseIp(e);
-    if (ip) return { kind: 'net', range: net(ip) };
-    let u: URL;
-    try {
-      u = new URL(`http://${e}`);
-    } catch {
-      throw new RiskstreamError('CONFIG_INVALID', `ssf.allowed_endpoints: "${e}" is not a host, host:port or CIDR`);
-    }
-    if (u.pathname !== '/' || u.search || u.username || !u.hostname) throw new RiskstreamError('CONFIG_INVALID', `ssf.allowed_endpoints: "${e}" is not a host, host:port or CIDR`);
-    const port = /:\d+$/.test(e) ? (u.port || '80') : undefined;
-    const host = parseIp(u.hostname);
-    if (host) return { kind: 'net', range: net(host), ...(port ? { port } : {}) };
-    return { kind: 'name', host: bare(u.hostname), ...(port ? { port } : {}) };
-  });
-}
-
-/** True when `entry` is a valid `ssf.allowed_endpoints` entry (config validation). */
-export function isAllowedEndpointEntry(entry: string): boolean {
-  try {
-    parseAllowedEndpoints([entry]);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 function inNet(addr: IpAddress, [range, bits]: [IpAddress, number]): boolean {
@@ -103,7 +62,7 @@ export interface PinnedEndpoint extends ResolvedAddress {
 
 /** Checks endpoints of self-registered streams against the policy. */
 export class EndpointPolicy {
-  private readonly entries: Entry[];
+  private readonly entries: AllowedEndpoint[];
 
   constructor(
     allowed: readonly string[] = [],
@@ -126,7 +85,7 @@ export class EndpointPolicy {
     }
     if (url.protocol !== 'https:' && url.protocol !== 'http:') refuse('scheme', 'endpoint_url must be an https URL');
     const port = url.port || (url.protocol === 'https:' ? '443' : '80');
-    const host = bare(url.hostname);
+    const host = bareHost(url.hostname);
     const portOk = (p?: string): boolean => p === undefined || p === port;
     const byName = this.entries.some((e) => e.kind === 'name' && e.host === host && portOk(e.port));
     const addresses = await this.addresses(url.hostname, host);

@@ -2,7 +2,8 @@
 import { readFile } from 'node:fs/promises';
 import type { JWK } from 'jose';
 import { RiskstreamError } from '../errors.js';
-import { thumbprint, toPublicJwk, type SigningAlg } from './keys.js';
+import { SIGNING_ALGS, type SigningAlg } from '../types.js';
+import { thumbprint, toPublicJwk } from './keys.js';
 
 /** The document served at `/.well-known/jwks.json`. */
 export interface JwksDocument {
@@ -22,7 +23,7 @@ export function jwksDocument(keys: Iterable<JWK>): JwksDocument {
 }
 
 function algOf(jwk: JWK): SigningAlg | undefined {
-  if (jwk.alg === 'ES256' || jwk.alg === 'RS256') return jwk.alg as SigningAlg;
+  if ((SIGNING_ALGS as readonly unknown[]).includes(jwk.alg)) return jwk.alg as SigningAlg;
   if (jwk.alg) return undefined;
   if (jwk.kty === 'EC' && jwk.crv === 'P-256') return 'ES256';
   if (jwk.kty === 'RSA') return 'RS256';

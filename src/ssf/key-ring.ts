@@ -7,7 +7,8 @@ import type { JWK } from 'jose';
 import type { Config } from '../config/load.js';
 import { configPath } from '../config/load.js';
 import { RiskstreamError } from '../errors.js';
-import { generateKeyFiles, generateSigningKey, loadSigningKey, type SigningAlg, type SigningKey } from './keys.js';
+import type { SigningAlg } from '../types.js';
+import { generateKeyFiles, generateSigningKey, loadSigningKey, type SigningKey } from './keys.js';
 import { jwksDocument, loadPublicJwk, type JwksDocument } from './jwks.js';
 
 interface Retired {

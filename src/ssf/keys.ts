@@ -15,10 +15,8 @@ import {
   type JWK,
 } from 'jose';
 import { RiskstreamError } from '../errors.js';
+import type { SigningAlg } from '../types.js';
 
-export const SIGNING_ALGS = ['ES256', 'RS256'] as const;
-/** A JWS algorithm riskstream signs SETs with. */
-export type SigningAlg = (typeof SIGNING_ALGS)[number];
 
 const PUBLIC_MEMBERS = ['kty', 'crv', 'x', 'y', 'n', 'e'] as const;
 

@@ -6,7 +6,7 @@
 import { createHash } from 'node:crypto';
 import { Queue, type JobsOptions } from 'bullmq';
 import type { Redis } from 'ioredis';
-import type { ResolvedReceiver } from '../config/load.js';
+import type { ResolvedReceiver } from '../config/receiver.js';
 import type { ReceiverEvent } from '../config/schema.js';
 import type { Keys } from '../keys.js';
 import type { LevelChange } from '../types.js';

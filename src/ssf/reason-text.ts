@@ -5,13 +5,7 @@
  * translated summary — the behaviors by name and the level change — from the catalogue below;
  * the end-user text never discloses what was detected.
  */
-import { levelRank, type RiskLevel } from '../types.js';
-
-/** Language tags with a catalogue (besides English). */
-export const REASON_LANGUAGES = ['en', 'de', 'fr', 'es', 'it', 'pt', 'nl', 'ja'] as const;
-export type ReasonLanguage = (typeof REASON_LANGUAGES)[number];
-
-import type { LangText } from './set-builder.js';
+import { levelRank, type LangText, type ReasonLanguage, type RiskLevel } from '../types.js';
 
 interface Catalogue {
   levels: Record<RiskLevel, string>;

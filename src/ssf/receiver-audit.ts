@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { Redis } from 'ioredis';
-import type { ResolvedReceiver } from '../config/load.js';
+import type { ResolvedReceiver } from '../config/receiver.js';
 import type { Keys } from '../keys.js';
 import type { AuditLog } from '../audit/audit-log.js';
 import { displayEndpoint } from './display-endpoint.js';
@@ -18,7 +18,7 @@ function fingerprint(r: ResolvedReceiver): string {
  * the audit log. Known receivers are remembered in Redis.
  */
 export async function auditReceivers(deps: { redis: Redis; keys: Keys; audit: AuditLog }, receivers: ResolvedReceiver[]): Promise<void> {
-  const key = `${deps.keys.prefix}:receivers:known`;
+  const key = deps.keys.receiversKnown;
   const known = await deps.redis.hgetall(key);
   const now = new Map(receivers.map((r) => [r.name, r]));
   for (const [name, r] of now) {

@@ -1,5 +1,5 @@
 /** Where the delivery worker looks receivers up by name. */
-import type { ResolvedReceiver } from '../config/load.js';
+import type { ResolvedReceiver } from '../config/receiver.js';
 
 /**
  * Resolves a receiver by name at send time, so configuration changes apply to queued jobs.

@@ -2,8 +2,8 @@
  * Pure Security Event Token builders (RFC 8417, CAEP 1.0, Okta ITP). No clock, no randomness:
  * `now` and `jti` are arguments, so the same input always gives the same header and claims.
  */
-import type { ResolvedReceiver } from '../config/load.js';
-import type { InitiatingEntity, LevelChange, RiskLevel } from '../types.js';
+import type { ResolvedReceiver } from '../config/receiver.js';
+import type { InitiatingEntity, LangText, LevelChange, RiskLevel, SigningAlg } from '../types.js';
 import { levelChangeReasons, revokedReasons } from './reason-text.js';
 
 export const CAEP_RISK_LEVEL_CHANGE = 'https://schemas.openid.net/secevent/caep/event-type/risk-level-change';
@@ -23,7 +23,7 @@ export type SubjectId =
 
 /** JWS protected header of a SET. */
 export interface SetHeader {
-  alg: 'ES256' | 'RS256';
+  alg: SigningAlg;
   typ: typeof SET_TYP;
   kid: string;
 }
@@ -53,14 +53,12 @@ export interface SetEnvelope {
   issuer: string;
   receiver: SetReceiver;
   /** Signing key identity (`alg`, `kid`) — the header only, never key material. */
-  key: { alg: 'ES256' | 'RS256'; kid: string };
+  key: { alg: SigningAlg; kid: string };
   /** Issue time, epoch ms. */
   now: number;
   jti: string;
 }
 
-/** Language-tagged text (`{"en": "…"}`). */
-export type LangText = Record<string, string>;
 
 /** NumericDate (whole seconds) from epoch ms. */
 export function numericDate(ms: number): number {

@@ -2,7 +2,8 @@
 import { SignJWT } from 'jose';
 import { RiskstreamError } from '../errors.js';
 import type { KeyRing } from './key-ring.js';
-import type { SigningAlg, SigningKey } from './keys.js';
+import type { SigningAlg } from '../types.js';
+import type { SigningKey } from './keys.js';
 import type { BuiltSet } from './set-builder.js';
 
 /** Signs `set` with `key`; the header's alg and kid must be the key's. */

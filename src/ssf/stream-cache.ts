@@ -7,7 +7,7 @@
  */
 import type { Redis } from 'ioredis';
 import type { Keys } from '../keys.js';
-import type { SsfStream } from './streams.js';
+import type { SsfStream } from './stream-record.js';
 
 /** Change entries kept (approximately); a process further behind than this reloads everything. */
 export const STREAM_CHANGES_MAXLEN = 10_000;

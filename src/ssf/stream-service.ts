@@ -1,11 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import type { AuditLog } from '../audit/audit-log.js';
-import type { Config, ResolvedReceiver } from '../config/load.js';
+import type { Config } from '../config/load.js';
+import type { ResolvedReceiver } from '../config/receiver.js';
 import { riskstreamSchema, type RiskstreamFileConfig } from '../config/schema.js';
 import { RiskstreamError } from '../errors.js';
 import type { Keys } from '../keys.js';
-import type { LevelChange } from '../types.js';
+import type { LevelChange, SigningAlg } from '../types.js';
 import { enqueueLevelChange, enqueueSessionRevoked, enqueueVerification, type SetQueue } from './queue.js';
 import type { SessionRevoked } from './set-builder.js';
 import { displayEndpoint } from './display-endpoint.js';
@@ -54,7 +55,7 @@ export class StreamService {
     private readonly issuer: () => string,
     private readonly refreshMs = 1000,
     /** The algorithm streams' SETs are signed with (the configured `signing.alg`). */
-    private readonly alg: () => 'ES256' | 'RS256' = () => 'ES256',
+    private readonly alg: () => SigningAlg = () => 'ES256',
     /** The config's `ssf` block: endpoint policy, timeout, held-list cap, `limits`. */
     private readonly ssf: () => SsfSettings = () => SSF_DEFAULTS,
     /** Host name resolver for the endpoint policy (tests inject one). */

@@ -1,10 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
-import type { ResolvedReceiver } from '../config/load.js';
+import type { ResolvedReceiver } from '../config/receiver.js';
 import type { ReceiverEvent, RiskstreamFileConfig } from '../config/schema.js';
 import { RiskstreamError } from '../errors.js';
 import type { Keys } from '../keys.js';
+import type { SigningAlg } from '../types.js';
 import { markStreamChanged } from './stream-cache.js';
+import type { SsfStream } from './stream-record.js';
 import { CAEP_RISK_LEVEL_CHANGE, CAEP_SESSION_REVOKED, OKTA_USER_RISK_CHANGE, SSF_VERIFICATION } from './set-builder.js';
 
 /** Push delivery, the only method riskstream transmits with. */
@@ -25,27 +27,7 @@ export const DEFAULT_EVENTS = [CAEP_RISK_LEVEL_CHANGE, CAEP_SESSION_REVOKED];
 /** Limits on self-registered streams (`ssf.limits`). */
 export type StreamLimits = RiskstreamFileConfig['ssf']['limits'];
 
-export type StreamStatus = 'enabled' | 'paused' | 'disabled';
-
-/** A stream registered by an SSF receiver through the management API (stored in Redis). */
-export interface SsfStream {
-  stream_id: string;
-  /** Digest of the ssf token that created it (see stream-owner.ts); absent on legacy streams (admin only). */
-  owner?: string;
-  /** Set by riskstream from the endpoint's origin at creation (SSF §8.1.1: transmitter-supplied, never updated). */
-  aud: string;
-  endpoint_url: string;
-  /** Sent as the Authorization header on every push (secret: never returned in full). */
-  authorization_header?: string;
-  events_requested: string[];
-  description?: string;
-  status: StreamStatus;
-  reason?: string;
-  /** Subjects removed from the default (ALL), by email / id. */
-  removed_subjects: string[];
-  created_at: number;
-  updated_at: number;
-}
+export type { SsfStream, StreamStatus } from './stream-record.js';
 
 /** The stream configuration as SSF 1.0 returns it (`minVerification` in seconds). */
 export function streamView(s: SsfStream, issuer: string, minVerification = 0): Record<string, unknown> {
@@ -72,7 +54,7 @@ export function streamReceiverName(id: string): string {
  * A stream as a delivery receiver (enabled only while the stream is `enabled`); its SETs are
  * signed with `alg` (the main signing key's).
  */
-export function streamReceiver(s: SsfStream, alg: 'ES256' | 'RS256' = 'ES256'): ResolvedReceiver {
+export function streamReceiver(s: SsfStream, alg: SigningAlg = 'ES256'): ResolvedReceiver {
   const events = [...new Set(s.events_requested.map((e) => STREAM_EVENTS[e]).filter((e): e is ReceiverEvent => !!e))];
   return {
     name: streamReceiverName(s.stream_id),
@@ -216,11 +198,11 @@ export class SsfStreamStore {
 
   /** Key of the list of SETs held while the stream is paused. */
   heldKey(id: string): string {
-    return `${this.keys.prefix}:ssf:held:${id}`;
+    return this.keys.ssfHeld(id);
   }
 
   /** Key (PX = `min_verification_interval`) set by a stream's last verification request. */
   verifyKey(id: string): string {
-    return `${this.keys.prefix}:ssf:verify:${id}`;
+    return this.keys.ssfVerify(id);
   }
 }

@@ -1,7 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { devicePostureScoreParams } from '../../src/config/behaviors-schema.js';
+import { behaviorSchema } from '../../src/config/behaviors-schema.js';
 import { devicePostureScore } from '../../src/detect/device-posture-score.js';
 import { ev, run } from './fixtures.js';
+
+const devicePostureScoreParams = behaviorSchema('device_posture_score');
 
 const params = (p: Record<string, unknown> = {}) => devicePostureScoreParams.parse({ enabled: true, risk_level: 'medium', ...p });
 

@@ -1,9 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { dlpDetectionParams, highDlpParams } from '../../src/config/behaviors-schema.js';
+import { behaviorSchema } from '../../src/config/behaviors-schema.js';
 import { dlpDetection } from '../../src/detect/dlp-detection.js';
 import { highDlp } from '../../src/detect/high-dlp.js';
 import type { CanonicalEvent } from '../../src/types.js';
 import { MIN, T0, ev, run } from './fixtures.js';
+
+const dlpDetectionParams = behaviorSchema('dlp_detection');
+const highDlpParams = behaviorSchema('high_dlp');
 
 const dlp = (at: number, severity: unknown, extra: Record<string, unknown> = {}) =>
   ev('dlp', at, { profile: 'credit-cards', severity, action: 'block', app: 'drive', ...extra });

@@ -1,7 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { endpointDetectionParams } from '../../src/config/behaviors-schema.js';
+import { behaviorSchema } from '../../src/config/behaviors-schema.js';
 import { endpointDetection, vendorKey } from '../../src/detect/endpoint-detection.js';
 import { T0, ev, run } from './fixtures.js';
+
+const endpointDetectionParams = behaviorSchema('endpoint_detection');
 
 const params = (p: Record<string, unknown> = {}) => endpointDetectionParams.parse({ enabled: true, risk_level: 'high', ...p });
 

@@ -1,8 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { domainCategoryParams, maliciousFileParams } from '../../src/config/behaviors-schema.js';
+import { behaviorSchema } from '../../src/config/behaviors-schema.js';
 import { highRiskDomain, securityDomain } from '../../src/detect/domain-category.js';
 import { maliciousFile } from '../../src/detect/malicious-file.js';
 import { ev, run } from './fixtures.js';
+
+const domainCategoryParams = behaviorSchema('security_domain');
+const maliciousFileParams = behaviorSchema('malicious_file');
 
 describe('malicious_file', () => {
   const p = maliciousFileParams.parse({ enabled: true, risk_level: 'high' });

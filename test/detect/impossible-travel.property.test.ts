@@ -1,10 +1,12 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { impossibleTravelParams } from '../../src/config/behaviors-schema.js';
+import { behaviorSchema } from '../../src/config/behaviors-schema.js';
 import { impossibleTravel } from '../../src/detect/impossible-travel.js';
 import type { DetectorLimits } from '../../src/detect/types.js';
 import type { CanonicalEvent } from '../../src/types.js';
 import { HOUR, LIMITS, MIN, PLACES, T0, pairIds, run, type Place } from './fixtures.js';
+
+const impossibleTravelParams = behaviorSchema('impossible_travel');
 
 const params = impossibleTravelParams.parse({
   enabled: true,

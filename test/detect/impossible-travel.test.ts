@@ -1,9 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { impossibleTravelParams } from '../../src/config/behaviors-schema.js';
+import { behaviorSchema } from '../../src/config/behaviors-schema.js';
 import { impossibleTravel, travelLogins, type TravelWindow } from '../../src/detect/impossible-travel.js';
 import { packLogin, unpackLogin } from '../../src/detect/travel.js';
 import type { CanonicalEvent } from '../../src/types.js';
 import { HOUR, LIMITS, MIN, T0, login, pairIds, run, type Run } from './fixtures.js';
+
+const impossibleTravelParams = behaviorSchema('impossible_travel');
 
 type ParamsIn = Partial<Parameters<typeof impossibleTravelParams.parse>[0] & object>;
 const params = (p: ParamsIn = {}) => impossibleTravelParams.parse({ enabled: true, risk_level: 'high', ...p });

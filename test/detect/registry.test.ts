@@ -1,8 +1,8 @@
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { PREDEFINED } from '../../src/config/behaviors-schema.js';
+import { behaviorSchema } from '../../src/config/behaviors-schema.js';
 import { loadConfig } from '../../src/config/load.js';
-import { DETECTOR_KINDS, detectorFor, isDetectorKind } from '../../src/detect/registry.js';
+import { DETECTOR_KINDS, PREDEFINED_KINDS, detectorFor, isDetectorKind } from '../../src/detect/registry.js';
 import { isRiskstreamError } from '../../src/errors.js';
 import type { CanonicalEvent } from '../../src/types.js';
 import { T0, ev, login, run } from './fixtures.js';
@@ -11,7 +11,7 @@ const configDir = fileURLToPath(new URL('../../config/', import.meta.url));
 
 describe('registry', () => {
   it('has a detector for every behavior kind', () => {
-    expect([...DETECTOR_KINDS].sort()).toEqual([...Object.keys(PREDEFINED), 'threshold'].sort());
+    expect([...DETECTOR_KINDS].sort()).toEqual([...PREDEFINED_KINDS, 'threshold'].sort());
     for (const kind of DETECTOR_KINDS) expect(detectorFor(kind).kind).toBe(kind);
     expect(isDetectorKind('nope')).toBe(false);
   });
@@ -57,5 +57,23 @@ describe('shipped config/behaviors.yaml', () => {
       const r = run(detectorFor(b.kind), b.params, events!, { now: T0 + 3_600_000 });
       expect(r.hits.length, b.id).toBe(1);
     }
+  });
+});
+
+describe('detectors own their parameter schemas (issue 15)', () => {
+  it('a behavior entry is the common fields plus its detector\'s own params', () => {
+    const common = ['enabled', 'risk_level', 'expires_after', 'description', 'kind'];
+    for (const kind of DETECTOR_KINDS) {
+      const own = Object.keys(detectorFor(kind).params.shape);
+      expect(own.filter((k) => common.includes(k)), kind).toEqual([]);
+      const entry = behaviorSchema(kind) as unknown as { shape: Record<string, unknown> };
+      expect(Object.keys(entry.shape).sort(), kind).toEqual([...common, ...own].sort());
+    }
+  });
+
+  it('validates params with the detector\'s schema (defaults, errors)', () => {
+    expect(behaviorSchema('dlp_detection').parse({ risk_level: 'low' })).toMatchObject({ min_severity: 'high', count: 1, window: 60_000 });
+    expect(behaviorSchema('impossible_travel').safeParse({ risk_level: 'high', allow_networks: ['nope'] }).success).toBe(false);
+    expect(behaviorSchema('threshold').safeParse({ risk_level: 'high', match: {}, count: 1, window: '1m' }).success).toBe(false); // kind required
   });
 });

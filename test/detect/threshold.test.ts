@@ -1,8 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { impossibleTravelParams, thresholdParams } from '../../src/config/behaviors-schema.js';
+import { behaviorSchema } from '../../src/config/behaviors-schema.js';
 import { impossibleTravel } from '../../src/detect/impossible-travel.js';
 import { MAX_GROUPS, matchValue, threshold } from '../../src/detect/threshold.js';
 import { MIN, T0, ev, login, run } from './fixtures.js';
+
+const impossibleTravelParams = behaviorSchema('impossible_travel');
+const thresholdParams = behaviorSchema('threshold');
 
 const params = (p: Record<string, unknown>) => thresholdParams.parse({ kind: 'threshold', enabled: true, risk_level: 'medium', ...p });
 const failedLogins = params({ match: { type: 'login', outcome: 'failure' }, count: 10, window: '5m' });

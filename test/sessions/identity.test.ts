@@ -55,7 +55,9 @@ describe('isSessionLogin', () => {
     ['successful login with session', base, true],
     ['session refresh', { ...base, type: 'session_refresh' }, true],
     ['failed login', { ...base, outcome: 'failure' }, false],
-    ['login without outcome', { ...base, outcome: undefined }, false],
+    // One definition of a login (src/login.ts): a login that leaves its outcome out is a success.
+    ['login without outcome', { ...base, outcome: undefined }, true],
+    ['refresh', { ...base, type: 'refresh' }, true],
     ['login without session', { ...base, session: undefined }, false],
     ['session without id', { ...base, session: { id: '' } }, false],
     ['numeric session id', { ...base, session: { id: 42 as unknown as string } }, true],

@@ -1,6 +1,6 @@
 import { afterAll, beforeEach, describe, expect, it } from 'vitest';
 import { AuditLog } from '../../src/audit/audit-log.js';
-import type { ResolvedReceiver } from '../../src/config/load.js';
+import type { ResolvedReceiver } from '../../src/config/receiver.js';
 import { isRiskstreamError } from '../../src/errors.js';
 import { buildIdentity } from '../../src/sessions/identity.js';
 import { revocationId, revokeSession, type SessionRevocation } from '../../src/sessions/revoke.js';

@@ -2,7 +2,7 @@ import { createServer, type AddressInfo, type Socket } from 'node:net';
 import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AuditLog } from '../../src/audit/audit-log.js';
-import type { ResolvedReceiver } from '../../src/config/load.js';
+import type { ResolvedReceiver } from '../../src/config/receiver.js';
 import { Keys } from '../../src/keys.js';
 import { startDeliveryWorker, type DeliveryWorker } from '../../src/ssf/delivery-worker.js';
 import { EgressLimiter } from '../../src/ssf/egress.js';

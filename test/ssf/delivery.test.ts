@@ -4,7 +4,7 @@ import type { Redis } from 'ioredis';
 import { createRemoteJWKSet, jwtVerify } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AuditLog } from '../../src/audit/audit-log.js';
-import type { ResolvedReceiver } from '../../src/config/load.js';
+import type { ResolvedReceiver } from '../../src/config/receiver.js';
 import { Keys } from '../../src/keys.js';
 import type { DeliveryOutcome } from '../../src/ssf/deliver-job.js';
 import { startDeliveryWorker, type DeliveryWorker } from '../../src/ssf/delivery-worker.js';

@@ -3,8 +3,9 @@ import { createServer, type AddressInfo, type Server } from 'node:net';
 import { afterAll, describe, expect, it } from 'vitest';
 import { riskstreamSchema } from '../../src/config/schema.js';
 import { isRiskstreamError } from '../../src/errors.js';
-import { classifyAddress, isPublicAddress } from '../../src/ssf/address-class.js';
-import { EndpointPolicy, isAllowedEndpointEntry, type ResolvedAddress, type Resolver } from '../../src/ssf/endpoint-policy.js';
+import { isAllowedEndpointEntry } from '../../src/config/allowed-endpoints.js';
+import { classifyAddress, isPublicAddress } from '../../src/net/address-class.js';
+import { EndpointPolicy, type ResolvedAddress, type Resolver } from '../../src/ssf/endpoint-policy.js';
 import { pushSet } from '../../src/ssf/push-client.js';
 
 const SET = 'eyJhbGciOiJFUzI1NiJ9.eyJqdGkiOiJ4In0.c2ln';

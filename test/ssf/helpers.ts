@@ -2,7 +2,7 @@
 import { createServer, type IncomingHttpHeaders, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createLocalJWKSet, decodeJwt, jwtVerify, type JWTPayload } from 'jose';
-import type { ResolvedReceiver } from '../../src/config/load.js';
+import type { ResolvedReceiver } from '../../src/config/receiver.js';
 import { RECEIVER_EVENTS } from '../../src/config/schema.js';
 import type { KeyRing } from '../../src/ssf/key-ring.js';
 import type { LevelChange } from '../../src/types.js';

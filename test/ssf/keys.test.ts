@@ -12,6 +12,7 @@ import { loadPublicJwk } from '../../src/ssf/jwks.js';
 import { buildLevelChangeSet } from '../../src/ssf/set-builder.js';
 import { buildAndSign } from '../../src/ssf/signer.js';
 import { change, testReceiver, verifySet } from './helpers.js';
+import type { SigningAlg } from '../../src/types.js';
 
 let dir: string;
 beforeAll(async () => {
@@ -23,7 +24,7 @@ afterAll(async () => {
 
 const rx = testReceiver('acme', 'https://acme.example.net/ssf');
 
-function signWith(ring: KeyRing, alg: 'ES256' | 'RS256', jti: string) {
+function signWith(ring: KeyRing, alg: SigningAlg, jti: string) {
   return buildAndSign(ring, alg, (key) => buildLevelChangeSet({ issuer: 'https://rs.example.com', receiver: rx, key, now: Date.now(), jti, change: change('a@example.com', 1, 'low', 'high') }));
 }
 

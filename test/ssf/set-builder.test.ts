@@ -7,6 +7,7 @@ import {
   type SetEnvelope,
 } from '../../src/ssf/set-builder.js';
 import { change, testReceiver } from './helpers.js';
+import type { SigningAlg } from '../../src/types.js';
 
 // Frozen clock: 2026-11-23T08:00:05.999Z.
 const NOW = 1_795_420_805_999;
@@ -14,7 +15,7 @@ const ISS = 'https://riskstream.example.com';
 const ssf = testReceiver('acme', 'https://acme.example.net/ssf', { audience: 'https://acme.example.net' });
 const okta = testReceiver('okta', 'https://org.okta.com/security/api/v1/security-events', { kind: 'okta', audience: 'https://org.okta.com' });
 
-function env(receiver = ssf, alg: 'ES256' | 'RS256' = 'ES256'): SetEnvelope {
+function env(receiver = ssf, alg: SigningAlg = 'ES256'): SetEnvelope {
   return { issuer: ISS, receiver, key: { alg, kid: 'kid-1' }, now: NOW, jti: 'jti-1' };
 }
 

@@ -1,6 +1,6 @@
 import type { RouteModule } from '../server.js';
 import type { AuditLog } from '../../audit/audit-log.js';
-import type { ResolvedReceiver } from '../../config/load.js';
+import type { ResolvedReceiver } from '../../config/receiver.js';
 import { queueCounts, type SetQueue } from '../../ssf/queue.js';
 import { displayEndpoint } from '../../ssf/display-endpoint.js';
 import { blankHealth, countQueued, deliveryHealth, isoOrNull } from '../receiver-health.js';

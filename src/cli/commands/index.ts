@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import type { CommandModule } from '../common.js';
 import { sessionsCommand } from './sessions.js';
 import { workerCommand } from './worker.js';
 import { configCommand } from './config.js';
@@ -7,9 +8,6 @@ import { demoCommand } from './demo.js';
 import { riskCommand } from './risk.js';
 import { auditCommand } from './audit.js';
 import { keysCommand } from './keys.js';
-
-/** A CLI command module. */
-export type CommandModule = (program: Command) => void;
 
 const modules: CommandModule[] = [workerCommand, configCommand, replayCommand, demoCommand, riskCommand, auditCommand, keysCommand, sessionsCommand];
 

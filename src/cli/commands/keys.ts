@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
-import { generateKeyFiles, SIGNING_ALGS, type SigningAlg } from '../../ssf/keys.js';
+import { generateKeyFiles } from '../../ssf/keys.js';
+import { SIGNING_ALGS, type SigningAlg } from '../../types.js';
 import { print } from '../common.js';
 
 function alg(v: string): SigningAlg {

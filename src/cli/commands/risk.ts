@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { DEFAULT_CONFIG, openCli, table, print } from '../common.js';
 import { cliServices } from '../../runtime/cli-runtime.js';
-import { formatDuration } from '../../config/duration.js';
+import { formatDuration } from '../../duration.js';
 import type { UserRiskView } from '../../risk/service.js';
 import { Invalid, toUser } from '../../ingest/event-schema.js';
 

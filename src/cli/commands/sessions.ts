@@ -11,9 +11,8 @@ import { createSessionService, createSessionStore } from '../../sessions/service
 import { setQueueSink } from '../../sessions/set-sink.js';
 import { createSetQueue } from '../../ssf/queue.js';
 import { createStreamService } from '../../ssf/stream-service.js';
-import { DEFAULT_CONFIG, openCli, table, print } from '../common.js';
+import { DEFAULT_CONFIG, openCli, table, print, type CommandModule } from '../common.js';
 import { escapeControlsKeepLines } from '../terminal-text.js';
-import type { CommandModule } from './index.js';
 
 /** What a CLI revocation sink factory gets: the open CLI connection. */
 export interface CliSinkContext {

@@ -1,4 +1,5 @@
-import { RiskstreamError } from '../errors.js';
+import { z } from 'zod';
+import { RiskstreamError } from './errors.js';
 
 const UNITS: Record<string, number> = {
   ms: 1,
@@ -45,3 +46,9 @@ export function formatDuration(ms: number): string {
   }
   return parts.join('');
 }
+
+/** A duration string (`5m`) in a config schema, parsed to milliseconds. */
+export const durationMs = z
+  .string()
+  .refine(isDuration, { message: 'must be a duration like 30s, 5m, 24h or 7d' })
+  .transform((s) => parseDuration(s));

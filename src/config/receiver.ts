@@ -1,0 +1,17 @@
+/** A receiver as the worker sends to it: the file's entry with its defaults resolved. */
+import type { SigningAlg } from '../types.js';
+import type { ReceiverConfig, ReceiverEvent } from './schema.js';
+
+/** A receiver with endpoint, audience, events and authorization resolved. */
+export interface ResolvedReceiver extends ReceiverConfig {
+  endpoint: string;
+  audience: string;
+  events: ReceiverEvent[];
+  alg: SigningAlg;
+  /** Resolved Authorization header value (secret: never log). */
+  authorizationValue?: string;
+  /** For a self-registered SSF stream: its `stream_id` (the verification SET's subject, SSF §8.1.4.1). */
+  streamId?: string;
+  /** Registered through the SSF stream API, not by an admin: its endpoint is checked at send time and its sends are limited. */
+  selfRegistered?: boolean;
+}

@@ -1,0 +1,27 @@
+/**
+ * What a login is — the one definition that ingest (routing to the login stream, GeoIP),
+ * sessions (which logins store an identity) and detectors (impossible travel) share. Pure.
+ */
+
+/** Event types that are logins (a session refresh is one too); compared trimmed and lower case. */
+export const LOGIN_TYPES = ['login', 'session_refresh', 'refresh'] as const;
+
+const normalized = (v: unknown): string | undefined => (typeof v === 'string' ? v.trim().toLowerCase() : undefined);
+
+/** True when the event's `type` is a login type (`Login`, ` refresh ` count too). */
+export function isLogin(event: { type?: unknown }): boolean {
+  const type = normalized(event.type);
+  return type !== undefined && (LOGIN_TYPES as readonly string[]).includes(type);
+}
+
+/**
+ * True for a login whose `outcome` is `success` (any case) or missing: shippers that only send
+ * successful logins often leave the outcome out. A failure must say so.
+ */
+export function isSuccessfulLogin(event: { type?: unknown; outcome?: unknown }): boolean {
+  if (!isLogin(event)) return false;
+  const outcome = event.outcome;
+  if (outcome === undefined || outcome === null) return true;
+  const o = normalized(outcome);
+  return o === '' || o === 'success';
+}

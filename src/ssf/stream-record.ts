@@ -1,0 +1,24 @@
+/** A self-registered SSF stream as stored in Redis (the shape streams.ts and stream-cache.ts share). */
+
+/** A stream's status (SSF 1.0 §8.1.2). */
+export type StreamStatus = 'enabled' | 'paused' | 'disabled';
+
+/** A stream registered by an SSF receiver through the management API (stored in Redis). */
+export interface SsfStream {
+  stream_id: string;
+  /** Digest of the ssf token that created it (see stream-owner.ts); absent on legacy streams (admin only). */
+  owner?: string;
+  /** Set by riskstream from the endpoint's origin at creation (SSF §8.1.1: transmitter-supplied, never updated). */
+  aud: string;
+  endpoint_url: string;
+  /** Sent as the Authorization header on every push (secret: never returned in full). */
+  authorization_header?: string;
+  events_requested: string[];
+  description?: string;
+  status: StreamStatus;
+  reason?: string;
+  /** Subjects removed from the default (ALL), by email / id. */
+  removed_subjects: string[];
+  created_at: number;
+  updated_at: number;
+}
