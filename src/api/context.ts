@@ -4,6 +4,7 @@ import type { Keys } from '../keys.js';
 import type { AuditLog } from '../audit/audit-log.js';
 import type { Logger } from '../obs/logger.js';
 import type { TokenSet } from './auth.js';
+import { RiskstreamError } from '../errors.js';
 
 /** Readiness of the worker's parts, for `/readyz`. */
 export interface Readiness {
@@ -34,9 +35,9 @@ export interface ApiContext {
   services: Record<string, unknown>;
 }
 
-/** Fetches a named service or throws a 503-style error. */
+/** Fetches a named service or throws `UNAVAILABLE` (503). */
 export function service<T>(ctx: ApiContext, name: string): T {
   const s = ctx.services[name];
-  if (!s) throw Object.assign(new Error(`${name} service not running`), { statusCode: 503 });
+  if (!s) throw new RiskstreamError('UNAVAILABLE', `${name} service not running`);
   return s as T;
 }

@@ -128,7 +128,7 @@ export async function startWorker(opts: WorkerOptions = {}): Promise<WorkerHandl
         groupJoined = false;
         void source.ensureGroups().then(() => (groupJoined = true), () => undefined);
       }
-      logger.error({ err: msg }, 'batch failed; will re-read it from the pending list');
+      logger.error({ err }, 'batch failed; will re-read it from the pending list');
     },
   });
   let pipelineDone!: () => void;
@@ -153,7 +153,7 @@ export async function startWorker(opts: WorkerOptions = {}): Promise<WorkerHandl
       },
       complete: () => pipelineDone(),
       error: (err: unknown) => {
-        logger.fatal({ err: (err as Error).message }, 'risk pipeline stopped');
+        logger.fatal({ err }, 'risk pipeline stopped');
         pipelineDone();
       },
     }),
@@ -174,7 +174,7 @@ export async function startWorker(opts: WorkerOptions = {}): Promise<WorkerHandl
               await trimInputs(redis, config.streams.inputs, config.streams.group, config.raw.streams.input_retention);
             }
           } catch (err) {
-            logger.warn({ err: (err as Error).message }, 'sweep failed; retrying next interval');
+            logger.warn({ err }, 'sweep failed; retrying next interval');
           }
         }),
       )

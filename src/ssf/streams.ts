@@ -92,12 +92,7 @@ export function streamReceiver(s: SsfStream, alg: 'ES256' | 'RS256' = 'ES256'): 
 function validUrl(u: unknown, what: string, maxLength: number): string {
   if (typeof u !== 'string') throw new RiskstreamError('BAD_REQUEST', `${what} is required`);
   if (u.length > maxLength) throw new RiskstreamError('PAYLOAD_TOO_LARGE', `${what} is longer than ${maxLength} characters`);
-  try {
-    const url = new URL(u);
-    if (url.protocol !== 'https:' && url.protocol !== 'http:') throw new Error('scheme');
-  } catch {
-    throw new RiskstreamError('BAD_REQUEST', `${what} must be an http(s) URL`);
-  }
+  if (!URL.canParse(u) || !['https:', 'http:'].includes(new URL(u).protocol)) throw new RiskstreamError('BAD_REQUEST', `${what} must be an http(s) URL`);
   return u;
 }
 
