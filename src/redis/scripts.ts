@@ -12,8 +12,16 @@ import { RiskstreamError } from '../errors.js';
 
 /** Each script: its file (`<name>-<numKeys>`), its arguments (KEYS first, then ARGV) and its reply. */
 interface Signatures {
-  riskCommit: { file: 'risk-commit-4'; args: [state: string, events: string, outbox: string, applied: string, expectedRev: number, stateJson: string, packed: string]; reply: number };
-  sessionPut: { file: 'session-put-2'; args: [session: string, tombstone: string, json: string, px: number, loginAt: number, user: string]; reply: number | [number, string, string, string] };
+  riskCommit: {
+    file: 'risk-commit-4';
+    args: [state: string, events: string, outbox: string, applied: string, expectedRev: number, stateJson: string, packed: string];
+    reply: number;
+  };
+  sessionPut: {
+    file: 'session-put-2';
+    args: [session: string, tombstone: string, json: string, px: number, loginAt: number, user: string];
+    reply: number | [number, string, string, string];
+  };
   sessionUser: { file: 'session-user-2'; args: [userSessions: string, userDevices: string, packed: string, maxTtlMs: string]; reply: string[] };
   listBridge: { file: 'list-bridge-2'; args: [list: string, stream: string, max: number]; reply: [number, number] };
   ssfStreamCreate: { file: 'ssf-stream-create-1'; args: [streams: string, owner: string, maxPerOwner: string, id: string, json: string]; reply: number };
