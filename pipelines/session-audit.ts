@@ -7,6 +7,8 @@ import type { PutResult, SessionStore } from '../src/sessions/store.js';
  * Session-audit pipeline. Reads the same batches as the risk pipeline; for every successful
  * login carrying a session it stores the granted identity (IdP claims, device posture, network)
  * with privacy filters applied — one pipelined Redis write per batch, before the batch is acked.
+ * An honest function, not a stream: the risk pipeline runs it beside scoring in its commit stage
+ * (`alsoCommit`), so its failure fails (and retries) the batch like a scoring failure.
  *
  *   batch ─► buildIdentity (pure, redacts) ─► SessionStore.put (TTL = session lifetime)
  */

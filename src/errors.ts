@@ -1,38 +1,43 @@
 /**
- * The one error class riskstream throws. `code` is stable and machine-readable;
- * tests and API clients branch on it, never on `message`.
+ * Every error code riskstream throws, with the HTTP status the API answers it with (fastify's
+ * pattern: the code carries its status). `code` is stable and machine-readable; tests and API
+ * clients branch on it, never on `message`. The API's `error` field is the code in lower case.
  */
-export type ErrorCode =
-  | 'CONFIG_INVALID'
-  | 'CONFIG_NOT_FOUND'
-  | 'EVENT_INVALID'
-  | 'EVENT_UNDECODABLE'
-  | 'KEY_INVALID'
-  | 'KEY_NOT_FOUND'
-  | 'DELIVERY_PERMANENT'
-  | 'DELIVERY_RETRYABLE'
-  | 'DELIVERY_RATE_LIMITED'
-  | 'DELIVERY_UNAUTHORIZED'
-  | 'COMMIT_CONFLICT'
-  | 'NOT_FOUND'
-  | 'UNAUTHORIZED'
-  | 'FORBIDDEN'
-  | 'BAD_REQUEST'
-  /** A self-registered stream's endpoint is refused by the egress policy (400; `details.reason`). */
-  | 'ENDPOINT_REFUSED'
-  | 'PAYLOAD_TOO_LARGE'
-  | 'BACKPRESSURE'
-  /** `POST /v1/events`: too many bodies in progress and queued in this process (503, `retryAfter`). */
-  | 'INGEST_BUSY'
+export const ERROR_CODES = {
+  /** Configuration (or a config-shaped request body) that fails validation. */
+  CONFIG_INVALID: 400,
+  CONFIG_NOT_FOUND: 500,
+  KEY_INVALID: 500,
+  KEY_NOT_FOUND: 500,
+  DELIVERY_RETRYABLE: 500,
+  DELIVERY_RATE_LIMITED: 500,
+  COMMIT_CONFLICT: 500,
+  NOT_FOUND: 404,
+  UNAUTHORIZED: 401,
+  /** A valid token without the route's scope. */
+  FORBIDDEN: 403,
+  BAD_REQUEST: 400,
+  /** A self-registered stream's endpoint is refused by the egress policy (`details.reason`). */
+  ENDPOINT_REFUSED: 400,
+  PAYLOAD_TOO_LARGE: 413,
+  /** `POST /v1/events` while the consumer lag exceeds `streams.max_lag` (`retryAfter`). */
+  BACKPRESSURE: 429,
+  /** `POST /v1/events`: too many bodies in progress and queued in this process (`retryAfter`). */
+  INGEST_BUSY: 503,
   /** A self-registered SSF stream: the caller already owns `ssf.limits.streams_per_owner` streams. */
-  | 'STREAM_LIMIT'
+  STREAM_LIMIT: 429,
   /** Called more often than allowed (e.g. `/ssf/verify` within `min_verification_interval`); has `retryAfter`. */
-  | 'RATE_LIMITED'
+  RATE_LIMITED: 429,
   /** An SSF Transmitter-Supplied stream property (`aud`, `events_delivered`, …) given with another value than ours. */
-  | 'TRANSMITTER_SUPPLIED'
-  | 'SHUTTING_DOWN'
-  | 'SHUTDOWN_TIMEOUT'
-  | 'INTERNAL';
+  TRANSMITTER_SUPPLIED: 400,
+  /** A dependency (Redis, a service of the worker) is not there. */
+  UNAVAILABLE: 503,
+  SHUTDOWN_TIMEOUT: 500,
+  INTERNAL: 500,
+} as const satisfies Record<string, number>;
+
+/** A stable error code (a key of {@link ERROR_CODES}). */
+export type ErrorCode = keyof typeof ERROR_CODES;
 
 /** Base error: a stable `code`, a human message, optional structured details (never secrets). */
 export class RiskstreamError extends Error {
@@ -44,6 +49,11 @@ export class RiskstreamError extends Error {
     this.name = 'RiskstreamError';
     this.code = code;
     this.details = details;
+  }
+
+  /** The HTTP status the API answers this error with (from {@link ERROR_CODES}). */
+  get statusCode(): number {
+    return ERROR_CODES[this.code];
   }
 }
 

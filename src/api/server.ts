@@ -1,5 +1,5 @@
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
-import { RiskstreamError, type ErrorCode } from '../errors.js';
+import { ERROR_CODES, RiskstreamError, type ErrorCode } from '../errors.js';
 import type { ApiContext } from './context.js';
 import { TokenSet, type Scope } from './auth.js';
 import { scrubText } from '../secrets/secret-values.js';
@@ -18,26 +18,14 @@ declare module 'fastify' {
 /** A route module: registers its routes on the app. */
 export type RouteModule = (app: FastifyInstance, ctx: ApiContext) => void | Promise<void>;
 
-const STATUS: Partial<Record<ErrorCode, number>> = {
-  NOT_FOUND: 404,
-  UNAUTHORIZED: 401,
-  FORBIDDEN: 403,
-  BAD_REQUEST: 400,
-  ENDPOINT_REFUSED: 400,
-  EVENT_INVALID: 400,
-  CONFIG_INVALID: 400,
-  PAYLOAD_TOO_LARGE: 413,
-  BACKPRESSURE: 429,
-  INGEST_BUSY: 503,
-  STREAM_LIMIT: 429,
-  RATE_LIMITED: 429,
-  TRANSMITTER_SUPPLIED: 400,
-  SHUTTING_DOWN: 503,
-};
-
 /** Sends the API's JSON error shape `{error, message}`. */
 export function sendError(reply: FastifyReply, status: number, code: string, message: string): FastifyReply {
   return reply.code(status).type('application/json').send({ error: code, message });
+}
+
+/** Sends `code` with its status from the error table (`{error: code in lower case, message}`). */
+function sendCode(reply: FastifyReply, code: ErrorCode, message: string): FastifyReply {
+  return sendError(reply, ERROR_CODES[code], code.toLowerCase(), message);
 }
 
 /**
@@ -72,9 +60,9 @@ export async function buildServer(ctx: ApiContext, modules: RouteModule[]): Prom
     const verdict = ctx.tokens.check(header, scope);
     if (verdict === 'missing' || verdict === 'invalid') {
       reply.header('WWW-Authenticate', 'Bearer');
-      return sendError(reply, 401, 'unauthorized', verdict === 'missing' ? 'a bearer token is required' : 'invalid token');
+      return sendCode(reply, 'UNAUTHORIZED', verdict === 'missing' ? 'a bearer token is required' : 'invalid token');
     }
-    if (verdict === 'forbidden') return sendError(reply, 403, 'forbidden', `this token lacks the ${scope} scope`);
+    if (verdict === 'forbidden') return sendCode(reply, 'FORBIDDEN', `this token lacks the ${scope} scope`);
     req.actor = TokenSet.actor(header);
   });
 
@@ -90,22 +78,21 @@ export async function buildServer(ctx: ApiContext, modules: RouteModule[]): Prom
     const verdict = ctx.tokens.check(req.headers.authorization, 'admin');
     if (verdict === 'missing' || verdict === 'invalid') {
       reply.header('WWW-Authenticate', 'Bearer');
-      return sendError(reply, 401, 'unauthorized', 'a bearer token is required');
+      return sendCode(reply, 'UNAUTHORIZED', 'a bearer token is required');
     }
-    return sendError(reply, 404, 'not_found', `no route ${req.method} ${req.url.split('?')[0]}`);
+    return sendCode(reply, 'NOT_FOUND', `no route ${req.method} ${req.url.split('?')[0]}`);
   });
 
   app.setErrorHandler((err: unknown, _req, reply) => {
     if (err instanceof RiskstreamError) {
-      const status = STATUS[err.code] ?? 500;
       if (typeof err.details?.retryAfter === 'number') reply.header('Retry-After', String(err.details.retryAfter));
-      return sendError(reply, status, err.code.toLowerCase(), err.message);
+      return sendCode(reply, err.code, err.message);
     }
     const e = err as { statusCode?: number; code?: string; message?: string };
     if (e.code === 'FST_ERR_CTP_BODY_TOO_LARGE' || e.statusCode === 413) return sendError(reply, 413, 'payload_too_large', 'request body too large');
     if (e.statusCode && e.statusCode >= 400 && e.statusCode < 500) return sendError(reply, e.statusCode, 'bad_request', e.message ?? 'bad request');
     if (e.statusCode === 503) return sendError(reply, 503, 'unavailable', e.message ?? 'unavailable');
-    ctx.logger.error({ err: e.message }, 'api error');
+    ctx.logger.error({ err }, 'api error');
     return sendError(reply, 500, 'internal', 'internal error');
   });
 

@@ -3,6 +3,7 @@ import { Redis } from 'ioredis';
 import { loadConfig, type Config } from '../config/load.js';
 import { Keys } from '../keys.js';
 import { escapeControls, escapeControlsKeepLines } from './terminal-text.js';
+import { RiskstreamError } from '../errors.js';
 
 /** The `--config` option's default: ./config. */
 /** A CLI command module: registers its command(s) on the program. */
@@ -21,7 +22,7 @@ export async function openCli(configPath: string): Promise<{ config: Config; red
     await redis.connect();
   } catch (err) {
     redis.disconnect();
-    throw new Error(`cannot connect to Redis: ${(lastError ?? (err as Error)).message}`);
+    throw new RiskstreamError('UNAVAILABLE', `cannot connect to Redis: ${(lastError ?? (err as Error)).message}`, undefined, { cause: lastError ?? err });
   }
   return { config, redis, keys: new Keys(config.prefix), close: async () => void (await redis.quit()) };
 }

@@ -13,6 +13,7 @@ import { purgePrefix } from '../redis/purge.js';
 import { groupBacklog } from '../redis/stream-info.js';
 import { Keys } from '../keys.js';
 import { SET_DELIVERY_QUEUE } from '../ssf/queue.js';
+import { RiskstreamError } from '../errors.js';
 
 /** Options of {@link runDemo}. */
 export interface DemoOptions {
@@ -39,13 +40,13 @@ async function reachable(url: string): Promise<boolean> {
 async function demoRedis(out: NodeJS.WritableStream): Promise<{ url: string; child?: ChildProcess }> {
   const url = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
   if (await reachable(url)) return { url };
-  if (process.env.REDIS_URL) throw new Error(`REDIS_URL ${url} does not answer`);
+  if (process.env.REDIS_URL) throw new RiskstreamError('UNAVAILABLE', `REDIS_URL ${url} does not answer`);
   const port = 16379 + Math.floor(Math.random() * 1000);
   out.write(`no Redis on 127.0.0.1:6379; starting redis-server on port ${port}\n`);
   const child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: 'ignore' });
   const local = `redis://127.0.0.1:${port}`;
   for (let i = 0; i < 50 && !(await reachable(local)); i++) await new Promise((r) => setTimeout(r, 100));
-  if (!(await reachable(local))) throw new Error('could not start redis-server (install it: apt-get install redis-server)');
+  if (!(await reachable(local))) throw new RiskstreamError('UNAVAILABLE', 'could not start redis-server (install it: apt-get install redis-server)');
   return { url: local, child };
 }
 

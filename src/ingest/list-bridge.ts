@@ -1,6 +1,6 @@
-import { createHash } from 'node:crypto';
 import type { Cluster, Redis } from 'ioredis';
 import type { RiskstreamFileConfig } from '../config/schema.js';
+import { scriptsOn } from '../redis/scripts.js';
 
 /**
  * List bridge: log shippers (Vector, Logstash, Filebeat) RPUSH JSON lines to Redis LISTs; the
@@ -15,39 +15,10 @@ import type { RiskstreamFileConfig } from '../config/schema.js';
  * bridge against a single Redis (or the shippers can XADD to the stream themselves).
  */
 
-/**
- * KEYS: list, stream. ARGV: max items. Returns { moved, left in list }. If an XADD fails
- * (wrong key type, OOM) the items already added are trimmed from the list before the error is
- * returned, so a retry duplicates nothing.
- */
-export const BRIDGE_SCRIPT = `
-local items = redis.call('LRANGE', KEYS[1], 0, tonumber(ARGV[1]) - 1)
-local n = #items
-if n == 0 then return {0, 0} end
-for i = 1, n do
-  local ok, err = pcall(redis.call, 'XADD', KEYS[2], '*', 'event', items[i])
-  if not ok then
-    if i > 1 then redis.call('LTRIM', KEYS[1], i - 1, -1) end
-    local msg = type(err) == 'table' and err.err or tostring(err)
-    return redis.error_reply('BRIDGE moved ' .. (i - 1) .. ' then failed: ' .. msg)
-  end
-end
-redis.call('LTRIM', KEYS[1], n, -1)
-return {n, redis.call('LLEN', KEYS[1])}
-`;
-
-const SHA = createHash('sha1').update(BRIDGE_SCRIPT).digest('hex');
-
 /** Moves up to `max` items from `list` to `stream`. Returns how many moved and how many are left. */
 export async function bridgeOnce(redis: Redis | Cluster, list: string, stream: string, max: number): Promise<{ moved: number; left: number }> {
-  let res: unknown;
-  try {
-    res = await redis.evalsha(SHA, 2, list, stream, max);
-  } catch (e) {
-    if (!String((e as Error).message).includes('NOSCRIPT')) throw e;
-    res = await redis.eval(BRIDGE_SCRIPT, 2, list, stream, max);
-  }
-  const [moved, left] = res as [number, number];
+  // list-bridge-2.lua: pops up to `max` items and XADDs each, atomically.
+  const [moved, left] = await scriptsOn(redis).listBridge(list, stream, max);
   return { moved: Number(moved), left: Number(left) };
 }
 

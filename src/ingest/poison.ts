@@ -1,5 +1,5 @@
 import type { Cluster, Redis } from 'ioredis';
-import { isRiskstreamError } from '../errors.js';
+import { isRiskstreamError, RiskstreamError } from '../errors.js';
 import type { EntryRef, RawEntry, StreamEvent } from '../types.js';
 
 /**
@@ -35,7 +35,7 @@ export async function deliveryCounts(redis: Redis | Cluster, group: string, refs
   for (const r of refs) p.xpending(r.stream, group, r.id, r.id, 1);
   const res = (await p.exec()) ?? [];
   refs.forEach((r, i) => {
-    const [err, rows] = res[i] ?? [new Error('no reply')];
+    const [err, rows] = res[i] ?? [new RiskstreamError('INTERNAL', 'no reply')];
     if (err) throw err;
     const row = (rows as Array<[string, string, number, number]>)[0];
     out.set(refKey(r), row ? Number(row[3]) : 0);

@@ -1,6 +1,10 @@
 import type { Redis } from 'ioredis';
 import type { RawEntry } from '../types.js';
 import { idMs, parseGroups, parseStreamInfo } from '../redis/stream-info.js';
+import { RiskstreamError } from '../errors.js';
+
+/** Stands in for a missing reply of a MULTI (treated as a failed command). */
+const NO_REPLY: [Error, unknown] = [new RiskstreamError('INTERNAL', 'no reply'), undefined];
 
 /** Options of a consumer-group reader over the input streams. */
 export interface StreamSourceOptions {
@@ -126,14 +130,14 @@ export class StreamSource {
       m.xpending(s, this.opts.group);
     }
     const res = (await m.exec().catch(() => null)) ?? [];
-    const [terr, time] = res[0] ?? [new Error('no reply')];
+    const [terr, time] = res[0] ?? NO_REPLY;
     if (terr) return this.ackedBelowMs;
     const redisNow = Number((time as [string, string])[0]) * 1000 + Math.floor(Number((time as [string, string])[1]) / 1000);
     const byStream: Record<string, number> = {};
     for (const [i, s] of this.opts.streams.entries()) {
-      const [gerr, groups] = res[1 + i * 3] ?? [new Error('no reply')];
-      const [serr, info] = res[2 + i * 3] ?? [new Error('no reply')];
-      const [perr, pending] = res[3 + i * 3] ?? [new Error('no reply')];
+      const [gerr, groups] = res[1 + i * 3] ?? NO_REPLY;
+      const [serr, info] = res[2 + i * 3] ?? NO_REPLY;
+      const [perr, pending] = res[3 + i * 3] ?? NO_REPLY;
       if (gerr || serr || perr) return this.ackedBelowMs;
       const group = parseGroups(groups).find((g) => g.name === this.opts.group);
       if (!group) return this.ackedBelowMs;

@@ -3,6 +3,7 @@
  * stream ids, for the back-pressure, readiness, trimming, metrics and demo code.
  */
 import type { Cluster, Redis } from 'ioredis';
+import { RiskstreamError } from '../errors.js';
 
 /** One consumer group of a stream, as XINFO GROUPS reports it. */
 export interface GroupInfo {
@@ -59,7 +60,7 @@ export async function readGroups(redis: Redis | Cluster, streams: readonly strin
   for (const s of streams) p.xinfo('GROUPS', s);
   const res = (await p.exec()) ?? [];
   return streams.map((_, i) => {
-    const [err, reply] = res[i] ?? [new Error('no reply')];
+    const [err, reply] = res[i] ?? [new RiskstreamError('INTERNAL', 'no reply')];
     return err ? [] : parseGroups(reply);
   });
 }

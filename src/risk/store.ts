@@ -2,34 +2,9 @@ import type { Redis } from 'ioredis';
 import { LRUCache } from 'lru-cache';
 import type { Keys } from '../keys.js';
 import { ChunkedPipeline } from '../redis/chunked-pipeline.js';
+import { defineScripts, queueScript } from '../redis/scripts.js';
 import { levelRank, type BehaviorHit, type LevelChange, type RiskLevel } from '../types.js';
 import { emptyState, nextExpiry, parseStoredState, type UserState } from './state.js';
-
-/**
- * Commits one user's effects atomically. KEYS: state hash, events stream, outbox stream, applied
- * markers. ARGV: expected rev, state JSON, and one JSON array of the rest — events MAXLEN,
- * trim-below score, acked-below JSON ('' = unchanged), applied markers [score, member, …], hits,
- * changes — every value a string, so no number passes through Lua's float formatting. (One packed
- * argument rather than a dozen: the client's cost grows with every argument of every command.)
- */
-const COMMIT = `
-local rev = tonumber(redis.call('HGET', KEYS[1], 'rev') or '0')
-if rev ~= tonumber(ARGV[1]) then return -1 end
-local m = cjson.decode(ARGV[3])
-redis.call('HSET', KEYS[1], 'rev', rev + 1, 'data', ARGV[2])
-if m[3] ~= '' then redis.call('HSET', KEYS[1], 'acked', m[3]) end
-local applied = m[4]
-for i = 1, #applied, 2 do redis.call('ZADD', KEYS[4], applied[i], applied[i + 1]) end
-if #applied > 0 then redis.call('PEXPIRE', KEYS[4], 604800000) end
-redis.call('ZREMRANGEBYSCORE', KEYS[4], '-inf', '(' .. m[2])
-for j, kind in ipairs({'hit', 'change'}) do
-  for _, data in ipairs(m[4 + j]) do
-    redis.call('XADD', KEYS[2], 'MAXLEN', '~', m[1], '*', 'kind', kind, 'data', data)
-    redis.call('XADD', KEYS[3], '*', 'kind', kind, 'data', data)
-  end
-end
-return rev + 1
-`;
 
 /**
  * Per input stream, a score (ms) below which every entry had been acked — hence applied, if it was
@@ -103,7 +78,7 @@ export class RiskStore {
   ) {
     this.cache = opts.lruSize ? new LRUCache({ max: opts.lruSize }) : undefined;
     this.eventsMaxlen = opts.eventsMaxlen ?? 1000;
-    this.redis.defineCommand('rsCommit', { numberOfKeys: 4, lua: COMMIT });
+    defineScripts(this.redis);
   }
   private readonly eventsMaxlen: number;
 
@@ -172,7 +147,8 @@ export class RiskStore {
       const applied: string[] = [];
       for (const [score, member] of it.applied) applied.push(String(score), member);
       const meta = [String(this.eventsMaxlen), String(it.trimBelow), it.acked ? JSON.stringify(it.acked) : '', applied, it.hits.map((h) => JSON.stringify(h)), it.changes.map((c) => JSON.stringify(c))];
-      (p.next() as unknown as Record<string, (...a: unknown[]) => void>).rsCommit!(
+      // risk-commit-4.lua: the user's effects, atomically, if its rev is still the expected one.
+      queueScript(p.next(), 'riskCommit',
         this.keys.userState(it.user), this.keys.userEvents(it.user), this.keys.userOutbox(it.user), this.keys.userApplied(it.user),
         it.expectedRev, JSON.stringify(it.state), JSON.stringify(meta),
       );

@@ -1,5 +1,6 @@
 import { Redis, type RedisOptions } from 'ioredis';
 import type { Logger } from '../obs/logger.js';
+import { RiskstreamError } from '../errors.js';
 
 /**
  * Opens a Redis connection that survives restarts and network blips: reconnects with capped
@@ -18,7 +19,7 @@ export function connect(url: string, logger: Logger, name: string, extra: RedisO
   });
   let down = false;
   redis.on('error', (err: Error) => {
-    if (!down) logger.warn({ conn: name, err: err.message }, 'redis connection error; reconnecting');
+    if (!down) logger.warn({ conn: name, err }, 'redis connection error; reconnecting');
     down = true;
   });
   // A connection the server closed (CLIENT KILL, restart, idle timeout) emits no 'error': say so here.
@@ -47,7 +48,7 @@ export async function ready(redis: Redis, timeoutMs = 10_000): Promise<void> {
     const t = setTimeout(() => {
       redis.off('ready', onReady);
       redis.disconnect();
-      reject(new Error(`redis not ready after ${timeoutMs} ms`));
+      reject(new RiskstreamError('UNAVAILABLE', `redis not ready after ${timeoutMs} ms`));
     }, timeoutMs);
     redis.once('ready', onReady);
   });

@@ -24,7 +24,7 @@ export function buildSessions(deps: { config: () => Config; redis: Redis; keys: 
     onRevoked: setQueueSink(deps.ssf.setQueue, () => deps.config().receivers, deps.ssf.streams),
   });
   const audit = sessionAudit(store, () => deps.config().raw.sessions, {
-    onInvalid: (ref, err) => deps.logger.warn({ stream: ref.stream, id: ref.id, err: (err as Error).message }, 'session identity skipped'),
+    onInvalid: (ref, err) => deps.logger.warn({ stream: ref.stream, id: ref.id, err }, 'session identity skipped'),
   });
   return {
     // Read per batch, so a reload that turns session audit on or off applies from the next batch.

@@ -1,6 +1,5 @@
 import { hostname } from 'node:os';
-import { interval, type Subscription } from 'rxjs';
-import { concatMap } from 'rxjs/operators';
+import type { Subscription } from 'rxjs';
 import type { FastifyInstance } from 'fastify';
 import { loadConfig, type Config } from '../config/load.js';
 import { Keys } from '../keys.js';
@@ -22,6 +21,7 @@ import { ExpirySweeper } from '../risk/sweeper.js';
 import { RiskService } from '../risk/service.js';
 import { UsersTable } from '../risk/users-table.js';
 import { riskScoring, type BatchReport } from '../../pipelines/risk-scoring.js';
+import { expirySweep } from '../../pipelines/expiry-sweep.js';
 import { buildServer } from '../api/server.js';
 import { TokenSet } from '../api/auth.js';
 import { connect, ready } from './connections.js';
@@ -128,7 +128,7 @@ export async function startWorker(opts: WorkerOptions = {}): Promise<WorkerHandl
         groupJoined = false;
         void source.ensureGroups().then(() => (groupJoined = true), () => undefined);
       }
-      logger.error({ err: msg }, 'batch failed; will re-read it from the pending list');
+      logger.error({ err }, 'batch failed; will re-read it from the pending list');
     },
   });
   let pipelineDone!: () => void;
@@ -143,32 +143,28 @@ export async function startWorker(opts: WorkerOptions = {}): Promise<WorkerHandl
       },
       complete: () => pipelineDone(),
       error: (err: unknown) => {
-        logger.fatal({ err: (err as Error).message }, 'risk pipeline stopped');
+        logger.fatal({ err }, 'risk pipeline stopped');
         pipelineDone();
       },
     }),
   );
   let lastTrim = 0;
-  // Expiry sweep, outbox recovery and input trimming: periodic, one at a time (concatMap), stopped on close.
+  // Expiry sweep, outbox recovery and input trimming: periodic, one at a time (a stalled sweep skips ticks), stopped on close.
   subs.push(
-    interval(config.raw.state.sweep_interval)
-      .pipe(
-        concatMap(async () => {
-          try {
-            const r = await sweeper.sweep(Date.now());
-            if (r.users.length) await relay.relay(r.users);
-            for (const c of r.changes) metrics.riskChanges.inc({ level: c.current, initiator: c.initiatingEntity });
-            await relay.relayPending();
-            if (Date.now() - lastTrim > 60_000) {
-              lastTrim = Date.now();
-              await trimInputs(redis, config.streams.inputs, config.streams.group, config.raw.streams.input_retention);
-            }
-          } catch (err) {
-            logger.warn({ err: (err as Error).message }, 'sweep failed; retrying next interval');
-          }
-        }),
-      )
-      .subscribe(),
+    expirySweep({
+      everyMs: config.raw.state.sweep_interval,
+      sweep: async (now) => {
+        const r = await sweeper.sweep(now);
+        if (r.users.length) await relay.relay(r.users);
+        for (const c of r.changes) metrics.riskChanges.inc({ level: c.current, initiator: c.initiatingEntity });
+        await relay.relayPending();
+        if (Date.now() - lastTrim > 60_000) {
+          lastTrim = Date.now();
+          await trimInputs(redis, config.streams.inputs, config.streams.group, config.raw.streams.input_retention);
+        }
+      },
+      onError: (err) => logger.warn({ err }, 'sweep failed; retrying next interval'),
+    }).subscribe(),
   );
 
   const tokens = new TokenSet(config.adminTokens, config.ingestTokens, config.ssfTokens, config.metricsTokens);

@@ -2,9 +2,9 @@ import type { Redis } from 'ioredis';
 import { RiskstreamError } from '../errors.js';
 import type { Keys } from '../keys.js';
 import { ChunkedPipeline } from '../redis/chunked-pipeline.js';
-import { clampPx } from '../redis/ttl.js';
+import { defineScripts, queueScript } from '../redis/scripts.js';
+import { clampPx, LUA_MAX_TTL_MS } from '../redis/ttl.js';
 import { deviceIdentity, storedSessionId, type DeviceIdentity, type SessionIdentity } from './identity.js';
-import { defineSessionScripts, scripts } from './scripts.js';
 import { decodeCursor, encodeCursor, zrevAfter, type CursorPos } from './cursor.js';
 import { cleanupAfterPut, needsCleanup, readPutReplies, type PutResult } from './put-outcome.js';
 
@@ -53,7 +53,7 @@ export class SessionStore {
     private readonly keys: Keys,
     opts: SessionStoreOptions = {},
   ) {
-    defineSessionScripts(redis);
+    defineScripts(redis);
     this.now = opts.now ?? Date.now;
     this.deviceRetention = opts.deviceRetention ?? 90 * 86_400_000;
     const max = opts.maxPerUser ?? 100;
@@ -84,7 +84,7 @@ export class SessionStore {
     const byLogin: Array<string | number> = [];
     const byExpiry: Array<string | number> = [];
     for (const s of live) {
-      scripts(p.next()).rsSessionPut(k.session(s.session_id), this.tombstoneKey(s.session_id), JSON.stringify(s), clampPx(s.expires_at - now), s.login_at, s.user);
+      queueScript(p.next(), 'sessionPut', k.session(s.session_id), this.tombstoneKey(s.session_id), JSON.stringify(s), clampPx(s.expires_at - now), s.login_at, s.user);
       byLogin.push(s.login_at, s.session_id);
       byExpiry.push(s.expires_at, s.session_id);
     }
@@ -98,7 +98,7 @@ export class SessionStore {
       for (const s of u.sessions) sessions.push(String(s.expires_at), s.session_id);
       const devices: string[] = [];
       for (const d of u.devices.values()) devices.push(d.id, String(d.last_seen), JSON.stringify(d));
-      scripts(p.next()).rsSessionUser(k.userSessions(user), k.userDevices(user), JSON.stringify([String(now), String(max), String(this.deviceRetention), sessions, devices]));
+      queueScript(p.next(), 'sessionUser', k.userSessions(user), k.userDevices(user), JSON.stringify([String(now), String(max), String(this.deviceRetention), sessions, devices]), LUA_MAX_TTL_MS);
     }
     const outcome = readPutReplies(live, users.map(([u]) => u), await exec(p), result.skipped);
     if (needsCleanup(outcome)) {

@@ -75,7 +75,7 @@ export function createSetProcessor(deps: ProcessorDeps): (job: Job<SetJobData>, 
     try {
       await deps.audit.write({ action, actor: 'system', target: ctx.user ?? ctx.receiver, details: { ...ctx, ...details } });
     } catch (err) {
-      deps.logger?.error({ action, receiver: ctx.receiver, jti: ctx.jti, err: (err as Error).message }, 'audit write failed');
+      deps.logger?.error({ action, receiver: ctx.receiver, jti: ctx.jti, err }, 'audit write failed');
     }
     try {
       const status = typeof details.status === 'number' ? { status: details.status } : {};

@@ -57,7 +57,7 @@ export function startDeliveryWorker(opts: DeliveryWorkerOptions): DeliveryWorker
   // write (ioredis auto-pipelining): one socket write per tick instead of one per command.
   // BullMQ keeps plain connections (it is not made for auto-pipelining).
   const fast = opts.connection.duplicate({ enableAutoPipelining: true, connectionName: 'riskstream:delivery' });
-  fast.on('error', (err: Error) => opts.logger?.debug({ conn: 'delivery', err: err.message }, 'redis connection error; reconnecting'));
+  fast.on('error', (err: Error) => opts.logger?.debug({ conn: 'delivery', err }, 'redis connection error; reconnecting'));
   const processor = createSetProcessor({
     state: new DeliveryState(fast, opts.keys),
     registry: opts.registry,
@@ -91,7 +91,7 @@ export function startDeliveryWorker(opts: DeliveryWorkerOptions): DeliveryWorker
       },
     },
   });
-  worker.on('error', (err) => opts.logger?.error({ err: err.message }, 'set-delivery worker error'));
+  worker.on('error', (err) => opts.logger?.error({ err }, 'set-delivery worker error'));
 
   let closing: Promise<void> | undefined;
   const close = async (): Promise<void> => {

@@ -1,6 +1,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createRemoteJWKSet, decodeProtectedHeader, jwtVerify, type JWTPayload } from 'jose';
+import { RiskstreamError } from '../errors.js';
 
 /** One SET a local receiver got, with the verdict of its signature check. */
 export interface ReceivedSet {
@@ -100,7 +101,7 @@ export class LocalReceiver {
     };
     try {
       set.header = decodeProtectedHeader(token) as Record<string, unknown>;
-      if (!this.jwks) throw new Error('no JWKS configured');
+      if (!this.jwks) throw new RiskstreamError('KEY_NOT_FOUND', 'no JWKS configured');
       const v = await jwtVerify(token, this.jwks, {
         typ: 'secevent+jwt',
         ...(this.opts.audience ? { audience: this.opts.audience } : {}),

@@ -5,6 +5,7 @@ import type { ReceiverEvent, RiskstreamFileConfig } from '../config/schema.js';
 import { RiskstreamError } from '../errors.js';
 import type { Keys } from '../keys.js';
 import type { SigningAlg } from '../types.js';
+import { scriptsOn } from '../redis/scripts.js';
 import { markStreamChanged } from './stream-cache.js';
 import type { SsfStream } from './stream-record.js';
 import { CAEP_RISK_LEVEL_CHANGE, CAEP_SESSION_REVOKED, OKTA_USER_RISK_CHANGE, SSF_VERIFICATION } from './set-builder.js';
@@ -74,12 +75,7 @@ export function streamReceiver(s: SsfStream, alg: SigningAlg = 'ES256'): Resolve
 function validUrl(u: unknown, what: string, maxLength: number): string {
   if (typeof u !== 'string') throw new RiskstreamError('BAD_REQUEST', `${what} is required`);
   if (u.length > maxLength) throw new RiskstreamError('PAYLOAD_TOO_LARGE', `${what} is longer than ${maxLength} characters`);
-  try {
-    const url = new URL(u);
-    if (url.protocol !== 'https:' && url.protocol !== 'http:') throw new Error('scheme');
-  } catch {
-    throw new RiskstreamError('BAD_REQUEST', `${what} must be an http(s) URL`);
-  }
+  if (!URL.canParse(u) || !['https:', 'http:'].includes(new URL(u).protocol)) throw new RiskstreamError('BAD_REQUEST', `${what} must be an http(s) URL`);
   return u;
 }
 
@@ -133,17 +129,6 @@ export function newStream(fields: Partial<SsfStream>, owner: string | undefined,
   };
 }
 
-const CREATE = `local n = 0
-for _, v in ipairs(redis.call('HVALS', KEYS[1])) do
-  local ok, s = pcall(cjson.decode, v)
-  if ok and type(s) == 'table' and s.owner == ARGV[1] then n = n + 1 end
-end
-if n >= tonumber(ARGV[2]) then return 0 end
-redis.call('HSET', KEYS[1], ARGV[3], ARGV[4])
-return 1`;
-
-const CAS = `if redis.call('HGET', KEYS[1], ARGV[1]) == ARGV[2] then redis.call('HSET', KEYS[1], ARGV[1], ARGV[3]) return 1 end return 0`;
-
 /** Streams in Redis (a hash: stream id → JSON), plus SETs held while a stream is paused. */
 export class SsfStreamStore {
   constructor(
@@ -168,7 +153,7 @@ export class SsfStreamStore {
    */
   async create(fields: Partial<SsfStream>, maxPerOwner = Number.MAX_SAFE_INTEGER, now = Date.now()): Promise<SsfStream> {
     const s: SsfStream = { ...newStream(fields, fields.owner, fields.stream_id ?? randomUUID(), now), ...fields };
-    const ok = await this.redis.eval(CREATE, 1, this.keys.ssfStreams, s.owner ?? '', String(maxPerOwner), s.stream_id, JSON.stringify(s));
+    const ok = await scriptsOn(this.redis).ssfStreamCreate(this.keys.ssfStreams, s.owner ?? '', String(maxPerOwner), s.stream_id, JSON.stringify(s));
     if (ok !== 1) throw new RiskstreamError('STREAM_LIMIT', `this token already owns ${maxPerOwner} streams (ssf.limits.streams_per_owner)`);
     await markStreamChanged(this.redis, this.keys, s.stream_id);
     return s;
@@ -180,7 +165,7 @@ export class SsfStreamStore {
       const v = await this.redis.hget(this.keys.ssfStreams, id);
       if (!v) throw new RiskstreamError('NOT_FOUND', `no stream ${id}`);
       const next = { ...change(JSON.parse(v) as SsfStream), updated_at: Date.now() };
-      const ok = await this.redis.eval(CAS, 1, this.keys.ssfStreams, id, v, JSON.stringify(next));
+      const ok = await scriptsOn(this.redis).ssfStreamCas(this.keys.ssfStreams, id, v, JSON.stringify(next));
       if (ok === 1) {
         await markStreamChanged(this.redis, this.keys, id);
         return next;

@@ -2,10 +2,11 @@ import type { Command } from 'commander';
 import { generateKeyFiles } from '../../ssf/keys.js';
 import { SIGNING_ALGS, type SigningAlg } from '../../types.js';
 import { print } from '../common.js';
+import { RiskstreamError } from '../../errors.js';
 
 function alg(v: string): SigningAlg {
   const a = v.toUpperCase();
-  if (!(SIGNING_ALGS as readonly string[]).includes(a)) throw new Error(`--alg must be one of ${SIGNING_ALGS.join(', ')}`);
+  if (!(SIGNING_ALGS as readonly string[]).includes(a)) throw new RiskstreamError('BAD_REQUEST', `--alg must be one of ${SIGNING_ALGS.join(', ')}`);
   return a as SigningAlg;
 }
 

@@ -23,7 +23,7 @@ export function workerCommand(program: Command): void {
         worker = await startWorker({ config, logger, configPath: o.config, ...(o.port !== undefined ? { port: Number(o.port) } : {}) });
       } catch (err) {
         // A failed start may leave connections or timers behind: exit rather than hang.
-        logger.fatal({ err: (err as Error).message }, 'worker failed to start');
+        logger.fatal({ err }, 'worker failed to start');
         logger.flush?.();
         setTimeout(() => process.exit(1), 200).unref();
         throw err;
@@ -40,7 +40,7 @@ export function workerCommand(program: Command): void {
             setTimeout(() => process.exit(1), 200);
           }, hardMs).unref();
           worker.close().then(resolve, (err: unknown) => {
-            logger.error({ err: (err as Error).message }, 'shutdown error');
+            logger.error({ err }, 'shutdown error');
             process.exitCode = 1;
             resolve();
           });
@@ -48,7 +48,7 @@ export function workerCommand(program: Command): void {
         process.once('SIGTERM', () => stop('SIGTERM'));
         process.once('SIGINT', () => stop('SIGINT'));
         process.on('SIGHUP', () => {
-          worker.reload().catch((err: unknown) => logger.error({ err: (err as Error).message }, 'config reload refused; keeping the running configuration'));
+          worker.reload().catch((err: unknown) => logger.error({ err }, 'config reload refused; keeping the running configuration'));
         });
       });
       // Let pino flush, then leave even if a stray handle lingers.

@@ -1,0 +1,118 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { ChainableCommander, Cluster, Redis } from 'ioredis';
+import { RiskstreamError } from '../errors.js';
+
+/**
+ * The Lua scripts, one file each in `src/redis/scripts/<name>-<numKeys>.lua` (a KEYS/ARGV header
+ * says what they take and return), loaded by this one typed loader: each is defined once per
+ * connection (ioredis `defineCommand`: EVALSHA, EVAL on NOSCRIPT; pipelines load what is missing).
+ * The build copies the .lua files beside the compiled loader (`dist/src/redis/scripts/`).
+ */
+
+/** Each script: its file (`<name>-<numKeys>`), its arguments (KEYS first, then ARGV) and its reply. */
+interface Signatures {
+  riskCommit: {
+    file: 'risk-commit-4';
+    args: [state: string, events: string, outbox: string, applied: string, expectedRev: number, stateJson: string, packed: string];
+    reply: number;
+  };
+  sessionPut: {
+    file: 'session-put-2';
+    args: [session: string, tombstone: string, json: string, px: number, loginAt: number, user: string];
+    reply: number | [number, string, string, string];
+  };
+  sessionUser: { file: 'session-user-2'; args: [userSessions: string, userDevices: string, packed: string, maxTtlMs: string]; reply: string[] };
+  listBridge: { file: 'list-bridge-2'; args: [list: string, stream: string, max: number]; reply: [number, number] };
+  ssfStreamCreate: { file: 'ssf-stream-create-1'; args: [streams: string, owner: string, maxPerOwner: string, id: string, json: string]; reply: number };
+  ssfStreamCas: { file: 'ssf-stream-cas-1'; args: [streams: string, id: string, expected: string, next: string]; reply: number };
+  deliveryRaise: { file: 'delivery-raise-1'; args: [hash: string, field: string, value: string]; reply: number };
+  deliveryRelease: { file: 'delivery-release-1'; args: [lock: string, token: string]; reply: number };
+  deliveryGate: { file: 'delivery-gate-1'; args: [throttle: string, rate: string]; reply: [number, number] };
+  deliveryPause: { file: 'delivery-pause-1'; args: [throttle: string, ms: string]; reply: number };
+  heldPush: { file: 'held-push-1'; args: [list: string, max: number, ...items: string[]]; reply: number };
+}
+
+/** A script's name. */
+export type ScriptName = keyof Signatures;
+
+/** The scripts on a connection: each call one EVALSHA, resolving to the script's reply. */
+export type Scripts = { [K in ScriptName]: (...args: Signatures[K]['args']) => Promise<Signatures[K]['reply']> };
+
+const FILES: { [K in ScriptName]: Signatures[K]['file'] } = {
+  riskCommit: 'risk-commit-4',
+  sessionPut: 'session-put-2',
+  sessionUser: 'session-user-2',
+  listBridge: 'list-bridge-2',
+  ssfStreamCreate: 'ssf-stream-create-1',
+  ssfStreamCas: 'ssf-stream-cas-1',
+  deliveryRaise: 'delivery-raise-1',
+  deliveryRelease: 'delivery-release-1',
+  deliveryGate: 'delivery-gate-1',
+  deliveryPause: 'delivery-pause-1',
+  heldPush: 'held-push-1',
+};
+const NAMES = Object.keys(FILES) as ScriptName[];
+
+/** The directory of the .lua files: beside this module, in src/ (tsx) as in dist/ (copied by the build). */
+export const SCRIPTS_DIR = join(import.meta.dirname, 'scripts');
+
+/** The command name a script is defined under (ioredis commands share one namespace). */
+const command = (name: ScriptName): string => `rs_${name}`;
+
+let sources: Map<ScriptName, { lua: string; numberOfKeys: number }> | undefined;
+
+/** Reads every script once (per process). */
+function load(): Map<ScriptName, { lua: string; numberOfKeys: number }> {
+  if (sources) return sources;
+  const out = new Map<ScriptName, { lua: string; numberOfKeys: number }>();
+  for (const name of NAMES) {
+    const file = FILES[name];
+    const numberOfKeys = Number(/-(\d+)$/.exec(file)?.[1]);
+    let lua: string;
+    try {
+      lua = readFileSync(join(SCRIPTS_DIR, `${file}.lua`), 'utf8');
+    } catch (err) {
+      throw new RiskstreamError('INTERNAL', `Lua script ${file}.lua not found in ${SCRIPTS_DIR} (a build without its scripts?)`, undefined, { cause: err });
+    }
+    out.set(name, { lua, numberOfKeys });
+  }
+  return (sources = out);
+}
+
+const defined = new WeakSet<Redis | Cluster>();
+const bound = new WeakMap<Redis | Cluster, Scripts>();
+
+/** Defines every script on `redis` (once per connection). Pipelines made afterwards carry them too. */
+export function defineScripts(redis: Redis | Cluster): void {
+  if (defined.has(redis)) return;
+  for (const [name, s] of load()) redis.defineCommand(command(name), s);
+  defined.add(redis);
+}
+
+type Callable = Record<string, ((...a: unknown[]) => unknown) | undefined>;
+
+function commandOf(target: object, name: ScriptName, what: string): (...a: unknown[]) => unknown {
+  const f = (target as Callable)[command(name)];
+  if (typeof f !== 'function') throw new RiskstreamError('INTERNAL', `${what} was made before defineScripts() ran on its connection`);
+  return f;
+}
+
+/** The scripts on a connection (defines them on it first). */
+export function scriptsOn(redis: Redis | Cluster): Scripts {
+  const known = bound.get(redis);
+  if (known) return known;
+  defineScripts(redis);
+  const out: Record<string, (...a: unknown[]) => unknown> = {};
+  for (const name of NAMES) {
+    const f = commandOf(redis, name, 'the connection');
+    out[name] = (...a: unknown[]) => f.apply(redis, a);
+  }
+  bound.set(redis, out as Scripts);
+  return out as Scripts;
+}
+
+/** Queues script `name` on a pipeline or MULTI made from a connection after {@link defineScripts} ran on it. */
+export function queueScript<K extends ScriptName>(p: ChainableCommander, name: K, ...args: Signatures[K]['args']): ChainableCommander {
+  return commandOf(p, name, 'this pipeline').apply(p, args) as ChainableCommander;
+}

@@ -1,0 +1,13 @@
+--[[
+  Releases a send lock: DEL only when the lock still holds our token.
+
+  Input:
+    KEYS[1] lock key
+
+    ARGV[1] token
+
+  Output:
+    1 released, 0 held by someone else (or expired)
+]]
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0
