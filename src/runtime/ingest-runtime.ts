@@ -23,7 +23,7 @@ export async function buildIngest(deps: { config: () => Config; redis: Redis; lo
   const cfg = deps.config();
   const geo: GeoIp | null = await openGeoIp(cfg);
   const bridge: ListBridge = startListBridge(redis, cfg.raw.bridge, {
-    onError: (err) => logger.warn({ err: (err as Error).message }, 'list bridge pass failed'),
+    onError: (err) => logger.warn({ err }, 'list bridge pass failed'),
   });
   return {
     ...(geo
