@@ -11,7 +11,7 @@ import { HOUR, recentIso } from '../helpers/clock.js';
  * the `okta` profile; the worker detects the impossible trip and a receiver gets the SET.
  */
 const okta = JSON.parse(readFileSync(new URL('../ingest/fixtures/okta-session-start.json', import.meta.url), 'utf8')) as Record<string, any>;
-const h = workerHarness('shipper-okta', (url, prefix) => ({
+const h = workerHarness('shipper-okta', (url) => ({
   streams: { block: '200ms', claim_idle: '2s', extra: [`${h.prefix}:okta`] },
   mapping: { streams: { [`${h.prefix}:okta`]: 'okta' } },
   bridge: { lists: { [`${h.prefix}:okta-list`]: `${h.prefix}:okta` }, interval: '100ms' },
