@@ -92,7 +92,7 @@ export async function api<T>(path: string, init: { method?: string; body?: unkno
   return data as T;
 }
 
-/* ---- shapes of the API's answers (docs/interfaces.md §5 and src/api/routes/console.ts) ---- */
+/* ---- shapes of the API's answers (CONTRACT.md §5 and src/api/routes/console.ts) ---- */
 
 export interface TableUser {
   user: string;
