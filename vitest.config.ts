@@ -1,11 +1,46 @@
-import { defineConfig } from 'vitest/config';
+import { configDefaults, defineConfig } from 'vitest/config';
+
+/**
+ * The pure tests: no Redis, no network, no child processes — `npm run test:unit` runs only these
+ * (seconds). Their project's setup file refuses every socket, so a test listed here that needs I/O
+ * fails at once. A test file not listed runs in the `io` project; `npm test` runs both.
+ */
+const UNIT = [
+  'test/detect/*.test.ts',
+  'test/config/load.test.ts',
+  'test/console/dist.test.ts',
+  'test/ingest/body-records.test.ts',
+  'test/ingest/decode.test.ts',
+  'test/ingest/event-schema.test.ts',
+  'test/ingest/geoip.test.ts',
+  'test/ingest/http-body.test.ts',
+  'test/ingest/poison.test.ts',
+  'test/ingest/profiles.test.ts',
+  'test/ingest/time-window.test.ts',
+  'test/redis/ttl.test.ts',
+  'test/risk/expiry.property.test.ts',
+  'test/risk/reducer.test.ts',
+  'test/risk/state.test.ts',
+  'test/runtime/shutdown.test.ts',
+  'test/secrets/scrub.test.ts',
+  'test/sessions/identity.test.ts',
+  'test/ssf/keys.test.ts',
+  'test/ssf/reason-text.test.ts',
+  'test/ssf/set-builder.test.ts',
+  'test/ssf/stream-owner.test.ts',
+  'test/ssf/stream-receiver.test.ts',
+  'test/ssf/transmitter-supplied.test.ts',
+];
 
 export default defineConfig({
   test: {
-    include: ['test/**/*.test.ts'],
     testTimeout: 30_000,
     hookTimeout: 30_000,
     pool: 'forks',
     reporters: ['default'],
+    projects: [
+      { extends: true, test: { name: 'unit', include: UNIT, setupFiles: ['test/helpers/no-network.ts'], pool: 'threads' } },
+      { extends: true, test: { name: 'io', include: ['test/**/*.test.ts'], exclude: [...configDefaults.exclude, ...UNIT] } },
+    ],
   },
 });

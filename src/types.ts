@@ -53,7 +53,7 @@ export interface NetworkInfo {
 }
 
 /**
- * The canonical event after decoding and field mapping (CONTRACT.md §2).
+ * The canonical event after decoding and field mapping (docs/interfaces.md §2).
  * `time` is normalised to epoch milliseconds. Unknown fields are kept.
  */
 export interface CanonicalEvent {

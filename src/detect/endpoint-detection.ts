@@ -1,6 +1,6 @@
 /**
  * endpoint_detection: an EDR/XDR detection on the user's device at or above `min_severity`,
- * vendor-neutral. Reads CONTRACT's canonical shape (`vendor`, `detection`, `severity`,
+ * vendor-neutral. Reads the canonical shape (docs/interfaces.md §2: `vendor`, `detection`, `severity`,
  * `device.id`) and, when ingest kept the vendor's own fields, SentinelOne (`confidenceLevel`
  * malicious → high, suspicious → medium), CrowdStrike (`Severity` 1-5 → info…critical,
  * `SeverityName`) and Microsoft Defender (`severity` Informational/Low/Medium/High). Every

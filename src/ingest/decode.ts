@@ -157,7 +157,7 @@ function bounded(r: DecodeResult, opts: DecodeOptions, now: number): DecodeResul
 }
 
 /**
- * Decodes one stream entry (CONTRACT.md §2): the event as JSON in one field `event`, `data`,
+ * Decodes one stream entry (docs/interfaces.md §2): the event as JSON in one field `event`, `data`,
  * `message` or `msg` (rsyslog omhiredis stream mode's default field), or as flat fields with dotted keys. Never throws; a failure carries a reason that
  * names the field, for the dead-letter stream.
  */

@@ -4,7 +4,7 @@ import type { CanonicalEvent } from '../types.js';
 import { isRepresentableTime, TIME_INVALID, TIME_OUT_OF_RANGE } from './time-window.js';
 
 /**
- * The canonical event (CONTRACT.md §2): its normalisation rules, a zod schema built from them
+ * The canonical event (docs/interfaces.md §2): its normalisation rules, a zod schema built from them
  * (for complete error messages) and `normalizeEvent`, a hand-written fast path applying the
  * very same rule functions. Both keep unknown fields.
  */

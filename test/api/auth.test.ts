@@ -18,7 +18,7 @@ afterAll(async () => {
   redis.disconnect();
 });
 
-/** Every admin-scope route of CONTRACT §5 (method, path). */
+/** Every admin-scope route of docs/interfaces.md §5 (method, path). */
 const ADMIN_ROUTES: Array<[string, string]> = [
   ['GET', '/metrics'],
   ['GET', '/v1/users'],

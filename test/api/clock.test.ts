@@ -104,6 +104,14 @@ describe('expiry counts from event time', () => {
   });
 });
 
+/** An audit entry as GET /v1/audit answers it (the fields read here). */
+interface AuditRow {
+  action: string;
+  actor: string;
+  target: string;
+  details: { [k: string]: unknown; occurred_at: string; processed_at: string; level: string };
+}
+
 describe('audit log and whoami', () => {
   it("riskstream's own level change is audited as risk.level_changed (actor system); a reset row shows the new level; whoami names the caller", async () => {
     const user = 'audited@example.com';
@@ -111,19 +119,19 @@ describe('audit log and whoami', () => {
     await waitFor(() => setsFor(user).length > 0, { what: 'the SET' });
     const changed = await waitFor(async () => {
       const r = await admin('/v1/audit?action=risk.level_changed&limit=1000');
-      return (r.json as { entries: Array<Record<string, any>> }).entries.find((e) => e.target === user);
+      return (r.json as { entries: AuditRow[] }).entries.find((e) => e.target === user);
     }, { what: 'risk.level_changed' });
     expect(changed).toMatchObject({ action: 'risk.level_changed', actor: 'system', target: user, details: { previous: 'low', level: 'high', version: 1 } });
     expect(Date.parse(changed.details.occurred_at)).toBeLessThan(Date.parse(changed.details.processed_at));
 
     const reset = await admin(`/v1/users/${enc(user)}/risk/reset`, { method: 'POST', body: JSON.stringify({ reason: 'known trip' }), headers: { 'content-type': 'application/json' } });
     expect(reset.status).toBe(200);
-    const entries = ((await admin('/v1/audit?action=risk.reset')).json as { entries: Array<Record<string, any>> }).entries;
+    const entries = ((await admin('/v1/audit?action=risk.reset')).json as { entries: AuditRow[] }).entries;
     const row = entries.find((e) => e.target === user)!;
     expect(row.details).toMatchObject({ previous: 'high', level: 'low', version: 2, reason: 'known trip' });
     // An admin's reset is audited once, as risk.reset, not also as risk.level_changed.
     await waitFor(() => setsFor(user).length > 1, { what: 'the reset SET' });
-    const all = ((await admin('/v1/audit?action=risk.level_changed&limit=1000')).json as { entries: Array<Record<string, any>> }).entries;
+    const all = ((await admin('/v1/audit?action=risk.level_changed&limit=1000')).json as { entries: AuditRow[] }).entries;
     expect(all.filter((e) => e.target === user).map((e) => e.details.level)).toEqual(['high']);
 
     const me = await admin('/v1/whoami');

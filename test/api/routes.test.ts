@@ -268,7 +268,7 @@ describe('POST /v1/users/{user}/risk/reset', () => {
     expect((await admin('/v1/users?level=high&limit=1000')).json.users.map((u: { user: string }) => u.user)).not.toContain(user);
 
     const audit = await admin('/v1/audit?action=risk.reset');
-    const entry = (audit.json.entries as Array<Record<string, any>>).find((e) => e.target === user);
+    const entry = (audit.json.entries as Array<{ target: string }>).find((e) => e.target === user);
     expect(entry).toMatchObject({
       action: 'risk.reset',
       target: user,

@@ -41,7 +41,7 @@ const EXPECTED = [
 describe('every command answers --help with exit 0', () => {
   const all = commandPaths(program());
 
-  it('the commands of CONTRACT §1 and the brief are all there', () => {
+  it('the commands of docs/interfaces.md §1 are all there', () => {
     expect(all.map((p) => p.join(' '))).toEqual(expect.arrayContaining(EXPECTED));
   });
 

@@ -12,6 +12,7 @@ let w: ApiWorker;
 
 // Retitles the terminal (OSC 0 … BEL), erases the line, a C1 CSI, DEL and a bidi override.
 const EVIL = 'mallory\u001b]0;pwned\u0007\u001b[2K\r\u009b31m\u007f\u202egro.elpmaxe@x';
+// eslint-disable-next-line no-control-regex -- the point: find raw control bytes
 const RAW = /[\u0000-\u0009\u000b-\u001f\u007f-\u009f\u202e]/;
 
 beforeAll(async () => {

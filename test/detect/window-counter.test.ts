@@ -42,7 +42,10 @@ describe('window-counter', () => {
   it('crossing evidence lists the window’s events', () => {
     let state: SlidingCount | undefined;
     let last;
-    for (const [at, id] of [[0, 'a'], [5_000, 'b'], [9_000, 'c']] as const) last = addEvent(state, T0 + at, id, spec, now, LIMITS), (state = last.state);
+    for (const [at, id] of [[0, 'a'], [5_000, 'b'], [9_000, 'c']] as const) {
+      last = addEvent(state, T0 + at, id, spec, now, LIMITS);
+      state = last.state;
+    }
     expect(last!.crossing).toEqual({ count: 3, start: T0, end: T0 + 9_000, ids: ['a', 'b', 'c'] });
   });
 

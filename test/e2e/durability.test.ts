@@ -16,6 +16,7 @@ import type { UserState } from '../../src/risk/state.js';
 import { cleanup, redisClient, testPrefix, waitFor } from '../helpers/redis.js';
 import { eventOf, startReceiver, type TestReceiver } from '../helpers/receiver.js';
 import { writeTelemetryFile } from '../helpers/telemetry.js';
+import { untilQuiet } from '../helpers/quiet.js';
 import { spawnWorker, writeTestConfig, type TestConfig, type WorkerProcess } from '../helpers/worker.js';
 
 const GROUP = 'riskstream';
@@ -342,7 +343,8 @@ describe('durability (real worker processes)', () => {
     for (const s of run.streams.inputs) await redis.xgroup('SETID', s, GROUP, '0');
     expect(await drained(run)).toBe(false);
     await waitFor(() => drained(run), { timeout: 60_000, interval: 100, what: 'second pass drained' });
-    await new Promise((r) => setTimeout(r, 1000)); // relays and deliveries, if any, would show by now
+    // Relays and deliveries, if any, are done once nothing is pending, unrelayed or queued.
+    await untilQuiet(redis, { prefix: run.prefix, streams: run.streams.inputs, group: GROUP, users: users10k, timeout: 60_000 });
     expect(await essentials(run, users10k)).toEqual(expected10k);
     const full2 = await states(run, users10k);
     for (const [u, st] of full1) expect(full2.get(u), u).toEqual(st); // not even a timestamp moved

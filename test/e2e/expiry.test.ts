@@ -8,6 +8,7 @@ import type { UserState } from '../../src/risk/state.js';
 import { cleanup, redisClient, testPrefix, waitFor } from '../helpers/redis.js';
 import { eventOf, startReceiver, type ReceivedSet, type TestReceiver } from '../helpers/receiver.js';
 import { spawnWorker, writeTestConfig, type TestConfig, type WorkerProcess } from '../helpers/worker.js';
+import { untilQuiet } from '../helpers/quiet.js';
 
 const prefix = testPrefix('e2e-expiry');
 const keys = new Keys(prefix);
@@ -124,7 +125,7 @@ describe('expiry (real worker processes)', () => {
     for (const u of users) await detection(u);
     await waitFor(() => users.every((u) => setsFor(u).length >= 1), { what: '30 HIGH SETs' });
     await waitFor(() => users.every((u) => setsFor(u).length >= 2), { timeout: 10_000, what: '30 LOW SETs' });
-    await new Promise((r) => setTimeout(r, 1500)); // room for a duplicate to show up
+    await untilQuiet(redis, { prefix, users }); // a duplicate would be pending, unrelayed or queued
     for (const u of users) {
       expect(levels(setsFor(u)), u).toEqual(['LOW→HIGH', 'HIGH→LOW']);
       expect(new Set(setsFor(u).map((s) => s.claims.jti)).size).toBe(2);

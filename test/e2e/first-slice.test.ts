@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { waitFor } from '../helpers/redis.js';
 import { eventOf } from '../helpers/receiver.js';
 import { workerHarness } from '../helpers/worker.js';
+import { untilQuiet } from '../helpers/quiet.js';
 import { HOUR, MIN, recentIso } from '../helpers/clock.js';
 
 const h = workerHarness(
@@ -36,8 +37,8 @@ describe('first slice: Redis stream in → signed SET out', () => {
     expect(ev.type).toBe('https://schemas.openid.net/secevent/caep/event-type/risk-level-change');
     expect(ev.body).toMatchObject({ principal: 'USER', current_level: 'HIGH', previous_level: 'LOW' });
 
-    // Exactly one SET for one change.
-    await new Promise((r) => setTimeout(r, 500));
+    // Exactly one SET for one change: once nothing is left to process or deliver, no second one.
+    await untilQuiet(h.redis, { prefix: h.prefix, users: [user] });
     expect(h.receiver.received).toHaveLength(1);
 
     // The state and the evidence are in Redis, readable through the API.

@@ -61,9 +61,9 @@ async function healthzWhile<T>(work: Promise<T>): Promise<{ result: T; maxMs: nu
   return { result: await settled, maxMs, probes };
 }
 
-const post = async (body: Buffer): Promise<{ status: number; json: any }> => {
+const post = async (body: Buffer): Promise<{ status: number; json: { error?: string } }> => {
   const res = await fetch(`${worker.url}/v1/events`, { method: 'POST', headers: { authorization: `Bearer ${cfg.ingestToken}`, 'content-type': 'application/x-ndjson' }, body });
-  return { status: res.status, json: await res.json() };
+  return { status: res.status, json: (await res.json()) as { error?: string } };
 };
 
 async function rssMb(): Promise<number> {

@@ -10,8 +10,14 @@ import { HOUR, recentIso } from '../helpers/clock.js';
  * Logstash's redis output does) to a list; the list bridge moves them into a stream mapped with
  * the `okta` profile; the worker detects the impossible trip and a receiver gets the SET.
  */
-const okta = JSON.parse(readFileSync(new URL('../ingest/fixtures/okta-session-start.json', import.meta.url), 'utf8')) as Record<string, any>;
-const h = workerHarness('shipper-okta', (url, prefix) => ({
+const okta = JSON.parse(readFileSync(new URL('../ingest/fixtures/okta-session-start.json', import.meta.url), 'utf8')) as OktaRecord;
+/** The fields of an Okta System Log record this test changes (the rest is passed through). */
+interface OktaRecord {
+  uuid: string;
+  published: string;
+  client: { ipAddress: string; geographicalContext: unknown };
+}
+const h = workerHarness('shipper-okta', (url) => ({
   streams: { block: '200ms', claim_idle: '2s', extra: [`${h.prefix}:okta`] },
   mapping: { streams: { [`${h.prefix}:okta`]: 'okta' } },
   bridge: { lists: { [`${h.prefix}:okta-list`]: `${h.prefix}:okta` }, interval: '100ms' },

@@ -30,7 +30,7 @@ afterAll(async () => {
 const viaProxy = (): Record<string, string> => ({ REDIS_URL: `redis://127.0.0.1:${proxy.port}` });
 
 describe('worker shutdown', () => {
-  it('a normal SIGTERM drains and exits 0 (CONTRACT §1)', async () => {
+  it('a normal SIGTERM drains and exits 0 (docs/interfaces.md §1)', async () => {
     const w = await spawnWorker(cfg.dir, viaProxy());
     const code = await w.stop('SIGTERM');
     expect(code).toBe(0);

@@ -3,6 +3,7 @@ import { waitFor } from '../helpers/redis.js';
 import { eventOf } from '../helpers/receiver.js';
 import { apiClient, CAEP_REVOKED, CAEP_RISK, PUSH, VERIFICATION } from '../helpers/ssf-api.js';
 import { workerHarness } from '../helpers/worker.js';
+import { untilQuiet } from '../helpers/quiet.js';
 import { MIN, recentIso } from '../helpers/clock.js';
 
 const alice = 'ssf-token-alice-for-stream-tests-0123';
@@ -143,12 +144,12 @@ describe('SSF stream management', () => {
     expect((await api('POST', '/ssf/subjects:remove', { stream_id: id, subject: { format: 'email', email: 'hidden@example.com' } })).status).toBe(204);
     await travel('paused-user@example.com', 12);
     await travel('hidden@example.com', 12);
-    await new Promise((r) => setTimeout(r, 1500));
+    await untilQuiet(h.redis, { prefix: h.prefix, users: ['paused-user@example.com', 'hidden@example.com'] });
     expect(setsFor('paused-user@example.com')).toHaveLength(0);
 
     await api('POST', '/ssf/status', { stream_id: id, status: 'enabled' });
     await waitFor(() => setsFor('paused-user@example.com').length >= 1, { what: 'held SET after resume' });
-    await new Promise((r) => setTimeout(r, 500));
+    await untilQuiet(h.redis, { prefix: h.prefix, users: ['paused-user@example.com', 'hidden@example.com'] });
     expect(setsFor('hidden@example.com')).toHaveLength(0);
   });
 

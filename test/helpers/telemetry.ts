@@ -31,7 +31,7 @@ export interface TelemetryOptions {
   userName?: (i: number) => string;
 }
 
-/** A generated event, in CONTRACT's canonical shape (time as ISO-8601 or epoch ms). */
+/** A generated event, in the canonical shape (docs/interfaces.md §2) (time as ISO-8601 or epoch ms). */
 export type TelemetryEvent = Record<string, unknown> & { type: string; id: string; user: string; time: string | number };
 
 const CITIES = [

@@ -49,12 +49,12 @@ describe('session audit API', () => {
 
     const all = await call('GET', '/v1/sessions');
     expect(all.status).toBe(200);
-    expect(all.json.sessions.map((s: any) => s.session_id)).toEqual(['s-2s']);
+    expect(all.json.sessions.map((s: { session_id: string }) => s.session_id)).toEqual(['s-2s']);
     expect(all.json.next_cursor).toBeNull();
     const user = await call('GET', `/v1/users/${encodeURIComponent('alice+ops@example.com')}/sessions`);
     expect(user.status).toBe(200);
     expect(user.json.user).toBe('alice+ops@example.com');
-    expect(user.json.sessions.map((s: any) => s.session_id)).toEqual(['s-2s']);
+    expect(user.json.sessions.map((s: { session_id: string }) => s.session_id)).toEqual(['s-2s']);
     expect(user.json.devices).toMatchObject([{ id: 'd-9', posture: { os: 'macOS 15.1', disk_encrypted: true, firewall: true }, ip: '81.2.69.142' }]);
     // Raw `+` and `@` in the path work too.
     expect((await call('GET', '/v1/users/alice+ops@example.com/sessions')).json.sessions).toHaveLength(1);
@@ -121,7 +121,7 @@ describe('session audit API', () => {
     expect(res.status).toBe(200);
     expect(res.json).toMatchObject({ user: 'alice@example.com', revoked: 2 });
     expect(revoked.map((r) => r.sessionId).sort()).toEqual(['a1', 'a2']);
-    expect((await call('GET', '/v1/sessions')).json.sessions.map((s: any) => s.session_id)).toEqual(['b1']);
+    expect((await call('GET', '/v1/sessions')).json.sessions.map((s: { session_id: string }) => s.session_id)).toEqual(['b1']);
   });
 
   it('paginates across pages with next_cursor', async () => {
@@ -133,7 +133,7 @@ describe('session audit API', () => {
     do {
       const res: { status: number; json: any } = await call('GET', `/v1/sessions?limit=5${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`);
       expect(res.status).toBe(200);
-      seen.push(...res.json.sessions.map((s: any) => s.session_id));
+      seen.push(...res.json.sessions.map((s: { session_id: string }) => s.session_id));
       cursor = res.json.next_cursor;
       pages++;
     } while (cursor);

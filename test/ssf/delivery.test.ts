@@ -13,6 +13,7 @@ import { createSetQueue, enqueueLevelChange, enqueueSessionRevoked, enqueueVerif
 import { CAEP_RISK_LEVEL_CHANGE, CAEP_SESSION_REVOKED, OKTA_USER_RISK_CHANGE, SSF_VERIFICATION } from '../../src/ssf/set-builder.js';
 import { change, onlyEvent, startReceiver, testReceiver, verifySet, type Answer } from './helpers.js';
 import { cleanup, redisClient, testPrefix, waitFor } from '../helpers/redis.js';
+import { untilQuiet } from '../helpers/quiet.js';
 
 const prefix = testPrefix('delivery');
 const keys = new Keys(prefix);
@@ -102,7 +103,7 @@ describe('SET delivery worker', () => {
     const { rx, cfg } = await receiver('r400', () => ({ status: 400, body: { err: 'invalid_request', description: 'malformed' } }));
     const [id] = await enqueueLevelChange(q, change('u400@example.com', 1, 'low', 'high'), [cfg]);
     await waitFor(async () => (await jobState(id!)) === 'failed', { timeout: 5000, what: 'failure' });
-    await new Promise((r) => setTimeout(r, 300));
+    await untilQuiet(redis, { prefix, streams: [] }); // a retry would be waiting, delayed or active
     expect(rx.requests).toHaveLength(1);
     const log = await auditOf('r400');
     expect(log.map((e) => e.action)).toEqual(['set.failed']);
@@ -143,7 +144,7 @@ describe('SET delivery worker', () => {
     }
     down = false;
     await waitFor(async () => (await q.state.versions(user, 'rdown')).delivered === 3, { timeout: 5000, what: 'recovery' });
-    await new Promise((r) => setTimeout(r, 400)); // let any stale job run
+    await untilQuiet(redis, { prefix, streams: [] }); // every stale job has run
     const accepted = rx.requests.filter((r) => r.status === 202).map((r) => (onlyEvent(r.claims)[1] as { current_level: string }).current_level);
     expect(accepted).toEqual(['MEDIUM']);
     const superseded = (await auditOf('rdown')).filter((e) => e.action === 'set.superseded').map((e) => e.details.version);
@@ -156,7 +157,7 @@ describe('SET delivery worker', () => {
     const lv = ['low', 'medium', 'high'] as const;
     for (let v = 1; v <= 8; v++) await enqueueLevelChange(q, change(user, v, lv[(v - 1) % 3]!, lv[v % 3]!), [cfg]);
     await waitFor(async () => (await q.state.versions(user, 'rburst')).delivered === 8, { timeout: 5000, what: 'delivery of v8' });
-    await new Promise((r) => setTimeout(r, 300));
+    await untilQuiet(redis, { prefix, streams: [] });
     const versions = rx.requests.map((r) => Number(String(r.claims.txn).split('-').pop()));
     expect(versions.at(-1)).toBe(8);
     for (let i = 1; i < versions.length; i++) expect(versions[i]!).toBeGreaterThan(versions[i - 1]!);

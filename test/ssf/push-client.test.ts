@@ -88,6 +88,7 @@ describe('pushSet (RFC 8935)', () => {
     expect(out.kind).toBe('permanent');
     expect(out.description.length).toBeLessThanOrEqual(256);
     expect(out.err.length).toBeLessThanOrEqual(64);
+    // eslint-disable-next-line no-control-regex -- the point: no raw control bytes
     for (const text of [out.description, out.err]) expect(text).not.toMatch(/[\u0000-\u001f\u007f-\u009f]/);
     expect(out.description.startsWith(' ]0;owned <script>x</script> AAA')).toBe(true);
   });

@@ -38,9 +38,16 @@ function control(type: number, size: number): Buffer {
   let sizeBits: number;
   let ext: number[] = [];
   if (size < 29) sizeBits = size;
-  else if (size < 29 + 256) (sizeBits = 29), (ext = [size - 29]);
-  else if (size < 285 + 65536) (sizeBits = 30), (ext = [(size - 285) >> 8, (size - 285) & 0xff]);
-  else (sizeBits = 31), (ext = [((size - 65821) >> 16) & 0xff, ((size - 65821) >> 8) & 0xff, (size - 65821) & 0xff]);
+  else if (size < 29 + 256) {
+    sizeBits = 29;
+    ext = [size - 29];
+  } else if (size < 285 + 65536) {
+    sizeBits = 30;
+    ext = [(size - 285) >> 8, (size - 285) & 0xff];
+  } else {
+    sizeBits = 31;
+    ext = [((size - 65821) >> 16) & 0xff, ((size - 65821) >> 8) & 0xff, (size - 65821) & 0xff];
+  }
   const head = type <= 7 ? [(type << 5) | sizeBits] : [sizeBits, type - 7];
   return Buffer.from([...head, ...ext]);
 }
