@@ -17,11 +17,26 @@ const LAYERS = {
   domain: ['src/ingest', 'src/risk', 'src/ssf', 'src/sessions', 'src/audit'],
   config: ['src/config'],
   detect: ['src/detect'],
-  base: ['src/types.ts', 'src/errors.ts', 'src/keys.ts', 'src/duration.ts', 'src/login.ts', 'src/package-root.ts', 'src/redis', 'src/obs', 'src/secrets', 'src/net'],
+  base: [
+    'src/types.ts',
+    'src/errors.ts',
+    'src/keys.ts',
+    'src/duration.ts',
+    'src/login.ts',
+    'src/package-root.ts',
+    'src/redis',
+    'src/obs',
+    'src/secrets',
+    'src/net',
+  ],
 };
 
 /** A path regex matching every folder/file of the given layers. */
-const re = (...layers) => `^(${layers.flatMap((l) => LAYERS[l]).map((p) => p.replace(/\./g, '\\.')).join('|')})(/|$)`;
+const re = (...layers) =>
+  `^(${layers
+    .flatMap((l) => LAYERS[l])
+    .map((p) => p.replace(/\./g, '\\.'))
+    .join('|')})(/|$)`;
 
 module.exports = {
   forbidden: [

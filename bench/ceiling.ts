@@ -54,8 +54,15 @@ export async function ceiling(redis: Redis, prefix: string, n: number): Promise<
   const rcpu = (await redisCpu(redis)) - rcpu0;
   reader.disconnect();
   if (count !== n || checksum === 0) throw new Error(`ceiling read ${count} of ${n}`);
-  const r: CeilingResult = { bench: 'ceiling', events: count, seconds: round(seconds, 3), events_per_s: round(count / seconds), reads,
-    node_cpu_s_per_100k: round(((cpu.user + cpu.system) / 1e6) * (1e5 / count), 2), redis_cpu_s_per_100k: round(rcpu * (1e5 / count), 2) };
+  const r: CeilingResult = {
+    bench: 'ceiling',
+    events: count,
+    seconds: round(seconds, 3),
+    events_per_s: round(count / seconds),
+    reads,
+    node_cpu_s_per_100k: round(((cpu.user + cpu.system) / 1e6) * (1e5 / count), 2),
+    redis_cpu_s_per_100k: round(rcpu * (1e5 / count), 2),
+  };
   report(r, [
     ['events', r.events],
     ['seconds', r.seconds],

@@ -78,7 +78,16 @@ export function userName(i: number): string {
 }
 
 /** One login event object. */
-export function loginEvent(id: string, user: string, t: number, city: City, rand: () => number, outcome = 'success', device = 'd-0', sessions = true): Record<string, unknown> {
+export function loginEvent(
+  id: string,
+  user: string,
+  t: number,
+  city: City,
+  rand: () => number,
+  outcome = 'success',
+  device = 'd-0',
+  sessions = true,
+): Record<string, unknown> {
   const ev: Record<string, unknown> = {
     type: 'login',
     id,
@@ -86,10 +95,21 @@ export function loginEvent(id: string, user: string, t: number, city: City, rand
     time: new Date(t).toISOString(),
     outcome,
     ip: `${city.ip}${1 + Math.floor(rand() * 250)}`,
-    geo: { lat: +(city.lat + (rand() - 0.5) * 0.1).toFixed(4), lon: +(city.lon + (rand() - 0.5) * 0.1).toFixed(4), accuracy_km: 20, country: city.country, city: city.city },
+    geo: {
+      lat: +(city.lat + (rand() - 0.5) * 0.1).toFixed(4),
+      lon: +(city.lon + (rand() - 0.5) * 0.1).toFixed(4),
+      accuracy_km: 20,
+      country: city.country,
+      city: city.city,
+    },
   };
   if (outcome === 'success' && sessions) {
-    ev.session = { id: `s-${id}`, expires_at: new Date(t + 12 * HOUR).toISOString(), idp: 'okta', claims: { email: user, groups: ['eng'], amr: ['pwd', 'mfa'] } };
+    ev.session = {
+      id: `s-${id}`,
+      expires_at: new Date(t + 12 * HOUR).toISOString(),
+      idp: 'okta',
+      claims: { email: user, groups: ['eng'], amr: ['pwd', 'mfa'] },
+    };
     ev.device = { id: device, posture: { os: 'macOS 15.1', disk_encrypted: true, firewall: true } };
     ev.network = { asn: city.asn, via: 'warp' };
   }
@@ -132,13 +152,37 @@ export function generate(opts: GenOptions): BenchEvent[] {
       push({ type: 'access', id: id(), user: u.name, time: new Date(t).toISOString(), outcome: rand() < 0.05 ? 'denied' : 'allowed', app: pick(APPS) });
     } else if (r < 0.95) {
       const risky = rand() < 0.01;
-      push({ type: 'http', id: id(), user: u.name, time: t, domain: pick(DOMAINS), category: risky ? pick(RISKY) : pick(BENIGN), action: 'allow', bytes_out: Math.floor(rand() * 50_000) });
+      push({
+        type: 'http',
+        id: id(),
+        user: u.name,
+        time: t,
+        domain: pick(DOMAINS),
+        category: risky ? pick(RISKY) : pick(BENIGN),
+        action: 'allow',
+        bytes_out: Math.floor(rand() * 50_000),
+      });
     } else if (r < 0.98) {
-      push({ type: 'dlp', id: id(), user: u.name, time: t, profile: pick(DLP_PROFILES), severity: rand() < 0.95 ? pick(LOW_SEV) : pick(HIGH_SEV), action: pick(['block', 'alert']), app: pick(APPS) });
+      push({
+        type: 'dlp',
+        id: id(),
+        user: u.name,
+        time: t,
+        profile: pick(DLP_PROFILES),
+        severity: rand() < 0.95 ? pick(LOW_SEV) : pick(HIGH_SEV),
+        action: pick(['block', 'alert']),
+        app: pick(APPS),
+      });
     } else {
       push({
-        type: 'endpoint', id: id(), user: u.name, time: new Date(t).toISOString(), device: { id: u.device }, vendor: pick(VENDORS),
-        detection: pick(['malware', 'ransomware', 'credential-theft', 'pup']), severity: rand() < 0.95 ? pick(LOW_SEV) : pick(HIGH_SEV),
+        type: 'endpoint',
+        id: id(),
+        user: u.name,
+        time: new Date(t).toISOString(),
+        device: { id: u.device },
+        vendor: pick(VENDORS),
+        detection: pick(['malware', 'ransomware', 'credential-theft', 'pup']),
+        severity: rand() < 0.95 ? pick(LOW_SEV) : pick(HIGH_SEV),
       });
     }
   }

@@ -98,7 +98,11 @@ export async function endToEnd(
       ['CPU s per 100 k: worker / Redis', `${r.worker_cpu_s_per_100k} / ${r.redis_cpu_s_per_100k}`, 'worker includes SET delivery, sweeps'],
       ['Redis commands per event (calls×/µs)', top.split(', ').slice(0, 4).join(', ')],
       ['', top.split(', ').slice(4).join(', ')],
-      ['Redis bytes per user', r.redis_bytes_per_user, `state ${perUser.byKind.state ?? 0}, applied ${perUser.byKind.applied ?? 0}, indexes ${perUser.indexes}`],
+      [
+        'Redis bytes per user',
+        r.redis_bytes_per_user,
+        `state ${perUser.byKind.state ?? 0}, applied ${perUser.byKind.applied ?? 0}, indexes ${perUser.indexes}`,
+      ],
       ['events/s', r.events_per_s, 'XADD → committed, acked, relayed'],
       ['ratio to ceiling', r.ratio_to_ceiling, 'target ≥ 0.5'],
     ]);

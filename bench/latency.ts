@@ -24,7 +24,11 @@ export interface LatencyResult {
 
 const idMs = (id: string): number => Number(id.slice(0, id.indexOf('-')));
 
-export async function latency(redis: Redis, prefix: string, opts: { rate: number; seconds: number; warmup: number; probesPerS: number; users: number }): Promise<LatencyResult> {
+export async function latency(
+  redis: Redis,
+  prefix: string,
+  opts: { rate: number; seconds: number; warmup: number; probesPerS: number; users: number },
+): Promise<LatencyResult> {
   const s = streamsOf(prefix);
   const receiver = new CountingReceiver(false);
   await receiver.listen();
@@ -128,7 +132,11 @@ export async function latency(redis: Redis, prefix: string, opts: { rate: number
       ['seconds (incl. warm-up)', r.seconds],
       ['probes (impossible-travel logins)', r.probes, r.missing ? `${r.missing} missing` : ''],
       ['worker mean batch', r.mean_batch],
-      ['XADD → SET job enqueued p50/p95/p99 ms', `${r.enqueued_ms.p50} / ${r.enqueued_ms.p95} / ${r.enqueued_ms.p99}`, `max ${r.enqueued_ms.max}; target p99 < 50`],
+      [
+        'XADD → SET job enqueued p50/p95/p99 ms',
+        `${r.enqueued_ms.p50} / ${r.enqueued_ms.p95} / ${r.enqueued_ms.p99}`,
+        `max ${r.enqueued_ms.max}; target p99 < 50`,
+      ],
       ['XADD → SET received p50/p95/p99 ms', `${r.received_ms.p50} / ${r.received_ms.p95} / ${r.received_ms.p99}`, `max ${r.received_ms.max}`],
     ]);
     return r;

@@ -51,7 +51,12 @@ export function streamsOf(prefix: string): { login: string; activity: string; gr
 }
 
 /** XADDs events (field `event` = JSON) to the login / activity streams, pipelined in chunks. */
-export async function preload(redis: Redis, prefix: string, events: readonly BenchEvent[], chunk = 1000): Promise<{ ms: number; firstId: string; lastId: string }> {
+export async function preload(
+  redis: Redis,
+  prefix: string,
+  events: readonly BenchEvent[],
+  chunk = 1000,
+): Promise<{ ms: number; firstId: string; lastId: string }> {
   const s = streamsOf(prefix);
   const t0 = performance.now();
   let firstId = '';
@@ -296,7 +301,8 @@ export async function redisCpu(redis: Redis): Promise<number> {
 /** Per-command calls and µs (INFO commandstats). */
 export async function commandStats(redis: Redis): Promise<Map<string, { calls: number; usec: number }>> {
   const out = new Map<string, { calls: number; usec: number }>();
-  for (const m of (await redis.info('commandstats')).matchAll(/cmdstat_([^:]+):calls=(\d+),usec=(\d+)/g)) out.set(m[1]!, { calls: Number(m[2]), usec: Number(m[3]) });
+  for (const m of (await redis.info('commandstats')).matchAll(/cmdstat_([^:]+):calls=(\d+),usec=(\d+)/g))
+    out.set(m[1]!, { calls: Number(m[2]), usec: Number(m[3]) });
   return out;
 }
 

@@ -81,7 +81,11 @@ function slope(points: Array<[number, number]>): number {
   return den ? num / den : 0;
 }
 
-export async function memory(redis: Redis, prefix: string, opts: { users: number; eventsPerUser: number; lruSize?: number }): Promise<MemoryResult & { perUser: RedisPerUser }> {
+export async function memory(
+  redis: Redis,
+  prefix: string,
+  opts: { users: number; eventsPerUser: number; lruSize?: number },
+): Promise<MemoryResult & { perUser: RedisPerUser }> {
   const lru = opts.lruSize ?? 10_000;
   const receiver = new CountingReceiver(false);
   await receiver.listen();
@@ -118,7 +122,9 @@ export async function memory(redis: Redis, prefix: string, opts: { users: number
     const at2x = beyond[0]?.users ?? keys[0]!;
     const rssSlope = slope(beyond.map((x) => [x.users, x.rss]));
     const heapSlope = slope(beyond.map((x) => [x.users, x.heap]));
-    const rssAt2x = beyond.length ? beyond.reduce((a, x) => a + x.rss, 0) / beyond.length - rssSlope * (beyond.reduce((a, x) => a + x.users, 0) / beyond.length - at2x) : 1;
+    const rssAt2x = beyond.length
+      ? beyond.reduce((a, x) => a + x.rss, 0) / beyond.length - rssSlope * (beyond.reduce((a, x) => a + x.users, 0) / beyond.length - at2x)
+      : 1;
     const r: MemoryResult = {
       bench: 'memory',
       users: perUser.users,
@@ -135,10 +141,24 @@ export async function memory(redis: Redis, prefix: string, opts: { users: number
     report(r, [
       ['tracked users', r.users],
       ['events', r.events],
-      ['Redis bytes per user (risk)', r.redis_bytes_per_user, `${Object.entries(perUser.byKind).map(([k, v]) => `${k} ${v}`).join(', ')}, indexes ${perUser.indexes}; target < 2048`],
+      [
+        'Redis bytes per user (risk)',
+        r.redis_bytes_per_user,
+        `${Object.entries(perUser.byKind)
+          .map(([k, v]) => `${k} ${v}`)
+          .join(', ')}, indexes ${perUser.indexes}; target < 2048`,
+      ],
       ['Redis bytes per user (sessions)', r.redis_session_bytes_per_user, 'session audit: identities (TTL), per-user session/device index'],
-      ...keys.map((k): [string, unknown, string] => [`RSS / heap MB at ${k} users`, `${rss[String(k)]} / ${heap[String(k)]}`, k === at2x ? '(≥ 2× LRU cap from here)' : '']),
-      ['slope beyond 2× cap: RSS / heap', `${r.rss_bytes_per_user_beyond_2x_cap} / ${r.heap_bytes_per_user_beyond_2x_cap}`, 'bytes per extra user (least squares)'],
+      ...keys.map((k): [string, unknown, string] => [
+        `RSS / heap MB at ${k} users`,
+        `${rss[String(k)]} / ${heap[String(k)]}`,
+        k === at2x ? '(≥ 2× LRU cap from here)' : '',
+      ]),
+      [
+        'slope beyond 2× cap: RSS / heap',
+        `${r.rss_bytes_per_user_beyond_2x_cap} / ${r.heap_bytes_per_user_beyond_2x_cap}`,
+        'bytes per extra user (least squares)',
+      ],
       ['RSS growth over 80 k more users', `${r.rss_growth_beyond_2x_cap_pct} %`, 'flat: < 10 %'],
     ]);
     return { ...r, perUser };

@@ -69,7 +69,8 @@ export function summarizeProfile(dirOrFile: string, window?: [number, number], t
   // Inclusive time per function (self + callees; a function recursing into itself counts once).
   const parent = new Map<number, number>();
   for (const n of p.nodes) for (const c of n.children ?? []) parent.set(c, n.id);
-  const keyOf = (n: ProfileNode): string => `${n.callFrame.functionName || '(anonymous)'}  ${source(n.callFrame.url)}${n.callFrame.url ? `:${n.callFrame.lineNumber + 1}` : ''}`;
+  const keyOf = (n: ProfileNode): string =>
+    `${n.callFrame.functionName || '(anonymous)'}  ${source(n.callFrame.url)}${n.callFrame.url ? `:${n.callFrame.lineNumber + 1}` : ''}`;
   // PROFILE_ALL=1: every function, dependencies included (where inside a library time goes).
   const everything = process.env.PROFILE_ALL === '1';
   const incl = new Map<string, number>();

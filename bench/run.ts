@@ -86,16 +86,23 @@ async function runOnce(run: number): Promise<RunResult> {
       out.ceiling = await ceiling(redis, prefix, N);
       if (only.has('e2e')) {
         const profileDir = args.profile ? mkdtempSync(join(tmpdir(), 'riskstream-prof-')) : undefined;
-        const e2e = await endToEnd(redis, prefix, N, USERS, out.ceiling.events_per_s, { ...(profileDir ? { profileDir } : {}), sessions: args.sessions !== 'off' });
+        const e2e = await endToEnd(redis, prefix, N, USERS, out.ceiling.events_per_s, {
+          ...(profileDir ? { profileDir } : {}),
+          sessions: args.sessions !== 'off',
+        });
         out.e2e = e2e;
         if (profileDir) summarizeProfile(profileDir, e2e.window);
       }
     });
   }
   if (only.has('latency')) {
-    out.latency = await withPrefix('lat', (prefix, redis) => latency(redis, prefix, { rate: Number(args.rate), seconds: 15, warmup: 3, probesPerS: 20, users: USERS }));
+    out.latency = await withPrefix('lat', (prefix, redis) =>
+      latency(redis, prefix, { rate: Number(args.rate), seconds: 15, warmup: 3, probesPerS: 20, users: USERS }),
+    );
     if (Number(args['low-rate']) > 0) {
-      out.latencyLow = await withPrefix('lat', (prefix, redis) => latency(redis, prefix, { rate: Number(args['low-rate']), seconds: 15, warmup: 3, probesPerS: 20, users: USERS }));
+      out.latencyLow = await withPrefix('lat', (prefix, redis) =>
+        latency(redis, prefix, { rate: Number(args['low-rate']), seconds: 15, warmup: 3, probesPerS: 20, users: USERS }),
+      );
     }
   }
   if (only.has('sets')) {
@@ -138,8 +145,13 @@ function flat(r: RunResult): Record<string, number | undefined> {
 const started = Date.now();
 const m = await machine();
 if (args.sessions === 'off') console.log('# DIAGNOSTIC RUN (--sessions off): end to end without session audit, not comparable with recorded figures');
-if (DIAG.size || process.env.BENCH_WORKER_FLAGS) console.log(`# DIAGNOSTIC RUN (BENCH_DIAG=${[...DIAG].join(',')} BENCH_WORKER_FLAGS=${process.env.BENCH_WORKER_FLAGS ?? ''}): not comparable with recorded figures`);
-console.log(`# riskstream bench — ${m.date} — ${m.nproc} cores (${String(m.cpu)}), Node ${String(m.node)}, Redis ${String(m.redis)}, load ${String(m.loadavg_1m)}`);
+if (DIAG.size || process.env.BENCH_WORKER_FLAGS)
+  console.log(
+    `# DIAGNOSTIC RUN (BENCH_DIAG=${[...DIAG].join(',')} BENCH_WORKER_FLAGS=${process.env.BENCH_WORKER_FLAGS ?? ''}): not comparable with recorded figures`,
+  );
+console.log(
+  `# riskstream bench — ${m.date} — ${m.nproc} cores (${String(m.cpu)}), Node ${String(m.node)}, Redis ${String(m.redis)}, load ${String(m.loadavg_1m)}`,
+);
 console.log(JSON.stringify({ bench: 'machine', ...m }));
 const runs: Array<Record<string, number | undefined>> = [];
 for (let i = 1; i <= Number(args.runs); i++) {
@@ -166,7 +178,12 @@ const rows: Array<[string, number | undefined, string, boolean | undefined]> = [
   ['ES256 SETs/s delivered', med.es256_per_s, '≥ 1 000', med.es256_per_s === undefined ? undefined : med.es256_per_s >= 1000],
   ['RS256 SETs/s delivered', med.rs256_per_s, '', undefined],
   ['Redis bytes per user (max of runs)', bytes, '< 2 048', bytes === undefined ? undefined : bytes < 2048],
-  ['RSS growth 2× cap → 100 k users (%)', med.rss_growth_beyond_2x_cap_pct, 'flat (< 10 %)', med.rss_growth_beyond_2x_cap_pct === undefined ? undefined : med.rss_growth_beyond_2x_cap_pct < 10],
+  [
+    'RSS growth 2× cap → 100 k users (%)',
+    med.rss_growth_beyond_2x_cap_pct,
+    'flat (< 10 %)',
+    med.rss_growth_beyond_2x_cap_pct === undefined ? undefined : med.rss_growth_beyond_2x_cap_pct < 10,
+  ],
 ];
 console.log(`\n# summary${runs.length > 1 ? ` (median of ${runs.length} runs)` : ''} — ${seconds} s`);
 const w = Math.max(...rows.map((r) => r[0].length));

@@ -34,7 +34,12 @@ function change(user: string, at: number): LevelChange {
   };
 }
 
-export async function setDelivery(redis: Redis, prefix: string, m: number, opts: { profileDir?: string } = {}): Promise<SetDeliveryResult & { window: [number, number] }> {
+export async function setDelivery(
+  redis: Redis,
+  prefix: string,
+  m: number,
+  opts: { profileDir?: string } = {},
+): Promise<SetDeliveryResult & { window: [number, number] }> {
   const receiver = new CountingReceiver(false);
   await receiver.listen();
   const cfg = await writeBenchConfig(

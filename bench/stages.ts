@@ -29,7 +29,10 @@ await withPrefix('stages', async (prefix, redis) => {
     behaviors: () => config.behaviors,
     limits: () => ({ maxLogins: config.raw.state.max_logins, maxAge: config.raw.state.login_max_age, allowedLateness: config.raw.state.allowed_lateness }),
   });
-  const sessions = sessionAudit(createSessionStore(redis, keys, () => config.raw.sessions), () => config.raw.sessions);
+  const sessions = sessionAudit(
+    createSessionStore(redis, keys, () => config.raw.sessions),
+    () => config.raw.sessions,
+  );
   const mode = process.env.STAGES ?? 'separate';
   let seq = 0;
   for (let i = 0; i < N; i += BATCH) {
@@ -57,8 +60,15 @@ await withPrefix('stages', async (prefix, redis) => {
   }
 });
 const per = (ms: number): number => round((ms * 1000) / N, 1);
-for (const [k, v] of Object.entries(redisBy)) console.log(`# redis for ${k}: ${round((v.cpu * 1e6) / N, 1)} µs CPU per event; ${topCommands(new Map(), v.stats, N, 6)}`);
-console.log(JSON.stringify({ bench: 'stages', events: N, us_per_event: { decode: per(t.decode), score: per(t.score), sessions: per(t.sessions), together: per(t.both) } }));
+for (const [k, v] of Object.entries(redisBy))
+  console.log(`# redis for ${k}: ${round((v.cpu * 1e6) / N, 1)} µs CPU per event; ${topCommands(new Map(), v.stats, N, 6)}`);
+console.log(
+  JSON.stringify({
+    bench: 'stages',
+    events: N,
+    us_per_event: { decode: per(t.decode), score: per(t.score), sessions: per(t.sessions), together: per(t.both) },
+  }),
+);
 process.exit(0);
 
 /** Runs `fn`, adding Redis's CPU and command stats over it to `redisBy[name]` (stats reads cost a round trip each). */

@@ -10,7 +10,16 @@ const send = (m: Record<string, unknown>): void => void process.send?.(m);
 const worker = await startWorker({ configPath: process.argv[2]!, port: 0, consumer: 'bench' });
 worker.onBatch((r) => {
   if (r.read === 0) return;
-  send({ t: 'batch', at: Date.now(), hr: Number(process.hrtime.bigint() / 1000n), read: r.read, applied: r.applied, hits: r.hits.length, changes: r.changes.length, ms: r.ms });
+  send({
+    t: 'batch',
+    at: Date.now(),
+    hr: Number(process.hrtime.bigint() / 1000n),
+    read: r.read,
+    applied: r.applied,
+    hits: r.hits.length,
+    changes: r.changes.length,
+    ms: r.ms,
+  });
 });
 
 process.on('message', (m: { t: string }) => {

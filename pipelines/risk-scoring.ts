@@ -86,7 +86,14 @@ export function riskScoring(parts: RiskScoringParts): Observable<BatchReport> {
   const scheduler = parts.scheduler ?? asyncScheduler;
   const batch$ = defer(() => parts.source.read()).pipe(
     concatMap((batch) => processBatch(parts, batch)),
-    concatMap((report) => (report.held ? concat(of(report), throwError(() => HELD)) : of(report))),
+    concatMap((report) =>
+      report.held
+        ? concat(
+            of(report),
+            throwError(() => HELD),
+          )
+        : of(report),
+    ),
   );
   return batch$.pipe(
     tap({

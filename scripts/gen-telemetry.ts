@@ -6,7 +6,7 @@
 import { writeFileSync } from 'node:fs';
 
 let seed = 42;
-const rand = (): number => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+const rand = (): number => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
 const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rand() * xs.length)]!;
 
 const cities = [
@@ -18,7 +18,28 @@ const cities = [
   { city: 'Sydney', country: 'AU', lat: -33.8688, lon: 151.2093, ip: '1.128.0.', asn: 1221, colo: 'SYD' },
 ];
 const apps = ['mail', 'drive', 'wiki', 'jira', 'github', 'payroll', 'crm'];
-const names = ['alice', 'bob', 'carol', 'dave', 'erin', 'frank', 'grace', 'heidi', 'ivan', 'judy', 'mallory', 'niaj', 'olivia', 'peggy', 'rupert', 'sybil', 'trent', 'victor', 'walter', 'yolanda'];
+const names = [
+  'alice',
+  'bob',
+  'carol',
+  'dave',
+  'erin',
+  'frank',
+  'grace',
+  'heidi',
+  'ivan',
+  'judy',
+  'mallory',
+  'niaj',
+  'olivia',
+  'peggy',
+  'rupert',
+  'sybil',
+  'trent',
+  'victor',
+  'walter',
+  'yolanda',
+];
 const users = names.map((n, i) => ({ user: `${n}@example.com`, home: cities[i % 5]!, device: `d-${1000 + i}` }));
 
 const start = Date.parse('2026-11-23T07:00:00Z');
@@ -28,12 +49,27 @@ const id = (): string => `evt-${String(++n).padStart(5, '0')}`;
 
 function login(u: (typeof users)[number], t: number, where = u.home, outcome = 'success'): void {
   events.push({
-    type: 'login', id: id(), user: u.user, time: new Date(t).toISOString(), outcome,
+    type: 'login',
+    id: id(),
+    user: u.user,
+    time: new Date(t).toISOString(),
+    outcome,
     ip: `${where.ip}${1 + Math.floor(rand() * 250)}`,
-    geo: { lat: +(where.lat + (rand() - 0.5) * 0.1).toFixed(4), lon: +(where.lon + (rand() - 0.5) * 0.1).toFixed(4), accuracy_km: 20, country: where.country, city: where.city },
+    geo: {
+      lat: +(where.lat + (rand() - 0.5) * 0.1).toFixed(4),
+      lon: +(where.lon + (rand() - 0.5) * 0.1).toFixed(4),
+      accuracy_km: 20,
+      country: where.country,
+      city: where.city,
+    },
     ...(outcome === 'success'
       ? {
-          session: { id: `s-${n}`, expires_at: new Date(t + 12 * 3600_000).toISOString(), idp: 'okta', claims: { email: u.user, groups: [pick(['eng', 'sales', 'finance', 'ops'])], amr: ['pwd', 'mfa'] } },
+          session: {
+            id: `s-${n}`,
+            expires_at: new Date(t + 12 * 3600_000).toISOString(),
+            idp: 'okta',
+            claims: { email: u.user, groups: [pick(['eng', 'sales', 'finance', 'ops'])], amr: ['pwd', 'mfa'] },
+          },
           device: { id: u.device, posture: { os: pick(['macOS 15.1', 'Windows 11 24H2', 'Ubuntu 24.04']), disk_encrypted: true, firewall: true } },
           network: { asn: where.asn, colo: where.colo, via: 'warp' },
         }
@@ -59,17 +95,42 @@ for (const u of users.slice(1)) {
 const traveller = users[0]!;
 login(traveller, Date.parse('2026-11-23T08:00:00Z'), cities[0]);
 for (let k = 1; k <= 5; k++) {
-  events.push({ type: 'access', id: id(), user: traveller.user, time: new Date(Date.parse('2026-11-23T08:00:00Z') + k * 15 * 60_000).toISOString(), outcome: 'allowed', app: pick(apps) });
+  events.push({
+    type: 'access',
+    id: id(),
+    user: traveller.user,
+    time: new Date(Date.parse('2026-11-23T08:00:00Z') + k * 15 * 60_000).toISOString(),
+    outcome: 'allowed',
+    app: pick(apps),
+  });
 }
 login(traveller, Date.parse('2026-11-23T10:00:00Z'), cities[5]);
 
 // A DLP burst: 16 credit-card matches within a minute.
 for (let k = 0; k < 16; k++) {
-  events.push({ type: 'dlp', id: id(), user: users[1]!.user, time: Date.parse('2026-11-23T08:30:00Z') + k * 3000, profile: 'credit-cards', severity: 'high', action: 'block', app: 'drive' });
+  events.push({
+    type: 'dlp',
+    id: id(),
+    user: users[1]!.user,
+    time: Date.parse('2026-11-23T08:30:00Z') + k * 3000,
+    profile: 'credit-cards',
+    severity: 'high',
+    action: 'block',
+    app: 'drive',
+  });
 }
 
 // An infected laptop: CrowdStrike detection on carol's device.
-events.push({ type: 'endpoint', id: id(), user: users[2]!.user, time: '2026-11-23T08:05:00Z', device: { id: users[2]!.device }, vendor: 'crowdstrike', detection: 'malware', severity: 'critical' });
+events.push({
+  type: 'endpoint',
+  id: id(),
+  user: users[2]!.user,
+  time: '2026-11-23T08:05:00Z',
+  device: { id: users[2]!.device },
+  vendor: 'crowdstrike',
+  detection: 'malware',
+  severity: 'critical',
+});
 
 events.sort((a, b) => Date.parse(String(a.time)) - Date.parse(String(b.time)) || 0);
 // A few malformed entries, as real pipelines have: they must land in the dead-letter stream.

@@ -7,7 +7,13 @@ describe('Keys: every key name in one place, unchanged', () => {
   const k = new Keys('rs');
 
   it('names the default streams, tombstones, SSF stream keys and scan patterns', () => {
-    expect([k.loginStream, k.activityStream, k.deadLetterStream, k.riskEventsStream, k.auditStream]).toEqual(['rs:login', 'rs:activity', 'rs:dead-letter', 'rs:risk-events', 'rs:audit']);
+    expect([k.loginStream, k.activityStream, k.deadLetterStream, k.riskEventsStream, k.auditStream]).toEqual([
+      'rs:login',
+      'rs:activity',
+      'rs:dead-letter',
+      'rs:risk-events',
+      'rs:audit',
+    ]);
     expect(k.sessionTombstone('s-1')).toBe('rs:session:{s-1}:revoked');
     expect(k.sessionTombstone('a{b}')).toBe(`${k.session('a{b}')}:revoked`);
     expect([k.ssfHeld('x'), k.ssfVerify('x'), k.receiversKnown]).toEqual(['rs:ssf:held:x', 'rs:ssf:verify:x', 'rs:receivers:known']);

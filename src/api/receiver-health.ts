@@ -22,7 +22,16 @@ export const isoOrNull = (ms: unknown): string | null => (typeof ms === 'number'
 
 /** Health with nothing seen yet. */
 export function blankHealth(): ReceiverHealth {
-  return { last_success: null, last_failure: null, last_attempt: null, delivered: 0, failed: 0, retries: 0, superseded: 0, queue: { waiting: 0, delayed: 0, active: 0, total: 0 } };
+  return {
+    last_success: null,
+    last_failure: null,
+    last_attempt: null,
+    delivered: 0,
+    failed: 0,
+    retries: 0,
+    superseded: 0,
+    queue: { waiting: 0, delayed: 0, active: 0, total: 0 },
+  };
 }
 
 function attemptOf(e: StoredAuditEntry): Record<string, unknown> {
@@ -39,7 +48,11 @@ function attemptOf(e: StoredAuditEntry): Record<string, unknown> {
  * newest first, at most {@link HEALTH_MAX_SCAN} entries. `health` starts with the given
  * receivers; receivers only seen in the log are added.
  */
-export async function deliveryHealth(audit: AuditLog, names: string[], since: number): Promise<{ health: Map<string, ReceiverHealth>; scanned: number; complete: boolean }> {
+export async function deliveryHealth(
+  audit: AuditLog,
+  names: string[],
+  since: number,
+): Promise<{ health: Map<string, ReceiverHealth>; scanned: number; complete: boolean }> {
   const health = new Map<string, ReceiverHealth>(names.map((n) => [n, blankHealth()]));
   const r = await audit.scan({
     max: HEALTH_MAX_SCAN,

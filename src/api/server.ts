@@ -69,7 +69,16 @@ export async function buildServer(ctx: ApiContext, modules: RouteModule[]): Prom
   app.addHook('onResponse', async (req, reply) => {
     if (!ctx.logger.isLevelEnabled('debug')) return;
     // The path may carry a token (a JWT pasted as a session id): logged scrubbed, the query never.
-    ctx.logger.debug({ method: req.method, path: scrubText(req.url.split('?')[0] ?? ''), status: reply.statusCode, ms: Math.round(reply.elapsedTime), actor: req.actor || undefined }, 'http');
+    ctx.logger.debug(
+      {
+        method: req.method,
+        path: scrubText(req.url.split('?')[0] ?? ''),
+        status: reply.statusCode,
+        ms: Math.round(reply.elapsedTime),
+        actor: req.actor || undefined,
+      },
+      'http',
+    );
   });
 
   app.setNotFoundHandler((req, reply) => {

@@ -42,11 +42,16 @@ export class AuditLog {
   /** Flat XADD fields for an entry (for callers that add it to their own pipeline/MULTI). */
   static fields(entry: AuditEntry): string[] {
     return [
-      'action', entry.action,
-      'actor', entry.actor,
-      'target', entry.target ?? '',
-      'time', String(entry.time ?? Date.now()),
-      'details', JSON.stringify(entry.details ?? {}),
+      'action',
+      entry.action,
+      'actor',
+      entry.actor,
+      'target',
+      entry.target ?? '',
+      'time',
+      String(entry.time ?? Date.now()),
+      'details',
+      JSON.stringify(entry.details ?? {}),
     ];
   }
 
@@ -76,7 +81,11 @@ export class AuditLog {
    * Visits entries newest first, in pages, back to `since` (epoch ms) when given, until `visit`
    * returns true or `max` were read. `complete`: the range was read to its start.
    */
-  async scan(opts: { max: number; since?: number; visit: (e: StoredAuditEntry) => boolean | void }): Promise<{ scanned: number; complete: boolean; oldest: number | null }> {
+  async scan(opts: {
+    max: number;
+    since?: number;
+    visit: (e: StoredAuditEntry) => boolean | void;
+  }): Promise<{ scanned: number; complete: boolean; oldest: number | null }> {
     let end = '+';
     const start = opts.since ? `${opts.since}-0` : '-';
     let scanned = 0;

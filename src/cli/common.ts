@@ -15,7 +15,12 @@ export const DEFAULT_CONFIG = 'config';
 export async function openCli(configPath: string): Promise<{ config: Config; redis: Redis; keys: Keys; close(): Promise<void> }> {
   const config = loadConfig(configPath);
   // A one-shot command must fail, not hang, when Redis is away: a few quick reconnects at most.
-  const redis = new Redis(config.redisUrl, { lazyConnect: true, maxRetriesPerRequest: 3, connectTimeout: 5000, retryStrategy: (times) => (times > 3 ? null : times * 200) });
+  const redis = new Redis(config.redisUrl, {
+    lazyConnect: true,
+    maxRetriesPerRequest: 3,
+    connectTimeout: 5000,
+    retryStrategy: (times) => (times > 3 ? null : times * 200),
+  });
   let lastError: Error | undefined;
   redis.on('error', (err: Error) => void (lastError = err)); // surfaced by the failing command instead
   try {
@@ -38,6 +43,10 @@ export function table(rows: Array<Record<string, unknown>>, columns?: string[]):
   const cols = columns ?? Object.keys(rows[0]!);
   const cell = (v: unknown): string => escapeControls(v === undefined || v === null ? '' : typeof v === 'object' ? JSON.stringify(v) : String(v));
   const widths = cols.map((c) => Math.max(c.length, ...rows.map((r) => cell(r[c]).length)));
-  const line = (vals: string[]): string => vals.map((v, i) => v.padEnd(widths[i]!)).join('  ').trimEnd();
+  const line = (vals: string[]): string =>
+    vals
+      .map((v, i) => v.padEnd(widths[i]!))
+      .join('  ')
+      .trimEnd();
   return [line(cols.map((c) => c.toUpperCase())), ...rows.map((r) => line(cols.map((c) => cell(r[c]))))].join('\n') + '\n';
 }

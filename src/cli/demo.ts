@@ -67,18 +67,21 @@ export async function runDemo(opts: DemoOptions): Promise<number> {
   const ssf = new LocalReceiver({ audience: 'https://receiver.demo.local', issuer: 'https://riskstream.demo.local' });
   const okta = new LocalReceiver({ audience: 'https://example.okta.com', issuer: 'https://riskstream.demo.local' });
   const [ssfUrl, oktaUrl] = [await ssf.listen(), await okta.listen()];
-  writeFileSync(join(dir, 'riskstream.yaml'), stringify({
-    redis: { url: redisInfo.url, prefix },
-    http: { port: 0, host: '127.0.0.1' },
-    signing: { key_file: 'keys/signing.pem', alg: 'ES256', keys: [{ key_file: 'keys/okta-rs256.pem', alg: 'RS256' }] },
-    issuer: 'https://riskstream.demo.local',
-    streams: { block: '100ms' },
-    receivers: [
-      { name: 'local-ssf', kind: 'ssf', endpoint: `${ssfUrl}/events`, audience: 'https://receiver.demo.local', subject_format: 'email' },
-      { name: 'okta-sim', kind: 'okta', endpoint: `${oktaUrl}/security/api/v1/security-events`, audience: 'https://example.okta.com' },
-    ],
-    log_level: 'warn',
-  }));
+  writeFileSync(
+    join(dir, 'riskstream.yaml'),
+    stringify({
+      redis: { url: redisInfo.url, prefix },
+      http: { port: 0, host: '127.0.0.1' },
+      signing: { key_file: 'keys/signing.pem', alg: 'ES256', keys: [{ key_file: 'keys/okta-rs256.pem', alg: 'RS256' }] },
+      issuer: 'https://riskstream.demo.local',
+      streams: { block: '100ms' },
+      receivers: [
+        { name: 'local-ssf', kind: 'ssf', endpoint: `${ssfUrl}/events`, audience: 'https://receiver.demo.local', subject_format: 'email' },
+        { name: 'okta-sim', kind: 'okta', endpoint: `${oktaUrl}/security/api/v1/security-events`, audience: 'https://example.okta.com' },
+      ],
+      log_level: 'warn',
+    }),
+  );
   writeFileSync(join(dir, 'behaviors.yaml'), stringify(loadBehaviorsFrom(opts.root)));
   const config = loadConfig(dir, { ...process.env, REDIS_URL: redisInfo.url });
   const worker = await startWorker({ config, logger: createLogger('error'), port: 0, host: '127.0.0.1', consumer: 'demo' });
@@ -92,7 +95,16 @@ export async function runDemo(opts: DemoOptions): Promise<number> {
     out.write(`replayed ${r.sent} events from ${opts.telemetry}\n`);
     await settle(redis, config, worker, () => ssf.received.length + okta.received.length);
     const secs = ((Date.now() - started) / 1000).toFixed(1);
-    return await summary(redis, config, [['local-ssf', ssf], ['okta-sim', okta]], out, secs);
+    return await summary(
+      redis,
+      config,
+      [
+        ['local-ssf', ssf],
+        ['okta-sim', okta],
+      ],
+      out,
+      secs,
+    );
   } finally {
     await worker.close();
     await Promise.all([ssf.close(), okta.close()]);
@@ -115,7 +127,12 @@ function loadBehaviorsFrom(root: string): Record<string, unknown> {
   );
 }
 
-async function settle(redis: Redis, config: ReturnType<typeof loadConfig>, worker: Awaited<ReturnType<typeof startWorker>>, delivered: () => number): Promise<void> {
+async function settle(
+  redis: Redis,
+  config: ReturnType<typeof loadConfig>,
+  worker: Awaited<ReturnType<typeof startWorker>>,
+  delivered: () => number,
+): Promise<void> {
   let quietSince = 0;
   let last = -1;
   const until = Date.now() + 60_000;
@@ -137,7 +154,13 @@ async function settle(redis: Redis, config: ReturnType<typeof loadConfig>, worke
   }
 }
 
-async function summary(redis: Redis, config: ReturnType<typeof loadConfig>, receivers: Array<[string, LocalReceiver]>, out: NodeJS.WritableStream, secs: string): Promise<number> {
+async function summary(
+  redis: Redis,
+  config: ReturnType<typeof loadConfig>,
+  receivers: Array<[string, LocalReceiver]>,
+  out: NodeJS.WritableStream,
+  secs: string,
+): Promise<number> {
   const dead = await redis.xlen(config.streams.deadLetter);
   const feed = (await redis.xrange(config.streams.riskEvents, '-', '+')) as Array<[string, string[]]>;
   const hits = new Map<string, number>();
@@ -146,7 +169,10 @@ async function summary(redis: Redis, config: ReturnType<typeof loadConfig>, rece
     const kind = f[f.indexOf('kind') + 1];
     const data = JSON.parse(f[f.indexOf('data') + 1] ?? '{}') as Record<string, unknown>;
     if (kind === 'hit') hits.set(String(data.behavior), (hits.get(String(data.behavior)) ?? 0) + 1);
-    else changes.push(`  ${String(data.user).padEnd(24)} ${String(data.previous).toUpperCase().padEnd(6)} → ${String(data.current).toUpperCase().padEnd(6)} ${String(data.reason ?? '')}`);
+    else
+      changes.push(
+        `  ${String(data.user).padEnd(24)} ${String(data.previous).toUpperCase().padEnd(6)} → ${String(data.current).toUpperCase().padEnd(6)} ${String(data.reason ?? '')}`,
+      );
   }
   const read = (await Promise.all(config.streams.inputs.map((s) => redis.xlen(s)))).reduce((a, b) => a + b, 0);
   const sessions = await redis.zcard(new Keys(config.prefix).sessionsByExpiry);

@@ -10,7 +10,11 @@ import { parseIp, type IpAddress } from '../net/address-class.js';
 export type AllowedEndpoint = { kind: 'name'; host: string; port?: string } | { kind: 'net'; range: [IpAddress, number]; port?: string };
 
 /** A host name without brackets or a trailing dot, lower case. */
-export const bareHost = (host: string): string => host.replace(/^\[|\]$/g, '').replace(/\.$/, '').toLowerCase();
+export const bareHost = (host: string): string =>
+  host
+    .replace(/^\[|\]$/g, '')
+    .replace(/\.$/, '')
+    .toLowerCase();
 
 function net(addr: IpAddress, bits?: number): [IpAddress, number] {
   return [addr, bits ?? (addr.kind() === 'ipv4' ? 32 : 128)];
@@ -32,8 +36,9 @@ export function parseAllowedEndpoints(entries: readonly string[]): AllowedEndpoi
     } catch {
       throw new RiskstreamError('CONFIG_INVALID', `ssf.allowed_endpoints: "${e}" is not a host, host:port or CIDR`);
     }
-    if (u.pathname !== '/' || u.search || u.username || !u.hostname) throw new RiskstreamError('CONFIG_INVALID', `ssf.allowed_endpoints: "${e}" is not a host, host:port or CIDR`);
-    const port = /:\d+$/.test(e) ? (u.port || '80') : undefined;
+    if (u.pathname !== '/' || u.search || u.username || !u.hostname)
+      throw new RiskstreamError('CONFIG_INVALID', `ssf.allowed_endpoints: "${e}" is not a host, host:port or CIDR`);
+    const port = /:\d+$/.test(e) ? u.port || '80' : undefined;
     const host = parseIp(u.hostname);
     if (host) return { kind: 'net', range: net(host), ...(port ? { port } : {}) };
     return { kind: 'name', host: bareHost(u.hostname), ...(port ? { port } : {}) };

@@ -212,8 +212,11 @@ function looksLikeBehaviors(p: Parsed): boolean {
   const js = p.doc.toJS();
   if (!js || typeof js !== 'object') return false;
   const keys = Object.keys(js);
-  return keys.length > 0 && keys.every((k) => !['redis', 'streams', 'http', 'signing', 'issuer', 'receivers'].includes(k)) &&
-    Object.values(js).some((v) => v && typeof v === 'object' && ('risk_level' in v || 'enabled' in v || 'kind' in v));
+  return (
+    keys.length > 0 &&
+    keys.every((k) => !['redis', 'streams', 'http', 'signing', 'issuer', 'receivers'].includes(k)) &&
+    Object.values(js).some((v) => v && typeof v === 'object' && ('risk_level' in v || 'enabled' in v || 'kind' in v))
+  );
 }
 
 /**
@@ -264,7 +267,11 @@ export function loadConfig(path: string, env: NodeJS.ProcessEnv = process.env): 
       try {
         resolveProfile(profile, raw.mapping);
       } catch (e) {
-        issues.push({ file: mainParsed.file, ...locate(mainParsed, ['mapping', 'streams', stream]), message: `mapping.streams.${stream}: ${(e as Error).message}` });
+        issues.push({
+          file: mainParsed.file,
+          ...locate(mainParsed, ['mapping', 'streams', stream]),
+          message: `mapping.streams.${stream}: ${(e as Error).message}`,
+        });
       }
     }
   }

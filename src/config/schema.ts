@@ -49,7 +49,10 @@ export const riskstreamSchema = z.strictObject({
     .strictObject({
       url: z.string().default('redis://127.0.0.1:6379'),
       /** Prefix of every key riskstream owns (streams default to `<prefix>:login` …). */
-      prefix: z.string().regex(/^[A-Za-z0-9_.:-]+$/).default('riskstream'),
+      prefix: z
+        .string()
+        .regex(/^[A-Za-z0-9_.:-]+$/)
+        .default('riskstream'),
     })
     .prefault({}),
   streams: z
@@ -82,7 +85,11 @@ export const riskstreamSchema = z.strictObject({
       ssf_tokens: z.array(z.string().min(16, { message: 'tokens must be at least 16 characters' })).default([]),
       /** Tokens that may read `GET /metrics` and nothing else (for Prometheus). */
       metrics_tokens: z.array(z.string().min(16, { message: 'tokens must be at least 16 characters' })).default([]),
-      body_limit: z.number().int().positive().default(5 * 1024 * 1024),
+      body_limit: z
+        .number()
+        .int()
+        .positive()
+        .default(5 * 1024 * 1024),
       /** Records in one `POST /v1/events` body; beyond → 413, found while splitting, before parsing. */
       max_records: z.number().int().positive().default(100_000),
       /** `POST /v1/events` bodies decoded at once per worker (each holds its records in memory). */

@@ -56,13 +56,21 @@ export const devicePostureScore: Detector<DevicePostureScoreParams, undefined> =
     const vendor = firstString(event, ['vendor', 'source']);
     return {
       window: undefined,
-      hits: [{
-        time: event.time,
-        level: band.level,
-        summary: `Device posture score ${score} (band ${band.min}-${band.max})${device ? ` on ${device}` : ''}${vendor ? ` from ${vendor}` : ''}`,
-        evidence: { score, band: { min: band.min, max: band.max, level: band.level }, field: params.score_field, device_id: firstString(event, ['device.id']) ?? null, vendor: vendor ?? null },
-        eventIds: [eventId],
-      }],
+      hits: [
+        {
+          time: event.time,
+          level: band.level,
+          summary: `Device posture score ${score} (band ${band.min}-${band.max})${device ? ` on ${device}` : ''}${vendor ? ` from ${vendor}` : ''}`,
+          evidence: {
+            score,
+            band: { min: band.min, max: band.max, level: band.level },
+            field: params.score_field,
+            device_id: firstString(event, ['device.id']) ?? null,
+            vendor: vendor ?? null,
+          },
+          eventIds: [eventId],
+        },
+      ],
     };
   },
 };

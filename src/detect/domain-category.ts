@@ -17,7 +17,10 @@ export type DomainCategoryParams = z.output<typeof domainCategoryParams>;
 
 /** A category name in its comparable form. */
 export function normalizeCategory(c: string): string {
-  return c.trim().toLowerCase().replace(/[\s-]+/g, '_');
+  return c
+    .trim()
+    .toLowerCase()
+    .replace(/[\s-]+/g, '_');
 }
 
 function categoriesOf(event: CanonicalEvent): string[] {
@@ -51,12 +54,14 @@ export function domainCategoryDetector(kind: 'security_domain' | 'high_risk_doma
       const action = lower(getPath(event, 'action'));
       return {
         window: undefined,
-        hits: [{
-          time: event.time,
-          summary: `${label} ${m.domain} (${m.matched.join(', ')})${action === 'block' ? ', blocked' : ''}`,
-          evidence: { domain: m.domain, categories: m.matched, action: action ?? null, type: lower(event.type) ?? null },
-          eventIds: [eventId],
-        }],
+        hits: [
+          {
+            time: event.time,
+            summary: `${label} ${m.domain} (${m.matched.join(', ')})${action === 'block' ? ', blocked' : ''}`,
+            evidence: { domain: m.domain, categories: m.matched, action: action ?? null, type: lower(event.type) ?? null },
+            eventIds: [eventId],
+          },
+        ],
       };
     },
   };

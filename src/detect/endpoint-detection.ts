@@ -91,7 +91,15 @@ export function readEndpointFinding(e: CanonicalEvent): EndpointFinding | undefi
     rawSeverity: sev.raw,
     detection: firstString(e, ['detection', 'threatInfo.threatName', 'threatName', 'DetectName', 'title', 'alertDisplayName', 'Name', 'name']),
     deviceId: firstString(e, ['device.id', 'agentRealtimeInfo.agentId', 'SensorId', 'aid', 'deviceId', 'machineId', 'device_id']),
-    deviceName: firstString(e, ['device.name', 'device.hostname', 'agentRealtimeInfo.agentComputerName', 'ComputerName', 'deviceName', 'computerDnsName', 'hostname']),
+    deviceName: firstString(e, [
+      'device.name',
+      'device.hostname',
+      'agentRealtimeInfo.agentComputerName',
+      'ComputerName',
+      'deviceName',
+      'computerDnsName',
+      'hostname',
+    ]),
   };
 }
 
@@ -111,19 +119,21 @@ export const endpointDetection: Detector<EndpointDetectionParams, undefined> = {
     const device = f.deviceName ?? f.deviceId;
     return {
       window: undefined,
-      hits: [{
-        time: event.time,
-        summary: `${f.vendor}: ${f.detection ?? 'detection'} (${f.severity})${device ? ` on ${device}` : ''}`,
-        evidence: {
-          vendor: f.vendor,
-          detection: f.detection ?? null,
-          severity: f.severity,
-          raw_severity: typeof f.rawSeverity === 'string' || typeof f.rawSeverity === 'number' ? f.rawSeverity : null,
-          device_id: f.deviceId ?? null,
-          device_name: f.deviceName ?? null,
+      hits: [
+        {
+          time: event.time,
+          summary: `${f.vendor}: ${f.detection ?? 'detection'} (${f.severity})${device ? ` on ${device}` : ''}`,
+          evidence: {
+            vendor: f.vendor,
+            detection: f.detection ?? null,
+            severity: f.severity,
+            raw_severity: typeof f.rawSeverity === 'string' || typeof f.rawSeverity === 'number' ? f.rawSeverity : null,
+            device_id: f.deviceId ?? null,
+            device_name: f.deviceName ?? null,
+          },
+          eventIds: [eventId],
         },
-        eventIds: [eventId],
-      }],
+      ],
     };
   },
 };

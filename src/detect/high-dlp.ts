@@ -33,12 +33,14 @@ export const highDlp: Detector<HighDlpParams, SlidingCount> = {
     const span = formatDuration(params.window);
     return {
       window: r.state,
-      hits: [{
-        time: c.end,
-        summary: `${c.count} DLP matches in ${span} (threshold ${params.count})`,
-        evidence: { count: c.count, threshold: params.count, window: span, first: isoTime(c.start), last: isoTime(c.end), event_ids: c.ids },
-        eventIds: c.ids,
-      }],
+      hits: [
+        {
+          time: c.end,
+          summary: `${c.count} DLP matches in ${span} (threshold ${params.count})`,
+          evidence: { count: c.count, threshold: params.count, window: span, first: isoTime(c.start), last: isoTime(c.end), event_ids: c.ids },
+          eventIds: c.ids,
+        },
+      ],
     };
   },
 };

@@ -20,7 +20,19 @@ import type { LoginRecord } from '../types.js';
 import { asnIn, ipInNetworks } from './allow-list.js';
 import { isSuccessfulLogin } from '../login.js';
 import { cidr } from './params.js';
-import { MAX_DISTANCE_KM, byTime, measureTrip, packLogin, roughDistanceKm, toLoginRecord, tripEvidence, tripSummary, unpackLogin, type StoredLogin, type Trip } from './travel.js';
+import {
+  MAX_DISTANCE_KM,
+  byTime,
+  measureTrip,
+  packLogin,
+  roughDistanceKm,
+  toLoginRecord,
+  tripEvidence,
+  tripSummary,
+  unpackLogin,
+  type StoredLogin,
+  type Trip,
+} from './travel.js';
 import type { Detector, DetectorHit, DetectorLimits } from './types.js';
 
 /** impossible_travel's parameters. */

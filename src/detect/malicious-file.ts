@@ -37,19 +37,21 @@ export const maliciousFile: Detector<MaliciousFileParams, undefined> = {
     const where = firstString(event, ['domain', 'url', 'host', 'app']);
     return {
       window: undefined,
-      hits: [{
-        time: event.time,
-        summary: `${verdict} file${name ? ` ${name}` : ''}${where ? ` from ${where}` : ''}${action === 'block' ? ' (blocked)' : ''}`,
-        evidence: {
-          verdict,
-          file: name ?? null,
-          sha256: firstString(event, ['file.sha256']) ?? null,
-          url: firstString(event, ['url']) ?? null,
-          domain: firstString(event, ['domain', 'host']) ?? null,
-          action: action ?? null,
+      hits: [
+        {
+          time: event.time,
+          summary: `${verdict} file${name ? ` ${name}` : ''}${where ? ` from ${where}` : ''}${action === 'block' ? ' (blocked)' : ''}`,
+          evidence: {
+            verdict,
+            file: name ?? null,
+            sha256: firstString(event, ['file.sha256']) ?? null,
+            url: firstString(event, ['url']) ?? null,
+            domain: firstString(event, ['domain', 'host']) ?? null,
+            action: action ?? null,
+          },
+          eventIds: [eventId],
         },
-        eventIds: [eventId],
-      }],
+      ],
     };
   },
 };

@@ -2,11 +2,23 @@ import { severityRank, type Severity } from '../types.js';
 import { lower, toNumber } from './fields.js';
 
 const ALIASES: Record<string, Severity> = {
-  info: 'info', informational: 'info', information: 'info', none: 'info', notice: 'info',
-  low: 'low', minor: 'low',
-  medium: 'medium', moderate: 'medium', med: 'medium',
-  high: 'high', severe: 'high', major: 'high',
-  critical: 'critical', crit: 'critical', very_high: 'critical', emergency: 'critical',
+  info: 'info',
+  informational: 'info',
+  information: 'info',
+  none: 'info',
+  notice: 'info',
+  low: 'low',
+  minor: 'low',
+  medium: 'medium',
+  moderate: 'medium',
+  med: 'medium',
+  high: 'high',
+  severe: 'high',
+  major: 'high',
+  critical: 'critical',
+  crit: 'critical',
+  very_high: 'critical',
+  emergency: 'critical',
 };
 
 /**

@@ -146,21 +146,23 @@ export const threshold: Detector<ThresholdParams, ThresholdWindow> = {
     const span = formatDuration(params.window);
     return {
       window: next,
-      hits: [{
-        time: c.end,
-        summary: `${c.count} matching events in ${span} (threshold ${params.count})${describeGroup(values)}`,
-        evidence: {
-          count: c.count,
-          threshold: params.count,
-          window: span,
-          window_ms: params.window,
-          group: values,
-          first: isoTime(c.start),
-          last: isoTime(c.end),
-          event_ids: c.ids,
+      hits: [
+        {
+          time: c.end,
+          summary: `${c.count} matching events in ${span} (threshold ${params.count})${describeGroup(values)}`,
+          evidence: {
+            count: c.count,
+            threshold: params.count,
+            window: span,
+            window_ms: params.window,
+            group: values,
+            first: isoTime(c.start),
+            last: isoTime(c.end),
+            event_ids: c.ids,
+          },
+          eventIds: c.ids,
         },
-        eventIds: c.ids,
-      }],
+      ],
     };
   },
 };

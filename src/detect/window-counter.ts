@@ -45,9 +45,12 @@ const MAX_FIRES = 8;
 export function isSlidingCount(w: unknown): w is SlidingCount {
   if (!w || typeof w !== 'object') return false;
   const { e, f } = w as Partial<SlidingCount>;
-  return Array.isArray(e) && Array.isArray(f) &&
+  return (
+    Array.isArray(e) &&
+    Array.isArray(f) &&
     e.every((x) => Array.isArray(x) && typeof x[0] === 'number' && Number.isFinite(x[0]) && typeof x[1] === 'string') &&
-    f.every((x) => typeof x === 'number' && Number.isFinite(x));
+    f.every((x) => typeof x === 'number' && Number.isFinite(x))
+  );
 }
 
 /** First index whose time is ≥ t (or > t when `after`). */

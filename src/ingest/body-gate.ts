@@ -25,7 +25,9 @@ export class BodyGate {
     const { concurrency, maxQueued } = this.limits();
     if (this.active >= concurrency) {
       if (this.waiting.length >= maxQueued) {
-        throw new RiskstreamError('INGEST_BUSY', `${this.active} bodies in progress and ${this.waiting.length} waiting; retry later`, { retryAfter: this.retryAfterSeconds });
+        throw new RiskstreamError('INGEST_BUSY', `${this.active} bodies in progress and ${this.waiting.length} waiting; retry later`, {
+          retryAfter: this.retryAfterSeconds,
+        });
       }
       await new Promise<void>((resolve) => this.waiting.push(resolve));
     } else this.active++;

@@ -144,7 +144,7 @@ export function splitBody(input: string, maxRecords = Infinity): BodySpans {
   }
   // NDJSON: one record per non-blank line.
   let line = 0;
-  for (let i = 0; i <= text.length; ) {
+  for (let i = 0; i <= text.length;) {
     let nl = text.indexOf('\n', i);
     if (nl < 0) nl = text.length;
     line++;

@@ -91,7 +91,10 @@ export async function writeDeadLetters(
   }
   const res = (await pipe.exec()) ?? [];
   return res.map(([err, id], i) => {
-    if (err) throw new RiskstreamError('INTERNAL', `dead-letter write failed for ${items[i]!.raw.stream}/${items[i]!.raw.id}: ${err.message}`, undefined, { cause: err });
+    if (err)
+      throw new RiskstreamError('INTERNAL', `dead-letter write failed for ${items[i]!.raw.stream}/${items[i]!.raw.id}: ${err.message}`, undefined, {
+        cause: err,
+      });
     return String(id);
   });
 }

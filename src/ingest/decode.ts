@@ -121,7 +121,8 @@ function profileFor(stream: string | undefined, opts: DecodeOptions): Profile | 
  * against the time bounds around `now`).
  */
 export function decodeObject(input: unknown, stream: string | undefined, opts: DecodeOptions = {}, now: number = Date.now()): DecodeResult {
-  if (!isPlainObject(input)) return { ok: false, reason: `event must be a JSON object (got ${Array.isArray(input) ? 'array' : input === null ? 'null' : typeof input})` };
+  if (!isPlainObject(input))
+    return { ok: false, reason: `event must be a JSON object (got ${Array.isArray(input) ? 'array' : input === null ? 'null' : typeof input})` };
   const { obj, envelope } = unwrapShipper(input);
   let ev: Record<string, unknown> = obj;
   let profileName: string | undefined;

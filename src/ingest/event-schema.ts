@@ -111,8 +111,7 @@ const NETWORK: Spec = { asn: [toAsn, false], colo: [toText, false], via: [toText
 const TOP: Spec = { type: [toText, true], user: [toUser, true], time: [toEpochMs, true], id: [toId, false], outcome: [toOutcome, false], ip: [toIp, false] };
 const NESTED_SPECS: Record<string, Spec> = { geo: GEO, session: SESSION, device: DEVICE, network: NETWORK };
 
-const fields = (spec: Spec, prefix: string): Field[] =>
-  Object.entries(spec).map(([key, [rule, required]]) => ({ key, rule, required, path: prefix + key }));
+const fields = (spec: Spec, prefix: string): Field[] => Object.entries(spec).map(([key, [rule, required]]) => ({ key, rule, required, path: prefix + key }));
 const TOP_FIELDS = fields(TOP, '');
 const NESTED: Array<[string, Field[]]> = Object.entries(NESTED_SPECS).map(([k, spec]) => [k, fields(spec, `${k}.`)]);
 

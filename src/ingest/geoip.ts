@@ -108,7 +108,10 @@ function toGeo(r: CityResponse | null): Geo | null {
  * Opens the database configured as `geoip.mmdb` (path relative to the config directory),
  * or returns null when none is configured.
  */
-export async function openGeoIp(config: { dir: string; raw: { geoip: { mmdb?: string | undefined; cache_size: number } } }, opts: Omit<GeoIpOptions, 'cacheSize'> = {}): Promise<GeoIp | null> {
+export async function openGeoIp(
+  config: { dir: string; raw: { geoip: { mmdb?: string | undefined; cache_size: number } } },
+  opts: Omit<GeoIpOptions, 'cacheSize'> = {},
+): Promise<GeoIp | null> {
   const mmdb = config.raw.geoip.mmdb;
   if (!mmdb) return null;
   return GeoIp.open(resolve(config.dir, mmdb), { ...opts, cacheSize: config.raw.geoip.cache_size });

@@ -100,7 +100,10 @@ export async function decodeBody(
   sink: (item: BodyItem, index: number) => void | Promise<void>,
 ): Promise<number> {
   if (headers.contentType && REJECTED_TYPES.test(headers.contentType)) {
-    throw new RiskstreamError('BAD_REQUEST', `unsupported Content-Type "${headers.contentType}": send JSON (NDJSON, array or object); Fluent Bit: format json_lines`);
+    throw new RiskstreamError(
+      'BAD_REQUEST',
+      `unsupported Content-Type "${headers.contentType}": send JSON (NDJSON, array or object); Fluent Bit: format json_lines`,
+    );
   }
   const data = await decompressBody(body, headers.contentEncoding, opts.maxBytes);
   const split = splitBody(data.toString('utf8'), opts.maxEvents);

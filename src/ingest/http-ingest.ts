@@ -17,7 +17,10 @@ const WRITE_CHUNK = 1000;
 export interface IngestService {
   /** Throws BACKPRESSURE (429, Retry-After) when the consumer lag exceeds `streams.max_lag`. */
   checkBackpressure(): Promise<void>;
-  accept(body: Buffer, headers: { contentType?: string | undefined; contentEncoding?: string | undefined }): Promise<{ accepted: number; rejected: number; errors: Array<{ index: number; reason: string }> }>;
+  accept(
+    body: Buffer,
+    headers: { contentType?: string | undefined; contentEncoding?: string | undefined },
+  ): Promise<{ accepted: number; rejected: number; errors: Array<{ index: number; reason: string }> }>;
 }
 
 /**
@@ -55,7 +58,11 @@ export function createIngestService(deps: { config: () => Config; redis: Redis; 
       queued = 0;
     };
     // http.body_limit applies after decompression too (docs/shippers.md): a gzip bomb stops there.
-    const opts = { maxBytes: c.raw.http.body_limit, maxEvents: c.raw.http.max_records, decode: { mapping: c.raw.mapping, window: timeWindowOf(c.raw.ingest), scrubFields: c.raw.ingest.scrub_fields } };
+    const opts = {
+      maxBytes: c.raw.http.body_limit,
+      maxEvents: c.raw.http.max_records,
+      decode: { mapping: c.raw.mapping, window: timeWindowOf(c.raw.ingest), scrubFields: c.raw.ingest.scrub_fields },
+    };
     const total = await decodeBody(body, headers, opts, (it, index) => {
       if (it.ok) {
         p.xadd(routeEvent(it.event, c.streams), '*', ...canonicalEntryFields(it.event));

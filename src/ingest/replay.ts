@@ -17,7 +17,6 @@ export interface ReplayOptions {
   onProgress?(sent: number, total: number): void;
 }
 
-
 function timeOf(v: unknown): number | undefined {
   if (typeof v === 'number') return v;
   if (typeof v === 'string') {
@@ -46,7 +45,12 @@ async function readLines(file: string): Promise<string[]> {
  * Appends the events of an NDJSON file to the input streams (field `event` = the JSON line;
  * lines that are not JSON are appended as-is, so the worker dead-letters them with a reason).
  */
-export async function replayFile(redis: Redis, streams: StreamNames, file: string, opts: ReplayOptions = {}): Promise<{ sent: number; byStream: Record<string, number> }> {
+export async function replayFile(
+  redis: Redis,
+  streams: StreamNames,
+  file: string,
+  opts: ReplayOptions = {},
+): Promise<{ sent: number; byStream: Record<string, number> }> {
   let lines: string[];
   try {
     lines = await readLines(file);

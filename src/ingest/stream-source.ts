@@ -76,7 +76,14 @@ export class StreamSource {
     const entries: RawEntry[] = [];
     if (this.ownPending) {
       const res = (await this.redis.xreadgroup(
-        'GROUP', this.opts.group, this.opts.consumer, 'COUNT', this.opts.count, 'STREAMS', ...this.opts.streams, ...this.opts.streams.map(() => '0'),
+        'GROUP',
+        this.opts.group,
+        this.opts.consumer,
+        'COUNT',
+        this.opts.count,
+        'STREAMS',
+        ...this.opts.streams,
+        ...this.opts.streams.map(() => '0'),
       )) as Array<[string, XEntry[]]> | null;
       for (const [stream, rows] of res ?? []) {
         for (const [id, f] of rows) if (!f) this.deletedPending.push({ stream, id });
@@ -90,7 +97,13 @@ export class StreamSource {
       for (const stream of this.opts.streams) {
         const cursor = this.claimCursor.get(stream) ?? '0-0';
         const [next, rows, deleted] = (await this.redis.xautoclaim(
-          stream, this.opts.group, this.opts.consumer, this.opts.claimIdleMs, cursor, 'COUNT', this.opts.count,
+          stream,
+          this.opts.group,
+          this.opts.consumer,
+          this.opts.claimIdleMs,
+          cursor,
+          'COUNT',
+          this.opts.count,
         )) as [string, XEntry[], string[]?];
         this.claimCursor.set(stream, next);
         for (const id of deleted ?? []) this.deletedPending.push({ stream, id });
@@ -99,8 +112,16 @@ export class StreamSource {
       if (entries.length) return await this.batch(entries);
     }
     const res = (await this.redis.xreadgroup(
-      'GROUP', this.opts.group, this.opts.consumer, 'COUNT', this.opts.count, 'BLOCK', this.opts.blockMs,
-      'STREAMS', ...this.opts.streams, ...this.opts.streams.map(() => '>'),
+      'GROUP',
+      this.opts.group,
+      this.opts.consumer,
+      'COUNT',
+      this.opts.count,
+      'BLOCK',
+      this.opts.blockMs,
+      'STREAMS',
+      ...this.opts.streams,
+      ...this.opts.streams.map(() => '>'),
     )) as Array<[string, XEntry[]]> | null;
     for (const [stream, rows] of res ?? []) toRaw(stream, rows, 1, entries);
     return await this.batch(entries);
@@ -144,7 +165,8 @@ export class StreamSource {
       const [count, smallest] = pending as [number, string | null];
       const lastDelivered = group.lastDeliveredId;
       const lastGenerated = parseStreamInfo(info).lastGeneratedId;
-      byStream[s] = count > 0 && smallest ? idMs(smallest) : lastDelivered !== lastGenerated ? idMs(lastDelivered) : Math.max(idMs(lastDelivered), redisNow - 60_000);
+      byStream[s] =
+        count > 0 && smallest ? idMs(smallest) : lastDelivered !== lastGenerated ? idMs(lastDelivered) : Math.max(idMs(lastDelivered), redisNow - 60_000);
     }
     this.ackedByStream = byStream;
     this.ackedBelowMs = Math.min(...Object.values(byStream));

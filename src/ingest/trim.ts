@@ -7,7 +7,13 @@ import { idMs, parseGroups } from '../redis/stream-info.js';
  * last-delivered id, so undelivered entries stay too). Approximate (`MINID ~`), so cheap.
  * Returns the number of entries removed per stream.
  */
-export async function trimInputs(redis: Redis, streams: readonly string[], group: string, retentionMs: number, now = Date.now()): Promise<Record<string, number>> {
+export async function trimInputs(
+  redis: Redis,
+  streams: readonly string[],
+  group: string,
+  retentionMs: number,
+  now = Date.now(),
+): Promise<Record<string, number>> {
   const out: Record<string, number> = {};
   for (const stream of streams) {
     let cut = now - retentionMs;

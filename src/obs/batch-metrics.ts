@@ -26,5 +26,6 @@ export function observeBatch(metrics: Metrics, logger: Logger, r: BatchCounts): 
     if (h.expiredOnArrival) metrics.hitsExpiredOnArrival.inc({ behavior: h.behavior });
   }
   for (const c of r.changes) metrics.riskChanges.inc({ level: c.current, initiator: c.initiatingEntity });
-  if (r.hits.length || r.changes.length) logger.info({ read: r.read, hits: r.hits.map((h) => `${h.behavior}`), changes: r.changes.map((c) => `${c.user}:${c.previous}->${c.current}`) }, 'batch');
+  if (r.hits.length || r.changes.length)
+    logger.info({ read: r.read, hits: r.hits.map((h) => `${h.behavior}`), changes: r.changes.map((c) => `${c.user}:${c.previous}->${c.current}`) }, 'batch');
 }

@@ -4,28 +4,75 @@ import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom
 export class Metrics {
   readonly registry = new Registry();
   readonly eventsRead = new Counter({ name: 'riskstream_events_read_total', help: 'Input entries read', labelNames: ['stream'], registers: [this.registry] });
-  readonly eventsProcessed = new Counter({ name: 'riskstream_events_processed_total', help: 'Input entries applied to user state', registers: [this.registry] });
-  readonly eventsSkipped = new Counter({ name: 'riskstream_events_skipped_total', help: 'Replayed entries skipped as already applied', registers: [this.registry] });
-  readonly deadLettered = new Counter({ name: 'riskstream_events_dead_lettered_total', help: 'Entries sent to the dead-letter stream', labelNames: ['stream'], registers: [this.registry] });
+  readonly eventsProcessed = new Counter({
+    name: 'riskstream_events_processed_total',
+    help: 'Input entries applied to user state',
+    registers: [this.registry],
+  });
+  readonly eventsSkipped = new Counter({
+    name: 'riskstream_events_skipped_total',
+    help: 'Replayed entries skipped as already applied',
+    registers: [this.registry],
+  });
+  readonly deadLettered = new Counter({
+    name: 'riskstream_events_dead_lettered_total',
+    help: 'Entries sent to the dead-letter stream',
+    labelNames: ['stream'],
+    registers: [this.registry],
+  });
   readonly batchSeconds = new Histogram({
     name: 'riskstream_batch_duration_seconds',
     help: 'Time to decode, score, commit and ack one batch',
     buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
     registers: [this.registry],
   });
-  readonly behaviorHits = new Counter({ name: 'riskstream_behavior_hits_total', help: 'Behavior detections', labelNames: ['behavior'], registers: [this.registry] });
+  readonly behaviorHits = new Counter({
+    name: 'riskstream_behavior_hits_total',
+    help: 'Behavior detections',
+    labelNames: ['behavior'],
+    registers: [this.registry],
+  });
   readonly hitsExpiredOnArrival = new Counter({
     name: 'riskstream_hits_expired_on_arrival_total',
     help: 'Behavior detections already expired when they arrived (a backfill): recorded, no level change',
     labelNames: ['behavior'],
     registers: [this.registry],
   });
-  readonly riskChanges = new Counter({ name: 'riskstream_risk_changes_total', help: 'User risk level changes', labelNames: ['level', 'initiator'], registers: [this.registry] });
-  readonly commitConflicts = new Counter({ name: 'riskstream_commit_conflicts_total', help: 'Optimistic commit conflicts (retried)', registers: [this.registry] });
-  readonly deliveries = new Counter({ name: 'riskstream_set_deliveries_total', help: 'SET delivery attempts by receiver and outcome', labelNames: ['receiver', 'outcome'], registers: [this.registry] });
-  readonly consumerLag = new Gauge({ name: 'riskstream_consumer_lag', help: 'Entries not yet delivered to the consumer group', labelNames: ['stream'], registers: [this.registry] });
-  readonly pending = new Gauge({ name: 'riskstream_pending_entries', help: 'Entries delivered but not acked', labelNames: ['stream'], registers: [this.registry] });
-  readonly queueDepth = new Gauge({ name: 'riskstream_delivery_queue_depth', help: 'SET delivery jobs by state', labelNames: ['state'], registers: [this.registry] });
+  readonly riskChanges = new Counter({
+    name: 'riskstream_risk_changes_total',
+    help: 'User risk level changes',
+    labelNames: ['level', 'initiator'],
+    registers: [this.registry],
+  });
+  readonly commitConflicts = new Counter({
+    name: 'riskstream_commit_conflicts_total',
+    help: 'Optimistic commit conflicts (retried)',
+    registers: [this.registry],
+  });
+  readonly deliveries = new Counter({
+    name: 'riskstream_set_deliveries_total',
+    help: 'SET delivery attempts by receiver and outcome',
+    labelNames: ['receiver', 'outcome'],
+    registers: [this.registry],
+  });
+  readonly consumerLag = new Gauge({
+    name: 'riskstream_consumer_lag',
+    help: 'Entries not yet delivered to the consumer group',
+    labelNames: ['stream'],
+    registers: [this.registry],
+  });
+  readonly pending = new Gauge({
+    name: 'riskstream_pending_entries',
+    help: 'Entries delivered but not acked',
+    labelNames: ['stream'],
+    registers: [this.registry],
+  });
+  readonly queueDepth = new Gauge({
+    name: 'riskstream_delivery_queue_depth',
+    help: 'SET delivery jobs by state',
+    labelNames: ['state'],
+    registers: [this.registry],
+  });
   readonly poisoned = new Counter({
     name: 'riskstream_events_poisoned_total',
     help: 'Entries dead-lettered after failing ingest.max_deliveries times (poison-entry guard)',
@@ -33,7 +80,12 @@ export class Metrics {
     registers: [this.registry],
   });
   readonly pipelineErrors = new Counter({ name: 'riskstream_pipeline_errors_total', help: 'Batches that failed and were retried', registers: [this.registry] });
-  readonly ingested = new Counter({ name: 'riskstream_http_ingested_total', help: 'Events received on POST /v1/events', labelNames: ['result'], registers: [this.registry] });
+  readonly ingested = new Counter({
+    name: 'riskstream_http_ingested_total',
+    help: 'Events received on POST /v1/events',
+    labelNames: ['result'],
+    registers: [this.registry],
+  });
 
   constructor(defaults = true) {
     if (defaults) collectDefaultMetrics({ register: this.registry, prefix: 'riskstream_' });

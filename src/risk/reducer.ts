@@ -136,8 +136,15 @@ export function reduce(state: UserState, inputs: ReduceInput[], behaviors: Behav
         const expiresAt = hitExpiry(h.time, b.expires_after, now);
         const late = expiresAt !== null && expiresAt <= now;
         const hit: BehaviorHit = {
-          behavior: b.id, level, time: h.time, processedAt: now, expiresAt, ...(late ? { expiredOnArrival: true } : {}),
-          summary: h.summary, evidence: h.evidence, eventIds: h.eventIds,
+          behavior: b.id,
+          level,
+          time: h.time,
+          processedAt: now,
+          expiresAt,
+          ...(late ? { expiredOnArrival: true } : {}),
+          summary: h.summary,
+          evidence: h.evidence,
+          eventIds: h.eventIds,
         };
         hits.push(hit);
         if (late) continue; // recorded in the user's risk events; it stopped counting before it arrived
@@ -149,7 +156,11 @@ export function reduce(state: UserState, inputs: ReduceInput[], behaviors: Behav
           // `never` (null) wins: a behavior that never expires stays so, whatever hit comes first.
           expiresAt: expiresAt === null || (prev !== undefined && prev.expiresAt === null) ? null : Math.max(prev?.expiresAt ?? 0, expiresAt),
           hits: (prev?.hits ?? 0) + 1,
-          ...(event.id !== undefined ? { ids: [...new Set([...(prev?.ids ?? []), ...h.eventIds, eventId])].slice(-RECENT_HIT_IDS) } : prev?.ids ? { ids: prev.ids } : {}),
+          ...(event.id !== undefined
+            ? { ids: [...new Set([...(prev?.ids ?? []), ...h.eventIds, eventId])].slice(-RECENT_HIT_IDS) }
+            : prev?.ids
+              ? { ids: prev.ids }
+              : {}),
           summary: h.summary,
           evidence: h.evidence,
         };

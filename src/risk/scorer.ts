@@ -66,7 +66,11 @@ export class Scorer {
       for (const user of pending) {
         const redelivered = byUser.get(user)!.filter((e) => e.deliveries > 1);
         // Redelivered entries (crash, claim) may have been applied: their markers come with the state.
-        if (redelivered.length) maybe.set(user, redelivered.map((e) => appliedMember(e.ref.stream, e.ref.id)));
+        if (redelivered.length)
+          maybe.set(
+            user,
+            redelivered.map((e) => appliedMember(e.ref.stream, e.ref.id)),
+          );
       }
       const loaded = await this.store.load(pending, maybe, attempt > 0);
       // An entry delivered for the first time may have been applied too when the group was
@@ -85,7 +89,10 @@ export class Scorer {
       const ask = new Map<string, string[]>();
       for (const user of pending) {
         const l = loaded.get(user)!;
-        const unsure = byUser.get(user)!.filter((e) => isDone(l, e) === undefined).map((e) => appliedMember(e.ref.stream, e.ref.id));
+        const unsure = byUser
+          .get(user)!
+          .filter((e) => isDone(l, e) === undefined)
+          .map((e) => appliedMember(e.ref.stream, e.ref.id));
         if (unsure.length) ask.set(user, unsure);
       }
       for (const [user, found] of await this.store.appliedOf(ask)) for (const m of found) loaded.get(user)!.applied.add(m);

@@ -21,7 +21,16 @@ export interface UserRiskView {
   version: number;
   changed_at: string | null;
   next_expiry: string | null;
-  behaviors: Array<{ id: string; level: RiskLevel; first_at: string; last_at: string; expires_at: string | null; hits: number; summary: string; evidence: Record<string, unknown> }>;
+  behaviors: Array<{
+    id: string;
+    level: RiskLevel;
+    first_at: string;
+    last_at: string;
+    expires_at: string | null;
+    hits: number;
+    summary: string;
+    evidence: Record<string, unknown>;
+  }>;
 }
 
 /** ISO-8601, or null for none — and for a time no `Date` can hold (a stored absurd time never makes a route fail). */
@@ -42,7 +51,9 @@ export function riskEventView(id: string, kind: string, data: BehaviorHit | Leve
   }
   const { processedAt, expiresAt, expiredOnArrival, ...h } = data as BehaviorHit;
   return {
-    id, kind, ...h,
+    id,
+    kind,
+    ...h,
     occurred_at: iso(h.time),
     processed_at: iso(processedAt ?? null),
     expires_at: expiresAt === undefined ? undefined : iso(expiresAt),
@@ -60,7 +71,16 @@ export function viewOf(state: UserState): UserRiskView {
     next_expiry: iso(nextExpiry(state)),
     behaviors: Object.entries(state.behaviors)
       .sort(([a], [b]) => a.localeCompare(b))
-      .map(([id, b]) => ({ id, level: b.level, first_at: iso(b.firstAt)!, last_at: iso(b.lastAt)!, expires_at: iso(b.expiresAt), hits: b.hits, summary: b.summary, evidence: b.evidence })),
+      .map(([id, b]) => ({
+        id,
+        level: b.level,
+        first_at: iso(b.firstAt)!,
+        last_at: iso(b.lastAt)!,
+        expires_at: iso(b.expiresAt),
+        hits: b.hits,
+        summary: b.summary,
+        evidence: b.evidence,
+      })),
   };
 }
 
@@ -86,7 +106,11 @@ export class RiskService {
    * last row's position (score, user), not an offset: users whose level changes between two
    * pages never make a later page repeat or skip the others.
    */
-  async list(opts: { level?: RiskLevel; cursor?: string; limit?: number }): Promise<{ users: Array<{ user: string; level: RiskLevel; changed_at: string | null }>; next_cursor: string | null }> {
+  async list(opts: {
+    level?: RiskLevel;
+    cursor?: string;
+    limit?: number;
+  }): Promise<{ users: Array<{ user: string; level: RiskLevel; changed_at: string | null }>; next_cursor: string | null }> {
     const limit = Math.min(Math.max(opts.limit ?? 100, 1), 1000);
     const after = opts.cursor ? decodeCursor(opts.cursor) : undefined;
     if (opts.level && !RISK_LEVELS.includes(opts.level)) throw new RiskstreamError('BAD_REQUEST', `level must be one of ${RISK_LEVELS.join(', ')}`);
@@ -109,7 +133,9 @@ export class RiskService {
   /** A user's risk events (hits and changes), newest first. */
   async events(user: string, opts: { cursor?: string; limit?: number } = {}): Promise<{ events: unknown[]; next_cursor: string | null }> {
     const limit = Math.min(Math.max(opts.limit ?? 100, 1), 1000);
-    const rows = (await this.redis.xrevrange(this.keys.userEvents(user), opts.cursor ? `(${opts.cursor}` : '+', '-', 'COUNT', limit)) as Array<[string, string[]]>;
+    const rows = (await this.redis.xrevrange(this.keys.userEvents(user), opts.cursor ? `(${opts.cursor}` : '+', '-', 'COUNT', limit)) as Array<
+      [string, string[]]
+    >;
     const events = rows.map(([id, f]) => {
       const e = parseRiskEvent(id, f);
       return riskEventView(e.id, e.kind, e.data);
@@ -118,7 +144,11 @@ export class RiskService {
   }
 
   /** Admin reset: clears behaviors, emits the change (initiating entity admin), audits it. */
-  async reset(user: string, actor: string, reason = ''): Promise<{ user: string; previous: RiskLevel; level: RiskLevel; version: number; change: LevelChange | null }> {
+  async reset(
+    user: string,
+    actor: string,
+    reason = '',
+  ): Promise<{ user: string; previous: RiskLevel; level: RiskLevel; version: number; change: LevelChange | null }> {
     for (let attempt = 0; attempt < 20; attempt++) {
       const now = Date.now();
       const cur = await this.store.get(user);
@@ -128,7 +158,13 @@ export class RiskService {
       if (conflicts.size) continue;
       this.store.invalidate(user);
       await this.store.index([r.state]);
-      await this.audit.write({ action: 'risk.reset', actor, target: user, time: now, details: { previous: cur.state.level, level: r.state.level, version: r.state.version, reason } });
+      await this.audit.write({
+        action: 'risk.reset',
+        actor,
+        target: user,
+        time: now,
+        details: { previous: cur.state.level, level: r.state.level, version: r.state.version, reason },
+      });
       await this.relay.relay([user]);
       return { user, previous: cur.state.level, level: r.state.level, version: r.state.version, change: r.changes[0] ?? null };
     }

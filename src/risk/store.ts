@@ -146,11 +146,25 @@ export class RiskStore {
       if (it.changes.length) p.next().zadd(this.keys.outboxPending, Date.now(), it.user);
       const applied: string[] = [];
       for (const [score, member] of it.applied) applied.push(String(score), member);
-      const meta = [String(this.eventsMaxlen), String(it.trimBelow), it.acked ? JSON.stringify(it.acked) : '', applied, it.hits.map((h) => JSON.stringify(h)), it.changes.map((c) => JSON.stringify(c))];
+      const meta = [
+        String(this.eventsMaxlen),
+        String(it.trimBelow),
+        it.acked ? JSON.stringify(it.acked) : '',
+        applied,
+        it.hits.map((h) => JSON.stringify(h)),
+        it.changes.map((c) => JSON.stringify(c)),
+      ];
       // risk-commit-4.lua: the user's effects, atomically, if its rev is still the expected one.
-      queueScript(p.next(), 'riskCommit',
-        this.keys.userState(it.user), this.keys.userEvents(it.user), this.keys.userOutbox(it.user), this.keys.userApplied(it.user),
-        it.expectedRev, JSON.stringify(it.state), JSON.stringify(meta),
+      queueScript(
+        p.next(),
+        'riskCommit',
+        this.keys.userState(it.user),
+        this.keys.userEvents(it.user),
+        this.keys.userOutbox(it.user),
+        this.keys.userApplied(it.user),
+        it.expectedRev,
+        JSON.stringify(it.state),
+        JSON.stringify(meta),
       );
     }
     const res = await p.exec();

@@ -70,7 +70,13 @@ export async function closeConnection(redis: Redis, timeoutMs = 2000): Promise<v
     timer = setTimeout(r, timeoutMs);
     timer.unref();
   });
-  await Promise.race([redis.quit().then(() => undefined, () => undefined), cut]);
+  await Promise.race([
+    redis.quit().then(
+      () => undefined,
+      () => undefined,
+    ),
+    cut,
+  ]);
   clearTimeout(timer);
   redis.disconnect();
 }

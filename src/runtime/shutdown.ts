@@ -120,7 +120,10 @@ export async function drainWorker(p: DrainParts): Promise<void> {
   p.redis.disconnect();
   p.reader.disconnect();
   if (r.abandoned.length) {
-    p.logger.error({ code: 'SHUTDOWN_TIMEOUT', deadlineMs: p.deadlineMs, elapsedMs: Date.now() - startedAt, abandoned: r.abandoned }, `shutdown incomplete; abandoned: ${r.abandoned.join('; ')}`);
+    p.logger.error(
+      { code: 'SHUTDOWN_TIMEOUT', deadlineMs: p.deadlineMs, elapsedMs: Date.now() - startedAt, abandoned: r.abandoned },
+      `shutdown incomplete; abandoned: ${r.abandoned.join('; ')}`,
+    );
   }
   p.logger.flush?.();
   throw r.abandoned.length

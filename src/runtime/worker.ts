@@ -80,7 +80,14 @@ export async function startWorker(opts: WorkerOptions = {}): Promise<WorkerHandl
   const sessions: SessionsRuntime = buildSessions({ config: () => config, redis, keys, audit, logger, ssf });
 
   const store = new RiskStore(redis, keys, { lruSize: config.raw.state.lru_size, eventsMaxlen: config.raw.state.max_events_per_user });
-  const relay = new OutboxRelay(redis, keys, config.streams.riskEvents, (changes) => ssf.enqueueChanges(changes), config.raw.streams.maxlen, config.streams.audit);
+  const relay = new OutboxRelay(
+    redis,
+    keys,
+    config.streams.riskEvents,
+    (changes) => ssf.enqueueChanges(changes),
+    config.raw.streams.maxlen,
+    config.streams.audit,
+  );
   const sweeper = new ExpirySweeper(redis, keys, store);
   const risk = new RiskService(redis, keys, store, relay, audit);
   const scorer = new Scorer(store, {
@@ -126,7 +133,10 @@ export async function startWorker(opts: WorkerOptions = {}): Promise<WorkerHandl
       const msg = (err as Error).message ?? String(err);
       if (/NOGROUP/.test(msg)) {
         groupJoined = false;
-        void source.ensureGroups().then(() => (groupJoined = true), () => undefined);
+        void source.ensureGroups().then(
+          () => (groupJoined = true),
+          () => undefined,
+        );
       }
       logger.error({ err }, 'batch failed; will re-read it from the pending list');
     },
@@ -213,13 +223,32 @@ export async function startWorker(opts: WorkerOptions = {}): Promise<WorkerHandl
       tokens.set(next.adminTokens, next.ingestTokens, next.ssfTokens, next.metricsTokens);
       Object.assign(decodeOpts, { mapping: next.raw.mapping, window: timeWindowOf(next.raw.ingest), scrubFields: next.raw.ingest.scrub_fields });
       await ssf.reload();
-      await audit.write({ action: 'config.reloaded', actor: 'system', details: { files: next.files, behaviors: next.behaviors.map((b) => `${b.id}:${b.enabled ? b.risk_level : 'off'}`), receivers: next.receivers.map((r) => r.name) } });
+      await audit.write({
+        action: 'config.reloaded',
+        actor: 'system',
+        details: {
+          files: next.files,
+          behaviors: next.behaviors.map((b) => `${b.id}:${b.enabled ? b.risk_level : 'off'}`),
+          receivers: next.receivers.map((r) => r.name),
+        },
+      });
       logger.info({ files: next.files }, 'configuration reloaded');
     },
     close: () =>
       (closing ??= (async () => {
         stopping = true;
-        await drainWorker({ logger, deadlineMs: config.raw.shutdown_timeout, batchMs: config.raw.streams.block + 10_000, pipelineFinished, subs, ingest, ssf, app, redis, reader });
+        await drainWorker({
+          logger,
+          deadlineMs: config.raw.shutdown_timeout,
+          batchMs: config.raw.streams.block + 10_000,
+          pipelineFinished,
+          subs,
+          ingest,
+          ssf,
+          app,
+          redis,
+          reader,
+        });
       })()),
   };
 }

@@ -6,8 +6,21 @@
 
 /** Words that make a field secret wherever they appear in its normalised name. */
 export const SECRET_NAME_WORDS: readonly string[] = [
-  'token', 'secret', 'password', 'passwd', 'passphrase', 'assertion', 'saml', 'cookie', 'authorization',
-  'apikey', 'privatekey', 'credential', 'signature', 'otp', 'bearer',
+  'token',
+  'secret',
+  'password',
+  'passwd',
+  'passphrase',
+  'assertion',
+  'saml',
+  'cookie',
+  'authorization',
+  'apikey',
+  'privatekey',
+  'credential',
+  'signature',
+  'otp',
+  'bearer',
 ];
 
 /** Short names that are secret only as the whole (normalised) name. */
@@ -15,7 +28,10 @@ const EXACT: ReadonlySet<string> = new Set(['pwd', 'pin', 'sig', 'jwt', 'key']);
 
 /** `accessToken` → `accesstoken`, `SAML-Response` → `samlresponse`, `client_secret` → `clientsecret`. */
 export function normaliseName(name: string): string {
-  return name.replace(/([a-z0-9])([A-Z])/g, '$1 $2').toLowerCase().replace(/[^a-z0-9]/g, '');
+  return name
+    .replace(/([a-z0-9])([A-Z])/g, '$1 $2')
+    .toLowerCase()
+    .replace(/[^a-z0-9]/g, '');
 }
 
 /** Words of a name (camelCase, `-`, `_`, `.`, spaces): `SAMLResponse` → `saml`, `response`. */

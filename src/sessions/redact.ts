@@ -20,8 +20,21 @@ export interface RedactedJwt {
 
 /** Examples of field names always redacted (any name whose normalised form holds a secret word matches). */
 export const SECRET_FIELDS: readonly string[] = [
-  'access_token', 'id_token', 'refresh_token', 'session_token', 'token', 'password', 'secret', 'client_secret', 'authorization', 'cookie',
-  'accessToken', 'sessionToken', 'SAMLResponse', 'assertion', 'apiKey',
+  'access_token',
+  'id_token',
+  'refresh_token',
+  'session_token',
+  'token',
+  'password',
+  'secret',
+  'client_secret',
+  'authorization',
+  'cookie',
+  'accessToken',
+  'sessionToken',
+  'SAMLResponse',
+  'assertion',
+  'apiKey',
 ];
 
 /** The stored form of a token. */

@@ -93,7 +93,12 @@ async function notify(deps: RevokeDeps, identity: SessionIdentity, opts: RevokeO
       details: { user: identity.user, change_id: change.id, error: message.slice(0, 500) },
       time,
     });
-    throw new RiskstreamError('INTERNAL', `session ${identity.session_id} revoked, but the session-revoked event could not be queued`, { session: identity.session_id }, { cause: err });
+    throw new RiskstreamError(
+      'INTERNAL',
+      `session ${identity.session_id} revoked, but the session-revoked event could not be queued`,
+      { session: identity.session_id },
+      { cause: err },
+    );
   }
   return { identity, change };
 }

@@ -20,7 +20,6 @@ export interface SessionStoreOptions {
   now?: () => number;
 }
 
-
 /** One page of {@link SessionStore.listAll}. */
 export interface SessionPage {
   sessions: SessionIdentity[];
@@ -84,7 +83,16 @@ export class SessionStore {
     const byLogin: Array<string | number> = [];
     const byExpiry: Array<string | number> = [];
     for (const s of live) {
-      queueScript(p.next(), 'sessionPut', k.session(s.session_id), this.tombstoneKey(s.session_id), JSON.stringify(s), clampPx(s.expires_at - now), s.login_at, s.user);
+      queueScript(
+        p.next(),
+        'sessionPut',
+        k.session(s.session_id),
+        this.tombstoneKey(s.session_id),
+        JSON.stringify(s),
+        clampPx(s.expires_at - now),
+        s.login_at,
+        s.user,
+      );
       byLogin.push(s.login_at, s.session_id);
       byExpiry.push(s.expires_at, s.session_id);
     }
@@ -98,9 +106,21 @@ export class SessionStore {
       for (const s of u.sessions) sessions.push(String(s.expires_at), s.session_id);
       const devices: string[] = [];
       for (const d of u.devices.values()) devices.push(d.id, String(d.last_seen), JSON.stringify(d));
-      queueScript(p.next(), 'sessionUser', k.userSessions(user), k.userDevices(user), JSON.stringify([String(now), String(max), String(this.deviceRetention), sessions, devices]), LUA_MAX_TTL_MS);
+      queueScript(
+        p.next(),
+        'sessionUser',
+        k.userSessions(user),
+        k.userDevices(user),
+        JSON.stringify([String(now), String(max), String(this.deviceRetention), sessions, devices]),
+        LUA_MAX_TTL_MS,
+      );
     }
-    const outcome = readPutReplies(live, users.map(([u]) => u), await exec(p), result.skipped);
+    const outcome = readPutReplies(
+      live,
+      users.map(([u]) => u),
+      await exec(p),
+      result.skipped,
+    );
     if (needsCleanup(outcome)) {
       const c = this.redis.pipeline();
       cleanupAfterPut(c, k, outcome);
@@ -135,7 +155,12 @@ export class SessionStore {
       });
       if (found.length > limit) break;
     }
-    if (stale.length) await this.redis.pipeline().zrem(this.keys.sessionsByLogin, ...stale).zrem(this.keys.sessionsByExpiry, ...stale).exec();
+    if (stale.length)
+      await this.redis
+        .pipeline()
+        .zrem(this.keys.sessionsByLogin, ...stale)
+        .zrem(this.keys.sessionsByExpiry, ...stale)
+        .exec();
     const page = found.slice(0, limit);
     const last = page[page.length - 1];
     return { sessions: page.map((f) => f.s), next_cursor: found.length > limit && last ? encodeCursor(last.pos) : null };
@@ -203,7 +228,13 @@ export class SessionStore {
   /** Removes global index members whose expiry has passed (bounded per call). */
   async pruneExpired(): Promise<number> {
     const ids = await this.redis.zrangebyscore(this.keys.sessionsByExpiry, '-inf', this.now(), 'LIMIT', 0, PRUNE_BATCH);
-    if (ids.length) await exec(this.redis.pipeline().zrem(this.keys.sessionsByLogin, ...ids).zrem(this.keys.sessionsByExpiry, ...ids));
+    if (ids.length)
+      await exec(
+        this.redis
+          .pipeline()
+          .zrem(this.keys.sessionsByLogin, ...ids)
+          .zrem(this.keys.sessionsByExpiry, ...ids),
+      );
     return ids.length;
   }
 

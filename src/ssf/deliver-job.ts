@@ -116,7 +116,8 @@ export function createSetProcessor(deps: ProcessorDeps): (job: Job<SetJobData>, 
     return buildAndSign(deps.keyRing, receiver.alg, (key) => {
       const env: SetEnvelope = { issuer: deps.issuer, receiver, key, now: Date.now(), jti: d.jti };
       if (d.event === 'risk-level-change') return buildLevelChangeSet({ ...env, change: d.change });
-      if (d.event === 'verification') return buildVerificationSet({ ...env, streamId: receiver.streamId, ...(d.state !== undefined ? { state: d.state } : {}) });
+      if (d.event === 'verification')
+        return buildVerificationSet({ ...env, streamId: receiver.streamId, ...(d.state !== undefined ? { state: d.state } : {}) });
       const { id, user, sessionId, reason, initiatingEntity, time } = d;
       return buildSessionRevokedSet({ ...env, revoked: { id, user, reason, initiatingEntity, time, ...(sessionId ? { sessionId } : {}) } });
     });

@@ -23,7 +23,10 @@ export class DeliveryState {
   /** Highest versions delivered and enqueued to `receiver` for `user` (0 when none), in one round trip. */
   async versions(user: string, receiver: string): Promise<{ delivered: number; enqueued: number }> {
     // Sent together (same tick, one write each), no pipeline object needed for two reads.
-    const [delivered, enqueued] = await Promise.all([this.redis.hget(this.keys.userDelivered(user), receiver), this.redis.hget(this.keys.userEnqueued(user), receiver)]);
+    const [delivered, enqueued] = await Promise.all([
+      this.redis.hget(this.keys.userDelivered(user), receiver),
+      this.redis.hget(this.keys.userEnqueued(user), receiver),
+    ]);
     return { delivered: Number(delivered ?? 0), enqueued: Number(enqueued ?? 0) };
   }
 

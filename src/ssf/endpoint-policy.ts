@@ -51,7 +51,10 @@ function refuse(reason: RefusalReason, message: string, extra: Record<string, un
 
 function inNet(addr: IpAddress, [range, bits]: [IpAddress, number]): boolean {
   const a = addr.kind() === 'ipv6' && (addr as ipaddr.IPv6).isIPv4MappedAddress() ? (addr as ipaddr.IPv6).toIPv4Address() : addr;
-  const r = range.kind() === 'ipv6' && (range as ipaddr.IPv6).isIPv4MappedAddress() && bits >= 96 ? ([(range as ipaddr.IPv6).toIPv4Address(), bits - 96] as const) : ([range, bits] as const);
+  const r =
+    range.kind() === 'ipv6' && (range as ipaddr.IPv6).isIPv4MappedAddress() && bits >= 96
+      ? ([(range as ipaddr.IPv6).toIPv4Address(), bits - 96] as const)
+      : ([range, bits] as const);
   return a.kind() === r[0].kind() && a.match(r[0], r[1]);
 }
 
@@ -97,7 +100,12 @@ export class EndpointPolicy {
     if (!allListed && url.protocol !== 'https:') refuse('scheme', 'endpoint_url must be https (plain http only for endpoints in ssf.allowed_endpoints)');
     if (!byName) {
       const bad = addresses.find((a) => !listed(a) && classifyAddress(a.address) !== 'public');
-      if (bad) refuse('address', `endpoint_url resolves to a ${classifyAddress(bad.address)} address, which self-registered streams may not use (see ssf.allowed_endpoints)`, { range: classifyAddress(bad.address) });
+      if (bad)
+        refuse(
+          'address',
+          `endpoint_url resolves to a ${classifyAddress(bad.address)} address, which self-registered streams may not use (see ssf.allowed_endpoints)`,
+          { range: classifyAddress(bad.address) },
+        );
     }
     return { url, ...addresses[0]! };
   }

@@ -4,19 +4,9 @@
  */
 import { readFile, writeFile, mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import {
-  calculateJwkThumbprint,
-  exportJWK,
-  exportPKCS8,
-  generateKeyPair,
-  importJWK,
-  importPKCS8,
-  type CryptoKey,
-  type JWK,
-} from 'jose';
+import { calculateJwkThumbprint, exportJWK, exportPKCS8, generateKeyPair, importJWK, importPKCS8, type CryptoKey, type JWK } from 'jose';
 import { RiskstreamError } from '../errors.js';
 import type { SigningAlg } from '../types.js';
-
 
 const PUBLIC_MEMBERS = ['kty', 'crv', 'x', 'y', 'n', 'e'] as const;
 
@@ -65,11 +55,7 @@ function keyError(code: 'KEY_INVALID' | 'KEY_NOT_FOUND', message: string, file?:
 }
 
 /** Imports private material twice: extractable once to derive the public JWK, then not. */
-async function fromMaterial(
-  importer: (extractable: boolean) => Promise<CryptoKey>,
-  alg: SigningAlg,
-  kid: string | undefined,
-): Promise<SigningKey> {
+async function fromMaterial(importer: (extractable: boolean) => Promise<CryptoKey>, alg: SigningAlg, kid: string | undefined): Promise<SigningKey> {
   const full = await exportJWK(await importer(true));
   const id = kid ?? (await thumbprint(full)); // RFC 7638 uses only the required public members
   return new SigningKey(alg, id, await importer(false), toPublicJwk(full, alg, id));

@@ -79,7 +79,8 @@ export class LocalReceiver {
     req.on('end', () => {
       void this.verify(req, Buffer.concat(chunks).toString('utf8').trim()).then((set) => {
         this.received.push(set);
-        const out = this.respond?.(set, this.received.length) ??
+        const out =
+          this.respond?.(set, this.received.length) ??
           (set.verified ? { status: 202 } : { status: 400, body: { err: 'authentication_failed', description: set.error ?? 'invalid SET' } });
         res.writeHead(out.status, { 'content-type': 'application/json', ...(out.headers ?? {}) });
         res.end(out.body === undefined ? '' : JSON.stringify(out.body));

@@ -11,13 +11,7 @@ import { SET_TYP } from './set-builder.js';
 
 /** RFC 8935 §2.3 error codes (others are passed through as they come). */
 export type PushErrorCode =
-  | 'invalid_request'
-  | 'invalid_key'
-  | 'invalid_issuer'
-  | 'invalid_audience'
-  | 'authentication_failed'
-  | 'access_denied'
-  | (string & {});
+  'invalid_request' | 'invalid_key' | 'invalid_issuer' | 'invalid_audience' | 'authentication_failed' | 'access_denied' | (string & {});
 
 /** What a push attempt came to. */
 export type PushOutcome =

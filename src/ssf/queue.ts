@@ -29,7 +29,15 @@ interface JobBase {
 /** Job data of the `set-delivery` queue. */
 export type SetJobData =
   | (JobBase & { event: 'risk-level-change'; change: LevelChange })
-  | (JobBase & { event: 'session-revoked'; id: string; user: string; sessionId?: string; reason: string; initiatingEntity: SessionRevoked['initiatingEntity']; time: number })
+  | (JobBase & {
+      event: 'session-revoked';
+      id: string;
+      user: string;
+      sessionId?: string;
+      reason: string;
+      initiatingEntity: SessionRevoked['initiatingEntity'];
+      time: number;
+    })
   | (JobBase & { event: 'verification'; id: string; state?: string });
 
 /** The delivery queue plus the shared delivery state enqueueing updates. */
@@ -109,11 +117,13 @@ export async function enqueueLevelChange(q: SetQueue, change: LevelChange, recei
 
 /** Enqueues a CAEP session-revoked SET for each receiver that wants it. Idempotent per (receiver, session, id). */
 export async function enqueueSessionRevoked(q: SetQueue, revoked: SessionRevoked, receivers: readonly ResolvedReceiver[]): Promise<string[]> {
-  const jobs = receivers.filter((r) => wants(r, 'session-revoked')).map((r) => {
-    const jobId = sessionRevokedJobId(r.name, revoked.sessionId, revoked.id);
-    const data: SetJobData = { event: 'session-revoked', receiver: r.name, jti: jtiFor(jobId), ...revoked };
-    return { name: 'session-revoked', data, opts: { jobId } };
-  });
+  const jobs = receivers
+    .filter((r) => wants(r, 'session-revoked'))
+    .map((r) => {
+      const jobId = sessionRevokedJobId(r.name, revoked.sessionId, revoked.id);
+      const data: SetJobData = { event: 'session-revoked', receiver: r.name, jti: jtiFor(jobId), ...revoked };
+      return { name: 'session-revoked', data, opts: { jobId } };
+    });
   if (jobs.length) await q.queue.addBulk(jobs);
   return jobs.map((j) => j.opts.jobId);
 }

@@ -9,7 +9,10 @@ import { displayEndpoint } from './display-endpoint.js';
 function fingerprint(r: ResolvedReceiver): string {
   const { authorizationValue, authorization, ...rest } = r;
   void authorization;
-  return createHash('sha256').update(JSON.stringify({ ...rest, auth: authorizationValue ? 'set' : 'none' })).digest('hex').slice(0, 16);
+  return createHash('sha256')
+    .update(JSON.stringify({ ...rest, auth: authorizationValue ? 'set' : 'none' }))
+    .digest('hex')
+    .slice(0, 16);
 }
 
 /**
@@ -25,7 +28,12 @@ export async function auditReceivers(deps: { redis: Redis; keys: Keys; audit: Au
     const fp = fingerprint(r);
     if (known[name] === fp) continue;
     const action = known[name] === undefined ? (r.enabled ? 'receiver.enabled' : 'receiver.disabled') : 'receiver.changed';
-    await deps.audit.write({ action, actor: 'config', target: name, details: { kind: r.kind, endpoint: displayEndpoint(r.endpoint), audience: r.audience, events: r.events, enabled: r.enabled } });
+    await deps.audit.write({
+      action,
+      actor: 'config',
+      target: name,
+      details: { kind: r.kind, endpoint: displayEndpoint(r.endpoint), audience: r.audience, events: r.events, enabled: r.enabled },
+    });
     await deps.redis.hset(key, name, fp);
   }
   for (const name of Object.keys(known)) {

@@ -59,7 +59,6 @@ export interface SetEnvelope {
   jti: string;
 }
 
-
 /** NumericDate (whole seconds) from epoch ms. */
 export function numericDate(ms: number): number {
   return Math.floor(ms / 1000);
@@ -119,20 +118,32 @@ export function buildLevelChangeSet(input: LevelChangeSetInput): BuiltSet {
     ...reasons(levelChangeReasons(change, receiver.reason_languages), input.reasonUser),
   };
   if (receiver.kind === 'okta') {
-    return envelope(input, subId, OKTA_USER_RISK_CHANGE, {
-      current_level: change.current,
-      previous_level: change.previous,
-      ...common,
-      subject: { user: subId },
-    }, change.id);
+    return envelope(
+      input,
+      subId,
+      OKTA_USER_RISK_CHANGE,
+      {
+        current_level: change.current,
+        previous_level: change.previous,
+        ...common,
+        subject: { user: subId },
+      },
+      change.id,
+    );
   }
-  return envelope(input, subId, CAEP_RISK_LEVEL_CHANGE, {
-    principal: 'USER',
-    current_level: upper(change.current),
-    previous_level: upper(change.previous),
-    risk_reason: change.behaviors.length ? change.behaviors.join(', ') : change.reason,
-    ...common,
-  }, change.id);
+  return envelope(
+    input,
+    subId,
+    CAEP_RISK_LEVEL_CHANGE,
+    {
+      principal: 'USER',
+      current_level: upper(change.current),
+      previous_level: upper(change.previous),
+      risk_reason: change.behaviors.length ? change.behaviors.join(', ') : change.reason,
+      ...common,
+    },
+    change.id,
+  );
 }
 
 function upper(level: RiskLevel): string {
@@ -160,12 +171,18 @@ export function buildSessionRevokedSet(input: SetEnvelope & { revoked: SessionRe
   const user = userSubject(revoked.user, receiver);
   const session: SubjectId | undefined = revoked.sessionId ? { format: 'opaque', id: revoked.sessionId } : undefined;
   const subId: SubjectId = session ? { format: 'complex', user, session } : user;
-  return envelope(input, subId, CAEP_SESSION_REVOKED, {
-    event_timestamp: numericDate(revoked.time),
-    initiating_entity: revoked.initiatingEntity,
-    ...reasons(revokedReasons(revoked.reason, receiver.reason_languages), input.reasonUser),
-    ...(receiver.kind === 'okta' ? { subject: session ? { user, session } : { user } } : {}),
-  }, revoked.id);
+  return envelope(
+    input,
+    subId,
+    CAEP_SESSION_REVOKED,
+    {
+      event_timestamp: numericDate(revoked.time),
+      initiating_entity: revoked.initiatingEntity,
+      ...reasons(revokedReasons(revoked.reason, receiver.reason_languages), input.reasonUser),
+      ...(receiver.kind === 'okta' ? { subject: session ? { user, session } : { user } } : {}),
+    },
+    revoked.id,
+  );
 }
 
 /**

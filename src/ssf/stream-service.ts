@@ -14,7 +14,17 @@ import { EndpointPolicy, type Resolver } from './endpoint-policy.js';
 import { holdCapped } from './held.js';
 import { StreamCache } from './stream-cache.js';
 import { mayAccess, type StreamCaller } from './stream-owner.js';
-import { DEFAULT_EVENTS, newStream, SsfStreamStore, streamReceiver, streamReceiverName, streamView, type SsfStream, type StreamLimits, type StreamStatus } from './streams.js';
+import {
+  DEFAULT_EVENTS,
+  newStream,
+  SsfStreamStore,
+  streamReceiver,
+  streamReceiverName,
+  streamView,
+  type SsfStream,
+  type StreamLimits,
+  type StreamStatus,
+} from './streams.js';
 import { checkTransmitterSupplied } from './transmitter-supplied.js';
 
 type Held = { kind: 'change'; change: LevelChange } | { kind: 'revoked'; revoked: SessionRevoked };
@@ -24,7 +34,16 @@ type Held = { kind: 'change'; change: LevelChange } | { kind: 'revoked'; revoked
  * configured `signing.alg`, with the configured `issuer`, within `ssf.limits`.
  */
 export function createStreamService(redis: Redis, keys: Keys, queue: SetQueue, audit: AuditLog, config: () => Config): StreamService {
-  return new StreamService(redis, new SsfStreamStore(redis, keys), queue, audit, () => config().raw.issuer, 1000, () => config().raw.signing.alg, () => config().raw.ssf);
+  return new StreamService(
+    redis,
+    new SsfStreamStore(redis, keys),
+    queue,
+    audit,
+    () => config().raw.issuer,
+    1000,
+    () => config().raw.signing.alg,
+    () => config().raw.ssf,
+  );
 }
 
 type SsfSettings = RiskstreamFileConfig['ssf'];
@@ -119,7 +138,12 @@ export class StreamService {
     const candidate = newStream(req.fields, caller.owner, randomUUID(), Date.now());
     checkTransmitterSupplied(req.body, this.view(candidate));
     const s = await this.store.create(candidate, this.limits().streams_per_owner);
-    await this.audit.write({ action: 'receiver.enabled', actor, target: streamReceiverName(s.stream_id), details: { stream_id: s.stream_id, endpoint: displayEndpoint(s.endpoint_url), events: s.events_requested } });
+    await this.audit.write({
+      action: 'receiver.enabled',
+      actor,
+      target: streamReceiverName(s.stream_id),
+      details: { stream_id: s.stream_id, endpoint: displayEndpoint(s.endpoint_url), events: s.events_requested },
+    });
     await this.streams(true);
     return s;
   }
@@ -137,7 +161,11 @@ export class StreamService {
       checkTransmitterSupplied(req.body, this.view(cur));
       const moved = fields.endpoint_url !== undefined && fields.endpoint_url !== cur.endpoint_url;
       if (moved && new URL(fields.endpoint_url!).origin !== new URL(cur.endpoint_url).origin) {
-        throw new RiskstreamError('TRANSMITTER_SUPPLIED', 'delivery.endpoint_url must keep its origin: the stream\'s aud is derived from it and cannot change (SSF 1.0 §8.1.1); create a new stream instead', { property: 'aud' });
+        throw new RiskstreamError(
+          'TRANSMITTER_SUPPLIED',
+          "delivery.endpoint_url must keep its origin: the stream's aud is derived from it and cannot change (SSF 1.0 §8.1.1); create a new stream instead",
+          { property: 'aud' },
+        );
       }
       return {
         ...cur,
@@ -146,7 +174,12 @@ export class StreamService {
         ...fields,
       };
     });
-    await this.audit.write({ action: 'receiver.changed', actor, target: streamReceiverName(id), details: { stream_id: id, endpoint: displayEndpoint(s.endpoint_url), events: s.events_requested } });
+    await this.audit.write({
+      action: 'receiver.changed',
+      actor,
+      target: streamReceiverName(id),
+      details: { stream_id: id, endpoint: displayEndpoint(s.endpoint_url), events: s.events_requested },
+    });
     await this.streams(true);
     return s;
   }
@@ -163,7 +196,12 @@ export class StreamService {
     if (!['enabled', 'paused', 'disabled'].includes(status)) throw new RiskstreamError('BAD_REQUEST', 'status must be enabled, paused or disabled');
     const before = await this.get(id, caller);
     const s = await this.change(id, caller, (cur) => ({ ...cur, status, reason }));
-    await this.audit.write({ action: status === 'enabled' ? 'receiver.enabled' : 'receiver.disabled', actor, target: streamReceiverName(id), details: { stream_id: id, status, previous: before.status, reason } });
+    await this.audit.write({
+      action: status === 'enabled' ? 'receiver.enabled' : 'receiver.disabled',
+      actor,
+      target: streamReceiverName(id),
+      details: { stream_id: id, status, previous: before.status, reason },
+    });
     await this.streams(true);
     if (status === 'enabled') await this.release(s);
     if (status === 'disabled') await this.redis.del(this.store.heldKey(id));
@@ -179,7 +217,12 @@ export class StreamService {
       if (removed.length > max) throw new RiskstreamError('PAYLOAD_TOO_LARGE', `a stream can have at most ${max} removed subjects`);
       return { ...cur, removed_subjects: removed };
     });
-    await this.audit.write({ action: `receiver.subject_${op === 'add' ? 'added' : 'removed'}`, actor, target: streamReceiverName(id), details: { stream_id: id, subject: key } });
+    await this.audit.write({
+      action: `receiver.subject_${op === 'add' ? 'added' : 'removed'}`,
+      actor,
+      target: streamReceiverName(id),
+      details: { stream_id: id, subject: key },
+    });
     await this.streams(true);
   }
 
@@ -193,7 +236,9 @@ export class StreamService {
     const interval = this.limits().min_verification_interval;
     if (interval > 0 && (await this.redis.set(this.store.verifyKey(id), '1', 'PX', interval, 'NX')) !== 'OK') {
       const left = await this.redis.pttl(this.store.verifyKey(id));
-      throw new RiskstreamError('RATE_LIMITED', `verification requested less than min_verification_interval (${Math.ceil(interval / 1000)} s) ago`, { retryAfter: Math.max(1, Math.ceil(left / 1000)) });
+      throw new RiskstreamError('RATE_LIMITED', `verification requested less than min_verification_interval (${Math.ceil(interval / 1000)} s) ago`, {
+        retryAfter: Math.max(1, Math.ceil(left / 1000)),
+      });
     }
     await this.streams(true);
     await enqueueVerification(this.queue, streamReceiverName(id), randomUUID(), state);
@@ -213,7 +258,11 @@ export class StreamService {
     for (const s of streams) {
       const wanted = changes.filter((c) => !s.removed_subjects.includes(c.user));
       if (!wanted.length || s.status === 'disabled') continue;
-      if (s.status === 'paused') await this.hold(s, wanted.map((change) => ({ kind: 'change', change })));
+      if (s.status === 'paused')
+        await this.hold(
+          s,
+          wanted.map((change) => ({ kind: 'change', change })),
+        );
       else for (const c of wanted) await enqueueLevelChange(this.queue, c, [this.receiver(s)]);
     }
   }
@@ -230,9 +279,19 @@ export class StreamService {
   /** Holds SETs for a paused stream, at most `ssf.max_held` (oldest dropped, audited once an hour). */
   private async hold(s: SsfStream, items: Held[]): Promise<void> {
     const max = this.ssf().max_held;
-    const dropped = await holdCapped(this.redis, this.store.heldKey(s.stream_id), items.map((i) => JSON.stringify(i)), max);
+    const dropped = await holdCapped(
+      this.redis,
+      this.store.heldKey(s.stream_id),
+      items.map((i) => JSON.stringify(i)),
+      max,
+    );
     if (dropped.audit) {
-      await this.audit.write({ action: 'receiver.held_full', actor: 'system', target: streamReceiverName(s.stream_id), details: { stream_id: s.stream_id, max_held: max, dropped: dropped.count } });
+      await this.audit.write({
+        action: 'receiver.held_full',
+        actor: 'system',
+        target: streamReceiverName(s.stream_id),
+        details: { stream_id: s.stream_id, max_held: max, dropped: dropped.count },
+      });
     }
   }
 

@@ -98,13 +98,15 @@ export function parseStreamBody(body: unknown, partial: boolean, limits: StreamL
     const d = (b.delivery ?? {}) as Record<string, unknown>;
     if (d.method !== undefined && d.method !== PUSH_METHOD) throw new RiskstreamError('BAD_REQUEST', `delivery.method must be ${PUSH_METHOD} (push)`);
     out.endpoint_url = validUrl(d.endpoint_url, 'delivery.endpoint_url', limits.endpoint_url_length);
-    if (d.authorization_header !== undefined) out.authorization_header = boundedString(d.authorization_header, 'delivery.authorization_header', limits.authorization_header_length);
+    if (d.authorization_header !== undefined)
+      out.authorization_header = boundedString(d.authorization_header, 'delivery.authorization_header', limits.authorization_header_length);
   }
   if (b.events_requested !== undefined) {
     if (!Array.isArray(b.events_requested) || b.events_requested.some((e) => typeof e !== 'string')) {
       throw new RiskstreamError('BAD_REQUEST', 'events_requested must be an array of event type URIs');
     }
-    if (b.events_requested.length > limits.events_requested) throw new RiskstreamError('PAYLOAD_TOO_LARGE', `events_requested has more than ${limits.events_requested} entries`);
+    if (b.events_requested.length > limits.events_requested)
+      throw new RiskstreamError('PAYLOAD_TOO_LARGE', `events_requested has more than ${limits.events_requested} entries`);
     out.events_requested = (b.events_requested as string[]).map((e) => boundedString(e, 'events_requested entry', limits.event_uri_length));
   }
   if (b.description !== undefined) out.description = boundedString(b.description, 'description', limits.description_length);
@@ -138,7 +140,9 @@ export class SsfStreamStore {
 
   async list(): Promise<SsfStream[]> {
     const all = await this.redis.hgetall(this.keys.ssfStreams);
-    return Object.values(all).map((v) => JSON.parse(v) as SsfStream).sort((a, b) => a.created_at - b.created_at);
+    return Object.values(all)
+      .map((v) => JSON.parse(v) as SsfStream)
+      .sort((a, b) => a.created_at - b.created_at);
   }
 
   async get(id: string): Promise<SsfStream> {

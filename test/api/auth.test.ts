@@ -95,7 +95,13 @@ describe('bearer authentication', () => {
     expect(m.headers.get('content-type')).toMatch(/^text\/plain/);
     expect(m.text).toContain('riskstream_');
     expect(isApiError(await call(w.url, '/ssf/streams', { token: metricsToken }), 403, 'forbidden')).toBe(true);
-    expect(isApiError(await call(w.url, '/ssf/streams', { method: 'POST', token: metricsToken, body: '{}', headers: { 'content-type': 'application/json' } }), 403, 'forbidden')).toBe(true);
+    expect(
+      isApiError(
+        await call(w.url, '/ssf/streams', { method: 'POST', token: metricsToken, body: '{}', headers: { 'content-type': 'application/json' } }),
+        403,
+        'forbidden',
+      ),
+    ).toBe(true);
     expect(isApiError(await call(w.url, '/v1/users/alice%40example.com/risk/reset', { method: 'POST', token: metricsToken }), 403, 'forbidden')).toBe(true);
     expect(isApiError(await call(w.url, '/v1/nothing-here', { token: metricsToken }), 404, 'not_found')).toBe(true);
   });

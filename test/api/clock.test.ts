@@ -22,8 +22,34 @@ const setsFor = (user: string): ReceivedSet[] => receiver.received.filter((s) =>
 /** London, then Sydney two hours later (an impossible trip), the second login at `tripAt`. */
 async function trip(user: string, tripAt: number): Promise<void> {
   const iso = (t: number): string => new Date(t).toISOString();
-  await redis.xadd(`${prefix}:login`, '*', 'event', JSON.stringify({ type: 'login', id: `${user}-1`, user, time: iso(tripAt - 2 * HOUR), outcome: 'success', ip: '81.2.69.142', geo: { lat: 51.5, lon: -0.12, city: 'London' } }));
-  await redis.xadd(`${prefix}:login`, '*', 'event', JSON.stringify({ type: 'login', id: `${user}-2`, user, time: iso(tripAt), outcome: 'success', ip: '1.128.0.1', geo: { lat: -33.87, lon: 151.21, city: 'Sydney' } }));
+  await redis.xadd(
+    `${prefix}:login`,
+    '*',
+    'event',
+    JSON.stringify({
+      type: 'login',
+      id: `${user}-1`,
+      user,
+      time: iso(tripAt - 2 * HOUR),
+      outcome: 'success',
+      ip: '81.2.69.142',
+      geo: { lat: 51.5, lon: -0.12, city: 'London' },
+    }),
+  );
+  await redis.xadd(
+    `${prefix}:login`,
+    '*',
+    'event',
+    JSON.stringify({
+      type: 'login',
+      id: `${user}-2`,
+      user,
+      time: iso(tripAt),
+      outcome: 'success',
+      ip: '1.128.0.1',
+      geo: { lat: -33.87, lon: 151.21, city: 'Sydney' },
+    }),
+  );
 }
 
 type Row = Record<string, unknown> & { kind: string };
@@ -53,14 +79,32 @@ describe('expiry counts from event time', () => {
     const tripAt = Math.floor(ago(72 * HOUR) / 1000) * 1000;
     await trip(user, tripAt);
     const hit = await waitFor(async () => (await eventsOf(user)).find((e) => e.kind === 'hit'), { what: 'the backfilled hit' });
-    expect(hit).toMatchObject({ behavior: 'impossible_travel', occurred_at: new Date(tripAt).toISOString(), expires_at: new Date(tripAt + 24 * HOUR).toISOString(), expired_on_arrival: true });
+    expect(hit).toMatchObject({
+      behavior: 'impossible_travel',
+      occurred_at: new Date(tripAt).toISOString(),
+      expires_at: new Date(tripAt + 24 * HOUR).toISOString(),
+      expired_on_arrival: true,
+    });
     expect(Date.parse(String(hit.processed_at))).toBeGreaterThan(tripAt + 24 * HOUR);
     expect((await eventsOf(user)).filter((e) => e.kind === 'change')).toEqual([]);
     const risk = (await admin(`/v1/users/${enc(user)}/risk`)).json as { level: string; version: number; behaviors: unknown[]; next_expiry: string | null };
     expect(risk).toMatchObject({ level: 'low', version: 0, behaviors: [], next_expiry: null });
     // A live detection queued after it reaches the receiver; the backfill never sent anything.
     const live = 'live-after-backfill@example.com';
-    await redis.xadd(`${prefix}:activity`, '*', 'event', JSON.stringify({ type: 'endpoint', user: live, time: ago(MIN), device: { id: 'd-1' }, vendor: 'crowdstrike', detection: 'malware', severity: 'critical' }));
+    await redis.xadd(
+      `${prefix}:activity`,
+      '*',
+      'event',
+      JSON.stringify({
+        type: 'endpoint',
+        user: live,
+        time: ago(MIN),
+        device: { id: 'd-1' },
+        vendor: 'crowdstrike',
+        detection: 'malware',
+        severity: 'critical',
+      }),
+    );
     await waitFor(() => setsFor(live).length > 0, { what: 'the live SET' });
     expect(setsFor(user)).toEqual([]);
     const metrics = await call(w.url, '/metrics', { token: w.cfg.adminToken });
@@ -72,7 +116,12 @@ describe('expiry counts from event time', () => {
     const tripAt = Math.floor(ago(20 * HOUR) / 1000) * 1000;
     await trip(user, tripAt);
     const set = await waitFor(() => setsFor(user)[0], { what: 'the SET' });
-    const risk = (await admin(`/v1/users/${enc(user)}/risk`)).json as { level: string; changed_at: string; next_expiry: string; behaviors: Array<{ id: string; expires_at: string }> };
+    const risk = (await admin(`/v1/users/${enc(user)}/risk`)).json as {
+      level: string;
+      changed_at: string;
+      next_expiry: string;
+      behaviors: Array<{ id: string; expires_at: string }>;
+    };
     const until = new Date(tripAt + 24 * HOUR).toISOString();
     expect(risk.level).toBe('high');
     expect(risk.next_expiry).toBe(until);
@@ -117,14 +166,21 @@ describe('audit log and whoami', () => {
     const user = 'audited@example.com';
     await trip(user, ago(30 * MIN));
     await waitFor(() => setsFor(user).length > 0, { what: 'the SET' });
-    const changed = await waitFor(async () => {
-      const r = await admin('/v1/audit?action=risk.level_changed&limit=1000');
-      return (r.json as { entries: AuditRow[] }).entries.find((e) => e.target === user);
-    }, { what: 'risk.level_changed' });
+    const changed = await waitFor(
+      async () => {
+        const r = await admin('/v1/audit?action=risk.level_changed&limit=1000');
+        return (r.json as { entries: AuditRow[] }).entries.find((e) => e.target === user);
+      },
+      { what: 'risk.level_changed' },
+    );
     expect(changed).toMatchObject({ action: 'risk.level_changed', actor: 'system', target: user, details: { previous: 'low', level: 'high', version: 1 } });
     expect(Date.parse(changed.details.occurred_at)).toBeLessThan(Date.parse(changed.details.processed_at));
 
-    const reset = await admin(`/v1/users/${enc(user)}/risk/reset`, { method: 'POST', body: JSON.stringify({ reason: 'known trip' }), headers: { 'content-type': 'application/json' } });
+    const reset = await admin(`/v1/users/${enc(user)}/risk/reset`, {
+      method: 'POST',
+      body: JSON.stringify({ reason: 'known trip' }),
+      headers: { 'content-type': 'application/json' },
+    });
     expect(reset.status).toBe(200);
     const entries = ((await admin('/v1/audit?action=risk.reset')).json as { entries: AuditRow[] }).entries;
     const row = entries.find((e) => e.target === user)!;

@@ -43,7 +43,15 @@ describe('receiver health', () => {
   it('counts outcomes per receiver since the window start, newest attempt first, and adds receivers only seen in the log', async () => {
     const r = await deliveryHealth(audit, ['rx-a', 'rx-b'], started);
     expect([...r.health.keys()]).toEqual(['rx-a', 'rx-b', 'gone']);
-    expect(r.health.get('rx-a')).toMatchObject({ delivered: 1, failed: 0, retries: 1, superseded: 1, last_attempt: { action: 'set.superseded' }, last_success: { action: 'set.delivered', status: 202 }, last_failure: { action: 'set.retry', status: 503 } });
+    expect(r.health.get('rx-a')).toMatchObject({
+      delivered: 1,
+      failed: 0,
+      retries: 1,
+      superseded: 1,
+      last_attempt: { action: 'set.superseded' },
+      last_success: { action: 'set.delivered', status: 202 },
+      last_failure: { action: 'set.retry', status: 503 },
+    });
     expect(r.health.get('rx-b')).toMatchObject({ delivered: 0, last_attempt: null });
     expect(r.health.get('gone')).toMatchObject({ delivered: 1 });
     expect(r).toMatchObject({ scanned: 5, complete: true });

@@ -176,8 +176,21 @@ describe('GET /v1/users', () => {
     expect(first.json.next_cursor).toEqual(expect.any(String));
     const late = 'late-high@example.com';
     const before = receiver.received.length;
-    const ev = { type: 'endpoint', user: late, time: new Date().toISOString(), device: { id: 'd-late' }, vendor: 'crowdstrike', detection: 'malware', severity: 'critical' };
-    const r = await call(w.url, '/v1/events', { method: 'POST', token: w.cfg.ingestToken, body: JSON.stringify(ev), headers: { 'content-type': 'application/json' } });
+    const ev = {
+      type: 'endpoint',
+      user: late,
+      time: new Date().toISOString(),
+      device: { id: 'd-late' },
+      vendor: 'crowdstrike',
+      detection: 'malware',
+      severity: 'critical',
+    };
+    const r = await call(w.url, '/v1/events', {
+      method: 'POST',
+      token: w.cfg.ingestToken,
+      body: JSON.stringify(ev),
+      headers: { 'content-type': 'application/json' },
+    });
     expect(r.status).toBe(202);
     await waitFor(async () => (await riskOf(late)).level === 'high', { what: 'the late user at high' });
     await waitFor(() => receiver.received.length > before, { what: "the late user's SET" });

@@ -56,7 +56,12 @@ describe('typed wiring', () => {
     await put(high.user, JSON.stringify(high), levelScore(high));
     // Indexed as high, but its stored state cannot be read: skipped, never a 500.
     await put('broken@example.com', '{not json', levelScore({ ...high, changedAt: high.changedAt - 1 }));
-    await audit.write({ action: 'set.delivered', actor: 'system', target: high.user, details: { receiver: 'rx-a', user: high.user, event: 'risk-level-change', version: 1, jti: 'j-1', attempts: 1, status: 202 } });
+    await audit.write({
+      action: 'set.delivered',
+      actor: 'system',
+      target: high.user,
+      details: { receiver: 'rx-a', user: high.user, event: 'risk-level-change', version: 1, jti: 'j-1', attempts: 1, status: 202 },
+    });
     await audit.write({ action: 'set.retry', actor: 'system', target: 'other@example.com', details: { receiver: 'rx-a', user: 'other@example.com' } });
   });
 
@@ -107,7 +112,16 @@ describe('typed wiring', () => {
     const body = res.json() as DeliveriesView;
     expect(body.user).toBe('high@example.com');
     expect(body.deliveries).toHaveLength(1);
-    expect(body.deliveries[0]).toMatchObject({ action: 'set.delivered', receiver: 'rx-a', event: 'risk-level-change', version: 1, jti: 'j-1', attempts: 1, outcome: 'delivered', status: 202 });
+    expect(body.deliveries[0]).toMatchObject({
+      action: 'set.delivered',
+      receiver: 'rx-a',
+      event: 'risk-level-change',
+      version: 1,
+      jti: 'j-1',
+      attempts: 1,
+      outcome: 'delivered',
+      status: 202,
+    });
     expect(body).toMatchObject({ scanned: 2, complete: true });
     const bad = await app.inject({ method: 'GET', url: '/v1/users/high%40example.com/deliveries?since=yesterday', headers: auth });
     expect(bad.statusCode).toBe(400);

@@ -91,7 +91,9 @@ describe('riskstream replay, then riskstream risk', () => {
   });
 
   it('a backfilled hit is shown as expired on arrival; the level stays LOW', async () => {
-    await waitFor(async () => (await call(w.url, `/v1/users/${CAROL}/events`, { token: w.cfg.adminToken })).json?.events?.length === 1, { what: "carol's hit" });
+    await waitFor(async () => (await call(w.url, `/v1/users/${CAROL}/events`, { token: w.cfg.adminToken })).json?.events?.length === 1, {
+      what: "carol's hit",
+    });
     const r = await runInProcess(['risk', CAROL, '--config', w.cfg.dir]);
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(/^carol@example\.com: LOW \(version 0\)/);

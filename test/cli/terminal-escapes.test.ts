@@ -17,10 +17,20 @@ const RAW = /[\u0000-\u0009\u000b-\u001f\u007f-\u009f\u202e]/;
 
 beforeAll(async () => {
   w = await startApiWorker(prefix);
-  const body = JSON.stringify({ type: 'endpoint', user: EVIL, time: new Date().toISOString(), device: { id: 'd-1' }, vendor: 'crowdstrike', detection: 'malware', severity: 'critical' });
+  const body = JSON.stringify({
+    type: 'endpoint',
+    user: EVIL,
+    time: new Date().toISOString(),
+    device: { id: 'd-1' },
+    vendor: 'crowdstrike',
+    detection: 'malware',
+    severity: 'critical',
+  });
   const r = await call(w.url, '/v1/events', { method: 'POST', body, token: w.cfg.ingestToken, headers: { 'content-type': 'application/x-ndjson' } });
   expect(r.status).toBe(202);
-  await waitFor(async () => (await call(w.url, `/v1/users/${encodeURIComponent(EVIL)}/risk`, { token: w.cfg.adminToken })).json?.level === 'high', { what: 'the user high' });
+  await waitFor(async () => (await call(w.url, `/v1/users/${encodeURIComponent(EVIL)}/risk`, { token: w.cfg.adminToken })).json?.level === 'high', {
+    what: 'the user high',
+  });
 });
 
 afterAll(async () => {

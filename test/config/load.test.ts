@@ -95,7 +95,11 @@ describe('loadConfig defaults', () => {
       }),
       NO_ENV,
     );
-    expect(c.receivers.map((r) => [r.name, r.alg])).toEqual([['rx', 'RS256'], ['es', 'ES256'], ['okta', 'RS256']]);
+    expect(c.receivers.map((r) => [r.name, r.alg])).toEqual([
+      ['rx', 'RS256'],
+      ['es', 'ES256'],
+      ['okta', 'RS256'],
+    ]);
   });
 
   it('REDIS_URL overrides redis.url; RISKSTREAM_ADMIN_TOKEN / RISKSTREAM_INGEST_TOKEN add tokens', () => {
@@ -137,8 +141,12 @@ describe('loadConfig defaults', () => {
   });
 
   it('http.metrics_tokens are read and held to the minimum', () => {
-    expect(loadConfig(configDir({ 'riskstream.yaml': 'http:\n  metrics_tokens: ["prometheus-token-0123456789"]\n' }), NO_ENV).metricsTokens).toEqual(['prometheus-token-0123456789']);
-    expect(lines(issuesOf(configDir({ 'riskstream.yaml': 'http:\n  metrics_tokens: ["short"]\n' })))).toEqual([expect.stringMatching(/^riskstream\.yaml:2:20 http\.metrics_tokens\.0: tokens must be at least 16/)]);
+    expect(loadConfig(configDir({ 'riskstream.yaml': 'http:\n  metrics_tokens: ["prometheus-token-0123456789"]\n' }), NO_ENV).metricsTokens).toEqual([
+      'prometheus-token-0123456789',
+    ]);
+    expect(lines(issuesOf(configDir({ 'riskstream.yaml': 'http:\n  metrics_tokens: ["short"]\n' })))).toEqual([
+      expect.stringMatching(/^riskstream\.yaml:2:20 http\.metrics_tokens\.0: tokens must be at least 16/),
+    ]);
   });
 
   it('the shipped config/ loads', () => {

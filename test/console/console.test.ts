@@ -271,7 +271,9 @@ describe.skipIf(!!unavailable)('console in Chromium', () => {
     await v1.locator('.delivery[data-receiver="test-ssf"].delivery-ok').waitFor({ timeout: 20_000 });
     expect(await v1.textContent()).toMatch(/test-ssf: delivered \(HTTP 202\)/);
     // Each time names its clock: the detection happened at the Sydney login, was processed later.
-    expect(await page.locator('.tl-hit .tl-head').first().textContent()).toMatch(new RegExp(`happened \\d{4}-\\d\\d-\\d\\d ${hhmm(t0 + 7_200_000)}:00 UTC · processed `));
+    expect(await page.locator('.tl-hit .tl-head').first().textContent()).toMatch(
+      new RegExp(`happened \\d{4}-\\d\\d-\\d\\d ${hhmm(t0 + 7_200_000)}:00 UTC · processed `),
+    );
     expect(await v1.locator('.tl-head').textContent()).toMatch(new RegExp(`happened \\S+ ${hhmm(t0 + 7_200_000)}:00 UTC · processed `));
     expect(await unlabelled(page)).toEqual([]);
     await shot(page, '03-user-high');
@@ -387,7 +389,9 @@ describe.skipIf(!!unavailable)('console in Chromium', () => {
         expect(overflow, `${hash} at ${width}px`).toBeLessThanOrEqual(0);
         const layout = await page.evaluate(() => ({
           captions: [...document.querySelectorAll('caption')].map((c: Box) => [c.getBoundingClientRect().width, c.closest('.table-wrap')!.clientWidth]),
-          times: [...document.querySelectorAll('td time, th time')].map((t: Box) => t.getBoundingClientRect().height / parseFloat(getComputedStyle(t).lineHeight)),
+          times: [...document.querySelectorAll('td time, th time')].map(
+            (t: Box) => t.getBoundingClientRect().height / parseFloat(getComputedStyle(t).lineHeight),
+          ),
         }));
         for (const [cw, vw] of layout.captions) expect(cw!, `${hash} at ${width}px: caption width`).toBeLessThanOrEqual(vw!);
         for (const lines of layout.times) expect(lines, `${hash} at ${width}px: lines of a time`).toBeLessThan(2.5);
@@ -459,7 +463,12 @@ describe('console: the users table route', () => {
     // A user turning medium between two pages moves ahead of the cursor: the next pages neither
     // repeat the users already shown nor skip the others (offset paging would repeat one).
     const first = await get('q=pager-&limit=2');
-    await h.redis.xadd(`${h.prefix}:activity`, '*', 'event', JSON.stringify({ type: 'dlp', user: users[4], time: Date.now(), profile: 'pii', severity: 'high', action: 'block' }));
+    await h.redis.xadd(
+      `${h.prefix}:activity`,
+      '*',
+      'event',
+      JSON.stringify({ type: 'dlp', user: users[4], time: Date.now(), profile: 'pii', severity: 'high', action: 'block' }),
+    );
     await waitFor(async () => (await get('q=pager-&level=medium')).users.length === 3, { what: 'pager-4 at medium' });
     const rest: string[] = [];
     for (let c: string | null = first.next_cursor, n = 0; c !== null && n < 10; n++) {

@@ -35,7 +35,12 @@ describe('device_posture_score', () => {
   });
 
   it('custom bands: the first containing band wins', () => {
-    const p = params({ bands: [{ min: 0, max: 20, level: 'high' }, { min: 0, max: 60, level: 'low' }] });
+    const p = params({
+      bands: [
+        { min: 0, max: 20, level: 'high' },
+        { min: 0, max: 60, level: 'low' },
+      ],
+    });
     expect(run(devicePostureScore, p, [ev('posture', 0, { score: 10 })]).hits[0]!.level).toBe('high');
     expect(run(devicePostureScore, p, [ev('posture', 0, { score: 40 })]).hits[0]!.level).toBe('low');
   });

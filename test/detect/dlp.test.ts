@@ -33,7 +33,11 @@ describe('dlp_detection', () => {
     const r = run(dlpDetection, p, [dlp(0, 'high'), dlp(1_000, 'high', { action: 'allow' })]);
     expect(r.hits).toHaveLength(2);
     expect(r.window).toBeUndefined();
-    expect(r.hits[0]).toMatchObject({ time: T0, summary: 'DLP match "credit-cards" (high) in drive, blocked', evidence: { profile: 'credit-cards', severity: 'high', action: 'block', app: 'drive' } });
+    expect(r.hits[0]).toMatchObject({
+      time: T0,
+      summary: 'DLP match "credit-cards" (high) in drive, blocked',
+      evidence: { profile: 'credit-cards', severity: 'high', action: 'block', app: 'drive' },
+    });
   });
 
   it('min_severity is honoured exactly at the boundary', () => {
@@ -67,7 +71,11 @@ describe('high_dlp', () => {
     const events = burst(15, 4_000);
     const r = run(highDlp, p, events);
     expect(r.perEvent.map((h) => h.length)).toEqual([...Array(14).fill(0), 1]);
-    expect(r.hits[0]).toMatchObject({ time: T0 + 56_000, summary: '15 DLP matches in 1m (threshold 15)', evidence: { count: 15, threshold: 15, window: '1m' } });
+    expect(r.hits[0]).toMatchObject({
+      time: T0 + 56_000,
+      summary: '15 DLP matches in 1m (threshold 15)',
+      evidence: { count: 15, threshold: 15, window: '1m' },
+    });
     expect(r.hits[0]!.eventIds).toEqual(events.map((e) => e.id));
   });
 

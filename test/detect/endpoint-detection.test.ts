@@ -12,7 +12,11 @@ const shapes = {
   crowdstrikeRaw: ev('edr', 0, { DetectName: 'Credential Dumping', Severity: 4, SeverityName: 'High', ComputerName: 'laptop-7', SensorId: 'abc' }),
   crowdstrikeNumeric: ev('endpoint', 0, { vendor: 'CrowdStrike Falcon', severity: 5, detection: 'ransomware' }),
   crowdstrikeMedium: ev('endpoint', 0, { Severity: 3, DetectName: 'Adware' }),
-  s1Malicious: ev('xdr', 0, { vendor: 'SentinelOne', threatInfo: { confidenceLevel: 'malicious', threatName: 'Emotet' }, agentRealtimeInfo: { agentComputerName: 'mbp-1', agentId: 'a1' } }),
+  s1Malicious: ev('xdr', 0, {
+    vendor: 'SentinelOne',
+    threatInfo: { confidenceLevel: 'malicious', threatName: 'Emotet' },
+    agentRealtimeInfo: { agentComputerName: 'mbp-1', agentId: 'a1' },
+  }),
   s1Suspicious: ev('endpoint', 0, { confidenceLevel: 'suspicious', threatName: 'odd.ps1' }),
   defenderHigh: ev('endpoint', 0, { vendor: 'Microsoft Defender for Endpoint', severity: 'High', title: 'Suspicious PowerShell', deviceId: 'm-1' }),
   defenderInfo: ev('endpoint', 0, { vendor: 'defender', severity: 'Informational', title: 'Test alert' }),
@@ -25,7 +29,11 @@ const shapes = {
 describe('endpoint_detection', () => {
   it.each([
     { shape: 'canonical', min: 'high', hit: { vendor: 'crowdstrike', severity: 'critical', detection: 'malware', device_id: 'd-9' } },
-    { shape: 'crowdstrikeRaw', min: 'high', hit: { vendor: 'crowdstrike', severity: 'high', detection: 'Credential Dumping', device_id: 'abc', device_name: 'laptop-7' } },
+    {
+      shape: 'crowdstrikeRaw',
+      min: 'high',
+      hit: { vendor: 'crowdstrike', severity: 'high', detection: 'Credential Dumping', device_id: 'abc', device_name: 'laptop-7' },
+    },
     { shape: 'crowdstrikeNumeric', min: 'high', hit: { vendor: 'crowdstrike', severity: 'critical', raw_severity: 5 } },
     { shape: 'crowdstrikeMedium', min: 'high', hit: undefined },
     { shape: 'crowdstrikeMedium', min: 'medium', hit: { vendor: 'crowdstrike', severity: 'medium' } },

@@ -10,7 +10,11 @@ const maliciousFileParams = behaviorSchema('malicious_file');
 describe('malicious_file', () => {
   const p = maliciousFileParams.parse({ enabled: true, risk_level: 'high' });
   it.each([
-    { name: 'swg download, blocked', e: ev('swg', 0, { file: { name: 'invoice.exe', verdict: 'Malicious', sha256: 'ab' }, domain: 'evil.test', action: 'block' }), fires: true },
+    {
+      name: 'swg download, blocked',
+      e: ev('swg', 0, { file: { name: 'invoice.exe', verdict: 'Malicious', sha256: 'ab' }, domain: 'evil.test', action: 'block' }),
+      fires: true,
+    },
     { name: 'http, verdict at top level', e: ev('http', 0, { verdict: 'malicious', url: 'https://x.test/a.zip' }), fires: true },
     { name: 'file activity', e: ev('file', 0, { file: { path: '/tmp/a', verdict: 'malicious' } }), fires: true },
     { name: 'clean verdict', e: ev('swg', 0, { file: { verdict: 'clean' } }), fires: false },
@@ -21,8 +25,13 @@ describe('malicious_file', () => {
   });
 
   it('evidence and summary say it was blocked', () => {
-    const r = run(maliciousFile, p, [ev('swg', 0, { file: { name: 'invoice.exe', verdict: 'malicious', sha256: 'ab' }, domain: 'evil.test', action: 'block' })]);
-    expect(r.hits[0]).toMatchObject({ summary: 'malicious file invoice.exe from evil.test (blocked)', evidence: { verdict: 'malicious', file: 'invoice.exe', sha256: 'ab', domain: 'evil.test', action: 'block' } });
+    const r = run(maliciousFile, p, [
+      ev('swg', 0, { file: { name: 'invoice.exe', verdict: 'malicious', sha256: 'ab' }, domain: 'evil.test', action: 'block' }),
+    ]);
+    expect(r.hits[0]).toMatchObject({
+      summary: 'malicious file invoice.exe from evil.test (blocked)',
+      evidence: { verdict: 'malicious', file: 'invoice.exe', sha256: 'ab', domain: 'evil.test', action: 'block' },
+    });
   });
 
   it('custom verdicts', () => {

@@ -39,10 +39,26 @@ describe('toNumber', () => {
 
 describe('normalizeSeverity', () => {
   it.each([
-    ['info', 'info'], ['Informational', 'info'], ['LOW', 'low'], ['moderate', 'medium'], ['Medium', 'medium'],
-    ['severe', 'high'], ['High', 'high'], ['critical', 'critical'], ['very high', 'critical'],
-    [0, 'info'], [2, 'low'], [5, 'medium'], ['7.5', 'high'], [9, 'critical'], [10, 'critical'],
-    [11, undefined], [-1, undefined], ['banana', undefined], [undefined, undefined], ['', undefined],
+    ['info', 'info'],
+    ['Informational', 'info'],
+    ['LOW', 'low'],
+    ['moderate', 'medium'],
+    ['Medium', 'medium'],
+    ['severe', 'high'],
+    ['High', 'high'],
+    ['critical', 'critical'],
+    ['very high', 'critical'],
+    [0, 'info'],
+    [2, 'low'],
+    [5, 'medium'],
+    ['7.5', 'high'],
+    [9, 'critical'],
+    [10, 'critical'],
+    [11, undefined],
+    [-1, undefined],
+    ['banana', undefined],
+    [undefined, undefined],
+    ['', undefined],
   ])('%s → %s', (v, s) => expect(normalizeSeverity(v)).toBe(s));
 });
 

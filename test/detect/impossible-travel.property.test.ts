@@ -54,7 +54,10 @@ describe('impossible_travel: arrival order never changes the hits', () => {
           const events = toEvents(specs);
           // Arrival order: by event time plus a delay of up to the allowed lateness, so each
           // login is at most that late behind every login that arrived before it.
-          const arrival = events.map((e, i) => ({ e, key: e.time + jitter[i]! })).sort((a, b) => a.key - b.key).map((x) => x.e);
+          const arrival = events
+            .map((e, i) => ({ e, key: e.time + jitter[i]! }))
+            .sort((a, b) => a.key - b.key)
+            .map((x) => x.e);
           const ordered = run(impossibleTravel, params, inEventTime(events), { now });
           const shuffled = run(impossibleTravel, params, arrival, { now });
           expect(pairIds(shuffled.hits)).toEqual(pairIds(ordered.hits));
@@ -70,12 +73,23 @@ describe('impossible_travel: arrival order never changes the hits', () => {
     fc.assert(
       fc.property(
         fc.array(loginArb, { minLength: 2, maxLength: LIMITS.maxLogins }).chain((specs) =>
-          fc.tuple(fc.constant(specs), fc.shuffledSubarray(specs.map((_, i) => i), { minLength: specs.length, maxLength: specs.length })),
+          fc.tuple(
+            fc.constant(specs),
+            fc.shuffledSubarray(
+              specs.map((_, i) => i),
+              { minLength: specs.length, maxLength: specs.length },
+            ),
+          ),
         ),
         ([specs, order]) => {
           const events = toEvents(specs);
           const ordered = run(impossibleTravel, params, inEventTime(events), { now, limits });
-          const shuffled = run(impossibleTravel, params, order.map((i) => events[i]!), { now, limits });
+          const shuffled = run(
+            impossibleTravel,
+            params,
+            order.map((i) => events[i]!),
+            { now, limits },
+          );
           expect(pairIds(shuffled.hits)).toEqual(pairIds(ordered.hits));
           expect(shuffled.window).toEqual(ordered.window);
         },

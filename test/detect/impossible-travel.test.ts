@@ -172,7 +172,11 @@ const cases: Case[] = [
   {
     name: 'a late login is judged against both neighbours, in one hit',
     logins: [L('London', 0), L('Sydney', 10 * HOUR), L('Singapore', 5 * HOUR)],
-    pairs: [[0, 1], [0, 2], [1, 2]],
+    pairs: [
+      [0, 1],
+      [0, 2],
+      [1, 2],
+    ],
     check: (r) => {
       expect(r.perEvent.map((h) => h.length)).toEqual([0, 1, 1]);
       const late = r.perEvent[2]![0]!;

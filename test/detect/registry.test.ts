@@ -36,7 +36,11 @@ describe('shipped config/behaviors.yaml', () => {
   it('validates and ships every kind', () => {
     expect(new Set(cfg.behaviors.map((b) => b.kind))).toEqual(new Set(DETECTOR_KINDS));
     for (const id of ['impossible_travel', 'dlp_detection', 'endpoint_detection']) expect(byId[id]?.enabled).toBe(true);
-    expect(byId.failed_logins).toMatchObject({ kind: 'threshold', enabled: true, params: { count: 10, window: 300_000, match: { type: 'login', outcome: 'failure' } } });
+    expect(byId.failed_logins).toMatchObject({
+      kind: 'threshold',
+      enabled: true,
+      params: { count: 10, window: 300_000, match: { type: 'login', outcome: 'failure' } },
+    });
   });
 
   it('every shipped behavior fires on a typical event sequence', () => {
@@ -61,17 +65,20 @@ describe('shipped config/behaviors.yaml', () => {
 });
 
 describe('detectors own their parameter schemas (issue 15)', () => {
-  it('a behavior entry is the common fields plus its detector\'s own params', () => {
+  it("a behavior entry is the common fields plus its detector's own params", () => {
     const common = ['enabled', 'risk_level', 'expires_after', 'description', 'kind'];
     for (const kind of DETECTOR_KINDS) {
       const own = Object.keys(detectorFor(kind).params.shape);
-      expect(own.filter((k) => common.includes(k)), kind).toEqual([]);
+      expect(
+        own.filter((k) => common.includes(k)),
+        kind,
+      ).toEqual([]);
       const entry = behaviorSchema(kind) as unknown as { shape: Record<string, unknown> };
       expect(Object.keys(entry.shape).sort(), kind).toEqual([...common, ...own].sort());
     }
   });
 
-  it('validates params with the detector\'s schema (defaults, errors)', () => {
+  it("validates params with the detector's schema (defaults, errors)", () => {
     expect(behaviorSchema('dlp_detection').parse({ risk_level: 'low' })).toMatchObject({ min_severity: 'high', count: 1, window: 60_000 });
     expect(behaviorSchema('impossible_travel').safeParse({ risk_level: 'high', allow_networks: ['nope'] }).success).toBe(false);
     expect(behaviorSchema('threshold').safeParse({ risk_level: 'high', match: {}, count: 1, window: '1m' }).success).toBe(false); // kind required

@@ -27,12 +27,30 @@ describe('threshold', () => {
   });
 
   it('9 failures in 5 minutes, or 10 over 6 minutes: nothing', () => {
-    expect(run(threshold, failedLogins, Array.from({ length: 9 }, (_, i) => login('London', i * 1_000, { outcome: 'failure' }))).hits).toEqual([]);
-    expect(run(threshold, failedLogins, Array.from({ length: 10 }, (_, i) => login('London', i * 40_000, { outcome: 'failure' }))).hits).toEqual([]);
+    expect(
+      run(
+        threshold,
+        failedLogins,
+        Array.from({ length: 9 }, (_, i) => login('London', i * 1_000, { outcome: 'failure' })),
+      ).hits,
+    ).toEqual([]);
+    expect(
+      run(
+        threshold,
+        failedLogins,
+        Array.from({ length: 10 }, (_, i) => login('London', i * 40_000, { outcome: 'failure' })),
+      ).hits,
+    ).toEqual([]);
   });
 
   it('successful logins do not match', () => {
-    expect(run(threshold, failedLogins, Array.from({ length: 12 }, (_, i) => login('London', i * 1_000))).hits).toEqual([]);
+    expect(
+      run(
+        threshold,
+        failedLogins,
+        Array.from({ length: 12 }, (_, i) => login('London', i * 1_000)),
+      ).hits,
+    ).toEqual([]);
   });
 
   it('group_by counts each value tuple separately', () => {
@@ -57,13 +75,21 @@ describe('threshold', () => {
 
   it('bounds its groups', () => {
     const p = params({ match: { type: 'x' }, count: 2, window: '1m', group_by: ['k'] });
-    const r = run(threshold, p, Array.from({ length: 200 }, (_, i) => ev('x', i, { k: `v${i}` })));
+    const r = run(
+      threshold,
+      p,
+      Array.from({ length: 200 }, (_, i) => ev('x', i, { k: `v${i}` })),
+    );
     expect(Object.keys(r.window!).length).toBeLessThanOrEqual(MAX_GROUPS);
   });
 
   it('bounds event ids in evidence', () => {
     const p = params({ match: { type: 'x' }, count: 50, window: '1m' });
-    const r = run(threshold, p, Array.from({ length: 50 }, (_, i) => ev('x', i * 100)));
+    const r = run(
+      threshold,
+      p,
+      Array.from({ length: 50 }, (_, i) => ev('x', i * 100)),
+    );
     expect(r.hits).toHaveLength(1);
     expect((r.hits[0]!.evidence.event_ids as string[]).length).toBe(20);
   });

@@ -19,17 +19,107 @@ function feed(events: Array<[number, string]>, s = spec, limits = LIMITS): { fir
 
 describe('window-counter', () => {
   it.each([
-    { name: 'below the count', events: [[0, 'a'], [10_000, 'b']], fired: [] },
-    { name: 'reaching the count fires at the completing event', events: [[0, 'a'], [10_000, 'b'], [20_000, 'c']], fired: [20_000] },
-    { name: 'windows are inclusive (span exactly the window)', events: [[0, 'a'], [30_000, 'b'], [60_000, 'c']], fired: [60_000] },
-    { name: 'too spread out', events: [[0, 'a'], [30_000, 'b'], [60_001, 'c']], fired: [] },
-    { name: 'fires once while above the count', events: [[0, 'a'], [1_000, 'b'], [2_000, 'c'], [3_000, 'd'], [4_000, 'e']], fired: [2_000] },
-    { name: 'a late event completes an earlier window', events: [[0, 'a'], [20_000, 'c'], [10_000, 'b']], fired: [20_000] },
-    { name: 'a late event completes a window ending after it', events: [[100_000, 'b'], [150_000, 'c'], [90_000, 'a']], fired: [150_000] },
-    { name: 'the earliest window a late event completes is reported', events: [[50_000, 'b'], [70_000, 'c'], [0, 'a'], [40_000, 'x']], fired: [50_000] },
-    { name: 'repeated (time, id) is ignored', events: [[0, 'a'], [0, 'a'], [0, 'a']], fired: [] },
-    { name: 'same time, different ids all count', events: [[0, 'a'], [0, 'b'], [0, 'c']], fired: [0] },
-    { name: 'later than the allowed lateness: dropped', events: [[20 * MIN, 'a'], [20 * MIN + 1, 'b'], [5 * MIN, 'c']], fired: [] },
+    {
+      name: 'below the count',
+      events: [
+        [0, 'a'],
+        [10_000, 'b'],
+      ],
+      fired: [],
+    },
+    {
+      name: 'reaching the count fires at the completing event',
+      events: [
+        [0, 'a'],
+        [10_000, 'b'],
+        [20_000, 'c'],
+      ],
+      fired: [20_000],
+    },
+    {
+      name: 'windows are inclusive (span exactly the window)',
+      events: [
+        [0, 'a'],
+        [30_000, 'b'],
+        [60_000, 'c'],
+      ],
+      fired: [60_000],
+    },
+    {
+      name: 'too spread out',
+      events: [
+        [0, 'a'],
+        [30_000, 'b'],
+        [60_001, 'c'],
+      ],
+      fired: [],
+    },
+    {
+      name: 'fires once while above the count',
+      events: [
+        [0, 'a'],
+        [1_000, 'b'],
+        [2_000, 'c'],
+        [3_000, 'd'],
+        [4_000, 'e'],
+      ],
+      fired: [2_000],
+    },
+    {
+      name: 'a late event completes an earlier window',
+      events: [
+        [0, 'a'],
+        [20_000, 'c'],
+        [10_000, 'b'],
+      ],
+      fired: [20_000],
+    },
+    {
+      name: 'a late event completes a window ending after it',
+      events: [
+        [100_000, 'b'],
+        [150_000, 'c'],
+        [90_000, 'a'],
+      ],
+      fired: [150_000],
+    },
+    {
+      name: 'the earliest window a late event completes is reported',
+      events: [
+        [50_000, 'b'],
+        [70_000, 'c'],
+        [0, 'a'],
+        [40_000, 'x'],
+      ],
+      fired: [50_000],
+    },
+    {
+      name: 'repeated (time, id) is ignored',
+      events: [
+        [0, 'a'],
+        [0, 'a'],
+        [0, 'a'],
+      ],
+      fired: [],
+    },
+    {
+      name: 'same time, different ids all count',
+      events: [
+        [0, 'a'],
+        [0, 'b'],
+        [0, 'c'],
+      ],
+      fired: [0],
+    },
+    {
+      name: 'later than the allowed lateness: dropped',
+      events: [
+        [20 * MIN, 'a'],
+        [20 * MIN + 1, 'b'],
+        [5 * MIN, 'c'],
+      ],
+      fired: [],
+    },
   ] as Array<{ name: string; events: Array<[number, string]>; fired: number[] }>)('$name', ({ events, fired }) => {
     expect(feed(events).fired).toEqual(fired);
   });
@@ -42,7 +132,11 @@ describe('window-counter', () => {
   it('crossing evidence lists the window’s events', () => {
     let state: SlidingCount | undefined;
     let last;
-    for (const [at, id] of [[0, 'a'], [5_000, 'b'], [9_000, 'c']] as const) {
+    for (const [at, id] of [
+      [0, 'a'],
+      [5_000, 'b'],
+      [9_000, 'c'],
+    ] as const) {
       last = addEvent(state, T0 + at, id, spec, now, LIMITS);
       state = last.state;
     }
@@ -58,7 +152,10 @@ describe('window-counter', () => {
   });
 
   it('prunes entries older than window + lateness behind the watermark', () => {
-    const { state } = feed([[0, 'a'], [30 * MIN, 'b']]);
+    const { state } = feed([
+      [0, 'a'],
+      [30 * MIN, 'b'],
+    ]);
     expect(state!.e.map((x) => x[1])).toEqual(['b']);
   });
 

@@ -8,7 +8,9 @@ import { HOUR, MIN, ago } from '../helpers/clock.js';
 
 /** Every shipped behavior, end to end: events in Redis → the behavior active → a SET out. */
 const shipped = parse(readFileSync(new URL('../../config/behaviors.yaml', import.meta.url), 'utf8')) as Record<string, unknown>;
-const h = workerHarness('catalogue', (url) => ({ receivers: [{ name: 'rx', kind: 'ssf', endpoint: `${url}/e`, audience: 'https://rx' }] }), { behaviors: shipped });
+const h = workerHarness('catalogue', (url) => ({ receivers: [{ name: 'rx', kind: 'ssf', endpoint: `${url}/e`, audience: 'https://rx' }] }), {
+  behaviors: shipped,
+});
 
 // Recent event times (expiry counts from them): the latest events, 2 h after T0, are 10 min old.
 const T0 = ago(2 * HOUR + 10 * MIN);
@@ -21,21 +23,36 @@ const cases: Record<string, [Array<Record<string, unknown>>, string, string]> = 
       { type: 'login', time: at(0), ip: '81.2.69.142', geo: { lat: 51.5, lon: -0.12 } },
       { type: 'login', time: at(7200), ip: '1.128.0.1', geo: { lat: -33.87, lon: 151.21 } },
     ],
-    'impossible_travel', 'high',
+    'impossible_travel',
+    'high',
   ],
   'leaker@example.com': [[{ type: 'dlp', time: at(0), profile: 'credit-cards', severity: 'high', action: 'block', app: 'drive' }], 'dlp_detection', 'medium'],
   'bulk@example.com': [
     Array.from({ length: 15 }, (_, i) => ({ type: 'dlp', id: `bulk-${i}`, time: at(i * 2), profile: 'pii', severity: 'low', app: 'mail' })),
-    'high_dlp', 'high',
+    'high_dlp',
+    'high',
   ],
-  'infected@example.com': [[{ type: 'endpoint', time: at(0), device: { id: 'd-1' }, vendor: 'sentinelone', detection: 'ransomware', severity: 'critical' }], 'endpoint_detection', 'high'],
+  'infected@example.com': [
+    [{ type: 'endpoint', time: at(0), device: { id: 'd-1' }, vendor: 'sentinelone', detection: 'ransomware', severity: 'critical' }],
+    'endpoint_detection',
+    'high',
+  ],
   'weak-device@example.com': [[{ type: 'posture', time: at(0), device: { id: 'd-2' }, vendor: 'crowdstrike', score: 62 }], 'device_posture_score', 'medium'],
-  'downloader@example.com': [[{ type: 'swg', time: at(0), domain: 'files.example.net', file: { name: 'invoice.exe', verdict: 'malicious' }, action: 'block' }], 'malicious_file', 'high'],
+  'downloader@example.com': [
+    [{ type: 'swg', time: at(0), domain: 'files.example.net', file: { name: 'invoice.exe', verdict: 'malicious' }, action: 'block' }],
+    'malicious_file',
+    'high',
+  ],
   'phished@example.com': [[{ type: 'swg', time: at(0), domain: 'login-examp1e.com', categories: ['phishing'], action: 'block' }], 'security_domain', 'high'],
-  'explorer@example.com': [[{ type: 'swg', time: at(0), domain: 'x7f3k.top', categories: ['newly_seen_domain'], action: 'allow' }], 'high_risk_domain', 'medium'],
+  'explorer@example.com': [
+    [{ type: 'swg', time: at(0), domain: 'x7f3k.top', categories: ['newly_seen_domain'], action: 'allow' }],
+    'high_risk_domain',
+    'medium',
+  ],
   'guessed@example.com': [
     Array.from({ length: 10 }, (_, i) => ({ type: 'login', id: `f-${i}`, time: at(7200 + i * 10), outcome: 'failure', ip: '203.0.113.9' })),
-    'failed_logins', 'medium', // expires_after 1h: the failures are the latest events
+    'failed_logins',
+    'medium', // expires_after 1h: the failures are the latest events
   ],
 };
 
@@ -57,7 +74,10 @@ describe('the shipped behavior catalogue, end to end', () => {
       const res = await fetch(`${h.worker.url}/v1/users/${encodeURIComponent(user)}/risk`, { headers: { authorization: `Bearer ${h.cfg.adminToken}` } });
       const risk = (await res.json()) as { level: string; behaviors: Array<{ id: string; summary: string }> };
       expect(risk.level, user).toBe(level);
-      expect(risk.behaviors.map((b) => b.id), user).toContain(behavior);
+      expect(
+        risk.behaviors.map((b) => b.id),
+        user,
+      ).toContain(behavior);
       expect(risk.behaviors.find((b) => b.id === behavior)!.summary.length, user).toBeGreaterThan(10);
     }
     expect(h.receiver.received.every((s) => s.verified)).toBe(true);

@@ -44,18 +44,22 @@ let users20k: string[];
 async function newRun(name: string): Promise<Run> {
   const prefix = testPrefix(`dur-${name}`);
   const receiver = await startReceiver();
-  const cfg = await writeTestConfig(prefix, {
-    receivers: [{ name: RX, kind: 'ssf', endpoint: `${receiver.url}/events`, audience: 'https://rx.test', subject_format: 'email' }],
-    streams: { block: '200ms', claim_idle: '2s', batch_size: 200 },
-    state: { sweep_interval: '200ms' },
-    delivery: { backoff_base: '100ms', backoff_max: '1s', concurrency: 16 },
-  }, {
-    // The telemetry spans the last 37 h and expiry counts in event time: 72 h keeps every hit
-    // live in every run, so runs minutes apart cannot differ by a hit expiring in between.
-    impossible_travel: { enabled: true, risk_level: 'high', expires_after: '72h', max_speed_kmh: 1000, min_distance_km: 500 },
-    dlp_detection: { enabled: true, risk_level: 'medium', expires_after: '72h', min_severity: 'high' },
-    endpoint_detection: { enabled: true, risk_level: 'high', expires_after: '72h', min_severity: 'high' },
-  });
+  const cfg = await writeTestConfig(
+    prefix,
+    {
+      receivers: [{ name: RX, kind: 'ssf', endpoint: `${receiver.url}/events`, audience: 'https://rx.test', subject_format: 'email' }],
+      streams: { block: '200ms', claim_idle: '2s', batch_size: 200 },
+      state: { sweep_interval: '200ms' },
+      delivery: { backoff_base: '100ms', backoff_max: '1s', concurrency: 16 },
+    },
+    {
+      // The telemetry spans the last 37 h and expiry counts in event time: 72 h keeps every hit
+      // live in every run, so runs minutes apart cannot differ by a hit expiring in between.
+      impossible_travel: { enabled: true, risk_level: 'high', expires_after: '72h', max_speed_kmh: 1000, min_distance_km: 500 },
+      dlp_detection: { enabled: true, risk_level: 'medium', expires_after: '72h', min_severity: 'high' },
+      endpoint_detection: { enabled: true, risk_level: 'high', expires_after: '72h', min_severity: 'high' },
+    },
+  );
   const streams = { login: `${prefix}:login`, activity: `${prefix}:activity`, inputs: [`${prefix}:login`, `${prefix}:activity`], group: GROUP } as StreamNames;
   const run: Run = { name, prefix, keys: new Keys(prefix), streams, receiver, cfg, workers: [] };
   runs.push(run);

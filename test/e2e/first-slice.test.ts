@@ -14,13 +14,45 @@ const h = workerHarness(
 describe('first slice: Redis stream in → signed SET out', () => {
   it('London then Sydney two hours later → one verified SET, LOW → HIGH', async () => {
     const user = 'alice@example.com';
-    await h.redis.xadd(`${h.prefix}:login`, '*', 'event', JSON.stringify({
-      type: 'login', id: 'l-1', user, time: recentIso(0), outcome: 'success', ip: '81.2.69.142',
-      geo: { lat: 51.5, lon: -0.12, accuracy_km: 20, country: 'GB', city: 'London' },
-    }));
+    await h.redis.xadd(
+      `${h.prefix}:login`,
+      '*',
+      'event',
+      JSON.stringify({
+        type: 'login',
+        id: 'l-1',
+        user,
+        time: recentIso(0),
+        outcome: 'success',
+        ip: '81.2.69.142',
+        geo: { lat: 51.5, lon: -0.12, accuracy_km: 20, country: 'GB', city: 'London' },
+      }),
+    );
     // Flat-field shape with dotted keys.
-    await h.redis.xadd(`${h.prefix}:login`, '*', 'type', 'login', 'id', 'l-2', 'user', user, 'time', recentIso(2 * HOUR), 'outcome', 'success',
-      'ip', '1.128.0.1', 'geo.lat', '-33.87', 'geo.lon', '151.21', 'geo.city', 'Sydney', 'geo.country', 'AU');
+    await h.redis.xadd(
+      `${h.prefix}:login`,
+      '*',
+      'type',
+      'login',
+      'id',
+      'l-2',
+      'user',
+      user,
+      'time',
+      recentIso(2 * HOUR),
+      'outcome',
+      'success',
+      'ip',
+      '1.128.0.1',
+      'geo.lat',
+      '-33.87',
+      'geo.lon',
+      '151.21',
+      'geo.city',
+      'Sydney',
+      'geo.country',
+      'AU',
+    );
 
     await waitFor(() => h.receiver.received.length >= 1, { what: 'a SET at the receiver' });
     const set = h.receiver.received[0]!;
@@ -54,17 +86,31 @@ describe('first slice: Redis stream in → signed SET out', () => {
   it('a bad entry lands in the dead-letter stream with a reason, and the worker keeps going', async () => {
     await h.redis.xadd(`${h.prefix}:activity`, '*', 'event', '{"type":"dlp", not json');
     await h.redis.xadd(`${h.prefix}:activity`, '*', 'type', 'dlp', 'time', recentIso(0)); // no user
-    const dead = await waitFor(async () => {
-      const rows = await h.redis.xrange(`${h.prefix}:dead-letter`, '-', '+');
-      return rows.length >= 2 ? rows : undefined;
-    }, { what: 'two dead letters' });
+    const dead = await waitFor(
+      async () => {
+        const rows = await h.redis.xrange(`${h.prefix}:dead-letter`, '-', '+');
+        return rows.length >= 2 ? rows : undefined;
+      },
+      { what: 'two dead letters' },
+    );
     const text = dead.map(([, f]) => f.join(' ')).join('\n');
     expect(text).toMatch(/reason/);
     expect(text).toMatch(/user/);
     // Still processing: an infected device raises bob to HIGH.
-    await h.redis.xadd(`${h.prefix}:activity`, '*', 'event', JSON.stringify({
-      type: 'endpoint', user: 'bob@example.com', time: recentIso(5 * MIN), device: { id: 'd-9' }, vendor: 'crowdstrike', detection: 'malware', severity: 'critical',
-    }));
+    await h.redis.xadd(
+      `${h.prefix}:activity`,
+      '*',
+      'event',
+      JSON.stringify({
+        type: 'endpoint',
+        user: 'bob@example.com',
+        time: recentIso(5 * MIN),
+        device: { id: 'd-9' },
+        vendor: 'crowdstrike',
+        detection: 'malware',
+        severity: 'critical',
+      }),
+    );
     await waitFor(() => h.receiver.received.some((s) => (s.claims.sub_id as { email?: string })?.email === 'bob@example.com'), { what: "bob's SET" });
     // Nothing is left pending: every entry was acked.
     const pending = (await h.redis.xpending(`${h.prefix}:activity`, 'riskstream')) as [number];

@@ -62,7 +62,11 @@ async function healthzWhile<T>(work: Promise<T>): Promise<{ result: T; maxMs: nu
 }
 
 const post = async (body: Buffer): Promise<{ status: number; json: { error?: string } }> => {
-  const res = await fetch(`${worker.url}/v1/events`, { method: 'POST', headers: { authorization: `Bearer ${cfg.ingestToken}`, 'content-type': 'application/x-ndjson' }, body });
+  const res = await fetch(`${worker.url}/v1/events`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${cfg.ingestToken}`, 'content-type': 'application/x-ndjson' },
+    body,
+  });
   return { status: res.status, json: (await res.json()) as { error?: string } };
 };
 
@@ -81,7 +85,9 @@ describe('ingest spike', () => {
     const { result, maxMs, probes } = await healthzWhile(Promise.all(bodies.map((b) => post(b.body))));
     const elapsed = Math.round(performance.now() - t0);
     const rssAfter = await rssMb();
-    console.log(`[ingest-spike] 4 × ${bodies[0]!.records} records (${(bodies[0]!.body.length / 2 ** 20).toFixed(1)} MB each): /healthz max ${Math.round(maxMs)} ms over ${probes} probes (idle max ${Math.round(idle.maxMs)} ms); bodies done in ${elapsed} ms; RSS ${rssBefore} → ${rssAfter} MB`);
+    console.log(
+      `[ingest-spike] 4 × ${bodies[0]!.records} records (${(bodies[0]!.body.length / 2 ** 20).toFixed(1)} MB each): /healthz max ${Math.round(maxMs)} ms over ${probes} probes (idle max ${Math.round(idle.maxMs)} ms); bodies done in ${elapsed} ms; RSS ${rssBefore} → ${rssAfter} MB`,
+    );
     for (const [i, r] of result.entries()) {
       expect(r.status, JSON.stringify(r.json).slice(0, 200)).toBe(202);
       expect(r.json).toMatchObject({ accepted: bodies[i]!.records, rejected: 0 });
@@ -95,7 +101,9 @@ describe('ingest spike', () => {
     const body = Buffer.from('{}\n'.repeat(Math.floor(FIVE_MB / 3)));
     const t0 = performance.now();
     const { result, maxMs } = await healthzWhile(post(body));
-    console.log(`[ingest-spike] ${Math.floor(FIVE_MB / 3)} records over the limit: answered in ${Math.round(performance.now() - t0)} ms, /healthz max ${Math.round(maxMs)} ms`);
+    console.log(
+      `[ingest-spike] ${Math.floor(FIVE_MB / 3)} records over the limit: answered in ${Math.round(performance.now() - t0)} ms, /healthz max ${Math.round(maxMs)} ms`,
+    );
     expect(result.status).toBe(413);
     expect(result.json.error).toBe('payload_too_large');
     expect(await redis.xlen(`${prefix}:activity`)).toBe(before);

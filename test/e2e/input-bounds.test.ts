@@ -50,10 +50,13 @@ describe('no input can stop the pipeline', () => {
     await m.exec();
 
     await waitFor(() => setFor(user), { what: "alice's SET" });
-    const dead = await waitFor(async () => {
-      const d = (await deadLetters()).filter((x) => /^m\d@/.test(JSON.parse(x['orig.event'] ?? '{}').user ?? ''));
-      return d.length >= 5 ? d : undefined;
-    }, { what: 'five dead letters' });
+    const dead = await waitFor(
+      async () => {
+        const d = (await deadLetters()).filter((x) => /^m\d@/.test(JSON.parse(x['orig.event'] ?? '{}').user ?? ''));
+        return d.length >= 5 ? d : undefined;
+      },
+      { what: 'five dead letters' },
+    );
     for (const d of dead) {
       expect(d.reason).toMatch(/time_out_of_range/);
       expect(d.reason).not.toMatch(/1e\+?2|1e\+?308/);
@@ -70,7 +73,11 @@ describe('no input can stop the pipeline', () => {
       JSON.stringify({ type: 'dlp', user: 'dave@example.com', time: 1e308, profile: 'pii', severity: 'low' }),
       JSON.stringify({ type: 'dlp', user: 'dave@example.com', time: Date.now() + 10 * 86_400_000, profile: 'pii', severity: 'low' }),
     ].join('\n');
-    const r = await fetch(`${h.worker.url}/v1/events`, { method: 'POST', headers: { authorization: `Bearer ${h.cfg.ingestToken}`, 'content-type': 'application/x-ndjson' }, body });
+    const r = await fetch(`${h.worker.url}/v1/events`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${h.cfg.ingestToken}`, 'content-type': 'application/x-ndjson' },
+      body,
+    });
     expect(r.status).toBe(202);
     const out = (await r.json()) as { accepted: number; rejected: number; errors: Array<{ index: number; reason: string }> };
     expect(out).toMatchObject({ accepted: 1, rejected: 2 });
@@ -106,10 +113,13 @@ describe('sessions and geo', () => {
     await h.redis.xadd(`${h.prefix}:login`, '*', 'event', login('alice2@example.com', now - 60_000, LONDON, { session: session('alice2@example.com') }));
     await waitFor(async () => ((await (await api('/v1/sessions/s-collide')).json()) as { user?: string }).user, { what: "alice's session" });
     await h.redis.xadd(`${h.prefix}:login`, '*', 'event', login('bob2@example.com', now - 30_000, LONDON, { session: session('bob2@example.com') }));
-    const entry = await waitFor(async () => {
-      const rows = await h.redis.xrange(`${h.prefix}:audit`, '-', '+');
-      return rows.find(([, f]) => f[f.indexOf('action') + 1] === 'session.rebind_refused');
-    }, { what: 'session.rebind_refused audit entry' });
+    const entry = await waitFor(
+      async () => {
+        const rows = await h.redis.xrange(`${h.prefix}:audit`, '-', '+');
+        return rows.find(([, f]) => f[f.indexOf('action') + 1] === 'session.rebind_refused');
+      },
+      { what: 'session.rebind_refused audit entry' },
+    );
     expect(entry[1].join(' ')).toContain('s-collide');
     expect(((await (await api('/v1/sessions/s-collide')).json()) as { user: string }).user).toBe('alice2@example.com');
     const list = (await (await api('/v1/users/alice2%40example.com/sessions')).json()) as { sessions: unknown[] };
@@ -123,15 +133,48 @@ describe('sessions and geo', () => {
   it('country-only geo is valid: an access event and a login with only geo.country are accepted; the session keeps the country', async () => {
     const before = (await deadLetters()).length;
     const now = Date.now();
-    await h.redis.xadd(`${h.prefix}:login`, '*', 'event', login('carol@example.com', now - 60_000, { country: 'AU' }, { session: { id: 's-carol', expires_at: now + H } }));
-    await h.redis.xadd(`${h.prefix}:activity`, '*', 'event', JSON.stringify({
-      type: 'access', user: 'carol@example.com', time: now - 30_000, outcome: 'allowed', app: 'drive', session: { id: 's-carol' }, ip: '1.128.0.1', geo: { country: 'AU' },
-    }));
-    await h.redis.xadd(`${h.prefix}:activity`, '*', 'type', 'access', 'user', 'carol@example.com', 'time', String(now - 20_000), 'outcome', 'allowed', 'geo.city', 'Sydney');
-    const s = await waitFor(async () => {
-      const r = await api('/v1/sessions/s-carol');
-      return r.status === 200 ? ((await r.json()) as { geo?: Record<string, unknown> }) : undefined;
-    }, { what: "carol's session" });
+    await h.redis.xadd(
+      `${h.prefix}:login`,
+      '*',
+      'event',
+      login('carol@example.com', now - 60_000, { country: 'AU' }, { session: { id: 's-carol', expires_at: now + H } }),
+    );
+    await h.redis.xadd(
+      `${h.prefix}:activity`,
+      '*',
+      'event',
+      JSON.stringify({
+        type: 'access',
+        user: 'carol@example.com',
+        time: now - 30_000,
+        outcome: 'allowed',
+        app: 'drive',
+        session: { id: 's-carol' },
+        ip: '1.128.0.1',
+        geo: { country: 'AU' },
+      }),
+    );
+    await h.redis.xadd(
+      `${h.prefix}:activity`,
+      '*',
+      'type',
+      'access',
+      'user',
+      'carol@example.com',
+      'time',
+      String(now - 20_000),
+      'outcome',
+      'allowed',
+      'geo.city',
+      'Sydney',
+    );
+    const s = await waitFor(
+      async () => {
+        const r = await api('/v1/sessions/s-carol');
+        return r.status === 200 ? ((await r.json()) as { geo?: Record<string, unknown> }) : undefined;
+      },
+      { what: "carol's session" },
+    );
     expect(s.geo).toEqual({ country: 'AU' });
     await waitFor(async () => (await pendingCount('activity')) === 0 && (await pendingCount('login')) === 0, { what: 'all acked' });
     expect((await deadLetters()).length).toBe(before);
@@ -143,7 +186,13 @@ describe('far-future times (row 11)', () => {
     const user = 'future@example.com';
     const keys = new Keys(h.prefix);
     const state: UserState = {
-      user, level: 'high', version: 1, windows: {}, lastIds: {}, changedAt: 1e20, updatedAt: 1e20,
+      user,
+      level: 'high',
+      version: 1,
+      windows: {},
+      lastIds: {},
+      changedAt: 1e20,
+      updatedAt: 1e20,
       behaviors: { impossible_travel: { level: 'high', firstAt: 1e20, lastAt: 1e20, expiresAt: 1e20 + 86_400_000, hits: 1, summary: 'x', evidence: {} } },
     };
     await h.redis.hset(keys.userState(user), 'rev', '1', 'data', JSON.stringify(state));
@@ -169,10 +218,13 @@ describe('/readyz', () => {
     await h.redis.del(dl);
     await h.redis.set(dl, 'not a stream');
     await h.redis.xadd(`${h.prefix}:activity`, '*', 'event', '{"type":"dlp", not json');
-    const body = await waitFor(async () => {
-      const r = await fetch(`${h.worker.url}/readyz`);
-      return r.status === 503 ? ((await r.json()) as { checks: Record<string, boolean>; reasons?: Record<string, string> }) : undefined;
-    }, { what: 'readyz 503' });
+    const body = await waitFor(
+      async () => {
+        const r = await fetch(`${h.worker.url}/readyz`);
+        return r.status === 503 ? ((await r.json()) as { checks: Record<string, boolean>; reasons?: Record<string, string> }) : undefined;
+      },
+      { what: 'readyz 503' },
+    );
     expect(body.checks.pipeline).toBe(false);
     expect(body.reasons?.pipeline).toMatch(/^stalled: /);
     await h.redis.del(dl);

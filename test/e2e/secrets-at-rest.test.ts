@@ -48,7 +48,12 @@ afterAll(async () => {
 });
 
 const ingest = (records: unknown[]): ReturnType<typeof call> =>
-  call(worker.url, '/v1/events', { method: 'POST', token: cfg.ingestToken, headers: { 'content-type': 'application/x-ndjson' }, body: records.map((r) => JSON.stringify(r)).join('\n') });
+  call(worker.url, '/v1/events', {
+    method: 'POST',
+    token: cfg.ingestToken,
+    headers: { 'content-type': 'application/x-ndjson' },
+    body: records.map((r) => JSON.stringify(r)).join('\n'),
+  });
 
 describe('secrets at rest', () => {
   it('a stored session identity keeps no secret-named field, JWT (followed by ".", after %3D) or opaque token, nor a scrub_fields path', async () => {
@@ -71,10 +76,13 @@ describe('secrets at rest', () => {
       device: { id: 'd-1', serial: 'C02XK1ZZJG5H', attestation: J3 },
     };
     expect((await ingest([login])).status).toBe(202);
-    const stored = await waitFor(async () => {
-      const r = await call(worker.url, '/v1/sessions/s-rest-1', { token: cfg.adminToken });
-      return r.status === 200 ? r : undefined;
-    }, { what: 'the stored session' });
+    const stored = await waitFor(
+      async () => {
+        const r = await call(worker.url, '/v1/sessions/s-rest-1', { token: cfg.adminToken });
+        return r.status === 200 ? r : undefined;
+      },
+      { what: 'the stored session' },
+    );
     const text = stored.text;
     for (const s of [...Object.values(SECRETS), J1, J2, J3, OPAQUE, SSN, 'C02XK1ZZJG5H']) expect(text, s).not.toContain(s);
     const attrs = stored.json.attributes as Record<string, unknown>;
@@ -89,27 +97,49 @@ describe('secrets at rest', () => {
   });
 
   it('dead letters (from a stream and from POST /v1/events): the copy and the reason carry no secret or bad value', async () => {
-    const bad = { type: 'login', user: 'bob@example.com', time: new Date(now).toISOString(), ip: SECRETS.password, password: SECRETS.password, token: J4, session: { claims: { ssn: SSN } } };
+    const bad = {
+      type: 'login',
+      user: 'bob@example.com',
+      time: new Date(now).toISOString(),
+      ip: SECRETS.password,
+      password: SECRETS.password,
+      token: J4,
+      session: { claims: { ssn: SSN } },
+    };
     await redis.xadd(`${prefix}:login`, '*', 'event', JSON.stringify(bad), 'note', `Bearer ${J5}`);
     await redis.xadd(`${prefix}:login`, '*', 'user', 'carol@example.com', 'type', 'login', 'time', 'hunter2-in-time', 'client_secret', 'cs-value-dddd');
-    const http = await ingest([{ ...bad, user: 'dave@example.com', ip: `${J5}` }, { type: 'login', user: 'erin@example.com', time: 'x', accessToken: 'at-eeee' }]);
+    const http = await ingest([
+      { ...bad, user: 'dave@example.com', ip: `${J5}` },
+      { type: 'login', user: 'erin@example.com', time: 'x', accessToken: 'at-eeee' },
+    ]);
     expect(http.status).toBe(202);
     expect(http.json).toMatchObject({ accepted: 0, rejected: 2 });
     expect(JSON.stringify(http.json)).not.toContain(J5);
-    const entries = await waitFor(async () => {
-      const e = await redis.xrange(`${prefix}:dead-letter`, '-', '+');
-      return e.length >= 4 ? e : undefined;
-    }, { what: 'four dead letters' });
+    const entries = await waitFor(
+      async () => {
+        const e = await redis.xrange(`${prefix}:dead-letter`, '-', '+');
+        return e.length >= 4 ? e : undefined;
+      },
+      { what: 'four dead letters' },
+    );
     // The copy keeps a bad value in a plain field (`ip`, `time`: what an operator repairs), never a
     // secret-named field, a token or a scrub_fields path; the reason names the field, not the value.
     const text = JSON.stringify(entries);
     for (const s of [J4, J5, SSN, 'cs-value-dddd', 'at-eeee']) expect(text, s).not.toContain(s);
-    const fields = entries.map(([, f]) => Object.fromEntries(f.reduce<string[][]>((acc, x, i) => (i % 2 ? acc[acc.length - 1]!.push(x) : acc.push([x]), acc), [])) as Record<string, string>);
+    const fields = entries.map(
+      ([, f]) =>
+        Object.fromEntries(f.reduce<string[][]>((acc, x, i) => (i % 2 ? acc[acc.length - 1]!.push(x) : acc.push([x]), acc), [])) as Record<string, string>,
+    );
     for (const f of fields) for (const s of [SECRETS.password, 'hunter2-in-time', J5]) expect(f.reason, s).not.toContain(s);
     expect(text.split(SECRETS.password).length - 1).toBe(1); // only as the bad `ip` value of bob's copy
     const fromStream = fields.find((f) => f['orig.note'] !== undefined)!;
     expect(fromStream.reason).toMatch(/^ip: /);
-    expect(JSON.parse(fromStream['orig.event']!)).toMatchObject({ user: 'bob@example.com', password: '[redacted]', token: '[redacted]', session: { claims: {} } });
+    expect(JSON.parse(fromStream['orig.event']!)).toMatchObject({
+      user: 'bob@example.com',
+      password: '[redacted]',
+      token: '[redacted]',
+      session: { claims: {} },
+    });
     expect(fromStream['orig.note']).toMatch(/^Bearer \[redacted jwt sha256:[0-9a-f]{64}\]$/);
     const flat = fields.find((f) => f['orig.user'] === 'carol@example.com')!;
     expect(flat['orig.client_secret']).toBe('[redacted]');

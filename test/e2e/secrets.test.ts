@@ -8,29 +8,50 @@ import { HOUR, recentIso } from '../helpers/clock.js';
 const receiverSecret = 'Bearer receiver-secret-value-0123456789';
 const h = workerHarness(
   'secrets',
-  (url) => ({ log_level: 'trace', receivers: [{ name: 'secret-rx', kind: 'ssf', endpoint: `${url}/e`, audience: 'https://rx', authorization_env: 'RX_AUTH' }] }),
+  (url) => ({
+    log_level: 'trace',
+    receivers: [{ name: 'secret-rx', kind: 'ssf', endpoint: `${url}/e`, audience: 'https://rx', authorization_env: 'RX_AUTH' }],
+  }),
   { env: { RX_AUTH: receiverSecret } },
 );
 
 describe('secrets never leak', () => {
   it('keeps signing keys, bearer tokens and receiver credentials out of logs, metrics, API answers and Redis', async () => {
     const user = 'leak-check@example.com';
-    await h.redis.xadd(`${h.prefix}:login`, '*', 'event', JSON.stringify({ type: 'login', user, time: recentIso(0), ip: '81.2.69.142', geo: { lat: 51.5, lon: -0.12 } }));
-    await h.redis.xadd(`${h.prefix}:login`, '*', 'event', JSON.stringify({ type: 'login', user, time: recentIso(HOUR), ip: '1.128.0.1', geo: { lat: -33.87, lon: 151.21 } }));
+    await h.redis.xadd(
+      `${h.prefix}:login`,
+      '*',
+      'event',
+      JSON.stringify({ type: 'login', user, time: recentIso(0), ip: '81.2.69.142', geo: { lat: 51.5, lon: -0.12 } }),
+    );
+    await h.redis.xadd(
+      `${h.prefix}:login`,
+      '*',
+      'event',
+      JSON.stringify({ type: 'login', user, time: recentIso(HOUR), ip: '1.128.0.1', geo: { lat: -33.87, lon: 151.21 } }),
+    );
     await waitFor(() => h.receiver.received.length >= 1, { what: 'a SET' });
     expect(h.receiver.received[0]!.authorization).toBe(receiverSecret); // sent to the receiver, and only there
 
     const auth = { authorization: `Bearer ${h.cfg.adminToken}` };
     const bodies = await Promise.all(
-      ['/metrics', '/v1/audit', `/v1/users/${encodeURIComponent(user)}/risk`, `/v1/users/${encodeURIComponent(user)}/events`, '/.well-known/jwks.json', '/v1/users'].map(async (p) =>
-        (await fetch(`${h.worker.url}${p}`, { headers: auth })).text(),
-      ),
+      [
+        '/metrics',
+        '/v1/audit',
+        `/v1/users/${encodeURIComponent(user)}/risk`,
+        `/v1/users/${encodeURIComponent(user)}/events`,
+        '/.well-known/jwks.json',
+        '/v1/users',
+      ].map(async (p) => (await fetch(`${h.worker.url}${p}`, { headers: auth })).text()),
     );
     await fetch(`${h.worker.url}/v1/users`, { headers: { authorization: 'Bearer wrong-token-value-abcdef0123' } });
     await h.worker.stop();
 
     const pem = readFileSync(join(h.cfg.dir, 'keys', 'signing.pem'), 'utf8');
-    const keyBody = pem.split('\n').filter((l) => l && !l.startsWith('-----')).join('');
+    const keyBody = pem
+      .split('\n')
+      .filter((l) => l && !l.startsWith('-----'))
+      .join('');
     const secrets = [h.cfg.adminToken, h.cfg.ingestToken, 'receiver-secret-value-0123456789', keyBody.slice(0, 40), 'wrong-token-value-abcdef0123'];
     const dump: string[] = [];
     for (const pattern of [`${h.prefix}:*`, `{${h.prefix}}:*`]) {

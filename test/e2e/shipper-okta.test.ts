@@ -25,7 +25,7 @@ const h = workerHarness('shipper-okta', (url) => ({
 }));
 
 describe('Okta System Log through a Redis list', () => {
-  it('London then Sydney in Okta\'s shape → HIGH, shared as a SET', async () => {
+  it("London then Sydney in Okta's shape → HIGH, shared as a SET", async () => {
     const london = structuredClone(okta);
     const sydney = structuredClone(okta);
     sydney.uuid = 'dc9fd3c0-598c-11ef-8478-2b7584bf8d5b';

@@ -16,7 +16,10 @@ import { findRsyslog, findSyslogNg, runShipper, type RunningShipper, type Shippe
 
 const rsyslog = findRsyslog();
 const syslogNg = findSyslogNg();
-for (const [name, s] of [['rsyslog', rsyslog], ['syslog-ng', syslogNg]] as const) {
+for (const [name, s] of [
+  ['rsyslog', rsyslog],
+  ['syslog-ng', syslogNg],
+] as const) {
   if (!s.ok) console.warn(`shippers-real: skipping the ${name} tests: ${s.reason}`);
 }
 
@@ -51,8 +54,26 @@ function telemetry(tag: string, now: number): { file: string; traveller: string;
   const traveller = `${tag}.traveller@example.com`;
   const other = `${tag}.stays@example.com`;
   const events: Array<Record<string, unknown>> = [
-    { type: 'login', user: other, time: t(4), outcome: 'success', ip: '66.65.120.7', geo: NEW_YORK, session: { id: `${tag}-s1` }, device: { id: 'd-1', posture: { os: 'macOS 15.1', disk_encrypted: true } } },
-    { type: 'login', user: traveller, time: t(3), outcome: 'success', ip: '81.2.69.142', geo: LONDON, network: { asn: 2856, colo: 'LHR' }, device: { id: 'd-2', posture: { os: 'Windows 11 Pro' } } },
+    {
+      type: 'login',
+      user: other,
+      time: t(4),
+      outcome: 'success',
+      ip: '66.65.120.7',
+      geo: NEW_YORK,
+      session: { id: `${tag}-s1` },
+      device: { id: 'd-1', posture: { os: 'macOS 15.1', disk_encrypted: true } },
+    },
+    {
+      type: 'login',
+      user: traveller,
+      time: t(3),
+      outcome: 'success',
+      ip: '81.2.69.142',
+      geo: LONDON,
+      network: { asn: 2856, colo: 'LHR' },
+      device: { id: 'd-2', posture: { os: 'Windows 11 Pro' } },
+    },
     { type: 'access', user: other, time: t(2.9), outcome: 'allowed', app: 'Payroll Portal', ip: '66.65.120.7' },
     { type: 'dlp', user: other, time: t(2.5), profile: 'credit-cards', severity: 'low', action: 'log', app: 'drive', note: 'matched 100% of pattern "PAN %s"' },
     { type: 'login', user: other, time: t(2.2), outcome: 'failure', reason: 'bad_password', ip: '203.0.113.9' },
@@ -161,8 +182,17 @@ log { source(s_rpush); destination(d_rpush); };
 `,
     );
     const p = runShipper(syslogNg, [
-      '-F', '--no-caps', '-f', join(dir, 'syslog-ng.conf'), `--module-path=${syslogNg.moduleDir}`,
-      '-p', join(dir, 'syslog-ng.pid'), '-R', join(dir, 'syslog-ng.persist'), '-c', join(dir, 'syslog-ng.ctl'),
+      '-F',
+      '--no-caps',
+      '-f',
+      join(dir, 'syslog-ng.conf'),
+      `--module-path=${syslogNg.moduleDir}`,
+      '-p',
+      join(dir, 'syslog-ng.pid'),
+      '-R',
+      join(dir, 'syslog-ng.persist'),
+      '-c',
+      join(dir, 'syslog-ng.ctl'),
     ]);
     running.push(p);
     await travellerSet(xadd.traveller, p);

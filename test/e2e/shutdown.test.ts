@@ -46,7 +46,10 @@ describe('worker shutdown', () => {
     const code = await Promise.race([w.stop('SIGTERM'), new Promise<'hung'>((r) => setTimeout(() => r('hung'), (SHUTDOWN_TIMEOUT_S + 12) * 1000))]);
     if (code === 'hung') w.child.kill('SIGKILL');
     expect(code).toBe(1);
-    const abandoned = w.output().split('\n').find((l) => l.includes('"code":"SHUTDOWN_TIMEOUT"'));
+    const abandoned = w
+      .output()
+      .split('\n')
+      .find((l) => l.includes('"code":"SHUTDOWN_TIMEOUT"'));
     expect(abandoned, w.output()).toBeDefined();
     const line = JSON.parse(abandoned!) as { abandoned: string[]; deadlineMs: number };
     expect(line.deadlineMs).toBe(SHUTDOWN_TIMEOUT_S * 1000);

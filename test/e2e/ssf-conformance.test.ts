@@ -66,12 +66,15 @@ describe('OpenID SSF 1.0 — receiver-side flow', () => {
   });
 
   it('issue 14 (2), §8.1.1 "aud: Transmitter-Supplied": a create naming another aud → 400, nothing created', async () => {
-    const r = await api('POST', path('configuration_endpoint'), { delivery: { method: PUSH, endpoint_url: `${h.receiver.url}/events` }, aud: 'https://someone-else.example' });
+    const r = await api('POST', path('configuration_endpoint'), {
+      delivery: { method: PUSH, endpoint_url: `${h.receiver.url}/events` },
+      aud: 'https://someone-else.example',
+    });
     expect([r.status, r.json.error]).toEqual([400, 'transmitter_supplied']);
     expect((await api('GET', path('configuration_endpoint'))).json).toHaveLength(1);
   });
 
-  it('§8.1.1.2: read one (200, the same configuration), the list (all of this receiver\'s), an unknown id → 404', async () => {
+  it("§8.1.1.2: read one (200, the same configuration), the list (all of this receiver's), an unknown id → 404", async () => {
     const one = await api('GET', `${path('configuration_endpoint')}?stream_id=${id}`);
     expect(one.status).toBe(200);
     expect(one.json).toEqual(config);
@@ -82,9 +85,20 @@ describe('OpenID SSF 1.0 — receiver-side flow', () => {
   });
 
   it('§8.1.1.3: PATCH → 200 with the entire updated configuration; missing properties unchanged', async () => {
-    const r = await api('PATCH', path('configuration_endpoint'), { stream_id: id, events_requested: [CAEP_RISK, CAEP_REVOKED], aud: config.aud, events_delivered: config.events_delivered });
+    const r = await api('PATCH', path('configuration_endpoint'), {
+      stream_id: id,
+      events_requested: [CAEP_RISK, CAEP_REVOKED],
+      aud: config.aud,
+      events_delivered: config.events_delivered,
+    });
     expect(r.status).toBe(200);
-    expect(r.json).toMatchObject({ stream_id: id, iss: meta.issuer, aud: config.aud, events_delivered: [CAEP_RISK, CAEP_REVOKED], description: 'conformance walk' });
+    expect(r.json).toMatchObject({
+      stream_id: id,
+      iss: meta.issuer,
+      aud: config.aud,
+      events_delivered: [CAEP_RISK, CAEP_REVOKED],
+      description: 'conformance walk',
+    });
     expect(r.json.delivery).toEqual(config.delivery);
     config = r.json;
   });

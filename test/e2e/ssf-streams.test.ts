@@ -11,7 +11,10 @@ const bob = 'ssf-token-bob-for-the-stream-tests-0123';
 const carol = 'ssf-token-carol-for-limit-tests-012345';
 const h = workerHarness('ssf-streams', () => ({
   http: { ssf_tokens: [alice, bob, carol] },
-  ssf: { allowed_endpoints: ['127.0.0.1'], limits: { streams_per_owner: 3, description_length: 64, state_length: 64, events_requested: 8, removed_subjects: 2, subject_length: 64 } },
+  ssf: {
+    allowed_endpoints: ['127.0.0.1'],
+    limits: { streams_per_owner: 3, description_length: 64, state_length: 64, events_requested: 8, removed_subjects: 2, subject_length: 64 },
+  },
 }));
 const api = apiClient(() => h.worker.url, alice);
 
@@ -19,8 +22,18 @@ async function travel(user: string, hour: number): Promise<void> {
   // `hour` of a recent morning, squeezed to half an hour per hour so that every time is in the
   // past: recent event times, so the trip still counts (an old one would arrive expired).
   const t = (h: number): string => recentIso((h - 8) * 30 * MIN);
-  await h.redis.xadd(`${h.prefix}:login`, '*', 'event', JSON.stringify({ type: 'login', user, time: t(hour), ip: '81.2.69.142', geo: { lat: 51.5, lon: -0.12 } }));
-  await h.redis.xadd(`${h.prefix}:login`, '*', 'event', JSON.stringify({ type: 'login', user, time: t(hour + 1), ip: '1.128.0.1', geo: { lat: -33.87, lon: 151.21 } }));
+  await h.redis.xadd(
+    `${h.prefix}:login`,
+    '*',
+    'event',
+    JSON.stringify({ type: 'login', user, time: t(hour), ip: '81.2.69.142', geo: { lat: 51.5, lon: -0.12 } }),
+  );
+  await h.redis.xadd(
+    `${h.prefix}:login`,
+    '*',
+    'event',
+    JSON.stringify({ type: 'login', user, time: t(hour + 1), ip: '1.128.0.1', geo: { lat: -33.87, lon: 151.21 } }),
+  );
 }
 
 const setsFor = (user: string) => h.receiver.received.filter((s) => (s.claims.sub_id as { email?: string } | undefined)?.email === user);
@@ -82,7 +95,7 @@ describe('SSF stream management', () => {
     expect(eventOf(v).body.state).toBe('xyz-123');
   });
 
-  it("another ssf token gets 404 for every operation on a stream it did not create, and changes nothing", async () => {
+  it('another ssf token gets 404 for every operation on a stream it did not create, and changes nothing', async () => {
     const ops: Array<[string, string, unknown?]> = [
       ['GET', `/ssf/streams?stream_id=${id}`],
       ['PATCH', '/ssf/streams', { stream_id: id, description: 'stolen' }],
@@ -106,7 +119,16 @@ describe('SSF stream management', () => {
   });
 
   it('admin tokens see every stream, including streams stored before ownership existed (legacy: admin only)', async () => {
-    const legacy = { stream_id: 'legacy-1', aud: 'https://old.example', endpoint_url: 'https://old.example/push', events_requested: [CAEP_RISK], status: 'disabled', removed_subjects: [], created_at: 1, updated_at: 1 };
+    const legacy = {
+      stream_id: 'legacy-1',
+      aud: 'https://old.example',
+      endpoint_url: 'https://old.example/push',
+      events_requested: [CAEP_RISK],
+      status: 'disabled',
+      removed_subjects: [],
+      created_at: 1,
+      updated_at: 1,
+    };
     await h.redis.hset(`${h.prefix}:ssf:streams`, 'legacy-1', JSON.stringify(legacy));
     expect((await api('GET', '/ssf/streams?stream_id=legacy-1')).status).toBe(404);
     expect((await api('GET', '/ssf/streams')).json.map((s: { stream_id: string }) => s.stream_id)).not.toContain('legacy-1');
@@ -133,7 +155,10 @@ describe('SSF stream management', () => {
     expect(atNew.authorization).toBeUndefined();
     expect(h.receiver.received.filter((s) => s.authorization === secret).every((s) => s.path === '/old')).toBe(true);
 
-    const rekeyed = await api('PATCH', '/ssf/streams', { stream_id: sid, delivery: delivery('/newer', { authorization_header: 'Bearer new-secret-0123456789' }) });
+    const rekeyed = await api('PATCH', '/ssf/streams', {
+      stream_id: sid,
+      delivery: delivery('/newer', { authorization_header: 'Bearer new-secret-0123456789' }),
+    });
     expect(rekeyed.json.delivery.authorization_header).toBe('[set]');
     expect((await api('DELETE', `/ssf/streams?stream_id=${sid}`)).status).toBe(204);
   });
@@ -165,7 +190,8 @@ describe('SSF stream management', () => {
 });
 
 describe('SSF stream limits', () => {
-  const create = (body: Record<string, unknown> = {}, token = carol) => api('POST', '/ssf/streams', { delivery: delivery('/limits'), events_requested: [CAEP_REVOKED], ...body }, token);
+  const create = (body: Record<string, unknown> = {}, token = carol) =>
+    api('POST', '/ssf/streams', { delivery: delivery('/limits'), events_requested: [CAEP_REVOKED], ...body }, token);
 
   it('field sizes: description, events_requested, endpoint_url, authorization_header → 413', async () => {
     const tooLarge = async (body: Record<string, unknown>): Promise<void> => {
@@ -219,7 +245,13 @@ describe('SSF stream limits', () => {
   it('refuses endpoints outside the policy with 400 endpoint_refused, before any connection', async () => {
     const port = new URL(h.receiver.url).port;
     const before = h.receiver.received.length;
-    for (const endpoint_url of [`https://[::1]:${port}/ssf`, `https://[::ffff:a9fe:a9fe]/x`, 'https://169.254.169.254/latest/meta-data', 'https://10.0.0.1/ssf', 'ftp://127.0.0.1/x']) {
+    for (const endpoint_url of [
+      `https://[::1]:${port}/ssf`,
+      `https://[::ffff:a9fe:a9fe]/x`,
+      'https://169.254.169.254/latest/meta-data',
+      'https://10.0.0.1/ssf',
+      'ftp://127.0.0.1/x',
+    ]) {
       const r = await api('POST', '/ssf/streams', { delivery: { method: PUSH, endpoint_url }, events_requested: [CAEP_RISK] }, bob);
       expect(r.status, endpoint_url).toBe(400);
       expect(r.json.error, endpoint_url).toMatch(/^(endpoint_refused|bad_request)$/);

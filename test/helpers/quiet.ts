@@ -23,7 +23,9 @@ export async function notQuiet(redis: Redis, scope: QuietScope): Promise<string 
     const last = (await redis.xrevrange(s, '+', '-', 'COUNT', 1))[0]?.[0];
     if (!last) continue;
     const rows = (await redis.xinfo('GROUPS', s)) as unknown[][];
-    const g = rows.map((row) => Object.fromEntries(Array.from({ length: row.length / 2 }, (_, i) => [row[2 * i], row[2 * i + 1]]))).find((x) => x.name === group);
+    const g = rows
+      .map((row) => Object.fromEntries(Array.from({ length: row.length / 2 }, (_, i) => [row[2 * i], row[2 * i + 1]])))
+      .find((x) => x.name === group);
     if (!g) return `${s}: no group ${group}`;
     if (Number(g.pending) !== 0) return `${s}: ${g.pending} pending`;
     if (g.lag !== null && g.lag !== undefined && Number(g.lag) !== 0) return `${s}: lag ${g.lag}`;

@@ -6,20 +6,33 @@ import { readStream, testRedis } from './helpers/redis.js';
 const { redis, prefix, cleanup } = testRedis('deadletter');
 afterAll(cleanup);
 
-const raw: RawEntry = { stream: 'riskstream:login', id: '1700000000000-3', fields: { event: '{"type":', reason: 'a field named reason', 'orig.x': 'y' }, deliveries: 2 };
+const raw: RawEntry = {
+  stream: 'riskstream:login',
+  id: '1700000000000-3',
+  fields: { event: '{"type":', reason: 'a field named reason', 'orig.x': 'y' },
+  deliveries: 2,
+};
 
 describe('deadLetterFields', () => {
   it('carries reason, source, time and every original field under orig.', () => {
     const f = deadLetterFields(raw, 'event: invalid JSON', Date.UTC(2026, 10, 23, 8));
     expect(f).toEqual([
-      'reason', 'event: invalid JSON',
-      'source_stream', 'riskstream:login',
-      'source_id', '1700000000000-3',
-      'received_at', '2026-11-23T08:00:00.000Z',
-      'deliveries', '2',
-      'orig.event', '{"type":',
-      'orig.reason', 'a field named reason',
-      'orig.orig.x', 'y',
+      'reason',
+      'event: invalid JSON',
+      'source_stream',
+      'riskstream:login',
+      'source_id',
+      '1700000000000-3',
+      'received_at',
+      '2026-11-23T08:00:00.000Z',
+      'deliveries',
+      '2',
+      'orig.event',
+      '{"type":',
+      'orig.reason',
+      'a field named reason',
+      'orig.orig.x',
+      'y',
     ]);
   });
 
@@ -32,15 +45,26 @@ describe('deadLetterFields', () => {
 describe('writeDeadLetters (real Redis)', () => {
   it('appends entries that read back losslessly', async () => {
     const stream = `${prefix}:dead-letter`;
-    const ids = await writeDeadLetters(redis, stream, [
-      { raw, reason: 'event: invalid JSON' },
-      { raw: { ...raw, id: '1700000000000-4', fields: { user: 'ünïcødé', type: '' } }, reason: 'type: must not be empty' },
-    ], { maxlen: 1000 });
+    const ids = await writeDeadLetters(
+      redis,
+      stream,
+      [
+        { raw, reason: 'event: invalid JSON' },
+        { raw: { ...raw, id: '1700000000000-4', fields: { user: 'ünïcødé', type: '' } }, reason: 'type: must not be empty' },
+      ],
+      { maxlen: 1000 },
+    );
     expect(ids).toHaveLength(2);
     const rows = await readStream(redis, stream);
     expect(rows.map((r) => r.id)).toEqual(ids);
     const first = parseDeadLetter(rows[0]!.fields);
-    expect(first).toMatchObject({ reason: 'event: invalid JSON', sourceStream: 'riskstream:login', sourceId: '1700000000000-3', deliveries: 2, fields: raw.fields });
+    expect(first).toMatchObject({
+      reason: 'event: invalid JSON',
+      sourceStream: 'riskstream:login',
+      sourceId: '1700000000000-3',
+      deliveries: 2,
+      fields: raw.fields,
+    });
     expect(Date.parse(first.receivedAt)).toBeGreaterThan(0);
     expect(parseDeadLetter(rows[1]!.fields).fields).toEqual({ user: 'ünïcødé', type: '' });
   });

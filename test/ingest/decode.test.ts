@@ -161,7 +161,16 @@ describe('decodeEntry: mapping profiles', () => {
     const first = decodeEntry(entry({ event: JSON.stringify(okta) }, 's'), opts);
     expect(first.ok).toBe(true);
     const fields = canonicalEntryFields(first.ok ? first.event : ({} as never));
-    const again = decodeEntry(entry(Object.fromEntries([[fields[0]!, fields[1]!], [fields[2]!, fields[3]!]]), 's'), opts);
+    const again = decodeEntry(
+      entry(
+        Object.fromEntries([
+          [fields[0]!, fields[1]!],
+          [fields[2]!, fields[3]!],
+        ]),
+        's',
+      ),
+      opts,
+    );
     expect(again).toEqual(first);
     // without the marker the stream's profile would reject the canonical shape
     expect(decodeEntry(entry({ event: fields[1]! }, 's'), opts).ok).toBe(false);

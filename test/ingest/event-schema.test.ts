@@ -18,14 +18,19 @@ describe('time normalisation', () => {
     expect(toEpochMs(input, 'time')).toBe(want);
   });
 
-  it.each([['garbage', 'yesterday'], ['object', {}], ['negative', -5], ['NaN', Number.NaN], ['empty', ''], ['month name', 'March 7 2026'], ['bad ISO', '2026-13-45T99:00:00Z']])(
-    'rejects %s',
-    (_n, input) => {
-      const r = toEpochMs(input, 'time');
-      expect(r).toBeInstanceOf(Invalid);
-      expect((r as Invalid).message).toMatch(/^time: /);
-    },
-  );
+  it.each([
+    ['garbage', 'yesterday'],
+    ['object', {}],
+    ['negative', -5],
+    ['NaN', Number.NaN],
+    ['empty', ''],
+    ['month name', 'March 7 2026'],
+    ['bad ISO', '2026-13-45T99:00:00Z'],
+  ])('rejects %s', (_n, input) => {
+    const r = toEpochMs(input, 'time');
+    expect(r).toBeInstanceOf(Invalid);
+    expect((r as Invalid).message).toMatch(/^time: /);
+  });
 });
 
 describe('validateEvent', () => {
@@ -118,10 +123,42 @@ describe('fast path and zod schema agree', () => {
       id: fc.option(field(fc.constantFrom('e-1', 5)), { nil: undefined }),
       outcome: fc.option(field(fc.constantFrom('SUCCESS', 'deny', 'failed')), { nil: undefined }),
       ip: fc.option(field(fc.constantFrom('81.2.69.142', '2001:db8::1')), { nil: undefined }),
-      geo: fc.option(field(fc.record({ lat: field(num), lon: field(num), accuracy_km: fc.option(field(num), { nil: undefined }), city: fc.option(field(fc.constant('London')), { nil: undefined }) })), { nil: undefined }),
-      session: fc.option(field(fc.record({ id: field(fc.constantFrom('s1', 9)), expires_at: fc.option(field(time), { nil: undefined }), claims: fc.option(field(fc.constant({ g: ['x'] })), { nil: undefined }) })), { nil: undefined }),
-      device: fc.option(field(fc.record({ id: fc.option(field(fc.constant('d-9')), { nil: undefined }), posture: fc.option(field(fc.constant({ fw: true })), { nil: undefined }) })), { nil: undefined }),
-      network: fc.option(field(fc.record({ asn: fc.option(field(fc.constantFrom(2856, '13335', 'AS1')), { nil: undefined }), via: fc.option(field(fc.constant('warp')), { nil: undefined }) })), { nil: undefined }),
+      geo: fc.option(
+        field(
+          fc.record({
+            lat: field(num),
+            lon: field(num),
+            accuracy_km: fc.option(field(num), { nil: undefined }),
+            city: fc.option(field(fc.constant('London')), { nil: undefined }),
+          }),
+        ),
+        { nil: undefined },
+      ),
+      session: fc.option(
+        field(
+          fc.record({
+            id: field(fc.constantFrom('s1', 9)),
+            expires_at: fc.option(field(time), { nil: undefined }),
+            claims: fc.option(field(fc.constant({ g: ['x'] })), { nil: undefined }),
+          }),
+        ),
+        { nil: undefined },
+      ),
+      device: fc.option(
+        field(
+          fc.record({ id: fc.option(field(fc.constant('d-9')), { nil: undefined }), posture: fc.option(field(fc.constant({ fw: true })), { nil: undefined }) }),
+        ),
+        { nil: undefined },
+      ),
+      network: fc.option(
+        field(
+          fc.record({
+            asn: fc.option(field(fc.constantFrom(2856, '13335', 'AS1')), { nil: undefined }),
+            via: fc.option(field(fc.constant('warp')), { nil: undefined }),
+          }),
+        ),
+        { nil: undefined },
+      ),
       extra: fc.option(junk, { nil: undefined }),
     },
     { requiredKeys: ['type', 'user', 'time'] },

@@ -49,8 +49,14 @@ describe('GeoIp.enrich', () => {
     expect(geo.enrich(login({ type: 'session_refresh' })).geo).toBeDefined();
   });
 
-  it('adds coordinates to a country-only geo, keeping the event\'s own country and city', () => {
-    expect(geo.enrich(login({ geo: { country: 'UK', city: 'City of London' } })).geo).toEqual({ lat: 51.5142, lon: -0.0931, accuracy_km: 20, country: 'UK', city: 'City of London' });
+  it("adds coordinates to a country-only geo, keeping the event's own country and city", () => {
+    expect(geo.enrich(login({ geo: { country: 'UK', city: 'City of London' } })).geo).toEqual({
+      lat: 51.5142,
+      lon: -0.0931,
+      accuracy_km: 20,
+      country: 'UK',
+      city: 'City of London',
+    });
   });
 
   it('leaves other events untouched (same object)', () => {
@@ -66,7 +72,11 @@ describe('GeoIp.enrich', () => {
   });
 
   it('enriches a batch in place', () => {
-    const batch: StreamEvent[] = [login(), login({ ip: '8.8.8.8' }), login({ type: 'dlp' })].map((event, i) => ({ ref: { stream: 's', id: `${i}-0` }, event, deliveries: 1 }));
+    const batch: StreamEvent[] = [login(), login({ ip: '8.8.8.8' }), login({ type: 'dlp' })].map((event, i) => ({
+      ref: { stream: 's', id: `${i}-0` },
+      event,
+      deliveries: 1,
+    }));
     expect(geo.enrichEvents(batch)).toBe(1);
     expect(batch[0]!.event.geo?.country).toBe('GB');
   });

@@ -52,14 +52,24 @@ describe('parseEventsBody: framings', () => {
   });
 
   it('applies vendor detection and stream profiles', async () => {
-    const okta = { uuid: 'u', published: '2026-11-23T08:00:00Z', eventType: 'user.session.start', actor: { alternateId: 'a@b.c' }, outcome: { result: 'SUCCESS' } };
+    const okta = {
+      uuid: 'u',
+      published: '2026-11-23T08:00:00Z',
+      eventType: 'user.session.start',
+      actor: { alternateId: 'a@b.c' },
+      outcome: { result: 'SUCCESS' },
+    };
     const [auto] = await parse(JSON.stringify(okta));
     expect(auto).toMatchObject({ ok: true, event: { type: 'login', user: 'a@b.c' } });
-    const [mapped] = await parseEventsBody(Buffer.from(JSON.stringify({ who: 'x', ts: T })), {}, {
-      maxBytes: LIMIT,
-      stream: 'custom',
-      decode: { mapping: { streams: { custom: 'generic:c' }, generic: { c: { type: '=dlp', user: 'who', time: 'ts' } } } },
-    });
+    const [mapped] = await parseEventsBody(
+      Buffer.from(JSON.stringify({ who: 'x', ts: T })),
+      {},
+      {
+        maxBytes: LIMIT,
+        stream: 'custom',
+        decode: { mapping: { streams: { custom: 'generic:c' }, generic: { c: { type: '=dlp', user: 'who', time: 'ts' } } } },
+      },
+    );
     expect(mapped).toMatchObject({ ok: true, event: { type: 'dlp', user: 'x' } });
   });
 });
@@ -115,5 +125,4 @@ describe('routeEvent', () => {
   ])('%s → %s', (type, want) => {
     expect(routeEvent({ type }, streams)).toBe(want);
   });
-
 });

@@ -83,7 +83,13 @@ describe('entra profile (Microsoft Graph signIn)', () => {
   });
 
   it('reads the Azure Monitor diagnostic export (category SignInLogs, properties)', () => {
-    const record = { time: '2026-11-23T08:00:00.0000000Z', operationName: 'Sign-in activity', category: 'SignInLogs', resultType: '0', properties: { ...sample, createdDateTime: undefined } };
+    const record = {
+      time: '2026-11-23T08:00:00.0000000Z',
+      operationName: 'Sign-in activity',
+      category: 'SignInLogs',
+      resultType: '0',
+      properties: { ...sample, createdDateTime: undefined },
+    };
     expect(decode(JSON.parse(JSON.stringify(record)))).toMatchObject({ type: 'login', user: 'testaccount1@contoso.com', time: T });
   });
 
@@ -111,13 +117,26 @@ describe('cloudtrail profile', () => {
   });
 
   it('maps a failure, a root login and a federated (assumed-role) login', () => {
-    const fail = decode({ ...sample, responseElements: { ConsoleLogin: 'Failure' }, errorMessage: 'Failed authentication', additionalEventData: { MFAUsed: 'No' } });
+    const fail = decode({
+      ...sample,
+      responseElements: { ConsoleLogin: 'Failure' },
+      errorMessage: 'Failed authentication',
+      additionalEventData: { MFAUsed: 'No' },
+    });
     expect(fail).toMatchObject({ outcome: 'failure', error: 'Failed authentication', mfa: false });
-    const root = decode({ ...sample, userIdentity: { type: 'Root', principalId: '111122223333', arn: 'arn:aws:iam::111122223333:root', accountId: '111122223333' } });
+    const root = decode({
+      ...sample,
+      userIdentity: { type: 'Root', principalId: '111122223333', arn: 'arn:aws:iam::111122223333:root', accountId: '111122223333' },
+    });
     expect(root.user).toBe('arn:aws:iam::111122223333:root');
     const sso = decode({
       ...sample,
-      userIdentity: { type: 'AssumedRole', principalId: 'AROAEXAMPLE:bob@example.com', arn: 'arn:aws:sts::111122223333:assumed-role/AWSReservedSSO_Admin_0123/Bob@Example.com', accountId: '111122223333' },
+      userIdentity: {
+        type: 'AssumedRole',
+        principalId: 'AROAEXAMPLE:bob@example.com',
+        arn: 'arn:aws:sts::111122223333:assumed-role/AWSReservedSSO_Admin_0123/Bob@Example.com',
+        accountId: '111122223333',
+      },
     });
     expect(sso.user).toBe('bob@example.com');
   });
@@ -131,7 +150,14 @@ describe('cloudtrail profile', () => {
 });
 
 describe('generic profile', () => {
-  const p = genericProfile('idp', { type: '=login', user: 'subject.email|subject.id', time: 'ts', 'geo.lat': 'loc.0', 'geo.lon': 'where.lon', outcome: 'result' });
+  const p = genericProfile('idp', {
+    type: '=login',
+    user: 'subject.email|subject.id',
+    time: 'ts',
+    'geo.lat': 'loc.0',
+    'geo.lon': 'where.lon',
+    outcome: 'result',
+  });
 
   it('maps dotted paths, alternatives and constants, keeping source fields', () => {
     const src = { subject: { id: 'u-1' }, ts: '2026-11-23T08:00:00Z', where: { lon: 2 }, result: 'ok', extra: 1 };

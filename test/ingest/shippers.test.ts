@@ -110,7 +110,14 @@ describe('Redis-list shippers → list bridge → stream', () => {
   });
 
   it('an Okta System Log event shipped as is (auto-detected)', async () => {
-    const okta = { uuid: 'u-1', published: '2026-11-23T08:00:00.000Z', eventType: 'user.session.start', actor: { id: '00u1', type: 'User', alternateId: 'alice@example.com' }, outcome: { result: 'SUCCESS' }, client: { ipAddress: '81.2.69.142' } };
+    const okta = {
+      uuid: 'u-1',
+      published: '2026-11-23T08:00:00.000Z',
+      eventType: 'user.session.start',
+      actor: { id: '00u1', type: 'User', alternateId: 'alice@example.com' },
+      outcome: { result: 'SUCCESS' },
+      client: { ipAddress: '81.2.69.142' },
+    };
     const [e] = await viaList('okta', [JSON.stringify(okta)]);
     expect(e).toMatchObject({ ...want, id: 'u-1', vendor: 'okta' });
   });
@@ -120,7 +127,24 @@ describe('XADD straight to the stream', () => {
   it('both shapes: one JSON field, and flat fields with dotted keys', async () => {
     const stream = `${prefix}:xadd`;
     await redis.xadd(stream, '*', 'event', appLine);
-    await redis.xadd(stream, '*', 'type', 'login', 'user', 'alice@example.com', 'time', '2026-11-23T08:00:00Z', 'ip', '81.2.69.142', 'outcome', 'success', 'geo.lat', '51.5', 'geo.lon', '-0.12');
+    await redis.xadd(
+      stream,
+      '*',
+      'type',
+      'login',
+      'user',
+      'alice@example.com',
+      'time',
+      '2026-11-23T08:00:00Z',
+      'ip',
+      '81.2.69.142',
+      'outcome',
+      'success',
+      'geo.lat',
+      '51.5',
+      'geo.lon',
+      '-0.12',
+    );
     const events = (await readStream(redis, stream)).map(({ id, fields }) => decodeEntry({ stream, id, fields, deliveries: 1 }));
     expect(events[0]).toEqual({ ok: true, event: want });
     expect(events[1]).toEqual({ ok: true, event: { ...want, geo: { lat: 51.5, lon: -0.12 } } });

@@ -353,7 +353,13 @@ describe('expiry in event time', () => {
     const now = T0 + 3 * DAY;
     const r = reduce(emptyState(USER), londonSydney(), BEHAVIORS, now, LIMITS);
     expect(r.hits).toHaveLength(1);
-    expect(r.hits[0]).toMatchObject({ behavior: 'impossible_travel', time: T0 + 2 * HOUR, processedAt: now, expiresAt: T0 + 26 * HOUR, expiredOnArrival: true });
+    expect(r.hits[0]).toMatchObject({
+      behavior: 'impossible_travel',
+      time: T0 + 2 * HOUR,
+      processedAt: now,
+      expiresAt: T0 + 26 * HOUR,
+      expiredOnArrival: true,
+    });
     expect(r.changes).toEqual([]);
     expect(r.state).toMatchObject({ level: 'low', version: 0, behaviors: {}, changedAt: 0 });
     expect(nextExpiry(r.state)).toBeNull();

@@ -256,7 +256,13 @@ describe('ExpirySweeper', () => {
     const happened = NOW - 90 * 60_000; // processed 90 min late; endpoint_detection expires after 2 h
     const until = happened + 2 * HOUR;
     await scorer(store).score(
-      [{ ref: { stream: ACTIVITY, id: `${NOW}-0` }, deliveries: 1, event: { type: 'endpoint', id: 'late-1', user, time: happened, vendor: 'crowdstrike', detection: 'malware', severity: 'critical' } }],
+      [
+        {
+          ref: { stream: ACTIVITY, id: `${NOW}-0` },
+          deliveries: 1,
+          event: { type: 'endpoint', id: 'late-1', user, time: happened, vendor: 'crowdstrike', detection: 'malware', severity: 'critical' },
+        },
+      ],
       0,
     );
     expect(Number(await redis.zscore(keys.expiry, user))).toBe(until);

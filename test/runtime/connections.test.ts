@@ -26,7 +26,10 @@ describe('closeConnection', () => {
   it('ends a connection that cannot reach Redis: no more reconnecting, queued commands fail', async () => {
     const redis = connect(`redis://127.0.0.1:${await deadPort()}`, logger, 'test-dead');
     await waitFor(() => redis.status === 'reconnecting' || redis.status === 'connecting', { what: 'reconnecting' });
-    const queued = redis.get('never-answered').then(() => 'answered', (e: Error) => e);
+    const queued = redis.get('never-answered').then(
+      () => 'answered',
+      (e: Error) => e,
+    );
     await closeConnection(redis);
     await waitFor(() => redis.status === 'end', { timeout: 1000, what: 'end' });
     expect(await queued).toBeInstanceOf(Error);

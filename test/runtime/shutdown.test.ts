@@ -14,20 +14,41 @@ describe('runShutdown', () => {
 
   it('abandons a step that overruns its own bound and goes on with the next', async () => {
     const ran: string[] = [];
-    const r = await runShutdown([{ name: 'stuck', run: never, maxMs: 20 }, { name: 'next', run: async () => void ran.push('next') }], 5000, Date.now());
+    const r = await runShutdown(
+      [
+        { name: 'stuck', run: never, maxMs: 20 },
+        { name: 'next', run: async () => void ran.push('next') },
+      ],
+      5000,
+      Date.now(),
+    );
     expect(r.abandoned).toEqual(['stuck']);
     expect(ran).toEqual(['next']);
   });
 
   it('once the deadline has passed, names the hung step and every step not started', async () => {
     const ran: string[] = [];
-    const r = await runShutdown([{ name: 'hung', run: never }, { name: 'later', run: async () => void ran.push('later') }], 50, Date.now());
+    const r = await runShutdown(
+      [
+        { name: 'hung', run: never },
+        { name: 'later', run: async () => void ran.push('later') },
+      ],
+      50,
+      Date.now(),
+    );
     expect(r.abandoned).toEqual(['hung', 'later']);
     expect(ran).toEqual([]);
   });
 
   it('records a failing step and continues', async () => {
-    const r = await runShutdown([{ name: 'boom', run: () => Promise.reject(new Error('x')) }, { name: 'ok', run: async () => undefined }], 1000, Date.now());
+    const r = await runShutdown(
+      [
+        { name: 'boom', run: () => Promise.reject(new Error('x')) },
+        { name: 'ok', run: async () => undefined },
+      ],
+      1000,
+      Date.now(),
+    );
     expect(r).toEqual({ abandoned: [], failed: [{ step: 'boom', err: 'x' }] });
   });
 });

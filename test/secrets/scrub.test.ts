@@ -8,13 +8,45 @@ const jwt = `${b64({ alg: 'ES256', typ: 'JWT' })}.${b64({ sub: 'alice', exp: 1 }
 const OPAQUE = 'Zk3Qp9vX2mL8rT4wYb6NcH1sJd7GfA0eKu5V';
 
 describe('secret names (normalised: case, -/_, camelCase)', () => {
-  it.each(['accessToken', 'sessionToken', 'SAMLResponse', 'refresh-token', 'client_secret', 'password', 'Password', 'assertion', 'saml', 'apiKey', 'x-api-key', 'cookie', 'Set-Cookie', 'authorization', 'id_token', 'PASSWD', 'otp', 'private_key', 'credentials'])(
-    '%s is secret',
-    (n) => expect(isSecretName(n)).toBe(true),
-  );
-  it.each(['user', 'id', 'time', 'session', 'ip', 'geo', 'country', 'device', 'posture', 'footprint', 'outcome', 'reason', 'groups', 'email', 'auth_time', 'app'])('%s is not', (n) =>
-    expect(isSecretName(n)).toBe(false),
-  );
+  it.each([
+    'accessToken',
+    'sessionToken',
+    'SAMLResponse',
+    'refresh-token',
+    'client_secret',
+    'password',
+    'Password',
+    'assertion',
+    'saml',
+    'apiKey',
+    'x-api-key',
+    'cookie',
+    'Set-Cookie',
+    'authorization',
+    'id_token',
+    'PASSWD',
+    'otp',
+    'private_key',
+    'credentials',
+  ])('%s is secret', (n) => expect(isSecretName(n)).toBe(true));
+  it.each([
+    'user',
+    'id',
+    'time',
+    'session',
+    'ip',
+    'geo',
+    'country',
+    'device',
+    'posture',
+    'footprint',
+    'outcome',
+    'reason',
+    'groups',
+    'email',
+    'auth_time',
+    'app',
+  ])('%s is not', (n) => expect(isSecretName(n)).toBe(false));
 });
 
 describe('secret values (by shape, on token boundaries, after URL-decoding)', () => {
@@ -32,7 +64,14 @@ describe('secret values (by shape, on token boundaries, after URL-decoding)', ()
   it('long opaque high-entropy tokens, not hex digests, UUIDs, words or hosts', () => {
     expect(looksLikeOpaqueToken(OPAQUE)).toBe(true);
     expect(scrubText(`key ${OPAQUE} end`)).toBe(`key [redacted token sha256:${sha256Hex(OPAQUE)}] end`);
-    for (const keep of [sha256Hex('x'), '3f2a0c1e-8b7d-4c5a-9e6f-112233445566', 'www.example.com', 'London, GB', 'connected via 10.0.0.1', 'averyveryverylongwordwithoutanydigitsatall']) {
+    for (const keep of [
+      sha256Hex('x'),
+      '3f2a0c1e-8b7d-4c5a-9e6f-112233445566',
+      'www.example.com',
+      'London, GB',
+      'connected via 10.0.0.1',
+      'averyveryverylongwordwithoutanydigitsatall',
+    ]) {
       expect(scrubText(keep)).toBe(keep);
     }
   });

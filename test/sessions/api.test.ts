@@ -61,8 +61,14 @@ describe('session audit API', () => {
     const one = await call('GET', '/v1/sessions/s-2s');
     expect(one.status).toBe(200);
     expect(one.json).toMatchObject({
-      session_id: 's-2s', user: 'alice+ops@example.com', idp: 'okta', claims: { email: 'alice@example.com', groups: ['eng'] },
-      device: { id: 'd-9' }, network: { asn: 2856, colo: 'LHR', via: 'warp' }, ip: '81.2.69.142', geo: { city: 'London' },
+      session_id: 's-2s',
+      user: 'alice+ops@example.com',
+      idp: 'okta',
+      claims: { email: 'alice@example.com', groups: ['eng'] },
+      device: { id: 'd-9' },
+      network: { asn: 2856, colo: 'LHR', via: 'warp' },
+      ip: '81.2.69.142',
+      geo: { city: 'London' },
     });
 
     await sleep(2200);
@@ -106,7 +112,12 @@ describe('session audit API', () => {
     expect(revoked).toEqual([{ id: changeId, user: 'bob@example.com', sessionId: 's-rev', reason: 'lost laptop', actor: res.json.actor, time: res.json.time }]);
     const { entries } = await audit.list({ action: 'session.revoked' });
     expect(entries).toHaveLength(1);
-    expect(entries[0]).toMatchObject({ action: 'session.revoked', actor: res.json.actor, target: 's-rev', details: { user: 'bob@example.com', reason: 'lost laptop' } });
+    expect(entries[0]).toMatchObject({
+      action: 'session.revoked',
+      actor: res.json.actor,
+      target: 's-rev',
+      details: { user: 'bob@example.com', reason: 'lost laptop' },
+    });
   });
 
   it('DELETE takes ?reason= and defaults the reason', async () => {

@@ -22,10 +22,9 @@ const sent: SessionRevocation[] = [];
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'rs-sessions-cli-'));
   writeFileSync(join(dir, 'riskstream.yaml'), `redis:\n  prefix: ${t.prefix}\n`);
-  const ids = [
-    login({ sessionId: 'cli-1', time: Date.now() - 2000 }),
-    login({ sessionId: 'cli-2', user: 'bob@example.com', time: Date.now() - 1000 }),
-  ].map((e) => buildIdentity(e, settings())!);
+  const ids = [login({ sessionId: 'cli-1', time: Date.now() - 2000 }), login({ sessionId: 'cli-2', user: 'bob@example.com', time: Date.now() - 1000 })].map(
+    (e) => buildIdentity(e, settings())!,
+  );
   await store.put(ids);
 });
 afterEach(() => vi.restoreAllMocks());
@@ -98,7 +97,10 @@ describe('riskstream sessions', () => {
     const made = await setQueueSinkFactory({ config, redis: t.redis, keys: t.keys });
     const { createSessionService, createSessionStore } = await import('../../src/sessions/service.js');
     const audit = new AuditLog(t.redis, `${t.prefix}:audit`);
-    await createSessionService({ store: createSessionStore(t.redis, t.keys, () => config.raw.sessions), audit, onRevoked: made.sink }).revoke('cli-3', { actor: 'cli:test', reason: 'stolen' });
+    await createSessionService({ store: createSessionStore(t.redis, t.keys, () => config.raw.sessions), audit, onRevoked: made.sink }).revoke('cli-3', {
+      actor: 'cli:test',
+      reason: 'stolen',
+    });
     await made.close?.();
     const q = createSetQueue(t.redis, t.keys);
     try {

@@ -56,10 +56,7 @@ describe('session id collision', () => {
   it("a refused login trimmed from the other user's full list never deletes the owner's session", async () => {
     const small = new SessionStore(t.redis, t.keys, { now, maxPerUser: 2 });
     await small.put([ident({ sessionId: 's-owned', expiresAt: T0 + 60_000 })]);
-    await small.put([
-      ident({ sessionId: 'b-1', user: BOB, expiresAt: T0 + 3_600_000 }),
-      ident({ sessionId: 'b-2', user: BOB, expiresAt: T0 + 3_600_000 }),
-    ]);
+    await small.put([ident({ sessionId: 'b-1', user: BOB, expiresAt: T0 + 3_600_000 }), ident({ sessionId: 'b-2', user: BOB, expiresAt: T0 + 3_600_000 })]);
     // Bob's colliding login would be his soonest-expiring session: the per-user trim picks it.
     const r = await small.put([ident({ sessionId: 's-owned', user: BOB, expiresAt: T0 + 30_000 })]);
     expect(r.refused).toHaveLength(1);

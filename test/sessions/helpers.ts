@@ -98,7 +98,10 @@ export function settings(over: Partial<Config['raw']['sessions']> = {}): Config[
 }
 
 /** The admin API over a session service, with a recording sink. */
-export async function buildApi(t: { redis: Redis; keys: Keys; prefix: string }, now?: () => number): Promise<{
+export async function buildApi(
+  t: { redis: Redis; keys: Keys; prefix: string },
+  now?: () => number,
+): Promise<{
   app: FastifyInstance;
   service: SessionService;
   store: SessionStore;

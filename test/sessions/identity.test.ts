@@ -110,7 +110,12 @@ describe('buildIdentity', () => {
     e.session!.claims = { email: 'a@x', EMAIL: 'b@x', nested: { ssn: '123', deep: [{ ssn: '456', ok: 1 }] }, groups: ['eng'] };
     e.device!.email = 'kept: redact_claims only apply under claims';
     const id = buildIdentity(e, cfg)!;
-    expect(id.claims).toEqual({ email: '[redacted]', EMAIL: '[redacted]', nested: { ssn: '[redacted]', deep: [{ ssn: '[redacted]', ok: 1 }] }, groups: ['eng'] });
+    expect(id.claims).toEqual({
+      email: '[redacted]',
+      EMAIL: '[redacted]',
+      nested: { ssn: '[redacted]', deep: [{ ssn: '[redacted]', ok: 1 }] },
+      groups: ['eng'],
+    });
     expect(id.device?.email).toBe('kept: redact_claims only apply under claims');
   });
 
@@ -143,7 +148,13 @@ describe('buildIdentity', () => {
 
   it('derives the device-registry entry', () => {
     const id = buildIdentity(login({ time: T, sessionId: 's-1' }), cfg)!;
-    expect(deviceIdentity(id)).toEqual({ id: 'd-9', posture: { os: 'macOS 15.1', disk_encrypted: true, firewall: true }, last_seen: T, ip: '81.2.69.142', session_id: 's-1' });
+    expect(deviceIdentity(id)).toEqual({
+      id: 'd-9',
+      posture: { os: 'macOS 15.1', disk_encrypted: true, firewall: true },
+      last_seen: T,
+      ip: '81.2.69.142',
+      session_id: 's-1',
+    });
     expect(deviceIdentity({ ...id, device: { posture: {} } })).toBeNull();
   });
 });

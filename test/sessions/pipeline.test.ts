@@ -68,7 +68,12 @@ describe('session-audit pipeline', () => {
   it('the RxJS operator stores each batch, then passes it on unchanged and in order', async () => {
     const b1 = batchOf([login({ sessionId: 'rx-1' })]);
     const b2 = batchOf([login({ sessionId: 'rx-2' }), { ...login({ sessionId: 'rx-no' }), outcome: 'failure' }]);
-    const out = await lastValueFrom(from([b1, b2]).pipe(auditSessions(store, () => settings()), toArray()));
+    const out = await lastValueFrom(
+      from([b1, b2]).pipe(
+        auditSessions(store, () => settings()),
+        toArray(),
+      ),
+    );
     expect(out).toEqual([b1, b2]);
     expect(await storedIds()).toEqual(['rx-1', 'rx-2']);
   });

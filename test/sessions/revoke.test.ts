@@ -31,12 +31,27 @@ describe('revokeSession', () => {
     const loginAt = await seed('s1');
     const calls: SessionRevocation[] = [];
     const r = await revokeSession({ store, audit, onRevoked: (c) => void calls.push(c), now: () => NOW }, 's1', { actor: 'admin:x', reason: 'stolen' });
-    const change = { id: revocationId({ session_id: 's1', login_at: loginAt }), user: 'alice@example.com', sessionId: 's1', reason: 'stolen', actor: 'admin:x', time: NOW };
+    const change = {
+      id: revocationId({ session_id: 's1', login_at: loginAt }),
+      user: 'alice@example.com',
+      sessionId: 's1',
+      reason: 'stolen',
+      actor: 'admin:x',
+      time: NOW,
+    };
     expect(r.change).toEqual(change);
     expect(calls).toEqual([change]);
     expect(await store.get('s1')).toBeNull();
     const { entries } = await audit.list();
-    expect(entries).toEqual([expect.objectContaining({ action: 'session.revoked', actor: 'admin:x', target: 's1', time: NOW, details: expect.objectContaining({ user: 'alice@example.com', reason: 'stolen' }) })]);
+    expect(entries).toEqual([
+      expect.objectContaining({
+        action: 'session.revoked',
+        actor: 'admin:x',
+        target: 's1',
+        time: NOW,
+        details: expect.objectContaining({ user: 'alice@example.com', reason: 'stolen' }),
+      }),
+    ]);
   });
 
   it('unknown id → NOT_FOUND, nothing audited, sink not called; a pasted token is not echoed', async () => {
@@ -53,7 +68,9 @@ describe('revokeSession', () => {
 
   it('a failing sink: the session stays revoked, the failure is audited, INTERNAL is thrown', async () => {
     await seed('s2');
-    const err = await revokeSession({ store, audit, onRevoked: () => Promise.reject(new Error('queue down')) }, 's2', { actor: 'a', reason: 'r' }).catch((e: unknown) => e);
+    const err = await revokeSession({ store, audit, onRevoked: () => Promise.reject(new Error('queue down')) }, 's2', { actor: 'a', reason: 'r' }).catch(
+      (e: unknown) => e,
+    );
     expect(isRiskstreamError(err, 'INTERNAL')).toBe(true);
     expect(await store.get('s2')).toBeNull();
     expect((await audit.list()).entries.map((e) => e.action)).toEqual(['session.revoke_notify_failed', 'session.revoked']);
@@ -62,14 +79,32 @@ describe('revokeSession', () => {
   it('the SET-queue sink enqueues one session-revoked job per receiver that wants it', async () => {
     const loginAt = await seed('s3');
     const rx = (name: string, events: ResolvedReceiver['events']): ResolvedReceiver =>
-      ({ name, kind: 'ssf', endpoint: 'https://rx.example/ssf', audience: 'https://rx.example', events, enabled: true, alg: 'ES256', subject_format: 'email', timeout: 10_000 }) as ResolvedReceiver;
+      ({
+        name,
+        kind: 'ssf',
+        endpoint: 'https://rx.example/ssf',
+        audience: 'https://rx.example',
+        events,
+        enabled: true,
+        alg: 'ES256',
+        subject_format: 'email',
+        timeout: 10_000,
+      }) as ResolvedReceiver;
     const queue = createSetQueue(t.redis, t.keys);
     try {
       const sink = setQueueSink(queue, () => [rx('wants', ['session-revoked']), rx('other', ['risk-level-change'])]);
       const r = await revokeSession({ store, audit, onRevoked: sink, now: () => NOW }, 's3', { actor: 'admin:x', reason: 'stolen' });
       expect(r.change.id).toBe(revocationId({ session_id: 's3', login_at: loginAt }));
       const job = await queue.queue.getJob(sessionRevokedJobId('wants', 's3', r.change.id));
-      expect(job?.data).toMatchObject({ event: 'session-revoked', receiver: 'wants', user: 'alice@example.com', sessionId: 's3', reason: 'stolen', initiatingEntity: 'admin', time: NOW });
+      expect(job?.data).toMatchObject({
+        event: 'session-revoked',
+        receiver: 'wants',
+        user: 'alice@example.com',
+        sessionId: 's3',
+        reason: 'stolen',
+        initiatingEntity: 'admin',
+        time: NOW,
+      });
       expect(await queue.queue.getJob(sessionRevokedJobId('other', 's3', r.change.id))).toBeUndefined();
     } finally {
       await queue.close();

@@ -9,7 +9,15 @@ import { Keys } from '../../src/keys.js';
 import type { DeliveryOutcome } from '../../src/ssf/deliver-job.js';
 import { startDeliveryWorker, type DeliveryWorker } from '../../src/ssf/delivery-worker.js';
 import { KeyRing } from '../../src/ssf/key-ring.js';
-import { createSetQueue, enqueueLevelChange, enqueueSessionRevoked, enqueueVerification, jtiFor, levelChangeJobId, type SetQueue } from '../../src/ssf/queue.js';
+import {
+  createSetQueue,
+  enqueueLevelChange,
+  enqueueSessionRevoked,
+  enqueueVerification,
+  jtiFor,
+  levelChangeJobId,
+  type SetQueue,
+} from '../../src/ssf/queue.js';
 import { CAEP_RISK_LEVEL_CHANGE, CAEP_SESSION_REVOKED, OKTA_USER_RISK_CHANGE, SSF_VERIFICATION } from '../../src/ssf/set-builder.js';
 import { change, onlyEvent, startReceiver, testReceiver, verifySet, type Answer } from './helpers.js';
 import { cleanup, redisClient, testPrefix, waitFor } from '../helpers/redis.js';
@@ -85,7 +93,15 @@ describe('SET delivery worker', () => {
     expect(payload.iss).toBe(ISSUER);
     const log = await auditOf('r503');
     expect(log.map((e) => e.action)).toEqual(['set.retry', 'set.retry', 'set.retry', 'set.delivered']);
-    expect(log[3]!.details).toMatchObject({ user: 'u503@example.com', event: 'risk-level-change', jti: jtiFor(id!), version: 1, outcome: 'delivered', status: 202, attempts: 4 });
+    expect(log[3]!.details).toMatchObject({
+      user: 'u503@example.com',
+      event: 'risk-level-change',
+      jti: jtiFor(id!),
+      version: 1,
+      outcome: 'delivered',
+      status: 202,
+      attempts: 4,
+    });
     expect(log[0]!.details).toMatchObject({ outcome: 'http', status: 503, attempts: 1 });
   });
 
@@ -187,7 +203,12 @@ describe('SET delivery worker', () => {
     closers.push(() => new Promise((r) => jwksServer.close(() => r())));
     const jwks = createRemoteJWKSet(new URL(`http://127.0.0.1:${(jwksServer.address() as AddressInfo).port}/jwks.json`));
 
-    const okta = await receiver('okta', () => ({ status: 202 }), { kind: 'okta', alg: 'RS256', audience: 'https://org.okta.test', authorizationValue: 'SSWS okta-token' });
+    const okta = await receiver('okta', () => ({ status: 202 }), {
+      kind: 'okta',
+      alg: 'RS256',
+      audience: 'https://org.okta.test',
+      authorizationValue: 'SSWS okta-token',
+    });
     const ssf = await receiver('ssf', () => ({ status: 204 }), { subject_format: 'opaque' });
     const c = change('ushape@example.com', 4, 'low', 'high', { behaviors: ['impossible_travel', 'dlp_detection'] });
     await enqueueLevelChange(q, c, [okta.cfg, ssf.cfg]);
@@ -213,7 +234,15 @@ describe('SET delivery worker', () => {
     expect(s.payload.sub_id).toEqual({ format: 'opaque', id: 'ushape@example.com' });
     expect(onlyEvent(s.payload)).toEqual([
       CAEP_RISK_LEVEL_CHANGE,
-      { principal: 'USER', current_level: 'HIGH', previous_level: 'LOW', risk_reason: 'impossible_travel, dlp_detection', event_timestamp: Math.floor(c.time / 1000), initiating_entity: 'system', reason_admin: { en: c.reason } },
+      {
+        principal: 'USER',
+        current_level: 'HIGH',
+        previous_level: 'LOW',
+        risk_reason: 'impossible_travel, dlp_detection',
+        event_timestamp: Math.floor(c.time / 1000),
+        initiating_entity: 'system',
+        reason_admin: { en: c.reason },
+      },
     ]);
     expect(o.payload.txn).toBe(c.id);
     expect(s.payload.txn).toBe(c.id);
@@ -223,11 +252,19 @@ describe('SET delivery worker', () => {
 
   it('delivers session-revoked and verification SETs', async () => {
     const { rx, cfg } = await receiver('rsess', () => ({ status: 202 }));
-    await enqueueSessionRevoked(q, { id: 'rev-9', user: 'usess@example.com', sessionId: 's-9', reason: 'revoked by admin', initiatingEntity: 'admin', time: Date.now() }, [cfg]);
+    await enqueueSessionRevoked(
+      q,
+      { id: 'rev-9', user: 'usess@example.com', sessionId: 's-9', reason: 'revoked by admin', initiatingEntity: 'admin', time: Date.now() },
+      [cfg],
+    );
     await enqueueVerification(q, 'rsess', 'ver-1', 'state-xyz');
     await waitFor(() => rx.requests.length === 2, { timeout: 5000, what: 'two SETs' });
     const byType = new Map(rx.requests.map((r) => [onlyEvent(r.claims)[0], r.claims]));
-    expect(byType.get(CAEP_SESSION_REVOKED)?.sub_id).toEqual({ format: 'complex', user: { format: 'email', email: 'usess@example.com' }, session: { format: 'opaque', id: 's-9' } });
+    expect(byType.get(CAEP_SESSION_REVOKED)?.sub_id).toEqual({
+      format: 'complex',
+      user: { format: 'email', email: 'usess@example.com' },
+      session: { format: 'opaque', id: 's-9' },
+    });
     expect(byType.get(SSF_VERIFICATION)?.events).toEqual({ [SSF_VERIFICATION]: { state: 'state-xyz' } });
   });
 
@@ -246,7 +283,11 @@ describe('SET delivery worker', () => {
     const c = change('uhorizon@example.com', 1, 'low', 'high');
     const jobId = levelChangeJobId(cfg.name, c.user, c.version);
     // Enqueued "almost a horizon ago": only ~400 ms of retrying left.
-    await q.queue.add('risk-level-change', { event: 'risk-level-change', change: c, receiver: cfg.name, jti: jtiFor(jobId) }, { jobId, timestamp: Date.now() - delivery.horizon + 400 });
+    await q.queue.add(
+      'risk-level-change',
+      { event: 'risk-level-change', change: c, receiver: cfg.name, jti: jtiFor(jobId) },
+      { jobId, timestamp: Date.now() - delivery.horizon + 400 },
+    );
     await waitFor(async () => (await jobState(jobId)) === 'failed', { timeout: 5000, what: 'failure at the horizon' });
     expect(rx.requests.length).toBeGreaterThanOrEqual(2);
     const log = await auditOf('rhorizon');

@@ -165,7 +165,8 @@ describe('ssf.allowed_endpoints', () => {
   });
 
   it('entries are validated, in the config too', () => {
-    for (const ok of ['127.0.0.1', '10.0.0.0/8', 'fd00::/8', 'rx.internal', 'rx.internal:8443', '[::1]:9000', '::1']) expect(isAllowedEndpointEntry(ok), ok).toBe(true);
+    for (const ok of ['127.0.0.1', '10.0.0.0/8', 'fd00::/8', 'rx.internal', 'rx.internal:8443', '[::1]:9000', '::1'])
+      expect(isAllowedEndpointEntry(ok), ok).toBe(true);
     for (const bad of ['http://x/y', 'a b', 'x/y', 'user@host']) expect(isAllowedEndpointEntry(bad), bad).toBe(false);
     expect(riskstreamSchema.safeParse({ ssf: { allowed_endpoints: ['10.0.0.0/8', 'rx.internal:8443'] } }).success).toBe(true);
     expect(riskstreamSchema.safeParse({ ssf: { allowed_endpoints: ['https://rx.internal/events'] } }).success).toBe(false);

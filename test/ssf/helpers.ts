@@ -71,7 +71,13 @@ export function testReceiver(name: string, endpoint: string, over: Partial<Resol
 }
 
 /** A level change with defaults. */
-export function change(user: string, version: number, previous: LevelChange['previous'], current: LevelChange['current'], over: Partial<LevelChange> = {}): LevelChange {
+export function change(
+  user: string,
+  version: number,
+  previous: LevelChange['previous'],
+  current: LevelChange['current'],
+  over: Partial<LevelChange> = {},
+): LevelChange {
   return {
     id: `chg-${user}-${version}`,
     user,

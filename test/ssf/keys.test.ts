@@ -25,7 +25,9 @@ afterAll(async () => {
 const rx = testReceiver('acme', 'https://acme.example.net/ssf');
 
 function signWith(ring: KeyRing, alg: SigningAlg, jti: string) {
-  return buildAndSign(ring, alg, (key) => buildLevelChangeSet({ issuer: 'https://rs.example.com', receiver: rx, key, now: Date.now(), jti, change: change('a@example.com', 1, 'low', 'high') }));
+  return buildAndSign(ring, alg, (key) =>
+    buildLevelChangeSet({ issuer: 'https://rs.example.com', receiver: rx, key, now: Date.now(), jti, change: change('a@example.com', 1, 'low', 'high') }),
+  );
 }
 
 async function expectError(p: Promise<unknown>, code: string, notContaining: string[] = []): Promise<Error> {
@@ -110,14 +112,24 @@ describe('signing keys', () => {
     ring.setCurrent(gen.key);
     const full = await exportJWK(await importPKCS8(await readFile(gen.privateKeyFile, 'utf8'), 'RS256', { extractable: true }));
     const secrets = [full.d!, full.p!, full.q!, full.dp!, full.dq!, full.qi!];
-    const outputs = [JSON.stringify(ring), inspect(ring, { depth: 10, showHidden: true }), JSON.stringify(gen.key), inspect(gen.key, { depth: 10, showHidden: true }), JSON.stringify(ring.jwks()), inspect(gen, { depth: 10 })];
+    const outputs = [
+      JSON.stringify(ring),
+      inspect(ring, { depth: 10, showHidden: true }),
+      JSON.stringify(gen.key),
+      inspect(gen.key, { depth: 10, showHidden: true }),
+      JSON.stringify(ring.jwks()),
+      inspect(gen, { depth: 10 }),
+    ];
     for (const out of outputs) {
       expect(out).not.toMatch(/PRIVATE KEY/);
       for (const s of secrets) expect(out).not.toContain(s);
     }
     expect(JSON.stringify(ring)).toContain(gen.kid);
     for (const k of ring.jwks().keys) for (const m of ['d', 'p', 'q', 'dp', 'dq', 'qi']) expect(k).not.toHaveProperty(m);
-    const err = await expectError(Promise.resolve().then(() => new KeyRing().key('ES256')), 'KEY_NOT_FOUND');
+    const err = await expectError(
+      Promise.resolve().then(() => new KeyRing().key('ES256')),
+      'KEY_NOT_FOUND',
+    );
     expect(err.message).toMatch(/no ES256 signing key/);
   });
 });

@@ -43,10 +43,22 @@ describe('pushSet (RFC 8935)', () => {
 
   it.each<[string, Answer, unknown]>([
     ['204 is delivered', { status: 204 }, { kind: 'delivered', status: 204 }],
-    ['400 invalid_request is permanent', { status: 400, body: { err: 'invalid_request', description: 'bad' } }, { kind: 'permanent', status: 400, err: 'invalid_request', description: 'bad' }],
-    ['400 authentication_failed is permanent', { status: 400, body: { err: 'authentication_failed' } }, { kind: 'permanent', status: 400, err: 'authentication_failed' }],
+    [
+      '400 invalid_request is permanent',
+      { status: 400, body: { err: 'invalid_request', description: 'bad' } },
+      { kind: 'permanent', status: 400, err: 'invalid_request', description: 'bad' },
+    ],
+    [
+      '400 authentication_failed is permanent',
+      { status: 400, body: { err: 'authentication_failed' } },
+      { kind: 'permanent', status: 400, err: 'authentication_failed' },
+    ],
     ['400 without a body is permanent', { status: 400 }, { kind: 'permanent', status: 400, err: 'invalid_request' }],
-    ['400 invalid_key is its own kind', { status: 400, body: { err: 'invalid_key', description: 'kid?' } }, { kind: 'invalid_key', status: 400, err: 'invalid_key', description: 'kid?' }],
+    [
+      '400 invalid_key is its own kind',
+      { status: 400, body: { err: 'invalid_key', description: 'kid?' } },
+      { kind: 'invalid_key', status: 400, err: 'invalid_key', description: 'kid?' },
+    ],
     ['401 is unauthorized', { status: 401 }, { kind: 'unauthorized', status: 401 }],
     ['403 is unauthorized', { status: 403, body: { err: 'access_denied' } }, { kind: 'unauthorized', status: 403 }],
     ['404 is permanent', { status: 404 }, { kind: 'permanent', status: 404, err: 'http_404' }],
@@ -81,7 +93,7 @@ describe('pushSet (RFC 8935)', () => {
     expect(await pushSet({ endpoint: `http://127.0.0.1:${port}/`, set: SET, timeoutMs: 1000 })).toMatchObject({ kind: 'retryable', reason: 'network' });
   });
 
-  it('a receiver\'s error text is cut to 256 characters with control characters replaced', async () => {
+  it("a receiver's error text is cut to 256 characters with control characters replaced", async () => {
     const description = `\u001b]0;owned\u0007<script>x</script>\r\n${'A'.repeat(5000)}`;
     const rx = await answerWith({ status: 400, body: { err: `invalid_request\u001b[2J${'e'.repeat(200)}`, description } });
     const out = (await pushSet({ endpoint: rx.url, set: SET, timeoutMs: 2000 })) as { kind: string; err: string; description: string };

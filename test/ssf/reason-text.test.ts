@@ -22,7 +22,11 @@ const RAISED = { previous: 'low', current: 'high', behaviors: ['impossible_trave
 describe('reason texts in several languages', () => {
   it.each([
     ['none configured: the English admin reason only', undefined, { reason_admin: { en: RAISED.reason } }],
-    ['English asked for: English admin and end-user texts', ['en'], { reason_admin: { en: RAISED.reason }, reason_user: { en: 'Unusual activity was detected on your account.' } }],
+    [
+      'English asked for: English admin and end-user texts',
+      ['en'],
+      { reason_admin: { en: RAISED.reason }, reason_user: { en: 'Unusual activity was detected on your account.' } },
+    ],
     [
       'German and French: behaviors by name (unknown ids as they are) and the level change',
       ['de', 'fr'],
@@ -64,14 +68,25 @@ describe('reason texts in several languages', () => {
       reason_admin: { en: 'DLP match', ja: 'リスクレベル 低 → 中: DLP 検出' },
       reason_user: { en: 'Unusual activity was detected on your account.', ja: 'お客様のアカウントで通常と異なるアクティビティが検出されました。' },
     });
-    const revoked = buildSessionRevokedSet({ ...env, revoked: { id: 'r1', user: 'alice@example.com', sessionId: 's1', reason: 'stolen', initiatingEntity: 'admin', time: 1_795_420_800_000 } });
-    expect(revoked.claims.events[CAEP_SESSION_REVOKED]).toMatchObject({ reason_admin: { en: 'stolen', ja: '管理者によりセッションが取り消されました: stolen' } });
+    const revoked = buildSessionRevokedSet({
+      ...env,
+      revoked: { id: 'r1', user: 'alice@example.com', sessionId: 's1', reason: 'stolen', initiatingEntity: 'admin', time: 1_795_420_800_000 },
+    });
+    expect(revoked.claims.events[CAEP_SESSION_REVOKED]).toMatchObject({
+      reason_admin: { en: 'stolen', ja: '管理者によりセッションが取り消されました: stolen' },
+    });
   });
 
   it('config accepts the catalogue’s languages and names an unknown one', () => {
-    const ok = configDir({ 'riskstream.yaml': 'receivers:\n  - name: a\n    kind: ssf\n    endpoint: https://a.example/push\n    audience: https://a.example\n    reason_languages: [de, ja]\n' });
+    const ok = configDir({
+      'riskstream.yaml':
+        'receivers:\n  - name: a\n    kind: ssf\n    endpoint: https://a.example/push\n    audience: https://a.example\n    reason_languages: [de, ja]\n',
+    });
     expect(loadConfig(ok).receivers[0]!.reason_languages).toEqual(['de', 'ja']);
-    const bad = configDir({ 'riskstream.yaml': 'receivers:\n  - name: a\n    kind: ssf\n    endpoint: https://a.example/push\n    audience: https://a.example\n    reason_languages: [de, klingon]\n' });
+    const bad = configDir({
+      'riskstream.yaml':
+        'receivers:\n  - name: a\n    kind: ssf\n    endpoint: https://a.example/push\n    audience: https://a.example\n    reason_languages: [de, klingon]\n',
+    });
     try {
       loadConfig(bad);
       expect.unreachable('an unknown language must be refused');

@@ -1,11 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import {
-  buildLevelChangeSet,
-  buildSessionRevokedSet,
-  buildVerificationSet,
-  userSubject,
-  type SetEnvelope,
-} from '../../src/ssf/set-builder.js';
+import { buildLevelChangeSet, buildSessionRevokedSet, buildVerificationSet, userSubject, type SetEnvelope } from '../../src/ssf/set-builder.js';
 import { change, testReceiver } from './helpers.js';
 import type { SigningAlg } from '../../src/types.js';
 
@@ -97,7 +91,14 @@ describe('set-builder (known answers)', () => {
   });
 
   it('CAEP session-revoked with a complex {user, session} subject', () => {
-    const revoked = { id: 'rev-1', user: 'alice@example.com', sessionId: 's-123', reason: 'revoked by admin', initiatingEntity: 'admin' as const, time: 1_795_420_801_000 };
+    const revoked = {
+      id: 'rev-1',
+      user: 'alice@example.com',
+      sessionId: 's-123',
+      reason: 'revoked by admin',
+      initiatingEntity: 'admin' as const,
+      time: 1_795_420_801_000,
+    };
     expect(buildSessionRevokedSet({ ...env(), revoked })).toEqual({
       header: { alg: 'ES256', typ: 'secevent+jwt', kid: 'kid-1' },
       claims: {

@@ -31,7 +31,17 @@ const resolver: Resolver = async (host) => {
 
 function service(ssf: Record<string, unknown> = {}): StreamService {
   const settings = riskstreamSchema.parse({ ssf }).ssf;
-  return new StreamService(redis, new SsfStreamStore(redis, keys), q, audit, () => 'https://riskstream.test', 1000, () => 'ES256', () => settings, resolver);
+  return new StreamService(
+    redis,
+    new SsfStreamStore(redis, keys),
+    q,
+    audit,
+    () => 'https://riskstream.test',
+    1000,
+    () => 'ES256',
+    () => settings,
+    resolver,
+  );
 }
 
 async function code(p: Promise<unknown>): Promise<string> {
@@ -97,7 +107,9 @@ describe('stream endpoints at create / update', () => {
     await svc.update(s.stream_id, push('http://127.0.0.1:9/other?key=k3y'), caller, 'ssf:test');
     const { entries } = await audit.list({ count: 1000 });
     const mine = entries.filter((e) => e.details.stream_id === s.stream_id);
-    expect(mine.map((e) => e.details.endpoint)).toEqual(expect.arrayContaining(['http://[redacted]@127.0.0.1:9/push?[redacted]', 'http://127.0.0.1:9/other?[redacted]']));
+    expect(mine.map((e) => e.details.endpoint)).toEqual(
+      expect.arrayContaining(['http://[redacted]@127.0.0.1:9/push?[redacted]', 'http://127.0.0.1:9/other?[redacted]']),
+    );
     expect(JSON.stringify(mine)).not.toMatch(/pa55word|t0ps3cret|k3y|frag/);
     await svc.delete(s.stream_id, caller, 'ssf:test');
   });

@@ -37,6 +37,13 @@ describe('a self-registered stream as a delivery receiver', () => {
 
   it('a new stream gets its aud from the endpoint origin (SSF §8.1.1: transmitter-supplied) and the default events', () => {
     const s = newStream({ endpoint_url: 'https://rx.example:8443/ssf/push?x=1' }, 'owner-1', 'st-2', 5);
-    expect(s).toMatchObject({ stream_id: 'st-2', owner: 'owner-1', aud: 'https://rx.example:8443', events_requested: DEFAULT_EVENTS, status: 'enabled', created_at: 5 });
+    expect(s).toMatchObject({
+      stream_id: 'st-2',
+      owner: 'owner-1',
+      aud: 'https://rx.example:8443',
+      events_requested: DEFAULT_EVENTS,
+      status: 'enabled',
+      created_at: 5,
+    });
   });
 });

@@ -94,7 +94,17 @@ export async function api<T>(path: string, init: { method?: string; body?: unkno
 
 /* ---- shapes of the API's answers: the console routes' own types (src/api/views/), the rest (CONTRACT.md §5) here ---- */
 
-export type { Behavior, BehaviorsView, DeliveriesView, Delivery, Receiver, ReceiverHealth, ReceiversView, TableUser, UsersTable } from '../../src/api/views/console.js';
+export type {
+  Behavior,
+  BehaviorsView,
+  DeliveriesView,
+  Delivery,
+  Receiver,
+  ReceiverHealth,
+  ReceiversView,
+  TableUser,
+  UsersTable,
+} from '../../src/api/views/console.js';
 export type { AuditEntry, AuditPage, UserRisk } from '../../src/api/views/admin.js';
 
 export interface RiskChangeEvent {
@@ -155,4 +165,3 @@ export interface Device {
   ip?: string;
   session_id: string;
 }
-

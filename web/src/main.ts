@@ -57,7 +57,10 @@ function shell(): void {
   const whoText = h('span', { class: 'who muted small', id: 'who' });
   void api<{ actor: string }>('/v1/whoami')
     .then((r) => {
-      whoText.replaceChildren('signed in as ', h('a', { class: 'mono', href: `#/audit?actor=${encodeURIComponent(r.actor)}`, title: 'Your actions in the audit log' }, r.actor));
+      whoText.replaceChildren(
+        'signed in as ',
+        h('a', { class: 'mono', href: `#/audit?actor=${encodeURIComponent(r.actor)}`, title: 'Your actions in the audit log' }, r.actor),
+      );
     })
     .catch(() => undefined);
   main = h('main', { id: 'main', tabindex: -1 });
@@ -81,7 +84,13 @@ function shell(): void {
           NAV.map(([id, href, label]) => h('li', null, h('a', { href, 'data-nav': id }, label))),
         ),
       ),
-      h('div', { class: 'top-right' }, whoText, liveText, h('button', { type: 'button', class: 'btn btn-quiet', 'on:click': () => signOut('Signed out.') }, 'Sign out')),
+      h(
+        'div',
+        { class: 'top-right' },
+        whoText,
+        liveText,
+        h('button', { type: 'button', class: 'btn btn-quiet', 'on:click': () => signOut('Signed out.') }, 'Sign out'),
+      ),
     ),
     status,
     main,

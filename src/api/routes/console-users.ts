@@ -12,21 +12,23 @@ type Query = { level?: string; behavior?: string; q?: string; cursor?: string; l
  * first) with their active behaviors, filtered by level, behavior id and a user substring; the
  * level counts. Read through the risk store (src/risk/users-table.ts).
  */
-export const consoleUsersRoutes = (deps: { users: UsersTableReader }): RouteModule => (app) => {
-  app.get<{ Querystring: Query }>('/v1/console/users', async (req): Promise<UsersTable> => {
-    const q = req.query;
-    const limit = intParam(q.limit, 'limit', 50, 500);
-    let level: RiskLevel | undefined;
-    if (q.level) {
-      if (!RISK_LEVELS.includes(q.level as RiskLevel)) throw new RiskstreamError('BAD_REQUEST', `level must be one of ${RISK_LEVELS.join(', ')}`);
-      level = q.level as RiskLevel;
-    }
-    return deps.users.page({
-      limit,
-      ...(level ? { level } : {}),
-      ...(q.behavior !== undefined ? { behavior: q.behavior } : {}),
-      ...(q.q !== undefined ? { needle: q.q } : {}),
-      ...(q.cursor ? { cursor: q.cursor } : {}),
+export const consoleUsersRoutes =
+  (deps: { users: UsersTableReader }): RouteModule =>
+  (app) => {
+    app.get<{ Querystring: Query }>('/v1/console/users', async (req): Promise<UsersTable> => {
+      const q = req.query;
+      const limit = intParam(q.limit, 'limit', 50, 500);
+      let level: RiskLevel | undefined;
+      if (q.level) {
+        if (!RISK_LEVELS.includes(q.level as RiskLevel)) throw new RiskstreamError('BAD_REQUEST', `level must be one of ${RISK_LEVELS.join(', ')}`);
+        level = q.level as RiskLevel;
+      }
+      return deps.users.page({
+        limit,
+        ...(level ? { level } : {}),
+        ...(q.behavior !== undefined ? { behavior: q.behavior } : {}),
+        ...(q.q !== undefined ? { needle: q.q } : {}),
+        ...(q.cursor ? { cursor: q.cursor } : {}),
+      });
     });
-  });
-};
+  };

@@ -7,18 +7,20 @@ import type { IngestService } from '../../ingest/http-ingest.js';
  * Fluent Bit's http outputs send them. Good events are XADDed to their stream in one pipeline,
  * bad ones to the dead-letter stream; 202 `{accepted, rejected, errors}`; 429 under back-pressure.
  */
-export const eventsRoutes = (deps: { ingest: IngestService }): RouteModule => (app, ctx) => {
-  // Take the raw body for every content type: parsing (and decompression) is ours.
-  app.register(async (scope) => {
-    scope.removeAllContentTypeParsers();
-    scope.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit: ctx.config().raw.http.body_limit }, (_req, body, done) => done(null, body));
-    scope.post('/v1/events', { config: { scope: 'ingest' } }, async (req, reply) => {
-      const { ingest } = deps;
-      await ingest.checkBackpressure();
-      const body = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
-      if (body.length === 0) throw new RiskstreamError('BAD_REQUEST', 'empty body: send NDJSON, a JSON array or a JSON object');
-      const r = await ingest.accept(body, { contentType: req.headers['content-type'], contentEncoding: req.headers['content-encoding'] });
-      return reply.code(202).send(r);
+export const eventsRoutes =
+  (deps: { ingest: IngestService }): RouteModule =>
+  (app, ctx) => {
+    // Take the raw body for every content type: parsing (and decompression) is ours.
+    app.register(async (scope) => {
+      scope.removeAllContentTypeParsers();
+      scope.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit: ctx.config().raw.http.body_limit }, (_req, body, done) => done(null, body));
+      scope.post('/v1/events', { config: { scope: 'ingest' } }, async (req, reply) => {
+        const { ingest } = deps;
+        await ingest.checkBackpressure();
+        const body = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
+        if (body.length === 0) throw new RiskstreamError('BAD_REQUEST', 'empty body: send NDJSON, a JSON array or a JSON object');
+        const r = await ingest.accept(body, { contentType: req.headers['content-type'], contentEncoding: req.headers['content-encoding'] });
+        return reply.code(202).send(r);
+      });
     });
-  });
-};
+  };

@@ -20,42 +20,54 @@ export interface ReceiversDeps {
  * `GET /v1/receivers` (admin): configured (and SSF-stream) receivers without secrets, with
  * delivery health from the audit log (last 24 h) and per-receiver queue depth.
  */
-export const receiversRoutes = (deps: ReceiversDeps): RouteModule => (app, ctx) => {
-  app.get('/v1/receivers', async (): Promise<ReceiversView> => {
-    const configNames = new Set(ctx.config().receivers.map((r) => r.name));
-    const all = deps.receivers();
-    const since = Date.now() - HEALTH_WINDOW_MS;
-    const window = await deliveryHealth(deps.audit, all.map((r) => r.name), since);
-    const health = window.health;
-    let queue: Record<string, number> = {};
-    try {
-      queue = await queueCounts(deps.setQueue);
-    } catch {
-      queue = {};
-    }
-    const queued = await countQueued(deps.setQueue, health);
-    const receivers = all.map((r) => ({
-      name: r.name,
-      source: configNames.has(r.name) ? ('config' as const) : ('ssf-stream' as const),
-      kind: r.kind,
-      enabled: r.enabled,
-      endpoint: displayEndpoint(r.endpoint),
-      audience: r.audience,
-      subject_format: r.subject_format,
-      events: r.events,
-      alg: r.alg,
-      timeout_ms: r.timeout,
-      rate_limit: r.rate_limit ?? null,
-      authorization: r.authorizationValue ? ('set' as const) : ('none' as const),
-      health: health.get(r.name) ?? blankHealth(),
-    }));
-    // Receivers seen in recent deliveries but no longer configured.
-    const removed = [...health.entries()].filter(([name]) => !all.some((r) => r.name === name)).map(([name, h]) => ({ name, health: h }));
-    return {
-      receivers,
-      removed,
-      queue,
-      window: { since: isoOrNull(since), entries: window.scanned, complete: window.complete, queue_jobs_scanned: queued.scanned, queue_truncated: queued.truncated },
-    };
-  });
-};
+export const receiversRoutes =
+  (deps: ReceiversDeps): RouteModule =>
+  (app, ctx) => {
+    app.get('/v1/receivers', async (): Promise<ReceiversView> => {
+      const configNames = new Set(ctx.config().receivers.map((r) => r.name));
+      const all = deps.receivers();
+      const since = Date.now() - HEALTH_WINDOW_MS;
+      const window = await deliveryHealth(
+        deps.audit,
+        all.map((r) => r.name),
+        since,
+      );
+      const health = window.health;
+      let queue: Record<string, number> = {};
+      try {
+        queue = await queueCounts(deps.setQueue);
+      } catch {
+        queue = {};
+      }
+      const queued = await countQueued(deps.setQueue, health);
+      const receivers = all.map((r) => ({
+        name: r.name,
+        source: configNames.has(r.name) ? ('config' as const) : ('ssf-stream' as const),
+        kind: r.kind,
+        enabled: r.enabled,
+        endpoint: displayEndpoint(r.endpoint),
+        audience: r.audience,
+        subject_format: r.subject_format,
+        events: r.events,
+        alg: r.alg,
+        timeout_ms: r.timeout,
+        rate_limit: r.rate_limit ?? null,
+        authorization: r.authorizationValue ? ('set' as const) : ('none' as const),
+        health: health.get(r.name) ?? blankHealth(),
+      }));
+      // Receivers seen in recent deliveries but no longer configured.
+      const removed = [...health.entries()].filter(([name]) => !all.some((r) => r.name === name)).map(([name, h]) => ({ name, health: h }));
+      return {
+        receivers,
+        removed,
+        queue,
+        window: {
+          since: isoOrNull(since),
+          entries: window.scanned,
+          complete: window.complete,
+          queue_jobs_scanned: queued.scanned,
+          queue_truncated: queued.truncated,
+        },
+      };
+    });
+  };

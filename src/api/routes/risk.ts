@@ -35,33 +35,35 @@ function eventsCursor(cursor: string | undefined): string | undefined {
 }
 
 /** Users by level, a user's risk and risk events, and the admin reset. */
-export const riskRoutes = (deps: { risk: RiskService }): RouteModule => (app) => {
-  const { risk } = deps;
+export const riskRoutes =
+  (deps: { risk: RiskService }): RouteModule =>
+  (app) => {
+    const { risk } = deps;
 
-  app.get<{ Querystring: Q }>('/v1/users', async (req) => {
-    const { level } = req.query;
-    if (level !== undefined && !RISK_LEVELS.includes(level as RiskLevel)) {
-      throw new RiskstreamError('BAD_REQUEST', `level must be one of ${RISK_LEVELS.join(', ')}`);
-    }
-    const cursor = listCursor(req.query.cursor);
-    const limit = limitOf(req.query);
-    return risk.list({ ...(level ? { level: level as RiskLevel } : {}), ...(cursor ? { cursor } : {}), ...(limit ? { limit } : {}) });
-  });
+    app.get<{ Querystring: Q }>('/v1/users', async (req) => {
+      const { level } = req.query;
+      if (level !== undefined && !RISK_LEVELS.includes(level as RiskLevel)) {
+        throw new RiskstreamError('BAD_REQUEST', `level must be one of ${RISK_LEVELS.join(', ')}`);
+      }
+      const cursor = listCursor(req.query.cursor);
+      const limit = limitOf(req.query);
+      return risk.list({ ...(level ? { level: level as RiskLevel } : {}), ...(cursor ? { cursor } : {}), ...(limit ? { limit } : {}) });
+    });
 
-  app.get<{ Params: { user: string } }>('/v1/users/:user/risk', async (req): Promise<UserRisk> => risk.get(userParam(req.params.user)));
+    app.get<{ Params: { user: string } }>('/v1/users/:user/risk', async (req): Promise<UserRisk> => risk.get(userParam(req.params.user)));
 
-  app.get<{ Params: { user: string }; Querystring: Q }>('/v1/users/:user/events', async (req) => {
-    const user = userParam(req.params.user);
-    const limit = limitOf(req.query);
-    const cursor = eventsCursor(req.query.cursor);
-    await risk.get(user); // 404 for unknown users
-    return risk.events(user, { ...(cursor ? { cursor } : {}), ...(limit ? { limit } : {}) });
-  });
+    app.get<{ Params: { user: string }; Querystring: Q }>('/v1/users/:user/events', async (req) => {
+      const user = userParam(req.params.user);
+      const limit = limitOf(req.query);
+      const cursor = eventsCursor(req.query.cursor);
+      await risk.get(user); // 404 for unknown users
+      return risk.events(user, { ...(cursor ? { cursor } : {}), ...(limit ? { limit } : {}) });
+    });
 
-  app.post<{ Params: { user: string }; Body: { reason?: string } | undefined }>('/v1/users/:user/risk/reset', async (req) => {
-    const body = req.body && typeof req.body === 'object' ? req.body : {};
-    const reason = typeof body.reason === 'string' ? body.reason.slice(0, 500) : '';
-    const r = await risk.reset(userParam(req.params.user), req.actor, reason);
-    return { user: r.user, previous_level: r.previous, level: r.level, version: r.version, change_id: r.change?.id ?? null };
-  });
-};
+    app.post<{ Params: { user: string }; Body: { reason?: string } | undefined }>('/v1/users/:user/risk/reset', async (req) => {
+      const body = req.body && typeof req.body === 'object' ? req.body : {};
+      const reason = typeof body.reason === 'string' ? body.reason.slice(0, 500) : '';
+      const r = await risk.reset(userParam(req.params.user), req.actor, reason);
+      return { user: r.user, previous_level: r.previous, level: r.level, version: r.version, change_id: r.change?.id ?? null };
+    });
+  };

@@ -51,36 +51,38 @@ function summary(r: RevokedSession): Record<string, unknown> {
  * Session audit API (admin scope): list active sessions, inspect the identity a session was
  * granted, revoke one or all of a user's sessions (each revocation queues a session-revoked SET).
  */
-export const sessionRoutes = (deps: { sessions: SessionService }): RouteModule => (app) => {
-  const { sessions } = deps;
+export const sessionRoutes =
+  (deps: { sessions: SessionService }): RouteModule =>
+  (app) => {
+    const { sessions } = deps;
 
-  app.get('/v1/sessions', async (req) => {
-    const q = req.query as Query;
-    return sessions.store.listAll({ cursor: q.cursor || undefined, limit: parseLimit(q.limit) });
-  });
+    app.get('/v1/sessions', async (req) => {
+      const q = req.query as Query;
+      return sessions.store.listAll({ cursor: q.cursor || undefined, limit: parseLimit(q.limit) });
+    });
 
-  app.get('/v1/sessions/:id', async (req) => {
-    const { id } = req.params as { id: string };
-    const s = await sessions.store.get(id);
-    if (!s) throw new RiskstreamError('NOT_FOUND', 'no active session with this id');
-    return s;
-  });
+    app.get('/v1/sessions/:id', async (req) => {
+      const { id } = req.params as { id: string };
+      const s = await sessions.store.get(id);
+      if (!s) throw new RiskstreamError('NOT_FOUND', 'no active session with this id');
+      return s;
+    });
 
-  app.delete('/v1/sessions/:id', async (req) => {
-    const { id } = req.params as { id: string };
-    return summary(await sessions.revoke(id, { actor: req.actor, reason: reasonOf(req) }));
-  });
+    app.delete('/v1/sessions/:id', async (req) => {
+      const { id } = req.params as { id: string };
+      return summary(await sessions.revoke(id, { actor: req.actor, reason: reasonOf(req) }));
+    });
 
-  app.get('/v1/users/:user/sessions', async (req) => {
-    const user = userParam(req);
-    const svc = sessions;
-    const [list, devices] = await Promise.all([svc.store.listUser(user), svc.store.devices(user)]);
-    return { user, sessions: list, devices };
-  });
+    app.get('/v1/users/:user/sessions', async (req) => {
+      const user = userParam(req);
+      const svc = sessions;
+      const [list, devices] = await Promise.all([svc.store.listUser(user), svc.store.devices(user)]);
+      return { user, sessions: list, devices };
+    });
 
-  app.delete('/v1/users/:user/sessions', async (req) => {
-    const user = userParam(req);
-    const revoked = await sessions.revokeUser(user, { actor: req.actor, reason: reasonOf(req) });
-    return { user, revoked: revoked.length, sessions: revoked.map((r) => r.change.sessionId) };
-  });
-};
+    app.delete('/v1/users/:user/sessions', async (req) => {
+      const user = userParam(req);
+      const revoked = await sessions.revokeUser(user, { actor: req.actor, reason: reasonOf(req) });
+      return { user, revoked: revoked.length, sessions: revoked.map((r) => r.change.sessionId) };
+    });
+  };

@@ -33,69 +33,71 @@ function streamRequest(req: Req, partial: boolean, limits: StreamLimits): Stream
  * tokens with the `ssf` scope (or admin). A stream belongs to the token that created it: other
  * ssf tokens get 404 for it. Streams live in Redis and receive SETs without a restart.
  */
-export const ssfStreamRoutes = (deps: { streams: StreamService }): RouteModule => (app, ctx) => {
-  const { streams } = deps;
-  const limits = (): StreamLimits => ctx.config().raw.ssf.limits;
-  const opts = { config: { scope: 'ssf' as const } };
+export const ssfStreamRoutes =
+  (deps: { streams: StreamService }): RouteModule =>
+  (app, ctx) => {
+    const { streams } = deps;
+    const limits = (): StreamLimits => ctx.config().raw.ssf.limits;
+    const opts = { config: { scope: 'ssf' as const } };
 
-  // Stream configurations and status are per caller and change: never cached (as SSF §8.1's examples answer).
-  app.addHook('onSend', async (req, reply, payload) => {
-    if (req.routeOptions.url?.startsWith('/ssf/')) reply.header('cache-control', 'no-store');
-    return payload;
-  });
+    // Stream configurations and status are per caller and change: never cached (as SSF §8.1's examples answer).
+    app.addHook('onSend', async (req, reply, payload) => {
+      if (req.routeOptions.url?.startsWith('/ssf/')) reply.header('cache-control', 'no-store');
+      return payload;
+    });
 
-  app.post('/ssf/streams', opts, async (req: Req, reply) => {
-    const s = await streams.create(streamRequest(req, false, limits()), caller(ctx, req), req.actor);
-    return reply.code(201).send(streams.view(s));
-  });
+    app.post('/ssf/streams', opts, async (req: Req, reply) => {
+      const s = await streams.create(streamRequest(req, false, limits()), caller(ctx, req), req.actor);
+      return reply.code(201).send(streams.view(s));
+    });
 
-  app.get('/ssf/streams', opts, async (req: Req) => {
-    const id = streamId(req, false);
-    if (id) return streams.view(await streams.get(id, caller(ctx, req)));
-    return (await streams.list(caller(ctx, req))).map((s) => streams.view(s));
-  });
+    app.get('/ssf/streams', opts, async (req: Req) => {
+      const id = streamId(req, false);
+      if (id) return streams.view(await streams.get(id, caller(ctx, req)));
+      return (await streams.list(caller(ctx, req))).map((s) => streams.view(s));
+    });
 
-  app.patch('/ssf/streams', opts, async (req: Req) => {
-    const id = streamId(req)!;
-    return streams.view(await streams.update(id, streamRequest(req, true, limits()), caller(ctx, req), req.actor));
-  });
+    app.patch('/ssf/streams', opts, async (req: Req) => {
+      const id = streamId(req)!;
+      return streams.view(await streams.update(id, streamRequest(req, true, limits()), caller(ctx, req), req.actor));
+    });
 
-  app.put('/ssf/streams', opts, async (req: Req) => {
-    const id = streamId(req)!;
-    return streams.view(await streams.update(id, streamRequest(req, false, limits()), caller(ctx, req), req.actor, true));
-  });
+    app.put('/ssf/streams', opts, async (req: Req) => {
+      const id = streamId(req)!;
+      return streams.view(await streams.update(id, streamRequest(req, false, limits()), caller(ctx, req), req.actor, true));
+    });
 
-  app.delete('/ssf/streams', opts, async (req: Req, reply) => {
-    await streams.delete(streamId(req)!, caller(ctx, req), req.actor);
-    return reply.code(204).send();
-  });
+    app.delete('/ssf/streams', opts, async (req: Req, reply) => {
+      await streams.delete(streamId(req)!, caller(ctx, req), req.actor);
+      return reply.code(204).send();
+    });
 
-  app.get('/ssf/status', opts, async (req: Req) => {
-    const s = await streams.get(streamId(req)!, caller(ctx, req));
-    return { stream_id: s.stream_id, status: s.status, ...(s.reason ? { reason: s.reason } : {}) };
-  });
+    app.get('/ssf/status', opts, async (req: Req) => {
+      const s = await streams.get(streamId(req)!, caller(ctx, req));
+      return { stream_id: s.stream_id, status: s.status, ...(s.reason ? { reason: s.reason } : {}) };
+    });
 
-  app.post('/ssf/status', opts, async (req: Req) => {
-    const status = req.body?.status as StreamStatus;
-    const reason = req.body?.reason === undefined ? undefined : boundedString(req.body.reason, 'reason', limits().description_length);
-    const s = await streams.setStatus(streamId(req)!, status, reason, caller(ctx, req), req.actor);
-    return { stream_id: s.stream_id, status: s.status, ...(s.reason ? { reason: s.reason } : {}) };
-  });
+    app.post('/ssf/status', opts, async (req: Req) => {
+      const status = req.body?.status as StreamStatus;
+      const reason = req.body?.reason === undefined ? undefined : boundedString(req.body.reason, 'reason', limits().description_length);
+      const s = await streams.setStatus(streamId(req)!, status, reason, caller(ctx, req), req.actor);
+      return { stream_id: s.stream_id, status: s.status, ...(s.reason ? { reason: s.reason } : {}) };
+    });
 
-  // SSF §8.1.3.2: "the Event Transmitter responds with an empty 200 OK response".
-  app.post('/ssf/subjects::add', opts, async (req: Req, reply) => {
-    await streams.subjects(streamId(req)!, req.body?.subject, 'add', caller(ctx, req), req.actor);
-    return reply.code(200).send();
-  });
+    // SSF §8.1.3.2: "the Event Transmitter responds with an empty 200 OK response".
+    app.post('/ssf/subjects::add', opts, async (req: Req, reply) => {
+      await streams.subjects(streamId(req)!, req.body?.subject, 'add', caller(ctx, req), req.actor);
+      return reply.code(200).send();
+    });
 
-  app.post('/ssf/subjects::remove', opts, async (req: Req, reply) => {
-    await streams.subjects(streamId(req)!, req.body?.subject, 'remove', caller(ctx, req), req.actor);
-    return reply.code(204).send();
-  });
+    app.post('/ssf/subjects::remove', opts, async (req: Req, reply) => {
+      await streams.subjects(streamId(req)!, req.body?.subject, 'remove', caller(ctx, req), req.actor);
+      return reply.code(204).send();
+    });
 
-  app.post('/ssf/verify', opts, async (req: Req, reply) => {
-    const state = req.body?.state === undefined ? undefined : boundedString(req.body.state, 'state', limits().state_length);
-    await streams.verify(streamId(req)!, state, caller(ctx, req));
-    return reply.code(204).send();
-  });
-};
+    app.post('/ssf/verify', opts, async (req: Req, reply) => {
+      const state = req.body?.state === undefined ? undefined : boundedString(req.body.state, 'state', limits().state_length);
+      await streams.verify(streamId(req)!, state, caller(ctx, req));
+      return reply.code(204).send();
+    });
+  };

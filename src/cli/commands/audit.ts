@@ -16,7 +16,11 @@ export function auditCommand(program: Command): void {
       const cli = await openCli(o.config);
       const log = new AuditLog(cli.redis, cli.config.streams.audit);
       const row = (e: Awaited<ReturnType<AuditLog['list']>>['entries'][number]): Record<string, unknown> => ({
-        time: new Date(e.time).toISOString(), action: e.action, actor: e.actor, target: e.target ?? '', details: e.details,
+        time: new Date(e.time).toISOString(),
+        action: e.action,
+        actor: e.actor,
+        target: e.target ?? '',
+        details: e.details,
       });
       try {
         const { entries } = await log.list({ count: Number(o.lines), ...(o.action ? { action: o.action } : {}) });
@@ -26,7 +30,9 @@ export function auditCommand(program: Command): void {
         let stop = false;
         process.once('SIGINT', () => (stop = true));
         while (!stop) {
-          const res = (await cli.redis.xread('COUNT', 100, 'BLOCK', 1000, 'STREAMS', cli.config.streams.audit, last)) as Array<[string, Array<[string, string[]]>]> | null;
+          const res = (await cli.redis.xread('COUNT', 100, 'BLOCK', 1000, 'STREAMS', cli.config.streams.audit, last)) as Array<
+            [string, Array<[string, string[]]>]
+          > | null;
           for (const [, rows] of res ?? []) {
             for (const [id, f] of rows) {
               last = id;

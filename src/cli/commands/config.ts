@@ -15,7 +15,9 @@ export function configCommand(program: Command): void {
       try {
         const c = loadConfig(o.config);
         const on = c.behaviors.filter((b) => b.enabled).map((b) => `${b.id}(${b.risk_level})`);
-        print(`ok: ${c.files.join(', ')}\n  behaviors enabled${c.shippedBehaviors ? ' (no behaviors.yaml: the shipped defaults)' : ''}: ${on.join(', ') || 'none'}\n  receivers: ${c.receivers.map((r) => `${r.name} (${r.kind})`).join(', ') || 'none'}\n`);
+        print(
+          `ok: ${c.files.join(', ')}\n  behaviors enabled${c.shippedBehaviors ? ' (no behaviors.yaml: the shipped defaults)' : ''}: ${on.join(', ') || 'none'}\n  receivers: ${c.receivers.map((r) => `${r.name} (${r.kind})`).join(', ') || 'none'}\n`,
+        );
       } catch (err) {
         if (isRiskstreamError(err, 'CONFIG_INVALID')) {
           const issues = (err.details?.issues ?? []) as Array<{ file: string; line: number; col: number; message: string }>;

@@ -33,7 +33,7 @@ export function keysCommand(program: Command): void {
       const g = await generateKeyFiles(alg(o.alg), o.out, o.name);
       print(
         `new ${g.alg} key ${g.kid}: ${g.privateKeyFile}\n` +
-          'to rotate: point signing.key_file (or the signing.keys entry) at the new file, add the old key\'s public\n' +
+          "to rotate: point signing.key_file (or the signing.keys entry) at the new file, add the old key's public\n" +
           'JWK file to signing.previous_public_keys, then reload every worker (SIGHUP). Both keys stay in the JWKS.\n',
       );
     });

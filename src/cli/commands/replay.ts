@@ -27,7 +27,11 @@ export function replayCommand(program: Command): void {
           },
         });
         if (tty) process.stderr.write('\n');
-        print(`replayed ${r.sent} events: ${Object.entries(r.byStream).map(([s, n]) => `${s}=${n}`).join(' ')}\n`);
+        print(
+          `replayed ${r.sent} events: ${Object.entries(r.byStream)
+            .map(([s, n]) => `${s}=${n}`)
+            .join(' ')}\n`,
+        );
       } finally {
         await cli.close();
       }

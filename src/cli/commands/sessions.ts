@@ -78,7 +78,10 @@ function details(s: SessionIdentity): string {
   for (const [k, v] of Object.entries(s.device?.posture ?? {})) rows.push({ field: `posture.${k}`, value: v });
   for (const [k, v] of Object.entries(s.claims)) rows.push({ field: `claim.${k}`, value: v });
   for (const [k, v] of Object.entries(s.attributes ?? {})) rows.push({ field: `session.${k}`, value: v });
-  return table(rows.filter((r) => r.value !== undefined && r.value !== ''), ['field', 'value']);
+  return table(
+    rows.filter((r) => r.value !== undefined && r.value !== ''),
+    ['field', 'value'],
+  );
 }
 
 function cliActor(): string {
@@ -113,7 +116,9 @@ export function makeSessionsCommand(sinkFactory: CliSinkFactory = setQueueSinkFa
             const [sessions, devices] = await Promise.all([store.listUser(o.user), store.devices(o.user)]);
             if (o.json) return void print(`${JSON.stringify({ user: o.user, sessions, devices }, null, 2)}\n`);
             print(table(sessions.map(row)));
-            print(`\nDevices\n${table(devices.map((d) => ({ device: d.id, last_seen: iso(d.last_seen), ip: d.ip, session: d.session_id, posture: d.posture })))}`);
+            print(
+              `\nDevices\n${table(devices.map((d) => ({ device: d.id, last_seen: iso(d.last_seen), ip: d.ip, session: d.session_id, posture: d.posture })))}`,
+            );
             return;
           }
           const page = await store.listAll({ cursor: o.cursor, limit: Number(o.limit) });

@@ -5,7 +5,12 @@ type Source = { constant: string } | { paths: string[] };
 
 function parseSource(src: string): Source {
   if (src.startsWith('=')) return { constant: src.slice(1) };
-  return { paths: src.split('|').map((p) => p.trim()).filter(Boolean) };
+  return {
+    paths: src
+      .split('|')
+      .map((p) => p.trim())
+      .filter(Boolean),
+  };
 }
 
 /**

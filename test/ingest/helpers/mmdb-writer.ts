@@ -31,7 +31,21 @@ export interface MmdbOptions {
   buildEpoch?: number;
 }
 
-const TYPE = { pointer: 1, string: 2, double: 3, bytes: 4, uint16: 5, uint32: 6, map: 7, int32: 8, uint64: 9, uint128: 10, array: 11, boolean: 14, float: 15 } as const;
+const TYPE = {
+  pointer: 1,
+  string: 2,
+  double: 3,
+  bytes: 4,
+  uint16: 5,
+  uint32: 6,
+  map: 7,
+  int32: 8,
+  uint64: 9,
+  uint128: 10,
+  array: 11,
+  boolean: 14,
+  float: 15,
+} as const;
 
 /** Control byte(s) + size bytes for `type` with payload `size`. */
 function control(type: number, size: number): Buffer {

@@ -1,5 +1,17 @@
 /** One user: level and why (evidence in words, travel map), timeline with SET outcomes, sessions, reset. */
-import { api, ApiError, qs, seg, type DeliveriesView, type Delivery, type Device, type RiskChangeEvent, type RiskEvent, type Session, type UserRisk } from '../api.js';
+import {
+  api,
+  ApiError,
+  qs,
+  seg,
+  type DeliveriesView,
+  type Delivery,
+  type Device,
+  type RiskChangeEvent,
+  type RiskEvent,
+  type Session,
+  type UserRisk,
+} from '../api.js';
 import { h, Region, type Child } from '../dom.js';
 import { LEVEL_TEXT, duration, humanize, travelPair, travelWords } from '../format.js';
 import { loadWorld, travelMap } from '../map.js';
@@ -120,10 +132,23 @@ function timeline(d: Data): HTMLElement {
         node: h(
           'li',
           { class: `tl-item tl-hit${e.expired_on_arrival ? ' tl-expired' : ''}` },
-          h('div', { class: 'tl-head' }, h('strong', null, humanize(e.behavior)), ' detected ', levelBadge(e.level), ...clocks(e.occurred_at ?? e.time, e.processed_at)),
+          h(
+            'div',
+            { class: 'tl-head' },
+            h('strong', null, humanize(e.behavior)),
+            ' detected ',
+            levelBadge(e.level),
+            ...clocks(e.occurred_at ?? e.time, e.processed_at),
+          ),
           h('p', { class: 'tl-reason' }, travelWords(e.evidence ?? {}) ?? e.summary),
           e.expired_on_arrival
-            ? h('p', { class: 'muted small' }, 'Arrived already expired (it stopped counting at ', time(e.expires_at), '): recorded, but it raised no level and sent no SET.')
+            ? h(
+                'p',
+                { class: 'muted small' },
+                'Arrived already expired (it stopped counting at ',
+                time(e.expires_at),
+                '): recorded, but it raised no level and sent no SET.',
+              )
             : null,
         ),
       });
