@@ -1,7 +1,5 @@
-import { readFileSync, existsSync, statSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { dirname, join, resolve, basename } from 'node:path';
-import { LineCounter, parseDocument, isMap, type Document } from 'yaml';
-import type { z } from 'zod';
 import { RiskstreamError } from '../errors.js';
 import { Keys } from '../keys.js';
 import { packageRoot } from '../package-root.js';
@@ -11,14 +9,9 @@ import { PREDEFINED_KINDS } from '../detect/registry.js';
 import { resolveProfile } from '../ingest/profiles/index.js';
 import { readEnvTokens } from './env-tokens.js';
 import type { ResolvedReceiver } from './receiver.js';
+import { locate, parseFile, pushZodIssues, type ConfigIssue, type Parsed } from './yaml-source.js';
 
-/** One validation problem, located in its file. */
-export interface ConfigIssue {
-  file: string;
-  line: number;
-  col: number;
-  message: string;
-}
+export type { ConfigIssue } from './yaml-source.js';
 
 /** Stream and key names, resolved from the prefix. */
 export interface StreamNames {
@@ -55,72 +48,6 @@ export interface Config {
 export function shippedBehaviorsFile(): string | undefined {
   const f = join(packageRoot(), 'config', 'behaviors.yaml');
   return existsSync(f) ? f : undefined;
-}
-
-interface Parsed {
-  file: string;
-  doc: Document.Parsed;
-  lc: LineCounter;
-}
-
-function parseFile(file: string, issues: ConfigIssue[]): Parsed | undefined {
-  let text: string;
-  try {
-    text = readFileSync(file, 'utf8');
-  } catch {
-    throw new RiskstreamError('CONFIG_NOT_FOUND', `cannot read ${file}`, { file });
-  }
-  const lc = new LineCounter();
-  const doc = parseDocument(text, { lineCounter: lc, prettyErrors: false, uniqueKeys: true });
-  for (const e of doc.errors) {
-    const pos = lc.linePos(e.pos[0]);
-    issues.push({ file, line: pos.line, col: pos.col, message: e.message.split('\n')[0] ?? e.message });
-  }
-  return doc.errors.length ? undefined : { file, doc, lc };
-}
-
-function locate(p: Parsed, path: readonly PropertyKey[], keyOnly = false): { line: number; col: number } {
-  // Walk down to the deepest node that exists; point at the key for unknown keys.
-  let node: unknown = p.doc.contents;
-  let best: [number, number, number] | undefined = (node as { range?: [number, number, number] })?.range;
-  for (const seg of path) {
-    if (!node || typeof node !== 'object' || !('items' in node)) break;
-    const items = (node as { items: unknown[] }).items;
-    let next: unknown;
-    if (isMap(node)) {
-      const pair = (node.items as Array<{ key: { value?: unknown; range?: [number, number, number] }; value: unknown }>).find(
-        (it) => String(it.key?.value) === String(seg),
-      );
-      if (!pair) break;
-      if (keyOnly && seg === path[path.length - 1]) {
-        best = pair.key.range;
-        break;
-      }
-      next = pair.value ?? pair.key;
-      best = (next as { range?: [number, number, number] })?.range ?? pair.key.range ?? best;
-    } else {
-      next = items[Number(seg)];
-      best = (next as { range?: [number, number, number] })?.range ?? best;
-    }
-    node = next;
-  }
-  const pos = p.lc.linePos(best?.[0] ?? 0);
-  return { line: pos.line, col: pos.col };
-}
-
-function pushZodIssues(p: Parsed, prefix: PropertyKey[], err: z.ZodError, issues: ConfigIssue[]): void {
-  for (const issue of err.issues) {
-    if (issue.code === 'unrecognized_keys') {
-      for (const key of issue.keys) {
-        const path = [...prefix, ...issue.path, key];
-        issues.push({ file: p.file, ...locate(p, path, true), message: `unknown key "${path.map(String).join('.')}"` });
-      }
-      continue;
-    }
-    const path = [...prefix, ...issue.path];
-    const where = path.length ? `${path.map(String).join('.')}: ` : '';
-    issues.push({ file: p.file, ...locate(p, path), message: `${where}${issue.message}` });
-  }
 }
 
 /** Validates a behaviors document. Unknown ids, unknown keys, bad durations and levels are issues. */

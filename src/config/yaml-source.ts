@@ -1,0 +1,86 @@
+/**
+ * YAML configuration sources: parsing with line numbers and locating a value's path, so every
+ * validation problem is reported as `file:line:col message`.
+ */
+import { readFileSync } from 'node:fs';
+import { LineCounter, parseDocument, isMap, type Document } from 'yaml';
+import type { z } from 'zod';
+import { RiskstreamError } from '../errors.js';
+
+/** One validation problem, located in its file. */
+export interface ConfigIssue {
+  file: string;
+  line: number;
+  col: number;
+  message: string;
+}
+
+/** A parsed YAML file with its line counter. */
+export interface Parsed {
+  file: string;
+  doc: Document.Parsed;
+  lc: LineCounter;
+}
+
+/** Reads and parses a YAML file; syntax errors become issues (undefined then). */
+export function parseFile(file: string, issues: ConfigIssue[]): Parsed | undefined {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch {
+    throw new RiskstreamError('CONFIG_NOT_FOUND', `cannot read ${file}`, { file });
+  }
+  const lc = new LineCounter();
+  const doc = parseDocument(text, { lineCounter: lc, prettyErrors: false, uniqueKeys: true });
+  for (const e of doc.errors) {
+    const pos = lc.linePos(e.pos[0]);
+    issues.push({ file, line: pos.line, col: pos.col, message: e.message.split('\n')[0] ?? e.message });
+  }
+  return doc.errors.length ? undefined : { file, doc, lc };
+}
+
+/** Line and column of the deepest node on `path` (of the key itself with `keyOnly`). */
+export function locate(p: Parsed, path: readonly PropertyKey[], keyOnly = false): { line: number; col: number } {
+  // Walk down to the deepest node that exists; point at the key for unknown keys.
+  let node: unknown = p.doc.contents;
+  let best: [number, number, number] | undefined = (node as { range?: [number, number, number] })?.range;
+  for (const seg of path) {
+    if (!node || typeof node !== 'object' || !('items' in node)) break;
+    const items = (node as { items: unknown[] }).items;
+    let next: unknown;
+    if (isMap(node)) {
+      const pair = (node.items as Array<{ key: { value?: unknown; range?: [number, number, number] }; value: unknown }>).find(
+        (it) => String(it.key?.value) === String(seg),
+      );
+      if (!pair) break;
+      if (keyOnly && seg === path[path.length - 1]) {
+        best = pair.key.range;
+        break;
+      }
+      next = pair.value ?? pair.key;
+      best = (next as { range?: [number, number, number] })?.range ?? pair.key.range ?? best;
+    } else {
+      next = items[Number(seg)];
+      best = (next as { range?: [number, number, number] })?.range ?? best;
+    }
+    node = next;
+  }
+  const pos = p.lc.linePos(best?.[0] ?? 0);
+  return { line: pos.line, col: pos.col };
+}
+
+/** Turns zod issues into located config issues (`unknown key "a.b"` for unrecognised keys). */
+export function pushZodIssues(p: Parsed, prefix: PropertyKey[], err: z.ZodError, issues: ConfigIssue[]): void {
+  for (const issue of err.issues) {
+    if (issue.code === 'unrecognized_keys') {
+      for (const key of issue.keys) {
+        const path = [...prefix, ...issue.path, key];
+        issues.push({ file: p.file, ...locate(p, path, true), message: `unknown key "${path.map(String).join('.')}"` });
+      }
+      continue;
+    }
+    const path = [...prefix, ...issue.path];
+    const where = path.length ? `${path.map(String).join('.')}: ` : '';
+    issues.push({ file: p.file, ...locate(p, path), message: `${where}${issue.message}` });
+  }
+}
