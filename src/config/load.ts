@@ -2,7 +2,6 @@ import { existsSync, statSync } from 'node:fs';
 import { dirname, join, resolve, basename } from 'node:path';
 import { RiskstreamError } from '../errors.js';
 import { Keys } from '../keys.js';
-import { packageRoot } from '../package-root.js';
 import { riskstreamSchema, type RiskstreamFileConfig, RECEIVER_EVENTS } from './schema.js';
 import { schemaFor, type BehaviorConfig, type BehaviorKind } from './behaviors-schema.js';
 import { PREDEFINED_KINDS } from '../detect/registry.js';
@@ -10,8 +9,11 @@ import { resolveProfile } from '../ingest/profiles/index.js';
 import { readEnvTokens } from './env-tokens.js';
 import type { ResolvedReceiver } from './receiver.js';
 import { locate, parseFile, pushZodIssues, type ConfigIssue, type Parsed } from './yaml-source.js';
+import { looksLikeBehaviors, shippedBehaviorsFile } from './behaviors-file.js';
+import { parseResponses, RESPONSES_KEY, type ResponseRule } from './responses.js';
 
 export type { ConfigIssue } from './yaml-source.js';
+export { shippedBehaviorsFile } from './behaviors-file.js';
 
 /** Stream and key names, resolved from the prefix. */
 export interface StreamNames {
@@ -32,6 +34,8 @@ export interface Config {
   raw: RiskstreamFileConfig;
   streams: StreamNames;
   behaviors: BehaviorConfig[];
+  /** `responses:` of behaviors.yaml (src/config/responses.ts). */
+  responses: ResponseRule[];
   receivers: ResolvedReceiver[];
   redisUrl: string;
   prefix: string;
@@ -44,12 +48,6 @@ export interface Config {
   shippedBehaviors: boolean;
 }
 
-/** The package's own `config/behaviors.yaml` (the commented defaults); undefined if it was installed without it. */
-export function shippedBehaviorsFile(): string | undefined {
-  const f = join(packageRoot(), 'config', 'behaviors.yaml');
-  return existsSync(f) ? f : undefined;
-}
-
 /** Validates a behaviors document. Unknown ids, unknown keys, bad durations and levels are issues. */
 export function parseBehaviors(p: Parsed | undefined, issues: ConfigIssue[]): BehaviorConfig[] {
   if (!p) return [];
@@ -60,6 +58,7 @@ export function parseBehaviors(p: Parsed | undefined, issues: ConfigIssue[]): Be
   }
   const out: BehaviorConfig[] = [];
   for (const [id, raw] of Object.entries(data as Record<string, unknown>)) {
+    if (id === RESPONSES_KEY) continue; // not a behavior: parseResponses reads it
     const schema = schemaFor(id, raw);
     if (!schema) {
       issues.push({
@@ -87,7 +86,7 @@ export function parseBehaviors(p: Parsed | undefined, issues: ConfigIssue[]): Be
   return out;
 }
 
-/** Where a problem at `path` is: its node in the parsed file, else the file's start. */
+/** Where a problem at `path` is (its node in the parsed file, else the file's start). */
 type Locator = (path: readonly PropertyKey[]) => { line: number; col: number };
 
 function expandEnv(value: string, what: string, issue: (message: string) => void): string | undefined {
@@ -135,17 +134,6 @@ function resolveReceivers(raw: RiskstreamFileConfig, file: string, issues: Confi
   return out;
 }
 
-function looksLikeBehaviors(p: Parsed): boolean {
-  const js = p.doc.toJS();
-  if (!js || typeof js !== 'object') return false;
-  const keys = Object.keys(js);
-  return (
-    keys.length > 0 &&
-    keys.every((k) => !['redis', 'streams', 'http', 'signing', 'issuer', 'receivers'].includes(k)) &&
-    Object.values(js).some((v) => v && typeof v === 'object' && ('risk_level' in v || 'enabled' in v || 'kind' in v))
-  );
-}
-
 /**
  * Loads and validates configuration from a directory (`riskstream.yaml` + `behaviors.yaml`)
  * or a single file. Throws CONFIG_INVALID with `details.issues` (file, line, col, message).
@@ -189,6 +177,7 @@ export function loadConfig(path: string, env: NodeJS.ProcessEnv = process.env): 
     else pushZodIssues(mainParsed, [], r.error, issues);
   }
   const behaviors = parseBehaviors(behaviorsParsed, issues);
+  const responses = parseResponses(behaviorsParsed, behaviors, issues);
   if (mainParsed) {
     for (const [stream, profile] of Object.entries(raw.mapping.streams)) {
       try {
@@ -233,6 +222,7 @@ export function loadConfig(path: string, env: NodeJS.ProcessEnv = process.env): 
       group: s.group,
     },
     behaviors,
+    responses,
     receivers,
     redisUrl: env.REDIS_URL ?? raw.redis.url,
     prefix,

@@ -1,0 +1,23 @@
+/** Finding the behaviors file: the shipped defaults, and telling a behaviors document from a main config. */
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { packageRoot } from '../package-root.js';
+import type { Parsed } from './yaml-source.js';
+
+/** The package's own `config/behaviors.yaml` (the commented defaults); undefined if it was installed without it. */
+export function shippedBehaviorsFile(): string | undefined {
+  const f = join(packageRoot(), 'config', 'behaviors.yaml');
+  return existsSync(f) ? f : undefined;
+}
+
+/** True when a file given as the main config is in fact a behaviors document. */
+export function looksLikeBehaviors(p: Parsed): boolean {
+  const js = p.doc.toJS();
+  if (!js || typeof js !== 'object') return false;
+  const keys = Object.keys(js);
+  return (
+    keys.length > 0 &&
+    keys.every((k) => !['redis', 'streams', 'http', 'signing', 'issuer', 'receivers'].includes(k)) &&
+    Object.values(js).some((v) => v && typeof v === 'object' && ('risk_level' in v || 'enabled' in v || 'kind' in v))
+  );
+}

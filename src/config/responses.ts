@@ -1,0 +1,57 @@
+/**
+ * `responses:` in behaviors.yaml — automatic responses to a user's risk:
+ *
+ * ```yaml
+ * responses:
+ *   - when: {level: high}                 # the user reaches this level (or higher)
+ *     revoke_sessions: true
+ *   - when: {behavior: session_hijack}    # a hit of this behavior id
+ *     revoke_sessions: true
+ * ```
+ */
+import { z } from 'zod';
+import type { BehaviorConfig } from './behaviors-schema.js';
+import { locate, pushZodIssues, type ConfigIssue, type Parsed } from './yaml-source.js';
+
+/** The top-level key of behaviors.yaml that holds the response rules (never a behavior id). */
+export const RESPONSES_KEY = 'responses';
+
+const ruleSchema = z.strictObject({
+  when: z.union(
+    [
+      z.strictObject({ level: z.enum(['medium', 'high'], { message: 'must be medium or high' }) }),
+      z.strictObject({ behavior: z.string().min(1) }),
+    ],
+    { error: 'must be {level: medium|high} or {behavior: <behavior id>}' },
+  ),
+  revoke_sessions: z.boolean(),
+});
+
+/** One validated response rule. */
+export type ResponseRule = z.output<typeof ruleSchema>;
+
+/**
+ * Validates the `responses` list of a behaviors document; problems (unknown keys, a `when` that
+ * names no level or behavior, a behavior id not configured) become located issues.
+ */
+export function parseResponses(p: Parsed | undefined, behaviors: readonly BehaviorConfig[], issues: ConfigIssue[]): ResponseRule[] {
+  const data: unknown = p?.doc.toJS();
+  if (!p || !data || typeof data !== 'object' || !(RESPONSES_KEY in data)) return [];
+  const raw = (data as Record<string, unknown>)[RESPONSES_KEY] ?? [];
+  const r = z.array(ruleSchema, { error: 'must be a list of {when, revoke_sessions}' }).safeParse(raw);
+  if (!r.success) {
+    pushZodIssues(p, [RESPONSES_KEY], r.error, issues);
+    return [];
+  }
+  const ids = new Set(behaviors.map((b) => b.id));
+  r.data.forEach((rule, i) => {
+    if ('behavior' in rule.when && !ids.has(rule.when.behavior)) {
+      issues.push({
+        file: p.file,
+        ...locate(p, [RESPONSES_KEY, i, 'when', 'behavior']),
+        message: `${RESPONSES_KEY}.${i}.when.behavior: no behavior "${rule.when.behavior}" is configured`,
+      });
+    }
+  });
+  return r.data;
+}

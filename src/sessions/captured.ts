@@ -1,0 +1,60 @@
+/**
+ * The I/O edge of session_hijack: attaches to every event that uses a session (carries
+ * `session.id` and is not a successful login) what that session's login captured, for the pure
+ * detector (src/detect/session-hijack.ts) to compare. The baseline is the stored identity
+ * (src/sessions/store.ts); a session whose login is in the same batch (stored beside scoring,
+ * so not yet readable) is taken from that login — the earliest one, as the store's first binding
+ * wins. A session riskstream never saw gets nothing, so it is never flagged.
+ */
+import { attachCaptured, sessionProperties, type CapturedSession } from '../detect/session-hijack.js';
+import type { CanonicalEvent, StreamEvent } from '../types.js';
+import { isSessionLogin, storedSessionId, type SessionIdentity } from './identity.js';
+import type { SessionStore } from './store.js';
+
+/** The baseline a stored identity gives. */
+export function capturedFromIdentity(s: SessionIdentity): CapturedSession {
+  return { session_id: s.session_id, user: s.user, login_at: s.login_at, ...sessionProperties(s) };
+}
+
+function usesSession(e: CanonicalEvent): string | undefined {
+  if (isSessionLogin(e)) return undefined;
+  const id = e.session?.id as unknown;
+  return (typeof id === 'string' && id !== '') || (typeof id === 'number' && Number.isFinite(id)) ? storedSessionId(String(id)) : undefined;
+}
+
+/** The earliest session login per stored session id among `events` (pure). */
+export function batchLogins(events: readonly StreamEvent[]): Map<string, CapturedSession> {
+  const out = new Map<string, CapturedSession>();
+  for (const { event: e } of events) {
+    if (!isSessionLogin(e) || !Number.isFinite(e.time)) continue;
+    const sid = storedSessionId(String(e.session!.id));
+    const prev = out.get(sid);
+    if (prev && prev.login_at <= e.time) continue;
+    out.set(sid, { session_id: sid, user: e.user, login_at: e.time, ...sessionProperties(e) });
+  }
+  return out;
+}
+
+/**
+ * Looks up the sessions a batch's events use (one concurrent GET per distinct session) and
+ * attaches each one's captured identity to the events (see {@link attachCaptured}).
+ */
+export async function attachCapturedSessions(store: Pick<SessionStore, 'get'>, events: readonly StreamEvent[]): Promise<void> {
+  const users = new Map<StreamEvent, string>();
+  for (const se of events) {
+    attachCaptured(se.event, undefined);
+    const sid = usesSession(se.event);
+    if (sid !== undefined) users.set(se, sid);
+  }
+  if (users.size === 0) return;
+  const ids = [...new Set(users.values())];
+  const stored = await Promise.all(ids.map((id) => store.get(id)));
+  const found = new Map<string, CapturedSession>();
+  const inBatch = batchLogins(events);
+  ids.forEach((id, i) => {
+    const s = stored[i];
+    const c = s ? capturedFromIdentity(s) : inBatch.get(id);
+    if (c) found.set(id, c);
+  });
+  for (const [se, sid] of users) attachCaptured(se.event, found.get(sid));
+}
