@@ -24,6 +24,10 @@ export class Keys {
   userOutbox(user: string): string {
     return `${this.prefix}:u:{${tag(user)}}:outbox`;
   }
+  /** String (TTL): set once a response policy's trigger (src/sessions/response-policy.ts) has run for the user. */
+  userPolicyDone(user: string, marker: string): string {
+    return `${this.prefix}:u:{${tag(user)}}:policy:${marker}`;
+  }
   /** Sorted set: input entry ids applied to this user and maybe not yet acked (score = id ms). */
   userApplied(user: string): string {
     return `${this.prefix}:u:{${tag(user)}}:applied`;

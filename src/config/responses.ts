@@ -18,10 +18,7 @@ export const RESPONSES_KEY = 'responses';
 
 const ruleSchema = z.strictObject({
   when: z.union(
-    [
-      z.strictObject({ level: z.enum(['medium', 'high'], { message: 'must be medium or high' }) }),
-      z.strictObject({ behavior: z.string().min(1) }),
-    ],
+    [z.strictObject({ level: z.enum(['medium', 'high'], { message: 'must be medium or high' }) }), z.strictObject({ behavior: z.string().min(1) })],
     { error: 'must be {level: medium|high} or {behavior: <behavior id>}' },
   ),
   revoke_sessions: z.boolean(),

@@ -118,7 +118,8 @@ export const sessionHijack: Detector<SessionHijackParams, HijackWindow> = {
     const key = `${sessionId}\u0000${differs.map((p) => `${p}=${seen[p]}`).join('\u0000')}`;
     const reported = Array.isArray(window) ? window : [];
     if (reported.some(([k]) => k === key)) return unchanged; // already reported (a repeat, a replay)
-    const pick = (src: Partial<Record<HijackProperty, string | number>>) => Object.fromEntries(params.compare.filter((p) => src[p] !== undefined).map((p) => [p, src[p]]));
+    const pick = (src: Partial<Record<HijackProperty, string | number>>) =>
+      Object.fromEntries(params.compare.filter((p) => src[p] !== undefined).map((p) => [p, src[p]]));
     const summary = `session ${sessionId} used from ${differs.map((p) => `${label[p](seen[p]!)} (login: ${label[p](captured[p]!)})`).join(', ')}`;
     return {
       window: keep(reported, key, event.time, now, limits),

@@ -3,8 +3,17 @@ import { AuditLog, type AuditEntry } from '../audit/audit-log.js';
 import type { Keys } from '../keys.js';
 import type { BehaviorHit, LevelChange } from '../types.js';
 
-/** Receives committed level changes (enqueues their SET deliveries; must be idempotent per change). */
-export type ChangeSink = (changes: LevelChange[]) => Promise<void>;
+/** A relayed behavior hit and its user. */
+export interface UserHit {
+  user: string;
+  hit: BehaviorHit;
+}
+
+/**
+ * Receives committed level changes (enqueues their SET deliveries) and hits (response policies),
+ * before they leave the outbox: a crash repeats the call, so it must be idempotent per change / hit.
+ */
+export type ChangeSink = (changes: LevelChange[], hits: UserHit[]) => Promise<void>;
 
 /** The audit entry of a level change riskstream made itself (a hit or an expiry; not a reset). */
 export function levelChangedAudit(c: LevelChange): AuditEntry {
@@ -68,6 +77,7 @@ export class OutboxRelay {
     }
     const res = (await read.exec()) ?? [];
     const changes: LevelChange[] = [];
+    const hits: UserHit[] = [];
     const feed: Array<{ kind: string; data: string; user: string }> = [];
     const done: Array<{ user: string; ids: string[] }> = [];
     list.forEach((user, i) => {
@@ -80,11 +90,12 @@ export class OutboxRelay {
         const data = f[f.indexOf('data') + 1] ?? '{}';
         feed.push({ kind, data, user });
         if (kind === 'change') changes.push(JSON.parse(data) as LevelChange);
+        else if (kind === 'hit') hits.push({ user, hit: JSON.parse(data) as BehaviorHit });
       }
       if (ids.length) done.push({ user, ids });
     });
     if (done.length === 0) return [];
-    await this.sink(changes);
+    await this.sink(changes, hits);
     const write = this.redis.pipeline();
     for (const f of feed) write.xadd(this.riskEventsStream, 'MAXLEN', '~', this.maxlen, '*', 'kind', f.kind, 'user', f.user, 'data', f.data);
     if (this.auditStream) {

@@ -7,11 +7,19 @@ import type { StreamEvent } from '../types.js';
 import { createSessionService, createSessionStore, type SessionService } from '../sessions/service.js';
 import { setQueueSink } from '../sessions/set-sink.js';
 import { sessionAudit } from '../../pipelines/session-audit.js';
+import { attachCapturedSessions } from '../sessions/captured.js';
+import { responsePolicy } from '../sessions/response-policy.js';
+import type { LevelChange } from '../types.js';
+import type { UserHit } from '../risk/outbox-relay.js';
 import type { SsfRuntime } from './ssf.js';
 
 /** The session-audit side: store, pipeline stage, service for API and CLI. */
 export interface SessionsRuntime {
   auditBatch(events: StreamEvent[]): Promise<void>;
+  /** Enrich stage: attaches each session use's captured login identity (for session_hijack). */
+  enrich(events: StreamEvent[]): Promise<void>;
+  /** Outbox-relay hook: the `responses:` policies (revoke a user's sessions). */
+  respond(changes: LevelChange[], hits: UserHit[]): Promise<void>;
   service: SessionService;
 }
 
@@ -37,6 +45,17 @@ export function buildSessions(deps: { config: () => Config; redis: Redis; keys: 
         await deps.audit.write({ action: 'session.rebind_refused', actor: 'system', target: x.session_id, details: { user: x.user, owner: x.owner } });
       }
     },
+    enrich: async (events) => {
+      // Only when a session_hijack behavior is on: otherwise no lookups at all.
+      if (deps.config().behaviors.some((b) => b.enabled && b.kind === 'session_hijack')) await attachCapturedSessions(store, events);
+    },
+    respond: responsePolicy({
+      redis: deps.redis,
+      keys: deps.keys,
+      rules: () => deps.config().responses,
+      revokeUser: (user, opts) => service.revokeUser(user, opts),
+      onRevoked: (t, revoked) => deps.logger.info({ user: t.user, trigger: t.marker, sessions: revoked.length }, 'response policy revoked sessions'),
+    }),
     service,
   };
 }

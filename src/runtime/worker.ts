@@ -84,7 +84,10 @@ export async function startWorker(opts: WorkerOptions = {}): Promise<WorkerHandl
     redis,
     keys,
     config.streams.riskEvents,
-    (changes) => ssf.enqueueChanges(changes),
+    async (changes, hits) => {
+      await ssf.enqueueChanges(changes);
+      await sessions.respond(changes, hits); // responses: before the outbox entries are deleted
+    },
     config.raw.streams.maxlen,
     config.streams.audit,
   );
@@ -122,7 +125,10 @@ export async function startWorker(opts: WorkerOptions = {}): Promise<WorkerHandl
         logger.warn({ stream: ref.stream, id: ref.id, code, deliveries }, 'entry failed too often: dead-lettered (processing_failed) and acked');
       },
     },
-    enrich: ingest.enrich,
+    enrich: async (events) => {
+      await ingest.enrich?.(events); // geo first: a session use's country may come from its ip
+      await sessions.enrich(events);
+    },
     deadLetter: (bad) => ingest.deadLetter(bad),
     alsoCommit: [sessions.auditBatch],
     scorer,

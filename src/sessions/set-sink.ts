@@ -4,9 +4,9 @@ import type { SessionRevoked } from '../ssf/set-builder.js';
 import type { StreamService } from '../ssf/stream-service.js';
 import type { RevocationSink, SessionRevocation } from './revoke.js';
 
-/** The SET builder's input for a revocation made by an admin (API or CLI). */
+/** The SET builder's input for a revocation: made by an admin (API or CLI), or by a response policy (actor `policy`). */
 export function toSessionRevoked(r: SessionRevocation): SessionRevoked {
-  return { id: r.id, user: r.user, sessionId: r.sessionId, reason: r.reason, initiatingEntity: 'admin', time: r.time };
+  return { id: r.id, user: r.user, sessionId: r.sessionId, reason: r.reason, initiatingEntity: r.actor === 'policy' ? 'policy' : 'admin', time: r.time };
 }
 
 /**
