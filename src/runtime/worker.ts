@@ -84,10 +84,7 @@ export async function startWorker(opts: WorkerOptions = {}): Promise<WorkerHandl
     redis,
     keys,
     config.streams.riskEvents,
-    async (changes, hits) => {
-      await ssf.enqueueChanges(changes);
-      await sessions.respond(changes, hits); // responses: before the outbox entries are deleted
-    },
+    (changes, hits) => ssf.enqueueChanges(changes).then(() => sessions.respond(changes, hits)), // responses: before the outbox entries go
     config.raw.streams.maxlen,
     config.streams.audit,
   );
@@ -125,10 +122,7 @@ export async function startWorker(opts: WorkerOptions = {}): Promise<WorkerHandl
         logger.warn({ stream: ref.stream, id: ref.id, code, deliveries }, 'entry failed too often: dead-lettered (processing_failed) and acked');
       },
     },
-    enrich: async (events) => {
-      await ingest.enrich?.(events); // geo first: a session use's country may come from its ip
-      await sessions.enrich(events);
-    },
+    enrich: (events) => (ingest.enrich?.(events) ?? Promise.resolve()).then(() => sessions.enrich(events)), // geo first: a use's country may come from its ip
     deadLetter: (bad) => ingest.deadLetter(bad),
     alsoCommit: [sessions.auditBatch],
     scorer,
