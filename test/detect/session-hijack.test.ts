@@ -1,0 +1,118 @@
+import { describe, expect, it } from 'vitest';
+import { behaviorSchema } from '../../src/config/behaviors-schema.js';
+import { detectorFor } from '../../src/detect/registry.js';
+import { attachCaptured, sessionHijack, sessionHijackParams, type CapturedSession, type HijackWindow } from '../../src/detect/session-hijack.js';
+import { reduce } from '../../src/risk/reducer.js';
+import { emptyState } from '../../src/risk/state.js';
+import type { BehaviorConfig } from '../../src/config/behaviors-schema.js';
+import type { CanonicalEvent } from '../../src/types.js';
+import { LIMITS, MIN, T0 } from './fixtures.js';
+
+const ALL = sessionHijackParams.parse({});
+const CAPTURED: CapturedSession = { session_id: 's-123', user: 'alice@example.com', login_at: T0, device: 'd-9', asn: 2856, country: 'GB' };
+
+let seq = 0;
+/** A session use by alice, with the login's identity attached (as the enrich stage does). */
+function use(at: number, extra: Partial<CanonicalEvent> = {}, captured: CapturedSession | null = CAPTURED): CanonicalEvent {
+  const e: CanonicalEvent = {
+    type: 'access',
+    id: `use-${++seq}`,
+    user: 'alice@example.com',
+    time: T0 + at,
+    outcome: 'allowed',
+    session: { id: 's-123' },
+    device: { id: 'd-9' },
+    network: { asn: 2856 },
+    geo: { country: 'GB' },
+    ...extra,
+  };
+  attachCaptured(e, captured ?? undefined);
+  return e;
+}
+
+function run(events: CanonicalEvent[], params = ALL, window?: HijackWindow) {
+  const hits = [];
+  let w = window;
+  for (const e of events) {
+    if (!sessionHijack.accepts(e, params)) continue;
+    const r = sessionHijack.detect(w, { event: e, eventId: e.id! }, params, T0 + 60 * MIN, LIMITS);
+    w = r.window;
+    hits.push(...r.hits);
+  }
+  return { hits, window: w };
+}
+
+describe('session_hijack', () => {
+  it('is registered, with compare defaulting to [device, asn, country]', () => {
+    expect(detectorFor('session_hijack')).toBe(sessionHijack);
+    expect(ALL.compare).toEqual(['device', 'asn', 'country']);
+    expect(behaviorSchema('session_hijack').safeParse({ risk_level: 'high', compare: ['ssid'] }).success).toBe(false);
+    expect(behaviorSchema('session_hijack').safeParse({ risk_level: 'high', compare: [] }).success).toBe(false);
+  });
+
+  it('flags a use from another device, ASN and country; the evidence shows both sides', () => {
+    const e = use(5 * MIN, { device: { id: 'd-77' }, network: { asn: 1221 }, geo: { country: 'au' } });
+    const { hits } = run([e]);
+    expect(hits).toHaveLength(1);
+    expect(hits[0]).toMatchObject({
+      time: T0 + 5 * MIN,
+      eventIds: [e.id],
+      evidence: {
+        session_id: 's-123',
+        login_at: new Date(T0).toISOString(),
+        differs: ['device', 'asn', 'country'],
+        login: { device: 'd-9', asn: 2856, country: 'GB' },
+        event: { device: 'd-77', asn: 1221, country: 'AU' },
+      },
+    });
+    expect(hits[0]!.summary).toBe('session s-123 used from device d-77 (login: device d-9), AS1221 (login: AS2856), AU (login: GB)');
+  });
+
+  it('near misses: same identity, a property missing on either side, a property not in compare', () => {
+    expect(run([use(MIN)]).hits).toEqual([]);
+    expect(run([use(MIN, { device: undefined, network: undefined, geo: { country: 'GB' } })]).hits).toEqual([]);
+    const noDeviceAtLogin = { ...CAPTURED, device: undefined };
+    delete noDeviceAtLogin.device;
+    expect(run([use(MIN, { device: { id: 'd-77' } }, noDeviceAtLogin)]).hits).toEqual([]);
+    const onlyCountry = sessionHijackParams.parse({ compare: ['country'] });
+    expect(run([use(MIN, { device: { id: 'd-77' }, network: { asn: 1221 } })], onlyCountry).hits).toEqual([]);
+    expect(run([use(MIN, { geo: { country: 'AU' } })], onlyCountry).hits).toHaveLength(1);
+  });
+
+  it('never flags a session riskstream never saw, another user’s session, the login itself or a use before the login', () => {
+    expect(run([use(MIN, { device: { id: 'd-77' } }, null)]).hits).toEqual([]);
+    expect(run([use(MIN, { device: { id: 'd-77' } }, { ...CAPTURED, user: 'bob@example.com' })]).hits).toEqual([]);
+    expect(run([use(MIN, { type: 'login', outcome: 'success', device: { id: 'd-77' } })]).hits).toEqual([]);
+    expect(run([use(-MIN, { device: { id: 'd-77' } })]).hits).toEqual([]);
+    // A forged baseline in the input JSON is not the attached one.
+    const forged = JSON.parse(JSON.stringify(use(MIN, { device: { id: 'd-77' } }))) as CanonicalEvent;
+    expect(run([forged]).hits).toEqual([]);
+  });
+
+  it('one hit per session and differing values: repeats and replays add none; another difference is a new hit', () => {
+    const a = use(MIN, { device: { id: 'd-77' } });
+    const b = use(2 * MIN, { device: { id: 'd-77' } });
+    const c = use(3 * MIN, { device: { id: 'd-77' }, geo: { country: 'AU' } });
+    const first = run([a, b, a]);
+    expect(first.hits.map((h) => h.eventIds[0])).toEqual([a.id]);
+    expect(run([a, c]).hits).toHaveLength(2);
+    expect(run([a], ALL, first.window).hits).toEqual([]); // replay against the committed window
+  });
+
+  it('out of order: the flagged sessions and differences do not depend on arrival order', () => {
+    const evs = [use(MIN, { device: { id: 'd-77' } }), use(2 * MIN), use(3 * MIN, { geo: { country: 'AU' } }), use(4 * MIN, { device: { id: 'd-77' } })];
+    const keys = (hs: ReturnType<typeof run>['hits']) => hs.map((h) => JSON.stringify(h.evidence.event)).sort();
+    expect(keys(run([...evs].reverse()).hits)).toEqual(keys(run(evs).hits));
+    expect(run(evs).hits).toHaveLength(2);
+  });
+
+  it('through the reducer: a hijacked session raises the configured level', () => {
+    const behaviors: BehaviorConfig[] = [
+      { id: 'session_hijack', kind: 'session_hijack', enabled: true, risk_level: 'high', expires_after: 24 * 60 * MIN, params: { enabled: true, ...ALL } },
+    ];
+    const e = use(MIN, { network: { asn: 1221 } });
+    const r = reduce(emptyState('alice@example.com'), [{ event: e, ref: { stream: 'activity', id: '1-0' } }], behaviors, T0 + 2 * MIN, LIMITS);
+    expect(r.state.level).toBe('high');
+    expect(r.hits.map((h) => h.behavior)).toEqual(['session_hijack']);
+  });
+});

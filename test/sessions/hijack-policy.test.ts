@@ -1,0 +1,126 @@
+import { afterAll, beforeEach, describe, expect, it } from 'vitest';
+import { AuditLog } from '../../src/audit/audit-log.js';
+import type { ResponseRule } from '../../src/config/responses.js';
+import { capturedOf } from '../../src/detect/session-hijack.js';
+import { changeId } from '../../src/risk/reducer.js';
+import { attachCapturedSessions } from '../../src/sessions/captured.js';
+import { buildIdentity } from '../../src/sessions/identity.js';
+import { policyTriggers, responsePolicy } from '../../src/sessions/response-policy.js';
+import type { SessionRevocation } from '../../src/sessions/revoke.js';
+import { createSessionService } from '../../src/sessions/service.js';
+import { SessionStore } from '../../src/sessions/store.js';
+import type { BehaviorHit, CanonicalEvent, LevelChange } from '../../src/types.js';
+import { batchOf, login, settings, testRedis } from './helpers.js';
+
+const t = testRedis();
+const store = new SessionStore(t.redis, t.keys);
+const audit = new AuditLog(t.redis, `${t.prefix}:audit`);
+const NOW = Date.now();
+
+afterAll(async () => {
+  await t.cleanup();
+  await t.redis.quit();
+});
+beforeEach(() => t.cleanup());
+
+const use = (sessionId: string, over: Partial<CanonicalEvent> = {}): CanonicalEvent => ({
+  type: 'access',
+  user: 'alice@example.com',
+  time: NOW,
+  session: { id: sessionId },
+  device: { id: 'd-77' },
+  ...over,
+});
+
+describe('attachCapturedSessions (the enrich stage)', () => {
+  it('attaches the stored login identity, or the same batch’s login; nothing for unknown sessions or logins', async () => {
+    await store.put([buildIdentity(login({ sessionId: 's-stored', time: NOW - 60_000 }), settings())!]);
+    const inBatchLogin = login({ sessionId: 's-batch', time: NOW - 1000, device: { id: 'd-5' }, network: { asn: 7 } });
+    const batch = batchOf([use('s-stored'), inBatchLogin, use('s-batch'), use('s-unknown')]);
+    await attachCapturedSessions(store, batch);
+    expect(capturedOf(batch[0]!.event)).toEqual({
+      session_id: 's-stored',
+      user: 'alice@example.com',
+      login_at: NOW - 60_000,
+      device: 'd-9',
+      asn: 2856,
+      country: 'GB',
+    });
+    expect(capturedOf(batch[1]!.event)).toBeUndefined();
+    expect(capturedOf(batch[2]!.event)).toMatchObject({ session_id: 's-batch', device: 'd-5', asn: 7, login_at: NOW - 1000 });
+    expect(capturedOf(batch[3]!.event)).toBeUndefined();
+  });
+});
+
+function change(over: Partial<LevelChange> = {}): LevelChange {
+  return {
+    id: changeId('alice@example.com', 1, 'x'),
+    user: 'alice@example.com',
+    version: 1,
+    previous: 'low',
+    current: 'high',
+    behaviors: ['session_hijack'],
+    reason: 'session s-1 used from device d-77',
+    initiatingEntity: 'system',
+    time: NOW,
+    ...over,
+  };
+}
+const hit = (over: Partial<BehaviorHit> = {}): BehaviorHit => ({
+  behavior: 'session_hijack',
+  level: 'high',
+  time: NOW,
+  summary: 'session s-1 used from device d-77',
+  evidence: {},
+  eventIds: ['e-1'],
+  ...over,
+});
+
+describe('policyTriggers (pure)', () => {
+  const level: ResponseRule[] = [{ when: { level: 'high' }, revoke_sessions: true }];
+  const behavior: ResponseRule[] = [{ when: { behavior: 'session_hijack' }, revoke_sessions: true }];
+  it('a change reaching the level fires once per change; rises below it, stays at it and admin resets do not', () => {
+    expect(policyTriggers(level, [change()], [])).toEqual([expect.objectContaining({ user: 'alice@example.com', marker: `level:${change().id}` })]);
+    expect(policyTriggers(level, [change({ current: 'medium' })], [])).toEqual([]);
+    expect(policyTriggers(level, [change({ previous: 'high', current: 'high' })], [])).toEqual([]);
+    expect(policyTriggers(level, [change({ initiatingEntity: 'admin' })], [])).toEqual([]);
+    expect(policyTriggers([{ when: { level: 'medium' }, revoke_sessions: true }], [change()], [])).toHaveLength(1);
+  });
+  it('a hit of the behavior fires with a deterministic marker; other behaviors, late hits and revoke_sessions: false do not', () => {
+    const a = policyTriggers(behavior, [], [{ user: 'alice@example.com', hit: hit() }]);
+    expect(a).toHaveLength(1);
+    expect(policyTriggers(behavior, [], [{ user: 'alice@example.com', hit: hit() }])).toEqual(a);
+    expect(policyTriggers(behavior, [], [{ user: 'alice@example.com', hit: hit({ behavior: 'dlp_detection' }) }])).toEqual([]);
+    expect(policyTriggers(behavior, [], [{ user: 'alice@example.com', hit: hit({ expiredOnArrival: true }) }])).toEqual([]);
+    expect(policyTriggers([{ when: { behavior: 'session_hijack' }, revoke_sessions: false }], [], [{ user: 'alice@example.com', hit: hit() }])).toEqual([]);
+  });
+});
+
+describe('responsePolicy', () => {
+  it('revokes every active session of the user, audited as actor policy, exactly once per trigger', async () => {
+    await store.put(['s-1', 's-2'].map((id) => buildIdentity(login({ sessionId: id, time: NOW - 60_000 }), settings())!));
+    await store.put([buildIdentity(login({ sessionId: 's-bob', user: 'bob@example.com', time: NOW - 60_000 }), settings())!]);
+    const sent: SessionRevocation[] = [];
+    const service = createSessionService({ store, audit, onRevoked: (r) => void sent.push(r) });
+    const respond = responsePolicy({
+      redis: t.redis,
+      keys: t.keys,
+      rules: () => [{ when: { level: 'high' }, revoke_sessions: true }],
+      revokeUser: (u, o) => service.revokeUser(u, o),
+    });
+    await respond([change()], []);
+    expect(sent.map((r) => [r.sessionId, r.actor]).sort()).toEqual([
+      ['s-1', 'policy'],
+      ['s-2', 'policy'],
+    ]);
+    expect(await store.get('s-bob')).not.toBeNull();
+    const entries = (await audit.list()).entries.filter((e) => e.action === 'session.revoked');
+    expect(entries.map((e) => e.actor)).toEqual(['policy', 'policy']);
+
+    // The relay repeats the call (a crash before the outbox entries were deleted), and the user has a new session by then.
+    await store.put([buildIdentity(login({ sessionId: 's-3', time: NOW - 1000 }), settings())!]);
+    await respond([change()], []);
+    expect(sent).toHaveLength(2);
+    expect(await store.get('s-3')).not.toBeNull();
+  });
+});
