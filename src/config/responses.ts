@@ -35,20 +35,21 @@ export function parseResponses(p: Parsed | undefined, behaviors: readonly Behavi
   const data: unknown = p?.doc.toJS();
   if (!p || !data || typeof data !== 'object' || !(RESPONSES_KEY in data)) return [];
   const raw = (data as Record<string, unknown>)[RESPONSES_KEY] ?? [];
-  const r = z.array(ruleSchema, { error: 'must be a list of {when, revoke_sessions}' }).safeParse(raw);
-  if (!r.success) {
-    pushZodIssues(p, [RESPONSES_KEY], r.error, issues);
+  if (!Array.isArray(raw)) {
+    issues.push({ file: p.file, ...locate(p, [RESPONSES_KEY]), message: `${RESPONSES_KEY}: must be a list of {when, revoke_sessions}` });
     return [];
   }
   const ids = new Set(behaviors.map((b) => b.id));
-  r.data.forEach((rule, i) => {
-    if ('behavior' in rule.when && !ids.has(rule.when.behavior)) {
-      issues.push({
-        file: p.file,
-        ...locate(p, [RESPONSES_KEY, i, 'when', 'behavior']),
-        message: `${RESPONSES_KEY}.${i}.when.behavior: no behavior "${rule.when.behavior}" is configured`,
-      });
+  const out: ResponseRule[] = [];
+  raw.forEach((item, i) => {
+    const r = ruleSchema.safeParse(item);
+    if (!r.success) return pushZodIssues(p, [RESPONSES_KEY, i], r.error, issues);
+    const when = r.data.when;
+    if ('behavior' in when && !ids.has(when.behavior)) {
+      const message = `${RESPONSES_KEY}.${i}.when.behavior: no behavior "${when.behavior}" is configured`;
+      return void issues.push({ file: p.file, ...locate(p, [RESPONSES_KEY, i, 'when', 'behavior']), message });
     }
+    out.push(r.data);
   });
-  return r.data;
+  return out;
 }
