@@ -1,0 +1,110 @@
+import { describe, expect, it } from 'vitest';
+import { Keys } from '../../src/keys.js';
+import { waitFor } from '../helpers/redis.js';
+import { eventOf } from '../helpers/receiver.js';
+import { spawnWorker, workerHarness } from '../helpers/worker.js';
+import { untilQuiet } from '../helpers/quiet.js';
+import { MIN, recentIso } from '../helpers/clock.js';
+
+const SESSION_REVOKED = 'https://schemas.openid.net/secevent/caep/event-type/session-revoked';
+const LEVEL_CHANGE = 'https://schemas.openid.net/secevent/caep/event-type/risk-level-change';
+const USER = 'alice@example.com';
+
+const h = workerHarness(
+  'e2e-hijack',
+  (url) => ({ receivers: [{ name: 'test-ssf', kind: 'ssf', endpoint: `${url}/events`, audience: 'https://h.receiver.test', subject_format: 'email' }] }),
+  {
+    receiver: { audience: 'https://h.receiver.test', issuer: 'https://riskstream.test' },
+    behaviors: {
+      session_hijack: { risk_level: 'high', expires_after: '24h', compare: ['device', 'asn', 'country'] },
+      responses: [{ when: { behavior: 'session_hijack' }, revoke_sessions: true }],
+    },
+  },
+);
+
+const expiresAt = (): string => new Date(Date.now() + 12 * 60 * MIN).toISOString();
+
+function sessionLogin(id: string, session: string, at: number, user = USER): string {
+  return JSON.stringify({
+    type: 'login',
+    id,
+    user,
+    time: recentIso(at),
+    outcome: 'success',
+    ip: '81.2.69.142',
+    geo: { country: 'GB', city: 'London' },
+    session: { id: session, expires_at: expiresAt(), idp: 'okta' },
+    device: { id: 'd-9' },
+    network: { asn: 2856 },
+  });
+}
+
+const api = (path: string): Promise<Response> => fetch(`${h.worker.url}${path}`, { headers: { authorization: `Bearer ${h.cfg.adminToken}` } });
+const sessionsOf = async (user: string): Promise<string[]> =>
+  (((await (await api(`/v1/users/${encodeURIComponent(user)}/sessions`)).json()) as { sessions: Array<{ session_id: string }> }).sessions ?? [])
+    .map((s) => s.session_id)
+    .sort();
+const revokedSets = () => h.receiver.received.filter((s) => eventOf(s).type === SESSION_REVOKED);
+
+describe('session_hijack and the revoke_sessions response (real worker, Redis, receiver)', () => {
+  it('a session used from another device, ASN and country raises HIGH and revokes every session of the user, once — also after a crash', async () => {
+    const login = `${h.prefix}:login`;
+    await h.redis.xadd(login, '*', 'event', sessionLogin('l-1', 's-1', 0));
+    await h.redis.xadd(login, '*', 'event', sessionLogin('l-2', 's-2', MIN));
+    await h.redis.xadd(login, '*', 'event', sessionLogin('l-b', 's-bob', MIN, 'bob@example.com'));
+    await waitFor(async () => (await sessionsOf(USER)).length === 2, { what: 'alice’s two sessions stored' });
+
+    // The same session from the login's own device: nothing. Then from elsewhere: a hijack.
+    const use = (id: string, extra: Record<string, unknown>) =>
+      JSON.stringify({ type: 'access', id, user: USER, time: recentIso(5 * MIN), outcome: 'allowed', app: 'drive', session: { id: 's-1' }, ...extra });
+    await h.redis.xadd(`${h.prefix}:activity`, '*', 'event', use('a-0', { device: { id: 'd-9' }, network: { asn: 2856 }, geo: { country: 'GB' } }));
+    await h.redis.xadd(
+      `${h.prefix}:activity`,
+      '*',
+      'event',
+      use('a-1', { ip: '1.128.0.1', device: { id: 'd-77' }, network: { asn: 1221 }, geo: { country: 'AU' } }),
+    );
+
+    await waitFor(() => revokedSets().length >= 2, { what: 'two session-revoked SETs' });
+    await untilQuiet(h.redis, { prefix: h.prefix, users: [USER] });
+    const levels = h.receiver.received.filter((s) => eventOf(s).type === LEVEL_CHANGE);
+    expect(levels.map((s) => eventOf(s).body.current_level)).toEqual(['HIGH']);
+    const revoked = revokedSets();
+    expect(revoked.every((s) => s.verified)).toBe(true);
+    expect(revoked.map((s) => (s.claims.sub_id as { session: { id: string } }).session.id).sort()).toEqual(['s-1', 's-2']);
+    expect(revoked.map((s) => eventOf(s).body.initiating_entity)).toEqual(['policy', 'policy']);
+    expect(await sessionsOf(USER)).toEqual([]);
+    expect(await sessionsOf('bob@example.com')).toEqual(['s-bob']);
+
+    const risk = (await (await api(`/v1/users/${encodeURIComponent(USER)}/risk`)).json()) as {
+      level: string;
+      behaviors: Array<{ id: string; evidence: Record<string, unknown> }>;
+    };
+    expect(risk.level).toBe('high');
+    expect(risk.behaviors.find((b) => b.id === 'session_hijack')?.evidence).toMatchObject({
+      session_id: 's-1',
+      differs: ['device', 'asn', 'country'],
+      login: { device: 'd-9', asn: 2856, country: 'GB' },
+      event: { device: 'd-77', asn: 1221, country: 'AU' },
+    });
+    const audit = (await (await api('/v1/audit?action=session.revoked')).json()) as { entries: Array<{ actor: string; target: string }> };
+    expect(audit.entries.map((e) => [e.target, e.actor]).sort()).toEqual([
+      ['s-1', 'policy'],
+      ['s-2', 'policy'],
+    ]);
+
+    // Alice logs in anew; then a crash between revoking and deleting the outbox entry: kill -9,
+    // put the hit back in alice's outbox (as the crash would have left it), restart.
+    await h.redis.xadd(login, '*', 'event', sessionLogin('l-3', 's-3', 10 * MIN));
+    await waitFor(async () => (await sessionsOf(USER)).includes('s-3'), { what: 'the new session stored' });
+    const keys = new Keys(h.prefix);
+    const hit = (await h.redis.xrange(keys.userEvents(USER), '-', '+')).find(([, f]) => f[f.indexOf('kind') + 1] === 'hit')!;
+    await h.worker.stop('SIGKILL');
+    await h.redis.xadd(keys.userOutbox(USER), '*', 'kind', 'hit', 'data', hit[1][hit[1].indexOf('data') + 1]!);
+    h.worker = await spawnWorker(h.cfg.dir);
+    await waitFor(async () => (await h.redis.xlen(keys.userOutbox(USER))) === 0, { what: 'the outbox relayed again' });
+    await untilQuiet(h.redis, { prefix: h.prefix, users: [USER] });
+    expect(await sessionsOf(USER)).toEqual(['s-3']);
+    expect(revokedSets()).toHaveLength(2);
+  }, 60_000);
+});
