@@ -46,8 +46,9 @@ export function buildSessions(deps: { config: () => Config; redis: Redis; keys: 
       }
     },
     enrich: async (events) => {
-      // Only when a session_hijack behavior is on: otherwise no lookups at all.
-      if (deps.config().behaviors.some((b) => b.enabled && b.kind === 'session_hijack')) await attachCapturedSessions(store, events);
+      // Only with session audit on and a session_hijack behavior on: otherwise no lookups at all.
+      const c = deps.config();
+      if (c.raw.sessions.enabled && c.behaviors.some((b) => b.enabled && b.kind === 'session_hijack')) await attachCapturedSessions(store, events);
     },
     respond: responsePolicy({
       redis: deps.redis,
