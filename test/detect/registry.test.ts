@@ -1,3 +1,4 @@
+import { attachCaptured } from '../../src/detect/session-hijack.js';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { behaviorSchema } from '../../src/config/behaviors-schema.js';
@@ -29,6 +30,13 @@ describe('registry', () => {
   });
 });
 
+/** A use of session s-1 from another device than its login captured (as the enrich stage attaches it). */
+function hijackedUse(): CanonicalEvent {
+  const e = ev('access', 60_000, { session: { id: 's-1' }, device: { id: 'd-77' } });
+  attachCaptured(e, { session_id: 's-1', user: e.user, login_at: T0, device: 'd-9' });
+  return e;
+}
+
 describe('shipped config/behaviors.yaml', () => {
   const cfg = loadConfig(configDir, {});
   const byId = Object.fromEntries(cfg.behaviors.map((b) => [b.id, b]));
@@ -54,6 +62,7 @@ describe('shipped config/behaviors.yaml', () => {
       security_domain: [ev('dns', 0, { domain: 'x.test', categories: ['phishing'] })],
       high_risk_domain: [ev('dns', 0, { domain: 'y.test', categories: ['newly_seen_domain'] })],
       failed_logins: Array.from({ length: 10 }, (_, i) => login('London', i * 1_000, { outcome: 'failure' })),
+      session_hijack: [hijackedUse()],
     };
     for (const b of cfg.behaviors) {
       const events = samples[b.id];
