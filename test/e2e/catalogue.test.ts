@@ -54,6 +54,14 @@ const cases: Record<string, [Array<Record<string, unknown>>, string, string]> = 
     'failed_logins',
     'medium', // expires_after 1h: the failures are the latest events
   ],
+  'hijacked@example.com': [
+    [
+      { type: 'login', time: at(0), ip: '81.2.69.142', session: { id: 'cat-s-1' }, device: { id: 'd-9' }, network: { asn: 2856 }, geo: { country: 'GB' } },
+      { type: 'access', time: at(600), ip: '1.128.0.1', session: { id: 'cat-s-1' }, device: { id: 'd-77' }, network: { asn: 1221 }, app: 'drive' },
+    ],
+    'session_hijack',
+    'high',
+  ],
 };
 
 describe('the shipped behavior catalogue, end to end', () => {
