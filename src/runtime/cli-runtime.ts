@@ -7,6 +7,7 @@ import { OutboxRelay } from '../risk/outbox-relay.js';
 import { RiskService } from '../risk/service.js';
 import { RiskStore } from '../risk/store.js';
 import { buildSsf, type SsfRuntime } from './ssf.js';
+import { buildSessions } from './sessions.js';
 
 /** Services for one-shot CLI commands: risk and audit, with SETs queued (delivered by the workers). */
 export interface CliServices {
@@ -23,6 +24,10 @@ export async function cliServices(config: Config, redis: Redis): Promise<CliServ
   const audit = new AuditLog(redis, config.streams.audit, config.raw.streams.maxlen);
   const ssf = await buildSsf({ config: () => config, redis, keys, audit, logger, deliver: false });
   const store = new RiskStore(redis, keys);
-  const relay = new OutboxRelay(redis, keys, config.streams.riskEvents, (c) => ssf.enqueueChanges(c), config.raw.streams.maxlen, config.streams.audit);
+  // A CLI reset relays the user's outbox too: hits a crashed worker left there still get their responses.
+  const sessions = buildSessions({ config: () => config, redis, keys, audit, logger, ssf });
+  const sink = (c: Parameters<SsfRuntime['enqueueChanges']>[0], hits: Parameters<typeof sessions.respond>[1]) =>
+    ssf.enqueueChanges(c).then(() => sessions.respond(c, hits));
+  const relay = new OutboxRelay(redis, keys, config.streams.riskEvents, sink, config.raw.streams.maxlen, config.streams.audit);
   return { risk: new RiskService(redis, keys, store, relay, audit), audit, ssf, close: () => ssf.close() };
 }
