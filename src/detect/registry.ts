@@ -4,6 +4,7 @@
  */
 import { RiskstreamError } from '../errors.js';
 import { devicePostureScore } from './device-posture-score.js';
+import { bruteForce } from './brute-force.js';
 import { dlpDetection } from './dlp-detection.js';
 import { highRiskDomain, securityDomain } from './domain-category.js';
 import { endpointDetection } from './endpoint-detection.js';
@@ -26,6 +27,8 @@ const PREDEFINED_DETECTORS = {
   malicious_file: maliciousFile,
   security_domain: securityDomain,
   high_risk_domain: highRiskDomain,
+  // Credential behaviors (issue 18).
+  brute_force: bruteForce,
 } satisfies Record<string, AnyDetector>;
 
 /** Kinds configured only under an id of the admin's choosing, with `kind:` (e.g. `failed_logins: {kind: threshold}`). */

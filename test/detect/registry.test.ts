@@ -54,6 +54,8 @@ describe('shipped config/behaviors.yaml', () => {
       security_domain: [ev('dns', 0, { domain: 'x.test', categories: ['phishing'] })],
       high_risk_domain: [ev('dns', 0, { domain: 'y.test', categories: ['newly_seen_domain'] })],
       failed_logins: Array.from({ length: 10 }, (_, i) => login('London', i * 1_000, { outcome: 'failure' })),
+      // Credential behaviors (issue 18).
+      brute_force: [...Array.from({ length: 10 }, (_, i) => login('London', i * 1_000, { outcome: 'failure' })), login('London', 11_000)],
     };
     for (const b of cfg.behaviors) {
       const events = samples[b.id];
