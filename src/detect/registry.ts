@@ -11,6 +11,7 @@ import { endpointDetection } from './endpoint-detection.js';
 import { highDlp } from './high-dlp.js';
 import { impossibleTravel } from './impossible-travel.js';
 import { maliciousFile } from './malicious-file.js';
+import { mfaFatigue } from './mfa-fatigue.js';
 import { threshold } from './threshold.js';
 import type { Detector } from './types.js';
 
@@ -29,6 +30,7 @@ const PREDEFINED_DETECTORS = {
   high_risk_domain: highRiskDomain,
   // Credential behaviors (issue 18).
   brute_force: bruteForce,
+  mfa_fatigue: mfaFatigue,
 } satisfies Record<string, AnyDetector>;
 
 /** Kinds configured only under an id of the admin's choosing, with `kind:` (e.g. `failed_logins: {kind: threshold}`). */

@@ -56,6 +56,7 @@ describe('shipped config/behaviors.yaml', () => {
       failed_logins: Array.from({ length: 10 }, (_, i) => login('London', i * 1_000, { outcome: 'failure' })),
       // Credential behaviors (issue 18).
       brute_force: [...Array.from({ length: 10 }, (_, i) => login('London', i * 1_000, { outcome: 'failure' })), login('London', 11_000)],
+      mfa_fatigue: Array.from({ length: 5 }, (_, i) => ev('mfa', i * 1_000, { outcome: 'denied', factor: 'push' })),
     };
     for (const b of cfg.behaviors) {
       const events = samples[b.id];
