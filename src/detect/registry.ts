@@ -12,6 +12,7 @@ import { highDlp } from './high-dlp.js';
 import { impossibleTravel } from './impossible-travel.js';
 import { maliciousFile } from './malicious-file.js';
 import { mfaFatigue } from './mfa-fatigue.js';
+import { newCountry } from './new-country.js';
 import { threshold } from './threshold.js';
 import type { Detector } from './types.js';
 
@@ -31,6 +32,7 @@ const PREDEFINED_DETECTORS = {
   // Credential behaviors (issue 18).
   brute_force: bruteForce,
   mfa_fatigue: mfaFatigue,
+  new_country: newCountry,
 } satisfies Record<string, AnyDetector>;
 
 /** Kinds configured only under an id of the admin's choosing, with `kind:` (e.g. `failed_logins: {kind: threshold}`). */
