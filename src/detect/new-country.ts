@@ -68,10 +68,8 @@ function knownAt(w: NewCountryWindow, t: number, baseline: number): string[] {
 
 function prune(w: NewCountryWindow, params: NewCountryParams, now: number, lateness: number): NewCountryWindow {
   const wm = Math.min(w.l, now);
-  const live = Object.entries(w.c)
-    .filter(([, last]) => last >= wm - params.baseline - lateness)
-    .sort((a, b) => b[1] - a[1])
-    .slice(0, MAX_COUNTRIES);
+  let live = Object.entries(w.c).filter(([, last]) => last >= wm - params.baseline - lateness);
+  if (live.length > MAX_COUNTRIES) live = live.sort((a, b) => b[1] - a[1]).slice(0, MAX_COUNTRIES);
   return { f: w.f, l: w.l, c: Object.fromEntries(live) };
 }
 
@@ -109,9 +107,9 @@ export const newCountry: Detector<NewCountryParams, NewCountryWindow> = {
     const w: NewCountryWindow = prev ? { f: Math.min(prev.f, t), l: Math.max(prev.l, t), c: { ...prev.c } } : { f: t, l: t, c: {} };
     const country = countryOf(event);
     if (!country) return { window: prune(w, params, now, lateness), hits: [] };
-    const known = knownAt(w, t, params.baseline);
     const learned = prev !== undefined && t - w.f >= params.learning;
-    const hits = learned && !known.includes(country) ? [toHit(event, eventId, country, known, w, params)] : [];
+    const known = (w.c[country] ?? -Infinity) >= t - params.baseline;
+    const hits = learned && !known ? [toHit(event, eventId, country, knownAt(w, t, params.baseline), w, params)] : [];
     w.c[country] = Math.max(w.c[country] ?? t, t);
     return { window: prune(w, params, now, lateness), hits };
   },
