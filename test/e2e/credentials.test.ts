@@ -3,6 +3,7 @@ import { eventOf } from '../helpers/receiver.js';
 import { waitFor } from '../helpers/redis.js';
 import { MIN, HOUR, recentIso } from '../helpers/clock.js';
 import { workerHarness } from '../helpers/worker.js';
+import { runCli } from '../cli/run.js';
 
 /**
  * Credential behaviors end to end (issue 18): a real worker, real Redis, a loopback receiver.
@@ -97,6 +98,12 @@ describe('credential behaviors, end to end', () => {
     const bombed = (await risk(BOMBED)).behaviors.find((b) => b.id === 'mfa_fatigue')!;
     expect(bombed.summary).toContain('then a push was approved');
     expect(bombed.evidence).toMatchObject({ count: 5, denied: 3, timeout: 2, approval_id: 'mfa-ok' });
+
+    // The CLI explains it in the same words.
+    const cli = await runCli(['risk', BOMBED, '--config', h.cfg.dir]);
+    expect(cli.code).toBe(0);
+    expect(cli.stdout).toContain('mfa_fatigue [high]');
+    expect(cli.stdout).toContain('5 MFA pushes refused in 4m (3 denied, 2 unanswered; threshold 5 in 10m), then a push was approved at');
 
     const abroad = await risk(TRAVELLER);
     expect(abroad.level).toBe('medium');
