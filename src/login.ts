@@ -25,3 +25,13 @@ export function isSuccessfulLogin(event: { type?: unknown; outcome?: unknown }):
   const o = normalized(outcome);
   return o === '' || o === 'success';
 }
+
+/** Outcomes that mean a failed attempt (compared trimmed and lower case). */
+export const FAILURE_OUTCOMES = ['failure', 'failed', 'fail', 'denied'] as const;
+
+/** True for a login whose `outcome` says it failed (`failure`, `failed`, `fail`, `denied`). */
+export function isFailedLogin(event: { type?: unknown; outcome?: unknown }): boolean {
+  if (!isLogin(event)) return false;
+  const o = normalized(event.outcome);
+  return o !== undefined && (FAILURE_OUTCOMES as readonly string[]).includes(o);
+}

@@ -1,18 +1,9 @@
 import type { AuditLog, StoredAuditEntry } from '../audit/audit-log.js';
 import { isoTime } from '../detect/format.js';
 import type { SetQueue } from '../ssf/queue.js';
+import type { ReceiverHealth } from './views/console.js';
 
-/** A receiver's SET delivery health: audit outcomes in a window and its queued jobs. */
-export interface ReceiverHealth {
-  last_success: Record<string, unknown> | null;
-  last_failure: Record<string, unknown> | null;
-  last_attempt: Record<string, unknown> | null;
-  delivered: number;
-  failed: number;
-  retries: number;
-  superseded: number;
-  queue: { waiting: number; delayed: number; active: number; total: number };
-}
+export type { ReceiverHealth } from './views/console.js';
 
 const HEALTH_MAX_SCAN = 20_000;
 const QUEUE_SCAN = 5_000;

@@ -4,12 +4,15 @@
  */
 import { RiskstreamError } from '../errors.js';
 import { devicePostureScore } from './device-posture-score.js';
+import { bruteForce } from './brute-force.js';
 import { dlpDetection } from './dlp-detection.js';
 import { highRiskDomain, securityDomain } from './domain-category.js';
 import { endpointDetection } from './endpoint-detection.js';
 import { highDlp } from './high-dlp.js';
 import { impossibleTravel } from './impossible-travel.js';
 import { maliciousFile } from './malicious-file.js';
+import { mfaFatigue } from './mfa-fatigue.js';
+import { newCountry } from './new-country.js';
 import { sessionHijack } from './session-hijack.js';
 import { threshold } from './threshold.js';
 import type { Detector } from './types.js';
@@ -27,7 +30,10 @@ const PREDEFINED_DETECTORS = {
   malicious_file: maliciousFile,
   security_domain: securityDomain,
   high_risk_domain: highRiskDomain,
-  // issue 18: credential and session behaviors
+  // Credential and session behaviors (issue 18).
+  brute_force: bruteForce,
+  mfa_fatigue: mfaFatigue,
+  new_country: newCountry,
   session_hijack: sessionHijack,
 } satisfies Record<string, AnyDetector>;
 

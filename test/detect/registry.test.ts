@@ -62,12 +62,16 @@ describe('shipped config/behaviors.yaml', () => {
       security_domain: [ev('dns', 0, { domain: 'x.test', categories: ['phishing'] })],
       high_risk_domain: [ev('dns', 0, { domain: 'y.test', categories: ['newly_seen_domain'] })],
       failed_logins: Array.from({ length: 10 }, (_, i) => login('London', i * 1_000, { outcome: 'failure' })),
+      // Credential and session behaviors (issue 18).
+      brute_force: [...Array.from({ length: 10 }, (_, i) => login('London', i * 1_000, { outcome: 'failure' })), login('London', 11_000)],
+      mfa_fatigue: Array.from({ length: 5 }, (_, i) => ev('mfa', i * 1_000, { outcome: 'denied', factor: 'push' })),
+      new_country: [login('London', 0), login('Paris', 8 * 24 * 3_600_000)],
       session_hijack: [hijackedUse()],
     };
     for (const b of cfg.behaviors) {
       const events = samples[b.id];
       expect(events, `a sample for ${b.id}`).toBeDefined();
-      const r = run(detectorFor(b.kind), b.params, events!, { now: T0 + 3_600_000 });
+      const r = run(detectorFor(b.kind), b.params, events!, { now: T0 + 9 * 24 * 3_600_000 });
       expect(r.hits.length, b.id).toBe(1);
     }
   });

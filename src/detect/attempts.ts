@@ -1,0 +1,125 @@
+/**
+ * "Failed attempts, then a success" in event time, shared by brute_force (failed logins, then a
+ * successful login) and mfa_fatigue (denied pushes, then an approved one).
+ *
+ * A success at time S is flagged when at least `count` attempts have event times in
+ * `[S - window, S]`. The verdict depends only on the events, not on their arrival order: a
+ * success is remembered for `window + allowedLateness`, so a late attempt that completes the
+ * count still flags it, and every success is flagged at most once (by id). Attempts and successes
+ * later than `allowedLateness` behind the watermark (the newest event time, never ahead of `now`)
+ * are dropped; attempts older than `window + allowedLateness` are pruned and at most
+ * `max(2 × count, 32)` (newest) are kept, so the state stays small.
+ */
+import type { DetectorLimits } from './types.js';
+
+/** A remembered attempt or success: [event time, event id, source (ip) or ""]. */
+export type Attempt = [number, string, string];
+
+/** Compact state: `a` attempts and `s` successes (sorted by time), `f` ids of flagged successes. */
+export interface AttemptsState {
+  a: Attempt[];
+  s: Attempt[];
+  f: string[];
+}
+
+/** How many attempts within which window (ms) make a success suspicious. */
+export interface AttemptSpec {
+  count: number;
+  window: number;
+}
+
+/** A flagged success and the attempts before it (oldest first). */
+export interface Flagged {
+  time: number;
+  id: string;
+  /** The success's source ("" when unknown). */
+  source: string;
+  attempts: Attempt[];
+}
+
+const MAX_SUCCESSES = 16;
+const MAX_FLAGGED = 32;
+
+/** The state stored in a window, or an empty one (windows come back from Redis). */
+export function readAttempts(w: unknown): AttemptsState {
+  const ok = (x: unknown): x is Attempt =>
+    Array.isArray(x) && typeof x[0] === 'number' && Number.isFinite(x[0]) && typeof x[1] === 'string' && typeof x[2] === 'string';
+  if (!w || typeof w !== 'object') return { a: [], s: [], f: [] };
+  const { a, s, f } = w as Partial<AttemptsState>;
+  return {
+    a: Array.isArray(a) ? a.filter(ok) : [],
+    s: Array.isArray(s) ? s.filter(ok) : [],
+    f: Array.isArray(f) ? f.filter((x) => typeof x === 'string') : [],
+  };
+}
+
+const newest = (st: AttemptsState, now: number): number | undefined => {
+  const t = Math.max(st.a[st.a.length - 1]?.[0] ?? -Infinity, st.s[st.s.length - 1]?.[0] ?? -Infinity);
+  return Number.isFinite(t) ? Math.min(t, now) : undefined;
+};
+
+function tooLate(st: AttemptsState, time: number, now: number, limits: DetectorLimits): boolean {
+  const wm = newest(st, now);
+  return !Number.isFinite(time) || (wm !== undefined && time < wm - Math.max(0, limits.allowedLateness));
+}
+
+/** The attempts within `[time - window, time]`. */
+export function attemptsBefore(st: AttemptsState, time: number, window: number): Attempt[] {
+  return st.a.filter(([t]) => t >= time - window && t <= time);
+}
+
+function prune(st: AttemptsState, spec: AttemptSpec, now: number, limits: DetectorLimits): AttemptsState {
+  const wm = newest(st, now);
+  if (wm === undefined) return { a: [], s: [], f: st.f.slice(-MAX_FLAGGED) };
+  const from = wm - spec.window - Math.max(0, limits.allowedLateness);
+  const cap = Math.max(2 * spec.count, 32);
+  return {
+    a: st.a.filter(([t]) => t >= from).slice(-cap),
+    s: st.s.filter(([t]) => t >= from).slice(-MAX_SUCCESSES),
+    f: st.f.slice(-MAX_FLAGGED),
+  };
+}
+
+function judge(st: AttemptsState, success: Attempt, spec: AttemptSpec): Flagged | undefined {
+  if (st.f.includes(success[1])) return undefined;
+  const before = attemptsBefore(st, success[0], spec.window);
+  return before.length >= spec.count ? { time: success[0], id: success[1], source: success[2], attempts: before } : undefined;
+}
+
+/** Adds a failed attempt; returns the remembered successes it completes (usually none). Pure. */
+export function addAttempt(
+  state: unknown,
+  attempt: Attempt,
+  spec: AttemptSpec,
+  now: number,
+  limits: DetectorLimits,
+): { state: AttemptsState; flagged: Flagged[] } {
+  const st = readAttempts(state);
+  if (tooLate(st, attempt[0], now, limits) || st.a.some((x) => x[0] === attempt[0] && x[1] === attempt[1])) return { state: st, flagged: [] };
+  const next: AttemptsState = { ...st, a: [...st.a, attempt].sort((x, y) => x[0] - y[0]) };
+  const flagged: Flagged[] = [];
+  for (const s of next.s) {
+    if (s[0] < attempt[0] || s[0] > attempt[0] + spec.window) continue;
+    const hit = judge(next, s, spec);
+    if (hit) flagged.push(hit);
+  }
+  next.f = [...next.f, ...flagged.map((x) => x.id)];
+  return { state: prune(next, spec, now, limits), flagged };
+}
+
+/** Adds a success; returns it flagged when enough attempts precede it within the window. Pure. */
+export function addSuccess(
+  state: unknown,
+  success: Attempt,
+  spec: AttemptSpec,
+  now: number,
+  limits: DetectorLimits,
+): { state: AttemptsState; flagged: Flagged | undefined } {
+  const st = readAttempts(state);
+  const [time, id] = success;
+  if (tooLate(st, time, now, limits) || st.s.some((x) => x[1] === id) || st.f.includes(id)) return { state: st, flagged: undefined };
+  const next: AttemptsState = { ...st, s: [...st.s, success].sort((x, y) => x[0] - y[0]) };
+  const flagged = judge(next, success, spec);
+  if (flagged) next.f = [...next.f, id];
+  return { state: prune(next, spec, now, limits), flagged };
+}

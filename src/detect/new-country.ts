@@ -1,0 +1,116 @@
+/**
+ * new_country: a successful login from a country the user has not logged in from within
+ * `baseline` (event time), once the user has at least `learning` of history — counted from their
+ * first successful login riskstream saw. Countries seen while learning count as seen; no alert
+ * is raised while learning.
+ *
+ * Per-user state is compact and bounded: the first login time, the newest login time, and per
+ * country the last time seen, for at most {@link MAX_COUNTRIES} countries (the most
+ * recently seen), pruned once older than `baseline` + allowed lateness. (It deliberately outlives
+ * `state.login_max_age`: a month of countries is a few hundred bytes.)
+ *
+ * Order: a country counts as known for a login at `t` when it was seen at any time from
+ * `t - baseline` on — including just after `t`, for a login arriving late. So of two logins from a
+ * new country exactly one is flagged whatever their arrival order (the first to arrive), and a
+ * replayed login is never flagged twice. Logins later than the allowed lateness are ignored.
+ */
+import { z } from 'zod';
+import { durationMs, formatDuration } from '../duration.js';
+import { isSuccessfulLogin } from '../login.js';
+import type { CanonicalEvent } from '../types.js';
+import { isoTime } from './format.js';
+import type { Detector, DetectorHit } from './types.js';
+
+/** new_country's parameters. */
+export const newCountryParams = z.strictObject({
+  /** How far back a country counts as known. */
+  baseline: durationMs.prefault('30d'),
+  /** History needed (from the first login) before anything is flagged. */
+  learning: durationMs.prefault('7d'),
+});
+export type NewCountryParams = z.output<typeof newCountryParams>;
+
+/** Window: `f` first and `l` newest login time; `c` country → last seen (event time). */
+export interface NewCountryWindow {
+  f: number;
+  l: number;
+  c: Record<string, number>;
+}
+
+/** Most countries remembered per user (the most recently seen). */
+export const MAX_COUNTRIES = 64;
+/** Most known countries the evidence lists. */
+const MAX_LISTED = 10;
+
+/** The event's country code, upper case, or undefined. */
+export function countryOf(event: CanonicalEvent): string | undefined {
+  const c = event.geo?.country;
+  if (typeof c !== 'string') return undefined;
+  const v = c.trim().toUpperCase();
+  return v && v.length <= 64 ? v : undefined;
+}
+
+function readWindow(w: unknown): NewCountryWindow | undefined {
+  if (!w || typeof w !== 'object') return undefined;
+  const { f, l, c } = w as Partial<NewCountryWindow>;
+  if (typeof f !== 'number' || !Number.isFinite(f) || typeof l !== 'number' || !Number.isFinite(l)) return undefined;
+  const countries = c && typeof c === 'object' ? Object.fromEntries(Object.entries(c).filter(([, v]) => typeof v === 'number' && Number.isFinite(v))) : {};
+  return { f, l, c: countries as Record<string, number> };
+}
+
+/** Countries seen within the baseline before (or just after) `t`, most recent first. */
+function knownAt(w: NewCountryWindow, t: number, baseline: number): string[] {
+  return Object.entries(w.c)
+    .filter(([, last]) => last >= t - baseline)
+    .sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1))
+    .map(([k]) => k);
+}
+
+function prune(w: NewCountryWindow, params: NewCountryParams, now: number, lateness: number): NewCountryWindow {
+  const wm = Math.min(w.l, now);
+  let live = Object.entries(w.c).filter(([, last]) => last >= wm - params.baseline - lateness);
+  if (live.length > MAX_COUNTRIES) live = live.sort((a, b) => b[1] - a[1]).slice(0, MAX_COUNTRIES);
+  return { f: w.f, l: w.l, c: Object.fromEntries(live) };
+}
+
+function toHit(event: CanonicalEvent, eventId: string, country: string, known: string[], w: NewCountryWindow, params: NewCountryParams): DetectorHit {
+  const city = typeof event.geo?.city === 'string' ? event.geo.city : undefined;
+  const listed = known.slice(0, MAX_LISTED);
+  const knownText = listed.length ? `; known: ${listed.join(', ')}${known.length > listed.length ? ', …' : ''}` : '';
+  return {
+    time: event.time,
+    summary: `Login from ${city ? `${city}, ` : ''}${country}, a country not seen in ${formatDuration(params.baseline)}${knownText}`,
+    evidence: {
+      country,
+      city: city ?? null,
+      ip: typeof event.ip === 'string' ? event.ip : null,
+      known_countries: listed,
+      baseline: formatDuration(params.baseline),
+      learning: formatDuration(params.learning),
+      history_since: isoTime(w.f),
+    },
+    eventIds: [eventId],
+  };
+}
+
+/** The new_country detector. Window: {@link NewCountryWindow}. */
+export const newCountry: Detector<NewCountryParams, NewCountryWindow> = {
+  kind: 'new_country',
+  params: newCountryParams,
+  accepts: (event) => Number.isFinite(event.time) && isSuccessfulLogin(event),
+  detect(window, { event, eventId }, params, now, limits) {
+    if (!Number.isFinite(event.time) || !isSuccessfulLogin(event)) return { window, hits: [] };
+    const lateness = Math.max(0, limits.allowedLateness);
+    const t = event.time;
+    const prev = readWindow(window);
+    if (prev && t < Math.min(prev.l, now) - lateness) return { window, hits: [] }; // too late
+    const w: NewCountryWindow = prev ? { f: Math.min(prev.f, t), l: Math.max(prev.l, t), c: { ...prev.c } } : { f: t, l: t, c: {} };
+    const country = countryOf(event);
+    if (!country) return { window: prune(w, params, now, lateness), hits: [] };
+    const learned = prev !== undefined && t - w.f >= params.learning;
+    const known = (w.c[country] ?? -Infinity) >= t - params.baseline;
+    const hits = learned && !known ? [toHit(event, eventId, country, knownAt(w, t, params.baseline), w, params)] : [];
+    w.c[country] = Math.max(w.c[country] ?? t, t);
+    return { window: prune(w, params, now, lateness), hits };
+  },
+};

@@ -1,0 +1,124 @@
+import { describe, expect, it } from 'vitest';
+import { eventOf } from '../helpers/receiver.js';
+import { waitFor } from '../helpers/redis.js';
+import { MIN, HOUR, recentIso } from '../helpers/clock.js';
+import { workerHarness } from '../helpers/worker.js';
+import { runCli } from '../cli/run.js';
+
+/**
+ * Credential behaviors end to end (issue 18): a real worker, real Redis, a loopback receiver.
+ * Brute force then success, an MFA-fatigue burst the user gives in to, and a login from a new
+ * country each raise the user's level, a verified SET arrives, and the risk API explains it.
+ */
+const h = workerHarness('credentials', (url) => ({ receivers: [{ name: 'rx', kind: 'ssf', endpoint: `${url}/e`, audience: 'https://rx' }] }), {
+  behaviors: {
+    brute_force: { risk_level: 'high', expires_after: '24h', failures: 5, window: '10m' },
+    mfa_fatigue: { risk_level: 'high', expires_after: '24h', count: 5, window: '10m' },
+    new_country: { risk_level: 'medium', expires_after: '24h', baseline: '30d', learning: '1h' },
+  },
+});
+
+const BRUTE = 'guessed@example.com';
+const BOMBED = 'bombed@example.com';
+const TRAVELLER = 'abroad@example.com';
+const NEAR_MISS = 'forgetful@example.com';
+
+async function add(stream: 'login' | 'activity', event: Record<string, unknown>): Promise<void> {
+  await h.redis.xadd(`${h.prefix}:${stream}`, '*', 'event', JSON.stringify(event));
+}
+
+interface Risk {
+  level: string;
+  behaviors: Array<{ id: string; summary: string; evidence: Record<string, unknown> }>;
+}
+async function risk(user: string): Promise<Risk> {
+  const res = await fetch(`${h.worker.url}/v1/users/${encodeURIComponent(user)}/risk`, { headers: { authorization: `Bearer ${h.cfg.adminToken}` } });
+  expect(res.status).toBe(200);
+  return (await res.json()) as Risk;
+}
+
+const setsFor = (user: string) => h.receiver.received.filter((s) => (s.claims.sub_id as { email?: string }).email === user);
+
+describe('credential behaviors, end to end', () => {
+  it('brute force then success, an MFA-fatigue burst and a new country raise the level; SETs arrive', async () => {
+    for (let i = 0; i < 5; i++) {
+      await add('login', {
+        type: 'login',
+        id: `bf-${i}`,
+        user: BRUTE,
+        time: recentIso(i * MIN),
+        outcome: 'failure',
+        ip: i < 3 ? '203.0.113.9' : '198.51.100.7',
+      });
+      await add('login', { type: 'login', id: `nm-${i}`, user: NEAR_MISS, time: recentIso(i * MIN), outcome: 'failure', ip: '192.0.2.1' });
+    }
+    await add('login', { type: 'login', id: 'bf-ok', user: BRUTE, time: recentIso(5 * MIN), outcome: 'success', ip: '203.0.113.9' });
+
+    for (let i = 0; i < 5; i++) {
+      await add('activity', { type: 'mfa', id: `mfa-${i}`, user: BOMBED, time: recentIso(i * MIN), outcome: i % 2 ? 'timeout' : 'denied', factor: 'push' });
+    }
+    await add('activity', { type: 'mfa', id: 'mfa-ok', user: BOMBED, time: recentIso(6 * MIN), outcome: 'success', factor: 'push' });
+
+    await add('login', { type: 'login', id: 'nc-1', user: TRAVELLER, time: recentIso(0), ip: '81.2.69.142', geo: { country: 'GB', city: 'London' } });
+    await add('login', { type: 'login', id: 'nc-2', user: TRAVELLER, time: recentIso(2 * HOUR), ip: '81.2.69.142', geo: { country: 'GB', city: 'London' } });
+    await add('login', { type: 'login', id: 'nc-3', user: TRAVELLER, time: recentIso(3 * HOUR), ip: '92.184.100.1', geo: { country: 'FR', city: 'Paris' } });
+    // The near miss's last event, after everything else in its partition's stream: a success 20 min later.
+    await add('login', {
+      type: 'login',
+      id: 'nm-ok',
+      user: NEAR_MISS,
+      time: recentIso(20 * MIN),
+      outcome: 'success',
+      ip: '192.0.2.1',
+      session: { id: 'nm-session' },
+    });
+
+    const expected: Record<string, string> = { [BRUTE]: 'HIGH', [BOMBED]: 'HIGH', [TRAVELLER]: 'MEDIUM' };
+    await waitFor(() => Object.entries(expected).every(([u, level]) => setsFor(u).some((s) => eventOf(s).body.current_level === level)), {
+      what: 'a SET per user at the expected level',
+      timeout: 20_000,
+    });
+    expect(h.receiver.received.every((s) => s.verified)).toBe(true);
+    const reason = (u: string): string => JSON.stringify(eventOf(setsFor(u)[0]!).body.reason_admin);
+    expect(reason(BRUTE)).toContain('5 failed logins in 4m from 2 sources, then a successful login from 203.0.113.9');
+    expect(reason(BOMBED)).toContain('5 MFA pushes refused');
+    expect(reason(TRAVELLER)).toContain('Paris, FR, a country not seen in 30d');
+
+    const brute = await risk(BRUTE);
+    expect(brute.level).toBe('high');
+    expect(brute.behaviors.find((b) => b.id === 'brute_force')!.evidence).toMatchObject({
+      count: 5,
+      distinct_sources: 2,
+      span: '4m',
+      success: { id: 'bf-ok' },
+    });
+
+    // The approval after the burst is the latest hit: the API says the user gave in.
+    await waitFor(async () => (await risk(BOMBED)).behaviors.find((b) => b.id === 'mfa_fatigue')?.evidence.approved === true, { what: 'the approval judged' });
+    const bombed = (await risk(BOMBED)).behaviors.find((b) => b.id === 'mfa_fatigue')!;
+    expect(bombed.summary).toContain('then a push was approved');
+    expect(bombed.evidence).toMatchObject({ count: 5, denied: 3, timeout: 2, approval_id: 'mfa-ok' });
+
+    // The CLI explains it in the same words.
+    const cli = await runCli(['risk', BOMBED, '--config', h.cfg.dir]);
+    expect(cli.code).toBe(0);
+    expect(cli.stdout).toContain('mfa_fatigue [high]');
+    expect(cli.stdout).toContain('5 MFA pushes refused in 4m (3 denied, 2 unanswered; threshold 5 in 10m), then a push was approved at');
+
+    const abroad = await risk(TRAVELLER);
+    expect(abroad.level).toBe('medium');
+    expect(abroad.behaviors.find((b) => b.id === 'new_country')!.evidence).toMatchObject({ country: 'FR', known_countries: ['GB'] });
+
+    // Failures followed by a success outside the window: no behavior, no SET (its session's
+    // identity, committed with the user's state, shows the success was processed).
+    await waitFor(
+      async () => {
+        const res = await fetch(`${h.worker.url}/v1/sessions/nm-session`, { headers: { authorization: `Bearer ${h.cfg.adminToken}` } });
+        return res.status === 200 ? true : undefined;
+      },
+      { what: 'the near miss processed' },
+    );
+    expect((await risk(NEAR_MISS)).level).toBe('low');
+    expect(setsFor(NEAR_MISS)).toEqual([]);
+  }, 40_000);
+});
