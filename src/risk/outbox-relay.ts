@@ -71,17 +71,15 @@ export class OutboxRelay {
   private async relayNow(list: string[]): Promise<LevelChange[]> {
     if (list.length === 0) return [];
     const read = this.redis.pipeline();
-    for (const u of list) {
-      read.zrem(this.keys.outboxPending, u);
-      read.xrange(this.keys.userOutbox(u), '-', '+', 'COUNT', 1000);
-    }
+    // The pending marks go only once the entries are relayed: a failed sink leaves them for relayPending.
+    for (const u of list) read.xrange(this.keys.userOutbox(u), '-', '+', 'COUNT', 1000);
     const res = (await read.exec()) ?? [];
     const changes: LevelChange[] = [];
     const hits: UserHit[] = [];
     const feed: Array<{ kind: string; data: string; user: string }> = [];
     const done: Array<{ user: string; ids: string[] }> = [];
     list.forEach((user, i) => {
-      const [err, rows] = res[i * 2 + 1] ?? [];
+      const [err, rows] = res[i] ?? [];
       if (err) throw err;
       const ids: string[] = [];
       for (const [id, f] of rows as Array<[string, string[]]>) {
@@ -94,7 +92,10 @@ export class OutboxRelay {
       }
       if (ids.length) done.push({ user, ids });
     });
-    if (done.length === 0) return [];
+    if (done.length === 0) {
+      await this.redis.zrem(this.keys.outboxPending, ...list);
+      return [];
+    }
     await this.sink(changes, hits);
     const write = this.redis.pipeline();
     for (const f of feed) write.xadd(this.riskEventsStream, 'MAXLEN', '~', this.maxlen, '*', 'kind', f.kind, 'user', f.user, 'data', f.data);
@@ -104,6 +105,7 @@ export class OutboxRelay {
       }
     }
     for (const d of done) write.xdel(this.keys.userOutbox(d.user), ...d.ids);
+    write.zrem(this.keys.outboxPending, ...list);
     const wres = (await write.exec()) ?? [];
     for (const [err] of wres) if (err) throw err;
     return changes;

@@ -49,8 +49,13 @@ describe('OutboxRelay', () => {
       if (fail) throw new Error('receiver queue down');
     });
     await redis.xadd(keys.userOutbox('carol'), '*', 'kind', 'change', 'data', JSON.stringify(change('carol', 1)));
+    await redis.zadd(keys.outboxPending, Date.now(), 'carol');
     await expect(relay.relay(['carol'])).rejects.toThrow('receiver queue down');
+    // Still marked pending, so the periodic relayPending retries it (not only the next start).
+    expect(await redis.zscore(keys.outboxPending, 'carol')).not.toBeNull();
     fail = false;
-    expect((await relay.relay(['carol'])).map((c) => c.id)).toEqual(['carol-1']);
+    expect(await relay.relayPending()).toBe(1);
+    expect(await redis.zscore(keys.outboxPending, 'carol')).toBeNull();
+    expect(await redis.xlen(keys.userOutbox('carol'))).toBe(0);
   });
 });
