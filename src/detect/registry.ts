@@ -10,6 +10,7 @@ import { endpointDetection } from './endpoint-detection.js';
 import { highDlp } from './high-dlp.js';
 import { impossibleTravel } from './impossible-travel.js';
 import { maliciousFile } from './malicious-file.js';
+import { passwordSpray } from './password-spray.js';
 import { threshold } from './threshold.js';
 import type { Detector } from './types.js';
 
@@ -26,6 +27,8 @@ const PREDEFINED_DETECTORS = {
   malicious_file: maliciousFile,
   security_domain: securityDomain,
   high_risk_domain: highRiskDomain,
+  // issue 18: credential and session behaviors
+  password_spray: passwordSpray,
 } satisfies Record<string, AnyDetector>;
 
 /** Kinds configured only under an id of the admin's choosing, with `kind:` (e.g. `failed_logins: {kind: threshold}`). */

@@ -1,0 +1,102 @@
+/**
+ * The I/O edge of password_spray. Before a batch is scored, every login carrying an `ip` is
+ * added to that IP's sorted set (Keys.ipLogins: its own key and hash tag, bounded and expiring),
+ * and the set is read back in the same transaction. Then, purely (src/detect/ip-logins.ts):
+ * each successful login of the batch gets the IP's failures before it attached (the detector's
+ * {@link IP_FAILURES}); an earlier success that this batch's failures make a victim is appended
+ * as a `password_spray.victim` event of that user, under the ref of the batch failure that
+ * revealed it (acked, retried and dead-lettered with it). So the IP's state is its own key,
+ * and the per-user flag is emitted into the user's own path, scored and committed like any of
+ * the user's events. Writes are idempotent (a replayed login is the same member).
+ */
+import type { Cluster, Redis } from 'ioredis';
+import type { BehaviorConfig } from '../config/behaviors-schema.js';
+import { failuresBefore, failuresOf, ipLoginMember, lateVictims, longestWindow, parseIpLogin, type IpLogin } from '../detect/ip-logins.js';
+import { IP_FAILURES, SPRAY_VICTIM_TYPE, type PasswordSprayParams } from '../detect/password-spray.js';
+import type { Keys } from '../keys.js';
+import { isLogin, isSuccessfulLogin } from '../login.js';
+import type { StreamEvent } from '../types.js';
+
+/** Most logins remembered per IP (the newest are kept). */
+export const MAX_IP_LOGINS = 2000;
+
+/** What the edge needs. */
+export interface IpSprayOptions {
+  behaviors: () => BehaviorConfig[];
+  /** state.allowed_lateness (ms): how long an IP's logins are kept beyond the longest window. */
+  allowedLateness: () => number;
+  now?: () => number;
+}
+
+interface IpBatch {
+  events: Array<{ se: StreamEvent; login: IpLogin }>;
+}
+
+/** Builds the enrichment step: `(events) => Promise<void>`, mutating and appending to `events`. */
+export function ipSprayEnricher(redis: Redis | Cluster, keys: Keys, opts: IpSprayOptions): (events: StreamEvent[]) => Promise<void> {
+  return async (events) => {
+    const params = opts
+      .behaviors()
+      .filter((b) => b.enabled && b.kind === 'password_spray')
+      .map((b) => b.params as unknown as PasswordSprayParams);
+    if (!params.length) return;
+    const window = longestWindow(params);
+    const keep = window + Math.max(0, opts.allowedLateness());
+    const now = (opts.now ?? Date.now)();
+    const byIp = new Map<string, IpBatch>();
+    for (const se of events) {
+      const e = se.event;
+      if (!isLogin(e) || typeof e.ip !== 'string' || e.ip === '' || !Number.isFinite(e.time)) continue;
+      const login: IpLogin = { kind: isSuccessfulLogin(e) ? 's' : 'f', time: e.time, user: e.user, id: e.id ?? `${se.ref.stream}/${se.ref.id}` };
+      const b = byIp.get(e.ip) ?? { events: [] };
+      b.events.push({ se, login });
+      byIp.set(e.ip, b);
+    }
+    const added: StreamEvent[] = [];
+    await Promise.all(
+      [...byIp].map(async ([ip, b]) => {
+        const key = keys.ipLogins(ip);
+        const wm = Math.min(now, Math.max(...b.events.map((x) => x.login.time)));
+        const tx = redis.multi();
+        for (const { login } of b.events) tx.zadd(key, login.time, ipLoginMember(login));
+        tx.zremrangebyscore(key, '-inf', `(${wm - keep}`);
+        tx.zremrangebyrank(key, 0, -(MAX_IP_LOGINS + 1));
+        tx.pexpire(key, Math.max(keep, 1000));
+        tx.zrange(key, 0, -1, 'WITHSCORES');
+        const res = await tx.exec();
+        const failed = res?.find(([err]) => err);
+        if (!res || failed) throw failed?.[0] ?? new Error('ip-spray transaction aborted');
+        const flat = res[res.length - 1]![1] as string[];
+        const logins: IpLogin[] = [];
+        for (let i = 0; i + 1 < flat.length; i += 2) {
+          const l = parseIpLogin(flat[i]!, Number(flat[i + 1]));
+          if (l) logins.push(l);
+        }
+        const failures = failuresOf(logins);
+        for (const x of b.events) {
+          if (x.login.kind !== 's') continue;
+          x.se.event = { ...x.se.event, [IP_FAILURES]: failuresBefore(failures, x.login.time, window) };
+        }
+        const trigger = b.events.find((x) => x.login.kind === 'f');
+        if (!trigger) return;
+        const batchIds = new Set(b.events.map((x) => x.login.id));
+        for (const v of lateVictims(logins, batchIds, params)) {
+          added.push({
+            ref: trigger.se.ref,
+            deliveries: trigger.se.deliveries,
+            event: {
+              type: SPRAY_VICTIM_TYPE,
+              id: v.id,
+              user: v.user,
+              time: v.time,
+              ip,
+              outcome: 'success',
+              [IP_FAILURES]: failuresBefore(failures, v.time, window),
+            },
+          });
+        }
+      }),
+    );
+    events.push(...added);
+  };
+}
