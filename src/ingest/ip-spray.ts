@@ -47,7 +47,10 @@ export function ipSprayEnricher(redis: Redis | Cluster, keys: Keys, opts: IpSpra
     for (const se of events) {
       const e = se.event;
       if (!isLogin(e) || typeof e.ip !== 'string' || e.ip === '' || !Number.isFinite(e.time)) continue;
-      const login: IpLogin = { kind: isSuccessfulLogin(e) ? 's' : 'f', time: e.time, user: e.user, id: e.id ?? `${se.ref.stream}/${se.ref.id}` };
+      // Only a failed login counts against the IP (an interrupted one — MFA required — does not).
+      const kind = isSuccessfulLogin(e) ? 's' : e.outcome === 'failure' ? 'f' : undefined;
+      if (!kind) continue;
+      const login: IpLogin = { kind, time: e.time, user: e.user, id: e.id ?? `${se.ref.stream}/${se.ref.id}` };
       const b = byIp.get(e.ip) ?? { events: [] };
       b.events.push({ se, login });
       byIp.set(e.ip, b);

@@ -14,7 +14,9 @@ const MIN = 60_000;
 const NOW = T0 + 2 * 60 * MIN;
 const keys = new Keys(prefix);
 const params = behaviorSchema('password_spray').parse({ risk_level: 'high', users: 4, window: '30m' });
-const behaviors: BehaviorConfig[] = [{ id: 'password_spray', kind: 'password_spray', enabled: true, risk_level: 'high', expires_after: 86_400_000, params: { ...params } }];
+const behaviors: BehaviorConfig[] = [
+  { id: 'password_spray', kind: 'password_spray', enabled: true, risk_level: 'high', expires_after: 86_400_000, params: { ...params } },
+];
 const enrich = (on = behaviors) => ipSprayEnricher(redis, keys, { behaviors: () => on, allowedLateness: () => 10 * MIN, now: () => NOW });
 
 let seq = 0;
@@ -83,6 +85,11 @@ describe('password_spray edge: per-IP state in Redis', () => {
     const batch = [...failures(3, ip), login('ok@example.com', 5 * MIN, 'success', ip)];
     await enrich()(batch);
     expect(hitsOf(batch, 'ok@example.com').hits).toEqual([]);
+    // An interrupted sign-in (Entra 50074: MFA required after a good password) is not a failure.
+    const interrupted = login('int@example.com', 0, 'failure', '192.0.2.98');
+    interrupted.event.outcome = 'interrupted';
+    await enrich()([interrupted]);
+    expect(await redis.exists(keys.ipLogins('192.0.2.98'))).toBe(0);
     const off = [login('x@example.com', 0, 'failure', '192.0.2.99')];
     await enrich([{ ...behaviors[0]!, enabled: false }])(off);
     expect(await redis.exists(keys.ipLogins('192.0.2.99'))).toBe(0);
