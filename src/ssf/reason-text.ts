@@ -34,6 +34,8 @@ const CATALOGUE: Record<Exclude<ReasonLanguage, 'en'>, Catalogue> = {
       malicious_file: 'Schädliche Datei',
       security_domain: 'Sicherheitsrisiko-Domain',
       high_risk_domain: 'Hochrisiko-Domain',
+      // issue 18: credential and session behaviors
+      password_spray: 'Password-Spraying',
     },
     change: (b, p, c) => `Risikostufe ${p} → ${c}: ${b}`,
     cleared: (p, c) => `Risikostufe ${p} → ${c}: kein aktives Risikoverhalten mehr`,
@@ -53,6 +55,8 @@ const CATALOGUE: Record<Exclude<ReasonLanguage, 'en'>, Catalogue> = {
       malicious_file: 'Fichier malveillant',
       security_domain: 'Domaine à risque de sécurité',
       high_risk_domain: 'Domaine à haut risque',
+      // issue 18: credential and session behaviors
+      password_spray: 'Pulvérisation de mots de passe',
     },
     change: (b, p, c) => `Niveau de risque ${p} → ${c} : ${b}`,
     cleared: (p, c) => `Niveau de risque ${p} → ${c} : plus aucun comportement à risque actif`,
@@ -72,6 +76,8 @@ const CATALOGUE: Record<Exclude<ReasonLanguage, 'en'>, Catalogue> = {
       malicious_file: 'Archivo malicioso',
       security_domain: 'Dominio de riesgo de seguridad',
       high_risk_domain: 'Dominio de alto riesgo',
+      // issue 18: credential and session behaviors
+      password_spray: 'Rociado de contraseñas',
     },
     change: (b, p, c) => `Nivel de riesgo ${p} → ${c}: ${b}`,
     cleared: (p, c) => `Nivel de riesgo ${p} → ${c}: ningún comportamiento de riesgo activo`,
@@ -91,6 +97,8 @@ const CATALOGUE: Record<Exclude<ReasonLanguage, 'en'>, Catalogue> = {
       malicious_file: 'File dannoso',
       security_domain: 'Dominio a rischio per la sicurezza',
       high_risk_domain: 'Dominio ad alto rischio',
+      // issue 18: credential and session behaviors
+      password_spray: 'Password spraying',
     },
     change: (b, p, c) => `Livello di rischio ${p} → ${c}: ${b}`,
     cleared: (p, c) => `Livello di rischio ${p} → ${c}: nessun comportamento a rischio attivo`,
@@ -110,6 +118,8 @@ const CATALOGUE: Record<Exclude<ReasonLanguage, 'en'>, Catalogue> = {
       malicious_file: 'Ficheiro malicioso',
       security_domain: 'Domínio de risco de segurança',
       high_risk_domain: 'Domínio de alto risco',
+      // issue 18: credential and session behaviors
+      password_spray: 'Pulverização de palavras-passe',
     },
     change: (b, p, c) => `Nível de risco ${p} → ${c}: ${b}`,
     cleared: (p, c) => `Nível de risco ${p} → ${c}: nenhum comportamento de risco ativo`,
@@ -129,6 +139,8 @@ const CATALOGUE: Record<Exclude<ReasonLanguage, 'en'>, Catalogue> = {
       malicious_file: 'Kwaadaardig bestand',
       security_domain: 'Domein met beveiligingsrisico',
       high_risk_domain: 'Domein met hoog risico',
+      // issue 18: credential and session behaviors
+      password_spray: 'Wachtwoordspraying',
     },
     change: (b, p, c) => `Risiconiveau ${p} → ${c}: ${b}`,
     cleared: (p, c) => `Risiconiveau ${p} → ${c}: geen actief risicogedrag meer`,
@@ -148,6 +160,8 @@ const CATALOGUE: Record<Exclude<ReasonLanguage, 'en'>, Catalogue> = {
       malicious_file: '悪意のあるファイル',
       security_domain: 'セキュリティリスクのあるドメイン',
       high_risk_domain: '高リスクのドメイン',
+      // issue 18: credential and session behaviors
+      password_spray: 'パスワードスプレー攻撃',
     },
     change: (b, p, c) => `リスクレベル ${p} → ${c}: ${b}`,
     cleared: (p, c) => `リスクレベル ${p} → ${c}: 有効なリスク行動はありません`,
