@@ -59,13 +59,17 @@ export function ipSprayEnricher(redis: Redis | Cluster, keys: Keys, opts: IpSpra
     await Promise.all(
       [...byIp].map(async ([ip, b]) => {
         const key = keys.ipLogins(ip);
-        const wm = Math.min(now, Math.max(...b.events.map((x) => x.login.time)));
+        const times = b.events.map((x) => x.login.time);
+        const [first, newest] = [Math.min(...times), Math.max(...times)];
+        const wm = Math.min(now, newest);
         const tx = redis.multi();
         for (const { login } of b.events) tx.zadd(key, login.time, ipLoginMember(login));
         tx.zremrangebyscore(key, '-inf', `(${wm - keep}`);
         tx.zremrangebyrank(key, 0, -(MAX_IP_LOGINS + 1));
         tx.pexpire(key, Math.max(keep, 1000));
-        tx.zrange(key, 0, -1, 'WITHSCORES');
+        // Enough to judge: a success needs the failures up to `window` before it, and a batch
+        // failure can reveal successes up to `window` after it (whose failures reach back as far).
+        tx.zrangebyscore(key, first - window, newest + window, 'WITHSCORES');
         const res = await tx.exec();
         const failed = res?.find(([err]) => err);
         if (!res || failed) throw failed?.[0] ?? new Error('ip-spray transaction aborted');
