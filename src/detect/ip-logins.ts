@@ -53,5 +53,11 @@ export function longestWindow(params: readonly PasswordSprayParams[]): number {
 export function lateVictims(logins: readonly IpLogin[], batchIds: ReadonlySet<string>, params: readonly PasswordSprayParams[]): IpLogin[] {
   const all = failuresOf(logins);
   const before = failuresOf(logins.filter((l) => !batchIds.has(l.id)));
-  return logins.filter((s) => s.kind === 's' && !batchIds.has(s.id) && params.some((p) => sprayVerdict(all, s.time, p) && !sprayVerdict(before, s.time, p)));
+  const window = longestWindow(params);
+  const fresh = logins.filter((l) => l.kind === 'f' && batchIds.has(l.id)).map((l) => l.time);
+  // Only a success at most `window` after one of the batch's failures can change its verdict.
+  const reachable = (t: number): boolean => fresh.some((f) => f <= t && f >= t - window);
+  return logins.filter(
+    (s) => s.kind === 's' && !batchIds.has(s.id) && reachable(s.time) && params.some((p) => sprayVerdict(all, s.time, p) && !sprayVerdict(before, s.time, p)),
+  );
 }

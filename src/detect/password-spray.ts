@@ -16,7 +16,9 @@ import { z } from 'zod';
 import { durationMs, formatDuration } from '../duration.js';
 import { isSuccessfulLogin } from '../login.js';
 import type { CanonicalEvent } from '../types.js';
+import { ipInNetworks } from './allow-list.js';
 import { isoTime } from './format.js';
+import { cidr } from './params.js';
 import type { Detector } from './types.js';
 
 /** password_spray's parameters. */
@@ -25,6 +27,8 @@ export const passwordSprayParams = z.strictObject({
   users: z.number().int().min(2).default(10),
   /** How far back from the success the failures may lie (event time). */
   window: durationMs.prefault('1h'),
+  /** Source networks (CIDRs: office NAT, VPN egress) never judged: many users share them. */
+  allow_networks: z.array(cidr).default([]),
 });
 export type PasswordSprayParams = z.output<typeof passwordSprayParams>;
 
@@ -76,6 +80,7 @@ export const passwordSpray: Detector<PasswordSprayParams, SprayWindow> = {
     const flagged = Array.isArray(window) ? window : [];
     const unchanged = { window, hits: [] };
     if (!failures || !event.ip || !(isSuccessfulLogin(event) || event.type === SPRAY_VICTIM_TYPE)) return unchanged;
+    if (ipInNetworks(event.ip, params.allow_networks)) return unchanged;
     if (flagged.includes(eventId)) return unchanged; // this success again (replay, re-presented)
     const v = sprayVerdict(failures, event.time, params);
     if (!v) return unchanged;

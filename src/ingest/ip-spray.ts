@@ -1,7 +1,7 @@
 /**
- * The I/O edge of password_spray. Before a batch is scored, every login carrying an `ip` is
- * added to that IP's sorted set (Keys.ipLogins: its own key and hash tag, bounded and expiring),
- * and the set is read back in the same transaction. Then, purely (src/detect/ip-logins.ts):
+ * The I/O edge of password_spray. Before a batch is scored, every login carrying an `ip` (not in
+ * `allow_networks`) is added to that IP's sorted set (Keys.ipLogins: its own key and hash tag,
+ * bounded and expiring), and the set is read back in the same script call. Then, purely (src/detect/ip-logins.ts):
  * each successful login of the batch gets the IP's failures before it attached (the detector's
  * {@link IP_FAILURES}); an earlier success that this batch's failures make a victim is appended
  * as a `password_spray.victim` event of that user, under the ref of the batch failure that
@@ -12,7 +12,10 @@
 import type { Cluster, Redis } from 'ioredis';
 import type { BehaviorConfig } from '../config/behaviors-schema.js';
 import { failuresBefore, failuresOf, ipLoginMember, lateVictims, longestWindow, parseIpLogin, type IpLogin } from '../detect/ip-logins.js';
+import { ipInNetworks } from '../detect/allow-list.js';
 import { IP_FAILURES, SPRAY_VICTIM_TYPE, type PasswordSprayParams } from '../detect/password-spray.js';
+import { RiskstreamError } from '../errors.js';
+import { defineScripts, queueScript } from '../redis/scripts.js';
 import type { Keys } from '../keys.js';
 import { isLogin, isSuccessfulLogin } from '../login.js';
 import type { StreamEvent } from '../types.js';
@@ -43,10 +46,11 @@ export function ipSprayEnricher(redis: Redis | Cluster, keys: Keys, opts: IpSpra
     const window = longestWindow(params);
     const keep = window + Math.max(0, opts.allowedLateness());
     const now = (opts.now ?? Date.now)();
+    const allowed = (ip: string): boolean => params.every((p) => ipInNetworks(ip, p.allow_networks));
     const byIp = new Map<string, IpBatch>();
     for (const se of events) {
       const e = se.event;
-      if (!isLogin(e) || typeof e.ip !== 'string' || e.ip === '' || !Number.isFinite(e.time)) continue;
+      if (!isLogin(e) || typeof e.ip !== 'string' || e.ip === '' || !Number.isFinite(e.time) || allowed(e.ip)) continue;
       // Only a failed login counts against the IP (an interrupted one — MFA required — does not).
       const kind = isSuccessfulLogin(e) ? 's' : e.outcome === 'failure' ? 'f' : undefined;
       if (!kind) continue;
@@ -55,55 +59,72 @@ export function ipSprayEnricher(redis: Redis | Cluster, keys: Keys, opts: IpSpra
       b.events.push({ se, login });
       byIp.set(e.ip, b);
     }
+    const groups = [...byIp];
+    const replies = await readBack(redis, keys, groups, { window, keep, now });
     const added: StreamEvent[] = [];
-    await Promise.all(
-      [...byIp].map(async ([ip, b]) => {
-        const key = keys.ipLogins(ip);
-        const times = b.events.map((x) => x.login.time);
-        const [first, newest] = [Math.min(...times), Math.max(...times)];
-        const wm = Math.min(now, newest);
-        const tx = redis.multi();
-        for (const { login } of b.events) tx.zadd(key, login.time, ipLoginMember(login));
-        tx.zremrangebyscore(key, '-inf', `(${wm - keep}`);
-        tx.zremrangebyrank(key, 0, -(MAX_IP_LOGINS + 1));
-        tx.pexpire(key, Math.max(keep, 1000));
-        // Enough to judge: a success needs the failures up to `window` before it, and a batch
-        // failure can reveal successes up to `window` after it (whose failures reach back as far).
-        tx.zrangebyscore(key, first - window, newest + window, 'WITHSCORES');
-        const res = await tx.exec();
-        const failed = res?.find(([err]) => err);
-        if (!res || failed) throw failed?.[0] ?? new Error('ip-spray transaction aborted');
-        const flat = res[res.length - 1]![1] as string[];
-        const logins: IpLogin[] = [];
-        for (let i = 0; i + 1 < flat.length; i += 2) {
-          const l = parseIpLogin(flat[i]!, Number(flat[i + 1]));
-          if (l) logins.push(l);
-        }
-        const failures = failuresOf(logins);
-        for (const x of b.events) {
-          if (x.login.kind !== 's') continue;
-          x.se.event = { ...x.se.event, [IP_FAILURES]: failuresBefore(failures, x.login.time, window) };
-        }
-        const trigger = b.events.find((x) => x.login.kind === 'f');
-        if (!trigger) return;
-        const batchIds = new Set(b.events.map((x) => x.login.id));
-        for (const v of lateVictims(logins, batchIds, params)) {
-          added.push({
-            ref: trigger.se.ref,
-            deliveries: trigger.se.deliveries,
-            event: {
-              type: SPRAY_VICTIM_TYPE,
-              id: v.id,
-              user: v.user,
-              time: v.time,
-              ip,
-              outcome: 'success',
-              [IP_FAILURES]: failuresBefore(failures, v.time, window),
-            },
-          });
-        }
-      }),
-    );
+    groups.forEach(([ip, b], g) => {
+      const logins: IpLogin[] = [];
+      const flat = replies[g]!;
+      for (let i = 0; i + 1 < flat.length; i += 2) {
+        const l = parseIpLogin(flat[i]!, Number(flat[i + 1]));
+        if (l) logins.push(l);
+      }
+      const failures = failuresOf(logins);
+      for (const x of b.events) {
+        if (x.login.kind !== 's') continue;
+        x.se.event = { ...x.se.event, [IP_FAILURES]: failuresBefore(failures, x.login.time, window) };
+      }
+      const trigger = b.events.find((x) => x.login.kind === 'f');
+      if (!trigger) return;
+      const batchIds = new Set(b.events.map((x) => x.login.id));
+      for (const v of lateVictims(logins, batchIds, params)) {
+        added.push({
+          ref: trigger.se.ref,
+          deliveries: trigger.se.deliveries,
+          event: {
+            type: SPRAY_VICTIM_TYPE,
+            id: v.id,
+            user: v.user,
+            time: v.time,
+            ip,
+            outcome: 'success',
+            [IP_FAILURES]: failuresBefore(failures, v.time, window),
+          },
+        });
+      }
+    });
     events.push(...added);
   };
+}
+
+/**
+ * Adds each IP's batch logins to its set, trims it (age, count), refreshes its TTL and reads back
+ * the score range the batch can need: one script call per IP (src/redis/scripts/ip-logins-1.lua,
+ * atomic on the IP's own key), all in one pipeline. Each IP's read follows its own writes, so of
+ * two workers adding failures of one IP at once the later one sees both (a victim revealed twice
+ * is flagged once, by the detector's window).
+ */
+async function readBack(
+  redis: Redis | Cluster,
+  keys: Keys,
+  groups: Array<[string, IpBatch]>,
+  o: { window: number; keep: number; now: number },
+): Promise<string[][]> {
+  defineScripts(redis);
+  const p = redis.pipeline();
+  for (const [ip, b] of groups) {
+    const times = b.events.map((x) => x.login.time);
+    const [first, newest] = [Math.min(...times), Math.max(...times)];
+    // A success needs the failures up to `window` before it; a batch failure can reveal
+    // successes up to `window` after it (whose failures reach back as far).
+    const head = [Math.min(o.now, newest) - o.keep, MAX_IP_LOGINS, Math.max(o.keep, 1000), first - o.window, newest + o.window];
+    const packed = [...head, ...b.events.flatMap(({ login }) => [login.time, ipLoginMember(login)])].map(String);
+    queueScript(p, 'ipLogins', keys.ipLogins(ip), JSON.stringify(packed));
+  }
+  const res = (await p.exec()) ?? [];
+  return groups.map((_, g) => {
+    const [err, reply] = res[g] ?? [new RiskstreamError('INTERNAL', 'ip-spray: no reply')];
+    if (err) throw err;
+    return reply as string[];
+  });
 }
