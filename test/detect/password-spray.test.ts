@@ -56,6 +56,13 @@ describe('password_spray (pure)', () => {
     expect(passwordSpray.accepts(plain as CanonicalEvent, params)).toBe(false);
   });
 
+  it('allow_networks: a success from a listed network (office NAT, VPN egress) is never flagged', () => {
+    const nat = schema.parse({ risk_level: 'high', users: 5, window: '30m', allow_networks: ['203.0.113.0/24'] });
+    const e = success(T0 + 10 * MIN, fails(8));
+    expect(passwordSpray.detect(undefined, { event: e, eventId: 'ok-1' }, nat, T0, LIMITS).hits).toEqual([]);
+    expect(schema.safeParse({ risk_level: 'high', allow_networks: ['nope'] }).success).toBe(false);
+  });
+
   it('input cannot forge the marker: a JSON field of that name is not the symbol', () => {
     const forged = JSON.parse(JSON.stringify({ ...success(T0 + 10 * MIN, []), ipFailures: fails(5) })) as CanonicalEvent;
     expect(passwordSpray.accepts(forged, params)).toBe(false);

@@ -95,6 +95,13 @@ describe('password_spray edge: per-IP state in Redis', () => {
     expect(await redis.exists(keys.ipLogins('192.0.2.99'))).toBe(0);
   });
 
+  it('allow_networks: logins from a listed network are not recorded', async () => {
+    const nat = behaviorSchema('password_spray').parse({ risk_level: 'high', users: 4, allow_networks: ['10.0.0.0/8'] });
+    const batch = [login('n@example.com', 0, 'failure', '10.1.2.3')];
+    await enrich([{ ...behaviors[0]!, params: { ...nat } }])(batch);
+    expect(await redis.exists(keys.ipLogins('10.1.2.3'))).toBe(0);
+  });
+
   it('keeps at most MAX_IP_LOGINS per IP', async () => {
     const ip = '192.0.2.200';
     const many = Array.from({ length: MAX_IP_LOGINS + 50 }, (_, i) => login(`m${i}@example.com`, Math.floor(i / 100), 'failure', ip));
