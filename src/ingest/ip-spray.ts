@@ -1,8 +1,9 @@
 /**
  * The I/O edge of password_spray. Before a batch is scored, every login carrying an `ip` (not in
  * `allow_networks`) is added to that IP's sorted set (Keys.ipLogins: its own key and hash tag,
- * bounded and expiring), and the set is read back in the same script call. Then, purely (src/detect/ip-logins.ts):
- * each successful login of the batch gets the IP's failures before it attached (the detector's
+ * bounded and expiring), and the set is read back in the same script call. Then, purely
+ * (src/detect/ip-logins.ts), each successful login of the batch gets the IP's failures before
+ * it attached (the detector's
  * {@link IP_FAILURES}); an earlier success that this batch's failures make a victim is appended
  * as a `password_spray.victim` event of that user, under the ref of the batch failure that
  * revealed it (acked, retried and dead-lettered with it). So the IP's state is its own key,
@@ -60,6 +61,7 @@ export function ipSprayEnricher(redis: Redis | Cluster, keys: Keys, opts: IpSpra
       byIp.set(e.ip, b);
     }
     const groups = [...byIp];
+    if (!groups.length) return;
     const replies = await readBack(redis, keys, groups, { window, keep, now });
     const added: StreamEvent[] = [];
     groups.forEach(([ip, b], g) => {
@@ -111,6 +113,17 @@ async function readBack(
   o: { window: number; keep: number; now: number },
 ): Promise<string[][]> {
   defineScripts(redis);
+  // One pipeline; on a Redis Cluster one per IP (a cluster pipeline must stay in one slot).
+  const chunks = (redis as { isCluster?: boolean }).isCluster ? groups.map((g) => [g]) : [groups];
+  return (await Promise.all(chunks.map((chunk) => readChunk(redis, keys, chunk, o)))).flat();
+}
+
+async function readChunk(
+  redis: Redis | Cluster,
+  keys: Keys,
+  groups: Array<[string, IpBatch]>,
+  o: { window: number; keep: number; now: number },
+): Promise<string[][]> {
   const p = redis.pipeline();
   for (const [ip, b] of groups) {
     const times = b.events.map((x) => x.login.time);
