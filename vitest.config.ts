@@ -16,6 +16,7 @@ const UNIT = [
   'test/ingest/http-body.test.ts',
   'test/ingest/poison.test.ts',
   'test/ingest/profiles.test.ts',
+  'test/ingest/profiles-credential.test.ts',
   'test/ingest/time-window.test.ts',
   'test/redis/ttl.test.ts',
   'test/risk/expiry.property.test.ts',

@@ -1,7 +1,8 @@
 /**
  * Generates demo/telemetry.ndjson: a realistic, deterministic morning of telemetry for a small
  * company — normal logins and activity, plus one impossible traveller (London → Sydney),
- * one DLP burst and one infected laptop. Run: node --import tsx scripts/gen-telemetry.ts
+ * one DLP burst, one infected laptop, a password spray with one successful victim, an
+ * MFA-fatigue burst and a hijacked session. Run: node --import tsx scripts/gen-telemetry.ts
  */
 import { writeFileSync } from 'node:fs';
 
@@ -130,6 +131,66 @@ events.push({
   vendor: 'crowdstrike',
   detection: 'malware',
   severity: 'critical',
+});
+
+// A password spray: one IP fails logins for 12 users in 20 minutes, then guesses heidi's password.
+const sprayIp = '185.220.101.45';
+const sprayAt = Date.parse('2026-11-23T09:00:00Z');
+const sprayed = [...users.slice(3, 11).map((u) => u.user), 'admin@example.com', 'test@example.com', 'info@example.com', 'hr@example.com'];
+sprayed.forEach((user, k) => {
+  events.push({ type: 'login', id: id(), user, time: new Date(sprayAt + k * 100_000).toISOString(), outcome: 'failure', reason: 'bad_password', ip: sprayIp });
+});
+const victim = users[7]!;
+events.push({
+  type: 'login',
+  id: id(),
+  user: victim.user,
+  time: '2026-11-23T09:25:00Z',
+  outcome: 'success',
+  ip: sprayIp,
+  session: { id: 's-spray-1', expires_at: '2026-11-23T21:25:00Z', idp: 'okta', claims: { email: victim.user, amr: ['pwd'] } },
+});
+
+// MFA fatigue: ivan's phone gets 8 Okta Verify pushes in 10 minutes; he denies, ignores, then accepts one.
+const bombAt = Date.parse('2026-11-23T09:40:00Z');
+for (let k = 0; k < 9; k++) {
+  events.push({
+    type: 'mfa',
+    id: id(),
+    user: users[8]!.user,
+    time: new Date(bombAt + k * 75_000).toISOString(),
+    outcome: k === 8 ? 'success' : k % 3 === 1 ? 'timeout' : 'denied',
+    factor: 'push',
+    ip: '45.155.205.17',
+  });
+}
+
+// A hijacked session: judy logs in from home; later her session token is used from another device and network.
+const judy = users[9]!;
+events.push({
+  type: 'login',
+  id: id(),
+  user: judy.user,
+  time: '2026-11-23T08:20:00Z',
+  outcome: 'success',
+  ip: `${judy.home.ip}77`,
+  geo: { lat: judy.home.lat, lon: judy.home.lon, accuracy_km: 20, country: judy.home.country, city: judy.home.city },
+  session: { id: 's-judy-1', expires_at: '2026-11-23T20:20:00Z', idp: 'okta', claims: { email: judy.user, amr: ['pwd', 'mfa'] } },
+  device: { id: judy.device, posture: { os: 'macOS 15.1', disk_encrypted: true, firewall: true } },
+  network: { asn: judy.home.asn, colo: judy.home.colo, via: 'warp' },
+});
+events.push({
+  type: 'access',
+  id: id(),
+  user: judy.user,
+  time: '2026-11-23T09:55:00Z',
+  outcome: 'allowed',
+  app: 'payroll',
+  session: { id: 's-judy-1' },
+  ip: '193.42.33.8',
+  device: { id: 'd-unknown-7' },
+  network: { asn: 9009 },
+  geo: { country: 'NL' },
 });
 
 events.sort((a, b) => Date.parse(String(a.time)) - Date.parse(String(b.time)) || 0);

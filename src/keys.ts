@@ -99,6 +99,14 @@ export class Keys {
   sessionTombstone(id: string): string {
     return `${this.session(id)}:revoked`;
   }
+  /**
+   * Sorted set (TTL): one source IP's recent logins for password_spray, scored by event time
+   * (members `["f"|"s", user, event id]`); bounded by count and age. Its own hash tag: the IP's
+   * state is not any user's.
+   */
+  ipLogins(ip: string): string {
+    return `${this.prefix}:ip:{${tag(ip)}}:logins`;
+  }
   /** Sorted set: all session ids scored by login time (ms); pruned by expiry. */
   get sessionsByLogin(): string {
     return `${this.prefix}:sessions:login`;

@@ -154,6 +154,24 @@ async function settle(
   }
 }
 
+/** ", N revoked by policy (users)" from the audit log's entries whose actor is `policy`, or "". */
+async function revokedByPolicy(redis: Redis, audit: string): Promise<string> {
+  const rows = (await redis.xrange(audit, '-', '+')) as Array<[string, string[]]>;
+  const users = new Set<string>();
+  let n = 0;
+  for (const [, f] of rows) {
+    const get = (k: string): string | undefined => {
+      const i = f.indexOf(k);
+      return i >= 0 && i % 2 === 0 ? f[i + 1] : undefined;
+    };
+    if (get('actor') !== 'policy' || !/revoke/.test(get('action') ?? '')) continue;
+    n++;
+    const target = get('target') ?? get('user');
+    if (target) users.add(target);
+  }
+  return n ? `, ${n} revoked by policy${users.size ? ` (${[...users].join(', ')})` : ''}` : '';
+}
+
 async function summary(
   redis: Redis,
   config: ReturnType<typeof loadConfig>,
@@ -177,7 +195,7 @@ async function summary(
   const read = (await Promise.all(config.streams.inputs.map((s) => redis.xlen(s)))).reduce((a, b) => a + b, 0);
   const sessions = await redis.zcard(new Keys(config.prefix).sessionsByExpiry);
   out.write(`\nprocessed ${read} events in ${secs} s (${dead} dead-lettered with a reason)\n`);
-  out.write(`sessions audited: ${sessions} active\n`);
+  out.write(`sessions audited: ${sessions} active${await revokedByPolicy(redis, config.streams.audit)}\n`);
   out.write(`behaviors hit:\n${[...hits].map(([b, n]) => `  ${b.padEnd(24)} ${n}`).join('\n') || '  none'}\n`);
   out.write(`risk changes:\n${changes.join('\n') || '  none'}\n`);
   let ok = changes.length > 0;
@@ -196,8 +214,10 @@ async function summary(
     // Each receiver must end holding every user's final level.
     const last = new Map<string, string>();
     for (const s of r.received) {
+      const level = eventOf(s).body.current_level;
+      if (level === undefined) continue; // not a level change (a session-revoked SET)
       const sub = (s.claims.sub_id ?? {}) as { email?: string };
-      last.set(String(sub.email), String(eventOf(s).body.current_level).toLowerCase());
+      last.set(String(sub.email), String(level).toLowerCase());
     }
     for (const [user, level] of finalLevels) {
       if (last.get(user) !== level) {

@@ -14,6 +14,7 @@ import { maliciousFile } from './malicious-file.js';
 import { mfaFatigue } from './mfa-fatigue.js';
 import { newCountry } from './new-country.js';
 import { sessionHijack } from './session-hijack.js';
+import { passwordSpray } from './password-spray.js';
 import { threshold } from './threshold.js';
 import type { Detector } from './types.js';
 
@@ -35,6 +36,7 @@ const PREDEFINED_DETECTORS = {
   mfa_fatigue: mfaFatigue,
   new_country: newCountry,
   session_hijack: sessionHijack,
+  password_spray: passwordSpray,
 } satisfies Record<string, AnyDetector>;
 
 /** Kinds configured only under an id of the admin's choosing, with `kind:` (e.g. `failed_logins: {kind: threshold}`). */

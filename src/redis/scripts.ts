@@ -31,6 +31,7 @@ interface Signatures {
   deliveryGate: { file: 'delivery-gate-1'; args: [throttle: string, rate: string]; reply: [number, number] };
   deliveryPause: { file: 'delivery-pause-1'; args: [throttle: string, ms: string]; reply: number };
   heldPush: { file: 'held-push-1'; args: [list: string, max: number, ...items: string[]]; reply: number };
+  ipLogins: { file: 'ip-logins-1'; args: [ipLogins: string, packed: string]; reply: string[] };
 }
 
 /** A script's name. */
@@ -51,6 +52,7 @@ const FILES: { [K in ScriptName]: Signatures[K]['file'] } = {
   deliveryGate: 'delivery-gate-1',
   deliveryPause: 'delivery-pause-1',
   heldPush: 'held-push-1',
+  ipLogins: 'ip-logins-1',
 };
 const NAMES = Object.keys(FILES) as ScriptName[];
 

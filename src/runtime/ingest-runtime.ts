@@ -8,10 +8,12 @@ import { writeDeadLetters } from '../ingest/dead-letter.js';
 import { scrubText } from '../secrets/secret-values.js';
 import { startListBridge, type ListBridge } from '../ingest/list-bridge.js';
 import { createIngestService, type IngestService } from '../ingest/http-ingest.js';
+import { ipSprayEnricher } from '../ingest/ip-spray.js';
+import { Keys } from '../keys.js';
 
-/** The ingest side of the worker: geo enrichment, dead letters, list bridge, HTTP ingest. */
+/** The ingest side of the worker: geo and source-IP enrichment, dead letters, list bridge, HTTP ingest. */
 export interface IngestRuntime {
-  enrich?: (events: StreamEvent[]) => Promise<void>;
+  enrich: (events: StreamEvent[]) => Promise<void>;
   deadLetter(bad: Array<{ raw: RawEntry; reason: string }>): Promise<void>;
   service: IngestService;
   close(): Promise<void>;
@@ -25,12 +27,16 @@ export async function buildIngest(deps: { config: () => Config; redis: Redis; lo
   const bridge: ListBridge = startListBridge(redis, cfg.raw.bridge, {
     onError: (err) => logger.warn({ err }, 'list bridge pass failed'),
   });
+  const spray = ipSprayEnricher(redis, new Keys(cfg.prefix), {
+    behaviors: () => deps.config().behaviors,
+    allowedLateness: () => deps.config().raw.state.allowed_lateness,
+  });
   return {
-    ...(geo
-      ? {
-          enrich: async (events: StreamEvent[]) => void geo.enrichEvents(events),
-        }
-      : {}),
+    // GeoIP first (a located login keeps its place), then each source IP's logins (password_spray).
+    enrich: async (events: StreamEvent[]) => {
+      geo?.enrichEvents(events);
+      await spray(events);
+    },
     deadLetter: async (bad) => {
       const c = deps.config();
       await writeDeadLetters(redis, c.streams.deadLetter, bad, { maxlen: c.raw.streams.maxlen, scrubPaths: c.raw.ingest.scrub_fields });

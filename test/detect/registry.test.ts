@@ -5,6 +5,7 @@ import { behaviorSchema } from '../../src/config/behaviors-schema.js';
 import { loadConfig } from '../../src/config/load.js';
 import { DETECTOR_KINDS, PREDEFINED_KINDS, detectorFor, isDetectorKind } from '../../src/detect/registry.js';
 import { isRiskstreamError } from '../../src/errors.js';
+import { IP_FAILURES, type IpFailure } from '../../src/detect/password-spray.js';
 import type { CanonicalEvent } from '../../src/types.js';
 import { T0, ev, login, run } from './fixtures.js';
 
@@ -61,6 +62,13 @@ describe('shipped config/behaviors.yaml', () => {
       malicious_file: [ev('swg', 0, { file: { verdict: 'malicious' }, action: 'block' })],
       security_domain: [ev('dns', 0, { domain: 'x.test', categories: ['phishing'] })],
       high_risk_domain: [ev('dns', 0, { domain: 'y.test', categories: ['newly_seen_domain'] })],
+      // issue 18: credential and session behaviors (the edge attaches the IP's failures to a success)
+      password_spray: [
+        {
+          ...login('London', 20 * 60_000, { ip: '203.0.113.9' }),
+          [IP_FAILURES]: Array.from({ length: 10 }, (_, i): IpFailure => [T0 + i * 60_000, `u${i}@example.com`, `f-${i}`]),
+        } as CanonicalEvent,
+      ],
       failed_logins: Array.from({ length: 10 }, (_, i) => login('London', i * 1_000, { outcome: 'failure' })),
       // Credential and session behaviors (issue 18).
       brute_force: [...Array.from({ length: 10 }, (_, i) => login('London', i * 1_000, { outcome: 'failure' })), login('London', 11_000)],

@@ -23,7 +23,8 @@ function subject(o: Record<string, unknown>): unknown {
 
 /**
  * AWS CloudTrail record → canonical event. `ConsoleLogin` becomes `login` (outcome from
- * `responseElements.ConsoleLogin`); every other API call becomes `aws.<eventName>`.
+ * `responseElements.ConsoleLogin`; a failure's `reason` is `bad_password` for "Failed
+ * authentication"); every other API call becomes `aws.<eventName>`.
  */
 export const cloudtrail: Profile = (o) => {
   if (!looksLikeCloudTrail(o)) return null;
@@ -31,12 +32,16 @@ export const cloudtrail: Profile = (o) => {
   const login = name === 'ConsoleLogin';
   const mfa = getPath(o, 'additionalEventData.MFAUsed');
   const src = typeof o.sourceIPAddress === 'string' ? o.sourceIPAddress : '';
+  const outcome = login ? getPath(o, 'responseElements.ConsoleLogin') : o.errorCode ? 'failure' : 'success';
+  const failedLogin = login && typeof outcome === 'string' && outcome.toLowerCase() === 'failure';
   return defined({
     type: login ? 'login' : `aws.${name}`,
     id: o.eventID,
     user: subject(o),
     time: o.eventTime,
-    outcome: login ? getPath(o, 'responseElements.ConsoleLogin') : o.errorCode ? 'failure' : 'success',
+    outcome,
+    // "Failed authentication" is a wrong password (or an unknown user: then userName is hidden).
+    reason: failedLogin ? (/failed authentication/i.test(String(o.errorMessage)) ? 'bad_password' : 'failure') : undefined,
     error: o.errorMessage ?? o.errorCode,
     // sourceIPAddress may name a service ("ec2.amazonaws.com", "AWS Internal") instead of an IP.
     ip: isIP(src) ? src : undefined,

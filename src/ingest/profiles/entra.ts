@@ -20,9 +20,44 @@ export function looksLikeEntra(obj: Record<string, unknown>): boolean {
   return signIn(obj) !== null;
 }
 
+/** Entra error codes that interrupt a sign-in (MFA or a prompt required) after a good password: not failures. */
+const INTERRUPTS = new Set([50055, 50072, 50074, 50076, 50079, 50125, 50140, 50158, 81010, 81012]);
+/** Entra error codes meaning a wrong password (or a smart-lockout of one). */
+const BAD_PASSWORD = new Set([50126, 50053, 50056]);
+/** Entra error code of a failed MFA (push denied or unanswered, wrong code). */
+const MFA_FAILED = 500121;
+
+/** The sign-in's outcome: `success` (0), `interrupted`, or `failure`. */
+function outcomeOf(code: unknown): string | undefined {
+  if (code === undefined || code === null) return undefined;
+  const n = Number(code);
+  return n === 0 ? 'success' : INTERRUPTS.has(n) ? 'interrupted' : 'failure';
+}
+
+/** A failed MFA step: `timeout` when the user did not answer, else `denied`. */
+function mfaOutcome(s: Record<string, unknown>): string {
+  const steps = Array.isArray(s.authenticationDetails) ? (s.authenticationDetails as unknown[]) : [];
+  const text = [
+    getPath(s, 'status.additionalDetails'),
+    getPath(s, 'status.failureReason'),
+    ...steps.map((d) => getPath(d, 'authenticationStepResultDetail')),
+  ].join(' ');
+  return /did not respond|no response|timed? ?out|not answered/i.test(text) ? 'timeout' : 'denied';
+}
+
+/** `push` for an app notification, else the method as Entra names it. */
+function factorOf(method: unknown): string | undefined {
+  if (typeof method !== 'string' || !method) return undefined;
+  return /notification|push/i.test(method) ? 'push' : method;
+}
+
 /**
  * Microsoft Entra ID sign-in log (Graph `auditLogs/signIns`, or the diagnostic-settings export)
- * → canonical `login`. `status.errorCode` 0 is success, anything else failure.
+ * → canonical `login`. `status.errorCode` 0 is success; an interrupt (50074, 50076, … : MFA or a
+ * prompt required after a good password) is `interrupted`; anything else failure (`reason:
+ * bad_password` for 50126 / 50053 / 50056). 500121 (strong authentication failed) becomes an
+ * `mfa` event, `denied` or `timeout` (the user did not respond). `mfaDetail` is kept as `mfa`
+ * (`method`, `detail`) and `factor` (`push` for an app notification).
  */
 export const entra: Profile = (obj) => {
   const s = signIn(obj);
@@ -32,12 +67,17 @@ export const entra: Profile = (obj) => {
   const lon = getPath(s, 'location.geoCoordinates.longitude');
   const sessionId = s.sessionId ?? s.correlationId;
   const d = isPlainObject(s.deviceDetail) ? s.deviceDetail : {};
+  const mfaFailed = Number(code) === MFA_FAILED;
+  const method = getPath(s, 'mfaDetail.authMethod');
   return defined({
-    type: 'login',
+    type: mfaFailed ? 'mfa' : 'login',
     id: s.id,
     user: s.userPrincipalName,
     time: s.createdDateTime,
-    outcome: code === undefined || code === null ? undefined : Number(code) === 0 ? 'success' : 'failure',
+    outcome: mfaFailed ? mfaOutcome(s) : outcomeOf(code),
+    reason: BAD_PASSWORD.has(Number(code)) ? 'bad_password' : undefined,
+    factor: factorOf(method),
+    mfa: { method, detail: getPath(s, 'mfaDetail.authDetail') },
     error_code: code,
     failure_reason: Number(code) === 0 ? undefined : getPath(s, 'status.failureReason'),
     ip: s.ipAddress,

@@ -3,31 +3,69 @@ import { defined, getPath, isPlainObject, type Profile } from './path.js';
 /** Okta System Log event types that are interactive sign-ins. */
 export const OKTA_LOGIN_EVENTS: ReadonlySet<string> = new Set(['user.session.start', 'user.authentication.sso']);
 
+/** Okta System Log event types that are MFA verifications (→ canonical `mfa`). */
+export const OKTA_MFA_EVENTS: ReadonlySet<string> = new Set(['user.authentication.auth_via_mfa', 'system.push.send_factor_verify_push']);
+
 /** True when `obj` is shaped like an Okta System Log LogEvent. */
 export function looksLikeOkta(obj: Record<string, unknown>): boolean {
   return typeof obj.eventType === 'string' && isPlainObject(obj.actor) && ('published' in obj || 'uuid' in obj);
 }
 
+/** Okta's failure reasons in canonical words (others lower-cased). */
+const REASONS: Record<string, string> = { INVALID_CREDENTIALS: 'bad_password', LOCKED_OUT: 'locked_out', VERIFICATION_ERROR: 'bad_factor' };
+
+function reasonOf(o: Record<string, unknown>): string | undefined {
+  const r = getPath(o, 'outcome.reason');
+  return typeof r === 'string' && r ? (REASONS[r] ?? r.toLowerCase().replace(/\s+/g, '_')) : undefined;
+}
+
 /**
- * Okta System Log (`/api/v1/logs` LogEvent) → canonical event. Sign-in events become `login`;
- * other event types keep their Okta name (`user.account.lock`, …) as `type`.
- * `client.geographicalContext.country` is Okta's country *name* (Okta gives no ISO code).
+ * An MFA event's canonical outcome: `success`; `denied` (the user pressed "no": Okta logs a
+ * FAILURE, `INVALID_CREDENTIALS`, push response `OV_RESPONSE_DENY`) or `timeout` (no answer).
+ * For `system.push.send_factor_verify_push` a SUCCESS only means the push was sent: `sent`.
+ */
+function mfaOutcome(o: Record<string, unknown>, eventType: string): string | undefined {
+  const result = String(getPath(o, 'outcome.result') ?? '').toUpperCase();
+  if (result === 'SUCCESS' || result === 'ALLOW') return eventType === 'system.push.send_factor_verify_push' ? 'sent' : 'success';
+  if (result !== 'FAILURE' && result !== 'DENY') return result ? result.toLowerCase() : undefined;
+  const debug = getPath(o, 'debugContext.debugData') as Record<string, unknown> | undefined;
+  const hints = [getPath(o, 'outcome.reason'), debug?.pushOnlyResponseType, debug?.PushOnlyResponseType, debug?.factorResult].join(' ');
+  return /TIME_?OUT|TIMED OUT|EXPIRED|NO_?RESPONSE/i.test(hints) ? 'timeout' : 'denied';
+}
+
+/** The factor used: `push` for Okta Verify push, else Okta's factor name lower-cased. */
+function factorOf(o: Record<string, unknown>, eventType: string): string | undefined {
+  const f = getPath(o, 'debugContext.debugData.factor') ?? getPath(o, 'authenticationContext.credentialType');
+  if (eventType === 'system.push.send_factor_verify_push' || (typeof f === 'string' && /PUSH/i.test(f))) return 'push';
+  return typeof f === 'string' && f ? f.toLowerCase() : undefined;
+}
+
+/**
+ * Okta System Log (`/api/v1/logs` LogEvent) → canonical event. Sign-in events become `login`
+ * (a FAILURE with `reason`, e.g. `bad_password`); MFA verifications become `mfa` with outcome
+ * `success` / `denied` / `timeout` and `factor`; other event types keep their Okta name
+ * (`user.account.lock`, …) as `type`. `client.geographicalContext.country` is Okta's country
+ * *name* (Okta gives no ISO code).
  */
 export const okta: Profile = (o) => {
   if (!looksLikeOkta(o)) return null;
   const eventType = o.eventType as string;
   const login = OKTA_LOGIN_EVENTS.has(eventType);
+  const mfa = OKTA_MFA_EVENTS.has(eventType);
   const geo = getPath(o, 'client.geographicalContext') as Record<string, unknown> | undefined;
   const lat = getPath(geo, 'geolocation.lat');
   const lon = getPath(geo, 'geolocation.lon');
   const sessionId = getPath(o, 'authenticationContext.externalSessionId');
+  const result = getPath(o, 'outcome.result');
   return defined({
-    type: login ? 'login' : eventType,
+    type: login ? 'login' : mfa ? 'mfa' : eventType,
     id: o.uuid,
     user: getPath(o, 'actor.alternateId') ?? getPath(o, 'actor.id'),
     time: o.published,
-    outcome: getPath(o, 'outcome.result'),
+    outcome: mfa ? mfaOutcome(o, eventType) : result,
     outcome_reason: getPath(o, 'outcome.reason'),
+    reason: (login || mfa) && String(result).toUpperCase() !== 'SUCCESS' ? reasonOf(o) : undefined,
+    factor: mfa ? factorOf(o, eventType) : undefined,
     ip: getPath(o, 'client.ipAddress'),
     geo: lat != null && lon != null ? { lat, lon, city: geo?.city, country: geo?.country } : undefined,
     session: typeof sessionId === 'string' && sessionId !== 'unknown' ? { id: sessionId, idp: 'okta' } : undefined,

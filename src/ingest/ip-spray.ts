@@ -1,0 +1,143 @@
+/**
+ * The I/O edge of password_spray. Before a batch is scored, every login carrying an `ip` (not in
+ * `allow_networks`) is added to that IP's sorted set (Keys.ipLogins: its own key and hash tag,
+ * bounded and expiring), and the set is read back in the same script call. Then, purely
+ * (src/detect/ip-logins.ts), each successful login of the batch gets the IP's failures before
+ * it attached (the detector's
+ * {@link IP_FAILURES}); an earlier success that this batch's failures make a victim is appended
+ * as a `password_spray.victim` event of that user, under the ref of the batch failure that
+ * revealed it (acked, retried and dead-lettered with it). So the IP's state is its own key,
+ * and the per-user flag is emitted into the user's own path, scored and committed like any of
+ * the user's events. Writes are idempotent (a replayed login is the same member).
+ */
+import type { Cluster, Redis } from 'ioredis';
+import type { BehaviorConfig } from '../config/behaviors-schema.js';
+import { failuresBefore, failuresOf, ipLoginMember, lateVictims, longestWindow, parseIpLogin, type IpLogin } from '../detect/ip-logins.js';
+import { ipInNetworks } from '../detect/allow-list.js';
+import { IP_FAILURES, SPRAY_VICTIM_TYPE, type PasswordSprayParams } from '../detect/password-spray.js';
+import { RiskstreamError } from '../errors.js';
+import { defineScripts, queueScript } from '../redis/scripts.js';
+import type { Keys } from '../keys.js';
+import { isLogin, isSuccessfulLogin } from '../login.js';
+import type { StreamEvent } from '../types.js';
+
+/** Most logins remembered per IP (the newest are kept). */
+export const MAX_IP_LOGINS = 2000;
+
+/** What the edge needs. */
+export interface IpSprayOptions {
+  behaviors: () => BehaviorConfig[];
+  /** state.allowed_lateness (ms): how long an IP's logins are kept beyond the longest window. */
+  allowedLateness: () => number;
+  now?: () => number;
+}
+
+interface IpBatch {
+  events: Array<{ se: StreamEvent; login: IpLogin }>;
+}
+
+/** Builds the enrichment step: `(events) => Promise<void>`, mutating and appending to `events`. */
+export function ipSprayEnricher(redis: Redis | Cluster, keys: Keys, opts: IpSprayOptions): (events: StreamEvent[]) => Promise<void> {
+  return async (events) => {
+    const params = opts
+      .behaviors()
+      .filter((b) => b.enabled && b.kind === 'password_spray')
+      .map((b) => b.params as unknown as PasswordSprayParams);
+    if (!params.length) return;
+    const window = longestWindow(params);
+    const keep = window + Math.max(0, opts.allowedLateness());
+    const now = (opts.now ?? Date.now)();
+    const allowed = (ip: string): boolean => params.every((p) => ipInNetworks(ip, p.allow_networks));
+    const byIp = new Map<string, IpBatch>();
+    for (const se of events) {
+      const e = se.event;
+      if (!isLogin(e) || typeof e.ip !== 'string' || e.ip === '' || !Number.isFinite(e.time) || allowed(e.ip)) continue;
+      // Only a failed login counts against the IP (an interrupted one — MFA required — does not).
+      const kind = isSuccessfulLogin(e) ? 's' : e.outcome === 'failure' ? 'f' : undefined;
+      if (!kind) continue;
+      const login: IpLogin = { kind, time: e.time, user: e.user, id: e.id ?? `${se.ref.stream}/${se.ref.id}` };
+      const b = byIp.get(e.ip) ?? { events: [] };
+      b.events.push({ se, login });
+      byIp.set(e.ip, b);
+    }
+    const groups = [...byIp];
+    if (!groups.length) return;
+    const replies = await readBack(redis, keys, groups, { window, keep, now });
+    const added: StreamEvent[] = [];
+    groups.forEach(([ip, b], g) => {
+      const logins: IpLogin[] = [];
+      const flat = replies[g]!;
+      for (let i = 0; i + 1 < flat.length; i += 2) {
+        const l = parseIpLogin(flat[i]!, Number(flat[i + 1]));
+        if (l) logins.push(l);
+      }
+      const failures = failuresOf(logins);
+      for (const x of b.events) {
+        if (x.login.kind !== 's') continue;
+        x.se.event = { ...x.se.event, [IP_FAILURES]: failuresBefore(failures, x.login.time, window) };
+      }
+      const trigger = b.events.find((x) => x.login.kind === 'f');
+      if (!trigger) return;
+      const batchIds = new Set(b.events.map((x) => x.login.id));
+      for (const v of lateVictims(logins, batchIds, params)) {
+        added.push({
+          ref: trigger.se.ref,
+          deliveries: trigger.se.deliveries,
+          event: {
+            type: SPRAY_VICTIM_TYPE,
+            id: v.id,
+            user: v.user,
+            time: v.time,
+            ip,
+            outcome: 'success',
+            [IP_FAILURES]: failuresBefore(failures, v.time, window),
+          },
+        });
+      }
+    });
+    events.push(...added);
+  };
+}
+
+/**
+ * Adds each IP's batch logins to its set, trims it (age, count), refreshes its TTL and reads back
+ * the score range the batch can need: one script call per IP (src/redis/scripts/ip-logins-1.lua,
+ * atomic on the IP's own key), all in one pipeline. Each IP's read follows its own writes, so of
+ * two workers adding failures of one IP at once the later one sees both (a victim revealed twice
+ * is flagged once, by the detector's window).
+ */
+async function readBack(
+  redis: Redis | Cluster,
+  keys: Keys,
+  groups: Array<[string, IpBatch]>,
+  o: { window: number; keep: number; now: number },
+): Promise<string[][]> {
+  defineScripts(redis);
+  // One pipeline; on a Redis Cluster one per IP (a cluster pipeline must stay in one slot).
+  const chunks = (redis as { isCluster?: boolean }).isCluster ? groups.map((g) => [g]) : [groups];
+  return (await Promise.all(chunks.map((chunk) => readChunk(redis, keys, chunk, o)))).flat();
+}
+
+async function readChunk(
+  redis: Redis | Cluster,
+  keys: Keys,
+  groups: Array<[string, IpBatch]>,
+  o: { window: number; keep: number; now: number },
+): Promise<string[][]> {
+  const p = redis.pipeline();
+  for (const [ip, b] of groups) {
+    const times = b.events.map((x) => x.login.time);
+    const [first, newest] = [Math.min(...times), Math.max(...times)];
+    // A success needs the failures up to `window` before it; a batch failure can reveal
+    // successes up to `window` after it (whose failures reach back as far).
+    const head = [Math.min(o.now, newest) - o.keep, MAX_IP_LOGINS, Math.max(o.keep, 1000), first - o.window, newest + o.window];
+    const packed = [...head, ...b.events.flatMap(({ login }) => [login.time, ipLoginMember(login)])].map(String);
+    queueScript(p, 'ipLogins', keys.ipLogins(ip), JSON.stringify(packed));
+  }
+  const res = (await p.exec()) ?? [];
+  return groups.map((_, g) => {
+    const [err, reply] = res[g] ?? [new RiskstreamError('INTERNAL', 'ip-spray: no reply')];
+    if (err) throw err;
+    return reply as string[];
+  });
+}

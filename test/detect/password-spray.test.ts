@@ -1,0 +1,94 @@
+import { describe, expect, it } from 'vitest';
+import { behaviorSchema } from '../../src/config/behaviors-schema.js';
+import { lateVictims, type IpLogin } from '../../src/detect/ip-logins.js';
+import { IP_FAILURES, passwordSpray, SPRAY_VICTIM_TYPE, type IpFailure } from '../../src/detect/password-spray.js';
+import type { CanonicalEvent } from '../../src/types.js';
+import { LIMITS, MIN, T0 } from './fixtures.js';
+
+const schema = behaviorSchema('password_spray');
+const params = schema.parse({ risk_level: 'high', users: 5, window: '30m' });
+const IP = '203.0.113.9';
+
+/** `n` failures from IP for distinct users, one a minute from `start`. */
+const fails = (n: number, start = T0, user = (i: number) => `u${i}@example.com`): IpFailure[] =>
+  Array.from({ length: n }, (_, i) => [start + i * MIN, user(i), `f-${i}`] as IpFailure);
+
+const success = (time: number, failures: IpFailure[], extra: Partial<CanonicalEvent> = {}): CanonicalEvent =>
+  ({ type: 'login', id: 'ok-1', user: 'victim@example.com', time, outcome: 'success', ip: IP, [IP_FAILURES]: failures, ...extra }) as CanonicalEvent;
+
+const detect = (e: CanonicalEvent, window?: string[]) => passwordSpray.detect(window, { event: e, eventId: e.id! }, params, T0 + 60 * MIN, LIMITS);
+
+describe('password_spray (pure)', () => {
+  it('defaults: 10 users within 1h', () => {
+    expect(schema.parse({ risk_level: 'high' })).toMatchObject({ users: 10, window: 3_600_000 });
+  });
+
+  it('flags a success after failures for `users` distinct users within the window, with evidence', () => {
+    const f = fails(5);
+    const r = detect(success(T0 + 10 * MIN, f));
+    expect(r.hits).toHaveLength(1);
+    expect(r.hits[0]).toMatchObject({
+      time: T0 + 10 * MIN,
+      evidence: { ip: IP, distinct_users: 5, failures: 5, span_s: 240, victim_failed_too: false, success: 'ok-1' },
+    });
+    expect(r.hits[0]!.eventIds).toEqual(['ok-1', 'f-0', 'f-1', 'f-2', 'f-3', 'f-4']);
+    expect(r.window).toEqual(['ok-1']);
+  });
+
+  it('near misses: one user short, the same user many times, failures out of the window or after the success', () => {
+    expect(detect(success(T0 + 10 * MIN, fails(4))).hits).toEqual([]);
+    expect(
+      detect(
+        success(
+          T0 + 10 * MIN,
+          fails(9, T0, (i) => `u${i % 4}@example.com`),
+        ),
+      ).hits,
+    ).toEqual([]);
+    // The first failure lies 31 minutes before the success: only 4 users are within 30m.
+    expect(detect(success(T0 + 31 * MIN, fails(5))).hits).toEqual([]);
+    // The failures come after the success.
+    expect(detect(success(T0 - MIN, fails(5))).hits).toEqual([]);
+    // A failed login is never a victim, nor a success without an ip, nor one the edge did not judge.
+    expect(detect(success(T0 + 10 * MIN, fails(5), { outcome: 'failure' })).hits).toEqual([]);
+    expect(detect(success(T0 + 10 * MIN, fails(5), { ip: undefined })).hits).toEqual([]);
+    const { [IP_FAILURES]: _, ...plain } = success(T0 + 10 * MIN, fails(5)) as CanonicalEvent & { [IP_FAILURES]: unknown };
+    expect(passwordSpray.accepts(plain as CanonicalEvent, params)).toBe(false);
+  });
+
+  it('allow_networks: a success from a listed network (office NAT, VPN egress) is never flagged', () => {
+    const nat = schema.parse({ risk_level: 'high', users: 5, window: '30m', allow_networks: ['203.0.113.0/24'] });
+    const e = success(T0 + 10 * MIN, fails(8));
+    expect(passwordSpray.detect(undefined, { event: e, eventId: 'ok-1' }, nat, T0, LIMITS).hits).toEqual([]);
+    expect(schema.safeParse({ risk_level: 'high', allow_networks: ['nope'] }).success).toBe(false);
+  });
+
+  it('input cannot forge the marker: a JSON field of that name is not the symbol', () => {
+    const forged = JSON.parse(JSON.stringify({ ...success(T0 + 10 * MIN, []), ipFailures: fails(5) })) as CanonicalEvent;
+    expect(passwordSpray.accepts(forged, params)).toBe(false);
+  });
+
+  it('replay: the same success is flagged once', () => {
+    const e = success(T0 + 10 * MIN, fails(6));
+    const first = detect(e);
+    expect(first.hits).toHaveLength(1);
+    expect(detect(e, first.window).hits).toEqual([]);
+    // Re-presented by the edge as a victim event with the same id: still once.
+    expect(detect({ ...e, type: SPRAY_VICTIM_TYPE }, first.window).hits).toEqual([]);
+  });
+
+  it('out of order: failures arriving after the success reveal it once, whatever their order', () => {
+    const s: IpLogin = { kind: 's', time: T0 + 10 * MIN, user: 'victim@example.com', id: 'ok-1' };
+    const f: IpLogin[] = fails(5).map(([time, user, id]) => ({ kind: 'f', time, user, id }));
+    // Success stored first; then the failures arrive in two batches, in reverse order.
+    const batch1 = [f[4]!, f[3]!, f[2]!];
+    const batch2 = [f[1]!, f[0]!];
+    expect(lateVictims([s, ...batch1], new Set(batch1.map((x) => x.id)), [params])).toEqual([]);
+    expect(lateVictims([s, ...batch1, ...batch2], new Set(batch2.map((x) => x.id)), [params])).toEqual([s]);
+    // A third batch adding a sixth user's failure reveals nothing new: it was a victim already.
+    const f6: IpLogin = { kind: 'f', time: T0 + 6 * MIN, user: 'u6@example.com', id: 'f-6' };
+    expect(lateVictims([s, ...f, f6], new Set(['f-6']), [params])).toEqual([]);
+    // Redelivering batch 2 (after a crash) reveals the same victim again (the detector dedupes it).
+    expect(lateVictims([s, ...f], new Set(batch2.map((x) => x.id)), [params])).toEqual([s]);
+  });
+});

@@ -1,0 +1,64 @@
+import { describe, expect, it } from 'vitest';
+import { waitFor } from '../helpers/redis.js';
+import { eventOf } from '../helpers/receiver.js';
+import { workerHarness } from '../helpers/worker.js';
+import { untilQuiet } from '../helpers/quiet.js';
+import { MIN, recentIso } from '../helpers/clock.js';
+
+const h = workerHarness(
+  'e2e-spray',
+  (url) => ({ receivers: [{ name: 'test-ssf', kind: 'ssf', endpoint: `${url}/events`, audience: 'https://spray.receiver.test', subject_format: 'email' }] }),
+  {
+    receiver: { audience: 'https://spray.receiver.test', issuer: 'https://riskstream.test' },
+    behaviors: { password_spray: { risk_level: 'high', expires_after: '24h', users: 5, window: '30m' } },
+  },
+);
+
+const add = (e: Record<string, unknown>) => h.redis.xadd(`${h.prefix}:login`, '*', 'event', JSON.stringify({ type: 'login', ...e }));
+const sprayFrom = async (ip: string, tag: string, from: number) => {
+  for (let i = 0; i < 5; i++)
+    await add({ id: `${tag}-f${i}`, user: `${tag}${i}@example.com`, time: recentIso(from + i * MIN), outcome: 'failure', reason: 'bad_password', ip });
+};
+const subjects = () => h.receiver.received.map((s) => (s.claims.sub_id as { email?: string }).email);
+const risk = async (user: string) => {
+  const res = await fetch(`${h.worker.url}/v1/users/${encodeURIComponent(user)}/risk`, { headers: { authorization: `Bearer ${h.cfg.adminToken}` } });
+  return (await res.json()) as { level: string; behaviors: Array<{ id: string; evidence: Record<string, unknown> }> };
+};
+
+describe('password_spray end to end (real worker, Redis, receiver)', () => {
+  it('one IP fails for 5 users, then one of them logs in from it: that user alone goes HIGH, one SET', async () => {
+    const ip = '203.0.113.9';
+    await sprayFrom(ip, 'sp', 0);
+    await add({ id: 'sp-ok', user: 'sp2@example.com', time: recentIso(10 * MIN), outcome: 'success', ip });
+    // Same user base, another IP, no spray: nothing.
+    await add({ id: 'calm-ok', user: 'calm@example.com', time: recentIso(10 * MIN), outcome: 'success', ip: '198.51.100.4' });
+    await waitFor(() => subjects().includes('sp2@example.com'), { what: "the victim's SET" });
+    const set = h.receiver.received.find((s) => (s.claims.sub_id as { email?: string }).email === 'sp2@example.com')!;
+    expect(set.verified).toBe(true);
+    expect(eventOf(set).body).toMatchObject({ current_level: 'HIGH', previous_level: 'LOW' });
+    await untilQuiet(h.redis, { prefix: h.prefix, users: ['sp2@example.com', 'calm@example.com'] });
+    expect(subjects().filter((s) => s === 'sp2@example.com')).toHaveLength(1);
+    expect(subjects()).not.toContain('calm@example.com');
+    expect(subjects()).not.toContain('sp0@example.com');
+    const r = await risk('sp2@example.com');
+    expect(r.level).toBe('high');
+    expect(r.behaviors[0]).toMatchObject({ id: 'password_spray', evidence: { ip, distinct_users: 5, failures: 5, victim_failed_too: true } });
+    // The IP's state is its own key, bounded in time.
+    expect(await h.redis.pttl(`${h.prefix}:ip:{${ip}}:logins`)).toBeGreaterThan(0);
+  });
+
+  it('out of order: the success arrives first, the spray later — the victim is still flagged, once', async () => {
+    const ip = '192.0.2.33';
+    await add({ id: 'oo-ok', user: 'late@example.com', time: recentIso(60 * MIN), outcome: 'success', ip });
+    await untilQuiet(h.redis, { prefix: h.prefix, users: ['late@example.com'] });
+    expect(subjects()).not.toContain('late@example.com');
+    await sprayFrom(ip, 'oo', 45 * MIN);
+    await waitFor(() => subjects().includes('late@example.com'), { what: "the late victim's SET" });
+    // Replaying the spray adds nothing.
+    await sprayFrom(ip, 'oo', 45 * MIN);
+    await untilQuiet(h.redis, { prefix: h.prefix, users: ['late@example.com'] });
+    expect(subjects().filter((s) => s === 'late@example.com')).toHaveLength(1);
+    const r = await risk('late@example.com');
+    expect(r.behaviors[0]).toMatchObject({ id: 'password_spray', evidence: { success: 'oo-ok', distinct_users: 5, victim_failed_too: false } });
+  });
+});

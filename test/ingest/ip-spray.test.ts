@@ -1,0 +1,111 @@
+import { afterAll, describe, expect, it } from 'vitest';
+import { behaviorSchema, type BehaviorConfig } from '../../src/config/behaviors-schema.js';
+import { ipSprayEnricher, MAX_IP_LOGINS } from '../../src/ingest/ip-spray.js';
+import { ipFailuresOf, passwordSpray, SPRAY_VICTIM_TYPE } from '../../src/detect/password-spray.js';
+import { Keys } from '../../src/keys.js';
+import type { CanonicalEvent, StreamEvent } from '../../src/types.js';
+import { testRedis } from './helpers/redis.js';
+
+const { redis, prefix, cleanup } = testRedis('ipspray');
+afterAll(cleanup);
+
+const T0 = Date.parse('2026-11-23T08:00:00Z');
+const MIN = 60_000;
+const NOW = T0 + 2 * 60 * MIN;
+const keys = new Keys(prefix);
+const params = behaviorSchema('password_spray').parse({ risk_level: 'high', users: 4, window: '30m' });
+const behaviors: BehaviorConfig[] = [
+  { id: 'password_spray', kind: 'password_spray', enabled: true, risk_level: 'high', expires_after: 86_400_000, params: { ...params } },
+];
+const enrich = (on = behaviors) => ipSprayEnricher(redis, keys, { behaviors: () => on, allowedLateness: () => 10 * MIN, now: () => NOW });
+
+let seq = 0;
+const login = (user: string, at: number, outcome: 'success' | 'failure', ip = '203.0.113.9'): StreamEvent => ({
+  ref: { stream: `${prefix}:login`, id: `${T0 + at}-${++seq}` },
+  deliveries: 1,
+  event: { type: 'login', id: `e-${seq}`, user, time: T0 + at, outcome, ip } as CanonicalEvent,
+});
+const failures = (n: number, ip?: string) => Array.from({ length: n }, (_, i) => login(`u${i}@example.com`, i * MIN, 'failure', ip));
+
+/** Runs the detector over the events the edge produced, as the reducer would (one user). */
+const hitsOf = (events: StreamEvent[], user: string, window?: string[]) => {
+  const hits = [];
+  let w = window;
+  for (const se of events.filter((e) => e.event.user === user && passwordSpray.accepts(e.event, params))) {
+    const r = passwordSpray.detect(w, { event: se.event, eventId: se.event.id! }, params, NOW, { maxLogins: 10, maxAge: 1e9, allowedLateness: 10 * MIN });
+    w = r.window;
+    hits.push(...r.hits);
+  }
+  return { hits, window: w };
+};
+
+describe('password_spray edge: per-IP state in Redis', () => {
+  it('attaches the IP failures to a success in the same batch; the IP key is its own, bounded and expiring', async () => {
+    const batch = [...failures(4), login('victim@example.com', 10 * MIN, 'success')];
+    await enrich()(batch);
+    expect(batch).toHaveLength(5);
+    expect(ipFailuresOf(batch[4]!.event)).toHaveLength(4);
+    expect(ipFailuresOf(batch[0]!.event)).toBeUndefined();
+    expect(hitsOf(batch, 'victim@example.com').hits).toHaveLength(1);
+    const key = keys.ipLogins('203.0.113.9');
+    expect(key).toBe(`${prefix}:ip:{203.0.113.9}:logins`);
+    expect(await redis.zcard(key)).toBe(5);
+    const ttl = await redis.pttl(key);
+    expect(ttl).toBeGreaterThan(0);
+    expect(ttl).toBeLessThanOrEqual(40 * MIN);
+  });
+
+  it("out of order: failures arriving after the success append a victim event into that user's path, once", async () => {
+    const ip = '198.51.100.77';
+    const ok = login('late-victim@example.com', 10 * MIN, 'success', ip);
+    const first = [ok];
+    await enrich()(first);
+    expect(hitsOf(first, 'late-victim@example.com').hits).toEqual([]);
+    const f = failures(4, ip);
+    const b1 = [f[3]!, f[2]!];
+    await enrich()(b1);
+    expect(b1).toHaveLength(2);
+    const b2 = [f[1]!, f[0]!];
+    await enrich()(b2);
+    expect(b2).toHaveLength(3);
+    const victim = b2[2]!;
+    expect(victim.ref).toEqual(f[1]!.ref); // acked and retried with the failure that revealed it
+    expect(victim.event).toMatchObject({ type: SPRAY_VICTIM_TYPE, user: 'late-victim@example.com', id: ok.event.id, time: ok.event.time, ip });
+    const r = hitsOf(b2, 'late-victim@example.com');
+    expect(r.hits).toHaveLength(1);
+    expect(r.hits[0]!.evidence).toMatchObject({ distinct_users: 4, success: ok.event.id });
+    // Replay of the whole story (redelivery): the same victim is re-presented, the detector flags nothing new.
+    const again = [f[1]!, f[0]!].map((x) => ({ ...x, deliveries: 2, event: { ...x.event } }));
+    await enrich()(again);
+    expect(hitsOf(again, 'late-victim@example.com', r.window).hits).toEqual([]);
+  });
+
+  it('near miss on another IP: failures for 3 users then a success flag nothing; disabled behavior touches no key', async () => {
+    const ip = '192.0.2.50';
+    const batch = [...failures(3, ip), login('ok@example.com', 5 * MIN, 'success', ip)];
+    await enrich()(batch);
+    expect(hitsOf(batch, 'ok@example.com').hits).toEqual([]);
+    // An interrupted sign-in (Entra 50074: MFA required after a good password) is not a failure.
+    const interrupted = login('int@example.com', 0, 'failure', '192.0.2.98');
+    interrupted.event.outcome = 'interrupted';
+    await enrich()([interrupted]);
+    expect(await redis.exists(keys.ipLogins('192.0.2.98'))).toBe(0);
+    const off = [login('x@example.com', 0, 'failure', '192.0.2.99')];
+    await enrich([{ ...behaviors[0]!, enabled: false }])(off);
+    expect(await redis.exists(keys.ipLogins('192.0.2.99'))).toBe(0);
+  });
+
+  it('allow_networks: logins from a listed network are not recorded', async () => {
+    const nat = behaviorSchema('password_spray').parse({ risk_level: 'high', users: 4, allow_networks: ['10.0.0.0/8'] });
+    const batch = [login('n@example.com', 0, 'failure', '10.1.2.3')];
+    await enrich([{ ...behaviors[0]!, params: { ...nat } }])(batch);
+    expect(await redis.exists(keys.ipLogins('10.1.2.3'))).toBe(0);
+  });
+
+  it('keeps at most MAX_IP_LOGINS per IP', async () => {
+    const ip = '192.0.2.200';
+    const many = Array.from({ length: MAX_IP_LOGINS + 50 }, (_, i) => login(`m${i}@example.com`, Math.floor(i / 100), 'failure', ip));
+    await enrich()(many);
+    expect(await redis.zcard(keys.ipLogins(ip))).toBe(MAX_IP_LOGINS);
+  });
+});

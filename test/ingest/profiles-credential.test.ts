@@ -1,0 +1,89 @@
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { decodeObject } from '../../src/ingest/decode.js';
+import { isSuccessfulLogin } from '../../src/login.js';
+
+const fixture = (name: string): Record<string, unknown> => JSON.parse(readFileSync(new URL(`./fixtures/${name}`, import.meta.url), 'utf8'));
+const decode = (o: unknown) => {
+  const r = decodeObject(o, undefined);
+  if (!r.ok) throw new Error(r.reason);
+  return r.event;
+};
+const at = (iso: string) => Date.parse(iso);
+
+describe('mapping profiles feed the credential behaviors (issue 18)', () => {
+  it('Okta user.session.start FAILURE → a failed login with reason and source ip', () => {
+    const e = decode(fixture('okta-session-start-failure.json'));
+    expect(e).toMatchObject({
+      type: 'login',
+      user: 'alice.ng@example.com',
+      outcome: 'failure',
+      reason: 'bad_password',
+      ip: '203.0.113.9',
+      time: at('2026-11-23T08:01:00Z'),
+    });
+    expect(e.session).toBeUndefined(); // "unknown" session ids are not sessions
+    expect(isSuccessfulLogin(e)).toBe(false);
+  });
+
+  it('Okta auth_via_mfa push denied → mfa denied (push); a SUCCESS → mfa success', () => {
+    const raw = fixture('okta-mfa-push-denied.json');
+    expect(decode(raw)).toMatchObject({
+      type: 'mfa',
+      outcome: 'denied',
+      factor: 'push',
+      user: 'alice.ng@example.com',
+      ip: '81.2.69.142',
+      event_type: 'user.authentication.auth_via_mfa',
+    });
+    const ok = decode({
+      ...raw,
+      outcome: { result: 'SUCCESS', reason: null },
+      debugContext: { debugData: { factor: 'OKTA_VERIFY_PUSH', pushOnlyResponseType: 'OV_RESPONSE_ACCEPT' } },
+    });
+    expect(ok).toMatchObject({ type: 'mfa', outcome: 'success', factor: 'push' });
+    expect(ok.reason).toBeUndefined();
+  });
+
+  it('Okta system.push.send_factor_verify_push: a timed-out push → mfa timeout; a sent push is only `sent`', () => {
+    const raw = fixture('okta-push-timeout.json');
+    expect(decode(raw)).toMatchObject({ type: 'mfa', outcome: 'timeout', factor: 'push' });
+    expect(decode({ ...raw, outcome: { result: 'SUCCESS', reason: null } })).toMatchObject({ type: 'mfa', outcome: 'sent', factor: 'push' });
+  });
+
+  it('Entra status.errorCode 50126 → failed login (bad_password); an MFA interrupt (50074) is not a failure', () => {
+    expect(decode(fixture('entra-signin-bad-password.json'))).toMatchObject({
+      type: 'login',
+      outcome: 'failure',
+      reason: 'bad_password',
+      error_code: 50126,
+      ip: '203.0.113.9',
+      user: 'testaccount1@contoso.com',
+    });
+    const interrupt = decode(fixture('entra-signin-mfa-required.json'));
+    expect(interrupt).toMatchObject({ type: 'login', outcome: 'interrupted', error_code: 50074 });
+    expect(isSuccessfulLogin(interrupt)).toBe(false);
+  });
+
+  it('Entra 500121 with a declined app notification → mfa denied (push), with the MFA details', () => {
+    const raw = fixture('entra-mfa-denied.json');
+    expect(decode(raw)).toMatchObject({ type: 'mfa', outcome: 'denied', factor: 'push', mfa: { method: 'Mobile app notification' }, error_code: 500121 });
+    const timeout = { ...raw, status: { errorCode: 500121, additionalDetails: 'MFA denied; user did not respond to mobile app notification' } };
+    expect(decode(timeout)).toMatchObject({ type: 'mfa', outcome: 'timeout' });
+    // A successful sign-in keeps its MFA details.
+    const ok = decode({ ...fixture('entra-signin.json'), mfaDetail: { authMethod: 'Mobile app notification', authDetail: null } });
+    expect(ok).toMatchObject({ type: 'login', outcome: 'success', factor: 'push', mfa: { method: 'Mobile app notification' } });
+  });
+
+  it('CloudTrail ConsoleLogin Failure → failed login (bad_password) from its source ip', () => {
+    expect(decode(fixture('cloudtrail-console-login-failure.json'))).toMatchObject({
+      type: 'login',
+      user: 'JohnDoe',
+      outcome: 'failure',
+      reason: 'bad_password',
+      ip: '203.0.113.9',
+      mfa: false,
+      time: at('2026-11-23T08:07:00Z'),
+    });
+  });
+});
