@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { Redis } from 'ioredis';
 import { stringify } from 'yaml';
@@ -82,7 +82,7 @@ export async function runDemo(opts: DemoOptions): Promise<number> {
       log_level: 'warn',
     }),
   );
-  writeFileSync(join(dir, 'behaviors.yaml'), stringify(loadBehaviorsFrom(opts.root)));
+  writeFileSync(join(dir, 'behaviors.yaml'), demoBehaviors(opts.root));
   const config = loadConfig(dir, { ...process.env, REDIS_URL: redisInfo.url });
   const worker = await startWorker({ config, logger: createLogger('error'), port: 0, host: '127.0.0.1', consumer: 'demo' });
   ssf.setJwks(`${worker.url}/.well-known/jwks.json`);
@@ -114,17 +114,13 @@ export async function runDemo(opts: DemoOptions): Promise<number> {
   }
 }
 
-function loadBehaviorsFrom(root: string): Record<string, unknown> {
-  // The shipped behaviors, as an admin would run them.
-  const shipped = loadConfig(join(root, 'config', 'behaviors.yaml'));
-  return Object.fromEntries(
-    shipped.behaviors.map((b) => {
-      const { params } = b;
-      const raw: Record<string, unknown> = { ...params, expires_after: b.expires_after === null ? 'never' : `${b.expires_after}ms` };
-      for (const k of ['window']) if (typeof raw[k] === 'number') raw[k] = `${raw[k]}ms`;
-      return [b.id, raw];
-    }),
-  );
+/**
+ * The shipped behaviors file as an admin would run it, plus the response the shipped file offers
+ * commented out: a hijacked session revokes the user's sessions.
+ */
+function demoBehaviors(root: string): string {
+  const shipped = readFileSync(join(root, 'config', 'behaviors.yaml'), 'utf8');
+  return `${shipped}\n${stringify({ responses: [{ when: { behavior: 'session_hijack' }, revoke_sessions: true }] })}`;
 }
 
 async function settle(
