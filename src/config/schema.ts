@@ -139,6 +139,23 @@ export const riskstreamSchema = z.strictObject({
       max_events_per_user: z.number().int().positive().default(1000),
     })
     .prefault({}),
+  /** The partitioned single-owner engine (docs/operations.md "Partitions and leases"). */
+  engine: z
+    .strictObject({
+      /** Fixed number of partitions (a user's = a stable hash of the user id). Change only on an empty prefix. */
+      partitions: z.number().int().min(1).max(4096).default(64),
+      /** Longest time applied entries wait in memory before their partition's commit. */
+      commit_interval: durationMs.prefault('50ms'),
+      /** Commit earlier once this many entries are applied and uncommitted. */
+      commit_entries: z.number().int().positive().max(100_000).default(5000),
+      /** Partition and router leases expire this long after the last renewal. */
+      lease_ttl: durationMs.prefault('10s'),
+      /** Lease renewal, membership heartbeat and rebalance period (well under lease_ttl). */
+      heartbeat: durationMs.prefault('2s'),
+      /** Entries read per partition read (XREAD COUNT). */
+      read_count: z.number().int().positive().max(100_000).default(2000),
+    })
+    .prefault({}),
   delivery: z
     .strictObject({
       concurrency: z.number().int().positive().default(64),
