@@ -14,13 +14,14 @@
 const LAYERS = {
   composition: ['src/cli', 'src/runtime', 'pipelines'],
   api: ['src/api'],
-  domain: ['src/ingest', 'src/risk', 'src/ssf', 'src/sessions', 'src/audit'],
+  domain: ['src/engine', 'src/ingest', 'src/risk', 'src/ssf', 'src/sessions', 'src/audit'],
   config: ['src/config'],
   detect: ['src/detect'],
   base: [
     'src/types.ts',
     'src/errors.ts',
     'src/keys.ts',
+    'src/partition.ts',
     'src/duration.ts',
     'src/login.ts',
     'src/package-root.ts',

@@ -61,3 +61,10 @@ export class RiskstreamError extends Error {
 export function isRiskstreamError(err: unknown, code?: ErrorCode): err is RiskstreamError {
   return err instanceof RiskstreamError && (code === undefined || err.code === code);
 }
+
+/** A stable code for any error (never its message: messages may quote input). */
+export function errorCode(err: unknown): string {
+  if (isRiskstreamError(err)) return err.code;
+  const name = (err as { name?: unknown } | null)?.name;
+  return name === 'ReplyError' ? 'REDIS_REPLY' : 'INTERNAL';
+}
