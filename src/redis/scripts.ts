@@ -32,6 +32,11 @@ interface Signatures {
   deliveryPause: { file: 'delivery-pause-1'; args: [throttle: string, ms: string]; reply: number };
   heldPush: { file: 'held-push-1'; args: [list: string, max: number, ...items: string[]]; reply: number };
   ipLogins: { file: 'ip-logins-1'; args: [ipLogins: string, packed: string]; reply: string[] };
+  leaseAcquire: { file: 'lease-acquire-2'; args: [lease: string, epoch: string, workerId: string, ttlMs: number]; reply: [number, string] };
+  leaseRenew: { file: 'lease-renew-1'; args: [lease: string, value: string, ttlMs: number]; reply: number };
+  leaseRelease: { file: 'lease-release-1'; args: [lease: string, value: string]; reply: number };
+  engineHeartbeat: { file: 'engine-heartbeat-1'; args: [members: string, workerId: string, forgetMs: number]; reply: (number | string)[] };
+  workerIdClaim: { file: 'worker-id-claim-1'; args: [id: string, expected: string, pid: string, ttlMs: number]; reply: [number, string] };
 }
 
 /** A script's name. */
@@ -53,6 +58,11 @@ const FILES: { [K in ScriptName]: Signatures[K]['file'] } = {
   deliveryPause: 'delivery-pause-1',
   heldPush: 'held-push-1',
   ipLogins: 'ip-logins-1',
+  leaseAcquire: 'lease-acquire-2',
+  leaseRenew: 'lease-renew-1',
+  leaseRelease: 'lease-release-1',
+  engineHeartbeat: 'engine-heartbeat-1',
+  workerIdClaim: 'worker-id-claim-1',
 };
 const NAMES = Object.keys(FILES) as ScriptName[];
 
