@@ -56,6 +56,7 @@ export class LeaseManager {
   private timer: NodeJS.Timeout | undefined;
   private running: Promise<void> | undefined;
   private stopped = false;
+  private fenced = false;
 
   constructor(
     private readonly redis: Redis,
@@ -87,6 +88,11 @@ export class LeaseManager {
     }
     this.timer = setInterval(() => void this.tick(), this.opts.heartbeatMs);
     this.timer.unref();
+  }
+
+  /** True once a newer process with this worker id took one of its leases: it lost them all and acquires nothing more (it should exit). */
+  get superseded(): boolean {
+    return this.fenced;
   }
 
   /** The leases held (some may be past {@link holds} until the next heartbeat notices). */
@@ -135,8 +141,9 @@ export class LeaseManager {
   }
 
   private async cycle(): Promise<void> {
-    if (this.stopped) return;
+    if (this.stopped || this.fenced) return;
     await this.renewAll();
+    if (this.fenced) return;
     const members = await this.heartbeat();
     if (this.stopped) return;
     await this.rebalance(members);
@@ -155,11 +162,17 @@ export class LeaseManager {
     });
     held.forEach((l, i) => {
       if (this.leases.get(l.resource) !== l) return; // released meanwhile
-      const [err, ok] = results?.[i] ?? [true, undefined];
-      if (!err && ok === 1) this.renewedAt.set(l.resource, sent);
-      else if (!err && ok === 0) this.lose(l.resource, 'renew refused: expired or taken over');
-      else if (!this.holds(l.resource)) this.lose(l.resource, 'not renewed within its ttl');
+      const [err, reply] = results?.[i] ?? [true, undefined];
+      if (!err && reply === 1) this.renewedAt.set(l.resource, sent);
+      else if (!err && typeof reply === 'string') {
+        if (parseLeaseToken(reply)?.workerId === this.opts.workerId) this.fenced = true;
+        this.lose(l.resource, 'renew refused: expired or taken over');
+      } else if (!this.holds(l.resource)) this.lose(l.resource, 'not renewed within its ttl');
     });
+    if (this.fenced) {
+      this.opts.logger?.error({ worker: this.opts.workerId }, 'engine: another process took over this worker id; this one acquires nothing more');
+      for (const r of [...this.leases.keys()]) this.lose(r, 'superseded');
+    }
   }
 
   /** Scores this worker now (server clock), forgets long-dead members, returns the live ones (sorted). */

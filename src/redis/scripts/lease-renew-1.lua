@@ -8,10 +8,11 @@
     ARGV[2] ttl (ms)
 
   Output:
-    1 renewed, 0 expired or held by someone else (lost)
+    1 renewed; else (lost) the current value, '' when the key expired
 ]]
-if redis.call('GET', KEYS[1]) == ARGV[1] then
+local cur = redis.call('GET', KEYS[1])
+if cur == ARGV[1] then
   redis.call('PEXPIRE', KEYS[1], tonumber(ARGV[2]))
   return 1
 end
-return 0
+return cur or ''
