@@ -3,7 +3,7 @@
  *
  *   cli, runtime, pipelines  (composition)
  *     → api                  (admin HTTP API)
- *     → ingest, risk, ssf, sessions, audit   (domain)
+ *     → ingest, risk, ssf, sessions, audit, engine   (domain)
  *     → config               (YAML loading and schemas, built from detect's registry)
  *     → detect               (pure detectors and their parameter schemas)
  *     → base: types, errors, keys, duration, login, package-root, redis, obs, secrets, net

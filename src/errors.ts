@@ -33,6 +33,8 @@ export const ERROR_CODES = {
   /** A dependency (Redis, a service of the worker) is not there. */
   UNAVAILABLE: 503,
   SHUTDOWN_TIMEOUT: 500,
+  /** An engine worker's claimed identity (`<host>-<n>`) was taken by another process (this one was paused past its ttl). */
+  WORKER_ID_LOST: 500,
   INTERNAL: 500,
 } as const satisfies Record<string, number>;
 

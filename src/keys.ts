@@ -169,6 +169,22 @@ export class Keys {
   receiverThrottle(receiver: string): string {
     return `${this.prefix}:ssf:rx:{${tag(receiver)}}:throttle`;
   }
+  /** String (PX): a leased engine resource's fencing token `workerId#epoch` (resource `p<n>` or `r:<stream>`). */
+  engineLease(resource: string): string {
+    return `${this.prefix}:{${tag(resource)}}:lease`;
+  }
+  /** Counter: a leased resource's last fencing epoch (INCR per acquisition, never reused; same hash tag as its lease). */
+  engineEpoch(resource: string): string {
+    return `${this.prefix}:{${tag(resource)}}:epoch`;
+  }
+  /** Sorted set: engine workers, scored by their last heartbeat (ms, Redis server clock). */
+  get engineMembers(): string {
+    return `${this.prefix}:engine:members`;
+  }
+  /** String (PX): the pid holding a claimed worker identity `<host>-<n>`. */
+  engineWorkerId(id: string): string {
+    return `${this.prefix}:engine:id:${id}`;
+  }
   /** BullMQ prefix (hash-tagged so each queue fits one cluster slot). */
   get bullPrefix(): string {
     return `{${this.prefix}}:bull`;

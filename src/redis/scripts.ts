@@ -33,6 +33,11 @@ interface Signatures {
     args: [lease: string, token: string, group: string, consumer: string, count: string, ...streamsAndIds: string[]];
     reply: -1 | [[string, string], Array<[string, Array<[string, string[] | null]>]> | null];
   };
+  leaseAcquire: { file: 'lease-acquire-2'; args: [lease: string, epoch: string, workerId: string, ttlMs: number]; reply: [number, string] };
+  leaseRenew: { file: 'lease-renew-1'; args: [lease: string, value: string, ttlMs: number]; reply: 1 | string };
+  leaseRelease: { file: 'lease-release-1'; args: [lease: string, value: string]; reply: number };
+  engineHeartbeat: { file: 'engine-heartbeat-1'; args: [members: string, workerId: string, forgetMs: number]; reply: (number | string)[] };
+  workerIdClaim: { file: 'worker-id-claim-1'; args: [id: string, expected: string, pid: string, ttlMs: number]; reply: [number, string] };
 }
 
 /** A script's name. */
@@ -55,6 +60,11 @@ const FILES: { [K in ScriptName]: Signatures[K]['file'] } = {
   ipLogins: 'ip-logins-1',
   engineCommit: 'engine-commit-2',
   routerRead: 'router-read-1',
+  leaseAcquire: 'lease-acquire-2',
+  leaseRenew: 'lease-renew-1',
+  leaseRelease: 'lease-release-1',
+  engineHeartbeat: 'engine-heartbeat-1',
+  workerIdClaim: 'worker-id-claim-1',
 };
 const NAMES = Object.keys(FILES) as ScriptName[];
 
