@@ -1,4 +1,3 @@
-import { Packr } from 'msgpackr';
 import { AuditLog, type AuditEntry } from '../audit/audit-log.js';
 import type { Keys } from '../keys.js';
 import { keyId, type OrderKey } from '../partition.js';
@@ -37,7 +36,6 @@ export interface CommitSettings {
   now: number;
 }
 
-const packr = new Packr({ useRecords: false, moreTypes: false });
 const HSET_CHUNK = 200;
 
 /** The value a state puts in the indexes (level score, next expiry): unchanged ones are not rewritten. */
@@ -85,10 +83,45 @@ export function commitOps(
   for (const user of outboxUsers) ops.push(['ZADD', keys.outboxPending, String(s.now), user]);
   for (const r of d.results) ops.push(['SET', keys.controlResult(r.req), JSON.stringify(r.outcome), 'PX', '60000']);
   for (const a of d.audits) ops.push(['XADD', s.auditStream, 'MAXLEN', '~', String(s.auditMaxlen), '*', ...AuditLog.fields(a)]);
-  return { ops: packr.pack(ops), sigs, outboxUsers: [...outboxUsers] };
+  return { ops: packOps(ops), sigs, outboxUsers: [...outboxUsers] };
 }
 
 /** The position argument of the commit script. */
 export function positionArg(d: PartitionDelta): string {
   return keyId(d.pos);
+}
+
+/**
+ * MessagePack of an array of commands, every argument as a `str` (Redis's Lua `cmsgpack` has no
+ * `bin` type; its strings are binary-safe, so a MessagePack state blob travels as one).
+ */
+export function packOps(ops: ReadonlyArray<ReadonlyArray<string | Buffer>>): Buffer {
+  const parts: Buffer[] = [arrayHeader(ops.length)];
+  for (const op of ops) {
+    parts.push(arrayHeader(op.length));
+    for (const a of op) {
+      const b = typeof a === 'string' ? Buffer.from(a, 'utf8') : a;
+      parts.push(strHeader(b.length), b);
+    }
+  }
+  return Buffer.concat(parts);
+}
+
+function arrayHeader(n: number): Buffer {
+  if (n < 16) return Buffer.from([0x90 | n]);
+  if (n < 0x10000) return Buffer.from([0xdc, n >> 8, n & 0xff]);
+  const b = Buffer.alloc(5);
+  b[0] = 0xdd;
+  b.writeUInt32BE(n, 1);
+  return b;
+}
+
+function strHeader(n: number): Buffer {
+  if (n < 32) return Buffer.from([0xa0 | n]);
+  if (n < 0x100) return Buffer.from([0xd9, n]);
+  if (n < 0x10000) return Buffer.from([0xda, n >> 8, n & 0xff]);
+  const b = Buffer.alloc(5);
+  b[0] = 0xdb;
+  b.writeUInt32BE(n, 1);
+  return b;
 }

@@ -6,7 +6,7 @@ import { defineScripts, queueScript } from '../redis/scripts.js';
 import { expire } from '../risk/reducer.js';
 import { decodeState } from '../risk/state-codec.js';
 import { emptyState, type UserState } from '../risk/state.js';
-import type { RawEntry, StreamEvent } from '../types.js';
+import type { BehaviorHit, LevelChange, RawEntry, StreamEvent } from '../types.js';
 import { applyItems, type ApplyContext } from './apply.js';
 import { commitOps, emptyDelta, positionArg, type CommitSettings, type PartitionDelta } from './commit.js';
 import { decodeRouted, type RoutedItem } from './routed.js';
@@ -22,6 +22,8 @@ export interface OwnerParts {
   deadLetter(bad: Array<{ raw: RawEntry; reason: string }>): Promise<void>;
   /** Users whose outbox got entries (relay them onward; must not throw). */
   relay(users: string[]): void;
+  /** A commit failed (it is redone from the committed position). */
+  onCommitError(err: unknown): void;
   /** A commit refused because the partition's lease moved. */
   onFenced(partition: number): void;
 }
@@ -43,6 +45,10 @@ export interface StepReport {
   committed: number;
   /** Every owned partition stream was read to its end. */
   caughtUp: boolean;
+  hits: BehaviorHit[];
+  changes: LevelChange[];
+  /** Time spent applying (ms). */
+  ms: number;
 }
 
 interface Owned {
@@ -115,7 +121,7 @@ export class PartitionOwner {
 
   /** One step: read owned partitions (blocking up to `blockMs` when idle), apply, commit when due. */
   async step(blockMs: number): Promise<StepReport> {
-    const report: StepReport = { read: 0, applied: 0, skipped: 0, deadLettered: 0, committed: 0, caughtUp: true };
+    const report: StepReport = { read: 0, applied: 0, skipped: 0, deadLettered: 0, committed: 0, caughtUp: true, hits: [], changes: [], ms: 0 };
     await this.loadPositions();
     const reading = [...this.owned].filter(([, o]) => o.committed !== null);
     if (!reading.length) {
@@ -147,7 +153,9 @@ export class PartitionOwner {
       }
       if (items.length) byPartition.set(p, items);
     }
+    const started = performance.now();
     if (byPartition.size) await this.applyAll(byPartition, report);
+    report.ms = performance.now() - started;
     await this.maybeCommit(report);
     return report;
   }
@@ -213,6 +221,7 @@ export class PartitionOwner {
         const cached = this.cache.get(user);
         this.cache.set(user, { state: a.state, ...(cached?.sig !== undefined ? { sig: cached.sig } : {}) });
         d.events.push(...a.events);
+        for (const e of a.events) (e.kind === 'hit' ? report.hits : report.changes).push(e.data as BehaviorHit & LevelChange);
         d.results.push(...a.results);
         d.audits.push(...a.audits);
         this.sessionEvents.push(...a.applied);
@@ -303,7 +312,10 @@ export class PartitionOwner {
       const relay: string[] = [];
       sent.forEach(({ d, sigs, outboxUsers }, i) => {
         const [err, r] = res[i] ?? [];
-        if (err) return this.rewind(d.partition, tokens.get(d.partition));
+        if (err) {
+          this.parts.onCommitError(err);
+          return this.rewind(d.partition, tokens.get(d.partition));
+        }
         if (r === -1) {
           this.parts.onFenced(d.partition);
           if (this.owned.get(d.partition)?.token === tokens.get(d.partition)) this.lose(d.partition);
@@ -318,7 +330,8 @@ export class PartitionOwner {
         relay.push(...outboxUsers);
       });
       if (relay.length) this.parts.relay(relay);
-    } catch {
+    } catch (err) {
+      this.parts.onCommitError(err);
       for (const p of deltas.keys()) this.rewind(p, tokens.get(p));
     }
   }

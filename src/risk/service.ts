@@ -1,11 +1,10 @@
 import type { Redis } from 'ioredis';
-import type { AuditLog } from '../audit/audit-log.js';
 import { RiskstreamError } from '../errors.js';
 import { isoTime } from '../detect/format.js';
 import type { Keys } from '../keys.js';
 import { decodeCursor, encodeCursor, zrevAfter, type CursorPos } from '../sessions/cursor.js';
 import { RISK_LEVELS, type BehaviorHit, type LevelChange, type RiskLevel } from '../types.js';
-import { parseRiskEvent, type OutboxRelay } from './outbox-relay.js';
+import { parseRiskEvent } from './outbox-relay.js';
 import { requestReset } from '../engine/control.js';
 import { nextExpiry, type UserState } from './state.js';
 import { levelRange, type RiskStore } from './store.js';
@@ -90,8 +89,6 @@ export class RiskService {
     private readonly redis: Redis,
     private readonly keys: Keys,
     private readonly store: RiskStore,
-    private readonly relay: OutboxRelay,
-    private readonly audit: AuditLog,
   ) {}
 
   /** A user's risk; NOT_FOUND when the user was never seen. */
