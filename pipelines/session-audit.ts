@@ -22,15 +22,11 @@ export interface SessionAuditOptions {
   onInvalid?: (ref: EntryRef, err: unknown) => void;
 }
 
-/** Stores a batch's session identities; resolves once they are in Redis. */
-export function sessionAudit(
-  store: SessionStore,
-  settings: SessionSettingsSource,
-  opts: SessionAuditOptions = {},
-): (batch: readonly StreamEvent[]) => Promise<PutResult> {
+/** Builds a batch's session identities (privacy filters applied); an odd event is skipped, never fails the batch. */
+export function identityBuilder(settings: SessionSettingsSource, opts: SessionAuditOptions = {}): (batch: readonly StreamEvent[]) => SessionIdentity[] {
   const current = typeof settings === 'function' ? settings : () => settings;
   let cache: { for: readonly string[]; filters: IdentityFilters } | undefined;
-  return async (batch) => {
+  return (batch) => {
     const s = current();
     if (cache?.for !== s.redact_claims) cache = { for: s.redact_claims, filters: identityFilters(s) };
     const identities: SessionIdentity[] = [];
@@ -39,9 +35,22 @@ export function sessionAudit(
         const id = buildIdentity(event, s, cache.filters);
         if (id) identities.push(id);
       } catch (err) {
-        opts.onInvalid?.(ref, err); // never fail a batch over one odd event
+        opts.onInvalid?.(ref, err);
       }
     }
+    return identities;
+  };
+}
+
+/** Stores a batch's session identities; resolves once they are in Redis. */
+export function sessionAudit(
+  store: SessionStore,
+  settings: SessionSettingsSource,
+  opts: SessionAuditOptions = {},
+): (batch: readonly StreamEvent[]) => Promise<PutResult> {
+  const build = identityBuilder(settings, opts);
+  return async (batch) => {
+    const identities = build(batch);
     return identities.length ? store.put(identities) : { stored: 0, skipped: 0, dropped: [] };
   };
 }

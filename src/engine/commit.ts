@@ -4,7 +4,9 @@ import { keyId, type OrderKey } from '../partition.js';
 import { encodeState } from '../risk/state-codec.js';
 import { nextExpiry, type UserState } from '../risk/state.js';
 import { levelScore } from '../risk/store.js';
+import { packOps } from '../redis/pack-ops.js';
 import type { BehaviorHit, LevelChange } from '../types.js';
+import type { SessionIdentity } from '../sessions/identity.js';
 import type { ResetOutcome } from './control.js';
 
 /** Everything one partition applied since its last commit. */
@@ -14,6 +16,8 @@ export interface PartitionDelta {
   states: Map<string, UserState>;
   /** Risk events in the order they were made (per event: its hits, then its level change). */
   events: Array<{ user: string; kind: 'hit' | 'change'; data: BehaviorHit | LevelChange }>;
+  /** Session identities of the logins applied (written by the same commit). */
+  sessions: SessionIdentity[];
   /** Reset outcomes for their requesters. */
   results: Array<{ req: string; outcome: ResetOutcome }>;
   audits: AuditEntry[];
@@ -25,7 +29,7 @@ export interface PartitionDelta {
 
 /** An empty delta of partition `p` at position `pos`. */
 export function emptyDelta(partition: number, pos: OrderKey): PartitionDelta {
-  return { partition, states: new Map(), events: [], results: [], audits: [], pos, applied: 0 };
+  return { partition, states: new Map(), events: [], sessions: [], results: [], audits: [], pos, applied: 0 };
 }
 
 /** Settings of the commit's writes. */
@@ -53,8 +57,9 @@ export function commitOps(
   d: PartitionDelta,
   s: CommitSettings,
   indexed: (user: string) => string | undefined,
+  extra: readonly string[][] = [],
 ): { ops: Buffer; sigs: Map<string, string>; outboxUsers: string[] } {
-  const ops: Array<Array<string | Buffer>> = [];
+  const ops: Array<ReadonlyArray<string | Buffer>> = [...extra];
   const stateKey = keys.partitionState(d.partition);
   const sigs = new Map<string, string>();
   let hset: Array<string | Buffer> = [];
@@ -91,37 +96,3 @@ export function positionArg(d: PartitionDelta): string {
   return keyId(d.pos);
 }
 
-/**
- * MessagePack of an array of commands, every argument as a `str` (Redis's Lua `cmsgpack` has no
- * `bin` type; its strings are binary-safe, so a MessagePack state blob travels as one).
- */
-export function packOps(ops: ReadonlyArray<ReadonlyArray<string | Buffer>>): Buffer {
-  const parts: Buffer[] = [arrayHeader(ops.length)];
-  for (const op of ops) {
-    parts.push(arrayHeader(op.length));
-    for (const a of op) {
-      const b = typeof a === 'string' ? Buffer.from(a, 'utf8') : a;
-      parts.push(strHeader(b.length), b);
-    }
-  }
-  return Buffer.concat(parts);
-}
-
-function arrayHeader(n: number): Buffer {
-  if (n < 16) return Buffer.from([0x90 | n]);
-  if (n < 0x10000) return Buffer.from([0xdc, n >> 8, n & 0xff]);
-  const b = Buffer.alloc(5);
-  b[0] = 0xdd;
-  b.writeUInt32BE(n, 1);
-  return b;
-}
-
-function strHeader(n: number): Buffer {
-  if (n < 32) return Buffer.from([0xa0 | n]);
-  if (n < 0x100) return Buffer.from([0xd9, n]);
-  if (n < 0x10000) return Buffer.from([0xda, n >> 8, n & 0xff]);
-  const b = Buffer.alloc(5);
-  b[0] = 0xdb;
-  b.writeUInt32BE(n, 1);
-  return b;
-}

@@ -6,6 +6,8 @@ import { defineScripts, queueScript } from '../redis/scripts.js';
 import { expire } from '../risk/reducer.js';
 import { decodeState } from '../risk/state-codec.js';
 import { emptyState, type UserState } from '../risk/state.js';
+import type { PreparedPut, PutResult } from '../sessions/store.js';
+import type { SessionIdentity } from '../sessions/identity.js';
 import type { BehaviorHit, LevelChange, RawEntry, StreamEvent } from '../types.js';
 import { applyItems, type ApplyContext } from './apply.js';
 import { commitOps, emptyDelta, positionArg, type CommitSettings, type PartitionDelta } from './commit.js';
@@ -16,8 +18,14 @@ export interface OwnerParts {
   /** Behaviors, limits and `now` for one apply step (config reloads apply from the next step). */
   context(): ApplyContext;
   settings(): CommitSettings;
-  /** Stores the session identities of applied logins (before the commit that makes them final). */
-  auditSessions(events: StreamEvent[]): Promise<void>;
+  /** Session audit: identities of applied logins, written in their partition's commit. */
+  sessions: {
+    /** The identities to store for applied events (none when session audit is off). */
+    build(events: StreamEvent[]): SessionIdentity[];
+    prepare(identities: readonly SessionIdentity[]): PreparedPut;
+    /** After the commit: refusals and clean-ups to report. */
+    after(result: PutResult): Promise<void>;
+  };
   /** Items the reducer threw on, to the dead-letter stream. */
   deadLetter(bad: Array<{ raw: RawEntry; reason: string }>): Promise<void>;
   /** Users whose outbox got entries (relay them onward; must not throw). */
@@ -72,7 +80,6 @@ interface Owned {
 export class PartitionOwner {
   private readonly owned = new Map<number, Owned>();
   private deltas = new Map<number, PartitionDelta>();
-  private sessionEvents: StreamEvent[] = [];
   private inflight: { deltas: Map<number, PartitionDelta>; done: Promise<void> } | null = null;
   private readonly cache: LRUCache<string, { state: UserState; sig?: string }>;
   private firstDirtyAt = 0;
@@ -128,7 +135,7 @@ export class PartitionOwner {
       await new Promise((r) => setTimeout(r, Math.min(blockMs, 100)));
       return report;
     }
-    const idle = this.deltas.size === 0 && !this.inflight;
+    const idle = this.deltas.size === 0;
     const args: Array<string | number> = ['COUNT', this.opts.readCount];
     if (idle) args.push('BLOCK', blockMs);
     args.push('STREAMS', ...reading.map(([p]) => this.keys.partitionIn(p)), ...reading.map(([, o]) => o.cursor));
@@ -141,7 +148,7 @@ export class PartitionOwner {
       const p = partitionOfStream(streamBuf.toString());
       const o = this.owned.get(p);
       if (!o || o.token !== tokens.get(p)) continue; // lost while reading
-      if (entries.length >= this.opts.readCount) report.caughtUp = false;
+
       const items: RoutedItem[] = [];
       for (const [idBuf, fields] of entries) {
         o.cursor = idBuf.toString();
@@ -156,6 +163,9 @@ export class PartitionOwner {
       if (items.length) byPartition.set(p, items);
     }
     const started = performance.now();
+    // Caught up = a read found nothing new: commit now (low latency when idle); under a backlog
+    // reads never come back empty, and commits group `commitInterval` / `commitEntries` of work.
+    report.caughtUp = report.read === 0;
     if (byPartition.size) await this.applyAll(byPartition, report);
     report.ms = performance.now() - started;
     await this.maybeCommit(report);
@@ -226,7 +236,7 @@ export class PartitionOwner {
         for (const e of a.events) (e.kind === 'hit' ? report.hits : report.changes).push(e.data as BehaviorHit & LevelChange);
         d.results.push(...a.results);
         d.audits.push(...a.audits);
-        this.sessionEvents.push(...a.applied);
+        if (a.applied.length) d.sessions.push(...this.parts.sessions.build(a.applied));
         for (const f of a.failed) bad.push({ raw: rawOf(f.item), reason: `processing_failed: ${f.code}` });
         report.applied += items.length - a.failed.length;
       }
@@ -279,13 +289,11 @@ export class PartitionOwner {
     await this.inflight?.done;
     if (!this.deltas.size) return 0;
     const deltas = this.deltas;
-    const events = this.sessionEvents;
     this.deltas = new Map();
-    this.sessionEvents = [];
     this.firstDirtyAt = 0;
     this.pendingApplied = 0;
     const tokens = new Map([...deltas.keys()].map((p) => [p, this.owned.get(p)?.token]));
-    const done = this.write(deltas, events, tokens).finally(() => {
+    const done = this.write(deltas, tokens).finally(() => {
       if (this.inflight?.done === done) this.inflight = null;
     });
     this.inflight = { deltas, done };
@@ -297,16 +305,16 @@ export class PartitionOwner {
     await this.inflight?.done;
   }
 
-  private async write(deltas: Map<number, PartitionDelta>, events: StreamEvent[], tokens: Map<number, string | undefined>): Promise<void> {
+  private async write(deltas: Map<number, PartitionDelta>, tokens: Map<number, string | undefined>): Promise<void> {
     try {
-      if (events.length) await this.parts.auditSessions(events);
       const s = this.parts.settings();
       const pipe = this.redis.pipeline();
-      const sent: Array<{ d: PartitionDelta; sigs: Map<string, string>; outboxUsers: string[] }> = [];
+      const sent: Array<{ d: PartitionDelta; sigs: Map<string, string>; outboxUsers: string[]; put?: PreparedPut }> = [];
       for (const d of deltas.values()) {
         const token = tokens.get(d.partition);
         if (!token || this.owned.get(d.partition)?.token !== token) continue;
-        const { ops, sigs, outboxUsers } = commitOps(this.keys, d, s, (u) => this.cache.peek(u)?.sig);
+        const put = d.sessions.length ? this.parts.sessions.prepare(d.sessions) : undefined;
+        const { ops, sigs, outboxUsers } = commitOps(this.keys, d, s, (u) => this.cache.peek(u)?.sig, put?.ops);
         queueScript(
           pipe,
           'engineCommit',
@@ -317,11 +325,12 @@ export class PartitionOwner {
           positionArg(d),
           this.keys.partitionIn(d.partition),
         );
-        sent.push({ d, sigs, outboxUsers });
+        sent.push({ d, sigs, outboxUsers, ...(put ? { put } : {}) });
       }
       const res = (await pipe.exec()) ?? [];
       const relay: string[] = [];
-      sent.forEach(({ d, sigs, outboxUsers }, i) => {
+      const after: Array<Promise<void>> = [];
+      sent.forEach(({ d, sigs, outboxUsers, put }, i) => {
         const [err, r] = res[i] ?? [];
         if (err) {
           this.parts.onCommitError(err);
@@ -339,8 +348,13 @@ export class PartitionOwner {
           if (c && c.state === d.states.get(user)) c.sig = sig;
         }
         relay.push(...outboxUsers);
+        if (put) {
+          const [, puts, dropped] = r as [number, unknown[], string[][]];
+          after.push(put.finish(puts, dropped).then((result) => this.parts.sessions.after(result)));
+        }
       });
       if (relay.length) this.parts.relay(relay);
+      await Promise.all(after);
     } catch (err) {
       this.parts.onCommitError(err);
       for (const p of deltas.keys()) this.rewind(p, tokens.get(p));

@@ -12,12 +12,6 @@ import { RiskstreamError } from '../errors.js';
 
 /** Each script: its file (`<name>-<numKeys>`), its arguments (KEYS first, then ARGV) and its reply. */
 interface Signatures {
-  sessionPut: {
-    file: 'session-put-2';
-    args: [session: string, tombstone: string, json: string, px: number, loginAt: number, user: string];
-    reply: number | [number, string, string, string];
-  };
-  sessionUser: { file: 'session-user-2'; args: [userSessions: string, userDevices: string, packed: string, maxTtlMs: string]; reply: string[] };
   listBridge: { file: 'list-bridge-2'; args: [list: string, stream: string, max: number]; reply: [number, number] };
   ssfStreamCreate: { file: 'ssf-stream-create-1'; args: [streams: string, owner: string, maxPerOwner: string, id: string, json: string]; reply: number };
   ssfStreamCas: { file: 'ssf-stream-cas-1'; args: [streams: string, id: string, expected: string, next: string]; reply: number };
@@ -27,7 +21,11 @@ interface Signatures {
   deliveryPause: { file: 'delivery-pause-1'; args: [throttle: string, ms: string]; reply: number };
   heldPush: { file: 'held-push-1'; args: [list: string, max: number, ...items: string[]]; reply: number };
   ipLogins: { file: 'ip-logins-1'; args: [ipLogins: string, packed: string]; reply: string[] };
-  engineCommit: { file: 'engine-commit-2'; args: [lease: string, position: string, token: string, ops: Buffer, pos: string, stream: string]; reply: number };
+  engineCommit: {
+    file: 'engine-commit-2';
+    args: [lease: string, position: string, token: string, ops: Buffer, pos: string, stream: string];
+    reply: -1 | [number, unknown[], string[][]];
+  };
   routerRead: {
     file: 'router-read-1';
     args: [lease: string, token: string, group: string, consumer: string, count: string, ...streamsAndIds: string[]];
@@ -47,8 +45,6 @@ export type ScriptName = keyof Signatures;
 export type Scripts = { [K in ScriptName]: (...args: Signatures[K]['args']) => Promise<Signatures[K]['reply']> };
 
 const FILES: { [K in ScriptName]: Signatures[K]['file'] } = {
-  sessionPut: 'session-put-2',
-  sessionUser: 'session-user-2',
   listBridge: 'list-bridge-2',
   ssfStreamCreate: 'ssf-stream-create-1',
   ssfStreamCas: 'ssf-stream-cas-1',

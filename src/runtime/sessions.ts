@@ -3,10 +3,12 @@ import type { Config } from '../config/load.js';
 import type { Keys } from '../keys.js';
 import type { AuditLog } from '../audit/audit-log.js';
 import type { Logger } from '../obs/logger.js';
-import type { StreamEvent } from '../types.js';
+import type { EntryRef, StreamEvent } from '../types.js';
 import { createSessionService, createSessionStore, type SessionService } from '../sessions/service.js';
 import { setQueueSink } from '../sessions/set-sink.js';
-import { sessionAudit } from '../../pipelines/session-audit.js';
+import { identityBuilder, sessionAudit } from '../../pipelines/session-audit.js';
+import type { PutResult } from '../sessions/store.js';
+import type { OwnerParts } from '../engine/owner.js';
 import { attachCapturedSessions } from '../sessions/captured.js';
 import { responsePolicy } from '../sessions/response-policy.js';
 import type { LevelChange } from '../types.js';
@@ -16,6 +18,8 @@ import type { SsfRuntime } from './ssf.js';
 /** The session-audit side: store, pipeline stage, service for API and CLI. */
 export interface SessionsRuntime {
   auditBatch(events: StreamEvent[]): Promise<void>;
+  /** The engine's side of session audit: identities built at apply time, written in the partition's commit. */
+  engine: OwnerParts['sessions'];
   /** Enrich stage: attaches each session use's captured login identity (for session_hijack). */
   enrich(events: StreamEvent[]): Promise<void>;
   /** Outbox-relay hook: the `responses:` policies (revoke a user's sessions). */
@@ -31,19 +35,26 @@ export function buildSessions(deps: { config: () => Config; redis: Redis; keys: 
     audit: deps.audit,
     onRevoked: setQueueSink(deps.ssf.setQueue, () => deps.config().receivers, deps.ssf.streams),
   });
-  const audit = sessionAudit(store, () => deps.config().raw.sessions, {
-    onInvalid: (ref, err) => deps.logger.warn({ stream: ref.stream, id: ref.id, err }, 'session identity skipped'),
-  });
+  const onInvalid = (ref: EntryRef, err: unknown): void => deps.logger.warn({ stream: ref.stream, id: ref.id, err }, 'session identity skipped');
+  const audit = sessionAudit(store, () => deps.config().raw.sessions, { onInvalid });
+  const build = identityBuilder(() => deps.config().raw.sessions, { onInvalid });
+  // A session id bound to another user is never rebound (issue 13 row 7): audited, logged; the event is still scored.
+  const after = async (r: PutResult): Promise<void> => {
+    for (const x of r.refused ?? []) {
+      deps.logger.warn({ session_id: x.session_id, user: x.user, owner: x.owner }, 'session id bound to another user: login not bound to it');
+      await deps.audit.write({ action: 'session.rebind_refused', actor: 'system', target: x.session_id, details: { user: x.user, owner: x.owner } });
+    }
+  };
   return {
     // Read per batch, so a reload that turns session audit on or off applies from the next batch.
     auditBatch: async (events) => {
       if (!deps.config().raw.sessions.enabled) return;
-      const r = await audit(events);
-      // A session id bound to another user is never rebound (issue 13 row 7): audited, logged; the event is still scored.
-      for (const x of r.refused ?? []) {
-        deps.logger.warn({ session_id: x.session_id, user: x.user, owner: x.owner }, 'session id bound to another user: login not bound to it');
-        await deps.audit.write({ action: 'session.rebind_refused', actor: 'system', target: x.session_id, details: { user: x.user, owner: x.owner } });
-      }
+      await after(await audit(events));
+    },
+    engine: {
+      build: (events) => (deps.config().raw.sessions.enabled ? build(events) : []),
+      prepare: (identities) => store.prepare(identities),
+      after,
     },
     enrich: async (events) => {
       // Only with session audit on and a session_hijack behavior on: otherwise no lookups at all.

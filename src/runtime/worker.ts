@@ -140,7 +140,7 @@ export async function startWorker(opts: WorkerOptions = {}): Promise<WorkerHandl
         auditMaxlen: config.raw.streams.maxlen,
         now: Date.now(),
       }),
-      auditSessions: (events) => sessions.auditBatch(events),
+      sessions: sessions.engine,
       deadLetter: async (bad) => {
         await ingest.deadLetter(bad);
         for (const b of bad) metrics.poisoned.inc({ stream: b.raw.stream, code: b.reason.slice(b.reason.indexOf(':') + 2) });

@@ -1,8 +1,8 @@
 import type { Redis } from 'ioredis';
 import { RiskstreamError } from '../errors.js';
 import type { Keys } from '../keys.js';
-import { ChunkedPipeline } from '../redis/chunked-pipeline.js';
-import { defineScripts, queueScript } from '../redis/scripts.js';
+import { packOps } from '../redis/pack-ops.js';
+import { defineScripts, scriptsOn } from '../redis/scripts.js';
 import { clampPx, LUA_MAX_TTL_MS } from '../redis/ttl.js';
 import { deviceIdentity, storedSessionId, type DeviceIdentity, type SessionIdentity } from './identity.js';
 import { decodeCursor, encodeCursor, zrevAfter, type CursorPos } from './cursor.js';
@@ -18,6 +18,13 @@ export interface SessionStoreOptions {
   deviceRetention?: number;
   /** Clock (epoch ms); injectable for tests. */
   now?: () => number;
+}
+
+/** Identities ready for a commit: the commands, and what reads their outcomes afterwards. */
+export interface PreparedPut {
+  ops: string[][];
+  /** Reads the outcomes (SPUT replies, SUSER replies, in order) and cleans up. */
+  finish(puts: readonly unknown[], dropped: readonly string[][]): Promise<PutResult>;
 }
 
 /** One page of {@link SessionStore.listAll}. */
@@ -64,12 +71,18 @@ export class SessionStore {
     return this.keys.sessionTombstone(id);
   }
 
-  /** Stores identities in one pipelined round trip (a second only to clean up trims or revoked replays). */
-  async put(identities: readonly SessionIdentity[]): Promise<PutResult> {
+  /**
+   * The commands storing identities (`SPUT` / `SUSER` procedures of the engine's commit script,
+   * src/redis/scripts/engine-commit-2.lua, plus the global index ZADDs), for a partition's commit;
+   * `finish` reads that script's outcomes and cleans up what they ask for (revoked replays, refused
+   * logins, trimmed sessions).
+   */
+  prepare(identities: readonly SessionIdentity[]): PreparedPut {
     const now = this.now();
     const live = identities.filter((s) => s.expires_at > now);
-    const result: PutResult = { stored: 0, skipped: identities.length - live.length, dropped: [] };
-    if (!live.length) return result;
+    const skipped = identities.length - live.length;
+    const ops: string[][] = [];
+    if (!live.length) return { ops, finish: async () => ({ stored: 0, skipped, dropped: [] }) };
     const byUser = new Map<string, { sessions: SessionIdentity[]; devices: Map<string, DeviceIdentity> }>();
     for (const s of live) {
       let u = byUser.get(s.user);
@@ -78,55 +91,58 @@ export class SessionStore {
       const d = deviceIdentity(s);
       if (d && (u.devices.get(d.id)?.last_seen ?? -Infinity) <= d.last_seen) u.devices.set(d.id, d);
     }
-    const p = new ChunkedPipeline(this.redis);
     const k = this.keys;
-    const byLogin: Array<string | number> = [];
-    const byExpiry: Array<string | number> = [];
+    const byLogin: string[] = [];
+    const byExpiry: string[] = [];
     for (const s of live) {
-      queueScript(
-        p.next(),
-        'sessionPut',
-        k.session(s.session_id),
-        this.tombstoneKey(s.session_id),
-        JSON.stringify(s),
-        clampPx(s.expires_at - now),
-        s.login_at,
-        s.user,
-      );
-      byLogin.push(s.login_at, s.session_id);
-      byExpiry.push(s.expires_at, s.session_id);
+      ops.push(['SPUT', k.session(s.session_id), this.tombstoneKey(s.session_id), JSON.stringify(s), String(clampPx(s.expires_at - now)), String(s.login_at), s.user]);
+      byLogin.push(String(s.login_at), s.session_id);
+      byExpiry.push(String(s.expires_at), s.session_id);
     }
-    // The global indexes: one multi-member ZADD each per batch.
-    p.next().zadd(k.sessionsByLogin, 'GT', ...byLogin);
-    p.next().zadd(k.sessionsByExpiry, 'GT', ...byExpiry);
+    // The global indexes: one multi-member ZADD each.
+    ops.push(['ZADD', k.sessionsByLogin, 'GT', ...byLogin]);
+    ops.push(['ZADD', k.sessionsByExpiry, 'GT', ...byExpiry]);
     const max = this.maxPerUser();
     const users = [...byUser.entries()];
     for (const [user, u] of users) {
       const sessions: string[] = [];
-      for (const s of u.sessions) sessions.push(String(s.expires_at), s.session_id);
+      for (const x of u.sessions) sessions.push(String(x.expires_at), x.session_id);
       const devices: string[] = [];
       for (const d of u.devices.values()) devices.push(d.id, String(d.last_seen), JSON.stringify(d));
-      queueScript(
-        p.next(),
-        'sessionUser',
+      ops.push([
+        'SUSER',
         k.userSessions(user),
         k.userDevices(user),
         JSON.stringify([String(now), String(max), String(this.deviceRetention), sessions, devices]),
-        LUA_MAX_TTL_MS,
-      );
+        String(LUA_MAX_TTL_MS),
+      ]);
     }
-    const outcome = readPutReplies(
-      live,
-      users.map(([u]) => u),
-      await exec(p),
-      result.skipped,
-    );
-    if (needsCleanup(outcome)) {
-      const c = this.redis.pipeline();
-      cleanupAfterPut(c, k, outcome);
-      await exec(c);
-    }
-    return outcome.result;
+    return {
+      ops,
+      finish: async (puts, dropped) => {
+        const outcome = readPutReplies(
+          live,
+          users.map(([u]) => u),
+          [...puts, 'OK', 'OK', ...dropped],
+          skipped,
+        );
+        if (needsCleanup(outcome)) {
+          const c = this.redis.pipeline();
+          cleanupAfterPut(c, k, outcome);
+          await exec(c);
+        }
+        return outcome.result;
+      },
+    };
+  }
+
+  /** Stores identities now (one script call; a second round trip only to clean up). */
+  async put(identities: readonly SessionIdentity[]): Promise<PutResult> {
+    const prepared = this.prepare(identities);
+    if (!prepared.ops.length) return prepared.finish([], []);
+    const r = await scriptsOn(this.redis).engineCommit('', '', '', packOps(prepared.ops), '', '');
+    if (r === -1) throw new RiskstreamError('INTERNAL', 'session store: unexpected fencing');
+    return prepared.finish(r[1], r[2]);
   }
 
   /** The stored identity, or null when unknown or expired. Accepts a raw token as id (looked up by fingerprint). */
