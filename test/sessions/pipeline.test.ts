@@ -44,7 +44,7 @@ describe('session-audit pipeline', () => {
     const monitor = await t.redis.duplicate().monitor();
     monitor.on('monitor', (_time: string, args: string[], source: string) => {
       // Commands run inside the scripts show up with source "lua": not round trips.
-      if (source !== 'lua' && args.some((a) => a.startsWith(t.prefix))) commands.push(args[0]!.toLowerCase());
+      if (source !== 'lua' && args.some((a) => a.includes(t.prefix))) commands.push(args[0]!.toLowerCase());
     });
     await sessionAudit(store, settings())(batchOf(mixed().filter((e) => e.session?.id !== 'expired')));
     await new Promise((r) => setTimeout(r, 100));
