@@ -26,13 +26,30 @@ export const SECRET_NAME_WORDS: readonly string[] = [
 /** Short names that are secret only as the whole (normalised) name. */
 const EXACT: ReadonlySet<string> = new Set(['pwd', 'pin', 'sig', 'jwt', 'key']);
 
+/** Field names are few (claims, headers, event fields): results are remembered, up to this many. */
+const MEMO_MAX = 4096;
+
+/** `f` memoised per string argument (bounded: cleared when full). */
+function memoised<T>(f: (s: string) => T): (s: string) => T {
+  const memo = new Map<string, T>();
+  return (s) => {
+    let v = memo.get(s);
+    if (v === undefined && !memo.has(s)) {
+      v = f(s);
+      if (memo.size >= MEMO_MAX) memo.clear();
+      memo.set(s, v);
+    }
+    return v as T;
+  };
+}
+
 /** `accessToken` → `accesstoken`, `SAML-Response` → `samlresponse`, `client_secret` → `clientsecret`. */
-export function normaliseName(name: string): string {
-  return name
+export const normaliseName: (name: string) => string = memoised((name) =>
+  name
     .replace(/([a-z0-9])([A-Z])/g, '$1 $2')
     .toLowerCase()
-    .replace(/[^a-z0-9]/g, '');
-}
+    .replace(/[^a-z0-9]/g, ''),
+);
 
 /** Words of a name (camelCase, `-`, `_`, `.`, spaces): `SAMLResponse` → `saml`, `response`. */
 function words(name: string): string[] {
@@ -44,15 +61,15 @@ function words(name: string): string[] {
     .filter(Boolean);
 }
 
-/** True when a field with this name holds a secret (see {@link SECRET_NAME_WORDS}). */
-export function isSecretName(name: string): boolean {
+/** True when a field with this name holds a secret (see {@link SECRET_NAME_WORDS}). Memoised: a hot path. */
+export const isSecretName: (name: string) => boolean = memoised((name) => {
   const n = normaliseName(name);
   if (n === '') return false;
   if (EXACT.has(n)) return true;
   // `otp` only as a word of its own (not inside `footprint`); the rest anywhere in the name.
   if (words(name).includes('otp')) return true;
   return SECRET_NAME_WORDS.some((w) => w !== 'otp' && n.includes(w));
-}
+});
 
 /** A matcher: {@link isSecretName}, plus `extra` names compared in normalised form. */
 export function secretNameMatcher(extra: readonly string[] = [], withBuiltIn = true): (name: string) => boolean {
