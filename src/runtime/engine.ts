@@ -34,6 +34,8 @@ export interface EngineDeps {
   logger: Logger;
   metrics: Metrics;
   workerId: string;
+  /** Refreshes the worker identity's claim (with the heartbeat). */
+  renewIdentity: () => Promise<void>;
   route: RouterParts;
   own: OwnerParts;
 }
@@ -142,6 +144,20 @@ export async function startEngine(d: EngineDeps): Promise<EngineRuntime> {
 
   await leases.start();
   gauge();
+  // The identity's claim lives as long as the leases; a worker superseded by a newer process with its
+  // identity (or whose identity was taken) stops processing: the other process owns its work now.
+  const renew = setInterval(() => {
+    if (leases.superseded && !stopping) {
+      d.logger.error({ worker: d.workerId }, 'superseded by a newer process with this worker id: stopped processing');
+      stopping = true;
+      return;
+    }
+    d.renewIdentity().catch((err: unknown) => {
+      d.logger.error({ err, worker: d.workerId }, 'worker identity lost: stopped processing');
+      stopping = true;
+    });
+  }, cfg.engine.heartbeat);
+  renew.unref();
   const finished = Promise.all([routerLoop(), ownerLoop()]).then(() => undefined);
   return {
     workerId: d.workerId,
@@ -152,6 +168,7 @@ export async function startEngine(d: EngineDeps): Promise<EngineRuntime> {
     finished,
     stop: async () => {
       stopping = true;
+      clearInterval(renew);
       await finished;
       await leases.stop();
       gauge();

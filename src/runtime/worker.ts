@@ -123,6 +123,7 @@ export async function startWorker(opts: WorkerOptions = {}): Promise<WorkerHandl
     logger,
     metrics,
     workerId: identity.id,
+    renewIdentity: () => identity.renew(),
     route: {
       decode: (raw, now) => decodeEntry(raw, decodeOpts, now),
       enrich: (events) => (ingest.enrich?.(events) ?? Promise.resolve()).then(() => sessions.enrich(events)), // geo first: a use's country may come from its ip
