@@ -130,12 +130,16 @@ export class Keys {
     return `${this.session(id)}:revoked`;
   }
   /**
-   * Sorted set (TTL): one source IP's recent logins for password_spray, scored by event time
-   * (members `["f"|"s", user, event id]`); bounded by count and age. Its own hash tag: the IP's
+   * Sorted set (TTL): one source IP's recent failed logins for password_spray, scored by event time
+   * (members `["f", user, event id]`; successes: {@link ipSuccesses}); bounded by count and age. Its own hash tag: the IP's
    * state is not any user's.
    */
   ipLogins(ip: string): string {
     return `${this.prefix}:ip:{${tag(ip)}}:logins`;
+  }
+  /** Sorted set (TTL): one source IP's recent successful logins (failures: {@link ipLogins}); same hash tag. */
+  ipSuccesses(ip: string): string {
+    return `${this.prefix}:ip:{${tag(ip)}}:successes`;
   }
   /** Sorted set: all session ids scored by login time (ms); pruned by expiry. */
   get sessionsByLogin(): string {

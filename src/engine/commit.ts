@@ -95,4 +95,3 @@ export function commitOps(
 export function positionArg(d: PartitionDelta): string {
   return keyId(d.pos);
 }
-

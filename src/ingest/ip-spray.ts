@@ -130,9 +130,11 @@ async function readChunk(
     const [first, newest] = [Math.min(...times), Math.max(...times)];
     // A success needs the failures up to `window` before it; a batch failure can reveal
     // successes up to `window` after it (whose failures reach back as far).
-    const head = [Math.min(o.now, newest) - o.keep, MAX_IP_LOGINS, Math.max(o.keep, 1000), first - o.window, newest + o.window];
+    // Successes are read back only when the batch holds a failure (it may reveal earlier victims).
+    const needSuccesses = b.events.some((x) => x.login.kind === 'f') ? 1 : 0;
+    const head = [Math.min(o.now, newest) - o.keep, MAX_IP_LOGINS, Math.max(o.keep, 1000), first - o.window, newest + o.window, needSuccesses];
     const packed = [...head, ...b.events.flatMap(({ login }) => [login.time, ipLoginMember(login)])].map(String);
-    queueScript(p, 'ipLogins', keys.ipLogins(ip), JSON.stringify(packed));
+    queueScript(p, 'ipLogins', keys.ipLogins(ip), keys.ipSuccesses(ip), JSON.stringify(packed));
   }
   const res = (await p.exec()) ?? [];
   return groups.map((_, g) => {

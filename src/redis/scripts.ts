@@ -20,7 +20,7 @@ interface Signatures {
   deliveryGate: { file: 'delivery-gate-1'; args: [throttle: string, rate: string]; reply: [number, number] };
   deliveryPause: { file: 'delivery-pause-1'; args: [throttle: string, ms: string]; reply: number };
   heldPush: { file: 'held-push-1'; args: [list: string, max: number, ...items: string[]]; reply: number };
-  ipLogins: { file: 'ip-logins-1'; args: [ipLogins: string, packed: string]; reply: string[] };
+  ipLogins: { file: 'ip-logins-2'; args: [failures: string, successes: string, packed: string]; reply: string[] };
   engineCommit: {
     file: 'engine-commit-2';
     args: [lease: string, position: string, token: string, ops: Buffer, pos: string, stream: string];
@@ -53,7 +53,7 @@ const FILES: { [K in ScriptName]: Signatures[K]['file'] } = {
   deliveryGate: 'delivery-gate-1',
   deliveryPause: 'delivery-pause-1',
   heldPush: 'held-push-1',
-  ipLogins: 'ip-logins-1',
+  ipLogins: 'ip-logins-2',
   engineCommit: 'engine-commit-2',
   routerRead: 'router-read-1',
   leaseAcquire: 'lease-acquire-2',

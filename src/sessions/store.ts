@@ -95,7 +95,15 @@ export class SessionStore {
     const byLogin: string[] = [];
     const byExpiry: string[] = [];
     for (const s of live) {
-      ops.push(['SPUT', k.session(s.session_id), this.tombstoneKey(s.session_id), JSON.stringify(s), String(clampPx(s.expires_at - now)), String(s.login_at), s.user]);
+      ops.push([
+        'SPUT',
+        k.session(s.session_id),
+        this.tombstoneKey(s.session_id),
+        JSON.stringify(s),
+        String(clampPx(s.expires_at - now)),
+        String(s.login_at),
+        s.user,
+      ]);
       byLogin.push(String(s.login_at), s.session_id);
       byExpiry.push(String(s.expires_at), s.session_id);
     }

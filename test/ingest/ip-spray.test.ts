@@ -49,7 +49,9 @@ describe('password_spray edge: per-IP state in Redis', () => {
     expect(hitsOf(batch, 'victim@example.com').hits).toHaveLength(1);
     const key = keys.ipLogins('203.0.113.9');
     expect(key).toBe(`${prefix}:ip:{203.0.113.9}:logins`);
-    expect(await redis.zcard(key)).toBe(5);
+    // Failures and successes apart: the batch's 4 failures, its 1 success.
+    expect(await redis.zcard(key)).toBe(4);
+    expect(await redis.zcard(keys.ipSuccesses('203.0.113.9'))).toBe(1);
     const ttl = await redis.pttl(key);
     expect(ttl).toBeGreaterThan(0);
     expect(ttl).toBeLessThanOrEqual(40 * MIN);
