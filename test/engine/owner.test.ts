@@ -261,9 +261,10 @@ describe('PartitionOwner', () => {
 
     // Its successor: a new instance, a new epoch, a tiny cache (states come back from Redis).
     await setLeases('w-b#2');
-    const successor = owner({ lruSize: 2, readCount: 2 }, redisClient());
+    const conn = redisClient();
+    const successor = owner({ lruSize: 2, readCount: 2 }, conn);
     acquireAll(successor, 'w-b#2');
-    const reports = await drain(successor);
+    const reports = await drain(successor).finally(() => conn.quit());
     // It resumed from each committed position: it applied exactly the items after it.
     const after = [...first, ...second].filter((r) => {
       const pos = committed[keys.partitionOf(r.event?.user ?? r.reset!.user)];
