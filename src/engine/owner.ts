@@ -143,14 +143,21 @@ export class PartitionOwner {
       if (!o || o.token !== tokens.get(p)) continue; // lost while reading
       if (entries.length >= this.opts.readCount) report.caughtUp = false;
       const items: RoutedItem[] = [];
+      // Skips items not above the last applied or accepted key: a re-routed entry repeats items of
+      // earlier entries, possibly of this same read.
+      let last = o.applied;
       for (const [idBuf, fields] of entries) {
         o.cursor = idBuf.toString();
         report.read++;
         const value = fields[1];
         if (!value) continue;
         for (const item of decodeRouted(value)) {
-          if (compareKeys({ ms: item.k[0], seq: item.k[1] }, o.applied) <= 0) report.skipped++;
-          else items.push(item);
+          const k = { ms: item.k[0], seq: item.k[1] };
+          if (compareKeys(k, last) <= 0) report.skipped++;
+          else {
+            items.push(item);
+            last = k;
+          }
         }
       }
       if (items.length) byPartition.set(p, items);
