@@ -277,6 +277,25 @@ describe('PartitionOwner', () => {
     expect(await redis.hget(keys.partitionPos(0), 'token')).toBe('w-b#2');
   });
 
+  it('items routed twice (the group rewound, re-read in other batches) are skipped by their order key', async () => {
+    const first = input(0, 30);
+    await write(first);
+    await route();
+    for (const st of [login, activity, keys.controlStream]) await redis.xgroup('SETID', st, 'riskstream', '0');
+    const second = input(30, 40);
+    await write(second);
+    await route(8); // re-routes everything: entries mixing routed and new items
+    const o = owner({ readCount: 5 });
+    acquireAll(o, 'w-a#1');
+    const reports = await drain(o);
+    expect(reports.reduce((s, r) => s + r.skipped, 0)).toBeGreaterThan(0);
+    expect(reports.reduce((s, r) => s + r.applied, 0)).toBe(first.length + second.length);
+    expect(await states()).toEqual(oracle([...first, ...second]));
+    const events = (await redis.xrange(keys.userEvents('alice'), '-', '+')).map(([, f]) => JSON.parse(f[3]!) as { eventIds?: string[] });
+    const ids = events.flatMap((e) => e.eventIds ?? []);
+    expect(ids).toEqual([...new Set(ids)]); // no hit made twice
+  });
+
   it('a state cache smaller than the users of one step loses no state (states evicted mid-step are not taken for new users)', async () => {
     const first = input(0, 24);
     const second = input(24, 50);
