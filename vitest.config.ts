@@ -7,7 +7,9 @@ import { configDefaults, defineConfig } from 'vitest/config';
  */
 const UNIT = [
   'test/detect/*.test.ts',
+  'test/engine/apply.test.ts',
   'test/engine/assignment.test.ts',
+  'test/engine/partition.test.ts',
   'test/config/load.test.ts',
   'test/console/dist.test.ts',
   'test/ingest/body-records.test.ts',

@@ -150,14 +150,21 @@ export class PartitionOwner {
       if (!o || o.token !== tokens.get(p)) continue; // lost while reading
 
       const items: RoutedItem[] = [];
+      // Skips items not above the last applied or accepted key: a re-routed entry repeats items of
+      // earlier entries, possibly of this same read.
+      let last = o.applied;
       for (const [idBuf, fields] of entries) {
         o.cursor = idBuf.toString();
         report.read++;
         const value = fields[1];
         if (!value) continue;
         for (const item of decodeRouted(value)) {
-          if (compareKeys({ ms: item.k[0], seq: item.k[1] }, o.applied) <= 0) report.skipped++;
-          else items.push(item);
+          const k = { ms: item.k[0], seq: item.k[1] };
+          if (compareKeys(k, last) <= 0) report.skipped++;
+          else {
+            items.push(item);
+            last = k;
+          }
         }
       }
       if (items.length) byPartition.set(p, items);
@@ -195,6 +202,8 @@ export class PartitionOwner {
 
   private async applyAll(byPartition: Map<number, RoutedItem[]>, report: StepReport): Promise<void> {
     const missing: Array<[string, number]> = [];
+    // The step's starting states, held here: the LRU may evict them before they are applied.
+    const base = new Map<string, UserState>();
     const perUser = new Map<number, Map<string, RoutedItem[]>>();
     for (const [p, items] of byPartition) {
       const users = new Map<string, RoutedItem[]>();
@@ -204,7 +213,9 @@ export class PartitionOwner {
         if (list) list.push(it);
         else {
           users.set(user, [it]);
-          if (!this.current(user, p)) missing.push([user, p]);
+          const state = this.current(user, p);
+          if (state) base.set(user, state);
+          else missing.push([user, p]);
         }
       }
       perUser.set(p, users);
@@ -216,7 +227,9 @@ export class PartitionOwner {
       missing.forEach(([user], i) => {
         const [err, data] = res[i] ?? [];
         if (err) throw err;
-        this.cache.set(user, { state: decodeState(data as Buffer | null) ?? emptyState(user) });
+        const state = decodeState(data as Buffer | null) ?? emptyState(user);
+        base.set(user, state);
+        this.cache.set(user, { state });
       });
     }
     const ctx = this.parts.context();
@@ -227,7 +240,7 @@ export class PartitionOwner {
       let d = this.deltas.get(p);
       if (!d) this.deltas.set(p, (d = emptyDelta(p, o.applied)));
       for (const [user, items] of users) {
-        const before = this.current(user, p) ?? emptyState(user);
+        const before = this.current(user, p) ?? base.get(user) ?? emptyState(user);
         const a = applyItems(user, before, items, ctx);
         if (a.state !== before) d.states.set(user, a.state);
         const cached = this.cache.get(user);

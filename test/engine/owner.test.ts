@@ -1,0 +1,334 @@
+/**
+ * PartitionOwner with a Router on a real Redis (random prefix, purged after). Leases are faked by
+ * SETting the lease keys to a token (the scripts check `GET lease == token`). Entries are applied
+ * and committed and the position advances; a new owner instance after a crash (applied, not
+ * committed) resumes from the committed position and ends with exactly the states, risk events and
+ * outcomes of one uninterrupted run; a commit after the lease moved is fenced and writes nothing.
+ */
+import type { Redis } from 'ioredis';
+import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { schemaFor, type BehaviorConfig, type BehaviorKind } from '../../src/config/behaviors-schema.js';
+import { applyItems, type ApplyContext } from '../../src/engine/apply.js';
+import { PartitionOwner, type OwnerOptions, type OwnerParts, type StepReport } from '../../src/engine/owner.js';
+import type { RoutedItem } from '../../src/engine/routed.js';
+import { ROUTER_RESOURCE, Router, type RouterParts } from '../../src/engine/router.js';
+import { Keys } from '../../src/keys.js';
+import { compareKeys, keyId, orderKey, parseKey } from '../../src/partition.js';
+import { decodeState } from '../../src/risk/state-codec.js';
+import { emptyState, type UserState } from '../../src/risk/state.js';
+import type { CanonicalEvent } from '../../src/types.js';
+import { cleanup, redisClient, testPrefix } from '../helpers/redis.js';
+
+const redis = redisClient();
+const reader = redisClient();
+const PARTITIONS = 4;
+const USERS = ['alice', 'bob', 'carol', 'dave', 'erin', 'frank', 'grace', 'heidi'];
+const NOW = Date.parse('2026-11-23T12:00:00Z');
+const MIN = 60_000;
+
+function behavior(id: string, raw: Record<string, unknown>): BehaviorConfig {
+  const v = schemaFor(id, raw)!.parse(raw) as BehaviorConfig['params'] & Pick<BehaviorConfig, 'risk_level' | 'expires_after'> & { kind?: string };
+  return { id, kind: (v.kind ?? id) as BehaviorKind, enabled: v.enabled, risk_level: v.risk_level, expires_after: v.expires_after, params: v };
+}
+const CTX: ApplyContext = {
+  behaviors: [
+    behavior('dlp_detection', { enabled: true, risk_level: 'medium', expires_after: '24h', min_severity: 'high' }),
+    behavior('endpoint_detection', { enabled: true, risk_level: 'high', expires_after: '6h', min_severity: 'high' }),
+  ],
+  limits: { maxLogins: 10, maxAge: 7 * 24 * 60 * MIN, allowedLateness: 10 * MIN },
+  now: NOW,
+};
+
+let prefix: string;
+let keys: Keys;
+let login: string;
+let activity: string;
+
+interface Probe {
+  fenced: number[];
+  errors: unknown[];
+  dead: string[];
+  relayed: string[];
+}
+let probe: Probe;
+
+beforeEach(async () => {
+  prefix = testPrefix('engine-owner');
+  keys = new Keys(prefix, PARTITIONS);
+  login = `${prefix}:login`;
+  activity = `${prefix}:activity`;
+  probe = { fenced: [], errors: [], dead: [], relayed: [] };
+  await setLeases('w-a#1');
+});
+afterEach(async () => {
+  await cleanup(redis, prefix);
+});
+afterAll(async () => {
+  await redis.quit();
+  await reader.quit();
+});
+
+async function setLeases(token: string): Promise<void> {
+  await redis.set(keys.engineLease(ROUTER_RESOURCE), token);
+  for (let p = 0; p < PARTITIONS; p++) await redis.set(keys.engineLease(`p${p}`), token);
+}
+
+const routeParts: RouterParts = {
+  decode: (raw) => ({ ok: true, event: JSON.parse(raw.fields.event!) as CanonicalEvent }),
+  enrich: async () => {},
+  deadLetter: async () => {},
+};
+
+const ownParts = (): OwnerParts => ({
+  context: () => CTX,
+  settings: () => ({ eventsMaxlen: 1000, auditStream: keys.auditStream, auditMaxlen: 1000, now: NOW }),
+  auditSessions: async () => {},
+  deadLetter: async (bad) => void probe.dead.push(...bad.map((b) => b.raw.id)),
+  relay: (users) => void probe.relayed.push(...users),
+  onCommitError: (err) => void probe.errors.push(err),
+  onFenced: (p) => void probe.fenced.push(p),
+});
+
+function owner(opts: Partial<OwnerOptions> = {}, conn: Redis = reader): PartitionOwner {
+  return new PartitionOwner(redis, conn, keys, { lruSize: 1000, readCount: 100, commitInterval: 60_000, commitEntries: 1_000_000, ...opts }, ownParts());
+}
+
+interface Row {
+  stream: string;
+  source: number;
+  id: string;
+  event?: CanonicalEvent;
+  reset?: { req: string; user: string };
+}
+
+/** The input: DLP and EDR events of eight users over two streams, and two resets (one of a user never seen). */
+function input(from: number, to: number): Row[] {
+  const rows: Row[] = [];
+  for (let i = from; i < to; i++) {
+    const user = USERS[(i * 3) % USERS.length]!;
+    const time = NOW - 3 * 60 * MIN + i * MIN;
+    const event: CanonicalEvent =
+      i % 10 === 0
+        ? { type: 'endpoint', id: `x-${i}`, user, time, device: { id: 'd-1' }, vendor: 'crowdstrike', detection: 'malware', severity: 'critical' }
+        : { type: 'dlp', id: `d-${i}`, user, time, profile: 'pci', severity: i % 3 === 0 ? 'high' : 'low', action: 'block' };
+    rows.push(i % 2 ? { stream: activity, source: 1, id: `${1000 + i}-0`, event } : { stream: login, source: 0, id: `${1000 + i}-0`, event });
+    if (i === 17) rows.push({ stream: keys.controlStream, source: 2, id: `${1000 + i}-1`, reset: { req: 'req-1', user: USERS[(i * 3) % USERS.length]! } });
+    if (i === 31) rows.push({ stream: keys.controlStream, source: 2, id: `${1000 + i}-1`, reset: { req: 'req-2', user: 'nobody' } });
+  }
+  return rows;
+}
+
+async function write(rows: Row[]): Promise<void> {
+  for (const r of rows) {
+    if (r.event) await redis.xadd(r.stream, r.id, 'event', JSON.stringify(r.event));
+    else await redis.xadd(r.stream, r.id, 'op', 'reset', 'req', r.reset!.req, 'user', r.reset!.user, 'actor', 'admin:ops', 'reason', 'fp');
+  }
+}
+
+async function route(count = 100): Promise<void> {
+  const r = new Router(redis, keys, { sources: [login, activity], group: 'riskstream', consumer: 'riskstream-router', count }, routeParts);
+  await r.ensureGroups();
+  r.start((await redis.get(keys.engineLease(ROUTER_RESOURCE))) as string);
+  for (let i = 0; i < 60; i++) {
+    const rep = await r.step();
+    if (rep === 'fenced') throw new Error('router fenced');
+    if (i > 0 && rep.read === 0 && rep.buffered === 0 && rep.routed === 0) return;
+  }
+  throw new Error('routing did not settle');
+}
+
+/** Steps the owner until a step reads nothing, then waits for its commit. */
+async function drain(o: PartitionOwner): Promise<StepReport[]> {
+  const reports: StepReport[] = [];
+  for (let i = 0; i < 200; i++) {
+    const r = await o.step(5);
+    reports.push(r);
+    if (i > 0 && r.read === 0) {
+      await o.settle();
+      return reports;
+    }
+  }
+  throw new Error('owner did not catch up');
+}
+
+/** Every stored state, by user. */
+async function states(): Promise<Map<string, UserState>> {
+  const out = new Map<string, UserState>();
+  for (let p = 0; p < PARTITIONS; p++) {
+    const h = await redis.hgetallBuffer(keys.partitionState(p));
+    for (const [user, blob] of Object.entries(h)) out.set(user, decodeState(blob)!);
+  }
+  return out;
+}
+
+/** Everything a run leaves for the outside: states, each user's risk events (fields), reset outcomes, audit. */
+async function snapshot(): Promise<unknown> {
+  const events: Record<string, string[][]> = {};
+  for (const u of [...USERS, 'nobody']) events[u] = (await redis.xrange(keys.userEvents(u), '-', '+')).map(([, f]) => f);
+  const outcomes = [await redis.get(keys.controlResult('req-1')), await redis.get(keys.controlResult('req-2'))];
+  const audit = (await redis.xrange(keys.auditStream, '-', '+')).map(([, f]) => f);
+  return { states: Object.fromEntries([...(await states())].sort()), events, outcomes, audit };
+}
+
+/** The states one in-order application of `rows` gives (the oracle: applyItems per user, in key order). */
+function oracle(rows: Row[]): Map<string, UserState> {
+  const byUser = new Map<string, RoutedItem[]>();
+  for (const r of [...rows].sort((a, b) => compareKeys(orderKey(a.id, a.source), orderKey(b.id, b.source)))) {
+    const k = orderKey(r.id, r.source);
+    const item: RoutedItem = r.event
+      ? { k: [k.ms, k.seq], s: r.stream, i: r.id, e: r.event }
+      : { k: [k.ms, k.seq], s: r.stream, i: r.id, c: { op: 'reset', req: r.reset!.req, user: r.reset!.user, actor: 'admin:ops', reason: 'fp' } };
+    const user = r.event?.user ?? r.reset!.user;
+    byUser.set(user, [...(byUser.get(user) ?? []), item]);
+  }
+  const out = new Map<string, UserState>();
+  for (const [user, items] of byUser) {
+    const s = applyItems(user, emptyState(user), items, CTX).state;
+    if (s.updatedAt > 0) out.set(user, s);
+  }
+  return out;
+}
+
+function acquireAll(o: PartitionOwner, token: string): void {
+  for (let p = 0; p < PARTITIONS; p++) o.acquire(p, token);
+}
+
+describe('PartitionOwner', () => {
+  it('applies routed entries, commits states, events and outcomes, and advances each position', async () => {
+    const rows = input(0, 40);
+    await write(rows);
+    await route();
+    const o = owner();
+    acquireAll(o, 'w-a#1');
+    const reports = await drain(o);
+    expect(probe.errors).toEqual([]);
+    expect(reports.reduce((s, r) => s + r.applied, 0)).toBe(rows.length);
+    expect(reports.reduce((s, r) => s + r.committed, 0)).toBeGreaterThan(0);
+
+    const stored = await states();
+    expect(stored).toEqual(oracle(rows));
+    expect([...stored.values()].map((s) => s.level)).toContain('high');
+    expect([...stored.values()].map((s) => s.level)).toContain('medium');
+    expect(stored.has('nobody')).toBe(false);
+    expect(JSON.parse((await redis.get(keys.controlResult('req-1')))!)).toMatchObject({ found: true, level: 'low' });
+    expect(JSON.parse((await redis.get(keys.controlResult('req-2')))!)).toEqual({ found: false });
+    expect(probe.relayed.length).toBeGreaterThan(0);
+
+    for (let p = 0; p < PARTITIONS; p++) {
+      const mine = rows.filter((r) => keys.partitionOf(r.event?.user ?? r.reset!.user) === p).map((r) => orderKey(r.id, r.source));
+      if (!mine.length) continue;
+      const top = mine.sort(compareKeys).at(-1)!;
+      expect(await redis.hgetall(keys.partitionPos(p))).toEqual({ pos: keyId(top), token: 'w-a#1' });
+      expect((await redis.xrange(keys.partitionIn(p), '-', '+')).map(([id]) => id)).toEqual([keyId(top)]); // trimmed below the position
+    }
+
+    // More input: applied from the committed position on, nothing applied twice.
+    const more = input(40, 50);
+    await write(more);
+    await route();
+    const again = await drain(o);
+    expect(again.reduce((s, r) => s + r.applied, 0)).toBe(more.length);
+    expect(await states()).toEqual(oracle([...rows, ...more]));
+  });
+
+  it('a new owner after a crash (applied, not committed) resumes from the committed position: the same result as one run', async () => {
+    const first = input(0, 24);
+    const second = input(24, 50);
+    // The reference: one uninterrupted run.
+    await write([...first, ...second]);
+    await route();
+    const single = owner();
+    acquireAll(single, 'w-a#1');
+    await drain(single);
+    const want = await snapshot();
+    expect((want as { states: object }).states).toEqual(Object.fromEntries([...oracle([...first, ...second])].sort()));
+
+    // Again from scratch: the first owner commits the first part, applies some of the rest and dies.
+    await cleanup(redis, prefix);
+    await setLeases('w-a#1');
+    await write(first);
+    await route(3);
+    const crashing = owner({ readCount: 1 }); // a step that reads anything is not caught up: no commit
+    acquireAll(crashing, 'w-a#1');
+    await drain(crashing);
+    const committed = await Promise.all(Array.from({ length: PARTITIONS }, (_, p) => redis.hget(keys.partitionPos(p), 'pos')));
+    await write(second);
+    await route(3);
+    const step = await crashing.step(5);
+    expect(step.applied).toBeGreaterThan(0);
+    expect(step.committed).toBe(0);
+    expect(await Promise.all(Array.from({ length: PARTITIONS }, (_, p) => redis.hget(keys.partitionPos(p), 'pos')))).toEqual(committed);
+
+    // Its successor: a new instance, a new epoch, a tiny cache (states come back from Redis).
+    await setLeases('w-b#2');
+    const conn = redisClient();
+    const successor = owner({ lruSize: 2, readCount: 2 }, conn);
+    acquireAll(successor, 'w-b#2');
+    const reports = await drain(successor).finally(() => conn.quit());
+    // It resumed from each committed position: it applied exactly the items after it.
+    const after = [...first, ...second].filter((r) => {
+      const pos = committed[keys.partitionOf(r.event?.user ?? r.reset!.user)];
+      return !pos || compareKeys(orderKey(r.id, r.source), parseKey(pos)) > 0;
+    });
+    expect(after.length).toBeLessThan(first.length + second.length);
+    expect(reports.reduce((s, r) => s + r.applied, 0)).toBe(after.length);
+    expect(probe.errors).toEqual([]);
+    expect(await snapshot()).toEqual(want);
+    expect(await redis.hget(keys.partitionPos(0), 'token')).toBe('w-b#2');
+  });
+
+  it('items routed twice (the group rewound, re-read in other batches) are skipped by their order key', async () => {
+    const first = input(0, 30);
+    await write(first);
+    await route();
+    for (const st of [login, activity, keys.controlStream]) await redis.xgroup('SETID', st, 'riskstream', '0');
+    const second = input(30, 40);
+    await write(second);
+    await route(8); // re-routes everything: entries mixing routed and new items
+    const o = owner({ readCount: 5 });
+    acquireAll(o, 'w-a#1');
+    const reports = await drain(o);
+    expect(reports.reduce((s, r) => s + r.skipped, 0)).toBeGreaterThan(0);
+    expect(reports.reduce((s, r) => s + r.applied, 0)).toBe(first.length + second.length);
+    expect(await states()).toEqual(oracle([...first, ...second]));
+    const events = (await redis.xrange(keys.userEvents('alice'), '-', '+')).map(([, f]) => JSON.parse(f[3]!) as { eventIds?: string[] });
+    const ids = events.flatMap((e) => e.eventIds ?? []);
+    expect(ids).toEqual([...new Set(ids)]); // no hit made twice
+  });
+
+  it('a state cache smaller than the users of one step loses no state (states evicted mid-step are not taken for new users)', async () => {
+    const first = input(0, 24);
+    const second = input(24, 50);
+    await write(first);
+    await route();
+    const o = owner({ lruSize: 1 });
+    acquireAll(o, 'w-a#1');
+    await drain(o);
+    await write(second);
+    await route();
+    await drain(o); // one step sees several known users of a partition: more than the cache holds
+    expect(probe.errors).toEqual([]);
+    expect(await states()).toEqual(oracle([...first, ...second]));
+  });
+
+  it('a commit after the lease moved is fenced: onFenced, nothing of that partition written, the partition dropped', async () => {
+    const rows = input(0, 40);
+    await write(rows);
+    await route();
+    const moved = keys.partitionOf(rows[0]!.event!.user);
+    const o = owner();
+    acquireAll(o, 'w-a#1');
+    await redis.set(keys.engineLease(`p${moved}`), 'w-b#2'); // taken over while this owner reads and applies
+    await drain(o);
+    expect(probe.fenced).toEqual([moved]);
+    expect(o.partitions()).not.toContain(moved);
+    expect(await redis.exists(keys.partitionState(moved), keys.partitionPos(moved), keys.partitionExpiry(moved))).toBe(0);
+    const movedUsers = USERS.filter((u) => keys.partitionOf(u) === moved);
+    for (const u of movedUsers) expect(await redis.exists(keys.userEvents(u), keys.userOutbox(u))).toBe(0);
+    expect(await redis.xlen(keys.partitionIn(moved))).toBeGreaterThan(0); // not trimmed
+    // The other partitions committed as usual.
+    const others = [...oracle(rows)].filter(([u]) => keys.partitionOf(u) !== moved);
+    expect(others.length).toBeGreaterThan(0);
+    expect(await states()).toEqual(new Map(others));
+  });
+});
