@@ -118,8 +118,21 @@ export class Router {
     await waker.xread('COUNT', 1, 'BLOCK', ms, 'STREAMS', ...this.sources, ...ids);
   }
 
-  /** One step: read, decode, route what is below the watermark, ack. 'fenced' once the lease moved. */
+  /**
+   * One step: read, decode, route what is below the watermark, ack. 'fenced' once the lease moved.
+   * A step that fails after reading forgets what it read: the next one re-reads the group's
+   * pending entries, in order (routing them again is idempotent), as a successor would.
+   */
   async step(): Promise<RouteReport | 'fenced'> {
+    try {
+      return await this.readAndRoute();
+    } catch (err) {
+      if (this.token) this.start(this.token);
+      throw err;
+    }
+  }
+
+  private async readAndRoute(): Promise<RouteReport | 'fenced'> {
     const token = this.token;
     if (!token) return 'fenced';
     const reading = this.sources.filter((s) => (this.held.get(s)?.length ?? 0) < 4 * this.opts.count);

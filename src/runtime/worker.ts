@@ -161,7 +161,8 @@ export async function startWorker(opts: WorkerOptions = {}): Promise<WorkerHandl
     const now = Date.now();
     if (route) progress.batch(route.read, route.routed + route.deadLettered, now);
     if (step) {
-      progress.batch(step.read, step.applied, now);
+      // An idle owner step says nothing of the input while this worker routes it: the router's reports do.
+      if (step.read > 0 || !engine.router.active) progress.batch(step.read, step.applied + step.deadLettered + step.skipped, now);
       const r: BatchReport = {
         read: step.applied + step.deadLettered,
         readByStream: route?.readByStream ?? {},

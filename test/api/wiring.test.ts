@@ -17,9 +17,9 @@ import { AuditLog } from '../../src/audit/audit-log.js';
 import { riskstreamSchema } from '../../src/config/schema.js';
 import type { Config } from '../../src/config/load.js';
 import { Keys } from '../../src/keys.js';
-import { OutboxRelay } from '../../src/risk/outbox-relay.js';
 import { RiskService } from '../../src/risk/service.js';
 import { emptyState, type UserState } from '../../src/risk/state.js';
+import { encodeState } from '../../src/risk/state-codec.js';
 import { levelScore, RiskStore } from '../../src/risk/store.js';
 import { UsersTable } from '../../src/risk/users-table.js';
 import { cleanup, redisClient, testPrefix } from '../helpers/redis.js';
@@ -33,8 +33,9 @@ describe('typed wiring', () => {
   let redis: Redis;
   let app: FastifyInstance;
 
-  const put = async (user: string, data: string, score: number): Promise<void> => {
-    await redis.hset(keys.userState(user), 'rev', '1', 'data', data);
+  /** Stores a state blob in the user's partition hash (as the owner's commit does) and indexes it. */
+  const put = async (user: string, data: Buffer, score: number): Promise<void> => {
+    await redis.hset(keys.userState(user), user, data);
     await redis.zadd(keys.usersByLevel, score, user);
   };
 
@@ -44,8 +45,7 @@ describe('typed wiring', () => {
     const config = { raw, prefix } as unknown as Config;
     const audit = new AuditLog(redis, `${prefix}:audit`);
     const store = new RiskStore(redis, keys);
-    const relay = new OutboxRelay(redis, keys, `${prefix}:risk-events`, async () => undefined, 1000, `${prefix}:audit`);
-    const risk = new RiskService(redis, keys, store, relay, audit);
+    const risk = new RiskService(redis, keys, store);
     app = await buildServer({ config: () => config, tokens: new TokenSet([ADMIN], []), logger: pino({ level: 'silent' }) }, [
       riskRoutes({ risk }),
       consoleUsersRoutes({ users: new UsersTable(redis, keys, store) }),
@@ -53,9 +53,9 @@ describe('typed wiring', () => {
     ]);
 
     const high: UserState = { ...emptyState('high@example.com'), level: 'high', version: 1, changedAt: Date.parse('2026-11-30T10:00:00Z') };
-    await put(high.user, JSON.stringify(high), levelScore(high));
+    await put(high.user, encodeState(high), levelScore(high));
     // Indexed as high, but its stored state cannot be read: skipped, never a 500.
-    await put('broken@example.com', '{not json', levelScore({ ...high, changedAt: high.changedAt - 1 }));
+    await put('broken@example.com', Buffer.from([0xc1, 0x7b, 0x6e]), levelScore({ ...high, changedAt: high.changedAt - 1 }));
     await audit.write({
       action: 'set.delivered',
       actor: 'system',

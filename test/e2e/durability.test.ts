@@ -17,6 +17,7 @@ import { cleanup, redisClient, testPrefix, waitFor } from '../helpers/redis.js';
 import { eventOf, startReceiver, type TestReceiver } from '../helpers/receiver.js';
 import { writeTelemetryFile } from '../helpers/telemetry.js';
 import { untilQuiet } from '../helpers/quiet.js';
+import { engineBehind, readStates } from '../helpers/engine.js';
 import { spawnWorker, writeTestConfig, type TestConfig, type WorkerProcess } from '../helpers/worker.js';
 
 const GROUP = 'riskstream';
@@ -72,7 +73,10 @@ async function startWorker(run: Run, consumer: string): Promise<WorkerProcess> {
   return w;
 }
 
-/** True when every entry of both input streams was read by the group and none is pending. */
+/**
+ * True when every entry of both input streams was read by the group (the router) and none is
+ * pending, and every partition committed what was routed to it.
+ */
 async function drained(run: Run): Promise<boolean> {
   for (const s of run.streams.inputs) {
     const last = (await redis.xrevrange(s, '+', '-', 'COUNT', 1))[0]?.[0];
@@ -84,7 +88,7 @@ async function drained(run: Run): Promise<boolean> {
     if (Number(g.pending) !== 0) return false;
     if (last && g['last-delivered-id'] !== last) return false;
   }
-  return true;
+  return (await engineBehind(redis, run.keys)) === null;
 }
 
 /** A user's state reduced to what must not depend on faults or timing. */
@@ -94,16 +98,8 @@ interface Essential {
   behaviors: Record<string, number>;
 }
 
-async function states(run: Run, users: string[]): Promise<Map<string, UserState>> {
-  const p = redis.pipeline();
-  for (const u of users) p.hget(run.keys.userState(u), 'data');
-  const res = (await p.exec()) ?? [];
-  const out = new Map<string, UserState>();
-  users.forEach((u, i) => {
-    const data = res[i]?.[1] as string | null;
-    if (data) out.set(u, JSON.parse(data) as UserState);
-  });
-  return out;
+function states(run: Run, users: string[]): Promise<Map<string, UserState>> {
+  return readStates(redis, run.keys, users);
 }
 
 async function essentials(run: Run, users: string[]): Promise<Record<string, Essential>> {

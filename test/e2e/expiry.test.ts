@@ -9,6 +9,7 @@ import { cleanup, redisClient, testPrefix, waitFor } from '../helpers/redis.js';
 import { eventOf, startReceiver, type ReceivedSet, type TestReceiver } from '../helpers/receiver.js';
 import { spawnWorker, writeTestConfig, type TestConfig, type WorkerProcess } from '../helpers/worker.js';
 import { untilQuiet } from '../helpers/quiet.js';
+import { readState } from '../helpers/engine.js';
 
 const prefix = testPrefix('e2e-expiry');
 const keys = new Keys(prefix);
@@ -63,9 +64,8 @@ async function detection(user: string): Promise<void> {
 const setsFor = (user: string): ReceivedSet[] => receiver.received.filter((s) => (s.claims.sub_id as { email?: string } | undefined)?.email === user);
 const levels = (sets: ReceivedSet[]): string[] => sets.map((s) => `${String(eventOf(s).body.previous_level)}→${String(eventOf(s).body.current_level)}`);
 
-async function state(user: string): Promise<UserState | null> {
-  const data = await redis.hget(keys.userState(user), 'data');
-  return data ? (JSON.parse(data) as UserState) : null;
+function state(user: string): Promise<UserState | null> {
+  return readState(redis, keys, user);
 }
 
 async function changes(user: string): Promise<Array<{ version: number; current: string; reason: string }>> {
@@ -100,7 +100,7 @@ describe('expiry (real worker processes)', () => {
       [1, 'high'],
       [2, 'low'],
     ]);
-    expect(await redis.zscore(keys.expiry, user)).toBeNull();
+    expect(await redis.zscore(keys.partitionExpiry(keys.partitionOf(user)), user)).toBeNull();
   });
 
   it('only the expired behavior goes: HIGH (2 s) over MEDIUM (24 h) falls to MEDIUM', async () => {

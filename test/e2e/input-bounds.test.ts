@@ -1,7 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { Keys } from '../../src/keys.js';
 import { levelScore } from '../../src/risk/store.js';
-import type { UserState } from '../../src/risk/state.js';
+import { emptyState, type UserState } from '../../src/risk/state.js';
+import { encodeState } from '../../src/risk/state-codec.js';
+import { untilQuiet } from '../helpers/quiet.js';
 import { waitFor } from '../helpers/redis.js';
 import { workerHarness } from '../helpers/worker.js';
 
@@ -13,7 +15,7 @@ const h = workerHarness(
   'e2e-bounds',
   (url) => ({
     receivers: [{ name: 'rx', kind: 'ssf', endpoint: `${url}/events`, audience: 'https://rx.test', subject_format: 'email' }],
-    ingest: { max_deliveries: 3, stall_after: '1s' },
+    ingest: { stall_after: '1s' },
   }),
   { receiver: { audience: 'https://rx.test', issuer: 'https://riskstream.test' } },
 );
@@ -84,25 +86,34 @@ describe('no input can stop the pipeline', () => {
     for (const e of out.errors) expect(e.reason).toMatch(/^time: time_out_of_range/);
   });
 
-  it('an entry whose processing fails is dead-lettered after max_deliveries (3) with the error code, while the rest of its batch goes on', async () => {
+  it('an entry whose processing fails is dead-lettered at once with the error code (no retries), while the rest of its batch goes on', async () => {
     const bad = 'mallory@example.com';
     const user = 'bob@example.com';
-    // Inject a processing failure on real Redis: mallory's state key has the wrong type.
-    await h.redis.set(new Keys(h.prefix).userState(bad), 'not a hash');
+    const keys = new Keys(h.prefix);
+    // Inject a processing failure on real Redis: mallory's stored state is readable but the reducer
+    // cannot apply anything to it (its behaviors are not an object) — the same on every replay.
+    const broken = encodeState({ ...emptyState(bad), behaviors: null } as unknown as UserState);
+    await h.redis.hset(keys.userState(bad), bad, broken);
     const m = h.redis.multi();
     m.xadd(`${h.prefix}:login`, '*', 'event', login(user, T, LONDON));
     m.xadd(`${h.prefix}:login`, '*', 'event', login(bad, T, LONDON));
     m.xadd(`${h.prefix}:login`, '*', 'event', login(user, T + 2 * H, SYDNEY));
-    await m.exec();
+    const ids = ((await m.exec()) ?? []).map(([, id]) => String(id));
 
+    // Bob's logins on both sides of mallory's were applied: his impossible travel raised a SET.
     await waitFor(() => setFor(user), { what: "bob's SET" });
     const dead = await waitFor(async () => (await deadLetters()).find((d) => d['orig.event']?.includes(bad)), { what: "mallory's dead letter" });
-    expect(dead.reason).toMatch(/^processing_failed: REDIS_REPLY/);
-    expect(Number(dead.deliveries)).toBeGreaterThanOrEqual(3);
-    await waitFor(async () => (await pendingCount('login')) === 0, { what: 'nothing pending' });
+    expect(dead.reason).toBe('processing_failed: INTERNAL');
+    expect(dead).toMatchObject({ source_stream: `${h.prefix}:login`, source_id: ids[1], deliveries: '1' });
+    await untilQuiet(h.redis, { prefix: h.prefix, users: [user] });
+    // Once: a failure is deterministic, so it is not retried (its position is committed past it).
+    expect((await deadLetters()).filter((d) => d['orig.event']?.includes(bad))).toHaveLength(1);
+    expect((await h.redis.hgetBuffer(keys.userState(bad), bad))?.toString('hex')).toBe(broken.toString('hex'));
+    expect(await h.redis.xlen(keys.userEvents(bad))).toBe(0);
+    expect(await pendingCount('login')).toBe(0);
     const metrics = await (await api('/metrics')).text();
-    expect(metrics).toMatch(/riskstream_events_poisoned_total\{[^}]*code="REDIS_REPLY"[^}]*\} 1/);
-    await h.redis.del(new Keys(h.prefix).userState(bad));
+    expect(metrics).toMatch(/riskstream_events_poisoned_total\{[^}]*code="INTERNAL"[^}]*\} 1/);
+    await h.redis.hdel(keys.userState(bad), bad);
   });
 });
 
@@ -195,7 +206,7 @@ describe('far-future times (row 11)', () => {
       updatedAt: 1e20,
       behaviors: { impossible_travel: { level: 'high', firstAt: 1e20, lastAt: 1e20, expiresAt: 1e20 + 86_400_000, hits: 1, summary: 'x', evidence: {} } },
     };
-    await h.redis.hset(keys.userState(user), 'rev', '1', 'data', JSON.stringify(state));
+    await h.redis.hset(keys.userState(user), user, encodeState(state));
     await h.redis.zadd(keys.usersByLevel, levelScore(state), user);
     const risk = await api(`/v1/users/${encodeURIComponent(user)}/risk`);
     expect(risk.status).toBe(200);

@@ -40,7 +40,7 @@ describe('worker shutdown', () => {
 
   it('SIGTERM with Redis unreachable exits 1 after shutdown_timeout, logging what it abandoned', async () => {
     const w = await spawnWorker(cfg.dir, viaProxy());
-    // The worker sits in its read loop (a blocking XREADGROUP) when Redis goes.
+    // The worker sits in its engine loops (the owner's blocking XREAD of its partitions) when Redis goes.
     proxy.blackhole();
     await waitFor(() => /redis connection (lost|error)/.test(w.output()), { what: 'worker noticing Redis is gone' });
     const code = await Promise.race([w.stop('SIGTERM'), new Promise<'hung'>((r) => setTimeout(() => r('hung'), (SHUTDOWN_TIMEOUT_S + 12) * 1000))]);
@@ -53,6 +53,8 @@ describe('worker shutdown', () => {
     expect(abandoned, w.output()).toBeDefined();
     const line = JSON.parse(abandoned!) as { abandoned: string[]; deadlineMs: number };
     expect(line.deadlineMs).toBe(SHUTDOWN_TIMEOUT_S * 1000);
-    expect(line.abandoned[0]).toMatch(/^risk pipeline: batch in flight \(not acked/);
+    // The engine's last commit is what it abandons first: the uncommitted work is redone from the
+    // committed position by the next owner.
+    expect(line.abandoned[0]).toMatch(/^engine: the last commit \(what is not committed is applied again/);
   }, 60_000);
 });

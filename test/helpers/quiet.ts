@@ -2,12 +2,16 @@ import { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { Keys } from '../../src/keys.js';
 import { SET_DELIVERY_QUEUE } from '../../src/ssf/queue.js';
+import { engineBehind } from './engine.js';
 import { waitFor } from './redis.js';
 
 /** What {@link untilQuiet} watches; `streams` default to the prefix's `login` and `activity`. */
 export interface QuietScope {
   prefix: string;
+  /** Input streams; the engine's control stream is always checked too. */
   streams?: readonly string[];
+  /** `engine.partitions` (default 64). */
+  partitions?: number;
   group?: string;
   /** Users whose outboxes must be empty too (a change being relayed is in no other key). */
   users?: readonly string[];
@@ -16,10 +20,11 @@ export interface QuietScope {
 
 /** Why the system is not quiet yet, or `null` when it is. */
 export async function notQuiet(redis: Redis, scope: QuietScope): Promise<string | null> {
-  const keys = new Keys(scope.prefix);
+  const keys = new Keys(scope.prefix, scope.partitions);
   const group = scope.group ?? 'riskstream';
-  // Input first, then outboxes, then the queue: each stage hands on before it lets go.
-  for (const s of scope.streams ?? [`${scope.prefix}:login`, `${scope.prefix}:activity`]) {
+  // Input first, then the partitions, then outboxes, then the queue: each stage hands on before it
+  // lets go (the router acks an entry once routed; the owner's commit writes the outbox).
+  for (const s of [...(scope.streams ?? [`${scope.prefix}:login`, `${scope.prefix}:activity`]), keys.controlStream]) {
     const last = (await redis.xrevrange(s, '+', '-', 'COUNT', 1))[0]?.[0];
     if (!last) continue;
     const rows = (await redis.xinfo('GROUPS', s)) as unknown[][];
@@ -31,6 +36,8 @@ export async function notQuiet(redis: Redis, scope: QuietScope): Promise<string 
     if (g.lag !== null && g.lag !== undefined && Number(g.lag) !== 0) return `${s}: lag ${g.lag}`;
     if (g['last-delivered-id'] !== last) return `${s}: not read up to ${last}`;
   }
+  const behind = await engineBehind(redis, keys);
+  if (behind) return behind;
   if ((await redis.zcard(keys.outboxPending)) > 0) return 'outbox relay pending';
   if (scope.users?.length) {
     const p = redis.pipeline();
@@ -51,7 +58,8 @@ export async function notQuiet(redis: Redis, scope: QuietScope): Promise<string 
 
 /**
  * Waits until nothing is left to happen: every input entry read and acked by the consumer group
- * (no pending entries, lag 0), no outbox waiting for its relay and an empty delivery queue
+ * (no pending entries, lag 0), every routed partition entry applied and committed, no behavior
+ * expiry due, no outbox waiting for its relay and an empty delivery queue
  * (nothing waiting, active or delayed). A test asserting that something did *not* happen (no
  * second SET, no SET for a paused stream) asserts after this instead of after a fixed sleep.
  */

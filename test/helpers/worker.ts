@@ -34,6 +34,8 @@ export async function writeTestConfig(prefix: string, main: Record<string, unkno
     delivery: { backoff_base: '100ms', backoff_max: '1s' },
     log_level: 'warn',
     ...main,
+    // Short leases: a killed worker's partitions and router are taken over within ~2 s.
+    engine: { lease_ttl: '2s', heartbeat: '500ms', ...((main.engine as object) ?? {}) },
     http: { port: 0, host: '127.0.0.1', admin_tokens: [adminToken], ingest_tokens: [ingestToken], ...((main.http as object) ?? {}) },
   };
   writeFileSync(join(dir, 'riskstream.yaml'), stringify(cfg));

@@ -1,0 +1,69 @@
+/**
+ * A routing step that fails after reading (the dead-letter write or the ack refused) forgets
+ * nothing: the next step re-reads the group's pending entries, so every entry is still routed or
+ * dead-lettered, and acked (real Redis, random prefix).
+ */
+import { afterAll, describe, expect, it } from 'vitest';
+import { Router, ROUTER_RESOURCE, type RouterParts } from '../../src/engine/router.js';
+import { Keys } from '../../src/keys.js';
+import type { CanonicalEvent, RawEntry } from '../../src/types.js';
+import { cleanup, redisClient, testPrefix } from '../helpers/redis.js';
+
+const redis = redisClient();
+const prefix = testPrefix('router-retry');
+const keys = new Keys(prefix, 4);
+const input = `${prefix}:activity`;
+
+afterAll(async () => {
+  await cleanup(redis, prefix);
+  redis.disconnect();
+});
+
+async function pending(): Promise<number> {
+  return ((await redis.xpending(input, 'riskstream')) as [number])[0];
+}
+
+describe('router: a failed step', () => {
+  it('a dead-letter write that fails is retried with the entry on the next step; the good entries are routed once', async () => {
+    const dead: Array<{ raw: RawEntry; reason: string }> = [];
+    let failures = 1;
+    const parts: RouterParts = {
+      decode: (raw) =>
+        raw.fields.event ? { ok: true, event: JSON.parse(raw.fields.event) as CanonicalEvent } : { ok: false, reason: 'event_invalid: no event' },
+      enrich: async () => undefined,
+      deadLetter: async (bad) => {
+        if (failures-- > 0) throw new Error('dead-letter stream unavailable');
+        dead.push(...bad);
+      },
+    };
+    const router = new Router(redis, keys, { sources: [input], group: 'riskstream', consumer: 'riskstream-router', count: 10 }, parts);
+    await router.ensureGroups();
+    await redis.set(keys.engineLease(ROUTER_RESOURCE), 'r#1');
+    router.start('r#1');
+    const t = Date.now() - 60_000;
+    await redis.xadd(input, '*', 'event', JSON.stringify({ type: 'dlp', id: 'a', user: 'a@example.com', time: t, profile: 'pii', severity: 'high' }));
+    const badId = await redis.xadd(input, '*', 'garbage', '1');
+    await redis.xadd(input, '*', 'event', JSON.stringify({ type: 'dlp', id: 'b', user: 'b@example.com', time: t, profile: 'pii', severity: 'high' }));
+    await new Promise((r) => setTimeout(r, 5)); // the entries are below Redis's clock: routable at once
+
+    let failed: unknown;
+    for (let i = 0; i < 5 && !failed; i++)
+      failed = await router.step().then(
+        () => undefined,
+        (err: unknown) => err,
+      );
+    expect(String(failed)).toMatch(/dead-letter stream unavailable/);
+    expect(await pending()).toBe(3);
+    for (let i = 0; i < 10 && (await pending()) > 0; i++) {
+      const r = await router.step();
+      expect(r).not.toBe('fenced');
+      await new Promise((res) => setTimeout(res, 5));
+    }
+    expect(await pending()).toBe(0);
+    expect(dead.map((d) => [d.raw.id, d.reason])).toEqual([[badId, 'event_invalid: no event']]);
+    // Each good entry is in its partition stream once.
+    const routed: string[] = [];
+    for (let p = 0; p < keys.partitions; p++) for (const [id] of await redis.xrange(keys.partitionIn(p), '-', '+')) routed.push(id);
+    expect(routed).toHaveLength(2);
+  });
+});
