@@ -82,7 +82,7 @@ const routeParts: RouterParts = {
 const ownParts = (): OwnerParts => ({
   context: () => CTX,
   settings: () => ({ eventsMaxlen: 1000, auditStream: keys.auditStream, auditMaxlen: 1000, now: NOW }),
-  auditSessions: async () => {},
+  sessions: { build: () => [], prepare: () => ({ ops: [], finish: async () => ({ stored: 0, skipped: 0, dropped: [] }) }), after: async () => undefined },
   deadLetter: async (bad) => void probe.dead.push(...bad.map((b) => b.raw.id)),
   relay: (users) => void probe.relayed.push(...users),
   onCommitError: (err) => void probe.errors.push(err),

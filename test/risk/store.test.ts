@@ -101,7 +101,7 @@ async function ownerOf(token: string, opts: { now?: number; readCount?: number; 
   const parts: OwnerParts = {
     context: () => ({ behaviors: BEHAVIORS, limits: LIMITS, now: opts.now ?? NOW }),
     settings: () => ({ eventsMaxlen: 1000, auditStream: `${prefix}:audit`, auditMaxlen: 1000, now: opts.now ?? NOW }),
-    auditSessions: async () => undefined,
+    sessions: { build: () => [], prepare: () => ({ ops: [], finish: async () => ({ stored: 0, skipped: 0, dropped: [] }) }), after: async () => undefined },
     deadLetter: async (bad) => void dead.push(...bad),
     relay: () => undefined,
     onCommitError: (err) => void errors.push(err),
