@@ -58,10 +58,6 @@ export class Keys {
   userPolicyDone(user: string, marker: string): string {
     return `${this.prefix}:u:{${tag(user)}}:policy:${marker}`;
   }
-  /** Sorted set: input entry ids applied to this user and maybe not yet acked (score = id ms). */
-  userApplied(user: string): string {
-    return `${this.prefix}:u:{${tag(user)}}:applied`;
-  }
   /** Hash: receiver name → highest version delivered (or superseded) for this user. */
   userDelivered(user: string): string {
     return `${this.prefix}:u:{${tag(user)}}:delivered`;

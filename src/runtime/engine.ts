@@ -113,6 +113,8 @@ export async function startEngine(d: EngineDeps): Promise<EngineRuntime> {
       } catch (err) {
         d.metrics.pipelineErrors.inc();
         d.logger.error({ err }, 'routing failed; retrying');
+        // A consumer group deleted under the router (XGROUP DESTROY, a stream deleted): recreate it.
+        if (/NOGROUP/.test(String((err as Error)?.message))) await router.ensureGroups().catch(() => undefined);
         await sleep(Math.min(100 * 2 ** errors++, 5000));
       }
     }

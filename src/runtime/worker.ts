@@ -203,7 +203,7 @@ export async function startWorker(opts: WorkerOptions = {}): Promise<WorkerHandl
         await relay.relayPending();
         if (Date.now() - lastTrim > 60_000) {
           lastTrim = Date.now();
-          await trimInputs(redis, config.streams.inputs, config.streams.group, config.raw.streams.input_retention);
+          await trimInputs(redis, [...config.streams.inputs, keys.controlStream], config.streams.group, config.raw.streams.input_retention);
         }
       },
       onError: (err) => logger.warn({ err }, 'outbox/trim run failed; retrying next interval'),
