@@ -68,6 +68,8 @@ export class Router {
   private cursors = new Map<string, string>();
   private lastRead = new Map<string, OrderKey>();
   private held = new Map<string, Held[]>();
+  /** Partition entries found already written (re-deliveries; see {@link route}). */
+  present = 0;
   private readonly scripts;
 
   constructor(
@@ -284,10 +286,15 @@ export class Router {
     }
     const p = this.redis.pipeline();
     for (const [part, list] of byPartition) p.xadd(this.keys.partitionIn(part), keyId(top.get(part)!), ROUTED_FIELD, encodeRouted(list));
+    let present = 0;
     for (const [err] of (await p.exec()) ?? []) {
-      // Not above the top: this entry (or a later one holding it) was written already.
+      // Not above the top: this entry (or a later one holding it) was written already — a
+      // re-delivery (crash, rewound group). An entry XADDed with an explicit id below what was
+      // routed looks the same and is counted here too: input ids must come from `*`.
       if (err && !/equal or smaller/i.test(err.message)) throw err;
+      if (err) present++;
     }
+    this.present += present;
     return byPartition.size;
   }
 }

@@ -95,6 +95,11 @@ export class Metrics {
     help: 'Partition commits refused because the lease had moved (the work is redone by the new owner)',
     registers: [this.registry],
   });
+  readonly routedPresent = new Counter({
+    name: 'riskstream_engine_routed_present_total',
+    help: 'Partition entries the router found written already (re-deliveries after a crash or a rewound group; input XADDed with explicit ids below what was routed)',
+    registers: [this.registry],
+  });
   readonly routed = new Counter({ name: 'riskstream_engine_routed_total', help: 'Input entries routed to partition streams', registers: [this.registry] });
   readonly pipelineErrors = new Counter({ name: 'riskstream_pipeline_errors_total', help: 'Batches that failed and were retried', registers: [this.registry] });
   readonly ingested = new Counter({

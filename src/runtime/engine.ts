@@ -95,6 +95,7 @@ export async function startEngine(d: EngineDeps): Promise<EngineRuntime> {
   const listeners: Array<(r: { route?: RouteReport; step?: StepReport }) => void> = [];
   let stopping = false;
 
+  let reportedPresent = 0;
   const routerLoop = async (): Promise<void> => {
     let errors = 0;
     while (!stopping) {
@@ -107,6 +108,10 @@ export async function startEngine(d: EngineDeps): Promise<EngineRuntime> {
         errors = 0;
         if (r === 'fenced') continue;
         d.metrics.routed.inc(r.routed);
+        if (router.present > reportedPresent) {
+          d.metrics.routedPresent.inc(router.present - reportedPresent);
+          reportedPresent = router.present;
+        }
         for (const l of listeners) l({ route: r });
         if (r.buffered) await sleep(1);
         else if (r.read === 0) await router.waitForInput(d.waker, Math.min(cfg.streams.block, 250));

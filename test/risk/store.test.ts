@@ -303,6 +303,7 @@ describe('PartitionOwner: each entry applied once', () => {
     const b = await ownerOf('w2#2');
     await route([item(`${NOW - 4000}-0`, edr(user, NOW - 4000))]);
     await a.owner.step(5); // a applies it too, in memory …
+    await a.owner.commit(); // (a commit due now, whatever the commit interval)
     await a.owner.settle();
     expect(a.fenced).toContain(keys.partitionOf(user)); // … and its commit is refused
     expect(a.owner.partitions()).not.toContain(keys.partitionOf(user));
