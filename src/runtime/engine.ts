@@ -40,6 +40,9 @@ export interface EngineDeps {
   own: OwnerParts;
 }
 
+/** Partition-stream entries (each one router step's events of a partition) above which routing pauses. */
+const MAX_ROUTED = 20_000;
+
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 /**
@@ -96,10 +99,27 @@ export async function startEngine(d: EngineDeps): Promise<EngineRuntime> {
   let stopping = false;
 
   let reportedPresent = 0;
+  // Back-pressure between the router and the owners: routing pauses while the partition streams
+  // hold more than MAX_ROUTED entries not yet committed (checked at most every 500 ms), so a
+  // backlog stays in the input streams (acked-based lag, `streams.max_lag`) rather than growing here.
+  let backlogAt = 0;
+  let backlog = 0;
+  const routedBacklog = async (): Promise<number> => {
+    if (Date.now() - backlogAt < 500) return backlog;
+    backlogAt = Date.now();
+    const p = d.redis.pipeline();
+    for (let i = 0; i < d.keys.partitions; i++) p.xlen(d.keys.partitionIn(i));
+    backlog = ((await p.exec()) ?? []).reduce((a, [, n]) => a + Number(n ?? 0), 0);
+    return backlog;
+  };
   const routerLoop = async (): Promise<void> => {
     let errors = 0;
     while (!stopping) {
       if (!router.active) {
+        await sleep(50);
+        continue;
+      }
+      if ((await routedBacklog().catch(() => 0)) > MAX_ROUTED) {
         await sleep(50);
         continue;
       }
