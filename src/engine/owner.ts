@@ -227,7 +227,7 @@ export class PartitionOwner {
       missing.forEach(([user], i) => {
         const [err, data] = res[i] ?? [];
         if (err) throw err;
-        const state = decodeState(data as Buffer | null) ?? emptyState(user);
+        const state = decodeState(data as Buffer | null, user) ?? emptyState(user);
         base.set(user, state);
         this.cache.set(user, { state });
       });
@@ -275,7 +275,7 @@ export class PartitionOwner {
       for (const user of (res[i]?.[1] as string[] | undefined) ?? []) {
         const o = this.owned.get(p);
         if (!o) break;
-        const state = this.current(user, p) ?? decodeState(await this.redis.hgetBuffer(this.keys.partitionState(p), user));
+        const state = this.current(user, p) ?? decodeState(await this.redis.hgetBuffer(this.keys.partitionState(p), user), user);
         if (!state || !this.owned.has(p)) continue;
         const r = expire(state, now);
         let d = this.deltas.get(p);

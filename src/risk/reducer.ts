@@ -66,13 +66,13 @@ function recordChange(state: UserState, changes: LevelChange[], cause: string, r
 }
 
 /**
- * A copy of `state` whose containers the reducer mutates (top level, behaviors, windows, lastIds)
+ * A copy of `state` whose containers the reducer mutates (top level, behaviors, windows)
  * are new; their values are shared. Enough for purity: behaviors are replaced, never modified,
  * and detectors return new windows without modifying theirs (see detect/types.ts). A deep clone
  * here cost more than all the detectors together.
  */
 function copyState(state: UserState): UserState {
-  return { ...state, behaviors: { ...state.behaviors }, windows: { ...state.windows }, lastIds: { ...state.lastIds } };
+  return { ...state, behaviors: { ...state.behaviors }, windows: { ...state.windows } };
 }
 
 /** Drops behaviors whose expiry has passed; emits the resulting level change (pure). */
@@ -167,8 +167,6 @@ export function reduce(state: UserState, inputs: ReduceInput[], behaviors: Behav
         recordChange(next, changes, `${ref.stream}/${ref.id}/${b.id}`, h.summary, 'system', now, h.time);
       }
     }
-    const last = next.lastIds[ref.stream];
-    if (!last || compareIds(ref.id, last) > 0) next.lastIds[ref.stream] = ref.id;
   }
   // Windows of behaviors no longer configured would otherwise be kept forever.
   const configured = new Set(behaviors.map((b) => b.id));

@@ -10,8 +10,6 @@ export interface UserState {
   behaviors: Record<string, ActiveBehavior>;
   /** Per-behavior detector windows (recent logins, counters …), opaque to the reducer. */
   windows: Record<string, unknown>;
-  /** Highest input entry id applied, per stream. */
-  lastIds: Record<string, string>;
   /** When the level last changed (epoch ms; 0 = never). */
   changedAt: number;
   /** When the state last changed (epoch ms). */
@@ -20,7 +18,7 @@ export interface UserState {
 
 /** The state of a user never seen before. */
 export function emptyState(user: string): UserState {
-  return { user, level: 'low', version: 0, behaviors: {}, windows: {}, lastIds: {}, changedAt: 0, updatedAt: 0 };
+  return { user, level: 'low', version: 0, behaviors: {}, windows: {}, changedAt: 0, updatedAt: 0 };
 }
 
 /** Earliest expiry among active behaviors, or null. */

@@ -31,7 +31,7 @@ export class RiskStore {
 
   /** Reads one user's state; null when the user is unknown. */
   async get(user: string): Promise<{ state: UserState } | null> {
-    const state = decodeState(await this.redis.hgetBuffer(this.keys.userState(user), user));
+    const state = decodeState(await this.redis.hgetBuffer(this.keys.userState(user), user), user);
     return state ? { state } : null;
   }
 
@@ -40,6 +40,6 @@ export class RiskStore {
     if (!users.length) return [];
     const p = this.redis.pipeline();
     for (const u of users) p.hgetBuffer(this.keys.userState(u), u);
-    return ((await p.exec()) ?? []).map(([, data]) => decodeState(data as Buffer | null));
+    return ((await p.exec()) ?? []).map(([, data], i) => decodeState(data as Buffer | null, users[i]!));
   }
 }

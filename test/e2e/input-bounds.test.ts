@@ -201,7 +201,6 @@ describe('far-future times (row 11)', () => {
       level: 'high',
       version: 1,
       windows: {},
-      lastIds: {},
       changedAt: 1e20,
       updatedAt: 1e20,
       behaviors: { impossible_travel: { level: 'high', firstAt: 1e20, lastAt: 1e20, expiresAt: 1e20 + 86_400_000, hits: 1, summary: 'x', evidence: {} } },

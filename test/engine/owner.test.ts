@@ -156,7 +156,7 @@ async function states(): Promise<Map<string, UserState>> {
   const out = new Map<string, UserState>();
   for (let p = 0; p < PARTITIONS; p++) {
     const h = await redis.hgetallBuffer(keys.partitionState(p));
-    for (const [user, blob] of Object.entries(h)) out.set(user, decodeState(blob)!);
+    for (const [user, blob] of Object.entries(h)) out.set(user, decodeState(blob, user)!);
   }
   return out;
 }

@@ -6,7 +6,7 @@ import type { UserState } from '../../src/risk/state.js';
 
 /** A user's committed state, as the partition owner stored it (null when unknown or unreadable). */
 export async function readState(redis: Redis, keys: Keys, user: string): Promise<UserState | null> {
-  return decodeState(await redis.hgetBuffer(keys.userState(user), user));
+  return decodeState(await redis.hgetBuffer(keys.userState(user), user), user);
 }
 
 /** Users' committed states (users without one are left out). */
@@ -18,7 +18,7 @@ export async function readStates(redis: Redis, keys: Keys, users: readonly strin
   users.forEach((u, i) => {
     const [err, data] = res[i] ?? [];
     if (err) throw err;
-    const s = decodeState(data as Buffer | null);
+    const s = decodeState(data as Buffer | null, u);
     if (s) out.set(u, s);
   });
   return out;

@@ -68,7 +68,6 @@ describe('reduce: logins and impossible travel', () => {
     expect(r.hits).toEqual([]);
     expect(r.changes).toEqual([]);
     expect(r.state).toMatchObject({ user: USER, level: 'low', version: 0, behaviors: {}, changedAt: 0, updatedAt: NOW });
-    expect(r.state.lastIds).toEqual({ [LOGIN]: input.ref.id });
     expect(travelLogins(r.state.windows.impossible_travel)).toEqual([expect.objectContaining({ id: 'l-1', time: T0, city: 'London', ip: '81.2.69.142' })]);
   });
 
