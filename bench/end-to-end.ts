@@ -22,6 +22,8 @@ export interface EndToEndResult {
   level_changes: number;
   sets_delivered: number;
   redis_bytes_per_user: number;
+  /** Risk-event history bytes per user (per-user streams), apart from the state. */
+  history_bytes_per_user: number;
   /** Session audit: bytes per active session identity (identity, indexes), and the sessions stored. */
   session_bytes_per_session: number;
   active_sessions: number;
@@ -87,6 +89,7 @@ export async function endToEnd(
       level_changes: w.changes,
       sets_delivered: delivered,
       redis_bytes_per_user: perUser.total,
+      history_bytes_per_user: perUser.history,
       session_bytes_per_session: perUser.perSession,
       active_sessions: perUser.activeSessions,
       worker_cpu_s_per_100k: round(cpu * (1e5 / n), 2),
@@ -107,8 +110,14 @@ export async function endToEnd(
         'Redis bytes per user',
         r.redis_bytes_per_user,
         `${Object.entries(perUser.byKind)
+          .filter(([k]) => k !== 'events' && k !== 'outbox')
           .map(([k, v]) => `${k} ${v}`)
           .join(', ')}, indexes ${perUser.indexes}; target < 1024`,
+      ],
+      [
+        '  + risk-event history / outbox per user',
+        `${perUser.history} / ${perUser.outbox}`,
+        'hits and changes with evidence (capped per user); outbox: transient',
       ],
       ['Redis bytes per active session', r.session_bytes_per_session, `${r.active_sessions} sessions; target < 1024`],
       ['events/s', r.events_per_s, 'XADD → committed, acked, relayed'],

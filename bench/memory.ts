@@ -10,8 +10,14 @@ import { CountingReceiver, WorkerChild, preload, report, round, writeBenchConfig
 
 export interface RedisPerUser {
   users: number;
-  /** Risk state per user: per-user risk keys + share of the risk indexes (bytes). */
+  /**
+   * Risk state per user (bytes): the user's state (partition hash field), delivery bookkeeping, the
+   * engine's per-partition keys and the user's share of the indexes — what the target is about.
+   */
   total: number;
+  /** The risk-event history (per-user streams of hits and changes, capped by max_events_per_user) and the outbox (transient), per user. */
+  history: number;
+  outbox: number;
   byKind: Record<string, number>;
   indexes: number;
   /** Session audit per user (per-user session/device keys, session keys, their indexes), reported apart. */
@@ -57,10 +63,12 @@ export async function redisBytesPerUser(redis: Redis, prefix: string): Promise<R
   sessionBytes += (await usage(`${prefix}:sessions:login`)) + (await usage(`${prefix}:sessions:expiry`));
   const per = (b: number): number => (users ? round(b / users) : 0);
   const byKind = Object.fromEntries(Object.entries(sum).map(([k, v]) => [k, per(v)]));
-  const riskBytes = Object.values(sum).reduce((a, b) => a + b, 0) + indexes;
+  const riskBytes = Object.entries(sum).reduce((a, [k, b]) => (k === 'events' || k === 'outbox' ? a : a + b), 0) + indexes;
   return {
     users,
     total: per(riskBytes),
+    history: per(sum.events ?? 0),
+    outbox: per(sum.outbox ?? 0),
     byKind,
     indexes: per(indexes),
     sessions: per(sessionBytes),
