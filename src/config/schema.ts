@@ -64,7 +64,7 @@ export const riskstreamSchema = z.strictObject({
       risk_events: z.string().optional(),
       audit: z.string().optional(),
       group: z.string().default('riskstream'),
-      batch_size: z.number().int().positive().max(10_000).default(500),
+      batch_size: z.number().int().positive().max(10_000).default(2000),
       block: durationMs.prefault('1s'),
       claim_idle: durationMs.prefault('60s'),
       /** Approximate MAXLEN for risk-events, audit and dead-letter streams. */
