@@ -121,20 +121,52 @@ export class Router {
   }
 
   /**
-   * One step: read, decode, route what is below the watermark, ack. 'fenced' once the lease moved.
-   * A step that fails after reading forgets what it read: the next one re-reads the group's
-   * pending entries, in order (routing them again is idempotent), as a successor would.
+   * One step ahead: read and decode (while the previous step's writes are in flight), then start routing
+   * what is below the watermark and acking it — written in step order, each step's writes after the
+   * previous one's. 'fenced' once the lease moved. A step whose writes fail forgets what it read:
+   * the next one re-reads the group's pending entries, in order (routing them again is idempotent),
+   * as a successor would.
    */
-  async step(): Promise<RouteReport | 'fenced'> {
+  async stepAhead(): Promise<RouteReport | 'fenced'> {
+    let r: Awaited<ReturnType<Router['readPhase']>>;
     try {
-      return await this.readAndRoute();
+      r = await this.readPhase();
+      await this.settle(); // the previous step's writes: they failed → this read is redone
     } catch (err) {
       if (this.token) this.start(this.token);
       throw err;
     }
+    if (r === 'fenced') return 'fenced';
+    const write = this.writePhase(r);
+    this.writing = write;
+    write.catch(() => undefined); // reported by the next step's settle()
+    return r.report;
   }
 
-  private async readAndRoute(): Promise<RouteReport | 'fenced'> {
+  /** One step, its writes done (see {@link stepAhead}). */
+  async step(): Promise<RouteReport | 'fenced'> {
+    const r = await this.stepAhead();
+    try {
+      await this.settle();
+    } catch (err) {
+      if (this.token) this.start(this.token);
+      throw err;
+    }
+    return r;
+  }
+
+  /** Waits for the writes in flight; rethrows their failure (once). */
+  async settle(): Promise<void> {
+    const w = this.writing;
+    this.writing = null;
+    await w;
+  }
+
+  private writing: Promise<void> | null = null;
+
+  private async readPhase(): Promise<
+    { report: RouteReport; routable: Held[]; bad: Array<{ raw: RawEntry; reason: string }>; ackOnly: Map<string, string[]> } | 'fenced'
+  > {
     const token = this.token;
     if (!token) return 'fenced';
     const reading = this.sources.filter((s) => (this.held.get(s)?.length ?? 0) < 4 * this.opts.count);
@@ -182,16 +214,21 @@ export class Router {
       report.buffered += list.length - n;
     }
     routable.sort((a, b) => compareKeys(a.key, b.key));
-    try {
-      report.partitions = await this.route(routable);
-    } catch (err) {
-      for (const h of routable) this.held.get(h.ref.stream)!.push(h); // re-sorted below: retried next step
-      for (const list of this.held.values()) list.sort((a, b) => compareKeys(a.key, b.key));
-      throw err;
-    }
     report.routed = routable.length;
-    if (bad.length) await this.parts.deadLetter(bad);
     report.deadLettered = bad.length;
+    return { report, routable, bad, ackOnly };
+  }
+
+  /** Routes, dead-letters and acks one step's entries (acks only after their partition entries exist). */
+  private async writePhase(r: {
+    report: RouteReport;
+    routable: Held[];
+    bad: Array<{ raw: RawEntry; reason: string }>;
+    ackOnly: Map<string, string[]>;
+  }): Promise<void> {
+    const { routable, bad, ackOnly } = r;
+    r.report.partitions = await this.route(routable);
+    if (bad.length) await this.parts.deadLetter(bad);
     for (const h of routable) push(ackOnly, h.ref.stream, h.ref.id);
     for (const b of bad) push(ackOnly, b.raw.stream, b.raw.id);
     if (ackOnly.size) {
@@ -199,7 +236,6 @@ export class Router {
       for (const [stream, ids] of ackOnly) p.xack(stream, this.opts.group, ...ids);
       for (const [err] of (await p.exec()) ?? []) if (err) throw err;
     }
-    return report;
   }
 
   /** Decodes a stream's rows into the held list (bad ones to `bad`, deleted ones acked). */

@@ -116,6 +116,7 @@ export async function startEngine(d: EngineDeps): Promise<EngineRuntime> {
     let errors = 0;
     while (!stopping) {
       if (!router.active) {
+        await router.settle().catch(() => undefined);
         await sleep(50);
         continue;
       }
@@ -124,7 +125,7 @@ export async function startEngine(d: EngineDeps): Promise<EngineRuntime> {
         continue;
       }
       try {
-        const r = await router.step();
+        const r = await router.stepAhead();
         errors = 0;
         if (r === 'fenced') continue;
         d.metrics.routed.inc(r.routed);
@@ -143,6 +144,8 @@ export async function startEngine(d: EngineDeps): Promise<EngineRuntime> {
         await sleep(Math.min(100 * 2 ** errors++, 5000));
       }
     }
+    // The last step's writes (its entries stay pending if they fail: a successor re-reads them).
+    await router.settle().catch((err: unknown) => d.logger.warn({ err }, 'last routing step failed; its entries stay pending'));
   };
   const ownerLoop = async (): Promise<void> => {
     let errors = 0;
