@@ -1,4 +1,3 @@
-import { Packr } from 'msgpackr';
 import { IP_FAILURES } from '../detect/password-spray.js';
 import { CAPTURED_SESSION } from '../detect/session-hijack.js';
 import type { CanonicalEvent } from '../types.js';
@@ -34,16 +33,17 @@ export function attachedOf(event: CanonicalEvent): { f?: unknown; c?: unknown } 
 /** The field of a partition stream entry holding its routed items. */
 export const ROUTED_FIELD = 'b';
 
-const packr = new Packr({ useRecords: false, moreTypes: false });
-
-/** Encodes a partition entry's items (in order). */
-export function encodeRouted(items: readonly RoutedItem[]): Buffer {
-  return packr.pack(items);
+/**
+ * Encodes a partition entry's items (in order), as JSON: entries are transient (trimmed once
+ * committed), and V8's native JSON beats a JS encoder on these larger, short-lived payloads.
+ */
+export function encodeRouted(items: readonly RoutedItem[]): string {
+  return JSON.stringify(items);
 }
 
 /** Decodes a partition entry's items; throws on a malformed entry. */
-export function decodeRouted(buf: Buffer): RoutedItem[] {
-  const v = packr.unpack(buf) as unknown;
+export function decodeRouted(buf: Buffer | string): RoutedItem[] {
+  const v = JSON.parse(typeof buf === 'string' ? buf : buf.toString('utf8')) as unknown;
   if (!Array.isArray(v)) throw new TypeError('routed entry is not an array');
   for (const item of v as RoutedItem[]) {
     if (!('e' in item) || !item.x) continue;
