@@ -27,7 +27,11 @@ interface Signatures {
   deliveryPause: { file: 'delivery-pause-1'; args: [throttle: string, ms: string]; reply: number };
   heldPush: { file: 'held-push-1'; args: [list: string, max: number, ...items: string[]]; reply: number };
   ipLogins: { file: 'ip-logins-1'; args: [ipLogins: string, packed: string]; reply: string[] };
-  engineCommit: { file: 'engine-commit-2'; args: [lease: string, position: string, token: string, ops: Buffer, pos: string, stream: string]; reply: number };
+  engineCommit: {
+    file: 'engine-commit-2';
+    args: [lease: string, position: string, token: string, ops: Buffer, pos: string, stream: string, commitId?: string];
+    reply: number;
+  };
   routerRead: {
     file: 'router-read-1';
     args: [lease: string, token: string, group: string, consumer: string, count: string, ...streamsAndIds: string[]];
