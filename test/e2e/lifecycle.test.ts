@@ -248,7 +248,12 @@ describe('worker lifecycle', () => {
     }
     await replay;
     expect(kills).toBeGreaterThanOrEqual(8);
-    await waitFor(() => drained(redis, prefixes.blip, EVENTS.length), { timeout: 30_000, interval: 100, what: 'faulty run drained' });
+    await waitFor(() => drained(redis, prefixes.blip, EVENTS.length), { timeout: 30_000, interval: 100, what: 'faulty run drained' }).catch(
+      async (e: unknown) => {
+        const behind = await engineBehind(redis, new Keys(prefixes.blip));
+        throw new Error(`${(e as Error).message}; engine: ${behind}; pending: ${await pendingCount(prefixes.blip)}; worker log: ${w.output().slice(-3000)}`);
+      },
+    );
 
     expect(w.child.exitCode).toBeNull();
     expect(await pendingCount(prefixes.blip)).toBe(0);
