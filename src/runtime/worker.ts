@@ -92,6 +92,12 @@ export async function startWorker(opts: WorkerOptions = {}): Promise<WorkerHandl
   const audit = new AuditLog(redis, config.streams.audit, config.raw.streams.maxlen);
   const explicit = opts.consumer ?? process.env.RISKSTREAM_WORKER_ID ?? process.env.RISKSTREAM_CONSUMER;
   const identity = await claimWorkerId(redis, config.prefix, { ...(explicit ? { explicit } : {}), ttlMs: config.raw.engine.lease_ttl });
+  // A claimed identity expires after lease_ttl unless renewed: a later worker would claim the same id.
+  const identityRenewal = setInterval(
+    () => void identity.renew().catch((err: unknown) => logger.error({ err, worker: identity.id }, 'worker identity not renewed')),
+    config.raw.engine.heartbeat,
+  );
+  identityRenewal.unref();
 
   const ssf: SsfRuntime = await buildSsf({ config: () => config, redis, keys, audit, logger, metrics });
   const ingest: IngestRuntime = await buildIngest({ config: () => config, redis, logger, metrics });
@@ -276,6 +282,7 @@ export async function startWorker(opts: WorkerOptions = {}): Promise<WorkerHandl
           batchMs: config.raw.streams.block + 10_000,
           pipelineFinished: (async () => {
             await engine.stop();
+            clearInterval(identityRenewal);
             await identity.release().catch(() => undefined);
             await closeConnection(waker);
           })(),
