@@ -84,6 +84,8 @@ export class PartitionOwner {
   private readonly cache: LRUCache<string, { state: UserState; sig?: string }>;
   private firstDirtyAt = 0;
   private pendingApplied = 0;
+  /** Commits sent (their ids: `token/n`). */
+  private commits = 0;
 
   constructor(
     private readonly redis: Redis,
@@ -337,6 +339,7 @@ export class PartitionOwner {
           ops,
           positionArg(d),
           this.keys.partitionIn(d.partition),
+          `${token}/${++this.commits}`, // a resent commit (dropped connection) is not run twice
         );
         sent.push({ d, sigs, outboxUsers, ...(put ? { put } : {}) });
       }

@@ -1,4 +1,5 @@
 import type { Redis } from 'ioredis';
+import { isRiskstreamError } from '../errors.js';
 import type { Config } from '../config/load.js';
 import type { Keys } from '../keys.js';
 import type { Logger } from '../obs/logger.js';
@@ -183,7 +184,8 @@ export async function startEngine(d: EngineDeps): Promise<EngineRuntime> {
       return;
     }
     d.renewIdentity().catch((err: unknown) => {
-      d.logger.error({ err, worker: d.workerId }, 'worker identity lost: stopped processing');
+      if (!isRiskstreamError(err, 'WORKER_ID_LOST')) return d.logger.warn({ err, worker: d.workerId }, 'worker identity not renewed; retrying');
+      d.logger.error({ err, worker: d.workerId }, 'worker identity taken by another process: stopped processing');
       stopping = true;
     });
   }, cfg.engine.heartbeat);

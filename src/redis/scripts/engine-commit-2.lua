@@ -23,12 +23,20 @@
     ARGV[2] MessagePack array of commands, each an array of strings
     ARGV[3] the new position ('' = unchanged)
     ARGV[4] the partition stream to trim below the position ('' = none)
+    ARGV[5] this commit's id, unique per commit (optional): a commit whose id is the last one
+            recorded already ran — a client resending it after a dropped connection (ioredis
+            resends unanswered commands) writes nothing twice
 
   Output:
     -1 when the lease is not (or no longer) the caller's: nothing written (a paused or
     partitioned-away owner is fenced); else { number of commands, {SPUT outcomes}, {SUSER outcomes} }
+    ({0, {}, {}} for a repeated commit id)
 ]]
 if ARGV[1] ~= '' and redis.call('GET', KEYS[1]) ~= ARGV[1] then return -1 end
+if ARGV[5] and ARGV[5] ~= '' then
+  if redis.call('HGET', KEYS[2], 'commit') == ARGV[5] then return { 0, {}, {} } end
+  redis.call('HSET', KEYS[2], 'commit', ARGV[5])
+end
 
 local function sput(key, tomb, json, px, loginAt, user)
   if redis.call('EXISTS', tomb) == 1 then return -1 end
