@@ -5,6 +5,8 @@ import { encodeState } from '../risk/state-codec.js';
 import { nextExpiry, type UserState } from '../risk/state.js';
 import { levelScore } from '../risk/store.js';
 import { packOps } from '../redis/pack-ops.js';
+import { queueScript } from '../redis/scripts.js';
+import type { ChainableCommander } from 'ioredis';
 import type { BehaviorHit, LevelChange } from '../types.js';
 import type { SessionIdentity } from '../sessions/identity.js';
 import type { ResetOutcome } from './control.js';
@@ -94,4 +96,33 @@ export function commitOps(
 /** The position argument of the commit script. */
 export function positionArg(d: PartitionDelta): string {
   return keyId(d.pos);
+}
+
+/**
+ * Queues one partition's commit on a pipeline: the lease-fenced commit script with its commands,
+ * position and commit id (`lease.id`, unique per commit: a resent commit runs once). Returns the
+ * index signatures written and the users whose outbox got entries.
+ */
+export function queueCommit(
+  pipe: ChainableCommander,
+  keys: Keys,
+  d: PartitionDelta,
+  lease: { token: string; id: string },
+  s: CommitSettings,
+  indexed: (user: string) => string | undefined,
+  extra?: readonly string[][],
+): { sigs: Map<string, string>; outboxUsers: string[] } {
+  const { ops, sigs, outboxUsers } = commitOps(keys, d, s, indexed, extra);
+  queueScript(
+    pipe,
+    'engineCommit',
+    keys.engineLease(`p${d.partition}`),
+    keys.partitionPos(d.partition),
+    lease.token,
+    ops,
+    positionArg(d),
+    keys.partitionIn(d.partition),
+    lease.id,
+  );
+  return { sigs, outboxUsers };
 }

@@ -2,62 +2,18 @@ import type { Redis } from 'ioredis';
 import { LRUCache } from 'lru-cache';
 import type { Keys } from '../keys.js';
 import { compareKeys, parseKey, ZERO_KEY, type OrderKey } from '../partition.js';
-import { defineScripts, queueScript } from '../redis/scripts.js';
+import { defineScripts } from '../redis/scripts.js';
 import { expire } from '../risk/reducer.js';
 import { decodeState } from '../risk/state-codec.js';
 import { emptyState, type UserState } from '../risk/state.js';
-import type { PreparedPut, PutResult } from '../sessions/store.js';
-import type { SessionIdentity } from '../sessions/identity.js';
-import type { BehaviorHit, LevelChange, RawEntry, StreamEvent } from '../types.js';
-import { applyItems, type ApplyContext } from './apply.js';
-import { commitOps, emptyDelta, positionArg, type CommitSettings, type PartitionDelta } from './commit.js';
+import type { PreparedPut } from '../sessions/store.js';
+import type { BehaviorHit, LevelChange, RawEntry } from '../types.js';
+import { applyItems } from './apply.js';
+import type { OwnerOptions, OwnerParts, StepReport } from './owner-types.js';
+import { emptyDelta, queueCommit, type PartitionDelta } from './commit.js';
 import { decodeRouted, type RoutedItem } from './routed.js';
 
-/** What the owner needs from the rest of the worker. */
-export interface OwnerParts {
-  /** Behaviors, limits and `now` for one apply step (config reloads apply from the next step). */
-  context(): ApplyContext;
-  settings(): CommitSettings;
-  /** Session audit: identities of applied logins, written in their partition's commit. */
-  sessions: {
-    /** The identities to store for applied events (none when session audit is off). */
-    build(events: StreamEvent[]): SessionIdentity[];
-    prepare(identities: readonly SessionIdentity[]): PreparedPut;
-    /** After the commit: refusals and clean-ups to report. */
-    after(result: PutResult): Promise<void>;
-  };
-  /** Items the reducer threw on, to the dead-letter stream. */
-  deadLetter(bad: Array<{ raw: RawEntry; reason: string }>): Promise<void>;
-  /** Users whose outbox got entries (relay them onward; must not throw). */
-  relay(users: string[]): void;
-  /** A commit failed (it is redone from the committed position). */
-  onCommitError(err: unknown): void;
-  /** A commit refused because the partition's lease moved. */
-  onFenced(partition: number): void;
-}
-
-/** Owner settings. */
-export interface OwnerOptions {
-  lruSize: number;
-  readCount: number;
-  commitInterval: number;
-  commitEntries: number;
-}
-
-/** What one step did. */
-export interface StepReport {
-  read: number;
-  applied: number;
-  skipped: number;
-  deadLettered: number;
-  committed: number;
-  /** Every owned partition stream was read to its end. */
-  caughtUp: boolean;
-  hits: BehaviorHit[];
-  changes: LevelChange[];
-  /** Time spent applying (ms). */
-  ms: number;
-}
+export type { OwnerOptions, OwnerParts, StepReport } from './owner-types.js';
 
 interface Owned {
   token: string;
@@ -329,18 +285,7 @@ export class PartitionOwner {
         const token = tokens.get(d.partition);
         if (!token || this.owned.get(d.partition)?.token !== token) continue;
         const put = d.sessions.length ? this.parts.sessions.prepare(d.sessions) : undefined;
-        const { ops, sigs, outboxUsers } = commitOps(this.keys, d, s, (u) => this.cache.peek(u)?.sig, put?.ops);
-        queueScript(
-          pipe,
-          'engineCommit',
-          this.keys.engineLease(`p${d.partition}`),
-          this.keys.partitionPos(d.partition),
-          token,
-          ops,
-          positionArg(d),
-          this.keys.partitionIn(d.partition),
-          `${token}/${++this.commits}`, // a resent commit (dropped connection) is not run twice
-        );
+        const { sigs, outboxUsers } = queueCommit(pipe, this.keys, d, { token, id: `${token}/${++this.commits}` }, s, (u) => this.cache.peek(u)?.sig, put?.ops);
         sent.push({ d, sigs, outboxUsers, ...(put ? { put } : {}) });
       }
       const res = (await pipe.exec()) ?? [];

@@ -1,0 +1,51 @@
+import type { PreparedPut, PutResult } from '../sessions/store.js';
+import type { SessionIdentity } from '../sessions/identity.js';
+import type { BehaviorHit, LevelChange, RawEntry, StreamEvent } from '../types.js';
+import type { ApplyContext } from './apply.js';
+import type { CommitSettings } from './commit.js';
+
+/** What the owner needs from the rest of the worker. */
+export interface OwnerParts {
+  /** Behaviors, limits and `now` for one apply step (config reloads apply from the next step). */
+  context(): ApplyContext;
+  settings(): CommitSettings;
+  /** Session audit: identities of applied logins, written in their partition's commit. */
+  sessions: {
+    /** The identities to store for applied events (none when session audit is off). */
+    build(events: StreamEvent[]): SessionIdentity[];
+    prepare(identities: readonly SessionIdentity[]): PreparedPut;
+    /** After the commit: refusals and clean-ups to report. */
+    after(result: PutResult): Promise<void>;
+  };
+  /** Items the reducer threw on, to the dead-letter stream. */
+  deadLetter(bad: Array<{ raw: RawEntry; reason: string }>): Promise<void>;
+  /** Users whose outbox got entries (relay them onward; must not throw). */
+  relay(users: string[]): void;
+  /** A commit failed (it is redone from the committed position). */
+  onCommitError(err: unknown): void;
+  /** A commit refused because the partition's lease moved. */
+  onFenced(partition: number): void;
+}
+
+/** Owner settings. */
+export interface OwnerOptions {
+  lruSize: number;
+  readCount: number;
+  commitInterval: number;
+  commitEntries: number;
+}
+
+/** What one step did. */
+export interface StepReport {
+  read: number;
+  applied: number;
+  skipped: number;
+  deadLettered: number;
+  committed: number;
+  /** Every owned partition stream was read to its end. */
+  caughtUp: boolean;
+  hits: BehaviorHit[];
+  changes: LevelChange[];
+  /** Time spent applying (ms). */
+  ms: number;
+}
