@@ -41,7 +41,7 @@ describe('loadConfig defaults', () => {
       block: 1000,
       claim_idle: 60_000,
       input_retention: 7 * 86_400_000,
-      batch_size: 500,
+      batch_size: 2000,
       max_lag: 100_000,
       group: 'riskstream',
     });
