@@ -163,6 +163,12 @@ export class Router {
   }
 
   private writing: Promise<void> | null = null;
+  private completed: RouteReport[] = [];
+
+  /** Reports of the steps whose writes completed since the last call (progress, metrics). */
+  takeCompleted(): RouteReport[] {
+    return this.completed.splice(0);
+  }
 
   private async readPhase(): Promise<
     { report: RouteReport; routable: Held[]; bad: Array<{ raw: RawEntry; reason: string }>; ackOnly: Map<string, string[]> } | 'fenced'
@@ -236,6 +242,7 @@ export class Router {
       for (const [stream, ids] of ackOnly) p.xack(stream, this.opts.group, ...ids);
       for (const [err] of (await p.exec()) ?? []) if (err) throw err;
     }
+    this.completed.push(r.report);
   }
 
   /** Decodes a stream's rows into the held list (bad ones to `bad`, deleted ones acked). */

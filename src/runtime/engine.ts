@@ -128,13 +128,17 @@ export async function startEngine(d: EngineDeps): Promise<EngineRuntime> {
       try {
         const r = await router.stepAhead();
         errors = 0;
+        // Metrics and progress count what was written (a step's writes complete during the next one).
+        for (const done of router.takeCompleted()) {
+          d.metrics.routed.inc(done.routed);
+          for (const l of listeners) l({ route: done });
+        }
         if (r === 'fenced') continue;
-        d.metrics.routed.inc(r.routed);
         if (router.present > reportedPresent) {
           d.metrics.routedPresent.inc(router.present - reportedPresent);
           reportedPresent = router.present;
         }
-        for (const l of listeners) l({ route: r });
+        if (r.read === 0) for (const l of listeners) l({ route: r }); // an idle read is progress too
         if (r.buffered) await sleep(1);
         else if (r.read === 0) await router.waitForInput(d.waker, Math.min(cfg.streams.block, 250));
       } catch (err) {
