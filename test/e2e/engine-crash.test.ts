@@ -66,7 +66,7 @@ beforeAll(() => {
 afterAll(async () => {
   for (const run of runs) await disposeRun(redis, run);
   redis?.disconnect();
-});
+}, 60_000);
 
 describe('engine crash (issue 16): kill -9 and restart give the fault-free result', () => {
   it('fault-free reference: one worker, everything at once', async () => {

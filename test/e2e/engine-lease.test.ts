@@ -47,7 +47,7 @@ beforeAll(() => {
 afterAll(async () => {
   for (const run of runs) await disposeRun(redis, run);
   redis?.disconnect();
-});
+}, 60_000);
 
 describe('engine lease fencing (issue 16)', () => {
   it('fault-free reference', async () => {

@@ -39,7 +39,7 @@ beforeAll(() => {
 afterAll(async () => {
   for (const run of runs) await disposeRun(redis, run);
   redis?.disconnect();
-});
+}, 60_000);
 
 /** Each live worker's owned partitions. */
 async function ownership(run: EngineRun, workers: WorkerProcess[]): Promise<number[]> {
