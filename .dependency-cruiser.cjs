@@ -3,7 +3,7 @@
  *
  *   cli, runtime, pipelines  (composition)
  *     → api                  (admin HTTP API)
- *     → ingest, risk, ssf, sessions, audit   (domain)
+ *     → ingest, risk, ssf, sessions, audit, engine   (domain)
  *     → config               (YAML loading and schemas, built from detect's registry)
  *     → detect               (pure detectors and their parameter schemas)
  *     → base: types, errors, keys, duration, login, package-root, redis, obs, secrets, net
@@ -14,13 +14,14 @@
 const LAYERS = {
   composition: ['src/cli', 'src/runtime', 'pipelines'],
   api: ['src/api'],
-  domain: ['src/ingest', 'src/risk', 'src/ssf', 'src/sessions', 'src/audit'],
+  domain: ['src/engine', 'src/ingest', 'src/risk', 'src/ssf', 'src/sessions', 'src/audit'],
   config: ['src/config'],
   detect: ['src/detect'],
   base: [
     'src/types.ts',
     'src/errors.ts',
     'src/keys.ts',
+    'src/partition.ts',
     'src/duration.ts',
     'src/login.ts',
     'src/package-root.ts',

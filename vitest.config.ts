@@ -7,6 +7,7 @@ import { configDefaults, defineConfig } from 'vitest/config';
  */
 const UNIT = [
   'test/detect/*.test.ts',
+  'test/engine/assignment.test.ts',
   'test/config/load.test.ts',
   'test/console/dist.test.ts',
   'test/ingest/body-records.test.ts',

@@ -33,6 +33,8 @@ export const ERROR_CODES = {
   /** A dependency (Redis, a service of the worker) is not there. */
   UNAVAILABLE: 503,
   SHUTDOWN_TIMEOUT: 500,
+  /** An engine worker's claimed identity (`<host>-<n>`) was taken by another process (this one was paused past its ttl). */
+  WORKER_ID_LOST: 500,
   INTERNAL: 500,
 } as const satisfies Record<string, number>;
 
@@ -60,4 +62,11 @@ export class RiskstreamError extends Error {
 /** True when `err` is a RiskstreamError, optionally with the given code. */
 export function isRiskstreamError(err: unknown, code?: ErrorCode): err is RiskstreamError {
   return err instanceof RiskstreamError && (code === undefined || err.code === code);
+}
+
+/** A stable code for any error (never its message: messages may quote input). */
+export function errorCode(err: unknown): string {
+  if (isRiskstreamError(err)) return err.code;
+  const name = (err as { name?: unknown } | null)?.name;
+  return name === 'ReplyError' ? 'REDIS_REPLY' : 'INTERNAL';
 }

@@ -1,3 +1,5 @@
+import { partitionOf } from './partition.js';
+
 /**
  * Redis key names. Every per-user key carries the user in a hash tag (`{…}`) so all of a
  * user's keys live in one Redis Cluster slot and one Lua script may touch them together.
@@ -8,13 +10,41 @@ function tag(id: string): string {
   return id.replace(/[{}%]/g, (c) => `%${c.charCodeAt(0).toString(16)}`);
 }
 
-/** Key builder bound to a prefix. */
+/** Key builder bound to a prefix (and the fixed partition count, `engine.partitions`). */
 export class Keys {
-  constructor(readonly prefix: string) {}
+  constructor(
+    readonly prefix: string,
+    readonly partitions = 64,
+  ) {}
 
-  /** Hash: `rev` (optimistic-concurrency counter) and `data` (UserState JSON). */
+  /** Stream: partition `p`'s routed input (entry ids are the routed events' order keys). */
+  partitionIn(p: number): string {
+    return `${this.prefix}:{p${p}}:in`;
+  }
+  /** Hash: user id → the user's risk state (MessagePack), for the users of partition `p`. */
+  partitionState(p: number): string {
+    return `${this.prefix}:{p${p}}:state`;
+  }
+  /** Hash: partition `p`'s committed input position (`pos`) and the token that committed it. */
+  partitionPos(p: number): string {
+    return `${this.prefix}:{p${p}}:pos`;
+  }
+  /** Stream: control requests (admin resets) routed in order with the input. */
+  get controlStream(): string {
+    return `${this.prefix}:control`;
+  }
+  /** String (PX): the outcome of control request `id`, written by the partition's commit. */
+  controlResult(id: string): string {
+    return `${this.prefix}:control:result:${tag(id)}`;
+  }
+
+  /** The partition of a user. */
+  partitionOf(user: string): number {
+    return partitionOf(user, this.partitions);
+  }
+  /** Hash holding the user's risk state (field: the user id; value: MessagePack). */
   userState(user: string): string {
-    return `${this.prefix}:u:{${tag(user)}}:state`;
+    return this.partitionState(this.partitionOf(user));
   }
   /** Stream: the user's risk events (behavior hits, level changes, resets). */
   userEvents(user: string): string {
@@ -83,9 +113,9 @@ export class Keys {
   get usersByLevel(): string {
     return `${this.prefix}:users:level`;
   }
-  /** Sorted set: user → next behavior expiry (ms). */
-  get expiry(): string {
-    return `${this.prefix}:expiry`;
+  /** Sorted set: partition `p`'s users → next behavior expiry (ms). */
+  partitionExpiry(p: number): string {
+    return `${this.prefix}:{p${p}}:expiry`;
   }
   /** Sorted set: users whose outbox may hold entries not yet relayed. */
   get outboxPending(): string {
@@ -138,6 +168,22 @@ export class Keys {
   /** Hash: a receiver's delivery throttle (`tat` for its rate limit, `pause_until` after a 429). */
   receiverThrottle(receiver: string): string {
     return `${this.prefix}:ssf:rx:{${tag(receiver)}}:throttle`;
+  }
+  /** String (PX): a leased engine resource's fencing token `workerId#epoch` (resource `p<n>` or `r:<stream>`). */
+  engineLease(resource: string): string {
+    return `${this.prefix}:{${tag(resource)}}:lease`;
+  }
+  /** Counter: a leased resource's last fencing epoch (INCR per acquisition, never reused; same hash tag as its lease). */
+  engineEpoch(resource: string): string {
+    return `${this.prefix}:{${tag(resource)}}:epoch`;
+  }
+  /** Sorted set: engine workers, scored by their last heartbeat (ms, Redis server clock). */
+  get engineMembers(): string {
+    return `${this.prefix}:engine:members`;
+  }
+  /** String (PX): the pid holding a claimed worker identity `<host>-<n>`. */
+  engineWorkerId(id: string): string {
+    return `${this.prefix}:engine:id:${id}`;
   }
   /** BullMQ prefix (hash-tagged so each queue fits one cluster slot). */
   get bullPrefix(): string {

@@ -29,7 +29,7 @@ export async function openCli(configPath: string): Promise<{ config: Config; red
     redis.disconnect();
     throw new RiskstreamError('UNAVAILABLE', `cannot connect to Redis: ${(lastError ?? (err as Error)).message}`, undefined, { cause: lastError ?? err });
   }
-  return { config, redis, keys: new Keys(config.prefix), close: async () => void (await redis.quit()) };
+  return { config, redis, keys: new Keys(config.prefix, config.raw.engine.partitions), close: async () => void (await redis.quit()) };
 }
 
 /** Writes CLI output to stdout with control characters from data escaped (see terminal-text.ts). */

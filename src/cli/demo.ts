@@ -135,7 +135,7 @@ async function settle(
   while (Date.now() < until) {
     const backlog = await groupBacklog(redis, config.streams.inputs, config.streams.group);
     const busy = backlog.pending + backlog.lag;
-    const keys = new Keys(config.prefix);
+    const keys = new Keys(config.prefix, config.raw.engine.partitions);
     const q = await redis.zcard(keys.bullKey(SET_DELIVERY_QUEUE, 'delayed'));
     const waiting = await redis.llen(keys.bullKey(SET_DELIVERY_QUEUE, 'wait'));
     const active = await redis.llen(keys.bullKey(SET_DELIVERY_QUEUE, 'active'));
@@ -189,7 +189,7 @@ async function summary(
       );
   }
   const read = (await Promise.all(config.streams.inputs.map((s) => redis.xlen(s)))).reduce((a, b) => a + b, 0);
-  const sessions = await redis.zcard(new Keys(config.prefix).sessionsByExpiry);
+  const sessions = await redis.zcard(new Keys(config.prefix, config.raw.engine.partitions).sessionsByExpiry);
   out.write(`\nprocessed ${read} events in ${secs} s (${dead} dead-lettered with a reason)\n`);
   out.write(`sessions audited: ${sessions} active${await revokedByPolicy(redis, config.streams.audit)}\n`);
   out.write(`behaviors hit:\n${[...hits].map(([b, n]) => `  ${b.padEnd(24)} ${n}`).join('\n') || '  none'}\n`);

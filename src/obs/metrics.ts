@@ -75,10 +75,27 @@ export class Metrics {
   });
   readonly poisoned = new Counter({
     name: 'riskstream_events_poisoned_total',
-    help: 'Entries dead-lettered after failing ingest.max_deliveries times (poison-entry guard)',
+    help: 'Entries dead-lettered because processing them failed (processing_failed: <code>)',
     labelNames: ['stream', 'code'],
     registers: [this.registry],
   });
+  readonly partitionsOwned = new Gauge({
+    name: 'riskstream_engine_partitions_owned',
+    help: 'Partitions this worker owns (holds the lease of)',
+    registers: [this.registry],
+  });
+  readonly routerOwned = new Gauge({ name: 'riskstream_engine_router_owned', help: '1 while this worker routes the input', registers: [this.registry] });
+  readonly commits = new Counter({
+    name: 'riskstream_engine_commits_total',
+    help: 'Partition commits (one atomic, lease-fenced write of states, outputs and input position)',
+    registers: [this.registry],
+  });
+  readonly fenced = new Counter({
+    name: 'riskstream_engine_fenced_total',
+    help: 'Partition commits refused because the lease had moved (the work is redone by the new owner)',
+    registers: [this.registry],
+  });
+  readonly routed = new Counter({ name: 'riskstream_engine_routed_total', help: 'Input entries routed to partition streams', registers: [this.registry] });
   readonly pipelineErrors = new Counter({ name: 'riskstream_pipeline_errors_total', help: 'Batches that failed and were retried', registers: [this.registry] });
   readonly ingested = new Counter({
     name: 'riskstream_http_ingested_total',

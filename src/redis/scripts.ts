@@ -12,11 +12,6 @@ import { RiskstreamError } from '../errors.js';
 
 /** Each script: its file (`<name>-<numKeys>`), its arguments (KEYS first, then ARGV) and its reply. */
 interface Signatures {
-  riskCommit: {
-    file: 'risk-commit-4';
-    args: [state: string, events: string, outbox: string, applied: string, expectedRev: number, stateJson: string, packed: string];
-    reply: number;
-  };
   sessionPut: {
     file: 'session-put-2';
     args: [session: string, tombstone: string, json: string, px: number, loginAt: number, user: string];
@@ -32,6 +27,17 @@ interface Signatures {
   deliveryPause: { file: 'delivery-pause-1'; args: [throttle: string, ms: string]; reply: number };
   heldPush: { file: 'held-push-1'; args: [list: string, max: number, ...items: string[]]; reply: number };
   ipLogins: { file: 'ip-logins-1'; args: [ipLogins: string, packed: string]; reply: string[] };
+  engineCommit: { file: 'engine-commit-2'; args: [lease: string, position: string, token: string, ops: Buffer, pos: string, stream: string]; reply: number };
+  routerRead: {
+    file: 'router-read-1';
+    args: [lease: string, token: string, group: string, consumer: string, count: string, ...streamsAndIds: string[]];
+    reply: -1 | [[string, string], Array<[string, Array<[string, string[] | null]>]> | null];
+  };
+  leaseAcquire: { file: 'lease-acquire-2'; args: [lease: string, epoch: string, workerId: string, ttlMs: number]; reply: [number, string] };
+  leaseRenew: { file: 'lease-renew-1'; args: [lease: string, value: string, ttlMs: number]; reply: 1 | string };
+  leaseRelease: { file: 'lease-release-1'; args: [lease: string, value: string]; reply: number };
+  engineHeartbeat: { file: 'engine-heartbeat-1'; args: [members: string, workerId: string, forgetMs: number]; reply: (number | string)[] };
+  workerIdClaim: { file: 'worker-id-claim-1'; args: [id: string, expected: string, pid: string, ttlMs: number]; reply: [number, string] };
 }
 
 /** A script's name. */
@@ -41,7 +47,6 @@ export type ScriptName = keyof Signatures;
 export type Scripts = { [K in ScriptName]: (...args: Signatures[K]['args']) => Promise<Signatures[K]['reply']> };
 
 const FILES: { [K in ScriptName]: Signatures[K]['file'] } = {
-  riskCommit: 'risk-commit-4',
   sessionPut: 'session-put-2',
   sessionUser: 'session-user-2',
   listBridge: 'list-bridge-2',
@@ -53,6 +58,13 @@ const FILES: { [K in ScriptName]: Signatures[K]['file'] } = {
   deliveryPause: 'delivery-pause-1',
   heldPush: 'held-push-1',
   ipLogins: 'ip-logins-1',
+  engineCommit: 'engine-commit-2',
+  routerRead: 'router-read-1',
+  leaseAcquire: 'lease-acquire-2',
+  leaseRenew: 'lease-renew-1',
+  leaseRelease: 'lease-release-1',
+  engineHeartbeat: 'engine-heartbeat-1',
+  workerIdClaim: 'worker-id-claim-1',
 };
 const NAMES = Object.keys(FILES) as ScriptName[];
 

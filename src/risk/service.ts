@@ -1,12 +1,11 @@
 import type { Redis } from 'ioredis';
-import type { AuditLog } from '../audit/audit-log.js';
 import { RiskstreamError } from '../errors.js';
 import { isoTime } from '../detect/format.js';
 import type { Keys } from '../keys.js';
 import { decodeCursor, encodeCursor, zrevAfter, type CursorPos } from '../sessions/cursor.js';
 import { RISK_LEVELS, type BehaviorHit, type LevelChange, type RiskLevel } from '../types.js';
-import { parseRiskEvent, type OutboxRelay } from './outbox-relay.js';
-import { reset } from './reducer.js';
+import { parseRiskEvent } from './outbox-relay.js';
+import { requestReset } from '../engine/control.js';
 import { nextExpiry, type UserState } from './state.js';
 import { levelRange, type RiskStore } from './store.js';
 
@@ -90,8 +89,6 @@ export class RiskService {
     private readonly redis: Redis,
     private readonly keys: Keys,
     private readonly store: RiskStore,
-    private readonly relay: OutboxRelay,
-    private readonly audit: AuditLog,
   ) {}
 
   /** A user's risk; NOT_FOUND when the user was never seen. */
@@ -143,31 +140,19 @@ export class RiskService {
     return { events, next_cursor: rows.length === limit ? rows[rows.length - 1]![0] : null };
   }
 
-  /** Admin reset: clears behaviors, emits the change (initiating entity admin), audits it. */
+  /**
+   * Admin reset: clears behaviors and emits the change (initiating entity admin), audited — applied by
+   * the owner of the user's partition, in order with the user's events (src/engine/control.ts).
+   */
   async reset(
     user: string,
     actor: string,
     reason = '',
   ): Promise<{ user: string; previous: RiskLevel; level: RiskLevel; version: number; change: LevelChange | null }> {
-    for (let attempt = 0; attempt < 20; attempt++) {
-      const now = Date.now();
-      const cur = await this.store.get(user);
-      if (!cur) throw new RiskstreamError('NOT_FOUND', `unknown user ${user}`);
-      const r = reset(cur.state, now, reason);
-      const conflicts = await this.store.commit([{ user, expectedRev: cur.rev, state: r.state, hits: [], changes: r.changes, applied: [], trimBelow: 0 }]);
-      if (conflicts.size) continue;
-      this.store.invalidate(user);
-      await this.store.index([r.state]);
-      await this.audit.write({
-        action: 'risk.reset',
-        actor,
-        target: user,
-        time: now,
-        details: { previous: cur.state.level, level: r.state.level, version: r.state.version, reason },
-      });
-      await this.relay.relay([user]);
-      return { user, previous: cur.state.level, level: r.state.level, version: r.state.version, change: r.changes[0] ?? null };
-    }
-    throw new RiskstreamError('COMMIT_CONFLICT', `could not reset ${user}: too much contention`);
+    if (!(await this.store.get(user))) throw new RiskstreamError('NOT_FOUND', `unknown user ${user}`);
+    const r = await requestReset(this.redis, this.keys, { user, actor, reason });
+    if (!r.found) throw new RiskstreamError('NOT_FOUND', `unknown user ${user}`);
+    return { user, previous: r.previous as RiskLevel, level: r.level as RiskLevel, version: r.version!, change: (r.change as LevelChange | null) ?? null };
   }
+
 }

@@ -27,7 +27,7 @@ export async function buildIngest(deps: { config: () => Config; redis: Redis; lo
   const bridge: ListBridge = startListBridge(redis, cfg.raw.bridge, {
     onError: (err) => logger.warn({ err }, 'list bridge pass failed'),
   });
-  const spray = ipSprayEnricher(redis, new Keys(cfg.prefix), {
+  const spray = ipSprayEnricher(redis, new Keys(cfg.prefix, cfg.raw.engine.partitions), {
     behaviors: () => deps.config().behaviors,
     allowedLateness: () => deps.config().raw.state.allowed_lateness,
   });

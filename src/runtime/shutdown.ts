@@ -76,7 +76,7 @@ export interface DrainParts {
   deadlineMs: number;
   /** Bound of the wait for the batch in flight. */
   batchMs: number;
-  /** Resolves when the risk pipeline has stopped (after committing and acking its batch). */
+  /** Resolves when the engine has stopped (after its last commit and releasing its leases). */
   pipelineFinished: Promise<void>;
   /** Periodic work (sweeper, trimming) to unsubscribe. */
   subs: Array<{ unsubscribe(): void }>;
@@ -99,7 +99,7 @@ export async function drainWorker(p: DrainParts): Promise<void> {
   p.logger.info({ deadlineMs: p.deadlineMs }, 'draining: finishing the batch in flight');
   const r = await runShutdown(
     [
-      { name: 'risk pipeline: batch in flight (not acked, so it stays pending and is read again)', run: () => p.pipelineFinished, maxMs: p.batchMs },
+      { name: 'engine: the last commit (what is not committed is applied again from the committed position)', run: () => p.pipelineFinished, maxMs: p.batchMs },
       { name: 'list bridge (items not moved stay in their lists)', run: () => (p.subs.forEach((s) => s.unsubscribe()), p.ingest.close()) },
       { name: 'SET delivery (unsent SETs stay queued in Redis and are retried)', run: () => p.ssf.close() },
       { name: 'HTTP server (open connections cut)', run: () => p.app.close() },

@@ -1,4 +1,3 @@
-import { hostname } from 'node:os';
 import type { Subscription } from 'rxjs';
 import type { FastifyInstance } from 'fastify';
 import { loadConfig, type Config } from '../config/load.js';
@@ -7,30 +6,42 @@ import { AuditLog } from '../audit/audit-log.js';
 import { createLogger, type Logger } from '../obs/logger.js';
 import { Metrics } from '../obs/metrics.js';
 import { observeBatch } from '../obs/batch-metrics.js';
-import { StreamSource } from '../ingest/stream-source.js';
 import { decodeEntry, type DecodeOptions } from '../ingest/decode.js';
 import { timeWindowOf } from '../ingest/time-window.js';
-import { deliveryCounts } from '../ingest/poison.js';
 import { ProgressClock } from '../ingest/backlog.js';
 import { readinessCheck } from './readiness.js';
 import { trimInputs } from '../ingest/trim.js';
 import { RiskStore } from '../risk/store.js';
-import { Scorer } from '../risk/scorer.js';
 import { OutboxRelay } from '../risk/outbox-relay.js';
-import { ExpirySweeper } from '../risk/sweeper.js';
 import { RiskService } from '../risk/service.js';
 import { UsersTable } from '../risk/users-table.js';
-import { riskScoring, type BatchReport } from '../../pipelines/risk-scoring.js';
 import { expirySweep } from '../../pipelines/expiry-sweep.js';
 import { buildServer } from '../api/server.js';
 import { TokenSet } from '../api/auth.js';
-import { connect, ready } from './connections.js';
+import { closeConnection, connect, ready } from './connections.js';
 import { drainWorker } from './shutdown.js';
 import { buildSsf, type SsfRuntime } from './ssf.js';
 import { buildIngest, type IngestRuntime } from './ingest-runtime.js';
 import { buildSessions, type SessionsRuntime } from './sessions.js';
 import { workerRoutes } from './routes.js';
 import { readGroups } from '../redis/stream-info.js';
+import type { BehaviorHit, LevelChange } from '../types.js';
+import { startEngine } from './engine.js';
+import { claimWorkerId } from '../engine/worker-id.js';
+
+/** What one engine step did (entries finished: applied or dead-lettered). */
+export interface BatchReport {
+  read: number;
+  readByStream: Record<string, number>;
+  applied: number;
+  skipped: number;
+  deadLettered: number;
+  /** Partitions committed by this step. */
+  committed: number;
+  hits: BehaviorHit[];
+  changes: LevelChange[];
+  ms: number;
+}
 
 /** Options of {@link startWorker}. */
 export interface WorkerOptions {
@@ -42,7 +53,10 @@ export interface WorkerOptions {
   port?: number;
   /** Overrides `http.host`. */
   host?: string;
-  /** Consumer name in the group (default env RISKSTREAM_CONSUMER, else host-pid). */
+  /**
+   * Worker identity (its leases' owner): default env RISKSTREAM_WORKER_ID or RISKSTREAM_CONSUMER, else
+   * `<host>-<n>` claimed in Redis, so a restarted worker takes its partitions back at once.
+   */
   consumer?: string;
 }
 
@@ -52,8 +66,10 @@ export interface WorkerHandle {
   /** Base URL of the HTTP server. */
   url: string;
   metrics: Metrics;
-  /** Resolves after each batch report (for tests and the demo). */
+  /** Called after each owner step (for tests, the demo and the bench). */
   onBatch(listener: (r: BatchReport) => void): void;
+  /** This worker's identity (the owner named in its leases). */
+  workerId: string;
   /** Reloads configuration (behaviors, receivers, tokens) keeping all state. */
   reload(path?: string): Promise<void>;
   /**
@@ -67,19 +83,21 @@ export interface WorkerHandle {
 export async function startWorker(opts: WorkerOptions = {}): Promise<WorkerHandle> {
   let config = opts.config ?? loadConfig(opts.configPath ?? 'config');
   const logger = opts.logger ?? createLogger(config.raw.log_level);
-  const keys = new Keys(config.prefix);
+  const keys = new Keys(config.prefix, config.raw.engine.partitions);
   const metrics = new Metrics();
   const redis = connect(config.redisUrl, logger, 'main');
   const reader = connect(config.redisUrl, logger, 'reader');
-  await Promise.all([ready(redis), ready(reader)]);
+  const waker = connect(config.redisUrl, logger, 'waker');
+  await Promise.all([ready(redis), ready(reader), ready(waker)]);
   const audit = new AuditLog(redis, config.streams.audit, config.raw.streams.maxlen);
-  const consumer = opts.consumer ?? process.env.RISKSTREAM_CONSUMER ?? `${hostname()}-${process.pid}`;
+  const explicit = opts.consumer ?? process.env.RISKSTREAM_WORKER_ID ?? process.env.RISKSTREAM_CONSUMER;
+  const identity = await claimWorkerId(redis, config.prefix, { ...(explicit ? { explicit } : {}), ttlMs: config.raw.engine.lease_ttl });
 
   const ssf: SsfRuntime = await buildSsf({ config: () => config, redis, keys, audit, logger, metrics });
   const ingest: IngestRuntime = await buildIngest({ config: () => config, redis, logger, metrics });
   const sessions: SessionsRuntime = buildSessions({ config: () => config, redis, keys, audit, logger, ssf });
 
-  const store = new RiskStore(redis, keys, { lruSize: config.raw.state.lru_size, eventsMaxlen: config.raw.state.max_events_per_user });
+  const store = new RiskStore(redis, keys);
   const relay = new OutboxRelay(
     redis,
     keys,
@@ -88,92 +106,89 @@ export async function startWorker(opts: WorkerOptions = {}): Promise<WorkerHandl
     config.raw.streams.maxlen,
     config.streams.audit,
   );
-  const sweeper = new ExpirySweeper(redis, keys, store);
-  const risk = new RiskService(redis, keys, store, relay, audit);
-  const scorer = new Scorer(store, {
-    behaviors: () => config.behaviors,
-    limits: () => ({ maxLogins: config.raw.state.max_logins, maxAge: config.raw.state.login_max_age, allowedLateness: config.raw.state.allowed_lateness }),
-  });
-  const source = new StreamSource(reader, {
-    streams: config.streams.inputs,
-    group: config.streams.group,
-    consumer,
-    count: config.raw.streams.batch_size,
-    blockMs: config.raw.streams.block,
-    claimIdleMs: config.raw.streams.claim_idle,
-  });
-  await source.ensureGroups();
+  const risk = new RiskService(redis, keys, store);
   await relay.recover();
   await relay.relayPending();
 
   let stopping = false;
-  let groupJoined = true;
   const listeners: Array<(r: BatchReport) => void> = [];
   const decodeOpts: DecodeOptions = { mapping: config.raw.mapping, window: timeWindowOf(config.raw.ingest), scrubFields: config.raw.ingest.scrub_fields };
   const progress = new ProgressClock(Date.now());
-  const pipeline$ = riskScoring({
-    source,
-    decode: (raw, now) => decodeEntry(raw, decodeOpts, now),
-    guard: {
-      deliveries: (refs) => deliveryCounts(reader, config.streams.group, refs),
-      maxDeliveries: () => config.raw.ingest.max_deliveries,
-      onPoison: (ref, code, deliveries) => {
-        metrics.poisoned.inc({ stream: ref.stream, code });
-        logger.warn({ stream: ref.stream, id: ref.id, code, deliveries }, 'entry failed too often: dead-lettered (processing_failed) and acked');
-      },
+  const engine = await startEngine({
+    config: () => config,
+    redis,
+    reader,
+    waker,
+    keys,
+    logger,
+    metrics,
+    workerId: identity.id,
+    route: {
+      decode: (raw, now) => decodeEntry(raw, decodeOpts, now),
+      enrich: (events) => (ingest.enrich?.(events) ?? Promise.resolve()).then(() => sessions.enrich(events)), // geo first: a use's country may come from its ip
+      deadLetter: (bad) => ingest.deadLetter(bad),
     },
-    enrich: (events) => (ingest.enrich?.(events) ?? Promise.resolve()).then(() => sessions.enrich(events)), // geo first: a use's country may come from its ip
-    deadLetter: (bad) => ingest.deadLetter(bad),
-    alsoCommit: [sessions.auditBatch],
-    scorer,
-    relay,
-    stopping: () => stopping,
-    onError: (err) => {
-      metrics.pipelineErrors.inc();
-      const msg = (err as Error).message ?? String(err);
-      if (/NOGROUP/.test(msg)) {
-        groupJoined = false;
-        void source.ensureGroups().then(
-          () => (groupJoined = true),
-          () => undefined,
-        );
-      }
-      logger.error({ err }, 'batch failed; will re-read it from the pending list');
+    own: {
+      context: () => ({
+        behaviors: config.behaviors,
+        limits: { maxLogins: config.raw.state.max_logins, maxAge: config.raw.state.login_max_age, allowedLateness: config.raw.state.allowed_lateness },
+        now: Date.now(),
+      }),
+      settings: () => ({ eventsMaxlen: config.raw.state.max_events_per_user, auditStream: config.streams.audit, auditMaxlen: config.raw.streams.maxlen, now: Date.now() }),
+      auditSessions: (events) => sessions.auditBatch(events),
+      deadLetter: async (bad) => {
+        await ingest.deadLetter(bad);
+        for (const b of bad) metrics.poisoned.inc({ stream: b.raw.stream, code: b.reason.slice(b.reason.indexOf(':') + 2) });
+      },
+      relay: (users) =>
+        void relay.relay(users).catch((err: unknown) => logger.warn({ err }, 'relay failed; the outbox is relayed again by the sweep')),
+      onCommitError: (err) => {
+        metrics.pipelineErrors.inc();
+        logger.error({ err }, 'commit failed; re-reading from the committed position');
+      },
+      onFenced: (p) => {
+        metrics.fenced.inc();
+        logger.warn({ partition: p }, 'commit refused: the partition lease moved (its new owner redoes the work)');
+      },
     },
   });
-  let pipelineDone!: () => void;
-  const pipelineFinished = new Promise<void>((r) => (pipelineDone = r));
-  const subs: Subscription[] = [];
-  subs.push(
-    pipeline$.subscribe({
-      next: (r) => {
-        progress.batch(r.read, r.acked, Date.now());
-        observeBatch(metrics, logger, r);
-        for (const l of listeners) l(r);
-      },
-      complete: () => pipelineDone(),
-      error: (err: unknown) => {
-        logger.fatal({ err }, 'risk pipeline stopped');
-        pipelineDone();
-      },
-    }),
-  );
+  engine.onReport(({ route, step }) => {
+    const now = Date.now();
+    if (route) progress.batch(route.read, route.routed + route.deadLettered, now);
+    if (step) {
+      progress.batch(step.read, step.applied, now);
+      const r: BatchReport = {
+        read: step.applied + step.deadLettered,
+        readByStream: route?.readByStream ?? {},
+        applied: step.applied,
+        skipped: step.skipped,
+        deadLettered: step.deadLettered + (route?.deadLettered ?? 0),
+        committed: step.committed,
+        hits: step.hits,
+        changes: step.changes,
+        ms: step.ms,
+      };
+      observeBatch(metrics, logger, { ...r, conflicts: 0 });
+      for (const l of listeners) l(r);
+    } else if (route) {
+      for (const [stream, n] of Object.entries(route.readByStream)) metrics.eventsRead.inc({ stream }, n);
+      if (route.deadLettered) for (const l of listeners) l({ read: route.deadLettered, readByStream: {}, applied: 0, skipped: 0, deadLettered: route.deadLettered, committed: 0, hits: [], changes: [], ms: 0 });
+    }
+  });
   let lastTrim = 0;
-  // Expiry sweep, outbox recovery and input trimming: periodic, one at a time (a stalled sweep skips ticks), stopped on close.
+  // Outbox recovery and input trimming: periodic, one at a time (a stalled run skips ticks), stopped on close.
+  const subs: Subscription[] = [];
   subs.push(
     expirySweep({
       everyMs: config.raw.state.sweep_interval,
-      sweep: async (now) => {
-        const r = await sweeper.sweep(now);
-        if (r.users.length) await relay.relay(r.users);
-        for (const c of r.changes) metrics.riskChanges.inc({ level: c.current, initiator: c.initiatingEntity });
+      sweep: async () => {
         await relay.relayPending();
         if (Date.now() - lastTrim > 60_000) {
           lastTrim = Date.now();
           await trimInputs(redis, config.streams.inputs, config.streams.group, config.raw.streams.input_retention);
         }
       },
-      onError: (err) => logger.warn({ err }, 'sweep failed; retrying next interval'),
+      onError: (err) => logger.warn({ err }, 'outbox/trim run failed; retrying next interval'),
     }).subscribe(),
   );
 
@@ -183,7 +198,7 @@ export async function startWorker(opts: WorkerOptions = {}): Promise<WorkerHandl
       await refreshGauges();
       return metrics.render();
     },
-    readiness: readinessCheck({ redis, config: () => config, consumerGroup: () => groupJoined && !stopping, progress }),
+    readiness: readinessCheck({ redis, config: () => config, consumerGroup: () => !stopping, progress }),
   };
   const refreshGauges = async (): Promise<void> => {
     try {
@@ -208,7 +223,7 @@ export async function startWorker(opts: WorkerOptions = {}): Promise<WorkerHandl
   const host = opts.host ?? config.raw.http.host;
   const address = await app.listen({ port, host });
   const url = address.replace('0.0.0.0', '127.0.0.1').replace('[::]', '127.0.0.1');
-  logger.info({ url, consumer, streams: config.streams.inputs, receivers: config.receivers.map((r) => r.name) }, 'riskstream worker started');
+  logger.info({ url, worker: identity.id, streams: config.streams.inputs, receivers: config.receivers.map((r) => r.name) }, 'riskstream worker started');
   if (config.shippedBehaviors) logger.warn({ behaviors: config.files.at(-1) }, 'no behaviors.yaml beside the configuration: the shipped defaults apply');
 
   let closing: Promise<void> | undefined;
@@ -217,6 +232,7 @@ export async function startWorker(opts: WorkerOptions = {}): Promise<WorkerHandl
     url,
     metrics,
     onBatch: (l) => void listeners.push(l),
+    workerId: identity.id,
     reload: async (path) => {
       const next = loadConfig(path ?? opts.configPath ?? config.dir);
       config = next;
@@ -241,7 +257,11 @@ export async function startWorker(opts: WorkerOptions = {}): Promise<WorkerHandl
           logger,
           deadlineMs: config.raw.shutdown_timeout,
           batchMs: config.raw.streams.block + 10_000,
-          pipelineFinished,
+          pipelineFinished: (async () => {
+            await engine.stop();
+            await identity.release().catch(() => undefined);
+            await closeConnection(waker);
+          })(),
           subs,
           ingest,
           ssf,

@@ -1,0 +1,74 @@
+import type { AuditEntry } from '../audit/audit-log.js';
+import type { BehaviorConfig } from '../config/behaviors-schema.js';
+import type { DetectorLimits } from '../detect/types.js';
+import { errorCode } from '../errors.js';
+import { reduce, reset } from '../risk/reducer.js';
+import type { UserState } from '../risk/state.js';
+import type { BehaviorHit, LevelChange, StreamEvent } from '../types.js';
+import type { ResetOutcome } from './control.js';
+import type { RoutedItem } from './routed.js';
+
+/** What the reducer is applied with. */
+export interface ApplyContext {
+  behaviors: BehaviorConfig[];
+  limits: DetectorLimits;
+  /** Processing time (a change's time, the clamp of future event times). */
+  now: number;
+}
+
+/** What applying one user's items made. */
+export interface Applied {
+  state: UserState;
+  /** Risk events in order: per item, its hits then its level change. */
+  events: Array<{ user: string; kind: 'hit' | 'change'; data: BehaviorHit | LevelChange }>;
+  /** Events applied (for the session audit). */
+  applied: StreamEvent[];
+  results: Array<{ req: string; outcome: ResetOutcome }>;
+  audits: AuditEntry[];
+  /** Items the reducer threw on: dead-lettered with the code (deterministic: a replay fails the same way). */
+  failed: Array<{ item: RoutedItem; code: string }>;
+}
+
+/**
+ * Applies one user's routed items, one at a time and in order, to the user's state. One reducer
+ * call per event makes the result independent of how entries were batched: a replay after a crash
+ * gives the same states, the same risk events in the same order and the same level changes. Pure
+ * (no I/O, `now` given).
+ */
+export function applyItems(user: string, state: UserState, items: readonly RoutedItem[], ctx: ApplyContext): Applied {
+  const out: Applied = { state, events: [], applied: [], results: [], audits: [], failed: [] };
+  for (const item of items) {
+    if ('c' in item) {
+      const c = item.c;
+      const known = out.state.updatedAt > 0;
+      if (!known) {
+        out.results.push({ req: c.req, outcome: { found: false } });
+        continue;
+      }
+      const r = reset(out.state, ctx.now, c.reason);
+      const previous = out.state.level;
+      out.state = r.state;
+      for (const ch of r.changes) out.events.push({ user, kind: 'change', data: ch });
+      out.results.push({ req: c.req, outcome: { found: true, previous, level: r.state.level, version: r.state.version, change: r.changes[0] ?? null } });
+      out.audits.push({
+        action: 'risk.reset',
+        actor: c.actor,
+        target: user,
+        time: ctx.now,
+        details: { previous, level: r.state.level, version: r.state.version, reason: c.reason },
+      });
+      continue;
+    }
+    const ref = { stream: item.s, id: item.i };
+    try {
+      const r = reduce(out.state, [{ event: item.e, ref }], ctx.behaviors, ctx.now, ctx.limits);
+      out.state = r.state;
+      for (const h of r.hits) out.events.push({ user, kind: 'hit', data: h });
+      for (const ch of r.changes) out.events.push({ user, kind: 'change', data: ch });
+      out.applied.push({ ref, event: item.e, deliveries: 1 });
+    } catch (err) {
+      out.failed.push({ item, code: errorCode(err) });
+    }
+  }
+  return out;
+}

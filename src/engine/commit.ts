@@ -1,0 +1,127 @@
+import { AuditLog, type AuditEntry } from '../audit/audit-log.js';
+import type { Keys } from '../keys.js';
+import { keyId, type OrderKey } from '../partition.js';
+import { encodeState } from '../risk/state-codec.js';
+import { nextExpiry, type UserState } from '../risk/state.js';
+import { levelScore } from '../risk/store.js';
+import type { BehaviorHit, LevelChange } from '../types.js';
+import type { ResetOutcome } from './control.js';
+
+/** Everything one partition applied since its last commit. */
+export interface PartitionDelta {
+  partition: number;
+  /** Users whose state changed, with the state to store. */
+  states: Map<string, UserState>;
+  /** Risk events in the order they were made (per event: its hits, then its level change). */
+  events: Array<{ user: string; kind: 'hit' | 'change'; data: BehaviorHit | LevelChange }>;
+  /** Reset outcomes for their requesters. */
+  results: Array<{ req: string; outcome: ResetOutcome }>;
+  audits: AuditEntry[];
+  /** The last applied order key. */
+  pos: OrderKey;
+  /** Entries applied (for the commit trigger). */
+  applied: number;
+}
+
+/** An empty delta of partition `p` at position `pos`. */
+export function emptyDelta(partition: number, pos: OrderKey): PartitionDelta {
+  return { partition, states: new Map(), events: [], results: [], audits: [], pos, applied: 0 };
+}
+
+/** Settings of the commit's writes. */
+export interface CommitSettings {
+  eventsMaxlen: number;
+  auditStream: string;
+  auditMaxlen: number;
+  now: number;
+}
+
+const HSET_CHUNK = 200;
+
+/** The value a state puts in the indexes (level score, next expiry): unchanged ones are not rewritten. */
+export function indexSig(state: UserState): string {
+  return `${levelScore(state)}|${nextExpiry(state) ?? ''}`;
+}
+
+/**
+ * The commands of one partition's commit, as one MessagePack argument of the commit script: states
+ * (one HSET per 200 users), risk events and outbox entries, index entries whose value changed
+ * (`indexed`: the signature last committed per user), reset outcomes and audit entries.
+ */
+export function commitOps(
+  keys: Keys,
+  d: PartitionDelta,
+  s: CommitSettings,
+  indexed: (user: string) => string | undefined,
+): { ops: Buffer; sigs: Map<string, string>; outboxUsers: string[] } {
+  const ops: Array<Array<string | Buffer>> = [];
+  const stateKey = keys.partitionState(d.partition);
+  const sigs = new Map<string, string>();
+  let hset: Array<string | Buffer> = [];
+  for (const [user, state] of d.states) {
+    hset.push(user, encodeState(state));
+    if (hset.length >= HSET_CHUNK * 2) {
+      ops.push(['HSET', stateKey, ...hset]);
+      hset = [];
+    }
+    const sig = indexSig(state);
+    if (indexed(user) !== sig) {
+      ops.push(['ZADD', keys.usersByLevel, String(levelScore(state)), user]);
+      const exp = nextExpiry(state);
+      ops.push(exp === null ? ['ZREM', keys.partitionExpiry(d.partition), user] : ['ZADD', keys.partitionExpiry(d.partition), String(exp), user]);
+    }
+    sigs.set(user, sig);
+  }
+  if (hset.length) ops.push(['HSET', stateKey, ...hset]);
+  const outboxUsers = new Set<string>();
+  for (const { user, kind, data } of d.events) {
+    const json = JSON.stringify(data);
+    ops.push(['XADD', keys.userEvents(user), 'MAXLEN', '~', String(s.eventsMaxlen), '*', 'kind', kind, 'data', json]);
+    ops.push(['XADD', keys.userOutbox(user), '*', 'kind', kind, 'data', json]);
+    outboxUsers.add(user);
+  }
+  for (const user of outboxUsers) ops.push(['ZADD', keys.outboxPending, String(s.now), user]);
+  for (const r of d.results) ops.push(['SET', keys.controlResult(r.req), JSON.stringify(r.outcome), 'PX', '60000']);
+  for (const a of d.audits) ops.push(['XADD', s.auditStream, 'MAXLEN', '~', String(s.auditMaxlen), '*', ...AuditLog.fields(a)]);
+  return { ops: packOps(ops), sigs, outboxUsers: [...outboxUsers] };
+}
+
+/** The position argument of the commit script. */
+export function positionArg(d: PartitionDelta): string {
+  return keyId(d.pos);
+}
+
+/**
+ * MessagePack of an array of commands, every argument as a `str` (Redis's Lua `cmsgpack` has no
+ * `bin` type; its strings are binary-safe, so a MessagePack state blob travels as one).
+ */
+export function packOps(ops: ReadonlyArray<ReadonlyArray<string | Buffer>>): Buffer {
+  const parts: Buffer[] = [arrayHeader(ops.length)];
+  for (const op of ops) {
+    parts.push(arrayHeader(op.length));
+    for (const a of op) {
+      const b = typeof a === 'string' ? Buffer.from(a, 'utf8') : a;
+      parts.push(strHeader(b.length), b);
+    }
+  }
+  return Buffer.concat(parts);
+}
+
+function arrayHeader(n: number): Buffer {
+  if (n < 16) return Buffer.from([0x90 | n]);
+  if (n < 0x10000) return Buffer.from([0xdc, n >> 8, n & 0xff]);
+  const b = Buffer.alloc(5);
+  b[0] = 0xdd;
+  b.writeUInt32BE(n, 1);
+  return b;
+}
+
+function strHeader(n: number): Buffer {
+  if (n < 32) return Buffer.from([0xa0 | n]);
+  if (n < 0x100) return Buffer.from([0xd9, n]);
+  if (n < 0x10000) return Buffer.from([0xda, n >> 8, n & 0xff]);
+  const b = Buffer.alloc(5);
+  b[0] = 0xdb;
+  b.writeUInt32BE(n, 1);
+  return b;
+}

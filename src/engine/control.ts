@@ -1,0 +1,44 @@
+import { randomUUID } from 'node:crypto';
+import type { Redis } from 'ioredis';
+import { RiskstreamError } from '../errors.js';
+import type { Keys } from '../keys.js';
+import type { ControlOp } from './routed.js';
+
+/** What a reset did, as stored by the partition's commit for the requester. */
+export interface ResetOutcome {
+  found: boolean;
+  previous?: string;
+  level?: string;
+  version?: number;
+  /** The level change made (null when the level was already low). */
+  change?: unknown;
+}
+
+/** Reads a control entry's fields; a string says why it is not one. */
+export function decodeControl(fields: Record<string, string>): ControlOp | string {
+  const { op, req, user, actor, reason } = fields;
+  if (op !== 'reset') return 'control_invalid: op must be reset';
+  if (!req || !user || !actor) return 'control_invalid: req, user and actor are required';
+  return { op, req, user, actor, reason: reason ?? '' };
+}
+
+/**
+ * Asks the owner of `user`'s partition to reset the user, in order with the input (through the
+ * control stream and the router), and waits for the committed outcome.
+ */
+export async function requestReset(
+  redis: Redis,
+  keys: Keys,
+  req: { user: string; actor: string; reason: string },
+  timeoutMs = 15_000,
+): Promise<ResetOutcome> {
+  const id = randomUUID();
+  await redis.xadd(keys.controlStream, '*', 'op', 'reset', 'req', id, 'user', req.user, 'actor', req.actor, 'reason', req.reason);
+  const deadline = Date.now() + timeoutMs;
+  for (let wait = 2; Date.now() < deadline; wait = Math.min(wait * 2, 50)) {
+    const v = await redis.get(keys.controlResult(id));
+    if (v) return JSON.parse(v) as ResetOutcome;
+    await new Promise((r) => setTimeout(r, wait));
+  }
+  throw new RiskstreamError('UNAVAILABLE', `no worker applied the reset of ${req.user} within ${timeoutMs} ms (is a worker running?)`);
+}

@@ -1,0 +1,247 @@
+/**
+ * The ownership layer of the partitioned engine: each resource (partition `p<n>`, router
+ * `r:<stream>`) has one owner at a time through a Redis lease whose value is a fencing token
+ * `${workerId}#${epoch}`. Every heartbeat a worker renews what it holds, scores itself in the
+ * membership set and rebalances: it acquires what rendezvous hashing assigns to it and asks the
+ * engine to hand back (`onRevoke` → `release`) what is assigned elsewhere.
+ */
+import type { Redis } from 'ioredis';
+import { RiskstreamError } from '../errors.js';
+import type { Logger } from '../obs/logger.js';
+import { defineScripts, queueScript, scriptsOn } from '../redis/scripts.js';
+import { assign, liveMembers } from './assignment.js';
+import { membersKey, parseLeaseToken, resourceKeys } from './lease-keys.js';
+
+/** A lease this worker holds. */
+export interface Lease {
+  resource: string;
+  /** The fencing token `${workerId}#${epoch}` (the lease key's value; commits check it). */
+  token: string;
+  epoch: number;
+  /** Local clock (ms) when it was acquired. */
+  acquiredAt: number;
+}
+
+export interface LeaseManagerOptions {
+  workerId: string;
+  /** All resources to balance (partitions + routers); read each heartbeat, so it may change on reload. */
+  resources: () => string[];
+  /** Lease PX (`engine.lease_ttl`, default 10 s); also how long a silent member stays live. */
+  ttlMs: number;
+  /** Renew + membership heartbeat + rebalance period (`engine.heartbeat`, default 2 s); < ttl − margin. */
+  heartbeatMs: number;
+  /** Safety margin of {@link LeaseManager.holds} against clock drift (default ttl / 10). */
+  marginMs?: number;
+  /** A lease was acquired: the engine starts the resource. Awaited (in parallel) within the heartbeat; a throw releases the lease. */
+  onAcquired(lease: Lease): void | Promise<void>;
+  /** Assignment moved away: the engine finishes in-flight work and calls `release(resource)`. Not awaited; called once per holding. */
+  onRevoke(resource: string): void | Promise<void>;
+  /** Lease lost (renew failed: expired or taken over): the engine must stop touching it immediately. */
+  onLost(resource: string): void;
+  logger?: Logger;
+  /** Local clock (tests freeze it). */
+  now?: () => number;
+}
+
+/** Members silent for this many ttl are removed from the membership set. */
+const FORGET_TTLS = 10;
+
+/** Holds, renews, balances and releases this worker's leases. */
+export class LeaseManager {
+  private readonly leases = new Map<string, Lease>();
+  private readonly renewedAt = new Map<string, number>();
+  private readonly revoking = new Set<string>();
+  private readonly now: () => number;
+  private readonly marginMs: number;
+  private timer: NodeJS.Timeout | undefined;
+  private running: Promise<void> | undefined;
+  private stopped = false;
+  private fenced = false;
+
+  constructor(
+    private readonly redis: Redis,
+    private readonly prefix: string,
+    private readonly opts: LeaseManagerOptions,
+  ) {
+    this.now = opts.now ?? Date.now;
+    this.marginMs = opts.marginMs ?? Math.ceil(opts.ttlMs / 10);
+    if (!opts.workerId) throw new RiskstreamError('CONFIG_INVALID', 'engine: a worker id is required');
+    if (!(opts.heartbeatMs > 0 && opts.heartbeatMs < opts.ttlMs - this.marginMs)) {
+      throw new RiskstreamError('CONFIG_INVALID', 'engine: heartbeat must be positive and shorter than the lease ttl minus its margin', {
+        heartbeatMs: opts.heartbeatMs,
+        ttlMs: opts.ttlMs,
+        marginMs: this.marginMs,
+      });
+    }
+    defineScripts(redis);
+  }
+
+  /** Joins the membership and runs the first heartbeat (acquiring this worker's share) before resolving; then one every `heartbeatMs`. */
+  async start(): Promise<void> {
+    if (this.timer) return;
+    this.stopped = false;
+    try {
+      await this.cycle();
+    } catch (err) {
+      await this.stop().catch(() => undefined);
+      throw err;
+    }
+    this.timer = setInterval(() => void this.tick(), this.opts.heartbeatMs);
+    this.timer.unref();
+  }
+
+  /** True once a newer process with this worker id took one of its leases: it lost them all and acquires nothing more (it should exit). */
+  get superseded(): boolean {
+    return this.fenced;
+  }
+
+  /** The leases held (some may be past {@link holds} until the next heartbeat notices). */
+  owned(): ReadonlyMap<string, Lease> {
+    return this.leases;
+  }
+
+  /** True while this worker holds the lease and, by its own clock, it cannot have expired (renewed less than ttl − margin ago). */
+  holds(resource: string): boolean {
+    const at = this.renewedAt.get(resource);
+    return this.leases.has(resource) && at !== undefined && this.now() - at < this.opts.ttlMs - this.marginMs;
+  }
+
+  /** Gives a lease back: forgotten at once, deleted in Redis only while it still holds our token. */
+  async release(resource: string): Promise<void> {
+    const lease = this.leases.get(resource);
+    if (!lease) return;
+    this.forget(resource);
+    await scriptsOn(this.redis).leaseRelease(resourceKeys(this.prefix, resource).lease, lease.token);
+  }
+
+  /** One heartbeat: renew, membership, rebalance. Never overlaps another (a call during one returns it); errors are logged. */
+  tick(): Promise<void> {
+    if (this.running) return this.running;
+    const run = this.cycle()
+      .catch((err: unknown) => this.opts.logger?.warn({ err, worker: this.opts.workerId }, 'engine lease heartbeat failed (retried next heartbeat)'))
+      .finally(() => {
+        if (this.running === run) this.running = undefined;
+      });
+    this.running = run;
+    return run;
+  }
+
+  /** Stops the heartbeat, releases every lease and leaves the membership. Stop the resources first: their tokens die here. */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    clearInterval(this.timer);
+    this.timer = undefined;
+    await this.running;
+    const held = [...this.leases.values()];
+    for (const l of held) this.forget(l.resource);
+    const p = this.redis.pipeline();
+    for (const l of held) queueScript(p, 'leaseRelease', resourceKeys(this.prefix, l.resource).lease, l.token);
+    p.zrem(membersKey(this.prefix), this.opts.workerId);
+    await p.exec();
+  }
+
+  private async cycle(): Promise<void> {
+    if (this.stopped || this.fenced) return;
+    await this.renewAll();
+    if (this.fenced) return;
+    const members = await this.heartbeat();
+    if (this.stopped) return;
+    await this.rebalance(members);
+  }
+
+  /** Renews every lease held (PEXPIRE iff the value is still our token); a refused renew, or one unknown past the local expiry, is a loss. */
+  private async renewAll(): Promise<void> {
+    const held = [...this.leases.values()];
+    if (!held.length) return;
+    const sent = this.now();
+    const p = this.redis.pipeline();
+    for (const l of held) queueScript(p, 'leaseRenew', resourceKeys(this.prefix, l.resource).lease, l.token, this.opts.ttlMs);
+    const results = await p.exec().catch((err: unknown) => {
+      this.opts.logger?.warn({ err, worker: this.opts.workerId }, 'engine lease renew failed');
+      return null;
+    });
+    held.forEach((l, i) => {
+      if (this.leases.get(l.resource) !== l) return; // released meanwhile
+      const [err, reply] = results?.[i] ?? [true, undefined];
+      if (!err && reply === 1) this.renewedAt.set(l.resource, sent);
+      else if (!err && typeof reply === 'string') {
+        if (parseLeaseToken(reply)?.workerId === this.opts.workerId) this.fenced = true;
+        this.lose(l.resource, 'renew refused: expired or taken over');
+      } else if (!this.holds(l.resource)) this.lose(l.resource, 'not renewed within its ttl');
+    });
+    if (this.fenced) {
+      this.opts.logger?.error({ worker: this.opts.workerId }, 'engine: another process took over this worker id; this one acquires nothing more');
+      for (const r of [...this.leases.keys()]) this.lose(r, 'superseded');
+    }
+  }
+
+  /** Scores this worker now (server clock), forgets long-dead members, returns the live ones (sorted). */
+  private async heartbeat(): Promise<string[]> {
+    const reply = await scriptsOn(this.redis).engineHeartbeat(membersKey(this.prefix), this.opts.workerId, FORGET_TTLS * this.opts.ttlMs);
+    const scores: Array<[string, number]> = [];
+    for (let i = 1; i + 1 < reply.length; i += 2) scores.push([String(reply[i]), Number(reply[i + 1])]);
+    const live = liveMembers(scores, Number(reply[0]), this.opts.ttlMs);
+    return live.includes(this.opts.workerId) ? live : [...live, this.opts.workerId].sort();
+  }
+
+  /** Acquires what is assigned here and not held; asks the engine to hand back what is held and assigned elsewhere. */
+  private async rebalance(members: string[]): Promise<void> {
+    const me = this.opts.workerId;
+    const owners = assign(this.opts.resources(), members);
+    for (const r of this.leases.keys()) {
+      if (owners.get(r) !== me && !this.revoking.has(r)) this.revoke(r);
+    }
+    const wanted = [...owners].filter(([r, owner]) => owner === me && !this.leases.has(r)).map(([r]) => r);
+    if (!wanted.length) return;
+    const sent = this.now();
+    const p = this.redis.pipeline();
+    for (const r of wanted) {
+      const k = resourceKeys(this.prefix, r);
+      queueScript(p, 'leaseAcquire', k.lease, k.epoch, me, this.opts.ttlMs);
+    }
+    const results = (await p.exec()) ?? [];
+    const acquired: Lease[] = [];
+    wanted.forEach((resource, i) => {
+      const [err, reply] = results[i] ?? [true, undefined];
+      if (err || !Array.isArray(reply) || reply[0] !== 1) return; // held by another worker (or failed): next heartbeat
+      const token = String(reply[1]);
+      const lease: Lease = { resource, token, epoch: parseLeaseToken(token)?.epoch ?? 0, acquiredAt: sent };
+      this.leases.set(resource, lease);
+      this.renewedAt.set(resource, sent);
+      acquired.push(lease);
+    });
+    await Promise.all(acquired.map((l) => this.started(l)));
+  }
+
+  private async started(lease: Lease): Promise<void> {
+    try {
+      await this.opts.onAcquired(lease);
+    } catch (err) {
+      this.opts.logger?.error({ err, resource: lease.resource }, 'engine resource failed to start; its lease is released');
+      if (this.leases.get(lease.resource) === lease) await this.release(lease.resource).catch(() => undefined);
+    }
+  }
+
+  private revoke(resource: string): void {
+    this.revoking.add(resource);
+    Promise.resolve()
+      .then(() => this.opts.onRevoke(resource))
+      .catch((err: unknown) => this.opts.logger?.error({ err, resource }, 'engine onRevoke failed'));
+  }
+
+  private lose(resource: string, why: string): void {
+    this.forget(resource);
+    this.opts.logger?.warn({ resource, worker: this.opts.workerId, why }, 'engine lease lost');
+    try {
+      this.opts.onLost(resource);
+    } catch (err) {
+      this.opts.logger?.error({ err, resource }, 'engine onLost failed');
+    }
+  }
+
+  private forget(resource: string): void {
+    this.leases.delete(resource);
+    this.renewedAt.delete(resource);
+    this.revoking.delete(resource);
+  }
+}

@@ -1,0 +1,365 @@
+import type { Redis } from 'ioredis';
+import { LRUCache } from 'lru-cache';
+import type { Keys } from '../keys.js';
+import { compareKeys, parseKey, ZERO_KEY, type OrderKey } from '../partition.js';
+import { defineScripts, queueScript } from '../redis/scripts.js';
+import { expire } from '../risk/reducer.js';
+import { decodeState } from '../risk/state-codec.js';
+import { emptyState, type UserState } from '../risk/state.js';
+import type { BehaviorHit, LevelChange, RawEntry, StreamEvent } from '../types.js';
+import { applyItems, type ApplyContext } from './apply.js';
+import { commitOps, emptyDelta, positionArg, type CommitSettings, type PartitionDelta } from './commit.js';
+import { decodeRouted, type RoutedItem } from './routed.js';
+
+/** What the owner needs from the rest of the worker. */
+export interface OwnerParts {
+  /** Behaviors, limits and `now` for one apply step (config reloads apply from the next step). */
+  context(): ApplyContext;
+  settings(): CommitSettings;
+  /** Stores the session identities of applied logins (before the commit that makes them final). */
+  auditSessions(events: StreamEvent[]): Promise<void>;
+  /** Items the reducer threw on, to the dead-letter stream. */
+  deadLetter(bad: Array<{ raw: RawEntry; reason: string }>): Promise<void>;
+  /** Users whose outbox got entries (relay them onward; must not throw). */
+  relay(users: string[]): void;
+  /** A commit failed (it is redone from the committed position). */
+  onCommitError(err: unknown): void;
+  /** A commit refused because the partition's lease moved. */
+  onFenced(partition: number): void;
+}
+
+/** Owner settings. */
+export interface OwnerOptions {
+  lruSize: number;
+  readCount: number;
+  commitInterval: number;
+  commitEntries: number;
+}
+
+/** What one step did. */
+export interface StepReport {
+  read: number;
+  applied: number;
+  skipped: number;
+  deadLettered: number;
+  committed: number;
+  /** Every owned partition stream was read to its end. */
+  caughtUp: boolean;
+  hits: BehaviorHit[];
+  changes: LevelChange[];
+  /** Time spent applying (ms). */
+  ms: number;
+}
+
+interface Owned {
+  token: string;
+  /** Last committed key; null until loaded. */
+  committed: OrderKey | null;
+  /** Last applied key (committed or not). */
+  applied: OrderKey;
+  /** Stream cursor: last partition entry id read. */
+  cursor: string;
+}
+
+/**
+ * Owns partitions: reads each owned partition stream strictly in order, applies its items to users'
+ * states held in memory (an LRU; a miss loads from the partition's state hash), and commits every
+ * `commitInterval` (or `commitEntries` items, or when caught up) one atomic, lease-fenced script per
+ * partition: states, risk events, outbox, indexes and the input position. Reading and applying
+ * the next entries overlaps the commit in flight. After a crash, or a lease taken over, the next
+ * owner resumes from the committed position: items up to it are skipped by their order key.
+ */
+export class PartitionOwner {
+  private readonly owned = new Map<number, Owned>();
+  private deltas = new Map<number, PartitionDelta>();
+  private sessionEvents: StreamEvent[] = [];
+  private inflight: { deltas: Map<number, PartitionDelta>; done: Promise<void> } | null = null;
+  private readonly cache: LRUCache<string, { state: UserState; sig?: string }>;
+  private firstDirtyAt = 0;
+  private pendingApplied = 0;
+
+  constructor(
+    private readonly redis: Redis,
+    private readonly reader: Redis,
+    private readonly keys: Keys,
+    private readonly opts: OwnerOptions,
+    private readonly parts: OwnerParts,
+  ) {
+    this.cache = new LRUCache({ max: Math.max(opts.lruSize, 1) });
+    defineScripts(redis);
+  }
+
+  /** Partitions owned now. */
+  partitions(): number[] {
+    return [...this.owned.keys()];
+  }
+
+  /** Takes partition `p` under lease `token` (its position is loaded before its first read). */
+  acquire(p: number, token: string): void {
+    this.drop(p);
+    this.owned.set(p, { token, committed: null, applied: ZERO_KEY, cursor: '0' });
+  }
+
+  /** Lease lost: forgets the partition at once, committing nothing more of it. */
+  lose(p: number): void {
+    this.drop(p);
+  }
+
+  /** Assignment moved: commits what was applied, then forgets the partition. */
+  async release(p: number): Promise<void> {
+    if (!this.owned.has(p)) return;
+    await this.commit();
+    await this.inflight?.done;
+    this.drop(p);
+  }
+
+  private drop(p: number): void {
+    this.owned.delete(p);
+    this.deltas.delete(p);
+    for (const user of [...this.cache.keys()]) if (this.keys.partitionOf(user) === p) this.cache.delete(user);
+  }
+
+  /** One step: read owned partitions (blocking up to `blockMs` when idle), apply, commit when due. */
+  async step(blockMs: number): Promise<StepReport> {
+    const report: StepReport = { read: 0, applied: 0, skipped: 0, deadLettered: 0, committed: 0, caughtUp: true, hits: [], changes: [], ms: 0 };
+    await this.loadPositions();
+    const reading = [...this.owned].filter(([, o]) => o.committed !== null);
+    if (!reading.length) {
+      await new Promise((r) => setTimeout(r, Math.min(blockMs, 100)));
+      return report;
+    }
+    const idle = this.deltas.size === 0 && !this.inflight;
+    const args: Array<string | number> = ['COUNT', this.opts.readCount];
+    if (idle) args.push('BLOCK', blockMs);
+    args.push('STREAMS', ...reading.map(([p]) => this.keys.partitionIn(p)), ...reading.map(([, o]) => o.cursor));
+    const res = (await (this.reader.xreadBuffer as (...a: Array<string | number>) => Promise<unknown>)(...args)) as Array<[Buffer, Array<[Buffer, Buffer[]]>]> | null;
+    const byPartition = new Map<number, RoutedItem[]>();
+    const tokens = new Map(reading.map(([p, o]) => [p, o.token]));
+    for (const [streamBuf, entries] of res ?? []) {
+      const p = partitionOfStream(streamBuf.toString());
+      const o = this.owned.get(p);
+      if (!o || o.token !== tokens.get(p)) continue; // lost while reading
+      if (entries.length >= this.opts.readCount) report.caughtUp = false;
+      const items: RoutedItem[] = [];
+      for (const [idBuf, fields] of entries) {
+        o.cursor = idBuf.toString();
+        report.read++;
+        const value = fields[1];
+        if (!value) continue;
+        for (const item of decodeRouted(value)) {
+          if (compareKeys({ ms: item.k[0], seq: item.k[1] }, o.applied) <= 0) report.skipped++;
+          else items.push(item);
+        }
+      }
+      if (items.length) byPartition.set(p, items);
+    }
+    const started = performance.now();
+    if (byPartition.size) await this.applyAll(byPartition, report);
+    report.ms = performance.now() - started;
+    await this.maybeCommit(report);
+    return report;
+  }
+
+  /** Loads the committed position of partitions just acquired. */
+  private async loadPositions(): Promise<void> {
+    const fresh = [...this.owned].filter(([, o]) => o.committed === null);
+    if (!fresh.length) return;
+    const p = this.redis.pipeline();
+    for (const [n] of fresh) p.hget(this.keys.partitionPos(n), 'pos');
+    const res = (await p.exec()) ?? [];
+    fresh.forEach(([n, o], i) => {
+      const [err, pos] = res[i] ?? [];
+      if (err || this.owned.get(n) !== o) return;
+      o.committed = pos ? parseKey(String(pos)) : ZERO_KEY;
+      o.applied = o.committed;
+      o.cursor = pos ? String(pos) : '0';
+    });
+  }
+
+  /** The state of a user now: uncommitted, in flight, cached, else stored. */
+  private current(user: string, p: number): UserState | undefined {
+    return this.deltas.get(p)?.states.get(user) ?? this.inflight?.deltas.get(p)?.states.get(user) ?? this.cache.get(user)?.state;
+  }
+
+  private async applyAll(byPartition: Map<number, RoutedItem[]>, report: StepReport): Promise<void> {
+    const missing: Array<[string, number]> = [];
+    const perUser = new Map<number, Map<string, RoutedItem[]>>();
+    for (const [p, items] of byPartition) {
+      const users = new Map<string, RoutedItem[]>();
+      for (const it of items) {
+        const user = 'e' in it ? it.e.user : it.c.user;
+        const list = users.get(user);
+        if (list) list.push(it);
+        else {
+          users.set(user, [it]);
+          if (!this.current(user, p)) missing.push([user, p]);
+        }
+      }
+      perUser.set(p, users);
+    }
+    if (missing.length) {
+      const pipe = this.redis.pipeline();
+      for (const [user, p] of missing) pipe.hgetBuffer(this.keys.partitionState(p), user);
+      const res = (await pipe.exec()) ?? [];
+      missing.forEach(([user], i) => {
+        const [err, data] = res[i] ?? [];
+        if (err) throw err;
+        this.cache.set(user, { state: decodeState(data as Buffer | null) ?? emptyState(user) });
+      });
+    }
+    const ctx = this.parts.context();
+    const bad: Array<{ raw: RawEntry; reason: string }> = [];
+    for (const [p, users] of perUser) {
+      const o = this.owned.get(p);
+      if (!o) continue;
+      let d = this.deltas.get(p);
+      if (!d) this.deltas.set(p, (d = emptyDelta(p, o.applied)));
+      for (const [user, items] of users) {
+        const before = this.current(user, p) ?? emptyState(user);
+        const a = applyItems(user, before, items, ctx);
+        if (a.state !== before) d.states.set(user, a.state);
+        const cached = this.cache.get(user);
+        this.cache.set(user, { state: a.state, ...(cached?.sig !== undefined ? { sig: cached.sig } : {}) });
+        d.events.push(...a.events);
+        for (const e of a.events) (e.kind === 'hit' ? report.hits : report.changes).push(e.data as BehaviorHit & LevelChange);
+        d.results.push(...a.results);
+        d.audits.push(...a.audits);
+        this.sessionEvents.push(...a.applied);
+        for (const f of a.failed) bad.push({ raw: rawOf(f.item), reason: `processing_failed: ${f.code}` });
+        report.applied += items.length - a.failed.length;
+      }
+      const last = byPartition.get(p)!.at(-1)!.k;
+      o.applied = d.pos = { ms: last[0], seq: last[1] };
+      d.applied += byPartition.get(p)!.length;
+    }
+    if (bad.length) await this.parts.deadLetter(bad);
+    report.deadLettered += bad.length;
+    if (!this.firstDirtyAt) this.firstDirtyAt = Date.now();
+    this.pendingApplied += report.applied;
+  }
+
+  /** Expires what is due in owned partitions (in memory; committed with the next commit). */
+  async sweep(now: number, limit = 200): Promise<number> {
+    const parts = [...this.owned].filter(([, o]) => o.committed !== null).map(([p]) => p);
+    if (!parts.length) return 0;
+    const pipe = this.redis.pipeline();
+    for (const p of parts) pipe.zrangebyscore(this.keys.partitionExpiry(p), '-inf', now, 'LIMIT', 0, limit);
+    const res = (await pipe.exec()) ?? [];
+    let n = 0;
+    for (const [i, p] of parts.entries()) {
+      for (const user of (res[i]?.[1] as string[] | undefined) ?? []) {
+        const o = this.owned.get(p);
+        if (!o) break;
+        const state = this.current(user, p) ?? decodeState(await this.redis.hgetBuffer(this.keys.partitionState(p), user));
+        if (!state || !this.owned.has(p)) continue;
+        const r = expire(state, now);
+        let d = this.deltas.get(p);
+        if (!d) this.deltas.set(p, (d = emptyDelta(p, o.applied)));
+        d.states.set(user, r.state);
+        this.cache.set(user, { state: r.state }); // no signature: the index entry is rewritten
+        for (const c of r.changes) d.events.push({ user, kind: 'change', data: c });
+        n++;
+      }
+    }
+    if (n && !this.firstDirtyAt) this.firstDirtyAt = now;
+    return n;
+  }
+
+  private async maybeCommit(report: StepReport): Promise<void> {
+    if (!this.deltas.size) return;
+    const due = report.caughtUp || this.pendingApplied >= this.opts.commitEntries || Date.now() - this.firstDirtyAt >= this.opts.commitInterval;
+    if (!due) return;
+    report.committed = await this.commit();
+  }
+
+  /** Starts committing everything applied (after the commit in flight); resolves once it is sent. */
+  async commit(): Promise<number> {
+    await this.inflight?.done;
+    if (!this.deltas.size) return 0;
+    const deltas = this.deltas;
+    const events = this.sessionEvents;
+    this.deltas = new Map();
+    this.sessionEvents = [];
+    this.firstDirtyAt = 0;
+    this.pendingApplied = 0;
+    const tokens = new Map([...deltas.keys()].map((p) => [p, this.owned.get(p)?.token]));
+    const done = this.write(deltas, events, tokens).finally(() => {
+      if (this.inflight?.done === done) this.inflight = null;
+    });
+    this.inflight = { deltas, done };
+    return deltas.size;
+  }
+
+  /** Waits for the commit in flight. */
+  async settle(): Promise<void> {
+    await this.inflight?.done;
+  }
+
+  private async write(deltas: Map<number, PartitionDelta>, events: StreamEvent[], tokens: Map<number, string | undefined>): Promise<void> {
+    try {
+      if (events.length) await this.parts.auditSessions(events);
+      const s = this.parts.settings();
+      const pipe = this.redis.pipeline();
+      const sent: Array<{ d: PartitionDelta; sigs: Map<string, string>; outboxUsers: string[] }> = [];
+      for (const d of deltas.values()) {
+        const token = tokens.get(d.partition);
+        if (!token || this.owned.get(d.partition)?.token !== token) continue;
+        const { ops, sigs, outboxUsers } = commitOps(this.keys, d, s, (u) => this.cache.peek(u)?.sig);
+        queueScript(pipe, 'engineCommit', this.keys.engineLease(`p${d.partition}`), this.keys.partitionPos(d.partition), token, ops, positionArg(d), this.keys.partitionIn(d.partition));
+        sent.push({ d, sigs, outboxUsers });
+      }
+      const res = (await pipe.exec()) ?? [];
+      const relay: string[] = [];
+      sent.forEach(({ d, sigs, outboxUsers }, i) => {
+        const [err, r] = res[i] ?? [];
+        if (err) {
+          this.parts.onCommitError(err);
+          return this.rewind(d.partition, tokens.get(d.partition));
+        }
+        if (r === -1) {
+          this.parts.onFenced(d.partition);
+          if (this.owned.get(d.partition)?.token === tokens.get(d.partition)) this.lose(d.partition);
+          return;
+        }
+        const o = this.owned.get(d.partition);
+        if (o && o.token === tokens.get(d.partition)) o.committed = d.pos;
+        for (const [user, sig] of sigs) {
+          const c = this.cache.peek(user);
+          if (c && c.state === d.states.get(user)) c.sig = sig;
+        }
+        relay.push(...outboxUsers);
+      });
+      if (relay.length) this.parts.relay(relay);
+    } catch (err) {
+      this.parts.onCommitError(err);
+      for (const p of deltas.keys()) this.rewind(p, tokens.get(p));
+    }
+  }
+
+  /** After a failed step: every owned partition re-reads from its committed position. */
+  rewindAll(): void {
+    for (const [p, o] of [...this.owned]) this.rewind(p, o.token);
+  }
+
+  /** A failed commit: forget what was applied since the committed position and re-read from it. */
+  private rewind(p: number, token: string | undefined): void {
+    const o = this.owned.get(p);
+    if (!o || o.token !== token) return;
+    this.inflight?.deltas.delete(p);
+    this.drop(p);
+    this.owned.set(p, { token, committed: null, applied: ZERO_KEY, cursor: '0' });
+  }
+}
+
+/** The partition number of a partition stream key (`…:{p<n>}:in`). */
+function partitionOfStream(key: string): number {
+  const m = /\{p(\d+)\}:in$/.exec(key);
+  return m ? Number(m[1]) : -1;
+}
+
+/** A routed item as a raw entry (for the dead-letter stream). */
+function rawOf(item: RoutedItem): RawEntry {
+  const fields: Record<string, string> = 'e' in item ? { event: JSON.stringify(item.e), canonical: '1' } : { op: item.c.op, user: item.c.user };
+  return { stream: item.s, id: item.i, fields, deliveries: 1 };
+}
+

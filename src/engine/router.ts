@@ -1,0 +1,269 @@
+import type { Redis } from 'ioredis';
+import type { Keys } from '../keys.js';
+import { compareKeys, keyId, MAX_SOURCES, orderKey, ZERO_KEY, type OrderKey } from '../partition.js';
+import { scriptsOn } from '../redis/scripts.js';
+import { RiskstreamError } from '../errors.js';
+import type { CanonicalEvent, RawEntry, StreamEvent } from '../types.js';
+import { decodeControl } from './control.js';
+import { encodeRouted, ROUTED_FIELD, type ControlOp, type RoutedItem } from './routed.js';
+
+/** What the router needs from the ingest side. */
+export interface RouterParts {
+  /** Decodes one input entry (time bounds around `now`), or says why it cannot. */
+  decode(raw: RawEntry, now: number): { ok: true; event: CanonicalEvent } | { ok: false; reason: string };
+  /** Enriches decoded events in place (geo from ip, per-IP state, captured sessions). */
+  enrich(events: StreamEvent[]): Promise<void>;
+  /** Writes undecodable entries to the dead-letter stream (before they are acked). */
+  deadLetter(bad: Array<{ raw: RawEntry; reason: string }>): Promise<void>;
+}
+
+/** Router settings. */
+export interface RouterOptions {
+  /** Input streams (the control stream is added after them). */
+  sources: string[];
+  group: string;
+  /** The router's consumer name: one name for every router, so a successor re-reads the pending entries. */
+  consumer: string;
+  /** Entries per stream per read. */
+  count: number;
+}
+
+/** What one routing step did. */
+export interface RouteReport {
+  read: number;
+  readByStream: Record<string, number>;
+  routed: number;
+  deadLettered: number;
+  /** Entries read but held back (a slower stream may still hold older entries). */
+  buffered: number;
+  /** Partitions written to. */
+  partitions: number;
+}
+
+interface Held {
+  key: OrderKey;
+  ref: { stream: string; id: string };
+  event?: CanonicalEvent;
+  control?: ControlOp;
+}
+
+/** The router's lease resource: one router reads every input stream (one merged order). */
+export const ROUTER_RESOURCE = 'r:*';
+
+const NO_KEY: OrderKey = { ms: Number.MAX_SAFE_INTEGER, seq: Number.MAX_SAFE_INTEGER };
+
+/**
+ * Routes unpartitioned input to per-partition streams in one merged order. Reads every input stream
+ * with the consumer group (through a lease-fenced script), decodes once, and writes each partition's
+ * events, in order-key order (source entry id, then source index), as one entry whose id is the
+ * highest key it holds. Only events below the watermark — the lowest, over the streams, of the last
+ * id read (or, for a stream read to its end, Redis's clock) — are routed, so the merged order never
+ * depends on timing: the same input always yields the same partition streams. Writing is idempotent
+ * (an id not above the stream's top was routed already), entries are acked only after their
+ * partition entries exist, and a successor re-reads the pending entries in order.
+ */
+export class Router {
+  private token: string | null = null;
+  private readonly sources: string[];
+  private cursors = new Map<string, string>();
+  private lastRead = new Map<string, OrderKey>();
+  private held = new Map<string, Held[]>();
+  private readonly scripts;
+
+  constructor(
+    private readonly redis: Redis,
+    private readonly keys: Keys,
+    private readonly opts: RouterOptions,
+    private readonly parts: RouterParts,
+  ) {
+    this.sources = [...opts.sources, keys.controlStream];
+    if (this.sources.length > MAX_SOURCES) throw new RiskstreamError('CONFIG_INVALID', `at most ${MAX_SOURCES - 1} input streams`);
+    this.scripts = scriptsOn(redis);
+  }
+
+  /** Creates the consumer group on every source (and the stream with MKSTREAM). */
+  async ensureGroups(): Promise<void> {
+    for (const s of this.sources) {
+      try {
+        await this.redis.xgroup('CREATE', s, this.opts.group, '0', 'MKSTREAM');
+      } catch (e) {
+        if (!String((e as Error).message).includes('BUSYGROUP')) throw e;
+      }
+    }
+  }
+
+  /** Starts routing under lease `token`: re-reads the group's pending entries first, in order. */
+  start(token: string): void {
+    this.token = token;
+    this.cursors = new Map(this.sources.map((s) => [s, '0']));
+    this.lastRead = new Map();
+    this.held = new Map(this.sources.map((s) => [s, []]));
+  }
+
+  /** Stops routing (lease lost or released); what was read and not routed stays pending. */
+  stop(): void {
+    this.token = null;
+  }
+
+  get active(): boolean {
+    return this.token !== null;
+  }
+
+  /**
+   * Waits (up to `ms`) for input after the last entry read of any source: a plain blocking XREAD on
+   * its own connection (group reads cannot block inside the fenced script).
+   */
+  async waitForInput(waker: Redis, ms: number): Promise<void> {
+    const ids = this.sources.map((s) => (this.lastRead.has(s) ? keyToSourceId(this.lastRead.get(s)!) : '$'));
+    await waker.xread('COUNT', 1, 'BLOCK', ms, 'STREAMS', ...this.sources, ...ids);
+  }
+
+  /** One step: read, decode, route what is below the watermark, ack. 'fenced' once the lease moved. */
+  async step(): Promise<RouteReport | 'fenced'> {
+    const token = this.token;
+    if (!token) return 'fenced';
+    const reading = this.sources.filter((s) => (this.held.get(s)?.length ?? 0) < 4 * this.opts.count);
+    const res = await this.scripts.routerRead(
+      this.keys.engineLease(ROUTER_RESOURCE),
+      token,
+      this.opts.group,
+      this.opts.consumer,
+      String(this.opts.count),
+      String(reading.length),
+      ...reading,
+      ...reading.map((s) => this.cursors.get(s)!),
+    );
+    if (res === -1) {
+      this.stop();
+      return 'fenced';
+    }
+    const [[sec, usec], reply] = res;
+    const now = Number(sec) * 1000 + Math.floor(Number(usec) / 1000);
+    const rowsOf = new Map((reply ?? []).map(([stream, rows]) => [stream, rows]));
+    const report: RouteReport = { read: 0, readByStream: {}, routed: 0, deadLettered: 0, buffered: 0, partitions: 0 };
+    const bad: Array<{ raw: RawEntry; reason: string }> = [];
+    const ackOnly = new Map<string, string[]>();
+    const marks = new Map<string, OrderKey>();
+    for (const stream of this.sources) {
+      const rows = rowsOf.get(stream) ?? [];
+      const source = this.sources.indexOf(stream);
+      const cursor = this.cursors.get(stream)!;
+      if (reading.includes(stream)) {
+        if (cursor !== '>') this.cursors.set(stream, rows.length ? rows[rows.length - 1]![0] : '>');
+        this.read(stream, source, rows, now, bad, ackOnly, report);
+      }
+      const last = this.lastRead.get(stream) ?? ZERO_KEY;
+      const drained = reading.includes(stream) && cursor === '>' && rows.length < this.opts.count;
+      const clock: OrderKey = { ms: now - 1, seq: NO_KEY.seq };
+      marks.set(stream, drained && compareKeys(clock, last) > 0 ? clock : last);
+    }
+    const mark = [...marks.values()].reduce((a, b) => (compareKeys(a, b) <= 0 ? a : b));
+    const routable: Held[] = [];
+    for (const [stream, list] of this.held) {
+      let n = 0;
+      while (n < list.length && compareKeys(list[n]!.key, mark) <= 0) n++;
+      routable.push(...list.slice(0, n));
+      this.held.set(stream, list.slice(n));
+      report.buffered += list.length - n;
+    }
+    routable.sort((a, b) => compareKeys(a.key, b.key));
+    try {
+      report.partitions = await this.route(routable);
+    } catch (err) {
+      for (const h of routable) this.held.get(h.ref.stream)!.push(h); // re-sorted below: retried next step
+      for (const list of this.held.values()) list.sort((a, b) => compareKeys(a.key, b.key));
+      throw err;
+    }
+    report.routed = routable.length;
+    if (bad.length) await this.parts.deadLetter(bad);
+    report.deadLettered = bad.length;
+    for (const h of routable) push(ackOnly, h.ref.stream, h.ref.id);
+    for (const b of bad) push(ackOnly, b.raw.stream, b.raw.id);
+    if (ackOnly.size) {
+      const p = this.redis.pipeline();
+      for (const [stream, ids] of ackOnly) p.xack(stream, this.opts.group, ...ids);
+      for (const [err] of (await p.exec()) ?? []) if (err) throw err;
+    }
+    return report;
+  }
+
+  /** Decodes a stream's rows into the held list (bad ones to `bad`, deleted ones acked). */
+  private read(
+    stream: string,
+    source: number,
+    rows: Array<[string, string[] | null]>,
+    now: number,
+    bad: Array<{ raw: RawEntry; reason: string }>,
+    ackOnly: Map<string, string[]>,
+    report: RouteReport,
+  ): void {
+    const list = this.held.get(stream)!;
+    const control = stream === this.keys.controlStream;
+    for (const [id, flat] of rows) {
+      const key = orderKey(id, source);
+      this.lastRead.set(stream, key);
+      if (!flat) {
+        push(ackOnly, stream, id); // deleted while pending
+        continue;
+      }
+      report.read++;
+      report.readByStream[stream] = (report.readByStream[stream] ?? 0) + 1;
+      const fields: Record<string, string> = {};
+      for (let i = 0; i + 1 < flat.length; i += 2) fields[flat[i]!] = flat[i + 1]!;
+      const raw: RawEntry = { stream, id, fields, deliveries: 1 };
+      if (control) {
+        const c = decodeControl(fields);
+        if (typeof c === 'string') bad.push({ raw, reason: c });
+        else list.push({ key, ref: { stream, id }, control: c });
+        continue;
+      }
+      let d: ReturnType<RouterParts['decode']>;
+      try {
+        d = this.parts.decode(raw, now);
+      } catch (err) {
+        d = { ok: false, reason: `decode_failed: ${(err as { code?: string }).code ?? 'INTERNAL'}` };
+      }
+      if (d.ok) list.push({ key, ref: { stream, id }, event: d.event });
+      else bad.push({ raw, reason: d.reason });
+    }
+  }
+
+  /** Enriches and writes routable items, one entry per partition. Returns the partitions written. */
+  private async route(items: Held[]): Promise<number> {
+    if (!items.length) return 0;
+    const events: StreamEvent[] = [];
+    for (const h of items) if (h.event) events.push({ ref: h.ref, event: h.event, deliveries: 1 });
+    if (events.length) await this.parts.enrich(events);
+    const byPartition = new Map<number, RoutedItem[]>();
+    const top = new Map<number, OrderKey>();
+    let e = 0;
+    for (const h of items) {
+      const user = h.event ? h.event.user : h.control!.user;
+      const p = this.keys.partitionOf(user);
+      const k: [number, number] = [h.key.ms, h.key.seq];
+      const item: RoutedItem = h.event ? { k, s: h.ref.stream, i: h.ref.id, e: events[e++]!.event } : { k, s: h.ref.stream, i: h.ref.id, c: h.control! };
+      const list = byPartition.get(p);
+      if (list) list.push(item);
+      else byPartition.set(p, [item]);
+      top.set(p, h.key);
+    }
+    const p = this.redis.pipeline();
+    for (const [part, list] of byPartition) p.xadd(this.keys.partitionIn(part), keyId(top.get(part)!), ROUTED_FIELD, encodeRouted(list));
+    for (const [err] of (await p.exec()) ?? []) {
+      // Not above the top: this entry (or a later one holding it) was written already.
+      if (err && !/equal or smaller/i.test(err.message)) throw err;
+    }
+    return byPartition.size;
+  }
+}
+
+/** The source entry id an order key was made from. */
+function keyToSourceId(k: OrderKey): string {
+  return `${k.ms}-${Math.floor(k.seq / MAX_SOURCES)}`;
+}
+
+function push(m: Map<string, string[]>, k: string, v: string): void {
+  const l = m.get(k);
+  if (l) l.push(v);
+  else m.set(k, [v]);
+}

@@ -1,0 +1,52 @@
+/**
+ * Partitioning: a user's partition is a stable hash (FNV-1a, 32 bits, over the UTF-8 bytes of the
+ * normalised user id) modulo the fixed partition count. Routed events are ordered by a key built
+ * from their source entry id and the index of their source stream, encoded as a stream entry id
+ * (`ms-(seq·64 + source)`) so partition streams can carry it as their own entry ids.
+ */
+
+/** How many input streams the key encoding distinguishes (sources beyond it are refused at start). */
+export const MAX_SOURCES = 64;
+
+/** The partition (0 … n−1) of a user id. */
+export function partitionOf(user: string, partitions: number): number {
+  let h = 0x811c9dc5;
+  for (const b of Buffer.from(user, 'utf8')) {
+    h ^= b;
+    h = Math.imul(h, 0x01000193) >>> 0;
+  }
+  return h % partitions;
+}
+
+/** An event's position in the merged input order: source entry id (ms, seq), then source index. */
+export interface OrderKey {
+  ms: number;
+  seq: number;
+}
+
+/** The order key of source entry `id` of source number `source` (0 … MAX_SOURCES−1). */
+export function orderKey(id: string, source: number): OrderKey {
+  const dash = id.indexOf('-');
+  const ms = Number(dash < 0 ? id : id.slice(0, dash));
+  const seq = dash < 0 ? 0 : Number(id.slice(dash + 1));
+  return { ms, seq: seq * MAX_SOURCES + source };
+}
+
+/** A key as a stream entry id. */
+export function keyId(k: OrderKey): string {
+  return `${k.ms}-${k.seq}`;
+}
+
+/** Parses an entry id (`ms-seq`) into a key. */
+export function parseKey(id: string): OrderKey {
+  const dash = id.indexOf('-');
+  return { ms: Number(dash < 0 ? id : id.slice(0, dash)), seq: dash < 0 ? 0 : Number(id.slice(dash + 1)) };
+}
+
+/** Orders two keys. */
+export function compareKeys(a: OrderKey, b: OrderKey): number {
+  return a.ms !== b.ms ? a.ms - b.ms : a.seq - b.seq;
+}
+
+/** The zero key (before everything). */
+export const ZERO_KEY: OrderKey = { ms: 0, seq: 0 };
