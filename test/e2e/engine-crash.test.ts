@@ -8,7 +8,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Redis } from 'ioredis';
 import { redisClient, waitFor } from '../helpers/redis.js';
-import { engineWorkload } from '../helpers/engine-workload.js';
+import { engineWorkload, padded } from '../helpers/engine-workload.js';
 import {
   feedInBackground,
   differences,
@@ -27,7 +27,8 @@ import {
 import type { WorkerProcess } from '../helpers/worker.js';
 
 const ENGINE = { partitions: 64, commit_interval: '50ms', commit_entries: 5000, lease_ttl: '2s', heartbeat: '500ms', read_count: 2000 };
-const wl = engineWorkload({ users: 200, seed: 16 });
+// Each event followed by 10 access events (changing nothing): workers are busy when killed or moved.
+const wl = padded(engineWorkload({ users: 200, seed: 16 }), 10);
 const runs: EngineRun[] = [];
 let redis: Redis;
 let ref: Reference;

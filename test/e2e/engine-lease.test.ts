@@ -7,7 +7,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Redis } from 'ioredis';
 import { redisClient, waitFor } from '../helpers/redis.js';
-import { engineWorkload, type Workload, type WorkloadEvent } from '../helpers/engine-workload.js';
+import { engineWorkload, padded, type Workload } from '../helpers/engine-workload.js';
 import {
   differences,
   disposeRun,
@@ -30,21 +30,13 @@ const PARTITIONS = 64;
 // read_count entries in every partition): read_count 1 and a backlog keep applied work in memory
 // until commit_interval (3 s) — the window in which worker 1 is paused.
 const ENGINE = { partitions: PARTITIONS, lease_ttl: '1s', heartbeat: '250ms', commit_interval: '3s', commit_entries: 100_000, read_count: 1 };
-const wl = engineWorkload({ users: 160, seed: 17 });
-/** Backlog: access events (they change nothing), NOISE per user on the user's own stream, at the time of its first event. */
-const NOISE = 300;
-const backlog: WorkloadEvent[] = wl.users.flatMap((user) => {
-  const first = wl.events.find((e) => e.event.user === user)!;
-  return Array.from({ length: NOISE }, (_, k) => ({
-    stream: first.stream,
-    event: { type: 'access', id: `${first.event.id}-n${k}`, user, time: first.event.time, outcome: 'allowed', app: 'wiki' },
-  }));
-});
-// Two phases: before the pause (the backlog first), and while worker 1 sleeps (each user's sentinel is in phase 2).
-const half = Math.floor(wl.events.length / 2);
-const phase1 = [...backlog, ...wl.events.slice(0, half)];
-const phase2 = wl.events.slice(half);
-const fed: Workload = { ...wl, events: [...phase1, ...phase2] };
+// ~20 access events (changing nothing) after each event: a backlog the owner works through.
+const fed: Workload = padded(engineWorkload({ users: 160, seed: 17 }), 20);
+const wl = fed;
+// Two phases: before the pause, and while worker 1 sleeps (each user's sentinel is in phase 2).
+const half = Math.floor(fed.events.length / 2);
+const phase1 = fed.events.slice(0, half);
+const phase2 = fed.events.slice(half);
 const runs: EngineRun[] = [];
 let redis: Redis;
 let ref: Reference;

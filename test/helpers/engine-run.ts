@@ -425,7 +425,13 @@ export async function settle(
     if (Date.now() > until) throw new Error(`${run.name}: outcomes still changing: ${differences(got, again, 3).join('; ')}`);
     got = again;
   }
+  const applied = Date.now();
   await waitDelivered(run, got, wl, Math.max(5000, until - Date.now()));
+  const ms = Date.now() - applied;
+  if (ms > 5000)
+    console.log(
+      `${run.name}: the last SETs arrived ${ms} ms after everything was applied (a delivery job a kill left active waits for BullMQ's stalled-job check)`,
+    );
   return { outcomes: got, ...(await checkSets(run, got, wl)) };
 }
 

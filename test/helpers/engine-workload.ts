@@ -189,3 +189,25 @@ export function engineWorkload(opts: WorkloadOptions = {}): Workload {
   all.sort((a, b) => a.t - b.t || a.order - b.order);
   return { users, sentinels, events: all.map(({ stream, event }) => ({ stream, event })) };
 }
+
+/**
+ * The workload with `factor` access events (they change nothing) after each event but the
+ * sentinels, for the same user, on the same stream, at the same time: input volume that keeps
+ * workers busy — so kills and pauses land while entries are applied and not yet committed —
+ * without changing any outcome.
+ */
+export function padded(wl: Workload, factor: number): Workload {
+  const sentinelIds = new Set(wl.sentinels.values());
+  const events = wl.events.flatMap((e) =>
+    sentinelIds.has(e.event.id)
+      ? [e]
+      : [
+          e,
+          ...Array.from({ length: factor }, (_, k) => ({
+            stream: e.stream,
+            event: { type: 'access', id: `${e.event.id}-n${k}`, user: e.event.user, time: e.event.time, outcome: 'allowed', app: 'wiki' },
+          })),
+        ],
+  );
+  return { ...wl, events };
+}
