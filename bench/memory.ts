@@ -16,9 +16,12 @@ export interface RedisPerUser {
   indexes: number;
   /** Session audit per user (per-user session/device keys, session keys, their indexes), reported apart. */
   sessions: number;
+  /** Active sessions stored, and the session-audit bytes per active session. */
+  activeSessions: number;
+  perSession: number;
 }
 
-const RISK_KINDS = new Set(['state', 'applied', 'events', 'outbox', 'delivered', 'enqueued']);
+const RISK_KINDS = new Set(['state', 'expiry', 'pos', 'lease', 'epoch', 'events', 'outbox', 'delivered', 'enqueued']);
 
 /** Sums MEMORY USAGE over every key of the prefix's users (SCAN), per key kind, divided by users. */
 export async function redisBytesPerUser(redis: Redis, prefix: string): Promise<RedisPerUser> {
@@ -28,6 +31,8 @@ export async function redisBytesPerUser(redis: Redis, prefix: string): Promise<R
   for (const [pattern, kindOf] of [
     [`${prefix}:u:*`, (k: string) => k.slice(k.lastIndexOf('}:') + 2).split(':')[0]!],
     [`${prefix}:session:*`, () => 'session'],
+    // Partitions: users' states and expiry index (risk); `in` (routed input, trimmed as committed) is input, not state.
+    [`${prefix}:{p*}:*`, (k: string) => k.slice(k.lastIndexOf('}:') + 2)],
   ] as const) {
     let cursor = '0';
     do {
@@ -40,18 +45,28 @@ export async function redisBytesPerUser(redis: Redis, prefix: string): Promise<R
       keys.forEach((k, i) => {
         const kind = kindOf(k);
         const bytes = Number(res[i]?.[1] ?? 0);
+        if (kind === 'in') return;
         if (RISK_KINDS.has(kind)) sum[kind] = (sum[kind] ?? 0) + bytes;
         else sessionBytes += bytes;
       });
     } while (cursor !== '0');
   }
   const usage = async (key: string): Promise<number> => Number((await redis.memory('USAGE', key, 'SAMPLES', '0')) ?? 0);
-  const indexes = (await usage(`${prefix}:users:level`)) + (await usage(`${prefix}:expiry`)) + (await usage(`${prefix}:outbox:pending`));
+  const indexes = (await usage(`${prefix}:users:level`)) + (await usage(`${prefix}:outbox:pending`));
+  const activeSessions = await redis.zcard(`${prefix}:sessions:expiry`);
   sessionBytes += (await usage(`${prefix}:sessions:login`)) + (await usage(`${prefix}:sessions:expiry`));
   const per = (b: number): number => (users ? round(b / users) : 0);
   const byKind = Object.fromEntries(Object.entries(sum).map(([k, v]) => [k, per(v)]));
   const riskBytes = Object.values(sum).reduce((a, b) => a + b, 0) + indexes;
-  return { users, total: per(riskBytes), byKind, indexes: per(indexes), sessions: per(sessionBytes) };
+  return {
+    users,
+    total: per(riskBytes),
+    byKind,
+    indexes: per(indexes),
+    sessions: per(sessionBytes),
+    activeSessions,
+    perSession: activeSessions ? round(sessionBytes / activeSessions) : 0,
+  };
 }
 
 export interface MemoryResult {

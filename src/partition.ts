@@ -1,8 +1,9 @@
 /**
  * Partitioning: a user's partition is a stable hash (FNV-1a, 32 bits, over the UTF-8 bytes of the
  * normalised user id) modulo the fixed partition count. Routed events are ordered by a key built
- * from their source entry id and the index of their source stream, encoded as a stream entry id
- * (`ms-(seq·64 + source)`) so partition streams can carry it as their own entry ids.
+ * from their source entry id, the index of their source stream and a sub-index (events derived from
+ * one entry at the edge, e.g. a password-spray victim flag), encoded as a stream entry id
+ * (`ms-((seq·64 + source)·16 + sub)`) so partition streams can carry it as their own entry ids.
  */
 
 /** How many input streams the key encoding distinguishes (sources beyond it are refused at start). */
@@ -24,12 +25,20 @@ export interface OrderKey {
   seq: number;
 }
 
-/** The order key of source entry `id` of source number `source` (0 … MAX_SOURCES−1). */
-export function orderKey(id: string, source: number): OrderKey {
+/** Events one source entry may yield (itself and those derived from it at the edge). */
+export const MAX_SUBS = 16;
+
+/** The order key of source entry `id` of source number `source` (0 … MAX_SOURCES−1), sub-index `sub`. */
+export function orderKey(id: string, source: number, sub = 0): OrderKey {
   const dash = id.indexOf('-');
   const ms = Number(dash < 0 ? id : id.slice(0, dash));
   const seq = dash < 0 ? 0 : Number(id.slice(dash + 1));
-  return { ms, seq: seq * MAX_SOURCES + source };
+  return { ms, seq: (seq * MAX_SOURCES + source) * MAX_SUBS + Math.min(sub, MAX_SUBS - 1) };
+}
+
+/** The source entry id an order key was made from. */
+export function sourceIdOf(k: OrderKey): string {
+  return `${k.ms}-${Math.floor(k.seq / (MAX_SOURCES * MAX_SUBS))}`;
 }
 
 /** A key as a stream entry id. */

@@ -132,7 +132,9 @@ export class PartitionOwner {
     const args: Array<string | number> = ['COUNT', this.opts.readCount];
     if (idle) args.push('BLOCK', blockMs);
     args.push('STREAMS', ...reading.map(([p]) => this.keys.partitionIn(p)), ...reading.map(([, o]) => o.cursor));
-    const res = (await (this.reader.xreadBuffer as (...a: Array<string | number>) => Promise<unknown>)(...args)) as Array<[Buffer, Array<[Buffer, Buffer[]]>]> | null;
+    const res = (await (this.reader.xreadBuffer as (...a: Array<string | number>) => Promise<unknown>)(...args)) as Array<
+      [Buffer, Array<[Buffer, Buffer[]]>]
+    > | null;
     const byPartition = new Map<number, RoutedItem[]>();
     const tokens = new Map(reading.map(([p, o]) => [p, o.token]));
     for (const [streamBuf, entries] of res ?? []) {
@@ -305,7 +307,16 @@ export class PartitionOwner {
         const token = tokens.get(d.partition);
         if (!token || this.owned.get(d.partition)?.token !== token) continue;
         const { ops, sigs, outboxUsers } = commitOps(this.keys, d, s, (u) => this.cache.peek(u)?.sig);
-        queueScript(pipe, 'engineCommit', this.keys.engineLease(`p${d.partition}`), this.keys.partitionPos(d.partition), token, ops, positionArg(d), this.keys.partitionIn(d.partition));
+        queueScript(
+          pipe,
+          'engineCommit',
+          this.keys.engineLease(`p${d.partition}`),
+          this.keys.partitionPos(d.partition),
+          token,
+          ops,
+          positionArg(d),
+          this.keys.partitionIn(d.partition),
+        );
         sent.push({ d, sigs, outboxUsers });
       }
       const res = (await pipe.exec()) ?? [];
@@ -362,4 +373,3 @@ function rawOf(item: RoutedItem): RawEntry {
   const fields: Record<string, string> = 'e' in item ? { event: JSON.stringify(item.e), canonical: '1' } : { op: item.c.op, user: item.c.user };
   return { stream: item.s, id: item.i, fields, deliveries: 1 };
 }
-

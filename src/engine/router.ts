@@ -1,11 +1,11 @@
 import type { Redis } from 'ioredis';
 import type { Keys } from '../keys.js';
-import { compareKeys, keyId, MAX_SOURCES, orderKey, ZERO_KEY, type OrderKey } from '../partition.js';
+import { compareKeys, keyId, MAX_SOURCES, MAX_SUBS, orderKey, sourceIdOf, ZERO_KEY, type OrderKey } from '../partition.js';
 import { scriptsOn } from '../redis/scripts.js';
 import { RiskstreamError } from '../errors.js';
 import type { CanonicalEvent, RawEntry, StreamEvent } from '../types.js';
 import { decodeControl } from './control.js';
-import { encodeRouted, ROUTED_FIELD, type ControlOp, type RoutedItem } from './routed.js';
+import { attachedOf, encodeRouted, ROUTED_FIELD, type ControlOp, type RoutedItem } from './routed.js';
 
 /** What the router needs from the ingest side. */
 export interface RouterParts {
@@ -114,7 +114,7 @@ export class Router {
    * its own connection (group reads cannot block inside the fenced script).
    */
   async waitForInput(waker: Redis, ms: number): Promise<void> {
-    const ids = this.sources.map((s) => (this.lastRead.has(s) ? keyToSourceId(this.lastRead.get(s)!) : '$'));
+    const ids = this.sources.map((s) => (this.lastRead.has(s) ? sourceIdOf(this.lastRead.get(s)!) : '$'));
     await waker.xread('COUNT', 1, 'BLOCK', ms, 'STREAMS', ...this.sources, ...ids);
   }
 
@@ -228,20 +228,42 @@ export class Router {
     }
   }
 
-  /** Enriches and writes routable items, one entry per partition. Returns the partitions written. */
+  /**
+   * Enriches and writes routable items, one entry per partition. Events the edge derives from an
+   * entry (appended by `enrich`, under that entry's ref) take the next sub-indexes of its key.
+   * Returns the partitions written.
+   */
   private async route(items: Held[]): Promise<number> {
     if (!items.length) return 0;
     const events: StreamEvent[] = [];
     for (const h of items) if (h.event) events.push({ ref: h.ref, event: h.event, deliveries: 1 });
+    const original = events.length;
     if (events.length) await this.parts.enrich(events);
+    const all: Array<{ key: OrderKey; ref: Held['ref']; event?: CanonicalEvent; control?: ControlOp }> = [];
+    let e = 0;
+    const byRef = new Map<string, { key: OrderKey; subs: number }>();
+    for (const h of items) {
+      if (h.event) all.push({ key: h.key, ref: h.ref, event: events[e++]!.event });
+      else all.push(h);
+      byRef.set(`${h.ref.stream}\u0000${h.ref.id}`, { key: h.key, subs: 0 });
+    }
+    for (const extra of events.slice(original)) {
+      const base = byRef.get(`${extra.ref.stream}\u0000${extra.ref.id}`);
+      if (!base || base.subs + 1 >= MAX_SUBS) continue; // not derived from a routed entry (cannot be ordered): dropped
+      base.subs++;
+      all.push({ key: { ms: base.key.ms, seq: base.key.seq + base.subs }, ref: extra.ref, event: extra.event });
+    }
+    all.sort((a, b) => compareKeys(a.key, b.key));
     const byPartition = new Map<number, RoutedItem[]>();
     const top = new Map<number, OrderKey>();
-    let e = 0;
-    for (const h of items) {
+    for (const h of all) {
       const user = h.event ? h.event.user : h.control!.user;
       const p = this.keys.partitionOf(user);
       const k: [number, number] = [h.key.ms, h.key.seq];
-      const item: RoutedItem = h.event ? { k, s: h.ref.stream, i: h.ref.id, e: events[e++]!.event } : { k, s: h.ref.stream, i: h.ref.id, c: h.control! };
+      const x = h.event ? attachedOf(h.event) : undefined;
+      const item: RoutedItem = h.event
+        ? { k, s: h.ref.stream, i: h.ref.id, e: h.event, ...(x ? { x } : {}) }
+        : { k, s: h.ref.stream, i: h.ref.id, c: h.control! };
       const list = byPartition.get(p);
       if (list) list.push(item);
       else byPartition.set(p, [item]);
@@ -255,11 +277,6 @@ export class Router {
     }
     return byPartition.size;
   }
-}
-
-/** The source entry id an order key was made from. */
-function keyToSourceId(k: OrderKey): string {
-  return `${k.ms}-${Math.floor(k.seq / MAX_SOURCES)}`;
 }
 
 function push(m: Map<string, string[]>, k: string, v: string): void {

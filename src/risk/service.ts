@@ -154,5 +154,4 @@ export class RiskService {
     if (!r.found) throw new RiskstreamError('NOT_FOUND', `unknown user ${user}`);
     return { user, previous: r.previous as RiskLevel, level: r.level as RiskLevel, version: r.version!, change: (r.change as LevelChange | null) ?? null };
   }
-
 }

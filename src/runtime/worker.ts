@@ -134,14 +134,18 @@ export async function startWorker(opts: WorkerOptions = {}): Promise<WorkerHandl
         limits: { maxLogins: config.raw.state.max_logins, maxAge: config.raw.state.login_max_age, allowedLateness: config.raw.state.allowed_lateness },
         now: Date.now(),
       }),
-      settings: () => ({ eventsMaxlen: config.raw.state.max_events_per_user, auditStream: config.streams.audit, auditMaxlen: config.raw.streams.maxlen, now: Date.now() }),
+      settings: () => ({
+        eventsMaxlen: config.raw.state.max_events_per_user,
+        auditStream: config.streams.audit,
+        auditMaxlen: config.raw.streams.maxlen,
+        now: Date.now(),
+      }),
       auditSessions: (events) => sessions.auditBatch(events),
       deadLetter: async (bad) => {
         await ingest.deadLetter(bad);
         for (const b of bad) metrics.poisoned.inc({ stream: b.raw.stream, code: b.reason.slice(b.reason.indexOf(':') + 2) });
       },
-      relay: (users) =>
-        void relay.relay(users).catch((err: unknown) => logger.warn({ err }, 'relay failed; the outbox is relayed again by the sweep')),
+      relay: (users) => void relay.relay(users).catch((err: unknown) => logger.warn({ err }, 'relay failed; the outbox is relayed again by the sweep')),
       onCommitError: (err) => {
         metrics.pipelineErrors.inc();
         logger.error({ err }, 'commit failed; re-reading from the committed position');
@@ -172,7 +176,19 @@ export async function startWorker(opts: WorkerOptions = {}): Promise<WorkerHandl
       for (const l of listeners) l(r);
     } else if (route) {
       for (const [stream, n] of Object.entries(route.readByStream)) metrics.eventsRead.inc({ stream }, n);
-      if (route.deadLettered) for (const l of listeners) l({ read: route.deadLettered, readByStream: {}, applied: 0, skipped: 0, deadLettered: route.deadLettered, committed: 0, hits: [], changes: [], ms: 0 });
+      if (route.deadLettered)
+        for (const l of listeners)
+          l({
+            read: route.deadLettered,
+            readByStream: {},
+            applied: 0,
+            skipped: 0,
+            deadLettered: route.deadLettered,
+            committed: 0,
+            hits: [],
+            changes: [],
+            ms: 0,
+          });
     }
   });
   let lastTrim = 0;
