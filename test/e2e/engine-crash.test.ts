@@ -1,0 +1,133 @@
+/**
+ * Issue 16, crash: worker processes `kill -9`ed at random moments while the input arrives in
+ * chunks, restarted under the same RISKSTREAM_WORKER_ID (and once under the default identity),
+ * must end with exactly what a fault-free run of the same events gives: per user the same
+ * (level, version), the same risk-event history (hits and level changes, without processing
+ * times) and SETs in per-user order ending on the same levels. The same with two workers.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Redis } from 'ioredis';
+import { redisClient, waitFor } from '../helpers/redis.js';
+import { engineWorkload, padded } from '../helpers/engine-workload.js';
+import {
+  feedInBackground,
+  differences,
+  doubledIds,
+  killWorker,
+  metric,
+  newEngineRun,
+  referenceRun,
+  settle,
+  startEngineWorker,
+  summary,
+  disposeRun,
+  type EngineRun,
+  type Reference,
+} from '../helpers/engine-run.js';
+import type { WorkerProcess } from '../helpers/worker.js';
+
+const ENGINE = { partitions: 64, commit_interval: '50ms', commit_entries: 5000, lease_ttl: '2s', heartbeat: '500ms', read_count: 2000 };
+// Each event followed by 10 access events (changing nothing): workers are busy when killed or moved.
+const wl = padded(engineWorkload({ users: 200, seed: 16 }), 10);
+const runs: EngineRun[] = [];
+let redis: Redis;
+let ref: Reference;
+
+const pause = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+const randomMs = (lo: number, hi: number): number => lo + Math.floor(Math.random() * (hi - lo));
+
+/** Milliseconds until the worker reports owning every partition (undefined: the metric is absent or it took > 5 s). */
+async function timeToOwnAll(run: EngineRun, w: WorkerProcess): Promise<number | undefined> {
+  const t0 = Date.now();
+  try {
+    await waitFor(async () => (await metric(run, w, 'riskstream_engine_partitions_owned')) === ENGINE.partitions, { timeout: 5_000, interval: 50 });
+    return Date.now() - t0;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Waits for the next chunk of input (if more is coming), then kills the worker (-9) a random
+ * 0–200 ms later — while it reads, applies or commits that chunk. Returns what happened, for the log.
+ */
+async function killSoonAfterAChunk(run: EngineRun, w: WorkerProcess, fed: () => number): Promise<string> {
+  const seen = fed();
+  await waitFor(() => fed() > seen, { timeout: 20_000, interval: 5, what: 'the next chunk' }).catch(() => undefined);
+  const ms = randomMs(0, 200);
+  await pause(ms);
+  await killWorker(run, w);
+  return `killed ${ms} ms after chunk ${fed()}`;
+}
+
+beforeAll(() => {
+  redis = redisClient();
+});
+
+afterAll(async () => {
+  for (const run of runs) await disposeRun(redis, run);
+  redis?.disconnect();
+}, 60_000);
+
+describe('engine crash (issue 16): kill -9 and restart give the fault-free result', () => {
+  it('fault-free reference: one worker, everything at once', async () => {
+    const r = await referenceRun(redis, wl, ENGINE);
+    runs.push(r.run);
+    ref = r;
+    console.log(`crash ref: ${wl.events.length} events, ${wl.users.length} users: ${summary(r.outcomes)}; ${r.run.receiver.received.length} SETs`);
+    expect(r.problems).toEqual([]);
+    // The workload exercises what the comparison depends on.
+    const versions = Object.values(r.outcomes).map((o) => o.version);
+    expect(versions.filter((v) => v === 2).length, 'users low → medium → high').toBeGreaterThan(10);
+    expect(versions.filter((v) => v === 1).length).toBeGreaterThan(10);
+    const behaviors = new Set(Object.values(r.outcomes).flatMap((o) => o.hits.map((h) => h.split('|')[0])));
+    expect([...behaviors].sort()).toEqual(['brute_force', 'dlp_detection', 'endpoint_detection', 'impossible_travel', 'sentinel']);
+    await Promise.all(r.run.workers.map((w) => killWorker(r.run, w, 'SIGTERM')));
+  }, 60_000);
+
+  it('one worker killed -9 at random moments while chunks keep arriving (same id, twice the default identity): identical outcome', async () => {
+    expect(ref).toBeDefined();
+    const run = await newEngineRun('crash', ENGINE);
+    runs.push(run);
+    const input = feedInBackground(redis, run, wl.events, 10, 1000);
+    // Restart identities: c1, then the default identity (twice: a restarted default worker takes its id back), then c1 again.
+    const ids = ['c1', 'c1', 'c1', undefined, undefined, 'c1'];
+    const log: string[] = [];
+    for (let i = 0; i < ids.length - 1; i++) {
+      const w = await startEngineWorker(run, ids[i]);
+      log.push(`${ids[i] ?? 'default id'} ${await killSoonAfterAChunk(run, w, input.fed)}`);
+    }
+    const last = await startEngineWorker(run, ids[ids.length - 1]);
+    const own = await timeToOwnAll(run, last);
+    await input.done;
+    console.log(`crash: kill -9 of ${log.join('; ')}; the last c1 owned all partitions ${own ?? '(metric absent or > 5 s)'} ms after it listened`);
+    const got = await settle(redis, run, wl);
+    console.log(`crash: ${summary(got.outcomes)}; ${run.receiver.received.length} SETs`);
+    expect(got.problems).toEqual([]);
+    expect(differences(ref.outcomes, got.outcomes)).toEqual([]);
+    expect(doubledIds(got.outcomes)).toEqual([]);
+    expect(got.finalLevels).toEqual(ref.finalLevels);
+  }, 90_000);
+
+  it('two workers (w1, w2), each killed -9 at random moments and restarted while chunks keep arriving: identical outcome', async () => {
+    expect(ref).toBeDefined();
+    const run = await newEngineRun('pair', ENGINE);
+    runs.push(run);
+    const workers: Record<string, WorkerProcess> = {};
+    [workers.w1, workers.w2] = await Promise.all([startEngineWorker(run, 'w1'), startEngineWorker(run, 'w2')]);
+    const input = feedInBackground(redis, run, wl.events, 8, 1000);
+    const log: string[] = [];
+    for (const victim of ['w1', 'w2', 'w1', 'w2']) {
+      log.push(`${victim} ${await killSoonAfterAChunk(run, workers[victim]!, input.fed)}`);
+      workers[victim] = await startEngineWorker(run, victim);
+    }
+    await input.done;
+    console.log(`pair: kill -9 of ${log.join(', ')}`);
+    const got = await settle(redis, run, wl);
+    console.log(`pair: ${summary(got.outcomes)}; ${run.receiver.received.length} SETs`);
+    expect(got.problems).toEqual([]);
+    expect(differences(ref.outcomes, got.outcomes)).toEqual([]);
+    expect(doubledIds(got.outcomes)).toEqual([]);
+    expect(got.finalLevels).toEqual(ref.finalLevels);
+  }, 90_000);
+});
