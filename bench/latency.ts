@@ -141,6 +141,8 @@ export async function latency(
     ]);
     return r;
   } finally {
+    // Diagnostics: BENCH_WORKER_LOG=1 prints what the worker logged (slow steps, errors).
+    if (process.env.BENCH_WORKER_LOG) console.log(w.output());
     listening = false;
     await listen.catch(() => undefined);
     listener.disconnect();

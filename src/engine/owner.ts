@@ -15,6 +15,9 @@ import { decodeRouted, type RoutedItem } from './routed.js';
 
 export type { OwnerOptions, OwnerParts, StepReport } from './owner-types.js';
 
+/** A step applying fewer items than this is keeping up with its input: its work is committed at once. */
+const SMALL_STEP = 500;
+
 interface Owned {
   token: string;
   /** Last committed key; null until loaded. */
@@ -250,7 +253,10 @@ export class PartitionOwner {
 
   private async maybeCommit(report: StepReport): Promise<void> {
     if (!this.deltas.size) return;
-    const due = report.caughtUp || this.pendingApplied >= this.opts.commitEntries || Date.now() - this.firstDirtyAt >= this.opts.commitInterval;
+    // Due: caught up (a read found nothing), or keeping up (a small step: input arrives slower than it
+    // is applied, so committing now costs little and keeps latency low), or a group is full or old.
+    const keepingUp = report.applied + report.deadLettered < SMALL_STEP;
+    const due = report.caughtUp || keepingUp || this.pendingApplied >= this.opts.commitEntries || Date.now() - this.firstDirtyAt >= this.opts.commitInterval;
     if (!due) return;
     report.committed = await this.commit();
   }

@@ -62,11 +62,25 @@ export class OutboxRelay {
    * the same outbox entries before either deleted them and audit a change twice.
    */
   relay(users: Iterable<string>): Promise<LevelChange[]> {
-    const list = [...new Set(users)];
-    const run = this.running.then(() => this.relayNow(list));
-    this.running = run.catch(() => undefined);
-    return run;
+    // Requests made while a relay runs are merged into the next one: after every commit (each few
+    // ms under load) one relay each would queue up behind each other and delay every SET.
+    for (const u of users) this.queued.add(u);
+    if (!this.next) {
+      const run = this.running.then(() => {
+        const list = [...this.queued];
+        this.queued.clear();
+        this.next = null;
+        return this.relayNow(list);
+      });
+      this.next = run;
+      this.running = run.catch(() => undefined);
+    }
+    return this.next;
   }
+
+  /** Users asked for while a relay runs, and the relay that will take them. */
+  private readonly queued = new Set<string>();
+  private next: Promise<LevelChange[]> | null = null;
 
   private async relayNow(list: string[]): Promise<LevelChange[]> {
     if (list.length === 0) return [];

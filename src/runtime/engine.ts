@@ -44,6 +44,9 @@ export interface EngineDeps {
 /** Partition-stream entries (each one router step's events of a partition) above which routing pauses. */
 const MAX_ROUTED = 20_000;
 
+/** A loop step longer than this is logged (warn). */
+const SLOW_STEP_MS = 250;
+
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 /**
@@ -96,6 +99,11 @@ export async function startEngine(d: EngineDeps): Promise<EngineRuntime> {
       gauge();
     },
   });
+  /** Logs a loop step that took long (a stall shows in latency before anything else). */
+  const slow = (what: string, t0: number, fields: Record<string, unknown>): void => {
+    const ms = performance.now() - t0;
+    if (ms > SLOW_STEP_MS) d.logger.warn({ ms: Math.round(ms), ...fields }, `slow ${what}`);
+  };
   const listeners: Array<(r: { route?: RouteReport; step?: StepReport }) => void> = [];
   let stopping = false;
 
@@ -126,7 +134,9 @@ export async function startEngine(d: EngineDeps): Promise<EngineRuntime> {
         continue;
       }
       try {
+        const t0 = performance.now();
         const r = await router.stepAhead();
+        slow('routing step', t0, r === 'fenced' ? {} : { read: r.read, routed: r.routed });
         errors = 0;
         // Metrics and progress count what was written (a step's writes complete during the next one).
         for (const done of router.takeCompleted()) {
@@ -160,9 +170,14 @@ export async function startEngine(d: EngineDeps): Promise<EngineRuntime> {
         const now = Date.now();
         if (now - lastSweep >= d.config().raw.state.sweep_interval) {
           lastSweep = now;
-          await owner.sweep(now);
+          const t0 = performance.now();
+          const n = await owner.sweep(now);
+          slow('expiry sweep', t0, { expired: n });
         }
-        const r = await owner.step(Math.min(cfg.streams.block, d.config().raw.state.sweep_interval, 250));
+        const t0 = performance.now();
+        const block = Math.min(cfg.streams.block, d.config().raw.state.sweep_interval, 250);
+        const r = await owner.step(block);
+        slow('partition step', t0 + (r.read === 0 ? block : 0), { read: r.read, applied: r.applied, committed: r.committed });
         errors = 0;
         if (r.committed) d.metrics.commits.inc(r.committed);
         for (const l of listeners) l({ step: r });
