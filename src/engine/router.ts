@@ -68,6 +68,8 @@ export class Router {
   private cursors = new Map<string, string>();
   private lastRead = new Map<string, OrderKey>();
   private held = new Map<string, Held[]>();
+  /** Per stream: the group's last-delivered id after this router's last read (a read lost in between is noticed). */
+  private delivered = new Map<string, string>();
   private readonly scripts;
 
   constructor(
@@ -98,6 +100,7 @@ export class Router {
     this.cursors = new Map(this.sources.map((s) => [s, '0']));
     this.lastRead = new Map();
     this.held = new Map(this.sources.map((s) => [s, []]));
+    this.delivered = new Map();
   }
 
   /** Stops routing (lease lost or released); what was read and not routed stays pending. */
@@ -145,12 +148,20 @@ export class Router {
       String(reading.length),
       ...reading,
       ...reading.map((s) => this.cursors.get(s)!),
+      ...reading.map((s) => this.delivered.get(s) ?? ''),
     );
     if (res === -1) {
       this.stop();
       return 'fenced';
     }
-    const [[sec, usec], reply] = res;
+    if (res === -2) {
+      // A read whose reply was lost (resent after a dropped connection) delivered entries this
+      // router never saw: re-read the pending entries first, in order.
+      this.start(token);
+      return this.readAndRoute();
+    }
+    const [[sec, usec], reply, lastDelivered] = res;
+    reading.forEach((s, i) => this.delivered.set(s, String(lastDelivered[i] ?? '')));
     const now = Number(sec) * 1000 + Math.floor(Number(usec) / 1000);
     const rowsOf = new Map((reply ?? []).map(([stream, rows]) => [stream, rows]));
     const report: RouteReport = { read: 0, readByStream: {}, routed: 0, deadLettered: 0, buffered: 0, partitions: 0 };
