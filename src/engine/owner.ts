@@ -336,7 +336,8 @@ export class PartitionOwner {
           return;
         }
         const o = this.owned.get(d.partition);
-        if (o && o.token === tokens.get(d.partition)) o.committed = d.pos;
+        // Not on a partition rewound meanwhile (committed null): it reloads the position, this one included.
+        if (o && o.token === tokens.get(d.partition) && o.committed !== null) o.committed = d.pos;
         for (const [user, sig] of sigs) {
           const c = this.cache.peek(user);
           if (c && c.state === d.states.get(user)) c.sig = sig;
