@@ -70,6 +70,8 @@ export class Router {
   private held = new Map<string, Held[]>();
   /** Per stream: the group's last-delivered id after this router's last read (a read lost in between is noticed). */
   private delivered = new Map<string, string>();
+  /** Bumped by start/stop: a step that began in an earlier session (lease lost, retaken) leaves this one's state alone. */
+  private session = 0;
   private readonly scripts;
 
   constructor(
@@ -96,6 +98,7 @@ export class Router {
 
   /** Starts routing under lease `token`: re-reads the group's pending entries first, in order. */
   start(token: string): void {
+    this.session++;
     this.token = token;
     this.cursors = new Map(this.sources.map((s) => [s, '0']));
     this.lastRead = new Map();
@@ -105,6 +108,7 @@ export class Router {
 
   /** Stops routing (lease lost or released); what was read and not routed stays pending. */
   stop(): void {
+    this.session++;
     this.token = null;
   }
 
@@ -138,6 +142,7 @@ export class Router {
   private async readAndRoute(): Promise<RouteReport | 'fenced'> {
     const token = this.token;
     if (!token) return 'fenced';
+    const session = this.session;
     const reading = this.sources.filter((s) => (this.held.get(s)?.length ?? 0) < 4 * this.opts.count);
     const res = await this.scripts.routerRead(
       this.keys.engineLease(ROUTER_RESOURCE),
@@ -150,6 +155,9 @@ export class Router {
       ...reading.map((s) => this.cursors.get(s)!),
       ...reading.map((s) => this.delivered.get(s) ?? ''),
     );
+    // Restarted meanwhile (the lease lost and taken again): what this read delivered stays pending,
+    // re-read by the new session in order.
+    if (session !== this.session) return 'fenced';
     if (res === -1) {
       this.stop();
       return 'fenced';
@@ -194,6 +202,7 @@ export class Router {
     try {
       report.partitions = await this.route(routable);
     } catch (err) {
+      if (session !== this.session) throw err; // a new session re-reads them from pending
       for (const h of routable) this.held.get(h.ref.stream)!.push(h); // re-sorted below: retried next step
       for (const list of this.held.values()) list.sort((a, b) => compareKeys(a.key, b.key));
       throw err;
