@@ -33,6 +33,11 @@ export interface OwnerOptions {
   readCount: number;
   commitInterval: number;
   commitEntries: number;
+  /**
+   * A step applying fewer items than this is keeping up with its input (not in a backlog): its work
+   * is committed at once, for latency, instead of waiting for `commitInterval`. 0 (default): off.
+   */
+  smallStep?: number;
 }
 
 /** What one step did. */

@@ -15,9 +15,6 @@ import { decodeRouted, type RoutedItem } from './routed.js';
 
 export type { OwnerOptions, OwnerParts, StepReport } from './owner-types.js';
 
-/** A step applying fewer items than this is keeping up with its input: its work is committed at once. */
-const SMALL_STEP = 500;
-
 interface Owned {
   token: string;
   /** Last committed key; null until loaded. */
@@ -255,7 +252,7 @@ export class PartitionOwner {
     if (!this.deltas.size) return;
     // Due: caught up (a read found nothing), or keeping up (a small step: input arrives slower than it
     // is applied, so committing now costs little and keeps latency low), or a group is full or old.
-    const keepingUp = report.applied + report.deadLettered < SMALL_STEP;
+    const keepingUp = report.applied + report.deadLettered < (this.opts.smallStep ?? 0);
     const due = report.caughtUp || keepingUp || this.pendingApplied >= this.opts.commitEntries || Date.now() - this.firstDirtyAt >= this.opts.commitInterval;
     if (!due) return;
     report.committed = await this.commit();
@@ -309,7 +306,8 @@ export class PartitionOwner {
           return;
         }
         const o = this.owned.get(d.partition);
-        if (o && o.token === tokens.get(d.partition)) o.committed = d.pos;
+        // Not on a partition rewound meanwhile (committed null): it reloads the position, this one included.
+        if (o && o.token === tokens.get(d.partition) && o.committed !== null) o.committed = d.pos;
         for (const [user, sig] of sigs) {
           const c = this.cache.peek(user);
           if (c && c.state === d.states.get(user)) c.sig = sig;

@@ -70,6 +70,10 @@ export class Router {
   private held = new Map<string, Held[]>();
   /** Partition entries found already written (re-deliveries; see {@link route}). */
   present = 0;
+  /** Per stream: the group's last-delivered id after this router's last read (a read lost in between is noticed). */
+  private delivered = new Map<string, string>();
+  /** Bumped by start/stop: a step that began in an earlier session (lease lost, retaken) leaves this one's state alone. */
+  private session = 0;
   private readonly scripts;
 
   constructor(
@@ -96,14 +100,17 @@ export class Router {
 
   /** Starts routing under lease `token`: re-reads the group's pending entries first, in order. */
   start(token: string): void {
+    this.session++;
     this.token = token;
     this.cursors = new Map(this.sources.map((s) => [s, '0']));
     this.lastRead = new Map();
     this.held = new Map(this.sources.map((s) => [s, []]));
+    this.delivered = new Map();
   }
 
   /** Stops routing (lease lost or released); what was read and not routed stays pending. */
   stop(): void {
+    this.session++;
     this.token = null;
   }
 
@@ -175,6 +182,7 @@ export class Router {
   > {
     const token = this.token;
     if (!token) return 'fenced';
+    const session = this.session;
     const reading = this.sources.filter((s) => (this.held.get(s)?.length ?? 0) < 4 * this.opts.count);
     const res = await this.scripts.routerRead(
       this.keys.engineLease(ROUTER_RESOURCE),
@@ -185,12 +193,23 @@ export class Router {
       String(reading.length),
       ...reading,
       ...reading.map((s) => this.cursors.get(s)!),
+      ...reading.map((s) => this.delivered.get(s) ?? ''),
     );
+    // Restarted meanwhile (the lease lost and taken again): what this read delivered stays pending,
+    // re-read by the new session in order.
+    if (session !== this.session) return 'fenced';
     if (res === -1) {
       this.stop();
       return 'fenced';
     }
-    const [[sec, usec], reply] = res;
+    if (res === -2) {
+      // A read whose reply was lost (resent after a dropped connection) delivered entries this
+      // router never saw: re-read the pending entries first, in order.
+      this.start(token);
+      return this.readPhase();
+    }
+    const [[sec, usec], reply, lastDelivered] = res;
+    reading.forEach((s, i) => this.delivered.set(s, String(lastDelivered[i] ?? '')));
     const now = Number(sec) * 1000 + Math.floor(Number(usec) / 1000);
     const rowsOf = new Map((reply ?? []).map(([stream, rows]) => [stream, rows]));
     const report: RouteReport = { read: 0, readByStream: {}, routed: 0, deadLettered: 0, buffered: 0, partitions: 0 };

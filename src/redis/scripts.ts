@@ -29,7 +29,7 @@ interface Signatures {
   routerRead: {
     file: 'router-read-1';
     args: [lease: string, token: string, group: string, consumer: string, count: string, ...streamsAndIds: string[]];
-    reply: -1 | [[string, string], Array<[string, Array<[string, string[] | null]>]> | null];
+    reply: -1 | -2 | [[string, string], Array<[string, Array<[string, string[] | null]>]> | null, string[]];
   };
   leaseAcquire: { file: 'lease-acquire-2'; args: [lease: string, epoch: string, workerId: string, ttlMs: number]; reply: [number, string] };
   leaseRenew: { file: 'lease-renew-1'; args: [lease: string, value: string, ttlMs: number]; reply: 1 | string };

@@ -44,6 +44,9 @@ export interface EngineDeps {
 /** Partition-stream entries (each one router step's events of a partition) above which routing pauses. */
 const MAX_ROUTED = 20_000;
 
+/** A partition step applying fewer items than this commits at once (keeping up: latency first). */
+const SMALL_STEP = 500;
+
 /** A loop step longer than this is logged (warn). */
 const SLOW_STEP_MS = 250;
 
@@ -67,7 +70,13 @@ export async function startEngine(d: EngineDeps): Promise<EngineRuntime> {
     d.redis,
     d.reader,
     d.keys,
-    { lruSize: cfg.state.lru_size, readCount: cfg.engine.read_count, commitInterval: cfg.engine.commit_interval, commitEntries: cfg.engine.commit_entries },
+    {
+      lruSize: cfg.state.lru_size,
+      readCount: cfg.engine.read_count,
+      commitInterval: cfg.engine.commit_interval,
+      commitEntries: cfg.engine.commit_entries,
+      smallStep: SMALL_STEP,
+    },
     d.own,
   );
   const partitions = Array.from({ length: d.keys.partitions }, (_, i) => partitionResource(i));

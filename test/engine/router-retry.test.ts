@@ -4,6 +4,7 @@
  * dead-lettered, and acked (real Redis, random prefix).
  */
 import { afterAll, describe, expect, it } from 'vitest';
+import { decodeRouted } from '../../src/engine/routed.js';
 import { Router, ROUTER_RESOURCE, type RouterParts } from '../../src/engine/router.js';
 import { Keys } from '../../src/keys.js';
 import type { CanonicalEvent, RawEntry } from '../../src/types.js';
@@ -65,5 +66,50 @@ describe('router: a failed step', () => {
     const routed: string[] = [];
     for (let p = 0; p < keys.partitions; p++) for (const [id] of await redis.xrange(keys.partitionIn(p), '-', '+')) routed.push(id);
     expect(routed).toHaveLength(2);
+  });
+
+  it('a group read whose reply was lost (run, then resent after a dropped connection): the router notices and re-reads those entries, in order', async () => {
+    const stream = `${prefix}:login`;
+    const keys2 = new Keys(`${prefix}-lost`, 4);
+    const parts: RouterParts = {
+      decode: (raw) => ({ ok: true, event: JSON.parse(raw.fields.event!) as CanonicalEvent }),
+      enrich: async () => undefined,
+      deadLetter: async () => undefined,
+    };
+    const router = new Router(redis, keys2, { sources: [stream], group: 'riskstream', consumer: 'riskstream-router', count: 2 }, parts);
+    await router.ensureGroups();
+    await redis.set(keys2.engineLease(ROUTER_RESOURCE), 'r#1');
+    router.start('r#1');
+    const t = Date.now() - 60_000;
+    const add = (i: number): Promise<string | null> =>
+      redis.xadd(stream, '*', 'event', JSON.stringify({ type: 'dlp', id: `e${i}`, user: 'same@example.com', time: t + i, profile: 'pii', severity: 'high' }));
+    const routed = async (): Promise<string[]> => {
+      const out: string[] = [];
+      for (let p = 0; p < keys2.partitions; p++) {
+        for (const [, f] of await redis.xrangeBuffer(keys2.partitionIn(p), '-', '+')) {
+          for (const it of decodeRouted(f[1]!)) if ('e' in it) out.push(String(it.e.id));
+        }
+      }
+      return out;
+    };
+    const drain = async (): Promise<void> => {
+      for (let i = 0; i < 20; i++) {
+        await router.step();
+        await new Promise((r) => setTimeout(r, 5));
+        if (((await redis.xpending(stream, 'riskstream')) as [number])[0] === 0 && i > 2) return;
+      }
+    };
+    await add(1);
+    await add(2);
+    await drain();
+    // The lost run: entries 3 and 4 delivered to the router's consumer, the reply never seen.
+    await add(3);
+    await add(4);
+    await redis.xreadgroup('GROUP', 'riskstream', 'riskstream-router', 'COUNT', 2, 'STREAMS', stream, '>');
+    await add(5);
+    await drain();
+    expect(((await redis.xpending(stream, 'riskstream')) as [number])[0]).toBe(0);
+    expect(await routed()).toEqual(['e1', 'e2', 'e3', 'e4', 'e5']);
+    await cleanup(redis, `${prefix}-lost`);
   });
 });

@@ -241,6 +241,23 @@ describe('PartitionOwner: each entry applied once', () => {
     expect({ user: await events(user), other: await events(other) }).toEqual(wantEvents);
   });
 
+  it('a failed step while a commit is in flight: the partitions re-read from the committed position, nothing is applied twice', async () => {
+    const o = await ownerOf('w#1');
+    await route([item(`${NOW - 3000}-0`, dlp(user, NOW - 3000)), item(`${NOW - 3000}-1`, dlp(user, NOW - 2999))]);
+    await o.owner.step(5); // loads the positions
+    await route([item(`${NOW - 2000}-0`, dlp(user, NOW - 2000))]);
+    const applied = await o.owner.step(5); // applies …
+    expect(applied.applied).toBeGreaterThan(0);
+    await o.owner.commit(); // … and starts its commit (sent, not settled)
+    o.owner.rewindAll(); // … when the step loop fails (a dropped connection) and rewinds
+    await o.owner.settle(); // the commit lands
+    const evs = await events();
+    const rs = await o.drain();
+    expect(total(rs, 'applied')).toBe(0);
+    expect(await events()).toEqual(evs);
+    expect((await stored())!.behaviors.dlp_detection!.hits).toBe(3);
+  });
+
   it('the input group rewound (XGROUP SETID 0): re-routing adds no partition entry, the owner applies nothing twice', async () => {
     const router = new Router(
       redis,
