@@ -234,7 +234,12 @@ export class PartitionOwner {
         const o = this.owned.get(p);
         if (!o) break;
         const state = this.current(user, p) ?? decodeState(await this.redis.hgetBuffer(this.keys.partitionState(p), user), user);
-        if (!state || !this.owned.has(p)) continue;
+        if (!this.owned.has(p)) continue;
+        if (!state) {
+          // An index entry without a readable state would be due forever and hide the entries behind it.
+          await this.redis.zrem(this.keys.partitionExpiry(p), user);
+          continue;
+        }
         const r = expire(state, now);
         let d = this.deltas.get(p);
         if (!d) this.deltas.set(p, (d = emptyDelta(p, o.applied)));
