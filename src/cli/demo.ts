@@ -84,7 +84,7 @@ export async function runDemo(opts: DemoOptions): Promise<number> {
   );
   writeFileSync(join(dir, 'behaviors.yaml'), demoBehaviors(opts.root));
   const config = loadConfig(dir, { ...process.env, REDIS_URL: redisInfo.url });
-  const worker = await startWorker({ config, logger: createLogger('error'), port: 0, host: '127.0.0.1', consumer: 'demo' });
+  const worker = await startWorker({ config, logger: createLogger(process.env.RISKSTREAM_DEMO_LOG ?? 'error'), port: 0, host: '127.0.0.1', consumer: 'demo' });
   ssf.setJwks(`${worker.url}/.well-known/jwks.json`);
   okta.setJwks(`${worker.url}/.well-known/jwks.json`);
   const redis = new Redis(redisInfo.url);
