@@ -1,51 +1,14 @@
 import type { Redis } from 'ioredis';
 import type { Keys } from '../keys.js';
-import { compareKeys, keyId, MAX_SOURCES, MAX_SUBS, orderKey, sourceIdOf, ZERO_KEY, type OrderKey } from '../partition.js';
+import { compareKeys, MAX_SOURCES, orderKey, sourceIdOf, ZERO_KEY, type OrderKey } from '../partition.js';
 import { scriptsOn } from '../redis/scripts.js';
 import { RiskstreamError } from '../errors.js';
-import type { CanonicalEvent, RawEntry, StreamEvent } from '../types.js';
+import type { RawEntry } from '../types.js';
 import { decodeControl } from './control.js';
-import { attachedOf, encodeRouted, ROUTED_FIELD, type ControlOp, type RoutedItem } from './routed.js';
+import { writeRouted, type Held } from './route-write.js';
+import type { RouteReport, RouterOptions, RouterParts } from './router-types.js';
 
-/** What the router needs from the ingest side. */
-export interface RouterParts {
-  /** Decodes one input entry (time bounds around `now`), or says why it cannot. */
-  decode(raw: RawEntry, now: number): { ok: true; event: CanonicalEvent } | { ok: false; reason: string };
-  /** Enriches decoded events in place (geo from ip, per-IP state, captured sessions). */
-  enrich(events: StreamEvent[]): Promise<void>;
-  /** Writes undecodable entries to the dead-letter stream (before they are acked). */
-  deadLetter(bad: Array<{ raw: RawEntry; reason: string }>): Promise<void>;
-}
-
-/** Router settings. */
-export interface RouterOptions {
-  /** Input streams (the control stream is added after them). */
-  sources: string[];
-  group: string;
-  /** The router's consumer name: one name for every router, so a successor re-reads the pending entries. */
-  consumer: string;
-  /** Entries per stream per read. */
-  count: number;
-}
-
-/** What one routing step did. */
-export interface RouteReport {
-  read: number;
-  readByStream: Record<string, number>;
-  routed: number;
-  deadLettered: number;
-  /** Entries read but held back (a slower stream may still hold older entries). */
-  buffered: number;
-  /** Partitions written to. */
-  partitions: number;
-}
-
-interface Held {
-  key: OrderKey;
-  ref: { stream: string; id: string };
-  event?: CanonicalEvent;
-  control?: ControlOp;
-}
+export type { RouteReport, RouterOptions, RouterParts } from './router-types.js';
 
 /** The router's lease resource: one router reads every input stream (one merged order). */
 export const ROUTER_RESOURCE = 'r:*';
@@ -252,7 +215,9 @@ export class Router {
     ackOnly: Map<string, string[]>;
   }): Promise<void> {
     const { routable, bad, ackOnly } = r;
-    r.report.partitions = await this.route(routable);
+    const w = await writeRouted(this.redis, this.keys, this.parts.enrich, routable);
+    r.report.partitions = w.partitions;
+    this.present += w.present;
     if (bad.length) await this.parts.deadLetter(bad);
     for (const h of routable) push(ackOnly, h.ref.stream, h.ref.id);
     for (const b of bad) push(ackOnly, b.raw.stream, b.raw.id);
@@ -303,61 +268,6 @@ export class Router {
       if (d.ok) list.push({ key, ref: { stream, id }, event: d.event });
       else bad.push({ raw, reason: d.reason });
     }
-  }
-
-  /**
-   * Enriches and writes routable items, one entry per partition. Events the edge derives from an
-   * entry (appended by `enrich`, under that entry's ref) take the next sub-indexes of its key.
-   * Returns the partitions written.
-   */
-  private async route(items: Held[]): Promise<number> {
-    if (!items.length) return 0;
-    const events: StreamEvent[] = [];
-    for (const h of items) if (h.event) events.push({ ref: h.ref, event: h.event, deliveries: 1 });
-    const original = events.length;
-    if (events.length) await this.parts.enrich(events);
-    const all: Array<{ key: OrderKey; ref: Held['ref']; event?: CanonicalEvent; control?: ControlOp }> = [];
-    let e = 0;
-    const byRef = new Map<string, { key: OrderKey; subs: number }>();
-    for (const h of items) {
-      if (h.event) all.push({ key: h.key, ref: h.ref, event: events[e++]!.event });
-      else all.push(h);
-      byRef.set(`${h.ref.stream}\u0000${h.ref.id}`, { key: h.key, subs: 0 });
-    }
-    for (const extra of events.slice(original)) {
-      const base = byRef.get(`${extra.ref.stream}\u0000${extra.ref.id}`);
-      if (!base || base.subs + 1 >= MAX_SUBS) continue; // not derived from a routed entry (cannot be ordered): dropped
-      base.subs++;
-      all.push({ key: { ms: base.key.ms, seq: base.key.seq + base.subs }, ref: extra.ref, event: extra.event });
-    }
-    all.sort((a, b) => compareKeys(a.key, b.key));
-    const byPartition = new Map<number, RoutedItem[]>();
-    const top = new Map<number, OrderKey>();
-    for (const h of all) {
-      const user = h.event ? h.event.user : h.control!.user;
-      const p = this.keys.partitionOf(user);
-      const k: [number, number] = [h.key.ms, h.key.seq];
-      const x = h.event ? attachedOf(h.event) : undefined;
-      const item: RoutedItem = h.event
-        ? { k, s: h.ref.stream, i: h.ref.id, e: h.event, ...(x ? { x } : {}) }
-        : { k, s: h.ref.stream, i: h.ref.id, c: h.control! };
-      const list = byPartition.get(p);
-      if (list) list.push(item);
-      else byPartition.set(p, [item]);
-      top.set(p, h.key);
-    }
-    const p = this.redis.pipeline();
-    for (const [part, list] of byPartition) p.xadd(this.keys.partitionIn(part), keyId(top.get(part)!), ROUTED_FIELD, encodeRouted(list));
-    let present = 0;
-    for (const [err] of (await p.exec()) ?? []) {
-      // Not above the top: this entry (or a later one holding it) was written already — a
-      // re-delivery (crash, rewound group). An entry XADDed with an explicit id below what was
-      // routed looks the same and is counted here too: input ids must come from `*`.
-      if (err && !/equal or smaller/i.test(err.message)) throw err;
-      if (err) present++;
-    }
-    this.present += present;
-    return byPartition.size;
   }
 }
 

@@ -1,0 +1,72 @@
+import type { Redis } from 'ioredis';
+import type { Keys } from '../keys.js';
+import { compareKeys, keyId, MAX_SUBS, type OrderKey } from '../partition.js';
+import type { CanonicalEvent, StreamEvent } from '../types.js';
+import { attachedOf, encodeRouted, ROUTED_FIELD, type ControlOp, type RoutedItem } from './routed.js';
+
+/** An entry read by the router and held until the watermark passes it. */
+export interface Held {
+  key: OrderKey;
+  ref: { stream: string; id: string };
+  event?: CanonicalEvent;
+  control?: ControlOp;
+}
+
+/**
+ * Enriches and writes routable items, one entry per partition. Events the edge derives from an
+ * entry (appended by `enrich`, under that entry's ref) take the next sub-indexes of its key.
+ * Returns the partitions written and how many entries were found written already.
+ */
+export async function writeRouted(
+  redis: Redis,
+  keys: Keys,
+  enrich: (events: StreamEvent[]) => Promise<void>,
+  items: Held[],
+): Promise<{ partitions: number; present: number }> {
+  if (!items.length) return { partitions: 0, present: 0 };
+  const events: StreamEvent[] = [];
+  for (const h of items) if (h.event) events.push({ ref: h.ref, event: h.event, deliveries: 1 });
+  const original = events.length;
+  if (events.length) await enrich(events);
+  const all: Array<{ key: OrderKey; ref: Held['ref']; event?: CanonicalEvent; control?: ControlOp }> = [];
+  let e = 0;
+  const byRef = new Map<string, { key: OrderKey; subs: number }>();
+  for (const h of items) {
+    if (h.event) all.push({ key: h.key, ref: h.ref, event: events[e++]!.event });
+    else all.push(h);
+    byRef.set(`${h.ref.stream}\u0000${h.ref.id}`, { key: h.key, subs: 0 });
+  }
+  for (const extra of events.slice(original)) {
+    const base = byRef.get(`${extra.ref.stream}\u0000${extra.ref.id}`);
+    if (!base || base.subs + 1 >= MAX_SUBS) continue; // not derived from a routed entry (cannot be ordered): dropped
+    base.subs++;
+    all.push({ key: { ms: base.key.ms, seq: base.key.seq + base.subs }, ref: extra.ref, event: extra.event });
+  }
+  all.sort((a, b) => compareKeys(a.key, b.key));
+  const byPartition = new Map<number, RoutedItem[]>();
+  const top = new Map<number, OrderKey>();
+  for (const h of all) {
+    const user = h.event ? h.event.user : h.control!.user;
+    const p = keys.partitionOf(user);
+    const k: [number, number] = [h.key.ms, h.key.seq];
+    const x = h.event ? attachedOf(h.event) : undefined;
+    const item: RoutedItem = h.event
+      ? { k, s: h.ref.stream, i: h.ref.id, e: h.event, ...(x ? { x } : {}) }
+      : { k, s: h.ref.stream, i: h.ref.id, c: h.control! };
+    const list = byPartition.get(p);
+    if (list) list.push(item);
+    else byPartition.set(p, [item]);
+    top.set(p, h.key);
+  }
+  const p = redis.pipeline();
+  for (const [part, list] of byPartition) p.xadd(keys.partitionIn(part), keyId(top.get(part)!), ROUTED_FIELD, encodeRouted(list));
+  let present = 0;
+  for (const [err] of (await p.exec()) ?? []) {
+    // Not above the top: this entry (or a later one holding it) was written already — a
+    // re-delivery (crash, rewound group). An entry XADDed with an explicit id below what was
+    // routed looks the same and is counted here too: input ids must come from `*`.
+    if (err && !/equal or smaller/i.test(err.message)) throw err;
+    if (err) present++;
+  }
+  return { partitions: byPartition.size, present };
+}

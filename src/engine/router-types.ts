@@ -1,0 +1,34 @@
+import type { CanonicalEvent, RawEntry, StreamEvent } from '../types.js';
+
+/** What the router needs from the ingest side. */
+export interface RouterParts {
+  /** Decodes one input entry (time bounds around `now`), or says why it cannot. */
+  decode(raw: RawEntry, now: number): { ok: true; event: CanonicalEvent } | { ok: false; reason: string };
+  /** Enriches decoded events in place (geo from ip, per-IP state, captured sessions). */
+  enrich(events: StreamEvent[]): Promise<void>;
+  /** Writes undecodable entries to the dead-letter stream (before they are acked). */
+  deadLetter(bad: Array<{ raw: RawEntry; reason: string }>): Promise<void>;
+}
+
+/** Router settings. */
+export interface RouterOptions {
+  /** Input streams (the control stream is added after them). */
+  sources: string[];
+  group: string;
+  /** The router's consumer name: one name for every router, so a successor re-reads the pending entries. */
+  consumer: string;
+  /** Entries per stream per read. */
+  count: number;
+}
+
+/** What one routing step did. */
+export interface RouteReport {
+  read: number;
+  readByStream: Record<string, number>;
+  routed: number;
+  deadLettered: number;
+  /** Entries read but held back (a slower stream may still hold older entries). */
+  buffered: number;
+  /** Partitions written to. */
+  partitions: number;
+}
