@@ -5,7 +5,7 @@ import type { Keys } from '../keys.js';
 import { decodeCursor, encodeCursor, zrevAfter, type CursorPos } from '../sessions/cursor.js';
 import { RISK_LEVELS, type BehaviorHit, type LevelChange, type RiskLevel } from '../types.js';
 import { parseRiskEvent } from './outbox-relay.js';
-import { requestReset } from '../engine/control.js';
+import { requestReset, type ResetOutcome } from '../engine/control.js';
 import { nextExpiry, type UserState } from './state.js';
 import { levelRange, type RiskStore } from './store.js';
 
@@ -85,10 +85,15 @@ export function viewOf(state: UserState): UserRiskView {
 
 /** Reads and resets users' risk: what the admin API and the CLI call. */
 export class RiskService {
+  /**
+   * `resetter` applies a reset (default: through the user's partition owner, which must be running;
+   * the worker and the CLI pass `resetUser`, src/engine/offline-reset.ts, which also works with none).
+   */
   constructor(
     private readonly redis: Redis,
     private readonly keys: Keys,
     private readonly store: RiskStore,
+    private readonly resetter: (req: { user: string; actor: string; reason: string }) => Promise<ResetOutcome> = (req) => requestReset(redis, keys, req),
   ) {}
 
   /** A user's risk; NOT_FOUND when the user was never seen. */
@@ -150,7 +155,7 @@ export class RiskService {
     reason = '',
   ): Promise<{ user: string; previous: RiskLevel; level: RiskLevel; version: number; change: LevelChange | null }> {
     if (!(await this.store.get(user))) throw new RiskstreamError('NOT_FOUND', `unknown user ${user}`);
-    const r = await requestReset(this.redis, this.keys, { user, actor, reason });
+    const r = await this.resetter({ user, actor, reason });
     if (!r.found) throw new RiskstreamError('NOT_FOUND', `unknown user ${user}`);
     return { user, previous: r.previous as RiskLevel, level: r.level as RiskLevel, version: r.version!, change: (r.change as LevelChange | null) ?? null };
   }

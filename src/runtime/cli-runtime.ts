@@ -5,6 +5,9 @@ import { Keys } from '../keys.js';
 import { createLogger } from '../obs/logger.js';
 import { RiskService } from '../risk/service.js';
 import { RiskStore } from '../risk/store.js';
+import { OutboxRelay } from '../risk/outbox-relay.js';
+import { buildSessions } from './sessions.js';
+import { resetUser } from '../engine/offline-reset.js';
 import { buildSsf, type SsfRuntime } from './ssf.js';
 
 /** Services for one-shot CLI commands: risk and audit, with SETs queued (delivered by the workers). */
@@ -22,6 +25,13 @@ export async function cliServices(config: Config, redis: Redis): Promise<CliServ
   const audit = new AuditLog(redis, config.streams.audit, config.raw.streams.maxlen);
   const ssf = await buildSsf({ config: () => config, redis, keys, audit, logger, deliver: false });
   const store = new RiskStore(redis, keys);
-  // A reset is applied by the user's partition owner (a running worker), in order with the user's events.
-  return { risk: new RiskService(redis, keys, store), audit, ssf, close: () => ssf.close() };
+  // A reset goes through the user's partition owner when a worker runs (in order with the user's
+  // events); with none, the CLI commits it itself and relays the outbox (the SET waits in the queue).
+  const sessions = buildSessions({ config: () => config, redis, keys, audit, logger, ssf });
+  const sink = (c: Parameters<SsfRuntime['enqueueChanges']>[0], hits: Parameters<typeof sessions.respond>[1]) =>
+    ssf.enqueueChanges(c).then(() => sessions.respond(c, hits));
+  const relay = new OutboxRelay(redis, keys, config.streams.riskEvents, sink, config.raw.streams.maxlen, config.streams.audit);
+  const settings = { eventsMaxlen: config.raw.state.max_events_per_user, auditStream: config.streams.audit, auditMaxlen: config.raw.streams.maxlen };
+  const risk = new RiskService(redis, keys, store, (req) => resetUser(redis, keys, req, settings, (users) => relay.relay(users)));
+  return { risk, audit, ssf, close: () => ssf.close() };
 }

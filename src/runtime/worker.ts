@@ -28,6 +28,7 @@ import { readGroups } from '../redis/stream-info.js';
 import type { BehaviorHit, LevelChange } from '../types.js';
 import { startEngine } from './engine.js';
 import { claimWorkerId } from '../engine/worker-id.js';
+import { resetUser } from '../engine/offline-reset.js';
 
 /** What one engine step did (entries finished: applied or dead-lettered). */
 export interface BatchReport {
@@ -106,7 +107,12 @@ export async function startWorker(opts: WorkerOptions = {}): Promise<WorkerHandl
     config.raw.streams.maxlen,
     config.streams.audit,
   );
-  const risk = new RiskService(redis, keys, store);
+  const resetSettings = () => ({
+    eventsMaxlen: config.raw.state.max_events_per_user,
+    auditStream: config.streams.audit,
+    auditMaxlen: config.raw.streams.maxlen,
+  });
+  const risk = new RiskService(redis, keys, store, (req) => resetUser(redis, keys, req, resetSettings(), (users) => relay.relay(users)));
   await relay.recover();
   await relay.relayPending();
 

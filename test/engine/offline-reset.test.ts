@@ -1,0 +1,86 @@
+/**
+ * A reset with no worker running commits itself under the partition's lease (taken briefly, given
+ * back); with an owner holding the lease it goes through the control stream to that owner (real
+ * Redis, random prefix).
+ */
+import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { resetUser } from '../../src/engine/offline-reset.js';
+import { Keys } from '../../src/keys.js';
+import { decodeState, encodeState } from '../../src/risk/state-codec.js';
+import { emptyState, type UserState } from '../../src/risk/state.js';
+import { cleanup, redisClient, testPrefix, waitFor } from '../helpers/redis.js';
+
+const redis = redisClient();
+const NOW = Date.now();
+let prefix: string;
+let keys: Keys;
+
+const settings = () => ({ eventsMaxlen: 100, auditStream: `${prefix}:audit`, auditMaxlen: 100 });
+
+function high(user: string): UserState {
+  return {
+    ...emptyState(user),
+    level: 'high',
+    version: 1,
+    changedAt: NOW - 60_000,
+    updatedAt: NOW - 60_000,
+    behaviors: {
+      endpoint_detection: { level: 'high', firstAt: NOW - 60_000, lastAt: NOW - 60_000, expiresAt: NOW + 3_600_000, hits: 1, summary: 'edr', evidence: {} },
+    },
+  };
+}
+
+beforeEach(() => {
+  prefix = testPrefix('offline-reset');
+  keys = new Keys(prefix, 8);
+});
+afterEach(async () => cleanup(redis, prefix));
+afterAll(() => redis.disconnect());
+
+describe('resetUser', () => {
+  it('with no worker: resets the stored state under the lease, records the change and the audit entry, relays, gives the lease back', async () => {
+    const user = 'alice@example.com';
+    const p = keys.partitionOf(user);
+    await redis.hset(keys.partitionState(p), user, encodeState(high(user)));
+    const relayed: string[][] = [];
+    const r = await resetUser(redis, keys, { user, actor: 'cli:ops', reason: 'false positive' }, settings(), async (u) => void relayed.push(u));
+    expect(r).toMatchObject({ found: true, previous: 'high', level: 'low', version: 2 });
+    const stored = decodeState(await redis.hgetBuffer(keys.partitionState(p), user), user)!;
+    expect(stored).toMatchObject({ level: 'low', version: 2, behaviors: {} });
+    const events = await redis.xrange(keys.userEvents(user), '-', '+');
+    expect(events.map(([, f]) => f[f.indexOf('kind') + 1])).toEqual(['change']);
+    expect(relayed).toEqual([[user]]);
+    const audit = await redis.xrange(`${prefix}:audit`, '-', '+');
+    expect(audit.map(([, f]) => f[f.indexOf('action') + 1])).toEqual(['risk.reset']);
+    expect(await redis.exists(keys.engineLease(`p${p}`))).toBe(0);
+    // The input position of the partition is untouched.
+    expect(await redis.hget(keys.partitionPos(p), 'pos')).toBeNull();
+  });
+
+  it('an unknown user: not found, nothing written, the lease given back', async () => {
+    const user = 'nobody@example.com';
+    const r = await resetUser(redis, keys, { user, actor: 'cli:ops', reason: '' }, settings(), async () => undefined);
+    expect(r).toEqual({ found: false });
+    expect(await redis.hexists(keys.partitionState(keys.partitionOf(user)), user)).toBe(0);
+    expect(await redis.exists(keys.engineLease(`p${keys.partitionOf(user)}`))).toBe(0);
+  });
+
+  it("with an owner holding the partition's lease: the reset goes to it through the control stream, and its outcome is returned", async () => {
+    const user = 'bob@example.com';
+    const p = keys.partitionOf(user);
+    await redis.hset(keys.partitionState(p), user, encodeState(high(user)));
+    await redis.set(keys.engineLease(`p${p}`), 'w1#3', 'PX', 30_000);
+    const pending = resetUser(redis, keys, { user, actor: 'admin:ops', reason: 'x' }, settings(), async () => undefined);
+    // Play the owner: take the request from the control stream, answer it.
+    const req = await waitFor(async () => {
+      const rows = await redis.xrange(keys.controlStream, '-', '+');
+      const f = rows[0]?.[1];
+      return f ? f[f.indexOf('req') + 1] : undefined;
+    });
+    await redis.set(keys.controlResult(req!), JSON.stringify({ found: true, previous: 'high', level: 'low', version: 2, change: null }), 'PX', 60_000);
+    expect(await pending).toMatchObject({ found: true, level: 'low', version: 2 });
+    // The stored state was not touched by the requester: only the owner writes it.
+    expect(decodeState(await redis.hgetBuffer(keys.partitionState(p), user), user)).toMatchObject({ level: 'high', version: 1 });
+    expect(await redis.get(keys.engineLease(`p${p}`))).toBe('w1#3');
+  });
+});
