@@ -149,6 +149,16 @@ describe('loadConfig defaults', () => {
     ]);
   });
 
+  it('engine.heartbeat must stay under 0.9 × lease_ttl (a lease renewed in time), else CONFIG_INVALID at the heartbeat', () => {
+    expect(lines(issuesOf(configDir({ 'riskstream.yaml': 'engine:\n  lease_ttl: 2s\n  heartbeat: 2s\n' })))).toEqual([
+      expect.stringMatching(/engine\.heartbeat: heartbeat must be shorter than 0\.9 × lease_ttl/),
+    ]);
+    expect(loadConfig(configDir({ 'riskstream.yaml': 'engine:\n  lease_ttl: 2s\n  heartbeat: 500ms\n' }), NO_ENV).raw.engine).toMatchObject({
+      lease_ttl: 2000,
+      heartbeat: 500,
+    });
+  });
+
   it('the shipped config/ loads', () => {
     const c = loadConfig(join(ROOT, 'config'), NO_ENV);
     expect(c.files.map((f) => f.slice(f.lastIndexOf('/') + 1))).toEqual(['riskstream.yaml', 'behaviors.yaml']);
