@@ -6,7 +6,7 @@ import type { Logger } from '../obs/logger.js';
 import type { EntryRef, StreamEvent } from '../types.js';
 import { createSessionService, createSessionStore, type SessionService } from '../sessions/service.js';
 import { setQueueSink } from '../sessions/set-sink.js';
-import { identityBuilder, sessionAudit } from '../../pipelines/session-audit.js';
+import { identityBuilder } from '../../pipelines/session-audit.js';
 import type { PutResult } from '../sessions/store.js';
 import type { OwnerParts } from '../engine/owner.js';
 import { attachCapturedSessions } from '../sessions/captured.js';
@@ -17,7 +17,6 @@ import type { SsfRuntime } from './ssf.js';
 
 /** The session-audit side: store, pipeline stage, service for API and CLI. */
 export interface SessionsRuntime {
-  auditBatch(events: StreamEvent[]): Promise<void>;
   /** The engine's side of session audit: identities built at apply time, written in the partition's commit. */
   engine: OwnerParts['sessions'];
   /** Enrich stage: attaches each session use's captured login identity (for session_hijack). */
@@ -36,7 +35,6 @@ export function buildSessions(deps: { config: () => Config; redis: Redis; keys: 
     onRevoked: setQueueSink(deps.ssf.setQueue, () => deps.config().receivers, deps.ssf.streams),
   });
   const onInvalid = (ref: EntryRef, err: unknown): void => deps.logger.warn({ stream: ref.stream, id: ref.id, err }, 'session identity skipped');
-  const audit = sessionAudit(store, () => deps.config().raw.sessions, { onInvalid });
   const build = identityBuilder(() => deps.config().raw.sessions, { onInvalid });
   // A session id bound to another user is never rebound (issue 13 row 7): audited, logged; the event is still scored.
   const after = async (r: PutResult): Promise<void> => {
@@ -46,11 +44,7 @@ export function buildSessions(deps: { config: () => Config; redis: Redis; keys: 
     }
   };
   return {
-    // Read per batch, so a reload that turns session audit on or off applies from the next batch.
-    auditBatch: async (events) => {
-      if (!deps.config().raw.sessions.enabled) return;
-      await after(await audit(events));
-    },
+    // Read per step, so a reload that turns session audit on or off applies from the next step.
     engine: {
       build: (events) => (deps.config().raw.sessions.enabled ? build(events) : []),
       prepare: (identities) => store.prepare(identities),
