@@ -3,14 +3,14 @@ import { LRUCache } from 'lru-cache';
 import type { Keys } from '../keys.js';
 import { compareKeys, parseKey, ZERO_KEY, type OrderKey } from '../partition.js';
 import { defineScripts } from '../redis/scripts.js';
-import { expire } from '../risk/reducer.js';
 import { decodeState } from '../risk/state-codec.js';
 import { emptyState, type UserState } from '../risk/state.js';
-import type { PreparedPut } from '../sessions/store.js';
 import type { BehaviorHit, LevelChange, RawEntry } from '../types.js';
 import { applyItems } from './apply.js';
 import type { OwnerOptions, OwnerParts, StepReport } from './owner-types.js';
-import { emptyDelta, queueCommit, type PartitionDelta } from './commit.js';
+import { emptyDelta, type PartitionDelta } from './commit.js';
+import { sendCommits } from './commit-send.js';
+import { sweepDue } from './sweep.js';
 import { decodeRouted, type RoutedItem } from './routed.js';
 
 export type { OwnerOptions, OwnerParts, StepReport } from './owner-types.js';
@@ -223,32 +223,20 @@ export class PartitionOwner {
 
   /** Expires what is due in owned partitions (in memory; committed with the next commit). */
   async sweep(now: number, limit = 200): Promise<number> {
-    const parts = [...this.owned].filter(([, o]) => o.committed !== null).map(([p]) => p);
-    if (!parts.length) return 0;
-    const pipe = this.redis.pipeline();
-    for (const p of parts) pipe.zrangebyscore(this.keys.partitionExpiry(p), '-inf', now, 'LIMIT', 0, limit);
-    const res = (await pipe.exec()) ?? [];
-    let n = 0;
-    for (const [i, p] of parts.entries()) {
-      for (const user of (res[i]?.[1] as string[] | undefined) ?? []) {
+    const n = await sweepDue(this.redis, this.keys, now, limit, {
+      partitions: () => [...this.owned].filter(([, o]) => o.committed !== null).map(([p]) => p),
+      owns: (p) => this.owned.has(p),
+      current: (user, p) => this.current(user, p),
+      expired: (p, user, r) => {
         const o = this.owned.get(p);
-        if (!o) break;
-        const state = this.current(user, p) ?? decodeState(await this.redis.hgetBuffer(this.keys.partitionState(p), user), user);
-        if (!this.owned.has(p)) continue;
-        if (!state) {
-          // An index entry without a readable state would be due forever and hide the entries behind it.
-          await this.redis.zrem(this.keys.partitionExpiry(p), user);
-          continue;
-        }
-        const r = expire(state, now);
+        if (!o) return;
         let d = this.deltas.get(p);
         if (!d) this.deltas.set(p, (d = emptyDelta(p, o.applied)));
         d.states.set(user, r.state);
         this.cache.set(user, { state: r.state }); // no signature: the index entry is rewritten
         for (const c of r.changes) d.events.push({ user, kind: 'change', data: c });
-        n++;
-      }
-    }
+      },
+    });
     if (n && !this.firstDirtyAt) this.firstDirtyAt = now;
     return n;
   }
@@ -285,31 +273,11 @@ export class PartitionOwner {
   }
 
   private async write(deltas: Map<number, PartitionDelta>, tokens: Map<number, string | undefined>): Promise<void> {
-    try {
-      const s = this.parts.settings();
-      const pipe = this.redis.pipeline();
-      const sent: Array<{ d: PartitionDelta; sigs: Map<string, string>; outboxUsers: string[]; put?: PreparedPut }> = [];
-      for (const d of deltas.values()) {
-        const token = tokens.get(d.partition);
-        if (!token || this.owned.get(d.partition)?.token !== token) continue;
-        const put = d.sessions.length ? this.parts.sessions.prepare(d.sessions) : undefined;
-        const { sigs, outboxUsers } = queueCommit(pipe, this.keys, d, { token, id: `${token}/${++this.commits}` }, s, (u) => this.cache.peek(u)?.sig, put?.ops);
-        sent.push({ d, sigs, outboxUsers, ...(put ? { put } : {}) });
-      }
-      const res = (await pipe.exec()) ?? [];
-      const relay: string[] = [];
-      const after: Array<Promise<void>> = [];
-      sent.forEach(({ d, sigs, outboxUsers, put }, i) => {
-        const [err, r] = res[i] ?? [];
-        if (err) {
-          this.parts.onCommitError(err);
-          return this.rewind(d.partition, tokens.get(d.partition));
-        }
-        if (r === -1) {
-          this.parts.onFenced(d.partition);
-          if (this.owned.get(d.partition)?.token === tokens.get(d.partition)) this.lose(d.partition);
-          return;
-        }
+    await sendCommits(this.redis, this.keys, this.parts, deltas, tokens, {
+      current: (p) => this.owned.get(p),
+      commitId: (token) => `${token}/${++this.commits}`,
+      indexed: (u) => this.cache.peek(u)?.sig,
+      committed: (d, sigs) => {
         const o = this.owned.get(d.partition);
         // Not on a partition rewound meanwhile (committed null): it reloads the position, this one included.
         if (o && o.token === tokens.get(d.partition) && o.committed !== null) o.committed = d.pos;
@@ -317,18 +285,12 @@ export class PartitionOwner {
           const c = this.cache.peek(user);
           if (c && c.state === d.states.get(user)) c.sig = sig;
         }
-        relay.push(...outboxUsers);
-        if (put) {
-          const [, puts, dropped] = r as [number, unknown[], string[][]];
-          after.push(put.finish(puts, dropped).then((result) => this.parts.sessions.after(result)));
-        }
-      });
-      if (relay.length) this.parts.relay(relay);
-      await Promise.all(after);
-    } catch (err) {
-      this.parts.onCommitError(err);
-      for (const p of deltas.keys()) this.rewind(p, tokens.get(p));
-    }
+      },
+      rewind: (p) => this.rewind(p, tokens.get(p)),
+      lose: (p) => {
+        if (this.owned.get(p)?.token === tokens.get(p)) this.lose(p);
+      },
+    });
   }
 
   /** After a failed step: every owned partition re-reads from its committed position. */

@@ -1,0 +1,73 @@
+import type { Redis } from 'ioredis';
+import type { Keys } from '../keys.js';
+import type { PreparedPut } from '../sessions/store.js';
+import { queueCommit, type PartitionDelta } from './commit.js';
+import type { OwnerParts } from './owner-types.js';
+
+/** What {@link sendCommits} needs from the owner, and tells it. */
+export interface CommitHooks {
+  /** The partition's current owner token (undefined once not owned). */
+  current(partition: number): { token: string } | undefined;
+  /** A fresh commit id for this token (a resent commit with the same id runs once). */
+  commitId(token: string): string;
+  /** The index signature last committed for a user. */
+  indexed(user: string): string | undefined;
+  /** The partition's commit landed (with the index signatures it wrote). */
+  committed(d: PartitionDelta, sigs: Map<string, string>): void;
+  /** The commit failed: re-read the partition from its committed position. */
+  rewind(partition: number): void;
+  /** The commit was fenced (the lease moved): forget the partition. */
+  lose(partition: number): void;
+}
+
+/**
+ * Sends the partitions' commits in one pipeline (one lease-fenced script each, under the token the
+ * work was applied with) and acts on each outcome: landed (positions, signatures, relay, session
+ * clean-ups), fenced (the partition lost), failed (the partition re-read). Never throws.
+ */
+export async function sendCommits(
+  redis: Redis,
+  keys: Keys,
+  parts: OwnerParts,
+  deltas: Map<number, PartitionDelta>,
+  tokens: Map<number, string | undefined>,
+  hooks: CommitHooks,
+): Promise<void> {
+  try {
+    const s = parts.settings();
+    const pipe = redis.pipeline();
+    const sent: Array<{ d: PartitionDelta; sigs: Map<string, string>; outboxUsers: string[]; put?: PreparedPut }> = [];
+    for (const d of deltas.values()) {
+      const token = tokens.get(d.partition);
+      if (!token || hooks.current(d.partition)?.token !== token) continue;
+      const put = d.sessions.length ? parts.sessions.prepare(d.sessions) : undefined;
+      const { sigs, outboxUsers } = queueCommit(pipe, keys, d, { token, id: hooks.commitId(token) }, s, hooks.indexed, put?.ops);
+      sent.push({ d, sigs, outboxUsers, ...(put ? { put } : {}) });
+    }
+    const res = (await pipe.exec()) ?? [];
+    const relay: string[] = [];
+    const after: Array<Promise<void>> = [];
+    sent.forEach(({ d, sigs, outboxUsers, put }, i) => {
+      const [err, r] = res[i] ?? [];
+      if (err) {
+        parts.onCommitError(err);
+        return hooks.rewind(d.partition);
+      }
+      if (r === -1) {
+        parts.onFenced(d.partition);
+        return hooks.lose(d.partition);
+      }
+      hooks.committed(d, sigs);
+      relay.push(...outboxUsers);
+      if (put) {
+        const [, puts, dropped] = r as [number, unknown[], string[][]];
+        after.push(put.finish(puts, dropped).then((result) => parts.sessions.after(result)));
+      }
+    });
+    if (relay.length) parts.relay(relay);
+    await Promise.all(after);
+  } catch (err) {
+    parts.onCommitError(err);
+    for (const p of deltas.keys()) hooks.rewind(p);
+  }
+}
