@@ -154,6 +154,8 @@ export const riskstreamSchema = z.strictObject({
       heartbeat: durationMs.prefault('2s'),
       /** Entries read per partition read (XREAD COUNT). */
       read_count: z.number().int().positive().max(100_000).default(2000),
+      /** Routing pauses while the partition streams hold more entries than this (owners behind). */
+      max_routed: z.number().int().positive().default(20_000),
     })
     // A lease must be renewed well before it expires (a tenth of the ttl is kept as clock margin).
     .refine((e) => e.heartbeat > 0 && e.heartbeat < e.lease_ttl * 0.9, { message: 'heartbeat must be shorter than 0.9 × lease_ttl', path: ['heartbeat'] })

@@ -123,6 +123,7 @@ export function queueCommit(
     positionArg(d),
     keys.partitionIn(d.partition),
     lease.id,
+    keyId({ ms: d.pos.ms, seq: d.pos.seq + 1 }), // the entry at the position is applied: trimmed too
   );
   return { sigs, outboxUsers };
 }

@@ -23,7 +23,7 @@ interface Signatures {
   ipLogins: { file: 'ip-logins-2'; args: [failures: string, successes: string, packed: string]; reply: string[] };
   engineCommit: {
     file: 'engine-commit-2';
-    args: [lease: string, position: string, token: string, ops: Buffer, pos: string, stream: string, commitId?: string];
+    args: [lease: string, position: string, token: string, ops: Buffer, pos: string, stream: string, commitId?: string, trimBelow?: string];
     reply: -1 | [number, unknown[], string[][]];
   };
   routerRead: {

@@ -41,9 +41,6 @@ export interface EngineDeps {
   own: OwnerParts;
 }
 
-/** Partition-stream entries (each one router step's events of a partition) above which routing pauses. */
-const MAX_ROUTED = 20_000;
-
 /** A partition step applying fewer items than this commits at once (keeping up: latency first). */
 const SMALL_STEP = 500;
 
@@ -118,7 +115,7 @@ export async function startEngine(d: EngineDeps): Promise<EngineRuntime> {
 
   let reportedPresent = 0;
   // Back-pressure between the router and the owners: routing pauses while the partition streams
-  // hold more than MAX_ROUTED entries not yet committed (checked at most every 500 ms), so a
+  // hold more than `engine.max_routed` entries not yet committed (checked at most every 500 ms), so a
   // backlog stays in the input streams (acked-based lag, `streams.max_lag`) rather than growing here.
   let backlogAt = 0;
   let backlog = 0;
@@ -138,7 +135,7 @@ export async function startEngine(d: EngineDeps): Promise<EngineRuntime> {
         await sleep(50);
         continue;
       }
-      if ((await routedBacklog().catch(() => 0)) > MAX_ROUTED) {
+      if ((await routedBacklog().catch(() => 0)) > d.config().raw.engine.max_routed) {
         await sleep(50);
         continue;
       }
@@ -149,6 +146,7 @@ export async function startEngine(d: EngineDeps): Promise<EngineRuntime> {
         errors = 0;
         // Metrics and progress count what was written (a step's writes complete during the next one).
         for (const done of router.takeCompleted()) {
+          backlog += done.partitions; // entries written since the last count: the pause is not late by a count's age
           d.metrics.routed.inc(done.routed);
           for (const l of listeners) l({ route: done });
         }

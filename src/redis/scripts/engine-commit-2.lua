@@ -22,10 +22,12 @@
     ARGV[1] the committing owner's fencing token ('' = no lease: the session store's own writes)
     ARGV[2] MessagePack array of commands, each an array of strings
     ARGV[3] the new position ('' = unchanged)
-    ARGV[4] the partition stream to trim below the position ('' = none)
+    ARGV[4] the partition stream to trim up to the position ('' = none)
     ARGV[5] this commit's id, unique per commit (optional): a commit whose id is the last one
             recorded already ran — a client resending it after a dropped connection (ioredis
             resends unanswered commands) writes nothing twice
+    ARGV[6] the id right after the position (optional): the stream is trimmed below it, so the
+            entry at the position goes too (default: below the position)
 
   Output:
     -1 when the lease is not (or no longer) the caller's: nothing written (a paused or
@@ -105,6 +107,6 @@ for i = 1, #ops do
 end
 if ARGV[3] ~= '' then
   redis.call('HSET', KEYS[2], 'pos', ARGV[3], 'token', ARGV[1])
-  if ARGV[4] ~= '' then redis.call('XTRIM', ARGV[4], 'MINID', ARGV[3]) end
+  if ARGV[4] ~= '' then redis.call('XTRIM', ARGV[4], 'MINID', (ARGV[6] and ARGV[6] ~= '') and ARGV[6] or ARGV[3]) end
 end
 return { #ops, puts, users }
