@@ -31,4 +31,6 @@ export interface RouteReport {
   buffered: number;
   /** Partitions written to. */
   partitions: number;
+  /** Partition entries found written already (re-deliveries; see route-write.ts). */
+  present: number;
 }

@@ -31,8 +31,6 @@ export class Router {
   private cursors = new Map<string, string>();
   private lastRead = new Map<string, OrderKey>();
   private held = new Map<string, Held[]>();
-  /** Partition entries found already written (re-deliveries; see {@link route}). */
-  present = 0;
   /** Per stream: the group's last-delivered id after this router's last read (a read lost in between is noticed). */
   private delivered = new Map<string, string>();
   /** Bumped by start/stop: a step that began in an earlier session (lease lost, retaken) leaves this one's state alone. */
@@ -175,7 +173,7 @@ export class Router {
     reading.forEach((s, i) => this.delivered.set(s, String(lastDelivered[i] ?? '')));
     const now = Number(sec) * 1000 + Math.floor(Number(usec) / 1000);
     const rowsOf = new Map((reply ?? []).map(([stream, rows]) => [stream, rows]));
-    const report: RouteReport = { read: 0, readByStream: {}, routed: 0, deadLettered: 0, buffered: 0, partitions: 0 };
+    const report: RouteReport = { read: 0, readByStream: {}, routed: 0, deadLettered: 0, buffered: 0, partitions: 0, present: 0 };
     const bad: Array<{ raw: RawEntry; reason: string }> = [];
     const ackOnly = new Map<string, string[]>();
     const marks = new Map<string, OrderKey>();
@@ -217,7 +215,7 @@ export class Router {
     const { routable, bad, ackOnly } = r;
     const w = await writeRouted(this.redis, this.keys, this.parts.enrich, routable);
     r.report.partitions = w.partitions;
-    this.present += w.present;
+    r.report.present = w.present;
     if (bad.length) await this.parts.deadLetter(bad);
     for (const h of routable) push(ackOnly, h.ref.stream, h.ref.id);
     for (const b of bad) push(ackOnly, b.raw.stream, b.raw.id);

@@ -113,7 +113,6 @@ export async function startEngine(d: EngineDeps): Promise<EngineRuntime> {
   const listeners: Array<(r: { route?: RouteReport; step?: StepReport }) => void> = [];
   let stopping = false;
 
-  let reportedPresent = 0;
   // Back-pressure between the router and the owners: routing pauses while the partition streams
   // hold more than `engine.max_routed` entries not yet committed (checked at most every 500 ms), so a
   // backlog stays in the input streams (acked-based lag, `streams.max_lag`) rather than growing here.
@@ -148,13 +147,10 @@ export async function startEngine(d: EngineDeps): Promise<EngineRuntime> {
         for (const done of router.takeCompleted()) {
           backlog += done.partitions; // entries written since the last count: the pause is not late by a count's age
           d.metrics.routed.inc(done.routed);
+          d.metrics.routedPresent.inc(done.present);
           for (const l of listeners) l({ route: done });
         }
         if (r === 'fenced') continue;
-        if (router.present > reportedPresent) {
-          d.metrics.routedPresent.inc(router.present - reportedPresent);
-          reportedPresent = router.present;
-        }
         if (r.read === 0) for (const l of listeners) l({ route: r }); // an idle read is progress too
         if (r.buffered) await sleep(1);
         else if (r.read === 0) await router.waitForInput(d.waker, Math.min(cfg.streams.block, 250));
