@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import type { Keys } from '../keys.js';
 import { scriptsOn } from '../redis/scripts.js';
-import { decodeState } from '../risk/state-codec.js';
+import { RiskStore } from '../risk/store.js';
 import { applyItems } from './apply.js';
 import { commitOps, emptyDelta } from './commit.js';
 import { requestReset, type ResetOutcome } from './control.js';
@@ -39,7 +39,7 @@ export async function resetUser(
   if ((await redis.set(lease, token, 'PX', OFFLINE_LEASE_MS, 'NX')) !== 'OK') return requestReset(redis, keys, req);
   const scripts = scriptsOn(redis);
   try {
-    const state = decodeState(await redis.hgetBuffer(keys.partitionState(p), req.user), req.user);
+    const state = (await new RiskStore(redis, keys).get(req.user))?.state;
     if (!state) return { found: false };
     const now = Date.now();
     const op: ControlOp = { op: 'reset', req: randomUUID(), user: req.user, actor: req.actor, reason: req.reason };

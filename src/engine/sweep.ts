@@ -1,7 +1,7 @@
 import type { Redis } from 'ioredis';
 import type { Keys } from '../keys.js';
 import { expire, type ReduceResult } from '../risk/reducer.js';
-import { decodeState } from '../risk/state-codec.js';
+import { RiskStore } from '../risk/store.js';
 import type { UserState } from '../risk/state.js';
 
 /** What {@link sweepDue} needs from the owner, and tells it. */
@@ -24,6 +24,7 @@ export interface SweepHooks {
 export async function sweepDue(redis: Redis, keys: Keys, now: number, limit: number, hooks: SweepHooks): Promise<number> {
   const parts = hooks.partitions();
   if (!parts.length) return 0;
+  const store = new RiskStore(redis, keys);
   const pipe = redis.pipeline();
   for (const p of parts) pipe.zrangebyscore(keys.partitionExpiry(p), '-inf', now, 'LIMIT', 0, limit);
   const res = (await pipe.exec()) ?? [];
@@ -31,7 +32,7 @@ export async function sweepDue(redis: Redis, keys: Keys, now: number, limit: num
   for (const [i, p] of parts.entries()) {
     for (const user of (res[i]?.[1] as string[] | undefined) ?? []) {
       if (!hooks.owns(p)) break;
-      const state = hooks.current(user, p) ?? decodeState(await redis.hgetBuffer(keys.partitionState(p), user), user);
+      const state = hooks.current(user, p) ?? (await store.get(user))?.state;
       if (!hooks.owns(p)) break;
       if (!state) {
         await redis.zrem(keys.partitionExpiry(p), user);
