@@ -5,7 +5,8 @@
  * reducer throws on.
  */
 import { describe, expect, it } from 'vitest';
-import { schemaFor, type BehaviorConfig, type BehaviorKind } from '../../src/config/behaviors-schema.js';
+import type { BehaviorConfig } from '../../src/config/behaviors-schema.js';
+import { behavior } from '../helpers/behavior-config.js';
 import type { DetectorLimits } from '../../src/detect/types.js';
 import { applyItems, type ApplyContext, type Applied } from '../../src/engine/apply.js';
 import type { RoutedItem } from '../../src/engine/routed.js';
@@ -23,11 +24,6 @@ const HOUR = 60 * MIN;
 const NOW = Date.parse('2026-11-23T12:00:00Z');
 const T0 = NOW - 6 * HOUR;
 const LIMITS: DetectorLimits = { maxLogins: 10, maxAge: 7 * 24 * HOUR, allowedLateness: 10 * MIN };
-
-function behavior(id: string, raw: Record<string, unknown>): BehaviorConfig {
-  const v = schemaFor(id, raw)!.parse(raw) as BehaviorConfig['params'] & Pick<BehaviorConfig, 'risk_level' | 'expires_after'> & { kind?: string };
-  return { id, kind: (v.kind ?? id) as BehaviorKind, enabled: v.enabled, risk_level: v.risk_level, expires_after: v.expires_after, params: v };
-}
 
 const TRAVEL = behavior('impossible_travel', { enabled: true, risk_level: 'high', expires_after: '24h', max_speed_kmh: 1000, min_distance_km: 500 });
 const DLP = behavior('dlp_detection', { enabled: true, risk_level: 'medium', expires_after: '24h', min_severity: 'high' });

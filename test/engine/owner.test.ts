@@ -7,7 +7,7 @@
  */
 import type { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { schemaFor, type BehaviorConfig, type BehaviorKind } from '../../src/config/behaviors-schema.js';
+import { behavior } from '../helpers/behavior-config.js';
 import { applyItems, type ApplyContext } from '../../src/engine/apply.js';
 import { PartitionOwner, type OwnerOptions, type OwnerParts, type StepReport } from '../../src/engine/owner.js';
 import type { RoutedItem } from '../../src/engine/routed.js';
@@ -26,10 +26,6 @@ const USERS = ['alice', 'bob', 'carol', 'dave', 'erin', 'frank', 'grace', 'heidi
 const NOW = Date.parse('2026-11-23T12:00:00Z');
 const MIN = 60_000;
 
-function behavior(id: string, raw: Record<string, unknown>): BehaviorConfig {
-  const v = schemaFor(id, raw)!.parse(raw) as BehaviorConfig['params'] & Pick<BehaviorConfig, 'risk_level' | 'expires_after'> & { kind?: string };
-  return { id, kind: (v.kind ?? id) as BehaviorKind, enabled: v.enabled, risk_level: v.risk_level, expires_after: v.expires_after, params: v };
-}
 const CTX: ApplyContext = {
   behaviors: [
     behavior('dlp_detection', { enabled: true, risk_level: 'medium', expires_after: '24h', min_severity: 'high' }),

@@ -5,18 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { compareKeys, keyId, MAX_SOURCES, MAX_SUBS, orderKey, parseKey, partitionOf, sourceIdOf, ZERO_KEY, type OrderKey } from '../../src/partition.js';
-
-/** A small deterministic PRNG (mulberry32), so the tables are the same on every run. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 2 ** 32;
-  };
-}
+import { prng } from '../helpers/prng.js';
 
 const sign = (n: number): number => (n > 0 ? 1 : n < 0 ? -1 : 0);
 

@@ -19,6 +19,7 @@
  * their history, all their events were applied and committed.
  */
 import { recent, MIN, HOUR } from './clock.js';
+import { prng } from './prng.js';
 
 /** The `app` of sentinel events. */
 export const SENTINEL_APP = 'riskstream-sentinel';
@@ -72,18 +73,6 @@ const FAR = [
   { city: 'São Paulo', country: 'BR', lat: -23.5505, lon: -46.6333, ip: '177.0.0.', asn: 28573 },
 ] as const;
 type City = (typeof HOMES)[number] | (typeof FAR)[number];
-
-/** mulberry32: a small deterministic PRNG in [0, 1). */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** Generates the workload (see the module comment). */
 export function engineWorkload(opts: WorkloadOptions = {}): Workload {

@@ -13,6 +13,7 @@
  * Every event has a unique `id` (`<seed>-<n>`), so a second XADD of the same file repeats ids.
  */
 import { writeFileSync } from 'node:fs';
+import { prng } from './prng.js';
 
 /** Options of {@link generateTelemetry}. */
 export interface TelemetryOptions {
@@ -60,18 +61,6 @@ function km(a: { lat: number; lon: number }, b: { lat: number; lon: number }): n
   const rad = Math.PI / 180;
   const h = Math.sin(((b.lat - a.lat) * rad) / 2) ** 2 + Math.cos(a.lat * rad) * Math.cos(b.lat * rad) * Math.sin(((b.lon - a.lon) * rad) / 2) ** 2;
   return 2 * 6371 * Math.asin(Math.sqrt(h));
-}
-
-/** mulberry32: a small deterministic PRNG in [0, 1). */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 /** Generates the events (sorted by arrival; event times ascending apart from a few late ones). */

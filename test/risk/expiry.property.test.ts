@@ -5,7 +5,7 @@
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { schemaFor, type BehaviorConfig, type BehaviorKind } from '../../src/config/behaviors-schema.js';
+import { behavior } from '../helpers/behavior-config.js';
 import type { DetectorLimits } from '../../src/detect/types.js';
 import { reduce, type ReduceInput } from '../../src/risk/reducer.js';
 import { emptyState, type UserState } from '../../src/risk/state.js';
@@ -15,11 +15,6 @@ const MIN = 60_000;
 const HOUR = 60 * MIN;
 const T0 = Date.parse('2026-11-30T00:00:00Z');
 const LIMITS: DetectorLimits = { maxLogins: 10, maxAge: 7 * 24 * HOUR, allowedLateness: 10 * MIN };
-
-function behavior(id: string, raw: Record<string, unknown>): BehaviorConfig {
-  const v = schemaFor(id, raw)!.parse(raw) as BehaviorConfig['params'] & Pick<BehaviorConfig, 'risk_level' | 'expires_after'> & { kind?: string };
-  return { id, kind: (v.kind ?? id) as BehaviorKind, enabled: v.enabled, risk_level: v.risk_level, expires_after: v.expires_after, params: v };
-}
 
 const BEHAVIORS = [
   behavior('endpoint_detection', { enabled: true, risk_level: 'high', expires_after: '24h', min_severity: 'high' }),

@@ -1,6 +1,6 @@
 /** The pure reducer: tables of cases with a frozen `now`; no Redis, no clock. */
 import { describe, expect, it } from 'vitest';
-import { schemaFor, type BehaviorConfig, type BehaviorKind } from '../../src/config/behaviors-schema.js';
+import { behavior } from '../helpers/behavior-config.js';
 import type { DetectorLimits } from '../../src/detect/types.js';
 import { travelLogins } from '../../src/detect/impossible-travel.js';
 import { changeId, expire, reduce, reset, type ReduceInput } from '../../src/risk/reducer.js';
@@ -16,12 +16,6 @@ const HOUR = 60 * MIN;
 const NOW = Date.parse('2026-11-23T12:00:00Z');
 const T0 = Date.parse('2026-11-23T08:00:00Z');
 const LIMITS: DetectorLimits = { maxLogins: 10, maxAge: 7 * 24 * HOUR, allowedLateness: 10 * MIN };
-
-/** A validated behavior, as the config loader builds it. */
-function behavior(id: string, raw: Record<string, unknown>): BehaviorConfig {
-  const v = schemaFor(id, raw)!.parse(raw) as BehaviorConfig['params'] & Pick<BehaviorConfig, 'risk_level' | 'expires_after'> & { kind?: string };
-  return { id, kind: (v.kind ?? id) as BehaviorKind, enabled: v.enabled, risk_level: v.risk_level, expires_after: v.expires_after, params: v };
-}
 
 const TRAVEL = behavior('impossible_travel', { enabled: true, risk_level: 'high', expires_after: '24h', max_speed_kmh: 1000, min_distance_km: 500 });
 const DLP = behavior('dlp_detection', { enabled: true, risk_level: 'medium', expires_after: '24h', min_severity: 'high' });

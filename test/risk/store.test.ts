@@ -7,7 +7,7 @@
  * drives the owner's sweep.
  */
 import { afterAll, beforeEach, describe, expect, it } from 'vitest';
-import { schemaFor, type BehaviorConfig, type BehaviorKind } from '../../src/config/behaviors-schema.js';
+import { behavior } from '../helpers/behavior-config.js';
 import type { DetectorLimits } from '../../src/detect/types.js';
 import { PartitionOwner, type OwnerParts, type StepReport } from '../../src/engine/owner.js';
 import { encodeRouted, ROUTED_FIELD, type RoutedItem } from '../../src/engine/routed.js';
@@ -24,10 +24,6 @@ const HOUR = 3_600_000;
 const NOW = Date.parse('2026-11-23T12:00:00Z');
 const LIMITS: DetectorLimits = { maxLogins: 10, maxAge: 7 * 24 * HOUR, allowedLateness: 600_000 };
 
-function behavior(id: string, raw: Record<string, unknown>): BehaviorConfig {
-  const v = schemaFor(id, raw)!.parse(raw) as BehaviorConfig['params'] & Pick<BehaviorConfig, 'risk_level' | 'expires_after'> & { kind?: string };
-  return { id, kind: (v.kind ?? id) as BehaviorKind, enabled: v.enabled, risk_level: v.risk_level, expires_after: v.expires_after, params: v };
-}
 const BEHAVIORS = [
   behavior('dlp_detection', { enabled: true, risk_level: 'medium', expires_after: '24h', min_severity: 'high' }),
   behavior('endpoint_detection', { enabled: true, risk_level: 'high', expires_after: '2h', min_severity: 'high' }),
