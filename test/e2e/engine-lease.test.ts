@@ -9,6 +9,7 @@ import type { Redis } from 'ioredis';
 import { redisClient, waitFor } from '../helpers/redis.js';
 import { engineWorkload, padded, type Workload } from '../helpers/engine-workload.js';
 import {
+  balanced,
   differences,
   disposeRun,
   doubledIds,
@@ -71,13 +72,7 @@ describe('engine lease fencing (issue 16)', () => {
     const [w1, w2] = (await Promise.all([startEngineWorker(run, 'lw1'), startEngineWorker(run, 'lw2')])) as [WorkerProcess, WorkerProcess];
     const owned = async (w: WorkerProcess): Promise<number> => (await metric(run, w, OWNED)) ?? NaN;
     // Both own a share, together all partitions.
-    await waitFor(
-      async () => {
-        const [a, b] = [await owned(w1), await owned(w2)];
-        return a > 0 && b > 0 && a + b === PARTITIONS;
-      },
-      { timeout: 15_000, interval: 100, what: `${OWNED} of lw1 + lw2 = ${PARTITIONS}, both > 0` },
-    );
+    await balanced(run, [w1, w2], PARTITIONS, 'lw1 + lw2');
     const owned1 = await owned(w1);
 
     // Phase 1 is being applied (a backlog: read_count 1) and waits in memory for its commit (commit_interval 3 s).

@@ -8,12 +8,13 @@ import type { Redis } from 'ioredis';
 import { redisClient, waitFor } from '../helpers/redis.js';
 import { engineWorkload, padded } from '../helpers/engine-workload.js';
 import {
+  balanced,
   differences,
   disposeRun,
   doubledIds,
   feedInBackground,
-  metric,
   newEngineRun,
+  ownership,
   referenceRun,
   settle,
   startEngineWorker,
@@ -21,7 +22,6 @@ import {
   type EngineRun,
   type Reference,
 } from '../helpers/engine-run.js';
-import type { WorkerProcess } from '../helpers/worker.js';
 
 const PARTITIONS = 64;
 const ENGINE = { partitions: PARTITIONS, commit_interval: '50ms', commit_entries: 5000, lease_ttl: '2s', heartbeat: '500ms', read_count: 2000 };
@@ -31,8 +31,6 @@ const runs: EngineRun[] = [];
 let redis: Redis;
 let ref: Reference;
 
-const OWNED = 'riskstream_engine_partitions_owned';
-
 beforeAll(() => {
   redis = redisClient();
 });
@@ -41,26 +39,6 @@ afterAll(async () => {
   for (const run of runs) await disposeRun(redis, run);
   redis?.disconnect();
 }, 60_000);
-
-/** Each live worker's owned partitions. */
-async function ownership(run: EngineRun, workers: WorkerProcess[]): Promise<number[]> {
-  return Promise.all(workers.map(async (w) => (await metric(run, w, OWNED)) ?? Number.NaN));
-}
-
-/** Waits until the workers own every partition between them, each at least one. */
-async function balanced(run: EngineRun, workers: WorkerProcess[], what: string): Promise<number[]> {
-  let last: number[] = [];
-  await waitFor(
-    async () => {
-      last = await ownership(run, workers);
-      return last.every((n) => n > 0) && last.reduce((a, b) => a + b, 0) === PARTITIONS;
-    },
-    { timeout: 15_000, interval: 100, what: `${what}: ${OWNED} summing to ${PARTITIONS}, each > 0` },
-  ).catch((err: unknown) => {
-    throw new Error(`${(err as Error).message}; last: ${last.map((n) => (Number.isNaN(n) ? 'metric absent' : n)).join(', ')}`);
-  });
-  return last;
-}
 
 describe('engine rebalance (issue 16)', () => {
   it('fault-free reference', async () => {
@@ -82,16 +60,16 @@ describe('engine rebalance (issue 16)', () => {
 
     await at(2);
     const rb2 = await startEngineWorker(run, 'rb2');
-    const two = await balanced(run, [rb1, rb2], 'rb1 + rb2');
+    const two = await balanced(run, [rb1, rb2], PARTITIONS, 'rb1 + rb2');
     await at(5);
     const rb3 = await startEngineWorker(run, 'rb3');
-    const three = await balanced(run, [rb1, rb2, rb3], 'rb1 + rb2 + rb3');
+    const three = await balanced(run, [rb1, rb2, rb3], PARTITIONS, 'rb1 + rb2 + rb3');
     await at(8);
     const stoppedAt = input.fed();
     const code = await rb1.stop('SIGTERM');
     run.workers = run.workers.filter((w) => w !== rb1);
     expect(code, 'rb1 drains and exits 0 on SIGTERM').toBe(0);
-    const left = await balanced(run, [rb2, rb3], 'rb2 + rb3 after rb1 left');
+    const left = await balanced(run, [rb2, rb3], PARTITIONS, 'rb2 + rb3 after rb1 left');
     await input.done;
     console.log(
       `rebalance: owned ${JSON.stringify(two)} with 2 workers, ${JSON.stringify(three)} with 3, ${JSON.stringify(left)} after rb1 stopped (chunk ${stoppedAt})`,

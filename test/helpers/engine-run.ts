@@ -338,6 +338,26 @@ export async function metric(run: EngineRun, w: WorkerProcess, name: string): Pr
   return sum;
 }
 
+/** Each live worker's owned partitions. */
+export async function ownership(run: EngineRun, workers: WorkerProcess[]): Promise<number[]> {
+  return Promise.all(workers.map(async (w) => (await metric(run, w, 'riskstream_engine_partitions_owned')) ?? Number.NaN));
+}
+
+/** Waits until the workers own every partition between them, each at least one. */
+export async function balanced(run: EngineRun, workers: WorkerProcess[], partitions: number, what: string): Promise<number[]> {
+  let last: number[] = [];
+  await waitFor(
+    async () => {
+      last = await ownership(run, workers);
+      return last.every((n) => n > 0) && last.reduce((a, b) => a + b, 0) === partitions;
+    },
+    { timeout: 15_000, interval: 100, what: `${what}: riskstream_engine_partitions_owned summing to ${partitions}, each > 0` },
+  ).catch((err: unknown) => {
+    throw new Error(`${(err as Error).message}; last: ${last.map((n) => (Number.isNaN(n) ? 'metric absent' : n)).join(', ')}`);
+  });
+  return last;
+}
+
 /** A short summary of outcomes: users per final (level, version) and hit/change totals. */
 export function summary(o: Outcomes): string {
   const by: Record<string, number> = {};
