@@ -8,6 +8,7 @@ import { RiskStore } from '../risk/store.js';
 import { OutboxRelay } from '../risk/outbox-relay.js';
 import { buildSessions } from './sessions.js';
 import { resetUser } from '../engine/offline-reset.js';
+import { commitSettingsOf } from './engine.js';
 import { buildSsf, type SsfRuntime } from './ssf.js';
 
 /** Services for one-shot CLI commands: risk and audit, with SETs queued (delivered by the workers). */
@@ -31,7 +32,6 @@ export async function cliServices(config: Config, redis: Redis): Promise<CliServ
   const sink = (c: Parameters<SsfRuntime['enqueueChanges']>[0], hits: Parameters<typeof sessions.respond>[1]) =>
     ssf.enqueueChanges(c).then(() => sessions.respond(c, hits));
   const relay = new OutboxRelay(redis, keys, config.streams.riskEvents, sink, config.raw.streams.maxlen, config.streams.audit);
-  const settings = { eventsMaxlen: config.raw.state.max_events_per_user, auditStream: config.streams.audit, auditMaxlen: config.raw.streams.maxlen };
-  const risk = new RiskService(redis, keys, store, (req) => resetUser(redis, keys, req, settings, (users) => relay.relay(users)));
+  const risk = new RiskService(redis, keys, store, (req) => resetUser(redis, keys, req, commitSettingsOf(config), (users) => relay.relay(users)));
   return { risk, audit, ssf, close: () => ssf.close() };
 }

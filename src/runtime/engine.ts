@@ -5,9 +5,15 @@ import type { Keys } from '../keys.js';
 import type { Logger } from '../obs/logger.js';
 import type { Metrics } from '../obs/metrics.js';
 import { LeaseManager } from '../engine/leases.js';
+import type { OfflineResetSettings } from '../engine/offline-reset.js';
 import { partitionResource } from '../engine/lease-keys.js';
 import { PartitionOwner, type OwnerParts, type StepReport } from '../engine/owner.js';
 import { ROUTER_RESOURCE, Router, type RouterParts, type RouteReport } from '../engine/router.js';
+
+/** Where a commit writes risk events and audit entries, and how long those streams get (config). */
+export function commitSettingsOf(config: Config): OfflineResetSettings {
+  return { eventsMaxlen: config.raw.state.max_events_per_user, auditStream: config.streams.audit, auditMaxlen: config.raw.streams.maxlen };
+}
 
 /** The engine's loops, leases and reports. */
 export interface EngineRuntime {

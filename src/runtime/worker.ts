@@ -26,7 +26,7 @@ import { buildSessions, type SessionsRuntime } from './sessions.js';
 import { workerRoutes } from './routes.js';
 import { readGroups } from '../redis/stream-info.js';
 import type { BehaviorHit, LevelChange } from '../types.js';
-import { startEngine } from './engine.js';
+import { commitSettingsOf, startEngine } from './engine.js';
 import { claimWorkerId } from '../engine/worker-id.js';
 import { resetUser } from '../engine/offline-reset.js';
 
@@ -107,12 +107,7 @@ export async function startWorker(opts: WorkerOptions = {}): Promise<WorkerHandl
     config.raw.streams.maxlen,
     config.streams.audit,
   );
-  const resetSettings = () => ({
-    eventsMaxlen: config.raw.state.max_events_per_user,
-    auditStream: config.streams.audit,
-    auditMaxlen: config.raw.streams.maxlen,
-  });
-  const risk = new RiskService(redis, keys, store, (req) => resetUser(redis, keys, req, resetSettings(), (users) => relay.relay(users)));
+  const risk = new RiskService(redis, keys, store, (req) => resetUser(redis, keys, req, commitSettingsOf(config), (users) => relay.relay(users)));
   await relay.recover();
   await relay.relayPending();
 
@@ -141,12 +136,7 @@ export async function startWorker(opts: WorkerOptions = {}): Promise<WorkerHandl
         limits: { maxLogins: config.raw.state.max_logins, maxAge: config.raw.state.login_max_age, allowedLateness: config.raw.state.allowed_lateness },
         now: Date.now(),
       }),
-      settings: () => ({
-        eventsMaxlen: config.raw.state.max_events_per_user,
-        auditStream: config.streams.audit,
-        auditMaxlen: config.raw.streams.maxlen,
-        now: Date.now(),
-      }),
+      settings: () => ({ ...commitSettingsOf(config), now: Date.now() }),
       sessions: sessions.engine,
       deadLetter: async (bad) => {
         await ingest.deadLetter(bad);
