@@ -14,8 +14,8 @@ export interface CommitHooks {
   indexed(user: string): string | undefined;
   /** The partition's commit landed (with the index signatures it wrote). */
   committed(d: PartitionDelta, sigs: Map<string, string>): void;
-  /** The commit failed: re-read the partition from its committed position. */
-  rewind(partition: number): void;
+  /** The commits failed: re-read these partitions from their committed positions. */
+  rewind(partitions: number[]): void;
   /** The commit was fenced (the lease moved): forget the partition. */
   lose(partition: number): void;
 }
@@ -51,7 +51,7 @@ export async function sendCommits(
       const [err, r] = res[i] ?? [];
       if (err) {
         parts.onCommitError(err);
-        return hooks.rewind(d.partition);
+        return hooks.rewind([d.partition]);
       }
       if (r === -1) {
         parts.onFenced(d.partition);
@@ -68,6 +68,6 @@ export async function sendCommits(
     await Promise.all(after);
   } catch (err) {
     parts.onCommitError(err);
-    for (const p of deltas.keys()) hooks.rewind(p);
+    hooks.rewind([...deltas.keys()]);
   }
 }

@@ -78,10 +78,14 @@ export class PartitionOwner {
     this.drop(p);
   }
 
-  private drop(p: number): void {
-    this.owned.delete(p);
-    this.deltas.delete(p);
-    for (const user of [...this.cache.keys()]) if (this.keys.partitionOf(user) === p) this.cache.delete(user);
+  /** Forgets partitions and their users' cached states (one pass over the cache for them all). */
+  private drop(...parts: number[]): void {
+    const gone = new Set(parts);
+    for (const p of gone) {
+      this.owned.delete(p);
+      this.deltas.delete(p);
+    }
+    for (const user of [...this.cache.keys()]) if (gone.has(this.keys.partitionOf(user))) this.cache.delete(user);
   }
 
   /** One step: read owned partitions (blocking up to `blockMs` when idle), apply, commit when due. */
@@ -286,7 +290,7 @@ export class PartitionOwner {
           if (c && c.state === d.states.get(user)) c.sig = sig;
         }
       },
-      rewind: (p) => this.rewind(p, tokens.get(p)),
+      rewind: (ps) => this.rewind(ps.map((p) => [p, tokens.get(p)])),
       lose: (p) => {
         if (this.owned.get(p)?.token === tokens.get(p)) this.lose(p);
       },
@@ -295,16 +299,18 @@ export class PartitionOwner {
 
   /** After a failed step: every owned partition re-reads from its committed position. */
   rewindAll(): void {
-    for (const [p, o] of [...this.owned]) this.rewind(p, o.token);
+    this.rewind([...this.owned].map(([p, o]) => [p, o.token]));
   }
 
-  /** A failed commit: forget what was applied since the committed position and re-read from it. */
-  private rewind(p: number, token: string | undefined): void {
-    const o = this.owned.get(p);
-    if (!o || o.token !== token) return;
-    this.inflight?.deltas.delete(p);
-    this.drop(p);
-    this.owned.set(p, { token, committed: null, applied: ZERO_KEY, cursor: '0' });
+  /**
+   * A failed commit or step: each partition still held under the given token forgets what was
+   * applied since its committed position and re-reads from it.
+   */
+  private rewind(parts: Array<[number, string | undefined]>): void {
+    const again = parts.filter(([p, token]) => token !== undefined && this.owned.get(p)?.token === token) as Array<[number, string]>;
+    for (const [p] of again) this.inflight?.deltas.delete(p);
+    this.drop(...again.map(([p]) => p));
+    for (const [p, token] of again) this.owned.set(p, { token, committed: null, applied: ZERO_KEY, cursor: '0' });
   }
 }
 
