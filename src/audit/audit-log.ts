@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../redis/client.js';
 
 /** What an audit entry records. `action` is a stable dotted name (`set.delivered`, `risk.reset`, …). */
 export interface AuditEntry {
@@ -23,13 +23,13 @@ export interface StoredAuditEntry extends Required<Omit<AuditEntry, 'details' | 
 /** Append-only audit log in a Redis stream (approximately capped at `maxlen`). */
 export class AuditLog {
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     readonly stream: string,
     private readonly maxlen = 1_000_000,
   ) {}
 
   /** The same log written through another connection. */
-  via(redis: Redis): AuditLog {
+  via(redis: RedisClient): AuditLog {
     return new AuditLog(redis, this.stream, this.maxlen);
   }
 

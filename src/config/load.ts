@@ -38,6 +38,8 @@ export interface Config {
   responses: ResponseRule[];
   receivers: ResolvedReceiver[];
   redisUrl: string;
+  /** Startup nodes of the Redis Cluster (`redis.cluster`), or null for one node (`redisUrl`; `REDIS_URL` set means one node). */
+  redisCluster: string[] | null;
   prefix: string;
   adminTokens: string[];
   ingestTokens: string[];
@@ -225,6 +227,7 @@ export function loadConfig(path: string, env: NodeJS.ProcessEnv = process.env): 
     responses,
     receivers,
     redisUrl: env.REDIS_URL ?? raw.redis.url,
+    redisCluster: env.REDIS_URL ? null : (raw.redis.cluster ?? null),
     prefix,
     adminTokens: [...raw.http.admin_tokens, ...envTokens.tokens.admin],
     ingestTokens: [...raw.http.ingest_tokens, ...envTokens.tokens.ingest],

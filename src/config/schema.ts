@@ -48,6 +48,11 @@ export const riskstreamSchema = z.strictObject({
   redis: z
     .strictObject({
       url: z.string().default('redis://127.0.0.1:6379'),
+      /** Startup nodes of a Redis Cluster (`redis://host:port`); when set, the cluster holds everything (`REDIS_URL` still wins). */
+      cluster: z
+        .array(z.string().regex(/^rediss?:\/\/[^\s/]+(:\d+)?\/?$/, 'a startup node is redis://host:port'))
+        .min(1)
+        .optional(),
       /** Prefix of every key riskstream owns (streams default to `<prefix>:login` …). */
       prefix: z
         .string()

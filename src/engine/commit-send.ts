@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import { pipeline, type RedisClient } from '../redis/client.js';
 import type { Keys } from '../keys.js';
 import type { PreparedPut } from '../sessions/store.js';
 import { queueCommit, type PartitionDelta } from './commit.js';
@@ -26,7 +26,7 @@ export interface CommitHooks {
  * clean-ups), fenced (the partition lost), failed (the partition re-read). Never throws.
  */
 export async function sendCommits(
-  redis: Redis,
+  redis: RedisClient,
   keys: Keys,
   parts: OwnerParts,
   deltas: Map<number, PartitionDelta>,
@@ -35,7 +35,7 @@ export async function sendCommits(
 ): Promise<void> {
   try {
     const s = parts.settings();
-    const pipe = redis.pipeline();
+    const pipe = pipeline(redis);
     const sent: Array<{ d: PartitionDelta; sigs: Map<string, string>; outboxUsers: string[]; put?: PreparedPut }> = [];
     for (const d of deltas.values()) {
       const token = tokens.get(d.partition);

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../redis/client.js';
 import { RiskstreamError } from '../errors.js';
 import type { Keys } from '../keys.js';
 import type { ControlOp } from './routed.js';
@@ -26,7 +26,12 @@ export function decodeControl(fields: Record<string, string>): ControlOp | strin
  * Asks the owner of `user`'s partition to reset the user, in order with the input (through the
  * control stream and the router), and waits for the committed outcome.
  */
-export async function requestReset(redis: Redis, keys: Keys, req: { user: string; actor: string; reason: string }, timeoutMs = 15_000): Promise<ResetOutcome> {
+export async function requestReset(
+  redis: RedisClient,
+  keys: Keys,
+  req: { user: string; actor: string; reason: string },
+  timeoutMs = 15_000,
+): Promise<ResetOutcome> {
   const id = randomUUID();
   await redis.xadd(keys.controlStream, '*', 'op', 'reset', 'req', id, 'user', req.user, 'actor', req.actor, 'reason', req.reason);
   const deadline = Date.now() + timeoutMs;

@@ -5,7 +5,7 @@
  * membership set and rebalances: it acquires what rendezvous hashing assigns to it and asks the
  * engine to hand back (`onRevoke` → `release`) what is assigned elsewhere.
  */
-import type { Redis } from 'ioredis';
+import { pipeline, type RedisClient } from '../redis/client.js';
 import { RiskstreamError } from '../errors.js';
 import type { Logger } from '../obs/logger.js';
 import { defineScripts, queueScript, scriptsOn } from '../redis/scripts.js';
@@ -59,7 +59,7 @@ export class LeaseManager {
   private fenced = false;
 
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly prefix: string,
     private readonly opts: LeaseManagerOptions,
   ) {
@@ -134,7 +134,7 @@ export class LeaseManager {
     await this.running;
     const held = [...this.leases.values()];
     for (const l of held) this.forget(l.resource);
-    const p = this.redis.pipeline();
+    const p = pipeline(this.redis);
     for (const l of held) queueScript(p, 'leaseRelease', resourceKeys(this.prefix, l.resource).lease, l.token);
     p.zrem(membersKey(this.prefix), this.opts.workerId);
     await p.exec();
@@ -154,7 +154,7 @@ export class LeaseManager {
     const held = [...this.leases.values()];
     if (!held.length) return;
     const sent = this.now();
-    const p = this.redis.pipeline();
+    const p = pipeline(this.redis);
     for (const l of held) queueScript(p, 'leaseRenew', resourceKeys(this.prefix, l.resource).lease, l.token, this.opts.ttlMs);
     const results = await p.exec().catch((err: unknown) => {
       this.opts.logger?.warn({ err, worker: this.opts.workerId }, 'engine lease renew failed');
@@ -194,7 +194,7 @@ export class LeaseManager {
     const wanted = [...owners].filter(([r, owner]) => owner === me && !this.leases.has(r)).map(([r]) => r);
     if (!wanted.length) return;
     const sent = this.now();
-    const p = this.redis.pipeline();
+    const p = pipeline(this.redis);
     for (const r of wanted) {
       const k = resourceKeys(this.prefix, r);
       queueScript(p, 'leaseAcquire', k.lease, k.epoch, me, this.opts.ttlMs);

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../redis/client.js';
 import type { Keys } from '../keys.js';
 import { scriptsOn } from '../redis/scripts.js';
 import { RiskStore } from '../risk/store.js';
@@ -27,7 +27,7 @@ export interface OfflineResetSettings {
  * outbox onward (the SET job waits in the queue for a worker).
  */
 export async function resetUser(
-  redis: Redis,
+  redis: RedisClient,
   keys: Keys,
   req: { user: string; actor: string; reason: string },
   settings: OfflineResetSettings,

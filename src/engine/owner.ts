@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import { pipeline, type RedisClient } from '../redis/client.js';
 import { LRUCache } from 'lru-cache';
 import type { Keys } from '../keys.js';
 import { compareKeys, parseKey, ZERO_KEY, type OrderKey } from '../partition.js';
@@ -44,8 +44,8 @@ export class PartitionOwner {
   private commits = 0;
 
   constructor(
-    private readonly redis: Redis,
-    private readonly reader: Redis,
+    private readonly redis: RedisClient,
+    private readonly reader: RedisClient,
     private readonly keys: Keys,
     private readonly opts: OwnerOptions,
     private readonly parts: OwnerParts,
@@ -145,7 +145,7 @@ export class PartitionOwner {
   private async loadPositions(): Promise<void> {
     const fresh = [...this.owned].filter(([, o]) => o.committed === null);
     if (!fresh.length) return;
-    const p = this.redis.pipeline();
+    const p = pipeline(this.redis);
     for (const [n] of fresh) p.hget(this.keys.partitionPos(n), 'pos');
     const res = (await p.exec()) ?? [];
     fresh.forEach(([n, o], i) => {
@@ -183,7 +183,7 @@ export class PartitionOwner {
       perUser.set(p, users);
     }
     if (missing.length) {
-      const pipe = this.redis.pipeline();
+      const pipe = pipeline(this.redis);
       for (const [user, p] of missing) pipe.hgetBuffer(this.keys.partitionState(p), user);
       const res = (await pipe.exec()) ?? [];
       missing.forEach(([user], i) => {

@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import { pipeline, type RedisClient } from '../redis/client.js';
 import type { Keys } from '../keys.js';
 import { compareKeys, keyId, MAX_SUBS, type OrderKey } from '../partition.js';
 import type { CanonicalEvent, StreamEvent } from '../types.js';
@@ -18,7 +18,7 @@ export interface Held {
  * Returns the partitions written and how many entries were found written already.
  */
 export async function writeRouted(
-  redis: Redis,
+  redis: RedisClient,
   keys: Keys,
   enrich: (events: StreamEvent[]) => Promise<void>,
   items: Held[],
@@ -58,7 +58,7 @@ export async function writeRouted(
     else byPartition.set(p, [item]);
     top.set(p, h.key);
   }
-  const p = redis.pipeline();
+  const p = pipeline(redis);
   for (const [part, list] of byPartition) p.xadd(keys.partitionIn(part), keyId(top.get(part)!), ROUTED_FIELD, encodeRouted(list));
   let present = 0;
   for (const [err] of (await p.exec()) ?? []) {

@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import { pipeline, type RedisClient } from '../redis/client.js';
 import type { Keys } from '../keys.js';
 import { compareKeys, MAX_SOURCES, orderKey, sourceIdOf, ZERO_KEY, type OrderKey } from '../partition.js';
 import { scriptsOn } from '../redis/scripts.js';
@@ -38,7 +38,7 @@ export class Router {
   private readonly scripts;
 
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly keys: Keys,
     private readonly opts: RouterOptions,
     private readonly parts: RouterParts,
@@ -83,7 +83,7 @@ export class Router {
    * Waits (up to `ms`) for input after the last entry read of any source: a plain blocking XREAD on
    * its own connection (group reads cannot block inside the fenced script).
    */
-  async waitForInput(waker: Redis, ms: number): Promise<void> {
+  async waitForInput(waker: RedisClient, ms: number): Promise<void> {
     const ids = this.sources.map((s) => (this.lastRead.has(s) ? sourceIdOf(this.lastRead.get(s)!) : '$'));
     await waker.xread('COUNT', 1, 'BLOCK', ms, 'STREAMS', ...this.sources, ...ids);
   }
@@ -220,7 +220,7 @@ export class Router {
     for (const h of routable) push(ackOnly, h.ref.stream, h.ref.id);
     for (const b of bad) push(ackOnly, b.raw.stream, b.raw.id);
     if (ackOnly.size) {
-      const p = this.redis.pipeline();
+      const p = pipeline(this.redis);
       for (const [stream, ids] of ackOnly) p.xack(stream, this.opts.group, ...ids);
       for (const [err] of (await p.exec()) ?? []) if (err) throw err;
     }

@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import { pipeline, type RedisClient } from '../redis/client.js';
 import type { Keys } from '../keys.js';
 import { expire, type ReduceResult } from '../risk/reducer.js';
 import { RiskStore } from '../risk/store.js';
@@ -21,11 +21,11 @@ export interface SweepHooks {
  * entry without a readable state is removed: it would be due forever and hide the entries behind it.
  * Returns how many users were swept.
  */
-export async function sweepDue(redis: Redis, keys: Keys, now: number, limit: number, hooks: SweepHooks): Promise<number> {
+export async function sweepDue(redis: RedisClient, keys: Keys, now: number, limit: number, hooks: SweepHooks): Promise<number> {
   const parts = hooks.partitions();
   if (!parts.length) return 0;
   const store = new RiskStore(redis, keys);
-  const pipe = redis.pipeline();
+  const pipe = pipeline(redis);
   for (const p of parts) pipe.zrangebyscore(keys.partitionExpiry(p), '-inf', now, 'LIMIT', 0, limit);
   const res = (await pipe.exec()) ?? [];
   let n = 0;

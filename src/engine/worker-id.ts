@@ -7,7 +7,7 @@
  * at once never get the same id. Host names must be unique per machine (else set ids explicitly).
  */
 import { hostname } from 'node:os';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../redis/client.js';
 import { RiskstreamError } from '../errors.js';
 import { Keys } from '../keys.js';
 import { scriptsOn } from '../redis/scripts.js';
@@ -53,7 +53,7 @@ export function pidAlive(pid: number): boolean {
 }
 
 /** A stable worker identity: explicit (option / env RISKSTREAM_WORKER_ID / RISKSTREAM_CONSUMER) or claimed. */
-export async function claimWorkerId(redis: Redis, prefix: string, opts: WorkerIdOptions): Promise<WorkerIdentity> {
+export async function claimWorkerId(redis: RedisClient, prefix: string, opts: WorkerIdOptions): Promise<WorkerIdentity> {
   const env = opts.env ?? process.env;
   const explicit = opts.explicit || env.RISKSTREAM_WORKER_ID || env.RISKSTREAM_CONSUMER;
   if (explicit) return { id: checked(explicit), release: async () => undefined, renew: async () => undefined };
@@ -79,7 +79,7 @@ export async function claimWorkerId(redis: Redis, prefix: string, opts: WorkerId
   throw new RiskstreamError('UNAVAILABLE', `engine: no free worker id for host ${host} (${MAX_IDS} tried)`);
 }
 
-function claimed(redis: Redis, id: string, key: string, pid: string, ttlMs: number): WorkerIdentity {
+function claimed(redis: RedisClient, id: string, key: string, pid: string, ttlMs: number): WorkerIdentity {
   const scripts = scriptsOn(redis);
   return {
     id,

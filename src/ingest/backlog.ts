@@ -1,4 +1,5 @@
-import type { Cluster, Redis } from 'ioredis';
+import type { Cluster } from 'ioredis';
+import type { RedisClient } from '../redis/client.js';
 import { groupBacklog } from '../redis/stream-info.js';
 
 /**
@@ -42,7 +43,7 @@ export class ProgressClock {
 }
 
 /** Reads the group's lag and pending counts over `streams` (one pipeline). */
-export async function readBacklog(redis: Redis | Cluster, streams: readonly string[], group: string): Promise<Backlog> {
+export async function readBacklog(redis: RedisClient | Cluster, streams: readonly string[], group: string): Promise<Backlog> {
   // Redis < 7 has no `lag`; an unknown lag (null) counts as nothing waiting beyond pending.
   return groupBacklog(redis, streams, group);
 }

@@ -1,4 +1,5 @@
-import type { Cluster, Redis } from 'ioredis';
+import type { Cluster } from 'ioredis';
+import { pipeline, type RedisClient } from '../redis/client.js';
 import { RiskstreamError } from '../errors.js';
 import type { RawEntry } from '../types.js';
 import { scrubFields } from '../secrets/scrub.js';
@@ -78,13 +79,13 @@ export interface DeadLetterItem {
  * the caller must then not ack the source entries.
  */
 export async function writeDeadLetters(
-  redis: Redis | Cluster,
+  redis: RedisClient | Cluster,
   stream: string,
   items: readonly DeadLetterItem[],
   opts: { maxlen?: number; now?: number; scrubPaths?: readonly string[] } = {},
 ): Promise<string[]> {
   if (items.length === 0) return [];
-  const pipe = redis.pipeline();
+  const pipe = pipeline(redis);
   const trim = opts.maxlen ? ['MAXLEN', '~', String(opts.maxlen)] : [];
   for (const { raw, reason } of items) {
     pipe.xadd(stream, ...(trim as []), '*', ...deadLetterFields(raw, reason, opts.now, opts.scrubPaths));

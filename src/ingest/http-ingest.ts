@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import { pipeline, type RedisClient } from '../redis/client.js';
 import type { Config } from '../config/load.js';
 import type { Metrics } from '../obs/metrics.js';
 import type { RawEntry } from '../types.js';
@@ -27,7 +27,7 @@ export interface IngestService {
  * HTTP ingest (`POST /v1/events`): bodies decoded in chunks and appended to the input streams,
  * bounded by `http.ingest_concurrency` / `http.ingest_queue`, refused under back-pressure.
  */
-export function createIngestService(deps: { config: () => Config; redis: Redis; metrics: Metrics }): IngestService {
+export function createIngestService(deps: { config: () => Config; redis: RedisClient; metrics: Metrics }): IngestService {
   const { redis, metrics } = deps;
   let lag = { at: 0, value: 0 };
   const currentLag = async (): Promise<number> => {
@@ -45,7 +45,7 @@ export function createIngestService(deps: { config: () => Config; redis: Redis; 
     const now = Date.now();
     const errors: Array<{ index: number; reason: string }> = [];
     let accepted = 0;
-    let p = redis.pipeline();
+    let p = pipeline(redis);
     let queued = 0;
     let bad: Array<{ raw: RawEntry; reason: string }> = [];
     const flush = async (): Promise<void> => {
@@ -54,7 +54,7 @@ export function createIngestService(deps: { config: () => Config; redis: Redis; 
       if (queued === 0) return;
       const res = (await p.exec()) ?? [];
       for (const [err] of res) if (err) throw new RiskstreamError('INTERNAL', 'could not append events', undefined, { cause: err });
-      p = redis.pipeline();
+      p = pipeline(redis);
       queued = 0;
     };
     // http.body_limit applies after decompression too (docs/shippers.md): a gzip bomb stops there.

@@ -10,7 +10,8 @@
  * and the per-user flag is emitted into the user's own path, scored and committed like any of
  * the user's events. Writes are idempotent (a replayed login is the same member).
  */
-import type { Cluster, Redis } from 'ioredis';
+import type { Cluster } from 'ioredis';
+import { pipeline, type RedisClient } from '../redis/client.js';
 import type { BehaviorConfig } from '../config/behaviors-schema.js';
 import { failuresBefore, failuresOf, ipLoginMember, lateVictims, longestWindow, parseIpLogin, type IpLogin } from '../detect/ip-logins.js';
 import { ipInNetworks } from '../detect/allow-list.js';
@@ -37,7 +38,7 @@ interface IpBatch {
 }
 
 /** Builds the enrichment step: `(events) => Promise<void>`, mutating and appending to `events`. */
-export function ipSprayEnricher(redis: Redis | Cluster, keys: Keys, opts: IpSprayOptions): (events: StreamEvent[]) => Promise<void> {
+export function ipSprayEnricher(redis: RedisClient | Cluster, keys: Keys, opts: IpSprayOptions): (events: StreamEvent[]) => Promise<void> {
   return async (events) => {
     const params = opts
       .behaviors()
@@ -107,7 +108,7 @@ export function ipSprayEnricher(redis: Redis | Cluster, keys: Keys, opts: IpSpra
  * is flagged once, by the detector's window).
  */
 async function readBack(
-  redis: Redis | Cluster,
+  redis: RedisClient | Cluster,
   keys: Keys,
   groups: Array<[string, IpBatch]>,
   o: { window: number; keep: number; now: number },
@@ -119,12 +120,12 @@ async function readBack(
 }
 
 async function readChunk(
-  redis: Redis | Cluster,
+  redis: RedisClient | Cluster,
   keys: Keys,
   groups: Array<[string, IpBatch]>,
   o: { window: number; keep: number; now: number },
 ): Promise<string[][]> {
-  const p = redis.pipeline();
+  const p = pipeline(redis);
   for (const [ip, b] of groups) {
     const times = b.events.map((x) => x.login.time);
     const [first, newest] = [Math.min(...times), Math.max(...times)];

@@ -1,4 +1,5 @@
-import type { Cluster, Redis } from 'ioredis';
+import type { Cluster } from 'ioredis';
+import type { RedisClient } from '../redis/client.js';
 import type { RiskstreamFileConfig } from '../config/schema.js';
 import { scriptsOn } from '../redis/scripts.js';
 
@@ -16,7 +17,7 @@ import { scriptsOn } from '../redis/scripts.js';
  */
 
 /** Moves up to `max` items from `list` to `stream`. Returns how many moved and how many are left. */
-export async function bridgeOnce(redis: Redis | Cluster, list: string, stream: string, max: number): Promise<{ moved: number; left: number }> {
+export async function bridgeOnce(redis: RedisClient | Cluster, list: string, stream: string, max: number): Promise<{ moved: number; left: number }> {
   // list-bridge-2.lua: pops up to `max` items and XADDs each, atomically.
   const [moved, left] = await scriptsOn(redis).listBridge(list, stream, max);
   return { moved: Number(moved), left: Number(left) };
@@ -45,7 +46,7 @@ export interface ListBridge {
  * `cfg.batch` per list per pass; while any list still has items it loops at once (drains a
  * backlog fast). With no lists configured it does nothing.
  */
-export function startListBridge(redis: Redis | Cluster, cfg: BridgeConfig, opts: ListBridgeOptions = {}): ListBridge {
+export function startListBridge(redis: RedisClient | Cluster, cfg: BridgeConfig, opts: ListBridgeOptions = {}): ListBridge {
   const pairs = Object.entries(cfg.lists);
   let stopped = false;
   let timer: NodeJS.Timeout | undefined;

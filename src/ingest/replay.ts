@@ -1,6 +1,6 @@
 import { createReadStream } from 'node:fs';
 import { createInterface } from 'node:readline';
-import type { Redis } from 'ioredis';
+import { pipeline, type RedisClient } from '../redis/client.js';
 import type { StreamNames } from '../config/load.js';
 import { RiskstreamError } from '../errors.js';
 import { isLogin } from '../login.js';
@@ -46,7 +46,7 @@ async function readLines(file: string): Promise<string[]> {
  * lines that are not JSON are appended as-is, so the worker dead-letters them with a reason).
  */
 export async function replayFile(
-  redis: Redis,
+  redis: RedisClient,
   streams: StreamNames,
   file: string,
   opts: ReplayOptions = {},
@@ -74,7 +74,7 @@ export async function replayFile(
   const started = Date.now();
   let sent = 0;
   for (let i = 0; i < lines.length; i += chunk) {
-    const p = redis.pipeline();
+    const p = pipeline(redis);
     for (const line of lines.slice(i, i + chunk)) {
       let payload = line;
       let type: unknown;

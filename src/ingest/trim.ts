@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../redis/client.js';
 import { idMs, parseGroups } from '../redis/stream-info.js';
 
 /**
@@ -8,7 +8,7 @@ import { idMs, parseGroups } from '../redis/stream-info.js';
  * Returns the number of entries removed per stream.
  */
 export async function trimInputs(
-  redis: Redis,
+  redis: RedisClient,
   streams: readonly string[],
   group: string,
   retentionMs: number,

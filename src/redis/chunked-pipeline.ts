@@ -1,4 +1,6 @@
-import type { ChainableCommander, Redis } from 'ioredis';
+import type { ChainableCommander } from 'ioredis';
+import type { RedisClient } from './client.js';
+import { pipeline } from './client.js';
 
 /**
  * Commands queued over several pipelines of at most `size` commands, sent together. Same round
@@ -12,17 +14,17 @@ export class ChunkedPipeline {
   private count = 0;
 
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly size = 100,
   ) {
-    this.current = redis.pipeline();
+    this.current = pipeline(redis);
   }
 
   /** The pipeline to queue the next command on. */
   next(): ChainableCommander {
     if (this.count === this.size) {
       this.full.push(this.current);
-      this.current = this.redis.pipeline();
+      this.current = pipeline(this.redis);
       this.count = 0;
     }
     this.count++;

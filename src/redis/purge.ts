@@ -1,8 +1,8 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from './client.js';
 import { Keys } from '../keys.js';
 
 /** Deletes every key riskstream owns under a prefix (its own keys and BullMQ's `{prefix}:bull…`). */
-export async function purgePrefix(redis: Redis, prefix: string): Promise<void> {
+export async function purgePrefix(redis: RedisClient, prefix: string): Promise<void> {
   for (const pattern of new Keys(prefix).ownedPatterns) {
     let cursor = '0';
     do {

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { ChainableCommander, Cluster, Redis } from 'ioredis';
+import type { ChainableCommander, Cluster } from 'ioredis';
+import type { RedisClient } from './client.js';
 import { RiskstreamError } from '../errors.js';
 
 /**
@@ -90,11 +91,11 @@ function load(): Map<ScriptName, { lua: string; numberOfKeys: number }> {
   return (sources = out);
 }
 
-const defined = new WeakSet<Redis | Cluster>();
-const bound = new WeakMap<Redis | Cluster, Scripts>();
+const defined = new WeakSet<RedisClient | Cluster>();
+const bound = new WeakMap<RedisClient | Cluster, Scripts>();
 
 /** Defines every script on `redis` (once per connection). Pipelines made afterwards carry them too. */
-export function defineScripts(redis: Redis | Cluster): void {
+export function defineScripts(redis: RedisClient | Cluster): void {
   if (defined.has(redis)) return;
   for (const [name, s] of load()) redis.defineCommand(command(name), s);
   defined.add(redis);
@@ -109,7 +110,7 @@ function commandOf(target: object, name: ScriptName, what: string): (...a: unkno
 }
 
 /** The scripts on a connection (defines them on it first). */
-export function scriptsOn(redis: Redis | Cluster): Scripts {
+export function scriptsOn(redis: RedisClient | Cluster): Scripts {
   const known = bound.get(redis);
   if (known) return known;
   defineScripts(redis);

@@ -2,8 +2,10 @@
  * The one reader of XINFO GROUPS / XINFO STREAM replies (flat `[field, value, …]` arrays) and of
  * stream ids, for the back-pressure, readiness, trimming, metrics and demo code.
  */
-import type { Cluster, Redis } from 'ioredis';
+import type { Cluster } from 'ioredis';
+import type { RedisClient } from './client.js';
 import { RiskstreamError } from '../errors.js';
+import { pipeline } from './client.js';
 
 /** One consumer group of a stream, as XINFO GROUPS reports it. */
 export interface GroupInfo {
@@ -55,8 +57,8 @@ export function parseStreamInfo(reply: unknown): StreamInfo {
  * XINFO GROUPS of each stream in one pipeline, in the order given. A stream whose reply is an
  * error (e.g. it does not exist yet) has no groups.
  */
-export async function readGroups(redis: Redis | Cluster, streams: readonly string[]): Promise<GroupInfo[][]> {
-  const p = redis.pipeline();
+export async function readGroups(redis: RedisClient | Cluster, streams: readonly string[]): Promise<GroupInfo[][]> {
+  const p = pipeline(redis);
   for (const s of streams) p.xinfo('GROUPS', s);
   const res = (await p.exec()) ?? [];
   return streams.map((_, i) => {
@@ -66,7 +68,7 @@ export async function readGroups(redis: Redis | Cluster, streams: readonly strin
 }
 
 /** `group`'s pending and lag summed over `streams` (an unknown lag counts as 0). */
-export async function groupBacklog(redis: Redis | Cluster, streams: readonly string[], group: string): Promise<{ pending: number; lag: number }> {
+export async function groupBacklog(redis: RedisClient | Cluster, streams: readonly string[], group: string): Promise<{ pending: number; lag: number }> {
   const out = { pending: 0, lag: 0 };
   for (const groups of await readGroups(redis, streams)) {
     for (const g of groups) {

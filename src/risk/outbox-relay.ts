@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import { pipeline, type RedisClient } from '../redis/client.js';
 import { AuditLog, type AuditEntry } from '../audit/audit-log.js';
 import type { Keys } from '../keys.js';
 import type { BehaviorHit, LevelChange } from '../types.js';
@@ -45,7 +45,7 @@ export function levelChangedAudit(c: LevelChange): AuditEntry {
  */
 export class OutboxRelay {
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly keys: Keys,
     private readonly riskEventsStream: string,
     private readonly sink: ChangeSink,
@@ -84,7 +84,7 @@ export class OutboxRelay {
 
   private async relayNow(list: string[]): Promise<LevelChange[]> {
     if (list.length === 0) return [];
-    const read = this.redis.pipeline();
+    const read = pipeline(this.redis);
     // The pending marks go only once the entries are relayed: a failed sink leaves them for relayPending.
     for (const u of list) read.xrange(this.keys.userOutbox(u), '-', '+', 'COUNT', 1000);
     const res = (await read.exec()) ?? [];
@@ -111,7 +111,7 @@ export class OutboxRelay {
       return [];
     }
     await this.sink(changes, hits);
-    const write = this.redis.pipeline();
+    const write = pipeline(this.redis);
     for (const f of feed) write.xadd(this.riskEventsStream, 'MAXLEN', '~', this.maxlen, '*', 'kind', f.kind, 'user', f.user, 'data', f.data);
     if (this.auditStream) {
       for (const c of changes) {

@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../redis/client.js';
 import { RiskstreamError } from '../errors.js';
 import { isoTime } from '../detect/format.js';
 import type { Keys } from '../keys.js';
@@ -90,7 +90,7 @@ export class RiskService {
    * the worker and the CLI pass `resetUser`, src/engine/offline-reset.ts, which also works with none).
    */
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly keys: Keys,
     private readonly store: RiskStore,
     private readonly resetter: (req: { user: string; actor: string; reason: string }) => Promise<ResetOutcome> = (req) => requestReset(redis, keys, req),

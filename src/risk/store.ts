@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import { pipeline, type RedisClient } from '../redis/client.js';
 import type { Keys } from '../keys.js';
 import { levelRank, type RiskLevel } from '../types.js';
 import { decodeState } from './state-codec.js';
@@ -25,7 +25,7 @@ export function levelRange(level: RiskLevel): { min: string; top: number } {
  */
 export class RiskStore {
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly keys: Keys,
   ) {}
 
@@ -38,7 +38,7 @@ export class RiskStore {
   /** Users' stored states in one round trip; null for an unknown or unreadable one. */
   async getMany(users: string[]): Promise<Array<UserState | null>> {
     if (!users.length) return [];
-    const p = this.redis.pipeline();
+    const p = pipeline(this.redis);
     for (const u of users) p.hgetBuffer(this.keys.userState(u), u);
     return ((await p.exec()) ?? []).map(([, data], i) => decodeState(data as Buffer | null, users[i]!));
   }

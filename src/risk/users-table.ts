@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import { pipeline, type RedisClient } from '../redis/client.js';
 import type { Keys } from '../keys.js';
 import { decodeCursor, encodeCursor, zrevAfter, type CursorPos } from '../sessions/cursor.js';
 import { RISK_LEVELS, type RiskLevel } from '../types.js';
@@ -36,7 +36,7 @@ const MAX_SCAN = 5000;
 /** Reads the console's users table through the risk store. */
 export class UsersTable {
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly keys: Keys,
     private readonly store: RiskStore,
   ) {}
@@ -53,14 +53,14 @@ export class UsersTable {
  * user), not an offset: users whose level changes between two pages never make the next page
  * repeat or skip others. BAD_REQUEST for a cursor this did not issue.
  */
-export async function usersTable(redis: Redis, keys: Keys, store: RiskStore, q: UsersTableQuery): Promise<UsersTablePage> {
+export async function usersTable(redis: RedisClient, keys: Keys, store: RiskStore, q: UsersTableQuery): Promise<UsersTablePage> {
   const after = q.cursor ? decodeCursor(q.cursor) : undefined;
   const needle = (q.needle ?? '').trim().toLowerCase();
   const behavior = (q.behavior ?? '').trim();
   const key = keys.usersByLevel;
   const range = q.level ? levelRange(q.level) : { min: '-inf' };
 
-  const counts = redis.pipeline();
+  const counts = pipeline(redis);
   for (const l of RISK_LEVELS) {
     const r = levelRange(l);
     counts.zcount(key, r.min, `(${r.top}`);

@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../redis/client.js';
 import { AuditLog } from '../audit/audit-log.js';
 import type { Config } from '../config/load.js';
 import { Keys } from '../keys.js';
@@ -20,7 +20,7 @@ export interface CliServices {
 }
 
 /** Builds CLI services on an open connection (no delivery worker: the running workers deliver). */
-export async function cliServices(config: Config, redis: Redis): Promise<CliServices> {
+export async function cliServices(config: Config, redis: RedisClient): Promise<CliServices> {
   const keys = new Keys(config.prefix, config.raw.engine.partitions);
   const logger = createLogger(process.env.RISKSTREAM_LOG_LEVEL ?? 'error');
   const audit = new AuditLog(redis, config.streams.audit, config.raw.streams.maxlen);

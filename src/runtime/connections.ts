@@ -1,14 +1,17 @@
-import { Redis, type RedisOptions } from 'ioredis';
+import { Cluster, Redis, type ClusterOptions, type RedisOptions } from 'ioredis';
 import type { Logger } from '../obs/logger.js';
 import { RiskstreamError } from '../errors.js';
+import type { RedisClient } from '../redis/client.js';
 
-/**
- * Opens a Redis connection that survives restarts and network blips: reconnects with capped
- * back-off and queues commands while reconnecting (`maxRetriesPerRequest: null`), so a blip
- * delays work instead of failing it.
- */
-export function connect(url: string, logger: Logger, name: string, extra: RedisOptions = {}): Redis {
-  const redis = new Redis(url, {
+/** Where riskstream's Redis is: one node (`url`) or a Redis Cluster (`cluster`: startup nodes). */
+export interface RedisTarget {
+  url: string;
+  cluster: readonly string[] | null;
+}
+
+/** The options every connection shares: reconnect with capped back-off, queue while reconnecting. */
+function nodeOptions(name: string, extra: RedisOptions): RedisOptions {
+  return {
     connectionName: `riskstream:${name}`,
     maxRetriesPerRequest: null,
     enableReadyCheck: true,
@@ -16,7 +19,50 @@ export function connect(url: string, logger: Logger, name: string, extra: RedisO
     reconnectOnError: (err) => /READONLY|LOADING/.test(err.message),
     lazyConnect: false,
     ...extra,
+  };
+}
+
+/** A startup node URL as ioredis wants it (credentials and TLS go to the node options). */
+function startupNode(url: string): { host: string; port: number } {
+  const u = new URL(url);
+  return { host: u.hostname, port: Number(u.port || 6379) };
+}
+
+/**
+ * A Redis Cluster client: slots re-resolved on MOVED/ASK and after a failover, commands queued
+ * and retried while the cluster elects a new master (CLUSTERDOWN, TRYAGAIN), every node
+ * connection reconnecting like a single-node one. Reads go to masters (a replica may lag).
+ */
+export function clusterClient(nodes: readonly string[], name: string, extra: RedisOptions = {}, cluster: ClusterOptions = {}): Cluster {
+  const first = new URL(nodes[0]!);
+  const auth: RedisOptions = {
+    ...(first.username ? { username: decodeURIComponent(first.username) } : {}),
+    ...(first.password ? { password: decodeURIComponent(first.password) } : {}),
+    ...(first.protocol === 'rediss:' ? { tls: {} } : {}),
+  };
+  return new Cluster(nodes.map(startupNode), {
+    redisOptions: nodeOptions(name, { ...auth, ...extra }),
+    scaleReads: 'master',
+    enableReadyCheck: true,
+    enableOfflineQueue: true,
+    maxRedirections: 64,
+    retryDelayOnFailover: 200,
+    retryDelayOnClusterDown: 300,
+    retryDelayOnTryAgain: 100,
+    slotsRefreshTimeout: 2000,
+    clusterRetryStrategy: (times) => Math.min(100 * times, 2000),
+    ...cluster,
   });
+}
+
+/**
+ * Opens a Redis connection that survives restarts and network blips: reconnects with capped
+ * back-off and queues commands while reconnecting (`maxRetriesPerRequest: null`), so a blip
+ * delays work instead of failing it. With `target.cluster`, an ioredis `Cluster` client.
+ */
+export function connect(target: RedisTarget | string, logger: Logger, name: string, extra: RedisOptions = {}): RedisClient {
+  const t: RedisTarget = typeof target === 'string' ? { url: target, cluster: null } : target;
+  const redis: RedisClient = t.cluster?.length ? clusterClient(t.cluster, name, extra) : new Redis(t.url, nodeOptions(name, extra));
   let down = false;
   redis.on('error', (err: Error) => {
     if (!down) logger.warn({ conn: name, err }, 'redis connection error; reconnecting');
@@ -34,11 +80,16 @@ export function connect(url: string, logger: Logger, name: string, extra: RedisO
   return redis;
 }
 
+/** The Redis target of a configuration: its cluster's startup nodes, else its one node. */
+export function targetOf(config: { redisUrl: string; redisCluster: readonly string[] | null }): RedisTarget {
+  return { url: config.redisUrl, cluster: config.redisCluster };
+}
+
 /**
  * Waits until a connection is ready, or throws after `timeoutMs` — having closed the connection,
  * whose endless reconnecting would otherwise keep a failed process from exiting.
  */
-export async function ready(redis: Redis, timeoutMs = 10_000): Promise<void> {
+export async function ready(redis: RedisClient, timeoutMs = 10_000): Promise<void> {
   if (redis.status === 'ready') return;
   await new Promise<void>((resolve, reject) => {
     const onReady = (): void => {
@@ -60,7 +111,7 @@ export async function ready(redis: Redis, timeoutMs = 10_000): Promise<void> {
  * reconnect loop and fails queued commands at once. A `QUIT` without an answer within
  * `timeoutMs` is cut off the same way.
  */
-export async function closeConnection(redis: Redis, timeoutMs = 2000): Promise<void> {
+export async function closeConnection(redis: RedisClient, timeoutMs = 2000): Promise<void> {
   if (redis.status !== 'ready') {
     redis.disconnect();
     return;

@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import { pipeline, type RedisClient } from '../redis/client.js';
 import { isRiskstreamError } from '../errors.js';
 import type { Config } from '../config/load.js';
 import type { Keys } from '../keys.js';
@@ -32,11 +32,11 @@ export interface EngineRuntime {
 /** What the engine is built from. */
 export interface EngineDeps {
   config: () => Config;
-  redis: Redis;
+  redis: RedisClient;
   /** Blocking reads (owner). */
-  reader: Redis;
+  reader: RedisClient;
   /** Blocking wake-up reads (router). */
-  waker: Redis;
+  waker: RedisClient;
   keys: Keys;
   logger: Logger;
   metrics: Metrics;
@@ -127,7 +127,7 @@ export async function startEngine(d: EngineDeps): Promise<EngineRuntime> {
   const routedBacklog = async (): Promise<number> => {
     if (Date.now() - backlogAt < 500) return backlog;
     backlogAt = Date.now();
-    const p = d.redis.pipeline();
+    const p = pipeline(d.redis);
     for (let i = 0; i < d.keys.partitions; i++) p.xlen(d.keys.partitionIn(i));
     backlog = ((await p.exec()) ?? []).reduce((a, [, n]) => a + Number(n ?? 0), 0);
     return backlog;

@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../redis/client.js';
 import type { Config } from '../config/load.js';
 import type { Logger } from '../obs/logger.js';
 import type { Metrics } from '../obs/metrics.js';
@@ -20,7 +20,7 @@ export interface IngestRuntime {
 }
 
 /** Builds the ingest side from config. */
-export async function buildIngest(deps: { config: () => Config; redis: Redis; logger: Logger; metrics: Metrics }): Promise<IngestRuntime> {
+export async function buildIngest(deps: { config: () => Config; redis: RedisClient; logger: Logger; metrics: Metrics }): Promise<IngestRuntime> {
   const { redis, logger, metrics } = deps;
   const cfg = deps.config();
   const geo: GeoIp | null = await openGeoIp(cfg);

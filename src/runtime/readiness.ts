@@ -1,11 +1,11 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../redis/client.js';
 import type { Readiness } from '../api/context.js';
 import type { Config } from '../config/load.js';
 import { readBacklog, stallReason, type ProgressClock } from '../ingest/backlog.js';
 
 /** What `/readyz` looks at. */
 export interface ReadinessDeps {
-  redis: Redis;
+  redis: RedisClient;
   config: () => Config;
   /** False while draining or after a NOGROUP error until the group is back. */
   consumerGroup: () => boolean;

@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../redis/client.js';
 import type { Config } from '../config/load.js';
 import type { Keys } from '../keys.js';
 import type { AuditLog } from '../audit/audit-log.js';
@@ -27,7 +27,14 @@ export interface SessionsRuntime {
 }
 
 /** Builds the session-audit side; revocations queue CAEP session-revoked SETs. */
-export function buildSessions(deps: { config: () => Config; redis: Redis; keys: Keys; audit: AuditLog; logger: Logger; ssf: SsfRuntime }): SessionsRuntime {
+export function buildSessions(deps: {
+  config: () => Config;
+  redis: RedisClient;
+  keys: Keys;
+  audit: AuditLog;
+  logger: Logger;
+  ssf: SsfRuntime;
+}): SessionsRuntime {
   const store = createSessionStore(deps.redis, deps.keys, () => deps.config().raw.sessions);
   const service = createSessionService({
     store,

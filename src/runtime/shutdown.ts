@@ -3,7 +3,7 @@
  * that does not finish in its time (Redis unreachable, a hung close) is abandoned and named.
  */
 import type { FastifyInstance } from 'fastify';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../redis/client.js';
 import type { Logger } from '../obs/logger.js';
 import { RiskstreamError } from '../errors.js';
 import { closeConnection } from './connections.js';
@@ -83,8 +83,8 @@ export interface DrainParts {
   ingest: { close(): Promise<void> };
   ssf: { close(): Promise<void> };
   app: FastifyInstance;
-  redis: Redis;
-  reader: Redis;
+  redis: RedisClient;
+  reader: RedisClient;
 }
 
 /**

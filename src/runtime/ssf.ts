@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../redis/client.js';
 import type { Config } from '../config/load.js';
 import type { ResolvedReceiver } from '../config/receiver.js';
 import type { Keys } from '../keys.js';
@@ -36,7 +36,7 @@ export interface SsfRuntime {
 /** Options of {@link buildSsf}. */
 export interface SsfDeps {
   config: () => Config;
-  redis: Redis;
+  redis: RedisClient;
   keys: Keys;
   audit: AuditLog;
   logger: Logger;

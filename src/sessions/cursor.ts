@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../redis/client.js';
 import { RiskstreamError } from '../errors.js';
 
 /** A position in a sorted set walked in reverse (score desc, then member desc by bytes). */
@@ -38,7 +38,7 @@ export function isAfterCursor(pos: CursorPos, cursor: CursorPos): boolean {
  * chunks are not yielded); stop early by breaking out of the loop.
  */
 export async function* zrevAfter(
-  redis: Redis,
+  redis: RedisClient,
   key: string,
   range: { min: string; top?: number },
   after: CursorPos | undefined,

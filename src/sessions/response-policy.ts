@@ -11,7 +11,7 @@
  * does nothing. So every trigger revokes exactly once, also after a crash.
  */
 import { createHash } from 'node:crypto';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../redis/client.js';
 import type { ResponseRule } from '../config/responses.js';
 import type { Keys } from '../keys.js';
 import type { UserHit } from '../risk/outbox-relay.js';
@@ -65,7 +65,7 @@ export function policyTriggers(rules: readonly ResponseRule[], changes: readonly
 
 /** What {@link responsePolicy} needs. */
 export interface ResponsePolicyDeps {
-  redis: Redis;
+  redis: RedisClient;
   keys: Keys;
   /** The rules in force (read per call: a reload applies from the next relay). */
   rules: () => readonly ResponseRule[];

@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../redis/client.js';
 import type { Keys } from '../keys.js';
 import type { AuditLog } from '../audit/audit-log.js';
 import { SessionStore } from './store.js';
@@ -24,6 +24,6 @@ export function createSessionService(deps: { store: SessionStore; audit: AuditLo
 }
 
 /** Convenience: a store bound to the live `sessions` settings (re-read on every put for reloads). */
-export function createSessionStore(redis: Redis, keys: Keys, settings: () => SessionSettings, now?: () => number): SessionStore {
+export function createSessionStore(redis: RedisClient, keys: Keys, settings: () => SessionSettings, now?: () => number): SessionStore {
   return new SessionStore(redis, keys, { maxPerUser: () => settings().max_per_user, ...(now ? { now } : {}) });
 }

@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import { pipeline, type RedisClient } from '../redis/client.js';
 import { RiskstreamError } from '../errors.js';
 import type { Keys } from '../keys.js';
 import { packOps } from '../redis/pack-ops.js';
@@ -55,7 +55,7 @@ export class SessionStore {
   private readonly deviceRetention: number;
 
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly keys: Keys,
     opts: SessionStoreOptions = {},
   ) {
@@ -135,7 +135,7 @@ export class SessionStore {
           skipped,
         );
         if (needsCleanup(outcome)) {
-          const c = this.redis.pipeline();
+          const c = pipeline(this.redis);
           cleanupAfterPut(c, k, outcome);
           await exec(c);
         }
@@ -180,8 +180,7 @@ export class SessionStore {
       if (found.length > limit) break;
     }
     if (stale.length)
-      await this.redis
-        .pipeline()
+      await pipeline(this.redis)
         .zrem(this.keys.sessionsByLogin, ...stale)
         .zrem(this.keys.sessionsByExpiry, ...stale)
         .exec();
@@ -193,7 +192,7 @@ export class SessionStore {
   /** A user's active sessions, newest login first. */
   async listUser(user: string): Promise<SessionIdentity[]> {
     const key = this.keys.userSessions(user);
-    const res = await exec(this.redis.pipeline().zremrangebyscore(key, '-inf', this.now()).zrange(key, 0, -1));
+    const res = await exec(pipeline(this.redis).zremrangebyscore(key, '-inf', this.now()).zrange(key, 0, -1));
     const ids = (res[1] as string[]) ?? [];
     if (!ids.length) return [];
     const vals = await this.redis.mget(ids.map((id) => this.keys.session(id)));
@@ -229,7 +228,7 @@ export class SessionStore {
     const raw = await this.redis.getdel(this.keys.session(sid));
     const s = this.live(raw);
     const user = s?.user ?? parse<SessionIdentity>(raw)?.user;
-    const p = this.redis.pipeline().zrem(this.keys.sessionsByLogin, sid).zrem(this.keys.sessionsByExpiry, sid);
+    const p = pipeline(this.redis).zrem(this.keys.sessionsByLogin, sid).zrem(this.keys.sessionsByExpiry, sid);
     if (user) p.zrem(this.keys.userSessions(user), sid);
     if (s) {
       const px = clampPx(s.expires_at - this.now(), TOMBSTONE_MIN_MS);
@@ -254,8 +253,7 @@ export class SessionStore {
     const ids = await this.redis.zrangebyscore(this.keys.sessionsByExpiry, '-inf', this.now(), 'LIMIT', 0, PRUNE_BATCH);
     if (ids.length)
       await exec(
-        this.redis
-          .pipeline()
+        pipeline(this.redis)
           .zrem(this.keys.sessionsByLogin, ...ids)
           .zrem(this.keys.sessionsByExpiry, ...ids),
       );

@@ -4,7 +4,7 @@
  * pause). Each step is one atomic command or Lua script.
  */
 import { randomUUID } from 'node:crypto';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../redis/client.js';
 import type { Keys } from '../keys.js';
 import { scriptsOn, type Scripts } from '../redis/scripts.js';
 
@@ -14,7 +14,7 @@ export class DeliveryState {
   private readonly scripts: Scripts;
 
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly keys: Keys,
   ) {
     this.scripts = scriptsOn(redis);

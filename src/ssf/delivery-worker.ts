@@ -4,7 +4,7 @@
  * retry delays (exponential backoff with jitter, bounded by the horizon) and graceful close.
  */
 import { Worker, type Job } from 'bullmq';
-import type { Redis } from 'ioredis';
+import { duplicate, type RedisClient } from '../redis/client.js';
 import type { AuditLog } from '../audit/audit-log.js';
 import type { RiskstreamFileConfig } from '../config/schema.js';
 import { isRiskstreamError } from '../errors.js';
@@ -21,7 +21,7 @@ import type { ReceiverRegistry } from './receivers.js';
 /** Options of {@link startDeliveryWorker}. */
 export interface DeliveryWorkerOptions {
   /** Redis for delivery state; duplicated (maxRetriesPerRequest: null) for BullMQ. Not closed. */
-  connection: Redis;
+  connection: RedisClient;
   keys: Keys;
   registry: ReceiverRegistry;
   keyRing: KeyRing;
@@ -56,7 +56,7 @@ export function startDeliveryWorker(opts: DeliveryWorkerOptions): DeliveryWorker
   // `concurrency` jobs at once) go through a connection that sends each tick's commands in one
   // write (ioredis auto-pipelining): one socket write per tick instead of one per command.
   // BullMQ keeps plain connections (it is not made for auto-pipelining).
-  const fast = opts.connection.duplicate({ enableAutoPipelining: true, connectionName: 'riskstream:delivery' });
+  const fast = duplicate(opts.connection, { enableAutoPipelining: true, connectionName: 'riskstream:delivery' });
   fast.on('error', (err: Error) => opts.logger?.debug({ conn: 'delivery', err }, 'redis connection error; reconnecting'));
   const processor = createSetProcessor({
     state: new DeliveryState(fast, opts.keys),
@@ -70,7 +70,7 @@ export function startDeliveryWorker(opts: DeliveryWorkerOptions): DeliveryWorker
     ...(opts.onOutcome ? { onOutcome: opts.onOutcome } : {}),
     ...(opts.logger ? { logger: opts.logger } : {}),
   });
-  const bull = opts.connection.duplicate({ maxRetriesPerRequest: null, enableAutoPipelining: false });
+  const bull = duplicate(opts.connection, { maxRetriesPerRequest: null, enableAutoPipelining: false });
   const worker = new Worker<SetJobData, DeliveryResult>(SET_DELIVERY_QUEUE, processor, {
     connection: bull,
     prefix: opts.keys.bullPrefix,

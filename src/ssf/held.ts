@@ -4,7 +4,7 @@
  * and whether this is the first overflow in the last hour (so the audit log gets one entry per
  * hour per stream, not one per event).
  */
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../redis/client.js';
 import { scriptsOn } from '../redis/scripts.js';
 
 /** Seconds between two "held list full" reports for one stream. */
@@ -12,7 +12,7 @@ export const HELD_FULL_REPORT_S = 3600;
 const CHUNK = 1000;
 
 /** Appends `items` to the held list `key`, keeping at most `max`. */
-export async function holdCapped(redis: Redis, key: string, items: string[], max: number): Promise<{ count: number; audit: boolean }> {
+export async function holdCapped(redis: RedisClient, key: string, items: string[], max: number): Promise<{ count: number; audit: boolean }> {
   let count = 0;
   let audit = false;
   for (let i = 0; i < items.length; i += CHUNK) {

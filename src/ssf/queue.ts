@@ -5,7 +5,7 @@
  */
 import { createHash } from 'node:crypto';
 import { Queue, type JobsOptions } from 'bullmq';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../redis/client.js';
 import type { ResolvedReceiver } from '../config/receiver.js';
 import type { ReceiverEvent } from '../config/schema.js';
 import type { Keys } from '../keys.js';
@@ -85,7 +85,7 @@ export function verificationJobId(receiver: string, id: string): string {
 }
 
 /** Creates the queue (prefix `keys.bullPrefix`). `connection` may be shared; it is not closed. */
-export function createSetQueue(connection: Redis, keys: Keys): SetQueue {
+export function createSetQueue(connection: RedisClient, keys: Keys): SetQueue {
   const queue = new Queue<SetJobData>(SET_DELIVERY_QUEUE, { connection, prefix: keys.bullPrefix, defaultJobOptions: SET_JOB_OPTIONS });
   return { queue, state: new DeliveryState(connection, keys), close: () => queue.close() };
 }

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../redis/client.js';
 import type { ResolvedReceiver } from '../config/receiver.js';
 import type { Keys } from '../keys.js';
 import type { AuditLog } from '../audit/audit-log.js';
@@ -20,7 +20,7 @@ function fingerprint(r: ResolvedReceiver): string {
  * (`receiver.enabled` / `receiver.changed` / `receiver.disabled`), so enabling sharing shows in
  * the audit log. Known receivers are remembered in Redis.
  */
-export async function auditReceivers(deps: { redis: Redis; keys: Keys; audit: AuditLog }, receivers: ResolvedReceiver[]): Promise<void> {
+export async function auditReceivers(deps: { redis: RedisClient; keys: Keys; audit: AuditLog }, receivers: ResolvedReceiver[]): Promise<void> {
   const key = deps.keys.receiversKnown;
   const known = await deps.redis.hgetall(key);
   const now = new Map(receivers.map((r) => [r.name, r]));

@@ -5,7 +5,7 @@
  * one it saw, then only those streams. A full read happens on the first sync, and again only if
  * the change stream was trimmed past what this process had seen.
  */
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../redis/client.js';
 import type { Keys } from '../keys.js';
 import type { SsfStream } from './stream-record.js';
 
@@ -14,7 +14,7 @@ export const STREAM_CHANGES_MAXLEN = 10_000;
 const PAGE = 1_000;
 
 /** Records that stream `id` changed (after the write itself, so a reader sees the new value). */
-export async function markStreamChanged(redis: Redis, keys: Keys, id: string): Promise<void> {
+export async function markStreamChanged(redis: RedisClient, keys: Keys, id: string): Promise<void> {
   await redis.xadd(keys.ssfStreamChanges, 'MAXLEN', '~', STREAM_CHANGES_MAXLEN, '*', 'id', id);
 }
 
@@ -31,7 +31,7 @@ export class StreamCache {
   fullReads = 0;
 
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly keys: Keys,
   ) {}
 

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../redis/client.js';
 import type { AuditLog } from '../audit/audit-log.js';
 import type { Config } from '../config/load.js';
 import type { ResolvedReceiver } from '../config/receiver.js';
@@ -33,7 +33,7 @@ type Held = { kind: 'change'; change: LevelChange } | { kind: 'revoked'; revoked
  * The stream service for a configuration: streams in Redis, SETs to `queue`, signed with the
  * configured `signing.alg`, with the configured `issuer`, within `ssf.limits`.
  */
-export function createStreamService(redis: Redis, keys: Keys, queue: SetQueue, audit: AuditLog, config: () => Config): StreamService {
+export function createStreamService(redis: RedisClient, keys: Keys, queue: SetQueue, audit: AuditLog, config: () => Config): StreamService {
   return new StreamService(
     redis,
     new SsfStreamStore(redis, keys),
@@ -67,7 +67,7 @@ export class StreamService {
   private syncedAt = 0;
 
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     readonly store: SsfStreamStore,
     private readonly queue: SetQueue,
     private readonly audit: AuditLog,

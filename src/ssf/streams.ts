@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../redis/client.js';
 import type { ResolvedReceiver } from '../config/receiver.js';
 import type { ReceiverEvent, RiskstreamFileConfig } from '../config/schema.js';
 import { RiskstreamError } from '../errors.js';
@@ -134,7 +134,7 @@ export function newStream(fields: Partial<SsfStream>, owner: string | undefined,
 /** Streams in Redis (a hash: stream id → JSON), plus SETs held while a stream is paused. */
 export class SsfStreamStore {
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     readonly keys: Keys,
   ) {}
 

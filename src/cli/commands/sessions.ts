@@ -1,6 +1,6 @@
 import { userInfo } from 'node:os';
 import type { Command } from 'commander';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../../redis/client.js';
 import { AuditLog } from '../../audit/audit-log.js';
 import type { Config } from '../../config/load.js';
 import { isRiskstreamError } from '../../errors.js';
@@ -17,7 +17,7 @@ import { escapeControlsKeepLines } from '../terminal-text.js';
 /** What a CLI revocation sink factory gets: the open CLI connection. */
 export interface CliSinkContext {
   config: Config;
-  redis: Redis;
+  redis: RedisClient;
   keys: Keys;
 }
 

@@ -1,0 +1,66 @@
+import { Cluster, type ChainableCommander, type Redis, type RedisOptions } from 'ioredis';
+
+/**
+ * A connection to riskstream's Redis: one node (`Redis`) or a Redis Cluster (`Cluster`, when
+ * `redis.cluster` is configured). Code takes this type and keeps every script, MULTI and pipeline
+ * within one slot (see docs/scaling.md), so the same code runs on both.
+ */
+export type RedisClient = Redis | Cluster;
+
+/** Whether a connection is a Redis Cluster client. */
+export function isCluster(redis: RedisClient): redis is Cluster {
+  return redis instanceof Cluster;
+}
+
+/**
+ * Another connection to the same Redis (node or cluster) with `extra` options; on a cluster,
+ * `enableAutoPipelining` applies to the cluster client (it batches per node).
+ */
+export function duplicate(redis: RedisClient, extra: RedisOptions): RedisClient {
+  if (redis instanceof Cluster) {
+    const { enableAutoPipelining, ...node } = extra;
+    return redis.duplicate(undefined, {
+      redisOptions: { ...redis.options.redisOptions, ...node },
+      ...(enableAutoPipelining === undefined ? {} : { enableAutoPipelining }),
+    });
+  }
+  return redis.duplicate(extra);
+}
+
+type Method = (...args: unknown[]) => Promise<unknown>;
+
+/**
+ * A pipeline on any connection. On one node, ioredis's pipeline (one round trip, in order). On a
+ * cluster, whose pipelines must stay on one node, each queued command is sent on its own at
+ * `exec()` — in queueing order, in one tick, so commands to one node still travel together and
+ * run in order — and the replies come back as a pipeline's `[error, result]` pairs. Atomicity is
+ * never assumed of a pipeline: what must be atomic is one script on one slot.
+ */
+export function pipeline(redis: RedisClient): ChainableCommander {
+  if (!(redis instanceof Cluster)) return redis.pipeline();
+  const queued: Array<() => Promise<unknown>> = [];
+  const target = redis as unknown as Record<string | symbol, unknown>;
+  const proxy: ChainableCommander = new Proxy({} as ChainableCommander, {
+    get(_t, prop) {
+      if (prop === 'exec') {
+        return () =>
+          Promise.all(
+            queued.splice(0).map((run) =>
+              run().then(
+                (r): [null, unknown] => [null, r],
+                (e: Error): [Error, null] => [e, null],
+              ),
+            ),
+          );
+      }
+      if (prop === 'length') return queued.length;
+      const fn = target[prop];
+      if (typeof fn !== 'function') return undefined;
+      return (...args: unknown[]) => {
+        queued.push(() => (fn as Method).apply(redis, args));
+        return proxy;
+      };
+    },
+  });
+  return proxy;
+}
