@@ -1,13 +1,21 @@
 import { partitionOf } from './partition.js';
 
 /**
- * Redis key names. Every per-user key carries the user in a hash tag (`{…}`) so all of a
- * user's keys live in one Redis Cluster slot and one Lua script may touch them together.
+ * Redis key names. Everything a partition's commit writes — its users' states, risk events,
+ * outboxes, sessions, the partition's indexes and position — carries the partition's hash tag
+ * (`{p<n>}`), so each commit is one script on one Redis Cluster slot and partitions spread over the
+ * cluster's masters. Views over all users (by level, all sessions) are kept per partition and
+ * merged when read (src/redis/shards.ts). Keys of the delivery side carry the user's own tag.
  */
 
 /** Escapes characters that would break a hash tag. */
 function tag(id: string): string {
   return id.replace(/[{}%]/g, (c) => `%${c.charCodeAt(0).toString(16)}`);
+}
+
+/** Reverses {@link tag}. */
+function untag(s: string): string {
+  return s.replace(/%([0-9a-f]{2})/g, (_, h: string) => String.fromCharCode(parseInt(h, 16)));
 }
 
 /** Key builder bound to a prefix (and the fixed partition count, `engine.partitions`). */
@@ -33,9 +41,17 @@ export class Keys {
   get controlStream(): string {
     return `${this.prefix}:control`;
   }
-  /** String (PX): the outcome of control request `id`, written by the partition's commit. */
-  controlResult(id: string): string {
-    return `${this.prefix}:control:result:${tag(id)}`;
+  /** String (PX): the outcome of control request `id` for a user of partition `p`, written by the partition's commit. */
+  controlResult(p: number, id: string): string {
+    return `${this.prefix}:{p${p}}:control:result:${tag(id)}`;
+  }
+  /** The partition numbers 0 … n−1. */
+  get partitionList(): number[] {
+    return Array.from({ length: this.partitions }, (_, i) => i);
+  }
+  /** Prefix of a user's keys that live in the user's partition: `<prefix>:{p<n>}:u:<user>`. */
+  private userInPartition(user: string): string {
+    return `${this.prefix}:{p${this.partitionOf(user)}}:u:${tag(user)}`;
   }
 
   /** The partition of a user. */
@@ -48,11 +64,11 @@ export class Keys {
   }
   /** Stream: the user's risk events (behavior hits, level changes, resets). */
   userEvents(user: string): string {
-    return `${this.prefix}:u:{${tag(user)}}:events`;
+    return `${this.userInPartition(user)}:events`;
   }
   /** Stream: level changes committed but not yet relayed to the delivery queue. */
   userOutbox(user: string): string {
-    return `${this.prefix}:u:{${tag(user)}}:outbox`;
+    return `${this.userInPartition(user)}:outbox`;
   }
   /** String (TTL): set once a response policy's trigger (src/sessions/response-policy.ts) has run for the user. */
   userPolicyDone(user: string, marker: string): string {
@@ -72,16 +88,21 @@ export class Keys {
   }
   /** Sorted set: the user's session ids scored by expiry (ms). */
   userSessions(user: string): string {
-    return `${this.prefix}:u:{${tag(user)}}:sessions`;
+    return `${this.userInPartition(user)}:sessions`;
   }
   /** Hash: device id → latest device identity JSON (registry identity). */
   userDevices(user: string): string {
-    return `${this.prefix}:u:{${tag(user)}}:devices`;
+    return `${this.userInPartition(user)}:devices`;
   }
 
   /** SCAN pattern matching every user's outbox ({@link userOutbox}). */
   get userOutboxPattern(): string {
-    return `${this.prefix}:u:*:outbox`;
+    return `${this.prefix}:{p*}:u:*:outbox`;
+  }
+  /** The user of an outbox key ({@link userOutbox}), or undefined for another key. */
+  userOfOutbox(key: string): string | undefined {
+    const m = /^:\{p\d+\}:u:(.*):outbox$/.exec(key.slice(this.prefix.length));
+    return m ? untag(m[1]!) : undefined;
   }
 
   /** Default input stream for logins (`streams.login` overrides it). */
@@ -105,25 +126,28 @@ export class Keys {
     return `${this.prefix}:audit`;
   }
 
-  /** Sorted set: every tracked user, scored by level rank * 1e13 + last change ms. */
-  get usersByLevel(): string {
-    return `${this.prefix}:users:level`;
+  /** Sorted set: partition `p`'s tracked users, scored by level rank * 1e13 + last change ms. */
+  usersByLevel(p: number): string {
+    return `${this.prefix}:{p${p}}:users:level`;
   }
   /** Sorted set: partition `p`'s users → next behavior expiry (ms). */
   partitionExpiry(p: number): string {
     return `${this.prefix}:{p${p}}:expiry`;
   }
-  /** Sorted set: users whose outbox may hold entries not yet relayed. */
-  get outboxPending(): string {
-    return `${this.prefix}:outbox:pending`;
+  /** Sorted set: partition `p`'s users whose outbox may hold entries not yet relayed. */
+  outboxPending(p: number): string {
+    return `${this.prefix}:{p${p}}:outbox:pending`;
   }
-  /** String (JSON, TTL = session lifetime): a session's stored identity. */
-  session(id: string): string {
-    return `${this.prefix}:session:{${tag(id)}}`;
+  /**
+   * String (JSON, TTL = session lifetime): a session's stored identity, in partition `p` (its
+   * user's: it is written by that partition's commit).
+   */
+  session(p: number, id: string): string {
+    return `${this.prefix}:{p${p}}:session:${tag(id)}`;
   }
-  /** String (TTL): a revoked session's tombstone (same hash tag as the session). */
-  sessionTombstone(id: string): string {
-    return `${this.session(id)}:revoked`;
+  /** String (TTL): a revoked session's tombstone (beside the session). */
+  sessionTombstone(p: number, id: string): string {
+    return `${this.session(p, id)}:revoked`;
   }
   /**
    * Sorted set (TTL): one source IP's recent failed logins for password_spray, scored by event time
@@ -137,13 +161,13 @@ export class Keys {
   ipSuccesses(ip: string): string {
     return `${this.prefix}:ip:{${tag(ip)}}:successes`;
   }
-  /** Sorted set: all session ids scored by login time (ms); pruned by expiry. */
-  get sessionsByLogin(): string {
-    return `${this.prefix}:sessions:login`;
+  /** Sorted set: partition `p`'s session ids scored by login time (ms); pruned by expiry. */
+  sessionsByLogin(p: number): string {
+    return `${this.prefix}:{p${p}}:sessions:login`;
   }
-  /** Sorted set: all session ids scored by expiry (ms). */
-  get sessionsByExpiry(): string {
-    return `${this.prefix}:sessions:expiry`;
+  /** Sorted set: partition `p`'s session ids scored by expiry (ms). */
+  sessionsByExpiry(p: number): string {
+    return `${this.prefix}:{p${p}}:sessions:expiry`;
   }
   /** Hash: SSF stream id → stream JSON (receivers registered through the management API). */
   get ssfStreams(): string {

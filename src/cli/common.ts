@@ -1,5 +1,7 @@
 import type { Command } from 'commander';
 import { Redis } from 'ioredis';
+import type { RedisClient } from '../redis/client.js';
+import { clusterClient } from '../runtime/connections.js';
 import { loadConfig, type Config } from '../config/load.js';
 import { Keys } from '../keys.js';
 import { escapeControls, escapeControlsKeepLines } from './terminal-text.js';
@@ -12,15 +14,13 @@ export type CommandModule = (program: Command) => void;
 export const DEFAULT_CONFIG = 'config';
 
 /** Loads config and opens a Redis connection for a one-shot CLI command. */
-export async function openCli(configPath: string): Promise<{ config: Config; redis: Redis; keys: Keys; close(): Promise<void> }> {
+export async function openCli(configPath: string): Promise<{ config: Config; redis: RedisClient; keys: Keys; close(): Promise<void> }> {
   const config = loadConfig(configPath);
   // A one-shot command must fail, not hang, when Redis is away: a few quick reconnects at most.
-  const redis = new Redis(config.redisUrl, {
-    lazyConnect: true,
-    maxRetriesPerRequest: 3,
-    connectTimeout: 5000,
-    retryStrategy: (times) => (times > 3 ? null : times * 200),
-  });
+  const quick = { lazyConnect: true, maxRetriesPerRequest: 3, connectTimeout: 5000, retryStrategy: (times: number) => (times > 3 ? null : times * 200) };
+  const redis: RedisClient = config.redisCluster
+    ? clusterClient(config.redisCluster, 'cli', quick, { lazyConnect: true, clusterRetryStrategy: (times) => (times > 3 ? null : times * 200) })
+    : new Redis(config.redisUrl, quick);
   let lastError: Error | undefined;
   redis.on('error', (err: Error) => void (lastError = err)); // surfaced by the failing command instead
   try {

@@ -189,7 +189,8 @@ async function summary(
       );
   }
   const read = (await Promise.all(config.streams.inputs.map((s) => redis.xlen(s)))).reduce((a, b) => a + b, 0);
-  const sessions = await redis.zcard(new Keys(config.prefix, config.raw.engine.partitions).sessionsByExpiry);
+  const keys = new Keys(config.prefix, config.raw.engine.partitions);
+  const sessions = (await Promise.all(keys.partitionList.map((p) => redis.zcard(keys.sessionsByExpiry(p))))).reduce((a, b) => a + b, 0);
   out.write(`\nprocessed ${read} events in ${secs} s (${dead} dead-lettered with a reason)\n`);
   out.write(`sessions audited: ${sessions} active${await revokedByPolicy(redis, config.streams.audit)}\n`);
   out.write(`behaviors hit:\n${[...hits].map(([b, n]) => `  ${b.padEnd(24)} ${n}`).join('\n') || '  none'}\n`);

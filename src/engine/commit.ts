@@ -1,4 +1,4 @@
-import { AuditLog, type AuditEntry } from '../audit/audit-log.js';
+import type { AuditEntry } from '../audit/audit-log.js';
 import type { Keys } from '../keys.js';
 import { keyId, type OrderKey } from '../partition.js';
 import { encodeState } from '../risk/state-codec.js';
@@ -37,8 +37,6 @@ export function emptyDelta(partition: number, pos: OrderKey): PartitionDelta {
 /** Settings of the commit's writes. */
 export interface CommitSettings {
   eventsMaxlen: number;
-  auditStream: string;
-  auditMaxlen: number;
   now: number;
 }
 
@@ -73,7 +71,7 @@ export function commitOps(
     }
     const sig = indexSig(state);
     if (indexed(user) !== sig) {
-      ops.push(['ZADD', keys.usersByLevel, String(levelScore(state)), user]);
+      ops.push(['ZADD', keys.usersByLevel(d.partition), String(levelScore(state)), user]);
       const exp = nextExpiry(state);
       ops.push(exp === null ? ['ZREM', keys.partitionExpiry(d.partition), user] : ['ZADD', keys.partitionExpiry(d.partition), String(exp), user]);
     }
@@ -87,9 +85,15 @@ export function commitOps(
     ops.push(['XADD', keys.userOutbox(user), '*', 'kind', kind, 'data', json]);
     outboxUsers.add(user);
   }
-  for (const user of outboxUsers) ops.push(['ZADD', keys.outboxPending, String(s.now), user]);
-  for (const r of d.results) ops.push(['SET', keys.controlResult(r.req), JSON.stringify(r.outcome), 'PX', '60000']);
-  for (const a of d.audits) ops.push(['XADD', s.auditStream, 'MAXLEN', '~', String(s.auditMaxlen), '*', ...AuditLog.fields(a)]);
+  // Audit entries travel through the user's outbox (the relay writes them to the audit log): the
+  // audit stream is one key, which on a cluster lives in another slot than the partition.
+  for (const a of d.audits) {
+    if (!a.target) continue; // a reset's entry always names its user
+    ops.push(['XADD', keys.userOutbox(a.target), '*', 'kind', 'audit', 'data', JSON.stringify(a)]);
+    outboxUsers.add(a.target);
+  }
+  for (const user of outboxUsers) ops.push(['ZADD', keys.outboxPending(d.partition), String(s.now), user]);
+  for (const r of d.results) ops.push(['SET', keys.controlResult(d.partition, r.req), JSON.stringify(r.outcome), 'PX', '60000']);
   return { ops: packOps(ops), sigs, outboxUsers: [...outboxUsers] };
 }
 

@@ -36,7 +36,7 @@ export async function requestReset(
   await redis.xadd(keys.controlStream, '*', 'op', 'reset', 'req', id, 'user', req.user, 'actor', req.actor, 'reason', req.reason);
   const deadline = Date.now() + timeoutMs;
   for (let wait = 2; Date.now() < deadline; wait = Math.min(wait * 2, 50)) {
-    const v = await redis.get(keys.controlResult(id));
+    const v = await redis.get(keys.controlResult(keys.partitionOf(req.user), id));
     if (v) return JSON.parse(v) as ResetOutcome;
     await new Promise((r) => setTimeout(r, wait));
   }

@@ -11,11 +11,9 @@ import type { ControlOp } from './routed.js';
 /** How long an offline reset may hold a partition's lease (a worker starting meanwhile waits this long at most). */
 const OFFLINE_LEASE_MS = 10_000;
 
-/** Where the offline reset writes its audit entry and risk events. */
+/** How the offline reset writes its risk events (its audit entry goes through the user's outbox). */
 export interface OfflineResetSettings {
   eventsMaxlen: number;
-  auditStream: string;
-  auditMaxlen: number;
 }
 
 /**

@@ -64,3 +64,28 @@ export function pipeline(redis: RedisClient): ChainableCommander {
   });
   return proxy;
 }
+
+/** SCANs every key matching `match`: on a cluster, on every master. Yields the keys a batch at a time. */
+export async function* scanKeys(redis: RedisClient, match: string, count = 1000): AsyncGenerator<string[]> {
+  const nodes: Redis[] = redis instanceof Cluster ? redis.nodes('master') : [redis];
+  for (const node of nodes) {
+    let cursor = '0';
+    do {
+      const [next, found] = await node.scan(cursor, 'MATCH', match, 'COUNT', count);
+      cursor = next;
+      if (found.length) yield found;
+    } while (cursor !== '0');
+  }
+}
+
+/** Groups items by partition (`partitionOf`), in first-seen order. */
+export function byPartition<T>(items: Iterable<T>, partitionOf: (item: T) => number): Map<number, T[]> {
+  const out = new Map<number, T[]>();
+  for (const it of items) {
+    const p = partitionOf(it);
+    const list = out.get(p);
+    if (list) list.push(it);
+    else out.set(p, [it]);
+  }
+  return out;
+}

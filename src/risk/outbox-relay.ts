@@ -1,6 +1,7 @@
-import { pipeline, type RedisClient } from '../redis/client.js';
+import { byPartition, pipeline, scanKeys, type RedisClient } from '../redis/client.js';
 import { AuditLog, type AuditEntry } from '../audit/audit-log.js';
 import type { Keys } from '../keys.js';
+import type { ChainableCommander } from 'ioredis';
 import type { BehaviorHit, LevelChange } from '../types.js';
 
 /** A relayed behavior hit and its user. */
@@ -92,6 +93,7 @@ export class OutboxRelay {
     const hits: UserHit[] = [];
     const feed: Array<{ kind: string; data: string; user: string }> = [];
     const done: Array<{ user: string; ids: string[] }> = [];
+    const audits: AuditEntry[] = [];
     list.forEach((user, i) => {
       const [err, rows] = res[i] ?? [];
       if (err) throw err;
@@ -100,6 +102,10 @@ export class OutboxRelay {
         ids.push(id);
         const kind = f[f.indexOf('kind') + 1] ?? 'hit';
         const data = f[f.indexOf('data') + 1] ?? '{}';
+        if (kind === 'audit') {
+          audits.push(JSON.parse(data) as AuditEntry);
+          continue;
+        }
         feed.push({ kind, data, user });
         if (kind === 'change') changes.push(JSON.parse(data) as LevelChange);
         else if (kind === 'hit') hits.push({ user, hit: JSON.parse(data) as BehaviorHit });
@@ -107,7 +113,9 @@ export class OutboxRelay {
       if (ids.length) done.push({ user, ids });
     });
     if (done.length === 0) {
-      await this.redis.zrem(this.keys.outboxPending, ...list);
+      const unmark = pipeline(this.redis);
+      this.unmark(unmark, list);
+      await unmark.exec();
       return [];
     }
     await this.sink(changes, hits);
@@ -117,36 +125,43 @@ export class OutboxRelay {
       for (const c of changes) {
         if (c.initiatingEntity !== 'admin') write.xadd(this.auditStream, 'MAXLEN', '~', this.maxlen, '*', ...AuditLog.fields(levelChangedAudit(c)));
       }
+      // Entries a commit made (an admin's reset): written to the audit log from here, as the commit's slot holds no audit stream.
+      for (const a of audits) write.xadd(this.auditStream, 'MAXLEN', '~', this.maxlen, '*', ...AuditLog.fields(a));
     }
     for (const d of done) write.xdel(this.keys.userOutbox(d.user), ...d.ids);
-    write.zrem(this.keys.outboxPending, ...list);
+    this.unmark(write, list);
     const wres = (await write.exec()) ?? [];
     for (const [err] of wres) if (err) throw err;
     return changes;
   }
 
-  /** Relays every user marked pending (recovery after a crash; run at start and periodically). */
+  /** Queues the removal of users' pending marks (each in its partition's set). */
+  private unmark(p: ChainableCommander, users: string[]): void {
+    for (const [part, list] of byPartition(users, (u) => this.keys.partitionOf(u))) p.zrem(this.keys.outboxPending(part), ...list);
+  }
+
+  /** Relays every user marked pending in any partition (recovery after a crash; run at start and periodically). */
   async relayPending(limit = 500): Promise<number> {
-    const users = await this.redis.zrange(this.keys.outboxPending, 0, limit - 1);
+    const read = pipeline(this.redis);
+    for (const p of this.keys.partitionList) read.zrange(this.keys.outboxPending(p), 0, limit - 1);
+    const users: string[] = [];
+    for (const [err, found] of (await read.exec()) ?? []) {
+      if (err) throw err;
+      users.push(...(found as string[]));
+    }
     if (users.length) await this.relay(users);
     return users.length;
   }
 
   /** Marks every user with a non-empty outbox as pending (start-up scan; covers a crash between marks). */
   async recover(): Promise<void> {
-    let cursor = '0';
-    const match = this.keys.userOutboxPattern;
-    do {
-      const [next, found] = await this.redis.scan(cursor, 'MATCH', match, 'COUNT', 1000);
-      cursor = next;
-      const users = found.map((k) => OutboxRelay.userOf(this.keys, k)).filter((u): u is string => !!u);
-      if (users.length) await this.redis.zadd(this.keys.outboxPending, ...users.flatMap((u) => [Date.now(), u]));
-    } while (cursor !== '0');
-  }
-
-  private static userOf(keys: Keys, key: string): string | undefined {
-    const m = /:u:\{(.*)\}:outbox$/.exec(key.slice(keys.prefix.length));
-    return m ? m[1]!.replace(/%([0-9a-f]{2})/g, (_, h: string) => String.fromCharCode(parseInt(h, 16))) : undefined;
+    for await (const found of scanKeys(this.redis, this.keys.userOutboxPattern)) {
+      const users = found.map((k) => this.keys.userOfOutbox(k)).filter((u): u is string => !!u);
+      const mark = pipeline(this.redis);
+      for (const [p, list] of byPartition(users, (u) => this.keys.partitionOf(u)))
+        mark.zadd(this.keys.outboxPending(p), ...list.flatMap((u) => [Date.now(), u]));
+      await mark.exec();
+    }
   }
 }
 

@@ -2,7 +2,7 @@ import type { RedisClient } from '../redis/client.js';
 import { RiskstreamError } from '../errors.js';
 import { isoTime } from '../detect/format.js';
 import type { Keys } from '../keys.js';
-import { decodeCursor, encodeCursor, zrevAfter, type CursorPos } from '../sessions/cursor.js';
+import { decodeCursor, encodeCursor, zrevAfterMerged, type CursorPos } from '../sessions/cursor.js';
 import { RISK_LEVELS, type BehaviorHit, type LevelChange, type RiskLevel } from '../types.js';
 import { parseRiskEvent } from './outbox-relay.js';
 import { requestReset, type ResetOutcome } from '../engine/control.js';
@@ -118,9 +118,15 @@ export class RiskService {
     if (opts.level && !RISK_LEVELS.includes(opts.level)) throw new RiskstreamError('BAD_REQUEST', `level must be one of ${RISK_LEVELS.join(', ')}`);
     const range = opts.level ? levelRange(opts.level) : { min: '-inf' };
     // Rows tied with the cursor's score (changes committed in the same millisecond) that were on
-    // earlier pages are skipped by zrevAfter.
+    // earlier pages are skipped; the per-partition indexes are merged into one order.
     const found: Array<{ pos: CursorPos; row: { user: string; level: RiskLevel; changed_at: string | null } }> = [];
-    scan: for await (const chunk of zrevAfter(this.redis, this.keys.usersByLevel, range, after, limit + 1)) {
+    scan: for await (const chunk of zrevAfterMerged(
+      this.redis,
+      this.keys.partitionList.map((p) => this.keys.usersByLevel(p)),
+      range,
+      after,
+      limit + 1,
+    )) {
       for (const pos of chunk) {
         const rank = Math.floor(pos.score / 1e13);
         found.push({ pos, row: { user: pos.member, level: RISK_LEVELS[rank] ?? 'low', changed_at: iso(pos.score - rank * 1e13) } });

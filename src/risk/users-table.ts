@@ -1,6 +1,6 @@
 import { pipeline, type RedisClient } from '../redis/client.js';
 import type { Keys } from '../keys.js';
-import { decodeCursor, encodeCursor, zrevAfter, type CursorPos } from '../sessions/cursor.js';
+import { decodeCursor, encodeCursor, zrevAfterMerged, type CursorPos } from '../sessions/cursor.js';
 import { RISK_LEVELS, type RiskLevel } from '../types.js';
 import { viewOf } from './service.js';
 import { levelRange, type RiskStore } from './store.js';
@@ -57,23 +57,25 @@ export async function usersTable(redis: RedisClient, keys: Keys, store: RiskStor
   const after = q.cursor ? decodeCursor(q.cursor) : undefined;
   const needle = (q.needle ?? '').trim().toLowerCase();
   const behavior = (q.behavior ?? '').trim();
-  const key = keys.usersByLevel;
+  const shards = keys.partitionList.map((p) => keys.usersByLevel(p));
   const range = q.level ? levelRange(q.level) : { min: '-inf' };
 
   const counts = pipeline(redis);
   for (const l of RISK_LEVELS) {
     const r = levelRange(l);
-    counts.zcount(key, r.min, `(${r.top}`);
+    for (const key of shards) counts.zcount(key, r.min, `(${r.top}`);
   }
   const countRes = (await counts.exec()) ?? [];
-  const levelCounts = Object.fromEntries(RISK_LEVELS.map((l, i) => [l, Number(countRes[i]?.[1] ?? 0)])) as Record<RiskLevel, number>;
+  const levelCounts = Object.fromEntries(
+    RISK_LEVELS.map((l, i) => [l, countRes.slice(i * shards.length, (i + 1) * shards.length).reduce((n, [, c]) => n + Number(c ?? 0), 0)]),
+  ) as Record<RiskLevel, number>;
 
   const users: UsersTablePage['users'] = [];
   let last: CursorPos | undefined;
   let scanned = 0;
   // Whether rows remain after the last one scanned (a further chunk, or the rest of this one).
   let more = false;
-  for await (const cands of zrevAfter(redis, key, range, after, CHUNK)) {
+  for await (const cands of zrevAfterMerged(redis, shards, range, after, CHUNK)) {
     if (users.length >= q.limit || scanned >= MAX_SCAN) {
       more = true;
       break;

@@ -12,7 +12,7 @@ import { ROUTER_RESOURCE, Router, type RouterParts, type RouteReport } from '../
 
 /** Where a commit writes risk events and audit entries, and how long those streams get (config). */
 export function commitSettingsOf(config: Config): OfflineResetSettings {
-  return { eventsMaxlen: config.raw.state.max_events_per_user, auditStream: config.streams.audit, auditMaxlen: config.raw.streams.maxlen };
+  return { eventsMaxlen: config.raw.state.max_events_per_user };
 }
 
 /** The engine's loops, leases and reports. */

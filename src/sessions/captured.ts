@@ -36,25 +36,30 @@ export function batchLogins(events: readonly StreamEvent[]): Map<string, Capture
 }
 
 /**
- * Looks up the sessions a batch's events use (one concurrent GET per distinct session) and
- * attaches each one's captured identity to the events (see {@link attachCaptured}).
+ * Looks up the sessions a batch's events use (one concurrent GET per distinct session and user, in
+ * the user's partition, where the user's logins stored it) and attaches each one's captured
+ * identity to the events (see {@link attachCaptured}).
  */
 export async function attachCapturedSessions(store: Pick<SessionStore, 'get'>, events: readonly StreamEvent[]): Promise<void> {
-  const users = new Map<StreamEvent, string>();
+  const uses = new Map<StreamEvent, string>();
+  const pairs = new Map<string, { sid: string; user: string }>();
   for (const se of events) {
     attachCaptured(se.event, undefined);
     const sid = usesSession(se.event);
-    if (sid !== undefined) users.set(se, sid);
+    if (sid === undefined) continue;
+    const k = `${se.event.user}\u0000${sid}`;
+    uses.set(se, k);
+    pairs.set(k, { sid, user: se.event.user });
   }
-  if (users.size === 0) return;
-  const ids = [...new Set(users.values())];
-  const stored = await Promise.all(ids.map((id) => store.get(id)));
+  if (uses.size === 0) return;
+  const list = [...pairs];
+  const stored = await Promise.all(list.map(([, p]) => store.get(p.sid, p.user)));
   const found = new Map<string, CapturedSession>();
   const inBatch = batchLogins(events);
-  ids.forEach((id, i) => {
+  list.forEach(([k, p], i) => {
     const s = stored[i];
-    const c = s ? capturedFromIdentity(s) : inBatch.get(id);
-    if (c) found.set(id, c);
+    const c = s ? capturedFromIdentity(s) : inBatch.get(p.sid);
+    if (c) found.set(k, c);
   });
-  for (const [se, sid] of users) attachCaptured(se.event, found.get(sid));
+  for (const [se, k] of uses) attachCaptured(se.event, found.get(k));
 }

@@ -57,3 +57,50 @@ export async function* zrevAfter(
     if (rows.length / 2 < chunk) return;
   }
 }
+
+/** A position found by {@link zrevAfterMerged}, with the index of the set it is in. */
+export interface ShardPos extends CursorPos {
+  shard: number;
+}
+
+/**
+ * {@link zrevAfter} over several sorted sets at once (one per partition: a member lives in one of
+ * them), merged into the same order a single set would give, so a cursor means the same thing
+ * whatever the number of shards. Each shard is read lazily, a few rows at a time.
+ */
+export async function* zrevAfterMerged(
+  redis: RedisClient,
+  keys: readonly string[],
+  range: { min: string; top?: number },
+  after: CursorPos | undefined,
+  chunk: number,
+): AsyncGenerator<ShardPos[]> {
+  const per = keys.length === 1 ? chunk : Math.max(16, Math.ceil((2 * chunk) / keys.length));
+  const gens = keys.map((k) => zrevAfter(redis, k, range, after, per));
+  const bufs: CursorPos[][] = keys.map(() => []);
+  const done = keys.map(() => false);
+  const fill = async (i: number): Promise<void> => {
+    while (!done[i] && bufs[i]!.length === 0) {
+      const r = await gens[i]!.next();
+      if (r.done) done[i] = true;
+      else bufs[i] = r.value;
+    }
+  };
+  await Promise.all(keys.map((_, i) => fill(i)));
+  let out: ShardPos[] = [];
+  for (;;) {
+    let best = -1;
+    for (let i = 0; i < bufs.length; i++) {
+      const head = bufs[i]![0];
+      if (head && (best < 0 || isAfterCursor(bufs[best]![0]!, head))) best = i;
+    }
+    if (best < 0) break;
+    out.push({ ...bufs[best]!.shift()!, shard: best });
+    if (bufs[best]!.length === 0) await fill(best);
+    if (out.length >= chunk) {
+      yield out;
+      out = [];
+    }
+  }
+  if (out.length) yield out;
+}

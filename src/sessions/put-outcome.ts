@@ -63,16 +63,16 @@ export function needsCleanup(o: PutOutcome): boolean {
   return o.revoked.length > 0 || o.refused.length > 0 || o.result.dropped.length > 0;
 }
 
-/** Queues the index clean-up after a put: revoked replays, refused logins, trimmed sessions. */
-export function cleanupAfterPut(c: ChainableCommander, k: Keys, o: PutOutcome): void {
+/** Queues the index clean-up after a put of partition `p`'s identities: revoked replays, refused logins, trimmed sessions. */
+export function cleanupAfterPut(c: ChainableCommander, k: Keys, p: number, o: PutOutcome): void {
   for (const s of o.revoked) {
-    c.zrem(k.sessionsByLogin, s.session_id).zrem(k.sessionsByExpiry, s.session_id).zrem(k.userSessions(s.user), s.session_id);
+    c.zrem(k.sessionsByLogin(p), s.session_id).zrem(k.sessionsByExpiry(p), s.session_id).zrem(k.userSessions(s.user), s.session_id);
   }
-  // A refused login: out of the other user's index; the global indexes get the owner's times back.
+  // A refused login: out of the other user's index; the partition's indexes get the owner's times back.
   for (const x of o.refused) {
     c.zrem(k.userSessions(x.s.user), x.s.session_id);
-    if (Number.isFinite(x.loginAt)) c.zadd(k.sessionsByLogin, x.loginAt, x.s.session_id);
-    if (Number.isFinite(x.expiresAt)) c.zadd(k.sessionsByExpiry, x.expiresAt, x.s.session_id);
+    if (Number.isFinite(x.loginAt)) c.zadd(k.sessionsByLogin(p), x.loginAt, x.s.session_id);
+    if (Number.isFinite(x.expiresAt)) c.zadd(k.sessionsByExpiry(p), x.expiresAt, x.s.session_id);
   }
-  for (const id of o.result.dropped) c.del(k.session(id)).zrem(k.sessionsByLogin, id).zrem(k.sessionsByExpiry, id);
+  for (const id of o.result.dropped) c.del(k.session(p, id)).zrem(k.sessionsByLogin(p), id).zrem(k.sessionsByExpiry(p), id);
 }

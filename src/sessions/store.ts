@@ -1,11 +1,11 @@
-import { pipeline, type RedisClient } from '../redis/client.js';
+import { byPartition, pipeline, type RedisClient } from '../redis/client.js';
 import { RiskstreamError } from '../errors.js';
 import type { Keys } from '../keys.js';
 import { packOps } from '../redis/pack-ops.js';
 import { defineScripts, scriptsOn } from '../redis/scripts.js';
 import { clampPx, LUA_MAX_TTL_MS } from '../redis/ttl.js';
 import { deviceIdentity, storedSessionId, type DeviceIdentity, type SessionIdentity } from './identity.js';
-import { decodeCursor, encodeCursor, zrevAfter, type CursorPos } from './cursor.js';
+import { decodeCursor, encodeCursor, zrevAfterMerged, type CursorPos } from './cursor.js';
 import { cleanupAfterPut, needsCleanup, readPutReplies, type PutResult } from './put-outcome.js';
 
 export type { PutResult } from './put-outcome.js';
@@ -41,13 +41,15 @@ const TOMBSTONE_MIN_MS = 60_000;
 const PRUNE_BATCH = 500;
 
 /**
- * Redis store of session identities. Session JSON lives at `keys.session(id)` with a TTL equal to
- * its remaining lifetime; ids are indexed per user (`userSessions`, by expiry) and globally (by
- * login time for newest-first listing, by expiry for pruning). Stale index members are pruned
- * lazily. Revoked sessions leave a tombstone so a replayed login cannot bring them back. A session
- * id stays bound to the user who first logged in with it: another user's login with the same id
- * is refused (`PutResult.refused`), never a takeover.
- * Needs Redis ≥ 6.2 (ZADD GT, GETDEL); the global indexes assume a single Redis node.
+ * Redis store of session identities. A session lives in its user's partition (written by that
+ * partition's commit, one slot): JSON at `keys.session(p, id)` with a TTL equal to its remaining
+ * lifetime; ids are indexed per user (`userSessions`, by expiry) and per partition (by login time
+ * for newest-first listing, by expiry for pruning), the partitions' indexes merged when listed.
+ * Stale index members are pruned lazily. Revoked sessions leave a tombstone so a replayed login
+ * cannot bring them back. Within a partition a session id stays bound to the user who first logged
+ * in with it (another user's login with the same id is refused, `PutResult.refused`); a lookup by
+ * id alone reads every partition and answers the earliest login, so the first binding wins there too.
+ * Needs Redis ≥ 6.2 (ZADD GT, GETDEL).
  */
 export class SessionStore {
   private readonly now: () => number;
@@ -66,19 +68,22 @@ export class SessionStore {
     this.maxPerUser = typeof max === 'function' ? max : () => max;
   }
 
-  /** The tombstone key of a revoked session (same hash tag as the session). */
-  tombstoneKey(id: string): string {
-    return this.keys.sessionTombstone(id);
+  /** The tombstone key of a revoked session of `user` (beside the session). */
+  tombstoneKey(user: string, id: string): string {
+    return this.keys.sessionTombstone(this.keys.partitionOf(user), id);
   }
 
   /**
    * The commands storing identities (`SPUT` / `SUSER` procedures of the engine's commit script,
    * src/redis/scripts/engine-commit-2.lua, plus the global index ZADDs), for a partition's commit;
    * `finish` reads that script's outcomes and cleans up what they ask for (revoked replays, refused
-   * logins, trimmed sessions).
+   * logins, trimmed sessions). The identities must all be of one partition's users (a commit's).
    */
   prepare(identities: readonly SessionIdentity[]): PreparedPut {
     const now = this.now();
+    const part = identities.length ? this.keys.partitionOf(identities[0]!.user) : 0;
+    if (identities.some((s) => this.keys.partitionOf(s.user) !== part))
+      throw new RiskstreamError('INTERNAL', 'session store: identities of several partitions in one commit');
     const live = identities.filter((s) => s.expires_at > now);
     const skipped = identities.length - live.length;
     const ops: string[][] = [];
@@ -97,8 +102,8 @@ export class SessionStore {
     for (const s of live) {
       ops.push([
         'SPUT',
-        k.session(s.session_id),
-        this.tombstoneKey(s.session_id),
+        k.session(part, s.session_id),
+        k.sessionTombstone(part, s.session_id),
         JSON.stringify(s),
         String(clampPx(s.expires_at - now)),
         String(s.login_at),
@@ -107,9 +112,9 @@ export class SessionStore {
       byLogin.push(String(s.login_at), s.session_id);
       byExpiry.push(String(s.expires_at), s.session_id);
     }
-    // The global indexes: one multi-member ZADD each.
-    ops.push(['ZADD', k.sessionsByLogin, 'GT', ...byLogin]);
-    ops.push(['ZADD', k.sessionsByExpiry, 'GT', ...byExpiry]);
+    // The partition's indexes: one multi-member ZADD each.
+    ops.push(['ZADD', k.sessionsByLogin(part), 'GT', ...byLogin]);
+    ops.push(['ZADD', k.sessionsByExpiry(part), 'GT', ...byExpiry]);
     const max = this.maxPerUser();
     const users = [...byUser.entries()];
     for (const [user, u] of users) {
@@ -136,7 +141,7 @@ export class SessionStore {
         );
         if (needsCleanup(outcome)) {
           const c = pipeline(this.redis);
-          cleanupAfterPut(c, k, outcome);
+          cleanupAfterPut(c, k, part, outcome);
           await exec(c);
         }
         return outcome.result;
@@ -144,19 +149,49 @@ export class SessionStore {
     };
   }
 
-  /** Stores identities now (one script call; a second round trip only to clean up). */
+  /** Stores identities now (one script call per partition; a second round trip only to clean up). */
   async put(identities: readonly SessionIdentity[]): Promise<PutResult> {
-    const prepared = this.prepare(identities);
-    if (!prepared.ops.length) return prepared.finish([], []);
-    const r = await scriptsOn(this.redis).engineCommit('', '', '', packOps(prepared.ops), '', '');
-    if (r === -1) throw new RiskstreamError('INTERNAL', 'session store: unexpected fencing');
-    return prepared.finish(r[1], r[2]);
+    const total: PutResult = { stored: 0, skipped: 0, dropped: [] };
+    for (const [p, list] of byPartition(identities, (s) => this.keys.partitionOf(s.user))) {
+      const prepared = this.prepare(list);
+      let r: PutResult;
+      if (!prepared.ops.length) r = await prepared.finish([], []);
+      else {
+        // No lease (''): the keys only route the script to the partition's slot.
+        const res = await scriptsOn(this.redis).engineCommit(this.keys.engineLease(`p${p}`), this.keys.partitionPos(p), '', packOps(prepared.ops), '', '');
+        if (res === -1) throw new RiskstreamError('INTERNAL', 'session store: unexpected fencing');
+        r = await prepared.finish(res[1], res[2]);
+      }
+      total.stored += r.stored;
+      total.skipped += r.skipped;
+      total.dropped.push(...r.dropped);
+      if (r.refused) (total.refused ??= []).push(...r.refused);
+    }
+    return total;
   }
 
-  /** The stored identity, or null when unknown or expired. Accepts a raw token as id (looked up by fingerprint). */
-  async get(id: string): Promise<SessionIdentity | null> {
-    const raw = await this.redis.get(this.keys.session(storedSessionId(id)));
-    return this.live(raw);
+  /**
+   * The stored identity, or null when unknown or expired. Accepts a raw token as id (looked up by
+   * fingerprint). With `user`, only that user's partition is read; else every partition, and the
+   * earliest login wins (the first binding of the id).
+   */
+  async get(id: string, user?: string): Promise<SessionIdentity | null> {
+    const found = await this.find(storedSessionId(id), user);
+    return found[0]?.s ?? null;
+  }
+
+  /** The live copies of a session id, earliest login first, with their partitions. */
+  private async find(sid: string, user?: string): Promise<Array<{ s: SessionIdentity; p: number }>> {
+    const parts = user === undefined ? this.keys.partitionList : [this.keys.partitionOf(user)];
+    const read = pipeline(this.redis);
+    for (const p of parts) read.get(this.keys.session(p, sid));
+    const res = (await exec(read)) as Array<string | null>;
+    const out: Array<{ s: SessionIdentity; p: number }> = [];
+    res.forEach((raw, i) => {
+      const s = this.live(raw);
+      if (s) out.push({ s, p: parts[i]! });
+    });
+    return out.sort((a, b) => a.s.login_at - b.s.login_at);
   }
 
   /** Active sessions, newest login first, `limit` (1–500, default 50) per page. */
@@ -168,22 +203,28 @@ export class SessionStore {
     const after = opts.cursor ? decodeCursor(opts.cursor) : undefined;
     await this.pruneExpired();
     const found: Array<{ s: SessionIdentity; pos: CursorPos }> = [];
-    const stale: string[] = [];
+    const stale: Array<{ p: number; id: string }> = [];
     const chunk = Math.min(limit * 2 + 16, 1000);
-    for await (const cands of zrevAfter(this.redis, this.keys.sessionsByLogin, { min: '-inf' }, after, chunk)) {
-      const vals = await this.redis.mget(cands.map((c) => this.keys.session(c.member)));
+    const shards = this.keys.partitionList.map((p) => this.keys.sessionsByLogin(p));
+    for await (const cands of zrevAfterMerged(this.redis, shards, { min: '-inf' }, after, chunk)) {
+      const read = pipeline(this.redis);
+      for (const c of cands) read.get(this.keys.session(c.shard, c.member));
+      const vals = (await exec(read)) as Array<string | null>;
       cands.forEach((pos, i) => {
         const s = this.live(vals[i] ?? null);
-        if (s) found.push({ s, pos });
-        else stale.push(pos.member);
+        if (s) found.push({ s, pos: { score: pos.score, member: pos.member } });
+        else stale.push({ p: pos.shard, id: pos.member });
       });
       if (found.length > limit) break;
     }
-    if (stale.length)
-      await pipeline(this.redis)
-        .zrem(this.keys.sessionsByLogin, ...stale)
-        .zrem(this.keys.sessionsByExpiry, ...stale)
-        .exec();
+    if (stale.length) {
+      const clean = pipeline(this.redis);
+      for (const [p, list] of byPartition(stale, (x) => x.p)) {
+        const ids = list.map((x) => x.id);
+        clean.zrem(this.keys.sessionsByLogin(p), ...ids).zrem(this.keys.sessionsByExpiry(p), ...ids);
+      }
+      await clean.exec();
+    }
     const page = found.slice(0, limit);
     const last = page[page.length - 1];
     return { sessions: page.map((f) => f.s), next_cursor: found.length > limit && last ? encodeCursor(last.pos) : null };
@@ -195,7 +236,8 @@ export class SessionStore {
     const res = await exec(pipeline(this.redis).zremrangebyscore(key, '-inf', this.now()).zrange(key, 0, -1));
     const ids = (res[1] as string[]) ?? [];
     if (!ids.length) return [];
-    const vals = await this.redis.mget(ids.map((id) => this.keys.session(id)));
+    const p = this.keys.partitionOf(user);
+    const vals = await this.redis.mget(ids.map((id) => this.keys.session(p, id)));
     const out: SessionIdentity[] = [];
     const stale: string[] = [];
     ids.forEach((id, i) => {
@@ -221,43 +263,54 @@ export class SessionStore {
   /**
    * Deletes a session and its index members, leaving a tombstone (`{actor, reason, time}`) for its
    * remaining lifetime. Returns the revoked identity, or null when unknown/expired (or revoked
-   * concurrently: exactly one caller gets the identity).
+   * concurrently: exactly one caller gets the identity). With `user`, only that user's copy.
    */
-  async revoke(id: string, meta: { actor: string; reason: string }): Promise<SessionIdentity | null> {
+  async revoke(id: string, meta: { actor: string; reason: string }, user?: string): Promise<SessionIdentity | null> {
     const sid = storedSessionId(id);
-    const raw = await this.redis.getdel(this.keys.session(sid));
-    const s = this.live(raw);
-    const user = s?.user ?? parse<SessionIdentity>(raw)?.user;
-    const p = pipeline(this.redis).zrem(this.keys.sessionsByLogin, sid).zrem(this.keys.sessionsByExpiry, sid);
-    if (user) p.zrem(this.keys.userSessions(user), sid);
-    if (s) {
-      const px = clampPx(s.expires_at - this.now(), TOMBSTONE_MIN_MS);
-      p.set(this.tombstoneKey(sid), JSON.stringify({ user: s.user, actor: meta.actor, reason: meta.reason, time: this.now() }), 'PX', px);
+    // Every partition holding the id (the first binding, and any copy another user's login made), or `user`'s.
+    const copies = await this.find(sid, user);
+    let first: SessionIdentity | null = null;
+    for (const { p: part } of copies) {
+      const raw = await this.redis.getdel(this.keys.session(part, sid));
+      const s = this.live(raw);
+      const user = s?.user ?? parse<SessionIdentity>(raw)?.user;
+      const p = pipeline(this.redis).zrem(this.keys.sessionsByLogin(part), sid).zrem(this.keys.sessionsByExpiry(part), sid);
+      if (user) p.zrem(this.keys.userSessions(user), sid);
+      if (s) {
+        const px = clampPx(s.expires_at - this.now(), TOMBSTONE_MIN_MS);
+        p.set(this.keys.sessionTombstone(part, sid), JSON.stringify({ user: s.user, actor: meta.actor, reason: meta.reason, time: this.now() }), 'PX', px);
+      }
+      await exec(p);
+      first ??= s; // exactly one caller gets it: GETDEL
     }
-    await exec(p);
-    return s;
+    return first;
   }
 
   /** Revokes every active session of a user; returns the revoked identities. */
   async revokeUser(user: string, meta: { actor: string; reason: string }): Promise<SessionIdentity[]> {
     const out: SessionIdentity[] = [];
     for (const s of await this.listUser(user)) {
-      const r = await this.revoke(s.session_id, meta);
+      const r = await this.revoke(s.session_id, meta, user);
       if (r) out.push(r);
     }
     return out;
   }
 
-  /** Removes global index members whose expiry has passed (bounded per call). */
+  /** Removes index members whose expiry has passed, in every partition (bounded per partition and call). */
   async pruneExpired(): Promise<number> {
-    const ids = await this.redis.zrangebyscore(this.keys.sessionsByExpiry, '-inf', this.now(), 'LIMIT', 0, PRUNE_BATCH);
-    if (ids.length)
-      await exec(
-        pipeline(this.redis)
-          .zrem(this.keys.sessionsByLogin, ...ids)
-          .zrem(this.keys.sessionsByExpiry, ...ids),
-      );
-    return ids.length;
+    const parts = this.keys.partitionList;
+    const read = pipeline(this.redis);
+    for (const p of parts) read.zrangebyscore(this.keys.sessionsByExpiry(p), '-inf', this.now(), 'LIMIT', 0, PRUNE_BATCH);
+    const found = (await exec(read)) as string[][];
+    const clean = pipeline(this.redis);
+    let n = 0;
+    found.forEach((ids, i) => {
+      if (!ids.length) return;
+      n += ids.length;
+      clean.zrem(this.keys.sessionsByLogin(parts[i]!), ...ids).zrem(this.keys.sessionsByExpiry(parts[i]!), ...ids);
+    });
+    if (n) await exec(clean);
+    return n;
   }
 
   private live(raw: string | null): SessionIdentity | null {
