@@ -201,6 +201,15 @@ export class Keys {
   engineEpoch(resource: string): string {
     return `${this.prefix}:{${tag(resource)}}:epoch`;
   }
+  /**
+   * String: the token of the router allowed to read input stream `stream` (router-fence-1.lua); in
+   * the stream's hash slot (its own hash tag if it has one, else the whole name as the tag).
+   */
+  routerFence(stream: string): string {
+    const open = stream.indexOf('{');
+    const tagged = open >= 0 && stream.indexOf('}', open + 1) > open + 1; // Redis's hash-tag rule
+    return tagged ? `${stream}:router-fence` : `{${stream}}:router-fence`;
+  }
   /** Sorted set: engine workers, scored by their last heartbeat (ms, Redis server clock). */
   get engineMembers(): string {
     return `${this.prefix}:engine:members`;
@@ -219,6 +228,6 @@ export class Keys {
   }
   /** SCAN patterns covering every key under the prefix: riskstream's own and BullMQ's. */
   get ownedPatterns(): string[] {
-    return [`${this.prefix}:*`, `{${this.prefix}}:*`];
+    return [`${this.prefix}:*`, `{${this.prefix}}:*`, `{${this.prefix}:*}:router-fence`];
   }
 }

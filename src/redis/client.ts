@@ -1,4 +1,5 @@
 import { Cluster, type ChainableCommander, type Redis, type RedisOptions } from 'ioredis';
+import calculateSlot from 'cluster-key-slot';
 
 /**
  * A connection to riskstream's Redis: one node (`Redis`) or a Redis Cluster (`Cluster`, when
@@ -88,4 +89,9 @@ export function byPartition<T>(items: Iterable<T>, partitionOf: (item: T) => num
     else out.set(p, [it]);
   }
   return out;
+}
+
+/** The Redis Cluster hash slot of a key (0 … 16383; hash tags honoured), as ioredis computes it. */
+export function slotOf(key: string): number {
+  return calculateSlot(key);
 }

@@ -1,14 +1,21 @@
-import type { RedisClient } from './client.js';
+import { isCluster, pipeline, scanKeys, type RedisClient } from './client.js';
 import { Keys } from '../keys.js';
 
-/** Deletes every key riskstream owns under a prefix (its own keys and BullMQ's `{prefix}:bull…`). */
+/**
+ * Deletes every key riskstream owns under a prefix (its own keys, BullMQ's `{prefix}:bull…` and the
+ * routers' fences of streams under the prefix); on a cluster, on every master, key by key (one
+ * UNLINK cannot span slots).
+ */
 export async function purgePrefix(redis: RedisClient, prefix: string): Promise<void> {
   for (const pattern of new Keys(prefix).ownedPatterns) {
-    let cursor = '0';
-    do {
-      const [next, keys] = await redis.scan(cursor, 'MATCH', pattern, 'COUNT', 1000);
-      cursor = next;
-      if (keys.length) await redis.unlink(...keys);
-    } while (cursor !== '0');
+    for await (const keys of scanKeys(redis, pattern)) {
+      if (!isCluster(redis)) {
+        await redis.unlink(...keys);
+        continue;
+      }
+      const p = pipeline(redis);
+      for (const k of keys) p.unlink(k);
+      await p.exec();
+    }
   }
 }

@@ -28,10 +28,11 @@ interface Signatures {
     reply: -1 | [number, unknown[], string[][]];
   };
   routerRead: {
-    file: 'router-read-1';
-    args: [lease: string, token: string, group: string, consumer: string, count: string, ...streamsAndIds: string[]];
-    reply: -1 | -2 | [[string, string], Array<[string, Array<[string, string[] | null]>]> | null, string[]];
+    file: 'router-read-2';
+    args: [fence: string, stream: string, token: string, group: string, consumer: string, count: string, id: string, expected: string];
+    reply: -1 | -2 | [[string, string], Array<[string, string[] | null]>, string];
   };
+  routerFence: { file: 'router-fence-1'; args: [fence: string, token: string]; reply: number };
   leaseAcquire: { file: 'lease-acquire-2'; args: [lease: string, epoch: string, workerId: string, ttlMs: number]; reply: [number, string] };
   leaseRenew: { file: 'lease-renew-1'; args: [lease: string, value: string, ttlMs: number]; reply: 1 | string };
   leaseRelease: { file: 'lease-release-1'; args: [lease: string, value: string]; reply: number };
@@ -56,7 +57,8 @@ const FILES: { [K in ScriptName]: Signatures[K]['file'] } = {
   heldPush: 'held-push-1',
   ipLogins: 'ip-logins-2',
   engineCommit: 'engine-commit-2',
-  routerRead: 'router-read-1',
+  routerRead: 'router-read-2',
+  routerFence: 'router-fence-1',
   leaseAcquire: 'lease-acquire-2',
   leaseRenew: 'lease-renew-1',
   leaseRelease: 'lease-release-1',

@@ -221,9 +221,9 @@ describe('Router', () => {
     expect(seen.sort(compareKeys)).toEqual(expectedKeys(all));
   });
 
-  it('a router whose lease moved is fenced before it reads anything', async () => {
+  it('a router whose streams a newer router fenced is fenced before it reads anything', async () => {
     await interleaved();
-    await redis.set(keys.engineLease(ROUTER_RESOURCE), 'w-b#2');
+    for (const s of [login, activity, keys.controlStream]) await redis.set(keys.routerFence(s), 'w-b#2');
     const r = await router();
     expect(await r.step()).toBe('fenced');
     expect(r.active).toBe(false);
@@ -231,8 +231,22 @@ describe('Router', () => {
     for (const s of [login, activity]) {
       expect(await pending(s)).toBe(0);
       expect(await redis.xinfo('CONSUMERS', s, GROUP)).toEqual([]); // never read by the group
+      expect(await redis.get(keys.routerFence(s))).toBe('w-b#2'); // an older router never takes a fence back
     }
     expect([...(await partitionEntries()).values()].flat()).toEqual([]);
+  });
+
+  it('a router of a newer lease epoch fences the older one at its first read; the older one reads nothing more', async () => {
+    await interleaved();
+    const a = await router();
+    expect(await a.step()).not.toBe('fenced');
+    const b = new Router(redis, keys, { sources: [login, activity], group: GROUP, consumer: 'router-b', count: 1000 }, parts());
+    b.start('w-b#9');
+    await redis.xadd(login, '*', 'event', JSON.stringify({ type: 'login', id: 'late', user: 'alice', time: Date.now() - 1000, outcome: 'success' }));
+    expect(await b.step()).not.toBe('fenced');
+    for (const s of [login, activity, keys.controlStream]) expect(await redis.get(keys.routerFence(s))).toBe('w-b#9');
+    expect(await a.step()).toBe('fenced');
+    expect(a.active).toBe(false);
   });
 
   it('undecodable entries (and invalid control requests) are dead-lettered with a reason and acked', async () => {
