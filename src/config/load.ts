@@ -2,6 +2,7 @@ import { existsSync, statSync } from 'node:fs';
 import { dirname, join, resolve, basename } from 'node:path';
 import { RiskstreamError } from '../errors.js';
 import { Keys } from '../keys.js';
+import { slotOf } from '../redis/client.js';
 import { riskstreamSchema, type RiskstreamFileConfig, RECEIVER_EVENTS } from './schema.js';
 import { schemaFor, type BehaviorConfig, type BehaviorKind } from './behaviors-schema.js';
 import { PREDEFINED_KINDS } from '../detect/registry.js';
@@ -197,6 +198,18 @@ export function loadConfig(path: string, env: NodeJS.ProcessEnv = process.env): 
   // Environment tokens: the same minimum as the file's (reported against the main file's start).
   const envTokens = readEnvTokens(env);
   for (const message of envTokens.problems) issues.push({ file: mainFile ?? abs, line: 1, col: 1, message });
+  // On a cluster the list bridge moves items with one script, so a list and its stream must share a slot.
+  if (raw.redis.cluster && !env.REDIS_URL) {
+    for (const [list, stream] of Object.entries(raw.bridge.lists)) {
+      if (slotOf(list) === slotOf(stream)) continue;
+      const at = mainParsed ? locate(mainParsed, ['bridge', 'lists', list]) : { line: 1, col: 1 };
+      issues.push({
+        file: mainFile ?? abs,
+        ...at,
+        message: `bridge.lists: on a Redis Cluster the list "${list}" and its stream "${stream}" must share a hash slot: give both one hash tag, e.g. "{shipper}:list" → "{shipper}:events" (and list the stream in streams.extra)`,
+      });
+    }
+  }
 
   if (issues.length) {
     // In reading order: riskstream.yaml, then behaviors.yaml, then line and column.

@@ -12,6 +12,7 @@ import { emptyDelta, type PartitionDelta } from './commit.js';
 import { sendCommits } from './commit-send.js';
 import { sweepDue } from './sweep.js';
 import { decodeRouted, type RoutedItem } from './routed.js';
+import { readPartitions } from './partition-read.js';
 
 export type { OwnerOptions, OwnerParts, StepReport } from './owner-types.js';
 
@@ -98,15 +99,16 @@ export class PartitionOwner {
       return report;
     }
     const idle = this.deltas.size === 0;
-    const args: Array<string | number> = ['COUNT', this.opts.readCount];
-    if (idle) args.push('BLOCK', blockMs);
-    args.push('STREAMS', ...reading.map(([p]) => this.keys.partitionIn(p)), ...reading.map(([, o]) => o.cursor));
-    const res = (await (this.reader.xreadBuffer as (...a: Array<string | number>) => Promise<unknown>)(...args)) as Array<
-      [Buffer, Array<[Buffer, Buffer[]]>]
-    > | null;
+    const res = await readPartitions(
+      this.reader,
+      reading.map(([p]) => this.keys.partitionIn(p)),
+      reading.map(([, o]) => o.cursor),
+      this.opts.readCount,
+      idle ? blockMs : 0,
+    );
     const byPartition = new Map<number, RoutedItem[]>();
     const tokens = new Map(reading.map(([p, o]) => [p, o.token]));
-    for (const [streamBuf, entries] of res ?? []) {
+    for (const [streamBuf, entries] of res) {
       const p = partitionOfStream(streamBuf.toString());
       const o = this.owned.get(p);
       if (!o || o.token !== tokens.get(p)) continue; // lost while reading

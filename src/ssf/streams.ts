@@ -182,7 +182,7 @@ export class SsfStreamStore {
     const n = await this.redis.hdel(this.keys.ssfStreams, id);
     if (!n) throw new RiskstreamError('NOT_FOUND', `no stream ${id}`);
     await markStreamChanged(this.redis, this.keys, id);
-    await this.redis.del(this.heldKey(id), this.verifyKey(id));
+    await Promise.all([this.redis.del(this.heldKey(id)), this.redis.del(this.verifyKey(id))]); // two slots on a cluster
   }
 
   /** Key of the list of SETs held while the stream is paused. */

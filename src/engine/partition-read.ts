@@ -1,0 +1,34 @@
+import { isCluster, type RedisClient } from '../redis/client.js';
+
+/** Rows of one stream as `XREAD` (buffers) returns them. */
+export type StreamRows = [Buffer, Array<[Buffer, Buffer[]]>];
+
+/** How long an idle owner on a cluster pauses between reads at most (it polls: see {@link readPartitions}). */
+export const CLUSTER_IDLE_POLL_MS = 20;
+
+type XreadBuffer = (...a: Array<string | number>) => Promise<StreamRows[] | null>;
+
+/**
+ * Reads partition streams after their cursors, up to `count` entries each. On one node, one `XREAD`
+ * (blocking up to `blockMs` when `blockMs` > 0). On a cluster, whose commands cannot span slots
+ * (each partition is its own), one non-blocking `XREAD` per partition, sent together; when all come
+ * back empty and the caller would block, it pauses `min(blockMs, CLUSTER_IDLE_POLL_MS)` instead.
+ */
+export async function readPartitions(
+  reader: RedisClient,
+  streams: readonly string[],
+  cursors: readonly string[],
+  count: number,
+  blockMs: number,
+): Promise<StreamRows[]> {
+  const xread = reader.xreadBuffer as unknown as XreadBuffer;
+  if (!isCluster(reader) || streams.length === 1) {
+    const args: Array<string | number> = ['COUNT', count];
+    if (blockMs > 0) args.push('BLOCK', blockMs);
+    return (await xread.apply(reader, [...args, 'STREAMS', ...streams, ...cursors])) ?? [];
+  }
+  const res = await Promise.all(streams.map((s, i) => xread.apply(reader, ['COUNT', count, 'STREAMS', s, cursors[i]!])));
+  const out = res.flatMap((r) => r ?? []);
+  if (!out.length && blockMs > 0) await new Promise((r) => setTimeout(r, Math.min(blockMs, CLUSTER_IDLE_POLL_MS)));
+  return out;
+}
