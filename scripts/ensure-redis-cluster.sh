@@ -10,7 +10,8 @@
 # nodes.conf (they rejoin, a demoted master as a replica) and wait; if the cluster is still not
 # healthy, shut all six down, wipe their dirs and create it again. Installs Debian's
 # redis-server (apt-get) when missing. Each node: /tmp/riskstream-cluster/<port>/ (data dir,
-# nodes.conf, redis.log, redis.pid); no persistence.
+# nodes.conf, redis.log, redis.pid); no persistence; a replica's full sync starts at once
+# (repl-diskless-sync-delay 0, not 5 s: a (re)joining replica is in sync within a second).
 set -euo pipefail
 base="${RISKSTREAM_CLUSTER_PORTS:-7000}"
 root=/tmp/riskstream-cluster
@@ -21,20 +22,25 @@ log() { echo "ensure-redis-cluster: $*" >&2; }
 cli() { local p="$1"; shift; timeout 2 redis-cli -h 127.0.0.1 -p "$p" "$@" 2>/dev/null; }
 answers() { [ "$(cli "$1" PING)" = "PONG" ]; }
 
+# A node's view of the topology (address, flags, master, slots per node; `myself` left out).
+view() { awk '$2 ~ /:[0-9]+@[0-9]+/ { sub(/myself,/, "", $3); $1 = ""; $5 = ""; $6 = ""; $7 = ""; print }' | sort; }
+
 # Healthy: all six answer, each says cluster_state:ok with every slot ok and six known nodes,
-# the topology has three masters with slots and three replicas (none failed), replicas' links up.
+# all see the same topology: three masters with slots and three replicas (none failed), and
+# every replica's link is up.
 healthy() {
-  local p info nodes
+  local p info nodes="" v
   for p in "${ports[@]}"; do
-    info="$(printf 'CLUSTER INFO\nINFO replication\n' | cli "$p" | tr -d '\r')" || return 1
+    info="$(printf 'CLUSTER INFO\nINFO replication\nCLUSTER NODES\n' | cli "$p" | tr -d '\r')" || return 1
     grep -q '^cluster_state:ok$' <<<"$info" || return 1
     grep -q '^cluster_slots_ok:16384$' <<<"$info" || return 1
     grep -q '^cluster_known_nodes:6$' <<<"$info" || return 1
     if grep -q '^role:slave$' <<<"$info"; then grep -q '^master_link_status:up$' <<<"$info" || return 1; fi
+    v="$(view <<<"$info")"
+    if [ -z "$nodes" ]; then nodes="$v"; elif [ "$v" != "$nodes" ]; then return 1; fi
   done
-  nodes="$(cli "${ports[0]}" CLUSTER NODES)" || return 1
-  [ "$(awk '$3 !~ /fail/ && $3 ~ /master/ && $8 == "connected" && NF >= 9' <<<"$nodes" | wc -l)" -eq 3 ] || return 1
-  [ "$(awk '$3 !~ /fail/ && $3 ~ /slave/ && $8 == "connected"' <<<"$nodes" | wc -l)" -eq 3 ] || return 1
+  [ "$(awk '$2 !~ /fail/ && $2 ~ /master/ && $4 == "connected" && NF >= 5' <<<"$nodes" | wc -l)" -eq 3 ] || return 1
+  [ "$(awk '$2 !~ /fail/ && $2 ~ /slave/ && $4 == "connected"' <<<"$nodes" | wc -l)" -eq 3 ] || return 1
 }
 
 wait_healthy() { # tenths of a second
@@ -48,19 +54,26 @@ start_node() {
   mkdir -p "$dir"
   redis-server --bind 127.0.0.1 --port "$p" --dir "$dir" --logfile "$dir/redis.log" --pidfile "$dir/redis.pid" \
     --cluster-enabled yes --cluster-config-file "$dir/nodes.conf" --cluster-node-timeout 2000 \
-    --save "" --appendonly no --daemonize yes
+    --save "" --appendonly no --repl-diskless-sync-delay 0 --daemonize yes
 }
 
-# Shuts down whatever answers on our ports (by the pid it reports, then SHUTDOWN NOSAVE), wipes the dirs.
+# Kills the redis-server answering on each of our ports (by the process_id it reports; nothing
+# to save) and wipes the dirs.
 stop_all() {
-  local p pid
+  local p pid pids=()
   for p in "${ports[@]}"; do
     pid="$(cli "$p" INFO server | tr -d '\r' | sed -n 's/^process_id://p')" || pid=""
-    [ -n "$pid" ] || continue
-    cli "$p" SHUTDOWN NOSAVE >/dev/null || true
-    for _ in $(seq 1 20); do kill -0 "$pid" 2>/dev/null || break; sleep 0.05; done
-    kill -9 "$pid" 2>/dev/null || true
+    [ -n "$pid" ] && pids+=("$pid")
   done
+  if [ "${#pids[@]}" -gt 0 ]; then
+    kill -9 "${pids[@]}" 2>/dev/null || true
+    for _ in $(seq 1 50); do
+      alive=0
+      for pid in "${pids[@]}"; do kill -0 "$pid" 2>/dev/null && alive=1; done
+      [ "$alive" = 1 ] || break
+      sleep 0.05
+    done
+  fi
   rm -rf "$root"
 }
 
