@@ -162,9 +162,26 @@ export async function clusterProblem(): Promise<string | undefined> {
   return lone ? `master ${lone.port} has no replica` : undefined;
 }
 
-const HOUSEKEEPING = new Set(['info', 'cluster', 'config', 'ping', 'command', 'client', 'hello', 'select', 'readonly', 'auth']);
+/** Commands of clients' and replicas' housekeeping, not of the workload. */
+const HOUSEKEEPING = new Set([
+  'info',
+  'cluster',
+  'config',
+  'ping',
+  'command',
+  'client',
+  'hello',
+  'select',
+  'readonly',
+  'readwrite',
+  'asking',
+  'auth',
+  'replconf',
+  'psync',
+  'sync',
+]);
 
-/** Calls per master since the last {@link resetStats}, from INFO commandstats, housekeeping (INFO, CLUSTER, CONFIG, PING, …) left out. */
+/** Calls per master since the last {@link resetStats}, from INFO commandstats, housekeeping (INFO, CLUSTER, REPLCONF, …) left out. */
 export async function commandCountsPerMaster(): Promise<Map<number, number>> {
   const out = new Map<number, number>();
   for (const m of await mastersOf()) {

@@ -10,6 +10,7 @@ import {
   clusterClient,
   clusterProblem,
   commandCountsPerMaster,
+  commandShares,
   failover,
   keyCountsPerMaster,
   killMaster,
@@ -58,6 +59,9 @@ describe.skipIf(!up)('local Redis Cluster', () => {
     for (const port of new Set(owners)) expect(perMaster.get(port)).toBe(owners.filter((o) => o === port).length);
     const calls = await commandCountsPerMaster();
     for (const port of new Set(owners)) expect(calls.get(port)).toBeGreaterThanOrEqual(owners.filter((o) => o === port).length);
+    const shares = await commandShares();
+    expect(shares.map((s) => s.port)).toEqual([...calls.keys()]);
+    expect(shares.reduce((a, s) => a + s.share, 0)).toBeCloseTo(1, 9);
 
     // hash-tagged keys of one tag share a slot, hence a master
     const tagged = await Promise.all(['a', 'b', 'c'].map((s) => nodeOfKey(`{${prefix}}:${s}`)));
