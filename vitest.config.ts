@@ -3,7 +3,7 @@ import { configDefaults, defineConfig } from 'vitest/config';
 /**
  * The pure tests: no Redis, no network, no child processes — `npm run test:unit` runs only these
  * (seconds). Their project's setup file refuses every socket, so a test listed here that needs I/O
- * fails at once. A test file not listed runs in the `io` project; `npm test` runs both.
+ * fails at once. A test file not listed runs in the `io` project; `npm test` runs all three.
  */
 const UNIT = [
   'test/detect/*.test.ts',
@@ -36,6 +36,13 @@ const UNIT = [
   'test/ssf/transmitter-supplied.test.ts',
 ];
 
+/**
+ * Tests on the local Redis Cluster (scripts/ensure-redis-cluster.sh): they fail nodes over and
+ * share the one cluster, so the `cluster` project runs its files one at a time in a single fork
+ * (alongside the other projects, which do not use the cluster). A test that uses the cluster goes here.
+ */
+const CLUSTER = ['test/cluster/**/*.test.ts'];
+
 export default defineConfig({
   test: {
     testTimeout: 30_000,
@@ -44,7 +51,8 @@ export default defineConfig({
     reporters: ['default'],
     projects: [
       { extends: true, test: { name: 'unit', include: UNIT, setupFiles: ['test/helpers/no-network.ts'], pool: 'threads' } },
-      { extends: true, test: { name: 'io', include: ['test/**/*.test.ts'], exclude: [...configDefaults.exclude, ...UNIT] } },
+      { extends: true, test: { name: 'io', include: ['test/**/*.test.ts'], exclude: [...configDefaults.exclude, ...UNIT, ...CLUSTER] } },
+      { extends: true, test: { name: 'cluster', include: CLUSTER, poolOptions: { forks: { singleFork: true } } } },
     ],
   },
 });

@@ -7,6 +7,9 @@
  *   npm run bench -- --only ceiling,e2e   # a subset: ceiling, e2e, latency, sets, memory
  *   npm run bench -- --profile            # the end-to-end and SET-delivery workers under node --cpu-prof (+ top costs)
  *   npm run bench -- --only e2e --sessions off   # diagnostic: end to end with session audit off
+ *   npm run bench -- --cluster            # also the local Redis Cluster (scripts/ensure-redis-cluster.sh): its
+ *                                         # commands' share per master (bench/cluster.ts); the runs themselves
+ *                                         # do not use the cluster yet (issue 17)
  *
  * Sizes: --events (100 000), --users (10 000), --rate (5 000), --low-rate (2 000; 0 = skip), --sets (5 000 per algorithm),
  * --memory-users (100 000). Each benchmark uses its own random key prefix, deleted afterwards.
@@ -17,6 +20,7 @@ import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { ceiling, type CeilingResult } from './ceiling.js';
+import { clusterProblem, commandShares, resetStats } from './cluster.js';
 import { DIAG, generate } from './data.js';
 import { endToEnd, type EndToEndResult } from './end-to-end.js';
 import { latency, type LatencyResult } from './latency.js';
@@ -39,6 +43,8 @@ const { values: args } = parseArgs({
     profile: { type: 'boolean', default: false },
     // Diagnostic: `--sessions off` runs the end-to-end worker with session audit off (its cost).
     sessions: { type: 'string', default: 'on' },
+    // Issue 17: report each cluster master's share of the commands (the runs are wired to the cluster later).
+    cluster: { type: 'boolean', default: false },
   },
 });
 const only = new Set(args.only.split(','));
@@ -154,6 +160,11 @@ console.log(
   `# riskstream bench — ${m.date} — ${m.nproc} cores (${String(m.cpu)}), Node ${String(m.node)}, Redis ${String(m.redis)}, load ${String(m.loadavg_1m)}`,
 );
 console.log(JSON.stringify({ bench: 'machine', ...m }));
+if (args.cluster) {
+  const problem = await clusterProblem().catch((e: Error) => e.message);
+  if (problem) throw new Error(`--cluster: the local Redis Cluster is not healthy (${problem}); run scripts/ensure-redis-cluster.sh`);
+  await resetStats();
+}
 const runs: Array<Record<string, number | undefined>> = [];
 for (let i = 1; i <= Number(args.runs); i++) {
   if (Number(args.runs) > 1) console.log(`\n# run ${i} of ${args.runs}`);
@@ -165,6 +176,7 @@ for (const k of Object.keys(runs[0]!)) {
   med[k] = v.length ? median(v) : undefined;
 }
 const seconds = round((Date.now() - started) / 1000, 1);
+if (args.cluster) console.log(JSON.stringify({ bench: 'cluster', shares: await commandShares() }));
 console.log(JSON.stringify({ bench: 'summary', runs: runs.length, median: med, seconds }));
 
 const bytes = Math.max(med.redis_bytes_per_user_e2e ?? 0, med.redis_bytes_per_user_100k ?? 0) || undefined;
