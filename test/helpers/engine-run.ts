@@ -7,7 +7,7 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createLocalJWKSet, decodeJwt, jwtVerify, type JSONWebKeySet } from 'jose';
-import type { Redis } from 'ioredis';
+import { pipeline, type RedisClient as Redis } from '../../src/redis/client.js';
 import { cleanup, testPrefix, waitFor } from './redis.js';
 import { eventOf, startReceiver, type TestReceiver } from './receiver.js';
 import { spawnWorker, writeTestConfig, type TestConfig, type WorkerProcess } from './worker.js';
@@ -43,7 +43,12 @@ export interface UserOutcome {
 export type Outcomes = Record<string, UserOutcome>;
 
 /** A new run with the given `engine:` settings (and the workload's behaviors). */
-export async function newEngineRun(name: string, engine: Record<string, unknown>, extra: Record<string, unknown> = {}): Promise<EngineRun> {
+export async function newEngineRun(
+  name: string,
+  engine: Record<string, unknown>,
+  extra: Record<string, unknown> = {},
+  cluster?: readonly string[],
+): Promise<EngineRun> {
   const prefix = testPrefix(`eng-${name}`);
   const receiver = await startReceiver();
   const cfg = await writeTestConfig(
@@ -53,6 +58,7 @@ export async function newEngineRun(name: string, engine: Record<string, unknown>
       delivery: { backoff_base: '100ms', backoff_max: '1s', concurrency: 16 },
       engine,
       ...extra,
+      ...(cluster ? { redis: { cluster, prefix } } : {}),
     },
     ENGINE_BEHAVIORS,
   );
@@ -89,7 +95,7 @@ export async function killWorker(run: EngineRun, w: WorkerProcess, signal: NodeJ
 /** XADDs events to the run's contract streams (`<prefix>:login` / `<prefix>:activity`), in order, as one `event` JSON field. */
 export async function feed(redis: Redis, run: EngineRun, events: readonly WorkloadEvent[]): Promise<void> {
   for (let i = 0; i < events.length; i += 500) {
-    const p = redis.pipeline();
+    const p = pipeline(redis);
     for (const e of events.slice(i, i + 500)) p.xadd(`${run.prefix}:${e.stream}`, '*', 'event', JSON.stringify(e.event));
     await p.exec();
   }
@@ -395,8 +401,14 @@ export interface Reference {
  * The fault-free reference: one worker, everything fed at once, waited until applied and every
  * final level delivered. Checks the receiver (problems fail the calling test via `problems`).
  */
-export async function referenceRun(redis: Redis, wl: Workload, engine: Record<string, unknown>, name = 'ref'): Promise<Reference & { problems: string[] }> {
-  const run = await newEngineRun(name, engine);
+export async function referenceRun(
+  redis: Redis,
+  wl: Workload,
+  engine: Record<string, unknown>,
+  name = 'ref',
+  cluster?: readonly string[],
+): Promise<Reference & { problems: string[] }> {
+  const run = await newEngineRun(name, engine, {}, cluster);
   await startEngineWorker(run, `${name}-1`);
   await feed(redis, run, wl.events);
   const got = await settle(redis, run, wl, { stableMs: 500 });
