@@ -1,4 +1,5 @@
 import { partitionOf } from './partition.js';
+import { hasHashTag } from './redis/client.js';
 
 /**
  * Redis key names. Everything a partition's commit writes — its users' states, risk events,
@@ -206,9 +207,7 @@ export class Keys {
    * the stream's hash slot (its own hash tag if it has one, else the whole name as the tag).
    */
   routerFence(stream: string): string {
-    const open = stream.indexOf('{');
-    const tagged = open >= 0 && stream.indexOf('}', open + 1) > open + 1; // Redis's hash-tag rule
-    return tagged ? `${stream}:router-fence` : `{${stream}}:router-fence`;
+    return hasHashTag(stream) ? `${stream}:router-fence` : `{${stream}}:router-fence`;
   }
   /** Sorted set: engine workers, scored by their last heartbeat (ms, Redis server clock). */
   get engineMembers(): string {

@@ -2,7 +2,7 @@ import { existsSync, statSync } from 'node:fs';
 import { dirname, join, resolve, basename } from 'node:path';
 import { RiskstreamError } from '../errors.js';
 import { Keys } from '../keys.js';
-import { slotOf } from '../redis/client.js';
+import { hasHashTag, slotOf } from '../redis/client.js';
 import { riskstreamSchema, type RiskstreamFileConfig, RECEIVER_EVENTS } from './schema.js';
 import { schemaFor, type BehaviorConfig, type BehaviorKind } from './behaviors-schema.js';
 import { PREDEFINED_KINDS } from '../detect/registry.js';
@@ -200,6 +200,16 @@ export function loadConfig(path: string, env: NodeJS.ProcessEnv = process.env): 
   for (const message of envTokens.problems) issues.push({ file: mainFile ?? abs, line: 1, col: 1, message });
   // On a cluster the list bridge moves items with one script, so a list and its stream must share a slot.
   if (raw.redis.cluster && !env.REDIS_URL) {
+    // The router's fence key of an input stream must share its slot: a name with braces but no hash tag has no such key.
+    for (const stream of [raw.streams.login, raw.streams.activity, ...raw.streams.extra]) {
+      if (stream === undefined || !/[{}]/.test(stream) || hasHashTag(stream)) continue;
+      issues.push({
+        file: mainFile ?? abs,
+        line: 1,
+        col: 1,
+        message: `streams: on a Redis Cluster an input stream name with braces needs a hash tag ({tag}…): "${stream}"`,
+      });
+    }
     for (const [list, stream] of Object.entries(raw.bridge.lists)) {
       if (slotOf(list) === slotOf(stream)) continue;
       const at = mainParsed ? locate(mainParsed, ['bridge', 'lists', list]) : { line: 1, col: 1 };

@@ -53,6 +53,14 @@ export const riskstreamSchema = z.strictObject({
         .array(z.string().regex(/^rediss?:\/\/[^\s/]+(:\d+)?\/?$/, 'a startup node is redis://host:port'))
         .min(1)
         .optional(),
+      /**
+       * Replicas that must acknowledge writes before riskstream acknowledges input (WAIT): the
+       * router before it acks routed entries, HTTP ingest before its 202. 0 (default): the master's
+       * acknowledgement suffices (a failover may lose its last unreplicated writes).
+       */
+      wait_replicas: z.number().int().min(0).max(16).default(0),
+      /** How long such a WAIT may take before the step fails and is retried (default 1s). */
+      wait_timeout: durationMs.prefault('1s'),
       /** Prefix of every key riskstream owns (streams default to `<prefix>:login` …). */
       prefix: z
         .string()

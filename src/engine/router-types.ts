@@ -19,6 +19,8 @@ export interface RouterOptions {
   consumer: string;
   /** Entries per stream per read. */
   count: number;
+  /** Replicas that must acknowledge the routed entries before their input is acked (`redis.wait_replicas`). */
+  wait?: { replicas: number; timeoutMs: number };
 }
 
 /** What one routing step did. */

@@ -1,7 +1,7 @@
 import type { Keys } from '../keys.js';
 import { compareKeys, MAX_SOURCES, orderKey, sourceIdOf, ZERO_KEY, type OrderKey } from '../partition.js';
 import { scriptsOn } from '../redis/scripts.js';
-import { isCluster, pipeline, slotOf, type RedisClient } from '../redis/client.js';
+import { isCluster, pipeline, slotOf, waitReplicas, type RedisClient } from '../redis/client.js';
 import { RiskstreamError } from '../errors.js';
 import type { RawEntry } from '../types.js';
 import { decodeControl } from './control.js';
@@ -259,6 +259,7 @@ export class Router {
     r.report.partitions = w.partitions;
     r.report.present = w.present;
     if (bad.length) await this.parts.deadLetter(bad);
+    if (this.opts.wait && (routable.length || bad.length)) await waitReplicas(this.redis, this.opts.wait.replicas, this.opts.wait.timeoutMs);
     for (const h of routable) push(ackOnly, h.ref.stream, h.ref.id);
     for (const b of bad) push(ackOnly, b.raw.stream, b.raw.id);
     if (ackOnly.size) {

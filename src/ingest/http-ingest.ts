@@ -1,4 +1,4 @@
-import { pipeline, type RedisClient } from '../redis/client.js';
+import { pipeline, waitReplicas, type RedisClient } from '../redis/client.js';
 import type { Config } from '../config/load.js';
 import type { Metrics } from '../obs/metrics.js';
 import type { RawEntry } from '../types.js';
@@ -75,6 +75,8 @@ export function createIngestService(deps: { config: () => Config; redis: RedisCl
       return queued + bad.length >= WRITE_CHUNK ? flush() : undefined;
     });
     await flush();
+    // Accepted = on as many replicas as configured (a failover then loses none of it).
+    if (accepted) await waitReplicas(redis, c.raw.redis.wait_replicas, c.raw.redis.wait_timeout);
     metrics.ingested.inc({ result: 'accepted' }, accepted);
     metrics.ingested.inc({ result: 'rejected' }, total - accepted);
     return { accepted, rejected: total - accepted, errors };

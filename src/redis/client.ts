@@ -1,5 +1,6 @@
 import { Cluster, type ChainableCommander, type Redis, type RedisOptions } from 'ioredis';
 import calculateSlot from 'cluster-key-slot';
+import { RiskstreamError } from '../errors.js';
 
 /**
  * A connection to riskstream's Redis: one node (`Redis`) or a Redis Cluster (`Cluster`, when
@@ -89,6 +90,27 @@ export function byPartition<T>(items: Iterable<T>, partitionOf: (item: T) => num
     else out.set(p, [it]);
   }
   return out;
+}
+
+/**
+ * Waits until `replicas` replicas acknowledged every write this connection made (WAIT; on a cluster,
+ * on every master, together). Throws UNAVAILABLE when fewer did within `timeoutMs`, so a caller
+ * that acknowledges input only afterwards never acknowledges what a failover could lose.
+ */
+export async function waitReplicas(redis: RedisClient, replicas: number, timeoutMs: number): Promise<void> {
+  if (replicas <= 0) return;
+  const nodes: Redis[] = redis instanceof Cluster ? redis.nodes('master') : [redis];
+  const acks = await Promise.all(nodes.map((n) => n.wait(replicas, timeoutMs)));
+  const least = Math.min(...acks);
+  if (least < replicas) {
+    throw new RiskstreamError('UNAVAILABLE', `only ${least} of ${replicas} replicas acknowledged within ${timeoutMs} ms (redis.wait_replicas)`);
+  }
+}
+
+/** Whether a key has a hash tag by Redis's rule (the first `{`, then a `}` after at least one character). */
+export function hasHashTag(key: string): boolean {
+  const open = key.indexOf('{');
+  return open >= 0 && key.indexOf('}', open + 1) > open + 1;
 }
 
 /** The Redis Cluster hash slot of a key (0 … 16383; hash tags honoured), as ioredis computes it. */

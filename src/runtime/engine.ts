@@ -65,7 +65,13 @@ export async function startEngine(d: EngineDeps): Promise<EngineRuntime> {
   const router = new Router(
     d.redis,
     d.keys,
-    { sources: d.config().streams.inputs, group: d.config().streams.group, consumer: 'riskstream-router', count: cfg.streams.batch_size },
+    {
+      sources: d.config().streams.inputs,
+      group: d.config().streams.group,
+      consumer: 'riskstream-router',
+      count: cfg.streams.batch_size,
+      ...(cfg.redis.wait_replicas ? { wait: { replicas: cfg.redis.wait_replicas, timeoutMs: cfg.redis.wait_timeout } } : {}),
+    },
     d.route,
   );
   await router.ensureGroups();

@@ -1,0 +1,75 @@
+/**
+ * Issue 17: the cluster-aware pieces of src/redis on the real local cluster — the pipeline that
+ * spans nodes, SCAN over every master, hash slots, the routers' fence keys, WAIT, purge, and the
+ * list bridge with a list and stream sharing a hash tag.
+ */
+import type { Cluster } from 'ioredis';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { pipeline, scanKeys, slotOf, waitReplicas } from '../../src/redis/client.js';
+import { purgePrefix } from '../../src/redis/purge.js';
+import { Keys } from '../../src/keys.js';
+import { bridgeOnce } from '../../src/ingest/list-bridge.js';
+import { isRiskstreamError } from '../../src/errors.js';
+import { clusterClient, keyCountsPerMaster, nodeOfKey, requireCluster } from '../helpers/cluster.js';
+import { testPrefix } from '../helpers/redis.js';
+
+const up = await requireCluster('cluster/client');
+const prefix = testPrefix('cluster-client');
+const keys = new Keys(prefix, 64);
+
+describe.skipIf(!up)('src/redis on a Redis Cluster', () => {
+  let cluster: Cluster;
+  beforeAll(() => {
+    cluster = clusterClient();
+  });
+  afterAll(async () => {
+    if (!cluster) return;
+    await purgePrefix(cluster, prefix);
+    cluster.disconnect();
+  });
+
+  it('pipeline() spans nodes: replies in queueing order, an error only for its own command', async () => {
+    const names = keys.partitionList.map((p) => keys.partitionPos(p));
+    expect(new Set(await Promise.all(names.slice(0, 12).map((k) => nodeOfKey(k, cluster)))).size).toBe(3);
+    const w = pipeline(cluster);
+    names.forEach((k, i) => w.hset(k, 'pos', String(i)));
+    w.lpush(names[0]!, 'x'); // WRONGTYPE
+    const wres = (await w.exec())!;
+    expect(wres.slice(0, -1).every(([err]) => err === null)).toBe(true);
+    expect(wres[wres.length - 1]![0]?.message).toMatch(/WRONGTYPE/);
+    const r = pipeline(cluster);
+    for (const k of names) r.hget(k, 'pos');
+    expect((await r.exec())!.map(([, v]) => v)).toEqual(names.map((_, i) => String(i)));
+  });
+
+  it('scanKeys finds keys on every master; purgePrefix deletes them all', async () => {
+    const found: string[] = [];
+    for await (const batch of scanKeys(cluster, `${prefix}:*`, 10)) found.push(...batch);
+    expect(found.sort()).toEqual(keys.partitionList.map((p) => keys.partitionPos(p)).sort());
+    expect([...(await keyCountsPerMaster(prefix)).values()].filter((n) => n > 0)).toHaveLength(3);
+    await purgePrefix(cluster, prefix);
+    expect([...(await keyCountsPerMaster(prefix)).values()].every((n) => n === 0)).toBe(true);
+  });
+
+  it("slotOf is Redis's CLUSTER KEYSLOT; a router fence shares its stream's slot, tagged or not", async () => {
+    for (const k of ['riskstream:login', '{tag}:x', 'a{}b', `${prefix}:{p7}:state`]) expect(slotOf(k)).toBe(await cluster.cluster('KEYSLOT', k));
+    for (const s of [`${prefix}:login`, `{${prefix}}:events`, 'a{b}c', 'plain']) expect(slotOf(keys.routerFence(s))).toBe(slotOf(s));
+  });
+
+  it('waitReplicas: each master has one replica — 1 is acknowledged, 2 is UNAVAILABLE after the timeout', async () => {
+    await cluster.set(`${prefix}:{w}:k`, '1');
+    await expect(waitReplicas(cluster, 1, 2000)).resolves.toBeUndefined();
+    const err = await waitReplicas(cluster, 2, 100).catch((e: unknown) => e);
+    expect(isRiskstreamError(err, 'UNAVAILABLE')).toBe(true);
+  });
+
+  it('the list bridge moves a list into a stream of the same hash tag, in order, on the cluster', async () => {
+    const list = `{${prefix}:shipper}:list`;
+    const stream = `{${prefix}:shipper}:events`;
+    await cluster.rpush(list, ...['a', 'b', 'c'].map((id) => JSON.stringify({ id })));
+    expect(await bridgeOnce(cluster, list, stream, 10)).toEqual({ moved: 3, left: 0 });
+    const rows = await cluster.xrange(stream, '-', '+');
+    expect(rows.map(([, f]) => JSON.parse(f[1]!).id)).toEqual(['a', 'b', 'c']);
+    await cluster.del(list, stream);
+  });
+});
