@@ -5,13 +5,15 @@
  * from the admin API's cross-partition views (users by level, all sessions, paginated); the
  * partitions' keys spread over every master.
  */
+import { readFileSync, writeFileSync } from 'node:fs';
 import type { Cluster } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CLUSTER_NODES, clusterClient, keyCountsPerMaster, requireCluster } from '../helpers/cluster.js';
 import { redisClient } from '../helpers/redis.js';
 import type { Redis } from 'ioredis';
 import { engineWorkload } from '../helpers/engine-workload.js';
-import { differences, disposeRun, referenceRun, summary, type EngineRun, type Reference } from '../helpers/engine-run.js';
+import { differences, disposeRun, newEngineRun, referenceRun, startEngineWorker, summary, type EngineRun, type Reference } from '../helpers/engine-run.js';
+import { waitFor } from '../helpers/redis.js';
 
 const up = await requireCluster('cluster/engine-slice');
 const ENGINE = { partitions: 64, commit_interval: '50ms', commit_entries: 5000, lease_ttl: '2s', heartbeat: '500ms', read_count: 2000 };
@@ -45,9 +47,11 @@ describe.skipIf(!up)('engine on a Redis Cluster: one result', () => {
     redis = redisClient();
     cluster = clusterClient();
   });
+  let unpartitioned: EngineRun | undefined;
   afterAll(async () => {
     if (single) await disposeRun(redis, single.run);
     if (onCluster) await disposeRun(cluster, onCluster.run);
+    if (unpartitioned) await disposeRun(cluster, unpartitioned);
     redis?.disconnect();
     cluster?.disconnect();
   }, 60_000);
@@ -81,5 +85,47 @@ describe.skipIf(!up)('engine on a Redis Cluster: one result', () => {
     const sb = (await allPages(onCluster.run, '/v1/sessions', 'sessions', 9)) as Array<{ session_id: string }>;
     expect(sb.length).toBeGreaterThan(0);
     expect(sb.map((s) => s.session_id).sort()).toEqual(sa.map((s) => s.session_id).sort());
+  }, 60_000);
+
+  it("unpartitioned input keeps working on the cluster: HTTP ingest (wait_replicas 1) and a bridged list sharing its stream's hash tag", async () => {
+    const tag = `{${Date.now()}-bridge}`;
+    const list = `${tag}:list`;
+    const stream = `${tag}:events`;
+    const run = await newEngineRun(
+      'unpart',
+      ENGINE,
+      { streams: { block: '200ms', claim_idle: '2s', extra: [stream] }, bridge: { lists: { [list]: stream }, interval: '50ms' } },
+      CLUSTER_NODES,
+    );
+    unpartitioned = run;
+    // wait_replicas: HTTP ingest answers 202 only once a replica holds the events; the router acks likewise.
+    const cfgFile = `${run.cfg.dir}/riskstream.yaml`;
+    writeFileSync(cfgFile, readFileSync(cfgFile, 'utf8').replace(/^redis:\n/m, 'redis:\n  wait_replicas: 1\n'));
+    const w = await startEngineWorker(run, 'unpart-1');
+    const t = Date.now() - 60_000;
+    const login = (id: string, user: string, dt: number, lat: number, lon: number, country: string): string =>
+      JSON.stringify({ type: 'login', id, user, time: t + dt, outcome: 'success', ip: `198.51.100.${dt ? 2 : 1}`, geo: { lat, lon, country } });
+    const body = [login('h1', 'http-user@example.com', 0, 40.7, -74, 'US'), login('h2', 'http-user@example.com', 60_000, 35.6, 139.7, 'JP')].join('\n');
+    const res = await fetch(`${w.url}/v1/events`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${run.cfg.ingestToken}`, 'content-type': 'application/x-ndjson' },
+      body,
+    });
+    expect(res.status).toBe(202);
+    expect(await res.json()).toMatchObject({ accepted: 2, rejected: 0 });
+    await cluster.rpush(list, login('l1', 'list-user@example.com', 0, 51.5, -0.1, 'GB'), login('l2', 'list-user@example.com', 60_000, -33.9, 151.2, 'AU'));
+    for (const user of ['http-user@example.com', 'list-user@example.com']) {
+      await waitFor(
+        async () => {
+          const r = await fetch(`${w.url}/v1/users/${encodeURIComponent(user)}/risk`, { headers: { authorization: `Bearer ${run.cfg.adminToken}` } });
+          return r.status === 200 && ((await r.json()) as { level: string }).level === 'high';
+        },
+        { timeout: 20_000, what: `${user} high` },
+      ).catch((e: Error) => {
+        throw new Error(`${e.message}; worker output:\n${w.output().slice(-3000)}`);
+      });
+    }
+    expect(await cluster.llen(list)).toBe(0);
+    await cluster.del(list, stream);
   }, 60_000);
 });
