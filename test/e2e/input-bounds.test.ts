@@ -206,7 +206,7 @@ describe('far-future times (row 11)', () => {
       behaviors: { impossible_travel: { level: 'high', firstAt: 1e20, lastAt: 1e20, expiresAt: 1e20 + 86_400_000, hits: 1, summary: 'x', evidence: {} } },
     };
     await h.redis.hset(keys.userState(user), user, encodeState(state));
-    await h.redis.zadd(keys.usersByLevel, levelScore(state), user);
+    await h.redis.zadd(keys.usersByLevel(keys.partitionOf(user)), levelScore(state), user);
     const risk = await api(`/v1/users/${encodeURIComponent(user)}/risk`);
     expect(risk.status).toBe(200);
     expect(((await risk.json()) as { level: string }).level).toBe('high');
