@@ -14,12 +14,44 @@ describe('Keys: every key name in one place, unchanged', () => {
       'rs:risk-events',
       'rs:audit',
     ]);
-    expect(k.sessionTombstone('s-1')).toBe('rs:session:{s-1}:revoked');
-    expect(k.sessionTombstone('a{b}')).toBe(`${k.session('a{b}')}:revoked`);
+    expect(k.sessionTombstone(3, 's-1')).toBe('rs:{p3}:session:s-1:revoked');
+    expect(k.sessionTombstone(3, 'a{b}')).toBe(`${k.session(3, 'a{b}')}:revoked`);
+    expect(k.session(3, 'a{b}')).not.toMatch(/\{b\}/); // an id's braces never make a hash tag of their own
     expect([k.ssfHeld('x'), k.ssfVerify('x'), k.receiversKnown]).toEqual(['rs:ssf:held:x', 'rs:ssf:verify:x', 'rs:receivers:known']);
-    expect(k.userOutboxPattern).toBe('rs:u:*:outbox');
-    expect(k.userOutbox('alice')).toMatch(/^rs:u:.*:outbox$/);
+    expect(k.userOutboxPattern).toBe('rs:{p*}:u:*:outbox');
+    expect(k.userOutbox('alice')).toMatch(/^rs:\{p\d+\}:u:.*:outbox$/);
     expect(k.bullKey(SET_DELIVERY_QUEUE, 'wait')).toBe('{rs}:bull:set-delivery:wait');
     expect(k.ownedPatterns).toEqual(['rs:*', '{rs}:*']);
+  });
+
+  it("puts everything a partition's commit writes under the partition's hash tag (one Cluster slot)", () => {
+    const hashTag = (key: string): string => /\{([^}]*)\}/.exec(key)![1]!;
+    for (const user of ['alice', 'bob@example.com', 'we{ird}%user']) {
+      const p = k.partitionOf(user);
+      const slot = `p${p}`;
+      const written = [
+        k.partitionState(p),
+        k.partitionPos(p),
+        k.partitionIn(p),
+        k.partitionExpiry(p),
+        k.userEvents(user),
+        k.userOutbox(user),
+        k.userSessions(user),
+        k.userDevices(user),
+        k.usersByLevel(p),
+        k.outboxPending(p),
+        k.session(p, 's{1}'),
+        k.sessionTombstone(p, 's{1}'),
+        k.sessionsByLogin(p),
+        k.sessionsByExpiry(p),
+        k.controlResult(p, 'req{1}'),
+        k.engineLease(slot),
+      ];
+      expect(written.map(hashTag)).toEqual(written.map(() => slot));
+      expect(k.userOfOutbox(k.userOutbox(user))).toBe(user);
+    }
+    expect(k.userOfOutbox(k.userEvents('alice'))).toBeUndefined();
+    expect(k.partitionList).toEqual(Array.from({ length: 64 }, (_, i) => i));
+    expect(new Keys('rs', 4).partitionList).toEqual([0, 1, 2, 3]);
   });
 });

@@ -36,7 +36,7 @@ describe('typed wiring', () => {
   /** Stores a state blob in the user's partition hash (as the owner's commit does) and indexes it. */
   const put = async (user: string, data: Buffer, score: number): Promise<void> => {
     await redis.hset(keys.userState(user), user, data);
-    await redis.zadd(keys.usersByLevel, score, user);
+    await redis.zadd(keys.usersByLevel(keys.partitionOf(user)), score, user);
   };
 
   beforeAll(async () => {

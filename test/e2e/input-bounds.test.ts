@@ -120,10 +120,13 @@ describe('no input can stop the pipeline', () => {
 describe('sessions and geo', () => {
   it("a session id already bound to alice is not taken over by bob's login (audited); revoking all of alice's revokes it", async () => {
     const now = Date.now();
+    // bob30 shares alice2's partition (of 64): the refusal is made there (across partitions both are kept, test/sessions/collision.test.ts).
+    const keys = new Keys(h.prefix);
+    expect(keys.partitionOf('bob30@example.com')).toBe(keys.partitionOf('alice2@example.com'));
     const session = (user: string) => ({ id: 's-collide', expires_at: now + H, claims: { email: user } });
     await h.redis.xadd(`${h.prefix}:login`, '*', 'event', login('alice2@example.com', now - 60_000, LONDON, { session: session('alice2@example.com') }));
     await waitFor(async () => ((await (await api('/v1/sessions/s-collide')).json()) as { user?: string }).user, { what: "alice's session" });
-    await h.redis.xadd(`${h.prefix}:login`, '*', 'event', login('bob2@example.com', now - 30_000, LONDON, { session: session('bob2@example.com') }));
+    await h.redis.xadd(`${h.prefix}:login`, '*', 'event', login('bob30@example.com', now - 30_000, LONDON, { session: session('bob30@example.com') }));
     const entry = await waitFor(
       async () => {
         const rows = await h.redis.xrange(`${h.prefix}:audit`, '-', '+');
@@ -135,7 +138,7 @@ describe('sessions and geo', () => {
     expect(((await (await api('/v1/sessions/s-collide')).json()) as { user: string }).user).toBe('alice2@example.com');
     const list = (await (await api('/v1/users/alice2%40example.com/sessions')).json()) as { sessions: unknown[] };
     expect(list.sessions).toHaveLength(1);
-    const bobs = (await (await api('/v1/users/bob2%40example.com/sessions')).json()) as { sessions: unknown[] };
+    const bobs = (await (await api('/v1/users/bob30%40example.com/sessions')).json()) as { sessions: unknown[] };
     expect(bobs.sessions).toHaveLength(0);
     const revoked = (await (await api('/v1/users/alice2%40example.com/sessions', { method: 'DELETE' })).json()) as { revoked: number };
     expect(revoked.revoked).toBe(1);
@@ -206,7 +209,7 @@ describe('far-future times (row 11)', () => {
       behaviors: { impossible_travel: { level: 'high', firstAt: 1e20, lastAt: 1e20, expiresAt: 1e20 + 86_400_000, hits: 1, summary: 'x', evidence: {} } },
     };
     await h.redis.hset(keys.userState(user), user, encodeState(state));
-    await h.redis.zadd(keys.usersByLevel, levelScore(state), user);
+    await h.redis.zadd(keys.usersByLevel(keys.partitionOf(user)), levelScore(state), user);
     const risk = await api(`/v1/users/${encodeURIComponent(user)}/risk`);
     expect(risk.status).toBe(200);
     expect(((await risk.json()) as { level: string }).level).toBe('high');

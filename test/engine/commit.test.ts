@@ -1,7 +1,7 @@
 /**
  * The partition commit on a real Redis (random prefix, purged after): commitOps' packed commands
  * run by the lease-fenced commit script — states, risk events, outbox, indexes, reset outcomes,
- * audit entries, the position, the partition stream trimmed below it — a wrong token writes
+ * audit entries (into the reset user's outbox), the position, the partition stream trimmed below it — a wrong token writes
  * nothing, and binary state blobs and arguments of every MessagePack length class survive.
  */
 import { Packr } from 'msgpackr';
@@ -9,7 +9,7 @@ import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { commitOps, emptyDelta, positionArg, type CommitSettings, type PartitionDelta } from '../../src/engine/commit.js';
 import { packOps } from '../../src/redis/pack-ops.js';
 import { Keys } from '../../src/keys.js';
-import { keyId, type OrderKey } from '../../src/partition.js';
+import { keyId, partitionOf, type OrderKey } from '../../src/partition.js';
 import { scriptsOn } from '../../src/redis/scripts.js';
 import { decodeState } from '../../src/risk/state-codec.js';
 import { emptyState, nextExpiry, type UserState } from '../../src/risk/state.js';
@@ -20,14 +20,16 @@ import { cleanup, redisClient, testPrefix } from '../helpers/redis.js';
 const redis = redisClient();
 const scripts = scriptsOn(redis);
 const NOW = Date.parse('2026-11-23T12:00:00Z');
-const P = 3;
+const PARTITIONS = 9;
+/** The partition of the delta's users, alice and bob (one partition of 9: a commit writes only its own users' keys). */
+const P = partitionOf('alice', PARTITIONS);
 const TOKEN = 'w-a#1';
 let prefix: string;
 let keys: Keys;
 
 beforeEach(() => {
   prefix = testPrefix('engine-commit');
-  keys = new Keys(prefix, 8);
+  keys = new Keys(prefix, PARTITIONS);
 });
 afterEach(async () => {
   await cleanup(redis, prefix);
@@ -36,7 +38,7 @@ afterAll(async () => {
   await redis.quit();
 });
 
-const settings = (): CommitSettings => ({ eventsMaxlen: 100, auditStream: keys.auditStream, auditMaxlen: 100, now: NOW });
+const settings = (): CommitSettings => ({ eventsMaxlen: 100, now: NOW });
 
 /** A state with an active behavior (so it has an expiry) and binary-unfriendly numbers. */
 function highState(user: string): UserState {
@@ -115,10 +117,11 @@ describe('engine commit script', () => {
     const pos = { ms: 200, seq: 0 };
     const d = delta(pos);
     const { ops, sigs, outboxUsers } = commitOps(keys, d, settings(), () => undefined);
+    expect(keys.partitionOf('bob')).toBe(P);
     const n = await scripts.engineCommit(keys.engineLease(`p${P}`), keys.partitionPos(P), TOKEN, ops, positionArg(d), keys.partitionIn(P));
-    // 1 HSET + 2×(ZADD level, ZADD/ZREM expiry) + 2×2 XADD + 1 outbox ZADD + 1 SET + 1 audit XADD
-    expect(n === -1 ? -1 : n[0]).toBe(1 + 4 + 4 + 1 + 1 + 1);
-    expect(outboxUsers).toEqual(['alice']);
+    // 1 HSET + 2×(ZADD level, ZADD/ZREM expiry) + 2×2 XADD + 1 audit XADD (outbox) + 2 outbox ZADD + 1 SET
+    expect(n === -1 ? -1 : n[0]).toBe(1 + 4 + 4 + 1 + 2 + 1);
+    expect(outboxUsers).toEqual(['alice', 'bob']);
     expect([...sigs.keys()].sort()).toEqual(['alice', 'bob']);
 
     expect(decodeState(await redis.hgetBuffer(keys.partitionState(P), 'alice'), 'alice')).toEqual(highState('alice'));
@@ -131,19 +134,21 @@ describe('engine commit script', () => {
     ]);
     const outbox = await redis.xrange(keys.userOutbox('alice'), '-', '+');
     expect(outbox.map(([, f]) => f)).toEqual(events.map(([, f]) => f));
-    expect(await redis.exists(keys.userEvents('bob'), keys.userOutbox('bob'))).toBe(0);
-    expect(await redis.zscore(keys.outboxPending, 'alice')).toBe(String(NOW));
+    expect(await redis.exists(keys.userEvents('bob'))).toBe(0);
+    expect(await redis.zscore(keys.outboxPending(P), 'alice')).toBe(String(NOW));
+    expect(await redis.zscore(keys.outboxPending(P), 'bob')).toBe(String(NOW));
 
-    expect(Number(await redis.zscore(keys.usersByLevel, 'alice'))).toBe(levelScore(highState('alice')));
-    expect(Number(await redis.zscore(keys.usersByLevel, 'bob'))).toBe(0);
+    expect(Number(await redis.zscore(keys.usersByLevel(P), 'alice'))).toBe(levelScore(highState('alice')));
+    expect(Number(await redis.zscore(keys.usersByLevel(P), 'bob'))).toBe(0);
     expect(Number(await redis.zscore(keys.partitionExpiry(P), 'alice'))).toBe(nextExpiry(highState('alice')));
     expect(await redis.zscore(keys.partitionExpiry(P), 'bob')).toBeNull();
 
-    expect(JSON.parse((await redis.get(keys.controlResult('req-1')))!)).toEqual({ found: false });
-    expect(await redis.pttl(keys.controlResult('req-1'))).toBeGreaterThan(50_000);
-    const audit = await redis.xrange(keys.auditStream, '-', '+');
-    expect(audit).toHaveLength(1);
-    expect(audit[0]![1].slice(0, 6)).toEqual(['action', 'risk.reset', 'actor', 'admin:ops', 'target', 'bob']);
+    expect(JSON.parse((await redis.get(keys.controlResult(P, 'req-1')))!)).toEqual({ found: false });
+    expect(await redis.pttl(keys.controlResult(P, 'req-1'))).toBeGreaterThan(50_000);
+    // The audit entry waits in the reset user's outbox (the relay writes it to the audit stream).
+    expect(await redis.exists(keys.auditStream)).toBe(0);
+    const audit = await redis.xrange(keys.userOutbox('bob'), '-', '+');
+    expect(audit.map(([, f]) => [f[0], f[1], f[2], JSON.parse(f[3]!)])).toEqual([['kind', 'audit', 'data', d.audits[0]]]);
 
     expect(await redis.hgetall(keys.partitionPos(P))).toEqual({ pos: '200-0', token: TOKEN });
     expect((await redis.xrange(keys.partitionIn(P), '-', '+')).map(([id]) => id)).toEqual(['200-0', '300-0']);
@@ -153,7 +158,7 @@ describe('engine commit script', () => {
     const d = delta({ ms: 1, seq: 0 });
     const first = commitOps(keys, d, settings(), () => undefined);
     const indexOps = (ops: Buffer): string[][] =>
-      (new Packr().unpack(ops) as string[][]).filter((o) => o[1] === keys.usersByLevel || o[1] === keys.partitionExpiry(P));
+      (new Packr().unpack(ops) as string[][]).filter((o) => o[1] === keys.usersByLevel(P) || o[1] === keys.partitionExpiry(P));
     expect(indexOps(first.ops)).toHaveLength(4);
     expect(indexOps(commitOps(keys, d, settings(), (u) => first.sigs.get(u)).ops)).toEqual([]);
     d.states.set('alice', { ...highState('alice'), level: 'medium', changedAt: NOW });

@@ -6,6 +6,7 @@
 import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { resetUser } from '../../src/engine/offline-reset.js';
 import { Keys } from '../../src/keys.js';
+import { OutboxRelay } from '../../src/risk/outbox-relay.js';
 import { decodeState, encodeState } from '../../src/risk/state-codec.js';
 import { emptyState, type UserState } from '../../src/risk/state.js';
 import { cleanup, redisClient, testPrefix, waitFor } from '../helpers/redis.js';
@@ -15,7 +16,7 @@ const NOW = Date.now();
 let prefix: string;
 let keys: Keys;
 
-const settings = () => ({ eventsMaxlen: 100, auditStream: `${prefix}:audit`, auditMaxlen: 100 });
+const settings = () => ({ eventsMaxlen: 100 });
 
 function high(user: string): UserState {
   return {
@@ -43,15 +44,38 @@ describe('resetUser', () => {
     const p = keys.partitionOf(user);
     await redis.hset(keys.partitionState(p), user, encodeState(high(user)));
     const relayed: string[][] = [];
-    const r = await resetUser(redis, keys, { user, actor: 'cli:ops', reason: 'false positive' }, settings(), async (u) => void relayed.push(u));
+    const sunk: string[] = [];
+    const relay = new OutboxRelay(redis, keys, `${prefix}:risk-events`, async (cs) => void sunk.push(...cs.map((c) => c.id)), 100, `${prefix}:audit`);
+    const before = Date.now();
+    const r = await resetUser(redis, keys, { user, actor: 'cli:ops', reason: 'false positive' }, settings(), async (u) => {
+      relayed.push(u);
+      await relay.relay(u);
+    });
     expect(r).toMatchObject({ found: true, previous: 'high', level: 'low', version: 2 });
     const stored = decodeState(await redis.hgetBuffer(keys.partitionState(p), user), user)!;
     expect(stored).toMatchObject({ level: 'low', version: 2, behaviors: {} });
     const events = await redis.xrange(keys.userEvents(user), '-', '+');
     expect(events.map(([, f]) => f[f.indexOf('kind') + 1])).toEqual(['change']);
     expect(relayed).toEqual([[user]]);
+    // The audit entry travelled through the user's outbox: the relay wrote it to the audit stream,
+    // once and with the fields the commit used to write itself (not also risk.level_changed), and
+    // not to the risk-events feed; the outbox is empty afterwards.
     const audit = await redis.xrange(`${prefix}:audit`, '-', '+');
-    expect(audit.map(([, f]) => f[f.indexOf('action') + 1])).toEqual(['risk.reset']);
+    expect(audit).toHaveLength(1);
+    const f = audit[0]![1];
+    expect(f.filter((_, i) => i % 2 === 0)).toEqual(['action', 'actor', 'target', 'time', 'details']);
+    expect([f[1], f[3], f[5], JSON.parse(f[9]!)]).toEqual([
+      'risk.reset',
+      'cli:ops',
+      user,
+      { previous: 'high', level: 'low', version: 2, reason: 'false positive' },
+    ]);
+    expect(Number(f[7])).toBeGreaterThanOrEqual(before);
+    expect(Number(f[7])).toBeLessThanOrEqual(Date.now());
+    const feed = await redis.xrange(`${prefix}:risk-events`, '-', '+');
+    expect(feed.map(([, e]) => e[e.indexOf('kind') + 1])).toEqual(['change']);
+    expect(sunk).toHaveLength(1);
+    expect(await redis.xlen(keys.userOutbox(user))).toBe(0);
     expect(await redis.exists(keys.engineLease(`p${p}`))).toBe(0);
     // The input position of the partition is untouched.
     expect(await redis.hget(keys.partitionPos(p), 'pos')).toBeNull();
@@ -77,7 +101,7 @@ describe('resetUser', () => {
       const f = rows[0]?.[1];
       return f ? f[f.indexOf('req') + 1] : undefined;
     });
-    await redis.set(keys.controlResult(req!), JSON.stringify({ found: true, previous: 'high', level: 'low', version: 2, change: null }), 'PX', 60_000);
+    await redis.set(keys.controlResult(p, req!), JSON.stringify({ found: true, previous: 'high', level: 'low', version: 2, change: null }), 'PX', 60_000);
     expect(await pending).toMatchObject({ found: true, level: 'low', version: 2 });
     // The stored state was not touched by the requester: only the owner writes it.
     expect(decodeState(await redis.hgetBuffer(keys.partitionState(p), user), user)).toMatchObject({ level: 'high', version: 1 });

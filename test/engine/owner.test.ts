@@ -25,6 +25,8 @@ const PARTITIONS = 4;
 const USERS = ['alice', 'bob', 'carol', 'dave', 'erin', 'frank', 'grace', 'heidi'];
 const NOW = Date.parse('2026-11-23T12:00:00Z');
 const MIN = 60_000;
+/** The user of the input's first reset (req-1). */
+const RESET_USER = USERS[(17 * 3) % USERS.length]!;
 
 const CTX: ApplyContext = {
   behaviors: [
@@ -77,7 +79,7 @@ const routeParts: RouterParts = {
 
 const ownParts = (): OwnerParts => ({
   context: () => CTX,
-  settings: () => ({ eventsMaxlen: 1000, auditStream: keys.auditStream, auditMaxlen: 1000, now: NOW }),
+  settings: () => ({ eventsMaxlen: 1000, now: NOW }),
   sessions: { build: () => [], prepare: () => ({ ops: [], finish: async () => ({ stored: 0, skipped: 0, dropped: [] }) }), after: async () => undefined },
   deadLetter: async (bad) => void probe.dead.push(...bad.map((b) => b.raw.id)),
   relay: (users) => void probe.relayed.push(...users),
@@ -108,7 +110,7 @@ function input(from: number, to: number): Row[] {
         ? { type: 'endpoint', id: `x-${i}`, user, time, device: { id: 'd-1' }, vendor: 'crowdstrike', detection: 'malware', severity: 'critical' }
         : { type: 'dlp', id: `d-${i}`, user, time, profile: 'pci', severity: i % 3 === 0 ? 'high' : 'low', action: 'block' };
     rows.push(i % 2 ? { stream: activity, source: 1, id: `${1000 + i}-0`, event } : { stream: login, source: 0, id: `${1000 + i}-0`, event });
-    if (i === 17) rows.push({ stream: keys.controlStream, source: 2, id: `${1000 + i}-1`, reset: { req: 'req-1', user: USERS[(i * 3) % USERS.length]! } });
+    if (i === 17) rows.push({ stream: keys.controlStream, source: 2, id: `${1000 + i}-1`, reset: { req: 'req-1', user: RESET_USER } });
     if (i === 31) rows.push({ stream: keys.controlStream, source: 2, id: `${1000 + i}-1`, reset: { req: 'req-2', user: 'nobody' } });
   }
   return rows;
@@ -157,12 +159,21 @@ async function states(): Promise<Map<string, UserState>> {
   return out;
 }
 
-/** Everything a run leaves for the outside: states, each user's risk events (fields), reset outcomes, audit. */
+/** The stored outcome of reset request `req` (the first of the input's resets has req-1, the second req-2). */
+async function outcome(req: 'req-1' | 'req-2'): Promise<string | null> {
+  const user = req === 'req-1' ? RESET_USER : 'nobody';
+  return redis.get(keys.controlResult(keys.partitionOf(user), req));
+}
+
+/** Everything a run leaves for the outside: states, each user's risk events (fields), reset outcomes, audit (in the outboxes). */
 async function snapshot(): Promise<unknown> {
   const events: Record<string, string[][]> = {};
-  for (const u of [...USERS, 'nobody']) events[u] = (await redis.xrange(keys.userEvents(u), '-', '+')).map(([, f]) => f);
-  const outcomes = [await redis.get(keys.controlResult('req-1')), await redis.get(keys.controlResult('req-2'))];
-  const audit = (await redis.xrange(keys.auditStream, '-', '+')).map(([, f]) => f);
+  const audit: string[][] = [];
+  for (const u of [...USERS, 'nobody']) {
+    events[u] = (await redis.xrange(keys.userEvents(u), '-', '+')).map(([, f]) => f);
+    audit.push(...(await redis.xrange(keys.userOutbox(u), '-', '+')).map(([, f]) => f).filter((f) => f[f.indexOf('kind') + 1] === 'audit'));
+  }
+  const outcomes = [await outcome('req-1'), await outcome('req-2')];
   return { states: Object.fromEntries([...(await states())].sort()), events, outcomes, audit };
 }
 
@@ -206,8 +217,8 @@ describe('PartitionOwner', () => {
     expect([...stored.values()].map((s) => s.level)).toContain('high');
     expect([...stored.values()].map((s) => s.level)).toContain('medium');
     expect(stored.has('nobody')).toBe(false);
-    expect(JSON.parse((await redis.get(keys.controlResult('req-1')))!)).toMatchObject({ found: true, level: 'low' });
-    expect(JSON.parse((await redis.get(keys.controlResult('req-2')))!)).toEqual({ found: false });
+    expect(JSON.parse((await outcome('req-1'))!)).toMatchObject({ found: true, level: 'low' });
+    expect(JSON.parse((await outcome('req-2'))!)).toEqual({ found: false });
     expect(probe.relayed.length).toBeGreaterThan(0);
 
     for (let p = 0; p < PARTITIONS; p++) {
@@ -238,6 +249,7 @@ describe('PartitionOwner', () => {
     await drain(single);
     const want = await snapshot();
     expect((want as { states: object }).states).toEqual(Object.fromEntries([...oracle([...first, ...second])].sort()));
+    expect((want as { audit: unknown[] }).audit).toHaveLength(1); // the found reset's entry, in its user's outbox
 
     // Again from scratch: the first owner commits the first part, applies some of the rest and dies.
     await cleanup(redis, prefix);

@@ -3,7 +3,7 @@ import type { Redis } from 'ioredis';
 import { Keys } from '../../src/keys.js';
 import { SET_DELIVERY_QUEUE } from '../../src/ssf/queue.js';
 import { engineBehind } from './engine.js';
-import { waitFor } from './redis.js';
+import { waitFor, zcardAll } from './redis.js';
 
 /** What {@link untilQuiet} watches; `streams` default to the prefix's `login` and `activity`. */
 export interface QuietScope {
@@ -38,7 +38,7 @@ export async function notQuiet(redis: Redis, scope: QuietScope): Promise<string 
   }
   const behind = await engineBehind(redis, keys);
   if (behind) return behind;
-  if ((await redis.zcard(keys.outboxPending)) > 0) return 'outbox relay pending';
+  if ((await zcardAll(redis, keys, (p) => keys.outboxPending(p))) > 0) return 'outbox relay pending';
   if (scope.users?.length) {
     const p = redis.pipeline();
     for (const u of scope.users) p.xlen(keys.userOutbox(u));

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
+import type { Keys } from '../../src/keys.js';
 import { purgePrefix } from '../../src/redis/purge.js';
 
 export const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
@@ -12,6 +13,16 @@ export function testPrefix(name: string): string {
 /** A plain connection for assertions. */
 export function redisClient(): Redis {
   return new Redis(REDIS_URL, { maxRetriesPerRequest: 3 });
+}
+
+/** The members of a per-partition sorted set (`keys.usersByLevel`, `keys.outboxPending`, …) summed over every partition. */
+export async function zcardAll(redis: Redis, keys: Keys, key: (p: number) => string): Promise<number> {
+  const p = redis.pipeline();
+  for (const part of keys.partitionList) p.zcard(key(part));
+  return ((await p.exec()) ?? []).reduce((n, [err, c]) => {
+    if (err) throw err;
+    return n + Number(c);
+  }, 0);
 }
 
 /** Deletes every key under the prefix (including BullMQ's `{prefix}:bull` keys). */

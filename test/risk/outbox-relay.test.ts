@@ -33,7 +33,7 @@ describe('OutboxRelay', () => {
     const relay = new OutboxRelay(redis, keys, feed, async (cs) => void sunk.push(...cs.map((c) => c.id)), 1000, audit);
     for (const u of ['alice', 'bob']) {
       await redis.xadd(keys.userOutbox(u), '*', 'kind', 'change', 'data', JSON.stringify(change(u, 1)));
-      await redis.zadd(keys.outboxPending, Date.now(), u);
+      await redis.zadd(keys.outboxPending(keys.partitionOf(u)), Date.now(), u);
     }
     const [a, b, c] = await Promise.all([relay.relay(['alice', 'bob']), relay.relayPending(), relay.relay(['alice'])]);
     expect([...a, ...c].length + b).toBeGreaterThan(0);
@@ -49,13 +49,13 @@ describe('OutboxRelay', () => {
       if (fail) throw new Error('receiver queue down');
     });
     await redis.xadd(keys.userOutbox('carol'), '*', 'kind', 'change', 'data', JSON.stringify(change('carol', 1)));
-    await redis.zadd(keys.outboxPending, Date.now(), 'carol');
+    await redis.zadd(keys.outboxPending(keys.partitionOf('carol')), Date.now(), 'carol');
     await expect(relay.relay(['carol'])).rejects.toThrow('receiver queue down');
     // Still marked pending, so the periodic relayPending retries it (not only the next start).
-    expect(await redis.zscore(keys.outboxPending, 'carol')).not.toBeNull();
+    expect(await redis.zscore(keys.outboxPending(keys.partitionOf('carol')), 'carol')).not.toBeNull();
     fail = false;
     expect(await relay.relayPending()).toBe(1);
-    expect(await redis.zscore(keys.outboxPending, 'carol')).toBeNull();
+    expect(await redis.zscore(keys.outboxPending(keys.partitionOf('carol')), 'carol')).toBeNull();
     expect(await redis.xlen(keys.userOutbox('carol'))).toBe(0);
   });
 });

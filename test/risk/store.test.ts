@@ -96,7 +96,7 @@ async function ownerOf(token: string, opts: { now?: number; readCount?: number; 
   const errors: unknown[] = [];
   const parts: OwnerParts = {
     context: () => ({ behaviors: BEHAVIORS, limits: LIMITS, now: opts.now ?? NOW }),
-    settings: () => ({ eventsMaxlen: 1000, auditStream: `${prefix}:audit`, auditMaxlen: 1000, now: opts.now ?? NOW }),
+    settings: () => ({ eventsMaxlen: 1000, now: opts.now ?? NOW }),
     sessions: { build: () => [], prepare: () => ({ ops: [], finish: async () => ({ stored: 0, skipped: 0, dropped: [] }) }), after: async () => undefined },
     deadLetter: async (bad) => void dead.push(...bad),
     relay: () => undefined,
@@ -172,7 +172,7 @@ describe('PartitionOwner: each entry applied once', () => {
     expect(await stored()).toMatchObject({ level: 'medium', version: 1 });
     expect((await events()).map((e) => e.slice(0, e.indexOf(':')))).toEqual(['hit', 'change']);
     expect(await redis.xlen(keys.userOutbox(user))).toBe(2);
-    expect(await redis.zscore(keys.usersByLevel, user)).not.toBeNull();
+    expect(await redis.zscore(keys.usersByLevel(keys.partitionOf(user)), user)).not.toBeNull();
     expect(Number(await redis.zscore(keys.partitionExpiry(keys.partitionOf(user)), user))).toBe(NOW - 1000 + 24 * HOUR);
     expect(await redis.hget(keys.partitionPos(keys.partitionOf(user)), 'pos')).toBe(keyId(orderKey(id, 0)));
     expect(o.errors).toEqual([]);

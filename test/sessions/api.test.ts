@@ -86,7 +86,7 @@ describe('session audit API', () => {
     e.session!.token_hint = `Bearer ${jwt}`;
     await audit$(settings({ redact_claims: ['employee_id'] }))(batchOf([e]));
 
-    const stored = (await t.redis.get(t.keys.session('s-priv')))!;
+    const stored = (await t.redis.get(t.keys.session(t.keys.partitionOf(e.user), 's-priv')))!;
     expect(stored).toBeTruthy();
     expect(stored).not.toContain(jwt);
     expect(stored).not.toContain('E-123');

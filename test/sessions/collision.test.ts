@@ -1,9 +1,14 @@
 import { afterAll, beforeEach, describe, expect, it } from 'vitest';
+import { Keys } from '../../src/keys.js';
 import { buildIdentity, type SessionIdentity } from '../../src/sessions/identity.js';
 import { SessionStore } from '../../src/sessions/store.js';
 import { login, settings, testRedis } from './helpers.js';
 
-/** Issue 13 row 7: a session id bound to one user is never taken over by another user's login. */
+/**
+ * Issue 13 row 7: a session id bound to one user is never taken over by another user's login.
+ * Within a partition the later login is refused; across partitions (issue 17, cluster key layout)
+ * both are stored, and a lookup by id alone answers the earliest login.
+ */
 const t = testRedis();
 const T0 = Date.UTC(2026, 10, 23, 8, 0, 0);
 const now = (): number => T0;
@@ -18,10 +23,13 @@ function ident(over: Parameters<typeof login>[0] = {}): SessionIdentity {
   return buildIdentity(login({ time: T0, ...over }), settings())!;
 }
 
-describe('session id collision', () => {
-  const store = new SessionStore(t.redis, t.keys, { now });
-  const ALICE = 'alice@example.com';
-  const BOB = 'bob@example.com';
+const ALICE = 'alice@example.com';
+const BOB = 'bob@example.com';
+
+describe('session id collision within a partition', () => {
+  // One partition: alice and bob share it (the refusal happens in the partition's commit script).
+  const one = new Keys(t.prefix, 1);
+  const store = new SessionStore(t.redis, one, { now });
 
   it('a later login of another user with the same id is refused; alice keeps her session; revoking all of alice revokes it', async () => {
     const a = ident({ sessionId: 's-shared', expiresAt: T0 + 3_600_000 });
@@ -34,9 +42,9 @@ describe('session id collision', () => {
     expect((await store.listUser(ALICE)).map((s) => s.session_id)).toEqual(['s-shared']);
     expect(await store.listUser(BOB)).toEqual([]);
     expect(await t.redis.zscore(t.keys.userSessions(BOB), 's-shared')).toBeNull();
-    // The global indexes keep alice's times, not bob's.
-    expect(Number(await t.redis.zscore(t.keys.sessionsByLogin, 's-shared'))).toBe(T0);
-    expect(Number(await t.redis.zscore(t.keys.sessionsByExpiry, 's-shared'))).toBe(T0 + 3_600_000);
+    // The partition's indexes keep alice's times, not bob's.
+    expect(Number(await t.redis.zscore(one.sessionsByLogin(0), 's-shared'))).toBe(T0);
+    expect(Number(await t.redis.zscore(one.sessionsByExpiry(0), 's-shared'))).toBe(T0 + 3_600_000);
 
     const revoked = await store.revokeUser(ALICE, { actor: 'admin', reason: 'test' });
     expect(revoked.map((s) => s.session_id)).toEqual(['s-shared']);
@@ -54,7 +62,7 @@ describe('session id collision', () => {
   });
 
   it("a refused login trimmed from the other user's full list never deletes the owner's session", async () => {
-    const small = new SessionStore(t.redis, t.keys, { now, maxPerUser: 2 });
+    const small = new SessionStore(t.redis, one, { now, maxPerUser: 2 });
     await small.put([ident({ sessionId: 's-owned', expiresAt: T0 + 60_000 })]);
     await small.put([ident({ sessionId: 'b-1', user: BOB, expiresAt: T0 + 3_600_000 }), ident({ sessionId: 'b-2', user: BOB, expiresAt: T0 + 3_600_000 })]);
     // Bob's colliding login would be his soonest-expiring session: the per-user trim picks it.
@@ -70,5 +78,54 @@ describe('session id collision', () => {
     await store.put([ident({ sessionId: 's-3', user: BOB })]);
     expect((await store.revoke('s-3', { actor: 'admin', reason: 'x' }))?.user).toBe(ALICE);
     expect(await store.get('s-3')).toBeNull();
+  });
+});
+
+describe('session id collision across partitions', () => {
+  const store = new SessionStore(t.redis, t.keys, { now });
+
+  it('alice and bob are in different partitions', () => {
+    expect(t.keys.partitionOf(ALICE)).not.toBe(t.keys.partitionOf(BOB));
+  });
+
+  // Both arrival orders: the answer follows the login time, not which write came last or which partition is first.
+  for (const first of [ALICE, BOB]) {
+    it(`both logins are stored; get(id) answers the earlier login (${first}'s); each user lists only their own; revoke(id) revokes both`, async () => {
+      const second = first === ALICE ? BOB : ALICE;
+      const early = ident({ sessionId: 's-x', user: first, expiresAt: T0 + 3_600_000, device: { id: `${first}-laptop` } });
+      const late = ident({ sessionId: 's-x', user: second, time: T0 + 60_000, expiresAt: T0 + 7_200_000, device: { id: `${second}-laptop` } });
+      // The later login is written first: the lookup must not just answer the last write.
+      expect(await store.put([late])).toEqual({ stored: 1, skipped: 0, dropped: [] });
+      expect(await store.put([early])).toEqual({ stored: 1, skipped: 0, dropped: [] });
+
+      expect(await store.get('s-x')).toEqual(early);
+      expect(await store.get('s-x', first)).toEqual(early);
+      expect(await store.get('s-x', second)).toEqual(late);
+      expect(await store.listUser(first)).toEqual([early]);
+      expect(await store.listUser(second)).toEqual([late]);
+
+      expect(await store.revoke('s-x', { actor: 'admin', reason: 'x' })).toEqual(early);
+      expect(await store.get('s-x')).toBeNull();
+      expect(await store.get('s-x', second)).toBeNull();
+      expect(await store.listUser(ALICE)).toEqual([]);
+      expect(await store.listUser(BOB)).toEqual([]);
+      for (const u of [ALICE, BOB]) expect(await t.redis.exists(store.tombstoneKey(u, 's-x'))).toBe(1);
+      expect((await store.listAll()).sessions).toEqual([]);
+      // Tombstoned in both partitions: a replayed login of either cannot bring it back.
+      expect(await store.put([late])).toMatchObject({ stored: 0, skipped: 1 });
+      expect(await store.put([early])).toMatchObject({ stored: 0, skipped: 1 });
+      expect(await store.get('s-x')).toBeNull();
+    });
+  }
+
+  it("revoke(id, meta, user) revokes only that user's copy", async () => {
+    const a = ident({ sessionId: 's-y' });
+    const b = ident({ sessionId: 's-y', user: BOB, time: T0 + 1 });
+    await store.put([a]);
+    await store.put([b]);
+    expect(await store.revoke('s-y', { actor: 'admin', reason: 'x' }, BOB)).toEqual(b);
+    expect(await store.get('s-y')).toEqual(a);
+    expect(await store.get('s-y', BOB)).toBeNull();
+    expect(await store.listUser(ALICE)).toEqual([a]);
   });
 });

@@ -2,6 +2,7 @@ import { afterAll, beforeEach, describe, expect, it } from 'vitest';
 import { buildIdentity, type SessionIdentity } from '../../src/sessions/identity.js';
 import { SessionStore } from '../../src/sessions/store.js';
 import { isRiskstreamError } from '../../src/errors.js';
+import { zcardAll } from '../helpers/redis.js';
 import { fakeJwt, login, settings, testRedis } from './helpers.js';
 
 const t = testRedis();
@@ -18,6 +19,9 @@ beforeEach(async () => {
   clock = T0;
 });
 
+/** alice's partition (her sessions and the partition's indexes live there). */
+const PA = t.keys.partitionOf('alice@example.com');
+
 function ident(over: Parameters<typeof login>[0] = {}): SessionIdentity {
   return buildIdentity(login({ time: T0, ...over }), settings())!;
 }
@@ -32,7 +36,7 @@ describe('SessionStore', () => {
     expect(await store.get('a')).toEqual(a);
     expect(await store.listUser('bob@example.com')).toEqual([b]);
     expect((await store.listAll()).sessions.map((s) => s.session_id)).toEqual(['b', 'a']);
-    const pttl = await t.redis.pttl(t.keys.session('a'));
+    const pttl = await t.redis.pttl(t.keys.session(PA, 'a'));
     expect(pttl).toBeGreaterThan(59_000);
     expect(pttl).toBeLessThanOrEqual(60_000);
   });
@@ -41,13 +45,13 @@ describe('SessionStore', () => {
     const live = ident({ sessionId: 'live', expiresAt: T0 + 10_000 });
     const dead = ident({ sessionId: 'dead', expiresAt: T0 - 1 });
     expect(await store.put([live, dead])).toMatchObject({ stored: 1, skipped: 1 });
-    expect(await t.redis.exists(t.keys.session('dead'))).toBe(0);
+    expect(await t.redis.exists(t.keys.session(PA, 'dead'))).toBe(0);
     clock = T0 + 10_000;
     expect(await store.get('live')).toBeNull();
     expect(await store.listUser('alice@example.com')).toEqual([]);
     expect(await store.listAll()).toEqual({ sessions: [], next_cursor: null });
-    expect(await t.redis.zcard(t.keys.sessionsByLogin)).toBe(0);
-    expect(await t.redis.zcard(t.keys.sessionsByExpiry)).toBe(0);
+    expect(await zcardAll(t.redis, t.keys, (p) => t.keys.sessionsByLogin(p))).toBe(0);
+    expect(await zcardAll(t.redis, t.keys, (p) => t.keys.sessionsByExpiry(p))).toBe(0);
     expect(await t.redis.zcard(t.keys.userSessions('alice@example.com'))).toBe(0);
   });
 
@@ -85,7 +89,8 @@ describe('SessionStore', () => {
     expect(r.dropped.sort()).toEqual(['c1', 'c2']);
     expect((await store.listUser('alice@example.com')).map((x) => x.session_id)).toEqual(['c5', 'c4', 'c3']);
     expect(await store.get('c1')).toBeNull();
-    expect(await t.redis.zscore(t.keys.sessionsByLogin, 'c1')).toBeNull();
+    expect(await t.redis.zscore(t.keys.sessionsByLogin(PA), 'c1')).toBeNull();
+    expect(await t.redis.zscore(t.keys.sessionsByLogin(PA), 'c5')).not.toBeNull();
   });
 
   it('keeps the latest identity per device, also when logins arrive out of order', async () => {
@@ -130,14 +135,15 @@ describe('SessionStore', () => {
   it('revoke deletes the session and its index members; a replayed login cannot bring it back', async () => {
     const s = ident({ sessionId: 'r1' });
     await store.put([s]);
+    expect(await t.redis.zscore(t.keys.sessionsByLogin(PA), 'r1')).not.toBeNull();
     expect(await store.revoke('r1', { actor: 'test', reason: 'why' })).toEqual(s);
     expect(await store.revoke('r1', { actor: 'test', reason: 'again' })).toBeNull();
     expect(await store.get('r1')).toBeNull();
-    expect(await t.redis.zscore(t.keys.sessionsByLogin, 'r1')).toBeNull();
+    expect(await t.redis.zscore(t.keys.sessionsByLogin(PA), 'r1')).toBeNull();
     expect(await t.redis.zscore(t.keys.userSessions(s.user), 'r1')).toBeNull();
     expect(await store.put([s])).toMatchObject({ stored: 0, skipped: 1 });
     expect(await store.get('r1')).toBeNull();
-    expect(await t.redis.zscore(t.keys.sessionsByLogin, 'r1')).toBeNull();
+    expect(await t.redis.zscore(t.keys.sessionsByLogin(PA), 'r1')).toBeNull();
     expect(await t.redis.zscore(t.keys.userSessions(s.user), 'r1')).toBeNull();
     expect((await store.listAll()).sessions).toEqual([]);
   });
@@ -154,6 +160,7 @@ describe('SessionStore', () => {
     const s = ident({ sessionId: jwt });
     await store.put([s]);
     expect((await store.get(jwt))?.session_id).toBe(s.session_id);
-    expect(await t.redis.exists(t.keys.session(jwt))).toBe(0);
+    expect(await t.redis.exists(t.keys.session(PA, jwt))).toBe(0);
+    expect(await t.redis.exists(t.keys.session(PA, s.session_id))).toBe(1);
   });
 });
