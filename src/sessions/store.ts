@@ -3,10 +3,11 @@ import { RiskstreamError } from '../errors.js';
 import type { Keys } from '../keys.js';
 import { packOps } from '../redis/pack-ops.js';
 import { defineScripts, scriptsOn } from '../redis/scripts.js';
-import { clampPx, LUA_MAX_TTL_MS } from '../redis/ttl.js';
-import { deviceIdentity, storedSessionId, type DeviceIdentity, type SessionIdentity } from './identity.js';
+import { clampPx } from '../redis/ttl.js';
+import { storedSessionId, type DeviceIdentity, type SessionIdentity } from './identity.js';
 import { decodeCursor, encodeCursor, zrevAfterMerged, type CursorPos } from './cursor.js';
 import { cleanupAfterPut, needsCleanup, readPutReplies, type PutResult } from './put-outcome.js';
+import { sessionPutOps } from './put-ops.js';
 
 export type { PutResult } from './put-outcome.js';
 
@@ -80,65 +81,17 @@ export class SessionStore {
    * logins, trimmed sessions). The identities must all be of one partition's users (a commit's).
    */
   prepare(identities: readonly SessionIdentity[]): PreparedPut {
-    const now = this.now();
-    const part = identities.length ? this.keys.partitionOf(identities[0]!.user) : 0;
-    if (identities.some((s) => this.keys.partitionOf(s.user) !== part))
-      throw new RiskstreamError('INTERNAL', 'session store: identities of several partitions in one commit');
-    const live = identities.filter((s) => s.expires_at > now);
-    const skipped = identities.length - live.length;
-    const ops: string[][] = [];
-    if (!live.length) return { ops, finish: async () => ({ stored: 0, skipped, dropped: [] }) };
-    const byUser = new Map<string, { sessions: SessionIdentity[]; devices: Map<string, DeviceIdentity> }>();
-    for (const s of live) {
-      let u = byUser.get(s.user);
-      if (!u) byUser.set(s.user, (u = { sessions: [], devices: new Map() }));
-      u.sessions.push(s);
-      const d = deviceIdentity(s);
-      if (d && (u.devices.get(d.id)?.last_seen ?? -Infinity) <= d.last_seen) u.devices.set(d.id, d);
-    }
+    const { part, ops, live, users, skipped } = sessionPutOps(this.keys, identities, {
+      now: this.now(),
+      maxPerUser: this.maxPerUser(),
+      deviceRetention: this.deviceRetention,
+    });
     const k = this.keys;
-    const byLogin: string[] = [];
-    const byExpiry: string[] = [];
-    for (const s of live) {
-      ops.push([
-        'SPUT',
-        k.session(part, s.session_id),
-        k.sessionTombstone(part, s.session_id),
-        JSON.stringify(s),
-        String(clampPx(s.expires_at - now)),
-        String(s.login_at),
-        s.user,
-      ]);
-      byLogin.push(String(s.login_at), s.session_id);
-      byExpiry.push(String(s.expires_at), s.session_id);
-    }
-    // The partition's indexes: one multi-member ZADD each.
-    ops.push(['ZADD', k.sessionsByLogin(part), 'GT', ...byLogin]);
-    ops.push(['ZADD', k.sessionsByExpiry(part), 'GT', ...byExpiry]);
-    const max = this.maxPerUser();
-    const users = [...byUser.entries()];
-    for (const [user, u] of users) {
-      const sessions: string[] = [];
-      for (const x of u.sessions) sessions.push(String(x.expires_at), x.session_id);
-      const devices: string[] = [];
-      for (const d of u.devices.values()) devices.push(d.id, String(d.last_seen), JSON.stringify(d));
-      ops.push([
-        'SUSER',
-        k.userSessions(user),
-        k.userDevices(user),
-        JSON.stringify([String(now), String(max), String(this.deviceRetention), sessions, devices]),
-        String(LUA_MAX_TTL_MS),
-      ]);
-    }
+    if (!live.length) return { ops, finish: async () => ({ stored: 0, skipped, dropped: [] }) };
     return {
       ops,
       finish: async (puts, dropped) => {
-        const outcome = readPutReplies(
-          live,
-          users.map(([u]) => u),
-          [...puts, 'OK', 'OK', ...dropped],
-          skipped,
-        );
+        const outcome = readPutReplies(live, users, [...puts, 'OK', 'OK', ...dropped], skipped);
         if (needsCleanup(outcome)) {
           const c = pipeline(this.redis);
           cleanupAfterPut(c, k, part, outcome);
