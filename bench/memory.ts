@@ -1,10 +1,11 @@
 /**
  * Memory: Redis bytes per tracked user (MEMORY USAGE of every per-user key plus each user's share
- * of the global indexes) and the worker's RSS as the number of users grows past its LRU cap
+ * of the per-partition indexes) and the worker's RSS as the number of users grows past its LRU cap
  * (state.lru_size, 10 000 by default): users arrive in phases; after each phase is committed the
  * worker runs a full GC and reports RSS and heap.
  */
 import type { Redis } from 'ioredis';
+import { Keys } from '../src/keys.js';
 import { generate } from './data.js';
 import { CountingReceiver, WorkerChild, preload, report, round, writeBenchConfig } from './lib.js';
 
@@ -29,38 +30,58 @@ export interface RedisPerUser {
 
 const RISK_KINDS = new Set(['state', 'expiry', 'pos', 'lease', 'epoch', 'events', 'outbox', 'delivered', 'enqueued']);
 
+/**
+ * The kind of one of the prefix's keys (src/keys.ts): a partition's (`<prefix>:{p<n>}:…`: its
+ * users' events / outbox / sessions / devices, sessions, indexes, state, position, lease) or a
+ * user's delivery key (`<prefix>:u:{user}:…`).
+ */
+function kindOf(prefix: string, key: string): string {
+  const rest = key.slice(prefix.length + 1);
+  const inPartition = /^\{p\d+\}:(.*)$/.exec(rest)?.[1];
+  if (inPartition === undefined) return rest.slice(rest.lastIndexOf('}:') + 2).split(':')[0]!;
+  if (inPartition.startsWith('u:')) return inPartition.slice(inPartition.lastIndexOf(':') + 1);
+  if (inPartition === 'users:level' || inPartition === 'outbox:pending') return 'index';
+  if (inPartition.startsWith('sessions:')) return 'session-index';
+  if (inPartition.startsWith('session:')) return 'session';
+  if (inPartition.startsWith('control:')) return 'control';
+  return inPartition;
+}
+
+/** Members of a per-partition sorted set, summed over the partitions (engine.partitions: the default). */
+async function countAll(redis: Redis, prefix: string, key: (keys: Keys, p: number) => string): Promise<number> {
+  const keys = new Keys(prefix);
+  const p = redis.pipeline();
+  for (const part of keys.partitionList) p.zcard(key(keys, part));
+  return ((await p.exec()) ?? []).reduce((n, [, c]) => n + Number(c ?? 0), 0);
+}
+
 /** Sums MEMORY USAGE over every key of the prefix's users (SCAN), per key kind, divided by users. */
 export async function redisBytesPerUser(redis: Redis, prefix: string): Promise<RedisPerUser> {
-  const users = await redis.zcard(`${prefix}:users:level`);
+  const users = await countAll(redis, prefix, (k, p) => k.usersByLevel(p));
+  const activeSessions = await countAll(redis, prefix, (k, p) => k.sessionsByExpiry(p));
   const sum: Record<string, number> = {};
   let sessionBytes = 0;
-  for (const [pattern, kindOf] of [
-    [`${prefix}:u:*`, (k: string) => k.slice(k.lastIndexOf('}:') + 2).split(':')[0]!],
-    [`${prefix}:session:*`, () => 'session'],
-    // Partitions: users' states and expiry index (risk); `in` (routed input, trimmed as committed) is input, not state.
-    [`${prefix}:{p*}:*`, (k: string) => k.slice(k.lastIndexOf('}:') + 2)],
-  ] as const) {
+  let indexes = 0;
+  for (const pattern of [`${prefix}:u:*`, `${prefix}:{p*}:*`]) {
     let cursor = '0';
     do {
-      const [next, keys] = await redis.scan(cursor, 'MATCH', pattern, 'COUNT', 2000);
+      const [next, found] = await redis.scan(cursor, 'MATCH', pattern, 'COUNT', 2000);
       cursor = next;
-      if (!keys.length) continue;
+      if (!found.length) continue;
       const p = redis.pipeline();
-      for (const k of keys) p.memory('USAGE', k, 'SAMPLES', '0');
+      for (const k of found) p.memory('USAGE', k, 'SAMPLES', '0');
       const res = (await p.exec()) ?? [];
-      keys.forEach((k, i) => {
-        const kind = kindOf(k);
+      found.forEach((k, i) => {
+        const kind = kindOf(prefix, k);
         const bytes = Number(res[i]?.[1] ?? 0);
-        if (kind === 'in') return;
-        if (RISK_KINDS.has(kind)) sum[kind] = (sum[kind] ?? 0) + bytes;
+        // `in` (routed input, trimmed as committed) is input, not state; reset outcomes are transient.
+        if (kind === 'in' || kind === 'control') return;
+        if (kind === 'index') indexes += bytes;
+        else if (RISK_KINDS.has(kind)) sum[kind] = (sum[kind] ?? 0) + bytes;
         else sessionBytes += bytes;
       });
     } while (cursor !== '0');
   }
-  const usage = async (key: string): Promise<number> => Number((await redis.memory('USAGE', key, 'SAMPLES', '0')) ?? 0);
-  const indexes = (await usage(`${prefix}:users:level`)) + (await usage(`${prefix}:outbox:pending`));
-  const activeSessions = await redis.zcard(`${prefix}:sessions:expiry`);
-  sessionBytes += (await usage(`${prefix}:sessions:login`)) + (await usage(`${prefix}:sessions:expiry`));
   const per = (b: number): number => (users ? round(b / users) : 0);
   const byKind = Object.fromEntries(Object.entries(sum).map(([k, v]) => [k, per(v)]));
   const riskBytes = Object.entries(sum).reduce((a, [k, b]) => (k === 'events' || k === 'outbox' ? a : a + b), 0) + indexes;
@@ -134,7 +155,7 @@ export async function memory(
         prev = c;
       }
       const m = await w.memory();
-      const tracked = c === 0 ? 0 : await redis.zcard(`${prefix}:users:level`);
+      const tracked = c === 0 ? 0 : await countAll(redis, prefix, (k, p) => k.usersByLevel(p));
       rss[String(tracked)] = round(m.rss / 2 ** 20, 1);
       heap[String(tracked)] = round(m.heapUsed / 2 ** 20, 1);
       raw.push({ users: tracked, rss: m.rss, heap: m.heapUsed });

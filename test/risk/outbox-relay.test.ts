@@ -58,4 +58,23 @@ describe('OutboxRelay', () => {
     expect(await redis.zscore(keys.outboxPending(keys.partitionOf('carol')), 'carol')).toBeNull();
     expect(await redis.xlen(keys.userOutbox('carol'))).toBe(0);
   });
+
+  it("recover marks every user with an outbox pending in that user's partition (a crash between a commit and its marks); relayPending then relays them", async () => {
+    const own = testPrefix('outbox-recover'); // only these outboxes exist under it
+    const k = new Keys(own);
+    const users = ['dan', 'erin{x}', 'fay%1'];
+    expect(new Set(users.map((u) => k.partitionOf(u))).size).toBe(3);
+    try {
+      for (const u of users) await redis.xadd(k.userOutbox(u), '*', 'kind', 'change', 'data', JSON.stringify(change(u, 1)));
+      const sunk: string[] = [];
+      const relay = new OutboxRelay(redis, k, `${own}:feed`, async (cs) => void sunk.push(...cs.map((c) => c.id)));
+      await relay.recover();
+      for (const u of users) expect(await redis.zscore(k.outboxPending(k.partitionOf(u)), u), u).not.toBeNull();
+      expect(await relay.relayPending()).toBe(3);
+      expect(sunk.sort()).toEqual(users.map((u) => `${u}-1`).sort());
+      for (const u of users) expect(await redis.zscore(k.outboxPending(k.partitionOf(u)), u)).toBeNull();
+    } finally {
+      await cleanup(redis, own);
+    }
+  });
 });
