@@ -23,7 +23,7 @@ export interface Applied {
   events: Array<{ user: string; kind: 'hit' | 'change'; data: BehaviorHit | LevelChange }>;
   /** Events applied (for the session audit). */
   applied: StreamEvent[];
-  results: Array<{ req: string; outcome: ResetOutcome }>;
+  results: Array<{ req: string; user: string; outcome: ResetOutcome }>;
   audits: AuditEntry[];
   /** Items the reducer threw on: dead-lettered with the code (deterministic: a replay fails the same way). */
   failed: Array<{ item: RoutedItem; code: string }>;
@@ -42,14 +42,14 @@ export function applyItems(user: string, state: UserState, items: readonly Route
       const c = item.c;
       const known = out.state.updatedAt > 0;
       if (!known) {
-        out.results.push({ req: c.req, outcome: { found: false } });
+        out.results.push({ req: c.req, user, outcome: { found: false } });
         continue;
       }
       const r = reset(out.state, ctx.now, c.reason);
       const previous = out.state.level;
       out.state = r.state;
       for (const ch of r.changes) out.events.push({ user, kind: 'change', data: ch });
-      out.results.push({ req: c.req, outcome: { found: true, previous, level: r.state.level, version: r.state.version, change: r.changes[0] ?? null } });
+      out.results.push({ req: c.req, user, outcome: { found: true, previous, level: r.state.level, version: r.state.version, change: r.changes[0] ?? null } });
       out.audits.push({
         action: 'risk.reset',
         actor: c.actor,

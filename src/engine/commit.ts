@@ -21,7 +21,7 @@ export interface PartitionDelta {
   /** Session identities of the logins applied (written by the same commit). */
   sessions: SessionIdentity[];
   /** Reset outcomes for their requesters. */
-  results: Array<{ req: string; outcome: ResetOutcome }>;
+  results: Array<{ req: string; user: string; outcome: ResetOutcome }>;
   audits: AuditEntry[];
   /** The last applied order key. */
   pos: OrderKey;
@@ -41,6 +41,9 @@ export interface CommitSettings {
 }
 
 const HSET_CHUNK = 200;
+
+/** How long a reset's outcome waits for its requester (ms). */
+export const CONTROL_RESULT_TTL_MS = 60_000;
 
 /** The value a state puts in the indexes (level score, next expiry): unchanged ones are not rewritten. */
 export function indexSig(state: UserState): string {
@@ -92,8 +95,17 @@ export function commitOps(
     ops.push(['XADD', keys.userOutbox(a.target), '*', 'kind', 'audit', 'data', JSON.stringify(a)]);
     outboxUsers.add(a.target);
   }
+  // A reset's outcome reaches its requester once its audit entry is in the audit log: the relay
+  // writes it after the entry (an unknown user's outcome, with nothing to audit, is written here).
+  for (const r of d.results) {
+    if (!r.outcome.found) {
+      ops.push(['SET', keys.controlResult(d.partition, r.req), JSON.stringify(r.outcome), 'PX', String(CONTROL_RESULT_TTL_MS)]);
+      continue;
+    }
+    ops.push(['XADD', keys.userOutbox(r.user), '*', 'kind', 'result', 'data', JSON.stringify({ req: r.req, outcome: r.outcome })]);
+    outboxUsers.add(r.user);
+  }
   for (const user of outboxUsers) ops.push(['ZADD', keys.outboxPending(d.partition), String(s.now), user]);
-  for (const r of d.results) ops.push(['SET', keys.controlResult(d.partition, r.req), JSON.stringify(r.outcome), 'PX', '60000']);
   return { ops: packOps(ops), sigs, outboxUsers: [...outboxUsers] };
 }
 

@@ -1,6 +1,7 @@
 import { byPartition, pipeline, scanKeys, type RedisClient } from '../redis/client.js';
 import { AuditLog, type AuditEntry } from '../audit/audit-log.js';
 import type { Keys } from '../keys.js';
+import { CONTROL_RESULT_TTL_MS } from '../engine/commit.js';
 import type { ChainableCommander } from 'ioredis';
 import type { BehaviorHit, LevelChange } from '../types.js';
 
@@ -94,6 +95,7 @@ export class OutboxRelay {
     const feed: Array<{ kind: string; data: string; user: string }> = [];
     const done: Array<{ user: string; ids: string[] }> = [];
     const audits: AuditEntry[] = [];
+    const results: Array<{ user: string; req: string; outcome: unknown }> = [];
     list.forEach((user, i) => {
       const [err, rows] = res[i] ?? [];
       if (err) throw err;
@@ -104,6 +106,10 @@ export class OutboxRelay {
         const data = f[f.indexOf('data') + 1] ?? '{}';
         if (kind === 'audit') {
           audits.push(JSON.parse(data) as AuditEntry);
+          continue;
+        }
+        if (kind === 'result') {
+          results.push({ user, ...(JSON.parse(data) as { req: string; outcome: unknown }) });
           continue;
         }
         feed.push({ kind, data, user });
@@ -132,6 +138,13 @@ export class OutboxRelay {
     this.unmark(write, list);
     const wres = (await write.exec()) ?? [];
     for (const [err] of wres) if (err) throw err;
+    if (results.length) {
+      // Reset outcomes for their requesters, once the resets' audit entries are written.
+      const answer = pipeline(this.redis);
+      for (const r of results)
+        answer.set(this.keys.controlResult(this.keys.partitionOf(r.user), r.req), JSON.stringify(r.outcome), 'PX', CONTROL_RESULT_TTL_MS);
+      for (const [err] of (await answer.exec()) ?? []) if (err) throw err;
+    }
     return changes;
   }
 

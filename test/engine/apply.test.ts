@@ -153,7 +153,7 @@ describe('applyItems: reset control items', () => {
       kind: 'change',
       data: { previous: 'high', current: 'low', version: 2, initiatingEntity: 'admin', reason: 'checked with the user', time: NOW },
     });
-    expect(a.results).toEqual([{ req: 'req-7', outcome: { found: true, previous: 'high', level: 'low', version: 2, change: change.data } }]);
+    expect(a.results).toEqual([{ req: 'req-7', user: USER, outcome: { found: true, previous: 'high', level: 'low', version: 2, change: change.data } }]);
     expect(a.audits).toEqual([
       {
         action: 'risk.reset',
@@ -173,7 +173,7 @@ describe('applyItems: reset control items', () => {
     expect(before.updatedAt).toBeGreaterThan(0);
     const a = applyItems(USER, before, [resetItem('req-8')], CTX);
     expect(a.events).toEqual([]);
-    expect(a.results).toEqual([{ req: 'req-8', outcome: { found: true, previous: 'low', level: 'low', version: 0, change: null } }]);
+    expect(a.results).toEqual([{ req: 'req-8', user: USER, outcome: { found: true, previous: 'low', level: 'low', version: 0, change: null } }]);
     expect(a.audits).toHaveLength(1);
     expect(a.state.windows).toEqual({}); // the travel window is cleared too
   });
@@ -181,7 +181,7 @@ describe('applyItems: reset control items', () => {
   it('an unknown user: found false, the state untouched (nothing to store), no events, no audit', () => {
     const empty = emptyState(USER);
     const a = applyItems(USER, empty, [resetItem('req-9')], CTX);
-    expect(a.results).toEqual([{ req: 'req-9', outcome: { found: false } }]);
+    expect(a.results).toEqual([{ req: 'req-9', user: USER, outcome: { found: false } }]);
     expect(a.state).toBe(empty);
     expect(a.events).toEqual([]);
     expect(a.audits).toEqual([]);

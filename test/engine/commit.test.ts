@@ -89,7 +89,8 @@ function delta(pos: OrderKey): PartitionDelta {
     data: { behavior: 'endpoint_detection', level: 'high', time: NOW - 5000, summary: 'malware', evidence: {}, eventIds: ['x-1'] },
   });
   d.events.push({ user: 'alice', kind: 'change', data: change('alice') });
-  d.results.push({ req: 'req-1', outcome: { found: false } });
+  d.results.push({ req: 'req-1', user: 'carol', outcome: { found: false } });
+  d.results.push({ req: 'req-2', user: 'bob', outcome: { found: true, previous: 'high', level: 'low', version: 2, change: null } });
   d.audits.push({ action: 'risk.reset', actor: 'admin:ops', target: 'bob', time: NOW, details: { reason: 'x' } });
   d.applied = 3;
   return d;
@@ -119,8 +120,8 @@ describe('engine commit script', () => {
     const { ops, sigs, outboxUsers } = commitOps(keys, d, settings(), () => undefined);
     expect(keys.partitionOf('bob')).toBe(P);
     const n = await scripts.engineCommit(keys.engineLease(`p${P}`), keys.partitionPos(P), TOKEN, ops, positionArg(d), keys.partitionIn(P));
-    // 1 HSET + 2×(ZADD level, ZADD/ZREM expiry) + 2×2 XADD + 1 audit XADD (outbox) + 2 outbox ZADD + 1 SET
-    expect(n === -1 ? -1 : n[0]).toBe(1 + 4 + 4 + 1 + 2 + 1);
+    // 1 HSET + 2×(ZADD level, ZADD/ZREM expiry) + 2×2 XADD + 1 audit XADD (outbox) + 1 SET + 1 result XADD (outbox) + 2 outbox ZADD
+    expect(n === -1 ? -1 : n[0]).toBe(1 + 4 + 4 + 1 + 1 + 1 + 2);
     expect(outboxUsers).toEqual(['alice', 'bob']);
     expect([...sigs.keys()].sort()).toEqual(['alice', 'bob']);
 
@@ -145,10 +146,15 @@ describe('engine commit script', () => {
 
     expect(JSON.parse((await redis.get(keys.controlResult(P, 'req-1')))!)).toEqual({ found: false });
     expect(await redis.pttl(keys.controlResult(P, 'req-1'))).toBeGreaterThan(50_000);
-    // The audit entry waits in the reset user's outbox (the relay writes it to the audit stream).
+    // The audit entry and the found user's outcome wait in the reset user's outbox: the relay
+    // writes the entry to the audit stream, then the outcome for its requester.
     expect(await redis.exists(keys.auditStream)).toBe(0);
+    expect(await redis.exists(keys.controlResult(P, 'req-2'))).toBe(0);
     const audit = await redis.xrange(keys.userOutbox('bob'), '-', '+');
-    expect(audit.map(([, f]) => [f[0], f[1], f[2], JSON.parse(f[3]!)])).toEqual([['kind', 'audit', 'data', d.audits[0]]]);
+    expect(audit.map(([, f]) => [f[0], f[1], f[2], JSON.parse(f[3]!)])).toEqual([
+      ['kind', 'audit', 'data', d.audits[0]],
+      ['kind', 'result', 'data', { req: 'req-2', outcome: d.results[1]!.outcome }],
+    ]);
 
     expect(await redis.hgetall(keys.partitionPos(P))).toEqual({ pos: '200-0', token: TOKEN });
     expect((await redis.xrange(keys.partitionIn(P), '-', '+')).map(([id]) => id)).toEqual(['200-0', '300-0']);

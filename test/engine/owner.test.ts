@@ -159,10 +159,20 @@ async function states(): Promise<Map<string, UserState>> {
   return out;
 }
 
-/** The stored outcome of reset request `req` (the first of the input's resets has req-1, the second req-2). */
+/**
+ * The committed outcome of reset request `req` (the first of the input's resets has req-1, the
+ * second req-2): a found user's waits in the user's outbox for the relay (after its audit entry);
+ * an unknown user's is stored at once.
+ */
 async function outcome(req: 'req-1' | 'req-2'): Promise<string | null> {
   const user = req === 'req-1' ? RESET_USER : 'nobody';
-  return redis.get(keys.controlResult(keys.partitionOf(user), req));
+  const stored = await redis.get(keys.controlResult(keys.partitionOf(user), req));
+  if (stored) return stored;
+  for (const [, f] of await redis.xrange(keys.userOutbox(user), '-', '+')) {
+    const data = JSON.parse(f[3]!) as { req?: string; outcome?: unknown };
+    if (f[1] === 'result' && data.req === req) return JSON.stringify(data.outcome);
+  }
+  return null;
 }
 
 /** Everything a run leaves for the outside: states, each user's risk events (fields), reset outcomes, audit (in the outboxes). */

@@ -43,6 +43,42 @@ describe('OutboxRelay', () => {
     expect(await redis.xlen(keys.userOutbox('alice'))).toBe(0);
   });
 
+  it("a reset's audit entry goes to the audit log (not the feed) and its outcome is answered only once it is there", async () => {
+    const feed = `${prefix}:feed-reset`;
+    const audit = `${prefix}:audit-reset`;
+    const entry = {
+      action: 'risk.reset',
+      actor: 'admin:ops',
+      target: 'carol',
+      time: 1_234,
+      details: { previous: 'high', level: 'low', version: 2, reason: 'x' },
+    };
+    const outcome = { found: true, previous: 'high', level: 'low', version: 2, change: null };
+    await redis.xadd(keys.userOutbox('carol'), '*', 'kind', 'audit', 'data', JSON.stringify(entry));
+    await redis.xadd(keys.userOutbox('carol'), '*', 'kind', 'result', 'data', JSON.stringify({ req: 'rq-1', outcome }));
+    let failing = true;
+    const relay = new OutboxRelay(
+      redis,
+      keys,
+      feed,
+      async () => {
+        if (failing) throw new Error('sink down');
+      },
+      1000,
+      audit,
+    );
+    await expect(relay.relay(['carol'])).rejects.toThrow('sink down');
+    expect(await redis.exists(keys.controlResult(keys.partitionOf('carol'), 'rq-1'))).toBe(0); // no outcome before the audit entry
+    failing = false;
+    await relay.relay(['carol']);
+    const rows = await redis.xrange(audit, '-', '+');
+    expect(rows).toHaveLength(1);
+    expect(rows[0]![1]).toContain('risk.reset');
+    expect(await redis.exists(feed)).toBe(0);
+    expect(JSON.parse((await redis.get(keys.controlResult(keys.partitionOf('carol'), 'rq-1')))!)).toEqual(outcome);
+    expect(await redis.xlen(keys.userOutbox('carol'))).toBe(0);
+  });
+
   it('a failing relay does not block the next one', async () => {
     let fail = true;
     const relay = new OutboxRelay(redis, keys, `${prefix}:feed2`, async () => {
