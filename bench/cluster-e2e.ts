@@ -8,12 +8,13 @@
  * node (INFO cpu before/after), and each master's share of the commands (INFO commandstats after
  * CONFIG RESETSTAT).
  */
-import type { Cluster } from 'ioredis';
+import type { Cluster, Redis } from 'ioredis';
+import { ROUTER_RESOURCE } from '../src/engine/router.js';
 import { Keys } from '../src/keys.js';
 import { pipeline } from '../src/redis/client.js';
 import { purgePrefix } from '../src/redis/purge.js';
 import { ceiling, type CeilingResult } from './ceiling.js';
-import { CLUSTER_NODES, CLUSTER_PORTS, commandShares, keyCountsPerMaster, mastersOf, resetStats, withNode } from './cluster.js';
+import { CLUSTER_NODES, CLUSTER_PORTS, commandShares, keyCountsPerMaster, mastersOf, nodeOfKey, resetStats, withNode } from './cluster.js';
 import type { BenchEvent } from './data.js';
 import { CountingReceiver, WorkerChild, cpuOf, newPrefix, preload, report, round, sleep, streamsOf, writeBenchConfig } from './lib.js';
 
@@ -31,8 +32,12 @@ export interface ClusterE2EResult {
   /** Events each worker applied, and partitions it owned, in the timed window. */
   events_per_worker: number[];
   partitions_per_worker: number[];
-  /** CPU µs per event: all workers together; the masters together; the replicas together. */
+  /** CPU µs per event: all workers together; each worker; the masters together; the replicas together. */
   worker_cpu_us_per_event: number;
+  worker_cpu_us_per_event_each: number[];
+  /** Which worker (index) held the router lease, and — with several workers — the router's CPU µs per event estimated from the difference: the router's worker's CPU less its events at the others' owner cost per event. */
+  router_worker: number;
+  router_cpu_us_per_event?: number;
   masters_cpu_us_per_event: number;
   replicas_cpu_us_per_event: number;
   /** Per master (port): CPU µs per event, share of the commands, keys of the prefix after the run. */
@@ -123,15 +128,31 @@ export async function clusterEndToEnd(
     const wcpu0 = await Promise.all(ws.map((w) => w.cpu()));
     const ncpu0 = await cpuPerNode();
     await resetStats();
+    // XGROUP names no key for ioredis (a Cluster client routes it by its subcommand's slot): sent to each stream's master.
+    const masterOf = async (key: string): Promise<Redis> => {
+      const port = await nodeOfKey(key, cluster);
+      const node = cluster.nodes('master').find((m) => m.options.port === port);
+      if (!node) throw new Error(`no connection to master ${port} of ${key}`);
+      return node;
+    };
+    const [ln, an] = await Promise.all([masterOf(s.login), masterOf(s.activity)]);
     const t0 = Date.now();
-    const p = pipeline(cluster);
-    p.xgroup('SETID', s.login, s.group, '0');
-    p.xgroup('SETID', s.activity, s.group, '0');
-    p.xadd(s.activity, '*', 'event', JSON.stringify({ type: 'access', user: 'kick@bench.example', time: Date.now(), app: 'mail' }));
-    for (const [err] of (await p.exec()) ?? []) if (err) throw err;
+    await Promise.all([ln.xgroup('SETID', s.login, s.group, '0'), an.xgroup('SETID', s.activity, s.group, '0')]);
+    await cluster.xadd(s.activity, '*', 'event', JSON.stringify({ type: 'access', user: 'kick@bench.example', time: Date.now(), app: 'mail' }));
     const end = await waitTotal(ws, n + 1, 300_000);
     const seconds = (end - t0) / 1000;
-    const wcpu = (await Promise.all(ws.map((w) => w.cpu()))).reduce((a, c, i) => a + c - wcpu0[i]!, 0);
+    const each = (await Promise.all(ws.map((w) => w.cpu()))).map((c, i) => c - wcpu0[i]!);
+    const wcpu = each.reduce((a, c) => a + c, 0);
+    const routerId = ((await cluster.get(new Keys(prefix).engineLease(ROUTER_RESOURCE))) ?? '').split('#')[0];
+    const ri = ids.indexOf(routerId ?? '');
+    const others = ws.map((w, i) => ({ cpu: each[i]!, read: w.read })).filter((_, i) => i !== ri);
+    const ownerPerEvent =
+      others.reduce((a, o) => a + o.cpu, 0) /
+      Math.max(
+        1,
+        others.reduce((a, o) => a + o.read, 0),
+      );
+    const routerCpu = ri >= 0 && others.length ? each[ri]! - ownerPerEvent * ws[ri]!.read : undefined;
     const ncpu1 = await cpuPerNode();
     const shares = await commandShares();
     const masterPorts = new Set((await mastersOf()).map((m) => m.port));
@@ -158,6 +179,9 @@ export async function clusterEndToEnd(
       events_per_worker: ws.map((w) => w.read),
       partitions_per_worker: parts,
       worker_cpu_us_per_event: us(wcpu),
+      worker_cpu_us_per_event_each: each.map(us),
+      router_worker: ri,
+      ...(routerCpu === undefined ? {} : { router_cpu_us_per_event: us(routerCpu) }),
       masters_cpu_us_per_event: round(
         masters.reduce((a, m) => a + m.cpu_us_per_event, 0),
         1,
@@ -170,7 +194,8 @@ export async function clusterEndToEnd(
       ['workers (partitions each)', `${workers} (${parts.join(' / ')})`],
       ['events applied per worker', r.events_per_worker.join(' / ')],
       ['seconds', r.seconds],
-      ['CPU µs per event: workers', r.worker_cpu_us_per_event, 'all workers together, SET delivery included'],
+      ['CPU µs per event: workers', r.worker_cpu_us_per_event, `all together (each: ${r.worker_cpu_us_per_event_each.join(' / ')}), SET delivery included`],
+      ['router ran on', ids[ri] ?? '?', r.router_cpu_us_per_event === undefined ? '' : `its CPU ≈ ${r.router_cpu_us_per_event} µs per event (the difference)`],
       ['CPU µs per event: masters / replicas', `${r.masters_cpu_us_per_event} / ${r.replicas_cpu_us_per_event}`],
       ...masters.map((m): [string, unknown, string] => [
         `  master ${m.port}`,

@@ -27,6 +27,7 @@ interface Figures {
   worker_us: number;
   redis_us: number;
   max_share?: number;
+  router_us?: number;
   shares?: string;
 }
 
@@ -52,6 +53,7 @@ const figures = (r: ClusterE2EResult): Figures => ({
   worker_us: r.worker_cpu_us_per_event,
   redis_us: r.masters_cpu_us_per_event,
   max_share: r.max_share,
+  ...(r.router_cpu_us_per_event === undefined ? {} : { router_us: r.router_cpu_us_per_event }),
   shares: r.masters.map((m) => `${m.port} ${round(m.share * 100, 1)} %`).join(', '),
 });
 
