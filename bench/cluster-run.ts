@@ -86,16 +86,16 @@ export async function clusterBench(opts: ClusterBenchOptions): Promise<void> {
     `\n# cluster summary${runs.length > 1 ? ` (median of ${runs.length} runs)` : ''} — ${opts.events.toLocaleString('en-US')} events, ${opts.users.toLocaleString('en-US')} users — ${seconds} s`,
   );
   console.log(
-    `  ${'configuration'.padEnd(20)} ${'events/s'.padStart(9)} ${'ceiling'.padStart(9)} ${'ratio'.padStart(6)} ${'worker µs/ev'.padStart(13)} ${'Redis µs/ev'.padStart(12)}  largest master share`,
+    `  ${'configuration'.padEnd(20)} ${'events/s'.padStart(9)} ${'ceiling'.padStart(9)} ${'ratio'.padStart(6)} ${'worker µs/ev'.padStart(13)} ${'Redis µs/ev'.padStart(12)} ${'router µs/ev'.padStart(13)}  largest master share`,
   );
   configs.forEach((c, j) => {
     const share = med(j, 'max_share');
-    const cells = [med(j, 'events_per_s'), med(j, 'ceiling_per_s'), med(j, 'ratio'), med(j, 'worker_us'), med(j, 'redis_us')].map((v) =>
+    const cells = [med(j, 'events_per_s'), med(j, 'ceiling_per_s'), med(j, 'ratio'), med(j, 'worker_us'), med(j, 'redis_us'), med(j, 'router_us')].map((v) =>
       fmt(v === undefined ? '' : round(v, 3)),
     );
     const verdict = share === undefined ? '' : `${round(share * 100, 1)} % ${share <= 0.5 ? 'ok (≤ 50 %)' : 'ABOVE 50 %'}`;
     console.log(
-      `  ${c.padEnd(20)} ${cells[0]!.padStart(9)} ${cells[1]!.padStart(9)} ${cells[2]!.padStart(6)} ${cells[3]!.padStart(13)} ${cells[4]!.padStart(12)}  ${verdict}`,
+      `  ${c.padEnd(20)} ${cells[0]!.padStart(9)} ${cells[1]!.padStart(9)} ${cells[2]!.padStart(6)} ${cells[3]!.padStart(13)} ${cells[4]!.padStart(12)} ${cells[5]!.padStart(13)}  ${verdict}`,
     );
   });
   console.log(JSON.stringify({ bench: 'cluster_summary', runs: runs.length, seconds, configs, last_run_shares: runs.at(-1)?.map((f) => f.shares ?? '') }));
