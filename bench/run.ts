@@ -9,6 +9,7 @@
  *   npm run bench -- --only e2e --sessions off   # diagnostic: end to end with session audit off
  *   npm run bench -- --cluster            # instead: end to end on the local Redis Cluster (scripts/ensure-redis-cluster.sh)
  *                                         # with 1, then 2 workers, and one node at the same size (bench/cluster-run.ts)
+ *   npm run bench -- --cluster --workers 1,2,3   # the worker counts to run on the cluster
  *
  * Sizes: --events (100 000; 40 000 with --cluster), --users (10 000; 4 000 with --cluster), --rate (5 000), --low-rate (2 000; 0 = skip), --sets (5 000 per algorithm),
  * --memory-users (100 000). Each benchmark uses its own random key prefix, deleted afterwards.
