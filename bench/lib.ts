@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { Redis } from 'ioredis';
 import { stringify } from 'yaml';
+import { isCluster, pipeline, type RedisClient } from '../src/redis/client.js';
 import { purgePrefix } from '../src/redis/purge.js';
 import { generateKeyFiles } from '../src/ssf/keys.js';
 import type { BenchEvent } from './data.js';
@@ -50,9 +51,9 @@ export function streamsOf(prefix: string): { login: string; activity: string; gr
   return { login: `${prefix}:login`, activity: `${prefix}:activity`, group: 'riskstream' };
 }
 
-/** XADDs events (field `event` = JSON) to the login / activity streams, pipelined in chunks. */
+/** XADDs events (field `event` = JSON) to the login / activity streams, pipelined in chunks (on a cluster, per node). */
 export async function preload(
-  redis: Redis,
+  redis: RedisClient,
   prefix: string,
   events: readonly BenchEvent[],
   chunk = 1000,
@@ -62,7 +63,7 @@ export async function preload(
   let firstId = '';
   let lastId = '';
   for (let i = 0; i < events.length; i += chunk) {
-    const p = redis.pipeline();
+    const p = pipeline(redis);
     const end = Math.min(events.length, i + chunk);
     for (let j = i; j < end; j++) p.xadd(events[j]!.login ? s.login : s.activity, '*', 'event', events[j]!.json);
     const res = (await p.exec()) ?? [];
@@ -291,11 +292,18 @@ export class CountingReceiver {
   }
 }
 
-/** CPU seconds (user + system) Redis has used since it started. */
-export async function redisCpu(redis: Redis): Promise<number> {
-  const info = await redis.info('cpu');
+/** CPU seconds (user + system) in an INFO cpu reply. */
+export function cpuOf(info: string): number {
   const v = (k: string): number => Number(new RegExp(`${k}:([0-9.]+)`).exec(info)?.[1] ?? 0);
   return v('used_cpu_user') + v('used_cpu_sys');
+}
+
+/** CPU seconds (user + system) Redis has used since it started; on a cluster, summed over its masters. */
+export async function redisCpu(redis: RedisClient): Promise<number> {
+  const nodes = isCluster(redis) ? redis.nodes('master') : [redis];
+  let s = 0;
+  for (const n of nodes) s += cpuOf(await n.info('cpu'));
+  return s;
 }
 
 /** Per-command calls and µs (INFO commandstats). */

@@ -7,11 +7,11 @@
  *   npm run bench -- --only ceiling,e2e   # a subset: ceiling, e2e, latency, sets, memory
  *   npm run bench -- --profile            # the end-to-end and SET-delivery workers under node --cpu-prof (+ top costs)
  *   npm run bench -- --only e2e --sessions off   # diagnostic: end to end with session audit off
- *   npm run bench -- --cluster            # also the local Redis Cluster (scripts/ensure-redis-cluster.sh): its
- *                                         # commands' share per master (bench/cluster.ts); the runs themselves
- *                                         # do not use the cluster yet (issue 17)
+ *   npm run bench -- --cluster            # instead: end to end on the local Redis Cluster (scripts/ensure-redis-cluster.sh)
+ *                                         # with 1, then 2 workers, and one node at the same size (bench/cluster-run.ts)
+ *   npm run bench -- --cluster --workers 1,2,3   # the worker counts to run on the cluster
  *
- * Sizes: --events (100 000), --users (10 000), --rate (5 000), --low-rate (2 000; 0 = skip), --sets (5 000 per algorithm),
+ * Sizes: --events (100 000; 40 000 with --cluster), --users (10 000; 4 000 with --cluster), --rate (5 000), --low-rate (2 000; 0 = skip), --sets (5 000 per algorithm),
  * --memory-users (100 000). Each benchmark uses its own random key prefix, deleted afterwards.
  */
 import { execSync } from 'node:child_process';
@@ -20,7 +20,7 @@ import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { ceiling, type CeilingResult } from './ceiling.js';
-import { clusterProblem, commandShares, resetStats } from './cluster.js';
+import { clusterBench } from './cluster-run.js';
 import { DIAG, generate } from './data.js';
 import { endToEnd, type EndToEndResult } from './end-to-end.js';
 import { latency, type LatencyResult } from './latency.js';
@@ -33,8 +33,8 @@ const { values: args } = parseArgs({
   options: {
     runs: { type: 'string', default: '1' },
     only: { type: 'string', default: 'ceiling,e2e,latency,sets,memory' },
-    events: { type: 'string', default: '100000' },
-    users: { type: 'string', default: '10000' },
+    events: { type: 'string' },
+    users: { type: 'string' },
     rate: { type: 'string', default: '5000' },
     // A second latency run below the worker's capacity: latency when it is not saturated.
     'low-rate': { type: 'string', default: '2000' },
@@ -43,14 +43,16 @@ const { values: args } = parseArgs({
     profile: { type: 'boolean', default: false },
     // Diagnostic: `--sessions off` runs the end-to-end worker with session audit off (its cost).
     sessions: { type: 'string', default: 'on' },
-    // Issue 17: report each cluster master's share of the commands (the runs are wired to the cluster later).
+    // Issue 17: the end-to-end bench on the local Redis Cluster instead (bench/cluster-run.ts).
     cluster: { type: 'boolean', default: false },
+    // With --cluster: the worker counts to run, in order.
+    workers: { type: 'string', default: '1,2' },
   },
 });
 const only = new Set(args.only.split(','));
 if (only.has('e2e')) only.add('ceiling'); // the ratio needs the ceiling of the same run
-const N = Number(args.events);
-const USERS = Number(args.users);
+const N = Number(args.events ?? (args.cluster ? 40_000 : 100_000));
+const USERS = Number(args.users ?? (args.cluster ? 4_000 : 10_000));
 
 async function machine(): Promise<Record<string, unknown>> {
   const r = redisClient();
@@ -161,9 +163,8 @@ console.log(
 );
 console.log(JSON.stringify({ bench: 'machine', ...m }));
 if (args.cluster) {
-  const problem = await clusterProblem().catch((e: Error) => e.message);
-  if (problem) throw new Error(`--cluster: the local Redis Cluster is not healthy (${problem}); run scripts/ensure-redis-cluster.sh`);
-  await resetStats();
+  await clusterBench({ runs: Number(args.runs), events: N, users: USERS, workers: args.workers.split(',').map(Number) });
+  process.exit(0);
 }
 const runs: Array<Record<string, number | undefined>> = [];
 for (let i = 1; i <= Number(args.runs); i++) {
@@ -176,7 +177,6 @@ for (const k of Object.keys(runs[0]!)) {
   med[k] = v.length ? median(v) : undefined;
 }
 const seconds = round((Date.now() - started) / 1000, 1);
-if (args.cluster) console.log(JSON.stringify({ bench: 'cluster', shares: await commandShares() }));
 console.log(JSON.stringify({ bench: 'summary', runs: runs.length, median: med, seconds }));
 
 const bytes = Math.max(med.redis_bytes_per_user_e2e ?? 0, med.redis_bytes_per_user_100k ?? 0) || undefined;

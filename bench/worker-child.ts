@@ -1,5 +1,6 @@
 /**
- * The benchmarked worker process: `startWorker` with the config directory given as argv[2],
+ * The benchmarked worker process: `startWorker` with the config directory given as argv[2]
+ * (identity `bench`, or RISKSTREAM_WORKER_ID when several run),
  * reporting each batch to the parent over IPC. Messages in: `memory` (GC first when run with
  * --expose-gc), `stop` (graceful close, then exit so --cpu-prof writes its profile).
  */
@@ -7,7 +8,7 @@ import { startWorker } from '../src/runtime/worker.js';
 
 const send = (m: Record<string, unknown>): void => void process.send?.(m);
 
-const worker = await startWorker({ configPath: process.argv[2]!, port: 0, consumer: 'bench' });
+const worker = await startWorker({ configPath: process.argv[2]!, port: 0, consumer: process.env.RISKSTREAM_WORKER_ID ?? 'bench' });
 worker.onBatch((r) => {
   if (r.read === 0) return;
   send({
