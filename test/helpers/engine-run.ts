@@ -92,12 +92,23 @@ export async function killWorker(run: EngineRun, w: WorkerProcess, signal: NodeJ
   run.workers = run.workers.filter((x) => x !== w);
 }
 
-/** XADDs events to the run's contract streams (`<prefix>:login` / `<prefix>:activity`), in order, as one `event` JSON field. */
-export async function feed(redis: Redis, run: EngineRun, events: readonly WorkloadEvent[]): Promise<void> {
+/**
+ * XADDs events to the run's contract streams (`<prefix>:login` / `<prefix>:activity`), in order, as
+ * one `event` JSON field. Throws when an XADD failed (a pipeline reports errors per command).
+ * `acked`: each XADD waits for the previous one's reply — the order a producer keeps across a
+ * cluster failover, where ioredis retries each command that met a closed connection on its own
+ * (through a random node and its redirections), so XADDs sent together can land out of order.
+ */
+export async function feed(redis: Redis, run: EngineRun, events: readonly WorkloadEvent[], { acked = false } = {}): Promise<void> {
+  if (acked) {
+    for (const e of events) await redis.xadd(`${run.prefix}:${e.stream}`, '*', 'event', JSON.stringify(e.event));
+    return;
+  }
   for (let i = 0; i < events.length; i += 500) {
     const p = pipeline(redis);
     for (const e of events.slice(i, i + 500)) p.xadd(`${run.prefix}:${e.stream}`, '*', 'event', JSON.stringify(e.event));
-    await p.exec();
+    const failed = (await p.exec())?.find(([err]) => err);
+    if (failed) throw new Error(`${run.name}: XADD failed: ${failed[0]!.message}`);
   }
 }
 
@@ -468,8 +479,22 @@ export async function settle(
 }
 
 /**
+ * Waits for the next chunk of input (if more is coming: `fed` counts chunks), then kills the worker
+ * (-9) a random 0–200 ms later — while it reads, applies or commits that chunk. Returns what
+ * happened, for the log.
+ */
+export async function killSoonAfterAChunk(run: EngineRun, w: WorkerProcess, fed: () => number): Promise<string> {
+  const seen = fed();
+  await waitFor(() => fed() > seen, { timeout: 20_000, interval: 5, what: 'the next chunk' }).catch(() => undefined);
+  const ms = Math.floor(Math.random() * 200);
+  await new Promise((r) => setTimeout(r, ms));
+  await killWorker(run, w);
+  return `killed ${ms} ms after chunk ${fed()}`;
+}
+
+/**
  * Feeds the events in `n` chunks, one every `everyMs`, in the background (input keeps arriving
- * whatever happens to the workers). `done` resolves after the last chunk; `fed()` counts chunks.
+ * whatever happens to the workers; `opts.acked`: see {@link feed}). `done` resolves after the last chunk; `fed()` counts chunks.
  */
 export function feedInBackground(
   redis: Redis,
@@ -477,11 +502,12 @@ export function feedInBackground(
   events: readonly WorkloadEvent[],
   n: number,
   everyMs: number,
+  opts: { acked?: boolean } = {},
 ): { done: Promise<void>; fed: () => number } {
   let count = 0;
   const done = (async () => {
     for (const c of chunks(events, n)) {
-      await feed(redis, run, c);
+      await feed(redis, run, c, opts);
       count++;
       await new Promise((r) => setTimeout(r, everyMs));
     }
