@@ -427,6 +427,46 @@ export async function referenceRun(
 }
 
 /**
+ * {@link referenceRun} for tests that compare faulty runs with it: logs a summary, then stops its
+ * worker (SIGTERM) so it does not compete with the faulty runs for the machine.
+ */
+export async function stoppedReference(redis: Redis, wl: Workload, engine: Record<string, unknown>, name: string): Promise<Reference & { problems: string[] }> {
+  const r = await referenceRun(redis, wl, engine, name);
+  console.log(`${name}: ${wl.events.length} events, ${wl.users.length} users: ${summary(r.outcomes)}; ${r.run.receiver.received.length} SETs`);
+  await Promise.all(r.run.workers.map((w) => killWorker(r.run, w, 'SIGTERM')));
+  return r;
+}
+
+/** How a faulty run compares with the reference: every list empty ({@link MATCHES}) when it matches. */
+export interface Verdict {
+  /** What {@link checkSets} found wrong with the SETs. */
+  problems: string[];
+  /** {@link differences} of the outcomes. */
+  differences: string[];
+  /** {@link doubledIds}. */
+  doubled: string[];
+  /** Users whose last SET's level differs: `user: reference → faulty`. */
+  finalLevels: string[];
+}
+
+/** The verdict of a run that matches its reference. */
+export const MATCHES: Verdict = { problems: [], differences: [], doubled: [], finalLevels: [] };
+
+/** Settles a faulty run ({@link settle}), logs a summary under `what`, and compares it with `ref`. */
+export async function versusReference(redis: Redis, run: EngineRun, wl: Workload, ref: Reference, what: string): Promise<Verdict> {
+  const t0 = Date.now();
+  const got = await settle(redis, run, wl);
+  console.log(`${what}: ${summary(got.outcomes)}; ${run.receiver.received.length} SETs; settled in ${Date.now() - t0} ms`);
+  const users = Object.keys({ ...ref.finalLevels, ...got.finalLevels }).sort();
+  return {
+    problems: got.problems,
+    differences: differences(ref.outcomes, got.outcomes),
+    doubled: doubledIds(got.outcomes),
+    finalLevels: users.filter((u) => ref.finalLevels[u] !== got.finalLevels[u]).map((u) => `${u}: ${ref.finalLevels[u]} → ${got.finalLevels[u]}`),
+  };
+}
+
+/**
  * True when every consumer group on the run's contract streams (whatever reads them) has read
  * everything and has nothing pending.
  */
