@@ -15,16 +15,15 @@ export function isCluster(redis: RedisClient): redis is Cluster {
 }
 
 /**
- * Another connection to the same Redis (node or cluster) with `extra` options; on a cluster,
- * `enableAutoPipelining` applies to the cluster client (it batches per node).
+ * Another connection to the same Redis (node or cluster) with `extra` options. On a cluster,
+ * `enableAutoPipelining` is ignored (off): ioredis retries an auto-pipeline after MOVED only when
+ * all its errors are the same and its other commands read-only, so after a failover its commands
+ * fail with MOVED instead of following the new master (seen: an audit write lost).
  */
 export function duplicate(redis: RedisClient, extra: RedisOptions): RedisClient {
   if (redis instanceof Cluster) {
-    const { enableAutoPipelining, ...node } = extra;
-    return redis.duplicate(undefined, {
-      redisOptions: { ...redis.options.redisOptions, ...node },
-      ...(enableAutoPipelining === undefined ? {} : { enableAutoPipelining }),
-    });
+    const { enableAutoPipelining: _off, ...node } = extra;
+    return redis.duplicate(undefined, { redisOptions: { ...redis.options.redisOptions, ...node }, enableAutoPipelining: false });
   }
   return redis.duplicate(extra);
 }

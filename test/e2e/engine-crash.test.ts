@@ -13,6 +13,7 @@ import {
   feedInBackground,
   differences,
   doubledIds,
+  killSoonAfterAChunk,
   killWorker,
   metric,
   newEngineRun,
@@ -33,9 +34,6 @@ const runs: EngineRun[] = [];
 let redis: Redis;
 let ref: Reference;
 
-const pause = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-const randomMs = (lo: number, hi: number): number => lo + Math.floor(Math.random() * (hi - lo));
-
 /** Milliseconds until the worker reports owning every partition (undefined: the metric is absent or it took > 5 s). */
 async function timeToOwnAll(run: EngineRun, w: WorkerProcess): Promise<number | undefined> {
   const t0 = Date.now();
@@ -45,19 +43,6 @@ async function timeToOwnAll(run: EngineRun, w: WorkerProcess): Promise<number | 
   } catch {
     return undefined;
   }
-}
-
-/**
- * Waits for the next chunk of input (if more is coming), then kills the worker (-9) a random
- * 0–200 ms later — while it reads, applies or commits that chunk. Returns what happened, for the log.
- */
-async function killSoonAfterAChunk(run: EngineRun, w: WorkerProcess, fed: () => number): Promise<string> {
-  const seen = fed();
-  await waitFor(() => fed() > seen, { timeout: 20_000, interval: 5, what: 'the next chunk' }).catch(() => undefined);
-  const ms = randomMs(0, 200);
-  await pause(ms);
-  await killWorker(run, w);
-  return `killed ${ms} ms after chunk ${fed()}`;
 }
 
 beforeAll(() => {

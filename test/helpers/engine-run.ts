@@ -92,12 +92,23 @@ export async function killWorker(run: EngineRun, w: WorkerProcess, signal: NodeJ
   run.workers = run.workers.filter((x) => x !== w);
 }
 
-/** XADDs events to the run's contract streams (`<prefix>:login` / `<prefix>:activity`), in order, as one `event` JSON field. */
-export async function feed(redis: Redis, run: EngineRun, events: readonly WorkloadEvent[]): Promise<void> {
+/**
+ * XADDs events to the run's contract streams (`<prefix>:login` / `<prefix>:activity`), in order, as
+ * one `event` JSON field. Throws when an XADD failed (a pipeline reports errors per command).
+ * `acked`: each XADD waits for the previous one's reply — the order a producer keeps across a
+ * cluster failover, where ioredis retries each command that met a closed connection on its own
+ * (through a random node and its redirections), so XADDs sent together can land out of order.
+ */
+export async function feed(redis: Redis, run: EngineRun, events: readonly WorkloadEvent[], { acked = false } = {}): Promise<void> {
+  if (acked) {
+    for (const e of events) await redis.xadd(`${run.prefix}:${e.stream}`, '*', 'event', JSON.stringify(e.event));
+    return;
+  }
   for (let i = 0; i < events.length; i += 500) {
     const p = pipeline(redis);
     for (const e of events.slice(i, i + 500)) p.xadd(`${run.prefix}:${e.stream}`, '*', 'event', JSON.stringify(e.event));
-    await p.exec();
+    const failed = (await p.exec())?.find(([err]) => err);
+    if (failed) throw new Error(`${run.name}: XADD failed: ${failed[0]!.message}`);
   }
 }
 
@@ -416,6 +427,46 @@ export async function referenceRun(
 }
 
 /**
+ * {@link referenceRun} for tests that compare faulty runs with it: logs a summary, then stops its
+ * worker (SIGTERM) so it does not compete with the faulty runs for the machine.
+ */
+export async function stoppedReference(redis: Redis, wl: Workload, engine: Record<string, unknown>, name: string): Promise<Reference & { problems: string[] }> {
+  const r = await referenceRun(redis, wl, engine, name);
+  console.log(`${name}: ${wl.events.length} events, ${wl.users.length} users: ${summary(r.outcomes)}; ${r.run.receiver.received.length} SETs`);
+  await Promise.all(r.run.workers.map((w) => killWorker(r.run, w, 'SIGTERM')));
+  return r;
+}
+
+/** How a faulty run compares with the reference: every list empty ({@link MATCHES}) when it matches. */
+export interface Verdict {
+  /** What {@link checkSets} found wrong with the SETs. */
+  problems: string[];
+  /** {@link differences} of the outcomes. */
+  differences: string[];
+  /** {@link doubledIds}. */
+  doubled: string[];
+  /** Users whose last SET's level differs: `user: reference → faulty`. */
+  finalLevels: string[];
+}
+
+/** The verdict of a run that matches its reference. */
+export const MATCHES: Verdict = { problems: [], differences: [], doubled: [], finalLevels: [] };
+
+/** Settles a faulty run ({@link settle}), logs a summary under `what`, and compares it with `ref`. */
+export async function versusReference(redis: Redis, run: EngineRun, wl: Workload, ref: Reference, what: string): Promise<Verdict> {
+  const t0 = Date.now();
+  const got = await settle(redis, run, wl);
+  console.log(`${what}: ${summary(got.outcomes)}; ${run.receiver.received.length} SETs; settled in ${Date.now() - t0} ms`);
+  const users = Object.keys({ ...ref.finalLevels, ...got.finalLevels }).sort();
+  return {
+    problems: got.problems,
+    differences: differences(ref.outcomes, got.outcomes),
+    doubled: doubledIds(got.outcomes),
+    finalLevels: users.filter((u) => ref.finalLevels[u] !== got.finalLevels[u]).map((u) => `${u}: ${ref.finalLevels[u]} → ${got.finalLevels[u]}`),
+  };
+}
+
+/**
  * True when every consumer group on the run's contract streams (whatever reads them) has read
  * everything and has nothing pending.
  */
@@ -468,8 +519,22 @@ export async function settle(
 }
 
 /**
+ * Waits for the next chunk of input (if more is coming: `fed` counts chunks), then kills the worker
+ * (-9) a random 0–200 ms later — while it reads, applies or commits that chunk. Returns what
+ * happened, for the log.
+ */
+export async function killSoonAfterAChunk(run: EngineRun, w: WorkerProcess, fed: () => number): Promise<string> {
+  const seen = fed();
+  await waitFor(() => fed() > seen, { timeout: 20_000, interval: 5, what: 'the next chunk' }).catch(() => undefined);
+  const ms = Math.floor(Math.random() * 200);
+  await new Promise((r) => setTimeout(r, ms));
+  await killWorker(run, w);
+  return `killed ${ms} ms after chunk ${fed()}`;
+}
+
+/**
  * Feeds the events in `n` chunks, one every `everyMs`, in the background (input keeps arriving
- * whatever happens to the workers). `done` resolves after the last chunk; `fed()` counts chunks.
+ * whatever happens to the workers; `opts.acked`: see {@link feed}). `done` resolves after the last chunk; `fed()` counts chunks.
  */
 export function feedInBackground(
   redis: Redis,
@@ -477,11 +542,12 @@ export function feedInBackground(
   events: readonly WorkloadEvent[],
   n: number,
   everyMs: number,
+  opts: { acked?: boolean } = {},
 ): { done: Promise<void>; fed: () => number } {
   let count = 0;
   const done = (async () => {
     for (const c of chunks(events, n)) {
-      await feed(redis, run, c);
+      await feed(redis, run, c, opts);
       count++;
       await new Promise((r) => setTimeout(r, everyMs));
     }

@@ -78,7 +78,7 @@ export async function spawnWorker(configDir: string, env: Record<string, string>
       const m = /listening on (http:\/\/\S+)/.exec(out);
       return m?.[1];
     },
-    { timeout: 20_000, what: 'worker start' },
+    { timeout: 45_000, what: 'worker start' }, // from source (tsx): ~10 s on a loaded 2-core machine
   );
   return {
     child,
