@@ -114,9 +114,16 @@ export class LeaseManager {
     await scriptsOn(this.redis).leaseRelease(resourceKeys(this.prefix, resource).lease, lease.token);
   }
 
-  /** One heartbeat: renew, membership, rebalance. Never overlaps another (a call during one returns it); errors are logged. */
+  /**
+   * One heartbeat: renew, membership, rebalance. Renewals go out on every call, each lease on its
+   * own (on a cluster a master failing over stalls only the leases it serves); membership and
+   * rebalance never overlap another call's (a call during one returns it). Errors are logged.
+   */
   tick(): Promise<void> {
-    if (this.running) return this.running;
+    if (this.running) {
+      if (!this.stopped && !this.fenced) void this.renewAll();
+      return this.running;
+    }
     const run = this.cycle()
       .catch((err: unknown) => this.opts.logger?.warn({ err, worker: this.opts.workerId }, 'engine lease heartbeat failed (retried next heartbeat)'))
       .finally(() => {
@@ -149,29 +156,50 @@ export class LeaseManager {
     await this.rebalance(members);
   }
 
-  /** Renews every lease held (PEXPIRE iff the value is still our token); a refused renew, or one unknown past the local expiry, is a loss. */
+  /**
+   * Renews every lease held (PEXPIRE iff the value is still our token), each on its own: a refused
+   * renew, or one unanswered past the local expiry, is a loss. Waits for the answers up to half a
+   * heartbeat; a renewal still out then is handled when it answers, and not sent again meanwhile.
+   */
   private async renewAll(): Promise<void> {
-    const held = [...this.leases.values()];
+    for (const r of this.renewing) if (this.leases.has(r) && !this.holds(r)) this.lose(r, 'not renewed within its ttl');
+    const held = [...this.leases.values()].filter((l) => !this.renewing.has(l.resource));
     if (!held.length) return;
     const sent = this.now();
-    const p = pipeline(this.redis);
-    for (const l of held) queueScript(p, 'leaseRenew', resourceKeys(this.prefix, l.resource).lease, l.token, this.opts.ttlMs);
-    const results = await p.exec().catch((err: unknown) => {
-      this.opts.logger?.warn({ err, worker: this.opts.workerId }, 'engine lease renew failed');
-      return null;
+    const scripts = scriptsOn(this.redis);
+    const answers = held.map((l) => {
+      this.renewing.add(l.resource);
+      return scripts
+        .leaseRenew(resourceKeys(this.prefix, l.resource).lease, l.token, this.opts.ttlMs)
+        .then(
+          (reply) => this.renewed(l, sent, reply),
+          (err: unknown) => this.renewed(l, sent, undefined, err),
+        )
+        .finally(() => this.renewing.delete(l.resource));
     });
-    held.forEach((l, i) => {
-      if (this.leases.get(l.resource) !== l) return; // released meanwhile
-      const [err, reply] = results?.[i] ?? [true, undefined];
-      if (!err && reply === 1) this.renewedAt.set(l.resource, sent);
-      else if (!err && typeof reply === 'string') {
-        if (parseLeaseToken(reply)?.workerId === this.opts.workerId) this.fenced = true;
-        this.lose(l.resource, 'renew refused: expired or taken over');
-      } else if (!this.holds(l.resource)) this.lose(l.resource, 'not renewed within its ttl');
-    });
-    if (this.fenced) {
-      this.opts.logger?.error({ worker: this.opts.workerId }, 'engine: another process took over this worker id; this one acquires nothing more');
-      for (const r of [...this.leases.keys()]) this.lose(r, 'superseded');
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([Promise.all(answers), new Promise<void>((r) => (timer = setTimeout(r, Math.max(1, this.opts.heartbeatMs / 2))))]);
+    clearTimeout(timer);
+  }
+
+  /** Leases whose renewal is out (see {@link renewAll}). */
+  private readonly renewing = new Set<string>();
+
+  /** One renewal's answer (`reply`, or `err`). */
+  private renewed(l: Lease, sent: number, reply: unknown, err?: unknown): void {
+    if (this.leases.get(l.resource) !== l) return; // released (or lost and retaken) meanwhile
+    if (err === undefined && reply === 1) this.renewedAt.set(l.resource, Math.max(sent, this.renewedAt.get(l.resource) ?? 0));
+    else if (err === undefined && typeof reply === 'string') {
+      if (parseLeaseToken(reply)?.workerId === this.opts.workerId && !this.fenced) {
+        this.fenced = true;
+        this.opts.logger?.error({ worker: this.opts.workerId }, 'engine: another process took over this worker id; this one acquires nothing more');
+        for (const r of [...this.leases.keys()]) if (r !== l.resource) this.lose(r, 'superseded');
+      }
+      this.lose(l.resource, 'renew refused: expired or taken over');
+    } else {
+      if (err !== undefined)
+        this.opts.logger?.debug({ err, worker: this.opts.workerId, resource: l.resource }, 'engine lease renew failed (retried next heartbeat)');
+      if (!this.holds(l.resource)) this.lose(l.resource, 'not renewed within its ttl');
     }
   }
 
