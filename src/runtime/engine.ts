@@ -7,6 +7,7 @@ import type { Metrics } from '../obs/metrics.js';
 import { LeaseManager } from '../engine/leases.js';
 import type { OfflineResetSettings } from '../engine/offline-reset.js';
 import { partitionResource } from '../engine/lease-keys.js';
+import { RoutedHandoff } from '../engine/handoff.js';
 import { PartitionOwner, type OwnerParts, type StepReport } from '../engine/owner.js';
 import { ROUTER_RESOURCE, Router, type RouterParts, type RouteReport } from '../engine/router.js';
 
@@ -62,11 +63,19 @@ const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms
  */
 export async function startEngine(d: EngineDeps): Promise<EngineRuntime> {
   const cfg = d.config().raw;
+  // The router's partition entries go to this process's owner in memory too (it skips decoding them).
+  const handoff = new RoutedHandoff();
   const router = new Router(
     d.redis,
     d.keys,
     { sources: d.config().streams.inputs, group: d.config().streams.group, consumer: 'riskstream-router', count: cfg.streams.batch_size },
-    d.route,
+    {
+      ...d.route,
+      handoff: {
+        put: (p, id, items, bytes) => void (owner.owns(p) && handoff.put(p, id, items, bytes)),
+        take: (p, id) => handoff.take(p, id),
+      },
+    },
   );
   await router.ensureGroups();
   const owner = new PartitionOwner(
@@ -80,7 +89,7 @@ export async function startEngine(d: EngineDeps): Promise<EngineRuntime> {
       commitEntries: cfg.engine.commit_entries,
       smallStep: SMALL_STEP,
     },
-    d.own,
+    { ...d.own, handoff },
   );
   const partitions = Array.from({ length: d.keys.partitions }, (_, i) => partitionResource(i));
   const gauge = (): void => {
