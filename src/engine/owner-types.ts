@@ -3,6 +3,7 @@ import type { SessionIdentity } from '../sessions/identity.js';
 import type { BehaviorHit, LevelChange, RawEntry, StreamEvent } from '../types.js';
 import type { ApplyContext } from './apply.js';
 import type { CommitSettings } from './commit.js';
+import type { RoutedHandoff } from './handoff.js';
 
 /** What the owner needs from the rest of the worker. */
 export interface OwnerParts {
@@ -25,6 +26,8 @@ export interface OwnerParts {
   onCommitError(err: unknown): void;
   /** A commit refused because the partition's lease moved. */
   onFenced(partition: number): void;
+  /** Entries this process's router offered (optional: else every entry is decoded). */
+  handoff?: Pick<RoutedHandoff, 'take' | 'forget'>;
 }
 
 /** Owner settings. */

@@ -60,6 +60,11 @@ export class PartitionOwner {
     return [...this.owned.keys()];
   }
 
+  /** True while partition `p` is owned here. */
+  owns(p: number): boolean {
+    return this.owned.has(p);
+  }
+
   /** Takes partition `p` under lease `token` (its position is loaded before its first read). */
   acquire(p: number, token: string): void {
     this.drop(p);
@@ -85,6 +90,7 @@ export class PartitionOwner {
     for (const p of gone) {
       this.owned.delete(p);
       this.deltas.delete(p);
+      this.parts.handoff?.forget(p);
     }
     for (const user of [...this.cache.keys()]) if (gone.has(this.keys.partitionOf(user))) this.cache.delete(user);
   }
@@ -122,7 +128,7 @@ export class PartitionOwner {
         report.read++;
         const value = fields[1];
         if (!value) continue;
-        for (const item of decodeRouted(value)) {
+        for (const item of this.parts.handoff?.take(p, o.cursor, value) ?? decodeRouted(value)) {
           const k = { ms: item.k[0], seq: item.k[1] };
           if (compareKeys(k, last) <= 0) report.skipped++;
           else {

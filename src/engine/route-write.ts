@@ -2,6 +2,7 @@ import { pipeline, type RedisClient } from '../redis/client.js';
 import type { Keys } from '../keys.js';
 import { compareKeys, keyId, MAX_SUBS, type OrderKey } from '../partition.js';
 import type { CanonicalEvent, StreamEvent } from '../types.js';
+import type { RoutedHandoff } from './handoff.js';
 import { attachedOf, encodeRouted, ROUTED_FIELD, type ControlOp, type RoutedItem } from './routed.js';
 
 /** An entry read by the router and held until the watermark passes it. */
@@ -15,13 +16,17 @@ export interface Held {
 /**
  * Enriches and writes routable items, one entry per partition. Events the edge derives from an
  * entry (appended by `enrich`, under that entry's ref) take the next sub-indexes of its key.
- * Returns the partitions written and how many entries were found written already.
+ * Returns the partitions written and how many entries were found written already. Entries are
+ * offered to `handoff` (this process's owner) before they are sent, as an owner may read one
+ * before this step sees its reply; one found written already is withdrawn (and an owner takes an
+ * entry only when the stream holds exactly the bytes offered).
  */
 export async function writeRouted(
   redis: RedisClient,
   keys: Keys,
   enrich: (events: StreamEvent[]) => Promise<void>,
   items: Held[],
+  handoff?: Pick<RoutedHandoff, 'put' | 'take'>,
 ): Promise<{ partitions: number; present: number }> {
   if (!items.length) return { partitions: 0, present: 0 };
   const events: StreamEvent[] = [];
@@ -59,9 +64,17 @@ export async function writeRouted(
     top.set(p, h.key);
   }
   const p = pipeline(redis);
-  for (const [part, list] of byPartition) p.xadd(keys.partitionIn(part), keyId(top.get(part)!), ROUTED_FIELD, encodeRouted(list));
+  const sent: Array<[number, string]> = [];
+  for (const [part, list] of byPartition) {
+    const id = keyId(top.get(part)!);
+    const bytes = Buffer.from(encodeRouted(list), 'utf8');
+    handoff?.put(part, id, list, bytes);
+    p.xadd(keys.partitionIn(part), id, ROUTED_FIELD, bytes);
+    sent.push([part, id]);
+  }
   let present = 0;
-  for (const [err] of (await p.exec()) ?? []) {
+  for (const [i, [err]] of ((await p.exec()) ?? []).entries()) {
+    if (err) handoff?.take(sent[i]![0], sent[i]![1]);
     // Not above the top: this entry (or a later one holding it) was written already — a
     // re-delivery (crash, rewound group). An entry XADDed with an explicit id below what was
     // routed looks the same and is counted here too: input ids must come from `*`.

@@ -1,4 +1,5 @@
 import type { CanonicalEvent, RawEntry, StreamEvent } from '../types.js';
+import type { RoutedHandoff } from './handoff.js';
 
 /** What the router needs from the ingest side. */
 export interface RouterParts {
@@ -8,6 +9,8 @@ export interface RouterParts {
   enrich(events: StreamEvent[]): Promise<void>;
   /** Writes undecodable entries to the dead-letter stream (before they are acked). */
   deadLetter(bad: Array<{ raw: RawEntry; reason: string }>): Promise<void>;
+  /** Where partition entries are offered to this process's owner (optional: the owner decodes them). */
+  handoff?: Pick<RoutedHandoff, 'put' | 'take'>;
 }
 
 /** Router settings. */

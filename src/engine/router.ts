@@ -255,7 +255,7 @@ export class Router {
     ackOnly: Map<string, string[]>;
   }): Promise<void> {
     const { routable, bad, ackOnly } = r;
-    const w = await writeRouted(this.redis, this.keys, this.parts.enrich, routable);
+    const w = await writeRouted(this.redis, this.keys, this.parts.enrich, routable, this.parts.handoff);
     r.report.partitions = w.partitions;
     r.report.present = w.present;
     if (bad.length) await this.parts.deadLetter(bad);

@@ -7,6 +7,7 @@ import type { Metrics } from '../obs/metrics.js';
 import { LeaseManager } from '../engine/leases.js';
 import type { OfflineResetSettings } from '../engine/offline-reset.js';
 import { partitionResource } from '../engine/lease-keys.js';
+import { RoutedHandoff } from '../engine/handoff.js';
 import { PartitionOwner, type OwnerParts, type StepReport } from '../engine/owner.js';
 import { ROUTER_RESOURCE, Router, type RouterParts, type RouteReport } from '../engine/router.js';
 
@@ -62,6 +63,8 @@ const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms
  */
 export async function startEngine(d: EngineDeps): Promise<EngineRuntime> {
   const cfg = d.config().raw;
+  // The router's partition entries go to this process's owner in memory too (it skips decoding them).
+  const handoff = new RoutedHandoff();
   const router = new Router(
     d.redis,
     d.keys,
@@ -72,7 +75,13 @@ export async function startEngine(d: EngineDeps): Promise<EngineRuntime> {
       count: cfg.streams.batch_size,
       ...(cfg.redis.wait_replicas ? { wait: { replicas: cfg.redis.wait_replicas, timeoutMs: cfg.redis.wait_timeout } } : {}),
     },
-    d.route,
+    {
+      ...d.route,
+      handoff: {
+        put: (p, id, items, bytes) => void (owner.owns(p) && handoff.put(p, id, items, bytes)),
+        take: (p, id) => handoff.take(p, id),
+      },
+    },
   );
   await router.ensureGroups();
   const owner = new PartitionOwner(
@@ -86,7 +95,7 @@ export async function startEngine(d: EngineDeps): Promise<EngineRuntime> {
       commitEntries: cfg.engine.commit_entries,
       smallStep: SMALL_STEP,
     },
-    d.own,
+    { ...d.own, handoff },
   );
   const partitions = Array.from({ length: d.keys.partitions }, (_, i) => partitionResource(i));
   const gauge = (): void => {

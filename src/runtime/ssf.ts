@@ -7,7 +7,7 @@ import type { Logger } from '../obs/logger.js';
 import type { Metrics } from '../obs/metrics.js';
 import type { LevelChange } from '../types.js';
 import { KeyRing } from '../ssf/key-ring.js';
-import { createSetQueue, enqueueLevelChange, queueCounts, type SetQueue } from '../ssf/queue.js';
+import { createSetQueue, enqueueLevelChanges, queueCounts, type SetQueue } from '../ssf/queue.js';
 import { startDeliveryWorker, type DeliveryWorker } from '../ssf/delivery-worker.js';
 import { egressFromConfig } from '../ssf/egress.js';
 import type { ReceiverRegistry } from '../ssf/receivers.js';
@@ -86,7 +86,7 @@ export async function buildSsf(deps: SsfDeps): Promise<SsfRuntime> {
     receivers,
     enqueueChanges: async (changes) => {
       const configured = deps.config().receivers;
-      for (const c of changes) await enqueueLevelChange(setQueue, c, configured);
+      await enqueueLevelChanges(setQueue, changes, configured);
       await streams.onChanges(changes);
     },
     jwks: async () => keyRing.jwks() as { keys: unknown[] },

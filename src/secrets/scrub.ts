@@ -30,12 +30,16 @@ export function scrubValue(v: unknown, opts: ScrubOptions = {}, depth = 0): unkn
   if (Array.isArray(v)) return v.map((x) => scrubValue(x, opts, depth + 1) ?? null);
   const secret = opts.secretName ?? isSecretName;
   const out: Record<string, unknown> = {};
-  for (const [k, x] of Object.entries(v as Record<string, unknown>)) {
+  const o = v as Record<string, unknown>;
+  // for…in with an own-property check: Object.entries' pair arrays were a fair share of the
+  // garbage of every login's session identity.
+  for (const k in o) {
+    if (!Object.prototype.hasOwnProperty.call(o, k)) continue;
     if (secret(k)) {
       out[k] = REDACTED;
       continue;
     }
-    const r = scrubValue(x, opts, depth + 1);
+    const r = scrubValue(o[k], opts, depth + 1);
     if (r !== undefined) out[k] = r;
   }
   return out;

@@ -99,19 +99,35 @@ function wants(r: ResolvedReceiver, event: ReceiverEvent): boolean {
   return r.enabled && r.events.includes(event);
 }
 
+/** Jobs per `addBulk` call (one MULTI): a relay of thousands of changes stays a few round trips. */
+const BULK = 500;
+
 /**
  * Enqueues one SET job per enabled receiver whose `events` include `risk-level-change`.
  * Records the version as the latest enqueued first, so older jobs for the same (user,
  * receiver) still waiting are skipped (coalescing). Idempotent. Returns the job ids.
  */
-export async function enqueueLevelChange(q: SetQueue, change: LevelChange, receivers: readonly ResolvedReceiver[]): Promise<string[]> {
+export function enqueueLevelChange(q: SetQueue, change: LevelChange, receivers: readonly ResolvedReceiver[]): Promise<string[]> {
+  return enqueueLevelChanges(q, [change], receivers);
+}
+
+/**
+ * {@link enqueueLevelChange} for many changes at once: every enqueued version raised together,
+ * then the jobs added in bulk, in the changes' order (so a user's versions are added in order).
+ * A relay used to await two round trips per change: a commit with hundreds of changes held every
+ * SET behind it for as many round trips.
+ */
+export async function enqueueLevelChanges(q: SetQueue, changes: readonly LevelChange[], receivers: readonly ResolvedReceiver[]): Promise<string[]> {
   const targets = receivers.filter((r) => wants(r, 'risk-level-change'));
-  await Promise.all(targets.map((r) => q.state.markEnqueued(change.user, r.name, change.version)));
-  const jobs = targets.map((r) => {
-    const jobId = levelChangeJobId(r.name, change.user, change.version);
-    return { name: 'risk-level-change', data: { event: 'risk-level-change' as const, change, receiver: r.name, jti: jtiFor(jobId) }, opts: { jobId } };
-  });
-  if (jobs.length) await q.queue.addBulk(jobs);
+  if (!targets.length || !changes.length) return [];
+  await Promise.all(changes.flatMap((c) => targets.map((r) => q.state.markEnqueued(c.user, r.name, c.version))));
+  const jobs = changes.flatMap((change) =>
+    targets.map((r) => {
+      const jobId = levelChangeJobId(r.name, change.user, change.version);
+      return { name: 'risk-level-change', data: { event: 'risk-level-change' as const, change, receiver: r.name, jti: jtiFor(jobId) }, opts: { jobId } };
+    }),
+  );
+  for (let i = 0; i < jobs.length; i += BULK) await q.queue.addBulk(jobs.slice(i, i + BULK));
   return jobs.map((j) => j.opts.jobId);
 }
 

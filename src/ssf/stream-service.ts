@@ -7,7 +7,7 @@ import { riskstreamSchema, type RiskstreamFileConfig } from '../config/schema.js
 import { RiskstreamError } from '../errors.js';
 import type { Keys } from '../keys.js';
 import type { LevelChange, SigningAlg } from '../types.js';
-import { enqueueLevelChange, enqueueSessionRevoked, enqueueVerification, type SetQueue } from './queue.js';
+import { enqueueLevelChange, enqueueLevelChanges, enqueueSessionRevoked, enqueueVerification, type SetQueue } from './queue.js';
 import type { SessionRevoked } from './set-builder.js';
 import { displayEndpoint } from './display-endpoint.js';
 import { EndpointPolicy, type Resolver } from './endpoint-policy.js';
@@ -263,7 +263,7 @@ export class StreamService {
           s,
           wanted.map((change) => ({ kind: 'change', change })),
         );
-      else for (const c of wanted) await enqueueLevelChange(this.queue, c, [this.receiver(s)]);
+      else await enqueueLevelChanges(this.queue, wanted, [this.receiver(s)]);
     }
   }
 

@@ -223,6 +223,14 @@ describe('packOps', () => {
     const packr = new Packr();
     expect(packr.unpack(packOps(ops))).toEqual(ops);
     expect((packr.unpack(packOps(many)) as unknown[]).length).toBe(70_000);
+    // Multi-byte text is sized in bytes, not characters (header class boundaries included).
+    const text = [
+      ['SET', 'ké', 'ü'.repeat(16)],
+      ['SET', '🔥', 'é'.repeat(128)],
+      ['XADD', 's', '*', 'data', '{"city":"Zürich"}'.repeat(4000)],
+    ];
+    expect(packr.unpack(packOps(text))).toEqual(text);
+    expect(packOps(text).equals(packr.pack(text.map((op) => op.map((a) => a))))).toBe(true);
   });
 
   it('binary arguments of every length class arrive byte for byte through the commit script', async () => {

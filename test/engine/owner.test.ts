@@ -9,6 +9,7 @@ import type { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { behavior } from '../helpers/behavior-config.js';
 import { applyItems, type ApplyContext } from '../../src/engine/apply.js';
+import { RoutedHandoff } from '../../src/engine/handoff.js';
 import { PartitionOwner, type OwnerOptions, type OwnerParts, type StepReport } from '../../src/engine/owner.js';
 import type { RoutedItem } from '../../src/engine/routed.js';
 import { ROUTER_RESOURCE, Router, type RouterParts } from '../../src/engine/router.js';
@@ -87,8 +88,14 @@ const ownParts = (): OwnerParts => ({
   onFenced: (p) => void probe.fenced.push(p),
 });
 
-function owner(opts: Partial<OwnerOptions> = {}, conn: Redis = reader): PartitionOwner {
-  return new PartitionOwner(redis, conn, keys, { lruSize: 1000, readCount: 100, commitInterval: 60_000, commitEntries: 1_000_000, ...opts }, ownParts());
+function owner(opts: Partial<OwnerOptions> = {}, conn: Redis = reader, handoff?: OwnerParts['handoff']): PartitionOwner {
+  return new PartitionOwner(
+    redis,
+    conn,
+    keys,
+    { lruSize: 1000, readCount: 100, commitInterval: 60_000, commitEntries: 1_000_000, ...opts },
+    { ...ownParts(), ...(handoff ? { handoff } : {}) },
+  );
 }
 
 interface Row {
@@ -123,8 +130,9 @@ async function write(rows: Row[]): Promise<void> {
   }
 }
 
-async function route(count = 100): Promise<void> {
-  const r = new Router(redis, keys, { sources: [login, activity], group: 'riskstream', consumer: 'riskstream-router', count }, routeParts);
+async function route(count = 100, handoff?: RouterParts['handoff']): Promise<void> {
+  const parts = handoff ? { ...routeParts, handoff } : routeParts;
+  const r = new Router(redis, keys, { sources: [login, activity], group: 'riskstream', consumer: 'riskstream-router', count }, parts);
   await r.ensureGroups();
   r.start((await redis.get(keys.engineLease(ROUTER_RESOURCE))) as string);
   for (let i = 0; i < 60; i++) {
@@ -211,6 +219,53 @@ function acquireAll(o: PartitionOwner, token: string): void {
 }
 
 describe('PartitionOwner', () => {
+  it('entries its own router offers are taken from memory only when the stream holds exactly the offered bytes: the same result', async () => {
+    const rows = input(0, 50);
+    await write(rows);
+    const h = new RoutedHandoff();
+    let taken = 0;
+    const o = owner({}, reader, {
+      take: (p, id, value) => {
+        const items = h.take(p, id, value);
+        if (items) taken += items.length;
+        return items;
+      },
+      forget: (p) => h.forget(p),
+    });
+    acquireAll(o, 'w-a#1'); // owned before routing, as in a worker (taking a partition forgets its offers)
+    // Partition 0's offers are wrong (other items, other bytes): its owner must decode the stream.
+    await route(7, { put: (p, id, items, bytes) => h.put(p, id, p === 0 ? [] : items, p === 0 ? Buffer.from('[]') : bytes), take: (p, id) => h.take(p, id) });
+    const offered = h.size;
+    expect(offered).toBeGreaterThan(0);
+    await drain(o);
+    expect(probe.errors).toEqual([]);
+    expect(await states()).toEqual(oracle(rows));
+    expect(taken).toBe(offered); // every offer of partitions 1-3 (partition 0 offered none)
+    expect(taken).toBeLessThan(rows.length);
+    expect(h.size).toBe(0);
+  });
+
+  it('the handoff takes an entry once, forgets a partition, and drops the oldest beyond its bound', () => {
+    const item = (n: number): RoutedItem => ({ k: [n, 0], s: 'in', i: `${n}-0`, c: { op: 'reset', req: 'r', user: 'u', actor: 'a', reason: '' } });
+    const h = new RoutedHandoff(3);
+    const b = Buffer.from('x');
+    h.put(1, '1-0', [item(1)], b);
+    expect(h.take(1, '1-0', Buffer.from('y'))).toBeUndefined(); // other bytes: not taken (and gone)
+    h.put(1, '1-0', [item(1)], b);
+    expect(h.take(1, '1-0', Buffer.from('x'))).toEqual([item(1)]);
+    expect(h.take(1, '1-0', b)).toBeUndefined();
+    h.put(1, '2-0', [item(2)], b);
+    h.put(2, '3-0', [item(3)], b);
+    h.put(12, '4-0', [item(4)], b);
+    h.forget(1);
+    expect(h.size).toBe(2);
+    h.put(2, '5-0', [item(5), item(6)], b); // 4 items > 3: the oldest entry goes
+    expect(h.take(2, '3-0')).toBeUndefined();
+    expect(h.take(12, '4-0', b)).toEqual([item(4)]);
+    expect(h.take(2, '5-0', b)).toHaveLength(2);
+    expect(h.size).toBe(0);
+  });
+
   it('applies routed entries, commits states, events and outcomes, and advances each position', async () => {
     const rows = input(0, 40);
     await write(rows);

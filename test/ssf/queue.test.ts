@@ -1,7 +1,15 @@
 import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Keys } from '../../src/keys.js';
-import { createSetQueue, enqueueLevelChange, enqueueSessionRevoked, enqueueVerification, jtiFor, type SetQueue } from '../../src/ssf/queue.js';
+import {
+  createSetQueue,
+  enqueueLevelChange,
+  enqueueLevelChanges,
+  enqueueSessionRevoked,
+  enqueueVerification,
+  jtiFor,
+  type SetQueue,
+} from '../../src/ssf/queue.js';
 import { change, testReceiver } from './helpers.js';
 import { cleanup, redisClient, testPrefix } from '../helpers/redis.js';
 
@@ -58,5 +66,20 @@ describe('set-delivery queue', () => {
     expect(await enqueueVerification(q, 'a', 'verify-1', 'st')).toBe(v);
     expect(await q.queue.count()).toBe(5); // 2 level changes + 2 revocations + 1 verification
     expect(new Set([...ids, v].map(jtiFor)).size).toBe(3);
+  });
+
+  it("many changes at once: one job each per receiver, added in the changes' order, versions raised to the highest", async () => {
+    // 1 200 changes (more than one addBulk) of 400 users, three versions each, interleaved as a relay sees them.
+    const changes = [1, 2, 3].flatMap((v) => Array.from({ length: 400 }, (_, u) => change(`bulk-${u}@example.com`, v, 'low', 'high')));
+    const a2 = testReceiver('a2', 'http://127.0.0.1:1/a2');
+    const ids = await enqueueLevelChanges(q, changes, [a2, b, off]);
+    expect(ids).toHaveLength(1200);
+    expect(await enqueueLevelChanges(q, changes.slice(0, 10), [a2])).toEqual(ids.slice(0, 10)); // idempotent
+    const jobs = await q.queue.getJobs(['waiting'], 0, -1, true); // oldest first
+    const mine = jobs.filter((j) => j.data.receiver === 'a2');
+    expect(mine.map((j) => j.id)).toEqual(ids);
+    expect(mine.map((j) => (j.data.event === 'risk-level-change' ? j.data.change.version : 0))).toEqual(changes.map((c) => c.version));
+    expect(await q.state.versions('bulk-7@example.com', 'a2')).toEqual({ delivered: 0, enqueued: 3 });
+    expect(await enqueueLevelChanges(q, changes, [b, off])).toEqual([]); // nobody wants them
   });
 });
