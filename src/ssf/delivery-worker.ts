@@ -48,6 +48,13 @@ export interface DeliveryWorker {
   close(): Promise<void>;
 }
 
+const TRANSIENT_REDIS = /UNBLOCKED|MOVED|ASK |CLUSTERDOWN|TRYAGAIN|READONLY|LOADING|Connection is closed|ECONNREFUSED|ECONNRESET|EPIPE/;
+
+/** True for the errors of a Redis failover or reconnect, which BullMQ's worker recovers from by itself. */
+export function isTransientRedisError(err: Error): boolean {
+  return TRANSIENT_REDIS.test(err.message);
+}
+
 /** Starts a worker on the `set-delivery` queue (prefix `keys.bullPrefix`). */
 export function startDeliveryWorker(opts: DeliveryWorkerOptions): DeliveryWorker {
   const random = opts.random ?? Math.random;
@@ -91,7 +98,11 @@ export function startDeliveryWorker(opts: DeliveryWorkerOptions): DeliveryWorker
       },
     },
   });
-  worker.on('error', (err) => opts.logger?.error({ err }, 'set-delivery worker error'));
+  worker.on('error', (err) => {
+    // A Redis failover or reconnect interrupts BullMQ's blocking reads and commands; it resumes by itself.
+    if (isTransientRedisError(err)) opts.logger?.warn({ err }, 'set-delivery worker: Redis interrupted (failover or reconnect); it resumes');
+    else opts.logger?.error({ err }, 'set-delivery worker error');
+  });
 
   let closing: Promise<void> | undefined;
   const close = async (): Promise<void> => {
