@@ -1,7 +1,8 @@
 import type { Keys } from '../keys.js';
 import { compareKeys, MAX_SOURCES, orderKey, sourceIdOf, ZERO_KEY, type OrderKey } from '../partition.js';
 import { scriptsOn } from '../redis/scripts.js';
-import { isCluster, pipeline, slotOf, waitReplicas, type RedisClient } from '../redis/client.js';
+import { pipeline, waitReplicas, type RedisClient } from '../redis/client.js';
+import { fenceStreams, readStreams, waitForEntries } from './router-read.js';
 import { RiskstreamError } from '../errors.js';
 import type { RawEntry } from '../types.js';
 import { decodeControl } from './control.js';
@@ -12,9 +13,6 @@ export type { RouteReport, RouterOptions, RouterParts } from './router-types.js'
 
 /** The router's lease resource: one router reads every input stream (one merged order). */
 export const ROUTER_RESOURCE = 'r:*';
-
-/** How long a router on a cluster pauses when its inputs are empty (instead of a blocking read). */
-const CLUSTER_POLL_MS = 10;
 
 const NO_KEY: OrderKey = { ms: Number.MAX_SAFE_INTEGER, seq: Number.MAX_SAFE_INTEGER };
 
@@ -76,15 +74,6 @@ export class Router {
   /** Whether this session wrote its token to every source's fence (before its first read). */
   private fenced = false;
 
-  /**
-   * Writes the token to every source's fence key (router-fence-1.lua): from then on a router of an
-   * older lease epoch can read none of them. False when a newer router fenced them already.
-   */
-  private async fence(token: string): Promise<boolean> {
-    const res = await Promise.all(this.sources.map((s) => this.scripts.routerFence(this.keys.routerFence(s), token)));
-    return res.every((r) => Number(r) === 1);
-  }
-
   /** Stops routing (lease lost or released); what was read and not routed stays pending. */
   stop(): void {
     this.session++;
@@ -95,18 +84,10 @@ export class Router {
     return this.token !== null;
   }
 
-  /**
-   * Waits (up to `ms`) for input after the last entry read of any source: a plain blocking XREAD on
-   * its own connection (group reads cannot block inside the fenced script).
-   */
+  /** Waits (up to `ms`) for input after the last entry read of any source (see {@link waitForEntries}). */
   async waitForInput(waker: RedisClient, ms: number): Promise<void> {
     const ids = this.sources.map((s) => (this.lastRead.has(s) ? sourceIdOf(this.lastRead.get(s)!) : '$'));
-    if (isCluster(waker) && new Set(this.sources.map((s) => slotOf(s))).size > 1) {
-      // One blocking XREAD cannot span slots: on a cluster, a short pause instead (a read is cheap).
-      await new Promise((r) => setTimeout(r, Math.min(ms, CLUSTER_POLL_MS)));
-      return;
-    }
-    await waker.xread('COUNT', 1, 'BLOCK', ms, 'STREAMS', ...this.sources, ...ids);
+    await waitForEntries(waker, this.sources, ids, ms);
   }
 
   /**
@@ -166,7 +147,8 @@ export class Router {
     if (!token) return 'fenced';
     const session = this.session;
     if (!this.fenced) {
-      const ok = await this.fence(token);
+      // From now on a router of an older lease epoch can read none of the sources.
+      const ok = await fenceStreams(this.scripts, this.keys, this.sources, token);
       if (session !== this.session) return 'fenced';
       if (!ok) {
         this.stop();
@@ -175,29 +157,22 @@ export class Router {
       this.fenced = true;
     }
     const reading = this.sources.filter((s) => (this.held.get(s)?.length ?? 0) < 4 * this.opts.count);
-    // One fenced read per stream (each on its stream's slot), sent together.
-    const res = await Promise.all(
-      reading.map((s) =>
-        this.scripts.routerRead(
-          this.keys.routerFence(s),
-          s,
-          token,
-          this.opts.group,
-          this.opts.consumer,
-          String(this.opts.count),
-          this.cursors.get(s)!,
-          this.delivered.get(s) ?? '',
-        ),
-      ),
-    );
+    const res = await readStreams(this.scripts, this.keys, reading, {
+      token,
+      group: this.opts.group,
+      consumer: this.opts.consumer,
+      count: this.opts.count,
+      cursor: (s) => this.cursors.get(s)!,
+      expected: (s) => this.delivered.get(s) ?? '',
+    });
     // Restarted meanwhile (the lease lost and taken again): what this read delivered stays pending,
     // re-read by the new session in order.
     if (session !== this.session) return 'fenced';
-    if (res.includes(-1)) {
+    if (res === 'fenced') {
       this.stop();
       return 'fenced';
     }
-    if (res.includes(-2)) {
+    if (res === 'lost') {
       // A read whose reply was lost (resent after a dropped connection) delivered entries this
       // router never saw: re-read the pending entries first, in order. (Entries other streams
       // delivered in this read stay pending too, and are re-read with them.)
@@ -205,21 +180,14 @@ export class Router {
       this.fenced = true;
       return this.readPhase();
     }
-    const rowsOf = new Map<string, Array<[string, string[] | null]>>();
-    const clockOf = new Map<string, number>();
-    reading.forEach((s, i) => {
-      const [[sec, usec], rows, lastDelivered] = res[i] as Exclude<(typeof res)[number], -1 | -2>;
-      this.delivered.set(s, String(lastDelivered ?? ''));
-      rowsOf.set(s, rows ?? []);
-      clockOf.set(s, Number(sec) * 1000 + Math.floor(Number(usec) / 1000));
-    });
-    const now = clockOf.size ? Math.min(...clockOf.values()) : Date.now();
+    for (const [s, r] of res) this.delivered.set(s, r.lastDelivered);
+    const now = res.size ? Math.min(...[...res.values()].map((r) => r.clock)) : Date.now();
     const report: RouteReport = { read: 0, readByStream: {}, routed: 0, deadLettered: 0, buffered: 0, partitions: 0, present: 0 };
     const bad: Array<{ raw: RawEntry; reason: string }> = [];
     const ackOnly = new Map<string, string[]>();
     const marks = new Map<string, OrderKey>();
     for (const stream of this.sources) {
-      const rows = rowsOf.get(stream) ?? [];
+      const rows = res.get(stream)?.rows ?? [];
       const source = this.sources.indexOf(stream);
       const cursor = this.cursors.get(stream)!;
       if (reading.includes(stream)) {
@@ -229,7 +197,7 @@ export class Router {
       const last = this.lastRead.get(stream) ?? ZERO_KEY;
       const drained = reading.includes(stream) && cursor === '>' && rows.length < this.opts.count;
       // The clock of the stream's own node (on a cluster, streams live on several).
-      const clock: OrderKey = { ms: (clockOf.get(stream) ?? now) - 1, seq: NO_KEY.seq };
+      const clock: OrderKey = { ms: (res.get(stream)?.clock ?? now) - 1, seq: NO_KEY.seq };
       marks.set(stream, drained && compareKeys(clock, last) > 0 ? clock : last);
     }
     const mark = [...marks.values()].reduce((a, b) => (compareKeys(a, b) <= 0 ? a : b));

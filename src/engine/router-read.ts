@@ -1,0 +1,64 @@
+/**
+ * The router's reads of its input streams, one fenced script per stream on the stream's own slot
+ * (src/redis/scripts/router-read-2.lua), and the fence a new router writes on every stream before
+ * its first read (router-fence-1.lua). Works alike on one node and on a Redis Cluster.
+ */
+import type { Keys } from '../keys.js';
+import { isCluster, slotOf, type RedisClient } from '../redis/client.js';
+import type { Scripts } from '../redis/scripts.js';
+
+/** How long a router on a cluster pauses when its inputs are empty (instead of a blocking read). */
+const CLUSTER_POLL_MS = 10;
+
+/** One stream's read: its rows, its node's clock (ms) and the group's last-delivered id. */
+export interface StreamRead {
+  rows: Array<[string, string[] | null]>;
+  clock: number;
+  lastDelivered: string;
+}
+
+/** What the reads of one step give: per stream, or `fenced` (a newer router), or `lost` (a read whose reply never came). */
+export type ReadOutcome = Map<string, StreamRead> | 'fenced' | 'lost';
+
+/** Writes `token` to every stream's fence: false when a router of a newer lease epoch fenced one already. */
+export async function fenceStreams(scripts: Scripts, keys: Keys, streams: readonly string[], token: string): Promise<boolean> {
+  const res = await Promise.all(streams.map((s) => scripts.routerFence(keys.routerFence(s), token)));
+  return res.every((r) => Number(r) === 1);
+}
+
+/**
+ * Reads each stream after its cursor with the consumer group, all sent together. `expected` holds
+ * each stream's last-delivered id as the previous read saw it (a read whose reply was lost is
+ * noticed: `lost`).
+ */
+export async function readStreams(
+  scripts: Scripts,
+  keys: Keys,
+  streams: readonly string[],
+  o: { token: string; group: string; consumer: string; count: number; cursor: (s: string) => string; expected: (s: string) => string },
+): Promise<ReadOutcome> {
+  const res = await Promise.all(
+    streams.map((s) => scripts.routerRead(keys.routerFence(s), s, o.token, o.group, o.consumer, String(o.count), o.cursor(s), o.expected(s))),
+  );
+  if (res.includes(-1)) return 'fenced';
+  if (res.includes(-2)) return 'lost';
+  const out = new Map<string, StreamRead>();
+  streams.forEach((s, i) => {
+    const [[sec, usec], rows, lastDelivered] = res[i] as Exclude<(typeof res)[number], -1 | -2>;
+    out.set(s, { rows: rows ?? [], clock: Number(sec) * 1000 + Math.floor(Number(usec) / 1000), lastDelivered: String(lastDelivered ?? '') });
+  });
+  return out;
+}
+
+/**
+ * Waits (up to `ms`) for an entry after `ids` on any of `streams`: one blocking XREAD on its own
+ * connection (group reads cannot block inside the fenced script). On a cluster, where one XREAD
+ * cannot span slots, a short pause instead (a read is cheap).
+ */
+export async function waitForEntries(waker: RedisClient, streams: readonly string[], ids: readonly string[], ms: number): Promise<void> {
+  if (isCluster(waker) && new Set(streams.map((s) => slotOf(s))).size > 1) {
+    await new Promise((r) => setTimeout(r, Math.min(ms, CLUSTER_POLL_MS)));
+    return;
+  }
+  await waker.xread('COUNT', 1, 'BLOCK', ms, 'STREAMS', ...streams, ...ids);
+}
