@@ -1,11 +1,2 @@
-/** mulberry32: a small deterministic PRNG in [0, 1) (seeded workloads and tables, the same on every run). */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** mulberry32, the bench's deterministic PRNG in [0, 1) (seeded workloads and tables, the same on every run): one copy, in bench/data.ts. */
+export { prng } from '../../bench/data.js';
