@@ -1,5 +1,4 @@
 import { partitionOf } from './partition.js';
-import { hasHashTag } from './redis/client.js';
 
 /**
  * Redis key names. Everything a partition's commit writes — its users' states, risk events,
@@ -12,6 +11,12 @@ import { hasHashTag } from './redis/client.js';
 /** Escapes characters that would break a hash tag. */
 function tag(id: string): string {
   return id.replace(/[{}%]/g, (c) => `%${c.charCodeAt(0).toString(16)}`);
+}
+
+/** Whether a key has a hash tag by Redis's rule (the first `{`, then a `}` after at least one character). */
+export function hasHashTag(key: string): boolean {
+  const open = key.indexOf('{');
+  return open >= 0 && key.indexOf('}', open + 1) > open + 1;
 }
 
 /** Reverses {@link tag}. */

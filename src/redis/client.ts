@@ -106,12 +106,6 @@ export async function waitReplicas(redis: RedisClient, replicas: number, timeout
   }
 }
 
-/** Whether a key has a hash tag by Redis's rule (the first `{`, then a `}` after at least one character). */
-export function hasHashTag(key: string): boolean {
-  const open = key.indexOf('{');
-  return open >= 0 && key.indexOf('}', open + 1) > open + 1;
-}
-
 /** The Redis Cluster hash slot of a key (0 … 16383; hash tags honoured), as ioredis computes it. */
 export function slotOf(key: string): number {
   return calculateSlot(key);
