@@ -5,7 +5,6 @@
  * from the admin API's cross-partition views (users by level, all sessions, paginated); the
  * partitions' keys spread over every master.
  */
-import { readFileSync, writeFileSync } from 'node:fs';
 import type { Cluster } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CLUSTER_NODES, clusterClient, keyCountsPerMaster, requireCluster } from '../helpers/cluster.js';
@@ -94,13 +93,15 @@ describe.skipIf(!up)('engine on a Redis Cluster: one result', () => {
     const run = await newEngineRun(
       'unpart',
       ENGINE,
-      { streams: { block: '200ms', claim_idle: '2s', extra: [stream] }, bridge: { lists: { [list]: stream }, interval: '50ms' } },
+      {
+        // wait_replicas: HTTP ingest answers 202 only once a replica holds the events; the router acks likewise.
+        redis: { wait_replicas: 1 },
+        streams: { block: '200ms', claim_idle: '2s', extra: [stream] },
+        bridge: { lists: { [list]: stream }, interval: '50ms' },
+      },
       CLUSTER_NODES,
     );
     unpartitioned = run;
-    // wait_replicas: HTTP ingest answers 202 only once a replica holds the events; the router acks likewise.
-    const cfgFile = `${run.cfg.dir}/riskstream.yaml`;
-    writeFileSync(cfgFile, readFileSync(cfgFile, 'utf8').replace(/^redis:\n/m, 'redis:\n  wait_replicas: 1\n'));
     const w = await startEngineWorker(run, 'unpart-1');
     const t = Date.now() - 60_000;
     const login = (id: string, user: string, dt: number, lat: number, lon: number, country: string): string =>

@@ -58,7 +58,7 @@ export async function newEngineRun(
       delivery: { backoff_base: '100ms', backoff_max: '1s', concurrency: 16 },
       engine,
       ...extra,
-      ...(cluster ? { redis: { cluster, prefix } } : {}),
+      ...(cluster ? { redis: { ...(extra.redis as object | undefined), cluster, prefix } } : {}),
     },
     ENGINE_BEHAVIORS,
   );
