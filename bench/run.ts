@@ -27,6 +27,7 @@ import { latency, type LatencyResult } from './latency.js';
 import { fmt, median, preload, redisClient, round, withPrefix } from './lib.js';
 import { memory, type MemoryResult } from './memory.js';
 import { summarizeProfile } from './profile.js';
+import { ioFloor, type IoFloorResult } from './io-floor.js';
 import { setDelivery, type SetDeliveryResult } from './set-delivery.js';
 
 const { values: args } = parseArgs({
@@ -77,6 +78,8 @@ async function machine(): Promise<Record<string, unknown>> {
 
 interface RunResult {
   ceiling?: CeilingResult;
+  floor?: IoFloorResult;
+  floorContract?: IoFloorResult;
   e2e?: EndToEndResult;
   latency?: LatencyResult;
   latencyLow?: LatencyResult;
@@ -93,6 +96,9 @@ async function runOnce(run: number): Promise<RunResult> {
       console.log(`# ${N.toLocaleString('en-US')} events for ${USERS.toLocaleString('en-US')} users pre-loaded in ${round(loaded.ms / 1000, 2)} s`);
       out.ceiling = await ceiling(redis, prefix, N);
       if (only.has('e2e')) {
+        // The physical bound of the design (and of any design) in the same run: its Redis I/O, no logic.
+        out.floor = await ioFloor(redis, prefix, N, out.ceiling.events_per_s);
+        out.floorContract = await ioFloor(redis, prefix, N, out.ceiling.events_per_s, { routing: false });
         const profileDir = args.profile ? mkdtempSync(join(tmpdir(), 'riskstream-prof-')) : undefined;
         const e2e = await endToEnd(redis, prefix, N, USERS, out.ceiling.events_per_s, {
           ...(profileDir ? { profileDir } : {}),
@@ -135,6 +141,8 @@ function flat(r: RunResult): Record<string, number | undefined> {
     ceiling_per_s: r.ceiling?.events_per_s,
     e2e_per_s: r.e2e?.events_per_s,
     ratio: r.e2e?.ratio_to_ceiling,
+    io_floor_ratio: r.floor?.ratio_to_ceiling,
+    io_floor_contract_ratio: r.floorContract?.ratio_to_ceiling,
     enqueued_p50_ms: r.latency?.enqueued_ms.p50,
     enqueued_p99_ms: r.latency?.enqueued_ms.p99,
     received_p50_ms: r.latency?.received_ms.p50,
@@ -183,6 +191,8 @@ const bytes = Math.max(med.redis_bytes_per_user_e2e ?? 0, med.redis_bytes_per_us
 const rows: Array<[string, number | undefined, string, boolean | undefined]> = [
   ['ceiling events/s', med.ceiling_per_s, '', undefined],
   ['end-to-end events/s', med.e2e_per_s, '', undefined],
+  ['I/O floor of the design / ceiling', med.io_floor_ratio, 'bound', undefined],
+  ['I/O floor of the contract / ceiling', med.io_floor_contract_ratio, 'bound', undefined],
   ['end-to-end / ceiling', med.ratio, '≥ 0.30', med.ratio === undefined ? undefined : med.ratio >= 0.3],
   ['p99 XADD → job enqueued (ms)', med.enqueued_p99_ms, `< 25 at ${args.rate}/s`, med.enqueued_p99_ms === undefined ? undefined : med.enqueued_p99_ms < 25],
   ['p99 XADD → SET received (ms)', med.received_p99_ms, '', undefined],

@@ -11,7 +11,7 @@
  * the user's events. Writes are idempotent (a replayed login is the same member).
  */
 import type { Cluster } from 'ioredis';
-import { pipeline, type RedisClient } from '../redis/client.js';
+import { isCluster, pipeline, slotOf, type RedisClient } from '../redis/client.js';
 import type { BehaviorConfig } from '../config/behaviors-schema.js';
 import { failuresBefore, failuresOf, ipLoginMember, lateVictims, longestWindow, parseIpLogin, type IpLogin } from '../detect/ip-logins.js';
 import { ipInNetworks } from '../detect/allow-list.js';
@@ -101,11 +101,12 @@ export function ipSprayEnricher(redis: RedisClient | Cluster, keys: Keys, opts: 
 }
 
 /**
- * Adds each IP's batch logins to its set, trims it (age, count), refreshes its TTL and reads back
- * the score range the batch can need: one script call per IP (src/redis/scripts/ip-logins-1.lua,
- * atomic on the IP's own key), all in one pipeline. Each IP's read follows its own writes, so of
- * two workers adding failures of one IP at once the later one sees both (a victim revealed twice
- * is flagged once, by the detector's window).
+ * Adds each IP's batch logins to its sets, trims them (age, count), refreshes their TTL and reads
+ * back the score range the batch can need (src/redis/scripts/ip-logins-n.lua, atomic): one script
+ * call for the whole batch on one Redis node; on a Redis Cluster one per slot (a script's keys must
+ * share a slot; each IP has its own hash tag), all in one pipeline. Each IP's read follows its own
+ * writes, so of two workers adding failures of one IP at once the later one sees both (a victim
+ * revealed twice is flagged once, by the detector's window).
  */
 async function readBack(
   redis: RedisClient | Cluster,
@@ -114,33 +115,61 @@ async function readBack(
   o: { window: number; keep: number; now: number },
 ): Promise<string[][]> {
   defineScripts(redis);
-  // One pipeline; on a Redis Cluster one per IP (a cluster pipeline must stay in one slot).
-  const chunks = (redis as { isCluster?: boolean }).isCluster ? groups.map((g) => [g]) : [groups];
-  return (await Promise.all(chunks.map((chunk) => readChunk(redis, keys, chunk, o)))).flat();
-}
-
-async function readChunk(
-  redis: RedisClient | Cluster,
-  keys: Keys,
-  groups: Array<[string, IpBatch]>,
-  o: { window: number; keep: number; now: number },
-): Promise<string[][]> {
+  const chunks = isCluster(redis) ? bySlot(keys, groups) : [groups.map((_, g) => g)];
   const p = pipeline(redis);
-  for (const [ip, b] of groups) {
-    const times = b.events.map((x) => x.login.time);
-    const [first, newest] = [Math.min(...times), Math.max(...times)];
-    // A success needs the failures up to `window` before it; a batch failure can reveal
-    // successes up to `window` after it (whose failures reach back as far).
-    // Successes are read back only when the batch holds a failure (it may reveal earlier victims).
-    const needSuccesses = b.events.some((x) => x.login.kind === 'f') ? 1 : 0;
-    const head = [Math.min(o.now, newest) - o.keep, MAX_IP_LOGINS, Math.max(o.keep, 1000), first - o.window, newest + o.window, needSuccesses];
-    const packed = [...head, ...b.events.flatMap(({ login }) => [login.time, ipLoginMember(login)])].map(String);
-    queueScript(p, 'ipLogins', keys.ipLogins(ip), keys.ipSuccesses(ip), JSON.stringify(packed));
+  for (const chunk of chunks) {
+    const keyArgs: string[] = [];
+    const packed: string[][] = [];
+    for (const g of chunk) {
+      const [ip, b] = groups[g]!;
+      keyArgs.push(keys.ipLogins(ip), keys.ipSuccesses(ip));
+      packed.push(packIp(b, o));
+    }
+    queueScript(p, 'ipLogins', keyArgs.length, ...keyArgs, JSON.stringify(packed));
   }
   const res = (await p.exec()) ?? [];
-  return groups.map((_, g) => {
-    const [err, reply] = res[g] ?? [new RiskstreamError('INTERNAL', 'ip-spray: no reply')];
+  const out: string[][] = new Array<string[]>(groups.length);
+  chunks.forEach((chunk, c) => {
+    const [err, reply] = res[c] ?? [new RiskstreamError('INTERNAL', 'ip-spray: no reply')];
     if (err) throw err;
-    return reply as string[];
+    chunk.forEach((g, i) => (out[g] = (reply as string[][])[i] ?? []));
   });
+  return out;
+}
+
+/** Group indexes by the slot of their IP's keys (Redis Cluster). */
+function bySlot(keys: Keys, groups: Array<[string, IpBatch]>): number[][] {
+  const slots = new Map<number, number[]>();
+  groups.forEach(([ip], g) => {
+    const slot = slotOf(keys.ipLogins(ip));
+    const l = slots.get(slot);
+    if (l) l.push(g);
+    else slots.set(slot, [g]);
+  });
+  return [...slots.values()];
+}
+
+/** One IP's part of the script's argument (see ip-logins-n.lua), every value a string. */
+function packIp(b: IpBatch, o: { window: number; keep: number; now: number }): string[] {
+  let first = Infinity;
+  let newest = -Infinity;
+  let needSuccesses = '0';
+  for (const x of b.events) {
+    if (x.login.time < first) first = x.login.time;
+    if (x.login.time > newest) newest = x.login.time;
+    // Successes are read back only when the batch holds a failure (it may reveal earlier victims).
+    if (x.login.kind === 'f') needSuccesses = '1';
+  }
+  // A success needs the failures up to `window` before it; a batch failure can reveal
+  // successes up to `window` after it (whose failures reach back as far).
+  const out = [
+    String(Math.min(o.now, newest) - o.keep),
+    String(MAX_IP_LOGINS),
+    String(Math.max(o.keep, 1000)),
+    String(first - o.window),
+    String(newest + o.window),
+    needSuccesses,
+  ];
+  for (const { login } of b.events) out.push(String(login.time), ipLoginMember(login));
+  return out;
 }

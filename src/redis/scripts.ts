@@ -5,7 +5,8 @@ import type { RedisClient } from './client.js';
 import { RiskstreamError } from '../errors.js';
 
 /**
- * The Lua scripts, one file each in `src/redis/scripts/<name>-<numKeys>.lua` (a KEYS/ARGV header
+ * The Lua scripts, one file each in `src/redis/scripts/<name>-<numKeys>.lua` (`-n`: a variable
+ * number of keys, passed first by the caller, as EVALSHA's numkeys; a KEYS/ARGV header
  * says what they take and return), loaded by this one typed loader: each is defined once per
  * connection (ioredis `defineCommand`: EVALSHA, EVAL on NOSCRIPT; pipelines load what is missing).
  * The build copies the .lua files beside the compiled loader (`dist/src/redis/scripts/`).
@@ -21,7 +22,8 @@ interface Signatures {
   deliveryGate: { file: 'delivery-gate-1'; args: [throttle: string, rate: string]; reply: [number, number] };
   deliveryPause: { file: 'delivery-pause-1'; args: [throttle: string, ms: string]; reply: number };
   heldPush: { file: 'held-push-1'; args: [list: string, max: number, ...items: string[]]; reply: number };
-  ipLogins: { file: 'ip-logins-2'; args: [failures: string, successes: string, packed: string]; reply: string[] };
+  /** Variable keys: numkeys (2 per IP), then each IP's failures and successes keys, then the packed batch. */
+  ipLogins: { file: 'ip-logins-n'; args: [numKeys: number, ...keysThenPacked: string[]]; reply: string[][] };
   engineCommit: {
     file: 'engine-commit-2';
     args: [lease: string, position: string, token: string, ops: Buffer, pos: string, stream: string, commitId?: string, trimBelow?: string];
@@ -55,7 +57,7 @@ const FILES: { [K in ScriptName]: Signatures[K]['file'] } = {
   deliveryGate: 'delivery-gate-1',
   deliveryPause: 'delivery-pause-1',
   heldPush: 'held-push-1',
-  ipLogins: 'ip-logins-2',
+  ipLogins: 'ip-logins-n',
   engineCommit: 'engine-commit-2',
   routerRead: 'router-read-2',
   routerFence: 'router-fence-1',
@@ -73,15 +75,16 @@ export const SCRIPTS_DIR = join(import.meta.dirname, 'scripts');
 /** The command name a script is defined under (ioredis commands share one namespace). */
 const command = (name: ScriptName): string => `rs_${name}`;
 
-let sources: Map<ScriptName, { lua: string; numberOfKeys: number }> | undefined;
+let sources: Map<ScriptName, { lua: string; numberOfKeys: number | undefined }> | undefined;
 
 /** Reads every script once (per process). */
-function load(): Map<ScriptName, { lua: string; numberOfKeys: number }> {
+function load(): Map<ScriptName, { lua: string; numberOfKeys: number | undefined }> {
   if (sources) return sources;
-  const out = new Map<ScriptName, { lua: string; numberOfKeys: number }>();
+  const out = new Map<ScriptName, { lua: string; numberOfKeys: number | undefined }>();
   for (const name of NAMES) {
     const file = FILES[name];
-    const numberOfKeys = Number(/-(\d+)$/.exec(file)?.[1]);
+    const n = /-(\d+|n)$/.exec(file)?.[1];
+    const numberOfKeys = n === 'n' ? undefined : Number(n);
     let lua: string;
     try {
       lua = readFileSync(join(SCRIPTS_DIR, `${file}.lua`), 'utf8');
@@ -99,7 +102,8 @@ const bound = new WeakMap<RedisClient | Cluster, Scripts>();
 /** Defines every script on `redis` (once per connection). Pipelines made afterwards carry them too. */
 export function defineScripts(redis: RedisClient | Cluster): void {
   if (defined.has(redis)) return;
-  for (const [name, s] of load()) redis.defineCommand(command(name), s);
+  for (const [name, s] of load())
+    redis.defineCommand(command(name), s.numberOfKeys === undefined ? { lua: s.lua } : { lua: s.lua, numberOfKeys: s.numberOfKeys });
   defined.add(redis);
 }
 

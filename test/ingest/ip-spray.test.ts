@@ -110,4 +110,19 @@ describe('password_spray edge: per-IP state in Redis', () => {
     await enrich()(many);
     expect(await redis.zcard(keys.ipLogins(ip))).toBe(MAX_IP_LOGINS);
   });
+
+  it('one batch, several IPs (one script call): each IP judged on its own failures and keys', async () => {
+    const [a, b, c] = ['192.0.2.101', '192.0.2.102', '192.0.2.103'];
+    // a: a spray and its victim; b: one failure and a success (a near miss); c: a success alone.
+    const batch = [...failures(4, a), login('va@example.com', 10 * MIN, 'success', a), login('x@example.com', MIN, 'failure', b)];
+    batch.push(login('vb@example.com', 11 * MIN, 'success', b), login('vc@example.com', 12 * MIN, 'success', c));
+    await enrich()(batch);
+    expect(ipFailuresOf(batch[4]!.event)).toHaveLength(4);
+    expect(ipFailuresOf(batch[6]!.event)).toHaveLength(1);
+    expect(ipFailuresOf(batch[7]!.event) ?? []).toHaveLength(0);
+    expect(hitsOf(batch, 'va@example.com').hits).toHaveLength(1);
+    expect(hitsOf(batch, 'vb@example.com').hits).toEqual([]);
+    expect([await redis.zcard(keys.ipLogins(a)), await redis.zcard(keys.ipLogins(b)), await redis.zcard(keys.ipLogins(c))]).toEqual([4, 1, 0]);
+    expect([await redis.zcard(keys.ipSuccesses(a)), await redis.zcard(keys.ipSuccesses(b)), await redis.zcard(keys.ipSuccesses(c))]).toEqual([1, 1, 1]);
+  });
 });

@@ -1,0 +1,155 @@
+/**
+ * I/O floor: the Redis traffic the partitioned engine must exchange per event, issued by one Node
+ * process with ioredis and no logic at all — the physical bound of the design on this machine, in
+ * the same run as the ceiling. Over the same N pre-loaded entries:
+ *
+ * 1. route: XREADGROUP (COUNT 2000, both input streams), `JSON.parse` of each entry, one XADD per
+ *    partition holding its events (JSON), XACK;
+ * 2. own: XREAD of those partition entries, `JSON.parse`;
+ * 3. commit, per partition (one pipeline): the state of each user seen (HSET, 800 bytes — the
+ *    measured size of a state), each login's session identity (SET PX, 920 bytes, the measured size)
+ *    with its three index entries (ZADD by login, by expiry, per user), the position (HSET) and
+ *    the stream trim (XTRIM MINID).
+ *
+ * The engine does this and, besides, decodes, validates, detects, builds identities and encodes
+ * (bench/stages.ts), in Lua-fenced commits; no implementation of the design can beat this figure.
+ * `contract` variant (`routing: false`): step 2 skipped and step 1 writes nothing — what any
+ * design must do to honour the contract (read, ack, store states and session identities).
+ */
+import type { Redis } from 'ioredis';
+import { partitionOf } from '../src/partition.js';
+import { redisClient, redisCpu, report, round, streamsOf } from './lib.js';
+
+export interface IoFloorResult {
+  bench: 'io_floor';
+  variant: 'design' | 'contract';
+  events: number;
+  seconds: number;
+  events_per_s: number;
+  ratio_to_ceiling: number;
+  node_cpu_s_per_100k: number;
+  redis_cpu_s_per_100k: number;
+}
+
+type XRows = Array<[string, Array<[string, string[]]>]>;
+
+const PARTITIONS = 64;
+const STATE = Buffer.alloc(800, 7);
+const IDENTITY = 'x'.repeat(920);
+const TTL_MS = 12 * 3_600_000;
+
+interface Ev {
+  user: string;
+  type: string;
+  outcome?: string;
+  session?: { id: string };
+}
+
+export async function ioFloor(redis: Redis, prefix: string, n: number, ceilingPerS: number, opts: { routing?: boolean } = {}): Promise<IoFloorResult> {
+  const routing = opts.routing !== false;
+  const s = streamsOf(prefix);
+  const group = routing ? 'iofloor' : 'iofloor-contract';
+  const base = `${prefix}:${routing ? 'iof' : 'iofc'}`;
+  for (const st of [s.login, s.activity]) await redis.xgroup('CREATE', st, group, '0', 'MKSTREAM');
+  const reader = redisClient();
+  const writer = redisClient();
+  await Promise.all([reader.ping(), writer.ping()]);
+  const cursors = Array.from({ length: PARTITIONS }, () => '0');
+  let count = 0;
+  const cpu0 = process.cpuUsage();
+  const rcpu0 = await redisCpu(redis);
+  const t0 = performance.now();
+  while (count < n) {
+    const res = (await reader.xreadgroup('GROUP', group, 'c1', 'COUNT', 2000, 'STREAMS', s.login, s.activity, '>', '>')) as XRows | null;
+    if (!res) break;
+    const byPart: Ev[][] = Array.from({ length: PARTITIONS }, () => []);
+    const acks = writer.pipeline();
+    for (const [stream, rows] of res) {
+      const ids: string[] = [];
+      for (const [id, f] of rows) {
+        const ev = JSON.parse(f[f.indexOf('event') + 1]!) as Ev;
+        byPart[partitionOf(ev.user, PARTITIONS)]!.push(ev);
+        ids.push(id);
+      }
+      count += ids.length;
+      acks.xack(stream, group, ...ids);
+    }
+    let owned: Ev[][] = byPart;
+    if (routing) {
+      // The routing hop: partition entries written (before the acks), then read back by the owner.
+      const w = writer.pipeline();
+      byPart.forEach((evs, p) => evs.length && w.xadd(`${base}:{p${p}}:in`, '*', 'd', JSON.stringify(evs)));
+      await w.exec();
+      const r = writer.pipeline();
+      const live = byPart.map((evs, p) => (evs.length ? p : -1)).filter((p) => p >= 0);
+      for (const p of live) r.xread('COUNT', 2000, 'STREAMS', `${base}:{p${p}}:in`, cursors[p]!);
+      const got = (await r.exec()) ?? [];
+      owned = Array.from({ length: PARTITIONS }, () => []);
+      live.forEach((p, i) => {
+        for (const [, rows] of (got[i]?.[1] as XRows | null) ?? []) {
+          for (const [id, f] of rows) {
+            cursors[p] = id;
+            owned[p]!.push(...(JSON.parse(f[1]!) as Ev[]));
+          }
+        }
+      });
+    }
+    await acks.exec();
+    const c = writer.pipeline();
+    owned.forEach((evs, p) => {
+      if (!evs.length) return;
+      const tag = `${base}:{p${p}}`;
+      const users = new Set<string>();
+      for (const e of evs) {
+        users.add(e.user);
+        const sid = e.session?.id;
+        if (e.type === 'login' && sid) {
+          c.set(`${tag}:s:${sid}`, IDENTITY, 'PX', TTL_MS);
+          c.zadd(`${tag}:sl`, Date.now(), sid);
+          c.zadd(`${tag}:se`, Date.now() + TTL_MS, sid);
+          c.zadd(`${tag}:us:${e.user}`, Date.now() + TTL_MS, sid);
+        }
+      }
+      for (const u of users) c.hset(`${tag}:state`, u, STATE);
+      c.hset(`${tag}:pos`, 'pos', cursors[p]!);
+      if (routing) c.xtrim(`${tag}:in`, 'MINID', cursors[p]!);
+    });
+    await c.exec();
+  }
+  const seconds = (performance.now() - t0) / 1000;
+  const cpu = process.cpuUsage(cpu0);
+  const rcpu = (await redisCpu(redis)) - rcpu0;
+  // Its keys and group go (the end-to-end run that follows measures bytes per user under the prefix).
+  for (let cur = '0'; ;) {
+    const [next, found] = await writer.scan(cur, 'MATCH', `${base}:*`, 'COUNT', 1000);
+    if (found.length) await writer.unlink(...found);
+    if ((cur = next) === '0') break;
+  }
+  for (const st of [s.login, s.activity]) await writer.xgroup('DESTROY', st, group);
+  reader.disconnect();
+  writer.disconnect();
+  if (count !== n) throw new Error(`io floor read ${count} of ${n}`);
+  const r: IoFloorResult = {
+    bench: 'io_floor',
+    variant: routing ? 'design' : 'contract',
+    events: count,
+    seconds: round(seconds, 3),
+    events_per_s: round(count / seconds),
+    ratio_to_ceiling: round(count / seconds / ceilingPerS, 3),
+    node_cpu_s_per_100k: round(((cpu.user + cpu.system) / 1e6) * (1e5 / count), 2),
+    redis_cpu_s_per_100k: round(rcpu * (1e5 / count), 2),
+  };
+  report(r, [
+    [
+      'what',
+      routing
+        ? 'the design’s Redis I/O, no logic (read, route, re-read, commit states + session identities)'
+        : 'the contract’s I/O only (read, ack, states + session identities)',
+    ],
+    ['seconds', r.seconds],
+    ['CPU s per 100 k: node / Redis', `${r.node_cpu_s_per_100k} / ${r.redis_cpu_s_per_100k}`],
+    ['events/s', r.events_per_s],
+    ['ratio to ceiling', r.ratio_to_ceiling, 'an upper bound on the end-to-end ratio'],
+  ]);
+  return r;
+}
