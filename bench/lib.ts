@@ -90,6 +90,8 @@ export async function writeBenchConfig(prefix: string, main: Record<string, unkn
     signing: { key_file: 'keys/signing.pem', alg: 'ES256', ...(opts.rsa ? { keys: [{ key_file: 'keys/rs.pem', alg: 'RS256' }] } : {}) },
     issuer: 'https://riskstream.bench',
     http: { port: 0, host: '127.0.0.1' },
+    // Diagnostics: BENCH_ENGINE='{"router_thread":false}' (engine settings other than the defaults).
+    ...(process.env.BENCH_ENGINE ? { engine: JSON.parse(process.env.BENCH_ENGINE) as Record<string, unknown> } : {}),
     ...main,
   };
   writeFileSync(join(dir, 'riskstream.yaml'), stringify(cfg));

@@ -169,6 +169,8 @@ export const riskstreamSchema = z.strictObject({
       read_count: z.number().int().positive().max(100_000).default(2000),
       /** Routing pauses while the partition streams hold more entries than this (owners behind). */
       max_routed: z.number().int().positive().default(20_000),
+      /** Route in a thread of its own (worker_threads), beside the owners on another core. */
+      router_thread: z.boolean().default(true),
     })
     // A lease must be renewed well before it expires (a tenth of the ttl is kept as clock margin).
     .refine((e) => e.heartbeat > 0 && e.heartbeat < e.lease_ttl * 0.9, { message: 'heartbeat must be shorter than 0.9 × lease_ttl', path: ['heartbeat'] })

@@ -1,4 +1,4 @@
-import { pipeline, type RedisClient } from '../redis/client.js';
+import type { RedisClient } from '../redis/client.js';
 import { isRiskstreamError } from '../errors.js';
 import type { Config } from '../config/load.js';
 import type { Keys } from '../keys.js';
@@ -10,6 +10,16 @@ import { partitionResource } from '../engine/lease-keys.js';
 import { RoutedHandoff } from '../engine/handoff.js';
 import { PartitionOwner, type OwnerParts, type StepReport } from '../engine/owner.js';
 import { ROUTER_RESOURCE, Router, type RouterParts, type RouteReport } from '../engine/router.js';
+import { runRouterLoop } from '../engine/router-loop.js';
+import { RouterHost } from './router-host.js';
+import { routerOptionsOf } from './router-options.js';
+
+/** What the lease callbacks drive: the router here or in its thread. */
+interface RouterControl {
+  readonly active: boolean;
+  start(token: string): void;
+  stop(): void;
+}
 
 /** Where a commit writes risk events and audit entries, and how long those streams get (config). */
 export function commitSettingsOf(config: Config): OfflineResetSettings {
@@ -20,10 +30,13 @@ export function commitSettingsOf(config: Config): OfflineResetSettings {
 export interface EngineRuntime {
   workerId: string;
   owner: PartitionOwner;
-  router: Router;
+  /** This worker's router (in this thread or in its router thread): whether it holds the router lease. */
+  router: Pick<RouterControl, 'active'>;
   leases: LeaseManager;
   /** Called after every routing step and every owner step. */
   onReport(listener: (r: { route?: RouteReport; step?: StepReport }) => void): void;
+  /** The router thread (engine.router_thread) reloads its configuration from `path`. */
+  reload(path: string): void;
   /** Resolves when both loops have stopped (after `stop()`). */
   finished: Promise<void>;
   /** Stops reading; the owner commits what it applied; leases are released. */
@@ -42,6 +55,8 @@ export interface EngineDeps {
   logger: Logger;
   metrics: Metrics;
   workerId: string;
+  /** The config file or directory: with `engine.router_thread`, the router thread loads it (absent: routing stays in this thread). */
+  configPath?: string;
   /** Refreshes the worker identity's claim (with the heartbeat). */
   renewIdentity: () => Promise<void>;
   route: RouterParts;
@@ -65,25 +80,33 @@ export async function startEngine(d: EngineDeps): Promise<EngineRuntime> {
   const cfg = d.config().raw;
   // The router's partition entries go to this process's owner in memory too (it skips decoding them).
   const handoff = new RoutedHandoff();
-  const router = new Router(
-    d.redis,
-    d.keys,
-    {
-      sources: d.config().streams.inputs,
-      group: d.config().streams.group,
-      consumer: 'riskstream-router',
-      count: cfg.streams.batch_size,
-      ...(cfg.redis.wait_replicas ? { wait: { replicas: cfg.redis.wait_replicas, timeoutMs: cfg.redis.wait_timeout } } : {}),
-    },
-    {
-      ...d.route,
-      handoff: {
-        put: (p, id, items, bytes) => void (owner.owns(p) && handoff.put(p, id, items, bytes)),
-        take: (p, id) => handoff.take(p, id),
-      },
-    },
-  );
-  await router.ensureGroups();
+  // engine.router_thread: routing runs in its own thread (router-thread.ts), this one owns partitions.
+  const threadPath = cfg.engine.router_thread ? d.configPath : undefined;
+  const reportRoute = (r: RouteReport): void => {
+    d.metrics.routed.inc(r.routed);
+    d.metrics.routedPresent.inc(r.present);
+    for (const l of listeners) l({ route: r });
+  };
+  const routingFailed = (): void => d.metrics.pipelineErrors.inc();
+  const host = threadPath
+    ? new RouterHost(threadPath, d.logger, {
+        onReport: reportRoute,
+        onError: routingFailed,
+        onDeadLettered: (stream, n) => d.metrics.deadLettered.inc({ stream }, n),
+      })
+    : null;
+  const router = host
+    ? null
+    : new Router(d.redis, d.keys, routerOptionsOf(d.config()), {
+        ...d.route,
+        handoff: {
+          put: (p, id, items, bytes) => void (owner.owns(p) && handoff.put(p, id, items, bytes)),
+          take: (p, id) => handoff.take(p, id),
+        },
+      });
+  if (host) await host.ready;
+  else await router!.ensureGroups();
+  const routing: RouterControl = host ?? router!;
   const owner = new PartitionOwner(
     d.redis,
     d.reader,
@@ -100,7 +123,7 @@ export async function startEngine(d: EngineDeps): Promise<EngineRuntime> {
   const partitions = Array.from({ length: d.keys.partitions }, (_, i) => partitionResource(i));
   const gauge = (): void => {
     d.metrics.partitionsOwned.set(owner.partitions().length);
-    d.metrics.routerOwned.set(router.active ? 1 : 0);
+    d.metrics.routerOwned.set(routing.active ? 1 : 0);
   };
   const leases = new LeaseManager(d.redis, d.keys.prefix, {
     workerId: d.workerId,
@@ -109,19 +132,19 @@ export async function startEngine(d: EngineDeps): Promise<EngineRuntime> {
     heartbeatMs: cfg.engine.heartbeat,
     logger: d.logger,
     onAcquired: (l) => {
-      if (l.resource === ROUTER_RESOURCE) router.start(l.token);
+      if (l.resource === ROUTER_RESOURCE) routing.start(l.token);
       else owner.acquire(Number(l.resource.slice(1)), l.token);
       gauge();
     },
     onRevoke: async (r) => {
-      if (r === ROUTER_RESOURCE) router.stop();
+      if (r === ROUTER_RESOURCE) routing.stop();
       else await owner.release(Number(r.slice(1)));
       await leases.release(r);
       gauge();
     },
     onLost: (r) => {
       d.logger.warn({ resource: r }, 'lease lost: stopped touching it');
-      if (r === ROUTER_RESOURCE) router.stop();
+      if (r === ROUTER_RESOURCE) routing.stop();
       else owner.lose(Number(r.slice(1)));
       gauge();
     },
@@ -133,59 +156,9 @@ export async function startEngine(d: EngineDeps): Promise<EngineRuntime> {
   };
   const listeners: Array<(r: { route?: RouteReport; step?: StepReport }) => void> = [];
   let stopping = false;
+  let stopped!: () => void;
+  const whenStopping = new Promise<void>((r) => (stopped = r));
 
-  // Back-pressure between the router and the owners: routing pauses while the partition streams
-  // hold more than `engine.max_routed` entries not yet committed (checked at most every 500 ms), so a
-  // backlog stays in the input streams (acked-based lag, `streams.max_lag`) rather than growing here.
-  let backlogAt = 0;
-  let backlog = 0;
-  const routedBacklog = async (): Promise<number> => {
-    if (Date.now() - backlogAt < 500) return backlog;
-    backlogAt = Date.now();
-    const p = pipeline(d.redis);
-    for (let i = 0; i < d.keys.partitions; i++) p.xlen(d.keys.partitionIn(i));
-    backlog = ((await p.exec()) ?? []).reduce((a, [, n]) => a + Number(n ?? 0), 0);
-    return backlog;
-  };
-  const routerLoop = async (): Promise<void> => {
-    let errors = 0;
-    while (!stopping) {
-      if (!router.active) {
-        await router.settle().catch(() => undefined);
-        await sleep(50);
-        continue;
-      }
-      if ((await routedBacklog().catch(() => 0)) > d.config().raw.engine.max_routed) {
-        await sleep(50);
-        continue;
-      }
-      try {
-        const t0 = performance.now();
-        const r = await router.stepAhead();
-        slow('routing step', t0, r === 'fenced' ? {} : { read: r.read, routed: r.routed });
-        errors = 0;
-        // Metrics and progress count what was written (a step's writes complete during the next one).
-        for (const done of router.takeCompleted()) {
-          backlog += done.partitions; // entries written since the last count: the pause is not late by a count's age
-          d.metrics.routed.inc(done.routed);
-          d.metrics.routedPresent.inc(done.present);
-          for (const l of listeners) l({ route: done });
-        }
-        if (r === 'fenced') continue;
-        if (r.read === 0) for (const l of listeners) l({ route: r }); // an idle read is progress too
-        if (r.buffered) await sleep(1);
-        else if (r.read === 0) await router.waitForInput(d.waker, Math.min(cfg.streams.block, 250));
-      } catch (err) {
-        d.metrics.pipelineErrors.inc();
-        d.logger.error({ err }, 'routing failed; retrying');
-        // A consumer group deleted under the router (XGROUP DESTROY, a stream deleted): recreate it.
-        if (/NOGROUP/.test(String((err as Error)?.message))) await router.ensureGroups().catch(() => undefined);
-        await sleep(Math.min(100 * 2 ** errors++, 5000));
-      }
-    }
-    // The last step's writes (its entries stay pending if they fail: a successor re-reads them).
-    await router.settle().catch((err: unknown) => d.logger.warn({ err }, 'last routing step failed; its entries stay pending'));
-  };
   const ownerLoop = async (): Promise<void> => {
     let errors = 0;
     let lastSweep = 0;
@@ -233,16 +206,34 @@ export async function startEngine(d: EngineDeps): Promise<EngineRuntime> {
     });
   }, cfg.engine.heartbeat);
   renew.unref();
-  const finished = Promise.all([routerLoop(), ownerLoop()]).then(() => undefined);
+  const routerLoop = router
+    ? runRouterLoop({
+        router,
+        redis: d.redis,
+        waker: d.waker,
+        keys: d.keys,
+        logger: d.logger,
+        settings: () => ({ blockMs: cfg.streams.block, maxRouted: d.config().raw.engine.max_routed }),
+        stopping: () => stopping,
+        onReport: reportRoute,
+        onError: (err) => {
+          routingFailed();
+          d.logger.error({ err }, 'routing failed; retrying');
+        },
+      })
+    : whenStopping.then(() => host!.close());
+  const finished = Promise.all([routerLoop, ownerLoop()]).then(() => undefined);
   return {
     workerId: d.workerId,
     owner,
-    router,
+    router: routing,
     leases,
+    reload: (path) => host?.reload(path),
     onReport: (l) => void listeners.push(l),
     finished,
     stop: async () => {
       stopping = true;
+      stopped();
       clearInterval(renew);
       await finished;
       await leases.stop();

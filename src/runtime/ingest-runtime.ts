@@ -19,14 +19,16 @@ export interface IngestRuntime {
   close(): Promise<void>;
 }
 
-/** Builds the ingest side from config. */
-export async function buildIngest(deps: { config: () => Config; redis: RedisClient; logger: Logger; metrics: Metrics }): Promise<IngestRuntime> {
+/** The router's side of ingest: geo and source-IP enrichment, dead letters (also built alone, in a router thread). */
+export async function buildRouteIngest(deps: {
+  config: () => Config;
+  redis: RedisClient;
+  logger: Logger;
+  metrics: Metrics;
+}): Promise<Pick<IngestRuntime, 'enrich' | 'deadLetter'>> {
   const { redis, logger, metrics } = deps;
   const cfg = deps.config();
   const geo: GeoIp | null = await openGeoIp(cfg);
-  const bridge: ListBridge = startListBridge(redis, cfg.raw.bridge, {
-    onError: (err) => logger.warn({ err }, 'list bridge pass failed'),
-  });
   const spray = ipSprayEnricher(redis, new Keys(cfg.prefix, cfg.raw.engine.partitions), {
     behaviors: () => deps.config().behaviors,
     allowedLateness: () => deps.config().raw.state.allowed_lateness,
@@ -43,6 +45,16 @@ export async function buildIngest(deps: { config: () => Config; redis: RedisClie
       for (const b of bad) metrics.deadLettered.inc({ stream: b.raw.stream });
       logger.warn({ count: bad.length, first: bad[0] ? scrubText(bad[0].reason) : undefined }, 'entries dead-lettered');
     },
+  };
+}
+
+/** Builds the ingest side from config. */
+export async function buildIngest(deps: { config: () => Config; redis: RedisClient; logger: Logger; metrics: Metrics }): Promise<IngestRuntime> {
+  const bridge: ListBridge = startListBridge(deps.redis, deps.config().raw.bridge, {
+    onError: (err) => deps.logger.warn({ err }, 'list bridge pass failed'),
+  });
+  return {
+    ...(await buildRouteIngest(deps)),
     service: createIngestService(deps),
     close: () => bridge.stop(),
   };

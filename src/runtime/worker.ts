@@ -7,7 +7,7 @@ import { createLogger, type Logger } from '../obs/logger.js';
 import { Metrics } from '../obs/metrics.js';
 import { observeBatch } from '../obs/batch-metrics.js';
 import { decodeEntry, type DecodeOptions } from '../ingest/decode.js';
-import { timeWindowOf } from '../ingest/time-window.js';
+import { decodeOptionsOf } from './router-options.js';
 import { ProgressClock } from '../ingest/backlog.js';
 import { readinessCheck } from './readiness.js';
 import { trimInputs } from '../ingest/trim.js';
@@ -113,7 +113,7 @@ export async function startWorker(opts: WorkerOptions = {}): Promise<WorkerHandl
 
   let stopping = false;
   const listeners: Array<(r: BatchReport) => void> = [];
-  const decodeOpts: DecodeOptions = { mapping: config.raw.mapping, window: timeWindowOf(config.raw.ingest), scrubFields: config.raw.ingest.scrub_fields };
+  const decodeOpts: DecodeOptions = decodeOptionsOf(config);
   const progress = new ProgressClock(Date.now());
   const engine = await startEngine({
     config: () => config,
@@ -124,6 +124,7 @@ export async function startWorker(opts: WorkerOptions = {}): Promise<WorkerHandl
     logger,
     metrics,
     workerId: identity.id,
+    ...(opts.config ? {} : { configPath: opts.configPath ?? 'config' }),
     renewIdentity: () => identity.renew(),
     route: {
       decode: (raw, now) => decodeEntry(raw, decodeOpts, now),
@@ -250,8 +251,9 @@ export async function startWorker(opts: WorkerOptions = {}): Promise<WorkerHandl
     reload: async (path) => {
       const next = loadConfig(path ?? opts.configPath ?? config.dir);
       config = next;
+      engine.reload(path ?? opts.configPath ?? config.dir);
       tokens.set(next.adminTokens, next.ingestTokens, next.ssfTokens, next.metricsTokens);
-      Object.assign(decodeOpts, { mapping: next.raw.mapping, window: timeWindowOf(next.raw.ingest), scrubFields: next.raw.ingest.scrub_fields });
+      Object.assign(decodeOpts, decodeOptionsOf(next));
       await ssf.reload();
       await audit.write({
         action: 'config.reloaded',

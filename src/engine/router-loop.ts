@@ -1,0 +1,84 @@
+import { pipeline, type RedisClient } from '../redis/client.js';
+import type { Keys } from '../keys.js';
+import type { Logger } from '../obs/logger.js';
+import type { Router, RouteReport } from './router.js';
+
+/** What the router loop needs (in the worker's main thread or in its router thread). */
+export interface RouterLoopDeps {
+  router: Router;
+  redis: RedisClient;
+  /** Blocking wake-up reads. */
+  waker: RedisClient;
+  keys: Keys;
+  logger: Logger;
+  /** Read per step (hot reload): `streams.block`, `engine.max_routed`. */
+  settings: () => { blockMs: number; maxRouted: number };
+  /** True once the loop must end. */
+  stopping: () => boolean;
+  /** A step's writes completed (counted as routed), or an idle read (progress too). */
+  onReport: (r: RouteReport) => void;
+  /** A step failed (it is retried with back-off). */
+  onError: (err: unknown) => void;
+}
+
+/** A routing step longer than this is logged (warn). */
+const SLOW_STEP_MS = 250;
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * Runs the router while this worker holds the router lease, until `stopping()`: one step ahead
+ * (read and decode while the previous step's writes are in flight), waiting for input when idle,
+ * retrying failed steps with back-off. Back-pressure: routing pauses while the partition streams
+ * hold more than `maxRouted` entries not yet committed (counted at most every 500 ms), so a backlog
+ * stays in the input streams (acked-based lag, `streams.max_lag`) rather than growing here.
+ */
+export async function runRouterLoop(d: RouterLoopDeps): Promise<void> {
+  const { router } = d;
+  let backlogAt = 0;
+  let backlog = 0;
+  const routedBacklog = async (): Promise<number> => {
+    if (Date.now() - backlogAt < 500) return backlog;
+    backlogAt = Date.now();
+    const p = pipeline(d.redis);
+    for (let i = 0; i < d.keys.partitions; i++) p.xlen(d.keys.partitionIn(i));
+    backlog = ((await p.exec()) ?? []).reduce((a, [, n]) => a + Number(n ?? 0), 0);
+    return backlog;
+  };
+  let errors = 0;
+  while (!d.stopping()) {
+    if (!router.active) {
+      await router.settle().catch(() => undefined);
+      await sleep(50);
+      continue;
+    }
+    const s = d.settings();
+    if ((await routedBacklog().catch(() => 0)) > s.maxRouted) {
+      await sleep(50);
+      continue;
+    }
+    try {
+      const t0 = performance.now();
+      const r = await router.stepAhead();
+      const ms = performance.now() - t0;
+      if (ms > SLOW_STEP_MS) d.logger.warn({ ms: Math.round(ms), ...(r === 'fenced' ? {} : { read: r.read, routed: r.routed }) }, 'slow routing step');
+      errors = 0;
+      // Progress counts what was written (a step's writes complete during the next one).
+      for (const done of router.takeCompleted()) {
+        backlog += done.partitions; // entries written since the last count: the pause is not late by a count's age
+        d.onReport(done);
+      }
+      if (r === 'fenced') continue;
+      if (r.read === 0) d.onReport(r); // an idle read is progress too
+      if (r.buffered) await sleep(1);
+      else if (r.read === 0) await router.waitForInput(d.waker, Math.min(s.blockMs, 250));
+    } catch (err) {
+      d.onError(err);
+      // A consumer group deleted under the router (XGROUP DESTROY, a stream deleted): recreate it.
+      if (/NOGROUP/.test(String((err as Error)?.message))) await router.ensureGroups().catch(() => undefined);
+      await sleep(Math.min(100 * 2 ** errors++, 5000));
+    }
+  }
+  // The last step's writes (its entries stay pending if they fail: a successor re-reads them).
+  await router.settle().catch((err: unknown) => d.logger.warn({ err }, 'last routing step failed; its entries stay pending'));
+}

@@ -1,0 +1,129 @@
+import { Worker } from 'node:worker_threads';
+import { extname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { Logger } from '../obs/logger.js';
+import type { RouteReport } from '../engine/router-types.js';
+
+/** Messages to the router thread. */
+export type RouterThreadIn = { type: 'start'; token: string } | { type: 'stop' } | { type: 'reload'; path: string } | { type: 'shutdown' };
+/** Messages from the router thread. */
+export type RouterThreadOut =
+  | { type: 'ready' }
+  | { type: 'report'; report: RouteReport }
+  | { type: 'error' }
+  /** Entries the thread dead-lettered, per input stream (counted in this thread's metrics). */
+  | { type: 'deadLettered'; streams: Record<string, number> };
+
+/** What the host tells its engine. */
+export interface RouterHostHooks {
+  onReport(r: RouteReport): void;
+  onError(): void;
+  onDeadLettered(stream: string, n: number): void;
+}
+
+/** The thread's entry: beside this module (.ts under tsx, .js when built). */
+const ENTRY = new URL(`./router-thread${extname(fileURLToPath(import.meta.url))}`, import.meta.url);
+
+/**
+ * What a Worker is started from: the entry itself when built; from source, a bootstrap module that
+ * registers tsx in the thread first (a thread does not inherit the parent's module hooks).
+ */
+function entryModule(): URL {
+  if (!ENTRY.pathname.endsWith('.ts')) return ENTRY;
+  const boot = `import { register } from ${JSON.stringify(import.meta.resolve('tsx/esm/api'))}; register(); await import(${JSON.stringify(ENTRY.href)});`;
+  return new URL(`data:text/javascript,${encodeURIComponent(boot)}`);
+}
+
+/** Restarts of a thread that ended on its own are spaced by this much. */
+const RESTART_MS = 1000;
+
+/**
+ * The main thread's handle on the router thread (`engine.router_thread`): forwards the router
+ * lease (start with its token, stop), reloads and shutdown, and hands the thread's step reports to
+ * `onReport`. A thread that dies is restarted (its entries stay pending; the restarted router
+ * re-reads them in order) and told the lease again if this worker still holds it.
+ */
+export class RouterHost {
+  private worker!: Worker;
+  private token: string | null = null;
+  private closing = false;
+  private exited!: Promise<void>;
+
+  constructor(
+    private readonly configPath: string,
+    private readonly logger: Logger,
+    private readonly hooks: RouterHostHooks,
+  ) {
+    this.spawn();
+  }
+
+  /** True while this worker holds the router lease (the thread routes). */
+  get active(): boolean {
+    return this.token !== null;
+  }
+
+  /** Resolves once the thread has loaded its config and connected (it then waits for the lease). */
+  ready!: Promise<void>;
+
+  private spawn(): void {
+    const w = new Worker(entryModule(), { workerData: { configPath: this.configPath } });
+    this.worker = w;
+    this.ready = new Promise((resolve, reject) => {
+      w.on('message', (m: RouterThreadOut) => {
+        if (m.type === 'ready') resolve();
+        else if (m.type === 'report') this.hooks.onReport(m.report);
+        else if (m.type === 'deadLettered') for (const [stream, n] of Object.entries(m.streams)) this.hooks.onDeadLettered(stream, n);
+        else this.hooks.onError();
+      });
+      w.once('exit', () => reject(new Error('router thread ended before it was ready')));
+    });
+    this.ready.catch(() => undefined);
+    w.on('error', (err) => this.logger.error({ err }, 'router thread failed'));
+    this.exited = new Promise((resolve) =>
+      w.once('exit', (code) => {
+        resolve();
+        if (this.closing) return;
+        this.logger.error({ code }, 'router thread ended; restarting it');
+        setTimeout(() => {
+          if (this.closing) return;
+          this.spawn();
+          if (this.token) this.post({ type: 'start', token: this.token });
+        }, RESTART_MS).unref();
+      }),
+    );
+  }
+
+  private post(m: RouterThreadIn): void {
+    this.worker.postMessage(m);
+  }
+
+  /** Routes under lease `token`. */
+  start(token: string): void {
+    this.token = token;
+    this.post({ type: 'start', token });
+  }
+
+  /** Stops routing (lease lost or released). */
+  stop(): void {
+    this.token = null;
+    this.post({ type: 'stop' });
+  }
+
+  /** The thread reloads its configuration from `path`. */
+  reload(path: string): void {
+    this.post({ type: 'reload', path });
+  }
+
+  /** Ends the thread after its last step's writes (terminated past `graceMs`: its entries stay pending). */
+  async close(graceMs = 10_000): Promise<void> {
+    this.closing = true;
+    this.token = null;
+    this.post({ type: 'shutdown' });
+    const timer = setTimeout(() => {
+      this.logger.warn({ graceMs }, 'router thread did not end in time: terminated (its unacked entries stay pending)');
+      void this.worker.terminate();
+    }, graceMs);
+    await this.exited;
+    clearTimeout(timer);
+  }
+}
