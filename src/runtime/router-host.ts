@@ -1,6 +1,7 @@
 import { Worker } from 'node:worker_threads';
 import { extname } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { createRequire } from 'node:module';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { Logger } from '../obs/logger.js';
 import type { RouteReport } from '../engine/router-types.js';
 
@@ -30,7 +31,17 @@ const ENTRY = new URL(`./router-thread${extname(fileURLToPath(import.meta.url))}
  */
 function entryModule(): URL {
   if (!ENTRY.pathname.endsWith('.ts')) return ENTRY;
-  const boot = `import { register } from ${JSON.stringify(import.meta.resolve('tsx/esm/api'))}; register(); await import(${JSON.stringify(ENTRY.href)});`;
+  // tsx's ESM entry (import.meta.resolve is missing under a test runner's transform: then its
+  // `import` export, beside the `require` one that createRequire finds).
+  const tsx =
+    typeof import.meta.resolve === 'function'
+      ? import.meta.resolve('tsx/esm/api')
+      : pathToFileURL(
+          createRequire(import.meta.url)
+            .resolve('tsx/esm/api')
+            .replace(/\.cjs$/, '.mjs'),
+        ).href;
+  const boot = `const { register } = await import(${JSON.stringify(tsx)}); register(); await import(${JSON.stringify(ENTRY.href)});`;
   return new URL(`data:text/javascript,${encodeURIComponent(boot)}`);
 }
 
