@@ -1,10 +1,11 @@
 import { isIP } from 'node:net';
+import { isoUtcMs } from './iso-time.js';
 import { isRepresentableTime, TIME_INVALID, TIME_OUT_OF_RANGE } from './time-window.js';
 
 /**
  * The canonical event's field rules (docs/interfaces.md §2): each takes a value and the field's
  * path (for messages) and returns the normalised value or an `Invalid` naming the field. The
- * common shapes (ISO-8601 UTC times, dotted-quad IPs, plain ASCII emails) are recognised with
+ * common shapes (`toISOString` times, dotted-quad IPs, plain ASCII emails) are recognised with
  * character checks first; anything else goes through the regular expressions that define them.
  */
 
@@ -34,27 +35,6 @@ const isDigit = (c: number): boolean => c >= 48 && c <= 57;
 function digits(s: string, from: number, to: number): boolean {
   for (let i = from; i < to; i++) if (!isDigit(s.charCodeAt(i))) return false;
   return true;
-}
-
-/** `dddd-dd-ddTdd:dd:dd.dddZ` (what `Date#toISOString` writes): a sure ISO_DATE match. */
-function isIsoUtcMs(s: string): boolean {
-  return (
-    s.length === 24 &&
-    s.charCodeAt(23) === 90 /* Z */ &&
-    s.charCodeAt(10) === 84 /* T */ &&
-    s.charCodeAt(4) === 45 &&
-    s.charCodeAt(7) === 45 &&
-    s.charCodeAt(13) === 58 &&
-    s.charCodeAt(16) === 58 &&
-    s.charCodeAt(19) === 46 &&
-    digits(s, 0, 4) &&
-    digits(s, 5, 7) &&
-    digits(s, 8, 10) &&
-    digits(s, 11, 13) &&
-    digits(s, 14, 16) &&
-    digits(s, 17, 19) &&
-    digits(s, 20, 23)
-  );
 }
 
 /** Four digits then `-`: never NUMERIC (a `-` there needs an exponent's `e` before it). */
@@ -105,7 +85,8 @@ export const toEpochMs: Rule<number> = (v, field) => {
   if (typeof v === 'number') n = v;
   else if (typeof v === 'string') {
     const s = v.trim();
-    if (isIsoUtcMs(s)) n = Date.parse(s);
+    const iso = isoUtcMs(s); // the common shape, read directly (never NUMERIC: it has a `-`)
+    if (!Number.isNaN(iso)) n = iso;
     else if (!datePrefixed(s) && NUMERIC.test(s)) n = Number(s);
     else if (ISO_DATE.test(s)) n = Date.parse(s);
     else return new Invalid(`${field}: not an ISO-8601 time or epoch number (a string of ${v.length} characters) (${TIME_INVALID})`);
