@@ -14,6 +14,7 @@ const UNIT = [
   'test/console/dist.test.ts',
   'test/ingest/body-records.test.ts',
   'test/ingest/decode.test.ts',
+  'test/ingest/event-rules.test.ts',
   'test/ingest/event-schema.test.ts',
   'test/ingest/geoip.test.ts',
   'test/ingest/http-body.test.ts',

@@ -12,6 +12,18 @@ export const MAX_SOURCES = 64;
 /** The partition (0 … n−1) of a user id. */
 export function partitionOf(user: string, partitions: number): number {
   let h = 0x811c9dc5;
+  // ASCII (nearly every user id) hashes its char codes, which are its UTF-8 bytes: no Buffer.
+  for (let i = 0; i < user.length; i++) {
+    const c = user.charCodeAt(i);
+    if (c >= 0x80) return partitionOfUtf8(user, partitions);
+    h ^= c;
+    h = Math.imul(h, 0x01000193) >>> 0;
+  }
+  return h % partitions;
+}
+
+function partitionOfUtf8(user: string, partitions: number): number {
+  let h = 0x811c9dc5;
   for (const b of Buffer.from(user, 'utf8')) {
     h ^= b;
     h = Math.imul(h, 0x01000193) >>> 0;

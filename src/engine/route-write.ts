@@ -33,20 +33,14 @@ export async function writeRouted(
   for (const h of items) if (h.event) events.push({ ref: h.ref, event: h.event, deliveries: 1 });
   const original = events.length;
   if (events.length) await enrich(events);
-  const all: Array<{ key: OrderKey; ref: Held['ref']; event?: CanonicalEvent; control?: ControlOp }> = [];
+  const all: Held[] = [];
   let e = 0;
-  const byRef = new Map<string, { key: OrderKey; subs: number }>();
   for (const h of items) {
-    if (h.event) all.push({ key: h.key, ref: h.ref, event: events[e++]!.event });
-    else all.push(h);
-    byRef.set(`${h.ref.stream}\u0000${h.ref.id}`, { key: h.key, subs: 0 });
+    // An enrichment step may have replaced the event object.
+    const event = h.event ? events[e++]!.event : undefined;
+    all.push(event === h.event ? h : { key: h.key, ref: h.ref, event });
   }
-  for (const extra of events.slice(original)) {
-    const base = byRef.get(`${extra.ref.stream}\u0000${extra.ref.id}`);
-    if (!base || base.subs + 1 >= MAX_SUBS) continue; // not derived from a routed entry (cannot be ordered): dropped
-    base.subs++;
-    all.push({ key: { ms: base.key.ms, seq: base.key.seq + base.subs }, ref: extra.ref, event: extra.event });
-  }
+  if (events.length > original) addDerived(all, items, events.slice(original));
   all.sort((a, b) => compareKeys(a.key, b.key));
   const byPartition = new Map<number, RoutedItem[]>();
   const top = new Map<number, OrderKey>();
@@ -56,7 +50,9 @@ export async function writeRouted(
     const k: [number, number] = [h.key.ms, h.key.seq];
     const x = h.event ? attachedOf(h.event) : undefined;
     const item: RoutedItem = h.event
-      ? { k, s: h.ref.stream, i: h.ref.id, e: h.event, ...(x ? { x } : {}) }
+      ? x
+        ? { k, s: h.ref.stream, i: h.ref.id, e: h.event, x }
+        : { k, s: h.ref.stream, i: h.ref.id, e: h.event }
       : { k, s: h.ref.stream, i: h.ref.id, c: h.control! };
     const list = byPartition.get(p);
     if (list) list.push(item);
@@ -82,4 +78,20 @@ export async function writeRouted(
     if (err) present++;
   }
   return { partitions: byPartition.size, present };
+}
+
+/**
+ * Appends the events the edge derived from routed entries (under their entry's ref) to `all`,
+ * each taking the next sub-index of its entry's key. One not derived from a routed entry (it
+ * cannot be ordered) is dropped.
+ */
+function addDerived(all: Held[], items: readonly Held[], extras: readonly StreamEvent[]): void {
+  const byRef = new Map<string, { key: OrderKey; subs: number }>();
+  for (const h of items) byRef.set(`${h.ref.stream}\u0000${h.ref.id}`, { key: h.key, subs: 0 });
+  for (const extra of extras) {
+    const base = byRef.get(`${extra.ref.stream}\u0000${extra.ref.id}`);
+    if (!base || base.subs + 1 >= MAX_SUBS) continue;
+    base.subs++;
+    all.push({ key: { ms: base.key.ms, seq: base.key.seq + base.subs }, ref: extra.ref, event: extra.event });
+  }
 }

@@ -1,5 +1,5 @@
 import type { CanonicalEvent, RawEntry } from '../types.js';
-import { validateEvent } from './event-schema.js';
+import { validateEvent, validateOwned } from './event-schema.js';
 import { applyTimeWindow, type TimeWindow } from './time-window.js';
 import { detectProfile, streamProfiles, type MappingConfig, type Profile } from './profiles/index.js';
 import { isPlainObject, setPath } from './profiles/path.js';
@@ -98,15 +98,15 @@ function entryObject(fields: Record<string, string>): Record<string, unknown> | 
  * file source) or `log` (Fluent Bit tail). When the object has no `user` and that field holds a
  * JSON object, that object is the event (the envelope's `@timestamp` remains a time fallback).
  */
-function unwrapShipper(obj: Record<string, unknown>): { obj: Record<string, unknown>; envelope?: Record<string, unknown> } {
-  if (obj.user !== undefined) return { obj };
+function shipperInner(obj: Record<string, unknown>): Record<string, unknown> | undefined {
+  if (obj.user !== undefined) return undefined;
   for (const key of SHIPPER_LINE_FIELDS) {
     const line = obj[key];
     if (typeof line !== 'string' || !looksJson(line)) continue;
     const inner = parseJsonObject(line, key);
-    if (typeof inner !== 'string') return { obj: inner, envelope: obj };
+    if (typeof inner !== 'string') return inner;
   }
-  return { obj };
+  return undefined;
 }
 
 function profileFor(stream: string | undefined, opts: DecodeOptions): Profile | undefined {
@@ -121,9 +121,20 @@ function profileFor(stream: string | undefined, opts: DecodeOptions): Profile | 
  * against the time bounds around `now`).
  */
 export function decodeObject(input: unknown, stream: string | undefined, opts: DecodeOptions = {}, now: number = Date.now()): DecodeResult {
+  return decodeAny(input, stream, opts, now, false)!;
+}
+
+/**
+ * `decodeObject`; with `owned` (an object just parsed from the entry, shared with nothing) the
+ * event is normalised in place, and null means it was refused: decode the entry again, not owned,
+ * for the reason.
+ */
+function decodeAny(input: unknown, stream: string | undefined, opts: DecodeOptions, now: number, owned: boolean): DecodeResult | null {
   if (!isPlainObject(input))
     return { ok: false, reason: `event must be a JSON object (got ${Array.isArray(input) ? 'array' : input === null ? 'null' : typeof input})` };
-  const { obj, envelope } = unwrapShipper(input);
+  const inner = shipperInner(input);
+  const obj = inner ?? input;
+  const envelope = inner ? input : undefined;
   let ev: Record<string, unknown> = obj;
   let profileName: string | undefined;
   let profile: Profile | undefined;
@@ -148,7 +159,10 @@ export function decodeObject(input: unknown, stream: string | undefined, opts: D
     if (t !== undefined) ev = { ...ev, time: t };
   }
   if (opts.scrubFields?.length) removePaths(ev, opts.scrubFields);
-  const r = bounded(validateEvent(ev), opts, now);
+  // A profile's output may share objects with anything: only a parsed object is normalised in place.
+  const v = owned && !profile ? validateOwned(ev) : validateEvent(ev);
+  if (!v) return null;
+  const r = bounded(v, opts, now);
   return r.ok || !profileName ? r : { ok: false, reason: `profile ${profileName}: ${r.reason}` };
 }
 
@@ -163,16 +177,23 @@ function bounded(r: DecodeResult, opts: DecodeOptions, now: number): DecodeResul
  * names the field, for the dead-letter stream.
  */
 export function decodeEntry(raw: RawEntry, opts: DecodeOptions = {}, now: number = Date.now()): DecodeResult {
+  // The objects parsed here are the entry's own: normalised in place; a refusal is decoded again
+  // from the entry (rare) so that its reason is the complete one.
+  return decodeFields(raw, opts, now, true) ?? decodeFields(raw, opts, now, false)!;
+}
+
+function decodeFields(raw: RawEntry, opts: DecodeOptions, now: number, owned: boolean): DecodeResult | null {
   const f = raw.fields;
   if (f[CANONICAL_FIELD] === '1' && f.event !== undefined) {
     const obj = parseJsonObject(f.event, 'event');
     if (typeof obj === 'string') return { ok: false, reason: obj };
     if (opts.scrubFields?.length) removePaths(obj, opts.scrubFields);
-    return bounded(validateEvent(obj), opts, now);
+    const v = owned ? validateOwned(obj) : validateEvent(obj);
+    return v && bounded(v, opts, now);
   }
   const obj = entryObject(f);
   if (typeof obj === 'string') return { ok: false, reason: obj };
-  return decodeObject(obj, raw.stream, opts, now);
+  return decodeAny(obj, raw.stream, opts, now, owned);
 }
 
 /** Stream fields for an event that is already decoded: `event` (JSON) + the canonical marker. */

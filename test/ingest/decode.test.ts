@@ -118,6 +118,23 @@ describe('decodeEntry: rejected entries carry a reason naming the field', () => 
   });
 });
 
+describe('decodeEntry: events are normalised in place', () => {
+  it('a refusal found after some fields were normalised still lists every problem of the entry as sent', () => {
+    const bad = { ...login, user: 'Alice@Example.com', ip: '10.0.0.300', geo: { lat: 'north', lon: 1 } };
+    const r = decodeEntry(entry({ event: JSON.stringify(bad) }));
+    expect(r).toEqual({ ok: false, reason: expect.stringMatching(/ip: not a valid.*; geo\.lat: must be a number/) });
+    const canonical = decodeEntry(entry({ event: JSON.stringify({ ...bad, time: T }), canonical: '1' }));
+    expect(canonical).toEqual(r);
+  });
+
+  it('keeps the key order and unknown fields of the entry', () => {
+    const r = decodeEntry(entry({ event: JSON.stringify({ z: 1, ...login, outcome: ' OK ', geo: { city: ' Paris ', extra: [1] }, a: null }) }));
+    expect(r.ok && JSON.stringify(r.event)).toBe(
+      JSON.stringify({ z: 1, type: 'login', user: 'alice@example.com', time: T, outcome: 'success', geo: { city: 'Paris', extra: [1] }, a: null }),
+    );
+  });
+});
+
 describe('decodeEntry: mapping profiles', () => {
   const okta = {
     uuid: 'b6a3c1f0-0000-11ef-8000-000000000001',

@@ -1,0 +1,139 @@
+import { isIP } from 'node:net';
+import { isoUtcMs } from './iso-time.js';
+import { isRepresentableTime, TIME_INVALID, TIME_OUT_OF_RANGE } from './time-window.js';
+
+/**
+ * The canonical event's field rules (docs/interfaces.md §2): each takes a value and the field's
+ * path (for messages) and returns the normalised value or an `Invalid` naming the field. The
+ * common shapes (`toISOString` times, dotted-quad IPs, plain ASCII emails) are recognised with
+ * character checks first; anything else goes through the regular expressions that define them.
+ */
+
+/** A rule's rejection: the message names the field. */
+export class Invalid {
+  constructor(readonly message: string) {}
+}
+
+/** A field rule: the normalised value, or why the value is refused. */
+export type Rule<T> = (v: unknown, field: string) => T | Invalid;
+
+const NUMERIC = /^[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$/;
+const ISO_DATE = /^\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:?\d{2})?)?$/i;
+const EMAIL = /^[^@\s]+@[^@\s]+$/;
+/** Below this an epoch number is taken as seconds (1e11 s is the year 5138; 1e11 ms is 1973). */
+const SECONDS_BELOW = 1e11;
+
+const SUCCESS = new Set(['success', 'succeeded', 'successful', 'allow', 'allowed', 'ok', 'pass', 'passed']);
+const FAILURE = new Set(['failure', 'failed', 'fail', 'error', 'unsuccessful']);
+
+/** The type of a value as messages name it. */
+export const kind = (v: unknown): string => (v === null ? 'null' : Array.isArray(v) ? 'array' : typeof v);
+
+const isDigit = (c: number): boolean => c >= 48 && c <= 57;
+
+/** Digits at `s[from]` … `s[to - 1]`. */
+function digits(s: string, from: number, to: number): boolean {
+  for (let i = from; i < to; i++) if (!isDigit(s.charCodeAt(i))) return false;
+  return true;
+}
+
+/** Four digits then `-`: never NUMERIC (a `-` there needs an exponent's `e` before it). */
+const datePrefixed = (s: string): boolean => s.length > 4 && s.charCodeAt(4) === 45 && digits(s, 0, 4);
+
+/** A strict dotted quad (0–255, no leading zeros): what `net.isIPv4` accepts. */
+function isDottedQuad(s: string): boolean {
+  let parts = 0;
+  let i = 0;
+  const n = s.length;
+  while (i < n) {
+    const start = i;
+    let v = 0;
+    while (i < n && isDigit(s.charCodeAt(i))) v = v * 10 + (s.charCodeAt(i++) - 48);
+    const len = i - start;
+    if (len === 0 || len > 3 || v > 255 || (len > 1 && s.charCodeAt(start) === 48)) return false;
+    if (++parts === 4) return i === n;
+    if (s.charCodeAt(i++) !== 46) return false;
+  }
+  return false;
+}
+
+/** Printable ASCII with one `@` inside: a sure EMAIL match (anything else: the regex decides). */
+function isPlainEmail(s: string): boolean {
+  const at = s.indexOf('@');
+  if (at <= 0 || at === s.length - 1) return false;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c <= 32 || c >= 127 || (c === 64 && i !== at)) return false;
+  }
+  return true;
+}
+
+/** A finite number, or a numeric string; anything else is rejected. */
+export const toNumber: Rule<number> = (v, field) => {
+  if (typeof v === 'number') return Number.isFinite(v) ? v : new Invalid(`${field}: must be a finite number`);
+  if (typeof v === 'string' && NUMERIC.test(v.trim())) return Number(v.trim());
+  return new Invalid(`${field}: must be a number (got ${kind(v) === 'string' ? `a string of ${String(v).length} characters` : kind(v)})`);
+};
+
+/**
+ * ISO-8601 string, epoch ms, or epoch seconds (< 1e11), as number or numeric string → epoch ms.
+ * Refuses times a `Date` cannot hold (`time_out_of_range`) and non-times (`time_invalid`).
+ */
+export const toEpochMs: Rule<number> = (v, field) => {
+  if (v === undefined || v === null || v === '') return new Invalid(`${field}: required (ISO-8601 or epoch ms)`);
+  let n: number;
+  if (typeof v === 'number') n = v;
+  else if (typeof v === 'string') {
+    const s = v.trim();
+    const iso = isoUtcMs(s); // the common shape, read directly (never NUMERIC: it has a `-`)
+    if (!Number.isNaN(iso)) n = iso;
+    else if (!datePrefixed(s) && NUMERIC.test(s)) n = Number(s);
+    else if (ISO_DATE.test(s)) n = Date.parse(s);
+    else return new Invalid(`${field}: not an ISO-8601 time or epoch number (a string of ${v.length} characters) (${TIME_INVALID})`);
+  } else return new Invalid(`${field}: must be an ISO-8601 string or epoch ms (got ${kind(v)}) (${TIME_INVALID})`);
+  if (Number.isNaN(n)) return new Invalid(`${field}: not a valid time (${TIME_INVALID})`);
+  const ms = Math.round(n < SECONDS_BELOW ? n * 1000 : n);
+  // 1e21, 1e308, Infinity, negatives: never a time (and never a Redis TTL). The value is not quoted.
+  return isRepresentableTime(ms) ? ms : new Invalid(`${field}: ${TIME_OUT_OF_RANGE} (not a representable time)`);
+};
+
+/** Non-empty string after trimming. */
+export const toText: Rule<string> = (v, field) => {
+  if (typeof v !== 'string') return new Invalid(`${field}: must be a string (got ${kind(v)})`);
+  const s = v.trim();
+  return s ? s : new Invalid(`${field}: must not be empty`);
+};
+
+/** Identifier: a non-empty string, numbers accepted and stringified. */
+export const toId: Rule<string> = (v, field) => (typeof v === 'number' && Number.isFinite(v) ? String(v) : toText(v, field));
+
+/** The subject: trimmed; email addresses lower-cased. */
+export const toUser: Rule<string> = (v, field) => {
+  if (v === undefined || v === null) return new Invalid(`${field}: required`);
+  const s = toId(v, field);
+  return typeof s === 'string' && (isPlainEmail(s) || EMAIL.test(s)) ? s.toLowerCase() : s;
+};
+
+/** Lower-cased outcome; success and failure aliases collapse to `success` / `failure`. */
+export const toOutcome: Rule<string> = (v, field) => {
+  const s = toText(v, field);
+  if (s instanceof Invalid) return s;
+  const l = s.toLowerCase();
+  return SUCCESS.has(l) ? 'success' : FAILURE.has(l) ? 'failure' : l;
+};
+
+/** A valid IPv4 or IPv6 address. */
+export const toIp: Rule<string> = (v, field) => {
+  const s = toText(v, field);
+  if (s instanceof Invalid) return s;
+  return isDottedQuad(s) || isIP(s) ? s : new Invalid(`${field}: not a valid IPv4/IPv6 address (a string of ${s.length} characters)`);
+};
+
+/** Autonomous system number: a number, numeric string or `AS1234`. */
+export const toAsn: Rule<number> = (v, field) => (typeof v === 'string' && /^AS\d+$/i.test(v.trim()) ? Number(v.trim().slice(2)) : toNumber(v, field));
+
+/** A non-null, non-array object. */
+export const isPlain = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+/** An object, kept as is. */
+export const asObject: Rule<Record<string, unknown>> = (v, field) => (isPlain(v) ? v : new Invalid(`${field}: must be an object (got ${kind(v)})`));
