@@ -1,4 +1,4 @@
-import { looksLikeJwt, scrubText, sha256Hex } from './secret-values.js';
+import { looksLikeJwt, mayHoldToken, scrubText, sha256Hex } from './secret-values.js';
 import { isSecretName } from './secret-names.js';
 
 /**
@@ -23,11 +23,17 @@ export interface ScrubOptions {
  * beyond 32 levels is cut to `"[truncated]"`.
  */
 export function scrubValue(v: unknown, opts: ScrubOptions = {}, depth = 0): unknown {
-  if (typeof v === 'string') return opts.wholeJwt && looksLikeJwt(v) ? opts.wholeJwt(v) : scrubText(v);
+  // Most strings cannot hold a token: returned as they are, without the regular expressions.
+  if (typeof v === 'string') return !mayHoldToken(v) ? v : opts.wholeJwt && looksLikeJwt(v) ? opts.wholeJwt(v) : scrubText(v);
   if (v === null || typeof v === 'number' || typeof v === 'boolean') return v;
   if (typeof v !== 'object') return undefined;
   if (depth >= MAX_DEPTH) return '[truncated]';
-  if (Array.isArray(v)) return v.map((x) => scrubValue(x, opts, depth + 1) ?? null);
+  if (Array.isArray(v)) {
+    // A loop, not map(): no closure per array (a hole becomes null, as map's hole did in JSON).
+    const out: unknown[] = [];
+    for (let i = 0; i < v.length; i++) out.push(scrubValue(v[i], opts, depth + 1) ?? null);
+    return out;
+  }
   const secret = opts.secretName ?? isSecretName;
   const out: Record<string, unknown> = {};
   const o = v as Record<string, unknown>;

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { isSecretName } from '../../src/secrets/secret-names.js';
-import { looksLikeOpaqueToken, scrubText, sha256Hex } from '../../src/secrets/secret-values.js';
+import { looksLikeJwt, looksLikeOpaqueToken, mayHoldToken, scrubText, sha256Hex } from '../../src/secrets/secret-values.js';
 import { scrubFields, scrubValue } from '../../src/secrets/scrub.js';
 
 const b64 = (o: unknown): string => Buffer.from(JSON.stringify(o)).toString('base64url');
@@ -74,6 +74,47 @@ describe('secret values (by shape, on token boundaries, after URL-decoding)', ()
     ]) {
       expect(scrubText(keep)).toBe(keep);
     }
+  });
+});
+
+describe('the no-token fast path (mayHoldToken): never skips a token', () => {
+  // Short tokens: two dots, no 32-character run (only the dotted rule finds them).
+  const short = `${b64({ a: 1 })}.${b64({})}.`;
+  const short5 = `${b64({})}.e30.e30.e30.e30`;
+  it.each([
+    ['word', 'London', false],
+    ['email', 'u3580@bench.example', false],
+    ['one dot', 'macOS 15.1', false],
+    ['dots in separate runs', 'a.b c.d', false],
+    ['31-character run', 'Ab1'.repeat(10) + 'x', false],
+    ['run cut by a dot', `${'Ab1'.repeat(8)}.${'Ab1'.repeat(8)}`, false],
+    ['two dots in a run', 'a.b.c', true],
+    ['IPv4 (looked at, kept)', '81.2.69.142', true],
+    ['dots across + and /', 'a.b+c.d/e.f', false],
+    ['32-character run', 'Ab1'.repeat(10) + 'xy', true],
+    ['32 with + and /', 'Ab1+/'.repeat(6) + 'xy', true],
+    ['percent', 'a%3Db', true],
+    ['short JWT', short, true],
+  ])('%s → %s', (_n, s, expected) => {
+    expect(mayHoldToken(s)).toBe(expected);
+    if (!expected) expect(scrubText(s)).toBe(s);
+  });
+  it.each([
+    ['alone', short, (fp: string) => fp],
+    ['after Bearer', `Bearer ${short}`, (fp: string) => `Bearer ${fp}`],
+    ['followed by a dot', `${short}.next`, (fp: string) => `${fp}.next`],
+    ['in a query', `/cb?t=${short}&x=1`, (fp: string) => `/cb?t=${fp}&x=1`],
+  ])('a short JWT %s is still replaced', (_n, s, want) => {
+    expect(looksLikeJwt(short)).toBe(true);
+    expect(scrubText(s)).toBe(want(`[redacted jwt sha256:${sha256Hex(short)}]`));
+  });
+  it('short JWE, URL-encoded short JWT, whole-value short JWT', () => {
+    expect(scrubText(short5)).toBe(`[redacted jwt sha256:${sha256Hex(short5)}]`);
+    expect(scrubText(encodeURIComponent(`t=${short}`))).toBe(`t=[redacted jwt sha256:${sha256Hex(short)}]`);
+    expect(scrubValue({ v: short, l: [short] }, { wholeJwt: (t) => ({ fp: sha256Hex(t) }) })).toEqual({
+      v: { fp: sha256Hex(short) },
+      l: [{ fp: sha256Hex(short) }],
+    });
   });
 });
 
