@@ -1,7 +1,7 @@
 import type { CanonicalEvent } from '../types.js';
 import type { RiskstreamFileConfig } from '../config/schema.js';
 import { looksLikeJwt, REDACTED, redactOptions, redactScrubOptions, sha256Hex, type RedactOptions } from './redact.js';
-import { scrubValue, type ScrubOptions } from '../secrets/scrub.js';
+import { scrubShared, scrubValue, type ScrubOptions } from '../secrets/scrub.js';
 import { isSuccessfulLogin } from '../login.js';
 
 /** The `sessions` section of the configuration (redact_claims, default_lifetime ms, max_per_user). */
@@ -84,7 +84,7 @@ export function identityFilters(settings: Pick<SessionSettings, 'redact_claims'>
 
 function clean(v: unknown, opts: ScrubOptions): Record<string, unknown> | undefined {
   if (!isObject(v)) return undefined;
-  return scrubValue(v, opts) as Record<string, unknown>;
+  return scrubShared(v, opts) as Record<string, unknown>;
 }
 
 /** A string field redacted: a string, or undefined when it became a fingerprint object. */
@@ -103,7 +103,7 @@ function sessionAttributes(s: Record<string, unknown>, opts: ScrubOptions): Reco
     if (!Object.prototype.hasOwnProperty.call(s, k) || SESSION_KNOWN.has(k) || k === '__proto__') continue;
     const v = s[k];
     if (v === undefined) continue;
-    const r = opts.secretName!(k) ? REDACTED : scrubValue(v, opts, 1);
+    const r = opts.secretName!(k) ? REDACTED : scrubShared(v, opts, 1);
     if (r !== undefined) (out ??= {})[k] = r;
   }
   return out;
@@ -111,7 +111,9 @@ function sessionAttributes(s: Record<string, unknown>, opts: ScrubOptions): Reco
 
 /**
  * Builds the stored identity from a successful login carrying `session` (pure; see
- * {@link isSessionLogin}). Returns null for any other event.
+ * {@link isSessionLogin}). Returns null for any other event. Values the privacy filters leave as
+ * they are (claims, device, network, geo …) are the event's own objects, not copies: neither is
+ * mutated afterwards.
  */
 export function buildIdentity(
   e: CanonicalEvent,

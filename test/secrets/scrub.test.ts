@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { isSecretName } from '../../src/secrets/secret-names.js';
 import { looksLikeJwt, looksLikeOpaqueToken, mayHoldToken, scrubText, sha256Hex } from '../../src/secrets/secret-values.js';
-import { scrubFields, scrubValue } from '../../src/secrets/scrub.js';
+import { scrubFields, scrubShared, scrubValue } from '../../src/secrets/scrub.js';
 
 const b64 = (o: unknown): string => Buffer.from(JSON.stringify(o)).toString('base64url');
 const jwt = `${b64({ alg: 'ES256', typ: 'JWT' })}.${b64({ sub: 'alice', exp: 1 })}.c2lnbmF0dXJlLXNpZ25hdHVyZQ`;
@@ -135,5 +135,37 @@ describe('scrubbing values and flat fields', () => {
     // Nothing secret: byte for byte.
     const plain = '{"user":"a",  "type":"login"}';
     expect(scrubFields({ event: plain }).event).toBe(plain);
+  });
+});
+
+describe('scrubShared: scrubValue without copying what stays the same', () => {
+  const deep = (n: number): unknown => (n === 0 ? 'leaf' : { a: deep(n - 1) });
+  const clean = { email: 'a@x', groups: ['eng'], n: 1, ok: true, none: null, nested: { os: 'macOS 15.1', list: [{ x: 1 }] } };
+  it('gives back the value itself when nothing in it changes', () => {
+    expect(scrubShared(clean)).toBe(clean);
+    expect(scrubShared(clean.groups)).toBe(clean.groups);
+    expect(scrubShared(deep(31))).toStrictEqual(scrubValue(deep(31)));
+  });
+  it.each<[string, unknown]>([
+    ['a secret name', { user: 'a', password: 'x' }],
+    ['a token inside', { a: { b: [`Bearer ${jwt}`] } }],
+    ['an opaque token', [OPAQUE]],
+    ['an own __proto__ field', JSON.parse('{"a":1,"__proto__":{"b":2}}')],
+    ['an undefined field', { a: 1, b: undefined }],
+    ['an array hole', [1, , 3]], // eslint-disable-line no-sparse-arrays
+    ['a function', { a: 1, f: () => 1 }],
+    ['a prototype-less object', Object.assign(Object.create(null) as object, { a: 1 })],
+    ['a Date', { d: new Date(0) }],
+    ['nesting beyond 32 levels', deep(40)],
+  ])('copies as scrubValue does when there is %s', (_n, v) => {
+    const out = scrubShared(v);
+    expect(out).not.toBe(v);
+    expect(out).toStrictEqual(scrubValue(v));
+    expect(JSON.stringify(out)).toBe(JSON.stringify(scrubValue(v)));
+  });
+  it('applies the caller’s options (names, whole-value tokens)', () => {
+    const opts = { secretName: (k: string) => k === 'email', wholeJwt: (t: string) => ({ fp: sha256Hex(t) }) };
+    expect(scrubShared({ email: 'a', x: [jwt] }, opts)).toEqual({ email: '[redacted]', x: [{ fp: sha256Hex(jwt) }] });
+    expect(scrubShared({ mail: 'a' }, opts)).toEqual({ mail: 'a' });
   });
 });
