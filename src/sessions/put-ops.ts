@@ -19,7 +19,7 @@ export interface SessionPutOps {
 /** A user's live sessions (`expires_at`, id pairs) and latest devices, while preparing. */
 interface UserPuts {
   sessions: string[];
-  devices: Map<string, DeviceIdentity> | undefined;
+  devices: Map<string, { d: DeviceIdentity; seen: string }> | undefined;
 }
 
 /**
@@ -31,25 +31,21 @@ export function sessionPutOps(k: Keys, identities: readonly SessionIdentity[], o
   const { now } = o;
   const part = identities.length ? k.partitionOf(identities[0]!.user) : 0;
   const live: SessionIdentity[] = [];
-  // Plain loops (no closures, no intermediate arrays); users' partitions checked once per user.
-  const byUser = new Map<string, UserPuts>();
-  for (const s of identities) {
-    let u = s.expires_at > now ? byUser.get(s.user) : undefined;
-    if (!u && k.partitionOf(s.user) !== part) throw new RiskstreamError('INTERNAL', 'session store: identities of several partitions in one commit');
-    if (!(s.expires_at > now)) continue;
-    if (!u) byUser.set(s.user, (u = { sessions: [], devices: undefined }));
-    live.push(s);
-    u.sessions.push(String(s.expires_at), s.session_id);
-    const d = deviceIdentity(s);
-    if (d && ((u.devices ??= new Map()).get(d.id)?.last_seen ?? -Infinity) <= d.last_seen) u.devices.set(d.id, d);
-  }
-  const skipped = identities.length - live.length;
   const ops: string[][] = [];
-  if (!live.length) return { part, ops, live, users: [], skipped };
   const byLogin = ['ZADD', k.sessionsByLogin(part), 'GT'];
   const byExpiry = ['ZADD', k.sessionsByExpiry(part), 'GT'];
-  for (const s of live) {
+  // One pass (no closures, no intermediate arrays, each time turned into text once); a user's
+  // partition is checked once.
+  const byUser = new Map<string, UserPuts>();
+  for (const s of identities) {
+    const isLive = s.expires_at > now;
+    let u = isLive ? byUser.get(s.user) : undefined;
+    if (!u && k.partitionOf(s.user) !== part) throw new RiskstreamError('INTERNAL', 'session store: identities of several partitions in one commit');
+    if (!isLive) continue;
+    if (!u) byUser.set(s.user, (u = { sessions: [], devices: undefined }));
+    live.push(s);
     const login = String(s.login_at);
+    const expires = String(s.expires_at);
     ops.push([
       'SPUT',
       k.session(part, s.session_id),
@@ -60,8 +56,13 @@ export function sessionPutOps(k: Keys, identities: readonly SessionIdentity[], o
       s.user,
     ]);
     byLogin.push(login, s.session_id);
-    byExpiry.push(String(s.expires_at), s.session_id);
+    byExpiry.push(expires, s.session_id);
+    u.sessions.push(expires, s.session_id);
+    const d = deviceIdentity(s);
+    if (d && ((u.devices ??= new Map()).get(d.id)?.d.last_seen ?? -Infinity) <= d.last_seen) u.devices.set(d.id, { d, seen: login });
   }
+  const skipped = identities.length - live.length;
+  if (!live.length) return { part, ops, live, users: [], skipped };
   // The partition's indexes: one multi-member ZADD each.
   ops.push(byLogin, byExpiry);
   // SUSER's argument: the same JSON array as ever, its constant head serialised once.
@@ -70,7 +71,7 @@ export function sessionPutOps(k: Keys, identities: readonly SessionIdentity[], o
   for (const [user, u] of byUser) {
     users.push(user);
     const devices: string[] = [];
-    if (u.devices) for (const d of u.devices.values()) devices.push(d.id, String(d.last_seen), JSON.stringify(d));
+    if (u.devices) for (const { d, seen } of u.devices.values()) devices.push(d.id, seen, JSON.stringify(d));
     ops.push(['SUSER', k.userSessions(user), k.userDevices(user), `${head}${JSON.stringify(u.sessions)},${JSON.stringify(devices)}]`, LUA_MAX_TTL_MS]);
   }
   return { part, ops, live, users, skipped };
