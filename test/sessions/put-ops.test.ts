@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { Keys } from '../../src/keys.js';
 import { buildIdentity, type SessionIdentity } from '../../src/sessions/identity.js';
@@ -34,5 +35,18 @@ describe('session identities and their commit commands (golden)', () => {
     const other = Array.from({ length: 100 }, (_, i) => `u${i}`).find((u) => k.partitionOf(u) !== k.partitionOf(a.user))!;
     const b = { ...a, user: other };
     expect(() => sessionPutOps(k, [a, b], PUT)).toThrow(/several partitions/);
+  });
+  it('login and expiry times as text: String(ms) for any time (the fast path included)', () => {
+    const k = new Keys('g', 1);
+    const time = fc.oneof(fc.integer({ min: 1e9, max: 1e15 }), fc.integer({ min: -1e15, max: 2 ** 52 }), fc.double({ min: -1e15, max: 4e15, noNaN: true }));
+    fc.assert(
+      fc.property(time, time, (login, exp) => {
+        const s = { ...ids[0]!, login_at: login, expires_at: exp };
+        const r = sessionPutOps(k, [s], { ...PUT, now: Math.min(exp, login) - 1 });
+        expect(r.ops[0]![5]).toBe(String(login));
+        expect(r.ops[2]!.slice(3)).toEqual([String(exp), s.session_id]);
+      }),
+      { numRuns: 5000 },
+    );
   });
 });
