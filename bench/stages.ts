@@ -2,11 +2,14 @@
  * Diagnostic (not part of `npm run bench`): the engine's per-event work timed stage by stage, in
  * process and without Redis, over the end-to-end benchmark's events — the floor of the worker's
  * CPU per event whatever the I/O costs: decode, route encoding (pack + unpack), apply (detect +
- * reduce, one call per event), session identities, and the commit's encoding (states + commands),
- * with commits grouping `--group` events (default 2 000: ≈ 50 ms at 40 k events/s).
+ * reduce, one call per event), session identities (built at apply, then the commit's preparation of
+ * their commands: SessionStore.prepare on a connection that never connects), and the commit's
+ * encoding (states + commands), with commits grouping `--group` events (default 2 000: ≈ 50 ms at
+ * 40 k events/s).
  *   node --import tsx bench/stages.ts [events] [--group n]
  */
 import { parseArgs } from 'node:util';
+import { Redis } from 'ioredis';
 import { loadConfig } from '../src/config/load.js';
 import { decodeEntry } from '../src/ingest/decode.js';
 import { Keys } from '../src/keys.js';
@@ -16,6 +19,7 @@ import { commitOps, emptyDelta } from '../src/engine/commit.js';
 import { decodeRouted, encodeRouted, type RoutedItem } from '../src/engine/routed.js';
 import { emptyState, type UserState } from '../src/risk/state.js';
 import { identityBuilder } from '../pipelines/session-audit.js';
+import { createSessionStore } from '../src/sessions/service.js';
 import { generate } from './data.js';
 import { ROOT, round } from './lib.js';
 
@@ -26,6 +30,8 @@ const config = loadConfig(`${ROOT}/config/riskstream.yaml`);
 const keys = new Keys('stages', config.raw.engine.partitions);
 const raw = generate({ events: N, users: 10_000, seed: 7 });
 const identities = identityBuilder(() => config.raw.sessions);
+// lazyConnect: the store only prepares commands here, nothing is sent.
+const store = createSessionStore(new Redis({ lazyConnect: true }), keys, () => config.raw.sessions);
 const ctx = {
   behaviors: config.behaviors,
   limits: { maxLogins: config.raw.state.max_logins, maxAge: config.raw.state.login_max_age, allowedLateness: config.raw.state.allowed_lateness },
@@ -84,6 +90,10 @@ for (let i = 0; i < N; i += GROUP) {
       d.sessions.push(...ids);
     }
   }
+  // The commit's preparation of each partition's session commands (part of the sessions stage).
+  t0 = performance.now();
+  for (const d of deltas.values()) if (d.sessions.length) store.prepare(d.sessions);
+  t.sessions += performance.now() - t0;
   // Commit encoding: states, risk events, indexes, packed commands.
   t0 = performance.now();
   for (const d of deltas.values()) commitOps(keys, d, { eventsMaxlen: 1000, now: ctx.now }, () => undefined);

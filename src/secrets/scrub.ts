@@ -1,4 +1,4 @@
-import { looksLikeJwt, scrubText, sha256Hex } from './secret-values.js';
+import { looksLikeJwt, mayHoldToken, scrubText, sha256Hex } from './secret-values.js';
 import { isSecretName } from './secret-names.js';
 
 /**
@@ -23,11 +23,17 @@ export interface ScrubOptions {
  * beyond 32 levels is cut to `"[truncated]"`.
  */
 export function scrubValue(v: unknown, opts: ScrubOptions = {}, depth = 0): unknown {
-  if (typeof v === 'string') return opts.wholeJwt && looksLikeJwt(v) ? opts.wholeJwt(v) : scrubText(v);
+  // Most strings cannot hold a token: returned as they are, without the regular expressions.
+  if (typeof v === 'string') return !mayHoldToken(v) ? v : opts.wholeJwt && looksLikeJwt(v) ? opts.wholeJwt(v) : scrubText(v);
   if (v === null || typeof v === 'number' || typeof v === 'boolean') return v;
   if (typeof v !== 'object') return undefined;
   if (depth >= MAX_DEPTH) return '[truncated]';
-  if (Array.isArray(v)) return v.map((x) => scrubValue(x, opts, depth + 1) ?? null);
+  if (Array.isArray(v)) {
+    // A loop, not map(): no closure per array (a hole becomes null, as map's hole did in JSON).
+    const out: unknown[] = [];
+    for (let i = 0; i < v.length; i++) out.push(scrubValue(v[i], opts, depth + 1) ?? null);
+    return out;
+  }
   const secret = opts.secretName ?? isSecretName;
   const out: Record<string, unknown> = {};
   const o = v as Record<string, unknown>;
@@ -43,6 +49,49 @@ export function scrubValue(v: unknown, opts: ScrubOptions = {}, depth = 0): unkn
     if (r !== undefined) out[k] = r;
   }
   return out;
+}
+
+/**
+ * {@link scrubValue} without copying what it would leave as it is: `v` itself when scrubbing
+ * changes nothing in it (a plain object or array, recursively), else the copy {@link scrubValue}
+ * makes of it. The same JSON either way; the result may share objects with `v` (never mutate it).
+ */
+export function scrubShared(v: unknown, opts: ScrubOptions = {}, depth = 0): unknown {
+  if (typeof v !== 'object' || v === null) return scrubValue(v, opts, depth);
+  return depth < MAX_DEPTH && unchanged(v, opts.secretName ?? isSecretName, opts, depth) ? v : scrubValue(v, opts, depth);
+}
+
+/** True when scrubbing a plain object or array (below the depth limit) would copy it exactly. */
+function unchanged(v: object, secret: (name: string) => boolean, opts: ScrubOptions, depth: number): boolean {
+  const proto: unknown = Object.getPrototypeOf(v);
+  if (proto === Array.prototype) {
+    const a = v as unknown[];
+    for (let i = 0; i < a.length; i++) if (!same(a[i], secret, opts, depth + 1)) return false;
+    return true;
+  }
+  if (proto !== Object.prototype) return false;
+  const o = v as Record<string, unknown>;
+  for (const k in o) {
+    if (!Object.prototype.hasOwnProperty.call(o, k)) continue;
+    // `__proto__` is never copied as a field (assigning it sets the copy's prototype).
+    if (k === '__proto__' || secret(k) || !same(o[k], secret, opts, depth + 1)) return false;
+  }
+  return true;
+}
+
+/** True when {@link scrubValue} would give `x` back as it is (a string, number, boolean or null) or an exact copy of it. */
+function same(x: unknown, secret: (name: string) => boolean, opts: ScrubOptions, depth: number): boolean {
+  switch (typeof x) {
+    case 'string':
+      return !mayHoldToken(x) || scrubValue(x, opts, depth) === x;
+    case 'number':
+    case 'boolean':
+      return true;
+    case 'object':
+      return x === null || (depth < MAX_DEPTH && unchanged(x, secret, opts, depth));
+    default:
+      return false; // undefined, functions, symbols, bigints: dropped or replaced
+  }
 }
 
 /**

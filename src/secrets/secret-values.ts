@@ -32,7 +32,7 @@ function jsonHeader(part: string): boolean {
 
 /** True when `s` is a compact JWS/JWT (3 parts) or JWE (5 parts) whose first part decodes to a JSON object. */
 export function looksLikeJwt(s: string): boolean {
-  if (s.length < 8 || !(JWS.test(s) || JWE.test(s))) return false;
+  if (s.length < 8 || s.indexOf('.') < 0 || !(JWS.test(s) || JWE.test(s))) return false;
   return jsonHeader(s.slice(0, s.indexOf('.')));
 }
 
@@ -85,11 +85,40 @@ function replaceTokens(s: string): string {
 }
 
 /**
+ * False when `s` cannot hold a token, so {@link scrubText} returns it unchanged and it is no JWT (a
+ * single pass, no allocation): no `%`, no run of `[A-Za-z0-9_.-]` with two dots (a JWS/JWE has at
+ * least two) and no run of 32 `[A-Za-z0-9+/_-]` (an opaque token's least). True: look closer.
+ */
+export function mayHoldToken(s: string): boolean {
+  let run = 0; // length of the current run of the opaque-token alphabet
+  let dots = 0; // dots in the current run of the dotted (base64url and `.`) alphabet
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if ((c >= 97 && c <= 122) || (c >= 65 && c <= 90) || (c >= 48 && c <= 57) || c === 95 || c === 45) {
+      if (++run >= MIN_OPAQUE_LENGTH) return true;
+    } else if (c === 46) {
+      run = 0;
+      if (++dots >= 2) return true;
+    } else if (c === 43 || c === 47) {
+      if (++run >= MIN_OPAQUE_LENGTH) return true;
+      dots = 0;
+    } else if (c === 37) {
+      return true;
+    } else {
+      run = 0;
+      dots = 0;
+    }
+  }
+  return false;
+}
+
+/**
  * `s` with every JWT and opaque token replaced by `[redacted jwt|token sha256:<hex>]`. When the
  * URL-decoded text (up to two rounds) holds a token the raw text does not show, the decoded text
  * is returned, scrubbed.
  */
 export function scrubText(s: string): string {
+  if (!mayHoldToken(s)) return s;
   const direct = replaceTokens(s);
   if (!s.includes('%')) return direct;
   let decoded = s;

@@ -1,6 +1,7 @@
 import type { CanonicalEvent } from '../types.js';
 import type { RiskstreamFileConfig } from '../config/schema.js';
-import { looksLikeJwt, redactOptions, redactValue, sha256Hex, type RedactOptions } from './redact.js';
+import { looksLikeJwt, REDACTED, redactOptions, redactScrubOptions, sha256Hex, type RedactOptions } from './redact.js';
+import { scrubShared, scrubValue, type ScrubOptions } from '../secrets/scrub.js';
 import { isSuccessfulLogin } from '../login.js';
 
 /** The `sessions` section of the configuration (redact_claims, default_lifetime ms, max_per_user). */
@@ -81,14 +82,38 @@ export function identityFilters(settings: Pick<SessionSettings, 'redact_claims'>
   return { claims: redactOptions(settings.redact_claims), other: redactOptions() };
 }
 
-function clean(v: unknown, opts: RedactOptions): Record<string, unknown> | undefined {
+function clean(v: unknown, opts: ScrubOptions): Record<string, unknown> | undefined {
   if (!isObject(v)) return undefined;
-  return redactValue(v, opts) as Record<string, unknown>;
+  return scrubShared(v, opts) as Record<string, unknown>;
+}
+
+/** A string field redacted: a string, or undefined when it became a fingerprint object. */
+function cleanString(v: string, opts: ScrubOptions): string | undefined {
+  const r = scrubValue(v, opts);
+  return typeof r === 'string' ? r : undefined;
+}
+
+/**
+ * The session's other fields, redacted as one object would be (its values one level down), or
+ * undefined when none is left. `__proto__` never was one (an assignment does not make it a field).
+ */
+function sessionAttributes(s: Record<string, unknown>, opts: ScrubOptions): Record<string, unknown> | undefined {
+  let out: Record<string, unknown> | undefined;
+  for (const k in s) {
+    if (!Object.prototype.hasOwnProperty.call(s, k) || SESSION_KNOWN.has(k) || k === '__proto__') continue;
+    const v = s[k];
+    if (v === undefined) continue;
+    const r = opts.secretName!(k) ? REDACTED : scrubShared(v, opts, 1);
+    if (r !== undefined) (out ??= {})[k] = r;
+  }
+  return out;
 }
 
 /**
  * Builds the stored identity from a successful login carrying `session` (pure; see
- * {@link isSessionLogin}). Returns null for any other event.
+ * {@link isSessionLogin}). Returns null for any other event. Values the privacy filters leave as
+ * they are (claims, device, network, geo …) are the event's own objects, not copies: neither is
+ * mutated afterwards.
  */
 export function buildIdentity(
   e: CanonicalEvent,
@@ -97,33 +122,31 @@ export function buildIdentity(
 ): SessionIdentity | null {
   if (!isSessionLogin(e) || !Number.isFinite(e.time)) return null;
   const s = e.session!;
+  const other = redactScrubOptions(filters.other);
   const loginAt = Math.round(e.time);
   const expiresAt = Math.round(epochMs(s.expires_at) ?? loginAt + settings.default_lifetime);
-  const attributes: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(s)) if (!SESSION_KNOWN.has(k) && v !== undefined) attributes[k] = v;
-
   const id: SessionIdentity = {
     session_id: storedSessionId(String(s.id)),
     user: e.user,
-    claims: clean(s.claims, filters.claims) ?? {},
+    claims: clean(s.claims, redactScrubOptions(filters.claims)) ?? {},
     login_at: loginAt,
     expires_at: expiresAt,
   };
-  const idp = typeof s.idp === 'string' ? redactValue(s.idp, filters.other) : undefined;
-  if (typeof idp === 'string') id.idp = idp;
-  const device = clean(e.device, filters.other);
+  const idp = typeof s.idp === 'string' ? cleanString(s.idp, other) : undefined;
+  if (idp !== undefined) id.idp = idp;
+  const device = clean(e.device, other);
   if (device) id.device = device;
-  const network = clean(e.network, filters.other);
+  const network = clean(e.network, other);
   if (network) id.network = network;
   if (typeof e.ip === 'string') id.ip = e.ip;
-  const geo = clean(e.geo, filters.other);
+  const geo = clean(e.geo, other);
   if (geo) id.geo = geo;
   if (typeof e.id === 'string' && e.id) {
-    const evId = redactValue(e.id, filters.other);
-    if (typeof evId === 'string') id.event_id = evId;
+    const evId = cleanString(e.id, other);
+    if (evId !== undefined) id.event_id = evId;
   }
-  const attrs = clean(attributes, filters.other);
-  if (attrs && Object.keys(attrs).length) id.attributes = attrs;
+  const attrs = sessionAttributes(s, other);
+  if (attrs) id.attributes = attrs;
   return id;
 }
 
@@ -132,11 +155,9 @@ export function deviceIdentity(s: SessionIdentity): DeviceIdentity | null {
   const devId = s.device?.id;
   if ((typeof devId !== 'string' || !devId) && typeof devId !== 'number') return null;
   const posture = s.device?.posture;
-  return {
-    id: String(devId),
-    ...(isObject(posture) ? { posture } : {}),
-    last_seen: s.login_at,
-    ...(s.ip ? { ip: s.ip } : {}),
-    session_id: s.session_id,
-  };
+  const id = String(devId);
+  const { login_at: last_seen, ip, session_id } = s;
+  // Fields in this order (the stored JSON's), without spreads' throwaway objects.
+  if (isObject(posture)) return ip ? { id, posture, last_seen, ip, session_id } : { id, posture, last_seen, session_id };
+  return ip ? { id, last_seen, ip, session_id } : { id, last_seen, session_id };
 }

@@ -16,6 +16,24 @@ export interface SessionPutOps {
   skipped: number;
 }
 
+/** A user's live sessions (`expires_at`, id pairs) and latest devices, while preparing. */
+interface UserPuts {
+  sessions: string[];
+  devices: Map<string, { d: DeviceIdentity; seen: string }> | undefined;
+}
+
+/**
+ * `String(ms)` for an epoch time, ≈ 5× faster for the usual whole milliseconds of this era (13
+ * digits, beyond V8's small integers, which it formats as any double): the two halves are small
+ * integers. Anything else → `String(ms)`.
+ */
+function epochText(ms: number): string {
+  if (!(ms >= 1e9 && ms < 1e15) || Math.floor(ms) !== ms) return String(ms);
+  const hi = Math.floor(ms / 1e6); // exact: 1e15 / 1e6 is far inside a double's precision
+  const lo = ms - hi * 1e6;
+  return `${hi}${lo >= 1e5 ? '' : lo >= 1e4 ? '0' : lo >= 1e3 ? '00' : lo >= 100 ? '000' : lo >= 10 ? '0000' : '00000'}${lo}`;
+}
+
 /**
  * The commands storing identities (`SPUT` / `SUSER` procedures of the engine's commit script,
  * src/redis/scripts/engine-commit-2.lua, plus the partition's index ZADDs), for one partition's
@@ -24,50 +42,49 @@ export interface SessionPutOps {
 export function sessionPutOps(k: Keys, identities: readonly SessionIdentity[], o: { now: number; maxPerUser: number; deviceRetention: number }): SessionPutOps {
   const { now } = o;
   const part = identities.length ? k.partitionOf(identities[0]!.user) : 0;
-  if (identities.some((s) => k.partitionOf(s.user) !== part))
-    throw new RiskstreamError('INTERNAL', 'session store: identities of several partitions in one commit');
-  const live = identities.filter((s) => s.expires_at > now);
-  const skipped = identities.length - live.length;
+  const live: SessionIdentity[] = [];
   const ops: string[][] = [];
-  if (!live.length) return { part, ops, live, users: [], skipped };
-  const byUser = new Map<string, { sessions: SessionIdentity[]; devices: Map<string, DeviceIdentity> }>();
-  for (const s of live) {
-    let u = byUser.get(s.user);
-    if (!u) byUser.set(s.user, (u = { sessions: [], devices: new Map() }));
-    u.sessions.push(s);
-    const d = deviceIdentity(s);
-    if (d && (u.devices.get(d.id)?.last_seen ?? -Infinity) <= d.last_seen) u.devices.set(d.id, d);
-  }
-  const byLogin: string[] = [];
-  const byExpiry: string[] = [];
-  for (const s of live) {
+  const byLogin = ['ZADD', k.sessionsByLogin(part), 'GT'];
+  const byExpiry = ['ZADD', k.sessionsByExpiry(part), 'GT'];
+  // One pass (no closures, no intermediate arrays, each time turned into text once); a user's
+  // partition is checked once.
+  const byUser = new Map<string, UserPuts>();
+  for (const s of identities) {
+    const isLive = s.expires_at > now;
+    let u = isLive ? byUser.get(s.user) : undefined;
+    if (!u && k.partitionOf(s.user) !== part) throw new RiskstreamError('INTERNAL', 'session store: identities of several partitions in one commit');
+    if (!isLive) continue;
+    if (!u) byUser.set(s.user, (u = { sessions: [], devices: undefined }));
+    live.push(s);
+    const login = epochText(s.login_at);
+    const expires = epochText(s.expires_at);
     ops.push([
       'SPUT',
       k.session(part, s.session_id),
       k.sessionTombstone(part, s.session_id),
       JSON.stringify(s),
       String(clampPx(s.expires_at - now)),
-      String(s.login_at),
+      login,
       s.user,
     ]);
-    byLogin.push(String(s.login_at), s.session_id);
-    byExpiry.push(String(s.expires_at), s.session_id);
+    byLogin.push(login, s.session_id);
+    byExpiry.push(expires, s.session_id);
+    u.sessions.push(expires, s.session_id);
+    const d = deviceIdentity(s);
+    if (d && ((u.devices ??= new Map()).get(d.id)?.d.last_seen ?? -Infinity) <= d.last_seen) u.devices.set(d.id, { d, seen: login });
   }
+  const skipped = identities.length - live.length;
+  if (!live.length) return { part, ops, live, users: [], skipped };
   // The partition's indexes: one multi-member ZADD each.
-  ops.push(['ZADD', k.sessionsByLogin(part), 'GT', ...byLogin]);
-  ops.push(['ZADD', k.sessionsByExpiry(part), 'GT', ...byExpiry]);
+  ops.push(byLogin, byExpiry);
+  // SUSER's argument: the same JSON array as ever, its constant head serialised once.
+  const head = `[${JSON.stringify(String(now))},${JSON.stringify(String(o.maxPerUser))},${JSON.stringify(String(o.deviceRetention))},`;
+  const users: string[] = [];
   for (const [user, u] of byUser) {
-    const sessions: string[] = [];
-    for (const x of u.sessions) sessions.push(String(x.expires_at), x.session_id);
+    users.push(user);
     const devices: string[] = [];
-    for (const d of u.devices.values()) devices.push(d.id, String(d.last_seen), JSON.stringify(d));
-    ops.push([
-      'SUSER',
-      k.userSessions(user),
-      k.userDevices(user),
-      JSON.stringify([String(now), String(o.maxPerUser), String(o.deviceRetention), sessions, devices]),
-      String(LUA_MAX_TTL_MS),
-    ]);
+    if (u.devices) for (const { d, seen } of u.devices.values()) devices.push(d.id, seen, JSON.stringify(d));
+    ops.push(['SUSER', k.userSessions(user), k.userDevices(user), `${head}${JSON.stringify(u.sessions)},${JSON.stringify(devices)}]`, LUA_MAX_TTL_MS]);
   }
-  return { part, ops, live, users: [...byUser.keys()], skipped };
+  return { part, ops, live, users, skipped };
 }

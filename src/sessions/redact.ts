@@ -1,6 +1,6 @@
 import { looksLikeJwt, scrubText, sha256Hex } from '../secrets/secret-values.js';
 import { normaliseName, isSecretName } from '../secrets/secret-names.js';
-import { REDACTED, scrubValue } from '../secrets/scrub.js';
+import { REDACTED, scrubValue, type ScrubOptions } from '../secrets/scrub.js';
 
 /**
  * Privacy filters for stored session identities (pure), on top of src/secrets/: a raw token is
@@ -63,13 +63,30 @@ export function redactOptions(extraNames: readonly string[] = [], withSecrets = 
   return { names: new Set(extraNames.map(normaliseName)), secrets: withSecrets };
 }
 
+/** Scrub options per option set, made once (not a closure per value). */
+const prepared = new WeakMap<RedactOptions, ScrubOptions>();
+
+/**
+ * The {@link scrubValue} options applying `opts` (made once per option set; they read `opts` when
+ * called): what {@link redactValue} uses, for callers walking a value's fields themselves.
+ */
+export function redactScrubOptions(opts: RedactOptions): ScrubOptions {
+  let s = prepared.get(opts);
+  if (!s) {
+    s = {
+      // No configured names (the usual case outside claims): no normalisation needed.
+      secretName: (k) => (opts.names.size > 0 && opts.names.has(normaliseName(k))) || (opts.secrets && isSecretName(k)),
+      wholeJwt: redactJwt,
+    };
+    prepared.set(opts, s);
+  }
+  return s;
+}
+
 /**
  * Deep copy of a JSON-like value with tokens fingerprinted and named fields redacted.
  * Non-JSON values (functions, symbols) are dropped; nesting beyond 32 levels is cut.
  */
 export function redactValue(v: unknown, opts: RedactOptions): unknown {
-  return scrubValue(v, {
-    secretName: (k) => opts.names.has(normaliseName(k)) || (opts.secrets && isSecretName(k)),
-    wholeJwt: redactJwt,
-  });
+  return scrubValue(v, redactScrubOptions(opts));
 }

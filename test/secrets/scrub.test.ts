@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { isSecretName } from '../../src/secrets/secret-names.js';
-import { looksLikeOpaqueToken, scrubText, sha256Hex } from '../../src/secrets/secret-values.js';
-import { scrubFields, scrubValue } from '../../src/secrets/scrub.js';
+import { looksLikeJwt, looksLikeOpaqueToken, mayHoldToken, scrubText, sha256Hex } from '../../src/secrets/secret-values.js';
+import { scrubFields, scrubShared, scrubValue } from '../../src/secrets/scrub.js';
 
 const b64 = (o: unknown): string => Buffer.from(JSON.stringify(o)).toString('base64url');
 const jwt = `${b64({ alg: 'ES256', typ: 'JWT' })}.${b64({ sub: 'alice', exp: 1 })}.c2lnbmF0dXJlLXNpZ25hdHVyZQ`;
@@ -77,6 +77,47 @@ describe('secret values (by shape, on token boundaries, after URL-decoding)', ()
   });
 });
 
+describe('the no-token fast path (mayHoldToken): never skips a token', () => {
+  // Short tokens: two dots, no 32-character run (only the dotted rule finds them).
+  const short = `${b64({ a: 1 })}.${b64({})}.`;
+  const short5 = `${b64({})}.e30.e30.e30.e30`;
+  it.each([
+    ['word', 'London', false],
+    ['email', 'u3580@bench.example', false],
+    ['one dot', 'macOS 15.1', false],
+    ['dots in separate runs', 'a.b c.d', false],
+    ['31-character run', 'Ab1'.repeat(10) + 'x', false],
+    ['run cut by a dot', `${'Ab1'.repeat(8)}.${'Ab1'.repeat(8)}`, false],
+    ['two dots in a run', 'a.b.c', true],
+    ['IPv4 (looked at, kept)', '81.2.69.142', true],
+    ['dots across + and /', 'a.b+c.d/e.f', false],
+    ['32-character run', 'Ab1'.repeat(10) + 'xy', true],
+    ['32 with + and /', 'Ab1+/'.repeat(6) + 'xy', true],
+    ['percent', 'a%3Db', true],
+    ['short JWT', short, true],
+  ])('%s → %s', (_n, s, expected) => {
+    expect(mayHoldToken(s)).toBe(expected);
+    if (!expected) expect(scrubText(s)).toBe(s);
+  });
+  it.each([
+    ['alone', short, (fp: string) => fp],
+    ['after Bearer', `Bearer ${short}`, (fp: string) => `Bearer ${fp}`],
+    ['followed by a dot', `${short}.next`, (fp: string) => `${fp}.next`],
+    ['in a query', `/cb?t=${short}&x=1`, (fp: string) => `/cb?t=${fp}&x=1`],
+  ])('a short JWT %s is still replaced', (_n, s, want) => {
+    expect(looksLikeJwt(short)).toBe(true);
+    expect(scrubText(s)).toBe(want(`[redacted jwt sha256:${sha256Hex(short)}]`));
+  });
+  it('short JWE, URL-encoded short JWT, whole-value short JWT', () => {
+    expect(scrubText(short5)).toBe(`[redacted jwt sha256:${sha256Hex(short5)}]`);
+    expect(scrubText(encodeURIComponent(`t=${short}`))).toBe(`t=[redacted jwt sha256:${sha256Hex(short)}]`);
+    expect(scrubValue({ v: short, l: [short] }, { wholeJwt: (t) => ({ fp: sha256Hex(t) }) })).toEqual({
+      v: { fp: sha256Hex(short) },
+      l: [{ fp: sha256Hex(short) }],
+    });
+  });
+});
+
 describe('scrubbing values and flat fields', () => {
   it('deep: secret names → [redacted], tokens replaced, the rest kept', () => {
     expect(scrubValue({ user: 'a', session: { sessionToken: 'x', SAMLResponse: 'PD94', note: `Bearer ${jwt}` }, list: [OPAQUE] })).toEqual({
@@ -94,5 +135,37 @@ describe('scrubbing values and flat fields', () => {
     // Nothing secret: byte for byte.
     const plain = '{"user":"a",  "type":"login"}';
     expect(scrubFields({ event: plain }).event).toBe(plain);
+  });
+});
+
+describe('scrubShared: scrubValue without copying what stays the same', () => {
+  const deep = (n: number): unknown => (n === 0 ? 'leaf' : { a: deep(n - 1) });
+  const clean = { email: 'a@x', groups: ['eng'], n: 1, ok: true, none: null, nested: { os: 'macOS 15.1', list: [{ x: 1 }] } };
+  it('gives back the value itself when nothing in it changes', () => {
+    expect(scrubShared(clean)).toBe(clean);
+    expect(scrubShared(clean.groups)).toBe(clean.groups);
+    expect(scrubShared(deep(31))).toStrictEqual(scrubValue(deep(31)));
+  });
+  it.each<[string, unknown]>([
+    ['a secret name', { user: 'a', password: 'x' }],
+    ['a token inside', { a: { b: [`Bearer ${jwt}`] } }],
+    ['an opaque token', [OPAQUE]],
+    ['an own __proto__ field', JSON.parse('{"a":1,"__proto__":{"b":2}}')],
+    ['an undefined field', { a: 1, b: undefined }],
+    ['an array hole', [1, , 3]], // eslint-disable-line no-sparse-arrays
+    ['a function', { a: 1, f: () => 1 }],
+    ['a prototype-less object', Object.assign(Object.create(null) as object, { a: 1 })],
+    ['a Date', { d: new Date(0) }],
+    ['nesting beyond 32 levels', deep(40)],
+  ])('copies as scrubValue does when there is %s', (_n, v) => {
+    const out = scrubShared(v);
+    expect(out).not.toBe(v);
+    expect(out).toStrictEqual(scrubValue(v));
+    expect(JSON.stringify(out)).toBe(JSON.stringify(scrubValue(v)));
+  });
+  it('applies the caller’s options (names, whole-value tokens)', () => {
+    const opts = { secretName: (k: string) => k === 'email', wholeJwt: (t: string) => ({ fp: sha256Hex(t) }) };
+    expect(scrubShared({ email: 'a', x: [jwt] }, opts)).toEqual({ email: '[redacted]', x: [{ fp: sha256Hex(jwt) }] });
+    expect(scrubShared({ mail: 'a' }, opts)).toEqual({ mail: 'a' });
   });
 });

@@ -1,0 +1,52 @@
+import { readFileSync } from 'node:fs';
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { Keys } from '../../src/keys.js';
+import { buildIdentity, type SessionIdentity } from '../../src/sessions/identity.js';
+import { sessionPutOps } from '../../src/sessions/put-ops.js';
+import { EVENTS, PUT, SETTINGS } from './golden/input.js';
+
+/**
+ * Byte-for-byte: the identities' JSON and the commit commands for fixed logins, as recorded
+ * (golden/put-ops.json, written by the implementation before the performance work of issue 16).
+ */
+const golden = JSON.parse(readFileSync(new URL('./golden/put-ops.json', import.meta.url), 'utf8')) as {
+  identities: string[];
+  ops: string[][];
+  users: string[];
+  skipped: number;
+  part: number;
+};
+
+describe('session identities and their commit commands (golden)', () => {
+  const ids = EVENTS.map((e) => buildIdentity(e, SETTINGS)!);
+  it('identity JSON', () => {
+    expect(ids.map((s) => JSON.stringify(s))).toEqual(golden.identities);
+  });
+  it('SPUT / ZADD / SUSER commands', () => {
+    const r = sessionPutOps(new Keys('g', 1), ids, PUT);
+    expect(r.ops).toEqual(golden.ops);
+    expect({ users: r.users, skipped: r.skipped, part: r.part }).toEqual({ users: golden.users, skipped: golden.skipped, part: golden.part });
+    expect(r.live).toEqual(ids.filter((s: SessionIdentity) => s.expires_at > PUT.now));
+  });
+  it('identities of two partitions in one commit: refused', () => {
+    const k = new Keys('g', 64);
+    const a = ids[0]!;
+    const other = Array.from({ length: 100 }, (_, i) => `u${i}`).find((u) => k.partitionOf(u) !== k.partitionOf(a.user))!;
+    const b = { ...a, user: other };
+    expect(() => sessionPutOps(k, [a, b], PUT)).toThrow(/several partitions/);
+  });
+  it('login and expiry times as text: String(ms) for any time (the fast path included)', () => {
+    const k = new Keys('g', 1);
+    const time = fc.oneof(fc.integer({ min: 1e9, max: 1e15 }), fc.integer({ min: -1e15, max: 2 ** 52 }), fc.double({ min: -1e15, max: 4e15, noNaN: true }));
+    fc.assert(
+      fc.property(time, time, (login, exp) => {
+        const s = { ...ids[0]!, login_at: login, expires_at: exp };
+        const r = sessionPutOps(k, [s], { ...PUT, now: Math.min(exp, login) - 1 });
+        expect(r.ops[0]![5]).toBe(String(login));
+        expect(r.ops[2]!.slice(3)).toEqual([String(exp), s.session_id]);
+      }),
+      { numRuns: 5000 },
+    );
+  });
+});
