@@ -1,4 +1,5 @@
 import { FLOAT32_OPTIONS, Packr } from 'msgpackr';
+import { packPlain } from './state-pack.js';
 import type { UserState } from './state.js';
 
 /**
@@ -10,7 +11,10 @@ const packr = new Packr({ useRecords: false, moreTypes: false, useFloat32: FLOAT
 /** What is stored of a state: not its user (the hash field names it). */
 type Stored = Omit<UserState, 'user'>;
 
-/** A user's state as stored (MessagePack: ≈ 60 % of its JSON, and faster to write and read). */
+/**
+ * A user's state as stored (MessagePack: ≈ 60 % of its JSON, and faster to write and read). Plain
+ * data goes through {@link packPlain} (the same bytes, several times faster), anything else through msgpackr.
+ */
 export function encodeState(state: UserState): Buffer {
   const stored: Stored = {
     level: state.level,
@@ -20,7 +24,7 @@ export function encodeState(state: UserState): Buffer {
     changedAt: state.changedAt,
     updatedAt: state.updatedAt,
   };
-  return packr.pack(stored);
+  return packPlain(stored) ?? packr.pack(stored);
 }
 
 /** `user`'s stored state; null when absent or unreadable. */
