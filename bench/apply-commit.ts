@@ -1,6 +1,8 @@
 /**
  * Diagnostic (not part of `npm run bench`): the "apply" and "commit" stages of bench/stages.ts
- * alone, over events decoded once beforehand, with the commit's state encoding timed apart.
+ * alone, over events decoded once beforehand, with the commit's state encoding timed apart. Timed
+ * in CPU time of the process (`process.cpuUsage`: GC threads included, time spent descheduled on a
+ * busy machine not), so runs on a shared VM compare.
  *   node --import tsx bench/apply-commit.ts [events] [--group n] [--rounds n]
  */
 import { parseArgs } from 'node:util';
@@ -49,6 +51,11 @@ for (let i = 0; i < N; i += GROUP) {
   groups.push([...byPartition].map(([p, users]) => [p, [...users]]));
 }
 const rounds = Number(args.rounds);
+/** CPU time of the process, ms. */
+const cpu = (): number => {
+  const u = process.cpuUsage();
+  return (u.user + u.system) / 1000;
+};
 for (let r = 0; r < rounds; r++) {
   const t = { apply: 0, commit: 0, encode: 0 };
   const states = new Map<string, UserState>();
@@ -58,21 +65,21 @@ for (let r = 0; r < rounds; r++) {
     for (const [p, users] of group) {
       const d = emptyDelta(p, { ms: 0, seq: 0 });
       deltas.push(d);
-      const t0 = performance.now();
+      const t0 = cpu();
       for (const [user, items] of users) {
         const a = applyItems(user, states.get(user) ?? emptyState(user), items, ctx);
         states.set(user, a.state);
         d.states.set(user, a.state);
         for (const e of a.events) d.events.push(e);
       }
-      t.apply += performance.now() - t0;
+      t.apply += cpu() - t0;
     }
-    let t0 = performance.now();
+    let t0 = cpu();
     for (const d of deltas) for (const s of d.states.values()) bytes += encodeState(s).length;
-    t.encode += performance.now() - t0;
-    t0 = performance.now();
+    t.encode += cpu() - t0;
+    t0 = cpu();
     for (const d of deltas) commitOps(keys, d, { eventsMaxlen: 1000, now: ctx.now }, () => undefined);
-    t.commit += performance.now() - t0;
+    t.commit += cpu() - t0;
   }
   const per = (ms: number): number => round((ms * 1000) / N, 2);
   console.log(

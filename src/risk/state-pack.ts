@@ -22,9 +22,8 @@ let buf = Buffer.allocUnsafeSlow(16 * 1024);
 let view = new DataView(buf.buffer, buf.byteOffset, buf.length);
 let pos = 0;
 
-/** Makes room for `n` more bytes (keeps what is written). */
-function room(n: number): void {
-  if (pos + n <= buf.length) return;
+/** Makes room for `n` more bytes (keeps what is written); callers check `pos + n > buf.length` first. */
+function grow(n: number): void {
   const next = Buffer.allocUnsafeSlow(Math.max(buf.length * 2, pos + n + 1024));
   buf.copy(next, 0, 0, pos);
   buf = next;
@@ -33,7 +32,7 @@ function room(n: number): void {
 
 function writeString(s: string): void {
   const len = s.length;
-  room(len * 3 + 5);
+  if (pos + len * 3 + 5 > buf.length) grow(len * 3 + 5);
   const header = len < 0x20 ? 1 : len < 0x100 ? 2 : len < 0x10000 ? 3 : 5;
   let n: number;
   if (len < 0x40) {
@@ -85,7 +84,7 @@ function writeString(s: string): void {
 }
 
 function writeNumber(v: number): void {
-  room(9);
+  if (pos + 9 > buf.length) grow(9);
   if (v >>> 0 === v) {
     if (v < 0x80) {
       buf[pos++] = v;
@@ -134,7 +133,7 @@ function writeNumber(v: number): void {
 
 function writeArray(a: readonly unknown[]): void {
   const n = a.length;
-  room(5);
+  if (pos + 5 > buf.length) grow(5);
   if (n < 0x10) {
     buf[pos++] = 0x90 | n;
   } else if (n < 0x10000) {
@@ -146,13 +145,18 @@ function writeArray(a: readonly unknown[]): void {
     view.setUint32(pos, n);
     pos += 4;
   }
-  for (let i = 0; i < n; i++) write(a[i]);
+  for (let i = 0; i < n; i++) {
+    const v = a[i];
+    if (typeof v === 'number') writeNumber(v);
+    else if (typeof v === 'string') writeString(v);
+    else write(v);
+  }
 }
 
 function writeObject(o: Record<string, unknown>): void {
   // msgpackr trusts `hasOwnProperty` of the object itself: leave an object that overrides it to msgpackr.
   if (o.hasOwnProperty !== hasOwnProperty) throw UNSUPPORTED;
-  room(3);
+  if (pos + 3 > buf.length) grow(3);
   buf[pos] = 0xde;
   const sizeAt = pos + 1;
   pos += 3;
@@ -160,7 +164,10 @@ function writeObject(o: Record<string, unknown>): void {
   for (const key in o) {
     if (!hasOwnProperty.call(o, key)) continue;
     writeString(key);
-    write(o[key]);
+    const v = o[key];
+    if (typeof v === 'number') writeNumber(v);
+    else if (typeof v === 'string') writeString(v);
+    else write(v);
     size++;
   }
   if (size > 0xffff) throw UNSUPPORTED; // msgpackr throws its own error for this
@@ -175,18 +182,18 @@ function write(v: unknown): void {
     case 'number':
       return writeNumber(v);
     case 'boolean':
-      room(1);
+      if (pos + 1 > buf.length) grow(1);
       buf[pos++] = v ? 0xc3 : 0xc2;
       return;
     case 'undefined':
-      room(3);
+      if (pos + 3 > buf.length) grow(3);
       buf[pos++] = 0xd4;
       buf[pos++] = 0;
       buf[pos++] = 0;
       return;
     case 'object': {
       if (v === null) {
-        room(1);
+        if (pos + 1 > buf.length) grow(1);
         buf[pos++] = 0xc0;
         return;
       }
