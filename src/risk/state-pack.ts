@@ -18,14 +18,20 @@ const hasOwnProperty = Object.prototype.hasOwnProperty;
 /** Thrown inside the writer when a value needs msgpackr; never escapes {@link packPlain}. */
 const UNSUPPORTED = new Error('unsupported by the plain writer');
 
-let buf = Buffer.allocUnsafeSlow(16 * 1024);
+/** Slab size: values are written one after another into a slab and returned as views of it (as msgpackr does). */
+const SLAB = 16 * 1024;
+let buf = Buffer.allocUnsafeSlow(SLAB);
 let view = new DataView(buf.buffer, buf.byteOffset, buf.length);
+/** Where the value being written starts, and the write position. */
+let start = 0;
 let pos = 0;
 
-/** Makes room for `n` more bytes (keeps what is written); callers check `pos + n > buf.length` first. */
+/** Makes room for `n` more bytes in a new slab, moving the value written so far; callers check `pos + n > buf.length` first. */
 function grow(n: number): void {
-  const next = Buffer.allocUnsafeSlow(Math.max(buf.length * 2, pos + n + 1024));
-  buf.copy(next, 0, 0, pos);
+  const next = Buffer.allocUnsafeSlow(Math.max(SLAB, 2 * (pos - start + n)));
+  buf.copy(next, 0, start, pos);
+  pos -= start;
+  start = 0;
   buf = next;
   view = new DataView(buf.buffer, buf.byteOffset, buf.length);
 }
@@ -158,7 +164,7 @@ function writeObject(o: Record<string, unknown>): void {
   if (o.hasOwnProperty !== hasOwnProperty) throw UNSUPPORTED;
   if (pos + 3 > buf.length) grow(3);
   buf[pos] = 0xde;
-  const sizeAt = pos + 1;
+  const sizeAt = pos + 1 - start; // relative: a new slab moves the value
   pos += 3;
   let size = 0;
   for (const key in o) {
@@ -171,8 +177,8 @@ function writeObject(o: Record<string, unknown>): void {
     size++;
   }
   if (size > 0xffff) throw UNSUPPORTED; // msgpackr throws its own error for this
-  buf[sizeAt] = size >> 8;
-  buf[sizeAt + 1] = size & 0xff;
+  buf[start + sizeAt] = size >> 8;
+  buf[start + sizeAt + 1] = size & 0xff;
 }
 
 function write(v: unknown): void {
@@ -208,18 +214,18 @@ function write(v: unknown): void {
 }
 
 /**
- * `value` as msgpackr's bytes (see the file comment), in a new buffer; undefined when it holds a
- * value only msgpackr encodes.
+ * `value` as msgpackr's bytes (see the file comment), a view of the slab it was written to (never
+ * written again); undefined when it holds a value only msgpackr encodes.
  */
 export function packPlain(value: unknown): Buffer | undefined {
-  pos = 0;
+  start = pos;
+  if (buf.length - pos < 2048) grow(2048);
   try {
     write(value);
   } catch (err) {
+    pos = start;
     if (err === UNSUPPORTED) return undefined;
     throw err;
   }
-  const out = Buffer.allocUnsafe(pos);
-  buf.copy(out, 0, 0, pos);
-  return out;
+  return buf.subarray(start, pos);
 }

@@ -63,6 +63,12 @@ describe('packPlain', () => {
     for (const v of [{ arr, map }, strings]) expect(packPlain(v)?.equals(packr.pack(v))).toBe(true);
   });
 
+  it('never overwrites what it returned earlier', () => {
+    const values = Array.from({ length: 3000 }, (_, i) => ({ i, s: 'é'.repeat(i % 300), a: Array.from({ length: i % 50 }, (_, j) => j / 3) }));
+    const packed = values.map((v) => packPlain(v));
+    values.forEach((v, i) => expect(packed[i]?.equals(packr.pack(v))).toBe(true));
+  });
+
   it('leaves other values to msgpackr', () => {
     for (const v of [new Map([[1, 2]]), new Date(0), Buffer.from('x'), 1n, { a: new Set([1]) }, [Symbol('s')], Object.create(null), { hasOwnProperty: 1 }]) {
       expect(packPlain(v)).toBeUndefined();
