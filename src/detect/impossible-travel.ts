@@ -74,12 +74,16 @@ function horizonMs(params: ImpossibleTravelParams): number {
   return (MAX_DISTANCE_KM / params.max_speed_kmh) * 3_600_000;
 }
 
+/** Windows made by {@link remember} (sorted, packed, never modified): read without a check. */
+const built = new WeakSet<readonly StoredLogin[]>();
+
 /**
  * The remembered logins in their stored form, sorted by {@link byTime}: the window itself when it
  * is so already (as written by {@link remember}), else its well-formed logins packed and sorted.
  */
 function packedLogins(window: unknown): readonly StoredLogin[] {
   if (!Array.isArray(window)) return [];
+  if (built.has(window)) return window as StoredLogin[];
   let sorted = true;
   for (let i = 0; i < window.length && sorted; i++) {
     const v: unknown = window[i];
@@ -136,14 +140,19 @@ function remember(logins: readonly StoredLogin[], rec: LoginRecord, params: Impo
   const packed = packLogin(rec);
   let at = logins.length;
   while (at > 0 && byPackedTime(logins[at - 1]!, packed) > 0) at--;
-  const next = [...logins.slice(0, at), packed, ...logins.slice(at)];
-  const wm = Math.min(next[next.length - 1]![0], now);
+  // The logins with `packed` inserted at `at`, read in place.
+  const n = logins.length + 1;
+  const nth = (i: number): StoredLogin => (i < at ? logins[i]! : i === at ? packed : logins[i - 1]!);
+  const wm = Math.min(nth(n - 1)[0], now);
   const keep = Math.min(Math.max(0, limits.maxAge), horizonMs(params) + Math.max(0, limits.allowedLateness));
   // Sorted by time: the logins within the horizon are a suffix; of those, the newest `maxLogins`.
   let from = 0;
-  while (from < next.length && !(next[from]![0] >= wm - keep)) from++;
+  while (from < n && !(nth(from)[0] >= wm - keep)) from++;
   const cap = Math.max(1, limits.maxLogins);
-  return next.slice(cap < next.length - from ? next.length - cap : from);
+  const out: TravelWindow = [];
+  for (let i = cap < n - from ? n - cap : from; i < n; i++) out.push(nth(i));
+  built.add(out);
+  return out;
 }
 
 /** The impossible_travel detector. Window: the user's recent logins ({@link TravelWindow}). */
