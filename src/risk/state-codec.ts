@@ -1,5 +1,4 @@
 import { FLOAT32_OPTIONS, Packr } from 'msgpackr';
-import { packPlain } from './state-pack.js';
 import type { UserState } from './state.js';
 
 /**
@@ -11,10 +10,7 @@ const packr = new Packr({ useRecords: false, moreTypes: false, useFloat32: FLOAT
 /** What is stored of a state: not its user (the hash field names it). */
 type Stored = Omit<UserState, 'user'>;
 
-/**
- * A user's state as stored (MessagePack: ≈ 60 % of its JSON, and faster to write and read). Plain
- * data goes through {@link packPlain} (the same bytes, several times faster), anything else through msgpackr.
- */
+/** A user's state as stored (MessagePack: ≈ 60 % of its JSON, and faster to write and read). */
 export function encodeState(state: UserState): Buffer {
   const stored: Stored = {
     level: state.level,
@@ -24,7 +20,7 @@ export function encodeState(state: UserState): Buffer {
     changedAt: state.changedAt,
     updatedAt: state.updatedAt,
   };
-  return packPlain(stored) ?? packr.pack(stored);
+  return packr.pack(stored);
 }
 
 /** `user`'s stored state; null when absent or unreadable. */
