@@ -75,6 +75,15 @@ function copyState(state: UserState): UserState {
   return { ...state, behaviors: { ...state.behaviors }, windows: { ...state.windows } };
 }
 
+/** True when some active behavior's expiry has passed. */
+function anyDue(state: UserState, now: number): boolean {
+  for (const id in state.behaviors) {
+    const expiresAt = state.behaviors[id]!.expiresAt; // as expire(): a corrupt (null) behavior throws here too
+    if (expiresAt !== null && expiresAt <= now) return true;
+  }
+  return false;
+}
+
 /** Drops behaviors whose expiry has passed; emits the resulting level change (pure). */
 export function expire(state: UserState, now: number): ReduceResult {
   const changes: LevelChange[] = [];
@@ -120,19 +129,20 @@ function byTimeThenId(a: ReduceInput, b: ReduceInput): number {
  * Pure: no I/O, no clock; `now` is the processing time.
  */
 export function reduce(state: UserState, inputs: ReduceInput[], behaviors: BehaviorConfig[], now: number, limits: DetectorLimits): ReduceResult {
-  const expired = expire(state, now);
-  const next = expired.state === state ? copyState(state) : expired.state;
-  const changes = expired.changes;
+  const expired = anyDue(state, now) ? expire(state, now) : undefined;
+  const next = expired === undefined || expired.state === state ? copyState(state) : expired.state;
+  const changes = expired?.changes ?? [];
   const hits: BehaviorHit[] = [];
   const ordered = inputs.length > 1 ? [...inputs].sort(byTimeThenId) : inputs;
   for (const input of ordered) {
     const { event, ref } = input;
     const eventId = event.id ?? `${ref.stream}/${ref.id}`;
+    const detectorInput = { event, eventId };
     for (const b of behaviors) {
       if (!b.enabled) continue;
       const detector = detectorFor(b.kind);
       if (!detector.accepts(event, b.params)) continue;
-      const r = detector.detect(next.windows[b.id], { event, eventId }, b.params, now, limits);
+      const r = detector.detect(next.windows[b.id], detectorInput, b.params, now, limits);
       if (r.window === undefined) delete next.windows[b.id];
       else next.windows[b.id] = r.window;
       for (const h of r.hits) recordHit(next, hits, changes, b, h, input, eventId, now);
