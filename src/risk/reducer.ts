@@ -77,8 +77,9 @@ function copyState(state: UserState): UserState {
 
 /** True when some active behavior's expiry has passed. */
 function anyDue(state: UserState, now: number): boolean {
-  for (const id in state.behaviors) {
-    const expiresAt = state.behaviors[id]!.expiresAt; // as expire(): a corrupt (null) behavior throws here too
+  // Object.keys, as expire(): a corrupt state (behaviors or one behavior null) throws here too.
+  for (const id of Object.keys(state.behaviors)) {
+    const expiresAt = state.behaviors[id]!.expiresAt;
     if (expiresAt !== null && expiresAt <= now) return true;
   }
   return false;
