@@ -40,17 +40,32 @@ export interface Flagged {
 const MAX_SUCCESSES = 16;
 const MAX_FLAGGED = 32;
 
+const isAttempt = (x: unknown): x is Attempt =>
+  Array.isArray(x) && typeof x[0] === 'number' && Number.isFinite(x[0]) && typeof x[1] === 'string' && typeof x[2] === 'string';
+const isString = (x: unknown): x is string => typeof x === 'string';
+
+/** The elements of `xs` that pass `ok`: `xs` itself when all do (windows are never modified). */
+function valid<T>(xs: readonly unknown[], ok: (x: unknown) => x is T): T[] {
+  for (let i = 0; i < xs.length; i++) if (!ok(xs[i])) return xs.filter(ok);
+  return xs as T[];
+}
+
 /** The state stored in a window, or an empty one (windows come back from Redis). */
 export function readAttempts(w: unknown): AttemptsState {
-  const ok = (x: unknown): x is Attempt =>
-    Array.isArray(x) && typeof x[0] === 'number' && Number.isFinite(x[0]) && typeof x[1] === 'string' && typeof x[2] === 'string';
   if (!w || typeof w !== 'object') return { a: [], s: [], f: [] };
   const { a, s, f } = w as Partial<AttemptsState>;
   return {
-    a: Array.isArray(a) ? a.filter(ok) : [],
-    s: Array.isArray(s) ? s.filter(ok) : [],
-    f: Array.isArray(f) ? f.filter((x) => typeof x === 'string') : [],
+    a: Array.isArray(a) ? valid(a, isAttempt) : [],
+    s: Array.isArray(s) ? valid(s, isAttempt) : [],
+    f: Array.isArray(f) ? valid(f, isString) : [],
   };
+}
+
+/** The newest `cap` of the attempts at or after `from`: `xs` itself when that is all of them. */
+function recent(xs: Attempt[], from: number, cap: number): Attempt[] {
+  if (xs.length > cap) return xs.filter(([t]) => t >= from).slice(-cap);
+  for (const [t] of xs) if (!(t >= from)) return xs.filter(([t]) => t >= from).slice(-cap);
+  return xs;
 }
 
 const newest = (st: AttemptsState, now: number): number | undefined => {
@@ -70,13 +85,13 @@ export function attemptsBefore(st: AttemptsState, time: number, window: number):
 
 function prune(st: AttemptsState, spec: AttemptSpec, now: number, limits: DetectorLimits): AttemptsState {
   const wm = newest(st, now);
-  if (wm === undefined) return { a: [], s: [], f: st.f.slice(-MAX_FLAGGED) };
+  if (wm === undefined) return { a: [], s: [], f: st.f.length > MAX_FLAGGED ? st.f.slice(-MAX_FLAGGED) : st.f };
   const from = wm - spec.window - Math.max(0, limits.allowedLateness);
   const cap = Math.max(2 * spec.count, 32);
   return {
-    a: st.a.filter(([t]) => t >= from).slice(-cap),
-    s: st.s.filter(([t]) => t >= from).slice(-MAX_SUCCESSES),
-    f: st.f.slice(-MAX_FLAGGED),
+    a: recent(st.a, from, cap),
+    s: recent(st.s, from, MAX_SUCCESSES),
+    f: st.f.length > MAX_FLAGGED ? st.f.slice(-MAX_FLAGGED) : st.f,
   };
 }
 

@@ -22,10 +22,12 @@ import { isSuccessfulLogin } from '../login.js';
 import { cidr } from './params.js';
 import {
   MAX_DISTANCE_KM,
+  byPackedTime,
   byTime,
+  isPackedLogin,
   measureTrip,
   packLogin,
-  roughDistanceKm,
+  roughKm,
   toLoginRecord,
   tripEvidence,
   tripSummary,
@@ -72,17 +74,36 @@ function horizonMs(params: ImpossibleTravelParams): number {
   return (MAX_DISTANCE_KM / params.max_speed_kmh) * 3_600_000;
 }
 
+/** Windows made by {@link remember} (sorted, packed, never modified): read without a check. */
+const built = new WeakSet<readonly StoredLogin[]>();
+
+/**
+ * The remembered logins in their stored form, sorted by {@link byTime}: the window itself when it
+ * is so already (as written by {@link remember}), else its well-formed logins packed and sorted.
+ */
+function packedLogins(window: unknown): readonly StoredLogin[] {
+  if (!Array.isArray(window)) return [];
+  if (built.has(window)) return window as StoredLogin[];
+  let sorted = true;
+  for (let i = 0; i < window.length && sorted; i++) {
+    const v: unknown = window[i];
+    sorted = isPackedLogin(v) && (i === 0 || byPackedTime(window[i - 1] as StoredLogin, v) <= 0);
+  }
+  return sorted ? (window as StoredLogin[]) : travelLogins(window).map(packLogin).sort(byPackedTime);
+}
+
 /** The impossible pairs `rec` forms with the remembered logins. */
-function impossiblePairs(rec: LoginRecord, logins: readonly LoginRecord[], params: ImpossibleTravelParams): Pair[] {
+function impossiblePairs(rec: LoginRecord, logins: readonly StoredLogin[], params: ImpossibleTravelParams): Pair[] {
   const horizon = horizonMs(params);
   const out: Pair[] = [];
-  for (const other of logins) {
-    if (Math.abs(other.time - rec.time) > horizon) continue;
-    if (rec.ip !== undefined && rec.ip === other.ip) continue;
+  for (const o of logins) {
+    if (Math.abs(o[0] - rec.time) > horizon) continue;
+    if (rec.ip !== undefined && rec.ip === o[5]) continue;
     // Most of a user's logins are near each other: skip pairs surely under the minimum distance
     // (with a margin far above the estimate's error) without geolib's input parsing.
-    const radii = params.use_accuracy_radius ? (rec.acc ?? 0) + (other.acc ?? 0) : 0;
-    if (roughDistanceKm(rec, other) - radii < params.min_distance_km * 0.99 - 1) continue;
+    const radii = params.use_accuracy_radius ? (rec.acc ?? 0) + (o[4] ?? 0) : 0;
+    if (roughKm(rec.lat, rec.lon, o[1], o[2]) - radii < params.min_distance_km * 0.99 - 1) continue;
+    const other = unpackLogin(o)!;
     const [a, b] = byTime(other, rec) <= 0 ? [other, rec] : [rec, other];
     const trip = measureTrip(a, b, params.use_accuracy_radius);
     if (trip.effectiveKm >= params.min_distance_km && trip.speedKmh > params.max_speed_kmh) out.push({ a, b, other, trip });
@@ -111,15 +132,27 @@ function toHit(rec: LoginRecord, pairs: Pair[]): DetectorHit {
   };
 }
 
-/** Adds `rec`, then keeps the newest `maxLogins` logins within the useful horizon. */
-function remember(logins: readonly LoginRecord[], rec: LoginRecord, params: ImpossibleTravelParams, now: number, limits: DetectorLimits): TravelWindow {
-  const next = [...logins, rec].sort(byTime);
-  const wm = Math.min(next[next.length - 1]!.time, now);
+/**
+ * Adds `rec` to the sorted logins, then keeps the newest `maxLogins` logins within the useful
+ * horizon. The remembered logins are kept as they are (packed, never modified).
+ */
+function remember(logins: readonly StoredLogin[], rec: LoginRecord, params: ImpossibleTravelParams, now: number, limits: DetectorLimits): TravelWindow {
+  const packed = packLogin(rec);
+  let at = logins.length;
+  while (at > 0 && byPackedTime(logins[at - 1]!, packed) > 0) at--;
+  // The logins with `packed` inserted at `at`, read in place.
+  const n = logins.length + 1;
+  const nth = (i: number): StoredLogin => (i < at ? logins[i]! : i === at ? packed : logins[i - 1]!);
+  const wm = Math.min(nth(n - 1)[0], now);
   const keep = Math.min(Math.max(0, limits.maxAge), horizonMs(params) + Math.max(0, limits.allowedLateness));
-  return next
-    .filter((l) => l.time >= wm - keep)
-    .slice(-Math.max(1, limits.maxLogins))
-    .map(packLogin);
+  // Sorted by time: the logins within the horizon are a suffix; of those, the newest `maxLogins`.
+  let from = 0;
+  while (from < n && !(nth(from)[0] >= wm - keep)) from++;
+  const cap = Math.max(1, limits.maxLogins);
+  const out: TravelWindow = [];
+  for (let i = cap < n - from ? n - cap : from; i < n; i++) out.push(nth(i));
+  built.add(out);
+  return out;
 }
 
 /** The impossible_travel detector. Window: the user's recent logins ({@link TravelWindow}). */
@@ -133,8 +166,8 @@ export const impossibleTravel: Detector<ImpossibleTravelParams, TravelWindow> = 
     if (ipInNetworks(event.ip, params.allow_networks) || asnIn(event.network?.asn, params.allow_asns)) return unchanged;
     const rec = toLoginRecord(event, eventId);
     if (!rec) return unchanged;
-    const logins = travelLogins(window);
-    if (logins.some((l) => l.id === rec.id)) return unchanged; // the same login again (replay)
+    const logins = packedLogins(window);
+    for (const l of logins) if (l[3] === rec.id) return unchanged; // the same login again (replay)
     const pairs = impossiblePairs(rec, logins, params);
     return { window: remember(logins, rec, params, now, limits), hits: pairs.length ? [toHit(rec, pairs)] : [] };
   },

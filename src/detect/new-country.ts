@@ -54,8 +54,19 @@ function readWindow(w: unknown): NewCountryWindow | undefined {
   if (!w || typeof w !== 'object') return undefined;
   const { f, l, c } = w as Partial<NewCountryWindow>;
   if (typeof f !== 'number' || !Number.isFinite(f) || typeof l !== 'number' || !Number.isFinite(l)) return undefined;
-  const countries = c && typeof c === 'object' ? Object.fromEntries(Object.entries(c).filter(([, v]) => typeof v === 'number' && Number.isFinite(v))) : {};
-  return { f, l, c: countries as Record<string, number> };
+  return { f, l, c: c && typeof c === 'object' ? lastSeen(c) : {} };
+}
+
+/** A new object of the countries with a finite last-seen time (in the same order). */
+function lastSeen(c: Record<string, unknown>): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const k of Object.keys(c)) {
+    const v = c[k];
+    if (k === '__proto__')
+      return Object.fromEntries(Object.entries(c).filter(([, x]) => typeof x === 'number' && Number.isFinite(x))) as Record<string, number>;
+    if (typeof v === 'number' && Number.isFinite(v)) out[k] = v;
+  }
+  return out;
 }
 
 /** Countries seen within the baseline before (or just after) `t`, most recent first. */
@@ -68,6 +79,14 @@ function knownAt(w: NewCountryWindow, t: number, baseline: number): string[] {
 
 function prune(w: NewCountryWindow, params: NewCountryParams, now: number, lateness: number): NewCountryWindow {
   const wm = Math.min(w.l, now);
+  // Usually every country is live: `w` is the detector's own new window, kept as it is.
+  let keys = 0;
+  let allLive = true;
+  for (const k in w.c) {
+    keys++;
+    if (!(w.c[k]! >= wm - params.baseline - lateness)) allLive = false;
+  }
+  if (allLive && keys <= MAX_COUNTRIES && !Object.hasOwn(w.c, '__proto__')) return w;
   let live = Object.entries(w.c).filter(([, last]) => last >= wm - params.baseline - lateness);
   if (live.length > MAX_COUNTRIES) live = live.sort((a, b) => b[1] - a[1]).slice(0, MAX_COUNTRIES);
   return { f: w.f, l: w.l, c: Object.fromEntries(live) };
@@ -104,7 +123,7 @@ export const newCountry: Detector<NewCountryParams, NewCountryWindow> = {
     const t = event.time;
     const prev = readWindow(window);
     if (prev && t < Math.min(prev.l, now) - lateness) return { window, hits: [] }; // too late
-    const w: NewCountryWindow = prev ? { f: Math.min(prev.f, t), l: Math.max(prev.l, t), c: { ...prev.c } } : { f: t, l: t, c: {} };
+    const w: NewCountryWindow = prev ? { f: Math.min(prev.f, t), l: Math.max(prev.l, t), c: prev.c } : { f: t, l: t, c: {} }; // prev.c: a new object
     const country = countryOf(event);
     if (!country) return { window: prune(w, params, now, lateness), hits: [] };
     const learned = prev !== undefined && t - w.f >= params.learning;

@@ -87,7 +87,8 @@ export function matchValue(value: unknown, m: Matcher): boolean {
 
 /** True when the event satisfies every entry of `match`. */
 export function matchesAll(event: CanonicalEvent, match: Record<string, Matcher>): boolean {
-  return Object.entries(match).every(([path, m]) => matchValue(getPath(event, path), m));
+  for (const path of Object.keys(match)) if (!matchValue(getPath(event, path), match[path]!)) return false;
+  return true;
 }
 
 function groupValue(v: unknown): unknown {

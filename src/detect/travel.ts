@@ -59,15 +59,43 @@ const str = (v: unknown): string | undefined => (typeof v === 'string' && v ? v 
 /** A stored login back as a record; also accepts the object form. Undefined when malformed. */
 export function unpackLogin(v: unknown): LoginRecord | undefined {
   if (!Array.isArray(v)) return isLoginRecord(v) ? v : undefined;
-  const [time, lat, lon, id, acc, ip, city, country] = v as unknown[];
-  if (!finite(time) || !isUsableGeo({ lat, lon })) return undefined;
-  const r: LoginRecord = { time, lat: lat as number, lon: lon as number };
+  const time: unknown = v[0];
+  const lat: unknown = v[1];
+  const lon: unknown = v[2];
+  if (!finite(time) || !usableLatLon(lat, lon)) return undefined;
+  const r: LoginRecord = { time, lat, lon: lon as number };
+  const id: unknown = v[3];
+  const acc: unknown = v[4];
   if (str(id)) r.id = id as string;
   if (finite(acc) && acc > 0) r.acc = acc;
-  if (str(ip)) r.ip = ip as string;
-  if (str(city)) r.city = city as string;
-  if (str(country)) r.country = country as string;
+  if (str(v[5])) r.ip = v[5] as string;
+  if (str(v[6])) r.city = v[6] as string;
+  if (str(v[7])) r.country = v[7] as string;
   return r;
+}
+
+const usableLatLon = (lat: unknown, lon: unknown): lat is number =>
+  finite(lat) && finite(lon) && lat >= -90 && lat <= 90 && lon >= -180 && lon <= 180 && !(lat === 0 && lon === 0);
+
+/**
+ * True when `v` is a login exactly as {@link packLogin} writes it: unpacking and packing it again
+ * gives an equal array, so a window of such logins can be kept as it is.
+ */
+export function isPackedLogin(v: unknown): v is StoredLogin {
+  if (!Array.isArray(v) || v.length < 3 || v.length > 8) return false;
+  if (!finite(v[0]) || !usableLatLon(v[1], v[2])) return false;
+  for (let i = 3; i < v.length; i++) {
+    const x: unknown = v[i];
+    if (x === null ? i === v.length - 1 : i === 4 ? !(finite(x) && x > 0) : !(typeof x === 'string' && x !== '')) return false;
+  }
+  return true;
+}
+
+/** {@link byTime} of two packed logins. */
+export function byPackedTime(a: StoredLogin, b: StoredLogin): number {
+  const ia = a[3] ?? '';
+  const ib = b[3] ?? '';
+  return a[0] - b[0] || (ia < ib ? -1 : ia > ib ? 1 : 0);
 }
 
 /** Orders logins by event time, then id, so "from" and "to" never depend on arrival order. */
@@ -97,9 +125,14 @@ const EARTH_RADIUS_KM = 6_378.137;
  * than a threshold before geolib measures them; agrees with geolib to a few metres.
  */
 export function roughDistanceKm(a: LoginRecord, b: LoginRecord): number {
-  const dLat = (b.lat - a.lat) * RAD;
-  const dLon = (b.lon - a.lon) * RAD;
-  const h = Math.sin(dLat / 2) ** 2 + Math.cos(a.lat * RAD) * Math.cos(b.lat * RAD) * Math.sin(dLon / 2) ** 2;
+  return roughKm(a.lat, a.lon, b.lat, b.lon);
+}
+
+/** {@link roughDistanceKm} of two positions. */
+export function roughKm(aLat: number, aLon: number, bLat: number, bLon: number): number {
+  const dLat = (bLat - aLat) * RAD;
+  const dLon = (bLon - aLon) * RAD;
+  const h = Math.sin(dLat / 2) ** 2 + Math.cos(aLat * RAD) * Math.cos(bLat * RAD) * Math.sin(dLon / 2) ** 2;
   return 2 * EARTH_RADIUS_KM * Math.asin(Math.min(1, Math.sqrt(h)));
 }
 

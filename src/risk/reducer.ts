@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { BehaviorConfig } from '../config/behaviors-schema.js';
 import { detectorFor } from '../detect/registry.js';
-import type { DetectorLimits } from '../detect/types.js';
+import type { DetectorHit, DetectorLimits } from '../detect/types.js';
 import { maxLevel, type BehaviorHit, type CanonicalEvent, type EntryRef, type InitiatingEntity, type LevelChange, type RiskLevel } from '../types.js';
 import { compareIds, type UserState } from './state.js';
 
@@ -75,17 +75,33 @@ function copyState(state: UserState): UserState {
   return { ...state, behaviors: { ...state.behaviors }, windows: { ...state.windows } };
 }
 
+/** True when some active behavior's expiry has passed. */
+function anyDue(state: UserState, now: number): boolean {
+  // Object.keys, as expire(): a corrupt state (behaviors or one behavior null) throws here too.
+  for (const id of Object.keys(state.behaviors)) {
+    const expiresAt = state.behaviors[id]!.expiresAt;
+    if (expiresAt !== null && expiresAt <= now) return true;
+  }
+  return false;
+}
+
 /** Drops behaviors whose expiry has passed; emits the resulting level change (pure). */
 export function expire(state: UserState, now: number): ReduceResult {
   const changes: LevelChange[] = [];
-  const gone = Object.entries(state.behaviors).filter(([, b]) => b.expiresAt !== null && b.expiresAt <= now);
-  if (gone.length === 0) return { state, hits: [], changes };
+  let gone: string[] | undefined;
+  let at = -Infinity;
+  for (const id of Object.keys(state.behaviors)) {
+    const expiresAt = state.behaviors[id]!.expiresAt;
+    if (expiresAt === null || expiresAt > now) continue;
+    (gone ??= []).push(id);
+    // In event time the level fell when the last of them stopped counting.
+    if (expiresAt > at) at = expiresAt;
+  }
+  if (gone === undefined) return { state, hits: [], changes };
   const next = copyState(state);
-  for (const [id] of gone) delete next.behaviors[id];
+  for (const id of gone) delete next.behaviors[id];
   next.updatedAt = now;
-  const names = gone.map(([id]) => id).sort();
-  // In event time the level fell when the last of them stopped counting.
-  const at = Math.max(...gone.map(([, b]) => b.expiresAt!));
+  const names = gone.sort();
   recordChange(next, changes, `expire:${names.join(',')}:${now}`, `expired: ${names.join(', ')}`, 'system', now, at);
   return { state: next, hits: [], changes };
 }
@@ -114,63 +130,81 @@ function byTimeThenId(a: ReduceInput, b: ReduceInput): number {
  * Pure: no I/O, no clock; `now` is the processing time.
  */
 export function reduce(state: UserState, inputs: ReduceInput[], behaviors: BehaviorConfig[], now: number, limits: DetectorLimits): ReduceResult {
-  const expired = expire(state, now);
-  const next = expired.state === state ? copyState(state) : expired.state;
-  const changes = [...expired.changes];
+  const expired = anyDue(state, now) ? expire(state, now) : undefined;
+  const next = expired === undefined || expired.state === state ? copyState(state) : expired.state;
+  const changes = expired?.changes ?? [];
   const hits: BehaviorHit[] = [];
-  const enabled = behaviors.filter((b) => b.enabled);
-  for (const input of [...inputs].sort(byTimeThenId)) {
+  const ordered = inputs.length > 1 ? [...inputs].sort(byTimeThenId) : inputs;
+  for (const input of ordered) {
     const { event, ref } = input;
     const eventId = event.id ?? `${ref.stream}/${ref.id}`;
-    for (const b of enabled) {
+    const detectorInput = { event, eventId };
+    for (const b of behaviors) {
+      if (!b.enabled) continue;
       const detector = detectorFor(b.kind);
       if (!detector.accepts(event, b.params)) continue;
-      const r = detector.detect(next.windows[b.id], { event, eventId }, b.params, now, limits);
+      const r = detector.detect(next.windows[b.id], detectorInput, b.params, now, limits);
       if (r.window === undefined) delete next.windows[b.id];
       else next.windows[b.id] = r.window;
-      for (const h of r.hits) {
-        const prevHit = next.behaviors[b.id];
-        // An event (by its own id) seen in an earlier hit — a replayed file, a shipper retry — is not a new hit.
-        if (event.id !== undefined && prevHit?.ids?.includes(eventId)) continue;
-        const level = h.level ?? b.risk_level;
-        const expiresAt = hitExpiry(h.time, b.expires_after, now);
-        const late = expiresAt !== null && expiresAt <= now;
-        const hit: BehaviorHit = {
-          behavior: b.id,
-          level,
-          time: h.time,
-          processedAt: now,
-          expiresAt,
-          ...(late ? { expiredOnArrival: true } : {}),
-          summary: h.summary,
-          evidence: h.evidence,
-          eventIds: h.eventIds,
-        };
-        hits.push(hit);
-        if (late) continue; // recorded in the user's risk events; it stopped counting before it arrived
-        const prev = next.behaviors[b.id];
-        next.behaviors[b.id] = {
-          level: prev ? maxLevel(prev.level, level) : level,
-          firstAt: prev ? Math.min(prev.firstAt, h.time) : h.time,
-          lastAt: prev ? Math.max(prev.lastAt, h.time) : h.time,
-          // `never` (null) wins: a behavior that never expires stays so, whatever hit comes first.
-          expiresAt: expiresAt === null || (prev !== undefined && prev.expiresAt === null) ? null : Math.max(prev?.expiresAt ?? 0, expiresAt),
-          hits: (prev?.hits ?? 0) + 1,
-          ...(event.id !== undefined
-            ? { ids: [...new Set([...(prev?.ids ?? []), ...h.eventIds, eventId])].slice(-RECENT_HIT_IDS) }
-            : prev?.ids
-              ? { ids: prev.ids }
-              : {}),
-          summary: h.summary,
-          evidence: h.evidence,
-        };
-        recordChange(next, changes, `${ref.stream}/${ref.id}/${b.id}`, h.summary, 'system', now, h.time);
-      }
+      for (const h of r.hits) recordHit(next, hits, changes, b, h, input, eventId, now);
     }
   }
   // Windows of behaviors no longer configured would otherwise be kept forever.
-  const configured = new Set(behaviors.map((b) => b.id));
-  for (const id of Object.keys(next.windows)) if (!configured.has(id)) delete next.windows[id];
+  for (const id of Object.keys(next.windows)) if (!isConfigured(behaviors, id)) delete next.windows[id];
   next.updatedAt = now;
   return { state: next, hits, changes };
+}
+
+function isConfigured(behaviors: readonly BehaviorConfig[], id: string): boolean {
+  for (const b of behaviors) if (b.id === id) return true;
+  return false;
+}
+
+/** Records one detector hit of behavior `b`: the hit, the active behavior, the level change. */
+function recordHit(
+  next: UserState,
+  hits: BehaviorHit[],
+  changes: LevelChange[],
+  b: BehaviorConfig,
+  h: DetectorHit,
+  { event, ref }: ReduceInput,
+  eventId: string,
+  now: number,
+): void {
+  const prevHit = next.behaviors[b.id];
+  // An event (by its own id) seen in an earlier hit — a replayed file, a shipper retry — is not a new hit.
+  if (event.id !== undefined && prevHit?.ids?.includes(eventId)) return;
+  const level = h.level ?? b.risk_level;
+  const expiresAt = hitExpiry(h.time, b.expires_after, now);
+  const late = expiresAt !== null && expiresAt <= now;
+  const hit: BehaviorHit = {
+    behavior: b.id,
+    level,
+    time: h.time,
+    processedAt: now,
+    expiresAt,
+    ...(late ? { expiredOnArrival: true } : {}),
+    summary: h.summary,
+    evidence: h.evidence,
+    eventIds: h.eventIds,
+  };
+  hits.push(hit);
+  if (late) return; // recorded in the user's risk events; it stopped counting before it arrived
+  const prev = next.behaviors[b.id];
+  next.behaviors[b.id] = {
+    level: prev ? maxLevel(prev.level, level) : level,
+    firstAt: prev ? Math.min(prev.firstAt, h.time) : h.time,
+    lastAt: prev ? Math.max(prev.lastAt, h.time) : h.time,
+    // `never` (null) wins: a behavior that never expires stays so, whatever hit comes first.
+    expiresAt: expiresAt === null || (prev !== undefined && prev.expiresAt === null) ? null : Math.max(prev?.expiresAt ?? 0, expiresAt),
+    hits: (prev?.hits ?? 0) + 1,
+    ...(event.id !== undefined
+      ? { ids: [...new Set([...(prev?.ids ?? []), ...h.eventIds, eventId])].slice(-RECENT_HIT_IDS) }
+      : prev?.ids
+        ? { ids: prev.ids }
+        : {}),
+    summary: h.summary,
+    evidence: h.evidence,
+  };
+  recordChange(next, changes, `${ref.stream}/${ref.id}/${b.id}`, h.summary, 'system', now, h.time);
 }
