@@ -3,6 +3,7 @@ import { extname } from 'node:path';
 import { createRequire } from 'node:module';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { Logger } from '../obs/logger.js';
+import { RiskstreamError } from '../errors.js';
 import type { RouteReport } from '../engine/router-types.js';
 
 /** Messages to the router thread. */
@@ -86,7 +87,7 @@ export class RouterHost {
         else if (m.type === 'deadLettered') for (const [stream, n] of Object.entries(m.streams)) this.hooks.onDeadLettered(stream, n);
         else this.hooks.onError();
       });
-      w.once('exit', () => reject(new Error('router thread ended before it was ready')));
+      w.once('exit', () => reject(new RiskstreamError('INTERNAL', 'router thread ended before it was ready')));
     });
     this.ready.catch(() => undefined);
     w.on('error', (err) => this.logger.error({ err }, 'router thread failed'));

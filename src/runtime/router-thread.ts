@@ -8,6 +8,7 @@
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { loadConfig } from '../config/load.js';
+import { RiskstreamError } from '../errors.js';
 import { Keys } from '../keys.js';
 import { createLogger } from '../obs/logger.js';
 import { Metrics } from '../obs/metrics.js';
@@ -22,7 +23,7 @@ import { decodeOptionsOf, routerOptionsOf } from './router-options.js';
 import type { RouterThreadIn, RouterThreadOut } from './router-host.js';
 
 const port = parentPort;
-if (!port) throw new Error('router-thread.ts runs as a worker thread');
+if (!port) throw new RiskstreamError('INTERNAL', 'router-thread.ts runs as a worker thread');
 const { configPath } = workerData as { configPath: string };
 const post = (m: RouterThreadOut): void => port.postMessage(m);
 let config = loadConfig(configPath);
