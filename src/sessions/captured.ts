@@ -10,6 +10,7 @@ import { attachCaptured, sessionProperties, type CapturedSession } from '../dete
 import type { CanonicalEvent, StreamEvent } from '../types.js';
 import { isSessionLogin, storedSessionId, type SessionIdentity } from './identity.js';
 import type { SessionStore } from './store.js';
+import { LRUCache } from 'lru-cache';
 
 /** The baseline a stored identity gives. */
 export function capturedFromIdentity(s: SessionIdentity): CapturedSession {
@@ -36,11 +37,34 @@ export function batchLogins(events: readonly StreamEvent[]): Map<string, Capture
 }
 
 /**
+ * The session logins this router routed lately, by stored session id (earliest login kept), for
+ * session uses routed after their login but before its identity is committed (the owner commits
+ * beside routing, possibly in another thread). Bounded: the oldest entries go first.
+ */
+export class RecentLogins {
+  private readonly logins: LRUCache<string, CapturedSession>;
+  constructor(max = 50_000) {
+    this.logins = new LRUCache({ max });
+  }
+  /** Remembers a batch's session logins (after its uses were looked up). */
+  remember(batch: ReadonlyMap<string, CapturedSession>): void {
+    for (const [sid, c] of batch) {
+      const prev = this.logins.get(sid);
+      if (!prev || c.login_at < prev.login_at) this.logins.set(sid, c);
+    }
+  }
+  get(sid: string): CapturedSession | undefined {
+    return this.logins.get(sid);
+  }
+}
+
+/**
  * Looks up the sessions a batch's events use (one concurrent GET per distinct session and user, in
  * the user's partition, where the user's logins stored it) and attaches each one's captured
- * identity to the events (see {@link attachCaptured}).
+ * identity to the events (see {@link attachCaptured}). Not stored yet: the earliest of the batch's
+ * own login and, with `recent`, one routed in an earlier batch whose commit has not landed.
  */
-export async function attachCapturedSessions(store: Pick<SessionStore, 'get'>, events: readonly StreamEvent[]): Promise<void> {
+export async function attachCapturedSessions(store: Pick<SessionStore, 'get'>, events: readonly StreamEvent[], recent?: RecentLogins): Promise<void> {
   const uses = new Map<StreamEvent, string>();
   const pairs = new Map<string, { sid: string; user: string }>();
   for (const se of events) {
@@ -51,15 +75,21 @@ export async function attachCapturedSessions(store: Pick<SessionStore, 'get'>, e
     uses.set(se, k);
     pairs.set(k, { sid, user: se.event.user });
   }
-  if (uses.size === 0) return;
+  const inBatch = batchLogins(events);
+  if (uses.size === 0) {
+    recent?.remember(inBatch);
+    return;
+  }
   const list = [...pairs];
   const stored = await Promise.all(list.map(([, p]) => store.get(p.sid, p.user)));
   const found = new Map<string, CapturedSession>();
-  const inBatch = batchLogins(events);
   list.forEach(([k, p], i) => {
     const s = stored[i];
-    const c = s ? capturedFromIdentity(s) : inBatch.get(p.sid);
+    const a = inBatch.get(p.sid);
+    const b = recent?.get(p.sid);
+    const c = s ? capturedFromIdentity(s) : a && b ? (b.login_at <= a.login_at ? b : a) : (a ?? b);
     if (c) found.set(k, c);
   });
   for (const [se, k] of uses) attachCaptured(se.event, found.get(k));
+  recent?.remember(inBatch);
 }

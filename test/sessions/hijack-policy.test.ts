@@ -3,7 +3,7 @@ import { AuditLog } from '../../src/audit/audit-log.js';
 import type { ResponseRule } from '../../src/config/responses.js';
 import { capturedOf } from '../../src/detect/session-hijack.js';
 import { changeId } from '../../src/risk/reducer.js';
-import { attachCapturedSessions } from '../../src/sessions/captured.js';
+import { attachCapturedSessions, RecentLogins } from '../../src/sessions/captured.js';
 import { buildIdentity } from '../../src/sessions/identity.js';
 import { policyTriggers, responsePolicy } from '../../src/sessions/response-policy.js';
 import type { SessionRevocation } from '../../src/sessions/revoke.js';
@@ -49,6 +49,28 @@ describe('attachCapturedSessions (the enrich stage)', () => {
     expect(capturedOf(batch[1]!.event)).toBeUndefined();
     expect(capturedOf(batch[2]!.event)).toMatchObject({ session_id: 's-batch', device: 'd-5', asn: 7, login_at: NOW - 1000 });
     expect(capturedOf(batch[3]!.event)).toBeUndefined();
+  });
+
+  it('a login routed in an earlier batch whose identity is not committed yet is the baseline (recent logins); the stored one wins once there', async () => {
+    const recent = new RecentLogins();
+    await attachCapturedSessions(store, batchOf([login({ sessionId: 's-late', time: NOW - 5000, device: { id: 'd-5' }, network: { asn: 7 } })]), recent);
+    // The next batch uses the session before the login's commit landed.
+    const next = batchOf([use('s-late')]);
+    await attachCapturedSessions(store, next, recent);
+    expect(capturedOf(next[0]!.event)).toMatchObject({ session_id: 's-late', device: 'd-5', asn: 7, login_at: NOW - 5000 });
+    // Without the router's memory nothing is known yet (the race this closes).
+    const alone = batchOf([use('s-late')]);
+    await attachCapturedSessions(store, alone);
+    expect(capturedOf(alone[0]!.event)).toBeUndefined();
+    // A later login of the same session in a batch does not replace the earliest one.
+    const later = batchOf([login({ sessionId: 's-late', time: NOW - 1000, device: { id: 'd-6' } }), use('s-late')]);
+    await attachCapturedSessions(store, later, recent);
+    expect(capturedOf(later[1]!.event)).toMatchObject({ device: 'd-5', login_at: NOW - 5000 });
+    // Committed: the stored identity is the baseline.
+    await store.put([buildIdentity(login({ sessionId: 's-late', time: NOW - 5000 }), settings())!]);
+    const stored = batchOf([use('s-late')]);
+    await attachCapturedSessions(store, stored, recent);
+    expect(capturedOf(stored[0]!.event)).toMatchObject({ device: 'd-9', asn: 2856 });
   });
 });
 
