@@ -7,6 +7,7 @@
  */
 import type { Redis } from 'ioredis';
 import { Keys } from '../src/keys.js';
+import { compareKeys, parseKey } from '../src/partition.js';
 import { redisBytesPerUser, type RedisPerUser } from './memory.js';
 import { CountingReceiver, WorkerChild, commandStats, redisCpu, topCommands, report, round, sleep, streamsOf, writeBenchConfig } from './lib.js';
 
@@ -141,12 +142,7 @@ export async function endToEnd(
  */
 async function allCommitted(redis: Redis, prefix: string, timeoutMs = 120_000): Promise<number> {
   const keys = new Keys(prefix);
-  const above = (id: string, pos: string | null): boolean => {
-    if (!pos) return true;
-    const [a, b] = id.split('-').map(Number) as [number, number];
-    const [c, d] = pos.split('-').map(Number) as [number, number];
-    return a > c || (a === c && b > d);
-  };
+  const above = (id: string, pos: string | null): boolean => !pos || compareKeys(parseKey(id), parseKey(pos)) > 0;
   const until = Date.now() + timeoutMs;
   for (;;) {
     const p = redis.pipeline();

@@ -78,8 +78,6 @@ const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms
  */
 export async function startEngine(d: EngineDeps): Promise<EngineRuntime> {
   const cfg = d.config().raw;
-  // The router's partition entries go to this process's owner in memory too (it skips decoding them).
-  const handoff = new RoutedHandoff();
   // engine.router_thread: routing runs in its own thread (router-thread.ts), this one owns partitions.
   const threadPath = cfg.engine.router_thread ? d.configPath : undefined;
   const reportRoute = (r: RouteReport): void => {
@@ -95,7 +93,9 @@ export async function startEngine(d: EngineDeps): Promise<EngineRuntime> {
         onDeadLettered: (stream, n) => d.metrics.deadLettered.inc({ stream }, n),
       })
     : null;
-  const router = host
+  // In this thread, the router's partition entries go to this process's owner in memory too (it skips decoding them).
+  const handoff = host ? null : new RoutedHandoff();
+  const router = !handoff
     ? null
     : new Router(d.redis, d.keys, routerOptionsOf(d.config()), {
         ...d.route,
@@ -118,7 +118,7 @@ export async function startEngine(d: EngineDeps): Promise<EngineRuntime> {
       commitEntries: cfg.engine.commit_entries,
       smallStep: SMALL_STEP,
     },
-    { ...d.own, handoff },
+    { ...d.own, ...(handoff ? { handoff } : {}) },
   );
   const partitions = Array.from({ length: d.keys.partitions }, (_, i) => partitionResource(i));
   const gauge = (): void => {

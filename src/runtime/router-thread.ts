@@ -16,7 +16,7 @@ import { decodeEntry } from '../ingest/decode.js';
 import { Router } from '../engine/router.js';
 import { runRouterLoop } from '../engine/router-loop.js';
 import { createSessionStore } from '../sessions/service.js';
-import { attachCapturedSessions, RecentLogins } from '../sessions/captured.js';
+import { sessionUseEnricher } from '../sessions/captured.js';
 import { closeConnection, connect, ready, targetOf } from './connections.js';
 import { buildRouteIngest } from './ingest-runtime.js';
 import { decodeOptionsOf, routerOptionsOf } from './router-options.js';
@@ -34,17 +34,19 @@ const waker = connect(targetOf(config), logger, 'router-waker');
 await Promise.all([ready(redis), ready(waker)]);
 // Counters of this thread's registry are not served; the main thread counts from the reports.
 const ingest = await buildRouteIngest({ config: () => config, redis, logger, metrics: new Metrics() });
-const store = createSessionStore(redis, keys, () => config.raw.sessions);
+const sessionUses = sessionUseEnricher(
+  createSessionStore(redis, keys, () => config.raw.sessions),
+  () => ({
+    sessionsEnabled: config.raw.sessions.enabled,
+    behaviors: config.behaviors,
+  }),
+);
 const decodeOpts = decodeOptionsOf(config);
-// Logins routed here whose identities are not committed yet (session_hijack's baseline meanwhile).
-const recent = new RecentLogins();
 const router = new Router(redis, keys, routerOptionsOf(config), {
   decode: (raw, now) => decodeEntry(raw, decodeOpts, now),
   enrich: async (events) => {
     await ingest.enrich(events);
-    // Session uses get their captured login identity (session_hijack), as in the main thread.
-    if (config.raw.sessions.enabled && config.behaviors.some((b) => b.enabled && b.kind === 'session_hijack'))
-      await attachCapturedSessions(store, events, recent);
+    await sessionUses(events); // as in the main thread (src/runtime/sessions.ts)
   },
   deadLetter: async (bad) => {
     await ingest.deadLetter(bad);

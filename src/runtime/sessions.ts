@@ -9,7 +9,7 @@ import { setQueueSink } from '../sessions/set-sink.js';
 import { identityBuilder } from '../../pipelines/session-audit.js';
 import type { PutResult } from '../sessions/store.js';
 import type { OwnerParts } from '../engine/owner.js';
-import { attachCapturedSessions, RecentLogins } from '../sessions/captured.js';
+import { sessionUseEnricher } from '../sessions/captured.js';
 import { responsePolicy } from '../sessions/response-policy.js';
 import type { LevelChange } from '../types.js';
 import type { UserHit } from '../risk/outbox-relay.js';
@@ -41,8 +41,6 @@ export function buildSessions(deps: {
     audit: deps.audit,
     onRevoked: setQueueSink(deps.ssf.setQueue, () => deps.config().receivers, deps.ssf.streams),
   });
-  // Logins routed here whose identities are not committed yet (session_hijack's baseline meanwhile).
-  const recent = new RecentLogins();
   const onInvalid = (ref: EntryRef, err: unknown): void => deps.logger.warn({ stream: ref.stream, id: ref.id, err }, 'session identity skipped');
   const build = identityBuilder(() => deps.config().raw.sessions, { onInvalid });
   // A session id bound to another user is never rebound (issue 13 row 7): audited, logged; the event is still scored.
@@ -59,11 +57,7 @@ export function buildSessions(deps: {
       prepare: (identities) => store.prepare(identities),
       after,
     },
-    enrich: async (events) => {
-      // Only with session audit on and a session_hijack behavior on: otherwise no lookups at all.
-      const c = deps.config();
-      if (c.raw.sessions.enabled && c.behaviors.some((b) => b.enabled && b.kind === 'session_hijack')) await attachCapturedSessions(store, events, recent);
-    },
+    enrich: sessionUseEnricher(store, () => ({ sessionsEnabled: deps.config().raw.sessions.enabled, behaviors: deps.config().behaviors })),
     respond: responsePolicy({
       redis: deps.redis,
       keys: deps.keys,

@@ -93,3 +93,20 @@ export async function attachCapturedSessions(store: Pick<SessionStore, 'get'>, e
   for (const [se, k] of uses) attachCaptured(se.event, found.get(k));
   recent?.remember(inBatch);
 }
+
+/**
+ * The router's session-use enrichment: {@link attachCapturedSessions} with this router's own
+ * {@link RecentLogins}, only while session audit is on and a `session_hijack` behavior is enabled
+ * (read per batch, so a reload applies from the next one); otherwise no lookups at all.
+ */
+export function sessionUseEnricher(
+  store: Pick<SessionStore, 'get'>,
+  settings: () => { sessionsEnabled: boolean; behaviors: ReadonlyArray<{ enabled: boolean; kind: string }> },
+): (events: readonly StreamEvent[]) => Promise<void> {
+  // Logins routed here whose identities are not committed yet (session_hijack's baseline meanwhile).
+  const recent = new RecentLogins();
+  return async (events) => {
+    const s = settings();
+    if (s.sessionsEnabled && s.behaviors.some((b) => b.enabled && b.kind === 'session_hijack')) await attachCapturedSessions(store, events, recent);
+  };
+}
