@@ -35,7 +35,7 @@ export async function latency(
   const cfg = await writeBenchConfig(prefix, {
     receivers: [{ name: 'bench', kind: 'ssf', endpoint: `${receiver.url}/lat`, audience: 'https://receiver.bench', events: ['risk-level-change'] }],
   });
-  const w = await WorkerChild.start(cfg.dir);
+  const w = await WorkerChild.start(cfg.dir, { execArgv: process.env.BENCH_WORKER_FLAGS ? process.env.BENCH_WORKER_FLAGS.split(' ').filter(Boolean) : [] });
   const total = opts.warmup + opts.seconds;
   const background = generate({ events: Math.ceil(opts.rate * (total + 2)), users: opts.users, seed: 23 });
   const rand = prng(5);

@@ -92,6 +92,7 @@ export async function writeBenchConfig(prefix: string, main: Record<string, unkn
     http: { port: 0, host: '127.0.0.1' },
     // Diagnostics: BENCH_ENGINE='{"router_thread":false}' (engine settings other than the defaults).
     ...(process.env.BENCH_ENGINE ? { engine: JSON.parse(process.env.BENCH_ENGINE) as Record<string, unknown> } : {}),
+    ...(process.env.BENCH_SESSIONS ? { sessions: JSON.parse(process.env.BENCH_SESSIONS) as Record<string, unknown> } : {}),
     ...main,
   };
   writeFileSync(join(dir, 'riskstream.yaml'), stringify(cfg));

@@ -3,6 +3,7 @@ import type { Keys } from '../keys.js';
 import type { PreparedPut } from '../sessions/store.js';
 import { queueCommit, type PartitionDelta } from './commit.js';
 import type { OwnerParts } from './owner-types.js';
+import type { LevelChange } from '../types.js';
 
 /** What {@link sendCommits} needs from the owner, and tells it. */
 export interface CommitHooks {
@@ -46,6 +47,7 @@ export async function sendCommits(
     }
     const res = (await pipe.exec()) ?? [];
     const relay: string[] = [];
+    const changes: LevelChange[] = [];
     const after: Array<Promise<void>> = [];
     sent.forEach(({ d, sigs, outboxUsers, put }, i) => {
       const [err, r] = res[i] ?? [];
@@ -59,11 +61,13 @@ export async function sendCommits(
       }
       hooks.committed(d, sigs);
       relay.push(...outboxUsers);
+      for (const e of d.events) if (e.kind === 'change') changes.push(e.data as LevelChange);
       if (put) {
         const [, puts, dropped] = r as [number, unknown[], string[][]];
         after.push(put.finish(puts, dropped).then((result) => parts.sessions.after(result)));
       }
     });
+    if (changes.length) parts.committed?.(changes);
     if (relay.length) parts.relay(relay);
     await Promise.all(after);
   } catch (err) {

@@ -22,6 +22,8 @@ export interface OwnerParts {
   deadLetter(bad: Array<{ raw: RawEntry; reason: string }>): Promise<void>;
   /** Users whose outbox got entries (relay them onward; must not throw). */
   relay(users: string[]): void;
+  /** The level changes of commits that landed, in commit order, before their relay (must not throw). */
+  committed?(changes: LevelChange[]): void;
   /** A commit failed (it is redone from the committed position). */
   onCommitError(err: unknown): void;
   /** A commit refused because the partition's lease moved. */

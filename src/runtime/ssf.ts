@@ -13,6 +13,7 @@ import { egressFromConfig } from '../ssf/egress.js';
 import type { ReceiverRegistry } from '../ssf/receivers.js';
 import { createStreamService, type StreamService } from '../ssf/stream-service.js';
 import { auditReceivers } from '../ssf/receiver-audit.js';
+import { earlyEnqueue } from '../ssf/early-enqueue.js';
 import { ensureSigningKey } from '../ssf/signing-key-file.js';
 
 /** The SET side of a process: signing keys, the delivery queue and (in the worker) its consumer. */
@@ -24,8 +25,15 @@ export interface SsfRuntime {
   streams: StreamService;
   /** Config receivers plus enabled SSF streams. */
   receivers(): ResolvedReceiver[];
-  /** Queues one SET per receiver for each change (idempotent). */
+  /** Queues one SET per receiver for each change (idempotent); holds them for paused streams. */
   enqueueChanges(changes: LevelChange[]): Promise<void>;
+  /**
+   * Queues the SETs of changes just committed, at once, on a connection of its own (not behind the
+   * commits' pipelines nor the outbox relay's round trips): the enabled receivers' part of
+   * {@link enqueueChanges}, which then skips it for these changes. Never throws (on failure the
+   * relay enqueues them as before).
+   */
+  enqueueCommitted(changes: LevelChange[]): void;
   jwks(): Promise<{ keys: unknown[] }>;
   queueCounts(): Promise<Record<string, number>>;
   /** Re-reads keys and receivers after a config reload. */
@@ -50,6 +58,9 @@ export async function buildSsf(deps: SsfDeps): Promise<SsfRuntime> {
   await ensureSigningKey(deps.config(), deps.logger);
   let keyRing = await KeyRing.fromConfig(deps.config());
   const setQueue = createSetQueue(deps.redis, deps.keys);
+  const early = earlyEnqueue(deps, (queue, changes) =>
+    enqueueLevelChanges(queue, changes, deps.config().receivers).then(() => streams.onChanges(changes, 'enabled', queue)),
+  );
   const streams = createStreamService(deps.redis, deps.keys, setQueue, deps.audit, deps.config);
   await streams.streams(true);
   const receivers = (): ResolvedReceiver[] => [...deps.config().receivers, ...streams.receiversNow()];
@@ -85,10 +96,12 @@ export async function buildSsf(deps: SsfDeps): Promise<SsfRuntime> {
     streams,
     receivers,
     enqueueChanges: async (changes) => {
-      const configured = deps.config().receivers;
-      await enqueueLevelChanges(setQueue, changes, configured);
-      await streams.onChanges(changes);
+      const { done, rest } = await early.split(changes);
+      await enqueueLevelChanges(setQueue, rest, deps.config().receivers);
+      await streams.onChanges(rest);
+      if (done.length) await streams.onChanges(done, 'paused');
     },
+    enqueueCommitted: (changes) => early.enqueue(changes),
     jwks: async () => keyRing.jwks() as { keys: unknown[] },
     queueCounts: () => queueCounts(setQueue),
     reload: async () => {
@@ -105,6 +118,7 @@ export async function buildSsf(deps: SsfDeps): Promise<SsfRuntime> {
       clearInterval(refresh);
       await worker?.close();
       await setQueue.close();
+      await early.close();
     },
   };
   return rt;

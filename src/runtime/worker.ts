@@ -143,6 +143,7 @@ export async function startWorker(opts: WorkerOptions = {}): Promise<WorkerHandl
         await ingest.deadLetter(bad);
         for (const b of bad) metrics.poisoned.inc({ stream: b.raw.stream, code: b.reason.slice(b.reason.indexOf(':') + 2) });
       },
+      committed: (changes) => ssf.enqueueCommitted(changes),
       relay: (users) => void relay.relay(users).catch((err: unknown) => logger.warn({ err }, 'relay failed; the outbox is relayed again by the sweep')),
       onCommitError: (err) => {
         metrics.pipelineErrors.inc();
