@@ -8,7 +8,7 @@
 import type { Redis } from 'ioredis';
 import { levelChangeJobId } from '../src/ssf/queue.js';
 import { CITIES, generate, loginEvent, prng } from './data.js';
-import { CountingReceiver, WorkerChild, percentile, redisClient, report, round, sleep, streamsOf, writeBenchConfig } from './lib.js';
+import { CountingReceiver, WorkerChild, percentile, redisClient, redisCpu, report, round, sleep, streamsOf, writeBenchConfig } from './lib.js';
 
 export interface LatencyResult {
   bench: 'latency';
@@ -20,6 +20,9 @@ export interface LatencyResult {
   received_ms: { p50: number; p95: number; p99: number; max: number };
   missing: number;
   mean_batch: number;
+  /** CPU µs per event offered after the warm-up: the worker process (both threads), Redis. */
+  worker_cpu_us: number;
+  redis_cpu_us: number;
 }
 
 const idMs = (id: string): number => Number(id.slice(0, id.indexOf('-')));
@@ -73,6 +76,7 @@ export async function latency(
     const until = t0 + total * 1000;
     let bi = 0;
     let homesSent = false;
+    let cpu0: { w: number; r: number; sent: number } | undefined;
     nextProbe = measureFrom;
     const home = (i: number, now: number): string => JSON.stringify(loginEvent(`probe-h-${i}`, probeUser(i), now - 2 * 3_600_000, london, rand));
     while (Date.now() < until) {
@@ -85,6 +89,7 @@ export async function latency(
         const e = background[bi++]!;
         p.xadd(e.login ? s.login : s.activity, '*', 'event', e.json);
       }
+      if (!cpu0 && now >= measureFrom) cpu0 = { w: await w.cpu(), r: await redisCpu(redis), sent };
       if (!homesSent && now >= measureFrom - 1000) {
         // Each probe user's home login goes out `homeAhead` probes before their impossible one.
         for (let k = 0; k < homeAhead; k++, n++) p.xadd(s.login, '*', 'event', home(k, now));
@@ -107,6 +112,9 @@ export async function latency(
       if (wait > 0) await sleep(wait);
     }
     const elapsed = (Date.now() - t0) / 1000;
+    const measured = Math.max(1, sent - (cpu0?.sent ?? 0));
+    const workerCpu = ((await w.cpu()) - (cpu0?.w ?? 0)) / measured;
+    const redisCpuPer = ((await redisCpu(redis)) - (cpu0?.r ?? 0)) / measured;
     // Let the last probes through.
     const deadline = Date.now() + 10_000;
     const got = (): number => probes.filter((p) => receiver.receipts.some((r) => r.user === p.user)).length;
@@ -126,12 +134,15 @@ export async function latency(
       received_ms: stats(rec),
       missing: probes.length - Math.min(enq.length, rec.length),
       mean_batch: round(w.read / Math.max(1, w.batches), 1),
+      worker_cpu_us: round(workerCpu * 1e6, 1),
+      redis_cpu_us: round(redisCpuPer * 1e6, 1),
     };
     report(r, [
       ['offered / achieved events/s', `${r.offered_per_s} / ${r.achieved_per_s}`],
       ['seconds (incl. warm-up)', r.seconds],
       ['probes (impossible-travel logins)', r.probes, r.missing ? `${r.missing} missing` : ''],
       ['worker mean batch', r.mean_batch],
+      ['CPU µs per event: worker / Redis', `${r.worker_cpu_us} / ${r.redis_cpu_us}`, 'while offered, after the warm-up'],
       [
         'XADD → SET job enqueued p50/p95/p99 ms',
         `${r.enqueued_ms.p50} / ${r.enqueued_ms.p95} / ${r.enqueued_ms.p99}`,
