@@ -10,6 +10,7 @@
  *   npm run bench -- --cluster            # instead: end to end on the local Redis Cluster (scripts/ensure-redis-cluster.sh)
  *                                         # with 1, then 2 workers, and one node at the same size (bench/cluster-run.ts)
  *   npm run bench -- --cluster --workers 1,2,3   # the worker counts to run on the cluster
+ *   npm run bench -- --sweep 1000,2000,3000,4000,5000   # instead: latency at each offered rate (bench/latency-sweep.ts)
  *
  * Sizes: --events (100 000; 40 000 with --cluster), --users (10 000; 4 000 with --cluster), --rate (5 000), --low-rate (2 000; 0 = skip), --sets (5 000 per algorithm),
  * --memory-users (100 000). Each benchmark uses its own random key prefix, deleted afterwards.
@@ -24,6 +25,7 @@ import { clusterBench } from './cluster-run.js';
 import { DIAG, generate } from './data.js';
 import { endToEnd, type EndToEndResult } from './end-to-end.js';
 import { latency, type LatencyResult } from './latency.js';
+import { latencySweep } from './latency-sweep.js';
 import { fmt, median, preload, redisClient, round, withPrefix } from './lib.js';
 import { memory, type MemoryResult } from './memory.js';
 import { summarizeProfile } from './profile.js';
@@ -48,6 +50,8 @@ const { values: args } = parseArgs({
     cluster: { type: 'boolean', default: false },
     // With --cluster: the worker counts to run, in order.
     workers: { type: 'string', default: '1,2' },
+    // Instead of the rest: the latency bench at each of these offered rates (events/s).
+    sweep: { type: 'string' },
   },
 });
 const only = new Set(args.only.split(','));
@@ -170,6 +174,10 @@ console.log(
   `# riskstream bench — ${m.date} — ${m.nproc} cores (${String(m.cpu)}), Node ${String(m.node)}, Redis ${String(m.redis)}, load ${String(m.loadavg_1m)}`,
 );
 console.log(JSON.stringify({ bench: 'machine', ...m }));
+if (args.sweep) {
+  await latencySweep(args.sweep.split(',').map(Number), { seconds: 10, warmup: 3, users: USERS, targetMs: 25 });
+  process.exit(0);
+}
 if (args.cluster) {
   await clusterBench({ runs: Number(args.runs), events: N, users: USERS, workers: args.workers.split(',').map(Number) });
   process.exit(0);
