@@ -29,9 +29,9 @@ export interface SsfRuntime {
   enqueueChanges(changes: LevelChange[]): Promise<void>;
   /**
    * Queues the SETs of changes just committed, at once, on a connection of its own (not behind the
-   * commits' pipelines nor the outbox relay's round trips): the enabled receivers' part of
-   * {@link enqueueChanges}, which then skips it for these changes. Never throws (on failure the
-   * relay enqueues them as before).
+   * commits' pipelines nor the outbox relay's round trips), for the configured receivers and
+   * the enabled SSF streams; {@link enqueueChanges} then skips the configured receivers for these
+   * changes. Never throws (on failure the relay enqueues them as before).
    */
   enqueueCommitted(changes: LevelChange[]): void;
   jwks(): Promise<{ keys: unknown[] }>;
@@ -96,10 +96,10 @@ export async function buildSsf(deps: SsfDeps): Promise<SsfRuntime> {
     streams,
     receivers,
     enqueueChanges: async (changes) => {
-      const { done, rest } = await early.split(changes);
+      const { rest } = await early.split(changes);
       await enqueueLevelChanges(setQueue, rest, deps.config().receivers);
-      await streams.onChanges(rest);
-      if (done.length) await streams.onChanges(done, 'paused');
+      // Every stream again, the early ones too: one resumed since is not missed (a repeat adds no job).
+      await streams.onChanges(changes);
     },
     enqueueCommitted: (changes) => early.enqueue(changes),
     jwks: async () => keyRing.jwks() as { keys: unknown[] },

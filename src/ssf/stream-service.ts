@@ -253,16 +253,16 @@ export class StreamService {
   }
 
   /**
-   * Queues level changes to every enabled stream; holds them for paused ones. `only` limits it to
-   * one of the two (the committed changes' early enqueue takes the enabled streams, the relay the
-   * paused ones); `queue`: the queue to add to (another connection's, for the early enqueue).
+   * Queues level changes to every enabled stream; holds them for paused ones. `only: 'enabled'`
+   * skips the paused ones (the early enqueue of committed changes: the relay holds them);
+   * `queue`: the queue to add to (another connection's, for the early enqueue).
    */
-  async onChanges(changes: LevelChange[], only?: 'enabled' | 'paused', queue: SetQueue = this.queue): Promise<void> {
+  async onChanges(changes: LevelChange[], only?: 'enabled', queue: SetQueue = this.queue): Promise<void> {
     const streams = await this.streams();
     for (const s of streams) {
       const wanted = changes.filter((c) => !s.removed_subjects.includes(c.user));
       if (!wanted.length || s.status === 'disabled') continue;
-      if (only && only !== (s.status === 'paused' ? 'paused' : 'enabled')) continue;
+      if (only === 'enabled' && s.status === 'paused') continue;
       if (s.status === 'paused')
         await this.hold(
           s,
