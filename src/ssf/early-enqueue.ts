@@ -7,9 +7,12 @@ import { createSetQueue, type SetQueue } from './queue.js';
 /** Change ids remembered as enqueued early, at most (the relay forgets them as it passes them). */
 const MAX_REMEMBERED = 100_000;
 
+/** How long closing waits for the enqueue in flight, then for the queue to close (ms). */
+const CLOSE_WAIT_MS = 2_000;
+
 /** The early enqueue of committed level changes (see {@link earlyEnqueue}). */
 export interface EarlyEnqueue {
-  /** Starts enqueueing `changes` (in call order, one call at a time). Never throws. */
+  /** Starts enqueueing `changes` (in call order, one call at a time); none once closed. Never throws. */
   enqueue(changes: LevelChange[]): void;
   /** After the early enqueues started so far: the changes they enqueued, and the rest. */
   split(changes: LevelChange[]): Promise<{ done: LevelChange[]; rest: LevelChange[] }>;
@@ -32,9 +35,11 @@ export function earlyEnqueue(
   let queue: SetQueue | undefined;
   const done = new Set<string>();
   let chain: Promise<void> = Promise.resolve();
+  let closed = false;
   return {
     enqueue(changes) {
-      if (!changes.length) return;
+      // Once closed (shutdown), the outbox keeps them: the relay or the next start enqueues them.
+      if (!changes.length || closed) return;
       chain = chain.then(async () => {
         try {
           conn ??= duplicate(deps.redis, { connectionName: 'riskstream:early-enqueue' });
@@ -57,8 +62,12 @@ export function earlyEnqueue(
       return out;
     },
     async close() {
-      await chain;
-      await queue?.close();
+      closed = true;
+      // The enqueue in flight gets a moment (Redis may be gone: shutdown must not wait on it); the
+      // connection is dropped in any case, so it cannot hold the process open.
+      const moment = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms).unref());
+      await Promise.race([chain, moment(CLOSE_WAIT_MS)]);
+      await Promise.race([queue?.close(), moment(CLOSE_WAIT_MS)]).catch(() => undefined);
       conn?.disconnect();
     },
   };

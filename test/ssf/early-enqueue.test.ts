@@ -1,5 +1,5 @@
-import type { Redis } from 'ioredis';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Redis } from 'ioredis';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { Keys } from '../../src/keys.js';
 import { createLogger } from '../../src/obs/logger.js';
 import { earlyEnqueue } from '../../src/ssf/early-enqueue.js';
@@ -63,5 +63,27 @@ describe('early enqueue of committed level changes', () => {
     expect(await early.split([c1, c2])).toEqual({ done: [c2], rest: [c1] });
     expect(await q.queue.getJob(levelChangeJobId('a', 'cy@example.com', 1))).toBeUndefined();
     await early.close();
+    // Closed: nothing more is sent (no connection opened after shutdown); the relay has them all.
+    const c3 = change('eve@example.com', 1, 'low', 'high', { id: 'chg-f3' });
+    early.enqueue([c3]);
+    expect(await early.split([c3])).toEqual({ done: [], rest: [c3] });
+    expect(calls).toBe(2);
   });
+
+  it('closing does not wait on a Redis that is gone: the enqueue in flight is cut off, its connection dropped', async () => {
+    // A client of a port nothing listens on (loopback): every command waits on reconnects.
+    const gone = new Redis({ host: '127.0.0.1', port: 1, lazyConnect: true, retryStrategy: () => 100, maxRetriesPerRequest: null });
+    let conn: { status: string } | undefined;
+    const early = earlyEnqueue({ redis: gone, keys, logger }, async (queue, changes) => {
+      conn = queue.queue.opts.connection as unknown as { status: string };
+      await enqueueLevelChanges(queue, changes, [a]);
+    });
+    early.enqueue([change('fay@example.com', 1, 'low', 'high', { id: 'chg-g1' })]);
+    await vi.waitFor(() => expect(conn).toBeDefined());
+    const closing = early.close().then(() => 'closed');
+    // The enqueue in flight never finishes (no Redis): close still returns.
+    expect(await closing).toBe('closed');
+    expect(conn!.status).not.toBe('ready');
+    gone.disconnect();
+  }, 15_000);
 });
