@@ -1,4 +1,4 @@
-import { pipeline, type RedisClient } from '../redis/client.js';
+import { directPipeline, type RedisClient } from '../redis/client.js';
 import type { Keys } from '../keys.js';
 import type { PreparedPut } from '../sessions/store.js';
 import { queueCommit, type PartitionDelta } from './commit.js';
@@ -36,7 +36,8 @@ export async function sendCommits(
 ): Promise<void> {
   try {
     const s = parts.settings();
-    const pipe = pipeline(redis);
+    // Commands sent each on its own: their packed ops are not copied once more into one pipeline buffer.
+    const pipe = directPipeline(redis);
     const sent: Array<{ d: PartitionDelta; sigs: Map<string, string>; outboxUsers: string[]; put?: PreparedPut }> = [];
     for (const d of deltas.values()) {
       const token = tokens.get(d.partition);
