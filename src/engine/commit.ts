@@ -50,8 +50,12 @@ export function indexSig(state: UserState): string {
   return `${levelScore(state)}|${nextExpiry(state) ?? ''}`;
 }
 
-/** The commit's commands are written here, then copied out (one copy per commit). */
-const writer = new MsgWriter();
+/**
+ * Writers of commits whose commands were sent (see `release` of {@link commitOps}): reused, their
+ * buffers grown and their pages touched already, rather than a fresh large buffer per commit.
+ */
+const writers: MsgWriter[] = [];
+const KEPT_WRITERS = 4;
 
 /**
  * The commands of one partition's commit, as one MessagePack argument of the commit script: states
@@ -59,6 +63,10 @@ const writer = new MsgWriter();
  * (`indexed`: the signature last committed per user), reset outcomes and audit entries. Written in
  * one pass, states straight into their HSETs: the same bytes as `packOps` of the commands
  * with `encodeState`'s states (test/engine/commit-ops.golden.test.ts).
+ *
+ * `ops` is a view of the writer's buffer: valid until `release()`, which lends the writer to a
+ * later commit — call it only once nothing can read `ops` any more (its command was written to
+ * the socket and answered). Never released, the writer is simply not reused.
  */
 export function commitOps(
   keys: Keys,
@@ -66,8 +74,8 @@ export function commitOps(
   s: CommitSettings,
   indexed: (user: string) => string | undefined,
   extra: readonly string[][] = [],
-): { ops: Buffer; sigs: Map<string, string>; outboxUsers: string[] } {
-  const w = writer;
+): { ops: Buffer; sigs: Map<string, string>; outboxUsers: string[]; release: () => void } {
+  const w = writers.pop() ?? new MsgWriter();
   w.reset(5); // the array header of the commands goes before, once they are counted
   let count = extra.length;
   for (const op of extra) {
@@ -128,7 +136,10 @@ export function commitOps(
   }
   const now = String(s.now);
   for (const user of outboxUsers) count += op(w, ['ZADD', keys.outboxPending(d.partition), now, user]);
-  return { ops: w.copy(w.arrayHeaderBefore(5, count)), sigs, outboxUsers: [...outboxUsers] };
+  const release = (): void => {
+    if (writers.length < KEPT_WRITERS && !writers.includes(w)) writers.push(w);
+  };
+  return { ops: w.view(w.arrayHeaderBefore(5, count)), sigs, outboxUsers: [...outboxUsers], release };
 }
 
 /** Writes one command; 1 (counted). */
@@ -163,7 +174,8 @@ export function positionArg(d: PartitionDelta): string {
 /**
  * Queues one partition's commit on a pipeline: the lease-fenced commit script with its commands,
  * position and commit id (`lease.id`, unique per commit: a resent commit runs once). Returns the
- * index signatures written and the users whose outbox got entries.
+ * index signatures written, the users whose outbox got entries and the release of the commands'
+ * buffer (see {@link commitOps}).
  */
 export function queueCommit(
   pipe: ChainableCommander,
@@ -173,8 +185,8 @@ export function queueCommit(
   s: CommitSettings,
   indexed: (user: string) => string | undefined,
   extra?: readonly string[][],
-): { sigs: Map<string, string>; outboxUsers: string[] } {
-  const { ops, sigs, outboxUsers } = commitOps(keys, d, s, indexed, extra);
+): { sigs: Map<string, string>; outboxUsers: string[]; release: () => void } {
+  const { ops, sigs, outboxUsers, release } = commitOps(keys, d, s, indexed, extra);
   queueScript(
     pipe,
     'engineCommit',
@@ -187,5 +199,5 @@ export function queueCommit(
     lease.id,
     keyId({ ms: d.pos.ms, seq: d.pos.seq + 1 }), // the entry at the position is applied: trimmed too
   );
-  return { sigs, outboxUsers };
+  return { sigs, outboxUsers, release };
 }

@@ -20,12 +20,12 @@ for (let i = 0; i < 256; i++) MULT10[i] = +('1e' + Math.floor(45.15 - i * 0.3010
 /** A growable MessagePack output; `reset()` before each use, `copy()` to keep the result. */
 export class MsgWriter {
   private buf: Buffer;
-  private view: DataView;
+  private dv: DataView;
   pos = 0;
 
   constructor(size = 1 << 16) {
     this.buf = Buffer.allocUnsafe(size);
-    this.view = new DataView(this.buf.buffer, this.buf.byteOffset, this.buf.length);
+    this.dv = new DataView(this.buf.buffer, this.buf.byteOffset, this.buf.length);
   }
 
   reset(at = 0): void {
@@ -40,7 +40,12 @@ export class MsgWriter {
     const next = Buffer.allocUnsafe(size);
     this.buf.copy(next, 0, 0, this.pos);
     this.buf = next;
-    this.view = new DataView(next.buffer, next.byteOffset, next.length);
+    this.dv = new DataView(next.buffer, next.byteOffset, next.length);
+  }
+
+  /** Bytes `[from, pos)`, not copied: valid until the writer is reset or grows. */
+  view(from = 0): Buffer {
+    return this.buf.subarray(from, this.pos);
   }
 
   /** A copy of bytes `[from, pos)` (the scratch buffer is reused). */
@@ -62,7 +67,7 @@ export class MsgWriter {
       this.pos += 3;
     } else {
       b[this.pos] = 0xdd;
-      this.view.setUint32(this.pos + 1, n);
+      this.dv.setUint32(this.pos + 1, n);
       this.pos += 5;
     }
   }
@@ -154,7 +159,7 @@ export class MsgWriter {
       this.pos += 3;
     } else {
       b[this.pos] = 0xdb;
-      this.view.setUint32(this.pos + 1, n);
+      this.dv.setUint32(this.pos + 1, n);
       this.pos += 5;
     }
   }
@@ -254,7 +259,7 @@ export class MsgWriter {
         b[this.pos++] = v & 0xff;
       } else {
         b[this.pos++] = 0xce;
-        this.view.setUint32(this.pos, v);
+        this.dv.setUint32(this.pos, v);
         this.pos += 4;
       }
     } else if (v >> 0 === v) {
@@ -264,16 +269,16 @@ export class MsgWriter {
         b[this.pos++] = v + 0x100;
       } else if (v >= -0x8000) {
         b[this.pos++] = 0xd1;
-        this.view.setInt16(this.pos, v);
+        this.dv.setInt16(this.pos, v);
         this.pos += 2;
       } else {
         b[this.pos++] = 0xd2;
-        this.view.setInt32(this.pos, v);
+        this.dv.setInt32(this.pos, v);
         this.pos += 4;
       }
     } else {
       if (v < 0x100000000 && v >= -0x80000000) {
-        this.view.setFloat32(this.pos + 1, v);
+        this.dv.setFloat32(this.pos + 1, v);
         const shifted = v * MULT10[((b[this.pos + 1]! & 0x7f) << 1) | (b[this.pos + 2]! >> 7)]!;
         if (shifted >> 0 === shifted) {
           b[this.pos] = 0xca;
@@ -282,7 +287,7 @@ export class MsgWriter {
         }
       }
       b[this.pos] = 0xcb;
-      this.view.setFloat64(this.pos + 1, v);
+      this.dv.setFloat64(this.pos + 1, v);
       this.pos += 9;
     }
   }

@@ -414,7 +414,7 @@ describe('expiry in event time', () => {
 
 describe('the behaviors plan (enabled detectors and configured ids, per behaviors array)', () => {
   it('an enabled unknown kind throws CONFIG_INVALID on an event, a disabled one never; a disabled behavior keeps its window', () => {
-    const unknown = { ...DLP, id: 'odd', kind: 'no_such_kind' } as typeof DLP;
+    const unknown = { ...DLP, id: 'odd', kind: 'no_such_kind' } as unknown as typeof DLP;
     const s: UserState = { ...emptyState(USER), windows: { odd: { kept: 1 } } };
     expect(() => reduce(s, [dlp('d-1', HOUR)], [DLP, unknown], NOW, LIMITS)).toThrow(expect.objectContaining({ code: 'CONFIG_INVALID' }));
     expect(reduce(s, [], [DLP, unknown], NOW, LIMITS).state.windows).toEqual({ odd: { kept: 1 } });
