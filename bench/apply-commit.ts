@@ -78,7 +78,7 @@ for (let r = 0; r < rounds; r++) {
     for (const d of deltas) for (const s of d.states.values()) bytes += encodeState(s).length;
     t.encode += cpu() - t0;
     t0 = cpu();
-    for (const d of deltas) commitOps(keys, d, { eventsMaxlen: 1000, now: ctx.now }, () => undefined);
+    for (const d of deltas) commitOps(keys, d, { eventsMaxlen: 1000, now: ctx.now }, () => undefined).release();
     t.commit += cpu() - t0;
   }
   const per = (ms: number): number => round((ms * 1000) / N, 2);

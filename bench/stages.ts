@@ -96,7 +96,7 @@ for (let i = 0; i < N; i += GROUP) {
   t.sessions += performance.now() - t0;
   // Commit encoding: states, risk events, indexes, packed commands.
   t0 = performance.now();
-  for (const d of deltas.values()) commitOps(keys, d, { eventsMaxlen: 1000, now: ctx.now }, () => undefined);
+  for (const d of deltas.values()) commitOps(keys, d, { eventsMaxlen: 1000, now: ctx.now }, () => undefined).release();
   t.commit += performance.now() - t0;
 }
 const per = (ms: number): number => round((ms * 1000) / N, 1);

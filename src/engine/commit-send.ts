@@ -1,4 +1,4 @@
-import { pipeline, type RedisClient } from '../redis/client.js';
+import { directPipeline, isCluster, type RedisClient } from '../redis/client.js';
 import type { Keys } from '../keys.js';
 import type { PreparedPut } from '../sessions/store.js';
 import { queueCommit, type PartitionDelta } from './commit.js';
@@ -36,16 +36,22 @@ export async function sendCommits(
 ): Promise<void> {
   try {
     const s = parts.settings();
-    const pipe = pipeline(redis);
+    // Commands sent each on its own: their packed ops are not copied once more into one pipeline buffer.
+    const pipe = directPipeline(redis);
     const sent: Array<{ d: PartitionDelta; sigs: Map<string, string>; outboxUsers: string[]; put?: PreparedPut }> = [];
+    const releases: Array<() => void> = [];
     for (const d of deltas.values()) {
       const token = tokens.get(d.partition);
       if (!token || hooks.current(d.partition)?.token !== token) continue;
       const put = d.sessions.length ? parts.sessions.prepare(d.sessions) : undefined;
-      const { sigs, outboxUsers } = queueCommit(pipe, keys, d, { token, id: hooks.commitId(token) }, s, hooks.indexed, put?.ops);
+      const { sigs, outboxUsers, release } = queueCommit(pipe, keys, d, { token, id: hooks.commitId(token) }, s, hooks.indexed, put?.ops);
       sent.push({ d, sigs, outboxUsers, ...(put ? { put } : {}) });
+      releases.push(release);
     }
     const res = (await pipe.exec()) ?? [];
+    // Every command answered: its buffers were written long since. Not with a command timeout, whose
+    // rejection can come before a command queued offline is written (its buffer then still read).
+    if (commandTimeout(redis) === undefined) for (const release of releases) release();
     const relay: string[] = [];
     const changes: LevelChange[] = [];
     const after: Array<Promise<void>> = [];
@@ -74,4 +80,8 @@ export async function sendCommits(
     parts.onCommitError(err);
     hooks.rewind([...deltas.keys()]);
   }
+}
+
+function commandTimeout(redis: RedisClient): number | undefined {
+  return isCluster(redis) ? redis.options.redisOptions?.commandTimeout : redis.options.commandTimeout;
 }

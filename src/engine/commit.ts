@@ -1,10 +1,10 @@
 import type { AuditEntry } from '../audit/audit-log.js';
 import type { Keys } from '../keys.js';
 import { keyId, type OrderKey } from '../partition.js';
-import { encodeState } from '../risk/state-codec.js';
+import { writeState } from '../risk/state-codec.js';
+import { MsgWriter } from '../redis/msgpack-writer.js';
 import { nextExpiry, type UserState } from '../risk/state.js';
 import { levelScore } from '../risk/store.js';
-import { packOps } from '../redis/pack-ops.js';
 import { queueScript } from '../redis/scripts.js';
 import type { ChainableCommander } from 'ioredis';
 import type { BehaviorHit, LevelChange } from '../types.js';
@@ -51,9 +51,22 @@ export function indexSig(state: UserState): string {
 }
 
 /**
+ * Writers of commits whose commands were sent (see `release` of {@link commitOps}): reused, their
+ * buffers grown and their pages touched already, rather than a fresh large buffer per commit.
+ */
+const writers: MsgWriter[] = [];
+const KEPT_WRITERS = 4;
+
+/**
  * The commands of one partition's commit, as one MessagePack argument of the commit script: states
  * (one HSET per 200 users), risk events and outbox entries, index entries whose value changed
- * (`indexed`: the signature last committed per user), reset outcomes and audit entries.
+ * (`indexed`: the signature last committed per user), reset outcomes and audit entries. Written in
+ * one pass, states straight into their HSETs: the same bytes as `packOps` of the commands
+ * with `encodeState`'s states (test/engine/commit-ops.golden.test.ts).
+ *
+ * `ops` is a view of the writer's buffer: valid until `release()`, which lends the writer to a
+ * later commit — call it only once nothing can read `ops` any more (its command was written to
+ * the socket and answered). Never released, the writer is simply not reused.
  */
 export function commitOps(
   keys: Keys,
@@ -61,52 +74,96 @@ export function commitOps(
   s: CommitSettings,
   indexed: (user: string) => string | undefined,
   extra: readonly string[][] = [],
-): { ops: Buffer; sigs: Map<string, string>; outboxUsers: string[] } {
-  const ops: Array<ReadonlyArray<string | Buffer>> = [...extra];
-  const stateKey = keys.partitionState(d.partition);
-  const sigs = new Map<string, string>();
-  let hset: Array<string | Buffer> = [];
-  for (const [user, state] of d.states) {
-    hset.push(user, encodeState(state));
-    if (hset.length >= HSET_CHUNK * 2) {
-      ops.push(['HSET', stateKey, ...hset]);
-      hset = [];
-    }
-    const sig = indexSig(state);
-    if (indexed(user) !== sig) {
-      ops.push(['ZADD', keys.usersByLevel(d.partition), String(levelScore(state)), user]);
-      const exp = nextExpiry(state);
-      ops.push(exp === null ? ['ZREM', keys.partitionExpiry(d.partition), user] : ['ZADD', keys.partitionExpiry(d.partition), String(exp), user]);
-    }
-    sigs.set(user, sig);
+): { ops: Buffer; sigs: Map<string, string>; outboxUsers: string[]; release: () => void } {
+  const w = writers.pop() ?? new MsgWriter();
+  w.reset(5); // the array header of the commands goes before, once they are counted
+  let count = extra.length;
+  for (const op of extra) {
+    w.arrayHeader(op.length);
+    for (const a of op) w.str(a);
   }
-  if (hset.length) ops.push(['HSET', stateKey, ...hset]);
+  const sigs = new Map<string, string>();
+  const ix = { levelKey: keys.usersByLevel(d.partition), expiryKey: keys.partitionExpiry(d.partition), indexed, sigs };
+  const stateKey = keys.partitionState(d.partition);
+  const users = Array.from(d.states.keys());
+  // As the commands were queued: a full chunk's HSET goes before the index entries of its last user.
+  for (let c = 0; c < users.length; c += HSET_CHUNK) {
+    const end = Math.min(c + HSET_CHUNK, users.length);
+    const full = end - c === HSET_CHUNK;
+    for (let j = c; j < (full ? end - 1 : end); j++) count += indexOps(w, ix, users[j]!, d.states.get(users[j]!)!);
+    w.arrayHeader(2 + 2 * (end - c));
+    w.str('HSET');
+    w.str(stateKey);
+    for (let j = c; j < end; j++) {
+      w.str(users[j]!);
+      const at = w.beginStr();
+      writeState(w, d.states.get(users[j]!)!);
+      w.endStr(at);
+    }
+    count++;
+    if (full) count += indexOps(w, ix, users[end - 1]!, d.states.get(users[end - 1]!)!);
+  }
   const outboxUsers = new Set<string>();
+  const maxlen = String(s.eventsMaxlen);
   for (const { user, kind, data } of d.events) {
-    const json = JSON.stringify(data);
-    ops.push(['XADD', keys.userEvents(user), 'MAXLEN', '~', String(s.eventsMaxlen), '*', 'kind', kind, 'data', json]);
-    ops.push(['XADD', keys.userOutbox(user), '*', 'kind', kind, 'data', json]);
+    w.arrayHeader(10);
+    for (const a of ['XADD', keys.userEvents(user), 'MAXLEN', '~', maxlen, '*', 'kind', kind, 'data']) w.str(a);
+    const from = w.pos;
+    w.str(JSON.stringify(data));
+    const to = w.pos;
+    w.arrayHeader(7);
+    for (const a of ['XADD', keys.userOutbox(user), '*', 'kind', kind, 'data']) w.str(a);
+    w.repeat(from, to); // the same JSON, encoded once
+    count += 2;
     outboxUsers.add(user);
   }
   // Audit entries travel through the user's outbox (the relay writes them to the audit log): the
   // audit stream is one key, which on a cluster lives in another slot than the partition.
   for (const a of d.audits) {
     if (!a.target) continue; // a reset's entry always names its user
-    ops.push(['XADD', keys.userOutbox(a.target), '*', 'kind', 'audit', 'data', JSON.stringify(a)]);
+    count += op(w, ['XADD', keys.userOutbox(a.target), '*', 'kind', 'audit', 'data', JSON.stringify(a)]);
     outboxUsers.add(a.target);
   }
   // A reset's outcome reaches its requester once its audit entry is in the audit log: the relay
   // writes it after the entry (an unknown user's outcome, with nothing to audit, is written here).
   for (const r of d.results) {
     if (!r.outcome.found) {
-      ops.push(['SET', keys.controlResult(d.partition, r.req), JSON.stringify(r.outcome), 'PX', String(CONTROL_RESULT_TTL_MS)]);
+      count += op(w, ['SET', keys.controlResult(d.partition, r.req), JSON.stringify(r.outcome), 'PX', String(CONTROL_RESULT_TTL_MS)]);
       continue;
     }
-    ops.push(['XADD', keys.userOutbox(r.user), '*', 'kind', 'result', 'data', JSON.stringify({ req: r.req, outcome: r.outcome })]);
+    count += op(w, ['XADD', keys.userOutbox(r.user), '*', 'kind', 'result', 'data', JSON.stringify({ req: r.req, outcome: r.outcome })]);
     outboxUsers.add(r.user);
   }
-  for (const user of outboxUsers) ops.push(['ZADD', keys.outboxPending(d.partition), String(s.now), user]);
-  return { ops: packOps(ops), sigs, outboxUsers: [...outboxUsers] };
+  const now = String(s.now);
+  for (const user of outboxUsers) count += op(w, ['ZADD', keys.outboxPending(d.partition), now, user]);
+  const release = (): void => {
+    if (writers.length < KEPT_WRITERS && !writers.includes(w)) writers.push(w);
+  };
+  return { ops: w.view(w.arrayHeaderBefore(5, count)), sigs, outboxUsers: [...outboxUsers], release };
+}
+
+/** Writes one command; 1 (counted). */
+function op(w: MsgWriter, args: readonly string[]): number {
+  w.arrayHeader(args.length);
+  for (const a of args) w.str(a);
+  return 1;
+}
+
+/** Writes a user's index entries when their value changed; how many commands (0 or 2). */
+function indexOps(
+  w: MsgWriter,
+  ix: { levelKey: string; expiryKey: string; indexed: (user: string) => string | undefined; sigs: Map<string, string> },
+  user: string,
+  state: UserState,
+): number {
+  const score = levelScore(state);
+  const exp = nextExpiry(state);
+  const sig = `${score}|${exp ?? ''}`; // indexSig(state)
+  ix.sigs.set(user, sig);
+  if (ix.indexed(user) === sig) return 0;
+  op(w, ['ZADD', ix.levelKey, String(score), user]);
+  op(w, exp === null ? ['ZREM', ix.expiryKey, user] : ['ZADD', ix.expiryKey, String(exp), user]);
+  return 2;
 }
 
 /** The position argument of the commit script. */
@@ -117,7 +174,8 @@ export function positionArg(d: PartitionDelta): string {
 /**
  * Queues one partition's commit on a pipeline: the lease-fenced commit script with its commands,
  * position and commit id (`lease.id`, unique per commit: a resent commit runs once). Returns the
- * index signatures written and the users whose outbox got entries.
+ * index signatures written, the users whose outbox got entries and the release of the commands'
+ * buffer (see {@link commitOps}).
  */
 export function queueCommit(
   pipe: ChainableCommander,
@@ -127,8 +185,8 @@ export function queueCommit(
   s: CommitSettings,
   indexed: (user: string) => string | undefined,
   extra?: readonly string[][],
-): { sigs: Map<string, string>; outboxUsers: string[] } {
-  const { ops, sigs, outboxUsers } = commitOps(keys, d, s, indexed, extra);
+): { sigs: Map<string, string>; outboxUsers: string[]; release: () => void } {
+  const { ops, sigs, outboxUsers, release } = commitOps(keys, d, s, indexed, extra);
   queueScript(
     pipe,
     'engineCommit',
@@ -141,5 +199,5 @@ export function queueCommit(
     lease.id,
     keyId({ ms: d.pos.ms, seq: d.pos.seq + 1 }), // the entry at the position is applied: trimmed too
   );
-  return { sigs, outboxUsers };
+  return { sigs, outboxUsers, release };
 }

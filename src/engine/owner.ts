@@ -1,7 +1,7 @@
 import { pipeline, type RedisClient } from '../redis/client.js';
 import { LRUCache } from 'lru-cache';
 import type { Keys } from '../keys.js';
-import { compareKeys, parseKey, ZERO_KEY, type OrderKey } from '../partition.js';
+import { parseKey, ZERO_KEY, type OrderKey } from '../partition.js';
 import { defineScripts } from '../redis/scripts.js';
 import { decodeState } from '../risk/state-codec.js';
 import { emptyState, type UserState } from '../risk/state.js';
@@ -122,18 +122,21 @@ export class PartitionOwner {
       const items: RoutedItem[] = [];
       // Skips items not above the last applied or accepted key: a re-routed entry repeats items of
       // earlier entries, possibly of this same read.
-      let last = o.applied;
+      let lastMs = o.applied.ms;
+      let lastSeq = o.applied.seq;
       for (const [idBuf, fields] of entries) {
         o.cursor = idBuf.toString();
         report.read++;
         const value = fields[1];
         if (!value) continue;
         for (const item of this.parts.handoff?.take(p, o.cursor, value) ?? decodeRouted(value)) {
-          const k = { ms: item.k[0], seq: item.k[1] };
-          if (compareKeys(k, last) <= 0) report.skipped++;
+          const [ms, seq] = item.k;
+          if (ms < lastMs || (ms === lastMs && seq <= lastSeq))
+            report.skipped++; // compareKeys(k, last) <= 0
           else {
             items.push(item);
-            last = k;
+            lastMs = ms;
+            lastSeq = seq;
           }
         }
       }
@@ -209,17 +212,24 @@ export class PartitionOwner {
       if (!o) continue;
       let d = this.deltas.get(p);
       if (!d) this.deltas.set(p, (d = emptyDelta(p, o.applied)));
+      const inflight = this.inflight?.deltas.get(p)?.states;
       for (const [user, items] of users) {
-        const before = this.current(user, p) ?? base.get(user) ?? emptyState(user);
+        // current(), without the LRU's recency update (the set below makes it the most recent).
+        const cached = this.cache.peek(user);
+        const before = d.states.get(user) ?? inflight?.get(user) ?? cached?.state ?? base.get(user) ?? emptyState(user);
         const a = applyItems(user, before, items, ctx);
         if (a.state !== before) d.states.set(user, a.state);
-        const cached = this.cache.get(user);
-        this.cache.set(user, { state: a.state, ...(cached?.sig !== undefined ? { sig: cached.sig } : {}) });
-        d.events.push(...a.events);
-        for (const e of a.events) (e.kind === 'hit' ? report.hits : report.changes).push(e.data as BehaviorHit & LevelChange);
-        d.results.push(...a.results);
-        d.audits.push(...a.audits);
-        if (a.applied.length) d.sessions.push(...this.parts.sessions.build(a.applied));
+        if (cached) {
+          cached.state = a.state; // its index signature stays
+          this.cache.set(user, cached);
+        } else this.cache.set(user, { state: a.state });
+        for (const e of a.events) {
+          d.events.push(e);
+          (e.kind === 'hit' ? report.hits : report.changes).push(e.data as BehaviorHit & LevelChange);
+        }
+        for (const r of a.results) d.results.push(r);
+        for (const x of a.audits) d.audits.push(x);
+        if (a.applied.length) for (const id of this.parts.sessions.build(a.applied)) d.sessions.push(id);
         for (const f of a.failed) bad.push({ raw: rawOf(f.item), reason: `processing_failed: ${f.code}` });
         report.applied += items.length - a.failed.length;
       }

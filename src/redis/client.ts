@@ -38,21 +38,37 @@ type Method = (...args: unknown[]) => Promise<unknown>;
  * never assumed of a pipeline: what must be atomic is one script on one slot.
  */
 export function pipeline(redis: RedisClient): ChainableCommander {
-  if (!(redis instanceof Cluster)) return redis.pipeline();
+  return redis instanceof Cluster ? directPipeline(redis) : redis.pipeline();
+}
+
+/**
+ * A pipeline whose commands are sent each on its own at `exec()` (see {@link pipeline}'s cluster
+ * case), on one node too: for commands with large Buffer arguments, which ioredis's pipeline
+ * copies once more into one buffer of them all. On one node the socket is corked meanwhile, so
+ * they still leave in one write (a writev of their buffers), in order.
+ */
+export function directPipeline(redis: RedisClient): ChainableCommander {
   const queued: Array<() => Promise<unknown>> = [];
   const target = redis as unknown as Record<string | symbol, unknown>;
   const proxy: ChainableCommander = new Proxy({} as ChainableCommander, {
     get(_t, prop) {
       if (prop === 'exec') {
-        return () =>
-          Promise.all(
-            queued.splice(0).map((run) =>
-              run().then(
-                (r): [null, unknown] => [null, r],
-                (e: Error): [Error, null] => [e, null],
+        return () => {
+          const socket = !(redis instanceof Cluster) && redis.status === 'ready' ? redis.stream : undefined;
+          socket?.cork();
+          try {
+            return Promise.all(
+              queued.splice(0).map((run) =>
+                run().then(
+                  (r): [null, unknown] => [null, r],
+                  (e: Error): [Error, null] => [e, null],
+                ),
               ),
-            ),
-          );
+            );
+          } finally {
+            socket?.uncork();
+          }
+        };
       }
       if (prop === 'length') return queued.length;
       const fn = target[prop];

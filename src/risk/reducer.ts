@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { BehaviorConfig } from '../config/behaviors-schema.js';
-import { detectorFor } from '../detect/registry.js';
+import { detectorFor, isDetectorKind } from '../detect/registry.js';
 import type { DetectorHit, DetectorLimits } from '../detect/types.js';
 import { maxLevel, type BehaviorHit, type CanonicalEvent, type EntryRef, type InitiatingEntity, type LevelChange, type RiskLevel } from '../types.js';
 import { compareIds, type UserState } from './state.js';
@@ -135,13 +135,14 @@ export function reduce(state: UserState, inputs: ReduceInput[], behaviors: Behav
   const changes = expired?.changes ?? [];
   const hits: BehaviorHit[] = [];
   const ordered = inputs.length > 1 ? [...inputs].sort(byTimeThenId) : inputs;
+  const p = planOf(behaviors);
   for (const input of ordered) {
     const { event, ref } = input;
     const eventId = event.id ?? `${ref.stream}/${ref.id}`;
     const detectorInput = { event, eventId };
-    for (const b of behaviors) {
-      if (!b.enabled) continue;
-      const detector = detectorFor(b.kind);
+    for (let i = 0; i < p.enabled.length; i++) {
+      const b = p.enabled[i]!;
+      const detector = p.detectors[i] ?? detectorFor(b.kind); // an unknown kind throws, as it did per event
       if (!detector.accepts(event, b.params)) continue;
       const r = detector.detect(next.windows[b.id], detectorInput, b.params, now, limits);
       if (r.window === undefined) delete next.windows[b.id];
@@ -150,14 +151,28 @@ export function reduce(state: UserState, inputs: ReduceInput[], behaviors: Behav
     }
   }
   // Windows of behaviors no longer configured would otherwise be kept forever.
-  for (const id of Object.keys(next.windows)) if (!isConfigured(behaviors, id)) delete next.windows[id];
+  for (const id of Object.keys(next.windows)) if (!p.configured.has(id)) delete next.windows[id];
   next.updatedAt = now;
   return { state: next, hits, changes };
 }
 
-function isConfigured(behaviors: readonly BehaviorConfig[], id: string): boolean {
-  for (const b of behaviors) if (b.id === id) return true;
-  return false;
+/** Per behaviors array (the config's, never modified): the enabled ones with their detectors, every configured id. */
+interface Plan {
+  enabled: BehaviorConfig[];
+  /** The detector of each enabled behavior; undefined for an unknown kind ({@link detectorFor} throws on use). */
+  detectors: Array<ReturnType<typeof detectorFor> | undefined>;
+  configured: Set<string>;
+}
+
+const plans = new WeakMap<readonly BehaviorConfig[], Plan>();
+
+function planOf(behaviors: readonly BehaviorConfig[]): Plan {
+  let p = plans.get(behaviors);
+  if (p) return p;
+  const enabled = behaviors.filter((b) => b.enabled);
+  p = { enabled, detectors: enabled.map((b) => (isDetectorKind(b.kind) ? detectorFor(b.kind) : undefined)), configured: new Set(behaviors.map((b) => b.id)) };
+  plans.set(behaviors, p);
+  return p;
 }
 
 /** Records one detector hit of behavior `b`: the hit, the active behavior, the level change. */

@@ -1,4 +1,5 @@
 import { FLOAT32_OPTIONS, Packr } from 'msgpackr';
+import { MsgWriter, UNSUPPORTED } from '../redis/msgpack-writer.js';
 import type { UserState } from './state.js';
 
 /**
@@ -10,9 +11,40 @@ const packr = new Packr({ useRecords: false, moreTypes: false, useFloat32: FLOAT
 /** What is stored of a state: not its user (the hash field names it). */
 type Stored = Omit<UserState, 'user'>;
 
+const scratch = new MsgWriter(1 << 12);
+
+/** The stored fields, in their stored order. */
+const FIELDS = ['level', 'version', 'behaviors', 'windows', 'changedAt', 'updatedAt'] as const satisfies ReadonlyArray<keyof Stored>;
+
 /** A user's state as stored (MessagePack: ≈ 60 % of its JSON, and faster to write and read). */
 export function encodeState(state: UserState): Buffer {
-  const stored: Stored = {
+  scratch.reset();
+  writeState(scratch, state);
+  return scratch.copy();
+}
+
+/**
+ * Writes {@link encodeState}'s bytes into `w` (the commit writes states straight into its
+ * commands): the same bytes as msgpackr's `pack` of the stored object — a map16 of its six
+ * fields —, msgpackr itself for what the writer does not handle.
+ */
+export function writeState(w: MsgWriter, state: UserState): void {
+  const start = w.pos;
+  try {
+    w.mapHeader16(FIELDS.length);
+    for (const f of FIELDS) {
+      w.value(f);
+      w.value(state[f]);
+    }
+  } catch (err) {
+    if (err !== UNSUPPORTED) throw err;
+    w.reset(start);
+    w.raw(packr.pack(stored(state)));
+  }
+}
+
+function stored(state: UserState): Stored {
+  return {
     level: state.level,
     version: state.version,
     behaviors: state.behaviors,
@@ -20,7 +52,6 @@ export function encodeState(state: UserState): Buffer {
     changedAt: state.changedAt,
     updatedAt: state.updatedAt,
   };
-  return packr.pack(stored);
 }
 
 /** `user`'s stored state; null when absent or unreadable. */

@@ -23,10 +23,21 @@ export function emptyState(user: string): UserState {
 
 /** Earliest expiry among active behaviors, or null. */
 export function nextExpiry(state: UserState): number | null {
+  const all = state.behaviors;
+  // A plain object (as always): its own values read in place, no array of them (once per state per commit).
+  if (typeof all !== 'object' || all === null || Object.getPrototypeOf(all) !== Object.prototype) return nextOf(Object.values(all));
   let next: number | null = null;
-  for (const b of Object.values(state.behaviors)) {
+  for (const id in all) {
+    if (!Object.hasOwn(all, id)) continue;
+    const b = all[id]!;
     if (b.expiresAt !== null && (next === null || b.expiresAt < next)) next = b.expiresAt;
   }
+  return next;
+}
+
+function nextOf(behaviors: readonly ActiveBehavior[]): number | null {
+  let next: number | null = null;
+  for (const b of behaviors) if (b.expiresAt !== null && (next === null || b.expiresAt < next)) next = b.expiresAt;
   return next;
 }
 

@@ -1,5 +1,6 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { compareIds, emptyState, nextExpiry } from '../../src/risk/state.js';
+import { compareIds, emptyState, nextExpiry, type UserState } from '../../src/risk/state.js';
 
 describe('compareIds (stream entry ids, ms-seq)', () => {
   it.each([
@@ -24,5 +25,20 @@ describe('nextExpiry', () => {
     const b = (expiresAt: number | null) => ({ level: 'high', firstAt: 0, lastAt: 0, expiresAt, hits: 1, summary: '', evidence: {} }) as never;
     s.behaviors = { a: b(null), c: b(3000), d: b(2000) };
     expect(nextExpiry(s)).toBe(2000);
+  });
+});
+
+describe('nextExpiry (read in place) is the earliest expiry, as over Object.values', () => {
+  it('matches the Object.values form for random behaviors', () => {
+    fc.assert(
+      fc.property(fc.dictionary(fc.string(), fc.option(fc.integer({ min: -5, max: 5 }))), (exps) => {
+        const behaviors = Object.fromEntries(Object.entries(exps).map(([k, e]) => [k, { expiresAt: e }]));
+        const state = { ...emptyState('u'), behaviors } as unknown as UserState;
+        let want: number | null = null;
+        for (const b of Object.values(state.behaviors)) if (b.expiresAt !== null && (want === null || b.expiresAt < want)) want = b.expiresAt;
+        expect(nextExpiry(state)).toBe(want);
+      }),
+    );
+    expect(() => nextExpiry({ ...emptyState('u'), behaviors: null } as unknown as UserState)).toThrow(TypeError);
   });
 });
