@@ -68,12 +68,21 @@ local PEEK = 8
 local function suser(op)
   local zkey, hkey, now, max, devTtl, maxTtl, n = op[2], op[3], tonumber(op[4]), tonumber(op[5]), tonumber(op[6]), tonumber(op[7]), tonumber(op[8])
   for i = 9, 8 + n, 1000 do redis.call('ZADD', zkey, 'GT', unpack(op, i, math.min(i + 999, 8 + n))) end
-  redis.call('ZREMRANGEBYSCORE', zkey, '-inf', op[4])
+  -- The expired members (score <= now) go; a user with fewer than PEEK sessions is read whole
+  -- first, so the count is known and the removal skipped when nothing expired.
   local dropped = {}
   local top = redis.call('ZRANGE', zkey, 0, PEEK - 1, 'REV', 'WITHSCORES')
-  local count = #top / 2
-  if count == PEEK then count = redis.call('ZCARD', zkey) end
-  local last = top[2]
+  local count = 0
+  if #top < 2 * PEEK then
+    for j = 2, #top, 2 do
+      if tonumber(top[j]) > now then count = count + 1 end
+    end
+    if count < #top / 2 then redis.call('ZREMRANGEBYSCORE', zkey, '-inf', op[4]) end
+  else
+    redis.call('ZREMRANGEBYSCORE', zkey, '-inf', op[4])
+    count = redis.call('ZCARD', zkey)
+  end
+  local last = count > 0 and top[2] or nil
   if count > max then
     dropped = redis.call('ZRANGE', zkey, 0, count - max - 1)
     redis.call('ZREMRANGEBYRANK', zkey, 0, count - max - 1)
