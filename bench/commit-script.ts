@@ -30,6 +30,10 @@ await withPrefix('commit-script', async (prefix, redis) => {
   const keys = new Keys(prefix, 64);
   const stats = async (): Promise<Stats> => {
     const out: Stats = new Map();
+    const cpu = String(await redis.info('cpu'));
+    const sec = (k: string): number => Number(new RegExp(`${k}:([\\d.]+)`).exec(cpu)?.[1] ?? 0);
+    // Redis's main thread CPU time, as a pseudo-command (µs).
+    out.set('cpu', { calls: 0, usec: (sec('used_cpu_user_main_thread') + sec('used_cpu_sys_main_thread')) * 1e6 });
     for (const line of String(await redis.info('commandstats')).split('\n')) {
       const m = /^cmdstat_([^:]+):calls=(\d+),usec=(\d+)/.exec(line.trim());
       if (m) out.set(m[1]!, { calls: Number(m[2]), usec: Number(m[3]) });
@@ -134,7 +138,7 @@ await withPrefix('commit-script', async (prefix, redis) => {
     ['router read (10 entries)', reads],
     ['ip logins (20 IPs, 2 of them failures)', ips],
   ];
-  const results = new Map<string, Array<{ us: number; cmds: number }>>();
+  const results = new Map<string, Array<{ us: number; cpu: number; cmds: number }>>();
   for (let r = 0; r < ROUNDS; r++) {
     for (const [name, run] of cases) {
       const before = await stats();
@@ -142,19 +146,22 @@ await withPrefix('commit-script', async (prefix, redis) => {
       const after = await stats();
       let script = { calls: 0, usec: 0 };
       let cmds = 0;
+      let cpu = 0;
       for (const [cmd, a] of after) {
         const b = before.get(cmd) ?? { calls: 0, usec: 0 };
         if (cmd === 'evalsha') script = { calls: a.calls - b.calls, usec: a.usec - b.usec };
+        else if (cmd === 'cpu') cpu = a.usec - b.usec;
         else if (cmd !== 'info' && cmd !== 'xadd' && cmd !== 'exec' && cmd !== 'multi') cmds += a.calls - b.calls;
       }
       // The setup XADDs run outside the script: counted only when inside (the commit's event XADDs: none here).
-      if (r > 0) (results.get(name) ?? results.set(name, []).get(name)!).push({ us: script.usec / script.calls, cmds: cmds / script.calls });
+      if (r > 0)
+        (results.get(name) ?? results.set(name, []).get(name)!).push({ us: script.usec / script.calls, cpu: cpu / script.calls, cmds: cmds / script.calls });
     }
   }
   console.log(`# scripts' Redis time — median of ${ROUNDS - 1} rounds (the first is a warm-up)`);
   for (const [name, xs] of results) {
     console.log(
-      `  ${name.padEnd(42)} ${String(round(median(xs.map((x) => x.us)), 1)).padStart(7)} µs/call  ${String(round(median(xs.map((x) => x.cmds)), 2)).padStart(6)} commands/call`,
+      `  ${name.padEnd(42)} ${String(round(median(xs.map((x) => x.us)), 1)).padStart(7)} µs/call (Redis CPU ${String(round(median(xs.map((x) => x.cpu)), 1)).padStart(6)})  ${String(round(median(xs.map((x) => x.cmds)), 2)).padStart(6)} commands/call`,
     );
   }
 });

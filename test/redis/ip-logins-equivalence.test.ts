@@ -24,15 +24,15 @@ afterAll(async () => {
 
 const ipBatch = fc.record({
   ip: fc.integer({ min: 0, max: 3 }),
-  adds: fc.array(fc.record({ f: fc.boolean(), user: fc.integer({ min: 0, max: 3 }), id: fc.integer({ min: 0, max: 5 }), t: fc.integer({ min: 0, max: 20 }) }), {
-    maxLength: 6,
+  adds: fc.array(fc.record({ f: fc.boolean(), user: fc.integer({ min: 0, max: 3 }), id: fc.integer({ min: 0, max: 9 }), t: fc.integer({ min: 0, max: 20 }) }), {
+    maxLength: 10,
   }),
   successes: fc.boolean(),
 });
 const batch = fc.record({
   ips: fc.uniqueArray(ipBatch, { minLength: 1, maxLength: 4, selector: (b) => b.ip }),
   trim: fc.integer({ min: 0, max: 15 }),
-  max: fc.integer({ min: 1, max: 5 }),
+  max: fc.integer({ min: 1, max: 12 }),
   from: fc.integer({ min: 0, max: 20 }),
   span: fc.integer({ min: 0, max: 20 }),
 });

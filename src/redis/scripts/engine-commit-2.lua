@@ -61,34 +61,17 @@ local function seen(json)
   return 0
 end
 
--- How many of a user's sessions (highest expiry first) one read fetches to learn both the count
--- and the latest expiry; a user with more costs one ZCARD more.
-local PEEK = 8
-
 local function suser(op)
   local zkey, hkey, now, max, devTtl, maxTtl, n = op[2], op[3], tonumber(op[4]), tonumber(op[5]), tonumber(op[6]), tonumber(op[7]), tonumber(op[8])
   for i = 9, 8 + n, 1000 do redis.call('ZADD', zkey, 'GT', unpack(op, i, math.min(i + 999, 8 + n))) end
-  -- The expired members (score <= now) go; a user with fewer than PEEK sessions is read whole
-  -- first, so the count is known and the removal skipped when nothing expired.
+  redis.call('ZREMRANGEBYSCORE', zkey, '-inf', op[4])
   local dropped = {}
-  local top = redis.call('ZRANGE', zkey, 0, PEEK - 1, 'REV', 'WITHSCORES')
-  local count = 0
-  if #top < 2 * PEEK then
-    for j = 2, #top, 2 do
-      if tonumber(top[j]) > now then count = count + 1 end
-    end
-    if count < #top / 2 then redis.call('ZREMRANGEBYSCORE', zkey, '-inf', op[4]) end
-  else
-    redis.call('ZREMRANGEBYSCORE', zkey, '-inf', op[4])
-    count = redis.call('ZCARD', zkey)
-  end
-  local last = count > 0 and top[2] or nil
+  local count = redis.call('ZCARD', zkey)
   if count > max then
     dropped = redis.call('ZRANGE', zkey, 0, count - max - 1)
     redis.call('ZREMRANGEBYRANK', zkey, 0, count - max - 1)
-    -- The highest expiry survives a trim unless nothing does (max < 1).
-    if max < 1 then last = nil end
   end
+  local last = redis.call('ZRANGE', zkey, -1, -1, 'WITHSCORES')[2]
   if last then redis.call('PEXPIRE', zkey, math.min(maxTtl, math.max(1, math.ceil(tonumber(last) - now)))) end
   local touched = false
   for i = 9 + n, #op - 2, 3 do
