@@ -77,14 +77,17 @@ export function sessionPutOps(k: Keys, identities: readonly SessionIdentity[], o
   if (!live.length) return { part, ops, live, users: [], skipped };
   // The partition's indexes: one multi-member ZADD each.
   ops.push(byLogin, byExpiry);
-  // SUSER's argument: the same JSON array as ever, its constant head serialised once.
-  const head = `[${JSON.stringify(String(now))},${JSON.stringify(String(o.maxPerUser))},${JSON.stringify(String(o.deviceRetention))},`;
+  // SUSER's arguments, flat (the script reads them without a JSON decode): settings, the count of
+  // session values, the sessions (expires_at, id, …), then the devices (id, last_seen, json, …).
+  const nowText = String(now);
+  const maxText = String(o.maxPerUser);
+  const retention = String(o.deviceRetention);
   const users: string[] = [];
   for (const [user, u] of byUser) {
     users.push(user);
-    const devices: string[] = [];
-    if (u.devices) for (const { d, seen } of u.devices.values()) devices.push(d.id, seen, JSON.stringify(d));
-    ops.push(['SUSER', k.userSessions(user), k.userDevices(user), `${head}${JSON.stringify(u.sessions)},${JSON.stringify(devices)}]`, LUA_MAX_TTL_MS]);
+    const op = ['SUSER', k.userSessions(user), k.userDevices(user), nowText, maxText, retention, LUA_MAX_TTL_MS, String(u.sessions.length), ...u.sessions];
+    if (u.devices) for (const { d, seen } of u.devices.values()) op.push(d.id, seen, JSON.stringify(d));
+    ops.push(op);
   }
   return { part, ops, live, users, skipped };
 }

@@ -9,11 +9,11 @@
       stores a session identity unless revoked (tombstone), older than the stored login of the
       same session, or bound to another user (a session id is never rebound); its outcome: 1
       stored, 0 older, -1 revoked, or {-2, owner, login_at, expires_at} refused
-    SUSER user-sessions-key user-devices-key packed max-ttl
-      indexes a user's sessions (zset by expiry, trimmed to max, soonest-expiring out) and devices
-      (latest identity per device, capped, expiring `device ttl` after the last write); `packed` is
-      JSON (now, max, device ttl, (expires_at, id, …), (device id, last_seen, json, …)) as
-      nested arrays, every value a string; its outcome: the session ids trimmed
+    SUSER user-sessions-key user-devices-key now max device-ttl max-ttl n expires_at id … device last_seen json …
+      indexes a user's sessions (zset by expiry, trimmed to max, soonest-expiring out; `n`: the
+      count of the expires_at, id values that follow) and devices (latest identity per device,
+      capped, expiring `device-ttl` after the last write; the device, last_seen, json triples
+      last), every value a string; its outcome: the session ids trimmed
 
   Input:
     KEYS[1] the partition's lease (value: the owner's fencing token `worker#epoch`)
@@ -25,7 +25,8 @@
     ARGV[4] the partition stream to trim up to the position ('' = none)
     ARGV[5] this commit's id, unique per commit (optional): a commit whose id is the last one
             recorded already ran — a client resending it after a dropped connection (ioredis
-            resends unanswered commands) writes nothing twice
+            resends unanswered commands) writes nothing twice; recorded after the commands, in the
+            position's write
     ARGV[6] the id right after the position (optional): the stream is trimmed below it, so the
             entry at the position goes too (default: below the position)
 
@@ -35,14 +36,14 @@
     ({0, {}, {}} for a repeated commit id)
 ]]
 if ARGV[1] ~= '' and redis.call('GET', KEYS[1]) ~= ARGV[1] then return -1 end
-if ARGV[5] and ARGV[5] ~= '' then
-  if redis.call('HGET', KEYS[2], 'commit') == ARGV[5] then return { 0, {}, {} } end
-  redis.call('HSET', KEYS[2], 'commit', ARGV[5])
-end
+local commitId = ARGV[5] and ARGV[5] ~= '' and ARGV[5] or nil
+if commitId and redis.call('HGET', KEYS[2], 'commit') == commitId then return { 0, {}, {} } end
 
 local function sput(key, tomb, json, px, loginAt, user)
-  if redis.call('EXISTS', tomb) == 1 then return -1 end
-  local cur = redis.call('GET', key)
+  -- One read of both keys (they share the partition's slot).
+  local got = redis.call('MGET', tomb, key)
+  if got[1] then return -1 end
+  local cur = got[2]
   if cur then
     local ok, d = pcall(cjson.decode, cur)
     if ok and type(d) == 'table' and type(d.user) == 'string' and d.user ~= user then
@@ -60,25 +61,23 @@ local function seen(json)
   return 0
 end
 
-local function suser(zkey, hkey, packed, maxTtl)
-  local a = cjson.decode(packed)
-  local now, max, devTtl = tonumber(a[1]), tonumber(a[2]), tonumber(a[3])
-  local sessions, devices = a[4], a[5]
-  for i = 1, #sessions, 2 do redis.call('ZADD', zkey, 'GT', sessions[i], sessions[i + 1]) end
-  redis.call('ZREMRANGEBYSCORE', zkey, '-inf', a[1])
+local function suser(op)
+  local zkey, hkey, now, max, devTtl, maxTtl, n = op[2], op[3], tonumber(op[4]), tonumber(op[5]), tonumber(op[6]), tonumber(op[7]), tonumber(op[8])
+  for i = 9, 8 + n, 1000 do redis.call('ZADD', zkey, 'GT', unpack(op, i, math.min(i + 999, 8 + n))) end
+  redis.call('ZREMRANGEBYSCORE', zkey, '-inf', op[4])
   local dropped = {}
   local count = redis.call('ZCARD', zkey)
   if count > max then
     dropped = redis.call('ZRANGE', zkey, 0, count - max - 1)
     redis.call('ZREMRANGEBYRANK', zkey, 0, count - max - 1)
   end
-  local last = redis.call('ZRANGE', zkey, -1, -1, 'WITHSCORES')
-  if last[2] then redis.call('PEXPIRE', zkey, math.min(tonumber(maxTtl), math.max(1, math.ceil(tonumber(last[2]) - now)))) end
+  local last = redis.call('ZRANGE', zkey, -1, -1, 'WITHSCORES')[2]
+  if last then redis.call('PEXPIRE', zkey, math.min(maxTtl, math.max(1, math.ceil(tonumber(last) - now)))) end
   local touched = false
-  for i = 1, #devices - 2, 3 do
-    local cur = redis.call('HGET', hkey, devices[i])
-    if not cur or seen(cur) <= tonumber(devices[i + 1]) then
-      redis.call('HSET', hkey, devices[i], devices[i + 2])
+  for i = 9 + n, #op - 2, 3 do
+    local cur = redis.call('HGET', hkey, op[i])
+    if not cur or seen(cur) <= tonumber(op[i + 1]) then
+      redis.call('HSET', hkey, op[i], op[i + 2])
       touched = true
     end
   end
@@ -97,16 +96,24 @@ local ops = cmsgpack.unpack(ARGV[2])
 local puts, users = {}, {}
 for i = 1, #ops do
   local op = ops[i]
-  if op[1] == 'SPUT' then
+  local name = op[1]
+  if name == 'SPUT' then
     puts[#puts + 1] = sput(op[2], op[3], op[4], op[5], op[6], op[7])
-  elseif op[1] == 'SUSER' then
-    users[#users + 1] = suser(op[2], op[3], op[4], op[5])
+  elseif name == 'SUSER' then
+    users[#users + 1] = suser(op)
   else
     redis.call(unpack(op))
   end
 end
+-- The commit id and the position in one write (the id last: a run that failed midway records neither).
 if ARGV[3] ~= '' then
-  redis.call('HSET', KEYS[2], 'pos', ARGV[3], 'token', ARGV[1])
+  if commitId then
+    redis.call('HSET', KEYS[2], 'commit', commitId, 'pos', ARGV[3], 'token', ARGV[1])
+  else
+    redis.call('HSET', KEYS[2], 'pos', ARGV[3], 'token', ARGV[1])
+  end
   if ARGV[4] ~= '' then redis.call('XTRIM', ARGV[4], 'MINID', (ARGV[6] and ARGV[6] ~= '') and ARGV[6] or ARGV[3]) end
+elseif commitId then
+  redis.call('HSET', KEYS[2], 'commit', commitId)
 end
 return { #ops, puts, users }

@@ -17,25 +17,46 @@
   Output:
     per IP, in KEYS order: ZRANGEBYSCORE from to WITHSCORES of the failures, then (when asked) of
     the successes, after the adds and trims (flat member, score, …)
+
+  Each set's adds are one ZADD; a set with no adds that does not exist costs one EXISTS only.
 ]]
 local all = cjson.decode(ARGV[1])
 local replies = {}
+
+-- One ZADD per set (of up to 500 members), in the batch's order.
+local function add(key, list)
+  for i = 1, #list, 1000 do redis.call('ZADD', key, unpack(list, i, math.min(i + 999, #list))) end
+end
+
 for ip = 1, #all do
   local a = all[ip]
   local f, s = KEYS[2 * ip - 1], KEYS[2 * ip]
+  local adds = { [f] = {}, [s] = {} }
   for i = 7, #a, 2 do
-    local key = string.sub(a[i + 1], 1, 4) == '["f"' and f or s
-    redis.call('ZADD', key, a[i], a[i + 1])
+    local list = adds[string.sub(a[i + 1], 1, 4) == '["f"' and f or s]
+    list[#list + 1] = a[i]
+    list[#list + 1] = a[i + 1]
   end
   local max = tonumber(a[2])
+  -- A set the batch adds nothing to and that does not exist needs no trim, TTL or read (all would
+  -- find it empty): one EXISTS instead.
+  local exists = {}
   for _, key in ipairs({ f, s }) do
-    redis.call('ZREMRANGEBYSCORE', key, '-inf', '(' .. a[1])
-    local count = redis.call('ZCARD', key)
-    if count > max then redis.call('ZREMRANGEBYRANK', key, 0, count - max - 1) end
-    if count > 0 then redis.call('PEXPIRE', key, a[3]) end
+    if #adds[key] > 0 then
+      add(key, adds[key])
+      exists[key] = true
+    else
+      exists[key] = redis.call('EXISTS', key) == 1
+    end
+    if exists[key] then
+      redis.call('ZREMRANGEBYSCORE', key, '-inf', '(' .. a[1])
+      local count = redis.call('ZCARD', key)
+      if count > max then redis.call('ZREMRANGEBYRANK', key, 0, count - max - 1) end
+      if count > 0 then redis.call('PEXPIRE', key, a[3]) end
+    end
   end
-  local out = redis.call('ZRANGEBYSCORE', f, a[4], a[5], 'WITHSCORES')
-  if a[6] == '1' then
+  local out = exists[f] and redis.call('ZRANGEBYSCORE', f, a[4], a[5], 'WITHSCORES') or {}
+  if a[6] == '1' and exists[s] then
     for _, v in ipairs(redis.call('ZRANGEBYSCORE', s, a[4], a[5], 'WITHSCORES')) do out[#out + 1] = v end
   end
   replies[ip] = out

@@ -27,6 +27,7 @@
   Output:
     -1 when fenced; -2 when the group's last-delivered id is not the one expected; else
     { {seconds, microseconds}, the stream's entries (XREADGROUP rows, possibly empty), last-delivered id }
+    (the group's last-delivered id after the read: asked of XINFO GROUPS at most once per call)
 ]]
 if redis.call('GET', KEYS[1]) ~= ARGV[1] then return -1 end
 
@@ -39,9 +40,21 @@ local function lastDelivered()
   return ''
 end
 
-if ARGV[6] and ARGV[6] ~= '' and lastDelivered() ~= ARGV[6] then return -2 end
+local expected = ARGV[6] and ARGV[6] ~= '' and ARGV[6] or nil
+if expected and lastDelivered() ~= expected then return -2 end
 local t = redis.call('TIME')
 local reply = redis.call('XREADGROUP', 'GROUP', ARGV[2], ARGV[3], 'COUNT', ARGV[4], 'STREAMS', KEYS[2], ARGV[5])
 local rows = {}
 if reply and reply[1] then rows = reply[1][2] end
-return { t, rows, lastDelivered() }
+-- The last-delivered id after the read, without asking again when it is known: a read of new
+-- entries (`>`) moves it to the last entry returned; any other read, or one returning nothing,
+-- leaves it where the check found it.
+local after
+if ARGV[5] == '>' and #rows > 0 then
+  after = rows[#rows][1]
+elseif expected then
+  after = expected
+else
+  after = lastDelivered()
+end
+return { t, rows, after }

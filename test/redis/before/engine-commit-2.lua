@@ -1,0 +1,112 @@
+--[[
+  Commits one partition's group of applied entries atomically, fenced by its lease: the changed
+  users' states, their risk events and outbox entries, the index entries, reset results, the
+  session identities of the logins applied, and the partition's input position (the last applied
+  entry); then trims the partition stream below it. The writes come prepared from the client as a
+  list of commands; two are procedures of this script:
+
+    SPUT session-key tombstone-key identity-json px login_at user
+      stores a session identity unless revoked (tombstone), older than the stored login of the
+      same session, or bound to another user (a session id is never rebound); its outcome: 1
+      stored, 0 older, -1 revoked, or {-2, owner, login_at, expires_at} refused
+    SUSER user-sessions-key user-devices-key packed max-ttl
+      indexes a user's sessions (zset by expiry, trimmed to max, soonest-expiring out) and devices
+      (latest identity per device, capped, expiring `device ttl` after the last write); `packed` is
+      JSON (now, max, device ttl, (expires_at, id, …), (device id, last_seen, json, …)) as
+      nested arrays, every value a string; its outcome: the session ids trimmed
+
+  Input:
+    KEYS[1] the partition's lease (value: the owner's fencing token `worker#epoch`)
+    KEYS[2] the partition's position hash (`pos`: last applied key, `token`)
+
+    ARGV[1] the committing owner's fencing token ('' = no lease: the session store's own writes)
+    ARGV[2] MessagePack array of commands, each an array of strings
+    ARGV[3] the new position ('' = unchanged)
+    ARGV[4] the partition stream to trim up to the position ('' = none)
+    ARGV[5] this commit's id, unique per commit (optional): a commit whose id is the last one
+            recorded already ran — a client resending it after a dropped connection (ioredis
+            resends unanswered commands) writes nothing twice
+    ARGV[6] the id right after the position (optional): the stream is trimmed below it, so the
+            entry at the position goes too (default: below the position)
+
+  Output:
+    -1 when the lease is not (or no longer) the caller's: nothing written (a paused or
+    partitioned-away owner is fenced); else { number of commands, {SPUT outcomes}, {SUSER outcomes} }
+    ({0, {}, {}} for a repeated commit id)
+]]
+if ARGV[1] ~= '' and redis.call('GET', KEYS[1]) ~= ARGV[1] then return -1 end
+if ARGV[5] and ARGV[5] ~= '' then
+  if redis.call('HGET', KEYS[2], 'commit') == ARGV[5] then return { 0, {}, {} } end
+  redis.call('HSET', KEYS[2], 'commit', ARGV[5])
+end
+
+local function sput(key, tomb, json, px, loginAt, user)
+  if redis.call('EXISTS', tomb) == 1 then return -1 end
+  local cur = redis.call('GET', key)
+  if cur then
+    local ok, d = pcall(cjson.decode, cur)
+    if ok and type(d) == 'table' and type(d.user) == 'string' and d.user ~= user then
+      return { -2, d.user, tostring(d.login_at), tostring(d.expires_at) }
+    end
+    if ok and type(d) == 'table' and tonumber(d.login_at) and tonumber(d.login_at) > tonumber(loginAt) then return 0 end
+  end
+  redis.call('SET', key, json, 'PX', px)
+  return 1
+end
+
+local function seen(json)
+  local ok, d = pcall(cjson.decode, json)
+  if ok and type(d) == 'table' then return tonumber(d.last_seen) or 0 end
+  return 0
+end
+
+local function suser(zkey, hkey, packed, maxTtl)
+  local a = cjson.decode(packed)
+  local now, max, devTtl = tonumber(a[1]), tonumber(a[2]), tonumber(a[3])
+  local sessions, devices = a[4], a[5]
+  for i = 1, #sessions, 2 do redis.call('ZADD', zkey, 'GT', sessions[i], sessions[i + 1]) end
+  redis.call('ZREMRANGEBYSCORE', zkey, '-inf', a[1])
+  local dropped = {}
+  local count = redis.call('ZCARD', zkey)
+  if count > max then
+    dropped = redis.call('ZRANGE', zkey, 0, count - max - 1)
+    redis.call('ZREMRANGEBYRANK', zkey, 0, count - max - 1)
+  end
+  local last = redis.call('ZRANGE', zkey, -1, -1, 'WITHSCORES')
+  if last[2] then redis.call('PEXPIRE', zkey, math.min(tonumber(maxTtl), math.max(1, math.ceil(tonumber(last[2]) - now)))) end
+  local touched = false
+  for i = 1, #devices - 2, 3 do
+    local cur = redis.call('HGET', hkey, devices[i])
+    if not cur or seen(cur) <= tonumber(devices[i + 1]) then
+      redis.call('HSET', hkey, devices[i], devices[i + 2])
+      touched = true
+    end
+  end
+  if touched then redis.call('PEXPIRE', hkey, devTtl) end
+  if touched and redis.call('HLEN', hkey) > max then
+    local all = redis.call('HGETALL', hkey)
+    local list = {}
+    for j = 1, #all, 2 do list[#list + 1] = { all[j], seen(all[j + 1]) } end
+    table.sort(list, function(x, y) return x[2] < y[2] end)
+    for j = 1, #list - max do redis.call('HDEL', hkey, list[j][1]) end
+  end
+  return dropped
+end
+
+local ops = cmsgpack.unpack(ARGV[2])
+local puts, users = {}, {}
+for i = 1, #ops do
+  local op = ops[i]
+  if op[1] == 'SPUT' then
+    puts[#puts + 1] = sput(op[2], op[3], op[4], op[5], op[6], op[7])
+  elseif op[1] == 'SUSER' then
+    users[#users + 1] = suser(op[2], op[3], op[4], op[5])
+  else
+    redis.call(unpack(op))
+  end
+end
+if ARGV[3] ~= '' then
+  redis.call('HSET', KEYS[2], 'pos', ARGV[3], 'token', ARGV[1])
+  if ARGV[4] ~= '' then redis.call('XTRIM', ARGV[4], 'MINID', (ARGV[6] and ARGV[6] ~= '') and ARGV[6] or ARGV[3]) end
+end
+return { #ops, puts, users }

@@ -1,0 +1,136 @@
+/**
+ * The engine's commit script against the one it replaced (test/redis/before/engine-commit-2.lua,
+ * the script before issue 16's Redis work): random sequences of session logins (shared session
+ * ids across users, repeated logins, devices, a clock that moves past expiries, a changing
+ * `max_per_user`), revocations and repeated commit ids, run on two prefixes — the old script on
+ * one, today's on the other — must give the same replies and the same stored state, TTLs
+ * included (real Redis). The edges are counted: revoked replays, refused rebinds, trims to
+ * max_per_user, device caps, expiries and users with many sessions must all have happened.
+ */
+import { readFileSync } from 'node:fs';
+import fc from 'fast-check';
+import { afterAll, describe, expect, it } from 'vitest';
+import { Keys } from '../../src/keys.js';
+import { packOps } from '../../src/redis/pack-ops.js';
+import { scriptsOn } from '../../src/redis/scripts.js';
+import { SessionStore } from '../../src/sessions/store.js';
+import type { SessionIdentity } from '../../src/sessions/identity.js';
+import { cleanup, redisClient, testPrefix } from '../helpers/redis.js';
+import { snapshot, snapshotDiff } from '../helpers/redis-snapshot.js';
+
+const redis = redisClient();
+const base = testPrefix('commit-equivalence');
+const BEFORE = readFileSync(new URL('../redis/before/engine-commit-2.lua', import.meta.url), 'utf8');
+const TOKEN = 'w#1';
+const TEN_MIN = 600_000;
+
+const used: string[] = [];
+
+afterAll(async () => {
+  for (const prefix of used) await cleanup(redis, prefix);
+  redis.disconnect();
+});
+
+/** SUSER's flat arguments in the old script's form: one JSON argument `[now, max, device ttl, [sessions…], [devices…]]`. */
+function jsonSuser(op: string[]): string[] {
+  if (op[0] !== 'SUSER') return op;
+  const n = Number(op[7]);
+  const packed = JSON.stringify([op[3], op[4], op[5], op.slice(8, 8 + n), op.slice(8 + n)]);
+  return ['SUSER', op[1]!, op[2]!, packed, op[6]!];
+}
+
+const login = fc.record({
+  user: fc.integer({ min: 0, max: 2 }),
+  sid: fc.integer({ min: 0, max: 11 }),
+  at: fc.integer({ min: -6, max: 3 }),
+  life: fc.integer({ min: 1, max: 12 }),
+  dev: fc.option(fc.integer({ min: 0, max: 3 })),
+});
+const step = fc.oneof(
+  {
+    weight: 4,
+    arbitrary: fc.record({
+      kind: fc.constant('put' as const),
+      logins: fc.array(login, { minLength: 1, maxLength: 6 }),
+      max: fc.integer({ min: 1, max: 12 }),
+      burst: fc.integer({ min: 0, max: 4 }),
+      advance: fc.integer({ min: 0, max: 3 }),
+      repeat: fc.boolean(),
+    }),
+  },
+  { weight: 1, arbitrary: fc.record({ kind: fc.constant('revoke' as const), sid: fc.integer({ min: 0, max: 11 }), user: fc.integer({ min: 0, max: 2 }) }) },
+);
+
+const seen = { revoked: 0, refused: 0, trimmed: 0, deviceCap: 0, expired: 0, many: 0, repeated: 0 };
+
+describe('engine commit script: the same replies and stored state as the script it replaced', () => {
+  it('random logins, revocations and resent commits', { timeout: 120_000 }, async () => {
+    let run = 0;
+    await fc.assert(
+      fc.asyncProperty(fc.array(step, { minLength: 1, maxLength: 12 }), async (steps) => {
+        run++;
+        const t0 = Math.floor(Date.now() / TEN_MIN) * TEN_MIN;
+        let now = t0;
+        let max = 100;
+        const sides = (['old', 'new'] as const).map((side) => {
+          const prefix = `${base}:${run}-${side}`;
+          used.push(prefix);
+          const keys = new Keys(prefix, 1);
+          const store = new SessionStore(redis, keys, { now: () => now, maxPerUser: () => max, deviceRetention: 86_400_000 });
+          return { side, prefix, keys, store };
+        });
+        for (const s of sides) await redis.set(s.keys.engineLease('p0'), TOKEN);
+        let commitId = '';
+        for (const [i, st] of steps.entries()) {
+          if (st.kind === 'revoke') {
+            const r = await Promise.all(sides.map((s) => s.store.revoke(`s${st.sid}`, { actor: 'test', reason: 'x' }, `u${st.user}@x`)));
+            expect(r[1]).toEqual(r[0]);
+          } else {
+            now += st.advance * TEN_MIN;
+            max = st.max;
+            if (!st.repeat || !commitId) commitId = `c${i}`;
+            else seen.repeated++;
+            // Now and then one user logs in ten sessions at once (users with 8 or more sessions).
+            const burst = st.burst === 0 ? Array.from({ length: 10 }, (_, j) => ({ user: 0, sid: j, at: 0, life: 12, dev: null })) : [];
+            const ids: SessionIdentity[] = [...st.logins, ...burst].map((l) => {
+              const at = now + l.at * TEN_MIN;
+              const s: SessionIdentity = { session_id: `s${l.sid}`, user: `u${l.user}@x`, claims: {}, login_at: at, expires_at: at + l.life * TEN_MIN };
+              if (l.dev !== null) s.device = { id: `d${l.dev}` };
+              return s;
+            });
+            const replies: unknown[] = [];
+            for (const s of sides) {
+              const pos = `${i + 1}-0`;
+              await redis.xadd(s.keys.partitionIn(0), pos, 'f', 'v');
+              const prepared = s.store.prepare(ids);
+              const args = [s.keys.engineLease('p0'), s.keys.partitionPos(0), TOKEN] as const;
+              const rest = [pos, s.keys.partitionIn(0), commitId, `${i + 1}-1`] as const;
+              const res =
+                s.side === 'old'
+                  ? await redis.eval(BEFORE, 2, ...args, packOps(prepared.ops.map(jsonSuser)), ...rest)
+                  : await scriptsOn(redis).engineCommit(...args, packOps(prepared.ops), ...rest);
+              replies.push(res);
+              const [, puts, dropped] = res as [number, unknown[], string[][]];
+              await prepared.finish(puts, dropped);
+            }
+            expect(replies[1]).toEqual(replies[0]);
+            const [, puts, dropped] = replies[0] as [number, unknown[], string[][]];
+            seen.revoked += puts.filter((p) => p === -1).length;
+            seen.refused += puts.filter((p) => Array.isArray(p)).length;
+            seen.trimmed += dropped.filter((d) => d.length > 0).length;
+            seen.expired += ids.filter((s) => s.expires_at <= now).length;
+          }
+          const [a, b] = await Promise.all(sides.map((s) => snapshot(redis, s.prefix)));
+          expect(snapshotDiff(a!, b!)).toEqual([]);
+          for (const [name, k] of a!) {
+            if (name.endsWith(':devices') && (k.value as unknown[]).length === max && max < 4) seen.deviceCap++;
+            if (k.type === 'zset' && name.endsWith(':sessions') && (k.value as unknown[]).length >= 16) seen.many++;
+          }
+        }
+        for (const s of sides) await cleanup(redis, s.prefix);
+      }),
+      { numRuns: 40, endOnFailure: true },
+    );
+    expect(Object.entries(seen).filter(([, n]) => n === 0)).toEqual([]);
+  });
+});
