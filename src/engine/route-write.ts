@@ -63,9 +63,12 @@ export async function writeRouted(
   const sent: Array<[number, string]> = [];
   for (const [part, list] of byPartition) {
     const id = keyId(top.get(part)!);
-    const bytes = Buffer.from(encodeRouted(list), 'utf8');
-    handoff?.put(part, id, list, bytes);
-    p.xadd(keys.partitionIn(part), id, ROUTED_FIELD, bytes);
+    const json = encodeRouted(list);
+    if (handoff) {
+      const bytes = Buffer.from(json, 'utf8');
+      handoff.put(part, id, list, bytes);
+      p.xadd(keys.partitionIn(part), id, ROUTED_FIELD, bytes);
+    } else p.xadd(keys.partitionIn(part), id, ROUTED_FIELD, json); // as text: no copy into a Buffer (the same bytes sent)
     sent.push([part, id]);
   }
   let present = 0;

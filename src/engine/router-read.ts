@@ -4,8 +4,8 @@
  * its first read (router-fence-1.lua). Works alike on one node and on a Redis Cluster.
  */
 import type { Keys } from '../keys.js';
-import { isCluster, slotOf, type RedisClient } from '../redis/client.js';
-import type { Scripts } from '../redis/scripts.js';
+import { isCluster, pipeline, slotOf, type RedisClient } from '../redis/client.js';
+import { defineScripts, queueScript, type Scripts } from '../redis/scripts.js';
 
 /** How long a router on a cluster pauses when its inputs are empty (instead of a blocking read). */
 const CLUSTER_POLL_MS = 10;
@@ -16,6 +16,9 @@ export interface StreamRead {
   clock: number;
   lastDelivered: string;
 }
+
+/** The reply of src/redis/scripts/router-read-2.lua. */
+type RouterReadReply = -1 | -2 | [[string, string], Array<[string, string[] | null]>, string];
 
 /** What the reads of one step give: per stream, or `fenced` (a newer router), or `lost` (a read whose reply never came). */
 export type ReadOutcome = Map<string, StreamRead> | 'fenced' | 'lost';
@@ -32,19 +35,26 @@ export async function fenceStreams(scripts: Scripts, keys: Keys, streams: readon
  * noticed: `lost`).
  */
 export async function readStreams(
-  scripts: Scripts,
+  redis: RedisClient,
   keys: Keys,
   streams: readonly string[],
   o: { token: string; group: string; consumer: string; count: number; cursor: (s: string) => string; expected: (s: string) => string },
 ): Promise<ReadOutcome> {
-  const res = await Promise.all(
-    streams.map((s) => scripts.routerRead(keys.routerFence(s), s, o.token, o.group, o.consumer, String(o.count), o.cursor(s), o.expected(s))),
-  );
+  // One pipeline: on one node the reads travel in one write (not one per stream); on a cluster
+  // each is sent on its own, as before (see pipeline()).
+  defineScripts(redis);
+  const p = pipeline(redis);
+  for (const s of streams) queueScript(p, 'routerRead', keys.routerFence(s), s, o.token, o.group, o.consumer, String(o.count), o.cursor(s), o.expected(s));
+  const res: Array<RouterReadReply> = [];
+  for (const [err, r] of (await p.exec()) ?? []) {
+    if (err) throw err;
+    res.push(r as RouterReadReply);
+  }
   if (res.includes(-1)) return 'fenced';
   if (res.includes(-2)) return 'lost';
   const out = new Map<string, StreamRead>();
   streams.forEach((s, i) => {
-    const [[sec, usec], rows, lastDelivered] = res[i] as Exclude<(typeof res)[number], -1 | -2>;
+    const [[sec, usec], rows, lastDelivered] = res[i] as Exclude<RouterReadReply, -1 | -2>;
     out.set(s, { rows: rows ?? [], clock: Number(sec) * 1000 + Math.floor(Number(usec) / 1000), lastDelivered: String(lastDelivered ?? '') });
   });
   return out;

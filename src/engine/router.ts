@@ -157,7 +157,7 @@ export class Router {
       this.fenced = true;
     }
     const reading = this.sources.filter((s) => (this.held.get(s)?.length ?? 0) < 4 * this.opts.count);
-    const res = await readStreams(this.scripts, this.keys, reading, {
+    const res = await readStreams(this.redis, this.keys, reading, {
       token,
       group: this.opts.group,
       consumer: this.opts.consumer,
@@ -250,15 +250,15 @@ export class Router {
   ): void {
     const list = this.held.get(stream)!;
     const control = stream === this.keys.controlStream;
+    let read = 0;
+    let key: OrderKey | undefined;
     for (const [id, flat] of rows) {
-      const key = orderKey(id, source);
-      this.lastRead.set(stream, key);
+      key = orderKey(id, source);
       if (!flat) {
         push(ackOnly, stream, id); // deleted while pending
         continue;
       }
-      report.read++;
-      report.readByStream[stream] = (report.readByStream[stream] ?? 0) + 1;
+      read++;
       const fields: Record<string, string> = {};
       for (let i = 0; i + 1 < flat.length; i += 2) fields[flat[i]!] = flat[i + 1]!;
       const raw: RawEntry = { stream, id, fields, deliveries: 1 };
@@ -276,6 +276,11 @@ export class Router {
       }
       if (d.ok) list.push({ key, ref: { stream, id }, event: d.event });
       else bad.push({ raw, reason: d.reason });
+    }
+    if (key) this.lastRead.set(stream, key);
+    if (read) {
+      report.read += read;
+      report.readByStream[stream] = (report.readByStream[stream] ?? 0) + read;
     }
   }
 }

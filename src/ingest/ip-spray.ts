@@ -75,7 +75,9 @@ export function ipSprayEnricher(redis: RedisClient | Cluster, keys: Keys, opts: 
       const failures = failuresOf(logins);
       for (const x of b.events) {
         if (x.login.kind !== 's') continue;
-        x.se.event = { ...x.se.event, [IP_FAILURES]: failuresBefore(failures, x.login.time, window) };
+        // In place: the router's events are its own (decoded for this step), and the attachment
+        // is symbol-keyed (never encoded as a field, never from input); a copy per success was garbage.
+        (x.se.event as { [IP_FAILURES]?: unknown })[IP_FAILURES] = failuresBefore(failures, x.login.time, window);
       }
       const trigger = b.events.find((x) => x.login.kind === 'f');
       if (!trigger) return;
