@@ -3,7 +3,7 @@
  * steps against the local Redis — read (fenced script), decode, enrich (password_spray's per-IP
  * edge, captured sessions), partition writes and acks — as the router thread runs them (no
  * in-process handoff). Each round pre-loads the same events under a fresh prefix (not timed),
- * then routes them all with `Router.step()`, `--count` entries per stream per read (default 200:
+ * then routes them all with the router loop (`runRouterLoop`, as the router thread runs it), `--count` entries per stream per read (default 200:
  * the small steps of a worker offered ≈ 5 k events/s; 2000 is the configured batch size). Prints
  * the median, and the minimum, process CPU µs per event over the rounds after a warm-up one (wall time too).
  * `--profile f.cpuprofile`: a CPU profile of the routing only (the counted rounds; summarise it with
@@ -19,12 +19,13 @@ import { Keys } from '../src/keys.js';
 import { createLogger } from '../src/obs/logger.js';
 import { Metrics } from '../src/obs/metrics.js';
 import { Router } from '../src/engine/router.js';
+import { runRouterLoop } from '../src/engine/router-loop.js';
 import { buildRouteIngest } from '../src/runtime/ingest-runtime.js';
 import { decodeOptionsOf, routerOptionsOf } from '../src/runtime/router-options.js';
 import { createSessionStore } from '../src/sessions/service.js';
 import { sessionUseEnricher } from '../src/sessions/captured.js';
 import { generate } from './data.js';
-import { preload, round, withPrefix, writeBenchConfig } from './lib.js';
+import { preload, redisClient, round, withPrefix, writeBenchConfig } from './lib.js';
 
 const { values: args, positionals } = parseArgs({
   options: { rounds: { type: 'string', default: '5' }, count: { type: 'string', default: '200' }, profile: { type: 'string' } },
@@ -39,16 +40,27 @@ const cpu = (): number => {
   const u = process.cpuUsage();
   return u.user + u.system;
 };
+const sys = (): number => process.cpuUsage().system;
+
+/** µs per event of one round: process CPU (user + system), system alone, wall. */
+interface Round {
+  cpu: number;
+  sys: number;
+  wall: number;
+  routed: number;
+}
 
 /** One round: µs of CPU (and wall) per event, routing every pre-loaded event. */
-async function routeAll(): Promise<{ cpu: number; wall: number; routed: number }> {
+async function routeAll(): Promise<Round> {
   return withPrefix('router-cpu', async (prefix, redis) => {
     const cfg = await writeBenchConfig(prefix, { streams: { batch_size: Number(args.count) } });
+    const waker = redisClient();
     try {
       const config = loadConfig(`${cfg.dir}/riskstream.yaml`);
       const keys = new Keys(config.prefix, config.raw.engine.partitions);
       await preload(redis, prefix, raw);
-      const ingest = await buildRouteIngest({ config: () => config, redis, logger: createLogger('error'), metrics: new Metrics() });
+      const logger = createLogger('error');
+      const ingest = await buildRouteIngest({ config: () => config, redis, logger, metrics: new Metrics() });
       const sessionUses = sessionUseEnricher(
         createSessionStore(redis, keys, () => config.raw.sessions),
         () => ({
@@ -70,17 +82,28 @@ async function routeAll(): Promise<{ cpu: number; wall: number; routed: number }
       let routed = 0;
       if (profiling) await inspector.post('Profiler.start');
       const c0 = cpu();
+      const s0 = sys();
       const t0 = performance.now();
-      while (routed < N) {
-        const r = await router.step();
-        if (r === 'fenced') throw new Error('router fenced');
-        routed += r.routed + r.deadLettered;
-      }
-      const done = { cpu: (cpu() - c0) / N, wall: ((performance.now() - t0) * 1000) / N, routed };
+      // The router thread's loop (one step ahead, waits when caught up), until all are routed.
+      await runRouterLoop({
+        router,
+        redis,
+        waker,
+        keys,
+        logger,
+        settings: () => ({ blockMs: 100, maxRouted: Number.MAX_SAFE_INTEGER }),
+        stopping: () => routed >= N,
+        onReport: (r) => void (routed += r.routed + r.deadLettered),
+        onError: (err) => {
+          throw err;
+        },
+      });
+      const done = { cpu: (cpu() - c0) / N, sys: (sys() - s0) / N, wall: ((performance.now() - t0) * 1000) / N, routed };
       if (profiling) profiles.push((await inspector.post('Profiler.stop')).profile);
       return done;
     } finally {
       cfg.remove();
+      waker.disconnect();
     }
   });
 }
@@ -92,7 +115,7 @@ if (args.profile) {
   await inspector.post('Profiler.enable');
   profiling = true;
 }
-const runs: Array<{ cpu: number; wall: number; routed: number }> = [];
+const runs: Round[] = [];
 for (let i = 0; i < Number(args.rounds); i++) runs.push(await routeAll());
 // The last round's profile (bench/profile.ts reads one profile).
 if (args.profile && profiles.length) writeFileSync(args.profile, JSON.stringify(profiles[profiles.length - 1]));
@@ -105,6 +128,7 @@ console.log(
     routed: runs[0]!.routed,
     cpu_us_per_event: round(median(runs.map((r) => r.cpu)), 2),
     min_cpu_us_per_event: round(Math.min(...runs.map((r) => r.cpu)), 2),
+    sys_us_per_event: round(median(runs.map((r) => r.sys)), 2),
     wall_us_per_event: round(median(runs.map((r) => r.wall)), 2),
     rounds: runs.map((r) => round(r.cpu, 1)),
   }),

@@ -48,7 +48,10 @@ export async function runRouterLoop(d: RouterLoopDeps): Promise<void> {
   let errors = 0;
   while (!d.stopping()) {
     if (!router.active) {
-      await router.settle().catch(() => undefined);
+      await router
+        .settle()
+        .then(() => router.flushAcks())
+        .catch(() => undefined);
       await sleep(50);
       continue;
     }
@@ -71,7 +74,9 @@ export async function runRouterLoop(d: RouterLoopDeps): Promise<void> {
       if (r === 'fenced') continue;
       if (r.read === 0) d.onReport(r); // an idle read is progress too
       if (r.buffered) await sleep(1);
-      else if (r.read === 0) await router.waitForInput(d.waker, Math.min(s.blockMs, 250));
+      // Read to the end: wait for input (returns at once when some arrived meanwhile) rather than
+      // read again to find nothing. The step's acks go with the next read (within the wait).
+      else if (r.read === 0 || r.caughtUp) await router.waitForInput(d.waker, Math.min(s.blockMs, 250));
     } catch (err) {
       d.onError(err);
       // A consumer group deleted under the router (XGROUP DESTROY, a stream deleted): recreate it.
@@ -80,5 +85,8 @@ export async function runRouterLoop(d: RouterLoopDeps): Promise<void> {
     }
   }
   // The last step's writes (its entries stay pending if they fail: a successor re-reads them).
-  await router.settle().catch((err: unknown) => d.logger.warn({ err }, 'last routing step failed; its entries stay pending'));
+  await router
+    .settle()
+    .then(() => router.flushAcks())
+    .catch((err: unknown) => d.logger.warn({ err }, 'last routing step failed; its entries stay pending'));
 }

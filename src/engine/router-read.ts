@@ -30,26 +30,29 @@ export async function fenceStreams(scripts: Scripts, keys: Keys, streams: readon
 }
 
 /**
- * Reads each stream after its cursor with the consumer group, all sent together. `expected` holds
- * each stream's last-delivered id as the previous read saw it (a read whose reply was lost is
- * noticed: `lost`).
+ * Reads each stream after its cursor with the consumer group, all sent together, after `acks`.
+ * `expected` holds each stream's last-delivered id as the previous read saw it (a read whose reply
+ * was lost is noticed: `lost`).
  */
 export async function readStreams(
   redis: RedisClient,
   keys: Keys,
   streams: readonly string[],
   o: { token: string; group: string; consumer: string; count: number; cursor: (s: string) => string; expected: (s: string) => string },
+  acks?: ReadonlyMap<string, string[]>,
 ): Promise<ReadOutcome> {
-  // One pipeline: on one node the reads travel in one write (not one per stream); on a cluster
-  // each is sent on its own, as before (see pipeline()).
+  // One pipeline: on one node the reads (and `acks`, XACKs of entries whose partition entries
+  // exist) travel in one write; on a cluster each is sent on its own, as before (see pipeline()).
   defineScripts(redis);
   const p = pipeline(redis);
+  for (const [stream, ids] of acks ?? []) p.xack(stream, o.group, ...ids);
   for (const s of streams) queueScript(p, 'routerRead', keys.routerFence(s), s, o.token, o.group, o.consumer, String(o.count), o.cursor(s), o.expected(s));
   const res: Array<RouterReadReply> = [];
   for (const [err, r] of (await p.exec()) ?? []) {
     if (err) throw err;
     res.push(r as RouterReadReply);
   }
+  res.splice(0, acks?.size ?? 0);
   if (res.includes(-1)) return 'fenced';
   if (res.includes(-2)) return 'lost';
   const out = new Map<string, StreamRead>();
