@@ -4,8 +4,9 @@
  * its first read (router-fence-1.lua). Works alike on one node and on a Redis Cluster.
  */
 import type { Keys } from '../keys.js';
-import { isCluster, pipeline, slotOf, type RedisClient } from '../redis/client.js';
-import { defineScripts, queueScript, type Scripts } from '../redis/scripts.js';
+import { isCluster, slotOf, type RedisClient } from '../redis/client.js';
+import { scriptsOn, type Scripts } from '../redis/scripts.js';
+import { sendTogether } from '../redis/send-together.js';
 
 /** How long a router on a cluster pauses when its inputs are empty (instead of a blocking read). */
 const CLUSTER_POLL_MS = 10;
@@ -41,14 +42,14 @@ export async function readStreams(
   o: { token: string; group: string; consumer: string; count: number; cursor: (s: string) => string; expected: (s: string) => string },
   acks?: ReadonlyMap<string, string[]>,
 ): Promise<ReadOutcome> {
-  // One pipeline: on one node the reads (and `acks`, XACKs of entries whose partition entries
-  // exist) travel in one write; on a cluster each is sent on its own, as before (see pipeline()).
-  defineScripts(redis);
-  const p = pipeline(redis);
-  for (const [stream, ids] of acks ?? []) p.xack(stream, o.group, ...ids);
-  for (const s of streams) queueScript(p, 'routerRead', keys.routerFence(s), s, o.token, o.group, o.consumer, String(o.count), o.cursor(s), o.expected(s));
-  const res: Array<RouterReadReply> = [];
-  for (const [err, r] of (await p.exec()) ?? []) {
+  // Sent together (one write on one node): `acks` (XACKs of entries whose partition entries exist), then the reads.
+  const scripts = scriptsOn(redis);
+  const outcomes = await sendTogether(redis, (r) => [
+    ...[...(acks ?? [])].map(([stream, ids]) => r.xack(stream, o.group, ...ids)),
+    ...streams.map((s) => scripts.routerRead(keys.routerFence(s), s, o.token, o.group, o.consumer, String(o.count), o.cursor(s), o.expected(s))),
+  ]);
+  const res: RouterReadReply[] = [];
+  for (const [err, r] of outcomes) {
     if (err) throw err;
     res.push(r as RouterReadReply);
   }

@@ -1,7 +1,8 @@
 import type { Keys } from '../keys.js';
 import { compareKeys, MAX_SOURCES, orderKey, sourceIdOf, ZERO_KEY, type OrderKey } from '../partition.js';
 import { scriptsOn } from '../redis/scripts.js';
-import { pipeline, waitReplicas, type RedisClient } from '../redis/client.js';
+import { waitReplicas, type RedisClient } from '../redis/client.js';
+import { sendTogether } from '../redis/send-together.js';
 import { fenceStreams, readStreams, waitForEntries } from './router-read.js';
 import { RiskstreamError } from '../errors.js';
 import type { RawEntry } from '../types.js';
@@ -138,9 +139,7 @@ export class Router {
     if (!this.acks.size) return;
     const acks = this.acks;
     this.acks = new Map();
-    const p = pipeline(this.redis);
-    for (const [stream, ids] of acks) p.xack(stream, this.opts.group, ...ids);
-    for (const [err] of (await p.exec()) ?? []) if (err) throw err;
+    for (const [err] of await sendTogether(this.redis, (r) => [...acks].map(([stream, ids]) => r.xack(stream, this.opts.group, ...ids)))) if (err) throw err;
   }
 
   /** Waits for the writes in flight; rethrows their failure (once). */
