@@ -57,6 +57,7 @@ export async function runRouterLoop(d: RouterLoopDeps): Promise<void> {
     }
     const s = d.settings();
     if ((await routedBacklog().catch(() => 0)) > s.maxRouted) {
+      await router.finishWrites(true).catch(() => undefined); // no read while paused: acks go now
       await sleep(50);
       continue;
     }
@@ -67,16 +68,25 @@ export async function runRouterLoop(d: RouterLoopDeps): Promise<void> {
       if (ms > SLOW_STEP_MS) d.logger.warn({ ms: Math.round(ms), ...(r === 'fenced' ? {} : { read: r.read, routed: r.routed }) }, 'slow routing step');
       errors = 0;
       // Progress counts what was written (a step's writes complete during the next one).
-      for (const done of router.takeCompleted()) {
-        backlog += done.partitions; // entries written since the last count: the pause is not late by a count's age
-        d.onReport(done);
-      }
+      const reportCompleted = (): void => {
+        for (const done of router.takeCompleted()) {
+          backlog += done.partitions; // entries written since the last count: the pause is not late by a count's age
+          d.onReport(done);
+        }
+      };
+      reportCompleted();
       if (r === 'fenced') continue;
       if (r.read === 0) d.onReport(r); // an idle read is progress too
       if (r.buffered) await sleep(1);
-      // Read to the end: wait for input (returns at once when some arrived meanwhile) rather than
-      // read again to find nothing. The step's acks go with the next read (within the wait).
-      else if (r.read === 0 || r.caughtUp) await router.waitForInput(d.waker, Math.min(s.blockMs, 250));
+      else if (r.read === 0 || r.caughtUp) {
+        // Read to the end: the step's writes done (reported), wait for input — at once when some
+        // arrived meanwhile — rather than read again to find nothing. Its acks go with the next read.
+        if (r.caughtUp) {
+          await router.finishWrites();
+          reportCompleted();
+        }
+        await router.waitForInput(d.waker, Math.min(s.blockMs, 250));
+      }
     } catch (err) {
       d.onError(err);
       // A consumer group deleted under the router (XGROUP DESTROY, a stream deleted): recreate it.

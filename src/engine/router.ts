@@ -124,14 +124,22 @@ export class Router {
   /** One step, its writes done and its entries acked (see {@link stepAhead}). */
   async step(): Promise<RouteReport | 'fenced'> {
     const r = await this.stepAhead();
+    await this.finishWrites(true);
+    return r;
+  }
+
+  /**
+   * Waits for the writes in flight (and, with `ack`, sends the acks queued): when they fail, the
+   * next step re-reads the group's pending entries first, as after a failed {@link stepAhead}.
+   */
+  async finishWrites(ack = false): Promise<void> {
     try {
       await this.settle();
-      await this.flushAcks();
+      if (ack) await this.flushAcks();
     } catch (err) {
       if (this.token) this.start(this.token);
       throw err;
     }
-    return r;
   }
 
   /** Sends the acks not yet sent with a read (see {@link acks}): before the router idles or ends. */
