@@ -79,12 +79,11 @@ export async function runRouterLoop(d: RouterLoopDeps): Promise<void> {
       if (r.read === 0) d.onReport(r); // an idle read is progress too
       if (r.buffered) await sleep(1);
       else if (r.read === 0 || r.caughtUp) {
-        // Read to the end: the step's writes done (reported), wait for input — at once when some
-        // arrived meanwhile — rather than read again to find nothing. Its acks go with the next read.
-        if (r.caughtUp) {
-          await router.finishWrites();
-          reportCompleted();
-        }
+        // Read to the end: wait for input — at once when some arrived meanwhile — rather than read
+        // again to find nothing; first the writes in flight are finished (reported) and acked (under
+        // load, acks go with the next read instead).
+        await router.finishWrites(true);
+        reportCompleted();
         await router.waitForInput(d.waker, Math.min(s.blockMs, 250));
       }
     } catch (err) {
