@@ -4,6 +4,8 @@
  * owner) — timed as in bench/stages.ts, over several rounds of the same events; prints the median
  * µs per event of each, in wall time and in process CPU time, and the CPU time of the quickest
  * round (steadier on a shared, noisy machine).
+ * (The whole routing step — reads, enrichment with its Redis calls, writes, acks — is
+ * bench/router-cpu.ts.)
  *   node --import tsx bench/decode-route.ts [events] [--rounds n] [--group n]
  */
 import { parseArgs } from 'node:util';

@@ -10,6 +10,7 @@ const normalized = (v: unknown): string | undefined => (typeof v === 'string' ? 
 
 /** True when the event's `type` is a login type (`Login`, ` refresh ` count too). */
 export function isLogin(event: { type?: unknown }): boolean {
+  if (event.type === 'login') return true; // the usual spelling: no trimmed, lower-cased copy
   const type = normalized(event.type);
   return type !== undefined && (LOGIN_TYPES as readonly string[]).includes(type);
 }
@@ -21,7 +22,7 @@ export function isLogin(event: { type?: unknown }): boolean {
 export function isSuccessfulLogin(event: { type?: unknown; outcome?: unknown }): boolean {
   if (!isLogin(event)) return false;
   const outcome = event.outcome;
-  if (outcome === undefined || outcome === null) return true;
+  if (outcome === undefined || outcome === null || outcome === 'success') return true;
   const o = normalized(outcome);
   return o === '' || o === 'success';
 }

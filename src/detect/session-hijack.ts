@@ -60,21 +60,35 @@ export function capturedOf(event: CanonicalEvent): CapturedSession | undefined {
 /** Attaches (or, with undefined, removes) the captured identity of the event's session. */
 export function attachCaptured(event: CanonicalEvent, captured: CapturedSession | undefined): void {
   if (captured) (event as WithCaptured)[CAPTURED_SESSION] = captured;
-  else delete (event as WithCaptured)[CAPTURED_SESSION];
+  else if ((event as WithCaptured)[CAPTURED_SESSION] !== undefined) delete (event as WithCaptured)[CAPTURED_SESSION];
 }
 
 /** The comparable properties of an event or a stored login (device id, ASN, upper-case country). */
 export function sessionProperties(e: { device?: unknown; network?: unknown; geo?: unknown }): Omit<CapturedSession, 'session_id' | 'user' | 'login_at'> {
-  const obj = (v: unknown): Record<string, unknown> => (typeof v === 'object' && v !== null ? (v as Record<string, unknown>) : {});
-  const dev = obj(e.device).id;
-  const asn = obj(e.network).asn;
-  const country = obj(e.geo).country;
+  return addSessionProperties({}, e);
+}
+
+/** Adds `e`'s {@link sessionProperties} to `out` (in that order: device, asn, country) and returns it. */
+export function addSessionProperties<T extends Partial<Pick<CapturedSession, HijackProperty>>>(
+  out: T,
+  e: { device?: unknown; network?: unknown; geo?: unknown },
+): T {
+  const dev = field(e.device, 'id');
+  const asn = field(e.network, 'asn');
+  const country = field(e.geo, 'country');
+  if ((typeof dev === 'string' && dev !== '') || typeof dev === 'number') out.device = String(dev);
   const asnNum = typeof asn === 'number' ? asn : typeof asn === 'string' && /^\s*(AS)?\d+\s*$/i.test(asn) ? Number(asn.replace(/\D/g, '')) : undefined;
-  return {
-    ...((typeof dev === 'string' && dev !== '') || typeof dev === 'number' ? { device: String(dev) } : {}),
-    ...(asnNum !== undefined && Number.isFinite(asnNum) ? { asn: asnNum } : {}),
-    ...(typeof country === 'string' && country.trim() ? { country: country.trim().toUpperCase() } : {}),
-  };
+  if (asnNum !== undefined && Number.isFinite(asnNum)) out.asn = asnNum;
+  if (typeof country === 'string') {
+    const c = country.trim();
+    if (c) out.country = c.toUpperCase();
+  }
+  return out;
+}
+
+/** `v[key]` when `v` is an object (arrays included), else undefined. */
+function field(v: unknown, key: string): unknown {
+  return typeof v === 'object' && v !== null ? (v as Record<string, unknown>)[key] : undefined;
 }
 
 /** Reported (session id, differing values) keys with the event time of their hit. */

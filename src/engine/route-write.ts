@@ -1,4 +1,5 @@
-import { pipeline, type RedisClient } from '../redis/client.js';
+import type { RedisClient } from '../redis/client.js';
+import { sendTogether } from '../redis/send-together.js';
 import type { Keys } from '../keys.js';
 import { compareKeys, keyId, MAX_SUBS, type OrderKey } from '../partition.js';
 import type { CanonicalEvent, StreamEvent } from '../types.js';
@@ -59,17 +60,23 @@ export async function writeRouted(
     else byPartition.set(p, [item]);
     top.set(p, h.key);
   }
-  const p = pipeline(redis);
   const sent: Array<[number, string]> = [];
-  for (const [part, list] of byPartition) {
-    const id = keyId(top.get(part)!);
-    const bytes = Buffer.from(encodeRouted(list), 'utf8');
-    handoff?.put(part, id, list, bytes);
-    p.xadd(keys.partitionIn(part), id, ROUTED_FIELD, bytes);
-    sent.push([part, id]);
-  }
+  const outcomes = await sendTogether(redis, (r) => {
+    const out: Array<Promise<unknown>> = [];
+    for (const [part, list] of byPartition) {
+      const id = keyId(top.get(part)!);
+      const json = encodeRouted(list);
+      if (handoff) {
+        const bytes = Buffer.from(json, 'utf8');
+        handoff.put(part, id, list, bytes);
+        out.push(r.xadd(keys.partitionIn(part), id, ROUTED_FIELD, bytes));
+      } else out.push(r.xadd(keys.partitionIn(part), id, ROUTED_FIELD, json)); // as text: no copy into a Buffer (the same bytes sent)
+      sent.push([part, id]);
+    }
+    return out;
+  });
   let present = 0;
-  for (const [i, [err]] of ((await p.exec()) ?? []).entries()) {
+  for (const [i, [err]] of outcomes.entries()) {
     if (err) handoff?.take(sent[i]![0], sent[i]![1]);
     // Not above the top: this entry (or a later one holding it) was written already — a
     // re-delivery (crash, rewound group). An entry XADDed with an explicit id below what was

@@ -26,8 +26,10 @@ type Attached = { [IP_FAILURES]?: unknown; [CAPTURED_SESSION]?: unknown };
 /** What the edge attached to an event, as plain fields (undefined when nothing). */
 export function attachedOf(event: CanonicalEvent): { f?: unknown; c?: unknown } | undefined {
   const a = event as Attached;
-  if (a[IP_FAILURES] === undefined && a[CAPTURED_SESSION] === undefined) return undefined;
-  return { ...(a[IP_FAILURES] !== undefined ? { f: a[IP_FAILURES] } : {}), ...(a[CAPTURED_SESSION] !== undefined ? { c: a[CAPTURED_SESSION] } : {}) };
+  const f = a[IP_FAILURES];
+  const c = a[CAPTURED_SESSION];
+  if (f === undefined) return c === undefined ? undefined : { c };
+  return c === undefined ? { f } : { f, c };
 }
 
 /** The field of a partition stream entry holding its routed items. */

@@ -48,12 +48,16 @@ export async function runRouterLoop(d: RouterLoopDeps): Promise<void> {
   let errors = 0;
   while (!d.stopping()) {
     if (!router.active) {
-      await router.settle().catch(() => undefined);
+      await router
+        .settle()
+        .then(() => router.flushAcks())
+        .catch(() => undefined);
       await sleep(50);
       continue;
     }
     const s = d.settings();
     if ((await routedBacklog().catch(() => 0)) > s.maxRouted) {
+      await router.finishWrites(true).catch(() => undefined); // no read while paused: acks go now
       await sleep(50);
       continue;
     }
@@ -64,14 +68,24 @@ export async function runRouterLoop(d: RouterLoopDeps): Promise<void> {
       if (ms > SLOW_STEP_MS) d.logger.warn({ ms: Math.round(ms), ...(r === 'fenced' ? {} : { read: r.read, routed: r.routed }) }, 'slow routing step');
       errors = 0;
       // Progress counts what was written (a step's writes complete during the next one).
-      for (const done of router.takeCompleted()) {
-        backlog += done.partitions; // entries written since the last count: the pause is not late by a count's age
-        d.onReport(done);
-      }
+      const reportCompleted = (): void => {
+        for (const done of router.takeCompleted()) {
+          backlog += done.partitions; // entries written since the last count: the pause is not late by a count's age
+          d.onReport(done);
+        }
+      };
+      reportCompleted();
       if (r === 'fenced') continue;
       if (r.read === 0) d.onReport(r); // an idle read is progress too
       if (r.buffered) await sleep(1);
-      else if (r.read === 0) await router.waitForInput(d.waker, Math.min(s.blockMs, 250));
+      else if (r.read === 0 || r.caughtUp) {
+        // Read to the end: wait for input — at once when some arrived meanwhile — rather than read
+        // again to find nothing; first the writes in flight are finished (reported) and acked (under
+        // load, acks go with the next read instead).
+        await router.finishWrites(true);
+        reportCompleted();
+        await router.waitForInput(d.waker, Math.min(s.blockMs, 250));
+      }
     } catch (err) {
       d.onError(err);
       // A consumer group deleted under the router (XGROUP DESTROY, a stream deleted): recreate it.
@@ -80,5 +94,8 @@ export async function runRouterLoop(d: RouterLoopDeps): Promise<void> {
     }
   }
   // The last step's writes (its entries stay pending if they fail: a successor re-reads them).
-  await router.settle().catch((err: unknown) => d.logger.warn({ err }, 'last routing step failed; its entries stay pending'));
+  await router
+    .settle()
+    .then(() => router.flushAcks())
+    .catch((err: unknown) => d.logger.warn({ err }, 'last routing step failed; its entries stay pending'));
 }

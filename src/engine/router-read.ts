@@ -5,7 +5,8 @@
  */
 import type { Keys } from '../keys.js';
 import { isCluster, slotOf, type RedisClient } from '../redis/client.js';
-import type { Scripts } from '../redis/scripts.js';
+import { scriptsOn, type Scripts } from '../redis/scripts.js';
+import { sendTogether } from '../redis/send-together.js';
 
 /** How long a router on a cluster pauses when its inputs are empty (instead of a blocking read). */
 const CLUSTER_POLL_MS = 10;
@@ -17,6 +18,9 @@ export interface StreamRead {
   lastDelivered: string;
 }
 
+/** The reply of src/redis/scripts/router-read-2.lua. */
+type RouterReadReply = -1 | -2 | [[string, string], Array<[string, string[] | null]>, string];
+
 /** What the reads of one step give: per stream, or `fenced` (a newer router), or `lost` (a read whose reply never came). */
 export type ReadOutcome = Map<string, StreamRead> | 'fenced' | 'lost';
 
@@ -27,24 +31,34 @@ export async function fenceStreams(scripts: Scripts, keys: Keys, streams: readon
 }
 
 /**
- * Reads each stream after its cursor with the consumer group, all sent together. `expected` holds
- * each stream's last-delivered id as the previous read saw it (a read whose reply was lost is
- * noticed: `lost`).
+ * Reads each stream after its cursor with the consumer group, all sent together, after `acks`.
+ * `expected` holds each stream's last-delivered id as the previous read saw it (a read whose reply
+ * was lost is noticed: `lost`).
  */
 export async function readStreams(
-  scripts: Scripts,
+  redis: RedisClient,
   keys: Keys,
   streams: readonly string[],
   o: { token: string; group: string; consumer: string; count: number; cursor: (s: string) => string; expected: (s: string) => string },
+  acks?: ReadonlyMap<string, string[]>,
 ): Promise<ReadOutcome> {
-  const res = await Promise.all(
-    streams.map((s) => scripts.routerRead(keys.routerFence(s), s, o.token, o.group, o.consumer, String(o.count), o.cursor(s), o.expected(s))),
-  );
+  // Sent together (one write on one node): `acks` (XACKs of entries whose partition entries exist), then the reads.
+  const scripts = scriptsOn(redis);
+  const outcomes = await sendTogether(redis, (r) => [
+    ...[...(acks ?? [])].map(([stream, ids]) => r.xack(stream, o.group, ...ids)),
+    ...streams.map((s) => scripts.routerRead(keys.routerFence(s), s, o.token, o.group, o.consumer, String(o.count), o.cursor(s), o.expected(s))),
+  ]);
+  const res: RouterReadReply[] = [];
+  for (const [err, r] of outcomes) {
+    if (err) throw err;
+    res.push(r as RouterReadReply);
+  }
+  res.splice(0, acks?.size ?? 0);
   if (res.includes(-1)) return 'fenced';
   if (res.includes(-2)) return 'lost';
   const out = new Map<string, StreamRead>();
   streams.forEach((s, i) => {
-    const [[sec, usec], rows, lastDelivered] = res[i] as Exclude<(typeof res)[number], -1 | -2>;
+    const [[sec, usec], rows, lastDelivered] = res[i] as Exclude<RouterReadReply, -1 | -2>;
     out.set(s, { rows: rows ?? [], clock: Number(sec) * 1000 + Math.floor(Number(usec) / 1000), lastDelivered: String(lastDelivered ?? '') });
   });
   return out;

@@ -38,4 +38,9 @@ export interface RouteReport {
   partitions: number;
   /** Partition entries found written already (re-deliveries; see route-write.ts). */
   present: number;
+  /**
+   * Every stream was read to its end and nothing is held back: the next read would find only
+   * entries added since, so the loop waits for input first (no read that finds nothing).
+   */
+  caughtUp?: boolean;
 }

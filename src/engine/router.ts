@@ -1,7 +1,8 @@
 import type { Keys } from '../keys.js';
 import { compareKeys, MAX_SOURCES, orderKey, sourceIdOf, ZERO_KEY, type OrderKey } from '../partition.js';
 import { scriptsOn } from '../redis/scripts.js';
-import { pipeline, waitReplicas, type RedisClient } from '../redis/client.js';
+import { waitReplicas, type RedisClient } from '../redis/client.js';
+import { sendTogether } from '../redis/send-together.js';
 import { fenceStreams, readStreams, waitForEntries } from './router-read.js';
 import { RiskstreamError } from '../errors.js';
 import type { RawEntry } from '../types.js';
@@ -34,6 +35,12 @@ export class Router {
   private held = new Map<string, Held[]>();
   /** Per stream: the group's last-delivered id after this router's last read (a read lost in between is noticed). */
   private delivered = new Map<string, string>();
+  /**
+   * Acks of entries whose partition entries exist, sent with the next read (one round trip less
+   * per step) or by {@link flushAcks}. Dropped by start(): those entries are re-read, as pending
+   * ones, and routed again (found present) and acked then.
+   */
+  private acks = new Map<string, string[]>();
   /** Bumped by start/stop: a step that began in an earlier session (lease lost, retaken) leaves this one's state alone. */
   private session = 0;
   private readonly scripts;
@@ -68,6 +75,7 @@ export class Router {
     this.lastRead = new Map();
     this.held = new Map(this.sources.map((s) => [s, []]));
     this.delivered = new Map();
+    this.acks = new Map();
     this.fenced = false;
   }
 
@@ -113,16 +121,33 @@ export class Router {
     return r.report;
   }
 
-  /** One step, its writes done (see {@link stepAhead}). */
+  /** One step, its writes done and its entries acked (see {@link stepAhead}). */
   async step(): Promise<RouteReport | 'fenced'> {
     const r = await this.stepAhead();
+    await this.finishWrites(true);
+    return r;
+  }
+
+  /**
+   * Waits for the writes in flight (and, with `ack`, sends the acks queued): when they fail, the
+   * next step re-reads the group's pending entries first, as after a failed {@link stepAhead}.
+   */
+  async finishWrites(ack = false): Promise<void> {
     try {
       await this.settle();
+      if (ack) await this.flushAcks();
     } catch (err) {
       if (this.token) this.start(this.token);
       throw err;
     }
-    return r;
+  }
+
+  /** Sends the acks not yet sent with a read (see {@link acks}): before the router idles or ends. */
+  async flushAcks(): Promise<void> {
+    if (!this.acks.size) return;
+    const acks = this.acks;
+    this.acks = new Map();
+    for (const [err] of await sendTogether(this.redis, (r) => [...acks].map(([stream, ids]) => r.xack(stream, this.opts.group, ...ids)))) if (err) throw err;
   }
 
   /** Waits for the writes in flight; rethrows their failure (once). */
@@ -157,14 +182,22 @@ export class Router {
       this.fenced = true;
     }
     const reading = this.sources.filter((s) => (this.held.get(s)?.length ?? 0) < 4 * this.opts.count);
-    const res = await readStreams(this.scripts, this.keys, reading, {
-      token,
-      group: this.opts.group,
-      consumer: this.opts.consumer,
-      count: this.opts.count,
-      cursor: (s) => this.cursors.get(s)!,
-      expected: (s) => this.delivered.get(s) ?? '',
-    });
+    const acks = this.acks;
+    this.acks = new Map();
+    const res = await readStreams(
+      this.redis,
+      this.keys,
+      reading,
+      {
+        token,
+        group: this.opts.group,
+        consumer: this.opts.consumer,
+        count: this.opts.count,
+        cursor: (s) => this.cursors.get(s)!,
+        expected: (s) => this.delivered.get(s) ?? '',
+      },
+      acks,
+    );
     // Restarted meanwhile (the lease lost and taken again): what this read delivered stays pending,
     // re-read by the new session in order.
     if (session !== this.session) return 'fenced';
@@ -183,6 +216,7 @@ export class Router {
     for (const [s, r] of res) this.delivered.set(s, r.lastDelivered);
     const now = res.size ? Math.min(...[...res.values()].map((r) => r.clock)) : Date.now();
     const report: RouteReport = { read: 0, readByStream: {}, routed: 0, deadLettered: 0, buffered: 0, partitions: 0, present: 0 };
+    let caughtUp = reading.length === this.sources.length;
     const bad: Array<{ raw: RawEntry; reason: string }> = [];
     const ackOnly = new Map<string, string[]>();
     const marks = new Map<string, OrderKey>();
@@ -196,6 +230,7 @@ export class Router {
       }
       const last = this.lastRead.get(stream) ?? ZERO_KEY;
       const drained = reading.includes(stream) && cursor === '>' && rows.length < this.opts.count;
+      if (!drained) caughtUp = false;
       // The clock of the stream's own node (on a cluster, streams live on several).
       const clock: OrderKey = { ms: (res.get(stream)?.clock ?? now) - 1, seq: NO_KEY.seq };
       marks.set(stream, drained && compareKeys(clock, last) > 0 ? clock : last);
@@ -212,10 +247,11 @@ export class Router {
     routable.sort((a, b) => compareKeys(a.key, b.key));
     report.routed = routable.length;
     report.deadLettered = bad.length;
+    if (caughtUp && report.buffered === 0) report.caughtUp = true;
     return { report, routable, bad, ackOnly };
   }
 
-  /** Routes, dead-letters and acks one step's entries (acks only after their partition entries exist). */
+  /** Routes and dead-letters one step's entries, then queues their acks (only after their partition entries exist). */
   private async writePhase(r: {
     report: RouteReport;
     routable: Held[];
@@ -228,13 +264,10 @@ export class Router {
     r.report.present = w.present;
     if (bad.length) await this.parts.deadLetter(bad);
     if (this.opts.wait && (routable.length || bad.length)) await waitReplicas(this.redis, this.opts.wait.replicas, this.opts.wait.timeoutMs);
-    for (const h of routable) push(ackOnly, h.ref.stream, h.ref.id);
-    for (const b of bad) push(ackOnly, b.raw.stream, b.raw.id);
-    if (ackOnly.size) {
-      const p = pipeline(this.redis);
-      for (const [stream, ids] of ackOnly) p.xack(stream, this.opts.group, ...ids);
-      for (const [err] of (await p.exec()) ?? []) if (err) throw err;
-    }
+    // Acked with the next read (or flushAcks), now that their partition entries exist.
+    for (const [stream, ids] of ackOnly) for (const id of ids) push(this.acks, stream, id);
+    for (const h of routable) push(this.acks, h.ref.stream, h.ref.id);
+    for (const b of bad) push(this.acks, b.raw.stream, b.raw.id);
     this.completed.push(r.report);
   }
 
@@ -250,15 +283,15 @@ export class Router {
   ): void {
     const list = this.held.get(stream)!;
     const control = stream === this.keys.controlStream;
+    let read = 0;
+    let key: OrderKey | undefined;
     for (const [id, flat] of rows) {
-      const key = orderKey(id, source);
-      this.lastRead.set(stream, key);
+      key = orderKey(id, source);
       if (!flat) {
         push(ackOnly, stream, id); // deleted while pending
         continue;
       }
-      report.read++;
-      report.readByStream[stream] = (report.readByStream[stream] ?? 0) + 1;
+      read++;
       const fields: Record<string, string> = {};
       for (let i = 0; i + 1 < flat.length; i += 2) fields[flat[i]!] = flat[i + 1]!;
       const raw: RawEntry = { stream, id, fields, deliveries: 1 };
@@ -276,6 +309,11 @@ export class Router {
       }
       if (d.ok) list.push({ key, ref: { stream, id }, event: d.event });
       else bad.push({ raw, reason: d.reason });
+    }
+    if (key) this.lastRead.set(stream, key);
+    if (read) {
+      report.read += read;
+      report.readByStream[stream] = (report.readByStream[stream] ?? 0) + read;
     }
   }
 }

@@ -17,7 +17,7 @@ import { failuresBefore, failuresOf, ipLoginMember, lateVictims, longestWindow, 
 import { ipInNetworks } from '../detect/allow-list.js';
 import { IP_FAILURES, SPRAY_VICTIM_TYPE, type PasswordSprayParams } from '../detect/password-spray.js';
 import { RiskstreamError } from '../errors.js';
-import { defineScripts, queueScript } from '../redis/scripts.js';
+import { defineScripts, queueScript, scriptsOn } from '../redis/scripts.js';
 import type { Keys } from '../keys.js';
 import { isLogin, isSuccessfulLogin } from '../login.js';
 import type { StreamEvent } from '../types.js';
@@ -75,7 +75,9 @@ export function ipSprayEnricher(redis: RedisClient | Cluster, keys: Keys, opts: 
       const failures = failuresOf(logins);
       for (const x of b.events) {
         if (x.login.kind !== 's') continue;
-        x.se.event = { ...x.se.event, [IP_FAILURES]: failuresBefore(failures, x.login.time, window) };
+        // In place: the router's events are its own (decoded for this step), and the attachment
+        // is symbol-keyed (never encoded as a field, never from input); a copy per success was garbage.
+        (x.se.event as { [IP_FAILURES]?: unknown })[IP_FAILURES] = failuresBefore(failures, x.login.time, window);
       }
       const trigger = b.events.find((x) => x.login.kind === 'f');
       if (!trigger) return;
@@ -114,10 +116,7 @@ async function readBack(
   groups: Array<[string, IpBatch]>,
   o: { window: number; keep: number; now: number },
 ): Promise<string[][]> {
-  defineScripts(redis);
-  const chunks = isCluster(redis) ? bySlot(keys, groups) : [groups.map((_, g) => g)];
-  const p = pipeline(redis);
-  for (const chunk of chunks) {
+  const args = (chunk: number[]): [number, ...string[]] => {
     const keyArgs: string[] = [];
     const packed: string[][] = [];
     for (const g of chunk) {
@@ -125,8 +124,17 @@ async function readBack(
       keyArgs.push(keys.ipLogins(ip), keys.ipSuccesses(ip));
       packed.push(packIp(b, o));
     }
-    queueScript(p, 'ipLogins', keyArgs.length, ...keyArgs, JSON.stringify(packed));
+    return [keyArgs.length, ...keyArgs, JSON.stringify(packed)];
+  };
+  if (!isCluster(redis)) {
+    // One node: one script call, without a pipeline (an ioredis pipeline costs tens of µs to make).
+    const reply = await scriptsOn(redis).ipLogins(...args(groups.map((_, g) => g)));
+    return groups.map((_, g) => reply[g] ?? []);
   }
+  defineScripts(redis);
+  const chunks = bySlot(keys, groups);
+  const p = pipeline(redis);
+  for (const chunk of chunks) queueScript(p, 'ipLogins', ...args(chunk));
   const res = (await p.exec()) ?? [];
   const out: string[][] = new Array<string[]>(groups.length);
   chunks.forEach((chunk, c) => {

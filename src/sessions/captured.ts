@@ -6,7 +6,7 @@
  * so not yet readable) is taken from that login — the earliest one, as the store's first binding
  * wins. A session riskstream never saw gets nothing, so it is never flagged.
  */
-import { attachCaptured, sessionProperties, type CapturedSession } from '../detect/session-hijack.js';
+import { addSessionProperties, attachCaptured, type CapturedSession } from '../detect/session-hijack.js';
 import type { CanonicalEvent, StreamEvent } from '../types.js';
 import { isSessionLogin, storedSessionId, type SessionIdentity } from './identity.js';
 import type { SessionStore } from './store.js';
@@ -14,7 +14,7 @@ import { LRUCache } from 'lru-cache';
 
 /** The baseline a stored identity gives. */
 export function capturedFromIdentity(s: SessionIdentity): CapturedSession {
-  return { session_id: s.session_id, user: s.user, login_at: s.login_at, ...sessionProperties(s) };
+  return addSessionProperties({ session_id: s.session_id, user: s.user, login_at: s.login_at } as CapturedSession, s);
 }
 
 function usesSession(e: CanonicalEvent): string | undefined {
@@ -31,7 +31,7 @@ export function batchLogins(events: readonly StreamEvent[]): Map<string, Capture
     const sid = storedSessionId(String(e.session!.id));
     const prev = out.get(sid);
     if (prev && prev.login_at <= e.time) continue;
-    out.set(sid, { session_id: sid, user: e.user, login_at: e.time, ...sessionProperties(e) });
+    out.set(sid, addSessionProperties({ session_id: sid, user: e.user, login_at: e.time } as CapturedSession, e));
   }
   return out;
 }
