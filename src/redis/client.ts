@@ -52,24 +52,7 @@ export function directPipeline(redis: RedisClient): ChainableCommander {
   const target = redis as unknown as Record<string | symbol, unknown>;
   const proxy: ChainableCommander = new Proxy({} as ChainableCommander, {
     get(_t, prop) {
-      if (prop === 'exec') {
-        return () => {
-          const socket = !(redis instanceof Cluster) && redis.status === 'ready' ? redis.stream : undefined;
-          socket?.cork();
-          try {
-            return Promise.all(
-              queued.splice(0).map((run) =>
-                run().then(
-                  (r): [null, unknown] => [null, r],
-                  (e: Error): [Error, null] => [e, null],
-                ),
-              ),
-            );
-          } finally {
-            socket?.uncork();
-          }
-        };
-      }
+      if (prop === 'exec') return () => outcomes(corked(redis, () => queued.splice(0).map((run) => run())));
       if (prop === 'length') return queued.length;
       const fn = target[prop];
       if (typeof fn !== 'function') return undefined;
@@ -80,6 +63,36 @@ export function directPipeline(redis: RedisClient): ChainableCommander {
     },
   });
   return proxy;
+}
+
+/**
+ * Runs `issue` (which sends commands on `redis`) with the connection's socket corked, on one node
+ * and when it is ready: the commands leave in one write, nothing between them. On a cluster, as is.
+ */
+export function corked<T>(redis: RedisClient, issue: () => T): T {
+  const stream = redis instanceof Cluster || redis.status !== 'ready' ? undefined : redis.stream;
+  const cork = stream !== undefined && !stream.destroyed && stream.writable;
+  if (cork) stream.cork();
+  try {
+    return issue();
+  } finally {
+    if (cork) stream.uncork();
+  }
+}
+
+/** A command's outcome as a pipeline reports it: `[error, null]` or `[null, reply]`. */
+export type Outcome = [Error, null] | [null, unknown];
+
+/** The outcomes of sent commands, in order, as a pipeline's `exec()` gives them. */
+export function outcomes(sent: ReadonlyArray<Promise<unknown>>): Promise<Outcome[]> {
+  return Promise.all(
+    sent.map((p) =>
+      p.then(
+        (r): Outcome => [null, r],
+        (e: Error): Outcome => [e, null],
+      ),
+    ),
+  );
 }
 
 /** SCANs every key matching `match`: on a cluster, on every master. Yields the keys a batch at a time. */
