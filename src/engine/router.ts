@@ -1,12 +1,12 @@
 import type { Keys } from '../keys.js';
-import { compareKeys, MAX_SOURCES, orderKey, sourceIdOf, ZERO_KEY, type OrderKey } from '../partition.js';
+import { compareKeys, MAX_SOURCES, sourceIdOf, ZERO_KEY, type OrderKey } from '../partition.js';
 import { scriptsOn } from '../redis/scripts.js';
 import { waitReplicas, type RedisClient } from '../redis/client.js';
 import { sendTogether } from '../redis/send-together.js';
 import { fenceStreams, readStreams, waitForEntries } from './router-read.js';
 import { RiskstreamError } from '../errors.js';
 import type { RawEntry } from '../types.js';
-import { decodeControl } from './control.js';
+import { decodeRows, pushTo, releaseBelow } from './router-rows.js';
 import { writeRouted, type Held } from './route-write.js';
 import type { RouteReport, RouterOptions, RouterParts } from './router-types.js';
 
@@ -226,7 +226,15 @@ export class Router {
       const cursor = this.cursors.get(stream)!;
       if (reading.includes(stream)) {
         if (cursor !== '>') this.cursors.set(stream, rows.length ? rows[rows.length - 1]![0] : '>');
-        this.read(stream, source, rows, now, bad, ackOnly, report);
+        const key = decodeRows(
+          stream,
+          source,
+          rows,
+          now,
+          { control: stream === this.keys.controlStream, decode: this.parts.decode },
+          { held: this.held.get(stream)!, bad, ackOnly, report },
+        );
+        if (key) this.lastRead.set(stream, key);
       }
       const last = this.lastRead.get(stream) ?? ZERO_KEY;
       const drained = reading.includes(stream) && cursor === '>' && rows.length < this.opts.count;
@@ -236,15 +244,7 @@ export class Router {
       marks.set(stream, drained && compareKeys(clock, last) > 0 ? clock : last);
     }
     const mark = [...marks.values()].reduce((a, b) => (compareKeys(a, b) <= 0 ? a : b));
-    const routable: Held[] = [];
-    for (const [stream, list] of this.held) {
-      let n = 0;
-      while (n < list.length && compareKeys(list[n]!.key, mark) <= 0) n++;
-      routable.push(...list.slice(0, n));
-      this.held.set(stream, list.slice(n));
-      report.buffered += list.length - n;
-    }
-    routable.sort((a, b) => compareKeys(a.key, b.key));
+    const routable = releaseBelow(this.held, mark, report);
     report.routed = routable.length;
     report.deadLettered = bad.length;
     if (caughtUp && report.buffered === 0) report.caughtUp = true;
@@ -265,61 +265,9 @@ export class Router {
     if (bad.length) await this.parts.deadLetter(bad);
     if (this.opts.wait && (routable.length || bad.length)) await waitReplicas(this.redis, this.opts.wait.replicas, this.opts.wait.timeoutMs);
     // Acked with the next read (or flushAcks), now that their partition entries exist.
-    for (const [stream, ids] of ackOnly) for (const id of ids) push(this.acks, stream, id);
-    for (const h of routable) push(this.acks, h.ref.stream, h.ref.id);
-    for (const b of bad) push(this.acks, b.raw.stream, b.raw.id);
+    for (const [stream, ids] of ackOnly) for (const id of ids) pushTo(this.acks, stream, id);
+    for (const h of routable) pushTo(this.acks, h.ref.stream, h.ref.id);
+    for (const b of bad) pushTo(this.acks, b.raw.stream, b.raw.id);
     this.completed.push(r.report);
   }
-
-  /** Decodes a stream's rows into the held list (bad ones to `bad`, deleted ones acked). */
-  private read(
-    stream: string,
-    source: number,
-    rows: Array<[string, string[] | null]>,
-    now: number,
-    bad: Array<{ raw: RawEntry; reason: string }>,
-    ackOnly: Map<string, string[]>,
-    report: RouteReport,
-  ): void {
-    const list = this.held.get(stream)!;
-    const control = stream === this.keys.controlStream;
-    let read = 0;
-    let key: OrderKey | undefined;
-    for (const [id, flat] of rows) {
-      key = orderKey(id, source);
-      if (!flat) {
-        push(ackOnly, stream, id); // deleted while pending
-        continue;
-      }
-      read++;
-      const fields: Record<string, string> = {};
-      for (let i = 0; i + 1 < flat.length; i += 2) fields[flat[i]!] = flat[i + 1]!;
-      const raw: RawEntry = { stream, id, fields, deliveries: 1 };
-      if (control) {
-        const c = decodeControl(fields);
-        if (typeof c === 'string') bad.push({ raw, reason: c });
-        else list.push({ key, ref: { stream, id }, control: c });
-        continue;
-      }
-      let d: ReturnType<RouterParts['decode']>;
-      try {
-        d = this.parts.decode(raw, now);
-      } catch (err) {
-        d = { ok: false, reason: `decode_failed: ${(err as { code?: string }).code ?? 'INTERNAL'}` };
-      }
-      if (d.ok) list.push({ key, ref: { stream, id }, event: d.event });
-      else bad.push({ raw, reason: d.reason });
-    }
-    if (key) this.lastRead.set(stream, key);
-    if (read) {
-      report.read += read;
-      report.readByStream[stream] = (report.readByStream[stream] ?? 0) + read;
-    }
-  }
-}
-
-function push(m: Map<string, string[]>, k: string, v: string): void {
-  const l = m.get(k);
-  if (l) l.push(v);
-  else m.set(k, [v]);
 }
