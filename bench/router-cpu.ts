@@ -14,16 +14,10 @@ import { writeFileSync } from 'node:fs';
 import { Session } from 'node:inspector/promises';
 import { parseArgs } from 'node:util';
 import { loadConfig } from '../src/config/load.js';
-import { decodeEntry } from '../src/ingest/decode.js';
 import { Keys } from '../src/keys.js';
 import { createLogger } from '../src/obs/logger.js';
-import { Metrics } from '../src/obs/metrics.js';
-import { Router } from '../src/engine/router.js';
 import { runRouterLoop } from '../src/engine/router-loop.js';
-import { buildRouteIngest } from '../src/runtime/ingest-runtime.js';
-import { decodeOptionsOf, routerOptionsOf } from '../src/runtime/router-options.js';
-import { createSessionStore } from '../src/sessions/service.js';
-import { sessionUseEnricher } from '../src/sessions/captured.js';
+import { buildOwnRouter } from '../src/runtime/router-build.js';
 import { generate } from './data.js';
 import { preload, redisClient, round, withPrefix, writeBenchConfig } from './lib.js';
 
@@ -60,23 +54,7 @@ async function routeAll(): Promise<Round> {
       const keys = new Keys(config.prefix, config.raw.engine.partitions);
       await preload(redis, prefix, raw);
       const logger = createLogger('error');
-      const ingest = await buildRouteIngest({ config: () => config, redis, logger, metrics: new Metrics() });
-      const sessionUses = sessionUseEnricher(
-        createSessionStore(redis, keys, () => config.raw.sessions),
-        () => ({
-          sessionsEnabled: config.raw.sessions.enabled,
-          behaviors: config.behaviors,
-        }),
-      );
-      const decodeOpts = decodeOptionsOf(config);
-      const router = new Router(redis, keys, routerOptionsOf(config), {
-        decode: (r, now) => decodeEntry(r, decodeOpts, now),
-        enrich: async (events) => {
-          await ingest.enrich(events);
-          await sessionUses(events);
-        },
-        deadLetter: (bad) => ingest.deadLetter(bad),
-      });
+      const { router } = await buildOwnRouter({ config: () => config, redis, keys, logger });
       await router.ensureGroups();
       router.start('bench-token');
       let routed = 0;

@@ -11,15 +11,10 @@ import { loadConfig } from '../config/load.js';
 import { RiskstreamError } from '../errors.js';
 import { Keys } from '../keys.js';
 import { createLogger } from '../obs/logger.js';
-import { Metrics } from '../obs/metrics.js';
-import { decodeEntry } from '../ingest/decode.js';
-import { Router } from '../engine/router.js';
 import { runRouterLoop } from '../engine/router-loop.js';
-import { createSessionStore } from '../sessions/service.js';
-import { sessionUseEnricher } from '../sessions/captured.js';
 import { closeConnection, connect, ready, targetOf } from './connections.js';
-import { buildRouteIngest } from './ingest-runtime.js';
-import { decodeOptionsOf, routerOptionsOf } from './router-options.js';
+import { decodeOptionsOf } from './router-options.js';
+import { buildOwnRouter } from './router-build.js';
 import type { RouterThreadIn, RouterThreadOut } from './router-host.js';
 
 const port = parentPort;
@@ -32,28 +27,12 @@ const keys = new Keys(config.prefix, config.raw.engine.partitions);
 const redis = connect(targetOf(config), logger, 'router');
 const waker = connect(targetOf(config), logger, 'router-waker');
 await Promise.all([ready(redis), ready(waker)]);
-// Counters of this thread's registry are not served; the main thread counts from the reports.
-const ingest = await buildRouteIngest({ config: () => config, redis, logger, metrics: new Metrics() });
-const sessionUses = sessionUseEnricher(
-  createSessionStore(redis, keys, () => config.raw.sessions),
-  () => ({
-    sessionsEnabled: config.raw.sessions.enabled,
-    behaviors: config.behaviors,
-  }),
-);
-const decodeOpts = decodeOptionsOf(config);
-const router = new Router(redis, keys, routerOptionsOf(config), {
-  decode: (raw, now) => decodeEntry(raw, decodeOpts, now),
-  enrich: async (events) => {
-    await ingest.enrich(events);
-    await sessionUses(events); // as in the main thread (src/runtime/sessions.ts)
-  },
-  deadLetter: async (bad) => {
-    await ingest.deadLetter(bad);
-    const streams: Record<string, number> = {};
-    for (const b of bad) streams[b.raw.stream] = (streams[b.raw.stream] ?? 0) + 1;
-    post({ type: 'deadLettered', streams });
-  },
+const { router, decodeOpts } = await buildOwnRouter({
+  config: () => config,
+  redis,
+  keys,
+  logger,
+  onDeadLettered: (streams) => post({ type: 'deadLettered', streams }),
 });
 await router.ensureGroups();
 let stopping = false;
