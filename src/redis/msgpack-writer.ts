@@ -4,7 +4,7 @@
  * or argument and no copy between them (the copies of small buffers were a large part of the
  * owner's garbage and of its `Buffer` copy time).
  *
- * Two flavours of strings: {@link MsgWriter.str} as {@link packOps} writes command arguments
+ * Two flavours of strings: {@link MsgWriter.str} for command arguments (also `packOps`'s)
  * (UTF-8 with a lone surrogate replaced, as `Buffer.write`), and {@link MsgWriter.value} exactly
  * as msgpackr packs with `useRecords: false`, `moreTypes: false` and `useFloat32: DECIMAL_FIT`
  * (the stored state format: byte-identical, tested against msgpackr). `value` throws
