@@ -7,6 +7,7 @@
  */
 import { parseArgs } from 'node:util';
 import { loadConfig } from '../src/config/load.js';
+import { applyContextOf } from '../src/runtime/apply-context.js';
 import { decodeEntry } from '../src/ingest/decode.js';
 import { Keys } from '../src/keys.js';
 import { orderKey } from '../src/partition.js';
@@ -26,11 +27,7 @@ const N = Number(positionals[0] ?? 100_000);
 const GROUP = Number(args.group);
 const config = loadConfig(`${ROOT}/config/riskstream.yaml`);
 const keys = new Keys('apply-commit', config.raw.engine.partitions);
-const ctx = {
-  behaviors: config.behaviors,
-  limits: { maxLogins: config.raw.state.max_logins, maxAge: config.raw.state.login_max_age, allowedLateness: config.raw.state.allowed_lateness },
-  now: Date.now(),
-};
+const ctx = applyContextOf(config, Date.now());
 const base = Date.now() - 3_600_000;
 // Decoded once: per group, per partition, per user, the user's items.
 const groups: Array<Array<[number, Array<[string, RoutedItem[]]>]>> = [];

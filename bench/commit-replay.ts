@@ -10,6 +10,7 @@
  */
 import { parseArgs } from 'node:util';
 import { loadConfig } from '../src/config/load.js';
+import { applyContextOf } from '../src/runtime/apply-context.js';
 import { decodeEntry } from '../src/ingest/decode.js';
 import { Keys } from '../src/keys.js';
 import { orderKey } from '../src/partition.js';
@@ -34,11 +35,7 @@ const GROUP = Number(args.group);
 const config = loadConfig(`${ROOT}/config/riskstream.yaml`);
 const now = Date.now();
 const base = now - 3_600_000;
-const ctx = {
-  behaviors: config.behaviors,
-  limits: { maxLogins: config.raw.state.max_logins, maxAge: config.raw.state.login_max_age, allowedLateness: config.raw.state.allowed_lateness },
-  now,
-};
+const ctx = applyContextOf(config, now);
 const raw = generate({ events: N, users: 10_000, seed: 7 });
 const build = identityBuilder(() => config.raw.sessions);
 

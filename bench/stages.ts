@@ -11,6 +11,7 @@
 import { parseArgs } from 'node:util';
 import { Redis } from 'ioredis';
 import { loadConfig } from '../src/config/load.js';
+import { applyContextOf } from '../src/runtime/apply-context.js';
 import { decodeEntry } from '../src/ingest/decode.js';
 import { Keys } from '../src/keys.js';
 import { orderKey } from '../src/partition.js';
@@ -32,11 +33,7 @@ const raw = generate({ events: N, users: 10_000, seed: 7 });
 const identities = identityBuilder(() => config.raw.sessions);
 // lazyConnect: the store only prepares commands here, nothing is sent.
 const store = createSessionStore(new Redis({ lazyConnect: true }), keys, () => config.raw.sessions);
-const ctx = {
-  behaviors: config.behaviors,
-  limits: { maxLogins: config.raw.state.max_logins, maxAge: config.raw.state.login_max_age, allowedLateness: config.raw.state.allowed_lateness },
-  now: Date.now(),
-};
+const ctx = applyContextOf(config, Date.now());
 const t = { decode: 0, route: 0, apply: 0, sessions: 0, commit: 0 };
 const states = new Map<string, UserState>();
 let sessions = 0;

@@ -20,6 +20,7 @@ import { buildServer } from '../api/server.js';
 import { TokenSet } from '../api/auth.js';
 import { closeConnection, connect, ready, targetOf } from './connections.js';
 import { drainWorker } from './shutdown.js';
+import { applyContextOf } from './apply-context.js';
 import { buildSsf, type SsfRuntime } from './ssf.js';
 import { buildIngest, type IngestRuntime } from './ingest-runtime.js';
 import { buildSessions, type SessionsRuntime } from './sessions.js';
@@ -132,11 +133,7 @@ export async function startWorker(opts: WorkerOptions = {}): Promise<WorkerHandl
       deadLetter: (bad) => ingest.deadLetter(bad),
     },
     own: {
-      context: () => ({
-        behaviors: config.behaviors,
-        limits: { maxLogins: config.raw.state.max_logins, maxAge: config.raw.state.login_max_age, allowedLateness: config.raw.state.allowed_lateness },
-        now: Date.now(),
-      }),
+      context: () => applyContextOf(config, Date.now()),
       settings: () => ({ ...commitSettingsOf(config), now: Date.now() }),
       sessions: sessions.engine,
       deadLetter: async (bad) => {
