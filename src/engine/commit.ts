@@ -3,6 +3,7 @@ import type { Keys } from '../keys.js';
 import { keyId, type OrderKey } from '../partition.js';
 import { writeState } from '../risk/state-codec.js';
 import { MsgWriter } from '../redis/msgpack-writer.js';
+import { zeroCopy } from '../redis/zero-copy.js';
 import { nextExpiry, type UserState } from '../risk/state.js';
 import { levelScore } from '../risk/store.js';
 import { queueScript } from '../redis/scripts.js';
@@ -55,7 +56,16 @@ export function indexSig(state: UserState): string {
  * buffers grown and their pages touched already, rather than a fresh large buffer per commit.
  */
 const writers: MsgWriter[] = [];
-const KEPT_WRITERS = 4;
+const pooled = new WeakSet<MsgWriter>();
+/**
+ * What the pool may keep: enough for every partition's commit of two steps (the one in flight and
+ * the next), within a memory budget. A writer grown past `KEPT_MAX_BYTES` (one huge commit) is
+ * left to the garbage collector rather than kept at that size.
+ */
+const KEPT_WRITERS = 160;
+const KEPT_BYTES = 32 << 20;
+const KEPT_MAX_BYTES = 2 << 20;
+let keptBytes = 0;
 
 /**
  * The commands of one partition's commit, as one MessagePack argument of the commit script: states
@@ -76,6 +86,7 @@ export function commitOps(
   extra: readonly string[][] = [],
 ): { ops: Buffer; sigs: Map<string, string>; outboxUsers: string[]; release: () => void } {
   const w = writers.pop() ?? new MsgWriter();
+  if (pooled.delete(w)) keptBytes -= w.capacity;
   w.reset(5); // the array header of the commands goes before, once they are counted
   let count = extra.length;
   for (const op of extra) {
@@ -137,7 +148,10 @@ export function commitOps(
   const now = String(s.now);
   for (const user of outboxUsers) count += op(w, ['ZADD', keys.outboxPending(d.partition), now, user]);
   const release = (): void => {
-    if (writers.length < KEPT_WRITERS && !writers.includes(w)) writers.push(w);
+    if (pooled.has(w) || writers.length >= KEPT_WRITERS || w.capacity > KEPT_MAX_BYTES || keptBytes + w.capacity > KEPT_BYTES) return;
+    pooled.add(w);
+    keptBytes += w.capacity;
+    writers.push(w);
   };
   return { ops: w.view(w.arrayHeaderBefore(5, count)), sigs, outboxUsers: [...outboxUsers], release };
 }
@@ -193,7 +207,7 @@ export function queueCommit(
     keys.engineLease(`p${d.partition}`),
     keys.partitionPos(d.partition),
     lease.token,
-    ops,
+    zeroCopy(ops), // written to the socket as it is when sent on a corked socket (directPipeline)
     positionArg(d),
     keys.partitionIn(d.partition),
     lease.id,

@@ -28,6 +28,11 @@ export class MsgWriter {
     this.dv = new DataView(this.buf.buffer, this.buf.byteOffset, this.buf.length);
   }
 
+  /** Bytes the scratch buffer holds (it grows, never shrinks). */
+  get capacity(): number {
+    return this.buf.length;
+  }
+
   reset(at = 0): void {
     this.pos = at;
   }
