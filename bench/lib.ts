@@ -1,7 +1,7 @@
 /** Shared benchmark plumbing: Redis, config directories, the worker child process, receivers, output. */
 import { fork, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { copyFileSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, copyFileSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -131,7 +131,7 @@ export class WorkerChild {
   readonly exited: Promise<number | null>;
 
   private constructor(readonly child: ChildProcess) {
-    child.stdout!.on('data', (d: Buffer) => (this.out = (this.out + d.toString()).slice(-20_000)));
+    child.stdout!.on("data", (d: Buffer) => { if (process.env.BENCH_WORKER_OUT) appendFileSync(process.env.BENCH_WORKER_OUT, d); this.out = (this.out + d.toString()).slice(-20_000); });
     child.stderr!.on('data', (d: Buffer) => (this.out = (this.out + d.toString()).slice(-20_000)));
     child.on('message', (m: { t: string; [k: string]: unknown }) => {
       if (m.t === 'batch') {

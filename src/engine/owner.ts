@@ -1,4 +1,4 @@
-import { pipeline, type RedisClient } from '../redis/client.js';
+import { byPartition as byPartitionOf, corked, pipeline, type RedisClient } from '../redis/client.js';
 import { LRUCache } from 'lru-cache';
 import type { Keys } from '../keys.js';
 import { parseKey, ZERO_KEY, type OrderKey } from '../partition.js';
@@ -194,16 +194,19 @@ export class PartitionOwner {
       perUser.set(p, users);
     }
     if (missing.length) {
-      const pipe = pipeline(this.redis);
-      for (const [user, p] of missing) pipe.hgetBuffer(this.keys.partitionState(p), user);
-      const res = (await pipe.exec()) ?? [];
-      missing.forEach(([user], i) => {
-        const [err, data] = res[i] ?? [];
-        if (err) throw err;
-        const state = decodeState(data as Buffer | null, user) ?? emptyState(user);
-        base.set(user, state);
-        this.cache.set(user, { state });
-      });
+      // One HMGET per partition (its state hash), all in one write.
+      const byPart = byPartitionOf(missing, ([, p]) => p);
+      const parts = [...byPart];
+      const res = await Promise.all(
+        corked(this.redis, () => parts.map(([p, us]) => this.redis.hmgetBuffer(this.keys.partitionState(p), ...us.map(([u]) => u)))),
+      );
+      parts.forEach(([, us], i) =>
+        us.forEach(([user], j) => {
+          const state = decodeState(res[i]![j] ?? null, user) ?? emptyState(user);
+          base.set(user, state);
+          this.cache.set(user, { state });
+        }),
+      );
     }
     const ctx = this.parts.context();
     const bad: Array<{ raw: RawEntry; reason: string }> = [];
