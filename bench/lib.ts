@@ -131,7 +131,12 @@ export class WorkerChild {
   readonly exited: Promise<number | null>;
 
   private constructor(readonly child: ChildProcess) {
-    child.stdout!.on("data", (d: Buffer) => { if (process.env.BENCH_WORKER_OUT) appendFileSync(process.env.BENCH_WORKER_OUT, d); this.out = (this.out + d.toString()).slice(-20_000); });
+    // BENCH_WORKER_OUT=<file>: the worker's stdout appended there too (e.g. with BENCH_WORKER_FLAGS=--trace-gc).
+    const copyTo = process.env.BENCH_WORKER_OUT;
+    child.stdout!.on('data', (d: Buffer) => {
+      if (copyTo) appendFileSync(copyTo, d);
+      this.out = (this.out + d.toString()).slice(-20_000);
+    });
     child.stderr!.on('data', (d: Buffer) => (this.out = (this.out + d.toString()).slice(-20_000)));
     child.on('message', (m: { t: string; [k: string]: unknown }) => {
       if (m.t === 'batch') {
