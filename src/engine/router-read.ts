@@ -67,12 +67,20 @@ export async function readStreams(
 /**
  * Waits (up to `ms`) for an entry after `ids` on any of `streams`: one blocking XREAD on its own
  * connection (group reads cannot block inside the fenced script). On a cluster, where one XREAD
- * cannot span slots, a short pause instead (a read is cheap).
+ * cannot span slots, a short pause instead (a read is cheap). Resolves to the highest entry time
+ * (ms) of what woke it, if anything did.
  */
-export async function waitForEntries(waker: RedisClient, streams: readonly string[], ids: readonly string[], ms: number): Promise<void> {
+export async function waitForEntries(waker: RedisClient, streams: readonly string[], ids: readonly string[], ms: number): Promise<number | undefined> {
   if (isCluster(waker) && new Set(streams.map((s) => slotOf(s))).size > 1) {
     await new Promise((r) => setTimeout(r, Math.min(ms, CLUSTER_POLL_MS)));
-    return;
+    return undefined;
   }
-  await waker.xread('COUNT', 1, 'BLOCK', ms, 'STREAMS', ...streams, ...ids);
+  const res = (await waker.xread('COUNT', 1, 'BLOCK', ms, 'STREAMS', ...streams, ...ids)) as Array<[string, Array<[string, string[]]>]> | null;
+  let top: number | undefined;
+  for (const [, rows] of res ?? [])
+    for (const [id] of rows) {
+      const t = Number(id.slice(0, id.indexOf('-')));
+      if (top === undefined || t > top) top = t;
+    }
+  return top;
 }
