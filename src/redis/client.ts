@@ -139,3 +139,13 @@ export async function waitReplicas(redis: RedisClient, replicas: number, timeout
 export function slotOf(key: string): number {
   return calculateSlot(key);
 }
+
+/**
+ * The values of string keys, in order (null where missing): one MGET on one node; on a cluster,
+ * whose MGET cannot span slots, one GET per key sent together.
+ */
+export async function getAll(redis: RedisClient, keys: readonly string[]): Promise<Array<string | null>> {
+  if (!keys.length) return [];
+  if (!isCluster(redis)) return redis.mget(...keys);
+  return Promise.all(keys.map((k) => redis.get(k)));
+}

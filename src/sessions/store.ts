@@ -1,4 +1,4 @@
-import { byPartition, pipeline, type RedisClient } from '../redis/client.js';
+import { byPartition, getAll, pipeline, type RedisClient } from '../redis/client.js';
 import { RiskstreamError } from '../errors.js';
 import type { Keys } from '../keys.js';
 import { packOps } from '../redis/pack-ops.js';
@@ -136,9 +136,10 @@ export class SessionStore {
   /** The live copies of a session id, earliest login first, with their partitions. */
   private async find(sid: string, user?: string): Promise<Array<{ s: SessionIdentity; p: number }>> {
     const parts = user === undefined ? this.keys.partitionList : [this.keys.partitionOf(user)];
-    const read = pipeline(this.redis);
-    for (const p of parts) read.get(this.keys.session(p, sid));
-    const res = (await exec(read)) as Array<string | null>;
+    const res = await getAll(
+      this.redis,
+      parts.map((p) => this.keys.session(p, sid)),
+    ).catch(storeError);
     const out: Array<{ s: SessionIdentity; p: number }> = [];
     res.forEach((raw, i) => {
       const s = this.live(raw);
@@ -160,9 +161,10 @@ export class SessionStore {
     const chunk = Math.min(limit * 2 + 16, 1000);
     const shards = this.keys.partitionList.map((p) => this.keys.sessionsByLogin(p));
     for await (const cands of zrevAfterMerged(this.redis, shards, { min: '-inf' }, after, chunk)) {
-      const read = pipeline(this.redis);
-      for (const c of cands) read.get(this.keys.session(c.shard, c.member));
-      const vals = (await exec(read)) as Array<string | null>;
+      const vals = await getAll(
+        this.redis,
+        cands.map((c) => this.keys.session(c.shard, c.member)),
+      ).catch(storeError);
       cands.forEach((pos, i) => {
         const s = this.live(vals[i] ?? null);
         if (s) found.push({ s, pos: { score: pos.score, member: pos.member } });
@@ -283,6 +285,10 @@ function parse<T>(raw: string | null | undefined): T | null {
 
 async function exec(p: { exec(): Promise<Array<[Error | null, unknown]> | null> }): Promise<unknown[]> {
   const res = (await p.exec()) ?? [];
-  for (const [err] of res) if (err) throw new RiskstreamError('INTERNAL', `session store: ${err.message}`, undefined, { cause: err });
+  for (const [err] of res) if (err) storeError(err);
   return res.map(([, v]) => v);
+}
+
+function storeError(err: Error): never {
+  throw new RiskstreamError('INTERNAL', `session store: ${err.message}`, undefined, { cause: err });
 }
