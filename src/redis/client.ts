@@ -1,6 +1,7 @@
 import { Cluster, type ChainableCommander, type Redis, type RedisOptions } from 'ioredis';
 import calculateSlot from 'cluster-key-slot';
 import { RiskstreamError } from '../errors.js';
+import { directSend } from './zero-copy.js';
 
 /**
  * A connection to riskstream's Redis: one node (`Redis`) or a Redis Cluster (`Cluster`, when
@@ -52,7 +53,7 @@ export function directPipeline(redis: RedisClient): ChainableCommander {
   const target = redis as unknown as Record<string | symbol, unknown>;
   const proxy: ChainableCommander = new Proxy({} as ChainableCommander, {
     get(_t, prop) {
-      if (prop === 'exec') return () => outcomes(corked(redis, () => queued.splice(0).map((run) => run())));
+      if (prop === 'exec') return () => outcomes(corked(redis, () => directSend(() => queued.splice(0).map((run) => run()))));
       if (prop === 'length') return queued.length;
       const fn = target[prop];
       if (typeof fn !== 'function') return undefined;

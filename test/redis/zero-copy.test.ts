@@ -5,7 +5,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { afterAll, describe, expect, it } from 'vitest';
-import { directPipeline } from '../../src/redis/client.js';
+import { corked, directPipeline } from '../../src/redis/client.js';
 import { zeroCopy } from '../../src/redis/zero-copy.js';
 import { cleanup, redisClient, testPrefix } from '../helpers/redis.js';
 
@@ -64,6 +64,28 @@ describe('zeroCopy', () => {
     expect((await redis.getBuffer(`${prefix}:plain`))!.equals(a)).toBe(true);
     expect((await redis.getBuffer(`${prefix}:piped`))!.equals(b)).toBe(true);
     expect(await redis.lrange(`${prefix}:p`, 0, -1)).toEqual(['x', 'y']);
+  });
+
+  it('an ioredis pipeline or MULTI run on a corked socket, and a corked send outside directSend: copied as ioredis always does, in order', async () => {
+    await redis.ping();
+    const [a, b, c] = [zeroCopy(randomBytes(90_000)), zeroCopy(randomBytes(90_000)), zeroCopy(randomBytes(90_000))];
+    const { written, restore } = spyWrites();
+    // Pipelines buffer what toWritable returns and write it when they end: a marked buffer written to
+    // the socket from inside them would go out before the commands queued ahead of it.
+    const sent = corked(redis, () => [
+      redis.pipeline().rpush(`${prefix}:q`, '1').set(`${prefix}:pa`, a).rpush(`${prefix}:q`, '2').exec(),
+      redis.multi().rpush(`${prefix}:q`, '3').set(`${prefix}:pb`, b).rpush(`${prefix}:q`, '4').exec(),
+      redis.set(`${prefix}:pc`, c),
+    ]);
+    await Promise.all(sent).finally(restore);
+    expect([a, b, c].some((x) => written.includes(x))).toBe(false);
+    expect(await redis.lrange(`${prefix}:q`, 0, -1)).toEqual(['1', '2', '3', '4']);
+    for (const [k, v] of [
+      ['pa', a],
+      ['pb', b],
+      ['pc', c],
+    ] as const)
+      expect((await redis.getBuffer(`${prefix}:${k}`))!.equals(v)).toBe(true);
   });
 
   it('a script with a marked argument on a corked socket replies as without (EVAL first, EVALSHA after)', async () => {
