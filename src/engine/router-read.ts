@@ -7,6 +7,7 @@ import type { Keys } from '../keys.js';
 import { isCluster, slotOf, type RedisClient } from '../redis/client.js';
 import { scriptsOn, type Scripts } from '../redis/scripts.js';
 import { sendTogether } from '../redis/send-together.js';
+import { idMs } from '../redis/stream-info.js';
 
 /** How long a router on a cluster pauses when its inputs are empty (instead of a blocking read). */
 const CLUSTER_POLL_MS = 10;
@@ -79,7 +80,7 @@ export async function waitForEntries(waker: RedisClient, streams: readonly strin
   let top: number | undefined;
   for (const [, rows] of res ?? [])
     for (const [id] of rows) {
-      const t = Number(id.slice(0, id.indexOf('-')));
+      const t = idMs(id);
       if (top === undefined || t > top) top = t;
     }
   return top;
