@@ -88,11 +88,8 @@ export function commitOps(
   const w = writers.pop() ?? new MsgWriter();
   if (pooled.delete(w)) keptBytes -= w.capacity;
   w.reset(5); // the array header of the commands goes before, once they are counted
-  let count = extra.length;
-  for (const op of extra) {
-    w.arrayHeader(op.length);
-    for (const a of op) w.str(a);
-  }
+  let count = 0;
+  for (const args of extra) count += op(w, args);
   const sigs = new Map<string, string>();
   const ix = { levelKey: keys.usersByLevel(d.partition), expiryKey: keys.partitionExpiry(d.partition), indexed, sigs };
   const stateKey = keys.partitionState(d.partition);
