@@ -4,9 +4,29 @@
  * reporting each batch to the parent over IPC. Messages in: `memory` (GC first when run with
  * --expose-gc), `stop` (graceful close, then exit so --cpu-prof writes its profile).
  */
+import { writeFileSync } from 'node:fs';
+import { Session } from 'node:inspector/promises';
 import { startWorker } from '../src/runtime/worker.js';
 
 const send = (m: Record<string, unknown>): void => void process.send?.(m);
+
+// Diagnostics: BENCH_HEAP_SAMPLE=<file> samples the main thread's allocations (those collected
+// since included) from start to stop and writes V8's sampling heap profile there.
+const heapFile = process.env.BENCH_HEAP_SAMPLE;
+const inspector = heapFile ? new Session() : undefined;
+if (inspector) {
+  inspector.connect();
+  await inspector.post('HeapProfiler.startSampling', {
+    samplingInterval: 8192,
+    includeObjectsCollectedByMajorGC: true,
+    includeObjectsCollectedByMinorGC: process.env.BENCH_HEAP_SAMPLE_YOUNG !== '0',
+  });
+}
+const writeHeapProfile = async (): Promise<void> => {
+  if (!inspector || !heapFile) return;
+  const { profile } = await inspector.post('HeapProfiler.stopSampling');
+  writeFileSync(heapFile, JSON.stringify(profile));
+};
 
 const worker = await startWorker({ configPath: process.argv[2]!, port: 0, consumer: process.env.RISKSTREAM_WORKER_ID ?? 'bench' });
 worker.onBatch((r) => {
@@ -34,7 +54,9 @@ process.on('message', (m: { t: string }) => {
     const c = process.cpuUsage();
     send({ t: 'cpu', user: c.user, system: c.system });
   } else if (m.t === 'stop') {
-    void worker.close().finally(() => process.exit(0));
+    void writeHeapProfile()
+      .then(() => worker.close())
+      .finally(() => process.exit(0));
   }
 });
 process.on('disconnect', () => void worker.close().finally(() => process.exit(0)));

@@ -6,7 +6,7 @@ import { defineScripts } from '../redis/scripts.js';
 import { decodeState } from '../risk/state-codec.js';
 import { emptyState, type UserState } from '../risk/state.js';
 import type { BehaviorHit, LevelChange, RawEntry } from '../types.js';
-import { applyItems } from './apply.js';
+import { applyItems, type ApplyContext } from './apply.js';
 import type { OwnerOptions, OwnerParts, StepReport } from './owner-types.js';
 import { emptyDelta, type PartitionDelta } from './commit.js';
 import { sendCommits } from './commit-send.js';
@@ -112,8 +112,16 @@ export class PartitionOwner {
       this.opts.readCount,
       idle ? blockMs : 0,
     );
-    const byPartition = new Map<number, RoutedItem[]>();
     const tokens = new Map(reading.map(([p, o]) => [p, o.token]));
+    const started = performance.now();
+    // Each partition is applied as soon as it is decoded when all its users' states are at hand (the
+    // usual case): its decoded items are then garbage before the next partition is decoded, never
+    // held (and copied, promoted, marked by the garbage collector) across the whole step. Partitions
+    // with states to load wait for one HMGET per partition, sent together after the read.
+    const step: StepApply = { ctx: this.parts.context(), report, bad: [], applied: false };
+    const waiting: Array<{ p: number; items: RoutedItem[]; users: Map<string, RoutedItem[]> }> = [];
+    const missing: Array<[string, number]> = [];
+    const base = new Map<string, UserState>();
     for (const [streamBuf, entries] of res) {
       const p = partitionOfStream(streamBuf.toString());
       const o = this.owned.get(p);
@@ -140,13 +148,35 @@ export class PartitionOwner {
           }
         }
       }
-      if (items.length) byPartition.set(p, items);
+      if (!items.length) continue;
+      const users = itemsByUser(items);
+      let misses = 0;
+      for (const user of users.keys()) if (!this.current(user, p)) misses++;
+      if (!misses) {
+        this.applyPartition(p, items, users, base, step);
+        continue;
+      }
+      // The partition's starting states, held here: the LRU may evict them before they are applied.
+      for (const user of users.keys()) {
+        const state = this.current(user, p);
+        if (state) base.set(user, state);
+        else missing.push([user, p]);
+      }
+      waiting.push({ p, items, users });
     }
-    const started = performance.now();
     // Caught up = a read found nothing new: commit now (low latency when idle); under a backlog
     // reads never come back empty, and commits group `commitInterval` / `commitEntries` of work.
     report.caughtUp = report.read === 0;
-    if (byPartition.size) await this.applyAll(byPartition, report);
+    if (waiting.length) {
+      await this.loadStates(missing, base);
+      for (const w of waiting) this.applyPartition(w.p, w.items, w.users, base, step);
+    }
+    if (step.bad.length) await this.parts.deadLetter(step.bad);
+    report.deadLettered += step.bad.length;
+    if (step.applied) {
+      if (!this.firstDirtyAt) this.firstDirtyAt = Date.now();
+      this.pendingApplied += report.applied;
+    }
     report.ms = performance.now() - started;
     await this.maybeCommit(report);
     return report;
@@ -173,77 +203,51 @@ export class PartitionOwner {
     return this.deltas.get(p)?.states.get(user) ?? this.inflight?.deltas.get(p)?.states.get(user) ?? this.cache.get(user)?.state;
   }
 
-  private async applyAll(byPartition: Map<number, RoutedItem[]>, report: StepReport): Promise<void> {
-    const missing: Array<[string, number]> = [];
-    // The step's starting states, held here: the LRU may evict them before they are applied.
-    const base = new Map<string, UserState>();
-    const perUser = new Map<number, Map<string, RoutedItem[]>>();
-    for (const [p, items] of byPartition) {
-      const users = new Map<string, RoutedItem[]>();
-      for (const it of items) {
-        const user = 'e' in it ? it.e.user : it.c.user;
-        const list = users.get(user);
-        if (list) list.push(it);
-        else {
-          users.set(user, [it]);
-          const state = this.current(user, p);
-          if (state) base.set(user, state);
-          else missing.push([user, p]);
-        }
+  /** Loads users' states missing from memory (one HMGET per partition's state hash, all in one write) into `base` and the LRU. */
+  private async loadStates(missing: Array<[string, number]>, base: Map<string, UserState>): Promise<void> {
+    const parts = [...byPartitionOf(missing, ([, p]) => p)];
+    const res = await Promise.all(corked(this.redis, () => parts.map(([p, us]) => this.redis.hmgetBuffer(this.keys.partitionState(p), ...us.map(([u]) => u)))));
+    parts.forEach(([, us], i) =>
+      us.forEach(([user], j) => {
+        const state = decodeState(res[i]![j] ?? null, user) ?? emptyState(user);
+        base.set(user, state);
+        this.cache.set(user, { state });
+      }),
+    );
+  }
+
+  /** Applies one partition's items (grouped by user, in order) to its delta; `base` holds states loaded for this step. */
+  private applyPartition(p: number, routed: RoutedItem[], users: Map<string, RoutedItem[]>, base: Map<string, UserState>, step: StepApply): void {
+    const o = this.owned.get(p);
+    if (!o) return;
+    const { ctx, report } = step;
+    let d = this.deltas.get(p);
+    if (!d) this.deltas.set(p, (d = emptyDelta(p, o.applied)));
+    const inflight = this.inflight?.deltas.get(p)?.states;
+    for (const [user, items] of users) {
+      // current(), without the LRU's recency update (the set below makes it the most recent).
+      const cached = this.cache.peek(user);
+      const before = d.states.get(user) ?? inflight?.get(user) ?? cached?.state ?? base.get(user) ?? emptyState(user);
+      const a = applyItems(user, before, items, ctx);
+      if (a.state !== before) d.states.set(user, a.state);
+      if (cached) {
+        cached.state = a.state; // its index signature stays
+        this.cache.set(user, cached);
+      } else this.cache.set(user, { state: a.state });
+      for (const e of a.events) {
+        d.events.push(e);
+        (e.kind === 'hit' ? report.hits : report.changes).push(e.data as BehaviorHit & LevelChange);
       }
-      perUser.set(p, users);
+      for (const r of a.results) d.results.push(r);
+      for (const x of a.audits) d.audits.push(x);
+      if (a.applied.length) for (const id of this.parts.sessions.build(a.applied)) d.sessions.push(id);
+      for (const f of a.failed) step.bad.push({ raw: rawOf(f.item), reason: `processing_failed: ${f.code}` });
+      report.applied += items.length - a.failed.length;
     }
-    if (missing.length) {
-      // One HMGET per partition (its state hash), all in one write.
-      const byPart = byPartitionOf(missing, ([, p]) => p);
-      const parts = [...byPart];
-      const res = await Promise.all(
-        corked(this.redis, () => parts.map(([p, us]) => this.redis.hmgetBuffer(this.keys.partitionState(p), ...us.map(([u]) => u)))),
-      );
-      parts.forEach(([, us], i) =>
-        us.forEach(([user], j) => {
-          const state = decodeState(res[i]![j] ?? null, user) ?? emptyState(user);
-          base.set(user, state);
-          this.cache.set(user, { state });
-        }),
-      );
-    }
-    const ctx = this.parts.context();
-    const bad: Array<{ raw: RawEntry; reason: string }> = [];
-    for (const [p, users] of perUser) {
-      const o = this.owned.get(p);
-      if (!o) continue;
-      let d = this.deltas.get(p);
-      if (!d) this.deltas.set(p, (d = emptyDelta(p, o.applied)));
-      const inflight = this.inflight?.deltas.get(p)?.states;
-      for (const [user, items] of users) {
-        // current(), without the LRU's recency update (the set below makes it the most recent).
-        const cached = this.cache.peek(user);
-        const before = d.states.get(user) ?? inflight?.get(user) ?? cached?.state ?? base.get(user) ?? emptyState(user);
-        const a = applyItems(user, before, items, ctx);
-        if (a.state !== before) d.states.set(user, a.state);
-        if (cached) {
-          cached.state = a.state; // its index signature stays
-          this.cache.set(user, cached);
-        } else this.cache.set(user, { state: a.state });
-        for (const e of a.events) {
-          d.events.push(e);
-          (e.kind === 'hit' ? report.hits : report.changes).push(e.data as BehaviorHit & LevelChange);
-        }
-        for (const r of a.results) d.results.push(r);
-        for (const x of a.audits) d.audits.push(x);
-        if (a.applied.length) for (const id of this.parts.sessions.build(a.applied)) d.sessions.push(id);
-        for (const f of a.failed) bad.push({ raw: rawOf(f.item), reason: `processing_failed: ${f.code}` });
-        report.applied += items.length - a.failed.length;
-      }
-      const last = byPartition.get(p)!.at(-1)!.k;
-      o.applied = d.pos = { ms: last[0], seq: last[1] };
-      d.applied += byPartition.get(p)!.length;
-    }
-    if (bad.length) await this.parts.deadLetter(bad);
-    report.deadLettered += bad.length;
-    if (!this.firstDirtyAt) this.firstDirtyAt = Date.now();
-    this.pendingApplied += report.applied;
+    const last = routed[routed.length - 1]!.k;
+    o.applied = d.pos = { ms: last[0], seq: last[1] };
+    d.applied += routed.length;
+    step.applied = true;
   }
 
   /** Expires what is due in owned partitions (in memory; committed with the next commit). */
@@ -333,6 +337,26 @@ export class PartitionOwner {
     this.drop(...again.map(([p]) => p));
     for (const [p, token] of again) this.owned.set(p, { token, committed: null, applied: ZERO_KEY, cursor: '0' });
   }
+}
+
+/** One step's apply: its context, report and dead letters, and whether anything was applied. */
+interface StepApply {
+  ctx: ApplyContext;
+  report: StepReport;
+  bad: Array<{ raw: RawEntry; reason: string }>;
+  applied: boolean;
+}
+
+/** Items grouped by user, each user's in order (users in order of first item). */
+function itemsByUser(items: readonly RoutedItem[]): Map<string, RoutedItem[]> {
+  const users = new Map<string, RoutedItem[]>();
+  for (const it of items) {
+    const user = 'e' in it ? it.e.user : it.c.user;
+    const list = users.get(user);
+    if (list) list.push(it);
+    else users.set(user, [it]);
+  }
+  return users;
 }
 
 /** The partition number of a partition stream key (`…:{p<n>}:in`). */

@@ -48,6 +48,13 @@ function entryModule(): URL {
 
 /** Restarts of a thread that ended on its own are spaced by this much. */
 const RESTART_MS = 1000;
+/**
+ * The router thread's young generation (MB; V8's default is 48: 16 MB semi-spaces). A routing step
+ * holds its decoded input until its partition entries are written, so with the default semi-spaces
+ * most steps were still alive at a scavenge and copied, then promoted and marked: 20–40 % of the
+ * router thread's garbage-collection time went (bench/RESULTS.md). The space grows only as used.
+ */
+const ROUTER_YOUNG_GENERATION_MB = 192;
 
 /**
  * The main thread's handle on the router thread (`engine.router_thread`): forwards the router
@@ -78,7 +85,10 @@ export class RouterHost {
   ready!: Promise<void>;
 
   private spawn(): void {
-    const w = new Worker(entryModule(), { workerData: { configPath: this.configPath } });
+    const w = new Worker(entryModule(), {
+      workerData: { configPath: this.configPath },
+      resourceLimits: { maxYoungGenerationSizeMb: ROUTER_YOUNG_GENERATION_MB },
+    });
     this.worker = w;
     this.ready = new Promise((resolve, reject) => {
       w.on('message', (m: RouterThreadOut) => {
