@@ -30,6 +30,7 @@ import { fmt, median, preload, redisClient, round, withPrefix } from './lib.js';
 import { memory, type MemoryResult } from './memory.js';
 import { summarizeProfile } from './profile.js';
 import { ioFloor, type IoFloorResult } from './io-floor.js';
+import { bound, type BoundResult } from './bound.js';
 import { setDelivery, type SetDeliveryResult } from './set-delivery.js';
 
 const { values: args } = parseArgs({
@@ -84,6 +85,7 @@ interface RunResult {
   ceiling?: CeilingResult;
   floor?: IoFloorResult;
   floorContract?: IoFloorResult;
+  bound?: BoundResult;
   e2e?: EndToEndResult;
   latency?: LatencyResult;
   latencyLow?: LatencyResult;
@@ -110,6 +112,7 @@ async function runOnce(run: number): Promise<RunResult> {
         });
         out.e2e = e2e;
         if (profileDir) summarizeProfile(profileDir, e2e.window);
+        out.bound = bound(N, Number(m.nproc), out.floor, out.ceiling.events_per_s);
       }
     });
   }
@@ -147,6 +150,11 @@ function flat(r: RunResult): Record<string, number | undefined> {
     ratio: r.e2e?.ratio_to_ceiling,
     io_floor_ratio: r.floor?.ratio_to_ceiling,
     io_floor_contract_ratio: r.floorContract?.ratio_to_ceiling,
+    bound_ratio: r.bound?.ratio_to_ceiling,
+    e2e_of_bound: r.e2e && r.bound ? round(r.e2e.events_per_s / r.bound.events_per_s, 2) : undefined,
+    worker_cpu_us: r.e2e ? round(r.e2e.worker_cpu_s_per_100k * 10, 1) : undefined,
+    redis_cpu_us: r.e2e ? round(r.e2e.redis_cpu_s_per_100k * 10, 1) : undefined,
+    logic_cpu_us: r.bound?.logic_cpu_us,
     enqueued_p50_ms: r.latency?.enqueued_ms.p50,
     enqueued_p99_ms: r.latency?.enqueued_ms.p99,
     received_p50_ms: r.latency?.received_ms.p50,
@@ -201,7 +209,11 @@ const rows: Array<[string, number | undefined, string, boolean | undefined]> = [
   ['end-to-end events/s', med.e2e_per_s, '', undefined],
   ['I/O floor of the design / ceiling', med.io_floor_ratio, 'bound', undefined],
   ['I/O floor of the contract / ceiling', med.io_floor_contract_ratio, 'bound', undefined],
+  ['bound: logic + I/O floor, all cores busy / ceiling', med.bound_ratio, 'bench/bound.ts', undefined],
   ['end-to-end / ceiling', med.ratio, '≥ 0.30', med.ratio === undefined ? undefined : med.ratio >= 0.3],
+  ['end-to-end / that bound', med.e2e_of_bound, '', undefined],
+  ['CPU µs per event: worker / Redis (end to end)', med.worker_cpu_us, `Redis ${fmt(med.redis_cpu_us)}`, undefined],
+  ['CPU µs per event: the logic alone, all threads', med.logic_cpu_us, '', undefined],
   ['p99 XADD → job enqueued (ms)', med.enqueued_p99_ms, `< 25 at ${args.rate}/s`, med.enqueued_p99_ms === undefined ? undefined : med.enqueued_p99_ms < 25],
   ['p99 XADD → SET received (ms)', med.received_p99_ms, '', undefined],
   [`p99 XADD → job enqueued at ${args['low-rate']}/s (ms)`, med.low_rate_enqueued_p99_ms, '', undefined],

@@ -12,7 +12,7 @@ import { emptyDelta, type PartitionDelta } from './commit.js';
 import { sendCommits } from './commit-send.js';
 import { sweepDue } from './sweep.js';
 import { decodeRouted, type RoutedItem } from './routed.js';
-import { readPartitions } from './partition-read.js';
+import { readPartitions, type StreamRows } from './partition-read.js';
 
 export type { OwnerOptions, OwnerParts, StepReport } from './owner-types.js';
 
@@ -38,6 +38,8 @@ export class PartitionOwner {
   private readonly owned = new Map<number, Owned>();
   private deltas = new Map<number, PartitionDelta>();
   private inflight: { deltas: Map<number, PartitionDelta>; done: Promise<void> } | null = null;
+  /** The next step's read, sent ahead of a commit ({@link readAhead}), with the partitions it reads. */
+  private ahead: { reading: Array<[number, Owned]>; res: Promise<StreamRows[]> } | null = null;
   private readonly cache: LRUCache<string, { state: UserState; sig?: string }>;
   private firstDirtyAt = 0;
   private pendingApplied = 0;
@@ -87,6 +89,8 @@ export class PartitionOwner {
   /** Forgets partitions and their users' cached states (one pass over the cache for them all). */
   private drop(...parts: number[]): void {
     const gone = new Set(parts);
+    // A read sent ahead holds these partitions' old cursors: not taken (its other partitions are read again).
+    if (gone.size) this.ahead = null;
     for (const p of gone) {
       this.owned.delete(p);
       this.deltas.delete(p);
@@ -99,20 +103,17 @@ export class PartitionOwner {
   async step(blockMs: number): Promise<StepReport> {
     const report: StepReport = { read: 0, applied: 0, skipped: 0, deadLettered: 0, committed: 0, caughtUp: true, hits: [], changes: [], ms: 0 };
     await this.loadPositions();
-    const reading = [...this.owned].filter(([, o]) => o.committed !== null);
+    const ahead = this.ahead;
+    this.ahead = null;
+    const reading = ahead?.reading ?? this.readable();
     if (!reading.length) {
       await new Promise((r) => setTimeout(r, Math.min(blockMs, 100)));
       return report;
     }
     const idle = this.deltas.size === 0;
-    const res = await readPartitions(
-      this.reader,
-      reading.map(([p]) => this.keys.partitionIn(p)),
-      reading.map(([, o]) => o.cursor),
-      this.opts.readCount,
-      idle ? blockMs : 0,
-    );
-    const tokens = new Map(reading.map(([p, o]) => [p, o.token]));
+    const res = await (ahead?.res ?? this.read(reading, idle ? blockMs : 0));
+    // Each partition as it was read: one lost, taken again or rewound meanwhile is another object.
+    const readAs = new Map(reading);
     const started = performance.now();
     // Each partition is applied as soon as it is decoded when all its users' states are at hand (the
     // usual case): its decoded items are then garbage before the next partition is decoded, never
@@ -125,7 +126,7 @@ export class PartitionOwner {
     for (const [streamBuf, entries] of res) {
       const p = partitionOfStream(streamBuf.toString());
       const o = this.owned.get(p);
-      if (!o || o.token !== tokens.get(p)) continue; // lost while reading
+      if (!o || o !== readAs.get(p)) continue; // lost (or rewound) while reading
 
       const items: RoutedItem[] = [];
       // Skips items not above the last applied or accepted key: a re-routed entry repeats items of
@@ -180,6 +181,34 @@ export class PartitionOwner {
     report.ms = performance.now() - started;
     await this.maybeCommit(report);
     return report;
+  }
+
+  /** Owned partitions whose position is loaded, with their state now. */
+  private readable(): Array<[number, Owned]> {
+    return [...this.owned].filter(([, o]) => o.committed !== null);
+  }
+
+  private read(reading: ReadonlyArray<[number, Owned]>, blockMs: number): Promise<StreamRows[]> {
+    return readPartitions(
+      this.reader,
+      reading.map(([p]) => this.keys.partitionIn(p)),
+      reading.map(([, o]) => o.cursor),
+      this.opts.readCount,
+      blockMs,
+    );
+  }
+
+  /**
+   * Sends the next step's read now, before a commit under a backlog: Redis runs commands in the order
+   * they arrive, so a read sent after the commit's scripts would wait for all of them, and the owner
+   * with it — applying and committing would take turns instead of overlapping.
+   */
+  private readAhead(): void {
+    const reading = this.readable();
+    if (!reading.length) return;
+    const res = this.read(reading, 0);
+    res.catch(() => undefined); // the step that takes it sees the failure
+    this.ahead = { reading, res };
   }
 
   /** Loads the committed position of partitions just acquired. */
@@ -277,6 +306,7 @@ export class PartitionOwner {
     const keepingUp = report.applied + report.deadLettered < (this.opts.smallStep ?? 0);
     const due = report.caughtUp || keepingUp || this.pendingApplied >= this.opts.commitEntries || Date.now() - this.firstDirtyAt >= this.opts.commitInterval;
     if (!due) return;
+    if (!report.caughtUp && !keepingUp) this.readAhead();
     report.committed = await this.commit();
   }
 

@@ -384,6 +384,63 @@ describe('PartitionOwner', () => {
     expect(await states()).toEqual(oracle([...first, ...second]));
   });
 
+  it("under a backlog each step sends its successor's read ahead of its commit: Redis answers the read first, every item applied once", async () => {
+    const rows = input(0, 50);
+    await write(rows);
+    await route(3); // many small partition entries
+    const monitor = await redis.monitor();
+    const seen: string[] = [];
+    monitor.on('monitor', (_t: string, args: string[]) => {
+      const cmd = String(args[0]).toLowerCase();
+      if (cmd === 'xread' && args.some((a) => String(a).startsWith(prefix))) seen.push('read');
+      // The commit script's first key is a partition lease of this prefix.
+      if (cmd === 'evalsha' && String(args[3] ?? '').startsWith(`${prefix}`) && String(args[3]).includes(':lease')) seen.push('commit');
+    });
+    // One entry per partition a step, a commit due after each: never caught up until the end.
+    const o = owner({ readCount: 1, commitEntries: 1 });
+    acquireAll(o, 'w-a#1');
+    const reports = await drain(o);
+    await new Promise((r) => setTimeout(r, 50));
+    await monitor.disconnect();
+    expect(probe.errors).toEqual([]);
+    expect(reports.reduce((s, r) => s + r.applied, 0)).toBe(rows.length);
+    expect(await states()).toEqual(oracle(rows));
+    // Runs of commit scripts (one per partition of a step) and the reads between them, in the order Redis ran them.
+    const runs = seen
+      .join(' ')
+      .replace(/(commit ?)+/g, 'C ')
+      .trim()
+      .split(' ');
+    const commits = runs.filter((x) => x === 'C').length;
+    expect(commits).toBeGreaterThan(3);
+    // Every step with more to read sent its next read before its commit: read, read, C, read, C … ;
+    // without the read ahead each commit would come before the read after it (read, C, read, C …).
+    const firstCommit = runs.indexOf('C');
+    expect(runs.slice(0, firstCommit).filter((x) => x === 'read').length).toBe(2);
+  });
+
+  it('a read sent ahead is dropped when its partitions are rewound or lost: nothing applied from old cursors, nothing twice', async () => {
+    const rows = input(0, 50);
+    await write(rows);
+    await route(3);
+    const moved = keys.partitionOf(rows[0]!.event!.user);
+    const o = owner({ readCount: 1, commitEntries: 1 });
+    acquireAll(o, 'w-a#1');
+    await o.step(5); // applies, sends the next read ahead, then a commit
+    await redis.set(keys.engineLease(`p${moved}`), 'w-b#2'); // the commit in flight or the next is fenced
+    await drain(o);
+    expect(probe.fenced).toEqual([moved]);
+    const others = [...oracle(rows)].filter(([u]) => keys.partitionOf(u) !== moved);
+    expect(new Map([...(await states())].filter(([u]) => keys.partitionOf(u) !== moved))).toEqual(new Map(others));
+    // The moved partition resumes elsewhere from its committed position: what this owner committed of it is a prefix.
+    const conn = redisClient();
+    const successor = owner({ readCount: 1, commitEntries: 1 }, conn);
+    await setLeases('w-b#2');
+    acquireAll(successor, 'w-b#2');
+    await drain(successor).finally(() => conn.quit());
+    expect(await states()).toEqual(oracle(rows));
+  });
+
   it('a commit after the lease moved is fenced: onFenced, nothing of that partition written, the partition dropped', async () => {
     const rows = input(0, 40);
     await write(rows);
