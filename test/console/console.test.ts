@@ -123,7 +123,12 @@ describe.skipIf(!!unavailable)('console in Chromium', () => {
   const errors: string[] = [];
   const user = 'alice@example.com';
   // London at t0, Sydney two hours later; both in the recent past so sessions are still live.
-  const t0 = Math.floor((Date.now() - 3 * 3_600_000) / 3_600_000) * 3_600_000;
+  // On one UTC day (the evidence names the dates of logins on different days): before midnight when
+  // t0 + 2 h would cross it.
+  const DAY = 86_400_000;
+  const recent = Math.floor((Date.now() - 3 * 3_600_000) / 3_600_000) * 3_600_000;
+  const t0 =
+    Math.floor(recent / DAY) === Math.floor((recent + 2 * 3_600_000) / DAY) ? recent : Math.floor((recent + 2 * 3_600_000) / DAY) * DAY - 3 * 3_600_000;
   const hhmm = (ms: number): string => new Date(ms).toISOString().slice(11, 16);
 
   const login = (id: string, time: number, where: { ip: string; lat: number; lon: number; city: string; country: string }, session: string, device: string) =>
