@@ -120,7 +120,7 @@ export class PartitionOwner {
     // held (and copied, promoted, marked by the garbage collector) across the whole step. Partitions
     // with states to load wait for one HMGET per partition, sent together after the read.
     const step: StepApply = { ctx: this.parts.context(), report, bad: [], applied: false };
-    const waiting: Array<{ p: number; items: RoutedItem[]; users: Map<string, RoutedItem[]> }> = [];
+    const waiting: Array<{ p: number; o: Owned; items: RoutedItem[]; users: Map<string, RoutedItem[]> }> = [];
     const missing: Array<[string, number]> = [];
     const base = new Map<string, UserState>();
     for (const [streamBuf, entries] of res) {
@@ -151,26 +151,26 @@ export class PartitionOwner {
       }
       if (!items.length) continue;
       const users = itemsByUser(items);
+      // The partition's starting states, held here: applying one user can evict another's from the
+      // LRU (and a partition waiting for its loads, any of them).
       let misses = 0;
-      for (const user of users.keys()) if (!this.current(user, p)) misses++;
-      if (!misses) {
-        this.applyPartition(p, items, users, base, step);
-        continue;
-      }
-      // The partition's starting states, held here: the LRU may evict them before they are applied.
       for (const user of users.keys()) {
         const state = this.current(user, p);
         if (state) base.set(user, state);
-        else missing.push([user, p]);
+        else {
+          missing.push([user, p]);
+          misses++;
+        }
       }
-      waiting.push({ p, items, users });
+      if (!misses) this.applyPartition(p, o, items, users, base, step);
+      else waiting.push({ p, o, items, users });
     }
     // Caught up = a read found nothing new: commit now (low latency when idle); under a backlog
     // reads never come back empty, and commits group `commitInterval` / `commitEntries` of work.
     report.caughtUp = report.read === 0;
     if (waiting.length) {
       await this.loadStates(missing, base);
-      for (const w of waiting) this.applyPartition(w.p, w.items, w.users, base, step);
+      for (const w of waiting) this.applyPartition(w.p, w.o, w.items, w.users, base, step);
     }
     if (step.bad.length) await this.parts.deadLetter(step.bad);
     report.deadLettered += step.bad.length;
@@ -245,10 +245,10 @@ export class PartitionOwner {
     );
   }
 
-  /** Applies one partition's items (grouped by user, in order) to its delta; `base` holds states loaded for this step. */
-  private applyPartition(p: number, routed: RoutedItem[], users: Map<string, RoutedItem[]>, base: Map<string, UserState>, step: StepApply): void {
-    const o = this.owned.get(p);
-    if (!o) return;
+  /** Applies one partition's items (grouped by user, in order) to its delta, if `o` (as read) still owns it; `base` holds the step's starting states. */
+  private applyPartition(p: number, o: Owned, routed: RoutedItem[], users: Map<string, RoutedItem[]>, base: Map<string, UserState>, step: StepApply): void {
+    // Lost, taken again or rewound while its states loaded: another object (its read is not applied).
+    if (this.owned.get(p) !== o) return;
     const { ctx, report } = step;
     let d = this.deltas.get(p);
     if (!d) this.deltas.set(p, (d = emptyDelta(p, o.applied)));

@@ -5,6 +5,7 @@
  * committed) resumes from the committed position and ends with exactly the states, risk events and
  * outcomes of one uninterrupted run; a commit after the lease moved is fenced and writes nothing.
  */
+import fc from 'fast-check';
 import type { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { behavior } from '../helpers/behavior-config.js';
@@ -439,6 +440,35 @@ describe('PartitionOwner', () => {
     acquireAll(successor, 'w-b#2');
     await drain(successor).finally(() => conn.quit());
     expect(await states()).toEqual(oracle(rows));
+  });
+
+  it('any cache size, read size and commit grouping gives the states of one in-order run', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.record({
+          lru: fc.integer({ min: 1, max: 4 }),
+          read: fc.integer({ min: 1, max: 4 }),
+          commit: fc.integer({ min: 1, max: 30 }),
+          route: fc.integer({ min: 1, max: 6 }),
+        }),
+        async (c) => {
+          await cleanup(redis, prefix);
+          await setLeases('w-a#1');
+          const rows = input(0, 60);
+          await write(rows.slice(0, 30));
+          await route(c.route);
+          const o = owner({ lruSize: c.lru, readCount: c.read, commitEntries: c.commit });
+          acquireAll(o, 'w-a#1');
+          await drain(o);
+          await write(rows.slice(30));
+          await route(c.route);
+          await drain(o);
+          expect(probe.errors).toEqual([]);
+          expect(await states()).toEqual(oracle(rows));
+        },
+      ),
+      { numRuns: 25, seed: 16, endOnFailure: true },
+    );
   });
 
   it('a commit after the lease moved is fenced: onFenced, nothing of that partition written, the partition dropped', async () => {
