@@ -169,8 +169,10 @@ export function sessionView(id: string): View {
     if (revoked) return;
     try {
       const s = await api<Session>(`/v1/sessions/${seg(id)}`);
+      if (revoked) return; // revoked while this refresh was reading: the notice stays
       body.update(s, () => render(s));
     } catch (err) {
+      if (revoked) return;
       body.reset();
       body.el.replaceChildren(
         err instanceof ApiError && err.status === 404
