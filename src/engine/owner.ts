@@ -153,16 +153,13 @@ export class PartitionOwner {
       const users = itemsByUser(items);
       // The partition's starting states, held here: applying one user can evict another's from the
       // LRU (and a partition waiting for its loads, any of them).
-      let misses = 0;
+      const known = missing.length;
       for (const user of users.keys()) {
         const state = this.current(user, p);
         if (state) base.set(user, state);
-        else {
-          missing.push([user, p]);
-          misses++;
-        }
+        else missing.push([user, p]);
       }
-      if (!misses) this.applyPartition(p, o, items, users, base, step);
+      if (missing.length === known) this.applyPartition(p, o, items, users, base, step);
       else waiting.push({ p, o, items, users });
     }
     // Caught up = a read found nothing new: commit now (low latency when idle); under a backlog
@@ -282,7 +279,7 @@ export class PartitionOwner {
   /** Expires what is due in owned partitions (in memory; committed with the next commit). */
   async sweep(now: number, limit = 200): Promise<number> {
     const n = await sweepDue(this.redis, this.keys, now, limit, {
-      partitions: () => [...this.owned].filter(([, o]) => o.committed !== null).map(([p]) => p),
+      partitions: () => this.readable().map(([p]) => p),
       owns: (p) => this.owned.has(p),
       current: (user, p) => this.current(user, p),
       expired: (p, user, r) => {

@@ -125,10 +125,9 @@ describe.skipIf(!!unavailable)('console in Chromium', () => {
   // London at t0, Sydney two hours later; both in the recent past so sessions are still live.
   // On one UTC day (the evidence names the dates of logins on different days): before midnight when
   // t0 + 2 h would cross it.
-  const DAY = 86_400_000;
   const recent = Math.floor((Date.now() - 3 * 3_600_000) / 3_600_000) * 3_600_000;
-  const t0 =
-    Math.floor(recent / DAY) === Math.floor((recent + 2 * 3_600_000) / DAY) ? recent : Math.floor((recent + 2 * 3_600_000) / DAY) * DAY - 3 * 3_600_000;
+  const midnight = Math.floor((recent + 2 * 3_600_000) / 86_400_000) * 86_400_000; // the day of the second login
+  const t0 = recent >= midnight ? recent : midnight - 3 * 3_600_000;
   const hhmm = (ms: number): string => new Date(ms).toISOString().slice(11, 16);
 
   const login = (id: string, time: number, where: { ip: string; lat: number; lon: number; city: string; country: string }, session: string, device: string) =>
