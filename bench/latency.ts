@@ -8,6 +8,7 @@
 import type { Redis } from 'ioredis';
 import { levelChangeJobId } from '../src/ssf/queue.js';
 import { CITIES, generate, loginEvent, prng } from './data.js';
+import { encodeXadds, RawWriter } from './raw-writer.js';
 import { CountingReceiver, WorkerChild, percentile, redisClient, redisCpu, report, round, sleep, streamsOf, writeBenchConfig } from './lib.js';
 
 export interface LatencyResult {
@@ -41,6 +42,9 @@ export async function latency(
   const w = await WorkerChild.start(cfg.dir, { execArgv: process.env.BENCH_WORKER_FLAGS ? process.env.BENCH_WORKER_FLAGS.split(' ').filter(Boolean) : [] });
   const total = opts.warmup + opts.seconds;
   const background = generate({ events: Math.ceil(opts.rate * (total + 2)), users: opts.users, seed: 23 });
+  // Background load: encoded before the run, written raw (bench/raw-writer.ts); probes go through ioredis (their ids are read).
+  const load = encodeXadds(background.map((e) => ({ stream: e.login ? s.login : s.activity, json: e.json })));
+  const raw = await RawWriter.open();
   const rand = prng(5);
   const [london, sydney] = [CITIES[0], CITIES[5]];
 
@@ -84,11 +88,10 @@ export async function latency(
       const p = redis.pipeline();
       const due = Math.floor(((now - t0) / 1000) * opts.rate) - sent;
       const marks: Array<{ idx: number; user: string }> = [];
+      const nb = Math.max(0, Math.min(due, background.length - bi));
+      raw.send(load.bytes.subarray(load.at[bi], load.at[bi + nb]), nb);
+      bi += nb;
       let n = 0;
-      for (; n < due && bi < background.length; n++) {
-        const e = background[bi++]!;
-        p.xadd(e.login ? s.login : s.activity, '*', 'event', e.json);
-      }
       if (!cpu0 && now >= measureFrom) cpu0 = { w: await w.cpu(), r: await redisCpu(redis), sent };
       if (!homesSent && now >= measureFrom - 1000) {
         // Each probe user's home login goes out `homeAhead` probes before their impossible one.
@@ -104,13 +107,14 @@ export async function latency(
         probeN++;
         nextProbe += 1000 / opts.probesPerS;
       }
-      const res = (await p.exec()) ?? [];
+      const res = p.length ? ((await p.exec()) ?? []) : [];
       for (const [err] of res) if (err) throw err;
-      sent += n;
+      sent += n + nb;
       for (const m of marks) probes.push({ user: m.user, xadd: idMs(res[m.idx]![1] as string), jobId: levelChangeJobId('bench', m.user, 1) });
       const wait = tick - (Date.now() - now);
       if (wait > 0) await sleep(wait);
     }
+    await raw.drain();
     const elapsed = (Date.now() - t0) / 1000;
     const measured = Math.max(1, sent - (cpu0?.sent ?? 0));
     const workerCpu = ((await w.cpu()) - (cpu0?.w ?? 0)) / measured;
@@ -157,6 +161,7 @@ export async function latency(
     listening = false;
     await listen.catch(() => undefined);
     listener.disconnect();
+    raw.close();
     await w.stop();
     await receiver.close();
     cfg.remove();
