@@ -1,5 +1,6 @@
 import type { PreparedPut, PutResult } from '../sessions/store.js';
 import type { SessionIdentity } from '../sessions/identity.js';
+import type { OrderKey } from '../partition.js';
 import type { BehaviorHit, LevelChange, RawEntry, StreamEvent } from '../types.js';
 import type { ApplyContext } from './apply.js';
 import type { CommitSettings } from './commit.js';
@@ -58,4 +59,15 @@ export interface StepReport {
   changes: LevelChange[];
   /** Time spent applying (ms). */
   ms: number;
+}
+
+/** A partition owned under a lease: its token and positions (the owner's own bookkeeping). */
+export interface Owned {
+  token: string;
+  /** Last committed key; null until loaded. */
+  committed: OrderKey | null;
+  /** Last applied key (committed or not). */
+  applied: OrderKey;
+  /** Stream cursor: last partition entry id read. */
+  cursor: string;
 }

@@ -1,0 +1,151 @@
+import { emptyState, type UserState } from '../risk/state.js';
+import type { BehaviorHit, LevelChange, RawEntry } from '../types.js';
+import { applyItems, type ApplyContext } from './apply.js';
+import type { OwnerStates } from './owner-states.js';
+import type { Owned, OwnerParts, StepReport } from './owner-types.js';
+import type { StreamRows } from './partition-read.js';
+import { decodeRouted, type RoutedItem } from './routed.js';
+
+/** One step's apply: the owner's partitions and states, the step's context, report, starting states and dead letters. */
+export interface StepApply {
+  /** The owner's partitions now (one lost, taken again or rewound is another object, or none). */
+  owned: ReadonlyMap<number, Owned>;
+  states: OwnerStates;
+  parts: OwnerParts;
+  ctx: ApplyContext;
+  report: StepReport;
+  /**
+   * The starting states of the step's users at hand, held here: applying one user can evict
+   * another's from the LRU (and a partition waiting for its loads, any of them).
+   */
+  base: Map<string, UserState>;
+  /** Users whose starting states are to load, with their partitions. */
+  missing: Array<[string, number]>;
+  bad: Array<{ raw: RawEntry; reason: string }>;
+  /** Whether anything was applied. */
+  applied: boolean;
+}
+
+/** A partition read and decoded, waiting for its users' states to load. */
+export interface Waiting {
+  p: number;
+  o: Owned;
+  items: RoutedItem[];
+  users: Map<string, RoutedItem[]>;
+}
+
+/**
+ * Decodes a read's partitions still owned as read (`readAs`). Each partition is applied as soon as it
+ * is decoded when all its users' states are at hand (the usual case): its decoded items are then
+ * garbage before the next partition is decoded, never held (and copied, promoted, marked by the
+ * garbage collector) across the whole step. Returns the partitions with states to load
+ * (`step.missing`: one HMGET per partition, sent together after the read).
+ */
+export function applyRead(res: StreamRows[], readAs: ReadonlyMap<number, Owned>, step: StepApply): Waiting[] {
+  const waiting: Waiting[] = [];
+  const { missing, base } = step;
+  for (const [streamBuf, entries] of res) {
+    const p = partitionOfStream(streamBuf.toString());
+    const o = step.owned.get(p);
+    if (!o || o !== readAs.get(p)) continue; // lost (or rewound) while reading
+    const items = newItems(p, o, entries, step.parts, step.report);
+    if (!items.length) continue;
+    const users = itemsByUser(items);
+    const known = missing.length;
+    for (const user of users.keys()) {
+      const state = step.states.current(user, p);
+      if (state) base.set(user, state);
+      else missing.push([user, p]);
+    }
+    if (missing.length === known) applyPartition(p, o, items, users, step);
+    else waiting.push({ p, o, items, users });
+  }
+  return waiting;
+}
+
+/**
+ * Decodes one partition's entries as read, moving `o`'s cursor past each: its items above the last
+ * applied key, in order (`report` counts the entries read and the items skipped).
+ */
+function newItems(p: number, o: Owned, entries: StreamRows[1], parts: OwnerParts, report: StepReport): RoutedItem[] {
+  const items: RoutedItem[] = [];
+  // Skips items not above the last applied or accepted key: a re-routed entry repeats items of
+  // earlier entries, possibly of this same read.
+  let lastMs = o.applied.ms;
+  let lastSeq = o.applied.seq;
+  for (const [idBuf, fields] of entries) {
+    o.cursor = idBuf.toString();
+    report.read++;
+    const value = fields[1];
+    if (!value) continue;
+    for (const item of parts.handoff?.take(p, o.cursor, value) ?? decodeRouted(value)) {
+      const [ms, seq] = item.k;
+      if (ms < lastMs || (ms === lastMs && seq <= lastSeq))
+        report.skipped++; // compareKeys(k, last) <= 0
+      else {
+        items.push(item);
+        lastMs = ms;
+        lastSeq = seq;
+      }
+    }
+  }
+  return items;
+}
+
+/** Applies one partition's items (grouped by user, in order) to its delta, if `o` (as read) still owns it; `step.base` holds the step's starting states. */
+export function applyPartition(p: number, o: Owned, routed: RoutedItem[], users: Map<string, RoutedItem[]>, step: StepApply): void {
+  // Lost, taken again or rewound while its states loaded: another object (its read is not applied).
+  if (step.owned.get(p) !== o) return;
+  const { ctx, report, states, base } = step;
+  const { cache } = states;
+  const d = states.delta(p, o);
+  const inflight = states.inflight?.deltas.get(p)?.states;
+  for (const [user, items] of users) {
+    // states.current(), without the LRU's recency update (the set below makes it the most recent).
+    const cached = cache.peek(user);
+    const before = d.states.get(user) ?? inflight?.get(user) ?? cached?.state ?? base.get(user) ?? emptyState(user);
+    const a = applyItems(user, before, items, ctx);
+    if (a.state !== before) d.states.set(user, a.state);
+    if (cached) {
+      cached.state = a.state; // its index signature stays
+      cache.set(user, cached);
+    } else cache.set(user, { state: a.state });
+    for (const e of a.events) {
+      d.events.push(e);
+      (e.kind === 'hit' ? report.hits : report.changes).push(e.data as BehaviorHit & LevelChange);
+    }
+    for (const r of a.results) d.results.push(r);
+    for (const x of a.audits) d.audits.push(x);
+    if (a.applied.length) for (const id of step.parts.sessions.build(a.applied)) d.sessions.push(id);
+    for (const f of a.failed) step.bad.push({ raw: rawOf(f.item), reason: `processing_failed: ${f.code}` });
+    report.applied += items.length - a.failed.length;
+  }
+  const last = routed[routed.length - 1]!.k;
+  o.applied = d.pos = { ms: last[0], seq: last[1] };
+  d.applied += routed.length;
+  step.applied = true;
+}
+
+/** Items grouped by user, each user's in order (users in order of first item). */
+function itemsByUser(items: readonly RoutedItem[]): Map<string, RoutedItem[]> {
+  const users = new Map<string, RoutedItem[]>();
+  for (const it of items) {
+    const user = 'e' in it ? it.e.user : it.c.user;
+    const list = users.get(user);
+    if (list) list.push(it);
+    else users.set(user, [it]);
+  }
+  return users;
+}
+
+/** The partition number of a partition stream key (`…:{p<n>}:in`). */
+function partitionOfStream(key: string): number {
+  const m = /\{p(\d+)\}:in$/.exec(key);
+  return m ? Number(m[1]) : -1;
+}
+
+/** A routed item as a raw entry (for the dead-letter stream). */
+function rawOf(item: RoutedItem): RawEntry {
+  const fields: Record<string, string> = 'e' in item ? { event: JSON.stringify(item.e), canonical: '1' } : { op: item.c.op, user: item.c.user };
+  return { stream: item.s, id: item.i, fields, deliveries: 1 };
+}

@@ -1,0 +1,85 @@
+import { byPartition as byPartitionOf, corked, pipeline, type RedisClient } from '../redis/client.js';
+import { LRUCache } from 'lru-cache';
+import type { Keys } from '../keys.js';
+import { parseKey, ZERO_KEY } from '../partition.js';
+import { decodeState } from '../risk/state-codec.js';
+import { emptyState, type UserState } from '../risk/state.js';
+import { emptyDelta, type PartitionDelta } from './commit.js';
+import type { Owned } from './owner-types.js';
+
+/**
+ * A partition owner's users' states in memory: applied and not committed (a delta per partition),
+ * in the commit in flight, and cached (an LRU, with the index signature last committed); a miss
+ * loads from the partition's state hash.
+ */
+export class OwnerStates {
+  /** What each partition applied since its last commit (replaced by a fresh map when a commit starts). */
+  deltas = new Map<number, PartitionDelta>();
+  /** The commit in flight: its deltas (their states current until it lands) and its end. */
+  inflight: { deltas: Map<number, PartitionDelta>; done: Promise<void> } | null = null;
+  /** Users' states by user, most recently used kept. */
+  readonly cache: LRUCache<string, { state: UserState; sig?: string }>;
+
+  constructor(
+    private readonly redis: RedisClient,
+    private readonly keys: Keys,
+    lruSize: number,
+  ) {
+    this.cache = new LRUCache({ max: Math.max(lruSize, 1) });
+  }
+
+  /** The state of a user now: uncommitted, in flight, cached, else stored. */
+  current(user: string, p: number): UserState | undefined {
+    return this.deltas.get(p)?.states.get(user) ?? this.inflight?.deltas.get(p)?.states.get(user) ?? this.cache.get(user)?.state;
+  }
+
+  /** Partition `p`'s delta since its last commit (a new one, at `o`'s applied position, if none). */
+  delta(p: number, o: Owned): PartitionDelta {
+    let d = this.deltas.get(p);
+    if (!d) this.deltas.set(p, (d = emptyDelta(p, o.applied)));
+    return d;
+  }
+
+  /** Forgets partitions' uncommitted deltas and their users' cached states (one pass over the cache for them all). */
+  forget(gone: ReadonlySet<number>): void {
+    for (const p of gone) this.deltas.delete(p);
+    for (const user of [...this.cache.keys()]) if (gone.has(this.keys.partitionOf(user))) this.cache.delete(user);
+  }
+
+  /** Loads users' states missing from memory (one HMGET per partition's state hash, all in one write) into `base` and the LRU. */
+  async load(missing: Array<[string, number]>, base: Map<string, UserState>): Promise<void> {
+    const parts = [...byPartitionOf(missing, ([, p]) => p)];
+    const res = await Promise.all(corked(this.redis, () => parts.map(([p, us]) => this.redis.hmgetBuffer(this.keys.partitionState(p), ...us.map(([u]) => u)))));
+    parts.forEach(([, us], i) =>
+      us.forEach(([user], j) => {
+        const state = decodeState(res[i]![j] ?? null, user) ?? emptyState(user);
+        base.set(user, state);
+        this.cache.set(user, { state });
+      }),
+    );
+  }
+
+  /** A partition's commit landed: its users still cached with the state it wrote get the index signatures it wrote. */
+  signed(d: PartitionDelta, sigs: Map<string, string>): void {
+    for (const [user, sig] of sigs) {
+      const c = this.cache.peek(user);
+      if (c && c.state === d.states.get(user)) c.sig = sig;
+    }
+  }
+}
+
+/** Loads the committed position of partitions just acquired (those of `owned` not loaded yet). */
+export async function loadPositions(redis: RedisClient, keys: Keys, owned: ReadonlyMap<number, Owned>): Promise<void> {
+  const fresh = [...owned].filter(([, o]) => o.committed === null);
+  if (!fresh.length) return;
+  const p = pipeline(redis);
+  for (const [n] of fresh) p.hget(keys.partitionPos(n), 'pos');
+  const res = (await p.exec()) ?? [];
+  fresh.forEach(([n, o], i) => {
+    const [err, pos] = res[i] ?? [];
+    if (err || owned.get(n) !== o) return;
+    o.committed = pos ? parseKey(String(pos)) : ZERO_KEY;
+    o.applied = o.committed;
+    o.cursor = pos ? String(pos) : '0';
+  });
+}
