@@ -20,6 +20,7 @@ import { decodeState } from '../../src/risk/state-codec.js';
 import { emptyState, type UserState } from '../../src/risk/state.js';
 import type { CanonicalEvent } from '../../src/types.js';
 import { cleanup, redisClient, testPrefix } from '../helpers/redis.js';
+import { startMonitor } from '../helpers/monitor.js';
 
 const redis = redisClient();
 const reader = redisClient();
@@ -389,9 +390,8 @@ describe('PartitionOwner', () => {
     const rows = input(0, 50);
     await write(rows);
     await route(3); // many small partition entries
-    const monitor = await redis.monitor();
     const seen: string[] = [];
-    monitor.on('monitor', (_t: string, args: string[]) => {
+    const monitor = await startMonitor((args) => {
       const cmd = String(args[0]).toLowerCase();
       if (cmd === 'xread' && args.some((a) => String(a).startsWith(prefix))) seen.push('read');
       // The commit script's first key is a partition lease of this prefix.
@@ -402,7 +402,7 @@ describe('PartitionOwner', () => {
     acquireAll(o, 'w-a#1');
     const reports = await drain(o);
     await new Promise((r) => setTimeout(r, 50));
-    await monitor.disconnect();
+    await monitor.stop();
     expect(probe.errors).toEqual([]);
     expect(reports.reduce((s, r) => s + r.applied, 0)).toBe(rows.length);
     expect(await states()).toEqual(oracle(rows));

@@ -4,6 +4,7 @@ import { auditSessions, sessionAudit } from '../../pipelines/session-audit.js';
 import { SessionStore } from '../../src/sessions/store.js';
 import type { CanonicalEvent } from '../../src/types.js';
 import { batchOf, login, settings, testRedis } from './helpers.js';
+import { startMonitor } from '../helpers/monitor.js';
 
 const t = testRedis();
 const store = new SessionStore(t.redis, t.keys);
@@ -41,21 +42,14 @@ describe('session-audit pipeline', () => {
 
   it("writes the batch in one script call per partition (the commit script the engine uses, on the partition's slot)", async () => {
     const commands: string[] = [];
-    const monitor = await t.redis.monitor();
-    let stopping = false;
-    // Lines of other clients' commands still in flight when it disconnects are not replies to anything: ioredis reports them as errors.
-    monitor.on('error', (e: Error) => {
-      if (!stopping) throw e;
-    });
-    monitor.on('monitor', (_time: string, args: string[], source: string) => {
+    const monitor = await startMonitor((args, source) => {
       // Commands run inside the scripts show up with source "lua": not round trips.
       if (source !== 'lua' && args.some((a) => a.includes(t.prefix))) commands.push(args[0]!.toLowerCase());
     });
     const batch = mixed().filter((e) => e.session?.id !== 'expired');
     await sessionAudit(store, settings())(batchOf(batch));
     await new Promise((r) => setTimeout(r, 100));
-    stopping = true;
-    await monitor.disconnect();
+    await monitor.stop();
     // Sessions, the partitions' indexes and per-user indexes: inside one script call per partition
     // (alice's and bob's: two), no reads before or after.
     const partitions = new Set(['alice@example.com', 'bob@example.com'].map((u) => t.keys.partitionOf(u)));
