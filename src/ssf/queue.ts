@@ -120,7 +120,11 @@ export function enqueueLevelChange(q: SetQueue, change: LevelChange, receivers: 
 export async function enqueueLevelChanges(q: SetQueue, changes: readonly LevelChange[], receivers: readonly ResolvedReceiver[]): Promise<string[]> {
   const targets = receivers.filter((r) => wants(r, 'risk-level-change'));
   if (!targets.length || !changes.length) return [];
-  await Promise.all(changes.flatMap((c) => targets.map((r) => q.state.markEnqueued(c.user, r.name, c.version))));
+  // The versions are raised and the jobs added without a round trip between them: both go on the
+  // queue's one connection, so Redis runs the raises first. A failed raise costs only coalescing (an
+  // older job still waiting is sent too, before this one); the caller's retry raises it again.
+  const raised = Promise.all(changes.flatMap((c) => targets.map((r) => q.state.markEnqueued(c.user, r.name, c.version))));
+  raised.catch(() => undefined); // awaited below, after the jobs
   const jobs = changes.flatMap((change) =>
     targets.map((r) => {
       const jobId = levelChangeJobId(r.name, change.user, change.version);
@@ -128,6 +132,7 @@ export async function enqueueLevelChanges(q: SetQueue, changes: readonly LevelCh
     }),
   );
   for (let i = 0; i < jobs.length; i += BULK) await q.queue.addBulk(jobs.slice(i, i + BULK));
+  await raised;
   return jobs.map((j) => j.opts.jobId);
 }
 

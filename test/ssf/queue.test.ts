@@ -12,6 +12,7 @@ import {
 } from '../../src/ssf/queue.js';
 import { change, testReceiver } from './helpers.js';
 import { cleanup, redisClient, testPrefix } from '../helpers/redis.js';
+import { startMonitor } from '../helpers/monitor.js';
 
 const prefix = testPrefix('queue');
 const keys = new Keys(prefix);
@@ -54,6 +55,26 @@ describe('set-delivery queue', () => {
     // The latest-enqueued version only rises.
     await enqueueLevelChange(q, change('alice@example.com', 2, 'medium', 'low'), [a]);
     expect((await q.state.versions('alice@example.com', 'a')).enqueued).toBe(3);
+  });
+
+  it("raises a change's enqueued version before its job is added (the two sent together: Redis runs them in that order)", async () => {
+    const user = 'order@example.com';
+    await q.queue.waitUntilReady();
+    const seen: string[] = [];
+    const monitor = await startMonitor((args, source) => {
+      if (source === 'lua') {
+        if (args[0] === 'HSET' && args[1] === keys.userEnqueued(user)) seen.push('raise');
+        // The job's hash, written by BullMQ's add script: its data names the user.
+        if (args[0]?.toLowerCase() === 'hmset' && args.some((x) => x.includes(user))) seen.push('add');
+      }
+    });
+    const ids = await enqueueLevelChanges(q, [change(user, 4, 'low', 'high')], [a]);
+    await new Promise((r) => setTimeout(r, 50));
+    await monitor.stop();
+    expect(seen).toEqual(['raise', 'add']);
+    expect(await q.state.versions(user, 'a')).toEqual({ delivered: 0, enqueued: 4 });
+    expect((await q.queue.getJob(ids[0]!))?.data.change.version).toBe(4);
+    await q.queue.remove(ids[0]!); // the other tests count the queue's jobs
   });
 
   it('session-revoked and verification jobs are idempotent too', async () => {
