@@ -386,6 +386,41 @@ describe('PartitionOwner', () => {
     expect(await states()).toEqual(oracle([...first, ...second]));
   });
 
+  for (const act of ['rewound', 'lost and taken again'] as const)
+    it(`a partition whose states are loading when it is ${act} is not applied from that read: each item once`, async () => {
+      const rows = input(0, 40);
+      await write(rows);
+      await route();
+      const moved = keys.partitionOf(rows[0]!.event!.user);
+      if (act !== 'rewound') await redis.set(keys.engineLease(`p${moved}`), 'w-a#2'); // the token it is taken again with
+      const o = owner(); // nothing cached: every partition of the first step waits for its states
+      acquireAll(o, 'w-a#1');
+      // The step's state load: meanwhile every partition is rewound (a failed commit), or one is
+      // lost and acquired again (a new lease epoch): another object, read again from its position.
+      const load = redis.hmgetBuffer.bind(redis);
+      let hooked = false;
+      redis.hmgetBuffer = ((...args: Parameters<typeof load>) => {
+        if (!hooked) {
+          hooked = true;
+          if (act === 'rewound') o.rewindAll();
+          else {
+            o.lose(moved);
+            o.acquire(moved, 'w-a#2');
+          }
+        }
+        return load(...args);
+      }) as typeof redis.hmgetBuffer;
+      try {
+        await drain(o);
+      } finally {
+        redis.hmgetBuffer = load;
+      }
+      expect(hooked).toBe(true);
+      expect(probe.errors).toEqual([]);
+      expect(probe.fenced).toEqual([]);
+      expect(await states()).toEqual(oracle(rows));
+    });
+
   it("under a backlog each step sends its successor's read ahead of its commit: Redis answers the read first, every item applied once", async () => {
     const rows = input(0, 50);
     await write(rows);
