@@ -421,6 +421,37 @@ describe('PartitionOwner', () => {
       expect(await states()).toEqual(oracle(rows));
     });
 
+  it("a known user's state is held for the step: the loads of a partition's new users evicting it from a full cache lose nothing", async () => {
+    // K and M share partition P; U is in a later partition Q. A cache of 2 holds K and U after the
+    // first run; in the second, P waits for M's state while Q applies, and M's load evicts K.
+    const byPart = new Map<number, string[]>();
+    for (let i = 0; i < 64; i++) {
+      const u = `user-${i}@example.com`;
+      byPart.set(keys.partitionOf(u), [...(byPart.get(keys.partitionOf(u)) ?? []), u]);
+    }
+    const parts = [...byPart.keys()].sort((a, b) => a - b);
+    const [k, m] = byPart.get(parts[0]!)!;
+    const u = byPart.get(parts[1]!)![0]!;
+    const dlp = (user: string, i: number): Row => ({
+      stream: activity,
+      source: 1,
+      id: `${2000 + i}-0`,
+      event: { type: 'dlp', id: `k-${i}`, user, time: NOW - 60 * MIN + i * MIN, profile: 'pci', severity: 'high', action: 'block' },
+    });
+    const first = [dlp(k!, 0), dlp(u, 1), dlp(k!, 2)];
+    const second = [dlp(k!, 3), dlp(m!, 4), dlp(u, 5)];
+    await write(first);
+    await route();
+    const o = owner({ lruSize: 2 });
+    acquireAll(o, 'w-a#1');
+    await drain(o);
+    await write(second);
+    await route();
+    await drain(o);
+    expect(probe.errors).toEqual([]);
+    expect(await states()).toEqual(oracle([...first, ...second]));
+  });
+
   it("under a backlog each step sends its successor's read ahead of its commit: Redis answers the read first, every item applied once", async () => {
     const rows = input(0, 50);
     await write(rows);
