@@ -120,9 +120,11 @@ export function enqueueLevelChange(q: SetQueue, change: LevelChange, receivers: 
 export async function enqueueLevelChanges(q: SetQueue, changes: readonly LevelChange[], receivers: readonly ResolvedReceiver[]): Promise<string[]> {
   const targets = receivers.filter((r) => wants(r, 'risk-level-change'));
   if (!targets.length || !changes.length) return [];
-  // The versions are raised and the jobs added without a round trip between them: both go on the
-  // queue's one connection, so Redis runs the raises first. A failed raise costs only coalescing (an
-  // older job still waiting is sent too, before this one); the caller's retry raises it again.
+  // The versions are raised and the jobs added without a round trip between them. On one node both
+  // go on the queue's one connection, so Redis runs the raises first; on a cluster a raise (the
+  // user's slot) may land just after its job (the queue's slot). A late or failed raise costs only
+  // coalescing: an older job still waiting is sent too, before this one (the delivery checks the
+  // versions delivered); the caller's retry raises it again.
   const raised = Promise.all(changes.flatMap((c) => targets.map((r) => q.state.markEnqueued(c.user, r.name, c.version))));
   raised.catch(() => undefined); // awaited below, after the jobs
   const jobs = changes.flatMap((change) =>
