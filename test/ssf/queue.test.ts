@@ -65,7 +65,7 @@ describe('set-delivery queue', () => {
       if (source === 'lua') {
         if (args[0] === 'HSET' && args[1] === keys.userEnqueued(user)) seen.push('raise');
         // The job's hash, written by BullMQ's add script: its data names the user.
-        if (args[0]?.toLowerCase() === 'hmset' && args.some((x) => x.includes(user))) seen.push('add');
+        if (args[0]?.toLowerCase() === 'hmset' && args[1]?.includes(prefix) && args.some((x) => x.includes(user))) seen.push('add');
       }
     });
     const ids = await enqueueLevelChanges(q, [change(user, 4, 'low', 'high')], [a]);
