@@ -216,6 +216,18 @@ function oracle(rows: Row[]): Map<string, UserState> {
   return out;
 }
 
+/** Routes and applies `first`, then `second`, with one owner of an LRU of `lruSize` states (a run each, committed). */
+async function twoRuns(first: Row[], second: Row[], lruSize: number): Promise<void> {
+  await write(first);
+  await route();
+  const o = owner({ lruSize });
+  acquireAll(o, 'w-a#1');
+  await drain(o);
+  await write(second);
+  await route();
+  await drain(o);
+}
+
 function acquireAll(o: PartitionOwner, token: string): void {
   for (let p = 0; p < PARTITIONS; p++) o.acquire(p, token);
 }
@@ -374,14 +386,7 @@ describe('PartitionOwner', () => {
   it('a state cache smaller than the users of one step loses no state (states evicted mid-step are not taken for new users)', async () => {
     const first = input(0, 24);
     const second = input(24, 50);
-    await write(first);
-    await route();
-    const o = owner({ lruSize: 1 });
-    acquireAll(o, 'w-a#1');
-    await drain(o);
-    await write(second);
-    await route();
-    await drain(o); // one step sees several known users of a partition: more than the cache holds
+    await twoRuns(first, second, 1); // one step sees several known users of a partition: more than the cache holds
     expect(probe.errors).toEqual([]);
     expect(await states()).toEqual(oracle([...first, ...second]));
   });
@@ -440,14 +445,7 @@ describe('PartitionOwner', () => {
     });
     const first = [dlp(k!, 0), dlp(u, 1), dlp(k!, 2)];
     const second = [dlp(k!, 3), dlp(m!, 4), dlp(u, 5)];
-    await write(first);
-    await route();
-    const o = owner({ lruSize: 2 });
-    acquireAll(o, 'w-a#1');
-    await drain(o);
-    await write(second);
-    await route();
-    await drain(o);
+    await twoRuns(first, second, 2);
     expect(probe.errors).toEqual([]);
     expect(await states()).toEqual(oracle([...first, ...second]));
   });
