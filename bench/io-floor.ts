@@ -62,8 +62,9 @@ interface Ev {
   session?: { id: string };
 }
 
-export async function ioFloor(redis: Redis, prefix: string, n: number, ceilingPerS: number, opts: { routing?: boolean } = {}): Promise<IoFloorResult> {
+export async function ioFloor(redis: Redis, prefix: string, n: number, ceilingPerS: number, opts: { routing?: boolean; count?: number; quiet?: boolean } = {}): Promise<IoFloorResult> {
   const routing = opts.routing !== false;
+  const count = opts.count ?? 2000;
   const s = streamsOf(prefix);
   const group = routing ? 'iofloor' : 'iofloor-contract';
   const base = `${prefix}:${routing ? 'iof' : 'iofc'}`;
@@ -73,13 +74,13 @@ export async function ioFloor(redis: Redis, prefix: string, n: number, ceilingPe
   await Promise.all([reader.ping(), writer.ping()]);
   const sha = (await writer.script('LOAD', COMMIT_LUA)) as string;
   const cursors = Array.from({ length: PARTITIONS }, () => '0');
-  let count = 0;
+  let done = 0;
   const cpu0 = process.cpuUsage();
   const rcpu0 = await redisCpu(redis);
   const t0 = performance.now();
   let inflight: Promise<unknown> = Promise.resolve();
-  while (count < n) {
-    const res = (await reader.xreadgroup('GROUP', group, 'c1', 'COUNT', 2000, 'STREAMS', s.login, s.activity, '>', '>')) as XRows | null;
+  while (done < n) {
+    const res = (await reader.xreadgroup('GROUP', group, 'c1', 'COUNT', count, 'STREAMS', s.login, s.activity, '>', '>')) as XRows | null;
     if (!res) break;
     const byPart: Ev[][] = Array.from({ length: PARTITIONS }, () => []);
     const rawByPart: string[][] = Array.from({ length: PARTITIONS }, () => []);
@@ -94,7 +95,7 @@ export async function ioFloor(redis: Redis, prefix: string, n: number, ceilingPe
         rawByPart[p]!.push(json);
         ids.push(id);
       }
-      count += ids.length;
+      done += ids.length;
       acks.xack(stream, group, ...ids);
     }
     if (routing) {
@@ -111,7 +112,7 @@ export async function ioFloor(redis: Redis, prefix: string, n: number, ceilingPe
       });
       await w.exec();
       const r = writer.pipeline();
-      for (const p of written.keys()) r.xreadBuffer('COUNT', 2000, 'STREAMS', `${base}:{p${p}}:in`, cursors[p]!);
+      for (const p of written.keys()) r.xreadBuffer('COUNT', count, 'STREAMS', `${base}:{p${p}}:in`, cursors[p]!);
       const got = (await r.exec()) ?? [];
       [...written].forEach(([p, bytes], i) => {
         for (const [, rows] of (got[i]?.[1] as Array<[Buffer, Array<[Buffer, Buffer[]]>]> | null) ?? []) {
@@ -160,17 +161,18 @@ export async function ioFloor(redis: Redis, prefix: string, n: number, ceilingPe
   for (const st of [s.login, s.activity]) await writer.xgroup('DESTROY', st, group);
   reader.disconnect();
   writer.disconnect();
-  if (count !== n) throw new Error(`io floor read ${count} of ${n}`);
+  if (done !== n) throw new Error(`io floor read ${done} of ${n}`);
   const r: IoFloorResult = {
     bench: 'io_floor',
     variant: routing ? 'design' : 'contract',
-    events: count,
+    events: done,
     seconds: round(seconds, 3),
-    events_per_s: round(count / seconds),
-    ratio_to_ceiling: round(count / seconds / ceilingPerS, 3),
-    node_cpu_s_per_100k: round(((cpu.user + cpu.system) / 1e6) * (1e5 / count), 2),
-    redis_cpu_s_per_100k: round(rcpu * (1e5 / count), 2),
+    events_per_s: round(done / seconds),
+    ratio_to_ceiling: round(done / seconds / ceilingPerS, 3),
+    node_cpu_s_per_100k: round(((cpu.user + cpu.system) / 1e6) * (1e5 / done), 2),
+    redis_cpu_s_per_100k: round(rcpu * (1e5 / done), 2),
   };
+  if (opts.quiet) return r;
   report(r, [
     [
       'what',
