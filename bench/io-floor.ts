@@ -62,7 +62,13 @@ interface Ev {
   session?: { id: string };
 }
 
-export async function ioFloor(redis: Redis, prefix: string, n: number, ceilingPerS: number, opts: { routing?: boolean; count?: number; quiet?: boolean } = {}): Promise<IoFloorResult> {
+export async function ioFloor(
+  redis: Redis,
+  prefix: string,
+  n: number,
+  ceilingPerS: number,
+  opts: { routing?: boolean; count?: number; quiet?: boolean } = {},
+): Promise<IoFloorResult> {
   const routing = opts.routing !== false;
   const count = opts.count ?? 2000;
   const s = streamsOf(prefix);

@@ -64,7 +64,12 @@ export async function buildSsf(deps: SsfDeps): Promise<SsfRuntime> {
   const streams = createStreamService(deps.redis, deps.keys, setQueue, deps.audit, deps.config);
   await streams.streams(true);
   const receivers = (): ResolvedReceiver[] => [...deps.config().receivers, ...streams.receiversNow()];
-  const registry: ReceiverRegistry = { get: (name) => receivers().find((r) => r.name === name) };
+  // A job may name a stream another worker has just created or enabled: the delivery worker
+  // re-reads the streams before it gives up on a receiver unknown or disabled here.
+  const registry: ReceiverRegistry = {
+    get: (name) => receivers().find((r) => r.name === name),
+    refresh: () => streams.streams(true).then(() => undefined),
+  };
   // Keep the stream cache fresh for the (synchronous) registry: other workers' changes show up
   // (one read of the change stream a second; only changed streams are re-read).
   const refresh = setInterval(() => void streams.streams().catch(() => undefined), 1000);

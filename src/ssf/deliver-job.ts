@@ -151,7 +151,11 @@ export function createSetProcessor(deps: ProcessorDeps): (job: Job<SetJobData>, 
   return async function processSetJob(job, token) {
     const d = job.data;
     const ctx = contextOf(job);
-    const receiver = deps.registry.get(d.receiver);
+    let receiver = deps.registry.get(d.receiver);
+    if (!receiver?.enabled && deps.registry.refresh) {
+      await deps.registry.refresh();
+      receiver = deps.registry.get(d.receiver);
+    }
     if (!receiver?.enabled) return fail(ctx, 'failed', { outcome: receiver ? 'receiver_disabled' : 'unknown_receiver' });
     if (d.event === 'risk-level-change') {
       const skipped = await superseded(d.change, ctx);

@@ -1,0 +1,58 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { AuditLog } from '../../src/audit/audit-log.js';
+import { loadConfig } from '../../src/config/load.js';
+import { Keys } from '../../src/keys.js';
+import { createLogger } from '../../src/obs/logger.js';
+import { buildSsf, type SsfRuntime } from '../../src/runtime/ssf.js';
+import { eventOf, startReceiver, type TestReceiver } from '../helpers/receiver.js';
+import { cleanup, redisClient, testPrefix, waitFor } from '../helpers/redis.js';
+import { writeTestConfig, type TestConfig } from '../helpers/worker.js';
+import { SSF_VERIFICATION } from '../../src/ssf/set-builder.js';
+
+// Two workers on one Redis: `serving` answers the SSF stream API (it delivers nothing here),
+// `delivering` runs the delivery worker. The stream is created, and its verification SET queued,
+// through `serving`, so `delivering`'s stream cache (synced once a second) has not seen it yet.
+const prefix = testPrefix('registry-refresh');
+const redis = redisClient();
+const other = redisClient();
+let cfg: TestConfig;
+let rx: TestReceiver;
+let serving: SsfRuntime;
+let delivering: SsfRuntime;
+
+beforeAll(async () => {
+  rx = await startReceiver();
+  cfg = await writeTestConfig(prefix, { ssf: { allowed_endpoints: ['127.0.0.1'], limits: { min_verification_interval: '0s' } } });
+  const config = loadConfig(cfg.dir);
+  const keys = new Keys(config.prefix, config.raw.engine.partitions);
+  const logger = createLogger('silent');
+  const deps = { config: () => config, keys, logger };
+  delivering = await buildSsf({ ...deps, redis, audit: new AuditLog(redis, config.streams.audit) });
+  serving = await buildSsf({ ...deps, redis: other, audit: new AuditLog(other, config.streams.audit), deliver: false });
+});
+afterAll(async () => {
+  await delivering.close();
+  await serving.close();
+  await rx.close();
+  await cleanup(redis, prefix);
+  cfg.remove();
+  redis.disconnect();
+  other.disconnect();
+});
+
+describe('delivery registry: a stream created on another worker', () => {
+  it('a SET for it is delivered at once, not failed as unknown_receiver (the delivery worker re-reads the streams first)', async () => {
+    const caller = { owner: 'owner-1', admin: false };
+    const s = await serving.streams.create({ fields: { endpoint_url: `${rx.url}/push` }, body: {} }, caller, 'test');
+    // Not in the delivering worker's cache yet.
+    expect(delivering.receivers().some((r) => r.streamId === s.stream_id)).toBe(false);
+    await serving.streams.verify(s.stream_id, 'state-1', caller);
+    await waitFor(() => rx.received.length >= 1, { timeout: 5000, what: 'the verification SET' });
+    const ev = eventOf(rx.received[0]!);
+    expect(ev.type).toBe(SSF_VERIFICATION);
+    expect(ev.body).toMatchObject({ state: 'state-1' });
+    expect(rx.received[0]!.claims.aud).toBe(s.aud);
+    const failed = await delivering.setQueue.queue.getFailed();
+    expect(failed.map((j) => j.failedReason)).toEqual([]);
+  });
+});
