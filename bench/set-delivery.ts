@@ -67,7 +67,11 @@ export async function setDelivery(
     };
     const [esReceiver, rsReceiver] = [receivers.find((r) => r.name === 'es')!, receivers.find((r) => r.name === 'rs')!];
     await enqueue(esReceiver);
-    w = await WorkerChild.start(cfg.dir, { execArgv: opts.profileDir ? ['--cpu-prof', `--cpu-prof-dir=${opts.profileDir}`, '--cpu-prof-interval=500'] : [] });
+    w = await WorkerChild.start(cfg.dir, {
+      execArgv: opts.profileDir
+        ? ['--cpu-prof', `--cpu-prof-dir=${opts.profileDir}`, '--cpu-prof-interval=500']
+        : (process.env.BENCH_WORKER_FLAGS ?? '').split(' ').filter(Boolean),
+    });
     await receiver.waitCount(m, 300_000);
     await enqueue(rsReceiver);
     await receiver.waitCount(2 * m, 300_000);
