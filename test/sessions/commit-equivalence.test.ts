@@ -64,6 +64,36 @@ const step = fc.oneof(
 /** One login of `s0` by `u0` (a revocation between two of these makes the second a revoked replay). */
 const again = { kind: 'put' as const, logins: [{ user: 0, sid: 0, at: 0, life: 6, dev: null }], max: 12, burst: 1, advance: 0, repeat: false };
 
+/**
+ * A fixed example that reaches the other counted edges whatever the random runs draw: a user with
+ * many sessions (a burst), a trim to max_per_user and a full device registry (max 3), a refused
+ * rebind, a resent commit, an expired login.
+ */
+const put = (
+  logins: Array<{ user: number; sid: number; at: number; life: number; dev: number | null }>,
+  o: { max?: number; burst?: number; advance?: number; repeat?: boolean } = {},
+) => ({
+  kind: 'put' as const,
+  logins,
+  max: o.max ?? 12,
+  burst: o.burst ?? 1,
+  advance: o.advance ?? 0,
+  repeat: o.repeat ?? false,
+});
+const edges = [
+  put(
+    [
+      { user: 0, sid: 10, at: 0, life: 12, dev: 0 },
+      { user: 0, sid: 11, at: 0, life: 12, dev: 1 },
+    ],
+    { burst: 0 },
+  ),
+  put([{ user: 0, sid: 10, at: 1, life: 12, dev: 2 }], { max: 3 }),
+  put([{ user: 1, sid: 10, at: 1, life: 12, dev: null }]),
+  put([{ user: 2, sid: 0, at: 0, life: 1, dev: null }], { advance: 3, repeat: true }),
+  put([{ user: 2, sid: 1, at: -6, life: 1, dev: null }]),
+];
+
 const seen = { revoked: 0, refused: 0, trimmed: 0, deviceCap: 0, expired: 0, many: 0, repeated: 0 };
 
 describe('engine commit script: the same replies and stored state as the script it replaced', () => {
@@ -132,8 +162,9 @@ describe('engine commit script: the same replies and stored state as the script 
         }
         for (const s of sides) await cleanup(redis, s.prefix);
       }),
-      // A fixed example that always reaches the revoked-replay edge: a login, its revocation, the login again.
-      { numRuns: 40, endOnFailure: true, examples: [[[again, { kind: 'revoke', sid: 0, user: 0 }, again]]] },
+      // Fixed examples: one always reaches the revoked-replay edge (a login, its revocation, the login
+      // again), the other the remaining edges.
+      { numRuns: 40, endOnFailure: true, examples: [[[again, { kind: 'revoke', sid: 0, user: 0 }, again]], [edges]] },
     );
     expect(Object.entries(seen).filter(([, n]) => n === 0)).toEqual([]);
   });
