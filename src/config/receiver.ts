@@ -14,4 +14,6 @@ export interface ResolvedReceiver extends ReceiverConfig {
   streamId?: string;
   /** Registered through the SSF stream API, not by an admin: its endpoint is checked at send time and its sends are limited. */
   selfRegistered?: boolean;
+  /** A self-registered SSF stream that is paused (not `enabled`): its SETs wait for the resume. */
+  paused?: boolean;
 }

@@ -53,6 +53,9 @@ export interface ProcessorDeps {
   egress?: Egress;
 }
 
+/** How often a SET queued for a stream that was paused since looks again for the resume. */
+const PAUSED_RECHECK_MS = 5_000;
+
 /** Lock TTL beyond the receiver timeout (signing, Redis round trips). */
 const LOCK_MARGIN_MS = 5_000;
 
@@ -155,6 +158,12 @@ export function createSetProcessor(deps: ProcessorDeps): (job: Job<SetJobData>, 
     if (!receiver?.enabled && deps.registry.refresh) {
       await deps.registry.refresh();
       receiver = deps.registry.get(d.receiver);
+    }
+    if (receiver?.paused && d.event !== 'verification') {
+      // Queued before its stream was paused (or waiting out a retry): it waits for the resume, as
+      // the SETs of changes made while paused wait in the stream's held list; up to the horizon.
+      if (horizonLeft(job.timestamp, Date.now(), deps.delivery.horizon) <= 0) return fail(ctx, 'failed', { outcome: 'expired', last_outcome: 'paused' });
+      return delay(job, token, PAUSED_RECHECK_MS + Math.round(random() * PAUSED_RECHECK_MS * 0.2));
     }
     if (!receiver?.enabled) return fail(ctx, 'failed', { outcome: receiver ? 'receiver_disabled' : 'unknown_receiver' });
     if (d.event === 'risk-level-change') {

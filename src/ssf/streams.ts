@@ -68,6 +68,7 @@ export function streamReceiver(s: SsfStream, alg: SigningAlg = 'ES256'): Resolve
     alg,
     timeout: 10_000,
     enabled: s.status === 'enabled',
+    ...(s.status === 'paused' ? { paused: true } : {}),
     ...(s.authorization_header ? { authorizationValue: s.authorization_header } : {}),
   };
 }

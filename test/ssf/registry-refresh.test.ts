@@ -7,7 +7,10 @@ import { buildSsf, type SsfRuntime } from '../../src/runtime/ssf.js';
 import { eventOf, startReceiver, type TestReceiver } from '../helpers/receiver.js';
 import { cleanup, redisClient, testPrefix, waitFor } from '../helpers/redis.js';
 import { writeTestConfig, type TestConfig } from '../helpers/worker.js';
-import { SSF_VERIFICATION } from '../../src/ssf/set-builder.js';
+import { CAEP_RISK_LEVEL_CHANGE, SSF_VERIFICATION } from '../../src/ssf/set-builder.js';
+import { enqueueLevelChanges, levelChangeJobId } from '../../src/ssf/queue.js';
+import { streamReceiver, streamReceiverName } from '../../src/ssf/streams.js';
+import { change } from './helpers.js';
 
 // Two workers on one Redis: `serving` answers the SSF stream API (it delivers nothing here),
 // `delivering` runs the delivery worker. The stream is created, and its verification SET queued,
@@ -17,11 +20,13 @@ const redis = redisClient();
 const other = redisClient();
 let cfg: TestConfig;
 let rx: TestReceiver;
+let rx2: TestReceiver;
 let serving: SsfRuntime;
 let delivering: SsfRuntime;
 
 beforeAll(async () => {
   rx = await startReceiver();
+  rx2 = await startReceiver();
   cfg = await writeTestConfig(prefix, { ssf: { allowed_endpoints: ['127.0.0.1'], limits: { min_verification_interval: '0s' } } });
   const config = loadConfig(cfg.dir);
   const keys = new Keys(config.prefix, config.raw.engine.partitions);
@@ -34,13 +39,14 @@ afterAll(async () => {
   await delivering.close();
   await serving.close();
   await rx.close();
+  await rx2.close();
   await cleanup(redis, prefix);
   cfg.remove();
   redis.disconnect();
   other.disconnect();
 });
 
-describe('delivery registry: a stream created on another worker', () => {
+describe('delivery registry: streams changed on another worker', () => {
   it('a SET for it is delivered at once, not failed as unknown_receiver (the delivery worker re-reads the streams first)', async () => {
     const caller = { owner: 'owner-1', admin: false };
     const s = await serving.streams.create({ fields: { endpoint_url: `${rx.url}/push` }, body: {} }, caller, 'test');
@@ -54,5 +60,27 @@ describe('delivery registry: a stream created on another worker', () => {
     expect(rx.received[0]!.claims.aud).toBe(s.aud);
     const failed = await delivering.setQueue.queue.getFailed();
     expect(failed.map((j) => j.failedReason)).toEqual([]);
+  });
+
+  it('a SET queued before its stream was paused waits (it does not fail) and is delivered on resume', async () => {
+    const caller = { owner: 'owner-2', admin: false };
+    const s = await serving.streams.create({ fields: { endpoint_url: `${rx2.url}/push` }, body: {} }, caller, 'test');
+    const user = 'paused@example.com';
+    const c = change(user, 1, 'low', 'high');
+    // The job as it was queued while the stream was enabled (its receiver as it was then); the
+    // stream is paused before the delivery worker takes it.
+    await serving.streams.setStatus(s.stream_id, 'paused', 'maintenance', caller, 'test');
+    await enqueueLevelChanges(serving.setQueue, [c], [streamReceiver({ ...s, status: 'enabled' })]);
+    const id = levelChangeJobId(streamReceiverName(s.stream_id), user, 1);
+    // Taken by the delivery worker, found paused: it waits (delayed), not failed.
+    await waitFor(async () => (await delivering.setQueue.queue.getJob(id))?.attemptsStarted, { timeout: 5000, what: 'the job taken' });
+    await waitFor(async () => ((await delivering.setQueue.queue.getJobState(id)) === 'delayed' ? true : undefined), { timeout: 5000, what: 'the job waiting' });
+    expect(rx2.received).toHaveLength(0);
+    await serving.streams.setStatus(s.stream_id, 'enabled', undefined, caller, 'test');
+    await waitFor(() => rx2.received.length >= 1, { timeout: 15_000, what: 'the SET after the resume' });
+    const ev = eventOf(rx2.received[0]!);
+    expect(ev.type).toBe(CAEP_RISK_LEVEL_CHANGE);
+    expect(ev.body).toMatchObject({ current_level: 'HIGH', previous_level: 'LOW' });
+    expect(await delivering.setQueue.queue.getJobState(id)).toBe('completed');
   });
 });
