@@ -65,7 +65,7 @@ const cases: Record<string, [Array<Record<string, unknown>>, string, string]> = 
 };
 
 describe('the shipped behavior catalogue, end to end', () => {
-  it('each behavior raises its user to its level and the receiver gets that level', async () => {
+  it('each behavior raises its user to its level and the receiver gets that level', { timeout: 60_000 }, async () => {
     for (const [user, [events]] of Object.entries(cases)) {
       for (const e of events) {
         const stream = e.type === 'login' ? 'login' : 'activity';
@@ -77,7 +77,18 @@ describe('the shipped behavior catalogue, end to end', () => {
       const sets = h.receiver.received.filter((s) => (s.claims.sub_id as { email?: string }).email === user);
       return sets.length ? String(eventOf(sets[sets.length - 1]!).body.current_level) : undefined;
     };
-    await waitFor(() => users.every((u) => lastLevel(u) === cases[u]![2].toUpperCase()), { what: 'every user at the expected level', timeout: 20_000 });
+    // On a timeout: which users are not there, and every level each of them was sent.
+    const behind = (): string =>
+      JSON.stringify(
+        users
+          .filter((u) => lastLevel(u) !== cases[u]![2].toUpperCase())
+          .map((u) => [u, h.receiver.received.filter((s) => (s.claims.sub_id as { email?: string }).email === u).map((s) => eventOf(s).body.current_level)]),
+      );
+    await waitFor(() => users.every((u) => lastLevel(u) === cases[u]![2].toUpperCase()), { what: 'every user at the expected level', timeout: 40_000 }).catch(
+      (err: Error) => {
+        throw new Error(`${err.message}; users behind and the levels they were sent: ${behind()}`);
+      },
+    );
     for (const [user, [, behavior, level]] of Object.entries(cases)) {
       const res = await fetch(`${h.worker.url}/v1/users/${encodeURIComponent(user)}/risk`, { headers: { authorization: `Bearer ${h.cfg.adminToken}` } });
       const risk = (await res.json()) as { level: string; behaviors: Array<{ id: string; summary: string }> };
