@@ -155,11 +155,15 @@ export function createSetProcessor(deps: ProcessorDeps): (job: Job<SetJobData>, 
     const d = job.data;
     const ctx = contextOf(job);
     let receiver = deps.registry.get(d.receiver);
-    if (!receiver?.enabled && deps.registry.refresh) {
+    // A SET for a paused stream waits for the resume (a verification SET is not held).
+    const waits = (r: ResolvedReceiver | undefined): boolean => r?.paused === true && d.event !== 'verification';
+    // Unknown or disabled here: re-read first. A waiting SET needs no re-read: the resume shows at
+    // the next periodic sync, before it looks again.
+    if (!receiver?.enabled && !waits(receiver) && deps.registry.refresh) {
       await deps.registry.refresh();
       receiver = deps.registry.get(d.receiver);
     }
-    if (receiver?.paused && d.event !== 'verification') {
+    if (waits(receiver)) {
       // Queued before its stream was paused (or waiting out a retry): it waits for the resume, as
       // the SETs of changes made while paused wait in the stream's held list; up to the horizon.
       if (horizonLeft(job.timestamp, Date.now(), deps.delivery.horizon) <= 0) return fail(ctx, 'failed', { outcome: 'expired', last_outcome: 'paused' });
