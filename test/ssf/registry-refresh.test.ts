@@ -81,6 +81,10 @@ describe('delivery registry: streams changed on another worker', () => {
     const ev = eventOf(rx2.received[0]!);
     expect(ev.type).toBe(CAEP_RISK_LEVEL_CHANGE);
     expect(ev.body).toMatchObject({ current_level: 'HIGH', previous_level: 'LOW' });
-    expect(await delivering.setQueue.queue.getJobState(id)).toBe('completed');
+    // The job completes once the delivery is recorded (after the receiver's answer).
+    await waitFor(async () => ((await delivering.setQueue.queue.getJobState(id)) === 'completed' ? true : undefined), {
+      timeout: 5000,
+      what: 'the job completed',
+    });
   });
 });
