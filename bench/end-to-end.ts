@@ -9,7 +9,20 @@ import type { Redis } from 'ioredis';
 import { Keys } from '../src/keys.js';
 import { compareKeys, parseKey } from '../src/partition.js';
 import { redisBytesPerUser, type RedisPerUser } from './memory.js';
-import { CountingReceiver, WorkerChild, commandStats, redisCpu, topCommands, report, round, sleep, streamsOf, writeBenchConfig } from './lib.js';
+import {
+  CountingReceiver,
+  WorkerChild,
+  commandStats,
+  profileFlags,
+  redisCpu,
+  topCommands,
+  report,
+  round,
+  sleep,
+  streamsOf,
+  workerFlags,
+  writeBenchConfig,
+} from './lib.js';
 
 export interface EndToEndResult {
   bench: 'end_to_end';
@@ -51,9 +64,7 @@ export async function endToEnd(
     receivers: [{ name: 'bench', kind: 'ssf', endpoint: `${receiver.url}/e2e`, audience: 'https://receiver.bench', events: ['risk-level-change'] }],
     ...(opts.sessions === false ? { sessions: { enabled: false } } : {}),
   });
-  const execArgv = opts.profileDir ? ['--cpu-prof', `--cpu-prof-dir=${opts.profileDir}`, '--cpu-prof-interval=500'] : [];
-  // Diagnostics only: extra V8 flags for the worker (BENCH_WORKER_FLAGS="--max-semi-space-size=64").
-  if (process.env.BENCH_WORKER_FLAGS) execArgv.push(...process.env.BENCH_WORKER_FLAGS.split(' ').filter(Boolean));
+  const execArgv = [...(opts.profileDir ? profileFlags(opts.profileDir) : []), ...workerFlags()];
   const w = await WorkerChild.start(cfg.dir, { execArgv });
   try {
     await sleep(500); // started and idle: blocked in XREADGROUP on the empty group

@@ -9,7 +9,7 @@ import type { Redis } from 'ioredis';
 import { levelChangeJobId } from '../src/ssf/queue.js';
 import { CITIES, generate, loginEvent, prng } from './data.js';
 import { encodeXadds, RawWriter } from './raw-writer.js';
-import { CountingReceiver, WorkerChild, percentile, redisClient, redisCpu, report, round, sleep, streamsOf, writeBenchConfig } from './lib.js';
+import { CountingReceiver, WorkerChild, percentile, redisClient, redisCpu, report, round, sleep, streamsOf, workerFlags, writeBenchConfig } from './lib.js';
 
 export interface LatencyResult {
   bench: 'latency';
@@ -39,7 +39,7 @@ export async function latency(
   const cfg = await writeBenchConfig(prefix, {
     receivers: [{ name: 'bench', kind: 'ssf', endpoint: `${receiver.url}/lat`, audience: 'https://receiver.bench', events: ['risk-level-change'] }],
   });
-  const w = await WorkerChild.start(cfg.dir, { execArgv: process.env.BENCH_WORKER_FLAGS ? process.env.BENCH_WORKER_FLAGS.split(' ').filter(Boolean) : [] });
+  const w = await WorkerChild.start(cfg.dir, { execArgv: workerFlags() });
   const total = opts.warmup + opts.seconds;
   const background = generate({ events: Math.ceil(opts.rate * (total + 2)), users: opts.users, seed: 23 });
   // Background load: encoded before the run, written raw (bench/raw-writer.ts); probes go through ioredis (their ids are read).

@@ -16,6 +16,16 @@ import type { BenchEvent } from './data.js';
 export const ROOT = resolve(import.meta.dirname, '..');
 export const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 
+/** Diagnostics only: extra node/V8 flags for the worker child (BENCH_WORKER_FLAGS="--max-semi-space-size=64"). */
+export function workerFlags(): string[] {
+  return (process.env.BENCH_WORKER_FLAGS ?? '').split(' ').filter(Boolean);
+}
+
+/** The worker child's flags for a CPU profile written to `dir`. */
+export function profileFlags(dir: string): string[] {
+  return ['--cpu-prof', `--cpu-prof-dir=${dir}`, '--cpu-prof-interval=500'];
+}
+
 /** A random key prefix for one benchmark (its keys are deleted afterwards). */
 export function newPrefix(name: string): string {
   return `bench-${name}-${randomBytes(4).toString('hex')}`;

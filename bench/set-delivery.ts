@@ -10,7 +10,7 @@ import { loadConfig } from '../src/config/load.js';
 import { Keys } from '../src/keys.js';
 import { createSetQueue, enqueueLevelChange } from '../src/ssf/queue.js';
 import type { LevelChange } from '../src/types.js';
-import { CountingReceiver, WorkerChild, report, round, writeBenchConfig } from './lib.js';
+import { CountingReceiver, WorkerChild, profileFlags, report, round, workerFlags, writeBenchConfig } from './lib.js';
 
 export interface SetDeliveryResult {
   bench: 'set_delivery';
@@ -67,11 +67,7 @@ export async function setDelivery(
     };
     const [esReceiver, rsReceiver] = [receivers.find((r) => r.name === 'es')!, receivers.find((r) => r.name === 'rs')!];
     await enqueue(esReceiver);
-    w = await WorkerChild.start(cfg.dir, {
-      execArgv: opts.profileDir
-        ? ['--cpu-prof', `--cpu-prof-dir=${opts.profileDir}`, '--cpu-prof-interval=500']
-        : (process.env.BENCH_WORKER_FLAGS ?? '').split(' ').filter(Boolean),
-    });
+    w = await WorkerChild.start(cfg.dir, { execArgv: opts.profileDir ? profileFlags(opts.profileDir) : workerFlags() });
     await receiver.waitCount(m, 300_000);
     await enqueue(rsReceiver);
     await receiver.waitCount(2 * m, 300_000);
