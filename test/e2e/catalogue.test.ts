@@ -73,22 +73,15 @@ describe('the shipped behavior catalogue, end to end', () => {
       }
     }
     const users = Object.keys(cases);
-    const lastLevel = (user: string): string | undefined => {
-      const sets = h.receiver.received.filter((s) => (s.claims.sub_id as { email?: string }).email === user);
-      return sets.length ? String(eventOf(sets[sets.length - 1]!).body.current_level) : undefined;
-    };
+    /** Every level the receiver was sent for `user`, in arrival order. */
+    const levelsOf = (user: string): string[] =>
+      h.receiver.received.filter((s) => (s.claims.sub_id as { email?: string }).email === user).map((s) => String(eventOf(s).body.current_level));
+    const atLevel = (user: string): boolean => levelsOf(user).at(-1) === cases[user]![2].toUpperCase();
     // On a timeout: which users are not there, and every level each of them was sent.
-    const behind = (): string =>
-      JSON.stringify(
-        users
-          .filter((u) => lastLevel(u) !== cases[u]![2].toUpperCase())
-          .map((u) => [u, h.receiver.received.filter((s) => (s.claims.sub_id as { email?: string }).email === u).map((s) => eventOf(s).body.current_level)]),
-      );
-    await waitFor(() => users.every((u) => lastLevel(u) === cases[u]![2].toUpperCase()), { what: 'every user at the expected level', timeout: 40_000 }).catch(
-      (err: Error) => {
-        throw new Error(`${err.message}; users behind and the levels they were sent: ${behind()}`);
-      },
-    );
+    const behind = (): string => JSON.stringify(users.filter((u) => !atLevel(u)).map((u) => [u, levelsOf(u)]));
+    await waitFor(() => users.every(atLevel), { what: 'every user at the expected level', timeout: 40_000 }).catch((err: Error) => {
+      throw new Error(`${err.message}; users behind and the levels they were sent: ${behind()}`);
+    });
     for (const [user, [, behavior, level]] of Object.entries(cases)) {
       const res = await fetch(`${h.worker.url}/v1/users/${encodeURIComponent(user)}/risk`, { headers: { authorization: `Bearer ${h.cfg.adminToken}` } });
       const risk = (await res.json()) as { level: string; behaviors: Array<{ id: string; summary: string }> };

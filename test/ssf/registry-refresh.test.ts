@@ -72,9 +72,11 @@ describe('delivery registry: streams changed on another worker', () => {
     await serving.streams.setStatus(s.stream_id, 'paused', 'maintenance', caller, 'test');
     await enqueueLevelChanges(serving.setQueue, [c], [streamReceiver({ ...s, status: 'enabled' })]);
     const id = levelChangeJobId(streamReceiverName(s.stream_id), user, 1);
+    const untilState = (state: string, what: string) =>
+      waitFor(async () => ((await delivering.setQueue.queue.getJobState(id)) === state ? true : undefined), { timeout: 5000, what });
     // Taken by the delivery worker, found paused: it waits (delayed), not failed.
     await waitFor(async () => (await delivering.setQueue.queue.getJob(id))?.attemptsStarted, { timeout: 5000, what: 'the job taken' });
-    await waitFor(async () => ((await delivering.setQueue.queue.getJobState(id)) === 'delayed' ? true : undefined), { timeout: 5000, what: 'the job waiting' });
+    await untilState('delayed', 'the job waiting');
     expect(rx2.received).toHaveLength(0);
     await serving.streams.setStatus(s.stream_id, 'enabled', undefined, caller, 'test');
     await waitFor(() => rx2.received.length >= 1, { timeout: 15_000, what: 'the SET after the resume' });
@@ -82,9 +84,6 @@ describe('delivery registry: streams changed on another worker', () => {
     expect(ev.type).toBe(CAEP_RISK_LEVEL_CHANGE);
     expect(ev.body).toMatchObject({ current_level: 'HIGH', previous_level: 'LOW' });
     // The job completes once the delivery is recorded (after the receiver's answer).
-    await waitFor(async () => ((await delivering.setQueue.queue.getJobState(id)) === 'completed' ? true : undefined), {
-      timeout: 5000,
-      what: 'the job completed',
-    });
+    await untilState('completed', 'the job completed');
   });
 });
