@@ -22,6 +22,7 @@ interface Signatures {
   deliveryGate: { file: 'delivery-gate-1'; args: [throttle: string, rate: string]; reply: [number, number] };
   deliveryPause: { file: 'delivery-pause-1'; args: [throttle: string, ms: string]; reply: number };
   heldPush: { file: 'held-push-1'; args: [list: string, max: number, ...items: string[]]; reply: number };
+  heldDrop: { file: 'held-drop-1'; args: [list: string, ...items: string[]]; reply: number };
   /** Variable keys: numkeys (2 per IP), then each IP's failures and successes keys, then the packed batch. */
   ipLogins: { file: 'ip-logins-n'; args: [numKeys: number, ...keysThenPacked: string[]]; reply: string[][] };
   engineCommit: {
@@ -57,6 +58,7 @@ const FILES: { [K in ScriptName]: Signatures[K]['file'] } = {
   deliveryGate: 'delivery-gate-1',
   deliveryPause: 'delivery-pause-1',
   heldPush: 'held-push-1',
+  heldDrop: 'held-drop-1',
   ipLogins: 'ip-logins-n',
   engineCommit: 'engine-commit-2',
   routerRead: 'router-read-2',

@@ -22,3 +22,21 @@ export async function holdCapped(redis: RedisClient, key: string, items: string[
   if (count > 0) audit = (await redis.set(`${key}:full`, '1', 'EX', HELD_FULL_REPORT_S, 'NX')) === 'OK';
   return { count, audit };
 }
+
+/**
+ * Takes the held list `key` from its head, `CHUNK` items at a time: each chunk is handed to
+ * `deliver` (which queues it; queuing is idempotent, by job id) and only then dropped, and only if
+ * the list still starts with it (`held-drop-1.lua`: a capped push may have shifted the list). A
+ * crash between the two leaves the chunk held, queued again at the next release: nothing is lost.
+ * Returns how many items were delivered.
+ */
+export async function releaseHeld(redis: RedisClient, key: string, deliver: (items: string[]) => Promise<void>): Promise<number> {
+  let count = 0;
+  for (let rounds = 0; rounds < 10_000; rounds++) {
+    const items = await redis.lrange(key, 0, CHUNK - 1);
+    if (!items.length) break;
+    await deliver(items);
+    if ((await scriptsOn(redis).heldDrop(key, ...items)) === 1) count += items.length; // held-drop-1.lua
+  }
+  return count;
+}

@@ -11,7 +11,7 @@ import { enqueueLevelChange, enqueueLevelChanges, enqueueSessionRevoked, enqueue
 import type { SessionRevoked } from './set-builder.js';
 import { displayEndpoint } from './display-endpoint.js';
 import { EndpointPolicy, type Resolver } from './endpoint-policy.js';
-import { holdCapped } from './held.js';
+import { holdCapped, releaseHeld } from './held.js';
 import { StreamCache } from './stream-cache.js';
 import { mayAccess, type StreamCaller } from './stream-owner.js';
 import {
@@ -298,17 +298,28 @@ export class StreamService {
         details: { stream_id: s.stream_id, max_held: max, dropped: dropped.count },
       });
     }
+    await this.settleHeld(s.stream_id);
+  }
+
+  /**
+   * After holding: this worker's view of the stream may be up to a sync old, and the stream may
+   * have been resumed (its held SETs released) or disabled just before the push. Re-read, and
+   * release or drop what was held then, so no SET waits for a resume that already happened.
+   */
+  private async settleHeld(id: string): Promise<void> {
+    const now = await this.store.find(id);
+    if (now?.status === 'enabled') await this.release(now);
+    else if (!now || now.status === 'disabled') await this.redis.del(this.store.heldKey(id));
   }
 
   private async release(s: SsfStream): Promise<void> {
-    const key = this.store.heldKey(s.stream_id);
-    const items = (await this.redis.lrange(key, 0, -1)).map((v) => JSON.parse(v) as Held);
     const rx = this.receiver(s);
-    for (const i of items) {
-      if (i.kind === 'change') await enqueueLevelChange(this.queue, i.change, [rx]);
-      else await enqueueSessionRevoked(this.queue, i.revoked, [rx]);
-    }
-    if (items.length) await this.redis.ltrim(key, items.length, -1);
+    await releaseHeld(this.redis, this.store.heldKey(s.stream_id), async (raw) => {
+      for (const i of raw.map((v) => JSON.parse(v) as Held)) {
+        if (i.kind === 'change') await enqueueLevelChange(this.queue, i.change, [rx]);
+        else await enqueueSessionRevoked(this.queue, i.revoked, [rx]);
+      }
+    });
   }
 }
 

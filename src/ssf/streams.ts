@@ -146,6 +146,12 @@ export class SsfStreamStore {
       .sort((a, b) => a.created_at - b.created_at);
   }
 
+  /** The stream, or undefined when there is none. */
+  async find(id: string): Promise<SsfStream | undefined> {
+    const v = await this.redis.hget(this.keys.ssfStreams, id);
+    return v ? (JSON.parse(v) as SsfStream) : undefined;
+  }
+
   async get(id: string): Promise<SsfStream> {
     const v = await this.redis.hget(this.keys.ssfStreams, id);
     if (!v) throw new RiskstreamError('NOT_FOUND', `no stream ${id}`);

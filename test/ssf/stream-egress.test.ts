@@ -8,11 +8,12 @@ import { Keys } from '../../src/keys.js';
 import { createLogger } from '../../src/obs/logger.js';
 import { buildSsf } from '../../src/runtime/ssf.js';
 import type { Resolver } from '../../src/ssf/endpoint-policy.js';
-import { createSetQueue, type SetQueue } from '../../src/ssf/queue.js';
+import { createSetQueue, levelChangeJobId, type SetQueue } from '../../src/ssf/queue.js';
 import { StreamCache } from '../../src/ssf/stream-cache.js';
 import { StreamService, type StreamRequest } from '../../src/ssf/stream-service.js';
 import type { StreamCaller } from '../../src/ssf/stream-owner.js';
-import { SsfStreamStore } from '../../src/ssf/streams.js';
+import { SsfStreamStore, streamReceiverName } from '../../src/ssf/streams.js';
+import { holdCapped, releaseHeld } from '../../src/ssf/held.js';
 import { cleanup, redisClient, testPrefix } from '../helpers/redis.js';
 import { writeTestConfig } from '../helpers/worker.js';
 import { change } from './helpers.js';
@@ -29,7 +30,7 @@ const resolver: Resolver = async (host) => {
   throw new Error('ENOTFOUND');
 };
 
-function service(ssf: Record<string, unknown> = {}): StreamService {
+function service(ssf: Record<string, unknown> = {}, refreshMs = 1000): StreamService {
   const settings = riskstreamSchema.parse({ ssf }).ssf;
   return new StreamService(
     redis,
@@ -37,7 +38,7 @@ function service(ssf: Record<string, unknown> = {}): StreamService {
     q,
     audit,
     () => 'https://riskstream.test',
-    1000,
+    refreshMs,
     () => 'ES256',
     () => settings,
     resolver,
@@ -129,6 +130,56 @@ describe('a paused stream’s held list', () => {
     expect(full).toHaveLength(1);
     expect(full[0]!.details).toMatchObject({ max_held: 3, dropped: 2 });
     await svc.delete(s.stream_id, caller, 'ssf:test');
+  });
+});
+
+describe('releasing a paused stream’s held SETs', () => {
+  it('a SET held by a worker that has not seen the resume yet is queued at once, not left held', async () => {
+    const serving = service({ allowed_endpoints: ['127.0.0.1'] });
+    // Another worker whose stream view is a minute old (its sync had not come yet).
+    const stale = service({ allowed_endpoints: ['127.0.0.1'] }, 60_000);
+    const s = await serving.create(push('http://127.0.0.1:9/push'), caller, 'ssf:test');
+    await serving.setStatus(s.stream_id, 'paused', undefined, caller, 'ssf:test');
+    expect((await stale.streams()).find((x) => x.stream_id === s.stream_id)?.status).toBe('paused');
+    await serving.setStatus(s.stream_id, 'enabled', undefined, caller, 'ssf:test');
+
+    await stale.onChanges([change('late-held@example.com', 1, 'low', 'high')]);
+    expect(await redis.llen(serving.store.heldKey(s.stream_id))).toBe(0);
+    const job = await q.queue.getJob(levelChangeJobId(streamReceiverName(s.stream_id), 'late-held@example.com', 1));
+    expect(job?.data).toMatchObject({ change: { user: 'late-held@example.com', version: 1 } });
+    await serving.delete(s.stream_id, caller, 'ssf:test');
+  });
+
+  it('a SET held by a worker that has not seen the stream disabled is dropped, not kept for a later resume', async () => {
+    const serving = service({ allowed_endpoints: ['127.0.0.1'] });
+    const stale = service({ allowed_endpoints: ['127.0.0.1'] }, 60_000);
+    const s = await serving.create(push('http://127.0.0.1:9/push'), caller, 'ssf:test');
+    await serving.setStatus(s.stream_id, 'paused', undefined, caller, 'ssf:test');
+    await stale.streams();
+    await serving.setStatus(s.stream_id, 'disabled', undefined, caller, 'ssf:test');
+    await stale.onChanges([change('late-disabled@example.com', 1, 'low', 'high')]);
+    expect(await redis.llen(serving.store.heldKey(s.stream_id))).toBe(0);
+    expect(await q.queue.getJob(levelChangeJobId(streamReceiverName(s.stream_id), 'late-disabled@example.com', 1))).toBeUndefined();
+    await serving.delete(s.stream_id, caller, 'ssf:test');
+  });
+
+  it('a capped push during a release shifts the list: nothing pushed meanwhile is dropped unqueued', async () => {
+    const key = `${prefix}:held-race`;
+    await holdCapped(redis, key, ['a', 'b', 'c'], 3);
+    const delivered: string[][] = [];
+    let pushed = false;
+    const n = await releaseHeld(redis, key, async (items) => {
+      delivered.push(items);
+      // Another worker holds one more SET while these are being queued: the cap drops `a`.
+      if (!pushed) await holdCapped(redis, key, ['d'], 3);
+      pushed = true;
+    });
+    expect(delivered).toEqual([
+      ['a', 'b', 'c'],
+      ['b', 'c', 'd'],
+    ]);
+    expect(n).toBe(3);
+    expect(await redis.llen(key)).toBe(0);
   });
 });
 
