@@ -23,7 +23,7 @@ export const ERROR_CODES = {
   /** `POST /v1/events` while the consumer lag exceeds `streams.max_lag` (`retryAfter`). */
   BACKPRESSURE: 429,
   /** `POST /v1/events`: too many bodies in progress and queued in this process (`retryAfter`). */
-  INGEST_BUSY: 503,
+  INGEST_BUSY: 429,
   /** A self-registered SSF stream: the caller already owns `ssf.limits.streams_per_owner` streams. */
   STREAM_LIMIT: 429,
   /** Called more often than allowed (e.g. `/ssf/verify` within `min_verification_interval`); has `retryAfter`. */

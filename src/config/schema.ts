@@ -107,7 +107,7 @@ export const riskstreamSchema = z.strictObject({
       max_records: z.number().int().positive().default(100_000),
       /** `POST /v1/events` bodies decoded at once per worker (each holds its records in memory). */
       ingest_concurrency: z.number().int().positive().default(1),
-      /** Bodies waiting for their turn beyond that; more → 503 `ingest_busy` with Retry-After. */
+      /** Bodies waiting for their turn beyond that; more → 429 `ingest_busy` with Retry-After. */
       ingest_queue: z.number().int().nonnegative().default(8),
       /** Public base URL of this server (for jwks_uri etc.); defaults to the issuer. */
       public_url: z.url().optional(),

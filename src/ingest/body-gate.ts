@@ -4,7 +4,7 @@ import { RiskstreamError } from '../errors.js';
  * A per-process gate for `POST /v1/events` bodies: at most `concurrency` bodies are decoded at
  * once (default 1, so the worker never holds more than one body's records), up to `maxQueued`
  * more wait their turn in arrival order, and any beyond that are refused with INGEST_BUSY
- * (503, `Retry-After`) — the shipper retries.
+ * (429, `Retry-After`) — the shipper retries.
  */
 export class BodyGate {
   private active = 0;

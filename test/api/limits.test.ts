@@ -95,3 +95,29 @@ describe('429: back-pressure when the consumer group lags', () => {
     expect(ok.json).toMatchObject({ accepted: 1 });
   });
 });
+
+describe('429: more bodies at once than the worker takes', () => {
+  it('answers 429 ingest_busy with Retry-After beyond http.ingest_queue; the bodies it took are all accepted', async () => {
+    const p2 = testPrefix('api-limits-busy');
+    // One body decoded at a time, none waiting: a second concurrent body is refused.
+    const busy = await startApiWorker(p2, { http: { ingest_concurrency: 1, ingest_queue: 0 } });
+    try {
+      const body = Array.from({ length: 4000 }, (_, i) => event(i)).join('\n');
+      const posts = await Promise.all(
+        Array.from({ length: 6 }, () =>
+          call(busy.url, '/v1/events', { method: 'POST', token: busy.cfg.ingestToken, body, headers: { 'content-type': 'application/x-ndjson' } }),
+        ),
+      );
+      const refused = posts.filter((r) => r.status !== 202);
+      expect(refused.length).toBeGreaterThan(0);
+      for (const r of refused) {
+        expect(isApiError(r, 429, 'ingest_busy')).toBe(true);
+        expect(Number(r.headers.get('retry-after'))).toBeGreaterThan(0);
+      }
+      for (const r of posts.filter((x) => x.status === 202)) expect(r.json).toMatchObject({ accepted: 4000, rejected: 0 });
+    } finally {
+      await busy.close();
+      await cleanup(redis, p2);
+    }
+  });
+});

@@ -21,7 +21,7 @@ describe('error codes (one table, fastify pattern)', () => {
       expect(new RiskstreamError(code as ErrorCode, 'x').statusCode).toBe(status);
     }
     expect(new RiskstreamError('NOT_FOUND', 'x').statusCode).toBe(404);
-    expect(new RiskstreamError('INGEST_BUSY', 'x').statusCode).toBe(503);
+    expect(new RiskstreamError('INGEST_BUSY', 'x').statusCode).toBe(429);
   });
 
   it('every code is used somewhere in src (no dead codes)', () => {

@@ -3,14 +3,14 @@ import { RiskstreamError } from '../../errors.js';
 import type { AuditLog } from '../../audit/audit-log.js';
 import type { AuditPage } from '../views/admin.js';
 
-/** `GET /v1/audit?cursor=&limit=&action=` — the audit log, newest first; and `GET /v1/whoami`. */
+/** `GET /v1/audit?cursor=&limit=&action=` — the audit log, newest first (an empty cursor: the first page); and `GET /v1/whoami`. */
 export const auditRoutes =
   (deps: { audit: AuditLog }): RouteModule =>
   (app, ctx) => {
     whoamiRoutes(app, ctx);
     app.get<{ Querystring: { cursor?: string; limit?: string; action?: string } }>('/v1/audit', async (req): Promise<AuditPage> => {
       const { cursor, action } = req.query;
-      if (cursor !== undefined && !/^\d+-\d+$/.test(cursor)) throw new RiskstreamError('BAD_REQUEST', 'invalid cursor');
+      if (cursor && !/^\d+-\d+$/.test(cursor)) throw new RiskstreamError('BAD_REQUEST', 'invalid cursor');
       const limit = req.query.limit === undefined ? 100 : Number(req.query.limit);
       if (!Number.isInteger(limit) || limit < 1 || limit > 1000) throw new RiskstreamError('BAD_REQUEST', 'limit must be an integer from 1 to 1000');
       const r = await deps.audit.list({ count: limit, ...(cursor ? { cursor } : {}), ...(action ? { action } : {}) });
