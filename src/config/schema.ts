@@ -182,8 +182,11 @@ export const riskstreamSchema = z.strictObject({
       horizon: durationMs.prefault('24h'),
       backoff_base: durationMs.prefault('1s'),
       backoff_max: durationMs.prefault('10m'),
-      /** Delay before the single retry after a receiver answers invalid_key. */
-      invalid_key_retry: durationMs.prefault('5m'),
+      /**
+       * Delay before one retry after a receiver answers 400 `invalid_key` (it may not have fetched
+       * a rotated key yet); `0s` (the default): a 400 is permanent, as RFC 8935 says.
+       */
+      invalid_key_retry: durationMs.prefault('0s'),
     })
     .prefault({}),
   mapping: z

@@ -46,7 +46,7 @@ describe('loadConfig defaults', () => {
       group: 'riskstream',
     });
     expect(c.raw.state).toMatchObject({ login_max_age: 7 * 86_400_000, allowed_lateness: 600_000, sweep_interval: 1000, max_logins: 10 });
-    expect(c.raw.delivery).toMatchObject({ horizon: 86_400_000, backoff_base: 1000, backoff_max: 600_000, invalid_key_retry: 300_000, concurrency: 64 });
+    expect(c.raw.delivery).toMatchObject({ horizon: 86_400_000, backoff_base: 1000, backoff_max: 600_000, invalid_key_retry: 0, concurrency: 64 });
     expect(c.raw.sessions.default_lifetime).toBe(12 * 3_600_000);
     expect(c.raw.bridge.interval).toBe(200);
     expect(c.raw.http).toMatchObject({ port: 8080, host: '0.0.0.0', body_limit: 5 * 1024 * 1024, admin_tokens: [], ingest_tokens: [] });

@@ -26,6 +26,7 @@ import { untilQuiet } from '../helpers/quiet.js';
 const prefix = testPrefix('delivery');
 const keys = new Keys(prefix);
 const ISSUER = 'https://riskstream.test';
+// Mutable: a test switches the invalid_key retry off (the workers read it at each failure).
 const delivery = { concurrency: 4, horizon: 86_400_000, backoff_base: 30, backoff_max: 300, invalid_key_retry: 250 };
 const receivers = new Map<string, ResolvedReceiver>();
 const outcomes: Array<[string, DeliveryOutcome]> = [];
@@ -127,7 +128,23 @@ describe('SET delivery worker', () => {
     expect(outcomes).toContainEqual(['r400', 'failed']);
   });
 
-  it('invalid_key gets exactly one delayed retry', async () => {
+  it('invalid_key is permanent when delivery.invalid_key_retry is 0s (the default)', async () => {
+    delivery.invalid_key_retry = 0;
+    try {
+      const { rx, cfg } = await receiver('rkey0', () => ({ status: 400, body: { err: 'invalid_key', description: 'unknown kid' } }));
+      const [id] = await enqueueLevelChange(q, change('ukey0@example.com', 1, 'low', 'high'), [cfg]);
+      await waitFor(async () => (await jobState(id!)) === 'failed', { timeout: 5000, what: 'failure' });
+      await untilQuiet(redis, { prefix, streams: [] });
+      expect(rx.requests).toHaveLength(1);
+      const log = await auditOf('rkey0');
+      expect(log.map((e) => e.action)).toEqual(['set.failed']);
+      expect(log[0]!.details).toMatchObject({ outcome: 'rejected', status: 400, err: 'invalid_key' });
+    } finally {
+      delivery.invalid_key_retry = 250;
+    }
+  });
+
+  it('invalid_key gets exactly one delayed retry when delivery.invalid_key_retry is set', async () => {
     const { rx, cfg } = await receiver('rkey', () => ({ status: 400, body: { err: 'invalid_key' } }));
     const [id] = await enqueueLevelChange(q, change('ukey@example.com', 1, 'low', 'high'), [cfg]);
     await waitFor(async () => (await jobState(id!)) === 'failed', { timeout: 5000, what: 'failure' });
