@@ -9,6 +9,7 @@
 import { z } from 'zod';
 import { durationMs, formatDuration } from '../duration.js';
 import type { CanonicalEvent } from '../types.js';
+import { canonicalOutcome } from '../login.js';
 import { getPath } from './fields.js';
 import { isoTime } from './format.js';
 import type { Detector, DetectorLimits } from './types.js';
@@ -38,10 +39,24 @@ const matcher = z.union([
 /** A field matcher in a threshold's `match`: a literal (equals), `{equals}`, `{in: []}` or `{regex}`. */
 export type Matcher = z.infer<typeof matcher>;
 
+/** A literal as ingest would have stored it in `outcome`. */
+const asOutcome = (v: string | number | boolean): string | number | boolean => (typeof v === 'string' ? canonicalOutcome(v) : v);
+
+/** `match` with its `outcome` literals (plain, `equals`, `in`) spelled as ingest stores them; a regex is kept. */
+function outcomeMatch(match: Record<string, Matcher>): Record<string, Matcher> {
+  const m = match.outcome;
+  if (m === undefined) return match;
+  let next: Matcher = m;
+  if (typeof m !== 'object') next = asOutcome(m);
+  else if ('equals' in m) next = { equals: asOutcome(m.equals) };
+  else if ('in' in m) next = { in: m.in.map(asOutcome) };
+  return { ...match, outcome: next };
+}
+
 /** threshold's parameters. */
 export const thresholdParams = z.strictObject({
-  /** Dotted field path (on the canonical event) → matcher. All must match. */
-  match: z.record(z.string(), matcher),
+  /** Dotted field path (on the canonical event) → matcher. All must match (`outcome`: see {@link canonicalOutcome}). */
+  match: z.record(z.string(), matcher).transform(outcomeMatch),
   count: z.number().int().positive(),
   window: durationMs,
   /** Extra fields (dotted paths) to count separately by, beyond the user. */

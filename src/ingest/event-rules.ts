@@ -1,3 +1,4 @@
+import { canonicalOutcome } from '../login.js';
 import { isIP } from 'node:net';
 import { isoUtcMs } from './iso-time.js';
 import { isRepresentableTime, TIME_INVALID, TIME_OUT_OF_RANGE } from './time-window.js';
@@ -22,9 +23,6 @@ const ISO_DATE = /^\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|
 const EMAIL = /^[^@\s]+@[^@\s]+$/;
 /** Below this an epoch number is taken as seconds (1e11 s is the year 5138; 1e11 ms is 1973). */
 const SECONDS_BELOW = 1e11;
-
-const SUCCESS = new Set(['success', 'succeeded', 'successful', 'allow', 'allowed', 'ok', 'pass', 'passed']);
-const FAILURE = new Set(['failure', 'failed', 'fail', 'error', 'unsuccessful']);
 
 /** The type of a value as messages name it. */
 export const kind = (v: unknown): string => (v === null ? 'null' : Array.isArray(v) ? 'array' : typeof v);
@@ -118,8 +116,7 @@ export const toUser: Rule<string> = (v, field) => {
 export const toOutcome: Rule<string> = (v, field) => {
   const s = toText(v, field);
   if (s instanceof Invalid) return s;
-  const l = s.toLowerCase();
-  return SUCCESS.has(l) ? 'success' : FAILURE.has(l) ? 'failure' : l;
+  return canonicalOutcome(s);
 };
 
 /** A valid IPv4 or IPv6 address. */

@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { behaviorSchema } from '../../src/config/behaviors-schema.js';
+import { riskstreamSchema } from '../../src/config/schema.js';
+import { decodeEntry } from '../../src/ingest/decode.js';
 import { impossibleTravel } from '../../src/detect/impossible-travel.js';
 import { MAX_GROUPS, matchValue, threshold } from '../../src/detect/threshold.js';
 import { MIN, T0, ev, login, run } from './fixtures.js';
@@ -125,5 +127,37 @@ describe('threshold', () => {
     expect(run(threshold, p, [ev('dlp', 0, { severity: 'high', device: { posture: { disk_encrypted: false } } })]).hits).toHaveLength(1);
     expect(run(threshold, p, [ev('dlp', 0, { severity: 'high', device: { posture: { disk_encrypted: true } } })]).hits).toHaveLength(0);
     expect(run(threshold, p, [ev('dlp', 0, { severity: 'low', device: { posture: { disk_encrypted: false } } })]).hits).toHaveLength(0);
+  });
+});
+
+describe('threshold match on outcome, as ingest stores it', () => {
+  // CONTRACT.md's access event: ingest turns `allowed` into `success` (event-rules.ts).
+  const accessJson = (i: number) =>
+    JSON.stringify({ type: 'access', id: `acc-${i}`, user: 'alice@example.com', time: T0 + i * 1_000, outcome: 'allowed', app: 'drive' });
+  const decoded = Array.from({ length: 3 }, (_, i) => {
+    const d = decodeEntry(
+      { stream: 'activity', id: `${T0 + i}-0`, fields: { event: accessJson(i) }, deliveries: 1 },
+      { mapping: riskstreamSchema.parse({}).mapping },
+      T0 + 60_000,
+    );
+    if (!d.ok) throw new Error(`not decoded: ${JSON.stringify(d)}`);
+    return d.event;
+  });
+
+  it.each([
+    ['a literal', 'allowed'],
+    ['a literal in another case', 'Allowed'],
+    ['equals', { equals: 'allowed' }],
+    ['in', { in: ['allowed', 'denied'] }],
+    ['the canonical spelling', 'success'],
+  ])('%s matches the access events ingest decoded (outcome allowed)', (_, outcome) => {
+    expect(decoded[0]!.outcome).toBe('success');
+    const p = params({ match: { type: 'access', outcome }, count: 3, window: '5m' });
+    expect(run(threshold, p, decoded).hits).toHaveLength(1);
+  });
+
+  it('other outcomes are kept as they are: denied does not match allowed events', () => {
+    const p = params({ match: { type: 'access', outcome: 'denied' }, count: 1, window: '5m' });
+    expect(run(threshold, p, decoded).hits).toEqual([]);
   });
 });
