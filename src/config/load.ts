@@ -115,6 +115,10 @@ function resolveReceivers(raw: RiskstreamFileConfig, file: string, issues: Confi
       issue(undefined, `receivers[${i}] (${r.name}): endpoint is required (or org_url for kind okta)`);
       return;
     }
+    if (!/^https?:$/.test(new URL(endpoint).protocol)) {
+      issue(r.endpoint ? 'endpoint' : 'org_url', `receivers[${i}] (${r.name}): endpoint must be an https (or http) URL`);
+      return;
+    }
     let authorizationValue: string | undefined;
     if (r.authorization_env) {
       authorizationValue = process.env[r.authorization_env];

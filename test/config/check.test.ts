@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -46,4 +46,42 @@ describe('riskstream config check', () => {
       expect(r.stderr).toMatch(/RISKSTREAM_ADMIN_TOKEN: tokens must be at least 16 characters/);
     }
   }, 30_000);
+
+  it('reports what the worker would refuse at start: a receiver with no key for its alg, an unreadable key file, a non-http endpoint', async () => {
+    const cases = {
+      // kind okta signs RS256; only the (generated) ES256 main key is configured.
+      okta: ['issuer: https://riskstream.example', 'receivers:', '  - name: okta1', '    kind: okta', '    org_url: https://example.okta.com'],
+      keyfile: ['issuer: https://riskstream.example', 'signing:', '  keys:', '    - key_file: keys/missing-rs256.pem', '      alg: RS256'],
+      ftp: [
+        'issuer: https://riskstream.example',
+        'receivers:',
+        '  - name: rx',
+        '    kind: ssf',
+        '    endpoint: ftp://rx.example/events',
+        '    audience: https://rx.example',
+      ],
+    };
+    const dirs = Object.fromEntries(
+      Object.entries(cases).map(([name, lines]) => {
+        const d = mkdtempSync(join(tmpdir(), `riskstream-check-${name}-`));
+        writeFileSync(join(d, 'riskstream.yaml'), `${lines.join('\n')}\n`);
+        return [name, d];
+      }),
+    );
+    try {
+      const [okta, keyfile, ftp] = await Promise.all(Object.values(dirs).map((d) => runCli(['config', 'check', '--config', d])));
+      expect([okta!.code, keyfile!.code, ftp!.code]).toEqual([1, 1, 1]);
+      expect(okta!.stderr.trim()).toBe(
+        `${dirs.okta}/riskstream.yaml:3:5 receivers[0] (okta1): signs with RS256 but no RS256 key is configured (add it under signing.keys)`,
+      );
+      expect(keyfile!.stderr.trim()).toBe(
+        `${dirs.keyfile}/riskstream.yaml:4:17 signing.keys.0.key_file: cannot read signing key file ${dirs.keyfile}/keys/missing-rs256.pem`,
+      );
+      expect(ftp!.stderr.trim()).toBe(`${dirs.ftp}/riskstream.yaml:5:15 receivers[0] (rx): endpoint must be an https (or http) URL`);
+      // The main key (missing, .pem) is no issue: the worker generates it; check writes nothing.
+      expect(existsSync(join(dirs.okta!, 'keys'))).toBe(false);
+    } finally {
+      for (const d of Object.values(dirs)) rmSync(d, { recursive: true, force: true });
+    }
+  });
 });

@@ -1,19 +1,25 @@
 import type { Command } from 'commander';
 import { loadConfig } from '../../config/load.js';
-import { isRiskstreamError } from '../../errors.js';
+import { isRiskstreamError, RiskstreamError } from '../../errors.js';
+import { signingKeyIssues } from '../config-keys.js';
 import { DEFAULT_CONFIG, print } from '../common.js';
 import { escapeControlsKeepLines } from '../terminal-text.js';
 
-/** `riskstream config check`: validates; prints `file:line:col message` per error, exit 1. */
+/**
+ * `riskstream config check`: validates (the signing keys and receivers' algs too, as the worker
+ * would at start); prints `file:line:col message` per error, exit 1.
+ */
 export function configCommand(program: Command): void {
   const config = program.command('config').description('configuration tools');
   config
     .command('check')
     .description('validate riskstream.yaml and behaviors.yaml')
     .option('-c, --config <path>', 'config directory or file', DEFAULT_CONFIG)
-    .action((o: { config: string }) => {
+    .action(async (o: { config: string }) => {
       try {
         const c = loadConfig(o.config);
+        const keyIssues = await signingKeyIssues(c);
+        if (keyIssues.length) throw new RiskstreamError('CONFIG_INVALID', 'signing keys', { issues: keyIssues });
         const on = c.behaviors.filter((b) => b.enabled).map((b) => `${b.id}(${b.risk_level})`);
         print(
           `ok: ${c.files.join(', ')}\n  behaviors enabled${c.shippedBehaviors ? ' (no behaviors.yaml: the shipped defaults)' : ''}: ${on.join(', ') || 'none'}\n  receivers: ${c.receivers.map((r) => `${r.name} (${r.kind})`).join(', ') || 'none'}\n  redis: ${c.redisCluster ? `cluster, startup nodes ${c.redisCluster.map((u) => new URL(u).host).join(' ')}` : 'one node'}\n`,
