@@ -55,7 +55,7 @@ export class PartitionOwner {
   /** Takes partition `p` under lease `token` (its position is loaded before its first read). */
   acquire(p: number, token: string): void {
     this.drop(p);
-    this.owned.set(p, { token, committed: null, applied: ZERO_KEY, cursor: '0' });
+    this.owned.set(p, unloaded(token));
   }
 
   /** Lease lost: forgets the partition at once, committing nothing more of it. */
@@ -239,6 +239,11 @@ export class PartitionOwner {
     const again = parts.filter(([p, token]) => token !== undefined && this.owned.get(p)?.token === token) as Array<[number, string]>;
     for (const [p] of again) this.states.inflight?.deltas.delete(p);
     this.drop(...again.map(([p]) => p));
-    for (const [p, token] of again) this.owned.set(p, { token, committed: null, applied: ZERO_KEY, cursor: '0' });
+    for (const [p, token] of again) this.owned.set(p, unloaded(token));
   }
+}
+
+/** A partition held under `token` whose committed position is not loaded yet (loaded before its first read). */
+function unloaded(token: string): Owned {
+  return { token, committed: null, applied: ZERO_KEY, cursor: '0' };
 }
