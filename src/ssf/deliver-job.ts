@@ -135,7 +135,8 @@ export function createSetProcessor(deps: ProcessorDeps): (job: Job<SetJobData>, 
         deps.logger?.warn({ receiver: ctx.receiver, status: o.status }, 'receiver refused our authorization: check its authorization setting');
         return fail(ctx, 'unauthorized', { outcome: 'unauthorized', status: o.status, description: o.description, alert: true });
       case 'invalid_key':
-        if (job.data.invalidKeyRetried || deps.delivery.invalid_key_retry <= 0) return fail(ctx, 'failed', { outcome: 'rejected', status: o.status, err: o.err, description: o.description });
+        if (job.data.invalidKeyRetried || deps.delivery.invalid_key_retry <= 0)
+          return fail(ctx, 'failed', { outcome: 'rejected', status: o.status, err: o.err, description: o.description });
         await job.updateData({ ...job.data, invalidKeyRetried: true });
         return retry(job, ctx, 'retry', deps.delivery.invalid_key_retry, { outcome: 'invalid_key', status: o.status, description: o.description });
       case 'rate_limited': {
