@@ -46,16 +46,19 @@ export function revocationId(s: Pick<SessionIdentity, 'session_id' | 'login_at'>
 
 /**
  * Revokes a session: deletes it (store), writes a `session.revoked` audit entry, then hands the
- * change to `onRevoked`. Unknown or expired id → NOT_FOUND. If the sink fails the session stays
+ * change to `onRevoked` — for each user holding a copy of the id; returns the earliest login's. Unknown or expired id → NOT_FOUND. If the sink fails the session stays
  * revoked, a `session.revoke_notify_failed` audit entry is written and INTERNAL is thrown.
  */
 export async function revokeSession(deps: RevokeDeps, id: string, opts: RevokeOptions): Promise<RevokedSession> {
-  const identity = await deps.store.revoke(id, opts);
-  if (!identity) {
+  const identities = await deps.store.revokeCopies(id, opts);
+  if (!identities.length) {
     const sid = storedSessionId(id).slice(0, 200); // never echo a pasted token
     throw new RiskstreamError('NOT_FOUND', `no active session ${JSON.stringify(sid)}`, { session: sid });
   }
-  return notify(deps, identity, opts);
+  // Users of different partitions who logged in with one id each hold a copy: each is told.
+  const out: RevokedSession[] = [];
+  for (const identity of identities) out.push(await notify(deps, identity, opts));
+  return out[0]!;
 }
 
 /** Revokes every active session of a user (each audited and notified); returns what was revoked. */

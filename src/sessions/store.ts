@@ -221,10 +221,19 @@ export class SessionStore {
    * concurrently: exactly one caller gets the identity). With `user`, only that user's copy.
    */
   async revoke(id: string, meta: { actor: string; reason: string }, user?: string): Promise<SessionIdentity | null> {
+    return (await this.revokeCopies(id, meta, user))[0] ?? null;
+  }
+
+  /**
+   * {@link revoke}, returning every identity it removed, earliest login first: a session id that
+   * users of different partitions logged in with has one copy per user (see docs/sessions.md),
+   * and each revoked copy is its user's revocation (audit entry, session-revoked SET).
+   */
+  async revokeCopies(id: string, meta: { actor: string; reason: string }, user?: string): Promise<SessionIdentity[]> {
     const sid = storedSessionId(id);
     // Every partition holding the id (the first binding, and any copy another user's login made), or `user`'s.
     const copies = await this.find(sid, user);
-    let first: SessionIdentity | null = null;
+    const revoked: SessionIdentity[] = [];
     for (const { p: part } of copies) {
       const raw = await this.redis.getdel(this.keys.session(part, sid));
       const s = this.live(raw);
@@ -236,9 +245,9 @@ export class SessionStore {
         p.set(this.keys.sessionTombstone(part, sid), JSON.stringify({ user: s.user, actor: meta.actor, reason: meta.reason, time: this.now() }), 'PX', px);
       }
       await exec(p);
-      first ??= s; // exactly one caller gets it: GETDEL
+      if (s) revoked.push(s); // exactly one caller gets each copy: GETDEL
     }
-    return first;
+    return revoked;
   }
 
   /** Revokes every active session of a user; returns the revoked identities. */

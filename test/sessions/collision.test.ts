@@ -2,7 +2,7 @@ import { afterAll, beforeEach, describe, expect, it } from 'vitest';
 import { Keys } from '../../src/keys.js';
 import { buildIdentity, type SessionIdentity } from '../../src/sessions/identity.js';
 import { SessionStore } from '../../src/sessions/store.js';
-import { login, settings, testRedis } from './helpers.js';
+import { ADMIN, buildApi, login, settings, testRedis } from './helpers.js';
 
 /**
  * Issue 13 row 7: a session id bound to one user is never taken over by another user's login.
@@ -127,5 +127,23 @@ describe('session id collision across partitions', () => {
     expect(await store.get('s-y')).toEqual(a);
     expect(await store.get('s-y', BOB)).toBeNull();
     expect(await store.listUser(ALICE)).toEqual([a]);
+  });
+
+  it('DELETE /v1/sessions/{id} revokes both copies, and each user gets an audit entry and a session-revoked SET', async () => {
+    const api = await buildApi(t, now);
+    try {
+      await store.put([ident({ sessionId: 's-z', expiresAt: T0 + 3_600_000 })]);
+      await store.put([ident({ sessionId: 's-z', user: BOB, time: T0 + 60_000, expiresAt: T0 + 3_600_000 })]);
+      const r = await api.app.inject({ method: 'DELETE', url: '/v1/sessions/s-z', headers: { authorization: `Bearer ${ADMIN}` } });
+      expect(r.statusCode).toBe(200);
+      expect(r.json()).toMatchObject({ session_id: 's-z', user: ALICE });
+      expect(api.revoked.map((c) => c.user)).toEqual([ALICE, BOB]);
+      const { entries } = await api.audit.list({ action: 'session.revoked' });
+      expect(entries.map((e) => e.details.user).sort()).toEqual([ALICE, BOB]);
+      expect(await store.get('s-z')).toBeNull();
+      expect(await store.get('s-z', BOB)).toBeNull();
+    } finally {
+      await api.app.close();
+    }
   });
 });
