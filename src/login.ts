@@ -15,6 +15,15 @@ export function isLogin(event: { type?: unknown }): boolean {
   return type !== undefined && (LOGIN_TYPES as readonly string[]).includes(type);
 }
 
+/** Event types that refresh an existing session rather than start one. */
+const REFRESH_TYPES = ['session_refresh', 'refresh'];
+
+/** True when the event's `type` is a session refresh (`session_refresh`, `refresh`; trimmed, any case). */
+export function isRefresh(event: { type?: unknown }): boolean {
+  const type = normalized(event.type);
+  return type !== undefined && REFRESH_TYPES.includes(type);
+}
+
 /**
  * True for a login whose `outcome` is `success` (any case) or missing: shippers that only send
  * successful logins often leave the outcome out. A failure must say so.

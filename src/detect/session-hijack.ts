@@ -16,7 +16,7 @@
  * on arrival order.
  */
 import { z } from 'zod';
-import { isSuccessfulLogin } from '../login.js';
+import { isRefresh, isSuccessfulLogin } from '../login.js';
 import type { CanonicalEvent } from '../types.js';
 import type { Detector, DetectorLimits } from './types.js';
 
@@ -97,7 +97,15 @@ export type HijackWindow = Array<[string, number]>;
 /** How many reported keys a user's window keeps (newest). */
 const MAX_REPORTED = 32;
 
-/** True when the detector should look at the event: it uses a session (and is not a successful login, which captures one). */
+/**
+ * A successful login that is not a refresh: it captures the session's baseline. A refresh uses the
+ * session (a stolen refresh token is used from the thief's device), and is compared with it.
+ */
+function startsSession(event: CanonicalEvent): boolean {
+  return isSuccessfulLogin(event) && !isRefresh(event);
+}
+
+/** True when the detector should look at the event: it carries a session id (see {@link startsSession}). */
 function usesSession(event: CanonicalEvent): boolean {
   const id = event.session?.id as unknown;
   return (typeof id === 'string' && id !== '') || (typeof id === 'number' && Number.isFinite(id));
@@ -119,11 +127,11 @@ const label: Record<HijackProperty, (v: string | number) => string> = {
 export const sessionHijack: Detector<SessionHijackParams, HijackWindow> = {
   kind: 'session_hijack',
   params: sessionHijackParams,
-  accepts: (event) => usesSession(event) && !isSuccessfulLogin(event) && capturedOf(event) !== undefined,
+  accepts: (event) => usesSession(event) && !startsSession(event) && capturedOf(event) !== undefined,
   detect(window, { event, eventId }, params, now, limits) {
     const unchanged = { window, hits: [] };
     const captured = capturedOf(event);
-    if (!captured || !usesSession(event) || isSuccessfulLogin(event)) return unchanged;
+    if (!captured || !usesSession(event) || startsSession(event)) return unchanged;
     if (captured.user !== event.user || event.time < captured.login_at) return unchanged;
     const seen = sessionProperties(event);
     const differs = params.compare.filter((p) => captured[p] !== undefined && seen[p] !== undefined && captured[p] !== seen[p]);

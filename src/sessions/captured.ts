@@ -1,6 +1,6 @@
 /**
  * The I/O edge of session_hijack: attaches to every event that uses a session (carries
- * `session.id` and is not a successful login) what that session's login captured, for the pure
+ * `session.id` and is not a successful login that starts one: a refresh is a use) what that session's login captured, for the pure
  * detector (src/detect/session-hijack.ts) to compare. The baseline is the stored identity
  * (src/sessions/store.ts); a session whose login is in the same batch (stored beside scoring,
  * so not yet readable) is taken from that login — the earliest one, as the store's first binding
@@ -8,6 +8,7 @@
  */
 import { addSessionProperties, attachCaptured, type CapturedSession } from '../detect/session-hijack.js';
 import type { CanonicalEvent, StreamEvent } from '../types.js';
+import { isRefresh } from '../login.js';
 import { isSessionLogin, storedSessionId, type SessionIdentity } from './identity.js';
 import type { SessionStore } from './store.js';
 import { LRUCache } from 'lru-cache';
@@ -17,8 +18,9 @@ export function capturedFromIdentity(s: SessionIdentity): CapturedSession {
   return addSessionProperties({ session_id: s.session_id, user: s.user, login_at: s.login_at } as CapturedSession, s);
 }
 
+/** The stored id of the session `e` uses: any event with a session id but a login that starts one (a refresh uses one). */
 function usesSession(e: CanonicalEvent): string | undefined {
-  if (isSessionLogin(e)) return undefined;
+  if (isSessionLogin(e) && !isRefresh(e)) return undefined;
   const id = e.session?.id as unknown;
   return (typeof id === 'string' && id !== '') || (typeof id === 'number' && Number.isFinite(id)) ? storedSessionId(String(id)) : undefined;
 }

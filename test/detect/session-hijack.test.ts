@@ -89,6 +89,17 @@ describe('session_hijack', () => {
     expect(run([forged]).hits).toEqual([]);
   });
 
+  it('a successful session refresh is a use: a refresh from another device is flagged, one from the login’s is not', () => {
+    for (const type of ['session_refresh', 'refresh', ' Session_Refresh ']) {
+      const stolen = use(30 * MIN, { type, outcome: 'success', device: { id: 'd-77' }, session: { id: 's-123', expires_at: T0 + 600 * MIN } });
+      expect(
+        run([stolen]).hits.map((h) => h.evidence.differs),
+        type,
+      ).toEqual([['device']]);
+      expect(run([use(30 * MIN, { type, outcome: 'success' })]).hits, type).toEqual([]);
+    }
+  });
+
   it('one hit per session and differing values: repeats and replays add none; another difference is a new hit', () => {
     const a = use(MIN, { device: { id: 'd-77' } });
     const b = use(2 * MIN, { device: { id: 'd-77' } });

@@ -51,6 +51,16 @@ describe('attachCapturedSessions (the enrich stage)', () => {
     expect(capturedOf(batch[3]!.event)).toBeUndefined();
   });
 
+  it('a session refresh is a use: it gets the stored login’s baseline (a login that starts a session gets none)', async () => {
+    await store.put([buildIdentity(login({ sessionId: 's-ref', time: NOW - 60_000 }), settings())!]);
+    const refresh = login({ sessionId: 's-ref', time: NOW, device: { id: 'd-77' } });
+    refresh.type = 'session_refresh';
+    const batch = batchOf([refresh, login({ sessionId: 's-new', time: NOW })]);
+    await attachCapturedSessions(store, batch);
+    expect(capturedOf(batch[0]!.event)).toMatchObject({ session_id: 's-ref', login_at: NOW - 60_000, device: 'd-9' });
+    expect(capturedOf(batch[1]!.event)).toBeUndefined();
+  });
+
   it('a login routed in an earlier batch whose identity is not committed yet is the baseline (recent logins); the stored one wins once there', async () => {
     const recent = new RecentLogins();
     await attachCapturedSessions(store, batchOf([login({ sessionId: 's-late', time: NOW - 5000, device: { id: 'd-5' }, network: { asn: 7 } })]), recent);
