@@ -1,5 +1,6 @@
 import { IP_FAILURES } from '../detect/password-spray.js';
 import { CAPTURED_SESSION } from '../detect/session-hijack.js';
+import { STORED_SESSION } from '../sessions/identity.js';
 import type { CanonicalEvent } from '../types.js';
 
 /** An admin request routed in order with the input (applied by the user's partition owner). */
@@ -18,18 +19,29 @@ export interface ControlOp {
  * password_spray, the captured session for session_hijack), which encoding would drop.
  */
 export type RoutedItem =
-  | { k: [number, number]; s: string; i: string; e: CanonicalEvent; x?: { f?: unknown; c?: unknown } }
-  | { k: [number, number]; s: string; i: string; c: ControlOp };
+  { k: [number, number]; s: string; i: string; e: CanonicalEvent; x?: Attachments } | { k: [number, number]; s: string; i: string; c: ControlOp };
 
-type Attached = { [IP_FAILURES]?: unknown; [CAPTURED_SESSION]?: unknown };
+type Attached = { [IP_FAILURES]?: unknown; [CAPTURED_SESSION]?: unknown; [STORED_SESSION]?: unknown };
+
+/** The edge's attachments as plain fields: an IP's failures, the captured session, a refreshed session's stored identity. */
+export interface Attachments {
+  f?: unknown;
+  c?: unknown;
+  s?: unknown;
+}
 
 /** What the edge attached to an event, as plain fields (undefined when nothing). */
-export function attachedOf(event: CanonicalEvent): { f?: unknown; c?: unknown } | undefined {
+export function attachedOf(event: CanonicalEvent): Attachments | undefined {
   const a = event as Attached;
   const f = a[IP_FAILURES];
   const c = a[CAPTURED_SESSION];
-  if (f === undefined) return c === undefined ? undefined : { c };
-  return c === undefined ? { f } : { f, c };
+  const s = a[STORED_SESSION];
+  if (f === undefined && c === undefined && s === undefined) return undefined;
+  const out: Attachments = {};
+  if (f !== undefined) out.f = f;
+  if (c !== undefined) out.c = c;
+  if (s !== undefined) out.s = s;
+  return out;
 }
 
 /** The field of a partition stream entry holding its routed items. */
@@ -52,6 +64,7 @@ export function decodeRouted(buf: Buffer | string): RoutedItem[] {
     const a = item.e as Attached;
     if (item.x.f !== undefined) a[IP_FAILURES] = item.x.f;
     if (item.x.c !== undefined) a[CAPTURED_SESSION] = item.x.c;
+    if (item.x.s !== undefined) a[STORED_SESSION] = item.x.s;
   }
   return v as RoutedItem[];
 }

@@ -9,7 +9,7 @@
 import { addSessionProperties, attachCaptured, type CapturedSession } from '../detect/session-hijack.js';
 import type { CanonicalEvent, StreamEvent } from '../types.js';
 import { isRefresh } from '../login.js';
-import { isSessionLogin, storedSessionId, type SessionIdentity } from './identity.js';
+import { attachStored, isSessionLogin, storedSessionId, type SessionIdentity } from './identity.js';
 import type { SessionStore } from './store.js';
 import { LRUCache } from 'lru-cache';
 
@@ -71,6 +71,7 @@ export async function attachCapturedSessions(store: Pick<SessionStore, 'get'>, e
   const pairs = new Map<string, { sid: string; user: string }>();
   for (const se of events) {
     attachCaptured(se.event, undefined);
+    attachStored(se.event, undefined);
     const sid = usesSession(se.event);
     if (sid === undefined) continue;
     const k = `${se.event.user}\u0000${sid}`;
@@ -85,21 +86,28 @@ export async function attachCapturedSessions(store: Pick<SessionStore, 'get'>, e
   const list = [...pairs];
   const stored = await Promise.all(list.map(([, p]) => store.get(p.sid, p.user)));
   const found = new Map<string, CapturedSession>();
+  const identities = new Map<string, SessionIdentity>();
   list.forEach(([k, p], i) => {
     const s = stored[i];
+    if (s) identities.set(k, s);
     const a = inBatch.get(p.sid);
     const b = recent?.get(p.sid);
     const c = s ? capturedFromIdentity(s) : a && b ? (b.login_at <= a.login_at ? b : a) : (a ?? b);
     if (c) found.set(k, c);
   });
-  for (const [se, k] of uses) attachCaptured(se.event, found.get(k));
+  for (const [se, k] of uses) {
+    attachCaptured(se.event, found.get(k));
+    // A refresh extends the stored session (src/sessions/identity.ts): the owner gets its identity.
+    if (isRefresh(se.event)) attachStored(se.event, identities.get(k));
+  }
   recent?.remember(inBatch);
 }
 
 /**
  * The router's session-use enrichment: {@link attachCapturedSessions} with this router's own
- * {@link RecentLogins}, only while session audit is on and a `session_hijack` behavior is enabled
- * (read per batch, so a reload applies from the next one); otherwise no lookups at all.
+ * {@link RecentLogins}, while session audit is on, for a batch when a `session_hijack` behavior
+ * is enabled or the batch holds a session refresh (it extends the stored session); otherwise no
+ * lookups at all. Settings are read per batch, so a reload applies from the next one.
  */
 export function sessionUseEnricher(
   store: Pick<SessionStore, 'get'>,
@@ -109,6 +117,9 @@ export function sessionUseEnricher(
   const recent = new RecentLogins();
   return async (events) => {
     const s = settings();
-    if (s.sessionsEnabled && s.behaviors.some((b) => b.enabled && b.kind === 'session_hijack')) await attachCapturedSessions(store, events, recent);
+    if (!s.sessionsEnabled) return;
+    // Uses are looked up for session_hijack; refreshes always (they extend the stored session).
+    if (s.behaviors.some((b) => b.enabled && b.kind === 'session_hijack') || events.some((e) => isRefresh(e.event) && isSessionLogin(e.event)))
+      await attachCapturedSessions(store, events, recent);
   };
 }

@@ -2,7 +2,7 @@ import type { CanonicalEvent } from '../types.js';
 import type { RiskstreamFileConfig } from '../config/schema.js';
 import { looksLikeJwt, REDACTED, redactOptions, redactScrubOptions, sha256Hex, type RedactOptions } from './redact.js';
 import { scrubShared, scrubValue, type ScrubOptions } from '../secrets/scrub.js';
-import { isSuccessfulLogin } from '../login.js';
+import { isRefresh, isSuccessfulLogin } from '../login.js';
 
 /** The `sessions` section of the configuration (redact_claims, default_lifetime ms, max_per_user). */
 export type SessionSettings = RiskstreamFileConfig['sessions'];
@@ -31,6 +31,37 @@ export interface SessionIdentity {
   event_id?: string;
   /** Any other fields of the event's `session` object. */
   attributes?: Record<string, unknown>;
+  /** Event time of the last `session_refresh` that extended it (the login's baseline is kept). */
+  refreshed_at?: number;
+}
+
+/**
+ * Symbol under which the router attaches to a session refresh the session's stored identity (an
+ * attachment, never read from input JSON): the refresh then extends that identity.
+ */
+export const STORED_SESSION: unique symbol = Symbol('riskstream.storedSession');
+
+type WithStored = CanonicalEvent & { [STORED_SESSION]?: SessionIdentity };
+
+/** The stored identity attached to a refresh, if any. */
+export function storedOf(event: CanonicalEvent): SessionIdentity | undefined {
+  return (event as WithStored)[STORED_SESSION];
+}
+
+/** Attaches (or, with undefined, removes) the stored identity of the session a refresh extends. */
+export function attachStored(event: CanonicalEvent, stored: SessionIdentity | undefined): void {
+  if (stored) (event as WithStored)[STORED_SESSION] = stored;
+  else if ((event as WithStored)[STORED_SESSION] !== undefined) delete (event as WithStored)[STORED_SESSION];
+}
+
+/**
+ * A refresh of a stored session of the same user extends it: the login's identity (claims,
+ * device, network … and `login_at`, the session_hijack baseline) is kept, `expires_at` moves to the
+ * later of the two, `refreshed_at` is the refresh's time. Anything else: the refresh's own identity.
+ */
+function extended(fresh: SessionIdentity, stored: SessionIdentity | undefined): SessionIdentity {
+  if (!stored || stored.user !== fresh.user || stored.session_id !== fresh.session_id || stored.login_at > fresh.login_at) return fresh;
+  return { ...stored, expires_at: Math.max(stored.expires_at, fresh.expires_at), refreshed_at: Math.max(stored.refreshed_at ?? 0, fresh.login_at) };
 }
 
 /** A user's device as last seen in a session login (the per-user device registry). */
@@ -147,7 +178,7 @@ export function buildIdentity(
   }
   const attrs = sessionAttributes(s, other);
   if (attrs) id.attributes = attrs;
-  return id;
+  return isRefresh(e) ? extended(id, storedOf(e)) : id;
 }
 
 /** The device-registry entry a stored identity contributes, or null without a device id. */

@@ -107,4 +107,42 @@ describe('session_hijack and the revoke_sessions response (real worker, Redis, r
     expect(await sessionsOf(USER)).toEqual(['s-3']);
     expect(revokedSets()).toHaveLength(2);
   }, 60_000);
+
+  it('a session refresh extends the stored session (the login’s identity kept); a refresh from another device is a hijack', async () => {
+    const CAROL = 'carol@example.com';
+    const DAVE = 'dave@example.com';
+    const login = `${h.prefix}:login`;
+    await h.redis.xadd(login, '*', 'event', sessionLogin('l-c', 'sc-1', 20 * MIN, CAROL));
+    await h.redis.xadd(login, '*', 'event', sessionLogin('l-d', 'sd-1', 20 * MIN, DAVE));
+    await waitFor(async () => (await sessionsOf(CAROL)).length === 1 && (await sessionsOf(DAVE)).length === 1, { what: 'both sessions stored' });
+    const before = (await (await api('/v1/sessions/sc-1')).json()) as Record<string, unknown>;
+    const later = new Date(Date.now() + 48 * 60 * MIN).toISOString();
+    const refresh = (id: string, user: string, session: string, extra: Record<string, unknown>) =>
+      JSON.stringify({
+        type: 'session_refresh',
+        id,
+        user,
+        time: recentIso(25 * MIN),
+        outcome: 'success',
+        session: { id: session, expires_at: later },
+        ...extra,
+      });
+    // Carol's refresh carries only the session and its new expiry; dave's comes from another device, ASN and country.
+    await h.redis.xadd(login, '*', 'event', refresh('r-c', CAROL, 'sc-1', {}));
+    await h.redis.xadd(login, '*', 'event', refresh('r-d', DAVE, 'sd-1', { device: { id: 'd-77' }, network: { asn: 1221 }, geo: { country: 'AU' } }));
+
+    const after = await waitFor(
+      async () => {
+        const r = (await (await api('/v1/sessions/sc-1')).json()) as Record<string, unknown>;
+        return r.refreshed_at !== undefined ? r : undefined;
+      },
+      { what: 'carol’s session refreshed' },
+    );
+    expect(after).toMatchObject({ idp: 'okta', device: { id: 'd-9' }, network: { asn: 2856 }, login_at: before.login_at, expires_at: Date.parse(later) });
+    const risk = async (user: string) =>
+      (await (await api(`/v1/users/${encodeURIComponent(user)}/risk`)).json()) as { level: string; behaviors: Array<{ id: string }> };
+    await waitFor(async () => (await risk(DAVE)).level === 'high', { what: 'dave flagged' });
+    expect((await risk(DAVE)).behaviors.map((b) => b.id)).toEqual(['session_hijack']);
+    expect((await risk(CAROL)).level).not.toBe('high');
+  }, 60_000);
 });

@@ -1,0 +1,97 @@
+import { afterAll, beforeEach, describe, expect, it } from 'vitest';
+import { attachedOf, decodeRouted, encodeRouted, type RoutedItem } from '../../src/engine/routed.js';
+import { sessionUseEnricher } from '../../src/sessions/captured.js';
+import { attachStored, buildIdentity, storedOf, type SessionIdentity } from '../../src/sessions/identity.js';
+import { SessionStore } from '../../src/sessions/store.js';
+import type { CanonicalEvent } from '../../src/types.js';
+import { batchOf, login, settings, testRedis } from './helpers.js';
+
+/**
+ * A session refresh of a stored session extends it: the login's identity (claims, device,
+ * network, login time: session_hijack's baseline) is kept, the expiry moves, `refreshed_at` is set.
+ * The router attaches the stored identity; the owner's identity builder merges (pure).
+ */
+const t = testRedis();
+const store = new SessionStore(t.redis, t.keys);
+const T0 = Date.now() - 60_000;
+const HOUR = 3_600_000;
+
+afterAll(async () => {
+  await t.cleanup();
+  await t.redis.quit();
+});
+beforeEach(() => t.cleanup());
+
+/** A refresh that carries only the session id and a new expiry (as many IdPs send it). */
+function refresh(sessionId: string, time: number, expiresAt: number, over: Partial<CanonicalEvent> = {}): CanonicalEvent {
+  return {
+    type: 'session_refresh',
+    id: `ref-${time}`,
+    user: 'alice@example.com',
+    outcome: 'success',
+    time,
+    session: { id: sessionId, expires_at: expiresAt },
+    ...over,
+  };
+}
+
+const loginIdentity = (): SessionIdentity => buildIdentity(login({ sessionId: 's-r', time: T0, expiresAt: T0 + HOUR }), settings())!;
+
+describe('buildIdentity of a session refresh (pure)', () => {
+  it('with the stored identity attached: the login’s identity, a later expiry, refreshed_at', () => {
+    const stored = loginIdentity();
+    const r = refresh('s-r', T0 + 30_000, T0 + 5 * HOUR, { device: { id: 'd-other' } });
+    attachStored(r, stored);
+    expect(buildIdentity(r, settings())).toEqual({ ...stored, expires_at: T0 + 5 * HOUR, refreshed_at: T0 + 30_000 });
+  });
+
+  it('an earlier expiry does not shorten the session', () => {
+    const stored = loginIdentity();
+    const r = refresh('s-r', T0 + 30_000, T0 + 10_000);
+    attachStored(r, stored);
+    expect(buildIdentity(r, settings())?.expires_at).toBe(T0 + HOUR);
+  });
+
+  it('nothing attached, another user’s session, or a plain login: the event’s own identity', () => {
+    expect(buildIdentity(refresh('s-r', T0 + 1, T0 + 2 * HOUR), settings())).toMatchObject({ claims: {}, login_at: T0 + 1, expires_at: T0 + 2 * HOUR });
+    const other = refresh('s-r', T0 + 1, T0 + 2 * HOUR, { user: 'bob@example.com' });
+    attachStored(other, loginIdentity());
+    expect(buildIdentity(other, settings())).toMatchObject({ user: 'bob@example.com', login_at: T0 + 1 });
+    const again = login({ sessionId: 's-r', time: T0 + 1, device: { id: 'd-new' } });
+    attachStored(again, loginIdentity());
+    expect(buildIdentity(again, settings())).toMatchObject({ login_at: T0 + 1, device: { id: 'd-new' } });
+  });
+
+  it('the attachment survives the partition entry’s encoding; input JSON cannot forge it', () => {
+    const stored = loginIdentity();
+    const r = refresh('s-r', T0 + 1, T0 + 2 * HOUR);
+    attachStored(r, stored);
+    const [item] = decodeRouted(encodeRouted([{ k: [1, 0], s: 'x', i: '1-0', e: r, x: attachedOf(r)! }])) as Array<Extract<RoutedItem, { e: unknown }>>;
+    expect(storedOf(item!.e)).toEqual(stored);
+    const forged = JSON.parse(JSON.stringify(r)) as CanonicalEvent;
+    expect(storedOf(forged)).toBeUndefined();
+  });
+});
+
+describe('a refresh through the router’s lookup and the store', () => {
+  it('extends the stored session: its claims, device and login time stay, the expiry and refreshed_at move (session_hijack off)', async () => {
+    const stored = loginIdentity();
+    await store.put([stored]);
+    const enrich = sessionUseEnricher(store, () => ({ sessionsEnabled: true, behaviors: [] }));
+    const batch = batchOf([refresh('s-r', T0 + 30_000, T0 + 5 * HOUR)]);
+    await enrich(batch);
+    expect(storedOf(batch[0]!.event)).toEqual(stored);
+    await store.put([buildIdentity(batch[0]!.event, settings())!]);
+    const now = await store.get('s-r');
+    expect(now).toEqual({ ...stored, expires_at: T0 + 5 * HOUR, refreshed_at: T0 + 30_000 });
+    expect((await store.listUser('alice@example.com')).map((s) => s.expires_at)).toEqual([T0 + 5 * HOUR]);
+  });
+
+  it('sessions off: no lookup, nothing attached', async () => {
+    await store.put([loginIdentity()]);
+    const enrich = sessionUseEnricher(store, () => ({ sessionsEnabled: false, behaviors: [] }));
+    const batch = batchOf([refresh('s-r', T0 + 30_000, T0 + 5 * HOUR)]);
+    await enrich(batch);
+    expect(storedOf(batch[0]!.event)).toBeUndefined();
+  });
+});
