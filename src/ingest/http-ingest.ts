@@ -8,6 +8,7 @@ import { decodeBody, routeEvent } from './http-body.js';
 import { BodyGate } from './body-gate.js';
 import { canonicalEntryFields } from './decode.js';
 import { timeWindowOf } from './time-window.js';
+import { resolveProfile, type MappingConfig } from './profiles/index.js';
 import { groupBacklog } from '../redis/stream-info.js';
 
 /** Records written to Redis per pipeline while a body is decoded. */
@@ -17,9 +18,15 @@ const WRITE_CHUNK = 1000;
 export interface IngestService {
   /** Throws BACKPRESSURE (429, Retry-After) when the consumer lag exceeds `streams.max_lag`. */
   checkBackpressure(): Promise<void>;
+  /**
+   * Decodes and appends a body. `opts.profile`: the mapping profile every record is decoded with
+   * (`okta`, `entra`, `cloudtrail`, `generic:<name>`; `?profile=`), instead of vendor detection;
+   * an unknown one is BAD_REQUEST.
+   */
   accept(
     body: Buffer,
     headers: { contentType?: string | undefined; contentEncoding?: string | undefined },
+    opts?: { profile?: string | undefined },
   ): Promise<{ accepted: number; rejected: number; errors: Array<{ index: number; reason: string }> }>;
 }
 
@@ -40,8 +47,9 @@ export function createIngestService(deps: { config: () => Config; redis: RedisCl
   };
   const gate = new BodyGate(() => ({ concurrency: deps.config().raw.http.ingest_concurrency, maxQueued: deps.config().raw.http.ingest_queue }));
   /** One body: decoded in chunks (yielding to the event loop), written in pipelines of {@link WRITE_CHUNK}. */
-  const acceptBody: IngestService['accept'] = async (body, headers) => {
+  const acceptBody: IngestService['accept'] = async (body, headers, request = {}) => {
     const c = deps.config();
+    const mapping = request.profile === undefined ? c.raw.mapping : withProfile(c.raw.mapping, request.profile);
     const now = Date.now();
     const errors: Array<{ index: number; reason: string }> = [];
     let accepted = 0;
@@ -61,7 +69,8 @@ export function createIngestService(deps: { config: () => Config; redis: RedisCl
     const opts = {
       maxBytes: c.raw.http.body_limit,
       maxEvents: c.raw.http.max_records,
-      decode: { mapping: c.raw.mapping, window: timeWindowOf(c.raw.ingest), scrubFields: c.raw.ingest.scrub_fields },
+      decode: { mapping, window: timeWindowOf(c.raw.ingest), scrubFields: c.raw.ingest.scrub_fields },
+      ...(request.profile === undefined ? {} : { stream: HTTP_PROFILE_STREAM }),
     };
     const total = await decodeBody(body, headers, opts, (it, index) => {
       if (it.ok) {
@@ -87,7 +96,29 @@ export function createIngestService(deps: { config: () => Config; redis: RedisCl
       const l = await currentLag();
       if (l > max) throw new RiskstreamError('BACKPRESSURE', `consumer lag ${l} exceeds ${max}; retry later`, { retryAfter: 5 });
     },
-    accept: (body, headers) => gate.run(() => acceptBody(body, headers)),
+    accept: (body, headers, request) => gate.run(() => acceptBody(body, headers, request)),
   };
   return service;
+}
+
+/** The name a `?profile=` is mapped under for decoding (no input stream is called so). */
+const HTTP_PROFILE_STREAM = 'http:/v1/events?profile';
+const derived = new WeakMap<MappingConfig, Map<string, MappingConfig>>();
+
+/** `mapping` with `profile` as the decoding profile of {@link HTTP_PROFILE_STREAM} (one object per config and profile: its compiled profile is cached). */
+function withProfile(mapping: MappingConfig, profile: string): MappingConfig {
+  let byId = derived.get(mapping);
+  if (!byId) derived.set(mapping, (byId = new Map()));
+  let m = byId.get(profile);
+  if (!m) {
+    try {
+      resolveProfile(profile, mapping);
+    } catch {
+      const shown = JSON.stringify(profile.slice(0, 100));
+      throw new RiskstreamError('BAD_REQUEST', `unknown mapping profile ${shown} (okta, entra, cloudtrail, or generic:<name> of mapping.generic)`);
+    }
+    if (byId.size >= 64) byId.clear();
+    byId.set(profile, (m = { ...mapping, streams: { [HTTP_PROFILE_STREAM]: profile } }));
+  }
+  return m;
 }

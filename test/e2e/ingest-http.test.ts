@@ -14,7 +14,8 @@ let cfg: TestConfig;
 let worker: WorkerProcess;
 
 beforeAll(async () => {
-  cfg = await writeTestConfig(prefix);
+  // A generic profile for ?profile= (no stream maps it: the records of the other tests are detected as before).
+  cfg = await writeTestConfig(prefix, { mapping: { generic: { vpn: { type: 'kind', user: 'username', time: 'ts', outcome: 'res', ip: 'src_ip' } } } });
   worker = await spawnWorker(cfg.dir);
 }, 40_000);
 
@@ -192,5 +193,33 @@ describe('afterwards', () => {
     const dead = (await deadLetters()).filter((d) => d.source_stream === 'http:/v1/events');
     expect(dead).toHaveLength(4);
     for (const d of dead) expect(d.reason).toEqual(expect.any(String));
+  });
+});
+
+describe('?profile=: every record of the body mapped with a named profile', () => {
+  it('generic:vpn maps the vendor fields; an unknown profile is a 400 and appends nothing', async () => {
+    const before = await redis.xlen(`${prefix}:login`);
+    const rec = { kind: 'login', username: 'VPN-User@Example.com', ts: iso(30), res: 'ok', src_ip: '81.2.69.142' };
+    const bad = await fetch(`${worker.url}/v1/events?profile=generic:nope`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${cfg.ingestToken}`, 'content-type': 'application/x-ndjson' },
+      body: JSON.stringify(rec),
+    });
+    expect(bad.status).toBe(400);
+    expect(((await bad.json()) as { error: string }).error).toBe('bad_request');
+    // Without the profile the record has no user: rejected.
+    expect((await ship(JSON.stringify(rec), { 'content-type': 'application/x-ndjson' })).json).toMatchObject({ accepted: 0, rejected: 1 });
+    const res = await fetch(`${worker.url}/v1/events?profile=generic:vpn`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${cfg.ingestToken}`, 'content-type': 'application/x-ndjson' },
+      body: JSON.stringify(rec),
+    });
+    expect(res.status).toBe(202);
+    expect(await res.json()).toMatchObject({ accepted: 1, rejected: 0 });
+    const entries = await redis.xrange(`${prefix}:login`, '-', '+');
+    expect(entries.length).toBe(before + 1);
+    const fields = entries[entries.length - 1]![1];
+    const event = JSON.parse(fields[fields.indexOf('event') + 1]!) as Record<string, unknown>;
+    expect(event).toMatchObject({ type: 'login', user: 'vpn-user@example.com', outcome: 'success', ip: '81.2.69.142', time: Date.parse(iso(30)) });
   });
 });

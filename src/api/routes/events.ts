@@ -6,6 +6,7 @@ import type { IngestService } from '../../ingest/http-ingest.js';
  * `POST /v1/events` — NDJSON, a JSON array or one object (gzip/deflate/br too), as Vector's and
  * Fluent Bit's http outputs send them. Good events are XADDed to their stream in one pipeline,
  * bad ones to the dead-letter stream; 202 `{accepted, rejected, errors}`; 429 under back-pressure.
+ * `?profile=okta|entra|cloudtrail|generic:<name>`: every record is mapped with that profile.
  */
 export const eventsRoutes =
   (deps: { ingest: IngestService }): RouteModule =>
@@ -14,12 +15,13 @@ export const eventsRoutes =
     app.register(async (scope) => {
       scope.removeAllContentTypeParsers();
       scope.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit: ctx.config().raw.http.body_limit }, (_req, body, done) => done(null, body));
-      scope.post('/v1/events', { config: { scope: 'ingest' } }, async (req, reply) => {
+      scope.post<{ Querystring: { profile?: string } }>('/v1/events', { config: { scope: 'ingest' } }, async (req, reply) => {
         const { ingest } = deps;
         await ingest.checkBackpressure();
         const body = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
         if (body.length === 0) throw new RiskstreamError('BAD_REQUEST', 'empty body: send NDJSON, a JSON array or a JSON object');
-        const r = await ingest.accept(body, { contentType: req.headers['content-type'], contentEncoding: req.headers['content-encoding'] });
+        const profile = typeof req.query.profile === 'string' && req.query.profile !== '' ? req.query.profile : undefined;
+        const r = await ingest.accept(body, { contentType: req.headers['content-type'], contentEncoding: req.headers['content-encoding'] }, { profile });
         return reply.code(202).send(r);
       });
     });
