@@ -55,13 +55,24 @@ export function attachStored(event: CanonicalEvent, stored: SessionIdentity | un
 }
 
 /**
- * A refresh of a stored session of the same user extends it: the login's identity (claims,
- * device, network … and `login_at`, the session_hijack baseline) is kept, `expires_at` moves to the
- * later of the two, `refreshed_at` is the refresh's time. Anything else: the refresh's own identity.
+ * A refresh of a stored session of the same user extends it: the login's context stays (device,
+ * network, IP, location and `login_at`: the baseline session_hijack compares with), the IdP's
+ * fresh word is taken (claims and idp when the refresh carries them, session attributes merged,
+ * the posture of the same device), `expires_at` moves to the later of the two and `refreshed_at`
+ * is the refresh's time. Anything else: the refresh's own identity.
  */
 function extended(fresh: SessionIdentity, stored: SessionIdentity | undefined): SessionIdentity {
   if (!stored || stored.user !== fresh.user || stored.session_id !== fresh.session_id || stored.login_at > fresh.login_at) return fresh;
-  return { ...stored, expires_at: Math.max(stored.expires_at, fresh.expires_at), refreshed_at: Math.max(stored.refreshed_at ?? 0, fresh.login_at) };
+  const out: SessionIdentity = {
+    ...stored,
+    expires_at: Math.max(stored.expires_at, fresh.expires_at),
+    refreshed_at: Math.max(stored.refreshed_at ?? 0, fresh.login_at),
+  };
+  if (Object.keys(fresh.claims).length) out.claims = fresh.claims;
+  if (fresh.idp !== undefined) out.idp = fresh.idp;
+  if (fresh.attributes) out.attributes = { ...stored.attributes, ...fresh.attributes };
+  if (fresh.device && stored.device && fresh.device.id !== undefined && fresh.device.id === stored.device.id) out.device = fresh.device;
+  return out;
 }
 
 /** A user's device as last seen in a session login (the per-user device registry). */

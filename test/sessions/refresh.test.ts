@@ -45,6 +45,29 @@ describe('buildIdentity of a session refresh (pure)', () => {
     expect(buildIdentity(r, settings())).toEqual({ ...stored, expires_at: T0 + 5 * HOUR, refreshed_at: T0 + 30_000 });
   });
 
+  it('the IdP’s fresh word is taken: claims and idp it carries, merged session attributes, the same device’s posture; the login’s context stays', () => {
+    const stored = loginIdentity();
+    const r = refresh('s-r', T0 + 30_000, T0 + 5 * HOUR, {
+      session: { id: 's-r', expires_at: T0 + 5 * HOUR, idp: 'entra', claims: { email: 'alice@example.com', groups: ['eng', 'admins'] }, amr: ['mfa'] },
+      device: { id: 'd-9', posture: { os: 'macOS 15.2', disk_encrypted: true, firewall: false } },
+      network: { asn: 1221 },
+      geo: { country: 'AU' },
+    });
+    attachStored(r, stored);
+    const id = buildIdentity(r, settings())!;
+    expect(id).toEqual({
+      ...stored,
+      idp: 'entra',
+      claims: { email: 'alice@example.com', groups: ['eng', 'admins'] },
+      attributes: { amr: ['mfa'] },
+      device: { id: 'd-9', posture: { os: 'macOS 15.2', disk_encrypted: true, firewall: false } },
+      expires_at: T0 + 5 * HOUR,
+      refreshed_at: T0 + 30_000,
+    });
+    // The login's network and location: session_hijack's baseline.
+    expect(id).toMatchObject({ network: stored.network, geo: stored.geo, login_at: T0 });
+  });
+
   it('an earlier expiry does not shorten the session', () => {
     const stored = loginIdentity();
     const r = refresh('s-r', T0 + 30_000, T0 + 10_000);
