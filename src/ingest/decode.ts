@@ -96,7 +96,8 @@ function entryObject(fields: Record<string, string>): Record<string, unknown> | 
 /**
  * A shipper's envelope keeps the original line as text: `message` (Filebeat, Logstash, Vector
  * file source) or `log` (Fluent Bit tail). When the object has no `user` and that field holds a
- * JSON object, that object is the event (the envelope's `@timestamp` remains a time fallback).
+ * JSON object, that object is the event (the envelope's `@timestamp` remains a time fallback);
+ * so is an event object Filebeat decoded under `json`.
  */
 function shipperInner(obj: Record<string, unknown>): Record<string, unknown> | undefined {
   if (obj.user !== undefined) return undefined;
@@ -106,6 +107,10 @@ function shipperInner(obj: Record<string, unknown>): Record<string, unknown> | u
     const inner = parseJsonObject(line, key);
     if (typeof inner !== 'string') return inner;
   }
+  // Filebeat decoding the line under a target (`json`: the ndjson parser's `target: json`, the log
+  // input's `json.*` options without `keys_under_root`): that object, when it is an event.
+  const target = obj.json;
+  if (isPlainObject(target) && (target.user !== undefined || detectProfile(target) !== null)) return target;
   return undefined;
 }
 

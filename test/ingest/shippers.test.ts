@@ -109,6 +109,22 @@ describe('Redis-list shippers → list bridge → stream', () => {
     expect(await viaList('filebeat', [JSON.stringify(fb)])).toEqual([want]);
   });
 
+  it('Filebeat with the line decoded under `json` (ndjson parser target: json; log input json.* without keys_under_root)', async () => {
+    const fb = {
+      '@timestamp': '2026-11-23T08:00:00.734Z',
+      '@metadata': { beat: 'filebeat', type: '_doc', version: '8.15.0' },
+      log: { offset: 0, file: { path: '/var/log/idp/events.json' } },
+      json: JSON.parse(appLine) as Record<string, unknown>,
+      input: { type: 'filestream' },
+      host: { name: 'web-1' },
+    };
+    expect(await viaList('filebeat-json', [JSON.stringify(fb)])).toEqual([want]);
+    // A `json` object that is no event (no user, no vendor shape) is not taken for one.
+    const other = { ...fb, json: { note: 'not an event' } };
+    const [d] = await viaList('filebeat-json-other', [JSON.stringify(other)]).catch((e: Error) => [e.message]);
+    expect(String(d)).toMatch(/user: required/);
+  });
+
   it('an Okta System Log event shipped as is (auto-detected)', async () => {
     const okta = {
       uuid: 'u-1',
