@@ -86,7 +86,8 @@ function claimed(redis: RedisClient, id: string, key: string, pid: string, ttlMs
     async renew() {
       if ((await scripts.leaseRenew(key, pid, ttlMs)) === 1) return;
       const [ok, holder] = await scripts.workerIdClaim(key, '', pid, ttlMs);
-      if (ok !== 1) {
+      // Ours already: another renew of this process claimed it back (renews queued while Redis was away).
+      if (ok !== 1 && holder !== pid) {
         claimedHere.delete(key);
         throw new RiskstreamError('WORKER_ID_LOST', `engine: worker id ${id} was claimed by another process`, { id, holder });
       }

@@ -193,17 +193,25 @@ export async function startEngine(d: EngineDeps): Promise<EngineRuntime> {
   gauge();
   // The identity's claim lives as long as the leases; a worker superseded by a newer process with its
   // identity (or whose identity was taken) stops processing: the other process owns its work now.
+  let renewing = false;
   const renew = setInterval(() => {
     if (leases.superseded && !stopping) {
       d.logger.error({ worker: d.workerId }, 'superseded by a newer process with this worker id: stopped processing');
       stopping = true;
       return;
     }
-    d.renewIdentity().catch((err: unknown) => {
-      if (!isRiskstreamError(err, 'WORKER_ID_LOST')) return d.logger.warn({ err, worker: d.workerId }, 'worker identity not renewed; retrying');
-      d.logger.error({ err, worker: d.workerId }, 'worker identity taken by another process: stopped processing');
-      stopping = true;
-    });
+    // One renew at a time: while Redis is away they would queue up and all run at its return.
+    if (renewing) return;
+    renewing = true;
+    d.renewIdentity()
+      .catch((err: unknown) => {
+        if (!isRiskstreamError(err, 'WORKER_ID_LOST')) return d.logger.warn({ err, worker: d.workerId }, 'worker identity not renewed; retrying');
+        d.logger.error({ err, worker: d.workerId }, 'worker identity taken by another process: stopped processing');
+        stopping = true;
+      })
+      .finally(() => {
+        renewing = false;
+      });
   }, cfg.engine.heartbeat);
   renew.unref();
   const routerLoop = router

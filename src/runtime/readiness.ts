@@ -10,6 +10,33 @@ export interface ReadinessDeps {
   /** False while draining or after a NOGROUP error until the group is back. */
   consumerGroup: () => boolean;
   progress: ProgressClock;
+  /** How long `/readyz` waits for Redis's PONG (default {@link PING_TIMEOUT_MS}). */
+  pingTimeoutMs?: number;
+}
+
+/** `/readyz` answers 503 when Redis has not answered PING within this (commands queue while it is away). */
+export const PING_TIMEOUT_MS = 1000;
+
+/** Why Redis is not ready (undefined: it answered PONG in time). Never throws, never waits past `timeoutMs`. */
+async function pingProblem(redis: RedisClient, timeoutMs: number): Promise<string | undefined> {
+  // A connection that is not ready queues the PING until it is back: do not wait for that.
+  const status = (redis as { status?: string }).status;
+  if (status !== undefined && status !== 'ready' && status !== 'connect') return `not connected (${status})`;
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<string>((resolve) => {
+    timer = setTimeout(() => resolve(`no PONG within ${timeoutMs} ms`), timeoutMs);
+  });
+  try {
+    return await Promise.race([
+      redis.ping().then(
+        (r) => (r === 'PONG' ? undefined : `PING answered ${String(r).slice(0, 40)}`),
+        (err: unknown) => `PING failed: ${err instanceof Error ? err.message.slice(0, 200) : 'error'}`,
+      ),
+      late,
+    ]);
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 /**
@@ -21,11 +48,9 @@ export function readinessCheck(deps: ReadinessDeps): () => Promise<Readiness> {
     const config = deps.config();
     const checks: Record<string, boolean> = { redis: false, consumer_group: deps.consumerGroup(), config: true, pipeline: true };
     const reasons: Record<string, string> = {};
-    try {
-      checks.redis = (await deps.redis.ping()) === 'PONG';
-    } catch {
-      checks.redis = false;
-    }
+    const redisDown = await pingProblem(deps.redis, deps.pingTimeoutMs ?? PING_TIMEOUT_MS);
+    checks.redis = redisDown === undefined;
+    if (redisDown !== undefined) reasons.redis = redisDown;
     const now = Date.now();
     const stallAfter = config.raw.ingest.stall_after;
     if (checks.redis && now - deps.progress.lastAdvance > stallAfter) {

@@ -85,6 +85,17 @@ describe('claimWorkerId', () => {
     expect(await redis.exists(idKey(c.id))).toBe(0);
   });
 
+  it('renews queued while Redis was away (the key gone at its return) all succeed: the first claims it back, the others find it ours', async () => {
+    const c = await claimWorkerId(redis, prefix, { host: 'h', pid: 3002, ttlMs: 1_000, isAlive: alive, env: NO_ENV });
+    await redis.del(idKey(c.id));
+    await expect(Promise.all([c.renew(), c.renew(), c.renew()])).resolves.toBeDefined();
+    expect(await redis.get(idKey(c.id))).toBe('3002');
+    // Another process's claim is still a loss.
+    await redis.set(idKey(c.id), '4004');
+    await expect(c.renew()).rejects.toSatisfy((e: unknown) => isRiskstreamError(e, 'WORKER_ID_LOST'));
+    await redis.del(idKey(c.id));
+  });
+
   it('uses an explicit id (option, then RISKSTREAM_WORKER_ID, then RISKSTREAM_CONSUMER) without claiming', async () => {
     const env = { RISKSTREAM_WORKER_ID: 'from-env', RISKSTREAM_CONSUMER: 'consumer' };
     expect((await claimWorkerId(redis, prefix, { explicit: 'w-7', ttlMs: 1_000, env })).id).toBe('w-7');

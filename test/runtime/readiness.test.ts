@@ -1,0 +1,37 @@
+import { afterAll, describe, expect, it } from 'vitest';
+import { createLogger } from '../../src/obs/logger.js';
+import { ProgressClock } from '../../src/ingest/backlog.js';
+import { riskstreamSchema } from '../../src/config/schema.js';
+import type { Config } from '../../src/config/load.js';
+import { connect } from '../../src/runtime/connections.js';
+import { readinessCheck } from '../../src/runtime/readiness.js';
+import { redisClient } from '../helpers/redis.js';
+
+/** `/readyz` answers at once, with a reason, while Redis is away: its PING would queue until Redis is back. */
+const config = { raw: riskstreamSchema.parse({}), streams: { inputs: [], group: 'riskstream' } } as unknown as Config;
+// A worker connection (commands queue while reconnecting) to a loopback port nobody listens on.
+const away = connect('redis://127.0.0.1:1', createLogger('silent'), 'readiness-test');
+const up = redisClient();
+
+afterAll(() => {
+  away.disconnect();
+  up.disconnect();
+});
+
+describe('readinessCheck', () => {
+  it('Redis away: not ready within the PING timeout, with the reason named', async () => {
+    const check = readinessCheck({ redis: away, config: () => config, consumerGroup: () => true, progress: new ProgressClock(), pingTimeoutMs: 300 });
+    const t0 = Date.now();
+    const r = await check();
+    expect(Date.now() - t0).toBeLessThan(2_000);
+    expect(r.ok).toBe(false);
+    expect(r.checks.redis).toBe(false);
+    expect(r.reasons?.redis).toMatch(/not connected|no PONG within 300 ms|PING failed/);
+  });
+
+  it('Redis up: ready, no reasons', async () => {
+    await up.ping(); // connected
+    const check = readinessCheck({ redis: up, config: () => config, consumerGroup: () => true, progress: new ProgressClock() });
+    expect(await check()).toEqual({ ok: true, checks: { redis: true, consumer_group: true, config: true, pipeline: true } });
+  });
+});
