@@ -156,8 +156,9 @@ export function createSetProcessor(deps: ProcessorDeps): (job: Job<SetJobData>, 
     const d = job.data;
     const ctx = contextOf(job);
     let receiver = deps.registry.get(d.receiver);
-    // A SET for a paused stream waits for the resume (a verification SET is not held).
-    const waits = (r: ResolvedReceiver | undefined): boolean => r?.paused === true && d.event !== 'verification';
+    // A SET for a paused stream waits for the resume; a verification SET too (its request was
+    // answered 204: the SET will be sent, SSF 1.0 §8.1.4.2).
+    const waits = (r: ResolvedReceiver | undefined): boolean => r?.paused === true;
     // Unknown or disabled here: re-read first. A waiting SET needs no re-read: the resume shows at
     // the next periodic sync, before it looks again.
     if (!receiver?.enabled && !waits(receiver) && deps.registry.refresh) {

@@ -16,6 +16,7 @@ import { StreamCache } from './stream-cache.js';
 import { mayAccess, type StreamCaller } from './stream-owner.js';
 import {
   DEFAULT_EVENTS,
+  MASKED_HEADER,
   newStream,
   SsfStreamStore,
   streamReceiver,
@@ -167,12 +168,16 @@ export class StreamService {
           { property: 'aud' },
         );
       }
-      return {
+      const next: SsfStream = {
         ...cur,
         ...(replace ? { description: undefined, authorization_header: undefined, events_requested: DEFAULT_EVENTS } : {}),
         ...(moved ? { authorization_header: undefined } : {}),
         ...fields,
       };
+      // The configuration read back shows the stored header as "[set]": a read-modify-replace
+      // (SSF 1.0 §8.1.1.4) that echoes it keeps the stored one (none once the endpoint moved).
+      if (fields.authorization_header === MASKED_HEADER) next.authorization_header = moved ? undefined : cur.authorization_header;
+      return next;
     });
     await this.audit.write({
       action: 'receiver.changed',

@@ -8,18 +8,24 @@ import type { SigningAlg } from '../types.js';
 import { scriptsOn } from '../redis/scripts.js';
 import { markStreamChanged } from './stream-cache.js';
 import type { SsfStream } from './stream-record.js';
-import { CAEP_RISK_LEVEL_CHANGE, CAEP_SESSION_REVOKED, OKTA_USER_RISK_CHANGE, SSF_VERIFICATION } from './set-builder.js';
+import { CAEP_RISK_LEVEL_CHANGE, CAEP_SESSION_REVOKED, SSF_VERIFICATION } from './set-builder.js';
 
 /** Push delivery, the only method riskstream transmits with. */
 export const PUSH_METHOD = 'urn:ietf:rfc:8935';
 
-/** Event types a stream can request, and riskstream's name for each. */
+/**
+ * Event types a stream can request, and riskstream's name for each: what `events_supported`
+ * lists, and so what `events_delivered` can hold (a stream is pushed CAEP events: Okta's
+ * user-risk-change URI, which a configured `kind: okta` receiver gets, is not one of them).
+ */
 export const STREAM_EVENTS: Record<string, ReceiverEvent> = {
   [CAEP_RISK_LEVEL_CHANGE]: 'risk-level-change',
-  [OKTA_USER_RISK_CHANGE]: 'risk-level-change',
   [CAEP_SESSION_REVOKED]: 'session-revoked',
   [SSF_VERIFICATION]: 'verification',
 };
+/** What a stream's configuration shows for a stored `authorization_header` (never the secret). */
+export const MASKED_HEADER = '[set]';
+
 /** What `events_supported` lists. */
 export const EVENTS_SUPPORTED = [CAEP_RISK_LEVEL_CHANGE, CAEP_SESSION_REVOKED, SSF_VERIFICATION];
 /** `events_requested` when a create or replace (PUT, SSF §8.1.1.4) leaves it out. */
@@ -40,7 +46,7 @@ export function streamView(s: SsfStream, issuer: string, minVerification = 0): R
     events_supported: EVENTS_SUPPORTED,
     events_requested: s.events_requested,
     events_delivered: delivered,
-    delivery: { method: PUSH_METHOD, endpoint_url: s.endpoint_url, ...(s.authorization_header ? { authorization_header: '[set]' } : {}) },
+    delivery: { method: PUSH_METHOD, endpoint_url: s.endpoint_url, ...(s.authorization_header ? { authorization_header: MASKED_HEADER } : {}) },
     min_verification_interval: minVerification,
     ...(s.description ? { description: s.description } : {}),
   };

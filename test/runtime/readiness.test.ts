@@ -20,7 +20,7 @@ afterAll(() => {
 
 describe('readinessCheck', () => {
   it('Redis away: not ready within the PING timeout, with the reason named', async () => {
-    const check = readinessCheck({ redis: away, config: () => config, consumerGroup: () => true, progress: new ProgressClock(), pingTimeoutMs: 300 });
+    const check = readinessCheck({ redis: away, config: () => config, consumerGroup: () => true, progress: new ProgressClock(Date.now()), pingTimeoutMs: 300 });
     const t0 = Date.now();
     const r = await check();
     expect(Date.now() - t0).toBeLessThan(2_000);
@@ -31,7 +31,7 @@ describe('readinessCheck', () => {
 
   it('Redis up: ready, no reasons', async () => {
     await up.ping(); // connected
-    const check = readinessCheck({ redis: up, config: () => config, consumerGroup: () => true, progress: new ProgressClock() });
+    const check = readinessCheck({ redis: up, config: () => config, consumerGroup: () => true, progress: new ProgressClock(Date.now()) });
     expect(await check()).toEqual({ ok: true, checks: { redis: true, consumer_group: true, config: true, pipeline: true } });
   });
 });

@@ -86,4 +86,20 @@ describe('delivery registry: streams changed on another worker', () => {
     // The job completes once the delivery is recorded (after the receiver's answer).
     await untilState('completed', 'the job completed');
   });
+
+  it('a verification requested while the stream is paused is sent once it is resumed (the request was answered 204)', async () => {
+    const caller = { owner: 'owner-3', admin: false };
+    const s = await serving.streams.create({ fields: { endpoint_url: `${rx2.url}/push` }, body: {} }, caller, 'test');
+    await serving.streams.setStatus(s.stream_id, 'paused', 'maintenance', caller, 'test');
+    const before = rx2.received.length;
+    await serving.streams.verify(s.stream_id, 'state-while-paused', caller);
+    await new Promise((r) => setTimeout(r, 1_500));
+    expect(rx2.received.length).toBe(before);
+    await serving.streams.setStatus(s.stream_id, 'enabled', undefined, caller, 'test');
+    await waitFor(() => rx2.received.length > before, { timeout: 15_000, what: 'the verification SET after the resume' });
+    const ev = eventOf(rx2.received[before]!);
+    expect(ev.type).toBe(SSF_VERIFICATION);
+    expect(ev.body).toMatchObject({ state: 'state-while-paused' });
+    expect((await delivering.setQueue.queue.getFailed()).filter((j) => j.data.event === 'verification')).toEqual([]);
+  }, 30_000);
 });

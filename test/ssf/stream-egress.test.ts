@@ -133,6 +133,36 @@ describe('a paused stream’s held list', () => {
   });
 });
 
+describe('a read-modify-replace of a stream (SSF 1.0 §8.1.1.4)', () => {
+  it('echoing the masked "[set]" authorization_header keeps the stored one (PUT and PATCH); a new one replaces it', async () => {
+    const svc = service({ allowed_endpoints: ['127.0.0.1'] });
+    const url = 'http://127.0.0.1:9/push';
+    const s = await svc.create({ fields: { endpoint_url: url, authorization_header: 'Bearer rx1' }, body: {} }, caller, 'ssf:test');
+    expect((svc.view(await svc.store.get(s.stream_id)).delivery as { authorization_header?: string }).authorization_header).toBe('[set]');
+    for (const replace of [true, false]) {
+      await svc.update(s.stream_id, { fields: { endpoint_url: url, authorization_header: '[set]' }, body: {} }, caller, 'ssf:test', replace);
+      expect((await svc.store.get(s.stream_id)).authorization_header).toBe('Bearer rx1');
+    }
+    await svc.update(s.stream_id, { fields: { endpoint_url: url, authorization_header: 'Bearer rx2' }, body: {} }, caller, 'ssf:test');
+    expect((await svc.store.get(s.stream_id)).authorization_header).toBe('Bearer rx2');
+    await svc.delete(s.stream_id, caller, 'ssf:test');
+  });
+});
+
+describe('events a stream is told it gets are the events it gets', () => {
+  it('Okta’s user-risk-change URI is not supported for a stream: not delivered, and no risk SETs are queued for it', async () => {
+    const okta = 'https://schemas.okta.com/secevent/okta/event-type/user-risk-change';
+    const svc = service({ allowed_endpoints: ['127.0.0.1'] });
+    const s = await svc.create({ fields: { endpoint_url: 'http://127.0.0.1:9/push', events_requested: [okta] }, body: {} }, caller, 'ssf:test');
+    const view = svc.view(await svc.store.get(s.stream_id));
+    expect(view.events_supported).not.toContain(okta);
+    expect(view.events_delivered).toEqual([]);
+    await svc.onChanges([change('okta-uri@example.com', 1, 'low', 'high')]);
+    expect(await q.queue.getJob(levelChangeJobId(streamReceiverName(s.stream_id), 'okta-uri@example.com', 1))).toBeUndefined();
+    await svc.delete(s.stream_id, caller, 'ssf:test');
+  });
+});
+
 describe('releasing a paused stream’s held SETs', () => {
   it('a SET held by a worker that has not seen the resume yet is queued at once, not left held', async () => {
     const serving = service({ allowed_endpoints: ['127.0.0.1'] });
