@@ -2,7 +2,7 @@
  * impossible_travel: two successful logins of one user too far apart for the time between them.
  *
  * Every pair of a user's logins is judged once, by a rule that depends only on the two logins
- * (distance ≥ `min_distance_km` and speed > `max_speed_kmh`, different IPs), when the second of
+ * (distance ≥ `min_distance_km` and speed > `max_speed_kmh`; with `ignore_same_ip`, different IPs), when the second of
  * them arrives — compared with every remembered login, earlier or later in event time. So the set
  * of flagged pairs never depends on arrival order, and a pair is never reported twice. (Comparing
  * only with the event-time neighbours would not be order-free: A, B then a late X between them
@@ -45,6 +45,12 @@ export const impossibleTravelParams = z.strictObject({
   allow_asns: z.array(z.number().int().nonnegative()).default([]),
   /** Apply the accuracy radius of both logins (distance minus both radii). */
   use_accuracy_radius: z.boolean().default(true),
+  /**
+   * Never flag two logins from one IP address (their locations then differ only by the geo source:
+   * an IdP's location for a VPN or proxy exit, a GeoIP update). Off by default: the events' own
+   * locations are judged, whatever their IPs.
+   */
+  ignore_same_ip: z.boolean().default(false),
 });
 export type ImpossibleTravelParams = z.output<typeof impossibleTravelParams>;
 
@@ -98,7 +104,7 @@ function impossiblePairs(rec: LoginRecord, logins: readonly StoredLogin[], param
   const out: Pair[] = [];
   for (const o of logins) {
     if (Math.abs(o[0] - rec.time) > horizon) continue;
-    if (rec.ip !== undefined && rec.ip === o[5]) continue;
+    if (params.ignore_same_ip && rec.ip !== undefined && rec.ip === o[5]) continue;
     // Most of a user's logins are near each other: skip pairs surely under the minimum distance
     // (with a margin far above the estimate's error) without geolib's input parsing.
     const radii = params.use_accuracy_radius ? (rec.acc ?? 0) + (o[4] ?? 0) : 0;

@@ -152,7 +152,17 @@ const cases: Case[] = [
     logins: [L('London', 0), L('Sydney', 1 * HOUR, { type: 'access' })],
     pairs: [],
   },
-  { name: 'same IP never flags', logins: [L('London', 0, { ip: '81.2.69.142' }), L('Sydney', 1 * HOUR, { ip: '81.2.69.142' })], pairs: [] },
+  {
+    name: 'same IP: judged by the events’ locations',
+    logins: [L('London', 0, { ip: '81.2.69.142' }), L('Sydney', 1 * HOUR, { ip: '81.2.69.142' })],
+    pairs: [[0, 1]],
+  },
+  {
+    name: 'same IP with ignore_same_ip: never flags',
+    logins: [L('London', 0, { ip: '81.2.69.142' }), L('Sydney', 1 * HOUR, { ip: '81.2.69.142' })],
+    params: { ignore_same_ip: true },
+    pairs: [],
+  },
   {
     name: 'a pair is reported once: a third, plausible login reports nothing',
     logins: [L('London', 0), L('Sydney', 2 * HOUR), L('Paris', 40 * HOUR)],
