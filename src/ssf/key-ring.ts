@@ -5,6 +5,7 @@
  */
 import type { JWK } from 'jose';
 import type { Config } from '../config/load.js';
+import type { ResolvedReceiver } from '../config/receiver.js';
 import { configPath } from '../config/load.js';
 import { RiskstreamError } from '../errors.js';
 import type { SigningAlg } from '../types.js';
@@ -97,20 +98,37 @@ export class KeyRing {
   static async fromConfig(cfg: Pick<Config, 'dir' | 'raw' | 'receivers'>): Promise<KeyRing> {
     const ring = new KeyRing();
     const s = cfg.raw.signing;
-    for (const spec of [{ key_file: s.key_file, alg: s.alg, kid: s.kid }, ...s.keys]) {
+    for (const spec of signingKeySpecs(s)) {
       const key = await loadSigningKey(configPath(cfg, spec.key_file), spec.alg, spec.kid);
       if (ring.has(key.alg)) ring.addRetired(key.publicJwk);
       else ring.setCurrent(key);
     }
     for (const file of s.previous_public_keys) ring.addRetired(await loadPublicJwk(configPath(cfg, file)));
     for (const r of cfg.receivers) {
-      if (r.enabled && !ring.has(r.alg)) {
-        throw new RiskstreamError('KEY_NOT_FOUND', `receiver ${r.name} signs with ${r.alg} but no ${r.alg} key is configured (add it under signing.keys)`, {
-          receiver: r.name,
-          alg: r.alg,
-        });
-      }
+      const problem = receiverKeyProblem(r, (alg) => ring.has(alg));
+      if (problem) throw new RiskstreamError('KEY_NOT_FOUND', `receiver ${r.name} ${problem}`, { receiver: r.name, alg: r.alg });
     }
     return ring;
   }
+}
+
+/** A private key `signing` names, with its path in riskstream.yaml (for config check's positions). */
+export interface SigningKeySpec {
+  key_file: string;
+  alg: SigningAlg;
+  kid?: string | undefined;
+  path: Array<string | number>;
+}
+
+/** The private keys `signing` names, in load order: `key_file`, then `keys` (the first key per alg is current). */
+export function signingKeySpecs(s: Config['raw']['signing']): SigningKeySpec[] {
+  return [
+    { key_file: s.key_file, alg: s.alg, kid: s.kid, path: ['signing', 'key_file'] },
+    ...s.keys.map((k, i) => ({ ...k, path: ['signing', 'keys', i, 'key_file'] })),
+  ];
+}
+
+/** Why an enabled receiver cannot sign — no key for its alg — or undefined (the worker refuses to start on it). */
+export function receiverKeyProblem(r: Pick<ResolvedReceiver, 'enabled' | 'alg'>, has: (alg: SigningAlg) => boolean): string | undefined {
+  return r.enabled && !has(r.alg) ? `signs with ${r.alg} but no ${r.alg} key is configured (add it under signing.keys)` : undefined;
 }
