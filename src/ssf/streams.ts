@@ -26,8 +26,8 @@ export const STREAM_EVENTS: Record<string, ReceiverEvent> = {
 /** What a stream's configuration shows for a stored `authorization_header` (never the secret). */
 export const MASKED_HEADER = '[set]';
 
-/** What `events_supported` lists. */
-export const EVENTS_SUPPORTED = [CAEP_RISK_LEVEL_CHANGE, CAEP_SESSION_REVOKED, SSF_VERIFICATION];
+/** What `events_supported` lists: the event types a stream can request. */
+export const EVENTS_SUPPORTED = Object.keys(STREAM_EVENTS);
 /** `events_requested` when a create or replace (PUT, SSF §8.1.1.4) leaves it out. */
 export const DEFAULT_EVENTS = [CAEP_RISK_LEVEL_CHANGE, CAEP_SESSION_REVOKED];
 
@@ -159,9 +159,9 @@ export class SsfStreamStore {
   }
 
   async get(id: string): Promise<SsfStream> {
-    const v = await this.redis.hget(this.keys.ssfStreams, id);
-    if (!v) throw new RiskstreamError('NOT_FOUND', `no stream ${id}`);
-    return JSON.parse(v) as SsfStream;
+    const s = await this.find(id);
+    if (!s) throw new RiskstreamError('NOT_FOUND', `no stream ${id}`);
+    return s;
   }
 
   /**
