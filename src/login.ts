@@ -3,8 +3,11 @@
  * sessions (which logins store an identity) and detectors (impossible travel) share. Pure.
  */
 
+/** Event types that refresh an existing session rather than start one. */
+const REFRESH_TYPES = ['session_refresh', 'refresh'] as const;
+
 /** Event types that are logins (a session refresh is one too); compared trimmed and lower case. */
-export const LOGIN_TYPES = ['login', 'session_refresh', 'refresh'] as const;
+export const LOGIN_TYPES = ['login', ...REFRESH_TYPES] as const;
 
 const normalized = (v: unknown): string | undefined => (typeof v === 'string' ? v.trim().toLowerCase() : undefined);
 
@@ -15,13 +18,10 @@ export function isLogin(event: { type?: unknown }): boolean {
   return type !== undefined && (LOGIN_TYPES as readonly string[]).includes(type);
 }
 
-/** Event types that refresh an existing session rather than start one. */
-const REFRESH_TYPES = ['session_refresh', 'refresh'];
-
 /** True when the event's `type` is a session refresh (`session_refresh`, `refresh`; trimmed, any case). */
 export function isRefresh(event: { type?: unknown }): boolean {
   const type = normalized(event.type);
-  return type !== undefined && REFRESH_TYPES.includes(type);
+  return type !== undefined && (REFRESH_TYPES as readonly string[]).includes(type);
 }
 
 /**
