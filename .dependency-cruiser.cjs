@@ -19,6 +19,7 @@ const LAYERS = {
   detect: ['src/detect'],
   base: [
     'src/types.ts',
+    'src/attachment.ts',
     'src/errors.ts',
     'src/keys.ts',
     'src/partition.ts',

@@ -13,6 +13,7 @@
  * carry it. Window: the ids of the successes already flagged (replays flag nothing new).
  */
 import { z } from 'zod';
+import { attachedValue } from '../attachment.js';
 import { durationMs, formatDuration } from '../duration.js';
 import { isSuccessfulLogin } from '../login.js';
 import type { CanonicalEvent } from '../types.js';
@@ -43,7 +44,7 @@ export const SPRAY_VICTIM_TYPE = 'password_spray.victim';
 
 /** The failures attached to an event by the edge, if any. */
 export function ipFailuresOf(event: CanonicalEvent): readonly IpFailure[] | undefined {
-  const v = (event as { [IP_FAILURES]?: unknown })[IP_FAILURES];
+  const v = attachedValue<unknown>(event, IP_FAILURES);
   return Array.isArray(v) ? (v as IpFailure[]) : undefined;
 }
 

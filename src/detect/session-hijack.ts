@@ -16,6 +16,7 @@
  * on arrival order.
  */
 import { z } from 'zod';
+import { attach, attachedValue } from '../attachment.js';
 import { isRefresh, isSuccessfulLogin } from '../login.js';
 import type { CanonicalEvent } from '../types.js';
 import type { Detector, DetectorLimits } from './types.js';
@@ -50,17 +51,14 @@ export interface CapturedSession {
 /** Symbol under which the I/O edge attaches a session's {@link CapturedSession} to an event. */
 export const CAPTURED_SESSION: unique symbol = Symbol('riskstream.capturedSession');
 
-type WithCaptured = CanonicalEvent & { [CAPTURED_SESSION]?: CapturedSession };
-
 /** The captured identity attached to `event`, if any. */
 export function capturedOf(event: CanonicalEvent): CapturedSession | undefined {
-  return (event as WithCaptured)[CAPTURED_SESSION];
+  return attachedValue<CapturedSession>(event, CAPTURED_SESSION);
 }
 
 /** Attaches (or, with undefined, removes) the captured identity of the event's session. */
 export function attachCaptured(event: CanonicalEvent, captured: CapturedSession | undefined): void {
-  if (captured) (event as WithCaptured)[CAPTURED_SESSION] = captured;
-  else if ((event as WithCaptured)[CAPTURED_SESSION] !== undefined) delete (event as WithCaptured)[CAPTURED_SESSION];
+  attach(event, CAPTURED_SESSION, captured);
 }
 
 /** The comparable properties of an event or a stored login (device id, ASN, upper-case country). */

@@ -10,6 +10,7 @@
  * and the per-user flag is emitted into the user's own path, scored and committed like any of
  * the user's events. Writes are idempotent (a replayed login is the same member).
  */
+import { attach } from '../attachment.js';
 import type { Cluster } from 'ioredis';
 import { isCluster, pipeline, slotOf, type RedisClient } from '../redis/client.js';
 import type { BehaviorConfig } from '../config/behaviors-schema.js';
@@ -77,7 +78,7 @@ export function ipSprayEnricher(redis: RedisClient | Cluster, keys: Keys, opts: 
         if (x.login.kind !== 's') continue;
         // In place: the router's events are its own (decoded for this step), and the attachment
         // is symbol-keyed (never encoded as a field, never from input); a copy per success was garbage.
-        (x.se.event as { [IP_FAILURES]?: unknown })[IP_FAILURES] = failuresBefore(failures, x.login.time, window);
+        attach(x.se.event, IP_FAILURES, failuresBefore(failures, x.login.time, window));
       }
       const trigger = b.events.find((x) => x.login.kind === 'f');
       if (!trigger) return;

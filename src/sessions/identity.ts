@@ -1,3 +1,4 @@
+import { attach, attachedValue } from '../attachment.js';
 import type { CanonicalEvent } from '../types.js';
 import type { RiskstreamFileConfig } from '../config/schema.js';
 import { looksLikeJwt, REDACTED, redactOptions, redactScrubOptions, sha256Hex, type RedactOptions } from './redact.js';
@@ -41,17 +42,14 @@ export interface SessionIdentity {
  */
 export const STORED_SESSION: unique symbol = Symbol('riskstream.storedSession');
 
-type WithStored = CanonicalEvent & { [STORED_SESSION]?: SessionIdentity };
-
 /** The stored identity attached to a refresh, if any. */
 export function storedOf(event: CanonicalEvent): SessionIdentity | undefined {
-  return (event as WithStored)[STORED_SESSION];
+  return attachedValue<SessionIdentity>(event, STORED_SESSION);
 }
 
 /** Attaches (or, with undefined, removes) the stored identity of the session a refresh extends. */
 export function attachStored(event: CanonicalEvent, stored: SessionIdentity | undefined): void {
-  if (stored) (event as WithStored)[STORED_SESSION] = stored;
-  else if ((event as WithStored)[STORED_SESSION] !== undefined) delete (event as WithStored)[STORED_SESSION];
+  attach(event, STORED_SESSION, stored);
 }
 
 /**
