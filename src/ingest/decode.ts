@@ -9,6 +9,8 @@ import { removePaths } from '../secrets/scrub.js';
 export interface DecodeOptions {
   /** `Config.raw.mapping`: stream → profile id, generic field maps. */
   mapping?: MappingConfig;
+  /** The profile every object is mapped with, whatever its stream (`POST /v1/events?profile=`). */
+  profile?: { id: string; profile: Profile };
   /** Detect Okta / Entra / CloudTrail shapes when the stream has no profile. Default true. */
   autodetect?: boolean;
   /** `ingest` time bounds: times outside [now - maxPast, now + maxFuture] are refused, session lifetimes capped. */
@@ -143,16 +145,18 @@ function decodeAny(input: unknown, stream: string | undefined, opts: DecodeOptio
   let ev: Record<string, unknown> = obj;
   let profileName: string | undefined;
   let profile: Profile | undefined;
-  try {
-    profile = profileFor(stream, opts);
-  } catch (e) {
-    return { ok: false, reason: (e as Error).message };
-  }
-  if (profile) {
-    profileName = opts.mapping?.streams[stream!];
-  } else if (opts.autodetect !== false) {
-    const d = detectProfile(obj);
-    if (d) ({ id: profileName, profile } = d);
+  if (opts.profile) ({ id: profileName, profile } = opts.profile);
+  else {
+    try {
+      profile = profileFor(stream, opts);
+    } catch (e) {
+      return { ok: false, reason: (e as Error).message };
+    }
+    if (profile) profileName = opts.mapping?.streams[stream!];
+    else if (opts.autodetect !== false) {
+      const d = detectProfile(obj);
+      if (d) ({ id: profileName, profile } = d);
+    }
   }
   if (profile) {
     const mapped = profile(obj);

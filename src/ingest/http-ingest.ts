@@ -8,7 +8,7 @@ import { decodeBody, routeEvent } from './http-body.js';
 import { BodyGate } from './body-gate.js';
 import { canonicalEntryFields } from './decode.js';
 import { timeWindowOf } from './time-window.js';
-import { resolveProfile, type MappingConfig } from './profiles/index.js';
+import { resolveProfile, type MappingConfig, type Profile } from './profiles/index.js';
 import { groupBacklog } from '../redis/stream-info.js';
 
 /** Records written to Redis per pipeline while a body is decoded. */
@@ -49,7 +49,7 @@ export function createIngestService(deps: { config: () => Config; redis: RedisCl
   /** One body: decoded in chunks (yielding to the event loop), written in pipelines of {@link WRITE_CHUNK}. */
   const acceptBody: IngestService['accept'] = async (body, headers, request = {}) => {
     const c = deps.config();
-    const mapping = request.profile === undefined ? c.raw.mapping : withProfile(c.raw.mapping, request.profile);
+    const profile = request.profile === undefined ? undefined : requestProfile(c.raw.mapping, request.profile);
     const now = Date.now();
     const errors: Array<{ index: number; reason: string }> = [];
     let accepted = 0;
@@ -69,8 +69,7 @@ export function createIngestService(deps: { config: () => Config; redis: RedisCl
     const opts = {
       maxBytes: c.raw.http.body_limit,
       maxEvents: c.raw.http.max_records,
-      decode: { mapping, window: timeWindowOf(c.raw.ingest), scrubFields: c.raw.ingest.scrub_fields },
-      ...(request.profile === undefined ? {} : { stream: HTTP_PROFILE_STREAM }),
+      decode: { mapping: c.raw.mapping, ...(profile ? { profile } : {}), window: timeWindowOf(c.raw.ingest), scrubFields: c.raw.ingest.scrub_fields },
     };
     const total = await decodeBody(body, headers, opts, (it, index) => {
       if (it.ok) {
@@ -101,24 +100,12 @@ export function createIngestService(deps: { config: () => Config; redis: RedisCl
   return service;
 }
 
-/** The name a `?profile=` is mapped under for decoding (no input stream is called so). */
-const HTTP_PROFILE_STREAM = 'http:/v1/events?profile';
-const derived = new WeakMap<MappingConfig, Map<string, MappingConfig>>();
-
-/** `mapping` with `profile` as the decoding profile of {@link HTTP_PROFILE_STREAM} (one object per config and profile: its compiled profile is cached). */
-function withProfile(mapping: MappingConfig, profile: string): MappingConfig {
-  let byId = derived.get(mapping);
-  if (!byId) derived.set(mapping, (byId = new Map()));
-  let m = byId.get(profile);
-  if (!m) {
-    try {
-      resolveProfile(profile, mapping);
-    } catch {
-      const shown = JSON.stringify(profile.slice(0, 100));
-      throw new RiskstreamError('BAD_REQUEST', `unknown mapping profile ${shown} (okta, entra, cloudtrail, or generic:<name> of mapping.generic)`);
-    }
-    if (byId.size >= 64) byId.clear();
-    byId.set(profile, (m = { ...mapping, streams: { [HTTP_PROFILE_STREAM]: profile } }));
+/** The mapping profile `id` names (resolved once per request); an unknown one is BAD_REQUEST. */
+function requestProfile(mapping: MappingConfig, id: string): { id: string; profile: Profile } {
+  try {
+    return { id, profile: resolveProfile(id, mapping) };
+  } catch {
+    const shown = JSON.stringify(id.slice(0, 100));
+    throw new RiskstreamError('BAD_REQUEST', `unknown mapping profile ${shown} (okta, entra, cloudtrail, or generic:<name> of mapping.generic)`);
   }
-  return m;
 }
