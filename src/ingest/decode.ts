@@ -124,11 +124,11 @@ function profileFor(stream: string | undefined, opts: DecodeOptions): Profile | 
 /**
  * Decodes an object (already parsed) into a canonical event: unwraps a shipper envelope,
  * applies the stream's mapping profile (or a detected vendor profile), fills a missing `time`
- * from shipper timestamps (`@timestamp`, `timestamp`, `date`) and validates (with `opts.window`:
- * against the time bounds around `now`).
+ * from shipper timestamps (`@timestamp`, `timestamp`, `date`), else with `now` (the time it was
+ * received), and validates (with `opts.window`: against the time bounds around `now`).
  */
 export function decodeObject(input: unknown, stream: string | undefined, opts: DecodeOptions = {}, now: number = Date.now()): DecodeResult {
-  return decodeAny(input, stream, opts, now, false)!;
+  return decodeAny(input, stream, opts, now, false, now)!;
 }
 
 /**
@@ -136,7 +136,14 @@ export function decodeObject(input: unknown, stream: string | undefined, opts: D
  * event is normalised in place, and null means it was refused: decode the entry again, not owned,
  * for the reason.
  */
-function decodeAny(input: unknown, stream: string | undefined, opts: DecodeOptions, now: number, owned: boolean): DecodeResult | null {
+function decodeAny(
+  input: unknown,
+  stream: string | undefined,
+  opts: DecodeOptions,
+  now: number,
+  owned: boolean,
+  received: number | undefined,
+): DecodeResult | null {
   if (!isPlainObject(input))
     return { ok: false, reason: `event must be a JSON object (got ${Array.isArray(input) ? 'array' : input === null ? 'null' : typeof input})` };
   const inner = shipperInner(input);
@@ -165,7 +172,9 @@ function decodeAny(input: unknown, stream: string | undefined, opts: DecodeOptio
   }
   if (ev.time === undefined || ev.time === null || ev.time === '') {
     const t = TIME_FALLBACKS.map((k) => ev[k] ?? envelope?.[k]).find((v) => v !== undefined && v !== null && v !== '');
-    if (t !== undefined) ev = { ...ev, time: t };
+    // No time at all: the time riskstream received the event (an entry's id, fixed on every replay).
+    const time = t ?? received;
+    if (time !== undefined) ev = { ...ev, time };
   }
   if (opts.scrubFields?.length) removePaths(ev, opts.scrubFields);
   // A profile's output may share objects with anything: only a parsed object is normalised in place.
@@ -182,8 +191,9 @@ function bounded(r: DecodeResult, opts: DecodeOptions, now: number): DecodeResul
 
 /**
  * Decodes one stream entry (docs/interfaces.md §2): the event as JSON in one field `event`, `data`,
- * `message` or `msg` (rsyslog omhiredis stream mode's default field), or as flat fields with dotted keys. Never throws; a failure carries a reason that
- * names the field, for the dead-letter stream.
+ * `message` or `msg` (rsyslog omhiredis stream mode's default field), or as flat fields with dotted keys.
+ * An event with no time of its own nor a shipper's takes the entry id's time (when Redis received it).
+ * Never throws; a failure carries a reason that names the field, for the dead-letter stream.
  */
 export function decodeEntry(raw: RawEntry, opts: DecodeOptions = {}, now: number = Date.now()): DecodeResult {
   // The objects parsed here are the entry's own: normalised in place; a refusal is decoded again
@@ -202,7 +212,14 @@ function decodeFields(raw: RawEntry, opts: DecodeOptions, now: number, owned: bo
   }
   const obj = entryObject(f);
   if (typeof obj === 'string') return { ok: false, reason: obj };
-  return decodeAny(obj, raw.stream, opts, now, owned);
+  return decodeAny(obj, raw.stream, opts, now, owned, entryTime(raw.id));
+}
+
+/** The milliseconds of a stream entry id (`<ms>-<seq>`), or undefined for anything else. */
+function entryTime(id: string): number | undefined {
+  const dash = id.indexOf('-');
+  const ms = dash > 0 ? Number(id.slice(0, dash)) : NaN;
+  return Number.isSafeInteger(ms) ? ms : undefined;
 }
 
 /** Stream fields for an event that is already decoded: `event` (JSON) + the canonical marker. */

@@ -90,6 +90,16 @@ describe('decodeEntry: accepted shapes', () => {
     expect(r.ok && r.event.time).toBe(T);
   });
 
+  it("takes the entry id's time (when Redis received it) for an event with no time at all", () => {
+    const flat = decodeEntry({ ...entry({ type: 'login', user: 'a@b.c' }), id: `${T + 5}-3` });
+    expect(flat).toEqual({ ok: true, event: { type: 'login', user: 'a@b.c', time: T + 5 } });
+    const json = decodeEntry({ ...entry({ event: JSON.stringify({ type: 'dlp', user: 'a@b.c' }) }), id: `${T}-0` });
+    expect(json.ok && json.event.time).toBe(T);
+    // A shipper's timestamp still wins over the entry's.
+    const shipped = decodeEntry({ ...entry({ event: JSON.stringify({ type: 'dlp', user: 'a@b.c', '@timestamp': T - 60_000 }) }), id: `${T}-0` });
+    expect(shipped.ok && shipped.event.time).toBe(T - 60_000);
+  });
+
   it('ignores __proto__ keys', () => {
     const r = decodeEntry(entry({ ...login, '__proto__.polluted': 'yes', 'a.__proto__.b': 'x' }));
     expect(r.ok).toBe(true);
@@ -106,7 +116,6 @@ describe('decodeEntry: rejected entries carry a reason naming the field', () => 
     ['missing user', { type: 'login', time: String(T) }, /user: required/],
     ['empty user', { type: 'login', user: '  ', time: String(T) }, /user: must not be empty/],
     ['bad time', { ...login, time: 'last tuesday' }, /time: not an ISO-8601 time/],
-    ['missing time', { type: 'login', user: 'a@b.c' }, /time: required/],
     ['missing type', { user: 'a@b.c', time: String(T) }, /type: required/],
     ['non-numeric lat', { ...login, 'geo.lat': 'abc', 'geo.lon': '1' }, /geo\.lat: must be a number/],
     ['bad ip', { ...login, ip: '10.0.0.300' }, /ip: not a valid/],

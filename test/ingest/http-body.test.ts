@@ -30,6 +30,15 @@ describe('parseEventsBody: framings', () => {
     }
   });
 
+  it('gives an event with no time the time it was received', async () => {
+    const before = Date.now();
+    const [item] = await parse(JSON.stringify({ type: 'login', user: 'u1@example.com' }));
+    expect(item).toMatchObject({ ok: true, event: { user: 'u1@example.com' } });
+    const time = item!.ok ? item!.event.time : NaN;
+    expect(time).toBeGreaterThanOrEqual(before);
+    expect(time).toBeLessThanOrEqual(Date.now());
+  });
+
   it('returns nothing for an empty body', async () => {
     expect(await parse('  \n')).toEqual([]);
   });
