@@ -18,8 +18,8 @@ import { passwordSpray } from './password-spray.js';
 import { threshold } from './threshold.js';
 import type { Detector } from './types.js';
 
-// Params and window differ per kind; the detector's own `params` schema types them.
-type AnyDetector = Detector<any, any>;
+// Params and window differ per kind (methods are bivariant, so every detector is one of these); its own `params` schema types them.
+type AnyDetector = Detector<unknown, unknown>;
 
 /** Predefined behaviors: the kind is also a behavior id (`impossible_travel:` in behaviors.yaml). */
 const PREDEFINED_DETECTORS = {
@@ -54,7 +54,7 @@ export type PredefinedKind = keyof typeof PREDEFINED_DETECTORS;
 export type BehaviorKind = PredefinedKind | keyof typeof KIND_ONLY_DETECTORS;
 
 /** The validated parameters of a kind's detector. */
-export type DetectorParams<K extends BehaviorKind> = (typeof ALL)[K] extends Detector<infer P, any> ? P : never;
+export type DetectorParams<K extends BehaviorKind> = (typeof ALL)[K] extends Detector<infer P, unknown> ? P : never;
 
 /** Every behavior kind that has a detector. */
 export const DETECTOR_KINDS = Object.keys(DETECTORS) as readonly BehaviorKind[];

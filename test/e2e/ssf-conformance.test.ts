@@ -20,7 +20,7 @@ const path = (endpoint: string): string => new URL(meta[endpoint] as string).pat
 
 describe('OpenID SSF 1.0 — receiver-side flow', () => {
   let id = '';
-  let config: Record<string, any> = {}; // eslint-disable-line @typescript-eslint/no-explicit-any -- the stream configuration JSON
+  let config: Record<string, any> = {}; // the stream configuration JSON
 
   it('§7.2: the transmitter configuration metadata at /.well-known/ssf-configuration', async () => {
     const res = await fetch(`${h.worker.url}/.well-known/ssf-configuration`);
