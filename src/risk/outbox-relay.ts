@@ -5,6 +5,9 @@ import { CONTROL_RESULT_TTL_MS } from '../engine/commit.js';
 import type { ChainableCommander } from 'ioredis';
 import type { BehaviorHit, LevelChange } from '../types.js';
 
+/** A pending mark older than this, in a partition another worker owns, is relayed by any worker (its owner's relay failed or it is gone). */
+export const STALE_PENDING_MS = 60_000;
+
 /** A relayed behavior hit and its user. */
 export interface UserHit {
   user: string;
@@ -153,10 +156,20 @@ export class OutboxRelay {
     for (const [part, list] of byPartition(users, (u) => this.keys.partitionOf(u))) p.zrem(this.keys.outboxPending(part), ...list);
   }
 
-  /** Relays every user marked pending in any partition (recovery after a crash; run at start and periodically). */
-  async relayPending(limit = 500): Promise<number> {
+  /**
+   * Relays the users marked pending (recovery after a crash or a failed relay; run at start and
+   * periodically): in the partitions `owns` says this worker owns, every mark; in the others only
+   * marks older than `staleMs`. A partition's owner relays its outboxes right after each commit:
+   * relaying them from another worker at the same time would read the same entries before either
+   * deleted them, and repeat their feed and audit entries.
+   */
+  async relayPending(opts: { owns?: (partition: number) => boolean; staleMs?: number; limit?: number; now?: number } = {}): Promise<number> {
+    const { owns = () => false, staleMs = STALE_PENDING_MS, limit = 500, now = Date.now() } = opts;
     const read = pipeline(this.redis);
-    for (const p of this.keys.partitionList) read.zrange(this.keys.outboxPending(p), 0, limit - 1);
+    for (const p of this.keys.partitionList) {
+      if (owns(p)) read.zrange(this.keys.outboxPending(p), 0, limit - 1);
+      else read.zrangebyscore(this.keys.outboxPending(p), '-inf', now - staleMs, 'LIMIT', 0, limit);
+    }
     const users: string[] = [];
     for (const [err, found] of (await read.exec()) ?? []) {
       if (err) throw err;

@@ -195,7 +195,7 @@ export async function startWorker(opts: WorkerOptions = {}): Promise<WorkerHandl
     expirySweep({
       everyMs: config.raw.state.sweep_interval,
       sweep: async () => {
-        await relay.relayPending();
+        await relay.relayPending({ owns: (p) => engine.owner.owns(p) });
         if (Date.now() - lastTrim > 60_000) {
           lastTrim = Date.now();
           await trimInputs(redis, [...config.streams.inputs, keys.controlStream], config.streams.group, config.raw.streams.input_retention);

@@ -1,6 +1,6 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { Keys } from '../../src/keys.js';
-import { OutboxRelay } from '../../src/risk/outbox-relay.js';
+import { OutboxRelay, STALE_PENDING_MS } from '../../src/risk/outbox-relay.js';
 import type { LevelChange } from '../../src/types.js';
 import { cleanup, redisClient, testPrefix } from '../helpers/redis.js';
 
@@ -35,12 +35,40 @@ describe('OutboxRelay', () => {
       await redis.xadd(keys.userOutbox(u), '*', 'kind', 'change', 'data', JSON.stringify(change(u, 1)));
       await redis.zadd(keys.outboxPending(keys.partitionOf(u)), Date.now(), u);
     }
-    const [a, b, c] = await Promise.all([relay.relay(['alice', 'bob']), relay.relayPending(), relay.relay(['alice'])]);
+    const [a, b, c] = await Promise.all([relay.relay(['alice', 'bob']), relay.relayPending({ owns: () => true }), relay.relay(['alice'])]);
     expect([...a, ...c].length + b).toBeGreaterThan(0);
     expect(sunk.sort()).toEqual(['alice-1', 'bob-1']);
     expect(await redis.xlen(audit)).toBe(2);
     expect(await redis.xlen(feed)).toBe(2);
     expect(await redis.xlen(keys.userOutbox('alice'))).toBe(0);
+  });
+
+  it("another worker's periodic relay leaves an owner's fresh outboxes to it (no feed or audit entry twice); a stale mark any worker relays", async () => {
+    const feed = `${prefix}:feed-two`;
+    const audit = `${prefix}:audit-two`;
+    let release!: () => void;
+    const held = new Promise<void>((r) => (release = r));
+    const sunk: string[] = [];
+    // The owner's sink waits: its relay is in flight (entries read, not yet deleted) while the other worker runs.
+    const owner = new OutboxRelay(redis, keys, feed, (cs) => held.then(() => void sunk.push(...cs.map((c) => c.id))), 1000, audit);
+    const other = new OutboxRelay(redis, keys, feed, async (cs) => void sunk.push(...cs.map((c) => c.id)), 1000, audit);
+    const p = keys.partitionOf('gina');
+    await redis.xadd(keys.userOutbox('gina'), '*', 'kind', 'change', 'data', JSON.stringify(change('gina', 1)));
+    await redis.zadd(keys.outboxPending(p), Date.now(), 'gina');
+    const relayed = owner.relay(['gina']);
+    await new Promise((r) => setTimeout(r, 50));
+    expect(await other.relayPending({ owns: (q) => q !== p })).toBe(0);
+    release();
+    await relayed;
+    expect(sunk).toEqual(['gina-1']);
+    expect(await redis.xlen(audit)).toBe(1);
+    expect(await redis.xlen(feed)).toBe(1);
+    // A mark its owner left behind (a failed relay, an owner gone) is relayed by anyone once stale.
+    await redis.xadd(keys.userOutbox('gina'), '*', 'kind', 'change', 'data', JSON.stringify(change('gina', 2)));
+    await redis.zadd(keys.outboxPending(p), Date.now() - STALE_PENDING_MS - 1_000, 'gina');
+    expect(await other.relayPending({ owns: (q) => q !== p })).toBe(1);
+    expect(sunk).toEqual(['gina-1', 'gina-2']);
+    expect(await redis.xlen(audit)).toBe(2);
   });
 
   it("a reset's audit entry goes to the audit log (not the feed) and its outcome is answered only once it is there", async () => {
@@ -90,7 +118,7 @@ describe('OutboxRelay', () => {
     // Still marked pending, so the periodic relayPending retries it (not only the next start).
     expect(await redis.zscore(keys.outboxPending(keys.partitionOf('carol')), 'carol')).not.toBeNull();
     fail = false;
-    expect(await relay.relayPending()).toBe(1);
+    expect(await relay.relayPending({ owns: () => true })).toBe(1);
     expect(await redis.zscore(keys.outboxPending(keys.partitionOf('carol')), 'carol')).toBeNull();
     expect(await redis.xlen(keys.userOutbox('carol'))).toBe(0);
   });
@@ -106,7 +134,7 @@ describe('OutboxRelay', () => {
       const relay = new OutboxRelay(redis, k, `${own}:feed`, async (cs) => void sunk.push(...cs.map((c) => c.id)));
       await relay.recover();
       for (const u of users) expect(await redis.zscore(k.outboxPending(k.partitionOf(u)), u), u).not.toBeNull();
-      expect(await relay.relayPending()).toBe(3);
+      expect(await relay.relayPending({ owns: () => true })).toBe(3);
       expect(sunk.sort()).toEqual(users.map((u) => `${u}-1`).sort());
       for (const u of users) expect(await redis.zscore(k.outboxPending(k.partitionOf(u)), u)).toBeNull();
     } finally {
