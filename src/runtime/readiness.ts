@@ -7,8 +7,8 @@ import { readBacklog, stallReason, type ProgressClock } from '../ingest/backlog.
 export interface ReadinessDeps {
   redis: RedisClient;
   config: () => Config;
-  /** False while draining or after a NOGROUP error until the group is back. */
-  consumerGroup: () => boolean;
+  /** True while the worker reads its input; else why not (e.g. draining), for `reasons.consumer_group`. */
+  consumerGroup: () => true | string;
   progress: ProgressClock;
   /** How long `/readyz` waits for Redis's PONG (default {@link PING_TIMEOUT_MS}). */
   pingTimeoutMs?: number;
@@ -46,8 +46,10 @@ async function pingProblem(redis: RedisClient, timeoutMs: number): Promise<strin
 export function readinessCheck(deps: ReadinessDeps): () => Promise<Readiness> {
   return async () => {
     const config = deps.config();
-    const checks: Record<string, boolean> = { redis: false, consumer_group: deps.consumerGroup(), config: true, pipeline: true };
+    const group = deps.consumerGroup();
+    const checks: Record<string, boolean> = { redis: false, consumer_group: group === true, config: true, pipeline: true };
     const reasons: Record<string, string> = {};
+    if (group !== true) reasons.consumer_group = group;
     const redisDown = await pingProblem(deps.redis, deps.pingTimeoutMs ?? PING_TIMEOUT_MS);
     checks.redis = redisDown === undefined;
     if (redisDown !== undefined) reasons.redis = redisDown;

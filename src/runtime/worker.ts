@@ -211,7 +211,7 @@ export async function startWorker(opts: WorkerOptions = {}): Promise<WorkerHandl
       await refreshGauges();
       return metrics.render();
     },
-    readiness: readinessCheck({ redis, config: () => config, consumerGroup: () => !stopping, progress }),
+    readiness: readinessCheck({ redis, config: () => config, consumerGroup: () => (stopping ? 'draining: the worker is shutting down' : true), progress }),
   };
   const refreshGauges = async (): Promise<void> => {
     try {

@@ -29,6 +29,16 @@ describe('readinessCheck', () => {
     expect(r.reasons?.redis).toMatch(/not connected|no PONG within 300 ms|PING failed/);
   });
 
+  it('draining: not ready, with the reason named', async () => {
+    await up.ping();
+    const check = readinessCheck({ redis: up, config: () => config, consumerGroup: () => 'draining', progress: new ProgressClock(Date.now()) });
+    expect(await check()).toEqual({
+      ok: false,
+      checks: { redis: true, consumer_group: false, config: true, pipeline: true },
+      reasons: { consumer_group: 'draining' },
+    });
+  });
+
   it('Redis up: ready, no reasons', async () => {
     await up.ping(); // connected
     const check = readinessCheck({ redis: up, config: () => config, consumerGroup: () => true, progress: new ProgressClock(Date.now()) });
