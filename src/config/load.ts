@@ -54,7 +54,17 @@ export interface Config {
 /** Validates a behaviors document. Unknown ids, unknown keys, bad durations and levels are issues. */
 export function parseBehaviors(p: Parsed | undefined, issues: ConfigIssue[]): BehaviorConfig[] {
   if (!p) return [];
-  const data: unknown = p.doc.toJS() ?? {};
+  const data: unknown = p.doc.toJS();
+  if (data === null || data === undefined) {
+    // An empty file (one cut short while being saved, say) would switch every behavior off unseen.
+    issues.push({
+      file: p.file,
+      line: 1,
+      col: 1,
+      message: 'behaviors file is empty: no behavior would run (to turn one off, set enabled: false; for none at all, write {})',
+    });
+    return [];
+  }
   if (typeof data !== 'object' || Array.isArray(data) || data === null) {
     issues.push({ file: p.file, line: 1, col: 1, message: 'behaviors file must be a mapping of behavior id → settings' });
     return [];

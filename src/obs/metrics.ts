@@ -90,6 +90,12 @@ export class Metrics {
     help: 'Partition commits (one atomic, lease-fenced write of states, outputs and input position)',
     registers: [this.registry],
   });
+  readonly configReloads = new Counter({
+    name: 'riskstream_config_reloads_total',
+    help: 'Configuration reloads (SIGHUP): applied, or refused (the running configuration kept)',
+    labelNames: ['result'],
+    registers: [this.registry],
+  });
   readonly fenced = new Counter({
     name: 'riskstream_engine_fenced_total',
     help: 'Partition commits refused because the lease had moved (the work is redone by the new owner)',

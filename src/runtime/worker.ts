@@ -1,6 +1,7 @@
 import type { Subscription } from 'rxjs';
 import type { FastifyInstance } from 'fastify';
 import { loadConfig, type Config } from '../config/load.js';
+import { reloadIssues, startOnlyChanges } from '../config/reload.js';
 import { Keys } from '../keys.js';
 import { AuditLog } from '../audit/audit-log.js';
 import { createLogger, type Logger } from '../obs/logger.js';
@@ -247,7 +248,17 @@ export async function startWorker(opts: WorkerOptions = {}): Promise<WorkerHandl
     onBatch: (l) => void listeners.push(l),
     workerId: identity.id,
     reload: async (path) => {
-      const next = loadConfig(path ?? opts.configPath ?? config.dir);
+      let next: Config;
+      try {
+        next = loadConfig(path ?? opts.configPath ?? config.dir);
+      } catch (err) {
+        metrics.configReloads.inc({ result: 'refused' });
+        await audit.write({ action: 'config.reload_refused', actor: 'system', details: { issues: reloadIssues(err) } }).catch(() => undefined);
+        throw err;
+      }
+      const ignored = startOnlyChanges(config.raw, next.raw);
+      if (ignored.length)
+        logger.warn({ settings: ignored }, 'configuration reloaded, but these settings are read only at start: restart the worker to change them');
       config = next;
       engine.reload(path ?? opts.configPath ?? config.dir);
       tokens.set(next.adminTokens, next.ingestTokens, next.ssfTokens, next.metricsTokens);
@@ -260,8 +271,10 @@ export async function startWorker(opts: WorkerOptions = {}): Promise<WorkerHandl
           files: next.files,
           behaviors: next.behaviors.map((b) => `${b.id}:${b.enabled ? b.risk_level : 'off'}`),
           receivers: next.receivers.map((r) => r.name),
+          ...(ignored.length ? { ignored_until_restart: ignored } : {}),
         },
       });
+      metrics.configReloads.inc({ result: 'applied' });
       logger.info({ files: next.files }, 'configuration reloaded');
     },
     close: () =>

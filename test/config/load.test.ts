@@ -177,6 +177,14 @@ describe('loadConfig issues, located as file:line:col', () => {
     ]);
   });
 
+  it.each([
+    ['empty', ''],
+    ['comments only', '# cut short while being saved\n'],
+  ])('an %s behaviors file is refused (it would switch every behavior off); an explicit {} means none', (_n, text) => {
+    expect(lines(issuesOf(configDir({ 'behaviors.yaml': text })))).toEqual([expect.stringMatching(/^behaviors\.yaml:1:1 behaviors file is empty/)]);
+    expect(loadConfig(configDir({ 'behaviors.yaml': '{}\n' }), NO_ENV).behaviors).toEqual([]);
+  });
+
   it('a broken riskstream.yaml: unknown key, wrong type, bad duration, bad URL', () => {
     expect(lines(issuesOf(configDir({ 'riskstream.yaml': BROKEN_MAIN })))).toEqual([
       'riskstream.yaml:3:3 unknown key "redis.urll"',

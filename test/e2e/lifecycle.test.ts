@@ -351,6 +351,15 @@ describe('worker lifecycle', () => {
     w.child.kill('SIGHUP');
     await waitFor(() => /reload refused/.test(w.output()), { what: 'reload refused in the log' });
     expect(await reloads()).toBe(before + 1);
+    // Refused reloads are audited with their issues, and counted.
+    await waitFor(async () => (await redis.xrange(auditStream, '-', '+')).some(([, f]) => f.includes('config.reload_refused')), {
+      what: 'config.reload_refused audit entry',
+    });
+    const refused = (await redis.xrevrange(auditStream, '+', '-', 'COUNT', 10)).find(([, f]) => f.includes('config.reload_refused'))!;
+    expect(refused[1].join(' ')).toMatch(/behaviors\.yaml:\d+:\d+ endpoint_detection\.risk_level/);
+    const metrics = await (await fetch(`${w.url}/metrics`, { headers: { authorization: `Bearer ${termCfg.adminToken}` } })).text();
+    expect(metrics).toMatch(/riskstream_config_reloads_total\{result="refused"\} 1/);
+    expect(metrics).toMatch(/riskstream_config_reloads_total\{result="applied"\} 1/);
     await endpointHit('after-bad-reload@example.com');
     await waitFor(async () => (await level('after-bad-reload@example.com')) === 'medium', { what: 'still the reloaded configuration' });
     expect(w.child.exitCode).toBeNull();

@@ -55,7 +55,7 @@ export function riskCommand(program: Command): void {
     });
   risk
     .command('reset <user>')
-    .description("clear the user's active behaviors; the change is audited and shared (SET, initiating_entity admin)")
+    .description("clear the user's active behaviors and detector history (level low); the change is audited and shared (SET, initiating_entity admin)")
     .option('-c, --config <path>', 'config directory or file', DEFAULT_CONFIG)
     .option('--reason <text>', 'reason recorded and sent as reason_admin', '')
     .action(async (user: string, o: { config: string; reason: string }) => {

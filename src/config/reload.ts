@@ -1,0 +1,56 @@
+/**
+ * What a reload (SIGHUP) reports: the settings a running worker reads only at start
+ * (docs/operations.md, "Reloading the configuration") that the new files change — the running
+ * value is kept —, and why a refused configuration was refused.
+ */
+import { isDeepStrictEqual } from 'node:util';
+import { isRiskstreamError } from '../errors.js';
+import type { ConfigIssue } from './load.js';
+import type { RiskstreamFileConfig } from './schema.js';
+
+/** Most issues a refused reload's audit entry lists. */
+const MAX_ISSUES = 20;
+
+/** Dotted paths into riskstream.yaml read only at start (a whole section, or one key of one). */
+export const START_ONLY_SETTINGS = [
+  'redis',
+  'streams.login',
+  'streams.activity',
+  'streams.extra',
+  'streams.dead_letter',
+  'streams.risk_events',
+  'streams.audit',
+  'streams.group',
+  'streams.batch_size',
+  'streams.block',
+  'streams.maxlen',
+  'engine',
+  'http.port',
+  'http.host',
+  'http.body_limit',
+  'geoip',
+  'bridge',
+  'state.lru_size',
+  'state.sweep_interval',
+  'log_level',
+] as const;
+
+function at(raw: RiskstreamFileConfig, path: string): unknown {
+  let v: unknown = raw;
+  for (const k of path.split('.')) v = v && typeof v === 'object' ? (v as Record<string, unknown>)[k] : undefined;
+  return v;
+}
+
+/** The start-only settings whose value differs between `running` and `next` (paths only: values may be secrets). */
+export function startOnlyChanges(running: RiskstreamFileConfig, next: RiskstreamFileConfig): string[] {
+  return START_ONLY_SETTINGS.filter((path) => !isDeepStrictEqual(at(running, path), at(next, path)));
+}
+
+/** A refused configuration's issues as `file:line:col message` (at most {@link MAX_ISSUES}), or the error's first line. */
+export function reloadIssues(err: unknown): string[] {
+  if (isRiskstreamError(err, 'CONFIG_INVALID')) {
+    const issues = (err.details?.issues ?? []) as ConfigIssue[];
+    return issues.slice(0, MAX_ISSUES).map((i) => `${i.file}:${i.line}:${i.col} ${i.message}`.slice(0, 500));
+  }
+  return [(err instanceof Error ? err.message : String(err)).split('\n')[0]!.slice(0, 500)];
+}
