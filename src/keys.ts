@@ -144,6 +144,10 @@ export class Keys {
   outboxPending(p: number): string {
     return `${this.prefix}:{p${p}}:outbox:pending`;
   }
+  /** String (PX): held by the one relay passing partition `p`'s outboxes on (src/risk/outbox-relay.ts). */
+  outboxRelayLock(p: number): string {
+    return `${this.prefix}:{p${p}}:outbox:relaying`;
+  }
   /**
    * String (JSON, TTL = session lifetime): a session's stored identity, in partition `p` (its
    * user's: it is written by that partition's commit).

@@ -17,9 +17,12 @@ export async function trimInputs(
   const out: Record<string, number> = {};
   for (const stream of streams) {
     let cut = now - retentionMs;
+    // The groups first: a read between the two replies then leaves its entries above the cut (read
+    // the other way round, entries delivered in between would be neither pending nor kept).
+    const groups = parseGroups(await redis.xinfo('GROUPS', stream));
     const pending = (await redis.xpending(stream, group)) as [number, string | null, string | null, unknown];
     if (pending[0] > 0 && pending[1]) cut = Math.min(cut, idMs(pending[1]));
-    for (const g of parseGroups(await redis.xinfo('GROUPS', stream))) {
+    for (const g of groups) {
       // Every group reading this stream must have seen (and acked) what is trimmed.
       cut = Math.min(cut, idMs(g.lastDeliveredId));
       if (g.name !== group && g.pending > 0) cut = Math.min(cut, 0);

@@ -16,9 +16,9 @@ import { RiskstreamError } from '../errors.js';
 interface Signatures {
   listBridge: { file: 'list-bridge-2'; args: [list: string, stream: string, max: number]; reply: [number, number] };
   ssfStreamCreate: { file: 'ssf-stream-create-1'; args: [streams: string, owner: string, maxPerOwner: string, id: string, json: string]; reply: number };
-  ssfStreamCas: { file: 'ssf-stream-cas-1'; args: [streams: string, id: string, expected: string, next: string]; reply: number };
+  hashCas: { file: 'hash-cas-1'; args: [hash: string, field: string, expected: string, next: string]; reply: number };
   deliveryRaise: { file: 'delivery-raise-1'; args: [hash: string, field: string, value: string]; reply: number };
-  deliveryRelease: { file: 'delivery-release-1'; args: [lock: string, token: string]; reply: number };
+  lockRelease: { file: 'lock-release-1'; args: [lock: string, token: string]; reply: number };
   deliveryGate: { file: 'delivery-gate-1'; args: [throttle: string, rate: string]; reply: [number, number] };
   deliveryPause: { file: 'delivery-pause-1'; args: [throttle: string, ms: string]; reply: number };
   heldPush: { file: 'held-push-1'; args: [list: string, max: number, ...items: string[]]; reply: number };
@@ -35,6 +35,7 @@ interface Signatures {
     args: [fence: string, stream: string, token: string, group: string, consumer: string, count: string, id: string, expected: string];
     reply: -1 | -2 | [[string, string], Array<[string, string[] | null]>, string];
   };
+  outboxDone: { file: 'outbox-done-2'; args: [pending: string, outbox: string, user: string, ...ids: string[]]; reply: number };
   routerFence: { file: 'router-fence-1'; args: [fence: string, token: string]; reply: number };
   leaseAcquire: { file: 'lease-acquire-2'; args: [lease: string, epoch: string, workerId: string, ttlMs: number]; reply: [number, string] };
   leaseRenew: { file: 'lease-renew-1'; args: [lease: string, value: string, ttlMs: number]; reply: 1 | string };
@@ -52,9 +53,9 @@ export type Scripts = { [K in ScriptName]: (...args: Signatures[K]['args']) => P
 const FILES: { [K in ScriptName]: Signatures[K]['file'] } = {
   listBridge: 'list-bridge-2',
   ssfStreamCreate: 'ssf-stream-create-1',
-  ssfStreamCas: 'ssf-stream-cas-1',
+  hashCas: 'hash-cas-1',
   deliveryRaise: 'delivery-raise-1',
-  deliveryRelease: 'delivery-release-1',
+  lockRelease: 'lock-release-1',
   deliveryGate: 'delivery-gate-1',
   deliveryPause: 'delivery-pause-1',
   heldPush: 'held-push-1',
@@ -62,6 +63,7 @@ const FILES: { [K in ScriptName]: Signatures[K]['file'] } = {
   ipLogins: 'ip-logins-n',
   engineCommit: 'engine-commit-2',
   routerRead: 'router-read-2',
+  outboxDone: 'outbox-done-2',
   routerFence: 'router-fence-1',
   leaseAcquire: 'lease-acquire-2',
   leaseRenew: 'lease-renew-1',

@@ -2,8 +2,14 @@ import { byPartition, pipeline, scanKeys, type RedisClient } from '../redis/clie
 import { AuditLog, type AuditEntry } from '../audit/audit-log.js';
 import type { Keys } from '../keys.js';
 import { CONTROL_RESULT_TTL_MS } from '../engine/commit.js';
-import type { ChainableCommander } from 'ioredis';
+import { randomUUID } from 'node:crypto';
+import { defineScripts, queueScript } from '../redis/scripts.js';
 import type { BehaviorHit, LevelChange } from '../types.js';
+
+/** A relay holds its partitions' locks at most this long (a relay that takes longer may be repeated by another). */
+const RELAY_LOCK_MS = 30_000;
+/** Most entries of one outbox one relay reads (the rest stay marked, for the next run). */
+const READ_MAX = 1000;
 
 /** A pending mark older than this, in a partition another worker owns, is relayed by any worker (its owner's relay failed or it is gone). */
 export const STALE_PENDING_MS = 60_000;
@@ -56,7 +62,9 @@ export class OutboxRelay {
     private readonly sink: ChangeSink,
     private readonly maxlen = 1_000_000,
     private readonly auditStream?: string,
-  ) {}
+  ) {
+    defineScripts(redis);
+  }
 
   /** The relay in progress: relays run one at a time, so two never read the same entries. */
   private running: Promise<unknown> = Promise.resolve();
@@ -89,45 +97,61 @@ export class OutboxRelay {
 
   private async relayNow(list: string[]): Promise<LevelChange[]> {
     if (list.length === 0) return [];
+    const parts = [...byPartition(list, (u) => this.keys.partitionOf(u))];
+    const token = randomUUID();
     const read = pipeline(this.redis);
-    // The pending marks go only once the entries are relayed: a failed sink leaves them for relayPending.
-    for (const u of list) read.xrange(this.keys.userOutbox(u), '-', '+', 'COUNT', 1000);
+    // Each partition's lock, then its users' outboxes: one relay at a time per partition, across workers.
+    for (const [p, users] of parts) {
+      read.set(this.keys.outboxRelayLock(p), token, 'PX', RELAY_LOCK_MS, 'NX');
+      for (const u of users) read.xrange(this.keys.userOutbox(u), '-', '+', 'COUNT', READ_MAX);
+    }
     const res = (await read.exec()) ?? [];
+    const locked: Array<[number, string[]]> = [];
+    const rows = new Map<string, Array<[string, string[]]>>();
+    let at = 0;
+    for (const [p, users] of parts) {
+      const [lockErr, ok] = res[at++] ?? [];
+      // Held by another relay (another worker's, during a partition's move): its marks stay for the next run.
+      if (!lockErr && ok === 'OK') locked.push([p, users]);
+      for (const u of users) {
+        const [, r] = res[at++] ?? [];
+        if (!lockErr && ok === 'OK') rows.set(u, (r ?? []) as Array<[string, string[]]>);
+      }
+    }
+    try {
+      const failed = res.find(([err]) => err)?.[0];
+      if (failed) throw failed;
+      return await this.pass(locked, rows, token);
+    } catch (err) {
+      // Releases the locks taken; marks and entries stay for the next run.
+      const release = pipeline(this.redis);
+      for (const [p] of locked) queueScript(release, 'lockRelease', this.keys.outboxRelayLock(p), token);
+      await release.exec().catch(() => undefined);
+      throw err;
+    }
+  }
+
+  /** Passes the entries read on (sink, feed, audit), then deletes them, unmarks emptied outboxes and releases the locks. */
+  private async pass(locked: Array<[number, string[]]>, rows: Map<string, Array<[string, string[]]>>, token: string): Promise<LevelChange[]> {
     const changes: LevelChange[] = [];
     const hits: UserHit[] = [];
     const feed: Array<{ kind: string; data: string; user: string }> = [];
-    const done: Array<{ user: string; ids: string[] }> = [];
     const audits: AuditEntry[] = [];
     const results: Array<{ user: string; req: string; outcome: unknown }> = [];
-    list.forEach((user, i) => {
-      const [err, rows] = res[i] ?? [];
-      if (err) throw err;
-      const ids: string[] = [];
-      for (const [id, f] of rows as Array<[string, string[]]>) {
-        ids.push(id);
+    for (const [user, entries] of rows) {
+      for (const [, f] of entries) {
         const kind = f[f.indexOf('kind') + 1] ?? 'hit';
         const data = f[f.indexOf('data') + 1] ?? '{}';
-        if (kind === 'audit') {
-          audits.push(JSON.parse(data) as AuditEntry);
-          continue;
+        if (kind === 'audit') audits.push(JSON.parse(data) as AuditEntry);
+        else if (kind === 'result') results.push({ user, ...(JSON.parse(data) as { req: string; outcome: unknown }) });
+        else {
+          feed.push({ kind, data, user });
+          if (kind === 'change') changes.push(JSON.parse(data) as LevelChange);
+          else if (kind === 'hit') hits.push({ user, hit: JSON.parse(data) as BehaviorHit });
         }
-        if (kind === 'result') {
-          results.push({ user, ...(JSON.parse(data) as { req: string; outcome: unknown }) });
-          continue;
-        }
-        feed.push({ kind, data, user });
-        if (kind === 'change') changes.push(JSON.parse(data) as LevelChange);
-        else if (kind === 'hit') hits.push({ user, hit: JSON.parse(data) as BehaviorHit });
       }
-      if (ids.length) done.push({ user, ids });
-    });
-    if (done.length === 0) {
-      const unmark = pipeline(this.redis);
-      this.unmark(unmark, list);
-      await unmark.exec();
-      return [];
     }
-    await this.sink(changes, hits);
+    if ([...rows.values()].some((r) => r.length)) await this.sink(changes, hits);
     const write = pipeline(this.redis);
     for (const f of feed) write.xadd(this.riskEventsStream, 'MAXLEN', '~', this.maxlen, '*', 'kind', f.kind, 'user', f.user, 'data', f.data);
     if (this.auditStream) {
@@ -137,10 +161,11 @@ export class OutboxRelay {
       // Entries a commit made (an admin's reset): written to the audit log from here, as the commit's slot holds no audit stream.
       for (const a of audits) write.xadd(this.auditStream, 'MAXLEN', '~', this.maxlen, '*', ...AuditLog.fields(a));
     }
-    for (const d of done) write.xdel(this.keys.userOutbox(d.user), ...d.ids);
-    this.unmark(write, list);
-    const wres = (await write.exec()) ?? [];
-    for (const [err] of wres) if (err) throw err;
+    for (const [p, users] of locked) {
+      for (const u of users) queueScript(write, 'outboxDone', this.keys.outboxPending(p), this.keys.userOutbox(u), u, ...(rows.get(u) ?? []).map(([id]) => id));
+      queueScript(write, 'lockRelease', this.keys.outboxRelayLock(p), token);
+    }
+    for (const [err] of (await write.exec()) ?? []) if (err) throw err;
     if (results.length) {
       // Reset outcomes for their requesters, once the resets' audit entries are written.
       const answer = pipeline(this.redis);
@@ -149,11 +174,6 @@ export class OutboxRelay {
       for (const [err] of (await answer.exec()) ?? []) if (err) throw err;
     }
     return changes;
-  }
-
-  /** Queues the removal of users' pending marks (each in its partition's set). */
-  private unmark(p: ChainableCommander, users: string[]): void {
-    for (const [part, list] of byPartition(users, (u) => this.keys.partitionOf(u))) p.zrem(this.keys.outboxPending(part), ...list);
   }
 
   /**

@@ -47,7 +47,7 @@ export class DeliveryState {
     const ok = await this.redis.set(key, token, 'PX', Math.max(1, Math.ceil(ttlMs)), 'NX');
     if (ok !== 'OK') return undefined;
     return async () => {
-      await this.scripts.deliveryRelease(key, token);
+      await this.scripts.lockRelease(key, token);
     };
   }
 

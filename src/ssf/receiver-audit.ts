@@ -4,6 +4,7 @@ import type { ResolvedReceiver } from '../config/receiver.js';
 import type { Keys } from '../keys.js';
 import type { AuditLog } from '../audit/audit-log.js';
 import { displayEndpoint } from './display-endpoint.js';
+import { scriptsOn } from '../redis/scripts.js';
 
 /** Non-secret fingerprint of a receiver's settings. */
 function fingerprint(r: ResolvedReceiver): string {
@@ -18,15 +19,17 @@ function fingerprint(r: ResolvedReceiver): string {
 /**
  * Audits configured receivers that were added, changed or removed since the last start or reload
  * (`receiver.enabled` / `receiver.changed` / `receiver.disabled`), so enabling sharing shows in
- * the audit log. Known receivers are remembered in Redis.
+ * the audit log. Known receivers are remembered in Redis; each change is claimed there first
+ * (compare-and-set), so of several workers reloading at once one writes its audit entry.
  */
 export async function auditReceivers(deps: { redis: RedisClient; keys: Keys; audit: AuditLog }, receivers: ResolvedReceiver[]): Promise<void> {
   const key = deps.keys.receiversKnown;
+  const cas = scriptsOn(deps.redis).hashCas;
   const known = await deps.redis.hgetall(key);
   const now = new Map(receivers.map((r) => [r.name, r]));
   for (const [name, r] of now) {
     const fp = fingerprint(r);
-    if (known[name] === fp) continue;
+    if (known[name] === fp || !(await cas(key, name, known[name] ?? '', fp))) continue;
     const action = known[name] === undefined ? (r.enabled ? 'receiver.enabled' : 'receiver.disabled') : 'receiver.changed';
     await deps.audit.write({
       action,
@@ -34,11 +37,9 @@ export async function auditReceivers(deps: { redis: RedisClient; keys: Keys; aud
       target: name,
       details: { kind: r.kind, endpoint: displayEndpoint(r.endpoint), audience: r.audience, events: r.events, enabled: r.enabled },
     });
-    await deps.redis.hset(key, name, fp);
   }
-  for (const name of Object.keys(known)) {
-    if (now.has(name)) continue;
+  for (const [name, fp] of Object.entries(known)) {
+    if (now.has(name) || !(await cas(key, name, fp, ''))) continue;
     await deps.audit.write({ action: 'receiver.disabled', actor: 'config', target: name, details: { removed: true } });
-    await deps.redis.hdel(key, name);
   }
 }

@@ -182,7 +182,7 @@ export class SsfStreamStore {
       const v = await this.redis.hget(this.keys.ssfStreams, id);
       if (!v) throw new RiskstreamError('NOT_FOUND', `no stream ${id}`);
       const next = { ...change(JSON.parse(v) as SsfStream), updated_at: Date.now() };
-      const ok = await scriptsOn(this.redis).ssfStreamCas(this.keys.ssfStreams, id, v, JSON.stringify(next));
+      const ok = await scriptsOn(this.redis).hashCas(this.keys.ssfStreams, id, v, JSON.stringify(next));
       if (ok === 1) {
         await markStreamChanged(this.redis, this.keys, id);
         return next;

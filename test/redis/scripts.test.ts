@@ -81,13 +81,13 @@ describe('script loader (real Redis)', () => {
       const p = fresh.pipeline();
       let caught: unknown;
       try {
-        queueScript(p, 'deliveryRelease', `${prefix}:lock`, 'token');
+        queueScript(p, 'lockRelease', `${prefix}:lock`, 'token');
       } catch (e) {
         caught = e;
       }
       expect(isRiskstreamError(caught, 'INTERNAL')).toBe(true);
       defineScripts(fresh);
-      expect(() => queueScript(fresh.pipeline(), 'deliveryRelease', `${prefix}:lock`, 'token')).not.toThrow();
+      expect(() => queueScript(fresh.pipeline(), 'lockRelease', `${prefix}:lock`, 'token')).not.toThrow();
     } finally {
       fresh.disconnect();
     }

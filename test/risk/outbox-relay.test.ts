@@ -71,6 +71,73 @@ describe('OutboxRelay', () => {
     expect(await redis.xlen(audit)).toBe(2);
   });
 
+  it('a commit that marks the user again while a relay runs keeps its mark and its entries (relayed next)', async () => {
+    const feed = `${prefix}:feed-remark`;
+    let release!: () => void;
+    const held = new Promise<void>((r) => (release = r));
+    const sunk: string[] = [];
+    let first = true;
+    const relay = new OutboxRelay(redis, keys, feed, async (cs) => {
+      if (first) {
+        first = false;
+        await held;
+      }
+      sunk.push(...cs.map((c) => c.id));
+    });
+    const p = keys.partitionOf('hank');
+    await redis.xadd(keys.userOutbox('hank'), '*', 'kind', 'change', 'data', JSON.stringify(change('hank', 1)));
+    await redis.zadd(keys.outboxPending(p), Date.now(), 'hank');
+    const relayed = relay.relay(['hank']);
+    await new Promise((r) => setTimeout(r, 50));
+    // The next commit lands meanwhile: a new entry, the user marked again.
+    await redis.xadd(keys.userOutbox('hank'), '*', 'kind', 'change', 'data', JSON.stringify(change('hank', 2)));
+    await redis.zadd(keys.outboxPending(p), Date.now(), 'hank');
+    release();
+    await relayed;
+    expect(sunk).toEqual(['hank-1']);
+    expect(await redis.xlen(keys.userOutbox('hank'))).toBe(1);
+    expect(await redis.zscore(keys.outboxPending(p), 'hank')).not.toBeNull();
+    expect(await relay.relayPending({ owns: (q) => q === p })).toBe(1);
+    expect(sunk).toEqual(['hank-1', 'hank-2']);
+    expect(await redis.zscore(keys.outboxPending(p), 'hank')).toBeNull();
+  });
+
+  it('an outbox longer than one read stays marked until it is empty', async () => {
+    const p = keys.partitionOf('ivy');
+    const add = redis.pipeline();
+    for (let v = 1; v <= 1_001; v++) add.xadd(keys.userOutbox('ivy'), '*', 'kind', 'change', 'data', JSON.stringify(change('ivy', v)));
+    add.zadd(keys.outboxPending(p), Date.now(), 'ivy');
+    await add.exec();
+    const relay = new OutboxRelay(redis, keys, `${prefix}:feed-long`, async () => undefined);
+    expect(await relay.relay(['ivy'])).toHaveLength(1_000);
+    expect(await redis.zscore(keys.outboxPending(p), 'ivy')).not.toBeNull();
+    expect(await relay.relay(['ivy'])).toHaveLength(1);
+    expect(await redis.zscore(keys.outboxPending(p), 'ivy')).toBeNull();
+  });
+
+  it("two workers' relays of one partition at once: one passes the entries on, the other leaves them (the partition's relay lock)", async () => {
+    const feed = `${prefix}:feed-lock`;
+    const audit = `${prefix}:audit-lock`;
+    let release!: () => void;
+    const held = new Promise<void>((r) => (release = r));
+    const sunk: string[] = [];
+    const a = new OutboxRelay(redis, keys, feed, (cs) => held.then(() => void sunk.push(...cs.map((c) => c.id))), 1000, audit);
+    const b = new OutboxRelay(redis, keys, feed, async (cs) => void sunk.push(...cs.map((c) => c.id)), 1000, audit);
+    const p = keys.partitionOf('jo');
+    await redis.xadd(keys.userOutbox('jo'), '*', 'kind', 'change', 'data', JSON.stringify(change('jo', 1)));
+    await redis.zadd(keys.outboxPending(p), Date.now(), 'jo');
+    const first = a.relay(['jo']);
+    await new Promise((r) => setTimeout(r, 50));
+    expect(await b.relay(['jo'])).toEqual([]);
+    expect(await b.relayPending({ owns: () => true })).toBe(1); // marked, but locked: nothing passed on
+    release();
+    expect(await first).toHaveLength(1);
+    expect(sunk).toEqual(['jo-1']);
+    expect(await redis.xlen(audit)).toBe(1);
+    expect(await redis.xlen(feed)).toBe(1);
+    expect(await redis.exists(keys.outboxRelayLock(p))).toBe(0);
+  });
+
   it("a reset's audit entry goes to the audit log (not the feed) and its outcome is answered only once it is there", async () => {
     const feed = `${prefix}:feed-reset`;
     const audit = `${prefix}:audit-reset`;

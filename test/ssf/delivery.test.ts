@@ -299,13 +299,13 @@ describe('SET delivery worker', () => {
     const { rx, cfg } = await receiver('rhorizon', () => ({ status: 503 }));
     const c = change('uhorizon@example.com', 1, 'low', 'high');
     const jobId = levelChangeJobId(cfg.name, c.user, c.version);
-    // Enqueued "almost a horizon ago": only ~400 ms of retrying left.
+    // Enqueued "almost a horizon ago": only ~1.5 s of retrying left (backoff 30–300 ms: several tries, even on a loaded machine).
     await q.queue.add(
       'risk-level-change',
       { event: 'risk-level-change', change: c, receiver: cfg.name, jti: jtiFor(jobId) },
-      { jobId, timestamp: Date.now() - delivery.horizon + 400 },
+      { jobId, timestamp: Date.now() - delivery.horizon + 1_500 },
     );
-    await waitFor(async () => (await jobState(jobId)) === 'failed', { timeout: 5000, what: 'failure at the horizon' });
+    await waitFor(async () => (await jobState(jobId)) === 'failed', { timeout: 10_000, what: 'failure at the horizon' });
     expect(rx.requests.length).toBeGreaterThanOrEqual(2);
     const log = await auditOf('rhorizon');
     expect(log.at(-1)).toMatchObject({ action: 'set.failed', details: { outcome: 'expired', last_outcome: 'http' } });

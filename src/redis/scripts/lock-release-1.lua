@@ -1,5 +1,5 @@
 --[[
-  Releases a send lock: DEL only when the lock still holds our token.
+  Releases a lock (a SET send lock, a partition's relay lock): DEL only when it still holds our token.
 
   Input:
     KEYS[1] lock key

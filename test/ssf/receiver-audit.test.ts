@@ -1,0 +1,36 @@
+import { afterAll, describe, expect, it } from 'vitest';
+import { AuditLog } from '../../src/audit/audit-log.js';
+import { Keys } from '../../src/keys.js';
+import { auditReceivers } from '../../src/ssf/receiver-audit.js';
+import { cleanup, redisClient, testPrefix } from '../helpers/redis.js';
+import { testReceiver } from './helpers.js';
+
+const prefix = testPrefix('receiver-audit');
+const redis = redisClient();
+const keys = new Keys(prefix);
+const audit = new AuditLog(redis, `${prefix}:audit`);
+afterAll(async () => {
+  await cleanup(redis, prefix);
+  redis.disconnect();
+});
+
+const actions = async (): Promise<string[]> =>
+  (await redis.xrange(`${prefix}:audit`, '-', '+')).map(([, f]) => `${f[f.indexOf('action') + 1]} ${f[f.indexOf('target') + 1]}`);
+
+describe('auditReceivers', () => {
+  it('several workers reloading at once audit each receiver change once', async () => {
+    const deps = { redis, keys, audit };
+    const a = testReceiver('okta', 'http://127.0.0.1:1/a');
+    const b = testReceiver('soc', 'http://127.0.0.1:1/b');
+    // Three workers start together.
+    await Promise.all([1, 2, 3].map(() => auditReceivers(deps, [a, b])));
+    expect((await actions()).sort()).toEqual(['receiver.enabled okta', 'receiver.enabled soc']);
+    // Then all reload: okta's endpoint changed, soc removed.
+    const a2 = testReceiver('okta', 'http://127.0.0.1:1/a2');
+    await Promise.all([1, 2, 3].map(() => auditReceivers(deps, [a2])));
+    expect((await actions()).slice(2).sort()).toEqual(['receiver.changed okta', 'receiver.disabled soc']);
+    // Nothing changed: nothing audited.
+    await Promise.all([1, 2].map(() => auditReceivers(deps, [a2])));
+    expect(await actions()).toHaveLength(4);
+  });
+});
