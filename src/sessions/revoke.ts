@@ -46,25 +46,27 @@ export function revocationId(s: Pick<SessionIdentity, 'session_id' | 'login_at'>
 
 /**
  * Revokes a session: deletes it (store), writes a `session.revoked` audit entry, then hands the
- * change to `onRevoked` — for each user holding a copy of the id; returns the earliest login's. Unknown or expired id → NOT_FOUND. If the sink fails the session stays
- * revoked, a `session.revoke_notify_failed` audit entry is written and INTERNAL is thrown.
+ * change to `onRevoked` — for each user holding a copy of the id, one copy at a time; returns the
+ * earliest login's. Unknown or expired id → NOT_FOUND. If the sink fails the session stays
+ * revoked, a `session.revoke_notify_failed` audit entry is written and INTERNAL is thrown (copies
+ * not reached yet stay live).
  */
 export async function revokeSession(deps: RevokeDeps, id: string, opts: RevokeOptions): Promise<RevokedSession> {
-  const identities = await deps.store.revokeCopies(id, opts);
-  if (!identities.length) {
+  // Users of different partitions who logged in with one id each hold a copy: each is told, as it is revoked.
+  const out: RevokedSession[] = [];
+  await deps.store.revokeCopies(id, opts, undefined, async (identity) => void out.push(await notify(deps, identity, opts)));
+  if (!out.length) {
     const sid = storedSessionId(id).slice(0, 200); // never echo a pasted token
     throw new RiskstreamError('NOT_FOUND', `no active session ${JSON.stringify(sid)}`, { session: sid });
   }
-  // Users of different partitions who logged in with one id each hold a copy: each is told.
-  const out: RevokedSession[] = [];
-  for (const identity of identities) out.push(await notify(deps, identity, opts));
   return out[0]!;
 }
 
 /** Revokes every active session of a user (each audited and notified); returns what was revoked. */
 export async function revokeUserSessions(deps: RevokeDeps, user: string, opts: RevokeOptions): Promise<RevokedSession[]> {
+  // Each session is told as it is revoked: a failure stops there, and the rest stay live for a retry.
   const out: RevokedSession[] = [];
-  for (const identity of await deps.store.revokeUser(user, opts)) out.push(await notify(deps, identity, opts));
+  await deps.store.revokeUser(user, opts, async (identity) => void out.push(await notify(deps, identity, opts)));
   return out;
 }
 

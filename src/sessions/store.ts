@@ -227,36 +227,47 @@ export class SessionStore {
   /**
    * {@link revoke}, returning every identity it removed, earliest login first: a session id that
    * users of different partitions logged in with has one copy per user (see docs/sessions.md),
-   * and each revoked copy is its user's revocation (audit entry, session-revoked SET).
+   * and each revoked copy is its user's revocation (audit entry, session-revoked SET). `each` is
+   * called after each copy is revoked, before the next: a throw stops there, the rest stay live.
    */
-  async revokeCopies(id: string, meta: { actor: string; reason: string }, user?: string): Promise<SessionIdentity[]> {
+  async revokeCopies(
+    id: string,
+    meta: { actor: string; reason: string },
+    user?: string,
+    each?: (s: SessionIdentity) => Promise<void>,
+  ): Promise<SessionIdentity[]> {
     const sid = storedSessionId(id);
     // Every partition holding the id (the first binding, and any copy another user's login made), or `user`'s.
     const copies = await this.find(sid, user);
     const revoked: SessionIdentity[] = [];
-    for (const { p: part } of copies) {
-      const raw = await this.redis.getdel(this.keys.session(part, sid));
+    for (const { s: found, p: part } of copies) {
+      const tombstone = JSON.stringify({ user: found.user, actor: meta.actor, reason: meta.reason, time: this.now() });
+      const px = clampPx(found.expires_at - this.now(), TOMBSTONE_MIN_MS);
+      const raw = await scriptsOn(this.redis)
+        .sessionRevoke(
+          this.keys.session(part, sid),
+          this.keys.sessionsByLogin(part),
+          this.keys.sessionsByExpiry(part),
+          // The user's index is in the user's partition, which holds the copy (a stray copy: its index is pruned lazily).
+          this.keys.partitionOf(found.user) === part ? this.keys.userSessions(found.user) : this.keys.sessionsByLogin(part),
+          this.keys.sessionTombstone(part, sid),
+          sid,
+          tombstone,
+          String(px),
+        )
+        .catch(storeError);
       const s = this.live(raw);
-      const user = s?.user ?? parse<SessionIdentity>(raw)?.user;
-      const p = pipeline(this.redis).zrem(this.keys.sessionsByLogin(part), sid).zrem(this.keys.sessionsByExpiry(part), sid);
-      if (user) p.zrem(this.keys.userSessions(user), sid);
-      if (s) {
-        const px = clampPx(s.expires_at - this.now(), TOMBSTONE_MIN_MS);
-        p.set(this.keys.sessionTombstone(part, sid), JSON.stringify({ user: s.user, actor: meta.actor, reason: meta.reason, time: this.now() }), 'PX', px);
-      }
-      await exec(p);
-      if (s) revoked.push(s); // exactly one caller gets each copy: GETDEL
+      if (!s) continue; // exactly one caller gets each copy: GETDEL
+      revoked.push(s);
+      await each?.(s);
     }
     return revoked;
   }
 
-  /** Revokes every active session of a user; returns the revoked identities. */
-  async revokeUser(user: string, meta: { actor: string; reason: string }): Promise<SessionIdentity[]> {
+  /** Revokes every active session of a user; returns the revoked identities. `each` as in {@link revokeCopies}. */
+  async revokeUser(user: string, meta: { actor: string; reason: string }, each?: (s: SessionIdentity) => Promise<void>): Promise<SessionIdentity[]> {
     const out: SessionIdentity[] = [];
-    for (const s of await this.listUser(user)) {
-      const r = await this.revoke(s.session_id, meta, user);
-      if (r) out.push(r);
-    }
+    for (const s of await this.listUser(user)) out.push(...(await this.revokeCopies(s.session_id, meta, user, each)));
     return out;
   }
 

@@ -3,7 +3,7 @@ import { AuditLog } from '../../src/audit/audit-log.js';
 import type { ResolvedReceiver } from '../../src/config/receiver.js';
 import { isRiskstreamError } from '../../src/errors.js';
 import { buildIdentity } from '../../src/sessions/identity.js';
-import { revocationId, revokeSession, type SessionRevocation } from '../../src/sessions/revoke.js';
+import { revocationId, revokeSession, revokeUserSessions, type SessionRevocation } from '../../src/sessions/revoke.js';
 import { setQueueSink } from '../../src/sessions/set-sink.js';
 import { SessionStore } from '../../src/sessions/store.js';
 import { createSetQueue, sessionRevokedJobId } from '../../src/ssf/queue.js';
@@ -109,5 +109,39 @@ describe('revokeSession', () => {
     } finally {
       await queue.close();
     }
+  });
+
+  it("revoking a user's sessions tells each as it goes: a failing sink stops there, the sessions not reached stay live (a retry revokes and tells them)", async () => {
+    for (const [i, id] of ['u1', 'u2', 'u3'].entries()) await store.put([buildIdentity(login({ sessionId: id, time: NOW - 3000 + i }), settings())!]);
+    const told: string[] = [];
+    let fail = true;
+    const deps = {
+      store,
+      audit,
+      onRevoked: (c: SessionRevocation) => {
+        if (fail && told.length === 1) throw new Error('queue down');
+        told.push(c.sessionId);
+      },
+      now: () => NOW,
+    };
+    const opts = { actor: 'policy', reason: 'level high' };
+    await expect(revokeUserSessions(deps, 'alice@example.com', opts)).rejects.toSatisfy((e) => isRiskstreamError(e, 'INTERNAL'));
+    // Newest login first: u3 told, u2 revoked but its SET failed (audited), u1 untouched.
+    expect(told).toEqual(['u3']);
+    expect((await store.listUser('alice@example.com')).map((x) => x.session_id)).toEqual(['u1']);
+    fail = false;
+    const again = await revokeUserSessions(deps, 'alice@example.com', opts);
+    expect(again.map((r) => r.identity.session_id)).toEqual(['u1']);
+    expect(told).toEqual(['u3', 'u1']);
+    const actions = (await audit.list()).entries.map((e) => `${e.action} ${e.target}`);
+    expect(actions.sort()).toEqual(['session.revoke_notify_failed u2', 'session.revoked u1', 'session.revoked u2', 'session.revoked u3']);
+  });
+
+  it('a revoked session leaves its tombstone in the same step: storing the id again is refused', async () => {
+    await seed('s-tomb');
+    await revokeSession({ store, audit, onRevoked: () => undefined, now: () => NOW }, 's-tomb', { actor: 'admin:x', reason: 'stolen' });
+    expect(await t.redis.exists(t.keys.sessionTombstone(t.keys.partitionOf('alice@example.com'), 's-tomb'))).toBe(1);
+    await store.put([buildIdentity(login({ sessionId: 's-tomb', time: NOW - 500 }), settings())!]);
+    expect(await store.get('s-tomb')).toBeNull();
   });
 });

@@ -1,0 +1,26 @@
+--[[
+  Revokes one stored copy of a session at once: deletes it, takes it out of the partition's
+  indexes and the user's, and leaves its tombstone, in one step (a commit storing the same session
+  id in between would otherwise find neither the session nor a tombstone, and store it again).
+
+  Input:
+    KEYS[1] the session (string)
+    KEYS[2] the partition's sessions by login (sorted set)
+    KEYS[3] the partition's sessions by expiry (sorted set)
+    KEYS[4] the user's sessions (sorted set)
+    KEYS[5] the session's tombstone (string)
+
+    ARGV[1] the stored session id (index member)
+    ARGV[2] the tombstone (JSON)
+    ARGV[3] its lifetime (ms)
+
+  Output:
+    the revoked session's JSON, or false when it was gone already (revoked by another caller:
+    then nothing is written)
+]]
+local raw = redis.call('GETDEL', KEYS[1])
+redis.call('ZREM', KEYS[2], ARGV[1])
+redis.call('ZREM', KEYS[3], ARGV[1])
+redis.call('ZREM', KEYS[4], ARGV[1])
+if raw then redis.call('SET', KEYS[5], ARGV[2], 'PX', ARGV[3]) end
+return raw
