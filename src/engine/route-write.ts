@@ -60,12 +60,12 @@ export async function writeRouted(
     else byPartition.set(p, [item]);
     top.set(p, h.key);
   }
+  // Every entry encoded before any is sent: a throw while sending would leave sent writes unwatched.
+  const encoded = [...byPartition].map(([part, list]) => ({ part, list, id: keyId(top.get(part)!), json: encodeRouted(list) }));
   const sent: Array<[number, string]> = [];
   const outcomes = await sendTogether(redis, (r) => {
     const out: Array<Promise<unknown>> = [];
-    for (const [part, list] of byPartition) {
-      const id = keyId(top.get(part)!);
-      const json = encodeRouted(list);
+    for (const { part, list, id, json } of encoded) {
       if (handoff) {
         const bytes = Buffer.from(json, 'utf8');
         handoff.put(part, id, list, bytes);

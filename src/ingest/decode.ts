@@ -1,6 +1,7 @@
 import type { CanonicalEvent, RawEntry } from '../types.js';
 import { validateEvent, validateOwned } from './event-schema.js';
 import { applyTimeWindow, type TimeWindow } from './time-window.js';
+import { deeperThan, mayNestDeeperThan, TOO_DEEP } from './depth.js';
 import { detectProfile, streamProfiles, type MappingConfig, type Profile } from './profiles/index.js';
 import { isPlainObject, setPath } from './profiles/path.js';
 import { removePaths } from '../secrets/scrub.js';
@@ -128,6 +129,7 @@ function profileFor(stream: string | undefined, opts: DecodeOptions): Profile | 
  * received), and validates (with `opts.window`: against the time bounds around `now`).
  */
 export function decodeObject(input: unknown, stream: string | undefined, opts: DecodeOptions = {}, now: number = Date.now()): DecodeResult {
+  if (deeperThan(input)) return { ok: false, reason: TOO_DEEP };
   return decodeAny(input, stream, opts, now, false, now)!;
 }
 
@@ -203,15 +205,18 @@ export function decodeEntry(raw: RawEntry, opts: DecodeOptions = {}, now: number
 
 function decodeFields(raw: RawEntry, opts: DecodeOptions, now: number, owned: boolean): DecodeResult | null {
   const f = raw.fields;
+  const mayNest = mayNestDeeperThan(f);
   if (f[CANONICAL_FIELD] === '1' && f.event !== undefined) {
     const obj = parseJsonObject(f.event, 'event');
     if (typeof obj === 'string') return { ok: false, reason: obj };
+    if (mayNest && deeperThan(obj)) return { ok: false, reason: TOO_DEEP };
     if (opts.scrubFields?.length) removePaths(obj, opts.scrubFields);
     const v = owned ? validateOwned(obj) : validateEvent(obj);
     return v && bounded(v, opts, now);
   }
   const obj = entryObject(f);
   if (typeof obj === 'string') return { ok: false, reason: obj };
+  if (mayNest && deeperThan(obj)) return { ok: false, reason: TOO_DEEP };
   return decodeAny(obj, raw.stream, opts, now, owned, entryTime(raw.id));
 }
 

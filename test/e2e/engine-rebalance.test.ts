@@ -81,6 +81,14 @@ describe('engine rebalance (issue 16)', () => {
     expect(differences(ref.outcomes, got.outcomes)).toEqual([]);
     expect(doubledIds(got.outcomes)).toEqual([]);
     expect(got.finalLevels).toEqual(ref.finalLevels);
+    // No crash, so the feed and the audit log hold each level change once (one relay per partition at a time).
+    const repeated = (ids: string[]): string[] => ids.filter((id, i) => ids.indexOf(id) !== i);
+    const audited = (await redis.xrange(`${run.prefix}:audit`, '-', '+')).filter(([, f]) => f.includes('risk.level_changed'));
+    const auditIds = audited.map(([, f]) => (JSON.parse(f[f.indexOf('details') + 1]!) as { change_id: string }).change_id);
+    expect(auditIds.length).toBeGreaterThan(0);
+    expect(repeated(auditIds)).toEqual([]);
+    const fed = (await redis.xrange(`${run.prefix}:risk-events`, '-', '+')).filter(([, f]) => f[f.indexOf('kind') + 1] === 'change');
+    expect(repeated(fed.map(([, f]) => f[f.indexOf('data') + 1]!))).toEqual([]);
     const final = await ownership(run, [rb2, rb3]);
     expect(final.reduce((a, b) => a + b, 0)).toBe(PARTITIONS);
   }, 90_000);

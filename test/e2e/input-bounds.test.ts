@@ -69,6 +69,36 @@ describe('no input can stop the pipeline', () => {
     expect((await api('/v1/users?level=low')).status).toBe(200);
   });
 
+  it('events nested thousands of levels deep (JSON, a flat field, a dotted key) are dead-lettered; the rest is scored; POST /v1/events answers 202', async () => {
+    const user = 'carol@example.com';
+    const deep = (n: number): string => '{"a":'.repeat(n) + '1' + '}'.repeat(n);
+    const m = h.redis.multi();
+    m.xadd(`${h.prefix}:login`, '*', 'event', login(user, T, LONDON));
+    m.xadd(`${h.prefix}:activity`, '*', 'event', `{"type":"dlp","user":"deep1@example.com","time":${T},"x":${deep(10_000)}}`);
+    m.xadd(`${h.prefix}:login`, '*', 'type', 'login', 'user', 'deep2@example.com', 'time', String(T), 'device.posture', deep(8_000));
+    m.xadd(`${h.prefix}:login`, '*', 'type', 'login', 'user', 'deep3@example.com', 'time', String(T), `${'a.'.repeat(10_000)}a`, '1');
+    m.xadd(`${h.prefix}:login`, '*', 'event', login(user, T + 2 * H, SYDNEY));
+    await m.exec();
+    await waitFor(() => setFor(user), { what: "carol's SET" });
+    const dead = await waitFor(
+      async () => {
+        const d = (await deadLetters()).filter((x) => /deep\d@/.test(JSON.stringify(x).slice(0, 100_000)));
+        return d.length >= 3 ? d : undefined;
+      },
+      { what: 'three dead letters' },
+    );
+    for (const d of dead) expect(d.reason).toBe('event: nested more than 32 levels deep');
+    expect(await pendingCount('login')).toBe(0);
+    expect(await pendingCount('activity')).toBe(0);
+    const r = await fetch(`${h.worker.url}/v1/events`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${h.cfg.ingestToken}`, 'content-type': 'application/json' },
+      body: `[{"type":"dlp","user":"dave@example.com","time":${Date.now() - 60_000}},{"type":"dlp","user":"deep4@example.com","time":${Date.now()},"x":${deep(6_000)}}]`,
+    });
+    expect(r.status).toBe(202);
+    expect(await r.json()).toMatchObject({ accepted: 1, rejected: 1, errors: [{ index: 1, reason: 'event: nested more than 32 levels deep' }] });
+  });
+
   it('POST /v1/events applies the same bounds (issue 14 item 4)', async () => {
     const body = [
       JSON.stringify({ type: 'dlp', user: 'dave@example.com', time: Date.now() - 60_000, profile: 'pii', severity: 'low' }),
