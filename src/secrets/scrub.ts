@@ -127,10 +127,19 @@ export function scrubJsonText(v: string, remove: readonly string[] = []): string
       const s = JSON.stringify(scrubValue(parsed));
       return s === before ? v : s;
     } catch {
-      /* not JSON: scrub as text */
+      // Not JSON (a line cut short, say): its `"name": value` pairs are still redacted by name.
+      return scrubText(redactJsonPairs(v));
     }
   }
   return scrubText(v);
+}
+
+/** `"name": "value"` (the closing quote may be missing: a line cut short) or `"name": value`. */
+const JSON_PAIR = /"((?:[^"\\]|\\.)*)"(\s*:\s*)("(?:[^"\\]|\\.)*(?:"|$)|[^,}\]\s]+)/g;
+
+/** Text that looks like JSON but does not parse, with the values of secret-named keys `[redacted]`. */
+function redactJsonPairs(v: string): string {
+  return v.replace(JSON_PAIR, (pair, name: string, colon: string) => (isSecretName(name) ? `"${name}"${colon}"${REDACTED}"` : pair));
 }
 
 /** Removes the dotted `paths` (`session.claims.ssn`, `password`) from an object, in place. */

@@ -136,6 +136,19 @@ describe('scrubbing values and flat fields', () => {
     const plain = '{"user":"a",  "type":"login"}';
     expect(scrubFields({ event: plain }).event).toBe(plain);
   });
+
+  it.each([
+    ['cut short after a secret', '{"type":"login","password":"Hunter2Secret!","user":', '{"type":"login","password":"[redacted]","user":'],
+    ['cut short inside a secret', '{"type":"login","password":"Hunter2Sec', '{"type":"login","password":"[redacted]"'],
+    [
+      'a bare value, escaped quotes',
+      '{"n":1,"api_key": 12345,"u":"a\\"b","token":"x\\"y",',
+      '{"n":1,"api_key": "[redacted]","u":"a\\"b","token":"[redacted]",',
+    ],
+    ['nothing secret: as it was', '{"type":"login","user":"bob"', '{"type":"login","user":"bob"'],
+  ])('JSON that does not parse (%s): secret-named values still redacted', (_n, text, expected) => {
+    expect(scrubFields({ event: text }).event).toBe(expected);
+  });
 });
 
 describe('scrubShared: scrubValue without copying what stays the same', () => {
