@@ -47,3 +47,24 @@ export async function readBacklog(redis: RedisClient | Cluster, streams: readonl
   // Redis < 7 has no `lag`; an unknown lag (null) counts as nothing waiting beyond pending.
   return groupBacklog(redis, streams, group);
 }
+
+/** An input entry delivered this many times and still pending is stuck: something fails on it, again and again. */
+export const STUCK_DELIVERIES = 10;
+
+/**
+ * The oldest pending entry of each input stream, when one was delivered at least `min` times
+ * (one XPENDING per stream): why the pipeline is stuck although steps run (each re-reads it).
+ */
+export async function stuckEntry(
+  redis: RedisClient | Cluster,
+  streams: readonly string[],
+  group: string,
+  min: number = STUCK_DELIVERIES,
+): Promise<string | null> {
+  for (const stream of streams) {
+    const rows = (await redis.xpending(stream, group, '-', '+', 1).catch(() => [])) as Array<[string, string, number, number]>;
+    const [id, , , deliveries] = rows[0] ?? [];
+    if (id !== undefined && Number(deliveries) >= min) return `stuck: entry ${id} of ${stream} delivered ${deliveries} times and still not processed`;
+  }
+  return null;
+}

@@ -1,7 +1,7 @@
 import type { RedisClient } from '../redis/client.js';
 import type { Readiness } from '../api/context.js';
 import type { Config } from '../config/load.js';
-import { readBacklog, stallReason, type ProgressClock } from '../ingest/backlog.js';
+import { readBacklog, stallReason, stuckEntry, type ProgressClock } from '../ingest/backlog.js';
 
 /** What `/readyz` looks at. */
 export interface ReadinessDeps {
@@ -55,7 +55,12 @@ export function readinessCheck(deps: ReadinessDeps): () => Promise<Readiness> {
     if (redisDown !== undefined) reasons.redis = redisDown;
     const now = Date.now();
     const stallAfter = config.raw.ingest.stall_after;
-    if (checks.redis && now - deps.progress.lastAdvance > stallAfter) {
+    // An entry read again and again (a step fails on it each time) stops the pipeline while steps still run.
+    const stuck = checks.redis ? await stuckEntry(deps.redis, config.streams.inputs, config.streams.group) : null;
+    if (stuck) {
+      checks.pipeline = false;
+      reasons.pipeline = stuck;
+    } else if (checks.redis && now - deps.progress.lastAdvance > stallAfter) {
       const backlog = await readBacklog(deps.redis, config.streams.inputs, config.streams.group).catch(() => null);
       const stalled = stallReason(deps.progress.lastAdvance, now, stallAfter, backlog);
       if (stalled) {

@@ -5,7 +5,7 @@ import { riskstreamSchema } from '../../src/config/schema.js';
 import type { Config } from '../../src/config/load.js';
 import { connect } from '../../src/runtime/connections.js';
 import { readinessCheck } from '../../src/runtime/readiness.js';
-import { redisClient } from '../helpers/redis.js';
+import { cleanup, redisClient, testPrefix } from '../helpers/redis.js';
 
 /** `/readyz` answers at once, with a reason, while Redis is away: its PING would queue until Redis is back. */
 const config = { raw: riskstreamSchema.parse({}), streams: { inputs: [], group: 'riskstream' } } as unknown as Config;
@@ -13,8 +13,10 @@ const config = { raw: riskstreamSchema.parse({}), streams: { inputs: [], group: 
 const away = connect('redis://127.0.0.1:1', createLogger('silent'), 'readiness-test');
 const up = redisClient();
 
-afterAll(() => {
+const prefix = testPrefix('readiness');
+afterAll(async () => {
   away.disconnect();
+  await cleanup(up, prefix);
   up.disconnect();
 });
 
@@ -43,5 +45,20 @@ describe('readinessCheck', () => {
     await up.ping(); // connected
     const check = readinessCheck({ redis: up, config: () => config, consumerGroup: () => true, progress: new ProgressClock(Date.now()) });
     expect(await check()).toEqual({ ok: true, checks: { redis: true, consumer_group: true, config: true, pipeline: true } });
+  });
+
+  it('an input entry delivered again and again (a step fails on it each time) makes it not ready, with the entry named', async () => {
+    const stream = `${prefix}:login`;
+    const cfg = { raw: riskstreamSchema.parse({}), streams: { inputs: [stream], group: 'g' } } as unknown as Config;
+    await up.xgroup('CREATE', stream, 'g', '0', 'MKSTREAM');
+    const id = await up.xadd(stream, '*', 'type', 'login');
+    const check = readinessCheck({ redis: up, config: () => cfg, consumerGroup: () => true, progress: new ProgressClock(Date.now()) });
+    await up.xreadgroup('GROUP', 'g', 'c', 'STREAMS', stream, '>');
+    expect((await check()).ok).toBe(true); // read once: in flight, not stuck
+    for (let i = 0; i < 9; i++) await up.xreadgroup('GROUP', 'g', 'c', 'STREAMS', stream, '0'); // re-read pending: 10 deliveries
+    const r = await check();
+    expect(r.ok).toBe(false);
+    expect(r.checks.pipeline).toBe(false);
+    expect(r.reasons?.pipeline).toBe(`stuck: entry ${id} of ${stream} delivered 10 times and still not processed`);
   });
 });
