@@ -105,27 +105,27 @@ export class OutboxRelay {
       read.set(this.keys.outboxRelayLock(p), token, 'PX', RELAY_LOCK_MS, 'NX');
       for (const u of users) read.xrange(this.keys.userOutbox(u), '-', '+', 'COUNT', READ_MAX);
     }
-    const res = (await read.exec()) ?? [];
     const locked: Array<[number, string[]]> = [];
     const rows = new Map<string, Array<[string, string[]]>>();
-    let at = 0;
-    for (const [p, users] of parts) {
-      const [lockErr, ok] = res[at++] ?? [];
-      // Held by another relay (another worker's, during a partition's move): its marks stay for the next run.
-      if (!lockErr && ok === 'OK') locked.push([p, users]);
-      for (const u of users) {
-        const [, r] = res[at++] ?? [];
-        if (!lockErr && ok === 'OK') rows.set(u, (r ?? []) as Array<[string, string[]]>);
-      }
-    }
     try {
+      const res = (await read.exec()) ?? [];
+      let at = 0;
+      for (const [p, users] of parts) {
+        const [lockErr, ok] = res[at++] ?? [];
+        // Held by another relay (another worker's, during a partition's move): its marks stay for the next run.
+        if (!lockErr && ok === 'OK') locked.push([p, users]);
+        for (const u of users) {
+          const [, r] = res[at++] ?? [];
+          if (!lockErr && ok === 'OK') rows.set(u, (r ?? []) as Array<[string, string[]]>);
+        }
+      }
       const failed = res.find(([err]) => err)?.[0];
       if (failed) throw failed;
       return await this.pass(locked, rows, token);
     } catch (err) {
-      // Releases the locks taken; marks and entries stay for the next run.
+      // Releases the locks this relay holds (by its token: any it may have taken); marks and entries stay for the next run.
       const release = pipeline(this.redis);
-      for (const [p] of locked) queueScript(release, 'lockRelease', this.keys.outboxRelayLock(p), token);
+      for (const [p] of parts) queueScript(release, 'lockRelease', this.keys.outboxRelayLock(p), token);
       await release.exec().catch(() => undefined);
       throw err;
     }
