@@ -36,9 +36,10 @@ export class Router {
   /** Per stream: the group's last-delivered id after this router's last read (a read lost in between is noticed). */
   private delivered = new Map<string, string>();
   /**
-   * Acks of entries whose partition entries exist, sent with the next read (one round trip less
-   * per step) or by {@link flushAcks}. Dropped by start(): those entries are re-read, as pending
-   * ones, and routed again (found present) and acked then.
+   * Acks of entries whose partition entries (or dead letters) exist, sent with the next read (one
+   * round trip less per step) or by {@link flushAcks}. Kept across start() and put back when their
+   * send fails: a dropped ack would have its entry re-read, routed again (found present, harmless)
+   * or dead-lettered again (a duplicate).
    */
   private acks = new Map<string, string[]>();
   /** Bumped by start/stop: a step that began in an earlier session (lease lost, retaken) leaves this one's state alone. */
@@ -75,7 +76,7 @@ export class Router {
     this.lastRead = new Map();
     this.held = new Map(this.sources.map((s) => [s, []]));
     this.delivered = new Map();
-    this.acks = new Map();
+    // Acks queued are kept: their entries' effects exist, and an entry dead-lettered once must not be re-read and dead-lettered again.
     this.fenced = false;
   }
 
@@ -153,7 +154,17 @@ export class Router {
     if (!this.acks.size) return;
     const acks = this.acks;
     this.acks = new Map();
-    for (const [err] of await sendTogether(this.redis, (r) => [...acks].map(([stream, ids]) => r.xack(stream, this.opts.group, ...ids)))) if (err) throw err;
+    try {
+      for (const [err] of await sendTogether(this.redis, (r) => [...acks].map(([stream, ids]) => r.xack(stream, this.opts.group, ...ids)))) if (err) throw err;
+    } catch (err) {
+      this.requeueAcks(acks); // XACK is idempotent: sent again later
+      throw err;
+    }
+  }
+
+  /** Puts acks that could not be sent back in the queue. */
+  private requeueAcks(acks: ReadonlyMap<string, string[]>): void {
+    for (const [stream, ids] of acks) for (const id of ids) pushTo(this.acks, stream, id);
   }
 
   /** Waits for the writes in flight; rethrows their failure (once). */
@@ -203,7 +214,10 @@ export class Router {
         expected: (s) => this.delivered.get(s) ?? '',
       },
       acks,
-    );
+    ).catch((err: unknown) => {
+      this.requeueAcks(acks); // not known to be sent: again with the next read (XACK is idempotent)
+      throw err;
+    });
     // Restarted meanwhile (the lease lost and taken again): what this read delivered stays pending,
     // re-read by the new session in order.
     if (session !== this.session) return 'fenced';

@@ -48,12 +48,13 @@ export async function readBacklog(redis: RedisClient | Cluster, streams: readonl
   return groupBacklog(redis, streams, group);
 }
 
-/** An input entry delivered this many times and still pending is stuck: something fails on it, again and again. */
+/** An input entry delivered this many times and still pending is stuck: a step fails on its batch, again and again. */
 export const STUCK_DELIVERIES = 10;
 
 /**
- * The oldest pending entry of each input stream, when one was delivered at least `min` times
- * (one XPENDING per stream): why the pipeline is stuck although steps run (each re-reads it).
+ * Says the pipeline is stuck when the oldest pending entry of an input stream was delivered at
+ * least `min` times (one XPENDING per stream): steps run, and each re-reads its batch. That entry
+ * is named as the oldest, not as the culprit: a step fails on a whole batch.
  */
 export async function stuckEntry(
   redis: RedisClient | Cluster,
@@ -64,7 +65,8 @@ export async function stuckEntry(
   for (const stream of streams) {
     const rows = (await redis.xpending(stream, group, '-', '+', 1).catch(() => [])) as Array<[string, string, number, number]>;
     const [id, , , deliveries] = rows[0] ?? [];
-    if (id !== undefined && Number(deliveries) >= min) return `stuck: entry ${id} of ${stream} delivered ${deliveries} times and still not processed`;
+    if (id !== undefined && Number(deliveries) >= min)
+      return `stuck: input read again and again without being processed (oldest pending: entry ${id} of ${stream}, delivered ${deliveries} times; the failing entry may be another of its batch: see the log)`;
   }
   return null;
 }

@@ -149,6 +149,8 @@ function decodeAny(
   if (!isPlainObject(input))
     return { ok: false, reason: `event must be a JSON object (got ${Array.isArray(input) ? 'array' : input === null ? 'null' : typeof input})` };
   const inner = shipperInner(input);
+  // A shipper's line (`message`, `log`) parsed just now: its depth is checked here, the envelope's before.
+  if (inner && deeperThan(inner)) return { ok: false, reason: TOO_DEEP };
   const obj = inner ?? input;
   const envelope = inner ? input : undefined;
   let ev: Record<string, unknown> = obj;

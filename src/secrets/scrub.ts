@@ -134,12 +134,25 @@ export function scrubJsonText(v: string, remove: readonly string[] = []): string
   return scrubText(v);
 }
 
-/** `"name": "value"` (the closing quote may be missing: a line cut short) or `"name": value`. */
-const JSON_PAIR = /"((?:[^"\\]|\\.)*)"(\s*:\s*)("(?:[^"\\]|\\.)*(?:"|$)|[^,}\]\s]+)/g;
+/**
+ * `"name": "value"` (the closing quote may be missing: a line cut short) or `"name": value`, a
+ * bare value not opening an object or array (whose own pairs are matched then, one by one).
+ */
+const JSON_PAIR = /"((?:[^"\\]|\\.)*)"(\s*:\s*)("(?:[^"\\]|\\.)*(?:"|$)|[^\s"{}[\],][^,}\]\s]*)/g;
+
+/** A key as written in JSON text, its escapes (`pass\u0077ord`) resolved. */
+function unescapedName(name: string): string {
+  if (!name.includes('\\')) return name;
+  try {
+    return JSON.parse(`"${name}"`) as string;
+  } catch {
+    return name;
+  }
+}
 
 /** Text that looks like JSON but does not parse, with the values of secret-named keys `[redacted]`. */
 function redactJsonPairs(v: string): string {
-  return v.replace(JSON_PAIR, (pair, name: string, colon: string) => (isSecretName(name) ? `"${name}"${colon}"${REDACTED}"` : pair));
+  return v.replace(JSON_PAIR, (pair, name: string, colon: string) => (isSecretName(unescapedName(name)) ? `"${name}"${colon}"${REDACTED}"` : pair));
 }
 
 /** Removes the dotted `paths` (`session.claims.ssn`, `password`) from an object, in place. */

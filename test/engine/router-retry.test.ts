@@ -68,6 +68,41 @@ describe('router: a failed step', () => {
     expect(routed).toHaveLength(2);
   });
 
+  it('a failed step does not forget the acks of the steps before it: an entry dead-lettered there is not dead-lettered again', async () => {
+    const stream = `${prefix}:acks`;
+    const keys3 = new Keys(`${prefix}-acks`, 4);
+    const dead: string[] = [];
+    let calls = 0;
+    const parts: RouterParts = {
+      decode: (raw) =>
+        raw.fields.event ? { ok: true, event: JSON.parse(raw.fields.event) as CanonicalEvent } : { ok: false, reason: 'event_invalid: no event' },
+      enrich: async () => {
+        calls++;
+        if (calls === 1) await new Promise((r) => setTimeout(r, 30)); // step 1's writes still in flight when step 2 reads
+        if (calls === 2) throw new Error('enrichment down');
+      },
+      deadLetter: async (bad) => void dead.push(...bad.map((b) => b.raw.id)),
+    };
+    const router = new Router(redis, keys3, { sources: [stream], group: 'riskstream', consumer: 'riskstream-router', count: 10 }, parts);
+    await router.ensureGroups();
+    await redis.set(keys3.engineLease(ROUTER_RESOURCE), 'r#1');
+    router.start('r#1');
+    await router.step(); // the (empty) pending entries read: from now on new ones
+    const t = Date.now() - 60_000;
+    const ev = (id: string) => JSON.stringify({ type: 'dlp', id, user: `${id}@example.com`, time: t, profile: 'pii', severity: 'high' });
+    const badId = await redis.xadd(stream, '*', 'garbage', '1');
+    await redis.xadd(stream, '*', 'event', ev('g1'));
+    await new Promise((r) => setTimeout(r, 5));
+    expect(await router.stepAhead()).toMatchObject({ read: 2 }); // step 1: dead-letters the garbage, routes g1 (acks queued)
+    await redis.xadd(stream, '*', 'event', ev('g2'));
+    await new Promise((r) => setTimeout(r, 5));
+    expect(await router.stepAhead()).toMatchObject({ read: 1 }); // step 2: g2; its writes fail (enrichment)
+    await expect(router.finishWrites(true)).rejects.toThrow('enrichment down');
+    for (let i = 0; i < 5; i++) await router.step();
+    expect(((await redis.xpending(stream, 'riskstream')) as [number])[0]).toBe(0);
+    expect(dead).toEqual([badId]);
+  });
+
   it('a group read whose reply was lost (run, then resent after a dropped connection): the router notices and re-reads those entries, in order', async () => {
     const stream = `${prefix}:login`;
     const keys2 = new Keys(`${prefix}-lost`, 4);

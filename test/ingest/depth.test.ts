@@ -50,6 +50,8 @@ describe('decoding refuses events nested too deeply', () => {
     ['JSON in the event field', { event: `{"type":"dlp","user":"u@x","x":${deepJson(10_000)}}` }],
     ['JSON in a flat field', { type: 'login', user: 'u@x', 'device.posture': deepJson(8_000) }],
     ['a dotted key of 10 000 segments', { type: 'login', user: 'u@x', [`${'a.'.repeat(10_000)}a`]: '1' }],
+    ["JSON in a shipper envelope's message", { event: JSON.stringify({ message: `{"type":"dlp","user":"u@x","x":${deepJson(4_500)}}` }) }],
+    ['JSON in a flat log field', { log: `{"type":"dlp","user":"u@x","x":${deepJson(40)}}`, host: 'h' }],
     ['a canonical entry', { event: `{"type":"dlp","user":"u@x","time":${T},"x":${deepJson(5_000)}}`, canonical: '1' }],
   ])('%s', (_n, fields) => {
     expect(decodeEntry(entry(fields as Record<string, string>))).toEqual({ ok: false, reason: TOO_DEEP });
@@ -60,6 +62,8 @@ describe('decoding refuses events nested too deeply', () => {
     const bad = { type: 'dlp', user: 'u@x', time: T, x: nested(MAX_EVENT_DEPTH) };
     expect(decodeObject(ok, undefined).ok).toBe(true);
     expect(decodeObject(bad, undefined)).toEqual({ ok: false, reason: TOO_DEEP });
+    expect(decodeObject({ message: JSON.stringify(bad) }, undefined)).toEqual({ ok: false, reason: TOO_DEEP });
+    expect(decodeObject({ message: JSON.stringify(ok) }, undefined).ok).toBe(true);
     expect(decodeEntry(entry({ event: JSON.stringify(ok) })).ok).toBe(true);
     expect(decodeEntry(entry({ event: JSON.stringify(bad) }))).toEqual({ ok: false, reason: TOO_DEEP });
   });

@@ -145,6 +145,8 @@ describe('scrubbing values and flat fields', () => {
       '{"n":1,"api_key": 12345,"u":"a\\"b","token":"x\\"y",',
       '{"n":1,"api_key": "[redacted]","u":"a\\"b","token":"[redacted]",',
     ],
+    ['nested one level down', '{"user":"g4","creds":{"password":"hunter2-NESTED"},"x":', '{"user":"g4","creds":{"password":"[redacted]"},"x":'],
+    ['an escaped key name', '{"user":"g1","pass\\u0077ord":"hunter2-ESCAPED",', '{"user":"g1","pass\\u0077ord":"[redacted]",'],
     ['nothing secret: as it was', '{"type":"login","user":"bob"', '{"type":"login","user":"bob"'],
   ])('JSON that does not parse (%s): secret-named values still redacted', (_n, text, expected) => {
     expect(scrubFields({ event: text }).event).toBe(expected);
