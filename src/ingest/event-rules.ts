@@ -105,10 +105,14 @@ export const toText: Rule<string> = (v, field) => {
 /** Identifier: a non-empty string, numbers accepted and stringified. */
 export const toId: Rule<string> = (v, field) => (typeof v === 'number' && Number.isFinite(v) ? String(v) : toText(v, field));
 
-/** The subject: trimmed; email addresses lower-cased. */
+/** Longest subject (an email address is at most 254): a longer one is broken input, and would become Redis key names. */
+export const MAX_USER_LENGTH = 1024;
+
+/** The subject: trimmed; email addresses lower-cased; at most {@link MAX_USER_LENGTH} characters. */
 export const toUser: Rule<string> = (v, field) => {
   if (v === undefined || v === null) return new Invalid(`${field}: required`);
   const s = toId(v, field);
+  if (typeof s === 'string' && s.length > MAX_USER_LENGTH) return new Invalid(`${field}: longer than ${MAX_USER_LENGTH} characters`);
   return typeof s === 'string' && (isPlainEmail(s) || EMAIL.test(s)) ? s.toLowerCase() : s;
 };
 

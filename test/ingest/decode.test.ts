@@ -115,6 +115,7 @@ describe('decodeEntry: rejected entries carry a reason naming the field', () => 
     ['bad JSON in lone message', { message: '{nope' }, /^message: invalid JSON/],
     ['missing user', { type: 'login', time: String(T) }, /user: required/],
     ['empty user', { type: 'login', user: '  ', time: String(T) }, /user: must not be empty/],
+    ['user of 1 025 characters', { type: 'login', user: 'u'.repeat(1025), time: String(T) }, /^user: longer than 1024 characters$/],
     ['bad time', { ...login, time: 'last tuesday' }, /time: not an ISO-8601 time/],
     ['missing type', { user: 'a@b.c', time: String(T) }, /type: required/],
     ['non-numeric lat', { ...login, 'geo.lat': 'abc', 'geo.lon': '1' }, /geo\.lat: must be a number/],
