@@ -108,12 +108,19 @@ export const toId: Rule<string> = (v, field) => (typeof v === 'number' && Number
 /** Longest subject (an email address is at most 254): a longer one is broken input, and would become Redis key names. */
 export const MAX_USER_LENGTH = 1024;
 
-/** The subject: trimmed; email addresses lower-cased; at most {@link MAX_USER_LENGTH} characters. */
+const NON_ASCII = /[^\x00-\x7f]/;
+
+/**
+ * The subject: trimmed; in Unicode NFC (one spelling of `é`, composed or not); email addresses
+ * lower-cased; at most {@link MAX_USER_LENGTH} characters. Ingest, the API and the CLI share it.
+ */
 export const toUser: Rule<string> = (v, field) => {
   if (v === undefined || v === null) return new Invalid(`${field}: required`);
-  const s = toId(v, field);
-  if (typeof s === 'string' && s.length > MAX_USER_LENGTH) return new Invalid(`${field}: longer than ${MAX_USER_LENGTH} characters`);
-  return typeof s === 'string' && (isPlainEmail(s) || EMAIL.test(s)) ? s.toLowerCase() : s;
+  let s = toId(v, field);
+  if (typeof s !== 'string') return s;
+  if (s.length > MAX_USER_LENGTH) return new Invalid(`${field}: longer than ${MAX_USER_LENGTH} characters`);
+  if (NON_ASCII.test(s)) s = s.normalize('NFC');
+  return isPlainEmail(s) || EMAIL.test(s) ? s.toLowerCase() : s;
 };
 
 /** Lower-cased outcome; success and failure aliases collapse to `success` / `failure`. */

@@ -100,6 +100,13 @@ describe('decodeEntry: accepted shapes', () => {
     expect(shipped.ok && shipped.event.time).toBe(T - 60_000);
   });
 
+  it('one user whether their name is written composed or decomposed (Unicode NFC)', () => {
+    const composed = decodeEntry(entry({ ...login, user: 'Alice.LK@ex\u00e1mple.com' }));
+    const decomposed = decodeEntry(entry({ ...login, user: 'alice.lk@exa\u0301mple.com' }));
+    expect(composed.ok && composed.event.user).toBe('alice.lk@ex\u00e1mple.com');
+    expect(decomposed.ok && decomposed.event.user).toBe('alice.lk@ex\u00e1mple.com');
+  });
+
   it('ignores __proto__ keys', () => {
     const r = decodeEntry(entry({ ...login, '__proto__.polluted': 'yes', 'a.__proto__.b': 'x' }));
     expect(r.ok).toBe(true);
