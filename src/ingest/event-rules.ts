@@ -108,7 +108,7 @@ export const toId: Rule<string> = (v, field) => (typeof v === 'number' && Number
 /** Longest subject (an email address is at most 254): a longer one is broken input, and would become Redis key names. */
 export const MAX_USER_LENGTH = 1024;
 
-const NON_ASCII = /[^\x00-\x7f]/;
+const NON_ASCII = /[\u0080-\uffff]/; // astral characters too: their surrogates are in this range
 
 /**
  * The subject: trimmed; in Unicode NFC (one spelling of `é`, composed or not); email addresses
