@@ -65,7 +65,7 @@ export function parseBehaviors(p: Parsed | undefined, issues: ConfigIssue[]): Be
     });
     return [];
   }
-  if (typeof data !== 'object' || Array.isArray(data) || data === null) {
+  if (typeof data !== 'object' || Array.isArray(data)) {
     issues.push({ file: p.file, line: 1, col: 1, message: 'behaviors file must be a mapping of behavior id → settings' });
     return [];
   }

@@ -5,6 +5,7 @@
  */
 import { isDeepStrictEqual } from 'node:util';
 import { isRiskstreamError } from '../errors.js';
+import { getPath } from '../ingest/profiles/path.js';
 import type { ConfigIssue } from './load.js';
 import type { RiskstreamFileConfig } from './schema.js';
 
@@ -35,15 +36,9 @@ export const START_ONLY_SETTINGS = [
   'log_level',
 ] as const;
 
-function at(raw: RiskstreamFileConfig, path: string): unknown {
-  let v: unknown = raw;
-  for (const k of path.split('.')) v = v && typeof v === 'object' ? (v as Record<string, unknown>)[k] : undefined;
-  return v;
-}
-
 /** The start-only settings whose value differs between `running` and `next` (paths only: values may be secrets). */
 export function startOnlyChanges(running: RiskstreamFileConfig, next: RiskstreamFileConfig): string[] {
-  return START_ONLY_SETTINGS.filter((path) => !isDeepStrictEqual(at(running, path), at(next, path)));
+  return START_ONLY_SETTINGS.filter((path) => !isDeepStrictEqual(getPath(running, path), getPath(next, path)));
 }
 
 /** A refused configuration's issues as `file:line:col message` (at most {@link MAX_ISSUES}), or the error's first line. */

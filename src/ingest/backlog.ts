@@ -56,7 +56,7 @@ export const STUCK_DELIVERIES = 10;
  * least `min` times (one XPENDING per stream): steps run, and each re-reads its batch. That entry
  * is named as the oldest, not as the culprit: a step fails on a whole batch.
  */
-export async function stuckEntry(
+export async function stuckReason(
   redis: RedisClient | Cluster,
   streams: readonly string[],
   group: string,

@@ -1,7 +1,7 @@
 import type { RedisClient } from '../redis/client.js';
 import type { Readiness } from '../api/context.js';
 import type { Config } from '../config/load.js';
-import { readBacklog, stallReason, stuckEntry, type ProgressClock } from '../ingest/backlog.js';
+import { readBacklog, stallReason, stuckReason, type ProgressClock } from '../ingest/backlog.js';
 
 /** What `/readyz` looks at. */
 export interface ReadinessDeps {
@@ -56,7 +56,7 @@ export function readinessCheck(deps: ReadinessDeps): () => Promise<Readiness> {
     const now = Date.now();
     const stallAfter = config.raw.ingest.stall_after;
     // An entry read again and again (a step fails on it each time) stops the pipeline while steps still run.
-    const stuck = checks.redis ? await stuckEntry(deps.redis, config.streams.inputs, config.streams.group) : null;
+    const stuck = checks.redis ? await stuckReason(deps.redis, config.streams.inputs, config.streams.group) : null;
     if (stuck) {
       checks.pipeline = false;
       reasons.pipeline = stuck;

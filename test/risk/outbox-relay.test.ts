@@ -25,6 +25,26 @@ const change = (user: string, version: number): LevelChange => ({
   occurredAt: 1_000,
 });
 
+/**
+ * Two workers' relays on one feed and audit log, and `user` with one change pending: the first
+ * worker's relay is in flight (entries read, not yet deleted; its sink waits for `release`).
+ */
+async function relayInFlight(user: string) {
+  const feed = `${prefix}:feed-${user}`;
+  const audit = `${prefix}:audit-${user}`;
+  let release!: () => void;
+  const held = new Promise<void>((r) => (release = r));
+  const sunk: string[] = [];
+  const first = new OutboxRelay(redis, keys, feed, (cs) => held.then(() => void sunk.push(...cs.map((c) => c.id))), 1000, audit);
+  const other = new OutboxRelay(redis, keys, feed, async (cs) => void sunk.push(...cs.map((c) => c.id)), 1000, audit);
+  const p = keys.partitionOf(user);
+  await redis.xadd(keys.userOutbox(user), '*', 'kind', 'change', 'data', JSON.stringify(change(user, 1)));
+  await redis.zadd(keys.outboxPending(p), Date.now(), user);
+  const relayed = first.relay([user]);
+  await new Promise((r) => setTimeout(r, 50));
+  return { feed, audit, sunk, other, p, relayed, release };
+}
+
 describe('OutboxRelay', () => {
   it('the pipeline and the sweep relaying the same outbox at once deliver and audit each change once', async () => {
     const feed = `${prefix}:risk-events`;
@@ -44,19 +64,7 @@ describe('OutboxRelay', () => {
   });
 
   it("another worker's periodic relay leaves an owner's fresh outboxes to it (no feed or audit entry twice); a stale mark any worker relays", async () => {
-    const feed = `${prefix}:feed-two`;
-    const audit = `${prefix}:audit-two`;
-    let release!: () => void;
-    const held = new Promise<void>((r) => (release = r));
-    const sunk: string[] = [];
-    // The owner's sink waits: its relay is in flight (entries read, not yet deleted) while the other worker runs.
-    const owner = new OutboxRelay(redis, keys, feed, (cs) => held.then(() => void sunk.push(...cs.map((c) => c.id))), 1000, audit);
-    const other = new OutboxRelay(redis, keys, feed, async (cs) => void sunk.push(...cs.map((c) => c.id)), 1000, audit);
-    const p = keys.partitionOf('gina');
-    await redis.xadd(keys.userOutbox('gina'), '*', 'kind', 'change', 'data', JSON.stringify(change('gina', 1)));
-    await redis.zadd(keys.outboxPending(p), Date.now(), 'gina');
-    const relayed = owner.relay(['gina']);
-    await new Promise((r) => setTimeout(r, 50));
+    const { feed, audit, sunk, other, p, relayed, release } = await relayInFlight('gina');
     expect(await other.relayPending({ owns: (q) => q !== p })).toBe(0);
     release();
     await relayed;
@@ -116,18 +124,7 @@ describe('OutboxRelay', () => {
   });
 
   it("two workers' relays of one partition at once: one passes the entries on, the other leaves them (the partition's relay lock)", async () => {
-    const feed = `${prefix}:feed-lock`;
-    const audit = `${prefix}:audit-lock`;
-    let release!: () => void;
-    const held = new Promise<void>((r) => (release = r));
-    const sunk: string[] = [];
-    const a = new OutboxRelay(redis, keys, feed, (cs) => held.then(() => void sunk.push(...cs.map((c) => c.id))), 1000, audit);
-    const b = new OutboxRelay(redis, keys, feed, async (cs) => void sunk.push(...cs.map((c) => c.id)), 1000, audit);
-    const p = keys.partitionOf('jo');
-    await redis.xadd(keys.userOutbox('jo'), '*', 'kind', 'change', 'data', JSON.stringify(change('jo', 1)));
-    await redis.zadd(keys.outboxPending(p), Date.now(), 'jo');
-    const first = a.relay(['jo']);
-    await new Promise((r) => setTimeout(r, 50));
+    const { feed, audit, sunk, other: b, p, relayed: first, release } = await relayInFlight('jo');
     expect(await b.relay(['jo'])).toEqual([]);
     expect(await b.relayPending({ owns: () => true })).toBe(1); // marked, but locked: nothing passed on
     release();
