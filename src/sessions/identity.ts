@@ -102,6 +102,15 @@ export function storedSessionId(raw: string): string {
   return raw.length > MAX_ID_LENGTH ? `sha256:${sha256Hex(raw)}` : raw;
 }
 
+/**
+ * The id a device is registered under (a field of the user's device registry): a device id
+ * longer than 512 characters becomes `sha256:<hex>`, as a long session id does; the identity
+ * itself keeps the device as the event gave it.
+ */
+export function storedDeviceId(raw: string): string {
+  return raw.length > MAX_ID_LENGTH ? `sha256:${sha256Hex(raw)}` : raw;
+}
+
 function epochMs(v: unknown): number | undefined {
   if (typeof v === 'number' && Number.isFinite(v)) return v;
   if (typeof v === 'string' && v.trim()) {
@@ -195,7 +204,7 @@ export function deviceIdentity(s: SessionIdentity): DeviceIdentity | null {
   const devId = s.device?.id;
   if ((typeof devId !== 'string' || !devId) && typeof devId !== 'number') return null;
   const posture = s.device?.posture;
-  const id = String(devId);
+  const id = storedDeviceId(String(devId));
   const { login_at: last_seen, ip, session_id } = s;
   // Fields in this order (the stored JSON's), without spreads' throwaway objects.
   if (isObject(posture)) return ip ? { id, posture, last_seen, ip, session_id } : { id, posture, last_seen, session_id };

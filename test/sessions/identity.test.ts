@@ -157,4 +157,11 @@ describe('buildIdentity', () => {
     });
     expect(deviceIdentity({ ...id, device: { posture: {} } })).toBeNull();
   });
+
+  it('registers a device id longer than 512 characters under its fingerprint (a bounded registry field)', () => {
+    const id = buildIdentity(login({ time: T, sessionId: 's-1' }), cfg)!;
+    const long = 'd'.repeat(513);
+    expect(deviceIdentity({ ...id, device: { id: long } })!.id).toBe(`sha256:${sha256Hex(long)}`);
+    expect(deviceIdentity({ ...id, device: { id: 'd'.repeat(512) } })!.id).toBe('d'.repeat(512));
+  });
 });
