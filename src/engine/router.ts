@@ -1,12 +1,12 @@
 import type { Keys } from '../keys.js';
-import { compareKeys, MAX_SOURCES, sourceIdOf, ZERO_KEY, type OrderKey } from '../partition.js';
+import { MAX_SOURCES, sourceIdOf, type OrderKey } from '../partition.js';
 import { scriptsOn } from '../redis/scripts.js';
 import { waitReplicas, type RedisClient } from '../redis/client.js';
 import { sendTogether } from '../redis/send-together.js';
 import { fenceStreams, readStreams, waitForEntries } from './router-read.js';
 import { RiskstreamError } from '../errors.js';
-import type { RawEntry } from '../types.js';
-import { decodeRows, pushTo, releaseBelow } from './router-rows.js';
+import { pushTo } from './router-rows.js';
+import { collectRead, type CollectedRead } from './router-collect.js';
 import { writeRouted, type Held } from './route-write.js';
 import type { RouteReport, RouterOptions, RouterParts } from './router-types.js';
 
@@ -14,8 +14,6 @@ export type { RouteReport, RouterOptions, RouterParts } from './router-types.js'
 
 /** The router's lease resource: one router reads every input stream (one merged order). */
 export const ROUTER_RESOURCE = 'r:*';
-
-const NO_KEY: OrderKey = { ms: Number.MAX_SAFE_INTEGER, seq: Number.MAX_SAFE_INTEGER };
 
 /**
  * Routes unpartitioned input to per-partition streams in one merged order. Reads every input stream
@@ -182,9 +180,7 @@ export class Router {
     return this.completed.splice(0);
   }
 
-  private async readPhase(): Promise<
-    { report: RouteReport; routable: Held[]; bad: Array<{ raw: RawEntry; reason: string }>; ackOnly: Map<string, string[]> } | 'fenced'
-  > {
+  private async readPhase(): Promise<CollectedRead | 'fenced'> {
     const token = this.token;
     if (!token) return 'fenced';
     const session = this.session;
@@ -234,50 +230,12 @@ export class Router {
       return this.readPhase();
     }
     for (const [s, r] of res) this.delivered.set(s, r.lastDelivered);
-    const now = res.size ? Math.min(...[...res.values()].map((r) => r.clock)) : Date.now();
-    const report: RouteReport = { read: 0, readByStream: {}, routed: 0, deadLettered: 0, buffered: 0, partitions: 0, present: 0 };
-    let caughtUp = reading.length === this.sources.length;
-    const bad: Array<{ raw: RawEntry; reason: string }> = [];
-    const ackOnly = new Map<string, string[]>();
-    const marks = new Map<string, OrderKey>();
-    for (const stream of this.sources) {
-      const rows = res.get(stream)?.rows ?? [];
-      const source = this.sources.indexOf(stream);
-      const cursor = this.cursors.get(stream)!;
-      if (reading.includes(stream)) {
-        if (cursor !== '>') this.cursors.set(stream, rows.length ? rows[rows.length - 1]![0] : '>');
-        const key = decodeRows(
-          stream,
-          source,
-          rows,
-          now,
-          { control: stream === this.keys.controlStream, decode: this.parts.decode },
-          { held: this.held.get(stream)!, bad, ackOnly, report },
-        );
-        if (key) this.lastRead.set(stream, key);
-      }
-      const last = this.lastRead.get(stream) ?? ZERO_KEY;
-      const drained = reading.includes(stream) && cursor === '>' && rows.length < this.opts.count;
-      if (!drained) caughtUp = false;
-      // The clock of the stream's own node (on a cluster, streams live on several).
-      const clock: OrderKey = { ms: (res.get(stream)?.clock ?? now) - 1, seq: NO_KEY.seq };
-      marks.set(stream, drained && compareKeys(clock, last) > 0 ? clock : last);
-    }
-    const mark = [...marks.values()].reduce((a, b) => (compareKeys(a, b) <= 0 ? a : b));
-    const routable = releaseBelow(this.held, mark, report);
-    report.routed = routable.length;
-    report.deadLettered = bad.length;
-    if (caughtUp && report.buffered === 0) report.caughtUp = true;
-    return { report, routable, bad, ackOnly };
+    const st = { sources: this.sources, controlStream: this.keys.controlStream, cursors: this.cursors, lastRead: this.lastRead, held: this.held };
+    return collectRead(st, res, reading, { count: this.opts.count, decode: this.parts.decode });
   }
 
   /** Routes and dead-letters one step's entries, then queues their acks (only after their partition entries exist). */
-  private async writePhase(r: {
-    report: RouteReport;
-    routable: Held[];
-    bad: Array<{ raw: RawEntry; reason: string }>;
-    ackOnly: Map<string, string[]>;
-  }): Promise<void> {
+  private async writePhase(r: CollectedRead): Promise<void> {
     const { routable, bad, ackOnly } = r;
     const w = await writeRouted(this.redis, this.keys, this.parts.enrich, routable, this.parts.handoff);
     r.report.partitions = w.partitions;

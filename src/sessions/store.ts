@@ -5,11 +5,12 @@ import { packOps } from '../redis/pack-ops.js';
 import { defineScripts, scriptsOn } from '../redis/scripts.js';
 import { clampPx } from '../redis/ttl.js';
 import { storedSessionId, type DeviceIdentity, type SessionIdentity } from './identity.js';
-import { decodeCursor, encodeCursor, zrevAfterMerged, type CursorPos } from './cursor.js';
+import { execAll as exec, listAllSessions, listUserSessions, pruneExpiredSessions, storeError, type ListingContext, type SessionPage } from './listing.js';
 import { cleanupAfterPut, needsCleanup, readPutReplies, type PutResult } from './put-outcome.js';
 import { sessionPutOps } from './put-ops.js';
 
 export type { PutResult } from './put-outcome.js';
+export type { SessionPage } from './listing.js';
 
 /** Options of a {@link SessionStore}. */
 export interface SessionStoreOptions {
@@ -28,18 +29,8 @@ export interface PreparedPut {
   finish(puts: readonly unknown[], dropped: readonly string[][]): Promise<PutResult>;
 }
 
-/** One page of {@link SessionStore.listAll}. */
-export interface SessionPage {
-  sessions: SessionIdentity[];
-  /** Opaque; pass back as `cursor` for the next page. Null on the last page. */
-  next_cursor: string | null;
-}
-
-const DEFAULT_LIMIT = 50;
-const MAX_LIMIT = 500;
 /** How long a revocation tombstone outlives the session at least (blocks replays of its login). */
 const TOMBSTONE_MIN_MS = 60_000;
-const PRUNE_BATCH = 500;
 
 /**
  * Redis store of session identities. A session lives in its user's partition (written by that
@@ -56,6 +47,7 @@ export class SessionStore {
   private readonly now: () => number;
   private readonly maxPerUser: () => number;
   private readonly deviceRetention: number;
+  private readonly listing: ListingContext;
 
   constructor(
     private readonly redis: RedisClient,
@@ -67,6 +59,7 @@ export class SessionStore {
     this.deviceRetention = opts.deviceRetention ?? 90 * 86_400_000;
     const max = opts.maxPerUser ?? 100;
     this.maxPerUser = typeof max === 'function' ? max : () => max;
+    this.listing = { redis, keys, now: () => this.now(), live: (raw) => this.live(raw) };
   }
 
   /** The tombstone key of a revoked session of `user` (beside the session). */
@@ -149,59 +142,13 @@ export class SessionStore {
   }
 
   /** Active sessions, newest login first, `limit` (1–500, default 50) per page. */
-  async listAll(opts: { cursor?: string | undefined; limit?: number | undefined } = {}): Promise<SessionPage> {
-    const limit = opts.limit ?? DEFAULT_LIMIT;
-    if (!Number.isInteger(limit) || limit < 1 || limit > MAX_LIMIT) {
-      throw new RiskstreamError('BAD_REQUEST', `limit must be an integer from 1 to ${MAX_LIMIT}`);
-    }
-    const after = opts.cursor ? decodeCursor(opts.cursor) : undefined;
-    await this.pruneExpired();
-    const found: Array<{ s: SessionIdentity; pos: CursorPos }> = [];
-    const stale: Array<{ p: number; id: string }> = [];
-    const chunk = Math.min(limit * 2 + 16, 1000);
-    const shards = this.keys.partitionList.map((p) => this.keys.sessionsByLogin(p));
-    for await (const cands of zrevAfterMerged(this.redis, shards, { min: '-inf' }, after, chunk)) {
-      const vals = await getAll(
-        this.redis,
-        cands.map((c) => this.keys.session(c.shard, c.member)),
-      ).catch(storeError);
-      cands.forEach((pos, i) => {
-        const s = this.live(vals[i] ?? null);
-        if (s) found.push({ s, pos: { score: pos.score, member: pos.member } });
-        else stale.push({ p: pos.shard, id: pos.member });
-      });
-      if (found.length > limit) break;
-    }
-    if (stale.length) {
-      const clean = pipeline(this.redis);
-      for (const [p, list] of byPartition(stale, (x) => x.p)) {
-        const ids = list.map((x) => x.id);
-        clean.zrem(this.keys.sessionsByLogin(p), ...ids).zrem(this.keys.sessionsByExpiry(p), ...ids);
-      }
-      await clean.exec();
-    }
-    const page = found.slice(0, limit);
-    const last = page[page.length - 1];
-    return { sessions: page.map((f) => f.s), next_cursor: found.length > limit && last ? encodeCursor(last.pos) : null };
+  listAll(opts: { cursor?: string | undefined; limit?: number | undefined } = {}): Promise<SessionPage> {
+    return listAllSessions(this.listing, opts);
   }
 
   /** A user's active sessions, newest login first. */
-  async listUser(user: string): Promise<SessionIdentity[]> {
-    const key = this.keys.userSessions(user);
-    const res = await exec(pipeline(this.redis).zremrangebyscore(key, '-inf', this.now()).zrange(key, 0, -1));
-    const ids = (res[1] as string[]) ?? [];
-    if (!ids.length) return [];
-    const p = this.keys.partitionOf(user);
-    const vals = await this.redis.mget(ids.map((id) => this.keys.session(p, id)));
-    const out: SessionIdentity[] = [];
-    const stale: string[] = [];
-    ids.forEach((id, i) => {
-      const s = this.live(vals[i] ?? null);
-      if (s && s.user === user) out.push(s);
-      else stale.push(id);
-    });
-    if (stale.length) await this.redis.zrem(key, ...stale);
-    return out.sort((a, b) => b.login_at - a.login_at);
+  listUser(user: string): Promise<SessionIdentity[]> {
+    return listUserSessions(this.listing, user);
   }
 
   /** The user's device registry: latest identity per device, most recently seen first. */
@@ -272,20 +219,8 @@ export class SessionStore {
   }
 
   /** Removes index members whose expiry has passed, in every partition (bounded per partition and call). */
-  async pruneExpired(): Promise<number> {
-    const parts = this.keys.partitionList;
-    const read = pipeline(this.redis);
-    for (const p of parts) read.zrangebyscore(this.keys.sessionsByExpiry(p), '-inf', this.now(), 'LIMIT', 0, PRUNE_BATCH);
-    const found = (await exec(read)) as string[][];
-    const clean = pipeline(this.redis);
-    let n = 0;
-    found.forEach((ids, i) => {
-      if (!ids.length) return;
-      n += ids.length;
-      clean.zrem(this.keys.sessionsByLogin(parts[i]!), ...ids).zrem(this.keys.sessionsByExpiry(parts[i]!), ...ids);
-    });
-    if (n) await exec(clean);
-    return n;
+  pruneExpired(): Promise<number> {
+    return pruneExpiredSessions(this.listing);
   }
 
   private live(raw: string | null): SessionIdentity | null {
@@ -301,14 +236,4 @@ function parse<T>(raw: string | null | undefined): T | null {
   } catch {
     return null;
   }
-}
-
-async function exec(p: { exec(): Promise<Array<[Error | null, unknown]> | null> }): Promise<unknown[]> {
-  const res = (await p.exec()) ?? [];
-  for (const [err] of res) if (err) storeError(err);
-  return res.map(([, v]) => v);
-}
-
-function storeError(err: Error): never {
-  throw new RiskstreamError('INTERNAL', `session store: ${err.message}`, undefined, { cause: err });
 }

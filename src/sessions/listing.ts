@@ -1,0 +1,113 @@
+import { byPartition, getAll, pipeline, type RedisClient } from '../redis/client.js';
+import { RiskstreamError } from '../errors.js';
+import type { Keys } from '../keys.js';
+import type { SessionIdentity } from './identity.js';
+import { decodeCursor, encodeCursor, zrevAfterMerged, type CursorPos } from './cursor.js';
+
+/** One page of active sessions. */
+export interface SessionPage {
+  sessions: SessionIdentity[];
+  /** Opaque; pass back as `cursor` for the next page. Null on the last page. */
+  next_cursor: string | null;
+}
+
+const DEFAULT_LIMIT = 50;
+const MAX_LIMIT = 500;
+const PRUNE_BATCH = 500;
+
+/** What the listing queries read with: the store's connection, keys, clock and liveness rule. */
+export interface ListingContext {
+  redis: RedisClient;
+  keys: Keys;
+  now: () => number;
+  /** The identity stored as `raw` when it is live (parsed, not expired), else null. */
+  live: (raw: string | null) => SessionIdentity | null;
+}
+
+/**
+ * Active sessions of every partition, newest login first, `limit` (1–500, default 50) per page:
+ * the partitions' by-login indexes merged; members whose session is gone are pruned on the way.
+ */
+export async function listAllSessions(c: ListingContext, opts: { cursor?: string | undefined; limit?: number | undefined } = {}): Promise<SessionPage> {
+  const limit = opts.limit ?? DEFAULT_LIMIT;
+  if (!Number.isInteger(limit) || limit < 1 || limit > MAX_LIMIT) {
+    throw new RiskstreamError('BAD_REQUEST', `limit must be an integer from 1 to ${MAX_LIMIT}`);
+  }
+  const after = opts.cursor ? decodeCursor(opts.cursor) : undefined;
+  await pruneExpiredSessions(c);
+  const found: Array<{ s: SessionIdentity; pos: CursorPos }> = [];
+  const stale: Array<{ p: number; id: string }> = [];
+  const chunk = Math.min(limit * 2 + 16, 1000);
+  const shards = c.keys.partitionList.map((p) => c.keys.sessionsByLogin(p));
+  for await (const cands of zrevAfterMerged(c.redis, shards, { min: '-inf' }, after, chunk)) {
+    const vals = await getAll(
+      c.redis,
+      cands.map((x) => c.keys.session(x.shard, x.member)),
+    ).catch(storeError);
+    cands.forEach((pos, i) => {
+      const s = c.live(vals[i] ?? null);
+      if (s) found.push({ s, pos: { score: pos.score, member: pos.member } });
+      else stale.push({ p: pos.shard, id: pos.member });
+    });
+    if (found.length > limit) break;
+  }
+  if (stale.length) {
+    const clean = pipeline(c.redis);
+    for (const [p, list] of byPartition(stale, (x) => x.p)) {
+      const ids = list.map((x) => x.id);
+      clean.zrem(c.keys.sessionsByLogin(p), ...ids).zrem(c.keys.sessionsByExpiry(p), ...ids);
+    }
+    await clean.exec();
+  }
+  const page = found.slice(0, limit);
+  const last = page[page.length - 1];
+  return { sessions: page.map((f) => f.s), next_cursor: found.length > limit && last ? encodeCursor(last.pos) : null };
+}
+
+/** A user's active sessions, newest login first (stale members of the user's index pruned). */
+export async function listUserSessions(c: ListingContext, user: string): Promise<SessionIdentity[]> {
+  const key = c.keys.userSessions(user);
+  const res = await execAll(pipeline(c.redis).zremrangebyscore(key, '-inf', c.now()).zrange(key, 0, -1));
+  const ids = (res[1] as string[]) ?? [];
+  if (!ids.length) return [];
+  const p = c.keys.partitionOf(user);
+  const vals = await c.redis.mget(ids.map((id) => c.keys.session(p, id)));
+  const out: SessionIdentity[] = [];
+  const stale: string[] = [];
+  ids.forEach((id, i) => {
+    const s = c.live(vals[i] ?? null);
+    if (s && s.user === user) out.push(s);
+    else stale.push(id);
+  });
+  if (stale.length) await c.redis.zrem(key, ...stale);
+  return out.sort((a, b) => b.login_at - a.login_at);
+}
+
+/** Removes index members whose expiry has passed, in every partition (bounded per partition and call). */
+export async function pruneExpiredSessions(c: ListingContext): Promise<number> {
+  const parts = c.keys.partitionList;
+  const read = pipeline(c.redis);
+  for (const p of parts) read.zrangebyscore(c.keys.sessionsByExpiry(p), '-inf', c.now(), 'LIMIT', 0, PRUNE_BATCH);
+  const found = (await execAll(read)) as string[][];
+  const clean = pipeline(c.redis);
+  let n = 0;
+  found.forEach((ids, i) => {
+    if (!ids.length) return;
+    n += ids.length;
+    clean.zrem(c.keys.sessionsByLogin(parts[i]!), ...ids).zrem(c.keys.sessionsByExpiry(parts[i]!), ...ids);
+  });
+  if (n) await execAll(clean);
+  return n;
+}
+
+/** A pipeline's replies; the first error as a store error. */
+export async function execAll(p: { exec(): Promise<Array<[Error | null, unknown]> | null> }): Promise<unknown[]> {
+  const res = (await p.exec()) ?? [];
+  for (const [err] of res) if (err) storeError(err);
+  return res.map(([, v]) => v);
+}
+
+/** A Redis failure of the session store, as `INTERNAL`. */
+export function storeError(err: Error): never {
+  throw new RiskstreamError('INTERNAL', `session store: ${err.message}`, undefined, { cause: err });
+}
