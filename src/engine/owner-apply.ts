@@ -5,6 +5,7 @@ import type { OwnerStates } from './owner-states.js';
 import type { Owned, OwnerParts, StepReport } from './owner-types.js';
 import type { StreamRows } from './partition-read.js';
 import { decodeRouted, type RoutedItem } from './routed.js';
+import { buildSessions } from './pending-sessions.js';
 
 /** One step's apply: the owner's partitions and states, the step's context, report, starting states and dead letters. */
 export interface StepApply {
@@ -116,7 +117,7 @@ export function applyPartition(p: number, o: Owned, routed: RoutedItem[], users:
     }
     for (const r of a.results) d.results.push(r);
     for (const x of a.audits) d.audits.push(x);
-    if (a.applied.length) for (const id of step.parts.sessions.build(a.applied)) d.sessions.push(id);
+    if (a.applied.length) buildSessions(a.applied, (evs) => step.parts.sessions.build(evs), d.sessions, states.inflight?.deltas.get(p)?.sessions);
     for (const f of a.failed) step.bad.push({ raw: rawOf(f.item), reason: `processing_failed: ${f.code}` });
     report.applied += items.length - a.failed.length;
   }

@@ -145,4 +145,39 @@ describe('session_hijack and the revoke_sessions response (real worker, Redis, r
     expect((await risk(DAVE)).behaviors.map((b) => b.id)).toEqual(['session_hijack']);
     expect((await risk(CAROL)).level).not.toBe('high');
   }, 60_000);
+
+  it('a refresh written right behind its login (one step: the login not committed yet) extends the login’s identity', async () => {
+    const ERIN = 'erin@example.com';
+    const later = new Date(Date.now() + 48 * 60 * MIN).toISOString();
+    const refresh = JSON.stringify({
+      type: 'session_refresh',
+      id: 'r-e',
+      user: ERIN,
+      time: recentIso(31 * MIN),
+      outcome: 'success',
+      session: { id: 'se-1', expires_at: later },
+    });
+    // One write: the router reads both in one step, before the login's identity is stored.
+    await h.redis
+      .multi()
+      .xadd(`${h.prefix}:login`, '*', 'event', sessionLogin('l-e', 'se-1', 30 * MIN, ERIN))
+      .xadd(`${h.prefix}:login`, '*', 'event', refresh)
+      .exec();
+    const got = await waitFor(
+      async () => {
+        const r = (await (await api('/v1/sessions/se-1')).json()) as Record<string, unknown>;
+        return r.expires_at === Date.parse(later) ? r : undefined;
+      },
+      { what: 'erin’s session refreshed' },
+    );
+    expect(got).toMatchObject({
+      user: ERIN,
+      idp: 'okta',
+      device: { id: 'd-9' },
+      network: { asn: 2856 },
+      event_id: 'l-e',
+      refreshed_at: Date.parse(recentIso(31 * MIN)),
+    });
+    expect(got.login_at).toBe(Date.parse(recentIso(30 * MIN)));
+  }, 60_000);
 });
