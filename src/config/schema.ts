@@ -255,6 +255,17 @@ export const riskstreamSchema = z.strictObject({
       max_future: durationMs.prefault('2d'),
       /** A session's `expires_at` is capped to its login time + this. */
       max_session_lifetime: durationMs.prefault('90d'),
+      /**
+       * Largest event: the characters of an input entry's field names and values (≈ bytes for
+       * ASCII), or of a `POST /v1/events` record; a larger one is dead-lettered (`event: larger
+       * than N characters`). Bounds what one event costs the router, the partition streams and memory.
+       */
+      max_event_size: z
+        .number()
+        .int()
+        .min(1024)
+        .max(64 * 1024 * 1024)
+        .default(1024 * 1024),
       /** An entry whose processing failed this many deliveries is dead-lettered (`processing_failed`) and acked. */
       max_deliveries: z.number().int().min(1).max(1000).default(5),
       /** `/readyz` answers 503 (`pipeline: stalled`) when input waits and the pipeline has not advanced for this long. */

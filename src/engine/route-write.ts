@@ -44,7 +44,6 @@ export async function writeRouted(
   if (events.length > original) addDerived(all, items, events.slice(original));
   all.sort((a, b) => compareKeys(a.key, b.key));
   const byPartition = new Map<number, RoutedItem[]>();
-  const top = new Map<number, OrderKey>();
   for (const h of all) {
     const user = h.event ? h.event.user : h.control!.user;
     const p = keys.partitionOf(user);
@@ -58,34 +57,71 @@ export async function writeRouted(
     const list = byPartition.get(p);
     if (list) list.push(item);
     else byPartition.set(p, [item]);
-    top.set(p, h.key);
   }
   // Every entry encoded before any is sent: a throw while sending would leave sent writes unwatched.
-  const encoded = [...byPartition].map(([part, list]) => ({ part, list, id: keyId(top.get(part)!), json: encodeRouted(list) }));
-  const sent: Array<[number, string]> = [];
-  const outcomes = await sendTogether(redis, (r) => {
-    const out: Array<Promise<unknown>> = [];
-    for (const { part, list, id, json } of encoded) {
-      if (handoff) {
-        const bytes = Buffer.from(json, 'utf8');
-        handoff.put(part, id, list, bytes);
-        out.push(r.xadd(keys.partitionIn(part), id, ROUTED_FIELD, bytes));
-      } else out.push(r.xadd(keys.partitionIn(part), id, ROUTED_FIELD, json)); // as text: no copy into a Buffer (the same bytes sent)
-      sent.push([part, id]);
-    }
-    return out;
-  });
+  const encoded: Array<{ part: number; list: RoutedItem[]; id: string; json: string }> = [];
+  let split = false;
+  for (const [part, list] of byPartition) {
+    const chunks = encodeChunks(list);
+    split ||= chunks.length > 1;
+    for (const c of chunks) encoded.push({ part, list: c.items, id: keyId(itemKey(c.items[c.items.length - 1]!)), json: c.json });
+  }
+  const send = (r: RedisClient, e: (typeof encoded)[number]): Promise<unknown> => {
+    if (!handoff) return r.xadd(keys.partitionIn(e.part), e.id, ROUTED_FIELD, e.json); // as text: no copy into a Buffer (the same bytes sent)
+    const bytes = Buffer.from(e.json, 'utf8');
+    handoff.put(e.part, e.id, e.list, bytes);
+    return r.xadd(keys.partitionIn(e.part), e.id, ROUTED_FIELD, bytes);
+  };
   let present = 0;
-  for (const [i, [err]] of outcomes.entries()) {
-    if (err) handoff?.take(sent[i]![0], sent[i]![1]);
+  const check = (e: (typeof encoded)[number], err: Error | null | undefined): void => {
+    if (err) handoff?.take(e.part, e.id);
     // Not above the top: this entry (or a later one holding it) was written already — a
     // re-delivery (crash, rewound group). An entry XADDed with an explicit id below what was
     // routed looks the same and is counted here too: input ids must come from `*`.
     if (err && !/equal or smaller/i.test(err.message)) throw err;
     if (err) present++;
+  };
+  if (split) {
+    // A partition's items in several entries (a step of very large events): one at a time, so a
+    // failed entry stops the later ones (a later one written would make it look written already).
+    for (const e of encoded)
+      check(
+        e,
+        await send(redis, e).then(
+          () => null,
+          (err: Error) => err,
+        ),
+      );
+    return { partitions: byPartition.size, present };
   }
+  const outcomes = await sendTogether(redis, (r) => encoded.map((e) => send(r, e)));
+  for (const [i, [err]] of outcomes.entries()) check(encoded[i]!, err);
   return { partitions: byPartition.size, present };
 }
+
+/**
+ * Most characters of one partition entry's JSON: a step's items of one partition past this go in
+ * several entries (V8's strings end near 2^29 characters; Redis's bulk strings at 512 MB).
+ */
+export const MAX_ENTRY_CHARS = 32 * 1024 * 1024;
+
+/**
+ * A partition's items encoded as one entry, or — past `max` characters (a step of very large
+ * events) — as several, each holding a run of the items in order. One item alone is never split.
+ */
+export function encodeChunks(items: RoutedItem[], max: number = MAX_ENTRY_CHARS): Array<{ items: RoutedItem[]; json: string }> {
+  let json: string | undefined;
+  try {
+    json = encodeRouted(items);
+  } catch (err) {
+    if (!(err instanceof RangeError) || items.length === 1) throw err; // longer than a string can be
+  }
+  if (json !== undefined && (json.length <= max || items.length === 1)) return [{ items, json }];
+  const half = items.length >> 1;
+  return [...encodeChunks(items.slice(0, half), max), ...encodeChunks(items.slice(half), max)];
+}
+
+const itemKey = (it: RoutedItem): OrderKey => ({ ms: it.k[0], seq: it.k[1] });
 
 /**
  * Appends the events the edge derived from routed entries (under their entry's ref) to `all`,

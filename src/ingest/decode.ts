@@ -18,6 +18,8 @@ export interface DecodeOptions {
   window?: TimeWindow;
   /** `ingest.scrub_fields`: canonical field paths removed from every event before it is used or stored. */
   scrubFields?: readonly string[];
+  /** `ingest.max_event_size`: an entry's (or record's) characters beyond this are refused. */
+  maxEventSize?: number;
 }
 
 export type DecodeResult = { ok: true; event: CanonicalEvent } | { ok: false; reason: string };
@@ -207,6 +209,7 @@ export function decodeEntry(raw: RawEntry, opts: DecodeOptions = {}, now: number
 
 function decodeFields(raw: RawEntry, opts: DecodeOptions, now: number, owned: boolean): DecodeResult | null {
   const f = raw.fields;
+  if (opts.maxEventSize !== undefined && fieldsLength(f) > opts.maxEventSize) return { ok: false, reason: tooLarge(opts.maxEventSize) };
   const mayNest = mayNestDeeperThan(f);
   if (f[CANONICAL_FIELD] === '1' && f.event !== undefined) {
     const obj = parseJsonObject(f.event, 'event');
@@ -220,6 +223,18 @@ function decodeFields(raw: RawEntry, opts: DecodeOptions, now: number, owned: bo
   if (typeof obj === 'string') return { ok: false, reason: obj };
   if (mayNest && deeperThan(obj)) return { ok: false, reason: TOO_DEEP };
   return decodeAny(obj, raw.stream, opts, now, owned, entryTime(raw.id));
+}
+
+/** The reason for an event over `ingest.max_event_size`. */
+export function tooLarge(max: number): string {
+  return `event: larger than ${max} characters`;
+}
+
+/** The characters of an entry's field names and values. */
+function fieldsLength(f: Record<string, string>): number {
+  let n = 0;
+  for (const k in f) n += k.length + f[k]!.length;
+  return n;
 }
 
 /** The milliseconds of a stream entry id (`<ms>-<seq>`), or undefined for anything else. */

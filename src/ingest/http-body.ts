@@ -3,7 +3,7 @@ import { brotliDecompress, gunzip, inflate } from 'node:zlib';
 import type { StreamNames } from '../config/load.js';
 import { RiskstreamError } from '../errors.js';
 import type { CanonicalEvent } from '../types.js';
-import { decodeObject, type DecodeOptions } from './decode.js';
+import { decodeObject, tooLarge as eventTooLarge, type DecodeOptions } from './decode.js';
 import { isLogin } from '../login.js';
 import { splitBody, type BodySpans } from './body-records.js';
 
@@ -76,6 +76,8 @@ const yieldToLoop = (): Promise<void> => new Promise((r) => setImmediate(r));
 /** Decodes record `i` of a split body. */
 function decodeSpan(b: BodySpans, i: number, opts: BodyOptions): BodyItem {
   const raw = b.text.slice(b.spans[2 * i]!, b.spans[2 * i + 1]!);
+  const max = opts.decode?.maxEventSize;
+  if (max !== undefined && raw.length > max) return { ok: false, reason: eventTooLarge(max), raw };
   let value: unknown;
   try {
     value = JSON.parse(raw);

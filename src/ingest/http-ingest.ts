@@ -69,7 +69,13 @@ export function createIngestService(deps: { config: () => Config; redis: RedisCl
     const opts = {
       maxBytes: c.raw.http.body_limit,
       maxEvents: c.raw.http.max_records,
-      decode: { mapping: c.raw.mapping, ...(profile ? { profile } : {}), window: timeWindowOf(c.raw.ingest), scrubFields: c.raw.ingest.scrub_fields },
+      decode: {
+        mapping: c.raw.mapping,
+        ...(profile ? { profile } : {}),
+        window: timeWindowOf(c.raw.ingest),
+        scrubFields: c.raw.ingest.scrub_fields,
+        maxEventSize: c.raw.ingest.max_event_size,
+      },
     };
     const total = await decodeBody(body, headers, opts, (it, index) => {
       if (it.ok) {

@@ -17,5 +17,10 @@ export function routerOptionsOf(config: Config): RouterOptions {
 
 /** How input entries are decoded (mapping, time window, scrubbed fields), from config. */
 export function decodeOptionsOf(config: Config): DecodeOptions {
-  return { mapping: config.raw.mapping, window: timeWindowOf(config.raw.ingest), scrubFields: config.raw.ingest.scrub_fields };
+  return {
+    mapping: config.raw.mapping,
+    window: timeWindowOf(config.raw.ingest),
+    scrubFields: config.raw.ingest.scrub_fields,
+    maxEventSize: config.raw.ingest.max_event_size,
+  };
 }

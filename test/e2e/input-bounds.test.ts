@@ -99,6 +99,35 @@ describe('no input can stop the pipeline', () => {
     expect(await r.json()).toMatchObject({ accepted: 1, rejected: 1, errors: [{ index: 1, reason: 'event: nested more than 32 levels deep' }] });
   });
 
+  it('an event larger than ingest.max_event_size (1 MiB) is dead-lettered, over HTTP rejected; one just under is scored', async () => {
+    const user = 'fay@example.com';
+    const big = 'x'.repeat(1024 * 1024);
+    const m = h.redis.multi();
+    m.xadd(`${h.prefix}:login`, '*', 'event', login(user, T, LONDON, { note: 'y'.repeat(1024 * 1024 - 1000) }));
+    m.xadd(`${h.prefix}:activity`, '*', 'event', JSON.stringify({ type: 'dlp', user: 'big1@example.com', time: T, note: big }));
+    m.xadd(`${h.prefix}:activity`, '*', 'type', 'dlp', 'user', 'big2@example.com', 'time', String(T), 'note', big);
+    m.xadd(`${h.prefix}:login`, '*', 'event', login(user, T + 2 * H, SYDNEY));
+    await m.exec();
+    await waitFor(() => setFor(user), { what: "fay's SET (her first login just under the limit)" });
+    const dead = await waitFor(
+      async () => {
+        const d = (await deadLetters()).filter((x) => /big\d@/.test(x['orig.user'] ?? (x['orig.event'] ?? '').slice(0, 200)));
+        return d.length >= 2 ? d : undefined;
+      },
+      { what: 'two dead letters' },
+    );
+    for (const d of dead) expect(d.reason).toBe('event: larger than 1048576 characters');
+    expect(dead.some((d) => d['orig.note'] === big || (d['orig.event'] ?? '').includes(big))).toBe(true); // kept whole
+    expect(await pendingCount('activity')).toBe(0);
+    const r = await fetch(`${h.worker.url}/v1/events`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${h.cfg.ingestToken}`, 'content-type': 'application/x-ndjson' },
+      body: `{"type":"dlp","user":"gus@example.com","time":${Date.now() - 60_000}}\n{"type":"dlp","user":"big3@example.com","time":${Date.now() - 60_000},"note":"${big}"}`,
+    });
+    expect(r.status).toBe(202);
+    expect(await r.json()).toMatchObject({ accepted: 1, rejected: 1, errors: [{ index: 1, reason: 'event: larger than 1048576 characters' }] });
+  });
+
   it('POST /v1/events applies the same bounds (issue 14 item 4)', async () => {
     const body = [
       JSON.stringify({ type: 'dlp', user: 'dave@example.com', time: Date.now() - 60_000, profile: 'pii', severity: 'low' }),
