@@ -23,6 +23,9 @@ export function sendError(reply: FastifyReply, status: number, code: string, mes
   return reply.code(status).type('application/json').send({ error: code, message });
 }
 
+/** Longest path parameter (a user, a session id, a pasted token). */
+const MAX_PARAM_LENGTH = 8 * 1024;
+
 /** Sends `code` with its status from the error table (`{error: code in lower case, message}`). */
 function sendCode(reply: FastifyReply, code: ErrorCode, message: string): FastifyReply {
   return sendError(reply, ERROR_CODES[code], code.toLowerCase(), message);
@@ -37,7 +40,14 @@ export async function buildServer(ctx: ApiContext, modules: RouteModule[]): Prom
     logger: false,
     bodyLimit: ctx.config().raw.http.body_limit,
     trustProxy: true,
-    routerOptions: { ignoreTrailingSlash: true, maxParamLength: 1000 },
+    // A path parameter may be a pasted token (GET /v1/sessions/{jwt}): up to 8 KiB.
+    routerOptions: { ignoreTrailingSlash: true, maxParamLength: MAX_PARAM_LENGTH },
+    // The router's own refusals (a malformed URL, a parameter too long) in the API's error shape,
+    // never quoting the path: it may hold a token.
+    frameworkErrors: (err, _req, reply) => {
+      const tooLong = (err as { code?: string }).code === 'FST_ERR_MAX_PARAM_LENGTH';
+      void sendError(reply, 400, 'bad_request', tooLong ? `a path parameter is longer than ${MAX_PARAM_LENGTH} characters` : 'malformed URL');
+    },
   });
   app.decorateRequest('actor', '');
 

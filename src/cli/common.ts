@@ -6,6 +6,7 @@ import { loadConfig, type Config } from '../config/load.js';
 import { Keys } from '../keys.js';
 import { escapeControls, escapeControlsKeepLines } from './terminal-text.js';
 import { RiskstreamError } from '../errors.js';
+import { Invalid, toUser } from '../ingest/event-schema.js';
 
 /** The `--config` option's default: ./config. */
 /** A CLI command module: registers its command(s) on the program. */
@@ -49,4 +50,10 @@ export function table(rows: Array<Record<string, unknown>>, columns?: string[]):
       .join('  ')
       .trimEnd();
   return [line(cols.map((c) => c.toUpperCase())), ...rows.map((r) => line(cols.map((c) => cell(r[c]))))].join('\n') + '\n';
+}
+
+/** A user as typed, normalised as at ingest (trimmed, NFC, emails lower-cased); as typed when not a valid user. */
+export function userArg(raw: string): string {
+  const u = toUser(raw, 'user');
+  return u instanceof Invalid ? raw : u;
 }

@@ -39,9 +39,12 @@ export interface RevokedSession {
   change: SessionRevocation;
 }
 
-/** Deterministic change id of a session's revocation: one per session (id + login time). */
-export function revocationId(s: Pick<SessionIdentity, 'session_id' | 'login_at'>): string {
-  return `session-revoked:${createHash('sha256').update(`${s.session_id}\n${s.login_at}`).digest('hex').slice(0, 32)}`;
+/**
+ * Deterministic change id of a session's revocation: one per session copy (id, login time and
+ * user: users of different partitions who logged in with one id at one time are each told).
+ */
+export function revocationId(s: Pick<SessionIdentity, 'session_id' | 'login_at' | 'user'>): string {
+  return `session-revoked:${createHash('sha256').update(`${s.session_id}\n${s.login_at}\n${s.user}`).digest('hex').slice(0, 32)}`;
 }
 
 /**

@@ -122,7 +122,7 @@ export class SessionStore {
    * earliest login wins (the first binding of the id).
    */
   async get(id: string, user?: string): Promise<SessionIdentity | null> {
-    const found = await this.find(storedSessionId(id), user);
+    const found = await this.find(storedSessionId(id.trim()), user);
     return found[0]?.s ?? null;
   }
 
@@ -183,7 +183,7 @@ export class SessionStore {
     user?: string,
     each?: (s: SessionIdentity) => Promise<void>,
   ): Promise<SessionIdentity[]> {
-    const sid = storedSessionId(id);
+    const sid = storedSessionId(id.trim()); // trimmed as at ingest
     // Every partition holding the id (the first binding, and any copy another user's login made), or `user`'s.
     const copies = await this.find(sid, user);
     const revoked: SessionIdentity[] = [];

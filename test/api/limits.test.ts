@@ -121,3 +121,14 @@ describe('429: more bodies at once than the worker takes', () => {
     }
   });
 });
+
+describe('path parameters: a pasted token', () => {
+  it('a 3 000-character token as a session id is looked up (404 in the API’s shape); one over 8 KiB is a 400 that never quotes it', async () => {
+    const jwt = `eyJhbGciOiJFUzI1NiJ9.${'a'.repeat(3000)}.sig`;
+    expect(isApiError(await call(w.url, `/v1/sessions/${jwt}`, { token: w.cfg.adminToken }), 404, 'not_found')).toBe(true);
+    const long = `eyJhbGciOiJFUzI1NiJ9.${'b'.repeat(9000)}.sig`;
+    const r = await call(w.url, `/v1/sessions/${long}`, { token: w.cfg.adminToken });
+    expect(isApiError(r, 400, 'bad_request')).toBe(true);
+    expect(r.text).not.toContain('bbbbbbbb');
+  });
+});

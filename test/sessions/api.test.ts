@@ -103,7 +103,7 @@ describe('session audit API', () => {
     await audit$()(batchOf([e]));
     const res = await call('DELETE', '/v1/sessions/s-rev', { body: { reason: 'lost laptop' } });
     expect(res.status).toBe(200);
-    const changeId = revocationId({ session_id: 's-rev', login_at: e.time });
+    const changeId = revocationId({ session_id: 's-rev', login_at: e.time, user: 'bob@example.com' });
     expect(res.json).toMatchObject({ revoked: true, session_id: 's-rev', user: 'bob@example.com', reason: 'lost laptop', change_id: changeId });
     expect(res.json.actor).toMatch(/^token:[0-9a-f]{8}$/);
 
@@ -133,6 +133,18 @@ describe('session audit API', () => {
     expect(res.json).toMatchObject({ user: 'alice@example.com', revoked: 2 });
     expect(revoked.map((r) => r.sessionId).sort()).toEqual(['a1', 'a2']);
     expect((await call('GET', '/v1/sessions')).json.sessions.map((s: { session_id: string }) => s.session_id)).toEqual(['b1']);
+  });
+
+  it('a user and a session id in the path are normalised as at ingest: NFC, trimmed (GET and DELETE)', async () => {
+    const nfc = 'zo\u00eb@example.com';
+    await audit$()(batchOf([login({ sessionId: 's-zoe', user: nfc })]));
+    const nfd = encodeURIComponent('Zoe\u0308@example.com');
+    const got = await call('GET', `/v1/users/${nfd}/sessions`);
+    expect(got.json).toMatchObject({ user: nfc, sessions: [{ session_id: 's-zoe' }] });
+    expect((await call('GET', `/v1/sessions/${encodeURIComponent('  s-zoe ')}`)).json).toMatchObject({ session_id: 's-zoe', user: nfc });
+    const del = await call('DELETE', `/v1/users/${nfd}/sessions`);
+    expect(del.json).toMatchObject({ user: nfc, revoked: 1, sessions: ['s-zoe'] });
+    expect((await call('GET', '/v1/sessions/s-zoe')).status).toBe(404);
   });
 
   it('paginates across pages with next_cursor', async () => {

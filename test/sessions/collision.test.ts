@@ -1,3 +1,4 @@
+import { sessionRevokedJobId } from '../../src/ssf/queue.js';
 import { afterAll, beforeEach, describe, expect, it } from 'vitest';
 import { Keys } from '../../src/keys.js';
 import { buildIdentity, type SessionIdentity } from '../../src/sessions/identity.js';
@@ -142,6 +143,20 @@ describe('session id collision across partitions', () => {
       expect(entries.map((e) => e.details.user).sort()).toEqual([ALICE, BOB]);
       expect(await store.get('s-z')).toBeNull();
       expect(await store.get('s-z', BOB)).toBeNull();
+    } finally {
+      await api.app.close();
+    }
+  });
+
+  it('copies with one login time each get their own change id (one session-revoked SET job per user, not one for all)', async () => {
+    const api = await buildApi(t, now);
+    try {
+      await store.put([ident({ sessionId: 's-same', expiresAt: T0 + 3_600_000 })]);
+      await store.put([ident({ sessionId: 's-same', user: BOB, expiresAt: T0 + 3_600_000 })]);
+      const r = await api.app.inject({ method: 'DELETE', url: '/v1/sessions/s-same', headers: { authorization: `Bearer ${ADMIN}` } });
+      expect(r.statusCode).toBe(200);
+      expect(api.revoked.map((c) => c.user).sort()).toEqual([ALICE, BOB]);
+      expect(new Set(api.revoked.map((c) => sessionRevokedJobId('rx', c.sessionId, c.id))).size).toBe(2);
     } finally {
       await api.app.close();
     }

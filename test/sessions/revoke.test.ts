@@ -32,7 +32,7 @@ describe('revokeSession', () => {
     const calls: SessionRevocation[] = [];
     const r = await revokeSession({ store, audit, onRevoked: (c) => void calls.push(c), now: () => NOW }, 's1', { actor: 'admin:x', reason: 'stolen' });
     const change = {
-      id: revocationId({ session_id: 's1', login_at: loginAt }),
+      id: revocationId({ session_id: 's1', login_at: loginAt, user: 'alice@example.com' }),
       user: 'alice@example.com',
       sessionId: 's1',
       reason: 'stolen',
@@ -94,7 +94,7 @@ describe('revokeSession', () => {
     try {
       const sink = setQueueSink(queue, () => [rx('wants', ['session-revoked']), rx('other', ['risk-level-change'])]);
       const r = await revokeSession({ store, audit, onRevoked: sink, now: () => NOW }, 's3', { actor: 'admin:x', reason: 'stolen' });
-      expect(r.change.id).toBe(revocationId({ session_id: 's3', login_at: loginAt }));
+      expect(r.change.id).toBe(revocationId({ session_id: 's3', login_at: loginAt, user: 'alice@example.com' }));
       const job = await queue.queue.getJob(sessionRevokedJobId('wants', 's3', r.change.id));
       expect(job?.data).toMatchObject({
         event: 'session-revoked',

@@ -1,6 +1,7 @@
 import type { FastifyRequest } from 'fastify';
 import { RiskstreamError } from '../../errors.js';
 import type { RouteModule } from '../server.js';
+import { userParam } from '../params.js';
 import type { SessionService } from '../../sessions/service.js';
 import type { RevokedSession } from '../../sessions/revoke.js';
 
@@ -17,12 +18,8 @@ function parseLimit(v: string | undefined): number | undefined {
   return Number(v);
 }
 
-/** A user id from the path (already URL-decoded by the router); emails are lower-cased like at ingest. */
-function userParam(req: FastifyRequest): string {
-  const user = (req.params as { user: string }).user.trim();
-  if (!user) throw new RiskstreamError('BAD_REQUEST', 'user is required');
-  return /^[^@\s]+@[^@\s]+$/.test(user) ? user.toLowerCase() : user;
-}
+/** A user id from the path (already URL-decoded by the router), normalised as at ingest. */
+const pathUser = (req: FastifyRequest): string => userParam((req.params as { user: string }).user);
 
 /** The revocation reason from a JSON body `{reason}` or `?reason=`; defaults to "revoked by admin". */
 function reasonOf(req: FastifyRequest): string {
@@ -74,14 +71,14 @@ export const sessionRoutes =
     });
 
     app.get('/v1/users/:user/sessions', async (req) => {
-      const user = userParam(req);
+      const user = pathUser(req);
       const svc = sessions;
       const [list, devices] = await Promise.all([svc.store.listUser(user), svc.store.devices(user)]);
       return { user, sessions: list, devices };
     });
 
     app.delete('/v1/users/:user/sessions', async (req) => {
-      const user = userParam(req);
+      const user = pathUser(req);
       const revoked = await sessions.revokeUser(user, { actor: req.actor, reason: reasonOf(req) });
       return { user, revoked: revoked.length, sessions: revoked.map((r) => r.change.sessionId) };
     });

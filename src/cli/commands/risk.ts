@@ -1,15 +1,8 @@
 import type { Command } from 'commander';
-import { DEFAULT_CONFIG, openCli, table, print } from '../common.js';
+import { DEFAULT_CONFIG, openCli, table, print, userArg } from '../common.js';
 import { cliServices } from '../../runtime/cli-runtime.js';
 import { formatDuration } from '../../duration.js';
 import type { UserRiskView } from '../../risk/service.js';
-import { Invalid, toUser } from '../../ingest/event-schema.js';
-
-/** A user as typed, normalised as at ingest (trimmed; emails lower-cased). */
-function userArg(raw: string): string {
-  const u = toUser(raw, 'user');
-  return u instanceof Invalid ? raw : u;
-}
 
 /**
  * Explains a user's level in words: each active behavior, its evidence and when it expires, then

@@ -11,7 +11,7 @@ import { createSessionService, createSessionStore } from '../../sessions/service
 import { setQueueSink } from '../../sessions/set-sink.js';
 import { createSetQueue } from '../../ssf/queue.js';
 import { createStreamService } from '../../ssf/stream-service.js';
-import { DEFAULT_CONFIG, openCli, table, print, type CommandModule } from '../common.js';
+import { DEFAULT_CONFIG, openCli, table, print, userArg, type CommandModule } from '../common.js';
 import { escapeControlsKeepLines } from '../terminal-text.js';
 
 /** What a CLI revocation sink factory gets: the open CLI connection. */
@@ -113,8 +113,9 @@ export function makeSessionsCommand(sinkFactory: CliSinkFactory = setQueueSinkFa
         try {
           const store = createSessionStore(cli.redis, cli.keys, () => cli.config.raw.sessions);
           if (o.user) {
-            const [sessions, devices] = await Promise.all([store.listUser(o.user), store.devices(o.user)]);
-            if (o.json) return void print(`${JSON.stringify({ user: o.user, sessions, devices }, null, 2)}\n`);
+            const user = userArg(o.user);
+            const [sessions, devices] = await Promise.all([store.listUser(user), store.devices(user)]);
+            if (o.json) return void print(`${JSON.stringify({ user, sessions, devices }, null, 2)}\n`);
             print(table(sessions.map(row)));
             print(
               `\nDevices\n${table(devices.map((d) => ({ device: d.id, last_seen: iso(d.last_seen), ip: d.ip, session: d.session_id, posture: d.posture })))}`,
