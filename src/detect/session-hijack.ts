@@ -96,14 +96,24 @@ export type HijackWindow = Array<[string, number]>;
 const MAX_REPORTED = 32;
 
 /**
- * A successful login that is not a refresh: it captures the session's baseline. A refresh uses the
- * session (a stolen refresh token is used from the thief's device), and is compared with it.
+ * A successful login that is not a refresh: it captures the session's baseline, unless the session
+ * had one already. A refresh uses the session (a stolen refresh token is used from the thief's
+ * device), and is compared with it.
  */
 function startsSession(event: CanonicalEvent): boolean {
   return isSuccessfulLogin(event) && !isRefresh(event);
 }
 
-/** True when the detector should look at the event: it carries a session id (see {@link startsSession}). */
+/**
+ * True when `event` is compared with what `captured` holds: any use of the session, and a login
+ * with the id of a session its user logged in with earlier (a second login cannot replace the
+ * baseline unseen); the login that captured it is not.
+ */
+function comparable(event: CanonicalEvent, captured: CapturedSession | undefined): captured is CapturedSession {
+  return captured !== undefined && (!startsSession(event) || captured.login_at < event.time);
+}
+
+/** True when the event carries a session id. */
 function usesSession(event: CanonicalEvent): boolean {
   const id = event.session?.id as unknown;
   return (typeof id === 'string' && id !== '') || (typeof id === 'number' && Number.isFinite(id));
@@ -125,11 +135,11 @@ const label: Record<HijackProperty, (v: string | number) => string> = {
 export const sessionHijack: Detector<SessionHijackParams, HijackWindow> = {
   kind: 'session_hijack',
   params: sessionHijackParams,
-  accepts: (event) => usesSession(event) && !startsSession(event) && capturedOf(event) !== undefined,
+  accepts: (event) => usesSession(event) && comparable(event, capturedOf(event)),
   detect(window, { event, eventId }, params, now, limits) {
     const unchanged = { window, hits: [] };
     const captured = capturedOf(event);
-    if (!captured || !usesSession(event) || startsSession(event)) return unchanged;
+    if (!captured || !usesSession(event) || !comparable(event, captured)) return unchanged;
     if (captured.user !== event.user || event.time < captured.login_at) return unchanged;
     const seen = sessionProperties(event);
     const differs = params.compare.filter((p) => captured[p] !== undefined && seen[p] !== undefined && captured[p] !== seen[p]);

@@ -21,6 +21,8 @@ export interface PartitionDelta {
   events: Array<{ user: string; kind: 'hit' | 'change'; data: BehaviorHit | LevelChange }>;
   /** Session identities of the logins applied (written by the same commit). */
   sessions: SessionIdentity[];
+  /** The latest of `sessions` per user and session id (src/engine/pending-sessions.ts). */
+  latest?: Map<string, SessionIdentity>;
   /** Reset outcomes for their requesters. */
   results: Array<{ req: string; user: string; outcome: ResetOutcome }>;
   audits: AuditEntry[];

@@ -117,7 +117,7 @@ export function applyPartition(p: number, o: Owned, routed: RoutedItem[], users:
     }
     for (const r of a.results) d.results.push(r);
     for (const x of a.audits) d.audits.push(x);
-    if (a.applied.length) buildSessions(a.applied, (evs) => step.parts.sessions.build(evs), d.sessions, states.inflight?.deltas.get(p)?.sessions);
+    if (a.applied.length) buildSessions(a.applied, (evs) => step.parts.sessions.build(evs), d, states.inflight?.deltas.get(p));
     for (const f of a.failed) step.bad.push({ raw: rawOf(f.item), reason: `processing_failed: ${f.code}` });
     report.applied += items.length - a.failed.length;
   }

@@ -18,11 +18,18 @@ export function capturedFromIdentity(s: SessionIdentity): CapturedSession {
   return addSessionProperties({ session_id: s.session_id, user: s.user, login_at: s.login_at } as CapturedSession, s);
 }
 
-/** The stored id of the session `e` uses: any event with a session id but a login that starts one (a refresh uses one). */
+/**
+ * The stored id of the session `e` carries: every event with a session id uses it — a login too,
+ * when its user logged in with that id earlier (the detector and the identity builder tell).
+ */
 function usesSession(e: CanonicalEvent): string | undefined {
-  if (isSessionLogin(e) && !isRefresh(e)) return undefined;
   const id = e.session?.id as unknown;
   return (typeof id === 'string' && id !== '') || (typeof id === 'number' && Number.isFinite(id)) ? storedSessionId(String(id)) : undefined;
+}
+
+/** A successful login with a session id that is not a refresh: it starts the session, unless the session had a login earlier. */
+function isStartingLogin(e: CanonicalEvent): boolean {
+  return isSessionLogin(e) && !isRefresh(e);
 }
 
 /** The earliest session login per stored session id among `events` (pure). */
@@ -66,7 +73,7 @@ export class RecentLogins {
  * identity to the events (see {@link attachCaptured}). Not stored yet: the earliest of the batch's
  * own login and, with `recent`, one routed in an earlier batch whose commit has not landed.
  */
-export async function attachCapturedSessions(store: Pick<SessionStore, 'get'>, events: readonly StreamEvent[], recent?: RecentLogins): Promise<void> {
+export async function attachCapturedSessions(store: Pick<SessionStore, 'getMany'>, events: readonly StreamEvent[], recent?: RecentLogins): Promise<void> {
   const uses = new Map<StreamEvent, string>();
   const pairs = new Map<string, { sid: string; user: string }>();
   for (const se of events) {
@@ -84,7 +91,7 @@ export async function attachCapturedSessions(store: Pick<SessionStore, 'get'>, e
     return;
   }
   const list = [...pairs];
-  const stored = await Promise.all(list.map(([, p]) => store.get(p.sid, p.user)));
+  const stored = await store.getMany(list.map(([, p]) => p));
   const found = new Map<string, CapturedSession>();
   const identities = new Map<string, SessionIdentity>();
   list.forEach(([k, p], i) => {
@@ -96,9 +103,11 @@ export async function attachCapturedSessions(store: Pick<SessionStore, 'get'>, e
     if (c) found.set(k, c);
   });
   for (const [se, k] of uses) {
-    attachCaptured(se.event, found.get(k));
-    // A refresh extends the stored session (src/sessions/identity.ts): the owner gets its identity.
-    if (isRefresh(se.event)) attachStored(se.event, identities.get(k));
+    const c = found.get(k);
+    // A login gets a baseline only from an earlier login (it is a use then); the one that captured it gets none.
+    attachCaptured(se.event, c && (c.login_at < se.event.time || !isStartingLogin(se.event)) ? c : undefined);
+    // A refresh, or a later login with the id, extends the stored session (src/sessions/identity.ts): the owner gets its identity.
+    if (isSessionLogin(se.event)) attachStored(se.event, identities.get(k));
   }
   recent?.remember(inBatch);
 }
@@ -106,11 +115,12 @@ export async function attachCapturedSessions(store: Pick<SessionStore, 'get'>, e
 /**
  * The router's session-use enrichment: {@link attachCapturedSessions} with this router's own
  * {@link RecentLogins}, while session audit is on, for a batch when a `session_hijack` behavior
- * is enabled or the batch holds a session refresh (it extends the stored session); otherwise no
- * lookups at all. Settings are read per batch, so a reload applies from the next one.
+ * is enabled or the batch holds a session login (a refresh, or a later login with a known id,
+ * extends the stored session); otherwise no lookups at all. Settings are read per batch, so a
+ * reload applies from the next one.
  */
 export function sessionUseEnricher(
-  store: Pick<SessionStore, 'get'>,
+  store: Pick<SessionStore, 'getMany'>,
   settings: () => { sessionsEnabled: boolean; behaviors: ReadonlyArray<{ enabled: boolean; kind: string }> },
 ): (events: readonly StreamEvent[]) => Promise<void> {
   // Logins routed here whose identities are not committed yet (session_hijack's baseline meanwhile).
@@ -118,8 +128,8 @@ export function sessionUseEnricher(
   return async (events) => {
     const s = settings();
     if (!s.sessionsEnabled) return;
-    // Uses are looked up for session_hijack; refreshes always (they extend the stored session).
-    if (s.behaviors.some((b) => b.enabled && b.kind === 'session_hijack') || events.some((e) => isRefresh(e.event) && isSessionLogin(e.event)))
+    // Uses are looked up for session_hijack; session logins always (they may extend a stored session).
+    if (s.behaviors.some((b) => b.enabled && b.kind === 'session_hijack') || events.some((e) => isSessionLogin(e.event)))
       await attachCapturedSessions(store, events, recent);
   };
 }

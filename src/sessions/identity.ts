@@ -47,20 +47,23 @@ export function storedOf(event: CanonicalEvent): SessionIdentity | undefined {
   return attachedValue<SessionIdentity>(event, STORED_SESSION);
 }
 
-/** Attaches (or, with undefined, removes) the stored identity of the session a refresh extends. */
+/** Attaches (or, with undefined, removes) the stored identity of the session a refresh or a later login extends. */
 export function attachStored(event: CanonicalEvent, stored: SessionIdentity | undefined): void {
   attach(event, STORED_SESSION, stored);
 }
 
 /**
- * A refresh of a stored session of the same user extends it: the login's context stays (device,
- * network, IP, location and `login_at`: the baseline session_hijack compares with), the IdP's
- * fresh word is taken (claims and idp when the refresh carries them, session attributes merged,
- * the posture of the same device), `expires_at` moves to the later of the two and `refreshed_at`
- * is the refresh's time. Anything else: the refresh's own identity.
+ * A refresh of a stored session of the same user — or a later login of the user with the same
+ * session id, which is a use of that session too — extends it: the first login's context stays
+ * (device, network, IP, location and `login_at`: the baseline session_hijack compares with, which
+ * a later login cannot replace), the IdP's fresh word is taken (claims and idp when the event
+ * carries them, session attributes merged, the posture of the same device), `expires_at` moves to
+ * the later of the two and `refreshed_at` is the event's time. Anything else: the event's own identity.
  */
-function extended(fresh: SessionIdentity, stored: SessionIdentity | undefined): SessionIdentity {
-  if (!stored || stored.user !== fresh.user || stored.session_id !== fresh.session_id || stored.login_at > fresh.login_at) return fresh;
+function extended(fresh: SessionIdentity, stored: SessionIdentity | undefined, refresh: boolean): SessionIdentity {
+  if (!stored || stored.user !== fresh.user || stored.session_id !== fresh.session_id) return fresh;
+  // A login extends only a strictly earlier one (the same login again, a replay, is itself).
+  if (refresh ? stored.login_at > fresh.login_at : stored.login_at >= fresh.login_at) return fresh;
   const out: SessionIdentity = {
     ...stored,
     expires_at: Math.max(stored.expires_at, fresh.expires_at),
@@ -196,7 +199,7 @@ export function buildIdentity(
   }
   const attrs = sessionAttributes(s, other);
   if (attrs) id.attributes = attrs;
-  return isRefresh(e) ? extended(id, storedOf(e)) : id;
+  return extended(id, storedOf(e), isRefresh(e));
 }
 
 /** The device-registry entry a stored identity contributes, or null without a device id. */

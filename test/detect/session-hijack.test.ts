@@ -82,11 +82,19 @@ describe('session_hijack', () => {
   it('never flags a session riskstream never saw, another user’s session, the login itself or a use before the login', () => {
     expect(run([use(MIN, { device: { id: 'd-77' } }, null)]).hits).toEqual([]);
     expect(run([use(MIN, { device: { id: 'd-77' } }, { ...CAPTURED, user: 'bob@example.com' })]).hits).toEqual([]);
-    expect(run([use(MIN, { type: 'login', outcome: 'success', device: { id: 'd-77' } })]).hits).toEqual([]);
+    expect(run([use(0, { type: 'login', outcome: 'success', device: { id: 'd-77' } })]).hits).toEqual([]); // the login that captured it (a replay of it)
+    expect(run([use(-MIN, { type: 'login', outcome: 'success', device: { id: 'd-77' } })]).hits).toEqual([]);
     expect(run([use(-MIN, { device: { id: 'd-77' } })]).hits).toEqual([]);
     // A forged baseline in the input JSON is not the attached one.
     const forged = JSON.parse(JSON.stringify(use(MIN, { device: { id: 'd-77' } }))) as CanonicalEvent;
     expect(run([forged]).hits).toEqual([]);
+  });
+
+  it('a later login of the user with the same session id is a use: compared with the first login (it cannot replace the baseline unseen)', () => {
+    const again = use(30 * MIN, { type: 'login', outcome: 'success', device: { id: 'd-77' }, network: { asn: 1221 } });
+    expect(run([again]).hits.map((h) => h.evidence.differs)).toEqual([['device', 'asn']]);
+    expect(run([use(30 * MIN, { type: 'login', outcome: 'success' })]).hits).toEqual([]);
+    expect(run([use(30 * MIN, { type: 'login', outcome: 'failure', device: { id: 'd-77' } })]).hits.length).toBe(1); // a failed login with the id is a use too
   });
 
   it('a successful session refresh is a use: a refresh from another device is flagged, one from the login’s is not', () => {

@@ -180,4 +180,32 @@ describe('session_hijack and the revoke_sessions response (real worker, Redis, r
     });
     expect(got.login_at).toBe(Date.parse(recentIso(30 * MIN)));
   }, 60_000);
+
+  it('a second login with a known session id from another device is a hijack, and cannot replace the stored baseline', async () => {
+    const LIAM = 'liam@example.com';
+    const second = (id: string, at: number) =>
+      JSON.stringify({
+        type: 'login',
+        id,
+        user: LIAM,
+        time: recentIso(at),
+        outcome: 'success',
+        ip: '1.128.0.1',
+        geo: { country: 'NL' },
+        session: { id: 'sl-1', expires_at: expiresAt(), idp: 'okta', claims: { groups: ['eng', 'admin'] } },
+        device: { id: 'd-evil' },
+        network: { asn: 1221 },
+      });
+    await h.redis.xadd(`${h.prefix}:login`, '*', 'event', sessionLogin('l-l1', 'sl-1', 40 * MIN, LIAM));
+    await waitFor(async () => (await sessionsOf(LIAM)).length === 1, { what: 'liam’s session stored' });
+    await h.redis.xadd(`${h.prefix}:login`, '*', 'event', second('l-l2', 41 * MIN));
+    const risk = async () => (await (await api(`/v1/users/${encodeURIComponent(LIAM)}/risk`)).json()) as { level: string; behaviors: Array<{ id: string }> };
+    await waitFor(async () => (await risk()).level === 'high', { what: 'liam flagged' });
+    expect((await risk()).behaviors.map((b) => b.id)).toEqual(['session_hijack']);
+    const audit = (await (await api('/v1/audit')).json()) as { entries: Array<{ action: string; target: string }> };
+    // The response policy revoked it; its last stored identity kept the first login's device and network.
+    expect(audit.entries.some((e) => e.action === 'session.revoked' && e.target === 'sl-1')).toBe(true);
+    const revoked = revokedSets().filter((s) => (s.claims.sub_id as { session: { id: string } }).session.id === 'sl-1');
+    expect(revoked).toHaveLength(1);
+  }, 60_000);
 });

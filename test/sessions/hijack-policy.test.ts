@@ -4,7 +4,7 @@ import type { ResponseRule } from '../../src/config/responses.js';
 import { capturedOf } from '../../src/detect/session-hijack.js';
 import { changeId } from '../../src/risk/reducer.js';
 import { attachCapturedSessions, RecentLogins } from '../../src/sessions/captured.js';
-import { buildIdentity } from '../../src/sessions/identity.js';
+import { buildIdentity, storedOf } from '../../src/sessions/identity.js';
 import { policyTriggers, responsePolicy } from '../../src/sessions/response-policy.js';
 import type { SessionRevocation } from '../../src/sessions/revoke.js';
 import { createSessionService } from '../../src/sessions/service.js';
@@ -58,6 +58,16 @@ describe('attachCapturedSessions (the enrich stage)', () => {
     const batch = batchOf([refresh, login({ sessionId: 's-new', time: NOW })]);
     await attachCapturedSessions(store, batch);
     expect(capturedOf(batch[0]!.event)).toMatchObject({ session_id: 's-ref', login_at: NOW - 60_000, device: 'd-9' });
+    expect(capturedOf(batch[1]!.event)).toBeUndefined();
+  });
+
+  it('a later login of the user with a stored session id is a use: it gets the baseline and the stored identity; the same login again gets none', async () => {
+    const first = login({ sessionId: 's-again', time: NOW - 60_000 });
+    await store.put([buildIdentity(first, settings())!]);
+    const batch = batchOf([login({ sessionId: 's-again', time: NOW, device: { id: 'd-evil' } }), { ...first }]);
+    await attachCapturedSessions(store, batch);
+    expect(capturedOf(batch[0]!.event)).toMatchObject({ session_id: 's-again', login_at: NOW - 60_000, device: 'd-9' });
+    expect(storedOf(batch[0]!.event)).toMatchObject({ session_id: 's-again', login_at: NOW - 60_000 });
     expect(capturedOf(batch[1]!.event)).toBeUndefined();
   });
 

@@ -75,14 +75,21 @@ describe('buildIdentity of a session refresh (pure)', () => {
     expect(buildIdentity(r, settings())?.expires_at).toBe(T0 + HOUR);
   });
 
-  it('nothing attached, another user’s session, or a plain login: the event’s own identity', () => {
+  it('nothing attached, another user’s session, or the same login again: the event’s own identity', () => {
     expect(buildIdentity(refresh('s-r', T0 + 1, T0 + 2 * HOUR), settings())).toMatchObject({ claims: {}, login_at: T0 + 1, expires_at: T0 + 2 * HOUR });
     const other = refresh('s-r', T0 + 1, T0 + 2 * HOUR, { user: 'bob@example.com' });
     attachStored(other, loginIdentity());
     expect(buildIdentity(other, settings())).toMatchObject({ user: 'bob@example.com', login_at: T0 + 1 });
+    const replay = login({ sessionId: 's-r', time: T0, device: { id: 'd-new' } });
+    attachStored(replay, loginIdentity());
+    expect(buildIdentity(replay, settings())).toMatchObject({ login_at: T0, device: { id: 'd-new' } });
+    expect(buildIdentity(replay, settings())!.refreshed_at).toBeUndefined();
+  });
+
+  it('a later login of the user with the same session id extends the stored session as a refresh does: the first login’s device stays', () => {
     const again = login({ sessionId: 's-r', time: T0 + 1, device: { id: 'd-new' } });
     attachStored(again, loginIdentity());
-    expect(buildIdentity(again, settings())).toMatchObject({ login_at: T0 + 1, device: { id: 'd-new' } });
+    expect(buildIdentity(again, settings())).toMatchObject({ login_at: T0, device: { id: 'd-9' }, refreshed_at: T0 + 1 });
   });
 
   it('the attachment survives the partition entry’s encoding; input JSON cannot forge it', () => {
