@@ -1,23 +1,30 @@
 import type { RedisClient } from '../redis/client.js';
 import { RiskstreamError } from '../errors.js';
 
-/** A position in a sorted set walked in reverse (score desc, then member desc by bytes). */
+/**
+ * A position in a sorted set walked in reverse (score desc, then member desc by bytes), or in
+ * several merged (then, for one member in several sets at one score, the set's index ascending).
+ */
 export interface CursorPos {
   score: number;
   member: string;
+  /** The set's index when merged ({@link zrevAfterMerged}): tells apart one member in several sets. */
+  shard?: number;
 }
 
 /** Encodes a position as an opaque URL-safe cursor. */
 export function encodeCursor(pos: CursorPos): string {
-  return Buffer.from(JSON.stringify([pos.score, pos.member]), 'utf8').toString('base64url');
+  const v = pos.shard === undefined ? [pos.score, pos.member] : [pos.score, pos.member, pos.shard];
+  return Buffer.from(JSON.stringify(v), 'utf8').toString('base64url');
 }
 
 /** Decodes a cursor; BAD_REQUEST when it was not made by {@link encodeCursor}. */
 export function decodeCursor(cursor: string): CursorPos {
   try {
     const v: unknown = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
-    if (Array.isArray(v) && v.length === 2 && typeof v[0] === 'number' && Number.isFinite(v[0]) && typeof v[1] === 'string') {
-      return { score: v[0], member: v[1] };
+    if (Array.isArray(v) && (v.length === 2 || v.length === 3) && typeof v[0] === 'number' && Number.isFinite(v[0]) && typeof v[1] === 'string') {
+      if (v.length === 2) return { score: v[0], member: v[1] };
+      if (Number.isSafeInteger(v[2]) && (v[2] as number) >= 0) return { score: v[0], member: v[1], shard: v[2] as number };
     }
   } catch {
     // fall through
@@ -28,7 +35,9 @@ export function decodeCursor(cursor: string): CursorPos {
 /** True when `pos` comes after `cursor` in reverse order (i.e. was not on an earlier page). */
 export function isAfterCursor(pos: CursorPos, cursor: CursorPos): boolean {
   if (pos.score !== cursor.score) return pos.score < cursor.score;
-  return Buffer.compare(Buffer.from(pos.member, 'utf8'), Buffer.from(cursor.member, 'utf8')) < 0;
+  const c = Buffer.compare(Buffer.from(pos.member, 'utf8'), Buffer.from(cursor.member, 'utf8'));
+  if (c !== 0) return c < 0;
+  return pos.shard !== undefined && cursor.shard !== undefined && pos.shard > cursor.shard;
 }
 
 /**
@@ -43,6 +52,7 @@ export async function* zrevAfter(
   range: { min: string; top?: number },
   after: CursorPos | undefined,
   chunk: number,
+  shard?: number,
 ): AsyncGenerator<CursorPos[]> {
   const top = range.top ?? Infinity;
   const max = after && after.score < top ? String(after.score) : Number.isFinite(top) ? `(${top}` : '+inf';
@@ -50,7 +60,7 @@ export async function* zrevAfter(
     const rows = await redis.zrevrangebyscore(key, max, range.min, 'WITHSCORES', 'LIMIT', offset, chunk);
     const out: CursorPos[] = [];
     for (let i = 0; i + 1 < rows.length; i += 2) {
-      const pos = { score: Number(rows[i + 1]), member: rows[i]! };
+      const pos: CursorPos = shard === undefined ? { score: Number(rows[i + 1]), member: rows[i]! } : { score: Number(rows[i + 1]), member: rows[i]!, shard };
       if (!after || isAfterCursor(pos, after)) out.push(pos);
     }
     if (out.length) yield out;
@@ -76,7 +86,7 @@ export async function* zrevAfterMerged(
   chunk: number,
 ): AsyncGenerator<ShardPos[]> {
   const per = keys.length === 1 ? chunk : Math.max(16, Math.ceil((2 * chunk) / keys.length));
-  const gens = keys.map((k) => zrevAfter(redis, k, range, after, per));
+  const gens = keys.map((k, i) => zrevAfter(redis, k, range, after, per, i));
   const bufs: CursorPos[][] = keys.map(() => []);
   const done = keys.map(() => false);
   const fill = async (i: number): Promise<void> => {
@@ -95,7 +105,7 @@ export async function* zrevAfterMerged(
       if (head && (best < 0 || isAfterCursor(bufs[best]![0]!, head))) best = i;
     }
     if (best < 0) break;
-    out.push({ ...bufs[best]!.shift()!, shard: best });
+    out.push(bufs[best]!.shift()! as ShardPos);
     if (bufs[best]!.length === 0) await fill(best);
     if (out.length >= chunk) {
       yield out;

@@ -46,7 +46,7 @@ export async function listAllSessions(c: ListingContext, opts: { cursor?: string
     ).catch(storeError);
     cands.forEach((pos, i) => {
       const s = c.live(vals[i] ?? null);
-      if (s) found.push({ s, pos: { score: pos.score, member: pos.member } });
+      if (s) found.push({ s, pos: { score: pos.score, member: pos.member, shard: pos.shard } });
       else stale.push({ p: pos.shard, id: pos.member });
     });
     if (found.length > limit) break;

@@ -161,4 +161,22 @@ describe('session id collision across partitions', () => {
       await api.app.close();
     }
   });
+
+  it('GET /v1/sessions pages through copies of one id at one login time in several partitions: each once, at any page size', async () => {
+    await store.put([ident({ sessionId: 's-dup', expiresAt: T0 + 3_600_000 })]);
+    await store.put([ident({ sessionId: 's-dup', user: BOB, expiresAt: T0 + 3_600_000 })]);
+    for (let i = 0; i < 3; i++) await store.put([ident({ sessionId: `s-o${i}`, user: `u${i}@example.com`, time: T0 - i - 1, expiresAt: T0 + 3_600_000 })]);
+    for (const limit of [1, 2, 3, 10]) {
+      const seen: string[] = [];
+      let cursor: string | undefined;
+      do {
+        const page = await store.listAll({ cursor, limit });
+        seen.push(...page.sessions.map((x) => `${x.user} ${x.session_id}`));
+        cursor = page.next_cursor ?? undefined;
+      } while (cursor);
+      expect(seen.sort(), `limit ${limit}`).toEqual(
+        [`${ALICE} s-dup`, `${BOB} s-dup`, 'u0@example.com s-o0', 'u1@example.com s-o1', 'u2@example.com s-o2'].sort(),
+      );
+    }
+  });
 });
