@@ -1,11 +1,11 @@
 import { emptyState, type UserState } from '../risk/state.js';
-import type { BehaviorHit, LevelChange, RawEntry } from '../types.js';
+import type { BehaviorHit, CanonicalEvent, LevelChange, RawEntry } from '../types.js';
 import { applyItems, type ApplyContext } from './apply.js';
 import type { OwnerStates } from './owner-states.js';
 import type { Owned, OwnerParts, StepReport } from './owner-types.js';
 import type { StreamRows } from './partition-read.js';
 import { decodeRouted, type RoutedItem } from './routed.js';
-import { buildSessions } from './pending-sessions.js';
+import { attachPendingBaselines, buildSessions } from './pending-sessions.js';
 
 /** One step's apply: the owner's partitions and states, the step's context, report, starting states and dead letters. */
 export interface StepApply {
@@ -105,6 +105,7 @@ export function applyPartition(p: number, o: Owned, routed: RoutedItem[], users:
     // states.current(), without the LRU's recency update (the set below makes it the most recent).
     const cached = cache.peek(user);
     const before = d.states.get(user) ?? inflight?.get(user) ?? cached?.state ?? base.get(user) ?? emptyState(user);
+    if (step.parts.sessions.enabled?.()) attachPendingBaselines(eventsOf(items), d, states.inflight?.deltas.get(p));
     const a = applyItems(user, before, items, ctx);
     if (a.state !== before) d.states.set(user, a.state);
     if (cached) {
@@ -149,4 +150,11 @@ function partitionOfStream(key: string): number {
 function rawOf(item: RoutedItem): RawEntry {
   const fields: Record<string, string> = 'e' in item ? { event: JSON.stringify(item.e), canonical: '1' } : { op: item.c.op, user: item.c.user };
   return { stream: item.s, id: item.i, fields, deliveries: 1 };
+}
+
+/** The events among a user's items (control ops left out). */
+function eventsOf(items: readonly RoutedItem[]): CanonicalEvent[] {
+  const out: CanonicalEvent[] = [];
+  for (const it of items) if ('e' in it) out.push(it.e);
+  return out;
 }

@@ -18,6 +18,8 @@ export interface OwnerParts {
     prepare(identities: readonly SessionIdentity[]): PreparedPut;
     /** After the commit: refusals and clean-ups to report. */
     after(result: PutResult): Promise<void>;
+    /** Whether session audit is on now (sessions' baselines are attached only then). Absent: off. */
+    enabled?(): boolean;
   };
   /** Items the reducer threw on, to the dead-letter stream. */
   deadLetter(bad: Array<{ raw: RawEntry; reason: string }>): Promise<void>;

@@ -1,5 +1,8 @@
+import { addSessionProperties, attachCaptured, capturedOf, type CapturedSession } from '../detect/session-hijack.js';
+import { isRefresh } from '../login.js';
+import { capturedFromIdentity } from '../sessions/captured.js';
 import { attachStored, isSessionLogin, storedOf, storedSessionId, type SessionIdentity } from '../sessions/identity.js';
-import type { StreamEvent } from '../types.js';
+import type { CanonicalEvent, StreamEvent } from '../types.js';
 
 /** A partition's session identities not yet committed, with the latest per (user, session id). */
 export interface PendingSessions {
@@ -36,4 +39,41 @@ export function buildSessions(
       (into.latest ??= new Map()).set(pendingKey(id.user, id.session_id), id);
     }
   }
+}
+
+/** The stored id of the session an event carries, if any. */
+function sessionOf(e: CanonicalEvent): string | undefined {
+  const id = e.session?.id as unknown;
+  return (typeof id === 'string' && id !== '') || (typeof id === 'number' && Number.isFinite(id)) ? storedSessionId(String(id)) : undefined;
+}
+
+/**
+ * Attaches session_hijack's baseline to the events of one user (in order) that carry a session id
+ * the router found no baseline for, from what this owner holds and the router may not know: the
+ * session's identity not committed yet (`into`, `inflight`), or a login earlier among `events`.
+ * A router that restarted after routing a login whose commit was lost remembers nothing of it;
+ * the owner re-applies that login before the use, so a use is compared as in a run without the
+ * crash. A login gets a baseline only from an earlier login (the one that captured it gets none).
+ */
+export function attachPendingBaselines(events: readonly CanonicalEvent[], into: PendingSessions, inflight: PendingSessions | undefined): void {
+  // The first login of each session among `events` (its baseline made only when a later event needs it).
+  let local: Map<string, CanonicalEvent> | undefined;
+  for (const e of events) {
+    const sid = sessionOf(e);
+    if (sid === undefined) continue;
+    const login = isSessionLogin(e);
+    if (capturedOf(e) === undefined) {
+      const k = pendingKey(e.user, sid);
+      const pending = into.latest?.get(k) ?? inflight?.latest?.get(k);
+      const first = pending ? undefined : local?.get(sid);
+      const c = pending ? capturedFromIdentity(pending) : first ? baselineOf(first, sid) : undefined;
+      if (c && (!login || isRefresh(e) || c.login_at < e.time)) attachCaptured(e, c);
+    }
+    if (login && events.length > 1 && Number.isFinite(e.time) && !local?.has(sid)) (local ??= new Map()).set(sid, e);
+  }
+}
+
+/** The baseline a session login captures. */
+function baselineOf(login: CanonicalEvent, sid: string): CapturedSession {
+  return addSessionProperties({ session_id: sid, user: login.user, login_at: login.time } as CapturedSession, login);
 }

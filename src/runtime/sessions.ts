@@ -56,6 +56,7 @@ export function buildSessions(deps: {
       build: (events) => (deps.config().raw.sessions.enabled ? build(events) : []),
       prepare: (identities) => store.prepare(identities),
       after,
+      enabled: () => deps.config().raw.sessions.enabled,
     },
     enrich: sessionUseEnricher(store, () => ({ sessionsEnabled: deps.config().raw.sessions.enabled, behaviors: deps.config().behaviors })),
     respond: responsePolicy({

@@ -1,0 +1,156 @@
+/**
+ * session_hijack's baseline at the partition owner (real Redis, a random prefix): after a crash the
+ * new router remembers none of the logins its predecessor routed, so a use routed after the
+ * restart carries no baseline when its login was routed but not committed. The owner re-applies
+ * that login first and attaches the baseline itself: the use is compared as in a run without the
+ * crash. Partition entries are written here as a router would have.
+ */
+import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { identityBuilder } from '../../pipelines/session-audit.js';
+import { attachPendingBaselines, type PendingSessions } from '../../src/engine/pending-sessions.js';
+import { PartitionOwner, type OwnerParts } from '../../src/engine/owner.js';
+import { encodeRouted, ROUTED_FIELD, type RoutedItem } from '../../src/engine/routed.js';
+import { attachCaptured, capturedOf, type CapturedSession } from '../../src/detect/session-hijack.js';
+import { Keys } from '../../src/keys.js';
+import { keyId } from '../../src/partition.js';
+import type { CanonicalEvent } from '../../src/types.js';
+import { behavior } from '../helpers/behavior-config.js';
+import { cleanup, redisClient, testPrefix } from '../helpers/redis.js';
+import { settings } from '../sessions/helpers.js';
+
+const redis = redisClient();
+const reader = redisClient();
+const NOW = Date.parse('2026-11-23T12:00:00Z');
+const MIN = 60_000;
+const USER = 'alice@example.com';
+let keys: Keys;
+let prefix: string;
+
+beforeEach(async () => {
+  prefix = testPrefix('engine-baselines');
+  keys = new Keys(prefix, 2);
+  for (let p = 0; p < 2; p++) await redis.set(keys.engineLease(`p${p}`), 'w#1');
+});
+afterEach(() => cleanup(redis, prefix));
+afterAll(async () => {
+  await redis.quit();
+  await reader.quit();
+});
+
+const sessionLogin = (time: number, device: string, id = 's-1'): CanonicalEvent => ({
+  type: 'login',
+  user: USER,
+  time,
+  outcome: 'success',
+  session: { id, expires_at: time + 8 * 60 * MIN },
+  device: { id: device },
+  network: { asn: 2856 },
+  geo: { country: 'GB' },
+});
+const use = (time: number, device: string, id = 's-1'): CanonicalEvent => ({
+  type: 'access',
+  user: USER,
+  time,
+  outcome: 'allowed',
+  app: 'drive',
+  session: { id },
+  device: { id: device },
+  network: { asn: 1221 },
+  geo: { country: 'AU' },
+});
+
+function parts(enabled: boolean): OwnerParts {
+  const build = identityBuilder(settings());
+  return {
+    context: () => ({
+      behaviors: [behavior('session_hijack', { enabled: true, risk_level: 'high', expires_after: '24h', compare: ['device', 'asn', 'country'] })],
+      limits: { maxLogins: 10, maxAge: 7 * 24 * 60 * MIN, allowedLateness: 10 * MIN },
+      now: NOW,
+    }),
+    settings: () => ({ eventsMaxlen: 1000, now: NOW }),
+    sessions: {
+      build,
+      prepare: () => ({ ops: [], finish: async () => ({ stored: 0, skipped: 0, dropped: [] }) }),
+      after: async () => undefined,
+      enabled: () => enabled,
+    },
+    deadLetter: async () => {},
+    relay: () => {},
+    onCommitError: (err) => {
+      throw err;
+    },
+    onFenced: () => {},
+  };
+}
+
+async function writeEntry(items: RoutedItem[]): Promise<void> {
+  const last = items[items.length - 1]!.k;
+  await redis.xadd(keys.partitionIn(keys.partitionOf(USER)), keyId({ ms: last[0], seq: last[1] }), ROUTED_FIELD, encodeRouted(items));
+}
+const item = (e: CanonicalEvent, ms: number): RoutedItem => ({ k: [ms, 0], s: 'in', i: `${ms}-0`, e });
+
+async function run(enabled: boolean): Promise<string[]> {
+  const o = new PartitionOwner(redis, reader, keys, { lruSize: 100, readCount: 100, commitInterval: 60_000, commitEntries: 1_000_000 }, parts(enabled));
+  for (let p = 0; p < 2; p++) o.acquire(p, 'w#1');
+  for (let i = 0; i < 20; i++) {
+    const r = await o.step(5);
+    if (i > 0 && r.read === 0) break;
+  }
+  await o.settle();
+  return (await redis.xrange(keys.userEvents(USER), '-', '+')).map(([, f]) => JSON.parse(f[f.indexOf('data') + 1]!).behavior ?? f[f.indexOf('kind') + 1]);
+}
+
+describe('the owner attaches a session’s baseline the router did not know', () => {
+  it('a use in a later entry than its login, with no baseline attached (a restarted router), is compared', async () => {
+    await writeEntry([item(sessionLogin(NOW - 30 * MIN, 'd-9'), 1000)]);
+    await writeEntry([item(use(NOW - 20 * MIN, 'd-77'), 2000)]);
+    expect(await run(true)).toContain('session_hijack');
+  });
+
+  it('the same with login and use in one entry; a use from the login’s own device is not flagged', async () => {
+    await writeEntry([item(sessionLogin(NOW - 30 * MIN, 'd-9'), 1000), item(use(NOW - 25 * MIN, 'd-77'), 1001)]);
+    await writeEntry([
+      item(sessionLogin(NOW - 30 * MIN, 'd-9', 's-2'), 2000),
+      item({ ...use(NOW - 20 * MIN, 'd-9', 's-2'), network: { asn: 2856 }, geo: { country: 'GB' } }, 2001),
+    ]);
+    const kinds = await run(true);
+    expect(kinds.filter((k) => k === 'session_hijack')).toHaveLength(1);
+  });
+
+  it('with session audit off nothing is compared', async () => {
+    await writeEntry([item(sessionLogin(NOW - 30 * MIN, 'd-9'), 1000)]);
+    await writeEntry([item(use(NOW - 20 * MIN, 'd-77'), 2000)]);
+    expect(await run(false)).not.toContain('session_hijack');
+  });
+});
+
+describe('attachPendingBaselines', () => {
+  const T = NOW - 60 * MIN;
+  it('from an earlier login among the events; never to the login that captured it; the router’s baseline is kept', () => {
+    const l = sessionLogin(T, 'd-9');
+    const u = use(T + MIN, 'd-77');
+    attachPendingBaselines([l, u], { sessions: [] }, undefined);
+    expect(capturedOf(l)).toBeUndefined();
+    expect(capturedOf(u)).toMatchObject({ session_id: 's-1', login_at: T, device: 'd-9', asn: 2856, country: 'GB' });
+    const routed: CapturedSession = { session_id: 's-1', user: USER, login_at: T - MIN, device: 'd-1' };
+    const u2 = use(T + 2 * MIN, 'd-77');
+    attachCaptured(u2, routed);
+    attachPendingBaselines([sessionLogin(T, 'd-9'), u2], { sessions: [] }, undefined);
+    expect(capturedOf(u2)).toBe(routed);
+  });
+
+  it('from the identity pending in this delta or in the commit in flight; a later login of the session gets it too', () => {
+    const [pending] = identityBuilder(settings())([{ ref: { stream: 's', id: '1-0' }, event: sessionLogin(T, 'd-9'), deliveries: 1 }]);
+    const latest = new Map([[`${USER}\u0000s-1`, pending!]]);
+    for (const [into, inflight] of [
+      [{ sessions: [pending!], latest }, undefined],
+      [{ sessions: [] }, { sessions: [pending!], latest }],
+    ] as Array<[PendingSessions, PendingSessions | undefined]>) {
+      const again = sessionLogin(T + MIN, 'd-evil');
+      const u = use(T + 2 * MIN, 'd-77');
+      attachPendingBaselines([again, u], into, inflight);
+      expect(capturedOf(again)).toMatchObject({ login_at: T, device: 'd-9' });
+      expect(capturedOf(u)).toMatchObject({ login_at: T, device: 'd-9' });
+    }
+  });
+});
