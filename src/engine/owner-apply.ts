@@ -5,7 +5,7 @@ import type { OwnerStates } from './owner-states.js';
 import type { Owned, OwnerParts, StepReport } from './owner-types.js';
 import type { StreamRows } from './partition-read.js';
 import { decodeRouted, type RoutedItem } from './routed.js';
-import { attachPendingBaselines, buildSessions } from './pending-sessions.js';
+import { attachPendingBaselines, buildSessions, sessionFinder } from './pending-sessions.js';
 
 /** One step's apply: the owner's partitions and states, the step's context, report, starting states and dead letters. */
 export interface StepApply {
@@ -105,7 +105,8 @@ export function applyPartition(p: number, o: Owned, routed: RoutedItem[], users:
     // states.current(), without the LRU's recency update (the set below makes it the most recent).
     const cached = cache.peek(user);
     const before = d.states.get(user) ?? inflight?.get(user) ?? cached?.state ?? base.get(user) ?? emptyState(user);
-    if (step.parts.sessions.enabled?.()) attachPendingBaselines(eventsOf(items), d, states.inflight?.deltas.get(p));
+    const find = sessionFinder(d, states.inflight?.deltas.get(p), states.sessions);
+    if (step.parts.sessions.enabled?.()) attachPendingBaselines(eventsOf(items), find);
     const a = applyItems(user, before, items, ctx);
     if (a.state !== before) d.states.set(user, a.state);
     if (cached) {
@@ -118,7 +119,7 @@ export function applyPartition(p: number, o: Owned, routed: RoutedItem[], users:
     }
     for (const r of a.results) d.results.push(r);
     for (const x of a.audits) d.audits.push(x);
-    if (a.applied.length) buildSessions(a.applied, (evs) => step.parts.sessions.build(evs), d, states.inflight?.deltas.get(p));
+    if (a.applied.length) buildSessions(a.applied, (evs) => step.parts.sessions.build(evs), d, find);
     for (const f of a.failed) step.bad.push({ raw: rawOf(f.item), reason: `processing_failed: ${f.code}` });
     report.applied += items.length - a.failed.length;
   }

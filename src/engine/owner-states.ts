@@ -6,6 +6,13 @@ import { decodeState } from '../risk/state-codec.js';
 import { emptyState, type UserState } from '../risk/state.js';
 import { emptyDelta, type PartitionDelta } from './commit.js';
 import type { Owned } from './owner-types.js';
+import type { SessionIdentity } from '../sessions/identity.js';
+
+/**
+ * Session identities kept after their commit (about the sessions the router may route ahead of the
+ * owner: `engine.max_routed` entries, three in four of them logins at most).
+ */
+const COMMITTED_SESSIONS = 15_000;
 
 /**
  * A partition owner's users' states in memory: applied and not committed (a delta per partition),
@@ -19,6 +26,11 @@ export class OwnerStates {
   inflight: { deltas: Map<number, PartitionDelta>; done: Promise<void> } | null = null;
   /** Users' states by user, most recently used kept. */
   readonly cache: LRUCache<string, { state: UserState; sig?: string }>;
+  /**
+   * Session identities this owner committed lately, by user and session id: a refresh (or a second
+   * login) routed before its login's commit landed and applied after it finds the identity here.
+   */
+  readonly sessions = new LRUCache<string, SessionIdentity>({ max: COMMITTED_SESSIONS });
 
   constructor(
     private readonly redis: RedisClient,
@@ -44,6 +56,8 @@ export class OwnerStates {
   forget(gone: ReadonlySet<number>): void {
     for (const p of gone) this.deltas.delete(p);
     for (const user of [...this.cache.keys()]) if (gone.has(this.keys.partitionOf(user))) this.cache.delete(user);
+    // Another owner may change them meanwhile: read from the store (through the router) again.
+    for (const [k, s] of [...this.sessions.entries()]) if (gone.has(this.keys.partitionOf(s.user))) this.sessions.delete(k);
   }
 
   /** Loads users' states missing from memory (one HMGET per partition's state hash, all in one write) into `base` and the LRU. */
@@ -65,6 +79,7 @@ export class OwnerStates {
       const c = this.cache.peek(user);
       if (c && c.state === d.states.get(user)) c.sig = sig;
     }
+    if (d.latest) for (const [k, s] of d.latest) this.sessions.set(k, s);
   }
 }
 

@@ -11,7 +11,20 @@ export interface PendingSessions {
   latest?: Map<string, SessionIdentity>;
 }
 
-const pendingKey = (user: string, sid: string): string => `${user}\u0000${sid}`;
+/** The key of a session identity among the owner's: user and stored session id. */
+export const pendingKey = (user: string, sid: string): string => `${user}\u0000${sid}`;
+
+/** The owner's latest identity of a session by {@link pendingKey}: uncommitted, in flight, or committed lately. */
+export type FindSession = (key: string) => SessionIdentity | undefined;
+
+/** The finder over a partition's delta, the commit in flight and the identities committed lately. */
+export function sessionFinder(
+  into: PendingSessions,
+  inflight: PendingSessions | undefined,
+  committed?: { get(k: string): SessionIdentity | undefined },
+): FindSession {
+  return (k) => into.latest?.get(k) ?? inflight?.latest?.get(k) ?? committed?.get(k);
+}
 
 /**
  * Builds the session identities of `events` (one user's, in order) into `into`, the partition's
@@ -25,13 +38,13 @@ export function buildSessions(
   events: readonly StreamEvent[],
   build: (events: StreamEvent[]) => SessionIdentity[],
   into: PendingSessions,
-  inflight: PendingSessions | undefined,
+  find: FindSession,
 ): void {
   for (const se of events) {
     const e = se.event;
     if (!isSessionLogin(e)) continue;
     const k = pendingKey(e.user, storedSessionId(String(e.session!.id)));
-    const pending = into.latest?.get(k) ?? inflight?.latest?.get(k);
+    const pending = find(k);
     const stored = storedOf(e);
     if (pending && (!stored || stored.login_at <= pending.login_at)) attachStored(e, pending);
     for (const id of build([se])) {
@@ -49,25 +62,31 @@ function sessionOf(e: CanonicalEvent): string | undefined {
 
 /**
  * Attaches session_hijack's baseline to the events of one user (in order) that carry a session id
- * the router found no baseline for, from what this owner holds and the router may not know: the
- * session's identity not committed yet (`into`, `inflight`), or a login earlier among `events`.
+ * the router found no baseline for (or a later one), from what this owner holds and the router may
+ * not know: the session's identity not committed yet or committed lately (`find`), or a login
+ * earlier among `events`.
  * A router that restarted after routing a login whose commit was lost remembers nothing of it;
  * the owner re-applies that login before the use, so a use is compared as in a run without the
  * crash. A login gets a baseline only from an earlier login (the one that captured it gets none).
  */
-export function attachPendingBaselines(events: readonly CanonicalEvent[], into: PendingSessions, inflight: PendingSessions | undefined): void {
+export function attachPendingBaselines(events: readonly CanonicalEvent[], find: FindSession): void {
   // The first login of each session among `events` (its baseline made only when a later event needs it).
   let local: Map<string, CanonicalEvent> | undefined;
   for (const e of events) {
     const sid = sessionOf(e);
     if (sid === undefined) continue;
     const login = isSessionLogin(e);
-    if (capturedOf(e) === undefined) {
-      const k = pendingKey(e.user, sid);
-      const pending = into.latest?.get(k) ?? inflight?.latest?.get(k);
-      const first = pending ? undefined : local?.get(sid);
-      const c = pending ? capturedFromIdentity(pending) : first ? baselineOf(first, sid) : undefined;
-      if (c && (!login || isRefresh(e) || c.login_at < e.time)) attachCaptured(e, c);
+    const pending = find(pendingKey(e.user, sid));
+    const first = pending ? undefined : local?.get(sid);
+    const routed = capturedOf(e);
+    // The earliest login known wins, as at the router: one the owner holds may be earlier than the
+    // router's (a restarted router took a refresh in its step for the baseline).
+    if (pending || first) {
+      const loginAt = pending ? pending.login_at : first!.time;
+      if (!routed || loginAt < routed.login_at) {
+        const c = pending ? capturedFromIdentity(pending) : baselineOf(first!, sid);
+        if (!login || isRefresh(e) || c.login_at < e.time) attachCaptured(e, c);
+      }
     }
     if (login && events.length > 1 && Number.isFinite(e.time) && !local?.has(sid)) (local ??= new Map()).set(sid, e);
   }

@@ -7,13 +7,14 @@
  */
 import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { identityBuilder } from '../../pipelines/session-audit.js';
-import { attachPendingBaselines, type PendingSessions } from '../../src/engine/pending-sessions.js';
+import { attachPendingBaselines, sessionFinder, type PendingSessions } from '../../src/engine/pending-sessions.js';
 import { PartitionOwner, type OwnerParts } from '../../src/engine/owner.js';
 import { encodeRouted, ROUTED_FIELD, type RoutedItem } from '../../src/engine/routed.js';
 import { attachCaptured, capturedOf, type CapturedSession } from '../../src/detect/session-hijack.js';
 import { Keys } from '../../src/keys.js';
 import { keyId } from '../../src/partition.js';
 import type { CanonicalEvent } from '../../src/types.js';
+import type { SessionIdentity } from '../../src/sessions/identity.js';
 import { behavior } from '../helpers/behavior-config.js';
 import { cleanup, redisClient, testPrefix } from '../helpers/redis.js';
 import { settings } from '../sessions/helpers.js';
@@ -59,6 +60,9 @@ const use = (time: number, device: string, id = 's-1'): CanonicalEvent => ({
   geo: { country: 'AU' },
 });
 
+/** The identities each commit was given to store. */
+let prepared: SessionIdentity[] = [];
+
 function parts(enabled: boolean): OwnerParts {
   const build = identityBuilder(settings());
   return {
@@ -70,7 +74,10 @@ function parts(enabled: boolean): OwnerParts {
     settings: () => ({ eventsMaxlen: 1000, now: NOW }),
     sessions: {
       build,
-      prepare: () => ({ ops: [], finish: async () => ({ stored: 0, skipped: 0, dropped: [] }) }),
+      prepare: (ids) => {
+        prepared.push(...ids);
+        return { ops: [], finish: async () => ({ stored: 0, skipped: 0, dropped: [] }) };
+      },
       after: async () => undefined,
       enabled: () => enabled,
     },
@@ -89,14 +96,22 @@ async function writeEntry(items: RoutedItem[]): Promise<void> {
 }
 const item = (e: CanonicalEvent, ms: number): RoutedItem => ({ k: [ms, 0], s: 'in', i: `${ms}-0`, e });
 
-async function run(enabled: boolean): Promise<string[]> {
+const newOwner = (enabled: boolean): PartitionOwner => {
   const o = new PartitionOwner(redis, reader, keys, { lruSize: 100, readCount: 100, commitInterval: 60_000, commitEntries: 1_000_000 }, parts(enabled));
   for (let p = 0; p < 2; p++) o.acquire(p, 'w#1');
+  return o;
+};
+
+async function drain(o: PartitionOwner): Promise<void> {
   for (let i = 0; i < 20; i++) {
     const r = await o.step(5);
     if (i > 0 && r.read === 0) break;
   }
   await o.settle();
+}
+
+async function run(enabled: boolean, o: PartitionOwner = newOwner(enabled)): Promise<string[]> {
+  await drain(o);
   return (await redis.xrange(keys.userEvents(USER), '-', '+')).map(([, f]) => JSON.parse(f[f.indexOf('data') + 1]!).behavior ?? f[f.indexOf('kind') + 1]);
 }
 
@@ -124,19 +139,50 @@ describe('the owner attaches a session’s baseline the router did not know', ()
   });
 });
 
+describe('the owner extends a session committed lately', () => {
+  it('a refresh and a second login routed before the login’s commit landed, applied after it, extend the committed identity', async () => {
+    prepared = [];
+    const o = newOwner(true);
+    await writeEntry([item(sessionLogin(NOW - 30 * MIN, 'd-9'), 1000)]);
+    await drain(o);
+    expect(prepared.map((x) => x.login_at)).toEqual([NOW - 30 * MIN]);
+    const refresh: CanonicalEvent = {
+      type: 'session_refresh',
+      user: USER,
+      time: NOW - 25 * MIN,
+      outcome: 'success',
+      session: { id: 's-1', expires_at: NOW + 60 * MIN },
+    };
+    await writeEntry([item(refresh, 2000), item(sessionLogin(NOW - 20 * MIN, 'd-evil'), 2001)]);
+    expect(await run(true, o)).toContain('session_hijack'); // the second login, from another device
+    expect(prepared.slice(1).map((x) => [x.login_at, x.device?.id, x.refreshed_at, x.expires_at])).toEqual([
+      [NOW - 30 * MIN, 'd-9', NOW - 25 * MIN, NOW - 30 * MIN + 8 * 60 * MIN],
+      [NOW - 30 * MIN, 'd-9', NOW - 20 * MIN, NOW - 20 * MIN + 8 * 60 * MIN],
+    ]);
+  });
+});
+
 describe('attachPendingBaselines', () => {
   const T = NOW - 60 * MIN;
   it('from an earlier login among the events; never to the login that captured it; the router’s baseline is kept', () => {
     const l = sessionLogin(T, 'd-9');
     const u = use(T + MIN, 'd-77');
-    attachPendingBaselines([l, u], { sessions: [] }, undefined);
+    attachPendingBaselines([l, u], sessionFinder({ sessions: [] }, undefined));
     expect(capturedOf(l)).toBeUndefined();
     expect(capturedOf(u)).toMatchObject({ session_id: 's-1', login_at: T, device: 'd-9', asn: 2856, country: 'GB' });
     const routed: CapturedSession = { session_id: 's-1', user: USER, login_at: T - MIN, device: 'd-1' };
     const u2 = use(T + 2 * MIN, 'd-77');
     attachCaptured(u2, routed);
-    attachPendingBaselines([sessionLogin(T, 'd-9'), u2], { sessions: [] }, undefined);
+    attachPendingBaselines([sessionLogin(T, 'd-9'), u2], sessionFinder({ sessions: [] }, undefined));
     expect(capturedOf(u2)).toBe(routed);
+  });
+
+  it('an earlier login the owner holds wins over the router’s later baseline (a refresh a restarted router took)', () => {
+    const [pending] = identityBuilder(settings())([{ ref: { stream: 's', id: '1-0' }, event: sessionLogin(T, 'd-9'), deliveries: 1 }]);
+    const u = use(T + 2 * MIN, 'd-77');
+    attachCaptured(u, { session_id: 's-1', user: USER, login_at: T + MIN, device: 'd-77' });
+    attachPendingBaselines([u], sessionFinder({ sessions: [pending!], latest: new Map([[`${USER}\u0000s-1`, pending!]]) }, undefined));
+    expect(capturedOf(u)).toMatchObject({ login_at: T, device: 'd-9' });
   });
 
   it('from the identity pending in this delta or in the commit in flight; a later login of the session gets it too', () => {
@@ -148,7 +194,7 @@ describe('attachPendingBaselines', () => {
     ] as Array<[PendingSessions, PendingSessions | undefined]>) {
       const again = sessionLogin(T + MIN, 'd-evil');
       const u = use(T + 2 * MIN, 'd-77');
-      attachPendingBaselines([again, u], into, inflight);
+      attachPendingBaselines([again, u], sessionFinder(into, inflight));
       expect(capturedOf(again)).toMatchObject({ login_at: T, device: 'd-9' });
       expect(capturedOf(u)).toMatchObject({ login_at: T, device: 'd-9' });
     }

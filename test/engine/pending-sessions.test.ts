@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { buildSessions, type PendingSessions } from '../../src/engine/pending-sessions.js';
+import { buildSessions, sessionFinder, type PendingSessions } from '../../src/engine/pending-sessions.js';
 import { identityBuilder } from '../../pipelines/session-audit.js';
 import { attachStored } from '../../src/sessions/identity.js';
 import type { CanonicalEvent, StreamEvent } from '../../src/types.js';
@@ -30,7 +30,7 @@ const pendingOf = (...events: CanonicalEvent[]): PendingSessions => {
     events.map((e, i) => se(e, i)),
     build,
     p,
-    undefined,
+    sessionFinder(p, undefined),
   );
   return p;
 };
@@ -59,7 +59,7 @@ describe('buildSessions', () => {
       [pendingOf(first), undefined],
       [fresh(), pending],
     ] as Array<[PendingSessions, PendingSessions | undefined]>) {
-      buildSessions([se(refresh('s-1', T0 + 60_000), 2)], build, into, inflight);
+      buildSessions([se(refresh('s-1', T0 + 60_000), 2)], build, into, sessionFinder(into, inflight));
       expect(into.sessions[into.sessions.length - 1]).toEqual({ ...pending.sessions[0], expires_at: T0 + 8 * HOUR, refreshed_at: T0 + 60_000 });
     }
   });
@@ -68,21 +68,26 @@ describe('buildSessions', () => {
     const out = pendingOf(loginEvent());
     const r = refresh('s-1', T0 + 60_000);
     attachStored(r, { ...out.sessions[0]!, login_at: T0 - HOUR, claims: { stale: true } });
-    buildSessions([se(r, 2)], build, out, undefined);
+    buildSessions([se(r, 2)], build, out, sessionFinder(out, undefined));
     expect(out.sessions[1]!.claims).toEqual(out.sessions[0]!.claims);
     expect(out.sessions[1]!.login_at).toBe(T0);
   });
 
   it('another user’s or another session’s pending identity is not taken; a login again at the same time is itself', () => {
     const out = pendingOf(loginEvent());
-    buildSessions([se(refresh('s-1', T0 + 60_000, { user: 'bob@example.com' }), 2), se(refresh('s-2', T0 + 60_000), 3)], build, out, undefined);
+    buildSessions(
+      [se(refresh('s-1', T0 + 60_000, { user: 'bob@example.com' }), 2), se(refresh('s-2', T0 + 60_000), 3)],
+      build,
+      out,
+      sessionFinder(out, undefined),
+    );
     expect(out.sessions.slice(1).map((s) => [s.user, s.session_id, s.login_at, s.refreshed_at])).toEqual([
       ['bob@example.com', 's-1', T0 + 60_000, undefined],
       ['alice@example.com', 's-2', T0 + 60_000, undefined],
     ]);
     const again = loginEvent();
     const replay = pendingOf(again);
-    buildSessions([se(again, 1)], build, replay, undefined);
+    buildSessions([se(again, 1)], build, replay, sessionFinder(replay, undefined));
     expect(replay.sessions[1]).toEqual(build([se(again, 1)])[0]);
   });
 });
