@@ -5,7 +5,10 @@ import type { OwnerStates } from './owner-states.js';
 import type { Owned, OwnerParts, StepReport } from './owner-types.js';
 import type { StreamRows } from './partition-read.js';
 import { decodeRouted, type RoutedItem } from './routed.js';
-import { attachPendingBaselines, buildSessions, sessionFinder } from './pending-sessions.js';
+import { attachPendingBaselines, buildSessions, pendingKey, sessionFinder } from './pending-sessions.js';
+import type { SessionRead } from './owner-states.js';
+import { capturedOf } from '../detect/session-hijack.js';
+import { isSessionLogin, storedOf, storedSessionId } from '../sessions/identity.js';
 
 /** One step's apply: the owner's partitions and states, the step's context, report, starting states and dead letters. */
 export interface StepApply {
@@ -22,6 +25,8 @@ export interface StepApply {
   base: Map<string, UserState>;
   /** Users whose starting states are to load, with their partitions. */
   missing: Array<[string, number]>;
+  /** Session logins whose stored identity is to read before they are applied ({@link sessionReadsOf}). */
+  sessionReads: SessionRead[];
   bad: Array<{ raw: RawEntry; reason: string }>;
   /** Whether anything was applied. */
   applied: boolean;
@@ -53,15 +58,33 @@ export function applyRead(res: StreamRows[], readAs: ReadonlyMap<number, Owned>,
     if (!items.length) continue;
     const users = itemsByUser(items);
     const known = missing.length;
+    const reads = step.sessionReads.length;
     for (const user of users.keys()) {
       const state = step.states.current(user, p);
       if (state) base.set(user, state);
       else missing.push([user, p]);
     }
-    if (missing.length === known) applyPartition(p, o, items, users, step);
+    if (step.parts.sessions.enabled?.()) sessionReadsOf(p, items, step);
+    if (missing.length === known && step.sessionReads.length === reads) applyPartition(p, o, items, users, step);
     else waiting.push({ p, o, items, users });
   }
   return waiting;
+}
+
+/**
+ * Session logins (a refresh, a second login) of a session the router knew a login of — it attached
+ * a baseline — but found no stored identity for, and this owner holds none: the login's commit
+ * landed after the router looked and before a crash, so only the store has it. Read before they
+ * are applied (rare: the window of one commit), so that they extend it as in a run without the crash.
+ */
+function sessionReadsOf(p: number, items: readonly RoutedItem[], step: StepApply): void {
+  const { states } = step;
+  const find = sessionFinder(states.deltas.get(p) ?? { sessions: [] }, states.inflight?.deltas.get(p), states.sessions);
+  for (const it of items) {
+    if (!('e' in it) || !isSessionLogin(it.e) || !capturedOf(it.e) || storedOf(it.e)) continue;
+    const sid = storedSessionId(String(it.e.session!.id));
+    if (!find(pendingKey(it.e.user, sid))) step.sessionReads.push({ p, sid, event: it.e });
+  }
 }
 
 /**

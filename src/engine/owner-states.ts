@@ -1,4 +1,4 @@
-import { byPartition as byPartitionOf, corked, pipeline, type RedisClient } from '../redis/client.js';
+import { byPartition as byPartitionOf, corked, getAll, pipeline, type RedisClient } from '../redis/client.js';
 import { LRUCache } from 'lru-cache';
 import type { Keys } from '../keys.js';
 import { parseKey, ZERO_KEY } from '../partition.js';
@@ -6,7 +6,8 @@ import { decodeState } from '../risk/state-codec.js';
 import { emptyState, type UserState } from '../risk/state.js';
 import { emptyDelta, type PartitionDelta } from './commit.js';
 import type { Owned } from './owner-types.js';
-import type { SessionIdentity } from '../sessions/identity.js';
+import { attachStored, type SessionIdentity } from '../sessions/identity.js';
+import type { CanonicalEvent } from '../types.js';
 
 /**
  * Session identities kept after their commit (about the sessions the router may route ahead of the
@@ -73,6 +74,19 @@ export class OwnerStates {
     );
   }
 
+  /** Reads the stored identities of `reads` (one read) and attaches each of the event's user to its event. */
+  async loadSessions(reads: readonly SessionRead[]): Promise<void> {
+    if (!reads.length) return;
+    const raw = await getAll(
+      this.redis,
+      reads.map((r) => this.keys.session(r.p, r.sid)),
+    );
+    reads.forEach((r, i) => {
+      const s = parseIdentity(raw[i]);
+      if (s && s.user === r.event.user) attachStored(r.event, s);
+    });
+  }
+
   /** A partition's commit landed: its users still cached with the state it wrote get the index signatures it wrote. */
   signed(d: PartitionDelta, sigs: Map<string, string>): void {
     for (const [user, sig] of sigs) {
@@ -80,6 +94,24 @@ export class OwnerStates {
       if (c && c.state === d.states.get(user)) c.sig = sig;
     }
     if (d.latest) for (const [k, s] of d.latest) this.sessions.set(k, s);
+  }
+}
+
+/** A session login whose session's stored identity is read before it is applied. */
+export interface SessionRead {
+  p: number;
+  /** The stored session id. */
+  sid: string;
+  event: CanonicalEvent;
+}
+
+function parseIdentity(raw: string | null | undefined): SessionIdentity | undefined {
+  if (!raw) return undefined;
+  try {
+    const v = JSON.parse(raw) as SessionIdentity;
+    return typeof v === 'object' && v !== null && typeof v.user === 'string' ? v : undefined;
+  } catch {
+    return undefined;
   }
 }
 

@@ -107,6 +107,7 @@ export class PartitionOwner {
       report,
       base: new Map(),
       missing: [],
+      sessionReads: [],
       bad: [],
       applied: false,
     };
@@ -115,7 +116,7 @@ export class PartitionOwner {
     // reads never come back empty, and commits group `commitInterval` / `commitEntries` of work.
     report.caughtUp = report.read === 0;
     if (waiting.length) {
-      await this.states.load(step.missing, step.base);
+      await Promise.all([this.states.load(step.missing, step.base), this.states.loadSessions(step.sessionReads)]);
       for (const w of waiting) applyPartition(w.p, w.o, w.items, w.users, step);
     }
     if (step.bad.length) await this.parts.deadLetter(step.bad);

@@ -9,7 +9,8 @@ import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { identityBuilder } from '../../pipelines/session-audit.js';
 import { attachPendingBaselines, sessionFinder, type PendingSessions } from '../../src/engine/pending-sessions.js';
 import { PartitionOwner, type OwnerParts } from '../../src/engine/owner.js';
-import { encodeRouted, ROUTED_FIELD, type RoutedItem } from '../../src/engine/routed.js';
+import { attachedOf, encodeRouted, ROUTED_FIELD, type RoutedItem } from '../../src/engine/routed.js';
+import { SessionStore } from '../../src/sessions/store.js';
 import { attachCaptured, capturedOf, type CapturedSession } from '../../src/detect/session-hijack.js';
 import { Keys } from '../../src/keys.js';
 import { keyId } from '../../src/partition.js';
@@ -159,6 +160,26 @@ describe('the owner extends a session committed lately', () => {
       [NOW - 30 * MIN, 'd-9', NOW - 25 * MIN, NOW - 30 * MIN + 8 * 60 * MIN],
       [NOW - 30 * MIN, 'd-9', NOW - 20 * MIN, NOW - 20 * MIN + 8 * 60 * MIN],
     ]);
+  });
+});
+
+describe('the owner reads a committed session the router looked for too early', () => {
+  it('a refresh carrying a baseline but no stored identity, the owner holding none (its login committed before a crash), extends the stored one', async () => {
+    prepared = [];
+    const l = sessionLogin(NOW - 30 * MIN, 'd-9');
+    const [identity] = identityBuilder(settings())([{ ref: { stream: 's', id: '1-0' }, event: l, deliveries: 1 }]);
+    expect(await new SessionStore(redis, keys, { now: () => NOW }).put([identity!])).toMatchObject({ stored: 1 });
+    const refresh: CanonicalEvent = {
+      type: 'session_refresh',
+      user: USER,
+      time: NOW - 25 * MIN,
+      outcome: 'success',
+      session: { id: 's-1', expires_at: NOW + 60 * MIN },
+    };
+    attachCaptured(refresh, { session_id: 's-1', user: USER, login_at: NOW - 30 * MIN, device: 'd-9', asn: 2856, country: 'GB' });
+    await writeEntry([{ ...item(refresh, 2000), x: attachedOf(refresh)! }]);
+    await run(true);
+    expect(prepared.map((x) => [x.login_at, x.device?.id, x.refreshed_at])).toEqual([[NOW - 30 * MIN, 'd-9', NOW - 25 * MIN]]);
   });
 });
 

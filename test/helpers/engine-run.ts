@@ -38,6 +38,8 @@ export interface UserOutcome {
   hits: string[];
   /** Level changes in history order: `v<version> previous→current @occurred_at [behaviors]`. */
   changes: string[];
+  /** Active sessions (GET /v1/users/{user}/sessions): `id login_at expires_at refreshed_at device`, by id. */
+  sessions: string[];
 }
 
 export type Outcomes = Record<string, UserOutcome>;
@@ -198,8 +200,9 @@ export async function waitApplied(run: EngineRun, wl: Workload, timeout = 60_000
 export async function outcomes(run: EngineRun, wl: Workload, w?: WorkerProcess): Promise<Outcomes> {
   const rows = await pool(wl.users, 16, async (u): Promise<[string, UserOutcome]> => {
     const risk = await api<{ level: string; version: number }>(run, `/v1/users/${encodeURIComponent(u)}/risk`, w);
-    if (risk.status !== 200) return [u, { level: `HTTP ${risk.status}`, version: -1, hits: [], changes: [] }];
+    if (risk.status !== 200) return [u, { level: `HTTP ${risk.status}`, version: -1, hits: [], changes: [], sessions: [] }];
     const h = await history(run, u, w);
+    const s = await api<{ sessions: Array<Record<string, unknown>> }>(run, `/v1/users/${encodeURIComponent(u)}/sessions`, w);
     return [
       u,
       {
@@ -209,6 +212,12 @@ export async function outcomes(run: EngineRun, wl: Workload, w?: WorkerProcess):
         changes: h
           .filter((e) => e.kind === 'change')
           .map((e) => `v${e.version} ${e.previous}→${e.current} @${e.occurred_at} [${(e.behaviors ?? []).join(',')}]`),
+        sessions: (s.body.sessions ?? [])
+          .map(
+            (x) =>
+              `${String(x.session_id)} ${String(x.login_at)} ${String(x.expires_at)} ${String(x.refreshed_at)} ${String((x.device as { id?: string } | undefined)?.id)}`,
+          )
+          .sort(),
       },
     ];
   });
@@ -305,6 +314,7 @@ export function differences(want: Outcomes, got: Outcomes, limit = 10): string[]
     const parts: string[] = [];
     if (a.level !== b.level || a.version !== b.version) parts.push(`level/version ${a.level}/v${a.version} → ${b.level}/v${b.version}`);
     if (JSON.stringify(a.changes) !== JSON.stringify(b.changes)) parts.push(`changes ${JSON.stringify(a.changes)} → ${JSON.stringify(b.changes)}`);
+    if (JSON.stringify(a.sessions) !== JSON.stringify(b.sessions)) parts.push(`sessions ${JSON.stringify(a.sessions)} → ${JSON.stringify(b.sessions)}`);
     if (JSON.stringify(a.hits) !== JSON.stringify(b.hits)) {
       const extra = b.hits.filter((h) => !a.hits.includes(h));
       const missing = a.hits.filter((h) => !b.hits.includes(h));

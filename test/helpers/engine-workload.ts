@@ -30,6 +30,7 @@ export const ENGINE_BEHAVIORS: Record<string, unknown> = {
   brute_force: { enabled: true, risk_level: 'medium', expires_after: '72h', failures: 3, window: '10m' },
   dlp_detection: { enabled: true, risk_level: 'medium', expires_after: '72h', min_severity: 'high' },
   endpoint_detection: { enabled: true, risk_level: 'high', expires_after: '72h', min_severity: 'high' },
+  session_hijack: { enabled: true, risk_level: 'high', expires_after: '72h', compare: ['device', 'asn', 'country'] },
   sentinel: { kind: 'threshold', risk_level: 'low', expires_after: '72h', match: { app: SENTINEL_APP }, count: 1, window: '1s' },
 };
 
@@ -56,6 +57,12 @@ export interface WorkloadOptions {
   seed?: number;
   /** Event time of the earliest events (epoch ms); default 8 h before the test process started (the last events ≥ ~1 h ago). */
   base?: number;
+  /**
+   * Session traffic behind logins (login users, on their stream): a `session_refresh` a minute
+   * later, a use of the session from another device, ASN and country (→ `session_hijack`, high)
+   * or from its own, and a second login with the session's id from another device.
+   */
+  sessions?: boolean;
   /** User name of user `i`; default `u<seed>-<i>@example.com`. */
   userName?: (i: number) => string;
 }
@@ -112,15 +119,52 @@ export function engineWorkload(opts: WorkloadOptions = {}): Workload {
         city: c.city,
       });
       const success = (at: number): void => {
+        const sid = `s${seed}-${i}-${k + 1}`;
         push('login', at, {
           type: 'login',
           outcome: 'success',
           ip: `${where.ip}${between(1, 250)}`,
           geo: geo(where),
-          session: { id: `s${seed}-${i}-${k + 1}`, expires_at: new Date(at + 12 * HOUR).toISOString(), idp: 'okta', claims: { email: user } },
+          session: { id: sid, expires_at: new Date(at + 12 * HOUR).toISOString(), idp: 'okta', claims: { email: user } },
           device: { id: `d-${i}` },
           network: { asn: where.asn },
         });
+        if (opts.sessions) sessionTraffic(at, sid);
+      };
+      // Session traffic after a login (see WorkloadOptions.sessions), within the next 4 minutes.
+      const sessionTraffic = (at: number, sid: string): void => {
+        const far = FAR[i % FAR.length]!;
+        if (rand() < 0.4)
+          push('login', at + MIN, { type: 'session_refresh', outcome: 'success', session: { id: sid, expires_at: new Date(at + 20 * HOUR).toISOString() } });
+        const r = rand();
+        if (r < 0.25)
+          push('login', at + 2 * MIN, {
+            type: 'access',
+            outcome: 'allowed',
+            app: 'drive',
+            session: { id: sid },
+            device: { id: `d-x${i}` },
+            network: { asn: far.asn },
+            geo: { country: far.country },
+          });
+        else if (r < 0.5)
+          push('login', at + 2 * MIN, {
+            type: 'access',
+            outcome: 'allowed',
+            app: 'mail',
+            session: { id: sid },
+            device: { id: `d-${i}` },
+            network: { asn: where.asn },
+          });
+        else if (r < 0.6)
+          push('login', at + 3 * MIN, {
+            type: 'login',
+            outcome: 'success',
+            ip: `${where.ip}${between(1, 250)}`,
+            session: { id: sid, expires_at: new Date(at + 12 * HOUR).toISOString(), idp: 'okta', claims: { email: user, groups: ['admin'] } },
+            device: { id: `d-y${i}` },
+            network: { asn: where.asn },
+          });
       };
       const failure = (at: number, ip: string): void => {
         push('login', at, { type: 'login', outcome: 'failure', ip, geo: geo(where) });
