@@ -40,6 +40,18 @@ export interface OrderKey {
 /** Events one source entry may yield (itself and those derived from it at the edge). */
 export const MAX_SUBS = 16;
 
+/**
+ * Largest sequence number of a source entry id that an order key can hold exactly (`*` ids stay far
+ * below it; an explicit id beyond it cannot be ordered, and is refused).
+ */
+export const MAX_SOURCE_SEQ = Math.floor(Number.MAX_SAFE_INTEGER / (MAX_SOURCES * MAX_SUBS)) - 1;
+
+/** True when entry id `id`'s sequence number fits an order key ({@link MAX_SOURCE_SEQ}). */
+export function orderableId(id: string): boolean {
+  const dash = id.indexOf('-');
+  return dash < 0 || Number(id.slice(dash + 1)) <= MAX_SOURCE_SEQ;
+}
+
 /** The order key of source entry `id` of source number `source` (0 … MAX_SOURCES−1), sub-index `sub`. */
 export function orderKey(id: string, source: number, sub = 0): OrderKey {
   const dash = id.indexOf('-');

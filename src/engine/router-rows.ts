@@ -1,4 +1,4 @@
-import { compareKeys, orderKey, type OrderKey } from '../partition.js';
+import { compareKeys, orderableId, orderKey, type OrderKey } from '../partition.js';
 import type { RawEntry } from '../types.js';
 import { decodeControl } from './control.js';
 import type { Held } from './route-write.js';
@@ -40,6 +40,10 @@ export function decodeRows(
     const fields: Record<string, string> = {};
     for (let i = 0; i + 1 < flat.length; i += 2) fields[flat[i]!] = flat[i + 1]!;
     const raw: RawEntry = { stream, id, fields, deliveries: 1 };
+    if (!orderableId(id)) {
+      out.bad.push({ raw, reason: 'entry id: sequence number too large to order (input ids must come from *)' });
+      continue;
+    }
     if (how.control) {
       const c = decodeControl(fields);
       if (typeof c === 'string') out.bad.push({ raw, reason: c });

@@ -14,13 +14,22 @@ import { scrubText } from '../secrets/secret-values.js';
  * `parseDeadLetter(...).fields`. Secrets are scrubbed from the copy and from the reason
  * (src/secrets/): secret-named fields (`password`, `accessToken`, `SAMLResponse` …, inside JSON
  * fields too) become `[redacted]`, JWTs and long opaque tokens `[redacted … sha256:<hex>]`, and
- * `ingest.scrub_fields` paths are dropped; every other field is kept byte for byte.
+ * `ingest.scrub_fields` paths are dropped; every other field is kept byte for byte, up to
+ * {@link MAX_ORIG_FIELD} characters (`truncated` then lists `name=length` of the cut ones).
  */
 
 /** Prefix of the original entry's fields inside a dead-letter entry. */
 export const ORIG_PREFIX = 'orig.';
 /** Reasons longer than this are cut (a reason may quote input). */
 export const MAX_REASON = 1000;
+/**
+ * Original field values longer than this are kept cut to it (their full length under
+ * `truncated`): a dead letter stays small, and scrubbing it stays cheap whatever the input. The
+ * whole entry stays in its source stream (`source_id`) until `streams.input_retention`.
+ */
+export const MAX_ORIG_FIELD = 64 * 1024;
+/** What a field becomes when scrubbing it failed: never kept unscrubbed. */
+const NOT_SCRUBBED = '[not kept: could not be scrubbed]';
 
 /** A dead-letter entry read back. */
 export interface DeadLetter {
@@ -38,7 +47,7 @@ export function deadLetterFields(raw: RawEntry, reason: string, now: number = Da
   const cut = reason.length > MAX_REASON ? `${reason.slice(0, MAX_REASON)}…` : reason;
   const out = [
     'reason',
-    scrubText(cut),
+    safeScrubText(cut),
     'source_stream',
     raw.stream,
     'source_id',
@@ -48,9 +57,30 @@ export function deadLetterFields(raw: RawEntry, reason: string, now: number = Da
     'deliveries',
     String(raw.deliveries),
   ];
-  const orig = scrubFields(raw.fields, scrubPaths);
+  const cutFields: Record<string, string> = {};
+  const truncated: string[] = [];
+  for (const k in raw.fields) {
+    const v = raw.fields[k]!;
+    if (v.length > MAX_ORIG_FIELD) truncated.push(`${k}=${v.length}`);
+    cutFields[k] = v.length > MAX_ORIG_FIELD ? v.slice(0, MAX_ORIG_FIELD) : v;
+  }
+  if (truncated.length) out.push('truncated', truncated.join(','));
+  let orig: Record<string, string>;
+  try {
+    orig = scrubFields(cutFields, scrubPaths);
+  } catch {
+    orig = Object.fromEntries(Object.keys(cutFields).map((k) => [k, NOT_SCRUBBED])); // e.g. a stack overflow in a pattern
+  }
   for (const k in orig) out.push(ORIG_PREFIX + k, orig[k]!);
   return out;
+}
+
+function safeScrubText(text: string): string {
+  try {
+    return scrubText(text);
+  } catch {
+    return NOT_SCRUBBED;
+  }
 }
 
 /** Reads a dead-letter entry's fields back into its parts. */

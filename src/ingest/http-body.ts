@@ -84,7 +84,13 @@ function decodeSpan(b: BodySpans, i: number, opts: BodyOptions): BodyItem {
   } catch {
     return { ok: false, reason: b.lines[i] ? `line ${b.lines[i]}: invalid JSON` : `record ${i + 1}: invalid JSON`, raw };
   }
-  const d = decodeObject(value, opts.stream, opts.decode);
+  let d: ReturnType<typeof decodeObject>;
+  try {
+    d = decodeObject(value, opts.stream, opts.decode);
+  } catch (err) {
+    // A mapping profile that throws on a value (an object where it expects text): this record is refused, as over XADD.
+    d = { ok: false, reason: `decode_failed: ${(err as { code?: unknown }).code === undefined ? 'INTERNAL' : String((err as { code?: unknown }).code)}` };
+  }
   return d.ok ? { ok: true, event: d.event, raw } : { ok: false, reason: d.reason, raw };
 }
 

@@ -26,8 +26,29 @@ export function createLogger(level: string = process.env.RISKSTREAM_LOG_LEVEL ??
         ],
         censor: '[redacted]',
       },
+      serializers: { err: errWithoutArgs },
       timestamp: pino.stdTimeFunctions.isoTime,
     },
     dest ?? pino.destination({ dest: 2, sync: false }),
   );
+}
+
+/**
+ * pino's error serializer, without the arguments of a failed Redis command (ioredis puts the
+ * command on its errors: a routed entry's events, a session's identity, a token could be there);
+ * its name stays. Causes too.
+ */
+export function errWithoutArgs(err: unknown): unknown {
+  const out = pino.stdSerializers.err(err as Error) as unknown;
+  strip(out, 0);
+  return out;
+}
+
+function strip(v: unknown, depth: number): void {
+  if (typeof v !== 'object' || v === null || depth > 5) return;
+  const o = v as Record<string, unknown>;
+  const c = o.command;
+  if (typeof c === 'object' && c !== null && 'args' in c) o.command = { name: (c as { name?: unknown }).name };
+  if ('cause' in o) strip(o.cause, depth + 1);
+  if (Array.isArray(o.previousErrors)) for (const e of o.previousErrors) strip(e, depth + 1);
 }

@@ -272,6 +272,20 @@ describe('Router', () => {
     expect(items.map((x) => x.i).sort()).toEqual(['1000-0', '1005-0']);
   });
 
+  it('an explicit entry id whose sequence number no order key can hold is dead-lettered and acked; routing goes on', async () => {
+    await add(login, '1000-0', 'alice');
+    await add(login, '1001-18446744073709551614', 'bob');
+    await add(activity, '1002-0', 'carol');
+    await add(login, '1003-0', 'dave');
+    await routeAll(await router());
+    expect(dead.map((d) => [d.raw.id, d.reason])).toEqual([
+      ['1001-18446744073709551614', 'entry id: sequence number too large to order (input ids must come from *)'],
+    ]);
+    for (const st of [login, activity]) expect(await pending(st)).toBe(0);
+    const items = [...(await partitionEntries()).values()].flatMap((es) => es.flatMap((e) => e.items));
+    expect(items.map((x) => x.i).sort()).toEqual(['1000-0', '1002-0', '1003-0']);
+  });
+
   it('a lagging stream holds the watermark: no later entry of another stream is routed before its older entries', async () => {
     // login has many entries (read 2 per step); activity's few entries are all later than most of them.
     const rows: Array<{ stream: string; source: number; id: string; user: string }> = [];

@@ -1,5 +1,5 @@
 import { afterAll, describe, expect, it } from 'vitest';
-import { deadLetterFields, MAX_REASON, parseDeadLetter, writeDeadLetters } from '../../src/ingest/dead-letter.js';
+import { deadLetterFields, MAX_ORIG_FIELD, MAX_REASON, parseDeadLetter, writeDeadLetters } from '../../src/ingest/dead-letter.js';
 import type { RawEntry } from '../../src/types.js';
 import { readStream, testRedis } from './helpers/redis.js';
 
@@ -34,6 +34,18 @@ describe('deadLetterFields', () => {
       'orig.orig.x',
       'y',
     ]);
+  });
+
+  it('keeps a field over 64 KiB cut to it, scrubbed, and names its length under truncated (a 6 MB field takes no time)', () => {
+    const big = `{"password":"hunter2","pad":"${'ab.'.repeat(2_000_000)}"}`;
+    const t0 = performance.now();
+    const f = deadLetterFields({ ...raw, fields: { event: big, user: 'a@example.com' } }, 'event: larger than 1048576 characters');
+    const m = new Map(f.flatMap((v, i) => (i % 2 ? [] : [[v, f[i + 1]!]])));
+    expect(performance.now() - t0).toBeLessThan(2_000);
+    expect(m.get('truncated')).toBe(`event=${big.length}`);
+    expect(m.get('orig.event')!.length).toBeLessThanOrEqual(MAX_ORIG_FIELD + 100); // redaction markers may add a few
+    expect(m.get('orig.event')).not.toContain('hunter2');
+    expect(m.get('orig.user')).toBe('a@example.com');
   });
 
   it('caps very long reasons', () => {

@@ -52,6 +52,18 @@ describe('parseEventsBody: framings', () => {
     expect(items[3]).toEqual({ ok: false, reason: 'event must be a JSON object (got array)', raw: '[1]' });
   });
 
+  it('a record a vendor profile throws on (an object with toString where text is expected) is refused on its own', async () => {
+    const entra = {
+      userPrincipalName: 'x@example.com',
+      createdDateTime: '2026-11-23T08:00:00Z',
+      status: { errorCode: { toString: 1, valueOf: 1 } },
+      ipAddress: '81.2.69.142',
+    };
+    const items = await parse([JSON.stringify(ev(1)), JSON.stringify(entra), JSON.stringify(ev(2))].join('\n'));
+    expect(items.map((i) => i.ok)).toEqual([true, false, true]);
+    expect(items[1]).toMatchObject({ ok: false, reason: expect.stringMatching(/^decode_failed: /) });
+  });
+
   it('rejects an unreadable JSON array as a whole', async () => {
     await expect(parse('[{"a":1},')).rejects.toMatchObject({ code: 'BAD_REQUEST' });
   });
