@@ -113,6 +113,17 @@ export function scrubFields(fields: Readonly<Record<string, string>>, remove: re
   return out;
 }
 
+/** Fields in which shippers keep the original log line (src/ingest/decode.ts): the event, as JSON text. */
+const SHIPPER_LINES = ['message', 'log'] as const;
+
+/** A shipper envelope's line holding JSON is scrubbed as the event it is (its secret-named fields too). */
+function scrubShipperLines(obj: Record<string, unknown>, remove: readonly string[]): void {
+  for (const key of SHIPPER_LINES) {
+    const line = obj[key];
+    if (typeof line === 'string' && /^\s*\{/.test(line)) obj[key] = scrubJsonText(line, remove);
+  }
+}
+
 /**
  * A JSON text scrubbed as a value, `remove` paths dropped from an object (re-serialised only when
  * something changed), else scrubbed as text.
@@ -124,6 +135,7 @@ export function scrubJsonText(v: string, remove: readonly string[] = []): string
       const parsed: unknown = JSON.parse(v);
       const before = JSON.stringify(parsed);
       if (remove.length && parsed && typeof parsed === 'object' && !Array.isArray(parsed)) removePaths(parsed as Record<string, unknown>, remove);
+      if (parsed && typeof parsed === 'object' && !Array.isArray(parsed)) scrubShipperLines(parsed as Record<string, unknown>, remove);
       const s = JSON.stringify(scrubValue(parsed));
       return s === before ? v : s;
     } catch {

@@ -137,6 +137,18 @@ describe('scrubbing values and flat fields', () => {
     expect(scrubFields({ event: plain }).event).toBe(plain);
   });
 
+  it('a shipper envelope’s line (message, log) holding the event as JSON is scrubbed as that event', () => {
+    for (const key of ['message', 'log']) {
+      const line = JSON.stringify({ type: 'login', user: 'a', time: 'bad', password: 'S3cret!', session: { id: 's', claims: { client_secret: 'x' } } });
+      const out = scrubFields({ event: JSON.stringify({ [key]: line, host: 'h' }) });
+      const inner = JSON.parse(JSON.parse(out.event!)[key]) as Record<string, unknown>;
+      expect(inner).toMatchObject({ user: 'a', password: '[redacted]', session: { claims: { client_secret: '[redacted]' } } });
+      expect(out.event).not.toContain('S3cret');
+    }
+    const text = JSON.stringify({ message: 'plain text, password=S3cret is not JSON' });
+    expect(scrubFields({ event: text }).event).toBe(text);
+  });
+
   it.each([
     ['cut short after a secret', '{"type":"login","password":"Hunter2Secret!","user":', '{"type":"login","password":"[redacted]","user":'],
     ['cut short inside a secret', '{"type":"login","password":"Hunter2Sec', '{"type":"login","password":"[redacted]"'],
