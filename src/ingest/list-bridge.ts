@@ -52,22 +52,33 @@ export function startListBridge(redis: RedisClient | Cluster, cfg: BridgeConfig,
   let timer: NodeJS.Timeout | undefined;
   let inFlight: Promise<unknown> = Promise.resolve();
 
-  const pass = async (): Promise<{ moved: number; backlog: boolean }> => {
+  // One list failing (a key of another type, say) never holds back the others: its error is reported.
+  const pass = async (): Promise<{ moved: number; backlog: boolean; errors: unknown[] }> => {
     let moved = 0;
     let backlog = false;
+    const errors: unknown[] = [];
     for (const [list, stream] of pairs) {
-      const r = await bridgeOnce(redis, list, stream, cfg.batch);
+      let r: { moved: number; left: number };
+      try {
+        r = await bridgeOnce(redis, list, stream, cfg.batch);
+      } catch (err) {
+        errors.push(err);
+        continue;
+      }
       if (r.moved) opts.onMoved?.(list, stream, r.moved);
       moved += r.moved;
       backlog ||= r.left > 0;
     }
-    return { moved, backlog };
+    return { moved, backlog, errors };
   };
 
   const loop = (): void => {
     if (stopped) return;
     const p = pass().then(
-      ({ backlog }) => schedule(backlog ? 0 : cfg.interval),
+      ({ backlog, errors }) => {
+        for (const err of errors) opts.onError?.(err);
+        schedule(backlog ? 0 : cfg.interval);
+      },
       (err) => {
         opts.onError?.(err);
         schedule(cfg.interval);
@@ -84,7 +95,9 @@ export function startListBridge(redis: RedisClient | Cluster, cfg: BridgeConfig,
 
   return {
     async drainOnce() {
-      return (await pass()).moved;
+      const r = await pass();
+      if (r.errors.length && r.errors.length === pairs.length) throw r.errors[0];
+      return r.moved;
     },
     async stop() {
       stopped = true;

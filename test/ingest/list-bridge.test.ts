@@ -82,6 +82,20 @@ describe('startListBridge', () => {
     expect(await redis.xlen(`${prefix}:badstream`)).toBe(1);
   });
 
+  it('one list key of another type never holds back the other lists (its error reported)', async () => {
+    const errors: unknown[] = [];
+    await redis.set(`${prefix}:la`, 'not a list');
+    await redis.rpush(`${prefix}:lb`, line(1));
+    const bridge = startListBridge(
+      redis,
+      { lists: { [`${prefix}:la`]: `${prefix}:sa`, [`${prefix}:lb`]: `${prefix}:sb` }, batch: 10, interval: 20 },
+      { onError: (e) => errors.push(e) },
+    );
+    await waitFor(async () => (await redis.llen(`${prefix}:lb`)) === 0 && errors.length > 0);
+    await bridge.stop();
+    expect(await redis.xlen(`${prefix}:sb`)).toBe(1);
+  });
+
   it('does nothing without lists; drainOnce runs a pass on demand', async () => {
     const idle = startListBridge(redis, { lists: {}, batch: 10, interval: 10 });
     expect(await idle.drainOnce()).toBe(0);
