@@ -118,10 +118,14 @@ export const toUser: Rule<string> = (v, field) => {
   if (v === undefined || v === null) return new Invalid(`${field}: required`);
   let s = toId(v, field);
   if (typeof s !== 'string') return s;
-  if (s.length > MAX_USER_LENGTH) return new Invalid(`${field}: longer than ${MAX_USER_LENGTH} characters`);
+  if (s.length > MAX_USER_LENGTH * 4) return tooLongUser(field); // NFC at most triples a text: never normalised
   if (NON_ASCII.test(s)) s = s.normalize('NFC');
-  return isPlainEmail(s) || EMAIL.test(s) ? s.toLowerCase() : s;
+  if (isPlainEmail(s) || EMAIL.test(s)) s = s.toLowerCase();
+  // Counted as stored (after NFC and lower-casing): one user, one rule, whatever its spelling.
+  return s.length > MAX_USER_LENGTH ? tooLongUser(field) : s;
 };
+
+const tooLongUser = (field: string): Invalid => new Invalid(`${field}: longer than ${MAX_USER_LENGTH} characters`);
 
 /** Lower-cased outcome; success and failure aliases collapse to `success` / `failure`. */
 export const toOutcome: Rule<string> = (v, field) => {

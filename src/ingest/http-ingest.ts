@@ -6,7 +6,7 @@ import { RiskstreamError } from '../errors.js';
 import { writeDeadLetters } from './dead-letter.js';
 import { decodeBody, routeEvent } from './http-body.js';
 import { BodyGate } from './body-gate.js';
-import { canonicalEntryFields } from './decode.js';
+import { canonicalEntryFields, tooLarge } from './decode.js';
 import { timeWindowOf } from './time-window.js';
 import { resolveProfile, type MappingConfig, type Profile } from './profiles/index.js';
 import { groupBacklog } from '../redis/stream-info.js';
@@ -77,9 +77,13 @@ export function createIngestService(deps: { config: () => Config; redis: RedisCl
         maxEventSize: c.raw.ingest.max_event_size,
       },
     };
-    const total = await decodeBody(body, headers, opts, (it, index) => {
+    const total = await decodeBody(body, headers, opts, (item, index) => {
+      let it = item;
+      const fields = it.ok ? canonicalEntryFields(it.event) : undefined;
+      // The entry as the router will read it must fit too (its stored form can be longer than the record).
+      if (it.ok && entryLength(fields!) > c.raw.ingest.max_event_size) it = { ok: false, reason: tooLarge(c.raw.ingest.max_event_size), raw: it.raw };
       if (it.ok) {
-        p.xadd(routeEvent(it.event, c.streams), '*', ...canonicalEntryFields(it.event));
+        p.xadd(routeEvent(it.event, c.streams), '*', ...fields!);
         queued++;
         accepted++;
       } else {
@@ -114,4 +118,11 @@ function requestProfile(mapping: MappingConfig, id: string): { id: string; profi
     const shown = JSON.stringify(id.slice(0, 100));
     throw new RiskstreamError('BAD_REQUEST', `unknown mapping profile ${shown} (okta, entra, cloudtrail, or generic:<name> of mapping.generic)`);
   }
+}
+
+/** The characters of an entry's field names and values (`ingest.max_event_size` counts them). */
+function entryLength(flat: readonly string[]): number {
+  let n = 0;
+  for (const x of flat) n += x.length;
+  return n;
 }

@@ -130,6 +130,14 @@ describe('no input can stop the pipeline', () => {
     });
     expect(r.status).toBe(202);
     expect(await r.json()).toMatchObject({ accepted: 1, rejected: 1, errors: [{ index: 1, reason: 'event: larger than 1048576 characters' }] });
+    // A record under the limit whose stored form is over it (1e20 is stored as 21 digits) is refused at once, not dead-lettered later.
+    const nums = `[${Array.from({ length: 180_000 }, () => '1e20').join(',')}]`;
+    const r2 = await fetch(`${h.worker.url}/v1/events`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${h.cfg.ingestToken}`, 'content-type': 'application/x-ndjson' },
+      body: `{"type":"dlp","user":"big5@example.com","time":${Date.now() - 60_000},"nums":${nums}}`,
+    });
+    expect(await r2.json()).toMatchObject({ accepted: 0, rejected: 1, errors: [{ index: 0, reason: 'event: larger than 1048576 characters' }] });
   });
 
   it('POST /v1/events applies the same bounds (issue 14 item 4)', async () => {

@@ -105,6 +105,9 @@ describe('decodeEntry: accepted shapes', () => {
     const decomposed = decodeEntry(entry({ ...login, user: 'alice.lk@exa\u0301mple.com' }));
     expect(composed.ok && composed.event.user).toBe('alice.lk@ex\u00e1mple.com');
     expect(decomposed.ok && decomposed.event.user).toBe('alice.lk@ex\u00e1mple.com');
+    // The length limit counts the stored (NFC) spelling: 600 é decomposed are 1 200 characters raw, 600 stored.
+    const long = decodeEntry(entry({ ...login, user: 'e\u0301'.repeat(600) }));
+    expect(long.ok && long.event.user).toBe('\u00e9'.repeat(600));
   });
 
   it('ignores __proto__ keys', () => {
@@ -123,6 +126,7 @@ describe('decodeEntry: rejected entries carry a reason naming the field', () => 
     ['missing user', { type: 'login', time: String(T) }, /user: required/],
     ['empty user', { type: 'login', user: '  ', time: String(T) }, /user: must not be empty/],
     ['user of 1 025 characters', { type: 'login', user: 'u'.repeat(1025), time: String(T) }, /^user: longer than 1024 characters$/],
+    ['user of 1 024 characters NFC makes 2 048', { type: 'login', user: '\u0958'.repeat(1024), time: String(T) }, /^user: longer than 1024 characters$/],
     ['bad time', { ...login, time: 'last tuesday' }, /time: not an ISO-8601 time/],
     ['missing type', { user: 'a@b.c', time: String(T) }, /type: required/],
     ['non-numeric lat', { ...login, 'geo.lat': 'abc', 'geo.lon': '1' }, /geo\.lat: must be a number/],
