@@ -3,6 +3,7 @@ import type { RedisClient } from '../redis/client.js';
 import { RiskstreamError } from '../errors.js';
 import type { Keys } from '../keys.js';
 import type { ControlOp } from './routed.js';
+import { MAX_USER_LENGTH } from '../ingest/event-rules.js';
 
 /** What a reset did, as stored by the partition's commit for the requester. */
 export interface ResetOutcome {
@@ -19,6 +20,9 @@ export function decodeControl(fields: Record<string, string>): ControlOp | strin
   const { op, req, user, actor, reason } = fields;
   if (op !== 'reset') return 'control_invalid: op must be reset';
   if (!req || !user || !actor) return 'control_invalid: req, user and actor are required';
+  // As riskstream writes them (a UUID, a normalised user, `token:<8 hex>` or `cli:<name>`, a reason cut to 500): anything longer was not.
+  if (req.length > 64 || user.length > MAX_USER_LENGTH || actor.length > 200 || (reason ?? '').length > 500)
+    return 'control_invalid: a field is longer than riskstream writes it';
   return { op, req, user, actor, reason: reason ?? '' };
 }
 

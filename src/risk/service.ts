@@ -161,7 +161,8 @@ export class RiskService {
     reason = '',
   ): Promise<{ user: string; previous: RiskLevel; level: RiskLevel; version: number; change: LevelChange | null }> {
     if (!(await this.store.get(user))) throw new RiskstreamError('NOT_FOUND', `unknown user ${user}`);
-    const r = await this.resetter({ user, actor, reason });
+    // The control stream takes a reason of at most 500 characters and an actor of 200 (src/engine/control.ts).
+    const r = await this.resetter({ user, actor: actor.slice(0, 200), reason: reason.slice(0, 500) });
     if (!r.found) throw new RiskstreamError('NOT_FOUND', `unknown user ${user}`);
     return { user, previous: r.previous as RiskLevel, level: r.level as RiskLevel, version: r.version!, change: (r.change as LevelChange | null) ?? null };
   }

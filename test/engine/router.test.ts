@@ -255,15 +255,17 @@ describe('Router', () => {
     await redis.xadd(activity, '1002-0', 'boom', '1');
     await redis.xadd(keys.controlStream, '1003-0', 'op', 'nuke', 'req', 'r', 'user', 'bob', 'actor', 'a');
     await redis.xadd(keys.controlStream, '1004-0', 'op', 'reset', 'user', 'bob');
+    await redis.xadd(keys.controlStream, '1004-1', 'op', 'reset', 'req', 'r2', 'user', 'bob', 'actor', 'a'.repeat(900));
     await add(activity, '1005-0', 'bob');
     const reports = await routeAll(await router());
-    expect(reports.reduce((s, x) => s + x.deadLettered, 0)).toBe(4);
+    expect(reports.reduce((s, x) => s + x.deadLettered, 0)).toBe(5);
     expect(dead.map((d) => [d.raw.stream, d.raw.id, d.reason]).sort()).toEqual(
       [
         [login, '1001-0', 'bad: no-user'],
         [activity, '1002-0', 'decode_failed: EVENT_INVALID'],
         [keys.controlStream, '1003-0', 'control_invalid: op must be reset'],
         [keys.controlStream, '1004-0', 'control_invalid: req, user and actor are required'],
+        [keys.controlStream, '1004-1', 'control_invalid: a field is longer than riskstream writes it'],
       ].sort(),
     );
     expect(dead.find((d) => d.raw.id === '1001-0')!.raw.fields).toEqual({ bad: 'no-user' });
