@@ -64,6 +64,14 @@ const use = (time: number, device: string, id = 's-1'): CanonicalEvent => ({
 /** The identities each commit was given to store. */
 let prepared: SessionIdentity[] = [];
 
+const sessionRefresh = (time: number): CanonicalEvent => ({
+  type: 'session_refresh',
+  user: USER,
+  time,
+  outcome: 'success',
+  session: { id: 's-1', expires_at: NOW + 60 * MIN },
+});
+
 function parts(enabled: boolean): OwnerParts {
   const build = identityBuilder(settings());
   return {
@@ -147,13 +155,7 @@ describe('the owner extends a session committed lately', () => {
     await writeEntry([item(sessionLogin(NOW - 30 * MIN, 'd-9'), 1000)]);
     await drain(o);
     expect(prepared.map((x) => x.login_at)).toEqual([NOW - 30 * MIN]);
-    const refresh: CanonicalEvent = {
-      type: 'session_refresh',
-      user: USER,
-      time: NOW - 25 * MIN,
-      outcome: 'success',
-      session: { id: 's-1', expires_at: NOW + 60 * MIN },
-    };
+    const refresh = sessionRefresh(NOW - 25 * MIN);
     await writeEntry([item(refresh, 2000), item(sessionLogin(NOW - 20 * MIN, 'd-evil'), 2001)]);
     expect(await run(true, o)).toContain('session_hijack'); // the second login, from another device
     expect(prepared.slice(1).map((x) => [x.login_at, x.device?.id, x.refreshed_at, x.expires_at])).toEqual([
@@ -169,13 +171,7 @@ describe('the owner reads a committed session the router looked for too early', 
     const l = sessionLogin(NOW - 30 * MIN, 'd-9');
     const [identity] = identityBuilder(settings())([{ ref: { stream: 's', id: '1-0' }, event: l, deliveries: 1 }]);
     expect(await new SessionStore(redis, keys, { now: () => NOW }).put([identity!])).toMatchObject({ stored: 1 });
-    const refresh: CanonicalEvent = {
-      type: 'session_refresh',
-      user: USER,
-      time: NOW - 25 * MIN,
-      outcome: 'success',
-      session: { id: 's-1', expires_at: NOW + 60 * MIN },
-    };
+    const refresh = sessionRefresh(NOW - 25 * MIN);
     attachCaptured(refresh, { session_id: 's-1', user: USER, login_at: NOW - 30 * MIN, device: 'd-9', asn: 2856, country: 'GB' });
     await writeEntry([{ ...item(refresh, 2000), x: attachedOf(refresh)! }]);
     await run(true);
