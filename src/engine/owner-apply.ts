@@ -80,10 +80,14 @@ export function applyRead(res: StreamRows[], readAs: ReadonlyMap<number, Owned>,
 function sessionReadsOf(p: number, items: readonly RoutedItem[], step: StepApply): void {
   const { states } = step;
   const find = sessionFinder(states.deltas.get(p) ?? { sessions: [] }, states.inflight?.deltas.get(p), states.sessions);
+  // Sessions whose login comes earlier in these items: applied first, so nothing to read.
+  let earlier: Set<string> | undefined;
   for (const it of items) {
-    if (!('e' in it) || !isSessionLogin(it.e) || !capturedOf(it.e) || storedOf(it.e)) continue;
+    if (!('e' in it) || !isSessionLogin(it.e)) continue;
     const sid = storedSessionId(String(it.e.session!.id));
-    if (!find(pendingKey(it.e.user, sid))) step.sessionReads.push({ p, sid, event: it.e });
+    const key = pendingKey(it.e.user, sid);
+    if (capturedOf(it.e) && !storedOf(it.e) && !earlier?.has(key) && !find(key)) step.sessionReads.push({ p, sid, event: it.e });
+    (earlier ??= new Set()).add(key);
   }
 }
 
@@ -129,7 +133,7 @@ export function applyPartition(p: number, o: Owned, routed: RoutedItem[], users:
     const cached = cache.peek(user);
     const before = d.states.get(user) ?? inflight?.get(user) ?? cached?.state ?? base.get(user) ?? emptyState(user);
     const find = sessionFinder(d, states.inflight?.deltas.get(p), states.sessions);
-    if (step.parts.sessions.enabled?.()) attachPendingBaselines(eventsOf(items), find);
+    if (step.parts.sessions.enabled?.() && items.some(carriesSession)) attachPendingBaselines(eventsOf(items), find);
     const a = applyItems(user, before, items, ctx);
     if (a.state !== before) d.states.set(user, a.state);
     if (cached) {
@@ -175,6 +179,9 @@ function rawOf(item: RoutedItem): RawEntry {
   const fields: Record<string, string> = 'e' in item ? { event: JSON.stringify(item.e), canonical: '1' } : { op: item.c.op, user: item.c.user };
   return { stream: item.s, id: item.i, fields, deliveries: 1 };
 }
+
+/** True for an event item with a session id. */
+const carriesSession = (it: RoutedItem): boolean => 'e' in it && it.e.session?.id !== undefined;
 
 /** The events among a user's items (control ops left out). */
 function eventsOf(items: readonly RoutedItem[]): CanonicalEvent[] {

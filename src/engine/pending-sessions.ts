@@ -44,12 +44,15 @@ export function buildSessions(
     const e = se.event;
     if (!isSessionLogin(e)) continue;
     const k = pendingKey(e.user, storedSessionId(String(e.session!.id)));
-    const pending = find(k);
+    const pending = live(find(k), e.time);
     const stored = storedOf(e);
     if (pending && (!stored || stored.login_at <= pending.login_at)) attachStored(e, pending);
     for (const id of build([se])) {
       into.sessions.push(id);
-      (into.latest ??= new Map()).set(pendingKey(id.user, id.session_id), id);
+      const key = pendingKey(id.user, id.session_id);
+      const prev = (into.latest ??= new Map()).get(key) ?? pending;
+      // As the store's rule: a login older than the session's known one does not replace it.
+      if (!prev || prev.login_at <= id.login_at) into.latest.set(key, id);
     }
   }
 }
@@ -76,9 +79,11 @@ export function attachPendingBaselines(events: readonly CanonicalEvent[], find: 
     const sid = sessionOf(e);
     if (sid === undefined) continue;
     const login = isSessionLogin(e);
-    const pending = find(pendingKey(e.user, sid));
+    const pending = live(find(pendingKey(e.user, sid)), e.time);
     const first = pending ? undefined : local?.get(sid);
-    const routed = capturedOf(e);
+    // Another user's login with the id gives this user no baseline (the detector skips it): not the router's word.
+    const attached = capturedOf(e);
+    const routed = attached?.user === e.user ? attached : undefined;
     // The earliest login known wins, as at the router: one the owner holds may be earlier than the
     // router's (a restarted router took a refresh in its step for the baseline).
     if (pending || first) {
@@ -90,6 +95,11 @@ export function attachPendingBaselines(events: readonly CanonicalEvent[], find: 
     }
     if (login && events.length > 1 && Number.isFinite(e.time) && !local?.has(sid)) (local ??= new Map()).set(sid, e);
   }
+}
+
+/** An identity the owner holds, unless it expired before `time` (the store would have let it go). */
+function live(s: SessionIdentity | undefined, time: number): SessionIdentity | undefined {
+  return s && s.expires_at > time ? s : undefined;
 }
 
 /** The baseline a session login captures. */

@@ -31,7 +31,9 @@ export function decodeRows(
   let read = 0;
   let key: OrderKey | undefined;
   for (const [id, flat] of rows) {
-    key = orderKey(id, source);
+    // An id no order key can hold (refused below) does not move the watermark.
+    const k = orderableId(id) ? orderKey(id, source) : undefined;
+    if (k) key = k;
     if (!flat) {
       pushTo(out.ackOnly, stream, id); // deleted while pending
       continue;
@@ -40,14 +42,14 @@ export function decodeRows(
     const fields: Record<string, string> = {};
     for (let i = 0; i + 1 < flat.length; i += 2) fields[flat[i]!] = flat[i + 1]!;
     const raw: RawEntry = { stream, id, fields, deliveries: 1 };
-    if (!orderableId(id)) {
+    if (!k) {
       out.bad.push({ raw, reason: 'entry id: sequence number too large to order (input ids must come from *)' });
       continue;
     }
     if (how.control) {
       const c = decodeControl(fields);
       if (typeof c === 'string') out.bad.push({ raw, reason: c });
-      else out.held.push({ key, ref: { stream, id }, control: c });
+      else out.held.push({ key: k, ref: { stream, id }, control: c });
       continue;
     }
     let d: ReturnType<RouterParts['decode']>;
@@ -56,7 +58,7 @@ export function decodeRows(
     } catch (err) {
       d = { ok: false, reason: `decode_failed: ${(err as { code?: string }).code ?? 'INTERNAL'}` };
     }
-    if (d.ok) out.held.push({ key, ref: { stream, id }, event: d.event });
+    if (d.ok) out.held.push({ key: k, ref: { stream, id }, event: d.event });
     else out.bad.push({ raw, reason: d.reason });
   }
   if (read) {

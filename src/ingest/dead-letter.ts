@@ -15,7 +15,7 @@ import { scrubText } from '../secrets/secret-values.js';
  * (src/secrets/): secret-named fields (`password`, `accessToken`, `SAMLResponse` …, inside JSON
  * fields too) become `[redacted]`, JWTs and long opaque tokens `[redacted … sha256:<hex>]`, and
  * `ingest.scrub_fields` paths are dropped; every other field is kept byte for byte, up to
- * {@link MAX_ORIG_FIELD} characters (`truncated` then lists `name=length` of the cut ones).
+ * {@link MAX_ORIG_FIELD} characters (a longer one is not kept: `truncated` lists `name=length`).
  */
 
 /** Prefix of the original entry's fields inside a dead-letter entry. */
@@ -23,11 +23,13 @@ export const ORIG_PREFIX = 'orig.';
 /** Reasons longer than this are cut (a reason may quote input). */
 export const MAX_REASON = 1000;
 /**
- * Original field values longer than this are kept cut to it (their full length under
- * `truncated`): a dead letter stays small, and scrubbing it stays cheap whatever the input. The
- * whole entry stays in its source stream (`source_id`) until `streams.input_retention`.
+ * Original field values longer than this are not kept (their length under `truncated`): a dead
+ * letter stays small, and scrubbing it stays cheap whatever the input. The whole entry stays in
+ * its source stream (`source_id`) until `streams.input_retention`.
  */
 export const MAX_ORIG_FIELD = 64 * 1024;
+/** What a field longer than {@link MAX_ORIG_FIELD} becomes (its length under `truncated`). */
+const NOT_KEPT_LONG = '[not kept: longer than 65536 characters]';
 /** What a field becomes when scrubbing it failed: never kept unscrubbed. */
 const NOT_SCRUBBED = '[not kept: could not be scrubbed]';
 
@@ -61,9 +63,11 @@ export function deadLetterFields(raw: RawEntry, reason: string, now: number = Da
   const truncated: string[] = [];
   for (const k in raw.fields) {
     const v = raw.fields[k]!;
-    if (v.length > MAX_ORIG_FIELD) truncated.push(`${k}=${v.length}`);
-    cutFields[k] = v.length > MAX_ORIG_FIELD ? v.slice(0, MAX_ORIG_FIELD) : v;
+    if (v.length <= MAX_ORIG_FIELD) cutFields[k] = v;
+    // Not a prefix: cut JSON no longer parses, and its scrubbing would miss nested secrets and scrub_fields paths.
+    else truncated.push(`${k}=${v.length}`);
   }
+  for (const t of truncated) cutFields[t.slice(0, t.lastIndexOf('='))] = NOT_KEPT_LONG;
   if (truncated.length) out.push('truncated', truncated.join(','));
   let orig: Record<string, string>;
   try {

@@ -117,7 +117,7 @@ describe('no input can stop the pipeline', () => {
       { what: 'two dead letters' },
     );
     for (const d of dead) expect(d.reason).toBe('event: larger than 1048576 characters');
-    // Kept cut to 64 KiB a field (the whole entry stays in its source stream), its length under `truncated`.
+    // A field over 64 KiB is not kept (the whole entry stays in its source stream), its length under `truncated`.
     expect(dead.map((d) => d.truncated).sort()).toEqual([
       `event=${JSON.stringify({ type: 'dlp', user: 'big1@example.com', time: T, note: big }).length}`,
       `note=${big.length}`,

@@ -202,6 +202,14 @@ describe('attachPendingBaselines', () => {
     expect(capturedOf(u)).toMatchObject({ login_at: T, device: 'd-9' });
   });
 
+  it('another user’s baseline the router attached (one session id, two users) does not hide the user’s own', () => {
+    const [pending] = identityBuilder(settings())([{ ref: { stream: 's', id: '1-0' }, event: sessionLogin(T, 'd-9'), deliveries: 1 }]);
+    const u = use(T + 2 * MIN, 'd-77');
+    attachCaptured(u, { session_id: 's-1', user: 'bob@example.com', login_at: T - MIN, device: 'd-1' });
+    attachPendingBaselines([u], sessionFinder({ sessions: [pending!], latest: new Map([[`${USER}\u0000s-1`, pending!]]) }, undefined));
+    expect(capturedOf(u)).toMatchObject({ user: USER, login_at: T, device: 'd-9' });
+  });
+
   it('from the identity pending in this delta or in the commit in flight; a later login of the session gets it too', () => {
     const [pending] = identityBuilder(settings())([{ ref: { stream: 's', id: '1-0' }, event: sessionLogin(T, 'd-9'), deliveries: 1 }]);
     const latest = new Map([[`${USER}\u0000s-1`, pending!]]);

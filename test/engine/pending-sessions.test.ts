@@ -90,4 +90,14 @@ describe('buildSessions', () => {
     buildSessions([se(again, 1)], build, replay, sessionFinder(replay, undefined));
     expect(replay.sessions[1]).toEqual(build([se(again, 1)])[0]);
   });
+
+  it('an older login arriving after a newer one does not replace it (as the store refuses it); an expired identity is not extended', () => {
+    const newer = loginEvent({ time: T0 + HOUR, device: { id: 'd-new' }, session: { id: 's-1', expires_at: T0 + 5 * HOUR } });
+    const out = pendingOf(newer, loginEvent({ time: T0, device: { id: 'd-old' } }));
+    expect(out.latest!.get('alice@example.com\u0000s-1')!.device).toEqual({ id: 'd-new' });
+    const expired = pendingOf(loginEvent()); // expires at T0 + 1 h
+    buildSessions([se(refresh('s-1', T0 + 2 * HOUR), 2)], build, expired, sessionFinder(expired, undefined));
+    expect(expired.sessions[1]).toMatchObject({ login_at: T0 + 2 * HOUR });
+    expect(expired.sessions[1]!.refreshed_at).toBeUndefined();
+  });
 });

@@ -36,16 +36,22 @@ describe('deadLetterFields', () => {
     ]);
   });
 
-  it('keeps a field over 64 KiB cut to it, scrubbed, and names its length under truncated (a 6 MB field takes no time)', () => {
-    const big = `{"password":"hunter2","pad":"${'ab.'.repeat(2_000_000)}"}`;
+  it('does not keep a field over 64 KiB (its length under truncated; a 6 MB field takes no time); the others are kept, scrubbed', () => {
+    const big = `{"password":"hunter2","session":{"claims":{"ssn":"123-45-6789"}},"pad":"${'ab.'.repeat(2_000_000)}"}`;
     const t0 = performance.now();
-    const f = deadLetterFields({ ...raw, fields: { event: big, user: 'a@example.com' } }, 'event: larger than 1048576 characters');
+    const f = deadLetterFields(
+      { ...raw, fields: { event: big, user: 'a@example.com', note: '{"secret":{"value":"v"}}' } },
+      'event: larger than 1048576 characters',
+      0,
+      ['session.claims.ssn'],
+    );
     const m = new Map(f.flatMap((v, i) => (i % 2 ? [] : [[v, f[i + 1]!]])));
     expect(performance.now() - t0).toBeLessThan(2_000);
     expect(m.get('truncated')).toBe(`event=${big.length}`);
-    expect(m.get('orig.event')!.length).toBeLessThanOrEqual(MAX_ORIG_FIELD + 100); // redaction markers may add a few
-    expect(m.get('orig.event')).not.toContain('hunter2');
+    expect(m.get('orig.event')).toBe('[not kept: longer than 65536 characters]');
     expect(m.get('orig.user')).toBe('a@example.com');
+    expect(m.get('orig.note')).toBe('{"secret":"[redacted]"}');
+    expect(big.length).toBeGreaterThan(MAX_ORIG_FIELD);
   });
 
   it('caps very long reasons', () => {
