@@ -128,11 +128,11 @@ export function applyPartition(p: number, o: Owned, routed: RoutedItem[], users:
   const { cache } = states;
   const d = states.delta(p, o);
   const inflight = states.inflight?.deltas.get(p)?.states;
+  const find = sessionFinder(d, states.inflight?.deltas.get(p), states.sessions);
   for (const [user, items] of users) {
     // states.current(), without the LRU's recency update (the set below makes it the most recent).
     const cached = cache.peek(user);
     const before = d.states.get(user) ?? inflight?.get(user) ?? cached?.state ?? base.get(user) ?? emptyState(user);
-    const find = sessionFinder(d, states.inflight?.deltas.get(p), states.sessions);
     if (step.parts.sessions.enabled?.() && items.some(carriesSession)) attachPendingBaselines(eventsOf(items), find);
     const a = applyItems(user, before, items, ctx);
     if (a.state !== before) d.states.set(user, a.state);

@@ -1,6 +1,6 @@
 import { addSessionProperties, attachCaptured, capturedOf, type CapturedSession } from '../detect/session-hijack.js';
 import { isRefresh } from '../login.js';
-import { capturedFromIdentity } from '../sessions/captured.js';
+import { capturedFromIdentity, usesSession } from '../sessions/captured.js';
 import { attachStored, isSessionLogin, storedOf, storedSessionId, type SessionIdentity } from '../sessions/identity.js';
 import type { CanonicalEvent, StreamEvent } from '../types.js';
 
@@ -57,12 +57,6 @@ export function buildSessions(
   }
 }
 
-/** The stored id of the session an event carries, if any. */
-function sessionOf(e: CanonicalEvent): string | undefined {
-  const id = e.session?.id as unknown;
-  return (typeof id === 'string' && id !== '') || (typeof id === 'number' && Number.isFinite(id)) ? storedSessionId(String(id)) : undefined;
-}
-
 /**
  * Attaches session_hijack's baseline to the events of one user (in order) that carry a session id
  * the router found no baseline for (or a later one), from what this owner holds and the router may
@@ -76,7 +70,7 @@ export function attachPendingBaselines(events: readonly CanonicalEvent[], find: 
   // The first login of each session among `events` (its baseline made only when a later event needs it).
   let local: Map<string, CanonicalEvent> | undefined;
   for (const e of events) {
-    const sid = sessionOf(e);
+    const sid = usesSession(e);
     if (sid === undefined) continue;
     const login = isSessionLogin(e);
     const pending = live(find(pendingKey(e.user, sid)), e.time);

@@ -29,7 +29,7 @@ export const MAX_REASON = 1000;
  */
 export const MAX_ORIG_FIELD = 64 * 1024;
 /** What a field longer than {@link MAX_ORIG_FIELD} becomes (its length under `truncated`). */
-const NOT_KEPT_LONG = '[not kept: longer than 65536 characters]';
+const NOT_KEPT_LONG = `[not kept: longer than ${MAX_ORIG_FIELD} characters]`;
 /** What a field becomes when scrubbing it failed: never kept unscrubbed. */
 const NOT_SCRUBBED = '[not kept: could not be scrubbed]';
 
@@ -64,10 +64,12 @@ export function deadLetterFields(raw: RawEntry, reason: string, now: number = Da
   for (const k in raw.fields) {
     const v = raw.fields[k]!;
     if (v.length <= MAX_ORIG_FIELD) cutFields[k] = v;
-    // Not a prefix: cut JSON no longer parses, and its scrubbing would miss nested secrets and scrub_fields paths.
-    else truncated.push(`${k}=${v.length}`);
+    else {
+      // Not a prefix: cut JSON no longer parses, and its scrubbing would miss nested secrets and scrub_fields paths.
+      cutFields[k] = NOT_KEPT_LONG;
+      truncated.push(`${k}=${v.length}`);
+    }
   }
-  for (const t of truncated) cutFields[t.slice(0, t.lastIndexOf('='))] = NOT_KEPT_LONG;
   if (truncated.length) out.push('truncated', truncated.join(','));
   let orig: Record<string, string>;
   try {

@@ -230,10 +230,17 @@ export function tooLarge(max: number): string {
   return `event: larger than ${max} characters`;
 }
 
-/** The characters of an entry's field names and values. */
+/** The characters of an entry's field names and values (what `ingest.max_event_size` counts). */
 function fieldsLength(f: Record<string, string>): number {
   let n = 0;
   for (const k in f) n += k.length + f[k]!.length;
+  return n;
+}
+
+/** {@link fieldsLength} of an entry written as a flat name, value, … list. */
+export function flatLength(flat: readonly string[]): number {
+  let n = 0;
+  for (const x of flat) n += x.length;
   return n;
 }
 

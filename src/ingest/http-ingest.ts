@@ -6,7 +6,7 @@ import { RiskstreamError } from '../errors.js';
 import { writeDeadLetters } from './dead-letter.js';
 import { decodeBody, routeEvent } from './http-body.js';
 import { BodyGate } from './body-gate.js';
-import { canonicalEntryFields, tooLarge } from './decode.js';
+import { canonicalEntryFields, flatLength, tooLarge } from './decode.js';
 import { timeWindowOf } from './time-window.js';
 import { resolveProfile, type MappingConfig, type Profile } from './profiles/index.js';
 import { groupBacklog } from '../redis/stream-info.js';
@@ -81,7 +81,7 @@ export function createIngestService(deps: { config: () => Config; redis: RedisCl
       let it = item;
       const fields = it.ok ? canonicalEntryFields(it.event) : undefined;
       // The entry as the router will read it must fit too (its stored form can be longer than the record).
-      if (it.ok && entryLength(fields!) > c.raw.ingest.max_event_size) it = { ok: false, reason: tooLarge(c.raw.ingest.max_event_size), raw: it.raw };
+      if (it.ok && flatLength(fields!) > c.raw.ingest.max_event_size) it = { ok: false, reason: tooLarge(c.raw.ingest.max_event_size), raw: it.raw };
       if (it.ok) {
         p.xadd(routeEvent(it.event, c.streams), '*', ...fields!);
         queued++;
@@ -118,11 +118,4 @@ function requestProfile(mapping: MappingConfig, id: string): { id: string; profi
     const shown = JSON.stringify(id.slice(0, 100));
     throw new RiskstreamError('BAD_REQUEST', `unknown mapping profile ${shown} (okta, entra, cloudtrail, or generic:<name> of mapping.generic)`);
   }
-}
-
-/** The characters of an entry's field names and values (`ingest.max_event_size` counts them). */
-function entryLength(flat: readonly string[]): number {
-  let n = 0;
-  for (const x of flat) n += x.length;
-  return n;
 }

@@ -22,7 +22,7 @@ export function capturedFromIdentity(s: SessionIdentity): CapturedSession {
  * The stored id of the session `e` carries: every event with a session id uses it — a login too,
  * when its user logged in with that id earlier (the detector and the identity builder tell).
  */
-function usesSession(e: CanonicalEvent): string | undefined {
+export function usesSession(e: CanonicalEvent): string | undefined {
   const id = e.session?.id as unknown;
   return (typeof id === 'string' && id !== '') || (typeof id === 'number' && Number.isFinite(id)) ? storedSessionId(String(id)) : undefined;
 }

@@ -102,7 +102,7 @@ export function isSessionLogin(e: CanonicalEvent): boolean {
  */
 export function storedSessionId(raw: string): string {
   if (looksLikeJwt(raw)) return `jwt-sha256:${sha256Hex(raw)}`;
-  return raw.length > MAX_ID_LENGTH ? `sha256:${sha256Hex(raw)}` : raw;
+  return storedDeviceId(raw);
 }
 
 /**
