@@ -4,6 +4,7 @@ import type { PreparedPut } from '../sessions/store.js';
 import { queueCommit, type PartitionDelta } from './commit.js';
 import type { OwnerParts } from './owner-types.js';
 import type { LevelChange } from '../types.js';
+import type { SessionIdentity } from '../sessions/identity.js';
 
 /** What {@link sendCommits} needs from the owner, and tells it. */
 export interface CommitHooks {
@@ -13,8 +14,11 @@ export interface CommitHooks {
   commitId(token: string): string;
   /** The index signature last committed for a user. */
   indexed(user: string): string | undefined;
-  /** The partition's commit landed (with the index signatures it wrote). */
-  committed(d: PartitionDelta, sigs: Map<string, string>): void;
+  /**
+   * The partition's commit landed (with the index signatures it wrote); `unstored`: its session
+   * identities the store did not take (older than the stored login, revoked, bound to another user).
+   */
+  committed(d: PartitionDelta, sigs: Map<string, string>, unstored: readonly SessionIdentity[]): void;
   /** The commits failed: re-read these partitions from their committed positions. */
   rewind(partitions: number[]): void;
   /** The commit was fenced (the lease moved): forget the partition. */
@@ -65,13 +69,12 @@ export async function sendCommits(
         parts.onFenced(d.partition);
         return hooks.lose(d.partition);
       }
-      hooks.committed(d, sigs);
+      const [, puts, dropped] = (put ? r : []) as [number, unknown[], string[][]];
+      // SPUT's reply is 1 for a stored identity (src/redis/scripts/engine-commit-2.lua).
+      hooks.committed(d, sigs, put?.live?.filter((_, j) => puts[j] !== 1) ?? []);
       relay.push(...outboxUsers);
       for (const e of d.events) if (e.kind === 'change') changes.push(e.data as LevelChange);
-      if (put) {
-        const [, puts, dropped] = r as [number, unknown[], string[][]];
-        after.push(put.finish(puts, dropped).then((result) => parts.sessions.after(result)));
-      }
+      if (put) after.push(put.finish(puts, dropped).then((result) => parts.sessions.after(result)));
     });
     if (changes.length) parts.committed?.(changes);
     if (relay.length) parts.relay(relay);

@@ -25,6 +25,8 @@ export interface SessionStoreOptions {
 /** Identities ready for a commit: the commands, and what reads their outcomes afterwards. */
 export interface PreparedPut {
   ops: string[][];
+  /** The identities not yet expired, one SPUT each in this order (absent: none). */
+  live?: readonly SessionIdentity[];
   /** Reads the outcomes (SPUT replies, SUSER replies, in order) and cleans up. */
   finish(puts: readonly unknown[], dropped: readonly string[][]): Promise<PutResult>;
 }
@@ -83,6 +85,7 @@ export class SessionStore {
     if (!live.length) return { ops, finish: async () => ({ stored: 0, skipped, dropped: [] }) };
     return {
       ops,
+      live,
       finish: async (puts, dropped) => {
         const outcome = readPutReplies(live, users, [...puts, 'OK', 'OK', ...dropped], skipped);
         if (needsCleanup(outcome)) {

@@ -72,7 +72,7 @@ const sessionRefresh = (time: number): CanonicalEvent => ({
   session: { id: 's-1', expires_at: NOW + 60 * MIN },
 });
 
-function parts(enabled: boolean): OwnerParts {
+function parts(enabled: boolean, store?: SessionStore): OwnerParts {
   const build = identityBuilder(settings());
   return {
     context: () => ({
@@ -85,7 +85,7 @@ function parts(enabled: boolean): OwnerParts {
       build,
       prepare: (ids) => {
         prepared.push(...ids);
-        return { ops: [], finish: async () => ({ stored: 0, skipped: 0, dropped: [] }) };
+        return store ? store.prepare(ids) : { ops: [], finish: async () => ({ stored: 0, skipped: 0, dropped: [] }) };
       },
       after: async () => undefined,
       enabled: () => enabled,
@@ -105,8 +105,8 @@ async function writeEntry(items: RoutedItem[]): Promise<void> {
 }
 const item = (e: CanonicalEvent, ms: number): RoutedItem => ({ k: [ms, 0], s: 'in', i: `${ms}-0`, e });
 
-const newOwner = (enabled: boolean): PartitionOwner => {
-  const o = new PartitionOwner(redis, reader, keys, { lruSize: 100, readCount: 100, commitInterval: 60_000, commitEntries: 1_000_000 }, parts(enabled));
+const newOwner = (enabled: boolean, store?: SessionStore): PartitionOwner => {
+  const o = new PartitionOwner(redis, reader, keys, { lruSize: 100, readCount: 100, commitInterval: 60_000, commitEntries: 1_000_000 }, parts(enabled, store));
   for (let p = 0; p < 2; p++) o.acquire(p, 'w#1');
   return o;
 };
@@ -162,6 +162,26 @@ describe('the owner extends a session committed lately', () => {
       [NOW - 30 * MIN, 'd-9', NOW - 25 * MIN, NOW - 30 * MIN + 8 * 60 * MIN],
       [NOW - 30 * MIN, 'd-9', NOW - 20 * MIN, NOW - 20 * MIN + 8 * 60 * MIN],
     ]);
+  });
+});
+
+describe('the owner keeps only what the store took', () => {
+  it('a login refused by the store (its session id bound to another user) is no baseline afterwards, as after a restart', async () => {
+    const store = new SessionStore(redis, keys, { now: () => NOW });
+    let bob = 'bob@example.com';
+    for (let i = 0; keys.partitionOf(bob) !== keys.partitionOf(USER); i++) bob = `bob${i}@example.com`;
+    const [bobs] = identityBuilder(settings())([
+      { ref: { stream: 's', id: '1-0' }, event: { ...sessionLogin(NOW - 40 * MIN, 'd-1'), user: bob }, deliveries: 1 },
+    ]);
+    expect(await store.put([bobs!])).toMatchObject({ stored: 1 });
+    const o = newOwner(true, store);
+    await writeEntry([item(sessionLogin(NOW - 30 * MIN, 'd-9'), 1000)]);
+    await drain(o); // alice's login of s-1: refused, s-1 is bob's
+    expect(JSON.parse((await redis.get(keys.session(keys.partitionOf(USER), 's-1')))!).user).toBe(bob);
+    await writeEntry([item(use(NOW - 20 * MIN, 'd-77'), 2000)]);
+    expect(await run(true, o)).not.toContain('session_hijack'); // the owner's memory held the refused login: flagged
+    await writeEntry([item(use(NOW - 10 * MIN, 'd-78'), 3000)]);
+    expect(await run(true)).not.toContain('session_hijack'); // a restarted owner: the same
   });
 });
 
