@@ -162,9 +162,33 @@ function unescapedName(name: string): string {
   }
 }
 
-/** Text that looks like JSON but does not parse, with the values of secret-named keys `[redacted]`. */
+/**
+ * Text that looks like JSON but does not parse, with the values of secret-named keys `[redacted]`;
+ * a string value holding escaped JSON (a shipper's `message` line) is scrubbed within, one escape
+ * level down.
+ */
 function redactJsonPairs(v: string): string {
-  return v.replace(JSON_PAIR, (pair, name: string, colon: string) => (isSecretName(unescapedName(name)) ? `"${name}"${colon}"${REDACTED}"` : pair));
+  return v.replace(JSON_PAIR, (pair, name: string, colon: string, value: string) => {
+    if (isSecretName(unescapedName(name))) return `"${name}"${colon}"${REDACTED}"`;
+    if (value[0] !== '"' || !value.includes('\\"')) return pair;
+    const closed = value.length > 1 && /(^|[^\\])(\\\\)*"$/.test(value.slice(1)); // its last quote not escaped
+    const text = unescapedString(value.slice(1, closed ? -1 : undefined));
+    if (text === undefined) return pair;
+    const scrubbed = scrubJsonText(text);
+    return scrubbed === text ? pair : `"${name}"${colon}${JSON.stringify(scrubbed).slice(0, closed ? undefined : -1)}`;
+  });
+}
+
+/** The text of a JSON string's body (`a\"b` → `a"b`), an escape cut short at its end dropped. */
+function unescapedString(body: string): string | undefined {
+  for (const cut of [body, body.replace(/\\(u[0-9a-fA-F]{0,3})?$/, '')]) {
+    try {
+      return JSON.parse(`"${cut}"`) as string;
+    } catch {
+      // an escape cut short: try without it
+    }
+  }
+  return undefined;
 }
 
 /** Removes the dotted `paths` (`session.claims.ssn`, `password`) from an object, in place. */

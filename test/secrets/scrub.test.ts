@@ -160,6 +160,17 @@ describe('scrubbing values and flat fields', () => {
     ['nested one level down', '{"user":"g4","creds":{"password":"hunter2-NESTED"},"x":', '{"user":"g4","creds":{"password":"[redacted]"},"x":'],
     ['an escaped key name', '{"user":"g1","pass\\u0077ord":"hunter2-ESCAPED",', '{"user":"g1","pass\\u0077ord":"[redacted]",'],
     ['nothing secret: as it was', '{"type":"login","user":"bob"', '{"type":"login","user":"bob"'],
+    [
+      'a line holding escaped JSON',
+      '{"host":"h","message":"{\\"user\\":\\"a\\",\\"password\\":\\"hunter2-LINE\\"}","x":',
+      '{"host":"h","message":"{\\"user\\":\\"a\\",\\"password\\":\\"[redacted]\\"}","x":',
+    ],
+    [
+      'a line holding escaped JSON, cut short inside it',
+      '{"host":"h","message":"{\\"user\\":\\"a\\",\\"password\\":\\"hunter2-CUT',
+      '{"host":"h","message":"{\\"user\\":\\"a\\",\\"password\\":\\"[redacted]\\"',
+    ],
+    ['a line with escaped quotes, nothing secret: as it was', '{"message":"say \\"hi\\"","x":', '{"message":"say \\"hi\\"","x":'],
   ])('JSON that does not parse (%s): secret-named values still redacted', (_n, text, expected) => {
     expect(scrubFields({ event: text }).event).toBe(expected);
   });
