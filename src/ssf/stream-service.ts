@@ -7,11 +7,11 @@ import { riskstreamSchema, type RiskstreamFileConfig } from '../config/schema.js
 import { RiskstreamError } from '../errors.js';
 import type { Keys } from '../keys.js';
 import type { LevelChange, SigningAlg } from '../types.js';
-import { enqueueLevelChange, enqueueLevelChanges, enqueueSessionRevoked, enqueueVerification, type SetQueue } from './queue.js';
+import { enqueueLevelChanges, enqueueSessionRevoked, enqueueVerification, type SetQueue } from './queue.js';
 import type { SessionRevoked } from './set-builder.js';
 import { displayEndpoint } from './display-endpoint.js';
 import { EndpointPolicy, type Resolver } from './endpoint-policy.js';
-import { holdCapped, releaseHeld } from './held.js';
+import { HeldSets } from './stream-held.js';
 import { StreamCache } from './stream-cache.js';
 import { mayAccess, type StreamCaller } from './stream-owner.js';
 import {
@@ -27,8 +27,7 @@ import {
   type StreamStatus,
 } from './streams.js';
 import { checkTransmitterSupplied } from './transmitter-supplied.js';
-
-type Held = { kind: 'change'; change: LevelChange } | { kind: 'revoked'; revoked: SessionRevoked };
+import { subjectKey } from './subject-key.js';
 
 /**
  * The stream service for a configuration: streams in Redis, SETs to `queue`, signed with the
@@ -65,6 +64,7 @@ export interface StreamRequest {
  */
 export class StreamService {
   private readonly cache: StreamCache;
+  private readonly held: HeldSets;
   private syncedAt = 0;
 
   constructor(
@@ -82,6 +82,14 @@ export class StreamService {
     private readonly resolver?: Resolver,
   ) {
     this.cache = new StreamCache(redis, store.keys);
+    this.held = new HeldSets(
+      redis,
+      store,
+      queue,
+      audit,
+      () => this.ssf().max_held,
+      (s) => this.receiver(s),
+    );
   }
 
   /** `ssf.limits` (streams per owner, verification interval, field sizes). */
@@ -208,8 +216,8 @@ export class StreamService {
       details: { stream_id: id, status, previous: before.status, reason },
     });
     await this.streams(true);
-    if (status === 'enabled') await this.release(s);
-    if (status === 'disabled') await this.redis.del(this.store.heldKey(id));
+    if (status === 'enabled') await this.held.release(s);
+    if (status === 'disabled') await this.held.drop(id);
     return s;
   }
 
@@ -269,7 +277,7 @@ export class StreamService {
       if (!wanted.length || s.status === 'disabled') continue;
       if (only === 'enabled' && s.status === 'paused') continue;
       if (s.status === 'paused')
-        await this.hold(
+        await this.held.hold(
           s,
           wanted.map((change) => ({ kind: 'change', change })),
         );
@@ -281,60 +289,8 @@ export class StreamService {
   async onRevoked(revoked: SessionRevoked): Promise<void> {
     for (const s of await this.streams()) {
       if (s.status === 'disabled' || s.removed_subjects.includes(revoked.user)) continue;
-      if (s.status === 'paused') await this.hold(s, [{ kind: 'revoked', revoked }]);
+      if (s.status === 'paused') await this.held.hold(s, [{ kind: 'revoked', revoked }]);
       else await enqueueSessionRevoked(this.queue, revoked, [this.receiver(s)]);
     }
   }
-
-  /** Holds SETs for a paused stream, at most `ssf.max_held` (oldest dropped, audited once an hour). */
-  private async hold(s: SsfStream, items: Held[]): Promise<void> {
-    const max = this.ssf().max_held;
-    const dropped = await holdCapped(
-      this.redis,
-      this.store.heldKey(s.stream_id),
-      items.map((i) => JSON.stringify(i)),
-      max,
-    );
-    if (dropped.audit) {
-      await this.audit.write({
-        action: 'receiver.held_full',
-        actor: 'system',
-        target: streamReceiverName(s.stream_id),
-        details: { stream_id: s.stream_id, max_held: max, dropped: dropped.count },
-      });
-    }
-    await this.settleHeld(s.stream_id);
-  }
-
-  /**
-   * After holding: this worker's view of the stream may be up to a sync old, and the stream may
-   * have been resumed (its held SETs released) or disabled just before the push. Re-read, and
-   * release or drop what was held then, so no SET waits for a resume that already happened.
-   */
-  private async settleHeld(id: string): Promise<void> {
-    const now = await this.store.find(id);
-    if (now?.status === 'enabled') await this.release(now);
-    else if (!now || now.status === 'disabled') await this.redis.del(this.store.heldKey(id));
-  }
-
-  private async release(s: SsfStream): Promise<void> {
-    const rx = this.receiver(s);
-    await releaseHeld(this.redis, this.store.heldKey(s.stream_id), async (raw) => {
-      for (const i of raw.map((v) => JSON.parse(v) as Held)) {
-        if (i.kind === 'change') await enqueueLevelChange(this.queue, i.change, [rx]);
-        else await enqueueSessionRevoked(this.queue, i.revoked, [rx]);
-      }
-    });
-  }
-}
-
-/** The key a subject is tracked by: its email, opaque id, or `iss|sub`. */
-export function subjectKey(subject: unknown): string {
-  if (!subject || typeof subject !== 'object') throw new RiskstreamError('BAD_REQUEST', 'subject must be an RFC 9493 subject identifier object');
-  const s = subject as Record<string, unknown>;
-  const inner = (s.format === 'complex' ? s.user : s) as Record<string, unknown> | undefined;
-  if (inner?.format === 'email' && typeof inner.email === 'string') return inner.email.toLowerCase();
-  if (inner?.format === 'opaque' && typeof inner.id === 'string') return inner.id;
-  if (inner?.format === 'iss_sub' && typeof inner.sub === 'string') return String(inner.sub);
-  throw new RiskstreamError('BAD_REQUEST', 'subject: supported formats are email, opaque, iss_sub (or complex with a user)');
 }
