@@ -1,6 +1,6 @@
 import { canonicalOutcome } from '../login.js';
 import { isIP } from 'node:net';
-import { isoUtcMs } from './iso-time.js';
+import { isoMs, isoUtcMs } from './iso-time.js';
 import { isRepresentableTime, TIME_INVALID, TIME_OUT_OF_RANGE } from './time-window.js';
 
 /**
@@ -19,7 +19,6 @@ export class Invalid {
 export type Rule<T> = (v: unknown, field: string) => T | Invalid;
 
 const NUMERIC = /^[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$/;
-const ISO_DATE = /^\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:?\d{2})?)?$/i;
 const EMAIL = /^[^@\s]+@[^@\s]+$/;
 /** Below this an epoch number is taken as seconds (1e11 s is the year 5138; 1e11 ms is 1973). */
 const SECONDS_BELOW = 1e11;
@@ -80,17 +79,21 @@ export const toNumber: Rule<number> = (v, field) => {
 export const toEpochMs: Rule<number> = (v, field) => {
   if (v === undefined || v === null || v === '') return new Invalid(`${field}: required (ISO-8601 or epoch ms)`);
   let n: number;
+  let epoch = true; // a number: seconds when small (an ISO time is never read as seconds)
   if (typeof v === 'number') n = v;
   else if (typeof v === 'string') {
     const s = v.trim();
     const iso = isoUtcMs(s); // the common shape, read directly (never NUMERIC: it has a `-`)
+    epoch = Number.isNaN(iso) && !datePrefixed(s) && NUMERIC.test(s);
     if (!Number.isNaN(iso)) n = iso;
-    else if (!datePrefixed(s) && NUMERIC.test(s)) n = Number(s);
-    else if (ISO_DATE.test(s)) n = Date.parse(s);
-    else return new Invalid(`${field}: not an ISO-8601 time or epoch number (a string of ${v.length} characters) (${TIME_INVALID})`);
+    else if (epoch) n = Number(s);
+    else {
+      n = isoMs(s); // any other ISO-8601 date-time (one without an offset is UTC, not the host's zone)
+      if (Number.isNaN(n)) return new Invalid(`${field}: not an ISO-8601 time or epoch number (a string of ${v.length} characters) (${TIME_INVALID})`);
+    }
   } else return new Invalid(`${field}: must be an ISO-8601 string or epoch ms (got ${kind(v)}) (${TIME_INVALID})`);
   if (Number.isNaN(n)) return new Invalid(`${field}: not a valid time (${TIME_INVALID})`);
-  const ms = Math.round(n < SECONDS_BELOW ? n * 1000 : n);
+  const ms = Math.round(epoch && n < SECONDS_BELOW ? n * 1000 : n);
   // 1e21, 1e308, Infinity, negatives: never a time (and never a Redis TTL). The value is not quoted.
   return isRepresentableTime(ms) ? ms : new Invalid(`${field}: ${TIME_OUT_OF_RANGE} (not a representable time)`);
 };

@@ -47,3 +47,37 @@ export function isoUtcMs(s: string): number {
   if (h < 0 || h > 23 || mi < 0 || mi > 59 || sec < 0 || sec > 59 || ms < 0) return NaN;
   return daysFromCivil(y, mo, d) * 86_400_000 + h * 3_600_000 + mi * 60_000 + sec * 1000 + ms;
 }
+
+/**
+ * ISO-8601 date-times: `yyyy-mm-dd`, then optionally `T` (or a space) `hh:mm[:ss[.fff]]` (a comma
+ * may stand for the dot), then optionally `Z` or an offset `±hh`, `±hh:mm`, `±hhmm`; or the basic
+ * format `yyyymmddThhmm[ss[.fff]]` with `Z` or `±hh[mm]`. A time without an offset is UTC (never the
+ * host's zone), a date alone its UTC midnight; `24:00` is the next midnight. Every field must be
+ * in its range (no 31 November rolled into December); fractions beyond milliseconds are cut.
+ * Epoch ms, or NaN when `s` is none of these. Pure.
+ */
+export function isoMs(s: string): number {
+  const m = ISO_EXTENDED.exec(s) ?? ISO_BASIC.exec(s);
+  if (!m) return NaN;
+  const [, ys, mos, ds, hs, mis, secs, frac, zone, oh, om] = m;
+  const y = Number(ys);
+  const mo = Number(mos);
+  const d = Number(ds);
+  if (mo < 1 || mo > 12 || d < 1 || d > monthDays(y, mo)) return NaN;
+  const h = hs === undefined ? 0 : Number(hs);
+  const mi = mis === undefined ? 0 : Number(mis);
+  const sec = secs === undefined ? 0 : Number(secs);
+  const ms = frac === undefined ? 0 : Number(frac.slice(0, 3).padEnd(3, '0'));
+  if (mi > 59 || sec > 59 || h > 24 || (h === 24 && (mi > 0 || sec > 0 || ms > 0))) return NaN;
+  let offset = 0;
+  if (zone !== undefined && zone.toUpperCase() !== 'Z') {
+    const ohn = Number(oh);
+    const omn = om === undefined ? 0 : Number(om);
+    if (ohn > 23 || omn > 59) return NaN;
+    offset = (zone[0] === '-' ? -1 : 1) * (ohn * 60 + omn) * 60_000;
+  }
+  return daysFromCivil(y, mo, d) * 86_400_000 + h * 3_600_000 + mi * 60_000 + sec * 1000 + ms - offset;
+}
+
+const ISO_EXTENDED = /^(\d{4})-(\d{2})-(\d{2})(?:[Tt ](\d{2}):(\d{2})(?::(\d{2})(?:[.,](\d+))?)?((?:[Zz])|[+-](\d{2})(?::?(\d{2}))?)?)?$/;
+const ISO_BASIC = /^(\d{4})(\d{2})(\d{2})[Tt](\d{2})(\d{2})(?:(\d{2})(?:[.,](\d+))?)?((?:[Zz])|[+-](\d{2})(\d{2})?)?$/;

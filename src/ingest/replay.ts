@@ -4,6 +4,7 @@ import { pipeline, type RedisClient } from '../redis/client.js';
 import type { StreamNames } from '../config/load.js';
 import { RiskstreamError } from '../errors.js';
 import { isLogin } from '../login.js';
+import { toEpochMs } from './event-rules.js';
 
 /** Options of {@link replayFile}. */
 export interface ReplayOptions {
@@ -17,13 +18,11 @@ export interface ReplayOptions {
   onProgress?(sent: number, total: number): void;
 }
 
+/** A time as the worker reads it (ISO-8601, an offset-less one UTC; epoch ms or s), or undefined. */
 function timeOf(v: unknown): number | undefined {
-  if (typeof v === 'number') return v;
-  if (typeof v === 'string') {
-    const t = Date.parse(v);
-    return Number.isNaN(t) ? undefined : t;
-  }
-  return undefined;
+  if (typeof v !== 'number' && typeof v !== 'string') return undefined;
+  const t = toEpochMs(v, 'time');
+  return typeof t === 'number' ? t : undefined;
 }
 
 function shift(obj: Record<string, unknown>, by: number): void {

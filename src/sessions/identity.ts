@@ -4,6 +4,7 @@ import type { RiskstreamFileConfig } from '../config/schema.js';
 import { looksLikeJwt, REDACTED, redactOptions, redactScrubOptions, sha256Hex, type RedactOptions } from './redact.js';
 import { scrubShared, scrubValue, type ScrubOptions } from '../secrets/scrub.js';
 import { isRefresh, isSuccessfulLogin } from '../login.js';
+import { isoMs } from '../ingest/iso-time.js';
 
 /** The `sessions` section of the configuration (redact_claims, default_lifetime ms, max_per_user). */
 export type SessionSettings = RiskstreamFileConfig['sessions'];
@@ -117,7 +118,7 @@ export function storedDeviceId(raw: string): string {
 function epochMs(v: unknown): number | undefined {
   if (typeof v === 'number' && Number.isFinite(v)) return v;
   if (typeof v === 'string' && v.trim()) {
-    const t = Date.parse(v);
+    const t = isoMs(v.trim()); // an offset-less time is UTC, as ingest reads it
     return Number.isFinite(t) ? t : undefined;
   }
   return undefined;

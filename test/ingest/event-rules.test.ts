@@ -5,7 +5,7 @@
 import { isIP } from 'node:net';
 import { describe, expect, it } from 'vitest';
 import { Invalid, toEpochMs, toIp, toUser } from '../../src/ingest/event-rules.js';
-import { isoUtcMs } from '../../src/ingest/iso-time.js';
+import { isoMs, isoUtcMs } from '../../src/ingest/iso-time.js';
 import { prng } from '../helpers/prng.js';
 
 const pad = (n: number, w: number): string => String(n).padStart(w, '0');
@@ -42,10 +42,82 @@ describe('isoUtcMs', () => {
   });
 
   it('toEpochMs reads the same times either way', () => {
-    for (const s of ['2024-02-29T23:59:59.999Z', '2100-02-29T00:00:00.000Z', ' 2026-11-23T08:00:00.000Z ', '2026-11-23T08:00:00.000Z']) {
+    for (const s of [
+      '2024-02-29T23:59:59.999Z',
+      ' 2026-11-23T08:00:00.000Z ',
+      '2026-11-23T08:00:00.000Z',
+      '2026-11-23T08:00:00Z',
+      '2026-11-23T09:00:00+01:00',
+    ]) {
       expect(toEpochMs(s, 'time')).toBe(Date.parse(s.trim()));
     }
     expect(toEpochMs('1969-12-31T23:59:59.999Z', 'time')).toBeInstanceOf(Invalid);
+  });
+});
+
+describe('isoMs: ISO-8601 date-times, never in the host’s time zone', () => {
+  const utc = Date.UTC;
+  it.each([
+    ['2026-12-02T20:18:52', utc(2026, 11, 2, 20, 18, 52)],
+    ['2026-12-02 20:18:52', utc(2026, 11, 2, 20, 18, 52)],
+    ['2026-12-02T20:18', utc(2026, 11, 2, 20, 18)],
+    ['2026-12-02', utc(2026, 11, 2)],
+    ['2026-12-02T20:18:52.5', utc(2026, 11, 2, 20, 18, 52, 500)],
+    ['2026-12-02T20:18:52,5Z', utc(2026, 11, 2, 20, 18, 52, 500)],
+    ['2026-12-02T20:18:52.123456789Z', utc(2026, 11, 2, 20, 18, 52, 123)],
+    ['2026-12-02T19:19:00+05', utc(2026, 11, 2, 14, 19)],
+    ['2026-12-02T19:19:00+0530', utc(2026, 11, 2, 13, 49)],
+    ['2026-12-02T19:19:00-03:30', utc(2026, 11, 2, 22, 49)],
+    ['20261202T201852Z', utc(2026, 11, 2, 20, 18, 52)],
+    ['20261202T2018+01', utc(2026, 11, 2, 19, 18)],
+    ['2026-12-02T24:00:00Z', utc(2026, 11, 3)],
+    ['2024-02-29T00:00:00Z', utc(2024, 1, 29)],
+  ])('%s', (s, ms) => {
+    expect(isoMs(s)).toBe(ms);
+    expect(toEpochMs(s, 'time')).toBe(ms);
+  });
+
+  it.each([
+    '2026-11-31T10:00:00Z',
+    '2100-02-29T00:00:00Z',
+    '2026-13-01',
+    '2026-12-02T25:00:00Z',
+    '2026-12-02T24:00:01Z',
+    '2026-12-02T20:60:00Z',
+    '2026-12-02T20:18:60Z',
+    '2026-12-02T20:18:52+24:00',
+    '2026-12-02T20:18:52+05:60',
+    '2026-12-02T20',
+    '2026-12-02T',
+    '20261202',
+    'yesterday',
+  ])('refuses %s', (s) => {
+    expect(isoMs(s)).toBeNaN();
+  });
+
+  it('an offset-less time is UTC whatever the host’s zone (TZ); epoch numbers are unchanged', () => {
+    const tz = process.env.TZ;
+    try {
+      for (const zone of ['Asia/Tokyo', 'America/New_York', 'UTC']) {
+        process.env.TZ = zone;
+        expect(toEpochMs('2026-12-02T20:18:52', 'time')).toBe(utc(2026, 11, 2, 20, 18, 52));
+        expect(toEpochMs('2026-12-02 20:18:52.250', 'time')).toBe(utc(2026, 11, 2, 20, 18, 52, 250));
+        expect(toEpochMs('1795420800', 'time')).toBe(1_795_420_800_000);
+      }
+    } finally {
+      if (tz === undefined) delete process.env.TZ;
+      else process.env.TZ = tz;
+    }
+  });
+
+  it('agrees with Date.parse on extended date-times that carry an offset', () => {
+    const r = prng(12);
+    const int = (n: number): number => Math.floor(r() * n);
+    for (let i = 0; i < 20_000; i++) {
+      const zone = r() < 0.3 ? 'Z' : `${r() < 0.5 ? '+' : '-'}${pad(int(24), 2)}:${pad(int(60), 2)}`;
+      const s = `${pad(1980 + int(100), 4)}-${pad(1 + int(12), 2)}-${pad(1 + int(28), 2)}T${pad(int(24), 2)}:${pad(int(60), 2)}:${pad(int(60), 2)}.${pad(int(1000), 3)}${zone}`;
+      expect(isoMs(s), s).toBe(Date.parse(s));
+    }
   });
 });
 
