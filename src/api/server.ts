@@ -23,6 +23,9 @@ export function sendError(reply: FastifyReply, status: number, code: string, mes
   return reply.code(status).type('application/json').send({ error: code, message });
 }
 
+/** The `error` code of a client error fastify raises itself, by status (any other: `bad_request`). */
+const CLIENT_ERRORS: Record<number, string> = { 404: 'not_found', 405: 'method_not_allowed', 406: 'not_acceptable', 415: 'unsupported_media_type' };
+
 /** Longest path parameter (a user, a session id, a pasted token). */
 const MAX_PARAM_LENGTH = 8 * 1024;
 
@@ -47,6 +50,22 @@ export async function buildServer(ctx: ApiContext, modules: RouteModule[]): Prom
     frameworkErrors: (err, _req, reply) => {
       const tooLong = (err as { code?: string }).code === 'FST_ERR_MAX_PARAM_LENGTH';
       void sendError(reply, 400, 'bad_request', tooLong ? `a path parameter is longer than ${MAX_PARAM_LENGTH} characters` : 'malformed URL');
+    },
+    // What node's HTTP parser refuses before any route (a request line or headers too long, a
+    // malformed request), in the API's error shape too.
+    clientErrorHandler: (err, socket) => {
+      const code = (err as { code?: string }).code;
+      const [status, reason, body] =
+        code === 'HPE_HEADER_OVERFLOW'
+          ? [431, 'Request Header Fields Too Large', { error: 'header_too_large', message: 'the request line and headers are too long' }]
+          : code === 'ERR_HTTP_REQUEST_TIMEOUT'
+            ? [408, 'Request Timeout', { error: 'request_timeout', message: 'the request took too long to arrive' }]
+            : [400, 'Bad Request', { error: 'bad_request', message: 'malformed HTTP request' }];
+      if (!socket.writable) return socket.destroy();
+      const text = JSON.stringify(body);
+      socket.end(
+        `HTTP/1.1 ${status} ${reason}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(text)}\r\nConnection: close\r\n\r\n${text}`,
+      );
     },
   });
   app.decorateRequest('actor', '');
@@ -74,6 +93,11 @@ export async function buildServer(ctx: ApiContext, modules: RouteModule[]): Prom
     }
     if (verdict === 'forbidden') return sendCode(reply, 'FORBIDDEN', `this token lacks the ${scope} scope`);
     req.actor = TokenSet.actor(header);
+    // Every query parameter is one value: a repeated one (`?stream_id=a&stream_id=b`) is refused
+    // here rather than reaching a route as an array.
+    for (const [name, v] of Object.entries((req.query ?? {}) as Record<string, unknown>)) {
+      if (Array.isArray(v)) return sendCode(reply, 'BAD_REQUEST', `query parameter ${JSON.stringify(name.slice(0, 64))} is given more than once`);
+    }
   });
 
   app.addHook('onResponse', async (req, reply) => {
@@ -95,7 +119,9 @@ export async function buildServer(ctx: ApiContext, modules: RouteModule[]): Prom
     // Unknown routes answer 401 before 404 for unauthenticated callers, like real routes.
     // Any valid token (admin, ingest, ssf) gets the 404; 'forbidden' only means "valid, other scope".
     const verdict = ctx.tokens.check(req.headers.authorization, 'admin');
-    if (verdict === 'missing' || verdict === 'invalid') {
+    // `/.well-known/` never asks for a token: what is not there is simply not found.
+    const wellKnown = req.url.startsWith('/.well-known/');
+    if (!wellKnown && (verdict === 'missing' || verdict === 'invalid')) {
       reply.header('WWW-Authenticate', 'Bearer');
       return sendCode(reply, 'UNAUTHORIZED', 'a bearer token is required');
     }
@@ -109,7 +135,8 @@ export async function buildServer(ctx: ApiContext, modules: RouteModule[]): Prom
     }
     const e = err as { statusCode?: number; code?: string; message?: string };
     if (e.code === 'FST_ERR_CTP_BODY_TOO_LARGE' || e.statusCode === 413) return sendError(reply, 413, 'payload_too_large', 'request body too large');
-    if (e.statusCode && e.statusCode >= 400 && e.statusCode < 500) return sendError(reply, e.statusCode, 'bad_request', e.message ?? 'bad request');
+    if (e.statusCode && e.statusCode >= 400 && e.statusCode < 500)
+      return sendError(reply, e.statusCode, CLIENT_ERRORS[e.statusCode] ?? 'bad_request', e.message ?? 'bad request');
     if (e.statusCode === 503) return sendError(reply, 503, 'unavailable', e.message ?? 'unavailable');
     ctx.logger.error({ err }, 'api error');
     return sendError(reply, 500, 'internal', 'internal error');

@@ -115,6 +115,27 @@ describe('bearer authentication', () => {
     expect(isApiError(await call(w.url, '/v1/users', { method: 'PUT', token: w.cfg.adminToken }), 404)).toBe(true);
   });
 
+  it('what the router and the HTTP parser refuse is in the API’s error shape', async () => {
+    // /.well-known/ never asks for a token: an unknown path there is simply not found.
+    expect(isApiError(await call(w.url, '/.well-known/nothing'), 404, 'not_found')).toBe(true);
+    expect(isApiError(await call(w.url, '/.well-known/jwks.json', { method: 'PUT' }), 404, 'not_found')).toBe(true);
+    // A repeated query parameter: 400, never an array reaching a route (it was a 500 on /ssf/streams).
+    for (const [path, token] of [
+      ['/ssf/streams?stream_id=a&stream_id=b', ssfToken],
+      ['/ssf/status?stream_id=a&stream_id=a', ssfToken],
+      ['/v1/users?level=high&level=low', w.cfg.adminToken],
+      ['/v1/audit?limit=1&limit=2', w.cfg.adminToken],
+    ] as const) {
+      expect(isApiError(await call(w.url, path, { token }), 400, 'bad_request'), path).toBe(true);
+    }
+    expect(isApiError(await call(w.url, '/ssf/streams?stream_id=x&stream_id=y', { method: 'DELETE', token: ssfToken }), 400, 'bad_request')).toBe(true);
+    // A request line beyond node's header limit.
+    expect(isApiError(await call(w.url, `/v1/users/${'a'.repeat(70_000)}/risk`, { token: w.cfg.adminToken }), 431, 'header_too_large')).toBe(true);
+    // A body of a type no route reads.
+    const xml = await call(w.url, '/ssf/streams', { method: 'POST', token: ssfToken, body: '<stream/>', headers: { 'content-type': 'application/xml' } });
+    expect(isApiError(xml, 415, 'unsupported_media_type')).toBe(true);
+  });
+
   it('tokens never appear in answers', async () => {
     for (const path of ['/metrics', '/v1/audit', '/.well-known/ssf-configuration', '/readyz']) {
       const r = await call(w.url, path, { token: w.cfg.adminToken });
