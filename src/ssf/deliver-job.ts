@@ -144,8 +144,17 @@ export function createSetProcessor(deps: ProcessorDeps): (job: Job<SetJobData>, 
         await deps.state.pause(receiver.name, ms);
         return retry(job, ctx, 'rate_limited', ms, { outcome: 'rate_limited', status: o.status, retry_after_ms: o.retryAfterMs });
       }
-      case 'retryable':
-        return retry(job, ctx, 'retry', backoffDelay(attempt, deps.delivery, random()), { outcome: o.reason, status: o.status, message: o.message });
+      case 'retryable': {
+        // A 5xx with Retry-After (a 503 during maintenance) is honoured as a 429's is: the receiver waits.
+        if (o.retryAfterMs !== undefined) await deps.state.pause(receiver.name, o.retryAfterMs);
+        const ms = o.retryAfterMs ?? backoffDelay(attempt, deps.delivery, random());
+        return retry(job, ctx, 'retry', ms, {
+          outcome: o.reason,
+          status: o.status,
+          message: o.message,
+          ...(o.retryAfterMs !== undefined ? { retry_after_ms: o.retryAfterMs } : {}),
+        });
+      }
       case 'refused':
         deps.logger?.warn({ receiver: ctx.receiver, reason: o.reason }, 'self-registered stream endpoint refused at send time');
         return fail(ctx, 'failed', { outcome: 'endpoint_refused', reason: o.reason, message: o.message });

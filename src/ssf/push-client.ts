@@ -25,8 +25,8 @@ export type PushOutcome =
   | { kind: 'unauthorized'; status: number; description?: string }
   /** 429; `retryAfterMs` from Retry-After when present. */
   | { kind: 'rate_limited'; status: 429; retryAfterMs?: number }
-  /** 5xx, 408, timeout or network error. */
-  | { kind: 'retryable'; status?: number; reason: 'http' | 'timeout' | 'network'; message: string }
+  /** 5xx, 408, timeout or network error; `retryAfterMs` from a 5xx's (a 503's) Retry-After when present. */
+  | { kind: 'retryable'; status?: number; reason: 'http' | 'timeout' | 'network'; message: string; retryAfterMs?: number }
   /** The endpoint policy refused the address at send time (nothing was sent). */
   | { kind: 'refused'; reason: string; message: string };
 
@@ -117,15 +117,16 @@ export async function classifyResponse(res: IncomingMessage, now: number): Promi
     res.resume(); // drained, so the connection is reused
     return { kind: 'delivered', status };
   }
+  const header = res.headers['retry-after'];
+  const retryAfterMs = parseRetryAfter(Array.isArray(header) ? header[0] : header, now);
+  const after = retryAfterMs === undefined ? {} : { retryAfterMs };
   if (status === 429) {
-    const header = res.headers['retry-after'];
-    const retryAfterMs = parseRetryAfter(Array.isArray(header) ? header[0] : header, now);
     res.resume();
-    return retryAfterMs === undefined ? { kind: 'rate_limited', status } : { kind: 'rate_limited', status, retryAfterMs };
+    return { kind: 'rate_limited', status, ...after };
   }
   if (status >= 500 || status === 408) {
     res.resume();
-    return { kind: 'retryable', status, reason: 'http', message: `HTTP ${status}` };
+    return { kind: 'retryable', status, reason: 'http', message: `HTTP ${status}`, ...(status >= 500 ? after : {}) };
   }
   const { err, description } = await readErrorBody(res);
   const desc = description !== undefined ? { description } : {};

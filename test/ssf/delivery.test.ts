@@ -116,6 +116,15 @@ describe('SET delivery worker', () => {
     expect(outcomes).toContainEqual(['r429', 'rate_limited']);
   });
 
+  it('honours Retry-After on 503 too (contract §4: 5xx, network and 429 retried honouring Retry-After)', async () => {
+    const { rx, cfg } = await receiver('r503ra', ({ n }) => (n === 0 ? { status: 503, headers: { 'retry-after': '1' } } : { status: 202 }));
+    const [id] = await enqueueLevelChange(q, change('u503ra@example.com', 1, 'low', 'medium'), [cfg]);
+    await waitFor(async () => (await jobState(id!)) === 'completed', { timeout: 5000, what: 'delivery' });
+    expect(rx.requests).toHaveLength(2);
+    expect(rx.requests[1]!.at - rx.requests[0]!.at).toBeGreaterThanOrEqual(950);
+    expect((await auditOf('r503ra'))[0]!.details).toMatchObject({ outcome: 'http', status: 503, retry_after_ms: 1000 });
+  });
+
   it('400 invalid_request: no retry, failed job kept, audited', async () => {
     const { rx, cfg } = await receiver('r400', () => ({ status: 400, body: { err: 'invalid_request', description: 'malformed' } }));
     const [id] = await enqueueLevelChange(q, change('u400@example.com', 1, 'low', 'high'), [cfg]);

@@ -66,6 +66,11 @@ describe('pushSet (RFC 8935)', () => {
     ['429 with Retry-After seconds', { status: 429, headers: { 'retry-after': '7' } }, { kind: 'rate_limited', status: 429, retryAfterMs: 7000 }],
     ['429 without Retry-After', { status: 429 }, { kind: 'rate_limited', status: 429 }],
     ['503 is retryable', { status: 503 }, { kind: 'retryable', status: 503, reason: 'http', message: 'HTTP 503' }],
+    [
+      '503 with Retry-After seconds',
+      { status: 503, headers: { 'retry-after': '5' } },
+      { kind: 'retryable', status: 503, reason: 'http', message: 'HTTP 503', retryAfterMs: 5000 },
+    ],
   ])('%s', async (_name, answer, expected) => {
     const rx = await answerWith(answer);
     expect(await pushSet({ endpoint: rx.url, set: SET, timeoutMs: 2000 })).toEqual(expected);
