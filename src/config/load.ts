@@ -102,12 +102,29 @@ export function parseBehaviors(p: Parsed | undefined, issues: ConfigIssue[]): Be
 /** Where a problem at `path` is (its node in the parsed file, else the file's start). */
 type Locator = (path: readonly PropertyKey[]) => { line: number; col: number };
 
+/**
+ * `value` with each `${NAME}` in it replaced by that environment variable (`Bearer ${TOKEN}`), or the
+ * whole value `env:NAME`; undefined (an issue) when a variable named is not set. `$${` stays a
+ * literal `${`.
+ */
 function expandEnv(value: string, what: string, issue: (message: string) => void): string | undefined {
-  const m = /^\$\{([A-Za-z_][A-Za-z0-9_]*)\}$/.exec(value) ?? /^env:([A-Za-z_][A-Za-z0-9_]*)$/.exec(value);
-  if (!m) return value;
-  const v = process.env[m[1]!];
-  if (v === undefined) issue(`${what}: environment variable ${m[1]} is not set`);
-  return v;
+  const whole = /^env:([A-Za-z_][A-Za-z0-9_]*)$/.exec(value);
+  if (whole) {
+    const v = process.env[whole[1]!];
+    if (v === undefined) issue(`${what}: environment variable ${whole[1]} is not set`);
+    return v;
+  }
+  let missing = false;
+  const out = value.replace(/\$?\$\{([A-Za-z_][A-Za-z0-9_]*)\}/g, (ref: string, name: string) => {
+    if (ref.startsWith('$$')) return ref.slice(1);
+    const v = process.env[name];
+    if (v === undefined) {
+      missing = true;
+      issue(`${what}: environment variable ${name} is not set`);
+    }
+    return v ?? '';
+  });
+  return missing ? undefined : out;
 }
 
 function resolveReceivers(raw: RiskstreamFileConfig, file: string, issues: ConfigIssue[], at: Locator): ResolvedReceiver[] {

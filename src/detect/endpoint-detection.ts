@@ -54,7 +54,10 @@ function crowdstrikeScale(v: unknown): Severity | undefined {
 /** The detection's severity, normalised, with the raw value it came from. */
 export function endpointSeverity(e: CanonicalEvent, vendor: string = vendorOf(e)): { severity: Severity; raw: unknown } | undefined {
   const sev = getPath(e, 'severity');
-  const canonical = vendor === 'crowdstrike' && toNumber(sev) !== undefined ? crowdstrikeScale(sev) : normalizeSeverity(sev);
+  const canonical =
+    vendor === 'crowdstrike' && toNumber(sev) !== undefined
+      ? crowdstrikeScale(sev)
+      : (normalizeSeverity(sev) ?? (vendor === 'sentinelone' ? SENTINELONE[lower(sev) ?? ''] : undefined));
   if (canonical) return { severity: canonical, raw: sev };
   for (const path of ['SeverityName', 'severity_name', 'max_severity_displayname']) {
     const s = normalizeSeverity(getPath(e, path));

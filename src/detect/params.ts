@@ -3,11 +3,17 @@ import { z } from 'zod';
 import { RISK_LEVELS, SEVERITIES } from '../types.js';
 import { isValidCidr } from './allow-list.js';
 
+/** "must be one of …", or "required (one of …)" when the key is missing. */
+const oneOf =
+  (values: readonly string[]) =>
+  (issue: { input?: unknown }): string =>
+    issue.input === undefined ? `required (one of ${values.join(', ')})` : `must be one of ${values.join(', ')}`;
+
 /** A risk level: `low`, `medium` or `high`. */
-export const level = z.enum(RISK_LEVELS, { message: `must be one of ${RISK_LEVELS.join(', ')}` });
+export const level = z.enum(RISK_LEVELS, { error: oneOf(RISK_LEVELS) });
 
 /** A severity: `info` … `critical`. */
-export const severity = z.enum(SEVERITIES, { message: `must be one of ${SEVERITIES.join(', ')}` });
+export const severity = z.enum(SEVERITIES, { error: oneOf(SEVERITIES) });
 
 /** An IPv4 or IPv6 CIDR. */
 export const cidr = z.string().refine(isValidCidr, { message: 'must be a CIDR like 10.0.0.0/8 or 2001:db8::/32' });

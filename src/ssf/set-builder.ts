@@ -64,7 +64,13 @@ export function numericDate(ms: number): number {
   return Math.floor(ms / 1000);
 }
 
-/** The user's RFC 9493 subject identifier in the receiver's `subject_format`. */
+/** An email address as RFC 9493's `email` format needs one: `local@domain`, no spaces. */
+const EMAIL_ADDRESS = /^[^@\s]+@[^@\s]+$/;
+
+/**
+ * The user's RFC 9493 subject identifier in the receiver's `subject_format`. A user that is not an
+ * email address (an opaque id, CONTRACT §2) is never sent as an `email` subject: `opaque` instead.
+ */
 export function userSubject(user: string, receiver: SetReceiver): SubjectId {
   switch (receiver.subject_format) {
     case 'iss_sub':
@@ -72,7 +78,7 @@ export function userSubject(user: string, receiver: SetReceiver): SubjectId {
     case 'opaque':
       return { format: 'opaque', id: user };
     default:
-      return { format: 'email', email: user };
+      return EMAIL_ADDRESS.test(user) ? { format: 'email', email: user } : { format: 'opaque', id: user };
   }
 }
 

@@ -73,6 +73,14 @@ describe('riskstream replay, then riskstream risk', () => {
     expect(dead[1].join(' ')).toContain('this line is not JSON');
   });
 
+  it('--stream to a stream the worker does not read: appended, with a warning naming the input streams', async () => {
+    const bogus = `${prefix}:bogus`;
+    const r = await runCli(['replay', file, '--config', w.cfg.dir, '--stream', bogus]);
+    expect(r.code).toBe(0);
+    expect(r.stderr).toContain(`"${bogus}" is not one of the worker's input streams (${prefix}:login, ${prefix}:activity`);
+    expect(await redis.xlen(bogus)).toBe(6);
+  });
+
   it("explains a user's level: each active behavior, its evidence and its expiry", async () => {
     const [r, upper] = await Promise.all([runCli(['risk', ALICE, '--config', w.cfg.dir]), runInProcess(['risk', ALICE.toUpperCase(), '--config', w.cfg.dir])]);
     expect(r.stderr).toBe('');

@@ -256,6 +256,47 @@ describe('loadConfig issues, located as file:line:col', () => {
     ]);
   });
 
+  it('authorization: ${NAME} is expanded anywhere in the value ("Bearer ${TOKEN}"), $${ stays literal', () => {
+    process.env.RISKSTREAM_TEST_AUTH_VAR = 'tok-123';
+    try {
+      const main = [
+        'receivers:',
+        '  - name: a',
+        '    kind: ssf',
+        '    endpoint: https://a.example/events',
+        '    authorization: "Bearer ${RISKSTREAM_TEST_AUTH_VAR}"',
+      ];
+      const literal = [...main.slice(0, 4), '    authorization: "x $${RISKSTREAM_TEST_AUTH_VAR}"'];
+      const whole = [...main.slice(0, 4), '    authorization: "${RISKSTREAM_TEST_AUTH_VAR}"'];
+      const value = (lines: string[]): string | undefined =>
+        loadConfig(configDir({ 'riskstream.yaml': lines.join('\n') }), NO_ENV).receivers[0]!.authorizationValue;
+      expect(value(main)).toBe('Bearer tok-123');
+      expect(value(literal)).toBe('x ${RISKSTREAM_TEST_AUTH_VAR}');
+      expect(value(whole)).toBe('tok-123');
+    } finally {
+      delete process.env.RISKSTREAM_TEST_AUTH_VAR;
+    }
+    const unset = [
+      'receivers:',
+      '  - name: a',
+      '    kind: ssf',
+      '    endpoint: https://a.example/events',
+      '    authorization: "Bearer ${RISKSTREAM_TEST_UNSET_VAR}"',
+    ];
+    expect(lines(issuesOf(configDir({ 'riskstream.yaml': unset.join('\n') })))).toEqual([
+      'riskstream.yaml:5:20 receivers[0].authorization: environment variable RISKSTREAM_TEST_UNSET_VAR is not set',
+    ]);
+  });
+
+  it('a missing risk_level is named as missing, a wrong one as wrong', () => {
+    expect(lines(issuesOf(configDir({ 'behaviors.yaml': 'dlp_detection:\n  enabled: true\n' })))).toEqual([
+      'behaviors.yaml:2:3 dlp_detection.risk_level: required (one of low, medium, high)',
+    ]);
+    expect(lines(issuesOf(configDir({ 'behaviors.yaml': 'dlp_detection:\n  risk_level: severe\n' })))).toEqual([
+      'behaviors.yaml:2:15 dlp_detection.risk_level: must be one of low, medium, high',
+    ]);
+  });
+
   it('the error message itself lists every issue', () => {
     const dir = configDir({ 'behaviors.yaml': BROKEN_BEHAVIORS });
     expect(() => loadConfig(dir, NO_ENV)).toThrow(/behaviors\.yaml:4:15 .*\n.*behaviors\.yaml:9:11/);

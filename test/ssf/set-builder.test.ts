@@ -88,6 +88,10 @@ describe('set-builder (known answers)', () => {
       iss: 'https://idp.example.com',
       sub: 'u-42',
     });
+    // email: an address as it is; a user that is not one (an opaque id) is never sent as an email.
+    expect(userSubject('alice@example.com', { ...ssf, subject_format: 'email' })).toEqual({ format: 'email', email: 'alice@example.com' });
+    expect(userSubject('00u1abcd', { ...ssf, subject_format: 'email' })).toEqual({ format: 'opaque', id: '00u1abcd' });
+    expect(userSubject('00u1abcd', { ...ssf, kind: 'okta', subject_format: 'email' })).toEqual({ format: 'opaque', id: '00u1abcd' });
   });
 
   it('CAEP session-revoked with a complex {user, session} subject', () => {

@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
-import { loadConfig } from '../../config/load.js';
+import { existsSync } from 'node:fs';
+import { configPath, loadConfig } from '../../config/load.js';
 import { isRiskstreamError, RiskstreamError } from '../../errors.js';
 import { signingKeyIssues } from '../config-keys.js';
 import { DEFAULT_CONFIG, print } from '../common.js';
@@ -21,8 +22,12 @@ export function configCommand(program: Command): void {
         const keyIssues = await signingKeyIssues(c);
         if (keyIssues.length) throw new RiskstreamError('CONFIG_INVALID', 'signing keys', { issues: keyIssues });
         const on = c.behaviors.filter((b) => b.enabled).map((b) => `${b.id}(${b.risk_level})`);
+        const keyFile = configPath(c, c.raw.signing.key_file);
+        const keyNote = existsSync(keyFile)
+          ? ''
+          : `\n  signing: ${c.raw.signing.key_file} does not exist yet: the worker generates a new key there at its first start`;
         print(
-          `ok: ${c.files.join(', ')}\n  behaviors enabled${c.shippedBehaviors ? ' (no behaviors.yaml: the shipped defaults)' : ''}: ${on.join(', ') || 'none'}\n  receivers: ${c.receivers.map((r) => `${r.name} (${r.kind})`).join(', ') || 'none'}\n  redis: ${c.redisCluster ? `cluster, startup nodes ${c.redisCluster.map((u) => new URL(u).host).join(' ')}` : 'one node'}\n`,
+          `ok: ${c.files.join(', ')}\n  behaviors enabled${c.shippedBehaviors ? ' (no behaviors.yaml: the shipped defaults)' : ''}: ${on.join(', ') || 'none'}\n  receivers: ${c.receivers.map((r) => `${r.name} (${r.kind})`).join(', ') || 'none'}\n  redis: ${c.redisCluster ? `cluster, startup nodes ${c.redisCluster.map((u) => new URL(u).host).join(' ')}` : 'one node'}${keyNote}\n`,
         );
       } catch (err) {
         if (isRiskstreamError(err, 'CONFIG_INVALID')) {

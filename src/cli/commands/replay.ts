@@ -14,6 +14,11 @@ export function replayCommand(program: Command): void {
     .action(async (file: string, o: { config: string; stream?: string; rate?: string; rebase?: boolean }) => {
       const cli = await openCli(o.config);
       const tty = process.stderr.isTTY;
+      if (o.stream && !cli.config.streams.inputs.includes(o.stream)) {
+        process.stderr.write(
+          `warning: ${JSON.stringify(o.stream)} is not one of the worker's input streams (${cli.config.streams.inputs.join(', ')}; more in streams.extra): the worker will not read these events\n`,
+        );
+      }
       try {
         const r = await replayFile(cli.redis, cli.config.streams, file, {
           ...(o.stream ? { stream: o.stream } : {}),
