@@ -1,17 +1,41 @@
 import { RiskstreamError } from '../errors.js';
 import { Invalid, toUser } from '../ingest/event-schema.js';
 
-/** An optional integer query parameter in [1, `max`]; `def` when absent; BAD_REQUEST otherwise. */
-export function intParam(v: string | undefined, name: string, def: number, max: number): number {
+/**
+ * An optional integer query parameter, decimal digits only, in [1, `max`]; `def` when absent or
+ * empty; BAD_REQUEST otherwise (`0x10`, `1e2`, `+5` too: every route reads `limit` alike).
+ */
+export function intParam<D extends number | undefined>(v: string | undefined, name: string, def: D, max: number): number | D {
   if (v === undefined || v === '') return def;
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < 1 || n > max) throw new RiskstreamError('BAD_REQUEST', `${name} must be an integer from 1 to ${max}`);
+  const n = /^\d{1,9}$/.test(v) ? Number(v) : NaN;
+  if (!(n >= 1 && n <= max)) throw new RiskstreamError('BAD_REQUEST', `${name} must be an integer from 1 to ${max}`);
   return n;
 }
 
-/** A user id from the path, normalised as at ingest (trimmed; emails lower-cased); BAD_REQUEST when empty. */
+/** A user id from the path, normalised as at ingest (trimmed; emails lower-cased); BAD_REQUEST when empty or too long. */
 export function userParam(raw: string): string {
   const user = toUser(raw, 'user');
-  if (user instanceof Invalid) throw new RiskstreamError('BAD_REQUEST', 'user is required');
+  if (user instanceof Invalid) throw new RiskstreamError('BAD_REQUEST', user.message); // "user: must not be empty", "user: longer than 1024 characters"
+
   return user;
+}
+
+/** Longest admin reason (revoke, reset): what the control stream and the audit log take. */
+export const MAX_REASON = 500;
+
+/**
+ * An admin action's reason from a JSON body `{reason}` (or `?reason=`): `def` when absent or empty;
+ * BAD_REQUEST for a body that is not a JSON object, a reason that is not a string or is longer
+ * than {@link MAX_REASON}. No body at all is fine.
+ */
+export function reasonParam(body: unknown, query: unknown, def: string): string {
+  if (body !== undefined && body !== null && body !== '' && (typeof body !== 'object' || Array.isArray(body))) {
+    throw new RiskstreamError('BAD_REQUEST', 'the body must be a JSON object such as {"reason": "…"}');
+  }
+  const fromBody = body && typeof body === 'object' ? (body as Record<string, unknown>).reason : undefined;
+  const r = fromBody ?? (query && typeof query === 'object' ? (query as Record<string, unknown>).reason : undefined);
+  if (r === undefined || r === null || r === '') return def;
+  if (typeof r !== 'string') throw new RiskstreamError('BAD_REQUEST', 'reason must be a string');
+  if (r.length > MAX_REASON) throw new RiskstreamError('BAD_REQUEST', `reason must be at most ${MAX_REASON} characters`);
+  return r;
 }

@@ -55,19 +55,24 @@ export class AuditLog {
     ];
   }
 
-  /** Reads entries newest first, `count` at a time, before the cursor (an entry id). */
+  /**
+   * Reads entries newest first, `count` at a time, before the cursor (an entry id); `action`: only
+   * that action, or those under it (`set`, `set.` or `set.*`: every `set.…` action).
+   */
   async list(opts: { cursor?: string; count?: number; action?: string } = {}): Promise<{ entries: StoredAuditEntry[]; next?: string }> {
     const count = Math.min(Math.max(opts.count ?? 100, 1), 1000);
+    // `set`, `set.` and `set.*` all mean the `set.…` actions; `set.delivered` only that one.
+    const action = opts.action?.replace(/\.\*?$/, '') || undefined;
     const end = opts.cursor ? `(${opts.cursor}` : '+';
     const out: StoredAuditEntry[] = [];
     let cursorEnd = end;
     // Over-read when filtering by action so a page is still full.
     for (let rounds = 0; rounds < 20 && out.length < count; rounds++) {
-      const rows = (await this.redis.xrevrange(this.stream, cursorEnd, '-', 'COUNT', count * (opts.action ? 4 : 1))) as Array<[string, string[]]>;
+      const rows = (await this.redis.xrevrange(this.stream, cursorEnd, '-', 'COUNT', count * (action ? 4 : 1))) as Array<[string, string[]]>;
       if (!rows.length) break;
       for (const [id, f] of rows) {
         const e = AuditLog.parse(id, f);
-        if (!opts.action || e.action === opts.action || e.action.startsWith(`${opts.action}.`)) out.push(e);
+        if (!action || e.action === action || e.action.startsWith(`${action}.`)) out.push(e);
         if (out.length >= count) break;
       }
       cursorEnd = `(${rows[rows.length - 1]![0]}`;

@@ -329,6 +329,48 @@ describe('POST /v1/users/{user}/risk/reset', () => {
     expect(isApiError(await admin('/v1/sessions/no-such-session', { method: 'DELETE', headers: jsonType }), 404, 'not_found')).toBe(true);
   });
 
+  it('400 for a reason that is not a string or is too long, a body that is not an object: nothing reset', async () => {
+    const user = HIGH[4]!;
+    const json = { 'content-type': 'application/json' };
+    for (const [body, headers] of [
+      ['{"reason":5}', json],
+      ['[1]', json],
+      [JSON.stringify({ reason: 'x'.repeat(501) }), json],
+      ['hello', { 'content-type': 'text/plain' }],
+    ] as const) {
+      expect(isApiError(await admin(`/v1/users/${encodeURIComponent(user)}/risk/reset`, { method: 'POST', body, headers }), 400, 'bad_request'), body).toBe(
+        true,
+      );
+    }
+    expect((await riskOf(user)).level).toBe('high');
+  });
+
+  it('the audit log filtered by action: a name or a group (set, set. and set.* alike)', async () => {
+    const group = (await admin('/v1/audit?action=risk&limit=1000')).json.entries as Array<{ action: string }>;
+    expect(group.length).toBeGreaterThan(0);
+    expect(new Set(group.map((e) => e.action.split('.')[0]))).toEqual(new Set(['risk']));
+    for (const q of ['risk.', 'risk.*']) expect((await admin(`/v1/audit?action=${q}&limit=1000`)).json.entries).toEqual(group);
+    const exact = (await admin('/v1/audit?action=risk.reset&limit=1000')).json.entries as Array<{ action: string }>;
+    expect(exact.length).toBeGreaterThan(0);
+    expect(exact.every((e) => e.action === 'risk.reset')).toBe(true);
+  });
+
+  it('limit is read alike everywhere: decimal digits in range; empty is the default', async () => {
+    for (const path of ['/v1/users', '/v1/audit', '/v1/sessions', `/v1/users/${encodeURIComponent(HIGH[1]!)}/events`]) {
+      for (const bad of ['0x10', '1e2', '+5', '0', '-1', '1.5', 'x']) {
+        expect(isApiError(await admin(`${path}?limit=${encodeURIComponent(bad)}`), 400, 'bad_request'), `${path} ${bad}`).toBe(true);
+      }
+      expect((await admin(`${path}?limit=`)).status, path).toBe(200);
+      expect((await admin(`${path}?limit=3`)).status, path).toBe(200);
+    }
+  });
+
+  it('a user id longer than 1 024 characters is named as such', async () => {
+    const r = await admin(`/v1/users/${'k'.repeat(1025)}/risk`);
+    expect(isApiError(r, 400, 'bad_request')).toBe(true);
+    expect(r.json.message).toContain('longer than 1024');
+  });
+
   it('400 for a body that is not JSON', async () => {
     expect(
       isApiError(

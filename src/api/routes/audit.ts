@@ -2,6 +2,7 @@ import type { RouteModule } from '../server.js';
 import { RiskstreamError } from '../../errors.js';
 import type { AuditLog } from '../../audit/audit-log.js';
 import type { AuditPage } from '../views/admin.js';
+import { intParam } from '../params.js';
 
 /** `GET /v1/audit?cursor=&limit=&action=` — the audit log, newest first (an empty cursor: the first page); and `GET /v1/whoami`. */
 export const auditRoutes =
@@ -11,8 +12,7 @@ export const auditRoutes =
     app.get<{ Querystring: { cursor?: string; limit?: string; action?: string } }>('/v1/audit', async (req): Promise<AuditPage> => {
       const { cursor, action } = req.query;
       if (cursor && !/^\d+-\d+$/.test(cursor)) throw new RiskstreamError('BAD_REQUEST', 'invalid cursor');
-      const limit = req.query.limit === undefined ? 100 : Number(req.query.limit);
-      if (!Number.isInteger(limit) || limit < 1 || limit > 1000) throw new RiskstreamError('BAD_REQUEST', 'limit must be an integer from 1 to 1000');
+      const limit = intParam(req.query.limit, 'limit', 100, 1000);
       const r = await deps.audit.list({ count: limit, ...(cursor ? { cursor } : {}), ...(action ? { action } : {}) });
       return {
         entries: r.entries.map((e) => ({ ...e, time: new Date(e.time).toISOString() })),

@@ -2,7 +2,7 @@ import type { RouteModule } from '../server.js';
 import type { RiskService } from '../../risk/service.js';
 import { RISK_LEVELS, type RiskLevel } from '../../types.js';
 import { RiskstreamError } from '../../errors.js';
-import { userParam } from '../params.js';
+import { intParam, reasonParam, userParam } from '../params.js';
 import type { UserRisk } from '../views/admin.js';
 import { decodeCursor } from '../../sessions/cursor.js';
 
@@ -12,12 +12,7 @@ interface Q {
   limit?: string;
 }
 
-function limitOf(q: Q): number | undefined {
-  if (q.limit === undefined) return undefined;
-  const n = Number(q.limit);
-  if (!Number.isInteger(n) || n < 1 || n > 1000) throw new RiskstreamError('BAD_REQUEST', 'limit must be an integer from 1 to 1000');
-  return n;
-}
+const limitOf = (q: Q): number | undefined => intParam(q.limit, 'limit', undefined, 1000);
 
 /** `/v1/users?cursor=`: a position as RiskService.list issues it (BAD_REQUEST otherwise). */
 function listCursor(cursor: string | undefined): string | undefined {
@@ -60,10 +55,8 @@ export const riskRoutes =
       return risk.events(user, { ...(cursor ? { cursor } : {}), ...(limit ? { limit } : {}) });
     });
 
-    app.post<{ Params: { user: string }; Body: { reason?: string } | undefined }>('/v1/users/:user/risk/reset', async (req) => {
-      const body = req.body && typeof req.body === 'object' ? req.body : {};
-      const reason = typeof body.reason === 'string' ? body.reason.slice(0, 500) : '';
-      const r = await risk.reset(userParam(req.params.user), req.actor, reason);
+    app.post<{ Params: { user: string }; Body: unknown }>('/v1/users/:user/risk/reset', async (req) => {
+      const r = await risk.reset(userParam(req.params.user), req.actor, reasonParam(req.body, req.query, ''));
       return { user: r.user, previous_level: r.previous, level: r.level, version: r.version, change_id: r.change?.id ?? null };
     });
   };

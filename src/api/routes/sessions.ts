@@ -1,36 +1,21 @@
 import type { FastifyRequest } from 'fastify';
 import { RiskstreamError } from '../../errors.js';
 import type { RouteModule } from '../server.js';
-import { userParam } from '../params.js';
+import { intParam, reasonParam, userParam } from '../params.js';
 import type { SessionService } from '../../sessions/service.js';
 import type { RevokedSession } from '../../sessions/revoke.js';
 
 export type { SessionService } from '../../sessions/service.js';
 
 const DEFAULT_REASON = 'revoked by admin';
-const MAX_REASON = 500;
 
 type Query = Record<string, string | undefined>;
-
-function parseLimit(v: string | undefined): number | undefined {
-  if (v === undefined || v === '') return undefined;
-  if (!/^\d+$/.test(v)) throw new RiskstreamError('BAD_REQUEST', 'limit must be a positive integer');
-  return Number(v);
-}
 
 /** A user id from the path (already URL-decoded by the router), normalised as at ingest. */
 const pathUser = (req: FastifyRequest): string => userParam((req.params as { user: string }).user);
 
 /** The revocation reason from a JSON body `{reason}` or `?reason=`; defaults to "revoked by admin". */
-function reasonOf(req: FastifyRequest): string {
-  const body = req.body as unknown;
-  const fromBody = body && typeof body === 'object' && !Array.isArray(body) ? (body as Record<string, unknown>).reason : undefined;
-  const r = fromBody ?? (req.query as Query).reason;
-  if (r === undefined || r === null || r === '') return DEFAULT_REASON;
-  if (typeof r !== 'string') throw new RiskstreamError('BAD_REQUEST', 'reason must be a string');
-  if (r.length > MAX_REASON) throw new RiskstreamError('BAD_REQUEST', `reason must be at most ${MAX_REASON} characters`);
-  return r;
-}
+const reasonOf = (req: FastifyRequest): string => reasonParam(req.body, req.query, DEFAULT_REASON);
 
 function summary(r: RevokedSession): Record<string, unknown> {
   return {
@@ -55,7 +40,7 @@ export const sessionRoutes =
 
     app.get('/v1/sessions', async (req) => {
       const q = req.query as Query;
-      return sessions.store.listAll({ cursor: q.cursor || undefined, limit: parseLimit(q.limit) });
+      return sessions.store.listAll({ cursor: q.cursor || undefined, limit: intParam(q.limit, 'limit', undefined, 500) });
     });
 
     app.get('/v1/sessions/:id', async (req) => {
