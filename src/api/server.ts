@@ -61,11 +61,15 @@ export async function buildServer(ctx: ApiContext, modules: RouteModule[]): Prom
           : code === 'ERR_HTTP_REQUEST_TIMEOUT'
             ? [408, 'Request Timeout', { error: 'request_timeout', message: 'the request took too long to arrive' }]
             : [400, 'Bad Request', { error: 'bad_request', message: 'malformed HTTP request' }];
-      if (!socket.writable) return socket.destroy();
+      // Not into a response already under way (a pipelined request), nor on a closed socket.
+      if (!socket.writable || (socket as { _httpMessage?: { headersSent?: boolean } })._httpMessage?.headersSent) return socket.destroy();
       const text = JSON.stringify(body);
+      // Closed once written, whatever the client does (a half-open socket would otherwise stay).
       socket.end(
         `HTTP/1.1 ${status} ${reason}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(text)}\r\nConnection: close\r\n\r\n${text}`,
+        () => socket.destroy(),
       );
+      setTimeout(() => socket.destroy(), 1000).unref();
     },
   });
   app.decorateRequest('actor', '');

@@ -141,13 +141,15 @@ export function createSetProcessor(deps: ProcessorDeps): (job: Job<SetJobData>, 
         return retry(job, ctx, 'retry', deps.delivery.invalid_key_retry, { outcome: 'invalid_key', status: o.status, description: o.description });
       case 'rate_limited': {
         const ms = o.retryAfterMs ?? backoffDelay(attempt, deps.delivery, random());
-        await deps.state.pause(receiver.name, ms);
+        await deps.state.pause(receiver.name, Math.min(ms, horizonLeft(job.timestamp, Date.now(), deps.delivery.horizon)));
         return retry(job, ctx, 'rate_limited', ms, { outcome: 'rate_limited', status: o.status, retry_after_ms: o.retryAfterMs });
       }
       case 'retryable': {
-        // A 5xx with Retry-After (a 503 during maintenance) is honoured as a 429's is: the receiver waits.
-        if (o.retryAfterMs !== undefined) await deps.state.pause(receiver.name, o.retryAfterMs);
-        const ms = o.retryAfterMs ?? backoffDelay(attempt, deps.delivery, random());
+        // A 5xx's Retry-After (a 503 during maintenance) is a floor under the backoff, never less
+        // (`Retry-After: 0` must not retry a failing receiver at once, again and again); the
+        // receiver waits that long, within the horizon.
+        const ms = Math.max(o.retryAfterMs ?? 0, backoffDelay(attempt, deps.delivery, random()));
+        if (o.retryAfterMs !== undefined) await deps.state.pause(receiver.name, Math.min(ms, horizonLeft(job.timestamp, Date.now(), deps.delivery.horizon)));
         return retry(job, ctx, 'retry', ms, {
           outcome: o.reason,
           status: o.status,
@@ -189,8 +191,11 @@ export function createSetProcessor(deps: ProcessorDeps): (job: Job<SetJobData>, 
     const hasSlot = d.slotAttempt === job.attemptsMade;
     const gate = await deps.state.gate(receiver.name, hasSlot ? undefined : receiver.rate_limit);
     if (gate.wait > 0) {
+      // Waiting past the horizon (a receiver paused for longer by its Retry-After) is expiring.
+      const left = horizonLeft(job.timestamp, Date.now(), deps.delivery.horizon);
+      if (left <= 0) return fail(ctx, 'failed', { outcome: 'expired', last_outcome: 'rate_limited' });
       if (gate.reserved) await job.updateData({ ...d, slotAttempt: job.attemptsMade });
-      return delay(job, token, gate.wait);
+      return delay(job, token, Math.min(gate.wait, left));
     }
 
     // A self-registered stream without a free egress slot waits outside the worker's slots.

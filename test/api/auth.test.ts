@@ -1,3 +1,4 @@
+import { connect } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cleanup, redisClient, testPrefix } from '../helpers/redis.js';
 import { call, isApiError, startApiWorker, type ApiWorker } from './helpers.js';
@@ -134,6 +135,28 @@ describe('bearer authentication', () => {
     // A body of a type no route reads.
     const xml = await call(w.url, '/ssf/streams', { method: 'POST', token: ssfToken, body: '<stream/>', headers: { 'content-type': 'application/xml' } });
     expect(isApiError(xml, 415, 'unsupported_media_type')).toBe(true);
+  });
+
+  it('a malformed request gets a JSON 400 and the connection is closed, though the client keeps its side open', async () => {
+    const { port, hostname } = new URL(w.url);
+    const socket = connect({ port: Number(port), host: hostname, allowHalfOpen: true });
+    socket.on('error', () => undefined);
+    let got = '';
+    socket.on('data', (d) => (got += d.toString()));
+    const ended = new Promise<void>((resolve) => socket.once('end', () => resolve()));
+    const closed = new Promise<void>((resolve) => socket.once('close', () => resolve()));
+    socket.write('BLAH\r\n\r\n'); // and never end()
+    await ended;
+    // The server's side is gone (destroyed), not only half-closed: writing to it fails.
+    const poke = setInterval(() => socket.write('x'), 100);
+    try {
+      await Promise.race([closed, new Promise((_, reject) => setTimeout(() => reject(new Error('the server kept the connection')), 3000))]);
+    } finally {
+      clearInterval(poke);
+      socket.destroy();
+    }
+    expect(got).toMatch(/^HTTP\/1\.1 400 /);
+    expect(JSON.parse(got.slice(got.indexOf('\r\n\r\n') + 4))).toMatchObject({ error: 'bad_request' });
   });
 
   it('tokens never appear in answers', async () => {

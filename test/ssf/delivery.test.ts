@@ -125,6 +125,16 @@ describe('SET delivery worker', () => {
     expect((await auditOf('r503ra'))[0]!.details).toMatchObject({ outcome: 'http', status: 503, retry_after_ms: 1000 });
   });
 
+  it('a 503 with Retry-After: 0 still backs off (the header is a floor, never a retry at once)', async () => {
+    const { rx, cfg } = await receiver('r503ra0', ({ n }) => (n < 2 ? { status: 503, headers: { 'retry-after': '0' } } : { status: 202 }));
+    const [id] = await enqueueLevelChange(q, change('u503ra0@example.com', 1, 'low', 'medium'), [cfg]);
+    await waitFor(async () => (await jobState(id!)) === 'completed', { timeout: 5000, what: 'delivery' });
+    expect(rx.requests).toHaveLength(3);
+    const retries = (await auditOf('r503ra0')).filter((e) => e.action === 'set.retry');
+    expect(retries).toHaveLength(2);
+    for (const r of retries) expect(r.details.delay_ms).toBeGreaterThanOrEqual(15); // backoff_base 30 ms, jittered
+  });
+
   it('400 invalid_request: no retry, failed job kept, audited', async () => {
     const { rx, cfg } = await receiver('r400', () => ({ status: 400, body: { err: 'invalid_request', description: 'malformed' } }));
     const [id] = await enqueueLevelChange(q, change('u400@example.com', 1, 'low', 'high'), [cfg]);
