@@ -120,7 +120,7 @@ const SHIPPER_LINES = ['message', 'log'] as const;
 function scrubShipperLines(obj: Record<string, unknown>, remove: readonly string[]): void {
   for (const key of SHIPPER_LINES) {
     const line = obj[key];
-    if (typeof line === 'string' && /^\s*\{/.test(line)) obj[key] = scrubJsonText(line, remove);
+    if (typeof line === 'string') obj[key] = scrubJsonText(line, remove);
   }
 }
 
@@ -140,17 +140,18 @@ export function scrubJsonText(v: string, remove: readonly string[] = []): string
       return s === before ? v : s;
     } catch {
       // Not JSON (a line cut short, say): its `"name": value` pairs are still redacted by name.
-      return scrubText(redactJsonPairs(v));
+      return scrubText(redactJsonPairs(v, remove));
     }
   }
-  return scrubText(v);
+  // Text (a log line with JSON after a prefix, say): `"name": value` pairs in it redacted by name.
+  return scrubText(v.includes('":') || v.includes('" :') ? redactJsonPairs(v, remove) : v);
 }
 
 /**
  * `"name": "value"` (the closing quote may be missing: a line cut short) or `"name": value`, a
  * bare value not opening an object or array (whose own pairs are matched then, one by one).
  */
-const JSON_PAIR = /"((?:[^"\\]|\\.)*)"(\s*:\s*)("(?:[^"\\]|\\.)*(?:"|$)|[^\s"{}[\],][^,}\]\s]*)/g;
+const JSON_PAIR = /"((?:[^"\\]|\\.)*)"(\s*:\s*)("(?:[^"\\]|\\.)*(?:"|\\?$)|[^\s"{}[\],][^,}\]\s]*)/g;
 
 /** A key as written in JSON text, its escapes (`pass\u0077ord`) resolved. */
 function unescapedName(name: string): string {
@@ -167,29 +168,34 @@ function unescapedName(name: string): string {
  * a string value holding escaped JSON (a shipper's `message` line) is scrubbed within, one escape
  * level down.
  */
-function redactJsonPairs(v: string): string {
+function redactJsonPairs(v: string, remove: readonly string[] = []): string {
   return v.replace(JSON_PAIR, (pair, name: string, colon: string, value: string) => {
     if (isSecretName(unescapedName(name))) return `"${name}"${colon}"${REDACTED}"`;
     if (value[0] !== '"' || !value.includes('\\"')) return pair;
     const closed = value.length > 1 && /(^|[^\\])(\\\\)*"$/.test(value.slice(1)); // its last quote not escaped
     const text = unescapedString(value.slice(1, closed ? -1 : undefined));
-    if (text === undefined) return pair;
-    const scrubbed = scrubJsonText(text);
+    const scrubbed = scrubJsonText(text, remove);
     return scrubbed === text ? pair : `"${name}"${colon}${JSON.stringify(scrubbed).slice(0, closed ? undefined : -1)}`;
   });
 }
 
-/** The text of a JSON string's body (`a\"b` → `a"b`), an escape cut short at its end dropped. */
-function unescapedString(body: string): string | undefined {
-  for (const cut of [body, body.replace(/\\(u[0-9a-fA-F]{0,3})?$/, '')]) {
-    try {
-      return JSON.parse(`"${cut}"`) as string;
-    } catch {
-      // an escape cut short: try without it
-    }
+/**
+ * The text of a JSON string's body (`a\"b` → `a"b`), an escape cut short at its end dropped; a
+ * body JSON refuses (a raw control character, `C:\temp`) has its valid escapes resolved and the
+ * rest kept as written.
+ */
+function unescapedString(body: string): string {
+  const cut = body.replace(/\\(u[0-9a-fA-F]{0,3})?$/, '');
+  try {
+    return JSON.parse(`"${cut}"`) as string;
+  } catch {
+    return cut.replace(/\\(["\\/bfnrt]|u[0-9a-fA-F]{4})/g, (_e, c: string) =>
+      c.length === 5 ? String.fromCharCode(parseInt(c.slice(1), 16)) : (ESCAPES[c] ?? c),
+    );
   }
-  return undefined;
 }
+
+const ESCAPES: Record<string, string> = { '"': '"', '\\': '\\', '/': '/', b: '\b', f: '\f', n: '\n', r: '\r', t: '\t' };
 
 /** Removes the dotted `paths` (`session.claims.ssn`, `password`) from an object, in place. */
 export function removePaths(obj: Record<string, unknown>, paths: readonly string[]): void {

@@ -147,6 +147,10 @@ describe('scrubbing values and flat fields', () => {
     }
     const text = JSON.stringify({ message: 'plain text, password=S3cret is not JSON' });
     expect(scrubFields({ event: text }).event).toBe(text);
+    // A line with a prefix before its JSON: its pairs are redacted by name all the same.
+    const prefixed = scrubFields({ event: JSON.stringify({ message: 'app[1]: {"user":"a","password":"S3cret!"}', host: 'h' }) }).event!;
+    expect(prefixed).not.toContain('S3cret');
+    expect(JSON.parse(prefixed).message).toBe('app[1]: {"user":"a","password":"[redacted]"}');
   });
 
   it.each([
@@ -171,6 +175,22 @@ describe('scrubbing values and flat fields', () => {
       '{"host":"h","message":"{\\"user\\":\\"a\\",\\"password\\":\\"[redacted]\\"',
     ],
     ['a line with escaped quotes, nothing secret: as it was', '{"message":"say \\"hi\\"","x":', '{"message":"say \\"hi\\"","x":'],
+    [
+      'a line of escaped JSON cut right after a backslash',
+      '{"host":"h","message":"{\\"user\\":\\"a\\",\\"password\\":\\"hunter2\\',
+      '{"host":"h","message":"{\\"user\\":\\"a\\",\\"password\\":\\"[redacted]\\"',
+    ],
+    ['a secret value cut right after a backslash', '{"user":"a","password":"hun\\', '{"user":"a","password":"[redacted]"'],
+    [
+      'a line of escaped JSON with an invalid escape in it',
+      '{"message":"{\\"path\\":\\"C:\\temp\\",\\"password\\":\\"hunter2\\"}","x":',
+      '{"message":"{\\"path\\":\\"C:\\temp\\",\\"password\\":\\"[redacted]\\"}","x":',
+    ],
+    [
+      'a line with a prefix before its escaped JSON',
+      '{"message":"app[1]: {\\"password\\":\\"hunter2\\"}","x":',
+      '{"message":"app[1]: {\\"password\\":\\"[redacted]\\"}","x":',
+    ],
   ])('JSON that does not parse (%s): secret-named values still redacted', (_n, text, expected) => {
     expect(scrubFields({ event: text }).event).toBe(expected);
   });
