@@ -104,8 +104,8 @@ type Locator = (path: readonly PropertyKey[]) => { line: number; col: number };
 
 /**
  * `value` with each `${NAME}` in it replaced by that environment variable (`Bearer ${TOKEN}`), or the
- * whole value `env:NAME`; undefined (an issue) when a variable named is not set. `$${` stays a
- * literal `${`.
+ * whole value `env:NAME`; undefined (an issue) when a variable named is not set. `$${NAME}` stays a
+ * literal `${NAME}`.
  */
 function expandEnv(value: string, what: string, issue: (message: string) => void): string | undefined {
   const whole = /^env:([A-Za-z_][A-Za-z0-9_]*)$/.exec(value);

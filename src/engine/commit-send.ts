@@ -15,10 +15,11 @@ export interface CommitHooks {
   /** The index signature last committed for a user. */
   indexed(user: string): string | undefined;
   /**
-   * The partition's commit landed (with the index signatures it wrote); `unstored`: its session
-   * identities the store did not take (older than the stored login, revoked, bound to another user).
+   * The partition's commit landed (with the index signatures it wrote); `sessions`: its identities
+   * the store did not take (older than the stored login, revoked, bound to another user), and the
+   * users' sessions it trimmed (over `max_per_user`).
    */
-  committed(d: PartitionDelta, sigs: Map<string, string>, unstored: readonly SessionIdentity[]): void;
+  committed(d: PartitionDelta, sigs: Map<string, string>, sessions: NotStored): void;
   /** The commits failed: re-read these partitions from their committed positions. */
   rewind(partitions: number[]): void;
   /** The commit was fenced (the lease moved): forget the partition. */
@@ -70,8 +71,7 @@ export async function sendCommits(
         return hooks.lose(d.partition);
       }
       const [, puts, dropped] = (put ? r : []) as [number, unknown[], string[][]];
-      // SPUT's reply is 1 for a stored identity (src/redis/scripts/engine-commit-2.lua).
-      hooks.committed(d, sigs, put?.live?.filter((_, j) => puts[j] !== 1) ?? []);
+      hooks.committed(d, sigs, notStored(put, puts ?? [], dropped ?? []));
       relay.push(...outboxUsers);
       for (const e of d.events) if (e.kind === 'change') changes.push(e.data as LevelChange);
       if (put) after.push(put.finish(puts, dropped).then((result) => parts.sessions.after(result)));
@@ -87,4 +87,27 @@ export async function sendCommits(
 
 function commandTimeout(redis: RedisClient): number | undefined {
   return isCluster(redis) ? redis.options.redisOptions?.commandTimeout : redis.options.commandTimeout;
+}
+
+/** What a commit's session identities came to, for the owner's memory of them. */
+export interface NotStored {
+  /** Identities the store did not take. */
+  unstored: readonly SessionIdentity[];
+  /** Sessions it trimmed, as [user, stored session id]. */
+  trimmed: ReadonlyArray<readonly [string, string]>;
+}
+
+/**
+ * From the commit script's replies (src/redis/scripts/engine-commit-2.lua): SPUT answers 1 for a
+ * stored identity, one per live identity; SUSER the ids trimmed, one per user. A resent commit
+ * that already ran answers no SPUT at all: its identities were stored by the first run.
+ */
+export function notStored(put: PreparedPut | undefined, puts: readonly unknown[], dropped: readonly string[][]): NotStored {
+  const live = put?.live ?? [];
+  const unstored = puts.length === live.length ? live.filter((_, j) => puts[j] !== 1) : [];
+  const trimmed: Array<[string, string]> = [];
+  (put?.users ?? []).forEach((user, j) => {
+    for (const id of dropped[j] ?? []) trimmed.push([user, String(id)]);
+  });
+  return { unstored, trimmed };
 }

@@ -7,6 +7,7 @@ import { emptyState, type UserState } from '../risk/state.js';
 import { emptyDelta, type PartitionDelta } from './commit.js';
 import type { Owned } from './owner-types.js';
 import { pendingKey } from './pending-sessions.js';
+import type { NotStored } from './commit-send.js';
 import { attachStored, type SessionIdentity } from '../sessions/identity.js';
 import type { CanonicalEvent } from '../types.js';
 
@@ -91,18 +92,19 @@ export class OwnerStates {
   /**
    * A partition's commit landed: its users still cached with the state it wrote get the index
    * signatures it wrote; its latest session identities are kept, but not those the store refused
-   * (`unstored`): the owner's memory holds what a restarted owner would read from the store.
+   * or trimmed: the owner's memory holds what a restarted owner would read from the store.
    */
-  signed(d: PartitionDelta, sigs: Map<string, string>, unstored: readonly SessionIdentity[] = []): void {
+  signed(d: PartitionDelta, sigs: Map<string, string>, notStored: NotStored = { unstored: [], trimmed: [] }): void {
     for (const [user, sig] of sigs) {
       const c = this.cache.peek(user);
       if (c && c.state === d.states.get(user)) c.sig = sig;
     }
     if (d.latest) for (const [k, s] of d.latest) this.sessions.set(k, s);
-    for (const s of unstored) {
+    for (const s of notStored.unstored) {
       const k = pendingKey(s.user, s.session_id);
       if (this.sessions.peek(k) === s) this.sessions.delete(k);
     }
+    for (const [user, sid] of notStored.trimmed) this.sessions.delete(pendingKey(user, sid));
   }
 }
 

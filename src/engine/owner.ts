@@ -214,11 +214,11 @@ export class PartitionOwner {
       current: (p) => this.owned.get(p),
       commitId: (token) => `${token}/${++this.commits}`,
       indexed: (u) => this.states.cache.peek(u)?.sig,
-      committed: (d, sigs, unstored) => {
+      committed: (d, sigs, sessions) => {
         const o = this.owned.get(d.partition);
         // Not on a partition rewound meanwhile (committed null): it reloads the position, this one included.
         if (o && o.token === tokens.get(d.partition) && o.committed !== null) o.committed = d.pos;
-        this.states.signed(d, sigs, unstored);
+        this.states.signed(d, sigs, sessions);
       },
       rewind: (ps) => this.rewind(ps.map((p) => [p, tokens.get(p)])),
       lose: (p) => {

@@ -27,6 +27,8 @@ export interface PreparedPut {
   ops: string[][];
   /** The identities not yet expired, one SPUT each in this order (absent: none). */
   live?: readonly SessionIdentity[];
+  /** Their users, one SUSER each in this order (its reply: the user's session ids trimmed). */
+  users?: readonly string[];
   /** Reads the outcomes (SPUT replies, SUSER replies, in order) and cleans up. */
   finish(puts: readonly unknown[], dropped: readonly string[][]): Promise<PutResult>;
 }
@@ -86,6 +88,7 @@ export class SessionStore {
     return {
       ops,
       live,
+      users,
       finish: async (puts, dropped) => {
         const outcome = readPutReplies(live, users, [...puts, 'OK', 'OK', ...dropped], skipped);
         if (needsCleanup(outcome)) {

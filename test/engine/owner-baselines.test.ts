@@ -9,6 +9,7 @@ import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { identityBuilder } from '../../pipelines/session-audit.js';
 import { attachPendingBaselines, sessionFinder, type PendingSessions } from '../../src/engine/pending-sessions.js';
 import { PartitionOwner, type OwnerParts } from '../../src/engine/owner.js';
+import { notStored } from '../../src/engine/commit-send.js';
 import { attachedOf, encodeRouted, ROUTED_FIELD, type RoutedItem } from '../../src/engine/routed.js';
 import { SessionStore } from '../../src/sessions/store.js';
 import { attachCaptured, capturedOf, type CapturedSession } from '../../src/detect/session-hijack.js';
@@ -182,6 +183,31 @@ describe('the owner keeps only what the store took', () => {
     expect(await run(true, o)).not.toContain('session_hijack'); // the owner's memory held the refused login: flagged
     await writeEntry([item(use(NOW - 10 * MIN, 'd-78'), 3000)]);
     expect(await run(true)).not.toContain('session_hijack'); // a restarted owner: the same
+  });
+});
+
+describe('the owner keeps only what the store kept', () => {
+  it('a session trimmed by max_per_user is no baseline afterwards, as after a restart', async () => {
+    const store = new SessionStore(redis, keys, { now: () => NOW, maxPerUser: 1 });
+    const o = newOwner(true, store);
+    await writeEntry([item(sessionLogin(NOW - 30 * MIN, 'd-9', 's-1'), 1000)]);
+    await drain(o);
+    await writeEntry([item({ ...sessionLogin(NOW - 25 * MIN, 'd-5', 's-2'), session: { id: 's-2', expires_at: NOW + 10 * 60 * MIN } }, 2000)]);
+    await drain(o); // s-1 expires first: trimmed out of the store
+    expect(await redis.exists(keys.session(keys.partitionOf(USER), 's-1'))).toBe(0);
+    await writeEntry([item(use(NOW - 20 * MIN, 'd-77', 's-1'), 3000)]);
+    expect(await run(true, o)).not.toContain('session_hijack');
+  });
+
+  it('the replies of a commit resent after it ran (no SPUT replies) forget nothing; refused and trimmed ones are named', () => {
+    const [a, b] = identityBuilder(settings())([
+      { ref: { stream: 's', id: '1-0' }, event: sessionLogin(NOW - 30 * MIN, 'd-9', 's-a'), deliveries: 1 },
+      { ref: { stream: 's', id: '2-0' }, event: sessionLogin(NOW - 20 * MIN, 'd-9', 's-b'), deliveries: 1 },
+    ]);
+    const put = { ops: [], live: [a!, b!], users: [USER], finish: async () => ({ stored: 0, skipped: 0, dropped: [] }) };
+    expect(notStored(put, [], [])).toEqual({ unstored: [], trimmed: [] });
+    expect(notStored(put, [1, -1], [['s-old']])).toEqual({ unstored: [b], trimmed: [[USER, 's-old']] });
+    expect(notStored(undefined, [], [])).toEqual({ unstored: [], trimmed: [] });
   });
 });
 

@@ -3,6 +3,7 @@ import type { AuditLog } from '../../audit/audit-log.js';
 import { RiskstreamError } from '../../errors.js';
 import { isoOrNull } from '../receiver-health.js';
 import type { DeliveriesView, Delivery } from '../views/console.js';
+import { isoMs } from '../../ingest/iso-time.js';
 import { intParam, userParam } from '../params.js';
 
 const DELIVERY_MAX_SCAN = 20_000;
@@ -36,7 +37,7 @@ export const deliveriesRoutes =
         const user = userParam(req.params.user);
         let since: number | undefined;
         if (req.query.since !== undefined && req.query.since !== '') {
-          since = /^\d+$/.test(req.query.since) ? Number(req.query.since) : Date.parse(req.query.since);
+          since = /^\d+$/.test(req.query.since) ? Number(req.query.since) : isoMs(req.query.since.trim()); // offset-less: UTC, as events
           if (!Number.isFinite(since)) throw new RiskstreamError('BAD_REQUEST', 'since must be epoch milliseconds or an ISO-8601 time');
         }
         const limit = intParam(req.query.limit, 'limit', 200, 1000);
