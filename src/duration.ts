@@ -57,3 +57,6 @@ export const durationMs = z
   .string()
   .refine(isDuration, { message: 'must be a duration like 30s, 5m, 24h or 7d' })
   .transform((s) => parseDuration(s));
+
+/** A detector's window: a duration longer than zero (a `0s` window would never count two events). */
+export const windowMs = durationMs.refine((ms) => ms > 0, { message: 'must be longer than 0s' });

@@ -9,7 +9,7 @@
  * their counts), `first_failure` / `last_failure` and `span`, and the `success` (time, ip, id).
  */
 import { z } from 'zod';
-import { durationMs, formatDuration } from '../duration.js';
+import { formatDuration, windowMs } from '../duration.js';
 import { isFailedLogin, isSuccessfulLogin } from '../login.js';
 import { addAttempt, addSuccess, type Attempt, type AttemptsState, type Flagged } from './attempts.js';
 import { isoTime } from './format.js';
@@ -20,7 +20,7 @@ import type { CanonicalEvent } from '../types.js';
 export const bruteForceParams = z.strictObject({
   /** Failed logins needed before the success. */
   failures: z.number().int().positive().default(10),
-  window: durationMs.prefault('10m'),
+  window: windowMs.prefault('10m'),
 });
 export type BruteForceParams = z.output<typeof bruteForceParams>;
 

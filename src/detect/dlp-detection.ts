@@ -4,7 +4,7 @@
  * window length (see window-counter.ts). Blocked matches count too.
  */
 import { z } from 'zod';
-import { durationMs, formatDuration } from '../duration.js';
+import { formatDuration, windowMs } from '../duration.js';
 import { readDlp, isDlpAtLeast } from './dlp.js';
 import { isoTime } from './format.js';
 import { severity } from './params.js';
@@ -15,7 +15,7 @@ import { addEvent, type SlidingCount } from './window-counter.js';
 export const dlpDetectionParams = z.strictObject({
   min_severity: severity.default('high'),
   count: z.number().int().positive().default(1),
-  window: durationMs.prefault('1m'),
+  window: windowMs.prefault('1m'),
 });
 export type DlpDetectionParams = z.output<typeof dlpDetectionParams>;
 

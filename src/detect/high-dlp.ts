@@ -5,7 +5,7 @@
  * at most once per window length (see window-counter.ts).
  */
 import { z } from 'zod';
-import { durationMs, formatDuration } from '../duration.js';
+import { formatDuration, windowMs } from '../duration.js';
 import { isDlpAtLeast } from './dlp.js';
 import { isoTime } from './format.js';
 import { severity } from './params.js';
@@ -16,7 +16,7 @@ import { addEvent, type SlidingCount } from './window-counter.js';
 export const highDlpParams = z.strictObject({
   min_severity: severity.default('info'),
   count: z.number().int().positive().default(15),
-  window: durationMs.prefault('1m'),
+  window: windowMs.prefault('1m'),
 });
 export type HighDlpParams = z.output<typeof highDlpParams>;
 

@@ -9,7 +9,7 @@
  * Events: `type: mfa`; `factor` (when present) must be one of `factors` (default `push`).
  */
 import { z } from 'zod';
-import { durationMs, formatDuration } from '../duration.js';
+import { formatDuration, windowMs } from '../duration.js';
 import type { CanonicalEvent } from '../types.js';
 import { addAttempt, addSuccess, attemptsBefore, readAttempts, type Attempt, type AttemptsState } from './attempts.js';
 import { lower, typeIn } from './fields.js';
@@ -21,7 +21,7 @@ import { addEvent, isSlidingCount, type SlidingCount } from './window-counter.js
 export const mfaFatigueParams = z.strictObject({
   /** Denied or unanswered pushes needed. */
   count: z.number().int().positive().default(5),
-  window: durationMs.prefault('10m'),
+  window: windowMs.prefault('10m'),
   /** MFA factors that count (`factor`, case-insensitive); an event without a factor counts. */
   factors: z.array(z.string().min(1)).default(['push']),
 });

@@ -14,7 +14,7 @@
  */
 import { z } from 'zod';
 import { attachedValue } from '../attachment.js';
-import { durationMs, formatDuration } from '../duration.js';
+import { formatDuration, windowMs } from '../duration.js';
 import { isSuccessfulLogin } from '../login.js';
 import type { CanonicalEvent } from '../types.js';
 import { ipInNetworks } from './allow-list.js';
@@ -27,7 +27,7 @@ export const passwordSprayParams = z.strictObject({
   /** Distinct users the IP must have failed for. */
   users: z.number().int().min(2).default(10),
   /** How far back from the success the failures may lie (event time). */
-  window: durationMs.prefault('1h'),
+  window: windowMs.prefault('1h'),
   /** Source networks (CIDRs: office NAT, VPN egress) never judged: many users share them. */
   allow_networks: z.array(cidr).default([]),
 });

@@ -7,7 +7,7 @@
  * window length (see window-counter.ts).
  */
 import { z } from 'zod';
-import { durationMs, formatDuration } from '../duration.js';
+import { formatDuration, windowMs } from '../duration.js';
 import type { CanonicalEvent } from '../types.js';
 import { canonicalOutcome } from '../login.js';
 import { getPath } from './fields.js';
@@ -58,7 +58,7 @@ export const thresholdParams = z.strictObject({
   /** Dotted field path (on the canonical event) → matcher. All must match (`outcome`: see {@link canonicalOutcome}). */
   match: z.record(z.string(), matcher).transform(outcomeMatch),
   count: z.number().int().positive(),
-  window: durationMs,
+  window: windowMs,
   /** Extra fields (dotted paths) to count separately by, beyond the user. */
   group_by: z.array(z.string()).default([]),
 });

@@ -297,6 +297,14 @@ describe('loadConfig issues, located as file:line:col', () => {
     ]);
   });
 
+  it('a detector window of 0s is refused (it would never count two events)', () => {
+    const threshold = 'failed_logins:\n  kind: threshold\n  risk_level: medium\n  match: {type: login}\n  count: 3\n  window: 0s\n';
+    expect(lines(issuesOf(configDir({ 'behaviors.yaml': threshold })))).toEqual(['behaviors.yaml:6:11 failed_logins.window: must be longer than 0s']);
+    expect(lines(issuesOf(configDir({ 'behaviors.yaml': 'brute_force:\n  risk_level: high\n  window: 0m\n' })))).toEqual([
+      'behaviors.yaml:3:11 brute_force.window: must be longer than 0s',
+    ]);
+  });
+
   it('the error message itself lists every issue', () => {
     const dir = configDir({ 'behaviors.yaml': BROKEN_BEHAVIORS });
     expect(() => loadConfig(dir, NO_ENV)).toThrow(/behaviors\.yaml:4:15 .*\n.*behaviors\.yaml:9:11/);
