@@ -114,13 +114,20 @@ export function scrubFields(fields: Readonly<Record<string, string>>, remove: re
 }
 
 /** Fields in which shippers keep the original log line (src/ingest/decode.ts): the event, as JSON text. */
-const SHIPPER_LINES = ['message', 'log'] as const;
+const SHIPPER_LINES: readonly string[] = ['message', 'log'];
 
-/** A shipper envelope's line holding JSON is scrubbed as the event it is (its secret-named fields too). */
-function scrubShipperLines(obj: Record<string, unknown>, remove: readonly string[]): void {
-  for (const key of SHIPPER_LINES) {
-    const line = obj[key];
-    if (typeof line === 'string') obj[key] = scrubJsonText(line, remove);
+/**
+ * The strings inside a parsed JSON value that hold JSON text or `"name": value` pairs, scrubbed
+ * as such (in place): a shipper envelope's line (`message`, `log`) as the event it is, `remove`
+ * paths too; any other one by the names in it (`{"data": "{\"password\": …}"}`).
+ */
+function scrubEmbedded(v: unknown, remove: readonly string[], depth = 0): void {
+  if (!v || typeof v !== 'object' || depth > 32) return;
+  const o = v as Record<string, unknown>;
+  for (const k of Object.keys(o)) {
+    const x = o[k];
+    if (typeof x !== 'string') scrubEmbedded(x, [], depth + 1);
+    else if (x.includes('":') || x.includes('" :')) o[k] = scrubJsonText(x, depth === 0 && SHIPPER_LINES.includes(k) ? remove : []);
   }
 }
 
@@ -135,7 +142,7 @@ export function scrubJsonText(v: string, remove: readonly string[] = []): string
       const parsed: unknown = JSON.parse(v);
       const before = JSON.stringify(parsed);
       if (remove.length && parsed && typeof parsed === 'object' && !Array.isArray(parsed)) removePaths(parsed as Record<string, unknown>, remove);
-      if (parsed && typeof parsed === 'object' && !Array.isArray(parsed)) scrubShipperLines(parsed as Record<string, unknown>, remove);
+      scrubEmbedded(parsed, remove);
       const s = JSON.stringify(scrubValue(parsed));
       return s === before ? v : s;
     } catch {

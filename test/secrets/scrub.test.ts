@@ -147,6 +147,12 @@ describe('scrubbing values and flat fields', () => {
     }
     const text = JSON.stringify({ message: 'plain text, password=S3cret is not JSON' });
     expect(scrubFields({ event: text }).event).toBe(text);
+    // JSON text in any other string field (valid JSON around it), at any depth: scrubbed by its names.
+    const nested = JSON.stringify({ type: 'x', data: JSON.stringify({ user: 'a', password: 'S3cret!' }), extra: { inner: ['{"api_key":"K3y!"}'] } });
+    const out = scrubFields({ event: nested }).event!;
+    expect(out).not.toContain('S3cret');
+    expect(out).not.toContain('K3y');
+    expect(JSON.parse(JSON.parse(out).data)).toEqual({ user: 'a', password: '[redacted]' });
     // A line with a prefix before its JSON: its pairs are redacted by name all the same.
     const prefixed = scrubFields({ event: JSON.stringify({ message: 'app[1]: {"user":"a","password":"S3cret!"}', host: 'h' }) }).event!;
     expect(prefixed).not.toContain('S3cret');
