@@ -44,6 +44,8 @@ export function locate(p: Parsed, path: readonly PropertyKey[], keyOnly = false)
   // Walk down to the deepest node that exists; point at the key for unknown keys.
   let node: unknown = p.doc.contents;
   let best: [number, number, number] | undefined = (node as { range?: [number, number, number] })?.range;
+  // A key that is missing (a required one): its map's own key, the line to add it under.
+  let parentKey: [number, number, number] | undefined;
   for (const seg of path) {
     if (!node || typeof node !== 'object' || !('items' in node)) break;
     const items = (node as { items: unknown[] }).items;
@@ -52,12 +54,16 @@ export function locate(p: Parsed, path: readonly PropertyKey[], keyOnly = false)
       const pair = (node.items as Array<{ key: { value?: unknown; range?: [number, number, number] }; value: unknown }>).find(
         (it) => String(it.key?.value) === String(seg),
       );
-      if (!pair) break;
+      if (!pair) {
+        best = parentKey ?? best;
+        break;
+      }
       if (keyOnly && seg === path[path.length - 1]) {
         best = pair.key.range;
         break;
       }
       next = pair.value ?? pair.key;
+      parentKey = pair.key.range;
       best = (next as { range?: [number, number, number] })?.range ?? pair.key.range ?? best;
     } else {
       next = items[Number(seg)];

@@ -288,9 +288,9 @@ describe('loadConfig issues, located as file:line:col', () => {
     ]);
   });
 
-  it('a missing risk_level is named as missing, a wrong one as wrong', () => {
+  it('a missing risk_level is named as missing, at its behavior’s key; a wrong one as wrong, at the value', () => {
     expect(lines(issuesOf(configDir({ 'behaviors.yaml': 'dlp_detection:\n  enabled: true\n' })))).toEqual([
-      'behaviors.yaml:2:3 dlp_detection.risk_level: required (one of low, medium, high)',
+      'behaviors.yaml:1:1 dlp_detection.risk_level: required (one of low, medium, high)',
     ]);
     expect(lines(issuesOf(configDir({ 'behaviors.yaml': 'dlp_detection:\n  risk_level: severe\n' })))).toEqual([
       'behaviors.yaml:2:15 dlp_detection.risk_level: must be one of low, medium, high',
