@@ -61,6 +61,22 @@ export function attachCaptured(event: CanonicalEvent, captured: CapturedSession 
   attach(event, CAPTURED_SESSION, captured);
 }
 
+/**
+ * Symbol under which the I/O edge marks an event whose session was revoked (its tombstone found
+ * when the event was routed): such a use has no baseline, none from the owner's memory either.
+ */
+export const SESSION_REVOKED: unique symbol = Symbol('riskstream.sessionRevoked');
+
+/** True when the event's session was found revoked as it was routed. */
+export function revokedUse(event: CanonicalEvent): boolean {
+  return attachedValue<boolean>(event, SESSION_REVOKED) === true;
+}
+
+/** Marks (or unmarks) the event's session as revoked. */
+export function markRevoked(event: CanonicalEvent, revoked: boolean): void {
+  attach(event, SESSION_REVOKED, revoked ? true : undefined);
+}
+
 /** The comparable properties of an event or a stored login (device id, ASN, upper-case country). */
 export function sessionProperties(e: { device?: unknown; network?: unknown; geo?: unknown }): Omit<CapturedSession, 'session_id' | 'user' | 'login_at'> {
   return addSessionProperties({}, e);

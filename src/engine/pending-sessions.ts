@@ -1,4 +1,4 @@
-import { addSessionProperties, attachCaptured, capturedOf, type CapturedSession } from '../detect/session-hijack.js';
+import { addSessionProperties, attachCaptured, capturedOf, revokedUse, type CapturedSession } from '../detect/session-hijack.js';
 import { isRefresh } from '../login.js';
 import { capturedFromIdentity, usesSession } from '../sessions/captured.js';
 import { attachStored, isSessionLogin, storedOf, storedSessionId, type SessionIdentity } from '../sessions/identity.js';
@@ -71,7 +71,7 @@ export function attachPendingBaselines(events: readonly CanonicalEvent[], find: 
   let local: Map<string, CanonicalEvent> | undefined;
   for (const e of events) {
     const sid = usesSession(e);
-    if (sid === undefined) continue;
+    if (sid === undefined || revokedUse(e)) continue; // revoked when routed: no baseline, as after a restart
     const login = isSessionLogin(e);
     const pending = live(find(pendingKey(e.user, sid)), e.time);
     const first = pending ? undefined : local?.get(sid);

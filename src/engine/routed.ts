@@ -1,5 +1,5 @@
 import { IP_FAILURES } from '../detect/password-spray.js';
-import { CAPTURED_SESSION } from '../detect/session-hijack.js';
+import { CAPTURED_SESSION, SESSION_REVOKED } from '../detect/session-hijack.js';
 import { STORED_SESSION } from '../sessions/identity.js';
 import type { CanonicalEvent } from '../types.js';
 
@@ -21,13 +21,14 @@ export interface ControlOp {
 export type RoutedItem =
   { k: [number, number]; s: string; i: string; e: CanonicalEvent; x?: Attachments } | { k: [number, number]; s: string; i: string; c: ControlOp };
 
-type Attached = { [IP_FAILURES]?: unknown; [CAPTURED_SESSION]?: unknown; [STORED_SESSION]?: unknown };
+type Attached = { [IP_FAILURES]?: unknown; [CAPTURED_SESSION]?: unknown; [STORED_SESSION]?: unknown; [SESSION_REVOKED]?: unknown };
 
-/** The edge's attachments as plain fields: an IP's failures, the captured session, a refreshed session's stored identity. */
+/** The edge's attachments as plain fields: an IP's failures, the captured session, a refreshed session's stored identity, a revoked session. */
 export interface Attachments {
   f?: unknown;
   c?: unknown;
   s?: unknown;
+  r?: true;
 }
 
 /** What the edge attached to an event, as plain fields (undefined when nothing). */
@@ -36,11 +37,13 @@ export function attachedOf(event: CanonicalEvent): Attachments | undefined {
   const f = a[IP_FAILURES];
   const c = a[CAPTURED_SESSION];
   const s = a[STORED_SESSION];
-  if (f === undefined && c === undefined && s === undefined) return undefined;
+  const r = a[SESSION_REVOKED] === true;
+  if (f === undefined && c === undefined && s === undefined && !r) return undefined;
   const out: Attachments = {};
   if (f !== undefined) out.f = f;
   if (c !== undefined) out.c = c;
   if (s !== undefined) out.s = s;
+  if (r) out.r = true;
   return out;
 }
 
@@ -65,6 +68,7 @@ export function decodeRouted(buf: Buffer | string): RoutedItem[] {
     if (item.x.f !== undefined) a[IP_FAILURES] = item.x.f;
     if (item.x.c !== undefined) a[CAPTURED_SESSION] = item.x.c;
     if (item.x.s !== undefined) a[STORED_SESSION] = item.x.s;
+    if (item.x.r === true) a[SESSION_REVOKED] = true;
   }
   return v as RoutedItem[];
 }

@@ -6,7 +6,7 @@
  * so not yet readable) is taken from that login — the earliest one, as the store's first binding
  * wins. A session riskstream never saw gets nothing, so it is never flagged.
  */
-import { addSessionProperties, attachCaptured, type CapturedSession } from '../detect/session-hijack.js';
+import { addSessionProperties, attachCaptured, markRevoked, type CapturedSession } from '../detect/session-hijack.js';
 import type { CanonicalEvent, StreamEvent } from '../types.js';
 import { isRefresh } from '../login.js';
 import { attachStored, isSessionLogin, storedSessionId, type SessionIdentity } from './identity.js';
@@ -73,12 +73,13 @@ export class RecentLogins {
  * identity to the events (see {@link attachCaptured}). Not stored yet: the earliest of the batch's
  * own login and, with `recent`, one routed in an earlier batch whose commit has not landed.
  */
-export async function attachCapturedSessions(store: Pick<SessionStore, 'getMany'>, events: readonly StreamEvent[], recent?: RecentLogins): Promise<void> {
+export async function attachCapturedSessions(store: Pick<SessionStore, 'lookupMany'>, events: readonly StreamEvent[], recent?: RecentLogins): Promise<void> {
   const uses = new Map<StreamEvent, string>();
   const pairs = new Map<string, { sid: string; user: string }>();
   for (const se of events) {
     attachCaptured(se.event, undefined);
     attachStored(se.event, undefined);
+    markRevoked(se.event, false);
     const sid = usesSession(se.event);
     if (sid === undefined) continue;
     const k = `${se.event.user}\u0000${sid}`;
@@ -91,11 +92,14 @@ export async function attachCapturedSessions(store: Pick<SessionStore, 'getMany'
     return;
   }
   const list = [...pairs];
-  const stored = await store.getMany(list.map(([, p]) => p));
+  const stored = await store.lookupMany(list.map(([, p]) => p));
   const found = new Map<string, CapturedSession>();
   const identities = new Map<string, SessionIdentity>();
+  const revoked = new Set<string>();
   list.forEach(([k, p], i) => {
-    const s = stored[i];
+    // A revoked session has no baseline: neither its stored login (gone) nor one routed before.
+    if (stored[i]!.revoked) return void revoked.add(k);
+    const s = stored[i]!.s;
     if (s) identities.set(k, s);
     const a = inBatch.get(p.sid);
     const b = recent?.get(p.sid);
@@ -103,6 +107,10 @@ export async function attachCapturedSessions(store: Pick<SessionStore, 'getMany'
     if (c) found.set(k, c);
   });
   for (const [se, k] of uses) {
+    if (revoked.has(k)) {
+      markRevoked(se.event, true);
+      continue;
+    }
     const c = found.get(k);
     // A login gets a baseline only from an earlier login (it is a use then); the one that captured it gets none.
     attachCaptured(se.event, c && (c.login_at < se.event.time || !isStartingLogin(se.event)) ? c : undefined);
@@ -120,7 +128,7 @@ export async function attachCapturedSessions(store: Pick<SessionStore, 'getMany'
  * reload applies from the next one.
  */
 export function sessionUseEnricher(
-  store: Pick<SessionStore, 'getMany'>,
+  store: Pick<SessionStore, 'lookupMany'>,
   settings: () => { sessionsEnabled: boolean; behaviors: ReadonlyArray<{ enabled: boolean; kind: string }> },
 ): (events: readonly StreamEvent[]) => Promise<void> {
   // Logins routed here whose identities are not committed yet (session_hijack's baseline meanwhile).

@@ -144,6 +144,17 @@ export class SessionStore {
     return raw.map((r) => this.live(r ?? null));
   }
 
+  /** {@link getMany}, and whether each session was revoked (its tombstone), in one read. */
+  async lookupMany(pairs: ReadonlyArray<{ sid: string; user: string }>): Promise<Array<{ s: SessionIdentity | null; revoked: boolean }>> {
+    const keys: string[] = [];
+    for (const p of pairs) {
+      const part = this.keys.partitionOf(p.user);
+      keys.push(this.keys.session(part, p.sid), this.keys.sessionTombstone(part, p.sid));
+    }
+    const raw = await getAll(this.redis, keys).catch(storeError);
+    return pairs.map((_, i) => ({ s: this.live(raw[2 * i] ?? null), revoked: raw[2 * i + 1] != null }));
+  }
+
   /** The live copies of a session id, earliest login first, with their partitions. */
   private async find(sid: string, user?: string): Promise<Array<{ s: SessionIdentity; p: number }>> {
     const parts = user === undefined ? this.keys.partitionList : [this.keys.partitionOf(user)];

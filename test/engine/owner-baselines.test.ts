@@ -12,7 +12,8 @@ import { PartitionOwner, type OwnerParts } from '../../src/engine/owner.js';
 import { notStored } from '../../src/engine/commit-send.js';
 import { attachedOf, encodeRouted, ROUTED_FIELD, type RoutedItem } from '../../src/engine/routed.js';
 import { SessionStore } from '../../src/sessions/store.js';
-import { attachCaptured, capturedOf, type CapturedSession } from '../../src/detect/session-hijack.js';
+import { attachCaptured, capturedOf, revokedUse, type CapturedSession } from '../../src/detect/session-hijack.js';
+import { attachCapturedSessions, batchLogins, RecentLogins } from '../../src/sessions/captured.js';
 import { Keys } from '../../src/keys.js';
 import { keyId } from '../../src/partition.js';
 import type { CanonicalEvent } from '../../src/types.js';
@@ -208,6 +209,37 @@ describe('the owner keeps only what the store kept', () => {
     expect(notStored(put, [], [])).toEqual({ unstored: [], trimmed: [] });
     expect(notStored(put, [1, -1], [['s-old']])).toEqual({ unstored: [b], trimmed: [[USER, 's-old']] });
     expect(notStored(undefined, [], [])).toEqual({ unstored: [], trimmed: [] });
+  });
+});
+
+describe('a revoked session is no baseline', () => {
+  it('the router finds the tombstone: the use is marked, no baseline attached, not even the recent login it routed', async () => {
+    const store = new SessionStore(redis, keys, { now: () => NOW });
+    const [identity] = identityBuilder(settings())([{ ref: { stream: 's', id: '1-0' }, event: sessionLogin(NOW - 30 * MIN, 'd-9'), deliveries: 1 }]);
+    expect(await store.put([identity!])).toMatchObject({ stored: 1 });
+    const recent = new RecentLogins();
+    recent.remember(batchLogins([{ ref: { stream: 's', id: '1-0' }, event: sessionLogin(NOW - 30 * MIN, 'd-9'), deliveries: 1 }]));
+    const before = use(NOW - 25 * MIN, 'd-77');
+    await attachCapturedSessions(store, [{ ref: { stream: 's', id: '2-0' }, event: before, deliveries: 1 }], recent);
+    expect(capturedOf(before)).toMatchObject({ device: 'd-9' });
+    expect(revokedUse(before)).toBe(false);
+    await store.revoke('s-1', { actor: 'test', reason: 'stolen' }, USER);
+    const after = use(NOW - 20 * MIN, 'd-77');
+    await attachCapturedSessions(store, [{ ref: { stream: 's', id: '3-0' }, event: after, deliveries: 1 }], recent);
+    expect(capturedOf(after)).toBeUndefined();
+    expect(revokedUse(after)).toBe(true);
+    expect(attachedOf(after)).toEqual({ r: true }); // carried to the owner in the routed entry
+  });
+
+  it('the owner attaches no baseline from its memory to a use routed as revoked', async () => {
+    const o = newOwner(true);
+    await writeEntry([item(sessionLogin(NOW - 30 * MIN, 'd-9'), 1000)]);
+    await drain(o); // the login's identity in the owner's memory
+    const revokedUse_ = use(NOW - 20 * MIN, 'd-77');
+    await writeEntry([{ ...item(revokedUse_, 2000), x: { r: true } }]);
+    expect(await run(true, o)).not.toContain('session_hijack');
+    await writeEntry([item(use(NOW - 10 * MIN, 'd-78'), 3000)]);
+    expect(await run(true, o)).toContain('session_hijack'); // unmarked: compared with what the owner holds
   });
 });
 
