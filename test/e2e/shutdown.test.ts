@@ -38,6 +38,16 @@ describe('worker shutdown', () => {
     expect(w.output()).not.toMatch(/SHUTDOWN_TIMEOUT/);
   }, 30_000);
 
+  it('a second SIGTERM (or a SIGINT) during the drain does not cut it short: still exit 0', async () => {
+    const w = await spawnWorker(cfg.dir, viaProxy());
+    w.child.kill('SIGTERM');
+    await new Promise((r) => setTimeout(r, 50));
+    w.child.kill('SIGINT');
+    const code = await w.stop('SIGTERM');
+    expect(code).toBe(0);
+    expect(w.output()).toMatch(/"msg":"stopped"/);
+  }, 30_000);
+
   it('SIGTERM with Redis unreachable exits 1 after shutdown_timeout, logging what it abandoned', async () => {
     const w = await spawnWorker(cfg.dir, viaProxy());
     // The worker sits in its engine loops (the owner's blocking XREAD of its partitions) when Redis goes.

@@ -30,7 +30,11 @@ export function workerCommand(program: Command): void {
       }
       process.stdout.write(`riskstream worker listening on ${worker.url}\n`);
       await new Promise<void>((resolve) => {
+        let stopping = false;
         const stop = (sig: string): void => {
+          // A second signal during the drain (an impatient supervisor, a double Ctrl-C) does not cut it short.
+          if (stopping) return void logger.warn({ signal: sig }, 'already shutting down: the drain goes on');
+          stopping = true;
           logger.info({ signal: sig }, 'shutting down');
           // The final guarantee: whatever hangs, the process ends shortly after shutdown_timeout.
           const hardMs = worker.config().raw.shutdown_timeout + 5000;
@@ -45,8 +49,8 @@ export function workerCommand(program: Command): void {
             resolve();
           });
         };
-        process.once('SIGTERM', () => stop('SIGTERM'));
-        process.once('SIGINT', () => stop('SIGINT'));
+        process.on('SIGTERM', () => stop('SIGTERM'));
+        process.on('SIGINT', () => stop('SIGINT'));
         process.on('SIGHUP', () => {
           worker.reload().catch((err: unknown) => logger.error({ err }, 'config reload refused; keeping the running configuration'));
         });
