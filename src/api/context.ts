@@ -20,4 +20,6 @@ export interface ApiContext {
   config(): Config;
   tokens: TokenSet;
   logger: Logger;
+  /** False while Redis is unreachable: routes that need it answer 503 at once instead of waiting. */
+  redisUp?: () => boolean;
 }

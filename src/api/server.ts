@@ -26,6 +26,9 @@ export function sendError(reply: FastifyReply, status: number, code: string, mes
 /** The `error` code of a client error fastify raises itself, by status (any other: `bad_request`). */
 const CLIENT_ERRORS: Record<number, string> = { 404: 'not_found', 405: 'method_not_allowed', 406: 'not_acceptable', 415: 'unsupported_media_type' };
 
+/** Routes that read or write Redis (health, readiness, metrics, the JWKS and the console's files do not). */
+const NEEDS_REDIS = /^\/(v1|ssf)\//;
+
 /** Longest path parameter (a user, a session id, a pasted token). */
 const MAX_PARAM_LENGTH = 8 * 1024;
 
@@ -97,6 +100,12 @@ export async function buildServer(ctx: ApiContext, modules: RouteModule[]): Prom
     }
     if (verdict === 'forbidden') return sendCode(reply, 'FORBIDDEN', `this token lacks the ${scope} scope`);
     req.actor = TokenSet.actor(header);
+    // Redis unreachable: an answer now (503, retry) rather than a request held until it is back,
+    // and applied then (a shipper that gave up meanwhile would send its events again).
+    if (ctx.redisUp && !ctx.redisUp() && NEEDS_REDIS.test(req.url)) {
+      reply.header('Retry-After', '5');
+      return sendCode(reply, 'UNAVAILABLE', 'Redis is unreachable; retry later');
+    }
     // Every query parameter is one value: a repeated one (`?stream_id=a&stream_id=b`) is refused
     // here rather than reaching a route as an array.
     for (const [name, v] of Object.entries((req.query ?? {}) as Record<string, unknown>)) {

@@ -215,6 +215,7 @@ export async function startWorker(opts: WorkerOptions = {}): Promise<WorkerHandl
     readiness: readinessCheck({ redis, config: () => config, consumerGroup: () => (stopping ? 'draining: the worker is shutting down' : true), progress }),
   };
   const refreshGauges = async (): Promise<void> => {
+    if (redis.status !== 'ready') return; // Redis unreachable: the last values, at once (a scrape must not hang)
     try {
       const groups = await readGroups(redis, config.streams.inputs);
       config.streams.inputs.forEach((s, i) => {
@@ -232,7 +233,7 @@ export async function startWorker(opts: WorkerOptions = {}): Promise<WorkerHandl
   };
   const users = new UsersTable(redis, keys, store);
   const routes = workerRoutes({ health, risk, users, audit, ssf, ingest: ingest.service, sessions: sessions.service });
-  const app: FastifyInstance = await buildServer({ config: () => config, tokens, logger }, routes);
+  const app: FastifyInstance = await buildServer({ config: () => config, tokens, logger, redisUp: () => redis.status === 'ready' }, routes);
   const port = opts.port ?? config.raw.http.port;
   const host = opts.host ?? config.raw.http.host;
   const address = await app.listen({ port, host });

@@ -53,6 +53,23 @@ describe('worker shutdown', () => {
     // The worker sits in its engine loops (the owner's blocking XREAD of its partitions) when Redis goes.
     proxy.blackhole();
     await waitFor(() => /redis connection (lost|error)/.test(w.output()), { what: 'worker noticing Redis is gone' });
+    // Meanwhile the API answers at once: 503 + Retry-After where Redis is needed (never a request
+    // held until Redis is back, and applied then), metrics and health from memory.
+    const get = (path: string): Promise<Response> =>
+      fetch(`${w.url}${path}`, { headers: { authorization: `Bearer ${cfg.adminToken}` }, signal: AbortSignal.timeout(3000) });
+    const users = await get('/v1/users');
+    expect(users.status).toBe(503);
+    expect(users.headers.get('retry-after')).toBe('5');
+    expect(await users.json()).toMatchObject({ error: 'unavailable' });
+    const ingest = await fetch(`${w.url}/v1/events`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${cfg.ingestToken}`, 'content-type': 'application/x-ndjson' },
+      body: '{"type":"login","user":"a@x.test","time":1}\n',
+      signal: AbortSignal.timeout(3000),
+    });
+    expect(ingest.status).toBe(503);
+    expect((await get('/metrics')).status).toBe(200);
+    expect((await get('/healthz')).status).toBe(200);
     const code = await Promise.race([w.stop('SIGTERM'), new Promise<'hung'>((r) => setTimeout(() => r('hung'), (SHUTDOWN_TIMEOUT_S + 12) * 1000))]);
     if (code === 'hung') w.child.kill('SIGKILL');
     expect(code).toBe(1);
