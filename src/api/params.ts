@@ -16,7 +16,6 @@ export function intParam<D extends number | undefined>(v: string | undefined, na
 export function userParam(raw: string): string {
   const user = toUser(raw, 'user');
   if (user instanceof Invalid) throw new RiskstreamError('BAD_REQUEST', user.message); // "user: must not be empty", "user: longer than 1024 characters"
-
   return user;
 }
 

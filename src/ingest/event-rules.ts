@@ -54,6 +54,11 @@ function isDottedQuad(s: string): boolean {
   return false;
 }
 
+/** An email address as riskstream tells one (`local@domain`, no spaces): lower-cased at ingest, sent as an `email` subject. */
+export function isEmailAddress(s: string): boolean {
+  return isPlainEmail(s) || EMAIL.test(s);
+}
+
 /** Printable ASCII with one `@` inside: a sure EMAIL match (anything else: the regex decides). */
 function isPlainEmail(s: string): boolean {
   const at = s.indexOf('@');
@@ -123,7 +128,7 @@ export const toUser: Rule<string> = (v, field) => {
   if (typeof s !== 'string') return s;
   if (s.length > MAX_USER_LENGTH * 4) return tooLongUser(field); // NFC at most triples a text: never normalised
   if (NON_ASCII.test(s)) s = s.normalize('NFC');
-  if (isPlainEmail(s) || EMAIL.test(s)) s = s.toLowerCase();
+  if (isEmailAddress(s)) s = s.toLowerCase();
   // Counted as stored (after NFC and lower-casing): one user, one rule, whatever its spelling.
   return s.length > MAX_USER_LENGTH ? tooLongUser(field) : s;
 };

@@ -113,6 +113,9 @@ export function scrubFields(fields: Readonly<Record<string, string>>, remove: re
   return out;
 }
 
+/** True when `s` may hold a JSON `"name": value` pair (a cheap test before the pair regex runs). */
+const holdsPairs = (s: string): boolean => s.includes('":') || s.includes('" :');
+
 /** Fields in which shippers keep the original log line (src/ingest/decode.ts): the event, as JSON text. */
 const SHIPPER_LINES: readonly string[] = ['message', 'log'];
 
@@ -127,7 +130,7 @@ function scrubEmbedded(v: unknown, remove: readonly string[], depth = 0): void {
   for (const k of Object.keys(o)) {
     const x = o[k];
     if (typeof x !== 'string') scrubEmbedded(x, [], depth + 1);
-    else if (x.includes('":') || x.includes('" :')) o[k] = scrubJsonText(x, depth === 0 && SHIPPER_LINES.includes(k) ? remove : []);
+    else if (holdsPairs(x)) o[k] = scrubJsonText(x, depth === 0 && SHIPPER_LINES.includes(k) ? remove : []);
   }
 }
 
@@ -151,7 +154,7 @@ export function scrubJsonText(v: string, remove: readonly string[] = []): string
     }
   }
   // Text (a log line with JSON after a prefix, say): `"name": value` pairs in it redacted by name.
-  return scrubText(v.includes('":') || v.includes('" :') ? redactJsonPairs(v, remove) : v);
+  return scrubText(holdsPairs(v) ? redactJsonPairs(v, remove) : v);
 }
 
 /**

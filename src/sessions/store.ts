@@ -132,19 +132,7 @@ export class SessionStore {
     return found[0]?.s ?? null;
   }
 
-  /**
-   * The stored identities of (stored session id, user) pairs, in order (null: unknown or expired): each in
-   * its user's partition, all in one read (one MGET on a single node).
-   */
-  async getMany(pairs: ReadonlyArray<{ sid: string; user: string }>): Promise<Array<SessionIdentity | null>> {
-    const raw = await getAll(
-      this.redis,
-      pairs.map((p) => this.keys.session(this.keys.partitionOf(p.user), p.sid)),
-    ).catch(storeError);
-    return raw.map((r) => this.live(r ?? null));
-  }
-
-  /** {@link getMany}, and whether each session was revoked (its tombstone), in one read. */
+  /** The live stored identities of sessions (by user and stored id), and whether each was revoked (its tombstone), in one read. */
   async lookupMany(pairs: ReadonlyArray<{ sid: string; user: string }>): Promise<Array<{ s: SessionIdentity | null; revoked: boolean }>> {
     const keys: string[] = [];
     for (const p of pairs) {

@@ -94,8 +94,18 @@ export function createSetProcessor(deps: ProcessorDeps): (job: Job<SetJobData>, 
     throw new UnrecoverableError(`${ctx.event} to ${ctx.receiver}: ${String(details.outcome)}${status}`);
   }
 
+  /** The time left before the job's horizon (ms). */
+  function leftOf(job: Job<SetJobData>): number {
+    return horizonLeft(job.timestamp, Date.now(), deps.delivery.horizon);
+  }
+
+  /** Pauses the receiver `ms`, never beyond the job's horizon. */
+  async function pauseWithin(job: Job<SetJobData>, receiver: ResolvedReceiver, ms: number): Promise<void> {
+    await deps.state.pause(receiver.name, Math.min(ms, leftOf(job)));
+  }
+
   async function retry(job: Job<SetJobData>, ctx: Ctx, outcome: DeliveryOutcome, wantMs: number, details: Record<string, unknown>): Promise<never> {
-    const left = horizonLeft(job.timestamp, Date.now(), deps.delivery.horizon);
+    const left = leftOf(job);
     if (left <= 0) return fail(ctx, 'failed', { ...details, outcome: 'expired', last_outcome: details.outcome });
     const delayMs = Math.min(wantMs, left);
     await record('set.retry', ctx, outcome, { ...details, delay_ms: delayMs });
@@ -141,7 +151,7 @@ export function createSetProcessor(deps: ProcessorDeps): (job: Job<SetJobData>, 
         return retry(job, ctx, 'retry', deps.delivery.invalid_key_retry, { outcome: 'invalid_key', status: o.status, description: o.description });
       case 'rate_limited': {
         const ms = o.retryAfterMs ?? backoffDelay(attempt, deps.delivery, random());
-        await deps.state.pause(receiver.name, Math.min(ms, horizonLeft(job.timestamp, Date.now(), deps.delivery.horizon)));
+        await pauseWithin(job, receiver, ms);
         return retry(job, ctx, 'rate_limited', ms, { outcome: 'rate_limited', status: o.status, retry_after_ms: o.retryAfterMs });
       }
       case 'retryable': {
@@ -149,7 +159,7 @@ export function createSetProcessor(deps: ProcessorDeps): (job: Job<SetJobData>, 
         // (`Retry-After: 0` must not retry a failing receiver at once, again and again); the
         // receiver waits that long, within the horizon.
         const ms = Math.max(o.retryAfterMs ?? 0, backoffDelay(attempt, deps.delivery, random()));
-        if (o.retryAfterMs !== undefined) await deps.state.pause(receiver.name, Math.min(ms, horizonLeft(job.timestamp, Date.now(), deps.delivery.horizon)));
+        if (o.retryAfterMs !== undefined) await pauseWithin(job, receiver, ms);
         return retry(job, ctx, 'retry', ms, {
           outcome: o.reason,
           status: o.status,
@@ -179,7 +189,7 @@ export function createSetProcessor(deps: ProcessorDeps): (job: Job<SetJobData>, 
     if (waits(receiver)) {
       // Queued before its stream was paused (or waiting out a retry): it waits for the resume, as
       // the SETs of changes made while paused wait in the stream's held list; up to the horizon.
-      if (horizonLeft(job.timestamp, Date.now(), deps.delivery.horizon) <= 0) return fail(ctx, 'failed', { outcome: 'expired', last_outcome: 'paused' });
+      if (leftOf(job) <= 0) return fail(ctx, 'failed', { outcome: 'expired', last_outcome: 'paused' });
       return delay(job, token, PAUSED_RECHECK_MS + Math.round(random() * PAUSED_RECHECK_MS * 0.2));
     }
     if (!receiver?.enabled) return fail(ctx, 'failed', { outcome: receiver ? 'receiver_disabled' : 'unknown_receiver' });
@@ -192,7 +202,7 @@ export function createSetProcessor(deps: ProcessorDeps): (job: Job<SetJobData>, 
     const gate = await deps.state.gate(receiver.name, hasSlot ? undefined : receiver.rate_limit);
     if (gate.wait > 0) {
       // Waiting past the horizon (a receiver paused for longer by its Retry-After) is expiring.
-      const left = horizonLeft(job.timestamp, Date.now(), deps.delivery.horizon);
+      const left = leftOf(job);
       if (left <= 0) return fail(ctx, 'failed', { outcome: 'expired', last_outcome: 'rate_limited' });
       if (gate.reserved) await job.updateData({ ...d, slotAttempt: job.attemptsMade });
       return delay(job, token, Math.min(gate.wait, left));

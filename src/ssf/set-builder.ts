@@ -5,6 +5,7 @@
 import type { ResolvedReceiver } from '../config/receiver.js';
 import type { InitiatingEntity, LangText, LevelChange, RiskLevel, SigningAlg } from '../types.js';
 import { levelChangeReasons, revokedReasons } from './reason-text.js';
+import { isEmailAddress } from '../ingest/event-rules.js';
 
 export const CAEP_RISK_LEVEL_CHANGE = 'https://schemas.openid.net/secevent/caep/event-type/risk-level-change';
 export const OKTA_USER_RISK_CHANGE = 'https://schemas.okta.com/secevent/okta/event-type/user-risk-change';
@@ -64,9 +65,6 @@ export function numericDate(ms: number): number {
   return Math.floor(ms / 1000);
 }
 
-/** An email address as RFC 9493's `email` format needs one: `local@domain`, no spaces. */
-const EMAIL_ADDRESS = /^[^@\s]+@[^@\s]+$/;
-
 /**
  * The user's RFC 9493 subject identifier in the receiver's `subject_format`. A user that is not an
  * email address (an opaque id, CONTRACT §2) is never sent as an `email` subject: `opaque` instead.
@@ -78,7 +76,7 @@ export function userSubject(user: string, receiver: SetReceiver): SubjectId {
     case 'opaque':
       return { format: 'opaque', id: user };
     default:
-      return EMAIL_ADDRESS.test(user) ? { format: 'email', email: user } : { format: 'opaque', id: user };
+      return isEmailAddress(user) ? { format: 'email', email: user } : { format: 'opaque', id: user };
   }
 }
 
