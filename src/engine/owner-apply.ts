@@ -72,10 +72,11 @@ export function applyRead(res: StreamRows[], readAs: ReadonlyMap<number, Owned>,
 }
 
 /**
- * Session logins (a refresh, a second login) of a session the router knew a login of — it attached
- * a baseline — but found no stored identity for, and this owner holds none: the login's commit
- * landed after the router looked and before a crash, so only the store has it. Read before they
- * are applied (rare: the window of one commit), so that they extend it as in a run without the crash.
+ * Session logins (a refresh, a second login) of a session the router knew of — it attached a
+ * baseline or a stored identity — that this owner holds none of: a commit about it (the login's,
+ * an earlier refresh's) may have landed after the router looked and before a crash or a hand-over,
+ * so only the store has the identity as it is now. Read before they are applied (rare: a session
+ * not in this owner's memory), so that they extend it as in a run without the crash.
  */
 function sessionReadsOf(p: number, items: readonly RoutedItem[], step: StepApply): void {
   const { states } = step;
@@ -86,7 +87,7 @@ function sessionReadsOf(p: number, items: readonly RoutedItem[], step: StepApply
     if (!('e' in it) || !isSessionLogin(it.e)) continue;
     const sid = storedSessionId(String(it.e.session!.id));
     const key = pendingKey(it.e.user, sid);
-    if (capturedOf(it.e) && !storedOf(it.e) && !earlier?.has(key) && !find(key)) step.sessionReads.push({ p, sid, event: it.e });
+    if ((capturedOf(it.e) || storedOf(it.e)) && !earlier?.has(key) && !find(key)) step.sessionReads.push({ p, sid, event: it.e });
     (earlier ??= new Set()).add(key);
   }
 }

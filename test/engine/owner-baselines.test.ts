@@ -17,7 +17,7 @@ import { attachCapturedSessions, batchLogins, RecentLogins } from '../../src/ses
 import { Keys } from '../../src/keys.js';
 import { keyId } from '../../src/partition.js';
 import type { CanonicalEvent } from '../../src/types.js';
-import type { SessionIdentity } from '../../src/sessions/identity.js';
+import { attachStored, type SessionIdentity } from '../../src/sessions/identity.js';
 import { behavior } from '../helpers/behavior-config.js';
 import { cleanup, redisClient, testPrefix } from '../helpers/redis.js';
 import { settings } from '../sessions/helpers.js';
@@ -254,6 +254,25 @@ describe('the owner reads a committed session the router looked for too early', 
     await writeEntry([{ ...item(refresh, 2000), x: attachedOf(refresh)! }]);
     await run(true);
     expect(prepared.map((x) => [x.login_at, x.device?.id, x.refreshed_at])).toEqual([[NOW - 30 * MIN, 'd-9', NOW - 25 * MIN]]);
+  });
+
+  it('a second login carrying a stored identity older than the store’s (a refresh committed after the router looked, then a crash), the owner holding none, extends the store’s', async () => {
+    prepared = [];
+    const store = new SessionStore(redis, keys, { now: () => NOW });
+    const build = identityBuilder(settings());
+    const l = sessionLogin(NOW - 30 * MIN, 'd-9');
+    const [login] = build([{ ref: { stream: 's', id: '1-0' }, event: l, deliveries: 1 }]);
+    // The refresh moved the session's end to 20 h; its commit landed after the router read the store.
+    const refreshed: SessionIdentity = { ...login!, expires_at: NOW + 20 * 60 * MIN, refreshed_at: NOW - 25 * MIN };
+    expect(await store.put([refreshed])).toMatchObject({ stored: 1 });
+    const again = sessionLogin(NOW - 20 * MIN, 'd-y9');
+    attachStored(again, login);
+    attachCaptured(again, { session_id: 's-1', user: USER, login_at: NOW - 30 * MIN, device: 'd-9', asn: 2856, country: 'GB' });
+    await writeEntry([{ ...item(again, 2000), x: attachedOf(again)! }]);
+    await run(true);
+    expect(prepared.map((x) => [x.login_at, x.device?.id, x.refreshed_at, x.expires_at])).toEqual([
+      [NOW - 30 * MIN, 'd-9', NOW - 20 * MIN, NOW + 20 * 60 * MIN],
+    ]);
   });
 });
 
