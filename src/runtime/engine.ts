@@ -37,6 +37,8 @@ export interface EngineRuntime {
   onReport(listener: (r: { route?: RouteReport; step?: StepReport }) => void): void;
   /** The router thread (engine.router_thread) reloads its configuration from `path`. */
   reload(path: string): void;
+  /** Why this engine stopped processing on its own (its worker id taken over by another process), else undefined. */
+  halted(): string | undefined;
   /** Resolves when both loops have stopped (after `stop()`). */
   finished: Promise<void>;
   /** Stops reading; the owner commits what it applied; leases are released. */
@@ -194,9 +196,11 @@ export async function startEngine(d: EngineDeps): Promise<EngineRuntime> {
   // The identity's claim lives as long as the leases; a worker superseded by a newer process with its
   // identity (or whose identity was taken) stops processing: the other process owns its work now.
   let renewing = false;
+  let halted: string | undefined;
   const renew = setInterval(() => {
     if (leases.superseded && !stopping) {
       d.logger.error({ worker: d.workerId }, 'superseded by a newer process with this worker id: stopped processing');
+      halted = `stopped: superseded by a newer process with worker id ${d.workerId}`;
       stopping = true;
       return;
     }
@@ -207,6 +211,7 @@ export async function startEngine(d: EngineDeps): Promise<EngineRuntime> {
       .catch((err: unknown) => {
         if (!isRiskstreamError(err, 'WORKER_ID_LOST')) return d.logger.warn({ err, worker: d.workerId }, 'worker identity not renewed; retrying');
         d.logger.error({ err, worker: d.workerId }, 'worker identity taken by another process: stopped processing');
+        halted = `stopped: worker id ${d.workerId} taken by another process`;
         stopping = true;
       })
       .finally(() => {
@@ -238,6 +243,7 @@ export async function startEngine(d: EngineDeps): Promise<EngineRuntime> {
     leases,
     reload: (path) => host?.reload(path),
     onReport: (l) => void listeners.push(l),
+    halted: () => halted,
     finished,
     stop: async () => {
       stopping = true;

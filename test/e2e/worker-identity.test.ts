@@ -1,7 +1,8 @@
 /**
  * A claimed worker identity (`<host>-<n>`, no explicit id) stays claimed while its worker runs:
  * a second worker started on the same host and prefix later than the claim's ttl gets its own
- * identity, and the two share the partitions instead of taking each other's leases.
+ * identity, and the two share the partitions instead of taking each other's leases. A worker whose
+ * explicit id a newer process takes over stops processing and says so on `/readyz`.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Keys } from '../../src/keys.js';
@@ -54,4 +55,31 @@ describe('claimed worker identity', () => {
     );
     expect(split).toHaveLength(2);
   }, 40_000);
+
+  it('taken over by a newer process with the same explicit id: the older stops processing and /readyz says why (503); the newer is ready and owns everything', async () => {
+    const id = { RISKSTREAM_WORKER_ID: 'twin', RISKSTREAM_CONSUMER: '' };
+    const ready = async (w: WorkerProcess): Promise<{ status: number; body: { checks: Record<string, boolean>; reasons?: Record<string, string> } }> => {
+      const r = await fetch(`${w.url}/readyz`);
+      return { status: r.status, body: (await r.json()) as { checks: Record<string, boolean>; reasons?: Record<string, string> } };
+    };
+    for (const w of workers.splice(0)) await w.stop();
+    const older = await spawnWorker(cfg.dir, id);
+    workers.push(older);
+    await waitFor(async () => (await ready(older)).status === 200, { what: 'the first twin ready' });
+    const newer = await spawnWorker(cfg.dir, id);
+    workers.push(newer);
+    const halted = await waitFor(
+      async () => {
+        const r = await ready(older);
+        return r.status === 503 ? r : undefined;
+      },
+      { what: 'the older twin not ready' },
+    );
+    expect(halted.body.checks.consumer_group).toBe(false);
+    expect(halted.body.reasons?.consumer_group).toMatch(/superseded|taken/);
+    expect(halted.body.reasons?.consumer_group).toContain('twin');
+    expect(await owned(older)).toBe(0);
+    await waitFor(async () => (await ready(newer)).status === 200 && (await owned(newer)) === 64, { what: 'the newer twin ready, owning all' });
+    expect(older.output()).toMatch(/stopped processing/);
+  }, 60_000);
 });
