@@ -212,7 +212,12 @@ export async function startWorker(opts: WorkerOptions = {}): Promise<WorkerHandl
       await refreshGauges();
       return metrics.render();
     },
-    readiness: readinessCheck({ redis, config: () => config, consumerGroup: () => (stopping ? 'draining: the worker is shutting down' : (engine.halted() ?? true)), progress }),
+    readiness: readinessCheck({
+      redis,
+      config: () => config,
+      consumerGroup: () => (stopping ? 'draining: the worker is shutting down' : (engine.halted() ?? true)),
+      progress,
+    }),
   };
   const refreshGauges = async (): Promise<void> => {
     if (redis.status !== 'ready') return; // Redis unreachable: the last values, at once (a scrape must not hang)
