@@ -7,8 +7,9 @@ import type { StreamRows } from './partition-read.js';
 import { decodeRouted, type RoutedItem } from './routed.js';
 import { attachPendingBaselines, buildSessions, pendingKey, sessionFinder } from './pending-sessions.js';
 import type { SessionRead } from './owner-states.js';
-import { capturedOf } from '../detect/session-hijack.js';
-import { isSessionLogin, storedOf, storedSessionId } from '../sessions/identity.js';
+import { revokedUse } from '../detect/session-hijack.js';
+import { usesSession } from '../sessions/captured.js';
+import { isSessionLogin } from '../sessions/identity.js';
 
 /** One step's apply: the owner's partitions and states, the step's context, report, starting states and dead letters. */
 export interface StepApply {
@@ -72,23 +73,25 @@ export function applyRead(res: StreamRows[], readAs: ReadonlyMap<number, Owned>,
 }
 
 /**
- * Session logins (a refresh, a second login) of a session the router knew of — it attached a
- * baseline or a stored identity — that this owner holds none of: a commit about it (the login's,
- * an earlier refresh's) may have landed after the router looked and before a crash or a hand-over,
- * so only the store has the identity as it is now. Read before they are applied (rare: a session
- * not in this owner's memory), so that they extend it as in a run without the crash.
+ * Session events (logins, refreshes, uses) of a session this owner holds none of: a commit about it
+ * (its login's, an earlier refresh's) may have landed after the router looked and before a crash or
+ * a hand-over, so only the store has the identity as it is now — whatever the router attached (a
+ * stale stored identity, a baseline from a later login or refresh of its own step, or nothing: a
+ * restarted router remembers no login it did not route). Read before they are applied (one read per
+ * step, beside the states' loads), so that they extend it and are compared with it as in a run
+ * without the crash (an event after a login of the same session among these items too: its
+ * baseline is attached before that login is applied). Not read: a use routed as revoked, and uses
+ * while no session_hijack behavior is on (nothing compares them).
  */
 function sessionReadsOf(p: number, items: readonly RoutedItem[], step: StepApply): void {
   const { states } = step;
   const find = sessionFinder(states.deltas.get(p) ?? { sessions: [] }, states.inflight?.deltas.get(p), states.sessions);
-  // Sessions whose login comes earlier in these items: applied first, so nothing to read.
-  let earlier: Set<string> | undefined;
+  const compared = step.ctx.behaviors.some((b) => b.enabled && b.kind === 'session_hijack');
   for (const it of items) {
-    if (!('e' in it) || !isSessionLogin(it.e)) continue;
-    const sid = storedSessionId(String(it.e.session!.id));
-    const key = pendingKey(it.e.user, sid);
-    if ((capturedOf(it.e) || storedOf(it.e)) && !earlier?.has(key) && !find(key)) step.sessionReads.push({ p, sid, event: it.e });
-    (earlier ??= new Set()).add(key);
+    if (!('e' in it) || revokedUse(it.e)) continue;
+    const sid = usesSession(it.e);
+    if (sid === undefined || (!compared && !isSessionLogin(it.e))) continue;
+    if (!find(pendingKey(it.e.user, sid))) step.sessionReads.push({ p, sid, event: it.e });
   }
 }
 

@@ -8,7 +8,10 @@ import { emptyDelta, type PartitionDelta } from './commit.js';
 import type { Owned } from './owner-types.js';
 import { pendingKey } from './pending-sessions.js';
 import type { NotStored } from './commit-send.js';
-import { attachStored, type SessionIdentity } from '../sessions/identity.js';
+import { attachStored, isSessionLogin, type SessionIdentity } from '../sessions/identity.js';
+import { attachCaptured, capturedOf } from '../detect/session-hijack.js';
+import { capturedFromIdentity } from '../sessions/captured.js';
+import { isRefresh } from '../login.js';
 import type { CanonicalEvent } from '../types.js';
 
 /**
@@ -85,7 +88,14 @@ export class OwnerStates {
     );
     reads.forEach((r, i) => {
       const s = parseIdentity(raw[i]);
-      if (s && s.user === r.event.user) attachStored(r.event, s);
+      if (!s || s.user !== r.event.user) return;
+      const e = r.event;
+      if (isSessionLogin(e)) attachStored(e, s);
+      // The store's login is the session's first (a later login never replaces it): the baseline,
+      // unless the router attached an earlier one; a login gets it only when it is a use (as at the router).
+      const routed = capturedOf(e);
+      if ((!routed || routed.user !== e.user || s.login_at < routed.login_at) && (!isSessionLogin(e) || isRefresh(e) || s.login_at < e.time))
+        attachCaptured(e, capturedFromIdentity(s));
     });
   }
 

@@ -107,9 +107,10 @@ async function writeEntry(items: RoutedItem[]): Promise<void> {
 }
 const item = (e: CanonicalEvent, ms: number): RoutedItem => ({ k: [ms, 0], s: 'in', i: `${ms}-0`, e });
 
-const newOwner = (enabled: boolean, store?: SessionStore): PartitionOwner => {
+/** An owner of both partitions under lease `token` (another token: a new epoch, after a crash or a hand-over). */
+const newOwner = (enabled: boolean, store?: SessionStore, token = 'w#1'): PartitionOwner => {
   const o = new PartitionOwner(redis, reader, keys, { lruSize: 100, readCount: 100, commitInterval: 60_000, commitEntries: 1_000_000 }, parts(enabled, store));
-  for (let p = 0; p < 2; p++) o.acquire(p, 'w#1');
+  for (let p = 0; p < 2; p++) o.acquire(p, token);
   return o;
 };
 
@@ -321,4 +322,67 @@ describe('attachPendingBaselines', () => {
       expect(capturedOf(u)).toMatchObject({ login_at: T, device: 'd-9' });
     }
   });
+});
+
+/** The behaviors hit (and change kinds) in the user's risk events, in order. */
+const userKinds = async (): Promise<string[]> =>
+  (await redis.xrange(keys.userEvents(USER), '-', '+')).map(([, f]) => JSON.parse(f[f.indexOf('data') + 1]!).behavior ?? f[f.indexOf('kind') + 1]);
+/** A session refresh extending to 20 h from NOW. */
+const refresh = (time: number): CanonicalEvent => ({ ...sessionRefresh(time), session: { id: 's-1', expires_at: NOW + 20 * 60 * MIN } });
+
+/**
+ * A router that restarted (its recent logins forgotten) routes a session refresh, use or second
+ * login while the session's login is routed but not committed: the store has nothing yet, so the
+ * router attaches nothing (or, for a use beside a refresh, the refresh as its baseline). The
+ * login's owner commits the login, then the partition moves (crash, hand-over) before the
+ * follow-up is applied. The new owner, which holds nothing of the session, reads it from the store:
+ * the follow-up extends it and is compared with its login as in the fault-free run.
+ */
+/**
+ * login routed by the old router; `later` routed by a restarted router before the login's commit;
+ * the login committed by owner 1; then `crash`: owner 2 applies `later`, else owner 1 does.
+ */
+async function scenario(later: CanonicalEvent | CanonicalEvent[], crash: boolean): Promise<void> {
+  prepared = [];
+  const store = new SessionStore(redis, keys, { now: () => NOW });
+  const evs = Array.isArray(later) ? later : [later];
+  await writeEntry([item(sessionLogin(NOW - 30 * MIN, 'd-9'), 1000)]);
+  // The restarted router: no RecentLogins, the store empty (login not committed yet).
+  await attachCapturedSessions(
+    store,
+    evs.map((event, i) => ({ ref: { stream: 'in', id: `${2000 + i}-0` }, event, deliveries: 1 })),
+    new RecentLogins(),
+  );
+  for (const e of evs) expect(attachedOf(e)?.s).toBeUndefined(); // no stored identity (a refresh gets its own batch 'login' as baseline)
+  const o1 = newOwner(true, store);
+  await drain(o1); // the login applied and committed
+  expect(await redis.exists(keys.session(keys.partitionOf(USER), 's-1'))).toBe(1);
+  await writeEntry(evs.map((e, i) => ({ ...item(e, 2000 + i), ...(attachedOf(e) ? { x: attachedOf(e)! } : {}) }))); // the router's XADD lands now
+  if (crash) for (let p = 0; p < 2; p++) await redis.set(keys.engineLease(`p${p}`), 'w#2');
+  await drain(crash ? newOwner(true, store, 'w#2') : o1); // a new epoch after the crash / hand-over
+}
+
+describe('restarted router, login committed after its lookup, then the partition moves', () => {
+  for (const crash of [false, true]) {
+    it(`a refresh extends the login's session (${crash ? 'new owner' : 'fault-free'})`, async () => {
+      await scenario(refresh(NOW - 25 * MIN), crash);
+      expect(prepared.slice(1).map((x) => [x.login_at, x.device?.id, x.refreshed_at, x.expires_at])).toEqual([
+        [NOW - 30 * MIN, 'd-9', NOW - 25 * MIN, NOW + 20 * 60 * MIN],
+      ]);
+      expect(JSON.parse((await redis.get(keys.session(keys.partitionOf(USER), 's-1')))!).login_at).toBe(NOW - 30 * MIN);
+    });
+    it(`a use from another device is compared (${crash ? 'new owner' : 'fault-free'})`, async () => {
+      await scenario(use(NOW - 25 * MIN, 'd-77'), crash);
+      expect(await userKinds()).toContain('session_hijack');
+    });
+    it(`a second login from another device extends the session and is compared (${crash ? 'new owner' : 'fault-free'})`, async () => {
+      await scenario(sessionLogin(NOW - 27 * MIN, 'd-y9'), crash);
+      expect(prepared.slice(1).map((x) => [x.login_at, x.device?.id, x.refreshed_at])).toEqual([[NOW - 30 * MIN, 'd-9', NOW - 27 * MIN]]);
+      expect(await userKinds()).toContain('session_hijack');
+    });
+    it(`a use routed with a refresh (the router's baseline: the refresh) is compared with the login (${crash ? 'new owner' : 'fault-free'})`, async () => {
+      await scenario([refresh(NOW - 26 * MIN), use(NOW - 25 * MIN, 'd-77')], crash);
+      expect(await userKinds()).toContain('session_hijack');
+    });
+  }
 });
