@@ -120,8 +120,13 @@ export interface ActiveBehavior {
   level: RiskLevel;
   firstAt: number;
   lastAt: number;
-  /** Epoch ms when it stops counting, or null for never. */
+  /** Epoch ms when it stops counting at `level`, or null for never. */
   expiresAt: number | null;
+  /**
+   * Lower levels its hits hold beyond `expiresAt`, highest first (src/risk/tiers.ts): when `level`
+   * expires, the behavior counts at the next of these until its own expiry. Absent: none.
+   */
+  lower?: Array<{ level: RiskLevel; expiresAt: number | null }>;
   hits: number;
   /** Ids of the latest triggering events (bounded): the same event seen again is not a new hit. */
   ids?: string[];

@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import type { BehaviorConfig } from '../config/behaviors-schema.js';
 import { detectorFor, isDetectorKind } from '../detect/registry.js';
 import type { DetectorHit, DetectorLimits } from '../detect/types.js';
+import { mergeTiers, tiersOf, withTiers } from './tiers.js';
 import { maxLevel, type BehaviorHit, type CanonicalEvent, type EntryRef, type InitiatingEntity, type LevelChange, type RiskLevel } from '../types.js';
 import { compareIds, type UserState } from './state.js';
 
@@ -90,16 +91,21 @@ export function expire(state: UserState, now: number): ReduceResult {
   const changes: LevelChange[] = [];
   let gone: string[] | undefined;
   let at = -Infinity;
+  let next: UserState | undefined;
   for (const id of Object.keys(state.behaviors)) {
-    const expiresAt = state.behaviors[id]!.expiresAt;
-    if (expiresAt === null || expiresAt > now) continue;
+    const b = state.behaviors[id]!;
+    if (b.expiresAt === null || b.expiresAt > now) continue;
     (gone ??= []).push(id);
-    // In event time the level fell when the last of them stopped counting.
-    if (expiresAt > at) at = expiresAt;
+    // A behavior falls to the next lower level it holds, or ends; in event time the level fell
+    // when the last tier that passed stopped counting.
+    const tiers = tiersOf(b);
+    const left = tiers.filter((t) => t.expiresAt === null || t.expiresAt > now);
+    for (const t of tiers) if (t.expiresAt !== null && t.expiresAt <= now && t.expiresAt > at) at = t.expiresAt;
+    next ??= copyState(state);
+    if (left.length) next.behaviors[id] = withTiers(b, left);
+    else delete next.behaviors[id];
   }
-  if (gone === undefined) return { state, hits: [], changes };
-  const next = copyState(state);
-  for (const id of gone) delete next.behaviors[id];
+  if (gone === undefined || next === undefined) return { state, hits: [], changes };
   next.updatedAt = now;
   const names = gone.sort();
   recordChange(next, changes, `expire:${names.join(',')}:${now}`, `expired: ${names.join(', ')}`, 'system', now, at);
@@ -206,20 +212,24 @@ function recordHit(
   hits.push(hit);
   if (late) return; // recorded in the user's risk events; it stopped counting before it arrived
   const prev = next.behaviors[b.id];
-  next.behaviors[b.id] = {
-    level: prev ? maxLevel(prev.level, level) : level,
-    firstAt: prev ? Math.min(prev.firstAt, h.time) : h.time,
-    lastAt: prev ? Math.max(prev.lastAt, h.time) : h.time,
-    // `never` (null) wins: a behavior that never expires stays so, whatever hit comes first.
-    expiresAt: expiresAt === null || (prev !== undefined && prev.expiresAt === null) ? null : Math.max(prev?.expiresAt ?? 0, expiresAt),
-    hits: (prev?.hits ?? 0) + 1,
-    ...(event.id !== undefined
-      ? { ids: [...new Set([...(prev?.ids ?? []), ...h.eventIds, eventId])].slice(-RECENT_HIT_IDS) }
-      : prev?.ids
-        ? { ids: prev.ids }
-        : {}),
-    summary: h.summary,
-    evidence: h.evidence,
-  };
+  // Each level keeps its own expiry: a lower hit never prolongs a higher level (src/risk/tiers.ts).
+  const tiers = prev ? mergeTiers([...tiersOf(prev), { level, expiresAt }]) : [{ level, expiresAt }];
+  next.behaviors[b.id] = withTiers(
+    {
+      level,
+      firstAt: prev ? Math.min(prev.firstAt, h.time) : h.time,
+      lastAt: prev ? Math.max(prev.lastAt, h.time) : h.time,
+      expiresAt,
+      hits: (prev?.hits ?? 0) + 1,
+      ...(event.id !== undefined
+        ? { ids: [...new Set([...(prev?.ids ?? []), ...h.eventIds, eventId])].slice(-RECENT_HIT_IDS) }
+        : prev?.ids
+          ? { ids: prev.ids }
+          : {}),
+      summary: h.summary,
+      evidence: h.evidence,
+    },
+    tiers,
+  );
   recordChange(next, changes, `${ref.stream}/${ref.id}/${b.id}`, h.summary, 'system', now, h.time);
 }

@@ -12,7 +12,8 @@ import { levelRange, type RiskStore } from './store.js';
 /**
  * A user's risk as the API and CLI show it. `changed_at`: when riskstream last changed the level
  * (processing time). Per behavior, `first_at` / `last_at` are event times (when its hits
- * happened) and `expires_at` is the latest hit's event time + `expires_after`.
+ * happened) and `expires_at` is when it stops counting at its `level`: the latest hit of that level's
+ * event time + `expires_after`; `lower` lists the lower levels its later-expiring hits hold after that.
  */
 export interface UserRiskView {
   user: string;
@@ -26,6 +27,8 @@ export interface UserRiskView {
     first_at: string;
     last_at: string;
     expires_at: string | null;
+    /** Lower levels its hits hold after `expires_at`, each until its own `expires_at` (absent: none). */
+    lower?: Array<{ level: RiskLevel; expires_at: string | null }>;
     hits: number;
     summary: string;
     evidence: Record<string, unknown>;
@@ -76,6 +79,7 @@ export function viewOf(state: UserState): UserRiskView {
         first_at: iso(b.firstAt)!,
         last_at: iso(b.lastAt)!,
         expires_at: iso(b.expiresAt),
+        ...(b.lower?.length ? { lower: b.lower.map((t) => ({ level: t.level, expires_at: iso(t.expiresAt) })) } : {}),
         hits: b.hits,
         summary: b.summary,
         evidence: b.evidence,

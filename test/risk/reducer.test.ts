@@ -187,6 +187,47 @@ describe('reduce: levels', () => {
   });
 });
 
+describe('one behavior hit at two levels', () => {
+  // dlp_detection HIGH with a 2 h expiry, then (after a reload) MEDIUM with 24 h.
+  const dlpHigh = behavior('dlp_detection', { enabled: true, risk_level: 'high', expires_after: '2h', min_severity: 'high' });
+
+  it('a lower hit never prolongs the higher level: HIGH until its own expiry, then MEDIUM until the lower hit’s, then LOW', () => {
+    const r1 = reduce(emptyState(USER), [dlp('d-1', 0)], [TRAVEL, dlpHigh, EDR], T0 + MIN, LIMITS);
+    const r2 = reduce(stored(r1.state), [dlp('d-2', HOUR)], BEHAVIORS, T0 + HOUR + MIN, LIMITS);
+    expect(r2.changes).toEqual([]);
+    expect(r2.state.behaviors.dlp_detection).toMatchObject({
+      level: 'high',
+      expiresAt: T0 + 2 * HOUR,
+      hits: 2,
+      lower: [{ level: 'medium', expiresAt: T0 + 25 * HOUR }],
+    });
+    expect(nextExpiry(r2.state)).toBe(T0 + 2 * HOUR);
+    const r3 = expire(stored(r2.state), T0 + 2 * HOUR);
+    expect(r3.changes.map((c) => [c.previous, c.current, c.occurredAt])).toEqual([['high', 'medium', T0 + 2 * HOUR]]);
+    expect(r3.state.behaviors.dlp_detection).toMatchObject({ level: 'medium', expiresAt: T0 + 25 * HOUR, hits: 2 });
+    expect(r3.state.behaviors.dlp_detection!.lower).toBeUndefined();
+    const r4 = expire(stored(r3.state), T0 + 25 * HOUR);
+    expect(r4.changes.map((c) => [c.previous, c.current, c.occurredAt])).toEqual([['medium', 'low', T0 + 25 * HOUR]]);
+    expect(r4.state.behaviors).toEqual({});
+  });
+
+  it('both tiers passed at once (a sweep late): one change to LOW, in event time at the later expiry', () => {
+    const r1 = reduce(emptyState(USER), [dlp('d-1', 0)], [TRAVEL, dlpHigh, EDR], T0 + MIN, LIMITS);
+    const r2 = reduce(stored(r1.state), [dlp('d-2', HOUR)], BEHAVIORS, T0 + HOUR + MIN, LIMITS);
+    const r3 = expire(stored(r2.state), T0 + 30 * HOUR);
+    expect(r3.changes.map((c) => [c.previous, c.current, c.occurredAt])).toEqual([['high', 'low', T0 + 25 * HOUR]]);
+    expect(r3.state.behaviors).toEqual({});
+  });
+
+  it('a lower hit expiring before the higher one changes nothing', () => {
+    const r1 = reduce(emptyState(USER), [dlp('d-1', 0)], BEHAVIORS, NOW, LIMITS); // MEDIUM, 24 h
+    const dlpHighLong = behavior('dlp_detection', { enabled: true, risk_level: 'high', expires_after: '48h', min_severity: 'high' });
+    const r2 = reduce(stored(r1.state), [dlp('d-2', HOUR)], [TRAVEL, dlpHighLong, EDR], NOW + MIN, LIMITS); // HIGH, 49 h
+    expect(r2.state.behaviors.dlp_detection).toMatchObject({ level: 'high', expiresAt: T0 + 49 * HOUR });
+    expect(r2.state.behaviors.dlp_detection!.lower).toBeUndefined();
+  });
+});
+
 describe('expire', () => {
   const high = (): UserState => reduce(emptyState(USER), londonSydney(), BEHAVIORS, NOW, LIMITS).state;
 

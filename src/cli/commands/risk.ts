@@ -14,7 +14,8 @@ export function explain(v: UserRiskView, now = Date.now(), recent: Array<Record<
   if (v.behaviors.length === 0) lines.push('  no active behaviors');
   for (const b of v.behaviors) {
     const exp = b.expires_at ? `expires in ${formatDuration(Math.max(0, Date.parse(b.expires_at) - now))} (${b.expires_at})` : 'never expires';
-    lines.push(`  • ${b.id} [${b.level}] ×${b.hits}, ${exp}`, `      ${b.summary}`, `      last hit occurred ${b.last_at} (event time)`);
+    const then = (b.lower ?? []).map((t) => `, then [${t.level}] until ${t.expires_at ?? 'never'}`).join('');
+    lines.push(`  • ${b.id} [${b.level}] ×${b.hits}, ${exp}${then}`, `      ${b.summary}`, `      last hit occurred ${b.last_at} (event time)`);
   }
   if (recent.length) lines.push('  recent risk events:');
   for (const e of recent) {
