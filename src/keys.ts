@@ -183,6 +183,11 @@ export class Keys {
   get ssfStreams(): string {
     return `${this.prefix}:ssf:streams`;
   }
+
+  /** Hash: kid → the public JWK of a signing key this deployment configured, and when it last did (src/ssf/published-keys.ts). */
+  get jwksPublished(): string {
+    return `${this.prefix}:ssf:jwks`;
+  }
   /** Stream (capped): ids of SSF streams as they are created, changed or deleted (workers re-read only those). */
   get ssfStreamChanges(): string {
     return `${this.prefix}:ssf:streams:changes`;

@@ -7,6 +7,7 @@ import type { Logger } from '../obs/logger.js';
 import type { Metrics } from '../obs/metrics.js';
 import type { LevelChange } from '../types.js';
 import { KeyRing } from '../ssf/key-ring.js';
+import { PublishedKeys } from '../ssf/published-keys.js';
 import { createSetQueue, enqueueLevelChanges, queueCounts, type SetQueue } from '../ssf/queue.js';
 import { startDeliveryWorker, type DeliveryWorker } from '../ssf/delivery-worker.js';
 import { egressFromConfig } from '../ssf/egress.js';
@@ -53,10 +54,20 @@ export interface SsfDeps {
   deliver?: boolean;
 }
 
+/** How often a worker records its configured keys and reads the others' (ms). */
+const PUBLISHED_REFRESH_MS = 60_000;
+
 /** Builds the SET side: key ring from config, queue, receiver registry, delivery worker. */
 export async function buildSsf(deps: SsfDeps): Promise<SsfRuntime> {
   await ensureSigningKey(deps.config(), deps.logger);
   let keyRing = await KeyRing.fromConfig(deps.config());
+  // Keys rotated out stay in the JWKS for their grace period across restarts and on every worker.
+  const published = new PublishedKeys(deps.redis, deps.keys.jwksPublished);
+  const publish = (): Promise<void> =>
+    published.refresh(keyRing).catch((err: unknown) => deps.logger.warn({ err }, 'published signing keys not refreshed; retrying'));
+  await publish();
+  const republish = setInterval(() => void publish(), PUBLISHED_REFRESH_MS);
+  republish.unref();
   const setQueue = createSetQueue(deps.redis, deps.keys);
   const early = earlyEnqueue(deps, (queue, changes) =>
     enqueueLevelChanges(queue, changes, deps.config().receivers).then(() => streams.onChanges(changes, 'enabled', queue)),
@@ -107,12 +118,13 @@ export async function buildSsf(deps: SsfDeps): Promise<SsfRuntime> {
       await streams.onChanges(changes);
     },
     enqueueCommitted: (changes) => early.enqueue(changes),
-    jwks: async () => keyRing.jwks() as { keys: unknown[] },
+    jwks: async () => published.jwks(keyRing) as { keys: unknown[] },
     queueCounts: () => queueCounts(setQueue),
     reload: async () => {
       const next = await KeyRing.fromConfig(deps.config());
       for (const k of keyRing.jwks().keys) if (!next.jwks().keys.some((n) => n.kid === k.kid)) next.addRetired(k, Date.now() + 7 * 86_400_000);
       keyRing = next;
+      await publish();
       await auditReceivers(deps, deps.config().receivers);
       if (worker) {
         await worker.close();
@@ -121,6 +133,7 @@ export async function buildSsf(deps: SsfDeps): Promise<SsfRuntime> {
     },
     close: async () => {
       clearInterval(refresh);
+      clearInterval(republish);
       await worker?.close();
       await setQueue.close();
       await early.close();

@@ -28,7 +28,8 @@ export interface RotateOptions {
   now?: number;
 }
 
-const DEFAULT_GRACE_MS = 7 * 86_400_000;
+/** How long a key no longer configured stays in the JWKS (ms): 7 days. */
+export const DEFAULT_GRACE_MS = 7 * 86_400_000;
 
 /** Current signing key per alg + retired public keys; builds the JWKS. */
 export class KeyRing {
@@ -70,6 +71,11 @@ export class KeyRing {
     const key = opts.outDir ? (await generateKeyFiles(alg, opts.outDir, opts.name)).key : (await generateSigningKey(alg)).key;
     this.setCurrent(key, (opts.now ?? Date.now()) + (opts.graceMs ?? DEFAULT_GRACE_MS));
     return key;
+  }
+
+  /** The public JWKs the configuration names: current keys, then published ones kept with no end (`signing.keys`, `previous_public_keys`). */
+  configured(): JWK[] {
+    return [...[...this.#current.values()].map((k) => k.publicJwk), ...this.#retired.filter((r) => r.until === undefined).map((r) => r.jwk)];
   }
 
   /** The JWK Set to publish at `now`: current keys, then retired keys still in their grace period. */

@@ -1,0 +1,64 @@
+/**
+ * The public keys this deployment has published, kept in Redis: every worker records the keys its
+ * configuration names (with the time it last did) and publishes, beside its own, those another
+ * worker or an earlier run named within the grace period. So a key rotated out stays in every
+ * worker's JWKS for the grace period — across restarts, and under the kid it signed with (a
+ * configured `signing.kid`, which its `.jwk.json` file does not carry) — and workers behind one
+ * load balancer serve the same JWKS. Public keys only.
+ */
+import type { JWK } from 'jose';
+import type { RedisClient } from '../redis/client.js';
+import { jwksDocument, type JwksDocument } from './jwks.js';
+import { DEFAULT_GRACE_MS, type KeyRing } from './key-ring.js';
+
+interface Recorded {
+  jwk: JWK;
+  /** Epoch ms when a configuration last named it. */
+  last: number;
+}
+
+/** The deployment's published keys (one Redis hash), cached between refreshes. */
+export class PublishedKeys {
+  #known: Recorded[] = [];
+
+  constructor(
+    private readonly redis: RedisClient,
+    private readonly key: string,
+    private readonly graceMs: number = DEFAULT_GRACE_MS,
+  ) {}
+
+  /**
+   * Records the keys `ring`'s configuration names as named at `now`, forgets those past the grace
+   * period, and reads the rest (one round trip each way). Called at start, on reload and periodically.
+   */
+  async refresh(ring: KeyRing, now: number = Date.now()): Promise<void> {
+    const named = ring.configured().filter((k) => typeof k.kid === 'string');
+    if (named.length) await this.redis.hset(this.key, ...named.flatMap((jwk) => [jwk.kid!, JSON.stringify({ jwk, last: now } satisfies Recorded)]));
+    const all = await this.redis.hgetall(this.key);
+    const known: Recorded[] = [];
+    const stale: string[] = [];
+    for (const [kid, raw] of Object.entries(all)) {
+      const r = parse(raw);
+      if (!r || r.jwk.kid !== kid) continue;
+      if (r.last + this.graceMs <= now) stale.push(kid);
+      else known.push(r);
+    }
+    if (stale.length) await this.redis.hdel(this.key, ...stale);
+    this.#known = known;
+  }
+
+  /** The JWK Set to serve at `now`: `ring`'s keys, then the recorded ones still in their grace period. */
+  jwks(ring: KeyRing, now: number = Date.now()): JwksDocument {
+    const extra = this.#known.filter((r) => r.last + this.graceMs > now).map((r) => r.jwk);
+    return jwksDocument([...ring.jwks(now).keys, ...extra]);
+  }
+}
+
+function parse(raw: string): Recorded | undefined {
+  try {
+    const r = JSON.parse(raw) as Recorded;
+    return typeof r === 'object' && r !== null && typeof r.last === 'number' && typeof r.jwk === 'object' && r.jwk !== null ? r : undefined;
+  } catch {
+    return undefined;
+  }
+}

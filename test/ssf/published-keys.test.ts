@@ -1,0 +1,67 @@
+/**
+ * The deployment's published signing keys (real Redis, a random prefix): a key rotated out stays
+ * in the JWKS for the grace period after a restart — under the kid it signed with — and on every
+ * worker, then goes.
+ */
+import { exportPKCS8, generateKeyPair } from 'jose';
+import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { Keys } from '../../src/keys.js';
+import { KeyRing } from '../../src/ssf/key-ring.js';
+import { parseSigningKey } from '../../src/ssf/keys.js';
+import { PublishedKeys } from '../../src/ssf/published-keys.js';
+import { cleanup, redisClient, testPrefix } from '../helpers/redis.js';
+
+const redis = redisClient();
+const DAY = 86_400_000;
+const T0 = Date.parse('2026-12-01T00:00:00Z');
+let keys: Keys;
+let prefix: string;
+
+beforeEach(() => {
+  prefix = testPrefix('published-keys');
+  keys = new Keys(prefix);
+});
+afterEach(() => cleanup(redis, prefix));
+afterAll(() => redis.quit());
+
+/** A ring whose current ES256 key is a fresh one under `kid` (a configured `signing.kid`). */
+async function ringWith(kid: string): Promise<KeyRing> {
+  const { privateKey } = await generateKeyPair('ES256', { extractable: true });
+  const ring = new KeyRing();
+  ring.setCurrent(await parseSigningKey(await exportPKCS8(privateKey), 'ES256', kid));
+  return ring;
+}
+const kids = (doc: { keys: Array<{ kid?: string }> }): string[] => doc.keys.map((k) => k.kid!);
+
+describe('published keys', () => {
+  it('a key rotated out stays published after a restart, under its configured kid, for 7 days; then it goes, from Redis too', async () => {
+    const before = await ringWith('k5');
+    const w1 = new PublishedKeys(redis, keys.jwksPublished);
+    await w1.refresh(before, T0);
+    // Rotated (a new key, no kid kept) and restarted: a new process, the old key no longer configured.
+    const after = await ringWith('k6');
+    const w2 = new PublishedKeys(redis, keys.jwksPublished);
+    await w2.refresh(after, T0 + DAY);
+    const doc = w2.jwks(after, T0 + DAY);
+    expect(kids(doc)).toEqual(['k6', 'k5']);
+    expect(doc.keys[1]).toMatchObject({ kty: 'EC', crv: 'P-256', alg: 'ES256', kid: 'k5' });
+    expect(doc.keys[1]).not.toHaveProperty('d');
+    // Another worker with the same configuration serves the same set.
+    const w3 = new PublishedKeys(redis, keys.jwksPublished);
+    await w3.refresh(after, T0 + DAY + 1);
+    expect(kids(w3.jwks(after, T0 + DAY + 1))).toEqual(['k6', 'k5']);
+    // Seven days after k5 was last configured: gone from the set and from the hash.
+    expect(kids(w2.jwks(after, T0 + 7 * DAY))).toEqual(['k6']);
+    await w2.refresh(after, T0 + 7 * DAY);
+    expect(Object.keys(await redis.hgetall(keys.jwksPublished))).toEqual(['k6']);
+  });
+
+  it('a key still configured stays (its time is renewed at each refresh); a stored entry that is not a JWK record is ignored', async () => {
+    const ring = await ringWith('k1');
+    const w = new PublishedKeys(redis, keys.jwksPublished);
+    await w.refresh(ring, T0);
+    await redis.hset(keys.jwksPublished, 'junk', '{not json', 'k9', JSON.stringify({ jwk: { kid: 'other' }, last: T0 }));
+    await w.refresh(ring, T0 + 30 * DAY);
+    expect(kids(w.jwks(ring, T0 + 30 * DAY))).toEqual(['k1']);
+  });
+});
