@@ -9,7 +9,10 @@ import { level } from '../detect/params.js';
 import { DETECTOR_KINDS, detectorFor, isDetectorKind, isPredefinedKind, type BehaviorKind, type DetectorParams } from '../detect/registry.js';
 
 /** `expires_after`: a duration, or `never` (null). */
-const expiresAfter = z.union([z.literal('never').transform(() => null), durationMs], { error: 'must be a duration like 30m, 24h or 7d, or never' });
+const expiresAfter = z
+  .union([z.literal('never').transform(() => null), durationMs], { error: 'must be a duration like 30m, 24h or 7d, or never' })
+  // 0s: every hit would expire on arrival — the behavior could never raise a level. Off is `enabled: false`.
+  .refine((ms) => ms === null || ms > 0, { message: 'must be longer than 0s (to turn a behavior off: enabled: false)' });
 
 /** Fields every behavior has. */
 const base = {

@@ -4,9 +4,9 @@
  * value is kept —, and why a refused configuration was refused.
  */
 import { isDeepStrictEqual } from 'node:util';
-import { isRiskstreamError } from '../errors.js';
+import { isRiskstreamError, RiskstreamError } from '../errors.js';
 import { getPath } from '../ingest/profiles/path.js';
-import type { ConfigIssue } from './load.js';
+import type { Config, ConfigIssue } from './load.js';
 import type { RiskstreamFileConfig } from './schema.js';
 
 /** Most issues a refused reload's audit entry lists. */
@@ -48,4 +48,17 @@ export function reloadIssues(err: unknown): string[] {
     return issues.slice(0, MAX_ISSUES).map((i) => `${i.file}:${i.line}:${i.col} ${i.message}`.slice(0, 500));
   }
   return [(err instanceof Error ? err.message : String(err)).split('\n')[0]!.slice(0, 500)];
+}
+
+/**
+ * A reload finding no behaviors.yaml where the running configuration had one (deleted, or an editor
+ * saving by rename caught between the two) is refused, rather than the shipped defaults silently
+ * replacing the admins' behaviors; restarting without the file runs the defaults (and says so).
+ * Undefined when `next` may replace `running`.
+ */
+export function behaviorsGone(running: Pick<Config, 'files' | 'shippedBehaviors'>, next: Pick<Config, 'shippedBehaviors'>): RiskstreamError | undefined {
+  if (!next.shippedBehaviors || running.shippedBehaviors) return undefined;
+  const file = running.files.at(-1) ?? 'behaviors.yaml';
+  const message = 'the behaviors file is gone: the running behaviors stay (restore it; restart without it to run the shipped defaults)';
+  return new RiskstreamError('CONFIG_INVALID', `${file}: ${message}`, { issues: [{ file, line: 1, col: 1, message }] });
 }

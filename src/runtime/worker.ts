@@ -1,7 +1,7 @@
 import type { Subscription } from 'rxjs';
 import type { FastifyInstance } from 'fastify';
 import { loadConfig, type Config } from '../config/load.js';
-import { reloadIssues, startOnlyChanges } from '../config/reload.js';
+import { behaviorsGone, reloadIssues, startOnlyChanges } from '../config/reload.js';
 import { Keys } from '../keys.js';
 import { AuditLog } from '../audit/audit-log.js';
 import { createLogger, type Logger } from '../obs/logger.js';
@@ -257,6 +257,8 @@ export async function startWorker(opts: WorkerOptions = {}): Promise<WorkerHandl
       let next: Config;
       try {
         next = loadConfig(path ?? opts.configPath ?? config.dir);
+        const refused = behaviorsGone(config, next);
+        if (refused) throw refused;
       } catch (err) {
         metrics.configReloads.inc({ result: 'refused' });
         await audit.write({ action: 'config.reload_refused', actor: 'system', details: { issues: reloadIssues(err) } }).catch(() => undefined);

@@ -305,6 +305,16 @@ describe('loadConfig issues, located as file:line:col', () => {
     ]);
   });
 
+  it('expires_after: 0s is refused (every hit would expire on arrival); never is accepted', () => {
+    expect(lines(issuesOf(configDir({ 'behaviors.yaml': 'dlp_detection:\n  risk_level: high\n  expires_after: 0s\n' })))).toEqual([
+      'behaviors.yaml:3:18 dlp_detection.expires_after: must be longer than 0s (to turn a behavior off: enabled: false)',
+    ]);
+    expect(loadConfig(configDir({ 'behaviors.yaml': 'dlp_detection:\n  risk_level: high\n  expires_after: never\n' }), NO_ENV).behaviors[0]).toMatchObject({
+      id: 'dlp_detection',
+      expires_after: null,
+    });
+  });
+
   it('the error message itself lists every issue', () => {
     const dir = configDir({ 'behaviors.yaml': BROKEN_BEHAVIORS });
     expect(() => loadConfig(dir, NO_ENV)).toThrow(/behaviors\.yaml:4:15 .*\n.*behaviors\.yaml:9:11/);

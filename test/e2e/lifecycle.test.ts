@@ -1,4 +1,4 @@
-import { readdirSync, readFileSync, readlinkSync, writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
 import type { Redis } from 'ioredis';
@@ -362,6 +362,18 @@ describe('worker lifecycle', () => {
     expect(metrics).toMatch(/riskstream_config_reloads_total\{result="applied"\} 1/);
     await endpointHit('after-bad-reload@example.com');
     await waitFor(async () => (await level('after-bad-reload@example.com')) === 'medium', { what: 'still the reloaded configuration' });
+
+    // behaviors.yaml gone (deleted, an editor saving by rename): refused too, not the shipped defaults.
+    rmSync(join(termCfg.dir, 'behaviors.yaml'));
+    w.child.kill('SIGHUP');
+    await waitFor(async () => (await redis.xrange(auditStream, '-', '+')).filter(([, f]) => f.includes('config.reload_refused')).length === 2, {
+      what: 'a second config.reload_refused audit entry',
+    });
+    const gone = (await redis.xrevrange(auditStream, '+', '-', 'COUNT', 10)).find(([, f]) => f.includes('config.reload_refused'))!;
+    expect(gone[1].join(' ')).toMatch(/behaviors\.yaml:1:1 the behaviors file is gone/);
+    expect(await reloads()).toBe(before + 1);
+    await endpointHit('after-gone@example.com');
+    await waitFor(async () => (await level('after-gone@example.com')) === 'medium', { what: 'still the reloaded configuration' });
     expect(w.child.exitCode).toBeNull();
     expect((await fetch(`${w.url}/healthz`)).status).toBe(200);
     expect(await w.stop()).toBe(0);
