@@ -13,6 +13,8 @@ export const ERROR_CODES = {
   DELIVERY_RATE_LIMITED: 500,
   COMMIT_CONFLICT: 500,
   NOT_FOUND: 404,
+  /** A route that exists, asked with a method it does not answer (the `Allow` header lists those it does). */
+  METHOD_NOT_ALLOWED: 405,
   UNAUTHORIZED: 401,
   /** A valid token without the route's scope. */
   FORBIDDEN: 403,

@@ -3,6 +3,7 @@ import { ERROR_CODES, RiskstreamError, type ErrorCode } from '../errors.js';
 import type { ApiContext } from './context.js';
 import { TokenSet, type Scope } from './auth.js';
 import { scrubText } from '../secrets/secret-values.js';
+import { RouteMethods } from './route-methods.js';
 
 declare module 'fastify' {
   interface FastifyContextConfig {
@@ -76,6 +77,9 @@ export async function buildServer(ctx: ApiContext, modules: RouteModule[]): Prom
     },
   });
   app.decorateRequest('actor', '');
+  // Every route's methods, to answer 405 (with Allow) rather than 404 for a path that exists.
+  const routes = new RouteMethods();
+  app.addHook('onRoute', (r) => routes.add(r.url, r.method));
 
   // Clients that send `Content-Type: application/json` on every request (DELETE /v1/sessions/{id},
   // POST …/risk/reset) with no body get "no body", not a 400; a non-empty body is parsed by
@@ -138,7 +142,13 @@ export async function buildServer(ctx: ApiContext, modules: RouteModule[]): Prom
       reply.header('WWW-Authenticate', 'Bearer');
       return sendCode(reply, 'UNAUTHORIZED', 'a bearer token is required');
     }
-    return sendCode(reply, 'NOT_FOUND', `no route ${req.method} ${req.url.split('?')[0]}`);
+    const path = req.url.split('?')[0] ?? '';
+    const allowed = routes.allowed(path);
+    if (allowed.length && !allowed.includes(req.method)) {
+      reply.header('Allow', allowed.join(', '));
+      return sendCode(reply, 'METHOD_NOT_ALLOWED', `${req.method} is not allowed on ${path} (allowed: ${allowed.join(', ')})`);
+    }
+    return sendCode(reply, 'NOT_FOUND', `no route ${req.method} ${path}`);
   });
 
   app.setErrorHandler((err: unknown, _req, reply) => {

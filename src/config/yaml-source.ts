@@ -33,10 +33,34 @@ export function parseFile(file: string, issues: ConfigIssue[]): Parsed | undefin
   const lc = new LineCounter();
   const doc = parseDocument(text, { lineCounter: lc, prettyErrors: false, uniqueKeys: true });
   for (const e of doc.errors) {
-    const pos = lc.linePos(e.pos[0]);
-    issues.push({ file, line: pos.line, col: pos.col, message: e.message.split('\n')[0] ?? e.message });
+    const message = e.message.split('\n')[0] ?? e.message;
+    // An unclosed `[` / `{` is found where the parser gave up (lines later): point at its opening.
+    const at = /^Flow (sequence|map)\b/.test(message) ? (unclosedFlow(text, e.pos[0]) ?? e.pos[0]) : e.pos[0];
+    const pos = lc.linePos(at);
+    issues.push({ file, line: pos.line, col: pos.col, message });
   }
   return doc.errors.length ? undefined : { file, doc, lc };
+}
+
+/**
+ * The offset of the innermost `[` or `{` still open at `end` (outside quotes and comments), or
+ * undefined: where an unclosed flow collection begins.
+ */
+export function unclosedFlow(text: string, end: number): number | undefined {
+  const open: number[] = [];
+  let quote: string | undefined;
+  for (let i = 0; i < end && i < text.length; i++) {
+    const c = text[i]!;
+    if (quote) {
+      if (c === '\\' && quote === '"') i++;
+      else if (c === quote) quote = undefined;
+    } else if (c === '#' && (i === 0 || /\s/.test(text[i - 1]!))) {
+      while (i < end && text[i] !== '\n') i++;
+    } else if ((c === '"' || c === "'") && (open.length || i === 0 || /[\s:,[{]/.test(text[i - 1]!))) quote = c;
+    else if (c === '[' || c === '{') open.push(i);
+    else if ((c === ']' || c === '}') && open.length) open.pop();
+  }
+  return open.at(-1);
 }
 
 /** Line and column of the deepest node on `path` (of the key itself with `keyOnly`). */

@@ -113,13 +113,28 @@ describe('bearer authentication', () => {
     expect(isApiError(await call(w.url, '/v1/nothing-here', { token: w.cfg.ingestToken }), 404, 'not_found')).toBe(true);
     expect(isApiError(await call(w.url, '/v1/nothing-here', { token: ssfToken }), 404, 'not_found')).toBe(true);
     expect(isApiError(await call(w.url, '/v1/nothing-here', { token: 'wrong-token-0123456789abcdef' }), 401, 'unauthorized')).toBe(true);
-    expect(isApiError(await call(w.url, '/v1/users', { method: 'PUT', token: w.cfg.adminToken }), 404)).toBe(true);
+  });
+
+  it('a route asked with a method it does not answer: 405 method_not_allowed with Allow (after the token check); an unknown path stays 404', async () => {
+    const put = await call(w.url, '/v1/users', { method: 'PUT', token: w.cfg.adminToken });
+    expect(isApiError(put, 405, 'method_not_allowed')).toBe(true);
+    expect(put.headers.get('allow')).toBe('GET, HEAD');
+    expect(isApiError(await call(w.url, '/v1/users', { method: 'PUT' }), 401)).toBe(true);
+    const risk = await call(w.url, '/v1/users/alice%40example.com/risk', { method: 'DELETE', token: w.cfg.adminToken });
+    expect(isApiError(risk, 405, 'method_not_allowed')).toBe(true);
+    expect(risk.headers.get('allow')).toBe('GET, HEAD');
+    const reset = await call(w.url, '/v1/users/alice%40example.com/risk/reset', { method: 'GET', token: w.cfg.adminToken });
+    expect(reset.headers.get('allow')).toBe('POST');
+    expect((await call(w.url, '/v1/sessions/s-1', { method: 'PATCH', token: w.cfg.adminToken })).headers.get('allow')).toBe('DELETE, GET, HEAD');
+    expect(isApiError(await call(w.url, '/v1/users/alice%40example.com/nothing', { method: 'PUT', token: w.cfg.adminToken }), 404, 'not_found')).toBe(true);
   });
 
   it('what the router and the HTTP parser refuse is in the API’s error shape', async () => {
     // /.well-known/ never asks for a token: an unknown path there is simply not found.
     expect(isApiError(await call(w.url, '/.well-known/nothing'), 404, 'not_found')).toBe(true);
-    expect(isApiError(await call(w.url, '/.well-known/jwks.json', { method: 'PUT' }), 404, 'not_found')).toBe(true);
+    const put = await call(w.url, '/.well-known/jwks.json', { method: 'PUT' });
+    expect(isApiError(put, 405, 'method_not_allowed')).toBe(true);
+    expect(put.headers.get('allow')).toBe('GET, HEAD');
     // A repeated query parameter: 400, never an array reaching a route (it was a 500 on /ssf/streams).
     for (const [path, token] of [
       ['/ssf/streams?stream_id=a&stream_id=b', ssfToken],

@@ -315,6 +315,21 @@ describe('loadConfig issues, located as file:line:col', () => {
     });
   });
 
+  it('one issue per place: an over-indented key, which the YAML parser reports two ways at one place, is listed once', () => {
+    expect(lines(issuesOf(configDir({ 'behaviors.yaml': 'dlp_detection:\n  risk_level: high\n   expires_after: 24h\n' })))).toEqual([
+      'behaviors.yaml:2:15 Nested mappings are not allowed in compact mappings',
+    ]);
+  });
+
+  it('an unclosed [ or { is located at its opening, not where the parser gave up lines later', () => {
+    const seq = 'session_hijack:\n  risk_level: high\n  compare: [device, asn\n\n# a comment with ] and [\npassword_spray:\n  risk_level: high\n';
+    expect(lines(issuesOf(configDir({ 'behaviors.yaml': seq })))).toEqual([
+      'behaviors.yaml:3:12 Flow sequence in block collection must be sufficiently indented and end with a ]',
+    ]);
+    const map = "dlp_detection:\n  risk_level: high\n  match: {app: 'a[b', type: dlp\n\nbrute_force:\n  risk_level: high\n";
+    expect(lines(issuesOf(configDir({ 'behaviors.yaml': map })))[0]).toMatch(/^behaviors\.yaml:3:10 Flow map /);
+  });
+
   it('the error message itself lists every issue', () => {
     const dir = configDir({ 'behaviors.yaml': BROKEN_BEHAVIORS });
     expect(() => loadConfig(dir, NO_ENV)).toThrow(/behaviors\.yaml:4:15 .*\n.*behaviors\.yaml:9:11/);
