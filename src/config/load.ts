@@ -253,17 +253,11 @@ export function loadConfig(path: string, env: NodeJS.ProcessEnv = process.env): 
   }
 
   if (issues.length) {
-    // In reading order: riskstream.yaml, then behaviors.yaml, then line and column; one issue per
-    // place, the first found (the YAML parser reports one mistake several ways at the same place).
+    // In reading order: riskstream.yaml, then behaviors.yaml, then line and column.
     const files = [...new Set([mainFile, behaviorsFile, ...issues.map((i) => i.file)])];
     issues.sort((a, b) => files.indexOf(a.file) - files.indexOf(b.file) || a.line - b.line || a.col - b.col);
-    const seen = new Set<string>();
-    const once = issues.filter((i) => {
-      const k = `${i.file}:${i.line}:${i.col}`;
-      return !seen.has(k) && !!seen.add(k);
-    });
-    const text = once.map((i) => `${i.file}:${i.line}:${i.col} ${i.message}`).join('\n');
-    throw new RiskstreamError('CONFIG_INVALID', text, { issues: once });
+    const text = issues.map((i) => `${i.file}:${i.line}:${i.col} ${i.message}`).join('\n');
+    throw new RiskstreamError('CONFIG_INVALID', text, { issues });
   }
   const prefix = raw.redis.prefix;
   const s = raw.streams;

@@ -122,6 +122,8 @@ export const riskstreamSchema = z.strictObject({
       keys: z.array(signingKeySchema).default([]),
       /** Public JWK files of retired keys still published in the JWKS. */
       previous_public_keys: z.array(z.string()).default([]),
+      /** Kids never to publish again (a compromised key): out of every worker's JWKS at once, and out of Redis. */
+      withdrawn_kids: z.array(z.string().min(1)).default([]),
     })
     .prefault({}),
   /** The SET `iss`: an https URL (http only for a local development host). */

@@ -32,7 +32,11 @@ export function parseFile(file: string, issues: ConfigIssue[]): Parsed | undefin
   }
   const lc = new LineCounter();
   const doc = parseDocument(text, { lineCounter: lc, prettyErrors: false, uniqueKeys: true });
+  // The parser may report one mistake several ways at one place: the first only.
+  const seen = new Set<number>();
   for (const e of doc.errors) {
+    if (seen.has(e.pos[0])) continue;
+    seen.add(e.pos[0]);
     const message = e.message.split('\n')[0] ?? e.message;
     // An unclosed `[` / `{` is found where the parser gave up (lines later): point at its opening.
     const at = /^Flow (sequence|map)\b/.test(message) ? (unclosedFlow(text, e.pos[0]) ?? e.pos[0]) : e.pos[0];
@@ -56,7 +60,7 @@ export function unclosedFlow(text: string, end: number): number | undefined {
       else if (c === quote) quote = undefined;
     } else if (c === '#' && (i === 0 || /\s/.test(text[i - 1]!))) {
       while (i < end && text[i] !== '\n') i++;
-    } else if ((c === '"' || c === "'") && (open.length || i === 0 || /[\s:,[{]/.test(text[i - 1]!))) quote = c;
+    } else if ((c === '"' || c === "'") && (i === 0 || /[\s:,[{]/.test(text[i - 1]!))) quote = c;
     else if (c === '[' || c === '{') open.push(i);
     else if ((c === ']' || c === '}') && open.length) open.pop();
   }

@@ -91,7 +91,8 @@ function sessionReadsOf(p: number, items: readonly RoutedItem[], step: StepApply
     if (!('e' in it) || revokedUse(it.e)) continue;
     const sid = usesSession(it.e);
     if (sid === undefined || (!compared && !isSessionLogin(it.e))) continue;
-    if (!find(pendingKey(it.e.user, sid))) step.sessionReads.push({ p, sid, event: it.e });
+    const key = pendingKey(it.e.user, sid);
+    if (states.unknownSession(key, find(key) !== undefined)) step.sessionReads.push({ p, sid, event: it.e });
   }
 }
 

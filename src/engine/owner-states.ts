@@ -37,6 +37,11 @@ export class OwnerStates {
    * login) routed before its login's commit landed and applied after it finds the identity here.
    */
   readonly sessions = new LRUCache<string, SessionIdentity>({ max: COMMITTED_SESSIONS });
+  /**
+   * Sessions a read found nothing stored of (by {@link pendingKey}, with their partition): while the
+   * partition is owned here only this owner stores its identities, so nothing is read for them again.
+   */
+  readonly absent = new LRUCache<string, number>({ max: COMMITTED_SESSIONS });
 
   constructor(
     private readonly redis: RedisClient,
@@ -64,6 +69,12 @@ export class OwnerStates {
     for (const user of [...this.cache.keys()]) if (gone.has(this.keys.partitionOf(user))) this.cache.delete(user);
     // Another owner may change them meanwhile: read from the store (through the router) again.
     for (const [k, s] of [...this.sessions.entries()]) if (gone.has(this.keys.partitionOf(s.user))) this.sessions.delete(k);
+    for (const [k, p] of [...this.absent.entries()]) if (gone.has(p)) this.absent.delete(k);
+  }
+
+  /** True when this owner holds nothing of a session and has not found it absent from the store: it is to read. */
+  unknownSession(k: string, held: boolean): boolean {
+    return !held && !this.absent.has(k);
   }
 
   /** Loads users' states missing from memory (one HMGET per partition's state hash, all in one write) into `base` and the LRU. */
@@ -79,23 +90,32 @@ export class OwnerStates {
     );
   }
 
-  /** Reads the stored identities of `reads` (one read) and attaches each of the event's user to its event. */
+  /**
+   * Reads the stored identities of `reads` (one read, each session once) and attaches each to its
+   * events as a refresh or a use would find it in this owner's memory: the identity to extend (to a
+   * login), the session_hijack baseline (as the router attaches it). What was read is remembered —
+   * an identity among those committed lately, a session with none as absent —, so a session is read
+   * at most once while its partition is owned here.
+   */
   async loadSessions(reads: readonly SessionRead[]): Promise<void> {
     if (!reads.length) return;
+    const byKey = new Map<string, SessionRead[]>();
+    for (const r of reads) {
+      const k = pendingKey(r.event.user, r.sid);
+      const list = byKey.get(k);
+      if (list) list.push(r);
+      else byKey.set(k, [r]);
+    }
+    const groups = [...byKey];
     const raw = await getAll(
       this.redis,
-      reads.map((r) => this.keys.session(r.p, r.sid)),
+      groups.map(([, [r]]) => this.keys.session(r!.p, r!.sid)),
     );
-    reads.forEach((r, i) => {
+    groups.forEach(([k, rs], i) => {
       const s = parseIdentity(raw[i]);
-      if (!s || s.user !== r.event.user) return;
-      const e = r.event;
-      if (isSessionLogin(e)) attachStored(e, s);
-      // The store's login is the session's first (a later login never replaces it): the baseline,
-      // unless the router attached an earlier one; a login gets it only when it is a use (as at the router).
-      const routed = capturedOf(e);
-      if ((!routed || routed.user !== e.user || s.login_at < routed.login_at) && (!isSessionLogin(e) || isRefresh(e) || s.login_at < e.time))
-        attachCaptured(e, capturedFromIdentity(s));
+      if (!s || s.user !== rs[0]!.event.user) return void this.absent.set(k, rs[0]!.p);
+      this.sessions.set(k, s);
+      for (const r of rs) attachRead(r.event, s);
     });
   }
 
@@ -124,6 +144,20 @@ export interface SessionRead {
   /** The stored session id. */
   sid: string;
   event: CanonicalEvent;
+}
+
+/**
+ * Attaches a session's stored identity, read by the owner, to an event using it, unless it expired
+ * before the event (as an identity the owner holds): to a login as the identity it extends; as the
+ * baseline — the store's login is the session's first — unless the router attached an earlier one,
+ * and to a login only when it is a use (the router's rule).
+ */
+function attachRead(e: CanonicalEvent, s: SessionIdentity): void {
+  if (s.expires_at <= e.time) return;
+  if (isSessionLogin(e)) attachStored(e, s);
+  const routed = capturedOf(e);
+  if ((!routed || routed.user !== e.user || s.login_at < routed.login_at) && (!isSessionLogin(e) || isRefresh(e) || s.login_at < e.time))
+    attachCaptured(e, capturedFromIdentity(s));
 }
 
 function parseIdentity(raw: string | null | undefined): SessionIdentity | undefined {

@@ -3,7 +3,16 @@ import type { BehaviorConfig } from '../config/behaviors-schema.js';
 import { detectorFor, isDetectorKind } from '../detect/registry.js';
 import type { DetectorHit, DetectorLimits } from '../detect/types.js';
 import { mergeTiers, tiersOf, withTiers } from './tiers.js';
-import { maxLevel, type BehaviorHit, type CanonicalEvent, type EntryRef, type InitiatingEntity, type LevelChange, type RiskLevel } from '../types.js';
+import {
+  levelRank,
+  maxLevel,
+  type BehaviorHit,
+  type CanonicalEvent,
+  type EntryRef,
+  type InitiatingEntity,
+  type LevelChange,
+  type RiskLevel,
+} from '../types.js';
 import { compareIds, type UserState } from './state.js';
 
 /** How many triggering event ids an active behavior remembers (dedupes repeated events). */
@@ -96,16 +105,18 @@ export function expire(state: UserState, now: number): ReduceResult {
     const b = state.behaviors[id]!;
     if (b.expiresAt === null || b.expiresAt > now) continue;
     (gone ??= []).push(id);
-    // A behavior falls to the next lower level it holds, or ends; in event time the level fell
-    // when the last tier that passed stopped counting.
-    const tiers = tiersOf(b);
-    const left = tiers.filter((t) => t.expiresAt === null || t.expiresAt > now);
-    for (const t of tiers) if (t.expiresAt !== null && t.expiresAt <= now && t.expiresAt > at) at = t.expiresAt;
+    // A behavior falls to the next lower level it holds, or ends.
+    const left = tiersOf(b).filter((t) => t.expiresAt === null || t.expiresAt > now);
     next ??= copyState(state);
     if (left.length) next.behaviors[id] = withTiers(b, left);
     else delete next.behaviors[id];
   }
   if (gone === undefined || next === undefined) return { state, hits: [], changes };
+  // In event time the level fell when the last tier above the new level stopped counting.
+  const floor = levelRank(levelOf(next));
+  for (const id of gone)
+    for (const t of tiersOf(state.behaviors[id]!))
+      if (t.expiresAt !== null && t.expiresAt <= now && levelRank(t.level) > floor && t.expiresAt > at) at = t.expiresAt;
   next.updatedAt = now;
   const names = gone.sort();
   recordChange(next, changes, `expire:${names.join(',')}:${now}`, `expired: ${names.join(', ')}`, 'system', now, at);

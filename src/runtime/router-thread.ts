@@ -8,6 +8,7 @@
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { loadConfig } from '../config/load.js';
+import { behaviorsGone } from '../config/reload.js';
 import { RiskstreamError } from '../errors.js';
 import { Keys } from '../keys.js';
 import { createLogger } from '../obs/logger.js';
@@ -42,7 +43,10 @@ port.on('message', (m: RouterThreadIn) => {
   else if (m.type === 'shutdown') stopping = true;
   else if (m.type === 'reload') {
     try {
-      config = loadConfig(m.path);
+      const next = loadConfig(m.path);
+      const refused = behaviorsGone(config, next);
+      if (refused) throw refused;
+      config = next;
       Object.assign(decodeOpts, decodeOptionsOf(config));
     } catch (err) {
       logger.error({ err }, 'router thread: configuration not reloaded; the previous one stays');

@@ -63,8 +63,15 @@ export async function buildSsf(deps: SsfDeps): Promise<SsfRuntime> {
   let keyRing = await KeyRing.fromConfig(deps.config());
   // Keys rotated out stay in the JWKS for their grace period across restarts and on every worker.
   const published = new PublishedKeys(deps.redis, deps.keys.jwksPublished);
-  const publish = (): Promise<void> =>
-    published.refresh(keyRing).catch((err: unknown) => deps.logger.warn({ err }, 'published signing keys not refreshed; retrying'));
+  const withdrawn = (): Set<string> => new Set(deps.config().raw.signing.withdrawn_kids);
+  // Workers only: one-shot CLI commands sign nothing, and must not publish a key they generated.
+  const publishes = deps.deliver !== false;
+  const publish = async (): Promise<void> => {
+    if (publishes)
+      await published
+        .refresh(keyRing, Date.now(), withdrawn())
+        .catch((err: unknown) => deps.logger.warn({ err }, 'published signing keys not refreshed; retrying'));
+  };
   await publish();
   const republish = setInterval(() => void publish(), PUBLISHED_REFRESH_MS);
   republish.unref();
@@ -118,11 +125,13 @@ export async function buildSsf(deps: SsfDeps): Promise<SsfRuntime> {
       await streams.onChanges(changes);
     },
     enqueueCommitted: (changes) => early.enqueue(changes),
-    jwks: async () => published.jwks(keyRing) as { keys: unknown[] },
+    jwks: async () => published.jwks(keyRing, Date.now(), withdrawn()) as { keys: unknown[] },
     queueCounts: () => queueCounts(setQueue),
     reload: async () => {
       const next = await KeyRing.fromConfig(deps.config());
-      for (const k of keyRing.jwks().keys) if (!next.jwks().keys.some((n) => n.kid === k.kid)) next.addRetired(k, Date.now() + 7 * 86_400_000);
+      const gone = withdrawn();
+      for (const k of keyRing.jwks().keys)
+        if (!gone.has(k.kid ?? '') && !next.jwks().keys.some((n) => n.kid === k.kid)) next.addRetired(k, Date.now() + 7 * 86_400_000);
       keyRing = next;
       await publish();
       await auditReceivers(deps, deps.config().receivers);

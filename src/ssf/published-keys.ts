@@ -31,8 +31,8 @@ export class PublishedKeys {
    * Records the keys `ring`'s configuration names as named at `now`, forgets those past the grace
    * period, and reads the rest (one round trip each way). Called at start, on reload and periodically.
    */
-  async refresh(ring: KeyRing, now: number = Date.now()): Promise<void> {
-    const named = ring.configured().filter((k) => typeof k.kid === 'string');
+  async refresh(ring: KeyRing, now: number = Date.now(), withdrawn: ReadonlySet<string> = new Set()): Promise<void> {
+    const named = ring.configured().filter((k) => typeof k.kid === 'string' && !withdrawn.has(k.kid));
     if (named.length) await this.redis.hset(this.key, ...named.flatMap((jwk) => [jwk.kid!, JSON.stringify({ jwk, last: now } satisfies Recorded)]));
     const all = await this.redis.hgetall(this.key);
     const known: Recorded[] = [];
@@ -40,17 +40,17 @@ export class PublishedKeys {
     for (const [kid, raw] of Object.entries(all)) {
       const r = parse(raw);
       if (!r || r.jwk.kid !== kid) continue;
-      if (r.last + this.graceMs <= now) stale.push(kid);
+      if (r.last + this.graceMs <= now || withdrawn.has(kid)) stale.push(kid);
       else known.push(r);
     }
     if (stale.length) await this.redis.hdel(this.key, ...stale);
     this.#known = known;
   }
 
-  /** The JWK Set to serve at `now`: `ring`'s keys, then the recorded ones still in their grace period. */
-  jwks(ring: KeyRing, now: number = Date.now()): JwksDocument {
+  /** The JWK Set to serve at `now`: `ring`'s keys, then the recorded ones still in their grace period; never a `withdrawn` kid. */
+  jwks(ring: KeyRing, now: number = Date.now(), withdrawn: ReadonlySet<string> = new Set()): JwksDocument {
     const extra = this.#known.filter((r) => r.last + this.graceMs > now).map((r) => r.jwk);
-    return jwksDocument([...ring.jwks(now).keys, ...extra]);
+    return jwksDocument([...ring.jwks(now).keys, ...extra].filter((k) => !withdrawn.has(k.kid ?? '')));
   }
 }
 

@@ -330,6 +330,15 @@ describe('loadConfig issues, located as file:line:col', () => {
     expect(lines(issuesOf(configDir({ 'behaviors.yaml': map })))[0]).toMatch(/^behaviors\.yaml:3:10 Flow map /);
   });
 
+  it('several missing keys of one behavior are each listed, though located at the same key', () => {
+    expect(lines(issuesOf(configDir({ 'behaviors.yaml': 'failed_logins:\n  kind: threshold\n  risk_level: medium\n' })))).toHaveLength(3);
+  });
+
+  it('an apostrophe inside a flow collection is no quote: the unclosed { of the next line is located', () => {
+    const text = "dlp_detection:\n  risk_level: high\n  profiles: [don't, y]\n  match: {app: x\n\nbrute_force:\n  risk_level: high\n";
+    expect(lines(issuesOf(configDir({ 'behaviors.yaml': text })))[0]).toMatch(/^behaviors\.yaml:4:10 Flow map /);
+  });
+
   it('the error message itself lists every issue', () => {
     const dir = configDir({ 'behaviors.yaml': BROKEN_BEHAVIORS });
     expect(() => loadConfig(dir, NO_ENV)).toThrow(/behaviors\.yaml:4:15 .*\n.*behaviors\.yaml:9:11/);

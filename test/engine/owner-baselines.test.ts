@@ -386,3 +386,30 @@ describe('restarted router, login committed after its lookup, then the partition
     });
   }
 });
+
+describe('the owner reads a session from the store at most once while it owns the partition', () => {
+  it('a stored session and one the store has not: one read each over several steps', async () => {
+    const store = new SessionStore(redis, keys, { now: () => NOW });
+    const [identity] = identityBuilder(settings())([{ ref: { stream: 's', id: '1-0' }, event: sessionLogin(NOW - 30 * MIN, 'd-9'), deliveries: 1 }]);
+    expect(await store.put([identity!])).toMatchObject({ stored: 1 });
+    const monitor = await redisClient().monitor();
+    const reads: string[] = [];
+    const p = keys.partitionOf(USER);
+    monitor.on('monitor', (_t: string, args: string[]) => {
+      if (/^m?get$/i.test(args[0] ?? '')) reads.push(...args.slice(1).filter((k) => k === keys.session(p, 's-1') || k === keys.session(p, 's-2')));
+    });
+    try {
+      const o = newOwner(true, store);
+      let ms = 2000;
+      for (let i = 0; i < 3; i++) {
+        await writeEntry([item(use(NOW - (20 - i) * MIN, 'd-77'), ms++), item(use(NOW - (20 - i) * MIN, 'd-77', 's-2'), ms++)]);
+        await drain(o);
+      }
+      expect(reads.sort()).toEqual([keys.session(p, 's-1'), keys.session(p, 's-2')]);
+      // Each use of s-1 from another device was compared with its stored login.
+      expect((await userKinds()).filter((k) => k === 'session_hijack').length).toBeGreaterThanOrEqual(1);
+    } finally {
+      monitor.disconnect();
+    }
+  });
+});

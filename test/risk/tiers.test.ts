@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { mergeTiers, tiersOf, withTiers, type Tier } from '../../src/risk/tiers.js';
 import type { ActiveBehavior } from '../../src/types.js';
 import { emptyState } from '../../src/risk/state.js';
+import { expire } from '../../src/risk/reducer.js';
 import { viewOf } from '../../src/risk/service.js';
 import { explain } from '../../src/cli/commands/risk.js';
 
@@ -64,5 +65,30 @@ describe('as the API and the CLI show it', () => {
     ]);
     expect('lower' in v.behaviors[1]!).toBe(false);
     expect(explain(v, 0)).toContain('then [medium] until 1970-01-01T00:03:00.000Z');
+  });
+});
+
+describe('expire: the event time of a partial fall', () => {
+  it('HIGH → MEDIUM happened when the last tier above MEDIUM expired, not when lower ones did', () => {
+    const b = (level: Tier['level'], expiresAt: number, lower?: Tier[]): ActiveBehavior => ({
+      level,
+      firstAt: 0,
+      lastAt: 0,
+      expiresAt,
+      ...(lower ? { lower } : {}),
+      hits: 1,
+      summary: '',
+      evidence: {},
+    });
+    const state = {
+      ...emptyState('u'),
+      level: 'high' as const,
+      version: 1,
+      behaviors: { a: b('high', 100, [t('medium', 400)]), b: b('medium', 200), c: b('low', 250) },
+    };
+    const r = expire(state, 300);
+    expect(r.changes.map((c) => [c.previous, c.current, c.occurredAt])).toEqual([['high', 'medium', 100]]);
+    expect(Object.keys(r.state.behaviors)).toEqual(['a']);
+    expect(expire(r.state, 400).changes.map((c) => [c.previous, c.current, c.occurredAt])).toEqual([['medium', 'low', 400]]);
   });
 });

@@ -10,6 +10,9 @@ import { KeyRing } from '../../src/ssf/key-ring.js';
 import { parseSigningKey } from '../../src/ssf/keys.js';
 import { PublishedKeys } from '../../src/ssf/published-keys.js';
 import { cleanup, redisClient, testPrefix } from '../helpers/redis.js';
+import { writeTestConfig } from '../helpers/worker.js';
+import { loadConfig } from '../../src/config/load.js';
+import { cliServices } from '../../src/runtime/cli-runtime.js';
 
 const redis = redisClient();
 const DAY = 86_400_000;
@@ -63,5 +66,26 @@ describe('published keys', () => {
     await redis.hset(keys.jwksPublished, 'junk', '{not json', 'k9', JSON.stringify({ jwk: { kid: 'other' }, last: T0 }));
     await w.refresh(ring, T0 + 30 * DAY);
     expect(kids(w.jwks(ring, T0 + 30 * DAY))).toEqual(['k1']);
+  });
+
+  it('a withdrawn kid (signing.withdrawn_kids: a compromised key) is served by no worker and removed from Redis at once', async () => {
+    const before = await ringWith('k5');
+    await new PublishedKeys(redis, keys.jwksPublished).refresh(before, T0);
+    const after = await ringWith('k6');
+    const w = new PublishedKeys(redis, keys.jwksPublished);
+    await w.refresh(after, T0 + 1, new Set(['k5']));
+    expect(kids(w.jwks(after, T0 + 1, new Set(['k5'])))).toEqual(['k6']);
+    expect(Object.keys(await redis.hgetall(keys.jwksPublished))).toEqual(['k6']);
+  });
+
+  it('a one-shot CLI command (risk, reset) publishes nothing: it signs no SET', async () => {
+    const cfg = await writeTestConfig(prefix);
+    try {
+      const cli = await cliServices(loadConfig(cfg.dir), redis);
+      await cli.close();
+      expect(await redis.exists(keys.jwksPublished)).toBe(0);
+    } finally {
+      cfg.remove();
+    }
   });
 });
