@@ -1,6 +1,7 @@
 import { existsSync, statSync } from 'node:fs';
 import { dirname, join, resolve, basename } from 'node:path';
 import { RiskstreamError } from '../errors.js';
+import { isHeaderValue } from '../header-value.js';
 import { hasHashTag, Keys } from '../keys.js';
 import { slotOf } from '../redis/client.js';
 import { riskstreamSchema, type RiskstreamFileConfig, RECEIVER_EVENTS } from './schema.js';
@@ -155,6 +156,12 @@ function resolveReceivers(raw: RiskstreamFileConfig, file: string, issues: Confi
     } else if (r.authorization) {
       authorizationValue = expandEnv(r.authorization, `receivers[${i}].authorization`, (m) => issue('authorization', m));
     }
+    // Checked after expansion (the value itself is a secret: never in the message).
+    if (authorizationValue !== undefined && !isHeaderValue(authorizationValue))
+      issue(
+        r.authorization_env ? 'authorization_env' : 'authorization',
+        `receivers[${i}] (${r.name}): authorization must be printable ASCII (no control characters)`,
+      );
     out.push({
       ...r,
       endpoint,

@@ -158,7 +158,13 @@ export function pushSet(req: PushRequest): Promise<PushOutcome> {
       (t) => {
         if (settled) return;
         if ('kind' in t) return finish(t);
-        abort = send(req, t, finish);
+        try {
+          abort = send(req, t, finish);
+        } catch (err) {
+          // A request node refuses to build (a header value it cannot carry): never sendable.
+          const code = (err as { code?: string }).code ?? 'request_refused';
+          finish({ kind: 'permanent', status: 0, err: 'invalid_request', description: `request not sent: ${code}` });
+        }
       },
       (err: unknown) => finish(networkOutcome(err)),
     );

@@ -3,6 +3,7 @@ import type { RedisClient } from '../redis/client.js';
 import type { ResolvedReceiver } from '../config/receiver.js';
 import type { ReceiverEvent, RiskstreamFileConfig } from '../config/schema.js';
 import { RiskstreamError } from '../errors.js';
+import { isHeaderValue } from '../header-value.js';
 import type { Keys } from '../keys.js';
 import type { SigningAlg } from '../types.js';
 import { scriptsOn } from '../redis/scripts.js';
@@ -105,8 +106,12 @@ export function parseStreamBody(body: unknown, partial: boolean, limits: StreamL
     const d = (b.delivery ?? {}) as Record<string, unknown>;
     if (d.method !== undefined && d.method !== PUSH_METHOD) throw new RiskstreamError('BAD_REQUEST', `delivery.method must be ${PUSH_METHOD} (push)`);
     out.endpoint_url = validUrl(d.endpoint_url, 'delivery.endpoint_url', limits.endpoint_url_length);
-    if (d.authorization_header !== undefined)
-      out.authorization_header = boundedString(d.authorization_header, 'delivery.authorization_header', limits.authorization_header_length);
+    if (d.authorization_header !== undefined) {
+      const h = boundedString(d.authorization_header, 'delivery.authorization_header', limits.authorization_header_length);
+      // Never a value HTTP cannot carry (CR/LF would inject headers; node refuses it at send time).
+      if (!isHeaderValue(h)) throw new RiskstreamError('BAD_REQUEST', 'delivery.authorization_header must be printable ASCII (no control characters)');
+      out.authorization_header = h;
+    }
   }
   if (b.events_requested !== undefined) {
     if (!Array.isArray(b.events_requested) || b.events_requested.some((e) => typeof e !== 'string')) {

@@ -256,6 +256,29 @@ describe('loadConfig issues, located as file:line:col', () => {
     ]);
   });
 
+  it('a receiver authorization HTTP cannot carry (CR/LF, from the file or its variable) is a config issue that names no secret', () => {
+    const main = [
+      'receivers:',
+      '  - name: a',
+      '    kind: ssf',
+      '    endpoint: https://a.example/events',
+      '    authorization: "Bearer SECRET-1\\r\\nX-Injected: yes"',
+      '',
+    ];
+    expect(lines(issuesOf(configDir({ 'riskstream.yaml': main.join('\n') })))).toEqual([
+      'riskstream.yaml:5:20 receivers[0] (a): authorization must be printable ASCII (no control characters)',
+    ]);
+    process.env.RISKSTREAM_TEST_AUTH_VAR = 'Bearer SECRET-2\nX: y';
+    try {
+      const env = [...main.slice(0, 4), '    authorization_env: RISKSTREAM_TEST_AUTH_VAR', ''];
+      const issues = lines(issuesOf(configDir({ 'riskstream.yaml': env.join('\n') })));
+      expect(issues).toEqual(['riskstream.yaml:5:24 receivers[0] (a): authorization must be printable ASCII (no control characters)']);
+      expect(issues.join(' ')).not.toContain('SECRET');
+    } finally {
+      delete process.env.RISKSTREAM_TEST_AUTH_VAR;
+    }
+  });
+
   it('authorization: ${NAME} is expanded anywhere in the value ("Bearer ${TOKEN}"), $${ stays literal', () => {
     process.env.RISKSTREAM_TEST_AUTH_VAR = 'tok-123';
     try {

@@ -206,6 +206,25 @@ describe('SSF stream limits', () => {
     expect((await api('GET', '/ssf/streams', undefined, carol)).json).toEqual([]);
   });
 
+  it('an authorization_header HTTP cannot carry (CR/LF, control or non-ASCII characters) → 400 on create and on PATCH; nothing stored', async () => {
+    for (const bad of ['Bearer x\r\nX-Injected: 1', 'Bearer \u0100', 'Bearer x\u0000', 'Bearer \u007f']) {
+      const r = await create({ delivery: delivery('/hdr', { authorization_header: bad }) });
+      expect([r.status, r.json.error]).toEqual([400, 'bad_request']);
+      expect(JSON.stringify(r.json)).not.toContain('Injected');
+    }
+    expect((await api('GET', '/ssf/streams', undefined, carol)).json).toEqual([]);
+    const ok = await create({ delivery: delivery('/hdr', { authorization_header: 'Bearer fine-0123456789' }) });
+    expect(ok.status).toBe(201);
+    const patched = await api(
+      'PATCH',
+      '/ssf/streams',
+      { stream_id: ok.json.stream_id, delivery: delivery('/hdr', { authorization_header: 'Bearer x\ny' }) },
+      carol,
+    );
+    expect([patched.status, patched.json.error]).toEqual([400, 'bad_request']);
+    await api('DELETE', `/ssf/streams?stream_id=${ok.json.stream_id}`, undefined, carol);
+  });
+
   it('streams per owner: the fourth stream of one token → 429 stream_limit; other tokens are not affected', async () => {
     const ids: string[] = [];
     for (let i = 0; i < 3; i++) ids.push((await create({ description: `s${i}` })).json.stream_id);

@@ -84,6 +84,16 @@ describe('pushSet (RFC 8935)', () => {
     expect((out as { retryAfterMs: number }).retryAfterMs).toBeGreaterThan(8_000);
   });
 
+  it('an Authorization value HTTP cannot carry (CR/LF, a control or non-ASCII character) is a permanent failure, nothing sent, never a throw', async () => {
+    const rx = await answerWith({ status: 202 });
+    for (const authorization of ['Bearer x\r\nX-Injected: 1', 'Bearer \u0100', 'Bearer x\u0000']) {
+      const out = await pushSet({ endpoint: rx.url, set: SET, authorization, timeoutMs: 2000 });
+      expect(out).toMatchObject({ kind: 'permanent', err: 'invalid_request' });
+      expect(JSON.stringify(out)).not.toContain('Injected');
+    }
+    expect(rx.requests).toHaveLength(0);
+  });
+
   it('a receiver that does not answer in time is retryable (timeout)', async () => {
     const rx = await answerWith('hang');
     const t0 = Date.now();
