@@ -1,7 +1,7 @@
 import { existsSync, statSync } from 'node:fs';
 import { dirname, join, resolve, basename } from 'node:path';
 import { RiskstreamError } from '../errors.js';
-import { isHeaderValue } from '../header-value.js';
+import { isHeaderValue } from '../net/header-value.js';
 import { hasHashTag, Keys } from '../keys.js';
 import { slotOf } from '../redis/client.js';
 import { riskstreamSchema, type RiskstreamFileConfig, RECEIVER_EVENTS } from './schema.js';

@@ -3,7 +3,7 @@ import type { RedisClient } from '../redis/client.js';
 import type { ResolvedReceiver } from '../config/receiver.js';
 import type { ReceiverEvent, RiskstreamFileConfig } from '../config/schema.js';
 import { RiskstreamError } from '../errors.js';
-import { isHeaderValue } from '../header-value.js';
+import { isHeaderValue } from '../net/header-value.js';
 import type { Keys } from '../keys.js';
 import type { SigningAlg } from '../types.js';
 import { scriptsOn } from '../redis/scripts.js';
