@@ -3,7 +3,8 @@ import { configPath, type Config, type ConfigIssue } from '../config/load.js';
 import { locate, parseFile, type Parsed } from '../config/yaml-source.js';
 import { isRiskstreamError } from '../errors.js';
 import { loadPublicJwk } from '../ssf/jwks.js';
-import { receiverKeyProblem, signingKeySpecs } from '../ssf/key-ring.js';
+import { KidRegistry, receiverKeyProblem, signingKeySpecs } from '../ssf/key-ring.js';
+import type { JWK } from 'jose';
 import { loadSigningKey } from '../ssf/keys.js';
 
 /**
@@ -23,6 +24,15 @@ export async function signingKeyIssues(c: Config): Promise<ConfigIssue[]> {
   const issue = (path: PropertyKey[], message: string): void => void issues.push({ file: main, ...at(path), message });
   const s = c.raw.signing;
   const algs = new Set<string>();
+  const kids = new KidRegistry();
+  const named = (jwk: JWK, path: PropertyKey[]): void => {
+    try {
+      kids.add(jwk, path.join('.'));
+    } catch (err) {
+      if (!isRiskstreamError(err)) throw err;
+      issue(path, err.message);
+    }
+  };
   for (const [i, spec] of signingKeySpecs(s).entries()) {
     const file = configPath(c, spec.key_file);
     if (i === 0 && !existsSync(file) && file.endsWith('.pem')) {
@@ -30,7 +40,9 @@ export async function signingKeyIssues(c: Config): Promise<ConfigIssue[]> {
       continue;
     }
     try {
-      algs.add((await loadSigningKey(file, spec.alg, spec.kid)).alg);
+      const key = await loadSigningKey(file, spec.alg, spec.kid);
+      algs.add(key.alg);
+      named(key.publicJwk, spec.path);
     } catch (err) {
       if (!isRiskstreamError(err)) throw err;
       issue(spec.path, `${spec.path.join('.')}: ${err.message}`);
@@ -38,7 +50,7 @@ export async function signingKeyIssues(c: Config): Promise<ConfigIssue[]> {
   }
   for (const [i, file] of s.previous_public_keys.entries()) {
     try {
-      await loadPublicJwk(configPath(c, file));
+      named(await loadPublicJwk(configPath(c, file)), ['signing', 'previous_public_keys', i]);
     } catch (err) {
       if (!isRiskstreamError(err)) throw err;
       issue(['signing', 'previous_public_keys', i], `signing.previous_public_keys[${i}]: ${err.message}`);

@@ -3,6 +3,8 @@ import type { BehaviorConfig } from '../config/behaviors-schema.js';
 import { detectorFor, isDetectorKind } from '../detect/registry.js';
 import type { DetectorHit, DetectorLimits } from '../detect/types.js';
 import { mergeTiers, tiersOf, withTiers } from './tiers.js';
+import { scrubShared, type ScrubOptions } from '../secrets/scrub.js';
+import { scrubText } from '../secrets/secret-values.js';
 import {
   levelRank,
   maxLevel,
@@ -192,6 +194,9 @@ function planOf(behaviors: readonly BehaviorConfig[]): Plan {
   return p;
 }
 
+/** Evidence keys are the detectors' own names: only token-shaped values are scrubbed. */
+const VALUES_ONLY: ScrubOptions = { secretName: () => false };
+
 /** Records one detector hit of behavior `b`: the hit, the active behavior, the level change. */
 function recordHit(
   next: UserState,
@@ -207,6 +212,10 @@ function recordHit(
   // An event (by its own id) seen in an earlier hit — a replayed file, a shipper retry — is not a new hit.
   if (event.id !== undefined && prevHit?.ids?.includes(eventId)) return;
   const level = h.level ?? b.risk_level;
+  // What a detector quotes from the event (a file name, a detection text, a device id) may hold a
+  // token: scrubbed before it is stored, shown or sent in a SET's reason.
+  const summary = scrubText(h.summary);
+  const evidence = scrubShared(h.evidence, VALUES_ONLY) as Record<string, unknown>;
   const expiresAt = hitExpiry(h.time, b.expires_after, now);
   const late = expiresAt !== null && expiresAt <= now;
   const hit: BehaviorHit = {
@@ -216,8 +225,8 @@ function recordHit(
     processedAt: now,
     expiresAt,
     ...(late ? { expiredOnArrival: true } : {}),
-    summary: h.summary,
-    evidence: h.evidence,
+    summary,
+    evidence,
     eventIds: h.eventIds,
   };
   hits.push(hit);
@@ -237,10 +246,10 @@ function recordHit(
         : prev?.ids
           ? { ids: prev.ids }
           : {}),
-      summary: h.summary,
-      evidence: h.evidence,
+      summary,
+      evidence,
     },
     tiers,
   );
-  recordChange(next, changes, `${ref.stream}/${ref.id}/${b.id}`, h.summary, 'system', now, h.time);
+  recordChange(next, changes, `${ref.stream}/${ref.id}/${b.id}`, summary, 'system', now, h.time);
 }

@@ -104,12 +104,18 @@ export class KeyRing {
   static async fromConfig(cfg: Pick<Config, 'dir' | 'raw' | 'receivers'>): Promise<KeyRing> {
     const ring = new KeyRing();
     const s = cfg.raw.signing;
+    const kids = new KidRegistry();
     for (const spec of signingKeySpecs(s)) {
       const key = await loadSigningKey(configPath(cfg, spec.key_file), spec.alg, spec.kid);
+      kids.add(key.publicJwk, spec.path.join('.'));
       if (ring.has(key.alg)) ring.addRetired(key.publicJwk);
       else ring.setCurrent(key);
     }
-    for (const file of s.previous_public_keys) ring.addRetired(await loadPublicJwk(configPath(cfg, file)));
+    for (const [i, file] of s.previous_public_keys.entries()) {
+      const jwk = await loadPublicJwk(configPath(cfg, file));
+      kids.add(jwk, `signing.previous_public_keys.${i}`);
+      ring.addRetired(jwk);
+    }
     for (const r of cfg.receivers) {
       const problem = receiverKeyProblem(r, (alg) => ring.has(alg));
       if (problem) throw new RiskstreamError('KEY_NOT_FOUND', `receiver ${r.name} ${problem}`, { receiver: r.name, alg: r.alg });
@@ -137,4 +143,27 @@ export function signingKeySpecs(s: Config['raw']['signing']): SigningKeySpec[] {
 /** Why an enabled receiver cannot sign — no key for its alg — or undefined (the worker refuses to start on it). */
 export function receiverKeyProblem(r: Pick<ResolvedReceiver, 'enabled' | 'alg'>, has: (alg: SigningAlg) => boolean): string | undefined {
   return r.enabled && !has(r.alg) ? `signs with ${r.alg} but no ${r.alg} key is configured (add it under signing.keys)` : undefined;
+}
+
+/**
+ * The kids of the keys a configuration names: one kid naming two different keys is refused
+ * (KEY_INVALID) — the JWKS publishes one key per kid, so the other's SETs could not be verified.
+ */
+export class KidRegistry {
+  readonly #byKid = new Map<string, { jwk: JWK; where: string }>();
+
+  /** Records `jwk` (named at `where`, a config path); throws KEY_INVALID when its kid names another key. */
+  add(jwk: JWK, where: string): void {
+    const kid = jwk.kid;
+    if (kid === undefined) return;
+    const seen = this.#byKid.get(kid);
+    if (seen && !sameKey(seen.jwk, jwk))
+      throw new RiskstreamError('KEY_INVALID', `${where}: kid "${kid}" already names another key (${seen.where}); give each key its own kid`, { kid });
+    if (!seen) this.#byKid.set(kid, { jwk, where });
+  }
+}
+
+/** True when two public JWKs hold the same key material. */
+function sameKey(a: JWK, b: JWK): boolean {
+  return a.kty === b.kty && a.crv === b.crv && a.x === b.x && a.y === b.y && a.n === b.n && a.e === b.e;
 }

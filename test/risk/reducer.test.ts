@@ -187,6 +187,19 @@ describe('reduce: levels', () => {
   });
 });
 
+describe('tokens quoted by a detector', () => {
+  it('a JWT in an event field a detector quotes is scrubbed from the hit, the active behavior and the change reason', () => {
+    const jwt = 'eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJhbGljZSJ9.REASONJWTSIGxyzabcdefghijklmnop';
+    const e = edr('t-1', 0);
+    e.event = { ...e.event, detection: `token ${jwt} leaked`, device: { id: jwt } };
+    const r = reduce(emptyState(USER), [e], BEHAVIORS, T0 + MIN, LIMITS);
+    expect(r.hits).toHaveLength(1);
+    const everything = JSON.stringify([r.hits, r.changes, r.state]);
+    expect(everything).not.toContain('REASONJWTSIG');
+    expect(everything).toContain('[redacted jwt sha256:');
+  });
+});
+
 describe('one behavior hit at two levels', () => {
   // dlp_detection HIGH with a 2 h expiry, then (after a reload) MEDIUM with 24 h.
   const dlpHigh = behavior('dlp_detection', { enabled: true, risk_level: 'high', expires_after: '2h', min_severity: 'high' });

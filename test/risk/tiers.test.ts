@@ -92,3 +92,27 @@ describe('expire: the event time of a partial fall', () => {
     expect(expire(r.state, 400).changes.map((c) => [c.previous, c.current, c.occurredAt])).toEqual([['medium', 'low', 400]]);
   });
 });
+
+describe('explain: values from data stay on their line', () => {
+  it('a line feed in a summary is escaped, so it cannot forge a line of the explanation', () => {
+    const state = {
+      ...emptyState('mallory@example.com'),
+      level: 'high' as const,
+      version: 1,
+      behaviors: {
+        endpoint_detection: {
+          level: 'high' as const,
+          firstAt: 0,
+          lastAt: 0,
+          expiresAt: 60_000,
+          hits: 1,
+          summary: 'pup\n  (reset by admin: no action needed)',
+          evidence: {},
+        },
+      },
+    };
+    const text = explain(viewOf(state), 0);
+    expect(text).toContain('pup\\u000a  (reset by admin');
+    expect(text.split('\n').some((l) => l.startsWith('  (reset by admin'))).toBe(false);
+  });
+});

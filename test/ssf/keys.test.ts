@@ -92,6 +92,19 @@ describe('signing keys', () => {
     await expectError(KeyRing.fromConfig({ dir: join(dir, 'cfg'), raw: esOnly, receivers: [okta] }), 'KEY_NOT_FOUND');
   });
 
+  it('KeyRing.fromConfig: one kid naming two different keys is KEY_INVALID (the JWKS would publish one); the same key twice is fine', async () => {
+    await generateKeyFiles('ES256', join(dir, 'kids'), 'signing');
+    await generateKeyFiles('RS256', join(dir, 'kids'), 'okta');
+    const clash = riskstreamSchema.parse({
+      signing: { key_file: 'signing.pem', alg: 'ES256', kid: 'samekid', keys: [{ key_file: 'okta.pem', alg: 'RS256', kid: 'samekid' }] },
+    });
+    await expectError(KeyRing.fromConfig({ dir: join(dir, 'kids'), raw: clash, receivers: [] }), 'KEY_INVALID');
+    const twice = riskstreamSchema.parse({
+      signing: { key_file: 'signing.pem', alg: 'ES256', kid: 'k1', keys: [{ key_file: 'signing.pem', alg: 'ES256', kid: 'k1' }] },
+    });
+    expect((await KeyRing.fromConfig({ dir: join(dir, 'kids'), raw: twice, receivers: [] })).jwks().keys.map((k) => k.kid)).toEqual(['k1']);
+  });
+
   it('rotation: SETs signed before and after verify against the published JWKS until the grace period ends', async () => {
     const ring = new KeyRing();
     await ring.rotate('ES256', { outDir: join(dir, 'rot') });

@@ -3,6 +3,7 @@ import { DEFAULT_CONFIG, openCli, table, print, userArg } from '../common.js';
 import { cliServices } from '../../runtime/cli-runtime.js';
 import { formatDuration } from '../../duration.js';
 import type { UserRiskView } from '../../risk/service.js';
+import { escapeControls } from '../terminal-text.js';
 
 /**
  * Explains a user's level in words: each active behavior, its evidence and when it expires, then
@@ -10,18 +11,23 @@ import type { UserRiskView } from '../../risk/service.js';
  * time (when it happened), `processed` is when riskstream recorded it.
  */
 export function explain(v: UserRiskView, now = Date.now(), recent: Array<Record<string, unknown>> = []): string {
-  const lines = [`${v.user}: ${v.level.toUpperCase()} (version ${v.version}${v.changed_at ? `, since ${v.changed_at}, processing time` : ''})`];
+  // Each value from data stays on its line: a line feed in a summary cannot forge a line of ours.
+  const one = escapeControls;
+  const lines = [`${one(v.user)}: ${v.level.toUpperCase()} (version ${v.version}${v.changed_at ? `, since ${v.changed_at}, processing time` : ''})`];
   if (v.behaviors.length === 0) lines.push('  no active behaviors');
   for (const b of v.behaviors) {
     const exp = b.expires_at ? `expires in ${formatDuration(Math.max(0, Date.parse(b.expires_at) - now))} (${b.expires_at})` : 'never expires';
     const then = (b.lower ?? []).map((t) => `, then [${t.level}] until ${t.expires_at ?? 'never'}`).join('');
-    lines.push(`  • ${b.id} [${b.level}] ×${b.hits}, ${exp}${then}`, `      ${b.summary}`, `      last hit occurred ${b.last_at} (event time)`);
+    lines.push(`  • ${one(b.id)} [${b.level}] ×${b.hits}, ${exp}${then}`, `      ${one(b.summary)}`, `      last hit occurred ${b.last_at} (event time)`);
   }
   if (recent.length) lines.push('  recent risk events:');
   for (const e of recent) {
-    const when = `occurred ${String(e.occurred_at)}, processed ${String(e.processed_at ?? '?')}`;
-    if (e.kind === 'change') lines.push(`    change ${String(e.previous).toUpperCase()} → ${String(e.current).toUpperCase()}: ${when}`);
-    else lines.push(`    hit ${String(e.behavior)} [${String(e.level)}]: ${when}${e.expired_on_arrival ? ', expired on arrival (counted no level)' : ''}`);
+    const when = one(`occurred ${String(e.occurred_at)}, processed ${String(e.processed_at ?? '?')}`);
+    if (e.kind === 'change') lines.push(`    change ${one(String(e.previous).toUpperCase())} → ${one(String(e.current).toUpperCase())}: ${when}`);
+    else
+      lines.push(
+        `    hit ${one(String(e.behavior))} [${one(String(e.level))}]: ${when}${e.expired_on_arrival ? ', expired on arrival (counted no level)' : ''}`,
+      );
   }
   return `${lines.join('\n')}\n`;
 }
