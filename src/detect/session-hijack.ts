@@ -92,7 +92,8 @@ export function addSessionProperties<T extends Partial<Pick<CapturedSession, Hij
   const country = field(e.geo, 'country');
   if ((typeof dev === 'string' && dev !== '') || typeof dev === 'number') out.device = String(dev);
   const asnNum = typeof asn === 'number' ? asn : typeof asn === 'string' && /^\s*(AS)?\d+\s*$/i.test(asn) ? Number(asn.replace(/\D/g, '')) : undefined;
-  if (asnNum !== undefined && Number.isFinite(asnNum)) out.asn = asnNum;
+  // AS0 is no network's (RFC 7607): shippers write it for "unknown", so it is missing, not compared.
+  if (asnNum !== undefined && Number.isFinite(asnNum) && asnNum !== 0) out.asn = asnNum;
   if (typeof country === 'string') {
     const c = country.trim();
     if (c) out.country = c.toUpperCase();

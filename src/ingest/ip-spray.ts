@@ -20,7 +20,8 @@ import { IP_FAILURES, SPRAY_VICTIM_TYPE, type PasswordSprayParams } from '../det
 import { RiskstreamError } from '../errors.js';
 import { defineScripts, queueScript, scriptsOn } from '../redis/scripts.js';
 import type { Keys } from '../keys.js';
-import { isLogin, isSuccessfulLogin } from '../login.js';
+import { isFailedLogin, isLogin, isSuccessfulLogin } from '../login.js';
+import { canonicalIp } from '../net/address-class.js';
 import type { StreamEvent } from '../types.js';
 
 /** Most logins remembered per IP (the newest are kept). */
@@ -55,12 +56,14 @@ export function ipSprayEnricher(redis: RedisClient | Cluster, keys: Keys, opts: 
       const e = se.event;
       if (!isLogin(e) || typeof e.ip !== 'string' || e.ip === '' || !Number.isFinite(e.time) || allowed(e.ip)) continue;
       // Only a failed login counts against the IP (an interrupted one — MFA required — does not).
-      const kind = isSuccessfulLogin(e) ? 's' : e.outcome === 'failure' ? 'f' : undefined;
+      const kind = isSuccessfulLogin(e) ? 's' : isFailedLogin(e) ? 'f' : undefined;
       if (!kind) continue;
       const login: IpLogin = { kind, time: e.time, user: e.user, id: e.id ?? `${se.ref.stream}/${se.ref.id}` };
-      const b = byIp.get(e.ip) ?? { events: [] };
+      // One key per address, however it is spelled (2001:DB8::9, 2001:db8:0::9, ::ffff:198.51.100.9).
+      const ip = canonicalIp(e.ip);
+      const b = byIp.get(ip) ?? { events: [] };
       b.events.push({ se, login });
-      byIp.set(e.ip, b);
+      byIp.set(ip, b);
     }
     const groups = [...byIp];
     if (!groups.length) return;

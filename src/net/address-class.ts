@@ -60,3 +60,15 @@ export function classifyAddress(addr: IpAddress | string): string {
 export function isPublicAddress(addr: IpAddress | string): boolean {
   return classifyAddress(addr) === 'public';
 }
+
+/**
+ * One spelling per address, so that an IP's logins meet under one key: IPv6 compressed and in
+ * lower case (RFC 5952), an IPv4-mapped IPv6 address as its IPv4 address. Text that is no IP
+ * literal (a dotted quad or IPv6) is returned as it is.
+ */
+export function canonicalIp(text: string): string {
+  const addr = parseIp(text.trim());
+  if (!addr) return text;
+  if (addr.kind() === 'ipv6' && (addr as ipaddr.IPv6).isIPv4MappedAddress()) return (addr as ipaddr.IPv6).toIPv4Address().toString();
+  return addr.toString();
+}

@@ -48,7 +48,7 @@ describe('shipped config/behaviors.yaml', () => {
     expect(byId.failed_logins).toMatchObject({
       kind: 'threshold',
       enabled: true,
-      params: { count: 10, window: 300_000, match: { type: 'login', outcome: 'failure' } },
+      params: { count: 10, window: 300_000, match: { type: 'login', outcome: { in: ['failure', 'denied'] } } },
     });
   });
 

@@ -77,6 +77,10 @@ describe('session_hijack', () => {
     const onlyCountry = sessionHijackParams.parse({ compare: ['country'] });
     expect(run([use(MIN, { device: { id: 'd-77' }, network: { asn: 1221 } })], onlyCountry).hits).toEqual([]);
     expect(run([use(MIN, { geo: { country: 'AU' } })], onlyCountry).hits).toHaveLength(1);
+    // AS0 means "unknown" (RFC 7607: no network's): missing, not another ASN; "AS0" as text too.
+    expect(run([use(MIN, { network: { asn: 0 } })]).hits).toEqual([]);
+    expect(run([use(MIN, { network: { asn: 'AS0' } })]).hits).toEqual([]);
+    expect(run([use(MIN, { network: { asn: 1221 } })]).hits).toHaveLength(1);
   });
 
   it('never flags a session riskstream never saw, another user’s session, the login itself or a use before the login', () => {

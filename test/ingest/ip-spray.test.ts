@@ -125,4 +125,24 @@ describe('password_spray edge: per-IP state in Redis', () => {
     expect([await redis.zcard(keys.ipLogins(a)), await redis.zcard(keys.ipLogins(b)), await redis.zcard(keys.ipLogins(c))]).toEqual([4, 1, 0]);
     expect([await redis.zcard(keys.ipSuccesses(a)), await redis.zcard(keys.ipSuccesses(b)), await redis.zcard(keys.ipSuccesses(c))]).toEqual([1, 1, 1]);
   });
+  it('a denied login is a failure; one address in several spellings is one source (IPv6 case and zeros, IPv4-mapped)', async () => {
+    const denied = failures(4, '198.51.100.77').map((f) => ({ ...f, event: { ...f.event, outcome: 'denied' } }));
+    const b1 = [...denied, login('victim1@example.com', 10 * MIN, 'success', '198.51.100.77')];
+    await enrich()(b1);
+    expect(hitsOf(b1, 'victim1@example.com').hits).toHaveLength(1);
+    const spellings = ['2001:db8:1::5', '2001:DB8:1:0:0:0:0:5', '2001:0db8:0001::5', '2001:db8:1::5'];
+    const b2 = [
+      ...spellings.map((ip, i) => login(`v6u${i}@example.com`, i * MIN, 'failure', ip)),
+      login('victim2@example.com', 10 * MIN, 'success', '2001:Db8:1::5'),
+    ];
+    await enrich()(b2);
+    expect(hitsOf(b2, 'victim2@example.com').hits).toHaveLength(1);
+    const mapped = [
+      ...[0, 1, 2, 3].map((i) => login(`m${i}@example.com`, i * MIN, 'failure', '::ffff:198.51.100.99')),
+      login('victim3@example.com', 10 * MIN, 'success', '198.51.100.99'),
+    ];
+    await enrich()(mapped);
+    expect(hitsOf(mapped, 'victim3@example.com').hits).toHaveLength(1);
+    expect(await redis.zcard(keys.ipLogins('2001:db8:1::5'))).toBe(4);
+  });
 });
