@@ -19,7 +19,7 @@ import { z } from 'zod';
 import { attach, attachedValue } from '../attachment.js';
 import { isRefresh, isSuccessfulLogin } from '../login.js';
 import type { CanonicalEvent } from '../types.js';
-import type { Detector, DetectorLimits } from './types.js';
+import type { Detector, DetectorHit, DetectorLimits } from './types.js';
 
 /** The properties `compare` may name. */
 export const HIJACK_PROPERTIES = ['device', 'asn', 'country'] as const;
@@ -107,10 +107,33 @@ function field(v: unknown, key: string): unknown {
 }
 
 /** Reported (session id, differing values) keys with the event time of their hit. */
-export type HijackWindow = Array<[string, number]>;
+export type HijackWindow = Array<[string, number]> | HijackState;
+
+/**
+ * A use of a session no login was known of when it came (its login late: an IdP's log behind a
+ * proxy's), kept for that login: the raw session id, event time, event id and what it was used from.
+ */
+export interface PendingUse {
+  s: string;
+  t: number;
+  i: string;
+  p: Omit<CapturedSession, 'session_id' | 'user' | 'login_at'>;
+}
+
+/** The window: reported keys (`r`) and uses waiting for their login (`u`). A bare array: reported keys only (as stored before). */
+export interface HijackState {
+  r: Array<[string, number]>;
+  u?: PendingUse[];
+}
 
 /** How many reported keys a user's window keeps (newest). */
 const MAX_REPORTED = 32;
+/** How many uses waiting for their login a user's window keeps (newest). */
+const MAX_PENDING = 16;
+
+const reportedOf = (w: HijackWindow | undefined): Array<[string, number]> => (Array.isArray(w) ? w : (w?.r ?? []));
+const pendingOf = (w: HijackWindow | undefined): PendingUse[] => (Array.isArray(w) || !w ? [] : (w.u ?? []));
+const windowOf = (r: Array<[string, number]>, u: PendingUse[]): HijackWindow => (u.length ? { r, u } : r);
 
 /**
  * A successful login that is not a refresh: it captures the session's baseline, unless the session
@@ -130,16 +153,23 @@ function comparable(event: CanonicalEvent, captured: CapturedSession | undefined
   return captured !== undefined && (!startsSession(event) || captured.login_at < event.time);
 }
 
-/** True when the event carries a session id. */
-function usesSession(event: CanonicalEvent): boolean {
+/** The event's session id as given (a string or a finite number), or undefined. */
+function rawSessionId(event: CanonicalEvent): string | undefined {
   const id = event.session?.id as unknown;
-  return (typeof id === 'string' && id !== '') || (typeof id === 'number' && Number.isFinite(id));
+  return (typeof id === 'string' && id !== '') || (typeof id === 'number' && Number.isFinite(id)) ? String(id) : undefined;
 }
 
-function keep(window: HijackWindow, key: string, time: number, now: number, limits: DetectorLimits): HijackWindow {
+function keep(window: Array<[string, number]>, key: string, time: number, now: number, limits: DetectorLimits): Array<[string, number]> {
   const next = [...window.filter(([k]) => k !== key), [key, time] as [string, number]].sort((a, b) => a[1] - b[1] || (a[0] < b[0] ? -1 : 1));
   const wm = Math.min(next[next.length - 1]![1], now);
   return next.filter(([, t]) => t >= wm - Math.max(0, limits.maxAge)).slice(-MAX_REPORTED);
+}
+
+/** `uses` with `use` added, those more than `allowedLateness` older than the newest dropped, the newest kept. */
+function keepPending(uses: readonly PendingUse[], use: PendingUse, limits: DetectorLimits): PendingUse[] {
+  const next = [...uses.filter((u) => u.i !== use.i), use].sort((a, b) => a.t - b.t || (a.i < b.i ? -1 : 1));
+  const newest = next[next.length - 1]!.t;
+  return next.filter((u) => u.t >= newest - Math.max(0, limits.allowedLateness)).slice(-MAX_PENDING);
 }
 
 const label: Record<HijackProperty, (v: string | number) => string> = {
@@ -148,36 +178,80 @@ const label: Record<HijackProperty, (v: string | number) => string> = {
   country: (v) => String(v),
 };
 
-/** The session_hijack detector. Window: the reported keys ({@link HijackWindow}). */
+/** The hit of a use (`seen`, at `time`) of a session whose login captured `captured`, if any property differs and it was not reported. */
+function compare(
+  reported: Array<[string, number]>,
+  captured: { session_id: string } & Omit<CapturedSession, 'session_id' | 'user'>,
+  seen: Omit<CapturedSession, 'session_id' | 'user' | 'login_at'>,
+  time: number,
+  eventId: string,
+  params: SessionHijackParams,
+): { key: string; hit: DetectorHit } | undefined {
+  const differs = params.compare.filter((p) => captured[p] !== undefined && seen[p] !== undefined && captured[p] !== seen[p]);
+  if (differs.length === 0) return undefined;
+  const sessionId = captured.session_id;
+  const key = `${sessionId}\u0000${differs.map((p) => `${p}=${seen[p]}`).join('\u0000')}`;
+  if (reported.some(([k]) => k === key)) return undefined; // already reported (a repeat, a replay)
+  const pick = (src: Partial<Record<HijackProperty, string | number>>) =>
+    Object.fromEntries(params.compare.filter((p) => src[p] !== undefined).map((p) => [p, src[p]]));
+  const summary = `session ${sessionId} used from ${differs.map((p) => `${label[p](seen[p]!)} (login: ${label[p](captured[p]!)})`).join(', ')}`;
+  return {
+    key,
+    hit: {
+      time,
+      summary,
+      evidence: { session_id: sessionId, login_at: new Date(captured.login_at).toISOString(), differs, login: pick(captured), event: pick(seen) },
+      eventIds: [eventId],
+    },
+  };
+}
+
+/**
+ * The session_hijack detector. Window: the reported keys and the uses waiting for a late login
+ * ({@link HijackWindow}). A use of a session no login is known of yet is kept (within
+ * `allowedLateness` of the newest such use): when the session's login arrives after it — earlier in
+ * event time — the use is compared then, as it would have been in event-time order.
+ */
 export const sessionHijack: Detector<SessionHijackParams, HijackWindow> = {
   kind: 'session_hijack',
   params: sessionHijackParams,
-  accepts: (event) => usesSession(event) && comparable(event, capturedOf(event)),
+  accepts: (event) => rawSessionId(event) !== undefined && !revokedUse(event),
   detect(window, { event, eventId }, params, now, limits) {
     const unchanged = { window, hits: [] };
     const captured = capturedOf(event);
-    if (!captured || !usesSession(event) || !comparable(event, captured)) return unchanged;
-    if (captured.user !== event.user || event.time < captured.login_at) return unchanged;
-    const seen = sessionProperties(event);
-    const differs = params.compare.filter((p) => captured[p] !== undefined && seen[p] !== undefined && captured[p] !== seen[p]);
-    if (differs.length === 0) return unchanged;
-    const sessionId = captured.session_id;
-    const key = `${sessionId}\u0000${differs.map((p) => `${p}=${seen[p]}`).join('\u0000')}`;
-    const reported = Array.isArray(window) ? window : [];
-    if (reported.some(([k]) => k === key)) return unchanged; // already reported (a repeat, a replay)
-    const pick = (src: Partial<Record<HijackProperty, string | number>>) =>
-      Object.fromEntries(params.compare.filter((p) => src[p] !== undefined).map((p) => [p, src[p]]));
-    const summary = `session ${sessionId} used from ${differs.map((p) => `${label[p](seen[p]!)} (login: ${label[p](captured[p]!)})`).join(', ')}`;
-    return {
-      window: keep(reported, key, event.time, now, limits),
-      hits: [
-        {
-          time: event.time,
-          summary,
-          evidence: { session_id: sessionId, login_at: new Date(captured.login_at).toISOString(), differs, login: pick(captured), event: pick(seen) },
-          eventIds: [eventId],
-        },
-      ],
-    };
+    const reported = reportedOf(window);
+    const pending = pendingOf(window);
+    const sid = rawSessionId(event);
+    if (sid === undefined || revokedUse(event)) return unchanged;
+    if (startsSession(event) && !comparable(event, captured)) {
+      // The login that captures the session: uses of it that came before it are compared now.
+      const mine = pending.filter((u) => u.s === sid && u.t >= event.time);
+      if (!mine.length) return unchanged;
+      const base = { session_id: sid, login_at: event.time, ...sessionProperties(event) };
+      let r = reported;
+      const hits: DetectorHit[] = [];
+      for (const u of mine) {
+        const c = compare(r, base, u.p, u.t, u.i, params);
+        if (!c) continue;
+        r = keep(r, c.key, u.t, now, limits);
+        hits.push(c.hit);
+      }
+      return {
+        window: windowOf(
+          r,
+          pending.filter((u) => !mine.includes(u)),
+        ),
+        hits,
+      };
+    }
+    if (!captured || captured.user !== event.user) {
+      // No login known of this session yet: kept for a login arriving late.
+      if (startsSession(event)) return unchanged;
+      return { window: windowOf(reported, keepPending(pending, { s: sid, t: event.time, i: eventId, p: sessionProperties(event) }, limits)), hits: [] };
+    }
+    if (!comparable(event, captured) || event.time < captured.login_at) return unchanged;
+    const c = compare(reported, captured, sessionProperties(event), event.time, eventId, params);
+    if (!c) return unchanged;
+    return { window: windowOf(keep(reported, c.key, event.time, now, limits), pending), hits: [c.hit] };
   },
 };

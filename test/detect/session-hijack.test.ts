@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { behaviorSchema } from '../../src/config/behaviors-schema.js';
 import { detectorFor } from '../../src/detect/registry.js';
-import { attachCaptured, sessionHijack, sessionHijackParams, type CapturedSession, type HijackWindow } from '../../src/detect/session-hijack.js';
+import { attachCaptured, markRevoked, sessionHijack, sessionHijackParams, type CapturedSession, type HijackWindow } from '../../src/detect/session-hijack.js';
 import { reduce } from '../../src/risk/reducer.js';
 import { emptyState } from '../../src/risk/state.js';
 import type { BehaviorConfig } from '../../src/config/behaviors-schema.js';
@@ -79,8 +79,38 @@ describe('session_hijack', () => {
     expect(run([use(MIN, { geo: { country: 'AU' } })], onlyCountry).hits).toHaveLength(1);
     // AS0 means "unknown" (RFC 7607: no network's): missing, not another ASN; "AS0" as text too.
     expect(run([use(MIN, { network: { asn: 0 } })]).hits).toEqual([]);
-    expect(run([use(MIN, { network: { asn: 'AS0' } })]).hits).toEqual([]);
+    expect(run([use(MIN, { network: { asn: 'AS0' } as unknown as { asn: number } })]).hits).toEqual([]);
     expect(run([use(MIN, { network: { asn: 1221 } })]).hits).toHaveLength(1);
+  });
+
+  it('a use that came before its login (the IdP log late): compared when the login arrives, as in event-time order', () => {
+    const login = (): CanonicalEvent => use(0, { type: 'login', outcome: 'success' }, null); // captures: d-9, AS2856, GB
+    const thief = (): CanonicalEvent => use(MIN, { device: { id: 'd-77' }, network: { asn: 1221 }, geo: { country: 'AU' } }, null);
+    const late = run([thief(), login()]);
+    expect(late.hits).toHaveLength(1);
+    expect(late.hits[0]).toMatchObject({ time: T0 + MIN, evidence: { session_id: 's-123', differs: ['device', 'asn', 'country'] } });
+    // The same in order (the router attaches the login's baseline to the use): the same hit.
+    const inOrder = run([login(), use(MIN, { device: { id: 'd-77' }, network: { asn: 1221 }, geo: { country: 'AU' } })]);
+    expect(inOrder.hits.map((h) => [h.time, h.summary])).toEqual(late.hits.map((h) => [h.time, h.summary]));
+    // Its own device, or a use before the login, or a use of another session: nothing.
+    expect(run([use(MIN, {}, null), login()]).hits).toEqual([]);
+    expect(run([use(-MIN, { device: { id: 'd-77' } }, null), login()]).hits).toEqual([]);
+    expect(run([use(MIN, { device: { id: 'd-77' }, session: { id: 's-other' } }, null), login()]).hits).toEqual([]);
+    // Reported once: the login again (a replay) adds nothing; the use is no longer waiting.
+    const again = run([login()], ALL, late.window);
+    expect(again.hits).toEqual([]);
+  });
+
+  it('uses waiting for a login are bounded: within allowed_lateness of the newest, at most 16; a revoked use never waits', () => {
+    const waiting = (w: HijackWindow | undefined) => (Array.isArray(w) || !w ? [] : (w.u ?? []));
+    const uses = Array.from({ length: 20 }, (_, i) => use(MIN + i * 1000, { device: { id: `d-${i}` } }, null));
+    expect(waiting(run(uses).window)).toHaveLength(16);
+    const old = use(MIN, { device: { id: 'd-1' } }, null);
+    const newer = use(MIN + LIMITS.allowedLateness + 1, { device: { id: 'd-2' } }, null);
+    expect(waiting(run([old, newer]).window).map((u) => u.t)).toEqual([newer.time]);
+    const revoked = use(MIN, { device: { id: 'd-77' } }, null);
+    markRevoked(revoked, true);
+    expect(run([revoked]).window).toBeUndefined();
   });
 
   it('never flags a session riskstream never saw, another user’s session, the login itself or a use before the login', () => {
