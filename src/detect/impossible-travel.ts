@@ -139,6 +139,22 @@ function toHit(rec: LoginRecord, pairs: Pair[]): DetectorHit {
 }
 
 /**
+ * One hit per later login of the pairs: `rec`'s own (pairs with earlier logins), and — `rec` arriving
+ * late — one for each later login it forms a pair with, at that login's time, as that login would have
+ * reported it had `rec` arrived in event-time order (so the behavior expires as it would then).
+ */
+function hitsOf(rec: LoginRecord, pairs: Pair[]): DetectorHit[] {
+  const byLater = new Map<LoginRecord, Pair[]>();
+  for (const p of pairs) {
+    const later = p.b === rec ? rec : p.b;
+    const list = byLater.get(later);
+    if (list) list.push({ ...p, other: p.a === rec ? rec : p.a });
+    else byLater.set(later, [later === rec ? p : { ...p, other: p.a === rec ? rec : p.a }]);
+  }
+  return [...byLater].map(([later, ps]) => toHit(later, ps)).sort((x, y) => x.time - y.time);
+}
+
+/**
  * Adds `rec` to the sorted logins, then keeps the newest `maxLogins` logins within the useful
  * horizon. The remembered logins are kept as they are (packed, never modified).
  */
@@ -175,6 +191,6 @@ export const impossibleTravel: Detector<ImpossibleTravelParams, TravelWindow> = 
     const logins = packedLogins(window);
     for (const l of logins) if (l[3] === rec.id) return unchanged; // the same login again (replay)
     const pairs = impossiblePairs(rec, logins, params);
-    return { window: remember(logins, rec, params, now, limits), hits: pairs.length ? [toHit(rec, pairs)] : [] };
+    return { window: remember(logins, rec, params, now, limits), hits: pairs.length ? hitsOf(rec, pairs) : [] };
   },
 };

@@ -166,6 +166,10 @@ export function reduce(state: UserState, inputs: ReduceInput[], behaviors: Behav
       const r = detector.detect(next.windows[b.id], detectorInput, b.params, now, limits);
       if (r.window === undefined) delete next.windows[b.id];
       else next.windows[b.id] = r.window;
+      if (!r.hits.length) continue;
+      // An event (by its own id) seen in an earlier hit — a replayed file, a shipper retry — makes no
+      // new hit (checked before this event's hits: one event may make several, e.g. a late login's).
+      if (event.id !== undefined && next.behaviors[b.id]?.ids?.includes(eventId)) continue;
       for (const h of r.hits) recordHit(next, hits, changes, b, h, input, eventId, now);
     }
   }
@@ -208,9 +212,6 @@ function recordHit(
   eventId: string,
   now: number,
 ): void {
-  const prevHit = next.behaviors[b.id];
-  // An event (by its own id) seen in an earlier hit — a replayed file, a shipper retry — is not a new hit.
-  if (event.id !== undefined && prevHit?.ids?.includes(eventId)) return;
   const level = h.level ?? b.risk_level;
   // What a detector quotes from the event (a file name, a detection text, a device id) may hold a
   // token: scrubbed before it is stored, shown or sent in a SET's reason.

@@ -187,6 +187,29 @@ describe('reduce: levels', () => {
   });
 });
 
+describe('impossible_travel in any arrival order', () => {
+  it('a login arriving late between two others: the same expiry (and hits) as in event-time order', () => {
+    const a = (): ReduceInput => login('o-a', 'London', 0, '81.2.69.142');
+    const b = (): ReduceInput => login('o-b', 'Sydney', 2 * HOUR, '1.128.0.1');
+    const c = (): ReduceInput => login('o-c', 'London', 4 * HOUR, '81.2.69.143');
+    const apply = (inputs: ReduceInput[]) => {
+      let st = emptyState(USER);
+      const hits = [];
+      for (const i of inputs) {
+        const r = reduce(stored(st), [i], BEHAVIORS, T0 + 5 * HOUR, LIMITS);
+        st = r.state;
+        hits.push(...r.hits);
+      }
+      return { b: st.behaviors.impossible_travel!, hits: hits.map((h) => h.time).sort() };
+    };
+    const inOrder = apply([a(), b(), c()]);
+    const late = apply([a(), c(), b()]);
+    expect(inOrder.hits).toEqual([T0 + 2 * HOUR, T0 + 4 * HOUR]);
+    expect(late.hits).toEqual(inOrder.hits);
+    expect([late.b.expiresAt, late.b.lastAt, late.b.hits]).toEqual([inOrder.b.expiresAt, inOrder.b.lastAt, inOrder.b.hits]);
+  });
+});
+
 describe('tokens quoted by a detector', () => {
   it('a JWT in an event field a detector quotes is scrubbed from the hit, the active behavior and the change reason', () => {
     const jwt = 'eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJhbGljZSJ9.REASONJWTSIGxyzabcdefghijklmnop';
