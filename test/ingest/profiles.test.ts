@@ -1,3 +1,4 @@
+import { countryCode } from '../../src/ingest/country-code.js';
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { decodeObject } from '../../src/ingest/decode.js';
@@ -27,7 +28,7 @@ describe('okta profile (System Log LogEvent)', () => {
       time: T,
       outcome: 'success',
       ip: '81.2.69.142',
-      geo: { lat: 51.5164, lon: -0.093, city: 'London', country: 'United Kingdom' },
+      geo: { lat: 51.5164, lon: -0.093, city: 'London', country: 'GB' },
       session: { id: 'idxBager62CSveUkTxvgRtonA', idp: 'okta' },
       device: { type: 'Computer' },
       network: { asn: 2856, as_org: 'british telecommunications plc', isp: 'british telecommunications plc', proxy: false },
@@ -206,5 +207,20 @@ describe('profile resolution and detection', () => {
     expect(streamProfiles(mapping)).toBe(m);
     expect([...m.keys()]).toEqual(['a', 'b']);
     expect(() => streamProfiles({ streams: { a: 'x' }, generic: {} })).toThrow(/unknown mapping profile/);
+  });
+});
+
+describe('country names to ISO codes', () => {
+  it.each<[unknown, unknown]>([
+    ['United Kingdom', 'GB'],
+    ['united states', 'US'],
+    ['Germany', 'DE'],
+    ['gb', 'GB'],
+    [' AU ', 'AU'],
+    ['Atlantis', 'Atlantis'],
+    [null, null],
+    [42, 42],
+  ])('%j → %j', (v, want) => {
+    expect(countryCode(v)).toEqual(want);
   });
 });

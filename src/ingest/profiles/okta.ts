@@ -1,4 +1,5 @@
 import { defined, getPath, isPlainObject, type Profile } from './path.js';
+import { countryCode } from '../country-code.js';
 
 /** Okta System Log event types that are interactive sign-ins. */
 export const OKTA_LOGIN_EVENTS: ReadonlySet<string> = new Set(['user.session.start', 'user.authentication.sso']);
@@ -45,7 +46,8 @@ function factorOf(o: Record<string, unknown>, eventType: string): string | undef
  * (a FAILURE with `reason`, e.g. `bad_password`); MFA verifications become `mfa` with outcome
  * `success` / `denied` / `timeout` and `factor`; other event types keep their Okta name
  * (`user.account.lock`, …) as `type`. `client.geographicalContext.country` is Okta's country
- * *name* (Okta gives no ISO code).
+ * *name* (Okta gives no ISO code): it becomes the ISO code (src/ingest/country-code.ts), as every
+ * other source gives it, so that countries compare.
  */
 export const okta: Profile = (o) => {
   if (!looksLikeOkta(o)) return null;
@@ -67,7 +69,7 @@ export const okta: Profile = (o) => {
     reason: (login || mfa) && String(result).toUpperCase() !== 'SUCCESS' ? reasonOf(o) : undefined,
     factor: mfa ? factorOf(o, eventType) : undefined,
     ip: getPath(o, 'client.ipAddress'),
-    geo: lat != null && lon != null ? { lat, lon, city: geo?.city, country: geo?.country } : undefined,
+    geo: lat != null && lon != null ? { lat, lon, city: geo?.city, country: countryCode(geo?.country) } : undefined,
     session: typeof sessionId === 'string' && sessionId !== 'unknown' ? { id: sessionId, idp: 'okta' } : undefined,
     device: { type: getPath(o, 'client.device') },
     network: {
