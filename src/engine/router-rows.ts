@@ -40,10 +40,19 @@ export function decodeRows(
     }
     read++;
     const fields: Record<string, string> = {};
-    for (let i = 0; i + 1 < flat.length; i += 2) fields[flat[i]!] = flat[i + 1]!;
+    let twice: string | undefined;
+    for (let i = 0; i + 1 < flat.length; i += 2) {
+      if (twice === undefined && Object.hasOwn(fields, flat[i]!)) twice = flat[i]!;
+      fields[flat[i]!] = flat[i + 1]!;
+    }
     const raw: RawEntry = { stream, id, fields, deliveries: 1 };
     if (!k) {
       out.bad.push({ raw, reason: 'entry id: sequence number too large to order (input ids must come from *)' });
+      continue;
+    }
+    if (twice !== undefined) {
+      // XADD … user alice user bob: which is the subject? Refused rather than guessed.
+      out.bad.push({ raw, reason: `field ${JSON.stringify(twice.slice(0, 64))}: given more than once in the entry` });
       continue;
     }
     if (how.control) {

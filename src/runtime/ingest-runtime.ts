@@ -10,6 +10,7 @@ import { startListBridge, type ListBridge } from '../ingest/list-bridge.js';
 import { createIngestService, type IngestService } from '../ingest/http-ingest.js';
 import { ipSprayEnricher } from '../ingest/ip-spray.js';
 import { Keys } from '../keys.js';
+import { LogThrottle } from '../obs/log-throttle.js';
 
 /** The ingest side of the worker: geo and source-IP enrichment, dead letters, list bridge, HTTP ingest. */
 export interface IngestRuntime {
@@ -50,8 +51,13 @@ export async function buildRouteIngest(deps: {
 
 /** Builds the ingest side from config. */
 export async function buildIngest(deps: { config: () => Config; redis: RedisClient; logger: Logger; metrics: Metrics }): Promise<IngestRuntime> {
+  // A list that fails every pass (another Redis type under its key) is reported once a minute.
+  const throttle = new LogThrottle(60_000);
   const bridge: ListBridge = startListBridge(deps.redis, deps.config().raw.bridge, {
-    onError: (err) => deps.logger.warn({ err }, 'list bridge pass failed'),
+    onError: (err) => {
+      const ok = throttle.take(err instanceof Error ? err.message.slice(0, 200) : String(err));
+      if (ok) deps.logger.warn({ err, repeats_not_logged: ok.suppressed }, 'list bridge pass failed (repeats of this failure are logged once a minute)');
+    },
   });
   return {
     ...(await buildRouteIngest(deps)),

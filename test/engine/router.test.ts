@@ -274,6 +274,17 @@ describe('Router', () => {
     expect(items.map((x) => x.i).sort()).toEqual(['1000-0', '1005-0']);
   });
 
+  it('a flat entry giving a field twice (user alice … user bob) is dead-lettered, not guessed; routing goes on', async () => {
+    await add(login, '1000-0', 'alice');
+    await redis.xadd(login, '1001-0', 'type', 'login', 'user', 'alice@example.com', 'user', 'bob@example.com', 'time', '1795420800000');
+    await add(login, '1002-0', 'carol');
+    await routeAll(await router());
+    expect(dead.map((d) => [d.raw.id, d.reason])).toEqual([['1001-0', 'field "user": given more than once in the entry']]);
+    expect(await pending(login)).toBe(0);
+    const items = [...(await partitionEntries()).values()].flatMap((es) => es.flatMap((e) => e.items));
+    expect(items.map((x) => x.i).sort()).toEqual(['1000-0', '1002-0']);
+  });
+
   it('an explicit entry id whose sequence number no order key can hold is dead-lettered and acked; routing goes on', async () => {
     await add(login, '1000-0', 'alice');
     await add(login, '1001-18446744073709551614', 'bob');
