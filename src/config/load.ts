@@ -1,14 +1,14 @@
 import { existsSync, statSync } from 'node:fs';
 import { dirname, join, resolve, basename } from 'node:path';
 import { RiskstreamError } from '../errors.js';
-import { isHeaderValue } from '../net/header-value.js';
 import { hasHashTag, Keys } from '../keys.js';
 import { slotOf } from '../redis/client.js';
-import { riskstreamSchema, type RiskstreamFileConfig, RECEIVER_EVENTS } from './schema.js';
+import { riskstreamSchema, type RiskstreamFileConfig } from './schema.js';
 import { schemaFor, type BehaviorConfig, type BehaviorKind } from './behaviors-schema.js';
 import { PREDEFINED_KINDS } from '../detect/registry.js';
 import { resolveProfile } from '../ingest/profiles/index.js';
 import { readEnvTokens } from './env-tokens.js';
+import { resolveReceivers } from './receiver-resolve.js';
 import type { ResolvedReceiver } from './receiver.js';
 import { locate, parseFile, pushZodIssues, type ConfigIssue, type Parsed } from './yaml-source.js';
 import { looksLikeBehaviors, shippedBehaviorsFile } from './behaviors-file.js';
@@ -97,81 +97,6 @@ export function parseBehaviors(p: Parsed | undefined, issues: ConfigIssue[]): Be
       params: v,
     });
   }
-  return out;
-}
-
-/** Where a problem at `path` is (its node in the parsed file, else the file's start). */
-type Locator = (path: readonly PropertyKey[]) => { line: number; col: number };
-
-/**
- * `value` with each `${NAME}` in it replaced by that environment variable (`Bearer ${TOKEN}`), or the
- * whole value `env:NAME`; undefined (an issue) when a variable named is not set. `$${NAME}` stays a
- * literal `${NAME}`.
- */
-function expandEnv(value: string, what: string, issue: (message: string) => void): string | undefined {
-  const whole = /^env:([A-Za-z_][A-Za-z0-9_]*)$/.exec(value);
-  if (whole) {
-    const v = process.env[whole[1]!];
-    if (v === undefined) issue(`${what}: environment variable ${whole[1]} is not set`);
-    return v;
-  }
-  let missing = false;
-  const out = value.replace(/\$?\$\{([A-Za-z_][A-Za-z0-9_]*)\}/g, (ref: string, name: string) => {
-    if (ref.startsWith('$$')) return ref.slice(1);
-    const v = process.env[name];
-    if (v === undefined) {
-      missing = true;
-      issue(`${what}: environment variable ${name} is not set`);
-    }
-    return v ?? '';
-  });
-  return missing ? undefined : out;
-}
-
-function resolveReceivers(raw: RiskstreamFileConfig, file: string, issues: ConfigIssue[], at: Locator): ResolvedReceiver[] {
-  const seen = new Set<string>();
-  const out: ResolvedReceiver[] = [];
-  raw.receivers.forEach((r, i) => {
-    const issue = (key: string | undefined, message: string): void =>
-      void issues.push({ file, ...at(key === undefined ? ['receivers', i] : ['receivers', i, key]), message });
-    if (seen.has(r.name)) issue('name', `receivers[${i}]: duplicate name "${r.name}"`);
-    seen.add(r.name);
-    const org = r.org_url?.replace(/\/+$/, '');
-    const endpoint = r.endpoint ?? (r.kind === 'okta' && org ? `${org}/security/api/v1/security-events` : undefined);
-    const audience = r.audience ?? (r.kind === 'okta' ? org : undefined) ?? endpoint;
-    if (!endpoint) {
-      issue(undefined, `receivers[${i}] (${r.name}): endpoint is required (or org_url for kind okta)`);
-      return;
-    }
-    if (!/^https?:$/.test(new URL(endpoint).protocol)) {
-      issue(r.endpoint ? 'endpoint' : 'org_url', `receivers[${i}] (${r.name}): endpoint must be an https (or http) URL`);
-      return;
-    }
-    let authorizationValue: string | undefined;
-    if (r.authorization_env) {
-      authorizationValue = process.env[r.authorization_env];
-      if (authorizationValue === undefined) {
-        issue('authorization_env', `receivers[${i}] (${r.name}): environment variable ${r.authorization_env} is not set`);
-      }
-    } else if (r.authorization) {
-      authorizationValue = expandEnv(r.authorization, `receivers[${i}].authorization`, (m) => issue('authorization', m));
-    }
-    // Checked after expansion (the value itself is a secret: never in the message).
-    if (authorizationValue !== undefined && !isHeaderValue(authorizationValue))
-      issue(
-        r.authorization_env ? 'authorization_env' : 'authorization',
-        `receivers[${i}] (${r.name}): authorization must be printable ASCII (no control characters)`,
-      );
-    out.push({
-      ...r,
-      endpoint,
-      audience: audience ?? endpoint,
-      events: r.events ?? [...RECEIVER_EVENTS],
-      // Okta's ITP examples sign RS256; any other receiver gets the main signing key's alg.
-      alg: r.alg ?? (r.kind === 'okta' ? 'RS256' : raw.signing.alg),
-      ...(authorizationValue !== undefined ? { authorizationValue } : {}),
-    });
-  });
   return out;
 }
 

@@ -1,12 +1,10 @@
 import type { Subscription } from 'rxjs';
 import type { FastifyInstance } from 'fastify';
 import { loadConfig, type Config } from '../config/load.js';
-import { behaviorsGone, reloadIssues, startOnlyChanges } from '../config/reload.js';
 import { Keys } from '../keys.js';
 import { AuditLog } from '../audit/audit-log.js';
 import { createLogger, type Logger } from '../obs/logger.js';
 import { Metrics } from '../obs/metrics.js';
-import { observeBatch } from '../obs/batch-metrics.js';
 import { decodeEntry, type DecodeOptions } from '../ingest/decode.js';
 import { decodeOptionsOf } from './router-options.js';
 import { ProgressClock } from '../ingest/backlog.js';
@@ -27,24 +25,13 @@ import { buildIngest, type IngestRuntime } from './ingest-runtime.js';
 import { buildSessions, type SessionsRuntime } from './sessions.js';
 import { workerRoutes } from './routes.js';
 import { readGroups } from '../redis/stream-info.js';
-import type { BehaviorHit, LevelChange } from '../types.js';
+import { reportBatches, type BatchReport } from './batch-report.js';
+import { loadForReload, reloaded } from './worker-reload.js';
 import { commitSettingsOf, startEngine } from './engine.js';
 import { claimWorkerId } from '../engine/worker-id.js';
 import { resetUser } from '../engine/offline-reset.js';
 
-/** What one engine step did (entries finished: applied or dead-lettered). */
-export interface BatchReport {
-  read: number;
-  readByStream: Record<string, number>;
-  applied: number;
-  skipped: number;
-  deadLettered: number;
-  /** Partitions committed by this step. */
-  committed: number;
-  hits: BehaviorHit[];
-  changes: LevelChange[];
-  ms: number;
-}
+export type { BatchReport } from './batch-report.js';
 
 /** Options of {@link startWorker}. */
 export interface WorkerOptions {
@@ -153,42 +140,7 @@ export async function startWorker(opts: WorkerOptions = {}): Promise<WorkerHandl
       },
     },
   });
-  engine.onReport(({ route, step }) => {
-    const now = Date.now();
-    if (route) progress.batch(route.read, route.routed + route.deadLettered, now);
-    if (step) {
-      // An idle owner step says nothing of the input while this worker routes it: the router's reports do.
-      if (step.read > 0 || !engine.router.active) progress.batch(step.read, step.applied + step.deadLettered + step.skipped, now);
-      const r: BatchReport = {
-        read: step.applied + step.deadLettered,
-        readByStream: route?.readByStream ?? {},
-        applied: step.applied,
-        skipped: step.skipped,
-        deadLettered: step.deadLettered + (route?.deadLettered ?? 0),
-        committed: step.committed,
-        hits: step.hits,
-        changes: step.changes,
-        ms: step.ms,
-      };
-      observeBatch(metrics, logger, { ...r, conflicts: 0 });
-      for (const l of listeners) l(r);
-    } else if (route) {
-      for (const [stream, n] of Object.entries(route.readByStream)) metrics.eventsRead.inc({ stream }, n);
-      if (route.deadLettered)
-        for (const l of listeners)
-          l({
-            read: route.deadLettered,
-            readByStream: {},
-            applied: 0,
-            skipped: 0,
-            deadLettered: route.deadLettered,
-            committed: 0,
-            hits: [],
-            changes: [],
-            ms: 0,
-          });
-    }
-  });
+  reportBatches(engine, { progress, metrics, logger, listeners });
   let lastTrim = 0;
   // Outbox recovery and input trimming: periodic, one at a time (a stalled run skips ticks), stopped on close.
   const subs: Subscription[] = [];
@@ -254,36 +206,13 @@ export async function startWorker(opts: WorkerOptions = {}): Promise<WorkerHandl
     onBatch: (l) => void listeners.push(l),
     workerId: identity.id,
     reload: async (path) => {
-      let next: Config;
-      try {
-        next = loadConfig(path ?? opts.configPath ?? config.dir);
-        const refused = behaviorsGone(config, next);
-        if (refused) throw refused;
-      } catch (err) {
-        metrics.configReloads.inc({ result: 'refused' });
-        await audit.write({ action: 'config.reload_refused', actor: 'system', details: { issues: reloadIssues(err) } }).catch(() => undefined);
-        throw err;
-      }
-      const ignored = startOnlyChanges(config.raw, next.raw);
-      if (ignored.length)
-        logger.warn({ settings: ignored }, 'configuration reloaded, but these settings are read only at start: restart the worker to change them');
+      const { next, ignored } = await loadForReload(path ?? opts.configPath ?? config.dir, config, { audit, metrics, logger });
       config = next;
       engine.reload(path ?? opts.configPath ?? config.dir);
       tokens.set(next.adminTokens, next.ingestTokens, next.ssfTokens, next.metricsTokens);
       Object.assign(decodeOpts, decodeOptionsOf(next));
       await ssf.reload();
-      await audit.write({
-        action: 'config.reloaded',
-        actor: 'system',
-        details: {
-          files: next.files,
-          behaviors: next.behaviors.map((b) => `${b.id}:${b.enabled ? b.risk_level : 'off'}`),
-          receivers: next.receivers.map((r) => r.name),
-          ...(ignored.length ? { ignored_until_restart: ignored } : {}),
-        },
-      });
-      metrics.configReloads.inc({ result: 'applied' });
-      logger.info({ files: next.files }, 'configuration reloaded');
+      await reloaded(next, ignored, { audit, metrics, logger });
     },
     close: () =>
       (closing ??= (async () => {

@@ -1,0 +1,47 @@
+import type { AuditLog } from '../audit/audit-log.js';
+import { loadConfig, type Config } from '../config/load.js';
+import { behaviorsGone, reloadIssues, startOnlyChanges } from '../config/reload.js';
+import type { Logger } from '../obs/logger.js';
+import type { Metrics } from '../obs/metrics.js';
+
+/**
+ * Loads the configuration at `path` for a reload: refused (audited, counted, thrown) when it does not
+ * load or would drop the admins' behaviors file. Returns it with the start-only settings it changes
+ * (logged: they wait for a restart).
+ */
+export async function loadForReload(
+  path: string,
+  current: Config,
+  o: { audit: AuditLog; metrics: Metrics; logger: Logger },
+): Promise<{ next: Config; ignored: string[] }> {
+  let next: Config;
+  try {
+    next = loadConfig(path);
+    const refused = behaviorsGone(current, next);
+    if (refused) throw refused;
+  } catch (err) {
+    o.metrics.configReloads.inc({ result: 'refused' });
+    await o.audit.write({ action: 'config.reload_refused', actor: 'system', details: { issues: reloadIssues(err) } }).catch(() => undefined);
+    throw err;
+  }
+  const ignored = startOnlyChanges(current.raw, next.raw);
+  if (ignored.length)
+    o.logger.warn({ settings: ignored }, 'configuration reloaded, but these settings are read only at start: restart the worker to change them');
+  return { next, ignored };
+}
+
+/** Audits, counts and logs a reload that was applied. */
+export async function reloaded(next: Config, ignored: string[], o: { audit: AuditLog; metrics: Metrics; logger: Logger }): Promise<void> {
+  await o.audit.write({
+    action: 'config.reloaded',
+    actor: 'system',
+    details: {
+      files: next.files,
+      behaviors: next.behaviors.map((b) => `${b.id}:${b.enabled ? b.risk_level : 'off'}`),
+      receivers: next.receivers.map((r) => r.name),
+      ...(ignored.length ? { ignored_until_restart: ignored } : {}),
+    },
+  });
+  o.metrics.configReloads.inc({ result: 'applied' });
+  o.logger.info({ files: next.files }, 'configuration reloaded');
+}
