@@ -16,6 +16,8 @@ interface Field {
   rule: Rule<unknown>;
   required: boolean;
   path: string;
+  /** A blank string is absent (optional fields but `outcome`: a blank one must not read as a success). */
+  blankAbsent: boolean;
 }
 type Spec = Record<string, [Rule<unknown>, boolean /* required */]>;
 
@@ -27,7 +29,8 @@ const NETWORK: Spec = { asn: [toAsn, false], colo: [toText, false], via: [toText
 const TOP: Spec = { type: [toText, true], user: [toUser, true], time: [toEpochMs, true], id: [toId, false], outcome: [toOutcome, false], ip: [toIp, false] };
 const NESTED_SPECS: Record<string, Spec> = { geo: GEO, session: SESSION, device: DEVICE, network: NETWORK };
 
-const fields = (spec: Spec, prefix: string): Field[] => Object.entries(spec).map(([key, [rule, required]]) => ({ key, rule, required, path: prefix + key }));
+const fields = (spec: Spec, prefix: string): Field[] =>
+  Object.entries(spec).map(([key, [rule, required]]) => ({ key, rule, required, path: prefix + key, blankAbsent: !required && prefix + key !== 'outcome' }));
 const TOP_FIELDS = fields(TOP, '');
 const NESTED: Array<[string, Field[]]> = Object.entries(NESTED_SPECS).map(([k, spec]) => [k, fields(spec, `${k}.`)]);
 
@@ -40,9 +43,9 @@ function applyFields(src: Record<string, unknown>, list: Field[], owned: boolean
   for (let i = 0; i < list.length; i++) {
     const f = list[i]!;
     const v = src[f.key];
-    if (v === undefined || v === null) {
+    if (v === undefined || v === null || (f.blankAbsent && isBlank(v))) {
       if (f.required) return new Invalid(`${f.path}: required`);
-      if (v === null) delete out[f.key]; // rare: explicit null
+      if (v !== undefined) delete out[f.key]; // rare: explicit null, or a shipper's empty template field
       continue;
     }
     const r = f.rule(v, f.path);
@@ -50,6 +53,25 @@ function applyFields(src: Record<string, unknown>, list: Field[], owned: boolean
     if (r !== v) out[f.key] = r;
   }
   return out;
+}
+
+/**
+ * An optional field's value that says nothing: an empty or blank string. Shippers fill templated
+ * fields so (`"ip": ""`, `device.id: ""`); such a field is absent, as `null` is.
+ */
+export function isBlank(v: unknown): boolean {
+  return typeof v === 'string' && v.trim() === '';
+}
+
+/** Keys of `geo` that place an event; a `geo` with none of them set is no `geo` at all. */
+const GEO_PLACES = ['lat', 'lon', 'country', 'city'] as const;
+
+/** `geo` with nothing that places the event (every place field absent, null or blank), or null: absent. */
+function emptyGeo(v: unknown): boolean {
+  if (v === null) return true;
+  if (!isPlain(v)) return false;
+  for (const k of GEO_PLACES) if (v[k] !== undefined && v[k] !== null && !isBlank(v[k])) return false;
+  return true;
 }
 
 /**
@@ -88,7 +110,7 @@ function normalize(obj: Record<string, unknown>, owned: boolean): CanonicalEvent
     const [key, list] = NESTED[i]!;
     const v = out[key];
     if (v === undefined) continue;
-    if (v === null) {
+    if (v === null || (key === 'geo' && emptyGeo(v))) {
       delete out[key];
       continue;
     }
@@ -106,8 +128,9 @@ function normalize(obj: Record<string, unknown>, owned: boolean): CanonicalEvent
 
 /** Wraps a rule as a zod schema; the issue message is the rule's (it names the field). */
 function zrule<T>(rule: Rule<T>, field: string, required: boolean): z.ZodType<T | undefined> {
+  const blankAbsent = !required && field !== 'outcome';
   const run = z.unknown().transform((v, ctx) => {
-    if (v === null && !required) return undefined;
+    if ((v === null && !required) || (blankAbsent && isBlank(v))) return undefined;
     const r = v === undefined || v === null ? new Invalid(`${field}: required`) : rule(v, field);
     if (r instanceof Invalid) {
       ctx.addIssue({ code: 'custom', message: r.message });
@@ -135,7 +158,7 @@ const nested = (spec: Spec, key: string) =>
 export const canonicalEventSchema = z.looseObject({
   ...zspec(TOP, ''),
   geo: z.preprocess(
-    (v) => (v === null ? undefined : v),
+    (v) => (emptyGeo(v) ? undefined : v),
     z
       .looseObject(zspec(GEO, 'geo.'), { error: 'geo: must be an object' })
       .superRefine((g, ctx) => {

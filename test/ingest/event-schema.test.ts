@@ -107,10 +107,47 @@ describe('validateEvent', () => {
     const r = validateEvent({ ...base, ip: '2001:db8::1', id: null, geo: null });
     expect(r).toEqual({ ok: true, event: { ...base, ip: '2001:db8::1' } });
   });
+
+  it("takes a shipper's blank optional fields as absent, and a geo that places nothing as no geo", () => {
+    const obj = {
+      ...base,
+      ip: '',
+      id: ' ',
+      geo: { lat: null, lon: '', country: '', city: null },
+      device: { id: '', posture: { fw: true } },
+      network: { asn: '', colo: 'LHR' },
+      session: { id: 's-1', idp: '' },
+    };
+    const want = { ...base, device: { posture: { fw: true } }, network: { colo: 'LHR' }, session: { id: 's-1' } };
+    expect(validateEvent(structuredClone(obj))).toEqual({ ok: true, event: want });
+    // The zod schema reads them so too.
+    const slow = canonicalEventSchema.safeParse(structuredClone(obj));
+    expect(slow.success && JSON.parse(JSON.stringify(slow.data))).toEqual(want);
+  });
+
+  it.each([
+    ['a blank required field', { ...base, user: ' ' }, /^user: /],
+    ['a blank outcome (it must not read as a success)', { ...base, outcome: '' }, /^outcome: /],
+    ['a blank session id under a session', { ...base, session: { id: '' } }, /^session\.id: /],
+    ['a geo with coordinates half blank', { ...base, geo: { lat: 51.5, lon: '' } }, /^geo\.lon: required/],
+  ])('still refuses %s', (_n, obj, reason) => {
+    const r = validateEvent(obj as Record<string, unknown>);
+    expect(r.ok).toBe(false);
+    expect(!r.ok && r.reason).toMatch(reason);
+  });
 });
 
 describe('fast path and zod schema agree', () => {
-  const junk = fc.oneof(fc.constant(undefined), fc.constant(null), fc.string({ maxLength: 6 }), fc.double(), fc.integer(), fc.constant([1]), fc.constant({}));
+  const junk = fc.oneof(
+    fc.constant(undefined),
+    fc.constant(null),
+    fc.constantFrom('', ' '),
+    fc.string({ maxLength: 6 }),
+    fc.double(),
+    fc.integer(),
+    fc.constant([1]),
+    fc.constant({}),
+  );
   /** Mostly valid values (so both paths often accept), sometimes junk. */
   const field = <T>(good: fc.Arbitrary<T>) => fc.oneof({ arbitrary: good, weight: 6 }, { arbitrary: junk, weight: 1 });
   const num = fc.oneof(fc.double({ noNaN: true, noDefaultInfinity: true }), fc.constantFrom('51.5', '-0.12', ' 7 ', '1e3'));
@@ -130,6 +167,7 @@ describe('fast path and zod schema agree', () => {
             lon: field(num),
             accuracy_km: fc.option(field(num), { nil: undefined }),
             city: fc.option(field(fc.constant('London')), { nil: undefined }),
+            country: fc.option(field(fc.constant('GB')), { nil: undefined }),
           }),
         ),
         { nil: undefined },
