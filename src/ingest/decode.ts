@@ -2,7 +2,7 @@ import type { CanonicalEvent, RawEntry } from '../types.js';
 import { validateEvent, validateOwned } from './event-schema.js';
 import { applyTimeWindow, type TimeWindow } from './time-window.js';
 import { deeperThan, mayNestDeeperThan, TOO_DEEP } from './depth.js';
-import { detectProfile, streamProfiles, type MappingConfig, type Profile } from './profiles/index.js';
+import { detectProfile, shapeReason, streamProfiles, type MappingConfig, type Profile } from './profiles/index.js';
 import { isPlainObject, setPath } from './profiles/path.js';
 import { removePaths } from '../secrets/scrub.js';
 
@@ -173,7 +173,7 @@ function decodeAny(
   }
   if (profile) {
     const mapped = profile(obj);
-    if (!mapped) return { ok: false, reason: `profile ${profileName}: object does not have the expected shape` };
+    if (!mapped) return { ok: false, reason: `profile ${profileName}: ${shapeReason(profileName ?? '')}` };
     ev = mapped;
   }
   if (ev.time === undefined || ev.time === null || ev.time === '') {

@@ -184,7 +184,12 @@ describe('decodeEntry: mapping profiles', () => {
   it('prefixes the reason with the profile and dead-letters foreign shapes', () => {
     const opts: DecodeOptions = { mapping: { streams: { s: 'okta' }, generic: {} } };
     const r = decodeEntry(entry({ event: JSON.stringify({ foo: 1 }) }, 's'), opts);
-    expect(!r.ok && r.reason).toMatch(/^profile okta: /);
+    // The reason says what the profile needs of an object.
+    expect(!r.ok && r.reason).toMatch(/^profile okta: object is not of its shape: .*eventType.*actor.*published or uuid/);
+    const ct = decodeEntry(entry({ event: JSON.stringify({ eventSource: 'signin.amazonaws.com' }) }, 's'), {
+      mapping: { streams: { s: 'cloudtrail' }, generic: {} },
+    });
+    expect(!ct.ok && ct.reason).toMatch(/^profile cloudtrail: .*eventName/);
     const noUser = decodeEntry(entry({ event: JSON.stringify({ ...okta, actor: { type: 'User' } }) }, 's'), opts);
     expect(!noUser.ok && noUser.reason).toMatch(/^profile okta: user: required/);
   });

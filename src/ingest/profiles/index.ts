@@ -13,6 +13,18 @@ export type MappingConfig = RiskstreamFileConfig['mapping'];
 
 const BUILTIN: Record<string, Profile> = { okta, entra, cloudtrail };
 
+/** What each built-in profile needs of an object, for the reason of one that is not of its shape. */
+const SHAPES: Record<string, string> = {
+  okta: 'an Okta System Log event needs eventType (a string), actor (an object) and published or uuid',
+  entra: 'an Entra sign-in needs userPrincipalName (a string) and createdDateTime, or category SignInLogs with such properties',
+  cloudtrail: 'a CloudTrail record needs eventSource and eventName (strings)',
+};
+
+/** Why an object is not of profile `id`'s shape (the reason a refused entry is dead-lettered with). */
+export function shapeReason(id: string): string {
+  return Object.hasOwn(SHAPES, id) ? `object is not of its shape: ${SHAPES[id]}` : 'object does not have the expected shape';
+}
+
 /**
  * Resolves a profile id: `okta`, `entra`, `cloudtrail` or `generic:<name>` (from
  * `mapping.generic`). Throws CONFIG_INVALID for an unknown id.
