@@ -73,6 +73,11 @@ export function parseBehaviors(p: Parsed | undefined, issues: ConfigIssue[]): Be
   const out: BehaviorConfig[] = [];
   for (const [id, raw] of Object.entries(data as Record<string, unknown>)) {
     if (id === RESPONSES_KEY) continue; // not a behavior: parseResponses reads it
+    if (id in Object.prototype || id.startsWith('#') || id.trim() === '') {
+      // `__proto__`, `constructor` … name what every object has: such a behavior's hits could not be kept apart.
+      issues.push({ file: p.file, ...locate(p, [id], true), message: `behavior id "${id}" is reserved (choose another name)` });
+      continue;
+    }
     const schema = schemaFor(id, raw);
     if (!schema) {
       issues.push({

@@ -2,7 +2,7 @@
  * device_posture_score: a device posture / zero-trust score (e.g. CrowdStrike ZTA, 0-100) in a
  * configured band. Reads `type: posture` or `type: endpoint` events with a number (or numeric
  * string) at `score_field` (dotted path). The first band with `min ≤ score ≤ max` sets the hit's
- * level; a score in no band is fine. Stateless: every low score reported is a fresh observation.
+ * level (its own, else the behavior's `risk_level`); a score in no band is fine. Stateless: every low score reported is a fresh observation.
  */
 import { z } from 'zod';
 import type { CanonicalEvent } from '../types.js';
@@ -10,11 +10,14 @@ import { firstString, getPath, toNumber, typeIn } from './fields.js';
 import { level } from './params.js';
 import type { Detector } from './types.js';
 
-const band = z.strictObject({ min: z.number(), max: z.number(), level });
+/** A score band; without its own `level` a hit in it is at the behavior's `risk_level`. */
+const band = z
+  .strictObject({ min: z.number(), max: z.number(), level: level.optional() })
+  .refine((b) => b.min <= b.max, { message: 'min must not be above max', path: ['max'] });
 
 /** device_posture_score's parameters. */
 export const devicePostureScoreParams = z.strictObject({
-  /** Score bands; the level of the first band containing the score. The behavior's level is the band's. */
+  /** Score bands; the level of the first band containing the score (the behavior's `risk_level` for a band without one). */
   bands: z.array(band).default([
     { min: 0, max: 50, level: 'high' },
     { min: 51, max: 79, level: 'medium' }, // ZTA scores are integers
@@ -59,11 +62,11 @@ export const devicePostureScore: Detector<DevicePostureScoreParams, undefined> =
       hits: [
         {
           time: event.time,
-          level: band.level,
+          ...(band.level ? { level: band.level } : {}),
           summary: `Device posture score ${score} (band ${band.min}-${band.max})${device ? ` on ${device}` : ''}${vendor ? ` from ${vendor}` : ''}`,
           evidence: {
             score,
-            band: { min: band.min, max: band.max, level: band.level },
+            band: { min: band.min, max: band.max, ...(band.level ? { level: band.level } : {}) },
             field: params.score_field,
             device_id: firstString(event, ['device.id']) ?? null,
             vendor: vendor ?? null,

@@ -2,6 +2,7 @@
 import { z } from 'zod';
 import { RISK_LEVELS, SEVERITIES } from '../types.js';
 import { isValidCidr } from './allow-list.js';
+import { normalizeSeverity } from './severity.js';
 
 /** "must be one of …", or "required (one of …)" when the key is missing. */
 const oneOf =
@@ -12,8 +13,8 @@ const oneOf =
 /** A risk level: `low`, `medium` or `high`. */
 export const level = z.enum(RISK_LEVELS, { error: oneOf(RISK_LEVELS) });
 
-/** A severity: `info` … `critical`. */
-export const severity = z.enum(SEVERITIES, { error: oneOf(SEVERITIES) });
+/** A severity: `info` … `critical`, or an alias events may use too (`severe`, `Moderate`, `very high`: src/detect/severity.ts). */
+export const severity = z.preprocess((v) => (typeof v === 'string' ? (normalizeSeverity(v) ?? v) : v), z.enum(SEVERITIES, { error: oneOf(SEVERITIES) }));
 
 /** An IPv4 or IPv6 CIDR. */
 export const cidr = z.string().refine(isValidCidr, { message: 'must be a CIDR like 10.0.0.0/8 or 2001:db8::/32' });

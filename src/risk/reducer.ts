@@ -20,6 +20,19 @@ import { compareIds, type UserState } from './state.js';
 /** How many triggering event ids an active behavior remembers (dedupes repeated events). */
 const RECENT_HIT_IDS = 64;
 
+/**
+ * The key, among a state's windows, of the event ids an admin reset vouched for (never a behavior
+ * id: config refuses ids starting with `#`), and how many it keeps.
+ */
+export const VOUCHED = '#vouched';
+const VOUCHED_IDS = 256;
+
+/** The event ids vouched for by the user's resets, or undefined. */
+function vouchedOf(state: UserState): readonly string[] | undefined {
+  const v = state.windows[VOUCHED] as { ids?: unknown } | undefined;
+  return v && Array.isArray(v.ids) ? (v.ids as string[]) : undefined;
+}
+
 /** One input to the reducer: an event and where it came from. */
 export interface ReduceInput {
   event: CanonicalEvent;
@@ -125,12 +138,20 @@ export function expire(state: UserState, now: number): ReduceResult {
   return { state: next, hits: [], changes };
 }
 
-/** Admin reset: clears active behaviors and detector windows; level falls to low (pure). */
+/**
+ * Admin reset: clears active behaviors and detector windows; level falls to low; the event ids of the
+ * behaviors cleared are remembered as vouched for (the latest {@link VOUCHED_IDS}), and the same
+ * events delivered again are ignored (pure).
+ */
 export function reset(state: UserState, now: number, reason: string): ReduceResult {
   const next = structuredClone(state);
   const changes: LevelChange[] = [];
+  // The events behind the behaviors cleared are vouched for: one delivered again (a shipper's retry,
+  // a replayed file) is ignored, or it would raise the user again for what the admin cleared.
+  const vouched = new Set(vouchedOf(state));
+  for (const b of Object.values(state.behaviors)) for (const id of b.ids ?? []) vouched.add(id);
   next.behaviors = {};
-  next.windows = {};
+  next.windows = vouched.size ? { [VOUCHED]: { ids: [...vouched].slice(-VOUCHED_IDS) } } : {};
   next.updatedAt = now;
   recordChange(next, changes, `reset:${now}`, reason || 'risk reset by an administrator', 'admin', now, now);
   return { state: next, hits: [], changes };
@@ -155,9 +176,12 @@ export function reduce(state: UserState, inputs: ReduceInput[], behaviors: Behav
   const hits: BehaviorHit[] = [];
   const ordered = inputs.length > 1 ? [...inputs].sort(byTimeThenId) : inputs;
   const p = planOf(behaviors);
+  const vouched = vouchedOf(next);
   for (const input of ordered) {
     const { event, ref } = input;
     const eventId = event.id ?? `${ref.stream}/${ref.id}`;
+    // An event an admin reset vouched for, delivered again: no detector sees it (nothing before the reset counts again).
+    if (vouched !== undefined && event.id !== undefined && vouched.includes(eventId)) continue;
     const detectorInput = { event, eventId };
     for (let i = 0; i < p.enabled.length; i++) {
       const b = p.enabled[i]!;
@@ -174,7 +198,7 @@ export function reduce(state: UserState, inputs: ReduceInput[], behaviors: Behav
     }
   }
   // Windows of behaviors no longer configured would otherwise be kept forever.
-  for (const id of Object.keys(next.windows)) if (!p.configured.has(id)) delete next.windows[id];
+  for (const id of Object.keys(next.windows)) if (!p.configured.has(id) && id !== VOUCHED) delete next.windows[id];
   next.updatedAt = now;
   return { state: next, hits, changes };
 }

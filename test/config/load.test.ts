@@ -177,6 +177,17 @@ describe('loadConfig issues, located as file:line:col', () => {
     ]);
   });
 
+  it('behavior ids every object has, or starting with #, are refused: their hits could not be kept apart', () => {
+    const t = (id: string): string => `${id}:\n  kind: threshold\n  risk_level: high\n  match: {type: pp}\n  count: 1\n  window: 1m\n`;
+    const text = ['__proto__', 'constructor', 'toString', '"#vouched"'].map(t).join('');
+    expect(lines(issuesOf(configDir({ 'behaviors.yaml': text })))).toEqual([
+      'behaviors.yaml:1:1 behavior id "__proto__" is reserved (choose another name)',
+      'behaviors.yaml:7:1 behavior id "constructor" is reserved (choose another name)',
+      'behaviors.yaml:13:1 behavior id "toString" is reserved (choose another name)',
+      'behaviors.yaml:19:1 behavior id "#vouched" is reserved (choose another name)',
+    ]);
+  });
+
   it.each([
     ['empty', ''],
     ['comments only', '# cut short while being saved\n'],

@@ -45,6 +45,19 @@ describe('device_posture_score', () => {
     expect(run(devicePostureScore, p, [ev('posture', 0, { score: 40 })]).hits[0]!.level).toBe('low');
   });
 
+  it("a band without its own level gives no level: the reducer takes the behavior's risk_level", () => {
+    const p = params({ bands: [{ min: 0, max: 50 }] });
+    const hit = run(devicePostureScore, p, [ev('posture', 0, { score: 10 })]).hits[0]!;
+    expect(hit.level).toBeUndefined();
+    expect(hit.evidence).toMatchObject({ band: { min: 0, max: 50 } });
+  });
+
+  it('a band whose min is above its max is refused', () => {
+    const r = devicePostureScoreParams.safeParse({ enabled: true, risk_level: 'medium', bands: [{ min: 60, max: 40, level: 'high' }] });
+    expect(r.success).toBe(false);
+    expect(!r.success && r.error.issues[0]!.message).toBe('min must not be above max');
+  });
+
   it('ignores other event types', () => {
     expect(run(devicePostureScore, params(), [ev('login', 0, { score: 10 })]).hits).toEqual([]);
   });

@@ -46,6 +46,19 @@ describe('dlp_detection', () => {
     expect(run(dlpDetection, low, [dlp(0, 'medium')]).hits).toHaveLength(1);
   });
 
+  it.each([
+    ['severe', 'high'],
+    ['Moderate', 'medium'],
+    ['very high', 'critical'],
+  ])('min_severity takes the aliases events use: %s is %s', (alias, want) => {
+    expect(dlpDetectionParams.parse({ enabled: true, risk_level: 'low', min_severity: alias }).min_severity).toBe(want);
+  });
+
+  it('min_severity refuses what is no severity', () => {
+    const r = dlpDetectionParams.safeParse({ enabled: true, risk_level: 'low', min_severity: 'spicy' });
+    expect(!r.success && r.error.issues[0]!.message).toBe('must be one of info, low, medium, high, critical');
+  });
+
   it('count within window: fires when the count is reached', () => {
     const p3 = dlpDetectionParams.parse({ enabled: true, risk_level: 'medium', count: 3, window: '1m' });
     const r = run(dlpDetection, p3, [dlp(0, 'high'), dlp(10_000, 'low'), dlp(20_000, 'high'), dlp(30_000, 'critical')]);

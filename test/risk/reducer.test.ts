@@ -367,6 +367,26 @@ describe('reset', () => {
     expect(reset(s, NOW + HOUR, '').changes[0]!.reason).toBe('risk reset by an administrator');
   });
 
+  it('the events an admin vouched for, delivered again after the reset, never count again; new events do', () => {
+    const first = reduce(emptyState(USER), [...londonSydney(), dlp('d-1', 3 * HOUR)], BEHAVIORS, NOW, LIMITS).state;
+    expect(first.level).toBe('high');
+    const cleared = stored(reset(first, NOW + MIN, 'vouched').state);
+    // A shipper's retry: the same events (same ids), in new stream entries.
+    const again = reduce(cleared, [...londonSydney(), dlp('d-1', 3 * HOUR)], BEHAVIORS, NOW + 2 * MIN, LIMITS);
+    expect(again.hits).toEqual([]);
+    expect(again.changes).toEqual([]);
+    expect(again.state.behaviors).toEqual({});
+    // A vouched login is not even remembered: a new login from New York compares with nothing before it.
+    expect(reduce(stored(again.state), [login('l-3', 'NewYork', 3 * HOUR, '8.8.8.8')], BEHAVIORS, NOW + 3 * MIN, LIMITS).hits).toEqual([]);
+    // A new event (another id) counts as ever.
+    const fresh = reduce(stored(again.state), [dlp('d-2', 4 * HOUR)], BEHAVIORS, NOW + 4 * MIN, LIMITS);
+    expect(fresh.hits.map((h) => h.behavior)).toEqual(['dlp_detection']);
+    expect(fresh.state.level).toBe('medium');
+    // A second reset keeps the first one's ids too.
+    const twice = stored(reset(fresh.state, NOW + 5 * MIN, 'again').state);
+    expect(reduce(twice, [dlp('d-1', 3 * HOUR), dlp('d-2', 4 * HOUR)], BEHAVIORS, NOW + 6 * MIN, LIMITS).hits).toEqual([]);
+  });
+
   it('resetting a LOW user changes no level and emits nothing', () => {
     const r = reset(reduce(emptyState(USER), [login('l-1', 'London', 0, '81.2.69.142')], BEHAVIORS, NOW, LIMITS).state, NOW, 'x');
     expect(r.changes).toEqual([]);
