@@ -150,7 +150,9 @@ export function createSetProcessor(deps: ProcessorDeps): (job: Job<SetJobData>, 
         await job.updateData({ ...job.data, invalidKeyRetried: true });
         return retry(job, ctx, 'retry', deps.delivery.invalid_key_retry, { outcome: 'invalid_key', status: o.status, description: o.description });
       case 'rate_limited': {
-        const ms = o.retryAfterMs ?? backoffDelay(attempt, deps.delivery, random());
+        // Retry-After is honoured as a floor under the backoff, as a 5xx's: `Retry-After: 0` (or a
+        // date past) repeated must not resend at once, again and again, until the horizon.
+        const ms = Math.max(o.retryAfterMs ?? 0, backoffDelay(attempt, deps.delivery, random()));
         await pauseWithin(job, receiver, ms);
         return retry(job, ctx, 'rate_limited', ms, { outcome: 'rate_limited', status: o.status, retry_after_ms: o.retryAfterMs });
       }

@@ -135,6 +135,19 @@ describe('SET delivery worker', () => {
     for (const r of retries) expect(r.details.delay_ms).toBeGreaterThanOrEqual(15); // backoff_base 30 ms, jittered
   });
 
+  it('a 429 with Retry-After: 0 or a date past still backs off, growing (the header is a floor)', async () => {
+    const past = 'Thu, 01 Jan 2026 00:00:00 GMT';
+    const { rx, cfg } = await receiver('r429ra0', ({ n }) => (n < 3 ? { status: 429, headers: { 'retry-after': n === 1 ? past : '0' } } : { status: 202 }));
+    const [id] = await enqueueLevelChange(q, change('u429ra0@example.com', 1, 'low', 'medium'), [cfg]);
+    await waitFor(async () => (await jobState(id!)) === 'completed', { timeout: 5000, what: 'delivery' });
+    expect(rx.requests).toHaveLength(4);
+    const retries = (await auditOf('r429ra0')).filter((e) => e.action === 'set.retry');
+    expect(retries).toHaveLength(3);
+    // backoff_base 30 ms, jittered to [½, 1] of 30, 60, 120 ms.
+    expect(retries.map((r) => r.details.delay_ms as number).every((d, i) => d >= 15 * 2 ** i)).toBe(true);
+    expect(rx.requests[3]!.at - rx.requests[0]!.at).toBeGreaterThanOrEqual(100);
+  });
+
   it('400 invalid_request: no retry, failed job kept, audited', async () => {
     const { rx, cfg } = await receiver('r400', () => ({ status: 400, body: { err: 'invalid_request', description: 'malformed' } }));
     const [id] = await enqueueLevelChange(q, change('u400@example.com', 1, 'low', 'high'), [cfg]);
