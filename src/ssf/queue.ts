@@ -64,9 +64,14 @@ export function shortHash(value: string, length = 24): string {
   return createHash('sha256').update(value).digest('hex').slice(0, length);
 }
 
-/** A deterministic `jti` (32 hex digits) derived from the job id. */
-export function jtiFor(jobId: string): string {
-  return shortHash(`riskstream-jti\n${jobId}`, 32);
+/**
+ * A deterministic `jti` (32 hex digits) derived from the job id and, for a level change, its change
+ * id (`txn`): the job id (receiver, user, version) alone repeats in another deployment — a new
+ * Redis, another prefix — whose user reaches the same version, and a receiver deduplicating by
+ * `jti` would drop that SET (RFC 8417 §2.2). The change id names the input that caused it.
+ */
+export function jtiFor(jobId: string, changeId?: string): string {
+  return shortHash(changeId === undefined ? `riskstream-jti\n${jobId}` : `riskstream-jti\n${jobId}\n${changeId}`, 32);
 }
 
 /** Job id of a level change for a receiver: (receiver, user, version). */
@@ -130,7 +135,11 @@ export async function enqueueLevelChanges(q: SetQueue, changes: readonly LevelCh
   const jobs = changes.flatMap((change) =>
     targets.map((r) => {
       const jobId = levelChangeJobId(r.name, change.user, change.version);
-      return { name: 'risk-level-change', data: { event: 'risk-level-change' as const, change, receiver: r.name, jti: jtiFor(jobId) }, opts: { jobId } };
+      return {
+        name: 'risk-level-change',
+        data: { event: 'risk-level-change' as const, change, receiver: r.name, jti: jtiFor(jobId, change.id) },
+        opts: { jobId },
+      };
     }),
   );
   for (let i = 0; i < jobs.length; i += BULK) await q.queue.addBulk(jobs.slice(i, i + BULK));

@@ -150,11 +150,14 @@ async function deliveriesSettled(run: Run, users: string[], timeout = 40_000): P
 
 /** What the receiver got, decoded: one row per POST. */
 function received(run: Run, users: string[]): Array<{ user: string; version: number; level: string; jti: string }> {
-  const byJti = new Map<string, { user: string; version: number }>();
-  for (const u of users) for (let v = 1; v <= 20; v++) byJti.set(jtiFor(levelChangeJobId(RX, u, v)), { user: u, version: v });
+  // A level change's jti is its job's (receiver, user, version) with its change id, the SET's txn.
+  const jobOf = (jti: string, txn: string): { user: string; version: number } | undefined => {
+    for (const u of users) for (let v = 1; v <= 20; v++) if (jtiFor(levelChangeJobId(RX, u, v), txn) === jti) return { user: u, version: v };
+    return undefined;
+  };
   return run.receiver.received.map((s) => {
     const jti = String(s.claims.jti);
-    const k = byJti.get(jti);
+    const k = jobOf(jti, String(s.claims.txn));
     const email = (s.claims.sub_id as { email?: string } | undefined)?.email ?? '?';
     expect(k?.user, `jti of a SET for ${email}`).toBe(email);
     return { user: email, version: k?.version ?? -1, level: String(eventOf(s).body.current_level).toLowerCase(), jti };

@@ -86,10 +86,11 @@ async function jobState(id: string) {
 describe('SET delivery worker', () => {
   it('retries 503 with backoff, then delivers once with the same jti on every attempt', async () => {
     const { rx, cfg } = await receiver('r503', ({ n }) => ({ status: n < 3 ? 503 : 202 }));
-    const [id] = await enqueueLevelChange(q, change('u503@example.com', 1, 'low', 'high'), [cfg]);
+    const c503 = change('u503@example.com', 1, 'low', 'high');
+    const [id] = await enqueueLevelChange(q, c503, [cfg]);
     await waitFor(async () => (await jobState(id!)) === 'completed', { timeout: 8000, what: 'delivery' });
     expect(rx.requests.map((r) => r.status)).toEqual([503, 503, 503, 202]);
-    expect(new Set(rx.requests.map((r) => r.claims.jti))).toEqual(new Set([jtiFor(id!)]));
+    expect(new Set(rx.requests.map((r) => r.claims.jti))).toEqual(new Set([jtiFor(id!, c503.id)]));
     const { payload } = await verifySet(rx.requests[3]!.body, ring, cfg.audience);
     expect(payload.iss).toBe(ISSUER);
     const log = await auditOf('r503');
@@ -97,7 +98,7 @@ describe('SET delivery worker', () => {
     expect(log[3]!.details).toMatchObject({
       user: 'u503@example.com',
       event: 'risk-level-change',
-      jti: jtiFor(id!),
+      jti: jtiFor(id!, c503.id),
       version: 1,
       outcome: 'delivered',
       status: 202,
@@ -334,7 +335,7 @@ describe('SET delivery worker', () => {
     // Enqueued "almost a horizon ago": only ~1.5 s of retrying left (backoff 30–300 ms: several tries, even on a loaded machine).
     await q.queue.add(
       'risk-level-change',
-      { event: 'risk-level-change', change: c, receiver: cfg.name, jti: jtiFor(jobId) },
+      { event: 'risk-level-change', change: c, receiver: cfg.name, jti: jtiFor(jobId, c.id) },
       { jobId, timestamp: Date.now() - delivery.horizon + 1_500 },
     );
     await waitFor(async () => (await jobState(jobId)) === 'failed', { timeout: 10_000, what: 'failure at the horizon' });

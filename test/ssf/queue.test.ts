@@ -8,6 +8,7 @@ import {
   enqueueSessionRevoked,
   enqueueVerification,
   jtiFor,
+  levelChangeJobId,
   type SetQueue,
 } from '../../src/ssf/queue.js';
 import { change, testReceiver } from './helpers.js';
@@ -43,7 +44,7 @@ describe('set-delivery queue', () => {
     expect(id).not.toContain('alice');
     expect(Number.isInteger(Number(id))).toBe(false);
     const job = await q.queue.getJob(id);
-    expect(job?.data).toMatchObject({ event: 'risk-level-change', receiver: 'a', change: c, jti: jtiFor(id) });
+    expect(job?.data).toMatchObject({ event: 'risk-level-change', receiver: 'a', change: c, jti: jtiFor(id, c.id) });
     expect(job?.opts.removeOnFail).toBe(false);
 
     // Enqueueing the same change again adds nothing and keeps the jti.
@@ -55,6 +56,14 @@ describe('set-delivery queue', () => {
     // The latest-enqueued version only rises.
     await enqueueLevelChange(q, change('alice@example.com', 2, 'medium', 'low'), [a]);
     expect((await q.state.versions('alice@example.com', 'a')).enqueued).toBe(3);
+  });
+
+  it('the same receiver, user and version from another cause (another deployment) gets another jti', () => {
+    const one = change('alice@example.com', 1, 'low', 'high');
+    const other = change('alice@example.com', 1, 'low', 'medium', { id: 'chg-of-another-deployment' });
+    const jobId = levelChangeJobId('a', one.user, 1);
+    expect(jtiFor(jobId, one.id)).not.toBe(jtiFor(jobId, other.id));
+    expect(jtiFor(jobId, one.id)).toBe(jtiFor(jobId, one.id)); // deterministic: a replay's SET keeps its jti
   });
 
   it("raises a change's enqueued version before its job is added (the two sent together: Redis runs them in that order)", async () => {
@@ -86,7 +95,7 @@ describe('set-delivery queue', () => {
     const v = await enqueueVerification(q, 'a', 'verify-1', 'st');
     expect(await enqueueVerification(q, 'a', 'verify-1', 'st')).toBe(v);
     expect(await q.queue.count()).toBe(5); // 2 level changes + 2 revocations + 1 verification
-    expect(new Set([...ids, v].map(jtiFor)).size).toBe(3);
+    expect(new Set([...ids, v].map((x) => jtiFor(x))).size).toBe(3);
   });
 
   it("many changes at once: one job each per receiver, added in the changes' order, versions raised to the highest", async () => {
