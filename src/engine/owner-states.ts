@@ -10,8 +10,7 @@ import { pendingKey } from './pending-sessions.js';
 import type { NotStored } from './commit-send.js';
 import { attachStored, isSessionLogin, type SessionIdentity } from '../sessions/identity.js';
 import { attachCaptured, capturedOf } from '../detect/session-hijack.js';
-import { capturedFromIdentity } from '../sessions/captured.js';
-import { isRefresh } from '../login.js';
+import { baselineFor, capturedFromIdentity } from '../sessions/captured.js';
 import type { CanonicalEvent } from '../types.js';
 
 /**
@@ -156,8 +155,7 @@ function attachRead(e: CanonicalEvent, s: SessionIdentity): void {
   if (s.expires_at <= e.time) return;
   if (isSessionLogin(e)) attachStored(e, s);
   const routed = capturedOf(e);
-  if ((!routed || routed.user !== e.user || s.login_at < routed.login_at) && (!isSessionLogin(e) || isRefresh(e) || s.login_at < e.time))
-    attachCaptured(e, capturedFromIdentity(s));
+  if ((!routed || routed.user !== e.user || s.login_at < routed.login_at) && baselineFor(e, s)) attachCaptured(e, capturedFromIdentity(s));
 }
 
 function parseIdentity(raw: string | null | undefined): SessionIdentity | undefined {

@@ -1,6 +1,5 @@
 import { addSessionProperties, attachCaptured, capturedOf, revokedUse, type CapturedSession } from '../detect/session-hijack.js';
-import { isRefresh } from '../login.js';
-import { capturedFromIdentity, usesSession } from '../sessions/captured.js';
+import { baselineFor, capturedFromIdentity, usesSession } from '../sessions/captured.js';
 import { attachStored, isSessionLogin, storedOf, storedSessionId, type SessionIdentity } from '../sessions/identity.js';
 import type { CanonicalEvent, StreamEvent } from '../types.js';
 
@@ -51,8 +50,9 @@ export function buildSessions(
       into.sessions.push(id);
       const key = pendingKey(id.user, id.session_id);
       const prev = (into.latest ??= new Map()).get(key) ?? pending;
-      // As the store's rule: a login older than the session's known one does not replace it.
-      if (!prev || prev.login_at <= id.login_at) into.latest.set(key, id);
+      // As the store's rule: a login older than the session's known one does not replace it, unless
+      // that one was stored from a refresh (the identity built from it holds both).
+      if (!prev || prev.login_at <= id.login_at || prev.from_refresh) into.latest.set(key, id);
     }
   }
 }
@@ -84,7 +84,7 @@ export function attachPendingBaselines(events: readonly CanonicalEvent[], find: 
       const loginAt = pending ? pending.login_at : first!.time;
       if (!routed || loginAt < routed.login_at) {
         const c = pending ? capturedFromIdentity(pending) : baselineOf(first!, sid);
-        if (!login || isRefresh(e) || c.login_at < e.time) attachCaptured(e, c);
+        if (baselineFor(e, c)) attachCaptured(e, c);
       }
     }
     if (login && events.length > 1 && Number.isFinite(e.time) && !local?.has(sid)) (local ??= new Map()).set(sid, e);

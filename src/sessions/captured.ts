@@ -8,7 +8,6 @@
  */
 import { addSessionProperties, attachCaptured, markRevoked, type CapturedSession } from '../detect/session-hijack.js';
 import type { CanonicalEvent, StreamEvent } from '../types.js';
-import { isRefresh } from '../login.js';
 import { attachStored, isSessionLogin, storedSessionId, type SessionIdentity } from './identity.js';
 import type { SessionStore } from './store.js';
 import { LRUCache } from 'lru-cache';
@@ -27,9 +26,14 @@ export function usesSession(e: CanonicalEvent): string | undefined {
   return (typeof id === 'string' && id !== '') || (typeof id === 'number' && Number.isFinite(id)) ? storedSessionId(String(id)) : undefined;
 }
 
-/** A successful login with a session id that is not a refresh: it starts the session, unless the session had a login earlier. */
-function isStartingLogin(e: CanonicalEvent): boolean {
-  return isSessionLogin(e) && !isRefresh(e);
+/**
+ * True when `c` may be the baseline `e` is compared with: any use's — but a session login's
+ * (a refresh too) only when `c` is earlier: the login that captured it, or a refresh stored as
+ * the session's start, is no baseline of its own (a refresh before its login is then kept for
+ * that login by the detector, as in event-time order).
+ */
+export function baselineFor(e: CanonicalEvent, c: Pick<CapturedSession, 'login_at'>): boolean {
+  return !isSessionLogin(e) || c.login_at < e.time;
 }
 
 /** The earliest session login per stored session id among `events` (pure). */
@@ -113,7 +117,7 @@ export async function attachCapturedSessions(store: Pick<SessionStore, 'lookupMa
     }
     const c = found.get(k);
     // A login gets a baseline only from an earlier login (it is a use then); the one that captured it gets none.
-    attachCaptured(se.event, c && (c.login_at < se.event.time || !isStartingLogin(se.event)) ? c : undefined);
+    attachCaptured(se.event, c && baselineFor(se.event, c) ? c : undefined);
     // A refresh, or a later login with the id, extends the stored session (src/sessions/identity.ts): the owner gets its identity.
     if (isSessionLogin(se.event)) attachStored(se.event, identities.get(k));
   }

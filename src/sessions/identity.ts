@@ -35,6 +35,11 @@ export interface SessionIdentity {
   attributes?: Record<string, unknown>;
   /** Event time of the last `session_refresh` that extended it (the login's baseline is kept). */
   refreshed_at?: number;
+  /**
+   * Stored from a refresh: no login of the session was seen (yet). The session's login, arriving
+   * later though earlier in event time, replaces its baseline (what the refresh brought is kept).
+   */
+  from_refresh?: true;
 }
 
 /**
@@ -62,9 +67,13 @@ export function attachStored(event: CanonicalEvent, stored: SessionIdentity | un
  * the later of the two and `refreshed_at` is the event's time. Anything else: the event's own identity.
  */
 function extended(fresh: SessionIdentity, stored: SessionIdentity | undefined, refresh: boolean): SessionIdentity {
-  if (!stored || stored.user !== fresh.user || stored.session_id !== fresh.session_id) return fresh;
+  const own = refresh ? { ...fresh, from_refresh: true as const } : fresh;
+  if (!stored || stored.user !== fresh.user || stored.session_id !== fresh.session_id) return own;
+  // Stored from a later refresh, with no login seen: this event, earlier, is the session's start (as
+  // in event-time order), and what the refresh brought extends it.
+  if (stored.from_refresh && fresh.login_at < stored.login_at) return precededBy(stored, own);
   // A login extends only a strictly earlier one (the same login again, a replay, is itself).
-  if (refresh ? stored.login_at > fresh.login_at : stored.login_at >= fresh.login_at) return fresh;
+  if (refresh ? stored.login_at > fresh.login_at : stored.login_at >= fresh.login_at) return own;
   const out: SessionIdentity = {
     ...stored,
     expires_at: Math.max(stored.expires_at, fresh.expires_at),
@@ -73,7 +82,31 @@ function extended(fresh: SessionIdentity, stored: SessionIdentity | undefined, r
   if (Object.keys(fresh.claims).length) out.claims = fresh.claims;
   if (fresh.idp !== undefined) out.idp = fresh.idp;
   if (fresh.attributes) out.attributes = { ...stored.attributes, ...fresh.attributes };
-  if (fresh.device && stored.device && fresh.device.id !== undefined && fresh.device.id === stored.device.id) out.device = fresh.device;
+  if (fresh.device && stored.device && fresh.device.id !== undefined && fresh.device.id === stored.device.id)
+    out.device = sameDevice(stored.device, fresh.device);
+  return out;
+}
+
+/** The same device seen again: its later report, keeping the posture a report without one left out. */
+function sameDevice(earlier: Record<string, unknown>, later: Record<string, unknown>): Record<string, unknown> {
+  return later.posture === undefined && earlier.posture !== undefined ? { ...later, posture: earlier.posture } : later;
+}
+
+/**
+ * `later` (stored from a refresh) preceded by `first`, earlier in event time: `first`'s context
+ * (device, network, IP, location, `login_at`) and the later refresh's fresh word (claims, idp,
+ * attributes, the same device's posture), the later expiry, `refreshed_at` the refresh's time.
+ */
+function precededBy(later: SessionIdentity, first: SessionIdentity): SessionIdentity {
+  const out: SessionIdentity = {
+    ...first,
+    expires_at: Math.max(first.expires_at, later.expires_at),
+    refreshed_at: Math.max(first.refreshed_at ?? 0, later.refreshed_at ?? later.login_at),
+  };
+  if (Object.keys(later.claims).length) out.claims = later.claims;
+  if (later.idp !== undefined) out.idp = later.idp;
+  if (later.attributes) out.attributes = { ...first.attributes, ...later.attributes };
+  if (later.device && first.device && later.device.id !== undefined && later.device.id === first.device.id) out.device = sameDevice(first.device, later.device);
   return out;
 }
 

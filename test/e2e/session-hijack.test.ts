@@ -208,4 +208,45 @@ describe('session_hijack and the revoke_sessions response (real worker, Redis, r
     const revoked = revokedSets().filter((s) => (s.claims.sub_id as { session: { id: string } }).session.id === 'sl-1');
     expect(revoked).toHaveLength(1);
   }, 60_000);
+
+  it('a refresh from another device arriving before its login (the login earlier in event time) is a hijack once the login arrives, as in event-time order', async () => {
+    const MIA = 'mia@example.com';
+    const refresh = JSON.stringify({
+      type: 'session_refresh',
+      id: 'r-m',
+      user: MIA,
+      time: recentIso(52 * MIN),
+      outcome: 'success',
+      session: { id: 'sm-1', expires_at: expiresAt() },
+      device: { id: 'd-evil' },
+      network: { asn: 66 },
+      geo: { country: 'RU' },
+    });
+    await h.redis.xadd(`${h.prefix}:login`, '*', 'event', refresh);
+    // Stored as the session's start for now (no login seen): no baseline, nothing flagged.
+    const stored = await waitFor(
+      async () => {
+        const r = await api('/v1/sessions/sm-1');
+        return r.status === 200 ? ((await r.json()) as Record<string, unknown>) : undefined;
+      },
+      { what: 'the refresh stored' },
+    );
+    expect(stored).toMatchObject({ from_refresh: true, device: { id: 'd-evil' } });
+    await h.redis.xadd(`${h.prefix}:login`, '*', 'event', sessionLogin('l-m', 'sm-1', 50 * MIN, MIA));
+    const risk = async () =>
+      (await (await api(`/v1/users/${encodeURIComponent(MIA)}/risk`)).json()) as {
+        level: string;
+        behaviors: Array<{ id: string; evidence: Record<string, unknown> }>;
+      };
+    await waitFor(async () => (await risk()).level === 'high', { what: 'mia flagged' });
+    // The login is the baseline; the refresh is the use from elsewhere.
+    expect((await risk()).behaviors.find((b) => b.id === 'session_hijack')?.evidence).toMatchObject({
+      session_id: 'sm-1',
+      login: { device: 'd-9', asn: 2856, country: 'GB' },
+      event: { device: 'd-evil', asn: 66, country: 'RU' },
+    });
+    // The response policy revoked it: the identity it revoked was the login's, extended by the refresh.
+    const audit = (await (await api('/v1/audit?action=session.revoked')).json()) as { entries: Array<{ target: string }> };
+    expect(audit.entries.some((e) => e.target === 'sm-1')).toBe(true);
+  }, 60_000);
 });

@@ -92,6 +92,34 @@ describe('buildIdentity of a session refresh (pure)', () => {
     expect(buildIdentity(again, settings())).toMatchObject({ login_at: T0, device: { id: 'd-9' }, refreshed_at: T0 + 1 });
   });
 
+  it('a refresh of a session never seen stands as its start, marked from_refresh; its login, arriving later but earlier in event time, takes the baseline back', () => {
+    const early = refresh('s-r', T0 + 30_000, T0 + 5 * HOUR, {
+      session: { id: 's-r', expires_at: T0 + 5 * HOUR, claims: { email: 'alice@example.com', groups: ['eng', 'admins'] } },
+      device: { id: 'd-evil' },
+      network: { asn: 66 },
+      geo: { country: 'RU' },
+    });
+    const alone = buildIdentity(early, settings())!;
+    expect(alone).toMatchObject({ from_refresh: true, login_at: T0 + 30_000, device: { id: 'd-evil' } });
+    const late = login({ sessionId: 's-r', time: T0, expiresAt: T0 + HOUR });
+    attachStored(late, alone);
+    const merged = buildIdentity(late, settings())!;
+    expect(merged).toEqual({
+      ...loginIdentity(),
+      event_id: late.id,
+      claims: { email: 'alice@example.com', groups: ['eng', 'admins'] }, // the refresh's, later: the IdP's fresh word
+      expires_at: T0 + 5 * HOUR,
+      refreshed_at: T0 + 30_000,
+    });
+    expect(merged.from_refresh).toBeUndefined();
+  });
+
+  it('the same device seen again without a posture keeps the posture reported before', () => {
+    const r = refresh('s-r', T0 + 30_000, T0 + 2 * HOUR, { device: { id: 'd-9' } });
+    attachStored(r, loginIdentity());
+    expect(buildIdentity(r, settings())!.device).toEqual(loginIdentity().device);
+  });
+
   it('the attachment survives the partition entry’s encoding; input JSON cannot forge it', () => {
     const stored = loginIdentity();
     const r = refresh('s-r', T0 + 1, T0 + 2 * HOUR);
@@ -115,6 +143,21 @@ describe('a refresh through the router’s lookup and the store', () => {
     const now = await store.get('s-r');
     expect(now).toEqual({ ...stored, expires_at: T0 + 5 * HOUR, refreshed_at: T0 + 30_000 });
     expect((await store.listUser('alice@example.com')).map((s) => s.expires_at)).toEqual([T0 + 5 * HOUR]);
+  });
+
+  it('a login older than the stored identity replaces it when that came from a refresh (never otherwise)', async () => {
+    const early = refresh('s-r', T0 + 30_000, T0 + 5 * HOUR, { device: { id: 'd-evil' } });
+    await store.put([buildIdentity(early, settings())!]);
+    const enrich = sessionUseEnricher(store, () => ({ sessionsEnabled: true, behaviors: [] }));
+    const batch = batchOf([login({ sessionId: 's-r', time: T0, expiresAt: T0 + HOUR })]);
+    await enrich(batch);
+    await store.put([buildIdentity(batch[0]!.event, settings())!]);
+    expect(await store.get('s-r')).toMatchObject({ login_at: T0, device: { id: 'd-9' }, expires_at: T0 + 5 * HOUR, refreshed_at: T0 + 30_000 });
+    expect((await store.get('s-r'))!.from_refresh).toBeUndefined();
+    // A login's identity stays: an older login is refused as before.
+    const older = login({ sessionId: 's-r', time: T0 - 1000, device: { id: 'd-old' } });
+    await store.put([buildIdentity(older, settings())!]);
+    expect(await store.get('s-r')).toMatchObject({ login_at: T0, device: { id: 'd-9' } });
   });
 
   it('sessions off: no lookup, nothing attached', async () => {

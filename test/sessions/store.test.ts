@@ -107,6 +107,23 @@ describe('SessionStore', () => {
     ]);
   });
 
+  it('a later login from a device that reports no posture keeps the posture reported before', async () => {
+    const first = ident({ sessionId: 'p1', time: T0 });
+    first.device = { id: 'd-9', posture: { os: 'macOS 15.2', firewall: true } };
+    const bare = ident({ sessionId: 'p2', time: T0 + 5000, ip: '10.0.0.2' });
+    bare.device = { id: 'd-9' };
+    await store.put([first]);
+    await store.put([bare]);
+    expect(await store.devices('alice@example.com')).toEqual([
+      { id: 'd-9', posture: { os: 'macOS 15.2', firewall: true }, last_seen: T0 + 5000, ip: '10.0.0.2', session_id: 'p2' },
+    ]);
+    // A posture reported anew replaces it.
+    const fresh = ident({ sessionId: 'p3', time: T0 + 9000 });
+    fresh.device = { id: 'd-9', posture: { os: 'macOS 15.3' } };
+    await store.put([fresh]);
+    expect((await store.devices('alice@example.com'))[0]!.posture).toEqual({ os: 'macOS 15.3' });
+  });
+
   it('per-user keys expire: the session zset with its last session, the device registry after its retention', async () => {
     await store.put([ident({ sessionId: 'e1', expiresAt: T0 + 30_000 }), ident({ sessionId: 'e2', expiresAt: T0 + 90_000 })]);
     const zttl = await t.redis.pttl(t.keys.userSessions('alice@example.com'));

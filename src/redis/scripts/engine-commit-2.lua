@@ -7,7 +7,7 @@
 
     SPUT session-key tombstone-key identity-json px login_at user
       stores a session identity unless revoked (tombstone), older than the stored login of the
-      same session, or bound to another user (a session id is never rebound); its outcome: 1
+      same session (not one stored from a refresh, `from_refresh`), or bound to another user (a session id is never rebound); its outcome: 1
       stored, 0 older, -1 revoked, or {-2, owner, login_at, expires_at} refused
     SUSER user-sessions-key user-devices-key now max device-ttl max-ttl n expires_at id … device last_seen json …
       indexes a user's sessions (zset by expiry, trimmed to max, soonest-expiring out; `n`: the
@@ -49,7 +49,9 @@ local function sput(key, tomb, json, px, loginAt, user)
     if ok and type(d) == 'table' and type(d.user) == 'string' and d.user ~= user then
       return { -2, d.user, tostring(d.login_at), tostring(d.expires_at) }
     end
-    if ok and type(d) == 'table' and tonumber(d.login_at) and tonumber(d.login_at) > tonumber(loginAt) then return 0 end
+    -- Older than the stored login: not stored — unless that one came from a refresh (no login seen),
+    -- which the session's login, earlier in event time, replaces (the client merged the two).
+    if ok and type(d) == 'table' and tonumber(d.login_at) and tonumber(d.login_at) > tonumber(loginAt) and d.from_refresh ~= true then return 0 end
   end
   redis.call('SET', key, json, 'PX', px)
   return 1
@@ -59,6 +61,17 @@ local function seen(json)
   local ok, d = pcall(cjson.decode, json)
   if ok and type(d) == 'table' then return tonumber(d.last_seen) or 0 end
   return 0
+end
+
+-- A device's new entry without a posture keeps the posture its current entry has (a login that
+-- reports none does not erase what an earlier one reported).
+local function withPosture(json, cur)
+  if not cur or string.find(json, '"posture"', 1, true) or not string.find(cur, '"posture"', 1, true) then return json end
+  local ok1, new = pcall(cjson.decode, json)
+  local ok2, old = pcall(cjson.decode, cur)
+  if not (ok1 and ok2 and type(new) == 'table' and type(old) == 'table' and old.posture ~= nil) then return json end
+  new.posture = old.posture
+  return cjson.encode(new)
 end
 
 local function suser(op)
@@ -77,7 +90,7 @@ local function suser(op)
   for i = 9 + n, #op - 2, 3 do
     local cur = redis.call('HGET', hkey, op[i])
     if not cur or seen(cur) <= tonumber(op[i + 1]) then
-      redis.call('HSET', hkey, op[i], op[i + 2])
+      redis.call('HSET', hkey, op[i], withPosture(op[i + 2], cur))
       touched = true
     end
   end
