@@ -24,6 +24,7 @@ const LAYERS = {
     'src/keys.ts',
     'src/partition.ts',
     'src/duration.ts',
+    'src/text.ts',
     'src/login.ts',
     'src/package-root.ts',
     'src/redis',

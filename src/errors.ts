@@ -22,6 +22,14 @@ export const ERROR_CODES = {
   /** A self-registered stream's endpoint is refused by the egress policy (`details.reason`). */
   ENDPOINT_REFUSED: 400,
   PAYLOAD_TOO_LARGE: 413,
+  /** A body of a content type the route does not read (the API's own HTTP layer). */
+  UNSUPPORTED_MEDIA_TYPE: 415,
+  /** An `Accept` the route cannot answer (the API's own HTTP layer). */
+  NOT_ACCEPTABLE: 406,
+  /** A request line and headers longer than node's HTTP parser takes. */
+  HEADER_TOO_LARGE: 431,
+  /** A request that took too long to arrive (node's HTTP parser). */
+  REQUEST_TIMEOUT: 408,
   /** `POST /v1/events` while the consumer lag exceeds `streams.max_lag` (`retryAfter`). */
   BACKPRESSURE: 429,
   /** `POST /v1/events`: too many bodies in progress and queued in this process (`retryAfter`). */

@@ -1,3 +1,4 @@
+import { charCount } from '../text.js';
 import { RiskstreamError } from '../errors.js';
 import { Invalid, toUser } from '../ingest/event-schema.js';
 
@@ -35,6 +36,6 @@ export function reasonParam(body: unknown, query: unknown, def: string): string 
   const r = fromBody ?? (query && typeof query === 'object' ? (query as Record<string, unknown>).reason : undefined);
   if (r === undefined || r === null || r === '') return def;
   if (typeof r !== 'string') throw new RiskstreamError('BAD_REQUEST', 'reason must be a string');
-  if (r.length > MAX_REASON) throw new RiskstreamError('BAD_REQUEST', `reason must be at most ${MAX_REASON} characters`);
+  if (charCount(r) > MAX_REASON) throw new RiskstreamError('BAD_REQUEST', `reason must be at most ${MAX_REASON} characters`);
   return r;
 }

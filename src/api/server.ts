@@ -25,7 +25,14 @@ export function sendError(reply: FastifyReply, status: number, code: string, mes
 }
 
 /** The `error` code of a client error fastify raises itself, by status (any other: `bad_request`). */
-const CLIENT_ERRORS: Record<number, string> = { 404: 'not_found', 405: 'method_not_allowed', 406: 'not_acceptable', 415: 'unsupported_media_type' };
+const CLIENT_ERRORS: Record<number, string> = Object.fromEntries(
+  (['NOT_FOUND', 'METHOD_NOT_ALLOWED', 'NOT_ACCEPTABLE', 'UNSUPPORTED_MEDIA_TYPE'] as const).map((c) => [ERROR_CODES[c], c.toLowerCase()]),
+);
+
+/** What to answer a request node's HTTP parser refused: status, reason phrase, the API's error body. */
+function parserError(code: ErrorCode, reason: string, message: string): [number, string, { error: string; message: string }] {
+  return [ERROR_CODES[code], reason, { error: code.toLowerCase(), message }];
+}
 
 /** Routes that read or write Redis (health, readiness, metrics, the JWKS and the console's files do not). */
 const NEEDS_REDIS = /^\/(v1|ssf)\//;
@@ -61,10 +68,10 @@ export async function buildServer(ctx: ApiContext, modules: RouteModule[]): Prom
       const code = (err as { code?: string }).code;
       const [status, reason, body] =
         code === 'HPE_HEADER_OVERFLOW'
-          ? [431, 'Request Header Fields Too Large', { error: 'header_too_large', message: 'the request line and headers are too long' }]
+          ? parserError('HEADER_TOO_LARGE', 'Request Header Fields Too Large', 'the request line and headers are too long')
           : code === 'ERR_HTTP_REQUEST_TIMEOUT'
-            ? [408, 'Request Timeout', { error: 'request_timeout', message: 'the request took too long to arrive' }]
-            : [400, 'Bad Request', { error: 'bad_request', message: 'malformed HTTP request' }];
+            ? parserError('REQUEST_TIMEOUT', 'Request Timeout', 'the request took too long to arrive')
+            : parserError('BAD_REQUEST', 'Bad Request', 'malformed HTTP request');
       // Not into a response already under way (a pipelined request), nor on a closed socket.
       if (!socket.writable || (socket as { _httpMessage?: { headersSent?: boolean } })._httpMessage?.headersSent) return socket.destroy();
       const text = JSON.stringify(body);

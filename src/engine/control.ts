@@ -1,3 +1,4 @@
+import { charCount } from '../text.js';
 import { randomUUID } from 'node:crypto';
 import type { RedisClient } from '../redis/client.js';
 import { RiskstreamError } from '../errors.js';
@@ -21,7 +22,7 @@ export function decodeControl(fields: Record<string, string>): ControlOp | strin
   if (op !== 'reset') return 'control_invalid: op must be reset';
   if (!req || !user || !actor) return 'control_invalid: req, user and actor are required';
   // As riskstream writes them (a UUID, a normalised user, `token:<8 hex>` or `cli:<name>`, a reason cut to 500): anything longer was not.
-  if (req.length > 64 || user.length > MAX_USER_LENGTH || actor.length > 200 || (reason ?? '').length > 500)
+  if (req.length > 64 || user.length > MAX_USER_LENGTH || charCount(actor) > 200 || charCount(reason ?? '') > 500)
     return 'control_invalid: a field is longer than riskstream writes it';
   return { op, req, user, actor, reason: reason ?? '' };
 }

@@ -1,3 +1,4 @@
+import { cutChars } from '../text.js';
 import type { RedisClient } from '../redis/client.js';
 import { RiskstreamError } from '../errors.js';
 import { isoTime } from '../detect/format.js';
@@ -166,7 +167,7 @@ export class RiskService {
   ): Promise<{ user: string; previous: RiskLevel; level: RiskLevel; version: number; change: LevelChange | null }> {
     if (!(await this.store.get(user))) throw new RiskstreamError('NOT_FOUND', `unknown user ${user}`);
     // The control stream takes a reason of at most 500 characters and an actor of 200 (src/engine/control.ts).
-    const r = await this.resetter({ user, actor: actor.slice(0, 200), reason: reason.slice(0, 500) });
+    const r = await this.resetter({ user, actor: cutChars(actor, 200), reason: cutChars(reason, 500) });
     if (!r.found) throw new RiskstreamError('NOT_FOUND', `unknown user ${user}`);
     return { user, previous: r.previous as RiskLevel, level: r.level as RiskLevel, version: r.version!, change: (r.change as LevelChange | null) ?? null };
   }

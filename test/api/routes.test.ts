@@ -345,6 +345,26 @@ describe('POST /v1/users/{user}/risk/reset', () => {
     expect((await riskOf(user)).level).toBe('high');
   });
 
+  it('a reason of 500 characters counts characters, not UTF-16 units: 500 emoji are taken whole (audited and in the change)', async () => {
+    const user = MEDIUM[0]!;
+    const reason = '😀'.repeat(500);
+    const r = await admin(`/v1/users/${encodeURIComponent(user)}/risk/reset`, {
+      method: 'POST',
+      body: JSON.stringify({ reason }),
+      headers: { 'content-type': 'application/json' },
+    });
+    expect(r.status).toBe(200);
+    expect(r.json).toMatchObject({ user, level: 'low' });
+    const audit = (await admin('/v1/audit?action=risk.reset&limit=1000')).json.entries as Array<{ target: string; details: { reason: string } }>;
+    expect(audit.find((e) => e.target === user)?.details.reason).toBe(reason);
+    const over = await admin(`/v1/users/${encodeURIComponent(MEDIUM[1]!)}/risk/reset`, {
+      method: 'POST',
+      body: JSON.stringify({ reason: '😀'.repeat(501) }),
+      headers: { 'content-type': 'application/json' },
+    });
+    expect(isApiError(over, 400, 'bad_request')).toBe(true);
+  });
+
   it('the audit log filtered by action: a name or a group (set, set. and set.* alike)', async () => {
     const group = (await admin('/v1/audit?action=risk&limit=1000')).json.entries as Array<{ action: string }>;
     expect(group.length).toBeGreaterThan(0);
