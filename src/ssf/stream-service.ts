@@ -223,12 +223,9 @@ export class StreamService {
 
   async subjects(id: string, subject: unknown, op: 'add' | 'remove', caller: StreamCaller, actor: string): Promise<void> {
     const { removed_subjects: max, subject_length: maxLength } = this.limits();
-    let key = subjectKey(subject);
+    const key = subjectKey(subject);
     if (key.length > maxLength) throw new RiskstreamError('PAYLOAD_TOO_LARGE', `subject is longer than ${maxLength} characters`);
     await this.change(id, caller, (cur) => {
-      // An iss_sub subject names one of our users only under the issuer this stream's SETs name them with.
-      const r = this.receiver(cur);
-      key = subjectKey(subject, r.subject_issuer ?? r.audience);
       const removed = op === 'remove' ? [...new Set([...cur.removed_subjects, key])] : cur.removed_subjects.filter((x) => x !== key);
       if (removed.length > max) throw new RiskstreamError('PAYLOAD_TOO_LARGE', `a stream can have at most ${max} removed subjects`);
       return { ...cur, removed_subjects: removed };
