@@ -1,6 +1,6 @@
 /**
  * Response policies (`responses:` in behaviors.yaml): when a user reaches a level, or hits a
- * behavior, revoke every active session of the user that started at or before it (event time) — audited with actor `policy`, one CAEP
+ * behavior, revoke every active session of the user — audited with actor `policy`, one CAEP
  * session-revoked SET per session per receiver (src/sessions/revoke.ts).
  *
  * Driven from the outbox relay (src/risk/outbox-relay.ts), which hands over committed level
@@ -28,8 +28,6 @@ export interface PolicyTrigger {
   marker: string;
   /** The revocation reason (`policy: level high (change …)`, `policy: behavior session_hijack`). */
   reason: string;
-  /** The trigger's event time: sessions the user logged in to after it are not revoked. */
-  at: number;
 }
 
 function hitMarker(h: UserHit): string {
@@ -52,15 +50,13 @@ export function policyTriggers(rules: readonly ResponseRule[], changes: readonly
       for (const c of changes) {
         if (c.initiatingEntity === 'admin' || levelRank(c.current) < min || levelRank(c.previous) >= min) continue;
         const marker = `level:${c.id}`;
-        const at = c.occurredAt ?? c.time;
-        out.set(`${c.user}\u0000${marker}`, { user: c.user, marker, reason: `policy: level ${c.current} (${c.reason})`.slice(0, 500), at });
+        out.set(`${c.user}\u0000${marker}`, { user: c.user, marker, reason: `policy: level ${c.current} (${c.reason})`.slice(0, 500) });
       }
     } else {
       for (const h of hits) {
         if (h.hit.behavior !== when.behavior || h.hit.expiredOnArrival) continue;
         const marker = hitMarker(h);
-        const at = h.hit.time;
-        out.set(`${h.user}\u0000${marker}`, { user: h.user, marker, reason: `policy: behavior ${h.hit.behavior} (${h.hit.summary})`.slice(0, 500), at });
+        out.set(`${h.user}\u0000${marker}`, { user: h.user, marker, reason: `policy: behavior ${h.hit.behavior} (${h.hit.summary})`.slice(0, 500) });
       }
     }
   }
@@ -90,7 +86,7 @@ export function responsePolicy(deps: ResponsePolicyDeps): (changes: LevelChange[
     for (const t of policyTriggers(rules, changes, hits)) {
       const key = deps.keys.userPolicyDone(t.user, t.marker);
       if ((await deps.redis.exists(key)) === 1) continue; // done before a crash or a repeat
-      const revoked = await deps.revokeUser(t.user, { actor: POLICY_ACTOR, reason: t.reason, loginBefore: t.at });
+      const revoked = await deps.revokeUser(t.user, { actor: POLICY_ACTOR, reason: t.reason });
       await deps.redis.set(key, String(revoked.length), 'PX', ttl);
       deps.onRevoked?.(t, revoked);
     }

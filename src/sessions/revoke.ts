@@ -31,11 +31,6 @@ export interface RevokeDeps {
 export interface RevokeOptions {
   actor: string;
   reason: string;
-  /**
-   * Revoke only sessions whose login is at or before this event time (ms): a response policy's
-   * trigger leaves the sessions the user opened after it alone.
-   */
-  loginBefore?: number;
 }
 
 /** The outcome of one revocation: the identity that was removed and the change sent on. */

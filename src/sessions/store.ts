@@ -229,16 +229,9 @@ export class SessionStore {
   }
 
   /** Revokes every active session of a user; returns the revoked identities. `each` as in {@link revokeCopies}. */
-  async revokeUser(
-    user: string,
-    meta: { actor: string; reason: string; loginBefore?: number },
-    each?: (s: SessionIdentity) => Promise<void>,
-  ): Promise<SessionIdentity[]> {
+  async revokeUser(user: string, meta: { actor: string; reason: string }, each?: (s: SessionIdentity) => Promise<void>): Promise<SessionIdentity[]> {
     const out: SessionIdentity[] = [];
-    for (const s of await this.listUser(user)) {
-      if (meta.loginBefore !== undefined && s.login_at > meta.loginBefore) continue; // opened after the trigger
-      out.push(...(await this.revokeCopies(s.session_id, meta, user, each)));
-    }
+    for (const s of await this.listUser(user)) out.push(...(await this.revokeCopies(s.session_id, meta, user, each)));
     return out;
   }
 
