@@ -13,8 +13,11 @@ const oneOf =
 /** A risk level: `low`, `medium` or `high`. */
 export const level = z.enum(RISK_LEVELS, { error: oneOf(RISK_LEVELS) });
 
-/** A severity: `info` … `critical`, or an alias events may use too (`severe`, `Moderate`, `very high`: src/detect/severity.ts). */
-export const severity = z.preprocess((v) => (typeof v === 'string' ? (normalizeSeverity(v) ?? v) : v), z.enum(SEVERITIES, { error: oneOf(SEVERITIES) }));
+/** A severity: `info` … `critical`, or what events may say instead (`severe`, `Moderate`, `very high`, a 0-10 score: src/detect/severity.ts). */
+export const severity = z.preprocess(
+  (v) => (typeof v === 'string' || typeof v === 'number' ? (normalizeSeverity(v) ?? v) : v),
+  z.enum(SEVERITIES, { error: oneOf(SEVERITIES) }),
+);
 
 /** An IPv4 or IPv6 CIDR. */
 export const cidr = z.string().refine(isValidCidr, { message: 'must be a CIDR like 10.0.0.0/8 or 2001:db8::/32' });

@@ -45,7 +45,10 @@ export function buildSessions(
     const k = pendingKey(e.user, storedSessionId(String(e.session!.id)));
     const pending = live(find(k), e.time);
     const stored = storedOf(e);
-    if (pending && (!stored || stored.login_at <= pending.login_at)) attachStored(e, pending);
+    // The owner's identity wins over what the router read unless that holds an earlier login; and
+    // always over one stored from a refresh that the owner's already took a login into (the router
+    // read the store before that commit).
+    if (pending && (!stored || stored.login_at <= pending.login_at || (stored.from_refresh && !pending.from_refresh))) attachStored(e, pending);
     for (const id of build([se])) {
       into.sessions.push(id);
       const key = pendingKey(id.user, id.session_id);

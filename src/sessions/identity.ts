@@ -36,8 +36,9 @@ export interface SessionIdentity {
   /** Event time of the last `session_refresh` that extended it (the login's baseline is kept). */
   refreshed_at?: number;
   /**
-   * Stored from a refresh: no login of the session was seen (yet). The session's login, arriving
-   * later though earlier in event time, replaces its baseline (what the refresh brought is kept).
+   * The session's start (`login_at`, the baseline) is a refresh's: no login at or before it was
+   * seen. The session's login, arriving later though earlier in event time, replaces that start
+   * (what the refresh brought is kept); a later login is a use of the session and leaves it.
    */
   from_refresh?: true;
 }
@@ -72,7 +73,9 @@ function extended(fresh: SessionIdentity, stored: SessionIdentity | undefined, r
   // Stored from a later refresh, with no login seen: this event, earlier, is the session's start (as
   // in event-time order), and what the refresh brought extends it.
   if (stored.from_refresh && fresh.login_at < stored.login_at) return precededBy(stored, own);
-  // A login extends only a strictly earlier one (the same login again, a replay, is itself).
+  // The same login again (a shipper's retry, a replayed file) is itself, with what refreshes added since kept.
+  if (!refresh && stored.login_at === fresh.login_at && stored.refreshed_at !== undefined && !stored.from_refresh) return precededBy(stored, own);
+  // A login extends only a strictly earlier one.
   if (refresh ? stored.login_at > fresh.login_at : stored.login_at >= fresh.login_at) return own;
   const out: SessionIdentity = {
     ...stored,
@@ -93,7 +96,7 @@ function sameDevice(earlier: Record<string, unknown>, later: Record<string, unkn
 }
 
 /**
- * `later` (stored from a refresh) preceded by `first`, earlier in event time: `first`'s context
+ * `later` (stored from a refresh, or extended by refreshes) preceded by `first`, no later in event time: `first`'s context
  * (device, network, IP, location, `login_at`) and the later refresh's fresh word (claims, idp,
  * attributes, the same device's posture), the later expiry, `refreshed_at` the refresh's time.
  */

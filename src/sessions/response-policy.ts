@@ -16,6 +16,7 @@ import type { ResponseRule } from '../config/responses.js';
 import type { Keys } from '../keys.js';
 import type { UserHit } from '../risk/outbox-relay.js';
 import { levelRank, type LevelChange } from '../types.js';
+import { cutChars } from '../text.js';
 import type { RevokedSession, RevokeOptions } from './revoke.js';
 
 /** The audit actor of a policy's revocations. */
@@ -50,13 +51,13 @@ export function policyTriggers(rules: readonly ResponseRule[], changes: readonly
       for (const c of changes) {
         if (c.initiatingEntity === 'admin' || levelRank(c.current) < min || levelRank(c.previous) >= min) continue;
         const marker = `level:${c.id}`;
-        out.set(`${c.user}\u0000${marker}`, { user: c.user, marker, reason: `policy: level ${c.current} (${c.reason})`.slice(0, 500) });
+        out.set(`${c.user}\u0000${marker}`, { user: c.user, marker, reason: cutChars(`policy: level ${c.current} (${c.reason})`, 500) });
       }
     } else {
       for (const h of hits) {
         if (h.hit.behavior !== when.behavior || h.hit.expiredOnArrival) continue;
         const marker = hitMarker(h);
-        out.set(`${h.user}\u0000${marker}`, { user: h.user, marker, reason: `policy: behavior ${h.hit.behavior} (${h.hit.summary})`.slice(0, 500) });
+        out.set(`${h.user}\u0000${marker}`, { user: h.user, marker, reason: cutChars(`policy: behavior ${h.hit.behavior} (${h.hit.summary})`, 500) });
       }
     }
   }

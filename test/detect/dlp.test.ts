@@ -50,7 +50,9 @@ describe('dlp_detection', () => {
     ['severe', 'high'],
     ['Moderate', 'medium'],
     ['very high', 'critical'],
-  ])('min_severity takes the aliases events use: %s is %s', (alias, want) => {
+    ['7', 'high'],
+    [7, 'high'],
+  ])('min_severity takes what events may say: %s is %s', (alias, want) => {
     expect(dlpDetectionParams.parse({ enabled: true, risk_level: 'low', min_severity: alias }).min_severity).toBe(want);
   });
 

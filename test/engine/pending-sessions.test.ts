@@ -100,4 +100,30 @@ describe('buildSessions', () => {
     expect(expired.sessions[1]).toMatchObject({ login_at: T0 + 2 * HOUR });
     expect(expired.sessions[1]!.refreshed_at).toBeUndefined();
   });
+  it('a refresh the router found stored from a refresh, while the owner already took the login into it, extends the owner’s identity', () => {
+    // R (from_refresh, T+30s, d-evil) stored; then the login L (T) merged with it here: M.
+    const early = refresh('s-1', T0 + 30_000, { device: { id: 'd-evil' } });
+    const stored = pendingOf(early).sessions[0]!;
+    expect(stored.from_refresh).toBe(true);
+    const l = loginEvent();
+    attachStored(l, stored);
+    const owner = pendingOf(l);
+    expect(owner.sessions[0]).toMatchObject({ login_at: T0, device: { id: 'd-9' }, refreshed_at: T0 + 30_000 });
+    // The router read R from the store before M's commit and attached it to a later refresh R3.
+    const r3 = refresh('s-1', T0 + 90_000);
+    attachStored(r3, stored);
+    const into = fresh();
+    buildSessions([se(r3, 9)], build, into, sessionFinder(into, owner));
+    expect(into.sessions[0]).toMatchObject({ login_at: T0, device: { id: 'd-9' }, refreshed_at: T0 + 90_000 });
+    expect(into.sessions[0]!.from_refresh).toBeUndefined();
+  });
+
+  it('the same login delivered again keeps what refreshes added since (expiry, refreshed_at)', () => {
+    const l = loginEvent();
+    const merged = pendingOf(l, refresh('s-1', T0 + 60_000)).sessions[1]!;
+    const again = loginEvent();
+    attachStored(again, merged);
+    const out = pendingOf(again).sessions[0]!;
+    expect(out).toMatchObject({ login_at: T0, expires_at: T0 + 8 * HOUR, refreshed_at: T0 + 60_000 });
+  });
 });

@@ -160,6 +160,15 @@ describe('a refresh through the router’s lookup and the store', () => {
     expect(await store.get('s-r')).toMatchObject({ login_at: T0, device: { id: 'd-9' } });
   });
 
+  it('an identity started by a refresh (built without the stored one) never replaces one started by a login', async () => {
+    const first = loginIdentity();
+    await store.put([first]);
+    const stray = buildIdentity(refresh('s-r', T0 + 30_000, T0 + 5 * HOUR, { device: { id: 'd-evil' } }), settings())!;
+    expect(stray.from_refresh).toBe(true);
+    await store.put([stray]);
+    expect(await store.get('s-r')).toEqual(first);
+  });
+
   it('sessions off: no lookup, nothing attached', async () => {
     await store.put([loginIdentity()]);
     const enrich = sessionUseEnricher(store, () => ({ sessionsEnabled: false, behaviors: [] }));

@@ -108,15 +108,18 @@ describe('SessionStore', () => {
   });
 
   it('a later login from a device that reports no posture keeps the posture reported before', async () => {
+    // Its text moved as it is: no JSON decode and encode in between (empty arrays, long numbers,
+    // escapes, braces in strings, a session id reading "posture").
+    const posture = { os: 'macOS 15.2 "x" {y}', firewall: true, patches: [], build: 1234567890123456, name: 'caf\u00e9 \ud800', nested: { a: [{ b: '}' }] } };
     const first = ident({ sessionId: 'p1', time: T0 });
-    first.device = { id: 'd-9', posture: { os: 'macOS 15.2', firewall: true } };
-    const bare = ident({ sessionId: 'p2', time: T0 + 5000, ip: '10.0.0.2' });
+    first.device = { id: 'd-9', posture };
+    const bare = ident({ sessionId: 'posture', time: T0 + 5000, ip: '10.0.0.2' });
     bare.device = { id: 'd-9' };
     await store.put([first]);
     await store.put([bare]);
-    expect(await store.devices('alice@example.com')).toEqual([
-      { id: 'd-9', posture: { os: 'macOS 15.2', firewall: true }, last_seen: T0 + 5000, ip: '10.0.0.2', session_id: 'p2' },
-    ]);
+    expect(await store.devices('alice@example.com')).toEqual([{ id: 'd-9', posture, last_seen: T0 + 5000, ip: '10.0.0.2', session_id: 'posture' }]);
+    const raw = await t.redis.hget(t.keys.userDevices('alice@example.com'), 'd-9');
+    expect(raw).toBe(JSON.stringify({ id: 'd-9', posture, last_seen: T0 + 5000, ip: '10.0.0.2', session_id: 'posture' }));
     // A posture reported anew replaces it.
     const fresh = ident({ sessionId: 'p3', time: T0 + 9000 });
     fresh.device = { id: 'd-9', posture: { os: 'macOS 15.3' } };

@@ -52,6 +52,10 @@ local function sput(key, tomb, json, px, loginAt, user)
     -- Older than the stored login: not stored — unless that one came from a refresh (no login seen),
     -- which the session's login, earlier in event time, replaces (the client merged the two).
     if ok and type(d) == 'table' and tonumber(d.login_at) and tonumber(d.login_at) > tonumber(loginAt) and d.from_refresh ~= true then return 0 end
+    -- A refresh's start never replaces an identity whose start is a login (a refresh built without
+    -- the stored identity, read before that login's commit). The key as JSON.stringify writes it:
+    -- inside a string value its quotes would be escaped.
+    if ok and type(d) == 'table' and d.from_refresh ~= true and string.find(json, '"from_refresh":true', 1, true) then return 0 end
   end
   redis.call('SET', key, json, 'PX', px)
   return 1
@@ -63,15 +67,42 @@ local function seen(json)
   return 0
 end
 
+-- The end of the JSON object or array starting at `from` in `s` (strings and their escapes skipped).
+local function valueEnd(s, from)
+  local depth, i, n = 0, from, #s
+  while i <= n do
+    local c = string.sub(s, i, i)
+    if c == '"' then
+      i = i + 1
+      while i <= n do
+        local q = string.sub(s, i, i)
+        if q == '\\' then i = i + 1 elseif q == '"' then break end
+        i = i + 1
+      end
+    elseif c == '{' or c == '[' then
+      depth = depth + 1
+    elseif c == '}' or c == ']' then
+      depth = depth - 1
+      if depth == 0 then return i end
+    end
+    i = i + 1
+  end
+  return nil
+end
+
 -- A device's new entry without a posture keeps the posture its current entry has (a login that
--- reports none does not erase what an earlier one reported).
+-- reports none does not erase what an earlier one reported). Both are JSON.stringify's text of
+-- {id, posture?, last_seen, …}: a key's quotes are bare only as a key (escaped in a string), so
+-- the posture's text is moved as it is, never decoded and encoded again.
 local function withPosture(json, cur)
-  if not cur or string.find(json, '"posture"', 1, true) or not string.find(cur, '"posture"', 1, true) then return json end
-  local ok1, new = pcall(cjson.decode, json)
-  local ok2, old = pcall(cjson.decode, cur)
-  if not (ok1 and ok2 and type(new) == 'table' and type(old) == 'table' and old.posture ~= nil) then return json end
-  new.posture = old.posture
-  return cjson.encode(new)
+  if not cur or string.find(json, ',"posture":', 1, true) then return json end
+  local at = string.find(cur, ',"posture":{', 1, true)
+  local before = string.find(json, ',"last_seen":', 1, true)
+  if not at or not before then return json end
+  local from = at + string.len(',"posture":')
+  local to = valueEnd(cur, from)
+  if not to then return json end
+  return string.sub(json, 1, before - 1) .. ',"posture":' .. string.sub(cur, from, to) .. string.sub(json, before)
 end
 
 local function suser(op)
