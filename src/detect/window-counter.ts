@@ -6,7 +6,8 @@
  * - An event is placed at its event time. One that arrives later than `allowedLateness` behind
  *   the series' watermark (its newest event time, never ahead of `now`) is dropped as too late.
  * - A crossing is a window that holds ≥ `count` events. It fires at most once per window length
- *   of event time: a window ending within `window` of an earlier firing is suppressed. So a burst
+ *   of event time: a window ending within `window` of an earlier firing is suppressed (within
+ *   `expires_after`, when that is shorter: the earlier hit no longer counts by then). So a burst
  *   fires once, and sustained activity fires again about once per window — which keeps the
  *   behavior's expiry fresh while it goes on, without a hit per event.
  * - State is bounded: entries older than `window + allowedLateness` (and `maxAge`) behind the
@@ -24,6 +25,12 @@ export interface SlidingCount {
 export interface CountSpec {
   count: number;
   window: number;
+  /**
+   * The behavior's `expires_after` (ms; null = never), when known: a firing suppresses later ones
+   * only while its hit still counts — `min(window, expires_after)` —, so a hit that expired (one
+   * that arrived expired: a backfill) never silences live activity in the same window.
+   */
+  expires_after?: number | null;
 }
 
 /** A window that reached the count (and was not suppressed). */
@@ -97,6 +104,7 @@ export function addEvent(
   const e = [...prev.e.slice(0, at), [time, id] as [number, string], ...prev.e.slice(at)];
   const f = [...prev.f];
   const W = spec.window;
+  const hold = typeof spec.expires_after === 'number' ? Math.min(W, spec.expires_after) : W;
 
   let crossing: Crossing | undefined;
   // Windows containing the new event end at an event time in [time, time + W].
@@ -105,7 +113,7 @@ export function addEvent(
     if (j + 1 < e.length && e[j + 1]![0] === end) continue; // evaluate each end time once
     const lo = bound(e, end - W, false);
     const count = j - lo + 1;
-    if (count < spec.count || f.some((x) => Math.abs(end - x) < W)) continue;
+    if (count < spec.count || f.some((x) => Math.abs(end - x) < hold)) continue;
     f.push(end);
     const ids = e.slice(Math.max(lo, j + 1 - MAX_IDS), j + 1).map((x) => x[1]);
     crossing = { count, start: e[lo]![0], end, ids };

@@ -129,6 +129,16 @@ describe('window-counter', () => {
     expect(feed(events, { count: 15, window: MIN }).fired).toEqual([56_000, 116_000, 176_000]);
   });
 
+  it('a firing silences the same window only while its hit counts: expires_after shorter than the window', () => {
+    const long = { count: 3, window: 30 * MIN };
+    const burst = (at: number, tag: string): Array<[number, string]> => [0, 1000, 2000].map((d, i) => [at + d, `${tag}${i}`] as [number, string]);
+    // A backfilled burst (its hit expired on arrival), then live activity 10 minutes later.
+    const events = [...burst(0, 'old'), ...burst(10 * MIN, 'new')];
+    expect(feed(events, long).fired).toEqual([2000]); // as before: one firing per window length
+    expect(feed(events, { ...long, expires_after: 5 * MIN }).fired).toEqual([2000, 10 * MIN]);
+    expect(feed(events, { ...long, expires_after: null }).fired).toEqual([2000]); // never expires: the window rules
+  });
+
   it('crossing evidence lists the window’s events', () => {
     let state: SlidingCount | undefined;
     let last;

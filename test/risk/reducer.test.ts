@@ -344,6 +344,19 @@ describe('expire', () => {
   });
 });
 
+describe('counted behaviors and backfills', () => {
+  it('a backfilled crossing whose hit arrived expired does not silence live activity in the same window', () => {
+    const DLP3 = behavior('dlp_detection', { enabled: true, risk_level: 'medium', expires_after: '5m', min_severity: 'high', count: 3, window: '30m' });
+    const at = (min: number, i: number): ReduceInput => dlp(`b-${min}-${i}`, NOW - T0 - min * MIN + i * 1000);
+    const backfill = reduce(emptyState(USER), [at(20, 0), at(20, 1), at(20, 2)], [DLP3], NOW, LIMITS);
+    expect(backfill.hits.map((h) => h.expiredOnArrival)).toEqual([true]);
+    expect(backfill.state.level).toBe('low');
+    const live = reduce(stored(backfill.state), [at(1, 0), at(1, 1), at(1, 2)], [DLP3], NOW, LIMITS);
+    expect(live.hits).toHaveLength(1);
+    expect(live.state.level).toBe('medium');
+  });
+});
+
 describe('reset', () => {
   it('an admin reset clears behaviors and windows: one change to LOW, initiating entity admin', () => {
     const s = reduce(emptyState(USER), londonSydney(), BEHAVIORS, NOW, LIMITS).state;
