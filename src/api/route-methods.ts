@@ -4,15 +4,24 @@
  * handler; this table is filled by its `onRoute` hook.
  */
 export class RouteMethods {
-  readonly #routes: Array<{ re: RegExp; methods: Set<string> }> = [];
+  readonly #routes: Array<{ re: RegExp; methods: Set<string>; open: boolean }> = [];
 
-  /** Records a route (`url` as fastify takes it: `/v1/users/:user/risk`, `::` for a literal colon). */
-  add(url: string, method: string | readonly string[]): void {
+  /**
+   * Records a route (`url` as fastify takes it: `/v1/users/:user/risk`, `::` for a literal colon);
+   * `open`: answered without a token (`/healthz`, the JWKS …).
+   */
+  add(url: string, method: string | readonly string[], open = false): void {
     const re = patternOf(url);
     const known = this.#routes.find((r) => r.re.source === re.source);
     const methods = known?.methods ?? new Set<string>();
     for (const m of typeof method === 'string' ? [method] : method) methods.add(m.toUpperCase());
-    if (!known) this.#routes.push({ re, methods });
+    if (known) known.open ||= open;
+    else this.#routes.push({ re, methods, open });
+  }
+
+  /** True when a route answered without a token has `path`: asked with another method, it is a 405 for anyone. */
+  open(path: string): boolean {
+    return this.#routes.some((r) => r.open && r.re.test(path));
   }
 
   /** The methods `path` (no query) is answered with, sorted; empty when no route has it. */

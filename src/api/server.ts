@@ -86,7 +86,7 @@ export async function buildServer(ctx: ApiContext, modules: RouteModule[]): Prom
   app.decorateRequest('actor', '');
   // Every route's methods, to answer 405 (with Allow) rather than 404 for a path that exists.
   const routes = new RouteMethods();
-  app.addHook('onRoute', (r) => routes.add(r.url, r.method));
+  app.addHook('onRoute', (r) => routes.add(r.url, r.method, (r.config as { scope?: string } | undefined)?.scope === 'public'));
 
   // Clients that send `Content-Type: application/json` on every request (DELETE /v1/sessions/{id},
   // POST …/risk/reset) with no body get "no body", not a 400; a non-empty body is parsed by
@@ -145,11 +145,12 @@ export async function buildServer(ctx: ApiContext, modules: RouteModule[]): Prom
     const verdict = ctx.tokens.check(req.headers.authorization, 'admin');
     // `/.well-known/` never asks for a token: what is not there is simply not found.
     const wellKnown = req.url.startsWith('/.well-known/');
-    if (!wellKnown && (verdict === 'missing' || verdict === 'invalid')) {
+    const path = req.url.split('?')[0] ?? '';
+    // A route anyone may read (`/healthz`) asked with another method: 405 without a token too.
+    if (!wellKnown && !routes.open(path) && (verdict === 'missing' || verdict === 'invalid')) {
       reply.header('WWW-Authenticate', 'Bearer');
       return sendCode(reply, 'UNAUTHORIZED', 'a bearer token is required');
     }
-    const path = req.url.split('?')[0] ?? '';
     const allowed = routes.allowed(path);
     if (allowed.length && !allowed.includes(req.method)) {
       reply.header('Allow', allowed.join(', '));

@@ -127,6 +127,12 @@ describe('bearer authentication', () => {
     expect(reset.headers.get('allow')).toBe('POST');
     expect((await call(w.url, '/v1/sessions/s-1', { method: 'PATCH', token: w.cfg.adminToken })).headers.get('allow')).toBe('DELETE, GET, HEAD');
     expect(isApiError(await call(w.url, '/v1/users/alice%40example.com/nothing', { method: 'PUT', token: w.cfg.adminToken }), 404, 'not_found')).toBe(true);
+    // A route anyone may read, asked with another method: 405 without a token as with one.
+    for (const path of ['/healthz', '/readyz']) {
+      const post = await call(w.url, path, { method: 'POST' });
+      expect(isApiError(post, 405, 'method_not_allowed'), path).toBe(true);
+      expect(post.headers.get('allow')).toBe('GET, HEAD');
+    }
   });
 
   it('what the router and the HTTP parser refuse is in the API’s error shape', async () => {

@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { addEvent, isSlidingCount, type SlidingCount } from '../../src/detect/window-counter.js';
+import { addEvent, isSlidingCount, type CountSpec, type SlidingCount } from '../../src/detect/window-counter.js';
 import { LIMITS, MIN, T0 } from './fixtures.js';
 
-const spec = { count: 3, window: MIN };
+const spec: CountSpec = { count: 3, window: MIN };
 const now = T0 + 60 * MIN;
 
 /** Feeds (offset ms, id) pairs; returns the end times of the crossings. */
