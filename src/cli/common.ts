@@ -1,4 +1,4 @@
-import type { Command } from 'commander';
+import { InvalidArgumentError, type Command } from 'commander';
 import { Redis } from 'ioredis';
 import type { RedisClient } from '../redis/client.js';
 import { clusterClient } from '../runtime/connections.js';
@@ -56,4 +56,20 @@ export function table(rows: Array<Record<string, unknown>>, columns?: string[]):
 export function userArg(raw: string): string {
   const u = toUser(raw, 'user');
   return u instanceof Invalid ? raw : u;
+}
+
+/** A commander option parser: a whole number from `min` to `max` (`--limit abc`, `--port 99999` are refused at once). */
+export function integerIn(min: number, max: number): (value: string) => number {
+  return (value) => {
+    const n = /^\d+$/.test(value.trim()) ? Number(value) : NaN;
+    if (!Number.isSafeInteger(n) || n < min || n > max) throw new InvalidArgumentError(`must be a whole number from ${min} to ${max}`);
+    return n;
+  };
+}
+
+/** A commander option parser: a number above 0 (`--rate`). */
+export function positiveNumber(value: string): number {
+  const n = Number(value);
+  if (value.trim() === '' || !Number.isFinite(n) || n <= 0) throw new InvalidArgumentError('must be a number above 0');
+  return n;
 }

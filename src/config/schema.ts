@@ -47,7 +47,10 @@ export const signingKeySchema = z.strictObject({
 export const riskstreamSchema = z.strictObject({
   redis: z
     .strictObject({
-      url: z.string().default('redis://127.0.0.1:6379'),
+      url: z
+        .string()
+        .refine((u) => u.startsWith('/') || (/^rediss?:\/\//i.test(u) && URL.canParse(u)), 'must be a redis:// or rediss:// URL (or a unix socket path)')
+        .default('redis://127.0.0.1:6379'),
       /** Startup nodes of a Redis Cluster (`redis://host:port`); when set, the cluster holds everything (`REDIS_URL` still wins). */
       cluster: z
         .array(z.string().regex(/^rediss?:\/\/[^\s/]+(:\d+)?\/?$/, 'a startup node is redis://host:port'))

@@ -1,4 +1,6 @@
 import { createReadStream } from 'node:fs';
+import { open } from 'node:fs/promises';
+import { createGunzip } from 'node:zlib';
 import { createInterface } from 'node:readline';
 import { pipeline, type RedisClient } from '../redis/client.js';
 import type { StreamNames } from '../config/load.js';
@@ -33,15 +35,29 @@ function shift(obj: Record<string, unknown>, by: number): void {
   if (s && e !== undefined) s.expires_at = new Date(e + by).toISOString();
 }
 
+/** The file's non-blank lines: gzip (by its magic bytes) decompressed, a leading UTF-8 BOM dropped. */
 async function readLines(file: string): Promise<string[]> {
+  const head = Buffer.alloc(2);
+  const fd = await open(file, 'r');
+  try {
+    await fd.read(head, 0, 2, 0);
+  } finally {
+    await fd.close();
+  }
+  const raw = createReadStream(file);
+  const input = head[0] === 0x1f && head[1] === 0x8b ? raw.pipe(createGunzip()) : raw;
+  raw.on('error', (err) => input.destroy(err));
   const lines: string[] = [];
-  const rl = createInterface({ input: createReadStream(file), crlfDelay: Infinity });
-  for await (const line of rl) if (line.trim()) lines.push(line);
+  const rl = createInterface({ input, crlfDelay: Infinity });
+  for await (const line of rl) {
+    const l = lines.length === 0 && line.charCodeAt(0) === 0xfeff ? line.slice(1) : line;
+    if (l.trim()) lines.push(l);
+  }
   return lines;
 }
 
 /**
- * Appends the events of an NDJSON file to the input streams (field `event` = the JSON line;
+ * Appends the events of an NDJSON file (gzip too) to the input streams (field `event` = the JSON line;
  * lines that are not JSON are appended as-is, so the worker dead-letters them with a reason).
  */
 export async function replayFile(

@@ -193,7 +193,17 @@ export async function startWorker(opts: WorkerOptions = {}): Promise<WorkerHandl
   const app: FastifyInstance = await buildServer({ config: () => config, tokens, logger, redisUp: () => redis.status === 'ready' }, routes);
   const port = opts.port ?? config.raw.http.port;
   const host = opts.host ?? config.raw.http.host;
-  const address = await app.listen({ port, host });
+  let address: string;
+  try {
+    address = await app.listen({ port, host });
+  } catch (err) {
+    // The port taken, say: the partitions this worker took already go back at once, not after their
+    // leases expire (a supervisor restarting it in a loop would stall them for good).
+    for (const s of subs) s.unsubscribe();
+    await engine.stop().catch(() => undefined);
+    await identity.release().catch(() => undefined);
+    throw err;
+  }
   const url = address.replace('0.0.0.0', '127.0.0.1').replace('[::]', '127.0.0.1');
   logger.info({ url, worker: identity.id, streams: config.streams.inputs, receivers: config.receivers.map((r) => r.name) }, 'riskstream worker started');
   if (config.shippedBehaviors) logger.warn({ behaviors: config.files.at(-1) }, 'no behaviors.yaml beside the configuration: the shipped defaults apply');

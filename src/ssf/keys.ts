@@ -2,7 +2,7 @@
  * SET signing keys: loading (PKCS#8 PEM or JWK files), generation, public JWKs. Private key
  * material is held in a private field and never appears in JSON, inspect output or errors.
  */
-import { readFile, writeFile, mkdir } from 'node:fs/promises';
+import { readFile, writeFile, mkdir, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { calculateJwkThumbprint, exportJWK, exportPKCS8, generateKeyPair, importJWK, importPKCS8, type CryptoKey, type JWK } from 'jose';
 import { RiskstreamError } from '../errors.js';
@@ -135,12 +135,21 @@ export async function generateKeyFiles(alg: SigningAlg, outDir: string, name?: s
   const privateKeyFile = join(outDir, `${base}.pem`);
   const publicJwkFile = join(outDir, `${base}.jwk.json`);
   await mkdir(outDir, { recursive: true, mode: 0o700 });
-  try {
-    await writeFile(privateKeyFile, pkcs8, { mode: 0o600, flag: 'wx' });
-    await writeFile(publicJwkFile, `${JSON.stringify(key.publicJwk, null, 2)}\n`, { mode: 0o644, flag: 'wx' });
-  } catch (err) {
+  const refuse = (err: unknown): never => {
     const exists = (err as NodeJS.ErrnoException).code === 'EEXIST';
     throw keyError('KEY_INVALID', exists ? `refusing to overwrite existing key files ${base}.* in ${outDir}` : `cannot write key files in ${outDir}`, outDir);
+  };
+  // The public file first: when either exists nothing is left behind (a private key without its JWK).
+  try {
+    await writeFile(publicJwkFile, `${JSON.stringify(key.publicJwk, null, 2)}\n`, { mode: 0o644, flag: 'wx' });
+  } catch (err) {
+    refuse(err);
+  }
+  try {
+    await writeFile(privateKeyFile, pkcs8, { mode: 0o600, flag: 'wx' });
+  } catch (err) {
+    await unlink(publicJwkFile).catch(() => undefined);
+    refuse(err);
   }
   return { alg, kid: key.kid, privateKeyFile, publicJwkFile, key };
 }

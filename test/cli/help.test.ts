@@ -70,4 +70,28 @@ describe('every command answers --help with exit 0', () => {
     const r = await exitOf(['frobnicate']);
     expect(r.code).not.toBe(0);
   });
+
+  it.each([
+    ['risk', 'list', '--limit', 'abc'],
+    ['risk', 'list', '--limit', '0'],
+    ['sessions', 'list', '--limit', '-3'],
+    ['audit', 'tail', '-n', 'abc'],
+    ['replay', 'x.ndjson', '--rate', '-5'],
+    ['worker', '--port', '99999'],
+  ])('a numeric option out of its range is refused before anything runs: %s %s %s %s', async (...args) => {
+    const r = await exitOf(args);
+    expect(r.code).toBe(1);
+    expect(r.out).toMatch(/must be (a whole number from|a number above)/);
+  });
+
+  it('every command that reads the configuration takes -c for --config', () => {
+    const all = commandPaths(program());
+    const p = program();
+    for (const path of all) {
+      let c: Command = p;
+      for (const name of path) c = c.commands.find((x) => x.name() === name)!;
+      const config = c.options.find((o) => o.long === '--config');
+      if (config) expect(config.short, path.join(' ')).toBe('-c');
+    }
+  });
 });

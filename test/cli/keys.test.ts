@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { importJWK, importPKCS8, jwtVerify, SignJWT } from 'jose';
@@ -47,6 +47,17 @@ describe('riskstream keys generate', () => {
     const again = await runInProcess(['keys', 'generate', '--alg', 'RS256', '--out', out, '--name', 'okta']);
     expect(again.code).toBe(1);
     expect(again.stderr).toMatch(/refusing to overwrite/);
+    // Either file there already: nothing written at all (never a private key beside another's JWK).
+    for (const [present, absent] of [
+      ['half.jwk.json', 'half.pem'],
+      ['other.pem', 'other.jwk.json'],
+    ] as const) {
+      writeFileSync(join(out, present), '{}\n');
+      const r2 = await runInProcess(['keys', 'generate', '--out', out, '--name', present.split('.')[0]!]);
+      expect(r2.code).toBe(1);
+      expect(existsSync(join(out, absent)), absent).toBe(false);
+      expect(readFileSync(join(out, present), 'utf8')).toBe('{}\n');
+    }
     const hs = await runInProcess(['keys', 'generate', '--alg', 'HS256', '--out', out]);
     expect(hs.code).toBe(1);
     expect(hs.stderr).toMatch(/--alg must be one of ES256, RS256/);

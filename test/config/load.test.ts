@@ -177,6 +177,12 @@ describe('loadConfig issues, located as file:line:col', () => {
     ]);
   });
 
+  it.each(['not a url', 'http://127.0.0.1:6379'])('redis.url %j is refused where the worker would fail to start', (url) => {
+    expect(lines(issuesOf(configDir({ 'riskstream.yaml': `redis:\n  url: ${JSON.stringify(url)}\n` })))).toEqual([
+      expect.stringMatching(/^riskstream\.yaml:2:\d+ redis\.url: must be a redis:\/\/ or rediss:\/\/ URL/),
+    ]);
+  });
+
   it('behavior ids every object has, or starting with #, are refused: their hits could not be kept apart', () => {
     const t = (id: string): string => `${id}:\n  kind: threshold\n  risk_level: high\n  match: {type: pp}\n  count: 1\n  window: 1m\n`;
     const text = ['__proto__', 'constructor', 'toString', '"#vouched"'].map(t).join('');

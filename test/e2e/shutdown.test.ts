@@ -3,11 +3,14 @@
  * proxy; blackholing the proxy makes Redis unreachable to that worker only (the shared Redis
  * keeps running for everyone else).
  */
+import { spawn } from 'node:child_process';
+import { resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cleanup, redisClient, REDIS_URL, testPrefix, waitFor } from '../helpers/redis.js';
 import { spawnWorker, writeTestConfig, type TestConfig } from '../helpers/worker.js';
 import { startTcpProxy, type TcpProxy } from '../helpers/tcp-proxy.js';
 
+const ROOT = resolve(import.meta.dirname, '../..');
 const SHUTDOWN_TIMEOUT_S = 3;
 const prefix = testPrefix('shutdown');
 const redis = redisClient();
@@ -37,6 +40,23 @@ describe('worker shutdown', () => {
     expect(w.output()).toMatch(/"msg":"stopped"/);
     expect(w.output()).not.toMatch(/SHUTDOWN_TIMEOUT/);
   }, 30_000);
+
+  it('`npx riskstream worker` as CONTRACT §1 runs it: SIGTERM to npx drains the worker, npx exits 0, nothing left running', async () => {
+    const child = spawn('npx', ['--yes', 'riskstream', 'worker', '--config', cfg.dir], {
+      cwd: ROOT,
+      env: { ...process.env, RISKSTREAM_FROM_SOURCE: '1', ...viaProxy() },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let out = '';
+    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (out += d.toString()));
+    const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
+    const url = await waitFor(() => /listening on (http:\/\/\S+)/.exec(out)?.[1], { timeout: 60_000, what: 'worker start through npx' });
+    child.kill('SIGTERM');
+    expect(await exited).toBe(0);
+    expect(out).toMatch(/"msg":"stopped"/);
+    await expect(fetch(`${url}/healthz`)).rejects.toThrow(); // the worker itself is gone, not orphaned
+  }, 90_000);
 
   it('a second SIGTERM (or a SIGINT) during the drain does not cut it short: still exit 0', async () => {
     const w = await spawnWorker(cfg.dir, viaProxy());

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { AuditLog } from '../../audit/audit-log.js';
-import { DEFAULT_CONFIG, openCli, table, print } from '../common.js';
+import { DEFAULT_CONFIG, integerIn, openCli, table, print } from '../common.js';
 
 /** `riskstream audit tail [-f]`: the newest audit entries, optionally following new ones. */
 export function auditCommand(program: Command): void {
@@ -9,7 +9,7 @@ export function auditCommand(program: Command): void {
     .command('tail')
     .description('print the newest audit entries (-f to follow)')
     .option('-c, --config <path>', 'config directory or file', DEFAULT_CONFIG)
-    .option('-n, --lines <n>', 'how many', '20')
+    .option('-n, --lines <n>', 'how many', integerIn(1, 10_000), 20)
     .option('-f, --follow', 'keep printing new entries')
     .option('--action <prefix>', 'only actions starting with this (e.g. set, session, risk)')
     .action(async (o: { config: string; lines: string; follow?: boolean; action?: string }) => {

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { replayFile } from '../../ingest/replay.js';
-import { DEFAULT_CONFIG, openCli, print } from '../common.js';
+import { DEFAULT_CONFIG, openCli, positiveNumber, print } from '../common.js';
 
 /** `riskstream replay <file.ndjson>`: appends events to the input streams. */
 export function replayCommand(program: Command): void {
@@ -9,7 +9,7 @@ export function replayCommand(program: Command): void {
     .description('append the events of an NDJSON file to the input streams')
     .option('-c, --config <path>', 'config directory or file', DEFAULT_CONFIG)
     .option('--stream <name>', 'send every event to this stream (default: logins → login stream, others → activity)')
-    .option('--rate <n>', 'events per second (default: as fast as possible)')
+    .option('--rate <n>', 'events per second (default: as fast as possible)', positiveNumber)
     .option('--rebase', 'shift timestamps so the newest event is now (without it, old events are a backfill: their hits may arrive already expired)')
     .action(async (file: string, o: { config: string; stream?: string; rate?: string; rebase?: boolean }) => {
       const cli = await openCli(o.config);

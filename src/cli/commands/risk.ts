@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { DEFAULT_CONFIG, openCli, table, print, userArg } from '../common.js';
+import { DEFAULT_CONFIG, integerIn, openCli, table, print, userArg } from '../common.js';
 import { cliServices } from '../../runtime/cli-runtime.js';
 import { formatDuration } from '../../duration.js';
 import type { UserRiskView } from '../../risk/service.js';
@@ -74,7 +74,7 @@ export function riskCommand(program: Command): void {
     .description('users by level, high first')
     .option('-c, --config <path>', 'config directory or file', DEFAULT_CONFIG)
     .option('--level <level>', 'only this level')
-    .option('--limit <n>', 'how many', '50')
+    .option('--limit <n>', 'how many', integerIn(1, 10_000), 50)
     .action(async (o: { config: string; level?: string; limit: string }) => {
       const cli = await openCli(o.config);
       const s = await cliServices(cli.config, cli.redis);

@@ -11,7 +11,7 @@ import { createSessionService, createSessionStore } from '../../sessions/service
 import { setQueueSink } from '../../sessions/set-sink.js';
 import { createSetQueue } from '../../ssf/queue.js';
 import { createStreamService } from '../../ssf/stream-service.js';
-import { DEFAULT_CONFIG, openCli, table, print, userArg, type CommandModule } from '../common.js';
+import { DEFAULT_CONFIG, integerIn, openCli, table, print, userArg, type CommandModule } from '../common.js';
 import { escapeControlsKeepLines } from '../terminal-text.js';
 
 /** What a CLI revocation sink factory gets: the open CLI connection. */
@@ -104,10 +104,10 @@ export function makeSessionsCommand(sinkFactory: CliSinkFactory = setQueueSinkFa
       .command('list')
       .description('Active sessions, newest first (all, or one user’s with --user)')
       .option('--user <user>', 'only this user’s sessions (and their devices)')
-      .option('--limit <n>', 'sessions per page (all users)', '50')
+      .option('--limit <n>', 'sessions per page (all users)', integerIn(1, 10_000), 50)
       .option('--cursor <cursor>', 'continue after a previous page')
       .option('--json', 'print JSON')
-      .option('--config <path>', 'config directory or file', DEFAULT_CONFIG)
+      .option('-c, --config <path>', 'config directory or file', DEFAULT_CONFIG)
       .action(async (o: { user?: string; limit: string; cursor?: string; json?: boolean; config: string }) => {
         const cli = await openCli(o.config);
         try {
@@ -135,7 +135,7 @@ export function makeSessionsCommand(sinkFactory: CliSinkFactory = setQueueSinkFa
       .command('show <id>')
       .description('The stored identity of one session: claims, device posture, network')
       .option('--json', 'print JSON')
-      .option('--config <path>', 'config directory or file', DEFAULT_CONFIG)
+      .option('-c, --config <path>', 'config directory or file', DEFAULT_CONFIG)
       .action(async (id: string, o: { json?: boolean; config: string }) => {
         const cli = await openCli(o.config);
         try {
@@ -155,7 +155,7 @@ export function makeSessionsCommand(sinkFactory: CliSinkFactory = setQueueSinkFa
       .command('revoke <id>')
       .description('Revoke a session: delete it, audit it and send a CAEP session-revoked SET')
       .requiredOption('--reason <text>', 'why (recorded in the audit log and the SET)')
-      .option('--config <path>', 'config directory or file', DEFAULT_CONFIG)
+      .option('-c, --config <path>', 'config directory or file', DEFAULT_CONFIG)
       .action(async (id: string, o: { reason: string; config: string }) => {
         const cli = await openCli(o.config);
         let made: Awaited<ReturnType<CliSinkFactory>> | undefined;

@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { startWorker } from '../../runtime/worker.js';
 import { createLogger } from '../../obs/logger.js';
 import { loadConfig } from '../../config/load.js';
-import { DEFAULT_CONFIG } from '../common.js';
+import { DEFAULT_CONFIG, integerIn } from '../common.js';
 
 /**
  * `riskstream worker`: the long-lived worker; drains and exits 0 on SIGTERM/SIGINT (1 when the
@@ -13,7 +13,7 @@ export function workerCommand(program: Command): void {
     .command('worker')
     .description('run the worker: every pipeline, SET delivery and the admin HTTP API')
     .option('-c, --config <path>', 'config directory or file', DEFAULT_CONFIG)
-    .option('--port <n>', 'HTTP port (overrides http.port)')
+    .option('--port <n>', 'HTTP port (overrides http.port)', integerIn(0, 65_535))
     .option('--log-level <level>', 'fatal|error|warn|info|debug|trace|silent')
     .action(async (o: { config: string; port?: string; logLevel?: string }) => {
       const config = loadConfig(o.config);
@@ -51,6 +51,18 @@ export function workerCommand(program: Command): void {
         };
         process.on('SIGTERM', () => stop('SIGTERM'));
         process.on('SIGINT', () => stop('SIGINT'));
+        // Started by `npx riskstream worker` through a shell that does not pass signals on (sh is
+        // dash on Debian; the project's .npmrc names bash, which hands the process over): npm exits
+        // on SIGTERM and this process is left to another parent. Its parent going is the SIGTERM then.
+        if (process.env.npm_command === 'exec') {
+          const parent = process.ppid;
+          const watch = setInterval(() => {
+            if (process.ppid === parent) return;
+            clearInterval(watch);
+            stop('parent exited');
+          }, 500);
+          watch.unref();
+        }
         process.on('SIGHUP', () => {
           worker.reload().catch((err: unknown) => logger.error({ err }, 'config reload refused; keeping the running configuration'));
         });
