@@ -16,6 +16,7 @@ import { createStreamService, type StreamService } from '../ssf/stream-service.j
 import { auditReceivers } from '../ssf/receiver-audit.js';
 import { earlyEnqueue } from '../ssf/early-enqueue.js';
 import { ensureSigningKey } from '../ssf/signing-key-file.js';
+import { isRiskstreamError } from '../errors.js';
 
 /** The SET side of a process: signing keys, the delivery queue and (in the worker) its consumer. */
 export interface SsfRuntime {
@@ -57,10 +58,22 @@ export interface SsfDeps {
 /** How often a worker records its configured keys and reads the others' (ms). */
 const PUBLISHED_REFRESH_MS = 60_000;
 
+/** The configured keys, or an empty ring when a key file is not there yet (a CLI command before the first worker start). */
+async function keysIfAny(config: Config): Promise<KeyRing> {
+  try {
+    return await KeyRing.fromConfig(config);
+  } catch (err) {
+    if (isRiskstreamError(err, 'KEY_NOT_FOUND')) return new KeyRing();
+    throw err;
+  }
+}
+
 /** Builds the SET side: key ring from config, queue, receiver registry, delivery worker. */
 export async function buildSsf(deps: SsfDeps): Promise<SsfRuntime> {
-  await ensureSigningKey(deps.config(), deps.logger);
-  let keyRing = await KeyRing.fromConfig(deps.config());
+  // Workers only generate a missing signing key: a one-shot CLI command signs nothing (its SETs wait
+  // in the queue for a worker), so it neither writes a key into the config directory nor needs one.
+  if (deps.deliver !== false) await ensureSigningKey(deps.config(), deps.logger);
+  let keyRing = deps.deliver !== false ? await KeyRing.fromConfig(deps.config()) : await keysIfAny(deps.config());
   // Keys rotated out stay in the JWKS for their grace period across restarts and on every worker.
   const published = new PublishedKeys(deps.redis, deps.keys.jwksPublished);
   const withdrawn = (): Set<string> => new Set(deps.config().raw.signing.withdrawn_kids);

@@ -1,4 +1,5 @@
-import { writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cleanup, redisClient, testPrefix, waitFor } from '../helpers/redis.js';
@@ -118,6 +119,18 @@ describe('riskstream replay, then riskstream risk', () => {
     const unknown = await runInProcess(['risk', 'nobody@example.com', '--config', w.cfg.dir]);
     expect(unknown.code).toBe(1);
     expect(unknown.stderr).toMatch(/unknown user nobody@example\.com/);
+  });
+
+  it('a one-shot command writes no signing key: before a worker ever ran, risk list reads and exits 0', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'riskstream-nokey-'));
+    try {
+      writeFileSync(join(dir, 'riskstream.yaml'), `redis:\n  prefix: ${prefix}\nsigning:\n  key_file: keys/signing.pem\n`);
+      const list = await runInProcess(['risk', 'list', '--config', dir]);
+      expect(list.code, list.stderr).toBe(0);
+      expect(existsSync(join(dir, 'keys', 'signing.pem'))).toBe(false);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('risk list, risk reset and audit tail', async () => {
