@@ -13,6 +13,15 @@ function tag(id: string): string {
   return id.replace(/[{}%]/g, (c) => `%${c.charCodeAt(0).toString(16)}`);
 }
 
+/**
+ * String (PX): the marker that a source entry (`sourceStream`, `sourceId`) was dead-lettered into
+ * `deadLetterStream`, in that stream's slot (its hash tag, or the stream's name as one).
+ */
+export function deadLetterSeen(deadLetterStream: string, sourceStream: string, sourceId: string): string {
+  const base = hasHashTag(deadLetterStream) ? deadLetterStream : `{${deadLetterStream}}`;
+  return `${base}:seen:${sourceStream}/${sourceId}`;
+}
+
 /** Whether a key has a hash tag by Redis's rule (the first `{`, then a `}` after at least one character). */
 export function hasHashTag(key: string): boolean {
   const open = key.indexOf('{');
@@ -241,6 +250,6 @@ export class Keys {
   }
   /** SCAN patterns covering every key under the prefix: riskstream's own and BullMQ's. */
   get ownedPatterns(): string[] {
-    return [`${this.prefix}:*`, `{${this.prefix}}:*`, `{${this.prefix}:*}:router-fence`];
+    return [`${this.prefix}:*`, `{${this.prefix}}:*`, `{${this.prefix}:*}:router-fence`, `{${this.prefix}:*}:seen:*`];
   }
 }

@@ -21,7 +21,7 @@ describe('Keys: every key name in one place, unchanged', () => {
     expect(k.userOutboxPattern).toBe('rs:{p*}:u:*:outbox');
     expect(k.userOutbox('alice')).toMatch(/^rs:\{p\d+\}:u:.*:outbox$/);
     expect(k.bullKey(SET_DELIVERY_QUEUE, 'wait')).toBe('{rs}:bull:set-delivery:wait');
-    expect(k.ownedPatterns).toEqual(['rs:*', '{rs}:*', '{rs:*}:router-fence']);
+    expect(k.ownedPatterns).toEqual(['rs:*', '{rs}:*', '{rs:*}:router-fence', '{rs:*}:seen:*']);
   });
 
   it("puts everything a partition's commit writes under the partition's hash tag (one Cluster slot)", () => {

@@ -1,5 +1,7 @@
 import type { Cluster } from 'ioredis';
 import { pipeline, type RedisClient } from '../redis/client.js';
+import { defineScripts, queueScript } from '../redis/scripts.js';
+import { deadLetterSeen } from '../keys.js';
 import { RiskstreamError } from '../errors.js';
 import type { RawEntry } from '../types.js';
 import { scrubFields } from '../secrets/scrub.js';
@@ -103,6 +105,13 @@ export function parseDeadLetter(fields: Record<string, string>): DeadLetter {
   };
 }
 
+/**
+ * How long a source entry is remembered as dead-lettered (`once`): a router or owner that crashed
+ * between the dead letter and the ack or commit reads the entry again within seconds; one down
+ * for longer than this writes its dead letter a second time.
+ */
+export const SEEN_TTL_MS = 3_600_000;
+
 /** One entry to dead-letter. */
 export interface DeadLetterItem {
   raw: RawEntry;
@@ -111,20 +120,34 @@ export interface DeadLetterItem {
 
 /**
  * Appends the items to the dead-letter stream in one pipeline (approximate MAXLEN trim when
- * `maxlen` is given) and returns the new entry ids. Throws INTERNAL if Redis refuses any:
+ * `maxlen` is given) and returns the new entry ids. With `once` (entries of a stream: ids that name
+ * them), an entry dead-lettered already in the last {@link SEEN_TTL_MS} is not appended again (its id
+ * is ''). Throws INTERNAL if Redis refuses any:
  * the caller must then not ack the source entries.
  */
 export async function writeDeadLetters(
   redis: RedisClient | Cluster,
   stream: string,
   items: readonly DeadLetterItem[],
-  opts: { maxlen?: number; now?: number; scrubPaths?: readonly string[] } = {},
+  opts: { maxlen?: number; now?: number; scrubPaths?: readonly string[]; once?: boolean } = {},
 ): Promise<string[]> {
   if (items.length === 0) return [];
+  if (opts.once) defineScripts(redis);
   const pipe = pipeline(redis);
   const trim = opts.maxlen ? ['MAXLEN', '~', String(opts.maxlen)] : [];
   for (const { raw, reason } of items) {
-    pipe.xadd(stream, ...(trim as []), '*', ...deadLetterFields(raw, reason, opts.now, opts.scrubPaths));
+    const fields = deadLetterFields(raw, reason, opts.now, opts.scrubPaths);
+    if (opts.once)
+      queueScript(
+        pipe,
+        'deadLetter',
+        stream,
+        deadLetterSeen(stream, raw.stream, raw.id),
+        String(SEEN_TTL_MS),
+        opts.maxlen ? String(opts.maxlen) : '',
+        ...fields,
+      );
+    else pipe.xadd(stream, ...(trim as []), '*', ...fields);
   }
   const res = (await pipe.exec()) ?? [];
   return res.map(([err, id], i) => {
@@ -132,6 +155,6 @@ export async function writeDeadLetters(
       throw new RiskstreamError('INTERNAL', `dead-letter write failed for ${items[i]!.raw.stream}/${items[i]!.raw.id}: ${err.message}`, undefined, {
         cause: err,
       });
-    return String(id);
+    return id === null ? '' : String(id);
   });
 }

@@ -47,6 +47,7 @@ interface Signatures {
   leaseRelease: { file: 'lease-release-1'; args: [lease: string, value: string]; reply: number };
   engineHeartbeat: { file: 'engine-heartbeat-1'; args: [members: string, workerId: string, forgetMs: number]; reply: (number | string)[] };
   workerIdClaim: { file: 'worker-id-claim-1'; args: [id: string, expected: string, pid: string, ttlMs: number]; reply: [number, string] };
+  deadLetter: { file: 'dead-letter-2'; args: [stream: string, marker: string, ttlMs: string, maxlen: string, ...fields: string[]]; reply: string | null };
 }
 
 /** A script's name. */
@@ -76,6 +77,7 @@ const FILES: { [K in ScriptName]: Signatures[K]['file'] } = {
   leaseRelease: 'lease-release-1',
   engineHeartbeat: 'engine-heartbeat-1',
   workerIdClaim: 'worker-id-claim-1',
+  deadLetter: 'dead-letter-2',
 };
 const NAMES = Object.keys(FILES) as ScriptName[];
 

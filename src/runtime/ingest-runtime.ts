@@ -42,8 +42,9 @@ export async function buildRouteIngest(deps: {
     },
     deadLetter: async (bad) => {
       const c = deps.config();
-      await writeDeadLetters(redis, c.streams.deadLetter, bad, { maxlen: c.raw.streams.maxlen, scrubPaths: c.raw.ingest.scrub_fields });
-      for (const b of bad) metrics.deadLettered.inc({ stream: b.raw.stream });
+      // Entries of the input streams (router) and partitions (owner): each dead-lettered once, also across a crash.
+      const ids = await writeDeadLetters(redis, c.streams.deadLetter, bad, { maxlen: c.raw.streams.maxlen, scrubPaths: c.raw.ingest.scrub_fields, once: true });
+      bad.forEach((b, i) => ids[i] && metrics.deadLettered.inc({ stream: b.raw.stream })); // not the ones written before a crash
       logger.warn({ count: bad.length, first: bad[0] ? scrubText(bad[0].reason) : undefined }, 'entries dead-lettered');
     },
   };

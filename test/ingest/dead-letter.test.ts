@@ -1,6 +1,8 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { deadLetterFields, MAX_ORIG_FIELD, MAX_REASON, parseDeadLetter, writeDeadLetters } from '../../src/ingest/dead-letter.js';
 import type { RawEntry } from '../../src/types.js';
+import { deadLetterSeen } from '../../src/keys.js';
+import { slotOf as keySlot } from '../../src/redis/client.js';
 import { readStream, testRedis } from './helpers/redis.js';
 
 const { redis, prefix, cleanup } = testRedis('deadletter');
@@ -85,6 +87,34 @@ describe('writeDeadLetters (real Redis)', () => {
     });
     expect(Date.parse(first.receivedAt)).toBeGreaterThan(0);
     expect(parseDeadLetter(rows[1]!.fields).fields).toEqual({ user: 'ünïcødé', type: '' });
+  });
+
+  it('once: an entry dead-lettered already (a crash before its ack or commit) is not appended again; other entries are', async () => {
+    const stream = `${prefix}:dl-once`;
+    const other: RawEntry = { ...raw, id: '1700000000000-4' };
+    try {
+      const first = await writeDeadLetters(redis, stream, [{ raw, reason: 'event: invalid JSON' }], { once: true });
+      const again = await writeDeadLetters(
+        redis,
+        stream,
+        [
+          { raw, reason: 'event: invalid JSON' },
+          { raw: other, reason: 'event: invalid JSON' },
+        ],
+        { once: true, maxlen: 1000 },
+      );
+      expect(first[0]).toMatch(/^\d+-\d+$/);
+      expect(again[0]).toBe('');
+      expect(again[1]).toMatch(/^\d+-\d+$/);
+      const rows = await readStream(redis, stream);
+      expect(rows.map((r) => parseDeadLetter(r.fields).sourceId)).toEqual([raw.id, other.id]);
+      // The marker shares the stream's slot and expires.
+      const marker = deadLetterSeen(stream, raw.stream, raw.id);
+      expect(await redis.pttl(marker)).toBeGreaterThan(0);
+      expect(keySlot(marker)).toBe(keySlot(stream));
+    } finally {
+      await redis.del(deadLetterSeen(stream, raw.stream, raw.id), deadLetterSeen(stream, other.stream, other.id));
+    }
   });
 
   it('writes nothing for an empty batch', async () => {

@@ -1,0 +1,21 @@
+--[[
+  Appends one dead letter unless this source entry was dead-lettered already (a router or owner that
+  crashed after writing it and before acking or committing reads the entry again): the marker and
+  the entry are written together, so an entry is dead-lettered once — and never lost.
+
+  Input:
+    KEYS[1] the dead-letter stream
+    KEYS[2] the source entry's marker (same hash tag as the stream: `{<stream>}:seen:…`)
+
+    ARGV[1] the marker's lifetime (ms)
+    ARGV[2] approximate MAXLEN of the stream ('' = none)
+    ARGV[3…] the dead letter's fields and values
+
+  Output:
+    the new entry's id, or false when the entry was dead-lettered already
+]]
+if not redis.call('SET', KEYS[2], '1', 'NX', 'PX', ARGV[1]) then return false end
+if ARGV[2] ~= '' then
+  return redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[2], '*', unpack(ARGV, 3))
+end
+return redis.call('XADD', KEYS[1], '*', unpack(ARGV, 3))
