@@ -62,6 +62,8 @@ export class OutboxRelay {
     private readonly sink: ChangeSink,
     private readonly maxlen = 1_000_000,
     private readonly auditStream?: string,
+    /** This worker's identity: a relay lock its previous process left (a kill -9) is taken over at once. */
+    private readonly owner?: string,
   ) {
     defineScripts(redis);
   }
@@ -98,11 +100,12 @@ export class OutboxRelay {
   private async relayNow(list: string[]): Promise<LevelChange[]> {
     if (list.length === 0) return [];
     const parts = [...byPartition(list, (u) => this.keys.partitionOf(u))];
-    const token = randomUUID();
+    const ownerPrefix = this.owner === undefined ? '' : `${this.owner}/`;
+    const token = `${ownerPrefix}${randomUUID()}`;
     const read = pipeline(this.redis);
     // Each partition's lock, then its users' outboxes: one relay at a time per partition, across workers.
     for (const [p, users] of parts) {
-      read.set(this.keys.outboxRelayLock(p), token, 'PX', RELAY_LOCK_MS, 'NX');
+      queueScript(read, 'relayLock', this.keys.outboxRelayLock(p), token, String(RELAY_LOCK_MS), ownerPrefix);
       for (const u of users) read.xrange(this.keys.userOutbox(u), '-', '+', 'COUNT', READ_MAX);
     }
     const locked: Array<[number, string[]]> = [];
@@ -113,10 +116,10 @@ export class OutboxRelay {
       for (const [p, users] of parts) {
         const [lockErr, ok] = res[at++] ?? [];
         // Held by another relay (another worker's, during a partition's move): its marks stay for the next run.
-        if (!lockErr && ok === 'OK') locked.push([p, users]);
+        if (!lockErr && ok === 1) locked.push([p, users]);
         for (const u of users) {
           const [, r] = res[at++] ?? [];
-          if (!lockErr && ok === 'OK') rows.set(u, (r ?? []) as Array<[string, string[]]>);
+          if (!lockErr && ok === 1) rows.set(u, (r ?? []) as Array<[string, string[]]>);
         }
       }
       const failed = res.find(([err]) => err)?.[0];

@@ -95,6 +95,7 @@ export async function startWorker(opts: WorkerOptions = {}): Promise<WorkerHandl
     (changes, hits) => ssf.enqueueChanges(changes).then(() => sessions.respond(changes, hits)), // responses: before the outbox entries go
     config.raw.streams.maxlen,
     config.streams.audit,
+    identity.id,
   );
   const risk = new RiskService(redis, keys, store, (req) => resetUser(redis, keys, req, commitSettingsOf(config), (users) => relay.relay(users)));
   await relay.recover();

@@ -135,6 +135,21 @@ describe('OutboxRelay', () => {
     expect(await redis.exists(keys.outboxRelayLock(p))).toBe(0);
   });
 
+  it("a lock left by this worker's previous process (a kill -9 mid-relay) is taken at once; another worker's is not", async () => {
+    const user = 'kim';
+    const p = keys.partitionOf(user);
+    const sunk: string[] = [];
+    const relayOf = (owner: string) =>
+      new OutboxRelay(redis, keys, `${prefix}:feed-kim`, async (cs) => void sunk.push(...cs.map((c) => c.id)), 1000, undefined, owner);
+    await redis.xadd(keys.userOutbox(user), '*', 'kind', 'change', 'data', JSON.stringify(change(user, 1)));
+    await redis.set(keys.outboxRelayLock(p), 'host-b/dead-process-token', 'PX', 30_000);
+    expect(await relayOf('host-a').relay([user])).toEqual([]); // another worker's lock: left alone
+    expect(sunk).toEqual([]);
+    expect(await relayOf('host-b').relay([user])).toHaveLength(1); // its own identity's: taken over
+    expect(sunk).toEqual(['kim-1']);
+    expect(await redis.exists(keys.outboxRelayLock(p))).toBe(0);
+  });
+
   it("a reset's audit entry goes to the audit log (not the feed) and its outcome is answered only once it is there", async () => {
     const feed = `${prefix}:feed-reset`;
     const audit = `${prefix}:audit-reset`;
