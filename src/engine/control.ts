@@ -36,6 +36,7 @@ export async function requestReset(
   keys: Keys,
   req: { user: string; actor: string; reason: string },
   timeoutMs = 15_000,
+  unapplied = `no worker applied the reset of ${req.user} within ${timeoutMs} ms (is a worker running?)`,
 ): Promise<ResetOutcome> {
   const id = randomUUID();
   await redis.xadd(keys.controlStream, '*', 'op', 'reset', 'req', id, 'user', req.user, 'actor', req.actor, 'reason', req.reason);
@@ -45,5 +46,5 @@ export async function requestReset(
     if (v) return JSON.parse(v) as ResetOutcome;
     await new Promise((r) => setTimeout(r, wait));
   }
-  throw new RiskstreamError('UNAVAILABLE', `no worker applied the reset of ${req.user} within ${timeoutMs} ms (is a worker running?)`);
+  throw new RiskstreamError('UNAVAILABLE', unapplied);
 }

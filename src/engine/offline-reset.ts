@@ -6,6 +6,8 @@ import { RiskStore } from '../risk/store.js';
 import { applyItems } from './apply.js';
 import { commitOps, emptyDelta } from './commit.js';
 import { requestReset, type ResetOutcome } from './control.js';
+import { compareIds } from '../risk/state.js';
+import { readGroups } from '../redis/stream-info.js';
 import type { ControlOp } from './routed.js';
 
 /** How long an offline reset may hold a partition's lease (a worker starting meanwhile waits this long at most). */
@@ -14,6 +16,28 @@ const OFFLINE_LEASE_MS = 10_000;
 /** How the offline reset writes its risk events (its audit entry goes through the user's outbox). */
 export interface OfflineResetSettings {
   eventsMaxlen: number;
+  /** The input streams and their consumer group: input not yet routed may hold the user's earlier events. */
+  input?: { streams: readonly string[]; group: string };
+}
+
+/** How long a reset queued behind unprocessed input waits for a worker before answering. */
+const QUEUED_WAIT_MS = 2_000;
+
+/**
+ * True when nothing the partition's owner would apply before a reset is waiting: its partition
+ * stream holds nothing after the committed position, and the input streams (and the control
+ * stream) hold nothing the router has not routed and acked.
+ */
+async function inputSettled(redis: RedisClient, keys: Keys, p: number, input: NonNullable<OfflineResetSettings['input']>): Promise<boolean> {
+  const [[last], pos] = await Promise.all([redis.xrevrange(keys.partitionIn(p), '+', '-', 'COUNT', 1), redis.hget(keys.partitionPos(p), 'pos')]);
+  if (last && (!pos || compareIds(last[0], pos) > 0)) return false;
+  const streams = [...input.streams, keys.controlStream];
+  const [groups, lengths] = await Promise.all([readGroups(redis, streams), Promise.all(streams.map((s) => redis.xlen(s)))]);
+  return streams.every((_, i) => {
+    const g = groups[i]?.find((x) => x.name === input.group);
+    if (!g) return lengths[i] === 0; // never read: any entry in it is unrouted
+    return g.pending === 0 && g.lag === 0;
+  });
 }
 
 /**
@@ -31,12 +55,35 @@ export async function resetUser(
   settings: OfflineResetSettings,
   relay: (users: string[]) => Promise<unknown>,
 ): Promise<ResetOutcome> {
+  const done = await resetOffline(redis, keys, req, settings, relay);
+  if (done) return done;
+  return requestReset(
+    redis,
+    keys,
+    req,
+    QUEUED_WAIT_MS,
+    `the reset of ${req.user} is queued behind input no worker has processed yet: a worker applies it in order with that input when it runs`,
+  );
+}
+
+/** The reset committed by the caller under the partition's lease, or null when it must go through an owner (queued). */
+async function resetOffline(
+  redis: RedisClient,
+  keys: Keys,
+  req: { user: string; actor: string; reason: string },
+  settings: OfflineResetSettings,
+  relay: (users: string[]) => Promise<unknown>,
+): Promise<ResetOutcome | null> {
   const p = keys.partitionOf(req.user);
   const lease = keys.engineLease(`p${p}`);
   const token = `offline-${randomUUID()}#0`;
   if ((await redis.set(lease, token, 'PX', OFFLINE_LEASE_MS, 'NX')) !== 'OK') return requestReset(redis, keys, req);
   const scripts = scriptsOn(redis);
   try {
+    // Events of the user may wait unprocessed (the worker stopped with a backlog): applied first,
+    // they would count against what the reset cleared. Then the reset waits in the control stream,
+    // applied in order by the owner when a worker runs.
+    if (settings.input && !(await inputSettled(redis, keys, p, settings.input))) return null;
     const state = (await new RiskStore(redis, keys).get(req.user))?.state;
     if (!state) return { found: false };
     const now = Date.now();

@@ -23,7 +23,7 @@ interface RouterControl {
 
 /** Where a commit writes risk events and audit entries, and how long those streams get (config). */
 export function commitSettingsOf(config: Config): OfflineResetSettings {
-  return { eventsMaxlen: config.raw.state.max_events_per_user };
+  return { eventsMaxlen: config.raw.state.max_events_per_user, input: { streams: config.streams.inputs, group: config.streams.group } };
 }
 
 /** The engine's loops, leases and reports. */

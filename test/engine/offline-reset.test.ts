@@ -81,6 +81,25 @@ describe('resetUser', () => {
     expect(await redis.hget(keys.partitionPos(p), 'pos')).toBeNull();
   });
 
+  it.each([
+    ['input not yet routed (the consumer group behind)', 'routed'],
+    ['routed input the owner has not applied (the partition stream past its position)', 'applied'],
+  ])('with %s: the reset is queued in the control stream (applied in order by a worker), the state untouched', async (_n, what) => {
+    const user = 'bob@example.com';
+    const p = keys.partitionOf(user);
+    const input = { streams: [`${prefix}:login`], group: 'riskstream' };
+    await redis.hset(keys.partitionState(p), user, encodeState(high(user)));
+    await redis.xgroup('CREATE', input.streams[0]!, input.group, '$', 'MKSTREAM');
+    if (what === 'routed') await redis.xadd(input.streams[0]!, '*', 'event', '{"type":"login"}');
+    else await redis.xadd(keys.partitionIn(p), '*', 'b', '[]');
+    const r = resetUser(redis, keys, { user, actor: 'cli:ops', reason: 'vouched' }, { ...settings(), input }, async () => undefined);
+    await expect(r).rejects.toMatchObject({ code: 'UNAVAILABLE', message: expect.stringMatching(/queued behind input/) });
+    expect(decodeState(await redis.hgetBuffer(keys.partitionState(p), user), user)).toMatchObject({ level: 'high', version: 1 });
+    const control = await redis.xrange(keys.controlStream, '-', '+');
+    expect(control.map(([, f]) => f[f.indexOf('user') + 1])).toEqual([user]);
+    expect(await redis.exists(keys.engineLease(`p${p}`))).toBe(0);
+  });
+
   it('an unknown user: not found, nothing written, the lease given back', async () => {
     const user = 'nobody@example.com';
     const r = await resetUser(redis, keys, { user, actor: 'cli:ops', reason: '' }, settings(), async () => undefined);
