@@ -15,9 +15,12 @@ function tag(id: string): string {
 
 /**
  * String (PX): the marker that a source entry (`sourceStream`, `sourceId`) was dead-lettered into
- * `deadLetterStream`, in that stream's slot (its hash tag, or the stream's name as one).
+ * `deadLetterStream`, in that stream's slot (its hash tag, or the stream's name as one); undefined
+ * for a name with braces but no hash tag (no key shares its slot by name).
  */
-export function deadLetterSeen(deadLetterStream: string, sourceStream: string, sourceId: string): string {
+export function deadLetterSeen(deadLetterStream: string, sourceStream: string, sourceId: string): string | undefined {
+  // A name with braces but no hash tag would not keep its slot inside one: no marker then.
+  if (!hasHashTag(deadLetterStream) && /[{}]/.test(deadLetterStream)) return undefined;
   const base = hasHashTag(deadLetterStream) ? deadLetterStream : `{${deadLetterStream}}`;
   return `${base}:seen:${sourceStream}/${sourceId}`;
 }

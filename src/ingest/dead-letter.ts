@@ -30,6 +30,8 @@ export const MAX_REASON = 1000;
  * its source stream (`source_id`) until `streams.input_retention`.
  */
 export const MAX_ORIG_FIELD = 64 * 1024;
+/** Most original fields a dead letter keeps (the rest are counted in `omitted_fields`). */
+export const MAX_ORIG_FIELDS = 1000;
 /** What a field longer than {@link MAX_ORIG_FIELD} becomes (its length under `truncated`). */
 const NOT_KEPT_LONG = `[not kept: longer than ${MAX_ORIG_FIELD} characters]`;
 /** What a field becomes when scrubbing it failed: never kept unscrubbed. */
@@ -63,7 +65,10 @@ export function deadLetterFields(raw: RawEntry, reason: string, now: number = Da
   ];
   const cutFields: Record<string, string> = {};
   const truncated: string[] = [];
+  let count = 0;
   for (const k in raw.fields) {
+    // An entry of thousands of fields: the first MAX_ORIG_FIELDS are kept, the rest counted.
+    if (++count > MAX_ORIG_FIELDS) continue;
     const v = raw.fields[k]!;
     if (v.length <= MAX_ORIG_FIELD) cutFields[k] = v;
     else {
@@ -73,6 +78,7 @@ export function deadLetterFields(raw: RawEntry, reason: string, now: number = Da
     }
   }
   if (truncated.length) out.push('truncated', truncated.join(','));
+  if (count > MAX_ORIG_FIELDS) out.push('omitted_fields', String(count - MAX_ORIG_FIELDS));
   let orig: Record<string, string>;
   try {
     orig = scrubFields(cutFields, scrubPaths);
@@ -137,16 +143,8 @@ export async function writeDeadLetters(
   const trim = opts.maxlen ? ['MAXLEN', '~', String(opts.maxlen)] : [];
   for (const { raw, reason } of items) {
     const fields = deadLetterFields(raw, reason, opts.now, opts.scrubPaths);
-    if (opts.once)
-      queueScript(
-        pipe,
-        'deadLetter',
-        stream,
-        deadLetterSeen(stream, raw.stream, raw.id),
-        String(SEEN_TTL_MS),
-        opts.maxlen ? String(opts.maxlen) : '',
-        ...fields,
-      );
+    const marker = opts.once ? deadLetterSeen(stream, raw.stream, raw.id) : undefined;
+    if (marker) queueScript(pipe, 'deadLetter', stream, marker, String(SEEN_TTL_MS), opts.maxlen ? String(opts.maxlen) : '', ...fields);
     else pipe.xadd(stream, ...(trim as []), '*', ...fields);
   }
   const res = (await pipe.exec()) ?? [];

@@ -47,7 +47,6 @@ interface Signatures {
   leaseRelease: { file: 'lease-release-1'; args: [lease: string, value: string]; reply: number };
   engineHeartbeat: { file: 'engine-heartbeat-1'; args: [members: string, workerId: string, forgetMs: number]; reply: (number | string)[] };
   workerIdClaim: { file: 'worker-id-claim-1'; args: [id: string, expected: string, pid: string, ttlMs: number]; reply: [number, string] };
-  relayLock: { file: 'relay-lock-1'; args: [lock: string, token: string, ttlMs: string, ownerPrefix: string]; reply: number };
   deadLetter: { file: 'dead-letter-2'; args: [stream: string, marker: string, ttlMs: string, maxlen: string, ...fields: string[]]; reply: string | null };
 }
 
@@ -79,7 +78,6 @@ const FILES: { [K in ScriptName]: Signatures[K]['file'] } = {
   engineHeartbeat: 'engine-heartbeat-1',
   workerIdClaim: 'worker-id-claim-1',
   deadLetter: 'dead-letter-2',
-  relayLock: 'relay-lock-1',
 };
 const NAMES = Object.keys(FILES) as ScriptName[];
 

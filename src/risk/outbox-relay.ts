@@ -3,11 +3,11 @@ import { AuditLog, type AuditEntry } from '../audit/audit-log.js';
 import type { Keys } from '../keys.js';
 import { CONTROL_RESULT_TTL_MS } from '../engine/commit.js';
 import { randomUUID } from 'node:crypto';
-import { defineScripts, queueScript } from '../redis/scripts.js';
+import { defineScripts, queueScript, scriptsOn } from '../redis/scripts.js';
 import type { BehaviorHit, LevelChange } from '../types.js';
 
-/** A relay holds its partitions' locks at most this long (a relay that takes longer may be repeated by another). */
-const RELAY_LOCK_MS = 30_000;
+/** A relay's hold on its partitions' locks, renewed while it runs: a relay whose process died frees them this soon. */
+const RELAY_LOCK_MS = 3_000;
 /** Most entries of one outbox one relay reads (the rest stay marked, for the next run). */
 const READ_MAX = 1000;
 
@@ -62,8 +62,6 @@ export class OutboxRelay {
     private readonly sink: ChangeSink,
     private readonly maxlen = 1_000_000,
     private readonly auditStream?: string,
-    /** This worker's identity: a relay lock its previous process left (a kill -9) is taken over at once. */
-    private readonly owner?: string,
   ) {
     defineScripts(redis);
   }
@@ -100,12 +98,11 @@ export class OutboxRelay {
   private async relayNow(list: string[]): Promise<LevelChange[]> {
     if (list.length === 0) return [];
     const parts = [...byPartition(list, (u) => this.keys.partitionOf(u))];
-    const ownerPrefix = this.owner === undefined ? '' : `${this.owner}/`;
-    const token = `${ownerPrefix}${randomUUID()}`;
+    const token = randomUUID();
     const read = pipeline(this.redis);
     // Each partition's lock, then its users' outboxes: one relay at a time per partition, across workers.
     for (const [p, users] of parts) {
-      queueScript(read, 'relayLock', this.keys.outboxRelayLock(p), token, String(RELAY_LOCK_MS), ownerPrefix);
+      read.set(this.keys.outboxRelayLock(p), token, 'PX', RELAY_LOCK_MS, 'NX');
       for (const u of users) read.xrange(this.keys.userOutbox(u), '-', '+', 'COUNT', READ_MAX);
     }
     const locked: Array<[number, string[]]> = [];
@@ -116,15 +113,28 @@ export class OutboxRelay {
       for (const [p, users] of parts) {
         const [lockErr, ok] = res[at++] ?? [];
         // Held by another relay (another worker's, during a partition's move): its marks stay for the next run.
-        if (!lockErr && ok === 1) locked.push([p, users]);
+        if (!lockErr && ok === 'OK') locked.push([p, users]);
         for (const u of users) {
           const [, r] = res[at++] ?? [];
-          if (!lockErr && ok === 1) rows.set(u, (r ?? []) as Array<[string, string[]]>);
+          if (!lockErr && ok === 'OK') rows.set(u, (r ?? []) as Array<[string, string[]]>);
         }
       }
       const failed = res.find(([err]) => err)?.[0];
       if (failed) throw failed;
-      return await this.pass(locked, rows, token);
+      // The locks are short (a relay whose process died frees its partitions within RELAY_LOCK_MS):
+      // renewed while this relay runs, however long it takes.
+      const renew = setInterval(() => {
+        for (const [p] of locked)
+          void scriptsOn(this.redis)
+            .leaseRenew(this.keys.outboxRelayLock(p), token, RELAY_LOCK_MS)
+            .catch(() => undefined);
+      }, RELAY_LOCK_MS / 3);
+      renew.unref();
+      try {
+        return await this.pass(locked, rows, token);
+      } finally {
+        clearInterval(renew);
+      }
     } catch (err) {
       // Releases the locks this relay holds (by its token: any it may have taken); marks and entries stay for the next run.
       const release = pipeline(this.redis);

@@ -15,7 +15,8 @@ import { LogThrottle } from '../obs/log-throttle.js';
 /** The ingest side of the worker: geo and source-IP enrichment, dead letters, list bridge, HTTP ingest. */
 export interface IngestRuntime {
   enrich: (events: StreamEvent[]) => Promise<void>;
-  deadLetter(bad: Array<{ raw: RawEntry; reason: string }>): Promise<void>;
+  /** Dead-letters entries, each once (also across a crash); resolves with which were written now (not before a crash). */
+  deadLetter(bad: Array<{ raw: RawEntry; reason: string }>): Promise<boolean[]>;
   service: IngestService;
   close(): Promise<void>;
 }
@@ -44,8 +45,10 @@ export async function buildRouteIngest(deps: {
       const c = deps.config();
       // Entries of the input streams (router) and partitions (owner): each dead-lettered once, also across a crash.
       const ids = await writeDeadLetters(redis, c.streams.deadLetter, bad, { maxlen: c.raw.streams.maxlen, scrubPaths: c.raw.ingest.scrub_fields, once: true });
-      bad.forEach((b, i) => ids[i] && metrics.deadLettered.inc({ stream: b.raw.stream })); // not the ones written before a crash
+      const written = ids.map((id) => id !== '');
+      bad.forEach((b, i) => written[i] && metrics.deadLettered.inc({ stream: b.raw.stream })); // not the ones written before a crash
       logger.warn({ count: bad.length, first: bad[0] ? scrubText(bad[0].reason) : undefined }, 'entries dead-lettered');
+      return written;
     },
   };
 }

@@ -40,10 +40,11 @@ export async function buildOwnRouter(d: {
       await sessionUses(events); // as in the main thread (src/runtime/sessions.ts)
     },
     deadLetter: async (bad) => {
-      await ingest.deadLetter(bad);
+      const written = await ingest.deadLetter(bad);
       if (!d.onDeadLettered) return;
       const streams: Record<string, number> = {};
-      for (const b of bad) streams[b.raw.stream] = (streams[b.raw.stream] ?? 0) + 1;
+      // Counted once: not an entry dead-lettered before a crash and read again.
+      bad.forEach((b, i) => written[i] && (streams[b.raw.stream] = (streams[b.raw.stream] ?? 0) + 1));
       d.onDeadLettered(streams);
     },
   });

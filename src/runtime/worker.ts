@@ -95,7 +95,6 @@ export async function startWorker(opts: WorkerOptions = {}): Promise<WorkerHandl
     (changes, hits) => ssf.enqueueChanges(changes).then(() => sessions.respond(changes, hits)), // responses: before the outbox entries go
     config.raw.streams.maxlen,
     config.streams.audit,
-    identity.id,
   );
   const risk = new RiskService(redis, keys, store, (req) => resetUser(redis, keys, req, commitSettingsOf(config), (users) => relay.relay(users)));
   await relay.recover();
@@ -119,15 +118,15 @@ export async function startWorker(opts: WorkerOptions = {}): Promise<WorkerHandl
     route: {
       decode: (raw, now) => decodeEntry(raw, decodeOpts, now),
       enrich: (events) => (ingest.enrich?.(events) ?? Promise.resolve()).then(() => sessions.enrich(events)), // geo first: a use's country may come from its ip
-      deadLetter: (bad) => ingest.deadLetter(bad),
+      deadLetter: async (bad) => void (await ingest.deadLetter(bad)),
     },
     own: {
       context: () => applyContextOf(config, Date.now()),
       settings: () => ({ ...commitSettingsOf(config), now: Date.now() }),
       sessions: sessions.engine,
       deadLetter: async (bad) => {
-        await ingest.deadLetter(bad);
-        for (const b of bad) metrics.poisoned.inc({ stream: b.raw.stream, code: b.reason.slice(b.reason.indexOf(':') + 2) });
+        const written = await ingest.deadLetter(bad);
+        bad.forEach((b, i) => written[i] && metrics.poisoned.inc({ stream: b.raw.stream, code: b.reason.slice(b.reason.indexOf(':') + 2) }));
       },
       committed: (changes) => ssf.enqueueCommitted(changes),
       relay: (users) => void relay.relay(users).catch((err: unknown) => logger.warn({ err }, 'relay failed; the outbox is relayed again by the sweep')),

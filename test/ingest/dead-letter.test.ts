@@ -109,12 +109,39 @@ describe('writeDeadLetters (real Redis)', () => {
       const rows = await readStream(redis, stream);
       expect(rows.map((r) => parseDeadLetter(r.fields).sourceId)).toEqual([raw.id, other.id]);
       // The marker shares the stream's slot and expires.
-      const marker = deadLetterSeen(stream, raw.stream, raw.id);
+      const marker = deadLetterSeen(stream, raw.stream, raw.id)!;
       expect(await redis.pttl(marker)).toBeGreaterThan(0);
       expect(keySlot(marker)).toBe(keySlot(stream));
     } finally {
-      await redis.del(deadLetterSeen(stream, raw.stream, raw.id), deadLetterSeen(stream, other.stream, other.id));
+      await redis.del(deadLetterSeen(stream, raw.stream, raw.id)!, deadLetterSeen(stream, other.stream, other.id)!);
     }
+  });
+
+  it('once: a failed write leaves no marker (the retry writes it); thousands of fields are kept up to 1000, the rest counted', async () => {
+    const stream = `${prefix}:dl-once-2`;
+    const many: RawEntry = { stream: 'riskstream:activity', id: '1700000000000-9', fields: {}, deliveries: 1 };
+    for (let i = 0; i < 5000; i++) many.fields[`f${i}`] = 'x';
+    const marker = deadLetterSeen(stream, many.stream, many.id)!;
+    try {
+      await redis.set(stream, 'not a stream');
+      await expect(writeDeadLetters(redis, stream, [{ raw: many, reason: 'user: required' }], { once: true })).rejects.toMatchObject({ code: 'INTERNAL' });
+      expect(await redis.exists(marker)).toBe(0);
+      await redis.del(stream);
+      const [id] = await writeDeadLetters(redis, stream, [{ raw: many, reason: 'user: required' }], { once: true });
+      expect(id).toMatch(/^\d+-\d+$/);
+      const [row] = await readStream(redis, stream);
+      expect(Object.keys(row!.fields).filter((k) => k.startsWith('orig.'))).toHaveLength(1000);
+      expect(row!.fields.omitted_fields).toBe('4000');
+    } finally {
+      await redis.del(marker, stream);
+    }
+  });
+
+  it('a dead-letter stream named with braces but no hash tag gets no marker (its slot cannot be shared by name)', () => {
+    expect(deadLetterSeen('rs:dl}x', 's', '1-0')).toBeUndefined();
+    expect(deadLetterSeen('rs:{}dl', 's', '1-0')).toBeUndefined();
+    expect(deadLetterSeen('{rs}:dl', 's', '1-0')).toBe('{rs}:dl:seen:s/1-0');
+    expect(deadLetterSeen('rs:dl', 's', '1-0')).toBe('{rs:dl}:seen:s/1-0');
   });
 
   it('writes nothing for an empty batch', async () => {

@@ -135,20 +135,35 @@ describe('OutboxRelay', () => {
     expect(await redis.exists(keys.outboxRelayLock(p))).toBe(0);
   });
 
-  it("a lock left by this worker's previous process (a kill -9 mid-relay) is taken at once; another worker's is not", async () => {
+  it('a lock left by a process that died mid-relay (kill -9) frees the partition within seconds; a live relay renews its lock', async () => {
     const user = 'kim';
     const p = keys.partitionOf(user);
     const sunk: string[] = [];
-    const relayOf = (owner: string) =>
-      new OutboxRelay(redis, keys, `${prefix}:feed-kim`, async (cs) => void sunk.push(...cs.map((c) => c.id)), 1000, undefined, owner);
+    const relay = new OutboxRelay(redis, keys, `${prefix}:feed-kim`, async (cs) => void sunk.push(...cs.map((c) => c.id)), 1000);
     await redis.xadd(keys.userOutbox(user), '*', 'kind', 'change', 'data', JSON.stringify(change(user, 1)));
-    await redis.set(keys.outboxRelayLock(p), 'host-b/dead-process-token', 'PX', 30_000);
-    expect(await relayOf('host-a').relay([user])).toEqual([]); // another worker's lock: left alone
-    expect(sunk).toEqual([]);
-    expect(await relayOf('host-b').relay([user])).toHaveLength(1); // its own identity's: taken over
+    // The dead process's lock, as its relay took it: short-lived, nothing renews it.
+    await redis.set(keys.outboxRelayLock(p), 'dead-process-token', 'PX', 3_000);
+    expect(await relay.relay([user])).toEqual([]);
+    const ttl = await redis.pttl(keys.outboxRelayLock(p));
+    expect(ttl).toBeGreaterThan(0);
+    expect(ttl).toBeLessThanOrEqual(3_000);
+    await new Promise((r) => setTimeout(r, ttl + 50));
+    expect(await relay.relay([user])).toHaveLength(1);
     expect(sunk).toEqual(['kim-1']);
-    expect(await redis.exists(keys.outboxRelayLock(p))).toBe(0);
-  });
+
+    // A relay that takes longer than the lock's life keeps it (renewed), so no other relay reads its entries.
+    await redis.xadd(keys.userOutbox(user), '*', 'kind', 'change', 'data', JSON.stringify(change(user, 2)));
+    let release!: () => void;
+    const held = new Promise<void>((r) => (release = r));
+    const slow = new OutboxRelay(redis, keys, `${prefix}:feed-kim`, (cs) => held.then(() => void sunk.push(...cs.map((c) => c.id))), 1000);
+    const running = slow.relay([user]);
+    await new Promise((r) => setTimeout(r, 4_000));
+    expect(await redis.exists(keys.outboxRelayLock(p))).toBe(1);
+    expect(await relay.relay([user])).toEqual([]);
+    release();
+    expect(await running).toHaveLength(1);
+    expect(sunk).toEqual(['kim-1', 'kim-2']);
+  }, 20_000);
 
   it("a reset's audit entry goes to the audit log (not the feed) and its outcome is answered only once it is there", async () => {
     const feed = `${prefix}:feed-reset`;

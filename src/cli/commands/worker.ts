@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { startWorker } from '../../runtime/worker.js';
 import { createLogger } from '../../obs/logger.js';
@@ -54,7 +55,7 @@ export function workerCommand(program: Command): void {
         // Started by `npx riskstream worker` through a shell that does not pass signals on (sh is
         // dash on Debian; the project's .npmrc names bash, which hands the process over): npm exits
         // on SIGTERM and this process is left to another parent. Its parent going is the SIGTERM then.
-        if (process.env.npm_command === 'exec') {
+        if (process.env.npm_command === 'exec' && startedByNpmShell()) {
           const parent = process.ppid;
           const watch = setInterval(() => {
             if (process.ppid === parent) return;
@@ -70,4 +71,19 @@ export function workerCommand(program: Command): void {
       // Let pino flush, then leave even if a stray handle lingers.
       setTimeout(() => process.exit(process.exitCode ?? 0), 200).unref();
     });
+}
+
+/**
+ * True when this process's parent is the `sh -c` npm exec runs a bin with (its script shell, when
+ * that is not bash): not a shell of the caller's own, whose exit must not stop the worker.
+ */
+function startedByNpmShell(): boolean {
+  try {
+    const argv = readFileSync(`/proc/${process.ppid}/cmdline`, 'utf8').split('\0');
+    // npm's script shell: `sh -c "'riskstream' worker …"` (the bin name quoted, then the arguments).
+    const script = process.env.npm_lifecycle_script ?? '';
+    return /(^|\/)(sh|dash)$/.test(argv[0] ?? '') && argv[1] === '-c' && script !== '' && (argv[2] ?? '').startsWith(script);
+  } catch {
+    return false; // no /proc: not Linux
+  }
 }

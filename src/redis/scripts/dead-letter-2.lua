@@ -14,8 +14,13 @@
   Output:
     the new entry's id, or false when the entry was dead-lettered already
 ]]
-if not redis.call('SET', KEYS[2], '1', 'NX', 'PX', ARGV[1]) then return false end
+if redis.call('EXISTS', KEYS[2]) == 1 then return false end
+-- The entry first: a failed XADD (a wrong key type …) leaves no marker behind, and the retry writes it.
+local id
 if ARGV[2] ~= '' then
-  return redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[2], '*', unpack(ARGV, 3))
+  id = redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[2], '*', unpack(ARGV, 3))
+else
+  id = redis.call('XADD', KEYS[1], '*', unpack(ARGV, 3))
 end
-return redis.call('XADD', KEYS[1], '*', unpack(ARGV, 3))
+redis.call('SET', KEYS[2], '1', 'PX', ARGV[1])
+return id
