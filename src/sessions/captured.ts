@@ -11,6 +11,7 @@ import type { CanonicalEvent, StreamEvent } from '../types.js';
 import { attachStored, isSessionLogin, storedSessionId, type SessionIdentity } from './identity.js';
 import type { SessionStore } from './store.js';
 import { LRUCache } from 'lru-cache';
+import { isoMs } from '../ingest/iso-time.js';
 
 /** The baseline a stored identity gives. */
 export function capturedFromIdentity(s: SessionIdentity): CapturedSession {
@@ -55,20 +56,43 @@ export function batchLogins(events: readonly StreamEvent[]): Map<string, Capture
  * beside routing, possibly in another thread). Bounded: the oldest entries go first.
  */
 export class RecentLogins {
-  private readonly logins: LRUCache<string, CapturedSession>;
-  constructor(max = 50_000) {
+  private readonly logins: LRUCache<string, { c: CapturedSession; exp: number | undefined; at: number }>;
+  /**
+   * `freshMs`: how long after routing a login stands in for its identity — by then its commit has
+   * landed and the store is the word (a session expired or trimmed since is no baseline); an
+   * owner still behind attaches the login it holds itself (src/engine/pending-sessions.ts).
+   */
+  constructor(
+    max = 50_000,
+    private readonly freshMs = 30_000,
+  ) {
     this.logins = new LRUCache({ max });
   }
-  /** Remembers a batch's session logins (after its uses were looked up). */
-  remember(batch: ReadonlyMap<string, CapturedSession>): void {
+  /** Remembers a batch's session logins (after its uses were looked up), with their sessions' expiry when they give one. */
+  remember(batch: ReadonlyMap<string, CapturedSession>, expiries?: ReadonlyMap<string, number>, now = Date.now()): void {
     for (const [sid, c] of batch) {
       const prev = this.logins.get(sid);
-      if (!prev || c.login_at < prev.login_at) this.logins.set(sid, c);
+      if (!prev || c.login_at < prev.c.login_at) this.logins.set(sid, { c, exp: expiries?.get(sid), at: now });
     }
   }
-  get(sid: string): CapturedSession | undefined {
-    return this.logins.get(sid);
+  /** The login of session `sid` routed lately, unless its session expired before `time` or the login is no longer fresh. */
+  get(sid: string, time = -Infinity, now = Date.now()): CapturedSession | undefined {
+    const r = this.logins.get(sid);
+    if (!r || now - r.at > this.freshMs || (r.exp !== undefined && r.exp <= time)) return undefined;
+    return r.c;
   }
+}
+
+/** The expiry the session logins among `events` give (`session.expires_at`), by stored session id. */
+function batchExpiries(events: readonly StreamEvent[]): Map<string, number> {
+  const out = new Map<string, number>();
+  for (const { event: e } of events) {
+    if (!isSessionLogin(e)) continue;
+    const v = e.session!.expires_at as unknown;
+    const exp = typeof v === 'number' ? v : typeof v === 'string' ? isoMs(v.trim()) : NaN;
+    if (Number.isFinite(exp)) out.set(storedSessionId(String(e.session!.id)), Math.max(exp, out.get(storedSessionId(String(e.session!.id))) ?? -Infinity));
+  }
+  return out;
 }
 
 /**
@@ -91,8 +115,9 @@ export async function attachCapturedSessions(store: Pick<SessionStore, 'lookupMa
     pairs.set(k, { sid, user: se.event.user });
   }
   const inBatch = batchLogins(events);
+  const expiries = batchExpiries(events);
   if (uses.size === 0) {
-    recent?.remember(inBatch);
+    recent?.remember(inBatch, expiries);
     return;
   }
   const list = [...pairs];
@@ -100,28 +125,31 @@ export async function attachCapturedSessions(store: Pick<SessionStore, 'lookupMa
   const found = new Map<string, CapturedSession>();
   const identities = new Map<string, SessionIdentity>();
   const revoked = new Set<string>();
-  list.forEach(([k, p], i) => {
+  list.forEach(([k], i) => {
     // A revoked session has no baseline: neither its stored login (gone) nor one routed before.
     if (stored[i]!.revoked) return void revoked.add(k);
     const s = stored[i]!.s;
-    if (s) identities.set(k, s);
-    const a = inBatch.get(p.sid);
-    const b = recent?.get(p.sid);
-    const c = s ? capturedFromIdentity(s) : a && b ? (b.login_at <= a.login_at ? b : a) : (a ?? b);
-    if (c) found.set(k, c);
+    if (!s) return;
+    identities.set(k, s);
+    found.set(k, capturedFromIdentity(s));
   });
   for (const [se, k] of uses) {
     if (revoked.has(k)) {
       markRevoked(se.event, true);
       continue;
     }
-    const c = found.get(k);
+    // Not stored (yet): the batch's own login, or one routed lately — neither of a session expired by this use.
+    const sid = usesSession(se.event)!;
+    const exp = expiries.get(sid);
+    const a = found.get(k) ? undefined : exp !== undefined && exp <= se.event.time ? undefined : inBatch.get(sid);
+    const b = found.get(k) ? undefined : recent?.get(sid, se.event.time);
+    const c = found.get(k) ?? (a && b ? (b.login_at <= a.login_at ? b : a) : (a ?? b));
     // A login gets a baseline only from an earlier login (it is a use then); the one that captured it gets none.
     attachCaptured(se.event, c && baselineFor(se.event, c) ? c : undefined);
     // A refresh, or a later login with the id, extends the stored session (src/sessions/identity.ts): the owner gets its identity.
     if (isSessionLogin(se.event)) attachStored(se.event, identities.get(k));
   }
-  recent?.remember(inBatch);
+  recent?.remember(inBatch, expiries);
 }
 
 /**

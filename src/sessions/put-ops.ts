@@ -3,6 +3,13 @@ import type { Keys } from '../keys.js';
 import { clampPx, LUA_MAX_TTL_MS } from '../redis/ttl.js';
 import { deviceIdentity, type DeviceIdentity, type SessionIdentity } from './identity.js';
 
+/** `d` with `posture`, its fields in the stored order (id, posture, last_seen, ip, session_id). */
+function withPosture(d: DeviceIdentity, posture: Record<string, unknown>): DeviceIdentity {
+  return d.ip
+    ? { id: d.id, posture, last_seen: d.last_seen, ip: d.ip, session_id: d.session_id }
+    : { id: d.id, posture, last_seen: d.last_seen, session_id: d.session_id };
+}
+
 /** The commit commands storing one partition's session identities, and what reads their replies needs. */
 export interface SessionPutOps {
   /** The partition of the identities' users. */
@@ -71,7 +78,11 @@ export function sessionPutOps(k: Keys, identities: readonly SessionIdentity[], o
     byExpiry.push(expires, s.session_id);
     u.sessions.push(expires, s.session_id);
     const d = deviceIdentity(s);
-    if (d && ((u.devices ??= new Map()).get(d.id)?.d.last_seen ?? -Infinity) <= d.last_seen) u.devices.set(d.id, { d, seen: login });
+    const prev = d ? (u.devices ??= new Map()).get(d.id) : undefined;
+    // The same device again without a posture keeps the one reported before in this commit (the
+    // store carries a stored posture over itself).
+    if (d && (prev?.d.last_seen ?? -Infinity) <= d.last_seen)
+      u.devices!.set(d.id, { d: d.posture === undefined && prev?.d.posture !== undefined ? withPosture(d, prev.d.posture) : d, seen: login });
   }
   const skipped = identities.length - live.length;
   if (!live.length) return { part, ops, live, users: [], skipped };

@@ -71,6 +71,28 @@ describe('attachCapturedSessions (the enrich stage)', () => {
     expect(capturedOf(batch[1]!.event)).toBeUndefined();
   });
 
+  it('a login routed lately is no baseline for a use after its session expired, nor once its commit must have landed (the store is the word)', async () => {
+    const recent = new RecentLogins();
+    await attachCapturedSessions(store, batchOf([login({ sessionId: 's-short', time: NOW - 60_000, expiresAt: NOW - 10_000, device: { id: 'd-5' } })]), recent);
+    const late = batchOf([use('s-short', { time: NOW })]); // after the session's expiry
+    await attachCapturedSessions(store, late, recent);
+    expect(capturedOf(late[0]!.event)).toBeUndefined();
+    const early = batchOf([use('s-short', { time: NOW - 20_000 })]); // before it: the routed login stands in
+    await attachCapturedSessions(store, early, recent);
+    expect(capturedOf(early[0]!.event)).toMatchObject({ session_id: 's-short', device: 'd-5' });
+    // Routed long ago (by processing time): its commit has landed, and the store has no such session.
+    const old = new RecentLogins(10, 30_000);
+    old.remember(new Map([['s-old', { session_id: 's-old', user: 'alice@example.com', login_at: NOW - 1000 }]]), undefined, Date.now() - 31_000);
+    expect(old.get('s-old', NOW)).toBeUndefined();
+    expect(new RecentLogins().get('s-none')).toBeUndefined();
+  });
+
+  it('a use after its session expired, in the same batch as its login, gets no baseline', async () => {
+    const batch = batchOf([login({ sessionId: 's-lapsed', time: NOW - 60_000, expiresAt: NOW - 10_000 }), use('s-lapsed', { time: NOW })]);
+    await attachCapturedSessions(store, batch);
+    expect(capturedOf(batch[1]!.event)).toBeUndefined();
+  });
+
   it('a login routed in an earlier batch whose identity is not committed yet is the baseline (recent logins); the stored one wins once there', async () => {
     const recent = new RecentLogins();
     await attachCapturedSessions(store, batchOf([login({ sessionId: 's-late', time: NOW - 5000, device: { id: 'd-5' }, network: { asn: 7 } })]), recent);

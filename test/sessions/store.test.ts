@@ -127,6 +127,17 @@ describe('SessionStore', () => {
     expect((await store.devices('alice@example.com'))[0]!.posture).toEqual({ os: 'macOS 15.3' });
   });
 
+  it('two logins of a new device in one commit, the later without a posture: the posture is kept', async () => {
+    const first = ident({ sessionId: 'q1', time: T0 });
+    first.device = { id: 'd-new', posture: { os: 'win11', firewall: true } };
+    const second = ident({ sessionId: 'q2', time: T0 + 5000, ip: '10.0.0.2' });
+    second.device = { id: 'd-new' };
+    await store.put([first, second]);
+    expect(await store.devices('alice@example.com')).toEqual([
+      { id: 'd-new', posture: { os: 'win11', firewall: true }, last_seen: T0 + 5000, ip: '10.0.0.2', session_id: 'q2' },
+    ]);
+  });
+
   it('per-user keys expire: the session zset with its last session, the device registry after its retention', async () => {
     await store.put([ident({ sessionId: 'e1', expiresAt: T0 + 30_000 }), ident({ sessionId: 'e2', expiresAt: T0 + 90_000 })]);
     const zttl = await t.redis.pttl(t.keys.userSessions('alice@example.com'));
