@@ -202,6 +202,9 @@ export async function startWorker(opts: WorkerOptions = {}): Promise<WorkerHandl
     for (const s of subs) s.unsubscribe();
     await engine.stop().catch(() => undefined);
     await identity.release().catch(() => undefined);
+    // And nothing else left running for a caller that goes on (a test, an embedding program).
+    await Promise.allSettled([ingest.close(), ssf.close(), app.close()]);
+    await Promise.allSettled([closeConnection(redis), closeConnection(reader), closeConnection(waker)]);
     throw err;
   }
   const url = address.replace('0.0.0.0', '127.0.0.1').replace('[::]', '127.0.0.1');
