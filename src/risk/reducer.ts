@@ -1,64 +1,22 @@
-import { createHash } from 'node:crypto';
 import type { BehaviorConfig } from '../config/behaviors-schema.js';
 import { detectorFor, isDetectorKind } from '../detect/registry.js';
 import type { DetectorHit, DetectorLimits } from '../detect/types.js';
 import { mergeTiers, tiersOf, withTiers } from './tiers.js';
 import { scrubShared, type ScrubOptions } from '../secrets/scrub.js';
 import { scrubText } from '../secrets/secret-values.js';
-import {
-  levelRank,
-  maxLevel,
-  type BehaviorHit,
-  type CanonicalEvent,
-  type EntryRef,
-  type InitiatingEntity,
-  type LevelChange,
-  type RiskLevel,
-} from '../types.js';
+import type { BehaviorHit, CanonicalEvent, EntryRef, LevelChange } from '../types.js';
 import { compareIds, type UserState } from './state.js';
+import { copyState, expire, recordChange, VOUCHED, vouchedOf, type ReduceResult } from './level-change.js';
+
+export { changeId, expire, reset, VOUCHED, type ReduceResult } from './level-change.js';
 
 /** How many triggering event ids an active behavior remembers (dedupes repeated events). */
 const RECENT_HIT_IDS = 64;
-
-/**
- * The key, among a state's windows, of the event ids an admin reset vouched for (never a behavior
- * id: config refuses ids starting with `#`), and how many it keeps.
- */
-export const VOUCHED = '#vouched';
-const VOUCHED_IDS = 256;
-
-/** The event ids vouched for by the user's resets, or undefined. */
-function vouchedOf(state: UserState): readonly string[] | undefined {
-  const v = state.windows[VOUCHED] as { ids?: unknown } | undefined;
-  return v && Array.isArray(v.ids) ? (v.ids as string[]) : undefined;
-}
 
 /** One input to the reducer: an event and where it came from. */
 export interface ReduceInput {
   event: CanonicalEvent;
   ref: EntryRef;
-}
-
-/** What reducing a user's events produced. */
-export interface ReduceResult {
-  state: UserState;
-  hits: BehaviorHit[];
-  changes: LevelChange[];
-}
-
-/**
- * Deterministic change id (the SET `txn`), UUID-shaped: the same inputs always give the same id,
- * so a replay after a crash produces the same change.
- */
-export function changeId(user: string, version: number, cause: string): string {
-  const h = createHash('sha256').update(`${user}\u0000${version}\u0000${cause}`).digest('hex');
-  return `${h.slice(0, 8)}-${h.slice(8, 12)}-5${h.slice(13, 16)}-a${h.slice(17, 20)}-${h.slice(20, 32)}`;
-}
-
-function levelOf(state: UserState): RiskLevel {
-  let level: RiskLevel = 'low';
-  for (const b of Object.values(state.behaviors)) level = maxLevel(level, b.level);
-  return level;
 }
 
 /**
@@ -69,37 +27,6 @@ export function hitExpiry(eventTime: number, expiresAfter: number | null, now: n
   return expiresAfter === null ? null : Math.min(eventTime, now) + expiresAfter;
 }
 
-function recordChange(state: UserState, changes: LevelChange[], cause: string, reason: string, who: InitiatingEntity, now: number, occurredAt: number): void {
-  const current = levelOf(state);
-  if (current === state.level) return;
-  const previous = state.level;
-  state.level = current;
-  state.version += 1;
-  state.changedAt = now;
-  changes.push({
-    id: changeId(state.user, state.version, cause),
-    user: state.user,
-    version: state.version,
-    previous,
-    current,
-    behaviors: Object.keys(state.behaviors).sort(),
-    reason,
-    initiatingEntity: who,
-    time: now,
-    occurredAt,
-  });
-}
-
-/**
- * A copy of `state` whose containers the reducer mutates (top level, behaviors, windows)
- * are new; their values are shared. Enough for purity: behaviors are replaced, never modified,
- * and detectors return new windows without modifying theirs (see detect/types.ts). A deep clone
- * here cost more than all the detectors together.
- */
-function copyState(state: UserState): UserState {
-  return { ...state, behaviors: { ...state.behaviors }, windows: { ...state.windows } };
-}
-
 /** True when some active behavior's expiry has passed. */
 function anyDue(state: UserState, now: number): boolean {
   // Object.keys, as expire(): a corrupt state (behaviors or one behavior null) throws here too.
@@ -108,53 +35,6 @@ function anyDue(state: UserState, now: number): boolean {
     if (expiresAt !== null && expiresAt <= now) return true;
   }
   return false;
-}
-
-/** Drops behaviors whose expiry has passed; emits the resulting level change (pure). */
-export function expire(state: UserState, now: number): ReduceResult {
-  const changes: LevelChange[] = [];
-  let gone: string[] | undefined;
-  let at = -Infinity;
-  let next: UserState | undefined;
-  for (const id of Object.keys(state.behaviors)) {
-    const b = state.behaviors[id]!;
-    if (b.expiresAt === null || b.expiresAt > now) continue;
-    (gone ??= []).push(id);
-    // A behavior falls to the next lower level it holds, or ends.
-    const left = tiersOf(b).filter((t) => t.expiresAt === null || t.expiresAt > now);
-    next ??= copyState(state);
-    if (left.length) next.behaviors[id] = withTiers(b, left);
-    else delete next.behaviors[id];
-  }
-  if (gone === undefined || next === undefined) return { state, hits: [], changes };
-  // In event time the level fell when the last tier above the new level stopped counting.
-  const floor = levelRank(levelOf(next));
-  for (const id of gone)
-    for (const t of tiersOf(state.behaviors[id]!))
-      if (t.expiresAt !== null && t.expiresAt <= now && levelRank(t.level) > floor && t.expiresAt > at) at = t.expiresAt;
-  next.updatedAt = now;
-  const names = gone.sort();
-  recordChange(next, changes, `expire:${names.join(',')}:${now}`, `expired: ${names.join(', ')}`, 'system', now, at);
-  return { state: next, hits: [], changes };
-}
-
-/**
- * Admin reset: clears active behaviors and detector windows; level falls to low; the event ids of the
- * behaviors cleared are remembered as vouched for (the latest {@link VOUCHED_IDS}), and the same
- * events delivered again are ignored (pure).
- */
-export function reset(state: UserState, now: number, reason: string): ReduceResult {
-  const next = structuredClone(state);
-  const changes: LevelChange[] = [];
-  // The events behind the behaviors cleared are vouched for: one delivered again (a shipper's retry,
-  // a replayed file) is ignored, or it would raise the user again for what the admin cleared.
-  const vouched = new Set(vouchedOf(state));
-  for (const b of Object.values(state.behaviors)) for (const id of b.ids ?? []) vouched.add(id);
-  next.behaviors = {};
-  next.windows = vouched.size ? { [VOUCHED]: { ids: [...vouched].slice(-VOUCHED_IDS) } } : {};
-  next.updatedAt = now;
-  recordChange(next, changes, `reset:${now}`, reason || 'risk reset by an administrator', 'admin', now, now);
-  return { state: next, hits: [], changes };
 }
 
 function byTimeThenId(a: ReduceInput, b: ReduceInput): number {
