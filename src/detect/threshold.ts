@@ -42,15 +42,23 @@ export type Matcher = z.infer<typeof matcher>;
 /** A literal as ingest would have stored it in `outcome`. */
 const asOutcome = (v: string | number | boolean): string | number | boolean => (typeof v === 'string' ? canonicalOutcome(v) : v);
 
-/** `match` with its `outcome` literals (plain, `equals`, `in`) spelled as ingest stores them; a regex is kept. */
+/** A matcher's literals (plain, `equals`, `in`) mapped by `f`; a regex is kept. */
+function mapLiterals(m: Matcher, f: (v: string | number | boolean) => string | number | boolean): Matcher {
+  if (typeof m !== 'object') return f(m);
+  if ('equals' in m) return { equals: f(m.equals) };
+  if ('in' in m) return { in: m.in.map(f) };
+  return m;
+}
+
+/** An event type as matched: case does not matter (`Login` is a login, as the credential detectors read it). */
+const asType = (v: string | number | boolean): string | number | boolean => (typeof v === 'string' ? v.toLowerCase() : v);
+
+/** `match` with its `outcome` literals spelled as ingest stores them and its `type` literals lower-cased; a regex is kept. */
 function outcomeMatch(match: Record<string, Matcher>): Record<string, Matcher> {
-  const m = match.outcome;
-  if (m === undefined) return match;
-  let next: Matcher = m;
-  if (typeof m !== 'object') next = asOutcome(m);
-  else if ('equals' in m) next = { equals: asOutcome(m.equals) };
-  else if ('in' in m) next = { in: m.in.map(asOutcome) };
-  return { ...match, outcome: next };
+  const out = { ...match };
+  if (match.outcome !== undefined) out.outcome = mapLiterals(match.outcome, asOutcome);
+  if (match.type !== undefined) out.type = mapLiterals(match.type, asType);
+  return out;
 }
 
 /** threshold's parameters. */
@@ -102,7 +110,12 @@ export function matchValue(value: unknown, m: Matcher): boolean {
 
 /** True when the event satisfies every entry of `match`. */
 export function matchesAll(event: CanonicalEvent, match: Record<string, Matcher>): boolean {
-  for (const path of Object.keys(match)) if (!matchValue(getPath(event, path), match[path]!)) return false;
+  for (const path of Object.keys(match)) {
+    const v = getPath(event, path);
+    const m = match[path]!;
+    // `type` compares without case against literals (lower-cased at load); a regex sees the type as given.
+    if (!matchValue(path === 'type' && typeof v === 'string' && (typeof m !== 'object' || !('regex' in m)) ? v.toLowerCase() : v, m)) return false;
+  }
   return true;
 }
 

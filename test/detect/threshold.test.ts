@@ -28,6 +28,15 @@ describe('threshold', () => {
     expect(r.hits[0]!.evidence.event_ids).toEqual(fails.map((e) => e.id));
   });
 
+  it('type matches without case, as the credential detectors read it (LOGIN is a login); a regex sees the type as given', () => {
+    const fails = Array.from({ length: 10 }, (_, i) => ({ ...login('London', i * 20_000, { outcome: 'failure' }), type: i % 2 ? 'LOGIN' : 'Login' }));
+    expect(run(threshold, failedLogins, fails).hits).toHaveLength(1);
+    const upper = params({ match: { type: { in: ['Login'] }, outcome: 'failure' }, count: 10, window: '5m' });
+    expect(run(threshold, upper, fails).hits).toHaveLength(1);
+    const regex = params({ match: { type: { regex: '^login$' }, outcome: 'failure' }, count: 10, window: '5m' });
+    expect(run(threshold, regex, fails).hits).toHaveLength(0);
+  });
+
   it('9 failures in 5 minutes, or 10 over 6 minutes: nothing', () => {
     expect(
       run(
