@@ -73,6 +73,8 @@ export function sessionPutOps(k: Keys, identities: readonly SessionIdentity[], o
       String(clampPx(s.expires_at - now)),
       login,
       s.user,
+      byLogin[1]!,
+      s.session_id,
     ]);
     byLogin.push(login, s.session_id);
     byExpiry.push(expires, s.session_id);

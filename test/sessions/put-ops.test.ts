@@ -8,7 +8,8 @@ import { EVENTS, PUT, SETTINGS } from './golden/input.js';
 
 /**
  * Byte-for-byte: the identities' JSON and the commit commands for fixed logins, as recorded
- * (golden/put-ops.json, written by the implementation before the performance work of issue 16).
+ * (golden/put-ops.json, written by the implementation before the performance work of issue 16; SPUT's
+ * by-login index key and session id added with the refresh-started sessions' index move).
  */
 const golden = JSON.parse(readFileSync(new URL('./golden/put-ops.json', import.meta.url), 'utf8')) as {
   identities: string[];

@@ -154,6 +154,9 @@ describe('a refresh through the router’s lookup and the store', () => {
     await store.put([buildIdentity(batch[0]!.event, settings())!]);
     expect(await store.get('s-r')).toMatchObject({ login_at: T0, device: { id: 'd-9' }, expires_at: T0 + 5 * HOUR, refreshed_at: T0 + 30_000 });
     expect((await store.get('s-r'))!.from_refresh).toBeUndefined();
+    // The listing (newest login first) places it by its login now, not by the refresh.
+    await store.put([buildIdentity(login({ sessionId: 's-mid', time: T0 + 10_000, expiresAt: T0 + HOUR }), settings())!]);
+    expect((await store.listAll()).sessions.map((x) => x.session_id)).toEqual(['s-mid', 's-r']);
     // A login's identity stays: an older login is refused as before.
     const older = login({ sessionId: 's-r', time: T0 - 1000, device: { id: 'd-old' } });
     await store.put([buildIdentity(older, settings())!]);

@@ -5,7 +5,7 @@
   entry); then trims the partition stream below it. The writes come prepared from the client as a
   list of commands; two are procedures of this script:
 
-    SPUT session-key tombstone-key identity-json px login_at user
+    SPUT session-key tombstone-key identity-json px login_at user [by-login-key session-id]
       stores a session identity unless revoked (tombstone), older than the stored login of the
       same session (not one stored from a refresh, `from_refresh`), or bound to another user (a session id is never rebound); its outcome: 1
       stored, 0 older, -1 revoked, or {-2, owner, login_at, expires_at} refused
@@ -39,7 +39,7 @@ if ARGV[1] ~= '' and redis.call('GET', KEYS[1]) ~= ARGV[1] then return -1 end
 local commitId = ARGV[5] and ARGV[5] ~= '' and ARGV[5] or nil
 if commitId and redis.call('HGET', KEYS[2], 'commit') == commitId then return { 0, {}, {} } end
 
-local function sput(key, tomb, json, px, loginAt, user)
+local function sput(key, tomb, json, px, loginAt, user, byLogin, sid)
   -- One read of both keys (they share the partition's slot).
   local got = redis.call('MGET', tomb, key)
   if got[1] then return -1 end
@@ -58,6 +58,11 @@ local function sput(key, tomb, json, px, loginAt, user)
     if ok and type(d) == 'table' and d.from_refresh ~= true and string.find(json, '"from_refresh":true', 1, true) then return 0 end
   end
   redis.call('SET', key, json, 'PX', px)
+  -- The start stored from a refresh, replaced by the session's earlier login: its place in the
+  -- partition's by-login index moves back too (the index's ZADD GT only ever raises it).
+  if cur and byLogin and string.find(cur, '"from_refresh":true', 1, true) and not string.find(json, '"from_refresh":true', 1, true) then
+    redis.call('ZADD', byLogin, loginAt, sid)
+  end
   return 1
 end
 
@@ -142,7 +147,7 @@ for i = 1, #ops do
   local op = ops[i]
   local name = op[1]
   if name == 'SPUT' then
-    puts[#puts + 1] = sput(op[2], op[3], op[4], op[5], op[6], op[7])
+    puts[#puts + 1] = sput(op[2], op[3], op[4], op[5], op[6], op[7], op[8], op[9])
   elseif name == 'SUSER' then
     users[#users + 1] = suser(op)
   else
