@@ -381,6 +381,10 @@ describe('POST /v1/users/{user}/risk/reset', () => {
         expect(isApiError(await admin(`${path}?limit=${encodeURIComponent(bad)}`), 400, 'bad_request'), `${path} ${bad}`).toBe(true);
       }
       expect((await admin(`${path}?limit=`)).status, path).toBe(200);
+      if (path === '/v1/users') {
+        expect((await admin('/v1/users?level=')).status).toBe(200); // empty: no filter, as for limit
+        expect(isApiError(await admin('/v1/users?level=severe'), 400, 'bad_request')).toBe(true);
+      }
       expect((await admin(`${path}?limit=3`)).status, path).toBe(200);
     }
   });

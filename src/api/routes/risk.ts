@@ -37,7 +37,8 @@ export const riskRoutes =
 
     app.get<{ Querystring: Q }>('/v1/users', async (req) => {
       const { level } = req.query;
-      if (level !== undefined && !RISK_LEVELS.includes(level as RiskLevel)) {
+      // Empty is no filter, as an empty limit is the default (and as the console reads it).
+      if (level !== undefined && level !== '' && !RISK_LEVELS.includes(level as RiskLevel)) {
         throw new RiskstreamError('BAD_REQUEST', `level must be one of ${RISK_LEVELS.join(', ')}`);
       }
       const cursor = listCursor(req.query.cursor);
