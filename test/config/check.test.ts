@@ -84,4 +84,21 @@ describe('riskstream config check', () => {
       for (const d of Object.values(dirs)) rmSync(d, { recursive: true, force: true });
     }
   });
+
+  it('a signing key file that could not be created (a file where its directory should be) is refused; a directory without riskstream.yaml is noted', async () => {
+    const d = mkdtempSync(join(tmpdir(), 'riskstream-check-keydir-'));
+    const empty = mkdtempSync(join(tmpdir(), 'riskstream-check-empty-'));
+    try {
+      writeFileSync(join(d, 'keys'), 'a file, not a directory');
+      writeFileSync(join(d, 'riskstream.yaml'), 'signing:\n  key_file: keys/signing.pem\n');
+      const [blocked, none] = await Promise.all([runCli(['config', 'check', '--config', d]), runCli(['config', 'check', '--config', empty])]);
+      expect(blocked.code).toBe(1);
+      expect(blocked.stderr).toContain(`signing.key_file: cannot be created: ${d}/keys is not a directory`);
+      expect(none.code).toBe(0);
+      expect(none.stdout).toContain(`note: no riskstream.yaml in ${empty}: every setting is its default`);
+    } finally {
+      rmSync(d, { recursive: true, force: true });
+      rmSync(empty, { recursive: true, force: true });
+    }
+  });
 });

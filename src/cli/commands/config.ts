@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
-import { existsSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
+import { dirname } from 'node:path';
 import { configPath, loadConfig } from '../../config/load.js';
 import { isRiskstreamError, RiskstreamError } from '../../errors.js';
 import { signingKeyIssues } from '../config-keys.js';
@@ -23,11 +24,18 @@ export function configCommand(program: Command): void {
         if (keyIssues.length) throw new RiskstreamError('CONFIG_INVALID', 'signing keys', { issues: keyIssues });
         const on = c.behaviors.filter((b) => b.enabled).map((b) => `${b.id}(${b.risk_level})`);
         const keyFile = configPath(c, c.raw.signing.key_file);
+        const blocked = existsSync(keyFile) ? undefined : notADirectory(dirname(keyFile));
+        if (blocked)
+          throw new RiskstreamError('CONFIG_INVALID', 'signing key file', {
+            issues: [{ file: c.files[0] ?? o.config, line: 1, col: 1, message: `signing.key_file: cannot be created: ${blocked} is not a directory` }],
+          });
         const keyNote = existsSync(keyFile)
           ? ''
           : `\n  signing: ${c.raw.signing.key_file} does not exist yet: the worker generates a new key there at its first start`;
+        const mainFile = c.files.some((f) => /riskstream\.ya?ml$/.test(f));
+        const defaultsNote = mainFile ? '' : `\n  note: no riskstream.yaml in ${c.dir}: every setting is its default (redis.prefix riskstream, http.port 8080)`;
         print(
-          `ok: ${c.files.join(', ')}\n  behaviors enabled${c.shippedBehaviors ? ' (no behaviors.yaml: the shipped defaults)' : ''}: ${on.join(', ') || 'none'}\n  receivers: ${c.receivers.map((r) => `${r.name} (${r.kind})`).join(', ') || 'none'}\n  redis: ${c.redisCluster ? `cluster, startup nodes ${c.redisCluster.map((u) => new URL(u).host).join(' ')}` : 'one node'}${keyNote}\n`,
+          `ok: ${c.files.join(', ')}\n  behaviors enabled${c.shippedBehaviors ? ' (no behaviors.yaml: the shipped defaults)' : ''}: ${on.join(', ') || 'none'}\n  receivers: ${c.receivers.map((r) => `${r.name} (${r.kind})`).join(', ') || 'none'}\n  redis: ${c.redisCluster ? `cluster, startup nodes ${c.redisCluster.map((u) => new URL(u).host).join(' ')}` : 'one node'}${keyNote}${defaultsNote}\n`,
         );
       } catch (err) {
         if (isRiskstreamError(err, 'CONFIG_INVALID')) {
@@ -44,4 +52,12 @@ export function configCommand(program: Command): void {
         throw err;
       }
     });
+}
+
+/** The nearest existing ancestor of `dir` (itself included) when it is not a directory (a key file could not be created under it). */
+function notADirectory(dir: string): string | undefined {
+  for (let d = dir; ; d = dirname(d)) {
+    if (existsSync(d)) return statSync(d).isDirectory() ? undefined : d;
+    if (dirname(d) === d) return undefined;
+  }
 }
