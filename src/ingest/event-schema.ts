@@ -29,8 +29,11 @@ const NETWORK: Spec = { asn: [toAsn, false], colo: [toText, false], via: [toText
 const TOP: Spec = { type: [toText, true], user: [toUser, true], time: [toEpochMs, true], id: [toId, false], outcome: [toOutcome, false], ip: [toIp, false] };
 const NESTED_SPECS: Record<string, Spec> = { geo: GEO, session: SESSION, device: DEVICE, network: NETWORK };
 
+/** Whether a blank string in the field at `path` is absent: in optional fields but `outcome` (a blank one must not read as a success). */
+const blankIsAbsent = (path: string, required: boolean): boolean => !required && path !== 'outcome';
+
 const fields = (spec: Spec, prefix: string): Field[] =>
-  Object.entries(spec).map(([key, [rule, required]]) => ({ key, rule, required, path: prefix + key, blankAbsent: !required && prefix + key !== 'outcome' }));
+  Object.entries(spec).map(([key, [rule, required]]) => ({ key, rule, required, path: prefix + key, blankAbsent: blankIsAbsent(prefix + key, required) }));
 const TOP_FIELDS = fields(TOP, '');
 const NESTED: Array<[string, Field[]]> = Object.entries(NESTED_SPECS).map(([k, spec]) => [k, fields(spec, `${k}.`)]);
 
@@ -128,7 +131,7 @@ function normalize(obj: Record<string, unknown>, owned: boolean): CanonicalEvent
 
 /** Wraps a rule as a zod schema; the issue message is the rule's (it names the field). */
 function zrule<T>(rule: Rule<T>, field: string, required: boolean): z.ZodType<T | undefined> {
-  const blankAbsent = !required && field !== 'outcome';
+  const blankAbsent = blankIsAbsent(field, required);
   const run = z.unknown().transform((v, ctx) => {
     if ((v === null && !required) || (blankAbsent && isBlank(v))) return undefined;
     const r = v === undefined || v === null ? new Invalid(`${field}: required`) : rule(v, field);

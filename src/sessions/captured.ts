@@ -8,10 +8,9 @@
  */
 import { addSessionProperties, attachCaptured, markRevoked, type CapturedSession } from '../detect/session-hijack.js';
 import type { CanonicalEvent, StreamEvent } from '../types.js';
-import { attachStored, isSessionLogin, storedSessionId, type SessionIdentity } from './identity.js';
+import { attachStored, epochMs, isSessionLogin, storedSessionId, type SessionIdentity } from './identity.js';
 import type { SessionStore } from './store.js';
 import { LRUCache } from 'lru-cache';
-import { isoMs } from '../ingest/iso-time.js';
 
 /** The baseline a stored identity gives. */
 export function capturedFromIdentity(s: SessionIdentity): CapturedSession {
@@ -88,9 +87,10 @@ function batchExpiries(events: readonly StreamEvent[]): Map<string, number> {
   const out = new Map<string, number>();
   for (const { event: e } of events) {
     if (!isSessionLogin(e)) continue;
-    const v = e.session!.expires_at as unknown;
-    const exp = typeof v === 'number' ? v : typeof v === 'string' ? isoMs(v.trim()) : NaN;
-    if (Number.isFinite(exp)) out.set(storedSessionId(String(e.session!.id)), Math.max(exp, out.get(storedSessionId(String(e.session!.id))) ?? -Infinity));
+    const exp = epochMs(e.session!.expires_at);
+    if (exp === undefined) continue;
+    const sid = storedSessionId(String(e.session!.id));
+    out.set(sid, Math.max(exp, out.get(sid) ?? -Infinity));
   }
   return out;
 }
@@ -133,17 +133,19 @@ export async function attachCapturedSessions(store: Pick<SessionStore, 'lookupMa
     identities.set(k, s);
     found.set(k, capturedFromIdentity(s));
   });
+  // Not stored (yet): the earlier of the batch's own login and one routed lately — neither of a session expired by the use.
+  const unstoredBaseline = (sid: string, time: number): CapturedSession | undefined => {
+    const exp = expiries.get(sid);
+    const a = exp !== undefined && exp <= time ? undefined : inBatch.get(sid);
+    const b = recent?.get(sid, time);
+    return a && b ? (b.login_at <= a.login_at ? b : a) : (a ?? b);
+  };
   for (const [se, k] of uses) {
     if (revoked.has(k)) {
       markRevoked(se.event, true);
       continue;
     }
-    // Not stored (yet): the batch's own login, or one routed lately — neither of a session expired by this use.
-    const sid = usesSession(se.event)!;
-    const exp = expiries.get(sid);
-    const a = found.get(k) ? undefined : exp !== undefined && exp <= se.event.time ? undefined : inBatch.get(sid);
-    const b = found.get(k) ? undefined : recent?.get(sid, se.event.time);
-    const c = found.get(k) ?? (a && b ? (b.login_at <= a.login_at ? b : a) : (a ?? b));
+    const c = found.get(k) ?? unstoredBaseline(usesSession(se.event)!, se.event.time);
     // A login gets a baseline only from an earlier login (it is a use then); the one that captured it gets none.
     attachCaptured(se.event, c && baselineFor(se.event, c) ? c : undefined);
     // A refresh, or a later login with the id, extends the stored session (src/sessions/identity.ts): the owner gets its identity.

@@ -151,7 +151,8 @@ export function storedDeviceId(raw: string): string {
   return raw.length > MAX_ID_LENGTH ? `sha256:${sha256Hex(raw)}` : raw;
 }
 
-function epochMs(v: unknown): number | undefined {
+/** A session time as events give it (epoch ms, or ISO-8601 as ingest reads it), or undefined. */
+export function epochMs(v: unknown): number | undefined {
   if (typeof v === 'number' && Number.isFinite(v)) return v;
   if (typeof v === 'string' && v.trim()) {
     const t = isoMs(v.trim()); // an offset-less time is UTC, as ingest reads it
