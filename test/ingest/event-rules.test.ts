@@ -145,6 +145,9 @@ describe('toUser', () => {
     ['A@', 'A@'],
     ['00uABC', '00uABC'],
     [12, '12'],
+    // A lone surrogate (a JSON `\\ud800` escape) as UTF-8 stores it: the user routes and is stored under one name.
+    ['a\ud800b', 'a\ufffdb'],
+    ['\udc00A@X', '\ufffda@x'],
   ])('%s → %s', (input, want) => {
     expect(toUser(input, 'user')).toBe(want);
   });
