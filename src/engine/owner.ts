@@ -1,4 +1,4 @@
-import type { RedisClient } from '../redis/client.js';
+import { isCluster, type RedisClient } from '../redis/client.js';
 import type { Keys } from '../keys.js';
 import { ZERO_KEY } from '../partition.js';
 import { defineScripts } from '../redis/scripts.js';
@@ -6,7 +6,7 @@ import type { Owned, OwnerOptions, OwnerParts, StepReport } from './owner-types.
 import type { PartitionDelta } from './commit.js';
 import { sendCommits } from './commit-send.js';
 import { sweepDue } from './sweep.js';
-import { readPartitions, type StreamRows } from './partition-read.js';
+import { lastRead, mergeRows, readPartitions, type StreamRows } from './partition-read.js';
 import { applyPartition, applyRead, type StepApply } from './owner-apply.js';
 import { loadPositions, OwnerStates } from './owner-states.js';
 
@@ -95,7 +95,11 @@ export class PartitionOwner {
       return report;
     }
     const idle = this.states.deltas.size === 0;
-    const res = await (ahead?.res ?? this.read(reading, idle ? blockMs : 0));
+    let res = await (ahead?.res ?? this.read(reading, idle ? blockMs : 0));
+    // Woken from a blocking read, Redis (< 7.2) answers with the one stream that woke it: the router's
+    // other partitions are read now, for this step (one step and commit per input burst, not two).
+    if (!ahead && idle && blockMs > 0 && res.length === 1 && reading.length > 1 && !isCluster(this.reader))
+      res = mergeRows(res, await this.read(reading, 0, lastRead(res)));
     // Each partition as it was read: one lost, taken again or rewound meanwhile is another object.
     const readAs = new Map(reading);
     const started = performance.now();
@@ -135,14 +139,11 @@ export class PartitionOwner {
     return [...this.owned].filter(([, o]) => o.committed !== null);
   }
 
-  private read(reading: ReadonlyArray<[number, Owned]>, blockMs: number): Promise<StreamRows[]> {
-    return readPartitions(
-      this.reader,
-      reading.map(([p]) => this.keys.partitionIn(p)),
-      reading.map(([, o]) => o.cursor),
-      this.opts.readCount,
-      blockMs,
-    );
+  /** Reads the partitions after their cursors (`from`: a cursor by stream name, past what was read). */
+  private read(reading: ReadonlyArray<[number, Owned]>, blockMs: number, from?: ReadonlyMap<string, string>): Promise<StreamRows[]> {
+    const streams = reading.map(([p]) => this.keys.partitionIn(p));
+    const cursors = reading.map(([, o], i) => from?.get(streams[i]!) ?? o.cursor);
+    return readPartitions(this.reader, streams, cursors, this.opts.readCount, blockMs);
   }
 
   /**

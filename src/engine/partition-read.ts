@@ -32,3 +32,23 @@ export async function readPartitions(
   if (!out.length && blockMs > 0) await new Promise((r) => setTimeout(r, Math.min(blockMs, CLUSTER_IDLE_POLL_MS)));
   return out;
 }
+
+/** The last entry id read of each stream in `rows`. */
+export function lastRead(rows: readonly StreamRows[]): Map<string, string> {
+  const out = new Map<string, string>();
+  for (const [stream, entries] of rows) if (entries.length) out.set(stream.toString(), entries[entries.length - 1]![0].toString());
+  return out;
+}
+
+/** `more`, read after `rows`, joined to it: one row per stream, each stream's entries in order. */
+export function mergeRows(rows: StreamRows[], more: readonly StreamRows[]): StreamRows[] {
+  if (!more.length) return rows;
+  const out = rows.map(([s, e]): StreamRows => [s, e]);
+  const at = new Map(out.map((r, i) => [r[0].toString(), i] as const));
+  for (const [stream, entries] of more) {
+    const i = at.get(stream.toString());
+    if (i === undefined) out.push([stream, entries]);
+    else out[i] = [out[i]![0], [...out[i]![1], ...entries]];
+  }
+  return out;
+}

@@ -19,6 +19,7 @@ import { compareKeys, keyId, orderKey, parseKey } from '../../src/partition.js';
 import { decodeState } from '../../src/risk/state-codec.js';
 import { emptyState, type UserState } from '../../src/risk/state.js';
 import type { CanonicalEvent } from '../../src/types.js';
+import { mergeRows } from '../../src/engine/partition-read.js';
 import { cleanup, redisClient, testPrefix } from '../helpers/redis.js';
 import { startMonitor } from '../helpers/monitor.js';
 
@@ -315,6 +316,40 @@ describe('PartitionOwner', () => {
     const again = await drain(o);
     expect(again.reduce((s, r) => s + r.applied, 0)).toBe(more.length);
     expect(await states()).toEqual(oracle([...rows, ...more]));
+  });
+
+  it('woken from a blocking read by the router writing several partitions at once, one step applies them all', async () => {
+    const o = owner();
+    acquireAll(o, 'w-a#1');
+    expect((await o.step(5)).read).toBe(0); // positions loaded, nothing yet
+    const blocked = o.step(5000);
+    await new Promise((r) => setTimeout(r, 100)); // the owner is blocked on its partitions by now
+    const rows = input(0, 12);
+    await write(rows);
+    await route(); // one routing step: one entry in each partition with input, written together
+    const written = (await Promise.all(Array.from({ length: PARTITIONS }, (_, p) => redis.xlen(keys.partitionIn(p))))).filter((n) => n > 0).length;
+    expect(written).toBeGreaterThan(1);
+    const first = await blocked;
+    expect(first.read).toBe(written); // not only the partition that woke it
+    expect(first.applied).toBe(rows.length);
+    await drain(o);
+    expect(await states()).toEqual(oracle(rows));
+  });
+
+  it('mergeRows joins a second read to the first: one row per stream, entries in order', () => {
+    const b = (s: string): Buffer => Buffer.from(s);
+    const e = (id: string): [Buffer, Buffer[]] => [b(id), [b('b'), b('x')]];
+    const rows = mergeRows(
+      [[b('s1'), [e('1-0')]]],
+      [
+        [b('s2'), [e('2-0')]],
+        [b('s1'), [e('3-0'), e('4-0')]],
+      ],
+    );
+    expect(rows.map(([s, es]) => [s.toString(), es.map(([id]) => id.toString())])).toEqual([
+      ['s1', ['1-0', '3-0', '4-0']],
+      ['s2', ['2-0']],
+    ]);
   });
 
   it('a new owner after a crash (applied, not committed) resumes from the committed position: the same result as one run', async () => {
