@@ -98,6 +98,9 @@ export async function buildServer(ctx: ApiContext, modules: RouteModule[]): Prom
     if (text.trim() === '') return done(null, undefined);
     return json(req, text, done);
   });
+  // Bodies are JSON (`POST /v1/events` reads its own types): text/plain is 415, as any other type,
+  // never handed to a route as a string (that read as a body without its fields).
+  app.removeContentTypeParser('text/plain');
 
   app.addHook('onRequest', async (req: FastifyRequest, reply: FastifyReply) => {
     // Unknown routes have no scope: the not-found handler answers 401 or 404 (never 403).

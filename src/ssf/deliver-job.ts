@@ -143,7 +143,7 @@ export function createSetProcessor(deps: ProcessorDeps): (job: Job<SetJobData>, 
         return fail(ctx, 'failed', { outcome: 'rejected', status: o.status, err: o.err, description: o.description });
       case 'unauthorized':
         deps.logger?.warn({ receiver: ctx.receiver, status: o.status }, 'receiver refused our authorization: check its authorization setting');
-        return fail(ctx, 'unauthorized', { outcome: 'unauthorized', status: o.status, description: o.description, alert: true });
+        return fail(ctx, 'unauthorized', { outcome: 'unauthorized', status: o.status, err: o.err, description: o.description, alert: true });
       case 'invalid_key':
         if (job.data.invalidKeyRetried || deps.delivery.invalid_key_retry <= 0)
           return fail(ctx, 'failed', { outcome: 'rejected', status: o.status, err: o.err, description: o.description });

@@ -17,12 +17,12 @@ export type PushErrorCode =
 export type PushOutcome =
   /** Any 2xx. */
   | { kind: 'delivered'; status: number }
-  /** 400 `{err, description}` (or another 4xx/3xx): the SET will never be accepted. */
-  | { kind: 'permanent'; status: number; err: PushErrorCode; description?: string }
+  /** 400 `{err, description}` (or another 4xx/3xx): the SET will never be accepted. `err` only as the receiver sent it. */
+  | { kind: 'permanent'; status: number; err?: PushErrorCode; description?: string }
   /** 400 `invalid_key`: may succeed once the receiver refreshes our JWKS. */
   | { kind: 'invalid_key'; status: 400; err: 'invalid_key'; description?: string }
-  /** 401 / 403: our Authorization is wrong. */
-  | { kind: 'unauthorized'; status: number; description?: string }
+  /** 401 / 403: our Authorization is wrong (`err` as the receiver sent it, if it did). */
+  | { kind: 'unauthorized'; status: number; err?: PushErrorCode; description?: string }
   /** 429; `retryAfterMs` from Retry-After when present. */
   | { kind: 'rate_limited'; status: 429; retryAfterMs?: number }
   /** 5xx, 408, timeout or network error; `retryAfterMs` from a 5xx's (a 503's) Retry-After when present. */
@@ -129,10 +129,11 @@ export async function classifyResponse(res: IncomingMessage, now: number): Promi
     return { kind: 'retryable', status, reason: 'http', message: `HTTP ${status}`, ...(status >= 500 ? after : {}) };
   }
   const { err, description } = await readErrorBody(res);
-  const desc = description !== undefined ? { description } : {};
-  if (status === 401 || status === 403) return { kind: 'unauthorized', status, ...desc };
-  if (status === 400 && err === 'invalid_key') return { kind: 'invalid_key', status, err, ...desc };
-  return { kind: 'permanent', status, err: err ?? (status === 400 ? 'invalid_request' : `http_${status}`), ...desc };
+  // What the receiver said, and nothing it did not: no code is made up for a body without one.
+  const said = { ...(err !== undefined ? { err } : {}), ...(description !== undefined ? { description } : {}) };
+  if (status === 401 || status === 403) return { kind: 'unauthorized', status, ...said };
+  if (status === 400 && err === 'invalid_key') return { kind: 'invalid_key', status, err, ...(description !== undefined ? { description } : {}) };
+  return { kind: 'permanent', status, ...said };
 }
 
 /**

@@ -156,6 +156,14 @@ describe('bearer authentication', () => {
     // A body of a type no route reads.
     const xml = await call(w.url, '/ssf/streams', { method: 'POST', token: ssfToken, body: '<stream/>', headers: { 'content-type': 'application/xml' } });
     expect(isApiError(xml, 415, 'unsupported_media_type')).toBe(true);
+    // text/plain too: its JSON-looking body is not read as a body without its fields (it was a 400 "stream_id is required").
+    const text = await call(w.url, '/ssf/status', {
+      method: 'POST',
+      token: ssfToken,
+      body: '{"stream_id":"x","status":"enabled"}',
+      headers: { 'content-type': 'text/plain' },
+    });
+    expect(isApiError(text, 415, 'unsupported_media_type')).toBe(true);
   });
 
   it('a malformed request gets a JSON 400 and the connection is closed, though the client keeps its side open', async () => {

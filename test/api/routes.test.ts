@@ -142,6 +142,24 @@ describe('.well-known', () => {
   });
 });
 
+describe('an issuer with a path (SSF 1.0 §7.2.1)', () => {
+  it('has its metadata at /.well-known/ssf-configuration/<path> too; another path is 404', async () => {
+    const p = testPrefix('api-issuer-path');
+    const wp = await startApiWorker(p, { issuer: 'https://riskstream.test/t1/' });
+    try {
+      const r = await call(wp.url, '/.well-known/ssf-configuration/t1');
+      expect(r.status).toBe(200);
+      expect(r.json).toMatchObject({ issuer: 'https://riskstream.test/t1/', spec_version: '1_0' });
+      expect((await call(wp.url, '/.well-known/ssf-configuration')).json).toEqual(r.json);
+      expect(isApiError(await call(wp.url, '/.well-known/ssf-configuration/t2'), 404, 'not_found')).toBe(true);
+      expect(isApiError(await call(w.url, '/.well-known/ssf-configuration/t1'), 404, 'not_found')).toBe(true); // an issuer without a path
+    } finally {
+      await wp.close();
+      await cleanup(redis, p);
+    }
+  });
+});
+
 describe('GET /v1/users', () => {
   it('walks more than one page with the cursor: every user once, high first', async () => {
     const seen: Array<{ user: string; level: string }> = [];
@@ -336,12 +354,18 @@ describe('POST /v1/users/{user}/risk/reset', () => {
       ['{"reason":5}', json],
       ['[1]', json],
       [JSON.stringify({ reason: 'x'.repeat(501) }), json],
-      ['hello', { 'content-type': 'text/plain' }],
     ] as const) {
       expect(isApiError(await admin(`/v1/users/${encodeURIComponent(user)}/risk/reset`, { method: 'POST', body, headers }), 400, 'bad_request'), body).toBe(
         true,
       );
     }
+    // Not JSON: refused by its type, as every type but JSON (the body never reaches the route as text).
+    const text = await admin(`/v1/users/${encodeURIComponent(user)}/risk/reset`, {
+      method: 'POST',
+      body: '{"reason":"x"}',
+      headers: { 'content-type': 'text/plain' },
+    });
+    expect(isApiError(text, 415, 'unsupported_media_type')).toBe(true);
     expect((await riskOf(user)).level).toBe('high');
   });
 
