@@ -1,7 +1,8 @@
 /**
  * device_posture_score: a device posture / zero-trust score (e.g. CrowdStrike ZTA, 0-100) in a
  * configured band. Reads `type: posture` or `type: endpoint` events with a number (or numeric
- * string) at `score_field` (dotted path). The first band with `min ≤ score ≤ max` sets the hit's
+ * string) at `score_field` (dotted path); with a `score_field` in the device (`device.posture.…`),
+ * also the posture a login or session refresh carries. The first band with `min ≤ score ≤ max` sets the hit's
  * level (its own, else the behavior's `risk_level`); a score in no band is fine. Stateless: every low score reported is a fresh observation.
  */
 import { z } from 'zod';
@@ -29,12 +30,14 @@ export type DevicePostureScoreParams = z.output<typeof devicePostureScoreParams>
 
 /** Event types that may carry a posture score. */
 export const POSTURE_TYPES = ['posture', 'endpoint'] as const;
+/** And those whose device (`device.…`) may: a login's (or refresh's) posture as the IdP saw it. */
+const DEVICE_TYPES = ['posture', 'endpoint', 'login', 'session_refresh'] as const;
 
 type Band = DevicePostureScoreParams['bands'][number];
 
 /** The score at `params.score_field`, when the event is a posture-carrying type. */
 export function postureScore(event: CanonicalEvent, params: DevicePostureScoreParams): number | undefined {
-  if (!typeIn(event, POSTURE_TYPES) || !Number.isFinite(event.time)) return undefined;
+  if (!typeIn(event, params.score_field.startsWith('device.') ? DEVICE_TYPES : POSTURE_TYPES) || !Number.isFinite(event.time)) return undefined;
   return toNumber(getPath(event, params.score_field));
 }
 

@@ -16,8 +16,10 @@ const JWS = /^[A-Za-z0-9_-]{2,}\.[A-Za-z0-9_-]{2,}\.[A-Za-z0-9_-]*$/;
 const JWE = /^[A-Za-z0-9_-]{2,}\.[A-Za-z0-9_-]*\.[A-Za-z0-9_-]{2,}\.[A-Za-z0-9_-]{2,}\.[A-Za-z0-9_-]{2,}$/;
 /** Dotted base64url candidates (a JWT's header may start anywhere: `token=eyJ…`, `%3DeyJ…`). */
 const DOTTED = /(?:eyJ[A-Za-z0-9_-]*|(?<![A-Za-z0-9_-])[A-Za-z0-9_-]{2,})(?:\.[A-Za-z0-9_-]+){1,4}\.?/g;
-/** Opaque token candidates on boundaries. */
-const OPAQUE = /(?<![A-Za-z0-9+/_=-])[A-Za-z0-9+/_-]{32,}={0,2}(?![A-Za-z0-9+/_=-])/g;
+/** Opaque token candidates on boundaries (a query's `=` is one: `?access_token=…`). */
+const OPAQUE = /(?<![A-Za-z0-9+/_-])[A-Za-z0-9+/_-]{32,}={0,2}(?![A-Za-z0-9+/_=-])/g;
+/** A URL path's word (`dl`, `api`, `v1`, `files`): never part of a token at a candidate's ends. */
+const PATH_WORD = /^[a-z0-9_-]*$/;
 /** Shortest opaque token considered. */
 export const MIN_OPAQUE_LENGTH = 32;
 
@@ -78,10 +80,27 @@ function redactDotted(m: string): string {
   return m;
 }
 
+const redactedToken = (t: string): string => `[redacted token sha256:${sha256Hex(t)}]`;
+
+/**
+ * An opaque candidate: a token in a URL path (`test/dl/<token>`: `/` is in base64's alphabet) is
+ * redacted without the path words before and after it; else the whole run when it is a token.
+ */
+function redactOpaque(m: string): string {
+  if (m.includes('/')) {
+    const segs = m.split('/');
+    let from = 0;
+    let to = segs.length;
+    while (from < to && PATH_WORD.test(segs[from]!)) from++;
+    while (to > from && PATH_WORD.test(segs[to - 1]!)) to--;
+    const core = segs.slice(from, to).join('/');
+    if ((from > 0 || to < segs.length) && looksLikeOpaqueToken(core)) return [...segs.slice(0, from), redactedToken(core), ...segs.slice(to)].join('/');
+  }
+  return looksLikeOpaqueToken(m) ? redactedToken(m) : m;
+}
+
 function replaceTokens(s: string): string {
-  let out = s.replace(DOTTED, redactDotted);
-  out = out.replace(OPAQUE, (m) => (looksLikeOpaqueToken(m) ? `[redacted token sha256:${sha256Hex(m)}]` : m));
-  return out;
+  return s.replace(DOTTED, redactDotted).replace(OPAQUE, redactOpaque);
 }
 
 /**

@@ -61,4 +61,16 @@ describe('device_posture_score', () => {
   it('ignores other event types', () => {
     expect(run(devicePostureScore, params(), [ev('login', 0, { score: 10 })]).hits).toEqual([]);
   });
+
+  it('a score_field in the device is read on the posture a login or refresh carries (found by a black-box review), not on other types', () => {
+    const p = params({ score_field: 'device.posture.zta.overall' });
+    const device = { id: 'd-3', posture: { zta: { overall: 20 } } };
+    for (const type of ['login', 'session_refresh', 'posture', 'endpoint']) {
+      expect(
+        run(devicePostureScore, p, [ev(type, 0, { device })]).hits.map((h) => h.level),
+        type,
+      ).toEqual(['high']);
+    }
+    for (const type of ['access', 'dlp', 'http']) expect(run(devicePostureScore, p, [ev(type, 0, { device })]).hits, type).toEqual([]);
+  });
 });

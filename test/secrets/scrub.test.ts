@@ -75,6 +75,16 @@ describe('secret values (by shape, on token boundaries, after URL-decoding)', ()
       expect(scrubText(keep)).toBe(keep);
     }
   });
+  it('an opaque token in a URL: a query value after "=" (found by a black-box review: it reached evidence and SETs), a path segment without the host or path words', () => {
+    const r = `[redacted token sha256:${sha256Hex(OPAQUE)}]`;
+    expect(scrubText(`https://evil.test/dl?access_token=${OPAQUE}`)).toBe(`https://evil.test/dl?access_token=${r}`);
+    expect(scrubText(`https://evil.test/dl?x=1&sig=${OPAQUE}&y=2`)).toBe(`https://evil.test/dl?x=1&sig=${r}&y=2`);
+    expect(scrubText(`https://evil.test/dl/${OPAQUE}`)).toBe(`https://evil.test/dl/${r}`);
+    expect(scrubText(`https://evil.test/dl/${OPAQUE}/file.zip`)).toBe(`https://evil.test/dl/${r}/file.zip`);
+    // A standard base64 token holding "/" is still redacted whole.
+    const b64 = 'Qm9vZ1Bk/Xr2Lm5Nw7Kp3Vt9Bh4Jc6Df1Gs0Ha2Yx5Ue8Ri+Zq8';
+    expect(scrubText(`key ${b64} end`)).toBe(`key [redacted token sha256:${sha256Hex(b64)}] end`);
+  });
 });
 
 describe('the no-token fast path (mayHoldToken): never skips a token', () => {
