@@ -2,8 +2,63 @@
  * Country names to ISO 3166-1 alpha-2 codes, for sources that give a name (Okta's
  * `client.geographicalContext.country`: "United Kingdom"): the canonical `geo.country` is a code,
  * as Entra, GeoIP and the contract give it, so that a session's or a user's countries compare.
- * Names are those of the runtime's ICU data in English (`Intl.DisplayNames`), matched without case.
+ * Names are those of the runtime's ICU data in English (`Intl.DisplayNames`) and the other English
+ * spellings sources use (MaxMind's GeoIP names, which Okta's resemble: "Hong Kong", "Turkey",
+ * "Ivory Coast", "DR Congo" …), compared loosely: without case, accents, dots, commas or "the",
+ * `&` as "and", "Saint" as "St".
  */
+
+/** Names ICU spells otherwise, by code (compared as {@link loose} makes them). */
+const ALIASES: Record<string, readonly string[]> = {
+  AX: ['Aland'],
+  BQ: ['Bonaire, Sint Eustatius, and Saba', 'Bonaire, Sint Eustatius and Saba', 'Bonaire'],
+  CD: ['DR Congo', 'Democratic Republic of the Congo', 'Congo, Democratic Republic', 'Congo (Kinshasa)'],
+  CG: ['Congo Republic', 'Republic of the Congo', 'Congo', 'Congo (Brazzaville)'],
+  CI: ['Ivory Coast', "Cote d'Ivoire"],
+  CV: ['Cabo Verde'],
+  CZ: ['Czech Republic'],
+  FM: ['Federated States of Micronesia'],
+  GB: ['Great Britain', 'England', 'Scotland', 'Wales', 'Northern Ireland'],
+  HK: ['Hong Kong'],
+  IR: ['Islamic Republic of Iran'],
+  JO: ['Hashemite Kingdom of Jordan'],
+  KP: ["Democratic People's Republic of Korea"],
+  KR: ['Republic of Korea', 'Korea'],
+  LA: ["Lao People's Democratic Republic"],
+  LT: ['Republic of Lithuania'],
+  MD: ['Republic of Moldova'],
+  MK: ['Macedonia'],
+  MM: ['Myanmar', 'Burma'],
+  MO: ['Macao', 'Macau'],
+  PS: ['Palestine', 'State of Palestine'],
+  RU: ['Russian Federation'],
+  SY: ['Syrian Arab Republic'],
+  SZ: ['Swaziland'],
+  TL: ['East Timor'],
+  TR: ['Turkey'],
+  TW: ['Republic of China'],
+  UM: ['United States Minor Outlying Islands'],
+  US: ['United States of America', 'USA'],
+  VA: ['Holy See', 'Vatican'],
+  VE: ['Bolivarian Republic of Venezuela'],
+  VI: ['US Virgin Islands'],
+  VN: ['Viet Nam'],
+};
+
+/** A name as names are compared: lower case, no accents or dots or commas, `&` = and, no "the", "saint" = "st". */
+function loose(name: string): string {
+  return name
+    .normalize('NFD')
+    .replace(/[\u0300-\u036f]/g, '')
+    .toLowerCase()
+    .replace(/[’']/g, "'")
+    .replace(/&/g, ' and ')
+    .replace(/[.,()]/g, ' ')
+    .replace(/\bthe\b/g, ' ')
+    .replace(/\bsaint\b/g, 'st')
+    .replace(/\s+/g, ' ')
+    .trim();
+}
 
 let byName: Map<string, string> | undefined;
 
@@ -19,8 +74,9 @@ function names(): Map<string, string> {
       if (!name || name === code) continue;
       // A deprecated code (UK, BU …) names its successor's country: the current code (GB, MM …).
       const canonical = Intl.getCanonicalLocales(`und-${code}`)[0]?.slice(4) ?? code;
-      byName.set(name.toLowerCase(), canonical);
+      if (!byName.has(loose(name)) || canonical === code) byName.set(loose(name), canonical);
     }
+  for (const [code, list] of Object.entries(ALIASES)) for (const name of list) byName.set(loose(name), code);
   return byName;
 }
 
@@ -29,5 +85,5 @@ export function countryCode(v: unknown): unknown {
   if (typeof v !== 'string') return v;
   const t = v.trim();
   if (/^[a-z]{2}$/i.test(t)) return t.toUpperCase();
-  return names().get(t.toLowerCase()) ?? v;
+  return names().get(loose(t)) ?? v;
 }

@@ -176,7 +176,7 @@ function decodeAny(
     if (!mapped) return { ok: false, reason: `profile ${profileName}: ${shapeReason(profileName ?? '')}` };
     ev = mapped;
   }
-  if (ev.time === undefined || ev.time === null || ev.time === '') {
+  if (ev.time === undefined || ev.time === null) {
     const t = TIME_FALLBACKS.map((k) => ev[k] ?? envelope?.[k]).find((v) => v !== undefined && v !== null && v !== '');
     // No time at all: the time riskstream received the event (an entry's id, fixed on every replay).
     const time = t ?? received;

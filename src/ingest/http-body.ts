@@ -42,10 +42,16 @@ const REJECTED_TYPES = /^(application\/(x-)?msgpack|multipart\/)/i;
 
 /**
  * Decompresses per Content-Encoding (identity, gzip, x-gzip, deflate, br) with an output limit.
- * Throws PAYLOAD_TOO_LARGE past `maxBytes`, BAD_REQUEST for an unknown encoding or corrupt data.
+ * Throws PAYLOAD_TOO_LARGE past `maxBytes`, UNSUPPORTED_MEDIA_TYPE for an unknown encoding, BAD_REQUEST for corrupt data.
  */
 export async function decompressBody(body: Buffer, contentEncoding: string | undefined, maxBytes: number): Promise<Buffer> {
-  let enc = (contentEncoding ?? '').trim().toLowerCase();
+  // `gzip, identity` is gzip: identity codings in a list change nothing.
+  let enc = (contentEncoding ?? '')
+    .toLowerCase()
+    .split(',')
+    .map((c) => c.trim())
+    .filter((c) => c !== '' && c !== 'identity')
+    .join(', ');
   // A gzip body sent without Content-Encoding (as `Content-Type: application/gzip`, or by a
   // shipper that compresses but does not say so) is recognised by its magic bytes: JSON and
   // NDJSON never start with 0x1f 0x8b.
@@ -55,7 +61,8 @@ export async function decompressBody(body: Buffer, contentEncoding: string | und
     return body;
   }
   const fn = Object.hasOwn(DECOMPRESS, enc) ? DECOMPRESS[enc as keyof typeof DECOMPRESS] : undefined;
-  if (!fn) throw new RiskstreamError('BAD_REQUEST', `unsupported Content-Encoding "${enc}" (gzip, deflate, br or none)`);
+  // RFC 9110 §15.5.16: a content coding the server does not support is 415.
+  if (!fn) throw new RiskstreamError('UNSUPPORTED_MEDIA_TYPE', `unsupported Content-Encoding "${enc}" (gzip, deflate, br or none)`);
   try {
     return await fn(body, { maxOutputLength: maxBytes });
   } catch (e) {

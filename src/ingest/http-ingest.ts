@@ -30,6 +30,9 @@ export interface IngestService {
   ): Promise<{ accepted: number; rejected: number; errors: Array<{ index: number; reason: string }> }>;
 }
 
+/** The source stream a dead letter of `POST /v1/events` names (and its label in riskstream_events_dead_lettered_total). */
+const HTTP_SOURCE = 'http:/v1/events';
+
 /**
  * HTTP ingest (`POST /v1/events`): bodies decoded in chunks and appended to the input streams,
  * bounded by `http.ingest_concurrency` / `http.ingest_queue`, refused under back-pressure.
@@ -57,7 +60,10 @@ export function createIngestService(deps: { config: () => Config; redis: RedisCl
     let queued = 0;
     let bad: Array<{ raw: RawEntry; reason: string }> = [];
     const flush = async (): Promise<void> => {
-      if (bad.length) await writeDeadLetters(redis, c.streams.deadLetter, bad, { maxlen: c.raw.streams.maxlen, now, scrubPaths: c.raw.ingest.scrub_fields });
+      if (bad.length) {
+        await writeDeadLetters(redis, c.streams.deadLetter, bad, { maxlen: c.raw.streams.maxlen, now, scrubPaths: c.raw.ingest.scrub_fields });
+        metrics.deadLettered.inc({ stream: HTTP_SOURCE }, bad.length);
+      }
       bad = [];
       if (queued === 0) return;
       const res = (await p.exec()) ?? [];
@@ -88,7 +94,7 @@ export function createIngestService(deps: { config: () => Config; redis: RedisCl
         accepted++;
       } else {
         if (errors.length < 100) errors.push({ index, reason: it.reason });
-        bad.push({ raw: { stream: 'http:/v1/events', id: `${now}-${index}`, fields: { event: it.raw }, deliveries: 1 }, reason: it.reason });
+        bad.push({ raw: { stream: HTTP_SOURCE, id: `${now}-${index}`, fields: { event: it.raw }, deliveries: 1 }, reason: it.reason });
       }
       return queued + bad.length >= WRITE_CHUNK ? flush() : undefined;
     });

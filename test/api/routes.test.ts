@@ -448,7 +448,7 @@ describe('POST /v1/events', () => {
     expect(isApiError(await post('', { 'content-type': 'application/json' }), 400)).toBe(true);
     expect(isApiError(await post('[{"type":"login"', { 'content-type': 'application/json' }), 400)).toBe(true);
     expect(isApiError(await post('x', { 'content-type': 'application/msgpack' }), 400)).toBe(true);
-    expect(isApiError(await post('{}', { 'content-type': 'application/json', 'content-encoding': 'zstd' }), 400)).toBe(true);
+    expect(isApiError(await post('{}', { 'content-type': 'application/json', 'content-encoding': 'zstd' }), 415, 'unsupported_media_type')).toBe(true);
   });
 });
 

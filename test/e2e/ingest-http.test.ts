@@ -193,6 +193,9 @@ describe('afterwards', () => {
     const dead = (await deadLetters()).filter((d) => d.source_stream === 'http:/v1/events');
     expect(dead).toHaveLength(4);
     for (const d of dead) expect(d.reason).toEqual(expect.any(String));
+    // Counted as dead letters too, as the router's are (found by a black-box review: only http_ingested counted them).
+    const metrics = await (await fetch(`${worker.url}/metrics`, { headers: { authorization: `Bearer ${cfg.adminToken}` } })).text();
+    expect(metrics).toMatch(/riskstream_events_dead_lettered_total\{stream="http:\/v1\/events"\} 4\b/);
   });
 });
 

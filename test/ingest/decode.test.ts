@@ -128,6 +128,10 @@ describe('decodeEntry: rejected entries carry a reason naming the field', () => 
     ['user of 1 025 characters', { type: 'login', user: 'u'.repeat(1025), time: String(T) }, /^user: longer than 1024 characters$/],
     ['user of 1 024 characters NFC makes 2 048', { type: 'login', user: '\u0958'.repeat(1024), time: String(T) }, /^user: longer than 1024 characters$/],
     ['bad time', { ...login, time: 'last tuesday' }, /time: not an ISO-8601 time/],
+    // A blank time is refused, never filled from the entry's id or a shipper's timestamp (found by a black-box review).
+    ['empty time (flat)', { ...login, time: '' }, /time: required/],
+    ['empty time beside @timestamp', { event: JSON.stringify({ ...login, time: '', '@timestamp': '2026-12-01T00:00:00Z' }) }, /time: required/],
+    ['blank time', { ...login, time: '   ' }, /time: not an ISO-8601 time/],
     ['missing type', { user: 'a@b.c', time: String(T) }, /type: required/],
     ['non-numeric lat', { ...login, 'geo.lat': 'abc', 'geo.lon': '1' }, /geo\.lat: must be a number/],
     ['bad ip', { ...login, ip: '10.0.0.300' }, /ip: not a valid/],

@@ -129,10 +129,12 @@ describe('compression and limits', () => {
     await expect(parseEventsBody(Buffer.from(ndjson), {}, { maxBytes: LIMIT, maxEvents: 10 })).rejects.toMatchObject({ code: 'PAYLOAD_TOO_LARGE' });
   });
 
-  it('rejects corrupt gzip and unknown encodings as BAD_REQUEST', async () => {
+  it('rejects corrupt gzip as BAD_REQUEST and unknown encodings as UNSUPPORTED_MEDIA_TYPE (415, RFC 9110); identity in a list changes nothing', async () => {
     await expect(decompressBody(Buffer.from('nope'), 'gzip', LIMIT)).rejects.toMatchObject({ code: 'BAD_REQUEST' });
-    await expect(decompressBody(Buffer.from('x'), 'zstd', LIMIT)).rejects.toMatchObject({ code: 'BAD_REQUEST' });
+    for (const enc of ['zstd', 'snappy', 'gzip, br'])
+      await expect(decompressBody(Buffer.from('x'), enc, LIMIT)).rejects.toMatchObject({ code: 'UNSUPPORTED_MEDIA_TYPE' });
     expect((await decompressBody(Buffer.from('x'), ' Identity ', LIMIT)).toString()).toBe('x');
+    expect((await decompressBody(gzipSync(Buffer.from('y')), 'gzip, identity', LIMIT)).toString()).toBe('y');
   });
 });
 

@@ -51,6 +51,12 @@ describe('okta profile (System Log LogEvent)', () => {
     const e = decode({ ...sample, client, authenticationContext: { externalSessionId: 'unknown' } });
     expect(e.geo).toBeUndefined();
     expect(e.session).toBeUndefined();
+    // An empty one too (a failed login's): absent, not a record refused whole (found by a black-box review).
+    for (const externalSessionId of ['', '  ']) {
+      const failed = decode({ ...sample, outcome: { result: 'FAILURE', reason: 'INVALID_CREDENTIALS' }, authenticationContext: { externalSessionId } });
+      expect(failed).toMatchObject({ type: 'login', outcome: 'failure' });
+      expect(failed.session).toBeUndefined();
+    }
   });
 
   it('returns null for other shapes', () => {
@@ -218,6 +224,32 @@ describe('country names to ISO codes', () => {
     ['gb', 'GB'],
     [' AU ', 'AU'],
     ['Atlantis', 'Atlantis'],
+    // MaxMind's English names (which Okta's resemble) where ICU spells them otherwise (found by a black-box review: "Hong Kong" then HK made a false session_hijack).
+    ['Hong Kong', 'HK'],
+    ['Turkey', 'TR'],
+    ['Türkiye', 'TR'],
+    ['Bosnia and Herzegovina', 'BA'],
+    ['Myanmar', 'MM'],
+    ['Macao', 'MO'],
+    ['Ivory Coast', 'CI'],
+    ['DR Congo', 'CD'],
+    ['Congo Republic', 'CG'],
+    ['Palestine', 'PS'],
+    ['Cabo Verde', 'CV'],
+    ['St Kitts and Nevis', 'KN'],
+    ['Saint Martin', 'MF'],
+    ['São Tomé and Príncipe', 'ST'],
+    ['Sao Tome and Principe', 'ST'],
+    ['Åland', 'AX'],
+    ['The Netherlands', 'NL'],
+    ['Bonaire, Sint Eustatius, and Saba', 'BQ'],
+    ['Saint Vincent and the Grenadines', 'VC'],
+    ['Hashemite Kingdom of Jordan', 'JO'],
+    ['Republic of Lithuania', 'LT'],
+    ['South Korea', 'KR'],
+    ['Côte d’Ivoire', 'CI'],
+    ['Trinidad & Tobago', 'TT'],
+    ['Burma', 'MM'],
     [null, null],
     [42, 42],
   ])('%j → %j', (v, want) => {

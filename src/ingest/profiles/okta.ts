@@ -70,7 +70,7 @@ export const okta: Profile = (o) => {
     factor: mfa ? factorOf(o, eventType) : undefined,
     ip: getPath(o, 'client.ipAddress'),
     geo: lat != null && lon != null ? { lat, lon, city: geo?.city, country: countryCode(geo?.country) } : undefined,
-    session: typeof sessionId === 'string' && sessionId !== 'unknown' ? { id: sessionId, idp: 'okta' } : undefined,
+    session: typeof sessionId === 'string' && sessionId.trim() !== '' && sessionId !== 'unknown' ? { id: sessionId, idp: 'okta' } : undefined,
     device: { type: getPath(o, 'client.device') },
     network: {
       asn: getPath(o, 'securityContext.asNumber'),
