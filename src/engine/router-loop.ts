@@ -76,7 +76,8 @@ export async function runRouterLoop(d: RouterLoopDeps): Promise<void> {
       };
       reportCompleted();
       if (r === 'fenced') continue;
-      if (r.read === 0) d.onReport(r); // an idle read is progress too
+      // An idle read is progress too; what it released (held entries) is reported once, when written.
+      if (r.read === 0) d.onReport({ ...r, routed: 0, deadLettered: 0, partitions: 0, present: 0 });
       if (r.buffered) await sleep(1);
       else if (r.read === 0 || r.caughtUp) {
         // Read to the end: wait for input — at once when some arrived meanwhile — rather than read
