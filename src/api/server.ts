@@ -54,6 +54,8 @@ export async function buildServer(ctx: ApiContext, modules: RouteModule[]): Prom
     logger: false,
     bodyLimit: ctx.config().raw.http.body_limit,
     trustProxy: true,
+    // While closing, the API's own 503 (onRequest below), not fastify's body of another shape.
+    return503OnClosing: false,
     // A path parameter may be a pasted token (GET /v1/sessions/{jwt}): up to 8 KiB.
     routerOptions: { ignoreTrailingSlash: true, maxParamLength: MAX_PARAM_LENGTH },
     // The router's own refusals (a malformed URL, a parameter too long) in the API's error shape,
@@ -102,7 +104,16 @@ export async function buildServer(ctx: ApiContext, modules: RouteModule[]): Prom
   // never handed to a route as a string (that read as a body without its fields).
   app.removeContentTypeParser('text/plain');
 
+  let closing = false;
+  app.addHook('preClose', async () => {
+    closing = true;
+  });
   app.addHook('onRequest', async (req: FastifyRequest, reply: FastifyReply) => {
+    // A request on a kept-alive connection while the worker shuts down: retry (elsewhere, or later).
+    if (closing) {
+      reply.header('Retry-After', '1').header('Connection', 'close');
+      return sendCode(reply, 'UNAVAILABLE', 'the worker is shutting down; retry');
+    }
     // Unknown routes have no scope: the not-found handler answers 401 or 404 (never 403).
     if (req.is404) return;
     const scope: Scope = req.routeOptions.config?.scope ?? 'admin';
