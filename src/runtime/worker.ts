@@ -1,3 +1,4 @@
+import { assertPortFree } from '../net/port-probe.js';
 import type { Subscription } from 'rxjs';
 import type { FastifyInstance } from 'fastify';
 import { loadConfig, type Config } from '../config/load.js';
@@ -75,6 +76,9 @@ export async function startWorker(opts: WorkerOptions = {}): Promise<WorkerHandl
   const logger = opts.logger ?? createLogger(config.raw.log_level);
   const keys = new Keys(config.prefix, config.raw.engine.partitions);
   const metrics = new Metrics();
+  const port = opts.port ?? config.raw.http.port;
+  const host = opts.host ?? config.raw.http.host;
+  await assertPortFree(port, host); // before the worker id and partitions are claimed (a duplicate takes nothing)
   const redis = connect(targetOf(config), logger, 'main');
   const reader = connect(targetOf(config), logger, 'reader');
   const waker = connect(targetOf(config), logger, 'waker');
@@ -191,8 +195,6 @@ export async function startWorker(opts: WorkerOptions = {}): Promise<WorkerHandl
   const users = new UsersTable(redis, keys, store);
   const routes = workerRoutes({ health, risk, users, audit, ssf, ingest: ingest.service, sessions: sessions.service });
   const app: FastifyInstance = await buildServer({ config: () => config, tokens, logger, redisUp: () => redis.status === 'ready' }, routes);
-  const port = opts.port ?? config.raw.http.port;
-  const host = opts.host ?? config.raw.http.host;
   let address: string;
   try {
     address = await app.listen({ port, host });
