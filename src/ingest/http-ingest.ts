@@ -1,4 +1,5 @@
-import { pipeline, waitReplicas, type RedisClient } from '../redis/client.js';
+import { waitReplicas, type RedisClient } from '../redis/client.js';
+import { appendInOrder, type AppendRecord } from './append-in-order.js';
 import type { Config } from '../config/load.js';
 import type { Metrics } from '../obs/metrics.js';
 import type { RawEntry } from '../types.js';
@@ -11,7 +12,7 @@ import { timeWindowOf } from './time-window.js';
 import { resolveProfile, type MappingConfig, type Profile } from './profiles/index.js';
 import { groupBacklog } from '../redis/stream-info.js';
 
-/** Records written to Redis per pipeline while a body is decoded. */
+/** Records written to Redis per write (one script) while a body is decoded. */
 const WRITE_CHUNK = 1000;
 
 /** What `POST /v1/events` uses. */
@@ -56,8 +57,7 @@ export function createIngestService(deps: { config: () => Config; redis: RedisCl
     const now = Date.now();
     const errors: Array<{ index: number; reason: string }> = [];
     let accepted = 0;
-    let p = pipeline(redis);
-    let queued = 0;
+    let records: AppendRecord[] = [];
     let bad: Array<{ raw: RawEntry; reason: string }> = [];
     const flush = async (): Promise<void> => {
       if (bad.length) {
@@ -65,11 +65,9 @@ export function createIngestService(deps: { config: () => Config; redis: RedisCl
         metrics.deadLettered.inc({ stream: HTTP_SOURCE }, bad.length);
       }
       bad = [];
-      if (queued === 0) return;
-      const res = (await p.exec()) ?? [];
-      for (const [err] of res) if (err) throw new RiskstreamError('INTERNAL', 'could not append events', undefined, { cause: err });
-      p = pipeline(redis);
-      queued = 0;
+      const chunk = records;
+      records = [];
+      await appendInOrder(redis, c.streams, chunk);
     };
     // http.body_limit applies after decompression too (docs/shippers.md): a gzip bomb stops there.
     const opts = {
@@ -89,14 +87,13 @@ export function createIngestService(deps: { config: () => Config; redis: RedisCl
       // The entry as the router will read it must fit too (its stored form can be longer than the record).
       if (it.ok && flatLength(fields!) > c.raw.ingest.max_event_size) it = { ok: false, reason: tooLarge(c.raw.ingest.max_event_size), raw: it.raw };
       if (it.ok) {
-        p.xadd(routeEvent(it.event, c.streams), '*', ...fields!);
-        queued++;
+        records.push([routeEvent(it.event, c.streams), fields!]);
         accepted++;
       } else {
         if (errors.length < 100) errors.push({ index, reason: it.reason });
         bad.push({ raw: { stream: HTTP_SOURCE, id: `${now}-${index}`, fields: { event: it.raw }, deliveries: 1 }, reason: it.reason });
       }
-      return queued + bad.length >= WRITE_CHUNK ? flush() : undefined;
+      return records.length + bad.length >= WRITE_CHUNK ? flush() : undefined;
     });
     await flush();
     // Accepted = on as many replicas as configured (a failover then loses none of it).

@@ -48,6 +48,8 @@ interface Signatures {
   engineHeartbeat: { file: 'engine-heartbeat-1'; args: [members: string, workerId: string, forgetMs: number]; reply: (number | string)[] };
   workerIdClaim: { file: 'worker-id-claim-1'; args: [id: string, expected: string, pid: string, ttlMs: number]; reply: [number, string] };
   deadLetter: { file: 'dead-letter-2'; args: [stream: string, marker: string, ttlMs: string, maxlen: string, ...fields: string[]]; reply: string | null };
+  /** The two input streams, then per record: stream (1 login, 2 activity), count of field values, the values. */
+  ingestAppend: { file: 'ingest-append-2'; args: [login: string, activity: string, ...records: string[]]; reply: string[] };
 }
 
 /** A script's name. */
@@ -78,6 +80,7 @@ const FILES: { [K in ScriptName]: Signatures[K]['file'] } = {
   engineHeartbeat: 'engine-heartbeat-1',
   workerIdClaim: 'worker-id-claim-1',
   deadLetter: 'dead-letter-2',
+  ingestAppend: 'ingest-append-2',
 };
 const NAMES = Object.keys(FILES) as ScriptName[];
 

@@ -1,0 +1,51 @@
+--[[
+  Appends a body's records (POST /v1/events) to the two input streams in the body's order: each
+  entry's id comes from one sequence across both streams — Redis's clock (TIME) or, when either
+  stream's last id is at or past it, that id, then +1 per record — so the router, which merges the
+  streams by entry id, applies a user's login and the activity after it in that order (with `*`
+  each stream numbers its entries of one millisecond on its own: 0, 1 … on one, 30, 31 … on the
+  other). Ids above both streams' tops, as `*` would give.
+
+  Input:
+    KEYS[1] the login stream
+    KEYS[2] the activity stream
+
+    ARGV    per record: the stream (1 or 2), the number of field values n, then the n values
+            (field, value, …)
+
+  Output:
+    the ids, in order
+]]
+local function top(key)
+  local r = redis.call('XREVRANGE', key, '+', '-', 'COUNT', 1)
+  if not r[1] then return 0, -1 end
+  local id = r[1][1]
+  local dash = string.find(id, '-', 1, true)
+  return tonumber(string.sub(id, 1, dash - 1)), tonumber(string.sub(id, dash + 1))
+end
+
+local streams = { KEYS[1], KEYS[2] }
+local t = redis.call('TIME')
+local ms = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local seq = -1
+for k = 1, 2 do
+  local m, s = top(streams[k])
+  if m > ms then
+    ms, seq = m, s
+  elseif m == ms and s > seq then
+    seq = s
+  end
+end
+local prefix = string.format('%.0f', ms) .. '-'
+local ids = {}
+local i = 1
+while i <= #ARGV do
+  local k = tonumber(ARGV[i])
+  local n = tonumber(ARGV[i + 1])
+  seq = seq + 1
+  local id = prefix .. string.format('%.0f', seq)
+  redis.call('XADD', streams[k], id, unpack(ARGV, i + 2, i + 1 + n))
+  ids[#ids + 1] = id
+  i = i + 2 + n
+end
+return ids
