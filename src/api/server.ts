@@ -100,9 +100,15 @@ export async function buildServer(ctx: ApiContext, modules: RouteModule[]): Prom
     if (text.trim() === '') return done(null, undefined);
     return json(req, text, done);
   });
-  // Bodies are JSON (`POST /v1/events` reads its own types): text/plain is 415, as any other type,
-  // never handed to a route as a string (that read as a body without its fields).
+  // Bodies are JSON (`POST /v1/events` reads its own types): a text/plain body is 415, as any other
+  // type, never handed to a route as a string (that read as a body without its fields); without a
+  // body it is no body, as for JSON (clients that set a type on every request).
   app.removeContentTypeParser('text/plain');
+  app.addContentTypeParser('text/plain', { parseAs: 'string' }, (_req, body, done) => {
+    const text = typeof body === 'string' ? body : body.toString('utf8');
+    if (text.trim() === '') return done(null, undefined);
+    return done(new RiskstreamError('UNSUPPORTED_MEDIA_TYPE', 'a text/plain body: send JSON (Content-Type: application/json)'));
+  });
 
   let closing = false;
   app.addHook('preClose', async () => {

@@ -2,13 +2,15 @@
  * device_posture_score: a device posture / zero-trust score (e.g. CrowdStrike ZTA, 0-100) in a
  * configured band. Reads `type: posture` or `type: endpoint` events with a number (or numeric
  * string) at `score_field` (dotted path); with a `score_field` in the device (`device.posture.…`),
- * also the posture a login or session refresh carries. The first band with `min ≤ score ≤ max` sets the hit's
+ * also the posture a successful login or session refresh carries (a failed attempt's device is
+ * the attacker's, never the user's). The first band with `min ≤ score ≤ max` sets the hit's
  * level (its own, else the behavior's `risk_level`); a score in no band is fine. Stateless: every low score reported is a fresh observation.
  */
 import { z } from 'zod';
 import type { CanonicalEvent } from '../types.js';
 import { firstString, getPath, toNumber, typeIn } from './fields.js';
 import { level } from './params.js';
+import { isSuccessfulLogin } from '../login.js';
 import type { Detector } from './types.js';
 
 /** A score band; without its own `level` a hit in it is at the behavior's `risk_level`. */
@@ -37,7 +39,10 @@ type Band = DevicePostureScoreParams['bands'][number];
 
 /** The score at `params.score_field`, when the event is a posture-carrying type. */
 export function postureScore(event: CanonicalEvent, params: DevicePostureScoreParams): number | undefined {
-  if (!typeIn(event, params.score_field.startsWith('device.') ? DEVICE_TYPES : POSTURE_TYPES) || !Number.isFinite(event.time)) return undefined;
+  const device = params.score_field.startsWith('device.');
+  if (!typeIn(event, device ? DEVICE_TYPES : POSTURE_TYPES) || !Number.isFinite(event.time)) return undefined;
+  // A login's posture counts when the login succeeded: a failed attempt's device is the attacker's.
+  if (device && !typeIn(event, POSTURE_TYPES) && !isSuccessfulLogin(event)) return undefined;
   return toNumber(getPath(event, params.score_field));
 }
 

@@ -1,3 +1,4 @@
+import { parseWellFormed } from './well-formed.js';
 import type { CanonicalEvent, RawEntry } from '../types.js';
 import { validateEvent, validateOwned } from './event-schema.js';
 import { applyTimeWindow, type TimeWindow } from './time-window.js';
@@ -44,7 +45,7 @@ const looksJson = (s: string | undefined): s is string => s !== undefined && (s[
 function parseJsonObject(text: string, field: string): Record<string, unknown> | string {
   let v: unknown;
   try {
-    v = JSON.parse(text);
+    v = parseWellFormed(text);
   } catch (e) {
     // Not the parser's message: it quotes the text, which may be a secret.
     const pos = /position (\d+)/.exec((e as Error).message);

@@ -1,3 +1,4 @@
+import { parseWellFormed } from './well-formed.js';
 import { promisify } from 'node:util';
 import { brotliDecompress, gunzip, inflate } from 'node:zlib';
 import type { StreamNames } from '../config/load.js';
@@ -87,7 +88,7 @@ function decodeSpan(b: BodySpans, i: number, opts: BodyOptions): BodyItem {
   if (max !== undefined && raw.length > max) return { ok: false, reason: eventTooLarge(max), raw };
   let value: unknown;
   try {
-    value = JSON.parse(raw);
+    value = parseWellFormed(raw);
   } catch {
     return { ok: false, reason: b.lines[i] ? `line ${b.lines[i]}: invalid JSON` : `record ${i + 1}: invalid JSON`, raw };
   }

@@ -18,8 +18,8 @@ const JWE = /^[A-Za-z0-9_-]{2,}\.[A-Za-z0-9_-]*\.[A-Za-z0-9_-]{2,}\.[A-Za-z0-9_-
 const DOTTED = /(?:eyJ[A-Za-z0-9_-]*|(?<![A-Za-z0-9_-])[A-Za-z0-9_-]{2,})(?:\.[A-Za-z0-9_-]+){1,4}\.?/g;
 /** Opaque token candidates on boundaries (a query's `=` is one: `?access_token=…`). */
 const OPAQUE = /(?<![A-Za-z0-9+/_-])[A-Za-z0-9+/_-]{32,}={0,2}(?![A-Za-z0-9+/_=-])/g;
-/** A URL path's word (`dl`, `api`, `v1`, `files`): never part of a token at a candidate's ends. */
-const PATH_WORD = /^[a-z0-9_-]*$/;
+/** A path's word (`home`, `Salesforce`, `Projects2024`, `v1`, `1234`): a run holding one is a path. */
+const PATH_WORD = /^(?:[A-Za-z][a-z]*[0-9]*|[0-9]+)$/;
 /** Shortest opaque token considered. */
 export const MIN_OPAQUE_LENGTH = 32;
 
@@ -83,18 +83,15 @@ function redactDotted(m: string): string {
 const redactedToken = (t: string): string => `[redacted token sha256:${sha256Hex(t)}]`;
 
 /**
- * An opaque candidate: a token in a URL path (`test/dl/<token>`: `/` is in base64's alphabet) is
- * redacted without the path words before and after it; else the whole run when it is a token.
+ * An opaque candidate. A run with `/` (base64's alphabet has it) that reads as a path — it starts or
+ * ends with `/`, or holds an empty segment or a word — is judged segment by segment: a token in a
+ * path (`test/dl/<token>`, `fromURI=/home/App/<token>`) is redacted alone, the path kept. Any other
+ * run is one candidate: a standard base64 token with `/` is redacted (and hashed) whole.
  */
 function redactOpaque(m: string): string {
   if (m.includes('/')) {
     const segs = m.split('/');
-    let from = 0;
-    let to = segs.length;
-    while (from < to && PATH_WORD.test(segs[from]!)) from++;
-    while (to > from && PATH_WORD.test(segs[to - 1]!)) to--;
-    const core = segs.slice(from, to).join('/');
-    if ((from > 0 || to < segs.length) && looksLikeOpaqueToken(core)) return [...segs.slice(0, from), redactedToken(core), ...segs.slice(to)].join('/');
+    if (segs.some((g) => g === '' || PATH_WORD.test(g))) return segs.map((g) => (looksLikeOpaqueToken(g) ? redactedToken(g) : g)).join('/');
   }
   return looksLikeOpaqueToken(m) ? redactedToken(m) : m;
 }

@@ -366,6 +366,10 @@ describe('POST /v1/users/{user}/risk/reset', () => {
       headers: { 'content-type': 'text/plain' },
     });
     expect(isApiError(text, 415, 'unsupported_media_type')).toBe(true);
+    // Without a body a text/plain type is no body, as for JSON (a client that sets a type on every request).
+    expect(isApiError(await admin('/v1/sessions/no-such-session', { method: 'DELETE', headers: { 'content-type': 'text/plain' } }), 404, 'not_found')).toBe(
+      true,
+    );
     expect((await riskOf(user)).level).toBe('high');
   });
 

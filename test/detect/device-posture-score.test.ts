@@ -72,5 +72,7 @@ describe('device_posture_score', () => {
       ).toEqual(['high']);
     }
     for (const type of ['access', 'dlp', 'http']) expect(run(devicePostureScore, p, [ev(type, 0, { device })]).hits, type).toEqual([]);
+    // A failed login's device is the attacker's: it never raises the user it tried.
+    expect(run(devicePostureScore, p, [ev('login', 0, { device, outcome: 'failure' })]).hits).toEqual([]);
   });
 });

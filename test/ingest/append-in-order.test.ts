@@ -37,6 +37,24 @@ it('ids follow the body order across both streams, above what either holds (even
   expect(await redis.xadd(streams.activity, '*', 'event', 'later')).toBeTruthy();
 });
 
+it('above an id deleted since (XDEL of the newest entry): no XADD fails halfway, nothing written twice', async () => {
+  const login = `${prefix}:dl`;
+  const activity = `${prefix}:da`;
+  const gone = `${Date.now() + 120_000}-3`;
+  await redis.xadd(activity, gone, 'event', 'deleted');
+  await redis.xdel(activity, gone);
+  await redis.xadd(login, '*', 'event', 'before');
+  await appendInOrder(redis, { login, activity }, [
+    [login, ['event', 'l1']],
+    [activity, ['event', 'a1']],
+    [login, ['event', 'l2']],
+  ]);
+  expect((await ids(login)).map(([, v]) => v)).toEqual(['before', 'l1', 'l2']);
+  const [a1] = await ids(activity);
+  expect(a1![1]).toBe('a1');
+  expect(compareKeys(orderKey(gone, 0), orderKey(a1![0], 0))).toBeLessThan(0);
+});
+
 it('nothing to append: no write', async () => {
   await appendInOrder(redis, { login: `${prefix}:l2`, activity: `${prefix}:a2` }, []);
   expect(await redis.exists(`${prefix}:l2`, `${prefix}:a2`)).toBe(0);

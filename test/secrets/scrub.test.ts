@@ -81,9 +81,20 @@ describe('secret values (by shape, on token boundaries, after URL-decoding)', ()
     expect(scrubText(`https://evil.test/dl?x=1&sig=${OPAQUE}&y=2`)).toBe(`https://evil.test/dl?x=1&sig=${r}&y=2`);
     expect(scrubText(`https://evil.test/dl/${OPAQUE}`)).toBe(`https://evil.test/dl/${r}`);
     expect(scrubText(`https://evil.test/dl/${OPAQUE}/file.zip`)).toBe(`https://evil.test/dl/${r}/file.zip`);
-    // A standard base64 token holding "/" is still redacted whole.
+    // A standard base64 token holding "/" is still redacted (and hashed) whole.
     const b64 = 'Qm9vZ1Bk/Xr2Lm5Nw7Kp3Vt9Bh4Jc6Df1Gs0Ha2Yx5Ue8Ri+Zq8';
     expect(scrubText(`key ${b64} end`)).toBe(`key [redacted token sha256:${sha256Hex(b64)}] end`);
+    expect(scrubText(`t=${b64}`)).toBe(`t=[redacted token sha256:${sha256Hex(b64)}]`);
+    // Paths as query values are paths, kept (a review of the diff: these were redacted once "=" stopped hiding them).
+    for (const keep of [
+      'https://x.okta.com/app/UserHome?fromURI=/home/Salesforce/0oa1b2C3d4E5f6G7h8/1234',
+      'https://example.com/a/b?next=/Accounts/Settings/Profile/Edit2FA/Backup',
+      'file=/Users/JohnSmith/Documents/Projects2024/QuarterlyReport',
+    ]) {
+      expect(scrubText(keep)).toBe(keep);
+    }
+    // And a token among them goes alone.
+    expect(scrubText(`next=/home/App/${OPAQUE}/x`)).toBe(`next=/home/App/${r}/x`);
   });
 });
 

@@ -4,7 +4,8 @@
   stream's last id is at or past it, that id, then +1 per record — so the router, which merges the
   streams by entry id, applies a user's login and the activity after it in that order (with `*`
   each stream numbers its entries of one millisecond on its own: 0, 1 … on one, 30, 31 … on the
-  other). Ids above both streams' tops, as `*` would give.
+  other). Ids above both streams' last generated ids (an entry deleted since included), as `*`
+  would give, so no XADD of a body fails halfway.
 
   Input:
     KEYS[1] the login stream
@@ -16,10 +17,16 @@
   Output:
     the ids, in order
 ]]
+-- The stream's last generated id (not its newest entry: one deleted or trimmed away still counts,
+-- as for XADD's own check); 0-0 for a stream that does not exist.
 local function top(key)
-  local r = redis.call('XREVRANGE', key, '+', '-', 'COUNT', 1)
-  if not r[1] then return 0, -1 end
-  local id = r[1][1]
+  local ok, info = pcall(redis.call, 'XINFO', 'STREAM', key)
+  if not ok then return 0, -1 end
+  local id
+  for j = 1, #info, 2 do
+    if info[j] == 'last-generated-id' then id = info[j + 1] end
+  end
+  if not id then return 0, -1 end
   local dash = string.find(id, '-', 1, true)
   return tonumber(string.sub(id, 1, dash - 1)), tonumber(string.sub(id, dash + 1))
 end

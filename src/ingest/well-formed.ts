@@ -1,0 +1,39 @@
+/**
+ * JSON text whose strings may hold a lone surrogate: only a `\uD800`–`\uDFFF` escape can put one in
+ * a string JSON.parse returns (text read as UTF-8 cannot). A surrogate pair written as escapes
+ * matches too; {@link wellFormed} keeps pairs.
+ */
+const ESCAPED_SURROGATE = /\\u[dD][89a-fA-F][0-9a-fA-F]{2}/;
+
+type WellFormedString = string & { toWellFormed(): string };
+
+/**
+ * `value` (just parsed, owned) with every lone surrogate in its strings and keys replaced by U+FFFD,
+ * as UTF-8 stores them: what is routed, stored and compared is then the same text everywhere (a
+ * partition entry, a Redis key, the owner's memory). In place; objects' keys too.
+ */
+export function wellFormed(value: unknown): unknown {
+  if (typeof value === 'string') return (value as WellFormedString).toWellFormed();
+  if (Array.isArray(value)) {
+    for (let i = 0; i < value.length; i++) value[i] = wellFormed(value[i]);
+    return value;
+  }
+  if (value !== null && typeof value === 'object') {
+    const o = value as Record<string, unknown>;
+    for (const k of Object.keys(o)) {
+      const cur = o[k];
+      const v = wellFormed(cur);
+      const w = (k as WellFormedString).toWellFormed();
+      // Defined, not assigned: an own `__proto__` key (JSON.parse makes one) stays a plain property.
+      if (w !== k) delete o[k];
+      if (w !== k || v !== cur) Object.defineProperty(o, w, { value: v, enumerable: true, writable: true, configurable: true });
+    }
+  }
+  return value;
+}
+
+/** JSON.parse, then {@link wellFormed} when the text escapes a surrogate (rare: one regex test otherwise). */
+export function parseWellFormed(text: string): unknown {
+  const v: unknown = JSON.parse(text);
+  return ESCAPED_SURROGATE.test(text) ? wellFormed(v) : v;
+}

@@ -1,0 +1,37 @@
+/**
+ * Lone surrogates (a JSON `\ud800` escape) become U+FFFD at ingest, in every string and key, so a
+ * partition entry (MessagePack: UTF-8), a Redis key and the owner's memory hold the same text
+ * (found by a review: a session id kept `\ud800` in memory but came back from a partition entry as
+ * three U+FFFD — another session). Escaped surrogate pairs stay.
+ */
+import { describe, expect, it } from 'vitest';
+import { decodeRouted, encodeRouted, type RoutedItem } from '../../src/engine/routed.js';
+import { decodeEntry } from '../../src/ingest/decode.js';
+import { parseWellFormed } from '../../src/ingest/well-formed.js';
+import type { CanonicalEvent } from '../../src/types.js';
+
+const T = Date.parse('2026-11-23T08:00:00Z');
+
+describe('parseWellFormed', () => {
+  it('replaces lone surrogates in strings and keys, keeps pairs and an own __proto__ key as a property', () => {
+    const v = parseWellFormed('{"a":"x\\ud800y","b":["\\udc00"],"k\\ud801":1,"ok":"\\ud83d\\ude00","__proto__":"p\\ud800"}') as Record<string, unknown>;
+    expect(v.a).toBe('x\ufffdy');
+    expect(v.b).toEqual(['\ufffd']);
+    expect(v['k\ufffd']).toBe(1);
+    expect(v.ok).toBe('😀');
+    expect(Object.getPrototypeOf(v)).toBe(Object.prototype);
+    expect(Object.getOwnPropertyDescriptor(v, '__proto__')?.value).toBe('p\ufffd');
+  });
+});
+
+it('an event whose session id holds a lone surrogate routes and comes back with the same id it was applied with', () => {
+  const json = `{"type":"login","user":"a@b.c","time":${T},"session":{"id":"s-\\ud800-1"},"device":{"id":"d\\udfff"}}`;
+  const d = decodeEntry({ stream: 's', id: `${T}-0`, fields: { event: json }, deliveries: 1 }, {}, T);
+  expect(d.ok).toBe(true);
+  const e = (d as { event: CanonicalEvent }).event;
+  expect(e.session?.id).toBe('s-\ufffd-1');
+  const items: RoutedItem[] = [{ k: [T, 0], s: 's', i: `${T}-0`, e }];
+  const back = decodeRouted(encodeRouted(items)) as Array<{ e: CanonicalEvent }>;
+  expect(back[0]!.e.session?.id).toBe(e.session?.id);
+  expect(back[0]!.e.device?.id).toBe('d\ufffd');
+});
