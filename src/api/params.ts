@@ -1,4 +1,5 @@
 import { charCount } from '../text.js';
+import { scrubText } from '../secrets/secret-values.js';
 import { RiskstreamError } from '../errors.js';
 import { Invalid, toUser } from '../ingest/event-schema.js';
 
@@ -20,6 +21,20 @@ export function userParam(raw: string): string {
   return user;
 }
 
+const U64_MAX = 18446744073709551615n;
+
+/**
+ * A stream entry id cursor (`ms-seq`, each part within 64 bits, as Redis's ids): undefined when
+ * absent or empty, null for `0-0` (nothing comes before it: an empty page), BAD_REQUEST otherwise.
+ */
+export function streamIdCursor(v: string | undefined): string | undefined | null {
+  if (v === undefined || v === '') return undefined;
+  const m = /^(\d{1,20})-(\d{1,20})$/.exec(v);
+  const [ms, seq] = m ? [BigInt(m[1]!), BigInt(m[2]!)] : [-1n, -1n];
+  if (!m || ms > U64_MAX || seq > U64_MAX) throw new RiskstreamError('BAD_REQUEST', 'invalid cursor');
+  return ms === 0n && seq === 0n ? null : `${ms}-${seq}`;
+}
+
 /** Longest admin reason (revoke, reset): what the control stream and the audit log take. */
 export const MAX_REASON = 500;
 
@@ -37,5 +52,7 @@ export function reasonParam(body: unknown, query: unknown, def: string): string 
   if (r === undefined || r === null || r === '') return def;
   if (typeof r !== 'string') throw new RiskstreamError('BAD_REQUEST', 'reason must be a string');
   if (charCount(r) > MAX_REASON) throw new RiskstreamError('BAD_REQUEST', `reason must be at most ${MAX_REASON} characters`);
-  return r;
+  // A token pasted into the note ("phished, token was eyJ…") is fingerprinted, as everywhere: the
+  // reason is audited and sent to every receiver in SETs.
+  return scrubText(r);
 }

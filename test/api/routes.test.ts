@@ -276,9 +276,12 @@ describe('GET /v1/users/{user}/risk and /events', () => {
   });
 
   it('400 on a bad limit or cursor', async () => {
-    for (const q of ['limit=0', 'limit=x', 'cursor=abc', 'cursor=1-2-3']) {
+    for (const q of ['limit=0', 'limit=x', 'cursor=abc', 'cursor=1-2-3', 'cursor=1-18446744073709551616', 'cursor=18446744073709551616-0']) {
       expect(isApiError(await admin(`/v1/users/${encodeURIComponent(HIGH[1]!)}/events?${q}`), 400, 'bad_request'), q).toBe(true);
     }
+    // 0-0: nothing is before it, an empty last page (it was a 500: Redis refuses the interval).
+    for (const q of ['cursor=0-0', 'cursor=00-0'])
+      expect((await admin(`/v1/users/${encodeURIComponent(HIGH[1]!)}/events?${q}`)).json, q).toEqual({ events: [], next_cursor: null });
   });
 });
 
@@ -479,8 +482,9 @@ describe('GET /v1/audit', () => {
   });
 
   it('400 on a bad cursor or limit', async () => {
-    for (const q of ['cursor=abc', 'cursor=1-', 'limit=0', 'limit=1001', 'limit=ten']) {
+    for (const q of ['cursor=abc', 'cursor=1-', 'limit=0', 'limit=1001', 'limit=ten', 'cursor=18446744073709551616-0']) {
       expect(isApiError(await admin(`/v1/audit?${q}`), 400, 'bad_request'), q).toBe(true);
     }
+    expect((await admin('/v1/audit?cursor=0-0')).json).toEqual({ entries: [], next_cursor: null });
   });
 });

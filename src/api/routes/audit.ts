@@ -1,8 +1,7 @@
 import type { RouteModule } from '../server.js';
-import { RiskstreamError } from '../../errors.js';
 import type { AuditLog } from '../../audit/audit-log.js';
 import type { AuditPage } from '../views/admin.js';
-import { intParam } from '../params.js';
+import { intParam, streamIdCursor } from '../params.js';
 
 /** `GET /v1/audit?cursor=&limit=&action=` — the audit log, newest first (an empty cursor: the first page); and `GET /v1/whoami`. */
 export const auditRoutes =
@@ -10,9 +9,10 @@ export const auditRoutes =
   (app, ctx) => {
     whoamiRoutes(app, ctx);
     app.get<{ Querystring: { cursor?: string; limit?: string; action?: string } }>('/v1/audit', async (req): Promise<AuditPage> => {
-      const { cursor, action } = req.query;
-      if (cursor && !/^\d+-\d+$/.test(cursor)) throw new RiskstreamError('BAD_REQUEST', 'invalid cursor');
+      const { action } = req.query;
+      const cursor = streamIdCursor(req.query.cursor);
       const limit = intParam(req.query.limit, 'limit', 100, 1000);
+      if (cursor === null) return { entries: [], next_cursor: null };
       const r = await deps.audit.list({ count: limit, ...(cursor ? { cursor } : {}), ...(action ? { action } : {}) });
       return {
         entries: r.entries.map((e) => ({ ...e, time: new Date(e.time).toISOString() })),

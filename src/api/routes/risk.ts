@@ -2,7 +2,7 @@ import type { RouteModule } from '../server.js';
 import type { RiskService } from '../../risk/service.js';
 import { RISK_LEVELS, type RiskLevel } from '../../types.js';
 import { RiskstreamError } from '../../errors.js';
-import { intParam, reasonParam, userParam } from '../params.js';
+import { intParam, reasonParam, streamIdCursor, userParam } from '../params.js';
 import type { UserRisk } from '../views/admin.js';
 import { decodeCursor } from '../../sessions/cursor.js';
 
@@ -19,13 +19,6 @@ function listCursor(cursor: string | undefined): string | undefined {
   if (cursor === undefined || cursor === '') return undefined;
   if (!/^[A-Za-z0-9_-]+$/.test(cursor)) throw new RiskstreamError('BAD_REQUEST', 'invalid cursor');
   decodeCursor(cursor);
-  return cursor;
-}
-
-/** `/v1/users/{user}/events?cursor=`: a stream entry id. */
-function eventsCursor(cursor: string | undefined): string | undefined {
-  if (cursor === undefined || cursor === '') return undefined;
-  if (!/^\d+-\d+$/.test(cursor)) throw new RiskstreamError('BAD_REQUEST', 'invalid cursor');
   return cursor;
 }
 
@@ -51,8 +44,9 @@ export const riskRoutes =
     app.get<{ Params: { user: string }; Querystring: Q }>('/v1/users/:user/events', async (req) => {
       const user = userParam(req.params.user);
       const limit = limitOf(req.query);
-      const cursor = eventsCursor(req.query.cursor);
+      const cursor = streamIdCursor(req.query.cursor);
       await risk.get(user); // 404 for unknown users
+      if (cursor === null) return { events: [], next_cursor: null };
       return risk.events(user, { ...(cursor ? { cursor } : {}), ...(limit ? { limit } : {}) });
     });
 
