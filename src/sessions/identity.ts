@@ -82,6 +82,12 @@ function extended(fresh: SessionIdentity, stored: SessionIdentity | undefined, r
     expires_at: Math.max(stored.expires_at, fresh.expires_at),
     refreshed_at: Math.max(stored.refreshed_at ?? 0, fresh.login_at),
   };
+  // A refresh older than the one already applied (arriving late) extends, but its word is not the
+  // freshest: what the later refresh brought stays (as in event-time order).
+  if (fresh.login_at < (stored.refreshed_at ?? stored.login_at)) {
+    if (fresh.attributes) out.attributes = { ...fresh.attributes, ...stored.attributes };
+    return out;
+  }
   if (Object.keys(fresh.claims).length) out.claims = fresh.claims;
   if (fresh.idp !== undefined) out.idp = fresh.idp;
   if (fresh.attributes) out.attributes = { ...stored.attributes, ...fresh.attributes };

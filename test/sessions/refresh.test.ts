@@ -68,6 +68,27 @@ describe('buildIdentity of a session refresh (pure)', () => {
     expect(id).toMatchObject({ network: stored.network, geo: stored.geo, login_at: T0 });
   });
 
+  it('a refresh older than one already applied (arriving late) extends the session but keeps the later refresh’s word (found by a black-box review)', () => {
+    const stored = loginIdentity();
+    const newer = refresh('s-r', T0 + 50_000, T0 + 3 * HOUR, {
+      session: { id: 's-r', expires_at: T0 + 3 * HOUR, claims: { groups: ['new'] }, amr: ['mfa'] },
+      device: { id: stored.device!.id as string, posture: { v: 3 } },
+    });
+    attachStored(newer, stored);
+    const afterNewer = buildIdentity(newer, settings())!;
+    const older = refresh('s-r', T0 + 20_000, T0 + 4 * HOUR, {
+      session: { id: 's-r', expires_at: T0 + 4 * HOUR, claims: { groups: ['OLD-admins'] }, amr: ['pwd'], acr: 'x' },
+      device: { id: stored.device!.id as string, posture: { v: 2 } },
+    });
+    attachStored(older, afterNewer);
+    const id = buildIdentity(older, settings())!;
+    expect(id.claims).toEqual({ groups: ['new'] });
+    expect(id.device).toEqual(afterNewer.device);
+    expect(id.attributes).toEqual({ acr: 'x', amr: ['mfa'] });
+    expect(id.refreshed_at).toBe(T0 + 50_000);
+    expect(id.expires_at).toBe(T0 + 4 * HOUR); // the later expiry still counts
+  });
+
   it('an earlier expiry does not shorten the session', () => {
     const stored = loginIdentity();
     const r = refresh('s-r', T0 + 30_000, T0 + 10_000);
