@@ -41,12 +41,14 @@ export function scrubValue(v: unknown, opts: ScrubOptions = {}, depth = 0): unkn
   // garbage of every login's session identity.
   for (const k in o) {
     if (!Object.prototype.hasOwnProperty.call(o, k)) continue;
+    // A token may be a key too (`{"sessions": {"eyJ…": "active"}}`): fingerprinted as in a value.
+    const key = mayHoldToken(k) ? scrubText(k) : k;
     if (secret(k)) {
-      out[k] = REDACTED;
+      out[key] = REDACTED;
       continue;
     }
     const r = scrubValue(o[k], opts, depth + 1);
-    if (r !== undefined) out[k] = r;
+    if (r !== undefined) out[key] = r;
   }
   return out;
 }
@@ -74,7 +76,7 @@ function unchanged(v: object, secret: (name: string) => boolean, opts: ScrubOpti
   for (const k in o) {
     if (!Object.prototype.hasOwnProperty.call(o, k)) continue;
     // `__proto__` is never copied as a field (assigning it sets the copy's prototype).
-    if (k === '__proto__' || secret(k) || !same(o[k], secret, opts, depth + 1)) return false;
+    if (k === '__proto__' || secret(k) || (mayHoldToken(k) && scrubText(k) !== k) || !same(o[k], secret, opts, depth + 1)) return false;
   }
   return true;
 }

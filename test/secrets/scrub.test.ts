@@ -223,6 +223,17 @@ describe('scrubbing values and flat fields', () => {
   });
 });
 
+describe('tokens as keys (found by a black-box review: a JWT key in claims was stored and served as it was)', () => {
+  it('scrubValue and scrubShared fingerprint a token that is a key', () => {
+    const v = { sessions: { [jwt]: 'active', [OPAQUE]: 1, plain: 2 } };
+    const want = { sessions: { [`[redacted jwt sha256:${sha256Hex(jwt)}]`]: 'active', [`[redacted token sha256:${sha256Hex(OPAQUE)}]`]: 1, plain: 2 } };
+    expect(scrubValue(v)).toEqual(want);
+    expect(scrubShared(v)).toEqual(want);
+    const keep = { sessions: { plain: 2 } };
+    expect(scrubShared(keep)).toBe(keep);
+  });
+});
+
 describe('scrubShared: scrubValue without copying what stays the same', () => {
   const deep = (n: number): unknown => (n === 0 ? 'leaf' : { a: deep(n - 1) });
   const clean = { email: 'a@x', groups: ['eng'], n: 1, ok: true, none: null, nested: { os: 'macOS 15.1', list: [{ x: 1 }] } };
