@@ -90,25 +90,24 @@ export async function buildServer(ctx: ApiContext, modules: RouteModule[]): Prom
   const routes = new RouteMethods();
   app.addHook('onRoute', (r) => routes.add(r.url, r.method, (r.config as { scope?: string } | undefined)?.scope === 'public'));
 
-  // Clients that send `Content-Type: application/json` on every request (DELETE /v1/sessions/{id},
-  // POST …/risk/reset) with no body get "no body", not a 400; a non-empty body is parsed by
-  // fastify's own parser (prototype-poisoning checks included).
+  // Clients that send a content type on every request (DELETE /v1/sessions/{id}, POST …/risk/reset)
+  // with no body get "no body", not a 400 or 415: one parser per type, a blank body skipped alike.
+  type Parse = (req: FastifyRequest, text: string, done: (err: Error | null, body?: unknown) => void) => void;
+  const blankIsNoBody = (parse: Parse) => (req: FastifyRequest, body: string | Buffer, done: (err: Error | null, body?: unknown) => void) => {
+    const text = typeof body === 'string' ? body : body.toString('utf8');
+    return text.trim() === '' ? done(null, undefined) : parse(req, text, done);
+  };
+  // A JSON body is parsed by fastify's own parser (prototype-poisoning checks included).
   const json = app.getDefaultJsonParser('error', 'error');
-  app.removeContentTypeParser('application/json');
-  app.addContentTypeParser('application/json', { parseAs: 'string' }, (req, body, done) => {
-    const text = typeof body === 'string' ? body : body.toString('utf8');
-    if (text.trim() === '') return done(null, undefined);
-    return json(req, text, done);
-  });
+  app.removeContentTypeParser(['application/json', 'text/plain']);
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, blankIsNoBody(json));
   // Bodies are JSON (`POST /v1/events` reads its own types): a text/plain body is 415, as any other
-  // type, never handed to a route as a string (that read as a body without its fields); without a
-  // body it is no body, as for JSON (clients that set a type on every request).
-  app.removeContentTypeParser('text/plain');
-  app.addContentTypeParser('text/plain', { parseAs: 'string' }, (_req, body, done) => {
-    const text = typeof body === 'string' ? body : body.toString('utf8');
-    if (text.trim() === '') return done(null, undefined);
-    return done(new RiskstreamError('UNSUPPORTED_MEDIA_TYPE', 'a text/plain body: send JSON (Content-Type: application/json)'));
-  });
+  // type, never handed to a route as a string (that read as a body without its fields).
+  app.addContentTypeParser(
+    'text/plain',
+    { parseAs: 'string' },
+    blankIsNoBody((_req, _text, done) => done(new RiskstreamError('UNSUPPORTED_MEDIA_TYPE', 'a text/plain body: send JSON (Content-Type: application/json)'))),
+  );
 
   let closing = false;
   app.addHook('preClose', async () => {

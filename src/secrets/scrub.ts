@@ -42,7 +42,7 @@ export function scrubValue(v: unknown, opts: ScrubOptions = {}, depth = 0): unkn
   for (const k in o) {
     if (!Object.prototype.hasOwnProperty.call(o, k)) continue;
     // A token may be a key too (`{"sessions": {"eyJ…": "active"}}`): fingerprinted as in a value.
-    const key = mayHoldToken(k) ? scrubText(k) : k;
+    const key = scrubText(k); // k itself unless it may hold a token (scrubText's own fast check)
     if (secret(k)) {
       out[key] = REDACTED;
       continue;
@@ -76,7 +76,7 @@ function unchanged(v: object, secret: (name: string) => boolean, opts: ScrubOpti
   for (const k in o) {
     if (!Object.prototype.hasOwnProperty.call(o, k)) continue;
     // `__proto__` is never copied as a field (assigning it sets the copy's prototype).
-    if (k === '__proto__' || secret(k) || (mayHoldToken(k) && scrubText(k) !== k) || !same(o[k], secret, opts, depth + 1)) return false;
+    if (k === '__proto__' || secret(k) || scrubText(k) !== k || !same(o[k], secret, opts, depth + 1)) return false;
   }
   return true;
 }

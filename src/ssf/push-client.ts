@@ -132,7 +132,7 @@ export async function classifyResponse(res: IncomingMessage, now: number): Promi
   // What the receiver said, and nothing it did not: no code is made up for a body without one.
   const said = { ...(err !== undefined ? { err } : {}), ...(description !== undefined ? { description } : {}) };
   if (status === 401 || status === 403) return { kind: 'unauthorized', status, ...said };
-  if (status === 400 && err === 'invalid_key') return { kind: 'invalid_key', status, err, ...(description !== undefined ? { description } : {}) };
+  if (status === 400 && err === 'invalid_key') return { kind: 'invalid_key', status, ...said, err };
   return { kind: 'permanent', status, ...said };
 }
 
