@@ -11,11 +11,9 @@
  * {@link UNSUPPORTED} on what it does not write as msgpackr would (a Map, a Date, a bigint, a
  * class instance …): the caller then packs with msgpackr.
  */
-export const UNSUPPORTED = Symbol('msgpack-writer: unsupported value');
+import { numberInto, utf8Into } from './msgpack-bytes.js';
 
-/** msgpackr's table of binary exponents to decimal multipliers (float32 `DECIMAL_FIT`). */
-const MULT10: number[] = [];
-for (let i = 0; i < 256; i++) MULT10[i] = +('1e' + Math.floor(45.15 - i * 0.30103));
+export const UNSUPPORTED = Symbol('msgpack-writer: unsupported value');
 
 /** A growable MessagePack output; `reset()` before each use, `copy()` to keep the result. */
 export class MsgWriter {
@@ -252,75 +250,6 @@ export class MsgWriter {
 
   private num(v: number): void {
     this.ensure(9);
-    const b = this.buf;
-    if (v >>> 0 === v) {
-      if (v < 0x80) b[this.pos++] = v;
-      else if (v < 0x100) {
-        b[this.pos++] = 0xcc;
-        b[this.pos++] = v;
-      } else if (v < 0x10000) {
-        b[this.pos++] = 0xcd;
-        b[this.pos++] = v >> 8;
-        b[this.pos++] = v & 0xff;
-      } else {
-        b[this.pos++] = 0xce;
-        this.dv.setUint32(this.pos, v);
-        this.pos += 4;
-      }
-    } else if (v >> 0 === v) {
-      if (v >= -0x20) b[this.pos++] = 0x100 + v;
-      else if (v >= -0x80) {
-        b[this.pos++] = 0xd0;
-        b[this.pos++] = v + 0x100;
-      } else if (v >= -0x8000) {
-        b[this.pos++] = 0xd1;
-        this.dv.setInt16(this.pos, v);
-        this.pos += 2;
-      } else {
-        b[this.pos++] = 0xd2;
-        this.dv.setInt32(this.pos, v);
-        this.pos += 4;
-      }
-    } else {
-      if (v < 0x100000000 && v >= -0x80000000) {
-        this.dv.setFloat32(this.pos + 1, v);
-        const shifted = v * MULT10[((b[this.pos + 1]! & 0x7f) << 1) | (b[this.pos + 2]! >> 7)]!;
-        if (shifted >> 0 === shifted) {
-          b[this.pos] = 0xca;
-          this.pos += 5;
-          return;
-        }
-      }
-      b[this.pos] = 0xcb;
-      this.dv.setFloat64(this.pos + 1, v);
-      this.pos += 9;
-    }
+    this.pos = numberInto(this.buf, this.dv, this.pos, v);
   }
-}
-
-/**
- * Writes `s` (under 64 chars) as UTF-8 at `at`; returns the end. A lone surrogate is replaced
- * (`replace`, as Buffer.write) or encoded in 3 bytes as is (as msgpackr).
- */
-function utf8Into(b: Buffer, s: string, at: number, replace: boolean): number {
-  for (let i = 0; i < s.length; i++) {
-    let c = s.charCodeAt(i);
-    if (c < 0x80) b[at++] = c;
-    else if (c < 0x800) {
-      b[at++] = (c >> 6) | 0xc0;
-      b[at++] = (c & 0x3f) | 0x80;
-    } else if ((c & 0xfc00) === 0xd800 && (s.charCodeAt(i + 1) & 0xfc00) === 0xdc00) {
-      c = 0x10000 + ((c & 0x03ff) << 10) + (s.charCodeAt(++i) & 0x03ff);
-      b[at++] = (c >> 18) | 0xf0;
-      b[at++] = ((c >> 12) & 0x3f) | 0x80;
-      b[at++] = ((c >> 6) & 0x3f) | 0x80;
-      b[at++] = (c & 0x3f) | 0x80;
-    } else {
-      if (replace && (c & 0xf800) === 0xd800) c = 0xfffd;
-      b[at++] = (c >> 12) | 0xe0;
-      b[at++] = ((c >> 6) & 0x3f) | 0x80;
-      b[at++] = (c & 0x3f) | 0x80;
-    }
-  }
-  return at;
 }
