@@ -1,6 +1,7 @@
 import { isHeaderValue } from '../net/header-value.js';
 import type { ResolvedReceiver } from './receiver.js';
-import { RECEIVER_EVENTS, type RiskstreamFileConfig } from './schema.js';
+import { RECEIVER_EVENTS } from './receiver-schema.js';
+import type { RiskstreamFileConfig } from './schema.js';
 import type { ConfigIssue } from './yaml-source.js';
 
 /** Where a problem at `path` is (its node in the parsed file, else the file's start). */

@@ -1,6 +1,6 @@
 /** A receiver as the worker sends to it: the file's entry with its defaults resolved. */
 import type { SigningAlg } from '../types.js';
-import type { ReceiverConfig, ReceiverEvent } from './schema.js';
+import type { ReceiverConfig, ReceiverEvent } from './receiver-schema.js';
 
 /** A receiver with endpoint, audience, events and authorization resolved. */
 export interface ResolvedReceiver extends ReceiverConfig {

@@ -7,7 +7,7 @@ import { createHash } from 'node:crypto';
 import { Queue, type JobsOptions } from 'bullmq';
 import type { RedisClient } from '../redis/client.js';
 import type { ResolvedReceiver } from '../config/receiver.js';
-import type { ReceiverEvent } from '../config/schema.js';
+import type { ReceiverEvent } from '../config/receiver-schema.js';
 import type { Keys } from '../keys.js';
 import type { LevelChange } from '../types.js';
 import { DeliveryState } from './delivery-state.js';

@@ -1,7 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import type { RedisClient } from '../redis/client.js';
 import type { ResolvedReceiver } from '../config/receiver.js';
-import type { ReceiverEvent, RiskstreamFileConfig } from '../config/schema.js';
+import type { ReceiverEvent } from '../config/receiver-schema.js';
+import type { RiskstreamFileConfig } from '../config/schema.js';
 import { RiskstreamError } from '../errors.js';
 import { isHeaderValue } from '../net/header-value.js';
 import type { Keys } from '../keys.js';

@@ -3,7 +3,7 @@ import { createServer, type IncomingHttpHeaders, type ServerResponse } from 'nod
 import type { AddressInfo } from 'node:net';
 import { createLocalJWKSet, decodeJwt, jwtVerify, type JWTPayload } from 'jose';
 import type { ResolvedReceiver } from '../../src/config/receiver.js';
-import { RECEIVER_EVENTS } from '../../src/config/schema.js';
+import { RECEIVER_EVENTS } from '../../src/config/receiver-schema.js';
 import type { KeyRing } from '../../src/ssf/key-ring.js';
 import type { LevelChange } from '../../src/types.js';
 

@@ -1,0 +1,48 @@
+import { z } from 'zod';
+import { durationMs } from '../duration.js';
+import { REASON_LANGUAGES, SIGNING_ALGS } from '../types.js';
+
+/** The schemas of `receivers` entries and `signing.keys` entries in riskstream.yaml (see schema.ts). */
+
+const subjectFormat = z.enum(['email', 'iss_sub', 'opaque']);
+
+/** Event kinds a receiver can get. */
+export const RECEIVER_EVENTS = ['risk-level-change', 'session-revoked', 'verification'] as const;
+export type ReceiverEvent = (typeof RECEIVER_EVENTS)[number];
+
+export const receiverSchema = z.strictObject({
+  name: z.string().regex(/^[A-Za-z0-9_.-]+$/, { message: 'letters, digits, _ . - only' }),
+  kind: z.enum(['okta', 'ssf']),
+  /** Push endpoint. For kind okta, derived from `org_url` when omitted. */
+  endpoint: z.url().optional(),
+  /** Okta org URL (https://{org}.okta.com): gives endpoint and audience for kind okta. */
+  org_url: z.url().optional(),
+  audience: z.string().optional(),
+  subject_format: subjectFormat.default('email'),
+  /** For subject_format iss_sub: the `iss` of the user's subject (defaults to the receiver audience). */
+  subject_issuer: z.string().optional(),
+  events: z.array(z.enum(RECEIVER_EVENTS)).optional(),
+  /** Authorization header value; `${ENV_VAR}` is expanded from the environment. */
+  authorization: z.string().optional(),
+  /** Name of an environment variable holding the Authorization header value. */
+  authorization_env: z.string().optional(),
+  timeout: durationMs.prefault('10s'),
+  /** Max SETs per second to this receiver (BullMQ limiter). */
+  rate_limit: z.number().int().positive().optional(),
+  alg: z.enum(SIGNING_ALGS).optional(),
+  enabled: z.boolean().default(true),
+  /**
+   * Languages of the SET's `reason_admin` / `reason_user` besides English (which is always there):
+   * a translated summary from riskstream's catalogue (see src/ssf/reason-text.ts).
+   */
+  reason_languages: z.array(z.enum(REASON_LANGUAGES, { error: `reason_languages: one of ${REASON_LANGUAGES.join(', ')}` })).optional(),
+});
+export type ReceiverConfigInput = z.input<typeof receiverSchema>;
+
+export const signingKeySchema = z.strictObject({
+  key_file: z.string(),
+  alg: z.enum(SIGNING_ALGS).default('ES256'),
+  kid: z.string().optional(),
+});
+
+export type ReceiverConfig = z.output<typeof receiverSchema>;
