@@ -64,7 +64,7 @@ export async function listAllSessions(c: ListingContext, opts: { cursor?: string
   return { sessions: page.map((f) => f.s), next_cursor: found.length > limit && last ? encodeCursor(last.pos) : null };
 }
 
-/** A user's active sessions, newest login first (stale members of the user's index pruned). */
+/** A user's active sessions, newest login first, ties by session id descending (stale members of the user's index pruned). */
 export async function listUserSessions(c: ListingContext, user: string): Promise<SessionIdentity[]> {
   const key = c.keys.userSessions(user);
   const res = await execAll(pipeline(c.redis).zremrangebyscore(key, '-inf', c.now()).zrange(key, 0, -1));
@@ -80,7 +80,9 @@ export async function listUserSessions(c: ListingContext, user: string): Promise
     else stale.push(id);
   });
   if (stale.length) await c.redis.zrem(key, ...stale);
-  return out.sort((a, b) => b.login_at - a.login_at);
+  // Newest login first; logins of one instant by session id descending, as the all-sessions listing
+  // (ZREVRANGE of the by-login index) gives them.
+  return out.sort((a, b) => b.login_at - a.login_at || (a.session_id < b.session_id ? 1 : a.session_id > b.session_id ? -1 : 0));
 }
 
 /** Removes index members whose expiry has passed, in every partition (bounded per partition and call). */

@@ -77,6 +77,15 @@ describe('SessionStore', () => {
     expect(seen).toEqual(expected);
   });
 
+  it("a user's listing orders logins of one instant as the listing of all sessions does (session id descending)", async () => {
+    // Expiries in another order than the ids (the user's index is read by expiry); three: the store's cap.
+    const ss = ['m', 'a', 'z'].map((sid, i) => ident({ sessionId: sid, expiresAt: T0 + 60_000 - i * 1000 }));
+    await store.put(ss);
+    const all = (await store.listAll()).sessions.map((s) => s.session_id);
+    expect(all).toEqual(['z', 'm', 'a']);
+    expect((await store.listUser('alice@example.com')).map((s) => s.session_id)).toEqual(all);
+  });
+
   it('rejects a bad cursor or limit with BAD_REQUEST', async () => {
     await expect(store.listAll({ cursor: 'nope' })).rejects.toSatisfy((e) => isRiskstreamError(e, 'BAD_REQUEST'));
     await expect(store.listAll({ limit: 0 })).rejects.toSatisfy((e) => isRiskstreamError(e, 'BAD_REQUEST'));
