@@ -11,6 +11,7 @@ import type { Logger } from '../obs/logger.js';
 import { defineScripts, queueScript, scriptsOn } from '../redis/scripts.js';
 import { assign, liveMembers } from './assignment.js';
 import { membersKey, parseLeaseToken, resourceKeys } from './lease-keys.js';
+import { LossLog } from './loss-log.js';
 
 /** A lease this worker holds. */
 export interface Lease {
@@ -57,6 +58,7 @@ export class LeaseManager {
   private running: Promise<void> | undefined;
   private stopped = false;
   private fenced = false;
+  private readonly lossLog: LossLog;
 
   constructor(
     private readonly redis: RedisClient,
@@ -65,6 +67,7 @@ export class LeaseManager {
   ) {
     this.now = opts.now ?? Date.now;
     this.marginMs = opts.marginMs ?? Math.ceil(opts.ttlMs / 10);
+    this.lossLog = new LossLog(opts.workerId, opts.logger);
     if (!opts.workerId) throw new RiskstreamError('CONFIG_INVALID', 'engine: a worker id is required');
     if (!(opts.heartbeatMs > 0 && opts.heartbeatMs < opts.ttlMs - this.marginMs)) {
       throw new RiskstreamError('CONFIG_INVALID', 'engine: heartbeat must be positive and shorter than the lease ttl minus its margin', {
@@ -259,7 +262,7 @@ export class LeaseManager {
 
   private lose(resource: string, why: string): void {
     this.forget(resource);
-    this.opts.logger?.warn({ resource, worker: this.opts.workerId, why }, 'engine lease lost');
+    this.lossLog.add(resource, why);
     try {
       this.opts.onLost(resource);
     } catch (err) {

@@ -1,3 +1,5 @@
+import { Writable } from 'node:stream';
+import { createLogger } from '../../src/obs/logger.js';
 /**
  * LeaseManager on a real Redis (random prefix, purged after): one worker owns everything, workers
  * split and rebalance with revoke → release, a crashed worker's leases move after the ttl, a
@@ -175,6 +177,25 @@ describe('LeaseManager', () => {
     // the old process' stop() must not delete the new leases
     await old.m.stop();
     for (const [r, l] of fresh.m.owned()) expect(await leaseValue(r)).toBe(l.token);
+  });
+
+  it('a superseded worker logs its losses in one line per reason, not one per lease', async () => {
+    const lines: Array<Record<string, unknown>> = [];
+    const sink = new Writable({
+      write(chunk: Buffer, _enc, done) {
+        for (const l of chunk.toString().split('\n')) if (l) lines.push(JSON.parse(l) as Record<string, unknown>);
+        done();
+      },
+    });
+    const old = manager('w-a', { logger: createLogger('warn', sink) });
+    await old.m.start();
+    await manager('w-a').m.start();
+    await old.m.tick();
+    await new Promise((r) => setImmediate(r));
+    const lost = lines.filter((l) => l.msg === 'engine lease lost');
+    expect(lost.length).toBeGreaterThanOrEqual(1);
+    expect(lost.length).toBeLessThanOrEqual(2); // the renewal refused, and the rest: superseded
+    expect(lost.reduce((n, l) => n + Number(l.count), 0)).toBe(RESOURCES.length);
   });
 
   it('holds() turns false by the local clock once ttl − margin passed without a renew (frozen clock)', async () => {
