@@ -1,5 +1,5 @@
 import { createReadStream } from 'node:fs';
-import { open } from 'node:fs/promises';
+import { Readable } from 'node:stream';
 import { createGunzip } from 'node:zlib';
 import { createInterface } from 'node:readline';
 import { pipeline, type RedisClient } from '../redis/client.js';
@@ -17,7 +17,8 @@ export interface ReplayOptions {
   /** Shift every timestamp so the newest event is `now` (demo data stays current). */
   rebase?: number;
   chunk?: number;
-  onProgress?(sent: number, total: number): void;
+  /** After each chunk: events sent, and the file's count when known (a first pass counts it only for `rebase`). */
+  onProgress?(sent: number, total: number | undefined): void;
 }
 
 /** A time as the worker reads it (ISO-8601, an offset-less one UTC; epoch ms or s), or undefined. */
@@ -35,30 +36,55 @@ function shift(obj: Record<string, unknown>, by: number): void {
   if (s && e !== undefined) s.expires_at = new Date(e + by).toISOString();
 }
 
-/** The file's non-blank lines: gzip (by its magic bytes) decompressed, a leading UTF-8 BOM dropped. */
-async function readLines(file: string): Promise<string[]> {
-  const head = Buffer.alloc(2);
-  const fd = await open(file, 'r');
+/**
+ * The file's non-blank lines, read as a stream (never held whole; a FIFO works too): gzip (by its
+ * first bytes) decompressed, a leading UTF-8 BOM dropped. A read failure is `NOT_FOUND`.
+ */
+async function* readLines(file: string): AsyncGenerator<string> {
   try {
-    await fd.read(head, 0, 2, 0);
-  } finally {
-    await fd.close();
+    const raw = createReadStream(file);
+    const chunks = raw[Symbol.asyncIterator]() as AsyncIterator<Buffer>;
+    const head = await chunks.next();
+    if (head.done) return;
+    const rest = Readable.from(
+      (async function* () {
+        yield head.value;
+        for (let c = await chunks.next(); !c.done; c = await chunks.next()) yield c.value;
+      })(),
+    );
+    const input = head.value[0] === 0x1f && head.value[1] === 0x8b ? rest.pipe(createGunzip()) : rest;
+    rest.on('error', (err) => input.destroy(err));
+    let first = true;
+    for await (const line of createInterface({ input, crlfDelay: Infinity })) {
+      const l = first && line.charCodeAt(0) === 0xfeff ? line.slice(1) : line;
+      first = false;
+      if (l.trim()) yield l;
+    }
+  } catch (e) {
+    throw new RiskstreamError('NOT_FOUND', `cannot read ${file}: ${(e as Error).message}`);
   }
-  const raw = createReadStream(file);
-  const input = head[0] === 0x1f && head[1] === 0x8b ? raw.pipe(createGunzip()) : raw;
-  raw.on('error', (err) => input.destroy(err));
-  const lines: string[] = [];
-  const rl = createInterface({ input, crlfDelay: Infinity });
-  for await (const line of rl) {
-    const l = lines.length === 0 && line.charCodeAt(0) === 0xfeff ? line.slice(1) : line;
-    if (l.trim()) lines.push(l);
+}
+
+/** A first pass over the file (for `rebase`): its count of lines and its newest event time. */
+async function survey(file: string): Promise<{ total: number; newest: number }> {
+  let total = 0;
+  let newest = -Infinity;
+  for await (const l of readLines(file)) {
+    total++;
+    try {
+      newest = Math.max(newest, timeOf((JSON.parse(l) as Record<string, unknown>).time) ?? -Infinity);
+    } catch {
+      /* not JSON: left as is */
+    }
   }
-  return lines;
+  return { total, newest };
 }
 
 /**
  * Appends the events of an NDJSON file (gzip too) to the input streams (field `event` = the JSON line;
- * lines that are not JSON are appended as-is, so the worker dead-letters them with a reason).
+ * lines that are not JSON are appended as-is, so the worker dead-letters them with a reason). The
+ * file is streamed, never held in memory (a FIFO too); with `rebase` it is read twice (its newest
+ * time first: not a FIFO then).
  */
 export async function replayFile(
   redis: RedisClient,
@@ -66,31 +92,16 @@ export async function replayFile(
   file: string,
   opts: ReplayOptions = {},
 ): Promise<{ sent: number; byStream: Record<string, number> }> {
-  let lines: string[];
-  try {
-    lines = await readLines(file);
-  } catch (e) {
-    throw new RiskstreamError('NOT_FOUND', `cannot read ${file}: ${(e as Error).message}`);
-  }
-  let by = 0;
-  if (opts.rebase !== undefined) {
-    let newest = -Infinity;
-    for (const l of lines) {
-      try {
-        newest = Math.max(newest, timeOf((JSON.parse(l) as Record<string, unknown>).time) ?? -Infinity);
-      } catch {
-        /* not JSON: left as is */
-      }
-    }
-    if (Number.isFinite(newest)) by = opts.rebase - newest;
-  }
+  const surveyed = opts.rebase !== undefined ? await survey(file) : undefined;
+  const by = opts.rebase !== undefined && surveyed && Number.isFinite(surveyed.newest) ? opts.rebase - surveyed.newest : 0;
   const chunk = opts.chunk ?? (opts.rate ? Math.max(1, Math.min(500, Math.ceil(opts.rate / 20))) : 500);
   const byStream: Record<string, number> = {};
   const started = Date.now();
   let sent = 0;
-  for (let i = 0; i < lines.length; i += chunk) {
+  let batch: string[] = [];
+  const send = async (): Promise<void> => {
     const p = pipeline(redis);
-    for (const line of lines.slice(i, i + chunk)) {
+    for (const line of batch) {
       let payload = line;
       let type: unknown;
       try {
@@ -109,13 +120,18 @@ export async function replayFile(
     }
     const res = (await p.exec()) ?? [];
     for (const [err] of res) if (err) throw err;
-    sent = Math.min(lines.length, i + chunk);
-    opts.onProgress?.(sent, lines.length);
+    sent += batch.length;
+    batch = [];
+    opts.onProgress?.(sent, surveyed ? Math.max(surveyed.total, sent) : undefined);
     if (opts.rate) {
-      const due = started + (sent / opts.rate) * 1000;
-      const wait = due - Date.now();
+      const wait = started + (sent / opts.rate) * 1000 - Date.now();
       if (wait > 0) await new Promise((r) => setTimeout(r, wait));
     }
+  };
+  for await (const line of readLines(file)) {
+    batch.push(line);
+    if (batch.length >= chunk) await send();
   }
+  if (batch.length) await send();
   return { sent, byStream };
 }

@@ -1,10 +1,13 @@
+import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { open } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { afterAll, describe, expect, it } from 'vitest';
 import { loadConfig, type StreamNames } from '../../src/config/load.js';
 import { replayFile } from '../../src/ingest/replay.js';
+import { isRiskstreamError } from '../../src/errors.js';
 import { cleanup, redisClient, testPrefix } from '../helpers/redis.js';
 
 const redis = redisClient();
@@ -29,5 +32,47 @@ describe('replayFile', () => {
     expect(r.sent).toBe(2);
     expect((await redis.xrange(streams.login, '-', '+')).map(([, f]) => f)).toEqual([['event', login]]);
     expect((await redis.xrange(streams.activity, '-', '+')).map(([, f]) => f)).toEqual([['event', dlp]]);
+  });
+
+  it('streams the file: events are appended while it is still being written (a FIFO), none held back', async () => {
+    const fifo = join(dir, 'events.fifo');
+    execFileSync('mkfifo', [fifo]);
+    const before = await redis.xlen(streams.activity);
+    const progress: Array<[number, number | undefined]> = [];
+    const done = replayFile(redis, streams, fifo, { chunk: 1, onProgress: (n, total) => void progress.push([n, total]) });
+    // Opened asynchronously: a blocking open of a FIFO waits for its reader, which opens on a later tick.
+    const w = await open(fifo, 'w');
+    await w.write(`${dlp}\n`);
+    // The first event is in its stream while the writer still holds the FIFO open.
+    const deadline = Date.now() + 10_000;
+    while ((await redis.xlen(streams.activity)) === before && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    expect(await redis.xlen(streams.activity)).toBe(before + 1);
+    await w.write(`${dlp}\nnot json\n`);
+    await w.close();
+    expect((await done).sent).toBe(3);
+    expect(await redis.xlen(streams.activity)).toBe(before + 3);
+    expect(progress).toEqual([
+      [1, undefined],
+      [2, undefined],
+      [3, undefined],
+    ]);
+  });
+
+  it('--rebase shifts every time so the newest is now (a second pass); progress knows the total', async () => {
+    const file = join(dir, 'rebase.ndjson');
+    writeFileSync(file, `${login}\n${dlp}\n`);
+    const now = Date.UTC(2026, 11, 1, 12, 0, 0);
+    const progress: Array<number | undefined> = [];
+    const from = (await redis.xrevrange(streams.activity, '+', '-', 'COUNT', 1))[0]?.[0] ?? '0';
+    await replayFile(redis, streams, file, { rebase: now, onProgress: (_n, total) => void progress.push(total) });
+    const last = await redis.xrevrange(streams.activity, '+', `(${from}`, 'COUNT', 1);
+    expect((JSON.parse(last[0]![1][1]!) as { time: string }).time).toBe(new Date(now).toISOString());
+    const first = await redis.xrevrange(streams.login, '+', '-', 'COUNT', 1);
+    expect((JSON.parse(first[0]![1][1]!) as { time: string }).time).toBe(new Date(now - 60_000).toISOString());
+    expect(progress).toEqual([2]);
+  });
+
+  it('a missing file is NOT_FOUND', async () => {
+    await expect(replayFile(redis, streams, join(dir, 'nope.ndjson'))).rejects.toSatisfy((e) => isRiskstreamError(e, 'NOT_FOUND'));
   });
 });

@@ -26,6 +26,7 @@ export function replayCommand(program: Command): void {
           ...(o.rebase ? { rebase: Date.now() } : {}),
           onProgress: (sent, total) => {
             if (!tty) return;
+            if (total === undefined) return void process.stderr.write(`\r${sent} sent`);
             const w = 30;
             const done = Math.round((sent / total) * w);
             process.stderr.write(`\r[${'#'.repeat(done)}${'.'.repeat(w - done)}] ${sent}/${total}`);
