@@ -1,7 +1,8 @@
 /**
  * threshold: admin-defined counting rules. An event matches when every `match` entry (dotted
  * path → matcher) matches: a literal or `{equals}` (primitives compare by string form, so `404`
- * matches `"404"`), `{in: [...]}`, or `{regex}` (tested against the value's string form). A
+ * matches `"404"`), `{in: [...]}`, or `{regex}` (tested against the value's string form, its first
+ * 8 192 characters, in linear time: see linear-regex.ts). A
  * missing field never matches; an array field matches when any element does. ≥ `count` matches
  * within `window` of event time, counted per user and per `group_by` value tuple, fire once per
  * window length (see window-counter.ts).
@@ -14,28 +15,26 @@ import { getPath } from './fields.js';
 import { isoTime } from './format.js';
 import type { Detector, DetectorLimits } from './types.js';
 import { addEvent, isSlidingCount, prune, type SlidingCount } from './window-counter.js';
+import { linearRegExp, linearRegExpProblem, MAX_MATCHED_CHARS } from './linear-regex.js';
 
 const literal = z.union([z.string(), z.number(), z.boolean()]);
-const matcher = z.union([
-  z.string(),
-  z.number(),
-  z.boolean(),
-  z.strictObject({ equals: literal }),
-  z.strictObject({ in: z.array(literal).min(1) }),
-  z.strictObject({
-    regex: z.string().refine(
-      (r) => {
-        try {
-          new RegExp(r);
-          return true;
-        } catch {
-          return false;
-        }
-      },
-      { message: 'must be a valid regular expression' },
-    ),
-  }),
-]);
+const MATCHER_FORMS = 'a matcher is a literal (string, number, boolean), {equals: v}, {in: [v, …]} or {regex: "…"}';
+const matcher = z.union(
+  [
+    z.string(),
+    z.number(),
+    z.boolean(),
+    z.strictObject({ equals: literal }),
+    z.strictObject({ in: z.array(literal).min(1) }),
+    z.strictObject({
+      regex: z.string().superRefine((r, ctx) => {
+        const problem = linearRegExpProblem(r);
+        if (problem) ctx.addIssue({ code: 'custom', message: problem });
+      }),
+    }),
+  ],
+  { error: MATCHER_FORMS },
+);
 /** A field matcher in a threshold's `match`: a literal (equals), `{equals}`, `{in: []}` or `{regex}`. */
 export type Matcher = z.infer<typeof matcher>;
 
@@ -64,7 +63,11 @@ function outcomeMatch(match: Record<string, Matcher>): Record<string, Matcher> {
 /** threshold's parameters. */
 export const thresholdParams = z.strictObject({
   /** Dotted field path (on the canonical event) → matcher. All must match (`outcome`: see {@link canonicalOutcome}). */
-  match: z.record(z.string(), matcher).transform(outcomeMatch),
+  match: z
+    .record(z.string(), matcher)
+    .refine((m) => Object.keys(m).length > 0, { error: 'match needs at least one field (an empty match would count every event)' })
+    .refine((m) => Object.keys(m).every((k) => k.trim() !== ''), { error: 'a match path is a dotted field path, not empty' })
+    .transform(outcomeMatch),
   count: z.number().int().positive(),
   window: windowMs,
   /** Extra fields (dotted paths) to count separately by, beyond the user. */
@@ -88,7 +91,7 @@ function compiled(source: string): RegExp | null {
   let re = regexes.get(source);
   if (re === undefined) {
     try {
-      re = new RegExp(source);
+      re = linearRegExp(source);
     } catch {
       re = null;
     }
@@ -105,7 +108,8 @@ export function matchValue(value: unknown, m: Matcher): boolean {
   if (typeof m !== 'object') return same(value, m);
   if ('equals' in m) return same(value, m.equals);
   if ('in' in m) return m.in.some((x) => same(value, x));
-  return compiled(m.regex)?.test(String(value)) ?? false;
+  const text = String(value);
+  return compiled(m.regex)?.test(text.length > MAX_MATCHED_CHARS ? text.slice(0, MAX_MATCHED_CHARS) : text) ?? false;
 }
 
 /** True when the event satisfies every entry of `match`. */

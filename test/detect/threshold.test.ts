@@ -169,4 +169,30 @@ describe('threshold match on outcome, as ingest stores it', () => {
     const p = params({ match: { type: 'access', outcome: 'denied' }, count: 1, window: '5m' });
     expect(run(threshold, p, decoded).hits).toEqual([]);
   });
+
+  it('a regex runs in linear time: a pattern that backtracks catastrophically cannot freeze scoring', () => {
+    // With a backtracking engine this test would not finish (≈ 2^40 steps).
+    expect(matchValue(`${'a'.repeat(40)}!`, { regex: '^(a+)+$' })).toBe(false);
+    expect(matchValue('a'.repeat(40), { regex: '^(a+)+$' })).toBe(true);
+    expect(matchValue(`${'x'.repeat(8000)}y`, { regex: '(x+x+)+y' })).toBe(true);
+  });
+
+  it('a regex sees the first 8 192 characters of a value', () => {
+    expect(matchValue(`${'-'.repeat(8191)}x`, { regex: 'x' })).toBe(true);
+    expect(matchValue(`${'-'.repeat(8192)}x`, { regex: 'x' })).toBe(false);
+  });
+
+  it.each([
+    [{}, ['match']],
+    [{ '': 'a' }, ['match']],
+    [{ type: { foo: 1 } }, ['match', 'type']],
+    [{ type: ['a', 'b'] }, ['match', 'type']],
+    [{ app: { regex: '(a)\\1' } }, ['match', 'app', 'regex']],
+    [{ app: { regex: '(?=a)b' } }, ['match', 'app', 'regex']],
+    [{ app: { regex: '(' } }, ['match', 'app', 'regex']],
+  ])('refuses match %j (at %j)', (match, path) => {
+    const r = thresholdParams.safeParse({ kind: 'threshold', enabled: true, risk_level: 'low', match, count: 1, window: '1m' });
+    expect(r.success).toBe(false);
+    expect(r.error!.issues.map((i) => i.path)).toContainEqual(path);
+  });
 });
