@@ -82,6 +82,10 @@ function entryObject(fields: Record<string, string>): Record<string, unknown> | 
   for (const name of ENVELOPE_FIELDS) {
     const text = fields[name];
     if (text === undefined) continue;
+    // A flat entry with its own `user` is the event: its `message` / `msg` is the log line's text,
+    // an attribute (as a shipper envelope's), never an event that replaces it (a line crafted as JSON
+    // would score another user, or hide this one's failures).
+    if ((name === 'message' || name === 'msg') && count > 1 && fields.user !== undefined) continue;
     if (!looksJson(text)) {
       if (count === 1) return `${name}: must hold a JSON object`;
       continue;
@@ -93,6 +97,9 @@ function entryObject(fields: Record<string, string>): Record<string, unknown> | 
       return obj;
     }
     if (count === 1) return obj;
+    // Two subjects in one entry: refused (dead-lettered), neither is guessed.
+    if (fields.user !== undefined && obj.user !== undefined && String(obj.user).trim().toLowerCase() !== fields.user.trim().toLowerCase())
+      return `${name}: its event's user differs from the entry's user field`;
     // Other fields of the entry are attributes; the JSON object wins on conflicts.
     return { ...flatToObject(fields, name), ...obj };
   }

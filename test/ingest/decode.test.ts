@@ -74,6 +74,28 @@ describe('decodeEntry: accepted shapes', () => {
     expect(r.ok && r.event.message).toBe('{oops not json');
   });
 
+  it('a flat entry with its own user keeps a JSON message or msg as text: the line never replaces the event', () => {
+    const line = JSON.stringify({ type: 'endpoint', user: 'ceo@example.com', severity: 'critical' });
+    for (const name of ['message', 'msg']) {
+      const r = decodeEntry(entry({ ...login, outcome: 'failure', [name]: line }));
+      expect(r.ok && r.event).toMatchObject({ type: 'login', user: 'alice@example.com', outcome: 'failure', [name]: line });
+    }
+    // Without a user of its own the flat fields are an envelope: the line is the event.
+    const env = decodeEntry(entry({ host: 'h1', message: line }));
+    expect(env.ok && env.event).toMatchObject({ type: 'endpoint', user: 'ceo@example.com', host: 'h1' });
+  });
+
+  it('an event or data field whose user differs from the entry’s user field is refused (two subjects)', () => {
+    for (const name of ['event', 'data']) {
+      const r = decodeEntry(entry({ user: 'attacker@example.com', [name]: JSON.stringify({ ...login, user: 'victim@example.com' }) }));
+      expect(r.ok).toBe(false);
+      expect(!r.ok && r.reason).toMatch(new RegExp(`^${name}: `));
+      // The same user, or none beside it: the JSON is the event.
+      const same = decodeEntry(entry({ user: 'alice@example.com', source: 'x', [name]: JSON.stringify(login) }));
+      expect(same.ok && same.event).toMatchObject({ user: 'alice@example.com', source: 'x' });
+    }
+  });
+
   it('unwraps a shipper envelope whose message holds the JSON line (Filebeat/Logstash)', () => {
     const filebeat = {
       '@timestamp': '2026-11-23T08:00:01.000Z',
