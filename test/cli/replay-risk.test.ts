@@ -149,4 +149,16 @@ describe('riskstream replay, then riskstream risk', () => {
     expect(tail.code).toBe(0);
     expect(tail.stdout).toMatch(/risk\.reset\s+cli:\S+\s+bob@example\.com/);
   });
+
+  it('options given before the subcommand are used: risk -c <dir> list / reset, risk --json -c <dir> list', async () => {
+    const list = await runInProcess(['risk', '-c', w.cfg.dir, 'list', '--level', 'high']);
+    expect(list.code).toBe(0);
+    expect(list.stdout).toContain(ALICE);
+    const json = await runInProcess(['risk', '--json', '-c', w.cfg.dir, 'list']);
+    expect(json.code).toBe(0);
+    expect((JSON.parse(json.stdout) as { users: Array<{ user: string }> }).users.map((u) => u.user)).toContain(ALICE);
+    const reset = await runInProcess(['risk', '-c', w.cfg.dir, 'reset', ALICE, '--reason', 'cli test']);
+    expect(reset.code).toBe(0);
+    expect((await call(w.url, `/v1/users/${ALICE}/risk`, { token: w.cfg.adminToken })).json.level).toBe('low');
+  });
 });

@@ -53,13 +53,15 @@ export function riskCommand(program: Command): void {
         await cli.close();
       }
     });
+  // Options given before a subcommand (`risk -c dir list`) are risk's: the subcommands fall back to them.
+  const parent = (): { config: string; json?: boolean } => risk.opts();
   risk
     .command('reset <user>')
     .description("clear the user's active behaviors and detector history (level low); the change is audited and shared (SET, initiating_entity admin)")
-    .option('-c, --config <path>', 'config directory or file', DEFAULT_CONFIG)
+    .option('-c, --config <path>', `config directory or file (default: risk's --config, else ${DEFAULT_CONFIG})`)
     .option('--reason <text>', 'reason recorded and sent as reason_admin', '')
-    .action(async (user: string, o: { config: string; reason: string }) => {
-      const cli = await openCli(o.config);
+    .action(async (user: string, o: { config?: string; reason: string }) => {
+      const cli = await openCli(o.config ?? parent().config);
       const s = await cliServices(cli.config, cli.redis);
       try {
         const r = await s.risk.reset(userArg(user), `cli:${process.env.USER ?? 'admin'}`, o.reason);
@@ -72,15 +74,16 @@ export function riskCommand(program: Command): void {
   risk
     .command('list')
     .description('users by level, high first')
-    .option('-c, --config <path>', 'config directory or file', DEFAULT_CONFIG)
+    .option('-c, --config <path>', `config directory or file (default: risk's --config, else ${DEFAULT_CONFIG})`)
+    .option('--json', 'print JSON')
     .option('--level <level>', 'only this level')
     .option('--limit <n>', 'how many', integerIn(1, 10_000), 50)
-    .action(async (o: { config: string; level?: string; limit: string }) => {
-      const cli = await openCli(o.config);
+    .action(async (o: { config?: string; json?: boolean; level?: string; limit: string }) => {
+      const cli = await openCli(o.config ?? parent().config);
       const s = await cliServices(cli.config, cli.redis);
       try {
         const r = await s.risk.list({ ...(o.level ? { level: o.level as 'low' | 'medium' | 'high' } : {}), limit: Number(o.limit) });
-        print(table(r.users, ['user', 'level', 'changed_at']));
+        print((o.json ?? parent().json) ? `${JSON.stringify(r, null, 2)}\n` : table(r.users, ['user', 'level', 'changed_at']));
       } finally {
         await s.close();
         await cli.close();
