@@ -19,6 +19,16 @@ export function workerCommand(program: Command): void {
     .action(async (o: { config: string; port?: string; logLevel?: string }) => {
       const config = loadConfig(o.config);
       const logger = createLogger(o.logLevel ?? process.env.RISKSTREAM_LOG_LEVEL ?? config.raw.log_level);
+      // Signals are taken from the start: one during start-up (a rollout stopping a pod that is still
+      // joining) drains once started, as any other — by default it would kill the process holding
+      // its new leases and membership, which others then wait a lease ttl for.
+      const early: string[] = [];
+      let onSignal = (sig: string): void => {
+        if (sig === 'SIGHUP') return void logger.warn('SIGHUP while starting: the configuration is read once started');
+        if (!early.length) logger.info({ signal: sig }, 'signal while starting: shutting down once started');
+        early.push(sig);
+      };
+      for (const sig of ['SIGTERM', 'SIGINT', 'SIGHUP'] as const) process.on(sig, () => onSignal(sig));
       let worker: Awaited<ReturnType<typeof startWorker>>;
       try {
         worker = await startWorker({ config, logger, configPath: o.config, ...(o.port !== undefined ? { port: Number(o.port) } : {}) });
@@ -50,8 +60,11 @@ export function workerCommand(program: Command): void {
             resolve();
           });
         };
-        process.on('SIGTERM', () => stop('SIGTERM'));
-        process.on('SIGINT', () => stop('SIGINT'));
+        const reload = (): void => {
+          worker.reload().catch((err: unknown) => logger.error({ err }, 'config reload refused; keeping the running configuration'));
+        };
+        onSignal = (sig) => (sig === 'SIGHUP' ? reload() : stop(sig));
+        if (early.length) stop(early[0]!);
         // Started by `npx riskstream worker` through a shell that does not pass signals on (sh is
         // dash on Debian; the project's .npmrc names bash, which hands the process over): npm exits
         // on SIGTERM and this process is left to another parent. Its parent going is the SIGTERM then.
@@ -64,9 +77,6 @@ export function workerCommand(program: Command): void {
           }, 500);
           watch.unref();
         }
-        process.on('SIGHUP', () => {
-          worker.reload().catch((err: unknown) => logger.error({ err }, 'config reload refused; keeping the running configuration'));
-        });
       });
       // Let pino flush, then leave even if a stray handle lingers.
       setTimeout(() => process.exit(process.exitCode ?? 0), 200).unref();

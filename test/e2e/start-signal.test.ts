@@ -1,0 +1,53 @@
+/**
+ * SIGTERM while the worker is still starting (it has joined the engine's membership and taken
+ * leases, it does not serve yet): it drains once started and exits 0, leaving neither its
+ * membership nor its leases for the others to wait out (a real process, real Redis).
+ */
+import { spawn } from 'node:child_process';
+import { join, resolve } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { membersKey } from '../../src/engine/lease-keys.js';
+import { cleanup, redisClient, testPrefix } from '../helpers/redis.js';
+import { writeTestConfig, type TestConfig } from '../helpers/worker.js';
+const ROOT = resolve(import.meta.dirname, '../..');
+
+const redis = redisClient();
+const prefix = testPrefix('start-signal');
+let cfg: TestConfig | undefined;
+
+afterAll(async () => {
+  await cleanup(redis, prefix);
+  redis.disconnect();
+  cfg?.remove();
+});
+
+describe('a signal during start-up', () => {
+  it('SIGTERM after the worker joined, before it serves: drained, exit 0, no membership or lease left', async () => {
+    cfg = await writeTestConfig(prefix);
+    const child = spawn(process.execPath, [join(ROOT, 'bin/riskstream.js'), 'worker', '--config', cfg.dir], {
+      cwd: ROOT,
+      env: { ...process.env, RISKSTREAM_FROM_SOURCE: '1' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let out = '';
+    child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+    child.stderr!.on('data', (d: Buffer) => (out += d.toString()));
+    const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
+    const deadline = Date.now() + 45_000;
+    while ((await redis.zcard(membersKey(prefix))) === 0 && child.exitCode === null && Date.now() < deadline) await new Promise((r) => setTimeout(r, 5));
+    const servingAtSignal = out.includes('listening on');
+    child.kill('SIGTERM');
+    expect(await exited).toBe(0);
+    // Sent while starting (the point of the test): it was not serving yet.
+    expect(servingAtSignal).toBe(false);
+    expect(await redis.zcard(membersKey(prefix))).toBe(0);
+    const leases: string[] = [];
+    let cursor = '0';
+    do {
+      const [next, keys] = await redis.scan(cursor, 'MATCH', `*${prefix}*lease*`, 'COUNT', 1000);
+      cursor = next;
+      leases.push(...keys);
+    } while (cursor !== '0');
+    expect(leases).toEqual([]);
+  }, 60_000);
+});
