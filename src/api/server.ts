@@ -53,6 +53,14 @@ export async function buildServer(ctx: ApiContext, modules: RouteModule[]): Prom
   const app = Fastify({
     logger: false,
     bodyLimit: ctx.config().raw.http.body_limit,
+    // A request that has not fully arrived within http.request_timeout: 408, closed (node checks
+    // every connectionsCheckingInterval: a quarter of the timeout, at most 30 s).
+    requestTimeout: ctx.config().raw.http.request_timeout,
+    // Given to node's server at construction too: set afterwards (as fastify does), node never applies it.
+    http: {
+      requestTimeout: ctx.config().raw.http.request_timeout,
+      connectionsCheckingInterval: Math.min(30_000, Math.max(250, Math.floor(ctx.config().raw.http.request_timeout / 4))),
+    },
     trustProxy: true,
     // While closing, the API's own 503 (onRequest below), not fastify's body of another shape.
     return503OnClosing: false,

@@ -29,6 +29,7 @@ export const START_ONLY_SETTINGS = [
   'http.port',
   'http.host',
   'http.body_limit',
+  'http.request_timeout',
   'geoip',
   'bridge',
   'state.lru_size',

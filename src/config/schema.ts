@@ -66,6 +66,8 @@ export const riskstreamSchema = z.strictObject({
         .int()
         .positive()
         .default(5 * 1024 * 1024),
+      /** A request (headers and body) must arrive within this; a slower one gets 408 and is closed (a client trickling a body holds its memory). */
+      request_timeout: durationMs.prefault('60s'),
       /** Records in one `POST /v1/events` body; beyond → 413, found while splitting, before parsing. */
       max_records: z.number().int().positive().default(100_000),
       /** `POST /v1/events` bodies decoded at once per worker (each holds its records in memory). */

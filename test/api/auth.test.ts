@@ -10,7 +10,7 @@ const metricsToken = `metrics-${prefix}-0123456789abcdef`;
 let w: ApiWorker;
 
 beforeAll(async () => {
-  w = await startApiWorker(prefix, { http: { ssf_tokens: [ssfToken], metrics_tokens: [metricsToken] } });
+  w = await startApiWorker(prefix, { http: { ssf_tokens: [ssfToken], metrics_tokens: [metricsToken], request_timeout: '2s' } });
 });
 
 afterAll(async () => {
@@ -165,6 +165,23 @@ describe('bearer authentication', () => {
     });
     expect(isApiError(text, 415, 'unsupported_media_type')).toBe(true);
   });
+
+  it('a body trickled slower than http.request_timeout gets 408 and the connection is closed', async () => {
+    const { port, hostname } = new URL(w.url);
+    const socket = connect({ port: Number(port), host: hostname, allowHalfOpen: true });
+    socket.on('error', () => undefined);
+    let got = '';
+    socket.on('data', (d) => (got += d.toString()));
+    const closed = new Promise<void>((resolve) => socket.once('close', () => resolve()));
+    socket.write(
+      `POST /v1/events HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${w.cfg.ingestToken}\r\nContent-Type: application/x-ndjson\r\nContent-Length: 100000\r\n\r\n{"type":`,
+    );
+    const poke = setInterval(() => socket.writable && socket.write(' '), 200); // a byte now and then, never the whole body
+    await closed;
+    clearInterval(poke);
+    expect(got).toMatch(/^HTTP\/1\.1 408 /);
+    expect(got).toContain('"error":"request_timeout"');
+  }, 20_000);
 
   it('a malformed request gets a JSON 400 and the connection is closed, though the client keeps its side open', async () => {
     const { port, hostname } = new URL(w.url);
