@@ -1,4 +1,5 @@
 import { charCount } from '../text.js';
+import { scrubKnown } from '../secrets/known-secrets.js';
 import { scrubText } from '../secrets/secret-values.js';
 import { RiskstreamError } from '../errors.js';
 import { Invalid, toUser } from '../ingest/event-schema.js';
@@ -43,7 +44,7 @@ export const MAX_REASON = 500;
  * BAD_REQUEST for a body that is not a JSON object, a reason that is not a string or is longer
  * than {@link MAX_REASON}. No body at all is fine.
  */
-export function reasonParam(body: unknown, query: unknown, def: string): string {
+export function reasonParam(body: unknown, query: unknown, def: string, known: readonly string[] = []): string {
   if (body !== undefined && body !== null && body !== '' && (typeof body !== 'object' || Array.isArray(body))) {
     throw new RiskstreamError('BAD_REQUEST', 'the body must be a JSON object such as {"reason": "…"}');
   }
@@ -53,6 +54,7 @@ export function reasonParam(body: unknown, query: unknown, def: string): string 
   if (typeof r !== 'string') throw new RiskstreamError('BAD_REQUEST', 'reason must be a string');
   if (charCount(r) > MAX_REASON) throw new RiskstreamError('BAD_REQUEST', `reason must be at most ${MAX_REASON} characters`);
   // A token pasted into the note ("phished, token was eyJ…") is fingerprinted, as everywhere: the
-  // reason is audited and sent to every receiver in SETs.
-  return scrubText(r);
+  // reason is audited and sent to every receiver in SETs. The worker's own tokens too, whatever
+  // their shape (`known`: see src/secrets/known-secrets.ts).
+  return scrubText(scrubKnown(r, known));
 }

@@ -1,3 +1,4 @@
+import { sha256Hex } from '../../src/secrets/secret-values.js';
 /**
  * One clock (issue 19), through a real in-process worker, real Redis and a real receiver:
  * behaviors expire from when they happened; every time shown names its clock (`occurred_at`,
@@ -178,14 +179,20 @@ describe('audit log and whoami', () => {
 
     const reset = await admin(`/v1/users/${enc(user)}/risk/reset`, {
       method: 'POST',
-      body: JSON.stringify({ reason: 'known trip' }),
+      // The admin's own token pasted in (not token-shaped: found by value).
+      body: JSON.stringify({ reason: `known trip ${w.cfg.adminToken}` }),
       headers: { 'content-type': 'application/json' },
     });
     expect(reset.status).toBe(200);
     // The reset answers once its audit entry is in the audit log (the relay writes the entry, then the outcome).
     const entries = ((await admin('/v1/audit?action=risk.reset')).json as { entries: AuditRow[] }).entries;
     const row = entries.find((e) => e.target === user)!;
-    expect(row.details).toMatchObject({ previous: 'high', level: 'low', version: 2, reason: 'known trip' });
+    expect(row.details).toMatchObject({
+      previous: 'high',
+      level: 'low',
+      version: 2,
+      reason: `known trip [redacted token sha256:${sha256Hex(w.cfg.adminToken)}]`,
+    });
     // An admin's reset is audited once, as risk.reset, not also as risk.level_changed.
     await waitFor(() => setsFor(user).length > 1, { what: 'the reset SET' });
     const all = ((await admin('/v1/audit?action=risk.level_changed&limit=1000')).json as { entries: AuditRow[] }).entries;

@@ -6,6 +6,7 @@
 import { describe, expect, it } from 'vitest';
 import { reasonParam, streamIdCursor } from '../../src/api/params.js';
 import { sha256Hex } from '../../src/secrets/secret-values.js';
+import { knownSecrets } from '../../src/secrets/known-secrets.js';
 
 const b64 = (o: unknown): string => Buffer.from(JSON.stringify(o)).toString('base64url');
 const jwt = `${b64({ alg: 'ES256', typ: 'JWT' })}.${b64({ sub: 'alice', exp: 1 })}.c2lnbmF0dXJlLXNpZ25hdHVyZQ`;
@@ -16,6 +17,24 @@ describe('reasonParam', () => {
     expect(reasonParam({ reason: `phished, token was ${jwt}` }, {}, '')).toBe(want);
     expect(reasonParam(undefined, { reason: `phished, token was ${jwt}` }, '')).toBe(want);
     expect(reasonParam({ reason: 'false positive' }, {}, '')).toBe('false positive');
+  });
+
+  it("fingerprints the worker's own tokens whatever their shape (hex, word-like), and a receiver's credential", () => {
+    const hex = 'a3f1'.repeat(16); // `openssl rand -hex 32`: not token-shaped to the scrubber
+    const word = 'ADMINTOKEN-aaaaaaaaaaaaaaaa';
+    const known = knownSecrets({
+      adminTokens: [hex],
+      ingestTokens: [word],
+      ssfTokens: [],
+      metricsTokens: ['short'],
+      receivers: [{ authorizationValue: 'Bearer RECEIVERSECRET-ffffffffffffffff' }, {}],
+    });
+    const r = reasonParam({ reason: `oops pasted ${hex} and ${word}, and RECEIVERSECRET-ffffffffffffffff` }, {}, '', known);
+    expect(r).toBe(
+      `oops pasted [redacted token sha256:${sha256Hex(hex)}] and [redacted token sha256:${sha256Hex(word)}], and [redacted token sha256:${sha256Hex('RECEIVERSECRET-ffffffffffffffff')}]`,
+    );
+    // Too short to look for by value (it would match words).
+    expect(known).not.toContain('short');
   });
 });
 

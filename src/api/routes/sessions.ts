@@ -1,6 +1,8 @@
 import type { FastifyRequest } from 'fastify';
 import { RiskstreamError } from '../../errors.js';
 import type { RouteModule } from '../server.js';
+import type { ApiContext } from '../context.js';
+import { knownSecrets } from '../../secrets/known-secrets.js';
 import { intParam, reasonParam, userParam } from '../params.js';
 import type { SessionService } from '../../sessions/service.js';
 import type { RevokedSession } from '../../sessions/revoke.js';
@@ -15,7 +17,7 @@ type Query = Record<string, string | undefined>;
 const pathUser = (req: FastifyRequest): string => userParam((req.params as { user: string }).user);
 
 /** The revocation reason from a JSON body `{reason}` or `?reason=`; defaults to "revoked by admin". */
-const reasonOf = (req: FastifyRequest): string => reasonParam(req.body, req.query, DEFAULT_REASON);
+const reasonOf = (req: FastifyRequest, ctx: ApiContext): string => reasonParam(req.body, req.query, DEFAULT_REASON, knownSecrets(ctx.config()));
 
 function summary(r: RevokedSession): Record<string, unknown> {
   return {
@@ -35,7 +37,7 @@ function summary(r: RevokedSession): Record<string, unknown> {
  */
 export const sessionRoutes =
   (deps: { sessions: SessionService }): RouteModule =>
-  (app) => {
+  (app, ctx) => {
     const { sessions } = deps;
 
     app.get('/v1/sessions', async (req) => {
@@ -52,7 +54,7 @@ export const sessionRoutes =
 
     app.delete('/v1/sessions/:id', async (req) => {
       const { id } = req.params as { id: string };
-      return summary(await sessions.revoke(id, { actor: req.actor, reason: reasonOf(req) }));
+      return summary(await sessions.revoke(id, { actor: req.actor, reason: reasonOf(req, ctx) }));
     });
 
     app.get('/v1/users/:user/sessions', async (req) => {
@@ -64,7 +66,7 @@ export const sessionRoutes =
 
     app.delete('/v1/users/:user/sessions', async (req) => {
       const user = pathUser(req);
-      const revoked = await sessions.revokeUser(user, { actor: req.actor, reason: reasonOf(req) });
+      const revoked = await sessions.revokeUser(user, { actor: req.actor, reason: reasonOf(req, ctx) });
       return { user, revoked: revoked.length, sessions: revoked.map((r) => r.change.sessionId) };
     });
   };

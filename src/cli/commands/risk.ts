@@ -1,4 +1,6 @@
 import type { Command } from 'commander';
+import { reasonParam } from '../../api/params.js';
+import { knownSecrets } from '../../secrets/known-secrets.js';
 import { DEFAULT_CONFIG, integerIn, openCli, table, print, userArg } from '../common.js';
 import { cliServices } from '../../runtime/cli-runtime.js';
 import { formatDuration } from '../../duration.js';
@@ -64,7 +66,9 @@ export function riskCommand(program: Command): void {
       const cli = await openCli(o.config ?? parent().config);
       const s = await cliServices(cli.config, cli.redis);
       try {
-        const r = await s.risk.reset(userArg(user), `cli:${process.env.USER ?? 'admin'}`, o.reason);
+        // Checked and scrubbed as the API's (a pasted token is fingerprinted: the reason reaches every receiver).
+        const reason = reasonParam({ reason: o.reason }, undefined, '', knownSecrets(cli.config));
+        const r = await s.risk.reset(userArg(user), `cli:${process.env.USER ?? 'admin'}`, reason);
         print(`${user}: ${r.previous.toUpperCase()} → ${r.level.toUpperCase()} (version ${r.version})${r.change ? ', SET queued' : ', unchanged'}\n`);
       } finally {
         await s.close();

@@ -1,5 +1,7 @@
 import { userInfo } from 'node:os';
 import type { Command } from 'commander';
+import { reasonParam } from '../../api/params.js';
+import { knownSecrets } from '../../secrets/known-secrets.js';
 import type { RedisClient } from '../../redis/client.js';
 import { AuditLog } from '../../audit/audit-log.js';
 import type { Config } from '../../config/load.js';
@@ -166,7 +168,10 @@ export function makeSessionsCommand(sinkFactory: CliSinkFactory = setQueueSinkFa
         try {
           const audit = new AuditLog(cli.redis, cli.config.streams.audit, cli.config.raw.streams.maxlen);
           const store = createSessionStore(cli.redis, cli.keys, () => cli.config.raw.sessions);
-          const r = await createSessionService({ store, audit, onRevoked }).revoke(id, { actor: cliActor(), reason: o.reason });
+          const r = await createSessionService({ store, audit, onRevoked }).revoke(id, {
+            actor: cliActor(),
+            reason: reasonParam({ reason: o.reason }, undefined, o.reason, knownSecrets(cli.config)),
+          });
           print(table([{ session: r.change.sessionId, user: r.change.user, reason: r.change.reason, revoked: iso(r.change.time), change: r.change.id }]));
         } catch (err) {
           if (!isRiskstreamError(err, 'NOT_FOUND')) throw err;

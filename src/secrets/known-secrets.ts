@@ -1,0 +1,39 @@
+import { sha256Hex } from './secret-values.js';
+
+/** Where a loaded config holds its secrets (src/config/load.ts's Config). */
+export interface SecretsHolder {
+  adminTokens: readonly string[];
+  ingestTokens: readonly string[];
+  ssfTokens: readonly string[];
+  metricsTokens: readonly string[];
+  receivers: ReadonlyArray<{ authorizationValue?: string | undefined }>;
+}
+
+/** Shortest secret looked for by value (shorter ones would match ordinary words). */
+const MIN_KNOWN = 12;
+
+/**
+ * The worker's own secrets, as configured: every API token (admin, ingest, ssf, metrics) and each
+ * receiver's Authorization value (and its credential without the scheme). A value that does not
+ * look like a token (`openssl rand -hex 32`, `ADMINTOKEN-…`) escapes the shape-based scrubber; these
+ * are then found by value.
+ */
+export function knownSecrets(config: SecretsHolder): string[] {
+  const out = new Set<string>([...config.adminTokens, ...config.ingestTokens, ...config.ssfTokens, ...config.metricsTokens]);
+  for (const r of config.receivers) {
+    const v = r.authorizationValue;
+    if (!v) continue;
+    out.add(v);
+    const credential = /^\S+\s+(\S.*)$/.exec(v)?.[1];
+    if (credential) out.add(credential);
+  }
+  // Longest first: a token that holds another is replaced whole.
+  return [...out].filter((s) => s.length >= MIN_KNOWN).sort((a, b) => b.length - a.length);
+}
+
+/** `s` with each of `secrets` it holds replaced by `[redacted token sha256:<hex>]` (see {@link knownSecrets}). */
+export function scrubKnown(s: string, secrets: readonly string[]): string {
+  let out = s;
+  for (const secret of secrets) if (out.includes(secret)) out = out.split(secret).join(`[redacted token sha256:${sha256Hex(secret)}]`);
+  return out;
+}
