@@ -7,6 +7,7 @@
  * qualifying detection fires; there is no window.
  */
 import { z } from 'zod';
+import { scrubText } from '../secrets/secret-values.js';
 import type { CanonicalEvent, Severity } from '../types.js';
 import { firstString, getPath, lower, toNumber, typeIn } from './fields.js';
 import { severity } from './params.js';
@@ -35,6 +36,9 @@ export function vendorKey(vendor: string): string {
 /** The vendor named by the event, else guessed from vendor-specific fields, else `unknown`. */
 function vendorOf(e: CanonicalEvent): string {
   const named = firstString(e, ['vendor', 'source', 'product']);
+  // A token in the field is fingerprinted as it is (lower-cased first it would no longer look like one).
+  const scrubbed = named && scrubText(named);
+  if (named && scrubbed !== named) return scrubbed!;
   if (named) return vendorKey(named);
   if (getPath(e, 'confidenceLevel') !== undefined || getPath(e, 'threatInfo') !== undefined) return 'sentinelone';
   if (getPath(e, 'SeverityName') !== undefined || getPath(e, 'Severity') !== undefined) return 'crowdstrike';

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { behaviorSchema } from '../../src/config/behaviors-schema.js';
 import { endpointDetection, vendorKey } from '../../src/detect/endpoint-detection.js';
 import { T0, ev, run } from './fixtures.js';
+import { sha256Hex } from '../../src/secrets/secret-values.js';
 
 const endpointDetectionParams = behaviorSchema('endpoint_detection');
 
@@ -65,6 +66,15 @@ describe('endpoint_detection', () => {
 
   it('summarises vendor, detection, severity and device', () => {
     expect(run(endpointDetection, params(), [shapes.canonical]).hits[0]!.summary).toBe('crowdstrike: malware (critical) on d-9');
+  });
+
+  it('a token in vendor is fingerprinted as sent, not lower-cased into something the scrubber no longer knows', () => {
+    const token = 'Zq8xY2vB7nK4mR9tW3pL6sD1fG5hJ0aQ';
+    const r = run(endpointDetection, params(), [ev('endpoint', 0, { vendor: token, severity: 'critical', detection: 'x' })]);
+    const shown = JSON.stringify(r.hits);
+    expect(shown).not.toContain(token.toLowerCase());
+    expect(shown).not.toContain(token);
+    expect(r.hits[0]!.evidence.vendor).toBe(`[redacted token sha256:${sha256Hex(token)}]`);
   });
 
   it('vendors filter', () => {
