@@ -119,6 +119,22 @@ export class Metrics {
     if (defaults) collectDefaultMetrics({ register: this.registry, prefix: 'riskstream_' });
   }
 
+  /**
+   * Drops the delivery series of receivers no longer configured or registered (a deleted SSF
+   * stream's): any ssf token holder could otherwise grow the exposition without bound.
+   */
+  async pruneReceivers(live: ReadonlySet<string>): Promise<number> {
+    const { values } = await this.deliveries.get();
+    let n = 0;
+    for (const v of values) {
+      const receiver = v.labels.receiver;
+      if (typeof receiver !== 'string' || live.has(receiver)) continue;
+      this.deliveries.remove(v.labels);
+      n++;
+    }
+    return n;
+  }
+
   /** Exposition text. */
   async render(): Promise<{ contentType: string; body: string }> {
     return { contentType: this.registry.contentType, body: await this.registry.metrics() };

@@ -103,7 +103,14 @@ export async function buildSsf(deps: SsfDeps): Promise<SsfRuntime> {
   };
   // Keep the stream cache fresh for the (synchronous) registry: other workers' changes show up
   // (one read of the change stream a second; only changed streams are re-read).
-  const refresh = setInterval(() => void streams.streams().catch(() => undefined), 1000);
+  // Every 10 s, the delivery series of receivers gone (a deleted stream) are dropped from /metrics.
+  let ticks = 0;
+  const refresh = setInterval(() => {
+    void streams
+      .streams()
+      .then(() => (++ticks % 10 === 0 ? deps.metrics?.pruneReceivers(new Set(receivers().map((r) => r.name))) : undefined))
+      .catch(() => undefined);
+  }, 1000);
   refresh.unref();
   await auditReceivers(deps, deps.config().receivers);
   let worker: DeliveryWorker | undefined;
