@@ -25,7 +25,8 @@ describe('assign (rendezvous hashing)', () => {
     expect(new Set(a.values())).toEqual(new Set(['w-1', 'w-2', 'w-3']));
   });
 
-  // Pinned: workers of two versions in one rolling upgrade must agree, so the hash must not change.
+  // Pinned: the weight function must not change between versions (assign's bounded loads changed
+  // on 2026-12-03: docs/operations.md says to stop the earlier workers first).
   it.each([
     ['p0', 'w-a'],
     ['p1', 'w-c'],
@@ -36,23 +37,29 @@ describe('assign (rendezvous hashing)', () => {
     expect(ownerOf(resource, ['w-a', 'w-b', 'w-c'])).toBe(owner);
   });
 
-  it('spreads 64 partitions over 4 members roughly evenly', () => {
-    const s = shares(assign(PARTITIONS, ['w-1', 'w-2', 'w-3', 'w-4']));
-    expect(s.size).toBe(4);
-    for (const n of s.values()) expect(n).toBeGreaterThanOrEqual(8);
+  it.each([2, 3, 4, 5, 7, 8])('gives no member more than its share of 64 partitions (%i members; pure rendezvous gave 22 + 42 of two)', (n) => {
+    const members = Array.from({ length: n }, (_, i) => `w${i + 1}`);
+    const a = assign(RESOURCES, members);
+    const s = shares(new Map([...a].filter(([r]) => r.startsWith('p'))));
+    expect(s.size).toBe(n);
+    for (const k of s.values()) expect(k).toBeLessThanOrEqual(Math.ceil(64 / n));
+    // The routers are balanced apart: two members, one router each.
+    if (n === 2) expect(new Set([a.get(routerResource('rs:login')), a.get(routerResource('rs:activity'))]).size).toBe(2);
   });
 
-  it('moves only what the joining member wins, and only what the leaving member held', () => {
+  it('moves about the joining member’s share, mostly to it, and about what the leaving member held', () => {
     const before = assign(RESOURCES, ['w-1', 'w-2', 'w-3']);
     const joined = assign(RESOURCES, ['w-1', 'w-2', 'w-3', 'w-4']);
     const moved = RESOURCES.filter((r) => before.get(r) !== joined.get(r));
-    expect(moved.length).toBeGreaterThan(0);
-    expect(moved.every((r) => joined.get(r) === 'w-4')).toBe(true);
+    const toNew = moved.filter((r) => joined.get(r) === 'w-4').length;
+    expect(toNew).toBe(shares(joined).get('w-4'));
+    expect(moved.length).toBeLessThanOrEqual(Math.ceil(1.3 * toNew));
 
     const left = assign(RESOURCES, ['w-1', 'w-3']);
     const movedOnLeave = RESOURCES.filter((r) => before.get(r) !== left.get(r));
-    expect(movedOnLeave.every((r) => before.get(r) === 'w-2')).toBe(true);
-    expect(movedOnLeave.length).toBe(shares(before).get('w-2'));
+    const held = RESOURCES.filter((r) => before.get(r) === 'w-2');
+    expect(held.every((r) => movedOnLeave.includes(r))).toBe(true);
+    expect(movedOnLeave.length).toBeLessThanOrEqual(Math.ceil(1.3 * held.length));
   });
 });
 
