@@ -96,6 +96,8 @@ export function locate(p: Parsed, path: readonly PropertyKey[], keyOnly = false)
     } else {
       next = items[Number(seg)];
       best = (next as { range?: [number, number, number] })?.range ?? best;
+      // A key missing in a list entry: the entry's line, not the list's key.
+      parentKey = best;
     }
     node = next;
   }

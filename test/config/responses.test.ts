@@ -36,6 +36,7 @@ responses:
   - when: {level: high}
     revoke_sessions: true
     notify: true
+  - when: {level: medium}
 `;
 
 describe('responses: in behaviors.yaml', () => {
@@ -64,6 +65,8 @@ describe('responses: in behaviors.yaml', () => {
       expect.stringMatching(/^5:11 responses\.0\.when: must be \{level: medium\|high\} or \{behavior: <behavior id>\}/),
       '7:22 responses.1.when.behavior: no behavior "teleport" is configured',
       '11:5 unknown key "responses.2.notify"',
+      // A required key missing in an entry: the entry's line (it was the line of `responses:`).
+      expect.stringMatching(/^12:5 responses\.3\.revoke_sessions: /),
     ]);
     const r = await runCli(['config', 'check', '--config', d]);
     expect(r.code).toBe(1);
