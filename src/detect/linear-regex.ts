@@ -1,40 +1,37 @@
-import { setFlagsFromString } from 'node:v8';
+import { RE2JS } from 're2js';
 
 /**
- * Admin-written regular expressions (threshold `{regex}` matchers) compiled for V8's linear-time
- * engine (the `l` flag), so that no pattern and no event value can make matching backtrack
- * catastrophically (`^(a+)+$` against `aaa…a!` froze the worker): matching costs time in
- * proportion to the value, whatever the pattern. Patterns the engine cannot run in linear time
- * (backreferences, lookarounds, large counted repetitions) are refused when the config loads.
+ * Admin-written regular expressions (threshold `{regex}` matchers) run on RE2 (re2js, a pure
+ * JavaScript port of Google's RE2): matching takes time linear in the value whatever the pattern,
+ * so no pattern and no event value can make it backtrack catastrophically (`^(a+)+$` against
+ * `aaa…a!` froze the worker on the default engine). RE2 has no backreferences or lookarounds:
+ * patterns with them are refused when the config loads; counted repetitions up to 1000 are fine.
  */
-let enabled = false;
-
-function enable(): void {
-  if (enabled) return;
-  // Read when a RegExp with the `l` flag is compiled; process-wide (worker threads too).
-  setFlagsFromString('--enable-experimental-regexp-engine');
-  enabled = true;
+export interface LinearRegExp {
+  test(text: string): boolean;
 }
 
 /** Characters of a value a pattern is tested against: beyond them a value is cut (a 1 MiB field costs no more than this). */
 export const MAX_MATCHED_CHARS = 8192;
 
-/** `source` compiled for linear-time matching; throws a SyntaxError when it is invalid or needs backtracking. */
-export function linearRegExp(source: string): RegExp {
-  enable();
-  // eslint-disable-next-line no-invalid-regexp -- the linear-time engine's flag, enabled above
-  return new RegExp(source, 'l');
+/** Longest pattern accepted (a large alternation costs in proportion to its size on every value). */
+export const MAX_PATTERN_CHARS = 4096;
+
+/** `source` compiled for linear-time matching; throws when it is invalid or not supported by RE2. */
+export function linearRegExp(source: string): LinearRegExp {
+  if (source.length > MAX_PATTERN_CHARS) throw new Error(`longer than ${MAX_PATTERN_CHARS} characters`);
+  const re = RE2JS.compile(source);
+  return { test: (text) => re.matcher(text).find() };
 }
 
-/** Why `source` cannot be used (invalid, or not runnable in linear time), or undefined when it can. */
+/** Why `source` cannot be used, or undefined when it can. */
 export function linearRegExpProblem(source: string): string | undefined {
+  if (source.length > MAX_PATTERN_CHARS) return `must be at most ${MAX_PATTERN_CHARS} characters`;
   try {
     linearRegExp(source);
     return undefined;
   } catch (err) {
-    const m = (err as Error).message;
-    return /linear time/.test(m)
-      ? 'must run in linear time: no backreferences, lookarounds or large counted repetitions'
-      : 'must be a valid regular expression';
+    // RE2's syntax: no backreferences (\1), lookarounds ((?=…), (?!…), (?<=…)) or possessive forms.
+    return `must be a regular expression RE2 runs in linear time (no backreferences or lookarounds): ${(err as Error).message}`;
   }
 }

@@ -2,7 +2,7 @@
  * threshold: admin-defined counting rules. An event matches when every `match` entry (dotted
  * path → matcher) matches: a literal or `{equals}` (primitives compare by string form, so `404`
  * matches `"404"`), `{in: [...]}`, or `{regex}` (tested against the value's string form, its first
- * 8 192 characters, in linear time: see linear-regex.ts). A
+ * 8 192 characters, on RE2 in linear time: see linear-regex.ts). A
  * missing field never matches; an array field matches when any element does. ≥ `count` matches
  * within `window` of event time, counted per user and per `group_by` value tuple, fire once per
  * window length (see window-counter.ts).
@@ -15,7 +15,7 @@ import { getPath } from './fields.js';
 import { isoTime } from './format.js';
 import type { Detector, DetectorLimits } from './types.js';
 import { addEvent, isSlidingCount, prune, type SlidingCount } from './window-counter.js';
-import { linearRegExp, linearRegExpProblem, MAX_MATCHED_CHARS } from './linear-regex.js';
+import { linearRegExp, linearRegExpProblem, MAX_MATCHED_CHARS, type LinearRegExp } from './linear-regex.js';
 
 const literal = z.union([z.string(), z.number(), z.boolean()]);
 const MATCHER_FORMS = 'a matcher is a literal (string, number, boolean), {equals: v}, {in: [v, …]} or {regex: "…"}';
@@ -86,8 +86,8 @@ type Primitive = string | number | boolean;
 const isPrimitive = (v: unknown): v is Primitive => typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean';
 const same = (v: Primitive, lit: Primitive): boolean => v === lit || String(v) === String(lit);
 
-const regexes = new Map<string, RegExp | null>();
-function compiled(source: string): RegExp | null {
+const regexes = new Map<string, LinearRegExp | null>();
+function compiled(source: string): LinearRegExp | null {
   let re = regexes.get(source);
   if (re === undefined) {
     try {

@@ -2,15 +2,15 @@ import { sha256Hex } from './secret-values.js';
 
 /** Where a loaded config holds its secrets (src/config/load.ts's Config). */
 export interface SecretsHolder {
-  adminTokens: readonly string[];
-  ingestTokens: readonly string[];
-  ssfTokens: readonly string[];
-  metricsTokens: readonly string[];
-  receivers: ReadonlyArray<{ authorizationValue?: string | undefined }>;
+  adminTokens?: readonly string[];
+  ingestTokens?: readonly string[];
+  ssfTokens?: readonly string[];
+  metricsTokens?: readonly string[];
+  receivers?: ReadonlyArray<{ authorizationValue?: string | undefined }>;
 }
 
 /** Shortest secret looked for by value (shorter ones would match ordinary words). */
-const MIN_KNOWN = 12;
+const MIN_KNOWN = 8;
 
 /**
  * The worker's own secrets, as configured: every API token (admin, ingest, ssf, metrics) and each
@@ -19,8 +19,8 @@ const MIN_KNOWN = 12;
  * are then found by value.
  */
 export function knownSecrets(config: SecretsHolder): string[] {
-  const out = new Set<string>([...config.adminTokens, ...config.ingestTokens, ...config.ssfTokens, ...config.metricsTokens]);
-  for (const r of config.receivers) {
+  const out = new Set<string>([...(config.adminTokens ?? []), ...(config.ingestTokens ?? []), ...(config.ssfTokens ?? []), ...(config.metricsTokens ?? [])]);
+  for (const r of config.receivers ?? []) {
     const v = r.authorizationValue;
     if (!v) continue;
     out.add(v);
@@ -31,9 +31,11 @@ export function knownSecrets(config: SecretsHolder): string[] {
   return [...out].filter((s) => s.length >= MIN_KNOWN).sort((a, b) => b.length - a.length);
 }
 
-/** `s` with each of `secrets` it holds replaced by `[redacted token sha256:<hex>]` (see {@link knownSecrets}). */
+/** `s` with each of `secrets` it holds (in any case) replaced by `[redacted token sha256:<hex>]` (see {@link knownSecrets}). */
 export function scrubKnown(s: string, secrets: readonly string[]): string {
-  let out = s;
-  for (const secret of secrets) if (out.includes(secret)) out = out.split(secret).join(`[redacted token sha256:${sha256Hex(secret)}]`);
-  return out;
+  if (!secrets.length) return s;
+  // One pass, longest first at each position; the fingerprint is of the secret as configured.
+  const byLower = new Map(secrets.map((x) => [x.toLowerCase(), x]));
+  const re = new RegExp(secrets.map((x) => x.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')).join('|'), 'gi');
+  return s.replace(re, (m) => `[redacted token sha256:${sha256Hex(byLower.get(m.toLowerCase()) ?? m)}]`);
 }

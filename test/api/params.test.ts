@@ -33,6 +33,8 @@ describe('reasonParam', () => {
     expect(r).toBe(
       `oops pasted [redacted token sha256:${sha256Hex(hex)}] and [redacted token sha256:${sha256Hex(word)}], and [redacted token sha256:${sha256Hex('RECEIVERSECRET-ffffffffffffffff')}]`,
     );
+    // In another case too (a hex token pasted upper-cased).
+    expect(reasonParam({ reason: `x ${hex.toUpperCase()}` }, {}, '', known)).toBe(`x [redacted token sha256:${sha256Hex(hex)}]`);
     // Too short to look for by value (it would match words).
     expect(known).not.toContain('short');
   });

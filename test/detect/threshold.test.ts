@@ -190,9 +190,28 @@ describe('threshold match on outcome, as ingest stores it', () => {
     [{ app: { regex: '(a)\\1' } }, ['match', 'app', 'regex']],
     [{ app: { regex: '(?=a)b' } }, ['match', 'app', 'regex']],
     [{ app: { regex: '(' } }, ['match', 'app', 'regex']],
+    [{ app: { regex: 'a'.repeat(4097) } }, ['match', 'app', 'regex']],
   ])('refuses match %j (at %j)', (match, path) => {
     const r = thresholdParams.safeParse({ kind: 'threshold', enabled: true, risk_level: 'low', match, count: 1, window: '1m' });
     expect(r.success).toBe(false);
     expect(r.error!.issues.map((i) => i.path)).toContainEqual(path);
+  });
+
+  it.each(['^[0-9a-f]{32}$', '^[A-Fa-f0-9]{64}$', '\\w{1,64}@', '^.{1,255}$', '[a-z0-9-]{1,63}\\.[a-z]{2,63}$', '^(drive|box)$', '\\.exe$'])(
+    'accepts the usual pattern %s (counted repetitions included)',
+    (regex) => {
+      expect(
+        thresholdParams.safeParse({ kind: 'threshold', enabled: true, risk_level: 'low', match: { app: { regex } }, count: 1, window: '1m' }).success,
+      ).toBe(true);
+    },
+  );
+
+  it('matches as JavaScript would for the usual patterns', () => {
+    expect(matchValue('d41d8cd98f00b204e9800998ecf8427e', { regex: '^[0-9a-f]{32}$' })).toBe(true);
+    expect(matchValue('d41d8cd98f00b204e9800998ecf8427', { regex: '^[0-9a-f]{32}$' })).toBe(false);
+    expect(matchValue('setup.EXE', { regex: '\\.exe$' })).toBe(false);
+    expect(matchValue('a\nb', { regex: '^a.b$' })).toBe(false);
+    expect(matchValue('xa1', { regex: '\\ba\\d' })).toBe(false);
+    expect(matchValue('x a1', { regex: '\\ba\\d' })).toBe(true);
   });
 });
