@@ -6,6 +6,7 @@ import { deeperThan, mayNestDeeperThan, TOO_DEEP } from './depth.js';
 import { detectProfile, shapeReason, streamProfiles, type MappingConfig, type Profile } from './profiles/index.js';
 import { isPlainObject, setPath } from './profiles/path.js';
 import { removePaths } from '../secrets/scrub.js';
+import { toUser } from './event-rules.js';
 
 /** Options for decoding. Pass the same `mapping` object every time: its profiles are cached. */
 export interface DecodeOptions {
@@ -98,12 +99,19 @@ function entryObject(fields: Record<string, string>): Record<string, unknown> | 
     }
     if (count === 1) return obj;
     // Two subjects in one entry: refused (dead-lettered), neither is guessed.
-    if (fields.user !== undefined && obj.user !== undefined && String(obj.user).trim().toLowerCase() !== fields.user.trim().toLowerCase())
+    if (fields.user !== undefined && obj.user !== undefined && !sameUser(obj.user, fields.user))
       return `${name}: its event's user differs from the entry's user field`;
     // Other fields of the entry are attributes; the JSON object wins on conflicts.
     return { ...flatToObject(fields, name), ...obj };
   }
   return flatToObject(fields);
+}
+
+/** True when two user values are one subject as ingest stores it ({@link toUser}: trimmed, NFC, e-mails lower-cased). */
+function sameUser(a: unknown, b: unknown): boolean {
+  const x = toUser(a, 'user');
+  const y = toUser(b, 'user');
+  return typeof x === 'string' && typeof y === 'string' ? x === y : a === b;
 }
 
 /**

@@ -90,6 +90,10 @@ describe('decodeEntry: accepted shapes', () => {
       const r = decodeEntry(entry({ user: 'attacker@example.com', [name]: JSON.stringify({ ...login, user: 'victim@example.com' }) }));
       expect(r.ok).toBe(false);
       expect(!r.ok && r.reason).toMatch(new RegExp(`^${name}: `));
+      // One user as ingest stores it: an e-mail's case, NFC/NFD; an opaque id's case is another user.
+      expect(decodeEntry(entry({ user: 'Alice@Example.com', [name]: JSON.stringify(login) })).ok).toBe(true);
+      expect(decodeEntry(entry({ user: 'José', [name]: JSON.stringify({ ...login, user: 'Jose\u0301' }) })).ok).toBe(true);
+      expect(decodeEntry(entry({ user: 'alice', [name]: JSON.stringify({ ...login, user: 'Alice' }) })).ok).toBe(false);
       // The same user, or none beside it: the JSON is the event.
       const same = decodeEntry(entry({ user: 'alice@example.com', source: 'x', [name]: JSON.stringify(login) }));
       expect(same.ok && same.event).toMatchObject({ user: 'alice@example.com', source: 'x' });
