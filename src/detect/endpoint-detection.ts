@@ -37,9 +37,16 @@ export function vendorKey(vendor: string): string {
 function vendorOf(e: CanonicalEvent): string {
   const named = firstString(e, ['vendor', 'source', 'product']);
   // A token in the field is fingerprinted as it is (lower-cased first it would no longer look like one).
-  const scrubbed = named && scrubText(named);
-  if (named && scrubbed !== named) return scrubbed!;
-  if (named) return vendorKey(named);
+  if (!named) return guessedVendor(e);
+  const scrubbed = scrubText(named);
+  if (scrubbed === named) return vendorKey(named);
+  // The key of the words around the token (`CrowdStrike <token>` is crowdstrike), else the fingerprint.
+  const words = vendorKey(scrubbed.replace(/\[redacted [^\]]*\]/g, ''));
+  return words || scrubbed;
+}
+
+/** The vendor guessed from vendor-specific fields, else `unknown`. */
+function guessedVendor(e: CanonicalEvent): string {
   if (getPath(e, 'confidenceLevel') !== undefined || getPath(e, 'threatInfo') !== undefined) return 'sentinelone';
   if (getPath(e, 'SeverityName') !== undefined || getPath(e, 'Severity') !== undefined) return 'crowdstrike';
   if (getPath(e, 'machineId') !== undefined || getPath(e, 'detectionSource') !== undefined) return 'defender';

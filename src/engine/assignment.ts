@@ -37,6 +37,17 @@ const kindOf = (resource: string): string => (resource.startsWith('r:') ? 'r' : 
  */
 export function assign(resources: readonly string[], members: readonly string[]): Map<string, string | undefined> {
   const sorted = [...new Set(members)].sort();
+  // Every heartbeat asks again, mostly for the same membership: the last answer is kept (a copy given out).
+  const key = `${resources.join('\0')}\u0001${sorted.join('\0')}`;
+  if (last?.key === key) return new Map(last.owners);
+  const owners = balanced(resources, sorted);
+  last = { key, owners };
+  return new Map(owners);
+}
+
+let last: { key: string; owners: Map<string, string | undefined> } | undefined;
+
+function balanced(resources: readonly string[], sorted: readonly string[]): Map<string, string | undefined> {
   const out = new Map<string, string | undefined>(resources.map((r) => [r, undefined]));
   if (!sorted.length) return out;
   const kinds = new Map<string, string[]>();

@@ -1,5 +1,6 @@
 import { createReadStream } from 'node:fs';
 import { Readable } from 'node:stream';
+import { stat } from 'node:fs/promises';
 import { createGunzip } from 'node:zlib';
 import { createInterface } from 'node:readline';
 import { pipeline, type RedisClient } from '../redis/client.js';
@@ -92,6 +93,9 @@ export async function replayFile(
   file: string,
   opts: ReplayOptions = {},
 ): Promise<{ sent: number; byStream: Record<string, number> }> {
+  // A FIFO can be read once: --rebase's first pass would leave the second waiting for ever.
+  if (opts.rebase !== undefined && (await stat(file).catch(() => undefined))?.isFIFO())
+    throw new RiskstreamError('BAD_REQUEST', `${file} is a FIFO: --rebase reads the file twice; replay a regular file`);
   const surveyed = opts.rebase !== undefined ? await survey(file) : undefined;
   const by = opts.rebase !== undefined && surveyed && Number.isFinite(surveyed.newest) ? opts.rebase - surveyed.newest : 0;
   const chunk = opts.chunk ?? (opts.rate ? Math.max(1, Math.min(500, Math.ceil(opts.rate / 20))) : 500);
@@ -128,9 +132,15 @@ export async function replayFile(
       if (wait > 0) await new Promise((r) => setTimeout(r, wait));
     }
   };
-  for await (const line of readLines(file)) {
-    batch.push(line);
-    if (batch.length >= chunk) await send();
+  try {
+    for await (const line of readLines(file)) {
+      batch.push(line);
+      if (batch.length >= chunk) await send();
+    }
+  } catch (e) {
+    // Cut short (a truncated gzip, say): what was appended already is said, so that it is not sent twice.
+    if (sent === 0 || !(e instanceof RiskstreamError)) throw e;
+    throw new RiskstreamError(e.code, `${e.message} (after ${sent} events were appended)`, { sent });
   }
   if (batch.length) await send();
   return { sent, byStream };

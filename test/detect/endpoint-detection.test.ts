@@ -75,6 +75,9 @@ describe('endpoint_detection', () => {
     expect(shown).not.toContain(token.toLowerCase());
     expect(shown).not.toContain(token);
     expect(r.hits[0]!.evidence.vendor).toBe(`[redacted token sha256:${sha256Hex(token)}]`);
+    // Words beside the token still name the vendor (its severity scale and the vendors filter apply).
+    const cs = run(endpointDetection, params(), [ev('endpoint', 0, { vendor: `CrowdStrike ${token}`, severity: 5, detection: 'x' })]);
+    expect(cs.hits[0]!.evidence).toMatchObject({ vendor: 'crowdstrike', severity: 'critical' });
   });
 
   it('vendors filter', () => {

@@ -75,4 +75,21 @@ describe('replayFile', () => {
   it('a missing file is NOT_FOUND', async () => {
     await expect(replayFile(redis, streams, join(dir, 'nope.ndjson'))).rejects.toSatisfy((e) => isRiskstreamError(e, 'NOT_FOUND'));
   });
+
+  it('a file cut short (a truncated gzip) fails saying how many events were appended before', async () => {
+    const file = join(dir, 'cut.ndjson.gz');
+    const gz = gzipSync(Buffer.from(Array.from({ length: 3000 }, () => dlp).join('\n'), 'utf8'));
+    writeFileSync(file, gz.subarray(0, Math.floor(gz.length * 0.8)));
+    const err = await replayFile(redis, streams, file, { chunk: 100 }).catch((e: unknown) => e);
+    expect(isRiskstreamError(err, 'NOT_FOUND')).toBe(true);
+    const sent = (err as { details: { sent: number } }).details.sent;
+    expect(sent).toBeGreaterThan(0);
+    expect((err as Error).message).toContain(`after ${sent} events were appended`);
+  });
+
+  it('--rebase on a FIFO is refused (it reads the file twice)', async () => {
+    const fifo = join(dir, 'rebase.fifo');
+    execFileSync('mkfifo', [fifo]);
+    await expect(replayFile(redis, streams, fifo, { rebase: Date.now() })).rejects.toSatisfy((e) => isRiskstreamError(e, 'BAD_REQUEST'));
+  });
 });

@@ -23,9 +23,19 @@ export function workerCommand(program: Command): void {
       // joining) drains once started, as any other — by default it would kill the process holding
       // its new leases and membership, which others then wait a lease ttl for.
       const early: string[] = [];
+      let hupWhileStarting = false;
       let onSignal = (sig: string): void => {
-        if (sig === 'SIGHUP') return void logger.warn('SIGHUP while starting: the configuration is read once started');
-        if (!early.length) logger.info({ signal: sig }, 'signal while starting: shutting down once started');
+        if (sig === 'SIGHUP') {
+          hupWhileStarting = true;
+          return void logger.warn('SIGHUP while starting: the configuration is reloaded once started');
+        }
+        // A second signal while starting (an impatient Ctrl-C): stop at once, nothing is being drained yet.
+        if (early.length) {
+          logger.warn({ signal: sig }, 'second signal while starting: exiting now');
+          logger.flush?.();
+          return void setTimeout(() => process.exit(1), 100);
+        }
+        logger.info({ signal: sig }, 'signal while starting: shutting down once started');
         early.push(sig);
       };
       for (const sig of ['SIGTERM', 'SIGINT', 'SIGHUP'] as const) process.on(sig, () => onSignal(sig));
@@ -65,6 +75,7 @@ export function workerCommand(program: Command): void {
         };
         onSignal = (sig) => (sig === 'SIGHUP' ? reload() : stop(sig));
         if (early.length) stop(early[0]!);
+        else if (hupWhileStarting) reload();
         // Started by `npx riskstream worker` through a shell that does not pass signals on (sh is
         // dash on Debian; the project's .npmrc names bash, which hands the process over): npm exits
         // on SIGTERM and this process is left to another parent. Its parent going is the SIGTERM then.
