@@ -1,4 +1,5 @@
 import { RE2JS } from 're2js';
+import { RiskstreamError } from '../errors.js';
 
 /**
  * Admin-written regular expressions (threshold `{regex}` matchers) run on RE2 (re2js, a pure
@@ -19,7 +20,7 @@ export const MAX_PATTERN_CHARS = 4096;
 
 /** `source` compiled for linear-time matching; throws when it is invalid or not supported by RE2. */
 export function linearRegExp(source: string): LinearRegExp {
-  if (source.length > MAX_PATTERN_CHARS) throw new Error(`longer than ${MAX_PATTERN_CHARS} characters`);
+  if (source.length > MAX_PATTERN_CHARS) throw new RiskstreamError('CONFIG_INVALID', `a pattern longer than ${MAX_PATTERN_CHARS} characters`);
   const re = RE2JS.compile(source);
   return { test: (text) => re.matcher(text).find() };
 }
