@@ -50,17 +50,15 @@ function sendCode(reply: FastifyReply, code: ErrorCode, message: string): Fastif
  * well-tested HTTP stack; its overhead is far below Redis round trips).
  */
 export async function buildServer(ctx: ApiContext, modules: RouteModule[]): Promise<FastifyInstance> {
+  const requestTimeout = ctx.config().raw.http.request_timeout;
   const app = Fastify({
     logger: false,
     bodyLimit: ctx.config().raw.http.body_limit,
     // A request that has not fully arrived within http.request_timeout: 408, closed (node checks
     // every connectionsCheckingInterval: a quarter of the timeout, at most 30 s).
-    requestTimeout: ctx.config().raw.http.request_timeout,
+    requestTimeout,
     // Given to node's server at construction too: set afterwards (as fastify does), node never applies it.
-    http: {
-      requestTimeout: ctx.config().raw.http.request_timeout,
-      connectionsCheckingInterval: Math.min(30_000, Math.max(250, Math.floor(ctx.config().raw.http.request_timeout / 4))),
-    },
+    http: { requestTimeout, connectionsCheckingInterval: Math.min(30_000, Math.max(250, Math.floor(requestTimeout / 4))) },
     trustProxy: true,
     // While closing, the API's own 503 (onRequest below), not fastify's body of another shape.
     return503OnClosing: false,

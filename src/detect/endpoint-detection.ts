@@ -7,7 +7,7 @@
  * qualifying detection fires; there is no window.
  */
 import { z } from 'zod';
-import { scrubText } from '../secrets/secret-values.js';
+import { REDACTION_MARKS, scrubText } from '../secrets/secret-values.js';
 import type { CanonicalEvent, Severity } from '../types.js';
 import { firstString, getPath, lower, toNumber, typeIn } from './fields.js';
 import { severity } from './params.js';
@@ -41,7 +41,7 @@ function vendorOf(e: CanonicalEvent): string {
   const scrubbed = scrubText(named);
   if (scrubbed === named) return vendorKey(named);
   // The key of the words around the token (`CrowdStrike <token>` is crowdstrike), else the fingerprint.
-  const words = vendorKey(scrubbed.replace(/\[redacted [^\]]*\]/g, ''));
+  const words = vendorKey(scrubbed.replace(REDACTION_MARKS, ''));
   return words || scrubbed;
 }
 

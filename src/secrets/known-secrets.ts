@@ -1,4 +1,4 @@
-import { sha256Hex } from './secret-values.js';
+import { redactedToken } from './secret-values.js';
 
 /** Where a loaded config holds its secrets (src/config/load.ts's Config). */
 export interface SecretsHolder {
@@ -37,5 +37,5 @@ export function scrubKnown(s: string, secrets: readonly string[]): string {
   // One pass, longest first at each position; the fingerprint is of the secret as configured.
   const byLower = new Map(secrets.map((x) => [x.toLowerCase(), x]));
   const re = new RegExp(secrets.map((x) => x.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')).join('|'), 'gi');
-  return s.replace(re, (m) => `[redacted token sha256:${sha256Hex(byLower.get(m.toLowerCase()) ?? m)}]`);
+  return s.replace(re, (m) => redactedToken(byLower.get(m.toLowerCase()) ?? m));
 }

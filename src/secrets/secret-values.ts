@@ -80,7 +80,11 @@ function redactDotted(m: string): string {
   return m;
 }
 
-const redactedToken = (t: string): string => `[redacted token sha256:${sha256Hex(t)}]`;
+/** The mark an opaque token is replaced by: `[redacted token sha256:<hex>]`. */
+export const redactedToken = (t: string): string => `[redacted token sha256:${sha256Hex(t)}]`;
+
+/** Any mark {@link scrubText} leaves (`[redacted jwt|token sha256:<hex>]`), every one in a text. */
+export const REDACTION_MARKS = /\[redacted (?:jwt|token) sha256:[0-9a-f]+\]/g;
 
 /**
  * An opaque candidate. A run with `/` (base64's alphabet has it) that reads as a path — it starts or

@@ -1,4 +1,4 @@
-import { connect } from 'node:net';
+import { connect, type Socket } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cleanup, redisClient, testPrefix } from '../helpers/redis.js';
 import { call, isApiError, startApiWorker, type ApiWorker } from './helpers.js';
@@ -18,6 +18,18 @@ afterAll(async () => {
   await cleanup(redis, prefix);
   redis.disconnect();
 });
+
+/** A raw TCP connection to the worker (loopback) that keeps its side open: what it received, and when the server ended or closed it. */
+function rawConnection(url: string): { socket: Socket; got: () => string; ended: Promise<void>; closed: Promise<void> } {
+  const { port, hostname } = new URL(url);
+  const socket = connect({ port: Number(port), host: hostname, allowHalfOpen: true });
+  socket.on('error', () => undefined);
+  let got = '';
+  socket.on('data', (d) => (got += d.toString()));
+  const ended = new Promise<void>((resolve) => socket.once('end', () => resolve()));
+  const closed = new Promise<void>((resolve) => socket.once('close', () => resolve()));
+  return { socket, got: () => got, ended, closed };
+}
 
 /** Every admin-scope route of docs/interfaces.md §5 (method, path). */
 const ADMIN_ROUTES: Array<[string, string]> = [
@@ -167,30 +179,19 @@ describe('bearer authentication', () => {
   });
 
   it('a body trickled slower than http.request_timeout gets 408 and the connection is closed', async () => {
-    const { port, hostname } = new URL(w.url);
-    const socket = connect({ port: Number(port), host: hostname, allowHalfOpen: true });
-    socket.on('error', () => undefined);
-    let got = '';
-    socket.on('data', (d) => (got += d.toString()));
-    const closed = new Promise<void>((resolve) => socket.once('close', () => resolve()));
+    const { socket, got, closed } = rawConnection(w.url);
     socket.write(
       `POST /v1/events HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${w.cfg.ingestToken}\r\nContent-Type: application/x-ndjson\r\nContent-Length: 100000\r\n\r\n{"type":`,
     );
     const poke = setInterval(() => socket.writable && socket.write(' '), 200); // a byte now and then, never the whole body
     await closed;
     clearInterval(poke);
-    expect(got).toMatch(/^HTTP\/1\.1 408 /);
-    expect(got).toContain('"error":"request_timeout"');
+    expect(got()).toMatch(/^HTTP\/1\.1 408 /);
+    expect(got()).toContain('"error":"request_timeout"');
   }, 20_000);
 
   it('a malformed request gets a JSON 400 and the connection is closed, though the client keeps its side open', async () => {
-    const { port, hostname } = new URL(w.url);
-    const socket = connect({ port: Number(port), host: hostname, allowHalfOpen: true });
-    socket.on('error', () => undefined);
-    let got = '';
-    socket.on('data', (d) => (got += d.toString()));
-    const ended = new Promise<void>((resolve) => socket.once('end', () => resolve()));
-    const closed = new Promise<void>((resolve) => socket.once('close', () => resolve()));
+    const { socket, got, ended, closed } = rawConnection(w.url);
     socket.write('BLAH\r\n\r\n'); // and never end()
     await ended;
     // The server's side is gone (destroyed), not only half-closed: writing to it fails.
@@ -201,8 +202,9 @@ describe('bearer authentication', () => {
       clearInterval(poke);
       socket.destroy();
     }
-    expect(got).toMatch(/^HTTP\/1\.1 400 /);
-    expect(JSON.parse(got.slice(got.indexOf('\r\n\r\n') + 4))).toMatchObject({ error: 'bad_request' });
+    const text = got();
+    expect(text).toMatch(/^HTTP\/1\.1 400 /);
+    expect(JSON.parse(text.slice(text.indexOf('\r\n\r\n') + 4))).toMatchObject({ error: 'bad_request' });
   });
 
   it('tokens never appear in answers', async () => {

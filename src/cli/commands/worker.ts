@@ -22,7 +22,7 @@ export function workerCommand(program: Command): void {
       // Signals are taken from the start: one during start-up (a rollout stopping a pod that is still
       // joining) drains once started, as any other — by default it would kill the process holding
       // its new leases and membership, which others then wait a lease ttl for.
-      const early: string[] = [];
+      let early: string | undefined;
       let hupWhileStarting = false;
       let onSignal = (sig: string): void => {
         if (sig === 'SIGHUP') {
@@ -30,13 +30,13 @@ export function workerCommand(program: Command): void {
           return void logger.warn('SIGHUP while starting: the configuration is reloaded once started');
         }
         // A second signal while starting (an impatient Ctrl-C): stop at once, nothing is being drained yet.
-        if (early.length) {
+        if (early) {
           logger.warn({ signal: sig }, 'second signal while starting: exiting now');
           logger.flush?.();
           return void setTimeout(() => process.exit(1), 100);
         }
         logger.info({ signal: sig }, 'signal while starting: shutting down once started');
-        early.push(sig);
+        early = sig;
       };
       for (const sig of ['SIGTERM', 'SIGINT', 'SIGHUP'] as const) process.on(sig, () => onSignal(sig));
       let worker: Awaited<ReturnType<typeof startWorker>>;
@@ -74,7 +74,7 @@ export function workerCommand(program: Command): void {
           worker.reload().catch((err: unknown) => logger.error({ err }, 'config reload refused; keeping the running configuration'));
         };
         onSignal = (sig) => (sig === 'SIGHUP' ? reload() : stop(sig));
-        if (early.length) stop(early[0]!);
+        if (early) stop(early);
         else if (hupWhileStarting) reload();
         // Started by `npx riskstream worker` through a shell that does not pass signals on (sh is
         // dash on Debian; the project's .npmrc names bash, which hands the process over): npm exits
