@@ -12,6 +12,7 @@ describe('device_posture_score', () => {
     { score: 0, level: 'high' },
     { score: 30, level: 'high' },
     { score: 50, level: 'high' },
+    { score: 50.5, level: 'medium' },
     { score: 51, level: 'medium' },
     { score: 79, level: 'medium' },
     { score: 80, level: undefined },
@@ -31,7 +32,7 @@ describe('device_posture_score', () => {
     const p = params({ score_field: 'device.posture.zta.overall' });
     const e = ev('endpoint', 0, { device: { id: 'd-2', posture: { zta: { overall: 62 } } } });
     const r = run(devicePostureScore, p, [e]);
-    expect(r.hits[0]).toMatchObject({ level: 'medium', summary: 'Device posture score 62 (band 51-79) on d-2' });
+    expect(r.hits[0]).toMatchObject({ level: 'medium', summary: 'Device posture score 62 (band 50-79) on d-2' });
   });
 
   it('custom bands: the first containing band wins', () => {
