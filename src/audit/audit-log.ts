@@ -66,20 +66,27 @@ export class AuditLog {
     const end = opts.cursor ? `(${opts.cursor}` : '+';
     const out: StoredAuditEntry[] = [];
     let cursorEnd = end;
-    // Over-read when filtering by action so a page is still full.
+    // Over-read when filtering by action so a page is still full; a rare action may still leave
+    // the page short after the rounds: its cursor then continues from the oldest entry read, so a
+    // short page ends the walk only at the stream's start.
+    const batch = action ? Math.max(count * 4, 500) : count;
+    let exhausted = false;
+    let scannedTo: string | undefined;
     for (let rounds = 0; rounds < 20 && out.length < count; rounds++) {
-      const rows = (await this.redis.xrevrange(this.stream, cursorEnd, '-', 'COUNT', count * (action ? 4 : 1))) as Array<[string, string[]]>;
-      if (!rows.length) break;
+      const rows = (await this.redis.xrevrange(this.stream, cursorEnd, '-', 'COUNT', batch)) as Array<[string, string[]]>;
       for (const [id, f] of rows) {
+        scannedTo = id;
         const e = AuditLog.parse(id, f);
         if (!action || e.action === action || e.action.startsWith(`${action}.`)) out.push(e);
         if (out.length >= count) break;
       }
+      // The stream's start reached, and every row of it read.
+      if (rows.length < batch) exhausted = scannedTo === rows[rows.length - 1]?.[0] || !rows.length;
+      if (rows.length < batch || out.length >= count) break;
       cursorEnd = `(${rows[rows.length - 1]![0]}`;
-      if (rows.length < count) break;
     }
-    const last = out[out.length - 1];
-    return { entries: out, ...(out.length === count && last ? { next: last.id } : {}) };
+    const next = exhausted ? undefined : scannedTo;
+    return { entries: out, ...(next !== undefined ? { next } : {}) };
   }
 
   /**

@@ -23,7 +23,14 @@ export function auditCommand(program: Command): void {
         details: e.details,
       });
       try {
-        const { entries } = await log.list({ count: Number(o.lines), ...(o.action ? { action: o.action } : {}) });
+        // A rare action's page may come back short with a cursor (src/audit/audit-log.ts): follow it.
+        const entries: Awaited<ReturnType<AuditLog['list']>>['entries'] = [];
+        let cursor: string | undefined;
+        do {
+          const page = await log.list({ count: Number(o.lines) - entries.length, ...(o.action ? { action: o.action } : {}), ...(cursor ? { cursor } : {}) });
+          entries.push(...page.entries);
+          cursor = page.next;
+        } while (cursor !== undefined && entries.length < Number(o.lines));
         print(table(entries.reverse().map(row), ['time', 'action', 'actor', 'target', 'details']));
         if (!o.follow) return;
         let last = entries[entries.length - 1]?.id ?? '$';
