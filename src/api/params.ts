@@ -1,6 +1,5 @@
 import { charCount } from '../text.js';
-import { scrubKnown } from '../secrets/known-secrets.js';
-import { scrubText } from '../secrets/secret-values.js';
+import { scrubAll } from '../secrets/known-secrets.js';
 import { RiskstreamError } from '../errors.js';
 import { Invalid, toUser } from '../ingest/event-schema.js';
 
@@ -54,7 +53,7 @@ export function reasonParam(body: unknown, query: unknown, def: string, known: r
   if (typeof r !== 'string') throw new RiskstreamError('BAD_REQUEST', 'reason must be a string');
   if (charCount(r) > MAX_REASON) throw new RiskstreamError('BAD_REQUEST', `reason must be at most ${MAX_REASON} characters`);
   // A token pasted into the note ("phished, token was eyJ…") is fingerprinted, as everywhere: the
-  // reason is audited and sent to every receiver in SETs. The worker's own tokens too, whatever
-  // their shape (`known`: see src/secrets/known-secrets.ts).
-  return scrubText(scrubKnown(r, known));
+  // reason is audited and sent to every receiver in SETs. The worker's own tokens, whatever their
+  // shape, are taken out without a fingerprint (`known`: see src/secrets/known-secrets.ts).
+  return scrubAll(r, known);
 }

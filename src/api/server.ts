@@ -2,7 +2,7 @@ import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest }
 import { ERROR_CODES, RiskstreamError, type ErrorCode } from '../errors.js';
 import type { ApiContext } from './context.js';
 import { TokenSet, type Scope } from './auth.js';
-import { scrubText } from '../secrets/secret-values.js';
+import { knownSecrets, scrubAll } from '../secrets/known-secrets.js';
 import { RouteMethods } from './route-methods.js';
 
 declare module 'fastify' {
@@ -149,13 +149,20 @@ export async function buildServer(ctx: ApiContext, modules: RouteModule[]): Prom
     }
   });
 
+  // An error's message may quote what the caller sent (a user, a session or stream id): a token
+  // pasted there — a JWT, or one of the worker's own tokens — is not echoed back.
+  app.addHook('onSend', async (_req, reply, payload) => {
+    if (reply.statusCode < 400 || typeof payload !== 'string') return payload;
+    return scrubAll(payload, knownSecrets(ctx.config()));
+  });
+
   app.addHook('onResponse', async (req, reply) => {
     if (!ctx.logger.isLevelEnabled('debug')) return;
     // The path may carry a token (a JWT pasted as a session id): logged scrubbed, the query never.
     ctx.logger.debug(
       {
         method: req.method,
-        path: scrubText(req.url.split('?')[0] ?? ''),
+        path: scrubAll(req.url.split('?')[0] ?? '', knownSecrets(ctx.config())),
         status: reply.statusCode,
         ms: Math.round(reply.elapsedTime),
         actor: req.actor || undefined,

@@ -1,4 +1,4 @@
-import { redactedToken } from './secret-values.js';
+import { REDACTED_KNOWN, scrubText } from './secret-values.js';
 
 /** Where a loaded config holds its secrets (src/config/load.ts's Config). */
 export interface SecretsHolder {
@@ -31,11 +31,18 @@ export function knownSecrets(config: SecretsHolder): string[] {
   return [...out].filter((s) => s.length >= MIN_KNOWN).sort((a, b) => b.length - a.length);
 }
 
-/** `s` with each of `secrets` it holds (in any case) replaced by `[redacted token sha256:<hex>]` (see {@link knownSecrets}). */
+/**
+ * `s` with each of `secrets` it holds (in any case) replaced by {@link REDACTED_KNOWN} (see
+ * {@link knownSecrets}): no fingerprint of the worker's own secrets, which may be low in entropy.
+ */
 export function scrubKnown(s: string, secrets: readonly string[]): string {
   if (!secrets.length) return s;
-  // One pass, longest first at each position; the fingerprint is of the secret as configured.
-  const byLower = new Map(secrets.map((x) => [x.toLowerCase(), x]));
+  // One pass, longest first at each position.
   const re = new RegExp(secrets.map((x) => x.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')).join('|'), 'gi');
-  return s.replace(re, (m) => redactedToken(byLower.get(m.toLowerCase()) ?? m));
+  return s.replace(re, REDACTED_KNOWN);
+}
+
+/** `s` with the worker's own secrets and anything token-shaped taken out (known secrets first: they may contain token-shaped runs). */
+export function scrubAll(s: string, secrets: readonly string[]): string {
+  return scrubText(scrubKnown(s, secrets));
 }

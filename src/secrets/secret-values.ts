@@ -83,8 +83,15 @@ function redactDotted(m: string): string {
 /** The mark an opaque token is replaced by: `[redacted token sha256:<hex>]`. */
 export const redactedToken = (t: string): string => `[redacted token sha256:${sha256Hex(t)}]`;
 
-/** Any mark {@link scrubText} leaves (`[redacted jwt|token sha256:<hex>]`), every one in a text. */
-export const REDACTION_MARKS = /\[redacted (?:jwt|token) sha256:[0-9a-f]+\]/g;
+/**
+ * The mark one of the worker's own secrets (src/secrets/known-secrets.ts) is replaced by: no
+ * fingerprint, since a hash of a token a person chose would let whoever reads it (a receiver of the
+ * SET carrying a reason) test guesses offline.
+ */
+export const REDACTED_KNOWN = '[redacted token]';
+
+/** Any mark {@link scrubText} or a known-secret scrub leaves (`[redacted jwt|token sha256:<hex>]`, {@link REDACTED_KNOWN}), every one in a text. */
+export const REDACTION_MARKS = /\[redacted (?:jwt|token)(?: sha256:[0-9a-f]+)?\]/g;
 
 /**
  * An opaque candidate. A run with `/` (base64's alphabet has it) that reads as a path — it starts or

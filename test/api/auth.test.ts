@@ -217,3 +217,24 @@ describe('bearer authentication', () => {
     }
   });
 });
+
+describe('errors never echo a token', () => {
+  // A JWT-shaped value (three base64url parts): fingerprinted like everywhere.
+  const jwt = `${Buffer.from('{"alg":"ES256","typ":"JWT"}').toString('base64url')}.${Buffer.from('{"sub":"alice@example.com","exp":1999999999}').toString('base64url')}.${'Q'.repeat(86)}`;
+
+  it.each([
+    ['a user', (t: string) => `/v1/users/${encodeURIComponent(t)}/risk`, 'GET'],
+    ['a session id', (t: string) => `/v1/sessions/${encodeURIComponent(t)}`, 'DELETE'],
+    ['an SSF stream id', (t: string) => `/ssf/streams?stream_id=${encodeURIComponent(t)}`, 'GET'],
+    ['an unknown route', (t: string) => `/v1/nothing/${encodeURIComponent(t)}`, 'GET'],
+  ])("%s holding one of the worker's own tokens or a JWT: the 4xx body takes it out", async (_what, path, method) => {
+    for (const secret of [w.cfg.ingestToken, ssfToken, metricsToken, w.cfg.adminToken, jwt]) {
+      const r = await call(w.url, path(secret), { method, token: w.cfg.adminToken });
+      expect(r.status, path(secret)).toBeGreaterThanOrEqual(400);
+      const body = JSON.stringify(r.json);
+      expect(body).not.toContain(secret);
+      // A JWT as a session id is named by its fingerprint, as sessions store it (`jwt-sha256:…`).
+      expect(body).toMatch(secret === jwt ? /\[redacted jwt sha256:[0-9a-f]{64}\]|jwt-sha256:[0-9a-f]{64}/ : /\[redacted token\]/);
+    }
+  });
+});
