@@ -147,6 +147,24 @@ describe('session audit API', () => {
     expect((await call('GET', '/v1/sessions/s-zoe')).status).toBe(404);
   });
 
+  it("GET /v1/sessions?user= lists that user's sessions only (normalised as at ingest), in one page", async () => {
+    await audit$()(
+      batchOf([
+        login({ user: 'carol@example.com', sessionId: 's-c1' }),
+        login({ user: 'carol@example.com', sessionId: 's-c2' }),
+        login({ user: 'dave@example.com', sessionId: 's-d1' }),
+      ]),
+    );
+    const carol = await call('GET', `/v1/sessions?user=${encodeURIComponent(' Carol@Example.com ')}`);
+    expect(carol.status).toBe(200);
+    expect(carol.json.sessions.map((s: { session_id: string }) => s.session_id).sort()).toEqual(['s-c1', 's-c2']);
+    expect(carol.json.next_cursor).toBeNull();
+    expect((await call('GET', '/v1/sessions?user=nobody%40example.com')).json).toEqual({ sessions: [], next_cursor: null });
+    expect((await call('GET', '/v1/sessions?user=')).status).toBe(400);
+    expect((await call('GET', '/v1/sessions?user=dave%40example.com&cursor=x')).status).toBe(400);
+    expect((await call('GET', '/v1/sessions')).json.sessions).toHaveLength(3);
+  });
+
   it('paginates across pages with next_cursor', async () => {
     const now = Date.now();
     await audit$()(batchOf(Array.from({ length: 12 }, (_, i) => login({ sessionId: `pg${i}`, user: `u${i}@example.com`, time: now - i * 1000 }))));

@@ -42,7 +42,14 @@ export const sessionRoutes =
 
     app.get('/v1/sessions', async (req) => {
       const q = req.query as Query;
-      return sessions.store.listAll({ cursor: q.cursor || undefined, limit: intParam(q.limit, 'limit', undefined, 500) });
+      const limit = intParam(q.limit, 'limit', undefined, 500);
+      // `?user=`: that user's active sessions, all in one page (a user's are capped: sessions.max_per_user).
+      if (q.user !== undefined) {
+        if (q.cursor) throw new RiskstreamError('BAD_REQUEST', "cursor and user cannot be combined: a user's sessions come in one page");
+        const list = await sessions.store.listUser(userParam(q.user));
+        return { sessions: list, next_cursor: null };
+      }
+      return sessions.store.listAll({ cursor: q.cursor || undefined, limit });
     });
 
     app.get('/v1/sessions/:id', async (req) => {
