@@ -181,6 +181,14 @@ describe('SSF stream management', () => {
   it('updates and deletes streams, and audits each change', async () => {
     const r = await api('PATCH', '/ssf/streams', { stream_id: id, description: 'siem' });
     expect(r.json.description).toBe('siem');
+    // A stream_id in the query and another in the body: refused, neither stream touched.
+    const other = (await api('POST', '/ssf/streams', { delivery: delivery('/other'), events_requested: [CAEP_RISK] })).json.stream_id as string;
+    for (const method of ['PATCH', 'DELETE'] as const) {
+      const both = await api(method, `/ssf/streams?stream_id=${id}`, { stream_id: other, description: 'x' });
+      expect(both.status, method).toBe(400);
+    }
+    expect((await api('GET', `/ssf/streams?stream_id=${id}`)).json.description).toBe('siem');
+    expect((await api('DELETE', `/ssf/streams?stream_id=${other}`)).status).toBe(204);
     expect((await api('DELETE', `/ssf/streams?stream_id=${id}`)).status).toBe(204);
     expect((await api('GET', `/ssf/streams?stream_id=${id}`)).status).toBe(404);
     const audit = (await api('GET', '/v1/audit?limit=200', undefined, h.cfg.adminToken)).json.entries as Array<{ action: string }>;
@@ -277,6 +285,15 @@ describe('SSF stream limits', () => {
     }
     const r = await api('POST', '/ssf/streams', { delivery: { method: PUSH, endpoint_url: 'https://169.254.169.254/' } }, bob);
     expect(r.json.error).toBe('endpoint_refused');
+    // Credentials in the URL would be shown back in the stream's configuration.
+    const creds = await api(
+      'POST',
+      '/ssf/streams',
+      { delivery: { method: PUSH, endpoint_url: `${h.receiver.url.replace('http://', 'http://user:s3cret-pass@')}/ssf` } },
+      bob,
+    );
+    expect(creds.status).toBe(400);
+    expect(JSON.stringify(creds.json)).not.toContain('s3cret-pass');
     expect(h.receiver.received.length).toBe(before);
   });
 });

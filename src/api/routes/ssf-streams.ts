@@ -9,7 +9,11 @@ import type { StreamRequest, StreamService } from '../../ssf/stream-service.js';
 type Req = FastifyRequest<{ Querystring: { stream_id?: string }; Body: Record<string, unknown> | undefined }>;
 
 function streamId(req: Req, required = true): string | undefined {
-  const id = req.query.stream_id ?? (typeof req.body?.stream_id === 'string' ? req.body.stream_id : undefined);
+  const inBody = typeof req.body?.stream_id === 'string' ? req.body.stream_id : undefined;
+  // Both given and different: which stream is meant is unclear, so neither is acted on.
+  if (req.query.stream_id !== undefined && inBody !== undefined && inBody !== req.query.stream_id)
+    throw new RiskstreamError('BAD_REQUEST', 'stream_id in the query and in the body differ');
+  const id = req.query.stream_id ?? inBody;
   if (!id && required) throw new RiskstreamError('BAD_REQUEST', 'stream_id is required');
   return id;
 }
