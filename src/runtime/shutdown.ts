@@ -23,6 +23,8 @@ export interface ShutdownResult {
   abandoned: string[];
   /** Steps that finished by throwing, with the error message. */
   failed: Array<{ step: string; err: string }>;
+  /** True when the whole deadline ran out (not only a step's own bound). */
+  deadlinePassed: boolean;
 }
 
 const TIMED_OUT = Symbol('timed out');
@@ -43,7 +45,7 @@ function within<T>(p: Promise<T>, ms: number): Promise<T | typeof TIMED_OUT> {
  * Never throws.
  */
 export async function runShutdown(steps: ShutdownStep[], deadlineMs: number, startedAt: number, clock: () => number = Date.now): Promise<ShutdownResult> {
-  const result: ShutdownResult = { abandoned: [], failed: [] };
+  const result: ShutdownResult = { abandoned: [], failed: [], deadlinePassed: false };
   // Set once a step was cut off by the deadline itself: timers and clocks may disagree by a
   // millisecond, so the deadline is not re-read from the clock after that.
   let expired = false;
@@ -51,6 +53,7 @@ export async function runShutdown(steps: ShutdownStep[], deadlineMs: number, sta
     const left = startedAt + deadlineMs - clock();
     if (expired || left <= 0) {
       result.abandoned.push(step.name);
+      result.deadlinePassed = true;
       continue;
     }
     const bound = Math.min(left, step.maxMs ?? left);
@@ -64,6 +67,7 @@ export async function runShutdown(steps: ShutdownStep[], deadlineMs: number, sta
     if (outcome === TIMED_OUT) {
       result.abandoned.push(step.name);
       expired = bound === left;
+      if (expired) result.deadlinePassed = true;
     }
   }
   return result;
@@ -121,12 +125,18 @@ export async function drainWorker(p: DrainParts): Promise<void> {
   p.reader.disconnect();
   if (r.abandoned.length) {
     p.logger.error(
-      { code: 'SHUTDOWN_TIMEOUT', deadlineMs: p.deadlineMs, elapsedMs: Date.now() - startedAt, abandoned: r.abandoned },
+      { code: 'SHUTDOWN_TIMEOUT', deadlineMs: p.deadlineMs, deadlinePassed: r.deadlinePassed, elapsedMs: Date.now() - startedAt, abandoned: r.abandoned },
       `shutdown incomplete; abandoned: ${r.abandoned.join('; ')}`,
     );
   }
   p.logger.flush?.();
   throw r.abandoned.length
-    ? new RiskstreamError('SHUTDOWN_TIMEOUT', `shutdown deadline of ${p.deadlineMs} ms passed`, { abandoned: r.abandoned })
+    ? new RiskstreamError(
+        'SHUTDOWN_TIMEOUT',
+        r.deadlinePassed
+          ? `shutdown deadline of ${p.deadlineMs} ms passed`
+          : `shutdown incomplete: ${r.abandoned.length === 1 ? 'a step' : 'steps'} overran ${r.abandoned.length === 1 ? 'its' : 'their'} own bound (the engine's last commit: ${p.batchMs} ms)`,
+        { abandoned: r.abandoned },
+      )
     : new RiskstreamError('INTERNAL', 'shutdown finished with errors', { failed: r.failed.map((f) => f.step) });
 }

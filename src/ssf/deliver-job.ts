@@ -9,6 +9,7 @@ import type { AuditLog } from '../audit/audit-log.js';
 import type { ResolvedReceiver } from '../config/receiver.js';
 import { isRiskstreamError, RiskstreamError } from '../errors.js';
 import type { Logger } from '../obs/logger.js';
+import { FailureLog } from './failure-log.js';
 import type { LevelChange } from '../types.js';
 import { backoffDelay, horizonLeft, type BackoffConfig } from './backoff.js';
 import type { DeliveryState } from './delivery-state.js';
@@ -73,8 +74,12 @@ function contextOf(job: Job<SetJobData>): Ctx {
 export function createSetProcessor(deps: ProcessorDeps): (job: Job<SetJobData>, token?: string) => Promise<DeliveryResult> {
   const random = deps.random ?? Math.random;
   const egress = deps.egress ?? { policy: new EndpointPolicy(), limiter: new EgressLimiter(2, 16) };
+  const failures = new FailureLog(deps.logger);
 
   async function record(action: string, ctx: Ctx, outcome: DeliveryOutcome, details: Record<string, unknown>): Promise<void> {
+    if (action === 'set.delivered') failures.delivered(ctx.receiver);
+    else if (action === 'set.retry' || action === 'set.failed')
+      failures.failed(ctx.receiver, { outcome: details.outcome, status: details.status, message: details.message, retrying: action === 'set.retry' });
     try {
       await deps.audit.write({ action, actor: 'system', target: ctx.user ?? ctx.receiver, details: { ...ctx, ...details } });
     } catch (err) {

@@ -8,7 +8,7 @@ describe('runShutdown', () => {
     const ran: string[] = [];
     const step = (name: string) => ({ name, run: async () => void ran.push(name) });
     const r = await runShutdown([step('a'), step('b'), step('c')], 1000, Date.now());
-    expect(r).toEqual({ abandoned: [], failed: [] });
+    expect(r).toEqual({ abandoned: [], failed: [], deadlinePassed: false });
     expect(ran).toEqual(['a', 'b', 'c']);
   });
 
@@ -23,6 +23,8 @@ describe('runShutdown', () => {
       Date.now(),
     );
     expect(r.abandoned).toEqual(['stuck']);
+    // Its own bound, not the deadline: the error says which.
+    expect(r.deadlinePassed).toBe(false);
     expect(ran).toEqual(['next']);
   });
 
@@ -37,6 +39,7 @@ describe('runShutdown', () => {
       Date.now(),
     );
     expect(r.abandoned).toEqual(['hung', 'later']);
+    expect(r.deadlinePassed).toBe(true);
     expect(ran).toEqual([]);
   });
 
@@ -49,6 +52,6 @@ describe('runShutdown', () => {
       1000,
       Date.now(),
     );
-    expect(r).toEqual({ abandoned: [], failed: [{ step: 'boom', err: 'x' }] });
+    expect(r).toEqual({ abandoned: [], failed: [{ step: 'boom', err: 'x' }], deadlinePassed: false });
   });
 });
