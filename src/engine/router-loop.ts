@@ -88,9 +88,12 @@ export async function runRouterLoop(d: RouterLoopDeps): Promise<void> {
         await router.waitForInput(d.waker, Math.min(s.blockMs, 250));
       }
     } catch (err) {
-      d.onError(err);
-      // A consumer group deleted under the router (XGROUP DESTROY, a stream deleted): recreate it.
-      if (/NOGROUP/.test(String((err as Error)?.message))) await router.ensureGroups().catch(() => undefined);
+      // A consumer group deleted under the router (XGROUP DESTROY, a stream deleted, a Redis that
+      // restarted without its data): recreated, and routing goes on — a warning, not a failure.
+      if (/NOGROUP/.test(String((err as Error)?.message))) {
+        d.logger.warn({ message: (err as Error).message }, 'input consumer group missing (deleted, or Redis lost its data): recreating it');
+        await router.ensureGroups().catch(() => undefined);
+      } else d.onError(err);
       await sleep(Math.min(100 * 2 ** errors++, 5000));
     }
   }

@@ -145,7 +145,8 @@ export async function startEngine(d: EngineDeps): Promise<EngineRuntime> {
       gauge();
     },
     onLost: (r) => {
-      d.logger.warn({ resource: r }, 'lease lost: stopped touching it');
+      // One warning per burst of losses comes from the leases (src/engine/loss-log.ts).
+      d.logger.debug({ resource: r }, 'lease lost: stopped touching it');
       if (r === ROUTER_RESOURCE) routing.stop();
       else owner.lose(Number(r.slice(1)));
       gauge();

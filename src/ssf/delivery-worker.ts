@@ -18,6 +18,9 @@ import type { KeyRing } from './key-ring.js';
 import { SET_DELIVERY_QUEUE, type SetJobData } from './queue.js';
 import type { ReceiverRegistry } from './receivers.js';
 
+/** How often Redis interruptions of the delivery worker are logged, at most (ms). */
+const INTERRUPTED_LOG_MS = 30_000;
+
 /** Options of {@link startDeliveryWorker}. */
 export interface DeliveryWorkerOptions {
   /** Redis for delivery state; duplicated (maxRetriesPerRequest: null) for BullMQ. Not closed. */
@@ -98,10 +101,17 @@ export function startDeliveryWorker(opts: DeliveryWorkerOptions): DeliveryWorker
       },
     },
   });
+  // A Redis failover or reconnect interrupts BullMQ's blocking reads and commands, again and again
+  // until Redis is back; it resumes by itself: one line (no stack) per half minute of it.
+  let interruptedLogged = -Infinity;
+  let interruptions = 0;
   worker.on('error', (err) => {
-    // A Redis failover or reconnect interrupts BullMQ's blocking reads and commands; it resumes by itself.
-    if (isTransientRedisError(err)) opts.logger?.warn({ err }, 'set-delivery worker: Redis interrupted (failover or reconnect); it resumes');
-    else opts.logger?.error({ err }, 'set-delivery worker error');
+    if (!isTransientRedisError(err)) return void opts.logger?.error({ err }, 'set-delivery worker error');
+    interruptions++;
+    if (Date.now() - interruptedLogged < INTERRUPTED_LOG_MS) return;
+    opts.logger?.warn({ message: err.message, interruptions }, 'set-delivery worker: Redis interrupted (failover or reconnect); it resumes');
+    interruptedLogged = Date.now();
+    interruptions = 0;
   });
 
   let closing: Promise<void> | undefined;
