@@ -28,9 +28,20 @@ export type DecodeResult = { ok: true; event: CanonicalEvent } | { ok: false; re
 
 /**
  * Marker field of entries holding an already decoded canonical event (written by riskstream's
- * own HTTP ingest): no mapping profile is applied to them again.
+ * own HTTP ingest, beside `event` and nothing else): no mapping profile is applied to them again.
  */
 export const CANONICAL_FIELD = 'canonical';
+
+/**
+ * True for an entry as {@link canonicalEntryFields} writes it: those two fields and no other. A
+ * shipper's entry that happens to carry a `canonical` field among its own is decoded as any other
+ * (the field kept as an attribute).
+ */
+function isCanonicalEntry(f: Record<string, string>): boolean {
+  let n = 0;
+  for (const _ in f) if (++n > 2) return false;
+  return n === 2;
+}
 
 /** Fields that may hold the whole event as JSON, in order of precedence. */
 const ENVELOPE_FIELDS = ['event', 'data', 'message', 'msg'] as const;
@@ -227,7 +238,7 @@ function decodeFields(raw: RawEntry, opts: DecodeOptions, now: number, owned: bo
   const f = raw.fields;
   if (opts.maxEventSize !== undefined && fieldsLength(f) > opts.maxEventSize) return { ok: false, reason: tooLarge(opts.maxEventSize) };
   const mayNest = mayNestDeeperThan(f);
-  if (f[CANONICAL_FIELD] === '1' && f.event !== undefined) {
+  if (f[CANONICAL_FIELD] === '1' && f.event !== undefined && isCanonicalEntry(f)) {
     const obj = parseJsonObject(f.event, 'event');
     if (typeof obj === 'string') return { ok: false, reason: obj };
     if (mayNest && deeperThan(obj)) return { ok: false, reason: TOO_DEEP };

@@ -119,15 +119,21 @@ export const MAX_USER_LENGTH = 1024;
 const NON_ASCII = /[\u0080-\uffff]/; // astral characters too: their surrogates are in this range
 
 /**
- * The subject: trimmed; in Unicode NFC (one spelling of `é`, composed or not), a lone surrogate
- * (a `\\ud800` escape) as U+FFFD, as UTF-8 stores it; email addresses lower-cased; at most {@link MAX_USER_LENGTH} characters. Ingest, the API and the CLI share it.
+ * The subject: trimmed; in Unicode NFC (one spelling of `é`, composed or not); never with U+FFFD
+ * (bytes that were not UTF-8, a lone surrogate): refused, since different users would merge; email
+ * addresses lower-cased; at most {@link MAX_USER_LENGTH} characters. Ingest, the API and the CLI share it.
  */
 export const toUser: Rule<string> = (v, field) => {
   if (v === undefined || v === null) return new Invalid(`${field}: required`);
   let s = toId(v, field);
   if (typeof s !== 'string') return s;
   if (s.length > MAX_USER_LENGTH * 4) return tooLongUser(field); // NFC at most triples a text: never normalised
-  if (NON_ASCII.test(s)) s = (s as unknown as { toWellFormed(): string }).toWellFormed().normalize('NFC');
+  if (NON_ASCII.test(s)) {
+    s = (s as unknown as { toWellFormed(): string }).toWellFormed().normalize('NFC');
+    // Bytes that were not UTF-8 (Redis hands them over as U+FFFD) or a lone surrogate: every such
+    // user would be one (`w\xff@x`, `w\xfe@x` → `w�@x`), and no receiver could match it.
+    if (s.includes('\ufffd')) return new Invalid(`${field}: not valid UTF-8 (it holds U+FFFD, the replacement character)`);
+  }
   if (isEmailAddress(s)) s = s.toLowerCase();
   // Counted as stored (after NFC and lower-casing): one user, one rule, whatever its spelling.
   return s.length > MAX_USER_LENGTH ? tooLongUser(field) : s;

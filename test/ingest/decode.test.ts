@@ -186,6 +186,25 @@ describe('decodeEntry: events are normalised in place', () => {
   });
 });
 
+describe('decodeEntry: review findings', () => {
+  it('a user that was not valid UTF-8 (U+FFFD as Redis hands it over) is refused, not merged with others', () => {
+    for (const user of ['w\ufffd@t.com', 'w\ufffd\ufffd@t.com']) {
+      const r = decodeEntry(entry({ type: 'dlp', user, time: String(T), severity: 'high' }));
+      expect(r).toEqual({ ok: false, reason: expect.stringMatching(/^user: not valid UTF-8/) });
+    }
+  });
+
+  it('the canonical marker counts only on an entry as riskstream writes it (event + canonical, nothing else)', () => {
+    const event = JSON.stringify({ type: 'dlp', user: 'c01@t.com', severity: 'high' });
+    // A shipper's entry with its own `canonical` field: decoded as any other (time from the entry id), the field kept.
+    const r = decodeEntry(entry({ event, canonical: '1', app: 'drive' }));
+    expect(r.ok).toBe(true);
+    expect(r.ok && r.event).toMatchObject({ user: 'c01@t.com', app: 'drive', canonical: '1' });
+    // riskstream's own: the event must be complete.
+    expect(decodeEntry(entry({ event, canonical: '1' }))).toEqual({ ok: false, reason: expect.stringMatching(/time/) });
+  });
+});
+
 describe('decodeEntry: mapping profiles', () => {
   const okta = {
     uuid: 'b6a3c1f0-0000-11ef-8000-000000000001',

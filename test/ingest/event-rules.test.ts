@@ -145,10 +145,15 @@ describe('toUser', () => {
     ['A@', 'A@'],
     ['00uABC', '00uABC'],
     [12, '12'],
-    // A lone surrogate (a JSON `\\ud800` escape) as UTF-8 stores it: the user routes and is stored under one name.
-    ['a\ud800b', 'a\ufffdb'],
-    ['\udc00A@X', '\ufffda@x'],
   ])('%s → %s', (input, want) => {
     expect(toUser(input, 'user')).toBe(want);
+  });
+
+  // Bytes that were not UTF-8 reach us as U+FFFD, as a lone surrogate (a JSON `\\ud800` escape)
+  // becomes: all such users would be one, so they are refused.
+  it.each(['a\ud800b', '\udc00A@X', 'w\ufffd@t.com', '\ufffd'])('%s is refused', (input) => {
+    const r = toUser(input, 'user');
+    expect(r).toBeInstanceOf(Invalid);
+    expect((r as Invalid).message).toMatch(/^user: not valid UTF-8/);
   });
 });
