@@ -5,6 +5,7 @@ import maxmind, { type CityResponse, type Reader } from 'maxmind';
 import { RiskstreamError } from '../errors.js';
 import type { CanonicalEvent, Geo, StreamEvent } from '../types.js';
 import { isLogin } from '../login.js';
+import { isUsableGeo } from '../detect/travel.js';
 
 /** Options for opening a MaxMind city database. */
 export interface GeoIpOptions {
@@ -21,7 +22,7 @@ const MISS = false as const;
 
 /**
  * IP → location from a MaxMind City database (GeoLite2-City / GeoIP2-City `.mmdb`), with an
- * LRU cache in front. `enrich` fills `geo` on logins that carry an `ip` but no `geo`.
+ * LRU cache in front. `enrich` fills `geo` on logins (and session uses) that carry an `ip` but no usable `geo`.
  */
 export class GeoIp {
   private readonly cache: LRUCache<string, Geo | typeof MISS>;
@@ -61,12 +62,24 @@ export class GeoIp {
     return geo;
   }
 
-  /** Returns the event with `geo` filled from `ip` when it is a login without coordinates; else the event itself. */
+  /**
+   * Returns the event with `geo` filled from `ip` when it is a login, or another use of a session
+   * (`session.id`: session_hijack compares its country), without usable coordinates — none, out of
+   * range, or (0, 0), the placeholder of an unknown place; else the event itself.
+   */
   enrich(event: CanonicalEvent): CanonicalEvent {
-    if ((event.geo && event.geo.lat !== undefined) || !event.ip || !(this.types ? this.types.has(event.type) : isLogin(event))) return event;
+    if (isUsableGeo(event.geo) || !event.ip || !this.locates(event)) return event;
     const geo = this.lookup(event.ip);
-    // Country-only geo keeps its own country/city; the lookup adds coordinates.
-    return geo ? { ...event, geo: { ...geo, ...event.geo } } : event;
+    if (!geo) return event;
+    // Country-only geo keeps its own country/city; the lookup adds coordinates (replacing unusable ones).
+    const own = event.geo;
+    if (!own) return { ...event, geo: { ...geo } };
+    return { ...event, geo: { ...geo, ...own, lat: geo.lat, lon: geo.lon, ...(geo.accuracy_km !== undefined ? { accuracy_km: geo.accuracy_km } : {}) } };
+  }
+
+  private locates(event: CanonicalEvent): boolean {
+    if (this.types) return this.types.has(event.type);
+    return isLogin(event) || (event.session !== undefined && event.session.id !== undefined);
   }
 
   /** Enriches a batch in place (`se.event` replaced when located); returns how many were located. */

@@ -59,6 +59,27 @@ describe('GeoIp.enrich', () => {
     });
   });
 
+  it.each([
+    ['out of range', { lat: 200, lon: 500, accuracy_km: 5 }],
+    ['(0, 0): an unknown place', { lat: 0, lon: 0 }],
+    ['not numbers', { lat: Number.NaN, lon: 1 }],
+  ])("replaces unusable coordinates (%s) with the ip's", (_n, bad) => {
+    expect(geo.enrich(login({ ip: '1.128.0.1', geo: bad as CanonicalEvent['geo'] })).geo).toEqual({
+      lat: -33.8591,
+      lon: 151.2002,
+      accuracy_km: 100,
+      country: 'AU',
+      city: 'Sydney',
+    });
+  });
+
+  it('locates another use of a session (its country for session_hijack), not an event without one', () => {
+    const use = login({ type: 'access', session: { id: 's-1' } });
+    expect(geo.enrich(use).geo).toMatchObject({ country: 'GB' });
+    const plain = login({ type: 'access' });
+    expect(geo.enrich(plain)).toBe(plain);
+  });
+
   it('leaves other events untouched (same object)', () => {
     for (const e of [login({ geo: { lat: 1, lon: 2 } }), login({ ip: undefined }), login({ type: 'dlp' }), login({ ip: '8.8.8.8' })]) {
       expect(geo.enrich(e)).toBe(e);
