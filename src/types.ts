@@ -89,8 +89,11 @@ export interface StreamEvent {
 export interface RawEntry {
   stream: string;
   id: string;
+  /** The entry's fields; a name given more than once holds its last value. */
   fields: Record<string, string>;
   deliveries: number;
+  /** The earlier values of names given more than once (name, value), in entry order: kept for the dead letter. */
+  repeated?: Array<[string, string]>;
 }
 
 /** One detector firing: a behavior observed for a user, with its evidence. */

@@ -41,11 +41,15 @@ export function decodeRows(
     read++;
     const fields: Record<string, string> = {};
     let twice: string | undefined;
+    let repeated: Array<[string, string]> | undefined;
     for (let i = 0; i + 1 < flat.length; i += 2) {
-      if (twice === undefined && Object.hasOwn(fields, flat[i]!)) twice = flat[i]!;
+      if (Object.hasOwn(fields, flat[i]!)) {
+        twice ??= flat[i]!;
+        (repeated ??= []).push([flat[i]!, fields[flat[i]!]!]);
+      }
       fields[flat[i]!] = flat[i + 1]!;
     }
-    const raw: RawEntry = { stream, id, fields, deliveries: 1 };
+    const raw: RawEntry = { stream, id, fields, deliveries: 1, ...(repeated ? { repeated } : {}) };
     if (!k) {
       out.bad.push({ raw, reason: 'entry id: sequence number too large to order (input ids must come from *)' });
       continue;

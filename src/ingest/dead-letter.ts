@@ -86,6 +86,18 @@ export function deadLetterFields(raw: RawEntry, reason: string, now: number = Da
     orig = Object.fromEntries(Object.keys(cutFields).map((k) => [k, NOT_SCRUBBED])); // e.g. a stack overflow in a pattern
   }
   for (const k in orig) out.push(ORIG_PREFIX + k, orig[k]!);
+  // A name the entry gave more than once: its earlier values too, under the same name (a stream
+  // entry may repeat a field), scrubbed alike.
+  for (const [k, v] of raw.repeated?.slice(0, MAX_ORIG_FIELDS) ?? []) {
+    const one = v.length <= MAX_ORIG_FIELD ? v : NOT_KEPT_LONG;
+    let kept: string | undefined;
+    try {
+      kept = scrubFields({ [k]: one }, scrubPaths)[k]; // undefined: a scrub_fields path removed it
+    } catch {
+      kept = NOT_SCRUBBED;
+    }
+    if (kept !== undefined) out.push(ORIG_PREFIX + k, kept);
+  }
   return out;
 }
 

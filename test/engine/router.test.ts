@@ -280,6 +280,9 @@ describe('Router', () => {
     await add(login, '1002-0', 'carol');
     await routeAll(await router());
     expect(dead.map((d) => [d.raw.id, d.reason])).toEqual([['1001-0', 'field "user": given more than once in the entry']]);
+    // Both values reach the dead letter: the last in `fields`, the earlier one in `repeated`.
+    expect(dead[0]!.raw.fields.user).toBe('bob@example.com');
+    expect(dead[0]!.raw.repeated).toEqual([['user', 'alice@example.com']]);
     expect(await pending(login)).toBe(0);
     const items = [...(await partitionEntries()).values()].flatMap((es) => es.flatMap((e) => e.items));
     expect(items.map((x) => x.i).sort()).toEqual(['1000-0', '1002-0']);

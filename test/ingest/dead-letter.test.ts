@@ -56,6 +56,29 @@ describe('deadLetterFields', () => {
     expect(big.length).toBeGreaterThan(MAX_ORIG_FIELD);
   });
 
+  it('a name the entry gave more than once: every value is kept, in the same name, scrubbed alike', () => {
+    const raw: RawEntry = {
+      stream: 'riskstream:login',
+      id: '1-0',
+      fields: { type: 'login', user: 'bob@example.com', password: 'hunter2' },
+      repeated: [
+        ['user', 'alice@example.com'],
+        ['password', 'swordfish'],
+      ],
+      deliveries: 1,
+    };
+    const f = deadLetterFields(raw, 'field "user": given more than once in the entry', 0);
+    const pairs: Array<[string, string]> = [];
+    for (let i = 0; i < f.length; i += 2) if (f[i]!.startsWith('orig.')) pairs.push([f[i]!, f[i + 1]!]);
+    expect(pairs).toEqual([
+      ['orig.type', 'login'],
+      ['orig.user', 'bob@example.com'],
+      ['orig.password', '[redacted]'],
+      ['orig.user', 'alice@example.com'],
+      ['orig.password', '[redacted]'],
+    ]);
+  });
+
   it('caps very long reasons', () => {
     const f = deadLetterFields(raw, 'x'.repeat(5000));
     expect(f[1]!.length).toBe(MAX_REASON + 1);
