@@ -68,9 +68,16 @@ function parseJsonObject(text: string, field: string): Record<string, unknown> |
 
 /**
  * Flat stream fields → nested object: dotted keys nest (`geo.lat`), JSON objects in object
- * fields are parsed, `true`/`false` in `device.posture.*` become booleans. Numeric strings stay
+ * fields are parsed, `true`/`false` (any case) in `device.posture.*` become booleans. Numeric strings stay
  * strings here; the schema coerces them where it wants numbers.
  */
+/** A flat posture value: `true` / `false` in any case (`TRUE`, `False`) as a boolean, else the text. */
+function postureFlag(v: string): string | boolean {
+  if (v.length !== 4 && v.length !== 5) return v;
+  const l = v.toLowerCase();
+  return l === 'true' ? true : l === 'false' ? false : v;
+}
+
 export function flatToObject(fields: Record<string, string>, skip?: string): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   for (const key in fields) {
@@ -79,7 +86,7 @@ export function flatToObject(fields: Record<string, string>, skip?: string): Rec
     if (OBJECT_KEYS.has(key) && looksJson(v as string)) {
       const parsed = parseJsonObject(v as string, key);
       if (typeof parsed !== 'string') v = parsed;
-    } else if ((v === 'true' || v === 'false') && key.startsWith('device.posture.')) v = v === 'true';
+    } else if (key.startsWith('device.posture.')) v = postureFlag(v as string);
     if (key.indexOf('.') < 0) {
       if (key !== '__proto__') out[key] = v;
     } else setPath(out, key, v);

@@ -37,7 +37,9 @@ describe('decodeEntry: accepted shapes', () => {
         'device.id': 'd-9',
         'device.posture.os': 'macOS 15.1',
         'device.posture.disk_encrypted': 'true',
-        'device.posture.firewall': 'false',
+        'device.posture.firewall': 'FALSE',
+        'device.posture.mdm': 'True',
+        'device.posture.agent': 'truest',
         'network.asn': '2856',
         'network.colo': 'LHR',
       }),
@@ -51,7 +53,8 @@ describe('decodeEntry: accepted shapes', () => {
         ip: '81.2.69.142',
         geo: { lat: 51.5, lon: -0.12, accuracy_km: 20, country: 'GB' },
         session: { id: 's-123', expires_at: T + 86_400_000, claims: { groups: ['eng'] } },
-        device: { id: 'd-9', posture: { os: 'macOS 15.1', disk_encrypted: true, firewall: false } },
+        // true / false in any case are booleans; other text stays text.
+        device: { id: 'd-9', posture: { os: 'macOS 15.1', disk_encrypted: true, firewall: false, mdm: true, agent: 'truest' } },
         network: { asn: 2856, colo: 'LHR' },
       },
     });
