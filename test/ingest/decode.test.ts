@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { canonicalEntryFields, decodeEntry, flatToObject, type DecodeOptions } from '../../src/ingest/decode.js';
+import { canonicalEntryFields, decodeEntry, type DecodeOptions } from '../../src/ingest/decode.js';
+import { flatToObject } from '../../src/ingest/entry-object.js';
 import type { RawEntry } from '../../src/types.js';
 
 const T = Date.parse('2026-11-23T08:00:00Z');

@@ -1,0 +1,95 @@
+/**
+ * A stream entry's fields as one object (docs/interfaces.md §2): the event as JSON in an envelope
+ * field (`event`, `data`, `message`, `msg`), or flat fields with dotted keys, or both (the entry's
+ * other fields are attributes).
+ */
+import { parseWellFormed } from './well-formed.js';
+import { isPlainObject, setPath } from './profiles/path.js';
+import { toUser } from './event-rules.js';
+
+/** Fields that may hold the whole event as JSON, in order of precedence. */
+const ENVELOPE_FIELDS = ['event', 'data', 'message', 'msg'] as const;
+/** Flat keys whose value may be a JSON object (`XADD … session.claims '{"groups":[…]}'`). */
+const OBJECT_KEYS = new Set(['geo', 'session', 'device', 'network', 'session.claims', 'device.posture']);
+
+/** True when `s` may hold a JSON object (it starts with `{`, after white space). */
+export const looksJson = (s: string | undefined): s is string => s !== undefined && (s[0] === '{' || s.trimStart()[0] === '{');
+
+/** `text` parsed as a JSON object (lone surrogates made well-formed), or the reason it is not one (never quoting it). */
+export function parseJsonObject(text: string, field: string): Record<string, unknown> | string {
+  let v: unknown;
+  try {
+    v = parseWellFormed(text);
+  } catch (e) {
+    // Not the parser's message: it quotes the text, which may be a secret.
+    const pos = /position (\d+)/.exec((e as Error).message);
+    return `${field}: invalid JSON${pos ? ` at position ${pos[1]}` : ''}`;
+  }
+  return isPlainObject(v) ? v : `${field}: must hold a JSON object (got ${Array.isArray(v) ? 'array' : typeof v})`;
+}
+
+/** A flat posture value: `true` / `false` in any case (`TRUE`, `False`) as a boolean, else the text. */
+function postureFlag(v: string): string | boolean {
+  if (v.length !== 4 && v.length !== 5) return v;
+  const l = v.toLowerCase();
+  return l === 'true' ? true : l === 'false' ? false : v;
+}
+
+/**
+ * Flat stream fields → nested object: dotted keys nest (`geo.lat`), JSON objects in object
+ * fields are parsed, `true`/`false` (any case) in `device.posture.*` become booleans. Numeric strings stay
+ * strings here; the schema coerces them where it wants numbers.
+ */
+export function flatToObject(fields: Record<string, string>, skip?: string): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const key in fields) {
+    if (key === skip) continue;
+    let v: unknown = fields[key];
+    if (OBJECT_KEYS.has(key) && looksJson(v as string)) {
+      const parsed = parseJsonObject(v as string, key);
+      if (typeof parsed !== 'string') v = parsed;
+    } else if (key.startsWith('device.posture.')) v = postureFlag(v as string);
+    if (key.indexOf('.') < 0) {
+      if (key !== '__proto__') out[key] = v;
+    } else setPath(out, key, v);
+  }
+  return out;
+}
+
+/** Finds the event object in a stream entry: an envelope field holding JSON, else flat fields. */
+export function entryObject(fields: Record<string, string>): Record<string, unknown> | string {
+  let count = 0;
+  for (const _ in fields) count++;
+  for (const name of ENVELOPE_FIELDS) {
+    const text = fields[name];
+    if (text === undefined) continue;
+    // A flat entry with its own `user` is the event: its `message` / `msg` is the log line's text,
+    // an attribute (as a shipper envelope's), never an event that replaces it (a line crafted as JSON
+    // would score another user, or hide this one's failures).
+    if ((name === 'message' || name === 'msg') && count > 1 && fields.user !== undefined) continue;
+    if (!looksJson(text)) {
+      if (count === 1) return `${name}: must hold a JSON object`;
+      continue;
+    }
+    const obj = parseJsonObject(text, name);
+    if (typeof obj === 'string') {
+      // A `message` / `msg` that merely starts with "{" in a flat entry is plain text.
+      if ((name === 'message' || name === 'msg') && count > 1) continue;
+      return obj;
+    }
+    if (count === 1) return obj;
+    // Two subjects in one entry: refused (dead-lettered), neither is guessed.
+    if (fields.user !== undefined && obj.user !== undefined && !sameUser(obj.user, fields.user))
+      return `${name}: its event's user differs from the entry's user field`;
+    // Other fields of the entry are attributes; the JSON object wins on conflicts.
+    return { ...flatToObject(fields, name), ...obj };
+  }
+  return flatToObject(fields);
+}
+
+/** True when two user values are one subject as ingest stores it ({@link toUser}: trimmed, NFC, e-mails lower-cased). */
+function sameUser(a: unknown, b: unknown): boolean {
+  const x = toUser(a, 'user');
+  const y = toUser(b, 'user');
+  return typeof x === 'string' && typeof y === 'string' ? x === y : a === b;
+}
