@@ -55,9 +55,11 @@ describe('one login definition', () => {
   it.each(TABLE)('%o → login %s, successful %s', (event, login, successful) => {
     expect(isLogin(event)).toBe(login);
     expect(isSuccessfulLogin(event)).toBe(successful);
-    // ingest: logins go to the login stream and are located from their ip
+    // ingest: logins go to the login stream; logins and other uses of a session are located from their ip
     expect(routeEvent(event, streams)).toBe(login ? streams.login : streams.activity);
-    expect(geo.enrich({ ...event }).geo !== undefined).toBe(login);
+    expect(geo.enrich({ ...event }).geo !== undefined).toBe(login || event.session?.id !== undefined);
+    const { session: _, ...sessionless } = event;
+    expect(geo.enrich(sessionless).geo !== undefined).toBe(login);
     // sessions: a successful login carrying a session id stores an identity
     expect(isSessionLogin(event)).toBe(successful);
     // detectors: impossible travel judges the successful logins
