@@ -191,6 +191,10 @@ export class Keys {
   sessionsByExpiry(p: number): string {
     return `${this.prefix}:{p${p}}:sessions:expiry`;
   }
+  /** Hash: revocation id → a session revocation of partition `p` not yet audited and queued (src/sessions/revocation.ts). */
+  revocationNotices(p: number): string {
+    return `${this.prefix}:{p${p}}:sessions:revoke-notices`;
+  }
   /** Hash: SSF stream id → stream JSON (receivers registered through the management API). */
   get ssfStreams(): string {
     return `${this.prefix}:ssf:streams`;

@@ -37,10 +37,23 @@ interface Signatures {
   };
   outboxDone: { file: 'outbox-done-2'; args: [pending: string, outbox: string, user: string, ...ids: string[]]; reply: number };
   sessionRevoke: {
-    file: 'session-revoke-5';
-    args: [session: string, byLogin: string, byExpiry: string, userSessions: string, tombstone: string, sid: string, tombstoneJson: string, px: string];
+    file: 'session-revoke-6';
+    args: [
+      session: string,
+      byLogin: string,
+      byExpiry: string,
+      userSessions: string,
+      tombstone: string,
+      notices: string,
+      sid: string,
+      tombstoneJson: string,
+      px: string,
+      noticeId: string,
+      noticeJson: string,
+    ];
     reply: string | null;
   };
+  revokeNoticesClaim: { file: 'revoke-notices-claim-1'; args: [notices: string, now: string, staleMs: string, max: string]; reply: string[] };
   routerFence: { file: 'router-fence-1'; args: [fence: string, token: string]; reply: number };
   leaseAcquire: { file: 'lease-acquire-2'; args: [lease: string, epoch: string, workerId: string, ttlMs: number]; reply: [number, string] };
   leaseRenew: { file: 'lease-renew-1'; args: [lease: string, value: string, ttlMs: number]; reply: 1 | string };
@@ -72,7 +85,8 @@ const FILES: { [K in ScriptName]: Signatures[K]['file'] } = {
   engineCommit: 'engine-commit-2',
   routerRead: 'router-read-2',
   outboxDone: 'outbox-done-2',
-  sessionRevoke: 'session-revoke-5',
+  sessionRevoke: 'session-revoke-6',
+  revokeNoticesClaim: 'revoke-notices-claim-1',
   routerFence: 'router-fence-1',
   leaseAcquire: 'lease-acquire-2',
   leaseRenew: 'lease-renew-1',

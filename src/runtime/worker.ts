@@ -34,6 +34,9 @@ import { resetUser } from '../engine/offline-reset.js';
 
 export type { BatchReport } from './batch-report.js';
 
+/** How often the session revocations a crashed revoker left untold are looked for (ms). */
+const NOTICE_DRAIN_MS = 10_000;
+
 /** Options of {@link startWorker}. */
 export interface WorkerOptions {
   /** Config directory or file (ignored when `config` is given). */
@@ -146,6 +149,7 @@ export async function startWorker(opts: WorkerOptions = {}): Promise<WorkerHandl
   });
   reportBatches(engine, { progress, metrics, logger, listeners });
   let lastTrim = 0;
+  let lastNotices = 0;
   // Outbox recovery and input trimming: periodic, one at a time (a stalled run skips ticks), stopped on close.
   const subs: Subscription[] = [];
   subs.push(
@@ -153,6 +157,12 @@ export async function startWorker(opts: WorkerOptions = {}): Promise<WorkerHandl
       everyMs: config.raw.state.sweep_interval,
       sweep: async () => {
         await relay.relayPending({ owns: (p) => engine.owner.owns(p) });
+        // Session revocations a crashed revoker deleted but did not tell (audit entry, SETs): told by the partition's owner.
+        if (Date.now() - lastNotices > NOTICE_DRAIN_MS) {
+          lastNotices = Date.now();
+          const told = await sessions.service.drainNotices(keys.partitionList.filter((p) => engine.owner.owns(p)));
+          if (told) logger.warn({ told }, 'session revocations told after their revoker stopped (audit entries and SETs)');
+        }
         if (Date.now() - lastTrim > 60_000) {
           lastTrim = Date.now();
           await trimInputs(redis, [...config.streams.inputs, keys.controlStream], config.streams.group, config.raw.streams.input_retention);

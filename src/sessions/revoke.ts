@@ -1,20 +1,11 @@
-import { createHash } from 'node:crypto';
 import { RiskstreamError } from '../errors.js';
 import type { AuditLog } from '../audit/audit-log.js';
 import type { SessionStore } from './store.js';
 import { storedSessionId, type SessionIdentity } from './identity.js';
+import type { RevocationNotice, SessionRevocation } from './revocation.js';
 
-/** A revoked session, handed to the sink that queues the CAEP session-revoked SET. */
-export interface SessionRevocation {
-  /** Deterministic change id (same session → same id), usable as the delivery job id / SET `txn`. */
-  id: string;
-  user: string;
-  sessionId: string;
-  reason: string;
-  actor: string;
-  /** When it was revoked (epoch ms). */
-  time: number;
-}
+export type { SessionRevocation } from './revocation.js';
+export { revocationId } from './revocation.js';
 
 /** Receives revocations (the lead wires it to the SET delivery queue). */
 export type RevocationSink = (r: SessionRevocation) => Promise<void> | void;
@@ -40,14 +31,6 @@ export interface RevokedSession {
 }
 
 /**
- * Deterministic change id of a session's revocation: one per session copy (id, login time and
- * user: users of different partitions who logged in with one id at one time are each told).
- */
-export function revocationId(s: Pick<SessionIdentity, 'session_id' | 'login_at' | 'user'>): string {
-  return `session-revoked:${createHash('sha256').update(`${s.session_id}\n${s.login_at}\n${s.user}`).digest('hex').slice(0, 32)}`;
-}
-
-/**
  * Revokes a session: deletes it (store), writes a `session.revoked` audit entry, then hands the
  * change to `onRevoked` — for each user holding a copy of the id, one copy at a time; returns the
  * earliest login's. Unknown or expired id → NOT_FOUND. If the sink fails the session stays
@@ -57,7 +40,12 @@ export function revocationId(s: Pick<SessionIdentity, 'session_id' | 'login_at' 
 export async function revokeSession(deps: RevokeDeps, id: string, opts: RevokeOptions): Promise<RevokedSession> {
   // Users of different partitions who logged in with one id each hold a copy: each is told, as it is revoked.
   const out: RevokedSession[] = [];
-  await deps.store.revokeCopies(id, opts, undefined, async (identity) => void out.push(await notify(deps, identity, opts)));
+  await deps.store.revokeCopies(
+    id,
+    { ...opts, time: (deps.now ?? Date.now)() },
+    undefined,
+    async (identity, change, part) => void out.push(await notify(deps, identity, change, part)),
+  );
   if (!out.length) {
     const sid = storedSessionId(id).slice(0, 200); // never echo a pasted token
     throw new RiskstreamError('NOT_FOUND', `no active session ${JSON.stringify(sid)}`, { session: sid });
@@ -69,25 +57,32 @@ export async function revokeSession(deps: RevokeDeps, id: string, opts: RevokeOp
 export async function revokeUserSessions(deps: RevokeDeps, user: string, opts: RevokeOptions): Promise<RevokedSession[]> {
   // Each session is told as it is revoked: a failure stops there, and the rest stay live for a retry.
   const out: RevokedSession[] = [];
-  await deps.store.revokeUser(user, opts, async (identity) => void out.push(await notify(deps, identity, opts)));
+  await deps.store.revokeUser(
+    user,
+    { ...opts, time: (deps.now ?? Date.now)() },
+    async (identity, change, part) => void out.push(await notify(deps, identity, change, part)),
+  );
   return out;
 }
 
-async function notify(deps: RevokeDeps, identity: SessionIdentity, opts: RevokeOptions): Promise<RevokedSession> {
-  const time = (deps.now ?? Date.now)();
-  const change: SessionRevocation = {
-    id: revocationId(identity),
-    user: identity.user,
-    sessionId: identity.session_id,
-    reason: opts.reason,
-    actor: opts.actor,
-    time,
-  };
+async function notify(deps: RevokeDeps, identity: SessionIdentity, change: SessionRevocation, part: number): Promise<RevokedSession> {
+  await tell(deps, change);
+  await deps.store.noticeTold(part, change.id);
+  return { identity, change };
+}
+
+/**
+ * Tells of a revocation: its `session.revoked` audit entry, then its SETs queued (deterministic job
+ * ids: queued again after a crash, still one per receiver). If the sink fails, a
+ * `session.revoke_notify_failed` entry is written and INTERNAL thrown: the notice stays, for a drain.
+ */
+async function tell(deps: RevokeDeps, change: SessionRevocation): Promise<void> {
+  const { time, sessionId, user } = change;
   await deps.audit.write({
     action: 'session.revoked',
-    actor: opts.actor,
-    target: identity.session_id,
-    details: { user: identity.user, reason: opts.reason, change_id: change.id },
+    actor: change.actor,
+    target: sessionId,
+    details: { user, reason: change.reason, change_id: change.id },
     time,
   });
   try {
@@ -97,16 +92,42 @@ async function notify(deps: RevokeDeps, identity: SessionIdentity, opts: RevokeO
     await deps.audit.write({
       action: 'session.revoke_notify_failed',
       actor: 'system',
-      target: identity.session_id,
-      details: { user: identity.user, change_id: change.id, error: message.slice(0, 500) },
+      target: sessionId,
+      details: { user, change_id: change.id, error: message.slice(0, 500) },
       time,
     });
     throw new RiskstreamError(
       'INTERNAL',
-      `session ${identity.session_id} revoked, but the session-revoked event could not be queued`,
-      { session: identity.session_id },
+      `session ${sessionId} revoked, but the session-revoked event could not be queued`,
+      { session: sessionId },
       { cause: err },
     );
   }
-  return { identity, change };
+}
+
+/** How long a notice's teller may take before a drain tells it instead (ms). */
+export const NOTICE_STALE_MS = 30_000;
+
+/**
+ * Tells the revocations whose revoker stopped before telling them (a crash, a kill between the
+ * deletion and its audit entry or SETs), in partitions `parts`: each claimed (one drain at a time;
+ * the revoker's own claim counts), audited, queued, removed. Returns how many were told; a failing
+ * one stays, for the next drain.
+ */
+export async function drainRevocationNotices(deps: RevokeDeps, parts: readonly number[], staleMs = NOTICE_STALE_MS): Promise<number> {
+  let told = 0;
+  for (const p of parts) {
+    const notices: RevocationNotice[] = await deps.store.claimNotices(p, staleMs);
+    for (const n of notices) {
+      const { claimed_at: _, ...change } = n;
+      try {
+        await tell(deps, change);
+      } catch {
+        continue; // audited as session.revoke_notify_failed; the notice stays for the next drain
+      }
+      await deps.store.noticeTold(p, n.id);
+      told++;
+    }
+  }
+  return told;
 }

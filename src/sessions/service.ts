@@ -3,7 +3,7 @@ import type { Keys } from '../keys.js';
 import type { AuditLog } from '../audit/audit-log.js';
 import { SessionStore } from './store.js';
 import type { SessionSettings } from './identity.js';
-import { revokeSession, revokeUserSessions, type RevocationSink, type RevokedSession, type RevokeOptions } from './revoke.js';
+import { drainRevocationNotices, revokeSession, revokeUserSessions, type RevocationSink, type RevokedSession, type RevokeOptions } from './revoke.js';
 
 /** What the admin API (`services.sessions`) and the CLI use. */
 export interface SessionService {
@@ -12,6 +12,8 @@ export interface SessionService {
   revoke(id: string, opts: RevokeOptions): Promise<RevokedSession>;
   /** Revokes all of a user's active sessions. */
   revokeUser(user: string, opts: RevokeOptions): Promise<RevokedSession[]>;
+  /** Tells the revocations of partitions `parts` whose revoker stopped before telling them; returns how many. */
+  drainNotices(parts: readonly number[]): Promise<number>;
 }
 
 /** Builds the session service from a store, the audit log and the revocation sink. */
@@ -20,6 +22,7 @@ export function createSessionService(deps: { store: SessionStore; audit: AuditLo
     store: deps.store,
     revoke: (id, opts) => revokeSession(deps, id, opts),
     revokeUser: (user, opts) => revokeUserSessions(deps, user, opts),
+    drainNotices: (parts) => drainRevocationNotices(deps, parts),
   };
 }
 

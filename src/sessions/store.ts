@@ -5,12 +5,23 @@ import { packOps } from '../redis/pack-ops.js';
 import { defineScripts, scriptsOn } from '../redis/scripts.js';
 import { clampPx } from '../redis/ttl.js';
 import { storedSessionId, type DeviceIdentity, type SessionIdentity } from './identity.js';
+import { parseNotice, revocationOf, type RevocationNotice, type SessionRevocation } from './revocation.js';
 import { execAll as exec, listAllSessions, listUserSessions, pruneExpiredSessions, storeError, type ListingContext, type SessionPage } from './listing.js';
 import { cleanupAfterPut, needsCleanup, readPutReplies, type PutResult } from './put-outcome.js';
 import { sessionPutOps } from './put-ops.js';
 
 export type { PutResult } from './put-outcome.js';
 export type { SessionPage } from './listing.js';
+
+/** Who revokes, why, and when (epoch ms; default: the store's clock). */
+export interface RevokeMeta {
+  actor: string;
+  reason: string;
+  time?: number;
+}
+
+/** Told of each copy a revocation deleted: its identity, the revocation, and the partition holding its notice. */
+export type RevokedCopy = (s: SessionIdentity, change: SessionRevocation, part: number) => Promise<void>;
 
 /** Options of a {@link SessionStore}. */
 export interface SessionStoreOptions {
@@ -184,7 +195,7 @@ export class SessionStore {
    * remaining lifetime. Returns the revoked identity, or null when unknown/expired (or revoked
    * concurrently: exactly one caller gets the identity). With `user`, only that user's copy.
    */
-  async revoke(id: string, meta: { actor: string; reason: string }, user?: string): Promise<SessionIdentity | null> {
+  async revoke(id: string, meta: RevokeMeta, user?: string): Promise<SessionIdentity | null> {
     return (await this.revokeCopies(id, meta, user))[0] ?? null;
   }
 
@@ -194,18 +205,17 @@ export class SessionStore {
    * and each revoked copy is its user's revocation (audit entry, session-revoked SET). `each` is
    * called after each copy is revoked, before the next: a throw stops there, the rest stay live.
    */
-  async revokeCopies(
-    id: string,
-    meta: { actor: string; reason: string },
-    user?: string,
-    each?: (s: SessionIdentity) => Promise<void>,
-  ): Promise<SessionIdentity[]> {
+  async revokeCopies(id: string, meta: RevokeMeta, user?: string, each?: RevokedCopy): Promise<SessionIdentity[]> {
     const sid = storedSessionId(id.trim()); // trimmed as at ingest
     // Every partition holding the id (the first binding, and any copy another user's login made), or `user`'s.
     const copies = await this.find(sid, user);
     const revoked: SessionIdentity[] = [];
     for (const { s: found, p: part } of copies) {
-      const tombstone = JSON.stringify({ user: found.user, actor: meta.actor, reason: meta.reason, time: this.now() });
+      const now = meta.time ?? this.now();
+      const tombstone = JSON.stringify({ user: found.user, actor: meta.actor, reason: meta.reason, time: now });
+      // The revocation to tell, recorded with the deletion: a crash before it is told leaves it for a drain.
+      const change = revocationOf(found, meta, now);
+      const notice: RevocationNotice = { ...change, claimed_at: now };
       const px = clampPx(found.expires_at - this.now(), TOMBSTONE_MIN_MS);
       const raw = await scriptsOn(this.redis)
         .sessionRevoke(
@@ -215,21 +225,46 @@ export class SessionStore {
           // The user's index is in the user's partition, which holds the copy (a stray copy: its index is pruned lazily).
           this.keys.partitionOf(found.user) === part ? this.keys.userSessions(found.user) : this.keys.sessionsByLogin(part),
           this.keys.sessionTombstone(part, sid),
+          this.keys.revocationNotices(part),
           sid,
           tombstone,
           String(px),
+          change.id,
+          JSON.stringify(notice),
         )
         .catch(storeError);
       const s = this.live(raw);
-      if (!s) continue; // exactly one caller gets each copy: GETDEL
+      if (!s) {
+        // Exactly one caller gets each copy (GETDEL). One that expired meanwhile was no active session: nothing to tell.
+        if (raw) await this.noticeTold(part, change.id);
+        continue;
+      }
       revoked.push(s);
-      await each?.(s);
+      await each?.(s, change, part);
     }
     return revoked;
   }
 
+  /** The notice of revocation `id` in partition `p` was told (audited, SETs queued): removed. */
+  async noticeTold(p: number, id: string): Promise<void> {
+    await this.redis.hdel(this.keys.revocationNotices(p), id).catch(storeError);
+  }
+
+  /** Claims up to `max` of partition `p`'s notices not held by a teller for `staleMs` (src/redis/scripts/revoke-notices-claim-1.lua). */
+  async claimNotices(p: number, staleMs: number, max = 100): Promise<RevocationNotice[]> {
+    const flat = await scriptsOn(this.redis)
+      .revokeNoticesClaim(this.keys.revocationNotices(p), String(this.now()), String(staleMs), String(max))
+      .catch(storeError);
+    const out: RevocationNotice[] = [];
+    for (let i = 0; i + 1 < flat.length; i += 2) {
+      const n = parseNotice(flat[i + 1]!);
+      if (n) out.push(n);
+    }
+    return out;
+  }
+
   /** Revokes every active session of a user; returns the revoked identities. `each` as in {@link revokeCopies}. */
-  async revokeUser(user: string, meta: { actor: string; reason: string }, each?: (s: SessionIdentity) => Promise<void>): Promise<SessionIdentity[]> {
+  async revokeUser(user: string, meta: RevokeMeta, each?: RevokedCopy): Promise<SessionIdentity[]> {
     const out: SessionIdentity[] = [];
     for (const s of await this.listUser(user)) out.push(...(await this.revokeCopies(s.session_id, meta, user, each)));
     return out;

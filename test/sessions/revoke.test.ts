@@ -3,7 +3,7 @@ import { AuditLog } from '../../src/audit/audit-log.js';
 import type { ResolvedReceiver } from '../../src/config/receiver.js';
 import { isRiskstreamError } from '../../src/errors.js';
 import { buildIdentity } from '../../src/sessions/identity.js';
-import { revocationId, revokeSession, revokeUserSessions, type SessionRevocation } from '../../src/sessions/revoke.js';
+import { drainRevocationNotices, revocationId, revokeSession, revokeUserSessions, type SessionRevocation } from '../../src/sessions/revoke.js';
 import { setQueueSink } from '../../src/sessions/set-sink.js';
 import { SessionStore } from '../../src/sessions/store.js';
 import { createSetQueue, sessionRevokedJobId } from '../../src/ssf/queue.js';
@@ -135,6 +135,62 @@ describe('revokeSession', () => {
     expect(told).toEqual(['u3', 'u1']);
     const actions = (await audit.list()).entries.map((e) => `${e.action} ${e.target}`);
     expect(actions.sort()).toEqual(['session.revoke_notify_failed u2', 'session.revoked u1', 'session.revoked u2', 'session.revoked u3']);
+  });
+
+  it('a revoker that stops between the deletion and the telling (a crash): a later drain tells it, once', async () => {
+    const loginAt = await seed('s-crash');
+    const part = t.keys.partitionOf('alice@example.com');
+    const stop = new Error('killed');
+    // The deletion happens; the process "dies" before its audit entry and SETs.
+    await expect(store.revokeCopies('s-crash', { actor: 'policy', reason: 'level high', time: NOW }, undefined, () => Promise.reject(stop))).rejects.toBe(stop);
+    expect(await store.get('s-crash')).toBeNull();
+    expect((await audit.list()).entries).toEqual([]);
+    const calls: SessionRevocation[] = [];
+    const deps = { store, audit, onRevoked: (c: SessionRevocation) => void calls.push(c) };
+    // Within the revoker's claim, nobody else tells it (it may still be telling).
+    expect(await drainRevocationNotices(deps, [part])).toBe(0);
+    expect(calls).toEqual([]);
+    // Past it: told once — the audit entry and the SETs the revoker would have written.
+    expect(await drainRevocationNotices(deps, [part], 0)).toBe(1);
+    const change = {
+      id: revocationId({ session_id: 's-crash', login_at: loginAt, user: 'alice@example.com' }),
+      user: 'alice@example.com',
+      sessionId: 's-crash',
+      reason: 'level high',
+      actor: 'policy',
+      time: NOW,
+    };
+    expect(calls).toEqual([change]);
+    expect((await audit.list()).entries).toEqual([
+      expect.objectContaining({
+        action: 'session.revoked',
+        actor: 'policy',
+        target: 's-crash',
+        time: NOW,
+        details: { user: 'alice@example.com', reason: 'level high', change_id: change.id },
+      }),
+    ]);
+    expect(await drainRevocationNotices(deps, [part], 0)).toBe(0);
+    expect(calls).toHaveLength(1);
+    expect(await t.redis.hlen(t.keys.revocationNotices(part))).toBe(0);
+  });
+
+  it('a revocation told in full leaves no notice; a failing sink leaves its notice for a drain', async () => {
+    await seed('s-ok');
+    await seed('s-fail');
+    const part = t.keys.partitionOf('alice@example.com');
+    await revokeSession({ store, audit, onRevoked: () => undefined }, 's-ok', { actor: 'admin:x', reason: 'r' });
+    expect(await t.redis.hlen(t.keys.revocationNotices(part))).toBe(0);
+    await revokeSession({ store, audit, onRevoked: () => Promise.reject(new Error('queue down')) }, 's-fail', { actor: 'admin:x', reason: 'r' }).catch(
+      () => undefined,
+    );
+    expect(await t.redis.hlen(t.keys.revocationNotices(part))).toBe(1);
+    const calls: string[] = [];
+    // Still failing: stays; then queued once the sink works.
+    expect(await drainRevocationNotices({ store, audit, onRevoked: () => Promise.reject(new Error('still down')) }, [part], 0)).toBe(0);
+    expect(await drainRevocationNotices({ store, audit, onRevoked: (c) => void calls.push(c.sessionId) }, [part], 0)).toBe(1);
+    expect(calls).toEqual(['s-fail']);
+    expect(await t.redis.hlen(t.keys.revocationNotices(part))).toBe(0);
   });
 
   it('a revoked session leaves its tombstone in the same step: storing the id again is refused', async () => {

@@ -1,7 +1,10 @@
 --[[
   Revokes one stored copy of a session at once: deletes it, takes it out of the partition's
-  indexes and the user's, and leaves its tombstone, in one step (a commit storing the same session
-  id in between would otherwise find neither the session nor a tombstone, and store it again).
+  indexes and the user's, leaves its tombstone, and records the revocation as a notice still to
+  tell (audit entry, session-revoked SETs), in one step. A commit storing the same session id in
+  between would otherwise find neither the session nor a tombstone, and store it again; a crash
+  before the telling would otherwise leave a session deleted that nobody was told of (the notice
+  is told by a later drain, src/sessions/revoke.ts).
 
   Input:
     KEYS[1] the session (string)
@@ -9,10 +12,13 @@
     KEYS[3] the partition's sessions by expiry (sorted set)
     KEYS[4] the user's sessions (sorted set)
     KEYS[5] the session's tombstone (string)
+    KEYS[6] the partition's revocation notices (hash)
 
     ARGV[1] the stored session id (index member)
     ARGV[2] the tombstone (JSON)
     ARGV[3] its lifetime (ms)
+    ARGV[4] the notice's field (the revocation id)
+    ARGV[5] the notice (JSON)
 
   Output:
     the revoked session's JSON, or false when it was gone already (revoked by another caller:
@@ -22,5 +28,8 @@ local raw = redis.call('GETDEL', KEYS[1])
 redis.call('ZREM', KEYS[2], ARGV[1])
 redis.call('ZREM', KEYS[3], ARGV[1])
 redis.call('ZREM', KEYS[4], ARGV[1])
-if raw then redis.call('SET', KEYS[5], ARGV[2], 'PX', ARGV[3]) end
+if raw then
+  redis.call('SET', KEYS[5], ARGV[2], 'PX', ARGV[3])
+  redis.call('HSET', KEYS[6], ARGV[4], ARGV[5])
+end
 return raw
