@@ -86,14 +86,17 @@ export class RouterHost {
 
   private spawn(): void {
     const w = new Worker(entryModule(), {
-      workerData: { configPath: this.configPath },
+      // The thread logs at this worker's level (--log-level / RISKSTREAM_LOG_LEVEL may differ from the file's).
+      workerData: { configPath: this.configPath, logLevel: this.logger.level },
       resourceLimits: { maxYoungGenerationSizeMb: ROUTER_YOUNG_GENERATION_MB },
     });
     this.worker = w;
     this.ready = new Promise((resolve, reject) => {
       w.on('message', (m: RouterThreadOut) => {
-        if (m.type === 'ready') resolve();
-        else if (m.type === 'report') this.hooks.onReport(m.report);
+        if (m.type === 'ready') {
+          this.logger.info('router thread ready: routing runs in a thread of its own');
+          resolve();
+        } else if (m.type === 'report') this.hooks.onReport(m.report);
         else if (m.type === 'deadLettered') for (const [stream, n] of Object.entries(m.streams)) this.hooks.onDeadLettered(stream, n);
         else this.hooks.onError();
       });

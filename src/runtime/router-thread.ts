@@ -20,10 +20,10 @@ import type { RouterThreadIn, RouterThreadOut } from './router-host.js';
 
 const port = parentPort;
 if (!port) throw new RiskstreamError('INTERNAL', 'router-thread.ts runs as a worker thread');
-const { configPath } = workerData as { configPath: string };
+const { configPath, logLevel } = workerData as { configPath: string; logLevel?: string };
 const post = (m: RouterThreadOut): void => port.postMessage(m);
 let config = loadConfig(configPath);
-const logger = createLogger(config.raw.log_level).child({ thread: 'router' });
+const logger = createLogger(logLevel ?? config.raw.log_level).child({ thread: 'router' });
 const keys = new Keys(config.prefix, config.raw.engine.partitions);
 const redis = connect(targetOf(config), logger, 'router');
 const waker = connect(targetOf(config), logger, 'router-waker');

@@ -120,7 +120,8 @@ export async function startWorker(opts: WorkerOptions = {}): Promise<WorkerHandl
     logger,
     metrics,
     workerId: identity.id,
-    ...(opts.config ? {} : { configPath: opts.configPath ?? 'config' }),
+    // The router thread loads the configuration from its file: given a path (the CLI gives both), it runs.
+    ...(opts.configPath !== undefined || !opts.config ? { configPath: opts.configPath ?? 'config' } : {}),
     renewIdentity: () => identity.renew(),
     route: {
       decode: (raw, now) => decodeEntry(raw, decodeOpts, now),
