@@ -42,6 +42,29 @@ export function startOnlyChanges(running: RiskstreamFileConfig, next: Riskstream
   return START_ONLY_SETTINGS.filter((path) => !isDeepStrictEqual(getPath(running, path), getPath(next, path)));
 }
 
+/**
+ * `next` with the start-only settings at their running values (and what derives from them: stream
+ * names, prefix, Redis target), so what reads the configuration per request or step — HTTP ingest,
+ * dead letters, readiness, back-pressure — goes on with what the running worker was started with.
+ */
+export function keepStartOnly(running: Config, next: Config): Config {
+  const raw = structuredClone(next.raw) as unknown as Record<string, unknown>;
+  for (const path of START_ONLY_SETTINGS) {
+    const dot = path.indexOf('.');
+    const value = structuredClone(getPath(running.raw, path));
+    if (dot < 0) raw[path] = value;
+    else (raw[path.slice(0, dot)] as Record<string, unknown>)[path.slice(dot + 1)] = value;
+  }
+  return {
+    ...next,
+    raw: raw as unknown as Config['raw'],
+    streams: running.streams,
+    prefix: running.prefix,
+    redisUrl: running.redisUrl,
+    redisCluster: running.redisCluster,
+  };
+}
+
 /** A refused configuration's issues as `file:line:col message` (at most {@link MAX_ISSUES}), or the error's first line. */
 export function reloadIssues(err: unknown): string[] {
   if (isRiskstreamError(err, 'CONFIG_INVALID')) {

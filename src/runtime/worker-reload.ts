@@ -1,13 +1,14 @@
 import type { AuditLog } from '../audit/audit-log.js';
 import { loadConfig, type Config } from '../config/load.js';
-import { behaviorsGone, reloadIssues, startOnlyChanges } from '../config/reload.js';
+import { behaviorsGone, keepStartOnly, reloadIssues, startOnlyChanges } from '../config/reload.js';
+import { KeyRing } from '../ssf/key-ring.js';
 import type { Logger } from '../obs/logger.js';
 import type { Metrics } from '../obs/metrics.js';
 
 /**
  * Loads the configuration at `path` for a reload: refused (audited, counted, thrown) when it does not
- * load or would drop the admins' behaviors file. Returns it with the start-only settings it changes
- * (logged: they wait for a restart).
+ * load, would drop the admins' behaviors file, or names signing keys that cannot be read. Returns it
+ * with the start-only settings it changes kept at their running values (logged: they wait for a restart).
  */
 export async function loadForReload(
   path: string,
@@ -19,15 +20,18 @@ export async function loadForReload(
     next = loadConfig(path);
     const refused = behaviorsGone(current, next);
     if (refused) throw refused;
+    // The signing keys too, before anything is swapped: a key file that cannot be read refuses the
+    // whole reload (it would otherwise apply half of it: tokens and issuer, not the keys).
+    await KeyRing.fromConfig(next);
   } catch (err) {
     o.metrics.configReloads.inc({ result: 'refused' });
     await o.audit.write({ action: 'config.reload_refused', actor: 'system', details: { issues: reloadIssues(err) } }).catch(() => undefined);
     throw err;
   }
   const ignored = startOnlyChanges(current.raw, next.raw);
-  if (ignored.length)
-    o.logger.warn({ settings: ignored }, 'configuration reloaded, but these settings are read only at start: restart the worker to change them');
-  return { next, ignored };
+  if (!ignored.length) return { next, ignored };
+  o.logger.warn({ settings: ignored }, 'configuration reloaded, but these settings are read only at start: restart the worker to change them');
+  return { next: keepStartOnly(current, next), ignored };
 }
 
 /** Audits, counts and logs a reload that was applied. */

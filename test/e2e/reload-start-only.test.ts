@@ -1,0 +1,73 @@
+/**
+ * SIGHUP with settings read only at start changed: they keep their running values everywhere (HTTP
+ * ingest, dead letters, readiness), not only in the engine; and a reload whose signing keys cannot
+ * be read is refused whole (nothing of it applied), audited and counted.
+ */
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { parse, stringify } from 'yaml';
+import { describe, expect, it } from 'vitest';
+import { waitFor } from '../helpers/redis.js';
+import { workerHarness } from '../helpers/worker.js';
+
+const h = workerHarness('reload-start-only');
+
+const file = (): string => join(h.cfg.dir, 'riskstream.yaml');
+const edit = (f: (c: Record<string, any>) => void): void => {
+  const c = parse(readFileSync(file(), 'utf8')) as Record<string, any>;
+  f(c);
+  writeFileSync(file(), stringify(c));
+};
+const admin = (path: string, init: RequestInit = {}, token = h.cfg.adminToken) =>
+  fetch(`${h.worker.url}${path}`, { ...init, headers: { authorization: `Bearer ${token}`, ...(init.headers ?? {}) } });
+const auditActions = async (): Promise<string[]> => (await h.redis.xrange(`${h.prefix}:audit`, '-', '+')).map(([, f]) => f[f.indexOf('action') + 1]!);
+
+describe('SIGHUP and start-only settings', () => {
+  it('stream names and the key prefix keep their running values: HTTP ingest still writes where the router reads', async () => {
+    edit((c) => {
+      c.streams = { ...c.streams, login: `${h.prefix}:login2`, dead_letter: `${h.prefix}:dl2` };
+      c.redis = { ...c.redis, prefix: `${h.prefix}x` };
+    });
+    h.worker.child.kill('SIGHUP');
+    await waitFor(async () => (await auditActions()).includes('config.reloaded'), { what: 'the reload applied' });
+    expect(h.worker.output()).toMatch(/read only at start/);
+    const body = JSON.stringify({
+      type: 'endpoint',
+      user: 'so@example.com',
+      time: Date.now() - 1000,
+      device: { id: 'd' },
+      detection: 'malware',
+      severity: 'critical',
+    });
+    const login = JSON.stringify({ type: 'login', user: 'so@example.com', time: Date.now() - 1000, ip: '81.2.69.142' });
+    const r = await fetch(`${h.worker.url}/v1/events`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${h.cfg.ingestToken}`, 'content-type': 'application/x-ndjson' },
+      body: `${body}\n${login}\nnot json\n`,
+    });
+    expect(r.status).toBe(202);
+    await waitFor(async () => ((await (await admin('/v1/users/so%40example.com/risk')).json()) as { level?: string }).level === 'high', { what: 'scored' });
+    // Nothing went to the names the files now give.
+    for (const k of [`${h.prefix}:login2`, `${h.prefix}:dl2`, `${h.prefix}x:activity`]) expect(await h.redis.exists(k), k).toBe(0);
+    expect(await h.redis.xlen(`${h.prefix}:dead-letter`)).toBe(1);
+    expect((await fetch(`${h.worker.url}/readyz`)).status).toBe(200);
+  });
+
+  it('a reload naming a signing key that cannot be read is refused whole: the new token does not work, the issuer stays', async () => {
+    const newToken = `new-admin-token-${h.prefix}`;
+    edit((c) => {
+      c.http = { ...c.http, admin_tokens: [...c.http.admin_tokens, newToken] };
+      c.issuer = 'https://changed.example.com';
+      c.signing = { ...c.signing, keys: [{ key_file: 'keys/missing.pem', alg: 'RS256' }] };
+    });
+    const refusedBefore = (await auditActions()).filter((a) => a === 'config.reload_refused').length;
+    h.worker.child.kill('SIGHUP');
+    await waitFor(async () => (await auditActions()).filter((a) => a === 'config.reload_refused').length === refusedBefore + 1, { what: 'refused' });
+    expect((await admin('/v1/users', {}, newToken)).status).toBe(401);
+    const meta = (await (await fetch(`${h.worker.url}/.well-known/ssf-configuration`)).json()) as { issuer: string };
+    expect(meta.issuer).toBe('https://riskstream.test');
+    const metrics = await (await admin('/metrics')).text();
+    expect(metrics).toMatch(/riskstream_config_reloads_total\{result="refused"\} 1/);
+    expect(h.worker.child.exitCode).toBeNull();
+  });
+});
