@@ -3,7 +3,7 @@ import { dirname, join, resolve, basename } from 'node:path';
 import { RiskstreamError } from '../errors.js';
 import { hasHashTag, Keys } from '../keys.js';
 import { slotOf } from '../redis/client.js';
-import { riskstreamSchema, type RiskstreamFileConfig } from './schema.js';
+import { isRedisUrl, LOG_LEVELS, riskstreamSchema, type RiskstreamFileConfig } from './schema.js';
 import { schemaFor, type BehaviorConfig, type BehaviorKind } from './behaviors-schema.js';
 import { PREDEFINED_KINDS } from '../detect/registry.js';
 import { resolveProfile } from '../ingest/profiles/index.js';
@@ -166,6 +166,8 @@ export function loadConfig(path: string, env: NodeJS.ProcessEnv = process.env): 
   // Environment tokens: the same minimum as the file's (reported against the main file's start).
   const envTokens = readEnvTokens(env);
   for (const message of envTokens.problems) issues.push({ file: mainFile ?? abs, line: 1, col: 1, message });
+  // The other environment variables the worker reads: held to the rules of the settings they replace.
+  for (const message of envProblems(env)) issues.push({ file: mainFile ?? abs, line: 1, col: 1, message });
   // On a cluster the list bridge moves items with one script, so a list and its stream must share a slot.
   if (raw.redis.cluster && !env.REDIS_URL) {
     // The router's fence key of an input stream must share its slot: a name with braces but no hash tag has no such key.
@@ -226,6 +228,16 @@ export function loadConfig(path: string, env: NodeJS.ProcessEnv = process.env): 
     metricsTokens: [...raw.http.metrics_tokens, ...envTokens.tokens.metrics],
     shippedBehaviors,
   };
+}
+
+/** What is wrong with `REDIS_URL` and `RISKSTREAM_LOG_LEVEL` (checked as `redis.url` and `log_level` are; never quoting a value). */
+function envProblems(env: NodeJS.ProcessEnv): string[] {
+  const out: string[] = [];
+  const url = env.REDIS_URL;
+  if (url !== undefined && url !== '' && !isRedisUrl(url)) out.push('REDIS_URL: must be a redis:// or rediss:// URL (or a unix socket path)');
+  const level = env.RISKSTREAM_LOG_LEVEL;
+  if (level !== undefined && level !== '' && !(LOG_LEVELS as readonly string[]).includes(level)) out.push(`RISKSTREAM_LOG_LEVEL: must be one of ${LOG_LEVELS.join(', ')}`);
+  return out;
 }
 
 /** Resolves a path from the config (relative paths are relative to the config directory). */

@@ -4,12 +4,20 @@ import { durationMs } from '../duration.js';
 import { receiverSchema, signingKeySchema } from './receiver-schema.js';
 import { SIGNING_ALGS } from '../types.js';
 
+/** A Redis URL as `redis.url` (and `REDIS_URL`) takes: redis:// or rediss://, or a unix socket path. */
+export function isRedisUrl(u: string): boolean {
+  return u.startsWith('/') || (/^rediss?:\/\//i.test(u) && URL.canParse(u));
+}
+
+/** The log levels (`log_level`, `RISKSTREAM_LOG_LEVEL`, `--log-level`). */
+export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+
 export const riskstreamSchema = z.strictObject({
   redis: z
     .strictObject({
       url: z
         .string()
-        .refine((u) => u.startsWith('/') || (/^rediss?:\/\//i.test(u) && URL.canParse(u)), 'must be a redis:// or rediss:// URL (or a unix socket path)')
+        .refine(isRedisUrl, 'must be a redis:// or rediss:// URL (or a unix socket path)')
         .default('redis://127.0.0.1:6379'),
       /** Startup nodes of a Redis Cluster (`redis://host:port`); when set, the cluster holds everything (`REDIS_URL` still wins). */
       cluster: z
@@ -248,7 +256,7 @@ export const riskstreamSchema = z.strictObject({
     .prefault({}),
   /** How long a SIGTERM/SIGINT drain may take before the worker gives up and exits 1. */
   shutdown_timeout: durationMs.prefault('30s'),
-  log_level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  log_level: z.enum(LOG_LEVELS).default('info'),
 });
 
 export type RiskstreamFileConfig = z.output<typeof riskstreamSchema>;

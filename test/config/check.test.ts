@@ -47,6 +47,28 @@ describe('riskstream config check', () => {
     }
   }, 30_000);
 
+  it('REDIS_URL and RISKSTREAM_LOG_LEVEL held to the rules of redis.url and log_level; a geoip.mmdb that cannot be opened: refused by both', async () => {
+    const env = { REDIS_URL: 'http://127.0.0.1:6379', RISKSTREAM_LOG_LEVEL: 'verbose', RISKSTREAM_INGEST_TOKEN: '' };
+    const [check, worker] = await Promise.all([
+      runCli(['config', 'check', '--config', join(ROOT, 'config')], { env }),
+      runCli(['worker', '--config', join(ROOT, 'config')], { env, timeoutMs: 25_000 }),
+    ]);
+    for (const r of [check, worker]) {
+      expect(r.code).toBe(1);
+      expect(r.stderr).toMatch(/REDIS_URL: must be a redis:\/\/ or rediss:\/\/ URL/);
+      expect(r.stderr).toMatch(/RISKSTREAM_LOG_LEVEL: must be one of fatal, error/);
+    }
+    const geo = mkdtempSync(join(tmpdir(), 'riskstream-check-geo-'));
+    try {
+      writeFileSync(join(geo, 'riskstream.yaml'), 'geoip:\n  mmdb: /nonexistent/GeoLite2-City.mmdb\n');
+      const r = await runCli(['config', 'check', '--config', geo], { env: { RISKSTREAM_INGEST_TOKEN: '' } });
+      expect(r.code).toBe(1);
+      expect(r.stderr).toMatch(/riskstream\.yaml:1:1 geoip\.mmdb: cannot open \/nonexistent\/GeoLite2-City\.mmdb/);
+    } finally {
+      rmSync(geo, { recursive: true, force: true });
+    }
+  }, 30_000);
+
   it('reports what the worker would refuse at start: a receiver with no key for its alg, an unreadable key file, a non-http endpoint', async () => {
     const cases = {
       // kind okta signs RS256; only the (generated) ES256 main key is configured.

@@ -4,6 +4,7 @@ import { dirname } from 'node:path';
 import { configPath, loadConfig } from '../../config/load.js';
 import { isRiskstreamError, RiskstreamError } from '../../errors.js';
 import { signingKeyIssues } from '../config-keys.js';
+import { openGeoIp } from '../../ingest/geoip.js';
 import { DEFAULT_CONFIG, print } from '../common.js';
 import { escapeControlsKeepLines } from '../terminal-text.js';
 
@@ -22,6 +23,11 @@ export function configCommand(program: Command): void {
         const c = loadConfig(o.config);
         const keyIssues = await signingKeyIssues(c);
         if (keyIssues.length) throw new RiskstreamError('CONFIG_INVALID', 'signing keys', { issues: keyIssues });
+        // The GeoIP database, opened as the worker opens it at start.
+        await openGeoIp(c).catch((err: unknown) => {
+          if (!isRiskstreamError(err, 'CONFIG_INVALID')) throw err;
+          throw new RiskstreamError('CONFIG_INVALID', 'geoip', { issues: [{ file: c.files[0] ?? o.config, line: 1, col: 1, message: err.message }] });
+        });
         const on = c.behaviors.filter((b) => b.enabled).map((b) => `${b.id}(${b.risk_level})`);
         const keyFile = configPath(c, c.raw.signing.key_file);
         const blocked = existsSync(keyFile) ? undefined : notADirectory(dirname(keyFile));
