@@ -66,15 +66,19 @@ export async function runRouterLoop(d: RouterLoopDeps): Promise<void> {
       const r = await router.stepAhead();
       const ms = performance.now() - t0;
       if (ms > SLOW_STEP_MS) d.logger.warn({ ms: Math.round(ms), ...(r === 'fenced' ? {} : { read: r.read, routed: r.routed }) }, 'slow routing step');
-      errors = 0;
       // Progress counts what was written (a step's writes complete during the next one).
-      const reportCompleted = (): void => {
+      const reportCompleted = (): number => {
+        let written = 0;
         for (const done of router.takeCompleted()) {
           backlog += done.partitions; // entries written since the last count: the pause is not late by a count's age
           d.onReport(done);
+          written += done.routed + done.deadLettered;
         }
+        return written;
       };
-      reportCompleted();
+      // The back-off resets on progress: entries written, or nothing at all to route. A step that only
+      // read (its writes, in flight, fail in the next one) is none, so a failing write backs off.
+      if (reportCompleted() > 0 || (r !== 'fenced' && r.read === 0 && r.routed === 0 && r.buffered === 0)) errors = 0;
       if (r === 'fenced') continue;
       // An idle read is progress too; what it released (held entries) is reported once, when written.
       if (r.read === 0) d.onReport({ ...r, routed: 0, deadLettered: 0, partitions: 0, present: 0 });
