@@ -35,11 +35,13 @@ export async function loadForReload(
 }
 
 /** Audits, counts and logs a reload that was applied. */
-export async function reloaded(next: Config, ignored: string[], o: { audit: AuditLog; metrics: Metrics; logger: Logger }): Promise<void> {
+export async function reloaded(next: Config, ignored: string[], o: { audit: AuditLog; metrics: Metrics; logger: Logger; workerId?: string }): Promise<void> {
   await o.audit.write({
     action: 'config.reloaded',
     actor: 'system',
     details: {
+      // Each worker reloads its own copy: which one this was (the others may still run the old one).
+      ...(o.workerId ? { worker: o.workerId } : {}),
       files: next.files,
       behaviors: next.behaviors.map((b) => `${b.id}:${b.enabled ? b.risk_level : 'off'}`),
       receivers: next.receivers.map((r) => r.name),

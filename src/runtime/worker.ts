@@ -238,7 +238,7 @@ export async function startWorker(opts: WorkerOptions = {}): Promise<WorkerHandl
       tokens.set(next.adminTokens, next.ingestTokens, next.ssfTokens, next.metricsTokens);
       Object.assign(decodeOpts, decodeOptionsOf(next));
       await ssf.reload();
-      await reloaded(next, ignored, { audit, metrics, logger });
+      await reloaded(next, ignored, { audit, metrics, logger, workerId: identity.id });
     },
     close: () =>
       (closing ??= (async () => {

@@ -31,6 +31,11 @@ describe('SIGHUP and start-only settings', () => {
     h.worker.child.kill('SIGHUP');
     await waitFor(async () => (await auditActions()).includes('config.reloaded'), { what: 'the reload applied' });
     expect(h.worker.output()).toMatch(/read only at start/);
+    // The entry names the worker that reloaded (each has its own copy of the configuration).
+    const entry = (await h.redis.xrange(`${h.prefix}:audit`, '-', '+')).find(([, f]) => f.includes('config.reloaded'))!;
+    const details = JSON.parse(entry[1][entry[1].indexOf('details') + 1]!) as { worker?: string; ignored_until_restart?: string[] };
+    expect(details.worker).toEqual(expect.any(String));
+    expect(details.ignored_until_restart).toEqual(['redis', 'streams.login', 'streams.dead_letter']);
     const body = JSON.stringify({
       type: 'endpoint',
       user: 'so@example.com',
