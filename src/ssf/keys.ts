@@ -2,7 +2,8 @@
  * SET signing keys: loading (PKCS#8 PEM or JWK files), generation, public JWKs. Private key
  * material is held in a private field and never appears in JSON, inspect output or errors.
  */
-import { readFile, writeFile, mkdir, unlink } from 'node:fs/promises';
+import { readFile, writeFile, unlink } from 'node:fs/promises';
+import { makeDirs } from '../make-dirs.js';
 import { join } from 'node:path';
 import { calculateJwkThumbprint, exportJWK, exportPKCS8, generateKeyPair, importJWK, importPKCS8, type CryptoKey, type JWK } from 'jose';
 import { RiskstreamError } from '../errors.js';
@@ -134,7 +135,7 @@ export async function generateKeyFiles(alg: SigningAlg, outDir: string, name?: s
   const base = name ?? `${alg.toLowerCase()}-${key.kid.slice(0, 12).replace(/[^A-Za-z0-9_-]/g, '')}`;
   const privateKeyFile = join(outDir, `${base}.pem`);
   const publicJwkFile = join(outDir, `${base}.jwk.json`);
-  await mkdir(outDir, { recursive: true, mode: 0o700 });
+  await makeDirs(outDir, 0o700);
   const refuse = (err: unknown): never => {
     const exists = (err as NodeJS.ErrnoException).code === 'EEXIST';
     throw keyError('KEY_INVALID', exists ? `refusing to overwrite existing key files ${base}.* in ${outDir}` : `cannot write key files in ${outDir}`, outDir);
