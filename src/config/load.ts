@@ -236,7 +236,8 @@ function envProblems(env: NodeJS.ProcessEnv): string[] {
   const url = env.REDIS_URL;
   if (url !== undefined && url !== '' && !isRedisUrl(url)) out.push('REDIS_URL: must be a redis:// or rediss:// URL (or a unix socket path)');
   const level = env.RISKSTREAM_LOG_LEVEL;
-  if (level !== undefined && level !== '' && !(LOG_LEVELS as readonly string[]).includes(level)) out.push(`RISKSTREAM_LOG_LEVEL: must be one of ${LOG_LEVELS.join(', ')}`);
+  if (level !== undefined && level !== '' && !(LOG_LEVELS as readonly string[]).includes(level))
+    out.push(`RISKSTREAM_LOG_LEVEL: must be one of ${LOG_LEVELS.join(', ')}`);
   return out;
 }
 

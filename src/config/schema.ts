@@ -15,10 +15,7 @@ export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', '
 export const riskstreamSchema = z.strictObject({
   redis: z
     .strictObject({
-      url: z
-        .string()
-        .refine(isRedisUrl, 'must be a redis:// or rediss:// URL (or a unix socket path)')
-        .default('redis://127.0.0.1:6379'),
+      url: z.string().refine(isRedisUrl, 'must be a redis:// or rediss:// URL (or a unix socket path)').default('redis://127.0.0.1:6379'),
       /** Startup nodes of a Redis Cluster (`redis://host:port`); when set, the cluster holds everything (`REDIS_URL` still wins). */
       cluster: z
         .array(z.string().regex(/^rediss?:\/\/[^\s/]+(:\d+)?\/?$/, 'a startup node is redis://host:port'))

@@ -135,7 +135,9 @@ export async function generateKeyFiles(alg: SigningAlg, outDir: string, name?: s
   const base = name ?? `${alg.toLowerCase()}-${key.kid.slice(0, 12).replace(/[^A-Za-z0-9_-]/g, '')}`;
   const privateKeyFile = join(outDir, `${base}.pem`);
   const publicJwkFile = join(outDir, `${base}.jwk.json`);
-  await makeDirs(outDir, 0o700);
+  await makeDirs(outDir, 0o700).catch((err: NodeJS.ErrnoException) => {
+    throw keyError('KEY_INVALID', `cannot create the directory ${outDir} (${err.code ?? 'error'})`, outDir);
+  });
   const refuse = (err: unknown): never => {
     const exists = (err as NodeJS.ErrnoException).code === 'EEXIST';
     throw keyError('KEY_INVALID', exists ? `refusing to overwrite existing key files ${base}.* in ${outDir}` : `cannot write key files in ${outDir}`, outDir);
