@@ -42,12 +42,20 @@ export function startOnlyChanges(running: RiskstreamFileConfig, next: Riskstream
   return START_ONLY_SETTINGS.filter((path) => !isDeepStrictEqual(getPath(running, path), getPath(next, path)));
 }
 
+/** What {@link keepStartOnly} keeps of a running configuration (structured-cloneable: handed to the router thread). */
+export type StartOnlyPart = Pick<Config, 'raw' | 'streams' | 'prefix' | 'redisUrl' | 'redisCluster'>;
+
+/** The start-only part of `c`. */
+export function startOnlyPart(c: Config): StartOnlyPart {
+  return { raw: c.raw, streams: c.streams, prefix: c.prefix, redisUrl: c.redisUrl, redisCluster: c.redisCluster };
+}
+
 /**
  * `next` with the start-only settings at their running values (and what derives from them: stream
  * names, prefix, Redis target), so what reads the configuration per request or step — HTTP ingest,
  * dead letters, readiness, back-pressure — goes on with what the running worker was started with.
  */
-export function keepStartOnly(running: Config, next: Config): Config {
+export function keepStartOnly(running: StartOnlyPart, next: Config): Config {
   const raw = structuredClone(next.raw) as unknown as Record<string, unknown>;
   for (const path of START_ONLY_SETTINGS) {
     const dot = path.indexOf('.');

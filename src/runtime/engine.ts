@@ -11,6 +11,7 @@ import { RoutedHandoff } from '../engine/handoff.js';
 import { PartitionOwner, type OwnerParts, type StepReport } from '../engine/owner.js';
 import { ROUTER_RESOURCE, Router, type RouterParts, type RouteReport } from '../engine/router.js';
 import { runRouterLoop } from '../engine/router-loop.js';
+import { startOnlyPart } from '../config/reload.js';
 import { RouterHost } from './router-host.js';
 import { routerOptionsOf } from './router-options.js';
 
@@ -89,11 +90,16 @@ export async function startEngine(d: EngineDeps): Promise<EngineRuntime> {
   };
   const routingFailed = (): void => d.metrics.pipelineErrors.inc();
   const host = threadPath
-    ? new RouterHost(threadPath, d.logger, {
-        onReport: reportRoute,
-        onError: routingFailed,
-        onDeadLettered: (stream, n) => d.metrics.deadLettered.inc({ stream }, n),
-      })
+    ? new RouterHost(
+        threadPath,
+        d.logger,
+        {
+          onReport: reportRoute,
+          onError: routingFailed,
+          onDeadLettered: (stream, n) => d.metrics.deadLettered.inc({ stream }, n),
+        },
+        () => startOnlyPart(d.config()),
+      )
     : null;
   // In this thread, the router's partition entries go to this process's owner in memory too (it skips decoding them).
   const handoff = host ? null : new RoutedHandoff();

@@ -3,6 +3,7 @@ import { extname } from 'node:path';
 import { createRequire } from 'node:module';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { Logger } from '../obs/logger.js';
+import type { StartOnlyPart } from '../config/reload.js';
 import { RiskstreamError } from '../errors.js';
 import type { RouteReport } from '../engine/router-types.js';
 
@@ -72,6 +73,8 @@ export class RouterHost {
     private readonly configPath: string,
     private readonly logger: Logger,
     private readonly hooks: RouterHostHooks,
+    /** The worker's running configuration: a (re)started thread keeps its start-only settings. */
+    private readonly running: () => StartOnlyPart,
   ) {
     this.spawn();
   }
@@ -87,7 +90,7 @@ export class RouterHost {
   private spawn(): void {
     const w = new Worker(entryModule(), {
       // The thread logs at this worker's level (--log-level / RISKSTREAM_LOG_LEVEL may differ from the file's).
-      workerData: { configPath: this.configPath, logLevel: this.logger.level },
+      workerData: { configPath: this.configPath, logLevel: this.logger.level, running: this.running() },
       resourceLimits: { maxYoungGenerationSizeMb: ROUTER_YOUNG_GENERATION_MB },
     });
     this.worker = w;

@@ -8,7 +8,7 @@
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { loadConfig } from '../config/load.js';
-import { behaviorsGone } from '../config/reload.js';
+import { behaviorsGone, keepStartOnly, type StartOnlyPart } from '../config/reload.js';
 import { RiskstreamError } from '../errors.js';
 import { Keys } from '../keys.js';
 import { createLogger } from '../obs/logger.js';
@@ -20,9 +20,10 @@ import type { RouterThreadIn, RouterThreadOut } from './router-host.js';
 
 const port = parentPort;
 if (!port) throw new RiskstreamError('INTERNAL', 'router-thread.ts runs as a worker thread');
-const { configPath, logLevel } = workerData as { configPath: string; logLevel?: string };
+const { configPath, logLevel, running } = workerData as { configPath: string; logLevel?: string; running?: StartOnlyPart };
 const post = (m: RouterThreadOut): void => port.postMessage(m);
-let config = loadConfig(configPath);
+// The worker's start-only settings (a thread restarted after the files changed must route as the owners read).
+let config = running ? keepStartOnly(running, loadConfig(configPath)) : loadConfig(configPath);
 const logger = createLogger(logLevel ?? config.raw.log_level).child({ thread: 'router' });
 const keys = new Keys(config.prefix, config.raw.engine.partitions);
 const redis = connect(targetOf(config), logger, 'router');
@@ -46,7 +47,7 @@ port.on('message', (m: RouterThreadIn) => {
       const next = loadConfig(m.path);
       const refused = behaviorsGone(config, next);
       if (refused) throw refused;
-      config = next;
+      config = keepStartOnly(config, next);
       Object.assign(decodeOpts, decodeOptionsOf(config));
     } catch (err) {
       logger.error({ err }, 'router thread: configuration not reloaded; the previous one stays');
