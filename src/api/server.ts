@@ -153,7 +153,18 @@ export async function buildServer(ctx: ApiContext, modules: RouteModule[]): Prom
   // pasted there — a JWT, or one of the worker's own tokens — is not echoed back.
   app.addHook('onSend', async (_req, reply, payload) => {
     if (reply.statusCode < 400 || typeof payload !== 'string') return payload;
-    return scrubAll(payload, knownSecrets(ctx.config()));
+    // Scrubbed as text, value by value (the body stays JSON: a scrubbed value may be URL-decoded).
+    let body: unknown;
+    try {
+      body = JSON.parse(payload);
+    } catch {
+      return payload; // not JSON: none of ours
+    }
+    if (!body || typeof body !== 'object' || Array.isArray(body)) return payload;
+    const known = knownSecrets(ctx.config());
+    const out: Record<string, unknown> = {};
+    for (const [k, v] of Object.entries(body)) out[k] = typeof v === 'string' ? scrubAll(v, known) : v;
+    return JSON.stringify(out);
   });
 
   app.addHook('onResponse', async (req, reply) => {

@@ -53,7 +53,7 @@ interface Signatures {
     ];
     reply: string | null;
   };
-  revokeNoticesClaim: { file: 'revoke-notices-claim-1'; args: [notices: string, now: string, staleMs: string, max: string]; reply: string[] };
+  revokeNoticesClaim: { file: 'revoke-notices-claim-1'; args: [notices: string, staleMs: string, max: string]; reply: string[] };
   routerFence: { file: 'router-fence-1'; args: [fence: string, token: string]; reply: number };
   leaseAcquire: { file: 'lease-acquire-2'; args: [lease: string, epoch: string, workerId: string, ttlMs: number]; reply: [number, string] };
   leaseRenew: { file: 'lease-renew-1'; args: [lease: string, value: string, ttlMs: number]; reply: 1 | string };

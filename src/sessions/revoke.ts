@@ -2,7 +2,7 @@ import { RiskstreamError } from '../errors.js';
 import type { AuditLog } from '../audit/audit-log.js';
 import type { SessionStore } from './store.js';
 import { storedSessionId, type SessionIdentity } from './identity.js';
-import type { RevocationNotice, SessionRevocation } from './revocation.js';
+import type { SessionRevocation } from './revocation.js';
 
 export type { SessionRevocation } from './revocation.js';
 export { revocationId } from './revocation.js';
@@ -66,25 +66,30 @@ export async function revokeUserSessions(deps: RevokeDeps, user: string, opts: R
 }
 
 async function notify(deps: RevokeDeps, identity: SessionIdentity, change: SessionRevocation, part: number): Promise<RevokedSession> {
-  await tell(deps, change);
+  await tell(deps, change, part, false);
   await deps.store.noticeTold(part, change.id);
   return { identity, change };
 }
 
 /**
- * Tells of a revocation: its `session.revoked` audit entry, then its SETs queued (deterministic job
- * ids: queued again after a crash, still one per receiver). If the sink fails, a
+ * Tells of a revocation: its `session.revoked` audit entry (unless `audited`: written before, and
+ * marked), then its SETs queued (deterministic job ids: queued again after a crash, still one per
+ * receiver). If the sink fails, a
  * `session.revoke_notify_failed` entry is written and INTERNAL thrown: the notice stays, for a drain.
  */
-async function tell(deps: RevokeDeps, change: SessionRevocation): Promise<void> {
+async function tell(deps: RevokeDeps, change: SessionRevocation, part: number, audited: boolean): Promise<void> {
   const { time, sessionId, user } = change;
-  await deps.audit.write({
-    action: 'session.revoked',
-    actor: change.actor,
-    target: sessionId,
-    details: { user, reason: change.reason, change_id: change.id },
-    time,
-  });
+  if (!audited) {
+    await deps.audit.write({
+      action: 'session.revoked',
+      actor: change.actor,
+      target: sessionId,
+      details: { user, reason: change.reason, change_id: change.id },
+      time,
+    });
+    // Marked: a later teller (the sink failed, or this process stops now) does not write it again.
+    await deps.store.noticeAudited(part, change.id);
+  }
   try {
     await deps.onRevoked(change);
   } catch (err) {
@@ -117,15 +122,14 @@ export const NOTICE_STALE_MS = 30_000;
 export async function drainRevocationNotices(deps: RevokeDeps, parts: readonly number[], staleMs = NOTICE_STALE_MS): Promise<number> {
   let told = 0;
   for (const p of parts) {
-    const notices: RevocationNotice[] = await deps.store.claimNotices(p, staleMs);
-    for (const n of notices) {
-      const { claimed_at: _, ...change } = n;
+    for (const { notice, audited } of await deps.store.claimNotices(p, staleMs)) {
+      const { claimed_at: _, ...change } = notice;
       try {
-        await tell(deps, change);
+        await tell(deps, change, p, audited);
       } catch {
         continue; // audited as session.revoke_notify_failed; the notice stays for the next drain
       }
-      await deps.store.noticeTold(p, n.id);
+      await deps.store.noticeTold(p, notice.id);
       told++;
     }
   }

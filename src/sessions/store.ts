@@ -215,7 +215,7 @@ export class SessionStore {
       const tombstone = JSON.stringify({ user: found.user, actor: meta.actor, reason: meta.reason, time: now });
       // The revocation to tell, recorded with the deletion: a crash before it is told leaves it for a drain.
       const change = revocationOf(found, meta, now);
-      const notice: RevocationNotice = { ...change, claimed_at: now };
+      const notice: RevocationNotice = { ...change, claimed_at: 0 }; // claimed by the script, on Redis's clock
       const px = clampPx(found.expires_at - this.now(), TOMBSTONE_MIN_MS);
       const raw = await scriptsOn(this.redis)
         .sessionRevoke(
@@ -229,7 +229,7 @@ export class SessionStore {
           sid,
           tombstone,
           String(px),
-          change.id,
+          each ? change.id : '', // a caller telling nobody (tests, tools) leaves no notice
           JSON.stringify(notice),
         )
         .catch(storeError);
@@ -245,20 +245,24 @@ export class SessionStore {
     return revoked;
   }
 
-  /** The notice of revocation `id` in partition `p` was told (audited, SETs queued): removed. */
+  /** The notice of revocation `id` in partition `p` was told (audited, SETs queued): removed, with its audited mark. */
   async noticeTold(p: number, id: string): Promise<void> {
-    await this.redis.hdel(this.keys.revocationNotices(p), id).catch(storeError);
+    await this.redis.hdel(this.keys.revocationNotices(p), id, `${id}:audited`).catch(storeError);
+  }
+
+  /** The audit entry of revocation `id` is written: a teller after a crash does not write it again. */
+  async noticeAudited(p: number, id: string): Promise<void> {
+    await this.redis.hset(this.keys.revocationNotices(p), `${id}:audited`, '1').catch(storeError);
   }
 
   /** Claims up to `max` of partition `p`'s notices not held by a teller for `staleMs` (src/redis/scripts/revoke-notices-claim-1.lua). */
-  async claimNotices(p: number, staleMs: number, max = 100): Promise<RevocationNotice[]> {
-    const flat = await scriptsOn(this.redis)
-      .revokeNoticesClaim(this.keys.revocationNotices(p), String(this.now()), String(staleMs), String(max))
-      .catch(storeError);
-    const out: RevocationNotice[] = [];
-    for (let i = 0; i + 1 < flat.length; i += 2) {
+  async claimNotices(p: number, staleMs: number, max = 100): Promise<Array<{ notice: RevocationNotice; audited: boolean }>> {
+    const flat = await scriptsOn(this.redis).revokeNoticesClaim(this.keys.revocationNotices(p), String(staleMs), String(max)).catch(storeError);
+    const out: Array<{ notice: RevocationNotice; audited: boolean }> = [];
+    for (let i = 0; i + 2 < flat.length; i += 3) {
       const n = parseNotice(flat[i + 1]!);
-      if (n) out.push(n);
+      if (n) out.push({ notice: n, audited: flat[i + 2] === '1' });
+      else await this.noticeTold(p, flat[i]!); // unreadable here: nothing could ever tell it
     }
     return out;
   }

@@ -227,12 +227,16 @@ describe('errors never echo a token', () => {
     ['a session id', (t: string) => `/v1/sessions/${encodeURIComponent(t)}`, 'DELETE'],
     ['an SSF stream id', (t: string) => `/ssf/streams?stream_id=${encodeURIComponent(t)}`, 'GET'],
     ['an unknown route', (t: string) => `/v1/nothing/${encodeURIComponent(t)}`, 'GET'],
+    // A quote before a token in a path: the token is found URL-decoded, the body must stay JSON.
+    ['an unknown route with a quote', (t: string) => `/v1/sessions/x%22/${encodeURIComponent(t)}`, 'GET'],
   ])("%s holding one of the worker's own tokens or a JWT: the 4xx body takes it out", async (_what, path, method) => {
     for (const secret of [w.cfg.ingestToken, ssfToken, metricsToken, w.cfg.adminToken, jwt]) {
       const r = await call(w.url, path(secret), { method, token: w.cfg.adminToken });
       expect(r.status, path(secret)).toBeGreaterThanOrEqual(400);
       const body = JSON.stringify(r.json);
       expect(body).not.toContain(secret);
+      // Still JSON (a scrubbed value may be URL-decoded: `%22` is a quote).
+      expect(r.json).toMatchObject({ error: expect.any(String), message: expect.any(String) });
       // A JWT as a session id is named by its fingerprint, as sessions store it (`jwt-sha256:…`).
       expect(body).toMatch(secret === jwt ? /\[redacted jwt sha256:[0-9a-f]{64}\]|jwt-sha256:[0-9a-f]{64}/ : /\[redacted token\]/);
     }

@@ -184,13 +184,17 @@ describe('revokeSession', () => {
     await revokeSession({ store, audit, onRevoked: () => Promise.reject(new Error('queue down')) }, 's-fail', { actor: 'admin:x', reason: 'r' }).catch(
       () => undefined,
     );
-    expect(await t.redis.hlen(t.keys.revocationNotices(part))).toBe(1);
+    expect(await t.redis.hlen(t.keys.revocationNotices(part))).toBe(2); // the notice, and its audited mark
     const calls: string[] = [];
     // Still failing: stays; then queued once the sink works.
     expect(await drainRevocationNotices({ store, audit, onRevoked: () => Promise.reject(new Error('still down')) }, [part], 0)).toBe(0);
     expect(await drainRevocationNotices({ store, audit, onRevoked: (c) => void calls.push(c.sessionId) }, [part], 0)).toBe(1);
     expect(calls).toEqual(['s-fail']);
     expect(await t.redis.hlen(t.keys.revocationNotices(part))).toBe(0);
+    // Its audit entry once, however often it was retried; each failure audited.
+    const actions = (await audit.list()).entries.filter((e) => e.target === 's-fail').map((e) => e.action);
+    expect(actions.filter((a) => a === 'session.revoked')).toHaveLength(1);
+    expect(actions.filter((a) => a === 'session.revoke_notify_failed')).toHaveLength(2);
   });
 
   it('a revoked session leaves its tombstone in the same step: storing the id again is refused', async () => {

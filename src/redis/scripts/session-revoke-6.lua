@@ -17,8 +17,8 @@
     ARGV[1] the stored session id (index member)
     ARGV[2] the tombstone (JSON)
     ARGV[3] its lifetime (ms)
-    ARGV[4] the notice's field (the revocation id)
-    ARGV[5] the notice (JSON)
+    ARGV[4] the notice's field (the revocation id; '' = no notice: a caller that tells nobody)
+    ARGV[5] the notice (JSON; its `claimed_at` is set here, by Redis's clock)
 
   Output:
     the revoked session's JSON, or false when it was gone already (revoked by another caller:
@@ -30,6 +30,12 @@ redis.call('ZREM', KEYS[3], ARGV[1])
 redis.call('ZREM', KEYS[4], ARGV[1])
 if raw then
   redis.call('SET', KEYS[5], ARGV[2], 'PX', ARGV[3])
-  redis.call('HSET', KEYS[6], ARGV[4], ARGV[5])
+  if ARGV[4] ~= '' then
+    -- Claimed now, by Redis's clock (the one a drain compares with: never a client's).
+    local notice = cjson.decode(ARGV[5])
+    local t = redis.call('TIME')
+    notice.claimed_at = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+    redis.call('HSET', KEYS[6], ARGV[4], cjson.encode(notice))
+  end
 end
 return raw
