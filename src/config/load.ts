@@ -230,15 +230,19 @@ export function loadConfig(path: string, env: NodeJS.ProcessEnv = process.env): 
   };
 }
 
-/** What is wrong with `REDIS_URL` and `RISKSTREAM_LOG_LEVEL` (checked as `redis.url` and `log_level` are; never quoting a value). */
+/** What is wrong with `REDIS_URL` (checked as `redis.url` is, a bare host:port kept; never quoting a value). */
 function envProblems(env: NodeJS.ProcessEnv): string[] {
-  const out: string[] = [];
   const url = env.REDIS_URL;
-  if (url !== undefined && url !== '' && !isRedisUrl(url)) out.push('REDIS_URL: must be a redis:// or rediss:// URL (or a unix socket path)');
+  // Another scheme (http://) is a mistake; a bare host:port is what ioredis reads as one (kept working).
+  const otherScheme = url !== undefined && /^[a-z][a-z0-9+.-]*:\/\//i.test(url) && !isRedisUrl(url);
+  return otherScheme ? ['REDIS_URL: must be a redis:// or rediss:// URL (or a unix socket path)'] : [];
+}
+
+/** What is wrong with `RISKSTREAM_LOG_LEVEL` (checked where it is read: the worker without --log-level, config check). */
+export function envLogLevelProblem(env: NodeJS.ProcessEnv = process.env): string | undefined {
   const level = env.RISKSTREAM_LOG_LEVEL;
-  if (level !== undefined && level !== '' && !(LOG_LEVELS as readonly string[]).includes(level))
-    out.push(`RISKSTREAM_LOG_LEVEL: must be one of ${LOG_LEVELS.join(', ')}`);
-  return out;
+  if (level === undefined || level === '' || (LOG_LEVELS as readonly string[]).includes(level)) return undefined;
+  return `RISKSTREAM_LOG_LEVEL: must be one of ${LOG_LEVELS.join(', ')}`;
 }
 
 /** Resolves a path from the config (relative paths are relative to the config directory). */

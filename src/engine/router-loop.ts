@@ -88,7 +88,7 @@ export async function runRouterLoop(d: RouterLoopDeps): Promise<void> {
         // again to find nothing; first the writes in flight are finished (reported) and acked (under
         // load, acks go with the next read instead).
         await router.finishWrites(true);
-        reportCompleted();
+        if (reportCompleted() > 0) errors = 0;
         await router.waitForInput(d.waker, Math.min(s.blockMs, 250));
       }
     } catch (err) {

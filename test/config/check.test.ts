@@ -48,16 +48,24 @@ describe('riskstream config check', () => {
   }, 30_000);
 
   it('REDIS_URL and RISKSTREAM_LOG_LEVEL held to the rules of redis.url and log_level; a geoip.mmdb that cannot be opened: refused by both', async () => {
-    const env = { REDIS_URL: 'http://127.0.0.1:6379', RISKSTREAM_LOG_LEVEL: 'verbose', RISKSTREAM_INGEST_TOKEN: '' };
-    const [check, worker] = await Promise.all([
-      runCli(['config', 'check', '--config', join(ROOT, 'config')], { env }),
-      runCli(['worker', '--config', join(ROOT, 'config')], { env, timeoutMs: 25_000 }),
-    ]);
-    for (const r of [check, worker]) {
-      expect(r.code).toBe(1);
-      expect(r.stderr).toMatch(/REDIS_URL: must be a redis:\/\/ or rediss:\/\/ URL/);
-      expect(r.stderr).toMatch(/RISKSTREAM_LOG_LEVEL: must be one of fatal, error/);
+    for (const [env, message] of [
+      [{ REDIS_URL: 'http://127.0.0.1:6379' }, /REDIS_URL: must be a redis:\/\/ or rediss:\/\/ URL/],
+      [{ RISKSTREAM_LOG_LEVEL: 'verbose', REDIS_URL: 'redis://127.0.0.1:1' }, /RISKSTREAM_LOG_LEVEL: must be one of fatal, error/],
+    ] as const) {
+      const all = { ...env, RISKSTREAM_INGEST_TOKEN: '' };
+      const [check, worker] = await Promise.all([
+        runCli(['config', 'check', '--config', join(ROOT, 'config')], { env: all }),
+        runCli(['worker', '--config', join(ROOT, 'config')], { env: all, timeoutMs: 25_000 }),
+      ]);
+      for (const r of [check, worker]) {
+        expect(r.code).toBe(1);
+        expect(r.stderr).toMatch(message);
+      }
     }
+    // A bare host:port is what the client reads as one: still accepted.
+    expect(
+      (await runCli(['config', 'check', '--config', join(ROOT, 'config')], { env: { REDIS_URL: 'redis-host:6379', RISKSTREAM_INGEST_TOKEN: '' } })).code,
+    ).toBe(0);
     const geo = mkdtempSync(join(tmpdir(), 'riskstream-check-geo-'));
     try {
       writeFileSync(join(geo, 'riskstream.yaml'), 'geoip:\n  mmdb: /nonexistent/GeoLite2-City.mmdb\n');

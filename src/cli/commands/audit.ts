@@ -2,6 +2,9 @@ import type { Command } from 'commander';
 import { AuditLog } from '../../audit/audit-log.js';
 import { DEFAULT_CONFIG, integerIn, openCli, table, print } from '../common.js';
 
+/** Most pages `audit tail --action` reads looking for a rare action (each reads ≥ 10 000 entries). */
+const MAX_PAGES = 100;
+
 /** `riskstream audit tail [-f]`: the newest audit entries, optionally following new ones. */
 export function auditCommand(program: Command): void {
   const audit = program.command('audit').description('the audit log');
@@ -26,11 +29,13 @@ export function auditCommand(program: Command): void {
         // A rare action's page may come back short with a cursor (src/audit/audit-log.ts): follow it.
         const entries: Awaited<ReturnType<AuditLog['list']>>['entries'] = [];
         let cursor: string | undefined;
+        let pages = 0;
         do {
           const page = await log.list({ count: Number(o.lines) - entries.length, ...(o.action ? { action: o.action } : {}), ...(cursor ? { cursor } : {}) });
           entries.push(...page.entries);
           cursor = page.next;
-        } while (cursor !== undefined && entries.length < Number(o.lines));
+          pages++;
+        } while (cursor !== undefined && entries.length < Number(o.lines) && pages < MAX_PAGES);
         print(table(entries.reverse().map(row), ['time', 'action', 'actor', 'target', 'details']));
         if (!o.follow) return;
         let last = entries[entries.length - 1]?.id ?? '$';

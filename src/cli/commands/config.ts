@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { existsSync, statSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { configPath, loadConfig } from '../../config/load.js';
+import { configPath, envLogLevelProblem, loadConfig } from '../../config/load.js';
 import { isRiskstreamError, RiskstreamError } from '../../errors.js';
 import { signingKeyIssues } from '../config-keys.js';
 import { openGeoIp } from '../../ingest/geoip.js';
@@ -21,6 +21,8 @@ export function configCommand(program: Command): void {
     .action(async (o: { config: string }) => {
       try {
         const c = loadConfig(o.config);
+        const envLevel = envLogLevelProblem();
+        if (envLevel) throw new RiskstreamError('CONFIG_INVALID', envLevel, { issues: [{ file: c.files[0] ?? o.config, line: 1, col: 1, message: envLevel }] });
         const keyIssues = await signingKeyIssues(c);
         if (keyIssues.length) throw new RiskstreamError('CONFIG_INVALID', 'signing keys', { issues: keyIssues });
         // The GeoIP database, opened as the worker opens it at start.

@@ -2,7 +2,8 @@ import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { startWorker } from '../../runtime/worker.js';
 import { createLogger } from '../../obs/logger.js';
-import { loadConfig } from '../../config/load.js';
+import { envLogLevelProblem, loadConfig } from '../../config/load.js';
+import { RiskstreamError } from '../../errors.js';
 import { DEFAULT_CONFIG, integerIn } from '../common.js';
 
 /**
@@ -18,6 +19,8 @@ export function workerCommand(program: Command): void {
     .option('--log-level <level>', 'fatal|error|warn|info|debug|trace|silent')
     .action(async (o: { config: string; port?: string; logLevel?: string }) => {
       const config = loadConfig(o.config);
+      const envLevel = o.logLevel === undefined ? envLogLevelProblem() : undefined;
+      if (envLevel) throw new RiskstreamError('CONFIG_INVALID', envLevel);
       const logger = createLogger(o.logLevel ?? process.env.RISKSTREAM_LOG_LEVEL ?? config.raw.log_level);
       // Signals are taken from the start: one during start-up (a rollout stopping a pod that is still
       // joining) drains once started, as any other — by default it would kill the process holding
