@@ -5,7 +5,7 @@
  */
 import { isDeepStrictEqual } from 'node:util';
 import { isRiskstreamError, RiskstreamError } from '../errors.js';
-import { getPath } from '../ingest/profiles/path.js';
+import { getPath, setPath } from '../ingest/profiles/path.js';
 import type { Config, ConfigIssue } from './load.js';
 import type { RiskstreamFileConfig } from './schema.js';
 
@@ -56,13 +56,9 @@ export function startOnlyPart(c: Config): StartOnlyPart {
  * dead letters, readiness, back-pressure — goes on with what the running worker was started with.
  */
 export function keepStartOnly(running: StartOnlyPart, next: Config): Config {
-  const raw = structuredClone(next.raw) as unknown as Record<string, unknown>;
-  for (const path of START_ONLY_SETTINGS) {
-    const dot = path.indexOf('.');
-    const value = structuredClone(getPath(running.raw, path));
-    if (dot < 0) raw[path] = value;
-    else (raw[path.slice(0, dot)] as Record<string, unknown>)[path.slice(dot + 1)] = value;
-  }
+  // `next` stays untouched: the sections written are copied on the way (setPath's `copy`).
+  const raw: Record<string, unknown> = { ...next.raw };
+  for (const path of START_ONLY_SETTINGS) setPath(raw, path, structuredClone(getPath(running.raw, path)), true);
   return {
     ...next,
     raw: raw as unknown as Config['raw'],

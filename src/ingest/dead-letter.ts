@@ -79,26 +79,24 @@ export function deadLetterFields(raw: RawEntry, reason: string, now: number = Da
   }
   if (truncated.length) out.push('truncated', truncated.join(','));
   if (count > MAX_ORIG_FIELDS) out.push('omitted_fields', String(count - MAX_ORIG_FIELDS));
-  let orig: Record<string, string>;
-  try {
-    orig = scrubFields(cutFields, scrubPaths);
-  } catch {
-    orig = Object.fromEntries(Object.keys(cutFields).map((k) => [k, NOT_SCRUBBED])); // e.g. a stack overflow in a pattern
-  }
+  const orig = scrubbed(cutFields, scrubPaths);
   for (const k in orig) out.push(ORIG_PREFIX + k, orig[k]!);
   // A name the entry gave more than once: its earlier values too, under the same name (a stream
-  // entry may repeat a field), scrubbed alike.
+  // entry may repeat a field), cut and scrubbed alike (a scrub_fields path may remove one).
   for (const [k, v] of raw.repeated?.slice(0, MAX_ORIG_FIELDS) ?? []) {
-    const one = v.length <= MAX_ORIG_FIELD ? v : NOT_KEPT_LONG;
-    let kept: string | undefined;
-    try {
-      kept = scrubFields({ [k]: one }, scrubPaths)[k]; // undefined: a scrub_fields path removed it
-    } catch {
-      kept = NOT_SCRUBBED;
-    }
+    const kept = scrubbed({ [k]: v.length <= MAX_ORIG_FIELD ? v : NOT_KEPT_LONG }, scrubPaths)[k];
     if (kept !== undefined) out.push(ORIG_PREFIX + k, kept);
   }
   return out;
+}
+
+/** `fields` scrubbed for a dead letter; every field {@link NOT_SCRUBBED} when scrubbing failed (e.g. a stack overflow in a pattern). */
+function scrubbed(fields: Record<string, string>, scrubPaths: readonly string[]): Record<string, string> {
+  try {
+    return scrubFields(fields, scrubPaths);
+  } catch {
+    return Object.fromEntries(Object.keys(fields).map((k) => [k, NOT_SCRUBBED]));
+  }
 }
 
 function safeScrubText(text: string): string {

@@ -1,6 +1,6 @@
 import { RiskstreamError } from '../errors.js';
 import type { AuditLog } from '../audit/audit-log.js';
-import type { SessionStore } from './store.js';
+import type { RevokedCopy, RevokeMeta, SessionStore } from './store.js';
 import { storedSessionId, type SessionIdentity } from './identity.js';
 import type { SessionRevocation } from './revocation.js';
 
@@ -40,12 +40,7 @@ export interface RevokedSession {
 export async function revokeSession(deps: RevokeDeps, id: string, opts: RevokeOptions): Promise<RevokedSession> {
   // Users of different partitions who logged in with one id each hold a copy: each is told, as it is revoked.
   const out: RevokedSession[] = [];
-  await deps.store.revokeCopies(
-    id,
-    { ...opts, time: (deps.now ?? Date.now)() },
-    undefined,
-    async (identity, change, part) => void out.push(await notify(deps, identity, change, part)),
-  );
+  await deps.store.revokeCopies(id, metaOf(deps, opts), undefined, notifyInto(deps, out));
   if (!out.length) {
     const sid = storedSessionId(id).slice(0, 200); // never echo a pasted token
     throw new RiskstreamError('NOT_FOUND', `no active session ${JSON.stringify(sid)}`, { session: sid });
@@ -57,25 +52,27 @@ export async function revokeSession(deps: RevokeDeps, id: string, opts: RevokeOp
 export async function revokeUserSessions(deps: RevokeDeps, user: string, opts: RevokeOptions): Promise<RevokedSession[]> {
   // Each session is told as it is revoked: a failure stops there, and the rest stay live for a retry.
   const out: RevokedSession[] = [];
-  await deps.store.revokeUser(
-    user,
-    { ...opts, time: (deps.now ?? Date.now)() },
-    async (identity, change, part) => void out.push(await notify(deps, identity, change, part)),
-  );
+  await deps.store.revokeUser(user, metaOf(deps, opts), notifyInto(deps, out));
   return out;
 }
 
-async function notify(deps: RevokeDeps, identity: SessionIdentity, change: SessionRevocation, part: number): Promise<RevokedSession> {
-  await tell(deps, change, part, false);
-  await deps.store.noticeTold(part, change.id);
-  return { identity, change };
+/** The store's revocation meta: who, why, and now (`deps.now`). */
+const metaOf = (deps: RevokeDeps, opts: RevokeOptions): RevokeMeta => ({ ...opts, time: (deps.now ?? Date.now)() });
+
+/** Tells of each copy the store revokes, as it goes, collecting them in `out`. */
+function notifyInto(deps: RevokeDeps, out: RevokedSession[]): RevokedCopy {
+  return async (identity, change, part) => {
+    await tell(deps, change, part, false);
+    await deps.store.noticeTold(part, change.id);
+    out.push({ identity, change });
+  };
 }
 
 /**
  * Tells of a revocation: its `session.revoked` audit entry (unless `audited`: written before, and
  * marked), then its SETs queued (deterministic job ids: queued again after a crash, still one per
- * receiver). If the sink fails, a
- * `session.revoke_notify_failed` entry is written and INTERNAL thrown: the notice stays, for a drain.
+ * receiver). If the sink fails, a `session.revoke_notify_failed` entry is written and INTERNAL
+ * thrown: the notice stays, for a drain.
  */
 async function tell(deps: RevokeDeps, change: SessionRevocation, part: number, audited: boolean): Promise<void> {
   const { time, sessionId, user } = change;
