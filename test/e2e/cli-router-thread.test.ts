@@ -5,7 +5,7 @@
  */
 import { afterAll, describe, expect, it } from 'vitest';
 import { cleanup, redisClient, testPrefix, waitFor } from '../helpers/redis.js';
-import { spawnWorker, writeTestConfig, type WorkerProcess } from '../helpers/worker.js';
+import { criticalDetection, spawnWorker, userRisk, writeTestConfig, type WorkerProcess } from '../helpers/worker.js';
 
 const redis = redisClient();
 const prefixes: string[] = [];
@@ -28,22 +28,10 @@ async function start(routerThread: boolean): Promise<{ w: WorkerProcess; prefix:
 describe('riskstream worker: engine.router_thread', () => {
   it.each([true, false])('router_thread %s: routing in a thread of its own only when on; events scored either way', async (on) => {
     const { w, prefix } = await start(on);
-    const detection = JSON.stringify({
-      type: 'endpoint',
-      user: 'rt@example.com',
-      time: Date.now() - 1000,
-      device: { id: 'd-1' },
-      detection: 'malware',
-      severity: 'critical',
+    await redis.xadd(`${prefix}:activity`, '*', 'event', criticalDetection('rt@example.com'));
+    await waitFor(async () => ((await userRisk(w.url, `admin-${prefix}-0123456789abcdef`, 'rt@example.com')).level === 'high' ? true : undefined), {
+      what: 'the detection scored',
     });
-    await redis.xadd(`${prefix}:activity`, '*', 'event', detection);
-    await waitFor(
-      async () => {
-        const r = await fetch(`${w.url}/v1/users/rt%40example.com/risk`, { headers: { authorization: `Bearer admin-${prefix}-0123456789abcdef` } });
-        return r.status === 200 && ((await r.json()) as { level: string }).level === 'high' ? true : undefined;
-      },
-      { what: 'the detection scored' },
-    );
     expect(/router thread ready/.test(w.output())).toBe(on);
   });
 });

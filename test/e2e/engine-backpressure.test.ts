@@ -5,28 +5,13 @@
  * waits in the input stream (where `streams.max_lag` and the lag gauges see it); once the owners
  * run, everything is applied.
  */
-import { afterAll, describe, expect, it } from 'vitest';
-import { loadConfig } from '../../src/config/load.js';
-import { Keys } from '../../src/keys.js';
-import { createLogger } from '../../src/obs/logger.js';
-import { startWorker, type WorkerHandle } from '../../src/runtime/worker.js';
-import { cleanup, redisClient, testPrefix, waitFor, zcardAll } from '../helpers/redis.js';
-import { writeTestConfig, type TestConfig } from '../helpers/worker.js';
+import { describe, expect, it } from 'vitest';
+import { waitFor, zcardAll } from '../helpers/redis.js';
+import { inProcessWorker } from '../helpers/worker.js';
 
-const redis = redisClient();
-const prefix = testPrefix('e2e-backpressure');
-const keys = new Keys(prefix, 64);
+const { redis, prefix, keys, start } = inProcessWorker('e2e-backpressure');
 const MAX_ROUTED = 6;
 const USERS = 120;
-let cfg: TestConfig | undefined;
-let worker: WorkerHandle | undefined;
-
-afterAll(async () => {
-  await worker?.close().catch(() => undefined);
-  cfg?.remove();
-  await cleanup(redis, prefix);
-  redis.disconnect();
-});
 
 const routedEntries = async (): Promise<number> => {
   const p = redis.pipeline();
@@ -36,13 +21,9 @@ const routedEntries = async (): Promise<number> => {
 
 describe('engine back-pressure', () => {
   it('routing pauses while the partition streams hold engine.max_routed entries; the rest waits in the input; all applied once owners run', async () => {
-    cfg = await writeTestConfig(prefix, {
-      streams: { batch_size: 4, block: '100ms' },
-      engine: { max_routed: MAX_ROUTED, lease_ttl: '2s', heartbeat: '300ms' },
-    });
     // Another holder keeps every partition: this worker routes but cannot own.
     for (let p = 0; p < 64; p++) await redis.set(keys.engineLease(`p${p}`), 'ghost#1', 'PX', 60_000);
-    worker = await startWorker({ config: loadConfig(cfg.dir), logger: createLogger('silent'), port: 0, host: '127.0.0.1', consumer: 'bp-1' });
+    await start({ streams: { batch_size: 4, block: '100ms' }, engine: { max_routed: MAX_ROUTED, lease_ttl: '2s', heartbeat: '300ms' } });
     const time = new Date().toISOString();
     for (let i = 0; i < USERS; i++) {
       await redis.xadd(`${prefix}:activity`, '*', 'event', JSON.stringify({ type: 'access', id: `a-${i}`, user: `u${i}@example.com`, time, app: 'mail' }));

@@ -5,18 +5,13 @@
  */
 import { describe, expect, it } from 'vitest';
 import { waitFor } from '../helpers/redis.js';
-import { workerHarness } from '../helpers/worker.js';
+import { criticalDetection, userRisk, workerHarness } from '../helpers/worker.js';
 import { recentIso } from '../helpers/clock.js';
 
 const h = workerHarness('group-deleted');
 
-const detection = (user: string, id: string) =>
-  JSON.stringify({ type: 'endpoint', id, user, time: recentIso(0), device: { id: 'd-1' }, vendor: 'crowdstrike', detection: 'malware', severity: 'critical' });
-
-async function risk(user: string): Promise<{ level?: string; version?: number }> {
-  const r = await fetch(`${h.worker.url}/v1/users/${encodeURIComponent(user)}/risk`, { headers: { authorization: `Bearer ${h.cfg.adminToken}` } });
-  return r.status === 200 ? ((await r.json()) as { level: string; version: number }) : {};
-}
+const detection = (user: string, id: string) => criticalDetection(user, { id, time: recentIso(0) });
+const risk = (user: string) => userRisk(h.worker.url, h.cfg.adminToken, user);
 
 async function hits(user: string): Promise<number> {
   const r = await fetch(`${h.worker.url}/v1/users/${encodeURIComponent(user)}/events?limit=100`, { headers: { authorization: `Bearer ${h.cfg.adminToken}` } });

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { parse, stringify } from 'yaml';
 import { describe, expect, it } from 'vitest';
 import { waitFor } from '../helpers/redis.js';
-import { workerHarness } from '../helpers/worker.js';
+import { criticalDetection, userRisk, workerHarness } from '../helpers/worker.js';
 
 const h = workerHarness('reload-start-only');
 
@@ -36,14 +36,7 @@ describe('SIGHUP and start-only settings', () => {
     const details = JSON.parse(entry[1][entry[1].indexOf('details') + 1]!) as { worker?: string; ignored_until_restart?: string[] };
     expect(details.worker).toEqual(expect.any(String));
     expect(details.ignored_until_restart).toEqual(['redis', 'streams.login', 'streams.dead_letter']);
-    const body = JSON.stringify({
-      type: 'endpoint',
-      user: 'so@example.com',
-      time: Date.now() - 1000,
-      device: { id: 'd' },
-      detection: 'malware',
-      severity: 'critical',
-    });
+    const body = criticalDetection('so@example.com');
     const login = JSON.stringify({ type: 'login', user: 'so@example.com', time: Date.now() - 1000, ip: '81.2.69.142' });
     const r = await fetch(`${h.worker.url}/v1/events`, {
       method: 'POST',
@@ -51,7 +44,7 @@ describe('SIGHUP and start-only settings', () => {
       body: `${body}\n${login}\nnot json\n`,
     });
     expect(r.status).toBe(202);
-    await waitFor(async () => ((await (await admin('/v1/users/so%40example.com/risk')).json()) as { level?: string }).level === 'high', { what: 'scored' });
+    await waitFor(async () => (await userRisk(h.worker.url, h.cfg.adminToken, 'so@example.com')).level === 'high', { what: 'scored' });
     // An entry the router (in its own thread) cannot decode: dead-lettered where the worker started, too.
     await h.redis.xadd(`${h.prefix}:activity`, '*', 'event', '{not json');
     await waitFor(async () => (await h.redis.xlen(`${h.prefix}:dead-letter`)) === 2, { what: "the router's dead letter" });

@@ -9,6 +9,10 @@ import type { Redis } from 'ioredis';
 import type { LocalReceiverOptions } from '../../src/ssf/local-receiver.js';
 import { REDIS_URL, cleanup, redisClient, testPrefix, waitFor } from './redis.js';
 import { startReceiver, type TestReceiver } from './receiver.js';
+import { loadConfig } from '../../src/config/load.js';
+import { Keys } from '../../src/keys.js';
+import { createLogger, type Logger } from '../../src/obs/logger.js';
+import { startWorker, type WorkerHandle } from '../../src/runtime/worker.js';
 
 const ROOT = resolve(import.meta.dirname, '../..');
 
@@ -125,4 +129,61 @@ export function workerHarness(
     h.cfg?.remove();
   });
   return h;
+}
+
+/** A critical EDR detection of `user` as stream JSON (endpoint_detection raises the user to high); `extra` adds or overrides fields. */
+export function criticalDetection(user: string, extra: Record<string, unknown> = {}): string {
+  return JSON.stringify({
+    type: 'endpoint',
+    user,
+    time: Date.now() - 1000,
+    device: { id: 'd-1' },
+    vendor: 'crowdstrike',
+    detection: 'malware',
+    severity: 'critical',
+    ...extra,
+  });
+}
+
+/** `user`'s risk as the admin API answers it; `{}` for a user it does not know. */
+export async function userRisk(url: string, adminToken: string, user: string): Promise<{ level?: string; version?: number }> {
+  const r = await fetch(`${url}/v1/users/${encodeURIComponent(user)}/risk`, { headers: { authorization: `Bearer ${adminToken}` } });
+  return r.status === 200 ? ((await r.json()) as { level: string; version: number }) : {};
+}
+
+/** What {@link inProcessWorker} sets up for a test file. */
+export interface InProcessWorker {
+  prefix: string;
+  redis: Redis;
+  keys: Keys;
+  /** Writes the test config (`main` as in {@link writeTestConfig}) and starts the worker from it (consumer `<prefix>-1`). */
+  start(main: Record<string, unknown>, logger?: Logger): Promise<WorkerHandle>;
+}
+
+/**
+ * A worker in this process, given its loaded configuration only (no path: routing runs in this
+ * thread, whatever `engine.router_thread`), on a random prefix of 64 partitions; closed, its config
+ * removed and the prefix purged after the file.
+ */
+export function inProcessWorker(name: string): InProcessWorker {
+  const prefix = testPrefix(name);
+  const redis = redisClient();
+  let cfg: TestConfig | undefined;
+  let worker: WorkerHandle | undefined;
+  afterAll(async () => {
+    await worker?.close().catch(() => undefined);
+    cfg?.remove();
+    await cleanup(redis, prefix);
+    redis.disconnect();
+  });
+  return {
+    prefix,
+    redis,
+    keys: new Keys(prefix, 64),
+    start: async (main, logger = createLogger('silent')) => {
+      cfg = await writeTestConfig(prefix, main);
+      worker = await startWorker({ config: loadConfig(cfg.dir), logger, port: 0, host: '127.0.0.1', consumer: `${prefix}-1` });
+      return worker;
+    },
+  };
 }

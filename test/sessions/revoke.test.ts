@@ -26,19 +26,18 @@ async function seed(sessionId: string): Promise<number> {
   return e.time;
 }
 
+/** The revocation of alice's session `sessionId` (logged in at `loginAt`) expected at NOW. */
+function expectedChange(sessionId: string, loginAt: number, actor: string, reason: string): SessionRevocation {
+  const user = 'alice@example.com';
+  return { id: revocationId({ session_id: sessionId, login_at: loginAt, user }), user, sessionId, reason, actor, time: NOW };
+}
+
 describe('revokeSession', () => {
   it('deletes, audits, then calls the sink with a deterministic change id', async () => {
     const loginAt = await seed('s1');
     const calls: SessionRevocation[] = [];
     const r = await revokeSession({ store, audit, onRevoked: (c) => void calls.push(c), now: () => NOW }, 's1', { actor: 'admin:x', reason: 'stolen' });
-    const change = {
-      id: revocationId({ session_id: 's1', login_at: loginAt, user: 'alice@example.com' }),
-      user: 'alice@example.com',
-      sessionId: 's1',
-      reason: 'stolen',
-      actor: 'admin:x',
-      time: NOW,
-    };
+    const change = expectedChange('s1', loginAt, 'admin:x', 'stolen');
     expect(r.change).toEqual(change);
     expect(calls).toEqual([change]);
     expect(await store.get('s1')).toBeNull();
@@ -152,14 +151,7 @@ describe('revokeSession', () => {
     expect(calls).toEqual([]);
     // Past it: told once — the audit entry and the SETs the revoker would have written.
     expect(await drainRevocationNotices(deps, [part], 0)).toBe(1);
-    const change = {
-      id: revocationId({ session_id: 's-crash', login_at: loginAt, user: 'alice@example.com' }),
-      user: 'alice@example.com',
-      sessionId: 's-crash',
-      reason: 'level high',
-      actor: 'policy',
-      time: NOW,
-    };
+    const change = expectedChange('s-crash', loginAt, 'policy', 'level high');
     expect(calls).toEqual([change]);
     expect((await audit.list()).entries).toEqual([
       expect.objectContaining({
