@@ -167,9 +167,12 @@ export class Keys {
   session(p: number, id: string): string {
     return `${this.prefix}:{p${p}}:session:${tag(id)}`;
   }
-  /** String (TTL): a revoked session's tombstone (beside the session). */
+  /**
+   * String (TTL): a revoked session's tombstone (in the session's slot). Its own namespace: no
+   * session id can name it (a session `x:revoked` once shared the key of `x`'s tombstone).
+   */
   sessionTombstone(p: number, id: string): string {
-    return `${this.session(p, id)}:revoked`;
+    return `${this.prefix}:{p${p}}:revoked-session:${tag(id)}`;
   }
   /**
    * Sorted set (TTL): one source IP's recent failed logins for password_spray, scored by event time

@@ -14,8 +14,10 @@ describe('Keys: every key name in one place, unchanged', () => {
       'rs:risk-events',
       'rs:audit',
     ]);
-    expect(k.sessionTombstone(3, 's-1')).toBe('rs:{p3}:session:s-1:revoked');
-    expect(k.sessionTombstone(3, 'a{b}')).toBe(`${k.session(3, 'a{b}')}:revoked`);
+    expect(k.sessionTombstone(3, 's-1')).toBe('rs:{p3}:revoked-session:s-1');
+    // No session id names another's tombstone (`x:revoked` once did).
+    expect(k.sessionTombstone(3, 'a')).not.toBe(k.session(3, 'a:revoked'));
+    expect(k.sessionTombstone(3, 'a{b}')).toBe('rs:{p3}:revoked-session:a%7bb%7d');
     expect(k.session(3, 'a{b}')).not.toMatch(/\{b\}/); // an id's braces never make a hash tag of their own
     expect([k.ssfHeld('x'), k.ssfVerify('x'), k.receiversKnown]).toEqual(['rs:ssf:held:x', 'rs:ssf:verify:x', 'rs:receivers:known']);
     expect(k.userOutboxPattern).toBe('rs:{p*}:u:*:outbox');

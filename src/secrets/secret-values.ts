@@ -69,7 +69,11 @@ function decodeUrl(s: string): string {
   });
 }
 
-/** A dotted run holding a token at its start: the whole run, a JWE (5 parts) or a JWS (3 parts) followed by more dots. */
+/**
+ * A dotted run holding a token at its start: the whole run, a JWE (5 parts) or a JWS (3 parts)
+ * followed by more dots; or one glued to a prefix of the token alphabet (`evt-eyJ…`, `id_eyJ…`),
+ * found at its header's `eyJ`.
+ */
 function redactDotted(m: string): string {
   const parts = m.split('.');
   for (const n of [parts.length, 5, 3]) {
@@ -77,7 +81,8 @@ function redactDotted(m: string): string {
     const t = parts.slice(0, n).join('.');
     if (looksLikeJwt(t)) return `[redacted jwt sha256:${sha256Hex(t)}]${m.slice(t.length)}`;
   }
-  return m;
+  const glued = parts[0]!.indexOf('eyJ', 1);
+  return glued > 0 ? m.slice(0, glued) + redactDotted(m.slice(glued)) : m;
 }
 
 /** The mark an opaque token is replaced by: `[redacted token sha256:<hex>]`. */

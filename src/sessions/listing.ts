@@ -12,7 +12,8 @@ export interface SessionPage {
 }
 
 const DEFAULT_LIMIT = 50;
-const MAX_LIMIT = 500;
+/** Most sessions one page lists (the API and the CLI check it alike). */
+export const MAX_LIMIT = 500;
 const PRUNE_BATCH = 500;
 
 /** What the listing queries read with: the store's connection, keys, clock and liveness rule. */

@@ -3,7 +3,7 @@ import type { SessionIdentity } from './identity.js';
 
 /** A revoked session, handed to the sink that queues the CAEP session-revoked SET. */
 export interface SessionRevocation {
-  /** Deterministic change id (same session → same id), usable as the delivery job id / SET `txn`. */
+  /** The revocation's change id (one per revocation; kept in its notice, so a retry reuses it): the delivery job id / SET `txn`. */
   id: string;
   user: string;
   sessionId: string;
@@ -14,16 +14,19 @@ export interface SessionRevocation {
 }
 
 /**
- * Deterministic change id of a session's revocation: one per session copy (id, login time and
- * user: users of different partitions who logged in with one id at one time are each told).
+ * Change id of a session copy's revocation at `time` (epoch ms): one per copy (id, login time and
+ * user: users of different partitions who logged in with one id at one time are each told) and
+ * per revocation — a session stored again after it was revoked (its login replayed with a later
+ * expiry, a longer lifetime configured) and revoked again is another change, with its own SETs
+ * (delivery jobs and `jti`s are keyed by it).
  */
-export function revocationId(s: Pick<SessionIdentity, 'session_id' | 'login_at' | 'user'>): string {
-  return `session-revoked:${createHash('sha256').update(`${s.session_id}\n${s.login_at}\n${s.user}`).digest('hex').slice(0, 32)}`;
+export function revocationId(s: Pick<SessionIdentity, 'session_id' | 'login_at' | 'user'>, time: number): string {
+  return `session-revoked:${createHash('sha256').update(`${s.session_id}\n${s.login_at}\n${s.user}\n${time}`).digest('hex').slice(0, 32)}`;
 }
 
 /** The revocation of `identity` by `meta.actor` at `time` (pure). */
 export function revocationOf(identity: SessionIdentity, meta: { actor: string; reason: string }, time: number): SessionRevocation {
-  return { id: revocationId(identity), user: identity.user, sessionId: identity.session_id, reason: meta.reason, actor: meta.actor, time };
+  return { id: revocationId(identity, time), user: identity.user, sessionId: identity.session_id, reason: meta.reason, actor: meta.actor, time };
 }
 
 /**

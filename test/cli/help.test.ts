@@ -75,6 +75,7 @@ describe('every command answers --help with exit 0', () => {
     ['risk', 'list', '--limit', 'abc'],
     ['risk', 'list', '--limit', '0'],
     ['sessions', 'list', '--limit', '-3'],
+    ['sessions', 'list', '--limit', '501'],
     ['audit', 'tail', '-n', 'abc'],
     ['replay', 'x.ndjson', '--rate', '-5'],
     ['worker', '--port', '99999'],

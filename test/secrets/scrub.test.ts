@@ -61,6 +61,16 @@ describe('secret values (by shape, on token boundaries, after URL-decoding)', ()
     expect(scrubText(enc)).not.toContain(jwt.slice(0, 20));
     expect(scrubText(encodeURIComponent(`a=${jwt}`))).not.toContain(jwt.slice(10, 30));
   });
+  it('a JWT glued to a prefix of the token alphabet (found by a black-box review: `evt-<jwt>` was fingerprinted part by part, a short payload kept)', () => {
+    const short = `${b64({ alg: 'HS256' })}.${b64({ sub: 'a' })}.c2ln`;
+    for (const t of [jwt, short]) {
+      const mark = `[redacted jwt sha256:${sha256Hex(t)}]`;
+      expect(scrubText(`evt-${t}`)).toBe(`evt-${mark}`);
+      expect(scrubText(`id_${t}.tail`)).toBe(`id_${mark}.tail`);
+      expect(scrubText(`x-eyJ-${t}`)).toBe(`x-eyJ-${mark}`);
+    }
+    expect(scrubText('evt-eyJ.not-a-token')).toBe('evt-eyJ.not-a-token');
+  });
   it('long opaque high-entropy tokens, not hex digests, UUIDs, words or hosts', () => {
     expect(looksLikeOpaqueToken(OPAQUE)).toBe(true);
     expect(scrubText(`key ${OPAQUE} end`)).toBe(`key [redacted token sha256:${sha256Hex(OPAQUE)}] end`);

@@ -103,7 +103,7 @@ describe('session audit API', () => {
     await audit$()(batchOf([e]));
     const res = await call('DELETE', '/v1/sessions/s-rev', { body: { reason: 'lost laptop' } });
     expect(res.status).toBe(200);
-    const changeId = revocationId({ session_id: 's-rev', login_at: e.time, user: 'bob@example.com' });
+    const changeId = revocationId({ session_id: 's-rev', login_at: e.time, user: 'bob@example.com' }, res.json.time);
     expect(res.json).toMatchObject({ revoked: true, session_id: 's-rev', user: 'bob@example.com', reason: 'lost laptop', change_id: changeId });
     expect(res.json.actor).toMatch(/^token:[0-9a-f]{8}$/);
 

@@ -29,11 +29,11 @@ async function seed(sessionId: string): Promise<number> {
 /** The revocation of alice's session `sessionId` (logged in at `loginAt`) expected at NOW. */
 function expectedChange(sessionId: string, loginAt: number, actor: string, reason: string): SessionRevocation {
   const user = 'alice@example.com';
-  return { id: revocationId({ session_id: sessionId, login_at: loginAt, user }), user, sessionId, reason, actor, time: NOW };
+  return { id: revocationId({ session_id: sessionId, login_at: loginAt, user }, NOW), user, sessionId, reason, actor, time: NOW };
 }
 
 describe('revokeSession', () => {
-  it('deletes, audits, then calls the sink with a deterministic change id', async () => {
+  it("deletes, audits, then calls the sink with the revocation's change id", async () => {
     const loginAt = await seed('s1');
     const calls: SessionRevocation[] = [];
     const r = await revokeSession({ store, audit, onRevoked: (c) => void calls.push(c), now: () => NOW }, 's1', { actor: 'admin:x', reason: 'stolen' });
@@ -93,7 +93,7 @@ describe('revokeSession', () => {
     try {
       const sink = setQueueSink(queue, () => [rx('wants', ['session-revoked']), rx('other', ['risk-level-change'])]);
       const r = await revokeSession({ store, audit, onRevoked: sink, now: () => NOW }, 's3', { actor: 'admin:x', reason: 'stolen' });
-      expect(r.change.id).toBe(revocationId({ session_id: 's3', login_at: loginAt, user: 'alice@example.com' }));
+      expect(r.change.id).toBe(revocationId({ session_id: 's3', login_at: loginAt, user: 'alice@example.com' }, NOW));
       const job = await queue.queue.getJob(sessionRevokedJobId('wants', 's3', r.change.id));
       expect(job?.data).toMatchObject({
         event: 'session-revoked',
@@ -105,6 +105,39 @@ describe('revokeSession', () => {
         time: NOW,
       });
       expect(await queue.queue.getJob(sessionRevokedJobId('other', 's3', r.change.id))).toBeUndefined();
+    } finally {
+      await queue.close();
+    }
+  });
+
+  it('a session stored again after its revocation and revoked again is another change: its own SET job per receiver', async () => {
+    const e = login({ sessionId: 's4', time: NOW - 1000 });
+    const identity = buildIdentity(e, settings())!;
+    await store.put([identity]);
+    const queue = createSetQueue(t.redis, t.keys);
+    try {
+      const rx = {
+        name: 'wants',
+        kind: 'ssf',
+        endpoint: 'https://rx.example/ssf',
+        audience: 'https://rx.example',
+        events: ['session-revoked'],
+        enabled: true,
+      } as ResolvedReceiver;
+      const sink = setQueueSink(queue, () => [rx]);
+      const first = await revokeSession({ store, audit, onRevoked: sink, now: () => NOW }, 's4', { actor: 'admin:x', reason: 'first' });
+      // Its tombstone gone (it lasts the session's remaining lifetime), the same login is stored again.
+      await t.redis.del(t.keys.sessionTombstone(t.keys.partitionOf('alice@example.com'), 's4'));
+      await store.put([identity]);
+      expect(await store.get('s4')).not.toBeNull();
+      const second = await revokeSession({ store, audit, onRevoked: sink, now: () => NOW + 5000 }, 's4', { actor: 'admin:x', reason: 'second' });
+      expect(second.change.id).not.toBe(first.change.id);
+      const jobs = await Promise.all([first, second].map((r) => queue.queue.getJob(sessionRevokedJobId('wants', 's4', r.change.id))));
+      expect(jobs.map((j) => j?.data)).toEqual([
+        expect.objectContaining({ event: 'session-revoked', reason: 'first' }),
+        expect.objectContaining({ event: 'session-revoked', reason: 'second' }),
+      ]);
+      expect(jobs[0]!.data.jti).not.toBe(jobs[1]!.data.jti);
     } finally {
       await queue.close();
     }
@@ -195,5 +228,14 @@ describe('revokeSession', () => {
     expect(await t.redis.exists(t.keys.sessionTombstone(t.keys.partitionOf('alice@example.com'), 's-tomb'))).toBe(1);
     await store.put([buildIdentity(login({ sessionId: 's-tomb', time: NOW - 500 }), settings())!]);
     expect(await store.get('s-tomb')).toBeNull();
+  });
+
+  it('a session whose id ends in ":revoked" is its own: stored beside the session it names, and kept when that one is revoked', async () => {
+    await store.put([buildIdentity(login({ sessionId: 'h-1:revoked', time: NOW - 2000 }), settings())!]);
+    await store.put([buildIdentity(login({ sessionId: 'h-1', time: NOW - 1000 }), settings())!]);
+    expect((await store.listUser('alice@example.com')).map((x) => x.session_id).sort()).toEqual(['h-1', 'h-1:revoked']);
+    await revokeSession({ store, audit, onRevoked: () => undefined, now: () => NOW }, 'h-1', { actor: 'admin:x', reason: 'stolen' });
+    expect(await store.get('h-1')).toBeNull();
+    expect(await store.get('h-1:revoked')).toMatchObject({ session_id: 'h-1:revoked', user: 'alice@example.com' });
   });
 });

@@ -4,6 +4,7 @@ import type { RouteModule } from '../server.js';
 import type { ApiContext } from '../context.js';
 import { knownSecrets } from '../../secrets/known-secrets.js';
 import { intParam, reasonParam, userParam } from '../params.js';
+import { MAX_LIMIT } from '../../sessions/listing.js';
 import type { SessionService } from '../../sessions/service.js';
 import type { RevokedSession } from '../../sessions/revoke.js';
 
@@ -42,7 +43,7 @@ export const sessionRoutes =
 
     app.get('/v1/sessions', async (req) => {
       const q = req.query as Query;
-      const limit = intParam(q.limit, 'limit', undefined, 500);
+      const limit = intParam(q.limit, 'limit', undefined, MAX_LIMIT);
       // `?user=`: that user's active sessions, all in one page (a user's are capped: sessions.max_per_user).
       if (q.user !== undefined) {
         if (q.cursor) throw new RiskstreamError('BAD_REQUEST', "cursor and user cannot be combined: a user's sessions come in one page");

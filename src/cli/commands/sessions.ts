@@ -11,6 +11,7 @@ import type { SessionIdentity } from '../../sessions/identity.js';
 import type { RevocationSink } from '../../sessions/revoke.js';
 import { createSessionService, createSessionStore } from '../../sessions/service.js';
 import { setQueueSink } from '../../sessions/set-sink.js';
+import { MAX_LIMIT } from '../../sessions/listing.js';
 import { createSetQueue } from '../../ssf/queue.js';
 import { createStreamService } from '../../ssf/stream-service.js';
 import { DEFAULT_CONFIG, integerIn, openCli, table, print, userArg, type CommandModule } from '../common.js';
@@ -106,7 +107,7 @@ export function makeSessionsCommand(sinkFactory: CliSinkFactory = setQueueSinkFa
       .command('list')
       .description('Active sessions, newest first (all, or one user’s with --user)')
       .option('--user <user>', 'only this user’s sessions (and their devices)')
-      .option('--limit <n>', 'sessions per page (all users)', integerIn(1, 10_000), 50)
+      .option('--limit <n>', 'sessions per page (all users)', integerIn(1, MAX_LIMIT), 50)
       .option('--cursor <cursor>', 'continue after a previous page')
       .option('--json', 'print JSON')
       .option('-c, --config <path>', 'config directory or file', DEFAULT_CONFIG)
