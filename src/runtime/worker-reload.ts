@@ -2,6 +2,7 @@ import type { AuditLog } from '../audit/audit-log.js';
 import { loadConfig, type Config } from '../config/load.js';
 import { behaviorsGone, keepStartOnly, reloadIssues, startOnlyChanges } from '../config/reload.js';
 import { KeyRing } from '../ssf/key-ring.js';
+import { configChanges } from '../config/changes.js';
 import type { Logger } from '../obs/logger.js';
 import type { Metrics } from '../obs/metrics.js';
 
@@ -34,8 +35,14 @@ export async function loadForReload(
   return { next: keepStartOnly(current, next), ignored };
 }
 
-/** Audits, counts and logs a reload that was applied. */
-export async function reloaded(next: Config, ignored: string[], o: { audit: AuditLog; metrics: Metrics; logger: Logger; workerId?: string }): Promise<void> {
+/** Audits (with what it changed in behaviors and receivers against `prev`), counts and logs a reload that was applied. */
+export async function reloaded(
+  prev: Config,
+  next: Config,
+  ignored: string[],
+  o: { audit: AuditLog; metrics: Metrics; logger: Logger; workerId?: string },
+): Promise<void> {
+  const changes = configChanges(prev, next);
   await o.audit.write({
     action: 'config.reloaded',
     actor: 'system',
@@ -45,6 +52,8 @@ export async function reloaded(next: Config, ignored: string[], o: { audit: Audi
       files: next.files,
       behaviors: next.behaviors.map((b) => `${b.id}:${b.enabled ? b.risk_level : 'off'}`),
       receivers: next.receivers.map((r) => r.name),
+      // Added, removed, and changed fields by name (a receiver's rotated credential as `authorization`, never its value).
+      ...(Object.keys(changes).length ? { changes } : {}),
       ...(ignored.length ? { ignored_until_restart: ignored } : {}),
     },
   });

@@ -232,13 +232,14 @@ export async function startWorker(opts: WorkerOptions = {}): Promise<WorkerHandl
     onBatch: (l) => void listeners.push(l),
     workerId: identity.id,
     reload: async (path) => {
+      const prev = config;
       const { next, ignored } = await loadForReload(path ?? opts.configPath ?? config.dir, config, { audit, metrics, logger });
       config = next;
       engine.reload(path ?? opts.configPath ?? config.dir);
       tokens.set(next.adminTokens, next.ingestTokens, next.ssfTokens, next.metricsTokens);
       Object.assign(decodeOpts, decodeOptionsOf(next));
       await ssf.reload();
-      await reloaded(next, ignored, { audit, metrics, logger, workerId: identity.id });
+      await reloaded(prev, next, ignored, { audit, metrics, logger, workerId: identity.id });
     },
     close: () =>
       (closing ??= (async () => {

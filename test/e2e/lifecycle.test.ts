@@ -336,6 +336,8 @@ describe('worker lifecycle', () => {
     await waitFor(async () => (await reloads()) === before + 1, { what: 'config.reloaded audit entry' });
     const entry = (await redis.xrevrange(auditStream, '+', '-', 'COUNT', 10)).find(([, f]) => f[f.indexOf('action') + 1] === 'config.reloaded')!;
     expect(entry[1].join(' ')).toContain('endpoint_detection:medium');
+    const details = JSON.parse(entry[1][entry[1].indexOf('details') + 1]!) as { changes?: unknown };
+    expect(details.changes).toMatchObject({ behaviors: { changed: { endpoint_detection: expect.arrayContaining(['risk_level']) } } });
 
     await endpointHit('after-reload@example.com');
     await waitFor(async () => (await level('after-reload@example.com')) === 'medium', { what: 'the new risk level applied' });

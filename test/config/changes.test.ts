@@ -1,0 +1,40 @@
+import { describe, expect, it } from 'vitest';
+import { configChanges } from '../../src/config/changes.js';
+import type { Config } from '../../src/config/load.js';
+import type { ResolvedReceiver } from '../../src/config/receiver.js';
+import type { BehaviorConfig } from '../../src/config/behaviors-schema.js';
+
+const rx = (name: string, extra: Partial<ResolvedReceiver> = {}): ResolvedReceiver =>
+  ({
+    name,
+    kind: 'ssf',
+    endpoint: 'https://rx.example/ssf',
+    audience: 'https://rx.example',
+    events: ['risk-level-change'],
+    alg: 'ES256',
+    ...extra,
+  }) as ResolvedReceiver;
+const behavior = (id: string, extra: Record<string, unknown> = {}): BehaviorConfig =>
+  ({ id, kind: 'threshold', enabled: true, risk_level: 'medium', ...extra }) as unknown as BehaviorConfig;
+const config = (behaviors: BehaviorConfig[], receivers: ResolvedReceiver[]): Pick<Config, 'behaviors' | 'receivers'> => ({ behaviors, receivers });
+
+describe('configChanges (what a reload changed, for its audit entry)', () => {
+  it('nothing changed: empty', () => {
+    const c = config([behavior('a')], [rx('r', { authorizationValue: 'Bearer s3cret' })]);
+    expect(configChanges(c, structuredClone(c))).toEqual({});
+  });
+
+  it('behaviors added, removed and changed, with the fields that changed', () => {
+    const prev = config([behavior('a'), behavior('b'), behavior('c', { params: { count: 5 } })], []);
+    const next = config([behavior('a', { risk_level: 'high', enabled: false }), behavior('c', { params: { count: 6 } }), behavior('d')], []);
+    expect(configChanges(prev, next)).toEqual({ behaviors: { added: ['d'], removed: ['b'], changed: { a: ['enabled', 'risk_level'], c: ['params'] } } });
+  });
+
+  it("a receiver's rotated credential is named, never shown", () => {
+    const prev = config([], [rx('okta', { authorizationValue: 'Bearer old-s3cret-token' }), rx('gone')]);
+    const next = config([], [rx('okta', { authorizationValue: 'Bearer new-s3cret-token' }), rx('new', { endpoint: 'https://new.example/ssf' })]);
+    const changes = configChanges(prev, next);
+    expect(changes).toEqual({ receivers: { added: ['new'], removed: ['gone'], changed: { okta: ['authorization'] } } });
+    expect(JSON.stringify(changes)).not.toContain('s3cret');
+  });
+});
