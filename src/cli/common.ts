@@ -7,6 +7,15 @@ import { Keys } from '../keys.js';
 import { escapeControls, escapeControlsKeepLines } from './terminal-text.js';
 import { RiskstreamError } from '../errors.js';
 import { Invalid, toUser } from '../ingest/event-schema.js';
+import { knownSecrets, scrubAll } from '../secrets/known-secrets.js';
+
+/** The secrets of the configurations this command loaded: taken out of the error it may end with. */
+const loadedSecrets: string[] = [];
+
+/** `message` (a command's error) with the loaded configuration's secrets and anything token-shaped taken out. */
+export function scrubCliError(message: string): string {
+  return scrubAll(message, loadedSecrets);
+}
 
 /** The `--config` option's default: ./config. */
 /** A CLI command module: registers its command(s) on the program. */
@@ -17,6 +26,9 @@ export const DEFAULT_CONFIG = 'config';
 /** Loads config and opens a Redis connection for a one-shot CLI command. */
 export async function openCli(configPath: string): Promise<{ config: Config; redis: RedisClient; keys: Keys; close(): Promise<void> }> {
   const config = loadConfig(configPath);
+  // Longest first, as knownSecrets orders them (a secret holding another is replaced whole).
+  loadedSecrets.push(...knownSecrets(config));
+  loadedSecrets.sort((a, b) => b.length - a.length);
   // A one-shot command must fail, not hang, when Redis is away: a few quick reconnects at most.
   const quick = { lazyConnect: true, maxRetriesPerRequest: 3, connectTimeout: 5000, retryStrategy: (times: number) => (times > 3 ? null : times * 200) };
   const redis: RedisClient = config.redisCluster
@@ -52,10 +64,11 @@ export function table(rows: Array<Record<string, unknown>>, columns?: string[]):
   return [line(cols.map((c) => c.toUpperCase())), ...rows.map((r) => line(cols.map((c) => cell(r[c]))))].join('\n') + '\n';
 }
 
-/** A user as typed, normalised as at ingest (trimmed, NFC, emails lower-cased); as typed when not a valid user. */
+/** A user as typed, normalised as at ingest (trimmed, NFC, emails lower-cased); BAD_REQUEST when not a valid user (as the API). */
 export function userArg(raw: string): string {
   const u = toUser(raw, 'user');
-  return u instanceof Invalid ? raw : u;
+  if (u instanceof Invalid) throw new RiskstreamError('BAD_REQUEST', u.message);
+  return u;
 }
 
 /** A commander option parser: a whole number from `min` to `max` (`--limit abc`, `--port 99999` are refused at once). */

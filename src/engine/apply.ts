@@ -14,6 +14,8 @@ export interface ApplyContext {
   limits: DetectorLimits;
   /** Processing time (a change's time, the clamp of future event times). */
   now: number;
+  /** The worker's own secrets (src/secrets/known-secrets.ts): taken out of what a hit quotes from its event. */
+  secrets?: readonly string[];
 }
 
 /** What applying one user's items made. */
@@ -61,7 +63,7 @@ export function applyItems(user: string, state: UserState, items: readonly Route
     }
     const ref = { stream: item.s, id: item.i };
     try {
-      const r = reduce(out.state, [{ event: item.e, ref }], ctx.behaviors, ctx.now, ctx.limits);
+      const r = reduce(out.state, [{ event: item.e, ref }], ctx.behaviors, ctx.now, ctx.limits, ctx.secrets);
       out.state = r.state;
       for (const h of r.hits) out.events.push({ user, kind: 'hit', data: h });
       for (const ch of r.changes) out.events.push({ user, kind: 'change', data: ch });

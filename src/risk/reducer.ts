@@ -3,7 +3,7 @@ import { detectorFor, isDetectorKind } from '../detect/registry.js';
 import type { DetectorHit, DetectorLimits } from '../detect/types.js';
 import { mergeTiers, tiersOf, withTiers } from './tiers.js';
 import { scrubShared, type ScrubOptions } from '../secrets/scrub.js';
-import { scrubText } from '../secrets/secret-values.js';
+import { scrubAll, scrubKnownDeep } from '../secrets/known-secrets.js';
 import type { BehaviorHit, CanonicalEvent, EntryRef, LevelChange } from '../types.js';
 import { compareIds, type UserState } from './state.js';
 import { copyState, expire, recordChange, VOUCHED, vouchedOf, type ReduceResult } from './level-change.js';
@@ -47,9 +47,17 @@ function byTimeThenId(a: ReduceInput, b: ReduceInput): number {
  * behaviors (with the level configured at hit time) and emits one change per level change.
  * A hit counts from its event time ({@link hitExpiry}); one already expired at `now` (a
  * backfill) is returned with `expiredOnArrival` and changes neither behaviors nor level.
- * Pure: no I/O, no clock; `now` is the processing time.
+ * Pure: no I/O, no clock; `now` is the processing time. `secrets` (the worker's own tokens) are
+ * taken out of what hits quote from their events, beside anything token-shaped.
  */
-export function reduce(state: UserState, inputs: ReduceInput[], behaviors: BehaviorConfig[], now: number, limits: DetectorLimits): ReduceResult {
+export function reduce(
+  state: UserState,
+  inputs: ReduceInput[],
+  behaviors: BehaviorConfig[],
+  now: number,
+  limits: DetectorLimits,
+  secrets: readonly string[] = [],
+): ReduceResult {
   const expired = anyDue(state, now) ? expire(state, now) : undefined;
   const next = expired === undefined || expired.state === state ? copyState(state) : expired.state;
   const changes = expired?.changes ?? [];
@@ -74,7 +82,7 @@ export function reduce(state: UserState, inputs: ReduceInput[], behaviors: Behav
       // An event (by its own id) seen in an earlier hit — a replayed file, a shipper retry — makes no
       // new hit (checked before this event's hits: one event may make several, e.g. a late login's).
       if (event.id !== undefined && next.behaviors[b.id]?.ids?.includes(eventId)) continue;
-      for (const h of r.hits) recordHit(next, hits, changes, b, h, input, eventId, now);
+      for (const h of r.hits) recordHit(next, hits, changes, b, h, input, eventId, now, secrets);
     }
   }
   // Windows of behaviors no longer configured would otherwise be kept forever.
@@ -115,12 +123,13 @@ function recordHit(
   { event, ref }: ReduceInput,
   eventId: string,
   now: number,
+  secrets: readonly string[],
 ): void {
   const level = h.level ?? b.risk_level;
   // What a detector quotes from the event (a file name, a detection text, a device id) may hold a
-  // token: scrubbed before it is stored, shown or sent in a SET's reason.
-  const summary = scrubText(h.summary);
-  const evidence = scrubShared(h.evidence, VALUES_ONLY) as Record<string, unknown>;
+  // token — one of the worker's own too —: scrubbed before it is stored, shown or sent in a SET's reason.
+  const summary = scrubAll(h.summary, secrets);
+  const evidence = scrubKnownDeep(scrubShared(h.evidence, VALUES_ONLY) as Record<string, unknown>, secrets);
   const expiresAt = hitExpiry(h.time, b.expires_after, now);
   const late = expiresAt !== null && expiresAt <= now;
   const hit: BehaviorHit = {

@@ -1,8 +1,17 @@
 import type { Config } from '../config/load.js';
 import type { ApplyContext } from '../engine/apply.js';
+import { knownSecrets } from '../secrets/known-secrets.js';
 
-/** The owner's apply context from config: behaviors, detector limits (`state.*`) and processing time `now`. */
+/** Each loaded configuration's own secrets (a reload loads a new one). */
+const secretsOf = new WeakMap<Config, string[]>();
+
+/**
+ * The owner's apply context from config: behaviors, detector limits (`state.*`), processing time
+ * `now`, and the worker's own secrets (kept out of what hits quote from events).
+ */
 export function applyContextOf(config: Config, now: number): ApplyContext {
   const s = config.raw.state;
-  return { behaviors: config.behaviors, limits: { maxLogins: s.max_logins, maxAge: s.login_max_age, allowedLateness: s.allowed_lateness }, now };
+  let secrets = secretsOf.get(config);
+  if (!secrets) secretsOf.set(config, (secrets = knownSecrets(config)));
+  return { behaviors: config.behaviors, limits: { maxLogins: s.max_logins, maxAge: s.login_max_age, allowedLateness: s.allowed_lateness }, now, secrets };
 }

@@ -37,9 +37,35 @@ export function knownSecrets(config: SecretsHolder): string[] {
  */
 export function scrubKnown(s: string, secrets: readonly string[]): string {
   if (!secrets.length) return s;
-  // One pass, longest first at each position.
-  const re = new RegExp(secrets.map((x) => x.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')).join('|'), 'gi');
-  return s.replace(re, REDACTED_KNOWN);
+  return s.replace(patternOf(secrets), REDACTED_KNOWN);
+}
+
+/** One pattern per list of secrets (a config's list is built once: compiled once). */
+const patterns = new WeakMap<readonly string[], RegExp>();
+
+function patternOf(secrets: readonly string[]): RegExp {
+  let re = patterns.get(secrets);
+  if (!re) {
+    // One pass, longest first at each position.
+    re = new RegExp(secrets.map((x) => x.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')).join('|'), 'gi');
+    patterns.set(secrets, re);
+  }
+  return re;
+}
+
+/**
+ * `v` (JSON data) with each of `secrets` in its strings replaced as by {@link scrubKnown}: `v`
+ * itself when none is there (one search of its JSON text).
+ */
+export function scrubKnownDeep<T>(v: T, secrets: readonly string[]): T {
+  if (!secrets.length || v === undefined) return v;
+  const json = JSON.stringify(v);
+  const re = patternOf(secrets);
+  re.lastIndex = 0;
+  if (!re.test(json)) return v;
+  // Replaced in strings of the JSON text: a secret found there is a run of a string's characters
+  // (a secret holding a quote or backslash, escaped in JSON, is not found: the tokens configured are not such).
+  return JSON.parse(json.replace(re, REDACTED_KNOWN)) as T;
 }
 
 /** `s` with the worker's own secrets and anything token-shaped taken out (known secrets first: they may contain token-shaped runs). */

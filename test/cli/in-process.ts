@@ -1,6 +1,7 @@
 import { Command, CommanderError } from 'commander';
 import { vi } from 'vitest';
 import { registerCommands } from '../../src/cli/commands/index.js';
+import { scrubCliError } from '../../src/cli/common.js';
 
 /**
  * Runs `riskstream …args` in this process, as src/cli/main.ts would: the program with every
@@ -25,7 +26,7 @@ export async function runInProcess(args: string[]): Promise<{ code: number; stdo
   } catch (e) {
     if (e instanceof CommanderError) return { code: e.exitCode, stdout, stderr };
     // What main.ts does with any other error.
-    return { code: 1, stdout, stderr: `${stderr}riskstream: ${(e as Error).message}\n` };
+    return { code: 1, stdout, stderr: `${stderr}riskstream: ${scrubCliError((e as Error).message)}\n` };
   } finally {
     out.mockRestore();
     err.mockRestore();

@@ -161,4 +161,29 @@ describe('riskstream replay, then riskstream risk', () => {
     expect(reset.code).toBe(0);
     expect((await call(w.url, `/v1/users/${ALICE}/risk`, { token: w.cfg.adminToken })).json.level).toBe('low');
   });
+
+  it('risk list pages with --cursor; risk reset names the user as normalised; a blank user is refused and a token given as user is not echoed (found by a black-box review)', async () => {
+    const seen: string[] = [];
+    let cursor: string | undefined;
+    for (let page = 0; page < 10; page++) {
+      const r = await runInProcess(['risk', 'list', '--limit', '1', ...(cursor ? ['--cursor', cursor] : []), '--config', w.cfg.dir]);
+      expect(r.code, r.stderr).toBe(0);
+      seen.push(...[ALICE, BOB, CAROL].filter((u) => r.stdout.includes(u)));
+      cursor = /more: riskstream risk list --cursor (\S+)/.exec(r.stdout)?.[1];
+      if (!cursor) break;
+    }
+    expect(seen.sort()).toEqual([ALICE, BOB, CAROL]);
+
+    const reset = await runInProcess(['risk', 'reset', `  ${CAROL.toUpperCase()} `, '--config', w.cfg.dir]);
+    expect(reset.code, reset.stderr).toBe(0);
+    expect(reset.stdout).toMatch(/^carol@example\.com: LOW → LOW/);
+
+    const blank = await runInProcess(['risk', '   ', '--config', w.cfg.dir]);
+    expect(blank.code).toBe(1);
+    expect(blank.stderr).toContain('user: must not be empty');
+    const token = await runInProcess(['risk', w.cfg.adminToken, '--config', w.cfg.dir]);
+    expect(token.code).toBe(1);
+    expect(token.stderr).toContain('unknown user [redacted token]');
+    expect(token.stderr).not.toContain(w.cfg.adminToken);
+  });
 });

@@ -5,6 +5,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { loadConfig, shippedBehaviorsFile, type ConfigIssue } from '../../src/config/load.js';
 import { isRiskstreamError } from '../../src/errors.js';
 import { BROKEN_BEHAVIORS, BROKEN_MAIN } from './fixtures.js';
+import { applyContextOf } from '../../src/runtime/apply-context.js';
 
 const ROOT = resolve(import.meta.dirname, '../..');
 const NO_ENV: NodeJS.ProcessEnv = {};
@@ -112,6 +113,14 @@ describe('loadConfig defaults', () => {
     expect(c.redisUrl).toBe('redis://127.0.0.1:6390');
     expect(c.adminTokens).toEqual(['file-admin-token-0123456789', 'env-admin-token-0123456789']);
     expect(c.ingestTokens).toEqual(['env-ingest-token-0123456789']);
+  });
+
+  it("the owner's apply context carries the config's own tokens (kept out of what hits quote), one list per loaded config", () => {
+    const dir = configDir({ 'riskstream.yaml': 'http:\n  admin_tokens: ["file-admin-token-0123456789"]\n' });
+    const c = loadConfig(dir, { RISKSTREAM_INGEST_TOKEN: 'env-ingest-token-0123456789' });
+    const ctx = applyContextOf(c, 0);
+    expect(ctx.secrets).toEqual(expect.arrayContaining(['file-admin-token-0123456789', 'env-ingest-token-0123456789']));
+    expect(applyContextOf(c, 1).secrets).toBe(ctx.secrets);
   });
 
   it('environment tokens are held to the 16-character minimum: a short one is CONFIG_INVALID naming the variable, never its value', () => {

@@ -522,6 +522,23 @@ describe('expiry in event time', () => {
   });
 });
 
+describe("reduce: the worker's own secrets in what a hit quotes (found by a black-box review: an admin token in a detection text reached the API and a SET's reason)", () => {
+  it('are taken out of summary, evidence and the change reason; tokens of no known shape too', () => {
+    const token = 'rvrisk-admin-token-0123456789';
+    const input = edr('e-1', 0);
+    const event = input.event as CanonicalEvent & { detection: string; device: { id: string; name?: string } };
+    event.detection = `cmdline curl -H 'Authorization: Bearer ${token}'`;
+    event.device = { id: 'd-9', name: `laptop of ${token.toUpperCase()}` };
+    const r = reduce(emptyState(USER), [input], BEHAVIORS, NOW, LIMITS, [token]);
+    expect(r.hits).toHaveLength(1);
+    const out = JSON.stringify({ hits: r.hits, changes: r.changes, state: r.state });
+    expect(out.toLowerCase()).not.toContain(token);
+    expect(r.hits[0]!.summary).toContain("'Authorization: Bearer [redacted token]'");
+    // Without the list, the same text passes (it has no token shape): the list is what finds it.
+    expect(reduce(emptyState(USER), [input], BEHAVIORS, NOW, LIMITS).hits[0]!.summary).toContain(token);
+  });
+});
+
 describe('the behaviors plan (enabled detectors and configured ids, per behaviors array)', () => {
   it('an enabled unknown kind throws CONFIG_INVALID on an event, a disabled one never; a disabled behavior keeps its window', () => {
     const unknown = { ...DLP, id: 'odd', kind: 'no_such_kind' } as unknown as typeof DLP;

@@ -4,7 +4,7 @@ import { knownSecrets } from '../../secrets/known-secrets.js';
 import { DEFAULT_CONFIG, integerIn, openCli, table, print, userArg } from '../common.js';
 import { cliServices } from '../../runtime/cli-runtime.js';
 import { formatDuration } from '../../duration.js';
-import type { UserRiskView } from '../../risk/service.js';
+import { MAX_USERS_PAGE, type UserRiskView } from '../../risk/service.js';
 import { escapeControls } from '../terminal-text.js';
 
 /**
@@ -69,7 +69,7 @@ export function riskCommand(program: Command): void {
         // Checked and scrubbed as the API's (a pasted token is fingerprinted: the reason reaches every receiver).
         const reason = reasonParam({ reason: o.reason }, undefined, '', knownSecrets(cli.config));
         const r = await s.risk.reset(userArg(user), `cli:${process.env.USER ?? 'admin'}`, reason);
-        print(`${user}: ${r.previous.toUpperCase()} → ${r.level.toUpperCase()} (version ${r.version})${r.change ? ', SET queued' : ', unchanged'}\n`);
+        print(`${r.user}: ${r.previous.toUpperCase()} → ${r.level.toUpperCase()} (version ${r.version})${r.change ? ', SET queued' : ', unchanged'}\n`);
       } finally {
         await s.close();
         await cli.close();
@@ -81,13 +81,19 @@ export function riskCommand(program: Command): void {
     .option('-c, --config <path>', `config directory or file (default: risk's --config, else ${DEFAULT_CONFIG})`)
     .option('--json', 'print JSON')
     .option('--level <level>', 'only this level')
-    .option('--limit <n>', 'how many', integerIn(1, 10_000), 50)
-    .action(async (o: { config?: string; json?: boolean; level?: string; limit: string }) => {
+    .option('--limit <n>', 'users per page', integerIn(1, MAX_USERS_PAGE), 50)
+    .option('--cursor <cursor>', 'continue after a previous page (its next_cursor, printed after the table)')
+    .action(async (o: { config?: string; json?: boolean; level?: string; limit: string; cursor?: string }) => {
       const cli = await openCli(o.config ?? parent().config);
       const s = await cliServices(cli.config, cli.redis);
       try {
-        const r = await s.risk.list({ ...(o.level ? { level: o.level as 'low' | 'medium' | 'high' } : {}), limit: Number(o.limit) });
-        print((o.json ?? parent().json) ? `${JSON.stringify(r, null, 2)}\n` : table(r.users, ['user', 'level', 'changed_at']));
+        const r = await s.risk.list({
+          ...(o.level ? { level: o.level as 'low' | 'medium' | 'high' } : {}),
+          ...(o.cursor ? { cursor: o.cursor } : {}),
+          limit: Number(o.limit),
+        });
+        const more = r.next_cursor ? `more: riskstream risk list --cursor ${r.next_cursor}\n` : '';
+        print((o.json ?? parent().json) ? `${JSON.stringify(r, null, 2)}\n` : table(r.users, ['user', 'level', 'changed_at']) + more);
       } finally {
         await s.close();
         await cli.close();
