@@ -146,7 +146,8 @@ export class LeaseManager {
     for (const l of held) this.forget(l.resource);
     const p = pipeline(this.redis);
     for (const l of held) queueScript(p, 'leaseRelease', resourceKeys(this.prefix, l.resource).lease, l.token);
-    p.zrem(membersKey(this.prefix), this.opts.workerId);
+    // Superseded: the membership entry under this id is the newer process's now — left to it.
+    if (!this.fenced) p.zrem(membersKey(this.prefix), this.opts.workerId);
     await p.exec();
   }
 

@@ -56,12 +56,20 @@ export function readinessCheck(deps: ReadinessDeps): () => Promise<Readiness> {
     const now = Date.now();
     const stallAfter = config.raw.ingest.stall_after;
     // An entry read again and again (a step fails on it each time) stops the pipeline while steps still run.
-    const stuck = checks.redis ? await stuckReason(deps.redis, config.streams.inputs, config.streams.group) : null;
+    // Bounded like the PING: on a cluster, the input streams' node may be failing over while PING
+    // (another node) answers, and the client holds their commands until the failover ends.
+    const timeoutMs = deps.pingTimeoutMs ?? PING_TIMEOUT_MS;
+    const unreadable = `input streams not readable within ${timeoutMs} ms (their Redis node away or failing over)`;
+    const stuck = checks.redis ? await within(stuckReason(deps.redis, config.streams.inputs, config.streams.group), timeoutMs, unreadable) : null;
     if (stuck) {
       checks.pipeline = false;
       reasons.pipeline = stuck;
     } else if (checks.redis && now - deps.progress.lastAdvance > stallAfter) {
-      const backlog = await readBacklog(deps.redis, config.streams.inputs, config.streams.group).catch(() => null);
+      const backlog = await within(
+        readBacklog(deps.redis, config.streams.inputs, config.streams.group).catch(() => null),
+        timeoutMs,
+        null,
+      );
       const stalled = stallReason(deps.progress.lastAdvance, now, stallAfter, backlog);
       if (stalled) {
         checks.pipeline = false;
@@ -70,4 +78,14 @@ export function readinessCheck(deps: ReadinessDeps): () => Promise<Readiness> {
     }
     return { ok: Object.values(checks).every(Boolean), checks, ...(Object.keys(reasons).length ? { reasons } : {}) };
   };
+}
+
+/** `p`'s value, or `late` when it has not settled within `ms` (the timer never outlives the wait). */
+async function within<T, L>(p: Promise<T>, ms: number, late: L): Promise<T | L> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    return await Promise.race([p, new Promise<L>((resolve) => (timer = setTimeout(() => resolve(late), ms)))]);
+  } finally {
+    clearTimeout(timer);
+  }
 }

@@ -1,3 +1,6 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Command } from 'commander';
 import { describe, expect, it } from 'vitest';
 import { registerCommands } from '../../src/cli/commands/index.js';
@@ -93,6 +96,17 @@ describe('every command answers --help with exit 0', () => {
       for (const name of path) c = c.commands.find((x) => x.name() === name)!;
       const config = c.options.find((o) => o.long === '--config');
       if (config) expect(config.short, path.join(' ')).toBe('-c');
+    }
+  });
+
+  it('demo --telemetry <relative file> is read from the current directory, checked before anything starts (found by a black-box review: it was read from the package)', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'riskstream-demo-cwd-'));
+    try {
+      const r = await runCli(['demo', '--telemetry', 'mine.ndjson'], { cwd: dir });
+      expect(r.code).toBe(1);
+      expect(r.stderr).toContain(`cannot read ${join(dir, 'mine.ndjson')}`);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 });

@@ -3,7 +3,7 @@
  * leases, it does not serve yet): it drains once started and exits 0, leaving neither its
  * membership nor its leases for the others to wait out (a real process, real Redis).
  */
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { join, resolve } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { membersKey } from '../../src/engine/lease-keys.js';
@@ -21,21 +21,28 @@ afterAll(async () => {
   cfg?.remove();
 });
 
+/** `riskstream worker` from source as a real process: its output so far and its exit. */
+function cliWorker(dir: string): { child: ChildProcess; out: () => string; exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }> } {
+  const child = spawn(process.execPath, [join(ROOT, 'bin/riskstream.js'), 'worker', '--config', dir], {
+    cwd: ROOT,
+    env: { ...process.env, RISKSTREAM_FROM_SOURCE: '1' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+  child.stderr!.on('data', (d: Buffer) => (out += d.toString()));
+  return { child, out: () => out, exited: new Promise((r) => child.once('exit', (code, signal) => r({ code, signal }))) };
+}
+
 describe('a signal during start-up', () => {
   it('SIGTERM after the worker joined, before it serves: drained, exit 0, no membership or lease left', async () => {
     cfg = await writeTestConfig(prefix);
-    const child = spawn(process.execPath, [join(ROOT, 'bin/riskstream.js'), 'worker', '--config', cfg.dir], {
-      cwd: ROOT,
-      env: { ...process.env, RISKSTREAM_FROM_SOURCE: '1' },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let out = '';
-    child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
-    child.stderr!.on('data', (d: Buffer) => (out += d.toString()));
-    const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
+    const w = cliWorker(cfg.dir);
+    const child = w.child;
+    const exited = w.exited.then((e) => e.code);
     const deadline = Date.now() + 45_000;
     while ((await redis.zcard(membersKey(prefix))) === 0 && child.exitCode === null && Date.now() < deadline) await new Promise((r) => setTimeout(r, 5));
-    const servingAtSignal = out.includes('listening on');
+    const servingAtSignal = w.out().includes('listening on');
     child.kill('SIGTERM');
     expect(await exited).toBe(0);
     // Sent while starting (the point of the test): it was not serving yet.
@@ -49,5 +56,20 @@ describe('a signal during start-up', () => {
       leases.push(...keys);
     } while (cursor !== '0');
     expect(leases).toEqual([]);
+  }, 60_000);
+
+  it('SIGHUP and then SIGTERM while the modules still load (found by a black-box review: a reload right after a start killed the worker): held, then acted on once started', async () => {
+    cfg ??= await writeTestConfig(prefix);
+    const { child, out, exited } = cliWorker(cfg.dir);
+    // Before any module of the worker has loaded (it takes a second or more from source).
+    await new Promise((r) => setTimeout(r, 150));
+    expect(out()).toBe('');
+    child.kill('SIGHUP');
+    const deadline = Date.now() + 45_000;
+    while (!out().includes('listening on') && child.exitCode === null && child.signalCode === null && Date.now() < deadline)
+      await new Promise((r) => setTimeout(r, 20));
+    expect(out(), 'still running after the SIGHUP').toContain('listening on');
+    child.kill('SIGTERM');
+    expect(await exited).toEqual({ code: 0, signal: null });
   }, 60_000);
 });

@@ -174,9 +174,10 @@ describe('LeaseManager', () => {
     expect(fresh.lost).toEqual([]);
     await fresh.m.tick();
     expect(fresh.m.owned().size).toBe(RESOURCES.length);
-    // the old process' stop() must not delete the new leases
+    // the old process' stop() must not delete the new leases, nor the membership entry under their id (found by a black-box review)
     await old.m.stop();
     for (const [r, l] of fresh.m.owned()) expect(await leaseValue(r)).toBe(l.token);
+    expect(await redis.zscore(membersKey(prefix), 'w-a')).not.toBeNull();
   });
 
   it('a superseded worker logs its losses in one line per reason, not one per lease', async () => {

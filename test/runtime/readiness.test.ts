@@ -47,6 +47,27 @@ describe('readinessCheck', () => {
     expect(await check()).toEqual({ ok: true, checks: { redis: true, consumer_group: true, config: true, pipeline: true } });
   });
 
+  it('input streams whose node does not answer (a cluster failing over: PING, on another node, does) make it not ready within the timeout, not wait (found by a black-box review)', async () => {
+    await up.ping();
+    // The real connection, with the input streams' commands held as a cluster client holds them during a failover.
+    const held = new Proxy(up, {
+      get: (t, k, r) => (k === 'xpending' || k === 'xinfo' ? () => new Promise(() => undefined) : (Reflect.get(t, k, r) as unknown)),
+    });
+    const streams = { inputs: [`${prefix}:login`], group: 'riskstream' };
+    const check = readinessCheck({
+      redis: held,
+      config: () => ({ ...config, streams }) as Config,
+      consumerGroup: () => true,
+      progress: new ProgressClock(0), // no progress for long: the stall check reads the backlog too
+      pingTimeoutMs: 300,
+    });
+    const t0 = Date.now();
+    const r = await check();
+    expect(Date.now() - t0).toBeLessThan(2_000);
+    expect(r).toMatchObject({ ok: false, checks: { redis: true, pipeline: false } });
+    expect(r.reasons?.pipeline).toMatch(/not readable within 300 ms/);
+  });
+
   it('an input entry delivered again and again (a step fails on it each time) makes it not ready, with the entry named', async () => {
     const stream = `${prefix}:login`;
     const cfg = { raw: riskstreamSchema.parse({}), streams: { inputs: [stream], group: 'g' } } as unknown as Config;

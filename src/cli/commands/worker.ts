@@ -5,6 +5,7 @@ import { createLogger } from '../../obs/logger.js';
 import { envLogLevelProblem, loadConfig } from '../../config/load.js';
 import { RiskstreamError } from '../../errors.js';
 import { DEFAULT_CONFIG, integerIn } from '../common.js';
+import { takeEarlySignals } from '../early-signals.js';
 
 /**
  * `riskstream worker`: the long-lived worker; drains and exits 0 on SIGTERM/SIGINT (1 when the
@@ -42,6 +43,8 @@ export function workerCommand(program: Command): void {
         early = sig;
       };
       for (const sig of ['SIGTERM', 'SIGINT', 'SIGHUP'] as const) process.on(sig, () => onSignal(sig));
+      // Those that came while the modules loaded (held by bin/riskstream.js).
+      for (const sig of takeEarlySignals()) onSignal(sig);
       let worker: Awaited<ReturnType<typeof startWorker>>;
       try {
         worker = await startWorker({ config, logger, configPath: o.config, ...(o.port !== undefined ? { port: Number(o.port) } : {}) });
