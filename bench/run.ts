@@ -53,6 +53,8 @@ const { values: args } = parseArgs({
     workers: { type: 'string', default: '1,2' },
     // Instead of the rest: the latency bench at each of these offered rates (events/s).
     sweep: { type: 'string' },
+    // Seconds each latency run offers its rate before measuring (the worker's JIT warms up meanwhile).
+    warmup: { type: 'string', default: '3' },
   },
 });
 const only = new Set(args.only.split(','));
@@ -118,11 +120,11 @@ async function runOnce(run: number): Promise<RunResult> {
   }
   if (only.has('latency')) {
     out.latency = await withPrefix('lat', (prefix, redis) =>
-      latency(redis, prefix, { rate: Number(args.rate), seconds: 15, warmup: 3, probesPerS: 20, users: USERS }),
+      latency(redis, prefix, { rate: Number(args.rate), seconds: 15, warmup: Number(args.warmup), probesPerS: 20, users: USERS }),
     );
     if (Number(args['low-rate']) > 0) {
       out.latencyLow = await withPrefix('lat', (prefix, redis) =>
-        latency(redis, prefix, { rate: Number(args['low-rate']), seconds: 15, warmup: 3, probesPerS: 20, users: USERS }),
+        latency(redis, prefix, { rate: Number(args['low-rate']), seconds: 15, warmup: Number(args.warmup), probesPerS: 20, users: USERS }),
       );
     }
   }
@@ -183,7 +185,7 @@ console.log(
 );
 console.log(JSON.stringify({ bench: 'machine', ...m }));
 if (args.sweep) {
-  await latencySweep(args.sweep.split(',').map(Number), { seconds: 10, warmup: 3, users: USERS, targetMs: 25 });
+  await latencySweep(args.sweep.split(',').map(Number), { seconds: 10, warmup: Number(args.warmup), users: USERS, targetMs: 25 });
   process.exit(0);
 }
 if (args.cluster) {
