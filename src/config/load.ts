@@ -171,12 +171,16 @@ export function loadConfig(path: string, env: NodeJS.ProcessEnv = process.env): 
   // On a cluster the list bridge moves items with one script, so a list and its stream must share a slot.
   if (raw.redis.cluster && !env.REDIS_URL) {
     // The router's fence key of an input stream must share its slot: a name with braces but no hash tag has no such key.
-    for (const stream of [raw.streams.login, raw.streams.activity, ...raw.streams.extra]) {
+    const named: Array<[string | undefined, PropertyKey[]]> = [
+      [raw.streams.login, ['streams', 'login']],
+      [raw.streams.activity, ['streams', 'activity']],
+      ...raw.streams.extra.map((x, i): [string, PropertyKey[]] => [x, ['streams', 'extra', i]]),
+    ];
+    for (const [stream, path] of named) {
       if (stream === undefined || !/[{}]/.test(stream) || hasHashTag(stream)) continue;
       issues.push({
         file: mainFile ?? abs,
-        line: 1,
-        col: 1,
+        ...(mainParsed ? locate(mainParsed, path) : { line: 1, col: 1 }),
         message: `streams: on a Redis Cluster an input stream name with braces needs a hash tag ({tag}…): "${stream}"`,
       });
     }

@@ -13,14 +13,18 @@ function dirWith(yaml: string): string {
   writeFileSync(join(dir, 'riskstream.yaml'), yaml);
   return dir;
 }
-function messages(dir: string): string[] {
+function issues(dir: string): Array<{ line: number; col: number; message: string }> {
   try {
     loadConfig(dir, {});
+    return [];
   } catch (err) {
-    if (isRiskstreamError(err, 'CONFIG_INVALID')) return (err.details!.issues as Array<{ message: string }>).map((i) => i.message);
+    if (isRiskstreamError(err, 'CONFIG_INVALID')) return err.details!.issues as Array<{ line: number; col: number; message: string }>;
     throw err;
   }
-  return [];
+}
+
+function messages(dir: string): string[] {
+  return issues(dir).map((i) => i.message);
 }
 afterEach(() => {
   for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
@@ -49,6 +53,10 @@ describe('redis.cluster', () => {
 
   it('refuses an input stream name with braces but no hash tag on a cluster (its fence key could not share its slot)', () => {
     expect(messages(dirWith(CLUSTER + 'streams:\n  login: "a{}b"\n')).join('\n')).toMatch(/needs a hash tag/);
+    // Reported at the setting (config check prints file:line:col), not at the file's start (found by a black-box review).
+    expect(issues(dirWith(CLUSTER + 'streams:\n  login: "{rs}:login"\n  extra: [ok, "x{}y"]\n'))).toEqual([
+      expect.objectContaining({ line: 5, message: expect.stringMatching(/x\{\}y/) }),
+    ]);
     expect(messages(dirWith(CLUSTER + 'streams:\n  login: "{rs}:login"\n'))).toEqual([]);
   });
 
