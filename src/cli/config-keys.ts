@@ -41,6 +41,9 @@ export async function signingKeyIssues(c: Config): Promise<ConfigIssue[]> {
     }
     try {
       const key = await loadSigningKey(file, spec.alg, spec.kid);
+      // The first key of an alg signs: withdrawn, its SETs could not be verified (as KeyRing.fromConfig refuses).
+      if (!algs.has(key.alg) && s.withdrawn_kids.includes(key.kid))
+        issue(spec.path, `${spec.path.join('.')}: its kid ${key.kid} is in signing.withdrawn_kids, but it signs ${key.alg} SETs`);
       algs.add(key.alg);
       named(key.publicJwk, spec.path);
     } catch (err) {

@@ -16,7 +16,7 @@ import { createStreamService, type StreamService } from '../ssf/stream-service.j
 import { auditReceivers } from '../ssf/receiver-audit.js';
 import { earlyEnqueue } from '../ssf/early-enqueue.js';
 import { ensureSigningKey } from '../ssf/signing-key-file.js';
-import { isRiskstreamError } from '../errors.js';
+import { isRiskstreamError, RiskstreamError } from '../errors.js';
 
 /** The SET side of a process: signing keys, the delivery queue and (in the worker) its consumer. */
 export interface SsfRuntime {
@@ -38,6 +38,8 @@ export interface SsfRuntime {
   enqueueCommitted(changes: LevelChange[]): void;
   jwks(): Promise<{ keys: unknown[] }>;
   queueCounts(): Promise<Record<string, number>>;
+  /** Refuses (KEY_INVALID) a key ring whose kid names another key still published: checked before a reload is applied. */
+  checkKeys(ring: KeyRing): Promise<void>;
   /** Re-reads keys and receivers after a config reload. */
   reload(): Promise<void>;
   close(): Promise<void>;
@@ -79,6 +81,12 @@ export async function buildSsf(deps: SsfDeps): Promise<SsfRuntime> {
   const withdrawn = (): Set<string> => new Set(deps.config().raw.signing.withdrawn_kids);
   // Workers only: one-shot CLI commands sign nothing, and must not publish a key they generated.
   const publishes = deps.deliver !== false;
+  // A key under a kid that names another key still published would replace it in the JWKS: refused.
+  const clash = async (ring: KeyRing): Promise<void> => {
+    const problem = publishes ? await published.clash(ring, Date.now(), withdrawn()) : undefined;
+    if (problem) throw new RiskstreamError('KEY_INVALID', problem);
+  };
+  await clash(keyRing);
   const publish = async (): Promise<void> => {
     if (publishes)
       await published
@@ -146,6 +154,7 @@ export async function buildSsf(deps: SsfDeps): Promise<SsfRuntime> {
     },
     enqueueCommitted: (changes) => early.enqueue(changes),
     jwks: async () => published.jwks(keyRing, Date.now(), withdrawn()) as { keys: unknown[] },
+    checkKeys: clash,
     queueCounts: () => queueCounts(setQueue),
     reload: async () => {
       const next = await KeyRing.fromConfig(deps.config());

@@ -8,13 +8,14 @@ import type { Metrics } from '../obs/metrics.js';
 
 /**
  * Loads the configuration at `path` for a reload: refused (audited, counted, thrown) when it does not
- * load, would drop the admins' behaviors file, or names signing keys that cannot be read. Returns it
+ * load, would drop the admins' behaviors file, or names signing keys that cannot be read (or that
+ * `checkKeys` refuses). Returns it
  * with the start-only settings it changes kept at their running values (logged: they wait for a restart).
  */
 export async function loadForReload(
   path: string,
   current: Config,
-  o: { audit: AuditLog; metrics: Metrics; logger: Logger },
+  o: { audit: AuditLog; metrics: Metrics; logger: Logger; checkKeys?: (ring: KeyRing) => Promise<void> },
 ): Promise<{ next: Config; ignored: string[] }> {
   let next: Config;
   try {
@@ -23,7 +24,9 @@ export async function loadForReload(
     if (refused) throw refused;
     // The signing keys too, before anything is swapped: a key file that cannot be read refuses the
     // whole reload (it would otherwise apply half of it: tokens and issuer, not the keys).
-    await KeyRing.fromConfig(next);
+    // And against the keys the deployment publishes (a kid naming another key still published).
+    const ring = await KeyRing.fromConfig(next);
+    await o.checkKeys?.(ring);
   } catch (err) {
     o.metrics.configReloads.inc({ result: 'refused' });
     await o.audit.write({ action: 'config.reload_refused', actor: 'system', details: { issues: reloadIssues(err) } }).catch(() => undefined);

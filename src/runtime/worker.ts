@@ -233,7 +233,12 @@ export async function startWorker(opts: WorkerOptions = {}): Promise<WorkerHandl
     workerId: identity.id,
     reload: async (path) => {
       const prev = config;
-      const { next, ignored } = await loadForReload(path ?? opts.configPath ?? config.dir, config, { audit, metrics, logger });
+      const { next, ignored } = await loadForReload(path ?? opts.configPath ?? config.dir, config, {
+        audit,
+        metrics,
+        logger,
+        checkKeys: (ring) => ssf.checkKeys(ring),
+      });
       config = next;
       engine.reload(path ?? opts.configPath ?? config.dir);
       tokens.set(next.adminTokens, next.ingestTokens, next.ssfTokens, next.metricsTokens);

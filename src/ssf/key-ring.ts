@@ -109,7 +109,14 @@ export class KeyRing {
       const key = await loadSigningKey(configPath(cfg, spec.key_file), spec.alg, spec.kid);
       kids.add(key.publicJwk, spec.path.join('.'));
       if (ring.has(key.alg)) ring.addRetired(key.publicJwk);
-      else ring.setCurrent(key);
+      else {
+        // Withdrawn from the JWKS, it would still sign every SET of its alg: no receiver could verify them.
+        if (s.withdrawn_kids.includes(key.kid))
+          throw new RiskstreamError('KEY_INVALID', `${spec.path.join('.')}: its kid ${key.kid} is in signing.withdrawn_kids, but it signs ${key.alg} SETs`, {
+            kid: key.kid,
+          });
+        ring.setCurrent(key);
+      }
     }
     for (const [i, file] of s.previous_public_keys.entries()) {
       const jwk = await loadPublicJwk(configPath(cfg, file));

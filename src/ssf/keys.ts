@@ -77,8 +77,22 @@ export async function loadSigningKey(file: string, alg: SigningAlg, kid?: string
   return parseSigningKey(text, alg, kid, file);
 }
 
-/** Parses private key text (PKCS#8 PEM or private JWK JSON). `source` names it in errors. */
+/** Fewest bits of an RS256 key: jose refuses to sign with a smaller one (RFC 7518 §3.3). */
+export const MIN_RSA_BITS = 2048;
+
+/**
+ * Parses private key text (PKCS#8 PEM or private JWK JSON). `source` names it in errors. An RSA
+ * key under {@link MIN_RSA_BITS} is KEY_INVALID here: accepted, every SET it would sign would fail.
+ */
 export async function parseSigningKey(text: string, alg: SigningAlg, kid?: string, source = 'key'): Promise<SigningKey> {
+  const key = await parseKeyText(text, alg, kid, source);
+  const bits = typeof key.publicJwk.n === 'string' ? Buffer.from(key.publicJwk.n, 'base64url').length * 8 : undefined;
+  if (bits !== undefined && bits < MIN_RSA_BITS)
+    throw keyError('KEY_INVALID', `${source}: an RSA key of ${bits} bits; ${alg} needs ${MIN_RSA_BITS} or more`, source);
+  return key;
+}
+
+async function parseKeyText(text: string, alg: SigningAlg, kid: string | undefined, source: string): Promise<SigningKey> {
   const trimmed = text.trim();
   if (trimmed.startsWith('{')) {
     let jwk: JWK;

@@ -47,6 +47,23 @@ export class PublishedKeys {
     this.#known = known;
   }
 
+  /**
+   * Why `ring` cannot be published: one of its kids already names another key that is still
+   * published (within its grace period). Served together, the newer record would replace the
+   * older, and SETs signed with the older key would no longer verify. Undefined when none (reads
+   * the deployment's record afresh).
+   */
+  async clash(ring: KeyRing, now: number = Date.now(), withdrawn: ReadonlySet<string> = new Set()): Promise<string | undefined> {
+    const all = await this.redis.hgetall(this.key);
+    for (const jwk of ring.configured()) {
+      if (typeof jwk.kid !== 'string' || withdrawn.has(jwk.kid)) continue;
+      const r = all[jwk.kid] === undefined ? undefined : parse(all[jwk.kid]!);
+      if (!r || r.last + this.graceMs <= now || sameKey(r.jwk, jwk)) continue;
+      return `kid ${jwk.kid} already names another published key (until its grace period ends): give the new key a kid of its own (or leave signing.kid out: the thumbprint is used)`;
+    }
+    return undefined;
+  }
+
   /** The JWK Set to serve at `now`: `ring`'s keys, then the recorded ones still in their grace period; never a `withdrawn` kid. */
   jwks(ring: KeyRing, now: number = Date.now(), withdrawn: ReadonlySet<string> = new Set()): JwksDocument {
     const extra = this.#known.filter((r) => r.last + this.graceMs > now).map((r) => r.jwk);
@@ -61,4 +78,9 @@ function parse(raw: string): Recorded | undefined {
   } catch {
     return undefined;
   }
+}
+
+/** Whether two public JWKs hold the same key (their kids aside). */
+function sameKey(a: JWK, b: JWK): boolean {
+  return (['kty', 'crv', 'x', 'y', 'n', 'e'] as const).every((f) => a[f] === b[f]);
 }

@@ -9,6 +9,7 @@ import { parse, stringify } from 'yaml';
 import { describe, expect, it } from 'vitest';
 import { waitFor } from '../helpers/redis.js';
 import { criticalDetection, userRisk, workerHarness } from '../helpers/worker.js';
+import { generateKeyFiles } from '../../src/ssf/keys.js';
 
 const h = workerHarness('reload-start-only');
 
@@ -68,6 +69,22 @@ describe('SIGHUP and start-only settings', () => {
     expect(meta.issuer).toBe('https://riskstream.test');
     const metrics = await (await admin('/metrics')).text();
     expect(metrics).toMatch(/riskstream_config_reloads_total\{result="refused"\} 1/);
+    expect(h.worker.child.exitCode).toBeNull();
+  });
+
+  it('a reload giving the signing kid to a new key is refused (found by a black-box review: the old key left the JWKS under that kid, and SETs it signed no longer verified)', async () => {
+    const jwks = async (): Promise<Array<Record<string, string>>> =>
+      ((await (await fetch(`${h.worker.url}/.well-known/jwks.json`)).json()) as { keys: Array<Record<string, string>> }).keys;
+    const [current] = await jwks();
+    await generateKeyFiles('ES256', join(h.cfg.dir, 'keys'), 'rotated');
+    edit((c) => {
+      c.signing = { ...c.signing, key_file: 'keys/rotated.pem', kid: current!.kid, keys: [] };
+    });
+    const refusedBefore = (await auditActions()).filter((a) => a === 'config.reload_refused').length;
+    h.worker.child.kill('SIGHUP');
+    await waitFor(async () => (await auditActions()).filter((a) => a === 'config.reload_refused').length === refusedBefore + 1, { what: 'refused' });
+    expect(h.worker.output()).toMatch(/already names another published key/);
+    expect(await jwks()).toContainEqual(current);
     expect(h.worker.child.exitCode).toBeNull();
   });
 });

@@ -1,5 +1,6 @@
 import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
+import { generateKeyPairSync } from 'node:crypto';
 import { join } from 'node:path';
 import { inspect } from 'node:util';
 import { calculateJwkThumbprint, exportJWK, exportPKCS8, generateKeyPair, importPKCS8, type JWK } from 'jose';
@@ -103,6 +104,28 @@ describe('signing keys', () => {
       signing: { key_file: 'signing.pem', alg: 'ES256', kid: 'k1', keys: [{ key_file: 'signing.pem', alg: 'ES256', kid: 'k1' }] },
     });
     expect((await KeyRing.fromConfig({ dir: join(dir, 'kids'), raw: twice, receivers: [] })).jwks().keys.map((k) => k.kid)).toEqual(['k1']);
+  });
+
+  it('an RSA key under 2048 bits is KEY_INVALID when loaded (found by a black-box review: accepted, every RS256 SET then failed)', async () => {
+    const { privateKey } = generateKeyPairSync('rsa', {
+      modulusLength: 1024,
+      privateKeyEncoding: { type: 'pkcs8', format: 'pem' },
+      publicKeyEncoding: { type: 'spki', format: 'pem' },
+    });
+    const file = join(dir, 'rsa1024.pem');
+    await writeFile(file, privateKey);
+    const err = await expectError(loadSigningKey(file, 'RS256'), 'KEY_INVALID');
+    expect(err.message).toMatch(/1024 bits; RS256 needs 2048 or more/);
+    const ok = await generateKeyFiles('RS256', join(dir, 'rsa2048'));
+    expect((await loadSigningKey(ok.privateKeyFile, 'RS256')).kid).toBe(ok.kid);
+  });
+
+  it("KeyRing.fromConfig: the signing key's own kid in withdrawn_kids is KEY_INVALID (found by a black-box review: its SETs were signed, its key withdrawn)", async () => {
+    const out = await generateKeyFiles('ES256', join(dir, 'withdrawn'), 'signing');
+    const raw = riskstreamSchema.parse({ signing: { key_file: 'signing.pem', alg: 'ES256', withdrawn_kids: [out.kid] } });
+    await expectError(KeyRing.fromConfig({ dir: join(dir, 'withdrawn'), raw, receivers: [] }), 'KEY_INVALID');
+    const other = riskstreamSchema.parse({ signing: { key_file: 'signing.pem', alg: 'ES256', withdrawn_kids: ['an-old-kid'] } });
+    expect((await KeyRing.fromConfig({ dir: join(dir, 'withdrawn'), raw: other, receivers: [] })).jwks().keys.map((k) => k.kid)).toEqual([out.kid]);
   });
 
   it('rotation: SETs signed before and after verify against the published JWKS until the grace period ends', async () => {

@@ -37,6 +37,18 @@ async function ringWith(kid: string): Promise<KeyRing> {
 const kids = (doc: { keys: Array<{ kid?: string }> }): string[] => doc.keys.map((k) => k.kid!);
 
 describe('published keys', () => {
+  it('a new key under a kid that names another key still published is a clash (found by a black-box review: it replaced the old key, whose SETs no longer verified); the same key, a lapsed or withdrawn one is not', async () => {
+    const old = await ringWith('main');
+    const w = new PublishedKeys(redis, keys.jwksPublished);
+    await w.refresh(old, T0);
+    expect(await w.clash(old, T0 + DAY)).toBeUndefined();
+    const rotated = await ringWith('main');
+    expect(await w.clash(rotated, T0 + DAY)).toMatch(/kid main already names another published key/);
+    expect(await w.clash(rotated, T0 + DAY, new Set(['main']))).toBeUndefined();
+    expect(await w.clash(rotated, T0 + 8 * DAY)).toBeUndefined(); // the old record's grace period is over
+    expect(await w.clash(await ringWith('other'), T0 + DAY)).toBeUndefined();
+  });
+
   it('a key rotated out stays published after a restart, under its configured kid, for 7 days; then it goes, from Redis too', async () => {
     const before = await ringWith('k5');
     const w1 = new PublishedKeys(redis, keys.jwksPublished);
