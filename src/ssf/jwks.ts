@@ -35,11 +35,17 @@ function algOf(jwk: JWK): SigningAlg | undefined {
  * members, if any, are dropped; `kid` defaults to the RFC 7638 thumbprint.
  */
 export async function loadPublicJwk(file: string): Promise<JWK> {
-  let jwk: JWK;
+  let text: string;
   try {
-    jwk = JSON.parse(await readFile(file, 'utf8')) as JWK;
+    text = await readFile(file, 'utf8');
   } catch {
     throw new RiskstreamError('KEY_NOT_FOUND', `cannot read public JWK file ${file}`, { file });
+  }
+  let jwk: JWK;
+  try {
+    jwk = JSON.parse(text) as JWK;
+  } catch {
+    throw new RiskstreamError('KEY_INVALID', `${file}: not valid JSON (a public JWK)`, { file });
   }
   const alg = typeof jwk === 'object' && jwk ? algOf(jwk) : undefined;
   if (!alg) throw new RiskstreamError('KEY_INVALID', `${file}: not an ES256 (P-256) or RS256 public JWK`, { file });

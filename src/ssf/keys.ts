@@ -145,6 +145,9 @@ export interface GeneratedKeyFiles {
  * `name` defaults to `<alg>-<kid prefix>`. Never overwrites an existing file (KEY_INVALID).
  */
 export async function generateKeyFiles(alg: SigningAlg, outDir: string, name?: string): Promise<GeneratedKeyFiles> {
+  // A name is a file name in `outDir`, never a path out of it (`../x`).
+  if (name !== undefined && (name === '' || name === '.' || name === '..' || /[/\\\0]/.test(name)))
+    throw keyError('KEY_INVALID', `key name ${JSON.stringify(name)}: a file name without directories`, outDir);
   const { key, pkcs8 } = await generateSigningKey(alg);
   const base = name ?? `${alg.toLowerCase()}-${key.kid.slice(0, 12).replace(/[^A-Za-z0-9_-]/g, '')}`;
   const privateKeyFile = join(outDir, `${base}.pem`);

@@ -106,6 +106,14 @@ describe('signing keys', () => {
     expect((await KeyRing.fromConfig({ dir: join(dir, 'kids'), raw: twice, receivers: [] })).jwks().keys.map((k) => k.kid)).toEqual(['k1']);
   });
 
+  it('a key name is a file name: one with directories is KEY_INVALID (found by a black-box review: --name ../x wrote outside --out); a malformed public JWK file is KEY_INVALID, a missing one KEY_NOT_FOUND', async () => {
+    for (const name of ['../escaped', 'a/b', '..', '']) await expectError(generateKeyFiles('ES256', join(dir, 'names', 'sub'), name), 'KEY_INVALID');
+    await expect(stat(join(dir, 'names', 'escaped.pem'))).rejects.toThrow();
+    await writeFile(join(dir, 'bad.jwk.json'), 'not json');
+    await expectError(loadPublicJwk(join(dir, 'bad.jwk.json')), 'KEY_INVALID');
+    await expectError(loadPublicJwk(join(dir, 'absent.jwk.json')), 'KEY_NOT_FOUND');
+  });
+
   it('an RSA key under 2048 bits is KEY_INVALID when loaded (found by a black-box review: accepted, every RS256 SET then failed)', async () => {
     const { privateKey } = generateKeyPairSync('rsa', {
       modulusLength: 1024,
