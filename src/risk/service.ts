@@ -88,8 +88,8 @@ export function viewOf(state: UserState): UserRiskView {
   };
 }
 
-/** Most users one page of {@link RiskService.list} holds (the API and the CLI check it alike). */
-export const MAX_USERS_PAGE = 1000;
+/** Most rows one page holds — users ({@link RiskService.list}) or risk events ({@link RiskService.events}): the API and the CLI check it alike. */
+export const MAX_PAGE = 1000;
 
 /** Reads and resets users' risk: what the admin API and the CLI call. */
 export class RiskService {
@@ -121,7 +121,7 @@ export class RiskService {
     cursor?: string;
     limit?: number;
   }): Promise<{ users: Array<{ user: string; level: RiskLevel; changed_at: string | null }>; next_cursor: string | null }> {
-    const limit = Math.min(Math.max(opts.limit ?? 100, 1), MAX_USERS_PAGE);
+    const limit = Math.min(Math.max(opts.limit ?? 100, 1), MAX_PAGE);
     const after = opts.cursor ? decodeCursor(opts.cursor) : undefined;
     if (opts.level && !RISK_LEVELS.includes(opts.level)) throw new RiskstreamError('BAD_REQUEST', `level must be one of ${RISK_LEVELS.join(', ')}`);
     const range = opts.level ? levelRange(opts.level) : { min: '-inf' };
@@ -148,7 +148,7 @@ export class RiskService {
 
   /** A user's risk events (hits and changes), newest first. */
   async events(user: string, opts: { cursor?: string; limit?: number } = {}): Promise<{ events: unknown[]; next_cursor: string | null }> {
-    const limit = Math.min(Math.max(opts.limit ?? 100, 1), MAX_USERS_PAGE);
+    const limit = Math.min(Math.max(opts.limit ?? 100, 1), MAX_PAGE);
     const rows = (await this.redis.xrevrange(this.keys.userEvents(user), opts.cursor ? `(${opts.cursor}` : '+', '-', 'COUNT', limit)) as Array<
       [string, string[]]
     >;

@@ -22,21 +22,14 @@ async function pingProblem(redis: RedisClient, timeoutMs: number): Promise<strin
   // A connection that is not ready queues the PING until it is back: do not wait for that.
   const status = (redis as { status?: string }).status;
   if (status !== undefined && status !== 'ready' && status !== 'connect') return `not connected (${status})`;
-  let timer: NodeJS.Timeout | undefined;
-  const late = new Promise<string>((resolve) => {
-    timer = setTimeout(() => resolve(`no PONG within ${timeoutMs} ms`), timeoutMs);
-  });
-  try {
-    return await Promise.race([
-      redis.ping().then(
-        (r) => (r === 'PONG' ? undefined : `PING answered ${String(r).slice(0, 40)}`),
-        (err: unknown) => `PING failed: ${err instanceof Error ? err.message.slice(0, 200) : 'error'}`,
-      ),
-      late,
-    ]);
-  } finally {
-    clearTimeout(timer);
-  }
+  return within(
+    redis.ping().then(
+      (r) => (r === 'PONG' ? undefined : `PING answered ${String(r).slice(0, 40)}`),
+      (err: unknown) => `PING failed: ${err instanceof Error ? err.message.slice(0, 200) : 'error'}`,
+    ),
+    timeoutMs,
+    `no PONG within ${timeoutMs} ms`,
+  );
 }
 
 /**

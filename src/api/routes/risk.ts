@@ -1,5 +1,5 @@
 import type { RouteModule } from '../server.js';
-import type { RiskService } from '../../risk/service.js';
+import { MAX_PAGE, type RiskService } from '../../risk/service.js';
 import { RISK_LEVELS, type RiskLevel } from '../../types.js';
 import { RiskstreamError } from '../../errors.js';
 import { intParam, reasonParam, streamIdCursor, userParam } from '../params.js';
@@ -13,7 +13,7 @@ interface Q {
   limit?: string;
 }
 
-const limitOf = (q: Q): number | undefined => intParam(q.limit, 'limit', undefined, 1000);
+const limitOf = (q: Q): number | undefined => intParam(q.limit, 'limit', undefined, MAX_PAGE);
 
 /** `/v1/users?cursor=`: a position as RiskService.list issues it (BAD_REQUEST otherwise). */
 function listCursor(cursor: string | undefined): string | undefined {

@@ -4,7 +4,7 @@ import { knownSecrets } from '../../secrets/known-secrets.js';
 import { DEFAULT_CONFIG, integerIn, openCli, table, print, userArg } from '../common.js';
 import { cliServices } from '../../runtime/cli-runtime.js';
 import { formatDuration } from '../../duration.js';
-import { MAX_USERS_PAGE, type UserRiskView } from '../../risk/service.js';
+import { MAX_PAGE, type UserRiskView } from '../../risk/service.js';
 import { escapeControls } from '../terminal-text.js';
 
 /**
@@ -81,7 +81,7 @@ export function riskCommand(program: Command): void {
     .option('-c, --config <path>', `config directory or file (default: risk's --config, else ${DEFAULT_CONFIG})`)
     .option('--json', 'print JSON')
     .option('--level <level>', 'only this level')
-    .option('--limit <n>', 'users per page', integerIn(1, MAX_USERS_PAGE), 50)
+    .option('--limit <n>', 'users per page', integerIn(1, MAX_PAGE), 50)
     .option('--cursor <cursor>', 'continue after a previous page (its next_cursor, printed after the table)')
     .action(async (o: { config?: string; json?: boolean; level?: string; limit: string; cursor?: string }) => {
       const cli = await openCli(o.config ?? parent().config);
