@@ -3,7 +3,7 @@ import { configPath, type Config, type ConfigIssue } from '../config/load.js';
 import { locate, parseFile, type Parsed } from '../config/yaml-source.js';
 import { isRiskstreamError } from '../errors.js';
 import { loadPublicJwk } from '../ssf/jwks.js';
-import { KidRegistry, receiverKeyProblem, signingKeySpecs } from '../ssf/key-ring.js';
+import { KidRegistry, receiverKeyProblem, signingKeySpecs, withdrawnSignerProblem } from '../ssf/key-ring.js';
 import type { JWK } from 'jose';
 import { loadSigningKey } from '../ssf/keys.js';
 
@@ -41,9 +41,9 @@ export async function signingKeyIssues(c: Config): Promise<ConfigIssue[]> {
     }
     try {
       const key = await loadSigningKey(file, spec.alg, spec.kid);
-      // The first key of an alg signs: withdrawn, its SETs could not be verified (as KeyRing.fromConfig refuses).
-      if (!algs.has(key.alg) && s.withdrawn_kids.includes(key.kid))
-        issue(spec.path, `${spec.path.join('.')}: its kid ${key.kid} is in signing.withdrawn_kids, but it signs ${key.alg} SETs`);
+      // The first key of an alg signs (as KeyRing.fromConfig checks it).
+      const withdrawn = algs.has(key.alg) ? undefined : withdrawnSignerProblem(key, s.withdrawn_kids);
+      if (withdrawn) issue(spec.path, `${spec.path.join('.')}: ${withdrawn}`);
       algs.add(key.alg);
       named(key.publicJwk, spec.path);
     } catch (err) {

@@ -110,11 +110,8 @@ export class KeyRing {
       kids.add(key.publicJwk, spec.path.join('.'));
       if (ring.has(key.alg)) ring.addRetired(key.publicJwk);
       else {
-        // Withdrawn from the JWKS, it would still sign every SET of its alg: no receiver could verify them.
-        if (s.withdrawn_kids.includes(key.kid))
-          throw new RiskstreamError('KEY_INVALID', `${spec.path.join('.')}: its kid ${key.kid} is in signing.withdrawn_kids, but it signs ${key.alg} SETs`, {
-            kid: key.kid,
-          });
+        const withdrawn = withdrawnSignerProblem(key, s.withdrawn_kids);
+        if (withdrawn) throw new RiskstreamError('KEY_INVALID', `${spec.path.join('.')}: ${withdrawn}`, { kid: key.kid });
         ring.setCurrent(key);
       }
     }
@@ -150,6 +147,14 @@ export function signingKeySpecs(s: Config['raw']['signing']): SigningKeySpec[] {
 /** Why an enabled receiver cannot sign — no key for its alg — or undefined (the worker refuses to start on it). */
 export function receiverKeyProblem(r: Pick<ResolvedReceiver, 'enabled' | 'alg'>, has: (alg: SigningAlg) => boolean): string | undefined {
   return r.enabled && !has(r.alg) ? `signs with ${r.alg} but no ${r.alg} key is configured (add it under signing.keys)` : undefined;
+}
+
+/**
+ * Why a key that signs its alg's SETs (the first configured for it) cannot: its kid is withdrawn,
+ * so no receiver could verify them (the worker refuses to start on it); else undefined.
+ */
+export function withdrawnSignerProblem(key: { kid: string; alg: SigningAlg }, withdrawnKids: readonly string[]): string | undefined {
+  return withdrawnKids.includes(key.kid) ? `its kid ${key.kid} is in signing.withdrawn_kids, but it signs ${key.alg} SETs` : undefined;
 }
 
 /**
