@@ -58,6 +58,16 @@ export function isTransientRedisError(err: Error): boolean {
   return TRANSIENT_REDIS.test(err.message);
 }
 
+/**
+ * True for BullMQ's "could not renew lock for job …": the job's lock was lost (a master failed
+ * over before it replicated the lock, or the process stalled past `lockDuration`). BullMQ's
+ * stalled-job check takes the job back and it is sent again with the same `jti`, so nothing is
+ * lost; a receiver may see that SET twice, which SETs' `jti` is for.
+ */
+export function isLockLost(err: Error): boolean {
+  return /^could not renew lock for job /.test(err.message);
+}
+
 /** Starts a worker on the `set-delivery` queue (prefix `keys.bullPrefix`). */
 export function startDeliveryWorker(opts: DeliveryWorkerOptions): DeliveryWorker {
   const random = opts.random ?? Math.random;
@@ -105,7 +115,20 @@ export function startDeliveryWorker(opts: DeliveryWorkerOptions): DeliveryWorker
   // until Redis is back; it resumes by itself: one line (no stack) per half minute of it.
   let interruptedLogged = -Infinity;
   let interruptions = 0;
+  let lockLossLogged = -Infinity;
+  let lockLosses = 0;
   worker.on('error', (err) => {
+    if (isLockLost(err)) {
+      lockLosses++;
+      if (Date.now() - lockLossLogged < INTERRUPTED_LOG_MS) return;
+      opts.logger?.warn(
+        { message: err.message, lock_losses: lockLosses },
+        'set-delivery worker: a job lost its lock; the stalled-job check takes it back and resends it (same jti)',
+      );
+      lockLossLogged = Date.now();
+      lockLosses = 0;
+      return;
+    }
     if (!isTransientRedisError(err)) return void opts.logger?.error({ err }, 'set-delivery worker error');
     interruptions++;
     if (Date.now() - interruptedLogged < INTERRUPTED_LOG_MS) return;

@@ -1,6 +1,6 @@
 /** Which BullMQ worker errors are a Redis failover or reconnect (logged as a warning: the worker resumes) and which are not. */
 import { describe, expect, it } from 'vitest';
-import { isTransientRedisError } from '../../src/ssf/delivery-worker.js';
+import { isLockLost, isTransientRedisError } from '../../src/ssf/delivery-worker.js';
 
 describe('isTransientRedisError', () => {
   it.each([
@@ -15,5 +15,16 @@ describe('isTransientRedisError', () => {
     ['ERR Error running script (call to f_1234): @user_script:1: WRONGTYPE', false],
   ])('%s → %s', (message, transient) => {
     expect(isTransientRedisError(new Error(message))).toBe(transient);
+  });
+});
+
+describe('isLockLost', () => {
+  it.each([
+    ['could not renew lock for job 42', true],
+    ['could not renew lock for job set:u-1:7', true],
+    ['Missing lock for job 42. moveToFinished', false],
+    ['Connection is closed.', false],
+  ])('%s → %s', (message, lost) => {
+    expect(isLockLost(new Error(message))).toBe(lost);
   });
 });
