@@ -30,7 +30,7 @@ const ALIASES: Record<string, readonly string[]> = {
   MK: ['Macedonia'],
   MM: ['Myanmar', 'Burma'],
   MO: ['Macao', 'Macau'],
-  PS: ['Palestine', 'State of Palestine'],
+  PS: ['Palestine', 'State of Palestine', 'Palestinian Territory', 'Palestinian Territories'],
   RU: ['Russian Federation'],
   SY: ['Syrian Arab Republic'],
   SZ: ['Swaziland'],
@@ -84,6 +84,7 @@ function names(): Map<string, string> {
 export function countryCode(v: unknown): unknown {
   if (typeof v !== 'string') return v;
   const t = v.trim();
-  if (/^[a-z]{2}$/i.test(t)) return t.toUpperCase();
+  // UK: reserved for the United Kingdom, whose code is GB (what GeoIP and Entra give).
+  if (/^[a-z]{2}$/i.test(t)) return t.toUpperCase() === 'UK' ? 'GB' : t.toUpperCase();
   return names().get(loose(t)) ?? v;
 }

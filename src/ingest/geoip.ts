@@ -6,6 +6,7 @@ import { RiskstreamError } from '../errors.js';
 import type { CanonicalEvent, Geo, StreamEvent } from '../types.js';
 import { isLogin } from '../login.js';
 import { isUsableGeo } from '../detect/travel.js';
+import { countryCode } from './country-code.js';
 
 /** Options for opening a MaxMind city database. */
 export interface GeoIpOptions {
@@ -71,9 +72,17 @@ export class GeoIp {
     if (isUsableGeo(event.geo) || !event.ip || !this.locates(event)) return event;
     const geo = this.lookup(event.ip);
     if (!geo) return event;
-    // Country-only geo keeps its own country/city; the lookup adds coordinates (replacing unusable ones).
     const own = event.geo;
     if (!own) return { ...event, geo: { ...geo } };
+    // The event's own country wins: a lookup placing the ip in another country (a stale database,
+    // a proxy the source saw through) lends neither its coordinates nor its city.
+    if (typeof own.country === 'string' && own.country.trim() && geo.country !== undefined && countryCode(own.country) !== geo.country) return event;
+    // No coordinates in the database (a Country database): only a missing country or city is added.
+    if (geo.lat === undefined || geo.lon === undefined) {
+      const added = { ...geo, ...own };
+      return added.country === own.country && added.city === own.city ? event : { ...event, geo: added };
+    }
+    // Country-only geo keeps its own country/city; the lookup adds coordinates (replacing unusable ones).
     return { ...event, geo: { ...geo, ...own, lat: geo.lat, lon: geo.lon, ...(geo.accuracy_km !== undefined ? { accuracy_km: geo.accuracy_km } : {}) } };
   }
 
@@ -104,17 +113,24 @@ export class GeoIp {
   }
 }
 
-/** Maps a City record to canonical geo (accuracy radius is already in km). */
+/**
+ * Maps a City record to canonical geo (accuracy radius is already in km); a record without
+ * coordinates (a Country database's) to its country alone. Null when it places nothing.
+ */
 function toGeo(r: CityResponse | null): Geo | null {
-  const loc = r?.location;
-  if (!r || !loc || typeof loc.latitude !== 'number' || typeof loc.longitude !== 'number') return null;
-  const geo: Geo = { lat: loc.latitude, lon: loc.longitude };
-  if (typeof loc.accuracy_radius === 'number') geo.accuracy_km = loc.accuracy_radius;
+  if (!r) return null;
+  const loc = r.location;
+  const geo: Geo = {};
+  if (loc && typeof loc.latitude === 'number' && typeof loc.longitude === 'number') {
+    geo.lat = loc.latitude;
+    geo.lon = loc.longitude;
+    if (typeof loc.accuracy_radius === 'number') geo.accuracy_km = loc.accuracy_radius;
+  }
   const country = r.country?.iso_code ?? r.registered_country?.iso_code;
   if (country) geo.country = country;
   const city = r.city?.names?.en;
   if (city) geo.city = city;
-  return geo;
+  return geo.lat !== undefined || geo.country !== undefined ? geo : null;
 }
 
 /**

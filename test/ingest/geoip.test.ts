@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isRiskstreamError } from '../../src/errors.js';
 import { GeoIp, openGeoIp } from '../../src/ingest/geoip.js';
 import type { CanonicalEvent, StreamEvent } from '../../src/types.js';
-import { buildMmdb, cityRecord } from './helpers/mmdb-writer.js';
+import { buildMmdb, cityRecord, Typed } from './helpers/mmdb-writer.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'rs-geoip-'));
 const file = join(dir, 'city.mmdb');
@@ -59,6 +59,13 @@ describe('GeoIp.enrich', () => {
     });
   });
 
+  it("takes neither coordinates nor city from a lookup in another country than the event's own", () => {
+    const e = login({ geo: { country: 'US' } }); // 81.2.69.142 is London in the database
+    expect(geo.enrich(e)).toBe(e);
+    const bad = login({ geo: { country: 'us', lat: 0, lon: 0 } });
+    expect(geo.enrich(bad)).toBe(bad);
+  });
+
   it.each([
     ['out of range', { lat: 200, lon: 500, accuracy_km: 5 }],
     ['(0, 0): an unknown place', { lat: 0, lon: 0 }],
@@ -100,6 +107,34 @@ describe('GeoIp.enrich', () => {
     }));
     expect(geo.enrichEvents(batch)).toBe(1);
     expect(batch[0]!.event.geo?.country).toBe('GB');
+  });
+});
+
+describe('a Country database (no coordinates)', () => {
+  const countryFile = join(dir, 'country.mmdb');
+  let cdb: GeoIp;
+  beforeAll(async () => {
+    const country = (iso: string) => ({ country: { geoname_id: new Typed('uint32', 1), iso_code: iso, names: { en: iso } } });
+    writeFileSync(
+      countryFile,
+      buildMmdb([
+        { cidr: '81.2.69.0/24', data: country('GB') },
+        { cidr: '1.128.0.0/11', data: country('AU') },
+      ]),
+    );
+    cdb = await GeoIp.open(countryFile, { cacheSize: 10 });
+  });
+
+  it('locates a login by its country alone', () => {
+    expect(cdb.lookup('1.128.0.1')).toEqual({ country: 'AU' });
+    expect(cdb.enrich(login({ ip: '1.128.0.1' })).geo).toEqual({ country: 'AU' });
+    expect(cdb.enrich(login({ ip: '1.128.0.1', type: 'access', session: { id: 's-1' } })).geo).toEqual({ country: 'AU' });
+  });
+
+  it("adds a missing country to the event's own geo, and leaves a complete one as it is", () => {
+    expect(cdb.enrich(login({ geo: { city: 'London' } })).geo).toEqual({ country: 'GB', city: 'London' });
+    const own = login({ geo: { country: 'GB' } });
+    expect(cdb.enrich(own)).toBe(own);
   });
 });
 
