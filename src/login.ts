@@ -49,14 +49,14 @@ export function isFailedLogin(event: { type?: unknown; outcome?: unknown }): boo
 /**
  * Event outcomes: the success and failure spellings of shippers and IdPs collapse to `success` and
  * `failure` at ingest (`allowed`, `ok`, `passed` … / `failed`, `error` …); any other outcome
- * (`denied`, `timeout`, `blocked` …) is kept, lower-cased. Threshold behaviors' `match` on
+ * (`denied` — `deny` too —, `timeout`, `blocked` …) is kept, lower-cased. Threshold behaviors' `match` on
  * `outcome` is normalised the same way, so `outcome: allowed` matches what ingest made of it.
  */
 const SUCCESS = new Set(['success', 'succeeded', 'successful', 'allow', 'allowed', 'ok', 'pass', 'passed']);
 const FAILURE = new Set(['failure', 'failed', 'fail', 'error', 'unsuccessful']);
 
-/** The canonical outcome of `s` (any case). */
+/** The canonical outcome of `s` (any case); `deny` (Okta's, as `allow` is a success) is `denied`. */
 export function canonicalOutcome(s: string): string {
   const l = s.toLowerCase();
-  return SUCCESS.has(l) ? 'success' : FAILURE.has(l) ? 'failure' : l;
+  return SUCCESS.has(l) ? 'success' : FAILURE.has(l) ? 'failure' : l === 'deny' ? 'denied' : l;
 }

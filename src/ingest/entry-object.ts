@@ -19,7 +19,8 @@ export const looksJson = (s: string | undefined): s is string => s !== undefined
 export function parseJsonObject(text: string, field: string): Record<string, unknown> | string {
   let v: unknown;
   try {
-    v = parseWellFormed(text);
+    // A byte-order mark (a shipper reading the first line of a BOM file) is not part of the JSON.
+    v = parseWellFormed(text.charCodeAt(0) === 0xfeff ? text.slice(1) : text);
   } catch (e) {
     // Not the parser's message: it quotes the text, which may be a secret.
     const pos = /position (\d+)/.exec((e as Error).message);

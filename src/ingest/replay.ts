@@ -8,6 +8,8 @@ import type { StreamNames } from '../config/load.js';
 import { RiskstreamError } from '../errors.js';
 import { isLogin } from '../login.js';
 import { toEpochMs } from './event-rules.js';
+import { canonicalEntryFields, decodeObject, type DecodeOptions } from './decode.js';
+import type { CanonicalEvent } from '../types.js';
 
 /** Options of {@link replayFile}. */
 export interface ReplayOptions {
@@ -18,6 +20,12 @@ export interface ReplayOptions {
   /** Shift every timestamp so the newest event is `now` (demo data stays current). */
   rebase?: number;
   chunk?: number;
+  /**
+   * How the worker maps records (`Config.raw.mapping`): vendor records (Okta, Entra, CloudTrail, a
+   * shipper's envelope, a configured profile) are routed by their canonical type, and `rebase`
+   * shifts their time too.
+   */
+  mapping?: DecodeOptions['mapping'];
   /** After each chunk: events sent, and the file's count when known (a first pass counts it only for `rebase`). */
   onProgress?(sent: number, total: number | undefined): void;
 }
@@ -35,6 +43,29 @@ function shift(obj: Record<string, unknown>, by: number): void {
   const s = obj.session as Record<string, unknown> | undefined;
   const e = s ? timeOf(s.expires_at) : undefined;
   if (s && e !== undefined) s.expires_at = new Date(e + by).toISOString();
+}
+
+/**
+ * A vendor record (or shipper envelope) as the worker would read it on `stream`: its canonical
+ * event, or undefined for a canonical object (it has its own `time`), a record the worker would
+ * refuse, or one with no time of its own (the worker gives it the entry's: nothing to shift).
+ */
+function vendorEvent(obj: Record<string, unknown>, stream: string | undefined, mapping: DecodeOptions['mapping']): CanonicalEvent | undefined {
+  if (timeOf(obj.time) !== undefined) return undefined;
+  // No receive time (NaN): a record without a time of its own is refused rather than given one.
+  const r = decodeObject(obj, stream, mapping ? { mapping } : {}, Number.NaN);
+  return r.ok ? r.event : undefined;
+}
+
+/** The time of a line's event (its own, or its vendor record's), or undefined. */
+function lineTime(obj: Record<string, unknown>, stream: string | undefined, mapping: DecodeOptions['mapping']): number | undefined {
+  return timeOf(obj.time) ?? vendorEvent(obj, stream, mapping)?.time;
+}
+
+/** A canonical event shifted by `by` ms (its time and session expiry), written as the HTTP ingest writes one. */
+function shiftedCanonical(e: CanonicalEvent, by: number): string[] {
+  const session = e.session?.expires_at !== undefined ? { ...e.session, expires_at: e.session.expires_at + by } : e.session;
+  return canonicalEntryFields({ ...e, time: e.time + by, ...(session ? { session } : {}) });
 }
 
 /**
@@ -67,13 +98,15 @@ async function* readLines(file: string): AsyncGenerator<string> {
 }
 
 /** A first pass over the file (for `rebase`): its count of lines and its newest event time. */
-async function survey(file: string): Promise<{ total: number; newest: number }> {
+async function survey(file: string, stream: string | undefined, mapping: DecodeOptions['mapping']): Promise<{ total: number; newest: number }> {
   let total = 0;
   let newest = -Infinity;
   for await (const l of readLines(file)) {
     total++;
     try {
-      newest = Math.max(newest, timeOf((JSON.parse(l) as Record<string, unknown>).time) ?? -Infinity);
+      const obj = JSON.parse(l) as unknown;
+      if (typeof obj === 'object' && obj !== null && !Array.isArray(obj))
+        newest = Math.max(newest, lineTime(obj as Record<string, unknown>, stream, mapping) ?? -Infinity);
     } catch {
       /* not JSON: left as is */
     }
@@ -83,7 +116,9 @@ async function survey(file: string): Promise<{ total: number; newest: number }> 
 
 /**
  * Appends the events of an NDJSON file (gzip too) to the input streams (field `event` = the JSON line;
- * lines that are not JSON are appended as-is, so the worker dead-letters them with a reason). The
+ * lines that are not JSON are appended as-is, so the worker dead-letters them with a reason). Vendor
+ * records go to the stream of their canonical type; with `rebase` they are written as the canonical
+ * event the worker would make of them, shifted (the record's own fields kept as attributes). The
  * file is streamed, never held in memory (a FIFO too); with `rebase` it is read twice (its newest
  * time first: not a FIFO then).
  */
@@ -96,7 +131,7 @@ export async function replayFile(
   // A FIFO can be read once: --rebase's first pass would leave the second waiting for ever.
   if (opts.rebase !== undefined && (await stat(file).catch(() => undefined))?.isFIFO())
     throw new RiskstreamError('BAD_REQUEST', `${file} is a FIFO: --rebase reads the file twice; replay a regular file`);
-  const surveyed = opts.rebase !== undefined ? await survey(file) : undefined;
+  const surveyed = opts.rebase !== undefined ? await survey(file, opts.stream, opts.mapping) : undefined;
   const by = opts.rebase !== undefined && surveyed && Number.isFinite(surveyed.newest) ? opts.rebase - surveyed.newest : 0;
   const chunk = opts.chunk ?? (opts.rate ? Math.max(1, Math.min(500, Math.ceil(opts.rate / 20))) : 500);
   const byStream: Record<string, number> = {};
@@ -106,21 +141,23 @@ export async function replayFile(
   const send = async (): Promise<void> => {
     const p = pipeline(redis);
     for (const line of batch) {
-      let payload = line;
+      let fields = ['event', line];
       let type: unknown;
       try {
         const obj = JSON.parse(line) as Record<string, unknown>;
-        type = obj.type;
-        if (by) {
+        const vendor = typeof obj === 'object' && obj !== null && !Array.isArray(obj) ? vendorEvent(obj, opts.stream, opts.mapping) : undefined;
+        type = vendor ? vendor.type : obj.type;
+        if (by && vendor) fields = shiftedCanonical(vendor, by);
+        else if (by) {
           shift(obj, by);
-          payload = JSON.stringify(obj);
+          fields = ['event', JSON.stringify(obj)];
         }
       } catch {
         /* appended raw; the worker dead-letters it */
       }
       const stream = opts.stream ?? (isLogin({ type }) ? streams.login : streams.activity);
       byStream[stream] = (byStream[stream] ?? 0) + 1;
-      p.xadd(stream, '*', 'event', payload);
+      p.xadd(stream, '*', ...fields);
     }
     const res = (await p.exec()) ?? [];
     for (const [err] of res) if (err) throw err;

@@ -14,6 +14,7 @@ describe('decodeEntry: accepted shapes', () => {
     ['message field', { message: JSON.stringify(login) }],
     ['msg field (rsyslog omhiredis stream mode default)', { msg: JSON.stringify(login) }],
     ['event field with leading whitespace', { event: `  ${JSON.stringify(login)}` }],
+    ['event field after a byte-order mark', { event: `\ufeff${JSON.stringify(login)}` }],
     ['flat fields', { type: 'login', user: 'alice@example.com', time: '2026-11-23T08:00:00Z' }],
     ['flat epoch ms', { type: 'login', user: 'alice@example.com', time: String(T) }],
     ['flat epoch seconds', { type: 'login', user: 'Alice@Example.com', time: String(T / 1000) }],
@@ -268,8 +269,8 @@ describe('decodeEntry: mapping profiles', () => {
       opts,
     );
     expect(again).toEqual(first);
-    // without the marker the stream's profile would reject the canonical shape
-    expect(decodeEntry(entry({ event: fields[1]! }, 's'), opts).ok).toBe(false);
+    // without the marker the stream's profile would reject a canonical shape
+    expect(decodeEntry(entry({ event: JSON.stringify(login) }, 's'), opts).ok).toBe(false);
   });
 
   it('does not auto-detect when disabled or when the object has a canonical user', () => {

@@ -21,7 +21,7 @@ describe('okta profile (System Log LogEvent)', () => {
   const sample = fixture('okta-session-start.json');
 
   it('maps a user.session.start to a canonical login', () => {
-    expect(decode(sample)).toEqual({
+    expect(decode(sample)).toMatchObject({
       type: 'login',
       id: 'dc9fd3c0-598c-11ef-8478-2b7584bf8d5a',
       user: 'alice.ng@example.com',
@@ -37,6 +37,44 @@ describe('okta profile (System Log LogEvent)', () => {
       vendor: 'okta',
       event_type: 'user.session.start',
     });
+  });
+
+  it("keeps Okta's own fields as attributes, but none in place of a canonical field", () => {
+    const e = decode({ ...sample, debugContext: { debugData: { threatSuspected: 'true' } } });
+    expect(e).toMatchObject({
+      debugContext: { debugData: { threatSuspected: 'true' } },
+      eventType: 'user.session.start',
+      actor: { alternateId: 'Alice.Ng@Example.com' },
+    });
+    expect(e.outcome).toBe('success'); // Okta's outcome object is mapped, not kept
+  });
+
+  it("takes device.id and posture from Okta's own device (Okta Verify, FastPass)", () => {
+    const device = {
+      id: 'guo-laptop-1',
+      name: 'MacBook',
+      os_platform: 'OSX',
+      os_version: '14.5',
+      managed: true,
+      registered: true,
+      disk_encryption_type: 'ALL_INTERNAL_VOLUMES',
+      screen_lock_type: 'BIOMETRIC',
+    };
+    expect(decode({ ...sample, device }).device).toEqual({
+      id: 'guo-laptop-1',
+      name: 'MacBook',
+      type: 'Computer',
+      posture: { os: 'OSX 14.5', managed: true, registered: true, disk_encryption: 'ALL_INTERNAL_VOLUMES', screen_lock: 'BIOMETRIC' },
+    });
+  });
+
+  it("keeps the country and city of a place without coordinates (the country's ISO code)", () => {
+    const client = { ...(sample.client as object), geographicalContext: { city: 'Mountain View', country: 'United States', geolocation: null } };
+    expect(decode({ ...sample, client }).geo).toEqual({ city: 'Mountain View', country: 'US' });
+  });
+
+  it('reads a DENY as denied (as ALLOW is a success)', () => {
+    expect(decode({ ...sample, outcome: { result: 'DENY' } })).toMatchObject({ type: 'login', outcome: 'denied' });
   });
 
   it('maps an SSO failure, and keeps other event types by name', () => {
@@ -87,6 +125,14 @@ describe('entra profile (Microsoft Graph signIn)', () => {
   it('maps a failure (errorCode ≠ 0) and prefers sessionId', () => {
     const e = decode({ ...sample, sessionId: 'sess-1', status: { errorCode: 50126, failureReason: 'Invalid username or password.' } });
     expect(e).toMatchObject({ outcome: 'failure', error_code: 50126, failure_reason: 'Invalid username or password.', session: { id: 'sess-1' } });
+  });
+
+  it('falls back to correlationId when sessionId is empty, and keeps a place without coordinates', () => {
+    const location = { city: 'Redmond', countryOrRegion: 'US', geoCoordinates: { latitude: null, longitude: null } };
+    const e = decode({ ...sample, sessionId: '', correlationId: 'corr-1', location });
+    expect(e.session).toEqual({ id: 'corr-1', idp: 'entra' });
+    expect(e.geo).toEqual({ city: 'Redmond', country: 'US' });
+    expect(e).toMatchObject({ location, userPrincipalName: 'TestAccount1@contoso.com' }); // the record's own fields kept
   });
 
   it('reads the Azure Monitor diagnostic export (category SignInLogs, properties)', () => {

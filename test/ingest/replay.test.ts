@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -70,6 +70,34 @@ describe('replayFile', () => {
     const first = await redis.xrevrange(streams.login, '+', '-', 'COUNT', 1);
     expect((JSON.parse(first[0]![1][1]!) as { time: string }).time).toBe(new Date(now - 60_000).toISOString());
     expect(progress).toEqual([2]);
+  });
+
+  it('routes vendor records by their canonical type; --rebase shifts them too, written as canonical events', async () => {
+    const okta = JSON.parse(readFileSync(new URL('./fixtures/okta-session-start.json', import.meta.url), 'utf8')) as Record<string, unknown>;
+    const published = Date.parse(okta.published as string);
+    const file = join(dir, 'vendor.ndjson');
+    // The Okta login is the newest line: it becomes now, the canonical dlp keeps its distance to it.
+    const dlpAt = published - 3_600_000;
+    writeFileSync(
+      file,
+      `${JSON.stringify({ type: 'dlp', user: 'a@example.com', time: new Date(dlpAt).toISOString() })}
+${JSON.stringify(okta)}
+`,
+    );
+    const before = (await redis.xrevrange(streams.login, '+', '-', 'COUNT', 1))[0]?.[0] ?? '0';
+    const plain = await replayFile(redis, streams, file);
+    expect(plain.byStream).toEqual({ [streams.login]: 1, [streams.activity]: 1 });
+    const now = Date.UTC(2026, 11, 1, 12, 0, 0);
+    await replayFile(redis, streams, file, { rebase: now });
+    const logins = await redis.xrange(streams.login, `(${before}`, '+');
+    expect(logins).toHaveLength(2);
+    expect(logins[0]![1]).toEqual(['event', JSON.stringify(okta)]); // without --rebase: the record as it is
+    const f = logins[1]![1];
+    expect(f).toContain('canonical');
+    const e = JSON.parse(f[f.indexOf('event') + 1]!) as { type: string; time: number; user: string; eventType: string };
+    expect(e).toMatchObject({ type: 'login', time: now, user: 'alice.ng@example.com', eventType: 'user.session.start' });
+    const dlps = await redis.xrevrange(streams.activity, '+', '-', 'COUNT', 1);
+    expect((JSON.parse(dlps[0]![1][1]!) as { time: string }).time).toBe(new Date(now - 3_600_000).toISOString());
   });
 
   it('a missing file is NOT_FOUND', async () => {

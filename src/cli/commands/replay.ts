@@ -24,6 +24,7 @@ export function replayCommand(program: Command): void {
           ...(o.stream ? { stream: o.stream } : {}),
           ...(o.rate ? { rate: Number(o.rate) } : {}),
           ...(o.rebase ? { rebase: Date.now() } : {}),
+          mapping: cli.config.raw.mapping,
           onProgress: (sent, total) => {
             if (!tty) return;
             if (total === undefined) return void process.stderr.write(`\r${sent} sent`);

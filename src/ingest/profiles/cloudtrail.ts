@@ -1,5 +1,5 @@
 import { isIP } from 'node:net';
-import { defined, getPath, type Profile } from './path.js';
+import { getPath, withSource, type Profile } from './path.js';
 
 /** True when `obj` is shaped like an AWS CloudTrail record. */
 export function looksLikeCloudTrail(obj: Record<string, unknown>): boolean {
@@ -24,7 +24,8 @@ function subject(o: Record<string, unknown>): unknown {
 /**
  * AWS CloudTrail record → canonical event. `ConsoleLogin` becomes `login` (outcome from
  * `responseElements.ConsoleLogin`; a failure's `reason` is `bad_password` for "Failed
- * authentication"); every other API call becomes `aws.<eventName>`.
+ * authentication"); every other API call becomes `aws.<eventName>`. The record's own fields are
+ * kept as attributes (see {@link withSource}).
  */
 export const cloudtrail: Profile = (o) => {
   if (!looksLikeCloudTrail(o)) return null;
@@ -34,7 +35,7 @@ export const cloudtrail: Profile = (o) => {
   const src = typeof o.sourceIPAddress === 'string' ? o.sourceIPAddress : '';
   const outcome = login ? getPath(o, 'responseElements.ConsoleLogin') : o.errorCode ? 'failure' : 'success';
   const failedLogin = login && typeof outcome === 'string' && outcome.toLowerCase() === 'failure';
-  return defined({
+  return withSource(o, {
     type: login ? 'login' : `aws.${name}`,
     id: o.eventID,
     user: subject(o),

@@ -1,4 +1,4 @@
-import { defined, getPath, isPlainObject, type Profile } from './path.js';
+import { getPath, isPlainObject, vendorGeo, withSource, type Profile } from './path.js';
 
 const SIGNIN_CATEGORIES = new Set(['SignInLogs', 'NonInteractiveUserSignInLogs', 'ServicePrincipalSignInLogs', 'ManagedIdentitySignInLogs']);
 
@@ -57,7 +57,8 @@ function factorOf(method: unknown): string | undefined {
  * prompt required after a good password) is `interrupted`; anything else failure (`reason:
  * bad_password` for 50126 / 50053 / 50056). 500121 (strong authentication failed) becomes an
  * `mfa` event, `denied` or `timeout` (the user did not respond). `mfaDetail` is kept as `mfa`
- * (`method`, `detail`) and `factor` (`push` for an app notification).
+ * (`method`, `detail`) and `factor` (`push` for an app notification). The record's own fields
+ * are kept as attributes (see {@link withSource}).
  */
 export const entra: Profile = (obj) => {
   const s = signIn(obj);
@@ -65,11 +66,11 @@ export const entra: Profile = (obj) => {
   const code = getPath(s, 'status.errorCode');
   const lat = getPath(s, 'location.geoCoordinates.latitude');
   const lon = getPath(s, 'location.geoCoordinates.longitude');
-  const sessionId = s.sessionId ?? s.correlationId;
+  const sessionId = [s.sessionId, s.correlationId].find((v) => typeof v === 'string' && v.trim() !== '');
   const d = isPlainObject(s.deviceDetail) ? s.deviceDetail : {};
   const mfaFailed = Number(code) === MFA_FAILED;
   const method = getPath(s, 'mfaDetail.authMethod');
-  return defined({
+  return withSource(s, {
     type: mfaFailed ? 'mfa' : 'login',
     id: s.id,
     user: s.userPrincipalName,
@@ -81,8 +82,8 @@ export const entra: Profile = (obj) => {
     error_code: code,
     failure_reason: Number(code) === 0 ? undefined : getPath(s, 'status.failureReason'),
     ip: s.ipAddress,
-    geo: lat != null && lon != null ? { lat, lon, city: getPath(s, 'location.city'), country: getPath(s, 'location.countryOrRegion') } : undefined,
-    session: typeof sessionId === 'string' && sessionId ? { id: sessionId, idp: 'entra' } : undefined,
+    geo: vendorGeo(lat, lon, getPath(s, 'location.countryOrRegion'), getPath(s, 'location.city')),
+    session: typeof sessionId === 'string' ? { id: sessionId, idp: 'entra' } : undefined,
     device: {
       id: d.deviceId,
       name: d.displayName,

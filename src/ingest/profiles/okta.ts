@@ -1,4 +1,4 @@
-import { defined, getPath, isPlainObject, type Profile } from './path.js';
+import { getPath, isPlainObject, vendorGeo, withSource, type Profile } from './path.js';
 import { countryCode } from '../country-code.js';
 
 /** Okta System Log event types that are interactive sign-ins. */
@@ -47,7 +47,9 @@ function factorOf(o: Record<string, unknown>, eventType: string): string | undef
  * `success` / `denied` / `timeout` and `factor`; other event types keep their Okta name
  * (`user.account.lock`, …) as `type`. `client.geographicalContext.country` is Okta's country
  * *name* (Okta gives no ISO code): it becomes the ISO code (src/ingest/country-code.ts), as every
- * other source gives it, so that countries compare.
+ * other source gives it, so that countries compare. Okta's own fields are kept as attributes
+ * (`debugContext`, `target`, …; see {@link withSource}); its `device` (a registered device) gives
+ * `device.id` and `device.posture`.
  */
 export const okta: Profile = (o) => {
   if (!looksLikeOkta(o)) return null;
@@ -59,7 +61,8 @@ export const okta: Profile = (o) => {
   const lon = getPath(geo, 'geolocation.lon');
   const sessionId = getPath(o, 'authenticationContext.externalSessionId');
   const result = getPath(o, 'outcome.result');
-  return defined({
+  const dev = isPlainObject(o.device) ? o.device : {};
+  return withSource(o, {
     type: login ? 'login' : mfa ? 'mfa' : eventType,
     id: o.uuid,
     user: getPath(o, 'actor.alternateId') ?? getPath(o, 'actor.id'),
@@ -69,9 +72,23 @@ export const okta: Profile = (o) => {
     reason: (login || mfa) && String(result).toUpperCase() !== 'SUCCESS' ? reasonOf(o) : undefined,
     factor: mfa ? factorOf(o, eventType) : undefined,
     ip: getPath(o, 'client.ipAddress'),
-    geo: lat != null && lon != null ? { lat, lon, city: geo?.city, country: countryCode(geo?.country) } : undefined,
+    geo: vendorGeo(lat, lon, countryCode(geo?.country), geo?.city),
     session: typeof sessionId === 'string' && sessionId.trim() !== '' && sessionId !== 'unknown' ? { id: sessionId, idp: 'okta' } : undefined,
-    device: { type: getPath(o, 'client.device') },
+    // Okta's own `device` (a registered device: Okta Verify, FastPass): its id and posture.
+    device: {
+      id: dev.id,
+      name: dev.name,
+      type: getPath(o, 'client.device'),
+      posture: {
+        os: [dev.os_platform, dev.os_version].filter((v) => typeof v === 'string' && v).join(' '),
+        managed: dev.managed,
+        registered: dev.registered,
+        disk_encryption: dev.disk_encryption_type,
+        screen_lock: dev.screen_lock_type,
+        jailbreak: dev.jailbreak,
+        secure_hardware: dev.secure_hardware_present,
+      },
+    },
     network: {
       asn: getPath(o, 'securityContext.asNumber'),
       as_org: getPath(o, 'securityContext.asOrg'),

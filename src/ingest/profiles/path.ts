@@ -70,3 +70,28 @@ export function defined(o: Record<string, unknown>): Record<string, unknown> {
   }
   return out;
 }
+
+/** The canonical event's own top-level fields: a vendor record's fields of these names never stand in for them. */
+const CANONICAL_FIELDS = ['type', 'id', 'user', 'time', 'outcome', 'ip', 'geo', 'session', 'device', 'network'] as const;
+
+/**
+ * A vendor profile's output: the record's own fields kept as attributes (as every other input
+ * keeps unknown fields; a threshold behavior may match them), but none named as a canonical field,
+ * then the mapped fields (their defined values, see {@link defined}) over them.
+ */
+export function withSource(src: Record<string, unknown>, mapped: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = { ...src };
+  for (const k of CANONICAL_FIELDS) delete out[k];
+  return Object.assign(out, defined(mapped));
+}
+
+/**
+ * Canonical `geo` from a vendor's place: coordinates when both are given, with the country and
+ * city; the country and city alone otherwise (session checks compare countries); undefined when
+ * nothing places it.
+ */
+export function vendorGeo(lat: unknown, lon: unknown, country: unknown, city: unknown): Record<string, unknown> | undefined {
+  const coords = lat != null && lon != null;
+  if (!coords && (country == null || country === '') && (city == null || city === '')) return undefined;
+  return coords ? { lat, lon, city, country } : { city, country };
+}
