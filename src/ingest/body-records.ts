@@ -5,7 +5,7 @@ import { RiskstreamError } from '../errors.js';
  * one structural scan finds where each record starts and ends, counting as it goes and stopping
  * with PAYLOAD_TOO_LARGE as soon as the count passes the limit — a 5 MB body of tiny records is
  * refused in milliseconds, before anything is parsed. Shapes: a JSON array (its elements), an
- * object wrapping an array in `events` / `records` / `Records` without a `user` (its elements),
+ * object wrapping an array in `events` / `records` / `Records` / `value` without a `user` (its elements),
  * one JSON value (possibly pretty-printed), else NDJSON (one record per non-blank line).
  */
 
@@ -19,7 +19,8 @@ export interface BodySpans {
   fromArray: boolean;
 }
 
-const WRAPPERS = new Set(['events', 'records', 'Records']);
+/** `value`: a Microsoft Graph page (`{"@odata.context":…,"value":[…]}`, e.g. `auditLogs/signIns`). */
+const WRAPPERS = new Set(['events', 'records', 'Records', 'value']);
 const isWs = (c: number): boolean => c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09;
 
 function skipWs(t: string, i: number): number {

@@ -16,6 +16,7 @@ describe('splitBody: records found without parsing them', () => {
     expect(texts('[{"a":"],["}, {"b":[1,2]} ,3,"s"]')).toEqual(['{"a":"],["}', '{"b":[1,2]}', '3', '"s"']);
     expect(texts('{"meta":{"user":"x"},"records":[{"a":1},{"b":2}]}')).toEqual(['{"a":1}', '{"b":2}']);
     expect(texts('{"user":"u","events":[1]}')).toEqual(['{"user":"u","events":[1]}']);
+    expect(texts('{"@odata.context":"https://graph.microsoft.com/v1.0/$metadata#auditLogs/signIns","value":[{"a":1}]}')).toEqual(['{"a":1}']);
     expect(texts('{\n  "a": 1\n}\n')).toEqual(['{\n  "a": 1\n}']);
     expect(texts(' \n')).toEqual([]);
   });
