@@ -123,7 +123,8 @@ export function addAttempt(
   limits: DetectorLimits,
 ): { state: AttemptsState; flagged: Flagged[] } {
   const st = readAttempts(state);
-  if (tooLate(st, attempt[0], now, limits) || st.a.some((x) => x[0] === attempt[0] && x[1] === attempt[1])) return { state: st, flagged: [] };
+  // An attempt seen again by its id (whatever its time: a retry of one without a time of its own) is ignored.
+  if (tooLate(st, attempt[0], now, limits) || st.a.some((x) => x[1] === attempt[1])) return { state: st, flagged: [] };
   const next: AttemptsState = { ...st, a: withByTime(st.a, attempt) };
   const flagged: Flagged[] = [];
   for (const s of next.s) {

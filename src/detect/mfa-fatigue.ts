@@ -15,7 +15,7 @@ import { addAttempt, addSuccess, attemptsBefore, readAttempts, type Attempt, typ
 import { lower, typeIn } from './fields.js';
 import { isoTime } from './format.js';
 import type { Detector, DetectorHit } from './types.js';
-import { addEvent, isSlidingCount, type SlidingCount } from './window-counter.js';
+import { addEvent, isSlidingCount, type CountSpec, type SlidingCount } from './window-counter.js';
 
 /** mfa_fatigue's parameters. */
 export const mfaFatigueParams = z.strictObject({
@@ -98,7 +98,9 @@ export const mfaFatigue: Detector<MfaFatigueParams, MfaFatigueWindow> = {
     const kind = outcomeOf(event, params);
     if (!kind || !Number.isFinite(event.time)) return { window, hits: [] };
     const w = readWindow(window);
-    const spec = { count: params.count, window: params.window };
+    // The behavior's expires_after (the config passes it with the parameters, as to thresholds): a
+    // burst's firing holds off the next only while its hit still counts.
+    const spec: CountSpec = { count: params.count, window: params.window, expires_after: (params as Pick<CountSpec, 'expires_after'>).expires_after ?? null };
     if (kind === 'approved') {
       const r = addSuccess(w.t, [event.time, eventId, ''], spec, now, limits);
       const f = r.flagged;

@@ -186,12 +186,16 @@ function compare(
   time: number,
   eventId: string,
   params: SessionHijackParams,
+  now: number,
 ): { key: string; hit: DetectorHit } | undefined {
   const differs = params.compare.filter((p) => captured[p] !== undefined && seen[p] !== undefined && captured[p] !== seen[p]);
   if (differs.length === 0) return undefined;
   const sessionId = captured.session_id;
   const key = `${sessionId}\u0000${differs.map((p) => `${p}=${seen[p]}`).join('\u0000')}`;
-  if (reported.some(([k]) => k === key)) return undefined; // already reported (a repeat, a replay)
+  // Already reported (a repeat, a replay) — while that hit still counts: one that expired (or
+  // arrived expired: a backfill) never silences the hijack still going on.
+  const expiresAfter = (params as { expires_after?: number | null }).expires_after ?? null;
+  if (reported.some(([k, t]) => k === key && (expiresAfter === null || t + expiresAfter > now))) return undefined;
   const pick = (src: Partial<Record<HijackProperty, string | number>>) =>
     Object.fromEntries(params.compare.filter((p) => src[p] !== undefined).map((p) => [p, src[p]]));
   const summary = `session ${sessionId} used from ${differs.map((p) => `${label[p](seen[p]!)} (login: ${label[p](captured[p]!)})`).join(', ')}`;
@@ -231,7 +235,7 @@ export const sessionHijack: Detector<SessionHijackParams, HijackWindow> = {
       let r = reported;
       const hits: DetectorHit[] = [];
       for (const u of mine) {
-        const c = compare(r, base, u.p, u.t, u.i, params);
+        const c = compare(r, base, u.p, u.t, u.i, params, now);
         if (!c) continue;
         r = keep(r, c.key, u.t, now, limits);
         hits.push(c.hit);
@@ -250,7 +254,7 @@ export const sessionHijack: Detector<SessionHijackParams, HijackWindow> = {
       return { window: windowOf(reported, keepPending(pending, { s: sid, t: event.time, i: eventId, p: sessionProperties(event) }, limits)), hits: [] };
     }
     if (!comparable(event, captured) || event.time < captured.login_at) return unchanged;
-    const c = compare(reported, captured, sessionProperties(event), event.time, eventId, params);
+    const c = compare(reported, captured, sessionProperties(event), event.time, eventId, params, now);
     if (!c) return unchanged;
     return { window: windowOf(keep(reported, c.key, event.time, now, limits), pending), hits: [c.hit] };
   },

@@ -81,7 +81,7 @@ function watermark(e: ReadonlyArray<[number, string]>, now: number): number | un
 
 /**
  * Adds one event (time, id) to a series and reports the window it completes, if any.
- * Pure: returns a new state; the input state is not modified. A repeated (time, id) is ignored.
+ * Pure: returns a new state; the input state is not modified. An id already in the series is ignored.
  */
 export function addEvent(
   state: SlidingCount | undefined,
@@ -97,10 +97,10 @@ export function addEvent(
   if (!Number.isFinite(time) || (wmBefore !== undefined && time < wmBefore - lateness)) {
     return { state: prev, crossing: undefined, late: true };
   }
+  // An event seen again by its id, whatever its time: a retry of an event without a time of its
+  // own is given the time it is read again.
+  for (let i = 0; i < prev.e.length; i++) if (prev.e[i]![1] === id) return { state: prev, crossing: undefined, late: false };
   const at = bound(prev.e, time, true);
-  for (let i = bound(prev.e, time, false); i < at; i++) {
-    if (prev.e[i]![1] === id) return { state: prev, crossing: undefined, late: false };
-  }
   const e = [...prev.e.slice(0, at), [time, id] as [number, string], ...prev.e.slice(at)];
   const f = [...prev.f];
   const W = spec.window;

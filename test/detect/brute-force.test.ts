@@ -39,6 +39,13 @@ describe('brute_force', () => {
     expect(h.eventIds).toEqual([success.id, ...fails.map((f) => f.id)]);
   });
 
+  it('a failure seen again by its id counts once, whatever its time (a retry of a failure without a time of its own)', () => {
+    const first = [0, 1, 2, 3].map((i) => fail(i * MIN));
+    const retried = first.map((e, i) => ({ ...e, time: e.time + 30_000 + i }));
+    const { hits } = run(bruteForce, params, [...first, ...retried, ok(8 * MIN)]);
+    expect(hits).toEqual([]);
+  });
+
   it('near misses: 4 failures, failures spread over more than the window, failures without a success', () => {
     expect(run(bruteForce, params, [...[0, 1, 2, 3].map((i) => fail(i * MIN)), ok(4 * MIN)]).hits).toEqual([]);
     // 5 failures, but the first is 10m 1s before the success.

@@ -29,6 +29,14 @@ describe('mfa_fatigue', () => {
     expect(run(mfaFatigue, params, burst(6)).hits).toHaveLength(1);
   });
 
+  it('a burst whose hit expired (expires_after shorter than the window) does not hold off a live one', () => {
+    const short = schema.parse({ risk_level: 'high', count: 3, window: '10m', expires_after: '1m' });
+    const expired = [0, 6_000, 12_000].map((at) => push(at, 'denied'));
+    const live = [8.5 * MIN, 8.6 * MIN, 8.7 * MIN].map((at) => push(at, 'denied'));
+    const { hits } = run(mfaFatigue, short, [...expired, ...live], { now: T0 + 9 * MIN });
+    expect(hits.map((h) => h.time - T0)).toEqual([12_000, 8.5 * MIN]); // the live burst's first push: 4 in its window
+  });
+
   it('an approval after the burst is flagged again, approved true (the dangerous case)', () => {
     const approval = push(6 * MIN, 'success');
     const r = run(mfaFatigue, params, [...burst(5), approval]);

@@ -168,4 +168,19 @@ describe('session_hijack', () => {
     expect(r.state.level).toBe('high');
     expect(r.hits.map((h) => h.behavior)).toEqual(['session_hijack']);
   });
+
+  it('a report whose hit expired (a backfill that arrived expired) does not silence the hijack still going on', () => {
+    const params = { ...ALL, expires_after: 24 * 3_600_000 };
+    const now = T0 + 49 * 3_600_000;
+    const evil = { device: { id: 'd-evil' } };
+    let w: HijackWindow | undefined;
+    const hitsAt: number[] = [];
+    for (const e of [use(3_600_000, evil), use(48 * 3_600_000, evil), use(48 * 3_600_000 + MIN, evil)]) {
+      const r = sessionHijack.detect(w, { event: e, eventId: e.id! }, params, now, LIMITS);
+      w = r.window;
+      hitsAt.push(...r.hits.map((h) => h.time - T0));
+    }
+    // The first report expired at T0 + 25h: the live use is flagged; its repeat a minute later is not.
+    expect(hitsAt).toEqual([3_600_000, 48 * 3_600_000]);
+  });
 });

@@ -139,6 +139,17 @@ describe('window-counter', () => {
     expect(feed(events, { ...long, expires_after: null }).fired).toEqual([2000]); // never expires: the window rules
   });
 
+  it('an id seen again is ignored whatever its time (a retry of an event without a time of its own)', () => {
+    expect(
+      feed([
+        [0, 'a'],
+        [10_000, 'b'],
+        [20_000, 'a'],
+        [30_000, 'b'],
+      ]).fired,
+    ).toEqual([]);
+  });
+
   it('crossing evidence lists the window’s events', () => {
     let state: SlidingCount | undefined;
     let last;
