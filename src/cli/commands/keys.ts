@@ -34,7 +34,9 @@ export function keysCommand(program: Command): void {
       print(
         `new ${g.alg} key ${g.kid}: ${g.privateKeyFile}\n` +
           "to rotate: point signing.key_file (or the signing.keys entry) at the new file, add the old key's public\n" +
-          'JWK file to signing.previous_public_keys, then reload every worker (SIGHUP). Both keys stay in the JWKS.\n',
+          'JWK file to signing.previous_public_keys, then reload every worker (SIGHUP). Both keys stay in the JWKS.\n' +
+          'Receivers may cache the JWKS for up to 5 minutes (its max-age): to have them know the new key before it\n' +
+          "signs, first add the new key's public JWK file to signing.previous_public_keys alone, reload, and wait 5 minutes.\n",
       );
     });
 }
