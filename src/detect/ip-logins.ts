@@ -3,7 +3,7 @@
  * sorted-set member, scored by event time) and which earlier successes a batch's new failures
  * turn into spray victims. No I/O: src/ingest/ip-spray.ts reads and writes the IP's key.
  */
-import { sprayVerdict, type IpFailure, type PasswordSprayParams } from './password-spray.js';
+import type { IpFailure, PasswordSprayParams } from './password-spray.js';
 
 /** One login of an IP: `f` failed, `s` succeeded. */
 export interface IpLogin {
@@ -45,19 +45,66 @@ export function longestWindow(params: readonly PasswordSprayParams[]): number {
   return Math.max(0, ...params.map((p) => p.window));
 }
 
+/** A success that a failure of the batch made a spray victim, with the failures known at that point. */
+export interface IpVictim {
+  /** Index in the batch of the failure that revealed it. */
+  after: number;
+  victim: IpLogin;
+  failures: IpFailure[];
+}
+
+/** What a batch of one IP's logins judges: each success's failures, and the victims revealed. */
+export interface IpJudgement {
+  /** Per batch index of a success: the IP's failures it is judged by (those that came before it). */
+  attached: Map<number, IpFailure[]>;
+  victims: IpVictim[];
+}
+
 /**
- * Successes stored before this batch (ids not in `batchIds`) that some behavior flags with all
- * of the IP's failures but not without the batch's own: the victims this batch's late failures
- * reveal. Deterministic in its inputs, so a redelivered batch reveals the same ones.
+ * Judges a batch of one IP's logins (`batch`, in stream order) against the IP's logins stored
+ * before it (`stored`, without the batch's own), one login at a time, as if each had come alone:
+ * a success is judged by the failures that came before it; a failure that makes an earlier
+ * success (stored or in the batch) cross some behavior's `users` reveals it as a victim, with the
+ * failures known at that moment. So the outcome and its evidence depend on the stream's order
+ * only, not on how it was cut into batches (a redelivered batch judges the same). Pure.
  */
-export function lateVictims(logins: readonly IpLogin[], batchIds: ReadonlySet<string>, params: readonly PasswordSprayParams[]): IpLogin[] {
-  const all = failuresOf(logins);
-  const before = failuresOf(logins.filter((l) => !batchIds.has(l.id)));
+export function judgeIpBatch(stored: readonly IpLogin[], batch: readonly IpLogin[], params: readonly PasswordSprayParams[]): IpJudgement {
   const window = longestWindow(params);
-  const fresh = logins.filter((l) => l.kind === 'f' && batchIds.has(l.id)).map((l) => l.time);
-  // Only a success at most `window` after one of the batch's failures can change its verdict.
-  const reachable = (t: number): boolean => fresh.some((f) => f <= t && f >= t - window);
-  return logins.filter(
-    (s) => s.kind === 's' && !batchIds.has(s.id) && reachable(s.time) && params.some((p) => sprayVerdict(all, s.time, p) && !sprayVerdict(before, s.time, p)),
-  );
+  const failures = failuresOf(stored);
+  const successes = stored.filter((l) => l.kind === 's');
+  const seen = new Set(stored.map((l) => l.id));
+  // Per success: the distinct users failing within each behavior's window, counted when first needed.
+  const users = new Map<string, Array<Set<string>>>();
+  const usersOf = (s: IpLogin): Array<Set<string>> => {
+    let u = users.get(s.id);
+    if (!u) {
+      u = params.map((p) => new Set(failures.filter(([t]) => t <= s.time && t >= s.time - p.window).map((f) => f[1])));
+      users.set(s.id, u);
+    }
+    return u;
+  };
+  const out: IpJudgement = { attached: new Map(), victims: [] };
+  batch.forEach((l, i) => {
+    if (seen.has(l.id)) return; // the same login twice in one batch counts once
+    seen.add(l.id);
+    if (l.kind === 's') {
+      out.attached.set(i, failuresBefore(failures, l.time, window));
+      successes.push(l);
+      return;
+    }
+    // Only a success at most `window` after this failure can change its verdict.
+    const reached = successes.filter((s) => l.time <= s.time && l.time >= s.time - window).map((s) => [s, usersOf(s)] as const);
+    failures.push([l.time, l.user, l.id]);
+    for (const [s, sets] of reached) {
+      let crossed = false;
+      params.forEach((p, j) => {
+        const set = sets[j]!;
+        if (l.time < s.time - p.window || set.has(l.user)) return;
+        set.add(l.user);
+        if (set.size === p.users) crossed = true;
+      });
+      if (crossed) out.victims.push({ after: i, victim: s, failures: failuresBefore(failures, s.time, window) });
+    }
+  });
+  return out;
 }

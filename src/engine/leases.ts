@@ -109,6 +109,29 @@ export class LeaseManager {
     return this.leases.has(resource) && at !== undefined && this.now() - at < this.opts.ttlMs - this.marginMs;
   }
 
+  /**
+   * Takes a held lease again with an epoch above `floor` (a fence of that epoch refused it, yet the
+   * lease is ours: its epoch counter was lost, or reset, while the fences stayed). Calls onAcquired
+   * with the new token; when the lease is no longer ours, it is lost.
+   */
+  async raise(resource: string, floor: number): Promise<void> {
+    const held = this.leases.get(resource);
+    if (!held || held.epoch >= floor || this.stopped || this.fenced) return;
+    const k = resourceKeys(this.prefix, resource);
+    const sent = this.now();
+    const [ok, token] = await scriptsOn(this.redis).leaseAcquire(k.lease, k.epoch, this.opts.workerId, this.opts.ttlMs, floor);
+    if (this.leases.get(resource) !== held) return; // released or lost meanwhile
+    if (ok !== 1) return this.lose(resource, 'taken over');
+    const lease: Lease = { resource, token, epoch: parseLeaseToken(token)?.epoch ?? 0, acquiredAt: sent };
+    this.opts.logger?.warn(
+      { resource, epoch: held.epoch, fence: floor, now: lease.epoch },
+      'engine lease epoch was behind its fence (epoch counter lost?): taken again above it',
+    );
+    this.leases.set(resource, lease);
+    this.renewedAt.set(resource, sent);
+    await this.started(lease);
+  }
+
   /** Gives a lease back: forgotten at once, deleted in Redis only while it still holds our token. */
   async release(resource: string): Promise<void> {
     const lease = this.leases.get(resource);

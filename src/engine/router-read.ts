@@ -8,6 +8,7 @@ import { isCluster, slotOf, type RedisClient } from '../redis/client.js';
 import { scriptsOn, type Scripts } from '../redis/scripts.js';
 import { sendTogether } from '../redis/send-together.js';
 import { idMs } from '../redis/stream-info.js';
+import { parseLeaseToken } from './lease-keys.js';
 
 /** How long a router on a cluster pauses when its inputs are empty (instead of a blocking read). */
 const CLUSTER_POLL_MS = 10;
@@ -25,10 +26,13 @@ type RouterReadReply = -1 | -2 | [[string, string], Array<[string, string[] | nu
 /** What the reads of one step give: per stream, or `fenced` (a newer router), or `lost` (a read whose reply never came). */
 export type ReadOutcome = Map<string, StreamRead> | 'fenced' | 'lost';
 
-/** Writes `token` to every stream's fence: false when a router of a newer lease epoch fenced one already. */
-export async function fenceStreams(scripts: Scripts, keys: Keys, streams: readonly string[], token: string): Promise<boolean> {
+/**
+ * Writes `token` to every stream's fence: 0 when done, else the highest lease epoch of the newer
+ * routers' tokens found on fences (this router may not read those streams).
+ */
+export async function fenceStreams(scripts: Scripts, keys: Keys, streams: readonly string[], token: string): Promise<number> {
   const res = await Promise.all(streams.map((s) => scripts.routerFence(keys.routerFence(s), token)));
-  return res.every((r) => Number(r) === 1);
+  return Math.max(0, ...res.map((r) => (r === 1 ? 0 : (parseLeaseToken(String(r))?.epoch ?? 0))));
 }
 
 /**

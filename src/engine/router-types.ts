@@ -9,6 +9,12 @@ export interface RouterParts {
   enrich(events: StreamEvent[]): Promise<void>;
   /** Writes undecodable entries to the dead-letter stream (before they are acked). */
   deadLetter(bad: Array<{ raw: RawEntry; reason: string }>): Promise<void>;
+  /**
+   * A fence of a newer lease epoch (`epoch`) refused this router before its first read: it stopped.
+   * Either a newer router holds the lease (this one's loss shows at its next renewal) or the epoch
+   * counter was lost with the fences kept: the engine raises its lease past `epoch` (LeaseManager.raise).
+   */
+  onFenced?(epoch: number): void;
   /** Where partition entries are offered to this process's owner (optional: the owner decodes them). */
   handoff?: Pick<RoutedHandoff, 'put' | 'take'>;
 }

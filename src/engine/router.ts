@@ -186,10 +186,11 @@ export class Router {
     const session = this.session;
     if (!this.fenced) {
       // From now on a router of an older lease epoch can read none of the sources.
-      const ok = await fenceStreams(this.scripts, this.keys, this.sources, token);
+      const newer = await fenceStreams(this.scripts, this.keys, this.sources, token);
       if (session !== this.session) return 'fenced';
-      if (!ok) {
+      if (newer) {
         this.stop();
+        this.parts.onFenced?.(newer);
         return 'fenced';
       }
       this.fenced = true;

@@ -2,11 +2,11 @@
  * The I/O edge of password_spray. Before a batch is scored, every login carrying an `ip` (not in
  * `allow_networks`) is added to that IP's sorted set (Keys.ipLogins: its own key and hash tag,
  * bounded and expiring), and the set is read back in the same script call. Then, purely
- * (src/detect/ip-logins.ts), each successful login of the batch gets the IP's failures before
- * it attached (the detector's
- * {@link IP_FAILURES}); an earlier success that this batch's failures make a victim is appended
- * as a `password_spray.victim` event of that user, under the ref of the batch failure that
- * revealed it (acked, retried and dead-lettered with it). So the IP's state is its own key,
+ * (src/detect/ip-logins.ts), one login at a time in stream order, each successful login gets the
+ * IP's failures that came before it attached (the detector's {@link IP_FAILURES}); an earlier
+ * success that a later failure makes a victim is placed right after that failure as a
+ * `password_spray.victim` event of that user, under its ref (acked, retried and dead-lettered
+ * with it). The outcome does not depend on how the stream was cut into batches. So the IP's state is its own key,
  * and the per-user flag is emitted into the user's own path, scored and committed like any of
  * the user's events. Writes are idempotent (a replayed login is the same member).
  */
@@ -14,7 +14,7 @@ import { attach } from '../attachment.js';
 import type { Cluster } from 'ioredis';
 import { isCluster, pipeline, slotOf, type RedisClient } from '../redis/client.js';
 import type { BehaviorConfig } from '../config/behaviors-schema.js';
-import { failuresBefore, failuresOf, ipLoginMember, lateVictims, longestWindow, parseIpLogin, type IpLogin } from '../detect/ip-logins.js';
+import { ipLoginMember, judgeIpBatch, longestWindow, parseIpLogin, type IpLogin } from '../detect/ip-logins.js';
 import { ipInNetworks } from '../detect/allow-list.js';
 import { IP_FAILURES, SPRAY_VICTIM_TYPE, type PasswordSprayParams } from '../detect/password-spray.js';
 import { RiskstreamError } from '../errors.js';
@@ -68,41 +68,38 @@ export function ipSprayEnricher(redis: RedisClient | Cluster, keys: Keys, opts: 
     const groups = [...byIp];
     if (!groups.length) return;
     const replies = await readBack(redis, keys, groups, { window, keep, now });
-    const added: StreamEvent[] = [];
+    // Victims are placed right after the failure that revealed them: the order a run with other batches would give.
+    const after = new Map<StreamEvent, StreamEvent[]>();
     groups.forEach(([ip, b], g) => {
-      const logins: IpLogin[] = [];
+      const batchIds = new Set(b.events.map((x) => x.login.id));
+      const stored: IpLogin[] = [];
       const flat = replies[g]!;
       for (let i = 0; i + 1 < flat.length; i += 2) {
         const l = parseIpLogin(flat[i]!, Number(flat[i + 1]));
-        if (l) logins.push(l);
+        if (l && !batchIds.has(l.id)) stored.push(l);
       }
-      const failures = failuresOf(logins);
-      for (const x of b.events) {
-        if (x.login.kind !== 's') continue;
-        // In place: the router's events are its own (decoded for this step), and the attachment
-        // is symbol-keyed (never encoded as a field, never from input); a copy per success was garbage.
-        attach(x.se.event, IP_FAILURES, failuresBefore(failures, x.login.time, window));
-      }
-      const trigger = b.events.find((x) => x.login.kind === 'f');
-      if (!trigger) return;
-      const batchIds = new Set(b.events.map((x) => x.login.id));
-      for (const v of lateVictims(logins, batchIds, params)) {
-        added.push({
-          ref: trigger.se.ref,
-          deliveries: trigger.se.deliveries,
-          event: {
-            type: SPRAY_VICTIM_TYPE,
-            id: v.id,
-            user: v.user,
-            time: v.time,
-            ip,
-            outcome: 'success',
-            [IP_FAILURES]: failuresBefore(failures, v.time, window),
-          },
+      const judged = judgeIpBatch(
+        stored,
+        b.events.map((x) => x.login),
+        params,
+      );
+      // In place: the router's events are its own (decoded for this step), and the attachment
+      // is symbol-keyed (never encoded as a field, never from input); a copy per success was garbage.
+      for (const [i, failures] of judged.attached) attach(b.events[i]!.se.event, IP_FAILURES, failures);
+      for (const v of judged.victims) {
+        const trigger = b.events[v.after]!.se;
+        const list = after.get(trigger) ?? [];
+        list.push({
+          ref: trigger.ref,
+          deliveries: trigger.deliveries,
+          event: { type: SPRAY_VICTIM_TYPE, id: v.victim.id, user: v.victim.user, time: v.victim.time, ip, outcome: 'success', [IP_FAILURES]: v.failures },
         });
+        after.set(trigger, list);
       }
     });
-    events.push(...added);
+    if (!after.size) return;
+    const all = events.splice(0);
+    for (const se of all) events.push(se, ...(after.get(se) ?? []));
   };
 }
 

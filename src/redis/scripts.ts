@@ -54,8 +54,8 @@ interface Signatures {
     reply: string | null;
   };
   revokeNoticesClaim: { file: 'revoke-notices-claim-1'; args: [notices: string, staleMs: string, max: string]; reply: string[] };
-  routerFence: { file: 'router-fence-1'; args: [fence: string, token: string]; reply: number };
-  leaseAcquire: { file: 'lease-acquire-2'; args: [lease: string, epoch: string, workerId: string, ttlMs: number]; reply: [number, string] };
+  routerFence: { file: 'router-fence-1'; args: [fence: string, token: string]; reply: number | string };
+  leaseAcquire: { file: 'lease-acquire-2'; args: [lease: string, epoch: string, workerId: string, ttlMs: number, floor?: number]; reply: [number, string] };
   leaseRenew: { file: 'lease-renew-1'; args: [lease: string, value: string, ttlMs: number]; reply: 1 | string };
   leaseRelease: { file: 'lease-release-1'; args: [lease: string, value: string]; reply: number };
   engineHeartbeat: { file: 'engine-heartbeat-1'; args: [members: string, workerId: string, forgetMs: number]; reply: (number | string)[] };

@@ -89,6 +89,14 @@ export async function startEngine(d: EngineDeps): Promise<EngineRuntime> {
     for (const l of listeners) l({ route: r });
   };
   const routingFailed = (): void => d.metrics.pipelineErrors.inc();
+  // A fence newer than the router's lease (see RouterParts.onFenced): the lease is taken again above it.
+  const routerFenced = (epoch: number): void =>
+    void leases.raise(ROUTER_RESOURCE, epoch).catch((err: unknown) => {
+      // Given back: the next heartbeat takes it again, and the fence refuses it again (retried).
+      d.logger.warn({ err }, 'router lease could not be taken again above its fence: released');
+      routing.stop();
+      return leases.release(ROUTER_RESOURCE).then(gauge, () => undefined);
+    });
   const host = threadPath
     ? new RouterHost(
         threadPath,
@@ -97,6 +105,7 @@ export async function startEngine(d: EngineDeps): Promise<EngineRuntime> {
           onReport: reportRoute,
           onError: routingFailed,
           onDeadLettered: (stream, n) => d.metrics.deadLettered.inc({ stream }, n),
+          onFenced: routerFenced,
         },
         () => startOnlyPart(d.config()),
       )
@@ -107,6 +116,7 @@ export async function startEngine(d: EngineDeps): Promise<EngineRuntime> {
     ? null
     : new Router(d.redis, d.keys, routerOptionsOf(d.config()), {
         ...d.route,
+        onFenced: routerFenced,
         handoff: {
           put: (p, id, items, bytes) => void (owner.owns(p) && handoff.put(p, id, items, bytes)),
           take: (p, id) => handoff.take(p, id),

@@ -22,6 +22,7 @@ export async function buildOwnRouter(d: {
   keys: Keys;
   logger: Logger;
   onDeadLettered?: (streams: Record<string, number>) => void;
+  onFenced?: (epoch: number) => void;
 }): Promise<{ router: Router; decodeOpts: DecodeOptions }> {
   const config = d.config();
   const ingest = await buildRouteIngest({ config: d.config, redis: d.redis, logger: d.logger, metrics: new Metrics() });
@@ -34,6 +35,7 @@ export async function buildOwnRouter(d: {
   );
   const decodeOpts = decodeOptionsOf(config);
   const router = new Router(d.redis, d.keys, routerOptionsOf(config), {
+    ...(d.onFenced ? { onFenced: d.onFenced } : {}),
     decode: (raw, now) => decodeEntry(raw, decodeOpts, now),
     enrich: async (events) => {
       await ingest.enrich(events);

@@ -14,6 +14,8 @@ export type RouterThreadOut =
   | { type: 'ready' }
   | { type: 'report'; report: RouteReport }
   | { type: 'error' }
+  /** The router was refused by a fence of a newer lease epoch (RouterParts.onFenced). */
+  | { type: 'fenced'; epoch: number }
   /** Entries the thread dead-lettered, per input stream (counted in this thread's metrics). */
   | { type: 'deadLettered'; streams: Record<string, number> };
 
@@ -22,6 +24,7 @@ export interface RouterHostHooks {
   onReport(r: RouteReport): void;
   onError(): void;
   onDeadLettered(stream: string, n: number): void;
+  onFenced(epoch: number): void;
 }
 
 /** The thread's entry: beside this module (.ts under tsx, .js when built). */
@@ -100,6 +103,7 @@ export class RouterHost {
           this.logger.info('router thread ready: routing runs in a thread of its own');
           resolve();
         } else if (m.type === 'report') this.hooks.onReport(m.report);
+        else if (m.type === 'fenced') this.hooks.onFenced(m.epoch);
         else if (m.type === 'deadLettered') for (const [stream, n] of Object.entries(m.streams)) this.hooks.onDeadLettered(stream, n);
         else this.hooks.onError();
       });

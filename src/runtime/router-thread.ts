@@ -35,6 +35,7 @@ const { router, decodeOpts } = await buildOwnRouter({
   keys,
   logger,
   onDeadLettered: (streams) => post({ type: 'deadLettered', streams }),
+  onFenced: (epoch) => post({ type: 'fenced', epoch }),
 });
 await router.ensureGroups();
 let stopping = false;

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { behaviorSchema } from '../../src/config/behaviors-schema.js';
-import { lateVictims, type IpLogin } from '../../src/detect/ip-logins.js';
+import { judgeIpBatch, type IpLogin } from '../../src/detect/ip-logins.js';
 import { IP_FAILURES, passwordSpray, SPRAY_VICTIM_TYPE, type IpFailure } from '../../src/detect/password-spray.js';
 import type { CanonicalEvent } from '../../src/types.js';
 import { LIMITS, MIN, T0 } from './fixtures.js';
@@ -80,15 +80,47 @@ describe('password_spray (pure)', () => {
   it('out of order: failures arriving after the success reveal it once, whatever their order', () => {
     const s: IpLogin = { kind: 's', time: T0 + 10 * MIN, user: 'victim@example.com', id: 'ok-1' };
     const f: IpLogin[] = fails(5).map(([time, user, id]) => ({ kind: 'f', time, user, id }));
+    const victims = (stored: IpLogin[], batch: IpLogin[]) => judgeIpBatch(stored, batch, [params]).victims;
     // Success stored first; then the failures arrive in two batches, in reverse order.
     const batch1 = [f[4]!, f[3]!, f[2]!];
     const batch2 = [f[1]!, f[0]!];
-    expect(lateVictims([s, ...batch1], new Set(batch1.map((x) => x.id)), [params])).toEqual([]);
-    expect(lateVictims([s, ...batch1, ...batch2], new Set(batch2.map((x) => x.id)), [params])).toEqual([s]);
+    expect(victims([s], batch1)).toEqual([]);
+    // Revealed by the batch's last failure (index 1), with the five failures known then.
+    expect(victims([s, ...batch1], batch2)).toEqual([{ after: 1, victim: s, failures: fails(5).reverse() }]); // in arrival order
     // A third batch adding a sixth user's failure reveals nothing new: it was a victim already.
     const f6: IpLogin = { kind: 'f', time: T0 + 6 * MIN, user: 'u6@example.com', id: 'f-6' };
-    expect(lateVictims([s, ...f, f6], new Set(['f-6']), [params])).toEqual([]);
+    expect(victims([s, ...f], [f6])).toEqual([]);
     // Redelivering batch 2 (after a crash) reveals the same victim again (the detector dedupes it).
-    expect(lateVictims([s, ...f], new Set(batch2.map((x) => x.id)), [params])).toEqual([s]);
+    expect(victims([s, ...batch1], batch2)).toHaveLength(1);
+  });
+
+  it('judges one login at a time: the same stream cut into other batches gives the same verdicts and evidence', () => {
+    const f: IpLogin[] = fails(7).map(([time, user, id]) => ({ kind: 'f', time, user, id }));
+    const s: IpLogin = { kind: 's', time: T0 + 10 * MIN, user: 'victim@example.com', id: 'ok-1' };
+    // Four failures, the success, then three more failures from before it (late), in stream order.
+    const stream = [f[0]!, f[1]!, f[2]!, f[3]!, s, f[4]!, f[5]!, f[6]!];
+    const run = (cuts: number[]) => {
+      const stored: IpLogin[] = [];
+      const out: Array<[string, unknown]> = [];
+      let from = 0;
+      for (const to of [...cuts, stream.length]) {
+        const batch = stream.slice(from, to);
+        const j = judgeIpBatch(stored, batch, [params]);
+        batch.forEach((l, i) => {
+          if (j.attached.has(i)) out.push([`attach ${l.id}`, j.attached.get(i)]);
+          for (const v of j.victims.filter((x) => x.after === i)) out.push([`victim ${v.victim.id} after ${l.id}`, v.failures]);
+        });
+        stored.push(...batch);
+        from = to;
+      }
+      return out;
+    };
+    const whole = run([]);
+    // The fifth user's failure (f-4) reveals the victim, with five failures: not six or seven.
+    expect(whole).toEqual([
+      ['attach ok-1', fails(4)],
+      ['victim ok-1 after f-4', fails(5)],
+    ]);
+    for (const cuts of [[1, 2, 3, 4, 5, 6, 7], [5], [6], [2, 7], [4, 6]]) expect(run(cuts)).toEqual(whole);
   });
 });

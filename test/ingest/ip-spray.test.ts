@@ -71,7 +71,7 @@ describe('password_spray edge: per-IP state in Redis', () => {
     await enrich()(b2);
     expect(b2).toHaveLength(3);
     const victim = b2[2]!;
-    expect(victim.ref).toEqual(f[1]!.ref); // acked and retried with the failure that revealed it
+    expect(victim.ref).toEqual(f[0]!.ref); // right after the failure that revealed it (the fourth user), acked and retried with it
     expect(victim.event).toMatchObject({ type: SPRAY_VICTIM_TYPE, user: 'late-victim@example.com', id: ok.event.id, time: ok.event.time, ip });
     const r = hitsOf(b2, 'late-victim@example.com');
     expect(r.hits).toHaveLength(1);

@@ -1,4 +1,5 @@
 import { afterAll, describe, expect, it } from 'vitest';
+import { Keys } from '../../src/keys.js';
 import { createLogger } from '../../src/obs/logger.js';
 import { startWorker, type WorkerHandle } from '../../src/runtime/worker.js';
 import { writeTestConfig } from '../helpers/worker.js';
@@ -73,4 +74,46 @@ describe('engine.router_thread', () => {
     expect(r.deadLetters).toBe(1);
     expect(Number(/riskstream_engine_routed_total (\d+)/.exec(r.metrics)![1])).toBeGreaterThanOrEqual(2);
   }, 90_000);
+});
+
+/**
+ * A router lease whose epoch counter was lost while the input streams' fences kept a newer epoch
+ * (a restored or partly flushed Redis): refused by the fences, the worker takes its lease again
+ * above the fence's epoch and routes, rather than holding the lease and routing nothing.
+ */
+describe.each([true, false])('a stale router fence (engine.router_thread %s)', (routerThread) => {
+  it('is passed: the lease is taken again above the fence and the input is routed', async () => {
+    const prefix = testPrefix(`sfence-${routerThread}`);
+    prefixes.push(prefix);
+    const keys = new Keys(prefix);
+    const streams = [`${prefix}:login`, `${prefix}:activity`, keys.controlStream];
+    // Fences of epoch 40, with no epoch counter: the worker's first lease has epoch 1.
+    for (const s of streams) await redis.set(keys.routerFence(s), 'gone-worker#40');
+    const cfg = await writeTestConfig(prefix, { engine: { router_thread: routerThread } });
+    const worker = await startWorker({ configPath: cfg.dir, logger: createLogger('silent'), port: 0, host: '127.0.0.1', consumer: `${prefix}-1` });
+    try {
+      await redis.xadd(`${prefix}:login`, '*', 'event', login('trip@example.com', 0, '81.2.69.142', { lat: 51.5, lon: -0.12, accuracy_km: 20, country: 'GB' }));
+      await redis.xadd(
+        `${prefix}:login`,
+        '*',
+        'event',
+        login('trip@example.com', 3_600_000, '1.128.0.1', { lat: -33.87, lon: 151.21, accuracy_km: 20, country: 'AU' }),
+      );
+      const level = await waitFor(
+        async () => {
+          const r = await fetch(`${worker.url}/v1/users/trip@example.com/risk`, { headers: { authorization: `Bearer ${cfg.adminToken}` } });
+          const body = (await r.json()) as { level?: string };
+          return body.level === 'high' ? body.level : undefined;
+        },
+        { timeout: 30_000, what: 'the trip scored' },
+      );
+      expect(level).toBe('high');
+      for (const s of streams) expect(await redis.get(keys.routerFence(s))).toBe(`${prefix}-1#41`);
+      expect(await redis.get(`${prefix}:{r:*}:epoch`)).toBe('41');
+      expect((await worker.metrics.render()).body).toMatch(/riskstream_engine_router_owned 1/);
+    } finally {
+      await worker.close();
+      cfg.remove();
+    }
+  }, 60_000);
 });

@@ -9,6 +9,8 @@
 
     ARGV[1] workerId
     ARGV[2] ttl (ms)
+    ARGV[3] optional: an epoch the new one must exceed (a fence seen with a newer epoch than the
+            counter's, which was lost: the counter is raised to it first)
 
   Output:
     {1, token} acquired, {0, current token} held by someone else
@@ -18,6 +20,8 @@ if cur then
   local holder = string.match(cur, '^(.*)#%d+$')
   if holder ~= ARGV[1] then return {0, cur} end
 end
+local floor = tonumber(ARGV[3] or '')
+if floor and (tonumber(redis.call('GET', KEYS[2]) or '0') or 0) < floor then redis.call('SET', KEYS[2], floor) end
 local epoch = redis.call('INCR', KEYS[2])
 local token = ARGV[1] .. '#' .. epoch
 redis.call('SET', KEYS[1], token, 'PX', tonumber(ARGV[2]))
