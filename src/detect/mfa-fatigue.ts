@@ -16,6 +16,7 @@ import { lower, typeIn } from './fields.js';
 import { isoTime } from './format.js';
 import type { Detector, DetectorHit } from './types.js';
 import { addEvent, isSlidingCount, type CountSpec, type SlidingCount } from './window-counter.js';
+import { expiresAfterOf } from './params.js';
 
 /** mfa_fatigue's parameters. */
 export const mfaFatigueParams = z.strictObject({
@@ -100,7 +101,7 @@ export const mfaFatigue: Detector<MfaFatigueParams, MfaFatigueWindow> = {
     const w = readWindow(window);
     // The behavior's expires_after (the config passes it with the parameters, as to thresholds): a
     // burst's firing holds off the next only while its hit still counts.
-    const spec: CountSpec = { count: params.count, window: params.window, expires_after: (params as Pick<CountSpec, 'expires_after'>).expires_after ?? null };
+    const spec: CountSpec = { count: params.count, window: params.window, expires_after: expiresAfterOf(params) };
     if (kind === 'approved') {
       const r = addSuccess(w.t, [event.time, eventId, ''], spec, now, limits);
       const f = r.flagged;

@@ -21,3 +21,12 @@ export const severity = z.preprocess(
 
 /** An IPv4 or IPv6 CIDR. */
 export const cidr = z.string().refine(isValidCidr, { message: 'must be a CIDR like 10.0.0.0/8 or 2001:db8::/32' });
+
+/**
+ * The behavior's `expires_after` (ms; null = never) that the config passes with a detector's
+ * parameters (not part of their schema), or null when absent.
+ */
+export function expiresAfterOf(params: object): number | null {
+  const v = (params as { expires_after?: unknown }).expires_after;
+  return typeof v === 'number' ? v : null;
+}

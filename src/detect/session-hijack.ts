@@ -20,6 +20,7 @@ import { attach, attachedValue } from '../attachment.js';
 import { isRefresh, isSuccessfulLogin } from '../login.js';
 import type { CanonicalEvent } from '../types.js';
 import type { Detector, DetectorHit, DetectorLimits } from './types.js';
+import { expiresAfterOf } from './params.js';
 
 /** The properties `compare` may name. */
 export const HIJACK_PROPERTIES = ['device', 'asn', 'country'] as const;
@@ -194,7 +195,7 @@ function compare(
   const key = `${sessionId}\u0000${differs.map((p) => `${p}=${seen[p]}`).join('\u0000')}`;
   // Already reported (a repeat, a replay) — while that hit still counts: one that expired (or
   // arrived expired: a backfill) never silences the hijack still going on.
-  const expiresAfter = (params as { expires_after?: number | null }).expires_after ?? null;
+  const expiresAfter = expiresAfterOf(params);
   if (reported.some(([k, t]) => k === key && (expiresAfter === null || t + expiresAfter > now))) return undefined;
   const pick = (src: Partial<Record<HijackProperty, string | number>>) =>
     Object.fromEntries(params.compare.filter((p) => src[p] !== undefined).map((p) => [p, src[p]]));
