@@ -58,5 +58,8 @@ export const durationMs = z
   .refine(isDuration, { message: 'must be a duration like 30s, 5m, 24h or 7d' })
   .transform((s) => parseDuration(s));
 
+/** A duration longer than zero: a setting that `0s` would break (a timeout that always fires, a loop that spins). */
+export const positiveMs = durationMs.refine((ms) => ms > 0, { message: 'must be longer than 0s' });
+
 /** A detector's window: a duration longer than zero (a `0s` window would never count two events). */
-export const windowMs = durationMs.refine((ms) => ms > 0, { message: 'must be longer than 0s' });
+export const windowMs = positiveMs;

@@ -152,6 +152,9 @@ export async function buildServer(ctx: ApiContext, modules: RouteModule[]): Prom
   // An error's message may quote what the caller sent (a user, a session or stream id): a token
   // pasted there — a JWT, or one of the worker's own tokens — is not echoed back.
   app.addHook('onSend', async (_req, reply, payload) => {
+    // Answers name users, sessions and claims: no cache keeps them (unless a route said otherwise), no type sniffing.
+    if (!reply.hasHeader('cache-control')) reply.header('cache-control', 'no-store');
+    reply.header('x-content-type-options', 'nosniff');
     if (reply.statusCode < 400 || typeof payload !== 'string') return payload;
     // Scrubbed as text, value by value (the body stays JSON: a scrubbed value may be URL-decoded).
     let body: unknown;

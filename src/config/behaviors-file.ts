@@ -12,7 +12,7 @@ export function shippedBehaviorsFile(): string | undefined {
 
 /** True when a file given as the main config is in fact a behaviors document. */
 export function looksLikeBehaviors(p: Parsed): boolean {
-  const js = p.doc.toJS();
+  const js = p.js;
   if (!js || typeof js !== 'object') return false;
   const keys = Object.keys(js);
   return (

@@ -13,6 +13,7 @@ import type { ResolvedReceiver } from './receiver.js';
 import { locate, parseFile, pushZodIssues, type ConfigIssue, type Parsed } from './yaml-source.js';
 import { looksLikeBehaviors, shippedBehaviorsFile } from './behaviors-file.js';
 import { parseResponses, RESPONSES_KEY, type ResponseRule } from './responses.js';
+import { streamClashes } from './stream-clashes.js';
 
 export type { ConfigIssue } from './yaml-source.js';
 export { shippedBehaviorsFile } from './behaviors-file.js';
@@ -55,7 +56,7 @@ export interface Config {
 /** Validates a behaviors document. Unknown ids, unknown keys, bad durations and levels are issues. */
 export function parseBehaviors(p: Parsed | undefined, issues: ConfigIssue[]): BehaviorConfig[] {
   if (!p) return [];
-  const data: unknown = p.doc.toJS();
+  const data: unknown = p.js;
   if (data === null || data === undefined) {
     // An empty file (one cut short while being saved, say) would switch every behavior off unseen.
     issues.push({
@@ -143,7 +144,7 @@ export function loadConfig(path: string, env: NodeJS.ProcessEnv = process.env): 
 
   let raw: RiskstreamFileConfig = riskstreamSchema.parse({});
   if (mainParsed) {
-    const r = riskstreamSchema.safeParse(mainParsed.doc.toJS() ?? {});
+    const r = riskstreamSchema.safeParse(mainParsed.js ?? {});
     if (r.success) raw = r.data;
     else pushZodIssues(mainParsed, [], r.error, issues);
   }
@@ -194,6 +195,8 @@ export function loadConfig(path: string, env: NodeJS.ProcessEnv = process.env): 
       });
     }
   }
+
+  issues.push(...streamClashes(raw, (path) => (mainParsed ? locate(mainParsed, path) : { line: 1, col: 1 })).map((i) => ({ file: mainFile ?? abs, ...i })));
 
   if (issues.length) {
     // In reading order: riskstream.yaml, then behaviors.yaml, then line and column.

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { durationMs } from '../duration.js';
+import { positiveMs } from '../duration.js';
 import { REASON_LANGUAGES, SIGNING_ALGS } from '../types.js';
 
 /** The schemas of `receivers` entries and `signing.keys` entries in riskstream.yaml (see schema.ts). */
@@ -26,7 +26,7 @@ export const receiverSchema = z.strictObject({
   authorization: z.string().optional(),
   /** Name of an environment variable holding the Authorization header value. */
   authorization_env: z.string().optional(),
-  timeout: durationMs.prefault('10s'),
+  timeout: positiveMs.prefault('10s'),
   /** Max SETs per second to this receiver (BullMQ limiter). */
   rate_limit: z.number().int().positive().optional(),
   alg: z.enum(SIGNING_ALGS).optional(),

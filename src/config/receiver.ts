@@ -16,4 +16,6 @@ export interface ResolvedReceiver extends ReceiverConfig {
   selfRegistered?: boolean;
   /** A self-registered SSF stream that is paused (not `enabled`): its SETs wait for the resume. */
   paused?: boolean;
+  /** A self-registered SSF stream's removed subjects (user ids, SSF 1.0 §8.1.3.3): their SETs are not sent, even those already queued. */
+  removedSubjects?: readonly string[];
 }

@@ -32,7 +32,7 @@ export type ResponseRule = z.output<typeof ruleSchema>;
  * names no level or behavior, a behavior id not configured) become located issues.
  */
 export function parseResponses(p: Parsed | undefined, behaviors: readonly BehaviorConfig[], issues: ConfigIssue[]): ResponseRule[] {
-  const data: unknown = p?.doc.toJS();
+  const data: unknown = p?.js;
   if (!p || !data || typeof data !== 'object' || !(RESPONSES_KEY in data)) return [];
   const raw = (data as Record<string, unknown>)[RESPONSES_KEY] ?? [];
   if (!Array.isArray(raw)) {

@@ -1,6 +1,7 @@
+import { isIP } from 'node:net';
 import { z } from 'zod';
 import { isAllowedEndpointEntry } from './allowed-endpoints.js';
-import { durationMs } from '../duration.js';
+import { durationMs, positiveMs } from '../duration.js';
 import { receiverSchema, signingKeySchema } from './receiver-schema.js';
 import { SIGNING_ALGS } from '../types.js';
 
@@ -28,7 +29,7 @@ export const riskstreamSchema = z.strictObject({
        */
       wait_replicas: z.number().int().min(0).max(16).default(0),
       /** How long such a WAIT may take before the step fails and is retried (default 1s). */
-      wait_timeout: durationMs.prefault('1s'),
+      wait_timeout: positiveMs.prefault('1s'),
       /** Prefix of every key riskstream owns (streams default to `<prefix>:login` …). */
       prefix: z
         .string()
@@ -46,8 +47,8 @@ export const riskstreamSchema = z.strictObject({
       audit: z.string().optional(),
       group: z.string().default('riskstream'),
       batch_size: z.number().int().positive().max(10_000).default(2000),
-      block: durationMs.prefault('1s'),
-      claim_idle: durationMs.prefault('60s'),
+      block: positiveMs.prefault('1s'),
+      claim_idle: positiveMs.prefault('60s'),
       /** Approximate MAXLEN for risk-events, audit and dead-letter streams. */
       maxlen: z.number().int().positive().default(1_000_000),
       /** Trim acked input entries older than this (MINID); never trims unacked ones. */
@@ -59,7 +60,15 @@ export const riskstreamSchema = z.strictObject({
   http: z
     .strictObject({
       port: z.number().int().min(0).max(65535).default(8080),
-      host: z.string().default('0.0.0.0'),
+      host: z
+        .string()
+        .refine(
+          (h) => isIP(h) !== 0 || (/^[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?)*$/.test(h) && !/^[\d.]+$/.test(h)),
+          {
+            message: 'must be an IP address (0.0.0.0, 127.0.0.1, ::) or a host name',
+          },
+        )
+        .default('0.0.0.0'),
       admin_tokens: z.array(z.string().min(16, { message: 'tokens must be at least 16 characters' })).default([]),
       ingest_tokens: z.array(z.string().min(16, { message: 'tokens must be at least 16 characters' })).default([]),
       /** Tokens SSF receivers use for the stream management API (`/ssf/*`). */
@@ -110,7 +119,7 @@ export const riskstreamSchema = z.strictObject({
       /** Session audit on (default). Off: logins are scored but their identities are not stored. */
       enabled: z.boolean().default(true),
       redact_claims: z.array(z.string()).default([]),
-      default_lifetime: durationMs.prefault('12h'),
+      default_lifetime: positiveMs.prefault('12h'),
       max_per_user: z.number().int().positive().default(100),
     })
     .prefault({}),
@@ -120,7 +129,7 @@ export const riskstreamSchema = z.strictObject({
       login_max_age: durationMs.prefault('7d'),
       allowed_lateness: durationMs.prefault('10m'),
       lru_size: z.number().int().nonnegative().default(10_000),
-      sweep_interval: durationMs.prefault('1s'),
+      sweep_interval: positiveMs.prefault('1s'),
       max_events_per_user: z.number().int().positive().default(1000),
     })
     .prefault({}),
@@ -151,9 +160,9 @@ export const riskstreamSchema = z.strictObject({
     .strictObject({
       concurrency: z.number().int().positive().default(64),
       /** Give up retrying after this long. */
-      horizon: durationMs.prefault('24h'),
-      backoff_base: durationMs.prefault('1s'),
-      backoff_max: durationMs.prefault('10m'),
+      horizon: positiveMs.prefault('24h'),
+      backoff_base: positiveMs.prefault('1s'),
+      backoff_max: positiveMs.prefault('10m'),
       /**
        * Delay before one retry after a receiver answers 400 `invalid_key` (it may not have fetched
        * a rotated key yet); `0s` (the default): a 400 is permanent, as RFC 8935 says.
@@ -174,7 +183,7 @@ export const riskstreamSchema = z.strictObject({
       /** Redis list key → target stream (log shippers RPUSH here). */
       lists: z.record(z.string(), z.string()).default({}),
       batch: z.number().int().positive().default(500),
-      interval: durationMs.prefault('200ms'),
+      interval: positiveMs.prefault('200ms'),
     })
     .prefault({}),
   /** Self-registered SSF streams (OpenID SSF 1.0 §8): endpoint policy and limits. */
@@ -187,7 +196,7 @@ export const riskstreamSchema = z.strictObject({
        */
       allowed_endpoints: z.array(z.string().min(1).refine(isAllowedEndpointEntry, { message: 'a host, host:port, IP address or CIDR' })).default([]),
       /** Push timeout for self-registered streams (configured receivers keep their own `timeout`). */
-      timeout: durationMs.prefault('5s'),
+      timeout: positiveMs.prefault('5s'),
       /** Sends in flight at once to one self-registered stream, per worker. */
       per_stream_concurrency: z.number().int().positive().default(2),
       /** Sends in flight at once to all self-registered streams together, per worker (kept below `delivery.concurrency`). */
@@ -226,7 +235,7 @@ export const riskstreamSchema = z.strictObject({
       /** Event times later than this after now are dead-lettered (`time_out_of_range`). */
       max_future: durationMs.prefault('2d'),
       /** A session's `expires_at` is capped to its login time + this. */
-      max_session_lifetime: durationMs.prefault('90d'),
+      max_session_lifetime: positiveMs.prefault('90d'),
       /**
        * Largest event: the characters of an input entry's field names and values (≈ bytes for
        * ASCII), or of a `POST /v1/events` record; a larger one is dead-lettered (`event: larger
@@ -241,7 +250,7 @@ export const riskstreamSchema = z.strictObject({
       /** An entry whose processing failed this many deliveries is dead-lettered (`processing_failed`) and acked. */
       max_deliveries: z.number().int().min(1).max(1000).default(5),
       /** `/readyz` answers 503 (`pipeline: stalled`) when input waits and the pipeline has not advanced for this long. */
-      stall_after: durationMs.prefault('60s'),
+      stall_after: positiveMs.prefault('60s'),
       /**
        * Canonical field paths (`session.claims.ssn`, `password`, `attributes.raw`) removed from
        * every event at ingest, before anything is stored (risk events, sessions, dead letters; HTTP

@@ -3,7 +3,7 @@
  * validation problem is reported as `file:line:col message`.
  */
 import { readFileSync } from 'node:fs';
-import { LineCounter, parseDocument, isMap, type Document } from 'yaml';
+import { LineCounter, parseDocument, isMap, visit, type Document } from 'yaml';
 import type { z } from 'zod';
 import { RiskstreamError } from '../errors.js';
 
@@ -20,6 +20,8 @@ export interface Parsed {
   file: string;
   doc: Document.Parsed;
   lc: LineCounter;
+  /** The document's data (aliases resolved). */
+  js: unknown;
 }
 
 /** Reads and parses a YAML file; syntax errors become issues (undefined then). */
@@ -43,7 +45,17 @@ export function parseFile(file: string, issues: ConfigIssue[]): Parsed | undefin
     const pos = lc.linePos(at);
     issues.push({ file, line: pos.line, col: pos.col, message });
   }
-  return doc.errors.length ? undefined : { file, doc, lc };
+  if (doc.errors.length) return undefined;
+  try {
+    return { file, doc, lc, js: doc.toJS() };
+  } catch (err) {
+    // An alias without its anchor, or too many aliases (a "billion laughs"): at the first alias.
+    let at = 0;
+    visit(doc, { Alias: (_, node) => ((at = node.range?.[0] ?? 0), visit.BREAK) });
+    const pos = lc.linePos(at);
+    issues.push({ file, line: pos.line, col: pos.col, message: (err as Error).message.split('\n')[0] ?? 'cannot read the YAML' });
+    return undefined;
+  }
 }
 
 /**

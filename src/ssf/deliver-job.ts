@@ -200,6 +200,10 @@ export function createSetProcessor(deps: ProcessorDeps): (job: Job<SetJobData>, 
       return delay(job, token, PAUSED_RECHECK_MS + Math.round(random() * PAUSED_RECHECK_MS * 0.2));
     }
     if (!receiver?.enabled) return fail(ctx, 'failed', { outcome: receiver ? 'receiver_disabled' : 'unknown_receiver' });
+    // Queued, held or retrying before the stream dropped its subject or the event type: not sent.
+    const user = d.event === 'risk-level-change' ? d.change.user : d.event === 'session-revoked' ? d.user : undefined;
+    if (user !== undefined && receiver.removedSubjects?.includes(user)) return fail(ctx, 'failed', { outcome: 'subject_removed' });
+    if (d.event !== 'verification' && !receiver.events.includes(d.event)) return fail(ctx, 'failed', { outcome: 'event_not_requested' });
     if (d.event === 'risk-level-change') {
       const skipped = await superseded(d.change, ctx);
       if (skipped) return skipped;

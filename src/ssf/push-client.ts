@@ -8,6 +8,7 @@ import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import { isRiskstreamError } from '../errors.js';
 import { pinnedLookup, type EndpointPolicy, type PinnedEndpoint } from './endpoint-policy.js';
 import { SET_TYP } from './set-builder.js';
+import { knownSecrets, scrubAll } from '../secrets/known-secrets.js';
 
 /** RFC 8935 §2.3 error codes (others are passed through as they come). */
 export type PushErrorCode =
@@ -58,6 +59,18 @@ const CONTROL = /[\p{Cc}\u202a-\u202e\u2066-\u2069]+/gu;
 export function remoteText(value: string, max = REMOTE_TEXT_MAX): string {
   const clean = value.replace(CONTROL, ' ');
   return clean.length > max ? `${clean.slice(0, max - 1)}…` : clean;
+}
+
+/**
+ * `o` with the receiver's own words (`err`, `description`, `message`) cleared of the Authorization
+ * sent to it (a receiver may echo the credential it refused) and of anything token-shaped: they
+ * reach the audit log, the receivers view and the console.
+ */
+function withoutCredential(o: PushOutcome, authorization: string | undefined): PushOutcome {
+  const secrets = knownSecrets({ receivers: [{ authorizationValue: authorization }] });
+  const out = { ...o } as Record<string, unknown>;
+  for (const k of ['err', 'description', 'message']) if (typeof out[k] === 'string') out[k] = scrubAll(out[k], secrets);
+  return out as PushOutcome;
 }
 
 /**
@@ -149,7 +162,7 @@ export function pushSet(req: PushRequest): Promise<PushOutcome> {
       if (settled) return;
       settled = true;
       clearTimeout(timer);
-      resolve(o);
+      resolve(withoutCredential(o, req.authorization));
     };
     const timer = setTimeout(() => {
       finish({ kind: 'retryable', reason: 'timeout', message: `no answer within ${req.timeoutMs} ms` });

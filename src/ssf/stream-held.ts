@@ -62,6 +62,7 @@ export class HeldSets {
     const rx = this.receiver(s);
     await releaseHeld(this.redis, this.store.heldKey(s.stream_id), async (raw) => {
       for (const i of raw.map((v) => JSON.parse(v) as Held)) {
+        if (rx.removedSubjects?.includes(i.kind === 'change' ? i.change.user : i.revoked.user)) continue; // removed since it was held
         if (i.kind === 'change') await enqueueLevelChange(this.queue, i.change, [rx]);
         else await enqueueSessionRevoked(this.queue, i.revoked, [rx]);
       }

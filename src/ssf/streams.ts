@@ -78,6 +78,7 @@ export function streamReceiver(s: SsfStream, alg: SigningAlg = 'ES256'): Resolve
     enabled: s.status === 'enabled',
     ...(s.status === 'paused' ? { paused: true } : {}),
     ...(s.authorization_header ? { authorizationValue: s.authorization_header } : {}),
+    ...(s.removed_subjects.length ? { removedSubjects: s.removed_subjects } : {}),
   };
 }
 

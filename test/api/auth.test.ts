@@ -49,6 +49,20 @@ const ADMIN_ROUTES: Array<[string, string]> = [
 const PUBLIC_ROUTES = ['/healthz', '/readyz', '/.well-known/jwks.json', '/.well-known/ssf-configuration'];
 
 describe('bearer authentication', () => {
+  it('answers are not cached or sniffed (no-store, nosniff), errors too; the JWKS keeps its max-age', async () => {
+    for (const [path, token] of [
+      ['/v1/users', w.cfg.adminToken],
+      ['/v1/sessions', w.cfg.adminToken],
+      ['/v1/users', undefined],
+      ['/healthz', undefined],
+    ] as const) {
+      const r = await call(w.url, path, { token });
+      expect(r.headers.get('cache-control'), path).toBe('no-store');
+      expect(r.headers.get('x-content-type-options'), path).toBe('nosniff');
+    }
+    expect((await call(w.url, '/.well-known/jwks.json')).headers.get('cache-control')).toBe('public, max-age=300');
+  });
+
   it('public routes need no token', async () => {
     for (const path of PUBLIC_ROUTES) {
       const r = await call(w.url, path);

@@ -71,7 +71,7 @@ describe('riskstream config check', () => {
       writeFileSync(join(geo, 'riskstream.yaml'), 'geoip:\n  mmdb: /nonexistent/GeoLite2-City.mmdb\n');
       const r = await runCli(['config', 'check', '--config', geo], { env: { RISKSTREAM_INGEST_TOKEN: '' } });
       expect(r.code).toBe(1);
-      expect(r.stderr).toMatch(/riskstream\.yaml:1:1 geoip\.mmdb: cannot open \/nonexistent\/GeoLite2-City\.mmdb/);
+      expect(r.stderr).toMatch(/riskstream\.yaml:2:9 geoip\.mmdb: cannot open \/nonexistent\/GeoLite2-City\.mmdb/);
     } finally {
       rmSync(geo, { recursive: true, force: true });
     }

@@ -354,6 +354,54 @@ describe('loadConfig issues, located as file:line:col', () => {
     ]);
   });
 
+  it('a stream the worker writes may not be one it reads, or another it writes (it would read its own dead letters back)', () => {
+    const yaml = 'redis:\n  prefix: cx\nstreams:\n  login: in-login\n  dead_letter: in-login\n  risk_events: cx:activity\n  audit: cx:control\n';
+    expect(lines(issuesOf(configDir({ 'riskstream.yaml': yaml })))).toEqual([
+      'riskstream.yaml:5:16 streams.dead_letter: "in-login" is also streams.login: the worker writes one and reads or writes the other; give each its own stream',
+      'riskstream.yaml:6:16 streams.risk_events: "cx:activity" is also streams.activity: the worker writes one and reads or writes the other; give each its own stream',
+      'riskstream.yaml:7:10 streams.audit: "cx:control" is also the control stream: the worker writes one and reads or writes the other; give each its own stream',
+    ]);
+    // An input named like a default output: reported at the input.
+    expect(lines(issuesOf(configDir({ 'riskstream.yaml': 'redis:\n  prefix: cx\nstreams:\n  extra: [cx:audit]\n' })))).toEqual([
+      'riskstream.yaml:4:11 streams.audit: "cx:audit" is also streams.extra[0]: the worker writes one and reads or writes the other; give each its own stream',
+    ]);
+    expect(lines(issuesOf(configDir({ 'riskstream.yaml': 'streams:\n  audit: shared\n  risk_events: shared\n' })))).toHaveLength(1);
+  });
+
+  it('an alias without its anchor, or an alias bomb, is an issue at the alias (not a bare error)', () => {
+    expect(lines(issuesOf(configDir({ 'riskstream.yaml': 'log_level: info\nx: &a [1]\ny: *nope\n' })))).toEqual([
+      'riskstream.yaml:3:4 Unresolved alias (the anchor must be set before the alias): nope',
+    ]);
+    const bomb = [
+      'a: &a [x, x, x, x, x, x, x, x, x]',
+      ...'bcdefgh'.split('').map((c, i) => `${c}: &${c} [${Array(9).fill(`*${'abcdefgh'[i]}`).join(', ')}]`),
+    ].join('\n');
+    const issues = issuesOf(configDir({ 'behaviors.yaml': `${bomb}\n` }));
+    expect(issues).toHaveLength(1);
+    expect(issues[0]).toMatchObject({ line: 2, message: expect.stringMatching(/alias/i) });
+  });
+
+  it('http.host is an IP address or a host name (one the worker could never listen on is refused)', () => {
+    for (const bad of ['999.1.1.1', '1.2.3', 'bad host', 'http://x']) {
+      expect(lines(issuesOf(configDir({ 'riskstream.yaml': `http:\n  host: "${bad}"\n` }))), bad).toEqual([
+        'riskstream.yaml:2:9 http.host: must be an IP address (0.0.0.0, 127.0.0.1, ::) or a host name',
+      ]);
+    }
+    for (const ok of ['127.0.0.1', '::1', '::', 'localhost', 'worker-1.internal'])
+      expect(loadConfig(configDir({ 'riskstream.yaml': `http:\n  host: "${ok}"\n` }), NO_ENV).raw.http.host).toBe(ok);
+  });
+
+  it('settings that 0s would break are refused: timeouts, block, sweep and retry intervals', () => {
+    const yaml = 'streams:\n  block: 0s\nstate:\n  sweep_interval: 0s\ndelivery:\n  backoff_base: 0s\n  horizon: 0s\nssf:\n  timeout: 0s\n';
+    expect(lines(issuesOf(configDir({ 'riskstream.yaml': yaml })))).toEqual([
+      'riskstream.yaml:2:10 streams.block: must be longer than 0s',
+      'riskstream.yaml:4:19 state.sweep_interval: must be longer than 0s',
+      'riskstream.yaml:6:17 delivery.backoff_base: must be longer than 0s',
+      'riskstream.yaml:7:12 delivery.horizon: must be longer than 0s',
+      'riskstream.yaml:9:12 ssf.timeout: must be longer than 0s',
+    ]);
+  });
+
   it('expires_after: 0s is refused (every hit would expire on arrival); never is accepted', () => {
     expect(lines(issuesOf(configDir({ 'behaviors.yaml': 'dlp_detection:\n  risk_level: high\n  expires_after: 0s\n' })))).toEqual([
       'behaviors.yaml:3:18 dlp_detection.expires_after: must be longer than 0s (to turn a behavior off: enabled: false)',

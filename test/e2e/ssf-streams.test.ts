@@ -178,6 +178,20 @@ describe('SSF stream management', () => {
     expect(setsFor('hidden@example.com')).toHaveLength(0);
   });
 
+  it('a subject removed while its SET is held (paused stream) gets nothing on resume', async () => {
+    expect((await api('POST', '/ssf/status', { stream_id: id, status: 'paused' })).json).toMatchObject({ status: 'paused' });
+    await travel('held-then-removed@example.com', 12);
+    await travel('held-kept@example.com', 12);
+    await untilQuiet(h.redis, { prefix: h.prefix, users: ['held-then-removed@example.com', 'held-kept@example.com'] });
+    expect((await api('POST', '/ssf/subjects:remove', { stream_id: id, subject: { format: 'email', email: 'held-then-removed@example.com' } })).status).toBe(
+      204,
+    );
+    await api('POST', '/ssf/status', { stream_id: id, status: 'enabled' });
+    await waitFor(() => setsFor('held-kept@example.com').length >= 1, { what: 'the kept subject’s held SET after resume' });
+    await untilQuiet(h.redis, { prefix: h.prefix, users: ['held-then-removed@example.com', 'held-kept@example.com'] });
+    expect(setsFor('held-then-removed@example.com')).toHaveLength(0);
+  });
+
   it('updates and deletes streams, and audits each change', async () => {
     const r = await api('PATCH', '/ssf/streams', { stream_id: id, description: 'siem' });
     expect(r.json.description).toBe('siem');

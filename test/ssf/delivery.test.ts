@@ -107,6 +107,23 @@ describe('SET delivery worker', () => {
     expect(log[0]!.details).toMatchObject({ outcome: 'http', status: 503, attempts: 1 });
   });
 
+  it('a SET retrying when its subject is removed (or its event no longer requested) is not sent again', async () => {
+    const { rx, cfg } = await receiver('rremoved', () => ({ status: 503 }));
+    const [id] = await enqueueLevelChange(q, change('gone@example.com', 1, 'low', 'high'), [cfg]);
+    const [other] = await enqueueLevelChange(q, change('other@example.com', 1, 'low', 'high'), [cfg]);
+    await waitFor(() => rx.requests.length >= 2, { timeout: 5000, what: 'first attempts' });
+    receivers.set('rremoved', { ...cfg, removedSubjects: ['gone@example.com'], events: ['session-revoked'] });
+    await waitFor(async () => (await jobState(id!)) === 'failed' && (await jobState(other!)) === 'failed', { timeout: 5000, what: 'both dropped' });
+    const last = (await auditOf('rremoved')).filter((e) => e.action === 'set.failed');
+    expect(last.map((e) => [e.details.user, e.details.outcome]).sort()).toEqual([
+      ['gone@example.com', 'subject_removed'],
+      ['other@example.com', 'event_not_requested'],
+    ]);
+    const sent = rx.requests.length;
+    await new Promise((r) => setTimeout(r, 400)); // past the backoff: nothing more
+    expect(rx.requests.length).toBe(sent);
+  });
+
   it('honours Retry-After on 429', async () => {
     const { rx, cfg } = await receiver('r429', ({ n }) => (n === 0 ? { status: 429, headers: { 'retry-after': '1' } } : { status: 202 }));
     const [id] = await enqueueLevelChange(q, change('u429@example.com', 1, 'low', 'medium'), [cfg]);

@@ -125,4 +125,16 @@ describe('pushSet (RFC 8935)', () => {
     for (const text of [out.description, out.err]) expect(text).not.toMatch(/[\u0000-\u001f\u007f-\u009f]/);
     expect(out.description.startsWith(' ]0;owned <script>x</script> AAA')).toBe(true);
   });
+
+  it('a receiver echoing the credential it was sent (or the SET) does not get it recorded', async () => {
+    const authorization = 'Bearer rcvsecret-Zq8x7Lm2Pp9Wk3Tt';
+    for (const status of [400, 401, 503]) {
+      const rx = await answerWith({ status, body: { err: `bad ${authorization}`, description: `credential not accepted: ${authorization}; token ${SET}` } });
+      const out = (await pushSet({ endpoint: rx.url, set: SET, authorization, timeoutMs: 2000 })) as Record<string, unknown>;
+      const text = JSON.stringify(out);
+      expect(text).not.toContain('rcvsecret-Zq8x7Lm2Pp9Wk3Tt');
+      expect(text).not.toContain(SET);
+      if (status !== 503) expect(out.description).toMatch(/^credential not accepted: \[redacted/);
+    }
+  });
 });

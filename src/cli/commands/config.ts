@@ -1,7 +1,8 @@
 import type { Command } from 'commander';
 import { existsSync, statSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { configPath, envLogLevelProblem, loadConfig } from '../../config/load.js';
+import { configPath, envLogLevelProblem, loadConfig, type Config } from '../../config/load.js';
+import { locate, parseFile } from '../../config/yaml-source.js';
 import { isRiskstreamError, RiskstreamError } from '../../errors.js';
 import { signingKeyIssues } from '../config-keys.js';
 import { openGeoIp } from '../../ingest/geoip.js';
@@ -28,14 +29,14 @@ export function configCommand(program: Command): void {
         // The GeoIP database, opened as the worker opens it at start.
         await openGeoIp(c).catch((err: unknown) => {
           if (!isRiskstreamError(err, 'CONFIG_INVALID')) throw err;
-          throw new RiskstreamError('CONFIG_INVALID', 'geoip', { issues: [{ file: c.files[0] ?? o.config, line: 1, col: 1, message: err.message }] });
+          throw new RiskstreamError('CONFIG_INVALID', 'geoip', { issues: [{ ...located(c, ['geoip', 'mmdb'], o.config), message: err.message }] });
         });
         const on = c.behaviors.filter((b) => b.enabled).map((b) => `${b.id}(${b.risk_level})`);
         const keyFile = configPath(c, c.raw.signing.key_file);
         const blocked = existsSync(keyFile) ? undefined : notADirectory(dirname(keyFile));
         if (blocked)
           throw new RiskstreamError('CONFIG_INVALID', 'signing key file', {
-            issues: [{ file: c.files[0] ?? o.config, line: 1, col: 1, message: `signing.key_file: cannot be created: ${blocked} is not a directory` }],
+            issues: [{ ...located(c, ['signing', 'key_file'], o.config), message: `signing.key_file: cannot be created: ${blocked} is not a directory` }],
           });
         const keyNote = existsSync(keyFile)
           ? ''
@@ -68,4 +69,11 @@ function notADirectory(dir: string): string | undefined {
     if (existsSync(d)) return statSync(d).isDirectory() ? undefined : d;
     if (dirname(d) === d) return undefined;
   }
+}
+
+/** Where a setting of the main file is (file, line, col): its start when the file or the key is not found. */
+function located(c: Config, path: PropertyKey[], fallback: string): { file: string; line: number; col: number } {
+  const file = c.files.find((f) => !/behaviors\.ya?ml$/.test(f)) ?? c.files[0] ?? fallback;
+  const parsed = existsSync(file) && statSync(file).isFile() ? parseFile(file, []) : undefined;
+  return { file, ...(parsed ? locate(parsed, path) : { line: 1, col: 1 }) };
 }

@@ -1,0 +1,38 @@
+import { Keys } from '../keys.js';
+import type { RiskstreamFileConfig } from './schema.js';
+
+/**
+ * Streams the worker writes (dead letters, risk events, audit) that are also one it reads, or one
+ * another of them writes: the worker would read its own output back (a dead letter dead-lettered
+ * again, for ever) or mix two kinds of entries in one stream.
+ */
+export function streamClashes(
+  raw: RiskstreamFileConfig,
+  at: (path: PropertyKey[]) => { line: number; col: number },
+): Array<{ line: number; col: number; message: string }> {
+  const s = raw.streams;
+  const keys = new Keys(raw.redis.prefix);
+  const named: Array<[string, string, PropertyKey[]]> = [
+    ['streams.login', s.login ?? keys.loginStream, ['streams', 'login']],
+    ['streams.activity', s.activity ?? keys.activityStream, ['streams', 'activity']],
+    ...s.extra.map((x, i): [string, string, PropertyKey[]] => [`streams.extra[${i}]`, x, ['streams', 'extra', i]]),
+    ['the control stream', keys.controlStream, ['redis', 'prefix']],
+  ];
+  const outputs: Array<[string, string, PropertyKey[]]> = [
+    ['streams.dead_letter', s.dead_letter ?? keys.deadLetterStream, ['streams', 'dead_letter']],
+    ['streams.risk_events', s.risk_events ?? keys.riskEventsStream, ['streams', 'risk_events']],
+    ['streams.audit', s.audit ?? keys.auditStream, ['streams', 'audit']],
+  ];
+  const out: Array<{ line: number; col: number; message: string }> = [];
+  outputs.forEach(([name, stream, path], i) => {
+    for (const [other, otherStream] of [...named, ...outputs.slice(0, i)]) {
+      if (stream !== otherStream) continue;
+      const where = s[path[1] as 'dead_letter'] !== undefined ? path : (named.find((n) => n[0] === other)?.[2] ?? path);
+      out.push({
+        ...at(where),
+        message: `${name}: "${stream}" is also ${other}: the worker writes one and reads or writes the other; give each its own stream`,
+      });
+    }
+  });
+  return out;
+}
