@@ -4,6 +4,7 @@
  * membership nor its leases for the others to wait out (a real process, real Redis).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { membersKey } from '../../src/engine/lease-keys.js';
@@ -61,8 +62,15 @@ describe('a signal during start-up', () => {
   it('SIGHUP and then SIGTERM while the modules still load (found by a black-box review: a reload right after a start killed the worker): held, then acted on once started', async () => {
     cfg ??= await writeTestConfig(prefix);
     const { child, out, exited } = cliWorker(cfg.dir);
-    // Before any module of the worker has loaded (it takes a second or more from source).
-    await new Promise((r) => setTimeout(r, 150));
+    // Before any module of the worker has loaded (it takes a second or more from source), once the
+    // entry script has run its first lines (its signal handlers: SigCgt in /proc). Before that no
+    // program can take a signal (Node itself still starting): a fixed delay was not always enough.
+    const catchesSighup = (): boolean => {
+      const m = /^SigCgt:\s*([0-9a-f]+)$/m.exec(readFileSync(`/proc/${child.pid}/status`, 'utf8'));
+      return m !== null && (BigInt(`0x${m[1]}`) & 1n) === 1n; // SIGHUP is signal 1: the mask's lowest bit
+    };
+    const until = Date.now() + 15_000;
+    while (!catchesSighup() && Date.now() < until) await new Promise((r) => setTimeout(r, 2));
     expect(out()).toBe('');
     child.kill('SIGHUP');
     const deadline = Date.now() + 45_000;
