@@ -431,6 +431,14 @@ describe.skipIf(!!unavailable)('console in Chromium', () => {
     expect(errors.slice(0, refused).every((e) => /401/.test(e))).toBe(true);
     expect(errors.slice(refused)).toEqual([]);
 
+    // A session or user id `.` / `..` cannot be put in a URL path (the browser resolves it: the
+    // session `.` would read the list): said so, rather than another resource shown under its name.
+    for (const route of ['#/sessions/.', '#/sessions/..', '#/users/..']) {
+      await page.goto(`${h.worker.url}/console/${route}`);
+      await page.getByText("cannot be used in a browser's URL path").waitFor({ timeout: 5000 });
+      expect(await page.getByText('Other fields').count(), route).toBe(0);
+    }
+
     if (process.env.UPDATE_CONSOLE_SCREENSHOT)
       copyFileSync(
         join(resolve(import.meta.dirname, '../../test-artifacts/console'), 'console-readme.png'),

@@ -39,8 +39,20 @@ export function onUnauthorized(l: Listener): void {
   unauthorized.push(l);
 }
 
-/** Encodes one path segment (user ids, session ids). */
-export const seg = (v: string): string => encodeURIComponent(v);
+/**
+ * Encodes one path segment (user ids, session ids). An id `.` or `..` cannot be one: a browser
+ * resolves such a segment (encoded or not) before the request is sent, which would address another
+ * resource (`/v1/sessions/.` → the list). Refused here with a clear error rather than misread.
+ */
+export const seg = (v: string): string => {
+  if (v === '.' || v === '..')
+    throw new ApiError(
+      0,
+      'not_addressable',
+      `"${v}" cannot be used in a browser's URL path: read it with the API directly (curl …/${v === '.' ? '%2E' : '%2E%2E'}/…)`,
+    );
+  return encodeURIComponent(v);
+};
 
 /** Builds a query string from the defined, non-empty values. */
 export function qs(params: Record<string, string | number | null | undefined>): string {
