@@ -48,7 +48,7 @@ export const riskstreamSchema = z.strictObject({
       group: z.string().default('riskstream'),
       batch_size: z.number().int().positive().max(10_000).default(2000),
       block: positiveMs.prefault('1s'),
-      claim_idle: positiveMs.prefault('60s'),
+      claim_idle: durationMs.prefault('60s'),
       /** Approximate MAXLEN for risk-events, audit and dead-letter streams. */
       maxlen: z.number().int().positive().default(1_000_000),
       /** Trim acked input entries older than this (MINID); never trims unacked ones. */
