@@ -1,8 +1,10 @@
 /**
  * new_country: a successful login from a country the user has not logged in from within
  * `baseline` (event time), once the user has at least `learning` of history — counted from their
- * first successful login riskstream saw. Countries seen while learning count as seen; no alert
- * is raised while learning.
+ * first login riskstream saw, whatever its outcome (CONTRACT §3). Only successful logins make a
+ * country known; countries seen while learning count as seen; no alert is raised while learning,
+ * nor for the user's first successful login (nothing known to compare it with: failed attempts,
+ * perhaps not the user's, teach no country).
  *
  * Per-user state is compact and bounded: the first login time, the newest login time, and per
  * country the last time seen, for at most {@link MAX_COUNTRIES} countries (the most
@@ -16,7 +18,7 @@
  */
 import { z } from 'zod';
 import { durationMs, formatDuration } from '../duration.js';
-import { isSuccessfulLogin } from '../login.js';
+import { isLogin, isSuccessfulLogin } from '../login.js';
 import type { CanonicalEvent } from '../types.js';
 import { isoTime } from './format.js';
 import type { Detector, DetectorHit } from './types.js';
@@ -30,11 +32,12 @@ export const newCountryParams = z.strictObject({
 });
 export type NewCountryParams = z.output<typeof newCountryParams>;
 
-/** Window: `f` first and `l` newest login time; `c` country → last seen (event time). */
+/** Window: `f` first and `l` newest login time; `c` country → last seen (event time); `s: 0` while no login succeeded yet. */
 export interface NewCountryWindow {
   f: number;
   l: number;
   c: Record<string, number>;
+  s?: 0;
 }
 
 /** Most countries remembered per user (the most recently seen). */
@@ -52,9 +55,9 @@ export function countryOf(event: CanonicalEvent): string | undefined {
 
 function readWindow(w: unknown): NewCountryWindow | undefined {
   if (!w || typeof w !== 'object') return undefined;
-  const { f, l, c } = w as Partial<NewCountryWindow>;
+  const { f, l, c, s } = w as Partial<NewCountryWindow>;
   if (typeof f !== 'number' || !Number.isFinite(f) || typeof l !== 'number' || !Number.isFinite(l)) return undefined;
-  return { f, l, c: c && typeof c === 'object' ? lastSeen(c) : {} };
+  return { f, l, c: c && typeof c === 'object' ? lastSeen(c) : {}, ...(s === 0 ? { s } : {}) };
 }
 
 /** A new object of the countries with a finite last-seen time (in the same order). */
@@ -89,7 +92,7 @@ function prune(w: NewCountryWindow, params: NewCountryParams, now: number, laten
   if (allLive && keys <= MAX_COUNTRIES && !Object.hasOwn(w.c, '__proto__')) return w;
   let live = Object.entries(w.c).filter(([, last]) => last >= wm - params.baseline - lateness);
   if (live.length > MAX_COUNTRIES) live = live.sort((a, b) => b[1] - a[1]).slice(0, MAX_COUNTRIES);
-  return { f: w.f, l: w.l, c: Object.fromEntries(live) };
+  return { f: w.f, l: w.l, c: Object.fromEntries(live), ...(w.s === 0 ? { s: 0 as const } : {}) };
 }
 
 function toHit(event: CanonicalEvent, eventId: string, country: string, known: string[], w: NewCountryWindow, params: NewCountryParams): DetectorHit {
@@ -116,17 +119,23 @@ function toHit(event: CanonicalEvent, eventId: string, country: string, known: s
 export const newCountry: Detector<NewCountryParams, NewCountryWindow> = {
   kind: 'new_country',
   params: newCountryParams,
-  accepts: (event) => Number.isFinite(event.time) && isSuccessfulLogin(event),
+  accepts: (event) => Number.isFinite(event.time) && isLogin(event),
   detect(window, { event, eventId }, params, now, limits) {
-    if (!Number.isFinite(event.time) || !isSuccessfulLogin(event)) return { window, hits: [] };
+    if (!Number.isFinite(event.time) || !isLogin(event)) return { window, hits: [] };
     const lateness = Math.max(0, limits.allowedLateness);
     const t = event.time;
     const prev = readWindow(window);
     if (prev && t < Math.min(prev.l, now) - lateness) return { window, hits: [] }; // too late
-    const w: NewCountryWindow = prev ? { f: Math.min(prev.f, t), l: Math.max(prev.l, t), c: prev.c } : { f: t, l: t, c: {} }; // prev.c: a new object
+    const success = isSuccessfulLogin(event);
+    // prev.c: a new object. `s: 0` until a login succeeds (then dropped).
+    const w: NewCountryWindow = prev ? { f: Math.min(prev.f, t), l: Math.max(prev.l, t), c: prev.c } : { f: t, l: t, c: {} };
+    if (!success) {
+      if (!prev || prev.s === 0) w.s = 0;
+      return { window: prune(w, params, now, lateness), hits: [] }; // history starts; no country learned
+    }
     const country = countryOf(event);
     if (!country) return { window: prune(w, params, now, lateness), hits: [] };
-    const learned = prev !== undefined && t - w.f >= params.learning;
+    const learned = prev !== undefined && prev.s !== 0 && t - w.f >= params.learning;
     const known = (w.c[country] ?? -Infinity) >= t - params.baseline;
     const hits = learned && !known ? [toHit(event, eventId, country, knownAt(w, t, params.baseline), w, params)] : [];
     w.c[country] = Math.max(w.c[country] ?? t, t);

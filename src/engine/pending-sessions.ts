@@ -1,6 +1,6 @@
 import { addSessionProperties, attachCaptured, capturedOf, revokedUse, type CapturedSession } from '../detect/session-hijack.js';
 import { baselineFor, capturedFromIdentity, usesSession } from '../sessions/captured.js';
-import { attachStored, isSessionLogin, storedOf, storedSessionId, type SessionIdentity } from '../sessions/identity.js';
+import { attachStored, epochMs, isSessionLogin, storedOf, storedSessionId, type SessionIdentity } from '../sessions/identity.js';
 import type { CanonicalEvent, StreamEvent } from '../types.js';
 
 /** A partition's session identities not yet committed, with the latest per (user, session id). */
@@ -70,14 +70,16 @@ export function buildSessions(
  * crash. A login gets a baseline only from an earlier login (the one that captured it gets none).
  */
 export function attachPendingBaselines(events: readonly CanonicalEvent[], find: FindSession): void {
-  // The first login of each session among `events` (its baseline made only when a later event needs it).
-  let local: Map<string, CanonicalEvent> | undefined;
+  // The first login of each session among `events` (its baseline made only when a later event needs
+  // it), and the latest `expires_at` its logins so far gave: a use after it has no baseline, as at the router.
+  let local: Map<string, { login: CanonicalEvent; exp: number | undefined }> | undefined;
   for (const e of events) {
     const sid = usesSession(e);
     if (sid === undefined || revokedUse(e)) continue; // revoked when routed: no baseline, as after a restart
     const login = isSessionLogin(e);
     const pending = live(find(pendingKey(e.user, sid)), e.time);
-    const first = pending ? undefined : local?.get(sid);
+    const known = pending ? undefined : local?.get(sid);
+    const first = known && (known.exp === undefined || known.exp > e.time) ? known.login : undefined;
     // Another user's login with the id gives this user no baseline (the detector skips it): not the router's word.
     const attached = capturedOf(e);
     const routed = attached?.user === e.user ? attached : undefined;
@@ -90,7 +92,12 @@ export function attachPendingBaselines(events: readonly CanonicalEvent[], find: 
         if (baselineFor(e, c)) attachCaptured(e, c);
       }
     }
-    if (login && events.length > 1 && Number.isFinite(e.time) && !local?.has(sid)) (local ??= new Map()).set(sid, e);
+    if (login && events.length > 1 && Number.isFinite(e.time)) {
+      const exp = epochMs(e.session!.expires_at);
+      const had = (local ??= new Map()).get(sid);
+      if (!had) local.set(sid, { login: e, exp });
+      else if (exp !== undefined && (had.exp === undefined || exp > had.exp)) had.exp = exp;
+    }
   }
 }
 

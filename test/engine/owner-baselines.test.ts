@@ -7,6 +7,7 @@
  */
 import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { identityBuilder } from '../../pipelines/session-audit.js';
+import { startMonitor } from '../helpers/monitor.js';
 import { attachPendingBaselines, sessionFinder, type PendingSessions } from '../../src/engine/pending-sessions.js';
 import { PartitionOwner, type OwnerParts } from '../../src/engine/owner.js';
 import { notStored } from '../../src/engine/commit-send.js';
@@ -292,6 +293,20 @@ describe('attachPendingBaselines', () => {
     expect(capturedOf(u2)).toBe(routed);
   });
 
+  it('not from an earlier login among the events whose session expired before the use (as at the router; found by a review)', () => {
+    const l = { ...sessionLogin(T, 'd-9'), session: { id: 's-1', expires_at: T + 30 * MIN } };
+    const late = use(T + 40 * MIN, 'd-77');
+    const inTime = use(T + 20 * MIN, 'd-77');
+    attachPendingBaselines([l, inTime, late], sessionFinder({ sessions: [] }, undefined));
+    expect(capturedOf(inTime)).toMatchObject({ login_at: T, device: 'd-9' });
+    expect(capturedOf(late)).toBeUndefined();
+    // A later login of the session that extends it: the use is within the session again.
+    const again = { ...sessionLogin(T + 10 * MIN, 'd-9'), session: { id: 's-1', expires_at: T + 60 * MIN } };
+    const later = use(T + 40 * MIN, 'd-77');
+    attachPendingBaselines([{ ...l }, again, later], sessionFinder({ sessions: [] }, undefined));
+    expect(capturedOf(later)).toMatchObject({ login_at: T });
+  });
+
   it('an earlier login the owner holds wins over the router’s later baseline (a refresh a restarted router took)', () => {
     const [pending] = identityBuilder(settings())([{ ref: { stream: 's', id: '1-0' }, event: sessionLogin(T, 'd-9'), deliveries: 1 }]);
     const u = use(T + 2 * MIN, 'd-77');
@@ -392,12 +407,12 @@ describe('the owner reads a session from the store at most once while it owns th
     const store = new SessionStore(redis, keys, { now: () => NOW });
     const [identity] = identityBuilder(settings())([{ ref: { stream: 's', id: '1-0' }, event: sessionLogin(NOW - 30 * MIN, 'd-9'), deliveries: 1 }]);
     expect(await store.put([identity!])).toMatchObject({ stored: 1 });
-    const monitor = await redisClient().monitor();
     const reads: string[] = [];
     const p = keys.partitionOf(USER);
     const sentinel = `${prefix}:sentinel`;
     let sentinelSeen = false;
-    monitor.on('monitor', (_t: string, args: string[], source: string) => {
+    // A raw MONITOR (test/helpers/monitor.ts): ioredis's monitor() misreads other clients' traffic at its start.
+    const monitor = await startMonitor((args, source) => {
       if (source === 'lua' || !/^m?get$/i.test(args[0] ?? '')) return;
       if (args[1] === sentinel) sentinelSeen = true;
       reads.push(...args.slice(1).filter((k) => k === keys.session(p, 's-1') || k === keys.session(p, 's-2')));
@@ -416,7 +431,7 @@ describe('the owner reads a session from the store at most once while it owns th
       // Each use of s-1 from another device was compared with its stored login.
       expect((await userKinds()).filter((k) => k === 'session_hijack').length).toBeGreaterThanOrEqual(1);
     } finally {
-      monitor.disconnect();
+      await monitor.stop();
     }
   });
 });
