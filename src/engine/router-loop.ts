@@ -46,6 +46,9 @@ export async function runRouterLoop(d: RouterLoopDeps): Promise<void> {
     return backlog;
   };
   let errors = 0;
+  // Steps in a row that read and routed nothing while entries are held (behind an id ahead of the
+  // clock): polled ever less often, up to every 100 ms, rather than every millisecond.
+  let heldIdle = 0;
   while (!d.stopping()) {
     if (!router.active) {
       await router
@@ -82,7 +85,8 @@ export async function runRouterLoop(d: RouterLoopDeps): Promise<void> {
       if (r === 'fenced') continue;
       // An idle read is progress too; what it released (held entries) is reported once, when written.
       if (r.read === 0) d.onReport({ ...r, routed: 0, deadLettered: 0, partitions: 0, present: 0 });
-      if (r.buffered) await sleep(1);
+      heldIdle = r.buffered && r.read === 0 && r.routed === 0 ? heldIdle + 1 : 0;
+      if (r.buffered) await sleep(heldIdle > 3 ? Math.min(100, 5 * heldIdle) : 1);
       else if (r.read === 0 || r.caughtUp) {
         // Read to the end: wait for input — at once when some arrived meanwhile — rather than read
         // again to find nothing; first the writes in flight are finished (reported) and acked (under

@@ -31,9 +31,12 @@ export class ProgressClock {
     this.last = now;
   }
 
-  /** Records a batch: it advanced when it acked something or had nothing to read. */
-  batch(read: number, acked: number, now: number): void {
-    if (read === 0 || acked > 0) this.last = now;
+  /**
+   * Records a batch: it advanced when it acked something, or had nothing to read and holds nothing
+   * back (`held`: entries read and waiting, e.g. behind an entry whose id is ahead of the clock).
+   */
+  batch(read: number, acked: number, now: number, held = 0): void {
+    if ((read === 0 && held === 0) || acked > 0) this.last = now;
   }
 
   /** When the pipeline last advanced (epoch ms). */

@@ -159,6 +159,10 @@ export function decodeEntry(raw: RawEntry, opts: DecodeOptions = {}, now: number
 
 function decodeFields(raw: RawEntry, opts: DecodeOptions, now: number, owned: boolean): DecodeResult | null {
   const f = raw.fields;
+  // An id Redis never gives (`*` takes its clock): one added with an explicit id far ahead, or after
+  // one. Held until the clock reached it, it would hold its whole stream back (the merged order).
+  const idAt = entryTime(raw.id);
+  if (opts.window && idAt !== undefined && idAt > now + opts.window.maxFuture) return { ok: false, reason: FUTURE_ID };
   if (opts.maxEventSize !== undefined && fieldsLength(f) > opts.maxEventSize) return { ok: false, reason: tooLarge(opts.maxEventSize) };
   const mayNest = mayNestDeeperThan(f);
   if (f[CANONICAL_FIELD] === '1' && f.event !== undefined && isCanonicalEntry(f)) {
@@ -174,6 +178,10 @@ function decodeFields(raw: RawEntry, opts: DecodeOptions, now: number, owned: bo
   if (mayNest && deeperThan(obj)) return { ok: false, reason: TOO_DEEP };
   return decodeAny(obj, raw.stream, opts, now, owned, entryTime(raw.id));
 }
+
+/** The reason for an entry whose id is beyond `ingest.max_future`. */
+export const FUTURE_ID =
+  'entry id: later than ingest.max_future after now (added with an explicit id, or after one): the stream holds entries Redis numbers after it; trim or recreate it';
 
 /** The reason for an event over `ingest.max_event_size`. */
 export function tooLarge(max: number): string {

@@ -30,7 +30,7 @@ export function reportBatches(
   const { progress, metrics, logger, listeners } = o;
   engine.onReport(({ route, step }) => {
     const now = Date.now();
-    if (route) progress.batch(route.read, route.routed + route.deadLettered, now);
+    if (route) progress.batch(route.read, route.routed + route.deadLettered, now, route.buffered);
     if (step) {
       // An idle owner step says nothing of the input while this worker routes it: the router's reports do.
       if (step.read > 0 || !engine.router.active) progress.batch(step.read, step.applied + step.deadLettered + step.skipped, now);

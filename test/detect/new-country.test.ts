@@ -42,6 +42,20 @@ describe('new_country', () => {
     expect(run(newCountry, params, [login('London', 0), login('London', 8 * DAY, { geo: {} })], { now: NOW }).hits).toEqual([]);
   });
 
+  it('history counts from the first login whatever its outcome (CONTRACT §3); only successes make a country known, and the first success is never flagged', () => {
+    // A failed login 10 days ago starts the history: after a success from London, Paris is new.
+    const r = run(newCountry, params, [login('London', 0, { outcome: 'failure' }), login('London', 9 * DAY), login('Paris', 10 * DAY)], { now: NOW });
+    expect(r.perEvent.map((h) => h.length)).toEqual([0, 0, 1]);
+    expect(r.hits[0]!.evidence).toMatchObject({ known_countries: ['GB'], history_since: new Date(T0).toISOString() });
+    // Failed attempts (perhaps not the user's) teach no country, and the first success is compared with nothing.
+    expect(run(newCountry, params, [login('Tokyo', 0, { outcome: 'failure' }), login('Paris', 10 * DAY)], { now: NOW }).hits).toEqual([]);
+    expect(
+      run(newCountry, params, [login('Tokyo', 0, { outcome: 'failure' }), login('Paris', 10 * DAY), login('Tokyo', 11 * DAY)], { now: NOW }).perEvent.map(
+        (h) => h.length,
+      ),
+    ).toEqual([0, 0, 1]);
+  });
+
   it('a country last seen longer ago than the baseline is new again', () => {
     const r = run(
       newCountry,
