@@ -82,10 +82,23 @@ export function entryObject(fields: Record<string, string>): Record<string, unkn
     // Two subjects in one entry: refused (dead-lettered), neither is guessed.
     if (fields.user !== undefined && obj.user !== undefined && !sameUser(obj.user, fields.user))
       return `${name}: its event's user differs from the entry's user field`;
+    const other = otherSubject(fields, name, obj.user);
+    if (other) return `${name}, ${other}: two events of different users in one entry (neither is guessed)`;
     // Other fields of the entry are attributes; the JSON object wins on conflicts.
     return { ...flatToObject(fields, name), ...obj };
   }
   return flatToObject(fields);
+}
+
+/** Another envelope field of the entry holding a JSON event of another user than `user`, if any. */
+function otherSubject(fields: Record<string, string>, name: string, user: unknown): string | undefined {
+  for (const other of ENVELOPE_FIELDS) {
+    const text = fields[other];
+    if (other === name || text === undefined || !looksJson(text)) continue;
+    const o = parseJsonObject(text, other);
+    if (typeof o !== 'string' && o.user !== undefined && !sameUser(o.user, user)) return other;
+  }
+  return undefined;
 }
 
 /** True when two user values are one subject as ingest stores it ({@link toUser}: trimmed, NFC, e-mails lower-cased). */

@@ -2,6 +2,7 @@ import { canonicalOutcome } from '../login.js';
 import { isIP } from 'node:net';
 import { isoMs, isoUtcMs } from './iso-time.js';
 import { isRepresentableTime, TIME_INVALID, TIME_OUT_OF_RANGE } from './time-window.js';
+import { charCount } from '../text.js';
 
 /**
  * The canonical event's field rules (docs/interfaces.md §2): each takes a value and the field's
@@ -127,7 +128,7 @@ export const toUser: Rule<string> = (v, field) => {
   if (v === undefined || v === null) return new Invalid(`${field}: required`);
   let s = toId(v, field);
   if (typeof s !== 'string') return s;
-  if (s.length > MAX_USER_LENGTH * 4) return tooLongUser(field); // NFC at most triples a text: never normalised
+  if (s.length > MAX_USER_LENGTH * 6) return tooLongUser(field); // NFC at most triples a text (two units a character): never normalised
   if (NON_ASCII.test(s)) {
     s = (s as unknown as { toWellFormed(): string }).toWellFormed().normalize('NFC');
     // Bytes that were not UTF-8 (Redis hands them over as U+FFFD) or a lone surrogate: every such
@@ -136,7 +137,8 @@ export const toUser: Rule<string> = (v, field) => {
   }
   if (isEmailAddress(s)) s = s.toLowerCase();
   // Counted as stored (after NFC and lower-casing): one user, one rule, whatever its spelling.
-  return s.length > MAX_USER_LENGTH ? tooLongUser(field) : s;
+  // Characters (code points), not UTF-16 units: an emoji is one.
+  return s.length > MAX_USER_LENGTH && charCount(s) > MAX_USER_LENGTH ? tooLongUser(field) : s;
 };
 
 const tooLongUser = (field: string): Invalid => new Invalid(`${field}: longer than ${MAX_USER_LENGTH} characters`);

@@ -90,6 +90,27 @@ describe('decodeEntry: accepted shapes', () => {
     expect(env.ok && env.event).toMatchObject({ type: 'endpoint', user: 'ceo@example.com', host: 'h1' });
   });
 
+  it('two payload fields holding events of different users are refused (neither is guessed); of one user, the second is an attribute', () => {
+    for (const [a, b] of [
+      ['event', 'data'],
+      ['event', 'msg'],
+      ['data', 'message'],
+    ]) {
+      const r = decodeEntry(entry({ [a!]: JSON.stringify(login), [b!]: JSON.stringify({ ...login, user: 'other@example.com' }) }));
+      expect(r.ok, `${a} + ${b}`).toBe(false);
+      expect(!r.ok && r.reason).toBe(`${a}, ${b}: two events of different users in one entry (neither is guessed)`);
+    }
+    const same = decodeEntry(entry({ event: JSON.stringify(login), data: JSON.stringify({ note: 'x', user: 'ALICE@example.com' }) }));
+    expect(same.ok && same.event).toMatchObject({ user: 'alice@example.com' });
+    // A log line's text beside the event is an attribute, as before.
+    expect(decodeEntry(entry({ event: JSON.stringify(login), message: 'user logged in' })).ok).toBe(true);
+  });
+
+  it('a user is counted in characters, not UTF-16 units: 600 emoji are a user', () => {
+    const r = decodeEntry(entry({ type: 'login', user: '\u{1F600}'.repeat(600), time: String(T) }));
+    expect(r.ok && r.event.user).toBe('\u{1F600}'.repeat(600));
+  });
+
   it('an event or data field whose user differs from the entry’s user field is refused (two subjects)', () => {
     for (const name of ['event', 'data']) {
       const r = decodeEntry(entry({ user: 'attacker@example.com', [name]: JSON.stringify({ ...login, user: 'victim@example.com' }) }));
@@ -158,6 +179,7 @@ describe('decodeEntry: rejected entries carry a reason naming the field', () => 
     ['empty user', { type: 'login', user: '  ', time: String(T) }, /user: must not be empty/],
     ['user of 1 025 characters', { type: 'login', user: 'u'.repeat(1025), time: String(T) }, /^user: longer than 1024 characters$/],
     ['user of 1 024 characters NFC makes 2 048', { type: 'login', user: '\u0958'.repeat(1024), time: String(T) }, /^user: longer than 1024 characters$/],
+    ['user of 1 025 emoji', { type: 'login', user: '\u{1F600}'.repeat(1025), time: String(T) }, /^user: longer than 1024 characters$/],
     ['bad time', { ...login, time: 'last tuesday' }, /time: not an ISO-8601 time/],
     // A blank time is refused, never filled from the entry's id or a shipper's timestamp (found by a black-box review).
     ['empty time (flat)', { ...login, time: '' }, /time: required/],
