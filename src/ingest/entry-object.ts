@@ -3,7 +3,7 @@
  * field (`event`, `data`, `message`, `msg`), or flat fields with dotted keys, or both (the entry's
  * other fields are attributes).
  */
-import { parseWellFormed } from './well-formed.js';
+import { parseWellFormed, userGivenTwice, USER_TWICE } from './well-formed.js';
 import { isPlainObject, setPath } from './profiles/path.js';
 import { toUser } from './event-rules.js';
 
@@ -26,7 +26,8 @@ export function parseJsonObject(text: string, field: string): Record<string, unk
     const pos = /position (\d+)/.exec((e as Error).message);
     return `${field}: invalid JSON${pos ? ` at position ${pos[1]}` : ''}`;
   }
-  return isPlainObject(v) ? v : `${field}: must hold a JSON object (got ${Array.isArray(v) ? 'array' : typeof v})`;
+  if (!isPlainObject(v)) return `${field}: must hold a JSON object (got ${Array.isArray(v) ? 'array' : typeof v})`;
+  return userGivenTwice(text) ? `${field}: ${USER_TWICE}` : v;
 }
 
 /** A flat posture value: `true` / `false` in any case (`TRUE`, `False`) as a boolean, else the text. */

@@ -1,4 +1,4 @@
-import { parseWellFormed } from './well-formed.js';
+import { parseWellFormed, userGivenTwice, USER_TWICE } from './well-formed.js';
 import { promisify } from 'node:util';
 import { brotliDecompress, gunzip, inflate } from 'node:zlib';
 import type { StreamNames } from '../config/load.js';
@@ -92,6 +92,7 @@ function decodeSpan(b: BodySpans, i: number, opts: BodyOptions): BodyItem {
   } catch {
     return { ok: false, reason: b.lines[i] ? `line ${b.lines[i]}: invalid JSON` : `record ${i + 1}: invalid JSON`, raw };
   }
+  if (userGivenTwice(raw)) return { ok: false, reason: `${b.lines[i] ? `line ${b.lines[i]}` : `record ${i + 1}`}: ${USER_TWICE}`, raw };
   let d: ReturnType<typeof decodeObject>;
   try {
     d = decodeObject(value, opts.stream, opts.decode);

@@ -37,3 +37,31 @@ export function parseWellFormed(text: string): unknown {
   const v: unknown = JSON.parse(text);
   return ESCAPED_SURROGATE.test(text) ? wellFormed(v) : v;
 }
+
+/** The reason for an object naming `user` twice. */
+export const USER_TWICE = 'key "user" given more than once (which is the subject?)';
+
+/**
+ * Whether a JSON object's text (valid JSON) names its top-level key `user` more than once:
+ * JSON.parse keeps the last, so an appended key would re-attribute the event without a trace (a flat
+ * entry naming a field twice is refused too). One `indexOf` pair unless the text holds `"user"` twice.
+ */
+export function userGivenTwice(text: string): boolean {
+  const first = text.indexOf('"user"');
+  if (first < 0 || first === text.lastIndexOf('"user"')) return false;
+  let depth = 0;
+  let count = 0;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 0x22) {
+      const start = ++i;
+      while (i < text.length && text.charCodeAt(i) !== 0x22) i += text.charCodeAt(i) === 0x5c ? 2 : 1;
+      if (depth !== 1) continue;
+      let j = i + 1;
+      while (j < text.length && (text[j] === ' ' || text[j] === '\t' || text[j] === '\n' || text[j] === '\r')) j++;
+      if (text[j] === ':' && i - start === 4 && text.startsWith('user', start) && ++count > 1) return true;
+    } else if (c === 0x7b || c === 0x5b) depth++;
+    else if (c === 0x7d || c === 0x5d) depth--;
+  }
+  return false;
+}

@@ -22,6 +22,15 @@ describe('parseEventsBody: framings', () => {
     expect(items.map((i) => i.ok && i.event.user)).toEqual(['u1@example.com', 'u2@example.com', 'u3@example.com']);
   });
 
+  it('a record naming "user" twice is refused (JSON.parse would keep the last); a nested "user" is no second one', async () => {
+    const body = [
+      '{"type":"access","user":"a@example.com","user":"b@example.com"}',
+      '{"type":"access", "user" :"c@example.com", "actor": {"user": "x"}, "note": "\\"user\\": y"}',
+    ].join('\n');
+    const items = await parse(body, undefined, 'application/x-ndjson');
+    expect(items.map((i) => (i.ok ? i.event.user : i.reason))).toEqual(['line 1: key "user" given more than once (which is the subject?)', 'c@example.com']);
+  });
+
   it('accepts a single object, compact or pretty-printed', async () => {
     for (const body of [JSON.stringify(ev(1)), JSON.stringify(ev(1), null, 2)]) {
       const items = await parse(body);

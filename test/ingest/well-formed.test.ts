@@ -7,7 +7,7 @@
 import { describe, expect, it } from 'vitest';
 import { decodeRouted, encodeRouted, type RoutedItem } from '../../src/engine/routed.js';
 import { decodeEntry } from '../../src/ingest/decode.js';
-import { parseWellFormed } from '../../src/ingest/well-formed.js';
+import { parseWellFormed, userGivenTwice } from '../../src/ingest/well-formed.js';
 import type { CanonicalEvent } from '../../src/types.js';
 
 const T = Date.parse('2026-11-23T08:00:00Z');
@@ -34,4 +34,30 @@ it('an event whose session id holds a lone surrogate routes and comes back with 
   const back = decodeRouted(encodeRouted(items)) as Array<{ e: CanonicalEvent }>;
   expect(back[0]!.e.session?.id).toBe(e.session?.id);
   expect(back[0]!.e.device?.id).toBe('d\ufffd');
+});
+
+describe('userGivenTwice', () => {
+  it.each([
+    ['{"user":"a","user":"b"}', true],
+    ['{ "user" : "a" ,\n "type": "x", "user": "b"}', true],
+    ['{"user":"a","actor":{"user":"b"}}', false],
+    ['{"user":"a","list":[{"user":"b"}]}', false],
+    ['{"user":"a","note":"\\"user\\": b"}', false],
+    ['{"user":"a","users":"b","x":"user"}', false],
+    ['{"a":"\\\\","user":"a","user":"b"}', true],
+    ['{"type":"x"}', false],
+  ])('%s → %s', (text, twice) => {
+    expect(JSON.parse(text)).toBeTypeOf('object');
+    expect(userGivenTwice(text)).toBe(twice);
+  });
+
+  it('an entry whose event names "user" twice is dead-lettered, over XADD as over HTTP', () => {
+    const r = decodeEntry({
+      stream: 'riskstream:login',
+      id: '1-0',
+      deliveries: 1,
+      fields: { event: '{"type":"login","user":"a@example.com","time":"2026-11-23T08:00:00Z","user":"b@example.com"}' },
+    });
+    expect(r).toEqual({ ok: false, reason: 'event: key "user" given more than once (which is the subject?)' });
+  });
 });
