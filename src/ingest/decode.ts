@@ -2,7 +2,7 @@ import type { CanonicalEvent, RawEntry } from '../types.js';
 import { validateEvent, validateOwned } from './event-schema.js';
 import { applyTimeWindow, type TimeWindow } from './time-window.js';
 import { deeperThan, mayNestDeeperThan, TOO_DEEP } from './depth.js';
-import { detectProfile, shapeReason, streamProfiles, type MappingConfig, type Profile } from './profiles/index.js';
+import { detectProfile, resembledShape, shapeReason, streamProfiles, type MappingConfig, type Profile } from './profiles/index.js';
 import { isPlainObject } from './profiles/path.js';
 import { removePaths } from '../secrets/scrub.js';
 import { entryObject, looksJson, parseJsonObject } from './entry-object.js';
@@ -137,7 +137,11 @@ function decodeAny(
   const v = owned && !profile ? validateOwned(ev) : validateEvent(ev);
   if (!v) return null;
   const r = bounded(v, opts, now);
-  return r.ok || !profileName ? r : { ok: false, reason: `profile ${profileName}: ${r.reason}` };
+  if (r.ok) return r;
+  if (profileName) return { ok: false, reason: `profile ${profileName}: ${r.reason}` };
+  // Not detected as a vendor record: one that lacks a field its profile needs says so.
+  const shape = !profile && opts.autodetect !== false ? resembledShape(obj) : undefined;
+  return shape ? { ok: false, reason: `${r.reason} (${shape})` } : r;
 }
 
 /** Applies `opts.window` (when set) to a validated event. */

@@ -302,3 +302,29 @@ describe('country names to ISO codes', () => {
     expect(countryCode(v)).toEqual(want);
   });
 });
+
+describe('a vendor record missing a field its profile needs (found by a fuzz review)', () => {
+  it.each([
+    [
+      'Okta without actor',
+      { eventType: 'user.session.start', published: '2026-11-23T08:00:00Z', uuid: 'x' },
+      'an Okta record, but an Okta System Log event needs',
+    ],
+    ['Okta with a numeric eventType', { eventType: 5, published: '2026-11-23T08:00:00Z', actor: { alternateId: 'a@b.c' } }, 'an Okta record'],
+    [
+      'CloudTrail without eventSource',
+      { eventVersion: '1.08', eventName: 'ConsoleLogin', awsRegion: 'us-east-1' },
+      'a CloudTrail record, but a CloudTrail record needs',
+    ],
+    ['Entra without createdDateTime', { userPrincipalName: 'a@b.c' }, 'an Entra record, but an Entra sign-in needs'],
+  ])('%s: the reason says which shape it resembles and what it lacks', (_n, record, says) => {
+    const r = decodeObject(record, undefined);
+    expect(r.ok).toBe(false);
+    expect(!r.ok && r.reason).toContain(`(it looks like ${says}`);
+  });
+
+  it('a canonical event missing a field says nothing of vendors', () => {
+    const r = decodeObject({ type: 'login', time: T }, undefined);
+    expect(!r.ok && r.reason).toBe('user: required');
+  });
+});

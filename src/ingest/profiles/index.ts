@@ -13,6 +13,9 @@ export type MappingConfig = RiskstreamFileConfig['mapping'];
 
 const BUILTIN: Record<string, Profile> = { okta, entra, cloudtrail };
 
+/** The built-in profiles' vendors, with their article. */
+const NAMES: Record<string, string> = { okta: 'an Okta', entra: 'an Entra', cloudtrail: 'a CloudTrail' };
+
 /** What each built-in profile needs of an object, for the reason of one that is not of its shape. */
 const SHAPES: Record<string, string> = {
   okta: 'an Okta System Log event needs eventType (a string), actor (an object) and published or uuid',
@@ -39,6 +42,25 @@ export function resolveProfile(id: string, mapping?: Pick<MappingConfig, 'generi
     return genericProfile(name, spec);
   }
   throw new RiskstreamError('CONFIG_INVALID', `unknown mapping profile "${id}" (okta, entra, cloudtrail, generic:<name>)`, { profile: id });
+}
+
+/**
+ * For an object no profile was detected in: the vendor record it partly resembles (one of its
+ * identifying fields), with what that profile needs, so a dead letter's reason names the fields
+ * the sender did send; undefined otherwise.
+ */
+export function resembledShape(obj: Record<string, unknown>): string | undefined {
+  if (obj.user !== undefined) return undefined;
+  const has = (k: string): boolean => obj[k] !== undefined;
+  const id =
+    has('eventType') && (has('published') || has('uuid') || has('actor'))
+      ? 'okta'
+      : has('userPrincipalName') || (typeof obj.category === 'string' && /signin/i.test(obj.category))
+        ? 'entra'
+        : has('eventSource') || (has('eventName') && (has('eventVersion') || has('awsRegion') || has('userIdentity')))
+          ? 'cloudtrail'
+          : undefined;
+  return id && `it looks like ${NAMES[id]} record, but ${SHAPES[id]}`;
 }
 
 /** Detects a vendor shape (Okta, Entra, CloudTrail) in an object without a canonical `user`. */
