@@ -171,8 +171,10 @@ function packIp(b: IpBatch, o: { window: number; keep: number; now: number }): s
   }
   // A success needs the failures up to `window` before it; a batch failure can reveal
   // successes up to `window` after it (whose failures reach back as far).
+  // The trim counts from the batch's oldest login: one far later must not drop what an earlier
+  // login of the same batch needs (the batch judges as its logins one at a time would).
   const out = [
-    String(Math.min(o.now, newest) - o.keep),
+    String(Math.min(o.now, first) - o.keep),
     String(MAX_IP_LOGINS),
     String(Math.max(o.keep, 1000)),
     String(first - o.window),

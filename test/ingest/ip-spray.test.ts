@@ -125,6 +125,17 @@ describe('password_spray edge: per-IP state in Redis', () => {
     expect([await redis.zcard(keys.ipLogins(a)), await redis.zcard(keys.ipLogins(b)), await redis.zcard(keys.ipLogins(c))]).toEqual([4, 1, 0]);
     expect([await redis.zcard(keys.ipSuccesses(a)), await redis.zcard(keys.ipSuccesses(b)), await redis.zcard(keys.ipSuccesses(c))]).toEqual([1, 1, 1]);
   });
+  it('a batch reaching far past its spray still judges the spray: the trim keeps what its oldest login needs', async () => {
+    const ip = '192.0.2.150';
+    // The same logins one at a time flag the victim; in one batch the login an hour later must not
+    // trim the failures the success before it needs (the trim counted from the batch's newest).
+    await enrich()(failures(4, ip));
+    const batch = [login('vfar@example.com', 10 * MIN, 'success', ip), login('later@example.com', 75 * MIN, 'failure', ip)];
+    await enrich()(batch);
+    expect(ipFailuresOf(batch[0]!.event)).toHaveLength(4);
+    expect(hitsOf(batch, 'vfar@example.com').hits).toHaveLength(1);
+  });
+
   it('a denied login is a failure; one address in several spellings is one source (IPv6 case and zeros, IPv4-mapped)', async () => {
     const denied = failures(4, '198.51.100.77').map((f) => ({ ...f, event: { ...f.event, outcome: 'denied' } }));
     const b1 = [...denied, login('victim1@example.com', 10 * MIN, 'success', '198.51.100.77')];
