@@ -138,7 +138,7 @@ export function applyPartition(p: number, o: Owned, routed: RoutedItem[], users:
     // states.current(), without the LRU's recency update (the set below makes it the most recent).
     const cached = cache.peek(user);
     const before = d.states.get(user) ?? inflight?.get(user) ?? cached?.state ?? base.get(user) ?? emptyState(user);
-    if (step.parts.sessions.enabled?.() && items.some(carriesSession)) attachPendingBaselines(eventsOf(items), find);
+    if (step.parts.sessions.enabled?.() && items.some(carriesSession)) attachPendingBaselines(eventsOf(items), find, step.parts.sessions.lifetime?.());
     const a = applyItems(user, before, items, ctx);
     if (a.state !== before) d.states.set(user, a.state);
     if (cached) {

@@ -10,7 +10,7 @@ import { pendingKey } from './pending-sessions.js';
 import type { NotStored } from './commit-send.js';
 import { attachStored, isSessionLogin, type SessionIdentity } from '../sessions/identity.js';
 import { attachCaptured, capturedOf } from '../detect/session-hijack.js';
-import { baselineFor, capturedFromIdentity } from '../sessions/captured.js';
+import { baselineFor, capturedFromIdentity } from '../sessions/baseline.js';
 import type { CanonicalEvent } from '../types.js';
 
 /**
@@ -128,7 +128,11 @@ export class OwnerStates {
       const c = this.cache.peek(user);
       if (c && c.state === d.states.get(user)) c.sig = sig;
     }
-    if (d.latest) for (const [k, s] of d.latest) this.sessions.set(k, s);
+    if (d.latest)
+      for (const [k, s] of d.latest) {
+        this.sessions.set(k, s);
+        this.absent.delete(k); // stored now: if the identity leaves this memory, the store is read again
+      }
     for (const s of notStored.unstored) {
       const k = pendingKey(s.user, s.session_id);
       if (this.sessions.peek(k) === s) this.sessions.delete(k);

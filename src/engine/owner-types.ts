@@ -20,6 +20,8 @@ export interface OwnerParts {
     after(result: PutResult): Promise<void>;
     /** Whether session audit is on now (sessions' baselines are attached only then). Absent: off. */
     enabled?(): boolean;
+    /** `sessions.default_lifetime` now: a session's end when its login gives none. Absent: the shipped 12 h. */
+    lifetime?(): number;
   };
   /** Items the reducer threw on, to the dead-letter stream. */
   deadLetter(bad: Array<{ raw: RawEntry; reason: string }>): Promise<void>;

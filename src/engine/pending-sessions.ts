@@ -1,6 +1,7 @@
-import { addSessionProperties, attachCaptured, capturedOf, revokedUse, type CapturedSession } from '../detect/session-hijack.js';
-import { baselineFor, capturedFromIdentity, usesSession } from '../sessions/captured.js';
-import { attachStored, epochMs, isSessionLogin, storedOf, storedSessionId, type SessionIdentity } from '../sessions/identity.js';
+import { attachCaptured, revokedUse } from '../detect/session-hijack.js';
+import { baselineAt, DEFAULT_SESSION_LIFETIME, recordAfter, storedAfter } from '../sessions/baseline.js';
+import { usesSession } from '../sessions/captured.js';
+import { attachStored, isSessionLogin, storedOf, storedSessionId, type SessionIdentity } from '../sessions/identity.js';
 import type { CanonicalEvent, StreamEvent } from '../types.js';
 
 /** A partition's session identities not yet committed, with the latest per (user, session id). */
@@ -53,60 +54,38 @@ export function buildSessions(
       into.sessions.push(id);
       const key = pendingKey(id.user, id.session_id);
       const prev = (into.latest ??= new Map()).get(key) ?? pending;
-      // As the store's rule: a login older than the session's known one does not replace it, unless
-      // that one was stored from a refresh (the identity built from it holds both).
-      if (!prev || prev.login_at <= id.login_at || prev.from_refresh) into.latest.set(key, id);
+      // The store's rule (src/sessions/baseline.ts): a login older than the session's start does not
+      // replace it, unless that start is a refresh's (the identity built from it holds both), or the
+      // session ended before it.
+      if (storedAfter(prev, id) === id) into.latest.set(key, id);
     }
   }
 }
 
 /**
- * Attaches session_hijack's baseline to the events of one user (in order) that carry a session id
- * the router found no baseline for (or a later one), from what this owner holds and the router may
- * not know: the session's identity not committed yet or committed lately (`find`), or a login
- * earlier among `events`.
- * A router that restarted after routing a login whose commit was lost remembers nothing of it;
- * the owner re-applies that login before the use, so a use is compared as in a run without the
- * crash. A login gets a baseline only from an earlier login (the one that captured it gets none).
+ * Attaches session_hijack's baseline to the events of one user (in order) that carry a session id,
+ * by the one rule (src/sessions/baseline.ts): the session's record as each event is applied,
+ * folded from what this owner holds — the identity not committed yet, in flight, committed lately
+ * or read from the store before the step (`find`) — and the session logins earlier among `events`.
+ * The owner holds the whole record (it applies every entry of the partition in order, and reads the
+ * store for a session it holds nothing of), so its word replaces the router's: a router that
+ * restarted, or that took a login the store then refused or trimmed, cannot change a verdict.
+ * `lifetime`: `sessions.default_lifetime`.
  */
-export function attachPendingBaselines(events: readonly CanonicalEvent[], find: FindSession): void {
-  // The first login of each session among `events` (its baseline made only when a later event needs
-  // it), and the latest `expires_at` its logins so far gave: a use after it has no baseline, as at the router.
-  let local: Map<string, { login: CanonicalEvent; exp: number | undefined }> | undefined;
+export function attachPendingBaselines(events: readonly CanonicalEvent[], find: FindSession, lifetime = DEFAULT_SESSION_LIFETIME): void {
+  let records: Map<string, SessionIdentity | undefined> | undefined;
   for (const e of events) {
     const sid = usesSession(e);
-    if (sid === undefined || revokedUse(e)) continue; // revoked when routed: no baseline, as after a restart
-    const login = isSessionLogin(e);
-    const pending = live(find(pendingKey(e.user, sid)), e.time);
-    const known = pending ? undefined : local?.get(sid);
-    const first = known && (known.exp === undefined || known.exp > e.time) ? known.login : undefined;
-    // Another user's login with the id gives this user no baseline (the detector skips it): not the router's word.
-    const attached = capturedOf(e);
-    const routed = attached?.user === e.user ? attached : undefined;
-    // The earliest login known wins, as at the router: one the owner holds may be earlier than the
-    // router's (a restarted router took a refresh in its step for the baseline).
-    if (pending || first) {
-      const loginAt = pending ? pending.login_at : first!.time;
-      if (!routed || loginAt < routed.login_at) {
-        const c = pending ? capturedFromIdentity(pending) : baselineOf(first!, sid);
-        if (baselineFor(e, c)) attachCaptured(e, c);
-      }
-    }
-    if (login && events.length > 1 && Number.isFinite(e.time)) {
-      const exp = epochMs(e.session!.expires_at);
-      const had = (local ??= new Map()).get(sid);
-      if (!had) local.set(sid, { login: e, exp });
-      else if (exp !== undefined && (had.exp === undefined || exp > had.exp)) had.exp = exp;
-    }
+    if (sid === undefined || revokedUse(e)) continue; // revoked when routed: no baseline, and no login stored
+    records ??= new Map();
+    const record = records.has(sid) ? records.get(sid) : find(pendingKey(e.user, sid));
+    attachCaptured(e, baselineAt(record, e));
+    if (!isSessionLogin(e) || !Number.isFinite(e.time)) continue;
+    records.set(sid, recordAfter(record, e, lifetime));
   }
 }
 
 /** An identity the owner holds, unless it expired before `time` (the store would have let it go). */
 function live(s: SessionIdentity | undefined, time: number): SessionIdentity | undefined {
   return s && s.expires_at > time ? s : undefined;
-}
-
-/** The baseline a session login captures. */
-function baselineOf(login: CanonicalEvent, sid: string): CapturedSession {
-  return addSessionProperties({ session_id: sid, user: login.user, login_at: login.time } as CapturedSession, login);
 }

@@ -31,6 +31,7 @@ export async function buildOwnRouter(d: {
     () => ({
       sessionsEnabled: d.config().raw.sessions.enabled,
       behaviors: d.config().behaviors,
+      lifetime: d.config().raw.sessions.default_lifetime,
     }),
   );
   const decodeOpts = decodeOptionsOf(config);

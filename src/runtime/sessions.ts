@@ -57,8 +57,13 @@ export function buildSessions(deps: {
       prepare: (identities) => store.prepare(identities),
       after,
       enabled: () => deps.config().raw.sessions.enabled,
+      lifetime: () => deps.config().raw.sessions.default_lifetime,
     },
-    enrich: sessionUseEnricher(store, () => ({ sessionsEnabled: deps.config().raw.sessions.enabled, behaviors: deps.config().behaviors })),
+    enrich: sessionUseEnricher(store, () => ({
+      sessionsEnabled: deps.config().raw.sessions.enabled,
+      behaviors: deps.config().behaviors,
+      lifetime: deps.config().raw.sessions.default_lifetime,
+    })),
     respond: responsePolicy({
       redis: deps.redis,
       keys: deps.keys,

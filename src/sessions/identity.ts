@@ -65,11 +65,13 @@ export function attachStored(event: CanonicalEvent, stored: SessionIdentity | un
  * (device, network, IP, location and `login_at`: the baseline session_hijack compares with, which
  * a later login cannot replace), the IdP's fresh word is taken (claims and idp when the event
  * carries them, session attributes merged, the posture of the same device), `expires_at` moves to
- * the later of the two and `refreshed_at` is the event's time. Anything else: the event's own identity.
+ * the later of the two and `refreshed_at` is the event's time. A session that ended (in event time:
+ * its `expires_at`) at or before the event is not extended: the event starts the id's session
+ * again. Anything else: the event's own identity (`fresh`, marked `from_refresh` for a refresh).
  */
-function extended(fresh: SessionIdentity, stored: SessionIdentity | undefined, refresh: boolean): SessionIdentity {
+export function extendedIdentity(fresh: SessionIdentity, stored: SessionIdentity | undefined, refresh: boolean): SessionIdentity {
   const own = refresh ? { ...fresh, from_refresh: true as const } : fresh;
-  if (!stored || stored.user !== fresh.user || stored.session_id !== fresh.session_id) return own;
+  if (!stored || stored.user !== fresh.user || stored.session_id !== fresh.session_id || stored.expires_at <= fresh.login_at) return own;
   // Stored from a later refresh, with no login seen: this event, earlier, is the session's start (as
   // in event-time order), and what the refresh brought extends it.
   if (stored.from_refresh && fresh.login_at < stored.login_at) return precededBy(stored, own);
@@ -243,7 +245,7 @@ export function buildIdentity(
   }
   const attrs = sessionAttributes(s, other);
   if (attrs) id.attributes = attrs;
-  return extended(id, storedOf(e), isRefresh(e));
+  return extendedIdentity(id, storedOf(e), isRefresh(e));
 }
 
 /** The device-registry entry a stored identity contributes, or null without a device id. */

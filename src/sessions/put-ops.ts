@@ -15,12 +15,14 @@ export interface SessionPutOps {
   /** The partition of the identities' users. */
   part: number;
   ops: string[][];
-  /** The identities not yet expired (one SPUT each, in this order). */
+  /** The identities stored (one SPUT each, in this order), those already expired on the wall clock too. */
   live: SessionIdentity[];
-  /** Their users (one SUSER each, in this order). */
+  /** The users of those not expired (one SUSER each, in this order). */
   users: string[];
-  /** Identities already expired. */
+  /** Identities already expired on the wall clock: stored as session_hijack's baseline only, never indexed. */
   skipped: number;
+  /** Those of `live` that are. */
+  unlisted?: ReadonlySet<SessionIdentity>;
 }
 
 /** A user's live sessions (`expires_at`, id pairs) and latest devices, while preparing. */
@@ -44,7 +46,11 @@ function epochText(ms: number): string {
 /**
  * The commands storing identities (`SPUT` / `SUSER` procedures of the engine's commit script,
  * src/redis/scripts/engine-commit-2.lua, plus the partition's index ZADDs), for one partition's
- * commit: every identity must be of one partition's users. Pure (`now` given).
+ * commit: every identity must be of one partition's users. Pure (`now` given). An identity already
+ * expired on the wall clock (a backfill, a shipper far behind) is stored all the same, for its
+ * lifetime from now, but not indexed (no listing shows it): it is the baseline of its session's
+ * uses, which event time judges (src/sessions/baseline.ts), and a restarted worker must find it as
+ * the one that kept it in memory did.
  */
 export function sessionPutOps(k: Keys, identities: readonly SessionIdentity[], o: { now: number; maxPerUser: number; deviceRetention: number }): SessionPutOps {
   const { now } = o;
@@ -56,11 +62,20 @@ export function sessionPutOps(k: Keys, identities: readonly SessionIdentity[], o
   // One pass (no closures, no intermediate arrays, each time turned into text once); a user's
   // partition is checked once.
   const byUser = new Map<string, UserPuts>();
+  let unlisted: Set<SessionIdentity> | undefined;
   for (const s of identities) {
     const isLive = s.expires_at > now;
     let u = isLive ? byUser.get(s.user) : undefined;
     if (!u && k.partitionOf(s.user) !== part) throw new RiskstreamError('INTERNAL', 'session store: identities of several partitions in one commit');
-    if (!isLive) continue;
+    if (!isLive) {
+      // An empty window (it ends where it starts): no use can be compared with it.
+      if (!(s.expires_at > s.login_at)) continue;
+      live.push(s);
+      (unlisted ??= new Set()).add(s);
+      const px = String(clampPx(s.expires_at - s.login_at));
+      ops.push(['SPUT', k.session(part, s.session_id), k.sessionTombstone(part, s.session_id), JSON.stringify(s), px, epochText(s.login_at), s.user]);
+      continue;
+    }
     if (!u) byUser.set(s.user, (u = { sessions: [], devices: undefined }));
     live.push(s);
     const login = epochText(s.login_at);
@@ -86,8 +101,8 @@ export function sessionPutOps(k: Keys, identities: readonly SessionIdentity[], o
     if (d && (prev?.d.last_seen ?? -Infinity) <= d.last_seen)
       u.devices!.set(d.id, { d: d.posture === undefined && prev?.d.posture !== undefined ? withPosture(d, prev.d.posture) : d, seen: login });
   }
-  const skipped = identities.length - live.length;
-  if (!live.length) return { part, ops, live, users: [], skipped };
+  const skipped = identities.length - live.length + (unlisted?.size ?? 0);
+  if (!byUser.size) return { part, ops, live, users: [], skipped, ...(unlisted ? { unlisted } : {}) };
   // The partition's indexes: one multi-member ZADD each.
   ops.push(byLogin, byExpiry);
   // SUSER's arguments, flat (the script reads them without a JSON decode): settings, the count of
@@ -102,5 +117,5 @@ export function sessionPutOps(k: Keys, identities: readonly SessionIdentity[], o
     if (u.devices) for (const { d, seen } of u.devices.values()) op.push(d.id, seen, JSON.stringify(d));
     ops.push(op);
   }
-  return { part, ops, live, users, skipped };
+  return { part, ops, live, users, skipped, ...(unlisted ? { unlisted } : {}) };
 }

@@ -36,18 +36,26 @@ export interface PutOutcome {
  * `{-2, owner, login_at, expires_at}` refused), two index replies, then one per user (trimmed ids).
  * An id refused for a user is never among that user's dropped ids (it is the owner's session).
  */
-export function readPutReplies(live: readonly SessionIdentity[], users: readonly string[], res: readonly unknown[], skipped: number): PutOutcome {
+export function readPutReplies(
+  live: readonly SessionIdentity[],
+  users: readonly string[],
+  res: readonly unknown[],
+  skipped: number,
+  unlisted?: ReadonlySet<SessionIdentity>,
+): PutOutcome {
   const out: PutOutcome = { result: { stored: 0, skipped, dropped: [] }, revoked: [], refused: [] };
   live.forEach((s, i) => {
     const r = res[i];
+    // Expired on the wall clock (stored as a baseline only): counted among `skipped` already.
+    const counted = !unlisted?.has(s);
     if (Array.isArray(r)) {
       out.refused.push({ s, owner: String(r[1]), loginAt: Number(r[2]), expiresAt: Number(r[3]) });
-      out.result.skipped++;
+      if (counted) out.result.skipped++;
       return;
     }
     const code = Number(r);
-    if (code === 1) out.result.stored++;
-    else out.result.skipped++;
+    if (counted && code === 1) out.result.stored++;
+    else if (counted) out.result.skipped++;
     if (code === -1) out.revoked.push(s);
   });
   const notOwn = new Set(out.refused.map((x) => `${x.s.user}\u0000${x.s.session_id}`));

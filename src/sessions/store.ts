@@ -89,7 +89,7 @@ export class SessionStore {
    * logins, trimmed sessions). The identities must all be of one partition's users (a commit's).
    */
   prepare(identities: readonly SessionIdentity[]): PreparedPut {
-    const { part, ops, live, users, skipped } = sessionPutOps(this.keys, identities, {
+    const { part, ops, live, users, skipped, unlisted } = sessionPutOps(this.keys, identities, {
       now: this.now(),
       maxPerUser: this.maxPerUser(),
       deviceRetention: this.deviceRetention,
@@ -101,7 +101,7 @@ export class SessionStore {
       live,
       users,
       finish: async (puts, dropped) => {
-        const outcome = readPutReplies(live, users, [...puts, 'OK', 'OK', ...dropped], skipped);
+        const outcome = readPutReplies(live, users, [...puts, 'OK', 'OK', ...dropped], skipped, unlisted);
         if (needsCleanup(outcome)) {
           const c = pipeline(this.redis);
           cleanupAfterPut(c, k, part, outcome);
@@ -143,7 +143,12 @@ export class SessionStore {
     return found[0]?.s ?? null;
   }
 
-  /** The live stored identities of sessions (by user and stored id), and whether each was revoked (its tombstone), in one read. */
+  /**
+   * The stored identities of sessions (by user and stored id), and whether each was revoked (its
+   * tombstone), in one read. An identity is returned while Redis keeps it, expired on the wall clock
+   * or not: whether a use lies in its session's window is the caller's to judge, in event time
+   * (src/sessions/baseline.ts).
+   */
   async lookupMany(pairs: ReadonlyArray<{ sid: string; user: string }>): Promise<Array<{ s: SessionIdentity | null; revoked: boolean }>> {
     const keys: string[] = [];
     for (const p of pairs) {
@@ -151,7 +156,7 @@ export class SessionStore {
       keys.push(this.keys.session(part, p.sid), this.keys.sessionTombstone(part, p.sid));
     }
     const raw = await getAll(this.redis, keys).catch(storeError);
-    return pairs.map((_, i) => ({ s: this.live(raw[2 * i] ?? null), revoked: raw[2 * i + 1] != null }));
+    return pairs.map((_, i) => ({ s: identityOf(raw[2 * i] ?? null), revoked: raw[2 * i + 1] != null }));
   }
 
   /** The live copies of a session id, earliest login first, with their partitions. */
@@ -280,9 +285,15 @@ export class SessionStore {
   }
 
   private live(raw: string | null): SessionIdentity | null {
-    const s = parse<SessionIdentity>(raw);
-    return s && typeof s.expires_at === 'number' && s.expires_at > this.now() ? s : null;
+    const s = identityOf(raw);
+    return s && s.expires_at > this.now() ? s : null;
   }
+}
+
+/** A stored identity's JSON read, or null when it is none. */
+function identityOf(raw: string | null): SessionIdentity | null {
+  const s = parse<SessionIdentity>(raw);
+  return s && typeof s.expires_at === 'number' ? s : null;
 }
 
 function parse<T>(raw: string | null | undefined): T | null {

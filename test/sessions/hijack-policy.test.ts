@@ -82,9 +82,10 @@ describe('attachCapturedSessions (the enrich stage)', () => {
     expect(capturedOf(early[0]!.event)).toMatchObject({ session_id: 's-short', device: 'd-5' });
     // Routed long ago (by processing time): its commit has landed, and the store has no such session.
     const old = new RecentLogins(10, 30_000);
-    old.remember(new Map([['s-old', { session_id: 's-old', user: 'alice@example.com', login_at: NOW - 1000 }]]), undefined, Date.now() - 31_000);
-    expect(old.get('s-old', NOW)).toBeUndefined();
-    expect(new RecentLogins().get('s-none')).toBeUndefined();
+    const record = { session_id: 's-old', user: 'alice@example.com', claims: {}, login_at: NOW - 1000, expires_at: NOW + 60_000 };
+    old.remember(new Map([['alice@example.com\u0000s-old', record]]), Date.now() - 31_000);
+    expect(old.get('alice@example.com', 's-old')).toBeUndefined();
+    expect(new RecentLogins().get('alice@example.com', 's-none')).toBeUndefined();
   });
 
   it('a use after its session expired, in the same batch as its login, gets no baseline', async () => {

@@ -172,6 +172,30 @@ describe('SessionStore', () => {
     expect((await store.get('same'))?.claims).toEqual({ v: 2 });
   });
 
+  it('a login after the stored session ended (its expires_at, event time) starts the id’s session again, refresh or login (finding 2 of a determinism review)', async () => {
+    const first = ident({ sessionId: 'again', time: T0, expiresAt: T0 + 10_000, device: { id: 'd-1' } });
+    await store.put([first]);
+    const refresh = { ...ident({ sessionId: 'again', time: T0 + 20_000, expiresAt: T0 + 60_000, device: { id: 'd-2' } }), from_refresh: true as const };
+    expect(await store.put([refresh])).toMatchObject({ stored: 1 });
+    expect(await store.get('again')).toEqual(refresh);
+    // Within the session: an older login is still refused.
+    expect(await store.put([ident({ sessionId: 'again', time: T0 + 15_000 })])).toMatchObject({ stored: 1 }); // replaces a refresh's start
+    expect(await store.put([ident({ sessionId: 'again', time: T0 + 12_000 })])).toMatchObject({ stored: 0, skipped: 1 });
+  });
+
+  it('an identity already expired on the wall clock is kept for session_hijack (lookupMany, for its lifetime), never listed (finding 3)', async () => {
+    const backfill = ident({ sessionId: 'backfill', time: T0 - 3 * 86_400_000, expiresAt: T0 - 3 * 86_400_000 + 3_600_000 });
+    expect(await store.put([backfill])).toMatchObject({ stored: 0, skipped: 1 });
+    expect(await store.lookupMany([{ sid: 'backfill', user: 'alice@example.com' }])).toEqual([{ s: backfill, revoked: false }]);
+    const pttl = await t.redis.pttl(t.keys.session(PA, 'backfill'));
+    expect(pttl).toBeGreaterThan(3_500_000);
+    expect(pttl).toBeLessThanOrEqual(3_600_000);
+    expect(await store.get('backfill')).toBeNull();
+    expect(await store.listUser('alice@example.com')).toEqual([]);
+    expect(await zcardAll(t.redis, t.keys, (p) => t.keys.sessionsByLogin(p))).toBe(0);
+    expect(await t.redis.exists(t.keys.userDevices('alice@example.com'))).toBe(0);
+  });
+
   it('revoke deletes the session and its index members; a replayed login cannot bring it back', async () => {
     const s = ident({ sessionId: 'r1' });
     await store.put([s]);

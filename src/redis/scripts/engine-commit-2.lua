@@ -7,7 +7,8 @@
 
     SPUT session-key tombstone-key identity-json px login_at user [by-login-key session-id]
       stores a session identity unless revoked (tombstone), older than the stored login of the
-      same session (not one stored from a refresh, `from_refresh`), or bound to another user (a session id is never rebound); its outcome: 1
+      same session (not one stored from a refresh, `from_refresh`; not one whose session ended, by
+      its expires_at, at or before login_at), or bound to another user (a session id is never rebound); its outcome: 1
       stored, 0 older, -1 revoked, or {-2, owner, login_at, expires_at} refused
     SUSER user-sessions-key user-devices-key now max device-ttl max-ttl n expires_at id … device last_seen json …
       indexes a user's sessions (zset by expiry, trimmed to max, soonest-expiring out; `n`: the
@@ -49,13 +50,16 @@ local function sput(key, tomb, json, px, loginAt, user, byLogin, sid)
     if ok and type(d) == 'table' and type(d.user) == 'string' and d.user ~= user then
       return { -2, d.user, tostring(d.login_at), tostring(d.expires_at) }
     end
+    -- A session that ended (its expires_at, event time) at or before this login's time: the login
+    -- starts the id's session again, whatever the stored one was (src/sessions/baseline.ts).
+    local ended = ok and type(d) == 'table' and tonumber(d.expires_at) and tonumber(d.expires_at) <= tonumber(loginAt)
     -- Older than the stored login: not stored — unless that one came from a refresh (no login seen),
     -- which the session's login, earlier in event time, replaces (the client merged the two).
-    if ok and type(d) == 'table' and tonumber(d.login_at) and tonumber(d.login_at) > tonumber(loginAt) and d.from_refresh ~= true then return 0 end
+    if not ended and ok and type(d) == 'table' and tonumber(d.login_at) and tonumber(d.login_at) > tonumber(loginAt) and d.from_refresh ~= true then return 0 end
     -- A refresh's start never replaces an identity whose start is a login (a refresh built without
     -- the stored identity, read before that login's commit). The key as JSON.stringify writes it:
     -- inside a string value its quotes would be escaped.
-    if ok and type(d) == 'table' and d.from_refresh ~= true and string.find(json, '"from_refresh":true', 1, true) then return 0 end
+    if not ended and ok and type(d) == 'table' and d.from_refresh ~= true and string.find(json, '"from_refresh":true', 1, true) then return 0 end
   end
   redis.call('SET', key, json, 'PX', px)
   -- The start stored from a refresh, replaced by the session's earlier login: its place in the
