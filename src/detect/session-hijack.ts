@@ -78,6 +78,25 @@ export function markRevoked(event: CanonicalEvent, revoked: boolean): void {
   attach(event, SESSION_REVOKED, revoked ? true : undefined);
 }
 
+/**
+ * Symbol under which the partition owner attaches to a session login the end of the session window
+ * it starts (src/sessions/baseline.ts): the uses kept for a late login are compared with it only
+ * within `[login time, end)`. A login that starts nothing (it extends the session, or is refused)
+ * gets its own time: an empty window.
+ */
+export const SESSION_END: unique symbol = Symbol('riskstream.sessionEnd');
+
+/** Attaches (or, with undefined, removes) the end of the session window the login `event` starts. */
+export function attachSessionEnd(event: CanonicalEvent, end: number | undefined): void {
+  attach(event, SESSION_END, end);
+}
+
+/** The end of the session window a login starts: as attached, else its `session.expires_at` (epoch ms, as ingest gives it), else none. */
+function windowEnd(event: CanonicalEvent): number {
+  const exp = event.session?.expires_at;
+  return attachedValue<number>(event, SESSION_END) ?? (typeof exp === 'number' && Number.isFinite(exp) ? exp : Infinity);
+}
+
 /** The comparable properties of an event or a stored login (device id, ASN, upper-case country). */
 export function sessionProperties(e: { device?: unknown; network?: unknown; geo?: unknown }): Omit<CapturedSession, 'session_id' | 'user' | 'login_at'> {
   return addSessionProperties({}, e);
@@ -215,7 +234,8 @@ function compare(
  * The session_hijack detector. Window: the reported keys and the uses waiting for a late login
  * ({@link HijackWindow}). A use of a session no login is known of yet is kept (within
  * `allowedLateness` of the newest such use): when the session's login arrives after it — earlier in
- * event time — the use is compared then, as it would have been in event-time order.
+ * event time — the use is compared then, as it would have been in event-time order, if it lies in
+ * the window that login starts (`[login time, end)`, {@link SESSION_END}).
  */
 export const sessionHijack: Detector<SessionHijackParams, HijackWindow> = {
   kind: 'session_hijack',
@@ -229,8 +249,10 @@ export const sessionHijack: Detector<SessionHijackParams, HijackWindow> = {
     const sid = rawSessionId(event);
     if (sid === undefined || revokedUse(event)) return unchanged;
     if (startsSession(event) && !comparable(event, captured)) {
-      // The login that captures the session: uses of it that came before it are compared now.
-      const mine = pending.filter((u) => u.s === sid && u.t >= event.time);
+      // The login that captures the session: uses of it that came before it are compared now, those
+      // within the window it starts (a use after the session's end is not compared).
+      const end = windowEnd(event);
+      const mine = pending.filter((u) => u.s === sid && u.t >= event.time && u.t < end);
       if (!mine.length) return unchanged;
       const base = { session_id: sid, login_at: event.time, ...sessionProperties(event) };
       let r = reported;

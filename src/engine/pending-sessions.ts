@@ -1,5 +1,5 @@
-import { attachCaptured, revokedUse } from '../detect/session-hijack.js';
-import { baselineAt, DEFAULT_SESSION_LIFETIME, recordAfter, storedAfter } from '../sessions/baseline.js';
+import { attachCaptured, attachSessionEnd, revokedUse } from '../detect/session-hijack.js';
+import { baselineAt, DEFAULT_SESSION_LIFETIME, recordAfter, storedAfter, windowEndOf } from '../sessions/baseline.js';
 import { usesSession } from '../sessions/captured.js';
 import { attachStored, isSessionLogin, storedOf, storedSessionId, type SessionIdentity } from '../sessions/identity.js';
 import type { CanonicalEvent, StreamEvent } from '../types.js';
@@ -69,8 +69,9 @@ export function buildSessions(
  * or read from the store before the step (`find`) — and the session logins earlier among `events`.
  * The owner holds the whole record (it applies every entry of the partition in order, and reads the
  * store for a session it holds nothing of), so its word replaces the router's: a router that
- * restarted, or that took a login the store then refused or trimmed, cannot change a verdict.
- * `lifetime`: `sessions.default_lifetime`.
+ * restarted, or that took a login the store then refused or trimmed, cannot change a verdict. A
+ * session login also gets the end of the window it starts (`SESSION_END`), for the uses the
+ * detector kept for it. `lifetime`: `sessions.default_lifetime`.
  */
 export function attachPendingBaselines(events: readonly CanonicalEvent[], find: FindSession, lifetime = DEFAULT_SESSION_LIFETIME): void {
   let records: Map<string, SessionIdentity | undefined> | undefined;
@@ -81,7 +82,9 @@ export function attachPendingBaselines(events: readonly CanonicalEvent[], find: 
     const record = records.has(sid) ? records.get(sid) : find(pendingKey(e.user, sid));
     attachCaptured(e, baselineAt(record, e));
     if (!isSessionLogin(e) || !Number.isFinite(e.time)) continue;
-    records.set(sid, recordAfter(record, e, lifetime));
+    const next = recordAfter(record, e, lifetime);
+    attachSessionEnd(e, windowEndOf(next, e));
+    records.set(sid, next);
   }
 }
 

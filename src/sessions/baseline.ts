@@ -14,7 +14,7 @@
  * - A use at event time `t` is compared with the record as it stands when the use is applied, and
  *   only when `t` lies in the record's window `[login_at, expires_at)` (a login only when it is later
  *   than the start). A use outside it is not compared. A use arriving before any record is kept by
- *   the detector for the login that starts one.
+ *   the detector for the login that starts one, and compared only if it lies in that login's window.
  *
  * Only event time decides: the wall clock sets how long Redis keeps a record, never whether a use
  * is compared. Pure.
@@ -80,4 +80,13 @@ export function recordAfter(cur: SessionIdentity | undefined, e: CanonicalEvent,
   if (typeof e.network === 'object' && e.network !== null) fresh.network = e.network as Record<string, unknown>;
   if (typeof e.geo === 'object' && e.geo !== null) fresh.geo = e.geo as Record<string, unknown>;
   return storedAfter(cur, extendedIdentity(fresh, cur, isRefresh(e)));
+}
+
+/**
+ * Where the window of the session `login` starts ends, for the detector's uses kept for a late
+ * login (`SESSION_END`): the record's `expires_at` when `login` became its start, else the login's
+ * own time (an empty window: a login that extends or is refused starts nothing).
+ */
+export function windowEndOf(record: SessionIdentity, login: CanonicalEvent): number {
+  return record.user === login.user && record.login_at === Math.round(login.time) ? record.expires_at : login.time;
 }

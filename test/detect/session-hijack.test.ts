@@ -1,7 +1,15 @@
 import { describe, expect, it } from 'vitest';
 import { behaviorSchema } from '../../src/config/behaviors-schema.js';
 import { detectorFor } from '../../src/detect/registry.js';
-import { attachCaptured, markRevoked, sessionHijack, sessionHijackParams, type CapturedSession, type HijackWindow } from '../../src/detect/session-hijack.js';
+import {
+  attachCaptured,
+  attachSessionEnd,
+  markRevoked,
+  sessionHijack,
+  sessionHijackParams,
+  type CapturedSession,
+  type HijackWindow,
+} from '../../src/detect/session-hijack.js';
 import { reduce } from '../../src/risk/reducer.js';
 import { emptyState } from '../../src/risk/state.js';
 import type { BehaviorConfig } from '../../src/config/behaviors-schema.js';
@@ -99,6 +107,24 @@ describe('session_hijack', () => {
     // Reported once: the login again (a replay) adds nothing; the use is no longer waiting.
     const again = run([login()], ALL, late.window);
     expect(again.hits).toEqual([]);
+  });
+
+  it('a use that came before its login is compared only within the session the login starts: not after its end (found by a review)', () => {
+    const thief = (at: number): CanonicalEvent => use(at, { device: { id: 'd-77' } }, null);
+    // The session ends at T0 + 10 min: by its expires_at, or as the owner attaches it (default lifetime).
+    const byExpiry = (): CanonicalEvent => use(0, { type: 'login', outcome: 'success', session: { id: 's-123', expires_at: T0 + 10 * MIN } }, null);
+    const attached = (end: number): CanonicalEvent => {
+      const l = use(0, { type: 'login', outcome: 'success' }, null);
+      attachSessionEnd(l, end);
+      return l;
+    };
+    for (const login of [byExpiry, () => attached(T0 + 10 * MIN)]) {
+      expect(run([thief(20 * MIN), login()]).hits).toEqual([]);
+      expect(run([thief(10 * MIN), login()]).hits).toEqual([]); // the end is not in the window
+      expect(run([thief(9 * MIN), login()]).hits.map((h) => h.time)).toEqual([T0 + 9 * MIN]);
+    }
+    // A login that starts nothing (it extended the session, or was refused): an empty window.
+    expect(run([thief(MIN), attached(T0)]).hits).toEqual([]);
   });
 
   it('uses waiting for a login are bounded: within allowed_lateness of the newest, at most 16; a revoked use never waits', () => {

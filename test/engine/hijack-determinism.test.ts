@@ -181,4 +181,9 @@ describe('session_hijack gives the same verdicts however the events are batched 
     const events = [login(T, 'd-a', T + 10 * MIN), use(T + 20 * MIN, 'd-b'), use(T + 5 * MIN, 'd-c')];
     expect(await allModes(events)).toEqual(same(['0: session s-1 used from device d-c (login: device d-a)']));
   });
+
+  it('a use arriving before its login is not compared when it lies after the session’s expiry (finding 4)', async () => {
+    const events = [use(T + 20 * MIN, 'd-b'), use(T + 5 * MIN, 'd-c'), login(T, 'd-a', T + 10 * MIN)];
+    expect(await allModes(events)).toEqual(same(['0: session s-1 used from device d-c (login: device d-a)']));
+  });
 });

@@ -5,7 +5,7 @@
  * what every path gives (test/engine/hijack-determinism.test.ts checks the paths agree).
  */
 import { describe, expect, it } from 'vitest';
-import { baselineAt, recordAfter, storedAfter } from '../../src/sessions/baseline.js';
+import { baselineAt, recordAfter, storedAfter, windowEndOf } from '../../src/sessions/baseline.js';
 import type { SessionIdentity } from '../../src/sessions/identity.js';
 import type { CanonicalEvent } from '../../src/types.js';
 
@@ -83,5 +83,17 @@ describe('storedAfter (the commit script’s SPUT rule)', () => {
     ['another user’s, ended: still refused (a session id is never rebound while kept)', id(0, 5, { user: 'bob@example.com' }), id(10, 60), 'cur'],
   ])('%s → %s', (_what, cur, next, kept) => {
     expect(storedAfter(cur, next)).toBe(kept === 'cur' ? cur : next);
+  });
+});
+
+describe('windowEndOf', () => {
+  it('the record’s end for the login that started it; the login’s own time (an empty window) for one that extended or was refused', () => {
+    const first = login(0, 'a', 60);
+    const r = fold([first]);
+    expect(windowEndOf(r!, first)).toBe(T + 60 * MIN);
+    const later = login(10, 'b', 60);
+    expect(windowEndOf(recordAfter(r, later, LIFETIME), later)).toBe(later.time);
+    const older = login(-10, 'c', 60);
+    expect(windowEndOf(recordAfter(r, older, LIFETIME), older)).toBe(older.time);
   });
 });
