@@ -192,6 +192,22 @@ describe('SSF stream management', () => {
     expect(setsFor('held-then-removed@example.com')).toHaveLength(0);
   });
 
+  it('subjects:remove names a user as ingest does: another spelling of the address (case, spaces, a decomposed é) stops its SETs (found by a black-box review)', async () => {
+    const sid = (await api('POST', '/ssf/streams', { delivery: delivery('/spelled'), events_requested: [CAEP_RISK] })).json.stream_id as string;
+    const user = 'jos\u00e9.spelled@example.com';
+    const remove = (email: string) => api('POST', '/ssf/subjects:remove', { stream_id: sid, subject: { format: 'email', email } });
+    expect((await remove(' JOSE\u0301.Spelled@Example.COM ')).status).toBe(204);
+    const blank = await remove('   ');
+    expect([blank.status, blank.json.error]).toEqual([400, 'bad_request']);
+    await travel(user, 12);
+    await travel('spelled-kept@example.com', 12);
+    const at = (u: string) => setsFor(u).filter((s) => s.path === '/spelled');
+    await waitFor(() => at('spelled-kept@example.com').length >= 1, { what: 'the kept subject’s SET' });
+    await untilQuiet(h.redis, { prefix: h.prefix, users: [user, 'spelled-kept@example.com'] });
+    expect(at(user)).toHaveLength(0);
+    expect((await api('DELETE', `/ssf/streams?stream_id=${sid}`)).status).toBe(204);
+  });
+
   it('updates and deletes streams, and audits each change', async () => {
     const r = await api('PATCH', '/ssf/streams', { stream_id: id, description: 'siem' });
     expect(r.json.description).toBe('siem');
