@@ -1,7 +1,8 @@
 import type { RedisClient } from '../redis/client.js';
 import { AuditLog } from '../audit/audit-log.js';
-import type { Config } from '../config/load.js';
+import { envLogLevelProblem, type Config } from '../config/load.js';
 import { Keys } from '../keys.js';
+import { RiskstreamError } from '../errors.js';
 import { createLogger } from '../obs/logger.js';
 import { RiskService } from '../risk/service.js';
 import { RiskStore } from '../risk/store.js';
@@ -21,8 +22,10 @@ export interface CliServices {
 
 /** Builds CLI services on an open connection (no delivery worker: the running workers deliver). */
 export async function cliServices(config: Config, redis: RedisClient): Promise<CliServices> {
+  const level = envLogLevelProblem();
+  if (level) throw new RiskstreamError('CONFIG_INVALID', level);
   const keys = new Keys(config.prefix, config.raw.engine.partitions);
-  const logger = createLogger(process.env.RISKSTREAM_LOG_LEVEL ?? 'error');
+  const logger = createLogger(process.env.RISKSTREAM_LOG_LEVEL || 'error');
   const audit = new AuditLog(redis, config.streams.audit, config.raw.streams.maxlen);
   const ssf = await buildSsf({ config: () => config, redis, keys, audit, logger, deliver: false });
   const store = new RiskStore(redis, keys);

@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { reasonParam } from '../../api/params.js';
 import { knownSecrets } from '../../secrets/known-secrets.js';
 import { DEFAULT_CONFIG, integerIn, openCli, table, print, userArg } from '../common.js';
-import { cliServices } from '../../runtime/cli-runtime.js';
+import { cliServices, type CliServices } from '../../runtime/cli-runtime.js';
 import { formatDuration } from '../../duration.js';
 import { MAX_PAGE, type UserRiskView } from '../../risk/service.js';
 import { escapeControls } from '../terminal-text.js';
@@ -34,6 +34,24 @@ export function explain(v: UserRiskView, now = Date.now(), recent: Array<Record<
   return `${lines.join('\n')}\n`;
 }
 
+/**
+ * Runs `run` with the CLI's services; the connection is closed whatever fails, building the
+ * services included (a process left with an open connection would never exit).
+ */
+async function withServices(configPath: string, run: (cli: Awaited<ReturnType<typeof openCli>>, s: CliServices) => Promise<void>): Promise<void> {
+  const cli = await openCli(configPath);
+  try {
+    const s = await cliServices(cli.config, cli.redis);
+    try {
+      await run(cli, s);
+    } finally {
+      await s.close();
+    }
+  } finally {
+    await cli.close();
+  }
+}
+
 /** `riskstream risk <user>`, `risk reset <user>`, `risk list`. */
 export function riskCommand(program: Command): void {
   const risk = program
@@ -44,16 +62,11 @@ export function riskCommand(program: Command): void {
     .option('--json', 'print JSON')
     .action(async (user: string | undefined, o: { config: string; json?: boolean }) => {
       if (!user) return risk.help();
-      const cli = await openCli(o.config);
-      const s = await cliServices(cli.config, cli.redis);
-      try {
+      await withServices(o.config, async (_cli, s) => {
         const v = await s.risk.get(userArg(user));
         const recent = o.json ? [] : ((await s.risk.events(v.user, { limit: 5 })).events as Array<Record<string, unknown>>);
         print(o.json ? `${JSON.stringify(v, null, 2)}\n` : explain(v, Date.now(), recent));
-      } finally {
-        await s.close();
-        await cli.close();
-      }
+      });
     });
   // Options given before a subcommand (`risk -c dir list`) are risk's: the subcommands fall back to them.
   const parent = (): { config: string; json?: boolean } => risk.opts();
@@ -63,17 +76,12 @@ export function riskCommand(program: Command): void {
     .option('-c, --config <path>', `config directory or file (default: risk's --config, else ${DEFAULT_CONFIG})`)
     .option('--reason <text>', 'reason recorded and sent as reason_admin', '')
     .action(async (user: string, o: { config?: string; reason: string }) => {
-      const cli = await openCli(o.config ?? parent().config);
-      const s = await cliServices(cli.config, cli.redis);
-      try {
+      await withServices(o.config ?? parent().config, async (cli, s) => {
         // Checked and scrubbed as the API's (a pasted token is fingerprinted: the reason reaches every receiver).
         const reason = reasonParam({ reason: o.reason }, undefined, '', knownSecrets(cli.config));
         const r = await s.risk.reset(userArg(user), `cli:${process.env.USER ?? 'admin'}`, reason);
         print(`${r.user}: ${r.previous.toUpperCase()} → ${r.level.toUpperCase()} (version ${r.version})${r.change ? ', SET queued' : ', unchanged'}\n`);
-      } finally {
-        await s.close();
-        await cli.close();
-      }
+      });
     });
   risk
     .command('list')
@@ -84,9 +92,7 @@ export function riskCommand(program: Command): void {
     .option('--limit <n>', 'users per page', integerIn(1, MAX_PAGE), 50)
     .option('--cursor <cursor>', 'continue after a previous page (its next_cursor, printed after the table)')
     .action(async (o: { config?: string; json?: boolean; level?: string; limit: string; cursor?: string }) => {
-      const cli = await openCli(o.config ?? parent().config);
-      const s = await cliServices(cli.config, cli.redis);
-      try {
+      await withServices(o.config ?? parent().config, async (_cli, s) => {
         const r = await s.risk.list({
           ...(o.level ? { level: o.level as 'low' | 'medium' | 'high' } : {}),
           ...(o.cursor ? { cursor: o.cursor } : {}),
@@ -94,9 +100,6 @@ export function riskCommand(program: Command): void {
         });
         const more = r.next_cursor ? `more: riskstream risk list --cursor ${r.next_cursor}\n` : '';
         print((o.json ?? parent().json) ? `${JSON.stringify(r, null, 2)}\n` : table(r.users, ['user', 'level', 'changed_at']) + more);
-      } finally {
-        await s.close();
-        await cli.close();
-      }
+      });
     });
 }
