@@ -49,7 +49,8 @@ export function reasonParam(body: unknown, query: unknown, def: string, known: r
   }
   const fromBody = body && typeof body === 'object' ? (body as Record<string, unknown>).reason : undefined;
   const r = fromBody ?? (query && typeof query === 'object' ? (query as Record<string, unknown>).reason : undefined);
-  if (r === undefined || r === null || r === '') return def;
+  // A blank reason is none: "  " would be audited and sent in SETs' reason_admin as it is.
+  if (r === undefined || r === null || (typeof r === 'string' && r.trim() === '')) return def;
   if (typeof r !== 'string') throw new RiskstreamError('BAD_REQUEST', 'reason must be a string');
   if (charCount(r) > MAX_REASON) throw new RiskstreamError('BAD_REQUEST', `reason must be at most ${MAX_REASON} characters`);
   // A token pasted into the note ("phished, token was eyJ…") is fingerprinted, as everywhere: the

@@ -396,6 +396,25 @@ describe('POST /v1/users/{user}/risk/reset', () => {
     expect(isApiError(over, 400, 'bad_request')).toBe(true);
   });
 
+  it('a blank reason is no reason: the SET says the default, the audit entry records none (found by a black-box review)', async () => {
+    const user = MEDIUM[1]!;
+    const r = await admin(`/v1/users/${encodeURIComponent(user)}/risk/reset`, {
+      method: 'POST',
+      body: JSON.stringify({ reason: '  \t ' }),
+      headers: { 'content-type': 'application/json' },
+    });
+    expect(r.status).toBe(200);
+    const set = await waitFor(
+      () => receiver.received.find((s) => (s.claims.sub_id as { email?: string }).email === user && eventOf(s).body.current_level === 'LOW'),
+      {
+        what: 'the reset SET',
+      },
+    );
+    expect(eventOf(set).body).toMatchObject({ initiating_entity: 'admin', risk_reason: 'risk reset by an administrator' });
+    const audit = (await admin('/v1/audit?action=risk.reset&limit=1000')).json.entries as Array<{ target: string; details: { reason: string } }>;
+    expect(audit.find((e) => e.target === user)?.details.reason).toBe('');
+  });
+
   it('the audit log filtered by action: a name or a group (set, set. and set.* alike)', async () => {
     const group = (await admin('/v1/audit?action=risk&limit=1000')).json.entries as Array<{ action: string }>;
     expect(group.length).toBeGreaterThan(0);

@@ -124,6 +124,10 @@ describe('session audit API', () => {
     await audit$()(batchOf([login({ sessionId: 'q1' }), login({ sessionId: 'q2' })]));
     expect((await call('DELETE', '/v1/sessions/q1?reason=phished')).json.reason).toBe('phished');
     expect((await call('DELETE', '/v1/sessions/q2')).json.reason).toBe('revoked by admin');
+    // A blank reason is no reason (found by a black-box review: "  " reached the audit log and SETs' reason_admin).
+    await audit$()(batchOf([login({ sessionId: 'q3' }), login({ sessionId: 'q4' })]));
+    expect((await call('DELETE', '/v1/sessions/q3?reason=%20%20')).json.reason).toBe('revoked by admin');
+    expect((await call('DELETE', '/v1/sessions/q4', { body: { reason: ' \t\n' } })).json.reason).toBe('revoked by admin');
   });
 
   it('DELETE /v1/users/:user/sessions revokes all of that user’s sessions', async () => {

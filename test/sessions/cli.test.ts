@@ -84,6 +84,11 @@ describe('riskstream sessions', () => {
     expect(again.err).toContain('no active session');
   });
 
+  it('revoke with a blank --reason sends the default reason, as the API does, never an empty reason_admin (found by a black-box review)', async () => {
+    await run('revoke', 'cli-2', '--reason', '  ');
+    expect(sent.at(-1)).toMatchObject({ sessionId: 'cli-2', reason: 'revoked by admin' });
+  });
+
   it('the default sink queues the session-revoked SET to streams registered through the SSF API too', async () => {
     await store.put([buildIdentity(login({ sessionId: 'cli-3', user: 'carol@example.com' }), settings())!]);
     const stream = await new SsfStreamStore(t.redis, t.keys).create({

@@ -6,11 +6,9 @@ import { knownSecrets } from '../../secrets/known-secrets.js';
 import { intParam, reasonParam, userParam } from '../params.js';
 import { MAX_LIMIT } from '../../sessions/listing.js';
 import type { SessionService } from '../../sessions/service.js';
-import type { RevokedSession } from '../../sessions/revoke.js';
+import { DEFAULT_REVOKE_REASON, type RevokedSession } from '../../sessions/revoke.js';
 
 export type { SessionService } from '../../sessions/service.js';
-
-const DEFAULT_REASON = 'revoked by admin';
 
 type Query = Record<string, string | undefined>;
 
@@ -18,7 +16,7 @@ type Query = Record<string, string | undefined>;
 const pathUser = (req: FastifyRequest): string => userParam((req.params as { user: string }).user);
 
 /** The revocation reason from a JSON body `{reason}` or `?reason=`; defaults to "revoked by admin". */
-const reasonOf = (req: FastifyRequest, ctx: ApiContext): string => reasonParam(req.body, req.query, DEFAULT_REASON, knownSecrets(ctx.config()));
+const reasonOf = (req: FastifyRequest, ctx: ApiContext): string => reasonParam(req.body, req.query, DEFAULT_REVOKE_REASON, knownSecrets(ctx.config()));
 
 function summary(r: RevokedSession): Record<string, unknown> {
   return {

@@ -8,7 +8,7 @@ import type { Config } from '../../config/load.js';
 import { isRiskstreamError } from '../../errors.js';
 import type { Keys } from '../../keys.js';
 import type { SessionIdentity } from '../../sessions/identity.js';
-import type { RevocationSink } from '../../sessions/revoke.js';
+import { DEFAULT_REVOKE_REASON, type RevocationSink } from '../../sessions/revoke.js';
 import { createSessionService, createSessionStore } from '../../sessions/service.js';
 import { setQueueSink } from '../../sessions/set-sink.js';
 import { MAX_LIMIT } from '../../sessions/listing.js';
@@ -171,7 +171,7 @@ export function makeSessionsCommand(sinkFactory: CliSinkFactory = setQueueSinkFa
           const store = createSessionStore(cli.redis, cli.keys, () => cli.config.raw.sessions);
           const r = await createSessionService({ store, audit, onRevoked }).revoke(id, {
             actor: cliActor(),
-            reason: reasonParam({ reason: o.reason }, undefined, o.reason, knownSecrets(cli.config)),
+            reason: reasonParam({ reason: o.reason }, undefined, DEFAULT_REVOKE_REASON, knownSecrets(cli.config)),
           });
           print(table([{ session: r.change.sessionId, user: r.change.user, reason: r.change.reason, revoked: iso(r.change.time), change: r.change.id }]));
         } catch (err) {
