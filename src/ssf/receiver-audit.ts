@@ -28,9 +28,20 @@ export async function auditReceivers(deps: { redis: RedisClient; keys: Keys; aud
   const known = await deps.redis.hgetall(key);
   const now = new Map(receivers.map((r) => [r.name, r]));
   for (const [name, r] of now) {
-    const fp = fingerprint(r);
-    if (known[name] === fp || !(await cas(key, name, known[name] ?? '', fp))) continue;
-    const action = known[name] === undefined ? (r.enabled ? 'receiver.enabled' : 'receiver.disabled') : 'receiver.changed';
+    // The fingerprint, then whether the receiver is on: turning sharing on or off is audited as
+    // such, whatever else changed with it.
+    const fp = `${fingerprint(r)}${r.enabled ? '+' : '-'}`;
+    const was = known[name];
+    if (was === fp) continue;
+    // Remembered before the on/off mark existed and unchanged: remembered again, not audited.
+    if (was !== undefined && was === fp.slice(0, -1)) {
+      await cas(key, name, was, fp);
+      continue;
+    }
+    if (!(await cas(key, name, was ?? '', fp))) continue;
+    // Not remembered: a new receiver (enabled or disabled); remembered without the mark: changed.
+    const wasOn = was === undefined ? undefined : was.endsWith('+') ? true : was.endsWith('-') ? false : r.enabled;
+    const action = wasOn === r.enabled ? 'receiver.changed' : r.enabled ? 'receiver.enabled' : 'receiver.disabled';
     await deps.audit.write({
       action,
       actor: 'config',

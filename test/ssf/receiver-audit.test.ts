@@ -33,4 +33,20 @@ describe('auditReceivers', () => {
     await Promise.all([1, 2].map(() => auditReceivers(deps, [a2])));
     expect(await actions()).toHaveLength(4);
   });
+
+  it('turning a configured receiver off and on again is audited as receiver.disabled, then receiver.enabled', async () => {
+    const deps = { redis, keys: new Keys(`${prefix}:toggle`), audit };
+    const before = (await actions()).length;
+    const on = testReceiver('okta-itp', 'http://127.0.0.1:1/itp');
+    await auditReceivers(deps, [on]);
+    await auditReceivers(deps, [{ ...on, enabled: false }]);
+    await auditReceivers(deps, [{ ...on, enabled: false, audience: 'https://other.example' }]);
+    await auditReceivers(deps, [on]);
+    expect((await actions()).slice(before)).toEqual([
+      'receiver.enabled okta-itp',
+      'receiver.disabled okta-itp',
+      'receiver.changed okta-itp',
+      'receiver.enabled okta-itp',
+    ]);
+  });
 });
