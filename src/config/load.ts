@@ -14,6 +14,7 @@ import { locate, parseFile, pushZodIssues, type ConfigIssue, type Parsed } from 
 import { looksLikeBehaviors, shippedBehaviorsFile } from './behaviors-file.js';
 import { parseResponses, RESPONSES_KEY, type ResponseRule } from './responses.js';
 import { streamClashes } from './stream-clashes.js';
+import { sectionsThatParse } from './sections.js';
 
 export type { ConfigIssue } from './yaml-source.js';
 export { shippedBehaviorsFile } from './behaviors-file.js';
@@ -146,7 +147,10 @@ export function loadConfig(path: string, env: NodeJS.ProcessEnv = process.env): 
   if (mainParsed) {
     const r = riskstreamSchema.safeParse(mainParsed.js ?? {});
     if (r.success) raw = r.data;
-    else pushZodIssues(mainParsed, [], r.error, issues);
+    else {
+      pushZodIssues(mainParsed, [], r.error, issues);
+      raw = sectionsThatParse(mainParsed.js) ?? raw;
+    }
   }
   const behaviors = parseBehaviors(behaviorsParsed, issues);
   const responses = parseResponses(behaviorsParsed, behaviors, issues);

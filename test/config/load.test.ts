@@ -168,6 +168,41 @@ describe('loadConfig defaults', () => {
     });
   });
 
+  it('every error in one pass: a section that fails does not hide the checks of the sections that pass (receivers, streams)', () => {
+    const yaml = [
+      'issuer: https://riskstream.example',
+      'ssf:',
+      '  allowed_endpoints: ["10.0.0.0/99"]',
+      'streams:',
+      '  login: same',
+      '  dead_letter: same',
+      'receivers:',
+      '  - name: rx',
+      '    kind: ssf',
+      '    endpoint: ftp://rx.example/events',
+      '    audience: https://rx.example',
+      '',
+    ].join('\n');
+    const got = lines(issuesOf(configDir({ 'riskstream.yaml': yaml })));
+    expect(got).toEqual([
+      expect.stringMatching(/^riskstream\.yaml:3:23 ssf\.allowed_endpoints\.0: /),
+      expect.stringMatching(/^riskstream\.yaml:6:16 .*dead_letter/),
+      expect.stringMatching(/^riskstream\.yaml:10:15 .*endpoint/),
+    ]);
+    // A receiver is not judged against signing keys that failed to parse (their defaults are not the file's).
+    const okta = [
+      'issuer: https://riskstream.example',
+      'signing:',
+      '  keys: 3',
+      'receivers:',
+      '  - name: okta1',
+      '    kind: okta',
+      '    org_url: https://example.okta.com',
+      '',
+    ];
+    expect(lines(issuesOf(configDir({ 'riskstream.yaml': okta.join('\n') })))).toEqual([expect.stringMatching(/^riskstream\.yaml:3:9 signing\.keys: /)]);
+  });
+
   it('the shipped config/ loads', () => {
     const c = loadConfig(join(ROOT, 'config'), NO_ENV);
     expect(c.files.map((f) => f.slice(f.lastIndexOf('/') + 1))).toEqual(['riskstream.yaml', 'behaviors.yaml']);
