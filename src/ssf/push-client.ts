@@ -49,6 +49,13 @@ export interface PushRequest {
 
 const MAX_ERROR_BODY = 16 * 1024;
 
+/**
+ * Most of a body that is read only to be dropped (a 2xx, 429 or 5xx answer): past it, or past
+ * the push's timeout, the connection is closed instead (a receiver streaming its answer without
+ * end would otherwise hold a socket, and the CPU reading it, for good).
+ */
+const MAX_DISCARDED_BODY = 64 * 1024;
+
 /** How much of a receiver's error text reaches the audit log and console. */
 export const REMOTE_TEXT_MAX = 256;
 
@@ -123,22 +130,42 @@ function readErrorBody(res: IncomingMessage): Promise<{ err?: string; descriptio
   });
 }
 
-/** Classifies a receiver's HTTP answer (the body is read only for errors). */
-export async function classifyResponse(res: IncomingMessage, now: number): Promise<PushOutcome> {
+/**
+ * Reads and drops a body (so the connection is reused), closing the connection instead once it
+ * passes {@link MAX_DISCARDED_BODY} bytes or has not ended within `timeoutMs`.
+ */
+function discard(res: IncomingMessage, timeoutMs: number): void {
+  let size = 0;
+  const timer = setTimeout(() => res.destroy(), timeoutMs);
+  timer.unref();
+  res.on('data', (c: Buffer) => {
+    size += c.length;
+    if (size > MAX_DISCARDED_BODY) res.destroy();
+  });
+  res.once('close', () => clearTimeout(timer));
+  res.once('error', () => clearTimeout(timer));
+  res.resume();
+}
+
+/**
+ * Classifies a receiver's HTTP answer (the body is read only for errors; any other body is
+ * dropped, bounded in size and in time by `timeoutMs`).
+ */
+export async function classifyResponse(res: IncomingMessage, now: number, timeoutMs = 10_000): Promise<PushOutcome> {
   const status = res.statusCode ?? 0;
   if (status >= 200 && status < 300) {
-    res.resume(); // drained, so the connection is reused
+    discard(res, timeoutMs);
     return { kind: 'delivered', status };
   }
   const header = res.headers['retry-after'];
   const retryAfterMs = parseRetryAfter(Array.isArray(header) ? header[0] : header, now);
   const after = retryAfterMs === undefined ? {} : { retryAfterMs };
   if (status === 429) {
-    res.resume();
+    discard(res, timeoutMs);
     return { kind: 'rate_limited', status, ...after };
   }
   if (status >= 500 || status === 408) {
-    res.resume();
+    discard(res, timeoutMs);
     return { kind: 'retryable', status, reason: 'http', message: `HTTP ${status}`, ...(status >= 500 ? after : {}) };
   }
   const { err, description } = await readErrorBody(res);
@@ -226,7 +253,7 @@ function send(req: PushRequest, t: Target, finish: (o: PushOutcome) => void): ()
   const pool = t.pinned ? pinnedAgents : agents;
   const options = { method: 'POST', headers, agent: https ? pool.https : pool.http, ...(t.pinned ? { lookup: pinnedLookup(t.pinned) } : {}) };
   const r = (https ? httpsRequest : httpRequest)(t.url, options, (res) => {
-    classifyResponse(res, (req.now ?? Date.now)()).then(finish, (err: unknown) => finish(networkOutcome(err)));
+    classifyResponse(res, (req.now ?? Date.now)(), req.timeoutMs).then(finish, (err: unknown) => finish(networkOutcome(err)));
   });
   r.on('error', (err) => finish(networkOutcome(err)));
   r.end(body);

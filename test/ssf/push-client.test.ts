@@ -1,3 +1,4 @@
+import { createServer as createHttpServer, type ServerResponse } from 'node:http';
 import { createServer } from 'node:net';
 import { afterAll, describe, expect, it } from 'vitest';
 import { parseRetryAfter, pushSet } from '../../src/ssf/push-client.js';
@@ -137,4 +138,50 @@ describe('pushSet (RFC 8935)', () => {
       if (status !== 503) expect(out.description).toMatch(/^credential not accepted: \[redacted/);
     }
   });
+  it.each([202, 429, 503])('a %i answer whose body never ends: the connection is closed, not read forever', async (status) => {
+    // A receiver (a self-registered stream is anyone with an ssf token) that answers and then
+    // streams its body without end would otherwise hold a socket and a core per SET for good.
+    let closed = false;
+    let sent = 0;
+    const srv = createHttpServer((req, res: ServerResponse) => {
+      req.resume();
+      res.writeHead(status, { 'content-type': 'text/plain', 'retry-after': '1' });
+      const chunk = Buffer.alloc(16 * 1024, 'y');
+      const pump = (): void => {
+        while (!res.destroyed && sent < 1024 ** 3) {
+          sent += chunk.length;
+          if (!res.write(chunk)) return void res.once('drain', pump);
+        }
+      };
+      res.once('close', () => (closed = true));
+      pump();
+    });
+    const port = await new Promise<number>((r) => srv.listen(0, '127.0.0.1', () => r((srv.address() as { port: number }).port)));
+    closers.push(() => new Promise((r) => (srv.closeAllConnections(), srv.close(() => r()))));
+    const out = await pushSet({ endpoint: `http://127.0.0.1:${port}/`, set: SET, timeoutMs: 1000 });
+    expect(out).toMatchObject({ status });
+    await waitUntil(() => closed, 5000);
+    expect(closed).toBe(true);
+    expect(sent).toBeLessThan(64 * 1024 ** 2);
+  });
+
+  it('a 202 answer whose body trickles on: the connection is closed once the timeout has passed', async () => {
+    let closed = false;
+    const srv = createHttpServer((req, res: ServerResponse) => {
+      req.resume();
+      res.writeHead(202, { 'content-type': 'text/plain' });
+      const tick = setInterval(() => res.write('y'), 50);
+      res.once('close', () => ((closed = true), clearInterval(tick)));
+    });
+    const port = await new Promise<number>((r) => srv.listen(0, '127.0.0.1', () => r((srv.address() as { port: number }).port)));
+    closers.push(() => new Promise((r) => (srv.closeAllConnections(), srv.close(() => r()))));
+    expect(await pushSet({ endpoint: `http://127.0.0.1:${port}/`, set: SET, timeoutMs: 500 })).toEqual({ kind: 'delivered', status: 202 });
+    await waitUntil(() => closed, 5000);
+    expect(closed).toBe(true);
+  });
 });
+
+async function waitUntil(done: () => boolean, ms: number): Promise<void> {
+  const until = Date.now() + ms;
+  while (!done() && Date.now() < until) await new Promise((r) => setTimeout(r, 25));
+}
