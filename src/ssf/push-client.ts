@@ -127,6 +127,7 @@ function readErrorBody(res: IncomingMessage): Promise<{ err?: string; descriptio
     });
     res.once('end', done);
     res.once('error', done);
+    res.once('close', done); // cut off (the push's timeout): what arrived is all there is
   });
 }
 
@@ -185,14 +186,25 @@ export function pushSet(req: PushRequest): Promise<PushOutcome> {
   return new Promise((resolve) => {
     let settled = false;
     let abort: (() => void) | undefined;
+    // The status line has arrived: the answer is the receiver's, even if its body is cut off.
+    let answered = false;
+    let late: NodeJS.Timeout | undefined;
     const finish = (o: PushOutcome): void => {
       if (settled) return;
       settled = true;
       clearTimeout(timer);
+      clearTimeout(late);
       resolve(withoutCredential(o, req.authorization));
     };
+    const timedOut = (): void => finish({ kind: 'retryable', reason: 'timeout', message: `no answer within ${req.timeoutMs} ms` });
     const timer = setTimeout(() => {
-      finish({ kind: 'retryable', reason: 'timeout', message: `no answer within ${req.timeoutMs} ms` });
+      if (answered && abort) {
+        // An error answer whose body is still arriving: cut it off and classify it by its status
+        // and what was read (a 400 stays permanent, RFC 8935 §2.3), not as no answer at all.
+        late = setTimeout(timedOut, 1000);
+        return abort();
+      }
+      timedOut();
       abort?.();
     }, req.timeoutMs);
     target(req).then(
@@ -200,7 +212,7 @@ export function pushSet(req: PushRequest): Promise<PushOutcome> {
         if (settled) return;
         if ('kind' in t) return finish(t);
         try {
-          abort = send(req, t, finish);
+          abort = send(req, t, finish, () => (answered = true));
         } catch (err) {
           // A request node refuses to build (a header value it cannot carry): never sendable.
           const code = (err as { code?: string }).code ?? 'request_refused';
@@ -241,7 +253,7 @@ function networkOutcome(err: unknown): PushOutcome {
 }
 
 /** Sends the POST; returns a function that aborts it. */
-function send(req: PushRequest, t: Target, finish: (o: PushOutcome) => void): () => void {
+function send(req: PushRequest, t: Target, finish: (o: PushOutcome) => void, onAnswer: () => void): () => void {
   const https = t.url.protocol === 'https:';
   const body = Buffer.from(req.set, 'utf8');
   const headers: Record<string, string | number> = {
@@ -253,6 +265,7 @@ function send(req: PushRequest, t: Target, finish: (o: PushOutcome) => void): ()
   const pool = t.pinned ? pinnedAgents : agents;
   const options = { method: 'POST', headers, agent: https ? pool.https : pool.http, ...(t.pinned ? { lookup: pinnedLookup(t.pinned) } : {}) };
   const r = (https ? httpsRequest : httpRequest)(t.url, options, (res) => {
+    onAnswer();
     classifyResponse(res, (req.now ?? Date.now)(), req.timeoutMs).then(finish, (err: unknown) => finish(networkOutcome(err)));
   });
   r.on('error', (err) => finish(networkOutcome(err)));

@@ -181,6 +181,30 @@ describe('pushSet (RFC 8935)', () => {
   });
 });
 
+describe('pushSet: an error answer whose body does not arrive in time', () => {
+  it.each<[number, string]>([
+    [400, 'permanent'],
+    [404, 'permanent'],
+    [401, 'unauthorized'],
+    [403, 'unauthorized'],
+  ])('%i with a body that trickles past the timeout is classified by its status (%s), not retried as a timeout', async (status, kind) => {
+    // RFC 8935 §2.3 / CONTRACT §4: a 400 means the SET will never be accepted; the status line has
+    // arrived, so a slow body must not turn the answer into "no answer" (retried to the horizon).
+    const srv = createHttpServer((req, res: ServerResponse) => {
+      req.resume();
+      res.writeHead(status, { 'content-type': 'application/json' });
+      res.write('{"err":"invalid_request","description":"');
+      const tick = setInterval(() => res.write('x'), 50);
+      res.once('close', () => clearInterval(tick));
+    });
+    const port = await new Promise<number>((r) => srv.listen(0, '127.0.0.1', () => r((srv.address() as { port: number }).port)));
+    closers.push(() => new Promise((r) => (srv.closeAllConnections(), srv.close(() => r()))));
+    const t0 = Date.now();
+    expect(await pushSet({ endpoint: `http://127.0.0.1:${port}/`, set: SET, timeoutMs: 500 })).toEqual({ kind, status });
+    expect(Date.now() - t0).toBeLessThan(3000);
+  });
+});
+
 async function waitUntil(done: () => boolean, ms: number): Promise<void> {
   const until = Date.now() + ms;
   while (!done() && Date.now() < until) await new Promise((r) => setTimeout(r, 25));
