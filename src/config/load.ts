@@ -252,8 +252,12 @@ function envProblems(env: NodeJS.ProcessEnv): string[] {
 /** What is wrong with `RISKSTREAM_LOG_LEVEL` (checked where it is read: the worker without --log-level, config check). */
 export function envLogLevelProblem(env: NodeJS.ProcessEnv = process.env): string | undefined {
   const level = env.RISKSTREAM_LOG_LEVEL;
-  if (level === undefined || level === '' || (LOG_LEVELS as readonly string[]).includes(level)) return undefined;
-  return `RISKSTREAM_LOG_LEVEL: must be one of ${LOG_LEVELS.join(', ')}`;
+  return level === undefined || level === '' ? undefined : logLevelProblem(level, 'RISKSTREAM_LOG_LEVEL');
+}
+
+/** What is wrong with a log level given as `name` (`RISKSTREAM_LOG_LEVEL`, `--log-level`): not one pino knows. */
+export function logLevelProblem(level: string, name: string): string | undefined {
+  return (LOG_LEVELS as readonly string[]).includes(level) ? undefined : `${name}: must be one of ${LOG_LEVELS.join(', ')}`;
 }
 
 /** Resolves a path from the config (relative paths are relative to the config directory). */

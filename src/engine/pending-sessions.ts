@@ -1,6 +1,6 @@
 import { attachCaptured, attachSessionEnd, revokedUse } from '../detect/session-hijack.js';
 import { baselineAt, DEFAULT_SESSION_LIFETIME, recordAfter, storedAfter, windowEndOf } from '../sessions/baseline.js';
-import { usesSession } from '../sessions/captured.js';
+import { sessionPairKey, usesSession } from '../sessions/captured.js';
 import { attachStored, isSessionLogin, storedOf, storedSessionId, type SessionIdentity } from '../sessions/identity.js';
 import type { CanonicalEvent, StreamEvent } from '../types.js';
 
@@ -12,7 +12,7 @@ export interface PendingSessions {
 }
 
 /** The key of a session identity among the owner's: user and stored session id. */
-export const pendingKey = (user: string, sid: string): string => `${user}\u0000${sid}`;
+export const pendingKey = sessionPairKey;
 
 /** The owner's latest identity of a session by {@link pendingKey}: uncommitted, in flight, or committed lately. */
 export type FindSession = (key: string) => SessionIdentity | undefined;

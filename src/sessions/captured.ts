@@ -24,8 +24,8 @@ export function usesSession(e: CanonicalEvent): string | undefined {
   return (typeof id === 'string' && id !== '') || (typeof id === 'number' && Number.isFinite(id)) ? storedSessionId(String(id)) : undefined;
 }
 
-/** The key of a session among the router's: user and stored session id. */
-const pairKey = (user: string, sid: string): string => `${user}\u0000${sid}`;
+/** The key of a user's session: user and stored session id (the router's memory, the partition owner's). */
+export const sessionPairKey = (user: string, sid: string): string => `${user}\u0000${sid}`;
 
 /**
  * The session records (src/sessions/baseline.ts) this router's session logins left lately, by user
@@ -52,7 +52,7 @@ export class RecentLogins {
   }
   /** The record of session `user`/`sid` routed lately, unless no longer fresh. */
   get(user: string, sid: string, now = Date.now()): SessionIdentity | undefined {
-    const x = this.records.get(pairKey(user, sid));
+    const x = this.records.get(sessionPairKey(user, sid));
     return x && now - x.at <= this.freshMs ? x.r : undefined;
   }
 }
@@ -80,7 +80,7 @@ export async function attachCapturedSessions(
     markRevoked(se.event, false);
     const sid = usesSession(se.event);
     if (sid === undefined) continue;
-    const k = pairKey(se.event.user, sid);
+    const k = sessionPairKey(se.event.user, sid);
     uses.set(se, k);
     pairs.set(k, { sid, user: se.event.user });
   }

@@ -7,10 +7,10 @@ import type { SessionRevocation } from './revocation.js';
 export type { SessionRevocation } from './revocation.js';
 export { revocationId } from './revocation.js';
 
-/** Receives revocations (the lead wires it to the SET delivery queue). */
 /** The reason of an admin's revocation that gives none (API and CLI alike). */
 export const DEFAULT_REVOKE_REASON = 'revoked by admin';
 
+/** Receives revocations (the lead wires it to the SET delivery queue). */
 export type RevocationSink = (r: SessionRevocation) => Promise<void> | void;
 
 /** What {@link revokeSession} needs. */

@@ -2,8 +2,7 @@ import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { startWorker } from '../../runtime/worker.js';
 import { createLogger } from '../../obs/logger.js';
-import { envLogLevelProblem, loadConfig } from '../../config/load.js';
-import { LOG_LEVELS } from '../../config/schema.js';
+import { envLogLevelProblem, loadConfig, logLevelProblem } from '../../config/load.js';
 import { RiskstreamError } from '../../errors.js';
 import { DEFAULT_CONFIG, integerIn } from '../common.js';
 import { takeEarlySignals } from '../early-signals.js';
@@ -20,8 +19,8 @@ export function workerCommand(program: Command): void {
     .option('--port <n>', 'HTTP port (overrides http.port)', integerIn(0, 65_535))
     .option('--log-level <level>', 'fatal|error|warn|info|debug|trace|silent')
     .action(async (o: { config: string; port?: string; logLevel?: string }) => {
-      if (o.logLevel !== undefined && !(LOG_LEVELS as readonly string[]).includes(o.logLevel))
-        throw new RiskstreamError('CONFIG_INVALID', `--log-level: must be one of ${LOG_LEVELS.join(', ')}`);
+      const flagLevel = o.logLevel === undefined ? undefined : logLevelProblem(o.logLevel, '--log-level');
+      if (flagLevel) throw new RiskstreamError('CONFIG_INVALID', flagLevel);
       const config = loadConfig(o.config);
       const envLevel = o.logLevel === undefined ? envLogLevelProblem() : undefined;
       if (envLevel) throw new RiskstreamError('CONFIG_INVALID', envLevel);
