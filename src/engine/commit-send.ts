@@ -50,6 +50,9 @@ export async function sendCommits(
       if (!token || hooks.current(d.partition)?.token !== token) continue;
       const put = d.sessions.length ? parts.sessions.prepare(d.sessions) : undefined;
       const { sigs, outboxUsers, release } = queueCommit(pipe, keys, d, { token, id: hooks.commitId(token) }, s, hooks.indexed, put?.ops);
+      // The identities' commands (their JSON) are in the commit's buffer now: not kept until Redis
+      // answers, so they die young instead of being copied by scavenges and promoted.
+      if (put) put.ops = [];
       sent.push({ d, sigs, outboxUsers, ...(put ? { put } : {}) });
       releases.push(release);
     }
