@@ -4,8 +4,8 @@
  * either side is not compared).
  *
  * The detector is pure: it compares the event with the captured identity attached to it under
- * {@link CAPTURED_SESSION} by the I/O edge (src/sessions/captured.ts looks the session up in the
- * session store, or among the batch's own logins). An event without one — a session riskstream
+ * `CAPTURED_SESSION` (src/detect/captured-session.ts) by the I/O edge (src/sessions/captured.ts
+ * looks the session up in the session store, or among the batch's own logins). An event without one — a session riskstream
  * never saw, a session owned by another user, the login that captured it — is never flagged.
  * The attachment is a symbol-keyed property: it cannot come from input JSON, so a shipper cannot
  * forge the baseline.
@@ -16,16 +16,12 @@
  * on arrival order.
  */
 import { z } from 'zod';
-import { attach, attachedValue } from '../attachment.js';
+import { attachedValue } from '../attachment.js';
+import { HIJACK_PROPERTIES, SESSION_END, capturedOf, revokedUse, sessionProperties, type CapturedSession, type HijackProperty } from './captured-session.js';
 import { isRefresh, isSuccessfulLogin } from '../login.js';
 import type { CanonicalEvent } from '../types.js';
 import type { Detector, DetectorHit, DetectorLimits } from './types.js';
 import { expiresAfterOf } from './params.js';
-
-/** The properties `compare` may name. */
-export const HIJACK_PROPERTIES = ['device', 'asn', 'country'] as const;
-/** One comparable property of a session use. */
-export type HijackProperty = (typeof HIJACK_PROPERTIES)[number];
 
 /** session_hijack's parameters. */
 export const sessionHijackParams = z.strictObject({
@@ -36,94 +32,10 @@ export const sessionHijackParams = z.strictObject({
 });
 export type SessionHijackParams = z.output<typeof sessionHijackParams>;
 
-/** What a session's login captured, as the detector compares it. */
-export interface CapturedSession {
-  /** The session's stored id (a token-shaped id is a fingerprint: never the raw token). */
-  session_id: string;
-  /** The user the session is bound to. */
-  user: string;
-  /** Event time of the session's login (epoch ms). */
-  login_at: number;
-  device?: string;
-  asn?: number;
-  country?: string;
-}
-
-/** Symbol under which the I/O edge attaches a session's {@link CapturedSession} to an event. */
-export const CAPTURED_SESSION: unique symbol = Symbol('riskstream.capturedSession');
-
-/** The captured identity attached to `event`, if any. */
-export function capturedOf(event: CanonicalEvent): CapturedSession | undefined {
-  return attachedValue<CapturedSession>(event, CAPTURED_SESSION);
-}
-
-/** Attaches (or, with undefined, removes) the captured identity of the event's session. */
-export function attachCaptured(event: CanonicalEvent, captured: CapturedSession | undefined): void {
-  attach(event, CAPTURED_SESSION, captured);
-}
-
-/**
- * Symbol under which the I/O edge marks an event whose session was revoked (its tombstone found
- * when the event was routed): such a use has no baseline, none from the owner's memory either.
- */
-export const SESSION_REVOKED: unique symbol = Symbol('riskstream.sessionRevoked');
-
-/** True when the event's session was found revoked as it was routed. */
-export function revokedUse(event: CanonicalEvent): boolean {
-  return attachedValue<boolean>(event, SESSION_REVOKED) === true;
-}
-
-/** Marks (or unmarks) the event's session as revoked. */
-export function markRevoked(event: CanonicalEvent, revoked: boolean): void {
-  attach(event, SESSION_REVOKED, revoked ? true : undefined);
-}
-
-/**
- * Symbol under which the partition owner attaches to a session login the end of the session window
- * it starts (src/sessions/baseline.ts): the uses kept for a late login are compared with it only
- * within `[login time, end)`. A login that starts nothing (it extends the session, or is refused)
- * gets its own time: an empty window.
- */
-export const SESSION_END: unique symbol = Symbol('riskstream.sessionEnd');
-
-/** Attaches (or, with undefined, removes) the end of the session window the login `event` starts. */
-export function attachSessionEnd(event: CanonicalEvent, end: number | undefined): void {
-  attach(event, SESSION_END, end);
-}
-
 /** The end of the session window a login starts: as attached, else its `session.expires_at` (epoch ms, as ingest gives it), else none. */
 function windowEnd(event: CanonicalEvent): number {
   const exp = event.session?.expires_at;
   return attachedValue<number>(event, SESSION_END) ?? (typeof exp === 'number' && Number.isFinite(exp) ? exp : Infinity);
-}
-
-/** The comparable properties of an event or a stored login (device id, ASN, upper-case country). */
-export function sessionProperties(e: { device?: unknown; network?: unknown; geo?: unknown }): Omit<CapturedSession, 'session_id' | 'user' | 'login_at'> {
-  return addSessionProperties({}, e);
-}
-
-/** Adds `e`'s {@link sessionProperties} to `out` (in that order: device, asn, country) and returns it. */
-export function addSessionProperties<T extends Partial<Pick<CapturedSession, HijackProperty>>>(
-  out: T,
-  e: { device?: unknown; network?: unknown; geo?: unknown },
-): T {
-  const dev = field(e.device, 'id');
-  const asn = field(e.network, 'asn');
-  const country = field(e.geo, 'country');
-  if ((typeof dev === 'string' && dev !== '') || typeof dev === 'number') out.device = String(dev);
-  const asnNum = typeof asn === 'number' ? asn : typeof asn === 'string' && /^\s*(AS)?\d+\s*$/i.test(asn) ? Number(asn.replace(/\D/g, '')) : undefined;
-  // AS0 is no network's (RFC 7607): shippers write it for "unknown", so it is missing, not compared.
-  if (asnNum !== undefined && Number.isFinite(asnNum) && asnNum !== 0) out.asn = asnNum;
-  if (typeof country === 'string') {
-    const c = country.trim();
-    if (c) out.country = c.toUpperCase();
-  }
-  return out;
-}
-
-/** `v[key]` when `v` is an object (arrays included), else undefined. */
-function field(v: unknown, key: string): unknown {
-  return typeof v === 'object' && v !== null ? (v as Record<string, unknown>)[key] : undefined;
 }
 
 /** Reported (session id, differing values) keys with the event time of their hit. */

@@ -7,7 +7,7 @@ import type { StreamRows } from './partition-read.js';
 import { decodeRouted, type RoutedItem } from './routed.js';
 import { attachPendingBaselines, buildSessions, pendingKey, sessionFinder } from './pending-sessions.js';
 import type { SessionRead } from './owner-states.js';
-import { revokedUse } from '../detect/session-hijack.js';
+import { revokedUse } from '../detect/captured-session.js';
 import { usesSession } from '../sessions/captured.js';
 import { isSessionLogin } from '../sessions/identity.js';
 

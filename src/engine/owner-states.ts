@@ -9,7 +9,7 @@ import type { Owned } from './owner-types.js';
 import { pendingKey } from './pending-sessions.js';
 import type { NotStored } from './commit-send.js';
 import { attachStored, isSessionLogin, type SessionIdentity } from '../sessions/identity.js';
-import { attachCaptured, capturedOf } from '../detect/session-hijack.js';
+import { attachCaptured, capturedOf } from '../detect/captured-session.js';
 import { baselineFor, capturedFromIdentity } from '../sessions/baseline.js';
 import type { CanonicalEvent } from '../types.js';
 

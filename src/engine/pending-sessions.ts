@@ -1,4 +1,4 @@
-import { attachCaptured, attachSessionEnd, revokedUse } from '../detect/session-hijack.js';
+import { attachCaptured, attachSessionEnd, revokedUse } from '../detect/captured-session.js';
 import { baselineAt, DEFAULT_SESSION_LIFETIME, recordAfter, storedAfter, windowEndOf } from '../sessions/baseline.js';
 import { sessionPairKey, usesSession } from '../sessions/captured.js';
 import { attachStored, isSessionLogin, storedOf, storedSessionId, type SessionIdentity } from '../sessions/identity.js';

@@ -1,6 +1,6 @@
 import { Packr, Unpackr } from 'msgpackr';
 import { IP_FAILURES } from '../detect/password-spray.js';
-import { CAPTURED_SESSION, SESSION_REVOKED } from '../detect/session-hijack.js';
+import { CAPTURED_SESSION, SESSION_REVOKED } from '../detect/captured-session.js';
 import { STORED_SESSION } from '../sessions/identity.js';
 import type { CanonicalEvent } from '../types.js';
 

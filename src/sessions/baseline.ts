@@ -19,7 +19,7 @@
  * Only event time decides: the wall clock sets how long Redis keeps a record, never whether a use
  * is compared. Pure.
  */
-import { addSessionProperties, type CapturedSession } from '../detect/session-hijack.js';
+import { addSessionProperties, type CapturedSession } from '../detect/captured-session.js';
 import { isRefresh } from '../login.js';
 import type { CanonicalEvent } from '../types.js';
 import { epochMs, extendedIdentity, isSessionLogin, storedSessionId, type SessionIdentity } from './identity.js';

@@ -8,7 +8,7 @@
  * so not yet readable). A session riskstream never saw gets nothing, so it is never flagged. The
  * partition owner, which holds the whole record, has the last word (src/engine/pending-sessions.ts).
  */
-import { attachCaptured, markRevoked } from '../detect/session-hijack.js';
+import { attachCaptured, markRevoked } from '../detect/captured-session.js';
 import type { CanonicalEvent, StreamEvent } from '../types.js';
 import { baselineAt, DEFAULT_SESSION_LIFETIME, recordAfter } from './baseline.js';
 import { attachStored, isSessionLogin, storedSessionId, type SessionIdentity } from './identity.js';

@@ -1,4 +1,4 @@
-import { attachCaptured } from '../../src/detect/session-hijack.js';
+import { attachCaptured } from '../../src/detect/captured-session.js';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { behaviorSchema } from '../../src/config/behaviors-schema.js';

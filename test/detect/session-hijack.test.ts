@@ -1,15 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { behaviorSchema } from '../../src/config/behaviors-schema.js';
 import { detectorFor } from '../../src/detect/registry.js';
-import {
-  attachCaptured,
-  attachSessionEnd,
-  markRevoked,
-  sessionHijack,
-  sessionHijackParams,
-  type CapturedSession,
-  type HijackWindow,
-} from '../../src/detect/session-hijack.js';
+import { attachCaptured, attachSessionEnd, markRevoked, type CapturedSession } from '../../src/detect/captured-session.js';
+import { sessionHijack, sessionHijackParams, type HijackWindow } from '../../src/detect/session-hijack.js';
 import { reduce } from '../../src/risk/reducer.js';
 import { emptyState } from '../../src/risk/state.js';
 import type { BehaviorConfig } from '../../src/config/behaviors-schema.js';

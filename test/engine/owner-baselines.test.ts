@@ -13,7 +13,7 @@ import { PartitionOwner, type OwnerParts } from '../../src/engine/owner.js';
 import { notStored } from '../../src/engine/commit-send.js';
 import { attachedOf, encodeRouted, ROUTED_FIELD, type RoutedItem } from '../../src/engine/routed.js';
 import { SessionStore } from '../../src/sessions/store.js';
-import { attachCaptured, capturedOf, revokedUse, type CapturedSession } from '../../src/detect/session-hijack.js';
+import { attachCaptured, capturedOf, revokedUse, type CapturedSession } from '../../src/detect/captured-session.js';
 import { attachCapturedSessions, RecentLogins } from '../../src/sessions/captured.js';
 import { Keys } from '../../src/keys.js';
 import { keyId } from '../../src/partition.js';

@@ -5,7 +5,7 @@
  */
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { IP_FAILURES } from '../../src/detect/password-spray.js';
-import { SESSION_REVOKED } from '../../src/detect/session-hijack.js';
+import { SESSION_REVOKED } from '../../src/detect/captured-session.js';
 import { decodeRouted, encodeRouted, type RoutedItem } from '../../src/engine/routed.js';
 import { encodeChunks, MAX_ENTRY_BYTES, writeRouted, type Held } from '../../src/engine/route-write.js';
 import { Keys } from '../../src/keys.js';

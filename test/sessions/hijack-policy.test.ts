@@ -1,7 +1,7 @@
 import { afterAll, beforeEach, describe, expect, it } from 'vitest';
 import { AuditLog } from '../../src/audit/audit-log.js';
 import type { ResponseRule } from '../../src/config/responses.js';
-import { capturedOf } from '../../src/detect/session-hijack.js';
+import { capturedOf } from '../../src/detect/captured-session.js';
 import { changeId } from '../../src/risk/reducer.js';
 import { attachCapturedSessions, RecentLogins } from '../../src/sessions/captured.js';
 import { buildIdentity, storedOf } from '../../src/sessions/identity.js';
