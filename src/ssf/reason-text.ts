@@ -5,7 +5,7 @@
  * translated summary — the behaviors by name and the level change — from the catalogue below;
  * the end-user text never discloses what was detected.
  */
-import { levelRank, type LangText, type ReasonLanguage, type RiskLevel } from '../types.js';
+import { levelRank, type InitiatingEntity, type LangText, type ReasonLanguage, type RiskLevel } from '../types.js';
 
 interface Catalogue {
   levels: Record<RiskLevel, string>;
@@ -20,6 +20,9 @@ interface Catalogue {
   /** Admin / end-user text of a revoked session; `reason` is the admin's own words. */
   revoked: (reason: string) => string;
   userRevoked: string;
+  /** The same for a session revoked by a `responses:` rule (initiating entity `policy`). */
+  policyRevoked: (reason: string) => string;
+  userPolicyRevoked: string;
 }
 
 const CATALOGUE: Record<Exclude<ReasonLanguage, 'en'>, Catalogue> = {
@@ -46,6 +49,8 @@ const CATALOGUE: Record<Exclude<ReasonLanguage, 'en'>, Catalogue> = {
     userLowered: 'Die Risikostufe Ihres Kontos wurde gesenkt.',
     revoked: (r) => `Sitzung von einem Administrator beendet: ${r}`,
     userRevoked: 'Ihre Sitzung wurde von einem Administrator beendet.',
+    policyRevoked: (r) => `Sitzung durch eine Sicherheitsrichtlinie beendet: ${r}`,
+    userPolicyRevoked: 'Ihre Sitzung wurde durch eine Sicherheitsrichtlinie beendet.',
   },
   fr: {
     levels: { low: 'FAIBLE', medium: 'MOYEN', high: 'ÉLEVÉ' },
@@ -70,6 +75,8 @@ const CATALOGUE: Record<Exclude<ReasonLanguage, 'en'>, Catalogue> = {
     userLowered: 'Le niveau de risque de votre compte a été abaissé.',
     revoked: (r) => `Session révoquée par un administrateur : ${r}`,
     userRevoked: 'Votre session a été fermée par un administrateur.',
+    policyRevoked: (r) => `Session révoquée par une règle de sécurité : ${r}`,
+    userPolicyRevoked: 'Votre session a été fermée par une règle de sécurité.',
   },
   es: {
     levels: { low: 'BAJO', medium: 'MEDIO', high: 'ALTO' },
@@ -94,6 +101,8 @@ const CATALOGUE: Record<Exclude<ReasonLanguage, 'en'>, Catalogue> = {
     userLowered: 'Se redujo el nivel de riesgo de su cuenta.',
     revoked: (r) => `Sesión revocada por un administrador: ${r}`,
     userRevoked: 'Un administrador cerró su sesión.',
+    policyRevoked: (r) => `Sesión revocada por una política de seguridad: ${r}`,
+    userPolicyRevoked: 'Una política de seguridad cerró su sesión.',
   },
   it: {
     levels: { low: 'BASSO', medium: 'MEDIO', high: 'ALTO' },
@@ -118,6 +127,8 @@ const CATALOGUE: Record<Exclude<ReasonLanguage, 'en'>, Catalogue> = {
     userLowered: 'Il livello di rischio del tuo account è stato ridotto.',
     revoked: (r) => `Sessione revocata da un amministratore: ${r}`,
     userRevoked: 'La tua sessione è stata chiusa da un amministratore.',
+    policyRevoked: (r) => `Sessione revocata da una policy di sicurezza: ${r}`,
+    userPolicyRevoked: 'La tua sessione è stata chiusa da una policy di sicurezza.',
   },
   pt: {
     levels: { low: 'BAIXO', medium: 'MÉDIO', high: 'ALTO' },
@@ -142,6 +153,8 @@ const CATALOGUE: Record<Exclude<ReasonLanguage, 'en'>, Catalogue> = {
     userLowered: 'O nível de risco da sua conta foi reduzido.',
     revoked: (r) => `Sessão revogada por um administrador: ${r}`,
     userRevoked: 'A sua sessão foi terminada por um administrador.',
+    policyRevoked: (r) => `Sessão revogada por uma política de segurança: ${r}`,
+    userPolicyRevoked: 'A sua sessão foi terminada por uma política de segurança.',
   },
   nl: {
     levels: { low: 'LAAG', medium: 'GEMIDDELD', high: 'HOOG' },
@@ -166,6 +179,8 @@ const CATALOGUE: Record<Exclude<ReasonLanguage, 'en'>, Catalogue> = {
     userLowered: 'Het risiconiveau van uw account is verlaagd.',
     revoked: (r) => `Sessie ingetrokken door een beheerder: ${r}`,
     userRevoked: 'Uw sessie is door een beheerder beëindigd.',
+    policyRevoked: (r) => `Sessie ingetrokken door een beveiligingsbeleid: ${r}`,
+    userPolicyRevoked: 'Uw sessie is door een beveiligingsbeleid beëindigd.',
   },
   ja: {
     levels: { low: '低', medium: '中', high: '高' },
@@ -190,12 +205,15 @@ const CATALOGUE: Record<Exclude<ReasonLanguage, 'en'>, Catalogue> = {
     userLowered: 'お客様のアカウントのリスクレベルが引き下げられました。',
     revoked: (r) => `管理者によりセッションが取り消されました: ${r}`,
     userRevoked: 'お客様のセッションは管理者により終了されました。',
+    policyRevoked: (r) => `セキュリティポリシーによりセッションが取り消されました: ${r}`,
+    userPolicyRevoked: 'お客様のセッションはセキュリティポリシーにより終了されました。',
   },
 };
 
 const EN_USER_RAISED = 'Unusual activity was detected on your account.';
 const EN_USER_LOWERED = 'The risk level of your account was lowered.';
 const EN_USER_REVOKED = 'Your session was ended by an administrator.';
+const EN_USER_POLICY_REVOKED = 'Your session was ended by a security policy.';
 type Reasons = { reason_admin: LangText; reason_user?: LangText };
 
 /**
@@ -226,7 +244,12 @@ export function levelChangeReasons(
   });
 }
 
-/** `reason_admin` / `reason_user` of a session revocation: the admin's words, plus `languages`. */
-export function revokedReasons(reason: string, languages?: readonly string[]): Reasons {
+/**
+ * `reason_admin` / `reason_user` of a session revocation: the revoker's words, plus `languages`.
+ * One revoked by a `responses:` rule (`by: 'policy'`) is said to be a security policy's, not an
+ * administrator's (its SET's `initiating_entity` is `policy`).
+ */
+export function revokedReasons(reason: string, languages?: readonly string[], by: InitiatingEntity = 'admin'): Reasons {
+  if (by === 'policy') return localized(languages, [reason, EN_USER_POLICY_REVOKED], (c) => [c.policyRevoked(reason), c.userPolicyRevoked]);
   return localized(languages, [reason, EN_USER_REVOKED], (c) => [c.revoked(reason), c.userRevoked]);
 }

@@ -182,7 +182,7 @@ export function buildSessionRevokedSet(input: SetEnvelope & { revoked: SessionRe
     {
       event_timestamp: numericDate(revoked.time),
       initiating_entity: revoked.initiatingEntity,
-      ...reasons(revokedReasons(revoked.reason, receiver.reason_languages), input.reasonUser),
+      ...reasons(revokedReasons(revoked.reason, receiver.reason_languages, revoked.initiatingEntity), input.reasonUser),
       ...(receiver.kind === 'okta' ? { subject: session ? { user, session } : { user } } : {}),
     },
     revoked.id,

@@ -60,6 +60,20 @@ describe('reason texts in several languages', () => {
     });
   });
 
+  it('a revocation by a responses: rule is said to be a security policy’s, in every language (not an administrator’s)', () => {
+    expect(revokedReasons('policy: level high (x)', ['de'], 'policy')).toEqual({
+      reason_admin: { en: 'policy: level high (x)', de: 'Sitzung durch eine Sicherheitsrichtlinie beendet: policy: level high (x)' },
+      reason_user: { en: 'Your session was ended by a security policy.', de: 'Ihre Sitzung wurde durch eine Sicherheitsrichtlinie beendet.' },
+    });
+    const all = revokedReasons('r', ['de', 'fr', 'es', 'it', 'pt', 'nl', 'ja'], 'policy');
+    const admin = revokedReasons('r', ['de', 'fr', 'es', 'it', 'pt', 'nl', 'ja'], 'admin');
+    for (const l of ['en', 'de', 'fr', 'es', 'it', 'pt', 'nl', 'ja']) {
+      expect(all.reason_user![l]).toBeTruthy();
+      expect(all.reason_user![l]).not.toBe(admin.reason_user![l]);
+      if (l !== 'en') expect(all.reason_admin[l]).not.toBe(admin.reason_admin[l]);
+    }
+  });
+
   it('SETs carry them for a receiver with reason_languages', () => {
     const rx = testReceiver('acme', 'https://acme.example.net/ssf', { reason_languages: ['ja'] });
     const env = { issuer: 'https://rs.example', receiver: rx, key: { alg: 'ES256' as const, kid: 'k' }, now: 1_795_420_805_999, jti: 'j' };
