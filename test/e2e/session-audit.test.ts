@@ -22,6 +22,7 @@ const h = workerHarness(
       { name: 'rx-isssub', kind: 'ssf', endpoint: `${url}/isssub`, audience: AUD, subject_format: 'iss_sub', subject_issuer: IDP },
       { name: 'rx-opaque', kind: 'ssf', endpoint: `${url}/opaque`, audience: AUD, subject_format: 'opaque' },
     ],
+    sessions: { max_per_user: 3, redact_claims: ['employee_id'] },
   }),
   {
     receiver: { audience: AUD, issuer: 'https://riskstream.test' },
@@ -190,6 +191,35 @@ describe('session audit through the admin API and an SSF receiver (real worker, 
     }
     expect(seen.length).toBe(new Set(seen).size);
     expect(first.filter((id) => !seen.includes(id))).toEqual([]);
+  });
+
+  it('lifetime: listed until expires_at, a refresh extends it, the soonest-expiring go over max_per_user; claims redacted', async () => {
+    const user = 'carol@example.com';
+    const until = (ms: number) => new Date(Date.now() + ms).toISOString();
+    const session = (id: string, ms: number) => ({ id, idp: 'okta', expires_at: until(ms), claims: { employee_id: 'E-1', id_token: 'x', groups: ['eng'] } });
+    await xadd(login(user, 's-c1', { session: session('s-c1', 3000) }));
+    await xadd(login(user, 's-c2', { session: session('s-c2', 3000) }));
+    await stored('s-c2');
+    expect((await call('GET', '/v1/sessions/s-c1')).json.claims).toEqual({ employee_id: '[redacted]', id_token: '[redacted]', groups: ['eng'] });
+    // s-c2 is refreshed to live an hour; s-c1 ends after its 3 s.
+    await xadd({ type: 'session_refresh', user, time: new Date().toISOString(), session: { id: 's-c2', expires_at: until(HOUR) } });
+    await waitFor(async () => (await call('GET', '/v1/sessions/s-c2')).json.refreshed_at, { what: 'the refresh stored' });
+    await waitFor(async () => (await call('GET', '/v1/sessions/s-c1')).status === 404, { what: 's-c1 expired', timeout: 10_000 });
+    expect(ids(await call('GET', `/v1/users/${encodeURIComponent(user)}/sessions`))).toEqual(['s-c2']);
+    expect(ids(await call('GET', '/v1/sessions?limit=500'))).not.toContain('s-c1');
+    expect(ids(await call('GET', '/v1/sessions?limit=500'))).toContain('s-c2');
+    expect((await call('DELETE', '/v1/sessions/s-c1')).status).toBe(404);
+
+    // Three more sessions: four would be one too many; the one that expires soonest goes.
+    for (const [id, ms] of [
+      ['s-c3', 2 * HOUR],
+      ['s-c4', 30 * 60_000],
+      ['s-c5', 3 * HOUR],
+    ] as const)
+      await xadd(login(user, id, { session: session(id, ms) }));
+    await stored('s-c5');
+    await waitFor(async () => (await call('GET', '/v1/sessions/s-c4')).status === 404, { what: 's-c4 dropped' });
+    expect(ids(await call('GET', `/v1/users/${encodeURIComponent(user)}/sessions`)).sort()).toEqual(['s-c2', 's-c3', 's-c5']);
   });
 
   it('answers errors as {error, message}: 401 without or with a wrong token, 403 with an ingest token, 400 for a bad cursor or limit', async () => {
