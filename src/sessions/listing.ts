@@ -81,9 +81,9 @@ export async function listUserSessions(c: ListingContext, user: string): Promise
     else stale.push(id);
   });
   if (stale.length) await c.redis.zrem(key, ...stale);
-  // Newest login first; logins of one instant by session id descending, as the all-sessions listing
-  // (ZREVRANGE of the by-login index) gives them.
-  return out.sort((a, b) => b.login_at - a.login_at || (a.session_id < b.session_id ? 1 : a.session_id > b.session_id ? -1 : 0));
+  // Newest login first; logins of one instant by session id descending in UTF-8 bytes, as the
+  // all-sessions listing (ZREVRANGE of the by-login index) gives them (UTF-16 units differ past the BMP).
+  return out.sort((a, b) => b.login_at - a.login_at || Buffer.compare(Buffer.from(b.session_id, 'utf8'), Buffer.from(a.session_id, 'utf8')));
 }
 
 /** Removes index members whose expiry has passed, in every partition (bounded per partition and call). */

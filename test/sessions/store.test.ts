@@ -41,6 +41,15 @@ describe('SessionStore', () => {
     expect(pttl).toBeLessThanOrEqual(60_000);
   });
 
+  it("a user's list orders logins of one instant as the all-sessions listing does (session id by UTF-8 bytes, descending)", async () => {
+    // UTF-16 units and UTF-8 bytes disagree past the BMP: U+1F600 is 0xD83D… (below U+FF61) but F0… (above EF…).
+    const ids = ['\u{1F600}', '\uFF61', 'b'];
+    await store.put(ids.map((sessionId) => ident({ sessionId, expiresAt: T0 + 60_000 })));
+    const all = (await store.listAll()).sessions.map((s) => s.session_id);
+    expect(all).toEqual(ids);
+    expect((await store.listUser('alice@example.com')).map((s) => s.session_id)).toEqual(all);
+  });
+
   it('skips already-expired sessions and hides sessions once expired (clock), pruning indexes', async () => {
     const live = ident({ sessionId: 'live', expiresAt: T0 + 10_000 });
     const dead = ident({ sessionId: 'dead', expiresAt: T0 - 1 });
