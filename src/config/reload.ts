@@ -42,13 +42,8 @@ export function startOnlyChanges(running: RiskstreamFileConfig, next: Riskstream
   return START_ONLY_SETTINGS.filter((path) => !isDeepStrictEqual(getPath(running, path), getPath(next, path)));
 }
 
-/** What {@link keepStartOnly} keeps of a running configuration (structured-cloneable: handed to the router thread). */
+/** What {@link keepStartOnly} keeps of a running configuration. */
 export type StartOnlyPart = Pick<Config, 'raw' | 'streams' | 'prefix' | 'redisUrl' | 'redisCluster'>;
-
-/** The start-only part of `c`. */
-export function startOnlyPart(c: Config): StartOnlyPart {
-  return { raw: c.raw, streams: c.streams, prefix: c.prefix, redisUrl: c.redisUrl, redisCluster: c.redisCluster };
-}
 
 /**
  * `next` with the start-only settings at their running values (and what derives from them: stream

@@ -11,7 +11,6 @@ import { RoutedHandoff } from '../engine/handoff.js';
 import { PartitionOwner, type OwnerParts, type StepReport } from '../engine/owner.js';
 import { ROUTER_RESOURCE, Router, type RouterParts, type RouteReport } from '../engine/router.js';
 import { runRouterLoop } from '../engine/router-loop.js';
-import { startOnlyPart } from '../config/reload.js';
 import { RouterHost } from './router-host.js';
 import { routerOptionsOf } from './router-options.js';
 
@@ -36,8 +35,8 @@ export interface EngineRuntime {
   leases: LeaseManager;
   /** Called after every routing step and every owner step. */
   onReport(listener: (r: { route?: RouteReport; step?: StepReport }) => void): void;
-  /** The router thread (engine.router_thread) reloads its configuration from `path`. */
-  reload(path: string): void;
+  /** The router thread (engine.router_thread) takes the worker's configuration, after a reload the worker applied. */
+  reload(): void;
   /** Why this engine stopped processing on its own (its worker id taken over by another process), else undefined. */
   halted(): string | undefined;
   /** Resolves when both loops have stopped (after `stop()`). */
@@ -58,7 +57,7 @@ export interface EngineDeps {
   logger: Logger;
   metrics: Metrics;
   workerId: string;
-  /** The config file or directory: with `engine.router_thread`, the router thread loads it (absent: routing stays in this thread). */
+  /** The config file or directory the worker was started from: with `engine.router_thread`, routing runs in a thread (absent: in this thread). */
   configPath?: string;
   /** Refreshes the worker identity's claim (with the heartbeat). */
   renewIdentity: () => Promise<void>;
@@ -82,7 +81,7 @@ const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms
 export async function startEngine(d: EngineDeps): Promise<EngineRuntime> {
   const cfg = d.config().raw;
   // engine.router_thread: routing runs in its own thread (router-thread.ts), this one owns partitions.
-  const threadPath = cfg.engine.router_thread ? d.configPath : undefined;
+  const threaded = cfg.engine.router_thread && d.configPath !== undefined;
   const reportRoute = (r: RouteReport): void => {
     d.metrics.routed.inc(r.routed);
     d.metrics.routedPresent.inc(r.present);
@@ -97,9 +96,8 @@ export async function startEngine(d: EngineDeps): Promise<EngineRuntime> {
       routing.stop();
       return leases.release(ROUTER_RESOURCE).then(gauge, () => undefined);
     });
-  const host = threadPath
+  const host = threaded
     ? new RouterHost(
-        threadPath,
         d.logger,
         {
           onReport: reportRoute,
@@ -107,7 +105,8 @@ export async function startEngine(d: EngineDeps): Promise<EngineRuntime> {
           onDeadLettered: (stream, n) => d.metrics.deadLettered.inc({ stream }, n),
           onFenced: routerFenced,
         },
-        () => startOnlyPart(d.config()),
+        // The running configuration itself (structured-cloneable), never the files again.
+        d.config,
       )
     : null;
   // In this thread, the router's partition entries go to this process's owner in memory too (it skips decoding them).
@@ -258,7 +257,7 @@ export async function startEngine(d: EngineDeps): Promise<EngineRuntime> {
     owner,
     router: routing,
     leases,
-    reload: (path) => host?.reload(path),
+    reload: () => host?.reload(),
     onReport: (l) => void listeners.push(l),
     halted: () => halted,
     finished,

@@ -3,12 +3,12 @@ import { extname } from 'node:path';
 import { createRequire } from 'node:module';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { Logger } from '../obs/logger.js';
-import type { StartOnlyPart } from '../config/reload.js';
+import type { Config } from '../config/load.js';
 import { RiskstreamError } from '../errors.js';
 import type { RouteReport } from '../engine/router-types.js';
 
 /** Messages to the router thread. */
-export type RouterThreadIn = { type: 'start'; token: string } | { type: 'stop' } | { type: 'reload'; path: string } | { type: 'shutdown' };
+export type RouterThreadIn = { type: 'start'; token: string } | { type: 'stop' } | { type: 'reload'; config: Config } | { type: 'shutdown' };
 /** Messages from the router thread. */
 export type RouterThreadOut =
   | { type: 'ready' }
@@ -73,11 +73,13 @@ export class RouterHost {
   private exited!: Promise<void>;
 
   constructor(
-    private readonly configPath: string,
     private readonly logger: Logger,
     private readonly hooks: RouterHostHooks,
-    /** The worker's running configuration: a (re)started thread keeps its start-only settings. */
-    private readonly running: () => StartOnlyPart,
+    /**
+     * The worker's running configuration, handed to the thread as it is (never read again from the
+     * files): a restarted thread routes as the owners apply, whatever the files now hold.
+     */
+    private readonly running: () => Config,
   ) {
     this.spawn();
   }
@@ -93,7 +95,7 @@ export class RouterHost {
   private spawn(): void {
     const w = new Worker(entryModule(), {
       // The thread logs at this worker's level (--log-level / RISKSTREAM_LOG_LEVEL may differ from the file's).
-      workerData: { configPath: this.configPath, logLevel: this.logger.level, running: this.running() },
+      workerData: { config: this.running(), logLevel: this.logger.level },
       resourceLimits: { maxYoungGenerationSizeMb: ROUTER_YOUNG_GENERATION_MB },
     });
     this.worker = w;
@@ -141,9 +143,9 @@ export class RouterHost {
     this.post({ type: 'stop' });
   }
 
-  /** The thread reloads its configuration from `path`. */
-  reload(path: string): void {
-    this.post({ type: 'reload', path });
+  /** The thread takes the worker's running configuration (after a reload the worker applied). */
+  reload(): void {
+    this.post({ type: 'reload', config: this.running() });
   }
 
   /** Ends the thread after its last step's writes (terminated past `graceMs`: its entries stay pending). */

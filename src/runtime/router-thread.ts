@@ -1,14 +1,14 @@
 /**
- * The router in its own thread (`engine.router_thread`): a worker_threads entry that loads the
- * worker's config, opens its own Redis connections and runs the router loop while the main
+ * The router in its own thread (`engine.router_thread`): a worker_threads entry that takes the
+ * worker's running config (never the files: what a reload refused, or an edit not yet reloaded,
+ * must not route), opens its own Redis connections and runs the router loop while the main
  * thread — which holds the leases — says it holds the router lease. Routing (read, decode,
  * enrich, partition writes, acks) then runs beside the owners' apply and commit on another core.
- * Messages in: start (token), stop, reload (path), shutdown. Messages out: report (a routing step's
+ * Messages in: start (token), stop, reload (the worker's new config), shutdown. Messages out: report (a routing step's
  * RouteReport), error (a failed step).
  */
 import { parentPort, workerData } from 'node:worker_threads';
-import { loadConfig } from '../config/load.js';
-import { behaviorsGone, keepStartOnly, type StartOnlyPart } from '../config/reload.js';
+import type { Config } from '../config/load.js';
 import { RiskstreamError } from '../errors.js';
 import { Keys } from '../keys.js';
 import { createLogger } from '../obs/logger.js';
@@ -20,10 +20,10 @@ import type { RouterThreadIn, RouterThreadOut } from './router-host.js';
 
 const port = parentPort;
 if (!port) throw new RiskstreamError('INTERNAL', 'router-thread.ts runs as a worker thread');
-const { configPath, logLevel, running } = workerData as { configPath: string; logLevel?: string; running?: StartOnlyPart };
+const { config: started, logLevel } = workerData as { config: Config; logLevel?: string };
 const post = (m: RouterThreadOut): void => port.postMessage(m);
-// The worker's start-only settings (a thread restarted after the files changed must route as the owners read).
-let config = running ? keepStartOnly(running, loadConfig(configPath)) : loadConfig(configPath);
+// The worker's own (a thread restarted after the files changed routes as the owners apply).
+let config = started;
 const logger = createLogger(logLevel ?? config.raw.log_level).child({ thread: 'router' });
 const keys = new Keys(config.prefix, config.raw.engine.partitions);
 const redis = connect(targetOf(config), logger, 'router');
@@ -44,15 +44,9 @@ port.on('message', (m: RouterThreadIn) => {
   else if (m.type === 'stop') router.stop();
   else if (m.type === 'shutdown') stopping = true;
   else if (m.type === 'reload') {
-    try {
-      const next = loadConfig(m.path);
-      const refused = behaviorsGone(config, next);
-      if (refused) throw refused;
-      config = keepStartOnly(config, next);
-      Object.assign(decodeOpts, decodeOptionsOf(config));
-    } catch (err) {
-      logger.error({ err }, 'router thread: configuration not reloaded; the previous one stays');
-    }
+    // Validated by the worker, its start-only settings kept at their running values (loadForReload).
+    config = m.config;
+    Object.assign(decodeOpts, decodeOptionsOf(config));
   }
 });
 post({ type: 'ready' });

@@ -240,7 +240,7 @@ export async function startWorker(opts: WorkerOptions = {}): Promise<WorkerHandl
         checkKeys: (ring) => ssf.checkKeys(ring),
       });
       config = next;
-      engine.reload(path ?? opts.configPath ?? config.dir);
+      engine.reload();
       tokens.set(next.adminTokens, next.ingestTokens, next.ssfTokens, next.metricsTokens);
       Object.assign(decodeOpts, decodeOptionsOf(next));
       await ssf.reload();
