@@ -13,6 +13,7 @@ const UNIT = [
   'test/engine/assignment.test.ts',
   'test/engine/partition.test.ts',
   'test/config/load.test.ts',
+  'test/config/behavior-params.test.ts',
   'test/console/dist.test.ts',
   'test/ingest/body-records.test.ts',
   'test/ingest/decode.test.ts',

@@ -4,20 +4,21 @@ import { RiskstreamError } from '../errors.js';
 import { hasHashTag, Keys } from '../keys.js';
 import { slotOf } from '../redis/client.js';
 import { isRedisUrl, LOG_LEVELS, riskstreamSchema, type RiskstreamFileConfig } from './schema.js';
-import { schemaFor, type BehaviorConfig, type BehaviorKind } from './behaviors-schema.js';
-import { PREDEFINED_KINDS } from '../detect/registry.js';
+import type { BehaviorConfig } from './behaviors-schema.js';
 import { resolveProfile } from '../ingest/profiles/index.js';
 import { readEnvTokens } from './env-tokens.js';
 import { resolveReceivers } from './receiver-resolve.js';
 import type { ResolvedReceiver } from './receiver.js';
-import { locate, parseFile, pushZodIssues, type ConfigIssue, type Parsed } from './yaml-source.js';
+import { locate, parseFile, pushZodIssues, type ConfigIssue } from './yaml-source.js';
 import { looksLikeBehaviors, shippedBehaviorsFile } from './behaviors-file.js';
-import { parseResponses, RESPONSES_KEY, type ResponseRule } from './responses.js';
+import { parseBehaviors } from './behaviors-parse.js';
+import { parseResponses, type ResponseRule } from './responses.js';
 import { streamClashes } from './stream-clashes.js';
 import { sectionsThatParse } from './sections.js';
 
 export type { ConfigIssue } from './yaml-source.js';
 export { shippedBehaviorsFile } from './behaviors-file.js';
+export { parseBehaviors } from './behaviors-parse.js';
 
 /** Stream and key names, resolved from the prefix. */
 export interface StreamNames {
@@ -52,59 +53,6 @@ export interface Config {
   metricsTokens: string[];
   /** True when no behaviors.yaml was found beside the config and the shipped defaults apply. */
   shippedBehaviors: boolean;
-}
-
-/** Validates a behaviors document. Unknown ids, unknown keys, bad durations and levels are issues. */
-export function parseBehaviors(p: Parsed | undefined, issues: ConfigIssue[]): BehaviorConfig[] {
-  if (!p) return [];
-  const data: unknown = p.js;
-  if (data === null || data === undefined) {
-    // An empty file (one cut short while being saved, say) would switch every behavior off unseen.
-    issues.push({
-      file: p.file,
-      line: 1,
-      col: 1,
-      message: 'behaviors file is empty: no behavior would run (to turn one off, set enabled: false; for none at all, write {})',
-    });
-    return [];
-  }
-  if (typeof data !== 'object' || Array.isArray(data)) {
-    issues.push({ file: p.file, line: 1, col: 1, message: 'behaviors file must be a mapping of behavior id → settings' });
-    return [];
-  }
-  const out: BehaviorConfig[] = [];
-  for (const [id, raw] of Object.entries(data as Record<string, unknown>)) {
-    if (id === RESPONSES_KEY) continue; // not a behavior: parseResponses reads it
-    if (id in Object.prototype || id.startsWith('#') || id.trim() === '') {
-      // `__proto__`, `constructor` … name what every object has: such a behavior's hits could not be kept apart.
-      issues.push({ file: p.file, ...locate(p, [id], true), message: `behavior id "${id}" is reserved (choose another name)` });
-      continue;
-    }
-    const schema = schemaFor(id, raw);
-    if (!schema) {
-      issues.push({
-        file: p.file,
-        ...locate(p, [id], true),
-        message: `unknown behavior "${id}" (predefined: ${PREDEFINED_KINDS.join(', ')}; or set kind: threshold)`,
-      });
-      continue;
-    }
-    const r = schema.safeParse(raw ?? {});
-    if (!r.success) {
-      pushZodIssues(p, [id], r.error, issues);
-      continue;
-    }
-    const v = r.data as Record<string, unknown> & { enabled: boolean; risk_level: BehaviorConfig['risk_level']; expires_after: number | null; kind?: string };
-    out.push({
-      id,
-      kind: (v.kind ?? id) as BehaviorKind,
-      enabled: v.enabled,
-      risk_level: v.risk_level,
-      expires_after: v.expires_after,
-      params: v,
-    });
-  }
-  return out;
 }
 
 /**

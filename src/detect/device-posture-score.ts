@@ -21,11 +21,14 @@ const band = z
 /** device_posture_score's parameters. */
 export const devicePostureScoreParams = z.strictObject({
   /** Score bands; the level of the first band containing the score (the behavior's `risk_level` for a band without one). */
-  bands: z.array(band).default([
-    { min: 0, max: 50, level: 'high' },
-    // Bands may share an edge: the first wins (50 is high), and no score between them falls through.
-    { min: 50, max: 79, level: 'medium' },
-  ]),
+  bands: z
+    .array(band)
+    .min(1, { message: 'must have at least one band (to turn the behavior off: enabled: false)' })
+    .default([
+      { min: 0, max: 50, level: 'high' },
+      // Bands may share an edge: the first wins (50 is high), and no score between them falls through.
+      { min: 50, max: 79, level: 'medium' },
+    ]),
   /** Event field holding the score (dotted path). */
   score_field: z.string().default('score'),
 });

@@ -10,7 +10,7 @@ import type { Detector } from './types.js';
 
 /** malicious_file's parameters. */
 export const maliciousFileParams = z.strictObject({
-  verdicts: z.array(z.string()).default(['malicious']),
+  verdicts: z.array(z.string()).min(1, { message: 'must name at least one verdict (to turn the behavior off: enabled: false)' }).default(['malicious']),
 });
 export type MaliciousFileParams = z.output<typeof maliciousFileParams>;
 

@@ -24,7 +24,10 @@ export const mfaFatigueParams = z.strictObject({
   count: z.number().int().positive().default(5),
   window: windowMs.prefault('10m'),
   /** MFA factors that count (`factor`, case-insensitive); an event without a factor counts. */
-  factors: z.array(z.string().min(1)).default(['push']),
+  factors: z
+    .array(z.string().min(1))
+    .min(1, { message: 'must name at least one factor, e.g. [push] (to turn the behavior off: enabled: false)' })
+    .default(['push']),
 });
 export type MfaFatigueParams = z.output<typeof mfaFatigueParams>;
 

@@ -17,7 +17,7 @@
  * replayed login is never flagged twice. Logins later than the allowed lateness are ignored.
  */
 import { z } from 'zod';
-import { durationMs, formatDuration } from '../duration.js';
+import { durationMs, formatDuration, positiveMs } from '../duration.js';
 import { isLogin, isSuccessfulLogin } from '../login.js';
 import type { CanonicalEvent } from '../types.js';
 import { isoTime } from './format.js';
@@ -25,8 +25,8 @@ import type { Detector, DetectorHit } from './types.js';
 
 /** new_country's parameters. */
 export const newCountryParams = z.strictObject({
-  /** How far back a country counts as known. */
-  baseline: durationMs.prefault('30d'),
+  /** How far back a country counts as known (0s would know none: every login flagged). */
+  baseline: positiveMs.prefault('30d'),
   /** History needed (from the first login) before anything is flagged. */
   learning: durationMs.prefault('7d'),
 });
