@@ -28,6 +28,7 @@ const UNIT = [
   'test/redis/ttl.test.ts',
   'test/risk/expiry.property.test.ts',
   'test/risk/reducer.test.ts',
+  'test/risk/disabled-behavior.test.ts',
   'test/risk/state.test.ts',
   'test/runtime/shutdown.test.ts',
   'test/secrets/scrub.test.ts',

@@ -43,7 +43,7 @@ function byTimeThenId(a: ReduceInput, b: ReduceInput): number {
 
 /**
  * Applies a user's events (any order; processed in event-time order) to their state:
- * expires what is due, runs every enabled behavior's detector, records hits as active
+ * expires what is due, runs every enabled behavior's detector (the windows of the others dropped), records hits as active
  * behaviors (with the level configured at hit time) and emits one change per level change.
  * A hit counts from its event time ({@link hitExpiry}); one already expired at `now` (a
  * backfill) is returned with `expiredOnArrival` and changes neither behaviors nor level.
@@ -85,18 +85,20 @@ export function reduce(
       for (const h of r.hits) recordHit(next, hits, changes, b, h, input, eventId, now, secrets);
     }
   }
-  // Windows of behaviors no longer configured would otherwise be kept forever.
-  for (const id of Object.keys(next.windows)) if (!p.configured.has(id) && id !== VOUCHED) delete next.windows[id];
+  // What behaviors turned off (or no longer configured) remembered goes: frozen while they saw nothing,
+  // it would judge by a stale history once on again (new_country flagging the usual country).
+  for (const id of Object.keys(next.windows)) if (!p.on.has(id) && id !== VOUCHED) delete next.windows[id];
   next.updatedAt = now;
   return { state: next, hits, changes };
 }
 
-/** Per behaviors array (the config's, never modified): the enabled ones with their detectors, every configured id. */
+/** Per behaviors array (the config's, never modified): the enabled ones with their detectors and ids. */
 interface Plan {
   enabled: BehaviorConfig[];
   /** The detector of each enabled behavior; undefined for an unknown kind ({@link detectorFor} throws on use). */
   detectors: Array<ReturnType<typeof detectorFor> | undefined>;
-  configured: Set<string>;
+  /** The enabled behaviors' ids: only their windows are kept. */
+  on: Set<string>;
 }
 
 const plans = new WeakMap<readonly BehaviorConfig[], Plan>();
@@ -105,7 +107,7 @@ function planOf(behaviors: readonly BehaviorConfig[]): Plan {
   let p = plans.get(behaviors);
   if (p) return p;
   const enabled = behaviors.filter((b) => b.enabled);
-  p = { enabled, detectors: enabled.map((b) => (isDetectorKind(b.kind) ? detectorFor(b.kind) : undefined)), configured: new Set(behaviors.map((b) => b.id)) };
+  p = { enabled, detectors: enabled.map((b) => (isDetectorKind(b.kind) ? detectorFor(b.kind) : undefined)), on: new Set(enabled.map((b) => b.id)) };
   plans.set(behaviors, p);
   return p;
 }

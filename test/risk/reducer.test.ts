@@ -539,17 +539,18 @@ describe("reduce: the worker's own secrets in what a hit quotes (found by a blac
   });
 });
 
-describe('the behaviors plan (enabled detectors and configured ids, per behaviors array)', () => {
-  it('an enabled unknown kind throws CONFIG_INVALID on an event, a disabled one never; a disabled behavior keeps its window', () => {
+describe('the behaviors plan (enabled detectors and their ids, per behaviors array)', () => {
+  it('an enabled unknown kind throws CONFIG_INVALID on an event, a disabled one never; a disabled behavior drops its window', () => {
     const unknown = { ...DLP, id: 'odd', kind: 'no_such_kind' } as unknown as typeof DLP;
     const s: UserState = { ...emptyState(USER), windows: { odd: { kept: 1 } } };
     expect(() => reduce(s, [dlp('d-1', HOUR)], [DLP, unknown], NOW, LIMITS)).toThrow(expect.objectContaining({ code: 'CONFIG_INVALID' }));
     expect(reduce(s, [], [DLP, unknown], NOW, LIMITS).state.windows).toEqual({ odd: { kept: 1 } });
     const off = { ...unknown, enabled: false };
-    expect(reduce(s, [dlp('d-1', HOUR)], [DLP, off], NOW, LIMITS).state.windows.odd).toEqual({ kept: 1 });
+    expect(reduce(s, [dlp('d-1', HOUR)], [DLP, off], NOW, LIMITS).state.windows.odd).toBeUndefined();
     // The same array again (its plan cached), then another array: each as configured.
-    const list = [DLP, off];
-    expect(reduce(s, [dlp('d-2', HOUR)], list, NOW, LIMITS).state.windows.odd).toEqual({ kept: 1 });
+    const list = [DLP, unknown];
+    expect(reduce(s, [], list, NOW, LIMITS).state.windows.odd).toEqual({ kept: 1 });
+    expect(reduce(s, [], list, NOW, LIMITS).state.windows.odd).toEqual({ kept: 1 });
     expect(reduce(s, [dlp('d-3', HOUR)], [DLP], NOW, LIMITS).state.windows.odd).toBeUndefined();
   });
 });
