@@ -1,3 +1,4 @@
+import type { BehaviorConfig } from './behaviors-schema.js';
 import type { Config } from './load.js';
 
 /** What a reload changed in one kind of named entries: added, removed, and per kept name the fields that differ. */
@@ -25,8 +26,8 @@ const FIELD_NAMES: Record<string, string> = { authorizationValue: 'authorization
 export function configChanges(prev: Pick<Config, 'behaviors' | 'receivers'>, next: Pick<Config, 'behaviors' | 'receivers'>): ConfigChanges {
   const out: ConfigChanges = {};
   const behaviors = namedChanges(
-    prev.behaviors.map((b) => [b.id, b]),
-    next.behaviors.map((b) => [b.id, b]),
+    prev.behaviors.map((b) => [b.id, entryOf(b)]),
+    next.behaviors.map((b) => [b.id, entryOf(b)]),
   );
   if (behaviors) out.behaviors = behaviors;
   const receivers = namedChanges(
@@ -35,6 +36,11 @@ export function configChanges(prev: Pick<Config, 'behaviors' | 'receivers'>, nex
   );
   if (receivers) out.receivers = receivers;
   return out;
+}
+
+/** A behavior as its behaviors.yaml entry (validated): its changed fields are named by their keys (`failures`), not `params`. */
+function entryOf(b: BehaviorConfig): object {
+  return { ...b.params, kind: b.kind, enabled: b.enabled, risk_level: b.risk_level, expires_after: b.expires_after };
 }
 
 function namedChanges(prev: Array<[string, object]>, next: Array<[string, object]>): NamedChanges | undefined {

@@ -3,6 +3,7 @@ import { configChanges } from '../../src/config/changes.js';
 import type { Config } from '../../src/config/load.js';
 import type { ResolvedReceiver } from '../../src/config/receiver.js';
 import type { BehaviorConfig } from '../../src/config/behaviors-schema.js';
+import { behavior as real } from '../helpers/behavior-config.js';
 
 const rx = (name: string, extra: Partial<ResolvedReceiver> = {}): ResolvedReceiver =>
   ({
@@ -24,10 +25,24 @@ describe('configChanges (what a reload changed, for its audit entry)', () => {
     expect(configChanges(c, structuredClone(c))).toEqual({});
   });
 
+  it('a behavior changed: its keys in behaviors.yaml that changed, by name (found by a review: the audit said `params`)', () => {
+    const yaml = (o: Record<string, unknown>) => real('brute_force', { risk_level: 'high', failures: 10, window: '10m', ...o });
+    const prev = config([yaml({})], []);
+    expect(configChanges(prev, config([yaml({ failures: 1000 })], []))).toEqual({
+      behaviors: { added: [], removed: [], changed: { brute_force: ['failures'] } },
+    });
+    expect(configChanges(prev, config([yaml({ risk_level: 'low', enabled: false })], []))).toEqual({
+      behaviors: { added: [], removed: [], changed: { brute_force: ['enabled', 'risk_level'] } },
+    });
+    expect(configChanges(prev, config([yaml({ expires_after: '1h', window: '1h' })], []))).toEqual({
+      behaviors: { added: [], removed: [], changed: { brute_force: ['expires_after', 'window'] } },
+    });
+  });
+
   it('behaviors added, removed and changed, with the fields that changed', () => {
     const prev = config([behavior('a'), behavior('b'), behavior('c', { params: { count: 5 } })], []);
     const next = config([behavior('a', { risk_level: 'high', enabled: false }), behavior('c', { params: { count: 6 } }), behavior('d')], []);
-    expect(configChanges(prev, next)).toEqual({ behaviors: { added: ['d'], removed: ['b'], changed: { a: ['enabled', 'risk_level'], c: ['params'] } } });
+    expect(configChanges(prev, next)).toEqual({ behaviors: { added: ['d'], removed: ['b'], changed: { a: ['enabled', 'risk_level'], c: ['count'] } } });
   });
 
   it("a receiver's rotated credential is named, never shown", () => {
