@@ -38,6 +38,20 @@ export async function loadForReload(
   return { next: keepStartOnly(current, next), ignored };
 }
 
+/**
+ * `fn` run one call at a time, each after the one before has settled (applied or refused): two
+ * reloads in a row (SIGHUP twice) each load the files as they are when it starts, against the
+ * configuration the one before left in force.
+ */
+export function oneAtATime<A>(fn: (a: A) => Promise<void>): (a: A) => Promise<void> {
+  let last: Promise<void> = Promise.resolve();
+  return (a) => {
+    const run = last.then(() => fn(a));
+    last = run.catch(() => undefined);
+    return run;
+  };
+}
+
 /** Audits (with what it changed in behaviors and receivers against `prev`), counts and logs a reload that was applied. */
 export async function reloaded(
   prev: Config,

@@ -27,7 +27,7 @@ import { buildSessions, type SessionsRuntime } from './sessions.js';
 import { workerRoutes } from './routes.js';
 import { readGroups } from '../redis/stream-info.js';
 import { reportBatches, type BatchReport } from './batch-report.js';
-import { loadForReload, reloaded } from './worker-reload.js';
+import { loadForReload, oneAtATime, reloaded } from './worker-reload.js';
 import { commitSettingsOf, startEngine } from './engine.js';
 import { claimWorkerId } from '../engine/worker-id.js';
 import { resetUser } from '../engine/offline-reset.js';
@@ -231,7 +231,7 @@ export async function startWorker(opts: WorkerOptions = {}): Promise<WorkerHandl
     metrics,
     onBatch: (l) => void listeners.push(l),
     workerId: identity.id,
-    reload: async (path) => {
+    reload: oneAtATime(async (path?: string) => {
       const prev = config;
       const { next, ignored } = await loadForReload(path ?? opts.configPath ?? config.dir, config, {
         audit,
@@ -245,7 +245,7 @@ export async function startWorker(opts: WorkerOptions = {}): Promise<WorkerHandl
       Object.assign(decodeOpts, decodeOptionsOf(next));
       await ssf.reload();
       await reloaded(prev, next, ignored, { audit, metrics, logger, workerId: identity.id });
-    },
+    }),
     close: () =>
       (closing ??= (async () => {
         stopping = true;
