@@ -39,7 +39,9 @@ export function parseResponses(p: Parsed | undefined, behaviors: readonly Behavi
     issues.push({ file: p.file, ...locate(p, [RESPONSES_KEY]), message: `${RESPONSES_KEY}: must be a list of {when, revoke_sessions}` });
     return [];
   }
-  const ids = new Set(behaviors.map((b) => b.id));
+  // The ids the file configures — a valid entry or not: one with a mistake of its own is reported
+  // there, not a second time as "no behavior" here.
+  const ids = new Set([...behaviors.map((b) => b.id), ...Object.keys(data).filter((k) => k !== RESPONSES_KEY)]);
   const out: ResponseRule[] = [];
   raw.forEach((item, i) => {
     const r = ruleSchema.safeParse(item);

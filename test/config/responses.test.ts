@@ -68,6 +68,16 @@ describe('responses: in behaviors.yaml', () => {
       // A required key missing in an entry: the entry's line (it was the line of `responses:`).
       expect.stringMatching(/^12:5 responses\.3\.revoke_sessions: /),
     ]);
+    // A rule naming a behavior whose own entry has a mistake: only that mistake (found by a review: the
+    // rule was also reported as naming "no behavior … configured", sending the admin after a typo).
+    const broken = GOOD.replace('risk_level: high', 'risk_level: severe');
+    let only: ConfigIssue[] = [];
+    try {
+      loadConfig(write('broken', broken), {});
+    } catch (err) {
+      only = (err as { details: { issues: ConfigIssue[] } }).details.issues;
+    }
+    expect(only.map((i) => `${i.line}:${i.col} ${i.message.split(':')[0]}`)).toEqual(['2:15 session_hijack.risk_level']);
     const r = await runCli(['config', 'check', '--config', d]);
     expect(r.code).toBe(1);
     expect(r.stderr).toContain(`${d}/behaviors.yaml:7:22 responses.1.when.behavior: no behavior "teleport" is configured`);
