@@ -120,7 +120,7 @@ export async function startWorker(opts: WorkerOptions = {}): Promise<WorkerHandl
     logger,
     metrics,
     workerId: identity.id,
-    // The router thread loads the configuration from its file: given a path (the CLI gives both), it runs.
+    // Given a path (the CLI gives both), routing may run in its thread (handed the running configuration).
     ...(opts.configPath !== undefined || !opts.config ? { configPath: opts.configPath ?? 'config' } : {}),
     renewIdentity: () => identity.renew(),
     route: {
