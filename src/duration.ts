@@ -53,9 +53,11 @@ export function formatDuration(ms: number): string {
 }
 
 /** A duration string (`5m`) in a config schema, parsed to milliseconds. */
+const DURATION_FORMS = 'must be a duration like 30s, 5m, 24h or 7d';
 export const durationMs = z
-  .string()
-  .refine(isDuration, { message: 'must be a duration like 30s, 5m, 24h or 7d' })
+  // A bare number too (600: seconds? milliseconds?) is told what a duration looks like.
+  .string({ error: (issue) => (issue.input === undefined ? 'required: a duration like 30s, 5m, 24h or 7d' : DURATION_FORMS) })
+  .refine(isDuration, { message: DURATION_FORMS })
   .transform((s) => parseDuration(s));
 
 /** A duration longer than zero: a setting that `0s` would break (a timeout that always fires, a loop that spins). */

@@ -51,6 +51,21 @@ describe('behaviors.yaml: settings that would leave a behavior on but unable to 
   });
 });
 
+describe('behaviors.yaml: a duration written as a bare number', () => {
+  it('is told what a duration looks like (600 could be seconds or milliseconds), as a malformed string is', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'riskstream-params-'));
+    dirs.push(dir);
+    writeFileSync(join(dir, 'behaviors.yaml'), 'brute_force:\n  risk_level: high\n  window: 600\n');
+    let issues: ConfigIssue[] = [];
+    try {
+      loadConfig(dir, {});
+    } catch (err) {
+      issues = (err as { details: { issues: ConfigIssue[] } }).details.issues;
+    }
+    expect(issues.map((i) => `${i.line}:${i.col} ${i.message}`)).toEqual(['3:11 brute_force.window: must be a duration like 30s, 5m, 24h or 7d']);
+  });
+});
+
 describe('behaviors.yaml: a mistyped kind', () => {
   it('is reported at the kind, naming it — not as an unknown behavior id at the entry', () => {
     expect(load('vpn_logins:\n  kind: thresold\n  risk_level: high\n  match: {type: login}\n  count: 3\n  window: 5m\n')).toEqual({
