@@ -168,7 +168,8 @@ export interface SessionRevoked {
 
 /**
  * CAEP `session-revoked`. The subject is `complex` `{user, session}` when a session id is
- * known, else the user. Kind `okta` also carries the subject inside the event.
+ * known, else the user. Kind `okta` also carries the subject inside the event, as Okta's
+ * `SecurityEventSubject` has it: the user only (it names `user`, `device` and `tenant`, no session).
  */
 export function buildSessionRevokedSet(input: SetEnvelope & { revoked: SessionRevoked; reasonUser?: LangText }): BuiltSet {
   const { revoked, receiver } = input;
@@ -183,7 +184,7 @@ export function buildSessionRevokedSet(input: SetEnvelope & { revoked: SessionRe
       event_timestamp: numericDate(revoked.time),
       initiating_entity: revoked.initiatingEntity,
       ...reasons(revokedReasons(revoked.reason, receiver.reason_languages, revoked.initiatingEntity), input.reasonUser),
-      ...(receiver.kind === 'okta' ? { subject: session ? { user, session } : { user } } : {}),
+      ...(receiver.kind === 'okta' ? { subject: { user } } : {}),
     },
     revoked.id,
   );

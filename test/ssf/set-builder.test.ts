@@ -128,6 +128,16 @@ describe('set-builder (known answers)', () => {
     });
   });
 
+  it("Okta's in-event subject of a session-revoked names the user only, as its SecurityEventSubject schema has it (user, device, tenant)", () => {
+    const revoked = { id: 'rev-2', user: 'alice@example.com', sessionId: 's-9', reason: 'r', initiatingEntity: 'admin' as const, time: 1_795_420_801_000 };
+    const set = buildSessionRevokedSet({ ...env(okta, 'RS256'), revoked });
+    // The session stays in the top-level complex subject; inside the event Okta reads the user.
+    expect(set.claims.sub_id).toEqual({ format: 'complex', user: { format: 'email', email: 'alice@example.com' }, session: { format: 'opaque', id: 's-9' } });
+    expect((set.claims.events['https://schemas.openid.net/secevent/caep/event-type/session-revoked'] as { subject: unknown }).subject).toEqual({
+      user: { format: 'email', email: 'alice@example.com' },
+    });
+  });
+
   it('SSF verification echoes state; subject is the stream', () => {
     expect(buildVerificationSet({ ...env(), state: 'abc' })).toEqual({
       header: { alg: 'ES256', typ: 'secevent+jwt', kid: 'kid-1' },
