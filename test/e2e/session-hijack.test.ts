@@ -205,8 +205,11 @@ describe('session_hijack and the revoke_sessions response (real worker, Redis, r
     const audit = (await (await api('/v1/audit')).json()) as { entries: Array<{ action: string; target: string }> };
     // The response policy revoked it; its last stored identity kept the first login's device and network.
     expect(audit.entries.some((e) => e.action === 'session.revoked' && e.target === 'sl-1')).toBe(true);
-    const revoked = revokedSets().filter((s) => (s.claims.sub_id as { session: { id: string } }).session.id === 'sl-1');
-    expect(revoked).toHaveLength(1);
+    // The SET is delivered after the revocation is audited (a queued job): waited for, then counted once.
+    const revokedOf = () => revokedSets().filter((s) => (s.claims.sub_id as { session: { id: string } }).session.id === 'sl-1');
+    await waitFor(() => revokedOf().length >= 1, { what: 'sl-1’s session-revoked SET' });
+    await new Promise((r) => setTimeout(r, 300));
+    expect(revokedOf()).toHaveLength(1);
   }, 60_000);
 
   it('a refresh from another device arriving before its login (the login earlier in event time) is a hijack once the login arrives, as in event-time order', async () => {
