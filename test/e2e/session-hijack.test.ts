@@ -202,9 +202,15 @@ describe('session_hijack and the revoke_sessions response (real worker, Redis, r
     const risk = async () => (await (await api(`/v1/users/${encodeURIComponent(LIAM)}/risk`)).json()) as { level: string; behaviors: Array<{ id: string }> };
     await waitFor(async () => (await risk()).level === 'high', { what: 'liam flagged' });
     expect((await risk()).behaviors.map((b) => b.id)).toEqual(['session_hijack']);
-    const audit = (await (await api('/v1/audit')).json()) as { entries: Array<{ action: string; target: string }> };
-    // The response policy revoked it; its last stored identity kept the first login's device and network.
-    expect(audit.entries.some((e) => e.action === 'session.revoked' && e.target === 'sl-1')).toBe(true);
+    // The response policy revoked it (after the level change is relayed: waited for); its last stored
+    // identity kept the first login's device and network.
+    await waitFor(
+      async () =>
+        ((await (await api('/v1/audit')).json()) as { entries: Array<{ action: string; target: string }> }).entries.some(
+          (e) => e.action === 'session.revoked' && e.target === 'sl-1',
+        ),
+      { what: 'sl-1 revoked by the response policy' },
+    );
     // The SET is delivered after the revocation is audited (a queued job): waited for, then counted once.
     const revokedOf = () => revokedSets().filter((s) => (s.claims.sub_id as { session: { id: string } }).session.id === 'sl-1');
     await waitFor(() => revokedOf().length >= 1, { what: 'sl-1’s session-revoked SET' });
@@ -248,8 +254,12 @@ describe('session_hijack and the revoke_sessions response (real worker, Redis, r
       login: { device: 'd-9', asn: 2856, country: 'GB' },
       event: { device: 'd-evil', asn: 66, country: 'RU' },
     });
-    // The response policy revoked it: the identity it revoked was the login's, extended by the refresh.
-    const audit = (await (await api('/v1/audit?action=session.revoked')).json()) as { entries: Array<{ target: string }> };
-    expect(audit.entries.some((e) => e.target === 'sm-1')).toBe(true);
+    // The response policy revoked it (after the level change is relayed: waited for): the identity it
+    // revoked was the login's, extended by the refresh.
+    await waitFor(
+      async () =>
+        ((await (await api('/v1/audit?action=session.revoked')).json()) as { entries: Array<{ target: string }> }).entries.some((e) => e.target === 'sm-1'),
+      { what: 'sm-1 revoked by the response policy' },
+    );
   }, 60_000);
 });
