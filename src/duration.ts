@@ -52,11 +52,13 @@ export function formatDuration(ms: number): string {
   return parts.join('');
 }
 
+const DURATION_LIKE = 'a duration like 30s, 5m, 24h or 7d';
+const DURATION_FORMS = `must be ${DURATION_LIKE}`;
+
 /** A duration string (`5m`) in a config schema, parsed to milliseconds. */
-const DURATION_FORMS = 'must be a duration like 30s, 5m, 24h or 7d';
 export const durationMs = z
   // A bare number too (600: seconds? milliseconds?) is told what a duration looks like.
-  .string({ error: (issue) => (issue.input === undefined ? 'required: a duration like 30s, 5m, 24h or 7d' : DURATION_FORMS) })
+  .string({ error: (issue) => (issue.input === undefined ? `required: ${DURATION_LIKE}` : DURATION_FORMS) })
   .refine(isDuration, { message: DURATION_FORMS })
   .transform((s) => parseDuration(s));
 

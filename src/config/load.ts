@@ -101,7 +101,7 @@ export function loadConfig(path: string, env: NodeJS.ProcessEnv = process.env): 
     }
   }
   const behaviors = parseBehaviors(behaviorsParsed, issues);
-  const responses = parseResponses(behaviorsParsed, behaviors, issues);
+  const responses = parseResponses(behaviorsParsed, issues);
   if (mainParsed) {
     for (const [stream, profile] of Object.entries(raw.mapping.streams)) {
       try {

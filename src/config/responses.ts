@@ -10,7 +10,6 @@
  * ```
  */
 import { z } from 'zod';
-import type { BehaviorConfig } from './behaviors-schema.js';
 import { locate, pushZodIssues, type ConfigIssue, type Parsed } from './yaml-source.js';
 
 /** The top-level key of behaviors.yaml that holds the response rules (never a behavior id). */
@@ -31,7 +30,7 @@ export type ResponseRule = z.output<typeof ruleSchema>;
  * Validates the `responses` list of a behaviors document; problems (unknown keys, a `when` that
  * names no level or behavior, a behavior id not configured) become located issues.
  */
-export function parseResponses(p: Parsed | undefined, behaviors: readonly BehaviorConfig[], issues: ConfigIssue[]): ResponseRule[] {
+export function parseResponses(p: Parsed | undefined, issues: ConfigIssue[]): ResponseRule[] {
   const data: unknown = p?.js;
   if (!p || !data || typeof data !== 'object' || !(RESPONSES_KEY in data)) return [];
   const raw = (data as Record<string, unknown>)[RESPONSES_KEY] ?? [];
@@ -41,7 +40,7 @@ export function parseResponses(p: Parsed | undefined, behaviors: readonly Behavi
   }
   // The ids the file configures — a valid entry or not: one with a mistake of its own is reported
   // there, not a second time as "no behavior" here.
-  const ids = new Set([...behaviors.map((b) => b.id), ...Object.keys(data).filter((k) => k !== RESPONSES_KEY)]);
+  const ids = new Set(Object.keys(data).filter((k) => k !== RESPONSES_KEY));
   const out: ResponseRule[] = [];
   raw.forEach((item, i) => {
     const r = ruleSchema.safeParse(item);

@@ -5,8 +5,9 @@
  *
  * The detector is pure: it compares the event with the captured identity attached to it under
  * `CAPTURED_SESSION` (src/detect/captured-session.ts) by the I/O edge (src/sessions/captured.ts
- * looks the session up in the session store, or among the batch's own logins). An event without one — a session riskstream
- * never saw, a session owned by another user, the login that captured it — is never flagged.
+ * looks the session up in the session store, or among the batch's own logins). An event without
+ * one — a session riskstream never saw, a session owned by another user, the login that captured
+ * it — is never flagged.
  * The attachment is a symbol-keyed property: it cannot come from input JSON, so a shipper cannot
  * forge the baseline.
  *

@@ -43,8 +43,9 @@ function byTimeThenId(a: ReduceInput, b: ReduceInput): number {
 
 /**
  * Applies a user's events (any order; processed in event-time order) to their state:
- * expires what is due, runs every enabled behavior's detector (the windows of the others dropped), records hits as active
- * behaviors (with the level configured at hit time) and emits one change per level change.
+ * expires what is due, runs every enabled behavior's detector (the windows of the others dropped),
+ * records hits as active behaviors (with the level configured at hit time) and emits one change
+ * per level change.
  * A hit counts from its event time ({@link hitExpiry}); one already expired at `now` (a
  * backfill) is returned with `expiredOnArrival` and changes neither behaviors nor level.
  * Pure: no I/O, no clock; `now` is the processing time. `secrets` (the worker's own tokens) are

@@ -4,8 +4,8 @@
  * must not route), opens its own Redis connections and runs the router loop while the main
  * thread — which holds the leases — says it holds the router lease. Routing (read, decode,
  * enrich, partition writes, acks) then runs beside the owners' apply and commit on another core.
- * Messages in: start (token), stop, reload (the worker's new config), shutdown. Messages out: report (a routing step's
- * RouteReport), error (a failed step).
+ * Messages in: start (token), stop, reload (the worker's new config), shutdown. Messages out:
+ * report (a routing step's RouteReport), error (a failed step).
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import type { Config } from '../config/load.js';

@@ -32,10 +32,15 @@ export function decodeCursor(cursor: string): CursorPos {
   throw new RiskstreamError('BAD_REQUEST', 'invalid cursor');
 }
 
+/** Sorted-set members of one score as Redis orders them: by their UTF-8 bytes (not UTF-16 units). */
+export function compareMembers(a: string, b: string): number {
+  return Buffer.compare(Buffer.from(a, 'utf8'), Buffer.from(b, 'utf8'));
+}
+
 /** True when `pos` comes after `cursor` in reverse order (i.e. was not on an earlier page). */
 export function isAfterCursor(pos: CursorPos, cursor: CursorPos): boolean {
   if (pos.score !== cursor.score) return pos.score < cursor.score;
-  const c = Buffer.compare(Buffer.from(pos.member, 'utf8'), Buffer.from(cursor.member, 'utf8'));
+  const c = compareMembers(pos.member, cursor.member);
   if (c !== 0) return c < 0;
   return pos.shard !== undefined && cursor.shard !== undefined && pos.shard > cursor.shard;
 }

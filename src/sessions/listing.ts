@@ -2,7 +2,7 @@ import { byPartition, getAll, pipeline, type RedisClient } from '../redis/client
 import { RiskstreamError } from '../errors.js';
 import type { Keys } from '../keys.js';
 import type { SessionIdentity } from './identity.js';
-import { decodeCursor, encodeCursor, zrevAfterMerged, type CursorPos } from './cursor.js';
+import { compareMembers, decodeCursor, encodeCursor, zrevAfterMerged, type CursorPos } from './cursor.js';
 
 /** One page of active sessions. */
 export interface SessionPage {
@@ -83,7 +83,7 @@ export async function listUserSessions(c: ListingContext, user: string): Promise
   if (stale.length) await c.redis.zrem(key, ...stale);
   // Newest login first; logins of one instant by session id descending in UTF-8 bytes, as the
   // all-sessions listing (ZREVRANGE of the by-login index) gives them (UTF-16 units differ past the BMP).
-  return out.sort((a, b) => b.login_at - a.login_at || Buffer.compare(Buffer.from(b.session_id, 'utf8'), Buffer.from(a.session_id, 'utf8')));
+  return out.sort((a, b) => b.login_at - a.login_at || compareMembers(b.session_id, a.session_id));
 }
 
 /** Removes index members whose expiry has passed, in every partition (bounded per partition and call). */
