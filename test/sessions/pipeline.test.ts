@@ -5,6 +5,7 @@ import { SessionStore } from '../../src/sessions/store.js';
 import type { CanonicalEvent } from '../../src/types.js';
 import { batchOf, login, settings, testRedis } from './helpers.js';
 import { startMonitor } from '../helpers/monitor.js';
+import { waitFor } from '../helpers/redis.js';
 
 const t = testRedis();
 const store = new SessionStore(t.redis, t.keys);
@@ -48,6 +49,8 @@ describe('session-audit pipeline', () => {
     });
     const batch = mixed().filter((e) => e.session?.id !== 'expired');
     await sessionAudit(store, settings())(batchOf(batch));
+    // MONITOR's feed lags under load: wait for the two calls to show, then a moment for any stray one.
+    await waitFor(() => commands.filter((c) => c === 'evalsha' || c === 'eval').length >= 2, { what: 'the script calls monitored' }).catch(() => undefined);
     await new Promise((r) => setTimeout(r, 100));
     await monitor.stop();
     // Sessions, the partitions' indexes and per-user indexes: inside one script call per partition
