@@ -1,11 +1,13 @@
 /**
  * The benchmarked worker process: `startWorker` with the config directory given as argv[2]
  * (identity `bench`, or RISKSTREAM_WORKER_ID when several run),
- * reporting each batch to the parent over IPC. Messages in: `memory` (GC first when run with
- * --expose-gc), `stop` (graceful close, then exit so --cpu-prof writes its profile).
+ * reporting each batch to the parent over IPC. Messages in: `memory` (every thread's GC first when
+ * run with --expose-gc), `stop` (graceful close, then exit so --cpu-prof writes its profile).
  */
 import { writeFileSync } from 'node:fs';
 import { Session } from 'node:inspector/promises';
+import { BroadcastChannel } from 'node:worker_threads';
+import { GC_CHANNEL } from '../src/runtime/router-host.js';
 import { startWorker } from '../src/runtime/worker.js';
 
 const send = (m: Record<string, unknown>): void => void process.send?.(m);
@@ -43,13 +45,37 @@ worker.onBatch((r) => {
   });
 });
 
+/**
+ * With --expose-gc, the worker's threads (the router thread) collect their heaps too before a
+ * memory sample (GC_CHANNEL), as the main thread does: the sample then measures what each thread
+ * retains. Waits up to 2 s for their answer (none without a router thread).
+ */
+function threadsCollected(exposed: boolean): Promise<void> {
+  if (!exposed) return Promise.resolve();
+  const ch = new BroadcastChannel(GC_CHANNEL);
+  return new Promise<void>((resolve) => {
+    const done = (): void => {
+      clearTimeout(timer);
+      ch.close();
+      resolve();
+    };
+    const timer = setTimeout(done, 2_000);
+    ch.onmessage = (e: unknown) => {
+      if ((e as MessageEvent).data === 'gc-done') done();
+    };
+    ch.postMessage('gc');
+  });
+}
+
 process.on('message', (m: { t: string }) => {
   if (m.t === 'memory') {
     const gc = (globalThis as { gc?: () => void }).gc;
-    gc?.();
-    gc?.();
-    const u = process.memoryUsage();
-    send({ t: 'memory', rss: u.rss, heapUsed: u.heapUsed, external: u.external });
+    void threadsCollected(gc !== undefined).then(() => {
+      gc?.();
+      gc?.();
+      const u = process.memoryUsage();
+      send({ t: 'memory', rss: u.rss, heapUsed: u.heapUsed, external: u.external });
+    });
   } else if (m.t === 'cpu') {
     const c = process.cpuUsage();
     send({ t: 'cpu', user: c.user, system: c.system });

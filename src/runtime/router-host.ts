@@ -50,6 +50,13 @@ function entryModule(): URL {
   return new URL(`data:text/javascript,${encodeURIComponent(boot)}`);
 }
 
+/**
+ * Diagnostics only, in a process run with `--expose-gc` (the memory benchmark): a `gc` message on
+ * this BroadcastChannel makes the router thread collect its heap fully and answer `gc-done`, so a
+ * memory sample measures what every thread retains, not where their collectors happen to be.
+ */
+export const GC_CHANNEL = 'riskstream:diagnostics:gc';
+
 /** Restarts of a thread that ended on its own are spaced by this much. */
 const RESTART_MS = 1000;
 /**

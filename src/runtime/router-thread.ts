@@ -7,7 +7,7 @@
  * Messages in: start (token), stop, reload (the worker's new config), shutdown. Messages out:
  * report (a routing step's RouteReport), error (a failed step).
  */
-import { parentPort, workerData } from 'node:worker_threads';
+import { BroadcastChannel, parentPort, workerData } from 'node:worker_threads';
 import type { Config } from '../config/load.js';
 import { RiskstreamError } from '../errors.js';
 import { Keys } from '../keys.js';
@@ -16,7 +16,7 @@ import { runRouterLoop } from '../engine/router-loop.js';
 import { closeConnection, connect, ready, targetOf } from './connections.js';
 import { decodeOptionsOf } from './router-options.js';
 import { buildOwnRouter } from './router-build.js';
-import type { RouterThreadIn, RouterThreadOut } from './router-host.js';
+import { GC_CHANNEL, type RouterThreadIn, type RouterThreadOut } from './router-host.js';
 
 const port = parentPort;
 if (!port) throw new RiskstreamError('INTERNAL', 'router-thread.ts runs as a worker thread');
@@ -49,6 +49,18 @@ port.on('message', (m: RouterThreadIn) => {
     Object.assign(decodeOpts, decodeOptionsOf(config));
   }
 });
+// Diagnostics (GC_CHANNEL): a full collection on request, only when the process exposes gc().
+const gc = (globalThis as { gc?: () => void }).gc;
+const diagnostics = gc ? new BroadcastChannel(GC_CHANNEL) : undefined;
+if (diagnostics) {
+  diagnostics.onmessage = (m: unknown) => {
+    if ((m as MessageEvent).data !== 'gc') return;
+    gc!();
+    gc!();
+    diagnostics.postMessage('gc-done');
+  };
+  diagnostics.unref();
+}
 post({ type: 'ready' });
 await runRouterLoop({
   router,
@@ -65,4 +77,5 @@ await runRouterLoop({
   },
 });
 await Promise.all([closeConnection(redis), closeConnection(waker)]);
+diagnostics?.close();
 port.close();
