@@ -146,17 +146,19 @@ export class RiskService {
     return { users: page.map((f) => f.row), next_cursor: more ? encodeCursor(page[page.length - 1]!.pos) : null };
   }
 
-  /** A user's risk events (hits and changes), newest first. */
+  /** A user's risk events (hits and changes), newest first; `next_cursor` null on the last page. */
   async events(user: string, opts: { cursor?: string; limit?: number } = {}): Promise<{ events: unknown[]; next_cursor: string | null }> {
     const limit = Math.min(Math.max(opts.limit ?? 100, 1), MAX_PAGE);
-    const rows = (await this.redis.xrevrange(this.keys.userEvents(user), opts.cursor ? `(${opts.cursor}` : '+', '-', 'COUNT', limit)) as Array<
+    // One row more than the page: a full last page is told from one with more after it.
+    const read = (await this.redis.xrevrange(this.keys.userEvents(user), opts.cursor ? `(${opts.cursor}` : '+', '-', 'COUNT', limit + 1)) as Array<
       [string, string[]]
     >;
+    const rows = read.slice(0, limit);
     const events = rows.map(([id, f]) => {
       const e = parseRiskEvent(id, f);
       return riskEventView(e.id, e.kind, e.data);
     });
-    return { events, next_cursor: rows.length === limit ? rows[rows.length - 1]![0] : null };
+    return { events, next_cursor: read.length > limit ? rows[rows.length - 1]![0] : null };
   }
 
   /**

@@ -275,6 +275,17 @@ describe('GET /v1/users/{user}/risk and /events', () => {
     expect([first.json.events[0].id, second.json.events[0].id]).toEqual((all.json.events as Array<{ id: string }>).map((e) => e.id));
   });
 
+  it('the last page has no cursor, also when it is full (found by a black-box review: it sent one to an empty page)', async () => {
+    const path = `/v1/users/${encodeURIComponent(HIGH[1]!)}/events`;
+    const whole = await admin(`${path}?limit=2`); // exactly the user's two events
+    expect(whole.json.events).toHaveLength(2);
+    expect(whole.json.next_cursor).toBeNull();
+    const first = await admin(`${path}?limit=1`);
+    const last = await admin(`${path}?limit=1&cursor=${first.json.next_cursor}`);
+    expect(last.json.events).toHaveLength(1);
+    expect(last.json.next_cursor).toBeNull();
+  });
+
   it('400 on a bad limit or cursor', async () => {
     for (const q of ['limit=0', 'limit=x', 'cursor=abc', 'cursor=1-2-3', 'cursor=1-18446744073709551616', 'cursor=18446744073709551616-0']) {
       expect(isApiError(await admin(`/v1/users/${encodeURIComponent(HIGH[1]!)}/events?${q}`), 400, 'bad_request'), q).toBe(true);
