@@ -57,7 +57,8 @@ export class AuditLog {
 
   /**
    * Reads entries newest first, `count` at a time, before the cursor (an entry id); `action`: only
-   * that action, or those under it (`set`, `set.` or `set.*`: every `set.…` action).
+   * that action, or those under it (`set`, `set.` or `set.*`: every `set.…` action). `next` is
+   * absent once the stream's start is reached.
    */
   async list(opts: { cursor?: string; count?: number; action?: string } = {}): Promise<{ entries: StoredAuditEntry[]; next?: string }> {
     const count = Math.min(Math.max(opts.count ?? 100, 1), 1000);
@@ -85,6 +86,8 @@ export class AuditLog {
       if (rows.length < batch || out.length >= count) break;
       cursorEnd = `(${rows[rows.length - 1]![0]}`;
     }
+    // A page that ended on the stream's first entry (a full one too) is the last: nothing older.
+    if (!exhausted && scannedTo !== undefined) exhausted = (await this.redis.xrevrange(this.stream, `(${scannedTo}`, '-', 'COUNT', 1)).length === 0;
     const next = exhausted ? undefined : scannedTo;
     return { entries: out, ...(next !== undefined ? { next } : {}) };
   }

@@ -517,4 +517,13 @@ describe('GET /v1/audit', () => {
     }
     expect((await admin('/v1/audit?cursor=0-0')).json).toEqual({ entries: [], next_cursor: null });
   });
+
+  it('the page that ends on the oldest entry has no cursor, also when it is full (found by a black-box review)', async () => {
+    const ids = ((await admin('/v1/audit?limit=1000')).json.entries as Array<{ id: string }>).map((e) => e.id);
+    expect(ids.length).toBeGreaterThanOrEqual(3);
+    // From the third-oldest entry, the two older ones: a full page of 2, the log's start.
+    const last = await admin(`/v1/audit?limit=2&cursor=${ids[ids.length - 3]}`);
+    expect((last.json.entries as Array<{ id: string }>).map((e) => e.id)).toEqual(ids.slice(-2));
+    expect(last.json.next_cursor).toBeNull();
+  });
 });

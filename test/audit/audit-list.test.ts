@@ -62,4 +62,13 @@ describe('AuditLog.list', () => {
     const none = await log.list({ count: 5, action: 'session.revoked', cursor: resets[0]! });
     expect(none).toEqual({ entries: [] });
   });
+
+  it('a full page that reaches the stream start has no cursor either, filtered or not (found by a black-box review)', async () => {
+    const unfiltered = await log.list({ count: 2, cursor: resets[2]! });
+    expect(unfiltered.entries.map((e) => e.id)).toEqual([resets[1], resets[0]]);
+    expect(unfiltered.next).toBeUndefined();
+    const filtered = await log.list({ count: 2, action: 'risk.reset', cursor: resets[2]! });
+    expect(filtered.entries.map((e) => e.id)).toEqual([resets[1], resets[0]]);
+    expect(filtered.next).toBeUndefined();
+  });
 });
