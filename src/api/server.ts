@@ -45,6 +45,12 @@ function sendCode(reply: FastifyReply, code: ErrorCode, message: string): Fastif
   return sendError(reply, ERROR_CODES[code], code.toLowerCase(), message);
 }
 
+/** 401 with `WWW-Authenticate: Bearer`, saying whether no token or a wrong one was sent (the same on every path). */
+function sendUnauthorized(reply: FastifyReply, verdict: 'missing' | 'invalid'): FastifyReply {
+  reply.header('WWW-Authenticate', 'Bearer');
+  return sendCode(reply, 'UNAUTHORIZED', verdict === 'missing' ? 'a bearer token is required' : 'invalid token');
+}
+
 /**
  * Builds the HTTP server (fastify: schema-light routing, built-in body limits and a
  * well-tested HTTP stack; its overhead is far below Redis round trips).
@@ -130,10 +136,7 @@ export async function buildServer(ctx: ApiContext, modules: RouteModule[]): Prom
     const scope: Scope = req.routeOptions.config?.scope ?? 'admin';
     const header = req.headers.authorization;
     const verdict = ctx.tokens.check(header, scope);
-    if (verdict === 'missing' || verdict === 'invalid') {
-      reply.header('WWW-Authenticate', 'Bearer');
-      return sendCode(reply, 'UNAUTHORIZED', verdict === 'missing' ? 'a bearer token is required' : 'invalid token');
-    }
+    if (verdict === 'missing' || verdict === 'invalid') return sendUnauthorized(reply, verdict);
     if (verdict === 'forbidden') return sendCode(reply, 'FORBIDDEN', `this token lacks the ${scope} scope`);
     req.actor = TokenSet.actor(header);
     // Redis unreachable: an answer now (503, retry) rather than a request held until it is back,
@@ -193,10 +196,7 @@ export async function buildServer(ctx: ApiContext, modules: RouteModule[]): Prom
     const wellKnown = req.url.startsWith('/.well-known/');
     const path = req.url.split('?')[0] ?? '';
     // A route anyone may read (`/healthz`) asked with another method: 405 without a token too.
-    if (!wellKnown && !routes.open(path) && (verdict === 'missing' || verdict === 'invalid')) {
-      reply.header('WWW-Authenticate', 'Bearer');
-      return sendCode(reply, 'UNAUTHORIZED', 'a bearer token is required');
-    }
+    if (!wellKnown && !routes.open(path) && (verdict === 'missing' || verdict === 'invalid')) return sendUnauthorized(reply, verdict);
     const allowed = routes.allowed(path);
     if (allowed.length && !allowed.includes(req.method)) {
       reply.header('Allow', allowed.join(', '));

@@ -138,7 +138,13 @@ describe('bearer authentication', () => {
     expect(isApiError(await call(w.url, '/v1/nothing-here', { token: w.cfg.adminToken }), 404, 'not_found')).toBe(true);
     expect(isApiError(await call(w.url, '/v1/nothing-here', { token: w.cfg.ingestToken }), 404, 'not_found')).toBe(true);
     expect(isApiError(await call(w.url, '/v1/nothing-here', { token: ssfToken }), 404, 'not_found')).toBe(true);
-    expect(isApiError(await call(w.url, '/v1/nothing-here', { token: 'wrong-token-0123456789abcdef' }), 401, 'unauthorized')).toBe(true);
+    const wrong = await call(w.url, '/v1/nothing-here', { token: 'wrong-token-0123456789abcdef' });
+    expect(isApiError(wrong, 401, 'unauthorized')).toBe(true);
+    // As on a real route: a token was sent, it is wrong (found by a black-box review: it said none was sent).
+    expect(wrong.json.message).toBe((await call(w.url, '/v1/users', { token: 'wrong-token-0123456789abcdef' })).json.message);
+    expect(wrong.json.message).toBe('invalid token');
+    expect((await call(w.url, '/v1/users', { method: 'PUT', token: 'wrong-token-0123456789abcdef' })).json.message).toBe('invalid token');
+    expect((await call(w.url, '/v1/nothing-here')).json.message).toBe('a bearer token is required');
   });
 
   it('a route asked with a method it does not answer: 405 method_not_allowed with Allow (after the token check); an unknown path stays 404', async () => {
