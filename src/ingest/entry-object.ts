@@ -37,23 +37,56 @@ function postureFlag(v: string): string | boolean {
   return l === 'true' ? true : l === 'false' ? false : v;
 }
 
+/** A flat field's value: JSON objects in object fields parsed, posture flags as booleans. */
+function flatValue(key: string, text: string): unknown {
+  if (OBJECT_KEYS.has(key) && looksJson(text)) {
+    const parsed = parseJsonObject(text, key);
+    if (typeof parsed !== 'string') return parsed;
+  }
+  return key.startsWith('device.posture.') ? postureFlag(text) : text;
+}
+
+/** Dots in a key: how deep it nests. */
+function depthOf(key: string): number {
+  let n = 0;
+  for (let i = key.indexOf('.'); i !== -1; i = key.indexOf('.', i + 1)) n++;
+  return n;
+}
+
+/** True when a value already holds the place of dotted `key` in `out` (a plain value on its path, or the key itself). */
+function taken(out: Record<string, unknown>, key: string): boolean {
+  const segs = key.split('.');
+  let cur = out;
+  for (let i = 0; i < segs.length - 1; i++) {
+    if (!Object.hasOwn(cur, segs[i]!)) return false;
+    const next = cur[segs[i]!];
+    if (!isPlainObject(next)) return true;
+    cur = next;
+  }
+  return Object.hasOwn(cur, segs[segs.length - 1]!);
+}
+
 /**
  * Flat stream fields → nested object: dotted keys nest (`geo.lat`), JSON objects in object
  * fields are parsed, `true`/`false` (any case) in `device.posture.*` become booleans. Numeric strings stay
- * strings here; the schema coerces them where it wants numbers.
+ * strings here; the schema coerces them where it wants numbers. Plain keys are placed first, then
+ * dotted ones, shallower first; a dotted key whose place is taken (`app drive` beside `app.id 42`)
+ * is kept under its dotted name: whatever the fields' order, no field is lost.
  */
 export function flatToObject(fields: Record<string, string>, skip?: string): Record<string, unknown> {
   const out: Record<string, unknown> = {};
+  let dotted: string[] | undefined;
   for (const key in fields) {
     if (key === skip) continue;
-    let v: unknown = fields[key];
-    if (OBJECT_KEYS.has(key) && looksJson(v as string)) {
-      const parsed = parseJsonObject(v as string, key);
-      if (typeof parsed !== 'string') v = parsed;
-    } else if (key.startsWith('device.posture.')) v = postureFlag(v as string);
-    if (key.indexOf('.') < 0) {
-      if (key !== '__proto__') out[key] = v;
-    } else setPath(out, key, v);
+    if (key.indexOf('.') >= 0) (dotted ??= []).push(key);
+    else if (key !== '__proto__') out[key] = flatValue(key, fields[key]!);
+  }
+  if (!dotted) return out;
+  if (dotted.length > 1) dotted.sort((a, b) => depthOf(a) - depthOf(b));
+  for (const key of dotted) {
+    const v = flatValue(key, fields[key]!);
+    if (taken(out, key)) out[key] = v;
+    else setPath(out, key, v);
   }
   return out;
 }

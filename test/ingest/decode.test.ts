@@ -303,8 +303,24 @@ describe('decodeEntry: mapping profiles', () => {
 });
 
 describe('flatToObject', () => {
-  it('replaces a scalar that is in the way of a dotted key', () => {
-    expect(flatToObject({ geo: 'x', 'geo.lat': '1' })).toEqual({ geo: { lat: '1' } });
+  it('keeps a plain value and a dotted key under it both, in either order (a black-box review: one of them was lost, by order)', () => {
+    for (const fields of [
+      { app: 'drive', 'app.id': '42' },
+      { 'app.id': '42', app: 'drive' },
+    ])
+      expect(flatToObject(fields)).toEqual({ app: 'drive', 'app.id': '42' });
+    expect(flatToObject({ 'rule.a.b': '2', 'rule.a': 'x', rule: 'r1' })).toEqual({ rule: 'r1', 'rule.a': 'x', 'rule.a.b': '2' });
+    // A JSON object field and dotted keys into it merge, whatever the order; a key it holds already stays its own.
+    expect(flatToObject({ 'geo.country': 'GB', 'geo.lat': '2', geo: '{"lat":1,"lon":2}' })).toEqual({ geo: { lat: 1, lon: 2, country: 'GB' }, 'geo.lat': '2' });
+  });
+  it('an entry whose attribute and a dotted key under it clash keeps both; a canonical field so given is refused, in either order', () => {
+    const a = decodeEntry(entry({ type: 'dlp', user: 'a@b.c', time: String(T), 'app.id': '42', app: 'drive' }, 'riskstream:activity'));
+    expect(a.ok && a.event).toMatchObject({ app: 'drive', 'app.id': '42' });
+    for (const fields of [
+      { type: 'login', user: 'a@b.c', time: String(T), device: 'd-9', 'device.posture.os': 'macOS' },
+      { type: 'login', user: 'a@b.c', time: String(T), 'device.posture.os': 'macOS', device: 'd-9' },
+    ])
+      expect(decodeEntry(entry(fields))).toEqual({ ok: false, reason: expect.stringMatching(/^device: must be an object/) });
   });
   it('parses JSON objects in object fields only', () => {
     expect(flatToObject({ geo: '{"lat":1,"lon":2}', note: '{"a":1}' })).toEqual({ geo: { lat: 1, lon: 2 }, note: '{"a":1}' });
