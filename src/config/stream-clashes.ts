@@ -36,3 +36,24 @@ export function streamClashes(
   });
   return out;
 }
+
+/**
+ * Bridged lists (`bridge.lists`) whose stream is not an input stream: the bridge would empty the
+ * shipper's list into a stream nothing reads (a typo, a stream not in `streams.extra`), or into
+ * one of riskstream's own (the control stream: admin resets from a shipper). Never scored, never
+ * dead-lettered: refused.
+ */
+export function bridgeTargetIssues(
+  raw: RiskstreamFileConfig,
+  at: (path: PropertyKey[]) => { line: number; col: number },
+): Array<{ line: number; col: number; message: string }> {
+  const s = raw.streams;
+  const keys = new Keys(raw.redis.prefix);
+  const inputs = new Set([s.login ?? keys.loginStream, s.activity ?? keys.activityStream, ...s.extra]);
+  return Object.entries(raw.bridge.lists)
+    .filter(([, stream]) => !inputs.has(stream))
+    .map(([list, stream]) => ({
+      ...at(['bridge', 'lists', list]),
+      message: `bridge.lists.${list}: "${stream}" is not an input stream (streams.login, streams.activity or streams.extra): nothing would read what the bridge moves there`,
+    }));
+}

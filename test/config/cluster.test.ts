@@ -48,7 +48,7 @@ describe('redis.cluster', () => {
     const bad = 'bridge:\n  lists:\n    shipper:list: riskstream:login\n';
     expect(messages(dirWith(CLUSTER + bad)).join('\n')).toMatch(/must share a hash slot.*\{shipper\}/);
     expect(messages(dirWith(bad))).toEqual([]);
-    expect(messages(dirWith(CLUSTER + 'bridge:\n  lists:\n    "{shipper}:list": "{shipper}:events"\n'))).toEqual([]);
+    expect(messages(dirWith(CLUSTER + 'streams:\n  extra: ["{shipper}:events"]\nbridge:\n  lists:\n    "{shipper}:list": "{shipper}:events"\n'))).toEqual([]);
   });
 
   it('refuses an input stream name with braces but no hash tag on a cluster (its fence key could not share its slot)', () => {

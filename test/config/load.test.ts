@@ -403,6 +403,18 @@ describe('loadConfig issues, located as file:line:col', () => {
     expect(lines(issuesOf(configDir({ 'riskstream.yaml': 'streams:\n  audit: shared\n  risk_events: shared\n' })))).toHaveLength(1);
   });
 
+  it('a bridged list must feed an input stream (a black-box review: a typo moved shipped events where nothing scores them, config check said ok)', () => {
+    const yaml =
+      'redis:\n  prefix: cx\nstreams:\n  extra: [cx:okta]\nbridge:\n  lists:\n    cx:bridge:a: cx:actvity\n    cx:bridge:b: cx:control\n    cx:bridge:c: cx:dead-letter\n';
+    expect(lines(issuesOf(configDir({ 'riskstream.yaml': yaml })))).toEqual([
+      'riskstream.yaml:7:18 bridge.lists.cx:bridge:a: "cx:actvity" is not an input stream (streams.login, streams.activity or streams.extra): nothing would read what the bridge moves there',
+      'riskstream.yaml:8:18 bridge.lists.cx:bridge:b: "cx:control" is not an input stream (streams.login, streams.activity or streams.extra): nothing would read what the bridge moves there',
+      'riskstream.yaml:9:18 bridge.lists.cx:bridge:c: "cx:dead-letter" is not an input stream (streams.login, streams.activity or streams.extra): nothing would read what the bridge moves there',
+    ]);
+    const ok = 'redis:\n  prefix: cx\nstreams:\n  extra: [cx:okta]\nbridge:\n  lists:\n    a: cx:login\n    b: cx:activity\n    c: cx:okta\n';
+    expect(loadConfig(configDir({ 'riskstream.yaml': ok }), NO_ENV).raw.bridge.lists).toEqual({ a: 'cx:login', b: 'cx:activity', c: 'cx:okta' });
+  });
+
   it('an alias without its anchor, or an alias bomb, is an issue at the alias (not a bare error)', () => {
     expect(lines(issuesOf(configDir({ 'riskstream.yaml': 'log_level: info\nx: &a [1]\ny: *nope\n' })))).toEqual([
       'riskstream.yaml:3:4 Unresolved alias (the anchor must be set before the alias): nope',
