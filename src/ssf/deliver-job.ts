@@ -19,8 +19,7 @@ import type { KeyRing } from './key-ring.js';
 import { pushSet, type PushOutcome } from './push-client.js';
 import type { SetJobData } from './queue.js';
 import type { ReceiverRegistry } from './receivers.js';
-import { buildLevelChangeSet, buildSessionRevokedSet, buildVerificationSet, type SetEnvelope } from './set-builder.js';
-import { buildAndSign } from './signer.js';
+import { signJobSet } from './job-set.js';
 
 /** Outcome of one attempt, as reported to `onOutcome` (a metrics label). */
 export type DeliveryOutcome = 'delivered' | 'superseded' | 'retry' | 'rate_limited' | 'failed' | 'unauthorized';
@@ -130,17 +129,6 @@ export function createSetProcessor(deps: ProcessorDeps): (job: Job<SetJobData>, 
     return { outcome: 'superseded', jti: ctx.jti };
   }
 
-  async function sign(d: SetJobData, receiver: ResolvedReceiver): Promise<string> {
-    return buildAndSign(deps.keyRing, receiver.alg, (key) => {
-      const env: SetEnvelope = { issuer: deps.issuer, receiver, key, now: Date.now(), jti: d.jti };
-      if (d.event === 'risk-level-change') return buildLevelChangeSet({ ...env, change: d.change });
-      if (d.event === 'verification')
-        return buildVerificationSet({ ...env, streamId: receiver.streamId, ...(d.state !== undefined ? { state: d.state } : {}) });
-      const { id, user, sessionId, reason, initiatingEntity, time } = d;
-      return buildSessionRevokedSet({ ...env, revoked: { id, user, reason, initiatingEntity, time, ...(sessionId ? { sessionId } : {}) } });
-    });
-  }
-
   async function onFailure(job: Job<SetJobData>, ctx: Ctx, receiver: ResolvedReceiver, o: Exclude<PushOutcome, { kind: 'delivered' }>): Promise<never> {
     const attempt = job.attemptsMade + 1;
     switch (o.kind) {
@@ -185,8 +173,10 @@ export function createSetProcessor(deps: ProcessorDeps): (job: Job<SetJobData>, 
     const ctx = contextOf(job);
     let receiver = deps.registry.get(d.receiver);
     // A SET for a paused stream waits for the resume; a verification SET too (its request was
-    // answered 204: the SET will be sent, SSF 1.0 §8.1.4.2).
-    const waits = (r: ResolvedReceiver | undefined): boolean => r?.paused === true;
+    // answered 204: the SET will be sent, SSF 1.0 §8.1.4.2). A stream-updated SET announces the
+    // status itself: it is sent whatever the stream's status (SSF 1.0 §8.1.5).
+    const announces = d.event === 'stream-updated';
+    const waits = (r: ResolvedReceiver | undefined): boolean => r?.paused === true && !announces;
     // Unknown or disabled here: re-read first. A waiting SET needs no re-read: the resume shows at
     // the next periodic sync, before it looks again.
     if (!receiver?.enabled && !waits(receiver) && deps.registry.refresh) {
@@ -199,11 +189,13 @@ export function createSetProcessor(deps: ProcessorDeps): (job: Job<SetJobData>, 
       if (leftOf(job) <= 0) return fail(ctx, 'failed', { outcome: 'expired', last_outcome: 'paused' });
       return delay(job, token, PAUSED_RECHECK_MS + Math.round(random() * PAUSED_RECHECK_MS * 0.2));
     }
-    if (!receiver?.enabled) return fail(ctx, 'failed', { outcome: receiver ? 'receiver_disabled' : 'unknown_receiver' });
+    if (!receiver || (!receiver.enabled && !(announces && receiver.streamId)))
+      return fail(ctx, 'failed', { outcome: receiver ? 'receiver_disabled' : 'unknown_receiver' });
     // Queued, held or retrying before the stream dropped its subject or the event type: not sent.
     const user = d.event === 'risk-level-change' ? d.change.user : d.event === 'session-revoked' ? d.user : undefined;
     if (user !== undefined && receiver.removedSubjects?.includes(user)) return fail(ctx, 'failed', { outcome: 'subject_removed' });
-    if (d.event !== 'verification' && !receiver.events.includes(d.event)) return fail(ctx, 'failed', { outcome: 'event_not_requested' });
+    if (d.event !== 'verification' && d.event !== 'stream-updated' && !receiver.events.includes(d.event))
+      return fail(ctx, 'failed', { outcome: 'event_not_requested' });
     if (d.event === 'risk-level-change') {
       const skipped = await superseded(d.change, ctx);
       if (skipped) return skipped;
@@ -237,7 +229,7 @@ export function createSetProcessor(deps: ProcessorDeps): (job: Job<SetJobData>, 
       }
       let set: string;
       try {
-        set = await sign(d, receiver);
+        set = await signJobSet(deps.keyRing, deps.issuer, d, receiver);
       } catch (err) {
         if (isRiskstreamError(err) && err.code.startsWith('KEY_')) return await fail(ctx, 'failed', { outcome: 'no_signing_key', message: err.message });
         throw err;

@@ -38,7 +38,9 @@ export type SetJobData =
       initiatingEntity: SessionRevoked['initiatingEntity'];
       time: number;
     })
-  | (JobBase & { event: 'verification'; id: string; state?: string });
+  | (JobBase & { event: 'verification'; id: string; state?: string })
+  /** A self-registered stream's status, changed by the transmitter (SSF 1.0 §8.1.5). */
+  | (JobBase & { event: 'stream-updated'; id: string; status: string; reason?: string });
 
 /** The delivery queue plus the shared delivery state enqueueing updates. */
 export interface SetQueue {
@@ -87,6 +89,11 @@ export function sessionRevokedJobId(receiver: string, sessionId: string | undefi
 /** Job id of a verification event for a receiver. */
 export function verificationJobId(receiver: string, id: string): string {
   return `ver-${receiver}-${shortHash(id)}`;
+}
+
+/** Job id of a stream-updated event for a stream's receiver. */
+export function streamUpdatedJobId(receiver: string, id: string): string {
+  return `sup-${receiver}-${shortHash(id)}`;
 }
 
 /** Creates the queue (prefix `keys.bullPrefix`). `connection` may be shared; it is not closed. */
@@ -172,5 +179,16 @@ export async function enqueueVerification(q: SetQueue, receiver: string, id: str
   const jobId = verificationJobId(receiver, id);
   const data: SetJobData = { event: 'verification', receiver, id, jti: jtiFor(jobId), ...(state !== undefined ? { state } : {}) };
   await q.queue.add('verification', data, { ...VERIFICATION_JOB_OPTIONS, jobId });
+  return jobId;
+}
+
+/**
+ * Enqueues an SSF stream-updated SET (the stream's new `status`, `reason`) for a stream's
+ * receiver: sent whatever the stream's status (SSF 1.0 §8.1.5). Idempotent per (receiver, id).
+ */
+export async function enqueueStreamUpdated(q: SetQueue, receiver: string, id: string, status: string, reason?: string): Promise<string> {
+  const jobId = streamUpdatedJobId(receiver, id);
+  const data: SetJobData = { event: 'stream-updated', receiver, id, status, jti: jtiFor(jobId), ...(reason ? { reason } : {}) };
+  await q.queue.add('stream-updated', data, { ...VERIFICATION_JOB_OPTIONS, jobId });
   return jobId;
 }

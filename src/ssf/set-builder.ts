@@ -11,6 +11,7 @@ export const CAEP_RISK_LEVEL_CHANGE = 'https://schemas.openid.net/secevent/caep/
 export const OKTA_USER_RISK_CHANGE = 'https://schemas.okta.com/secevent/okta/event-type/user-risk-change';
 export const CAEP_SESSION_REVOKED = 'https://schemas.openid.net/secevent/caep/event-type/session-revoked';
 export const SSF_VERIFICATION = 'https://schemas.openid.net/secevent/ssf/event-type/verification';
+export const SSF_STREAM_UPDATED = 'https://schemas.openid.net/secevent/ssf/event-type/stream-updated';
 
 /** Media type of a SET (the header `typ` and the push `Content-Type`). */
 export const SET_TYP = 'secevent+jwt';
@@ -197,4 +198,13 @@ export function buildSessionRevokedSet(input: SetEnvelope & { revoked: SessionRe
 export function buildVerificationSet(input: SetEnvelope & { state?: string; streamId?: string }): BuiltSet {
   const subId: SubjectId = { format: 'opaque', id: input.streamId ?? input.receiver.name };
   return envelope(input, subId, SSF_VERIFICATION, input.state !== undefined ? { state: input.state } : {});
+}
+
+/**
+ * SSF `stream-updated` event (SSF 1.0 §8.1.5): the transmitter changed the stream's status. The
+ * subject is the stream (opaque id); `reason` when given.
+ */
+export function buildStreamUpdatedSet(input: SetEnvelope & { streamId: string; status: string; reason?: string }): BuiltSet {
+  const subId: SubjectId = { format: 'opaque', id: input.streamId };
+  return envelope(input, subId, SSF_STREAM_UPDATED, { status: input.status, ...(input.reason ? { reason: input.reason } : {}) });
 }

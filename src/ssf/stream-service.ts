@@ -7,7 +7,7 @@ import { riskstreamSchema, type RiskstreamFileConfig } from '../config/schema.js
 import { RiskstreamError } from '../errors.js';
 import type { Keys } from '../keys.js';
 import type { LevelChange, SigningAlg } from '../types.js';
-import { enqueueLevelChanges, enqueueSessionRevoked, enqueueVerification, type SetQueue } from './queue.js';
+import { enqueueLevelChanges, enqueueSessionRevoked, enqueueStreamUpdated, enqueueVerification, type SetQueue } from './queue.js';
 import type { SessionRevoked } from './set-builder.js';
 import { displayEndpoint } from './display-endpoint.js';
 import { EndpointPolicy, type Resolver } from './endpoint-policy.js';
@@ -204,7 +204,10 @@ export class StreamService {
     await this.streams(true);
   }
 
-  /** Sets a stream's status; resuming (→ enabled) delivers what was held while paused. */
+  /**
+   * Sets a stream's status; resuming (→ enabled) delivers what was held while paused. A change by
+   * another caller than the stream's owner (an admin) is announced with a stream-updated SET.
+   */
   async setStatus(id: string, status: StreamStatus, reason: string | undefined, caller: StreamCaller, actor: string): Promise<SsfStream> {
     if (!['enabled', 'paused', 'disabled'].includes(status)) throw new RiskstreamError('BAD_REQUEST', 'status must be enabled, paused or disabled');
     const before = await this.get(id, caller);
@@ -216,6 +219,8 @@ export class StreamService {
       details: { stream_id: id, status, previous: before.status, reason },
     });
     await this.streams(true);
+    // Set by the transmitter (an admin), not asked by the stream's receiver: announced (SSF 1.0 §8.1.5).
+    if (status !== before.status && before.owner !== caller.owner) await enqueueStreamUpdated(this.queue, streamReceiverName(id), randomUUID(), status, reason);
     if (status === 'enabled') await this.held.release(s);
     if (status === 'disabled') await this.held.drop(id);
     return s;

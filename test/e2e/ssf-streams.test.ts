@@ -227,6 +227,46 @@ describe('SSF stream management', () => {
   });
 });
 
+describe('SSF stream-updated events', () => {
+  const STREAM_UPDATED = 'https://schemas.openid.net/secevent/ssf/event-type/stream-updated';
+  const updatesAt = (path: string) => h.receiver.received.filter((s) => s.path === path && eventOf(s).type === STREAM_UPDATED);
+
+  it('a status an admin sets on a receiver’s stream is announced with a stream-updated SET (SSF 1.0 §8.1.5); the receiver’s own changes are not (found by a black-box review)', async () => {
+    const sid = (await api('POST', '/ssf/streams', { delivery: delivery('/updated'), events_requested: [CAEP_RISK] })).json.stream_id as string;
+    const admin = (status: string, reason?: string) => api('POST', '/ssf/status', { stream_id: sid, status, ...(reason ? { reason } : {}) }, h.cfg.adminToken);
+
+    // enabled → paused by the transmitter: the event comes before the stream stops, and nothing after it.
+    expect((await admin('paused', 'maintenance')).json).toMatchObject({ status: 'paused' });
+    const paused = await waitFor(() => updatesAt('/updated')[0], { what: 'stream-updated (paused)' });
+    expect(paused.verified).toBe(true);
+    expect(paused.claims.sub_id).toEqual({ format: 'opaque', id: sid });
+    expect(paused.claims.aud).toBe(h.receiver.url);
+    expect(eventOf(paused).body).toEqual({ status: 'paused', reason: 'maintenance' });
+    await travel('updated-held@example.com', 12);
+    await untilQuiet(h.redis, { prefix: h.prefix, users: ['updated-held@example.com'] });
+    expect(setsFor('updated-held@example.com').filter((s) => s.path === '/updated')).toHaveLength(0);
+
+    // paused → enabled by the transmitter: announced upon re-enabling; the held SET follows.
+    await admin('enabled');
+    await waitFor(() => updatesAt('/updated').length >= 2, { what: 'stream-updated (enabled)' });
+    expect(eventOf(updatesAt('/updated')[1]!).body).toEqual({ status: 'enabled' });
+    await waitFor(() => setsFor('updated-held@example.com').some((s) => s.path === '/updated'), { what: 'the held SET after resume' });
+
+    // enabled → disabled by the transmitter: announced although the stream then sends nothing.
+    await admin('disabled', 'abuse');
+    await waitFor(() => updatesAt('/updated').length >= 3, { what: 'stream-updated (disabled)' });
+    expect(eventOf(updatesAt('/updated')[2]!).body).toEqual({ status: 'disabled', reason: 'abuse' });
+
+    // The receiver's own requests are answered by the status endpoint, not by an event.
+    expect((await api('POST', '/ssf/status', { stream_id: sid, status: 'enabled' })).status).toBe(200);
+    expect((await api('POST', '/ssf/status', { stream_id: sid, status: 'paused' })).status).toBe(200);
+    await travel('updated-after@example.com', 12);
+    await untilQuiet(h.redis, { prefix: h.prefix, users: ['updated-after@example.com'] });
+    expect(updatesAt('/updated')).toHaveLength(3);
+    expect((await api('DELETE', `/ssf/streams?stream_id=${sid}`)).status).toBe(204);
+  });
+});
+
 describe('SSF stream limits', () => {
   const create = (body: Record<string, unknown> = {}, token = carol) =>
     api('POST', '/ssf/streams', { delivery: delivery('/limits'), events_requested: [CAEP_REVOKED], ...body }, token);
