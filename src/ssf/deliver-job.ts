@@ -20,6 +20,7 @@ import { pushSet, type PushOutcome } from './push-client.js';
 import type { SetJobData } from './queue.js';
 import type { ReceiverRegistry } from './receivers.js';
 import { signJobSet } from './job-set.js';
+import { stillAnnounced } from './stream-updated.js';
 
 /** Outcome of one attempt, as reported to `onOutcome` (a metrics label). */
 export type DeliveryOutcome = 'delivered' | 'superseded' | 'retry' | 'rate_limited' | 'failed' | 'unauthorized';
@@ -191,6 +192,15 @@ export function createSetProcessor(deps: ProcessorDeps): (job: Job<SetJobData>, 
     }
     if (!receiver || (!receiver.enabled && !(announces && receiver.streamId)))
       return fail(ctx, 'failed', { outcome: receiver ? 'receiver_disabled' : 'unknown_receiver' });
+    if (d.event === 'stream-updated') {
+      const now = await stillAnnounced(deps.registry, receiver, d.status);
+      if (!now) return fail(ctx, 'failed', { outcome: 'unknown_receiver' });
+      if (now === 'superseded') {
+        await record('set.superseded', ctx, 'superseded', { outcome: 'superseded' });
+        return { outcome: 'superseded', jti: d.jti };
+      }
+      receiver = now;
+    }
     // Queued, held or retrying before the stream dropped its subject or the event type: not sent.
     const user = d.event === 'risk-level-change' ? d.change.user : d.event === 'session-revoked' ? d.user : undefined;
     if (user !== undefined && receiver.removedSubjects?.includes(user)) return fail(ctx, 'failed', { outcome: 'subject_removed' });

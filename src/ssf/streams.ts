@@ -9,7 +9,7 @@ import type { Keys } from '../keys.js';
 import type { SigningAlg } from '../types.js';
 import { scriptsOn } from '../redis/scripts.js';
 import { markStreamChanged } from './stream-cache.js';
-import type { SsfStream } from './stream-record.js';
+import type { SsfStream, StreamStatus } from './stream-record.js';
 import { CAEP_RISK_LEVEL_CHANGE, CAEP_SESSION_REVOKED, SSF_VERIFICATION } from './set-builder.js';
 
 /** Push delivery, the only method riskstream transmits with. */
@@ -80,6 +80,11 @@ export function streamReceiver(s: SsfStream, alg: SigningAlg = 'ES256'): Resolve
     ...(s.authorization_header ? { authorizationValue: s.authorization_header } : {}),
     ...(s.removed_subjects.length ? { removedSubjects: s.removed_subjects } : {}),
   };
+}
+
+/** The status of the stream a receiver from {@link streamReceiver} stands for. */
+export function streamStatusOf(r: ResolvedReceiver): StreamStatus {
+  return r.enabled ? 'enabled' : r.paused ? 'paused' : 'disabled';
 }
 
 function validUrl(u: unknown, what: string, maxLength: number): string {

@@ -265,6 +265,32 @@ describe('SSF stream-updated events', () => {
     expect(updatesAt('/updated')).toHaveLength(3);
     expect((await api('DELETE', `/ssf/streams?stream_id=${sid}`)).status).toBe(204);
   });
+
+  it('a stream-updated SET still retrying when the status changes again is not sent: the receiver never learns an outdated status last', async () => {
+    const sid = (await api('POST', '/ssf/streams', { delivery: delivery('/updated-twice'), events_requested: [CAEP_RISK] })).json.stream_id as string;
+    const admin = (status: string) => api('POST', '/ssf/status', { stream_id: sid, status }, h.cfg.adminToken);
+    const accepted: string[] = [];
+    let failing = true;
+    h.receiver.respond = (set) => {
+      if (set.path !== '/updated-twice' || eventOf(set).type !== STREAM_UPDATED) return { status: 202 };
+      if (failing) return { status: 503 };
+      accepted.push(String(eventOf(set).body.status));
+      return { status: 202 };
+    };
+    try {
+      await admin('paused');
+      await waitFor(() => updatesAt('/updated-twice').length >= 1, { what: 'the first (refused) stream-updated' });
+      await admin('enabled');
+      failing = false;
+      await waitFor(() => accepted.includes('enabled'), { what: 'stream-updated (enabled) accepted' });
+      await untilQuiet(h.redis, { prefix: h.prefix, users: [] });
+      await new Promise((r) => setTimeout(r, 1500)); // past the test backoff's 1 s maximum
+      expect(accepted.at(-1)).toBe('enabled');
+    } finally {
+      h.receiver.respond = () => ({ status: 202 });
+    }
+    expect((await api('DELETE', `/ssf/streams?stream_id=${sid}`)).status).toBe(204);
+  });
 });
 
 describe('SSF stream limits', () => {
