@@ -113,12 +113,18 @@ export async function buildServer(ctx: ApiContext, modules: RouteModule[]): Prom
   const json = app.getDefaultJsonParser('error', 'error');
   app.removeContentTypeParser(['application/json', 'text/plain']);
   app.addContentTypeParser('application/json', { parseAs: 'string' }, blankIsNoBody(json));
-  // Bodies are JSON (`POST /v1/events` reads its own types): a text/plain body is 415, as any other
-  // type, never handed to a route as a string (that read as a body without its fields).
+  // Bodies are JSON (`POST /v1/events` reads its own types). Clients that send JSON without saying
+  // so — no type, text/plain (fetch's default for a string), a form type (curl -d) or a `+json`
+  // type — get it read as JSON all the same (a body that is not JSON is a 400); any other type is
+  // 415. Never handed to a route as a string (that read as a body without its fields).
   app.addContentTypeParser(
-    'text/plain',
+    '*',
     { parseAs: 'string' },
-    blankIsNoBody((_req, _text, done) => done(new RiskstreamError('UNSUPPORTED_MEDIA_TYPE', 'a text/plain body: send JSON (Content-Type: application/json)'))),
+    blankIsNoBody((req, text, done) =>
+      readsAsJson(req.headers['content-type'])
+        ? json(req, text, done)
+        : done(new RiskstreamError('UNSUPPORTED_MEDIA_TYPE', 'a body of this type is not read: send JSON (Content-Type: application/json)')),
+    ),
   );
 
   let closing = false;
@@ -221,4 +227,13 @@ export async function buildServer(ctx: ApiContext, modules: RouteModule[]): Prom
 
   for (const m of modules) await m(app, ctx);
   return app;
+}
+
+/** Content types whose body the API reads as JSON besides application/json (see the catch-all parser). */
+const LENIENT_TYPES = new Set(['', 'text/plain', 'application/x-www-form-urlencoded']);
+
+/** True when a body of this Content-Type is read as JSON: none, text/plain, a form type, or `…+json`. */
+export function readsAsJson(contentType: string | undefined): boolean {
+  const type = (contentType ?? '').split(';', 1)[0]!.trim().toLowerCase();
+  return LENIENT_TYPES.has(type) || type.endsWith('+json');
 }

@@ -346,6 +346,33 @@ describe('POST /v1/users/{user}/risk/reset', () => {
     expect(again.json).toMatchObject({ previous_level: 'low', level: 'low', version: 2, change_id: null });
   });
 
+  it('JSON sent without saying so is read as JSON: no Content-Type, text/plain (fetch), a form type (curl -d), a +json type', async () => {
+    const user = LOW[0]!;
+    const cases: Array<[string, string | undefined]> = [
+      ['no type', undefined],
+      ['text/plain', 'text/plain;charset=UTF-8'],
+      ['form', 'application/x-www-form-urlencoded'],
+      ['+json', 'application/merge-patch+json'],
+    ];
+    for (const [name, type] of cases) {
+      const reason = `lenient body: ${name}`;
+      const body = JSON.stringify({ reason });
+      // A Buffer body: fetch sends it with no Content-Type of its own.
+      const r = await admin(`/v1/users/${encodeURIComponent(user)}/risk/reset`, {
+        method: 'POST',
+        body: type === undefined ? Buffer.from(body) : body,
+        headers: type === undefined ? {} : { 'content-type': type },
+      });
+      expect(r.status, name).toBe(200);
+      const audit = await admin('/v1/audit?action=risk.reset&limit=1000');
+      expect(
+        (audit.json.entries as Array<{ target: string; details: { reason?: string } }>).some((e) => e.target === user && e.details.reason === reason),
+        name,
+      ).toBe(true);
+    }
+    expect((await riskOf(user)).level).toBe('low');
+  });
+
   it('404 for an unknown user', async () => {
     expect(isApiError(await admin('/v1/users/ghost%40example.com/risk/reset', { method: 'POST' }), 404, 'not_found')).toBe(true);
   });
@@ -373,13 +400,18 @@ describe('POST /v1/users/{user}/risk/reset', () => {
         true,
       );
     }
-    // Not JSON: refused by its type, as every type but JSON (the body never reaches the route as text).
-    const text = await admin(`/v1/users/${encodeURIComponent(user)}/risk/reset`, {
+    // A type no client uses for JSON is refused (the body never reaches the route as text); a body
+    // that is not JSON under a lenient type (text/plain, a form type) is a 400.
+    const xml = await admin(`/v1/users/${encodeURIComponent(user)}/risk/reset`, {
       method: 'POST',
-      body: '{"reason":"x"}',
-      headers: { 'content-type': 'text/plain' },
+      body: '<reset reason="x"/>',
+      headers: { 'content-type': 'application/xml' },
     });
-    expect(isApiError(text, 415, 'unsupported_media_type')).toBe(true);
+    expect(isApiError(xml, 415, 'unsupported_media_type')).toBe(true);
+    for (const type of ['text/plain', 'application/x-www-form-urlencoded']) {
+      const form = await admin(`/v1/users/${encodeURIComponent(user)}/risk/reset`, { method: 'POST', body: 'reason=x', headers: { 'content-type': type } });
+      expect(isApiError(form, 400, 'bad_request'), type).toBe(true);
+    }
     // Without a body a text/plain type is no body, as for JSON (a client that sets a type on every request).
     expect(isApiError(await admin('/v1/sessions/no-such-session', { method: 'DELETE', headers: { 'content-type': 'text/plain' } }), 404, 'not_found')).toBe(
       true,
