@@ -193,8 +193,29 @@ export class SsfStreamStore {
     return s;
   }
 
-  /** Applies `change` to a stream (compare-and-set in Lua, so concurrent updates never clobber). */
-  async update(id: string, change: (s: SsfStream) => SsfStream): Promise<SsfStream> {
+  /** Each stream's updates in this process, one at a time (the tail of its queue). */
+  private readonly updating = new Map<string, Promise<unknown>>();
+
+  /**
+   * Applies `change` to a stream (compare-and-set in Lua, so concurrent updates never clobber).
+   * This process's updates of one stream run one after another, so only other workers' writes
+   * can make the compare fail (then it reads again, a few times).
+   */
+  update(id: string, change: (s: SsfStream) => SsfStream): Promise<SsfStream> {
+    const prev = this.updating.get(id) ?? Promise.resolve();
+    const run = prev.then(
+      () => this.casUpdate(id, change),
+      () => this.casUpdate(id, change),
+    );
+    const tail = run.catch(() => undefined);
+    this.updating.set(id, tail);
+    void tail.then(() => {
+      if (this.updating.get(id) === tail) this.updating.delete(id);
+    });
+    return run;
+  }
+
+  private async casUpdate(id: string, change: (s: SsfStream) => SsfStream): Promise<SsfStream> {
     for (let i = 0; i < 10; i++) {
       const v = await this.redis.hget(this.keys.ssfStreams, id);
       if (!v) throw new RiskstreamError('NOT_FOUND', `no stream ${id}`);
