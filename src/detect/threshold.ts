@@ -143,7 +143,7 @@ const newest = (s: SlidingCount): number => s.e[s.e.length - 1]?.[0] ?? -Infinit
 /** Prunes every group against the user's watermark; drops empty and least recently active groups. */
 function tidy(groups: ThresholdWindow, params: ThresholdParams, now: number, limits: DetectorLimits): ThresholdWindow {
   const wm = Math.min(Math.max(...Object.values(groups).map(newest)), now);
-  const keep = Math.min(params.window + Math.max(0, limits.allowedLateness), Math.max(0, limits.maxAge));
+  const keep = params.window + Math.max(0, limits.allowedLateness); // never limits.maxAge: the window is the rule's
   const live = Object.entries(groups)
     .filter(([, s]) => newest(s) >= wm - keep)
     .map(([k, s]) => [k, prune(s, params, now, limits)] as const)

@@ -24,7 +24,7 @@ export interface DetectorInput {
 export interface DetectorLimits {
   /** Max remembered logins (impossible travel). */
   maxLogins: number;
-  /** Max age of remembered logins / window entries (ms). */
+  /** Max age of remembered logins (ms): `state.login_max_age`. Counting windows keep their own length. */
   maxAge: number;
   /** How late (event time) an event may arrive and still be placed in its window (ms). */
   allowedLateness: number;

@@ -10,8 +10,9 @@
  *   `expires_after`, when that is shorter: the earlier hit no longer counts by then). So a burst
  *   fires once, and sustained activity fires again about once per window — which keeps the
  *   behavior's expiry fresh while it goes on, without a hit per event.
- * - State is bounded: entries older than `window + allowedLateness` (and `maxAge`) behind the
- *   watermark are pruned, and at most `max(2 × count, 32)` entries are kept (newest).
+ * - State is bounded: entries older than `window + allowedLateness` behind the watermark are
+ *   pruned, and at most `max(2 × count, 32)` entries are kept (newest). `limits.maxAge` (the age of
+ *   remembered logins) does not cut a window: a 14-day window counts 14 days of events.
  */
 import type { DetectorLimits } from './types.js';
 
@@ -126,7 +127,7 @@ export function prune(s: SlidingCount, spec: CountSpec, now: number, limits: Det
   const wm = watermark(s.e, now);
   if (wm === undefined) return { e: [], f: [] };
   const lateness = Math.max(0, limits.allowedLateness);
-  const keep = Math.min(spec.window + lateness, Math.max(0, limits.maxAge));
+  const keep = spec.window + lateness;
   const from = bound(s.e, wm - keep, false);
   const cap = Math.max(2 * spec.count, 32);
   const e = s.e.slice(Math.max(from, s.e.length - cap));

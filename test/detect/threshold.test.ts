@@ -111,6 +111,20 @@ describe('threshold', () => {
     expect(Object.keys(r.window!)).toEqual(['["b"]']);
   });
 
+  it('a window longer than state.login_max_age (7d here) counts its whole window, per group too', () => {
+    const DAY = 24 * 60 * MIN;
+    const p = params({ match: { type: 'vpn', outcome: 'denied' }, count: 3, window: '14d' });
+    const r = run(
+      threshold,
+      p,
+      [0, 8, 10].map((d) => ev('vpn', d * DAY, { outcome: 'denied' })),
+    );
+    expect(r.hits.map((h) => h.time)).toEqual([T0 + 10 * DAY]);
+    const g = params({ match: { type: 'vpn' }, count: 3, window: '14d', group_by: ['k'] });
+    const q = run(threshold, g, [ev('vpn', 0, { k: 'a' }), ev('vpn', DAY, { k: 'a' }), ev('vpn', 9 * DAY, { k: 'b' }), ev('vpn', 10 * DAY, { k: 'a' })]);
+    expect(q.hits.map((h) => [h.time, h.evidence.group])).toEqual([[T0 + 10 * DAY, { k: 'a' }]]);
+  });
+
   it.each([
     { value: 'login', m: 'login', ok: true },
     { value: 'Login', m: 'login', ok: false },

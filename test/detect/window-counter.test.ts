@@ -180,6 +180,20 @@ describe('window-counter', () => {
     expect(state!.e.map((x) => x[1])).toEqual(['b']);
   });
 
+  it('a window longer than limits.maxAge (state.login_max_age, the age of remembered logins) counts its whole window', () => {
+    const DAY = 24 * 60 * MIN;
+    const long = { count: 3, window: 14 * DAY };
+    const later = T0 + 11 * DAY;
+    let state: SlidingCount | undefined;
+    const fired: number[] = [];
+    for (const at of [0, 8 * DAY, 10 * DAY]) {
+      const r = addEvent(state, T0 + at, `e${at}`, long, later, LIMITS); // LIMITS.maxAge: 7 days
+      state = r.state;
+      if (r.crossing) fired.push(r.crossing.end - T0);
+    }
+    expect(fired).toEqual([10 * DAY]);
+  });
+
   it('ignores a corrupt state', () => {
     const r = addEvent({ e: 'x', f: null } as unknown as SlidingCount, T0, 'a', { count: 1, window: MIN }, now, LIMITS);
     expect(r.crossing?.count).toBe(1);
