@@ -415,6 +415,16 @@ describe('loadConfig issues, located as file:line:col', () => {
     expect(loadConfig(configDir({ 'riskstream.yaml': ok }), NO_ENV).raw.bridge.lists).toEqual({ a: 'cx:login', b: 'cx:activity', c: 'cx:okta' });
   });
 
+  it('a bridged list is not judged against default stream names when streams or redis failed (a black-box review: a typo in redis.cluster also reported a correct bridge target)', () => {
+    const bridge = 'bridge:\n  lists:\n    "{ship}:list": "{ship}:events"\n';
+    const badCluster = `redis:\n  cluster: [http://127.0.0.1:7000]\n  prefix: cx\nstreams:\n  extra: ["{ship}:events"]\n${bridge}`;
+    expect(lines(issuesOf(configDir({ 'riskstream.yaml': badCluster })))).toEqual([expect.stringMatching(/^riskstream\.yaml:2:13 redis\.cluster\.0: /)]);
+    const badPrefix = `redis:\n  prefix: "c x"\n${bridge.replace('{ship}:events', 'c x:login')}`;
+    expect(lines(issuesOf(configDir({ 'riskstream.yaml': badPrefix })))).toEqual([expect.stringMatching(/^riskstream\.yaml:2:11 redis\.prefix: /)]);
+    const badStreams = `streams:\n  batch_size: 0\n  extra: ["{ship}:events"]\n${bridge}`;
+    expect(lines(issuesOf(configDir({ 'riskstream.yaml': badStreams })))).toEqual([expect.stringMatching(/^riskstream\.yaml:2:15 streams\.batch_size: /)]);
+  });
+
   it('an alias without its anchor, or an alias bomb, is an issue at the alias (not a bare error)', () => {
     expect(lines(issuesOf(configDir({ 'riskstream.yaml': 'log_level: info\nx: &a [1]\ny: *nope\n' })))).toEqual([
       'riskstream.yaml:3:4 Unresolved alias (the anchor must be set before the alias): nope',
