@@ -17,11 +17,14 @@ export function scrubCliError(message: string): string {
   return scrubAll(message, loadedSecrets);
 }
 
-/** The `--config` option's default: ./config. */
 /** A CLI command module: registers its command(s) on the program. */
 export type CommandModule = (program: Command) => void;
 
+/** The `--config` option's default: ./config. */
 export const DEFAULT_CONFIG = 'config';
+
+/** Rows per page of the CLI's listings (`--limit`). */
+export const DEFAULT_PAGE = 50;
 
 /** Loads config and opens a Redis connection for a one-shot CLI command. */
 export async function openCli(configPath: string): Promise<{ config: Config; redis: RedisClient; keys: Keys; close(): Promise<void> }> {
@@ -85,4 +88,21 @@ export function positiveNumber(value: string): number {
   const n = Number(value);
   if (value.trim() === '' || !Number.isFinite(n) || n <= 0) throw new InvalidArgumentError('must be a number above 0');
   return n;
+}
+
+/** `value` as one shell word (single-quoted unless it is plain). */
+function shellWord(value: string): string {
+  return /^[\w@%+=:,./-]+$/.test(value) ? value : `'${value.replace(/'/g, `'\\''`)}'`;
+}
+
+/**
+ * The command line printing the next page: `command --cursor <cursor>` with the options that
+ * shaped this page (given only when not their defaults), so that it can be run as printed.
+ */
+export function nextPageCommand(command: string, cursor: string, options: Record<string, string | number | undefined>): string {
+  const rest = Object.entries(options)
+    .filter((e): e is [string, string | number] => e[1] !== undefined)
+    .map(([flag, v]) => ` --${flag} ${shellWord(String(v))}`)
+    .join('');
+  return `riskstream ${command} --cursor ${shellWord(cursor)}${rest}`;
 }

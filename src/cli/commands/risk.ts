@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { reasonParam } from '../../api/params.js';
 import { knownSecrets } from '../../secrets/known-secrets.js';
-import { DEFAULT_CONFIG, integerIn, openCli, table, print, userArg } from '../common.js';
+import { DEFAULT_CONFIG, DEFAULT_PAGE, integerIn, nextPageCommand, openCli, table, print, userArg } from '../common.js';
 import { cliServices, type CliServices } from '../../runtime/cli-runtime.js';
 import { formatDuration } from '../../duration.js';
 import { MAX_PAGE, type UserRiskView } from '../../risk/service.js';
@@ -89,7 +89,7 @@ export function riskCommand(program: Command): void {
     .option('-c, --config <path>', `config directory or file (default: risk's --config, else ${DEFAULT_CONFIG})`)
     .option('--json', 'print JSON')
     .option('--level <level>', 'only this level')
-    .option('--limit <n>', 'users per page', integerIn(1, MAX_PAGE), 50)
+    .option('--limit <n>', 'users per page', integerIn(1, MAX_PAGE), DEFAULT_PAGE)
     .option('--cursor <cursor>', 'continue after a previous page (its next_cursor, printed after the table)')
     .action(async (o: { config?: string; json?: boolean; level?: string; limit: string; cursor?: string }) => {
       await withServices(o.config ?? parent().config, async (_cli, s) => {
@@ -98,7 +98,10 @@ export function riskCommand(program: Command): void {
           ...(o.cursor ? { cursor: o.cursor } : {}),
           limit: Number(o.limit),
         });
-        const more = r.next_cursor ? `more: riskstream risk list --cursor ${r.next_cursor}\n` : '';
+        const config = o.config ?? parent().config;
+        const more = r.next_cursor
+          ? `more: ${nextPageCommand('risk list', r.next_cursor, { level: o.level, limit: Number(o.limit) === DEFAULT_PAGE ? undefined : o.limit, config: config === DEFAULT_CONFIG ? undefined : config })}\n`
+          : '';
         print((o.json ?? parent().json) ? `${JSON.stringify(r, null, 2)}\n` : table(r.users, ['user', 'level', 'changed_at']) + more);
       });
     });

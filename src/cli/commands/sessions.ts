@@ -14,7 +14,7 @@ import { setQueueSink } from '../../sessions/set-sink.js';
 import { MAX_LIMIT } from '../../sessions/listing.js';
 import { createSetQueue } from '../../ssf/queue.js';
 import { createStreamService } from '../../ssf/stream-service.js';
-import { DEFAULT_CONFIG, integerIn, openCli, table, print, userArg, type CommandModule } from '../common.js';
+import { DEFAULT_CONFIG, DEFAULT_PAGE, integerIn, nextPageCommand, openCli, table, print, userArg, type CommandModule } from '../common.js';
 import { escapeControlsKeepLines } from '../terminal-text.js';
 
 /** What a CLI revocation sink factory gets: the open CLI connection. */
@@ -107,7 +107,7 @@ export function makeSessionsCommand(sinkFactory: CliSinkFactory = setQueueSinkFa
       .command('list')
       .description('Active sessions, newest first (all, or one user’s with --user)')
       .option('--user <user>', 'only this user’s sessions (and their devices)')
-      .option('--limit <n>', 'sessions per page (all users)', integerIn(1, MAX_LIMIT), 50)
+      .option('--limit <n>', 'sessions per page (all users)', integerIn(1, MAX_LIMIT), DEFAULT_PAGE)
       .option('--cursor <cursor>', 'continue after a previous page')
       .option('--json', 'print JSON')
       .option('-c, --config <path>', 'config directory or file', DEFAULT_CONFIG)
@@ -128,7 +128,10 @@ export function makeSessionsCommand(sinkFactory: CliSinkFactory = setQueueSinkFa
           const page = await store.listAll({ cursor: o.cursor, limit: Number(o.limit) });
           if (o.json) return void print(`${JSON.stringify(page, null, 2)}\n`);
           print(table(page.sessions.map(row)));
-          if (page.next_cursor) print(`\nmore: riskstream sessions list --cursor ${page.next_cursor}\n`);
+          if (page.next_cursor)
+            print(
+              `\nmore: ${nextPageCommand('sessions list', page.next_cursor, { limit: Number(o.limit) === DEFAULT_PAGE ? undefined : o.limit, config: o.config === DEFAULT_CONFIG ? undefined : o.config })}\n`,
+            );
         } finally {
           await cli.close();
         }
