@@ -60,6 +60,13 @@ export function attachStored(event: CanonicalEvent, stored: SessionIdentity | un
 }
 
 /**
+ * When a refresh (or later login) last reported the session's own device, for identities extended
+ * in memory: the device registry's `last_seen` ({@link deviceIdentity}). Never stored: the registry
+ * already holds that time when an identity is read back from Redis (its login's time is older).
+ */
+const deviceSeen = new WeakMap<SessionIdentity, number>();
+
+/**
  * A refresh of a stored session of the same user — or a later login of the user with the same
  * session id, which is a use of that session too — extends it: the first login's context stays
  * (device, network, IP, location and `login_at`: the baseline session_hijack compares with, which
@@ -84,6 +91,8 @@ export function extendedIdentity(fresh: SessionIdentity, stored: SessionIdentity
     expires_at: Math.max(stored.expires_at, fresh.expires_at),
     refreshed_at: Math.max(stored.refreshed_at ?? 0, fresh.login_at),
   };
+  const seen = deviceSeen.get(stored);
+  if (seen !== undefined) deviceSeen.set(out, seen);
   // A refresh older than the one already applied (arriving late) extends, but its word is not the
   // freshest: what the later refresh brought stays (as in event-time order).
   if (fresh.login_at < (stored.refreshed_at ?? stored.login_at)) {
@@ -93,8 +102,10 @@ export function extendedIdentity(fresh: SessionIdentity, stored: SessionIdentity
   if (Object.keys(fresh.claims).length) out.claims = fresh.claims;
   if (fresh.idp !== undefined) out.idp = fresh.idp;
   if (fresh.attributes) out.attributes = { ...stored.attributes, ...fresh.attributes };
-  if (fresh.device && stored.device && fresh.device.id !== undefined && fresh.device.id === stored.device.id)
+  if (fresh.device && stored.device && fresh.device.id !== undefined && fresh.device.id === stored.device.id) {
     out.device = sameDevice(stored.device, fresh.device);
+    deviceSeen.set(out, fresh.login_at);
+  }
   return out;
 }
 
@@ -248,13 +259,14 @@ export function buildIdentity(
   return extendedIdentity(id, storedOf(e), isRefresh(e));
 }
 
-/** The device-registry entry a stored identity contributes, or null without a device id. */
+/** The device-registry entry a stored identity contributes (seen at its login, or at the refresh that last reported that device), or null without a device id. */
 export function deviceIdentity(s: SessionIdentity): DeviceIdentity | null {
   const devId = s.device?.id;
   if ((typeof devId !== 'string' || !devId) && typeof devId !== 'number') return null;
   const posture = s.device?.posture;
   const id = storedDeviceId(String(devId));
-  const { login_at: last_seen, ip, session_id } = s;
+  const { ip, session_id } = s;
+  const last_seen = deviceSeen.get(s) ?? s.login_at;
   // Fields in this order (the stored JSON's), without spreads' throwaway objects.
   if (isObject(posture)) return ip ? { id, posture, last_seen, ip, session_id } : { id, posture, last_seen, session_id };
   return ip ? { id, last_seen, ip, session_id } : { id, last_seen, session_id };

@@ -99,7 +99,7 @@ export function sessionPutOps(k: Keys, identities: readonly SessionIdentity[], o
     // The same device again without a posture keeps the one reported before in this commit (the
     // store carries a stored posture over itself).
     if (d && (prev?.d.last_seen ?? -Infinity) <= d.last_seen)
-      u.devices!.set(d.id, { d: d.posture === undefined && prev?.d.posture !== undefined ? withPosture(d, prev.d.posture) : d, seen: login });
+      u.devices!.set(d.id, { d: d.posture === undefined && prev?.d.posture !== undefined ? withPosture(d, prev.d.posture) : d, seen: epochText(d.last_seen) });
   }
   const skipped = identities.length - live.length + (unlisted?.size ?? 0);
   if (!byUser.size) return { part, ops, live, users: [], skipped, ...(unlisted ? { unlisted } : {}) };

@@ -193,6 +193,32 @@ describe('a refresh through the router’s lookup and the store', () => {
     expect(await store.get('s-r')).toEqual(first);
   });
 
+  it('the device registry takes the posture a refresh reports for the session’s device, seen at the refresh’s time; a refresh from another device leaves it (found by a black-box review)', async () => {
+    // Two sessions on one laptop; then the older one is refreshed, the laptop's firewall now off.
+    await store.put([loginIdentity()]);
+    await store.put([
+      buildIdentity(
+        login({ sessionId: 's-2', time: T0 + 10_000, expiresAt: T0 + HOUR, device: { id: 'd-9', posture: { os: 'macOS 15.1', firewall: true } } }),
+        settings(),
+      )!,
+    ]);
+    const enrich = sessionUseEnricher(store, () => ({ sessionsEnabled: true, behaviors: [] }));
+    const batch = batchOf([refresh('s-r', T0 + 30_000, T0 + 2 * HOUR, { device: { id: 'd-9', posture: { os: 'macOS 15.2', firewall: false } } })]);
+    await enrich(batch);
+    await store.put([buildIdentity(batch[0]!.event, settings())!]);
+    expect((await store.get('s-r'))!.device).toEqual({ id: 'd-9', posture: { os: 'macOS 15.2', firewall: false } });
+    expect(await store.devices('alice@example.com')).toEqual([
+      { id: 'd-9', posture: { os: 'macOS 15.2', firewall: false }, last_seen: T0 + 30_000, ip: '81.2.69.142', session_id: 's-r' },
+    ]);
+    // A refresh of the session from another device is no report of the laptop.
+    const other = batchOf([refresh('s-r', T0 + 40_000, T0 + 2 * HOUR, { device: { id: 'd-evil', posture: { os: 'x' } } })]);
+    await enrich(other);
+    await store.put([buildIdentity(other[0]!.event, settings())!]);
+    expect(await store.devices('alice@example.com')).toEqual([
+      { id: 'd-9', posture: { os: 'macOS 15.2', firewall: false }, last_seen: T0 + 30_000, ip: '81.2.69.142', session_id: 's-r' },
+    ]);
+  });
+
   it('sessions off: no lookup, nothing attached', async () => {
     await store.put([loginIdentity()]);
     const enrich = sessionUseEnricher(store, () => ({ sessionsEnabled: false, behaviors: [] }));
