@@ -105,15 +105,32 @@ export function sessionPutOps(k: Keys, identities: readonly SessionIdentity[], o
   if (!byUser.size) return { part, ops, live, users: [], skipped, ...(unlisted ? { unlisted } : {}) };
   // The partition's indexes: one multi-member ZADD each.
   ops.push(byLogin, byExpiry);
-  // SUSER's arguments, flat (the script reads them without a JSON decode): settings, the count of
-  // session values, the sessions (expires_at, id, …), then the devices (id, last_seen, json, …).
+  // SUSER's arguments, flat (the script reads them without a JSON decode): the keys and user of
+  // trimmed sessions, settings, the count of session values, the sessions (expires_at, id, …), then
+  // the devices (id, last_seen, json, …).
   const nowText = String(now);
   const maxText = String(o.maxPerUser);
   const retention = String(o.deviceRetention);
   const users: string[] = [];
+  // Where SUSER deletes the sessions it trims: the partition's session keys (`prefix + id`) and indexes.
+  const sessionPrefix = k.session(part, '');
   for (const [user, u] of byUser) {
     users.push(user);
-    const op = ['SUSER', k.userSessions(user), k.userDevices(user), nowText, maxText, retention, LUA_MAX_TTL_MS, String(u.sessions.length), ...u.sessions];
+    const op = [
+      'SUSER',
+      k.userSessions(user),
+      k.userDevices(user),
+      sessionPrefix,
+      byLogin[1]!,
+      byExpiry[1]!,
+      user,
+      nowText,
+      maxText,
+      retention,
+      LUA_MAX_TTL_MS,
+      String(u.sessions.length),
+      ...u.sessions,
+    ];
     if (u.devices) for (const { d, seen } of u.devices.values()) op.push(d.id, seen, JSON.stringify(d));
     ops.push(op);
   }

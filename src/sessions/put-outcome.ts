@@ -68,19 +68,25 @@ export function readPutReplies(
 
 /** True when {@link cleanupAfterPut} has something to do. */
 export function needsCleanup(o: PutOutcome): boolean {
-  return o.revoked.length > 0 || o.refused.length > 0 || o.result.dropped.length > 0;
+  return o.revoked.length > 0 || o.refused.length > 0;
 }
 
-/** Queues the index clean-up after a put of partition `p`'s identities: revoked replays, refused logins, trimmed sessions. */
+/**
+ * Queues the index clean-up after a put of partition `p`'s identities: revoked replays, refused
+ * logins. (Trimmed sessions are deleted by the commit script itself: a clean-up here, after the
+ * commit, could delete what a later commit stored again, or never run.)
+ */
 export function cleanupAfterPut(c: ChainableCommander, k: Keys, p: number, o: PutOutcome): void {
   for (const s of o.revoked) {
     c.zrem(k.sessionsByLogin(p), s.session_id).zrem(k.sessionsByExpiry(p), s.session_id).zrem(k.userSessions(s.user), s.session_id);
   }
-  // A refused login: out of the other user's index; the partition's indexes get the owner's times back.
+  // A refused login: out of the other user's index; the partition's indexes get the owner's times
+  // back — unless the commit trimmed the owner's session (deleted with its members).
+  const trimmed = new Set(o.result.dropped);
   for (const x of o.refused) {
     c.zrem(k.userSessions(x.s.user), x.s.session_id);
+    if (trimmed.has(x.s.session_id)) continue;
     if (Number.isFinite(x.loginAt)) c.zadd(k.sessionsByLogin(p), x.loginAt, x.s.session_id);
     if (Number.isFinite(x.expiresAt)) c.zadd(k.sessionsByExpiry(p), x.expiresAt, x.s.session_id);
   }
-  for (const id of o.result.dropped) c.del(k.session(p, id)).zrem(k.sessionsByLogin(p), id).zrem(k.sessionsByExpiry(p), id);
 }

@@ -1,6 +1,7 @@
 /**
  * The engine's commit script against the one it replaced (test/redis/before/engine-commit-2.lua,
- * the script before issue 16's Redis work): random sequences of session logins (shared session
+ * the script before issue 16's Redis work, with the client's clean-up of trimmed sessions that
+ * today's script does itself): random sequences of session logins (shared session
  * ids across users, repeated logins, devices, a clock that moves past expiries, a changing
  * `max_per_user`), revocations and repeated commit ids, run on two prefixes — the old script on
  * one, today's on the other — must give the same replies and the same stored state, TTLs
@@ -31,12 +32,23 @@ afterAll(async () => {
   redis.disconnect();
 });
 
-/** SUSER's flat arguments in the old script's form: one JSON argument `[now, max, device ttl, [sessions…], [devices…]]`. */
+/**
+ * SUSER's flat arguments in the old script's form: one JSON argument `[now, max, device ttl,
+ * [sessions…], [devices…]]` (without the keys and user of the sessions it trims: the old script
+ * left those to the client's clean-up, {@link oldCleanup}).
+ */
 function jsonSuser(op: string[]): string[] {
   if (op[0] !== 'SUSER') return op;
-  const n = Number(op[7]);
-  const packed = JSON.stringify([op[3], op[4], op[5], op.slice(8, 8 + n), op.slice(8 + n)]);
-  return ['SUSER', op[1]!, op[2]!, packed, op[6]!];
+  const n = Number(op[11]);
+  const packed = JSON.stringify([op[7], op[8], op[9], op.slice(12, 12 + n), op.slice(12 + n)]);
+  return ['SUSER', op[1]!, op[2]!, packed, op[10]!];
+}
+
+/** What the client did after the old script for the sessions it trimmed: the keys and index members deleted. */
+async function oldCleanup(keys: Keys, dropped: readonly string[]): Promise<void> {
+  const c = redis.pipeline();
+  for (const id of dropped) c.del(keys.session(0, id)).zrem(keys.sessionsByLogin(0), id).zrem(keys.sessionsByExpiry(0), id);
+  await c.exec();
 }
 
 const login = fc.record({
@@ -144,7 +156,8 @@ describe('engine commit script: the same replies and stored state as the script 
                   : await scriptsOn(redis).engineCommit(...args, packOps(prepared.ops), ...rest);
               replies.push(res);
               const [, puts, dropped] = res as [number, unknown[], string[][]];
-              await prepared.finish(puts, dropped);
+              const outcome = await prepared.finish(puts, dropped);
+              if (s.side === 'old') await oldCleanup(s.keys, outcome.dropped);
             }
             expect(replies[1]).toEqual(replies[0]);
             const [, puts, dropped] = replies[0] as [number, unknown[], string[][]];

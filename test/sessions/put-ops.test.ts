@@ -23,12 +23,17 @@ const golden = JSON.parse(readFileSync(new URL('./golden/put-ops.json', import.m
 
 /**
  * A recorded command in today's form: SUSER's JSON argument `[now, max, device ttl, [sessions…],
- * [devices…]]` (before issue 16's Redis work) became flat arguments, the same strings in the same order.
+ * [devices…]]` (before issue 16's Redis work) became flat arguments, the same strings in the same
+ * order; the partition's session key prefix, indexes and the user (from the user's index key) came
+ * before them when the script began deleting the sessions it trims.
  */
 function flatSuser(op: string[]): string[] {
   if (op[0] !== 'SUSER') return op;
   const [now, max, ttl, sessions, devices] = JSON.parse(op[3]!) as [string, string, string, string[], string[]];
-  return ['SUSER', op[1]!, op[2]!, now, max, ttl, op[4]!, String(sessions.length), ...sessions, ...devices];
+  const k = new Keys('g', 1);
+  const user = /^g:\{p0\}:u:(.*):sessions$/.exec(op[1]!)![1]!;
+  const where = [k.session(0, ''), k.sessionsByLogin(0), k.sessionsByExpiry(0), user];
+  return ['SUSER', op[1]!, op[2]!, ...where, now, max, ttl, op[4]!, String(sessions.length), ...sessions, ...devices];
 }
 
 describe('session identities and their commit commands (golden)', () => {

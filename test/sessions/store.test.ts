@@ -3,6 +3,8 @@ import { buildIdentity, type SessionIdentity } from '../../src/sessions/identity
 import { SessionStore } from '../../src/sessions/store.js';
 import { isRiskstreamError } from '../../src/errors.js';
 import { zcardAll } from '../helpers/redis.js';
+import { packOps } from '../../src/redis/pack-ops.js';
+import { scriptsOn } from '../../src/redis/scripts.js';
 import { fakeJwt, login, settings, testRedis } from './helpers.js';
 
 const t = testRedis();
@@ -109,6 +111,19 @@ describe('SessionStore', () => {
     expect(await store.get('c1')).toBeNull();
     expect(await t.redis.zscore(t.keys.sessionsByLogin(PA), 'c1')).toBeNull();
     expect(await t.redis.zscore(t.keys.sessionsByLogin(PA), 'c5')).not.toBeNull();
+  });
+
+  it('a session dropped over the cap is gone once the commit lands: a worker that dies before its next round trip leaves none listed (found by a black-box review)', async () => {
+    const s = [1, 2, 3, 4].map((i) => ident({ sessionId: `k${i}`, time: T0 + i, expiresAt: T0 + 60_000 + i }));
+    await store.put(s.slice(0, 3));
+    // The partition's commit alone, as the owner sends it; `finish` (the follow-up) never runs: the worker died.
+    const prepared = store.prepare([s[3]!]);
+    const res = await scriptsOn(t.redis).engineCommit(t.keys.engineLease(`p${PA}`), t.keys.partitionPos(PA), '', packOps(prepared.ops), '', '');
+    expect(res).not.toBe(-1);
+    expect((await store.listUser('alice@example.com')).map((x) => x.session_id)).toEqual(['k4', 'k3', 'k2']);
+    expect(await store.get('k1')).toBeNull();
+    expect((await store.listAll()).sessions.map((x) => x.session_id)).toEqual(['k4', 'k3', 'k2']);
+    expect(await t.redis.zscore(t.keys.sessionsByExpiry(PA), 'k1')).toBeNull();
   });
 
   it('keeps the latest identity per device, also when logins arrive out of order', async () => {

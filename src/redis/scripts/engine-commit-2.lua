@@ -10,11 +10,12 @@
       same session (not one stored from a refresh, `from_refresh`; not one whose session ended, by
       its expires_at, at or before login_at), or bound to another user (a session id is never rebound); its outcome: 1
       stored, 0 older, -1 revoked, or {-2, owner, login_at, expires_at} refused
-    SUSER user-sessions-key user-devices-key now max device-ttl max-ttl n expires_at id … device last_seen json …
-      indexes a user's sessions (zset by expiry, trimmed to max, soonest-expiring out; `n`: the
-      count of the expires_at, id values that follow) and devices (latest identity per device,
-      capped, expiring `device-ttl` after the last write; the device, last_seen, json triples
-      last), every value a string; its outcome: the session ids trimmed
+    SUSER user-sessions-key user-devices-key session-key-prefix by-login-key by-expiry-key user now max device-ttl max-ttl n expires_at id … device last_seen json …
+      indexes a user's sessions (zset by expiry, trimmed to max, soonest-expiring out — deleted
+      with their partition index members in this same step, when the user's: `n`: the count of
+      the expires_at, id values that follow) and devices (latest identity per device, capped,
+      expiring `device-ttl` after the last write; the device, last_seen, json triples last), every
+      value a string; its outcome: the session ids trimmed
 
   Input:
     KEYS[1] the partition's lease (value: the owner's fencing token `worker#epoch`)
@@ -114,20 +115,39 @@ local function withPosture(json, cur)
   return string.sub(json, 1, before - 1) .. ',"posture":' .. string.sub(cur, from, to) .. string.sub(json, before)
 end
 
+-- A session trimmed off its user's index goes with it, atomically (a worker dying before a
+-- clean-up round trip would leave it listed and revocable by id, but not among its user's). An id
+-- whose stored session is another user's (a refused login's) is that user's: left alone.
+local function dropSessions(ids, skey, byLogin, byExpiry, user)
+  for _, id in ipairs(ids) do
+    -- The key as keys.session() spells it: `{`, `}` and `%` as %xx.
+    local key = skey .. id:gsub('[{}%%]', function(c) return string.format('%%%x', string.byte(c)) end)
+    local cur = redis.call('GET', key)
+    local ok, d = true, nil
+    if cur then ok, d = pcall(cjson.decode, cur) end
+    if not cur or (ok and type(d) == 'table' and d.user == user) then
+      if cur then redis.call('DEL', key) end
+      redis.call('ZREM', byLogin, id)
+      redis.call('ZREM', byExpiry, id)
+    end
+  end
+end
+
 local function suser(op)
-  local zkey, hkey, now, max, devTtl, maxTtl, n = op[2], op[3], tonumber(op[4]), tonumber(op[5]), tonumber(op[6]), tonumber(op[7]), tonumber(op[8])
-  for i = 9, 8 + n, 1000 do redis.call('ZADD', zkey, 'GT', unpack(op, i, math.min(i + 999, 8 + n))) end
-  redis.call('ZREMRANGEBYSCORE', zkey, '-inf', op[4])
+  local zkey, hkey, now, max, devTtl, maxTtl, n = op[2], op[3], tonumber(op[8]), tonumber(op[9]), tonumber(op[10]), tonumber(op[11]), tonumber(op[12])
+  for i = 13, 12 + n, 1000 do redis.call('ZADD', zkey, 'GT', unpack(op, i, math.min(i + 999, 12 + n))) end
+  redis.call('ZREMRANGEBYSCORE', zkey, '-inf', op[8])
   local dropped = {}
   local count = redis.call('ZCARD', zkey)
   if count > max then
     dropped = redis.call('ZRANGE', zkey, 0, count - max - 1)
     redis.call('ZREMRANGEBYRANK', zkey, 0, count - max - 1)
+    dropSessions(dropped, op[4], op[5], op[6], op[7])
   end
   local last = redis.call('ZRANGE', zkey, -1, -1, 'WITHSCORES')[2]
   if last then redis.call('PEXPIRE', zkey, math.min(maxTtl, math.max(1, math.ceil(tonumber(last) - now)))) end
   local touched = false
-  for i = 9 + n, #op - 2, 3 do
+  for i = 13 + n, #op - 2, 3 do
     local cur = redis.call('HGET', hkey, op[i])
     if not cur or seen(cur) <= tonumber(op[i + 1]) then
       redis.call('HSET', hkey, op[i], withPosture(op[i + 2], cur))
