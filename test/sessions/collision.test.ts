@@ -74,6 +74,19 @@ describe('session id collision within a partition', () => {
     expect((await small.listUser(ALICE)).map((s) => s.session_id)).toEqual(['s-owned']);
   });
 
+  it("a refused login never takes a slot of the other user's sessions: none of theirs is trimmed for it (found by a black-box review)", async () => {
+    const small = new SessionStore(t.redis, one, { now, maxPerUser: 2 });
+    await small.put([ident({ sessionId: 's-owned', expiresAt: T0 + 60_000 })]);
+    await small.put([ident({ sessionId: 'b-1', user: BOB, expiresAt: T0 + 600_000 }), ident({ sessionId: 'b-2', user: BOB, expiresAt: T0 + 900_000 })]);
+    // Bob's colliding login expires after both of his sessions: the per-user trim would pick b-1.
+    const r = await small.put([ident({ sessionId: 's-owned', user: BOB, time: T0 + 1000, expiresAt: T0 + 3_600_000 })]);
+    expect(r.refused).toHaveLength(1);
+    expect(r.dropped).toEqual([]);
+    expect((await small.listUser(BOB)).map((s) => s.session_id)).toEqual(['b-2', 'b-1']);
+    expect((await small.get('b-1'))?.user).toBe(BOB);
+    expect((await small.get('s-owned'))?.user).toBe(ALICE);
+  });
+
   it('revoke by id still works', async () => {
     await store.put([ident({ sessionId: 's-3' })]);
     await store.put([ident({ sessionId: 's-3', user: BOB })]);

@@ -44,6 +44,19 @@ function jsonSuser(op: string[]): string[] {
   return ['SUSER', op[1]!, op[2]!, packed, op[10]!];
 }
 
+/**
+ * SUSER without the (expires_at, id) pairs of `notStored` (`user \0 id`): today's script keeps the
+ * logins its SPUTs refused or found revoked out of the user's index (the old one indexed them, and
+ * they could push a session of the user's own over max_per_user).
+ */
+function withoutPairs(op: string[], notStored: ReadonlySet<string>): string[] {
+  if (op[0] !== 'SUSER' || !notStored.size) return op;
+  const n = Number(op[11]);
+  const pairs: string[] = [];
+  for (let i = 12; i < 12 + n; i += 2) if (!notStored.has(`${op[6]}\u0000${op[i + 1]}`)) pairs.push(op[i]!, op[i + 1]!);
+  return [...op.slice(0, 11), String(pairs.length), ...pairs, ...op.slice(12 + n)];
+}
+
 /** What the client did after the old script for the sessions it trimmed: the keys and index members deleted. */
 async function oldCleanup(keys: Keys, dropped: readonly string[]): Promise<void> {
   const c = redis.pipeline();
@@ -144,7 +157,9 @@ describe('engine commit script: the same replies and stored state as the script 
               return s;
             });
             const replies: unknown[] = [];
-            for (const s of sides) {
+            // Today's script first: what its SPUTs did not store, the old script is not given to index.
+            const notStored = new Set<string>();
+            for (const s of [...sides].reverse()) {
               const pos = `${i + 1}-0`;
               await redis.xadd(s.keys.partitionIn(0), pos, 'f', 'v');
               const prepared = s.store.prepare(ids);
@@ -152,10 +167,14 @@ describe('engine commit script: the same replies and stored state as the script 
               const rest = [pos, s.keys.partitionIn(0), commitId, `${i + 1}-1`] as const;
               const res =
                 s.side === 'old'
-                  ? await redis.eval(BEFORE, 2, ...args, packOps(prepared.ops.map(jsonSuser)), ...rest)
+                  ? await redis.eval(BEFORE, 2, ...args, packOps(prepared.ops.map((op) => jsonSuser(withoutPairs(op, notStored)))), ...rest)
                   : await scriptsOn(redis).engineCommit(...args, packOps(prepared.ops), ...rest);
               replies.push(res);
               const [, puts, dropped] = res as [number, unknown[], string[][]];
+              if (s.side === 'new')
+                (prepared.live ?? []).forEach((x, j) => {
+                  if (puts[j] === -1 || Array.isArray(puts[j])) notStored.add(`${x.user}\u0000${x.session_id}`);
+                });
               const outcome = await prepared.finish(puts, dropped);
               if (s.side === 'old') await oldCleanup(s.keys, outcome.dropped);
             }

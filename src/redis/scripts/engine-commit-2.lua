@@ -11,7 +11,8 @@
       its expires_at, at or before login_at), or bound to another user (a session id is never rebound); its outcome: 1
       stored, 0 older, -1 revoked, or {-2, owner, login_at, expires_at} refused
     SUSER user-sessions-key user-devices-key session-key-prefix by-login-key by-expiry-key user now max device-ttl max-ttl n expires_at id … device last_seen json …
-      indexes a user's sessions (zset by expiry, trimmed to max, soonest-expiring out — deleted
+      indexes a user's sessions (zset by expiry, but not this commit's logins SPUT refused or found
+      revoked; trimmed to max, soonest-expiring out — deleted
       with their partition index members in this same step, when the user's: `n`: the count of
       the expires_at, id values that follow) and devices (latest identity per device, capped,
       expiring `device-ttl` after the last write; the device, last_seen, json triples last), every
@@ -133,9 +134,23 @@ local function dropSessions(ids, skey, byLogin, byExpiry, user)
   end
 end
 
+-- `user \0 id` of this commit's logins not stored because revoked or another user's (SPUT -1 / -2):
+-- kept out of the user's index, where they would take the slot of a session of the user's own.
+local notStored = {}
+
 local function suser(op)
   local zkey, hkey, now, max, devTtl, maxTtl, n = op[2], op[3], tonumber(op[8]), tonumber(op[9]), tonumber(op[10]), tonumber(op[11]), tonumber(op[12])
-  for i = 13, 12 + n, 1000 do redis.call('ZADD', zkey, 'GT', unpack(op, i, math.min(i + 999, 12 + n))) end
+  local list, first, last = op, 13, 12 + n
+  if next(notStored) then
+    list, first, last = {}, 1, 0
+    for i = 13, 12 + n, 2 do
+      if not notStored[op[7] .. '\0' .. op[i + 1]] then
+        list[last + 1], list[last + 2] = op[i], op[i + 1]
+        last = last + 2
+      end
+    end
+  end
+  for i = first, last, 1000 do redis.call('ZADD', zkey, 'GT', unpack(list, i, math.min(i + 999, last))) end
   redis.call('ZREMRANGEBYSCORE', zkey, '-inf', op[8])
   local dropped = {}
   local count = redis.call('ZCARD', zkey)
@@ -171,7 +186,9 @@ for i = 1, #ops do
   local op = ops[i]
   local name = op[1]
   if name == 'SPUT' then
-    puts[#puts + 1] = sput(op[2], op[3], op[4], op[5], op[6], op[7], op[8], op[9])
+    local r = sput(op[2], op[3], op[4], op[5], op[6], op[7], op[8], op[9])
+    if op[9] and (r == -1 or type(r) == 'table') then notStored[op[7] .. '\0' .. op[9]] = true end
+    puts[#puts + 1] = r
   elseif name == 'SUSER' then
     users[#users + 1] = suser(op)
   else
