@@ -126,6 +126,17 @@ describe('SessionStore', () => {
     expect(await t.redis.zscore(t.keys.sessionsByExpiry(PA), 'k1')).toBeNull();
   });
 
+  it('a replayed login of a revoked session takes no slot: none of the user’s own sessions is trimmed for it', async () => {
+    const small = new SessionStore(t.redis, t.keys, { now, maxPerUser: 2 });
+    const gone = ident({ sessionId: 'r-gone', expiresAt: T0 + 3_600_000 });
+    await small.put([gone]);
+    await small.revoke('r-gone', { actor: 'admin', reason: 'test' });
+    await small.put([ident({ sessionId: 'r-1', expiresAt: T0 + 60_000 }), ident({ sessionId: 'r-2', expiresAt: T0 + 120_000 })]);
+    expect((await small.put([gone])).dropped).toEqual([]);
+    expect((await small.listUser('alice@example.com')).map((x) => x.session_id)).toEqual(['r-2', 'r-1']);
+    expect(await small.get('r-1')).not.toBeNull();
+  });
+
   it('keeps the latest identity per device, also when logins arrive out of order', async () => {
     const newer = ident({ sessionId: 'n', time: T0 + 5000, ip: '10.0.0.2' });
     newer.device = { id: 'd-9', posture: { os: 'macOS 15.2' } };
