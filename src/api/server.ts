@@ -122,7 +122,7 @@ export async function buildServer(ctx: ApiContext, modules: RouteModule[]): Prom
     { parseAs: 'string' },
     blankIsNoBody((req, text, done) =>
       readsAsJson(req.headers['content-type'])
-        ? json(req, text, done)
+        ? json(req, text, (err, body) => (err ? done(new RiskstreamError('BAD_REQUEST', 'the body is not valid JSON')) : done(null, body)))
         : done(new RiskstreamError('UNSUPPORTED_MEDIA_TYPE', 'a body of this type is not read: send JSON (Content-Type: application/json)')),
     ),
   );

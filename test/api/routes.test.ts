@@ -411,6 +411,8 @@ describe('POST /v1/users/{user}/risk/reset', () => {
     for (const type of ['text/plain', 'application/x-www-form-urlencoded']) {
       const form = await admin(`/v1/users/${encodeURIComponent(user)}/risk/reset`, { method: 'POST', body: 'reason=x', headers: { 'content-type': type } });
       expect(isApiError(form, 400, 'bad_request'), type).toBe(true);
+      // Its own words, not the JSON parser's (which named application/json, a type not sent).
+      expect(form.json.message).toBe('the body is not valid JSON');
     }
     // Without a body a text/plain type is no body, as for JSON (a client that sets a type on every request).
     expect(isApiError(await admin('/v1/sessions/no-such-session', { method: 'DELETE', headers: { 'content-type': 'text/plain' } }), 404, 'not_found')).toBe(
