@@ -1,6 +1,7 @@
 import { concatMap, type OperatorFunction } from 'rxjs';
 import type { EntryRef, StreamEvent } from '../src/types.js';
-import { buildIdentity, identityFilters, type IdentityFilters, type SessionIdentity, type SessionSettings } from '../src/sessions/identity.js';
+import { buildIdentity, identityFilters, type IdentityFilters } from '../src/sessions/build-identity.js';
+import type { SessionIdentity, SessionSettings } from '../src/sessions/identity.js';
 import type { PutResult, SessionStore } from '../src/sessions/store.js';
 
 /**

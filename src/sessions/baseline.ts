@@ -1,7 +1,7 @@
 /**
  * The one rule for session_hijack's baseline, shared by every path that decides it — the router's
  * lookup (src/sessions/captured.ts), the partition owner's memory (src/engine/pending-sessions.ts),
- * the identity builder (./identity.ts) and the commit script's SPUT
+ * the identity builder (./build-identity.ts) and the commit script's SPUT
  * (src/redis/scripts/engine-commit-2.lua) — so a verdict never depends on how entries were batched,
  * on which of them were committed, or on a crash:
  *
@@ -22,7 +22,9 @@
 import { addSessionProperties, type CapturedSession } from '../detect/captured-session.js';
 import { isRefresh } from '../login.js';
 import type { CanonicalEvent } from '../types.js';
-import { epochMs, extendedIdentity, isSessionLogin, storedSessionId, type SessionIdentity } from './identity.js';
+import { epochMs } from './build-identity.js';
+import { extendedIdentity } from './extend-identity.js';
+import { isSessionLogin, storedSessionId, type SessionIdentity } from './identity.js';
 
 /** `sessions.default_lifetime`'s shipped default (12 h): a session's end when neither event nor caller gives one. */
 export const DEFAULT_SESSION_LIFETIME = 12 * 3_600_000;

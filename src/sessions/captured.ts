@@ -107,7 +107,7 @@ export async function attachCapturedSessions(
     const record = records.get(k);
     attachCaptured(e, baselineAt(record, e));
     if (!isSessionLogin(e)) continue;
-    // A refresh, or a later login with the id, extends the stored session (src/sessions/identity.ts): the owner gets its identity.
+    // A refresh, or a later login with the id, extends the stored session (src/sessions/extend-identity.ts): the owner gets its identity.
     attachStored(e, identities.get(k));
     if (!Number.isFinite(e.time)) continue;
     const next = recordAfter(record, e, lifetime);

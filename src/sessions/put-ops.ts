@@ -1,7 +1,8 @@
 import { RiskstreamError } from '../errors.js';
 import type { Keys } from '../keys.js';
 import { clampPx, LUA_MAX_TTL_MS } from '../redis/ttl.js';
-import { deviceIdentity, type DeviceIdentity, type SessionIdentity } from './identity.js';
+import { deviceIdentity, type DeviceIdentity } from './device-identity.js';
+import type { SessionIdentity } from './identity.js';
 
 /** `d` with `posture`, its fields in the stored order (id, posture, last_seen, ip, session_id). */
 function withPosture(d: DeviceIdentity, posture: Record<string, unknown>): DeviceIdentity {

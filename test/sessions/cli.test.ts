@@ -9,7 +9,7 @@ import { loadConfig } from '../../src/config/load.js';
 import { CAEP_SESSION_REVOKED } from '../../src/ssf/set-builder.js';
 import { createSetQueue } from '../../src/ssf/queue.js';
 import { SsfStreamStore, streamReceiverName } from '../../src/ssf/streams.js';
-import { buildIdentity } from '../../src/sessions/identity.js';
+import { buildIdentity } from '../../src/sessions/build-identity.js';
 import type { SessionRevocation } from '../../src/sessions/revoke.js';
 import { SessionStore } from '../../src/sessions/store.js';
 import { login, settings, testRedis } from './helpers.js';

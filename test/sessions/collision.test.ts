@@ -1,7 +1,8 @@
 import { sessionRevokedJobId } from '../../src/ssf/queue.js';
 import { afterAll, beforeEach, describe, expect, it } from 'vitest';
 import { Keys } from '../../src/keys.js';
-import { buildIdentity, type SessionIdentity } from '../../src/sessions/identity.js';
+import { buildIdentity } from '../../src/sessions/build-identity.js';
+import type { SessionIdentity } from '../../src/sessions/identity.js';
 import { SessionStore } from '../../src/sessions/store.js';
 import { ADMIN, buildApi, login, settings, testRedis } from './helpers.js';
 

@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { buildIdentity, deviceIdentity, isSessionLogin, storedSessionId } from '../../src/sessions/identity.js';
+import { buildIdentity } from '../../src/sessions/build-identity.js';
+import { deviceIdentity } from '../../src/sessions/device-identity.js';
+import { isSessionLogin, storedSessionId } from '../../src/sessions/identity.js';
 import { looksLikeJwt, redactString, sha256Hex } from '../../src/sessions/redact.js';
 import type { CanonicalEvent } from '../../src/types.js';
 import { fakeJwt, login, settings } from './helpers.js';

@@ -2,7 +2,8 @@ import { readFileSync } from 'node:fs';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { Keys } from '../../src/keys.js';
-import { buildIdentity, type SessionIdentity } from '../../src/sessions/identity.js';
+import { buildIdentity } from '../../src/sessions/build-identity.js';
+import type { SessionIdentity } from '../../src/sessions/identity.js';
 import { sessionPutOps } from '../../src/sessions/put-ops.js';
 import { EVENTS, PUT, SETTINGS } from './golden/input.js';
 

@@ -1,7 +1,8 @@
 import { afterAll, beforeEach, describe, expect, it } from 'vitest';
 import { attachedOf, decodeRouted, encodeRouted, type RoutedItem } from '../../src/engine/routed.js';
 import { sessionUseEnricher } from '../../src/sessions/captured.js';
-import { attachStored, buildIdentity, storedOf, type SessionIdentity } from '../../src/sessions/identity.js';
+import { attachStored, storedOf, type SessionIdentity } from '../../src/sessions/identity.js';
+import { buildIdentity } from '../../src/sessions/build-identity.js';
 import { SessionStore } from '../../src/sessions/store.js';
 import type { CanonicalEvent } from '../../src/types.js';
 import { batchOf, login, settings, testRedis } from './helpers.js';

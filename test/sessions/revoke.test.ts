@@ -2,7 +2,7 @@ import { afterAll, beforeEach, describe, expect, it } from 'vitest';
 import { AuditLog } from '../../src/audit/audit-log.js';
 import type { ResolvedReceiver } from '../../src/config/receiver.js';
 import { isRiskstreamError } from '../../src/errors.js';
-import { buildIdentity } from '../../src/sessions/identity.js';
+import { buildIdentity } from '../../src/sessions/build-identity.js';
 import { drainRevocationNotices, revocationId, revokeSession, revokeUserSessions, type SessionRevocation } from '../../src/sessions/revoke.js';
 import { setQueueSink } from '../../src/sessions/set-sink.js';
 import { SessionStore } from '../../src/sessions/store.js';

@@ -1,5 +1,6 @@
 import { afterAll, beforeEach, describe, expect, it } from 'vitest';
-import { buildIdentity, type SessionIdentity } from '../../src/sessions/identity.js';
+import { buildIdentity } from '../../src/sessions/build-identity.js';
+import type { SessionIdentity } from '../../src/sessions/identity.js';
 import { SessionStore } from '../../src/sessions/store.js';
 import { isRiskstreamError } from '../../src/errors.js';
 import { zcardAll } from '../helpers/redis.js';

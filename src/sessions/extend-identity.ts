@@ -1,0 +1,68 @@
+import type { SessionIdentity } from './identity.js';
+import { deviceSeen } from './device-identity.js';
+
+/**
+ * A refresh of a stored session of the same user — or a later login of the user with the same
+ * session id, which is a use of that session too — extends it: the first login's context stays
+ * (device, network, IP, location and `login_at`: the baseline session_hijack compares with, which
+ * a later login cannot replace), the IdP's fresh word is taken (claims and idp when the event
+ * carries them, session attributes merged, the posture of the same device), `expires_at` moves to
+ * the later of the two and `refreshed_at` is the event's time. A session that ended (in event time:
+ * its `expires_at`) at or before the event is not extended: the event starts the id's session
+ * again. Anything else: the event's own identity (`fresh`, marked `from_refresh` for a refresh).
+ */
+export function extendedIdentity(fresh: SessionIdentity, stored: SessionIdentity | undefined, refresh: boolean): SessionIdentity {
+  const own = refresh ? { ...fresh, from_refresh: true as const } : fresh;
+  if (!stored || stored.user !== fresh.user || stored.session_id !== fresh.session_id || stored.expires_at <= fresh.login_at) return own;
+  // Stored from a later refresh, with no login seen: this event, earlier, is the session's start (as
+  // in event-time order), and what the refresh brought extends it.
+  if (stored.from_refresh && fresh.login_at < stored.login_at) return precededBy(stored, own);
+  // The same login again (a shipper's retry, a replayed file) is itself, with what refreshes added since kept.
+  if (!refresh && stored.login_at === fresh.login_at && stored.refreshed_at !== undefined && !stored.from_refresh) return precededBy(stored, own);
+  // A login extends only a strictly earlier one.
+  if (refresh ? stored.login_at > fresh.login_at : stored.login_at >= fresh.login_at) return own;
+  const out: SessionIdentity = {
+    ...stored,
+    expires_at: Math.max(stored.expires_at, fresh.expires_at),
+    refreshed_at: Math.max(stored.refreshed_at ?? 0, fresh.login_at),
+  };
+  const seen = deviceSeen.get(stored);
+  if (seen !== undefined) deviceSeen.set(out, seen);
+  // A refresh older than the one already applied (arriving late) extends, but its word is not the
+  // freshest: what the later refresh brought stays (as in event-time order).
+  if (fresh.login_at < (stored.refreshed_at ?? stored.login_at)) {
+    if (fresh.attributes) out.attributes = { ...fresh.attributes, ...stored.attributes };
+    return out;
+  }
+  if (Object.keys(fresh.claims).length) out.claims = fresh.claims;
+  if (fresh.idp !== undefined) out.idp = fresh.idp;
+  if (fresh.attributes) out.attributes = { ...stored.attributes, ...fresh.attributes };
+  if (fresh.device && stored.device && fresh.device.id !== undefined && fresh.device.id === stored.device.id) {
+    out.device = sameDevice(stored.device, fresh.device);
+    deviceSeen.set(out, fresh.login_at);
+  }
+  return out;
+}
+
+/** The same device seen again: its later report, keeping the posture a report without one left out. */
+function sameDevice(earlier: Record<string, unknown>, later: Record<string, unknown>): Record<string, unknown> {
+  return later.posture === undefined && earlier.posture !== undefined ? { ...later, posture: earlier.posture } : later;
+}
+
+/**
+ * `later` (stored from a refresh, or extended by refreshes) preceded by `first`, no later in event time: `first`'s context
+ * (device, network, IP, location, `login_at`) and the later refresh's fresh word (claims, idp,
+ * attributes, the same device's posture), the later expiry, `refreshed_at` the refresh's time.
+ */
+function precededBy(later: SessionIdentity, first: SessionIdentity): SessionIdentity {
+  const out: SessionIdentity = {
+    ...first,
+    expires_at: Math.max(first.expires_at, later.expires_at),
+    refreshed_at: Math.max(first.refreshed_at ?? 0, later.refreshed_at ?? later.login_at),
+  };
+  if (Object.keys(later.claims).length) out.claims = later.claims;
+  if (later.idp !== undefined) out.idp = later.idp;
+  if (later.attributes) out.attributes = { ...first.attributes, ...later.attributes };
+  if (later.device && first.device && later.device.id !== undefined && later.device.id === first.device.id) out.device = sameDevice(first.device, later.device);
+  return out;
+}
