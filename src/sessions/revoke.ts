@@ -1,6 +1,7 @@
 import { RiskstreamError } from '../errors.js';
 import type { AuditLog } from '../audit/audit-log.js';
-import type { RevokedCopy, RevokeMeta, SessionStore } from './store.js';
+import type { SessionStore } from './store.js';
+import type { RevokedCopy, RevokeMeta } from './store-revoke.js';
 import { storedSessionId, type SessionIdentity } from './identity.js';
 import type { SessionRevocation } from './revocation.js';
 

@@ -1,28 +1,19 @@
-import { byPartition, getAll, pipeline, type RedisClient } from '../redis/client.js';
+import { byPartition, pipeline, type RedisClient } from '../redis/client.js';
 import { RiskstreamError } from '../errors.js';
 import type { Keys } from '../keys.js';
 import { packOps } from '../redis/pack-ops.js';
 import { defineScripts, scriptsOn } from '../redis/scripts.js';
-import { clampPx } from '../redis/ttl.js';
 import { storedSessionId, type SessionIdentity } from './identity.js';
 import type { DeviceIdentity } from './device-identity.js';
-import { parseNotice, revocationOf, type RevocationNotice, type SessionRevocation } from './revocation.js';
-import { execAll as exec, listAllSessions, listUserSessions, pruneExpiredSessions, storeError, type ListingContext, type SessionPage } from './listing.js';
+import type { RevocationNotice } from './revocation.js';
+import { execAll as exec, listAllSessions, listUserSessions, pruneExpiredSessions, type ListingContext, type SessionPage } from './listing.js';
 import { cleanupAfterPut, needsCleanup, readPutReplies, type PutResult } from './put-outcome.js';
 import { sessionPutOps } from './put-ops.js';
+import { findCopies, identityOf, lookupSessions, userDevices } from './store-reads.js';
+import { claimNotices, noticeAudited, noticeTold, revokeCopies, type RevokedCopy, type RevokeMeta } from './store-revoke.js';
 
 export type { PutResult } from './put-outcome.js';
 export type { SessionPage } from './listing.js';
-
-/** Who revokes, why, and when (epoch ms; default: the store's clock). */
-export interface RevokeMeta {
-  actor: string;
-  reason: string;
-  time?: number;
-}
-
-/** Told of each copy a revocation deleted: its identity, the revocation, and the partition holding its notice. */
-export type RevokedCopy = (s: SessionIdentity, change: SessionRevocation, part: number) => Promise<void>;
 
 /** Options of a {@link SessionStore}. */
 export interface SessionStoreOptions {
@@ -45,9 +36,6 @@ export interface PreparedPut {
   finish(puts: readonly unknown[], dropped: readonly string[][]): Promise<PutResult>;
 }
 
-/** How long a revocation tombstone outlives the session at least (blocks replays of its login). */
-const TOMBSTONE_MIN_MS = 60_000;
-
 /**
  * Redis store of session identities. A session lives in its user's partition (written by that
  * partition's commit, one slot): JSON at `keys.session(p, id)` with a TTL equal to its remaining
@@ -63,7 +51,7 @@ export class SessionStore {
   private readonly now: () => number;
   private readonly maxPerUser: () => number;
   private readonly deviceRetention: number;
-  private readonly listing: ListingContext;
+  private readonly ctx: ListingContext;
 
   constructor(
     private readonly redis: RedisClient,
@@ -75,7 +63,7 @@ export class SessionStore {
     this.deviceRetention = opts.deviceRetention ?? 90 * 86_400_000;
     const max = opts.maxPerUser ?? 100;
     this.maxPerUser = typeof max === 'function' ? max : () => max;
-    this.listing = { redis, keys, now: () => this.now(), live: (raw) => this.live(raw) };
+    this.ctx = { redis, keys, now: () => this.now(), live: (raw) => this.live(raw) };
   }
 
   /** The tombstone key of a revoked session of `user` (beside the session). */
@@ -140,7 +128,7 @@ export class SessionStore {
    * earliest login wins (the first binding of the id).
    */
   async get(id: string, user?: string): Promise<SessionIdentity | null> {
-    const found = await this.find(storedSessionId(id.trim()), user);
+    const found = await findCopies(this.ctx, storedSessionId(id.trim()), user);
     return found[0]?.s ?? null;
   }
 
@@ -150,50 +138,23 @@ export class SessionStore {
    * or not: whether a use lies in its session's window is the caller's to judge, in event time
    * (src/sessions/baseline.ts).
    */
-  async lookupMany(pairs: ReadonlyArray<{ sid: string; user: string }>): Promise<Array<{ s: SessionIdentity | null; revoked: boolean }>> {
-    const keys: string[] = [];
-    for (const p of pairs) {
-      const part = this.keys.partitionOf(p.user);
-      keys.push(this.keys.session(part, p.sid), this.keys.sessionTombstone(part, p.sid));
-    }
-    const raw = await getAll(this.redis, keys).catch(storeError);
-    return pairs.map((_, i) => ({ s: identityOf(raw[2 * i] ?? null), revoked: raw[2 * i + 1] != null }));
-  }
-
-  /** The live copies of a session id, earliest login first, with their partitions. */
-  private async find(sid: string, user?: string): Promise<Array<{ s: SessionIdentity; p: number }>> {
-    const parts = user === undefined ? this.keys.partitionList : [this.keys.partitionOf(user)];
-    const res = await getAll(
-      this.redis,
-      parts.map((p) => this.keys.session(p, sid)),
-    ).catch(storeError);
-    const out: Array<{ s: SessionIdentity; p: number }> = [];
-    res.forEach((raw, i) => {
-      const s = this.live(raw);
-      if (s) out.push({ s, p: parts[i]! });
-    });
-    return out.sort((a, b) => a.s.login_at - b.s.login_at);
+  lookupMany(pairs: ReadonlyArray<{ sid: string; user: string }>): Promise<Array<{ s: SessionIdentity | null; revoked: boolean }>> {
+    return lookupSessions(this.ctx, pairs);
   }
 
   /** Active sessions, newest login first, `limit` (1–500, default 50) per page. */
   listAll(opts: { cursor?: string | undefined; limit?: number | undefined } = {}): Promise<SessionPage> {
-    return listAllSessions(this.listing, opts);
+    return listAllSessions(this.ctx, opts);
   }
 
   /** A user's active sessions, newest login first. */
   listUser(user: string): Promise<SessionIdentity[]> {
-    return listUserSessions(this.listing, user);
+    return listUserSessions(this.ctx, user);
   }
 
   /** The user's device registry: latest identity per device, most recently seen first. */
-  async devices(user: string): Promise<DeviceIdentity[]> {
-    const all = await this.redis.hvals(this.keys.userDevices(user));
-    const out: DeviceIdentity[] = [];
-    for (const v of all) {
-      const d = parse<DeviceIdentity>(v);
-      if (d) out.push(d);
-    }
-    return out.sort((a, b) => b.last_seen - a.last_seen);
+  devices(user: string): Promise<DeviceIdentity[]> {
+    return userDevices(this.ctx, user);
   }
 
   /**
@@ -211,66 +172,23 @@ export class SessionStore {
    * and each revoked copy is its user's revocation (audit entry, session-revoked SET). `each` is
    * called after each copy is revoked, before the next: a throw stops there, the rest stay live.
    */
-  async revokeCopies(id: string, meta: RevokeMeta, user?: string, each?: RevokedCopy): Promise<SessionIdentity[]> {
-    const sid = storedSessionId(id.trim()); // trimmed as at ingest
-    // Every partition holding the id (the first binding, and any copy another user's login made), or `user`'s.
-    const copies = await this.find(sid, user);
-    const revoked: SessionIdentity[] = [];
-    for (const { s: found, p: part } of copies) {
-      const now = meta.time ?? this.now();
-      const tombstone = JSON.stringify({ user: found.user, actor: meta.actor, reason: meta.reason, time: now });
-      // The revocation to tell, recorded with the deletion: a crash before it is told leaves it for a drain.
-      const change = revocationOf(found, meta, now);
-      const notice: RevocationNotice = { ...change, claimed_at: 0 }; // claimed by the script, on Redis's clock
-      const px = clampPx(found.expires_at - this.now(), TOMBSTONE_MIN_MS);
-      const raw = await scriptsOn(this.redis)
-        .sessionRevoke(
-          this.keys.session(part, sid),
-          this.keys.sessionsByLogin(part),
-          this.keys.sessionsByExpiry(part),
-          // The user's index is in the user's partition, which holds the copy (a stray copy: its index is pruned lazily).
-          this.keys.partitionOf(found.user) === part ? this.keys.userSessions(found.user) : this.keys.sessionsByLogin(part),
-          this.keys.sessionTombstone(part, sid),
-          this.keys.revocationNotices(part),
-          sid,
-          tombstone,
-          String(px),
-          each ? change.id : '', // a caller telling nobody (tests, tools) leaves no notice
-          JSON.stringify(notice),
-        )
-        .catch(storeError);
-      const s = this.live(raw);
-      if (!s) {
-        // Exactly one caller gets each copy (GETDEL). One that expired meanwhile was no active session: nothing to tell.
-        if (raw) await this.noticeTold(part, change.id);
-        continue;
-      }
-      revoked.push(s);
-      await each?.(s, change, part);
-    }
-    return revoked;
+  revokeCopies(id: string, meta: RevokeMeta, user?: string, each?: RevokedCopy): Promise<SessionIdentity[]> {
+    return revokeCopies(this.ctx, id, meta, user, each);
   }
 
   /** The notice of revocation `id` in partition `p` was told (audited, SETs queued): removed, with its audited mark. */
-  async noticeTold(p: number, id: string): Promise<void> {
-    await this.redis.hdel(this.keys.revocationNotices(p), id, `${id}:audited`).catch(storeError);
+  noticeTold(p: number, id: string): Promise<void> {
+    return noticeTold(this.ctx, p, id);
   }
 
   /** The audit entry of revocation `id` is written: a teller after a crash does not write it again. */
-  async noticeAudited(p: number, id: string): Promise<void> {
-    await this.redis.hset(this.keys.revocationNotices(p), `${id}:audited`, '1').catch(storeError);
+  noticeAudited(p: number, id: string): Promise<void> {
+    return noticeAudited(this.ctx, p, id);
   }
 
   /** Claims up to `max` of partition `p`'s notices not held by a teller for `staleMs` (src/redis/scripts/revoke-notices-claim-1.lua). */
-  async claimNotices(p: number, staleMs: number, max = 100): Promise<Array<{ notice: RevocationNotice; audited: boolean }>> {
-    const flat = await scriptsOn(this.redis).revokeNoticesClaim(this.keys.revocationNotices(p), String(staleMs), String(max)).catch(storeError);
-    const out: Array<{ notice: RevocationNotice; audited: boolean }> = [];
-    for (let i = 0; i + 2 < flat.length; i += 3) {
-      const n = parseNotice(flat[i + 1]!);
-      if (n) out.push({ notice: n, audited: flat[i + 2] === '1' });
-      else await this.noticeTold(p, flat[i]!); // unreadable here: nothing could ever tell it
-    }
-    return out;
+  claimNotices(p: number, staleMs: number, max = 100): Promise<Array<{ notice: RevocationNotice; audited: boolean }>> {
+    return claimNotices(this.ctx, p, staleMs, max);
   }
 
   /** Revokes every active session of a user; returns the revoked identities. `each` as in {@link revokeCopies}. */
@@ -282,26 +200,11 @@ export class SessionStore {
 
   /** Removes index members whose expiry has passed, in every partition (bounded per partition and call). */
   pruneExpired(): Promise<number> {
-    return pruneExpiredSessions(this.listing);
+    return pruneExpiredSessions(this.ctx);
   }
 
   private live(raw: string | null): SessionIdentity | null {
     const s = identityOf(raw);
     return s && s.expires_at > this.now() ? s : null;
-  }
-}
-
-/** A stored identity's JSON read, or null when it is none. */
-function identityOf(raw: string | null): SessionIdentity | null {
-  const s = parse<SessionIdentity>(raw);
-  return s && typeof s.expires_at === 'number' ? s : null;
-}
-
-function parse<T>(raw: string | null | undefined): T | null {
-  if (!raw) return null;
-  try {
-    return JSON.parse(raw) as T;
-  } catch {
-    return null;
   }
 }
