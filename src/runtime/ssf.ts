@@ -12,7 +12,8 @@ import { createSetQueue, enqueueLevelChanges, queueCounts, type SetQueue } from 
 import { startDeliveryWorker, type DeliveryWorker } from '../ssf/delivery-worker.js';
 import { egressFromConfig } from '../ssf/egress.js';
 import type { ReceiverRegistry } from '../ssf/receivers.js';
-import { createStreamService, type StreamService } from '../ssf/stream-service.js';
+import type { StreamService } from '../ssf/stream-service.js';
+import { createStreamService } from '../ssf/stream-service-factory.js';
 import { auditReceivers } from '../ssf/receiver-audit.js';
 import { earlyEnqueue } from '../ssf/early-enqueue.js';
 import { ensureSigningKey } from '../ssf/signing-key-file.js';

@@ -1,50 +1,23 @@
 import { randomUUID } from 'node:crypto';
 import type { RedisClient } from '../redis/client.js';
 import type { AuditLog } from '../audit/audit-log.js';
-import type { Config } from '../config/load.js';
 import type { ResolvedReceiver } from '../config/receiver.js';
 import { riskstreamSchema, type RiskstreamFileConfig } from '../config/schema.js';
 import { RiskstreamError } from '../errors.js';
-import type { Keys } from '../keys.js';
 import type { LevelChange, SigningAlg } from '../types.js';
-import { enqueueLevelChanges, enqueueSessionRevoked, enqueueStreamUpdated, enqueueVerification, type SetQueue } from './queue.js';
+import { enqueueStreamUpdated, enqueueVerification, type SetQueue } from './queue.js';
 import type { SessionRevoked } from './set-builder.js';
 import { displayEndpoint } from './display-endpoint.js';
 import { EndpointPolicy, type Resolver } from './endpoint-policy.js';
 import { HeldSets } from './stream-held.js';
 import { StreamCache } from './stream-cache.js';
 import { mayAccess, type StreamCaller } from './stream-owner.js';
-import {
-  DEFAULT_EVENTS,
-  MASKED_HEADER,
-  newStream,
-  SsfStreamStore,
-  streamReceiver,
-  streamReceiverName,
-  streamView,
-  type SsfStream,
-  type StreamLimits,
-  type StreamStatus,
-} from './streams.js';
+import { newStream, SsfStreamStore, streamReceiver, streamReceiverName, streamView, type SsfStream, type StreamLimits, type StreamStatus } from './streams.js';
 import { checkTransmitterSupplied } from './transmitter-supplied.js';
 import { subjectKey } from './subject-key.js';
-
-/**
- * The stream service for a configuration: streams in Redis, SETs to `queue`, signed with the
- * configured `signing.alg`, with the configured `issuer`, within `ssf.limits`.
- */
-export function createStreamService(redis: RedisClient, keys: Keys, queue: SetQueue, audit: AuditLog, config: () => Config): StreamService {
-  return new StreamService(
-    redis,
-    new SsfStreamStore(redis, keys),
-    queue,
-    audit,
-    () => config().raw.issuer,
-    1000,
-    () => config().raw.signing.alg,
-    () => config().raw.ssf,
-  );
-}
+import { fanOutChanges, fanOutRevoked, type FanOut } from './stream-fanout.js';
+import { updatedStream } from './stream-update.js';
+import { claimVerification } from './stream-verify.js';
 
 type SsfSettings = RiskstreamFileConfig['ssf'];
 const SSF_DEFAULTS: SsfSettings = riskstreamSchema.parse({}).ssf;
@@ -65,6 +38,7 @@ export interface StreamRequest {
 export class StreamService {
   private readonly cache: StreamCache;
   private readonly held: HeldSets;
+  private readonly fanOut: FanOut;
   private syncedAt = 0;
 
   constructor(
@@ -90,6 +64,7 @@ export class StreamService {
       () => this.ssf().max_held,
       (s) => this.receiver(s),
     );
+    this.fanOut = { held: this.held, receiver: (s) => this.receiver(s) };
   }
 
   /** `ssf.limits` (streams per owner, verification interval, field sizes). */
@@ -161,31 +136,14 @@ export class StreamService {
    * PATCH (or PUT with `replace`: missing Receiver-Supplied properties are deleted, defaults apply,
    * SSF §8.1.1.4). Transmitter-Supplied properties must match (§8.1.1.3). A new `endpoint_url`
    * drops the stored `authorization_header` unless the request brings one, and must keep the
-   * origin `aud` was derived from.
+   * origin `aud` was derived from ({@link updatedStream}).
    */
   async update(id: string, req: StreamRequest, caller: StreamCaller, actor: string, replace = false): Promise<SsfStream> {
     const { fields } = req;
     await this.checkEndpoint(fields);
     const s = await this.change(id, caller, (cur) => {
       checkTransmitterSupplied(req.body, this.view(cur));
-      const moved = fields.endpoint_url !== undefined && fields.endpoint_url !== cur.endpoint_url;
-      if (moved && new URL(fields.endpoint_url!).origin !== new URL(cur.endpoint_url).origin) {
-        throw new RiskstreamError(
-          'TRANSMITTER_SUPPLIED',
-          "delivery.endpoint_url must keep its origin: the stream's aud is derived from it and cannot change (SSF 1.0 §8.1.1); create a new stream instead",
-          { property: 'aud' },
-        );
-      }
-      const next: SsfStream = {
-        ...cur,
-        ...(replace ? { description: undefined, authorization_header: undefined, events_requested: DEFAULT_EVENTS } : {}),
-        ...(moved ? { authorization_header: undefined } : {}),
-        ...fields,
-      };
-      // The configuration read back shows the stored header as "[set]": a read-modify-replace
-      // (SSF 1.0 §8.1.1.4) that echoes it keeps the stored one (none once the endpoint moved).
-      if (fields.authorization_header === MASKED_HEADER) next.authorization_header = moved ? undefined : cur.authorization_header;
-      return next;
+      return updatedStream(cur, fields, replace);
     });
     await this.audit.write({
       action: 'receiver.changed',
@@ -252,12 +210,7 @@ export class StreamService {
     const s = await this.get(id, caller);
     if (s.status === 'disabled') throw new RiskstreamError('BAD_REQUEST', 'stream is disabled');
     const interval = this.limits().min_verification_interval;
-    if (interval > 0 && (await this.redis.set(this.store.verifyKey(id), '1', 'PX', interval, 'NX')) !== 'OK') {
-      const left = await this.redis.pttl(this.store.verifyKey(id));
-      throw new RiskstreamError('RATE_LIMITED', `verification requested less than min_verification_interval (${Math.ceil(interval / 1000)} s) ago`, {
-        retryAfter: Math.max(1, Math.ceil(left / 1000)),
-      });
-    }
+    await claimVerification(this.redis, this.store.verifyKey(id), interval);
     await this.streams(true);
     await enqueueVerification(this.queue, streamReceiverName(id), randomUUID(), state);
   }
@@ -276,26 +229,11 @@ export class StreamService {
    * `queue`: the queue to add to (another connection's, for the early enqueue).
    */
   async onChanges(changes: LevelChange[], only?: 'enabled', queue: SetQueue = this.queue): Promise<void> {
-    const streams = await this.streams();
-    for (const s of streams) {
-      const wanted = changes.filter((c) => !s.removed_subjects.includes(c.user));
-      if (!wanted.length || s.status === 'disabled') continue;
-      if (only === 'enabled' && s.status === 'paused') continue;
-      if (s.status === 'paused')
-        await this.held.hold(
-          s,
-          wanted.map((change) => ({ kind: 'change', change })),
-        );
-      else await enqueueLevelChanges(queue, wanted, [this.receiver(s)]);
-    }
+    await fanOutChanges(this.fanOut, await this.streams(), changes, only, queue);
   }
 
   /** Queues a session revocation to every enabled stream; holds it for paused ones. */
   async onRevoked(revoked: SessionRevoked): Promise<void> {
-    for (const s of await this.streams()) {
-      if (s.status === 'disabled' || s.removed_subjects.includes(revoked.user)) continue;
-      if (s.status === 'paused') await this.held.hold(s, [{ kind: 'revoked', revoked }]);
-      else await enqueueSessionRevoked(this.queue, revoked, [this.receiver(s)]);
-    }
+    await fanOutRevoked(this.fanOut, await this.streams(), revoked, this.queue);
   }
 }

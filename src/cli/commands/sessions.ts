@@ -13,7 +13,7 @@ import { createSessionService, createSessionStore } from '../../sessions/service
 import { setQueueSink } from '../../sessions/set-sink.js';
 import { MAX_LIMIT } from '../../sessions/listing.js';
 import { createSetQueue } from '../../ssf/queue.js';
-import { createStreamService } from '../../ssf/stream-service.js';
+import { createStreamService } from '../../ssf/stream-service-factory.js';
 import { DEFAULT_CONFIG, DEFAULT_PAGE, integerIn, nextPageCommand, openCli, table, print, userArg, type CommandModule } from '../common.js';
 import { escapeControlsKeepLines } from '../terminal-text.js';
 

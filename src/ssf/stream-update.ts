@@ -1,0 +1,29 @@
+import { RiskstreamError } from '../errors.js';
+import { DEFAULT_EVENTS, MASKED_HEADER, type SsfStream } from './streams.js';
+
+/**
+ * A stream after a PATCH (or PUT with `replace`: missing Receiver-Supplied properties are deleted,
+ * defaults apply, SSF §8.1.1.4) of `fields`. A new `endpoint_url` drops the stored
+ * `authorization_header` unless the request brings one, and must keep the origin `aud` was
+ * derived from (TRANSMITTER_SUPPLIED otherwise).
+ */
+export function updatedStream(cur: SsfStream, fields: Partial<SsfStream>, replace: boolean): SsfStream {
+  const moved = fields.endpoint_url !== undefined && fields.endpoint_url !== cur.endpoint_url;
+  if (moved && new URL(fields.endpoint_url!).origin !== new URL(cur.endpoint_url).origin) {
+    throw new RiskstreamError(
+      'TRANSMITTER_SUPPLIED',
+      "delivery.endpoint_url must keep its origin: the stream's aud is derived from it and cannot change (SSF 1.0 §8.1.1); create a new stream instead",
+      { property: 'aud' },
+    );
+  }
+  const next: SsfStream = {
+    ...cur,
+    ...(replace ? { description: undefined, authorization_header: undefined, events_requested: DEFAULT_EVENTS } : {}),
+    ...(moved ? { authorization_header: undefined } : {}),
+    ...fields,
+  };
+  // The configuration read back shows the stored header as "[set]": a read-modify-replace
+  // (SSF 1.0 §8.1.1.4) that echoes it keeps the stored one (none once the endpoint moved).
+  if (fields.authorization_header === MASKED_HEADER) next.authorization_header = moved ? undefined : cur.authorization_header;
+  return next;
+}
