@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AuditLog } from '../../src/audit/audit-log.js';
 import type { ResolvedReceiver } from '../../src/config/receiver.js';
 import { Keys } from '../../src/keys.js';
-import type { DeliveryOutcome } from '../../src/ssf/deliver-job.js';
+import type { DeliveryOutcome } from '../../src/ssf/delivery-outcome.js';
 import { startDeliveryWorker, type DeliveryWorker } from '../../src/ssf/delivery-worker.js';
 import { KeyRing } from '../../src/ssf/key-ring.js';
 import {
