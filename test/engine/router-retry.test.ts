@@ -101,6 +101,7 @@ describe('router: a failed step', () => {
     for (let i = 0; i < 5; i++) await router.step();
     expect(((await redis.xpending(stream, 'riskstream')) as [number])[0]).toBe(0);
     expect(dead).toEqual([badId]);
+    await cleanup(redis, `${prefix}-acks`);
   });
 
   it('a group read whose reply was lost (run, then resent after a dropped connection): the router notices and re-reads those entries, in order', async () => {
