@@ -1,7 +1,7 @@
 import { existsSync, statSync } from 'node:fs';
 import { dirname, join, resolve, basename } from 'node:path';
 import { RiskstreamError } from '../errors.js';
-import { hasHashTag, Keys } from '../keys.js';
+import { hasHashTag } from '../keys.js';
 import { slotOf } from '../redis/client.js';
 import { isRedisUrl, LOG_LEVELS, riskstreamSchema, type RiskstreamFileConfig } from './schema.js';
 import type { BehaviorConfig } from './behaviors-schema.js';
@@ -14,23 +14,13 @@ import { looksLikeBehaviors, shippedBehaviorsFile } from './behaviors-file.js';
 import { parseBehaviors } from './behaviors-parse.js';
 import { parseResponses, type ResponseRule } from './responses.js';
 import { bridgeTargetIssues, streamClashes } from './stream-clashes.js';
+import { streamNames, type StreamNames } from './stream-names.js';
 import { sectionsThatParse } from './sections.js';
 
 export type { ConfigIssue } from './yaml-source.js';
+export type { StreamNames } from './stream-names.js';
 export { shippedBehaviorsFile } from './behaviors-file.js';
 export { parseBehaviors } from './behaviors-parse.js';
-
-/** Stream and key names, resolved from the prefix. */
-export interface StreamNames {
-  login: string;
-  activity: string;
-  /** Every input stream, login first. */
-  inputs: string[];
-  deadLetter: string;
-  riskEvents: string;
-  audit: string;
-  group: string;
-}
 
 /** The validated, resolved configuration the worker runs with. */
 export interface Config {
@@ -159,23 +149,11 @@ export function loadConfig(path: string, env: NodeJS.ProcessEnv = process.env): 
     throw new RiskstreamError('CONFIG_INVALID', text, { issues });
   }
   const prefix = raw.redis.prefix;
-  const s = raw.streams;
-  const keys = new Keys(prefix);
-  const login = s.login ?? keys.loginStream;
-  const activity = s.activity ?? keys.activityStream;
   return {
     dir,
     files: [mainFile, behaviorsFile].filter((f): f is string => !!f),
     raw,
-    streams: {
-      login,
-      activity,
-      inputs: [...new Set([login, activity, ...s.extra])],
-      deadLetter: s.dead_letter ?? keys.deadLetterStream,
-      riskEvents: s.risk_events ?? keys.riskEventsStream,
-      audit: s.audit ?? keys.auditStream,
-      group: s.group,
-    },
+    streams: streamNames(raw),
     behaviors,
     responses,
     receivers,

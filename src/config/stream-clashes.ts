@@ -1,5 +1,6 @@
 import { Keys } from '../keys.js';
 import type { RiskstreamFileConfig } from './schema.js';
+import { streamNames } from './stream-names.js';
 
 /**
  * Streams the worker writes (dead letters, risk events, audit) that are also one it reads, or one
@@ -11,17 +12,17 @@ export function streamClashes(
   at: (path: PropertyKey[]) => { line: number; col: number },
 ): Array<{ line: number; col: number; message: string }> {
   const s = raw.streams;
-  const keys = new Keys(raw.redis.prefix);
+  const names = streamNames(raw);
   const named: Array<[string, string, PropertyKey[]]> = [
-    ['streams.login', s.login ?? keys.loginStream, ['streams', 'login']],
-    ['streams.activity', s.activity ?? keys.activityStream, ['streams', 'activity']],
+    ['streams.login', names.login, ['streams', 'login']],
+    ['streams.activity', names.activity, ['streams', 'activity']],
     ...s.extra.map((x, i): [string, string, PropertyKey[]] => [`streams.extra[${i}]`, x, ['streams', 'extra', i]]),
-    ['the control stream', keys.controlStream, ['redis', 'prefix']],
+    ['the control stream', new Keys(raw.redis.prefix).controlStream, ['redis', 'prefix']],
   ];
   const outputs: Array<[string, string, PropertyKey[]]> = [
-    ['streams.dead_letter', s.dead_letter ?? keys.deadLetterStream, ['streams', 'dead_letter']],
-    ['streams.risk_events', s.risk_events ?? keys.riskEventsStream, ['streams', 'risk_events']],
-    ['streams.audit', s.audit ?? keys.auditStream, ['streams', 'audit']],
+    ['streams.dead_letter', names.deadLetter, ['streams', 'dead_letter']],
+    ['streams.risk_events', names.riskEvents, ['streams', 'risk_events']],
+    ['streams.audit', names.audit, ['streams', 'audit']],
   ];
   const out: Array<{ line: number; col: number; message: string }> = [];
   outputs.forEach(([name, stream, path], i) => {
@@ -47,9 +48,7 @@ export function bridgeTargetIssues(
   raw: RiskstreamFileConfig,
   at: (path: PropertyKey[]) => { line: number; col: number },
 ): Array<{ line: number; col: number; message: string }> {
-  const s = raw.streams;
-  const keys = new Keys(raw.redis.prefix);
-  const inputs = new Set([s.login ?? keys.loginStream, s.activity ?? keys.activityStream, ...s.extra]);
+  const inputs = new Set(streamNames(raw).inputs);
   return Object.entries(raw.bridge.lists)
     .filter(([, stream]) => !inputs.has(stream))
     .map(([list, stream]) => ({
