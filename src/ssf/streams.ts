@@ -202,11 +202,8 @@ export class SsfStreamStore {
    * can make the compare fail (then it reads again, a few times).
    */
   update(id: string, change: (s: SsfStream) => SsfStream): Promise<SsfStream> {
-    const prev = this.updating.get(id) ?? Promise.resolve();
-    const run = prev.then(
-      () => this.casUpdate(id, change),
-      () => this.casUpdate(id, change),
-    );
+    // The queue's tail never rejects (a failed update is its caller's): the next one just follows it.
+    const run = (this.updating.get(id) ?? Promise.resolve()).then(() => this.casUpdate(id, change));
     const tail = run.catch(() => undefined);
     this.updating.set(id, tail);
     void tail.then(() => {
