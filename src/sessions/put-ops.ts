@@ -45,8 +45,8 @@ function epochText(ms: number): string {
 }
 
 /**
- * The commands storing identities (`SPUT` / `SUSER` procedures of the engine's commit script,
- * src/redis/scripts/engine-commit-2.lua, plus the partition's index ZADDs), for one partition's
+ * The commands storing identities (`SPUT`, `SIDX` and `SUSER` procedures of the engine's commit script,
+ * src/redis/scripts/engine-commit-2.lua), for one partition's
  * commit: every identity must be of one partition's users. Pure (`now` given). An identity already
  * expired on the wall clock (a backfill, a shipper far behind) is stored all the same, for its
  * lifetime from now, but not indexed (no listing shows it): it is the baseline of its session's
@@ -58,8 +58,9 @@ export function sessionPutOps(k: Keys, identities: readonly SessionIdentity[], o
   const part = identities.length ? k.partitionOf(identities[0]!.user) : 0;
   const live: SessionIdentity[] = [];
   const ops: string[][] = [];
-  const byLogin = ['ZADD', k.sessionsByLogin(part), 'GT'];
-  const byExpiry = ['ZADD', k.sessionsByExpiry(part), 'GT'];
+  // The partition's indexes (the script's SIDX: ZADD GT of the logins it stores).
+  const byLogin = ['SIDX', k.sessionsByLogin(part)];
+  const byExpiry = ['SIDX', k.sessionsByExpiry(part)];
   // One pass (no closures, no intermediate arrays, each time turned into text once); a user's
   // partition is checked once.
   const byUser = new Map<string, UserPuts>();
@@ -104,7 +105,7 @@ export function sessionPutOps(k: Keys, identities: readonly SessionIdentity[], o
   }
   const skipped = identities.length - live.length + (unlisted?.size ?? 0);
   if (!byUser.size) return { part, ops, live, users: [], skipped, ...(unlisted ? { unlisted } : {}) };
-  // The partition's indexes: one multi-member ZADD each.
+  // The partition's indexes: one SIDX each.
   ops.push(byLogin, byExpiry);
   // SUSER's arguments, flat (the script reads them without a JSON decode): the keys and user of
   // trimmed sessions, settings, the count of session values, the sessions (expires_at, id, …), then

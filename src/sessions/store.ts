@@ -1,4 +1,4 @@
-import { byPartition, pipeline, type RedisClient } from '../redis/client.js';
+import { byPartition, type RedisClient } from '../redis/client.js';
 import { RiskstreamError } from '../errors.js';
 import type { Keys } from '../keys.js';
 import { packOps } from '../redis/pack-ops.js';
@@ -6,8 +6,8 @@ import { defineScripts, scriptsOn } from '../redis/scripts.js';
 import { storedSessionId, type SessionIdentity } from './identity.js';
 import type { DeviceIdentity } from './device-identity.js';
 import type { RevocationNotice } from './revocation.js';
-import { execAll as exec, listAllSessions, listUserSessions, pruneExpiredSessions, type ListingContext, type SessionPage } from './listing.js';
-import { cleanupAfterPut, needsCleanup, readPutReplies, type PutResult } from './put-outcome.js';
+import { listAllSessions, listUserSessions, pruneExpiredSessions, type ListingContext, type SessionPage } from './listing.js';
+import { readPutReplies, type PutResult } from './put-outcome.js';
 import { sessionPutOps } from './put-ops.js';
 import { findCopies, identityOf, lookupSessions, userDevices } from './store-reads.js';
 import { claimNotices, noticeAudited, noticeTold, revokeCopies, type RevokedCopy, type RevokeMeta } from './store-revoke.js';
@@ -72,32 +72,25 @@ export class SessionStore {
   }
 
   /**
-   * The commands storing identities (`SPUT` / `SUSER` procedures of the engine's commit script,
-   * src/redis/scripts/engine-commit-2.lua, plus the global index ZADDs), for a partition's commit;
-   * `finish` reads that script's outcomes and cleans up what they ask for (revoked replays, refused
-   * logins, trimmed sessions). The identities must all be of one partition's users (a commit's).
+   * The commands storing identities (`SPUT`, `SIDX` and `SUSER`, procedures of the engine's commit
+   * script, src/redis/scripts/engine-commit-2.lua) for a partition's commit; `finish` reads that
+   * script's outcomes. The script itself keeps revoked replays and refused logins out of every index
+   * and deletes trimmed sessions: nothing is left to a round trip after it. The identities must all
+   * be of one partition's users (a commit's).
    */
   prepare(identities: readonly SessionIdentity[]): PreparedPut {
-    const { part, ops, live, users, skipped, unlisted } = sessionPutOps(this.keys, identities, {
+    const { ops, live, users, skipped, unlisted } = sessionPutOps(this.keys, identities, {
       now: this.now(),
       maxPerUser: this.maxPerUser(),
       deviceRetention: this.deviceRetention,
     });
-    const k = this.keys;
     if (!live.length) return { ops, finish: async () => ({ stored: 0, skipped, dropped: [] }) };
     return {
       ops,
       live,
       users,
-      finish: async (puts, dropped) => {
-        const outcome = readPutReplies(live, users, [...puts, 'OK', 'OK', ...dropped], skipped, unlisted);
-        if (needsCleanup(outcome)) {
-          const c = pipeline(this.redis);
-          cleanupAfterPut(c, k, part, outcome);
-          await exec(c);
-        }
-        return outcome.result;
-      },
+      // Nothing to clean up after the script: it keeps the logins it did not store out of every index.
+      finish: async (puts, dropped) => readPutReplies(live, users, [...puts, 'OK', 'OK', ...dropped], skipped, unlisted).result,
     };
   }
 

@@ -1,6 +1,8 @@
 import { sessionRevokedJobId } from '../../src/ssf/queue.js';
 import { afterAll, beforeEach, describe, expect, it } from 'vitest';
 import { Keys } from '../../src/keys.js';
+import { packOps } from '../../src/redis/pack-ops.js';
+import { scriptsOn } from '../../src/redis/scripts.js';
 import { buildIdentity } from '../../src/sessions/build-identity.js';
 import type { SessionIdentity } from '../../src/sessions/identity.js';
 import { SessionStore } from '../../src/sessions/store.js';
@@ -192,5 +194,58 @@ describe('session id collision across partitions', () => {
         [`${ALICE} s-dup`, `${BOB} s-dup`, 'u0@example.com s-o0', 'u1@example.com s-o1', 'u2@example.com s-o2'].sort(),
       );
     }
+  });
+});
+
+/*
+ * The partition's session indexes (by login, by expiry) after a commit whose logins the script did
+ * not store — a revoked session's login replayed, a login refused because its session id is another
+ * user's — are right when the commit script returns, with no clean-up round trip after it: a worker
+ * that dies right after its commit (before any later write) leaves no index member of a session
+ * that was not stored, and no owner's session moved to the refused login's times.
+ */
+describe('session indexes are final when the commit script returns (no clean-up round trip after it)', () => {
+  const one = new Keys(t.prefix, 1);
+  const store = new SessionStore(t.redis, one, { now });
+  /** The commit script alone, as an owner that crashes right after it runs it: nothing of `finish`. */
+  async function commitOnly(ids: SessionIdentity[]): Promise<unknown[]> {
+    const prepared = store.prepare(ids);
+    const res = await scriptsOn(t.redis).engineCommit(one.engineLease('p0'), one.partitionPos(0), '', packOps(prepared.ops), '', '');
+    return (res as [number, unknown[], string[][]])[1];
+  }
+
+  async function indexed(id: string): Promise<[string | null, string | null]> {
+    return [await t.redis.zscore(one.sessionsByLogin(0), id), await t.redis.zscore(one.sessionsByExpiry(0), id)];
+  }
+
+  it("a refused login leaves the owner's times in the partition's indexes and is in no index of its user", async () => {
+    await store.put([ident({ sessionId: 's-shared', expiresAt: T0 + 3_600_000 })]);
+    const puts = await commitOnly([ident({ sessionId: 's-shared', user: BOB, time: T0 + 60_000, expiresAt: T0 + 7_200_000 })]);
+    expect(Array.isArray(puts[0])).toBe(true);
+    expect(await indexed('s-shared')).toEqual([String(T0), String(T0 + 3_600_000)]);
+    expect(await t.redis.zscore(one.userSessions(BOB), 's-shared')).toBeNull();
+    expect((await store.listAll()).sessions.map((s) => [s.session_id, s.user])).toEqual([['s-shared', ALICE]]);
+  });
+
+  it('a revoked session whose login is replayed is in no index', async () => {
+    const a = ident({ sessionId: 's-gone', expiresAt: T0 + 3_600_000 });
+    await store.put([a]);
+    expect(await store.revoke('s-gone', { actor: 'admin', reason: 'test' })).toEqual(a);
+    const puts = await commitOnly([a, ident({ sessionId: 's-kept', expiresAt: T0 + 3_600_000 })]);
+    expect(puts).toEqual([-1, 1]);
+    expect(await indexed('s-gone')).toEqual([null, null]);
+    expect(await t.redis.zscore(one.userSessions(ALICE), 's-gone')).toBeNull();
+    expect(await indexed('s-kept')).toEqual([String(T0), String(T0 + 3_600_000)]);
+    expect((await store.listAll()).sessions.map((s) => s.session_id)).toEqual(['s-kept']);
+  });
+
+  it('two users log in with one id in one commit: the first binding is indexed with its own times', async () => {
+    const puts = await commitOnly([
+      ident({ sessionId: 's-two', expiresAt: T0 + 600_000 }),
+      ident({ sessionId: 's-two', user: BOB, time: T0 + 1000, expiresAt: T0 + 9_000_000 }),
+    ]);
+    expect(puts[0]).toBe(1);
+    expect(Array.isArray(puts[1])).toBe(true);
+    expect(await indexed('s-two')).toEqual([String(T0), String(T0 + 600_000)]);
   });
 });

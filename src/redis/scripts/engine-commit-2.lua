@@ -10,6 +10,10 @@
       same session (not one stored from a refresh, `from_refresh`; not one whose session ended, by
       its expires_at, at or before login_at), or bound to another user (a session id is never rebound); its outcome: 1
       stored, 0 older, -1 revoked, or {-2, owner, login_at, expires_at} refused
+    SIDX index-key score id score id …
+      the partition's session index (by login or by expiry, ZADD GT): its k-th (score, id) pair is
+      the k-th indexed SPUT's (one with a by-login key), left out when that SPUT did not store the
+      login because it is revoked or another user's: the index is final when the script returns
     SUSER user-sessions-key user-devices-key session-key-prefix by-login-key by-expiry-key user now max device-ttl max-ttl n expires_at id … device last_seen json …
       indexes a user's sessions (zset by expiry, but not this commit's logins SPUT refused or found
       revoked; trimmed to max, soonest-expiring out — deleted
@@ -180,6 +184,23 @@ local function suser(op)
   return dropped
 end
 
+-- Per indexed SPUT (one with a by-login key), in order: true when it did not store its login.
+local unindexed, anyUnindexed = {}, false
+
+local function sidx(op)
+  local members = op
+  local first = 3
+  if anyUnindexed then
+    members, first = {}, 1
+    local k = 0
+    for i = 3, #op, 2 do
+      k = k + 1
+      if not unindexed[k] then members[#members + 1], members[#members + 2] = op[i], op[i + 1] end
+    end
+  end
+  for i = first, #members, 2000 do redis.call('ZADD', op[2], 'GT', unpack(members, i, math.min(i + 1999, #members))) end
+end
+
 local ops = cmsgpack.unpack(ARGV[2])
 local puts, users = {}, {}
 for i = 1, #ops do
@@ -187,8 +208,17 @@ for i = 1, #ops do
   local name = op[1]
   if name == 'SPUT' then
     local r = sput(op[2], op[3], op[4], op[5], op[6], op[7], op[8], op[9])
-    if op[9] and (r == -1 or type(r) == 'table') then notStored[op[7] .. '\0' .. op[9]] = true end
+    local stored = not (r == -1 or type(r) == 'table')
+    if op[9] then
+      unindexed[#unindexed + 1] = not stored
+      if not stored then
+        anyUnindexed = true
+        notStored[op[7] .. '\0' .. op[9]] = true
+      end
+    end
     puts[#puts + 1] = r
+  elseif name == 'SIDX' then
+    sidx(op)
   elseif name == 'SUSER' then
     users[#users + 1] = suser(op)
   else
