@@ -117,7 +117,9 @@ export function parseStreamBody(body: unknown, partial: boolean, limits: StreamL
   if (b.delivery !== undefined || !partial) {
     const d = (b.delivery ?? {}) as Record<string, unknown>;
     if (d.method !== undefined && d.method !== PUSH_METHOD) throw new RiskstreamError('BAD_REQUEST', `delivery.method must be ${PUSH_METHOD} (push)`);
-    out.endpoint_url = validUrl(d.endpoint_url, 'delivery.endpoint_url', limits.endpoint_url_length);
+    // Push's endpoint_url is Receiver-Supplied: a create or replace must bring it, a PATCH that
+    // leaves it out keeps the stored one (SSF 1.0 §8.1.1.3: missing properties are not changed).
+    if (d.endpoint_url !== undefined || !partial) out.endpoint_url = validUrl(d.endpoint_url, 'delivery.endpoint_url', limits.endpoint_url_length);
     if (d.authorization_header !== undefined) {
       const h = boundedString(d.authorization_header, 'delivery.authorization_header', limits.authorization_header_length);
       // Never a value HTTP cannot carry (CR/LF would inject headers; node refuses it at send time).

@@ -1,0 +1,73 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { cleanup, redisClient, testPrefix } from '../helpers/redis.js';
+import { apiClient, CAEP_RISK, PUSH } from '../helpers/ssf-api.js';
+import { isApiError, startApiWorker, type ApiWorker } from './helpers.js';
+
+// SSF 1.0 §8.1.1.3: a PATCH updates the Receiver-Supplied properties it names and leaves the
+// others unchanged — also inside `delivery`, where a push stream's endpoint_url is the receiver's.
+const prefix = testPrefix('api-ssf-patch-delivery');
+const redis = redisClient();
+const token = 'ssf-token-patch-delivery-tests-0123456';
+const POLL = 'urn:ietf:rfc:8936';
+const ENDPOINT = 'http://127.0.0.1:9/push';
+let w: ApiWorker;
+let api: ReturnType<typeof apiClient>;
+
+beforeAll(async () => {
+  w = await startApiWorker(prefix, { http: { ssf_tokens: [token] }, ssf: { allowed_endpoints: ['127.0.0.1'] } });
+  api = apiClient(() => w.url, token);
+});
+
+afterAll(async () => {
+  await w?.close();
+  await cleanup(redis, prefix);
+  redis.disconnect();
+});
+
+async function stream(extra: Record<string, unknown> = {}): Promise<string> {
+  const r = await api('POST', '/ssf/streams', { delivery: { method: PUSH, endpoint_url: ENDPOINT, ...extra }, events_requested: [CAEP_RISK] });
+  expect(r.status).toBe(201);
+  return r.json.stream_id as string;
+}
+
+describe('PATCH /ssf/streams with a delivery object that leaves out endpoint_url', () => {
+  it('the same push method alone keeps the stored endpoint_url', async () => {
+    const id = await stream();
+    const r = await api('PATCH', '/ssf/streams', { stream_id: id, delivery: { method: PUSH }, description: 'kept endpoint' });
+    expect(r.status, JSON.stringify(r.json)).toBe(200);
+    expect(r.json).toMatchObject({ delivery: { method: PUSH, endpoint_url: ENDPOINT }, description: 'kept endpoint' });
+    expect((await api('GET', `/ssf/streams?stream_id=${id}`)).json.delivery).toEqual({ method: PUSH, endpoint_url: ENDPOINT });
+  });
+
+  it('a new authorization_header alone replaces the header and keeps the endpoint_url', async () => {
+    const id = await stream({ authorization_header: 'Bearer first-secret' });
+    const r = await api('PATCH', '/ssf/streams', { stream_id: id, delivery: { method: PUSH, authorization_header: 'Bearer second-secret' } });
+    expect(r.status, JSON.stringify(r.json)).toBe(200);
+    expect(r.json.delivery).toEqual({ method: PUSH, endpoint_url: ENDPOINT, authorization_header: '[set]' });
+  });
+
+  it('another method (poll, whose endpoint_url the transmitter supplies) is still refused with 400, and nothing changes', async () => {
+    const id = await stream();
+    const r = await api('PATCH', '/ssf/streams', { stream_id: id, delivery: { method: POLL } });
+    expect(isApiError(r, 400, 'bad_request')).toBe(true);
+    expect(r.json.message).toMatch(/delivery\.method/);
+    expect((await api('GET', `/ssf/streams?stream_id=${id}`)).json.delivery).toEqual({ method: PUSH, endpoint_url: ENDPOINT });
+  });
+
+  it('PUT (a replace) and create still require delivery.endpoint_url for push: 400 naming it', async () => {
+    const id = await stream();
+    const put = await api('PUT', '/ssf/streams', { stream_id: id, delivery: { method: PUSH } });
+    expect(isApiError(put, 400, 'bad_request')).toBe(true);
+    expect(put.json.message).toMatch(/delivery\.endpoint_url is required/);
+    const created = await api('POST', '/ssf/streams', { delivery: { method: PUSH } });
+    expect(isApiError(created, 400, 'bad_request')).toBe(true);
+    expect(created.json.message).toMatch(/delivery\.endpoint_url is required/);
+  });
+
+  it('an endpoint_url that is given is still checked against ssf.allowed_endpoints', async () => {
+    const id = await stream();
+    const r = await api('PATCH', '/ssf/streams', { stream_id: id, delivery: { method: PUSH, endpoint_url: 'http://10.0.0.1/push' } });
+    expect(isApiError(r, 400, 'endpoint_refused')).toBe(true);
+    expect((await api('GET', `/ssf/streams?stream_id=${id}`)).json.delivery.endpoint_url).toBe(ENDPOINT);
+  });
+});
