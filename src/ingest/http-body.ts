@@ -108,7 +108,8 @@ function decodeSpan(b: BodySpans, i: number, opts: BodyOptions): BodyItem {
  * to the event loop every {@link YIELD_EVERY} records (and awaiting the sink when it returns a
  * promise: the caller can write in chunks). Records are counted while the body is split — before
  * any is parsed — so a body over `maxEvents` is refused at once. Returns the number of records.
- * Throws PAYLOAD_TOO_LARGE (size, count) or BAD_REQUEST (content type, encoding, unreadable body).
+ * Throws PAYLOAD_TOO_LARGE (size, count), UNSUPPORTED_MEDIA_TYPE (MessagePack or multipart, an
+ * unknown encoding) or BAD_REQUEST (corrupt compressed data, an unreadable body).
  */
 export async function decodeBody(
   body: Buffer,
@@ -116,9 +117,10 @@ export async function decodeBody(
   opts: BodyOptions,
   sink: (item: BodyItem, index: number) => void | Promise<void>,
 ): Promise<number> {
+  // A type whose bodies are never JSON: 415, as the API's other routes answer a type they do not read.
   if (headers.contentType && REJECTED_TYPES.test(headers.contentType)) {
     throw new RiskstreamError(
-      'BAD_REQUEST',
+      'UNSUPPORTED_MEDIA_TYPE',
       `unsupported Content-Type "${headers.contentType}": send JSON (NDJSON, array or object); Fluent Bit: format json_lines`,
     );
   }

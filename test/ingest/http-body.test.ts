@@ -77,8 +77,11 @@ describe('parseEventsBody: framings', () => {
     await expect(parse('[{"a":1},')).rejects.toMatchObject({ code: 'BAD_REQUEST' });
   });
 
-  it('rejects msgpack (Fluent Bit default format) with a hint', async () => {
-    await expect(parse('\x93', undefined, 'application/msgpack')).rejects.toMatchObject({ code: 'BAD_REQUEST', message: expect.stringMatching(/json_lines/) });
+  it('rejects msgpack (Fluent Bit default format) as an unsupported media type, with a hint', async () => {
+    await expect(parse('\x93', undefined, 'application/msgpack')).rejects.toMatchObject({
+      code: 'UNSUPPORTED_MEDIA_TYPE',
+      message: expect.stringMatching(/json_lines/),
+    });
   });
 
   it('applies vendor detection and stream profiles', async () => {
