@@ -53,10 +53,15 @@ export function print(text: string): void {
   process.stdout.write(escapeControlsKeepLines(text));
 }
 
-/** Prints rows as an aligned text table; every cell's control characters (newlines too) escaped. */
-export function table(rows: Array<Record<string, unknown>>, columns?: string[]): string {
-  if (!rows.length) return '(none)\n';
-  const cols = columns ?? Object.keys(rows[0]!);
+/** An aligned text table's header line and row format (no newlines), columns as wide as in `rows`. */
+export interface TableLayout {
+  header: string;
+  /** One row's line; a cell wider than its column (a row that came later) widens only this line. */
+  line(row: Record<string, unknown>): string;
+}
+
+/** The layout of a table of `rows` (see {@link table}); every cell's control characters (newlines too) escaped. */
+export function tableLayout(rows: Array<Record<string, unknown>>, cols: string[]): TableLayout {
   const cell = (v: unknown): string => escapeControls(v === undefined || v === null ? '' : typeof v === 'object' ? JSON.stringify(v) : String(v));
   const widths = cols.map((c) => Math.max(c.length, ...rows.map((r) => cell(r[c]).length)));
   const line = (vals: string[]): string =>
@@ -64,7 +69,14 @@ export function table(rows: Array<Record<string, unknown>>, columns?: string[]):
       .map((v, i) => v.padEnd(widths[i]!))
       .join('  ')
       .trimEnd();
-  return [line(cols.map((c) => c.toUpperCase())), ...rows.map((r) => line(cols.map((c) => cell(r[c]))))].join('\n') + '\n';
+  return { header: line(cols.map((c) => c.toUpperCase())), line: (r) => line(cols.map((c) => cell(r[c]))) };
+}
+
+/** Prints rows as an aligned text table; every cell's control characters (newlines too) escaped. */
+export function table(rows: Array<Record<string, unknown>>, columns?: string[]): string {
+  if (!rows.length) return '(none)\n';
+  const layout = tableLayout(rows, columns ?? Object.keys(rows[0]!));
+  return [layout.header, ...rows.map((r) => layout.line(r))].join('\n') + '\n';
 }
 
 /** A user as typed, normalised as at ingest (trimmed, NFC, emails lower-cased); BAD_REQUEST when not a valid user (as the API). */

@@ -1,11 +1,16 @@
 import type { Command } from 'commander';
 import { AuditLog } from '../../audit/audit-log.js';
-import { DEFAULT_CONFIG, integerIn, openCli, table, print } from '../common.js';
+import { DEFAULT_CONFIG, integerIn, openCli, table, tableLayout, print } from '../common.js';
 
 /** Most pages `audit tail --action` reads looking for a rare action (each reads ≥ 10 000 entries). */
 const MAX_PAGES = 100;
 
-/** `riskstream audit tail [-f]`: the newest audit entries, optionally following new ones. */
+const COLUMNS = ['time', 'action', 'actor', 'target', 'details'];
+
+/**
+ * `riskstream audit tail [-f] [--json]`: the newest audit entries, optionally following new ones,
+ * as a table (followed entries as its rows) or, with `--json`, as JSON lines throughout.
+ */
 export function auditCommand(program: Command): void {
   const audit = program.command('audit').description('the audit log');
   audit
@@ -15,7 +20,8 @@ export function auditCommand(program: Command): void {
     .option('-n, --lines <n>', 'how many', integerIn(1, 10_000), 20)
     .option('-f, --follow', 'keep printing new entries')
     .option('--action <prefix>', 'only actions starting with this (e.g. set, session, risk)')
-    .action(async (o: { config: string; lines: string; follow?: boolean; action?: string }) => {
+    .option('--json', 'print one JSON object per line')
+    .action(async (o: { config: string; lines: string; follow?: boolean; action?: string; json?: boolean }) => {
       const cli = await openCli(o.config);
       const log = new AuditLog(cli.redis, cli.config.streams.audit);
       const row = (e: Awaited<ReturnType<AuditLog['list']>>['entries'][number]): Record<string, unknown> => ({
@@ -36,7 +42,12 @@ export function auditCommand(program: Command): void {
           cursor = page.next;
           pages++;
         } while (cursor !== undefined && entries.length < Number(o.lines) && pages < MAX_PAGES);
-        print(table(entries.reverse().map(row), ['time', 'action', 'actor', 'target', 'details']));
+        const rows = entries.reverse().map(row);
+        // Followed entries print as the rows of the table above (its header alone when it had none).
+        const layout = tableLayout(rows, COLUMNS);
+        const format = (r: Record<string, unknown>): string => `${o.json ? JSON.stringify(r) : layout.line(r)}\n`;
+        if (o.json) print(rows.map(format).join(''));
+        else print(o.follow && !rows.length ? `${layout.header}\n` : table(rows, COLUMNS));
         if (!o.follow) return;
         let last = entries[entries.length - 1]?.id ?? '$';
         let stop = false;
@@ -49,7 +60,7 @@ export function auditCommand(program: Command): void {
             for (const [id, f] of rows) {
               last = id;
               const e = AuditLog.parse(id, f);
-              if (!o.action || e.action.startsWith(o.action)) print(`${JSON.stringify(row(e))}\n`);
+              if (!o.action || e.action.startsWith(o.action)) print(format(row(e)));
             }
           }
         }
