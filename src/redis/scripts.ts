@@ -53,6 +53,11 @@ interface Signatures {
     ];
     reply: string | null;
   };
+  sessionPrune: {
+    file: 'session-prune-2';
+    args: [index: string, byExpiry: string, now: string, mode: 'expired' | 'gone', sessionPrefix: string, user: string, ...ids: string[]];
+    reply: number;
+  };
   revokeNoticesClaim: { file: 'revoke-notices-claim-1'; args: [notices: string, staleMs: string, max: string]; reply: string[] };
   routerFence: { file: 'router-fence-1'; args: [fence: string, token: string]; reply: number | string };
   leaseAcquire: { file: 'lease-acquire-2'; args: [lease: string, epoch: string, workerId: string, ttlMs: number, floor?: number]; reply: [number, string] };
@@ -86,6 +91,7 @@ const FILES: { [K in ScriptName]: Signatures[K]['file'] } = {
   routerRead: 'router-read-2',
   outboxDone: 'outbox-done-2',
   sessionRevoke: 'session-revoke-6',
+  sessionPrune: 'session-prune-2',
   revokeNoticesClaim: 'revoke-notices-claim-1',
   routerFence: 'router-fence-1',
   leaseAcquire: 'lease-acquire-2',

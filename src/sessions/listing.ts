@@ -1,5 +1,7 @@
 import { byPartition, getAll, pipeline, type RedisClient } from '../redis/client.js';
+import type { ChainableCommander } from 'ioredis';
 import { RiskstreamError } from '../errors.js';
+import { queueScript } from '../redis/scripts.js';
 import type { Keys } from '../keys.js';
 import type { SessionIdentity } from './identity.js';
 import { compareMembers, decodeCursor, encodeCursor, zrevAfterMerged, type CursorPos } from './cursor.js';
@@ -54,10 +56,14 @@ export async function listAllSessions(c: ListingContext, opts: { cursor?: string
   }
   if (stale.length) {
     const clean = pipeline(c.redis);
-    for (const [p, list] of byPartition(stale, (x) => x.p)) {
-      const ids = list.map((x) => x.id);
-      clean.zrem(c.keys.sessionsByLogin(p), ...ids).zrem(c.keys.sessionsByExpiry(p), ...ids);
-    }
+    for (const [p, list] of byPartition(stale, (x) => x.p))
+      pruneGone(
+        clean,
+        c,
+        p,
+        '',
+        list.map((x) => x.id),
+      );
     await clean.exec();
   }
   const page = found.slice(0, limit);
@@ -80,7 +86,7 @@ export async function listUserSessions(c: ListingContext, user: string): Promise
     if (s && s.user === user) out.push(s);
     else stale.push(id);
   });
-  if (stale.length) await c.redis.zrem(key, ...stale);
+  if (stale.length) await execAll(pruneGone(pipeline(c.redis), c, p, user, stale));
   // Newest login first; logins of one instant by session id descending in UTF-8 bytes, as the
   // all-sessions listing (ZREVRANGE of the by-login index) gives them (UTF-16 units differ past the BMP).
   return out.sort((a, b) => b.login_at - a.login_at || compareMembers(b.session_id, a.session_id));
@@ -97,10 +103,21 @@ export async function pruneExpiredSessions(c: ListingContext): Promise<number> {
   found.forEach((ids, i) => {
     if (!ids.length) return;
     n += ids.length;
-    clean.zrem(c.keys.sessionsByLogin(parts[i]!), ...ids).zrem(c.keys.sessionsByExpiry(parts[i]!), ...ids);
+    const p = parts[i]!;
+    queueScript(clean, 'sessionPrune', c.keys.sessionsByLogin(p), c.keys.sessionsByExpiry(p), String(c.now()), 'expired', c.keys.session(p, ''), '', ...ids);
   });
   if (n) await execAll(clean);
   return n;
+}
+
+/**
+ * Queues the removal of index members whose session the listing found gone (no stored identity, an
+ * expired one, or — `user` given — another user's): of the partition's indexes, or of `user`'s.
+ * Checked again by the script when it runs, so a session stored again meanwhile keeps its members.
+ */
+function pruneGone(clean: ChainableCommander, c: ListingContext, p: number, user: string, ids: string[]): ChainableCommander {
+  const [index, byExpiry] = user ? [c.keys.userSessions(user), c.keys.userSessions(user)] : [c.keys.sessionsByLogin(p), c.keys.sessionsByExpiry(p)];
+  return queueScript(clean, 'sessionPrune', index, byExpiry, String(c.now()), 'gone', c.keys.session(p, ''), user, ...ids);
 }
 
 /** A pipeline's replies; the first error as a store error. */

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
+import { afterAll, beforeEach } from 'vitest';
 import { pino } from 'pino';
 import type { FastifyInstance } from 'fastify';
 import { AuditLog } from '../../src/audit/audit-log.js';
@@ -24,6 +25,18 @@ export function testRedis(): { redis: Redis; prefix: string; keys: Keys; cleanup
   const redis = new Redis(REDIS_URL, { maxRetriesPerRequest: 3 });
   const prefix = `rstest-sess-${randomBytes(6).toString('hex')}`;
   return { redis, prefix, keys: new Keys(prefix), cleanup: () => cleanupPrefix(redis, prefix) };
+}
+
+/** A test file's Redis, emptied before each test (then `reset`) and closed after the file. */
+export function cleanRedisEach(t: ReturnType<typeof testRedis>, reset?: () => void): void {
+  afterAll(async () => {
+    await t.cleanup();
+    await t.redis.quit();
+  });
+  beforeEach(async () => {
+    await t.cleanup();
+    reset?.();
+  });
 }
 
 /** Deletes every key of a prefix (SCAN + DEL, incl. the hash-tagged BullMQ keys). */
