@@ -6,46 +6,14 @@
  * engine to hand back (`onRevoke` → `release`) what is assigned elsewhere.
  */
 import { pipeline, type RedisClient } from '../redis/client.js';
-import { RiskstreamError } from '../errors.js';
-import type { Logger } from '../obs/logger.js';
 import { defineScripts, queueScript, scriptsOn } from '../redis/scripts.js';
-import { assign, liveMembers } from './assignment.js';
+import { assign } from './assignment.js';
 import { membersKey, parseLeaseToken, resourceKeys } from './lease-keys.js';
+import { checkLeaseOptions, type Lease, type LeaseManagerOptions } from './lease-options.js';
 import { LossLog } from './loss-log.js';
+import { acquireLeases, heartbeatMembers } from './membership.js';
 
-/** A lease this worker holds. */
-export interface Lease {
-  resource: string;
-  /** The fencing token `${workerId}#${epoch}` (the lease key's value; commits check it). */
-  token: string;
-  epoch: number;
-  /** Local clock (ms) when it was acquired. */
-  acquiredAt: number;
-}
-
-export interface LeaseManagerOptions {
-  workerId: string;
-  /** All resources to balance (partitions + routers); read each heartbeat, so it may change on reload. */
-  resources: () => string[];
-  /** Lease PX (`engine.lease_ttl`, default 10 s); also how long a silent member stays live. */
-  ttlMs: number;
-  /** Renew + membership heartbeat + rebalance period (`engine.heartbeat`, default 2 s); < ttl − margin. */
-  heartbeatMs: number;
-  /** Safety margin of {@link LeaseManager.holds} against clock drift (default ttl / 10). */
-  marginMs?: number;
-  /** A lease was acquired: the engine starts the resource. Awaited (in parallel) within the heartbeat; a throw releases the lease. */
-  onAcquired(lease: Lease): void | Promise<void>;
-  /** Assignment moved away: the engine finishes in-flight work and calls `release(resource)`. Not awaited; called once per holding. */
-  onRevoke(resource: string): void | Promise<void>;
-  /** Lease lost (renew failed: expired or taken over): the engine must stop touching it immediately. */
-  onLost(resource: string): void;
-  logger?: Logger;
-  /** Local clock (tests freeze it). */
-  now?: () => number;
-}
-
-/** Members silent for this many ttl are removed from the membership set. */
-const FORGET_TTLS = 10;
+export type { Lease, LeaseManagerOptions } from './lease-options.js';
 
 /** Holds, renews, balances and releases this worker's leases. */
 export class LeaseManager {
@@ -68,14 +36,7 @@ export class LeaseManager {
     this.now = opts.now ?? Date.now;
     this.marginMs = opts.marginMs ?? Math.ceil(opts.ttlMs / 10);
     this.lossLog = new LossLog(opts.workerId, opts.logger);
-    if (!opts.workerId) throw new RiskstreamError('CONFIG_INVALID', 'engine: a worker id is required');
-    if (!(opts.heartbeatMs > 0 && opts.heartbeatMs < opts.ttlMs - this.marginMs)) {
-      throw new RiskstreamError('CONFIG_INVALID', 'engine: heartbeat must be positive and shorter than the lease ttl minus its margin', {
-        heartbeatMs: opts.heartbeatMs,
-        ttlMs: opts.ttlMs,
-        marginMs: this.marginMs,
-      });
-    }
+    checkLeaseOptions(opts, this.marginMs);
     defineScripts(redis);
   }
 
@@ -178,7 +139,7 @@ export class LeaseManager {
     if (this.stopped || this.fenced) return;
     await this.renewAll();
     if (this.fenced) return;
-    const members = await this.heartbeat();
+    const members = await heartbeatMembers(this.redis, this.prefix, this.opts.workerId, this.opts.ttlMs);
     if (this.stopped) return;
     await this.rebalance(members);
   }
@@ -230,15 +191,6 @@ export class LeaseManager {
     }
   }
 
-  /** Scores this worker now (server clock), forgets long-dead members, returns the live ones (sorted). */
-  private async heartbeat(): Promise<string[]> {
-    const reply = await scriptsOn(this.redis).engineHeartbeat(membersKey(this.prefix), this.opts.workerId, FORGET_TTLS * this.opts.ttlMs);
-    const scores: Array<[string, number]> = [];
-    for (let i = 1; i + 1 < reply.length; i += 2) scores.push([String(reply[i]), Number(reply[i + 1])]);
-    const live = liveMembers(scores, Number(reply[0]), this.opts.ttlMs);
-    return live.includes(this.opts.workerId) ? live : [...live, this.opts.workerId].sort();
-  }
-
   /** Acquires what is assigned here and not held; asks the engine to hand back what is held and assigned elsewhere. */
   private async rebalance(members: string[]): Promise<void> {
     const me = this.opts.workerId;
@@ -249,22 +201,11 @@ export class LeaseManager {
     const wanted = [...owners].filter(([r, owner]) => owner === me && !this.leases.has(r)).map(([r]) => r);
     if (!wanted.length) return;
     const sent = this.now();
-    const p = pipeline(this.redis);
-    for (const r of wanted) {
-      const k = resourceKeys(this.prefix, r);
-      queueScript(p, 'leaseAcquire', k.lease, k.epoch, me, this.opts.ttlMs);
+    const acquired = await acquireLeases(this.redis, this.prefix, me, this.opts.ttlMs, wanted, sent);
+    for (const lease of acquired) {
+      this.leases.set(lease.resource, lease);
+      this.renewedAt.set(lease.resource, sent);
     }
-    const results = (await p.exec()) ?? [];
-    const acquired: Lease[] = [];
-    wanted.forEach((resource, i) => {
-      const [err, reply] = results[i] ?? [true, undefined];
-      if (err || !Array.isArray(reply) || reply[0] !== 1) return; // held by another worker (or failed): next heartbeat
-      const token = String(reply[1]);
-      const lease: Lease = { resource, token, epoch: parseLeaseToken(token)?.epoch ?? 0, acquiredAt: sent };
-      this.leases.set(resource, lease);
-      this.renewedAt.set(resource, sent);
-      acquired.push(lease);
-    });
     await Promise.all(acquired.map((l) => this.started(l)));
   }
 
