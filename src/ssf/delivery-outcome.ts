@@ -7,7 +7,7 @@ import type { LevelChange } from '../types.js';
 import { backoffDelay, horizonLeft, type BackoffConfig } from './backoff.js';
 import type { DeliveryState } from './delivery-state.js';
 import { FailureLog } from './failure-log.js';
-import type { PushOutcome } from './push-client.js';
+import type { PushOutcome } from './push-response.js';
 import type { SetJobData } from './queue.js';
 
 /** Outcome of one attempt, as reported to `onOutcome` (a metrics label). */

@@ -3,33 +3,15 @@
  * receiver behaviour — every result is a typed {@link PushOutcome}. The Authorization header
  * value is sent, never returned or logged.
  */
-import { Agent as HttpAgent, request as httpRequest, type IncomingMessage } from 'node:http';
+import { Agent as HttpAgent, request as httpRequest } from 'node:http';
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import { isRiskstreamError } from '../errors.js';
 import { pinnedLookup, type EndpointPolicy, type PinnedEndpoint } from './endpoint-policy.js';
+import { classifyResponse, remoteText, type PushOutcome } from './push-response.js';
 import { SET_TYP } from './set-builder.js';
 import { knownSecrets, scrubAll } from '../secrets/known-secrets.js';
 
-/** RFC 8935 §2.3 error codes (others are passed through as they come). */
-export type PushErrorCode =
-  'invalid_request' | 'invalid_key' | 'invalid_issuer' | 'invalid_audience' | 'authentication_failed' | 'access_denied' | (string & {});
-
-/** What a push attempt came to. */
-export type PushOutcome =
-  /** Any 2xx. */
-  | { kind: 'delivered'; status: number }
-  /** 400 `{err, description}` (or another 4xx/3xx): the SET will never be accepted. `err` only as the receiver sent it. */
-  | { kind: 'permanent'; status: number; err?: PushErrorCode; description?: string }
-  /** 400 `invalid_key`: may succeed once the receiver refreshes our JWKS. */
-  | { kind: 'invalid_key'; status: 400; err: 'invalid_key'; description?: string }
-  /** 401 / 403: our Authorization is wrong (`err` as the receiver sent it, if it did). */
-  | { kind: 'unauthorized'; status: number; err?: PushErrorCode; description?: string }
-  /** 429; `retryAfterMs` from Retry-After when present. */
-  | { kind: 'rate_limited'; status: 429; retryAfterMs?: number }
-  /** 5xx, 408, timeout or network error; `retryAfterMs` from a 5xx's (a 503's) Retry-After when present. */
-  | { kind: 'retryable'; status?: number; reason: 'http' | 'timeout' | 'network'; message: string; retryAfterMs?: number }
-  /** The endpoint policy refused the address at send time (nothing was sent). */
-  | { kind: 'refused'; reason: string; message: string };
+export { classifyResponse, parseRetryAfter, remoteText, REMOTE_TEXT_MAX, type PushErrorCode, type PushOutcome } from './push-response.js';
 
 /** One push. */
 export interface PushRequest {
@@ -47,27 +29,6 @@ export interface PushRequest {
   policy?: EndpointPolicy;
 }
 
-const MAX_ERROR_BODY = 16 * 1024;
-
-/**
- * Most of a body that is read only to be dropped (a 2xx, 429 or 5xx answer): past it, or past
- * the push's timeout, the connection is closed instead (a receiver streaming its answer without
- * end would otherwise hold a socket, and the CPU reading it, for good).
- */
-const MAX_DISCARDED_BODY = 64 * 1024;
-
-/** How much of a receiver's error text reaches the audit log and console. */
-export const REMOTE_TEXT_MAX = 256;
-
-// C0/C1 controls, DEL, and bidirectional overrides/isolates (which reorder what is displayed).
-const CONTROL = /[\p{Cc}\u202a-\u202e\u2066-\u2069]+/gu;
-
-/** A receiver-supplied string made safe to record: control characters replaced, at most `max` characters. */
-export function remoteText(value: string, max = REMOTE_TEXT_MAX): string {
-  const clean = value.replace(CONTROL, ' ');
-  return clean.length > max ? `${clean.slice(0, max - 1)}…` : clean;
-}
-
 /**
  * `o` with the receiver's own words (`err`, `description`, `message`) cleared of the Authorization
  * sent to it (a receiver may echo the credential it refused) and of anything token-shaped: they
@@ -80,102 +41,10 @@ function withoutCredential(o: PushOutcome, authorization: string | undefined): P
   return out as PushOutcome;
 }
 
-/**
- * Parses Retry-After (delta-seconds or an HTTP date) into a delay in ms from `now`;
- * undefined when absent or unparseable. Dates in the past give 0.
- */
-export function parseRetryAfter(value: string | null | undefined, now: number): number | undefined {
-  if (!value) return undefined;
-  const v = value.trim();
-  if (/^\d+$/.test(v)) return Number(v) * 1000;
-  const at = Date.parse(v);
-  return Number.isNaN(at) ? undefined : Math.max(0, at - now);
-}
-
 /** Keep-alive agents shared by every push (connections to a receiver are reused). */
 const agents = { http: new HttpAgent({ keepAlive: true, maxSockets: 256 }), https: new HttpsAgent({ keepAlive: true, maxSockets: 256 }) };
 /** Separate pools for pinned (self-registered) endpoints: never a socket opened for a configured receiver. */
 const pinnedAgents = { http: new HttpAgent({ keepAlive: true, maxSockets: 256 }), https: new HttpsAgent({ keepAlive: true, maxSockets: 256 }) };
-
-/** Reads at most {@link MAX_ERROR_BODY} bytes of an error answer and picks `err` / `description`. */
-function readErrorBody(res: IncomingMessage): Promise<{ err?: string; description?: string }> {
-  return new Promise((resolve) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    const done = (): void => {
-      res.removeAllListeners('data');
-      try {
-        const body = JSON.parse(Buffer.concat(chunks).toString('utf8').slice(0, MAX_ERROR_BODY)) as unknown;
-        if (!body || typeof body !== 'object') return resolve({});
-        const { err, description } = body as Record<string, unknown>;
-        resolve({
-          ...(typeof err === 'string' ? { err: remoteText(err, 64) } : {}),
-          ...(typeof description === 'string' ? { description: remoteText(description) } : {}),
-        });
-      } catch {
-        resolve({});
-      }
-    };
-    res.on('data', (c: Buffer) => {
-      if (size >= MAX_ERROR_BODY) return;
-      chunks.push(c);
-      size += c.length;
-      if (size >= MAX_ERROR_BODY) {
-        done();
-        res.destroy();
-      }
-    });
-    res.once('end', done);
-    res.once('error', done);
-    res.once('close', done); // cut off (the push's timeout): what arrived is all there is
-  });
-}
-
-/**
- * Reads and drops a body (so the connection is reused), closing the connection instead once it
- * passes {@link MAX_DISCARDED_BODY} bytes or has not ended within `timeoutMs`.
- */
-function discard(res: IncomingMessage, timeoutMs: number): void {
-  let size = 0;
-  const timer = setTimeout(() => res.destroy(), timeoutMs);
-  timer.unref();
-  res.on('data', (c: Buffer) => {
-    size += c.length;
-    if (size > MAX_DISCARDED_BODY) res.destroy();
-  });
-  res.once('close', () => clearTimeout(timer));
-  res.once('error', () => clearTimeout(timer));
-  res.resume();
-}
-
-/**
- * Classifies a receiver's HTTP answer (the body is read only for errors; any other body is
- * dropped, bounded in size and in time by `timeoutMs`).
- */
-export async function classifyResponse(res: IncomingMessage, now: number, timeoutMs = 10_000): Promise<PushOutcome> {
-  const status = res.statusCode ?? 0;
-  if (status >= 200 && status < 300) {
-    discard(res, timeoutMs);
-    return { kind: 'delivered', status };
-  }
-  const header = res.headers['retry-after'];
-  const retryAfterMs = parseRetryAfter(Array.isArray(header) ? header[0] : header, now);
-  const after = retryAfterMs === undefined ? {} : { retryAfterMs };
-  if (status === 429) {
-    discard(res, timeoutMs);
-    return { kind: 'rate_limited', status, ...after };
-  }
-  if (status >= 500 || status === 408) {
-    discard(res, timeoutMs);
-    return { kind: 'retryable', status, reason: 'http', message: `HTTP ${status}`, ...(status >= 500 ? after : {}) };
-  }
-  const { err, description } = await readErrorBody(res);
-  // What the receiver said, and nothing it did not: no code is made up for a body without one.
-  const said = { ...(err !== undefined ? { err } : {}), ...(description !== undefined ? { description } : {}) };
-  if (status === 401 || status === 403) return { kind: 'unauthorized', status, ...said };
-  if (status === 400 && err === 'invalid_key') return { kind: 'invalid_key', status, ...said, err };
-  return { kind: 'permanent', status, ...said };
-}
 
 /**
  * POSTs one SET (RFC 8935) with a timeout covering the whole exchange; redirects are not
