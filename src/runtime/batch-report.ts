@@ -3,7 +3,7 @@ import { observeBatch } from '../obs/batch-metrics.js';
 import type { Logger } from '../obs/logger.js';
 import type { Metrics } from '../obs/metrics.js';
 import type { BehaviorHit, LevelChange } from '../types.js';
-import type { EngineRuntime } from './engine.js';
+import type { EngineRuntime } from './engine-types.js';
 
 /** What one engine step did (entries finished: applied or dead-lettered). */
 export interface BatchReport {

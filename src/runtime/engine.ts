@@ -1,68 +1,23 @@
-import type { RedisClient } from '../redis/client.js';
+/**
+ * Starts one worker's partitioned engine: its leases, the router (here or in its thread) and the
+ * partition owner's loop.
+ */
 import { isRiskstreamError } from '../errors.js';
 import type { Config } from '../config/load.js';
-import type { Keys } from '../keys.js';
-import type { Logger } from '../obs/logger.js';
-import type { Metrics } from '../obs/metrics.js';
 import { LeaseManager } from '../engine/leases.js';
 import type { OfflineResetSettings } from '../engine/offline-reset.js';
 import { partitionResource } from '../engine/lease-keys.js';
 import { RoutedHandoff } from '../engine/handoff.js';
-import { PartitionOwner, type OwnerParts, type StepReport } from '../engine/owner.js';
-import { ROUTER_RESOURCE, Router, type RouterParts, type RouteReport } from '../engine/router.js';
+import { PartitionOwner, type StepReport } from '../engine/owner.js';
+import { ROUTER_RESOURCE, Router, type RouteReport } from '../engine/router.js';
 import { runRouterLoop } from '../engine/router-loop.js';
 import { RouterHost } from './router-host.js';
 import { routerOptionsOf } from './router-options.js';
-
-/** What the lease callbacks drive: the router here or in its thread. */
-interface RouterControl {
-  readonly active: boolean;
-  start(token: string): void;
-  stop(): void;
-}
+import type { EngineDeps, EngineRuntime, RouterControl } from './engine-types.js';
 
 /** Where a commit writes risk events and audit entries, and how long those streams get (config). */
 export function commitSettingsOf(config: Config): OfflineResetSettings {
   return { eventsMaxlen: config.raw.state.max_events_per_user, input: { streams: config.streams.inputs, group: config.streams.group } };
-}
-
-/** The engine's loops, leases and reports. */
-export interface EngineRuntime {
-  workerId: string;
-  owner: PartitionOwner;
-  /** This worker's router (in this thread or in its router thread): whether it holds the router lease. */
-  router: Pick<RouterControl, 'active'>;
-  leases: LeaseManager;
-  /** Called after every routing step and every owner step. */
-  onReport(listener: (r: { route?: RouteReport; step?: StepReport }) => void): void;
-  /** The router thread (engine.router_thread) takes the worker's configuration, after a reload the worker applied. */
-  reload(): void;
-  /** Why this engine stopped processing on its own (its worker id taken over by another process), else undefined. */
-  halted(): string | undefined;
-  /** Resolves when both loops have stopped (after `stop()`). */
-  finished: Promise<void>;
-  /** Stops reading; the owner commits what it applied; leases are released. */
-  stop(): Promise<void>;
-}
-
-/** What the engine is built from. */
-export interface EngineDeps {
-  config: () => Config;
-  redis: RedisClient;
-  /** Blocking reads (owner). */
-  reader: RedisClient;
-  /** Blocking wake-up reads (router). */
-  waker: RedisClient;
-  keys: Keys;
-  logger: Logger;
-  metrics: Metrics;
-  workerId: string;
-  /** The config file or directory the worker was started from: with `engine.router_thread`, routing runs in a thread (absent: in this thread). */
-  configPath?: string;
-  /** Refreshes the worker identity's claim (with the heartbeat). */
-  renewIdentity: () => Promise<void>;
-  route: RouterParts;
-  own: OwnerParts;
 }
 
 /** A partition step applying fewer items than this commits at once (keeping up: latency first). */
