@@ -10,12 +10,10 @@ import { decodeEntry, type DecodeOptions } from '../ingest/decode.js';
 import { decodeOptionsOf } from './router-options.js';
 import { ProgressClock } from '../ingest/backlog.js';
 import { readinessCheck } from './readiness.js';
-import { trimInputs } from '../ingest/trim.js';
 import { RiskStore } from '../risk/store.js';
 import { OutboxRelay } from '../risk/outbox-relay.js';
 import { RiskService } from '../risk/service.js';
 import { UsersTable } from '../risk/users-table.js';
-import { expirySweep } from '../../pipelines/expiry-sweep.js';
 import { buildServer } from '../api/server.js';
 import { TokenSet } from '../api/auth.js';
 import { closeConnection, connect, ready, targetOf } from './connections.js';
@@ -25,17 +23,15 @@ import { buildSsf, type SsfRuntime } from './ssf.js';
 import { buildIngest, type IngestRuntime } from './ingest-runtime.js';
 import { buildSessions, type SessionsRuntime } from './sessions.js';
 import { workerRoutes } from './routes.js';
-import { readGroups } from '../redis/stream-info.js';
 import { reportBatches, type BatchReport } from './batch-report.js';
 import { loadForReload, oneAtATime, reloaded } from './worker-reload.js';
 import { commitSettingsOf, startEngine } from './engine.js';
 import { claimWorkerId } from '../engine/worker-id.js';
 import { resetUser } from '../engine/offline-reset.js';
+import { startUpkeep } from './worker-upkeep.js';
+import { refreshGauges } from './worker-gauges.js';
 
 export type { BatchReport } from './batch-report.js';
-
-/** How often the session revocations a crashed revoker left untold are looked for (ms). */
-const NOTICE_DRAIN_MS = 10_000;
 
 /** Options of {@link startWorker}. */
 export interface WorkerOptions {
@@ -149,34 +145,13 @@ export async function startWorker(opts: WorkerOptions = {}): Promise<WorkerHandl
     },
   });
   reportBatches(engine, { progress, metrics, logger, listeners });
-  let lastTrim = 0;
-  let lastNotices = 0;
   // Outbox recovery and input trimming: periodic, one at a time (a stalled run skips ticks), stopped on close.
-  const subs: Subscription[] = [];
-  subs.push(
-    expirySweep({
-      everyMs: config.raw.state.sweep_interval,
-      sweep: async () => {
-        await relay.relayPending({ owns: (p) => engine.owner.owns(p) });
-        // Session revocations a crashed revoker deleted but did not tell (audit entry, SETs): told by the partition's owner.
-        if (Date.now() - lastNotices > NOTICE_DRAIN_MS) {
-          lastNotices = Date.now();
-          const told = await sessions.service.drainNotices(keys.partitionList.filter((p) => engine.owner.owns(p)));
-          if (told) logger.warn({ told }, 'session revocations told after their revoker stopped (audit entries and SETs)');
-        }
-        if (Date.now() - lastTrim > 60_000) {
-          lastTrim = Date.now();
-          await trimInputs(redis, [...config.streams.inputs, keys.controlStream], config.streams.group, config.raw.streams.input_retention);
-        }
-      },
-      onError: (err) => logger.warn({ err }, 'outbox/trim run failed; retrying next interval'),
-    }).subscribe(),
-  );
+  const subs: Subscription[] = [startUpkeep({ config: () => config, redis, keys, relay, sessions, owns: (p) => engine.owner.owns(p), logger })];
 
   const tokens = new TokenSet(config.adminTokens, config.ingestTokens, config.ssfTokens, config.metricsTokens);
   const health = {
     metrics: async () => {
-      await refreshGauges();
+      await refreshGauges({ config: () => config, redis, metrics, ssf });
       return metrics.render();
     },
     readiness: readinessCheck({
@@ -185,23 +160,6 @@ export async function startWorker(opts: WorkerOptions = {}): Promise<WorkerHandl
       consumerGroup: () => (stopping ? 'draining: the worker is shutting down' : (engine.halted() ?? true)),
       progress,
     }),
-  };
-  const refreshGauges = async (): Promise<void> => {
-    if (redis.status !== 'ready') return; // Redis unreachable: the last values, at once (a scrape must not hang)
-    try {
-      const groups = await readGroups(redis, config.streams.inputs);
-      config.streams.inputs.forEach((s, i) => {
-        for (const g of groups[i] ?? []) {
-          if (g.name !== config.streams.group) continue;
-          metrics.pending.set({ stream: s }, g.pending);
-          if (g.lag !== null) metrics.consumerLag.set({ stream: s }, g.lag);
-        }
-      });
-      const counts = await ssf.queueCounts();
-      for (const [state, n] of Object.entries(counts)) metrics.queueDepth.set({ state }, n);
-    } catch {
-      /* gauges are best effort */
-    }
   };
   const users = new UsersTable(redis, keys, store);
   const routes = workerRoutes({ health, risk, users, audit, ssf, ingest: ingest.service, sessions: sessions.service });
