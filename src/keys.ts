@@ -1,5 +1,3 @@
-import { partitionOf } from './partition.js';
-
 /**
  * Redis key names. Everything a partition's commit writes — its users' states, risk events,
  * outboxes, sessions, the partition's indexes and position — carries the partition's hash tag
@@ -7,11 +5,8 @@ import { partitionOf } from './partition.js';
  * cluster's masters. Views over all users (by level, all sessions) are kept per partition and
  * merged when read (src/redis/shards.ts). Keys of the delivery side carry the user's own tag.
  */
-
-/** Escapes characters that would break a hash tag. */
-function tag(id: string): string {
-  return id.replace(/[{}%]/g, (c) => `%${c.charCodeAt(0).toString(16)}`);
-}
+import { partitionOf } from './partition.js';
+import { hasHashTag, tag, untag } from './redis/hash-tag.js';
 
 /**
  * String (PX): the marker that a source entry (`sourceStream`, `sourceId`) was dead-lettered into
@@ -23,17 +18,6 @@ export function deadLetterSeen(deadLetterStream: string, sourceStream: string, s
   if (!hasHashTag(deadLetterStream) && /[{}]/.test(deadLetterStream)) return undefined;
   const base = hasHashTag(deadLetterStream) ? deadLetterStream : `{${deadLetterStream}}`;
   return `${base}:seen:${sourceStream}/${sourceId}`;
-}
-
-/** Whether a key has a hash tag by Redis's rule (the first `{`, then a `}` after at least one character). */
-export function hasHashTag(key: string): boolean {
-  const open = key.indexOf('{');
-  return open >= 0 && key.indexOf('}', open + 1) > open + 1;
-}
-
-/** Reverses {@link tag}. */
-function untag(s: string): string {
-  return s.replace(/%([0-9a-f]{2})/g, (_, h: string) => String.fromCharCode(parseInt(h, 16)));
 }
 
 /** Key builder bound to a prefix (and the fixed partition count, `engine.partitions`). */

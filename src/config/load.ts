@@ -1,7 +1,7 @@
 import { existsSync, statSync } from 'node:fs';
 import { dirname, join, resolve, basename } from 'node:path';
 import { RiskstreamError } from '../errors.js';
-import { hasHashTag } from '../keys.js';
+import { hasHashTag } from '../redis/hash-tag.js';
 import { slotOf } from '../redis/client.js';
 import { isRedisUrl, LOG_LEVELS, riskstreamSchema, type RiskstreamFileConfig } from './schema.js';
 import type { BehaviorConfig } from './behaviors-schema.js';
