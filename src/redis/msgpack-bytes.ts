@@ -1,7 +1,7 @@
 /**
  * MessagePack's byte-level writers shared by `MsgWriter` (msgpack-writer.ts): a number exactly as msgpackr
- * writes it (`useFloat32: DECIMAL_FIT`), and short strings' UTF-8. Each writes at a position in a
- * buffer with room enough and returns the end.
+ * writes it (`useFloat32: DECIMAL_FIT`), short strings' UTF-8, and array and `str` headers. Each
+ * writes at a position in a buffer with room enough and returns the end.
  */
 
 /** msgpackr's table of binary exponents to decimal multipliers (float32 `DECIMAL_FIT`). */
@@ -80,4 +80,40 @@ export function utf8Into(b: Buffer, s: string, at: number, replace: boolean): nu
     }
   }
   return at;
+}
+
+/** Writes a minimal array header of `n` elements at `pos` (5 bytes of room); returns the end. */
+export function arrayHeaderInto(b: Buffer, dv: DataView, pos: number, n: number): number {
+  if (n < 16) b[pos++] = 0x90 | n;
+  else if (n < 0x10000) {
+    b[pos] = 0xdc;
+    b[pos + 1] = n >> 8;
+    b[pos + 2] = n & 0xff;
+    pos += 3;
+  } else {
+    b[pos] = 0xdd;
+    dv.setUint32(pos + 1, n);
+    pos += 5;
+  }
+  return pos;
+}
+
+/** Writes a minimal `str` header of `n` bytes at `pos` (5 bytes of room); returns the end. */
+export function strHeaderInto(b: Buffer, dv: DataView, pos: number, n: number): number {
+  if (n < 32) b[pos++] = 0xa0 | n;
+  else if (n < 0x100) {
+    b[pos] = 0xd9;
+    b[pos + 1] = n;
+    pos += 2;
+  } else if (n < 0x10000) {
+    b[pos] = 0xda;
+    b[pos + 1] = n >> 8;
+    b[pos + 2] = n & 0xff;
+    pos += 3;
+  } else {
+    b[pos] = 0xdb;
+    dv.setUint32(pos + 1, n);
+    pos += 5;
+  }
+  return pos;
 }

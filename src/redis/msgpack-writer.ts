@@ -11,7 +11,7 @@
  * {@link UNSUPPORTED} on what it does not write as msgpackr would (a Map, a Date, a bigint, a
  * class instance …): the caller then packs with msgpackr.
  */
-import { numberInto, utf8Into } from './msgpack-bytes.js';
+import { arrayHeaderInto, numberInto, strHeaderInto, utf8Into } from './msgpack-bytes.js';
 
 export const UNSUPPORTED = Symbol('msgpack-writer: unsupported value');
 
@@ -61,18 +61,7 @@ export class MsgWriter {
   /** An array header of `n` elements. */
   arrayHeader(n: number): void {
     this.ensure(5);
-    const b = this.buf;
-    if (n < 16) b[this.pos++] = 0x90 | n;
-    else if (n < 0x10000) {
-      b[this.pos] = 0xdc;
-      b[this.pos + 1] = n >> 8;
-      b[this.pos + 2] = n & 0xff;
-      this.pos += 3;
-    } else {
-      b[this.pos] = 0xdd;
-      this.dv.setUint32(this.pos + 1, n);
-      this.pos += 5;
-    }
+    this.pos = arrayHeaderInto(this.buf, this.dv, this.pos, n);
   }
 
   /** A map16 header of `n` entries (msgpackr writes every plain object so). */
@@ -149,22 +138,7 @@ export class MsgWriter {
   /** A `str` header of `n` bytes. */
   private strHeader(n: number): void {
     this.ensure(5);
-    const b = this.buf;
-    if (n < 32) b[this.pos++] = 0xa0 | n;
-    else if (n < 0x100) {
-      b[this.pos] = 0xd9;
-      b[this.pos + 1] = n;
-      this.pos += 2;
-    } else if (n < 0x10000) {
-      b[this.pos] = 0xda;
-      b[this.pos + 1] = n >> 8;
-      b[this.pos + 2] = n & 0xff;
-      this.pos += 3;
-    } else {
-      b[this.pos] = 0xdb;
-      this.dv.setUint32(this.pos + 1, n);
-      this.pos += 5;
-    }
+    this.pos = strHeaderInto(this.buf, this.dv, this.pos, n);
   }
 
   /** Content was written at `start + reserved` up to `end`: writes the header, moving the content to fit it. */
