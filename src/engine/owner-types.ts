@@ -1,6 +1,6 @@
 import type { PreparedPut, PutResult } from '../sessions/store.js';
 import type { SessionIdentity } from '../sessions/identity.js';
-import type { OrderKey } from '../partition.js';
+import { ZERO_KEY, type OrderKey } from '../partition.js';
 import type { BehaviorHit, LevelChange, RawEntry, StreamEvent } from '../types.js';
 import type { ApplyContext } from './apply.js';
 import type { CommitSettings } from './commit.js';
@@ -74,4 +74,9 @@ export interface Owned {
   applied: OrderKey;
   /** Stream cursor: last partition entry id read. */
   cursor: string;
+}
+
+/** A partition held under `token` whose committed position is not loaded yet (loaded before its first read). */
+export function unloaded(token: string): Owned {
+  return { token, committed: null, applied: ZERO_KEY, cursor: '0' };
 }

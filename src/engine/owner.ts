@@ -1,8 +1,7 @@
 import { isCluster, type RedisClient } from '../redis/client.js';
 import type { Keys } from '../keys.js';
-import { ZERO_KEY } from '../partition.js';
 import { defineScripts } from '../redis/scripts.js';
-import type { Owned, OwnerOptions, OwnerParts, StepReport } from './owner-types.js';
+import { unloaded, type Owned, type OwnerOptions, type OwnerParts, type StepReport } from './owner-types.js';
 import type { PartitionDelta } from './commit.js';
 import { sendCommits } from './commit-send.js';
 import { sweepDue } from './sweep.js';
@@ -243,9 +242,4 @@ export class PartitionOwner {
     this.drop(...again.map(([p]) => p));
     for (const [p, token] of again) this.owned.set(p, unloaded(token));
   }
-}
-
-/** A partition held under `token` whose committed position is not loaded yet (loaded before its first read). */
-function unloaded(token: string): Owned {
-  return { token, committed: null, applied: ZERO_KEY, cursor: '0' };
 }
