@@ -1,7 +1,8 @@
 /**
  * The router's reads of its input streams, one fenced script per stream on the stream's own slot
  * (src/redis/scripts/router-read-2.lua), and the fence a new router writes on every stream before
- * its first read (router-fence-1.lua). Works alike on one node and on a Redis Cluster.
+ * its first read (router-fence-1.lua), and the consumer group those reads go through. Works alike on
+ * one node and on a Redis Cluster.
  */
 import type { Keys } from '../keys.js';
 import { isCluster, slotOf, type RedisClient } from '../redis/client.js';
@@ -12,6 +13,17 @@ import { parseLeaseToken } from './lease-keys.js';
 
 /** How long a router on a cluster pauses when its inputs are empty (instead of a blocking read). */
 const CLUSTER_POLL_MS = 10;
+
+/** Creates consumer group `group` on every stream (and the stream with MKSTREAM); one that exists is kept. */
+export async function createGroups(redis: RedisClient, streams: readonly string[], group: string): Promise<void> {
+  for (const s of streams) {
+    try {
+      await redis.xgroup('CREATE', s, group, '0', 'MKSTREAM');
+    } catch (e) {
+      if (!String((e as Error).message).includes('BUSYGROUP')) throw e;
+    }
+  }
+}
 
 /** One stream's read: its rows, its node's clock (ms) and the group's last-delivered id. */
 export interface StreamRead {

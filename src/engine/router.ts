@@ -3,7 +3,7 @@ import { MAX_SOURCES, sourceIdOf, type OrderKey } from '../partition.js';
 import { scriptsOn } from '../redis/scripts.js';
 import { waitReplicas, type RedisClient } from '../redis/client.js';
 import { sendTogether } from '../redis/send-together.js';
-import { fenceStreams, readStreams, waitForEntries } from './router-read.js';
+import { createGroups, fenceStreams, readStreams, waitForEntries } from './router-read.js';
 import { RiskstreamError } from '../errors.js';
 import { pushTo } from './router-rows.js';
 import { collectRead, type CollectedRead } from './router-collect.js';
@@ -57,13 +57,7 @@ export class Router {
 
   /** Creates the consumer group on every source (and the stream with MKSTREAM). */
   async ensureGroups(): Promise<void> {
-    for (const s of this.sources) {
-      try {
-        await this.redis.xgroup('CREATE', s, this.opts.group, '0', 'MKSTREAM');
-      } catch (e) {
-        if (!String((e as Error).message).includes('BUSYGROUP')) throw e;
-      }
-    }
+    await createGroups(this.redis, this.sources, this.opts.group);
   }
 
   /** Starts routing under lease `token`: re-reads the group's pending entries first, in order. */
