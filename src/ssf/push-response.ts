@@ -46,6 +46,9 @@ export function remoteText(value: string, max = REMOTE_TEXT_MAX): string {
   return clean.length > max ? `${clean.slice(0, max - 1)}…` : clean;
 }
 
+/** RFC 9110's obsolete asctime-date, `Sun Nov  6 08:49:37 1994` (GMT, no zone written). */
+const ASCTIME = /^[A-Za-z]{3} [A-Za-z]{3} [ \d]\d \d\d:\d\d:\d\d \d{4}$/;
+
 /**
  * Parses Retry-After (delta-seconds or an HTTP date) into a delay in ms from `now`;
  * undefined when absent or unparseable. Dates in the past give 0.
@@ -54,7 +57,9 @@ export function parseRetryAfter(value: string | null | undefined, now: number): 
   if (!value) return undefined;
   const v = value.trim();
   if (/^\d+$/.test(v)) return Number(v) * 1000;
-  const at = Date.parse(v);
+  // An HTTP-date is always GMT (RFC 9110 §5.6.7); the asctime form writes no zone, and Date.parse
+  // would read it as the process's local time.
+  const at = Date.parse(ASCTIME.test(v) ? `${v} GMT` : v);
   return Number.isNaN(at) ? undefined : Math.max(0, at - now);
 }
 
