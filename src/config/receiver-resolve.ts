@@ -46,7 +46,6 @@ export function resolveReceivers(raw: RiskstreamFileConfig, file: string, issues
     seen.add(r.name);
     const org = r.org_url?.replace(/\/+$/, '');
     const endpoint = r.endpoint ?? (r.kind === 'okta' && org ? `${org}/security/api/v1/security-events` : undefined);
-    const audience = r.audience ?? (r.kind === 'okta' ? org : undefined) ?? endpoint;
     if (!endpoint) {
       issue(undefined, `receivers[${i}] (${r.name}): endpoint is required (or org_url for kind okta)`);
       return;
@@ -55,6 +54,8 @@ export function resolveReceivers(raw: RiskstreamFileConfig, file: string, issues
       issue(r.endpoint ? 'endpoint' : 'org_url', `receivers[${i}] (${r.name}): endpoint must be an https (or http) URL`);
       return;
     }
+    // Okta's `aud` is the org URL (SSF.md): `org_url`, else the origin of its endpoint (`{org}/security/api/v1/security-events`).
+    const audience = r.audience ?? (r.kind === 'okta' ? (org ?? new URL(endpoint).origin) : endpoint);
     let authorizationValue: string | undefined;
     if (r.authorization_env) {
       authorizationValue = process.env[r.authorization_env];
@@ -73,7 +74,7 @@ export function resolveReceivers(raw: RiskstreamFileConfig, file: string, issues
     out.push({
       ...r,
       endpoint,
-      audience: audience ?? endpoint,
+      audience,
       events: r.events ?? [...RECEIVER_EVENTS],
       // Okta's ITP examples sign RS256; any other receiver gets the main signing key's alg.
       alg: r.alg ?? (r.kind === 'okta' ? 'RS256' : raw.signing.alg),
