@@ -60,7 +60,8 @@ function namedChanges(prev: Array<[string, object]>, next: Array<[string, object
 
 function changedFields(a: Record<string, unknown>, b: Record<string, unknown>): string[] {
   const keys = new Set([...Object.keys(a), ...Object.keys(b)]);
-  const out: string[] = [];
-  for (const k of keys) if (JSON.stringify(a[k]) !== JSON.stringify(b[k])) out.push(FIELD_NAMES[k] ?? k);
-  return out.sort();
+  // A set: a field and the one reported under its name (the credential and its resolved header) count once.
+  const out = new Set<string>();
+  for (const k of keys) if (JSON.stringify(a[k]) !== JSON.stringify(b[k])) out.add(FIELD_NAMES[k] ?? k);
+  return [...out].sort();
 }

@@ -52,4 +52,10 @@ describe('configChanges (what a reload changed, for its audit entry)', () => {
     expect(changes).toEqual({ receivers: { added: ['new'], removed: ['gone'], changed: { okta: ['authorization'] } } });
     expect(JSON.stringify(changes)).not.toContain('s3cret');
   });
+
+  it('a credential changed in the config and so in the resolved header is named once (found by a black-box review)', () => {
+    const prev = config([], [rx('okta', { authorization: 'Bearer ${OLD}', authorizationValue: 'Bearer old-s3cret', audience: 'https://a.example' })]);
+    const next = config([], [rx('okta', { authorization: 'Bearer ${NEW}', authorizationValue: 'Bearer new-s3cret', audience: 'https://b.example' })]);
+    expect(configChanges(prev, next)).toEqual({ receivers: { added: [], removed: [], changed: { okta: ['audience', 'authorization'] } } });
+  });
 });
