@@ -131,4 +131,12 @@ describe('riskstream config check', () => {
       rmSync(empty, { recursive: true, force: true });
     }
   });
+
+  it('a config path that does not exist: `file:line:col message` too (CONTRACT §1), exit 1', async () => {
+    const missing = join(dir, 'no-such-config');
+    const r = await runCli(['config', 'check', '--config', missing]);
+    expect(r.code).toBe(1);
+    expect(r.stdout).toBe('');
+    expect(r.stderr.trim().split('\n')).toEqual([`${missing}:1:1 config not found`]);
+  });
 });

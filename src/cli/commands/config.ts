@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { existsSync, statSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { dirname, resolve } from 'node:path';
 import { configPath, envLogLevelProblem, loadConfig, type Config } from '../../config/load.js';
 import { locate, parseFile } from '../../config/yaml-source.js';
 import { isRiskstreamError, RiskstreamError } from '../../errors.js';
@@ -54,7 +54,8 @@ export function configCommand(program: Command): void {
           return;
         }
         if (isRiskstreamError(err, 'CONFIG_NOT_FOUND')) {
-          process.stderr.write(`${escapeControlsKeepLines(err.message)}\n`);
+          // One issue like any other (CONTRACT §1: `file:line:col message` per error).
+          process.stderr.write(escapeControlsKeepLines(`${resolve(o.config)}:1:1 config not found\n`));
           process.exitCode = 1;
           return;
         }
