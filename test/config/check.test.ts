@@ -1,4 +1,4 @@
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -138,5 +138,19 @@ describe('riskstream config check', () => {
     expect(r.code).toBe(1);
     expect(r.stdout).toBe('');
     expect(r.stderr.trim().split('\n')).toEqual([`${missing}:1:1 config not found`]);
+  });
+
+  it('a config file that cannot be read (a directory where riskstream.yaml should be): `file:line:col message`, exit 1', async () => {
+    const d = mkdtempSync(join(tmpdir(), 'riskstream-check-unreadable-'));
+    try {
+      mkdirSync(join(d, 'riskstream.yaml'));
+      writeFileSync(join(d, 'behaviors.yaml'), '{}\n');
+      const r = await runCli(['config', 'check', '--config', d]);
+      expect(r.code).toBe(1);
+      expect(r.stdout).toBe('');
+      expect(r.stderr.trim().split('\n')).toEqual([`${d}/riskstream.yaml:1:1 cannot read the file`]);
+    } finally {
+      rmSync(d, { recursive: true, force: true });
+    }
   });
 });

@@ -54,8 +54,10 @@ export function configCommand(program: Command): void {
           return;
         }
         if (isRiskstreamError(err, 'CONFIG_NOT_FOUND')) {
-          // One issue like any other (CONTRACT §1: `file:line:col message` per error).
-          process.stderr.write(escapeControlsKeepLines(`${resolve(o.config)}:1:1 config not found\n`));
+          // One issue like any other (CONTRACT §1: `file:line:col message` per error): the path given
+          // does not exist, or one of its files (details.file) cannot be read.
+          const file = err.details?.file as string | undefined;
+          process.stderr.write(escapeControlsKeepLines(`${file ?? resolve(o.config)}:1:1 ${file ? 'cannot read the file' : 'config not found'}\n`));
           process.exitCode = 1;
           return;
         }
