@@ -74,7 +74,7 @@ export function readinessCheck(deps: ReadinessDeps): () => Promise<Readiness> {
 }
 
 /** `p`'s value, or `late` when it has not settled within `ms` (the timer never outlives the wait). */
-async function within<T, L>(p: Promise<T>, ms: number, late: L): Promise<T | L> {
+export async function within<T, L>(p: Promise<T>, ms: number, late: L): Promise<T | L> {
   let timer: NodeJS.Timeout | undefined;
   try {
     return await Promise.race([p, new Promise<L>((resolve) => (timer = setTimeout(() => resolve(late), ms)))]);

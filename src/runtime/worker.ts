@@ -9,7 +9,7 @@ import { Metrics } from '../obs/metrics.js';
 import { decodeEntry, type DecodeOptions } from '../ingest/decode.js';
 import { decodeOptionsOf } from './router-options.js';
 import { ProgressClock } from '../ingest/backlog.js';
-import { readinessCheck } from './readiness.js';
+import { PING_TIMEOUT_MS, readinessCheck, within } from './readiness.js';
 import { RiskStore } from '../risk/store.js';
 import { OutboxRelay } from '../risk/outbox-relay.js';
 import { RiskService } from '../risk/service.js';
@@ -149,9 +149,16 @@ export async function startWorker(opts: WorkerOptions = {}): Promise<WorkerHandl
   const subs: Subscription[] = [startUpkeep({ config: () => config, redis, keys, relay, sessions, owns: (p) => engine.owner.owns(p), logger })];
 
   const tokens = new TokenSet(config.adminTokens, config.ingestTokens, config.ssfTokens, config.metricsTokens);
+  let refreshing: Promise<void> | undefined; // one read of the gauges at a time, however many scrapes wait
   const health = {
     metrics: async () => {
-      await refreshGauges({ config: () => config, redis, metrics, ssf });
+      // A Redis that keeps the connection but does not answer (stalled, partitioned): the last
+      // values after the readiness PING's wait, not a scrape held until Redis answers again.
+      await within(
+        (refreshing ??= refreshGauges({ config: () => config, redis, metrics, ssf }).finally(() => (refreshing = undefined))),
+        PING_TIMEOUT_MS,
+        undefined,
+      );
       return metrics.render();
     },
     readiness: readinessCheck({

@@ -9,6 +9,13 @@ export interface TcpProxy {
    * answers: the target looks unreachable to the proxy's clients only.
    */
   blackhole(): void;
+  /**
+   * Holds every byte in both directions, the connections left open (a Redis that is stalled or
+   * partitioned away without a reset: its clients stay "connected" and get no answer) until {@link resume}.
+   */
+  stall(): void;
+  /** Forwards again, what was held first. */
+  resume(): void;
   close(): Promise<void>;
 }
 
@@ -17,6 +24,14 @@ export async function startTcpProxy(target: { host: string; port: number }): Pro
   if (!/^(127\.|::1$|localhost$)/.test(target.host)) throw new Error(`tcp proxy: loopback targets only (got ${target.host})`);
   const sockets = new Set<Socket>();
   let dead = false;
+  let stalled = false;
+  const held: Array<() => void> = [];
+  // Forwards `from` to `to`, holding the data while stalled.
+  const forward = (from: Socket, to: Socket): void =>
+    void from.on('data', (d: Buffer) => {
+      if (stalled) held.push(() => to.write(d));
+      else to.write(d);
+    });
   const track = (s: Socket): void => {
     sockets.add(s);
     s.on('close', () => sockets.delete(s));
@@ -30,8 +45,8 @@ export async function startTcpProxy(target: { host: string; port: number }): Pro
     }
     const upstream = connect(target.port, target.host);
     track(upstream);
-    client.pipe(upstream);
-    upstream.pipe(client);
+    forward(client, upstream);
+    forward(upstream, client);
     client.on('close', () => upstream.destroy());
     upstream.on('close', () => client.destroy());
   });
@@ -43,6 +58,13 @@ export async function startTcpProxy(target: { host: string; port: number }): Pro
     blackhole: () => {
       dead = true;
       for (const s of sockets) s.destroy();
+    },
+    stall: () => {
+      stalled = true;
+    },
+    resume: () => {
+      stalled = false;
+      for (const send of held.splice(0)) send();
     },
     close: async () => {
       for (const s of sockets) s.destroy();
