@@ -3,7 +3,8 @@
  * proxy; blackholing the proxy makes Redis unreachable to that worker only (the shared Redis
  * keeps running for everyone else).
  */
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cleanup, redisClient, REDIS_URL, testPrefix, waitFor } from '../helpers/redis.js';
@@ -32,6 +33,20 @@ afterAll(async () => {
 
 const viaProxy = (): Record<string, string> => ({ REDIS_URL: `redis://127.0.0.1:${proxy.port}` });
 
+/** `npx riskstream worker` as CONTRACT §1 runs it (through the proxy), once it listens. */
+async function startViaNpx(): Promise<{ child: ChildProcess; output: () => string; url: string }> {
+  const child = spawn('npx', ['--yes', 'riskstream', 'worker', '--config', cfg.dir], {
+    cwd: ROOT,
+    env: { ...process.env, RISKSTREAM_FROM_SOURCE: '1', ...viaProxy() },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+  child.stderr!.on('data', (d: Buffer) => (out += d.toString()));
+  const url = await waitFor(() => /listening on (http:\/\/\S+)/.exec(out)?.[1], { timeout: 60_000, what: 'worker start through npx' });
+  return { child, output: () => out, url };
+}
+
 describe('worker shutdown', () => {
   it('a normal SIGTERM drains and exits 0 (docs/interfaces.md §1)', async () => {
     const w = await spawnWorker(cfg.dir, viaProxy());
@@ -42,20 +57,37 @@ describe('worker shutdown', () => {
   }, 30_000);
 
   it('`npx riskstream worker` as CONTRACT §1 runs it: SIGTERM to npx drains the worker, npx exits 0, nothing left running', async () => {
-    const child = spawn('npx', ['--yes', 'riskstream', 'worker', '--config', cfg.dir], {
-      cwd: ROOT,
-      env: { ...process.env, RISKSTREAM_FROM_SOURCE: '1', ...viaProxy() },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let out = '';
-    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (out += d.toString()));
+    const { child, output, url } = await startViaNpx();
     const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
-    const url = await waitFor(() => /listening on (http:\/\/\S+)/.exec(out)?.[1], { timeout: 60_000, what: 'worker start through npx' });
     child.kill('SIGTERM');
     expect(await exited).toBe(0);
-    expect(out).toMatch(/"msg":"stopped"/);
+    expect(output()).toMatch(/"msg":"stopped"/);
     await expect(fetch(`${url}/healthz`)).rejects.toThrow(); // the worker itself is gone, not orphaned
+  }, 90_000);
+
+  it('`npx riskstream worker` whose npm process goes away (SIGHUP, which npm does not pass on): the worker drains and exits, as README says', async () => {
+    const { child, output, url } = await startViaNpx();
+    // The worker: npm's child (bash exec'd the bin in its place).
+    const workerPid = Number(readFileSync(`/proc/${child.pid}/task/${child.pid}/children`, 'utf8').trim().split(/\s+/)[0]);
+    expect(workerPid).toBeGreaterThan(0);
+    child.kill('SIGHUP'); // npm dies of it; the worker is left behind
+    try {
+      await waitFor(() => /"msg":"stopped"/.test(output()), { timeout: 15_000, what: `the orphaned worker draining\n${output()}` });
+      await waitFor(
+        () =>
+          fetch(`${url}/healthz`).then(
+            () => false,
+            () => true,
+          ),
+        { timeout: 5_000, what: 'the worker gone' },
+      );
+    } finally {
+      try {
+        process.kill(workerPid, 'SIGKILL'); // whatever happened, no worker outlives the test
+      } catch {
+        /* gone already */
+      }
+    }
   }, 90_000);
 
   it('a second SIGTERM (or a SIGINT) during the drain does not cut it short: still exit 0', async () => {

@@ -84,9 +84,10 @@ export function workerCommand(program: Command): void {
         onSignal = (sig) => (sig === 'SIGHUP' ? reload() : stop(sig));
         if (early) stop(early);
         else if (hupWhileStarting) reload();
-        // Started by `npx riskstream worker` through a shell that does not pass signals on (sh is
-        // dash on Debian; the project's .npmrc names bash, which hands the process over): npm exits
-        // on SIGTERM and this process is left to another parent. Its parent going is the SIGTERM then.
+        // Started by `npx riskstream worker`: through a shell that does not pass signals on (sh is
+        // dash on Debian), npm exits on SIGTERM and this process is left to another parent; through
+        // bash (the project's .npmrc), npm is the parent itself, and a signal npm does not pass on
+        // (SIGHUP) or a SIGKILL ends npm alone. Its parent going is the SIGTERM then (README).
         if (process.env.npm_command === 'exec' && startedByNpmShell()) {
           const parent = process.ppid;
           const watch = setInterval(() => {
@@ -103,12 +104,15 @@ export function workerCommand(program: Command): void {
 }
 
 /**
- * True when this process's parent is the `sh -c` npm exec runs a bin with (its script shell, when
- * that is not bash): not a shell of the caller's own, whose exit must not stop the worker.
+ * True when this process's parent is npm exec itself (its script shell, bash, exec'd the bin), or the
+ * `sh -c` npm exec runs a bin with (when that shell is not bash): not a shell of the caller's own,
+ * whose exit must not stop the worker.
  */
 function startedByNpmShell(): boolean {
   try {
     const argv = readFileSync(`/proc/${process.ppid}/cmdline`, 'utf8').split('\0');
+    // npm names its process `npm exec …` (process.title); else node running npm's own CLI.
+    if (/^npm exec\b/.test(argv[0] ?? '') || (process.env.npm_execpath !== undefined && argv[1] === process.env.npm_execpath)) return true;
     // npm's script shell: `sh -c "'riskstream' worker …"` (the bin name quoted, then the arguments).
     const script = process.env.npm_lifecycle_script ?? '';
     return /(^|\/)(sh|dash)$/.test(argv[0] ?? '') && argv[1] === '-c' && script !== '' && (argv[2] ?? '').startsWith(script);
