@@ -230,6 +230,10 @@ export class Keys {
   get engineMembers(): string {
     return `${this.prefix}:engine:members`;
   }
+  /** String: the `engine.partitions` the prefix's data was written with (set by the first worker). */
+  get enginePartitions(): string {
+    return `${this.prefix}:engine:partitions`;
+  }
   /** String (PX): the pid holding a claimed worker identity `<host>-<n>`. */
   engineWorkerId(id: string): string {
     return `${this.prefix}:engine:id:${id}`;

@@ -27,6 +27,7 @@ import { reportBatches, type BatchReport } from './batch-report.js';
 import { loadForReload, oneAtATime, reloaded } from './worker-reload.js';
 import { commitSettingsOf, startEngine } from './engine.js';
 import { claimWorkerId } from '../engine/worker-id.js';
+import { claimPartitionCount } from '../engine/partition-count.js';
 import { resetUser } from '../engine/offline-reset.js';
 import { startUpkeep } from './worker-upkeep.js';
 import { refreshGauges } from './worker-gauges.js';
@@ -82,6 +83,7 @@ export async function startWorker(opts: WorkerOptions = {}): Promise<WorkerHandl
   const reader = connect(targetOf(config), logger, 'reader');
   const waker = connect(targetOf(config), logger, 'waker');
   await Promise.all([ready(redis), ready(reader), ready(waker)]);
+  await claimPartitionCount(redis, keys); // before anything is routed, applied or read with this count
   const audit = new AuditLog(redis, config.streams.audit, config.raw.streams.maxlen);
   const explicit = opts.consumer ?? process.env.RISKSTREAM_WORKER_ID ?? process.env.RISKSTREAM_CONSUMER;
   const identity = await claimWorkerId(redis, config.prefix, { ...(explicit ? { explicit } : {}), ttlMs: config.raw.engine.lease_ttl });
