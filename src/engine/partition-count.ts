@@ -3,20 +3,53 @@
  * routed input live under `{p<n>}` keys chosen by `hash(user) mod engine.partitions`: a worker
  * with another count would look users up in the wrong partitions and never read the input the
  * old count routed. The first worker on a prefix records its count; a later one with another
- * count refuses to start.
+ * count refuses to start. A prefix written before counts were recorded is checked by its data: a
+ * few users of every partition's state hash must be in the partition this count gives them.
  */
-import type { RedisClient } from '../redis/client.js';
+import { isCluster, pipeline, type RedisClient } from '../redis/client.js';
 import { RiskstreamError } from '../errors.js';
 import type { Keys } from '../keys.js';
+
+/** The most partitions `engine.partitions` allows (src/config/schema.ts): every one is checked. */
+const MAX_PARTITIONS = 4096;
+/** Users read per partition's state hash when no count is recorded. */
+const SAMPLE = 3;
 
 /** Records `keys.partitions` for the prefix, or throws CONFIG_INVALID when it holds another count. */
 export async function claimPartitionCount(redis: RedisClient, keys: Keys): Promise<void> {
   const mine = String(keys.partitions);
-  await redis.set(keys.enginePartitions, mine, 'NX');
+  if ((await redis.get(keys.enginePartitions)) === null) {
+    const misplaced = await misplacedUser(redis, keys);
+    if (misplaced)
+      throw new RiskstreamError(
+        'CONFIG_INVALID',
+        `engine.partitions is ${mine}, but the data under prefix ${keys.prefix} was written with another count (a user's state is in partition ${misplaced.stored}, where ${mine} partitions put it in ${misplaced.expected}); users' state and routed input would be looked up in the wrong partitions (set engine.partitions back to the count it was written with, or use an empty prefix)`,
+      );
+    await redis.set(keys.enginePartitions, mine, 'NX');
+  }
   const stored = await redis.get(keys.enginePartitions);
   if (stored !== null && stored !== mine)
     throw new RiskstreamError(
       'CONFIG_INVALID',
       `engine.partitions is ${mine}, but the data under prefix ${keys.prefix} was written with ${stored} partitions; users' state and routed input would be looked up in the wrong partitions (set engine.partitions back to ${stored}, or use an empty prefix)`,
     );
+}
+
+/** A user whose state is stored in another partition than this count gives it (a few of each partition's read), if any. */
+async function misplacedUser(redis: RedisClient, keys: Keys): Promise<{ stored: number; expected: number } | undefined> {
+  const parts = Array.from({ length: MAX_PARTITIONS }, (_, p) => p);
+  const sample = (p: number): Promise<unknown> => redis.hrandfield(keys.partitionState(p), SAMPLE);
+  let found: unknown[];
+  if (isCluster(redis)) found = await Promise.all(parts.map(sample));
+  else {
+    const c = pipeline(redis);
+    for (const p of parts) c.hrandfield(keys.partitionState(p), SAMPLE);
+    found = ((await c.exec()) ?? []).map(([err, v]) => (err ? [] : v));
+  }
+  for (const p of parts)
+    for (const user of (found[p] as string[] | null) ?? []) {
+      const expected = keys.partitionOf(user);
+      if (expected !== p) return { stored: p, expected };
+    }
+  return undefined;
 }
