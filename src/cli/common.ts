@@ -4,6 +4,7 @@ import type { RedisClient } from '../redis/client.js';
 import { clusterClient } from '../runtime/connections.js';
 import { loadConfig, type Config } from '../config/load.js';
 import { Keys } from '../keys.js';
+import { checkPartitionCount } from '../engine/partition-count.js';
 import { escapeControls, escapeControlsKeepLines } from './terminal-text.js';
 import { RiskstreamError } from '../errors.js';
 import { Invalid, toUser } from '../ingest/event-schema.js';
@@ -45,7 +46,14 @@ export async function openCli(configPath: string): Promise<{ config: Config; red
     redis.disconnect();
     throw new RiskstreamError('UNAVAILABLE', `cannot connect to Redis: ${(lastError ?? (err as Error)).message}`, undefined, { cause: lastError ?? err });
   }
-  return { config, redis, keys: new Keys(config.prefix, config.raw.engine.partitions), close: async () => void (await redis.quit()) };
+  const keys = new Keys(config.prefix, config.raw.engine.partitions);
+  try {
+    await checkPartitionCount(redis, keys); // users' keys under another count would be the wrong ones
+  } catch (err) {
+    redis.disconnect();
+    throw err;
+  }
+  return { config, redis, keys, close: async () => void (await redis.quit()) };
 }
 
 /** Writes CLI output to stdout with control characters from data escaped (see terminal-text.ts). */

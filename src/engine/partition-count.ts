@@ -27,12 +27,23 @@ export async function claimPartitionCount(redis: RedisClient, keys: Keys): Promi
       );
     await redis.set(keys.enginePartitions, mine, 'NX');
   }
+  await checkPartitionCount(redis, keys);
+}
+
+/**
+ * Throws CONFIG_INVALID when the prefix's recorded count is not `keys.partitions` (a one-shot
+ * command reading or writing users' keys; it records nothing).
+ */
+export async function checkPartitionCount(redis: RedisClient, keys: Keys): Promise<void> {
   const stored = await redis.get(keys.enginePartitions);
-  if (stored !== null && stored !== mine)
-    throw new RiskstreamError(
-      'CONFIG_INVALID',
-      `engine.partitions is ${mine}, but the data under prefix ${keys.prefix} was written with ${stored} partitions; users' state and routed input would be looked up in the wrong partitions (set engine.partitions back to ${stored}, or use an empty prefix)`,
-    );
+  if (stored !== null && stored !== String(keys.partitions)) throw otherCount(keys, stored);
+}
+
+function otherCount(keys: Keys, stored: string): RiskstreamError {
+  return new RiskstreamError(
+    'CONFIG_INVALID',
+    `engine.partitions is ${keys.partitions}, but the data under prefix ${keys.prefix} was written with ${stored} partitions; users' state and routed input would be looked up in the wrong partitions (set engine.partitions back to ${stored}, or use an empty prefix)`,
+  );
 }
 
 /** A user whose state is stored in another partition than this count gives it (a few of each partition's read), if any. */
