@@ -51,6 +51,13 @@ describe('mapping profiles feed the credential behaviors (issue 18)', () => {
     expect(decode({ ...raw, outcome: { result: 'SUCCESS', reason: null } })).toMatchObject({ type: 'mfa', outcome: 'sent', factor: 'push' });
   });
 
+  it('Okta MFA with outcome.result UNANSWERED (nobody answered) → mfa timeout, as the contract names no answer', () => {
+    for (const fixtureName of ['okta-mfa-push-denied.json', 'okta-push-timeout.json']) {
+      const raw = fixture(fixtureName);
+      expect(decode({ ...raw, outcome: { result: 'UNANSWERED', reason: null } })).toMatchObject({ type: 'mfa', outcome: 'timeout', factor: 'push' });
+    }
+  });
+
   it('Entra status.errorCode 50126 → failed login (bad_password); an MFA interrupt (50074) is not a failure', () => {
     expect(decode(fixture('entra-signin-bad-password.json'))).toMatchObject({
       type: 'login',

@@ -22,12 +22,15 @@ function reasonOf(o: Record<string, unknown>): string | undefined {
 
 /**
  * An MFA event's canonical outcome: `success`; `denied` (the user pressed "no": Okta logs a
- * FAILURE, `INVALID_CREDENTIALS`, push response `OV_RESPONSE_DENY`) or `timeout` (no answer).
+ * FAILURE, `INVALID_CREDENTIALS`, push response `OV_RESPONSE_DENY`) or `timeout` (no answer: a
+ * FAILURE that says it timed out, or the result UNANSWERED).
  * For `system.push.send_factor_verify_push` a SUCCESS only means the push was sent: `sent`.
  */
 function mfaOutcome(o: Record<string, unknown>, eventType: string): string | undefined {
   const result = String(getPath(o, 'outcome.result') ?? '').toUpperCase();
   if (result === 'SUCCESS' || result === 'ALLOW') return eventType === 'system.push.send_factor_verify_push' ? 'sent' : 'success';
+  // Okta's UNANSWERED: nobody answered the challenge — the contract's `timeout`.
+  if (result === 'UNANSWERED') return 'timeout';
   if (result !== 'FAILURE' && result !== 'DENY') return result ? result.toLowerCase() : undefined;
   const debug = getPath(o, 'debugContext.debugData') as Record<string, unknown> | undefined;
   const hints = [getPath(o, 'outcome.reason'), debug?.pushOnlyResponseType, debug?.PushOnlyResponseType, debug?.factorResult].join(' ');
