@@ -135,15 +135,23 @@ describe('entra profile (Microsoft Graph signIn)', () => {
     expect(e).toMatchObject({ location, userPrincipalName: 'TestAccount1@contoso.com' }); // the record's own fields kept
   });
 
-  it('reads the Azure Monitor diagnostic export (category SignInLogs, properties)', () => {
+  it("reads the Azure Monitor diagnostic export (category SignInLogs, properties), keeping the record's own fields", () => {
     const record = {
       time: '2026-11-23T08:00:00.0000000Z',
       operationName: 'Sign-in activity',
       category: 'SignInLogs',
       resultType: '0',
+      tenantId: 't-1',
+      location: 'US',
       properties: { ...sample, createdDateTime: undefined },
     };
-    expect(decode(JSON.parse(JSON.stringify(record)))).toMatchObject({ type: 'login', user: 'testaccount1@contoso.com', time: T });
+    const e = decode(JSON.parse(JSON.stringify(record)));
+    expect(e).toMatchObject({ type: 'login', user: 'testaccount1@contoso.com', time: T });
+    // Kept as attributes, as every profile keeps its record's fields; where both name one, the
+    // sign-in's wins (its place, not the record's region).
+    expect(e).toMatchObject({ operationName: 'Sign-in activity', category: 'SignInLogs', resultType: '0', tenantId: 't-1' });
+    expect(e.geo).toMatchObject({ country: 'US', city: 'Redmond' });
+    expect(e.properties).toBeUndefined();
   });
 
   it('returns null for other shapes', () => {

@@ -9,8 +9,10 @@ const SIGNIN_CATEGORIES = new Set(['SignInLogs', 'NonInteractiveUserSignInLogs',
 function signIn(obj: Record<string, unknown>): Record<string, unknown> | null {
   if (typeof obj.userPrincipalName === 'string' && 'createdDateTime' in obj) return obj;
   if (typeof obj.category === 'string' && SIGNIN_CATEGORIES.has(obj.category) && isPlainObject(obj.properties)) {
-    const p = obj.properties;
-    return typeof p.userPrincipalName === 'string' ? { createdDateTime: obj.time, ...p } : null;
+    const { properties: p, ...record } = obj;
+    // The record's own fields (category, tenantId, operationName, …) are kept beside the sign-in's,
+    // which win where both name one (`location`: the record's region, the sign-in's place).
+    return typeof p.userPrincipalName === 'string' ? { ...record, createdDateTime: obj.time, ...p } : null;
   }
   return null;
 }
