@@ -18,6 +18,7 @@
 import { z } from 'zod';
 import type { LoginRecord } from '../types.js';
 import { asnIn, ipInNetworks } from './allow-list.js';
+import { canonicalIp } from '../net/address-class.js';
 import { isSuccessfulLogin } from '../login.js';
 import { cidr } from './params.js';
 import {
@@ -101,10 +102,12 @@ function packedLogins(window: unknown): readonly StoredLogin[] {
 /** The impossible pairs `rec` forms with the remembered logins. */
 function impossiblePairs(rec: LoginRecord, logins: readonly StoredLogin[], params: ImpossibleTravelParams): Pair[] {
   const horizon = horizonMs(params);
+  // One address however it is spelled (2001:DB8::9 and 2001:db8::9, ::ffff:198.51.100.9 and 198.51.100.9).
+  const ip = params.ignore_same_ip && rec.ip !== undefined ? canonicalIp(rec.ip) : undefined;
   const out: Pair[] = [];
   for (const o of logins) {
     if (Math.abs(o[0] - rec.time) > horizon) continue;
-    if (params.ignore_same_ip && rec.ip !== undefined && rec.ip === o[5]) continue;
+    if (ip !== undefined && typeof o[5] === 'string' && (o[5] === rec.ip || canonicalIp(o[5]) === ip)) continue;
     // Most of a user's logins are near each other: skip pairs surely under the minimum distance
     // (with a margin far above the estimate's error) without geolib's input parsing.
     const radii = params.use_accuracy_radius ? (rec.acc ?? 0) + (o[4] ?? 0) : 0;

@@ -164,6 +164,20 @@ const cases: Case[] = [
     pairs: [],
   },
   {
+    name: 'same IP spelled two ways (IPv6 case or zeros, IPv4-mapped) with ignore_same_ip: one address, never flags',
+    logins: [
+      L('London', 0, { ip: '2001:db8::9' }),
+      L('Sydney', 1 * HOUR, { ip: '2001:DB8:0::9' }),
+      L('London', 2 * HOUR, { ip: '198.51.100.9' }),
+      L('Sydney', 3 * HOUR, { ip: '::ffff:198.51.100.9' }),
+    ],
+    params: { ignore_same_ip: true },
+    pairs: [
+      [0, 3],
+      [1, 2],
+    ],
+  },
+  {
     name: 'a pair is reported once: a third, plausible login reports nothing',
     logins: [L('London', 0), L('Sydney', 2 * HOUR), L('Paris', 40 * HOUR)],
     pairs: [[0, 1]],
