@@ -114,17 +114,22 @@ function judge(st: AttemptsState, success: Attempt, spec: AttemptSpec): Flagged 
   return before.length >= spec.count ? { time: success[0], id: success[1], source: success[2], attempts: before } : undefined;
 }
 
-/** Adds a failed attempt; returns the remembered successes it completes (usually none). Pure. */
+/**
+ * Adds a failed attempt; returns the remembered successes it completes (usually none), and `late`
+ * when it was dropped as later than the allowed lateness (a caller counting the same attempts
+ * elsewhere drops it too). Pure.
+ */
 export function addAttempt(
   state: unknown,
   attempt: Attempt,
   spec: AttemptSpec,
   now: number,
   limits: DetectorLimits,
-): { state: AttemptsState; flagged: Flagged[] } {
+): { state: AttemptsState; flagged: Flagged[]; late?: true } {
   const st = readAttempts(state);
+  if (tooLate(st, attempt[0], now, limits)) return { state: st, flagged: [], late: true };
   // An attempt seen again by its id (whatever its time: a retry of one without a time of its own) is ignored.
-  if (tooLate(st, attempt[0], now, limits) || st.a.some((x) => x[1] === attempt[1])) return { state: st, flagged: [] };
+  if (st.a.some((x) => x[1] === attempt[1])) return { state: st, flagged: [] };
   const next: AttemptsState = { ...st, a: withByTime(st.a, attempt) };
   const flagged: Flagged[] = [];
   for (const s of next.s) {

@@ -112,7 +112,9 @@ export const mfaFatigue: Detector<MfaFatigueParams, MfaFatigueWindow> = {
     }
     const outcome = lower(event.outcome) === 'denied' ? 'denied' : 'timeout';
     const t = addAttempt(w.t, [event.time, eventId, outcome], spec, now, limits);
-    const c = addEvent(w.c, event.time, eventId, spec, now, limits);
+    // The burst counts the pushes the attempts keep: one too late behind the user's newest push or
+    // approval is dropped by both (else the burst could fire with fewer pushes than `count` in its evidence).
+    const c = t.late ? { state: w.c, crossing: undefined } : addEvent(w.c, event.time, eventId, spec, now, limits);
     const hits: DetectorHit[] = [];
     const burst = c.crossing && burstHit(t.state, c.crossing.end, params);
     if (burst) hits.push(burst);

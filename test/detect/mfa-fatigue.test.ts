@@ -84,6 +84,16 @@ describe('mfa_fatigue', () => {
     expect(shuffled.hits).toEqual(inOrder);
   });
 
+  it('a push later than the allowed lateness behind an approval is dropped by the burst too: no hit claiming fewer pushes than count', () => {
+    // 4 refused pushes, an approval 25 min on (no 5th push yet: nothing fires), then the 5th push
+    // at 4 min arrives, 21 min behind the newest event (allowed lateness 10 min): too late for the
+    // approval's verdict, so too late for the burst as well.
+    const events = [...burst(4), push(25 * MIN, 'success'), push(4 * MIN, 'denied')];
+    const r = run(mfaFatigue, schema.parse({ risk_level: 'high', count: 5, window: '30m' }), events);
+    for (const h of r.hits) expect(h.evidence.count).toBeGreaterThanOrEqual(5);
+    expect(r.hits).toEqual([]);
+  });
+
   it('replay: the same events again add no hit', () => {
     const events = [...burst(5), push(6 * MIN, 'success')];
     const first = run(mfaFatigue, params, events);
