@@ -151,6 +151,8 @@ function recordHit(
   const prev = next.behaviors[b.id];
   // Each level keeps its own expiry: a lower hit never prolongs a higher level (src/risk/tiers.ts).
   const tiers = prev ? mergeTiers([...tiersOf(prev), { level, expiresAt }]) : [{ level, expiresAt }];
+  // The behavior shows its latest hit in event time: a late, older hit (arrival order) does not replace it.
+  const shown = prev && h.time < prev.lastAt ? { summary: prev.summary, evidence: prev.evidence } : { summary, evidence };
   next.behaviors[b.id] = withTiers(
     {
       level,
@@ -163,8 +165,7 @@ function recordHit(
         : prev?.ids
           ? { ids: prev.ids }
           : {}),
-      summary,
-      evidence,
+      ...shown,
     },
     tiers,
   );

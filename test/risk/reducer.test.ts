@@ -210,6 +210,23 @@ describe('impossible_travel in any arrival order', () => {
   });
 });
 
+describe('the evidence an active behavior shows', () => {
+  it('is its latest hit in event time, whatever the arrival order: a late, older hit does not replace it', () => {
+    const older = (): ReduceInput => ({ ...dlp('v-old', 10 * MIN), event: { ...dlp('v-old', 10 * MIN).event, profile: 'older' } });
+    const newer = (): ReduceInput => ({ ...dlp('v-new', 20 * MIN), event: { ...dlp('v-new', 20 * MIN).event, profile: 'newer' } });
+    const apply = (inputs: ReduceInput[]) => {
+      let st = emptyState(USER);
+      for (const i of inputs) st = reduce(stored(st), [i], BEHAVIORS, NOW, LIMITS).state;
+      return st.behaviors.dlp_detection!;
+    };
+    const inOrder = apply([older(), newer()]);
+    const late = apply([newer(), older()]);
+    expect(inOrder).toMatchObject({ lastAt: T0 + 20 * MIN, evidence: { profile: 'newer' } });
+    expect(late).toMatchObject({ lastAt: T0 + 20 * MIN, hits: 2 });
+    expect([late.summary, late.evidence]).toEqual([inOrder.summary, inOrder.evidence]);
+  });
+});
+
 describe('tokens quoted by a detector', () => {
   it('a JWT in an event field a detector quotes is scrubbed from the hit, the active behavior and the change reason', () => {
     const jwt = 'eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJhbGljZSJ9.REASONJWTSIGxyzabcdefghijklmnop';
