@@ -6,7 +6,7 @@
  * count refuses to start. A prefix written before counts were recorded is checked by its data: a
  * few users of every partition's state hash must be in the partition this count gives them.
  */
-import { isCluster, pipeline, type RedisClient } from '../redis/client.js';
+import { corked, type RedisClient } from '../redis/client.js';
 import { RiskstreamError } from '../errors.js';
 import type { Keys } from '../keys.js';
 
@@ -18,7 +18,8 @@ const SAMPLE = 3;
 /** Records `keys.partitions` for the prefix, or throws CONFIG_INVALID when it holds another count. */
 export async function claimPartitionCount(redis: RedisClient, keys: Keys): Promise<void> {
   const mine = String(keys.partitions);
-  if ((await redis.get(keys.enginePartitions)) === null) {
+  let stored = await redis.get(keys.enginePartitions);
+  if (stored === null) {
     const misplaced = await misplacedUser(redis, keys);
     if (misplaced)
       throw new RiskstreamError(
@@ -26,8 +27,9 @@ export async function claimPartitionCount(redis: RedisClient, keys: Keys): Promi
         `engine.partitions is ${mine}, but the data under prefix ${keys.prefix} was written with another count (a user's state is in partition ${misplaced.stored}, where ${mine} partitions put it in ${misplaced.expected}); users' state and routed input would be looked up in the wrong partitions (set engine.partitions back to the count it was written with, or use an empty prefix)`,
       );
     await redis.set(keys.enginePartitions, mine, 'NX');
+    stored = await redis.get(keys.enginePartitions); // another worker's, when it recorded first
   }
-  await checkPartitionCount(redis, keys);
+  if (stored !== null && stored !== mine) throw otherCount(keys, stored);
 }
 
 /**
@@ -49,14 +51,8 @@ function otherCount(keys: Keys, stored: string): RiskstreamError {
 /** A user whose state is stored in another partition than this count gives it (a few of each partition's read), if any. */
 async function misplacedUser(redis: RedisClient, keys: Keys): Promise<{ stored: number; expected: number } | undefined> {
   const parts = Array.from({ length: MAX_PARTITIONS }, (_, p) => p);
-  const sample = (p: number): Promise<unknown> => redis.hrandfield(keys.partitionState(p), SAMPLE);
-  let found: unknown[];
-  if (isCluster(redis)) found = await Promise.all(parts.map(sample));
-  else {
-    const c = pipeline(redis);
-    for (const p of parts) c.hrandfield(keys.partitionState(p), SAMPLE);
-    found = ((await c.exec()) ?? []).map(([err, v]) => (err ? [] : v));
-  }
+  // One write on a node (as-is on a cluster); a failed read samples nothing.
+  const found = await Promise.all(corked(redis, () => parts.map((p) => redis.hrandfield(keys.partitionState(p), SAMPLE).catch(() => []))));
   for (const p of parts)
     for (const user of (found[p] as string[] | null) ?? []) {
       const expected = keys.partitionOf(user);
