@@ -57,9 +57,10 @@ export async function listAllSessions(c: ListingContext, opts: { cursor?: string
   if (stale.length) {
     const clean = pipeline(c.redis);
     for (const [p, list] of byPartition(stale, (x) => x.p))
-      pruneGone(
+      queuePrune(
         clean,
         c,
+        'gone',
         p,
         '',
         list.map((x) => x.id),
@@ -86,7 +87,7 @@ export async function listUserSessions(c: ListingContext, user: string): Promise
     if (s && s.user === user) out.push(s);
     else stale.push(id);
   });
-  if (stale.length) await execAll(pruneGone(pipeline(c.redis), c, p, user, stale));
+  if (stale.length) await execAll(queuePrune(pipeline(c.redis), c, 'gone', p, user, stale));
   // Newest login first; logins of one instant by session id descending in UTF-8 bytes, as the
   // all-sessions listing (ZREVRANGE of the by-login index) gives them (UTF-16 units differ past the BMP).
   return out.sort((a, b) => b.login_at - a.login_at || compareMembers(b.session_id, a.session_id));
@@ -103,21 +104,21 @@ export async function pruneExpiredSessions(c: ListingContext): Promise<number> {
   found.forEach((ids, i) => {
     if (!ids.length) return;
     n += ids.length;
-    const p = parts[i]!;
-    queueScript(clean, 'sessionPrune', c.keys.sessionsByLogin(p), c.keys.sessionsByExpiry(p), String(c.now()), 'expired', c.keys.session(p, ''), '', ...ids);
+    queuePrune(clean, c, 'expired', parts[i]!, '', ids);
   });
   if (n) await execAll(clean);
   return n;
 }
 
 /**
- * Queues the removal of index members whose session the listing found gone (no stored identity, an
- * expired one, or — `user` given — another user's): of the partition's indexes, or of `user`'s.
- * Checked again by the script when it runs, so a session stored again meanwhile keeps its members.
+ * Queues the removal of index members the listing found expired (`expired`: by their by-expiry
+ * score) or gone (`gone`: no stored identity, an expired one, or — `user` given — another user's):
+ * of partition `p`'s indexes, or of `user`'s. Checked again by the script when it runs
+ * (src/redis/scripts/session-prune-2.lua), so a session stored again meanwhile keeps its members.
  */
-function pruneGone(clean: ChainableCommander, c: ListingContext, p: number, user: string, ids: string[]): ChainableCommander {
+function queuePrune(clean: ChainableCommander, c: ListingContext, mode: 'expired' | 'gone', p: number, user: string, ids: string[]): ChainableCommander {
   const [index, byExpiry] = user ? [c.keys.userSessions(user), c.keys.userSessions(user)] : [c.keys.sessionsByLogin(p), c.keys.sessionsByExpiry(p)];
-  return queueScript(clean, 'sessionPrune', index, byExpiry, String(c.now()), 'gone', c.keys.session(p, ''), user, ...ids);
+  return queueScript(clean, 'sessionPrune', index, byExpiry, String(c.now()), mode, c.keys.session(p, ''), user, ...ids);
 }
 
 /** A pipeline's replies; the first error as a store error. */
