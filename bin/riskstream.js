@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // Entry point: runs the compiled CLI when built (npm ci runs `prepare`), else the TypeScript source via tsx.
-import { existsSync } from 'node:fs';
+import { existsSync, readdirSync, statSync } from 'node:fs';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { dirname, join } from 'node:path';
 
@@ -19,7 +19,27 @@ if (process.argv[2] === 'worker') {
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const built = join(root, 'dist', 'src', 'cli', 'main.js');
-if (existsSync(built) && !process.env.RISKSTREAM_FROM_SOURCE) {
+
+/** True when a source file (src/, pipelines/) changed after the last build: a checkout or an edit without `npm run build`. */
+function staleBuild() {
+  const at = statSync(built).mtimeMs;
+  for (const dir of ['src', 'pipelines']) {
+    const base = join(root, dir);
+    if (!existsSync(base)) continue;
+    for (const entry of readdirSync(base, { recursive: true, withFileTypes: true })) {
+      if (entry.isFile() && statSync(join(entry.parentPath ?? entry.path, entry.name)).mtimeMs > at) return true;
+    }
+  }
+  return false;
+}
+
+let fromSource = Boolean(process.env.RISKSTREAM_FROM_SOURCE) || !existsSync(built);
+if (!fromSource && staleBuild()) {
+  // The compiled CLI would run code older than the source: run the source, and say how to refresh.
+  process.stderr.write('riskstream: dist/ is older than the source (run `npm run build`); running the source meanwhile\n');
+  fromSource = true;
+}
+if (!fromSource) {
   await import(pathToFileURL(built).href);
 } else {
   const { register } = await import('tsx/esm/api');
