@@ -1,5 +1,6 @@
 import { canonicalOutcome } from '../login.js';
 import { isIP } from 'node:net';
+import { countryCode } from './country-code.js';
 import { isoMs, isoUtcMs } from './iso-time.js';
 import { isRepresentableTime, TIME_INVALID, TIME_OUT_OF_RANGE } from './time-window.js';
 import { charCount } from '../text.js';
@@ -109,6 +110,15 @@ export const toText: Rule<string> = (v, field) => {
   if (typeof v !== 'string') return new Invalid(`${field}: must be a string (got ${kind(v)})`);
   const s = v.trim();
   return s ? s : new Invalid(`${field}: must not be empty`);
+};
+
+/**
+ * Country: a non-empty string, as its ISO 3166-1 alpha-2 code when it is one in any case (`gb` →
+ * `GB`, `UK` → `GB`) or an English name of one (`United Kingdom` → `GB`); else kept as given.
+ */
+export const toCountry: Rule<string> = (v, field) => {
+  const s = toText(v, field);
+  return s instanceof Invalid ? s : (countryCode(s) as string);
 };
 
 /** Identifier: a non-empty string, numbers accepted and stringified. */

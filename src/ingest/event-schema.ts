@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import type { CanonicalEvent } from '../types.js';
-import { asObject, Invalid, isPlain, kind, toAsn, toEpochMs, toId, toIp, toNumber, toOutcome, toText, toUser, type Rule } from './event-rules.js';
+import { asObject, Invalid, isPlain, kind, toAsn, toCountry, toEpochMs, toId, toIp, toNumber, toOutcome, toText, toUser, type Rule } from './event-rules.js';
 
 export { Invalid, toAsn, toEpochMs, toId, toIp, toNumber, toOutcome, toText, toUser, type Rule } from './event-rules.js';
 
@@ -22,7 +22,7 @@ interface Field {
 type Spec = Record<string, [Rule<unknown>, boolean /* required */]>;
 
 // lat/lon: both, or neither when `country` or `city` is given (country-only geo, issue 14): see geoProblem.
-const GEO: Spec = { lat: [toNumber, false], lon: [toNumber, false], accuracy_km: [toNumber, false], country: [toText, false], city: [toText, false] };
+const GEO: Spec = { lat: [toNumber, false], lon: [toNumber, false], accuracy_km: [toNumber, false], country: [toCountry, false], city: [toText, false] };
 const SESSION: Spec = { id: [toId, true], expires_at: [toEpochMs, false], idp: [toText, false], claims: [asObject, false] };
 const DEVICE: Spec = { id: [toId, false], posture: [asObject, false] };
 const NETWORK: Spec = { asn: [toAsn, false], colo: [toText, false], via: [toText, false] };

@@ -219,3 +219,24 @@ describe('fast path and zod schema agree', () => {
     expect(accepted).toBeGreaterThan(300); // the property is not vacuous
   });
 });
+
+describe('geo.country', () => {
+  const base = { type: 'login', user: 'alice@example.com', time: T };
+  it.each([
+    ['a code in capitals', 'GB', 'GB'],
+    ['a code in small letters', 'gb', 'GB'],
+    ['UK, reserved for the United Kingdom', 'uk', 'GB'],
+    ['an English name', 'United Kingdom', 'GB'],
+    ['a name in another case, with "the"', 'the netherlands', 'NL'],
+    ['something else, kept as given', 'Atlantis', 'Atlantis'],
+  ])('%s: %s → %s', (_n, country, want) => {
+    const event = { ...base, geo: { country } };
+    expect(validateEvent(event)).toMatchObject({ ok: true, event: { geo: { country: want } } });
+    expect(normalizeEvent(event)).toMatchObject({ geo: { country: want } });
+  });
+
+  it('a country that is not a string is refused as before', () => {
+    expect(validateEvent({ ...base, geo: { country: 7 } })).toMatchObject({ ok: false });
+    expect(normalizeEvent({ ...base, geo: { country: 7 } })).toBeInstanceOf(Invalid);
+  });
+});
