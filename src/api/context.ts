@@ -22,4 +22,6 @@ export interface ApiContext {
   logger: Logger;
   /** False while Redis is unreachable: routes that need it answer 503 at once instead of waiting. */
   redisUp?: () => boolean;
+  /** Why Redis does not answer a PING now (undefined: it does); never waits long. Arms http.redis_timeout. */
+  redisProblem?: () => Promise<string | undefined>;
 }

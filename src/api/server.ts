@@ -4,6 +4,7 @@ import type { ApiContext } from './context.js';
 import { TokenSet, type Scope } from './auth.js';
 import { knownSecrets, scrubAll } from '../secrets/known-secrets.js';
 import { RouteMethods } from './route-methods.js';
+import { NEEDS_REDIS, REDIS_RETRY_AFTER, boundRedisWaits } from './redis-deadline.js';
 
 declare module 'fastify' {
   interface FastifyContextConfig {
@@ -33,9 +34,6 @@ const CLIENT_ERRORS: Record<number, string> = Object.fromEntries(
 function parserError(code: ErrorCode, reason: string, message: string): [number, string, { error: string; message: string }] {
   return [ERROR_CODES[code], reason, { error: code.toLowerCase(), message }];
 }
-
-/** Routes that read or write Redis (health, readiness, metrics, the JWKS and the console's files do not). */
-const NEEDS_REDIS = /^\/(v1|ssf)\//;
 
 /** Longest path parameter (a user, a session id, a pasted token). */
 const MAX_PARAM_LENGTH = 8 * 1024;
@@ -98,6 +96,8 @@ export async function buildServer(ctx: ApiContext, modules: RouteModule[]): Prom
     },
   });
   app.decorateRequest('actor', '');
+  // Redis stalled with its connection open: 503 after http.redis_timeout, not a request held until it answers.
+  boundRedisWaits(app, ctx);
   // Every route's methods, to answer 405 (with Allow) rather than 404 for a path that exists.
   const routes = new RouteMethods();
   app.addHook('onRoute', (r) => routes.add(r.url, r.method, (r.config as { scope?: string } | undefined)?.scope === 'public'));
@@ -148,7 +148,7 @@ export async function buildServer(ctx: ApiContext, modules: RouteModule[]): Prom
     // Redis unreachable: an answer now (503, retry) rather than a request held until it is back,
     // and applied then (a shipper that gave up meanwhile would send its events again).
     if (ctx.redisUp && !ctx.redisUp() && NEEDS_REDIS.test(req.url)) {
-      reply.header('Retry-After', '5');
+      reply.header('Retry-After', REDIS_RETRY_AFTER);
       return sendCode(reply, 'UNAVAILABLE', 'Redis is unreachable; retry later');
     }
     // Every query parameter is one value: a repeated one (`?stream_id=a&stream_id=b`) is refused

@@ -86,6 +86,8 @@ export const riskstreamSchema = z.strictObject({
         .default(5 * 1024 * 1024),
       /** A request (headers and body) must arrive within this; a slower one gets 408 and is closed (a client trickling a body holds its memory). */
       request_timeout: durationMs.prefault('60s'),
+      /** A `/v1/*` or `/ssf/*` request still waiting after this, with Redis not answering a 1 s PING either: 503 `unavailable`. */
+      redis_timeout: positiveMs.prefault('5s'),
       /** Records in one `POST /v1/events` body; beyond → 413, found while splitting, before parsing. */
       max_records: z.number().int().positive().default(100_000),
       /** `POST /v1/events` bodies decoded at once per worker (each holds its records in memory). */

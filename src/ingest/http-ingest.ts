@@ -22,12 +22,13 @@ export interface IngestService {
   /**
    * Decodes and appends a body. `opts.profile`: the mapping profile every record is decoded with
    * (`okta`, `entra`, `cloudtrail`, `generic:<name>`; `?profile=`), instead of vendor detection;
-   * an unknown one is BAD_REQUEST.
+   * an unknown one is BAD_REQUEST. `opts.signal`: once aborted (the caller was answered 503), no
+   * further chunk is written and the body stops with the signal's reason.
    */
   accept(
     body: Buffer,
     headers: { contentType?: string | undefined; contentEncoding?: string | undefined },
-    opts?: { profile?: string | undefined },
+    opts?: { profile?: string | undefined; signal?: AbortSignal | undefined },
   ): Promise<{ accepted: number; rejected: number; errors: Array<{ index: number; reason: string }> }>;
 }
 
@@ -52,6 +53,7 @@ export function createIngestService(deps: { config: () => Config; redis: RedisCl
   const gate = new BodyGate(() => ({ concurrency: deps.config().raw.http.ingest_concurrency, maxQueued: deps.config().raw.http.ingest_queue }));
   /** One body: decoded in chunks (yielding to the event loop), written in pipelines of {@link WRITE_CHUNK}. */
   const acceptBody: IngestService['accept'] = async (body, headers, request = {}) => {
+    request.signal?.throwIfAborted(); // answered 503 while it waited for its turn: nothing to do
     const c = deps.config();
     const profile = request.profile === undefined ? undefined : requestProfile(c.raw.mapping, request.profile);
     const now = Date.now();
@@ -60,6 +62,9 @@ export function createIngestService(deps: { config: () => Config; redis: RedisCl
     let records: AppendRecord[] = [];
     let bad: Array<{ raw: RawEntry; reason: string }> = [];
     const flush = async (): Promise<void> => {
+      // The caller already told 503 (Redis stalled): what is not sent yet stays unsent, so the
+      // shipper's resend doubles at most the chunk that was in flight.
+      request.signal?.throwIfAborted();
       if (bad.length) {
         await writeDeadLetters(redis, c.streams.deadLetter, bad, { maxlen: c.raw.streams.maxlen, now, scrubPaths: c.raw.ingest.scrub_fields });
         metrics.deadLettered.inc({ stream: HTTP_SOURCE }, bad.length);
@@ -97,6 +102,7 @@ export function createIngestService(deps: { config: () => Config; redis: RedisCl
     });
     await flush();
     // Accepted = on as many replicas as configured (a failover then loses none of it).
+    request.signal?.throwIfAborted();
     if (accepted) await waitReplicas(redis, c.raw.redis.wait_replicas, c.raw.redis.wait_timeout);
     metrics.ingested.inc({ result: 'accepted' }, accepted);
     metrics.ingested.inc({ result: 'rejected' }, total - accepted);

@@ -18,7 +18,7 @@ export interface ReadinessDeps {
 export const PING_TIMEOUT_MS = 1000;
 
 /** Why Redis is not ready (undefined: it answered PONG in time). Never throws, never waits past `timeoutMs`. */
-async function pingProblem(redis: RedisClient, timeoutMs: number): Promise<string | undefined> {
+export async function pingProblem(redis: RedisClient, timeoutMs: number): Promise<string | undefined> {
   // A connection that is not ready queues the PING until it is back: do not wait for that.
   const status = (redis as { status?: string }).status;
   if (status !== undefined && status !== 'ready' && status !== 'connect') return `not connected (${status})`;

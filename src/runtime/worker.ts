@@ -9,7 +9,7 @@ import { Metrics } from '../obs/metrics.js';
 import { decodeEntry, type DecodeOptions } from '../ingest/decode.js';
 import { decodeOptionsOf } from './router-options.js';
 import { ProgressClock } from '../ingest/backlog.js';
-import { PING_TIMEOUT_MS, readinessCheck, within } from './readiness.js';
+import { PING_TIMEOUT_MS, pingProblem, readinessCheck, within } from './readiness.js';
 import { RiskStore } from '../risk/store.js';
 import { OutboxRelay } from '../risk/outbox-relay.js';
 import { RiskService } from '../risk/service.js';
@@ -172,7 +172,9 @@ export async function startWorker(opts: WorkerOptions = {}): Promise<WorkerHandl
   };
   const users = new UsersTable(redis, keys, store);
   const routes = workerRoutes({ health, risk, users, audit, ssf, ingest: ingest.service, sessions: sessions.service });
-  const app: FastifyInstance = await buildServer({ config: () => config, tokens, logger, redisUp: () => redis.status === 'ready' }, routes);
+  const redisUp = (): boolean => redis.status === 'ready';
+  const redisProblem = (): Promise<string | undefined> => pingProblem(redis, PING_TIMEOUT_MS);
+  const app: FastifyInstance = await buildServer({ config: () => config, tokens, logger, redisUp, redisProblem }, routes);
   let address: string;
   try {
     address = await app.listen({ port, host });

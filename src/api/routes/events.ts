@@ -21,7 +21,11 @@ export const eventsRoutes =
         const body = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
         if (body.length === 0) throw new RiskstreamError('BAD_REQUEST', 'empty body: send NDJSON, a JSON array or a JSON object');
         const profile = typeof req.query.profile === 'string' && req.query.profile !== '' ? req.query.profile : undefined;
-        const r = await ingest.accept(body, { contentType: req.headers['content-type'], contentEncoding: req.headers['content-encoding'] }, { profile });
+        const r = await ingest.accept(
+          body,
+          { contentType: req.headers['content-type'], contentEncoding: req.headers['content-encoding'] },
+          { profile, signal: req.redisDeadline },
+        );
         return reply.code(202).send(r);
       });
     });

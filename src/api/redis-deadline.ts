@@ -1,0 +1,79 @@
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { ERROR_CODES, RiskstreamError } from '../errors.js';
+import type { ApiContext } from './context.js';
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /**
+     * Aborted (reason: an `UNAVAILABLE` error) once the request was answered 503 because Redis stopped
+     * answering: work not yet sent (the next chunk of an ingest body) is not sent any more.
+     */
+    redisDeadline: AbortSignal | undefined;
+  }
+}
+
+/** Routes that read or write Redis (health, readiness, metrics, the JWKS and the console's files do not). */
+export const NEEDS_REDIS = /^\/(v1|ssf)\//;
+
+/** `Retry-After` (seconds) of a 503 for Redis not answering, as for Redis unreachable. */
+export const REDIS_RETRY_AFTER = '5';
+
+const timers = new WeakMap<FastifyRequest, NodeJS.Timeout>();
+
+/**
+ * Bounds how long a `/v1/*` or `/ssf/*` request waits on a Redis that keeps its connection but does
+ * not answer (stalled, partitioned): `http.redis_timeout` after its handler starts, a request still
+ * running has Redis PINGed (one PING at a time, however many requests wait; `ctx.redisProblem`);
+ * no PONG within 1 s → 503 `unavailable` with `Retry-After`, and `req.redisDeadline` aborted.
+ * A PONG means Redis answers and the request waits on something else (an owner applying a
+ * reset, a large page): it is given another `http.redis_timeout`. Commands already sent are not
+ * taken back: a write may still be applied once Redis answers again, as on a clean outage with
+ * ioredis's offline queue. Without `ctx.redisProblem` (tests), nothing is bounded.
+ */
+export function boundRedisWaits(app: FastifyInstance, ctx: ApiContext): void {
+  const probe = ctx.redisProblem;
+  if (!probe) return;
+  let probing: Promise<string | undefined> | undefined;
+  const problem = (): Promise<string | undefined> =>
+    (probing ??= probe()
+      .catch(() => 'PING failed')
+      .finally(() => (probing = undefined)));
+  const stop = (req: FastifyRequest): void => {
+    clearTimeout(timers.get(req));
+    timers.delete(req);
+  };
+
+  app.decorateRequest('redisDeadline', undefined);
+  app.addHook('preHandler', async (req: FastifyRequest, reply: FastifyReply) => {
+    if (!NEEDS_REDIS.test(req.url)) return;
+    const ac = new AbortController();
+    req.redisDeadline = ac.signal;
+    const arm = (): void => {
+      const ms = ctx.config().raw.http.redis_timeout;
+      timers.set(
+        req,
+        setTimeout(() => {
+          if (reply.sent || !timers.has(req)) return;
+          void problem().then((why) => {
+            if (reply.sent || !timers.has(req)) return;
+            if (why === undefined) return arm();
+            timers.delete(req);
+            const err = new RiskstreamError('UNAVAILABLE', `Redis is not answering (${why}); retry later`, { retryAfter: Number(REDIS_RETRY_AFTER) });
+            ac.abort(err);
+            // The route's pattern, never its path (it may hold a token).
+            ctx.logger.warn({ method: req.method, route: req.routeOptions.url, ms, why }, 'API request answered 503: Redis is not answering');
+            if (reply.raw.headersSent) return void reply.raw.destroy(err);
+            void reply
+              .code(ERROR_CODES.UNAVAILABLE)
+              .header('Retry-After', REDIS_RETRY_AFTER)
+              .type('application/json')
+              .send({ error: 'unavailable', message: err.message });
+          });
+        }, ms),
+      );
+    };
+    arm();
+  });
+  app.addHook('onResponse', async (req) => stop(req));
+  app.addHook('onRequestAbort', async (req) => stop(req));
+}
