@@ -114,6 +114,30 @@ function wrappedArray(t: string, start: number): number | undefined {
   return found;
 }
 
+/** Fills `out` with the elements of the wrapper object at `start` (filling `text`); false when it is no wrapper. */
+function unwrapInto(text: string, start: number, out: BodySpans, maxRecords: number): boolean {
+  const arr = wrappedArray(text, start);
+  if (arr === undefined) return false;
+  out.fromArray = true;
+  arraySpans(text, arr, out, maxRecords);
+  return true;
+}
+
+/**
+ * The records of `text` when it is one wrapper object (`{"records":[…]}` and the others, without a
+ * `user`), read as {@link splitBody} reads a body that is one: its elements' spans; undefined for
+ * any other text (one event, an array, NDJSON, not JSON). Throws BAD_REQUEST when the wrapped array
+ * is malformed, PAYLOAD_TOO_LARGE past `maxRecords`.
+ */
+export function unwrapRecords(text: string, maxRecords = Infinity): BodySpans | undefined {
+  const out: BodySpans = { text, spans: [], lines: [], fromArray: false };
+  const start = skipWs(text, 0);
+  if (text.charCodeAt(start) !== 0x7b) return undefined;
+  const end = skipValue(text, start);
+  if (end < 0 || skipWs(text, end) < text.length) return undefined;
+  return unwrapInto(text, start, out, maxRecords) ? out : undefined;
+}
+
 /**
  * Finds the records of a body without parsing them. Throws PAYLOAD_TOO_LARGE (`details.what:
  * 'records'`) past `maxRecords`, BAD_REQUEST for a body that starts as an array but is not one.
@@ -133,12 +157,7 @@ export function splitBody(input: string, maxRecords = Infinity): BodySpans {
   // One value filling the whole body (compact or pretty-printed): a wrapper, or one record.
   const end = first === 0x7b ? skipValue(text, start) : -1;
   if (end > 0 && skipWs(text, end) >= text.length) {
-    const arr = wrappedArray(text, start);
-    if (arr !== undefined) {
-      out.fromArray = true;
-      arraySpans(text, arr, out, maxRecords);
-      return out;
-    }
+    if (unwrapInto(text, start, out, maxRecords)) return out;
     out.spans.push(start, end);
     out.lines.push(1);
     return out;

@@ -9,6 +9,7 @@ import { RiskstreamError } from '../errors.js';
 import { isLogin } from '../login.js';
 import { toEpochMs } from './event-rules.js';
 import { canonicalEntryFields, decodeObject, type DecodeOptions } from './decode.js';
+import { unwrapRecords, type BodySpans } from './body-records.js';
 import type { CanonicalEvent } from '../types.js';
 
 /** Options of {@link replayFile}. */
@@ -97,11 +98,34 @@ async function* readLines(file: string): AsyncGenerator<string> {
   }
 }
 
-/** A first pass over the file (for `rebase`): its count of lines and its newest event time. */
+/**
+ * A line's records: the elements of a wrapper object (`{"records":[…]}` …, unwrapped as `POST
+ * /v1/events` unwraps a body that is one: src/ingest/body-records.ts), each its own text; else the
+ * line itself. A wrapper whose array is malformed stays the line (the worker dead-letters it).
+ */
+function lineRecords(line: string): string[] {
+  let w: BodySpans | undefined;
+  try {
+    w = unwrapRecords(line);
+  } catch {
+    return [line];
+  }
+  if (!w) return [line];
+  const out: string[] = [];
+  for (let i = 0; i < w.spans.length; i += 2) out.push(w.text.slice(w.spans[i], w.spans[i + 1]));
+  return out;
+}
+
+/** The file's records, each one event: its lines, a wrapper line's elements in its place. */
+async function* readRecords(file: string): AsyncGenerator<string> {
+  for await (const l of readLines(file)) yield* lineRecords(l);
+}
+
+/** A first pass over the file (for `rebase`): its count of records (events) and its newest event time. */
 async function survey(file: string, stream: string | undefined, mapping: DecodeOptions['mapping']): Promise<{ total: number; newest: number }> {
   let total = 0;
   let newest = -Infinity;
-  for await (const l of readLines(file)) {
+  for await (const l of readRecords(file)) {
     total++;
     try {
       const obj = JSON.parse(l) as unknown;
@@ -116,7 +140,10 @@ async function survey(file: string, stream: string | undefined, mapping: DecodeO
 
 /**
  * Appends the events of an NDJSON file (gzip too) to the input streams (field `event` = the JSON line;
- * lines that are not JSON are appended as-is, so the worker dead-letters them with a reason). Vendor
+ * lines that are not JSON are appended as-is, so the worker dead-letters them with a reason). A line
+ * that is a wrapper object (`{"records":[…]}`, `events`, `Records`, `value`; no `user`) is its
+ * elements, each its own entry (or dead letter), as `POST /v1/events` reads one; `sent` counts
+ * entries. Vendor
  * records go to the stream of their canonical type; with `rebase` they are written as the canonical
  * event the worker would make of them, shifted (the record's own fields kept as attributes). The
  * file is streamed, never held in memory (a FIFO too); with `rebase` it is read twice (its newest
@@ -170,8 +197,8 @@ export async function replayFile(
     }
   };
   try {
-    for await (const line of readLines(file)) {
-      batch.push(line);
+    for await (const record of readRecords(file)) {
+      batch.push(record);
       if (batch.length >= chunk) await send();
     }
   } catch (e) {

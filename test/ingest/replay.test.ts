@@ -7,6 +7,7 @@ import { gzipSync } from 'node:zlib';
 import { afterAll, describe, expect, it } from 'vitest';
 import { loadConfig, type StreamNames } from '../../src/config/load.js';
 import { replayFile } from '../../src/ingest/replay.js';
+import { decodeEntry } from '../../src/ingest/decode.js';
 import { isRiskstreamError } from '../../src/errors.js';
 import { cleanup, redisClient, testPrefix } from '../helpers/redis.js';
 
@@ -98,6 +99,42 @@ ${JSON.stringify(okta)}
     expect(e).toMatchObject({ type: 'login', time: now, user: 'alice.ng@example.com', eventType: 'user.session.start' });
     const dlps = await redis.xrevrange(streams.activity, '+', '-', 'COUNT', 1);
     expect((JSON.parse(dlps[0]![1][1]!) as { time: string }).time).toBe(new Date(now - 3_600_000).toISOString());
+  });
+
+  it('a line wrapping its records ({"records":[…]}, as POST /v1/events unwraps one) is its elements, each an entry', async () => {
+    const file = join(dir, 'wrapped.ndjson');
+    const azure = JSON.stringify({ records: [JSON.parse(login), JSON.parse(dlp), 42] });
+    // With a `user` it is an event (not a wrapper); a malformed wrapper stays the line (dead-lettered as such).
+    const withUser = JSON.stringify({ user: 'b@example.com', type: 'dlp', time: '2026-11-23T08:02:00Z', records: [1] });
+    const broken = '{"value":[{"user":"a@example.com"} {"user":"b@example.com"}]}';
+    writeFileSync(file, `${azure}\n${JSON.stringify({ Records: [] })}\n${withUser}\n${broken}\n`);
+    const fromLogin = (await redis.xrevrange(streams.login, '+', '-', 'COUNT', 1))[0]?.[0] ?? '0';
+    const fromActivity = (await redis.xrevrange(streams.activity, '+', '-', 'COUNT', 1))[0]?.[0] ?? '0';
+    const progress: Array<[number, number | undefined]> = [];
+    const r = await replayFile(redis, streams, file, { onProgress: (n, total) => void progress.push([n, total]) });
+    expect(r).toEqual({ sent: 5, byStream: { [streams.login]: 1, [streams.activity]: 4 } });
+    expect(progress).toEqual([[5, undefined]]);
+    expect((await redis.xrange(streams.login, `(${fromLogin}`, '+')).map(([, f]) => f)).toEqual([['event', login]]);
+    const activity = await redis.xrange(streams.activity, `(${fromActivity}`, '+');
+    expect(activity.map(([, f]) => f)).toEqual([
+      ['event', dlp],
+      ['event', '42'],
+      ['event', withUser],
+      ['event', broken],
+    ]);
+    // Each element is the worker's event, or its own dead letter with a reason.
+    const decoded = activity.map(([id, f]) => decodeEntry({ stream: streams.activity, id, fields: { event: f[1]! }, deliveries: 1 }));
+    expect(decoded.map((d) => d.ok)).toEqual([true, false, true, false]);
+    expect(decoded[1]).toMatchObject({ ok: false, reason: expect.any(String) as string });
+
+    // --rebase: the first pass reads the elements too (their count, the newest time).
+    const now = Date.UTC(2026, 11, 1, 12, 0, 0);
+    const totals: Array<number | undefined> = [];
+    writeFileSync(file, `${JSON.stringify({ events: [JSON.parse(login), JSON.parse(dlp)] })}\n`);
+    await replayFile(redis, streams, file, { rebase: now, onProgress: (_n, total) => void totals.push(total) });
+    expect(totals).toEqual([2]);
+    const last = await redis.xrevrange(streams.activity, '+', '-', 'COUNT', 1);
+    expect((JSON.parse(last[0]![1][1]!) as { time: string }).time).toBe(new Date(now).toISOString());
   });
 
   it('a missing file is NOT_FOUND', async () => {
