@@ -26,6 +26,8 @@ export { parseBehaviors } from './behaviors-parse.js';
 export interface Config {
   dir: string;
   files: string[];
+  /** The main file read (riskstream.yaml, or the file given); undefined when every setting is its default. */
+  mainFile?: string;
   raw: RiskstreamFileConfig;
   streams: StreamNames;
   behaviors: BehaviorConfig[];
@@ -47,7 +49,8 @@ export interface Config {
 
 /**
  * Loads and validates configuration from a directory (`riskstream.yaml` + `behaviors.yaml`)
- * or a single file. Throws CONFIG_INVALID with `details.issues` (file, line, col, message).
+ * or a file: a main file with its sibling `behaviors.yaml`, or a behaviors file (`*behaviors*`)
+ * with its sibling `riskstream.yaml` (each when there). Throws CONFIG_INVALID with `details.issues` (file, line, col, message).
  */
 export function loadConfig(path: string, env: NodeJS.ProcessEnv = process.env): Config {
   const abs = resolve(path);
@@ -62,8 +65,12 @@ export function loadConfig(path: string, env: NodeJS.ProcessEnv = process.env): 
     behaviorsFile = existsSync(join(abs, 'behaviors.yaml')) ? join(abs, 'behaviors.yaml') : undefined;
   } else {
     dir = dirname(abs);
-    if (/behaviors/i.test(basename(abs))) behaviorsFile = abs;
-    else {
+    if (/behaviors/i.test(basename(abs))) {
+      // As a main file given reads the behaviors beside it, a behaviors file reads the settings beside it.
+      behaviorsFile = abs;
+      const sibling = join(dir, 'riskstream.yaml');
+      if (existsSync(sibling)) mainFile = sibling;
+    } else {
       mainFile = abs;
       const sibling = join(dir, 'behaviors.yaml');
       if (existsSync(sibling)) behaviorsFile = sibling;
@@ -152,6 +159,7 @@ export function loadConfig(path: string, env: NodeJS.ProcessEnv = process.env): 
   return {
     dir,
     files: [mainFile, behaviorsFile].filter((f): f is string => !!f),
+    ...(mainFile ? { mainFile } : {}),
     raw,
     streams: streamNames(raw),
     behaviors,

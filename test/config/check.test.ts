@@ -132,6 +132,38 @@ describe('riskstream config check', () => {
     }
   });
 
+  it('--config <behaviors file>: the riskstream.yaml beside it is read (config check and the worker alike); a main file of another name is no "defaults" note', async () => {
+    const d = mkdtempSync(join(tmpdir(), 'riskstream-check-beside-'));
+    try {
+      writeFileSync(join(d, 'behaviors.yaml'), 'impossible_travel:\n  risk_level: medium\n');
+      writeFileSync(join(d, 'prod.yaml'), 'redis:\n  prefix: t-wta-prod\n');
+      writeFileSync(join(d, 'riskstream.yaml'), 'redis:\n  prefix: t-wta-beside\n');
+      const [ok, other] = await Promise.all([
+        runCli(['config', 'check', '--config', join(d, 'behaviors.yaml')]),
+        runCli(['config', 'check', '--config', join(d, 'prod.yaml')]),
+      ]);
+      expect(ok.code).toBe(0);
+      expect(ok.stdout).toMatch(new RegExp(`^ok: ${d}/riskstream\\.yaml, ${d}/behaviors\\.yaml\n`));
+      expect(ok.stdout).not.toContain('note:');
+      expect(other.code).toBe(0);
+      expect(other.stdout).toMatch(new RegExp(`^ok: ${d}/prod\\.yaml, ${d}/behaviors\\.yaml\n`));
+      expect(other.stdout).not.toContain('note:');
+      // The worker reads the same files: a mistake in the riskstream.yaml beside the behaviors file refuses its start.
+      writeFileSync(join(d, 'riskstream.yaml'), 'redis:\n  urll: redis://127.0.0.1:1\n');
+      const env = { REDIS_URL: 'redis://127.0.0.1:1', RISKSTREAM_INGEST_TOKEN: '' };
+      const [check, worker] = await Promise.all([
+        runCli(['config', 'check', '--config', join(d, 'behaviors.yaml')], { env }),
+        runCli(['worker', '--config', join(d, 'behaviors.yaml')], { env, timeoutMs: 25_000 }),
+      ]);
+      for (const r of [check, worker]) {
+        expect(r.code).toBe(1);
+        expect(r.stderr).toContain(`${d}/riskstream.yaml:2:3 unknown key "redis.urll"`);
+      }
+    } finally {
+      rmSync(d, { recursive: true, force: true });
+    }
+  }, 30_000);
+
   it('a config path that does not exist: `file:line:col message` too (CONTRACT §1), exit 1', async () => {
     const missing = join(dir, 'no-such-config');
     const r = await runCli(['config', 'check', '--config', missing]);

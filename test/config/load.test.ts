@@ -203,6 +203,22 @@ describe('loadConfig defaults', () => {
     expect(lines(issuesOf(configDir({ 'riskstream.yaml': okta.join('\n') })))).toEqual([expect.stringMatching(/^riskstream\.yaml:3:9 signing\.keys: /)]);
   });
 
+  it('a behaviors file given reads the riskstream.yaml beside it, as a riskstream.yaml given reads the behaviors.yaml beside it', () => {
+    const dir = configDir({ 'riskstream.yaml': 'redis:\n  prefix: beside\n', 'behaviors.yaml': 'impossible_travel:\n  risk_level: medium\n' });
+    const fromBehaviors = loadConfig(join(dir, 'behaviors.yaml'), NO_ENV);
+    const fromMain = loadConfig(join(dir, 'riskstream.yaml'), NO_ENV);
+    for (const c of [fromBehaviors, fromMain, loadConfig(dir, NO_ENV)]) {
+      expect(c.files).toEqual([join(dir, 'riskstream.yaml'), join(dir, 'behaviors.yaml')]);
+      expect(c.mainFile).toBe(join(dir, 'riskstream.yaml'));
+      expect(c.prefix).toBe('beside');
+      expect(c.behaviors.map((b) => `${b.id}:${b.risk_level}`)).toEqual(['impossible_travel:medium']);
+    }
+    // Alone, it is every setting's default (no main file read).
+    const alone = loadConfig(join(configDir({ 'behaviors.yaml': 'impossible_travel:\n  risk_level: medium\n' }), 'behaviors.yaml'), NO_ENV);
+    expect(alone.mainFile).toBeUndefined();
+    expect(alone.prefix).toBe('riskstream');
+  });
+
   it('the shipped config/ loads', () => {
     const c = loadConfig(join(ROOT, 'config'), NO_ENV);
     expect(c.files.map((f) => f.slice(f.lastIndexOf('/') + 1))).toEqual(['riskstream.yaml', 'behaviors.yaml']);

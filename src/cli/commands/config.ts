@@ -41,8 +41,9 @@ export function configCommand(program: Command): void {
         const keyNote = existsSync(keyFile)
           ? ''
           : `\n  signing: ${c.raw.signing.key_file} does not exist yet: the worker generates a new key there at its first start`;
-        const mainFile = c.files.some((f) => /riskstream\.ya?ml$/.test(f));
-        const defaultsNote = mainFile ? '' : `\n  note: no riskstream.yaml in ${c.dir}: every setting is its default (redis.prefix riskstream, http.port 8080)`;
+        const defaultsNote = c.mainFile
+          ? ''
+          : `\n  note: no riskstream.yaml in ${c.dir}: every setting is its default (redis.prefix riskstream, http.port 8080)`;
         print(
           `ok: ${c.files.join(', ')}\n  behaviors enabled${c.shippedBehaviors ? ' (no behaviors.yaml: the shipped defaults)' : ''}: ${on.join(', ') || 'none'}\n  receivers: ${c.receivers.map((r) => `${r.name} (${r.kind})`).join(', ') || 'none'}\n  redis: ${c.redisCluster ? `cluster, startup nodes ${c.redisCluster.map((u) => new URL(u).host).join(' ')}` : 'one node'}${keyNote}${defaultsNote}\n`,
         );
