@@ -161,14 +161,18 @@ export class Keys {
   /**
    * Sorted set (TTL): one source IP's recent failed logins for password_spray, scored by event time
    * (members `["f", user, event id]`; successes: {@link ipSuccesses}); bounded by count and age. Its own hash tag: the IP's
-   * state is not any user's.
+   * state is not any user's. Named by the tallies' generation (`gen`, {@link ipSprayGeneration}; 0 unnamed).
    */
-  ipLogins(ip: string): string {
-    return `${this.prefix}:ip:{${tag(ip)}}:logins`;
+  ipLogins(ip: string, gen = 0): string {
+    return `${this.prefix}:ip:{${tag(ip)}}:${gen ? `g${gen}:` : ''}logins`;
   }
-  /** Sorted set (TTL): one source IP's recent successful logins (failures: {@link ipLogins}); same hash tag. */
-  ipSuccesses(ip: string): string {
-    return `${this.prefix}:ip:{${tag(ip)}}:successes`;
+  /** Sorted set (TTL): one source IP's recent successful logins (failures: {@link ipLogins}); same hash tag and generation. */
+  ipSuccesses(ip: string, gen = 0): string {
+    return `${this.prefix}:ip:{${tag(ip)}}:${gen ? `g${gen}:` : ''}successes`;
+  }
+  /** Counter: the generation of password_spray's per-IP tallies, bumped while no password_spray is on (src/ingest/spray-generation.ts). */
+  ipSprayGeneration(): string {
+    return `${this.prefix}:ip-spray:generation`;
   }
   /** Sorted set: partition `p`'s session ids scored by login time (ms); pruned by expiry. */
   sessionsByLogin(p: number): string {

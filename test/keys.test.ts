@@ -23,6 +23,12 @@ describe('Keys: every key name in one place, unchanged', () => {
     expect(k.userOutboxPattern).toBe('rs:{p*}:u:*:outbox');
     expect(k.userOutbox('alice')).toMatch(/^rs:\{p\d+\}:u:.*:outbox$/);
     expect(k.bullKey(SET_DELIVERY_QUEUE, 'wait')).toBe('{rs}:bull:set-delivery:wait');
+    // password_spray's IP sets: unnamed at generation 0 (as stored before generations), named after.
+    expect([k.ipLogins('192.0.2.1'), k.ipSuccesses('192.0.2.1', 3), k.ipSprayGeneration()]).toEqual([
+      'rs:ip:{192.0.2.1}:logins',
+      'rs:ip:{192.0.2.1}:g3:successes',
+      'rs:ip-spray:generation',
+    ]);
     expect(k.ownedPatterns).toEqual(['rs:*', '{rs}:*', '{rs:*}:router-fence', '{rs:*}:seen:*']);
   });
 

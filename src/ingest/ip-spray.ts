@@ -8,7 +8,9 @@
  * `password_spray.victim` event of that user, under its ref (acked, retried and dead-lettered
  * with it). The outcome does not depend on how the stream was cut into batches. So the IP's state is its own key,
  * and the per-user flag is emitted into the user's own path, scored and committed like any of
- * the user's events. Writes are idempotent (a replayed login is the same member).
+ * the user's events. Writes are idempotent (a replayed login is the same member). The sets are
+ * named by the tallies' generation (src/ingest/spray-generation.ts): turned on again, the behavior
+ * starts afresh.
  */
 import { attach } from '../attachment.js';
 import type { Cluster } from 'ioredis';
@@ -21,6 +23,7 @@ import { RiskstreamError } from '../errors.js';
 import { defineScripts, queueScript, scriptsOn } from '../redis/scripts.js';
 import type { Keys } from '../keys.js';
 import { isFailedLogin, isLogin, isSuccessfulLogin } from '../login.js';
+import { sprayGeneration } from './spray-generation.js';
 import { canonicalIp } from '../net/address-class.js';
 import type { StreamEvent } from '../types.js';
 
@@ -33,6 +36,8 @@ export interface IpSprayOptions {
   /** state.allowed_lateness (ms): how long an IP's logins are kept beyond the longest window. */
   allowedLateness: () => number;
   now?: () => number;
+  /** A background read of the tallies' generation failed (the next batch reads it again). */
+  onError?: (err: unknown) => void;
 }
 
 interface IpBatch {
@@ -41,11 +46,10 @@ interface IpBatch {
 
 /** Builds the enrichment step: `(events) => Promise<void>`, mutating and appending to `events`. */
 export function ipSprayEnricher(redis: RedisClient | Cluster, keys: Keys, opts: IpSprayOptions): (events: StreamEvent[]) => Promise<void> {
+  const generation = sprayGeneration(redis, keys, opts.onError ? { onError: opts.onError } : {});
   return async (events) => {
-    const params = opts
-      .behaviors()
-      .filter((b) => b.enabled && b.kind === 'password_spray')
-      .map((b) => b.params as unknown as PasswordSprayParams);
+    const behaviors = opts.behaviors();
+    const params = behaviors.filter((b) => b.enabled && b.kind === 'password_spray').map((b) => b.params as unknown as PasswordSprayParams);
     if (!params.length) return;
     const window = longestWindow(params);
     const keep = window + Math.max(0, opts.allowedLateness());
@@ -67,7 +71,8 @@ export function ipSprayEnricher(redis: RedisClient | Cluster, keys: Keys, opts: 
     }
     const groups = [...byIp];
     if (!groups.length) return;
-    const replies = await readBack(redis, keys, groups, { window, keep, now });
+    const gen = await generation.current(behaviors);
+    const replies = await readBack(redis, keys, groups, { window, keep, now, gen });
     // Victims are placed right after the failure that revealed them: the order a run with other batches would give.
     const after = new Map<StreamEvent, StreamEvent[]>();
     groups.forEach(([ip, b], g) => {
@@ -115,14 +120,14 @@ async function readBack(
   redis: RedisClient | Cluster,
   keys: Keys,
   groups: Array<[string, IpBatch]>,
-  o: { window: number; keep: number; now: number },
+  o: { window: number; keep: number; now: number; gen: number },
 ): Promise<string[][]> {
   const args = (chunk: number[]): [number, ...string[]] => {
     const keyArgs: string[] = [];
     const packed: string[][] = [];
     for (const g of chunk) {
       const [ip, b] = groups[g]!;
-      keyArgs.push(keys.ipLogins(ip), keys.ipSuccesses(ip));
+      keyArgs.push(keys.ipLogins(ip, o.gen), keys.ipSuccesses(ip, o.gen));
       packed.push(packIp(b, o));
     }
     return [keyArgs.length, ...keyArgs, JSON.stringify(packed)];

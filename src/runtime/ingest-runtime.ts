@@ -34,6 +34,7 @@ export async function buildRouteIngest(deps: {
   const spray = ipSprayEnricher(redis, new Keys(cfg.prefix, cfg.raw.engine.partitions), {
     behaviors: () => deps.config().behaviors,
     allowedLateness: () => deps.config().raw.state.allowed_lateness,
+    onError: (err) => logger.warn({ err }, 'password_spray: reading the generation of its IP tallies failed (read again at the next batch)'),
   });
   return {
     // GeoIP first (a located login keeps its place), then each source IP's logins (password_spray).

@@ -25,6 +25,7 @@ import { buildSessions, type SessionsRuntime } from './sessions.js';
 import { workerRoutes } from './routes.js';
 import { reportBatches, type BatchReport } from './batch-report.js';
 import { loadForReload, oneAtATime, reloaded } from './worker-reload.js';
+import { bumpSprayGeneration } from '../ingest/spray-generation.js';
 import { commitSettingsOf, startEngine } from './engine.js';
 import { claimWorkerId } from '../engine/worker-id.js';
 import { claimPartitionCount } from '../engine/partition-count.js';
@@ -84,6 +85,7 @@ export async function startWorker(opts: WorkerOptions = {}): Promise<WorkerHandl
   const waker = connect(targetOf(config), logger, 'waker');
   await Promise.all([ready(redis), ready(reader), ready(waker)]);
   await claimPartitionCount(redis, keys); // before anything is routed, applied or read with this count
+  await bumpSprayGeneration(redis, keys, config.behaviors); // off from the start: password_spray's tallies start afresh when on again
   const audit = new AuditLog(redis, config.streams.audit, config.raw.streams.maxlen);
   const explicit = opts.consumer ?? process.env.RISKSTREAM_WORKER_ID ?? process.env.RISKSTREAM_CONSUMER;
   const identity = await claimWorkerId(redis, config.prefix, { ...(explicit ? { explicit } : {}), ttlMs: config.raw.engine.lease_ttl });
@@ -208,6 +210,7 @@ export async function startWorker(opts: WorkerOptions = {}): Promise<WorkerHandl
         logger,
         checkKeys: (ring) => ssf.checkKeys(ring),
       });
+      await bumpSprayGeneration(redis, keys, next.behaviors, prev.behaviors); // before any batch is judged with it
       config = next;
       engine.reload();
       tokens.set(next.adminTokens, next.ingestTokens, next.ssfTokens, next.metricsTokens);
