@@ -22,6 +22,7 @@ const LAYERS = {
     'src/attachment.ts',
     'src/errors.ts',
     'src/keys.ts',
+    'src/delivery-keys.ts',
     'src/partition.ts',
     'src/duration.ts',
     'src/text.ts',

@@ -3,8 +3,10 @@
  * outboxes, sessions, the partition's indexes and position — carries the partition's hash tag
  * (`{p<n>}`), so each commit is one script on one Redis Cluster slot and partitions spread over the
  * cluster's masters. Views over all users (by level, all sessions) are kept per partition and
- * merged when read (src/redis/shards.ts). Keys of the delivery side carry the user's own tag.
+ * merged when read (src/redis/shards.ts). Keys of the delivery side (src/delivery-keys.ts, its base)
+ * carry the user's own tag.
  */
+import { DeliveryKeys } from './delivery-keys.js';
 import { partitionOf } from './partition.js';
 import { hasHashTag, tag, untag } from './redis/hash-tag.js';
 
@@ -21,12 +23,7 @@ export function deadLetterSeen(deadLetterStream: string, sourceStream: string, s
 }
 
 /** Key builder bound to a prefix (and the fixed partition count, `engine.partitions`). */
-export class Keys {
-  constructor(
-    readonly prefix: string,
-    readonly partitions = 64,
-  ) {}
-
+export class Keys extends DeliveryKeys {
   /** Stream: partition `p`'s routed input (entry ids are the routed events' order keys). */
   partitionIn(p: number): string {
     return `${this.prefix}:{p${p}}:in`;
@@ -75,18 +72,6 @@ export class Keys {
   /** String (TTL): set once a response policy's trigger (src/sessions/response-policy.ts) has run for the user. */
   userPolicyDone(user: string, marker: string): string {
     return `${this.prefix}:u:{${tag(user)}}:policy:${marker}`;
-  }
-  /** Hash: receiver name → highest version delivered (or superseded) for this user. */
-  userDelivered(user: string): string {
-    return `${this.prefix}:u:{${tag(user)}}:delivered`;
-  }
-  /** Hash: receiver name → highest version enqueued for delivery (coalescing: older jobs skip). */
-  userEnqueued(user: string): string {
-    return `${this.prefix}:u:{${tag(user)}}:enqueued`;
-  }
-  /** String (PX): short lock guarding one SET send per (user, receiver). */
-  userSendLock(user: string, receiver: string): string {
-    return `${this.prefix}:u:{${tag(user)}}:sendlock:${receiver}`;
   }
   /** Sorted set: the user's session ids scored by expiry (ms). */
   userSessions(user: string): string {
@@ -186,35 +171,6 @@ export class Keys {
   revocationNotices(p: number): string {
     return `${this.prefix}:{p${p}}:sessions:revoke-notices`;
   }
-  /** Hash: SSF stream id → stream JSON (receivers registered through the management API). */
-  get ssfStreams(): string {
-    return `${this.prefix}:ssf:streams`;
-  }
-
-  /** Hash: kid → the public JWK of a signing key this deployment configured, and when it last did (src/ssf/published-keys.ts). */
-  get jwksPublished(): string {
-    return `${this.prefix}:ssf:jwks`;
-  }
-  /** Stream (capped): ids of SSF streams as they are created, changed or deleted (workers re-read only those). */
-  get ssfStreamChanges(): string {
-    return `${this.prefix}:ssf:streams:changes`;
-  }
-  /** List: SETs held for a paused SSF stream. */
-  ssfHeld(streamId: string): string {
-    return `${this.prefix}:ssf:held:${streamId}`;
-  }
-  /** String (PX = `min_verification_interval`): set by a stream's last verification request. */
-  ssfVerify(streamId: string): string {
-    return `${this.prefix}:ssf:verify:${streamId}`;
-  }
-  /** Hash: configured receiver name → fingerprint, as last audited (receiver.enabled / changed / disabled). */
-  get receiversKnown(): string {
-    return `${this.prefix}:receivers:known`;
-  }
-  /** Hash: a receiver's delivery throttle (`tat` for its rate limit, `pause_until` after a 429). */
-  receiverThrottle(receiver: string): string {
-    return `${this.prefix}:ssf:rx:{${tag(receiver)}}:throttle`;
-  }
   /** String (PX): a leased engine resource's fencing token `workerId#epoch` (resource `p<n>` or `r:<stream>`). */
   engineLease(resource: string): string {
     return `${this.prefix}:{${tag(resource)}}:lease`;
@@ -241,14 +197,6 @@ export class Keys {
   /** String (PX): the pid holding a claimed worker identity `<host>-<n>`. */
   engineWorkerId(id: string): string {
     return `${this.prefix}:engine:id:${id}`;
-  }
-  /** BullMQ prefix (hash-tagged so each queue fits one cluster slot). */
-  get bullPrefix(): string {
-    return `{${this.prefix}}:bull`;
-  }
-  /** One of BullMQ's keys for `queue` (`wait`, `active`, `delayed`, …). */
-  bullKey(queue: string, part: string): string {
-    return `${this.bullPrefix}:${queue}:${part}`;
   }
   /** SCAN patterns covering every key under the prefix: riskstream's own and BullMQ's. */
   get ownedPatterns(): string[] {
