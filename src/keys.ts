@@ -159,6 +159,14 @@ export class Keys extends DeliveryKeys {
   ipSprayGeneration(): string {
     return `${this.prefix}:ip-spray:generation`;
   }
+  /**
+   * Hash: when each behavior was last turned on, shared by the workers (src/engine/behavior-epochs.ts):
+   * `epoch` (a counter), `on:<behavior id>` (the epoch it was last turned on at; 0 = not since
+   * recorded), `off:<behavior id>` (set while a worker started or reloaded with it off). One key: one slot.
+   */
+  behaviorEpochs(): string {
+    return `${this.prefix}:behaviors:epochs`;
+  }
   /** Sorted set: partition `p`'s session ids scored by login time (ms); pruned by expiry. */
   sessionsByLogin(p: number): string {
     return `${this.prefix}:{p${p}}:sessions:login`;

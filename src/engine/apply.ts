@@ -4,6 +4,7 @@ import type { DetectorLimits } from '../detect/types.js';
 import { errorCode } from '../errors.js';
 import { reduce, reset } from '../risk/reducer.js';
 import type { UserState } from '../risk/state.js';
+import type { BehaviorEpochs } from '../risk/behavior-epochs.js';
 import type { BehaviorHit, LevelChange, StreamEvent } from '../types.js';
 import type { ResetOutcome } from './control.js';
 import type { RoutedItem } from './routed.js';
@@ -16,6 +17,8 @@ export interface ApplyContext {
   now: number;
   /** The worker's own secrets (src/secrets/known-secrets.ts): taken out of what a hit quotes from its event. */
   secrets?: readonly string[];
+  /** The behaviors' on-epochs known (src/risk/behavior-epochs.ts); absent: none turned on again. */
+  epochs?: BehaviorEpochs;
 }
 
 /** What applying one user's items made. */
@@ -63,7 +66,7 @@ export function applyItems(user: string, state: UserState, items: readonly Route
     }
     const ref = { stream: item.s, id: item.i };
     try {
-      const r = reduce(out.state, [{ event: item.e, ref }], ctx.behaviors, ctx.now, ctx.limits, ctx.secrets);
+      const r = reduce(out.state, [{ event: item.e, ref }], ctx.behaviors, ctx.now, ctx.limits, ctx.secrets, ctx.epochs);
       out.state = r.state;
       for (const h of r.hits) out.events.push({ user, kind: 'hit', data: h });
       for (const ch of r.changes) out.events.push({ user, kind: 'change', data: ch });

@@ -8,8 +8,8 @@ import type { RoutedHandoff } from './handoff.js';
 
 /** What the owner needs from the rest of the worker. */
 export interface OwnerParts {
-  /** Behaviors, limits and `now` for one apply step (config reloads apply from the next step). */
-  context(): ApplyContext;
+  /** Behaviors, limits, `now` and epochs for one apply step (config reloads apply from the next step). */
+  context(): ApplyContext | Promise<ApplyContext>;
   settings(): CommitSettings;
   /** Session audit: identities of applied logins, written in their partition's commit. */
   sessions: {

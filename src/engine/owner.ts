@@ -106,7 +106,7 @@ export class PartitionOwner {
       owned: this.owned,
       states: this.states,
       parts: this.parts,
-      ctx: this.parts.context(),
+      ctx: await this.parts.context(),
       report,
       base: new Map(),
       missing: [],

@@ -7,14 +7,15 @@
  * read once it is on again: it starts afresh, as a behavior turned on again does (README
  * "Behaviors"), and the old sets expire by their TTL. Recorded in Redis, it holds across workers
  * and restarts (a worker restarted while it is off bumps it at its start).
- * Each edge ({@link sprayGeneration}) reads the counter once per configuration it is given (one
- * GET before the first batch after a reload), then again in the background at most every
- * `refreshMs` (another worker turned it off): never a round trip per event.
+ * Each edge ({@link sprayGeneration}) follows the counter (src/redis/followed.ts): one GET before the
+ * first batch after a reload, then again in the background at most every `refreshMs` (another worker
+ * turned it off): never a round trip per event.
  */
 import type { Cluster } from 'ioredis';
 import type { BehaviorConfig } from '../config/behaviors-schema.js';
 import type { Keys } from '../keys.js';
 import type { RedisClient } from '../redis/client.js';
+import { follow } from '../redis/followed.js';
 
 /** How often an edge reads the generation again while its configuration stays (ms). */
 export const SPRAY_GENERATION_REFRESH_MS = 5_000;
@@ -44,39 +45,17 @@ export interface SprayGeneration {
   current(behaviors: readonly BehaviorConfig[]): Promise<number>;
 }
 
-/** The generation as one edge follows it (see the file comment). */
+/** The generation as one edge follows it (see the file comment; src/redis/followed.ts). */
 export function sprayGeneration(
   redis: RedisClient | Cluster,
   keys: Keys,
   o: { refreshMs?: number; now?: () => number; onError?: (err: unknown) => void } = {},
 ): SprayGeneration {
-  const refreshMs = o.refreshMs ?? SPRAY_GENERATION_REFRESH_MS;
-  const clock = o.now ?? Date.now;
-  let gen = 0;
-  let seen: readonly BehaviorConfig[] | undefined;
-  let readAt = 0;
-  let reading: Promise<void> | undefined;
   // The counter only grows: a read that answers late (after a newer one) never moves it back.
-  const read = (): Promise<void> =>
-    (reading ??= redis
-      .get(keys.ipSprayGeneration())
-      .then((v) => {
-        gen = Math.max(gen, Number(v) || 0);
-        readAt = clock();
-      })
-      .finally(() => (reading = undefined)));
-  return {
-    async current(behaviors) {
-      if (behaviors !== seen) {
-        // A configuration not seen yet (the start, a reload): read before this batch is judged. A
-        // read already in flight began before it, perhaps before the bump: wait for it, then read.
-        if (reading) await reading.catch(() => undefined);
-        await read();
-        seen = behaviors;
-      } else if (clock() - readAt >= refreshMs && !reading) {
-        read().catch((err: unknown) => o.onError?.(err));
-      }
-      return gen;
-    },
-  };
+  return follow(() => redis.get(keys.ipSprayGeneration()).then((v) => Number(v) || 0), {
+    ...o,
+    initial: 0,
+    merge: Math.max,
+    refreshMs: o.refreshMs ?? SPRAY_GENERATION_REFRESH_MS,
+  });
 }

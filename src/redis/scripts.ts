@@ -67,6 +67,8 @@ interface Signatures {
   workerIdClaim: { file: 'worker-id-claim-1'; args: [id: string, expected: string, pid: string, ttlMs: number]; reply: [number, string] };
   deadLetter: { file: 'dead-letter-2'; args: [stream: string, marker: string, ttlMs: string, maxlen: string, ...fields: string[]]; reply: string | null };
   /** The two input streams, then per record: stream (1 login, 2 activity), count of field values, the values. */
+  /** Enabled ids count, the enabled ids, then the configured ids that are off. */
+  behaviorsEpoch: { file: 'behaviors-epoch-1'; args: [epochs: string, enabledCount: number, ...ids: string[]]; reply: [number, number] };
   ingestAppend: { file: 'ingest-append-2'; args: [login: string, activity: string, ...records: string[]]; reply: string[] };
 }
 
@@ -101,6 +103,7 @@ const FILES: { [K in ScriptName]: Signatures[K]['file'] } = {
   workerIdClaim: 'worker-id-claim-1',
   deadLetter: 'dead-letter-2',
   ingestAppend: 'ingest-append-2',
+  behaviorsEpoch: 'behaviors-epoch-1',
 };
 const NAMES = Object.keys(FILES) as ScriptName[];
 

@@ -7,6 +7,7 @@ import { scrubAll, scrubKnownDeep } from '../secrets/known-secrets.js';
 import type { BehaviorHit, CanonicalEvent, EntryRef, LevelChange } from '../types.js';
 import { compareIds, type UserState } from './state.js';
 import { copyState, expire, recordChange, VOUCHED, vouchedOf, type ReduceResult } from './level-change.js';
+import { catchUpEpochs, NO_EPOCHS, type BehaviorEpochs } from './behavior-epochs.js';
 
 export { changeId, expire, reset, VOUCHED, type ReduceResult } from './level-change.js';
 
@@ -49,7 +50,9 @@ function byTimeThenId(a: ReduceInput, b: ReduceInput): number {
  * A hit counts from its event time ({@link hitExpiry}); one already expired at `now` (a
  * backfill) is returned with `expiredOnArrival` and changes neither behaviors nor level.
  * Pure: no I/O, no clock; `now` is the processing time. `secrets` (the worker's own tokens) are
- * taken out of what hits quote from their events, beside anything token-shaped.
+ * taken out of what hits quote from their events, beside anything token-shaped. `epochs`: what the
+ * enabled behaviors turned on again since the state was last applied remembered is dropped first
+ * (src/risk/behavior-epochs.ts).
  */
 export function reduce(
   state: UserState,
@@ -58,6 +61,7 @@ export function reduce(
   now: number,
   limits: DetectorLimits,
   secrets: readonly string[] = [],
+  epochs: BehaviorEpochs = NO_EPOCHS,
 ): ReduceResult {
   const expired = anyDue(state, now) ? expire(state, now) : undefined;
   const next = expired === undefined || expired.state === state ? copyState(state) : expired.state;
@@ -66,6 +70,7 @@ export function reduce(
   const ordered = inputs.length > 1 ? [...inputs].sort(byTimeThenId) : inputs;
   const p = planOf(behaviors);
   const vouched = vouchedOf(next);
+  catchUpEpochs(next, p.enabled, epochs);
   for (const input of ordered) {
     const { event, ref } = input;
     const eventId = event.id ?? `${ref.stream}/${ref.id}`;

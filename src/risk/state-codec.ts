@@ -26,15 +26,21 @@ export function encodeState(state: UserState): Buffer {
 /**
  * Writes {@link encodeState}'s bytes into `w` (the commit writes states straight into its
  * commands): the same bytes as msgpackr's `pack` of the stored object — a map16 of its six
- * fields —, msgpackr itself for what the writer does not handle.
+ * fields, and `epoch` after them when not 0 (a state without it reads as epoch 0) —, msgpackr
+ * itself for what the writer does not handle.
  */
 export function writeState(w: MsgWriter, state: UserState): void {
   const start = w.pos;
+  const epoch = state.epoch ?? 0;
   try {
-    w.mapHeader16(FIELDS.length);
+    w.mapHeader16(FIELDS.length + (epoch ? 1 : 0));
     for (const f of FIELDS) {
       w.value(f);
       w.value(state[f]);
+    }
+    if (epoch) {
+      w.value('epoch');
+      w.value(epoch);
     }
   } catch (err) {
     if (err !== UNSUPPORTED) throw err;
@@ -51,6 +57,7 @@ function stored(state: UserState): Stored {
     windows: state.windows,
     changedAt: state.changedAt,
     updatedAt: state.updatedAt,
+    ...(state.epoch ? { epoch: state.epoch } : {}),
   };
 }
 

@@ -14,6 +14,8 @@ export interface UserState {
   changedAt: number;
   /** When the state last changed (epoch ms). */
   updatedAt: number;
+  /** The behaviors' epoch known when it was last applied (src/risk/behavior-epochs.ts); absent: 0 (a state stored before). */
+  epoch?: number;
 }
 
 /** The state of a user never seen before. */

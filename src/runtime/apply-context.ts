@@ -1,17 +1,25 @@
 import type { Config } from '../config/load.js';
 import type { ApplyContext } from '../engine/apply.js';
 import { knownSecrets } from '../secrets/known-secrets.js';
+import type { BehaviorEpochs } from '../risk/behavior-epochs.js';
 
 /** Each loaded configuration's own secrets (a reload loads a new one). */
 const secretsOf = new WeakMap<Config, string[]>();
 
 /**
  * The owner's apply context from config: behaviors, detector limits (`state.*`), processing time
- * `now`, and the worker's own secrets (kept out of what hits quote from events).
+ * `now`, the worker's own secrets (kept out of what hits quote from events) and the behaviors'
+ * on-epochs it knows (src/engine/behavior-epochs.ts).
  */
-export function applyContextOf(config: Config, now: number): ApplyContext {
+export function applyContextOf(config: Config, now: number, epochs?: BehaviorEpochs): ApplyContext {
   const s = config.raw.state;
   let secrets = secretsOf.get(config);
   if (!secrets) secretsOf.set(config, (secrets = knownSecrets(config)));
-  return { behaviors: config.behaviors, limits: { maxLogins: s.max_logins, maxAge: s.login_max_age, allowedLateness: s.allowed_lateness }, now, secrets };
+  return {
+    behaviors: config.behaviors,
+    limits: { maxLogins: s.max_logins, maxAge: s.login_max_age, allowedLateness: s.allowed_lateness },
+    now,
+    secrets,
+    ...(epochs ? { epochs } : {}),
+  };
 }

@@ -25,7 +25,8 @@ import { buildSessions, type SessionsRuntime } from './sessions.js';
 import { workerRoutes } from './routes.js';
 import { reportBatches, type BatchReport } from './batch-report.js';
 import { loadForReload, oneAtATime, reloaded } from './worker-reload.js';
-import { bumpSprayGeneration } from '../ingest/spray-generation.js';
+import { recordTurned } from './behaviors-turned.js';
+import { behaviorEpochs } from '../engine/behavior-epochs.js';
 import { commitSettingsOf, startEngine } from './engine.js';
 import { claimWorkerId } from '../engine/worker-id.js';
 import { claimPartitionCount } from '../engine/partition-count.js';
@@ -85,7 +86,7 @@ export async function startWorker(opts: WorkerOptions = {}): Promise<WorkerHandl
   const waker = connect(targetOf(config), logger, 'waker');
   await Promise.all([ready(redis), ready(reader), ready(waker)]);
   await claimPartitionCount(redis, keys); // before anything is routed, applied or read with this count
-  await bumpSprayGeneration(redis, keys, config.behaviors); // off from the start: password_spray's tallies start afresh when on again
+  await recordTurned(redis, keys, config.behaviors); // off from the start: a behavior starts afresh when on again
   const audit = new AuditLog(redis, config.streams.audit, config.raw.streams.maxlen);
   const explicit = opts.consumer ?? process.env.RISKSTREAM_WORKER_ID ?? process.env.RISKSTREAM_CONSUMER;
   const identity = await claimWorkerId(redis, config.prefix, { ...(explicit ? { explicit } : {}), ttlMs: config.raw.engine.lease_ttl });
@@ -111,6 +112,9 @@ export async function startWorker(opts: WorkerOptions = {}): Promise<WorkerHandl
   const listeners: Array<(r: BatchReport) => void> = [];
   const decodeOpts: DecodeOptions = decodeOptionsOf(config);
   const progress = new ProgressClock(Date.now());
+  const epochs = behaviorEpochs(redis, keys, {
+    onError: (err) => logger.warn({ err }, "reading the behaviors' on-epochs failed (read again at the next refresh)"),
+  });
   const engine = await startEngine({
     config: () => config,
     redis,
@@ -129,7 +133,8 @@ export async function startWorker(opts: WorkerOptions = {}): Promise<WorkerHandl
       deadLetter: async (bad) => void (await ingest.deadLetter(bad)),
     },
     own: {
-      context: () => applyContextOf(config, Date.now()),
+      // The behaviors' on-epochs: read once per configuration, then in the background (never per event).
+      context: () => epochs.current(config.behaviors).then((e) => applyContextOf(config, Date.now(), e)),
       settings: () => ({ ...commitSettingsOf(config), now: Date.now() }),
       sessions: sessions.engine,
       deadLetter: async (bad) => {
@@ -210,7 +215,7 @@ export async function startWorker(opts: WorkerOptions = {}): Promise<WorkerHandl
         logger,
         checkKeys: (ring) => ssf.checkKeys(ring),
       });
-      await bumpSprayGeneration(redis, keys, next.behaviors, prev.behaviors); // before any batch is judged with it
+      await recordTurned(redis, keys, next.behaviors, prev.behaviors); // before any batch is judged with it
       config = next;
       engine.reload();
       tokens.set(next.adminTokens, next.ingestTokens, next.ssfTokens, next.metricsTokens);

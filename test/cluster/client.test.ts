@@ -10,6 +10,9 @@ import { purgePrefix } from '../../src/redis/purge.js';
 import { Keys } from '../../src/keys.js';
 import { bridgeOnce } from '../../src/ingest/list-bridge.js';
 import { isRiskstreamError } from '../../src/errors.js';
+import { behaviorEpochs, recordBehaviors } from '../../src/engine/behavior-epochs.js';
+import type { BehaviorConfig } from '../../src/config/behaviors-schema.js';
+import { behavior } from '../helpers/behavior-config.js';
 import { clusterClient, keyCountsPerMaster, nodeOfKey, requireCluster } from '../helpers/cluster.js';
 import { testPrefix } from '../helpers/redis.js';
 
@@ -71,5 +74,13 @@ describe.skipIf(!up)('src/redis on a Redis Cluster', () => {
     const rows = await cluster.xrange(stream, '-', '+');
     expect(rows.map(([, f]) => JSON.parse(f[1]!).id)).toEqual(['a', 'b', 'c']);
     await cluster.del(list, stream);
+  });
+
+  it("the behaviors' on-epochs: one key, recorded by one script and read by an owner on the cluster", async () => {
+    const config = (enabled: boolean): BehaviorConfig[] => [behavior('brute_force', { enabled, risk_level: 'high' })];
+    await recordBehaviors(cluster, keys, config(true));
+    await recordBehaviors(cluster, keys, config(false));
+    expect(await recordBehaviors(cluster, keys, config(true))).toEqual({ epoch: 1, again: 1 });
+    expect(await behaviorEpochs(cluster, keys).current(config(true))).toEqual({ current: 1, on: { brute_force: 1 } });
   });
 });

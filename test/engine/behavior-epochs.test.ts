@@ -1,0 +1,70 @@
+/**
+ * The behaviors' on-epochs in Redis (src/engine/behavior-epochs.ts): what workers record before a
+ * configuration applies (their start, a reload), and how an owner follows it (once per
+ * configuration, then in the background; never per event).
+ */
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { behaviorEpochs, recordBehaviors } from '../../src/engine/behavior-epochs.js';
+import { Keys } from '../../src/keys.js';
+import type { BehaviorConfig } from '../../src/config/behaviors-schema.js';
+import { behavior } from '../helpers/behavior-config.js';
+import { cleanup, redisClient, testPrefix } from '../helpers/redis.js';
+
+const redis = redisClient();
+const prefix = testPrefix('behavior-epochs');
+const keys = new Keys(prefix);
+afterEach(() => cleanup(redis, prefix));
+afterAll(() => redis.disconnect());
+
+/** A configuration as a load gives it (a new array each time): brute_force and new_country on or off. */
+const config = (brute: boolean, country = true): BehaviorConfig[] => [
+  behavior('brute_force', { enabled: brute, risk_level: 'high', failures: 5, window: '30m' }),
+  behavior('new_country', { enabled: country, risk_level: 'medium' }),
+];
+
+describe('recording configurations', () => {
+  it('on from the start records nothing turned on again; off then on (any worker) bumps the epoch once', async () => {
+    expect(await recordBehaviors(redis, keys, config(true))).toEqual({ epoch: 0, again: 0 });
+    expect(await recordBehaviors(redis, keys, config(true))).toEqual({ epoch: 0, again: 0 });
+    // Worker B reloads with it off; worker A (or B) with it on again: one bump, the others see it done.
+    expect(await recordBehaviors(redis, keys, config(false))).toEqual({ epoch: 0, again: 0 });
+    expect(await recordBehaviors(redis, keys, config(true))).toEqual({ epoch: 1, again: 1 });
+    expect(await recordBehaviors(redis, keys, config(true))).toEqual({ epoch: 1, again: 0 });
+    expect(await redis.hgetall(keys.behaviorEpochs())).toEqual({ epoch: '1', 'on:brute_force': '1', 'on:new_country': '0' });
+  });
+
+  it('two behaviors turned on again together share one epoch; one removed from the file counts as off', async () => {
+    await recordBehaviors(redis, keys, config(true));
+    await recordBehaviors(redis, keys, config(false, false));
+    expect(await recordBehaviors(redis, keys, config(true))).toEqual({ epoch: 1, again: 2 });
+    // new_country removed from the file (a restart with it gone), then back.
+    await recordBehaviors(redis, keys, config(true).slice(0, 1));
+    expect(await recordBehaviors(redis, keys, config(true))).toEqual({ epoch: 2, again: 1 });
+    const f = behaviorEpochs(redis, keys);
+    expect(await f.current(config(true))).toEqual({ current: 2, on: { brute_force: 1, new_country: 2 } });
+  });
+});
+
+describe('an owner following the epochs', () => {
+  it('reads them once per configuration, then in the background every refreshMs; never moves back', async () => {
+    let t = 0;
+    const f = behaviorEpochs(redis, keys, { refreshMs: 1000, now: () => t });
+    const a = config(true);
+    expect((await f.current(a)).current).toBe(0);
+    // Another worker turns brute_force off and on again.
+    await recordBehaviors(redis, keys, config(false));
+    await recordBehaviors(redis, keys, config(true));
+    expect((await f.current(a)).current).toBe(0); // same configuration, before its refresh: no read
+    t = 1000;
+    await f.current(a); // starts the background read
+    await new Promise((r) => setTimeout(r, 50));
+    expect(await f.current(a)).toEqual({ current: 1, on: { brute_force: 1, new_country: 0 } });
+    // A configuration not seen yet reads before it answers.
+    await recordBehaviors(redis, keys, config(false));
+    await recordBehaviors(redis, keys, config(true));
+    expect((await f.current(config(true))).current).toBe(2);
+    // The hash gone (a purge): the view stays.
+    await redis.del(keys.behaviorEpochs());
+    expect((await f.current(config(true))).current).toBe(2);
+  });
+});
