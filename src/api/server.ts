@@ -127,6 +127,23 @@ export async function buildServer(ctx: ApiContext, modules: RouteModule[]): Prom
     ),
   );
 
+  /** Unknown routes answer 401 before 404 for unauthenticated callers, like real routes. */
+  const notFound = (req: FastifyRequest, reply: FastifyReply): FastifyReply => {
+    // Any valid token (admin, ingest, ssf) gets the 404; 'forbidden' only means "valid, other scope".
+    const verdict = ctx.tokens.check(req.headers.authorization, 'admin');
+    // `/.well-known/` never asks for a token: what is not there is simply not found.
+    const wellKnown = req.url.startsWith('/.well-known/');
+    const path = req.url.split('?')[0] ?? '';
+    // A route anyone may read (`/healthz`) asked with another method: 405 without a token too.
+    if (!wellKnown && !routes.open(path) && (verdict === 'missing' || verdict === 'invalid')) return sendUnauthorized(reply, verdict);
+    const allowed = routes.allowed(path);
+    if (allowed.length && !allowed.includes(req.method)) {
+      reply.header('Allow', allowed.join(', '));
+      return sendCode(reply, 'METHOD_NOT_ALLOWED', `${req.method} is not allowed on ${path} (allowed: ${allowed.join(', ')})`);
+    }
+    return sendCode(reply, 'NOT_FOUND', `no route ${req.method} ${path}`);
+  };
+
   let closing = false;
   app.addHook('preClose', async () => {
     closing = true;
@@ -137,8 +154,10 @@ export async function buildServer(ctx: ApiContext, modules: RouteModule[]): Prom
       reply.header('Retry-After', '1').header('Connection', 'close');
       return sendCode(reply, 'UNAVAILABLE', 'the worker is shutting down; retry');
     }
-    // Unknown routes have no scope: the not-found handler answers 401 or 404 (never 403).
-    if (req.is404) return;
+    // Unknown routes (and a known path asked with another method) have no scope: answered here,
+    // 401, 405 or 404 (never 403), before any body is read or parsed — a caller without a token
+    // never has its body buffered and parsed, nor gets a 400 or 415 for it instead of the 401.
+    if (req.is404) return notFound(req, reply);
     const scope: Scope = req.routeOptions.config?.scope ?? 'admin';
     const header = req.headers.authorization;
     const verdict = ctx.tokens.check(header, scope);
@@ -194,22 +213,7 @@ export async function buildServer(ctx: ApiContext, modules: RouteModule[]): Prom
     );
   });
 
-  app.setNotFoundHandler((req, reply) => {
-    // Unknown routes answer 401 before 404 for unauthenticated callers, like real routes.
-    // Any valid token (admin, ingest, ssf) gets the 404; 'forbidden' only means "valid, other scope".
-    const verdict = ctx.tokens.check(req.headers.authorization, 'admin');
-    // `/.well-known/` never asks for a token: what is not there is simply not found.
-    const wellKnown = req.url.startsWith('/.well-known/');
-    const path = req.url.split('?')[0] ?? '';
-    // A route anyone may read (`/healthz`) asked with another method: 405 without a token too.
-    if (!wellKnown && !routes.open(path) && (verdict === 'missing' || verdict === 'invalid')) return sendUnauthorized(reply, verdict);
-    const allowed = routes.allowed(path);
-    if (allowed.length && !allowed.includes(req.method)) {
-      reply.header('Allow', allowed.join(', '));
-      return sendCode(reply, 'METHOD_NOT_ALLOWED', `${req.method} is not allowed on ${path} (allowed: ${allowed.join(', ')})`);
-    }
-    return sendCode(reply, 'NOT_FOUND', `no route ${req.method} ${path}`);
-  });
+  app.setNotFoundHandler((req, reply) => notFound(req, reply));
 
   app.setErrorHandler((err: unknown, _req, reply) => {
     if (err instanceof RiskstreamError) {
