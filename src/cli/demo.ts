@@ -36,11 +36,19 @@ async function reachable(url: string): Promise<boolean> {
   }
 }
 
+/**
+ * A Redis URL as it may be printed: its `user:password@` (a credential) replaced, never shown —
+ * up to the last `@` before the path, so a password holding a raw `@` is not half shown.
+ */
+export function withoutCredentials(url: string): string {
+  return url.replace(/^((?:[a-z][a-z0-9+.-]*:)?\/\/)?[^/]*@/i, '$1[redacted]@');
+}
+
 /** Uses REDIS_URL or 127.0.0.1:6379; else starts a throw-away `redis-server` if one is installed. */
 async function demoRedis(out: NodeJS.WritableStream): Promise<{ url: string; child?: ChildProcess }> {
   const url = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
   if (await reachable(url)) return { url };
-  if (process.env.REDIS_URL) throw new RiskstreamError('UNAVAILABLE', `REDIS_URL ${url} does not answer`);
+  if (process.env.REDIS_URL) throw new RiskstreamError('UNAVAILABLE', `REDIS_URL ${withoutCredentials(url)} does not answer`);
   const port = 16379 + Math.floor(Math.random() * 1000);
   out.write(`no Redis on 127.0.0.1:6379; starting redis-server on port ${port}\n`);
   const child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: 'ignore' });
@@ -88,7 +96,7 @@ export async function runDemo(opts: DemoOptions): Promise<number> {
   ssf.setJwks(`${worker.url}/.well-known/jwks.json`);
   okta.setJwks(`${worker.url}/.well-known/jwks.json`);
   const redis = new Redis(redisInfo.url);
-  out.write(`riskstream demo — worker ${worker.url}, Redis ${redisInfo.url}, key prefix ${prefix}\n`);
+  out.write(`riskstream demo — worker ${worker.url}, Redis ${withoutCredentials(redisInfo.url)}, key prefix ${prefix}\n`);
   try {
     const started = Date.now();
     const r = await replayFile(redis, config.streams, opts.telemetry, { rebase: Date.now() });
