@@ -14,8 +14,13 @@ export function sha256Hex(s: string): string {
 
 const JWS = /^[A-Za-z0-9_-]{2,}\.[A-Za-z0-9_-]{2,}\.[A-Za-z0-9_-]*$/;
 const JWE = /^[A-Za-z0-9_-]{2,}\.[A-Za-z0-9_-]*\.[A-Za-z0-9_-]{2,}\.[A-Za-z0-9_-]{2,}\.[A-Za-z0-9_-]{2,}$/;
-/** Dotted base64url candidates (a JWT's header may start anywhere: `token=eyJ…`, `%3DeyJ…`). */
-const DOTTED = /(?:eyJ[A-Za-z0-9_-]*|(?<![A-Za-z0-9_-])[A-Za-z0-9_-]{2,})(?:\.[A-Za-z0-9_-]+){1,4}\.?/g;
+/**
+ * Dotted base64url candidates, each from the start of its run of the alphabet (a JWT's header
+ * glued to a prefix, `%3DeyJ…`, `evt-eyJ…`, is found inside the candidate by {@link redactDotted}).
+ * Never from an `eyJ` inside a run: a run that is no candidate was then scanned again from each of
+ * its `eyJ`s, quadratic time (150 000 characters of `eyJeyJ…` in a claim held the worker 20 s).
+ */
+const DOTTED = /(?<![A-Za-z0-9_-])[A-Za-z0-9_-]{2,}(?:\.[A-Za-z0-9_-]+){1,4}\.?/g;
 /** Opaque token candidates on boundaries (a query's `=` is one: `?access_token=…`). */
 const OPAQUE = /(?<![A-Za-z0-9+/_-])[A-Za-z0-9+/_-]{32,}={0,2}(?![A-Za-z0-9+/_=-])/g;
 /** A path's word (`home`, `Salesforce`, `Projects2024`, `v1`, `1234`): a run holding one is a path. */
