@@ -53,12 +53,17 @@ export const normaliseName: (name: string) => string = memoised((name) =>
 
 /** Words of a name (camelCase, `-`, `_`, `.`, spaces): `SAMLResponse` → `saml`, `response`. */
 function words(name: string): string[] {
-  return name
-    .replace(/([a-z0-9])([A-Z])/g, '$1 $2')
-    .replace(/([A-Z]+)([A-Z][a-z])/g, '$1 $2')
-    .toLowerCase()
-    .split(/[^a-z0-9]+/)
-    .filter(Boolean);
+  return (
+    name
+      .replace(/([a-z0-9])([A-Z])/g, '$1 $2')
+      // A capital before a capitalised word (`SAMLResponse` → `SAML Response`), found by lookahead:
+      // `([A-Z]+)([A-Z][a-z])` rescanned a run of capitals from each of them (quadratic time: a claim
+      // named with 100 000 capitals held the worker 8 s).
+      .replace(/([A-Z])(?=[A-Z][a-z])/g, '$1 ')
+      .toLowerCase()
+      .split(/[^a-z0-9]+/)
+      .filter(Boolean)
+  );
 }
 
 /** True when a field with this name holds a secret (see {@link SECRET_NAME_WORDS}). Memoised: a hot path. */
