@@ -22,3 +22,13 @@ export function cutChars(s: string, max: number): string {
   }
   return s.slice(0, end);
 }
+
+/**
+ * `s` without its trailing `/`s, in linear time (`s.replace(/\/+$/, '')` tries the pattern from every
+ * `/` of a run that does not end the string: quadratic in the run, e.g. in a path a client sends).
+ */
+export function trimTrailingSlashes(s: string): string {
+  let end = s.length;
+  while (end > 0 && s.charCodeAt(end - 1) === 47 /* / */) end--;
+  return end === s.length ? s : s.slice(0, end);
+}

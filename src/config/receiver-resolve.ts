@@ -1,4 +1,5 @@
 import { isHeaderValue } from '../net/header-value.js';
+import { trimTrailingSlashes } from '../text.js';
 import type { ResolvedReceiver } from './receiver.js';
 import { RECEIVER_EVENTS } from './receiver-schema.js';
 import type { RiskstreamFileConfig } from './schema.js';
@@ -44,7 +45,7 @@ export function resolveReceivers(raw: RiskstreamFileConfig, file: string, issues
       void issues.push({ file, ...at(key === undefined ? ['receivers', i] : ['receivers', i, key]), message });
     if (seen.has(r.name)) issue('name', `receivers[${i}]: duplicate name "${r.name}"`);
     seen.add(r.name);
-    const org = r.org_url?.replace(/\/+$/, '');
+    const org = r.org_url === undefined ? undefined : trimTrailingSlashes(r.org_url);
     const endpoint = r.endpoint ?? (r.kind === 'okta' && org ? `${org}/security/api/v1/security-events` : undefined);
     if (!endpoint) {
       issue(undefined, `receivers[${i}] (${r.name}): endpoint is required (or org_url for kind okta)`);

@@ -1,10 +1,11 @@
 import { RiskstreamError } from '../../errors.js';
 import type { Config } from '../../config/load.js';
 import type { RouteModule } from '../server.js';
+import { trimTrailingSlashes } from '../../text.js';
 
 /** The transmitter's SSF configuration metadata (SSF 1.0 §7.1): endpoints under `http.public_url`, else the issuer. */
 function ssfMetadata(cfg: Config): Record<string, unknown> {
-  const base = (cfg.raw.http.public_url ?? cfg.raw.issuer).replace(/\/+$/, '');
+  const base = trimTrailingSlashes(cfg.raw.http.public_url ?? cfg.raw.issuer);
   return {
     spec_version: '1_0',
     issuer: cfg.raw.issuer,
@@ -24,7 +25,7 @@ function ssfMetadata(cfg: Config): Record<string, unknown> {
 /** The issuer's path without a trailing slash ('' for an issuer at its host's root). */
 function issuerPath(issuer: string): string {
   try {
-    return new URL(issuer).pathname.replace(/\/+$/, '');
+    return trimTrailingSlashes(new URL(issuer).pathname);
   } catch {
     return '';
   }
@@ -48,7 +49,8 @@ export const wellKnownRoutes =
     app.get('/.well-known/ssf-configuration/*', { config: { scope: 'public' } }, async (req) => {
       const cfg = ctx.config();
       const path = issuerPath(cfg.raw.issuer);
-      const asked = `/${(req.params as { '*': string })['*']}`.replace(/\/+$/, '');
+      // Trimmed in linear time: the path is the client's (a run of `/`s made the pattern quadratic).
+      const asked = trimTrailingSlashes(`/${(req.params as { '*': string })['*']}`);
       if (!path || asked !== path) throw new RiskstreamError('NOT_FOUND', 'no SSF configuration for this issuer path');
       return ssfMetadata(cfg);
     });
