@@ -2,6 +2,7 @@ import type { FastifyRequest } from 'fastify';
 import type { RouteModule } from '../server.js';
 import type { ApiContext } from '../context.js';
 import { RiskstreamError } from '../../errors.js';
+import { knownSecrets, scrubAll } from '../../secrets/known-secrets.js';
 import { boundedString, parseStreamBody, type StreamLimits, type StreamStatus } from '../../ssf/streams.js';
 import { streamCaller, type StreamCaller } from '../../ssf/stream-owner.js';
 import type { StreamRequest, StreamService } from '../../ssf/stream-service.js';
@@ -83,7 +84,13 @@ export const ssfStreamRoutes =
 
     app.post('/ssf/status', opts, async (req: Req) => {
       const status = req.body?.status as StreamStatus;
-      const reason = req.body?.reason === undefined ? undefined : boundedString(req.body.reason, 'reason', limits().description_length);
+      // Stored, audited, shown and sent to the stream's receiver in a stream-updated SET: a token
+      // pasted into it is scrubbed as in every other reason (the worker's own tokens and receiver
+      // credentials `[redacted token]`, others fingerprinted).
+      const reason =
+        req.body?.reason === undefined
+          ? undefined
+          : scrubAll(boundedString(req.body.reason, 'reason', limits().description_length), knownSecrets(ctx.config()));
       const s = await streams.setStatus(streamId(req)!, status, reason, caller(ctx, req), req.actor);
       return { stream_id: s.stream_id, status: s.status, ...(s.reason ? { reason: s.reason } : {}) };
     });
