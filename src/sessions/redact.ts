@@ -90,3 +90,18 @@ export function redactScrubOptions(opts: RedactOptions): ScrubOptions {
 export function redactValue(v: unknown, opts: RedactOptions): unknown {
   return scrubValue(v, redactScrubOptions(opts));
 }
+
+/** The option set of the last configured name list {@link redactClaimsNow} was given (reloads change it rarely). */
+let lastNames: { list: readonly string[]; opts: RedactOptions } | undefined;
+
+/**
+ * Claims as an admin may see them now: the names configured in `sessions.redact_claims` at the
+ * time of reading are "[redacted]" at any depth, also in an identity stored before a reload named
+ * them (it keeps what it was stored with until then, for up to its session's lifetime). The same
+ * object when no name is configured.
+ */
+export function redactClaimsNow(claims: Record<string, unknown>, names: readonly string[]): Record<string, unknown> {
+  if (!names.length || typeof claims !== 'object' || claims === null) return claims;
+  if (lastNames?.list !== names) lastNames = { list: names, opts: redactOptions(names, false) };
+  return redactValue(claims, lastNames.opts) as Record<string, unknown>;
+}

@@ -28,5 +28,5 @@ export function createSessionService(deps: { store: SessionStore; audit: AuditLo
 
 /** Convenience: a store bound to the live `sessions` settings (re-read on every put for reloads). */
 export function createSessionStore(redis: RedisClient, keys: Keys, settings: () => SessionSettings, now?: () => number): SessionStore {
-  return new SessionStore(redis, keys, { maxPerUser: () => settings().max_per_user, ...(now ? { now } : {}) });
+  return new SessionStore(redis, keys, { maxPerUser: () => settings().max_per_user, redactClaims: () => settings().redact_claims, ...(now ? { now } : {}) });
 }

@@ -9,6 +9,7 @@ import type { RevocationNotice } from './revocation.js';
 import { listAllSessions, listUserSessions, pruneExpiredSessions, type ListingContext, type SessionPage } from './listing.js';
 import { readPutReplies, type PutResult } from './put-outcome.js';
 import { sessionPutOps } from './put-ops.js';
+import { redactClaimsNow } from './redact.js';
 import { findCopies, identityOf, lookupSessions, userDevices } from './store-reads.js';
 import { claimNotices, noticeAudited, noticeTold, revokeCopies, type RevokedCopy, type RevokeMeta } from './store-revoke.js';
 
@@ -23,6 +24,11 @@ export interface SessionStoreOptions {
   deviceRetention?: number;
   /** Clock (epoch ms); injectable for tests. */
   now?: () => number;
+  /**
+   * The claim names redacted now (`sessions.redact_claims`, re-read on every read for reloads): the
+   * identities read for admins (get, listings, revocations) have them "[redacted]" whenever stored.
+   */
+  redactClaims?: () => readonly string[];
 }
 
 /** Identities ready for a commit: the commands, and what reads their outcomes afterwards. */
@@ -52,6 +58,7 @@ export class SessionStore {
   private readonly maxPerUser: () => number;
   private readonly deviceRetention: number;
   private readonly ctx: ListingContext;
+  private readonly redactClaims: () => readonly string[];
 
   constructor(
     private readonly redis: RedisClient,
@@ -61,6 +68,7 @@ export class SessionStore {
     defineScripts(redis);
     this.now = opts.now ?? Date.now;
     this.deviceRetention = opts.deviceRetention ?? 90 * 86_400_000;
+    this.redactClaims = opts.redactClaims ?? (() => []);
     const max = opts.maxPerUser ?? 100;
     this.maxPerUser = typeof max === 'function' ? max : () => max;
     this.ctx = { redis, keys, now: () => this.now(), live: (raw) => this.live(raw) };
@@ -198,6 +206,8 @@ export class SessionStore {
 
   private live(raw: string | null): SessionIdentity | null {
     const s = identityOf(raw);
-    return s && s.expires_at > this.now() ? s : null;
+    if (!s || s.expires_at <= this.now()) return null;
+    const claims = redactClaimsNow(s.claims, this.redactClaims());
+    return claims === s.claims ? s : { ...s, claims };
   }
 }
