@@ -44,6 +44,10 @@ export class DeliveryKeys {
   ssfVerify(streamId: string): string {
     return `${this.prefix}:ssf:verify:${streamId}`;
   }
+  /** Hash: an ssf token's allowance of stream management calls (`tat`, `warned`; src/ssf/stream-rate-limit.ts), by owner digest. */
+  ssfOwnerRate(owner: string): string {
+    return `${this.prefix}:ssf:owner:{${tag(owner)}}:rate`;
+  }
   /** Hash: configured receiver name → fingerprint, as last audited (receiver.enabled / changed / disabled). */
   get receiversKnown(): string {
     return `${this.prefix}:receivers:known`;

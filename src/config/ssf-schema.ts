@@ -28,6 +28,14 @@ export const ssfSchema = z
       .strictObject({
         /** Streams one ssf token may own (429 `stream_limit` beyond). */
         streams_per_owner: z.number().int().positive().default(10),
+        /**
+         * State-changing management calls (create, PATCH / PUT, DELETE, status, subjects, verify)
+         * one ssf token may make per second, sustained, shared by every worker on the prefix
+         * (429 `rate_limited` + Retry-After beyond); admin tokens and reads are not limited. `0` = none.
+         */
+        changes_per_second: z.number().nonnegative().max(1_000_000).default(10),
+        /** Calls an ssf token may make at once on top of that rate (the bucket: a receiver adding its subjects at start-up). */
+        changes_burst: z.number().int().positive().max(1_000_000).default(1000),
         /** Least time between two `/ssf/verify` calls on one stream (429 + Retry-After sooner); `0s` = none. */
         min_verification_interval: durationMs.prefault('30s'),
         /** Longest `state` of a verification request (characters). */

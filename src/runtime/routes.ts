@@ -41,7 +41,7 @@ export function workerRoutes(s: WorkerServices): RouteModule[] {
     behaviorsRoutes,
     deliveriesRoutes({ audit: s.audit }),
     wellKnownRoutes({ jwks: s.ssf.jwks }),
-    ssfStreamRoutes({ streams: s.ssf.streams }),
+    ssfStreamRoutes({ streams: s.ssf.streams, rate: s.ssf.streamRate }),
     eventsRoutes({ ingest: s.ingest }),
     sessionRoutes({ sessions: s.sessions }),
   ];

@@ -14,6 +14,7 @@ import { egressFromConfig } from '../ssf/egress.js';
 import type { ReceiverRegistry } from '../ssf/receivers.js';
 import type { StreamService } from '../ssf/stream-service.js';
 import { createStreamService } from '../ssf/stream-service-factory.js';
+import { StreamRateLimit } from '../ssf/stream-rate-limit.js';
 import { auditReceivers } from '../ssf/receiver-audit.js';
 import { earlyEnqueue } from '../ssf/early-enqueue.js';
 import { ensureSigningKey } from '../ssf/signing-key-file.js';
@@ -26,6 +27,8 @@ export interface SsfRuntime {
   registry: ReceiverRegistry;
   /** Receivers registered through the SSF stream management API. */
   streams: StreamService;
+  /** The per-token allowance of state-changing stream management calls (`ssf.limits.changes_per_second`). */
+  streamRate: StreamRateLimit;
   /** Config receivers plus enabled SSF streams. */
   receivers(): ResolvedReceiver[];
   /** Queues one SET per receiver for each change (idempotent); holds them for paused streams. */
@@ -146,6 +149,7 @@ export async function buildSsf(deps: SsfDeps): Promise<SsfRuntime> {
     setQueue,
     registry,
     streams,
+    streamRate: new StreamRateLimit(deps.redis, deps.keys, () => deps.config().raw.ssf.limits, deps.logger),
     receivers,
     enqueueChanges: async (changes) => {
       const { rest } = await early.split(changes);

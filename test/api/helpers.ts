@@ -11,11 +11,16 @@ export interface ApiWorker {
   close(): Promise<void>;
 }
 
-export async function startApiWorker(prefix: string, main: Record<string, unknown> = {}, behaviors?: Record<string, unknown>): Promise<ApiWorker> {
+export async function startApiWorker(
+  prefix: string,
+  main: Record<string, unknown> = {},
+  behaviors?: Record<string, unknown>,
+  consumer = `${prefix}-c1`,
+): Promise<ApiWorker> {
   const cfg = await writeTestConfig(prefix, main, behaviors);
   // Tokens come from the file only, whatever the environment holds.
   const config = loadConfig(cfg.dir, { ...process.env, RISKSTREAM_ADMIN_TOKEN: '', RISKSTREAM_INGEST_TOKEN: '' });
-  const worker = await startWorker({ config, configPath: cfg.dir, logger: createLogger('silent'), port: 0, host: '127.0.0.1', consumer: `${prefix}-c1` });
+  const worker = await startWorker({ config, configPath: cfg.dir, logger: createLogger('silent'), port: 0, host: '127.0.0.1', consumer });
   return {
     cfg,
     worker,

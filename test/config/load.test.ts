@@ -475,6 +475,20 @@ describe('loadConfig issues, located as file:line:col', () => {
     ]);
   });
 
+  it('ssf.limits.changes_per_second / changes_burst: checked at their place; 0 turns the rate limit off', () => {
+    const yaml = 'ssf:\n  limits:\n    changes_per_second: -1\n    changes_burst: 0\n';
+    expect(lines(issuesOf(configDir({ 'riskstream.yaml': yaml })))).toEqual([
+      expect.stringMatching(/^riskstream\.yaml:3:25 ssf\.limits\.changes_per_second: /),
+      expect.stringMatching(/^riskstream\.yaml:4:20 ssf\.limits\.changes_burst: /),
+    ]);
+    expect(lines(issuesOf(configDir({ 'riskstream.yaml': 'ssf:\n  limits:\n    changes_burst: 2.5\n' })))).toEqual([
+      expect.stringMatching(/^riskstream\.yaml:3:20 ssf\.limits\.changes_burst: /),
+    ]);
+    const off = loadConfig(configDir({ 'riskstream.yaml': 'ssf:\n  limits:\n    changes_per_second: 0\n' }), NO_ENV).raw.ssf.limits;
+    expect(off).toMatchObject({ changes_per_second: 0, changes_burst: 1000 });
+    expect(loadConfig(configDir({ 'riskstream.yaml': 'ssf: {}\n' }), NO_ENV).raw.ssf.limits).toMatchObject({ changes_per_second: 10, changes_burst: 1000 });
+  });
+
   it('expires_after: 0s is refused (every hit would expire on arrival); never is accepted', () => {
     expect(lines(issuesOf(configDir({ 'behaviors.yaml': 'dlp_detection:\n  risk_level: high\n  expires_after: 0s\n' })))).toEqual([
       'behaviors.yaml:3:18 dlp_detection.expires_after: must be longer than 0s (to turn a behavior off: enabled: false)',

@@ -9,6 +9,7 @@ describe('startOnlyChanges', () => {
   it.each([
     ['nothing changed', {}, {}, []],
     ['a reloadable setting (behaviors-side state limits, tokens)', {}, { state: { max_logins: 3 }, http: { admin_tokens: ['x'.repeat(16)] } }, []],
+    ['the SSF management rate limit (read at every call)', {}, { ssf: { limits: { changes_per_second: 1, changes_burst: 5 } } }, []],
     ['the prefix', {}, { redis: { prefix: 'other' } }, ['redis']],
     ['a Redis password: named, never quoted', { redis: { url: 'redis://:a@127.0.0.1:6379' } }, { redis: { url: 'redis://:b@127.0.0.1:6379' } }, ['redis']],
     ['port, lru and partitions', {}, { http: { port: 9090 }, state: { lru_size: 5 }, engine: { partitions: 8 } }, ['engine', 'http.port', 'state.lru_size']],

@@ -6,6 +6,7 @@ import { knownSecrets, scrubAll } from '../../secrets/known-secrets.js';
 import { boundedString, parseStreamBody, type StreamLimits, type StreamStatus } from '../../ssf/streams.js';
 import { streamCaller, type StreamCaller } from '../../ssf/stream-owner.js';
 import type { StreamRequest, StreamService } from '../../ssf/stream-service.js';
+import type { StreamRateLimit } from '../../ssf/stream-rate-limit.js';
 
 type Req = FastifyRequest<{ Querystring: { stream_id?: string }; Body: Record<string, unknown> | undefined }>;
 
@@ -36,14 +37,25 @@ function streamRequest(req: Req, partial: boolean, limits: StreamLimits): Stream
  * themselves: `/ssf/streams` (POST create, GET read, PATCH update, PUT replace, DELETE),
  * `/ssf/status` (GET, POST), `/ssf/subjects:add`, `/ssf/subjects:remove`, `/ssf/verify`. Bearer
  * tokens with the `ssf` scope (or admin). A stream belongs to the token that created it: other
- * ssf tokens get 404 for it. Streams live in Redis and receive SETs without a restart.
+ * ssf tokens get 404 for it. Streams live in Redis and receive SETs without a restart. The calls
+ * that change something (and are audited) take from the ssf token's allowance first
+ * (`ssf.limits.changes_per_second`: 429 `rate_limited`, nothing done, beyond); admin tokens and
+ * reads are not limited.
  */
 export const ssfStreamRoutes =
-  (deps: { streams: StreamService }): RouteModule =>
+  (deps: { streams: StreamService; rate: StreamRateLimit }): RouteModule =>
   (app, ctx) => {
-    const { streams } = deps;
+    const { streams, rate } = deps;
     const limits = (): StreamLimits => ctx.config().raw.ssf.limits;
     const opts = { config: { scope: 'ssf' as const } };
+    // After the token check (the server's onRequest), before the body is read: a refused call costs one script call.
+    const change = {
+      ...opts,
+      onRequest: async (req: Req): Promise<void> => {
+        const c = caller(ctx, req);
+        if (!c.admin) await rate.take(c.owner);
+      },
+    };
 
     // Stream configurations and status are per caller and change: never cached (as SSF §8.1's examples answer).
     app.addHook('onSend', async (req, reply, payload) => {
@@ -51,7 +63,7 @@ export const ssfStreamRoutes =
       return payload;
     });
 
-    app.post('/ssf/streams', opts, async (req: Req, reply) => {
+    app.post('/ssf/streams', change, async (req: Req, reply) => {
       const s = await streams.create(streamRequest(req, false, limits()), caller(ctx, req), req.actor);
       return reply.code(201).send(streams.view(s));
     });
@@ -62,17 +74,17 @@ export const ssfStreamRoutes =
       return (await streams.list(caller(ctx, req))).map((s) => streams.view(s));
     });
 
-    app.patch('/ssf/streams', opts, async (req: Req) => {
+    app.patch('/ssf/streams', change, async (req: Req) => {
       const id = streamId(req)!;
       return streams.view(await streams.update(id, streamRequest(req, true, limits()), caller(ctx, req), req.actor));
     });
 
-    app.put('/ssf/streams', opts, async (req: Req) => {
+    app.put('/ssf/streams', change, async (req: Req) => {
       const id = streamId(req)!;
       return streams.view(await streams.update(id, streamRequest(req, false, limits()), caller(ctx, req), req.actor, true));
     });
 
-    app.delete('/ssf/streams', opts, async (req: Req, reply) => {
+    app.delete('/ssf/streams', change, async (req: Req, reply) => {
       await streams.delete(streamId(req)!, caller(ctx, req), req.actor);
       return reply.code(204).send();
     });
@@ -82,7 +94,7 @@ export const ssfStreamRoutes =
       return { stream_id: s.stream_id, status: s.status, ...(s.reason ? { reason: s.reason } : {}) };
     });
 
-    app.post('/ssf/status', opts, async (req: Req) => {
+    app.post('/ssf/status', change, async (req: Req) => {
       const status = req.body?.status as StreamStatus;
       // Stored, audited, shown and sent to the stream's receiver in a stream-updated SET: a token
       // pasted into it is scrubbed as in every other reason (the worker's own tokens and receiver
@@ -96,17 +108,17 @@ export const ssfStreamRoutes =
     });
 
     // SSF §8.1.3.2: "the Event Transmitter responds with an empty 200 OK response".
-    app.post('/ssf/subjects::add', opts, async (req: Req, reply) => {
+    app.post('/ssf/subjects::add', change, async (req: Req, reply) => {
       await streams.subjects(streamId(req)!, req.body?.subject, 'add', caller(ctx, req), req.actor);
       return reply.code(200).send();
     });
 
-    app.post('/ssf/subjects::remove', opts, async (req: Req, reply) => {
+    app.post('/ssf/subjects::remove', change, async (req: Req, reply) => {
       await streams.subjects(streamId(req)!, req.body?.subject, 'remove', caller(ctx, req), req.actor);
       return reply.code(204).send();
     });
 
-    app.post('/ssf/verify', opts, async (req: Req, reply) => {
+    app.post('/ssf/verify', change, async (req: Req, reply) => {
       const state = req.body?.state === undefined ? undefined : boundedString(req.body.state, 'state', limits().state_length);
       await streams.verify(streamId(req)!, state, caller(ctx, req));
       return reply.code(204).send();
