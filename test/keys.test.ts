@@ -20,6 +20,8 @@ describe('Keys: every key name in one place, unchanged', () => {
     expect(k.sessionTombstone(3, 'a{b}')).toBe('rs:{p3}:revoked-session:a%7bb%7d');
     expect(k.session(3, 'a{b}')).not.toMatch(/\{b\}/); // an id's braces never make a hash tag of their own
     expect([k.ssfHeld('x'), k.ssfVerify('x'), k.receiversKnown]).toEqual(['rs:ssf:held:x', 'rs:ssf:verify:x', 'rs:receivers:known']);
+    // An ssf token's management-call bucket: its owner digest as the hash tag, under the prefix (purged with it).
+    expect(k.ssfOwnerRate('0123abcd')).toBe('rs:ssf:owner:{0123abcd}:rate');
     expect(k.userOutboxPattern).toBe('rs:{p*}:u:*:outbox');
     expect(k.userOutbox('alice')).toMatch(/^rs:\{p\d+\}:u:.*:outbox$/);
     expect(k.bullKey(SET_DELIVERY_QUEUE, 'wait')).toBe('{rs}:bull:set-delivery:wait');

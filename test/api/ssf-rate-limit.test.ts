@@ -4,7 +4,10 @@
  * writes an audit entry, and a security review had one receiver write ≈ 400 a second (2 000
  * status toggles in 5 s), pushing the admins' history out of the capped audit stream.
  */
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parse, stringify } from 'yaml';
 import { cleanup, redisClient, testPrefix } from '../helpers/redis.js';
 import { apiClient, CAEP_RISK, PUSH } from '../helpers/ssf-api.js';
 import { isApiError, startApiWorker, type ApiWorker } from './helpers.js';
@@ -15,7 +18,7 @@ const token = 'ssf-token-rate-limit-tests-0123456789';
 const other = 'ssf-token-rate-limit-other-0123456789';
 const settings = {
   http: { ssf_tokens: [token, other] },
-  ssf: { allowed_endpoints: ['127.0.0.1'], limits: { changes_per_second: 1, changes_burst: 3 } },
+  ssf: { allowed_endpoints: ['127.0.0.1'], limits: { changes_per_second: 0.5, changes_burst: 3 } },
 };
 let a: ApiWorker;
 let b: ApiWorker;
@@ -57,8 +60,10 @@ describe('ssf.limits.changes_per_second', () => {
     expect(audited).toBe(3);
 
     // The next, on either worker (one allowance per token across the prefix): refused before anything is done.
+    let retryAfter = 0;
     for (const api of [apiA, apiB]) {
       const refused = await api('POST', '/ssf/status', { stream_id: id, status: 'enabled' });
+      retryAfter = Number(refused.headers.get('retry-after'));
       expect(isApiError(refused, 429, 'rate_limited')).toBe(true);
       expect(Object.keys(refused.json).sort()).toEqual(['error', 'message']);
       expect(Number(refused.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
@@ -86,11 +91,29 @@ describe('ssf.limits.changes_per_second', () => {
     }
     expect(await auditOf(id)).toHaveLength(audited + 5);
 
-    // Refilled (1 a second): the token may change its stream again, on the other worker.
-    await new Promise((r) => setTimeout(r, 1100));
+    // Refilled (one call every 2 s) after Retry-After: the token may change its stream again, on the other worker.
+    await new Promise((r) => setTimeout(r, retryAfter * 1000 + 50));
     const again = await apiB('POST', '/ssf/status', { stream_id: id, status: 'paused' });
     expect(again.status, JSON.stringify(again.json)).toBe(200);
     expect(isApiError(await apiA('POST', '/ssf/status', { stream_id: id, status: 'enabled' }), 429, 'rate_limited')).toBe(true);
     expect((await auditOf(id))[0]).toMatchObject({ action: 'receiver.disabled', details: { status: 'paused' } });
+  });
+
+  it('is read at every call: a reload turning it off (0) applies at once, on the reloaded worker', async () => {
+    const file = join(a.cfg.dir, 'riskstream.yaml');
+    const yaml = parse(readFileSync(file, 'utf8')) as { ssf: { limits: Record<string, number> } };
+    yaml.ssf.limits.changes_per_second = 0;
+    writeFileSync(file, stringify(yaml));
+    await a.worker.reload();
+    const created = await apiA('POST', '/ssf/streams', stream, other);
+    expect(created.status, JSON.stringify(created.json)).toBe(201);
+    for (const status of ['paused', 'enabled', 'paused', 'enabled', 'paused', 'enabled']) {
+      const r = await apiA('POST', '/ssf/status', { stream_id: created.json.stream_id, status }, other);
+      expect(r.status, JSON.stringify(r.json)).toBe(200);
+    }
+    // The other worker still runs its own configuration (a burst of 3).
+    const statuses: number[] = [];
+    for (let i = 0; i < 5; i++) statuses.push((await apiB('POST', '/ssf/status', { stream_id: created.json.stream_id, status: 'paused' }, other)).status);
+    expect(statuses).toContain(429);
   });
 });

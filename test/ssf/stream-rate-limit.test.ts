@@ -50,8 +50,8 @@ describe('StreamRateLimit', () => {
     expect(await takeN(limit, 'owner-b', 1)).toEqual([undefined]);
     limits = { ...limits, changes_per_second: 0 };
     expect((await takeN(limit, 'owner-a', 50)).every((r) => r === undefined)).toBe(true);
-    limits = { ...limits, changes_per_second: 1, changes_burst: 5 };
-    expect(await takeN(limit, 'owner-c', 6)).toEqual([undefined, undefined, undefined, undefined, undefined, 1]);
+    limits = { ...limits, changes_per_second: 0.2, changes_burst: 5 };
+    expect(await takeN(limit, 'owner-c', 6)).toEqual([undefined, undefined, undefined, undefined, undefined, 5]);
   });
 
   it('keys the bucket under the prefix, hash-tagged, with a ttl (nothing kept for ever)', async () => {
