@@ -12,7 +12,7 @@ import { Keys } from '../../src/keys.js';
 import { scriptsOn } from '../../src/redis/scripts.js';
 import { cleanup, redisClient, testPrefix } from '../helpers/redis.js';
 
-const redis = redisClient();
+const redis = redisClient(2); // its own database: its prefixes are scanned once per run
 const base = testPrefix('router-read-equivalence');
 const BEFORE = readFileSync(new URL('./before/router-read-2.lua', import.meta.url), 'utf8');
 const used: string[] = [];

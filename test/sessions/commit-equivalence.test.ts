@@ -19,7 +19,7 @@ import type { SessionIdentity } from '../../src/sessions/identity.js';
 import { cleanup, redisClient, testPrefix } from '../helpers/redis.js';
 import { snapshot, snapshotDiff } from '../helpers/redis-snapshot.js';
 
-const redis = redisClient();
+const redis = redisClient(3); // its own database: its prefixes are scanned once per run
 const base = testPrefix('commit-equivalence');
 const BEFORE = readFileSync(new URL('../redis/before/engine-commit-2.lua', import.meta.url), 'utf8');
 const TOKEN = 'w#1';
