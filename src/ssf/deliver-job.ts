@@ -30,6 +30,9 @@ export interface ProcessorDeps extends OutcomeDeps {
 /** How often a SET queued for a stream that was paused since looks again for the resume. */
 const PAUSED_RECHECK_MS = 5_000;
 
+/** How often a SET for a receiver only another worker's configuration has looks again. */
+const SKEW_RECHECK_MS = 5_000;
+
 /** Lock TTL beyond the receiver timeout (signing, Redis round trips). */
 const LOCK_MARGIN_MS = 5_000;
 
@@ -38,6 +41,7 @@ export function createSetProcessor(deps: ProcessorDeps): (job: Job<SetJobData>, 
   const random = deps.random ?? Math.random;
   const egress = deps.egress ?? { policy: new EndpointPolicy(), limiter: new EgressLimiter(2, 16) };
   const { record, fail, leftOf, superseded, onFailure } = outcomeHandlers(deps, random);
+  const skewLogged = new Set<string>();
 
   async function delay(job: Job<SetJobData>, token: string | undefined, ms: number): Promise<never> {
     await job.moveToDelayed(Date.now() + ms, token);
@@ -65,8 +69,24 @@ export function createSetProcessor(deps: ProcessorDeps): (job: Job<SetJobData>, 
       if (leftOf(job) <= 0) return fail(ctx, 'failed', { outcome: 'expired', last_outcome: 'paused' });
       return delay(job, token, PAUSED_RECHECK_MS + Math.round(random() * PAUSED_RECHECK_MS * 0.2));
     }
-    if (!receiver || (!receiver.enabled && !(announces && receiver.streamId)))
-      return fail(ctx, 'failed', { outcome: receiver ? 'receiver_disabled' : 'unknown_receiver' });
+    if (!receiver || (!receiver.enabled && !(announces && receiver.streamId))) {
+      const outcome = receiver ? 'receiver_disabled' : 'unknown_receiver';
+      // A configured receiver another worker's configuration has on (it queued this SET) while
+      // this one's is behind a reload (workers are reloaded one by one): it waits for a worker
+      // that has it, or for this one's reload, rather than failing for good; up to the horizon.
+      if (receiver?.selfRegistered !== true && (await deps.state.enabledElsewhere(d.receiver))) {
+        if (leftOf(job) <= 0) return fail(ctx, 'failed', { outcome: 'expired', last_outcome: outcome });
+        if (!skewLogged.has(d.receiver)) {
+          skewLogged.add(d.receiver);
+          deps.logger?.warn(
+            { receiver: d.receiver, outcome },
+            "SETs for a receiver another worker's configuration has on wait for a worker that has it: reload this one too (kill -HUP)",
+          );
+        }
+        return delay(job, token, SKEW_RECHECK_MS + Math.round(random() * SKEW_RECHECK_MS * 0.2));
+      }
+      return fail(ctx, 'failed', { outcome });
+    }
     if (d.event === 'stream-updated') {
       const now = await stillAnnounced(deps.registry, receiver, d.status);
       if (!now) return fail(ctx, 'failed', { outcome: 'unknown_receiver' });

@@ -30,6 +30,15 @@ export class DeliveryState {
     return { delivered: Number(delivered ?? 0), enqueued: Number(enqueued ?? 0) };
   }
 
+  /**
+   * True when the last configuration a worker applied (start or reload) has `receiver` configured
+   * and enabled (`<prefix>:receivers:known`, its fingerprint marked `+`): a worker whose own
+   * configuration lacks it, or holds it disabled, is behind a reload, not told to drop its SETs.
+   */
+  async enabledElsewhere(receiver: string): Promise<boolean> {
+    return (await this.redis.hget(this.keys.receiversKnown, receiver))?.endsWith('+') === true;
+  }
+
   /** Raises the delivered version to max(old, version). */
   async markDelivered(user: string, receiver: string, version: number): Promise<number> {
     return Number(await this.scripts.deliveryRaise(this.keys.userDelivered(user), receiver, String(version)));
