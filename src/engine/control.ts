@@ -36,7 +36,7 @@ export async function requestReset(
   keys: Keys,
   req: { user: string; actor: string; reason: string },
   timeoutMs = 15_000,
-  unapplied = `no worker applied the reset of ${req.user} within ${timeoutMs} ms (is a worker running?)`,
+  unapplied = `no worker applied the reset of ${req.user} within ${timeoutMs} ms (is a worker running?); it stays queued and is applied in order when a worker owns the user's partition — check the audit log (risk.reset) before sending it again`,
 ): Promise<ResetOutcome> {
   const id = randomUUID();
   await redis.xadd(keys.controlStream, '*', 'op', 'reset', 'req', id, 'user', req.user, 'actor', req.actor, 'reason', req.reason);
