@@ -1,4 +1,4 @@
-import type { RedisClient } from '../redis/client.js';
+import { isCluster, type RedisClient } from '../redis/client.js';
 import type { Readiness } from '../api/context.js';
 import type { Config } from '../config/load.js';
 import { readBacklog, stallReason, stuckReason, type ProgressClock } from '../ingest/backlog.js';
@@ -17,11 +17,30 @@ export interface ReadinessDeps {
 /** `/readyz` answers 503 when Redis has not answered PING within this (commands queue while it is away). */
 export const PING_TIMEOUT_MS = 1000;
 
-/** Why Redis is not ready (undefined: it answered PONG in time). Never throws, never waits past `timeoutMs`. */
+/**
+ * Why Redis is not ready (undefined: it answered PONG in time). Never throws, never waits past `timeoutMs`.
+ * On a Redis Cluster every master is PINGed (a PING without a key goes to one random master, so a
+ * stalled master would be seen one time in three): the first master that does not answer is the reason.
+ */
 export async function pingProblem(redis: RedisClient, timeoutMs: number): Promise<string | undefined> {
   // A connection that is not ready queues the PING until it is back: do not wait for that.
   const status = (redis as { status?: string }).status;
   if (status !== undefined && status !== 'ready' && status !== 'connect') return `not connected (${status})`;
+  if (!isCluster(redis)) return pongWithin(redis, timeoutMs);
+  const masters = redis.nodes('master');
+  if (masters.length === 0) return 'no master connected';
+  // A master's connection is opened at its first command ('wait'): the PING opens it, within the timeout.
+  const problems = await Promise.all(
+    masters.map(async (node) => {
+      const why = await pongWithin(node, timeoutMs);
+      return why === undefined ? undefined : `master ${node.options.host ?? '?'}:${node.options.port ?? '?'}: ${why}`;
+    }),
+  );
+  return problems.find((p) => p !== undefined);
+}
+
+/** One PING on one connection (a node's or a single Redis'), bounded by `timeoutMs`. */
+function pongWithin(redis: RedisClient, timeoutMs: number): Promise<string | undefined> {
   return within(
     redis.ping().then(
       (r) => (r === 'PONG' ? undefined : `PING answered ${String(r).slice(0, 40)}`),
