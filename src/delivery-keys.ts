@@ -52,6 +52,13 @@ export class DeliveryKeys {
   get receiversKnown(): string {
     return `${this.prefix}:receivers:known`;
   }
+  /**
+   * Hash: worker id → the configured receivers its running configuration has enabled (a JSON array
+   * of names; src/ssf/receivers-on.ts), written at its start and each reload, removed at its stop.
+   */
+  get receiversOn(): string {
+    return `${this.prefix}:receivers:on`;
+  }
   /** Hash: a receiver's delivery throttle (`tat` for its rate limit, `pause_until` after a 429). */
   receiverThrottle(receiver: string): string {
     return `${this.prefix}:ssf:rx:{${tag(receiver)}}:throttle`;

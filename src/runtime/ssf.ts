@@ -16,6 +16,7 @@ import type { StreamService } from '../ssf/stream-service.js';
 import { createStreamService } from '../ssf/stream-service-factory.js';
 import { StreamRateLimit } from '../ssf/stream-rate-limit.js';
 import { auditReceivers } from '../ssf/receiver-audit.js';
+import { forgetReceiversOn, recordReceiversOn } from '../ssf/receivers-on.js';
 import { earlyEnqueue } from '../ssf/early-enqueue.js';
 import { ensureSigningKey } from '../ssf/signing-key-file.js';
 import { isRiskstreamError, RiskstreamError } from '../errors.js';
@@ -59,6 +60,8 @@ export interface SsfDeps {
   metrics?: Metrics;
   /** Run the delivery worker in this process (false for one-shot CLI commands). */
   deliver?: boolean;
+  /** The worker's id: its enabled receivers are recorded under it (src/ssf/receivers-on.ts). */
+  workerId?: string;
 }
 
 /** How often a worker records its configured keys and reads the others' (ms). */
@@ -125,6 +128,10 @@ export async function buildSsf(deps: SsfDeps): Promise<SsfRuntime> {
   }, 1000);
   refresh.unref();
   await auditReceivers(deps, deps.config().receivers);
+  const { workerId } = deps;
+  const recordOn = (): Promise<void> =>
+    workerId !== undefined && deps.deliver !== false ? recordReceiversOn(deps.redis, deps.keys, workerId, deps.config().receivers) : Promise.resolve();
+  await recordOn();
   let worker: DeliveryWorker | undefined;
   const start = (): void => {
     const cfg = deps.config();
@@ -169,6 +176,7 @@ export async function buildSsf(deps: SsfDeps): Promise<SsfRuntime> {
       keyRing = next;
       await publish();
       await auditReceivers(deps, deps.config().receivers);
+      await recordOn();
       if (worker) {
         await worker.close();
         start();
@@ -178,6 +186,7 @@ export async function buildSsf(deps: SsfDeps): Promise<SsfRuntime> {
       clearInterval(refresh);
       clearInterval(republish);
       await worker?.close();
+      if (workerId !== undefined && deps.deliver !== false) await forgetReceiversOn(deps.redis, deps.keys, workerId).catch(() => undefined);
       await setQueue.close();
       await early.close();
     },

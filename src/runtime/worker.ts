@@ -91,7 +91,7 @@ export async function startWorker(opts: WorkerOptions = {}): Promise<WorkerHandl
   const explicit = opts.consumer ?? process.env.RISKSTREAM_WORKER_ID ?? process.env.RISKSTREAM_CONSUMER;
   const identity = await claimWorkerId(redis, config.prefix, { ...(explicit ? { explicit } : {}), ttlMs: config.raw.engine.lease_ttl });
 
-  const ssf: SsfRuntime = await buildSsf({ config: () => config, redis, keys, audit, logger, metrics });
+  const ssf: SsfRuntime = await buildSsf({ config: () => config, redis, keys, audit, logger, metrics, workerId: identity.id });
   const ingest: IngestRuntime = await buildIngest({ config: () => config, redis, logger, metrics });
   const sessions: SessionsRuntime = buildSessions({ config: () => config, redis, keys, audit, logger, ssf });
 

@@ -7,6 +7,7 @@ import { randomUUID } from 'node:crypto';
 import type { RedisClient } from '../redis/client.js';
 import type { Keys } from '../keys.js';
 import { scriptsOn, type Scripts } from '../redis/scripts.js';
+import { enabledOnLiveWorker } from './receivers-on.js';
 
 /** Delivery state for one Redis (keys from {@link Keys}). */
 export class DeliveryState {
@@ -31,12 +32,15 @@ export class DeliveryState {
   }
 
   /**
-   * True when the last configuration a worker applied (start or reload) has `receiver` configured
-   * and enabled (`<prefix>:receivers:known`, its fingerprint marked `+`): a worker whose own
-   * configuration lacks it, or holds it disabled, is behind a reload, not told to drop its SETs.
+   * True when a running worker's configuration has `receiver` configured and enabled
+   * (`<prefix>:receivers:on`, for workers still in `<prefix>:engine:members`), or the last
+   * configuration a worker applied has (`<prefix>:receivers:known`, its fingerprint marked `+`): a
+   * worker whose own configuration lacks it, or holds it disabled, is behind a reload, not told to
+   * drop its SETs — even when a worker not reloaded yet started or reloaded since, which rewrites
+   * the known mark.
    */
   async enabledElsewhere(receiver: string): Promise<boolean> {
-    return (await this.redis.hget(this.keys.receiversKnown, receiver))?.endsWith('+') === true;
+    return (await enabledOnLiveWorker(this.redis, this.keys, receiver)) || (await this.redis.hget(this.keys.receiversKnown, receiver))?.endsWith('+') === true;
   }
 
   /** Raises the delivered version to max(old, version). */
