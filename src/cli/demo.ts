@@ -119,7 +119,21 @@ export async function runDemo(opts: DemoOptions): Promise<number> {
     if (!opts.keep) await purgePrefix(redis, prefix);
     redis.disconnect();
     redisInfo.child?.kill();
+    if (opts.keep) out.write(keptNote(prefix, dir, redisInfo.child !== undefined));
   }
+}
+
+/**
+ * What `--keep` left, said at the end: the prefix, the configuration that reads it (in `.demo/`)
+ * and how to delete the keys — or, with a throw-away `redis-server`, that nothing could be kept.
+ */
+export function keptNote(prefix: string, dir: string, ownRedis: boolean): string {
+  if (ownRedis) return `--keep: nothing kept: the demo's own redis-server (no persistence) stopped with it\n`;
+  return (
+    `--keep: the demo's keys stay in Redis under the prefix ${prefix}; its configuration is in ${dir}:\n` +
+    `  npx riskstream risk list --config ${dir}\n` +
+    `  delete them: redis-cli --scan --pattern '*${prefix}*' | xargs -r redis-cli unlink\n`
+  );
 }
 
 /**
