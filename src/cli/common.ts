@@ -1,4 +1,5 @@
 import { InvalidArgumentError, type Command } from 'commander';
+import { userInfo } from 'node:os';
 import { Redis } from 'ioredis';
 import type { RedisClient } from '../redis/client.js';
 import { clusterClient } from '../runtime/connections.js';
@@ -125,4 +126,16 @@ export function nextPageCommand(command: string, cursor: string, options: Record
     .map(([flag, v]) => ` --${flag} ${shellWord(String(v))}`)
     .join('');
   return `riskstream ${command} --cursor ${shellWord(cursor)}${rest}`;
+}
+
+/**
+ * The audit actor of a CLI command: `cli:<the OS user running it>` — the same for every command
+ * (`risk reset`, `sessions revoke`), also where `$USER` is unset (cron, systemd, containers).
+ */
+export function cliActor(): string {
+  try {
+    return `cli:${userInfo().username}`;
+  } catch {
+    return 'cli';
+  }
 }

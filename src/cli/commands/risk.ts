@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { reasonParam } from '../../api/params.js';
 import { knownSecrets } from '../../secrets/known-secrets.js';
-import { DEFAULT_CONFIG, DEFAULT_PAGE, integerIn, nextPageCommand, openCli, table, print, userArg } from '../common.js';
+import { cliActor, DEFAULT_CONFIG, DEFAULT_PAGE, integerIn, nextPageCommand, openCli, table, print, userArg } from '../common.js';
 import { cliServices, type CliServices } from '../../runtime/cli-runtime.js';
 import { formatDuration } from '../../duration.js';
 import { MAX_PAGE, type UserRiskView } from '../../risk/service.js';
@@ -79,7 +79,7 @@ export function riskCommand(program: Command): void {
       await withServices(o.config ?? parent().config, async (cli, s) => {
         // Checked and scrubbed as the API's (a pasted token is fingerprinted: the reason reaches every receiver).
         const reason = reasonParam({ reason: o.reason }, undefined, '', knownSecrets(cli.config));
-        const r = await s.risk.reset(userArg(user), `cli:${process.env.USER ?? 'admin'}`, reason);
+        const r = await s.risk.reset(userArg(user), cliActor(), reason);
         print(`${r.user}: ${r.previous.toUpperCase()} → ${r.level.toUpperCase()} (version ${r.version})${r.change ? ', SET queued' : ', unchanged'}\n`);
       });
     });

@@ -1,4 +1,3 @@
-import { userInfo } from 'node:os';
 import type { Command } from 'commander';
 import { reasonParam } from '../../api/params.js';
 import { knownSecrets } from '../../secrets/known-secrets.js';
@@ -14,7 +13,7 @@ import { setQueueSink } from '../../sessions/set-sink.js';
 import { MAX_LIMIT } from '../../sessions/listing.js';
 import { createSetQueue } from '../../ssf/queue.js';
 import { createStreamService } from '../../ssf/stream-service-factory.js';
-import { DEFAULT_CONFIG, DEFAULT_PAGE, integerIn, nextPageCommand, openCli, table, print, userArg, type CommandModule } from '../common.js';
+import { cliActor, DEFAULT_CONFIG, DEFAULT_PAGE, integerIn, nextPageCommand, openCli, table, print, userArg, type CommandModule } from '../common.js';
 import { escapeControlsKeepLines } from '../terminal-text.js';
 
 /** What a CLI revocation sink factory gets: the open CLI connection. */
@@ -85,14 +84,6 @@ function details(s: SessionIdentity): string {
     rows.filter((r) => r.value !== undefined && r.value !== ''),
     ['field', 'value'],
   );
-}
-
-function cliActor(): string {
-  try {
-    return `cli:${userInfo().username}`;
-  } catch {
-    return 'cli';
-  }
 }
 
 /**
