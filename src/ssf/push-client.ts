@@ -47,6 +47,13 @@ const agents = { http: new HttpAgent({ keepAlive: true, maxSockets: 256 }), http
 const pinnedAgents = { http: new HttpAgent({ keepAlive: true, maxSockets: 256 }), https: new HttpsAgent({ keepAlive: true, maxSockets: 256 }) };
 
 /**
+ * Most interim (1xx) answers taken before the final one. Each is a whole new message to node's
+ * parser (its header limit starts over), so a receiver sending `100 Continue` without end would
+ * keep a core busy parsing them until the push's timeout: past this, the connection is closed.
+ */
+export const MAX_INTERIM_RESPONSES = 8;
+
+/**
  * POSTs one SET (RFC 8935) with a timeout covering the whole exchange; redirects are not
  * followed (a 3xx is permanent). node:http with keep-alive agents: a fraction of fetch's cost
  * per request, which matters at thousands of SETs a second.
@@ -138,6 +145,12 @@ function send(req: PushRequest, t: Target, finish: (o: PushOutcome) => void, onA
     classifyResponse(res, (req.now ?? Date.now)(), req.timeoutMs).then(finish, (err: unknown) => finish(networkOutcome(err)));
   });
   r.on('error', (err) => finish(networkOutcome(err)));
+  let interim = 0;
+  r.on('information', () => {
+    if (++interim <= MAX_INTERIM_RESPONSES) return;
+    finish({ kind: 'retryable', reason: 'network', message: `more than ${MAX_INTERIM_RESPONSES} interim (1xx) responses` });
+    r.destroy();
+  });
   r.end(body);
   return () => r.destroy();
 }
