@@ -1,0 +1,71 @@
+import type { Redis } from 'ioredis';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { AuditLog } from '../../src/audit/audit-log.js';
+import type { ResolvedReceiver } from '../../src/config/receiver.js';
+import { Keys } from '../../src/keys.js';
+import { startDeliveryWorker, type DeliveryWorker } from '../../src/ssf/delivery-worker.js';
+import { KeyRing } from '../../src/ssf/key-ring.js';
+import { createSetQueue, enqueueLevelChange, type SetQueue } from '../../src/ssf/queue.js';
+import { cleanup, redisClient, testPrefix, waitFor } from '../helpers/redis.js';
+import { change, startReceiver, testReceiver } from './helpers.js';
+
+const prefix = testPrefix('delivery-remote-text');
+const keys = new Keys(prefix);
+const receivers = new Map<string, ResolvedReceiver>();
+const closers: Array<() => Promise<void>> = [];
+let redis: Redis;
+let q: SetQueue;
+let audit: AuditLog;
+let worker: DeliveryWorker;
+
+beforeAll(async () => {
+  redis = redisClient();
+  const ring = new KeyRing();
+  await ring.rotate('ES256');
+  q = createSetQueue(redis, keys);
+  audit = new AuditLog(redis, `${prefix}:audit`);
+  worker = startDeliveryWorker({
+    connection: redis,
+    keys,
+    registry: { get: (n) => receivers.get(n) },
+    keyRing: ring,
+    issuer: 'https://riskstream.test',
+    audit,
+    delivery: { concurrency: 4, horizon: 86_400_000, backoff_base: 200, backoff_max: 1000, invalid_key_retry: 250 },
+    closeTimeoutMs: 1000,
+  });
+});
+
+afterAll(async () => {
+  for (const c of closers) await c();
+  await worker.close();
+  await q.close();
+  await cleanup(redis, prefix);
+  await redis.quit();
+});
+
+describe("a receiver's 400 error text in the audit log", () => {
+  it('line/paragraph separators and bidirectional marks are replaced, as control characters are', async () => {
+    const rx = await startReceiver(() => ({
+      status: 400,
+      body: {
+        err: 'invalid_request\u2028level=error msg=forged',
+        description: 'a\u2028b\u2029c\u200ed\u200fe\u061cf\u202eg\u001b[2Jh',
+      },
+    }));
+    closers.push(rx.close);
+    const r = testReceiver('hostile-text', rx.url);
+    receivers.set(r.name, r);
+    await enqueueLevelChange(q, change('dave@example.com', 1, 'low', 'high'), [r]);
+    const [failed] = await waitFor(async () => {
+      const e = (await audit.list({ action: 'set.failed', count: 100 })).entries.filter((x) => x.details.receiver === r.name);
+      return e.length ? e : undefined;
+    });
+    expect(failed!.details).toMatchObject({
+      outcome: 'rejected',
+      status: 400,
+      err: 'invalid_request level=error msg=forged',
+      description: 'a b c d e f g [2Jh',
+    });
+  });
+});
