@@ -168,7 +168,9 @@ export function splitBody(input: string, maxRecords = Infinity): BodySpans {
     let nl = text.indexOf('\n', i);
     if (nl < 0) nl = text.length;
     line++;
-    const s = skipWs(text, i);
+    // White space up to this line's end only: a run of blank lines is scanned once, not once per line.
+    let s = i;
+    while (s < nl && isWs(text.charCodeAt(s))) s++;
     if (s < nl) {
       let e = nl;
       while (e > s && isWs(text.charCodeAt(e - 1))) e--;
