@@ -1,5 +1,6 @@
 import { looksLikeJwt, mayHoldToken, scrubText, sha256Hex } from './secret-values.js';
 import { isSecretName } from './secret-names.js';
+import { replaceJsonPairs } from './json-pairs.js';
 
 /**
  * Deep scrubbing of JSON-like values (pure): fields with a secret name (secret-names.ts) become
@@ -159,12 +160,6 @@ export function scrubJsonText(v: string, remove: readonly string[] = []): string
   return scrubText(holdsPairs(v) ? redactJsonPairs(v, remove) : v);
 }
 
-/**
- * `"name": "value"` (the closing quote may be missing: a line cut short) or `"name": value`, a
- * bare value not opening an object or array (whose own pairs are matched then, one by one).
- */
-const JSON_PAIR = /"((?:[^"\\]|\\.)*)"(\s*:\s*)("(?:[^"\\]|\\.)*(?:"|\\?$)|[^\s"{}[\],][^,}\]\s]*)/g;
-
 /** A key as written in JSON text, its escapes (`pass\u0077ord`) resolved. */
 function unescapedName(name: string): string {
   if (!name.includes('\\')) return name;
@@ -181,14 +176,17 @@ function unescapedName(name: string): string {
  * level down.
  */
 function redactJsonPairs(v: string, remove: readonly string[] = []): string {
-  return v.replace(JSON_PAIR, (pair, name: string, colon: string, value: string) => {
-    if (isSecretName(unescapedName(name))) return `"${name}"${colon}"${REDACTED}"`;
-    if (value[0] !== '"' || !value.includes('\\"')) return pair;
-    const closed = value.length > 1 && /(^|[^\\])(\\\\)*"$/.test(value.slice(1)); // its last quote not escaped
-    const text = unescapedString(value.slice(1, closed ? -1 : undefined));
-    const scrubbed = scrubJsonText(text, remove);
-    return scrubbed === text ? pair : `"${name}"${colon}${JSON.stringify(scrubbed).slice(0, closed ? undefined : -1)}`;
-  });
+  return replaceJsonPairs(v, (pair, name, colon, value) => redactedPair(pair, name, colon, value, remove));
+}
+
+/** One `"name": value` pair with its value `[redacted]` by its name, or scrubbed within. */
+function redactedPair(pair: string, name: string, colon: string, value: string, remove: readonly string[]): string {
+  if (isSecretName(unescapedName(name))) return `"${name}"${colon}"${REDACTED}"`;
+  if (value[0] !== '"' || !value.includes('\\"')) return pair;
+  const closed = value.length > 1 && /(^|[^\\])(\\\\)*"$/.test(value.slice(1)); // its last quote not escaped
+  const text = unescapedString(value.slice(1, closed ? -1 : undefined));
+  const scrubbed = scrubJsonText(text, remove);
+  return scrubbed === text ? pair : `"${name}"${colon}${JSON.stringify(scrubbed).slice(0, closed ? undefined : -1)}`;
 }
 
 /**
