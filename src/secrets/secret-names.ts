@@ -29,10 +29,17 @@ const EXACT: ReadonlySet<string> = new Set(['pwd', 'pin', 'sig', 'jwt', 'key']);
 /** Field names are few (claims, headers, event fields): results are remembered, up to this many. */
 const MEMO_MAX = 4096;
 
-/** `f` memoised per string argument (bounded: cleared when full). */
+/**
+ * Longest name remembered: a longer one (a claim named with 500 000 characters) is judged each
+ * time, never kept — the memo held up to {@link MEMO_MAX} of them, gigabytes across events.
+ */
+const MEMO_MAX_LENGTH = 256;
+
+/** `f` memoised per string argument (bounded: cleared when full; long arguments not kept). */
 function memoised<T>(f: (s: string) => T): (s: string) => T {
   const memo = new Map<string, T>();
   return (s) => {
+    if (s.length > MEMO_MAX_LENGTH) return f(s);
     let v = memo.get(s);
     if (v === undefined && !memo.has(s)) {
       v = f(s);
