@@ -22,6 +22,7 @@ let aheadCfg: TestConfig;
 let behind: SsfRuntime;
 let ahead: SsfRuntime;
 let reloaded: SsfRuntime | undefined;
+let behindClosed = false;
 
 async function runtime(cfg: TestConfig, client: typeof redis, deliver: boolean): Promise<SsfRuntime> {
   const config = loadConfig(cfg.dir);
@@ -40,7 +41,7 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   await reloaded?.close();
-  await behind.close();
+  if (!behindClosed) await behind.close();
   await ahead.close();
   await rx.close();
   await cleanup(redis, prefix);
@@ -61,7 +62,11 @@ describe('a receiver added by a reload another worker has not had yet', () => {
     await waitFor(async () => ((await q.getJobState(id)) === 'delayed' ? true : undefined), { timeout: 5000, what: 'the job waiting' });
     expect((await q.getFailed()).map((j) => j.failedReason)).toEqual([]);
     expect(rx.requests).toHaveLength(0);
-    // A worker with the receiver (this one reloaded, or another) takes it next.
+    // A worker with the receiver (this one reloaded, or another) takes it next. The one without it
+    // stops delivering first: with both taking jobs, which one takes the SET after its wait is a
+    // coin toss each time (the one without it waits it again), so the test's time would be luck.
+    await behind.close();
+    behindClosed = true;
     reloaded = await runtime(aheadCfg, third, true);
     await waitFor(() => rx.requests.length >= 1 || undefined, { timeout: 15_000, what: 'the SET' });
     expect(rx.requests[0]!.claims.sub_id).toMatchObject({ email: user });
@@ -69,9 +74,10 @@ describe('a receiver added by a reload another worker has not had yet', () => {
   }, 30_000);
 
   it('a receiver no worker has configured still fails at once (unknown_receiver)', async () => {
+    // Delivered by the reloaded worker of the test before (the one not reloaded has stopped).
     const gone = { ...loadConfig(aheadCfg.dir).receivers[0]!, name: 'gone' };
     await enqueueLevelChanges(ahead.setQueue, [change('gone@example.com', 1, 'low', 'high')], [gone]);
     const id = levelChangeJobId('gone', 'gone@example.com', 1);
-    await waitFor(async () => ((await behind.setQueue.queue.getJobState(id)) === 'failed' ? true : undefined), { timeout: 5000, what: 'the job failed' });
+    await waitFor(async () => ((await ahead.setQueue.queue.getJobState(id)) === 'failed' ? true : undefined), { timeout: 5000, what: 'the job failed' });
   }, 15_000);
 });
