@@ -4,11 +4,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AuditLog } from '../../src/audit/audit-log.js';
 import type { ResolvedReceiver } from '../../src/config/receiver.js';
 import { Keys } from '../../src/keys.js';
-import { startDeliveryWorker, type DeliveryWorker } from '../../src/ssf/delivery-worker.js';
+import type { DeliveryWorker } from '../../src/ssf/delivery-worker.js';
 import { EgressLimiter } from '../../src/ssf/egress.js';
 import { EndpointPolicy } from '../../src/ssf/endpoint-policy.js';
-import { KeyRing } from '../../src/ssf/key-ring.js';
-import { createSetQueue, enqueueLevelChange, type SetQueue } from '../../src/ssf/queue.js';
+import { enqueueLevelChange, type SetQueue } from '../../src/ssf/queue.js';
+import { startTestDelivery } from './delivery-harness.js';
 import { cleanup, redisClient, testPrefix, waitFor } from '../helpers/redis.js';
 import { change, testReceiver } from './helpers.js';
 
@@ -38,21 +38,10 @@ beforeAll(async () => {
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   port = (server.address() as AddressInfo).port;
   redis = redisClient();
-  const ring = new KeyRing();
-  await ring.rotate('ES256');
-  q = createSetQueue(redis, keys);
-  audit = new AuditLog(redis, `${prefix}:audit`);
-  worker = startDeliveryWorker({
-    connection: redis,
-    keys,
-    registry: { get: (n) => receivers.get(n) },
-    keyRing: ring,
-    issuer: 'https://riskstream.test',
-    audit,
-    delivery: { concurrency: 8, horizon: 86_400_000, backoff_base: 60_000, backoff_max: 60_000, invalid_key_retry: 250 },
+  ({ q, audit, worker } = await startTestDelivery(redis, keys, prefix, receivers, {
+    delivery: { concurrency: 8, backoff_base: 60_000, backoff_max: 60_000 },
     egress: { policy: new EndpointPolicy(['127.0.0.1']), limiter: new EgressLimiter(2, 4) },
-    closeTimeoutMs: 1000,
-  });
+  }));
 });
 
 afterAll(async () => {

@@ -3,9 +3,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AuditLog } from '../../src/audit/audit-log.js';
 import type { ResolvedReceiver } from '../../src/config/receiver.js';
 import { Keys } from '../../src/keys.js';
-import { startDeliveryWorker, type DeliveryWorker } from '../../src/ssf/delivery-worker.js';
-import { KeyRing } from '../../src/ssf/key-ring.js';
-import { createSetQueue, enqueueLevelChange, type SetQueue } from '../../src/ssf/queue.js';
+import type { DeliveryWorker } from '../../src/ssf/delivery-worker.js';
+import { enqueueLevelChange, type SetQueue } from '../../src/ssf/queue.js';
+import { startTestDelivery } from './delivery-harness.js';
 import { cleanup, redisClient, testPrefix, waitFor } from '../helpers/redis.js';
 import { change, startReceiver, testReceiver } from './helpers.js';
 
@@ -20,20 +20,7 @@ let worker: DeliveryWorker;
 
 beforeAll(async () => {
   redis = redisClient();
-  const ring = new KeyRing();
-  await ring.rotate('ES256');
-  q = createSetQueue(redis, keys);
-  audit = new AuditLog(redis, `${prefix}:audit`);
-  worker = startDeliveryWorker({
-    connection: redis,
-    keys,
-    registry: { get: (n) => receivers.get(n) },
-    keyRing: ring,
-    issuer: 'https://riskstream.test',
-    audit,
-    delivery: { concurrency: 4, horizon: 86_400_000, backoff_base: 200, backoff_max: 1000, invalid_key_retry: 250 },
-    closeTimeoutMs: 1000,
-  });
+  ({ q, audit, worker } = await startTestDelivery(redis, keys, prefix, receivers));
 });
 
 afterAll(async () => {

@@ -1,0 +1,47 @@
+/** A delivery worker over a real Redis for SSF delivery tests: queue, audit log, signing key and worker, with the tests' usual settings. */
+import type { Redis } from 'ioredis';
+import { AuditLog } from '../../src/audit/audit-log.js';
+import type { ResolvedReceiver } from '../../src/config/receiver.js';
+import type { Keys } from '../../src/keys.js';
+import { startDeliveryWorker, type DeliveryWorker } from '../../src/ssf/delivery-worker.js';
+import { KeyRing } from '../../src/ssf/key-ring.js';
+import { createSetQueue, type SetQueue } from '../../src/ssf/queue.js';
+
+type WorkerOptions = Parameters<typeof startDeliveryWorker>[0];
+
+/** What {@link startTestDelivery} started. */
+export interface TestDelivery {
+  q: SetQueue;
+  audit: AuditLog;
+  worker: DeliveryWorker;
+}
+
+/**
+ * Starts a delivery worker on `redis` under `prefix` (audit log `<prefix>:audit`, a fresh ES256 key),
+ * resolving receivers from `receivers`; `delivery` overrides the default settings (concurrency 4,
+ * backoff 200 ms to 1 s), `egress` as the worker takes it.
+ */
+export async function startTestDelivery(
+  redis: Redis,
+  keys: Keys,
+  prefix: string,
+  receivers: ReadonlyMap<string, ResolvedReceiver>,
+  opts: { delivery?: Partial<WorkerOptions['delivery']>; egress?: WorkerOptions['egress'] } = {},
+): Promise<TestDelivery> {
+  const ring = new KeyRing();
+  await ring.rotate('ES256');
+  const q = createSetQueue(redis, keys);
+  const audit = new AuditLog(redis, `${prefix}:audit`);
+  const worker = startDeliveryWorker({
+    connection: redis,
+    keys,
+    registry: { get: (n) => receivers.get(n) },
+    keyRing: ring,
+    issuer: 'https://riskstream.test',
+    audit,
+    delivery: { concurrency: 4, horizon: 86_400_000, backoff_base: 200, backoff_max: 1000, invalid_key_retry: 250, ...opts.delivery },
+    ...(opts.egress ? { egress: opts.egress } : {}),
+    closeTimeoutMs: 1000,
+  });
+  return { q, audit, worker };
+}
