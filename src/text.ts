@@ -32,3 +32,11 @@ export function trimTrailingSlashes(s: string): string {
   while (end > 0 && s.charCodeAt(end - 1) === 47 /* / */) end--;
   return end === s.length ? s : s.slice(0, end);
 }
+
+/**
+ * A RegExp character-class body (`new RegExp(`[${DISPLAY_CONTROLS}]`)`) of what text from data must
+ * not show as is, in a terminal or a log line: C0 (ESC included), DEL, C1, the bidirectional marks,
+ * overrides and isolates (U+061C, U+200E/F, U+202A–U+202E, U+2066–U+2069: they reorder what is
+ * displayed) and the line/paragraph separators (U+2028/9: a line break to many log readers).
+ */
+export const DISPLAY_CONTROLS = '\\u0000-\\u001f\\u007f-\\u009f\\u061c\\u200e\\u200f\\u2028-\\u202e\\u2066-\\u2069';

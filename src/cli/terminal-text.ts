@@ -6,11 +6,10 @@
  * the Unicode line/paragraph separators (U+2028/9). `\uXXXX` is also a valid JSON escape, so
  * JSON output passed through here still parses to the same value.
  */
+import { DISPLAY_CONTROLS } from '../text.js';
 
-// eslint-disable-next-line no-control-regex
-const CONTROLS = /[\u0000-\u001f\u007f-\u009f\u061c\u200e\u200f\u2028-\u202e\u2066-\u2069]/g;
-// eslint-disable-next-line no-control-regex
-const CONTROLS_BUT_NEWLINE = /[\u0000-\u0009\u000b-\u001f\u007f-\u009f\u061c\u200e\u200f\u2028-\u202e\u2066-\u2069]/g;
+const CONTROLS = new RegExp(`[${DISPLAY_CONTROLS}]`, 'g');
+const CONTROLS_BUT_NEWLINE = new RegExp(`(?!\\n)[${DISPLAY_CONTROLS}]`, 'g');
 
 const escape = (c: string): string => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`;
 

@@ -3,6 +3,7 @@
  * parsing, and the bounded reading (error bodies) or dropping (any other body) of what it sent.
  */
 import type { IncomingMessage } from 'node:http';
+import { DISPLAY_CONTROLS } from '../text.js';
 
 /** RFC 8935 §2.3 error codes (others are passed through as they come). */
 export type PushErrorCode =
@@ -37,10 +38,8 @@ const MAX_DISCARDED_BODY = 64 * 1024;
 /** How much of a receiver's error text reaches the audit log and console. */
 export const REMOTE_TEXT_MAX = 256;
 
-// C0/C1 controls, DEL, the line/paragraph separators (U+2028/9: a line break to many log readers),
-// and the bidirectional marks, overrides and isolates (which reorder what is displayed): what
-// src/cli/terminal-text.ts escapes too.
-const CONTROL = /[\p{Cc}\u061c\u200e\u200f\u2028-\u202e\u2066-\u2069]+/gu;
+// What src/cli/terminal-text.ts escapes too (a run of them becomes one space).
+const CONTROL = new RegExp(`[${DISPLAY_CONTROLS}]+`, 'g');
 
 /** A receiver-supplied string made safe to record: control characters replaced, at most `max` characters. */
 export function remoteText(value: string, max = REMOTE_TEXT_MAX): string {
