@@ -22,6 +22,14 @@ export function deadLetterSeen(deadLetterStream: string, sourceStream: string, s
   return `${base}:seen:${sourceStream}/${sourceId}`;
 }
 
+/**
+ * String (PX): the marker that HTTP ingest's chunk `chunk` was appended (src/redis/scripts/ingest-append-3.lua),
+ * in input stream `stream`'s slot (its hash tag, or the stream's name as one, as its router fence).
+ */
+export function ingestChunkMarker(stream: string, chunk: string): string {
+  return `${hasHashTag(stream) ? stream : `{${stream}}`}:ingest-chunk:${chunk}`;
+}
+
 /** Key builder bound to a prefix (and the fixed partition count, `engine.partitions`). */
 export class Keys extends DeliveryKeys {
   /** Stream: partition `p`'s routed input (entry ids are the routed events' order keys). */
@@ -208,6 +216,6 @@ export class Keys extends DeliveryKeys {
   }
   /** SCAN patterns covering every key under the prefix: riskstream's own and BullMQ's. */
   get ownedPatterns(): string[] {
-    return [`${this.prefix}:*`, `{${this.prefix}}:*`, `{${this.prefix}:*}:router-fence`, `{${this.prefix}:*}:seen:*`];
+    return [`${this.prefix}:*`, `{${this.prefix}}:*`, `{${this.prefix}:*}:router-fence`, `{${this.prefix}:*}:seen:*`, `{${this.prefix}:*}:ingest-chunk:*`];
   }
 }

@@ -67,10 +67,14 @@ interface Signatures {
   engineHeartbeat: { file: 'engine-heartbeat-1'; args: [members: string, workerId: string, forgetMs: number]; reply: (number | string)[] };
   workerIdClaim: { file: 'worker-id-claim-1'; args: [id: string, expected: string, pid: string, ttlMs: number]; reply: [number, string] };
   deadLetter: { file: 'dead-letter-2'; args: [stream: string, marker: string, ttlMs: string, maxlen: string, ...fields: string[]]; reply: string | null };
-  /** The two input streams, then per record: stream (1 login, 2 activity), count of field values, the values. */
   /** Enabled ids count, the enabled ids, then the configured ids that are off. */
   behaviorsEpoch: { file: 'behaviors-epoch-1'; args: [epochs: string, enabledCount: number, ...ids: string[]]; reply: [number, number] };
-  ingestAppend: { file: 'ingest-append-2'; args: [login: string, activity: string, ...records: string[]]; reply: string[] };
+  /** The chunk's marker, the two input streams, the marker's lifetime (ms), then per record: stream (1 login, 2 activity), count of field values, the values. */
+  ingestAppend: {
+    file: 'ingest-append-3';
+    args: [marker: string, login: string, activity: string, ttlMs: string, ...records: string[]];
+    reply: string[] | null;
+  };
 }
 
 /** A script's name. */
@@ -104,7 +108,7 @@ const FILES: { [K in ScriptName]: Signatures[K]['file'] } = {
   engineHeartbeat: 'engine-heartbeat-1',
   workerIdClaim: 'worker-id-claim-1',
   deadLetter: 'dead-letter-2',
-  ingestAppend: 'ingest-append-2',
+  ingestAppend: 'ingest-append-3',
   behaviorsEpoch: 'behaviors-epoch-1',
 };
 const NAMES = Object.keys(FILES) as ScriptName[];

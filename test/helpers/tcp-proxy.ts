@@ -16,6 +16,12 @@ export interface TcpProxy {
   stall(): void;
   /** Forwards again, what was held first. */
   resume(): void;
+  /**
+   * Arms a one-time cut: the next client write that `match`es is forwarded (the target runs it),
+   * then the target's next answer on that connection is swallowed and both sides are cut — a
+   * connection lost after the command ran and before its reply. Resolves once cut.
+   */
+  cutAfterRun(match: (sent: Buffer) => boolean): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -26,9 +32,25 @@ export async function startTcpProxy(target: { host: string; port: number }): Pro
   let dead = false;
   let stalled = false;
   const held: Array<() => void> = [];
+  let armed: { match: (sent: Buffer) => boolean; cut: () => void } | undefined;
+  // Sockets whose next answer is to be swallowed (the cut of cutAfterRun), with the cut's callback.
+  const cutting = new Map<Socket, () => void>();
   // Forwards `from` to `to`, holding the data while stalled.
-  const forward = (from: Socket, to: Socket): void =>
+  const forward = (from: Socket, to: Socket, upstream: boolean): void =>
     void from.on('data', (d: Buffer) => {
+      if (upstream) {
+        const cut = cutting.get(from);
+        if (cut) {
+          cutting.delete(from);
+          from.destroy();
+          to.destroy();
+          cut();
+          return;
+        }
+      } else if (armed?.match(d)) {
+        cutting.set(to, armed.cut);
+        armed = undefined;
+      }
       if (stalled) held.push(() => to.write(d));
       else to.write(d);
     });
@@ -45,8 +67,8 @@ export async function startTcpProxy(target: { host: string; port: number }): Pro
     }
     const upstream = connect(target.port, target.host);
     track(upstream);
-    forward(client, upstream);
-    forward(upstream, client);
+    forward(client, upstream, false);
+    forward(upstream, client, true);
     client.on('close', () => upstream.destroy());
     upstream.on('close', () => client.destroy());
   });
@@ -62,6 +84,7 @@ export async function startTcpProxy(target: { host: string; port: number }): Pro
     stall: () => {
       stalled = true;
     },
+    cutAfterRun: (match) => new Promise<void>((cut) => (armed = { match, cut })),
     resume: () => {
       stalled = false;
       for (const send of held.splice(0)) send();

@@ -7,16 +7,25 @@
   other). Ids above both streams' last generated ids (an entry deleted since included), as `*`
   would give, so no XADD of a body fails halfway.
 
-  Input:
-    KEYS[1] the login stream
-    KEYS[2] the activity stream
+  Once per chunk: the caller names each chunk it writes with a marker of its own, written with the
+  entries. A chunk whose reply was lost (the connection dropped after this ran) and that the
+  client sent again — ioredis resends unanswered commands when it reconnects — finds its marker
+  and appends nothing. On a Redis Cluster with the streams in different slots the caller runs
+  this once per stream (both keys that stream, each record 1), with a marker in its slot.
 
-    ARGV    per record: the stream (1 or 2), the number of field values n, then the n values
+  Input:
+    KEYS[1] the chunk's marker (in the streams' slot)
+    KEYS[2] the login stream
+    KEYS[3] the activity stream
+
+    ARGV[1] the marker's lifetime (ms)
+    ARGV[2…] per record: the stream (1 or 2), the number of field values n, then the n values
             (field, value, …)
 
   Output:
-    the ids, in order
+    the ids, in order; false when the chunk was appended already (its marker is there)
 ]]
+if redis.call('EXISTS', KEYS[1]) == 1 then return false end
 -- The stream's last generated id (not its newest entry: one deleted or trimmed away still counts,
 -- as for XADD's own check); 0-0 for a stream that does not exist.
 local function top(key)
@@ -31,7 +40,7 @@ local function top(key)
   return tonumber(string.sub(id, 1, dash - 1)), tonumber(string.sub(id, dash + 1))
 end
 
-local streams = { KEYS[1], KEYS[2] }
+local streams = { KEYS[2], KEYS[3] }
 local t = redis.call('TIME')
 local ms = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 local seq = -1
@@ -45,7 +54,7 @@ for k = 1, 2 do
 end
 local prefix = string.format('%.0f', ms) .. '-'
 local ids = {}
-local i = 1
+local i = 2
 while i <= #ARGV do
   local k = tonumber(ARGV[i])
   local n = tonumber(ARGV[i + 1])
@@ -55,4 +64,5 @@ while i <= #ARGV do
   ids[#ids + 1] = id
   i = i + 2 + n
 end
+redis.call('SET', KEYS[1], '1', 'PX', ARGV[1])
 return ids

@@ -1,0 +1,78 @@
+/**
+ * HTTP ingest's appends on the Redis Cluster: a body mixing a user's logins and activity goes to
+ * two streams; each stream keeps its order and every record is appended once. Each append writes
+ * its chunk's marker in its stream's slot, so a resend (the node connection cut after the append
+ * ran) adds nothing.
+ */
+import type { Cluster } from 'ioredis';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { appendInOrder, type AppendRecord } from '../../src/ingest/append-in-order.js';
+import { scanKeys, slotOf } from '../../src/redis/client.js';
+import { purgePrefix } from '../../src/redis/purge.js';
+import { clusterClient, CLUSTER_PORTS, nodeOfKey, requireCluster } from '../helpers/cluster.js';
+import { startTcpProxy } from '../helpers/tcp-proxy.js';
+import { testPrefix } from '../helpers/redis.js';
+
+const up = await requireCluster('cluster/ingest-order');
+const prefix = testPrefix('cluster-ingest');
+
+/** 30 logins of others, then x's login, x's DLP and x's second login. */
+function body(login: string, activity: string): AppendRecord[] {
+  const records: AppendRecord[] = [];
+  for (let i = 0; i < 30; i++) records.push([login, ['event', `other-${i}`]]);
+  records.push([login, ['event', 'x-login']], [activity, ['event', 'x-dlp']], [login, ['event', 'x-login-2']]);
+  return records;
+}
+
+describe.skipIf(!up)('appendInOrder on a Redis Cluster', () => {
+  let cluster: Cluster;
+  beforeAll(() => {
+    cluster = clusterClient();
+  });
+  afterAll(async () => {
+    if (!cluster) return;
+    await purgePrefix(cluster, prefix);
+    cluster.disconnect();
+  });
+
+  const keysLike = async (pattern: string): Promise<string[]> => {
+    const found: string[] = [];
+    for await (const batch of scanKeys(cluster, pattern)) found.push(...batch);
+    return found;
+  };
+
+  it('streams in different slots: each in order, every record once, a marker in each slot', async () => {
+    const streams = { login: `${prefix}:login`, activity: `${prefix}:activity` };
+    expect(slotOf(streams.login)).not.toBe(slotOf(streams.activity));
+    const records = body(streams.login, streams.activity);
+    await appendInOrder(cluster, streams, records);
+    const login = await cluster.xrange(streams.login, '-', '+');
+    expect(login.map(([, f]) => f[1])).toEqual(records.filter(([s]) => s === streams.login).map(([, f]) => f[1]));
+    expect((await cluster.xrange(streams.activity, '-', '+')).map(([, f]) => f[1])).toEqual(['x-dlp']);
+    for (const s of [streams.login, streams.activity]) expect(await keysLike(`{${s}}:ingest-chunk:*`)).toHaveLength(1);
+  });
+
+  it("a stream's append whose reply was lost (the node connection cut after it ran) is not appended again by the resend", async () => {
+    const streams = { login: `${prefix}:r-login`, activity: `${prefix}:r-activity` };
+    // Every node reached through a loopback proxy (natMap); the login stream's node cuts once.
+    const proxies = await Promise.all(CLUSTER_PORTS.map((port) => startTcpProxy({ host: '127.0.0.1', port })));
+    const natMap = Object.fromEntries(CLUSTER_PORTS.map((port, i) => [`127.0.0.1:${port}`, { host: '127.0.0.1', port: proxies[i]!.port }]));
+    const client = clusterClient({ natMap, enableAutoPipelining: false });
+    try {
+      await appendInOrder(client, streams, [[streams.login, ['event', 'warm-up']]]); // the script is loaded there
+      const proxy = proxies[CLUSTER_PORTS.indexOf(await nodeOfKey(streams.login, cluster))]!;
+      const cut = proxy.cutAfterRun((sent) => /EVAL|XADD/i.test(sent.toString('latin1')) && sent.includes(streams.login));
+      await appendInOrder(client, streams, [
+        [streams.login, ['event', 'l1']],
+        [streams.activity, ['event', 'a1']],
+        [streams.login, ['event', 'l2']],
+      ]);
+      await cut;
+      expect((await cluster.xrange(streams.login, '-', '+')).map(([, f]) => f[1])).toEqual(['warm-up', 'l1', 'l2']);
+      expect((await cluster.xrange(streams.activity, '-', '+')).map(([, f]) => f[1])).toEqual(['a1']);
+    } finally {
+      client.disconnect();
+      await Promise.all(proxies.map((p) => p.close()));
+    }
+  });
+});

@@ -1,0 +1,67 @@
+/**
+ * A connection lost after Redis ran an append and before its reply reached the worker: ioredis
+ * resends the command once it reconnects (autoResendUnfulfilledCommands, on by default, as on
+ * every riskstream connection). The resent append must add nothing — events without an `id` are
+ * told apart downstream by their entry ids, so a doubled chunk doubles their counts (a DLP
+ * threshold reached by half the events). The list bridge's move is one script that pops what it
+ * appends: its resend moves the next items, never the same ones again. Real Redis behind a
+ * loopback proxy that cuts the connection at that moment.
+ */
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import type { Redis } from 'ioredis';
+import { appendInOrder, type AppendRecord } from '../../src/ingest/append-in-order.js';
+import { bridgeOnce } from '../../src/ingest/list-bridge.js';
+import { connect } from '../../src/runtime/connections.js';
+import { createLogger } from '../../src/obs/logger.js';
+import { cleanup, REDIS_URL, redisClient, testPrefix } from '../helpers/redis.js';
+import { startTcpProxy, type TcpProxy } from '../helpers/tcp-proxy.js';
+
+const redis = redisClient();
+const prefix = testPrefix('append-resend');
+let proxy: TcpProxy;
+let worker: Redis;
+
+beforeAll(async () => {
+  const u = new URL(REDIS_URL);
+  proxy = await startTcpProxy({ host: u.hostname, port: Number(u.port || 6379) });
+  // The worker's own connection options (reconnect, queue while reconnecting, resend).
+  worker = connect(`redis://127.0.0.1:${proxy.port}${u.pathname}`, createLogger('silent'), 'append-resend') as Redis;
+});
+afterAll(async () => {
+  worker.disconnect();
+  await proxy.close();
+  await cleanup(redis, prefix);
+  redis.disconnect();
+});
+
+const values = async (stream: string): Promise<string[]> => (await redis.xrange(stream, '-', '+')).map(([, f]) => f[1]!);
+/** A client write that runs a script (EVALSHA or EVAL) naming `key`. */
+const runs = (key: string) => (sent: Buffer) => /EVAL/i.test(sent.toString('latin1')) && sent.includes(key);
+
+it('HTTP ingest: a chunk whose reply was lost is appended once, not again by the resend', async () => {
+  const streams = { login: `${prefix}:login`, activity: `${prefix}:activity` };
+  await appendInOrder(worker, streams, [[streams.login, ['event', 'warm-up']]]); // the script is loaded
+  const records: AppendRecord[] = [
+    [streams.activity, ['event', 'dlp-1']],
+    [streams.login, ['event', 'login-1']],
+    [streams.activity, ['event', 'dlp-2']],
+  ];
+  const cut = proxy.cutAfterRun(runs(streams.login));
+  await appendInOrder(worker, streams, records);
+  await cut;
+  expect(await values(streams.login)).toEqual(['warm-up', 'login-1']);
+  expect(await values(streams.activity)).toEqual(['dlp-1', 'dlp-2']);
+});
+
+it('list bridge: a move whose reply was lost moves each item once (the resend takes the next ones)', async () => {
+  const list = `${prefix}:list`;
+  const stream = `${prefix}:bridged`;
+  await redis.rpush(list, 'a', 'b', 'c', 'd', 'e');
+  expect(await bridgeOnce(worker, list, stream, 1)).toEqual({ moved: 1, left: 4 }); // the script is loaded
+  const cut = proxy.cutAfterRun(runs(list));
+  // The first run moved b and c; its reply was lost; the resend moved d and e and answered.
+  expect(await bridgeOnce(worker, list, stream, 2)).toEqual({ moved: 2, left: 0 });
+  await cut;
+  expect(await values(stream)).toEqual(['a', 'b', 'c', 'd', 'e']);
+  expect(await redis.llen(list)).toBe(0);
+});
