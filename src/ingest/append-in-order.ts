@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { isCluster, type RedisClient } from '../redis/client.js';
+import { isCluster, slotOf, type RedisClient } from '../redis/client.js';
 import { scriptsOn } from '../redis/scripts.js';
 import { sendTogether } from '../redis/send-together.js';
 import { RiskstreamError } from '../errors.js';
@@ -15,10 +15,12 @@ export type AppendRecord = readonly [stream: string, fields: readonly string[]];
 export const CHUNK_MARKER_TTL_MS = 3_600_000;
 
 /**
- * Appends records to the input streams in their order, once: on one node one script
- * (src/redis/scripts/ingest-append-3.lua) whose entry ids follow one sequence across both streams,
- * so the router merges a body's login and the activity after it in that order, whatever each
- * stream held; on a cluster one such script per stream, sent together. Each script writes a
+ * Appends records to the input streams in their order, once: one script (src/redis/scripts/ingest-append-3.lua)
+ * whose entry ids follow one sequence across both streams, so the router merges a body's login and
+ * the activity after it in that order, whatever each stream held — on one node, and on a cluster
+ * whose two streams share a hash slot (one hash tag). On a cluster with the streams in different
+ * slots, one such script per stream, sent together: each stream's records in order, the order
+ * between the streams that of their nodes' clocks (docs/operations.md). Each script writes a
  * marker of this call with its entries, so the client's resend of a script whose reply was lost
  * appends nothing.
  */
@@ -28,7 +30,7 @@ export async function appendInOrder(redis: RedisClient, streams: { login: string
   const scripts = scriptsOn(redis);
   const ttl = String(CHUNK_MARKER_TTL_MS);
   try {
-    if (!isCluster(redis)) {
+    if (!isCluster(redis) || slotOf(streams.login) === slotOf(streams.activity)) {
       const args: string[] = [];
       for (const [stream, fields] of records) args.push(stream === streams.login ? '1' : '2', String(fields.length), ...fields);
       await scripts.ingestAppend(ingestChunkMarker(streams.login, chunk), streams.login, streams.activity, ttl, ...args);

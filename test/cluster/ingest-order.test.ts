@@ -1,14 +1,17 @@
 /**
  * HTTP ingest's appends on the Redis Cluster: a body mixing a user's logins and activity goes to
- * two streams; each stream keeps its order and every record is appended once. Each append writes
- * its chunk's marker in its stream's slot, so a resend (the node connection cut after the append
- * ran) adds nothing.
+ * two streams. With the two streams in one slot (one hash tag) the ids follow the body's order
+ * across both, as on one node (with `*` per XADD a login after 30 others got …-30 and the DLP
+ * after it …-0: the router applied the DLP first — an extra MEDIUM SET); in different slots each
+ * stream keeps its order and every record is appended once. Each append writes its chunk's marker
+ * in its stream's slot (a resend adds nothing).
  */
 import type { Cluster } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { appendInOrder, type AppendRecord } from '../../src/ingest/append-in-order.js';
 import { scanKeys, slotOf } from '../../src/redis/client.js';
 import { purgePrefix } from '../../src/redis/purge.js';
+import { compareKeys, orderKey } from '../../src/partition.js';
 import { clusterClient, CLUSTER_PORTS, nodeOfKey, requireCluster } from '../helpers/cluster.js';
 import { startTcpProxy } from '../helpers/tcp-proxy.js';
 import { testPrefix } from '../helpers/redis.js';
@@ -40,6 +43,19 @@ describe.skipIf(!up)('appendInOrder on a Redis Cluster', () => {
     for await (const batch of scanKeys(cluster, pattern)) found.push(...batch);
     return found;
   };
+  const idsOf = async (stream: string): Promise<Map<string, string>> => new Map((await cluster.xrange(stream, '-', '+')).map(([id, f]) => [f[1]!, id]));
+
+  it('streams with one hash tag: ids in the body order across both (the router applies them so)', async () => {
+    const streams = { login: `{${prefix}}:login`, activity: `{${prefix}}:activity` };
+    const records = body(streams.login, streams.activity);
+    await appendInOrder(cluster, streams, records);
+    const ids = new Map([...(await idsOf(streams.login)), ...(await idsOf(streams.activity))]);
+    const keys = records.map(([, f]) => orderKey(ids.get(f[1]!)!, 0));
+    for (let i = 1; i < keys.length; i++) expect(compareKeys(keys[i - 1]!, keys[i]!), `record ${i}`).toBeLessThan(0);
+    const chunks = await keysLike(`${streams.login}:ingest-chunk:*`);
+    expect(chunks).toHaveLength(1);
+    expect(await cluster.pttl(chunks[0]!)).toBeGreaterThan(0);
+  });
 
   it('streams in different slots: each in order, every record once, a marker in each slot', async () => {
     const streams = { login: `${prefix}:login`, activity: `${prefix}:activity` };
