@@ -29,6 +29,8 @@ export const receiverSchema = z.strictObject({
   timeout: positiveMs.prefault('10s'),
   /** Max SETs per second to this receiver (BullMQ limiter). */
   rate_limit: z.number().int().positive().optional(),
+  /** Max sends in flight to this receiver at once, per worker (default: half of `delivery.concurrency`, at least 1). */
+  concurrency: z.number().int().positive().optional(),
   alg: z.enum(SIGNING_ALGS).optional(),
   enabled: z.boolean().default(true),
   /**

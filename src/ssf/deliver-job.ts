@@ -1,14 +1,14 @@
 /**
- * The `set-delivery` job processor: ordering/coalescing checks, per-receiver throttle, the
- * per-(user, receiver) send lock, sign at send time, push, and one audit entry per attempt.
- * Retryable failures throw a RiskstreamError carrying `details.delayMs` for the backoff
- * strategy; permanent ones throw UnrecoverableError (the failed job is kept).
+ * The `set-delivery` job processor: ordering/coalescing checks, per-receiver egress slot
+ * and throttle, the per-(user, receiver) send lock, sign at send time, push, and one audit
+ * entry per attempt. Retryable failures throw a RiskstreamError carrying `details.delayMs`
+ * for the backoff strategy; permanent ones throw UnrecoverableError (the failed job is kept).
  */
 import { DelayedError, type Job } from 'bullmq';
 import type { ResolvedReceiver } from '../config/receiver.js';
 import { isRiskstreamError } from '../errors.js';
-import { contextOf, outcomeHandlers, type DeliveryResult, type OutcomeDeps } from './delivery-outcome.js';
-import { EgressLimiter, type Egress } from './egress.js';
+import { contextOf, outcomeHandlers, type Ctx, type DeliveryResult, type OutcomeDeps } from './delivery-outcome.js';
+import { EgressLimiter, receiverConcurrency, type Egress } from './egress.js';
 import { EndpointPolicy } from './endpoint-policy.js';
 import type { KeyRing } from './key-ring.js';
 import { pushSet } from './push-client.js';
@@ -19,6 +19,8 @@ import { stillAnnounced } from './stream-updated.js';
 
 /** Everything the processor needs. */
 export interface ProcessorDeps extends OutcomeDeps {
+  /** The `delivery` block; `concurrency` (the worker's) gives configured receivers' default egress cap. */
+  delivery: OutcomeDeps['delivery'] & { concurrency: number };
   registry: ReceiverRegistry;
   keyRing: KeyRing;
   issuer: string;
@@ -40,6 +42,8 @@ const LOCK_MARGIN_MS = 5_000;
 export function createSetProcessor(deps: ProcessorDeps): (job: Job<SetJobData>, token?: string) => Promise<DeliveryResult> {
   const random = deps.random ?? Math.random;
   const egress = deps.egress ?? { policy: new EndpointPolicy(), limiter: new EgressLimiter(2, 16) };
+  // Configured receivers: each its own cap (its `concurrency`, read per job: a reload applies), none for all together.
+  const configured = new EgressLimiter(Infinity, Infinity);
   const { record, fail, leftOf, superseded, onFailure } = outcomeHandlers(deps, random);
   const skewLogged = new Set<string>();
 
@@ -106,6 +110,24 @@ export function createSetProcessor(deps: ProcessorDeps): (job: Job<SetJobData>, 
       if (skipped) return skipped;
     }
 
+    // Sends in flight are capped per receiver (self-registered streams: for all of them together
+    // too), so one that hangs holds at most its share of the worker's slots. A job without a free
+    // slot waits outside them; it takes the slot before the throttle (no rate-limit slot spent on
+    // a job put back) and before the per-(user, receiver) lock (no lock held while it waits).
+    const slot = receiver.selfRegistered
+      ? egress.limiter.tryAcquire(receiver.name)
+      : configured.tryAcquire(receiver.name, receiverConcurrency(receiver, deps.delivery.concurrency));
+    if (!slot) return delay(job, token, 500 + Math.round(random() * 1000));
+    try {
+      return await send(job, token, receiver, ctx);
+    } finally {
+      slot();
+    }
+  };
+
+  /** The rest of an attempt, holding an egress slot: throttle, lock, sign, push, outcome. */
+  async function send(job: Job<SetJobData>, token: string | undefined, receiver: ResolvedReceiver, ctx: Ctx): Promise<DeliveryResult> {
+    const d = job.data;
     const hasSlot = d.slotAttempt === job.attemptsMade;
     const gate = await deps.state.gate(receiver.name, hasSlot ? undefined : receiver.rate_limit);
     if (gate.wait > 0) {
@@ -115,17 +137,10 @@ export function createSetProcessor(deps: ProcessorDeps): (job: Job<SetJobData>, 
       if (gate.reserved) await job.updateData({ ...d, slotAttempt: job.attemptsMade });
       return delay(job, token, Math.min(gate.wait, left));
     }
-
-    // A self-registered stream without a free egress slot waits outside the worker's slots.
-    const slot = receiver.selfRegistered ? egress.limiter.tryAcquire(receiver.name) : undefined;
-    if (receiver.selfRegistered && !slot) return delay(job, token, 500 + Math.round(random() * 1000));
     let release: (() => Promise<void>) | undefined;
     if (d.event === 'risk-level-change') {
       release = await deps.state.lock(d.change.user, receiver.name, receiver.timeout + LOCK_MARGIN_MS);
-      if (!release) {
-        slot?.();
-        return delay(job, token, 100 + Math.round(random() * 200));
-      }
+      if (!release) return delay(job, token, 100 + Math.round(random() * 200));
     }
     try {
       if (d.event === 'risk-level-change') {
@@ -152,8 +167,7 @@ export function createSetProcessor(deps: ProcessorDeps): (job: Job<SetJobData>, 
       await record('set.delivered', ctx, 'delivered', { outcome: 'delivered', status: outcome.status });
       return { outcome: 'delivered', jti: d.jti, status: outcome.status };
     } finally {
-      slot?.();
       await release?.();
     }
-  };
+  }
 }

@@ -1,9 +1,10 @@
 /**
- * Egress limits for self-registered SSF streams, so that no receiver can starve another: the
+ * Egress limits, so that no receiver can starve another. Self-registered SSF streams: the
  * endpoint policy checked (and the address pinned) at every send, and in-flight sends capped
- * per stream and for all streams together in this worker. A job that finds no free slot is
- * put back for a moment instead of holding a worker slot, so configured receivers always have
- * most of the delivery concurrency.
+ * per stream and for all streams together in this worker. Configured receivers: in-flight sends
+ * capped per receiver (its `concurrency`, default half the worker's). A job that finds no free
+ * slot is put back for a moment instead of holding a worker slot, so a receiver that hangs never
+ * holds more than its share of the delivery concurrency.
  */
 import type { RiskstreamFileConfig } from '../config/schema.js';
 import { EndpointPolicy, type Resolver } from './endpoint-policy.js';
@@ -20,10 +21,13 @@ export class EgressLimiter {
     readonly overall: number,
   ) {}
 
-  /** Takes a slot for `receiver`; returns its release (call once), or undefined when none is free. */
-  tryAcquire(receiver: string): (() => void) | undefined {
+  /**
+   * Takes a slot for `receiver` (at most `limit` in flight to it, default `perReceiver`); returns
+   * its release (call once), or undefined when none is free.
+   */
+  tryAcquire(receiver: string, limit = this.perReceiver): (() => void) | undefined {
     const mine = this.inflight.get(receiver) ?? 0;
-    if (mine >= this.perReceiver || this.total >= this.overall) return undefined;
+    if (mine >= limit || this.total >= this.overall) return undefined;
     this.inflight.set(receiver, mine + 1);
     this.total++;
     let released = false;
@@ -56,4 +60,13 @@ export interface Egress {
 export function egressFromConfig(ssf: RiskstreamFileConfig['ssf'], concurrency: number, resolver?: Resolver): Egress {
   const overall = Math.max(1, Math.min(ssf.streams_concurrency, concurrency - 1));
   return { policy: new EndpointPolicy(ssf.allowed_endpoints, resolver), limiter: new EgressLimiter(ssf.per_stream_concurrency, overall) };
+}
+
+/**
+ * Most sends in flight at once to a configured receiver, per worker: its `concurrency`, else half
+ * the worker's `delivery.concurrency` (at least 1), so one receiver that hangs leaves the other
+ * half to the rest.
+ */
+export function receiverConcurrency(receiver: { concurrency?: number | undefined }, workerConcurrency: number): number {
+  return receiver.concurrency ?? Math.max(1, Math.floor(workerConcurrency / 2));
 }

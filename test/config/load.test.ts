@@ -88,6 +88,18 @@ describe('loadConfig defaults', () => {
     expect(c.receivers[0]!.events).toEqual(['risk-level-change', 'session-revoked', 'verification']);
   });
 
+  it('a receiver’s `concurrency` (sends in flight to it): as written, else none (half of delivery.concurrency at send time)', () => {
+    const c = loadConfig(
+      configDir({
+        'riskstream.yaml':
+          'receivers:\n  - { name: rx, kind: ssf, endpoint: "https://rx.example.com/events", concurrency: 3 }\n  - { name: dflt, kind: ssf, endpoint: "https://d.example.com/events" }\n',
+      }),
+      NO_ENV,
+    );
+    expect(c.receivers[0]!.concurrency).toBe(3);
+    expect(c.receivers[1]!.concurrency).toBeUndefined();
+  });
+
   it('a receiver without `alg` signs with the main signing alg (okta: RS256)', () => {
     const c = loadConfig(
       configDir({
@@ -462,6 +474,24 @@ describe('loadConfig issues, located as file:line:col', () => {
     }
     for (const ok of ['127.0.0.1', '::1', '::', 'localhost', 'worker-1.internal'])
       expect(loadConfig(configDir({ 'riskstream.yaml': `http:\n  host: "${ok}"\n` }), NO_ENV).raw.http.host).toBe(ok);
+  });
+
+  it('a receiver’s `concurrency` must be a positive integer, located at its value', () => {
+    const yaml = [
+      'receivers:',
+      '  - name: a',
+      '    kind: ssf',
+      '    endpoint: https://a.example.com/events',
+      '    concurrency: 0',
+      '  - { name: b, kind: ssf, endpoint: "https://b.example.com/events", concurrency: -2 }',
+      '  - { name: c, kind: ssf, endpoint: "https://c.example.com/events", concurrency: 1.5 }',
+      '',
+    ].join('\n');
+    expect(lines(issuesOf(configDir({ 'riskstream.yaml': yaml })))).toEqual([
+      'riskstream.yaml:5:18 receivers.0.concurrency: Too small: expected number to be >0',
+      expect.stringMatching(/^riskstream\.yaml:6:82 receivers\.1\.concurrency: /),
+      expect.stringMatching(/^riskstream\.yaml:7:82 receivers\.2\.concurrency: /),
+    ]);
   });
 
   it('settings that 0s would break are refused: timeouts, block, sweep and retry intervals', () => {

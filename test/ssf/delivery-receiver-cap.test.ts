@@ -1,0 +1,142 @@
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Redis } from 'ioredis';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { ResolvedReceiver } from '../../src/config/receiver.js';
+import { Keys } from '../../src/keys.js';
+import type { DeliveryWorker } from '../../src/ssf/delivery-worker.js';
+import { enqueueLevelChanges, type SetQueue } from '../../src/ssf/queue.js';
+import { startTestDelivery } from './delivery-harness.js';
+import { cleanup, redisClient, testPrefix, waitFor } from '../helpers/redis.js';
+import { change, onlyEvent, startReceiver, testReceiver } from './helpers.js';
+
+const prefix = testPrefix('delivery-receiver-cap');
+const keys = new Keys(prefix);
+const receivers = new Map<string, ResolvedReceiver>();
+const closers: Array<() => Promise<void> | void> = [];
+let redis: Redis;
+let q: SetQueue;
+let worker: DeliveryWorker;
+
+/** The hanging receivers' timeout: without the cap, the healthy receiver's SETs wait at least this long. */
+const HANG_TIMEOUT = 2_000;
+
+/** An HTTP receiver on loopback that reads each request and never answers; counts the requests open at once. */
+async function hangingReceiver(): Promise<{
+  url: string;
+  open: () => number;
+  maxOpen: () => number;
+  firstAt: () => number | undefined;
+  close: () => Promise<void>;
+}> {
+  const pending = new Set<ServerResponse>();
+  let max = 0;
+  let first: number | undefined;
+  const server = createServer((req: IncomingMessage, res: ServerResponse) => {
+    first ??= Date.now();
+    pending.add(res);
+    max = Math.max(max, pending.size);
+    res.on('close', () => pending.delete(res));
+    req.resume();
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const close = (): Promise<void> =>
+    new Promise<void>((r) => {
+      server.closeAllConnections();
+      server.close(() => r());
+    });
+  closers.push(close);
+  return {
+    close,
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/events`,
+    open: () => pending.size,
+    maxOpen: () => max,
+    firstAt: () => first,
+  };
+}
+
+beforeAll(async () => {
+  redis = redisClient();
+  ({ q, worker } = await startTestDelivery(redis, keys, prefix, receivers, { delivery: { concurrency: 4 } }));
+});
+
+afterAll(async () => {
+  for (const c of closers) await c(); // first: the hanging sends end at once
+  await worker.close();
+  await q.close();
+  await cleanup(redis, prefix);
+  await redis.quit();
+});
+
+describe('configured receivers: in-flight sends capped per receiver', () => {
+  it('receivers that never answer hold at most their cap of the worker’s slots; a healthy one gets all its SETs before their first timeout', async () => {
+    const hangA = await hangingReceiver();
+    const hangB = await hangingReceiver();
+    const good = await startReceiver();
+    closers.push(good.close);
+    // delivery.concurrency 4: hang-a gets the default cap (2), hang-b its own (1); the healthy one keeps 1 slot at least.
+    const a = testReceiver('hang-a', hangA.url, { timeout: HANG_TIMEOUT });
+    const b = testReceiver('hang-b', hangB.url, { timeout: HANG_TIMEOUT, concurrency: 1 });
+    const okta = testReceiver('okta', good.url);
+    for (const r of [a, b, okta]) receivers.set(r.name, r);
+
+    // The hanging receivers' SETs first: without the cap they take every slot before the healthy one's are read.
+    const hangUsers = Array.from({ length: 30 }, (_, i) => change(`hang-${i}@example.com`, 1, 'low', 'high'));
+    await enqueueLevelChanges(q, hangUsers, [a, b]);
+    // Healthy receiver: 40 users, and 5 of them with two versions (a user's SETs never reordered).
+    const users = Array.from({ length: 40 }, (_, i) => `user-${i}@example.com`);
+    await enqueueLevelChanges(
+      q,
+      users.map((u) => change(u, 1, 'low', 'medium')),
+      [okta],
+    );
+    await enqueueLevelChanges(
+      q,
+      users.slice(0, 5).map((u) => change(u, 2, 'medium', 'high')),
+      [okta],
+    );
+
+    const subjects = (): Set<string> => new Set(good.requests.map((r) => JSON.stringify(r.claims.sub_id)));
+    await waitFor(() => subjects().size >= users.length, { timeout: HANG_TIMEOUT * 3, what: 'every healthy SET' });
+    const lastGood = Math.max(...good.requests.map((r) => r.at));
+    const firstHang = Math.min(hangA.firstAt() ?? Infinity, hangB.firstAt() ?? Infinity);
+    // All delivered before the first hanging send timed out (without the cap: not before it).
+    expect(lastGood - firstHang).toBeLessThan(HANG_TIMEOUT);
+
+    // Never more than the cap open at a hanging receiver, and the cap is used.
+    await waitFor(() => hangA.open() >= 2 && hangB.open() >= 1, { what: 'hanging sends at their cap' });
+    expect(hangA.maxOpen()).toBe(2);
+    expect(hangB.maxOpen()).toBe(1);
+
+    // No user got an older level after a newer one.
+    const levels = new Map<string, string[]>();
+    for (const r of good.requests) {
+      const key = JSON.stringify(r.claims.sub_id);
+      levels.set(key, [...(levels.get(key) ?? []), String(onlyEvent(r.claims)[1].current_level)]);
+    }
+    for (const [user, seen] of levels) {
+      const i = seen.indexOf('HIGH');
+      if (i >= 0) expect(seen.slice(i), user).not.toContain('MEDIUM');
+    }
+    // Their sends fail at once from now on (connection refused): no slot held for the next test.
+    await Promise.all([hangA.close(), hangB.close()]);
+  });
+
+  it('the cap follows the receiver’s configuration at each send (a reload applies)', async () => {
+    const hang = await hangingReceiver();
+    const r = testReceiver('hang-reload', hang.url, { timeout: 5_000, concurrency: 1 });
+    receivers.set(r.name, r);
+    await enqueueLevelChanges(
+      q,
+      Array.from({ length: 8 }, (_, i) => change(`reload-${i}@example.com`, 1, 'low', 'high')),
+      [r],
+    );
+    await waitFor(() => hang.open() >= 1, { what: 'one hanging send' });
+    await new Promise((res) => setTimeout(res, 1_600)); // bounced jobs come back within 1.5 s
+    expect(hang.maxOpen()).toBe(1);
+    receivers.set(r.name, { ...r, concurrency: 2 });
+    await waitFor(() => hang.open() >= 2, { timeout: 4_000, what: 'a second send once the cap is 2' });
+    expect(hang.maxOpen()).toBe(2);
+    await hang.close();
+  });
+});
