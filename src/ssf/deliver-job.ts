@@ -112,16 +112,20 @@ export function createSetProcessor(deps: ProcessorDeps): (job: Job<SetJobData>, 
 
     // Sends in flight are capped per receiver (self-registered streams: for all of them together
     // too), so one that hangs holds at most its share of the worker's slots. A job without a free
-    // slot waits outside them; it takes the slot before the throttle (no rate-limit slot spent on
-    // a job put back) and before the per-(user, receiver) lock (no lock held while it waits).
-    const slot = receiver.selfRegistered
-      ? egress.limiter.tryAcquire(receiver.name)
-      : configured.tryAcquire(receiver.name, receiverConcurrency(receiver, deps.delivery.concurrency));
-    if (!slot) return delay(job, token, 500 + Math.round(random() * 1000));
+    // slot waits outside them (its turn in the receiver's line, at most backoff_max); it takes the
+    // slot before the throttle (no rate-limit slot spent on a job put back) and before the
+    // per-(user, receiver) lock (no lock held while it waits).
+    const limiter = receiver.selfRegistered ? egress.limiter : configured;
+    const limit = receiver.selfRegistered ? egress.limiter.perReceiver : receiverConcurrency(receiver, deps.delivery.concurrency);
+    const slot = limiter.tryAcquire(receiver.name, Date.now(), limit);
+    if (!slot) {
+      const wait = limiter.waitMs(receiver.name, Date.now(), Math.min(deps.delivery.backoff_max, leftOf(job)), limit);
+      return delay(job, token, wait + Math.round(random() * 1000));
+    }
     try {
       return await send(job, token, receiver, ctx);
     } finally {
-      slot();
+      slot(Date.now());
     }
   };
 

@@ -3,15 +3,36 @@
  * endpoint policy checked (and the address pinned) at every send, and in-flight sends capped
  * per stream and for all streams together in this worker. Configured receivers: in-flight sends
  * capped per receiver (its `concurrency`, default half the worker's). A job that finds no free
- * slot is put back for a moment instead of holding a worker slot, so a receiver that hangs never
+ * slot is put back until its turn instead of holding a worker slot, so a receiver that hangs never
  * holds more than its share of the delivery concurrency.
  */
 import type { RiskstreamFileConfig } from '../config/schema.js';
 import { EndpointPolicy, type Resolver } from './endpoint-policy.js';
 
-/** Counts in-flight sends per receiver and in total (in this process). */
+/** Shortest wait of a job put back for want of a slot (ms), before jitter. */
+const MIN_WAIT_MS = 500;
+
+/** Lanes kept before idle ones (slow receivers' paces, deleted streams') are dropped. */
+const MAX_IDLE_LANES = 1024;
+
+/** One receiver's sends in flight: their start times (oldest first), typical send time, next turn. */
+interface Lane {
+  starts: number[];
+  /** Moving average of its sends' durations (ms), once one has finished. */
+  hold?: number;
+  /** When the last job put back is due back (ms since epoch). */
+  next: number;
+}
+
+/**
+ * Counts in-flight sends per receiver and in total (in this process), and tells a job that found
+ * no free slot how long to wait: the jobs put back for one receiver are spread at about the pace
+ * its slots free up (its typical send time — or the age of its latest send still in flight, when
+ * longer: a receiver that hangs frees one only at its timeout — divided by its cap), so a backlog
+ * for a receiver that hangs does not keep the worker busy putting the same jobs back every second.
+ */
 export class EgressLimiter {
-  private readonly inflight = new Map<string, number>();
+  private readonly lanes = new Map<string, Lane>();
   private total = 0;
 
   constructor(
@@ -22,28 +43,48 @@ export class EgressLimiter {
   ) {}
 
   /**
-   * Takes a slot for `receiver` (at most `limit` in flight to it, default `perReceiver`); returns
-   * its release (call once), or undefined when none is free.
+   * Takes a slot for `receiver` (at most `limit` in flight to it, default `perReceiver`) at `now`;
+   * returns its release (call once, with the time it ends), or undefined when none is free.
    */
-  tryAcquire(receiver: string, limit = this.perReceiver): (() => void) | undefined {
-    const mine = this.inflight.get(receiver) ?? 0;
-    if (mine >= limit || this.total >= this.overall) return undefined;
-    this.inflight.set(receiver, mine + 1);
+  tryAcquire(receiver: string, now: number, limit = this.perReceiver): ((now: number) => void) | undefined {
+    const lane = this.lanes.get(receiver) ?? { starts: [], next: 0 };
+    if (lane.starts.length >= limit || this.total >= this.overall) return undefined;
+    if (!this.lanes.has(receiver)) {
+      if (this.lanes.size >= MAX_IDLE_LANES) for (const [name, l] of this.lanes) if (l.starts.length === 0 && l.next <= now) this.lanes.delete(name);
+      this.lanes.set(receiver, lane);
+    }
+    lane.starts.push(now);
     this.total++;
     let released = false;
-    return () => {
+    return (end: number) => {
       if (released) return;
       released = true;
       this.total--;
-      const n = (this.inflight.get(receiver) ?? 1) - 1;
-      if (n > 0) this.inflight.set(receiver, n);
-      else this.inflight.delete(receiver);
+      lane.starts.splice(lane.starts.indexOf(now), 1);
+      const took = Math.max(0, end - now);
+      lane.hold = lane.hold === undefined ? took : lane.hold * 0.8 + took * 0.2;
+      // Idle, nothing due back and quick: forgotten. A slow one's pace is kept for its next sends.
+      if (lane.starts.length === 0 && lane.next <= end && lane.hold < MIN_WAIT_MS) this.lanes.delete(receiver);
     };
+  }
+
+  /**
+   * How long (ms, at most `maxMs`, at least {@link MIN_WAIT_MS}) a job that found no free slot for
+   * `receiver` at `now` waits before it looks again; each call is the next turn in the receiver's line.
+   */
+  waitMs(receiver: string, now: number, maxMs: number, limit = this.perReceiver): number {
+    const lane = this.lanes.get(receiver);
+    if (!lane) return MIN_WAIT_MS; // freed meanwhile (or only the overall cap is full)
+    // Even its latest send still going after this long: the receiver is stuck at least as long.
+    const youngest = lane.starts.length ? now - lane.starts[lane.starts.length - 1]! : 0;
+    const interval = Math.max(lane.hold ?? 0, youngest) / Math.max(1, limit);
+    lane.next = Math.min(Math.max(lane.next, now) + interval, now + maxMs);
+    return Math.max(MIN_WAIT_MS, Math.min(maxMs, lane.next - now));
   }
 
   /** Sends in flight now (all receivers, or one). */
   inFlight(receiver?: string): number {
-    return receiver === undefined ? this.total : (this.inflight.get(receiver) ?? 0);
+    return receiver === undefined ? this.total : (this.lanes.get(receiver)?.starts.length ?? 0);
   }
 }
 

@@ -57,7 +57,7 @@ async function hangingReceiver(): Promise<{
 
 beforeAll(async () => {
   redis = redisClient();
-  ({ q, worker } = await startTestDelivery(redis, keys, prefix, receivers, { delivery: { concurrency: 4 } }));
+  ({ q, worker } = await startTestDelivery(redis, keys, prefix, receivers, { delivery: { concurrency: 4, backoff_max: 60_000 } }));
 });
 
 afterAll(async () => {
@@ -135,7 +135,25 @@ describe('configured receivers: in-flight sends capped per receiver', () => {
     await new Promise((res) => setTimeout(res, 1_600)); // bounced jobs come back within 1.5 s
     expect(hang.maxOpen()).toBe(1);
     receivers.set(r.name, { ...r, concurrency: 2 });
-    await waitFor(() => hang.open() >= 2, { timeout: 4_000, what: 'a second send once the cap is 2' });
+    // A job put back waits its turn (about the hanging send's age apart): one comes back within a few seconds.
+    await waitFor(() => hang.open() >= 2, { timeout: 8_000, what: 'a second send once the cap is 2' });
+    expect(hang.maxOpen()).toBe(2);
+    await hang.close();
+  });
+
+  it('a backlog for a receiver that hangs is not put back every second: each job waits its turn, about a send’s duration / cap apart', async () => {
+    const hang = await hangingReceiver();
+    const r = testReceiver('hang-backlog', hang.url, { timeout: 1_500 });
+    receivers.set(r.name, r);
+    const ids = await enqueueLevelChanges(
+      q,
+      Array.from({ length: 100 }, (_, i) => change(`backlog-${i}@example.com`, 1, 'low', 'high')),
+      [r],
+    );
+    await new Promise((res) => setTimeout(res, 6_000));
+    const looks = (await Promise.all(ids.map((id) => q.queue.getJob(id)))).reduce((n, j) => n + (j?.attemptsStarted ?? 0), 0);
+    // Put back every 0.5-1.5 s, 100 jobs would have been looked at ~600 times; in turn, about 2 each.
+    expect(looks).toBeLessThan(300);
     expect(hang.maxOpen()).toBe(2);
     await hang.close();
   });

@@ -18,25 +18,68 @@ describe('receiverConcurrency: a configured receiver’s cap on sends in flight'
 describe('EgressLimiter', () => {
   it('a limit given per call replaces the per-receiver one; receivers are counted apart', () => {
     const l = new EgressLimiter(Infinity, Infinity);
-    const a1 = l.tryAcquire('a', 2);
-    const a2 = l.tryAcquire('a', 2);
+    const a1 = l.tryAcquire('a', 0, 2);
+    const a2 = l.tryAcquire('a', 0, 2);
     expect(a1 && a2).toBeTruthy();
-    expect(l.tryAcquire('a', 2)).toBeUndefined();
-    expect(l.tryAcquire('a', 3)).toBeDefined(); // a reload raised it
-    expect(l.tryAcquire('b', 1)).toBeDefined();
+    expect(l.tryAcquire('a', 0, 2)).toBeUndefined();
+    expect(l.tryAcquire('a', 0, 3)).toBeDefined(); // a reload raised it
+    expect(l.tryAcquire('b', 0, 1)).toBeDefined();
     expect(l.inFlight('a')).toBe(3);
-    a1!();
-    a1!(); // a second release is a no-op
+    a1!(10);
+    a1!(10); // a second release is a no-op
     expect(l.inFlight('a')).toBe(2);
-    expect(l.tryAcquire('a', 2)).toBeUndefined(); // lowered: no new one until below it
+    expect(l.tryAcquire('a', 10, 2)).toBeUndefined(); // lowered: no new one until below it
     expect(l.inFlight()).toBe(3);
   });
 
   it('without a limit per call: perReceiver and overall, as for self-registered streams', () => {
     const l = new EgressLimiter(1, 2);
-    expect(l.tryAcquire('a')).toBeDefined();
-    expect(l.tryAcquire('a')).toBeUndefined();
-    expect(l.tryAcquire('b')).toBeDefined();
-    expect(l.tryAcquire('c')).toBeUndefined();
+    expect(l.tryAcquire('a', 0)).toBeDefined();
+    expect(l.tryAcquire('a', 0)).toBeUndefined();
+    expect(l.tryAcquire('b', 0)).toBeDefined();
+    expect(l.tryAcquire('c', 0)).toBeUndefined();
+  });
+});
+
+describe('EgressLimiter.waitMs: jobs put back are spread at the pace the receiver frees slots', () => {
+  it('a receiver that answers fast: the shortest wait (500 ms) for each', () => {
+    const l = new EgressLimiter(2, Infinity);
+    for (let t = 0; t < 1000; t += 50) l.tryAcquire('fast', t)!(t + 50);
+    l.tryAcquire('fast', 1000);
+    l.tryAcquire('fast', 1000);
+    expect(Array.from({ length: 20 }, () => l.waitMs('fast', 1010, 60_000))).toEqual(Array(20).fill(500));
+  });
+
+  it('a receiver that hangs: each job put back gets the next turn (its oldest send’s age / cap apart), up to the most', () => {
+    const l = new EgressLimiter(2, Infinity);
+    l.tryAcquire('hang', 0);
+    l.tryAcquire('hang', 0);
+    // At 4 s its two sends are 4 s old: a slot frees every 2 s at best.
+    expect([1, 2, 3, 4].map(() => l.waitMs('hang', 4000, 7000))).toEqual([2000, 4000, 6000, 7000]);
+    // A later bounce queues behind those turns.
+    expect(l.waitMs('hang', 5000, 60_000)).toBe(8500); // its turn at 11 s, then 2.5 s on (the sends are 5 s old)
+  });
+
+  it('after sends that timed out, their duration paces the line even for fresh sends', () => {
+    const l = new EgressLimiter(2, Infinity);
+    l.tryAcquire('hang', 0)!(10_000);
+    l.tryAcquire('hang', 0)!(10_000);
+    l.tryAcquire('hang', 10_000);
+    l.tryAcquire('hang', 10_000);
+    expect(l.waitMs('hang', 10_001, 600_000)).toBe(5000);
+    expect(l.waitMs('hang', 10_001, 600_000)).toBe(10_000);
+  });
+
+  it('one send stuck among quick ones does not slow the line: only the latest send’s age counts', () => {
+    const l = new EgressLimiter(3, Infinity);
+    l.tryAcquire('mixed', 0); // stuck
+    for (let t = 0; t < 5000; t += 50) l.tryAcquire('mixed', t)!(t + 50);
+    l.tryAcquire('mixed', 4990);
+    l.tryAcquire('mixed', 5000);
+    expect(l.waitMs('mixed', 5010, 60_000)).toBe(500);
+  });
+
+  it('no send in flight to it (a slot freed meanwhile): the shortest wait', () => {
+    expect(new EgressLimiter(2, Infinity).waitMs('none', 0, 60_000)).toBe(500);
   });
 });
