@@ -131,11 +131,16 @@ function groupValue(v: unknown): unknown {
   return s && s.length > MAX_GROUP_VALUE ? s.slice(0, MAX_GROUP_VALUE) : s;
 }
 
-/** The event's `group_by` values (missing → null) and the key of its group. */
+/**
+ * The event's `group_by` values (missing → null) and the key of its group. The key holds each
+ * primitive by its string form, as `match` compares them: `403` in a JSON event and `"403"` in a
+ * flat stream field (always a string) are one value, so one group.
+ */
 export function groupOf(event: CanonicalEvent, groupBy: readonly string[]): { key: string; values: Record<string, unknown> } {
   if (groupBy.length === 0) return { key: '', values: {} };
   const list = groupBy.map((p) => groupValue(getPath(event, p)));
-  return { key: JSON.stringify(list), values: Object.fromEntries(groupBy.map((p, i) => [p, list[i]])) };
+  const key = JSON.stringify(list.map((v) => (typeof v === 'number' || typeof v === 'boolean' ? String(v) : v)));
+  return { key, values: Object.fromEntries(groupBy.map((p, i) => [p, list[i]])) };
 }
 
 const newest = (s: SlidingCount): number => s.e[s.e.length - 1]?.[0] ?? -Infinity;

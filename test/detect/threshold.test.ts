@@ -84,6 +84,13 @@ describe('threshold', () => {
     expect(r.hits[0]!.evidence.group).toEqual({ app: 'payroll', 'device.id': null });
   });
 
+  it('group_by keys a value by its string form, as match compares it (403 in JSON, "403" in a flat field)', () => {
+    const p = params({ match: { type: 'x', code: 403 }, count: 2, window: '1m', group_by: ['code'] });
+    const r = run(threshold, p, [ev('x', 0, { code: '403' }), ev('x', 1_000, { code: 403 })]);
+    expect(r.hits).toHaveLength(1);
+    expect(Object.keys(r.window!)).toEqual(['["403"]']);
+  });
+
   it('bounds its groups', () => {
     const p = params({ match: { type: 'x' }, count: 2, window: '1m', group_by: ['k'] });
     const r = run(
