@@ -16,10 +16,24 @@ import { hasHashTag, tag, untag } from './redis/hash-tag.js';
  * for a name with braces but no hash tag (no key shares its slot by name).
  */
 export function deadLetterSeen(deadLetterStream: string, sourceStream: string, sourceId: string): string | undefined {
-  // A name with braces but no hash tag would not keep its slot inside one: no marker then.
+  const base = deadLetterSlot(deadLetterStream);
+  return base === undefined ? undefined : `${base}:seen:${sourceStream}/${sourceId}`;
+}
+
+/**
+ * String (PX): the marker that HTTP ingest's chunk `chunk` of dead letters was appended to
+ * `deadLetterStream` (src/redis/scripts/dead-letter-chunk-2.lua), in that stream's slot; undefined
+ * as for {@link deadLetterSeen}.
+ */
+export function deadLetterChunkMarker(deadLetterStream: string, chunk: string): string | undefined {
+  const base = deadLetterSlot(deadLetterStream);
+  return base === undefined ? undefined : `${base}:ingest-chunk:${chunk}`;
+}
+
+/** The dead-letter stream's name as a hash tag of its markers; undefined for braces but no hash tag (its slot cannot be kept inside one). */
+function deadLetterSlot(deadLetterStream: string): string | undefined {
   if (!hasHashTag(deadLetterStream) && /[{}]/.test(deadLetterStream)) return undefined;
-  const base = hasHashTag(deadLetterStream) ? deadLetterStream : `{${deadLetterStream}}`;
-  return `${base}:seen:${sourceStream}/${sourceId}`;
+  return hasHashTag(deadLetterStream) ? deadLetterStream : `{${deadLetterStream}}`;
 }
 
 /**

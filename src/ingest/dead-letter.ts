@@ -1,7 +1,8 @@
+import { randomBytes } from 'node:crypto';
 import type { Cluster } from 'ioredis';
 import { pipeline, type RedisClient } from '../redis/client.js';
-import { defineScripts, queueScript } from '../redis/scripts.js';
-import { deadLetterSeen } from '../keys.js';
+import { defineScripts, queueScript, scriptsOn } from '../redis/scripts.js';
+import { deadLetterChunkMarker, deadLetterSeen } from '../keys.js';
 import { RiskstreamError } from '../errors.js';
 import type { RawEntry } from '../types.js';
 import { scrubFields } from '../secrets/scrub.js';
@@ -138,16 +139,20 @@ export interface DeadLetterItem {
  * Appends the items to the dead-letter stream in one pipeline (approximate MAXLEN trim when
  * `maxlen` is given) and returns the new entry ids. With `once` (entries of a stream: ids that name
  * them), an entry dead-lettered already in the last {@link SEEN_TTL_MS} is not appended again (its id
- * is ''). Throws INTERNAL if Redis refuses any:
+ * is ''). With `chunk` instead (a chunk of an HTTP body, whose ids name no stream entry), the items
+ * are appended by one script with a marker of this call: the client's resend of it (its reply lost
+ * to a dropped connection) appends nothing (each id then ''). Throws INTERNAL if Redis refuses any:
  * the caller must then not ack the source entries.
  */
 export async function writeDeadLetters(
   redis: RedisClient | Cluster,
   stream: string,
   items: readonly DeadLetterItem[],
-  opts: { maxlen?: number; now?: number; scrubPaths?: readonly string[]; once?: boolean } = {},
+  opts: { maxlen?: number; now?: number; scrubPaths?: readonly string[]; once?: boolean; chunk?: boolean } = {},
 ): Promise<string[]> {
   if (items.length === 0) return [];
+  const chunkMarker = opts.chunk && !opts.once ? deadLetterChunkMarker(stream, randomBytes(12).toString('base64url')) : undefined;
+  if (chunkMarker) return writeChunk(redis, stream, chunkMarker, items, opts);
   if (opts.once) defineScripts(redis);
   const pipe = pipeline(redis);
   const trim = opts.maxlen ? ['MAXLEN', '~', String(opts.maxlen)] : [];
@@ -165,4 +170,26 @@ export async function writeDeadLetters(
       });
     return id === null ? '' : String(id);
   });
+}
+
+/** The items in one script (src/redis/scripts/dead-letter-chunk-2.lua) with the chunk's marker (kept {@link SEEN_TTL_MS}). */
+async function writeChunk(
+  redis: RedisClient | Cluster,
+  stream: string,
+  marker: string,
+  items: readonly DeadLetterItem[],
+  opts: { maxlen?: number; now?: number; scrubPaths?: readonly string[] },
+): Promise<string[]> {
+  const args: string[] = [];
+  for (const { raw, reason } of items) {
+    const fields = deadLetterFields(raw, reason, opts.now, opts.scrubPaths);
+    args.push(String(fields.length), ...fields);
+  }
+  try {
+    const ids = await scriptsOn(redis).deadLetterChunk(stream, marker, String(SEEN_TTL_MS), opts.maxlen ? String(opts.maxlen) : '', ...args);
+    return ids ? ids.map(String) : items.map(() => '');
+  } catch (err) {
+    const what = `${items.length} entries from ${items[0]!.raw.stream}`;
+    throw new RiskstreamError('INTERNAL', `dead-letter write failed for ${what}: ${(err as Error).message}`, undefined, { cause: err });
+  }
 }

@@ -66,7 +66,9 @@ export function createIngestService(deps: { config: () => Config; redis: RedisCl
       // shipper's resend doubles at most the chunk that was in flight.
       request.signal?.throwIfAborted();
       if (bad.length) {
-        await writeDeadLetters(redis, c.streams.deadLetter, bad, { maxlen: c.raw.streams.maxlen, now, scrubPaths: c.raw.ingest.scrub_fields });
+        // One script with a marker of the chunk: a resend of it (its reply lost) appends nothing.
+        const opts = { maxlen: c.raw.streams.maxlen, now, scrubPaths: c.raw.ingest.scrub_fields, chunk: true };
+        await writeDeadLetters(redis, c.streams.deadLetter, bad, opts);
         metrics.deadLettered.inc({ stream: HTTP_SOURCE }, bad.length);
       }
       bad = [];

@@ -67,6 +67,12 @@ interface Signatures {
   engineHeartbeat: { file: 'engine-heartbeat-1'; args: [members: string, workerId: string, forgetMs: number]; reply: (number | string)[] };
   workerIdClaim: { file: 'worker-id-claim-1'; args: [id: string, expected: string, pid: string, ttlMs: number]; reply: [number, string] };
   deadLetter: { file: 'dead-letter-2'; args: [stream: string, marker: string, ttlMs: string, maxlen: string, ...fields: string[]]; reply: string | null };
+  /** The dead-letter stream, the chunk's marker, its lifetime (ms), MAXLEN ('' = none), then per dead letter: count of field values, the values. */
+  deadLetterChunk: {
+    file: 'dead-letter-chunk-2';
+    args: [stream: string, marker: string, ttlMs: string, maxlen: string, ...entries: string[]];
+    reply: string[] | null;
+  };
   /** Enabled ids count, the enabled ids, then the configured ids that are off. */
   behaviorsEpoch: { file: 'behaviors-epoch-1'; args: [epochs: string, enabledCount: number, ...ids: string[]]; reply: [number, number] };
   /** The chunk's marker, the two input streams, the marker's lifetime (ms), then per record: stream (1 login, 2 activity), count of field values, the values. */
@@ -108,6 +114,7 @@ const FILES: { [K in ScriptName]: Signatures[K]['file'] } = {
   engineHeartbeat: 'engine-heartbeat-1',
   workerIdClaim: 'worker-id-claim-1',
   deadLetter: 'dead-letter-2',
+  deadLetterChunk: 'dead-letter-chunk-2',
   ingestAppend: 'ingest-append-3',
   behaviorsEpoch: 'behaviors-epoch-1',
 };

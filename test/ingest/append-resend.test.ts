@@ -11,6 +11,10 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { Redis } from 'ioredis';
 import { appendInOrder, type AppendRecord } from '../../src/ingest/append-in-order.js';
 import { bridgeOnce } from '../../src/ingest/list-bridge.js';
+import { createIngestService } from '../../src/ingest/http-ingest.js';
+import { loadConfig } from '../../src/config/load.js';
+import { Metrics } from '../../src/obs/metrics.js';
+import { writeTestConfig } from '../helpers/worker.js';
 import { connect } from '../../src/runtime/connections.js';
 import { createLogger } from '../../src/obs/logger.js';
 import { cleanup, REDIS_URL, redisClient, testPrefix } from '../helpers/redis.js';
@@ -51,6 +55,27 @@ it('HTTP ingest: a chunk whose reply was lost is appended once, not again by the
   await cut;
   expect(await values(streams.login)).toEqual(['warm-up', 'login-1']);
   expect(await values(streams.activity)).toEqual(['dlp-1', 'dlp-2']);
+});
+
+it('HTTP ingest: a chunk of dead letters whose reply was lost is appended once, not again by the resend', async () => {
+  const cfg = await writeTestConfig(`${prefix}:http`);
+  try {
+    const config = loadConfig(cfg.dir);
+    const ingest = createIngestService({ config: () => config, redis: worker, metrics: new Metrics(false) });
+    const body = (lines: string[]): Buffer => Buffer.from(lines.join('\n'));
+    const headers = { contentType: 'application/x-ndjson' };
+    await ingest.accept(body(['{"warm-up"']), headers); // the scripts are loaded
+    // Whatever writes the dead letters (a script, or XADDs as before the fix).
+    const cut = proxy.cutAfterRun((sent) => sent.includes(config.streams.deadLetter));
+    const res = await ingest.accept(body(['{"type":"login","user":"alice@example.com","time":1795420800000}', 'not json', '{"user":']), headers);
+    await cut;
+    expect(res).toMatchObject({ accepted: 1, rejected: 2 });
+    const reasons = (await redis.xrange(config.streams.deadLetter, '-', '+')).map(([, f]) => f[f.indexOf('orig.event') + 1]);
+    expect(reasons).toEqual(['{"warm-up"', 'not json', '{"user":']);
+    expect(await redis.xlen(config.streams.login)).toBe(1);
+  } finally {
+    cfg.remove();
+  }
 });
 
 it('list bridge: a move whose reply was lost moves each item once (the resend takes the next ones)', async () => {

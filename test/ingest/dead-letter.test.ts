@@ -1,7 +1,7 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { deadLetterFields, MAX_ORIG_FIELD, MAX_REASON, parseDeadLetter, writeDeadLetters } from '../../src/ingest/dead-letter.js';
 import type { RawEntry } from '../../src/types.js';
-import { deadLetterSeen } from '../../src/keys.js';
+import { deadLetterChunkMarker, deadLetterSeen } from '../../src/keys.js';
 import { slotOf as keySlot } from '../../src/redis/client.js';
 import { readStream, testRedis } from './helpers/redis.js';
 
@@ -165,6 +165,8 @@ describe('writeDeadLetters (real Redis)', () => {
     expect(deadLetterSeen('rs:{}dl', 's', '1-0')).toBeUndefined();
     expect(deadLetterSeen('{rs}:dl', 's', '1-0')).toBe('{rs}:dl:seen:s/1-0');
     expect(deadLetterSeen('rs:dl', 's', '1-0')).toBe('{rs:dl}:seen:s/1-0');
+    expect(deadLetterChunkMarker('rs:{}dl', 'c')).toBeUndefined();
+    expect(deadLetterChunkMarker('rs:dl', 'c')).toBe('{rs:dl}:ingest-chunk:c');
   });
 
   it('writes nothing for an empty batch', async () => {
