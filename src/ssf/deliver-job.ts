@@ -114,12 +114,15 @@ export function createSetProcessor(deps: ProcessorDeps): (job: Job<SetJobData>, 
     // too), so one that hangs holds at most its share of the worker's slots. A job without a free
     // slot waits outside them (its turn in the receiver's line, at most backoff_max); it takes the
     // slot before the throttle (no rate-limit slot spent on a job put back) and before the
-    // per-(user, receiver) lock (no lock held while it waits).
+    // per-(user, receiver) lock (no lock held while it waits). Up to the horizon.
     const limiter = receiver.selfRegistered ? egress.limiter : configured;
     const limit = receiver.selfRegistered ? egress.limiter.perReceiver : receiverConcurrency(receiver, deps.delivery.concurrency);
     const slot = limiter.tryAcquire(receiver.name, Date.now(), limit);
     if (!slot) {
-      const wait = limiter.waitMs(receiver.name, Date.now(), Math.min(deps.delivery.backoff_max, leftOf(job)), limit);
+      // Waiting past the horizon (a receiver that hangs for longer) is expiring, as for a paused or rate-limited one.
+      const left = leftOf(job);
+      if (left <= 0) return fail(ctx, 'failed', { outcome: 'expired', last_outcome: 'no_slot' });
+      const wait = limiter.waitMs(receiver.name, Date.now(), Math.min(deps.delivery.backoff_max, left), limit);
       return delay(job, token, wait + Math.round(random() * 1000));
     }
     try {
