@@ -3,6 +3,7 @@ import type { AuditLog } from '../../audit/audit-log.js';
 import type { ResolvedReceiver } from '../../config/receiver.js';
 import { queueCounts, type SetQueue } from '../../ssf/queue.js';
 import { displayEndpoint } from '../../ssf/display-endpoint.js';
+import { receiverConcurrency } from '../../ssf/egress.js';
 import { blankHealth, countQueued, deliveryHealth, isoOrNull } from '../receiver-health.js';
 import type { ReceiversView } from '../views/console.js';
 
@@ -18,13 +19,15 @@ export interface ReceiversDeps {
 
 /**
  * `GET /v1/receivers` (admin): configured (and SSF-stream) receivers without secrets, with
- * delivery health from the audit log (last 24 h) and per-receiver queue depth.
+ * delivery health from the audit log (last 24 h), per-receiver queue depth and each one's send cap
+ * (`concurrency`: most sends in flight to it per worker).
  */
 export const receiversRoutes =
   (deps: ReceiversDeps): RouteModule =>
   (app, ctx) => {
     app.get('/v1/receivers', async (): Promise<ReceiversView> => {
-      const configNames = new Set(ctx.config().receivers.map((r) => r.name));
+      const config = ctx.config();
+      const configNames = new Set(config.receivers.map((r) => r.name));
       const all = deps.receivers();
       const since = Date.now() - HEALTH_WINDOW_MS;
       const window = await deliveryHealth(
@@ -43,6 +46,8 @@ export const receiversRoutes =
       const receivers = all.map((r) => ({
         name: r.name,
         source: configNames.has(r.name) ? ('config' as const) : ('ssf-stream' as const),
+        // As the delivery worker caps it (src/ssf/deliver-job.ts): a stream's per-stream cap, a configured receiver's own or the default.
+        concurrency: r.selfRegistered ? config.raw.ssf.per_stream_concurrency : receiverConcurrency(r, config.raw.delivery.concurrency),
         kind: r.kind,
         enabled: r.enabled,
         endpoint: displayEndpoint(r.endpoint),

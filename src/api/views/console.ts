@@ -40,6 +40,11 @@ export interface ReceiverHealth {
 export interface Receiver {
   name: string;
   source: 'config' | 'ssf-stream';
+  /**
+   * Most sends in flight to it at once, per worker: a configured receiver's `concurrency` (default
+   * half of `delivery.concurrency`, at least 1), a stream's `ssf.per_stream_concurrency`.
+   */
+  concurrency: number;
   kind: string;
   enabled: boolean;
   endpoint: string;

@@ -43,6 +43,7 @@ function receiverCard(r: Receiver): HTMLElement {
       ['Authorization header', r.authorization === 'set' ? 'configured (not shown)' : 'none'],
       ['Timeout', duration(r.timeout_ms)],
       ['Rate limit', r.rate_limit ? `${r.rate_limit} SET/s` : 'none'],
+      ['Sends at once', `at most ${num(r.concurrency)} per worker`],
     ]),
     h('h4', null, 'Delivery health (last 24 h)'),
     pairs([
