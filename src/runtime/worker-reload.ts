@@ -5,6 +5,7 @@ import { KeyRing } from '../ssf/key-ring.js';
 import { configChanges } from '../config/changes.js';
 import type { Logger } from '../obs/logger.js';
 import type { Metrics } from '../obs/metrics.js';
+import { RiskstreamError } from '../errors.js';
 
 /**
  * Loads the configuration at `path` for a reload: refused (audited, counted, thrown) when it does not
@@ -28,14 +29,36 @@ export async function loadForReload(
     const ring = await KeyRing.fromConfig(next);
     await o.checkKeys?.(ring);
   } catch (err) {
-    o.metrics.configReloads.inc({ result: 'refused' });
-    await o.audit.write({ action: 'config.reload_refused', actor: 'system', details: { issues: reloadIssues(err) } }).catch(() => undefined);
+    await refused(err, o);
     throw err;
   }
   const ignored = startOnlyChanges(current.raw, next.raw);
   if (!ignored.length) return { next, ignored };
   o.logger.warn({ settings: ignored }, 'configuration reloaded, but these settings are read only at start: restart the worker to change them');
   return { next: keepStartOnly(current, next), ignored };
+}
+
+/**
+ * Runs `record` (the behaviors a reload turns off and on, written to Redis before it applies:
+ * src/runtime/behaviors-turned.ts) for a configuration {@link loadForReload} accepted. When Redis
+ * refuses the write, the reload is refused as one that does not load is — counted, audited,
+ * thrown (INTERNAL) — before anything of it applies: the running configuration stays.
+ */
+export async function recordForReload(record: () => Promise<unknown>, o: { audit: AuditLog; metrics: Metrics }): Promise<void> {
+  try {
+    await record();
+  } catch (err) {
+    const why = err instanceof Error ? err.message : String(err);
+    const e = new RiskstreamError('INTERNAL', `could not record the behaviors the reload turns off and on: ${why}`, undefined, { cause: err });
+    await refused(e, o);
+    throw e;
+  }
+}
+
+/** Counts and audits (best effort: an audit write that fails refuses nothing more) a refused reload. */
+async function refused(err: unknown, o: { audit: AuditLog; metrics: Metrics }): Promise<void> {
+  o.metrics.configReloads.inc({ result: 'refused' });
+  await o.audit.write({ action: 'config.reload_refused', actor: 'system', details: { issues: reloadIssues(err) } }).catch(() => undefined);
 }
 
 /**

@@ -24,7 +24,7 @@ import { buildIngest, type IngestRuntime } from './ingest-runtime.js';
 import { buildSessions, type SessionsRuntime } from './sessions.js';
 import { workerRoutes } from './routes.js';
 import { reportBatches, type BatchReport } from './batch-report.js';
-import { loadForReload, oneAtATime, reloaded } from './worker-reload.js';
+import { loadForReload, oneAtATime, recordForReload, reloaded } from './worker-reload.js';
 import { recordTurned } from './behaviors-turned.js';
 import { behaviorEpochs } from '../engine/behavior-epochs.js';
 import { commitSettingsOf, startEngine } from './engine.js';
@@ -215,7 +215,8 @@ export async function startWorker(opts: WorkerOptions = {}): Promise<WorkerHandl
         logger,
         checkKeys: (ring) => ssf.checkKeys(ring),
       });
-      await recordTurned(redis, keys, next.behaviors, prev.behaviors); // before any batch is judged with it
+      // Before any batch is judged with it; Redis refusing the write refuses the reload.
+      await recordForReload(() => recordTurned(redis, keys, next.behaviors, prev.behaviors), { audit, metrics });
       config = next;
       engine.reload();
       tokens.set(next.adminTokens, next.ingestTokens, next.ssfTokens, next.metricsTokens);
