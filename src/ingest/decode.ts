@@ -6,6 +6,7 @@ import { detectProfile, resembledShape, shapeReason, streamProfiles, type Mappin
 import { isPlainObject } from './profiles/path.js';
 import { removePaths } from '../secrets/scrub.js';
 import { entryObject, looksJson, parseJsonObject } from './entry-object.js';
+import { expandDottedKeys } from './dotted-keys.js';
 
 /** Options for decoding. Pass the same `mapping` object every time: its profiles are cached. */
 export interface DecodeOptions {
@@ -125,6 +126,14 @@ function decodeAny(
     const mapped = profile(obj);
     if (!mapped) return { ok: false, reason: `profile ${profileName}: ${shapeReason(profileName ?? '')}` };
     ev = mapped;
+  } else {
+    // A canonical event's top-level dotted keys (ECS-style `geo.lat`) nest as flat fields' do; a
+    // profile reads its source paths itself. Nesting deepens the event: checked again when it did.
+    const nested = expandDottedKeys(obj, owned);
+    if (nested) {
+      if (deeperThan(nested)) return { ok: false, reason: TOO_DEEP };
+      ev = nested;
+    }
   }
   if (ev.time === undefined || ev.time === null) {
     const t = TIME_FALLBACKS.map((k) => ev[k] ?? envelope?.[k]).find((v) => v !== undefined && v !== null && v !== '');

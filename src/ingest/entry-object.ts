@@ -4,7 +4,8 @@
  * other fields are attributes).
  */
 import { parseWellFormed, userGivenTwice, USER_TWICE } from './well-formed.js';
-import { isPlainObject, setPath } from './profiles/path.js';
+import { isPlainObject } from './profiles/path.js';
+import { placeDotted } from './dotted-keys.js';
 import { toUser } from './event-rules.js';
 
 /** Fields that may hold the whole event as JSON, in order of precedence. */
@@ -46,32 +47,12 @@ function flatValue(key: string, text: string): unknown {
   return key.startsWith('device.posture.') ? postureFlag(text) : text;
 }
 
-/** Dots in a key: how deep it nests. */
-function depthOf(key: string): number {
-  let n = 0;
-  for (let i = key.indexOf('.'); i !== -1; i = key.indexOf('.', i + 1)) n++;
-  return n;
-}
-
-/** True when a value already holds the place of dotted `key` in `out` (a plain value on its path, or the key itself). */
-function taken(out: Record<string, unknown>, key: string): boolean {
-  const segs = key.split('.');
-  let cur = out;
-  for (let i = 0; i < segs.length - 1; i++) {
-    if (!Object.hasOwn(cur, segs[i]!)) return false;
-    const next = cur[segs[i]!];
-    if (!isPlainObject(next)) return true;
-    cur = next;
-  }
-  return Object.hasOwn(cur, segs[segs.length - 1]!);
-}
-
 /**
  * Flat stream fields → nested object: dotted keys nest (`geo.lat`), JSON objects in object
  * fields are parsed, `true`/`false` (any case) in `device.posture.*` become booleans. Numeric strings stay
  * strings here; the schema coerces them where it wants numbers. Plain keys are placed first, then
- * dotted ones, shallower first; a dotted key whose place is taken (`app drive` beside `app.id 42`)
- * is kept under its dotted name: whatever the fields' order, no field is lost.
+ * dotted ones ({@link placeDotted}: shallower first; a dotted key whose place is taken — `app drive`
+ * beside `app.id 42` — is kept under its dotted name): whatever the fields' order, no field is lost.
  */
 export function flatToObject(fields: Record<string, string>, skip?: string): Record<string, unknown> {
   const out: Record<string, unknown> = {};
@@ -81,13 +62,7 @@ export function flatToObject(fields: Record<string, string>, skip?: string): Rec
     if (key.indexOf('.') >= 0) (dotted ??= []).push(key);
     else if (key !== '__proto__') out[key] = flatValue(key, fields[key]!);
   }
-  if (!dotted) return out;
-  if (dotted.length > 1) dotted.sort((a, b) => depthOf(a) - depthOf(b));
-  for (const key of dotted) {
-    const v = flatValue(key, fields[key]!);
-    if (taken(out, key)) out[key] = v;
-    else setPath(out, key, v);
-  }
+  if (dotted) placeDotted(out, dotted, (key) => flatValue(key, fields[key]!));
   return out;
 }
 

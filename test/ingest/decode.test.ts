@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { canonicalEntryFields, decodeEntry, type DecodeOptions } from '../../src/ingest/decode.js';
+import { canonicalEntryFields, decodeEntry, decodeObject, type DecodeOptions } from '../../src/ingest/decode.js';
+import { TOO_DEEP } from '../../src/ingest/depth.js';
 import { flatToObject } from '../../src/ingest/entry-object.js';
 import type { RawEntry } from '../../src/types.js';
 
@@ -324,5 +325,61 @@ describe('flatToObject', () => {
   });
   it('parses JSON objects in object fields only', () => {
     expect(flatToObject({ geo: '{"lat":1,"lon":2}', note: '{"a":1}' })).toEqual({ geo: { lat: 1, lon: 2 }, note: '{"a":1}' });
+  });
+});
+
+describe('JSON events with dotted top-level keys (ECS-style documents)', () => {
+  const ecs = { ...login, ip: '81.2.69.142', 'geo.lat': 51.5, 'geo.lon': -0.12, 'geo.country': 'gb', 'session.id': 's-1', 'device.posture.firewall': true };
+  const nested = {
+    ...login,
+    time: T,
+    ip: '81.2.69.142',
+    geo: { lat: 51.5, lon: -0.12, country: 'GB' },
+    session: { id: 's-1' },
+    device: { posture: { firewall: true } },
+  };
+
+  it('nest as flat fields do, in an event field, over POST /v1/events (decodeObject) and beside flat attributes', () => {
+    expect(decodeEntry(entry({ event: JSON.stringify(ecs) }))).toEqual({ ok: true, event: nested });
+    const input = structuredClone(ecs);
+    expect(decodeObject(input, undefined, {}, T)).toEqual({ ok: true, event: nested });
+    expect(input).toEqual(ecs); // the caller's object is not changed
+    const mixed = decodeEntry(entry({ event: JSON.stringify(ecs), source: 'filebeat' }));
+    expect(mixed).toEqual({ ok: true, event: { ...nested, source: 'filebeat' } });
+  });
+
+  it('a value given in nested form wins; the dotted key is then kept under its dotted name, in either order', () => {
+    for (const ev of [
+      { ...login, geo: { lat: 1, lon: 2 }, 'geo.lat': 3, 'geo.city': 'London' },
+      { ...login, 'geo.lat': 3, 'geo.city': 'London', geo: { lat: 1, lon: 2 } },
+    ]) {
+      const r = decodeEntry(entry({ event: JSON.stringify(ev) }));
+      expect(r.ok && r.event).toMatchObject({ geo: { lat: 1, lon: 2, city: 'London' }, 'geo.lat': 3 });
+    }
+    // A plain value in the way is kept, and so is the dotted key.
+    const app = decodeEntry(entry({ event: JSON.stringify({ ...login, app: 'drive', 'app.id': 42 }) }));
+    expect(app.ok && app.event).toMatchObject({ app: 'drive', 'app.id': 42 });
+    // Deeper keys after shallower ones, whatever the order: `a.b` is placed, then `a.b.c` cannot be.
+    const deep = decodeEntry(entry({ event: JSON.stringify({ ...login, 'a.b.c': 2, 'a.b': 1 }) }));
+    expect(deep.ok && deep.event).toMatchObject({ a: { b: 1 }, 'a.b.c': 2 });
+  });
+
+  it('a dotted key that cannot nest stays as it is; nothing reaches a prototype', () => {
+    const r = decodeEntry(entry({ event: JSON.stringify({ ...login, '__proto__.polluted': 'yes', 'x..y': 1, 'z.': 2 }) }));
+    expect(r.ok && r.event).toMatchObject({ '__proto__.polluted': 'yes', 'x..y': 1, 'z.': 2 });
+    expect(({} as Record<string, unknown>).polluted).toBeUndefined();
+  });
+
+  it('an event a dotted key nests too deeply is refused', () => {
+    const key = Array.from({ length: 40 }, (_, i) => `k${i}`).join('.');
+    expect(decodeEntry(entry({ event: JSON.stringify({ ...login, [key]: 1 }) }))).toEqual({ ok: false, reason: TOO_DEEP });
+    expect(decodeObject({ ...login, [key]: 1 }, undefined, {}, T)).toEqual({ ok: false, reason: TOO_DEEP });
+  });
+
+  it('an event mapped by a profile is left to it: the profile reads its source paths', () => {
+    const opts: DecodeOptions = { mapping: { streams: { 'vpn:raw': 'generic:vpn' }, generic: { vpn: { type: '=login', user: 'who', time: 'ts' } } } };
+    const r = decodeEntry(entry({ event: JSON.stringify({ who: 'u-1', ts: T, 'geo.lat': 1, 'geo.lon': 2 }) }, 'vpn:raw'), opts);
+    expect(r.ok && r.event).toMatchObject({ type: 'login', user: 'u-1', 'geo.lat': 1, 'geo.lon': 2 });
+    expect(r.ok && r.event.geo).toBeUndefined();
   });
 });
