@@ -1,8 +1,9 @@
 /**
  * threshold: admin-defined counting rules. An event matches when every `match` entry (dotted
  * path → matcher) matches: a literal or `{equals}` (primitives compare by string form, so `404`
- * matches `"404"`), `{in: [...]}`, or `{regex}` (tested against the value's string form, its first
- * 8 192 characters, on RE2 in linear time: see linear-regex.ts). A
+ * matches `"404"`, and `true` matches `"TRUE"`), `{in: [...]}`, or `{regex}` (tested against the
+ * value's string form, its first 8 192 characters, on RE2 in linear time: see linear-regex.ts).
+ * Literals of canonical fields are spelled as ingest stores them, at load (match-literals.ts). A
  * missing field never matches; an array field matches when any element does. ≥ `count` matches
  * within `window` of event time, counted per user and per `group_by` value tuple, fire once per
  * window length (see window-counter.ts).
@@ -10,7 +11,7 @@
 import { z } from 'zod';
 import { formatDuration, windowMs } from '../duration.js';
 import type { CanonicalEvent } from '../types.js';
-import { canonicalOutcome } from '../login.js';
+import { storedMatch } from './match-literals.js';
 import { getPath } from './fields.js';
 import { isoTime } from './format.js';
 import type { Detector, DetectorLimits } from './types.js';
@@ -38,36 +39,14 @@ const matcher = z.union(
 /** A field matcher in a threshold's `match`: a literal (equals), `{equals}`, `{in: []}` or `{regex}`. */
 export type Matcher = z.infer<typeof matcher>;
 
-/** A literal as ingest would have stored it in `outcome`. */
-const asOutcome = (v: string | number | boolean): string | number | boolean => (typeof v === 'string' ? canonicalOutcome(v) : v);
-
-/** A matcher's literals (plain, `equals`, `in`) mapped by `f`; a regex is kept. */
-function mapLiterals(m: Matcher, f: (v: string | number | boolean) => string | number | boolean): Matcher {
-  if (typeof m !== 'object') return f(m);
-  if ('equals' in m) return { equals: f(m.equals) };
-  if ('in' in m) return { in: m.in.map(f) };
-  return m;
-}
-
-/** An event type as matched: case does not matter (`Login` is a login, as the credential detectors read it). */
-const asType = (v: string | number | boolean): string | number | boolean => (typeof v === 'string' ? v.toLowerCase() : v);
-
-/** `match` with its `outcome` literals spelled as ingest stores them and its `type` literals lower-cased; a regex is kept. */
-function outcomeMatch(match: Record<string, Matcher>): Record<string, Matcher> {
-  const out = { ...match };
-  if (match.outcome !== undefined) out.outcome = mapLiterals(match.outcome, asOutcome);
-  if (match.type !== undefined) out.type = mapLiterals(match.type, asType);
-  return out;
-}
-
 /** threshold's parameters. */
 export const thresholdParams = z.strictObject({
-  /** Dotted field path (on the canonical event) → matcher. All must match (`outcome`: see {@link canonicalOutcome}). */
+  /** Dotted field path (on the canonical event) → matcher. All must match; literals spelled as ingest stores the field ({@link storedMatch}). */
   match: z
     .record(z.string(), matcher)
     .refine((m) => Object.keys(m).length > 0, { error: 'match needs at least one field (an empty match would count every event)' })
     .refine((m) => Object.keys(m).every((k) => k.trim() !== ''), { error: 'a match path is a dotted field path, not empty' })
-    .transform(outcomeMatch),
+    .transform(storedMatch),
   count: z.number().int().positive(),
   window: windowMs,
   /** Extra fields (dotted paths) to count separately by, beyond the user. */
@@ -84,7 +63,15 @@ const MAX_GROUP_VALUE = 200;
 
 type Primitive = string | number | boolean;
 const isPrimitive = (v: unknown): v is Primitive => typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean';
-const same = (v: Primitive, lit: Primitive): boolean => v === lit || String(v) === String(lit);
+/**
+ * A value and a literal compared by string form; `true` / `false` across a boolean and a string
+ * without case (a flat stream field is always text: `mfa TRUE` is the literal `true`).
+ */
+const same = (v: Primitive, lit: Primitive): boolean => v === lit || String(v) === String(lit) || (typeof v !== typeof lit && sameFlag(v, lit));
+function sameFlag(v: Primitive, lit: Primitive): boolean {
+  if (typeof lit === 'boolean') return typeof v === 'string' && v.length === (lit ? 4 : 5) && v.toLowerCase() === String(lit);
+  return typeof v === 'boolean' && typeof lit === 'string' && lit.length === (v ? 4 : 5) && lit.toLowerCase() === String(v);
+}
 
 const regexes = new Map<string, LinearRegExp | null>();
 function compiled(source: string): LinearRegExp | null {

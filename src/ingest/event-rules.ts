@@ -1,6 +1,6 @@
 import { canonicalOutcome } from '../login.js';
 import { isIP } from 'node:net';
-import { countryCode } from './country-code.js';
+import { countryCode } from '../country-code.js';
 import { isoMs, isoUtcMs } from './iso-time.js';
 import { isRepresentableTime, TIME_INVALID, TIME_OUT_OF_RANGE } from './time-window.js';
 import { charCount } from '../text.js';

@@ -6,7 +6,7 @@ import { RiskstreamError } from '../errors.js';
 import type { CanonicalEvent, Geo, StreamEvent } from '../types.js';
 import { isLogin } from '../login.js';
 import { isUsableGeo } from '../detect/travel.js';
-import { countryCode } from './country-code.js';
+import { countryCode } from '../country-code.js';
 
 /** Options for opening a MaxMind city database. */
 export interface GeoIpOptions {

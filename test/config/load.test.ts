@@ -88,6 +88,25 @@ describe('loadConfig defaults', () => {
     expect(c.receivers[0]!.events).toEqual(['risk-level-change', 'session-revoked', 'verification']);
   });
 
+  it("a threshold's match literals are loaded spelled as ingest stores their fields (geo.country: gb → GB), once", () => {
+    const c = loadConfig(
+      configDir({
+        'behaviors.yaml':
+          'gb_denied:\n  kind: threshold\n  risk_level: low\n  match: { geo.country: gb, network.asn: { in: [AS2856, "AS 13"] }, outcome: Allowed, type: { in: [LOGIN] }, geo.city: { regex: "^lon" }, mfa: true, host: " H1 " }\n  count: 3\n  window: 1m\n',
+      }),
+      NO_ENV,
+    );
+    expect(c.behaviors.find((b) => b.id === 'gb_denied')!.params.match).toEqual({
+      'geo.country': 'GB',
+      'network.asn': { in: [2856, 'AS 13'] },
+      outcome: 'success',
+      type: { in: ['login'] },
+      'geo.city': { regex: '^lon' },
+      mfa: true,
+      host: ' H1 ',
+    });
+  });
+
   it('a receiver’s `concurrency` (sends in flight to it): as written, else none (half of delivery.concurrency at send time)', () => {
     const c = loadConfig(
       configDir({

@@ -1,4 +1,4 @@
-import { countryCode } from '../../src/ingest/country-code.js';
+import { countryCode } from '../../src/country-code.js';
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { decodeObject } from '../../src/ingest/decode.js';

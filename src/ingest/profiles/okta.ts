@@ -1,5 +1,5 @@
 import { getPath, isPlainObject, vendorGeo, withSource, type Profile } from './path.js';
-import { countryCode } from '../country-code.js';
+import { countryCode } from '../../country-code.js';
 
 /** Okta System Log event types that are interactive sign-ins. */
 export const OKTA_LOGIN_EVENTS: ReadonlySet<string> = new Set(['user.session.start', 'user.authentication.sso']);
@@ -49,7 +49,7 @@ function factorOf(o: Record<string, unknown>, eventType: string): string | undef
  * (a FAILURE with `reason`, e.g. `bad_password`); MFA verifications become `mfa` with outcome
  * `success` / `denied` / `timeout` and `factor`; other event types keep their Okta name
  * (`user.account.lock`, …) as `type`. `client.geographicalContext.country` is Okta's country
- * *name* (Okta gives no ISO code): it becomes the ISO code (src/ingest/country-code.ts), as every
+ * *name* (Okta gives no ISO code): it becomes the ISO code (src/country-code.ts), as every
  * other source gives it, so that countries compare. Okta's own fields are kept as attributes
  * (`debugContext`, `target`, …; see {@link withSource}); its `device` (a registered device) gives
  * `device.id` and `device.posture`.
