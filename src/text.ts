@@ -40,3 +40,13 @@ export function trimTrailingSlashes(s: string): string {
  * displayed) and the line/paragraph separators (U+2028/9: a line break to many log readers).
  */
 export const DISPLAY_CONTROLS = '\\u0000-\\u001f\\u007f-\\u009f\\u061c\\u200e\\u200f\\u2028-\\u202e\\u2066-\\u2069';
+
+/**
+ * A decimal number as ingest reads one (no hex, no `Infinity`). One way to match each string:
+ * `\d+\.?\d*` split a run of digits between `\d+` and `\d*` in every way before failing, so
+ * `000…0T` took quadratic time (300 000 digits in a `time` field held the worker for minutes).
+ */
+export const DECIMAL_NUMBER = /^[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?$/;
+
+/** An email address as ingest tells one (a `user` that is one is stored lower-cased). */
+export const EMAIL_ADDRESS = /^[^@\s]+@[^@\s]+$/;

@@ -7,6 +7,7 @@
  */
 import { countryCode } from '../country-code.js';
 import { canonicalOutcome } from '../login.js';
+import { DECIMAL_NUMBER, EMAIL_ADDRESS } from '../text.js';
 
 /** A literal of `match`. */
 export type Literal = string | number | boolean;
@@ -14,11 +15,6 @@ export type Literal = string | number | boolean;
 export type LiteralMatcher = Literal | { equals: Literal } | { in: Literal[] } | { regex: string };
 
 type Spell = (v: Literal) => Literal;
-
-/** As ingest reads a number (event-rules.ts `toNumber`): one decimal form, no hex, no `Infinity`. */
-const NUMERIC = /^[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?$/;
-/** An email address as ingest tells one (lower-cased when stored). */
-const EMAIL = /^[^@\s]+@[^@\s]+$/;
 
 /** Text trimmed, as every text field is stored (a blank literal is left: it matches nothing either way). */
 const trimmed: Spell = (v) => (typeof v === 'string' && v.trim() !== '' ? v.trim() : v);
@@ -30,7 +26,7 @@ const text =
   };
 const numeric: Spell = (v) => {
   const t = trimmed(v);
-  return typeof t === 'string' && NUMERIC.test(t) ? Number(t) : t;
+  return typeof t === 'string' && DECIMAL_NUMBER.test(t) ? Number(t) : t;
 };
 
 /** Canonical field → how ingest stores it. */
@@ -40,7 +36,7 @@ const STORED: Record<string, Spell> = {
   outcome: text(canonicalOutcome),
   user: text((s) => {
     const n = s.normalize('NFC');
-    return EMAIL.test(n) ? n.toLowerCase() : n;
+    return EMAIL_ADDRESS.test(n) ? n.toLowerCase() : n;
   }),
   id: trimmed,
   ip: trimmed,

@@ -3,7 +3,7 @@ import { isIP } from 'node:net';
 import { countryCode } from '../country-code.js';
 import { isoMs, isoUtcMs } from './iso-time.js';
 import { isRepresentableTime, TIME_INVALID, TIME_OUT_OF_RANGE } from './time-window.js';
-import { charCount } from '../text.js';
+import { charCount, DECIMAL_NUMBER, EMAIL_ADDRESS } from '../text.js';
 
 /**
  * The canonical event's field rules (docs/interfaces.md §2): each takes a value and the field's
@@ -20,13 +20,6 @@ export class Invalid {
 /** A field rule: the normalised value, or why the value is refused. */
 export type Rule<T> = (v: unknown, field: string) => T | Invalid;
 
-/**
- * A decimal number. One way to match each string: `\d+\.?\d*` split a run of digits between
- * `\d+` and `\d*` in every way before failing, so `000…0T` took quadratic time (300 000 digits in
- * a `time` field held the worker for minutes).
- */
-const NUMERIC = /^[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?$/;
-const EMAIL = /^[^@\s]+@[^@\s]+$/;
 /** Below this an epoch number is taken as seconds (1e11 s is the year 5138; 1e11 ms is 1973). */
 const SECONDS_BELOW = 1e11;
 
@@ -41,7 +34,7 @@ function digits(s: string, from: number, to: number): boolean {
   return true;
 }
 
-/** Four digits then `-`: never NUMERIC (a `-` there needs an exponent's `e` before it). */
+/** Four digits then `-`: never DECIMAL_NUMBER (a `-` there needs an exponent's `e` before it). */
 const datePrefixed = (s: string): boolean => s.length > 4 && s.charCodeAt(4) === 45 && digits(s, 0, 4);
 
 /** A strict dotted quad (0–255, no leading zeros): what `net.isIPv4` accepts. */
@@ -63,10 +56,10 @@ function isDottedQuad(s: string): boolean {
 
 /** An email address as riskstream tells one (`local@domain`, no spaces): lower-cased at ingest, sent as an `email` subject. */
 export function isEmailAddress(s: string): boolean {
-  return isPlainEmail(s) || EMAIL.test(s);
+  return isPlainEmail(s) || EMAIL_ADDRESS.test(s);
 }
 
-/** Printable ASCII with one `@` inside: a sure EMAIL match (anything else: the regex decides). */
+/** Printable ASCII with one `@` inside: a sure EMAIL_ADDRESS match (anything else: the regex decides). */
 function isPlainEmail(s: string): boolean {
   const at = s.indexOf('@');
   if (at <= 0 || at === s.length - 1) return false;
@@ -80,7 +73,7 @@ function isPlainEmail(s: string): boolean {
 /** A finite number, or a numeric string; anything else is rejected. */
 export const toNumber: Rule<number> = (v, field) => {
   if (typeof v === 'number') return Number.isFinite(v) ? v : new Invalid(`${field}: must be a finite number`);
-  if (typeof v === 'string' && NUMERIC.test(v.trim())) return Number(v.trim());
+  if (typeof v === 'string' && DECIMAL_NUMBER.test(v.trim())) return Number(v.trim());
   return new Invalid(`${field}: must be a number (got ${kind(v) === 'string' ? `a string of ${String(v).length} characters` : kind(v)})`);
 };
 
@@ -95,8 +88,8 @@ export const toEpochMs: Rule<number> = (v, field) => {
   if (typeof v === 'number') n = v;
   else if (typeof v === 'string') {
     const s = v.trim();
-    const iso = isoUtcMs(s); // the common shape, read directly (never NUMERIC: it has a `-`)
-    epoch = Number.isNaN(iso) && !datePrefixed(s) && NUMERIC.test(s);
+    const iso = isoUtcMs(s); // the common shape, read directly (never DECIMAL_NUMBER: it has a `-`)
+    epoch = Number.isNaN(iso) && !datePrefixed(s) && DECIMAL_NUMBER.test(s);
     if (!Number.isNaN(iso)) n = iso;
     else if (epoch) n = Number(s);
     else {
