@@ -38,9 +38,13 @@ export type StreamLimits = RiskstreamFileConfig['ssf']['limits'];
 
 export type { SsfStream, StreamStatus } from './stream-record.js';
 
-/** The stream configuration as SSF 1.0 returns it (`minVerification` in seconds). */
+/**
+ * The stream configuration as SSF 1.0 returns it (`minVerification` in seconds). `events_delivered`
+ * is the intersection of `events_supported` and `events_requested` (SSF 1.0 §8.1.1): each event
+ * type once, in the order requested, however often `events_requested` repeats it.
+ */
 export function streamView(s: SsfStream, issuer: string, minVerification = 0): Record<string, unknown> {
-  const delivered = s.events_requested.filter((e) => EVENTS_SUPPORTED.includes(e));
+  const delivered = [...new Set(s.events_requested.filter((e) => EVENTS_SUPPORTED.includes(e)))];
   return {
     stream_id: s.stream_id,
     iss: issuer,
