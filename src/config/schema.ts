@@ -14,6 +14,15 @@ export function isRedisUrl(u: string): boolean {
   return u.startsWith('/') || (/^rediss?:\/\//i.test(u) && URL.canParse(u));
 }
 
+/**
+ * A URL without a query or fragment (SSF 1.0 §7.1: the issuer has none; paths are appended to it).
+ * In a URL a `?` or `#` is always the delimiter (a literal one is percent-encoded), so an empty
+ * query or fragment (`https://host/?`) counts too.
+ */
+export function noQueryOrFragment(u: string): boolean {
+  return !/[?#]/.test(u);
+}
+
 /** The log levels (`log_level`, `RISKSTREAM_LOG_LEVEL`, `--log-level`). */
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
@@ -94,8 +103,11 @@ export const riskstreamSchema = z.strictObject({
       ingest_concurrency: z.number().int().positive().default(1),
       /** Bodies waiting for their turn beyond that; more → 429 `ingest_busy` with Retry-After. */
       ingest_queue: z.number().int().nonnegative().default(8),
-      /** Public base URL of this server (for jwks_uri etc.); defaults to the issuer. */
-      public_url: z.url().optional(),
+      /** Public base URL of this server (for jwks_uri etc.); defaults to the issuer. No query or fragment: paths are appended to it. */
+      public_url: z
+        .url()
+        .refine(noQueryOrFragment, { message: 'public_url must have no query or fragment (the SSF endpoints are paths appended to it)' })
+        .optional(),
     })
     .prefault({}),
   signing: z
@@ -111,12 +123,16 @@ export const riskstreamSchema = z.strictObject({
       withdrawn_kids: z.array(z.string().min(1)).default([]),
     })
     .prefault({}),
-  /** The SET `iss`: an https URL (http only for a local development host). */
+  /**
+   * The SET `iss`: an https URL (http only for a local development host) with no query or fragment
+   * (SSF 1.0 §7.1 `issuer`, §8.1.1 `iss`; the SSF metadata's endpoints are paths appended to it).
+   */
   issuer: z
     .string()
-    .refine((u) => URL.canParse(u) && (/^https:\/\/[^/]/i.test(u) || /^http:\/\/(localhost|127\.0\.0\.1|\[::1\])(:\d+)?(\/|$)/i.test(u)), {
-      message: 'issuer must be an https URL (http only for localhost)',
-    })
+    .refine(
+      (u) => URL.canParse(u) && noQueryOrFragment(u) && (/^https:\/\/[^/]/i.test(u) || /^http:\/\/(localhost|127\.0\.0\.1|\[::1\])(:\d+)?(\/|$)/i.test(u)),
+      { message: 'issuer must be an https URL (http only for localhost) with no query or fragment' },
+    )
     .default('https://riskstream.example.com'),
   receivers: z.array(receiverSchema).default([]),
   geoip: z.strictObject({ mmdb: z.string().optional(), cache_size: z.number().int().positive().default(10_000) }).prefault({}),

@@ -307,10 +307,26 @@ describe('loadConfig issues, located as file:line:col', () => {
     ['http://localhost:8080', true],
     ['http://rs.example.com', false],
     ['mailto:sec@example.com', false],
-  ])('issuer %s accepted: %s (an https URL; http only for localhost)', (issuer, ok) => {
+    // SSF 1.0 §7.1 issuer / §8.1.1 iss: "URL using the https scheme with no query or fragment component".
+    ['https://rs.example.com/tenant1', true],
+    ['https://rs.example.com/?tenant=1', false],
+    ['https://rs.example.com/#frag', false],
+    ['https://rs.example.com?', false],
+    ['http://localhost:8080/?a=1', false],
+  ])('issuer %s accepted: %s (an https URL; http only for localhost; no query or fragment)', (issuer, ok) => {
     const dir = configDir({ 'riskstream.yaml': `issuer: ${issuer}\n` });
     if (ok) expect(loadConfig(dir, NO_ENV).raw.issuer).toBe(issuer);
     else expect(lines(issuesOf(dir))).toEqual([expect.stringMatching(/^riskstream\.yaml:1:9 issuer: .*https URL/)]);
+  });
+
+  it.each([
+    ['https://rs.example.com/base', true],
+    ['https://rs.example.com/base?x=1', false],
+    ['https://rs.example.com/base#x', false],
+  ])('http.public_url %s accepted: %s (the SSF endpoints are paths appended to it: no query or fragment)', (url, ok) => {
+    const dir = configDir({ 'riskstream.yaml': `http:\n  public_url: ${url}\n` });
+    if (ok) expect(loadConfig(dir, NO_ENV).raw.http.public_url).toBe(url);
+    else expect(lines(issuesOf(dir))).toEqual([expect.stringMatching(/^riskstream\.yaml:2:15 http\.public_url: .*no query or fragment/)]);
   });
 
   it('both files at once: every issue, main file first', () => {
