@@ -33,6 +33,7 @@ import { claimPartitionCount } from '../engine/partition-count.js';
 import { resetUser } from '../engine/offline-reset.js';
 import { startUpkeep } from './worker-upkeep.js';
 import { refreshGauges } from './worker-gauges.js';
+import { guardStart, type StartWatch } from './start-guard.js';
 
 export type { BatchReport } from './batch-report.js';
 
@@ -46,10 +47,7 @@ export interface WorkerOptions {
   port?: number;
   /** Overrides `http.host`. */
   host?: string;
-  /**
-   * Worker identity (its leases' owner): default env RISKSTREAM_WORKER_ID or RISKSTREAM_CONSUMER, else
-   * `<host>-<n>` claimed in Redis, so a restarted worker takes its partitions back at once.
-   */
+  /** Worker identity (its leases' owner): default env RISKSTREAM_WORKER_ID or RISKSTREAM_CONSUMER, else `<host>-<n>` claimed in Redis. */
   consumer?: string;
 }
 
@@ -65,15 +63,16 @@ export interface WorkerHandle {
   workerId: string;
   /** Reloads configuration (behaviors, receivers, tokens) keeping all state. */
   reload(path?: string): Promise<void>;
-  /**
-   * Graceful stop: finish the batch in flight, drain deliveries, close — all within
-   * `shutdown_timeout`. Past it, rejects with `SHUTDOWN_TIMEOUT` naming what was abandoned.
-   */
+  /** Graceful stop within `shutdown_timeout` (batch in flight, deliveries, close); past it, rejects with `SHUTDOWN_TIMEOUT`. */
   close(): Promise<void>;
 }
 
-/** Starts every pipeline, the delivery worker and the HTTP API. */
-export async function startWorker(opts: WorkerOptions = {}): Promise<WorkerHandle> {
+/** Starts every pipeline, the delivery worker and the HTTP API (failing when Redis stops answering meanwhile). */
+export function startWorker(opts: WorkerOptions = {}): Promise<WorkerHandle> {
+  return guardStart((watch) => start(opts, watch));
+}
+
+async function start(opts: WorkerOptions, watch: StartWatch): Promise<WorkerHandle> {
   let config = opts.config ?? loadConfig(opts.configPath ?? 'config');
   const logger = opts.logger ?? createLogger(config.raw.log_level);
   const keys = new Keys(config.prefix, config.raw.engine.partitions);
@@ -85,6 +84,7 @@ export async function startWorker(opts: WorkerOptions = {}): Promise<WorkerHandl
   const reader = connect(targetOf(config), logger, 'reader');
   const waker = connect(targetOf(config), logger, 'waker');
   await Promise.all([ready(redis), ready(reader), ready(waker)]);
+  watch.connected(redis, [redis, reader, waker]);
   await claimPartitionCount(redis, keys); // before anything is routed, applied or read with this count
   await recordTurned(redis, keys, config.behaviors); // off from the start: a behavior starts afresh when on again
   const audit = new AuditLog(redis, config.streams.audit, config.raw.streams.maxlen);
@@ -186,8 +186,7 @@ export async function startWorker(opts: WorkerOptions = {}): Promise<WorkerHandl
   try {
     address = await app.listen({ port, host });
   } catch (err) {
-    // The port taken, say: the partitions this worker took already go back at once, not after their
-    // leases expire (a supervisor restarting it in a loop would stall them for good).
+    // The port taken, say: the partitions taken go back at once (a supervisor's restart loop would stall them for good).
     for (const s of subs) s.unsubscribe();
     await engine.stop().catch(() => undefined);
     await identity.release().catch(() => undefined);

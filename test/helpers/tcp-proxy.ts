@@ -25,8 +25,12 @@ export interface TcpProxy {
   close(): Promise<void>;
 }
 
-/** Starts a proxy on 127.0.0.1 (any free port) in front of `target` (loopback host and port). */
-export async function startTcpProxy(target: { host: string; port: number }): Promise<TcpProxy> {
+/**
+ * Starts a proxy on 127.0.0.1 (any free port) in front of `target` (loopback host and port).
+ * `stallWhen`: a client's chunk for which it returns true stalls the proxy ({@link TcpProxy.stall})
+ * before that chunk is forwarded (a Redis that stops answering at a given command).
+ */
+export async function startTcpProxy(target: { host: string; port: number }, opts: { stallWhen?: (chunk: Buffer) => boolean } = {}): Promise<TcpProxy> {
   if (!/^(127\.|::1$|localhost$)/.test(target.host)) throw new Error(`tcp proxy: loopback targets only (got ${target.host})`);
   const sockets = new Set<Socket>();
   let dead = false;
@@ -47,9 +51,12 @@ export async function startTcpProxy(target: { host: string; port: number }): Pro
           cut();
           return;
         }
-      } else if (armed?.match(d)) {
-        cutting.set(to, armed.cut);
-        armed = undefined;
+      } else {
+        if (armed?.match(d)) {
+          cutting.set(to, armed.cut);
+          armed = undefined;
+        }
+        if (!stalled && opts.stallWhen?.(d)) stalled = true;
       }
       if (stalled) held.push(() => to.write(d));
       else to.write(d);

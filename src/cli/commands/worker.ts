@@ -30,6 +30,7 @@ export function workerCommand(program: Command): void {
       // its new leases and membership, which others then wait a lease ttl for.
       let early: string | undefined;
       let hupWhileStarting = false;
+      let startDeadline: NodeJS.Timeout | undefined;
       let onSignal = (sig: string): void => {
         if (sig === 'SIGHUP') {
           hupWhileStarting = true;
@@ -43,6 +44,16 @@ export function workerCommand(program: Command): void {
         }
         logger.info({ signal: sig }, 'signal while starting: shutting down once started');
         early = sig;
+        // A start that does not finish (Redis not answering) is bounded like a drain: shutdown_timeout.
+        const deadlineMs = config.raw.shutdown_timeout;
+        startDeadline = setTimeout(() => {
+          logger.error(
+            { code: 'SHUTDOWN_TIMEOUT', signal: sig, deadlineMs },
+            'stopped while starting: the start did not finish within shutdown_timeout; exiting',
+          );
+          logger.flush?.();
+          setTimeout(() => process.exit(1), 200);
+        }, deadlineMs);
       };
       for (const sig of ['SIGTERM', 'SIGINT', 'SIGHUP'] as const) process.on(sig, () => onSignal(sig));
       // Those that came while the modules loaded (held by bin/riskstream.js).
@@ -57,6 +68,7 @@ export function workerCommand(program: Command): void {
         setTimeout(() => process.exit(1), 200).unref();
         throw err;
       }
+      clearTimeout(startDeadline); // the drain has its own bound
       process.stdout.write(`riskstream worker listening on ${worker.url}\n`);
       await new Promise<void>((resolve) => {
         let stopping = false;
