@@ -1,5 +1,6 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { ERROR_CODES, RiskstreamError } from '../errors.js';
+import { LogThrottle } from '../obs/log-throttle.js';
 import type { ApiContext } from './context.js';
 
 declare module 'fastify' {
@@ -28,7 +29,9 @@ const timers = new WeakMap<FastifyRequest, NodeJS.Timeout>();
  * A PONG means Redis answers and the request waits on something else (an owner applying a
  * reset, a large page): it is given another `http.redis_timeout`. Commands already sent are not
  * taken back: a write may still be applied once Redis answers again, as on a clean outage with
- * ioredis's offline queue. Without `ctx.redisProblem` (tests), nothing is bounded.
+ * ioredis's offline queue. Once a request was answered so, the next ones are first PINGed for
+ * (the same 1 s) and answered 503 without reaching their route until a PONG comes back.
+ * Without `ctx.redisProblem` (tests), nothing is bounded.
  */
 export function boundRedisWaits(app: FastifyInstance, ctx: ApiContext): void {
   const probe = ctx.redisProblem;
@@ -42,10 +45,40 @@ export function boundRedisWaits(app: FastifyInstance, ctx: ApiContext): void {
     clearTimeout(timers.get(req));
     timers.delete(req);
   };
+  // Why the last request was answered 503 (Redis not answering); cleared by the next PONG. Meanwhile a
+  // request is PINGed for first, never handed to its route: a route waiting on a stalled Redis holds
+  // its body and commands until Redis answers, however long the stall (shippers resend all the while).
+  let stalled: string | undefined;
+  const throttle = new LogThrottle(10_000);
+  const refuse = (req: FastifyRequest, reply: FastifyReply, why: string, ms: number): void => {
+    const err = new RiskstreamError('UNAVAILABLE', `Redis is not answering (${why}); retry later`, { retryAfter: Number(REDIS_RETRY_AFTER) });
+    // The route's pattern, never its path (it may hold a token); once per route per 10 s (shippers retry fast).
+    const route = req.routeOptions.url;
+    const logged = throttle.take(`${req.method} ${route}`);
+    if (logged)
+      ctx.logger.warn(
+        { method: req.method, route, ms, why, ...(logged.suppressed ? { suppressed: logged.suppressed } : {}) },
+        'API request answered 503: Redis is not answering',
+      );
+    if (reply.raw.headersSent) return void reply.raw.destroy(err);
+    void reply
+      .code(ERROR_CODES.UNAVAILABLE)
+      .header('Retry-After', REDIS_RETRY_AFTER)
+      .type('application/json')
+      .send({ error: 'unavailable', message: err.message });
+  };
 
   app.decorateRequest('redisDeadline', undefined);
   app.addHook('preHandler', async (req: FastifyRequest, reply: FastifyReply) => {
     if (!NEEDS_REDIS.test(req.url)) return;
+    if (stalled !== undefined) {
+      const t0 = Date.now();
+      stalled = await problem();
+      if (stalled !== undefined) {
+        refuse(req, reply, stalled, Date.now() - t0);
+        return reply; // answered: the route never runs
+      }
+    }
     const ac = new AbortController();
     req.redisDeadline = ac.signal;
     const arm = (): void => {
@@ -58,16 +91,9 @@ export function boundRedisWaits(app: FastifyInstance, ctx: ApiContext): void {
             if (reply.sent || !timers.has(req)) return;
             if (why === undefined) return arm();
             timers.delete(req);
-            const err = new RiskstreamError('UNAVAILABLE', `Redis is not answering (${why}); retry later`, { retryAfter: Number(REDIS_RETRY_AFTER) });
-            ac.abort(err);
-            // The route's pattern, never its path (it may hold a token).
-            ctx.logger.warn({ method: req.method, route: req.routeOptions.url, ms, why }, 'API request answered 503: Redis is not answering');
-            if (reply.raw.headersSent) return void reply.raw.destroy(err);
-            void reply
-              .code(ERROR_CODES.UNAVAILABLE)
-              .header('Retry-After', REDIS_RETRY_AFTER)
-              .type('application/json')
-              .send({ error: 'unavailable', message: err.message });
+            stalled = why;
+            ac.abort(new RiskstreamError('UNAVAILABLE', `Redis is not answering (${why}); retry later`, { retryAfter: Number(REDIS_RETRY_AFTER) }));
+            refuse(req, reply, why, ms);
           });
         }, ms),
       );
