@@ -92,17 +92,29 @@ export function targetOf(config: { redisUrl: string; redisCluster: readonly stri
 export async function ready(redis: RedisClient, timeoutMs = 10_000): Promise<void> {
   if (redis.status === 'ready') return;
   await new Promise<void>((resolve, reject) => {
+    let last: string | undefined; // the last connection error: what an operator needs to fix it
+    const onError = (err: Error): void => void (last = err.message.slice(0, 200));
     const onReady = (): void => {
       clearTimeout(t);
+      redis.off('error', onError);
       resolve();
     };
     const t = setTimeout(() => {
       redis.off('ready', onReady);
+      redis.off('error', onError);
       redis.disconnect();
-      reject(new RiskstreamError('UNAVAILABLE', `redis not ready after ${timeoutMs} ms`));
+      reject(new RiskstreamError('UNAVAILABLE', `redis ${whereIs(redis)} not ready after ${timeoutMs} ms${last ? ` (last error: ${last})` : ''}`));
     }, timeoutMs);
     redis.once('ready', onReady);
+    redis.on('error', onError);
   });
+}
+
+/** `at host:port` of a one-node connection (never its credentials); `cluster` for a cluster client. */
+function whereIs(redis: RedisClient): string {
+  if (redis instanceof Cluster) return 'cluster';
+  const { host, port } = redis.options;
+  return `at ${host ?? '?'}:${port ?? '?'}`;
 }
 
 /**

@@ -19,7 +19,7 @@ describe('without Redis: fail, never hang', () => {
     const redis = connect(NO_REDIS, createLogger('silent'), 'probe');
     let attempts = 0;
     redis.on('reconnecting', () => attempts++);
-    await expect(ready(redis, 300)).rejects.toThrow(/redis not ready after 300 ms/);
+    await expect(ready(redis, 300)).rejects.toThrow(/redis at 127\.0\.0\.1:\d+ not ready after 300 ms \(last error: /);
     const after = attempts;
     await new Promise((r) => setTimeout(r, 600));
     expect(attempts).toBe(after);
@@ -28,7 +28,7 @@ describe('without Redis: fail, never hang', () => {
   it('riskstream worker exits 1 (not hangs) with the reason', async () => {
     const r = await runCli(['worker', '--config', dir], { env: { REDIS_URL: NO_REDIS }, timeoutMs: 25_000 });
     expect(r.code).toBe(1);
-    expect(r.stderr).toMatch(/riskstream: redis not ready after \d+ ms/);
+    expect(r.stderr).toMatch(/riskstream: redis at \S+ not ready after \d+ ms \(last error: /);
   }, 30_000);
 
   it('one-shot commands fail fast with the reason', async () => {
