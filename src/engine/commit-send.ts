@@ -5,11 +5,13 @@ import { queueCommit, type PartitionDelta } from './commit.js';
 import type { OwnerParts } from './owner-types.js';
 import type { LevelChange } from '../types.js';
 import type { SessionIdentity } from '../sessions/identity.js';
+import type { OrderKey } from '../partition.js';
+import { RiskstreamError } from '../errors.js';
 
 /** What {@link sendCommits} needs from the owner, and tells it. */
 export interface CommitHooks {
   /** The partition's current owner token (undefined once not owned). */
-  current(partition: number): { token: string } | undefined;
+  current(partition: number): { token: string; committed?: OrderKey | null } | undefined;
   /** A fresh commit id for this token (a resent commit with the same id runs once). */
   commitId(token: string): string;
   /** The index signature last committed for a user. */
@@ -49,7 +51,8 @@ export async function sendCommits(
       const token = tokens.get(d.partition);
       if (!token || hooks.current(d.partition)?.token !== token) continue;
       const put = d.sessions.length ? parts.sessions.prepare(d.sessions) : undefined;
-      const { sigs, outboxUsers, release } = queueCommit(pipe, keys, d, { token, id: hooks.commitId(token) }, s, hooks.indexed, put?.ops);
+      const lease = { token, id: hooks.commitId(token), expected: hooks.current(d.partition)?.committed ?? null };
+      const { sigs, outboxUsers, release } = queueCommit(pipe, keys, d, lease, s, hooks.indexed, put?.ops);
       // The identities' commands (their JSON) are in the commit's buffer now: not kept until Redis
       // answers, so they die young instead of being copied by scavenges and promoted.
       if (put) put.ops = [];
@@ -72,6 +75,13 @@ export async function sendCommits(
       if (r === -1) {
         parts.onFenced(d.partition);
         return hooks.lose(d.partition);
+      }
+      if (r === -3) {
+        // Redis holds an older position than this owner committed: it lost writes (restarted from
+        // older data, failed over to a lagging replica). Re-read from what it holds, never write memory over it.
+        const why = `partition ${d.partition}: Redis holds another committed position than this owner wrote (it lost writes: restarted from older data, or failed over)`;
+        parts.onCommitError(new RiskstreamError('COMMIT_CONFLICT', why));
+        return hooks.rewind([d.partition]);
       }
       const [, puts, dropped] = (put ? r : []) as [number, unknown[], string[][]];
       hooks.committed(d, sigs, notStored(put, puts ?? [], dropped ?? []));

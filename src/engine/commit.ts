@@ -186,7 +186,8 @@ export function positionArg(d: PartitionDelta): string {
 
 /**
  * Queues one partition's commit on a pipeline: the lease-fenced commit script with its commands,
- * position and commit id (`lease.id`, unique per commit: a resent commit runs once). Returns the
+ * position and commit id (`lease.id`, unique per commit: a resent commit runs once), fenced on
+ * `lease.expected` too (the position last committed: Redis holding another one lost writes). Returns the
  * index signatures written, the users whose outbox got entries and the release of the commands'
  * buffer (see {@link commitOps}).
  */
@@ -194,7 +195,7 @@ export function queueCommit(
   pipe: ChainableCommander,
   keys: Keys,
   d: PartitionDelta,
-  lease: { token: string; id: string },
+  lease: { token: string; id: string; expected?: OrderKey | null },
   s: CommitSettings,
   indexed: (user: string) => string | undefined,
   extra?: readonly string[][],
@@ -211,6 +212,7 @@ export function queueCommit(
     keys.partitionIn(d.partition),
     lease.id,
     keyId({ ms: d.pos.ms, seq: d.pos.seq + 1 }), // the entry at the position is applied: trimmed too
+    lease.expected ? keyId(lease.expected) : '', // another stored position: Redis came back with older data
   );
   return { sigs, outboxUsers, release };
 }

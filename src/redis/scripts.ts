@@ -28,7 +28,7 @@ interface Signatures {
   ipLogins: { file: 'ip-logins-n'; args: [numKeys: number, ...keysThenPacked: string[]]; reply: string[][] };
   engineCommit: {
     file: 'engine-commit-2';
-    args: [lease: string, position: string, token: string, ops: Buffer, pos: string, stream: string, commitId?: string, trimBelow?: string];
+    args: [lease: string, position: string, token: string, ops: Buffer, pos: string, stream: string, commitId?: string, trimBelow?: string, expected?: string];
     reply: -1 | [number, unknown[], string[][]];
   };
   routerRead: {

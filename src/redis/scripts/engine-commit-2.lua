@@ -36,15 +36,20 @@
             position's write
     ARGV[6] the id right after the position (optional): the stream is trimmed below it, so the
             entry at the position goes too (default: below the position)
+    ARGV[7] the position the caller last committed or loaded (optional; '0-0' for none stored):
+            another stored position — Redis came back with older data (restarted from an older AOF
+            or RDB, failed over to a lagging replica) — refuses the commit (-3), so the owner
+            re-reads the partition from what Redis holds instead of writing its memory over it
 
   Output:
     -1 when the lease is not (or no longer) the caller's: nothing written (a paused or
-    partitioned-away owner is fenced); else { number of commands, {SPUT outcomes}, {SUSER outcomes} }
+    partitioned-away owner is fenced); -3 when the stored position is not ARGV[7]: nothing written; else { number of commands, {SPUT outcomes}, {SUSER outcomes} }
     ({0, {}, {}} for a repeated commit id)
 ]]
 if ARGV[1] ~= '' and redis.call('GET', KEYS[1]) ~= ARGV[1] then return -1 end
 local commitId = ARGV[5] and ARGV[5] ~= '' and ARGV[5] or nil
 if commitId and redis.call('HGET', KEYS[2], 'commit') == commitId then return { 0, {}, {} } end
+if ARGV[7] and ARGV[7] ~= '' and (redis.call('HGET', KEYS[2], 'pos') or '0-0') ~= ARGV[7] then return -3 end
 
 local function sput(key, tomb, json, px, loginAt, user, byLogin, sid)
   -- One read of both keys (they share the partition's slot).
