@@ -65,7 +65,9 @@ export function connect(target: RedisTarget | string, logger: Logger, name: stri
   const redis: RedisClient = t.cluster?.length ? clusterClient(t.cluster, name, extra) : new Redis(t.url, nodeOptions(name, extra));
   let down = false;
   redis.on('error', (err: Error) => {
-    if (!down) logger.warn({ conn: name, err }, 'redis connection error; reconnecting');
+    // A network error's stack is node's internals (one per connection and outage): the message and code say it all.
+    const code = (err as NodeJS.ErrnoException).code;
+    if (!down) logger.warn(code ? { conn: name, error: err.message, code } : { conn: name, err }, 'redis connection error; reconnecting');
     down = true;
   });
   // A connection the server closed (CLIENT KILL, restart, idle timeout) emits no 'error': say so here.
