@@ -98,10 +98,14 @@ function keep(window: Array<[string, number]>, key: string, time: number, now: n
   return next.filter(([, t]) => t >= wm - Math.max(0, limits.maxAge)).slice(-MAX_REPORTED);
 }
 
-/** `uses` with `use` added, those more than `allowedLateness` older than the newest dropped, the newest kept. */
-function keepPending(uses: readonly PendingUse[], use: PendingUse, limits: DetectorLimits): PendingUse[] {
+/**
+ * `uses` with `use` added, those more than `allowedLateness` older than the newest dropped (the
+ * newest taken at most at `now`: a use stamped in the future, a skewed clock, drops no other), the
+ * newest kept.
+ */
+function keepPending(uses: readonly PendingUse[], use: PendingUse, now: number, limits: DetectorLimits): PendingUse[] {
   const next = [...uses.filter((u) => u.i !== use.i), use].sort((a, b) => a.t - b.t || (a.i < b.i ? -1 : 1));
-  const newest = next[next.length - 1]!.t;
+  const newest = Math.min(next[next.length - 1]!.t, now);
   return next.filter((u) => u.t >= newest - Math.max(0, limits.allowedLateness)).slice(-MAX_PENDING);
 }
 
@@ -187,7 +191,7 @@ export const sessionHijack: Detector<SessionHijackParams, HijackWindow> = {
     if (!captured || captured.user !== event.user) {
       // No login known of this session yet: kept for a login arriving late.
       if (startsSession(event)) return unchanged;
-      return { window: windowOf(reported, keepPending(pending, { s: sid, t: event.time, i: eventId, p: sessionProperties(event) }, limits)), hits: [] };
+      return { window: windowOf(reported, keepPending(pending, { s: sid, t: event.time, i: eventId, p: sessionProperties(event) }, now, limits)), hits: [] };
     }
     if (!comparable(event, captured) || event.time < captured.login_at) return unchanged;
     const c = compare(reported, captured, sessionProperties(event), event.time, eventId, params, now);

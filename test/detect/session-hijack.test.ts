@@ -132,6 +132,28 @@ describe('session_hijack', () => {
     expect(run([revoked]).window).toBeUndefined();
   });
 
+  it('a use with a future time (a skewed clock, within ingest.max_future) never drops the uses waiting for their login: the newest is taken at most at now', () => {
+    // Live traffic: processed two minutes after the login; the IdP's log of it comes last.
+    const now = T0 + 2 * MIN;
+    const login = (): CanonicalEvent => use(0, { type: 'login', outcome: 'success' }, null); // captures: d-9, AS2856, GB
+    const thief = (): CanonicalEvent => use(MIN, { device: { id: 'd-77' } }, null);
+    // Another session's use, stamped a day ahead: no login known of it either, so it waits too.
+    const skewed = (): CanonicalEvent => use(24 * 60 * MIN, { session: { id: 's-skewed' } }, null);
+    for (const order of [
+      [thief(), skewed(), login()],
+      [skewed(), thief(), login()],
+    ]) {
+      let w: HijackWindow | undefined;
+      const hits = [];
+      for (const e of order) {
+        const r = sessionHijack.detect(w, { event: e, eventId: e.id! }, ALL, now, LIMITS);
+        w = r.window;
+        hits.push(...r.hits);
+      }
+      expect(hits.map((h) => [h.time, h.evidence.differs])).toEqual([[T0 + MIN, ['device']]]);
+    }
+  });
+
   it('never flags a session riskstream never saw, another user’s session, the login itself or a use before the login', () => {
     expect(run([use(MIN, { device: { id: 'd-77' } }, null)]).hits).toEqual([]);
     expect(run([use(MIN, { device: { id: 'd-77' } }, { ...CAPTURED, user: 'bob@example.com' })]).hits).toEqual([]);
