@@ -92,8 +92,13 @@ function rawSessionId(event: CanonicalEvent): string | undefined {
   return (typeof id === 'string' && id !== '') || (typeof id === 'number' && Number.isFinite(id)) ? String(id) : undefined;
 }
 
+/**
+ * The reported keys with `key` reported at `time` — taken at most at `now`, where its hit's expiry
+ * counts from (reducer's hitExpiry): a report stamped in the future silences repeats only while its
+ * hit counts.
+ */
 function keep(window: Array<[string, number]>, key: string, time: number, now: number, limits: DetectorLimits): Array<[string, number]> {
-  const next = [...window.filter(([k]) => k !== key), [key, time] as [string, number]].sort((a, b) => a[1] - b[1] || (a[0] < b[0] ? -1 : 1));
+  const next = [...window.filter(([k]) => k !== key), [key, Math.min(time, now)] as [string, number]].sort((a, b) => a[1] - b[1] || (a[0] < b[0] ? -1 : 1));
   const wm = Math.min(next[next.length - 1]![1], now);
   return next.filter(([, t]) => t >= wm - Math.max(0, limits.maxAge)).slice(-MAX_REPORTED);
 }

@@ -3,7 +3,7 @@ import { behaviorSchema } from '../../src/config/behaviors-schema.js';
 import { detectorFor } from '../../src/detect/registry.js';
 import { attachCaptured, attachSessionEnd, markRevoked, type CapturedSession } from '../../src/detect/captured-session.js';
 import { sessionHijack, sessionHijackParams, type HijackWindow } from '../../src/detect/session-hijack.js';
-import { reduce } from '../../src/risk/reducer.js';
+import { hitExpiry, reduce } from '../../src/risk/reducer.js';
 import { emptyState } from '../../src/risk/state.js';
 import type { BehaviorConfig } from '../../src/config/behaviors-schema.js';
 import type { CanonicalEvent } from '../../src/types.js';
@@ -152,6 +152,26 @@ describe('session_hijack', () => {
       }
       expect(hits.map((h) => [h.time, h.evidence.differs])).toEqual([[T0 + MIN, ['device']]]);
     }
+  });
+
+  it('a report of a use stamped in the future (a skewed clock) silences repeats only while its hit counts: from now, as the hit expires', () => {
+    const params = { ...ALL, expires_after: 3_600_000 };
+    const evil = { device: { id: 'd-evil' } };
+    const steps: Array<[CanonicalEvent, number]> = [
+      [use(24 * 60 * MIN, evil), T0], // a day ahead: its hit counts until T0 + 1h (hitExpiry: from now)
+      [use(30 * MIN, evil), T0 + 30 * MIN], // a repeat while it counts: nothing
+      [use(2 * 60 * MIN, evil), T0 + 2 * 60 * MIN], // the hit expired at T0 + 1h: the hijack still going on is flagged
+    ];
+    let w: HijackWindow | undefined;
+    const hitsAt: number[] = [];
+    for (const [e, now] of steps) {
+      const r = sessionHijack.detect(w, { event: e, eventId: e.id! }, params, now, LIMITS);
+      w = r.window;
+      hitsAt.push(...r.hits.map((h) => h.time - T0));
+    }
+    expect(hitsAt).toEqual([24 * 60 * MIN, 2 * 60 * MIN]);
+    // Through the reducer: the first hit's expiry is what the report's silence lasts.
+    expect(hitExpiry(T0 + 24 * 60 * MIN, 3_600_000, T0)).toBe(T0 + 3_600_000);
   });
 
   it('never flags a session riskstream never saw, another user’s session, the login itself or a use before the login', () => {
