@@ -7,7 +7,8 @@
  *   the series' watermark (its newest event time, never ahead of `now`) is dropped as too late.
  * - A crossing is a window that holds ≥ `count` events. It fires at most once per window length
  *   of event time: a window ending within `window` of an earlier firing is suppressed (within
- *   `expires_after`, when that is shorter: the earlier hit no longer counts by then). So a burst
+ *   `expires_after`, when that is shorter: the earlier hit no longer counts by then). A window's end
+ *   in the future (a skewed clock) is taken at `now` here, as its hit's expiry is. So a burst
  *   fires once, and sustained activity fires again about once per window — which keeps the
  *   behavior's expiry fresh while it goes on, without a hit per event.
  * - State is bounded: entries older than `window + allowedLateness` behind the watermark are
@@ -114,8 +115,11 @@ export function addEvent(
     if (j + 1 < e.length && e[j + 1]![0] === end) continue; // evaluate each end time once
     const lo = bound(e, end - W, false);
     const count = j - lo + 1;
-    if (count < spec.count || f.some((x) => Math.abs(end - x) < hold)) continue;
-    f.push(end);
+    // A firing is remembered at its end taken at most at `now`, where its hit's expiry counts from
+    // (reducer's hitExpiry): a burst stamped in the future silences the window only while its hit counts.
+    const firedAt = Math.min(end, now);
+    if (count < spec.count || f.some((x) => Math.abs(firedAt - x) < hold)) continue;
+    f.push(firedAt);
     const ids = e.slice(Math.max(lo, j + 1 - MAX_IDS), j + 1).map((x) => x[1]);
     crossing = { count, start: e[lo]![0], end, ids };
   }

@@ -194,6 +194,30 @@ describe('window-counter', () => {
     expect(fired).toEqual([10 * DAY]);
   });
 
+  it('a burst stamped in the future (a skewed clock) silences the window only from now, as its hit counts: a real burst after that hit expired fires', () => {
+    const DAY = 24 * 60 * MIN;
+    const s: CountSpec = { count: 3, window: 10 * MIN, expires_after: 60 * MIN };
+    // [event time, processing time, id]: three pushes a day ahead, processed at T0 (their hit counts until T0 + 1h) …
+    const steps: Array<[number, number, string]> = [
+      [DAY, 0, 'f1'],
+      [DAY + MIN, 0, 'f2'],
+      [DAY + 2 * MIN, 0, 'f3'],
+      [DAY + 3 * MIN, MIN, 'f4'], // … the same skewed burst going on: silenced (one firing per window length)
+      // … and a day later a real burst, in the window of the skewed one: the skewed hit stopped counting long ago.
+      [DAY + 5 * MIN, DAY + 5 * MIN, 'r1'],
+      [DAY + 6 * MIN, DAY + 6 * MIN, 'r2'],
+      [DAY + 7 * MIN, DAY + 7 * MIN, 'r3'],
+    ];
+    let state: SlidingCount | undefined;
+    const fired: number[] = [];
+    for (const [at, processed, id] of steps) {
+      const r = addEvent(state, T0 + at, id, s, T0 + processed, LIMITS);
+      state = r.state;
+      if (r.crossing) fired.push(r.crossing.end - T0);
+    }
+    expect(fired).toEqual([DAY + 2 * MIN, DAY + 5 * MIN]);
+  });
+
   it('ignores a corrupt state', () => {
     const r = addEvent({ e: 'x', f: null } as unknown as SlidingCount, T0, 'a', { count: 1, window: MIN }, now, LIMITS);
     expect(r.crossing?.count).toBe(1);
