@@ -239,6 +239,22 @@ describe('impossible_travel', () => {
     expect(JSON.stringify(b.window).length).toBeLessThan(2_000);
   });
 
+  // Design-level (reported, not fixed): the window keeps the newest state.max_logins logins, so logins
+  // stamped in the future (a skewed device, up to ingest.max_future ahead) fill it and every real login
+  // is forgotten as it comes: London then Sydney an hour later is never compared (see window-counter's
+  // skipped case for the same bound policy). With room for them all (max_logins 30) it is flagged.
+  it.skip('logins stamped in the future never push real ones out of the window: a real impossible trip is still flagged', () => {
+    const skewed = Array.from({ length: LIMITS.maxLogins }, (_, i) => login('London', 24 * HOUR + i * MIN));
+    let w: TravelWindow | undefined;
+    const hits = [];
+    for (const [e, now] of [...skewed.map((e) => [e, T0] as const), [login('London', 0), T0] as const, [login('Sydney', HOUR), T0 + HOUR] as const]) {
+      const r = impossibleTravel.detect(w, { event: e, eventId: e.id! }, params(), now, LIMITS);
+      w = r.window;
+      hits.push(...r.hits);
+    }
+    expect(hits.map((h) => h.time)).toEqual([T0 + HOUR]);
+  });
+
   it('stores logins compactly and reads both stored forms back', () => {
     const r = run(impossibleTravel, params(), [login('London', 0)]);
     const [stored] = r.window!;
