@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { behaviorSchema } from '../../src/config/behaviors-schema.js';
 import { MAX_COUNTRIES, newCountry } from '../../src/detect/new-country.js';
-import { HOUR, T0, login, run } from './fixtures.js';
+import { HOUR, T0, login, run, type Place } from './fixtures.js';
 
 const DAY = 24 * HOUR;
 const schema = behaviorSchema('new_country');
@@ -90,5 +90,35 @@ describe('new_country', () => {
       { now: NOW },
     );
     expect(Object.keys(many.window!.c)).toHaveLength(MAX_COUNTRIES);
+  });
+
+  // Design-level (reported, not fixed): near the end of `learning` or of `baseline`, a login arriving
+  // within state.allowed_lateness but after a later one changes the verdict — the later login is judged
+  // (and its hit emitted) before the earlier one that would have taught its country arrives. Order-free
+  // verdicts there need a verdict held for allowed_lateness (or a retraction), not a cheap fix.
+  it.skip('arrival order within allowed_lateness never changes a verdict at the learning or baseline boundary', () => {
+    const at = (cases: Array<[Place, number]>) => cases.map(([place, t]) => login(place, t));
+    const flagged = (events: ReturnType<typeof at>, order: number[]) =>
+      run(
+        newCountry,
+        params,
+        order.map((i) => events[i]!),
+        { now: NOW },
+      ).hits.length;
+    // Learning ends at 7d: Paris 1 min before (seen while learning) and 1 min after (known then).
+    const learning = at([
+      ['London', 0],
+      ['Paris', 7 * DAY - 60_000],
+      ['Paris', 7 * DAY + 60_000],
+    ]);
+    // London last seen 30d + 1 min before the last login, but also 30d - 1 min before it.
+    const baseline = at([
+      ['London', 0],
+      ['Paris', 8 * DAY],
+      ['London', 30 * DAY - 60_000],
+      ['London', 30 * DAY + 60_000],
+    ]);
+    expect(flagged(learning, [0, 2, 1])).toBe(flagged(learning, [0, 1, 2]));
+    expect(flagged(baseline, [0, 1, 3, 2])).toBe(flagged(baseline, [0, 1, 2, 3]));
   });
 });
