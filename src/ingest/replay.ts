@@ -11,6 +11,10 @@ import { toEpochMs } from './event-rules.js';
 import { canonicalEntryFields, decodeObject, type DecodeOptions } from './decode.js';
 import { unwrapRecords, type BodySpans } from './body-records.js';
 import type { CanonicalEvent } from '../types.js';
+import { rebaseAnchor } from './rebase-anchor.js';
+
+/** `ingest.max_past`'s default: the stretch `rebase` anchors in when not told. */
+const DEFAULT_SPAN_MS = 365 * 86_400_000;
 
 /** Options of {@link replayFile}. */
 export interface ReplayOptions {
@@ -18,8 +22,15 @@ export interface ReplayOptions {
   stream?: string;
   /** Events per second (default: as fast as Redis takes them). */
   rate?: number;
-  /** Shift every timestamp so the newest event is `now` (demo data stays current). */
+  /**
+   * Shift every timestamp so the newest event is `now` (demo data stays current); the newest of the
+   * `span` holding most events, when a few outliers lie beyond it ({@link rebaseAnchor}).
+   */
   rebase?: number;
+  /** With `rebase`: the worker's `ingest.max_past` (default 365 days), the stretch the anchor is chosen in. */
+  span?: number;
+  /** With `rebase`: told how many events lie outside that stretch (the worker will dead-letter them). */
+  onOutliers?(count: number): void;
   chunk?: number;
   /**
    * How the worker maps records (`Config.raw.mapping`): vendor records (Okta, Entra, CloudTrail, a
@@ -121,21 +132,28 @@ async function* readRecords(file: string): AsyncGenerator<string> {
   for await (const l of readLines(file)) yield* lineRecords(l);
 }
 
-/** A first pass over the file (for `rebase`): its count of records (events) and its newest event time. */
-async function survey(file: string, stream: string | undefined, mapping: DecodeOptions['mapping']): Promise<{ total: number; newest: number }> {
+/** A first pass over the file (for `rebase`): its count of records (events) and their times. */
+async function survey(file: string, stream: string | undefined, mapping: DecodeOptions['mapping']): Promise<{ total: number; times: Float64Array }> {
   let total = 0;
-  let newest = -Infinity;
+  let times = new Float64Array(1024);
+  let n = 0;
   for await (const l of readRecords(file)) {
     total++;
     try {
       const obj = JSON.parse(l) as unknown;
-      if (typeof obj === 'object' && obj !== null && !Array.isArray(obj))
-        newest = Math.max(newest, lineTime(obj as Record<string, unknown>, stream, mapping) ?? -Infinity);
+      const t = typeof obj === 'object' && obj !== null && !Array.isArray(obj) ? lineTime(obj as Record<string, unknown>, stream, mapping) : undefined;
+      if (t === undefined || !Number.isFinite(t)) continue;
+      if (n === times.length) {
+        const grown = new Float64Array(n * 2);
+        grown.set(times);
+        times = grown;
+      }
+      times[n++] = t;
     } catch {
       /* not JSON: left as is */
     }
   }
-  return { total, newest };
+  return { total, times: times.subarray(0, n) };
 }
 
 /**
@@ -159,7 +177,9 @@ export async function replayFile(
   if (opts.rebase !== undefined && (await stat(file).catch(() => undefined))?.isFIFO())
     throw new RiskstreamError('BAD_REQUEST', `${file} is a FIFO: --rebase reads the file twice; replay a regular file`);
   const surveyed = opts.rebase !== undefined ? await survey(file, opts.stream, opts.mapping) : undefined;
-  const by = opts.rebase !== undefined && surveyed && Number.isFinite(surveyed.newest) ? opts.rebase - surveyed.newest : 0;
+  const anchored = surveyed && rebaseAnchor(surveyed.times, opts.span ?? DEFAULT_SPAN_MS);
+  if (anchored?.outside) opts.onOutliers?.(anchored.outside);
+  const by = opts.rebase !== undefined && anchored ? opts.rebase - anchored.anchor : 0;
   const chunk = opts.chunk ?? (opts.rate ? Math.max(1, Math.min(500, Math.ceil(opts.rate / 20))) : 500);
   const byStream: Record<string, number> = {};
   const started = Date.now();

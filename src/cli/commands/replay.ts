@@ -23,7 +23,11 @@ export function replayCommand(program: Command): void {
         const r = await replayFile(cli.redis, cli.config.streams, file, {
           ...(o.stream ? { stream: o.stream } : {}),
           ...(o.rate ? { rate: Number(o.rate) } : {}),
-          ...(o.rebase ? { rebase: Date.now() } : {}),
+          ...(o.rebase ? { rebase: Date.now(), span: cli.config.raw.ingest.max_past } : {}),
+          onOutliers: (n) =>
+            void process.stderr.write(
+              `warning: --rebase: ${n} event(s) lie outside the ${cli.config.raw.ingest.max_past / 86_400_000}-day stretch holding most of the file's times (ingest.max_past): they stay that far from the rest, so the worker dead-letters them (time out of range)\n`,
+            ),
           mapping: cli.config.raw.mapping,
           onProgress: (sent, total) => {
             if (!tty) return;
