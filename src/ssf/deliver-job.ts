@@ -8,7 +8,7 @@ import { DelayedError, type Job } from 'bullmq';
 import type { ResolvedReceiver } from '../config/receiver.js';
 import { isRiskstreamError } from '../errors.js';
 import { contextOf, outcomeHandlers, type Ctx, type DeliveryResult, type OutcomeDeps } from './delivery-outcome.js';
-import { EgressLimiter, receiverConcurrency, type Egress } from './egress.js';
+import { EgressLimiter, MIN_WAIT_MS, receiverConcurrency, type Egress } from './egress.js';
 import { EndpointPolicy } from './endpoint-policy.js';
 import type { KeyRing } from './key-ring.js';
 import { pushSet } from './push-client.js';
@@ -123,7 +123,8 @@ export function createSetProcessor(deps: ProcessorDeps): (job: Job<SetJobData>, 
       const left = leftOf(job);
       if (left <= 0) return fail(ctx, 'failed', { outcome: 'expired', last_outcome: 'no_slot' });
       const wait = limiter.waitMs(receiver.name, Date.now(), Math.min(deps.delivery.backoff_max, left), limit);
-      return delay(job, token, wait + Math.round(random() * 1000));
+      // Jitter in proportion (a fifth of the wait, at least the shortest wait): jobs put back together spread out.
+      return delay(job, token, wait + Math.round(random() * Math.max(MIN_WAIT_MS, wait / 5)));
     }
     try {
       return await send(job, token, receiver, ctx);

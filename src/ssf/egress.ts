@@ -9,8 +9,15 @@
 import type { RiskstreamFileConfig } from '../config/schema.js';
 import { EndpointPolicy, type Resolver } from './endpoint-policy.js';
 
-/** Shortest wait of a job put back for want of a slot (ms), before jitter. */
-const MIN_WAIT_MS = 500;
+/**
+ * Shortest wait of a job put back for want of a slot (ms), before jitter: a receiver that answers
+ * in milliseconds frees a slot that soon, so its SETs beyond its cap go out a moment later, not
+ * seconds later.
+ */
+export const MIN_WAIT_MS = 50;
+
+/** A lane whose sends take less than this (ms) is forgotten once idle: nothing to pace. */
+const QUICK_HOLD_MS = 500;
 
 /** Lanes kept before idle ones (slow receivers' paces, deleted streams') are dropped. */
 const MAX_IDLE_LANES = 1024;
@@ -64,7 +71,7 @@ export class EgressLimiter {
       const took = Math.max(0, end - now);
       lane.hold = lane.hold === undefined ? took : lane.hold * 0.8 + took * 0.2;
       // Idle, nothing due back and quick: forgotten. A slow one's pace is kept for its next sends.
-      if (lane.starts.length === 0 && lane.next <= end && lane.hold < MIN_WAIT_MS) this.lanes.delete(receiver);
+      if (lane.starts.length === 0 && lane.next <= end && lane.hold < QUICK_HOLD_MS) this.lanes.delete(receiver);
     };
   }
 
