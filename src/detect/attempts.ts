@@ -8,8 +8,10 @@
  * count still flags it, and every success is flagged at most once (by id). Attempts and successes
  * later than `allowedLateness` behind the watermark (the newest event time, never ahead of `now`)
  * are dropped; attempts older than `window + allowedLateness` are pruned and at most
- * `max(2 × count, 32)` (newest) are kept, so the state stays small.
+ * `max(2 × count, 32)` are kept (16 successes): the newest, of which those stamped after `now` hold
+ * at most half (bounded-keep.ts), so the state stays small.
  */
+import { keptRange } from './bounded-keep.js';
 import type { DetectorLimits } from './types.js';
 
 /** A remembered attempt or success: [event time, event id, source (ip) or ""]. */
@@ -74,11 +76,16 @@ export function readAttempts(w: unknown): AttemptsState {
   };
 }
 
-/** The newest `cap` of the attempts at or after `from`: `xs` itself when that is all of them. */
-function recent(xs: Attempt[], from: number, cap: number): Attempt[] {
-  if (xs.length > cap) return xs.filter(([t]) => t >= from).slice(-cap);
-  for (const [t] of xs) if (!(t >= from)) return xs.filter(([t]) => t >= from).slice(-cap);
-  return xs;
+/**
+ * The attempts at or after `from`, at most `cap` of them kept by the bound policy (bounded-keep.ts:
+ * those stamped after `now` hold at most half): `xs` itself when that is all of them.
+ */
+function recent(xs: Attempt[], from: number, cap: number, now: number): Attempt[] {
+  let start = 0;
+  while (start < xs.length && !(xs[start]![0] >= from)) start++;
+  if (start === 0 && xs.length <= cap) return xs;
+  const [lo, hi] = keptRange(start, xs.length, cap, now, (i) => xs[i]![0]);
+  return xs.slice(lo, hi);
 }
 
 const newest = (st: AttemptsState, now: number): number | undefined => {
@@ -102,8 +109,8 @@ function prune(st: AttemptsState, spec: AttemptSpec, now: number, limits: Detect
   const from = wm - spec.window - Math.max(0, limits.allowedLateness);
   const cap = Math.max(2 * spec.count, 32);
   return {
-    a: recent(st.a, from, cap),
-    s: recent(st.s, from, MAX_SUCCESSES),
+    a: recent(st.a, from, cap, now),
+    s: recent(st.s, from, MAX_SUCCESSES, now),
     f: st.f.length > MAX_FLAGGED ? st.f.slice(-MAX_FLAGGED) : st.f,
   };
 }

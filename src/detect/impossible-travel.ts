@@ -8,7 +8,8 @@
  * only with the event-time neighbours would not be order-free: A, B then a late X between them
  * judges A–B, which arriving A, X, B never does.) Pairs further apart in time than the longest
  * trip at `max_speed_kmh` (~20 h at 1000 km/h) can never be impossible, which bounds the logins
- * worth remembering: `limits.maxLogins`, and no older than that horizon plus the allowed lateness
+ * worth remembering: `limits.maxLogins` (those stamped after `now` holding at most half of them, so a
+ * skewed device cannot push real logins out: bounded-keep.ts), and no older than that horizon plus the allowed lateness
  * (and `limits.maxAge`) behind the newest one.
  *
  * One hit per incoming login at most: its evidence shows the impossible pair nearest in time
@@ -36,6 +37,7 @@ import {
   type StoredLogin,
   type Trip,
 } from './travel.js';
+import { keptRange } from './bounded-keep.js';
 import type { Detector, DetectorHit, DetectorLimits } from './types.js';
 
 /** impossible_travel's parameters. */
@@ -158,8 +160,8 @@ function hitsOf(rec: LoginRecord, pairs: Pair[]): DetectorHit[] {
 }
 
 /**
- * Adds `rec` to the sorted logins, then keeps the newest `maxLogins` logins within the useful
- * horizon. The remembered logins are kept as they are (packed, never modified).
+ * Adds `rec` to the sorted logins, then keeps `maxLogins` of the logins within the useful horizon:
+ * the newest, those stamped after `now` holding at most half (bounded-keep.ts). The remembered logins are kept as they are (packed, never modified).
  */
 function remember(logins: readonly StoredLogin[], rec: LoginRecord, params: ImpossibleTravelParams, now: number, limits: DetectorLimits): TravelWindow {
   const packed = packLogin(rec);
@@ -170,12 +172,16 @@ function remember(logins: readonly StoredLogin[], rec: LoginRecord, params: Impo
   const nth = (i: number): StoredLogin => (i < at ? logins[i]! : i === at ? packed : logins[i - 1]!);
   const wm = Math.min(nth(n - 1)[0], now);
   const keep = Math.min(Math.max(0, limits.maxAge), horizonMs(params) + Math.max(0, limits.allowedLateness));
-  // Sorted by time: the logins within the horizon are a suffix; of those, the newest `maxLogins`.
+  // Sorted by time: the logins within the horizon are a suffix; of those, `maxLogins` by the bound
+  // policy (the newest, those stamped after `now` holding at most half: bounded-keep.ts).
   let from = 0;
   while (from < n && !(nth(from)[0] >= wm - keep)) from++;
   const cap = Math.max(1, limits.maxLogins);
+  let lo = from;
+  let hi = n;
+  if (n - from > cap) [lo, hi] = keptRange(from, n, cap, now, (i) => nth(i)[0]);
   const out: TravelWindow = [];
-  for (let i = cap < n - from ? n - cap : from; i < n; i++) out.push(nth(i));
+  for (let i = lo; i < hi; i++) out.push(nth(i));
   built.add(out);
   return out;
 }

@@ -1,7 +1,8 @@
 /**
  * Pure bookkeeping of one source IP's recent logins for password_spray: their stored form (a
  * sorted-set member, scored by event time) and which earlier successes a batch's new failures
- * turn into spray victims. No I/O: src/ingest/ip-spray.ts reads and writes the IP's key.
+ * turn into spray victims. No I/O: src/ingest/ip-spray.ts reads and writes the IP's key; its
+ * script (src/redis/scripts/ip-logins-n.lua) caps each set by the bound policy of bounded-keep.ts.
  */
 import type { IpFailure, PasswordSprayParams } from './password-spray.js';
 

@@ -15,6 +15,7 @@ import { storedMatch } from './match-literals.js';
 import { getPath } from './fields.js';
 import { isoTime } from './format.js';
 import type { Detector, DetectorLimits } from './types.js';
+import { keptRange } from './bounded-keep.js';
 import { addEvent, isSlidingCount, prune, type SlidingCount } from './window-counter.js';
 import { linearRegExp, linearRegExpProblem, MAX_MATCHED_CHARS, type LinearRegExp } from './linear-regex.js';
 
@@ -57,7 +58,10 @@ export type ThresholdParams = z.output<typeof thresholdParams>;
 /** Per group key (JSON of the `group_by` values; `""` without group_by): its counting series. */
 export type ThresholdWindow = Record<string, SlidingCount>;
 
-/** Most groups remembered per user; the least recently active are dropped first. */
+/**
+ * Most groups remembered per user; the least recently active (by their newest event) are dropped
+ * first, and groups whose newest event is stamped after `now` hold at most half (bounded-keep.ts).
+ */
 export const MAX_GROUPS = 64;
 const MAX_GROUP_VALUE = 200;
 
@@ -132,7 +136,7 @@ export function groupOf(event: CanonicalEvent, groupBy: readonly string[]): { ke
 
 const newest = (s: SlidingCount): number => s.e[s.e.length - 1]?.[0] ?? -Infinity;
 
-/** Prunes every group against the user's watermark; drops empty and least recently active groups. */
+/** Prunes every group against the user's watermark; drops empty groups and caps them (see {@link MAX_GROUPS}). */
 function tidy(groups: ThresholdWindow, params: ThresholdParams, now: number, limits: DetectorLimits): ThresholdWindow {
   const wm = Math.min(Math.max(...Object.values(groups).map(newest)), now);
   const keep = params.window + Math.max(0, limits.allowedLateness); // never limits.maxAge: the window is the rule's
@@ -140,9 +144,12 @@ function tidy(groups: ThresholdWindow, params: ThresholdParams, now: number, lim
     .filter(([, s]) => newest(s) >= wm - keep)
     .map(([k, s]) => [k, prune(s, params, now, limits)] as const)
     .filter(([, s]) => s.e.length > 0)
-    .sort((a, b) => newest(b[1]) - newest(a[1]))
-    .slice(0, MAX_GROUPS);
-  return Object.fromEntries(live);
+    .sort((a, b) => newest(b[1]) - newest(a[1]));
+  if (live.length <= MAX_GROUPS) return Object.fromEntries(live);
+  // Sorted newest first: keptRange reads it from its end (oldest first).
+  const last = live.length - 1;
+  const [from, to] = keptRange(0, live.length, MAX_GROUPS, now, (i) => newest(live[last - i]![1]));
+  return Object.fromEntries(live.slice(live.length - to, live.length - from));
 }
 
 function readWindow(w: unknown): ThresholdWindow {

@@ -12,9 +12,11 @@
  *   fires once, and sustained activity fires again about once per window — which keeps the
  *   behavior's expiry fresh while it goes on, without a hit per event.
  * - State is bounded: entries older than `window + allowedLateness` behind the watermark are
- *   pruned, and at most `max(2 × count, 32)` entries are kept (newest). `limits.maxAge` (the age of
+ *   pruned, and at most `max(2 × count, 32)` entries are kept: the newest, of which those stamped
+ *   after `now` hold at most half (bounded-keep.ts). `limits.maxAge` (the age of
  *   remembered logins) does not cut a window: a 14-day window counts 14 days of events.
  */
+import { keptRange } from './bounded-keep.js';
 import type { DetectorLimits } from './types.js';
 
 /** Compact per-series state: `e` = [event time, event id] sorted by time, `f` = times it fired. */
@@ -134,7 +136,7 @@ export function prune(s: SlidingCount, spec: CountSpec, now: number, limits: Det
   const keep = spec.window + lateness;
   const from = bound(s.e, wm - keep, false);
   const cap = Math.max(2 * spec.count, 32);
-  const e = s.e.slice(Math.max(from, s.e.length - cap));
+  const e = s.e.length - from > cap ? s.e.slice(...keptRange(from, s.e.length, cap, now, (i) => s.e[i]![0])) : s.e.slice(from);
   const f = s.f
     .filter((x) => x >= wm - lateness - spec.window)
     .sort((a, b) => a - b)

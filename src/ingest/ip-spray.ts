@@ -27,7 +27,7 @@ import { sprayGeneration } from './spray-generation.js';
 import { canonicalIp } from '../net/address-class.js';
 import type { StreamEvent } from '../types.js';
 
-/** Most logins remembered per IP (the newest are kept). */
+/** Most logins remembered per IP per set: the newest, those stamped after now holding at most half (src/detect/bounded-keep.ts). */
 export const MAX_IP_LOGINS = 2000;
 
 /** What the edge needs. */
@@ -109,7 +109,8 @@ export function ipSprayEnricher(redis: RedisClient | Cluster, keys: Keys, opts: 
 }
 
 /**
- * Adds each IP's batch logins to its sets, trims them (age, count), refreshes their TTL and reads
+ * Adds each IP's batch logins to its sets, trims them (age; count by the bound policy at `now`:
+ * src/detect/bounded-keep.ts), refreshes their TTL and reads
  * back the score range the batch can need (src/redis/scripts/ip-logins-n.lua, atomic): one script
  * call for the whole batch on one Redis node; on a Redis Cluster one per slot (a script's keys must
  * share a slot; each IP has its own hash tag), all in one pipeline. Each IP's read follows its own
@@ -130,7 +131,7 @@ async function readBack(
       keyArgs.push(keys.ipLogins(ip, o.gen), keys.ipSuccesses(ip, o.gen));
       packed.push(packIp(b, o));
     }
-    return [keyArgs.length, ...keyArgs, JSON.stringify(packed)];
+    return [keyArgs.length, ...keyArgs, JSON.stringify(packed), String(o.now)];
   };
   if (!isCluster(redis)) {
     // One node: one script call, without a pipeline (an ioredis pipeline costs tens of µs to make).

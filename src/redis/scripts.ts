@@ -24,7 +24,7 @@ interface Signatures {
   deliveryPause: { file: 'delivery-pause-1'; args: [throttle: string, ms: string]; reply: number };
   heldPush: { file: 'held-push-1'; args: [list: string, max: number, ...items: string[]]; reply: number };
   heldDrop: { file: 'held-drop-1'; args: [list: string, ...items: string[]]; reply: number };
-  /** Variable keys: numkeys (2 per IP), then each IP's failures and successes keys, then the packed batch. */
+  /** Variable keys: numkeys (2 per IP), then each IP's failures and successes keys, then the packed batch and (optional) now, ms. */
   ipLogins: { file: 'ip-logins-n'; args: [numKeys: number, ...keysThenPacked: string[]]; reply: string[][] };
   engineCommit: {
     file: 'engine-commit-2';

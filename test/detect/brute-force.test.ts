@@ -88,3 +88,14 @@ describe('brute_force', () => {
     expect(many.window!.a.length).toBeLessThanOrEqual(32);
   });
 });
+
+describe('brute_force: bounded attempts', () => {
+  it('failures stamped in the future (a skewed source) never push real ones out: a real brute force is still flagged', () => {
+    const now = T0 + 10 * MIN;
+    // 40 failures a day ahead, 30 min apart (more than the 32 attempts kept), then 5 real ones and a success.
+    const skewed = Array.from({ length: 40 }, (_, i) => fail(24 * 60 * MIN + i * 30 * MIN, '192.0.2.1'));
+    const real = [0, 1, 2, 3, 4].map((i) => fail(i * MIN));
+    const r = run(bruteForce, params, [...skewed, ...real, ok(5 * MIN)], { now });
+    expect(r.hits.map((h) => h.time)).toEqual([T0 + 5 * MIN]);
+  });
+});

@@ -239,11 +239,10 @@ describe('impossible_travel', () => {
     expect(JSON.stringify(b.window).length).toBeLessThan(2_000);
   });
 
-  // Design-level (reported, not fixed): the window keeps the newest state.max_logins logins, so logins
-  // stamped in the future (a skewed device, up to ingest.max_future ahead) fill it and every real login
-  // is forgotten as it comes: London then Sydney an hour later is never compared (see window-counter's
-  // skipped case for the same bound policy). With room for them all (max_logins 30) it is flagged.
-  it.skip('logins stamped in the future never push real ones out of the window: a real impossible trip is still flagged', () => {
+  // Logins stamped in the future (a skewed device, up to ingest.max_future ahead) hold at most half of
+  // a full state.max_logins (bounded-keep.ts), so real logins are remembered: London then Sydney an
+  // hour later is compared and flagged.
+  it('logins stamped in the future never push real ones out of the window: a real impossible trip is still flagged', () => {
     const skewed = Array.from({ length: LIMITS.maxLogins }, (_, i) => login('London', 24 * HOUR + i * MIN));
     let w: TravelWindow | undefined;
     const hits = [];

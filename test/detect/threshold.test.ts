@@ -112,6 +112,20 @@ describe('threshold', () => {
     expect((r.hits[0]!.evidence.event_ids as string[]).length).toBe(20);
   });
 
+  it('groups of events stamped in the future (a skewed source) hold at most half of MAX_GROUPS: a real burst in a new group still fires', () => {
+    const p = params({ match: { type: 'x' }, count: 2, window: '1m', group_by: ['k'] });
+    const DAY = 24 * 60 * MIN;
+    const skewed = Array.from({ length: MAX_GROUPS }, (_, i) => ev('x', DAY + i * MIN, { k: `skewed-${i}` }));
+    const real = [ev('x', 0, { k: 'real' }), ev('x', 1_000, { k: 'real' })];
+    const r = run(threshold, p, [...skewed, ...real], { now: T0 + MIN });
+    expect(r.hits.map((h) => h.time)).toEqual([T0 + 1_000]);
+    const kept = Object.keys(r.window!);
+    expect(kept).toHaveLength(MAX_GROUPS / 2 + 1);
+    // Of the skewed groups, the nearest in time are kept.
+    expect(kept).toContain('["skewed-0"]');
+    expect(kept).not.toContain(`["skewed-${MAX_GROUPS - 1}"]`);
+  });
+
   it('drops groups that have gone quiet', () => {
     const p = params({ match: { type: 'x' }, count: 3, window: '1m', group_by: ['k'] });
     const r = run(threshold, p, [ev('x', 0, { k: 'a' }), ev('x', 60 * MIN, { k: 'b' })]);

@@ -40,6 +40,18 @@ const hitsOf = (events: StreamEvent[], user: string, window?: string[]) => {
 };
 
 describe('password_spray edge: per-IP state in Redis', () => {
+  it('failures stamped in the future (a skewed source) fill at most half of the IP set: a real spray is still judged', async () => {
+    const ip = '198.51.100.240';
+    const DAY = 24 * 60 * MIN;
+    const skewed = Array.from({ length: MAX_IP_LOGINS + 10 }, (_, i) => login(`s${i}@example.com`, DAY + i * 1000, 'failure', ip));
+    await enrich()(skewed);
+    expect(await redis.zcard(keys.ipLogins(ip))).toBe(MAX_IP_LOGINS / 2);
+    const batch = [...failures(4, ip), login('skew-victim@example.com', 10 * MIN, 'success', ip)];
+    await enrich()(batch);
+    expect(ipFailuresOf(batch[4]!.event)).toHaveLength(4);
+    expect(hitsOf(batch, 'skew-victim@example.com').hits).toHaveLength(1);
+  });
+
   it('attaches the IP failures to a success in the same batch; the IP key is its own, bounded and expiring', async () => {
     const batch = [...failures(4), login('victim@example.com', 10 * MIN, 'success')];
     await enrich()(batch);

@@ -13,6 +13,10 @@
     ARGV[1] one JSON array holding, per IP in KEYS order, one array, every value a string — trim
             below (drop scores < this), max members per set, TTL ms, read from, read to, '1' when
             successes are needed, then score, member, … to add (the member's kind says which set)
+    ARGV[2] optional: now (ms). A set over its max keeps, of the members scored after now, the
+            lowest floor(max / 2) (at least 1) at most, and the newest at or before now for the
+            rest (src/detect/bounded-keep.ts): a skewed source's future-stamped logins never push
+            the real ones out. Without it (the old call shape), the newest max are kept.
 
   Output:
     per IP, in KEYS order: ZRANGEBYSCORE from to WITHSCORES of the failures, then (when asked) of
@@ -21,6 +25,7 @@
   Each set's adds are one ZADD; a set with no adds that does not exist costs one EXISTS only.
 ]]
 local all = cjson.decode(ARGV[1])
+local now = ARGV[2]
 local replies = {}
 
 -- One ZADD per set (of up to 500 members), in the batch's order.
@@ -51,7 +56,14 @@ for ip = 1, #all do
     if exists[key] then
       redis.call('ZREMRANGEBYSCORE', key, '-inf', '(' .. a[1])
       local count = redis.call('ZCARD', key)
-      if count > max then redis.call('ZREMRANGEBYRANK', key, 0, count - max - 1) end
+      if count > max then
+        -- The bound policy (bounded-keep.ts): after now at most half, the furthest ahead go first.
+        local future = now and redis.call('ZCOUNT', key, '(' .. now, '+inf') or 0
+        local keepFuture = math.min(future, math.max(1, math.floor(max / 2)), max)
+        local drop = count - max - (future - keepFuture)
+        if future > keepFuture then redis.call('ZREMRANGEBYRANK', key, keepFuture - future, -1) end
+        if drop > 0 then redis.call('ZREMRANGEBYRANK', key, 0, drop - 1) end
+      end
       if count > 0 then redis.call('PEXPIRE', key, a[3]) end
     end
   end
