@@ -23,6 +23,7 @@ import { isRefresh, isSuccessfulLogin } from '../login.js';
 import type { CanonicalEvent } from '../types.js';
 import type { Detector, DetectorHit, DetectorLimits } from './types.js';
 import { expiresAfterOf } from './params.js';
+import { keptRange } from './bounded-keep.js';
 
 /** session_hijack's parameters. */
 export const sessionHijackParams = z.strictObject({
@@ -61,7 +62,7 @@ export interface HijackState {
 
 /** How many reported keys a user's window keeps (newest). */
 const MAX_REPORTED = 32;
-/** How many uses waiting for their login a user's window keeps (newest). */
+/** How many uses waiting for their login a user's window keeps (src/detect/bounded-keep.ts). */
 const MAX_PENDING = 16;
 
 const reportedOf = (w: HijackWindow | undefined): Array<[string, number]> => (Array.isArray(w) ? w : (w?.r ?? []));
@@ -105,13 +106,17 @@ function keep(window: Array<[string, number]>, key: string, time: number, now: n
 
 /**
  * `uses` with `use` added, those more than `allowedLateness` older than the newest dropped (the
- * newest taken at most at `now`: a use stamped in the future, a skewed clock, drops no other), the
- * newest kept.
+ * newest taken at most at `now`: a use stamped in the future, a skewed clock, drops no other), at
+ * most {@link MAX_PENDING} kept by the shared bound rule (src/detect/bounded-keep.ts: those stamped
+ * after `now` hold at most half of them).
  */
 function keepPending(uses: readonly PendingUse[], use: PendingUse, now: number, limits: DetectorLimits): PendingUse[] {
   const next = [...uses.filter((u) => u.i !== use.i), use].sort((a, b) => a.t - b.t || (a.i < b.i ? -1 : 1));
   const newest = Math.min(next[next.length - 1]!.t, now);
-  return next.filter((u) => u.t >= newest - Math.max(0, limits.allowedLateness)).slice(-MAX_PENDING);
+  const kept = next.filter((u) => u.t >= newest - Math.max(0, limits.allowedLateness));
+  if (kept.length <= MAX_PENDING) return kept;
+  const [from, to] = keptRange(0, kept.length, MAX_PENDING, now, (i) => kept[i]!.t);
+  return kept.slice(from, to);
 }
 
 const label: Record<HijackProperty, (v: string | number) => string> = {

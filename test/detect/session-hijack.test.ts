@@ -154,6 +154,22 @@ describe('session_hijack', () => {
     }
   });
 
+  it('uses stamped in the future (a skewed clock) fill at most half of the 16 waiting places: a real use waiting for its login is still compared', () => {
+    const now = T0 + 2 * MIN;
+    let w: HijackWindow | undefined;
+    const hits = [];
+    // 20 uses of other sessions, stamped a day ahead, none of whose logins is known: all would wait.
+    const skewed = Array.from({ length: 20 }, (_, i) => use(24 * 60 * MIN + i * 1000, { session: { id: `s-skewed-${i}` } }, null));
+    const thief = use(MIN, { device: { id: 'd-77' } }, null);
+    const login = use(0, { type: 'login', outcome: 'success' }, null);
+    for (const e of [...skewed, thief, login]) {
+      const r = sessionHijack.detect(w, { event: e, eventId: e.id! }, ALL, now, LIMITS);
+      w = r.window;
+      hits.push(...r.hits);
+    }
+    expect(hits.map((h) => [h.time, h.evidence.differs])).toEqual([[T0 + MIN, ['device']]]);
+  });
+
   it('a report of a use stamped in the future (a skewed clock) silences repeats only while its hit counts: from now, as the hit expires', () => {
     const params = { ...ALL, expires_after: 3_600_000 };
     const evil = { device: { id: 'd-evil' } };
