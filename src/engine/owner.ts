@@ -160,13 +160,17 @@ export class PartitionOwner {
 
   /** Expires what is due in owned partitions (in memory; committed with the next commit). */
   async sweep(now: number, limit = 200): Promise<number> {
+    // Each partition as it was when the sweep began (its position loaded): one lost, taken again or
+    // rewound meanwhile is another object, unloaded — a delta made for it would start at 0-0 and its
+    // commit write that position back.
+    const sweeping = new Map(this.readable());
     const n = await sweepDue(this.redis, this.keys, now, limit, {
-      partitions: () => this.readable().map(([p]) => p),
-      owns: (p) => this.owned.has(p),
+      partitions: () => [...sweeping.keys()],
+      owns: (p) => this.owned.get(p) === sweeping.get(p),
       current: (user, p) => this.states.current(user, p),
       expired: (p, user, r) => {
         const o = this.owned.get(p);
-        if (!o) return;
+        if (!o || o !== sweeping.get(p)) return;
         const d = this.states.delta(p, o);
         d.states.set(user, r.state);
         this.states.cache.set(user, { state: r.state }); // no signature: the index entry is rewritten

@@ -234,6 +234,25 @@ function acquireAll(o: PartitionOwner, token: string): void {
 }
 
 describe('PartitionOwner', () => {
+  it('a sweep whose partitions are rewound while it reads expires nothing there: no commit writes a partition back to 0-0', async () => {
+    await write(input(0, 40));
+    await route();
+    const o = owner();
+    acquireAll(o, 'w-a#1');
+    await drain(o);
+    const before = await Promise.all([...Array(PARTITIONS).keys()].map((p) => redis.hget(keys.partitionPos(p), 'pos')));
+    expect(before.every((pos) => pos !== null && pos !== '0-0')).toBe(true);
+    // Every state is due two days on; the partitions are rewound (a failed commit, say) once the
+    // sweep has read which users are due, before it reads their states.
+    const swept = o.sweep(NOW + 2 * 24 * 60 * MIN);
+    o.rewindAll();
+    await swept;
+    await o.commit();
+    await o.settle();
+    const after = await Promise.all([...Array(PARTITIONS).keys()].map((p) => redis.hget(keys.partitionPos(p), 'pos')));
+    expect(after).toEqual(before);
+    expect(probe.errors).toEqual([]);
+  });
   it('entries its own router offers are taken from memory only when the stream holds exactly the offered bytes: the same result', async () => {
     const rows = input(0, 50);
     await write(rows);
