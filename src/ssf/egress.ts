@@ -40,6 +40,8 @@ interface Lane {
  */
 export class EgressLimiter {
   private readonly lanes = new Map<string, Lane>();
+  /** Every limited send together: the line of the jobs put back for want of an overall slot. */
+  private readonly all: Lane = { starts: [], next: 0 };
   private total = 0;
 
   constructor(
@@ -61,6 +63,7 @@ export class EgressLimiter {
       this.lanes.set(receiver, lane);
     }
     lane.starts.push(now);
+    this.all.starts.push(now);
     this.total++;
     let released = false;
     return (end: number) => {
@@ -68,8 +71,10 @@ export class EgressLimiter {
       released = true;
       this.total--;
       lane.starts.splice(lane.starts.indexOf(now), 1);
+      this.all.starts.splice(this.all.starts.indexOf(now), 1);
       const took = Math.max(0, end - now);
       lane.hold = lane.hold === undefined ? took : lane.hold * 0.8 + took * 0.2;
+      this.all.hold = this.all.hold === undefined ? took : this.all.hold * 0.8 + took * 0.2;
       // Idle, nothing due back and quick: forgotten. A slow one's pace is kept for its next sends.
       if (lane.starts.length === 0 && lane.next <= end && lane.hold < QUICK_HOLD_MS) this.lanes.delete(receiver);
     };
@@ -77,14 +82,18 @@ export class EgressLimiter {
 
   /**
    * How long (ms, at most `maxMs`, at least {@link MIN_WAIT_MS}) a job that found no free slot for
-   * `receiver` at `now` waits before it looks again; each call is the next turn in the receiver's line.
+   * `receiver` at `now` waits before it looks again; each call is the next turn in the receiver's
+   * line — or, when the receiver is below its own cap and the overall cap is what is full, in the
+   * line of all receivers together (paced by all sends in flight), so jobs for receivers with
+   * nothing in flight do not come back every shortest wait while others hold every slot.
    */
   waitMs(receiver: string, now: number, maxMs: number, limit = this.perReceiver): number {
-    const lane = this.lanes.get(receiver);
-    if (!lane) return MIN_WAIT_MS; // freed meanwhile (or only the overall cap is full)
+    const own = this.lanes.get(receiver);
+    const [lane, cap] = own && own.starts.length >= limit ? [own, limit] : this.total >= this.overall ? [this.all, this.overall] : [undefined, 1];
+    if (!lane) return MIN_WAIT_MS; // freed meanwhile
     // Even its latest send still going after this long: the receiver is stuck at least as long.
     const youngest = lane.starts.length ? now - lane.starts[lane.starts.length - 1]! : 0;
-    const interval = Math.max(lane.hold ?? 0, youngest) / Math.max(1, limit);
+    const interval = Math.max(lane.hold ?? 0, youngest) / Math.max(1, cap);
     lane.next = Math.min(Math.max(lane.next, now) + interval, now + maxMs);
     return Math.max(MIN_WAIT_MS, Math.min(maxMs, lane.next - now));
   }

@@ -79,6 +79,17 @@ describe('EgressLimiter.waitMs: jobs put back are spread at the pace the receive
     expect(l.waitMs('mixed', 5010, 60_000)).toBe(50);
   });
 
+  it('the overall cap full (streams that hang hold every slot): a stream with nothing in flight waits its turn in the line of all, not the shortest wait each time', () => {
+    const l = new EgressLimiter(2, 4);
+    l.tryAcquire('hang-1', 0);
+    l.tryAcquire('hang-1', 0);
+    l.tryAcquire('hang-2', 0);
+    l.tryAcquire('hang-2', 0);
+    expect(l.tryAcquire('idle', 4000)).toBeUndefined();
+    // At 4 s the four sends are 4 s old: an overall slot frees every second at best.
+    expect([1, 2, 3].map(() => l.waitMs('idle', 4000, 60_000))).toEqual([1000, 2000, 3000]);
+  });
+
   it('no send in flight to it (a slot freed meanwhile): the shortest wait', () => {
     expect(new EgressLimiter(2, Infinity).waitMs('none', 0, 60_000)).toBe(50);
   });
