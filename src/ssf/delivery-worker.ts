@@ -52,7 +52,10 @@ export interface DeliveryWorker {
   close(): Promise<void>;
 }
 
-const TRANSIENT_REDIS = /UNBLOCKED|MOVED|ASK |CLUSTERDOWN|TRYAGAIN|READONLY|LOADING|Connection is closed|ECONNREFUSED|ECONNRESET|EPIPE/;
+// ioredis's cluster client says 'None of startup nodes is available' / 'Failed to refresh slots cache'
+// while a killed master's replica takes over (it retries by itself).
+const TRANSIENT_REDIS =
+  /UNBLOCKED|MOVED|ASK |CLUSTERDOWN|TRYAGAIN|READONLY|LOADING|Connection is closed|ECONNREFUSED|ECONNRESET|EPIPE|ETIMEDOUT|None of startup nodes is available|Failed to refresh slots cache/;
 
 /** True for the errors of a Redis failover or reconnect, which BullMQ's worker recovers from by itself. */
 export function isTransientRedisError(err: Error): boolean {

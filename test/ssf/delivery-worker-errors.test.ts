@@ -11,6 +11,10 @@ describe('isTransientRedisError', () => {
     ["READONLY You can't write against a read only replica.", true],
     ['Connection is closed.', true],
     ['connect ECONNREFUSED 127.0.0.1:7000', true],
+    // ioredis's cluster client while a killed master's replica is promoted (CI: failover test, kill -9).
+    ['None of startup nodes is available', true],
+    ['Failed to refresh slots cache.', true],
+    ['connect ETIMEDOUT', true],
     ['Missing lock for job 42. moveToFinished', false],
     ['ERR Error running script (call to f_1234): @user_script:1: WRONGTYPE', false],
   ])('%s → %s', (message, transient) => {
