@@ -54,7 +54,7 @@ export class DeliveryKeys {
   }
   /**
    * Hash: worker id → the configured receivers its running configuration has enabled (a JSON array
-   * of names; src/ssf/receivers-on.ts), written at its start and each reload, removed at its stop.
+   * of names; src/ssf/receivers-on.ts), written at its start and each reload (lost: again by its upkeep), removed at its stop.
    */
   get receiversOn(): string {
     return `${this.prefix}:receivers:on`;

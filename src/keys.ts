@@ -220,7 +220,7 @@ export class Keys extends DeliveryKeys {
   get engineMembers(): string {
     return `${this.prefix}:engine:members`;
   }
-  /** String: the `engine.partitions` the prefix's data was written with (set by the first worker). */
+  /** String: the `engine.partitions` the prefix's data was written with (set by the first worker; lost, set again by the running ones). */
   get enginePartitions(): string {
     return `${this.prefix}:engine:partitions`;
   }

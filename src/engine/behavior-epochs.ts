@@ -6,7 +6,8 @@
  * ({@link behaviorEpochs}: one HGETALL per configuration it is given, then in the background, never
  * per event), so that the reducer drops what a behavior turned on again remembered
  * (src/risk/behavior-epochs.ts). Recorded in Redis, it holds across workers and restarts: a worker
- * restarted while a behavior is off marks it at its start.
+ * restarted while a behavior is off marks it at its start. Lost (a Redis restarted empty), it is
+ * put back by the running workers ({@link restoreBehaviors}), never below what their owners follow.
  */
 import type { Cluster } from 'ioredis';
 import type { BehaviorConfig } from '../config/behaviors-schema.js';
@@ -32,6 +33,22 @@ export async function recordBehaviors(
   const off = behaviors.filter((b) => !b.enabled).map((b) => b.id);
   const [epoch, again] = await scriptsOn(redis).behaviorsEpoch(keys.behaviorEpochs(), on.length, ...on, ...off);
   return { epoch, again };
+}
+
+/**
+ * Puts back, when it was lost (a Redis restarted empty under running workers), what this worker
+ * knows (`known`: its owners' view) — the counter and each on-epoch raised to at least it, never
+ * lowered (behaviors-restore-1.lua) —, and, when the hash is missing, its running configuration's
+ * off marks. One script call, for the worker's upkeep and before a reload records. Resolves with
+ * whether the hash was missing.
+ */
+export async function restoreBehaviors(redis: RedisClient | Cluster, keys: Keys, running: readonly BehaviorConfig[], known: BehaviorEpochs): Promise<boolean> {
+  const on = running.filter((b) => b.enabled).map((b) => b.id);
+  // Off as the record has it: configured off, or known and no longer configured on.
+  const off = [...new Set([...running.filter((b) => !b.enabled).map((b) => b.id), ...Object.keys(known.on).filter((id) => !on.includes(id))])];
+  const pairs = on.flatMap((id) => [id, known.on[id] ?? 0]);
+  const [missing] = await scriptsOn(redis).behaviorsRestore(keys.behaviorEpochs(), known.current, on.length, ...pairs, ...off);
+  return missing === 1;
 }
 
 /** The epochs in the hash's fields (`epoch`, `on:<id>`; the `off:` marks are not the owners'). */

@@ -33,6 +33,18 @@ export async function claimPartitionCount(redis: RedisClient, keys: Keys): Promi
 }
 
 /**
+ * Records `keys.partitions` again if the record is gone (a Redis restarted empty under running
+ * workers): one `SET NX GET`, for a running worker's upkeep. Throws CONFIG_INVALID when the prefix
+ * holds another count (a worker with another `engine.partitions` recorded it meanwhile). Resolves
+ * true when it recorded the count again.
+ */
+export async function recordPartitionCountAgain(redis: RedisClient, keys: Keys): Promise<boolean> {
+  const stored = await redis.set(keys.enginePartitions, String(keys.partitions), 'NX', 'GET');
+  if (stored !== null && stored !== String(keys.partitions)) throw otherCount(keys, stored);
+  return stored === null;
+}
+
+/**
  * Throws CONFIG_INVALID when the prefix's recorded count is not `keys.partitions` (a one-shot
  * command reading or writing users' keys; it records nothing).
  */

@@ -9,13 +9,15 @@
  * and restarts (a worker restarted while it is off bumps it at its start).
  * Each edge ({@link sprayGeneration}) follows the counter (src/redis/followed.ts): one GET before the
  * first batch after a reload, then again in the background at most every `refreshMs` (another worker
- * turned it off): never a round trip per event.
+ * turned it off): never a round trip per event. An edge that reads it below what it has seen (Redis
+ * restarted empty) puts it back above that (counter-raise-1.lua).
  */
 import type { Cluster } from 'ioredis';
 import type { BehaviorConfig } from '../config/behaviors-schema.js';
 import type { Keys } from '../keys.js';
 import type { RedisClient } from '../redis/client.js';
 import { follow } from '../redis/followed.js';
+import { scriptsOn } from '../redis/scripts.js';
 
 /** How often an edge reads the generation again while its configuration stays (ms). */
 export const SPRAY_GENERATION_REFRESH_MS = 5_000;
@@ -51,11 +53,18 @@ export function sprayGeneration(
   keys: Keys,
   o: { refreshMs?: number; now?: () => number; onError?: (err: unknown) => void } = {},
 ): SprayGeneration {
+  let known = 0;
+  const read = async (): Promise<number> => {
+    const v = Number(await redis.get(keys.ipSprayGeneration())) || 0;
+    // Below what this edge has seen: Redis lost the counter (restarted empty). Put back above it,
+    // the bumps made since on top, so that a bump is never taken for a generation already seen.
+    return v < known ? Number(await scriptsOn(redis).counterRaise(keys.ipSprayGeneration(), known)) : v;
+  };
   // The counter only grows: a read that answers late (after a newer one) never moves it back.
-  return follow(() => redis.get(keys.ipSprayGeneration()).then((v) => Number(v) || 0), {
+  return follow(read, {
     ...o,
     initial: 0,
-    merge: Math.max,
+    merge: (k, r) => (known = Math.max(k, r)),
     refreshMs: o.refreshMs ?? SPRAY_GENERATION_REFRESH_MS,
   });
 }

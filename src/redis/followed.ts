@@ -12,6 +12,8 @@
 export interface Followed<T> {
   /** The value to judge a batch with under `config` (a configuration, compared by identity). */
   current(config: object): Promise<T>;
+  /** The value as known now (no read): what this edge has seen, never moved back. */
+  known(): T;
 }
 
 /** Options of {@link follow}. */
@@ -54,5 +56,6 @@ export function follow<T>(read: () => Promise<T>, o: FollowOptions<T>): Followed
       }
       return value;
     },
+    known: () => value,
   };
 }

@@ -75,6 +75,14 @@ interface Signatures {
   };
   /** Enabled ids count, the enabled ids, then the configured ids that are off. */
   behaviorsEpoch: { file: 'behaviors-epoch-1'; args: [epochs: string, enabledCount: number, ...ids: string[]]; reply: [number, number] };
+  /** The counter, the value its reader has seen (below it: put back above it). */
+  counterRaise: { file: 'counter-raise-1'; args: [counter: string, known: number]; reply: number };
+  /** The counter known, the enabled ids count, then per enabled id: id, its known on-epoch; then the ids that are off. */
+  behaviorsRestore: {
+    file: 'behaviors-restore-1';
+    args: [epochs: string, known: number, enabledCount: number, ...idsAndEpochs: Array<string | number>];
+    reply: [number, number];
+  };
   /** The chunk's marker, the two input streams, the marker's lifetime (ms), then per record: stream (1 login, 2 activity), count of field values, the values. */
   ingestAppend: {
     file: 'ingest-append-3';
@@ -117,6 +125,8 @@ const FILES: { [K in ScriptName]: Signatures[K]['file'] } = {
   deadLetterChunk: 'dead-letter-chunk-2',
   ingestAppend: 'ingest-append-3',
   behaviorsEpoch: 'behaviors-epoch-1',
+  behaviorsRestore: 'behaviors-restore-1',
+  counterRaise: 'counter-raise-1',
 };
 const NAMES = Object.keys(FILES) as ScriptName[];
 

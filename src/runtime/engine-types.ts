@@ -29,8 +29,10 @@ export interface EngineRuntime {
   onReport(listener: (r: { route?: RouteReport; step?: StepReport }) => void): void;
   /** The router thread (engine.router_thread) takes the worker's configuration, after a reload the worker applied. */
   reload(): void;
-  /** Why this engine stopped processing on its own (its worker id taken over by another process), else undefined. */
+  /** Why this engine stopped processing on its own (its worker id taken over by another process, {@link halt}), else undefined. */
   halted(): string | undefined;
+  /** Stops processing for good, with why (the first reason stays): as `stop()`, its leases given back; reported by `halted()`. */
+  halt(reason: string): void;
   /** Resolves when both loops have stopped (after `stop()`). */
   finished: Promise<void>;
   /** Stops reading; the owner commits what it applied; leases are released. */

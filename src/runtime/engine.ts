@@ -207,6 +207,14 @@ export async function startEngine(d: EngineDeps): Promise<EngineRuntime> {
       })
     : whenStopping.then(() => host!.close());
   const finished = Promise.all([routerLoop, ownerLoop()]).then(() => undefined);
+  const stop = async (): Promise<void> => {
+    stopping = true;
+    stopped();
+    clearInterval(renew);
+    await finished;
+    await leases.stop();
+    gauge();
+  };
   return {
     workerId: d.workerId,
     owner,
@@ -215,14 +223,11 @@ export async function startEngine(d: EngineDeps): Promise<EngineRuntime> {
     reload: () => host?.reload(),
     onReport: (l) => void listeners.push(l),
     halted: () => halted,
-    finished,
-    stop: async () => {
-      stopping = true;
-      stopped();
-      clearInterval(renew);
-      await finished;
-      await leases.stop();
-      gauge();
+    halt: (reason) => {
+      halted ??= reason;
+      void stop().catch((err: unknown) => d.logger.warn({ err }, 'engine stop after a halt failed'));
     },
+    finished,
+    stop,
   };
 }

@@ -1,7 +1,7 @@
 /**
- * A worker's periodic upkeep, beside the engine: the outbox relayed again, session revocations a
- * crashed revoker left untold drained, and the inputs trimmed — one run at a time, every
- * `state.sweep_interval`.
+ * A worker's periodic upkeep, beside the engine: the shared records a Redis restarted empty lost
+ * written again, the outbox relayed again, session revocations a crashed revoker left untold
+ * drained, and the inputs trimmed — one run at a time, every `state.sweep_interval`.
  */
 import type { Subscription } from 'rxjs';
 import type { Config } from '../config/load.js';
@@ -25,16 +25,20 @@ export interface UpkeepDeps {
   sessions: SessionsRuntime;
   /** Whether this worker owns partition `p` now. */
   owns: (p: number) => boolean;
+  /** Writes again the shared records a Redis restarted empty lost (src/runtime/shared-records.ts). */
+  restore?: () => Promise<void>;
   logger: Logger;
 }
 
-/** Starts the upkeep (outbox recovery, untold revocations, input trimming); unsubscribe to stop it. */
+/** Starts the upkeep (shared records, outbox recovery, untold revocations, input trimming); unsubscribe to stop it. */
 export function startUpkeep(d: UpkeepDeps): Subscription {
   let lastTrim = 0;
   let lastNotices = 0;
   return expirySweep({
     everyMs: d.config().raw.state.sweep_interval,
     sweep: async () => {
+      // First, on its own: a failure here holds back neither the outbox nor the trimming.
+      await d.restore?.().catch((err: unknown) => d.logger.warn({ err }, 'shared records not checked; retrying next interval'));
       await d.relay.relayPending({ owns: (p) => d.owns(p) });
       // Session revocations a crashed revoker deleted but did not tell (audit entry, SETs): told by the partition's owner.
       if (Date.now() - lastNotices > NOTICE_DRAIN_MS) {

@@ -32,6 +32,7 @@ import { claimWorkerId } from '../engine/worker-id.js';
 import { claimPartitionCount } from '../engine/partition-count.js';
 import { resetUser } from '../engine/offline-reset.js';
 import { startUpkeep } from './worker-upkeep.js';
+import { restoreSharedRecords } from './shared-records.js';
 import { refreshGauges } from './worker-gauges.js';
 import { guardStart, type StartWatch } from './start-guard.js';
 
@@ -154,8 +155,10 @@ async function start(opts: WorkerOptions, watch: StartWatch): Promise<WorkerHand
     },
   });
   reportBatches(engine, { progress, metrics, logger, listeners });
-  // Outbox recovery and input trimming: periodic, one at a time (a stalled run skips ticks), stopped on close.
-  const subs: Subscription[] = [startUpkeep({ config: () => config, redis, keys, relay, sessions, owns: (p) => engine.owner.owns(p), logger })];
+  // Shared records lost with Redis's data, outbox recovery and input trimming: periodic, one at a time (a stalled run skips ticks), stopped on close.
+  const restore = (): Promise<void> =>
+    restoreSharedRecords({ redis, keys, config: () => config, workerId: identity.id, epochs: () => epochs.known(), engine, logger });
+  const subs: Subscription[] = [startUpkeep({ config: () => config, redis, keys, relay, sessions, owns: (p) => engine.owner.owns(p), restore, logger })];
 
   const tokens = new TokenSet(config.adminTokens, config.ingestTokens, config.ssfTokens, config.metricsTokens);
   let refreshing: Promise<void> | undefined; // one read of the gauges at a time, however many scrapes wait
@@ -215,7 +218,7 @@ async function start(opts: WorkerOptions, watch: StartWatch): Promise<WorkerHand
         checkKeys: (ring) => ssf.checkKeys(ring),
       });
       // Before any batch is judged with it; Redis refusing the write refuses the reload.
-      await recordForReload(() => recordTurned(redis, keys, next.behaviors, prev.behaviors), { audit, metrics });
+      await recordForReload(() => recordTurned(redis, keys, next.behaviors, prev.behaviors, epochs.known()), { audit, metrics });
       config = next;
       engine.reload();
       tokens.set(next.adminTokens, next.ingestTokens, next.ssfTokens, next.metricsTokens);

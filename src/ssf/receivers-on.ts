@@ -5,6 +5,7 @@
  * (src/ssf/deliver-job.ts) rather than failing it. This record is per worker, so a worker not
  * reloaded yet that starts or reloads meanwhile does not hide its peer's receiver; a worker that
  * stops removes its entry, one that dies drops out with its membership (`<prefix>:engine:members`).
+ * Lost (a Redis restarted empty), each running worker's upkeep writes its entry again.
  */
 import type { ResolvedReceiver } from '../config/receiver.js';
 import type { Keys } from '../keys.js';
@@ -12,8 +13,20 @@ import type { RedisClient } from '../redis/client.js';
 
 /** Records the configured receivers `workerId`'s running configuration has enabled (its start, each reload). */
 export async function recordReceiversOn(redis: RedisClient, keys: Keys, workerId: string, receivers: readonly ResolvedReceiver[]): Promise<void> {
-  const on = receivers.filter((r) => r.enabled && r.selfRegistered !== true).map((r) => r.name);
-  await redis.hset(keys.receiversOn, workerId, JSON.stringify(on));
+  await redis.hset(keys.receiversOn, workerId, namesOn(receivers));
+}
+
+/**
+ * Records `workerId`'s entry again if it is gone (a Redis restarted empty under running workers):
+ * one HSETNX, for the worker's upkeep (an entry its start or reload wrote is left as it is). Resolves
+ * true when it wrote the entry again.
+ */
+export async function recordReceiversOnAgain(redis: RedisClient, keys: Keys, workerId: string, receivers: readonly ResolvedReceiver[]): Promise<boolean> {
+  return (await redis.hsetnx(keys.receiversOn, workerId, namesOn(receivers))) === 1;
+}
+
+function namesOn(receivers: readonly ResolvedReceiver[]): string {
+  return JSON.stringify(receivers.filter((r) => r.enabled && r.selfRegistered !== true).map((r) => r.name));
 }
 
 /** Removes `workerId`'s entry (its stop). */

@@ -10,7 +10,8 @@ import { purgePrefix } from '../../src/redis/purge.js';
 import { Keys } from '../../src/keys.js';
 import { bridgeOnce } from '../../src/ingest/list-bridge.js';
 import { isRiskstreamError } from '../../src/errors.js';
-import { behaviorEpochs, recordBehaviors } from '../../src/engine/behavior-epochs.js';
+import { behaviorEpochs, recordBehaviors, restoreBehaviors } from '../../src/engine/behavior-epochs.js';
+import { sprayGeneration } from '../../src/ingest/spray-generation.js';
 import type { BehaviorConfig } from '../../src/config/behaviors-schema.js';
 import { behavior } from '../helpers/behavior-config.js';
 import { clusterClient, keyCountsPerMaster, nodeOfKey, requireCluster } from '../helpers/cluster.js';
@@ -82,5 +83,18 @@ describe.skipIf(!up)('src/redis on a Redis Cluster', () => {
     await recordBehaviors(cluster, keys, config(false));
     expect(await recordBehaviors(cluster, keys, config(true))).toEqual({ epoch: 1, again: 1 });
     expect(await behaviorEpochs(cluster, keys).current(config(true))).toEqual({ current: 1, on: { brute_force: 1 } });
+    // Lost (Redis restarted empty): put back by one script, as the owner knows it.
+    await cluster.del(keys.behaviorEpochs());
+    expect(await restoreBehaviors(cluster, keys, config(true), { current: 1, on: { brute_force: 1 } })).toBe(true);
+    expect(await cluster.hgetall(keys.behaviorEpochs())).toEqual({ epoch: '1', 'on:brute_force': '1' });
+  });
+
+  it("password_spray's generation lost under an edge that saw a higher one: put back above it by one script on the cluster", async () => {
+    const spray: BehaviorConfig[] = [behavior('password_spray', { enabled: true, risk_level: 'high' })];
+    await cluster.set(keys.ipSprayGeneration(), '3');
+    const g = sprayGeneration(cluster, keys);
+    expect(await g.current(spray)).toBe(3);
+    await cluster.set(keys.ipSprayGeneration(), '1'); // lost, then bumped once
+    expect(await g.current([...spray])).toBe(4);
   });
 });

@@ -4,7 +4,7 @@
  * configuration, then in the background; never per event).
  */
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import { behaviorEpochs, recordBehaviors } from '../../src/engine/behavior-epochs.js';
+import { behaviorEpochs, recordBehaviors, restoreBehaviors } from '../../src/engine/behavior-epochs.js';
 import { Keys } from '../../src/keys.js';
 import type { BehaviorConfig } from '../../src/config/behaviors-schema.js';
 import { behavior } from '../helpers/behavior-config.js';
@@ -66,5 +66,44 @@ describe('an owner following the epochs', () => {
     // The hash gone (a purge): the view stays.
     await redis.del(keys.behaviorEpochs());
     expect((await f.current(config(true))).current).toBe(2);
+  });
+});
+
+describe('putting the epochs back after Redis lost them (restarted empty)', () => {
+  it('the counter and on-epochs the owners follow come back with the off marks: off and on again is seen by them', async () => {
+    await recordBehaviors(redis, keys, config(true));
+    await recordBehaviors(redis, keys, config(false, false));
+    await recordBehaviors(redis, keys, config(true, false)); // brute_force on again: epoch 1
+    const f = behaviorEpochs(redis, keys);
+    const known = await f.current(config(true, false));
+    expect(f.known()).toEqual(known);
+    expect(known).toEqual({ current: 1, on: { brute_force: 1, new_country: 0 } });
+    await redis.del(keys.behaviorEpochs()); // lost
+    expect(await restoreBehaviors(redis, keys, config(true, false), known)).toBe(true);
+    expect(await redis.hgetall(keys.behaviorEpochs())).toEqual({ epoch: '1', 'on:brute_force': '1', 'off:new_country': '1' });
+    expect(await restoreBehaviors(redis, keys, config(true, false), known)).toBe(false); // there: nothing more
+    // new_country on again (its off mark came back), brute_force off and on again: above what the owner knows.
+    expect(await recordBehaviors(redis, keys, config(true))).toEqual({ epoch: 2, again: 1 });
+    await recordBehaviors(redis, keys, config(false));
+    expect(await recordBehaviors(redis, keys, config(true))).toEqual({ epoch: 3, again: 1 });
+    expect(await f.current(config(true))).toEqual({ current: 3, on: { brute_force: 3, new_country: 2 } });
+  });
+
+  it('two workers knowing different epochs, in either order: the highest each knows stays, never lowered', async () => {
+    const a = { current: 4, on: { brute_force: 4, new_country: 0 } };
+    const b = { current: 5, on: { brute_force: 4, new_country: 5 } };
+    for (const order of [
+      [a, b],
+      [b, a],
+    ]) {
+      await redis.del(keys.behaviorEpochs());
+      for (const known of order) await restoreBehaviors(redis, keys, config(true), known);
+      expect(await redis.hgetall(keys.behaviorEpochs())).toEqual({ epoch: '5', 'on:brute_force': '4', 'on:new_country': '5' });
+    }
+    // A record made meanwhile (a reload before the upkeep ran) is raised, not replaced.
+    await redis.del(keys.behaviorEpochs());
+    await recordBehaviors(redis, keys, config(false));
+    await restoreBehaviors(redis, keys, config(true), b);
+    expect(await redis.hgetall(keys.behaviorEpochs())).toEqual({ epoch: '5', 'on:brute_force': '4', 'on:new_country': '5', 'off:brute_force': '1' });
   });
 });

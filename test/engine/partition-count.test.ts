@@ -1,5 +1,5 @@
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import { claimPartitionCount } from '../../src/engine/partition-count.js';
+import { claimPartitionCount, recordPartitionCountAgain } from '../../src/engine/partition-count.js';
 import { isRiskstreamError } from '../../src/errors.js';
 import { Keys } from '../../src/keys.js';
 import { cleanup, redisClient, testPrefix } from '../helpers/redis.js';
@@ -52,4 +52,14 @@ describe('engine.partitions recorded per prefix', () => {
       expect(await redis.get(new Keys(prefix, was).enginePartitions)).toBe(String(was));
     });
   }
+
+  it('a running worker records its count again once the record is gone (Redis restarted empty), and refuses another count', async () => {
+    const keys = new Keys(prefix, 64);
+    expect(await codeOf(recordPartitionCountAgain(redis, keys))).toBe('OK');
+    expect(await redis.get(keys.enginePartitions)).toBe('64');
+    expect(await codeOf(recordPartitionCountAgain(redis, keys))).toBe('OK');
+    await redis.set(keys.enginePartitions, '16');
+    expect(await codeOf(recordPartitionCountAgain(redis, keys))).toBe('CONFIG_INVALID');
+    expect(await redis.get(keys.enginePartitions)).toBe('16'); // never overwritten
+  });
 });

@@ -84,4 +84,20 @@ describe("password_spray's tallies generation", () => {
     expect(await g.current(behaviors(true))).toBe(first + 2);
     expect(reads).toBe(3);
   });
+
+  it('Redis lost the counter (restarted empty): an edge that saw a higher one puts it back above it, so a bump since is still new', async () => {
+    const key = keys.ipSprayGeneration();
+    await redis.set(key, '7');
+    const g = sprayGeneration(redis, keys);
+    expect(await g.current(behaviors(true))).toBe(7);
+    await redis.del(key);
+    // Off and on again by reloads after the loss: 2 from 0, below what the edge has seen.
+    await bumpSprayGeneration(redis, keys, behaviors(false));
+    await bumpSprayGeneration(redis, keys, behaviors(true), behaviors(false));
+    expect(await g.current(behaviors(true))).toBe(9);
+    expect(await redis.get(key)).toBe('9');
+    // Another edge (or this one again) finds it raised: nothing more.
+    expect(await sprayGeneration(redis, keys).current(behaviors(true))).toBe(9);
+    expect(await g.current(behaviors(true))).toBe(9);
+  });
 });

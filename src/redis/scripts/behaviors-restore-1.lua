@@ -1,0 +1,40 @@
+--[[
+  Puts back what a worker knows of the behaviors' on-epochs (src/engine/behavior-epochs.ts) when
+  the hash was lost (a Redis restarted empty under running workers), so that the counter never goes
+  back below what owners follow: the counter and each on-epoch are raised to at least the worker's
+  (never lowered: several workers doing it, in any order, leave the highest each knows). When the
+  hash is missing, the worker's running configuration is recorded as well: each behavior off in it
+  marked off (so that turning it on again is seen). Nothing is turned on again here.
+
+  Input:
+    KEYS[1] hash: 'epoch' the counter, 'on:<id>' a behavior's on-epoch, 'off:<id>' its off mark
+
+    ARGV[1] the counter the worker knows
+    ARGV[2] n, the number of behaviors on in its running configuration
+    ARGV[3 .. 2n+2] pairs: id, the on-epoch the worker knows for it
+    ARGV[2n+3 ..] the ids of the behaviors off in its running configuration
+
+  Output:
+    {1 when the hash was missing, else 0; number of fields raised or written}
+]]
+local h = KEYS[1]
+local missing = redis.call('EXISTS', h) == 0
+local n = tonumber(ARGV[2])
+local changed = 0
+local function raise(f, v)
+  local cur = redis.call('HGET', h, f)
+  if cur == false or tonumber(cur) < v then
+    redis.call('HSET', h, f, v)
+    changed = changed + 1
+  end
+end
+local known = tonumber(ARGV[1])
+if known > 0 then raise('epoch', known) end
+for i = 3, 2 * n + 2, 2 do raise('on:' .. ARGV[i], tonumber(ARGV[i + 1])) end
+if missing then
+  for i = 2 * n + 3, #ARGV do
+    redis.call('HSET', h, 'off:' .. ARGV[i], 1)
+    changed = changed + 1
+  end
+end
+return {missing and 1 or 0, changed}
