@@ -1,9 +1,12 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { waitFor } from './redis.js';
 
-/** A redis-server of a test's own (no persistence), to stall (`SIGSTOP`) or kill without touching the shared one. */
+/** A redis-server of a test's own (no persistence unless `rdb`), to stall (`SIGSTOP`), kill or restart without touching the shared one. */
 export interface PrivateRedis {
   port: number;
   url: string;
@@ -13,8 +16,20 @@ export interface PrivateRedis {
   stall(): void;
   /** `SIGCONT`: it answers again. */
   resume(): void;
-  /** Resumes it if stalled, kills it and waits for its exit. */
+  /** `kill -9` (resumed first if stalled), waiting for its exit; the port, the client and the RDB stay for {@link restart}. */
+  kill(): Promise<void>;
+  /**
+   * Kills it if it runs, starts it again on the same port and waits for its PONG: empty, or with
+   * `rdb` from the snapshot last written there (`SAVE`).
+   */
+  restart(): Promise<void>;
+  /** Resumes it if stalled, kills it and waits for its exit; removes its RDB dir. */
   stop(): Promise<void>;
+}
+
+export interface PrivateRedisOptions {
+  /** An RDB in a temp dir of its own (`--dir`): `SAVE` writes it, {@link PrivateRedis.restart} loads it. Never saved by the server itself. */
+  rdb?: boolean;
 }
 
 /** A free loopback port in 6400-6499. */
@@ -32,25 +47,56 @@ async function freePort(): Promise<number> {
   throw new Error('no free port in 6400-6499');
 }
 
-/** Starts `redis-server --port <free 64xx> --save '' --appendonly no` and waits for its PONG. */
-export async function startPrivateRedis(): Promise<PrivateRedis> {
+/** Waits (10 s at most) until a redis-server on `port` answers PING, through a probe of its own. */
+async function waitUp(port: number): Promise<void> {
+  const probe = new Redis({ port, host: '127.0.0.1', lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
+  probe.on('error', () => undefined);
+  try {
+    await waitFor(
+      async () => {
+        try {
+          await probe.connect();
+          return (await probe.ping()) === 'PONG';
+        } catch {
+          probe.disconnect();
+          return false;
+        }
+      },
+      { timeout: 10_000, interval: 50, what: `redis-server on ${port} up` },
+    );
+  } finally {
+    probe.disconnect();
+  }
+}
+
+/** Starts `redis-server --port <free 64xx> --save '' --appendonly no` (with `rdb`, `--dir <temp dir>`) and waits for its PONG. */
+export async function startPrivateRedis(opts: PrivateRedisOptions = {}): Promise<PrivateRedis> {
   const port = await freePort();
-  const server: ChildProcess = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], {
-    stdio: 'ignore',
-  });
-  const client = new Redis({ port, host: '127.0.0.1', maxRetriesPerRequest: null });
-  client.on('error', () => undefined);
+  const dir = opts.rdb ? mkdtempSync(join(tmpdir(), 'riskstream-redis-')) : undefined;
+  const args = ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', ...(dir ? ['--dir', dir] : [])];
+  let server: ChildProcess;
   let stalled = false;
-  const stop = async (): Promise<void> => {
+  const start = async (): Promise<void> => {
+    server = spawn('redis-server', args, { stdio: 'ignore' });
+    await waitUp(port);
+  };
+  const kill = async (): Promise<void> => {
     if (stalled) server.kill('SIGCONT');
-    client.disconnect();
+    stalled = false;
     if (server.exitCode !== null || server.signalCode !== null) return;
     const gone = new Promise((r) => server.once('exit', r));
     server.kill('SIGKILL');
     await gone;
   };
+  const client = new Redis({ port, host: '127.0.0.1', maxRetriesPerRequest: null });
+  client.on('error', () => undefined);
+  const stop = async (): Promise<void> => {
+    client.disconnect();
+    await kill();
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  };
   try {
-    await waitFor(async () => (await client.ping().catch(() => '')) === 'PONG', { timeout: 10_000, what: `redis-server on ${port} up` });
+    await start();
   } catch (err) {
     await stop();
     throw err;
@@ -66,6 +112,11 @@ export async function startPrivateRedis(): Promise<PrivateRedis> {
     resume: () => {
       server.kill('SIGCONT');
       stalled = false;
+    },
+    kill,
+    restart: async () => {
+      await kill();
+      await start();
     },
     stop,
   };
