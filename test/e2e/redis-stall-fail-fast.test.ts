@@ -5,32 +5,21 @@
  * held in memory by a Redis read that never returned until the stall ended (eight shippers resending
  * 1 MB bodies: +90 MB a minute, however long it lasts). After `kill -CONT` requests go through again.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { waitFor } from '../helpers/redis.js';
-import { startPrivateRedis, type PrivateRedis } from '../helpers/private-redis.js';
-import { spawnWorker, writeTestConfig, type TestConfig, type WorkerProcess } from '../helpers/worker.js';
+import { privateRedisWorker } from '../helpers/private-redis-worker.js';
+import { criticalDetection } from '../helpers/worker.js';
 
 const prefix = `rs-stall-fast-${process.pid}`;
 const REDIS_TIMEOUT_MS = 3000;
-let server: PrivateRedis;
-let cfg: TestConfig;
-let worker: WorkerProcess;
 
-const event = (user: string, id: string): string =>
-  JSON.stringify({
-    type: 'endpoint',
-    id,
-    user,
-    time: new Date().toISOString(),
-    device: { id: 'd-1' },
-    vendor: 'cs',
-    detection: 'malware',
-    severity: 'critical',
-  });
+const h = privateRedisWorker(prefix, { http: { redis_timeout: `${REDIS_TIMEOUT_MS}ms` }, log_level: 'info' });
 
-const timed = async (path: string, init: RequestInit = {}, token = cfg.adminToken): Promise<{ status: number; ms: number; retryAfter: string | null }> => {
+const event = (user: string, id: string): string => criticalDetection(user, { id, time: new Date().toISOString(), vendor: 'cs' });
+
+const timed = async (path: string, init: RequestInit = {}, token = h.cfg.adminToken): Promise<{ status: number; ms: number; retryAfter: string | null }> => {
   const t0 = Date.now();
-  const res = await fetch(`${worker.url}${path}`, {
+  const res = await fetch(`${h.worker.url}${path}`, {
     ...init,
     headers: { authorization: `Bearer ${token}`, ...(init.headers as Record<string, string> | undefined) },
     signal: AbortSignal.timeout(20_000),
@@ -40,30 +29,12 @@ const timed = async (path: string, init: RequestInit = {}, token = cfg.adminToke
 };
 
 const ingest = (body: string): ReturnType<typeof timed> =>
-  timed('/v1/events', { method: 'POST', body, headers: { 'content-type': 'application/x-ndjson' } }, cfg.ingestToken);
-
-beforeAll(async () => {
-  server = await startPrivateRedis();
-  cfg = await writeTestConfig(prefix, { redis: { url: server.url, prefix }, http: { redis_timeout: `${REDIS_TIMEOUT_MS}ms` }, log_level: 'info' });
-  worker = await spawnWorker(cfg.dir, { REDIS_URL: server.url });
-}, 60_000);
-
-afterAll(async () => {
-  try {
-    server?.resume();
-    const killer = setTimeout(() => worker?.child.kill('SIGKILL'), 15_000);
-    await worker?.stop();
-    clearTimeout(killer);
-  } finally {
-    await server?.stop();
-    cfg?.remove();
-  }
-}, 30_000);
+  timed('/v1/events', { method: 'POST', body, headers: { 'content-type': 'application/x-ndjson' } }, h.cfg.ingestToken);
 
 describe('Redis stalled for long, requests keep coming', () => {
   it('after the first 503, requests are answered 503 within the PING second, not after http.redis_timeout each; after SIGCONT they go through', async () => {
     expect((await ingest(event('before@example.com', 'e-0'))).status).toBe(202);
-    server.stall();
+    h.server.stall();
     const first = await timed('/v1/users/before%40example.com/risk');
     expect(first).toMatchObject({ status: 503, retryAfter: '5' });
     expect(first.ms).toBeGreaterThanOrEqual(REDIS_TIMEOUT_MS);
@@ -76,12 +47,12 @@ describe('Redis stalled for long, requests keep coming', () => {
       expect(a.ms).toBeLessThan(REDIS_TIMEOUT_MS - 500); // the 1 s PING, plus room for a loaded machine
     }
     // One warning per route per 10 s, not one per request (the child's log read from its pipe: it may trail the answers).
-    const warned = (): number => worker.output().match(/"route":"\/v1\/events".*answered 503/g)?.length ?? 0;
+    const warned = (): number => h.worker.output().match(/"route":"\/v1\/events".*answered 503/g)?.length ?? 0;
     await waitFor(() => warned() > 0, { timeout: 5_000, what: 'the 503 warning in the log' });
     expect(warned()).toBe(1);
-    expect((await fetch(`${worker.url}/healthz`)).status).toBe(200);
+    expect((await fetch(`${h.worker.url}/healthz`)).status).toBe(200);
 
-    server.resume();
+    h.server.resume();
     await waitFor(async () => (await timed('/v1/users/before%40example.com/risk')).status === 200, { timeout: 10_000, what: 'answers after SIGCONT' });
     expect((await ingest(event('after@example.com', 'e-after'))).status).toBe(202);
   }, 90_000);

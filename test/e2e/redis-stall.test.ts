@@ -5,63 +5,33 @@
  * it was written is not written once Redis goes on (the shipper's resend is its only copy); after
  * `kill -CONT` everything answers again.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { waitFor } from '../helpers/redis.js';
-import { startPrivateRedis, type PrivateRedis } from '../helpers/private-redis.js';
-import { spawnWorker, writeTestConfig, type TestConfig, type WorkerProcess } from '../helpers/worker.js';
+import { privateRedisWorker } from '../helpers/private-redis-worker.js';
+import { criticalDetection } from '../helpers/worker.js';
 
 const prefix = `rs-stall-${process.pid}`;
 const REDIS_TIMEOUT_MS = 2000;
 /** The PING's second after the deadline, plus room for a loaded machine. */
 const BOUND_MS = REDIS_TIMEOUT_MS + 1000 + 2500;
-let server: PrivateRedis;
-let cfg: TestConfig;
-let worker: WorkerProcess;
 
-const event = (user: string, id: string): string =>
-  JSON.stringify({
-    type: 'endpoint',
-    id,
-    user,
-    time: new Date().toISOString(),
-    device: { id: 'd-1' },
-    vendor: 'crowdstrike',
-    detection: 'malware',
-    severity: 'critical',
-  });
+const h = privateRedisWorker(prefix, { http: { redis_timeout: `${REDIS_TIMEOUT_MS}ms` } });
 
-const api = (path: string, init: RequestInit = {}, token = cfg.adminToken): Promise<Response> =>
-  fetch(`${worker.url}${path}`, {
+const event = (user: string, id: string): string => criticalDetection(user, { id, time: new Date().toISOString() });
+
+const api = (path: string, init: RequestInit = {}, token = h.cfg.adminToken): Promise<Response> =>
+  fetch(`${h.worker.url}${path}`, {
     ...init,
     headers: { authorization: `Bearer ${token}`, ...(init.headers as Record<string, string> | undefined) },
     signal: AbortSignal.timeout(BOUND_MS + 5000),
   });
 
 const ingest = (body: string): Promise<Response> =>
-  api('/v1/events', { method: 'POST', body, headers: { 'content-type': 'application/x-ndjson' } }, cfg.ingestToken);
+  api('/v1/events', { method: 'POST', body, headers: { 'content-type': 'application/x-ndjson' } }, h.cfg.ingestToken);
 
 /** Entries of the activity stream holding `user`. */
 const entriesOf = async (user: string): Promise<number> =>
-  (await server.client.xrange(`${prefix}:activity`, '-', '+')).filter(([, f]) => f.some((v) => v.includes(user))).length;
-
-beforeAll(async () => {
-  server = await startPrivateRedis();
-  cfg = await writeTestConfig(prefix, { redis: { url: server.url, prefix }, http: { redis_timeout: `${REDIS_TIMEOUT_MS}ms` } });
-  worker = await spawnWorker(cfg.dir, { REDIS_URL: server.url });
-}, 60_000);
-
-afterAll(async () => {
-  try {
-    server?.resume();
-    // A worker still holding requests (the test failed) gets 15 s to drain, then SIGKILL.
-    const killer = setTimeout(() => worker?.child.kill('SIGKILL'), 15_000);
-    await worker?.stop();
-    clearTimeout(killer);
-  } finally {
-    await server?.stop();
-    cfg?.remove();
-  }
-}, 30_000);
+  (await h.server.client.xrange(`${prefix}:activity`, '-', '+')).filter(([, f]) => f.some((v) => v.includes(user))).length;
 
 describe('Redis stalled with its connection open', () => {
   it('answers /v1/* and /ssf/* 503 unavailable within http.redis_timeout, writes nothing it refused, and answers again after SIGCONT', async () => {
@@ -73,7 +43,7 @@ describe('Redis stalled with its connection open', () => {
     // Past POST /v1/events' cached consumer lag (1 s): its next body reads the lag from Redis first.
     await new Promise((r) => setTimeout(r, 1200));
 
-    server.stall();
+    h.server.stall();
     const timed = async (p: Promise<Response>): Promise<{ status: number; ms: number; retryAfter: string | null; error: unknown }> => {
       const t0 = Date.now();
       const res = await p;
@@ -93,9 +63,9 @@ describe('Redis stalled with its connection open', () => {
       expect(a).toMatchObject({ status: 503, retryAfter: '5', error: 'unavailable' });
       expect(a.ms).toBeLessThan(BOUND_MS);
     }
-    expect((await fetch(`${worker.url}/healthz`)).status).toBe(200);
+    expect((await fetch(`${h.worker.url}/healthz`)).status).toBe(200);
 
-    server.resume();
+    h.server.resume();
     expect((await api('/v1/users/before%40example.com/risk')).status).toBe(200);
     expect((await api('/ssf/streams')).status).not.toBe(503);
     // The refused body was never written, even now that its lag read is answered: the resend is its only copy.
@@ -105,7 +75,7 @@ describe('Redis stalled with its connection open', () => {
     expect(await entriesOf('stalled@example.com')).toBe(1);
     await waitFor(async () => ((await (await api('/v1/users/stalled%40example.com/risk')).json()) as { level?: string }).level === 'high', {
       timeout: 20_000,
-      what: `scored after the stall; worker said: ${worker.output().slice(-2000)}`,
+      what: `scored after the stall; worker said: ${h.worker.output().slice(-2000)}`,
     });
   }, 90_000);
 });
