@@ -1,11 +1,13 @@
 /** A delivery worker over a real Redis for SSF delivery tests: queue, audit log, signing key and worker, with the tests' usual settings. */
 import type { Redis } from 'ioredis';
+import { afterAll, beforeAll } from 'vitest';
 import { AuditLog } from '../../src/audit/audit-log.js';
 import type { ResolvedReceiver } from '../../src/config/receiver.js';
-import type { Keys } from '../../src/keys.js';
+import { Keys } from '../../src/keys.js';
 import { startDeliveryWorker, type DeliveryWorker } from '../../src/ssf/delivery-worker.js';
 import { KeyRing } from '../../src/ssf/key-ring.js';
 import { createSetQueue, type SetQueue } from '../../src/ssf/queue.js';
+import { cleanup, redisClient } from '../helpers/redis.js';
 
 type WorkerOptions = Parameters<typeof startDeliveryWorker>[0];
 
@@ -44,4 +46,37 @@ export async function startTestDelivery(
     closeTimeoutMs: 1000,
   });
   return { q, audit, worker };
+}
+
+/** What {@link deliveryHarness} sets up for a test file: `redis`, `q`, `audit` and `worker` filled in `beforeAll`. */
+export interface DeliveryHarness extends TestDelivery {
+  keys: Keys;
+  redis: Redis;
+  /** Run first after the file (servers that hang: their sends end at once), then the worker closes. */
+  closers: Array<() => Promise<void> | void>;
+}
+
+/**
+ * The usual delivery test file: before its tests a client on the shared Redis and
+ * {@link startTestDelivery} under `prefix` (`new Keys(prefix)`, `opts` as it takes them); after
+ * them the `closers`, the worker and the queue closed, the prefix purged and the client quit.
+ */
+export function deliveryHarness(
+  prefix: string,
+  receivers: ReadonlyMap<string, ResolvedReceiver>,
+  opts: Parameters<typeof startTestDelivery>[4] = {},
+): DeliveryHarness {
+  const h = { keys: new Keys(prefix), closers: [] as DeliveryHarness['closers'] } as DeliveryHarness;
+  beforeAll(async () => {
+    h.redis = redisClient();
+    Object.assign(h, await startTestDelivery(h.redis, h.keys, prefix, receivers, opts));
+  });
+  afterAll(async () => {
+    for (const c of h.closers) await c();
+    await h.worker.close();
+    await h.q.close();
+    await cleanup(h.redis, prefix);
+    await h.redis.quit();
+  });
+  return h;
 }

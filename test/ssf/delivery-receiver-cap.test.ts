@@ -1,22 +1,15 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { Redis } from 'ioredis';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { ResolvedReceiver } from '../../src/config/receiver.js';
-import { Keys } from '../../src/keys.js';
-import type { DeliveryWorker } from '../../src/ssf/delivery-worker.js';
-import { enqueueLevelChanges, type SetQueue } from '../../src/ssf/queue.js';
-import { startTestDelivery } from './delivery-harness.js';
-import { cleanup, redisClient, testPrefix, waitFor } from '../helpers/redis.js';
+import { enqueueLevelChanges } from '../../src/ssf/queue.js';
+import { deliveryHarness } from './delivery-harness.js';
+import { testPrefix, waitFor } from '../helpers/redis.js';
 import { change, onlyEvent, startReceiver, testReceiver } from './helpers.js';
 
 const prefix = testPrefix('delivery-receiver-cap');
-const keys = new Keys(prefix);
 const receivers = new Map<string, ResolvedReceiver>();
-const closers: Array<() => Promise<void> | void> = [];
-let redis: Redis;
-let q: SetQueue;
-let worker: DeliveryWorker;
+const d = deliveryHarness(prefix, receivers, { delivery: { concurrency: 4, backoff_max: 60_000 } });
 
 /** The hanging receivers' timeout: without the cap, the healthy receiver's SETs wait at least this long. */
 const HANG_TIMEOUT = 2_000;
@@ -45,7 +38,7 @@ async function hangingReceiver(): Promise<{
       server.closeAllConnections();
       server.close(() => r());
     });
-  closers.push(close);
+  d.closers.push(close);
   return {
     close,
     url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/events`,
@@ -55,25 +48,12 @@ async function hangingReceiver(): Promise<{
   };
 }
 
-beforeAll(async () => {
-  redis = redisClient();
-  ({ q, worker } = await startTestDelivery(redis, keys, prefix, receivers, { delivery: { concurrency: 4, backoff_max: 60_000 } }));
-});
-
-afterAll(async () => {
-  for (const c of closers) await c(); // first: the hanging sends end at once
-  await worker.close();
-  await q.close();
-  await cleanup(redis, prefix);
-  await redis.quit();
-});
-
 describe('configured receivers: in-flight sends capped per receiver', () => {
   it('receivers that never answer hold at most their cap of the worker’s slots; a healthy one gets all its SETs before their first timeout', async () => {
     const hangA = await hangingReceiver();
     const hangB = await hangingReceiver();
     const good = await startReceiver();
-    closers.push(good.close);
+    d.closers.push(good.close);
     // delivery.concurrency 4: hang-a gets the default cap (2), hang-b its own (1); the healthy one keeps 1 slot at least.
     const a = testReceiver('hang-a', hangA.url, { timeout: HANG_TIMEOUT });
     const b = testReceiver('hang-b', hangB.url, { timeout: HANG_TIMEOUT, concurrency: 1 });
@@ -82,16 +62,16 @@ describe('configured receivers: in-flight sends capped per receiver', () => {
 
     // The hanging receivers' SETs first: without the cap they take every slot before the healthy one's are read.
     const hangUsers = Array.from({ length: 30 }, (_, i) => change(`hang-${i}@example.com`, 1, 'low', 'high'));
-    await enqueueLevelChanges(q, hangUsers, [a, b]);
+    await enqueueLevelChanges(d.q, hangUsers, [a, b]);
     // Healthy receiver: 40 users, and 5 of them with two versions (a user's SETs never reordered).
     const users = Array.from({ length: 40 }, (_, i) => `user-${i}@example.com`);
     await enqueueLevelChanges(
-      q,
+      d.q,
       users.map((u) => change(u, 1, 'low', 'medium')),
       [okta],
     );
     await enqueueLevelChanges(
-      q,
+      d.q,
       users.slice(0, 5).map((u) => change(u, 2, 'medium', 'high')),
       [okta],
     );
@@ -127,7 +107,7 @@ describe('configured receivers: in-flight sends capped per receiver', () => {
     const r = testReceiver('hang-reload', hang.url, { timeout: 5_000, concurrency: 1 });
     receivers.set(r.name, r);
     await enqueueLevelChanges(
-      q,
+      d.q,
       Array.from({ length: 8 }, (_, i) => change(`reload-${i}@example.com`, 1, 'low', 'high')),
       [r],
     );
@@ -146,12 +126,12 @@ describe('configured receivers: in-flight sends capped per receiver', () => {
     const r = testReceiver('hang-backlog', hang.url, { timeout: 1_500 });
     receivers.set(r.name, r);
     const ids = await enqueueLevelChanges(
-      q,
+      d.q,
       Array.from({ length: 100 }, (_, i) => change(`backlog-${i}@example.com`, 1, 'low', 'high')),
       [r],
     );
     await new Promise((res) => setTimeout(res, 6_000));
-    const looks = (await Promise.all(ids.map((id) => q.queue.getJob(id)))).reduce((n, j) => n + (j?.attemptsStarted ?? 0), 0);
+    const looks = (await Promise.all(ids.map((id) => d.q.queue.getJob(id)))).reduce((n, j) => n + (j?.attemptsStarted ?? 0), 0);
     // Put back every 0.5-1.5 s, 100 jobs would have been looked at ~600 times; in turn, about 2 each.
     expect(looks).toBeLessThan(300);
     expect(hang.maxOpen()).toBe(2);
