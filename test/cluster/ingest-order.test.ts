@@ -6,13 +6,11 @@
  * stream keeps its order and every record is appended once. Each append writes its chunk's marker
  * in its stream's slot (a resend adds nothing).
  */
-import type { Cluster } from 'ioredis';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { appendInOrder, type AppendRecord } from '../../src/ingest/append-in-order.js';
 import { scanKeys, slotOf } from '../../src/redis/client.js';
-import { purgePrefix } from '../../src/redis/purge.js';
 import { compareKeys, orderKey } from '../../src/partition.js';
-import { clusterClient, CLUSTER_PORTS, nodeOfKey, requireCluster } from '../helpers/cluster.js';
+import { clusterClient, clusterForTests, CLUSTER_PORTS, nodeOfKey, requireCluster } from '../helpers/cluster.js';
 import { startTcpProxy } from '../helpers/tcp-proxy.js';
 import { testPrefix } from '../helpers/redis.js';
 
@@ -28,43 +26,35 @@ function body(login: string, activity: string): AppendRecord[] {
 }
 
 describe.skipIf(!up)('appendInOrder on a Redis Cluster', () => {
-  let cluster: Cluster;
-  beforeAll(() => {
-    cluster = clusterClient();
-  });
-  afterAll(async () => {
-    if (!cluster) return;
-    await purgePrefix(cluster, prefix);
-    cluster.disconnect();
-  });
+  const c = clusterForTests(prefix);
 
   const keysLike = async (pattern: string): Promise<string[]> => {
     const found: string[] = [];
-    for await (const batch of scanKeys(cluster, pattern)) found.push(...batch);
+    for await (const batch of scanKeys(c.cluster, pattern)) found.push(...batch);
     return found;
   };
-  const idsOf = async (stream: string): Promise<Map<string, string>> => new Map((await cluster.xrange(stream, '-', '+')).map(([id, f]) => [f[1]!, id]));
+  const idsOf = async (stream: string): Promise<Map<string, string>> => new Map((await c.cluster.xrange(stream, '-', '+')).map(([id, f]) => [f[1]!, id]));
 
   it('streams with one hash tag: ids in the body order across both (the router applies them so)', async () => {
     const streams = { login: `{${prefix}}:login`, activity: `{${prefix}}:activity` };
     const records = body(streams.login, streams.activity);
-    await appendInOrder(cluster, streams, records);
+    await appendInOrder(c.cluster, streams, records);
     const ids = new Map([...(await idsOf(streams.login)), ...(await idsOf(streams.activity))]);
     const keys = records.map(([, f]) => orderKey(ids.get(f[1]!)!, 0));
     for (let i = 1; i < keys.length; i++) expect(compareKeys(keys[i - 1]!, keys[i]!), `record ${i}`).toBeLessThan(0);
     const chunks = await keysLike(`${streams.login}:ingest-chunk:*`);
     expect(chunks).toHaveLength(1);
-    expect(await cluster.pttl(chunks[0]!)).toBeGreaterThan(0);
+    expect(await c.cluster.pttl(chunks[0]!)).toBeGreaterThan(0);
   });
 
   it('streams in different slots: each in order, every record once, a marker in each slot', async () => {
     const streams = { login: `${prefix}:login`, activity: `${prefix}:activity` };
     expect(slotOf(streams.login)).not.toBe(slotOf(streams.activity));
     const records = body(streams.login, streams.activity);
-    await appendInOrder(cluster, streams, records);
-    const login = await cluster.xrange(streams.login, '-', '+');
+    await appendInOrder(c.cluster, streams, records);
+    const login = await c.cluster.xrange(streams.login, '-', '+');
     expect(login.map(([, f]) => f[1])).toEqual(records.filter(([s]) => s === streams.login).map(([, f]) => f[1]));
-    expect((await cluster.xrange(streams.activity, '-', '+')).map(([, f]) => f[1])).toEqual(['x-dlp']);
+    expect((await c.cluster.xrange(streams.activity, '-', '+')).map(([, f]) => f[1])).toEqual(['x-dlp']);
     for (const s of [streams.login, streams.activity]) expect(await keysLike(`{${s}}:ingest-chunk:*`)).toHaveLength(1);
   });
 
@@ -76,7 +66,7 @@ describe.skipIf(!up)('appendInOrder on a Redis Cluster', () => {
     const client = clusterClient({ natMap, enableAutoPipelining: false });
     try {
       await appendInOrder(client, streams, [[streams.login, ['event', 'warm-up']]]); // the script is loaded there
-      const proxy = proxies[CLUSTER_PORTS.indexOf(await nodeOfKey(streams.login, cluster))]!;
+      const proxy = proxies[CLUSTER_PORTS.indexOf(await nodeOfKey(streams.login, c.cluster))]!;
       const cut = proxy.cutAfterRun((sent) => /EVAL|XADD/i.test(sent.toString('latin1')) && sent.includes(streams.login));
       await appendInOrder(client, streams, [
         [streams.login, ['event', 'l1']],
@@ -84,8 +74,8 @@ describe.skipIf(!up)('appendInOrder on a Redis Cluster', () => {
         [streams.login, ['event', 'l2']],
       ]);
       await cut;
-      expect((await cluster.xrange(streams.login, '-', '+')).map(([, f]) => f[1])).toEqual(['warm-up', 'l1', 'l2']);
-      expect((await cluster.xrange(streams.activity, '-', '+')).map(([, f]) => f[1])).toEqual(['a1']);
+      expect((await c.cluster.xrange(streams.login, '-', '+')).map(([, f]) => f[1])).toEqual(['warm-up', 'l1', 'l2']);
+      expect((await c.cluster.xrange(streams.activity, '-', '+')).map(([, f]) => f[1])).toEqual(['a1']);
     } finally {
       client.disconnect();
       await Promise.all(proxies.map((p) => p.close()));

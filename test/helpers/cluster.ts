@@ -8,7 +8,10 @@
 import { execFile } from 'node:child_process';
 import { resolve } from 'node:path';
 import { promisify } from 'node:util';
-import { clusterNodes, clusterProblem, CLUSTER_PORTS, mastersOf, withNode } from '../../bench/cluster.js';
+import type { Cluster } from 'ioredis';
+import { afterAll, beforeAll } from 'vitest';
+import { clusterClient, clusterNodes, clusterProblem, CLUSTER_PORTS, mastersOf, withNode } from '../../bench/cluster.js';
+import { purgePrefix } from '../../src/redis/purge.js';
 import { waitFor } from './redis.js';
 
 export {
@@ -44,6 +47,24 @@ export async function requireCluster(file: string): Promise<boolean> {
   if (process.env.CI || process.env.RISKSTREAM_REQUIRE_CLUSTER === '1') throw new Error(why);
   console.warn(`${why} — skipping`);
   return false;
+}
+
+/**
+ * The cluster client of a describe block's tests, in `.cluster`: opened before them (not while the
+ * block is skipped for a cluster that is down); after them every key under `prefix` purged and the
+ * client closed.
+ */
+export function clusterForTests(prefix: string): { cluster: Cluster } {
+  const t = {} as { cluster: Cluster };
+  beforeAll(() => {
+    t.cluster = clusterClient();
+  });
+  afterAll(async () => {
+    if (!t.cluster) return;
+    await purgePrefix(t.cluster, prefix);
+    t.cluster.disconnect();
+  });
+  return t;
 }
 
 /** Waits until the cluster is healthy: every node up and ok, three masters each with a replica. */
