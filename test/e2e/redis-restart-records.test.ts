@@ -6,7 +6,6 @@
  * and a behavior turned off and on again still starts afresh (the epoch counter never goes back
  * below what the owners follow). Its own redis-server (killed with -9, started again empty on its port).
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
@@ -28,18 +27,16 @@ const prefix = testPrefix('restart-records');
 const PARTITIONS = 8;
 const keys = new Keys(prefix, PARTITIONS);
 const brute = (enabled: boolean) => ({ brute_force: { enabled, risk_level: 'high', expires_after: '24h', failures: 5, window: '30m' } });
-let first: PrivateRedis; // its first life (the helper's server)
-let again: ChildProcess | undefined; // the same port, restarted empty
+let first: PrivateRedis;
 let redis: Redis;
 let cfg: TestConfig;
 let receiver: TestReceiver;
 let worker: WorkerHandle;
 
-/** `kill -9` of the private redis-server, then one started empty on its port (answering when this resolves). */
+/** `kill -9` of the private redis-server, then started again empty on its port (answering when this resolves). */
 async function restartEmpty(): Promise<void> {
-  await first.stop();
-  again = spawn('redis-server', ['--port', String(first.port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: 'ignore' });
-  await redis.ping(); // waits for the reconnect
+  await first.restart();
+  await redis.ping(); // this client's reconnect
 }
 
 let n = 0;
@@ -84,8 +81,6 @@ afterAll(async () => {
   await receiver?.close();
   redis?.disconnect();
   await first?.stop();
-  const s = again;
-  if (s && s.exitCode === null && s.signalCode === null) await new Promise((r) => (s.once('exit', r), s.kill('SIGKILL')));
   cfg?.remove();
 }, 30_000);
 
