@@ -59,7 +59,7 @@ export class DeliveryKeys {
   get receiversOn(): string {
     return `${this.prefix}:receivers:on`;
   }
-  /** Hash: a receiver's delivery throttle (`tat` for its rate limit, `pause_until` after a 429). */
+  /** Hash: a receiver's delivery throttle (its rate limit's window of reservations, `pause_until` after a 429). */
   receiverThrottle(receiver: string): string {
     return `${this.prefix}:ssf:rx:{${tag(receiver)}}:throttle`;
   }

@@ -20,7 +20,7 @@ interface Signatures {
   hashCas: { file: 'hash-cas-1'; args: [hash: string, field: string, expected: string, next: string]; reply: number };
   deliveryRaise: { file: 'delivery-raise-1'; args: [hash: string, field: string, value: string]; reply: number };
   lockRelease: { file: 'lock-release-1'; args: [lock: string, token: string]; reply: number };
-  deliveryGate: { file: 'delivery-gate-1'; args: [throttle: string, rate: string]; reply: [number, number] };
+  deliveryGate: { file: 'delivery-gate-1'; args: [throttle: string, rate: string, held: string, graceMs: string]; reply: [number, string] };
   deliveryPause: { file: 'delivery-pause-1'; args: [throttle: string, ms: string]; reply: number };
   heldPush: { file: 'held-push-1'; args: [list: string, max: number, ...items: string[]]; reply: number };
   heldDrop: { file: 'held-drop-1'; args: [list: string, ...items: string[]]; reply: number };

@@ -136,19 +136,27 @@ export function createSetProcessor(deps: ProcessorDeps): (job: Job<SetJobData>, 
   /** The rest of an attempt, holding an egress slot: throttle, lock, sign, push, outcome. */
   async function send(job: Job<SetJobData>, token: string | undefined, receiver: ResolvedReceiver, ctx: Ctx): Promise<DeliveryResult> {
     const d = job.data;
-    const hasSlot = d.slotAttempt === job.attemptsMade;
-    const gate = await deps.state.gate(receiver.name, hasSlot ? undefined : receiver.rate_limit);
+    // A rate-limit reservation taken earlier in this attempt goes back to the gate: used, or re-checked once stale.
+    const held = d.slot?.attempt === job.attemptsMade ? d.slot.ref : undefined;
+    const gate = await deps.state.gate(receiver.name, receiver.rate_limit, held);
+    // A job put back keeps a reservation it took (no rate slot spent twice).
+    const keep = async (): Promise<void> => {
+      if (gate.reserved) await job.updateData({ ...d, slot: { attempt: job.attemptsMade, ref: gate.reserved } });
+    };
     if (gate.wait > 0) {
       // Waiting past the horizon (a receiver paused for longer by its Retry-After) is expiring.
       const left = leftOf(job);
       if (left <= 0) return fail(ctx, 'failed', { outcome: 'expired', last_outcome: 'rate_limited' });
-      if (gate.reserved) await job.updateData({ ...d, slotAttempt: job.attemptsMade });
+      await keep();
       return delay(job, token, Math.min(gate.wait, left));
     }
     let release: (() => Promise<void>) | undefined;
     if (d.event === 'risk-level-change') {
       release = await deps.state.lock(d.change.user, receiver.name, receiver.timeout + LOCK_MARGIN_MS);
-      if (!release) return delay(job, token, 100 + Math.round(random() * 200));
+      if (!release) {
+        await keep();
+        return delay(job, token, 100 + Math.round(random() * 200));
+      }
     }
     try {
       if (d.event === 'risk-level-change') {

@@ -9,6 +9,13 @@ import type { Keys } from '../keys.js';
 import { scriptsOn, type Scripts } from '../redis/scripts.js';
 import { enabledOnLiveWorker } from './receivers-on.js';
 
+/**
+ * How late (ms) a job may come back for its rate-limit reservation and still use it as it is:
+ * each reservation starts this much later than a strict window would need, so a send started up
+ * to this late still keeps every 1-second window within the rate.
+ */
+export const RATE_GRACE_MS = 100;
+
 /** Delivery state for one Redis (keys from {@link Keys}). */
 export class DeliveryState {
   /** The scripts (src/redis/scripts/delivery-*.lua), sent by SHA (EVALSHA) rather than as source on every call. */
@@ -65,12 +72,15 @@ export class DeliveryState {
   }
 
   /**
-   * Throttle gate for `receiver`: `wait` 0 = send now, else ms to wait; `reserved` when a
-   * rate-limit slot was taken for this caller (it must not gate again for the same attempt).
+   * Throttle gate for `receiver`: `wait` 0 = send now, else ms to wait. `reserved` is a new
+   * rate-limit reservation (a send time) taken for this caller, to pass back as `held` when it
+   * comes back for the same attempt: used then if that keeps the window (on time, or no more than
+   * {@link RATE_GRACE_MS} late, or late with room left), else stale and re-checked — so no 1-second
+   * window gets more than `ratePerSec` sends, from all workers together.
    */
-  async gate(receiver: string, ratePerSec: number | undefined): Promise<{ wait: number; reserved: boolean }> {
-    const [wait, reserved] = await this.scripts.deliveryGate(this.keys.receiverThrottle(receiver), String(ratePerSec ?? 0));
-    return { wait: Number(wait), reserved: reserved === 1 };
+  async gate(receiver: string, ratePerSec: number | undefined, held?: string): Promise<{ wait: number; reserved?: string }> {
+    const [wait, reserved] = await this.scripts.deliveryGate(this.keys.receiverThrottle(receiver), String(ratePerSec ?? 0), held ?? '', String(RATE_GRACE_MS));
+    return { wait: Number(wait), ...(reserved ? { reserved } : {}) };
   }
 
   /** Pauses every delivery to `receiver` for `ms` (after a 429). */

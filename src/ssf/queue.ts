@@ -20,8 +20,8 @@ interface JobBase {
   receiver: string;
   /** Fixed per job: the same on every retry. */
   jti: string;
-  /** The attempt (attemptsMade) for which a rate-limit slot is already reserved (set by the worker). */
-  slotAttempt?: number;
+  /** A rate-limit reservation the worker took for this attempt (attemptsMade): its `ref` goes back to the gate. */
+  slot?: { attempt: number; ref: string };
   /** Set once the single invalid_key retry has been used. */
   invalidKeyRetried?: boolean;
 }
