@@ -22,13 +22,45 @@ const QUICK_HOLD_MS = 500;
 /** Lanes kept before idle ones (slow receivers' paces, deleted streams') are dropped. */
 const MAX_IDLE_LANES = 1024;
 
-/** One receiver's sends in flight: their start times (oldest first), typical send time, next turn. */
+/** How long (ms) past its turn and jitter a job put back keeps its place if it has not come back. */
+const LATE_MS = 1_000;
+
+/** A job asking for a slot: its id and when it was queued (its place in its receiver's line). */
+export interface LineJob {
+  id: string;
+  queuedAt: number;
+}
+
+/** A job put back, in its receiver's line (by `queuedAt`, then `seq`: put back first), due back at `due`, its place kept until `until`. */
+interface Waiting {
+  queuedAt: number;
+  seq: number;
+  due: number;
+  until: number;
+}
+
+/** One receiver's sends in flight (start times, oldest first), typical send time, and its line. */
 interface Lane {
   starts: number[];
   /** Moving average of its sends' durations (ms), once one has finished. */
   hold?: number;
-  /** When the last job put back is due back (ms since epoch). */
+  /** The line of all receivers only: when the last job put back is due back (ms since epoch). */
   next: number;
+  /** Jobs put back for want of a slot, by id: a freed slot is theirs, oldest first, before a newer job's. */
+  waiting: Map<string, Waiting>;
+}
+
+const newLane = (): Lane => ({ starts: [], next: 0, waiting: new Map() });
+
+/** The jobs waiting in `lane` ahead of `job` (all of them without one), dropping those gone too long. */
+function ahead(lane: Lane, now: number, job?: LineJob): Waiting[] {
+  const out: Waiting[] = [];
+  const self = job && lane.waiting.get(job.id);
+  for (const [id, w] of lane.waiting) {
+    if (w.until < now) lane.waiting.delete(id);
+    else if (!job || (w !== self && (w.queuedAt < job.queuedAt || (w.queuedAt === job.queuedAt && (!self || w.seq < self.seq))))) out.push(w);
+  }
+  return out;
 }
 
 /**
@@ -37,11 +69,16 @@ interface Lane {
  * its slots free up (its typical send time — or the age of its latest send still in flight, when
  * longer: a receiver that hangs frees one only at its timeout — divided by its cap), so a backlog
  * for a receiver that hangs does not keep the worker busy putting the same jobs back every second.
+ * The jobs put back keep their place in the receiver's line (oldest queued first): a freed slot
+ * goes to the oldest when it comes back, not to a newer job, and each one's turn follows those
+ * ahead of it.
  */
 export class EgressLimiter {
   private readonly lanes = new Map<string, Lane>();
   /** Every limited send together: the line of the jobs put back for want of an overall slot. */
-  private readonly all: Lane = { starts: [], next: 0 };
+  private readonly all: Lane = newLane();
+  /** Numbers the jobs put back, in order (and the jobs asking without an id). */
+  private seq = 0;
   private total = 0;
 
   constructor(
@@ -52,16 +89,15 @@ export class EgressLimiter {
   ) {}
 
   /**
-   * Takes a slot for `receiver` (at most `limit` in flight to it, default `perReceiver`) at `now`;
-   * returns its release (call once, with the time it ends), or undefined when none is free.
+   * Takes a slot for `receiver` (at most `limit` in flight to it, default `perReceiver`) for `job`
+   * (default: a new one) at `now`; returns its release (call once, with the time it ends), or
+   * undefined when none is free — or when the free ones are kept for older jobs put back.
    */
-  tryAcquire(receiver: string, now: number, limit = this.perReceiver): ((now: number) => void) | undefined {
-    const lane = this.lanes.get(receiver) ?? { starts: [], next: 0 };
-    if (lane.starts.length >= limit || this.total >= this.overall) return undefined;
-    if (!this.lanes.has(receiver)) {
-      if (this.lanes.size >= MAX_IDLE_LANES) for (const [name, l] of this.lanes) if (l.starts.length === 0 && l.next <= now) this.lanes.delete(name);
-      this.lanes.set(receiver, lane);
-    }
+  tryAcquire(receiver: string, now: number, limit = this.perReceiver, job?: LineJob): ((now: number) => void) | undefined {
+    const lane = this.lanes.get(receiver) ?? newLane();
+    if (lane.starts.length + ahead(lane, now, job ?? this.newJob(now)).length >= limit || this.total >= this.overall) return undefined;
+    this.keep(receiver, lane, now);
+    if (job) lane.waiting.delete(job.id);
     lane.starts.push(now);
     this.all.starts.push(now);
     this.total++;
@@ -76,26 +112,51 @@ export class EgressLimiter {
       lane.hold = lane.hold === undefined ? took : lane.hold * 0.8 + took * 0.2;
       this.all.hold = this.all.hold === undefined ? took : this.all.hold * 0.8 + took * 0.2;
       // Idle, nothing due back and quick: forgotten. A slow one's pace is kept for its next sends.
-      if (lane.starts.length === 0 && lane.next <= end && lane.hold < QUICK_HOLD_MS) this.lanes.delete(receiver);
+      if (lane.starts.length === 0 && lane.waiting.size === 0 && lane.hold < QUICK_HOLD_MS) this.lanes.delete(receiver);
     };
   }
 
   /**
-   * How long (ms, at most `maxMs`, at least {@link MIN_WAIT_MS}) a job that found no free slot for
-   * `receiver` at `now` waits before it looks again; each call is the next turn in the receiver's
-   * line — or, when the receiver is below its own cap and the overall cap is what is full, in the
-   * line of all receivers together (paced by all sends in flight), so jobs for receivers with
-   * nothing in flight do not come back every shortest wait while others hold every slot.
+   * How long (ms, at most `maxMs`, at least {@link MIN_WAIT_MS}) `job` (default: a new one), which
+   * found no free slot for `receiver` at `now`, waits before it looks again: its turn in the
+   * receiver's line, one slot's pace after the jobs queued before it — or, when the receiver is
+   * below its own cap and the overall cap is what is full, the next turn in the line of all
+   * receivers together (paced by all sends in flight), so jobs for receivers with nothing in
+   * flight do not come back every shortest wait while others hold every slot. The job keeps its
+   * place in the receiver's line until it comes back (or a while after its turn).
    */
-  waitMs(receiver: string, now: number, maxMs: number, limit = this.perReceiver): number {
-    const own = this.lanes.get(receiver);
-    const [lane, cap] = own && own.starts.length >= limit ? [own, limit] : this.total >= this.overall ? [this.all, this.overall] : [undefined, 1];
-    if (!lane) return MIN_WAIT_MS; // freed meanwhile
+  waitMs(receiver: string, now: number, maxMs: number, limit = this.perReceiver, job: LineJob = this.newJob(now)): number {
+    const own = this.lanes.get(receiver) ?? newLane();
+    const before = ahead(own, now, job);
+    // Below its own cap with the overall cap full: the line of all; else its own line's pace.
+    const [lane, cap] = own.starts.length < limit && this.total >= this.overall ? [this.all, this.overall] : [own, limit];
     // Even its latest send still going after this long: the receiver is stuck at least as long.
     const youngest = lane.starts.length ? now - lane.starts[lane.starts.length - 1]! : 0;
     const interval = Math.max(lane.hold ?? 0, youngest) / Math.max(1, cap);
-    lane.next = Math.min(Math.max(lane.next, now) + interval, now + maxMs);
-    return Math.max(MIN_WAIT_MS, Math.min(maxMs, lane.next - now));
+    // Put back again: its place's turn (the jobs ahead go first); else the turn after theirs.
+    const again = own.waiting.get(job.id);
+    let due: number;
+    if (lane !== own) due = lane.next = Math.min(Math.max(lane.next, now) + interval, now + maxMs);
+    else if (again) due = Math.min(now + (before.length + 1) * interval, now + maxMs);
+    else due = Math.min(before.reduce((m, w) => Math.max(m, w.due), now) + interval, now + maxMs);
+    const wait = Math.max(MIN_WAIT_MS, Math.min(maxMs, due - now));
+    this.keep(receiver, own, now);
+    // Its place is kept past its turn by the caller's jitter (a fifth of the wait) and LATE_MS.
+    const seq = again?.seq ?? this.seq++;
+    own.waiting.set(job.id, { queuedAt: job.queuedAt, seq, due, until: now + wait + Math.max(MIN_WAIT_MS, wait / 5) + LATE_MS });
+    return wait;
+  }
+
+  /** A job without an id: new, queued now. */
+  private newJob(now: number): LineJob {
+    return { id: `~${this.seq++}`, queuedAt: now };
+  }
+
+  /** Keeps `lane` as `receiver`'s, first dropping idle ones when there are many. */
+  private keep(receiver: string, lane: Lane, now: number): void {
+    if (this.lanes.has(receiver)) return;
+    if (this.lanes.size >= MAX_IDLE_LANES) for (const [name, l] of this.lanes) if (l.starts.length === 0 && ahead(l, now).length === 0) this.lanes.delete(name);
+    this.lanes.set(receiver, lane);
   }
 
   /** Sends in flight now (all receivers, or one). */
