@@ -2,7 +2,7 @@
   Pauses every delivery to a receiver (after a 429): raises pause_until to now + ms.
 
   Input:
-    KEYS[1] receiver throttle hash (pause_until, tat)
+    KEYS[1] receiver throttle hash (pause_until; the rate limit's window: delivery-gate-1.lua)
 
     ARGV[1] pause (ms)
 
