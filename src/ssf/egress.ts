@@ -7,6 +7,7 @@
  * holds more than its share of the delivery concurrency.
  */
 import type { RiskstreamFileConfig } from '../config/schema.js';
+import { EgressLine, type Waiting } from './egress-line.js';
 import { EndpointPolicy, type Resolver } from './endpoint-policy.js';
 
 /**
@@ -31,14 +32,6 @@ export interface LineJob {
   queuedAt: number;
 }
 
-/** A job put back, in its receiver's line (by `queuedAt`, then `seq`: put back first), due back at `due`, its place kept until `until`. */
-interface Waiting {
-  queuedAt: number;
-  seq: number;
-  due: number;
-  until: number;
-}
-
 /** One receiver's sends in flight (start times, oldest first), typical send time, and its line. */
 interface Lane {
   starts: number[];
@@ -46,21 +39,22 @@ interface Lane {
   hold?: number;
   /** The line of all receivers only: when the last job put back is due back (ms since epoch). */
   next: number;
-  /** Jobs put back for want of a slot, by id: a freed slot is theirs, oldest first, before a newer job's. */
-  waiting: Map<string, Waiting>;
+  /** Jobs put back for want of a slot: a freed slot is theirs, oldest first, before a newer job's. */
+  waiting: EgressLine;
 }
 
-const newLane = (): Lane => ({ starts: [], next: 0, waiting: new Map() });
+const newLane = (): Lane => ({ starts: [], next: 0, waiting: new EgressLine() });
 
-/** The jobs waiting in `lane` ahead of `job` (all of them without one), dropping those gone too long. */
-function ahead(lane: Lane, now: number, job?: LineJob): Waiting[] {
-  const out: Waiting[] = [];
-  const self = job && lane.waiting.get(job.id);
-  for (const [id, w] of lane.waiting) {
-    if (w.until < now) lane.waiting.delete(id);
-    else if (!job || (w !== self && (w.queuedAt < job.queuedAt || (w.queuedAt === job.queuedAt && (!self || w.seq < self.seq))))) out.push(w);
-  }
-  return out;
+/**
+ * How many jobs wait in `lane` ahead of `job` (one not in line: after all queued by its time) and
+ * their latest turn, once those gone too long are dropped; `self`: its own place, if still held.
+ */
+function ahead(lane: Lane, now: number, job: LineJob): { count: number; due: number; self: Waiting | undefined } {
+  // Its place even if its hold has just ended: those put back before it at the same time stay ahead.
+  const seq = lane.waiting.get(job.id)?.seq ?? Infinity;
+  lane.waiting.prune(now);
+  const { count, due } = lane.waiting.ahead(job.queuedAt, seq);
+  return { count, due, self: lane.waiting.get(job.id) };
 }
 
 /**
@@ -95,7 +89,7 @@ export class EgressLimiter {
    */
   tryAcquire(receiver: string, now: number, limit = this.perReceiver, job?: LineJob): ((now: number) => void) | undefined {
     const lane = this.lanes.get(receiver) ?? newLane();
-    if (lane.starts.length + ahead(lane, now, job ?? this.newJob(now)).length >= limit || this.total >= this.overall) return undefined;
+    if (lane.starts.length + ahead(lane, now, job ?? this.newJob(now)).count >= limit || this.total >= this.overall) return undefined;
     this.keep(receiver, lane, now);
     if (job) lane.waiting.delete(job.id);
     lane.starts.push(now);
@@ -127,23 +121,22 @@ export class EgressLimiter {
    */
   waitMs(receiver: string, now: number, maxMs: number, limit = this.perReceiver, job: LineJob = this.newJob(now)): number {
     const own = this.lanes.get(receiver) ?? newLane();
-    const before = ahead(own, now, job);
+    const { count, due: last, self: again } = ahead(own, now, job);
     // Below its own cap with the overall cap full: the line of all; else its own line's pace.
     const [lane, cap] = own.starts.length < limit && this.total >= this.overall ? [this.all, this.overall] : [own, limit];
     // Even its latest send still going after this long: the receiver is stuck at least as long.
     const youngest = lane.starts.length ? now - lane.starts[lane.starts.length - 1]! : 0;
     const interval = Math.max(lane.hold ?? 0, youngest) / Math.max(1, cap);
     // Put back again: its place's turn (the jobs ahead go first); else the turn after theirs.
-    const again = own.waiting.get(job.id);
     let due: number;
     if (lane !== own) due = lane.next = Math.min(Math.max(lane.next, now) + interval, now + maxMs);
-    else if (again) due = Math.min(now + (before.length + 1) * interval, now + maxMs);
-    else due = Math.min(before.reduce((m, w) => Math.max(m, w.due), now) + interval, now + maxMs);
+    else if (again) due = Math.min(now + (count + 1) * interval, now + maxMs);
+    else due = Math.min(Math.max(last, now) + interval, now + maxMs);
     const wait = Math.max(MIN_WAIT_MS, Math.min(maxMs, due - now));
     this.keep(receiver, own, now);
     // Its place is kept past its turn by the caller's jitter (a fifth of the wait) and LATE_MS.
     const seq = again?.seq ?? this.seq++;
-    own.waiting.set(job.id, { queuedAt: job.queuedAt, seq, due, until: now + wait + Math.max(MIN_WAIT_MS, wait / 5) + LATE_MS });
+    own.waiting.set({ id: job.id, queuedAt: job.queuedAt, seq, due, until: now + wait + Math.max(MIN_WAIT_MS, wait / 5) + LATE_MS });
     return wait;
   }
 
@@ -155,7 +148,11 @@ export class EgressLimiter {
   /** Keeps `lane` as `receiver`'s, first dropping idle ones when there are many. */
   private keep(receiver: string, lane: Lane, now: number): void {
     if (this.lanes.has(receiver)) return;
-    if (this.lanes.size >= MAX_IDLE_LANES) for (const [name, l] of this.lanes) if (l.starts.length === 0 && ahead(l, now).length === 0) this.lanes.delete(name);
+    if (this.lanes.size >= MAX_IDLE_LANES)
+      for (const [name, l] of this.lanes) {
+        l.waiting.prune(now);
+        if (l.starts.length === 0 && l.waiting.size === 0) this.lanes.delete(name);
+      }
     this.lanes.set(receiver, lane);
   }
 
