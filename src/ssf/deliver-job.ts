@@ -112,20 +112,17 @@ export function createSetProcessor(deps: ProcessorDeps): (job: Job<SetJobData>, 
 
     // Sends in flight are capped per receiver (self-registered streams: for all of them together
     // too), so one that hangs holds at most its share of the worker's slots. A job without a free
-    // slot waits outside them (its turn in the receiver's line, at most backoff_max; it keeps its
-    // place: a freed slot is not taken by a newer job while it is away); it takes the
+    // slot waits outside them (its turn in the receiver's line, at most backoff_max); it takes the
     // slot before the throttle (no rate-limit slot spent on a job put back) and before the
     // per-(user, receiver) lock (no lock held while it waits). Up to the horizon.
     const limiter = receiver.selfRegistered ? egress.limiter : configured;
     const limit = receiver.selfRegistered ? egress.limiter.perReceiver : receiverConcurrency(receiver, deps.delivery.concurrency);
-    // Its place in the receiver's line: when it was queued (a job put back keeps it).
-    const inLine = { id: job.id ?? d.jti, queuedAt: job.timestamp };
-    const slot = limiter.tryAcquire(receiver.name, Date.now(), limit, inLine);
+    const slot = limiter.tryAcquire(receiver.name, Date.now(), limit);
     if (!slot) {
       // Waiting past the horizon (a receiver that hangs for longer) is expiring, as for a paused or rate-limited one.
       const left = leftOf(job);
       if (left <= 0) return fail(ctx, 'failed', { outcome: 'expired', last_outcome: 'no_slot' });
-      const wait = limiter.waitMs(receiver.name, Date.now(), Math.min(deps.delivery.backoff_max, left), limit, inLine);
+      const wait = limiter.waitMs(receiver.name, Date.now(), Math.min(deps.delivery.backoff_max, left), limit);
       // Jitter in proportion (a fifth of the wait, at least the shortest wait): jobs put back together spread out.
       return delay(job, token, wait + Math.round(random() * Math.max(MIN_WAIT_MS, wait / 5)));
     }

@@ -1,6 +1,4 @@
 /** A delivery worker over a real Redis for SSF delivery tests: queue, audit log, signing key and worker, with the tests' usual settings. */
-import type { Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import type { Redis } from 'ioredis';
 import { afterAll, beforeAll } from 'vitest';
 import { AuditLog } from '../../src/audit/audit-log.js';
@@ -50,14 +48,6 @@ export async function startTestDelivery(
   return { q, audit, worker };
 }
 
-/** Stops what {@link startTestDelivery} started, removes the prefix's keys and closes `redis`. */
-async function stopTestDelivery(redis: Redis, prefix: string, d: TestDelivery): Promise<void> {
-  await d.worker.close();
-  await d.q.close();
-  await cleanup(redis, prefix);
-  await redis.quit();
-}
-
 /** What {@link deliveryHarness} sets up for a test file: `redis`, `q`, `audit` and `worker` filled in `beforeAll`. */
 export interface DeliveryHarness extends TestDelivery {
   keys: Keys;
@@ -69,7 +59,7 @@ export interface DeliveryHarness extends TestDelivery {
 /**
  * The usual delivery test file: before its tests a client on the shared Redis and
  * {@link startTestDelivery} under `prefix` (`new Keys(prefix)`, `opts` as it takes them); after
- * them the `closers`, then {@link stopTestDelivery}.
+ * them the `closers`, the worker and the queue closed, the prefix purged and the client quit.
  */
 export function deliveryHarness(
   prefix: string,
@@ -83,20 +73,10 @@ export function deliveryHarness(
   });
   afterAll(async () => {
     for (const c of h.closers) await c();
-    await stopTestDelivery(h.redis, prefix, h);
+    await h.worker.close();
+    await h.q.close();
+    await cleanup(h.redis, prefix);
+    await h.redis.quit();
   });
   return h;
-}
-
-/** Listens `server` on 127.0.0.1 (a free port): its `/events` URL, and a close that ends open connections first. */
-export async function onLoopback(server: Server): Promise<{ url: string; close: () => Promise<void> }> {
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  return {
-    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/events`,
-    close: () =>
-      new Promise<void>((r) => {
-        server.closeAllConnections();
-        server.close(() => r());
-      }),
-  };
 }

@@ -5,20 +5,27 @@
  * arrival times, slow for its first seconds, then fast.
  */
 import { createServer } from 'node:http';
-import { expect, it } from 'vitest';
+import type { AddressInfo } from 'node:net';
+import type { Redis } from 'ioredis';
+import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { ResolvedReceiver } from '../../src/config/receiver.js';
-import { enqueueLevelChanges } from '../../src/ssf/queue.js';
-import { deliveryHarness, onLoopback } from './delivery-harness.js';
-import { testPrefix, waitFor } from '../helpers/redis.js';
+import { Keys } from '../../src/keys.js';
+import type { DeliveryWorker } from '../../src/ssf/delivery-worker.js';
+import { enqueueLevelChanges, type SetQueue } from '../../src/ssf/queue.js';
+import { startTestDelivery } from './delivery-harness.js';
+import { cleanup, redisClient, testPrefix, waitFor } from '../helpers/redis.js';
 import { change, testReceiver } from './helpers.js';
 
 const prefix = testPrefix('delivery-rate-window');
+const keys = new Keys(prefix);
 const receivers = new Map<string, ResolvedReceiver>();
-const d = deliveryHarness(prefix, receivers, { delivery: { concurrency: 4, backoff_max: 1_000 } });
 const RATE = 3;
 const SLOW_FOR_MS = 3_000;
 const SLOW_ANSWER_MS = 900;
 const SETS = 15;
+let redis: Redis;
+let q: SetQueue;
+let worker: DeliveryWorker;
 const arrivals: number[] = [];
 let firstAt: number | undefined;
 // Records each request's arrival; answers slowly for its first seconds, then at once.
@@ -30,17 +37,30 @@ const rx = createServer((req, res) => {
   setTimeout(() => res.writeHead(202).end(), at - firstAt < SLOW_FOR_MS ? SLOW_ANSWER_MS : 0);
 });
 
+beforeAll(async () => {
+  redis = redisClient();
+  await new Promise<void>((r) => rx.listen(0, '127.0.0.1', r));
+  ({ q, worker } = await startTestDelivery(redis, keys, prefix, receivers, { delivery: { concurrency: 4, backoff_max: 1_000 } }));
+});
+
+afterAll(async () => {
+  rx.closeAllConnections();
+  await new Promise<void>((r) => rx.close(() => r()));
+  await worker.close();
+  await q.close();
+  await cleanup(redis, prefix);
+  await redis.quit();
+});
+
 it('never more than rate_limit SETs arrive within a second, through a slow spell and after it', async () => {
-  const loopback = await onLoopback(rx);
-  d.closers.push(loopback.close); // first: no send left open
-  const r = testReceiver('rate-window', loopback.url, {
+  const r = testReceiver('rate-window', `http://127.0.0.1:${(rx.address() as AddressInfo).port}/events`, {
     rate_limit: RATE,
     concurrency: 1,
     timeout: 5_000,
   });
   receivers.set(r.name, r);
   await enqueueLevelChanges(
-    d.q,
+    q,
     Array.from({ length: SETS }, (_, i) => change(`rate-${i}@example.com`, 1, 'low', 'high')),
     [r],
   );

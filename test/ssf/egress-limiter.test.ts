@@ -1,5 +1,4 @@
 import { describe, expect, it } from 'vitest';
-import { EgressLine } from '../../src/ssf/egress-line.js';
 import { EgressLimiter, receiverConcurrency } from '../../src/ssf/egress.js';
 
 describe('receiverConcurrency: a configured receiver’s cap on sends in flight', () => {
@@ -93,84 +92,5 @@ describe('EgressLimiter.waitMs: jobs put back are spread at the pace the receive
 
   it('no send in flight to it (a slot freed meanwhile): the shortest wait', () => {
     expect(new EgressLimiter(2, Infinity).waitMs('none', 0, 60_000)).toBe(50);
-  });
-});
-
-describe('EgressLimiter: the jobs put back keep their place in their receiver’s line', () => {
-  const job = (id: string, queuedAt: number) => ({ id, queuedAt });
-
-  it('a freed slot goes to the oldest job waiting (by queue time), even one put back after newer ones', () => {
-    const l = new EgressLimiter(1, Infinity);
-    const release = l.tryAcquire('rx', 0, 1, job('first', 0))!;
-    for (const j of [job('b', 20), job('a', 10), job('c', 30)]) {
-      expect(l.tryAcquire('rx', 100, 1, j)).toBeUndefined();
-      l.waitMs('rx', 100, 60_000, 1, j);
-    }
-    release(200);
-    expect(l.tryAcquire('rx', 210, 1, job('c', 30))).toBeUndefined();
-    expect(l.tryAcquire('rx', 210, 1, job('b', 20))).toBeUndefined();
-    expect(l.tryAcquire('rx', 210)).toBeUndefined(); // a new job too
-    const a = l.tryAcquire('rx', 210, 1, job('a', 10));
-    expect(a).toBeDefined();
-    a!(220);
-    expect(l.tryAcquire('rx', 230, 1, job('c', 30))).toBeUndefined();
-    expect(l.tryAcquire('rx', 230, 1, job('b', 20))).toBeDefined();
-  });
-
-  it('one put back again gets its place’s turn (those ahead first); a new one comes after the latest turn ahead of it', () => {
-    const l = new EgressLimiter(2, Infinity);
-    l.tryAcquire('hang', 0);
-    l.tryAcquire('hang', 0);
-    // At 4 s a slot frees every 2 s at best: turns 2, 4 and 6 s on.
-    expect([job('a', 1), job('b', 2), job('c', 3)].map((j) => l.waitMs('hang', 4000, 60_000, 2, j))).toEqual([2000, 4000, 6000]);
-    // At 6 s (3 s apart): c, two ahead, the third turn; a, none ahead, the first.
-    expect(l.tryAcquire('hang', 6000, 2, job('c', 3))).toBeUndefined();
-    expect(l.waitMs('hang', 6000, 60_000, 2, job('c', 3))).toBe(9000);
-    expect(l.waitMs('hang', 6000, 60_000, 2, job('a', 1))).toBe(3000);
-    // A new job: after c's turn (15 s), the latest ahead of it though a's and b's are sooner.
-    expect(l.waitMs('hang', 6000, 60_000, 2, job('d', 4))).toBe(12_000);
-  });
-
-  it('a job not back by the end of its hold (its turn, jitter, 1 s) loses its place to the next', () => {
-    const l = new EgressLimiter(1, Infinity);
-    const release = l.tryAcquire('rx', 0)!;
-    expect(l.waitMs('rx', 1000, 60_000, 1, job('a', 1))).toBe(1000); // held until 1000 + 1000 + 200 + 1000
-    expect(l.waitMs('rx', 1000, 60_000, 1, job('b', 2))).toBe(2000);
-    release(3000);
-    expect(l.tryAcquire('rx', 3100, 1, job('b', 2))).toBeUndefined();
-    expect(l.tryAcquire('rx', 3201, 1, job('b', 2))).toBeDefined();
-  });
-});
-
-describe('EgressLine: one receiver’s line', () => {
-  const w = (id: string, queuedAt: number, seq: number, due: number, until: number) => ({ id, queuedAt, seq, due, until });
-
-  it('counts the jobs ahead and their latest turn, by queue time then order put back', () => {
-    const line = new EgressLine();
-    line.set(w('b', 20, 1, 500, 1000));
-    line.set(w('a', 10, 2, 900, 1000));
-    line.set(w('b2', 20, 3, 300, 1000));
-    expect(line.ahead(10, 2)).toEqual({ count: 0, due: -Infinity });
-    expect(line.ahead(20, 3)).toEqual({ count: 2, due: 900 });
-    expect(line.ahead(20, Infinity)).toEqual({ count: 3, due: 900 });
-    line.set(w('a', 10, 2, 100, 1000)); // put back again: same place, new turn
-    expect(line.ahead(20, Infinity)).toEqual({ count: 3, due: 500 });
-    line.delete('b');
-    expect(line.ahead(20, Infinity)).toEqual({ count: 2, due: 300 });
-  });
-
-  it('prune drops the jobs held only until before now, not one put back again since with a later hold', () => {
-    const line = new EgressLine();
-    line.set(w('a', 1, 1, 0, 100));
-    line.set(w('b', 2, 2, 0, 300));
-    line.set(w('c', 3, 3, 0, 150));
-    line.set(w('a', 1, 1, 0, 500)); // back again: held longer
-    line.prune(100);
-    expect(line.size).toBe(3); // held until 100: still then
-    line.prune(200);
-    expect([line.size, line.get('c'), line.get('a')?.until]).toEqual([2, undefined, 500]);
-    expect(line.ahead(5, 0)).toEqual({ count: 2, due: 0 });
-    line.prune(600);
-    expect(line.size).toBe(0);
   });
 });
