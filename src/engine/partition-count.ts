@@ -34,14 +34,16 @@ export async function claimPartitionCount(redis: RedisClient, keys: Keys): Promi
 
 /**
  * Records `keys.partitions` again if the record is gone (a Redis restarted empty under running
- * workers): one `SET NX GET`, for a running worker's upkeep. Throws CONFIG_INVALID when the prefix
+ * workers): `SET NX`, then `GET`, for a running worker's upkeep. Throws CONFIG_INVALID when the prefix
  * holds another count (a worker with another `engine.partitions` recorded it meanwhile). Resolves
  * true when it recorded the count again.
  */
 export async function recordPartitionCountAgain(redis: RedisClient, keys: Keys): Promise<boolean> {
-  const stored = await redis.set(keys.enginePartitions, String(keys.partitions), 'NX', 'GET');
+  // SET NX, then GET: `SET … NX GET` needs Redis 7.0, and the README supports 6.2.
+  const recorded = (await redis.set(keys.enginePartitions, String(keys.partitions), 'NX')) === 'OK';
+  const stored = recorded ? String(keys.partitions) : await redis.get(keys.enginePartitions);
   if (stored !== null && stored !== String(keys.partitions)) throw otherCount(keys, stored);
-  return stored === null;
+  return recorded;
 }
 
 /**
