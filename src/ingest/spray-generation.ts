@@ -10,7 +10,7 @@
  * Each edge ({@link sprayGeneration}) follows the counter (src/redis/followed.ts): one GET before the
  * first batch after a reload, then again in the background at most every `refreshMs` (another worker
  * turned it off): never a round trip per event. An edge that reads it below what it has seen (Redis
- * restarted empty) puts it back above that (counter-raise-1.lua).
+ * restarted empty) puts it back far above that (counter-raise-1.lua).
  */
 import type { Cluster } from 'ioredis';
 import type { BehaviorConfig } from '../config/behaviors-schema.js';
@@ -18,6 +18,12 @@ import type { Keys } from '../keys.js';
 import type { RedisClient } from '../redis/client.js';
 import { follow } from '../redis/followed.js';
 import { scriptsOn } from '../redis/scripts.js';
+
+/**
+ * What a lost counter is put back above what an edge has seen by (counter-raise-1.lua): far more
+ * than the bumps between two reads, so every edge, whatever it knew, sees a generation new to it.
+ */
+export const LOST_GENERATION_MARGIN = 1_000_000;
 
 /** How often an edge reads the generation again while its configuration stays (ms). */
 export const SPRAY_GENERATION_REFRESH_MS = 5_000;
@@ -56,9 +62,9 @@ export function sprayGeneration(
   let known = 0;
   const read = async (): Promise<number> => {
     const v = Number(await redis.get(keys.ipSprayGeneration())) || 0;
-    // Below what this edge has seen: Redis lost the counter (restarted empty). Put back above it,
-    // the bumps made since on top, so that a bump is never taken for a generation already seen.
-    return v < known ? Number(await scriptsOn(redis).counterRaise(keys.ipSprayGeneration(), known)) : v;
+    // Below what this edge has seen: Redis lost the counter (restarted empty). Put back far above
+    // it, so that no edge takes the generation for one it has seen (the tallies went with Redis).
+    return v < known ? Number(await scriptsOn(redis).counterRaise(keys.ipSprayGeneration(), known, LOST_GENERATION_MARGIN)) : v;
   };
   // The counter only grows: a read that answers late (after a newer one) never moves it back.
   return follow(read, {

@@ -76,11 +76,11 @@ interface Signatures {
   /** Enabled ids count, the enabled ids, then the configured ids that are off. */
   behaviorsEpoch: { file: 'behaviors-epoch-1'; args: [epochs: string, enabledCount: number, ...ids: string[]]; reply: [number, number] };
   /** The counter, the value its reader has seen (below it: put back above it). */
-  counterRaise: { file: 'counter-raise-1'; args: [counter: string, known: number]; reply: number };
-  /** The counter known, the enabled ids count, then per enabled id: id, its known on-epoch; then the ids that are off. */
+  counterRaise: { file: 'counter-raise-1'; args: [counter: string, known: number, margin: number]; reply: number };
+  /** The counter known, the margin, the enabled ids count, then per enabled id: id, its known on-epoch; then the ids that are off. */
   behaviorsRestore: {
     file: 'behaviors-restore-1';
-    args: [epochs: string, known: number, enabledCount: number, ...idsAndEpochs: Array<string | number>];
+    args: [epochs: string, known: number, margin: number, enabledCount: number, ...idsAndEpochs: Array<string | number>];
     reply: [number, number];
   };
   /** The chunk's marker, the two input streams, the marker's lifetime (ms), then per record: stream (1 login, 2 activity), count of field values, the values. */

@@ -4,7 +4,7 @@
  * configuration, then in the background; never per event).
  */
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import { behaviorEpochs, recordBehaviors, restoreBehaviors } from '../../src/engine/behavior-epochs.js';
+import { LOST_EPOCH_MARGIN as M, behaviorEpochs, recordBehaviors, restoreBehaviors } from '../../src/engine/behavior-epochs.js';
 import { Keys } from '../../src/keys.js';
 import type { BehaviorConfig } from '../../src/config/behaviors-schema.js';
 import { behavior } from '../helpers/behavior-config.js';
@@ -70,7 +70,7 @@ describe('an owner following the epochs', () => {
 });
 
 describe('putting the epochs back after Redis lost them (restarted empty)', () => {
-  it('the counter and on-epochs the owners follow come back with the off marks: off and on again is seen by them', async () => {
+  it('the counter the owners follow comes back far above it, the on-epochs and off marks as they were: off and on again is seen by them', async () => {
     await recordBehaviors(redis, keys, config(true));
     await recordBehaviors(redis, keys, config(false, false));
     await recordBehaviors(redis, keys, config(true, false)); // brute_force on again: epoch 1
@@ -80,30 +80,49 @@ describe('putting the epochs back after Redis lost them (restarted empty)', () =
     expect(known).toEqual({ current: 1, on: { brute_force: 1, new_country: 0 } });
     await redis.del(keys.behaviorEpochs()); // lost
     expect(await restoreBehaviors(redis, keys, config(true, false), known)).toBe(true);
-    expect(await redis.hgetall(keys.behaviorEpochs())).toEqual({ epoch: '1', 'on:brute_force': '1', 'off:new_country': '1' });
+    expect(await redis.hgetall(keys.behaviorEpochs())).toEqual({ epoch: String(1 + M), 'on:brute_force': '1', 'off:new_country': '1' });
     expect(await restoreBehaviors(redis, keys, config(true, false), known)).toBe(false); // there: nothing more
+    expect(await redis.hget(keys.behaviorEpochs(), 'epoch')).toBe(String(1 + M));
     // new_country on again (its off mark came back), brute_force off and on again: above what the owner knows.
-    expect(await recordBehaviors(redis, keys, config(true))).toEqual({ epoch: 2, again: 1 });
+    expect(await recordBehaviors(redis, keys, config(true))).toEqual({ epoch: 2 + M, again: 1 });
     await recordBehaviors(redis, keys, config(false));
-    expect(await recordBehaviors(redis, keys, config(true))).toEqual({ epoch: 3, again: 1 });
-    expect(await f.current(config(true))).toEqual({ current: 3, on: { brute_force: 3, new_country: 2 } });
+    expect(await recordBehaviors(redis, keys, config(true))).toEqual({ epoch: 3 + M, again: 1 });
+    expect(await f.current(config(true))).toEqual({ current: 3 + M, on: { brute_force: 3 + M, new_country: 2 + M } });
   });
 
-  it('two workers knowing different epochs, in either order: the highest each knows stays, never lowered', async () => {
+  it('two workers knowing different epochs, in either order: the counter above both, each on-epoch the highest known, never lowered', async () => {
     const a = { current: 4, on: { brute_force: 4, new_country: 0 } };
     const b = { current: 5, on: { brute_force: 4, new_country: 5 } };
-    for (const order of [
+    for (const [first, second] of [
       [a, b],
       [b, a],
-    ]) {
+    ] as const) {
       await redis.del(keys.behaviorEpochs());
-      for (const known of order) await restoreBehaviors(redis, keys, config(true), known);
-      expect(await redis.hgetall(keys.behaviorEpochs())).toEqual({ epoch: '5', 'on:brute_force': '4', 'on:new_country': '5' });
+      await restoreBehaviors(redis, keys, config(true), first);
+      await restoreBehaviors(redis, keys, config(true), second);
+      expect(await redis.hgetall(keys.behaviorEpochs())).toEqual({ epoch: String(first.current + M), 'on:brute_force': '4', 'on:new_country': '5' });
     }
-    // A record made meanwhile (a reload before the upkeep ran) is raised, not replaced.
+    // A record made meanwhile (a start or reload before the upkeep ran: its counter from 0) is raised, not replaced.
     await redis.del(keys.behaviorEpochs());
     await recordBehaviors(redis, keys, config(false));
     await restoreBehaviors(redis, keys, config(true), b);
-    expect(await redis.hgetall(keys.behaviorEpochs())).toEqual({ epoch: '5', 'on:brute_force': '4', 'on:new_country': '5', 'off:brute_force': '1' });
+    expect(await redis.hgetall(keys.behaviorEpochs())).toEqual({ epoch: String(5 + M), 'on:brute_force': '4', 'on:new_country': '5', 'off:brute_force': '1' });
+  });
+
+  it('a worker a refresh behind puts it back first and turns a behavior on again: its epoch is above every state stamped before the loss', async () => {
+    // Worker A knows epoch 2 (users' states were stamped 2); worker C still knows 1 when Redis loses the hash.
+    const stateEpoch = 2;
+    const c = { current: 1, on: { brute_force: 1, new_country: 0 } };
+    await redis.del(keys.behaviorEpochs());
+    // C reloads with brute_force off, then on again: it puts the hash back first (src/runtime/behaviors-turned.ts).
+    await restoreBehaviors(redis, keys, config(false), c);
+    await recordBehaviors(redis, keys, config(false));
+    await restoreBehaviors(redis, keys, config(true), c);
+    const { epoch } = await recordBehaviors(redis, keys, config(true));
+    expect(epoch).toBeGreaterThan(stateEpoch);
+    expect(Number(await redis.hget(keys.behaviorEpochs(), 'on:brute_force'))).toBeGreaterThan(stateEpoch);
+    // A's upkeep then leaves it as it is.
+    await restoreBehaviors(redis, keys, config(true), { current: 2, on: { brute_force: 1, new_country: 0 } });
+    expect(Number(await redis.hget(keys.behaviorEpochs(), 'epoch'))).toBe(epoch);
   });
 });

@@ -1,7 +1,7 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { behaviorSchema, type BehaviorConfig } from '../../src/config/behaviors-schema.js';
 import { ipSprayEnricher } from '../../src/ingest/ip-spray.js';
-import { bumpSprayGeneration, sprayGeneration } from '../../src/ingest/spray-generation.js';
+import { LOST_GENERATION_MARGIN, bumpSprayGeneration, sprayGeneration } from '../../src/ingest/spray-generation.js';
 import { ipFailuresOf } from '../../src/detect/password-spray.js';
 import { Keys } from '../../src/keys.js';
 import type { CanonicalEvent, StreamEvent } from '../../src/types.js';
@@ -85,7 +85,7 @@ describe("password_spray's tallies generation", () => {
     expect(reads).toBe(3);
   });
 
-  it('Redis lost the counter (restarted empty): an edge that saw a higher one puts it back above it, so a bump since is still new', async () => {
+  it('Redis lost the counter (restarted empty): an edge that saw a higher one puts it back far above it, so a bump since is still new', async () => {
     const key = keys.ipSprayGeneration();
     await redis.set(key, '7');
     const g = sprayGeneration(redis, keys);
@@ -94,10 +94,28 @@ describe("password_spray's tallies generation", () => {
     // Off and on again by reloads after the loss: 2 from 0, below what the edge has seen.
     await bumpSprayGeneration(redis, keys, behaviors(false));
     await bumpSprayGeneration(redis, keys, behaviors(true), behaviors(false));
-    expect(await g.current(behaviors(true))).toBe(9);
-    expect(await redis.get(key)).toBe('9');
+    const raised = 7 + LOST_GENERATION_MARGIN;
+    expect(await g.current(behaviors(true))).toBe(raised);
+    expect(await redis.get(key)).toBe(String(raised));
     // Another edge (or this one again) finds it raised: nothing more.
-    expect(await sprayGeneration(redis, keys).current(behaviors(true))).toBe(9);
-    expect(await g.current(behaviors(true))).toBe(9);
+    expect(await sprayGeneration(redis, keys).current(behaviors(true))).toBe(raised);
+    expect(await g.current(behaviors(true))).toBe(raised);
+  });
+
+  it('two edges that knew different generations when Redis lost it both see a new one, whichever raises it first', async () => {
+    const key = keys.ipSprayGeneration();
+    await redis.set(key, '9');
+    const b = sprayGeneration(redis, keys);
+    expect(await b.current(behaviors(true))).toBe(9);
+    await redis.set(key, '10'); // a bump edge b has not read yet
+    const a = sprayGeneration(redis, keys);
+    expect(await a.current(behaviors(true))).toBe(10);
+    await redis.del(key);
+    await bumpSprayGeneration(redis, keys, behaviors(true), behaviors(false)); // 1 after the loss
+    const seenByB = await b.current([...behaviors(true)]); // b raises it first
+    const seenByA = await a.current([...behaviors(true)]);
+    expect(seenByB).not.toBe(9);
+    expect(seenByA).not.toBe(10); // a value edge a had seen would keep its old tallies
+    expect(seenByA).toBe(seenByB);
   });
 });
