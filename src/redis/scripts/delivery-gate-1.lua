@@ -9,7 +9,7 @@
   creation time, `base` the first number after a rate change).
 
   A held reservation (`epoch:n:at`, from an earlier call) is kept while early (wait `at - now`)
-  and used up to `grace` late. Later, it is used if that still keeps every window (fewer than
+  and used up to `grace` late — unless the rate changed since it was made (stale: taken again). Later, it is used if that still keeps every window (fewer than
   `rate` reserved after it: its ring entry moves to now; else the next `rate` start 1 s after
   now); otherwise it is stale and a new one is taken.
 
@@ -53,8 +53,9 @@ if old ~= rate then
   redis.call('HSET', key, 'rate', tostring(rate), 'base', tostring(base), 'floor', tostring(floor))
 end
 local held_epoch, held_n, held_at = string.match(ARGV[2], '^(%d+):(%d+):(-?%d+)$')
-if held_epoch == epoch then
-  held_n = tonumber(held_n)
+held_n = tonumber(held_n)
+-- Reserved before the rate last changed (a reload): stale, taken again at the new rate.
+if held_epoch == epoch and held_n >= base then
   held_at = tonumber(held_at)
   if held_at > now then return {held_at - now, ''} end
   if now <= held_at + grace then return {0, ''} end
@@ -62,12 +63,12 @@ if held_epoch == epoch then
   -- the one `rate` after it (same entry) must start at least 1 s after now.
   local f = 'w' .. (held_n % rate)
   local w = tonumber(redis.call('HGET', key, f) or '0')
-  if held_n >= base and held_n < n and held_n >= n - rate then
+  if held_n < n and held_n >= n - rate then
     redis.call('HSET', key, f, tostring(math.max(w, now)))
     if redis.call('PTTL', key) < 61000 then redis.call('PEXPIRE', key, 61000) end
     return {0, ''}
   end
-  if held_n >= base and held_n >= n - 2 * rate and w - grace >= now + 1000 then return {0, ''} end
+  if held_n >= n - 2 * rate and w - grace >= now + 1000 then return {0, ''} end
 end
 local f = 'w' .. (n % rate)
 local oldest = redis.call('HGET', key, f)

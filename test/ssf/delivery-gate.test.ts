@@ -1,0 +1,62 @@
+/**
+ * The rate gate (src/redis/scripts/delivery-gate-1.lua through DeliveryState.gate) on its own,
+ * against real Redis: reservations are send times, so the windows they make are checked from the
+ * times themselves, without waiting for them.
+ */
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { Keys } from '../../src/keys.js';
+import { DeliveryState } from '../../src/ssf/delivery-state.js';
+import { cleanup, redisClient, testPrefix } from '../helpers/redis.js';
+
+const redis = redisClient();
+const prefix = testPrefix('delivery-gate');
+const state = new DeliveryState(redis, new Keys(prefix));
+afterEach(() => cleanup(redis, prefix));
+afterAll(() => redis.disconnect());
+
+/** The send time of a reservation (`epoch:n:at`). */
+const atOf = (reserved: string): number => Number(reserved.split(':')[2]);
+
+/** The most send times within any window of 1 s. */
+function mostInOneSecond(times: number[]): number {
+  const t = [...times].sort((a, b) => a - b);
+  let most = 0;
+  for (let i = 0, j = 0; i < t.length; i++) {
+    while (t[i]! - t[j]! >= 1000) j++;
+    most = Math.max(most, i - j + 1);
+  }
+  return most;
+}
+
+describe('rate_limit gate', () => {
+  it('a rate lowered by a reload applies to reservations held under the old one: they are taken again at the new rate', async () => {
+    // 20 SETs at 10/s: 10 go now, 10 hold a send time 1 s on.
+    const held: string[] = [];
+    for (let i = 0; i < 20; i++) {
+      const g = await state.gate('rx', 10);
+      if (g.reserved) held.push(g.reserved);
+    }
+    expect(held).toHaveLength(20);
+    const later = held.slice(10);
+    // The reload lowers it to 2/s; each held SET comes back (early) and asks again.
+    const times: number[] = [];
+    for (const r of later) {
+      const t0 = Date.now();
+      const g = await state.gate('rx', 2, r);
+      // Kept: it goes at its old time; taken again: at its new one.
+      times.push(g.reserved ? atOf(g.reserved) : g.wait > 0 ? t0 + g.wait : t0);
+    }
+    expect(mostInOneSecond(times)).toBeLessThanOrEqual(2);
+  });
+
+  it('at one rate, held reservations come back on time and keep every window', async () => {
+    const times: number[] = [];
+    for (let i = 0; i < 12; i++) {
+      const g = await state.gate('rx', 4);
+      times.push(g.reserved ? atOf(g.reserved) : Date.now());
+      // Back early with it: kept (no new reservation), told to wait until its time.
+      if (g.reserved && atOf(g.reserved) > Date.now() + 200) expect((await state.gate('rx', 4, g.reserved)).reserved).toBeUndefined();
+    }
+    expect(mostInOneSecond(times)).toBeLessThanOrEqual(4);
+  });
+});
