@@ -60,3 +60,25 @@ describe('rate_limit gate', () => {
     expect(mostInOneSecond(times)).toBeLessThanOrEqual(4);
   });
 });
+
+describe('rate_limit gate across a rolling reload', () => {
+  it('workers asking with two rates by turns keep the lower one, not ~1 SET/s; the higher one applies once the lower is gone for 2 s', async () => {
+    const times: number[] = [];
+    for (let i = 0; i < 30; i++) {
+      const g = await state.gate('rx', i % 2 ? 10 : 5);
+      times.push(g.reserved ? atOf(g.reserved) : Date.now());
+    }
+    expect(mostInOneSecond(times)).toBeLessThanOrEqual(5);
+    // 30 at the lower 5/s span ≈ 6 s (each rebuild by turns put the next 1.1 s on: ≈ 32 s).
+    expect(Math.max(...times) - Math.min(...times)).toBeLessThan(10_000);
+    // Every worker on 10/s now: once 5/s has not been asked for 2 s, the window is 10/s.
+    await new Promise((r) => setTimeout(r, Math.max(...times) - Date.now() + 2_200));
+    const after: number[] = [];
+    for (let i = 0; i < 20; i++) {
+      const g = await state.gate('rx', 10);
+      after.push(g.reserved ? atOf(g.reserved) : Date.now());
+    }
+    expect(mostInOneSecond(after)).toBeLessThanOrEqual(10);
+    expect(mostInOneSecond(after)).toBeGreaterThan(5);
+  }, 30_000);
+});

@@ -6,7 +6,9 @@
   of `rate` included; waiting jobs are spaced out, not herded. A reservation's latest send time is
   its start + `grace` (a job comes back a little late); the last `rate` of them are a ring in the
   hash (`w<i>`; `n` the next number, `floor` the latest that left the ring, `epoch` the hash's
-  creation time, `base` the first number after a rate change).
+  creation time, `base` the first number after a rate change, `seen` when a call last asked with
+  the window's own rate). A lower rate applies at once; a higher one once no call has asked with
+  the lower one for 2 s (workers on both, in a rolling reload, keep the lower).
 
   A held reservation (`epoch:n:at`, from an earlier call) is kept while early (wait `at - now`)
   and used up to `grace` late — unless the rate changed since it was made (stale: taken again). Later, it is used if that still keeps every window (fewer than
@@ -14,7 +16,7 @@
   now); otherwise it is stale and a new one is taken.
 
   Input:
-    KEYS[1] receiver throttle hash (pause_until, epoch, n, floor, rate, base, w<i>)
+    KEYS[1] receiver throttle hash (pause_until, epoch, n, floor, rate, base, seen, w<i>)
 
     ARGV[1] rate (SETs/s, 0 = unlimited)
     ARGV[2] held reservation (`epoch:n:at`), or ''
@@ -40,6 +42,11 @@ local n = tonumber(redis.call('HGET', key, 'n'))
 local floor = tonumber(redis.call('HGET', key, 'floor') or '-1e15')
 local base = tonumber(redis.call('HGET', key, 'base'))
 local old = tonumber(redis.call('HGET', key, 'rate'))
+-- A higher rate while a worker still asks with the window's lower one (a rolling reload): the
+-- lower one holds until no call has asked with it for 2 s, so workers on the two rates do not
+-- rebuild the window by turns (each rebuild starts 1 s after the last send: ~1 SET/s).
+if rate > old and now - tonumber(redis.call('HGET', key, 'seen') or '0') < 2000 then rate = old end
+if rate == tonumber(ARGV[1]) then redis.call('HSET', key, 'seen', tostring(now)) end
 if old ~= rate then
   -- Rate changed (a reload): a new ring; what the old one held still bounds the next ones.
   for i = 0, old - 1 do
