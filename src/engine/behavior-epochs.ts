@@ -13,7 +13,7 @@ import type { Cluster } from 'ioredis';
 import type { BehaviorConfig } from '../config/behaviors-schema.js';
 import type { Keys } from '../keys.js';
 import type { RedisClient } from '../redis/client.js';
-import { follow, type Followed } from '../redis/followed.js';
+import { follow, LOST_COUNTER_MARGIN, type Followed } from '../redis/followed.js';
 import { scriptsOn } from '../redis/scripts.js';
 import { NO_EPOCHS, type BehaviorEpochs } from '../risk/behavior-epochs.js';
 
@@ -36,24 +36,18 @@ export async function recordBehaviors(
 }
 
 /**
- * What a lost epoch counter is put back above what a worker knows by: far more than the epochs
- * given between two reads, so an epoch given after the loss is above every state's.
- */
-export const LOST_EPOCH_MARGIN = 1_000_000;
-
-/**
  * Puts back, when it was lost (a Redis restarted empty under running workers), what this worker
- * knows (`known`: its owners' view) — a counter below it raised to it plus {@link LOST_EPOCH_MARGIN},
+ * knows (`known`: its owners' view) — a counter below it raised to it plus {@link LOST_COUNTER_MARGIN},
  * each on-epoch raised to at least it, never lowered (behaviors-restore-1.lua) —, and, when the
- * hash is missing, its running configuration's off marks. One script call, for the worker's upkeep and before a reload records. Resolves with
- * whether the hash was missing.
+ * hash is missing, its running configuration's off marks. One script call, for the worker's
+ * upkeep and before a reload records. Resolves with whether the hash was missing.
  */
 export async function restoreBehaviors(redis: RedisClient | Cluster, keys: Keys, running: readonly BehaviorConfig[], known: BehaviorEpochs): Promise<boolean> {
   const on = running.filter((b) => b.enabled).map((b) => b.id);
   // Off as the record has it: configured off, or known and no longer configured on.
   const off = [...new Set([...running.filter((b) => !b.enabled).map((b) => b.id), ...Object.keys(known.on).filter((id) => !on.includes(id))])];
   const pairs = on.flatMap((id) => [id, known.on[id] ?? 0]);
-  const [missing] = await scriptsOn(redis).behaviorsRestore(keys.behaviorEpochs(), known.current, LOST_EPOCH_MARGIN, on.length, ...pairs, ...off);
+  const [missing] = await scriptsOn(redis).behaviorsRestore(keys.behaviorEpochs(), known.current, LOST_COUNTER_MARGIN, on.length, ...pairs, ...off);
   return missing === 1;
 }
 

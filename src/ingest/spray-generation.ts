@@ -16,14 +16,8 @@ import type { Cluster } from 'ioredis';
 import type { BehaviorConfig } from '../config/behaviors-schema.js';
 import type { Keys } from '../keys.js';
 import type { RedisClient } from '../redis/client.js';
-import { follow } from '../redis/followed.js';
+import { follow, LOST_COUNTER_MARGIN } from '../redis/followed.js';
 import { scriptsOn } from '../redis/scripts.js';
-
-/**
- * What a lost counter is put back above what an edge has seen by (counter-raise-1.lua): far more
- * than the bumps between two reads, so every edge, whatever it knew, sees a generation new to it.
- */
-export const LOST_GENERATION_MARGIN = 1_000_000;
 
 /** How often an edge reads the generation again while its configuration stays (ms). */
 export const SPRAY_GENERATION_REFRESH_MS = 5_000;
@@ -64,7 +58,7 @@ export function sprayGeneration(
     const v = Number(await redis.get(keys.ipSprayGeneration())) || 0;
     // Below what this edge has seen: Redis lost the counter (restarted empty). Put back far above
     // it, so that no edge takes the generation for one it has seen (the tallies went with Redis).
-    return v < known ? Number(await scriptsOn(redis).counterRaise(keys.ipSprayGeneration(), known, LOST_GENERATION_MARGIN)) : v;
+    return v < known ? Number(await scriptsOn(redis).counterRaise(keys.ipSprayGeneration(), known, LOST_COUNTER_MARGIN)) : v;
   };
   // The counter only grows: a read that answers late (after a newer one) never moves it back.
   return follow(read, {

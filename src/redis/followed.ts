@@ -16,6 +16,14 @@ export interface Followed<T> {
   known(): T;
 }
 
+/**
+ * What a shared counter Redis lost (restarted empty) is put back above what a follower has seen by
+ * (the behaviors' epochs, password_spray's generation): far more than the bumps possible between
+ * two reads of any follower, so every follower, whatever it knew, takes a value given after the
+ * loss for a new one.
+ */
+export const LOST_COUNTER_MARGIN = 1_000_000;
+
 /** Options of {@link follow}. */
 export interface FollowOptions<T> {
   /** The value before the first read. */

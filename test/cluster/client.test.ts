@@ -9,8 +9,9 @@ import { purgePrefix } from '../../src/redis/purge.js';
 import { Keys } from '../../src/keys.js';
 import { bridgeOnce } from '../../src/ingest/list-bridge.js';
 import { isRiskstreamError } from '../../src/errors.js';
-import { LOST_EPOCH_MARGIN, behaviorEpochs, recordBehaviors, restoreBehaviors } from '../../src/engine/behavior-epochs.js';
-import { LOST_GENERATION_MARGIN, sprayGeneration } from '../../src/ingest/spray-generation.js';
+import { LOST_COUNTER_MARGIN } from '../../src/redis/followed.js';
+import { behaviorEpochs, recordBehaviors, restoreBehaviors } from '../../src/engine/behavior-epochs.js';
+import { sprayGeneration } from '../../src/ingest/spray-generation.js';
 import type { BehaviorConfig } from '../../src/config/behaviors-schema.js';
 import { behavior } from '../helpers/behavior-config.js';
 import { clusterForTests, keyCountsPerMaster, nodeOfKey, requireCluster } from '../helpers/cluster.js';
@@ -77,7 +78,7 @@ describe.skipIf(!up)('src/redis on a Redis Cluster', () => {
     // Lost (Redis restarted empty): put back by one script, as the owner knows it.
     await c.cluster.del(keys.behaviorEpochs());
     expect(await restoreBehaviors(c.cluster, keys, config(true), { current: 1, on: { brute_force: 1 } })).toBe(true);
-    expect(await c.cluster.hgetall(keys.behaviorEpochs())).toEqual({ epoch: String(1 + LOST_EPOCH_MARGIN), 'on:brute_force': '1' });
+    expect(await c.cluster.hgetall(keys.behaviorEpochs())).toEqual({ epoch: String(1 + LOST_COUNTER_MARGIN), 'on:brute_force': '1' });
   });
 
   it("password_spray's generation lost under an edge that saw a higher one: put back above it by one script on the cluster", async () => {
@@ -86,6 +87,6 @@ describe.skipIf(!up)('src/redis on a Redis Cluster', () => {
     const g = sprayGeneration(c.cluster, keys);
     expect(await g.current(spray)).toBe(3);
     await c.cluster.set(keys.ipSprayGeneration(), '1'); // lost, then bumped once
-    expect(await g.current([...spray])).toBe(3 + LOST_GENERATION_MARGIN);
+    expect(await g.current([...spray])).toBe(3 + LOST_COUNTER_MARGIN);
   });
 });

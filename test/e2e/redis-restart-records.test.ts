@@ -12,7 +12,7 @@ import { Redis } from 'ioredis';
 import { stringify } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config/load.js';
-import { LOST_EPOCH_MARGIN } from '../../src/engine/behavior-epochs.js';
+import { LOST_COUNTER_MARGIN } from '../../src/redis/followed.js';
 import { isRiskstreamError } from '../../src/errors.js';
 import { Keys } from '../../src/keys.js';
 import { createLogger } from '../../src/obs/logger.js';
@@ -101,7 +101,7 @@ describe('Redis restarted empty under a running worker', () => {
     await waitFor(async () => (await redis.get(keys.enginePartitions)) === String(PARTITIONS), { timeout: 10_000, what: 'partition count back' });
     await waitFor(async () => (await redis.hget(keys.receiversOn, worker.workerId)) === JSON.stringify(['rx']), { timeout: 2_000, what: 'receivers:on back' });
     // The counter far above what the owners know (1): an epoch given from now on is above every state's.
-    await waitFor(async () => (await redis.hget(keys.behaviorEpochs(), 'epoch')) === String(1 + LOST_EPOCH_MARGIN), { timeout: 2_000, what: 'epochs back' });
+    await waitFor(async () => (await redis.hget(keys.behaviorEpochs(), 'epoch')) === String(1 + LOST_COUNTER_MARGIN), { timeout: 2_000, what: 'epochs back' });
     expect(await redis.hget(keys.behaviorEpochs(), 'on:brute_force')).toBe('1');
 
     // A worker with another engine.partitions is refused as before the restart.

@@ -4,7 +4,8 @@
  * configuration, then in the background; never per event).
  */
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import { LOST_EPOCH_MARGIN as M, behaviorEpochs, recordBehaviors, restoreBehaviors } from '../../src/engine/behavior-epochs.js';
+import { LOST_COUNTER_MARGIN as M } from '../../src/redis/followed.js';
+import { behaviorEpochs, recordBehaviors, restoreBehaviors } from '../../src/engine/behavior-epochs.js';
 import { Keys } from '../../src/keys.js';
 import type { BehaviorConfig } from '../../src/config/behaviors-schema.js';
 import { behavior } from '../helpers/behavior-config.js';

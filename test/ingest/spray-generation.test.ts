@@ -1,7 +1,8 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { behaviorSchema, type BehaviorConfig } from '../../src/config/behaviors-schema.js';
 import { ipSprayEnricher } from '../../src/ingest/ip-spray.js';
-import { LOST_GENERATION_MARGIN, bumpSprayGeneration, sprayGeneration } from '../../src/ingest/spray-generation.js';
+import { LOST_COUNTER_MARGIN } from '../../src/redis/followed.js';
+import { bumpSprayGeneration, sprayGeneration } from '../../src/ingest/spray-generation.js';
 import { ipFailuresOf } from '../../src/detect/password-spray.js';
 import { Keys } from '../../src/keys.js';
 import type { CanonicalEvent, StreamEvent } from '../../src/types.js';
@@ -94,7 +95,7 @@ describe("password_spray's tallies generation", () => {
     // Off and on again by reloads after the loss: 2 from 0, below what the edge has seen.
     await bumpSprayGeneration(redis, keys, behaviors(false));
     await bumpSprayGeneration(redis, keys, behaviors(true), behaviors(false));
-    const raised = 7 + LOST_GENERATION_MARGIN;
+    const raised = 7 + LOST_COUNTER_MARGIN;
     expect(await g.current(behaviors(true))).toBe(raised);
     expect(await redis.get(key)).toBe(String(raised));
     // Another edge (or this one again) finds it raised: nothing more.

@@ -6,7 +6,7 @@
  */
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import type { BehaviorConfig } from '../../src/config/behaviors-schema.js';
-import { LOST_EPOCH_MARGIN as M } from '../../src/engine/behavior-epochs.js';
+import { LOST_COUNTER_MARGIN as M } from '../../src/redis/followed.js';
 import { Keys } from '../../src/keys.js';
 import { recordTurned } from '../../src/runtime/behaviors-turned.js';
 import { behavior } from '../helpers/behavior-config.js';
@@ -24,7 +24,7 @@ describe('a reload after Redis lost the on-epochs', () => {
   it('turning a behavior on again gets an epoch above what the owners know', async () => {
     const known = { current: 2, on: { brute_force: 2 } };
     await recordTurned(redis, keys, config(true), config(false), known);
-    // Put back far above what the owners know (LOST_EPOCH_MARGIN), then one more for the turn.
+    // Put back far above what the owners know (LOST_COUNTER_MARGIN), then one more for the turn.
     expect(await redis.hgetall(keys.behaviorEpochs())).toEqual({ epoch: String(3 + M), 'on:brute_force': String(3 + M) });
   });
 });

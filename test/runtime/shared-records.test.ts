@@ -5,7 +5,7 @@
  */
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import type { Config } from '../../src/config/load.js';
-import { LOST_EPOCH_MARGIN } from '../../src/engine/behavior-epochs.js';
+import { LOST_COUNTER_MARGIN } from '../../src/redis/followed.js';
 import { isRiskstreamError } from '../../src/errors.js';
 import { Keys } from '../../src/keys.js';
 import type { Logger } from '../../src/obs/logger.js';
@@ -50,7 +50,7 @@ describe('shared records written again', () => {
     const { d, halts, warns } = deps();
     await restoreSharedRecords(d);
     expect(await redis.get(keys.enginePartitions)).toBe('8');
-    expect(await redis.hgetall(keys.behaviorEpochs())).toEqual({ epoch: String(3 + LOST_EPOCH_MARGIN), 'on:brute_force': '3', 'off:new_country': '1' });
+    expect(await redis.hgetall(keys.behaviorEpochs())).toEqual({ epoch: String(3 + LOST_COUNTER_MARGIN), 'on:brute_force': '3', 'off:new_country': '1' });
     expect(await redis.hgetall(keys.receiversOn)).toEqual({ w1: '["rx"]' });
     expect(warns).toHaveLength(1);
     // There: left as they are (an entry a reload wrote is not replaced).
