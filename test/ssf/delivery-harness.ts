@@ -80,3 +80,8 @@ export function deliveryHarness(
   });
   return h;
 }
+
+/** The most of `times` (ms) within any window of `ms` (from one of them, its end excluded): what a rate limit bounds. */
+export function mostWithin(times: readonly number[], ms: number): number {
+  return Math.max(0, ...times.map((a) => times.filter((b) => b >= a && b < a + ms).length));
+}
