@@ -6,26 +6,20 @@
  */
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { Redis } from 'ioredis';
-import { afterAll, beforeAll, expect, it } from 'vitest';
+import { beforeAll, expect, it } from 'vitest';
 import type { ResolvedReceiver } from '../../src/config/receiver.js';
-import { Keys } from '../../src/keys.js';
-import type { DeliveryWorker } from '../../src/ssf/delivery-worker.js';
-import { enqueueLevelChanges, type SetQueue } from '../../src/ssf/queue.js';
-import { mostWithin, startTestDelivery } from './delivery-harness.js';
-import { cleanup, redisClient, testPrefix, waitFor } from '../helpers/redis.js';
+import { enqueueLevelChanges } from '../../src/ssf/queue.js';
+import { deliveryHarness, mostWithin } from './delivery-harness.js';
+import { testPrefix, waitFor } from '../helpers/redis.js';
 import { change, testReceiver } from './helpers.js';
 
 const prefix = testPrefix('delivery-rate-window');
-const keys = new Keys(prefix);
 const receivers = new Map<string, ResolvedReceiver>();
 const RATE = 3;
 const SLOW_FOR_MS = 3_000;
 const SLOW_ANSWER_MS = 900;
 const SETS = 15;
-let redis: Redis;
-let q: SetQueue;
-let worker: DeliveryWorker;
+const d = deliveryHarness(prefix, receivers, { delivery: { concurrency: 4, backoff_max: 1_000 } });
 const arrivals: number[] = [];
 let firstAt: number | undefined;
 // Records each request's arrival; answers slowly for its first seconds, then at once.
@@ -38,18 +32,12 @@ const rx = createServer((req, res) => {
 });
 
 beforeAll(async () => {
-  redis = redisClient();
   await new Promise<void>((r) => rx.listen(0, '127.0.0.1', r));
-  ({ q, worker } = await startTestDelivery(redis, keys, prefix, receivers, { delivery: { concurrency: 4, backoff_max: 1_000 } }));
-});
-
-afterAll(async () => {
-  rx.closeAllConnections();
-  await new Promise<void>((r) => rx.close(() => r()));
-  await worker.close();
-  await q.close();
-  await cleanup(redis, prefix);
-  await redis.quit();
+  // Closed first after the tests (its slow answers end at once), then the worker.
+  d.closers.push(
+    () => rx.closeAllConnections(),
+    () => new Promise<void>((r) => rx.close(() => r())),
+  );
 });
 
 it('never more than rate_limit SETs arrive within a second, through a slow spell and after it', async () => {
@@ -60,7 +48,7 @@ it('never more than rate_limit SETs arrive within a second, through a slow spell
   });
   receivers.set(r.name, r);
   await enqueueLevelChanges(
-    q,
+    d.q,
     Array.from({ length: SETS }, (_, i) => change(`rate-${i}@example.com`, 1, 'low', 'high')),
     [r],
   );
