@@ -10,29 +10,20 @@ import { stringify } from 'yaml';
 import { afterAll, describe, expect, it } from 'vitest';
 import { inProcessWorker, userRisk, writeTestConfig } from '../helpers/worker.js';
 import { untilQuiet } from '../helpers/quiet.js';
-import { MIN, recentIso } from '../helpers/clock.js';
+import { bruteForceOnly, bruteLogins } from '../helpers/brute-logins.js';
 import { cleanup, redisClient, testPrefix } from '../helpers/redis.js';
 import { loadConfig } from '../../src/config/load.js';
 import { createLogger } from '../../src/obs/logger.js';
 import { startWorker, type WorkerHandle } from '../../src/runtime/worker.js';
 import type { Redis } from 'ioredis';
 
-const brute = (enabled: boolean) => ({ brute_force: { enabled, risk_level: 'high', expires_after: '24h', failures: 5, window: '30m' } });
+const brute = bruteForceOnly;
 
 /** Login events and risk reads for one prefix. */
 function on(redis: Redis, prefix: string) {
-  let n = 0;
-  const add = (user: string, minute: number, outcome: 'success' | 'failure') =>
-    redis.xadd(
-      `${prefix}:login`,
-      '*',
-      'event',
-      JSON.stringify({ type: 'login', id: `e${++n}`, user, time: recentIso(minute * MIN), outcome, ip: '198.51.100.7' }),
-    );
+  const { login: add, failures } = bruteLogins(redis, prefix);
   return {
-    failures: async (user: string, from: number, count: number) => {
-      for (let i = 0; i < count; i++) await add(user, from + i, 'failure');
-    },
+    failures,
     success: (user: string, minute: number) => add(user, minute, 'success'),
     quiet: (users: string[]) => untilQuiet(redis, { prefix, users }),
     level: async (url: string, user: string) => (await userRisk(url, `admin-${prefix}-0123456789abcdef`, user)).level ?? 'low',

@@ -17,7 +17,7 @@ import { isRiskstreamError } from '../../src/errors.js';
 import { Keys } from '../../src/keys.js';
 import { createLogger } from '../../src/obs/logger.js';
 import { startWorker, type WorkerHandle } from '../../src/runtime/worker.js';
-import { MIN, recentIso } from '../helpers/clock.js';
+import { bruteForceOnly, bruteLogins } from '../helpers/brute-logins.js';
 import { untilQuiet } from '../helpers/quiet.js';
 import { startReceiver, type TestReceiver } from '../helpers/receiver.js';
 import { startPrivateRedis, type PrivateRedis } from '../helpers/private-redis.js';
@@ -27,7 +27,7 @@ import { userRisk, writeTestConfig, type TestConfig } from '../helpers/worker.js
 const prefix = testPrefix('restart-records');
 const PARTITIONS = 8;
 const keys = new Keys(prefix, PARTITIONS);
-const brute = (enabled: boolean) => ({ brute_force: { enabled, risk_level: 'high', expires_after: '24h', failures: 5, window: '30m' } });
+const brute = bruteForceOnly;
 let first: PrivateRedis;
 let redis: Redis;
 let cfg: TestConfig;
@@ -40,17 +40,9 @@ async function restartEmpty(): Promise<void> {
   await redis.ping(); // this client's reconnect
 }
 
-let n = 0;
-const login = (user: string, minute: number, outcome: 'success' | 'failure') =>
-  redis.xadd(
-    `${prefix}:login`,
-    '*',
-    'event',
-    JSON.stringify({ type: 'login', id: `e${++n}`, user, time: recentIso(minute * MIN), outcome, ip: '198.51.100.7' }),
-  );
-const failures = async (user: string, from: number, count: number) => {
-  for (let i = 0; i < count; i++) await login(user, from + i, 'failure');
-};
+let logins: ReturnType<typeof bruteLogins>; // on the client made in beforeAll
+const login: ReturnType<typeof bruteLogins>['login'] = (...a) => logins.login(...a);
+const failures: ReturnType<typeof bruteLogins>['failures'] = (...a) => logins.failures(...a);
 const quiet = (users: string[]) => untilQuiet(redis, { prefix, users, partitions: PARTITIONS, timeout: 30_000 });
 const reload = async (enabled: boolean) => {
   writeFileSync(join(cfg.dir, 'behaviors.yaml'), stringify(brute(enabled)));
@@ -61,6 +53,7 @@ const env = () => ({ ...process.env, REDIS_URL: first.url });
 beforeAll(async () => {
   first = await startPrivateRedis();
   redis = new Redis({ port: first.port, host: '127.0.0.1', maxRetriesPerRequest: null });
+  logins = bruteLogins(redis, prefix);
   redis.on('error', () => undefined); // refused while the server is down: commands wait
   receiver = await startReceiver();
   cfg = await writeTestConfig(
