@@ -5,7 +5,7 @@ import type { RoutedHandoff } from './handoff.js';
 export interface RouterParts {
   /** Decodes one input entry (time bounds around `now`), or says why it cannot. */
   decode(raw: RawEntry, now: number): { ok: true; event: CanonicalEvent } | { ok: false; reason: string };
-  /** Enriches decoded events in place (geo from ip, per-IP state, captured sessions). */
+  /** Enriches decoded events in place (geo from ip, per-IP state, captured sessions); events it derives are appended (route-write.ts). */
   enrich(events: StreamEvent[]): Promise<void>;
   /** Writes undecodable entries to the dead-letter stream (before they are acked). */
   deadLetter(bad: Array<{ raw: RawEntry; reason: string }>): Promise<void>;

@@ -4,9 +4,9 @@
  * bounded and expiring), and the set is read back in the same script call. Then, purely
  * (src/detect/ip-logins.ts), one login at a time in stream order, each successful login gets the
  * IP's failures that came before it attached (the detector's {@link IP_FAILURES}); an earlier
- * success that a later failure makes a victim is placed right after that failure as a
- * `password_spray.victim` event of that user, under its ref (acked, retried and dead-lettered
- * with it). The outcome does not depend on how the stream was cut into batches. So the IP's state is its own key,
+ * success that a later failure makes a victim becomes a `password_spray.victim` event of that
+ * user, under that failure's ref (acked, retried and dead-lettered with it), appended after the
+ * batch's own events (the router gives it the key right after the failure's). The outcome does not depend on how the stream was cut into batches. So the IP's state is its own key,
  * and the per-user flag is emitted into the user's own path, scored and committed like any of
  * the user's events. Writes are idempotent (a replayed login is the same member). The sets are
  * named by the tallies' generation (src/ingest/spray-generation.ts): turned on again, the behavior
@@ -73,7 +73,8 @@ export function ipSprayEnricher(redis: RedisClient | Cluster, keys: Keys, opts: 
     if (!groups.length) return;
     const gen = await generation.current(behaviors);
     const replies = await readBack(redis, keys, groups, { window, keep, now, gen });
-    // Victims are placed right after the failure that revealed them: the order a run with other batches would give.
+    // Victims by the failure that revealed them, in stream order: the router keys each right after its
+    // failure (the order a run with other batches would give).
     const after = new Map<StreamEvent, StreamEvent[]>();
     groups.forEach(([ip, b], g) => {
       const batchIds = new Set(b.events.map((x) => x.login.id));
@@ -103,8 +104,9 @@ export function ipSprayEnricher(redis: RedisClient | Cluster, keys: Keys, opts: 
       }
     });
     if (!after.size) return;
-    const all = events.splice(0);
-    for (const se of all) events.push(se, ...(after.get(se) ?? []));
+    // Appended: the batch's own events keep their places, which the router reads them back by.
+    const batch = events.length;
+    for (let i = 0; i < batch; i++) events.push(...(after.get(events[i]!) ?? []));
   };
 }
 

@@ -10,7 +10,10 @@ const h = workerHarness(
   (url) => ({ receivers: [{ name: 'test-ssf', kind: 'ssf', endpoint: `${url}/events`, audience: 'https://spray.receiver.test', subject_format: 'email' }] }),
   {
     receiver: { audience: 'https://spray.receiver.test', issuer: 'https://riskstream.test' },
-    behaviors: { password_spray: { risk_level: 'high', expires_after: '24h', users: 5, window: '30m' } },
+    behaviors: {
+      password_spray: { risk_level: 'high', expires_after: '24h', users: 5, window: '30m' },
+      dlp_detection: { risk_level: 'medium', expires_after: '24h', min_severity: 'high', count: 2, window: '1m' },
+    },
   },
 );
 
@@ -60,5 +63,22 @@ describe('password_spray end to end (real worker, Redis, receiver)', () => {
     expect(subjects().filter((s) => s === 'late@example.com')).toHaveLength(1);
     const r = await risk('late@example.com');
     expect(r.behaviors[0]).toMatchObject({ id: 'password_spray', evidence: { success: 'oo-ok', distinct_users: 5, victim_failed_too: false } });
+  });
+
+  it('a victim revealed mid-batch leaves the entries after it theirs: two DLP matches without ids routed with it both count', async () => {
+    const ip = '198.51.100.61';
+    // One MULTI: the router reads the whole story in one step, the success first, the DLP matches after the spray.
+    const m = h.redis.multi();
+    const json = (e: Record<string, unknown>) => m.xadd(`${h.prefix}:login`, '*', 'event', JSON.stringify(e));
+    json({ type: 'login', id: 'mid-ok', user: 'mid@example.com', time: recentIso(20 * MIN), outcome: 'success', ip });
+    for (let i = 0; i < 5; i++) json({ type: 'login', id: `mid-f${i}`, user: `mid${i}@example.com`, time: recentIso(i * MIN), outcome: 'failure', ip });
+    for (const s of [0, 1]) json({ type: 'dlp', user: 'dlp@example.com', time: recentIso(21 * MIN + s * 1000), severity: 'high', profile: 'pii' });
+    await m.exec();
+    await untilQuiet(h.redis, { prefix: h.prefix, users: ['mid@example.com', 'dlp@example.com'] });
+    expect((await risk('mid@example.com')).level).toBe('high');
+    const dlp = await risk('dlp@example.com');
+    expect(dlp.level).toBe('medium');
+    expect(dlp.behaviors[0]).toMatchObject({ id: 'dlp_detection', evidence: { count: 2 } });
+    expect(subjects().filter((s) => s === 'dlp@example.com')).toHaveLength(1);
   });
 });

@@ -3,6 +3,9 @@ import { behaviorSchema, type BehaviorConfig } from '../../src/config/behaviors-
 import { ipSprayEnricher, MAX_IP_LOGINS } from '../../src/ingest/ip-spray.js';
 import { ipFailuresOf, passwordSpray, SPRAY_VICTIM_TYPE } from '../../src/detect/password-spray.js';
 import { Keys } from '../../src/keys.js';
+import { writeRouted, type Held } from '../../src/engine/route-write.js';
+import { decodeRouted, type RoutedItem } from '../../src/engine/routed.js';
+import { orderKey } from '../../src/partition.js';
 import type { CanonicalEvent, StreamEvent } from '../../src/types.js';
 import { testRedis } from './helpers/redis.js';
 
@@ -167,5 +170,30 @@ describe('password_spray edge: per-IP state in Redis', () => {
     await enrich()(mapped);
     expect(hitsOf(mapped, 'victim3@example.com').hits).toHaveLength(1);
     expect(await redis.zcard(keys.ipLogins('2001:db8:1::5'))).toBe(4);
+  });
+
+  it('routed, a victim revealed mid-step goes under its failure’s entry; the events after it keep their own entries (ids and refs)', async () => {
+    const ip = '198.51.100.123';
+    const ok = login('mid-victim@example.com', 10 * MIN, 'success', ip);
+    // After the failure that reveals the victim: two events of another user without an id of their
+    // own (the entry names them: a counting detector tells them apart by it).
+    const tail = [1, 2].map((n): StreamEvent => ({
+      ref: { stream: `${prefix}:activity`, id: `${T0 + 20 * MIN + n}-0` },
+      deliveries: 1,
+      event: { type: 'dlp', user: 'other@example.com', time: T0 + 20 * MIN + n, severity: 'high', n } as unknown as CanonicalEvent,
+    }));
+    const step = [ok, ...failures(4, ip), ...tail];
+    const held: Held[] = step.map((se, i) => ({ key: orderKey(`${T0}-${i}`, 0), ref: se.ref, event: se.event }));
+    const rk = new Keys(`${prefix}:routed`, 4);
+    await writeRouted(redis, rk, enrich(), held);
+    const routed: RoutedItem[] = [];
+    for (const part of rk.partitionList) for (const [, f] of await redis.xrangeBuffer(rk.partitionIn(part), '-', '+')) routed.push(...decodeRouted(f[1]!));
+    const refOf = (pick: (e: Record<string, unknown>) => boolean) =>
+      routed.filter((x): x is Extract<RoutedItem, { e: CanonicalEvent }> => 'e' in x && pick(x.e as Record<string, unknown>)).map((x) => `${x.s} ${x.i}`);
+    step.forEach((se, i) => {
+      const mine = i < 5 ? (e: Record<string, unknown>) => e.id === se.event.id && e.type === 'login' : (e: Record<string, unknown>) => e.n === i - 4;
+      expect(refOf(mine)).toEqual([`${se.ref.stream} ${se.ref.id}`]);
+    });
+    expect(refOf((e) => e.type === SPRAY_VICTIM_TYPE)).toEqual([`${step[4]!.ref.stream} ${step[4]!.ref.id}`]);
   });
 });
