@@ -41,7 +41,7 @@ export async function writeRouted(
     const event = h.event ? events[e++]!.event : undefined;
     all.push(event === h.event ? h : { key: h.key, ref: h.ref, event });
   }
-  if (events.length > original) addDerived(all, items, events.slice(original));
+  if (events.length > original) addDerived(all, items, events.slice(original), (user) => keys.partitionOf(user));
   all.sort((a, b) => compareKeys(a.key, b.key));
   const byPartition = new Map<number, RoutedItem[]>();
   for (const h of all) {
@@ -123,16 +123,21 @@ const itemKey = (it: RoutedItem): OrderKey => ({ ms: it.k[0], seq: it.k[1] });
 
 /**
  * Appends the events the edge derived from routed entries (under their entry's ref) to `all`,
- * each taking the next sub-index of its entry's key. One not derived from a routed entry (it
- * cannot be ordered) is dropped.
+ * each taking the next sub-index of its entry's key in its own partition (keys need only be unique
+ * within a partition: a failure revealing password_spray victims of many users routes up to
+ * MAX_SUBS − 1 of them per partition, not in all). One not derived from a routed entry (it cannot
+ * be ordered), or past that, is dropped.
  */
-function addDerived(all: Held[], items: readonly Held[], extras: readonly StreamEvent[]): void {
-  const byRef = new Map<string, { key: OrderKey; subs: number }>();
-  for (const h of items) byRef.set(`${h.ref.stream}\u0000${h.ref.id}`, { key: h.key, subs: 0 });
+function addDerived(all: Held[], items: readonly Held[], extras: readonly StreamEvent[], partitionOf: (user: string) => number): void {
+  const byRef = new Map<string, { key: OrderKey; subs: Map<number, number> }>();
+  for (const h of items) byRef.set(`${h.ref.stream}\u0000${h.ref.id}`, { key: h.key, subs: new Map() });
   for (const extra of extras) {
     const base = byRef.get(`${extra.ref.stream}\u0000${extra.ref.id}`);
-    if (!base || base.subs + 1 >= MAX_SUBS) continue;
-    base.subs++;
-    all.push({ key: { ms: base.key.ms, seq: base.key.seq + base.subs }, ref: extra.ref, event: extra.event });
+    if (!base) continue;
+    const p = partitionOf(extra.event.user);
+    const sub = (base.subs.get(p) ?? 0) + 1;
+    if (sub >= MAX_SUBS) continue;
+    base.subs.set(p, sub);
+    all.push({ key: { ms: base.key.ms, seq: base.key.seq + sub }, ref: extra.ref, event: extra.event });
   }
 }

@@ -81,4 +81,18 @@ describe('password_spray end to end (real worker, Redis, receiver)', () => {
     expect(dlp.behaviors[0]).toMatchObject({ id: 'dlp_detection', evidence: { count: 2 } });
     expect(subjects().filter((s) => s === 'dlp@example.com')).toHaveLength(1);
   });
+
+  it('one failure revealing 20 earlier successes flags all 20 users', async () => {
+    const ip = '198.51.100.62';
+    const users = Array.from({ length: 20 }, (_, i) => `many${i}@example.com`);
+    // One MULTI: one routing step; the successes come first, the spray's fifth user reveals them all at once.
+    const m = h.redis.multi();
+    const json = (e: Record<string, unknown>) => m.xadd(`${h.prefix}:login`, '*', 'event', JSON.stringify({ type: 'login', ip, ...e }));
+    users.forEach((user, i) => json({ id: `many-ok${i}`, user, time: recentIso(20 * MIN), outcome: 'success' }));
+    for (let i = 0; i < 5; i++) json({ id: `many-f${i}`, user: `manyf${i}@example.com`, time: recentIso(i * MIN), outcome: 'failure' });
+    await m.exec();
+    await untilQuiet(h.redis, { prefix: h.prefix, users });
+    const levels = await Promise.all(users.map(async (u) => (await risk(u)).level));
+    expect(levels.filter((l) => l === 'high')).toHaveLength(20);
+  });
 });

@@ -334,12 +334,12 @@ describe('Router', () => {
     expect(items.map(keyOf).sort(compareKeys)).toEqual(expectedKeys(rows));
   });
 
-  it('events derived at the edge take the next sub-indexes of their entry and go to their own user', async () => {
+  it('events derived at the edge take the next sub-indexes of their entry in their own user’s partition, and go there', async () => {
     await add(login, '1000-0', 'alice');
     await add(login, '1001-0', 'bob');
     const enrich: RouterParts['enrich'] = async (events) => {
       const first = events.find((e) => e.ref.id === '1000-0')!;
-      events.push({ ...first, event: { ...first.event, user: 'victim-1' } }, { ...first, event: { ...first.event, user: 'victim-2' } });
+      events.push(...['victim-1', 'victim-2', 'victim-5'].map((user) => ({ ...first, event: { ...first.event, user } })));
       events.push({ ref: { stream: login, id: '999-0' }, event: { ...first.event, user: 'stray' }, deliveries: 1 }); // not from a routed entry
     };
     await routeAll(await router(100, parts({ enrich })));
@@ -347,10 +347,15 @@ describe('Router', () => {
     const base = orderKey('1000-0', 0);
     const byUser = new Map(items.map((x) => [userOf(x), keyOf(x)]));
     expect(byUser.get('alice')).toEqual(base);
-    expect(byUser.get('victim-1')).toEqual({ ms: base.ms, seq: base.seq + 1 });
-    expect(byUser.get('victim-2')).toEqual({ ms: base.ms, seq: base.seq + 2 });
+    // Sub-indexes count per partition: the next one there after the entry's key (victim-1 and victim-5 share one, victim-2 has its own).
+    const subs = new Map<number, number>();
+    for (const user of ['victim-1', 'victim-2', 'victim-5']) {
+      const p = keys.partitionOf(user);
+      subs.set(p, (subs.get(p) ?? 0) + 1);
+      expect(byUser.get(user)).toEqual({ ms: base.ms, seq: base.seq + subs.get(p)! });
+    }
     expect(byUser.has('stray')).toBe(false);
-    expect(items.filter((x) => x.i === '1000-0')).toHaveLength(3);
+    expect(items.filter((x) => x.i === '1000-0')).toHaveLength(4);
     checkLayout(await partitionEntries());
   });
 });

@@ -196,4 +196,18 @@ describe('password_spray edge: per-IP state in Redis', () => {
     });
     expect(refOf((e) => e.type === SPRAY_VICTIM_TYPE)).toEqual([`${step[4]!.ref.stream} ${step[4]!.ref.id}`]);
   });
+
+  it('routed, one failure revealing 20 victims routes all 20 (each after the failure, in its own user’s partition)', async () => {
+    const ip = '198.51.100.124';
+    const oks = Array.from({ length: 20 }, (_, i) => login(`many${i}@example.com`, 10 * MIN, 'success', ip));
+    const step = [...oks, ...failures(4, ip)];
+    const held: Held[] = step.map((se, i) => ({ key: orderKey(`${T0}-${i}`, 0), ref: se.ref, event: se.event }));
+    const rk = new Keys(`${prefix}:many`, 64);
+    await writeRouted(redis, rk, enrich(), held);
+    const victims: string[] = [];
+    for (const part of rk.partitionList)
+      for (const [, f] of await redis.xrangeBuffer(rk.partitionIn(part), '-', '+'))
+        for (const x of decodeRouted(f[1]!)) if ('e' in x && x.e.type === SPRAY_VICTIM_TYPE) victims.push(x.e.user);
+    expect(victims.sort()).toEqual(oks.map((o) => o.event.user).sort());
+  });
 });
