@@ -5,6 +5,7 @@ import { TokenSet, type Scope } from './auth.js';
 import { knownSecrets, scrubAll } from '../secrets/known-secrets.js';
 import { RouteMethods } from './route-methods.js';
 import { NEEDS_REDIS, REDIS_RETRY_AFTER, boundRedisWaits } from './redis-deadline.js';
+import { closeConnectionsOnClose } from './connection-drain.js';
 
 declare module 'fastify' {
   interface FastifyContextConfig {
@@ -148,6 +149,8 @@ export async function buildServer(ctx: ApiContext, modules: RouteModule[]): Prom
   app.addHook('preClose', async () => {
     closing = true;
   });
+  // No client holds the close: a request not fully arrived is cut, one under way answered (then closed).
+  closeConnectionsOnClose(app);
   app.addHook('onRequest', async (req: FastifyRequest, reply: FastifyReply) => {
     // A request on a kept-alive connection while the worker shuts down: retry (elsewhere, or later).
     if (closing) {

@@ -5,6 +5,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import { connect } from 'node:net';
 import { resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cleanup, redisClient, REDIS_URL, testPrefix, waitFor } from '../helpers/redis.js';
@@ -98,6 +99,28 @@ describe('worker shutdown', () => {
     const code = await w.stop('SIGTERM');
     expect(code).toBe(0);
     expect(w.output()).toMatch(/"msg":"stopped"/);
+  }, 30_000);
+
+  it('clients whose request has not fully arrived (headers or a body still coming) do not hold the drain: exit 0 at once, their connections cut', async () => {
+    const w = await spawnWorker(cfg.dir, viaProxy());
+    const port = Number(new URL(w.url).port);
+    // A raw connection that sends part of a request and then nothing (a stalled client, a half-open socket).
+    const stalled = (text: string): Promise<void> => {
+      const s = connect(port, '127.0.0.1', () => s.write(text));
+      s.on('error', () => undefined);
+      return new Promise((r) => s.once('close', () => r()));
+    };
+    const headers = stalled('GET /v1/users HTTP/1.1\r\nHost: x\r\n');
+    const body = stalled(
+      `POST /v1/events HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${cfg.ingestToken}\r\nContent-Type: application/x-ndjson\r\nContent-Length: 1000\r\n\r\n{"type":`,
+    );
+    await new Promise((r) => setTimeout(r, 500)); // both reached the worker
+    const started = Date.now();
+    const code = await w.stop('SIGTERM');
+    expect(w.output()).not.toMatch(/SHUTDOWN_TIMEOUT/);
+    expect(code).toBe(0);
+    expect(Date.now() - started).toBeLessThan(SHUTDOWN_TIMEOUT_S * 1000);
+    await Promise.all([headers, body]);
   }, 30_000);
 
   it('SIGTERM with Redis unreachable exits 1 after shutdown_timeout, logging what it abandoned', async () => {

@@ -1,0 +1,42 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
+import type { FastifyInstance } from 'fastify';
+
+/** How long a connection closed after its last answer may take to hang up before it is cut (ms). */
+const HANG_UP_MS = 1000;
+
+/**
+ * Lets the server's close end once the routes under way have answered, whatever the clients do.
+ * Node's close waits for every connection with a request in it: one whose request has not fully
+ * arrived (headers or a body still coming: a stalled client, a half-open socket) until
+ * `http.request_timeout`, and a kept-alive one whose request was under way until its client hangs
+ * up — either held the worker's drain past `shutdown_timeout` (exit 1). So when the server closes,
+ * connections holding no fully received request are cut (nothing of it reached a route: its client
+ * sends it again), and the others are closed once their last answer is sent (a request that follows
+ * on one meanwhile still gets its 503, see server.ts).
+ */
+export function closeConnectionsOnClose(app: FastifyInstance): void {
+  /** Each open connection and the request it is busy with, the latest (undefined: none). */
+  const current = new Map<Socket, IncomingMessage | undefined>();
+  let closing = false;
+  const close = (socket: Socket): void => {
+    socket.end();
+    setTimeout(() => socket.destroy(), HANG_UP_MS).unref();
+  };
+  app.server.on('connection', (socket: Socket) => {
+    current.set(socket, undefined);
+    socket.once('close', () => current.delete(socket));
+  });
+  app.server.on('request', (req: IncomingMessage, res: ServerResponse) => {
+    current.set(req.socket, req);
+    res.once('close', () => {
+      if (current.get(req.socket) !== req) return; // another request follows on it
+      current.set(req.socket, undefined);
+      if (closing) close(req.socket);
+    });
+  });
+  app.addHook('preClose', async () => {
+    closing = true;
+    for (const [socket, req] of current) if (!req?.complete) socket.destroy();
+  });
+}
