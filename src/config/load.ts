@@ -13,7 +13,7 @@ import { locate, parseFile, pushZodIssues, type ConfigIssue } from './yaml-sourc
 import { looksLikeBehaviors, shippedBehaviorsFile } from './behaviors-file.js';
 import { parseBehaviors } from './behaviors-parse.js';
 import { parseResponses, type ResponseRule } from './responses.js';
-import { bridgeTargetIssues, streamClashes } from './stream-clashes.js';
+import { inputTargetIssues, streamClashes } from './stream-clashes.js';
 import { streamNames, type StreamNames } from './stream-names.js';
 import { sectionsThatParse } from './sections.js';
 
@@ -146,7 +146,7 @@ export function loadConfig(path: string, env: NodeJS.ProcessEnv = process.env): 
   }
 
   const at = (path: PropertyKey[]): { line: number; col: number } => (mainParsed ? locate(mainParsed, path) : { line: 1, col: 1 });
-  issues.push(...[...streamClashes(raw, at), ...bridgeTargetIssues(raw, at)].map((i) => ({ file: mainFile ?? abs, ...i })));
+  issues.push(...[...streamClashes(raw, at), ...inputTargetIssues(raw, at)].map((i) => ({ file: mainFile ?? abs, ...i })));
 
   if (issues.length) {
     // In reading order: riskstream.yaml, then behaviors.yaml, then line and column.

@@ -2,14 +2,16 @@ import { riskstreamSchema, type RiskstreamFileConfig } from './schema.js';
 
 /**
  * Sections checked against another one after the schema: [section, the section it needs], in
- * order (a section dropped for a failed one drops those that need it in turn). Bridged lists are
- * checked against the input streams' names, which the key prefix defaults.
+ * order (a section dropped for a failed one drops those that need it in turn). Bridged lists and
+ * mapped streams are checked against the input streams' names, which the key prefix defaults.
  */
 const SECTION_NEEDS: ReadonlyArray<[string, string]> = [
   ['receivers', 'signing'],
   ['streams', 'redis'],
   ['bridge', 'streams'],
   ['bridge', 'redis'],
+  ['mapping', 'streams'],
+  ['mapping', 'redis'],
 ];
 
 /**

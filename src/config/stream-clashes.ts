@@ -38,21 +38,32 @@ export function streamClashes(
   return out;
 }
 
+/** What names a stream that is not an input stream. */
+const NOT_INPUT = 'is not an input stream (streams.login, streams.activity or streams.extra)';
+
 /**
- * Bridged lists (`bridge.lists`) whose stream is not an input stream: the bridge would empty the
- * shipper's list into a stream nothing reads (a typo, a stream not in `streams.extra`), or into
- * one of riskstream's own (the control stream: admin resets from a shipper). Never scored, never
- * dead-lettered: refused.
+ * Streams named as inputs that are not input streams: bridged lists' (`bridge.lists`) — the bridge
+ * would empty the shipper's list into a stream nothing reads (a typo, a stream not in
+ * `streams.extra`), or into one of riskstream's own (the control stream: admin resets from a
+ * shipper) — and mapped streams (`mapping.streams`) — the profile never applies, and what a shipper
+ * sends there is never read. Never scored, never dead-lettered: refused.
  */
-export function bridgeTargetIssues(
+export function inputTargetIssues(
   raw: RiskstreamFileConfig,
   at: (path: PropertyKey[]) => { line: number; col: number },
 ): Array<{ line: number; col: number; message: string }> {
   const inputs = new Set(streamNames(raw).inputs);
-  return Object.entries(raw.bridge.lists)
-    .filter(([, stream]) => !inputs.has(stream))
-    .map(([list, stream]) => ({
-      ...at(['bridge', 'lists', list]),
-      message: `bridge.lists.${list}: "${stream}" is not an input stream (streams.login, streams.activity or streams.extra): nothing would read what the bridge moves there`,
-    }));
+  const out: Array<{ line: number; col: number; message: string }> = [];
+  for (const [list, stream] of Object.entries(raw.bridge.lists)) {
+    if (!inputs.has(stream))
+      out.push({ ...at(['bridge', 'lists', list]), message: `bridge.lists.${list}: "${stream}" ${NOT_INPUT}: nothing would read what the bridge moves there` });
+  }
+  for (const stream of Object.keys(raw.mapping.streams)) {
+    if (!inputs.has(stream))
+      out.push({
+        ...at(['mapping', 'streams', stream]),
+        message: `mapping.streams.${stream}: "${stream}" ${NOT_INPUT}: nothing reads it, so its profile never applies`,
+      });
+  }
+  return out;
 }

@@ -478,6 +478,24 @@ describe('loadConfig issues, located as file:line:col', () => {
     expect(loadConfig(configDir({ 'riskstream.yaml': ok }), NO_ENV).raw.bridge.lists).toEqual({ a: 'cx:login', b: 'cx:activity', c: 'cx:okta' });
   });
 
+  it('a mapped stream must be an input stream (an audit: the documented "riskstream:okta": okta, not in streams.extra, was accepted and nothing read what was sent there)', () => {
+    const yaml = 'redis:\n  prefix: cx\nstreams:\n  extra: [cx:okta]\nmapping:\n  streams:\n    cx:vpn: okta\n    cx:dead-letter: entra\n    cx:okta: okta\n';
+    expect(lines(issuesOf(configDir({ 'riskstream.yaml': yaml })))).toEqual([
+      'riskstream.yaml:7:13 mapping.streams.cx:vpn: "cx:vpn" is not an input stream (streams.login, streams.activity or streams.extra): nothing reads it, so its profile never applies',
+      'riskstream.yaml:8:21 mapping.streams.cx:dead-letter: "cx:dead-letter" is not an input stream (streams.login, streams.activity or streams.extra): nothing reads it, so its profile never applies',
+    ]);
+    const ok =
+      'redis:\n  prefix: cx\nstreams:\n  extra: [cx:okta]\nmapping:\n  streams:\n    cx:login: entra\n    cx:activity: cloudtrail\n    cx:okta: okta\n';
+    expect(loadConfig(configDir({ 'riskstream.yaml': ok }), NO_ENV).raw.mapping.streams).toEqual({
+      'cx:login': 'entra',
+      'cx:activity': 'cloudtrail',
+      'cx:okta': 'okta',
+    });
+    // Not judged against the default names while streams fails: only that section's issue.
+    const badStreams = 'streams:\n  batch_size: 0\n  extra: [cx:okta]\nmapping:\n  streams:\n    cx:okta: okta\n';
+    expect(lines(issuesOf(configDir({ 'riskstream.yaml': badStreams })))).toEqual([expect.stringMatching(/^riskstream\.yaml:2:15 streams\.batch_size: /)]);
+  });
+
   it('a bridged list is not judged against default stream names when streams or redis failed (a black-box review: a typo in redis.cluster also reported a correct bridge target)', () => {
     const bridge = 'bridge:\n  lists:\n    "{ship}:list": "{ship}:events"\n';
     const badCluster = `redis:\n  cluster: [http://127.0.0.1:7000]\n  prefix: cx\nstreams:\n  extra: ["{ship}:events"]\n${bridge}`;
