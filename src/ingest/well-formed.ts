@@ -42,24 +42,53 @@ export function parseWellFormed(text: string): unknown {
 export const USER_TWICE = 'key "user" given more than once (which is the subject?)';
 
 /**
+ * An escape JSON.parse reads as a letter of `user` (`\u0075`, `\u0073`, `\u0065`, `\u0072`): a key
+ * may spell `user` so (`"\u0075ser"`), which is the same key to JSON.parse.
+ */
+const ESCAPED_USER_LETTER = /\\u00(?:7[235]|65)/i;
+/** The longest spelling of `user` in a key: each letter escaped (`\u0075\u0073\u0065\u0072`). */
+const MAX_ESCAPED_USER = 24;
+
+/** The key written between `start` and `end` (within its quotes), when it holds an escape. */
+function escapedKey(text: string, start: number, end: number): string | undefined {
+  try {
+    return JSON.parse(`"${text.slice(start, end)}"`) as string;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
  * Whether a JSON object's text (valid JSON) names its top-level key `user` more than once:
  * JSON.parse keeps the last, so an appended key would re-attribute the event without a trace (a flat
- * entry naming a field twice is refused too). One `indexOf` pair unless the text holds `"user"` twice.
+ * entry naming a field twice is refused too); a key spelled with escapes (`"\u0075ser"`) counts.
+ * One `indexOf` pair (and one escape test) unless the text holds `"user"` twice or such an escape.
  */
 export function userGivenTwice(text: string): boolean {
   const first = text.indexOf('"user"');
-  if (first < 0 || first === text.lastIndexOf('"user"')) return false;
+  const escaped = ESCAPED_USER_LETTER.test(text);
+  if (!escaped && (first < 0 || first === text.lastIndexOf('"user"'))) return false;
   let depth = 0;
   let count = 0;
   for (let i = 0; i < text.length; i++) {
     const c = text.charCodeAt(i);
     if (c === 0x22) {
       const start = ++i;
-      while (i < text.length && text.charCodeAt(i) !== 0x22) i += text.charCodeAt(i) === 0x5c ? 2 : 1;
+      let backslash = false;
+      while (i < text.length && text.charCodeAt(i) !== 0x22) {
+        if (text.charCodeAt(i) === 0x5c) {
+          backslash = true;
+          i += 2;
+        } else i++;
+      }
       if (depth !== 1) continue;
       let j = i + 1;
       while (j < text.length && (text[j] === ' ' || text[j] === '\t' || text[j] === '\n' || text[j] === '\r')) j++;
-      if (text[j] === ':' && i - start === 4 && text.startsWith('user', start) && ++count > 1) return true;
+      if (text[j] !== ':') continue;
+      const user = backslash
+        ? escaped && i - start <= MAX_ESCAPED_USER && escapedKey(text, start, i) === 'user'
+        : i - start === 4 && text.startsWith('user', start);
+      if (user && ++count > 1) return true;
     } else if (c === 0x7b || c === 0x5b) depth++;
     else if (c === 0x7d || c === 0x5d) depth--;
   }

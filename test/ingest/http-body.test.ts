@@ -26,9 +26,15 @@ describe('parseEventsBody: framings', () => {
     const body = [
       '{"type":"access","user":"a@example.com","user":"b@example.com"}',
       '{"type":"access", "user" :"c@example.com", "actor": {"user": "x"}, "note": "\\"user\\": y"}',
+      // The same key spelled with an escape (JSON.parse reads both as "user").
+      '{"type":"access","user":"a@example.com","\\u0075ser":"b@example.com"}',
     ].join('\n');
     const items = await parse(body, undefined, 'application/x-ndjson');
-    expect(items.map((i) => (i.ok ? i.event.user : i.reason))).toEqual(['line 1: key "user" given more than once (which is the subject?)', 'c@example.com']);
+    expect(items.map((i) => (i.ok ? i.event.user : i.reason))).toEqual([
+      'line 1: key "user" given more than once (which is the subject?)',
+      'c@example.com',
+      'line 3: key "user" given more than once (which is the subject?)',
+    ]);
   });
 
   it('accepts a single object, compact or pretty-printed', async () => {

@@ -46,18 +46,24 @@ describe('userGivenTwice', () => {
     ['{"user":"a","users":"b","x":"user"}', false],
     ['{"a":"\\\\","user":"a","user":"b"}', true],
     ['{"type":"x"}', false],
+    // A key spelled with escapes is the same key to JSON.parse (an audit: `"\u0075ser"` re-attributed the event unseen).
+    ['{"user":"a","\\u0075ser":"b"}', true],
+    ['{"us\\u0065r":"a","user":"b"}', true],
+    ['{"\\u0075\\u0073\\u0065\\u0072":"a","\\u0055ser":"b","us\\u0065rs":"c"}', false],
+    ['{"user":"a","note":"\\u0075ser","x":{"\\u0075ser":"b"}}', false],
   ])('%s → %s', (text, twice) => {
     expect(JSON.parse(text)).toBeTypeOf('object');
     expect(userGivenTwice(text)).toBe(twice);
   });
 
   it('an entry whose event names "user" twice is dead-lettered, over XADD as over HTTP', () => {
-    const r = decodeEntry({
-      stream: 'riskstream:login',
-      id: '1-0',
-      deliveries: 1,
-      fields: { event: '{"type":"login","user":"a@example.com","time":"2026-11-23T08:00:00Z","user":"b@example.com"}' },
-    });
+    const entry = { stream: 'riskstream:login', id: '1-0', deliveries: 1 };
+    const r = decodeEntry({ ...entry, fields: { event: '{"type":"login","user":"a@example.com","time":"2026-11-23T08:00:00Z","user":"b@example.com"}' } });
     expect(r).toEqual({ ok: false, reason: 'event: key "user" given more than once (which is the subject?)' });
+    const escaped = decodeEntry({
+      ...entry,
+      fields: { event: '{"type":"login","user":"a@example.com","time":"2026-11-23T08:00:00Z","\\u0075ser":"b@example.com"}' },
+    });
+    expect(escaped).toEqual({ ok: false, reason: 'event: key "user" given more than once (which is the subject?)' });
   });
 });
