@@ -6,7 +6,8 @@ import { RiskstreamError } from '../errors.js';
  * with PAYLOAD_TOO_LARGE as soon as the count passes the limit — a 5 MB body of tiny records is
  * refused in milliseconds, before anything is parsed. Shapes: a JSON array (its elements), an
  * object wrapping an array in `events` / `records` / `Records` / `value` without a `user` (its elements),
- * one JSON value (possibly pretty-printed), else NDJSON (one record per non-blank line).
+ * one JSON value (possibly pretty-printed), else NDJSON (one record per non-blank line; a line of
+ * objects back to back, Fluent Bit's `format json_stream`, one per object).
  */
 
 /** Where a body's records are: `spans[2i]`…`spans[2i+1]` is record i's text; `lines[i]` its NDJSON line (1-based), else 0. */
@@ -28,9 +29,9 @@ function skipWs(t: string, i: number): number {
   return i;
 }
 
-/** Index just past the JSON string starting at `i` (a `"`), or -1 if it never ends. */
-function skipString(t: string, i: number): number {
-  for (let j = i + 1; j < t.length; j++) {
+/** Index just past the JSON string starting at `i` (a `"`), or -1 if it does not end before `end`. */
+function skipString(t: string, i: number, end = t.length): number {
+  for (let j = i + 1; j < end; j++) {
     const c = t.charCodeAt(j);
     if (c === 0x5c) j++;
     else if (c === 0x22) return j + 1;
@@ -38,16 +39,16 @@ function skipString(t: string, i: number): number {
   return -1;
 }
 
-/** Index just past the JSON value starting at `i` (structure only: brackets and strings), or -1. */
-export function skipValue(t: string, i: number): number {
+/** Index just past the JSON value starting at `i` (structure only: brackets and strings), or -1 if it does not end before `end`. */
+export function skipValue(t: string, i: number, end = t.length): number {
   const c = t.charCodeAt(i);
-  if (c === 0x22) return skipString(t, i);
+  if (c === 0x22) return skipString(t, i, end);
   if (c === 0x7b || c === 0x5b) {
     let depth = 0;
-    for (let j = i; j < t.length; j++) {
+    for (let j = i; j < end; j++) {
       const d = t.charCodeAt(j);
       if (d === 0x22) {
-        j = skipString(t, j) - 1;
+        j = skipString(t, j, end) - 1;
         if (j < 0) return -1;
       } else if (d === 0x7b || d === 0x5b) depth++;
       else if (d === 0x7d || d === 0x5d) {
@@ -57,7 +58,7 @@ export function skipValue(t: string, i: number): number {
     return -1;
   }
   let j = i;
-  while (j < t.length) {
+  while (j < end) {
     const d = t.charCodeAt(j);
     if (d === 0x2c || d === 0x5d || d === 0x7d || isWs(d)) break;
     j++;
@@ -139,6 +140,23 @@ export function unwrapRecords(text: string, maxRecords = Infinity): BodySpans | 
 }
 
 /**
+ * The spans of the objects of `t[s]` … `t[e - 1]` when it is two or more JSON objects back to back,
+ * with no separator: Fluent Bit's `format json_stream`. Undefined for anything else (one object; a
+ * broken one, trailing text: the line stays one record, refused when parsed). Scans within the line only.
+ */
+function backToBack(t: string, s: number, e: number): number[] | undefined {
+  const spans: number[] = [];
+  for (let i = s; i < e;) {
+    if (t.charCodeAt(i) !== 0x7b) return undefined;
+    const end = skipValue(t, i, e);
+    if (end < 0) return undefined;
+    spans.push(i, end);
+    i = end;
+  }
+  return spans.length > 2 ? spans : undefined;
+}
+
+/**
  * Finds the records of a body without parsing them. Throws PAYLOAD_TOO_LARGE (`details.what:
  * 'records'`) past `maxRecords`, BAD_REQUEST for a body that starts as an array but is not one.
  */
@@ -162,8 +180,9 @@ export function splitBody(input: string, maxRecords = Infinity): BodySpans {
     out.lines.push(1);
     return out;
   }
-  // NDJSON: one record per non-blank line.
+  // NDJSON: one record per non-blank line (or per object of a line of objects back to back).
   let line = 0;
+  let pair = -1; // where "}{" next occurs (from the line scanned), -2 when nowhere: found once, not once per line
   for (let i = 0; i <= text.length;) {
     let nl = text.indexOf('\n', i);
     if (nl < 0) nl = text.length;
@@ -174,9 +193,16 @@ export function splitBody(input: string, maxRecords = Infinity): BodySpans {
     if (s < nl) {
       let e = nl;
       while (e > s && isWs(text.charCodeAt(e - 1))) e--;
-      if (out.spans.length / 2 >= maxRecords) throw tooMany(maxRecords);
-      out.spans.push(s, e);
-      out.lines.push(line);
+      if (pair !== -2 && pair < s) {
+        const next = text.indexOf('}{', s);
+        pair = next < 0 ? -2 : next;
+      }
+      const objects = pair >= 0 && pair < e ? backToBack(text, s, e) : undefined;
+      for (let k = 0; k < (objects?.length ?? 2); k += 2) {
+        if (out.spans.length / 2 >= maxRecords) throw tooMany(maxRecords);
+        out.spans.push(objects ? objects[k]! : s, objects ? objects[k + 1]! : e);
+        out.lines.push(line);
+      }
     }
     i = nl + 1;
   }

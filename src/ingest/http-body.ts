@@ -14,6 +14,7 @@ import { splitBody, type BodySpans } from './body-records.js';
  *   `format json_lines`, `curl --data-binary @events.ndjson`;
  * - a JSON array: Vector's http sink default for `codec: json`, Fluent Bit `format json`
  *   (records carry a `date` field, used as `time` when the event has none);
+ * - JSON objects back to back with no separator: Fluent Bit `format json_stream`;
  * - a single JSON object, or an object wrapping an array in `events` / `records` / `Records` / `value`
  *   (Azure diagnostic export, CloudTrail log files).
  */

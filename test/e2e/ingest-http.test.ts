@@ -179,6 +179,23 @@ describe('Fluent Bit http output', () => {
     await waitFor(async () => (await levelOf(user)) === 'high', { what: 'endpoint detection from Fluent Bit json' });
     expect((await riskOf(user)).behaviors[0]!.first_at).toBe(new Date(base + 10 * 60_000).toISOString());
   });
+
+  it('format json_stream (records back to back, no separator), gzip: each record its own (was one record, refused whole)', async () => {
+    const user = 'fluentbit-stream@example.com';
+    const date = (min: number): number => (base + min * 60_000) / 1000;
+    const records = [
+      { date: date(12), type: 'endpoint', user, device: { id: 'd-3' }, vendor: 'crowdstrike', detection: 'malware', severity: 'critical' },
+      { date: date(13), type: 'dlp', user, profile: 'credit-cards', severity: 'critical', action: 'block', app: 'drive' },
+      { date: date(14), type: 'dlp', severity: 'high' }, // no user
+    ];
+    const body = records.map((r) => JSON.stringify(r)).join('');
+    const r = await ship(gzipSync(body), { 'content-type': 'application/json', 'content-encoding': 'gzip', 'user-agent': 'Fluent-Bit' });
+    expect(r.status).toBe(202);
+    expect(r.json).toEqual({ accepted: 2, rejected: 1, errors: [{ index: 2, reason: 'user: required' }] });
+    await waitFor(async () => (await levelOf(user)) === 'high', { what: 'endpoint detection from Fluent Bit json_stream' });
+    const dead = (await deadLetters()).filter((d) => d['orig.event'] === JSON.stringify(records[2]));
+    expect(dead).toHaveLength(1);
+  });
 });
 
 describe('afterwards', () => {
@@ -189,13 +206,13 @@ describe('afterwards', () => {
     const logins = await redis.xlen(`${prefix}:login`);
     const activity = await redis.xlen(`${prefix}:activity`);
     expect(logins).toBe(2);
-    expect(activity).toBe(6);
+    expect(activity).toBe(8);
     const dead = (await deadLetters()).filter((d) => d.source_stream === 'http:/v1/events');
-    expect(dead).toHaveLength(4);
+    expect(dead).toHaveLength(5);
     for (const d of dead) expect(d.reason).toEqual(expect.any(String));
     // Counted as dead letters too, as the router's are (found by a black-box review: only http_ingested counted them).
     const metrics = await (await fetch(`${worker.url}/metrics`, { headers: { authorization: `Bearer ${cfg.adminToken}` } })).text();
-    expect(metrics).toMatch(/riskstream_events_dead_lettered_total\{stream="http:\/v1\/events"\} 4\b/);
+    expect(metrics).toMatch(/riskstream_events_dead_lettered_total\{stream="http:\/v1\/events"\} 5\b/);
   });
 });
 

@@ -45,6 +45,20 @@ describe('splitBody: records found without parsing them', () => {
     }
   });
 
+  it("Fluent Bit's format json_stream: objects back to back (no separator) are each a record; a line that is not only whole objects stays one", () => {
+    expect(texts('{"a":1}{"b":"}{"}{"c":[{}]}\n{"d":4}')).toEqual(['{"a":1}', '{"b":"}{"}', '{"c":[{}]}', '{"d":4}']);
+    expect(splitBody('{"a":1}{"b":2}\n{"c":3}{"d":4}').lines).toEqual([1, 1, 2, 2]);
+    // Left as one record (its JSON refused as before): a broken object, trailing text, a string holding "}{".
+    for (const line of ['{"a":1}{"b":', '{"a":1}{"b":2} x', '{"a":1}[1]', '{"a":"}{"}']) expect(texts(`${line}\n{"z":0}`)).toEqual([line, '{"z":0}']);
+    // Counted as records: past the limit, PAYLOAD_TOO_LARGE.
+    expect(() => splitBody('{}'.repeat(11), 10)).toThrow(expect.objectContaining({ code: 'PAYLOAD_TOO_LARGE' }));
+    // Each line is scanned within itself: lines of unclosed objects do not rescan the body.
+    const body = '{"a":1}{\n'.repeat(50_000);
+    const t = performance.now();
+    expect(splitBody(body).spans).toHaveLength(100_000);
+    expect(performance.now() - t).toBeLessThan(1000);
+  });
+
   it('a body starting as an array but not one is BAD_REQUEST', () => {
     for (const body of ['[{"a":1},', '[1 2]', '[1] {"a":1}']) expect(() => splitBody(body)).toThrow(expect.objectContaining({ code: 'BAD_REQUEST' }));
   });

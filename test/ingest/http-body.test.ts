@@ -17,6 +17,7 @@ describe('parseEventsBody: framings', () => {
     ['wrapped in events', JSON.stringify({ events: [ev(1), ev(2), ev(3)] })],
     ['wrapped in records (Azure export)', JSON.stringify({ records: [ev(1), ev(2), ev(3)] })],
     ['UTF-8 BOM', '\ufeff' + JSON.stringify([ev(1), ev(2), ev(3)])],
+    ["Fluent Bit's json_stream (objects back to back)", [ev(1), ev(2), ev(3)].map((e) => JSON.stringify(e)).join('')],
   ])('%s', async (_n, body) => {
     const items = await parse(body);
     expect(items.map((i) => i.ok && i.event.user)).toEqual(['u1@example.com', 'u2@example.com', 'u3@example.com']);
