@@ -94,9 +94,24 @@ export function entryObject(fields: Record<string, string>): Record<string, unkn
     const other = otherSubject(fields, name, obj.user);
     if (other) return `${name}, ${other}: two events of different users in one entry (neither is guessed)`;
     // Other fields of the entry are attributes; the JSON object wins on conflicts.
-    return { ...flatToObject(fields, name), ...obj };
+    return besideJson(fields, name, obj);
   }
   return flatToObject(fields);
+}
+
+/**
+ * The JSON event of envelope field `name` with the entry's other fields as attributes (the JSON
+ * wins on conflicts). A dotted field under a key the JSON also has (`host.name` beside the JSON's
+ * `host`) stays under its dotted name, to nest as a JSON event's own dotted keys do (where the JSON
+ * leaves its place free): the flat value it built, replaced by the JSON's, would lose it.
+ */
+function besideJson(fields: Record<string, string>, name: string, obj: Record<string, unknown>): Record<string, unknown> {
+  const out = { ...flatToObject(fields, name), ...obj };
+  for (const key in fields) {
+    const dot = key.indexOf('.');
+    if (dot > 0 && key !== name && !Object.hasOwn(obj, key) && Object.hasOwn(obj, key.slice(0, dot))) out[key] = flatValue(key, fields[key]!);
+  }
+  return out;
 }
 
 /** Another envelope field of the entry holding a JSON event of another user than `user`, if any. */

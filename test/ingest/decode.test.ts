@@ -75,6 +75,27 @@ describe('decodeEntry: accepted shapes', () => {
     expect(r.ok && r.event).toMatchObject({ type: 'login', source: 'vector' });
   });
 
+  it("keeps a dotted field beside the envelope under a key the JSON also has (an audit: `host.name` beside the JSON's `host` was lost)", () => {
+    const event = { ...login, host: { ip: '10.0.0.1' }, app: 'drive' };
+    const fields = { event: JSON.stringify(event), 'host.name': 'web-1', 'app.id': '42', 'geo.city': 'London', 'login.source': 'syslog-ng' };
+    // Nested where the JSON leaves the place free, else under its dotted name; the JSON's own values win.
+    expect(decodeEntry(entry(fields))).toEqual({
+      ok: true,
+      event: {
+        type: 'login',
+        user: 'alice@example.com',
+        time: T,
+        host: { ip: '10.0.0.1', name: 'web-1' },
+        app: 'drive',
+        'app.id': '42',
+        geo: { city: 'London' },
+        login: { source: 'syslog-ng' },
+      },
+    });
+    const both = decodeEntry(entry({ event: JSON.stringify({ ...login, host: { name: 'json' } }), 'host.name': 'flat' }));
+    expect(both.ok && both.event).toMatchObject({ host: { name: 'json' }, 'host.name': 'flat' });
+  });
+
   it('treats a plain-text message in a flat entry as an attribute', () => {
     const r = decodeEntry(entry({ ...login, message: '{oops not json' }));
     expect(r.ok && r.event.message).toBe('{oops not json');
