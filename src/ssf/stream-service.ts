@@ -226,14 +226,17 @@ export class StreamService {
   /**
    * Queues level changes to every enabled stream; holds them for paused ones. `only: 'enabled'`
    * skips the paused ones (the early enqueue of committed changes: the relay holds them);
-   * `queue`: the queue to add to (another connection's, for the early enqueue).
+   * `queue`: the queue to add to (another connection's, for the early enqueue). The relay's pass
+   * (no `only`) reads the streams afresh: a stream another worker created before the
+   * changes were committed gets them — the cache may be a second old. The early enqueue may use
+   * the cache: the relay's pass follows it.
    */
   async onChanges(changes: LevelChange[], only?: 'enabled', queue: SetQueue = this.queue): Promise<void> {
-    await fanOutChanges(this.fanOut, await this.streams(), changes, only, queue);
+    await fanOutChanges(this.fanOut, await this.streams(only === undefined), changes, only, queue);
   }
 
-  /** Queues a session revocation to every enabled stream; holds it for paused ones. */
+  /** Queues a session revocation to every enabled stream (read afresh, as the relay's pass); holds it for paused ones. */
   async onRevoked(revoked: SessionRevoked): Promise<void> {
-    await fanOutRevoked(this.fanOut, await this.streams(), revoked, this.queue);
+    await fanOutRevoked(this.fanOut, await this.streams(true), revoked, this.queue);
   }
 }

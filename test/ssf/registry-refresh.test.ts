@@ -7,7 +7,7 @@ import { buildSsf, type SsfRuntime } from '../../src/runtime/ssf.js';
 import { eventOf, startReceiver, type TestReceiver } from '../helpers/receiver.js';
 import { cleanup, redisClient, testPrefix, waitFor } from '../helpers/redis.js';
 import { writeTestConfig, type TestConfig } from '../helpers/worker.js';
-import { CAEP_RISK_LEVEL_CHANGE, SSF_VERIFICATION } from '../../src/ssf/set-builder.js';
+import { CAEP_RISK_LEVEL_CHANGE, CAEP_SESSION_REVOKED, SSF_VERIFICATION } from '../../src/ssf/set-builder.js';
 import { enqueueLevelChanges, levelChangeJobId } from '../../src/ssf/queue.js';
 import { streamReceiver, streamReceiverName } from '../../src/ssf/streams.js';
 import { change } from './helpers.js';
@@ -102,4 +102,29 @@ describe('delivery registry: streams changed on another worker', () => {
     expect(ev.body).toMatchObject({ state: 'state-while-paused' });
     expect((await delivering.setQueue.queue.getFailed()).filter((j) => j.data.event === 'verification')).toEqual([]);
   }, 30_000);
+});
+
+describe('fan-out: a stream created on another worker', () => {
+  it('gets the SETs of changes committed after its 201, however recently another worker synced its streams (found by a black-box review: they were lost)', async () => {
+    const rx3 = await startReceiver();
+    try {
+      const caller = { owner: 'owner-4', admin: false };
+      // `delivering` (the partition owner here) synced its streams just now, before the stream exists.
+      await delivering.streams.streams(true);
+      const s = await serving.streams.create({ fields: { endpoint_url: `${rx3.url}/push` }, body: {} }, caller, 'test');
+      const user = 'fresh@example.com';
+      // The owner's relay passes the change on to every stream, right after the stream's 201.
+      await delivering.enqueueChanges([change(user, 1, 'low', 'high')]);
+      await waitFor(() => rx3.received.length >= 1, { timeout: 5000, what: 'the SET at the new stream' });
+      expect([rx3.received[0]!.claims.aud, rx3.received[0]!.claims.sub_id]).toEqual([s.aud, { format: 'email', email: user }]);
+      expect(eventOf(rx3.received[0]!).body).toMatchObject({ current_level: 'HIGH', previous_level: 'LOW' });
+      // A session revocation too (the sessions' sink fans out to every stream).
+      const s2 = await serving.streams.create({ fields: { endpoint_url: `${rx3.url}/revoked` }, body: {} }, caller, 'test');
+      await delivering.streams.onRevoked({ id: 'rev-1', user, sessionId: 's-1', reason: 'stolen', initiatingEntity: 'admin', time: Date.now() });
+      const revoked = await waitFor(() => rx3.received.find((r) => r.path === '/revoked'), { timeout: 5000, what: 'the session-revoked SET' });
+      expect([eventOf(revoked).type, revoked.claims.aud]).toEqual([CAEP_SESSION_REVOKED, s2.aud]);
+    } finally {
+      await rx3.close();
+    }
+  });
 });
