@@ -61,9 +61,10 @@ export function createSetProcessor(deps: ProcessorDeps): (job: Job<SetJobData>, 
     // status itself: it is sent whatever the stream's status (SSF 1.0 §8.1.5).
     const announces = d.event === 'stream-updated';
     const waits = (r: ResolvedReceiver | undefined): boolean => r?.paused === true && !announces;
-    // Unknown or disabled here: re-read first. A waiting SET needs no re-read: the resume shows at
-    // the next periodic sync, before it looks again.
-    if (!receiver?.enabled && !waits(receiver) && deps.registry.refresh) {
+    // Unknown or disabled here, or a self-registered stream: re-read first. Another worker may have
+    // created, paused or disabled a stream, or removed the subject or the event type, since this
+    // one's last sync (a second ago at most), and answered the receiver already.
+    if ((receiver?.selfRegistered === true || !receiver?.enabled) && deps.registry.refresh) {
       await deps.registry.refresh();
       receiver = deps.registry.get(d.receiver);
     }

@@ -40,11 +40,40 @@ export class StreamCache {
     return this.sorted;
   }
 
-  /** Applies the changes since the last sync (everything on the first); returns the streams. */
+  /** The sync under way, and the one queued behind it. */
+  private syncing: Promise<void> | undefined;
+  private following: Promise<void> | undefined;
+
+  /**
+   * Applies the changes since the last sync (everything on the first); returns the streams. One
+   * sync at a time (two at once could apply what they read out of order): a call during one waits
+   * for the next, which starts after it, so what it gets was read after the call; every call during
+   * a sync shares that next one (SETs to streams taken at once cost a read or two, not one each).
+   */
   async sync(): Promise<SsfStream[]> {
+    await this.once();
+    return this.sorted;
+  }
+
+  private once(): Promise<void> {
+    if (this.syncing) {
+      return (this.following ??= this.syncing
+        .catch(() => undefined)
+        .then(() => {
+          this.following = undefined;
+          return this.once();
+        }));
+    }
+    const run: Promise<void> = this.read().finally(() => {
+      if (this.syncing === run) this.syncing = undefined;
+    });
+    this.syncing = run;
+    return run;
+  }
+
+  private async read(): Promise<void> {
     if (this.seen === undefined || (await this.trimmedPast(this.seen))) await this.reload();
     else await this.applyChanges();
-    return this.sorted;
   }
 
   private async reload(): Promise<void> {

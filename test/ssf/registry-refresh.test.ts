@@ -11,6 +11,7 @@ import { CAEP_RISK_LEVEL_CHANGE, CAEP_SESSION_REVOKED, SSF_VERIFICATION } from '
 import { enqueueLevelChanges, levelChangeJobId } from '../../src/ssf/queue.js';
 import { streamReceiver, streamReceiverName } from '../../src/ssf/streams.js';
 import { change } from './helpers.js';
+import { startMonitor } from '../helpers/monitor.js';
 
 // Two workers on one Redis: `serving` answers the SSF stream API (it delivers nothing here),
 // `delivering` runs the delivery worker. The stream is created, and its verification SET queued,
@@ -126,5 +127,49 @@ describe('fan-out: a stream created on another worker', () => {
     } finally {
       await rx3.close();
     }
+  });
+});
+
+describe('delivery: a subject removed, or a stream paused, on another worker', () => {
+  it('gets no SET once the 204 / 200 is answered, however recently the delivering worker synced its streams', async () => {
+    const rx4 = await startReceiver();
+    try {
+      const caller = { owner: 'owner-5', admin: false };
+      const s = await serving.streams.create({ fields: { endpoint_url: `${rx4.url}/push` }, body: {} }, caller, 'test');
+      const jobState = (user: string) => delivering.setQueue.queue.getJobState(levelChangeJobId(streamReceiverName(s.stream_id), user, 1));
+      // SETs queued as a worker whose cache still has the stream as it was would queue them.
+      const queued = (user: string) => enqueueLevelChanges(serving.setQueue, [change(user, 1, 'low', 'high')], [streamReceiver(s)]);
+      // The delivering worker knows the stream, enabled, every subject in.
+      await delivering.streams.streams(true);
+      await serving.streams.subjects(s.stream_id, { format: 'email', email: 'removed@example.com' }, 'remove', caller, 'test');
+      await queued('removed@example.com');
+      await waitFor(async () => (await jobState('removed@example.com')) === 'failed', { timeout: 5000, what: 'the removed subject’s SET failed' });
+      await delivering.streams.streams(true);
+      await serving.streams.setStatus(s.stream_id, 'paused', 'maintenance', caller, 'test');
+      await queued('kept@example.com');
+      await waitFor(async () => (await jobState('kept@example.com')) === 'delayed', { timeout: 5000, what: 'the SET waiting for the resume' });
+      expect(rx4.received).toHaveLength(0);
+      await serving.streams.setStatus(s.stream_id, 'enabled', undefined, caller, 'test');
+      await waitFor(() => rx4.received.length >= 1, { timeout: 15_000, what: 'the SET after the resume' });
+      expect(rx4.received.map((r) => (r.claims.sub_id as { email: string }).email)).toEqual(['kept@example.com']);
+    } finally {
+      await rx4.close();
+    }
+  }, 30_000);
+
+  it('SETs to streams taken at once share that re-read: a read or two of the change stream, not one per SET', async () => {
+    const changes = new Keys(prefix).ssfStreamChanges;
+    const reads: string[][] = [];
+    const monitor = await startMonitor((args) => {
+      if (args[0]?.toLowerCase() === 'xrange' && args[1] === changes) reads.push(args);
+    });
+    try {
+      await Promise.all(Array.from({ length: 50 }, () => delivering.registry.refresh!()));
+    } finally {
+      await monitor.stop();
+    }
+    // The sync under way (if any) and the one after it: two reads each (trimmed? then what changed).
+    expect(reads.length).toBeGreaterThan(0);
+    expect(reads.length).toBeLessThanOrEqual(6);
   });
 });
