@@ -17,7 +17,8 @@ export interface Held {
 /**
  * Enriches and writes routable items, one entry per partition. Events the edge derives from an
  * entry (appended by `enrich`, under that entry's ref) take the next sub-indexes of its key.
- * Returns the partitions written and how many entries were found written already. Entries are
+ * Returns the partitions written, how many entries were found written already and how many derived
+ * events found no sub-index left (dropped; see {@link addDerived}). Entries are
  * offered to `handoff` (this process's owner) before they are sent, as an owner may read one
  * before this step sees its reply; one found written already is withdrawn (and an owner takes an
  * entry only when the stream holds exactly the bytes offered).
@@ -28,8 +29,8 @@ export async function writeRouted(
   enrich: (events: StreamEvent[]) => Promise<void>,
   items: Held[],
   handoff?: Pick<RoutedHandoff, 'put' | 'take'>,
-): Promise<{ partitions: number; present: number }> {
-  if (!items.length) return { partitions: 0, present: 0 };
+): Promise<{ partitions: number; present: number; dropped: number }> {
+  if (!items.length) return { partitions: 0, present: 0, dropped: 0 };
   const events: StreamEvent[] = [];
   for (const h of items) if (h.event) events.push({ ref: h.ref, event: h.event, deliveries: 1 });
   const original = events.length;
@@ -41,7 +42,7 @@ export async function writeRouted(
     const event = h.event ? events[e++]!.event : undefined;
     all.push(event === h.event ? h : { key: h.key, ref: h.ref, event });
   }
-  if (events.length > original) addDerived(all, items, events.slice(original), (user) => keys.partitionOf(user));
+  const dropped = events.length > original ? addDerived(all, items, events.slice(original), (user) => keys.partitionOf(user)) : 0;
   all.sort((a, b) => compareKeys(a.key, b.key));
   const byPartition = new Map<number, RoutedItem[]>();
   for (const h of all) {
@@ -90,11 +91,11 @@ export async function writeRouted(
           (err: Error) => err,
         ),
       );
-    return { partitions: byPartition.size, present };
+    return { partitions: byPartition.size, present, dropped };
   }
   const outcomes = await sendTogether(redis, (r) => encoded.map((e) => send(r, e)));
   for (const [i, [err]] of outcomes.entries()) check(encoded[i]!, err);
-  return { partitions: byPartition.size, present };
+  return { partitions: byPartition.size, present, dropped };
 }
 
 /**
@@ -126,18 +127,23 @@ const itemKey = (it: RoutedItem): OrderKey => ({ ms: it.k[0], seq: it.k[1] });
  * each taking the next sub-index of its entry's key in its own partition (keys need only be unique
  * within a partition: a failure revealing password_spray victims of many users routes up to
  * MAX_SUBS − 1 of them per partition, not in all). One not derived from a routed entry (it cannot
- * be ordered), or past that, is dropped.
+ * be ordered), or past that, is dropped: returns how many were (the router reports them, counted
+ * and logged — never silently).
  */
-function addDerived(all: Held[], items: readonly Held[], extras: readonly StreamEvent[], partitionOf: (user: string) => number): void {
+function addDerived(all: Held[], items: readonly Held[], extras: readonly StreamEvent[], partitionOf: (user: string) => number): number {
+  let dropped = 0;
   const byRef = new Map<string, { key: OrderKey; subs: Map<number, number> }>();
   for (const h of items) byRef.set(`${h.ref.stream}\u0000${h.ref.id}`, { key: h.key, subs: new Map() });
   for (const extra of extras) {
     const base = byRef.get(`${extra.ref.stream}\u0000${extra.ref.id}`);
-    if (!base) continue;
-    const p = partitionOf(extra.event.user);
-    const sub = (base.subs.get(p) ?? 0) + 1;
-    if (sub >= MAX_SUBS) continue;
+    const p = base ? partitionOf(extra.event.user) : 0;
+    const sub = base ? (base.subs.get(p) ?? 0) + 1 : MAX_SUBS;
+    if (!base || sub >= MAX_SUBS) {
+      dropped++;
+      continue;
+    }
     base.subs.set(p, sub);
     all.push({ key: { ms: base.key.ms, seq: base.key.seq + sub }, ref: extra.ref, event: extra.event });
   }
+  return dropped;
 }

@@ -44,6 +44,8 @@ export interface RouteReport {
   partitions: number;
   /** Partition entries found written already (re-deliveries; see route-write.ts). */
   present: number;
+  /** Events derived at the edge (password_spray victims) that found no order key left and were not routed (route-write.ts). */
+  derivedDropped?: number;
   /**
    * Every stream was read to its end and nothing is held back: the next read would find only
    * entries added since, so the loop waits for input first (no read that finds nothing).

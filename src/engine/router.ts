@@ -235,6 +235,7 @@ export class Router {
     const w = await writeRouted(this.redis, this.keys, this.parts.enrich, routable, this.parts.handoff);
     r.report.partitions = w.partitions;
     r.report.present = w.present;
+    if (w.dropped) r.report.derivedDropped = w.dropped;
     if (bad.length) await this.parts.deadLetter(bad);
     if (this.opts.wait && (routable.length || bad.length)) await waitReplicas(this.redis, this.opts.wait.replicas, this.opts.wait.timeoutMs);
     // Acked with the next read (or flushAcks), now that their partition entries exist.

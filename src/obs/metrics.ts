@@ -106,6 +106,11 @@ export class Metrics {
     help: 'Partition entries the router found written already (re-deliveries after a crash or a rewound group; input XADDed with explicit ids below what was routed)',
     registers: [this.registry],
   });
+  readonly derivedDropped = new Counter({
+    name: 'riskstream_engine_derived_dropped_total',
+    help: 'Events derived at the edge (password_spray victims) not routed: more than 15 of one input entry in one partition',
+    registers: [this.registry],
+  });
   readonly routed = new Counter({ name: 'riskstream_engine_routed_total', help: 'Input entries routed to partition streams', registers: [this.registry] });
   readonly pipelineErrors = new Counter({ name: 'riskstream_pipeline_errors_total', help: 'Batches that failed and were retried', registers: [this.registry] });
   readonly ingested = new Counter({

@@ -40,6 +40,10 @@ export async function startEngine(d: EngineDeps): Promise<EngineRuntime> {
   const reportRoute = (r: RouteReport): void => {
     d.metrics.routed.inc(r.routed);
     d.metrics.routedPresent.inc(r.present);
+    if (r.derivedDropped) {
+      d.metrics.derivedDropped.inc(r.derivedDropped);
+      d.logger.warn({ dropped: r.derivedDropped }, 'events derived at the edge not routed: one input entry derived more than 15 in one partition');
+    }
     for (const l of listeners) l({ route: r });
   };
   const routingFailed = (): void => d.metrics.pipelineErrors.inc();

@@ -197,17 +197,28 @@ describe('password_spray edge: per-IP state in Redis', () => {
     expect(refOf((e) => e.type === SPRAY_VICTIM_TYPE)).toEqual([`${step[4]!.ref.stream} ${step[4]!.ref.id}`]);
   });
 
-  it('routed, one failure revealing 20 victims routes all 20 (each after the failure, in its own user’s partition)', async () => {
-    const ip = '198.51.100.124';
-    const oks = Array.from({ length: 20 }, (_, i) => login(`many${i}@example.com`, 10 * MIN, 'success', ip));
+  /** Routes 20 successes from `ip`, then 4 failures revealing them all, over `partitions`: the victims routed and the write's outcome. */
+  const twentyVictims = async (ip: string, tag: string, partitions: number) => {
+    const oks = Array.from({ length: 20 }, (_, i) => login(`${tag}${i}@example.com`, 10 * MIN, 'success', ip));
     const step = [...oks, ...failures(4, ip)];
     const held: Held[] = step.map((se, i) => ({ key: orderKey(`${T0}-${i}`, 0), ref: se.ref, event: se.event }));
-    const rk = new Keys(`${prefix}:many`, 64);
-    await writeRouted(redis, rk, enrich(), held);
+    const rk = new Keys(`${prefix}:${tag}`, partitions);
+    const w = await writeRouted(redis, rk, enrich(), held);
     const victims: string[] = [];
     for (const part of rk.partitionList)
       for (const [, f] of await redis.xrangeBuffer(rk.partitionIn(part), '-', '+'))
         for (const x of decodeRouted(f[1]!)) if ('e' in x && x.e.type === SPRAY_VICTIM_TYPE) victims.push(x.e.user);
+    return { oks, victims, w };
+  };
+
+  it('routed, one failure revealing 20 victims routes all 20 (each after the failure, in its own user’s partition)', async () => {
+    const { oks, victims } = await twentyVictims('198.51.100.124', 'many', 64);
     expect(victims.sort()).toEqual(oks.map((o) => o.event.user).sort());
+  });
+
+  it('routed, victims past the sub-indexes one entry has in one partition are counted as dropped, never silently', async () => {
+    const { victims, w } = await twentyVictims('198.51.100.125', 'one', 1);
+    expect(victims).toHaveLength(15);
+    expect(w.dropped).toBe(5);
   });
 });
