@@ -80,3 +80,17 @@ it('while closing: a kept-alive connection whose request was under way is answer
   await ended;
   expect(got()).toMatch(/^HTTP\/1\.1 200/);
 });
+
+it('while closing: a pipelined request still arriving behind one under way does not cut the answer under way', async () => {
+  const { app, socket, got, ended, release } = await slowRequestUnderWay();
+  // A second request pipelined behind the first: its headers arrived, its body is still coming.
+  socket.write(`POST /v1/events HTTP/1.1\r\nHost: x\r\n${auth}Content-Type: application/json\r\nContent-Length: 10\r\n\r\n{"a"`);
+  await new Promise((r) => setTimeout(r, 50));
+  const closed = app.close();
+  await new Promise((r) => setTimeout(r, 20));
+  release();
+  await Promise.race([ended, new Promise((r) => setTimeout(r, 3000))]);
+  socket.destroy();
+  await closed;
+  expect(got()).toMatch(/^HTTP\/1\.1 200/); // what was under way is answered
+});
