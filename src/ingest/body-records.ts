@@ -142,14 +142,17 @@ export function unwrapRecords(text: string, maxRecords = Infinity): BodySpans | 
 /**
  * The spans of the objects of `t[s]` … `t[e - 1]` when it is two or more JSON objects back to back,
  * with no separator: Fluent Bit's `format json_stream`. Undefined for anything else (one object; a
- * broken one, trailing text: the line stays one record, refused when parsed). Scans within the line only.
+ * broken one, trailing text: the line stays one record, refused when parsed). Scans within the line
+ * only; objects are counted as found (as lines are): past `room` more records, PAYLOAD_TOO_LARGE
+ * before the rest of the line is scanned (`limit`: http.max_records).
  */
-function backToBack(t: string, s: number, e: number): number[] | undefined {
+function backToBack(t: string, s: number, e: number, room: number, limit: number): number[] | undefined {
   const spans: number[] = [];
   for (let i = s; i < e;) {
     if (t.charCodeAt(i) !== 0x7b) return undefined;
     const end = skipValue(t, i, e);
     if (end < 0) return undefined;
+    if (spans.length > 0 && spans.length / 2 >= room) throw tooMany(limit);
     spans.push(i, end);
     i = end;
   }
@@ -197,7 +200,7 @@ export function splitBody(input: string, maxRecords = Infinity): BodySpans {
         const next = text.indexOf('}{', s);
         pair = next < 0 ? -2 : next;
       }
-      const objects = pair >= 0 && pair < e ? backToBack(text, s, e) : undefined;
+      const objects = pair >= 0 && pair < e ? backToBack(text, s, e, maxRecords - out.spans.length / 2, maxRecords) : undefined;
       for (let k = 0; k < (objects?.length ?? 2); k += 2) {
         if (out.spans.length / 2 >= maxRecords) throw tooMany(maxRecords);
         out.spans.push(objects ? objects[k]! : s, objects ? objects[k + 1]! : e);
