@@ -101,15 +101,23 @@ export function entryObject(fields: Record<string, string>): Record<string, unkn
 
 /**
  * The JSON event of envelope field `name` with the entry's other fields as attributes (the JSON
- * wins on conflicts). A dotted field under a key the JSON also has (`host.name` beside the JSON's
+ * wins on conflicts: a field it names too, plain or dotted, is its own). A dotted field under a key the JSON also has (`host.name` beside the JSON's
  * `host`) stays under its dotted name, to nest as a JSON event's own dotted keys do (where the JSON
  * leaves its place free): the flat value it built, replaced by the JSON's, would lose it.
  */
 function besideJson(fields: Record<string, string>, name: string, obj: Record<string, unknown>): Record<string, unknown> {
-  const out = { ...flatToObject(fields, name), ...obj };
+  // A dotted field the JSON names too (its own dotted key, `"session.id"`) is the JSON's: left out,
+  // else the flat value would take the place and the JSON's be kept beside it as an attribute.
+  let flat = fields;
   for (const key in fields) {
+    if (key.indexOf('.') < 0 || !Object.hasOwn(obj, key)) continue;
+    if (flat === fields) flat = { ...fields };
+    delete flat[key];
+  }
+  const out = { ...flatToObject(flat, name), ...obj };
+  for (const key in flat) {
     const dot = key.indexOf('.');
-    if (dot > 0 && key !== name && !Object.hasOwn(obj, key) && Object.hasOwn(obj, key.slice(0, dot))) out[key] = flatValue(key, fields[key]!);
+    if (dot > 0 && key !== name && Object.hasOwn(obj, key.slice(0, dot))) out[key] = flatValue(key, flat[key]!);
   }
   return out;
 }

@@ -96,6 +96,20 @@ describe('decodeEntry: accepted shapes', () => {
     expect(both.ok && both.event).toMatchObject({ host: { name: 'json' }, 'host.name': 'flat' });
   });
 
+  it('a flat dotted field beside the envelope does not override the same dotted key in the JSON (the JSON wins where both name one)', () => {
+    // ECS-style keys in the JSON nest as nested ones do: the flat field naming the same key lost to it — it won instead.
+    const r = decodeEntry(
+      entry({
+        event: JSON.stringify({ ...login, 'session.id': 'json', 'geo.country': 'GB' }),
+        'session.id': 'flat',
+        'geo.country': 'RU',
+        'geo.city': 'London',
+      }),
+    );
+    expect(r.ok && r.event).toMatchObject({ session: { id: 'json' }, geo: { country: 'GB', city: 'London' } });
+    expect(r.ok && Object.keys(r.event).filter((k) => k.includes('.'))).toEqual([]);
+  });
+
   it('treats a plain-text message in a flat entry as an attribute', () => {
     const r = decodeEntry(entry({ ...login, message: '{oops not json' }));
     expect(r.ok && r.event.message).toBe('{oops not json');
