@@ -59,10 +59,12 @@ function escapedKey(text: string, start: number, end: number): string | undefine
 }
 
 /**
- * Whether a JSON object's text (valid JSON) names its top-level key `user` more than once:
- * JSON.parse keeps the last, so an appended key would re-attribute the event without a trace (a flat
- * entry naming a field twice is refused too); a key spelled with escapes (`"\u0075ser"`) counts.
- * One `indexOf` pair (and one escape test) unless the text holds `"user"` twice or such an escape.
+ * Whether a JSON object's text (valid JSON) names its top-level key `user` more than once, or the
+ * `user` of the object under its top-level `json` key (the event Filebeat decoded under a target,
+ * src/ingest/decode.ts): JSON.parse keeps the last, so an appended key would re-attribute the event
+ * without a trace (a flat entry naming a field twice is refused too); a key spelled with escapes
+ * (`"\u0075ser"`) counts. One `indexOf` pair (and one escape test) unless the text holds `"user"`
+ * twice or such an escape.
  */
 export function userGivenTwice(text: string): boolean {
   const first = text.indexOf('"user"');
@@ -70,6 +72,10 @@ export function userGivenTwice(text: string): boolean {
   if (!escaped && (first < 0 || first === text.lastIndexOf('"user"'))) return false;
   let depth = 0;
   let count = 0;
+  // The `json` target's keys (depth 2 under a top-level `json`: every such object, as JSON.parse keeps the last).
+  let key = '';
+  let inJson = false;
+  let countJson = 0;
   for (let i = 0; i < text.length; i++) {
     const c = text.charCodeAt(i);
     if (c === 0x22) {
@@ -81,16 +87,16 @@ export function userGivenTwice(text: string): boolean {
           i += 2;
         } else i++;
       }
-      if (depth !== 1) continue;
+      if (depth !== 1 && !(depth === 2 && inJson)) continue;
       let j = i + 1;
       while (j < text.length && (text[j] === ' ' || text[j] === '\t' || text[j] === '\n' || text[j] === '\r')) j++;
       if (text[j] !== ':') continue;
-      const user = backslash
-        ? escaped && i - start <= MAX_ESCAPED_USER && escapedKey(text, start, i) === 'user'
-        : i - start === 4 && text.startsWith('user', start);
-      if (user && ++count > 1) return true;
-    } else if (c === 0x7b || c === 0x5b) depth++;
-    else if (c === 0x7d || c === 0x5d) depth--;
+      const name = backslash ? (i - start <= MAX_ESCAPED_USER ? escapedKey(text, start, i) : undefined) : text.slice(start, i);
+      if (depth === 1) key = name === 'json' ? 'json' : '';
+      if (name === 'user' && (depth === 1 ? ++count : ++countJson) > 1) return true;
+    } else if (c === 0x7b || c === 0x5b) {
+      if (++depth === 2) inJson = c === 0x7b && key === 'json';
+    } else if (c === 0x7d || c === 0x5d) depth--;
   }
   return false;
 }

@@ -51,6 +51,12 @@ describe('userGivenTwice', () => {
     ['{"us\\u0065r":"a","user":"b"}', true],
     ['{"\\u0075\\u0073\\u0065\\u0072":"a","\\u0055ser":"b","us\\u0065rs":"c"}', false],
     ['{"user":"a","note":"\\u0075ser","x":{"\\u0075ser":"b"}}', false],
+    // The event Filebeat decoded under `json` (decode.ts takes it as the event): its user twice, or two such objects, re-attributed it unseen.
+    ['{"json":{"user":"a","type":"login","user":"b"}}', true],
+    ['{"json":{"user":"a"},"x":1,"json":{"user":"b"}}', true],
+    ['{"js\\u006fn":{"user":"a","\\u0075ser":"b"}}', true],
+    ['{"user":"a","json":{"user":"b"},"j":{"user":"c"},"list":[{"user":"d"}]}', false],
+    ['{"json":[{"user":"a"},{"user":"b"}]}', false],
   ])('%s → %s', (text, twice) => {
     expect(JSON.parse(text)).toBeTypeOf('object');
     expect(userGivenTwice(text)).toBe(twice);
@@ -65,5 +71,10 @@ describe('userGivenTwice', () => {
       fields: { event: '{"type":"login","user":"a@example.com","time":"2026-11-23T08:00:00Z","\\u0075ser":"b@example.com"}' },
     });
     expect(escaped).toEqual({ ok: false, reason: 'event: key "user" given more than once (which is the subject?)' });
+    const target = decodeEntry({
+      ...entry,
+      fields: { event: '{"json":{"type":"login","user":"a@example.com","time":"2026-11-23T08:00:00Z","user":"b@example.com"}}' },
+    });
+    expect(target).toEqual({ ok: false, reason: 'event: key "user" given more than once (which is the subject?)' });
   });
 });
