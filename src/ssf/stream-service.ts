@@ -229,9 +229,10 @@ export class StreamService {
    * `queue`: the queue to add to (another connection's, for the early enqueue). The relay's pass
    * (no `only`) reads the streams afresh: a stream another worker created before the
    * changes were committed gets them — the cache may be a second old. The early enqueue may use
-   * the cache: the relay's pass follows it.
+   * the cache: the relay's pass follows it. No changes (a relay pass of hits only): nothing read.
    */
   async onChanges(changes: LevelChange[], only?: 'enabled', queue: SetQueue = this.queue): Promise<void> {
+    if (!changes.length) return;
     await fanOutChanges(this.fanOut, await this.streams(only === undefined), changes, only, queue);
   }
 
