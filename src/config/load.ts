@@ -15,7 +15,7 @@ import { parseBehaviors } from './behaviors-parse.js';
 import { parseResponses, type ResponseRule } from './responses.js';
 import { inputTargetIssues, streamClashes } from './stream-clashes.js';
 import { streamNames, type StreamNames } from './stream-names.js';
-import { sectionsThatParse } from './sections.js';
+import { inputNamesParse, sectionsThatParse } from './sections.js';
 
 export type { ConfigIssue } from './yaml-source.js';
 export type { StreamNames } from './stream-names.js';
@@ -146,7 +146,9 @@ export function loadConfig(path: string, env: NodeJS.ProcessEnv = process.env): 
   }
 
   const at = (path: PropertyKey[]): { line: number; col: number } => (mainParsed ? locate(mainParsed, path) : { line: 1, col: 1 });
-  issues.push(...[...streamClashes(raw, at), ...inputTargetIssues(raw, at)].map((i) => ({ file: mainFile ?? abs, ...i })));
+  issues.push(
+    ...[...streamClashes(raw, at), ...inputTargetIssues(raw, at, !mainParsed || inputNamesParse(mainParsed.js))].map((i) => ({ file: mainFile ?? abs, ...i })),
+  );
 
   if (issues.length) {
     // In reading order: riskstream.yaml, then behaviors.yaml, then line and column.

@@ -2,17 +2,24 @@ import { riskstreamSchema, type RiskstreamFileConfig } from './schema.js';
 
 /**
  * Sections checked against another one after the schema: [section, the section it needs], in
- * order (a section dropped for a failed one drops those that need it in turn). Bridged lists and
- * mapped streams are checked against the input streams' names, which the key prefix defaults.
+ * order (a section dropped for a failed one drops those that need it in turn). Bridged lists are
+ * checked against the input streams' names, which the key prefix defaults. (Mapped streams are too,
+ * but their profiles are checked on their own: see {@link inputNamesParse}.)
  */
 const SECTION_NEEDS: ReadonlyArray<[string, string]> = [
   ['receivers', 'signing'],
   ['streams', 'redis'],
   ['bridge', 'streams'],
   ['bridge', 'redis'],
-  ['mapping', 'streams'],
-  ['mapping', 'redis'],
 ];
+
+/** Whether the sections the input streams' names come from (`streams`, `redis`: the key prefix) parse, or are left out. */
+export function inputNamesParse(js: unknown): boolean {
+  if (typeof js !== 'object' || js === null) return true;
+  const shape = riskstreamSchema.shape;
+  const o = js as Record<string, unknown>;
+  return (!Object.hasOwn(o, 'streams') || shape.streams.safeParse(o.streams).success) && (!Object.hasOwn(o, 'redis') || shape.redis.safeParse(o.redis).success);
+}
 
 /**
  * The file's config with only its top-level sections that parse on their own (the others at their

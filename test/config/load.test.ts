@@ -494,6 +494,12 @@ describe('loadConfig issues, located as file:line:col', () => {
     // Not judged against the default names while streams fails: only that section's issue.
     const badStreams = 'streams:\n  batch_size: 0\n  extra: [cx:okta]\nmapping:\n  streams:\n    cx:okta: okta\n';
     expect(lines(issuesOf(configDir({ 'riskstream.yaml': badStreams })))).toEqual([expect.stringMatching(/^riskstream\.yaml:2:15 streams\.batch_size: /)]);
+    // Its profiles are still checked in that run (they were dropped with the section: reported only once redis was fixed).
+    const badRedis = 'redis:\n  prefix: 7\nmapping:\n  streams:\n    cx:okta: nosuch\n';
+    expect(lines(issuesOf(configDir({ 'riskstream.yaml': badRedis })))).toEqual([
+      expect.stringMatching(/^riskstream\.yaml:2:11 redis\.prefix: /),
+      expect.stringMatching(/^riskstream\.yaml:5:14 mapping\.streams\.cx:okta: unknown mapping profile "nosuch"/),
+    ]);
   });
 
   it('a bridged list is not judged against default stream names when streams or redis failed (a black-box review: a typo in redis.cluster also reported a correct bridge target)', () => {
