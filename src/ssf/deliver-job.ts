@@ -38,6 +38,12 @@ const SKEW_RECHECK_MS = 5_000;
 /** Lock TTL beyond the receiver timeout (signing, Redis round trips). */
 const LOCK_MARGIN_MS = 5_000;
 
+/**
+ * Latest a push may start after its send lock was asked for: the lock then outlives the push (at
+ * most the receiver timeout) by a second.
+ */
+const SEND_WITHIN_MS = LOCK_MARGIN_MS - 1_000;
+
 /** Creates the processor function for a BullMQ Worker on `set-delivery`. */
 export function createSetProcessor(deps: ProcessorDeps): (job: Job<SetJobData>, token?: string) => Promise<DeliveryResult> {
   const random = deps.random ?? Math.random;
@@ -152,12 +158,15 @@ export function createSetProcessor(deps: ProcessorDeps): (job: Job<SetJobData>, 
       return delay(job, token, Math.min(gate.wait, left));
     }
     let release: (() => Promise<void>) | undefined;
+    let sendBy = Infinity;
     if (d.event === 'risk-level-change') {
+      const asked = performance.now();
       release = await deps.state.lock(d.change.user, receiver.name, receiver.timeout + LOCK_MARGIN_MS);
       if (!release) {
         await keep();
         return delay(job, token, 100 + Math.round(random() * 200));
       }
+      sendBy = asked + SEND_WITHIN_MS;
     }
     try {
       if (d.event === 'risk-level-change') {
@@ -170,6 +179,13 @@ export function createSetProcessor(deps: ProcessorDeps): (job: Job<SetJobData>, 
       } catch (err) {
         if (isRiskstreamError(err) && err.code.startsWith('KEY_')) return await fail(ctx, 'failed', { outcome: 'no_signing_key', message: err.message });
         throw err;
+      }
+      // This worker stood still since it took the lock (paused, a long GC, a reply held up on its
+      // way back): the lock may have expired and another worker sent a newer level meanwhile, which
+      // this one must not follow. Put back: its next attempt checks the versions again.
+      if (performance.now() > sendBy) {
+        await keep();
+        return await delay(job, token, 100 + Math.round(random() * 200));
       }
       const outcome = await pushSet({
         endpoint: receiver.endpoint,

@@ -28,9 +28,14 @@ export interface TcpProxy {
 /**
  * Starts a proxy on 127.0.0.1 (any free port) in front of `target` (loopback host and port).
  * `stallWhen`: a client's chunk for which it returns true stalls the proxy ({@link TcpProxy.stall})
- * before that chunk is forwarded (a Redis that stops answering at a given command).
+ * before that chunk is forwarded (a Redis that stops answering at a given command). `stallAfter`:
+ * the same, but the chunk is forwarded first (the command runs; its reply is held: a reply delayed
+ * on its way back).
  */
-export async function startTcpProxy(target: { host: string; port: number }, opts: { stallWhen?: (chunk: Buffer) => boolean } = {}): Promise<TcpProxy> {
+export async function startTcpProxy(
+  target: { host: string; port: number },
+  opts: { stallWhen?: (chunk: Buffer) => boolean; stallAfter?: (chunk: Buffer) => boolean } = {},
+): Promise<TcpProxy> {
   if (!/^(127\.|::1$|localhost$)/.test(target.host)) throw new Error(`tcp proxy: loopback targets only (got ${target.host})`);
   const sockets = new Set<Socket>();
   let dead = false;
@@ -57,6 +62,11 @@ export async function startTcpProxy(target: { host: string; port: number }, opts
           armed = undefined;
         }
         if (!stalled && opts.stallWhen?.(d)) stalled = true;
+        if (!stalled && opts.stallAfter?.(d)) {
+          to.write(d);
+          stalled = true;
+          return;
+        }
       }
       if (stalled) held.push(() => to.write(d));
       else to.write(d);
