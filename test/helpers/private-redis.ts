@@ -30,6 +30,8 @@ export interface PrivateRedis {
 export interface PrivateRedisOptions {
   /** An RDB in a temp dir of its own (`--dir`): `SAVE` writes it, {@link PrivateRedis.restart} loads it. Never saved by the server itself. */
   rdb?: boolean;
+  /** AOF persistence (`appendfsync always`) in a temp dir of its own: {@link PrivateRedis.restart} after a `kill -9` loads every write it answered. */
+  aof?: boolean;
 }
 
 /** A free loopback port in 6400-6499. */
@@ -72,8 +74,9 @@ async function waitUp(port: number): Promise<void> {
 /** Starts `redis-server --port <free 64xx> --save '' --appendonly no` (with `rdb`, `--dir <temp dir>`) and waits for its PONG. */
 export async function startPrivateRedis(opts: PrivateRedisOptions = {}): Promise<PrivateRedis> {
   const port = await freePort();
-  const dir = opts.rdb ? mkdtempSync(join(tmpdir(), 'riskstream-redis-')) : undefined;
-  const args = ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', ...(dir ? ['--dir', dir] : [])];
+  const dir = opts.rdb || opts.aof ? mkdtempSync(join(tmpdir(), 'riskstream-redis-')) : undefined;
+  const persistence = opts.aof ? ['--appendonly', 'yes', '--appendfsync', 'always'] : ['--appendonly', 'no'];
+  const args = ['--port', String(port), '--bind', '127.0.0.1', '--save', '', ...persistence, ...(dir ? ['--dir', dir] : [])];
   let server: ChildProcess;
   let stalled = false;
   const start = async (): Promise<void> => {
