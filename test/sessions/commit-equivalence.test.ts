@@ -45,31 +45,37 @@ function jsonSuser(op: string[]): string[] {
 }
 
 /**
- * SUSER without the (expires_at, id) pairs of `notStored` (`user \0 id`): today's script keeps the
- * logins its SPUTs refused or found revoked out of the user's index (the old one indexed them, and
- * they could push a session of the user's own over max_per_user).
+ * SUSER without the (expires_at, id) pairs of the indexed SPUTs in `notStored` (their positions
+ * among the indexed SPUTs, one with a by-login key): today's script keeps the logins its SPUTs did
+ * not store (older than the stored one, revoked, or another user's) out of the user's index (the old
+ * one indexed them: a revoked or refused one could push a session of the user's own over
+ * max_per_user, an older one put its expiry in place of the stored session's). The user's j-th pair
+ * is the user's j-th indexed SPUT's.
  */
-function withoutPairs(op: string[], notStored: ReadonlySet<string>): string[] {
+function withoutPairs(op: string[], ops: readonly string[][], notStored: ReadonlySet<number>): string[] {
   if (op[0] !== 'SUSER' || !notStored.size) return op;
+  const mine = indexedPuts(ops).flatMap((o, k) => (o[6] === op[6] ? [k] : []));
   const n = Number(op[11]);
   const pairs: string[] = [];
-  for (let i = 12; i < 12 + n; i += 2) if (!notStored.has(`${op[6]}\u0000${op[i + 1]}`)) pairs.push(op[i]!, op[i + 1]!);
+  for (let i = 12, j = 0; i < 12 + n; i += 2, j++) if (!notStored.has(mine[j]!)) pairs.push(op[i]!, op[i + 1]!);
   return [...op.slice(0, 11), String(pairs.length), ...pairs, ...op.slice(12 + n)];
 }
 
+/** The indexed SPUTs (with a by-login key), in order. */
+const indexedPuts = (ops: readonly string[][]): string[][] => ops.filter((o) => o[0] === 'SPUT' && o.length === 9);
+
 /**
  * The partition's index procedure (SIDX) as the old script's plain ZADD GT, without the members of
- * `notStored` (`user \0 id`): today's script indexes only the logins its SPUTs stored, where the old
- * one indexed every login and the client's clean-up then removed revoked replays and moved the
- * partition's indexes back to a refused login's owner's times (which could be wrong: an owner not
- * indexed at all — stored expired —, or an owner's later login in the same commit). The k-th
- * (score, id) pair is the k-th indexed SPUT's (one with a by-login key).
+ * the indexed SPUTs in `notStored`: today's script indexes only the logins its SPUTs stored, where
+ * the old one indexed every login and the client's clean-up then removed revoked replays and moved
+ * the partition's indexes back to a refused login's owner's times (which could be wrong: an owner
+ * not indexed at all — stored expired —, or an owner's later login in the same commit). The k-th
+ * (score, id) pair is the k-th indexed SPUT's.
  */
-function plainIndex(op: string[], ops: readonly string[][], notStored: ReadonlySet<string>): string[] {
+function plainIndex(op: string[], notStored: ReadonlySet<number>): string[] {
   if (op[0] !== 'SIDX') return op;
-  const indexed = ops.filter((o) => o[0] === 'SPUT' && o.length === 9).map((o) => `${o[6]}\u0000${o[8]}`);
   const out = ['ZADD', op[1]!, 'GT'];
-  for (let i = 2, k = 0; i < op.length; i += 2, k++) if (!notStored.has(indexed[k]!)) out.push(op[i]!, op[i + 1]!);
+  for (let i = 2, k = 0; i < op.length; i += 2, k++) if (!notStored.has(k)) out.push(op[i]!, op[i + 1]!);
   return out.length > 3 ? out : ['EXISTS', op[1]!];
 }
 
@@ -174,7 +180,7 @@ describe('engine commit script: the same replies and stored state as the script 
             });
             const replies: unknown[] = [];
             // Today's script first: what its SPUTs did not store, the old script is not given to index.
-            const notStored = new Set<string>();
+            const notStored = new Set<number>();
             for (const s of [...sides].reverse()) {
               const pos = `${i + 1}-0`;
               await redis.xadd(s.keys.partitionIn(0), pos, 'f', 'v');
@@ -187,16 +193,23 @@ describe('engine commit script: the same replies and stored state as the script 
                       BEFORE,
                       2,
                       ...args,
-                      packOps(prepared.ops.map((op) => jsonSuser(withoutPairs(plainIndex(op, prepared.ops, notStored), notStored)))),
+                      packOps(prepared.ops.map((op) => jsonSuser(withoutPairs(plainIndex(op, notStored), prepared.ops, notStored)))),
                       ...rest,
                     )
                   : await scriptsOn(redis).engineCommit(...args, packOps(prepared.ops), ...rest);
               replies.push(res);
               const [, puts, dropped] = res as [number, unknown[], string[][]];
-              if (s.side === 'new')
-                (prepared.live ?? []).forEach((x, j) => {
-                  if (puts[j] === -1 || Array.isArray(puts[j])) notStored.add(`${x.user}\u0000${x.session_id}`);
-                });
+              if (s.side === 'new') {
+                // puts: one reply per SPUT, in order; k counts the indexed ones.
+                let k = 0;
+                prepared.ops
+                  .filter((o) => o[0] === 'SPUT')
+                  .forEach((o, j) => {
+                    if (o.length !== 9) return;
+                    if (puts[j] !== 1) notStored.add(k);
+                    k++;
+                  });
+              }
               const outcome = await prepared.finish(puts, dropped);
               if (s.side === 'old') await oldCleanup(s.keys, outcome.dropped);
             }

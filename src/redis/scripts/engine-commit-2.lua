@@ -13,10 +13,10 @@
     SIDX index-key score id score id …
       the partition's session index (by login or by expiry, ZADD GT): its k-th (score, id) pair is
       the k-th indexed SPUT's (one with a by-login key), left out when that SPUT did not store the
-      login because it is revoked or another user's: the index is final when the script returns
+      login (older, revoked or another user's): the index is final when the script returns
     SUSER user-sessions-key user-devices-key session-key-prefix by-login-key by-expiry-key user now max device-ttl max-ttl n expires_at id … device last_seen json …
-      indexes a user's sessions (zset by expiry, but not this commit's logins SPUT refused or found
-      revoked; trimmed to max, soonest-expiring out — deleted
+      indexes a user's sessions (zset by expiry, but not this commit's logins SPUT did not store —
+      its j-th (expires_at, id) pair is the user's j-th indexed SPUT's; trimmed to max, soonest-expiring out — deleted
       with their partition index members in this same step, when the user's: `n`: the count of
       the expires_at, id values that follow) and devices (latest identity per device, capped,
       expiring `device-ttl` after the last write; the device, last_seen, json triples last), every
@@ -143,17 +143,22 @@ local function dropSessions(ids, skey, byLogin, byExpiry, user)
   end
 end
 
--- `user \0 id` of this commit's logins not stored because revoked or another user's (SPUT -1 / -2):
--- kept out of the user's index, where they would take the slot of a session of the user's own.
+-- Per user, per indexed SPUT of the user's (in order): true when it did not store its login (older
+-- than the stored one, revoked or another user's, SPUT 0 / -1 / -2). Kept out of the user's index,
+-- where a revoked or refused one would take the slot of a session of the user's own, and an older
+-- one would put its own expiry in place of the stored session's (ZADD GT).
 local notStored = {}
 
 local function suser(op)
   local zkey, hkey, now, max, devTtl, maxTtl, n = op[2], op[3], tonumber(op[8]), tonumber(op[9]), tonumber(op[10]), tonumber(op[11]), tonumber(op[12])
   local list, first, last = op, 13, 12 + n
-  if next(notStored) then
+  local skip = notStored[op[7]]
+  if skip then
     list, first, last = {}, 1, 0
+    local j = 0
     for i = 13, 12 + n, 2 do
-      if not notStored[op[7] .. '\0' .. op[i + 1]] then
+      j = j + 1
+      if not skip[j] then
         list[last + 1], list[last + 2] = op[i], op[i + 1]
         last = last + 2
       end
@@ -208,17 +213,22 @@ end
 
 local ops = cmsgpack.unpack(ARGV[2])
 local puts, users = {}, {}
+-- The count of indexed SPUTs per user so far.
+local userPuts = {}
 for i = 1, #ops do
   local op = ops[i]
   local name = op[1]
   if name == 'SPUT' then
     local r = sput(op[2], op[3], op[4], op[5], op[6], op[7], op[8], op[9])
-    local stored = not (r == -1 or type(r) == 'table')
+    local stored = r == 1
     if op[9] then
       unindexed[#unindexed + 1] = not stored
+      local j = (userPuts[op[7]] or 0) + 1
+      userPuts[op[7]] = j
       if not stored then
         anyUnindexed = true
-        notStored[op[7] .. '\0' .. op[9]] = true
+        notStored[op[7]] = notStored[op[7]] or {}
+        notStored[op[7]][j] = true
       end
     end
     puts[#puts + 1] = r
