@@ -1,6 +1,7 @@
 import type { CanonicalEvent } from '../types.js';
 import { REDACTED, redactOptions, redactScrubOptions, type RedactOptions } from './redact.js';
 import { scrubShared, scrubValue, type ScrubOptions } from '../secrets/scrub.js';
+import { scrubText } from '../secrets/secret-values.js';
 import { isRefresh } from '../login.js';
 import { isoMs } from '../ingest/iso-time.js';
 import { isSessionLogin, storedOf, storedSessionId, type SessionIdentity, type SessionSettings } from './identity.js';
@@ -43,8 +44,8 @@ function cleanString(v: string, opts: ScrubOptions): string | undefined {
 }
 
 /**
- * The session's other fields, redacted as one object would be (its values one level down), or
- * undefined when none is left. `__proto__` never was one (an assignment does not make it a field).
+ * The session's other fields, redacted as one object would be (names holding a token fingerprinted,
+ * values one level down), or undefined when none is left. `__proto__` never was one (an assignment does not make it a field).
  */
 function sessionAttributes(s: Record<string, unknown>, opts: ScrubOptions): Record<string, unknown> | undefined {
   let out: Record<string, unknown> | undefined;
@@ -53,7 +54,8 @@ function sessionAttributes(s: Record<string, unknown>, opts: ScrubOptions): Reco
     const v = s[k];
     if (v === undefined) continue;
     const r = opts.secretName!(k) ? REDACTED : scrubShared(v, opts, 1);
-    if (r !== undefined) (out ??= {})[k] = r;
+    // A token may be a name too: fingerprinted as in any object scrubValue copies.
+    if (r !== undefined) (out ??= {})[scrubText(k)] = r;
   }
   return out;
 }

@@ -140,6 +140,19 @@ describe('buildIdentity', () => {
     expect(id.attributes?.assertion).toBe('[redacted]');
   });
 
+  it('a token that is a field name of the session itself is fingerprinted, as at any other depth (found by a black-box review)', () => {
+    const [a, b] = [fakeJwt(), fakeJwt()];
+    const opaque = 'aB3dE5fG7hJ9kL1mN3pQ5rS7tU9vW1xY3zA5bC7d';
+    const e = login({ time: T });
+    Object.assign(e.session!, { [a]: 'active', [opaque]: 1 });
+    e.session!.claims = { [b]: 'x' };
+    const id = buildIdentity(e, cfg)!;
+    const text = JSON.stringify(id);
+    for (const t of [a, b, opaque]) expect(text).not.toContain(t);
+    expect(id.attributes).toEqual({ [`[redacted jwt sha256:${sha256Hex(a)}]`]: 'active', [`[redacted token sha256:${sha256Hex(opaque)}]`]: 1 });
+    expect(id.claims).toEqual({ [`[redacted jwt sha256:${sha256Hex(b)}]`]: 'x' });
+  });
+
   it('stores a token-valued session id under its fingerprint', () => {
     const t = fakeJwt();
     const id = buildIdentity(login({ time: T, sessionId: t }), cfg)!;
