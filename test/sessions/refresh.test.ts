@@ -194,6 +194,28 @@ describe('a refresh through the router’s lookup and the store', () => {
     expect(await store.get('s-r')).toEqual(first);
   });
 
+  it('a field named from_refresh inside the identity (a claim, a device field) does not make it a refresh’s start (found by a black-box review)', async () => {
+    await store.put([loginIdentity()]);
+    const enrich = sessionUseEnricher(store, () => ({ sessionsEnabled: true, behaviors: [] }));
+    // The IdP's fresh claims carry a claim of that name: the refresh extends the session all the same.
+    const r = refresh('s-r', T0 + 30_000, T0 + 5 * HOUR);
+    r.session!.claims = { from_refresh: true, groups: ['eng'] };
+    const batch = batchOf([r]);
+    await enrich(batch);
+    const extended = buildIdentity(batch[0]!.event, settings())!;
+    expect(extended.from_refresh).toBeUndefined();
+    expect(await store.put([extended])).toMatchObject({ stored: 1 });
+    expect(await store.get('s-r')).toMatchObject({ login_at: T0, expires_at: T0 + 5 * HOUR, refreshed_at: T0 + 30_000, claims: { from_refresh: true } });
+    expect((await store.listUser('alice@example.com')).map((x) => x.expires_at)).toEqual([T0 + 5 * HOUR]);
+    // A login's identity whose device has such a field is a login's: a login older than it is refused.
+    const odd = buildIdentity(login({ sessionId: 's-odd', time: T0, expiresAt: T0 + HOUR, device: { id: 'd-9', from_refresh: true } }), settings())!;
+    await store.put([odd]);
+    expect(
+      await store.put([buildIdentity(login({ sessionId: 's-odd', time: T0 - 1000, expiresAt: T0 + HOUR, device: { id: 'd-old' } }), settings())!]),
+    ).toMatchObject({ stored: 0 });
+    expect(await store.get('s-odd')).toEqual(odd);
+  });
+
   it('the device registry takes the posture a refresh reports for the session’s device, seen at the refresh’s time; a refresh from another device leaves it (found by a black-box review)', async () => {
     // Two sessions on one laptop; then the older one is refreshed, the laptop's firewall now off.
     await store.put([loginIdentity()]);

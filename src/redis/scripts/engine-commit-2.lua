@@ -51,11 +51,20 @@ local commitId = ARGV[5] and ARGV[5] ~= '' and ARGV[5] or nil
 if commitId and redis.call('HGET', KEYS[2], 'commit') == commitId then return { 0, {}, {} } end
 if ARGV[7] and ARGV[7] ~= '' and (redis.call('HGET', KEYS[2], 'pos') or '0-0') ~= ARGV[7] then return -3 end
 
+-- Whether identity JSON `json` is a refresh's start: its own `from_refresh`, not a field of that name
+-- inside it (a claim, a device field). Decoded only when the text holds the key at all (rare).
+local function fromRefresh(json)
+  if not string.find(json, '"from_refresh":true', 1, true) then return false end
+  local ok, d = pcall(cjson.decode, json)
+  return ok and type(d) == 'table' and d.from_refresh == true
+end
+
 local function sput(key, tomb, json, px, loginAt, user, byLogin, sid)
   -- One read of both keys (they share the partition's slot).
   local got = redis.call('MGET', tomb, key)
   if got[1] then return -1 end
   local cur = got[2]
+  local curRefresh = false
   if cur then
     local ok, d = pcall(cjson.decode, cur)
     if ok and type(d) == 'table' and type(d.user) == 'string' and d.user ~= user then
@@ -68,14 +77,14 @@ local function sput(key, tomb, json, px, loginAt, user, byLogin, sid)
     -- which the session's login, earlier in event time, replaces (the client merged the two).
     if not ended and ok and type(d) == 'table' and tonumber(d.login_at) and tonumber(d.login_at) > tonumber(loginAt) and d.from_refresh ~= true then return 0 end
     -- A refresh's start never replaces an identity whose start is a login (a refresh built without
-    -- the stored identity, read before that login's commit). The key as JSON.stringify writes it:
-    -- inside a string value its quotes would be escaped.
-    if not ended and ok and type(d) == 'table' and d.from_refresh ~= true and string.find(json, '"from_refresh":true', 1, true) then return 0 end
+    -- the stored identity, read before that login's commit).
+    if not ended and ok and type(d) == 'table' and d.from_refresh ~= true and fromRefresh(json) then return 0 end
+    curRefresh = ok and type(d) == 'table' and d.from_refresh == true
   end
   redis.call('SET', key, json, 'PX', px)
   -- The start stored from a refresh, replaced by the session's earlier login: its place in the
   -- partition's by-login index moves back too (the index's ZADD GT only ever raises it).
-  if cur and byLogin and string.find(cur, '"from_refresh":true', 1, true) and not string.find(json, '"from_refresh":true', 1, true) then
+  if curRefresh and byLogin and not fromRefresh(json) then
     redis.call('ZADD', byLogin, loginAt, sid)
   end
   return 1
