@@ -52,14 +52,15 @@ export function baselineAt(record: SessionIdentity | undefined, e: CanonicalEven
 /**
  * The identity kept after `next` is offered where `cur` is kept (SPUT's rule, without the
  * tombstone): `cur` when bound to another user, older-than-its-start unless that start is a
- * refresh's, or a refresh's start offered over a login's — unless `cur` ended at or before `next`
+ * refresh's that `next`'s session reaches, or a refresh's start offered over a login's — unless `cur` ended at or before `next`
  * begins: then `next` starts the id's session again.
  */
 export function storedAfter(cur: SessionIdentity | undefined, next: SessionIdentity): SessionIdentity {
   if (!cur) return next;
   if (cur.user !== next.user) return cur;
   if (cur.expires_at <= next.login_at) return next;
-  if (cur.login_at > next.login_at && !cur.from_refresh) return cur;
+  // An older login takes a refresh's start over only when its session reaches the refresh.
+  if (cur.login_at > next.login_at && (!cur.from_refresh || next.expires_at <= cur.login_at)) return cur;
   if (!cur.from_refresh && next.from_refresh) return cur;
   return next;
 }

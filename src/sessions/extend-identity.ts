@@ -15,8 +15,9 @@ export function extendedIdentity(fresh: SessionIdentity, stored: SessionIdentity
   const own = refresh ? { ...fresh, from_refresh: true as const } : fresh;
   if (!stored || stored.user !== fresh.user || stored.session_id !== fresh.session_id || stored.expires_at <= fresh.login_at) return own;
   // Stored from a later refresh, with no login seen: this event, earlier, is the session's start (as
-  // in event-time order), and what the refresh brought extends it.
-  if (stored.from_refresh && fresh.login_at < stored.login_at) return precededBy(stored, own);
+  // in event-time order), and what the refresh brought extends it — unless its session ended before
+  // that refresh: in event-time order the refresh started the id's session again.
+  if (stored.from_refresh && fresh.login_at < stored.login_at) return fresh.expires_at > stored.login_at ? precededBy(stored, own) : own;
   // The same login again (a shipper's retry, a replayed file) is itself, with what refreshes added since kept.
   if (!refresh && stored.login_at === fresh.login_at && stored.refreshed_at !== undefined && !stored.from_refresh) return precededBy(stored, own);
   // A login extends only a strictly earlier one.

@@ -186,4 +186,12 @@ describe('session_hijack gives the same verdicts however the events are batched 
     const events = [use(T + 20 * MIN, 'd-b'), use(T + 5 * MIN, 'd-c'), login(T, 'd-a', T + 10 * MIN)];
     expect(await allModes(events)).toEqual(same(['0: session s-1 used from device d-c (login: device d-a)']));
   });
+
+  it('a refresh arriving before its login, which ended before the refresh, is not compared with it: the refresh started the session again, as in event-time order (found by a black-box review)', async () => {
+    const refresh: CanonicalEvent = { ...login(T + 20 * MIN, 'd-b', T + 60 * MIN), type: 'session_refresh' };
+    const events = [refresh, login(T, 'd-a', T + 10 * MIN), use(T + 30 * MIN, 'd-c')];
+    expect(await allModes(events)).toEqual(same(['25: session s-1 used from device d-c (login: device d-b)']));
+    // In event-time order, the same.
+    expect(await allModes([events[1]!, events[0]!, events[2]!])).toEqual(same(['25: session s-1 used from device d-c (login: device d-b)']));
+  });
 });

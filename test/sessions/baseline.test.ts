@@ -39,6 +39,15 @@ describe('the session record, folded in apply order', () => {
     ['… exactly at the end too', [login(0, 'a', 10), login(10, 'b', 40)], 10, 'b', 50],
     ['a refresh first, then the login earlier in event time: the login is the start', [login(10, 'r', 60, 'session_refresh'), login(0, 'a', 60)], 0, 'a', 70],
     ['a refresh after the window ended starts a session of its own', [login(0, 'a', 10), login(20, 'r', 60, 'refresh')], 20, 'r', 80],
+    // Found by a black-box review: the late login took the refresh over (start 0, device a), and the
+    // refresh was compared with it — a hijack that event-time order never sees.
+    [
+      '… the same when the refresh arrives first: its login, ended before it, does not take it over',
+      [login(20, 'r', 60, 'refresh'), login(0, 'a', 10)],
+      20,
+      'r',
+      80,
+    ],
   ])('%s', (_what, logins, start, device, end) => {
     const r = fold(logins)!;
     expect([(r.login_at - T) / MIN, r.device?.id, (r.expires_at - T) / MIN]).toEqual([start, device, end]);
@@ -77,6 +86,7 @@ describe('storedAfter (the commit script’s SPUT rule)', () => {
     ['a later login', id(0, 60), id(10, 60), 'next'],
     ['an older login', id(10, 60), id(0, 60), 'cur'],
     ['an older login over a refresh’s start', id(10, 60, { from_refresh: true }), id(0, 60), 'next'],
+    ['… not when its session ended before the refresh', id(20, 80, { from_refresh: true }), id(0, 10), 'cur'],
     ['a refresh’s start over a login’s', id(0, 60), id(10, 70, { from_refresh: true }), 'cur'],
     ['… unless the login’s session ended', id(0, 5), id(10, 70, { from_refresh: true }), 'next'],
     ['another user’s session', id(0, 60, { user: 'bob@example.com' }), id(10, 60), 'cur'],
@@ -95,5 +105,9 @@ describe('windowEndOf', () => {
     expect(windowEndOf(recordAfter(r, later, LIFETIME), later)).toBe(later.time);
     const older = login(-10, 'c', 60);
     expect(windowEndOf(recordAfter(r, older, LIFETIME), older)).toBe(older.time);
+    // A login that ended before the refresh stored as the session's start: it starts nothing.
+    const refreshed = fold([login(20, 'r', 60, 'refresh')]);
+    const ended = login(0, 'a', 10);
+    expect(windowEndOf(recordAfter(refreshed, ended, LIFETIME), ended)).toBe(ended.time);
   });
 });

@@ -219,6 +219,16 @@ describe('SessionStore', () => {
     expect(await store.put([ident({ sessionId: 'again', time: T0 + 12_000 })])).toMatchObject({ stored: 0, skipped: 1 });
   });
 
+  it('a refresh’s start is not taken over by its session’s login when that login’s session ended before the refresh (found by a black-box review)', async () => {
+    const refresh = { ...ident({ sessionId: 'late', time: T0 + 20_000, expiresAt: T0 + 80_000, device: { id: 'd-2' } }), from_refresh: true as const };
+    await store.put([refresh]);
+    // The session's login, arriving late, ended (T0 + 10 s) before the refresh: in event-time order the refresh started the session again.
+    expect(await store.put([ident({ sessionId: 'late', time: T0, expiresAt: T0 + 10_000, device: { id: 'd-1' } })])).toMatchObject({ stored: 0, skipped: 1 });
+    expect(await store.get('late')).toEqual(refresh);
+    // One whose session reaches the refresh is the session's start.
+    expect(await store.put([ident({ sessionId: 'late', time: T0 + 1000, expiresAt: T0 + 80_000, device: { id: 'd-1' } })])).toMatchObject({ stored: 1 });
+  });
+
   it('an identity already expired on the wall clock is kept for session_hijack (lookupMany, for its lifetime), never listed (finding 3)', async () => {
     const backfill = ident({ sessionId: 'backfill', time: T0 - 3 * 86_400_000, expiresAt: T0 - 3 * 86_400_000 + 3_600_000 });
     expect(await store.put([backfill])).toMatchObject({ stored: 0, skipped: 1 });

@@ -74,8 +74,14 @@ local function sput(key, tomb, json, px, loginAt, user, byLogin, sid)
     -- starts the id's session again, whatever the stored one was (src/sessions/baseline.ts).
     local ended = ok and type(d) == 'table' and tonumber(d.expires_at) and tonumber(d.expires_at) <= tonumber(loginAt)
     -- Older than the stored login: not stored — unless that one came from a refresh (no login seen),
-    -- which the session's login, earlier in event time, replaces (the client merged the two).
-    if not ended and ok and type(d) == 'table' and tonumber(d.login_at) and tonumber(d.login_at) > tonumber(loginAt) and d.from_refresh ~= true then return 0 end
+    -- which the session's login, earlier in event time, replaces (the client merged the two) when
+    -- that login's session reaches the refresh (else, in event-time order, the refresh started the
+    -- id's session again: it stays).
+    if not ended and ok and type(d) == 'table' and tonumber(d.login_at) and tonumber(d.login_at) > tonumber(loginAt) then
+      if d.from_refresh ~= true then return 0 end
+      local okn, n = pcall(cjson.decode, json)
+      if okn and type(n) == 'table' and tonumber(n.expires_at) and tonumber(n.expires_at) <= tonumber(d.login_at) then return 0 end
+    end
     -- A refresh's start never replaces an identity whose start is a login (a refresh built without
     -- the stored identity, read before that login's commit).
     if not ended and ok and type(d) == 'table' and d.from_refresh ~= true and fromRefresh(json) then return 0 end
