@@ -59,9 +59,11 @@ export async function signingKeyIssues(c: Config): Promise<ConfigIssue[]> {
       issue(['signing', 'previous_public_keys', i], `signing.previous_public_keys[${i}]: ${err.message}`);
     }
   }
-  c.receivers.forEach((r, i) => {
+  for (const r of c.receivers) {
     const problem = receiverKeyProblem(r, (alg) => algs.has(alg));
+    // Its place in the file (receivers with other problems are left out of c.receivers).
+    const i = c.raw.receivers.findIndex((x) => x.name === r.name);
     if (problem) issue(['receivers', i], `receivers[${i}] (${r.name}): ${problem}`);
-  });
+  }
   return issues;
 }

@@ -15,7 +15,7 @@ import { parseBehaviors } from './behaviors-parse.js';
 import { parseResponses, type ResponseRule } from './responses.js';
 import { inputTargetIssues, streamClashes } from './stream-clashes.js';
 import { streamNames, type StreamNames } from './stream-names.js';
-import { inputNamesParse, sectionsThatParse } from './sections.js';
+import { inputNamesParse, sectionParses, sectionsThatParse } from './sections.js';
 
 export type { ConfigIssue } from './yaml-source.js';
 export type { StreamNames } from './stream-names.js';
@@ -53,6 +53,24 @@ export interface Config {
  * with its sibling `riskstream.yaml` (each when there). Throws CONFIG_INVALID with `details.issues` (file, line, col, message).
  */
 export function loadConfig(path: string, env: NodeJS.ProcessEnv = process.env): Config {
+  const { config, issues } = readConfig(path, env);
+  if (issues.length) throw configInvalid(issues, config.files);
+  return config;
+}
+
+/** What {@link readConfig} found: the configuration (sections that failed at their defaults) and every issue. */
+export interface ConfigRead {
+  config: Config;
+  issues: ConfigIssue[];
+  /** False when the main file did not parse or its `signing` section failed: checks of the keys would judge the defaults, not the file. */
+  signingRead: boolean;
+}
+
+/**
+ * {@link loadConfig} without throwing on issues: `config check` goes on to the checks the worker
+ * makes at start (signing keys, GeoIP), so every problem is reported in one run. Throws CONFIG_NOT_FOUND.
+ */
+export function readConfig(path: string, env: NodeJS.ProcessEnv = process.env): ConfigRead {
   const abs = resolve(path);
   if (!existsSync(abs)) throw new RiskstreamError('CONFIG_NOT_FOUND', `config not found: ${path}`, { path });
   const issues: ConfigIssue[] = [];
@@ -89,12 +107,15 @@ export function loadConfig(path: string, env: NodeJS.ProcessEnv = process.env): 
   const behaviorsParsed = behaviorsFile ? parseFile(behaviorsFile, issues) : undefined;
 
   let raw: RiskstreamFileConfig = riskstreamSchema.parse({});
+  let signingRead = !mainFile || mainParsed !== undefined;
   if (mainParsed) {
     const r = riskstreamSchema.safeParse(mainParsed.js ?? {});
     if (r.success) raw = r.data;
     else {
       pushZodIssues(mainParsed, [], r.error, issues);
-      raw = sectionsThatParse(mainParsed.js) ?? raw;
+      const kept = sectionsThatParse(mainParsed.js);
+      raw = kept ?? raw;
+      signingRead = kept !== undefined && sectionParses(mainParsed.js, 'signing');
     }
   }
   const behaviors = parseBehaviors(behaviorsParsed, issues);
@@ -150,15 +171,8 @@ export function loadConfig(path: string, env: NodeJS.ProcessEnv = process.env): 
     ...[...streamClashes(raw, at), ...inputTargetIssues(raw, at, !mainParsed || inputNamesParse(mainParsed.js))].map((i) => ({ file: mainFile ?? abs, ...i })),
   );
 
-  if (issues.length) {
-    // In reading order: riskstream.yaml, then behaviors.yaml, then line and column.
-    const files = [...new Set([mainFile, behaviorsFile, ...issues.map((i) => i.file)])];
-    issues.sort((a, b) => files.indexOf(a.file) - files.indexOf(b.file) || a.line - b.line || a.col - b.col);
-    const text = issues.map((i) => `${i.file}:${i.line}:${i.col} ${i.message}`).join('\n');
-    throw new RiskstreamError('CONFIG_INVALID', text, { issues });
-  }
   const prefix = raw.redis.prefix;
-  return {
+  const config: Config = {
     dir,
     files: [mainFile, behaviorsFile].filter((f): f is string => !!f),
     ...(mainFile ? { mainFile } : {}),
@@ -176,6 +190,15 @@ export function loadConfig(path: string, env: NodeJS.ProcessEnv = process.env): 
     metricsTokens: [...raw.http.metrics_tokens, ...envTokens.tokens.metrics],
     shippedBehaviors,
   };
+  return { config, issues, signingRead };
+}
+
+/** CONFIG_INVALID listing `issues` in reading order: `files` (riskstream.yaml, then behaviors.yaml), then line and column. */
+export function configInvalid(issues: ConfigIssue[], files: string[]): RiskstreamError {
+  const order = [...new Set([...files, ...issues.map((i) => i.file)])];
+  const sorted = [...issues].sort((a, b) => order.indexOf(a.file) - order.indexOf(b.file) || a.line - b.line || a.col - b.col);
+  const text = sorted.map((i) => `${i.file}:${i.line}:${i.col} ${i.message}`).join('\n');
+  return new RiskstreamError('CONFIG_INVALID', text, { issues: sorted });
 }
 
 /** What is wrong with `REDIS_URL` (checked as `redis.url` is, a bare host:port kept; never quoting a value). */

@@ -21,6 +21,13 @@ export function inputNamesParse(js: unknown): boolean {
   return (!Object.hasOwn(o, 'streams') || shape.streams.safeParse(o.streams).success) && (!Object.hasOwn(o, 'redis') || shape.redis.safeParse(o.redis).success);
 }
 
+/** Whether the file's top-level `section` parses on its own, or is left out. */
+export function sectionParses(js: unknown, section: string): boolean {
+  if (typeof js !== 'object' || js === null || !Object.hasOwn(js, section)) return true;
+  const shape = riskstreamSchema.shape as Record<string, { safeParse(v: unknown): { success: boolean } }>;
+  return shape[section]?.safeParse((js as Record<string, unknown>)[section]).success ?? true;
+}
+
 /**
  * The file's config with only its top-level sections that parse on their own (the others at their
  * defaults), so the checks after the schema — receivers, stream names, the cluster's slots — still

@@ -185,4 +185,43 @@ describe('riskstream config check', () => {
       rmSync(d, { recursive: true, force: true });
     }
   });
+  it("every problem in one run: the start-up checks (a receiver with no key for its alg, an unopenable GeoIP file) beside the files' own (a black-box audit: each was hidden until the others were fixed)", async () => {
+    const d = mkdtempSync(join(tmpdir(), 'riskstream-check-all-'));
+    try {
+      const main = [
+        'http:',
+        '  port: abc',
+        'issuer: https://riskstream.example',
+        'geoip:',
+        '  mmdb: missing.mmdb',
+        'receivers:',
+        '  - name: rx',
+        '    kind: ssf',
+        '    endpoint: ftp://rx.example/events',
+        '  - name: okta1',
+        '    kind: okta',
+        '    org_url: https://example.okta.com',
+      ];
+      writeFileSync(join(d, 'riskstream.yaml'), `${main.join('\n')}\n`);
+      writeFileSync(join(d, 'behaviors.yaml'), 'impossible_travel:\n  enabled: true\n  risk_level: severe\n');
+      // A signing section that fails is not judged at its defaults: no key issue follows from it.
+      const f = join(d, 'f');
+      mkdirSync(f);
+      writeFileSync(join(f, 'riskstream.yaml'), 'signing:\n  alg: HS256\nreceivers:\n  - name: okta1\n    kind: okta\n    org_url: https://example.okta.com\n');
+      writeFileSync(join(f, 'behaviors.yaml'), '{}\n');
+      const [all, signing] = await Promise.all([runCli(['config', 'check', '--config', d]), runCli(['config', 'check', '--config', f])]);
+      expect(all.code).toBe(1);
+      expect(all.stderr.trim().split('\n')).toEqual([
+        expect.stringMatching(new RegExp(`^${d}/riskstream\\.yaml:2:9 http\\.port: `)),
+        expect.stringMatching(new RegExp(`^${d}/riskstream\\.yaml:5:9 `)),
+        `${d}/riskstream.yaml:9:15 receivers[0] (rx): endpoint must be an https (or http) URL`,
+        `${d}/riskstream.yaml:10:5 receivers[1] (okta1): signs with RS256 but no RS256 key is configured (add it under signing.keys)`,
+        `${d}/behaviors.yaml:3:15 impossible_travel.risk_level: must be one of low, medium, high`,
+      ]);
+      expect(signing.code).toBe(1);
+      expect(signing.stderr.trim().split('\n')).toEqual([expect.stringMatching(new RegExp(`^${f}/riskstream\\.yaml:2:8 signing\\.alg: `))]);
+    } finally {
+      rmSync(d, { recursive: true, force: true });
+    }
+  }, 30_000);
 });

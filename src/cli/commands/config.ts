@@ -1,9 +1,9 @@
 import type { Command } from 'commander';
 import { existsSync, statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
-import { configPath, envLogLevelProblem, loadConfig, type Config } from '../../config/load.js';
+import { configInvalid, configPath, envLogLevelProblem, readConfig, type Config } from '../../config/load.js';
 import { locate, parseFile } from '../../config/yaml-source.js';
-import { isRiskstreamError, RiskstreamError } from '../../errors.js';
+import { isRiskstreamError } from '../../errors.js';
 import { signingKeyIssues } from '../config-keys.js';
 import { openGeoIp } from '../../ingest/geoip.js';
 import { DEFAULT_CONFIG, print } from '../common.js';
@@ -21,23 +21,23 @@ export function configCommand(program: Command): void {
     .option('-c, --config <path>', 'config directory or file', DEFAULT_CONFIG)
     .action(async (o: { config: string }) => {
       try {
-        const c = loadConfig(o.config);
+        // Every problem in one run: the checks the worker makes at start too, beside the files' own.
+        const { config: c, issues, signingRead } = readConfig(o.config);
         const envLevel = envLogLevelProblem();
-        if (envLevel) throw new RiskstreamError('CONFIG_INVALID', envLevel, { issues: [{ file: c.files[0] ?? o.config, line: 1, col: 1, message: envLevel }] });
-        const keyIssues = await signingKeyIssues(c);
-        if (keyIssues.length) throw new RiskstreamError('CONFIG_INVALID', 'signing keys', { issues: keyIssues });
+        if (envLevel) issues.push({ file: c.files[0] ?? o.config, line: 1, col: 1, message: envLevel });
+        // Keys judged only as the file gives them (a section that failed would be judged at its defaults).
+        if (signingRead) issues.push(...(await signingKeyIssues(c)));
         // The GeoIP database, opened as the worker opens it at start.
         await openGeoIp(c).catch((err: unknown) => {
           if (!isRiskstreamError(err, 'CONFIG_INVALID')) throw err;
-          throw new RiskstreamError('CONFIG_INVALID', 'geoip', { issues: [{ ...located(c, ['geoip', 'mmdb'], o.config), message: err.message }] });
+          issues.push({ ...located(c, ['geoip', 'mmdb'], o.config), message: err.message });
         });
-        const on = c.behaviors.filter((b) => b.enabled).map((b) => `${b.id}(${b.risk_level})`);
         const keyFile = configPath(c, c.raw.signing.key_file);
-        const blocked = existsSync(keyFile) ? undefined : notADirectory(dirname(keyFile));
+        const blocked = existsSync(keyFile) || !signingRead ? undefined : notADirectory(dirname(keyFile));
         if (blocked)
-          throw new RiskstreamError('CONFIG_INVALID', 'signing key file', {
-            issues: [{ ...located(c, ['signing', 'key_file'], o.config), message: `signing.key_file: cannot be created: ${blocked} is not a directory` }],
-          });
+          issues.push({ ...located(c, ['signing', 'key_file'], o.config), message: `signing.key_file: cannot be created: ${blocked} is not a directory` });
+        if (issues.length) throw configInvalid(issues, c.files);
+        const on = c.behaviors.filter((b) => b.enabled).map((b) => `${b.id}(${b.risk_level})`);
         const keyNote = existsSync(keyFile)
           ? ''
           : `\n  signing: ${c.raw.signing.key_file} does not exist yet: the worker generates a new key there at its first start`;
