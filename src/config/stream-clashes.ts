@@ -1,11 +1,13 @@
 import { Keys } from '../keys.js';
+import { MAX_SOURCES } from '../partition.js';
 import type { RiskstreamFileConfig } from './schema.js';
 import { streamNames } from './stream-names.js';
 
 /**
  * Streams the worker writes (dead letters, risk events, audit) that are also one it reads, or one
  * another of them writes: the worker would read its own output back (a dead letter dead-lettered
- * again, for ever) or mix two kinds of entries in one stream.
+ * again, for ever) or mix two kinds of entries in one stream. And more input streams than the router
+ * reads (its entry ids carry the source's index, the control stream one of them).
  */
 export function streamClashes(
   raw: RiskstreamFileConfig,
@@ -25,6 +27,11 @@ export function streamClashes(
     ['streams.audit', names.audit, ['streams', 'audit']],
   ];
   const out: Array<{ line: number; col: number; message: string }> = [];
+  if (names.inputs.length > MAX_SOURCES - 1)
+    out.push({
+      ...at(['streams', 'extra']),
+      message: `streams.extra: at most ${MAX_SOURCES - 1} input streams (streams.login, streams.activity and streams.extra together; ${names.inputs.length} given)`,
+    });
   outputs.forEach(([name, stream, path], i) => {
     for (const [other, otherStream] of [...named, ...outputs.slice(0, i)]) {
       if (stream !== otherStream) continue;

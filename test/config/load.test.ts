@@ -466,6 +466,15 @@ describe('loadConfig issues, located as file:line:col', () => {
     expect(lines(issuesOf(configDir({ 'riskstream.yaml': 'streams:\n  audit: shared\n  risk_events: shared\n' })))).toHaveLength(1);
   });
 
+  it('at most 63 input streams: more passed config check and the worker then failed to start (a black-box audit: "router thread ended before it was ready", exit 1, no place named)', () => {
+    const extra = (n: number): string => `streams:\n  extra:\n${Array.from({ length: n }, (_, i) => `    - cx:x${i}\n`).join('')}`;
+    // login + activity + 61 extra (one repeated: counted once) = 63: the most the router reads besides the control stream.
+    expect(() => loadConfig(configDir({ 'riskstream.yaml': `${extra(61)}    - cx:x0\n` }), NO_ENV)).not.toThrow();
+    expect(lines(issuesOf(configDir({ 'riskstream.yaml': extra(62) })))).toEqual([
+      'riskstream.yaml:3:5 streams.extra: at most 63 input streams (streams.login, streams.activity and streams.extra together; 64 given)',
+    ]);
+  });
+
   it('a bridged list must feed an input stream (a black-box review: a typo moved shipped events where nothing scores them, config check said ok)', () => {
     const yaml =
       'redis:\n  prefix: cx\nstreams:\n  extra: [cx:okta]\nbridge:\n  lists:\n    cx:bridge:a: cx:actvity\n    cx:bridge:b: cx:control\n    cx:bridge:c: cx:dead-letter\n';
