@@ -40,15 +40,16 @@ export async function recordBehaviors(
  * knows (`known`: its owners' view) — a counter below it raised to it plus {@link LOST_COUNTER_MARGIN},
  * each on-epoch raised to at least it, never lowered (behaviors-restore-1.lua) —, and, when the
  * hash is missing, its running configuration's off marks. One script call, for the worker's
- * upkeep and before a reload records. Resolves with whether the hash was missing.
+ * upkeep and before a reload records. Resolves with whether the hash was missing and written again
+ * (not when there was nothing to write: no behaviors configured, no epoch given yet).
  */
 export async function restoreBehaviors(redis: RedisClient | Cluster, keys: Keys, running: readonly BehaviorConfig[], known: BehaviorEpochs): Promise<boolean> {
   const on = running.filter((b) => b.enabled).map((b) => b.id);
   // Off as the record has it: configured off, or known and no longer configured on.
   const off = [...new Set([...running.filter((b) => !b.enabled).map((b) => b.id), ...Object.keys(known.on).filter((id) => !on.includes(id))])];
   const pairs = on.flatMap((id) => [id, known.on[id] ?? 0]);
-  const [missing] = await scriptsOn(redis).behaviorsRestore(keys.behaviorEpochs(), known.current, LOST_COUNTER_MARGIN, on.length, ...pairs, ...off);
-  return missing === 1;
+  const [missing, written] = await scriptsOn(redis).behaviorsRestore(keys.behaviorEpochs(), known.current, LOST_COUNTER_MARGIN, on.length, ...pairs, ...off);
+  return missing === 1 && written > 0;
 }
 
 /** The epochs in the hash's fields (`epoch`, `on:<id>`; the `off:` marks are not the owners'). */

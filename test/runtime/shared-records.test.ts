@@ -61,6 +61,18 @@ describe('shared records written again', () => {
     expect(halts).toEqual([]);
   });
 
+  it('no behaviors configured (behaviors.yaml `{}`) and no epochs: nothing to put back, no warning every run (a black-box audit: "shared records were missing" logged every second for ever)', async () => {
+    const { d, warns } = deps();
+    const none = { ...config, behaviors: [] } as unknown as Config;
+    d.config = () => none;
+    d.epochs = () => ({ current: 0, on: {} });
+    await restoreSharedRecords(d);
+    expect(warns).toHaveLength(1); // the partition count and the receivers entry, written at the first run
+    await restoreSharedRecords(d);
+    await restoreSharedRecords(d);
+    expect(warns).toHaveLength(1);
+  });
+
   it('another partition count recorded: the engine is halted (CONFIG_INVALID logged) and nothing more is written', async () => {
     const { d, halts, errors } = deps();
     await redis.set(keys.enginePartitions, '16');
