@@ -6,7 +6,8 @@ import { streamNames } from './stream-names.js';
 /**
  * Streams the worker writes (dead letters, risk events, audit) that are also one it reads, or one
  * another of them writes: the worker would read its own output back (a dead letter dead-lettered
- * again, for ever) or mix two kinds of entries in one stream. And more input streams than the router
+ * again, for ever) or mix two kinds of entries in one stream. An input that is the control stream
+ * (its events read as control messages). And more input streams than the router
  * reads (its entry ids carry the source's index, the control stream one of them).
  */
 export function streamClashes(
@@ -27,6 +28,13 @@ export function streamClashes(
     ['streams.audit', names.audit, ['streams', 'audit']],
   ];
   const out: Array<{ line: number; col: number; message: string }> = [];
+  // An input that is the control stream: its events would be read as control messages (dead-lettered, never scored).
+  for (const [name, stream, path] of named.slice(0, -1))
+    if (stream === named.at(-1)![1])
+      out.push({
+        ...at(path),
+        message: `${name}: "${stream}" is the control stream (riskstream's own): its events would be read as control messages, never scored; give the input its own stream`,
+      });
   if (names.inputs.length > MAX_SOURCES - 1)
     out.push({
       ...at(['streams', 'extra']),

@@ -466,6 +466,15 @@ describe('loadConfig issues, located as file:line:col', () => {
     expect(lines(issuesOf(configDir({ 'riskstream.yaml': 'streams:\n  audit: shared\n  risk_events: shared\n' })))).toHaveLength(1);
   });
 
+  it('an input stream may not be the control stream (a black-box audit: login: cx:control passed config check, and every login was dead-lettered as control_invalid, never scored)', () => {
+    expect(lines(issuesOf(configDir({ 'riskstream.yaml': 'redis:\n  prefix: cx\nstreams:\n  login: cx:control\n  extra: [cx:other, cx:control]\n' })))).toEqual(
+      [
+        'riskstream.yaml:4:10 streams.login: "cx:control" is the control stream (riskstream\'s own): its events would be read as control messages, never scored; give the input its own stream',
+        'riskstream.yaml:5:21 streams.extra[1]: "cx:control" is the control stream (riskstream\'s own): its events would be read as control messages, never scored; give the input its own stream',
+      ],
+    );
+  });
+
   it('at most 63 input streams: more passed config check and the worker then failed to start (a black-box audit: "router thread ended before it was ready", exit 1, no place named)', () => {
     const extra = (n: number): string => `streams:\n  extra:\n${Array.from({ length: n }, (_, i) => `    - cx:x${i}\n`).join('')}`;
     // login + activity + 61 extra (one repeated: counted once) = 63: the most the router reads besides the control stream.
