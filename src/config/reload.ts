@@ -76,10 +76,19 @@ export function reloadIssues(err: unknown): string[] {
 /**
  * A reload finding no behaviors.yaml where the running configuration had one (deleted, or an editor
  * saving by rename caught between the two) is refused, rather than the shipped defaults silently
- * replacing the admins' behaviors; restarting without the file runs the defaults (and says so).
+ * replacing the admins' behaviors; restarting without the file runs the defaults (and says so). The
+ * same for a riskstream.yaml gone from the configuration directory (every setting would be its default).
  * Undefined when `next` may replace `running`.
  */
-export function behaviorsGone(running: Pick<Config, 'files' | 'shippedBehaviors'>, next: Pick<Config, 'shippedBehaviors'>): RiskstreamError | undefined {
+export function behaviorsGone(
+  running: Pick<Config, 'files' | 'shippedBehaviors' | 'mainFile'>,
+  next: Pick<Config, 'shippedBehaviors' | 'mainFile'>,
+): RiskstreamError | undefined {
+  // riskstream.yaml likewise: its tokens, receivers and issuer are not to fall back to the defaults.
+  if (running.mainFile && !next.mainFile) {
+    const message = 'the configuration file is gone: the running configuration stays (restore it; restart without it to run every default)';
+    return new RiskstreamError('CONFIG_INVALID', `${running.mainFile}: ${message}`, { issues: [{ file: running.mainFile, line: 1, col: 1, message }] });
+  }
   if (!next.shippedBehaviors || running.shippedBehaviors) return undefined;
   const file = running.files.at(-1) ?? 'behaviors.yaml';
   const message = 'the behaviors file is gone: the running behaviors stay (restore it; restart without it to run the shipped defaults)';
