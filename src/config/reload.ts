@@ -7,7 +7,8 @@ import { isDeepStrictEqual } from 'node:util';
 import { isRiskstreamError, RiskstreamError } from '../errors.js';
 import { getPath, setPath } from '../ingest/profiles/path.js';
 import type { Config, ConfigIssue } from './load.js';
-import type { RiskstreamFileConfig } from './schema.js';
+import { riskstreamSchema, type RiskstreamFileConfig } from './schema.js';
+import { parseFile } from './yaml-source.js';
 
 /** Most issues a refused reload's audit entry lists. */
 const MAX_ISSUES = 20;
@@ -77,17 +78,23 @@ export function reloadIssues(err: unknown): string[] {
  * A reload finding no behaviors.yaml where the running configuration had one (deleted, or an editor
  * saving by rename caught between the two) is refused, rather than the shipped defaults silently
  * replacing the admins' behaviors; restarting without the file runs the defaults (and says so). The
- * same for a riskstream.yaml gone from the configuration directory (every setting would be its default).
+ * same for a riskstream.yaml gone from the configuration directory, or left empty while the running
+ * configuration has settings (every setting would be its default).
  * Undefined when `next` may replace `running`.
  */
 export function behaviorsGone(
-  running: Pick<Config, 'files' | 'shippedBehaviors' | 'mainFile'>,
+  running: Pick<Config, 'files' | 'shippedBehaviors' | 'mainFile' | 'raw'>,
   next: Pick<Config, 'shippedBehaviors' | 'mainFile'>,
 ): RiskstreamError | undefined {
   // riskstream.yaml likewise: its tokens, receivers and issuer are not to fall back to the defaults.
   if (running.mainFile && !next.mainFile) {
     const message = 'the configuration file is gone: the running configuration stays (restore it; restart without it to run every default)';
     return new RiskstreamError('CONFIG_INVALID', `${running.mainFile}: ${message}`, { issues: [{ file: running.mainFile, line: 1, col: 1, message }] });
+  }
+  // Or left empty (a save cut short), while the running one has settings.
+  if (next.mainFile && parseFile(next.mainFile, [])?.js == null && !isDeepStrictEqual(running.raw, riskstreamSchema.parse({}))) {
+    const message = 'the configuration file is empty: the running configuration stays (for every default, write {})';
+    return new RiskstreamError('CONFIG_INVALID', `${next.mainFile}: ${message}`, { issues: [{ file: next.mainFile, line: 1, col: 1, message }] });
   }
   if (!next.shippedBehaviors || running.shippedBehaviors) return undefined;
   const file = running.files.at(-1) ?? 'behaviors.yaml';
