@@ -8,20 +8,7 @@ import { durationMs, positiveMs } from '../duration.js';
 import { receiverSchema, signingKeySchema } from './receiver-schema.js';
 import { ssfSchema } from './ssf-schema.js';
 import { SIGNING_ALGS } from '../types.js';
-
-/** A Redis URL as `redis.url` (and `REDIS_URL`) takes: redis:// or rediss://, or a unix socket path. */
-export function isRedisUrl(u: string): boolean {
-  return u.startsWith('/') || (/^rediss?:\/\//i.test(u) && URL.canParse(u));
-}
-
-/**
- * A URL without a query or fragment (SSF 1.0 §7.1: the issuer has none; paths are appended to it).
- * In a URL a `?` or `#` is always the delimiter (a literal one is percent-encoded), so an empty
- * query or fragment (`https://host/?`) counts too.
- */
-export function noQueryOrFragment(u: string): boolean {
-  return !/[?#]/.test(u);
-}
+import { isRedisUrl, noCredentials, noQueryOrFragment } from './url-rules.js';
 
 /** The log levels (`log_level`, `RISKSTREAM_LOG_LEVEL`, `--log-level`). */
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
@@ -107,6 +94,7 @@ export const riskstreamSchema = z.strictObject({
       public_url: z
         .url()
         .refine(noQueryOrFragment, { message: 'public_url must have no query or fragment (the SSF endpoints are paths appended to it)' })
+        .refine(noCredentials, { message: 'public_url must name no user or password (it is published in the SSF metadata)' })
         .optional(),
     })
     .prefault({}),
@@ -130,8 +118,12 @@ export const riskstreamSchema = z.strictObject({
   issuer: z
     .string()
     .refine(
-      (u) => URL.canParse(u) && noQueryOrFragment(u) && (/^https:\/\/[^/]/i.test(u) || /^http:\/\/(localhost|127\.0\.0\.1|\[::1\])(:\d+)?(\/|$)/i.test(u)),
-      { message: 'issuer must be an https URL (http only for localhost) with no query or fragment' },
+      (u) =>
+        URL.canParse(u) &&
+        noQueryOrFragment(u) &&
+        noCredentials(u) &&
+        (/^https:\/\/[^/]/i.test(u) || /^http:\/\/(localhost|127\.0\.0\.1|\[::1\])(:\d+)?(\/|$)/i.test(u)),
+      { message: 'issuer must be an https URL (http only for localhost) with no query, fragment or user:password' },
     )
     .default('https://riskstream.example.com'),
   receivers: z.array(receiverSchema).default([]),

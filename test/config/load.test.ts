@@ -313,7 +313,10 @@ describe('loadConfig issues, located as file:line:col', () => {
     ['https://rs.example.com/#frag', false],
     ['https://rs.example.com?', false],
     ['http://localhost:8080/?a=1', false],
-  ])('issuer %s accepted: %s (an https URL; http only for localhost; no query or fragment)', (issuer, ok) => {
+    // Published in every SET's iss and the SSF metadata: no credentials in it.
+    ['https://user:secret@rs.example.com', false],
+    ['https://user@rs.example.com', false],
+  ])('issuer %s accepted: %s (an https URL; http only for localhost; no query, fragment or credentials)', (issuer, ok) => {
     const dir = configDir({ 'riskstream.yaml': `issuer: ${issuer}\n` });
     if (ok) expect(loadConfig(dir, NO_ENV).raw.issuer).toBe(issuer);
     else expect(lines(issuesOf(dir))).toEqual([expect.stringMatching(/^riskstream\.yaml:1:9 issuer: .*https URL/)]);
@@ -323,10 +326,11 @@ describe('loadConfig issues, located as file:line:col', () => {
     ['https://rs.example.com/base', true],
     ['https://rs.example.com/base?x=1', false],
     ['https://rs.example.com/base#x', false],
-  ])('http.public_url %s accepted: %s (the SSF endpoints are paths appended to it: no query or fragment)', (url, ok) => {
+    ['https://u:p@rs.example.com/base', false],
+  ])('http.public_url %s accepted: %s (the SSF endpoints are paths appended to it: no query or fragment; published: no credentials)', (url, ok) => {
     const dir = configDir({ 'riskstream.yaml': `http:\n  public_url: ${url}\n` });
     if (ok) expect(loadConfig(dir, NO_ENV).raw.http.public_url).toBe(url);
-    else expect(lines(issuesOf(dir))).toEqual([expect.stringMatching(/^riskstream\.yaml:2:15 http\.public_url: .*no query or fragment/)]);
+    else expect(lines(issuesOf(dir))).toEqual([expect.stringMatching(/^riskstream\.yaml:2:15 http\.public_url: .*(no query or fragment|no user or password)/)]);
   });
 
   it('both files at once: every issue, main file first', () => {
