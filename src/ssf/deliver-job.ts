@@ -150,6 +150,11 @@ export function createSetProcessor(deps: ProcessorDeps): (job: Job<SetJobData>, 
     const keep = async (): Promise<void> => {
       if (gate.reserved) await job.updateData({ ...d, slot: { attempt: job.attemptsMade, ref: gate.reserved } });
     };
+    /** Put back for a moment (the lock taken elsewhere, or held too long here): the next attempt checks again. */
+    const retrySoon = async (): Promise<never> => {
+      await keep();
+      return delay(job, token, 100 + Math.round(random() * 200));
+    };
     if (gate.wait > 0) {
       // Waiting past the horizon (a receiver paused for longer by its Retry-After) is expiring.
       const left = leftOf(job);
@@ -162,10 +167,7 @@ export function createSetProcessor(deps: ProcessorDeps): (job: Job<SetJobData>, 
     if (d.event === 'risk-level-change') {
       const asked = performance.now();
       release = await deps.state.lock(d.change.user, receiver.name, receiver.timeout + LOCK_MARGIN_MS);
-      if (!release) {
-        await keep();
-        return delay(job, token, 100 + Math.round(random() * 200));
-      }
+      if (!release) return retrySoon();
       sendBy = asked + SEND_WITHIN_MS;
     }
     try {
@@ -183,10 +185,7 @@ export function createSetProcessor(deps: ProcessorDeps): (job: Job<SetJobData>, 
       // This worker stood still since it took the lock (paused, a long GC, a reply held up on its
       // way back): the lock may have expired and another worker sent a newer level meanwhile, which
       // this one must not follow. Put back: its next attempt checks the versions again.
-      if (performance.now() > sendBy) {
-        await keep();
-        return await delay(job, token, 100 + Math.round(random() * 200));
-      }
+      if (performance.now() > sendBy) return await retrySoon();
       const outcome = await pushSet({
         endpoint: receiver.endpoint,
         set,
