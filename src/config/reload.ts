@@ -88,16 +88,23 @@ export function behaviorsGone(
 ): RiskstreamError | undefined {
   // riskstream.yaml likewise: its tokens, receivers and issuer are not to fall back to the defaults.
   if (running.mainFile && !next.mainFile) {
-    const message = 'the configuration file is gone: the running configuration stays (restore it; restart without it to run every default)';
-    return new RiskstreamError('CONFIG_INVALID', `${running.mainFile}: ${message}`, { issues: [{ file: running.mainFile, line: 1, col: 1, message }] });
+    return refusedFile(
+      running.mainFile,
+      'the configuration file is gone: the running configuration stays (restore it; restart without it to run every default)',
+    );
   }
   // Or left empty (a save cut short), while the running one has settings.
   if (next.mainFile && parseFile(next.mainFile, [])?.js == null && !isDeepStrictEqual(running.raw, riskstreamSchema.parse({}))) {
-    const message = 'the configuration file is empty: the running configuration stays (for every default, write {})';
-    return new RiskstreamError('CONFIG_INVALID', `${next.mainFile}: ${message}`, { issues: [{ file: next.mainFile, line: 1, col: 1, message }] });
+    return refusedFile(next.mainFile, 'the configuration file is empty: the running configuration stays (for every default, write {})');
   }
   if (!next.shippedBehaviors || running.shippedBehaviors) return undefined;
-  const file = running.files.at(-1) ?? 'behaviors.yaml';
-  const message = 'the behaviors file is gone: the running behaviors stay (restore it; restart without it to run the shipped defaults)';
+  return refusedFile(
+    running.files.at(-1) ?? 'behaviors.yaml',
+    'the behaviors file is gone: the running behaviors stay (restore it; restart without it to run the shipped defaults)',
+  );
+}
+
+/** CONFIG_INVALID about a whole file (its issue at 1:1). */
+function refusedFile(file: string, message: string): RiskstreamError {
   return new RiskstreamError('CONFIG_INVALID', `${file}: ${message}`, { issues: [{ file, line: 1, col: 1, message }] });
 }
