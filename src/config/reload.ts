@@ -82,7 +82,7 @@ export function reloadIssues(err: unknown): string[] {
  * configuration has settings (every setting would be its default).
  * Undefined when `next` may replace `running`.
  */
-export function behaviorsGone(
+export function configFilesGone(
   running: Pick<Config, 'files' | 'shippedBehaviors' | 'mainFile' | 'raw'>,
   next: Pick<Config, 'shippedBehaviors' | 'mainFile'>,
 ): RiskstreamError | undefined {

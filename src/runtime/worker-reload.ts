@@ -1,6 +1,6 @@
 import type { AuditLog } from '../audit/audit-log.js';
 import { loadConfig, type Config } from '../config/load.js';
-import { behaviorsGone, keepStartOnly, reloadIssues, startOnlyChanges } from '../config/reload.js';
+import { configFilesGone, keepStartOnly, reloadIssues, startOnlyChanges } from '../config/reload.js';
 import { KeyRing } from '../ssf/key-ring.js';
 import { configChanges } from '../config/changes.js';
 import type { Logger } from '../obs/logger.js';
@@ -21,7 +21,7 @@ export async function loadForReload(
   let next: Config;
   try {
     next = loadConfig(path);
-    const refused = behaviorsGone(current, next);
+    const refused = configFilesGone(current, next);
     if (refused) throw refused;
     // The signing keys too, before anything is swapped: a key file that cannot be read refuses the
     // whole reload (it would otherwise apply half of it: tokens and issuer, not the keys).
