@@ -21,3 +21,17 @@ export function backoffDelay(attempt: number, cfg: Pick<BackoffConfig, 'backoff_
 export function horizonLeft(enqueuedAt: number, now: number, horizon: number): number {
   return Math.max(0, enqueuedAt + horizon - now);
 }
+
+/**
+ * BullMQ's delay before the next attempt of a failed job, or -1 to give up (the job is kept, failed).
+ * `askedMs` is the delay the processor chose (it judged the horizon and audited a retry): it is
+ * honoured even when the horizon passed in the moments since, at least 1 ms, so that the next attempt
+ * audits the expiry itself (`set.failed`, outcome `expired`) rather than the job failing silently
+ * after a `set.retry`. Any other error backs off within the horizon and gives up past it.
+ */
+export function retryDelay(attemptsMade: number, askedMs: number | undefined, enqueuedAt: number, now: number, cfg: BackoffConfig, random: number): number {
+  const left = horizonLeft(enqueuedAt, now, cfg.horizon);
+  if (askedMs !== undefined) return Math.max(1, Math.min(askedMs, left));
+  if (left <= 0) return -1;
+  return Math.min(backoffDelay(attemptsMade, cfg, random), left);
+}

@@ -10,7 +10,7 @@ import type { RiskstreamFileConfig } from '../config/schema.js';
 import { isRiskstreamError } from '../errors.js';
 import type { Keys } from '../keys.js';
 import type { Logger } from '../obs/logger.js';
-import { backoffDelay, horizonLeft } from './backoff.js';
+import { retryDelay } from './backoff.js';
 import { createSetProcessor } from './deliver-job.js';
 import type { DeliveryOutcome, DeliveryResult, OutcomeInfo } from './delivery-outcome.js';
 import { DeliveryState } from './delivery-state.js';
@@ -104,14 +104,11 @@ export function startDeliveryWorker(opts: DeliveryWorkerOptions): DeliveryWorker
     lockDuration: 15_000,
     stalledInterval: 5_000,
     settings: {
-      // The processor decides the delay (details.delayMs); unexpected errors back off too,
-      // and nothing retries past the horizon (-1 = fail, job kept).
+      // The processor decides the delay (details.delayMs) and audits the expiry at the horizon;
+      // unexpected errors back off too, and are not retried past the horizon (-1 = fail, job kept).
       backoffStrategy: (attemptsMade: number, _type?: string, err?: Error, job?: unknown) => {
-        const enqueuedAt = (job as Job | undefined)?.timestamp ?? Date.now();
-        const left = horizonLeft(enqueuedAt, Date.now(), d.horizon);
-        if (left <= 0) return -1;
-        const wanted = isRiskstreamError(err) && typeof err.details?.delayMs === 'number' ? err.details.delayMs : backoffDelay(attemptsMade, d, random());
-        return Math.min(wanted, left);
+        const asked = isRiskstreamError(err) && typeof err.details?.delayMs === 'number' ? err.details.delayMs : undefined;
+        return retryDelay(attemptsMade, asked, (job as Job | undefined)?.timestamp ?? Date.now(), Date.now(), d, random());
       },
     },
   });
