@@ -16,6 +16,11 @@ export interface ResolvedReceiver extends ReceiverConfig {
   selfRegistered?: boolean;
   /** A self-registered SSF stream that is paused (not `enabled`): its SETs wait for the resume. */
   paused?: boolean;
+  /**
+   * A self-registered SSF stream enabled (or paused) again after a disable: SETs queued before this
+   * time (ms) are not sent, whatever their status now (a disabled stream holds nothing, SSF 1.0 §8.1.2).
+   */
+  queuedAfter?: number;
   /** A self-registered SSF stream's removed subjects (user ids, SSF 1.0 §8.1.3.3): their SETs are not sent, even those already queued. */
   removedSubjects?: readonly string[];
 }

@@ -74,6 +74,9 @@ export function createSetProcessor(deps: ProcessorDeps): (job: Job<SetJobData>, 
       await deps.registry.refresh();
       receiver = deps.registry.get(d.receiver);
     }
+    // Queued before the stream was disabled, or while it was: dropped even though it is enabled (or
+    // paused) again since — a disabled stream holds nothing (SSF 1.0 §8.1.2).
+    if (!announces && receiver?.queuedAfter !== undefined && job.timestamp < receiver.queuedAfter) return fail(ctx, 'failed', { outcome: 'receiver_disabled' });
     if (waits(receiver)) {
       // Queued before its stream was paused (or waiting out a retry): it waits for the resume, as
       // the SETs of changes made while paused wait in the stream's held list; up to the horizon.

@@ -17,6 +17,12 @@ export interface SsfStream {
   description?: string;
   status: StreamStatus;
   reason?: string;
+  /**
+   * When the stream last left `disabled` (ms): SETs queued before it — before the disable or
+   * during it — are never sent (a disabled stream holds nothing, SSF 1.0 §8.1.2). Absent on a
+   * stream never disabled.
+   */
+  resumed_at?: number;
   /** Subjects removed from the default (ALL), by email / id. */
   removed_subjects: string[];
   created_at: number;

@@ -16,7 +16,7 @@ import { newStream, SsfStreamStore, streamReceiver, streamReceiverName, streamVi
 import { checkTransmitterSupplied } from './transmitter-supplied.js';
 import { subjectKey } from './subject-key.js';
 import { fanOutChanges, fanOutRevoked, type FanOut } from './stream-fanout.js';
-import { updatedStream } from './stream-update.js';
+import { updatedStream, withStatus } from './stream-update.js';
 import { claimVerification } from './stream-verify.js';
 
 type SsfSettings = RiskstreamFileConfig['ssf'];
@@ -169,7 +169,7 @@ export class StreamService {
   async setStatus(id: string, status: StreamStatus, reason: string | undefined, caller: StreamCaller, actor: string): Promise<SsfStream> {
     if (!['enabled', 'paused', 'disabled'].includes(status)) throw new RiskstreamError('BAD_REQUEST', 'status must be enabled, paused or disabled');
     const before = await this.get(id, caller);
-    const s = await this.change(id, caller, (cur) => ({ ...cur, status, reason }));
+    const s = await this.change(id, caller, (cur) => withStatus(cur, status, reason, Date.now()));
     await this.audit.write({
       action: status === 'enabled' ? 'receiver.enabled' : 'receiver.disabled',
       actor,

@@ -1,5 +1,14 @@
 import { RiskstreamError } from '../errors.js';
-import { DEFAULT_EVENTS, MASKED_HEADER, type SsfStream } from './streams.js';
+import { DEFAULT_EVENTS, MASKED_HEADER, type SsfStream, type StreamStatus } from './streams.js';
+
+/**
+ * A stream with `status` (and `reason`, cleared when absent) set at `now`; leaving `disabled` marks
+ * `resumed_at`, so that the SETs queued before then (a retrying one, one waiting for a paused
+ * stream's resume) are dropped rather than sent: a disabled stream holds nothing (SSF 1.0 §8.1.2).
+ */
+export function withStatus(cur: SsfStream, status: StreamStatus, reason: string | undefined, now: number): SsfStream {
+  return { ...cur, status, reason, ...(cur.status === 'disabled' && status !== 'disabled' ? { resumed_at: now } : {}) };
+}
 
 /**
  * A stream after a PATCH (or PUT with `replace`: missing Receiver-Supplied properties are deleted,

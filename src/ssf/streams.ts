@@ -83,6 +83,7 @@ export function streamReceiver(s: SsfStream, alg: SigningAlg = 'ES256'): Resolve
     ...(s.status === 'paused' ? { paused: true } : {}),
     ...(s.authorization_header ? { authorizationValue: s.authorization_header } : {}),
     ...(s.removed_subjects.length ? { removedSubjects: s.removed_subjects } : {}),
+    ...(s.resumed_at !== undefined ? { queuedAfter: s.resumed_at } : {}),
   };
 }
 

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { CAEP_RISK_LEVEL_CHANGE, CAEP_SESSION_REVOKED } from '../../src/ssf/set-builder.js';
 import { DEFAULT_EVENTS, newStream, streamReceiver, streamReceiverName, type SsfStream } from '../../src/ssf/streams.js';
+import { withStatus } from '../../src/ssf/stream-update.js';
 
 const STREAM: SsfStream = {
   stream_id: 'st-1',
@@ -45,5 +46,19 @@ describe('a self-registered stream as a delivery receiver', () => {
       status: 'enabled',
       created_at: 5,
     });
+  });
+
+  it('leaving disabled marks when: SETs queued before then are not sent (SSF 1.0 §8.1.2: a disabled stream holds nothing)', () => {
+    expect(streamReceiver(STREAM).queuedAfter).toBeUndefined();
+    const disabled = withStatus(STREAM, 'disabled', 'abuse', 10);
+    expect(disabled).toMatchObject({ status: 'disabled', reason: 'abuse' });
+    expect(disabled.resumed_at).toBeUndefined();
+    for (const status of ['enabled', 'paused'] as const) {
+      const back = withStatus(disabled, status, undefined, 20);
+      expect([back.status, back.reason, back.resumed_at]).toEqual([status, undefined, 20]);
+      expect(streamReceiver(back).queuedAfter).toBe(20);
+      // A later change of status that does not leave disabled keeps the mark.
+      expect(withStatus(back, status === 'enabled' ? 'paused' : 'enabled', undefined, 30).resumed_at).toBe(20);
+    }
   });
 });
