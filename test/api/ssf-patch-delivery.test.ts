@@ -70,4 +70,16 @@ describe('PATCH /ssf/streams with a delivery object that leaves out endpoint_url
     expect(isApiError(r, 400, 'endpoint_refused')).toBe(true);
     expect((await api('GET', `/ssf/streams?stream_id=${id}`)).json.delivery.endpoint_url).toBe(ENDPOINT);
   });
+
+  it('a delivery that is not a JSON object (a URL alone, null, an array, a number) is 400, not a 200 that changed nothing (found by a black-box review)', async () => {
+    const id = await stream();
+    for (const delivery of ['http://127.0.0.1:9/moved', null, [], 5]) {
+      for (const method of ['PATCH', 'PUT'] as const) {
+        const r = await api(method, '/ssf/streams', { stream_id: id, delivery });
+        expect(isApiError(r, 400, 'bad_request'), `${method} ${JSON.stringify(delivery)}`).toBe(true);
+      }
+      expect(isApiError(await api('POST', '/ssf/streams', { delivery }), 400, 'bad_request')).toBe(true);
+    }
+    expect((await api('GET', `/ssf/streams?stream_id=${id}`)).json.delivery).toEqual({ method: PUSH, endpoint_url: ENDPOINT });
+  });
 });
