@@ -13,7 +13,7 @@ function userKey(v: string): string {
   return v; // too long (the caller's length check refuses it) or not well-formed (never a user's)
 }
 
-/** The key a subject is tracked by: its email, opaque id, or `iss|sub`. */
+/** The key a subject is tracked by: the user id its email, opaque id or `sub` (of `iss_sub`, whatever the `iss`) names. */
 export function subjectKey(subject: unknown): string {
   if (!subject || typeof subject !== 'object') throw new RiskstreamError('BAD_REQUEST', 'subject must be an RFC 9493 subject identifier object');
   const s = subject as Record<string, unknown>;
