@@ -342,7 +342,8 @@ describe('SET delivery worker', () => {
     await waitFor(() => fast.rx.requests.length === 8 && slow.rx.requests.length === 8, { timeout: 5000, what: 'both receivers' });
     const span = (rx: typeof slow.rx) => rx.requests.at(-1)!.at - rx.requests[0]!.at;
     expect(span(slow.rx)).toBeGreaterThanOrEqual(850); // 4 in the first second's burst, then one per 250 ms
-    expect(span(fast.rx)).toBeLessThan(span(slow.rx) / 2);
+    // Throttled with the slow one, the fast one would be spaced out the same (≥ 850 ms); a margin for a loaded machine.
+    expect(span(fast.rx)).toBeLessThan(span(slow.rx) * 0.75);
   });
 
   it('gives up at the horizon and keeps the failed job', async () => {
