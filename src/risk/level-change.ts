@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { tiersOf, withTiers } from './tiers.js';
 import { levelRank, maxLevel, type BehaviorHit, type InitiatingEntity, type LevelChange, type RiskLevel } from '../types.js';
 import type { UserState } from './state.js';
+import { LATE_HITS } from './late-hits.js';
 
 /**
  * A user's level changes outside detection — expiry in event time, an admin reset — and the
@@ -115,7 +116,7 @@ export function expire(state: UserState, now: number): ReduceResult {
 /**
  * Admin reset: clears active behaviors and detector windows; level falls to low; the event ids of the
  * behaviors cleared are remembered as vouched for (the latest {@link VOUCHED_IDS}), and the same
- * events delivered again are ignored (pure).
+ * events delivered again are ignored, as are those already recorded as expired on arrival (pure).
  */
 export function reset(state: UserState, now: number, reason: string): ReduceResult {
   const next = structuredClone(state);
@@ -125,7 +126,10 @@ export function reset(state: UserState, now: number, reason: string): ReduceResu
   const vouched = new Set(vouchedOf(state));
   for (const b of Object.values(state.behaviors)) for (const id of b.ids ?? []) vouched.add(id);
   next.behaviors = {};
+  // The backfilled events recorded as expired on arrival stay known too: delivered again, they make no second hit.
+  const late = next.windows[LATE_HITS];
   next.windows = vouched.size ? { [VOUCHED]: { ids: [...vouched].slice(-VOUCHED_IDS) } } : {};
+  if (late !== undefined) next.windows[LATE_HITS] = late;
   next.updatedAt = now;
   recordChange(next, changes, `reset:${now}`, reason || 'risk reset by an administrator', 'admin', now, now);
   return { state: next, hits: [], changes };

@@ -8,6 +8,7 @@ import type { BehaviorHit, CanonicalEvent, EntryRef, LevelChange } from '../type
 import { compareIds, type UserState } from './state.js';
 import { copyState, expire, recordChange, VOUCHED, vouchedOf, type ReduceResult } from './level-change.js';
 import { catchUpEpochs, NO_EPOCHS, type BehaviorEpochs } from './behavior-epochs.js';
+import { LATE_HITS, pruneLate, rememberLate, seenLate } from './late-hits.js';
 
 export { changeId, expire, reset, VOUCHED, type ReduceResult } from './level-change.js';
 
@@ -87,13 +88,14 @@ export function reduce(
       if (!r.hits.length) continue;
       // An event (by its own id) seen in an earlier hit — a replayed file, a shipper retry — makes no
       // new hit (checked before this event's hits: one event may make several, e.g. a late login's).
-      if (event.id !== undefined && next.behaviors[b.id]?.ids?.includes(eventId)) continue;
+      if (event.id !== undefined && (next.behaviors[b.id]?.ids?.includes(eventId) || seenLate(next, b.id, eventId))) continue;
       for (const h of r.hits) recordHit(next, hits, changes, b, h, input, eventId, now, secrets);
     }
   }
   // What behaviors turned off (or no longer configured) remembered goes: frozen while they saw nothing,
   // it would judge by a stale history once on again (new_country flagging the usual country).
-  for (const id of Object.keys(next.windows)) if (!p.on.has(id) && id !== VOUCHED) delete next.windows[id];
+  for (const id of Object.keys(next.windows)) if (!p.on.has(id) && id !== VOUCHED && id !== LATE_HITS) delete next.windows[id];
+  if (LATE_HITS in next.windows) pruneLate(next, p.on);
   next.updatedAt = now;
   return { state: next, hits, changes };
 }
@@ -152,7 +154,11 @@ function recordHit(
     eventIds: h.eventIds,
   };
   hits.push(hit);
-  if (late) return; // recorded in the user's risk events; it stopped counting before it arrived
+  if (late) {
+    // Recorded in the user's risk events; it stopped counting before it arrived. Its event, delivered again, makes no second hit.
+    if (event.id !== undefined) rememberLate(next, b.id, eventId);
+    return;
+  }
   const prev = next.behaviors[b.id];
   // Each level keeps its own expiry: a lower hit never prolongs a higher level (src/risk/tiers.ts).
   const tiers = prev ? mergeTiers([...tiersOf(prev), { level, expiresAt }]) : [{ level, expiresAt }];

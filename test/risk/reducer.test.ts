@@ -523,6 +523,24 @@ describe('expiry in event time', () => {
     expect(r.state.behaviors).toEqual(stored(live).behaviors);
   });
 
+  it('a backfilled event delivered again (same event id, new entry) is not a second hit, as a live one is not (found by a black-box review: a shipper resending its backfill recorded every expired hit twice)', () => {
+    const first = reduce(emptyState(USER), [edr('e-old', -3 * HOUR)], BEHAVIORS, NOW, LIMITS);
+    expect(first.hits).toEqual([expect.objectContaining({ expiredOnArrival: true })]);
+    const again = reduce(stored(first.state), [edr('e-old', -3 * HOUR)], BEHAVIORS, NOW + MIN, LIMITS);
+    expect(again.hits).toEqual([]);
+    expect(again.changes).toEqual([]);
+    // Beside an active behavior of the same id too; another old event still makes its own hit.
+    const live = reduce(stored(again.state), [edr('e-2', 3 * HOUR)], BEHAVIORS, NOW + MIN, LIMITS).state;
+    expect(reduce(stored(live), [edr('e-old', -3 * HOUR)], BEHAVIORS, NOW + 2 * MIN, LIMITS).hits).toEqual([]);
+    expect(reduce(stored(live), [edr('e-old-2', -3 * HOUR)], BEHAVIORS, NOW + 2 * MIN, LIMITS).hits).toHaveLength(1);
+    // Also after an admin reset (what it vouched for is never counted again either).
+    expect(reduce(stored(reset(live, NOW + 2 * MIN, '').state), [edr('e-old', -3 * HOUR)], BEHAVIORS, NOW + 3 * MIN, LIMITS).hits).toEqual([]);
+    // An event without an id is told apart by nothing: each delivery is its own hit, as for live ones.
+    const anon = (): ReduceInput => ({ ...edr('x', -3 * HOUR), event: { ...edr('x', -3 * HOUR).event, id: undefined } });
+    const noId = reduce(emptyState(USER), [anon()], BEHAVIORS, NOW, LIMITS);
+    expect(reduce(stored(noId.state), [anon()], BEHAVIORS, NOW, LIMITS).hits).toHaveLength(1);
+  });
+
   it('a replay of the same input at another time gives the same expiry times', () => {
     const xs = (): ReduceInput[] => [...londonSydney(), dlp('d-1', 30 * MIN), edr('e-1', 3 * HOUR)];
     const a = reduce(emptyState(USER), xs(), BEHAVIORS, NOW, LIMITS);
