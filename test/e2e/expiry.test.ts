@@ -7,7 +7,7 @@ import { Keys } from '../../src/keys.js';
 import type { UserState } from '../../src/risk/state.js';
 import { cleanup, redisClient, testPrefix, waitFor } from '../helpers/redis.js';
 import { eventOf, startReceiver, type ReceivedSet, type TestReceiver } from '../helpers/receiver.js';
-import { spawnWorker, writeTestConfig, type TestConfig, type WorkerProcess } from '../helpers/worker.js';
+import { criticalDetection, spawnWorker, writeTestConfig, type TestConfig, type WorkerProcess } from '../helpers/worker.js';
 import { untilQuiet } from '../helpers/quiet.js';
 import { readState } from '../helpers/engine.js';
 
@@ -132,6 +132,20 @@ describe('expiry (real worker processes)', () => {
     ]);
     expect(await state(user)).toMatchObject({ level: 'medium', version: 3 });
     expect(Object.keys((await state(user))!.behaviors)).toEqual(['dlp_detection']);
+  });
+
+  it('a backfilled detection sent twice (a shipper resending): one hit, expired on arrival; no level, no SET (found by a black-box review)', async () => {
+    const user = 'backfill-resent@example.com';
+    const old = criticalDetection(user, { id: 'edr-old', time: Date.now() - 60_000 });
+    await redis.xadd(`${prefix}:activity`, '*', 'event', old);
+    await untilQuiet(redis, { prefix, users: [user] });
+    await redis.xadd(`${prefix}:activity`, '*', 'event', old);
+    await untilQuiet(redis, { prefix, users: [user] });
+    const res = await fetch(`${workers[0]!.url}/v1/users/${encodeURIComponent(user)}/events`, { headers: { authorization: `Bearer ${cfg.adminToken}` } });
+    const { events } = (await res.json()) as { events: Array<{ kind: string; expired_on_arrival?: boolean }> };
+    expect(events.map((e) => [e.kind, e.expired_on_arrival])).toEqual([['hit', true]]);
+    expect(await state(user)).toMatchObject({ level: 'low', version: 0 });
+    expect(setsFor(user)).toEqual([]);
   });
 
   it('two workers sweeping: exactly one LOW SET per user (one change, version 2)', async () => {
