@@ -25,12 +25,16 @@ export function seenLate(state: UserState, behavior: string, eventId: string): b
   return Array.isArray(ids) && ids.includes(eventId);
 }
 
-/** Remembers that `eventId` made an expired-on-arrival hit of `behavior` (the newest {@link LATE_IDS} kept). */
-export function rememberLate(next: UserState, behavior: string, eventId: string): void {
+/**
+ * Remembers the events of an expired-on-arrival hit of `behavior` (its own and those it names, as an
+ * active behavior's `ids` keeps them; the newest {@link LATE_IDS} kept).
+ */
+export function rememberLate(next: UserState, behavior: string, eventIds: readonly string[]): void {
   const late = lateOf(next) ?? {};
   const ids = Array.isArray(late[behavior]) ? late[behavior] : [];
-  if (ids.includes(eventId)) return;
-  next.windows[LATE_HITS] = { ...late, [behavior]: [...ids, eventId].slice(-LATE_IDS) };
+  const added = eventIds.filter((id) => !ids.includes(id));
+  if (!added.length) return;
+  next.windows[LATE_HITS] = { ...late, [behavior]: [...new Set([...ids, ...added])].slice(-LATE_IDS) };
 }
 
 /** Drops the ids of behaviors not in `on` (turned off or no longer configured); the key goes when none are left. */

@@ -156,7 +156,7 @@ function recordHit(
   hits.push(hit);
   if (late) {
     // Recorded in the user's risk events; it stopped counting before it arrived. Its event, delivered again, makes no second hit.
-    if (event.id !== undefined) rememberLate(next, b.id, eventId);
+    if (event.id !== undefined) rememberLate(next, b.id, [...h.eventIds, eventId]);
     return;
   }
   const prev = next.behaviors[b.id];

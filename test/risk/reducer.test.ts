@@ -535,6 +535,10 @@ describe('expiry in event time', () => {
     expect(reduce(stored(live), [edr('e-old-2', -3 * HOUR)], BEHAVIORS, NOW + 2 * MIN, LIMITS).hits).toHaveLength(1);
     // Also after an admin reset (what it vouched for is never counted again either).
     expect(reduce(stored(reset(live, NOW + 2 * MIN, '').state), [edr('e-old', -3 * HOUR)], BEHAVIORS, NOW + 3 * MIN, LIMITS).hits).toEqual([]);
+    // A backfilled trip: neither of its logins, delivered again, makes a second hit.
+    const trip = reduce(emptyState(USER), londonSydney(), BEHAVIORS, T0 + 3 * 24 * HOUR, LIMITS);
+    expect(trip.hits).toHaveLength(1);
+    for (const l of londonSydney()) expect(reduce(stored(trip.state), [l], BEHAVIORS, T0 + 3 * 24 * HOUR, LIMITS).hits).toEqual([]);
     // An event without an id is told apart by nothing: each delivery is its own hit, as for live ones.
     const anon = (): ReduceInput => ({ ...edr('x', -3 * HOUR), event: { ...edr('x', -3 * HOUR).event, id: undefined } });
     const noId = reduce(emptyState(USER), [anon()], BEHAVIORS, NOW, LIMITS);
