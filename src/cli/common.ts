@@ -2,7 +2,7 @@ import { InvalidArgumentError, type Command } from 'commander';
 import { userInfo } from 'node:os';
 import { Redis } from 'ioredis';
 import type { RedisClient } from '../redis/client.js';
-import { clusterClient } from '../runtime/connections.js';
+import { closeConnection, clusterClient } from '../runtime/connections.js';
 import { loadConfig, type Config } from '../config/load.js';
 import { Keys } from '../keys.js';
 import { checkPartitionCount } from '../engine/partition-count.js';
@@ -17,6 +17,24 @@ const loadedSecrets: string[] = [];
 /** `message` (a command's error) with the loaded configuration's secrets and anything token-shaped taken out. */
 export function scrubCliError(message: string): string {
   return scrubAll(message, loadedSecrets);
+}
+
+/** How long a one-shot command waits for Redis to take the connection and answer its ready check. */
+export const CLI_CONNECT_TIMEOUT_MS = 5000;
+
+/**
+ * How long a one-shot command waits for any one Redis answer (its slowest are a page of a listing
+ * and a reset's commit script, milliseconds each): a Redis that stalls (paused, swapping, cut off
+ * without a reset) fails the command instead of holding it forever.
+ */
+export const CLI_COMMAND_TIMEOUT_MS = 10_000;
+
+/** The text a command's error ends the CLI with: a Redis that stopped answering said so, secrets taken out. */
+export function cliErrorText(err: unknown): string {
+  const message = (err as { message?: string } | null)?.message ?? String(err);
+  // ioredis's words for a command past its `commandTimeout`.
+  if (message === 'Command timed out') return `Redis did not answer within ${CLI_COMMAND_TIMEOUT_MS} ms (stalled or unreachable); nothing more was sent`;
+  return scrubCliError(message);
 }
 
 /** A CLI command module: registers its command(s) on the program. */
@@ -35,17 +53,31 @@ export async function openCli(configPath: string): Promise<{ config: Config; red
   loadedSecrets.push(...knownSecrets(config));
   loadedSecrets.sort((a, b) => b.length - a.length);
   // A one-shot command must fail, not hang, when Redis is away: a few quick reconnects at most.
-  const quick = { lazyConnect: true, maxRetriesPerRequest: 3, connectTimeout: 5000, retryStrategy: (times: number) => (times > 3 ? null : times * 200) };
+  const quick = {
+    lazyConnect: true,
+    maxRetriesPerRequest: 3,
+    connectTimeout: CLI_CONNECT_TIMEOUT_MS,
+    commandTimeout: CLI_COMMAND_TIMEOUT_MS,
+    retryStrategy: (times: number) => (times > 3 ? null : times * 200),
+  };
   const redis: RedisClient = config.redisCluster
     ? clusterClient(config.redisCluster, 'cli', quick, { lazyConnect: true, clusterRetryStrategy: (times) => (times > 3 ? null : times * 200) })
     : new Redis(config.redisUrl, quick);
   let lastError: Error | undefined;
   redis.on('error', (err: Error) => void (lastError = err)); // surfaced by the failing command instead
+  // connectTimeout bounds the TCP connect only: a Redis that takes the connection and never
+  // answers (stalled) would hold the ready check, and the command, forever.
+  let timer: NodeJS.Timeout | undefined;
+  const unanswered = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`no answer within ${CLI_CONNECT_TIMEOUT_MS} ms`)), CLI_CONNECT_TIMEOUT_MS);
+  });
   try {
-    await redis.connect();
+    await Promise.race([redis.connect(), unanswered]);
   } catch (err) {
     redis.disconnect();
     throw new RiskstreamError('UNAVAILABLE', `cannot connect to Redis: ${(lastError ?? (err as Error)).message}`, undefined, { cause: lastError ?? err });
+  } finally {
+    clearTimeout(timer);
   }
   const keys = new Keys(config.prefix, config.raw.engine.partitions);
   try {
@@ -54,7 +86,8 @@ export async function openCli(configPath: string): Promise<{ config: Config; red
     redis.disconnect();
     throw err;
   }
-  return { config, redis, keys, close: async () => void (await redis.quit()) };
+  // QUIT when Redis answers, else the connection dropped: an open socket would keep the process from exiting.
+  return { config, redis, keys, close: () => closeConnection(redis) };
 }
 
 /** Writes CLI output to stdout with control characters from data escaped (see terminal-text.ts). */

@@ -1,7 +1,7 @@
 import { Command } from 'commander';
 import { registerCommands } from './commands/index.js';
 import { escapeControlsKeepLines } from './terminal-text.js';
-import { scrubCliError } from './common.js';
+import { cliErrorText } from './common.js';
 
 /** The `riskstream` command line. */
 export async function main(argv: string[] = process.argv): Promise<void> {
@@ -15,8 +15,7 @@ export async function main(argv: string[] = process.argv): Promise<void> {
 }
 
 await main().catch((err: unknown) => {
-  const e = err as { code?: string; message?: string };
   // As the API's errors: a token given as an argument (a user, a session id) is not echoed.
-  process.stderr.write(`riskstream: ${escapeControlsKeepLines(scrubCliError(e.message ?? String(err)))}\n`);
+  process.stderr.write(`riskstream: ${escapeControlsKeepLines(cliErrorText(err))}\n`);
   process.exitCode = process.exitCode && process.exitCode !== 0 ? process.exitCode : 1;
 });

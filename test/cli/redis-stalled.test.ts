@@ -1,0 +1,52 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { cleanup, redisClient, REDIS_URL, testPrefix } from '../helpers/redis.js';
+import { startTcpProxy, type TcpProxy } from '../helpers/tcp-proxy.js';
+import { runCli } from './run.js';
+
+// A black-box audit: a one-shot command against a Redis that accepts the connection but never
+// answers (paused, swapping, partitioned away without a reset) waited forever — the connection's
+// ready check and each command had no deadline — instead of failing as it does when Redis is away.
+
+const prefix = testPrefix('cli-stall');
+const dir = mkdtempSync(join(tmpdir(), 'riskstream-cli-stall-'));
+writeFileSync(join(dir, 'riskstream.yaml'), `redis: { prefix: ${prefix} }\nhttp: { port: 0, host: 127.0.0.1 }\nlog_level: warn\n`);
+const target = new URL(REDIS_URL);
+const proxies: TcpProxy[] = [];
+const redis = redisClient();
+
+afterAll(async () => {
+  for (const p of proxies) await p.close();
+  await cleanup(redis, prefix);
+  redis.disconnect();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+async function proxy(opts: Parameters<typeof startTcpProxy>[1] = {}): Promise<string> {
+  const p = await startTcpProxy({ host: target.hostname, port: Number(target.port || 6379) }, opts);
+  proxies.push(p);
+  return `redis://127.0.0.1:${p.port}`;
+}
+
+describe('one-shot commands against a Redis that does not answer: fail, never hang', () => {
+  it('a Redis that accepts the connection and never answers: exit 1, cannot connect', async () => {
+    const url = await proxy();
+    proxies.at(-1)!.blackhole();
+    const t = Date.now();
+    const r = await runCli(['risk', 'alice@example.com', '--config', dir], { env: { REDIS_URL: url }, timeoutMs: 40_000 });
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/^riskstream: cannot connect to Redis: /m);
+    expect(Date.now() - t).toBeLessThan(30_000);
+  }, 45_000);
+
+  it('a Redis that stops answering after the connection is up: exit 1, saying Redis did not answer', async () => {
+    const url = await proxy({ stallWhen: (chunk) => /xrevrange/i.test(chunk.toString('latin1')) });
+    const t = Date.now();
+    const r = await runCli(['audit', 'tail', '--config', dir], { env: { REDIS_URL: url }, timeoutMs: 40_000 });
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/^riskstream: Redis did not answer within \d+ ms/m);
+    expect(Date.now() - t).toBeLessThan(30_000);
+  }, 45_000);
+});
