@@ -48,7 +48,8 @@ export const DEFAULT_PAGE = 50;
 
 /** Loads config and opens a Redis connection for a one-shot CLI command. */
 export async function openCli(configPath: string): Promise<{ config: Config; redis: RedisClient; keys: Keys; close(): Promise<void> }> {
-  const config = loadConfig(configPath);
+  // The receivers' credentials are the worker's (set where it runs): no command here sends a SET.
+  const config = loadConfig(configPath, process.env, { receiverSecrets: false });
   // Longest first, as knownSecrets orders them (a secret holding another is replaced whole).
   loadedSecrets.push(...knownSecrets(config));
   loadedSecrets.sort((a, b) => b.length - a.length);

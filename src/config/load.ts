@@ -53,10 +53,19 @@ export interface Config {
  * or a file: a main file with its sibling `behaviors.yaml`, or a behaviors file (`*behaviors*`)
  * with its sibling `riskstream.yaml` (each when there). Throws CONFIG_INVALID with `details.issues` (file, line, col, message).
  */
-export function loadConfig(path: string, env: NodeJS.ProcessEnv = process.env): Config {
-  const { config, issues } = readConfig(path, env);
+export function loadConfig(path: string, env: NodeJS.ProcessEnv = process.env, opts: ReadOptions = {}): Config {
+  const { config, issues } = readConfig(path, env, opts);
   if (issues.length) throw configInvalid(issues, config.files);
   return config;
+}
+
+/** How {@link readConfig} reads. */
+export interface ReadOptions {
+  /**
+   * Whether the receivers' credentials must be in the environment (default true: the worker and
+   * `config check`). False for the one-shot commands, which send no SET: an unset variable is no issue.
+   */
+  receiverSecrets?: boolean;
 }
 
 /** What {@link readConfig} found: the configuration (sections that failed at their defaults) and every issue. */
@@ -71,7 +80,7 @@ export interface ConfigRead {
  * {@link loadConfig} without throwing on issues: `config check` goes on to the checks the worker
  * makes at start (signing keys, GeoIP), so every problem is reported in one run. Throws CONFIG_NOT_FOUND.
  */
-export function readConfig(path: string, env: NodeJS.ProcessEnv = process.env): ConfigRead {
+export function readConfig(path: string, env: NodeJS.ProcessEnv = process.env, opts: ReadOptions = {}): ConfigRead {
   const abs = resolve(path);
   if (!existsSync(abs)) throw new RiskstreamError('CONFIG_NOT_FOUND', `config not found: ${path}`, { path });
   const issues: ConfigIssue[] = [];
@@ -134,7 +143,8 @@ export function readConfig(path: string, env: NodeJS.ProcessEnv = process.env): 
       }
     }
   }
-  const receivers = resolveReceivers(raw, mainFile ?? abs, issues, (path) => (mainParsed ? locate(mainParsed, path) : { line: 1, col: 1 }));
+  const at = (path: readonly PropertyKey[]): { line: number; col: number } => (mainParsed ? locate(mainParsed, path) : { line: 1, col: 1 });
+  const receivers = resolveReceivers(raw, mainFile ?? abs, issues, at, opts.receiverSecrets ?? true);
   // Environment tokens: the same minimum as the file's (reported against the main file's start).
   const envTokens = readEnvTokens(env);
   for (const message of envTokens.problems) issues.push({ file: mainFile ?? abs, line: 1, col: 1, message });
@@ -167,7 +177,6 @@ export function readConfig(path: string, env: NodeJS.ProcessEnv = process.env): 
     }
   }
 
-  const at = (path: PropertyKey[]): { line: number; col: number } => (mainParsed ? locate(mainParsed, path) : { line: 1, col: 1 });
   issues.push(
     ...[...streamClashes(raw, at), ...inputTargetIssues(raw, at, !mainParsed || inputNamesParse(mainParsed.js))].map((i) => ({ file: mainFile ?? abs, ...i })),
   );

@@ -35,14 +35,18 @@ function expandEnv(value: string, what: string, issue: (message: string) => void
 
 /**
  * The receivers of `raw` with their defaults filled in (Okta's endpoint and audience from `org_url`,
- * events, alg) and their authorization read from the environment; problems go to `issues`.
+ * events, alg) and their authorization read from the environment; problems go to `issues`. `secrets` false (the
+ * one-shot commands, which send no SET): a credential's variable that is not set is no problem, the
+ * receiver kept without its credential.
  */
-export function resolveReceivers(raw: RiskstreamFileConfig, file: string, issues: ConfigIssue[], at: Locator): ResolvedReceiver[] {
+export function resolveReceivers(raw: RiskstreamFileConfig, file: string, issues: ConfigIssue[], at: Locator, secrets = true): ResolvedReceiver[] {
   const seen = new Set<string>();
   const out: ResolvedReceiver[] = [];
   raw.receivers.forEach((r, i) => {
     const issue = (key: string | undefined, message: string): void =>
       void issues.push({ file, ...at(key === undefined ? ['receivers', i] : ['receivers', i, key]), message });
+    // An unset credential variable is an issue only where the credential is used.
+    const unset = (key: string, message: string): void => (secrets ? issue(key, message) : undefined);
     if (seen.has(r.name)) issue('name', `receivers[${i}]: duplicate name "${r.name}"`);
     seen.add(r.name);
     const org = r.org_url === undefined ? undefined : trimTrailingSlashes(r.org_url);
@@ -61,10 +65,10 @@ export function resolveReceivers(raw: RiskstreamFileConfig, file: string, issues
     if (r.authorization_env) {
       authorizationValue = process.env[r.authorization_env];
       if (authorizationValue === undefined) {
-        issue('authorization_env', `receivers[${i}] (${r.name}): environment variable ${r.authorization_env} is not set`);
+        unset('authorization_env', `receivers[${i}] (${r.name}): environment variable ${r.authorization_env} is not set`);
       }
     } else if (r.authorization) {
-      authorizationValue = expandEnv(r.authorization, `receivers[${i}].authorization`, (m) => issue('authorization', m));
+      authorizationValue = expandEnv(r.authorization, `receivers[${i}].authorization`, (m) => unset('authorization', m));
     }
     // Checked after expansion (the value itself is a secret: never in the message).
     if (authorizationValue !== undefined && !isHeaderValue(authorizationValue))
