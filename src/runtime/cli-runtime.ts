@@ -27,7 +27,7 @@ export async function cliServices(config: Config, redis: RedisClient): Promise<C
   const keys = new Keys(config.prefix, config.raw.engine.partitions);
   const logger = createLogger(process.env.RISKSTREAM_LOG_LEVEL || 'error');
   const audit = new AuditLog(redis, config.streams.audit, config.raw.streams.maxlen);
-  const ssf = await buildSsf({ config: () => config, redis, keys, audit, logger, deliver: false });
+  const ssf = await buildSsf({ config: () => config, redis, keys, audit, logger, deliver: false, auditReceivers: false });
   const store = new RiskStore(redis, keys);
   // A reset goes through the user's partition owner when a worker runs (in order with the user's
   // events); with none, the CLI commits it itself and relays the outbox (the SET waits in the queue).

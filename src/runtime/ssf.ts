@@ -60,6 +60,12 @@ export interface SsfDeps {
   metrics?: Metrics;
   /** Run the delivery worker in this process (false for one-shot CLI commands). */
   deliver?: boolean;
+  /**
+   * Audit the configured receivers added, changed or removed since they were last audited (default
+   * true). False for one-shot CLI commands: they run no receiver, and read the files as they are now —
+   * perhaps edited and not reloaded — so the audit log would show a change no worker made.
+   */
+  auditReceivers?: boolean;
   /** The worker's id: its enabled receivers are recorded under it (src/ssf/receivers-on.ts). */
   workerId?: string;
 }
@@ -127,7 +133,7 @@ export async function buildSsf(deps: SsfDeps): Promise<SsfRuntime> {
       .catch(() => undefined);
   }, 1000);
   refresh.unref();
-  await auditReceivers(deps, deps.config().receivers);
+  if (deps.auditReceivers !== false) await auditReceivers(deps, deps.config().receivers);
   const { workerId } = deps;
   const recordOn = (): Promise<void> =>
     workerId !== undefined && deps.deliver !== false ? recordReceiversOn(deps.redis, deps.keys, workerId, deps.config().receivers) : Promise.resolve();

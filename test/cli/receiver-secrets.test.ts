@@ -10,6 +10,9 @@ import { runInProcess } from './in-process.js';
 // or `${VAR}` in `authorization`, as the shipped config advises) is set where the worker runs (its
 // unit's environment). The one-shot commands refused to run without it — an operator had to put the
 // Okta API token in their own shell to look at a user's level — though only the worker sends SETs.
+// And any one-shot command audited the file's receivers as added or changed (`receiver.enabled`,
+// `receiver.changed`, actor `config`), though no worker had loaded them: the audit log showed a
+// change the running workers did not make, and none when they did make it (reloaded).
 
 const prefix = testPrefix('cli-rx-secret');
 const UNSET = 'RISKSTREAM_TEST_UNSET_RX_SECRET';
@@ -46,6 +49,13 @@ describe("one-shot commands do not need the receivers' credentials", () => {
     expect(check.code).toBe(1);
     expect(check.stderr).toContain(`environment variable ${UNSET} is not set`);
     expect(() => loadConfig(dir)).toThrow(new RegExp(`environment variable ${UNSET} is not set`));
+  });
+
+  it('a one-shot command audits no receiver: only a worker starting or reloading with them does', async () => {
+    delete process.env[UNSET];
+    expect((await runInProcess(['risk', 'list', '--config', dir])).code).toBe(0);
+    const entries = await redis.xrange(`${prefix}:audit`, '-', '+');
+    expect(entries.map(([, f]) => f[f.indexOf('action') + 1]).filter((a) => a?.startsWith('receiver.'))).toEqual([]);
   });
 
   it('the receivers stay configured (a revoke or a reset from the CLI still queues their SETs), without a credential', () => {
