@@ -58,11 +58,15 @@ export async function openCli(configPath: string): Promise<{ config: Config; red
     lazyConnect: true,
     maxRetriesPerRequest: 3,
     connectTimeout: CLI_CONNECT_TIMEOUT_MS,
-    commandTimeout: CLI_COMMAND_TIMEOUT_MS,
     retryStrategy: (times: number) => (times > 3 ? null : times * 200),
   };
   const redis: RedisClient = config.redisCluster
-    ? clusterClient(config.redisCluster, 'cli', quick, { lazyConnect: true, clusterRetryStrategy: (times) => (times > 3 ? null : times * 200) })
+    ? clusterClient(
+        config.redisCluster,
+        'cli',
+        { ...quick, commandTimeout: CLI_COMMAND_TIMEOUT_MS },
+        { lazyConnect: true, clusterRetryStrategy: (times) => (times > 3 ? null : times * 200) },
+      )
     : new Redis(config.redisUrl, quick);
   let lastError: Error | undefined;
   redis.on('error', (err: Error) => void (lastError = err)); // surfaced by the failing command instead
@@ -80,6 +84,9 @@ export async function openCli(configPath: string): Promise<{ config: Config; red
   } finally {
     clearTimeout(timer);
   }
+  // Once connected (set earlier, a ready check that failed — not Redis at that port — would leave
+  // its timer holding the process for seconds after the error is printed).
+  if (!config.redisCluster) (redis as Redis).options.commandTimeout = CLI_COMMAND_TIMEOUT_MS;
   const keys = new Keys(config.prefix, config.raw.engine.partitions);
   try {
     await checkPartitionCount(redis, keys); // users' keys under another count would be the wrong ones
