@@ -8,7 +8,7 @@ import { isRedisUrl } from './url-rules.js';
 import type { BehaviorConfig } from './behaviors-schema.js';
 import { resolveProfile } from '../ingest/profiles/index.js';
 import { readEnvTokens } from './env-tokens.js';
-import { resolveReceivers } from './receiver-resolve.js';
+import { checkReceiverEntries, resolveReceivers } from './receiver-resolve.js';
 import type { ResolvedReceiver } from './receiver.js';
 import { locate, parseFile, pushZodIssues, type ConfigIssue } from './yaml-source.js';
 import { looksLikeBehaviors, shippedBehaviorsFile } from './behaviors-file.js';
@@ -145,6 +145,9 @@ export function readConfig(path: string, env: NodeJS.ProcessEnv = process.env, o
   }
   const at = (path: readonly PropertyKey[]): { line: number; col: number } => (mainParsed ? locate(mainParsed, path) : { line: 1, col: 1 });
   const receivers = resolveReceivers(raw, mainFile ?? abs, issues, at, opts.receiverSecrets ?? true);
+  // A section that failed the schema is at its default (none): its entries that parse are checked still.
+  if (mainParsed && !sectionParses(mainParsed.js, 'receivers'))
+    checkReceiverEntries((mainParsed.js as Record<string, unknown>).receivers, mainFile ?? abs, issues, at, opts.receiverSecrets ?? true);
   // Environment tokens: the same minimum as the file's (reported against the main file's start).
   const envTokens = readEnvTokens(env);
   for (const message of envTokens.problems) issues.push({ file: mainFile ?? abs, line: 1, col: 1, message });

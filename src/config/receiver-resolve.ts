@@ -1,7 +1,8 @@
 import { isHeaderValue } from '../net/header-value.js';
 import { trimTrailingSlashes } from '../text.js';
 import type { ResolvedReceiver } from './receiver.js';
-import { RECEIVER_EVENTS } from './receiver-schema.js';
+import { RECEIVER_EVENTS, receiverSchema, type ReceiverConfig } from './receiver-schema.js';
+import type { SigningAlg } from '../types.js';
 import type { RiskstreamFileConfig } from './schema.js';
 import type { ConfigIssue } from './yaml-source.js';
 
@@ -40,9 +41,41 @@ function expandEnv(value: string, what: string, issue: (message: string) => void
  * receiver kept without its credential.
  */
 export function resolveReceivers(raw: RiskstreamFileConfig, file: string, issues: ConfigIssue[], at: Locator, secrets = true): ResolvedReceiver[] {
+  return resolveEntries(
+    raw.receivers.map((r, i) => [i, r] as const),
+    raw.signing.alg,
+    file,
+    issues,
+    at,
+    secrets,
+  );
+}
+
+/**
+ * The checks of {@link resolveReceivers} on a `receivers` section that failed the schema: each entry
+ * that parses on its own is checked, so its problems show in the same run as the section's own.
+ */
+export function checkReceiverEntries(section: unknown, file: string, issues: ConfigIssue[], at: Locator, secrets = true): void {
+  if (!Array.isArray(section)) return;
+  const entries = section.flatMap((e: unknown, i) => {
+    const r = receiverSchema.safeParse(e);
+    return r.success ? [[i, r.data] as const] : [];
+  });
+  resolveEntries(entries, 'ES256', file, issues, at, secrets);
+}
+
+/** {@link resolveReceivers} of the entries given with their index in the file; `alg` the main signing key's. */
+function resolveEntries(
+  entries: ReadonlyArray<readonly [number, ReceiverConfig]>,
+  alg: SigningAlg,
+  file: string,
+  issues: ConfigIssue[],
+  at: Locator,
+  secrets: boolean,
+): ResolvedReceiver[] {
   const seen = new Set<string>();
   const out: ResolvedReceiver[] = [];
-  raw.receivers.forEach((r, i) => {
+  entries.forEach(([i, r]) => {
     const issue = (key: string | undefined, message: string): void =>
       void issues.push({ file, ...at(key === undefined ? ['receivers', i] : ['receivers', i, key]), message });
     // An unset credential variable is an issue only where the credential is used.
@@ -82,7 +115,7 @@ export function resolveReceivers(raw: RiskstreamFileConfig, file: string, issues
       audience,
       events: r.events ?? [...RECEIVER_EVENTS],
       // Okta's ITP examples sign RS256; any other receiver gets the main signing key's alg.
-      alg: r.alg ?? (r.kind === 'okta' ? 'RS256' : raw.signing.alg),
+      alg: r.alg ?? (r.kind === 'okta' ? 'RS256' : alg),
       ...(authorizationValue !== undefined ? { authorizationValue } : {}),
     });
   });

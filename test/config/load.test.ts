@@ -384,6 +384,34 @@ describe('loadConfig issues, located as file:line:col', () => {
     ]);
   });
 
+  it("one receiver failing the schema hides no other receiver's problem: each entry that parses is checked in the same run", () => {
+    // A black-box audit: a mistyped `kind` in one entry dropped the whole section, so another entry's
+    // duplicate name, non-http endpoint or unset variable showed only after that fix (a second run).
+    const main = [
+      'receivers:',
+      '  - name: a',
+      '    kind: weird',
+      '    endpoint: https://a.example/events',
+      '  - name: b',
+      '    kind: ssf',
+      '    endpoint: ftp://b.example/events',
+      '  - name: c',
+      '    kind: ssf',
+      '    endpoint: https://c.example/events',
+      '    authorization_env: RISKSTREAM_TEST_UNSET_VAR',
+      '  - name: c',
+      '    kind: ssf',
+      '    endpoint: https://c2.example/events',
+      '',
+    ].join('\n');
+    expect(lines(issuesOf(configDir({ 'riskstream.yaml': main })))).toEqual([
+      expect.stringMatching(/^riskstream\.yaml:3:11 receivers\.0\.kind: /),
+      'riskstream.yaml:7:15 receivers[1] (b): endpoint must be an https (or http) URL',
+      'riskstream.yaml:11:24 receivers[2] (c): environment variable RISKSTREAM_TEST_UNSET_VAR is not set',
+      'riskstream.yaml:12:11 receivers[3]: duplicate name "c"',
+    ]);
+  });
+
   it('a receiver authorization HTTP cannot carry (CR/LF, from the file or its variable) is a config issue that names no secret', () => {
     const main = [
       'receivers:',
