@@ -194,7 +194,8 @@ export function readConfig(path: string, env: NodeJS.ProcessEnv = process.env, o
     behaviors,
     responses,
     receivers,
-    redisUrl: env.REDIS_URL ?? raw.redis.url,
+    // An empty REDIS_URL (a compose file's unset `${REDIS_URL}`) is no override, as for redis.cluster.
+    redisUrl: env.REDIS_URL || raw.redis.url,
     redisCluster: env.REDIS_URL ? null : (raw.redis.cluster ?? null),
     prefix,
     adminTokens: [...raw.http.admin_tokens, ...envTokens.tokens.admin],

@@ -146,6 +146,14 @@ describe('loadConfig defaults', () => {
     expect(c.ingestTokens).toEqual(['env-ingest-token-0123456789']);
   });
 
+  it('an empty REDIS_URL is no override: redis.url stands (as for redis.cluster and the empty token variables)', () => {
+    // A black-box audit: `REDIS_URL=` (a compose file's `${REDIS_URL}` unset, `Environment=REDIS_URL=`)
+    // replaced redis.url with "", which ioredis reads as 127.0.0.1:6379 — another Redis than the
+    // configured one, silently — while the same empty value left a redis.cluster in force.
+    const dir = configDir({ 'riskstream.yaml': 'redis: { url: "redis://10.0.0.1:6379" }\n' });
+    expect(loadConfig(dir, { REDIS_URL: '' }).redisUrl).toBe('redis://10.0.0.1:6379');
+  });
+
   it("the owner's apply context carries the config's own tokens (kept out of what hits quote), one list per loaded config", () => {
     const dir = configDir({ 'riskstream.yaml': 'http:\n  admin_tokens: ["file-admin-token-0123456789"]\n' });
     const c = loadConfig(dir, { RISKSTREAM_INGEST_TOKEN: 'env-ingest-token-0123456789' });
