@@ -6,7 +6,7 @@ export type { Logger };
  * The structured JSON logger. Known secret-bearing paths are redacted as a second line of
  * defence; code must never log secrets in the first place.
  */
-export function createLogger(level: string = process.env.RISKSTREAM_LOG_LEVEL ?? 'info', dest?: NodeJS.WritableStream): Logger {
+export function createLogger(level: string = process.env.RISKSTREAM_LOG_LEVEL || 'info', dest?: NodeJS.WritableStream): Logger {
   return pino(
     {
       level,

@@ -2,7 +2,8 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { REDIS_URL, testPrefix } from '../helpers/redis.js';
+import { cleanup, REDIS_URL, redisClient, testPrefix } from '../helpers/redis.js';
+import { spawnWorker, writeTestConfig } from '../helpers/worker.js';
 import { runCli } from './run.js';
 
 // Found by a black-box review: `RISKSTREAM_LOG_LEVEL=verbose riskstream risk list` printed pino's
@@ -31,4 +32,23 @@ describe('a log level that is not one: exit 1 with the reason, never hang', () =
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(/--log-level: must be one of fatal, error/);
   }, 20_000);
+});
+
+describe('an empty RISKSTREAM_LOG_LEVEL is no level (as config check reads it)', () => {
+  // A black-box audit: `RISKSTREAM_LOG_LEVEL=` (an unset `${…}` in a compose file or unit) passed
+  // config check, and the worker then failed to start with pino's "default level: must be included
+  // in custom levels" (exit 1) instead of taking log_level from riskstream.yaml.
+  it('the worker starts with the configured log_level and drains on SIGTERM (exit 0)', async () => {
+    const prefix = testPrefix('cli-log-empty');
+    const redis = redisClient();
+    const cfg = await writeTestConfig(prefix);
+    try {
+      const w = await spawnWorker(cfg.dir, { RISKSTREAM_LOG_LEVEL: '' });
+      expect(await w.stop('SIGTERM')).toBe(0);
+    } finally {
+      await cleanup(redis, prefix);
+      redis.disconnect();
+      cfg.remove();
+    }
+  }, 60_000);
 });

@@ -24,7 +24,8 @@ export function workerCommand(program: Command): void {
       const config = loadConfig(o.config);
       const envLevel = o.logLevel === undefined ? envLogLevelProblem() : undefined;
       if (envLevel) throw new RiskstreamError('CONFIG_INVALID', envLevel);
-      const logger = createLogger(o.logLevel ?? process.env.RISKSTREAM_LOG_LEVEL ?? config.raw.log_level);
+      // An empty RISKSTREAM_LOG_LEVEL (an unset `${…}` in a unit or compose file) is no level, as config check reads it.
+      const logger = createLogger(o.logLevel ?? (process.env.RISKSTREAM_LOG_LEVEL || config.raw.log_level));
       // Signals are taken from the start: one during start-up (a rollout stopping a pod that is still
       // joining) drains once started, as any other — by default it would kill the process holding
       // its new leases and membership, which others then wait a lease ttl for.
