@@ -10,24 +10,33 @@ import type { ConfigIssue } from './yaml-source.js';
 export type Locator = (path: readonly PropertyKey[]) => { line: number; col: number };
 
 /**
+ * Environment variable `name`, undefined when unset or empty: an empty credential (a compose file's
+ * unset `${TOKEN}`, `Environment=TOKEN=`) would send SETs with no or a bare `Bearer ` authorization.
+ */
+function credentialVar(name: string): string | undefined {
+  const v = process.env[name];
+  return v === '' ? undefined : v;
+}
+
+/**
  * `value` with each `${NAME}` in it replaced by that environment variable (`Bearer ${TOKEN}`), or the
- * whole value `env:NAME`; undefined (an issue) when a variable named is not set. `$${NAME}` stays a
- * literal `${NAME}`.
+ * whole value `env:NAME`; undefined (an issue) when a variable named is not set or empty. `$${NAME}`
+ * stays a literal `${NAME}`.
  */
 function expandEnv(value: string, what: string, issue: (message: string) => void): string | undefined {
   const whole = /^env:([A-Za-z_][A-Za-z0-9_]*)$/.exec(value);
   if (whole) {
-    const v = process.env[whole[1]!];
-    if (v === undefined) issue(`${what}: environment variable ${whole[1]} is not set`);
+    const v = credentialVar(whole[1]!);
+    if (v === undefined) issue(`${what}: environment variable ${whole[1]} is not set (or empty)`);
     return v;
   }
   let missing = false;
   const out = value.replace(/\$?\$\{([A-Za-z_][A-Za-z0-9_]*)\}/g, (ref: string, name: string) => {
     if (ref.startsWith('$$')) return ref.slice(1);
-    const v = process.env[name];
+    const v = credentialVar(name);
     if (v === undefined) {
       missing = true;
-      issue(`${what}: environment variable ${name} is not set`);
+      issue(`${what}: environment variable ${name} is not set (or empty)`);
     }
     return v ?? '';
   });
@@ -96,9 +105,9 @@ function resolveEntries(
     const audience = r.audience ?? (r.kind === 'okta' ? (org ?? new URL(endpoint).origin) : endpoint);
     let authorizationValue: string | undefined;
     if (r.authorization_env) {
-      authorizationValue = process.env[r.authorization_env];
+      authorizationValue = credentialVar(r.authorization_env);
       if (authorizationValue === undefined) {
-        unset('authorization_env', `receivers[${i}] (${r.name}): environment variable ${r.authorization_env} is not set`);
+        unset('authorization_env', `receivers[${i}] (${r.name}): environment variable ${r.authorization_env} is not set (or empty)`);
       }
     } else if (r.authorization) {
       authorizationValue = expandEnv(r.authorization, `receivers[${i}].authorization`, (m) => unset('authorization', m));

@@ -385,9 +385,9 @@ describe('loadConfig issues, located as file:line:col', () => {
     const behaviors = 'impossible_travel:\n  risk_level: high\n  expires_after: 5 mins\n';
     expect(lines(issuesOf(configDir({ 'riskstream.yaml': main, 'behaviors.yaml': behaviors })))).toEqual([
       'riskstream.yaml:2:5 receivers[0] (a): endpoint is required (or org_url for kind okta)',
-      'riskstream.yaml:8:20 receivers[1].authorization: environment variable RISKSTREAM_TEST_UNSET_VAR is not set',
+      'riskstream.yaml:8:20 receivers[1].authorization: environment variable RISKSTREAM_TEST_UNSET_VAR is not set (or empty)',
       'riskstream.yaml:9:11 receivers[2]: duplicate name "b"',
-      'riskstream.yaml:12:24 receivers[2] (b): environment variable RISKSTREAM_TEST_UNSET_VAR is not set',
+      'riskstream.yaml:12:24 receivers[2] (b): environment variable RISKSTREAM_TEST_UNSET_VAR is not set (or empty)',
       'behaviors.yaml:3:18 impossible_travel.expires_after: must be a duration like 30m, 24h or 7d, or never',
     ]);
   });
@@ -415,7 +415,7 @@ describe('loadConfig issues, located as file:line:col', () => {
     expect(lines(issuesOf(configDir({ 'riskstream.yaml': main })))).toEqual([
       expect.stringMatching(/^riskstream\.yaml:3:11 receivers\.0\.kind: /),
       'riskstream.yaml:7:15 receivers[1] (b): endpoint must be an https (or http) URL',
-      'riskstream.yaml:11:24 receivers[2] (c): environment variable RISKSTREAM_TEST_UNSET_VAR is not set',
+      'riskstream.yaml:11:24 receivers[2] (c): environment variable RISKSTREAM_TEST_UNSET_VAR is not set (or empty)',
       'riskstream.yaml:12:11 receivers[3]: duplicate name "c"',
     ]);
   });
@@ -471,8 +471,37 @@ describe('loadConfig issues, located as file:line:col', () => {
       '    authorization: "Bearer ${RISKSTREAM_TEST_UNSET_VAR}"',
     ];
     expect(lines(issuesOf(configDir({ 'riskstream.yaml': unset.join('\n') })))).toEqual([
-      'riskstream.yaml:5:20 receivers[0].authorization: environment variable RISKSTREAM_TEST_UNSET_VAR is not set',
+      'riskstream.yaml:5:20 receivers[0].authorization: environment variable RISKSTREAM_TEST_UNSET_VAR is not set (or empty)',
     ]);
+  });
+
+  it('an empty credential variable is an issue, as an unset one (no SET sent with no or a bare "Bearer " authorization)', () => {
+    process.env.RISKSTREAM_TEST_EMPTY_VAR = '';
+    try {
+      const main = [
+        'receivers:',
+        '  - name: a',
+        '    kind: ssf',
+        '    endpoint: https://a.example/events',
+        '    authorization_env: RISKSTREAM_TEST_EMPTY_VAR',
+        '  - name: b',
+        '    kind: ssf',
+        '    endpoint: https://b.example/events',
+        '    authorization: "Bearer ${RISKSTREAM_TEST_EMPTY_VAR}"',
+        '  - name: c',
+        '    kind: ssf',
+        '    endpoint: https://c.example/events',
+        '    authorization: env:RISKSTREAM_TEST_EMPTY_VAR',
+        '',
+      ].join('\n');
+      expect(lines(issuesOf(configDir({ 'riskstream.yaml': main })))).toEqual([
+        'riskstream.yaml:5:24 receivers[0] (a): environment variable RISKSTREAM_TEST_EMPTY_VAR is not set (or empty)',
+        'riskstream.yaml:9:20 receivers[1].authorization: environment variable RISKSTREAM_TEST_EMPTY_VAR is not set (or empty)',
+        'riskstream.yaml:13:20 receivers[2].authorization: environment variable RISKSTREAM_TEST_EMPTY_VAR is not set (or empty)',
+      ]);
+    } finally {
+      delete process.env.RISKSTREAM_TEST_EMPTY_VAR;
+    }
   });
 
   it('a missing risk_level is named as missing, at its behavior’s key; a wrong one as wrong, at the value', () => {
