@@ -96,9 +96,23 @@ export function outcomes(sent: ReadonlyArray<Promise<unknown>>): Promise<Outcome
   );
 }
 
+/**
+ * The connections a command meant for every node goes to: one node's own, or each master of a
+ * cluster. A cluster client that has not loaded its slot map yet (just created, or lazy) knows no
+ * master: a keyless command first waits for it (queued until the client is ready, as every command
+ * is), so that no caller acts on none and takes that for done. UNAVAILABLE when no master is known.
+ */
+async function everyNode(redis: RedisClient): Promise<Redis[]> {
+  if (!(redis instanceof Cluster)) return [redis];
+  if (redis.status !== 'ready') await redis.ping();
+  const masters = redis.nodes('master');
+  if (!masters.length) throw new RiskstreamError('UNAVAILABLE', 'no Redis Cluster master known');
+  return masters;
+}
+
 /** SCANs every key matching `match`: on a cluster, on every master. Yields the keys a batch at a time. */
 export async function* scanKeys(redis: RedisClient, match: string, count = 1000): AsyncGenerator<string[]> {
-  const nodes: Redis[] = redis instanceof Cluster ? redis.nodes('master') : [redis];
+  const nodes = await everyNode(redis);
   for (const node of nodes) {
     let cursor = '0';
     do {
@@ -128,7 +142,7 @@ export function byPartition<T>(items: Iterable<T>, partitionOf: (item: T) => num
  */
 export async function waitReplicas(redis: RedisClient, replicas: number, timeoutMs: number): Promise<void> {
   if (replicas <= 0) return;
-  const nodes: Redis[] = redis instanceof Cluster ? redis.nodes('master') : [redis];
+  const nodes = await everyNode(redis);
   const acks = await Promise.all(nodes.map((n) => n.wait(replicas, timeoutMs)));
   const least = Math.min(...acks);
   if (least < replicas) {

@@ -14,7 +14,7 @@ import { behaviorEpochs, recordBehaviors, restoreBehaviors } from '../../src/eng
 import { sprayGeneration } from '../../src/ingest/spray-generation.js';
 import type { BehaviorConfig } from '../../src/config/behaviors-schema.js';
 import { behavior } from '../helpers/behavior-config.js';
-import { clusterForTests, keyCountsPerMaster, nodeOfKey, requireCluster } from '../helpers/cluster.js';
+import { clusterClient, clusterForTests, keyCountsPerMaster, nodeOfKey, requireCluster } from '../helpers/cluster.js';
 import { testPrefix } from '../helpers/redis.js';
 
 const up = await requireCluster('cluster/client');
@@ -45,6 +45,24 @@ describe.skipIf(!up)('src/redis on a Redis Cluster', () => {
     expect([...(await keyCountsPerMaster(prefix)).values()].filter((n) => n > 0)).toHaveLength(3);
     await purgePrefix(c.cluster, prefix);
     expect([...(await keyCountsPerMaster(prefix)).values()].every((n) => n === 0)).toBe(true);
+  });
+
+  it('a client still connecting: scanKeys and purgePrefix reach every master, waitReplicas waits on each (found by a black-box review: none of them did anything)', async () => {
+    const w = pipeline(c.cluster);
+    for (const p of keys.partitionList) w.hset(keys.partitionPos(p), 'pos', '1');
+    await w.exec();
+    const fresh = [clusterClient(), clusterClient(), clusterClient()];
+    try {
+      const found: string[] = [];
+      for await (const batch of scanKeys(fresh[0]!, `${prefix}:*`)) found.push(...batch);
+      expect(found).toHaveLength(keys.partitionList.length);
+      const err = await waitReplicas(fresh[1]!, 2, 100).catch((e: unknown) => e);
+      expect(isRiskstreamError(err, 'UNAVAILABLE')).toBe(true);
+      await purgePrefix(fresh[2]!, prefix);
+      expect([...(await keyCountsPerMaster(prefix)).values()].every((n) => n === 0)).toBe(true);
+    } finally {
+      for (const f of fresh) f.disconnect();
+    }
   });
 
   it("slotOf is Redis's CLUSTER KEYSLOT; a router fence shares its stream's slot, tagged or not", async () => {
