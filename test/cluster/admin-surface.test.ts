@@ -14,7 +14,7 @@ import { eventOf, startReceiver, type TestReceiver } from '../helpers/receiver.j
 import { spawnWorker, writeTestConfig, type TestConfig, type WorkerProcess } from '../helpers/worker.js';
 import { apiClient, CAEP_REVOKED, CAEP_RISK, PUSH, VERIFICATION } from '../helpers/ssf-api.js';
 import { runCli } from '../cli/run.js';
-import { endClusterRun, getFrom } from '../helpers/cluster-run.js';
+import { dlpEvent, edrEvent, endClusterRun, getFrom } from '../helpers/cluster-run.js';
 
 const up = await requireCluster('cluster/admin-surface');
 const prefix = testPrefix('clu-admin');
@@ -362,6 +362,55 @@ describe.skipIf(!up)('admin API, SSF streams, CLI and list bridge on a Redis Clu
     await cli('risk', 'reset', USERS[3]!);
     await waitFor(() => setsOf(USERS[3]!).some((s) => eventOf(s).body.current_level === 'LOW'), { what: 'CLI reset SET' });
     for (const w of workers) expect((await get(w, `/v1/users/${encodeURIComponent(USERS[3]!)}/risk`)).json.level).toBe('low');
+  }, 120_000);
+
+  it('a stream changed through one worker is honoured by the other’s deliveries: paused, subject removed, resumed, moved, deleted', async () => {
+    const api = apiClient(() => workers[0]!.url, SSF_TOKEN);
+    const api2 = apiClient(() => workers[1]!.url, SSF_TOKEN);
+    const id = (await api('POST', '/ssf/streams', { delivery: { method: PUSH, endpoint_url: `${receiver.url}/x1` }, events_requested: [CAEP_RISK] })).json
+      .stream_id as string;
+    expect((await api('POST', '/ssf/status', { stream_id: id, status: 'paused' })).json).toMatchObject({ status: 'paused' });
+    expect((await api('POST', '/ssf/subjects:remove', { stream_id: id, subject: { format: 'email', email: 'px-0@example.com' } })).status).toBe(204);
+    const users = Array.from({ length: 20 }, (_, i) => `px-${i}@example.com`);
+    const post = async (w: WorkerProcess, evs: unknown[]) => {
+      const r = await fetch(`${w.url}/v1/events`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${cfg.ingestToken}`, 'content-type': 'application/json' },
+        body: JSON.stringify(evs),
+      });
+      expect(r.status).toBe(202);
+    };
+    await post(
+      workers[1]!,
+      users.map((user, i) => dlpEvent(user, `px-${i}`, t0)),
+    );
+    for (const u of users) await waitFor(() => setsOf(u).length === 1, { what: `${u} rx SET` });
+    await new Promise((r) => setTimeout(r, 1500));
+    const at = (path: string) => receiver.received.filter((s) => s.path === path && eventOf(s).type === CAEP_RISK);
+    expect(at('/x1')).toHaveLength(0);
+    expect((await api2('POST', '/ssf/status', { stream_id: id, status: 'enabled' })).json).toMatchObject({ status: 'enabled' });
+    await waitFor(() => at('/x1').length >= users.length - 1, { timeout: 20_000, what: 'the held SETs' });
+    await new Promise((r) => setTimeout(r, 1500));
+    expect(at('/x1').map(subjectOf).sort()).toEqual(users.slice(1).sort());
+    const moved = await api2('PATCH', '/ssf/streams', { stream_id: id, delivery: { method: PUSH, endpoint_url: `${receiver.url}/x2` } });
+    expect(moved.status).toBe(200);
+    await post(
+      workers[0]!,
+      users.map((user, i) => edrEvent(user, `pe-${i}`, t0 + HOUR)),
+    );
+    for (const u of users) await waitFor(() => setsOf(u).length === 2, { what: `${u} rx SET 2` });
+    await new Promise((r) => setTimeout(r, 2000));
+    expect([at('/x1').length, at('/x2').map(subjectOf).sort()]).toEqual([users.length - 1, users.slice(1).sort()]);
+    expect((await api('DELETE', `/ssf/streams?stream_id=${id}`)).status).toBe(204);
+    await post(
+      workers[1]!,
+      users.map((user, i) => dlpEvent(user, `pd-${i}`, t0 + 2 * HOUR)),
+    );
+    await new Promise((r) => setTimeout(r, 1000));
+    for (const u of users) await send(workers[1]!, 'POST', `/v1/users/${encodeURIComponent(u)}/risk/reset`, {});
+    for (const u of users) await waitFor(() => setsOf(u).length === 3, { what: `${u} rx SET 3` });
+    await new Promise((r) => setTimeout(r, 2000));
+    expect([at('/x1').length, at('/x2').length]).toEqual([users.length - 1, users.length - 1]);
   }, 120_000);
 
   it('a SIGTERM’d worker exits 0 and its partitions move: the other worker processes new input', async () => {

@@ -15,7 +15,7 @@ import { testPrefix, waitFor } from '../helpers/redis.js';
 import { eventOf, startReceiver, type TestReceiver } from '../helpers/receiver.js';
 import { spawnWorker, writeTestConfig, type TestConfig, type WorkerProcess } from '../helpers/worker.js';
 import { runCli } from '../cli/run.js';
-import { endClusterRun, getFrom } from '../helpers/cluster-run.js';
+import { dlpEvent, edrEvent, endClusterRun, getFrom } from '../helpers/cluster-run.js';
 
 const up = await requireCluster('cluster/three-workers');
 const prefix = testPrefix('clu-three');
@@ -89,22 +89,13 @@ describe.skipIf(!up)('three workers on a Redis Cluster', () => {
     const users = Array.from({ length: 12 }, (_, i) => `three-${i}@example.com`);
     await ingest(
       workers[0]!,
-      users.map((user, i) => ({ type: 'dlp', id: `d1-${i}`, user, time: t0, profile: 'cc', severity: 'high', action: 'block', app: 'drive' })),
+      users.map((user, i) => dlpEvent(user, `d1-${i}`, t0)),
     );
     for (const u of users)
       await waitFor(async () => (await get(workers[2]!, `/v1/users/${encodeURIComponent(u)}/risk`)).json.level === 'medium', { what: `${u} medium` });
     await ingest(
       workers[1]!,
-      users.map((user, i) => ({
-        type: 'endpoint',
-        id: `e1-${i}`,
-        user,
-        time: t0 + HOUR,
-        device: { id: 'd' },
-        vendor: 'crowdstrike',
-        detection: 'malware',
-        severity: 'critical',
-      })),
+      users.map((user, i) => edrEvent(user, `e1-${i}`, t0 + HOUR)),
     );
     expect(await workers[0]!.stop('SIGTERM')).toBe(0);
     for (const u of users)
@@ -125,7 +116,7 @@ describe.skipIf(!up)('three workers on a Redis Cluster', () => {
     );
     await ingest(
       workers[2]!,
-      users.map((user, i) => ({ type: 'dlp', id: `d2-${i}`, user, time: t0 + 2 * HOUR, profile: 'cc', severity: 'high', action: 'block', app: 'drive' })),
+      users.map((user, i) => dlpEvent(user, `d2-${i}`, t0 + 2 * HOUR)),
     );
     for (const u of users) await waitFor(() => levelsOf(u).length >= 4, { timeout: 30_000, what: `${u}: four SETs (got ${levelsOf(u).join(',')})` });
     await new Promise((r) => setTimeout(r, 1500));

@@ -38,3 +38,13 @@ export async function endClusterRun(run: ClusterRun): Promise<number> {
   run.cluster.disconnect();
   return [...(await keyCountsPerMaster(run.prefix)).values()].reduce((a, b) => a + b, 0);
 }
+
+/** A critical EDR detection (endpoint_detection: high) of `user` at `time`, with event id `id`. */
+export function edrEvent(user: string, id: string, time: number): Record<string, unknown> {
+  return { type: 'endpoint', id, user, time, device: { id: 'd' }, vendor: 'crowdstrike', detection: 'malware', severity: 'critical' };
+}
+
+/** A blocked high-severity DLP match (dlp_detection: medium) of `user` at `time`, with event id `id`. */
+export function dlpEvent(user: string, id: string, time: number): Record<string, unknown> {
+  return { type: 'dlp', id, user, time, profile: 'cc', severity: 'high', action: 'block', app: 'drive' };
+}
