@@ -271,7 +271,15 @@ describe.skipIf(!up)('admin API, SSF streams, CLI and list bridge on a Redis Clu
       what: 'bridged user high',
     });
     expect(await cluster.llen(list)).toBe(0);
-  }, 30_000);
+    // A backlog both workers' bridges drain at once: every item moved once, each user one SET.
+    const many = Array.from({ length: 400 }, (_, i) => `clu-bulk-${i}@example.com`);
+    await cluster.rpush(list, ...many.map((u, i) => JSON.stringify(dlpEvent(u, `bulk-${i}`, t0))));
+    await waitFor(async () => (await cluster.llen(list)) === 0, { timeout: 20_000, what: 'the list drained' });
+    expect(await cluster.xlen(bridged)).toBe(2 + many.length);
+    await waitFor(() => many.every((u) => setsOf(u).length >= 1), { timeout: 30_000, what: 'a SET per bulk user' });
+    await new Promise((r) => setTimeout(r, 1000));
+    expect(many.filter((u) => setsOf(u).length !== 1)).toEqual([]);
+  }, 60_000);
 
   it('CLI: config check, replay and risk with the cluster config (no REDIS_URL)', async () => {
     const env = { REDIS_URL: '' };
