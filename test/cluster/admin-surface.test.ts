@@ -421,6 +421,24 @@ describe.skipIf(!up)('admin API, SSF streams, CLI and list bridge on a Redis Clu
     expect([at('/x1').length, at('/x2').length]).toEqual([users.length - 1, users.length - 1]);
   }, 120_000);
 
+  it('users paged across workers while two users are reset between pages: every other user listed once', async () => {
+    const before = (await pages(workers[0]!, '/v1/users', 'users', 50)).map((u: { user: string }) => u.user);
+    const first = await get(workers[0]!, '/v1/users?limit=4');
+    const seen: string[] = first.json.users.map((u: { user: string }) => u.user);
+    const mine = before.filter((u) => USERS.includes(u));
+    const listed = seen.find((u) => mine.includes(u) && u !== seen[seen.length - 1]);
+    const later = before.slice(8).find((u) => USERS.includes(u));
+    for (const u of [listed, later]) if (u) expect((await send(workers[1]!, 'POST', `/v1/users/${encodeURIComponent(u)}/risk/reset`, {})).status).toBe(200);
+    let cursor: string | null = first.json.next_cursor;
+    while (cursor) {
+      const r = await get(workers[1]!, `/v1/users?limit=4&cursor=${encodeURIComponent(cursor)}`);
+      seen.push(...r.json.users.map((u: { user: string }) => u.user));
+      cursor = r.json.next_cursor;
+    }
+    const moved = new Set([listed, later]);
+    for (const u of before.filter((x) => !moved.has(x))) expect([u, seen.filter((x) => x === u).length]).toEqual([u, 1]);
+  }, 60_000);
+
   it('a SIGTERM’d worker exits 0 and its partitions move: the other worker processes new input', async () => {
     const gone = workers[0]!;
     expect(await gone.stop('SIGTERM')).toBe(0);
