@@ -238,6 +238,9 @@ describe.skipIf(!up)('admin API, SSF streams, CLI and list bridge on a Redis Clu
       what: 'verification',
     });
     expect(eventOf(v).body.state).toBe('clu-state');
+    // min_verification_interval is one stream's, whichever worker is asked.
+    const again = await api2('POST', '/ssf/verify', { stream_id: id, state: 'again' });
+    expect([again.status, again.json.error]).toEqual([429, 'rate_limited']);
     const user = 'clu-stream@example.com';
     const res = await fetch(`${workers[1]!.url}/v1/events`, {
       method: 'POST',
