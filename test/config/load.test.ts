@@ -478,20 +478,17 @@ describe('loadConfig issues, located as file:line:col', () => {
   it('an empty credential variable is an issue, as an unset one (no SET sent with no or a bare "Bearer " authorization)', () => {
     process.env.RISKSTREAM_TEST_EMPTY_VAR = '';
     try {
+      const entry = (name: string, auth: string): string[] => [
+        `  - name: ${name}`,
+        '    kind: ssf',
+        `    endpoint: https://${name}.example/events`,
+        `    ${auth}`,
+      ];
       const main = [
         'receivers:',
-        '  - name: a',
-        '    kind: ssf',
-        '    endpoint: https://a.example/events',
-        '    authorization_env: RISKSTREAM_TEST_EMPTY_VAR',
-        '  - name: b',
-        '    kind: ssf',
-        '    endpoint: https://b.example/events',
-        '    authorization: "Bearer ${RISKSTREAM_TEST_EMPTY_VAR}"',
-        '  - name: c',
-        '    kind: ssf',
-        '    endpoint: https://c.example/events',
-        '    authorization: env:RISKSTREAM_TEST_EMPTY_VAR',
+        ...entry('a', 'authorization_env: RISKSTREAM_TEST_EMPTY_VAR'),
+        ...entry('b', 'authorization: "Bearer ${RISKSTREAM_TEST_EMPTY_VAR}"'),
+        ...entry('c', 'authorization: env:RISKSTREAM_TEST_EMPTY_VAR'),
         '',
       ].join('\n');
       expect(lines(issuesOf(configDir({ 'riskstream.yaml': main })))).toEqual([
