@@ -1,5 +1,6 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import { createServer, type Server } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { cleanup, redisClient, REDIS_URL, testPrefix } from '../helpers/redis.js';
@@ -15,10 +16,12 @@ const dir = mkdtempSync(join(tmpdir(), 'riskstream-cli-stall-'));
 writeFileSync(join(dir, 'riskstream.yaml'), `redis: { prefix: ${prefix} }\nhttp: { port: 0, host: 127.0.0.1 }\nlog_level: warn\n`);
 const target = new URL(REDIS_URL);
 const proxies: TcpProxy[] = [];
+const servers: Server[] = [];
 const redis = redisClient();
 
 afterAll(async () => {
   for (const p of proxies) await p.close();
+  for (const s of servers) await new Promise((r) => s.close(r));
   await cleanup(redis, prefix);
   redis.disconnect();
   rmSync(dir, { recursive: true, force: true });
@@ -48,5 +51,21 @@ describe('one-shot commands against a Redis that does not answer: fail, never ha
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(/^riskstream: Redis did not answer within \d+ ms/m);
     expect(Date.now() - t).toBeLessThan(30_000);
+  }, 45_000);
+
+  it('a port that is not Redis (answers its ready check with HTTP): exit 1, cannot connect, and the process ends then (no command timer left holding it)', async () => {
+    // dcc3342: a command timeout armed before the ready check held the process ~20 s after the error was printed.
+    const server = createServer((c) => {
+      c.on('error', () => undefined);
+      c.on('data', () => c.end('HTTP/1.1 400 Bad Request\r\n\r\n'));
+    });
+    servers.push(server);
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const port = (server.address() as { port: number }).port;
+    const t = Date.now();
+    const r = await runCli(['risk', 'alice@example.com', '--config', dir], { env: { REDIS_URL: `redis://127.0.0.1:${port}` }, timeoutMs: 40_000 });
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/^riskstream: cannot connect to Redis: /m);
+    expect(Date.now() - t).toBeLessThan(15_000);
   }, 45_000);
 });
