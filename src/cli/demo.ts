@@ -46,7 +46,7 @@ export function withoutCredentials(url: string): string {
 
 /** Uses REDIS_URL or 127.0.0.1:6379; else starts a throw-away `redis-server` if one is installed. */
 async function demoRedis(out: NodeJS.WritableStream): Promise<{ url: string; child?: ChildProcess }> {
-  const url = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
+  const url = process.env.REDIS_URL || 'redis://127.0.0.1:6379'; // empty is unset, as for the worker
   if (await reachable(url)) return { url };
   if (process.env.REDIS_URL) throw new RiskstreamError('UNAVAILABLE', `REDIS_URL ${withoutCredentials(url)} does not answer`);
   const port = 16379 + Math.floor(Math.random() * 1000);
