@@ -74,7 +74,7 @@ export async function openCli(configPath: string): Promise<{ config: Config; red
   // answers (stalled) would hold the ready check, and the command, forever.
   let timer: NodeJS.Timeout | undefined;
   const unanswered = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`no answer within ${CLI_CONNECT_TIMEOUT_MS} ms`)), CLI_CONNECT_TIMEOUT_MS);
+    timer = setTimeout(() => reject(new RiskstreamError('UNAVAILABLE', `no answer within ${CLI_CONNECT_TIMEOUT_MS} ms`)), CLI_CONNECT_TIMEOUT_MS);
   });
   try {
     await Promise.race([redis.connect(), unanswered]);
