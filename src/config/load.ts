@@ -144,10 +144,11 @@ export function readConfig(path: string, env: NodeJS.ProcessEnv = process.env, o
     }
   }
   const at = (path: readonly PropertyKey[]): { line: number; col: number } => (mainParsed ? locate(mainParsed, path) : { line: 1, col: 1 });
-  const receivers = resolveReceivers(raw, mainFile ?? abs, issues, at, opts.receiverSecrets ?? true);
+  const secrets = opts.receiverSecrets ?? true;
+  const receivers = resolveReceivers(raw, mainFile ?? abs, issues, at, secrets);
   // A section that failed the schema is at its default (none): its entries that parse are checked still.
   if (mainParsed && !sectionParses(mainParsed.js, 'receivers'))
-    checkReceiverEntries((mainParsed.js as Record<string, unknown>).receivers, mainFile ?? abs, issues, at, opts.receiverSecrets ?? true);
+    checkReceiverEntries((mainParsed.js as Record<string, unknown>).receivers, mainFile ?? abs, issues, at, secrets);
   // Environment tokens: the same minimum as the file's (reported against the main file's start).
   const envTokens = readEnvTokens(env);
   for (const message of envTokens.problems) issues.push({ file: mainFile ?? abs, line: 1, col: 1, message });

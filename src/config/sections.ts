@@ -15,10 +15,7 @@ const SECTION_NEEDS: ReadonlyArray<[string, string]> = [
 
 /** Whether the sections the input streams' names come from (`streams`, `redis`: the key prefix) parse, or are left out. */
 export function inputNamesParse(js: unknown): boolean {
-  if (typeof js !== 'object' || js === null) return true;
-  const shape = riskstreamSchema.shape;
-  const o = js as Record<string, unknown>;
-  return (!Object.hasOwn(o, 'streams') || shape.streams.safeParse(o.streams).success) && (!Object.hasOwn(o, 'redis') || shape.redis.safeParse(o.redis).success);
+  return sectionParses(js, 'streams') && sectionParses(js, 'redis');
 }
 
 /** Whether the file's top-level `section` parses on its own, or is left out. */
@@ -35,8 +32,9 @@ export function sectionParses(js: unknown, section: string): boolean {
  */
 export function sectionsThatParse(js: unknown): RiskstreamFileConfig | undefined {
   if (typeof js !== 'object' || js === null || Array.isArray(js)) return undefined;
-  const shape = riskstreamSchema.shape as Record<string, { safeParse(v: unknown): { success: boolean } }>;
-  const kept: Record<string, unknown> = Object.fromEntries(Object.entries(js).filter(([k, v]) => Object.hasOwn(shape, k) && shape[k]!.safeParse(v).success));
+  const kept: Record<string, unknown> = Object.fromEntries(
+    Object.entries(js).filter(([k]) => Object.hasOwn(riskstreamSchema.shape, k) && sectionParses(js, k)),
+  );
   // A check reading a section that failed would report what follows from its defaults, not the
   // file: receivers are checked against the signing keys, stream names against the key prefix.
   for (const [section, needs] of SECTION_NEEDS) if (Object.hasOwn(js, needs) && !Object.hasOwn(kept, needs)) delete kept[section];

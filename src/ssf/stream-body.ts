@@ -4,17 +4,16 @@
  */
 import { RiskstreamError } from '../errors.js';
 import { isHeaderValue } from '../net/header-value.js';
+import { noCredentials } from '../config/url-rules.js';
 import { PUSH_METHOD, type SsfStream, type StreamLimits } from './streams.js';
 
 function validUrl(u: unknown, what: string, maxLength: number): string {
   if (typeof u !== 'string') throw new RiskstreamError('BAD_REQUEST', `${what} is required`);
   if (u.length > maxLength) throw new RiskstreamError('PAYLOAD_TOO_LARGE', `${what} is longer than ${maxLength} characters`);
   if (!URL.canParse(u) || !['https:', 'http:'].includes(new URL(u).protocol)) throw new RiskstreamError('BAD_REQUEST', `${what} must be an http(s) URL`);
-  const url = new URL(u);
   // Credentials in the URL would be shown back in the stream's configuration: they belong in
   // delivery.authorization_header, which is never shown.
-  if (url.username || url.password)
-    throw new RiskstreamError('BAD_REQUEST', `${what} must not hold credentials (user:password@); use delivery.authorization_header`);
+  if (!noCredentials(u)) throw new RiskstreamError('BAD_REQUEST', `${what} must not hold credentials (user:password@); use delivery.authorization_header`);
   return u;
 }
 
