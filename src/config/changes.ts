@@ -9,21 +9,31 @@ export interface NamedChanges {
   changed: Record<string, string[]>;
 }
 
-/** What a reload changed in the behaviors and receivers (for its audit entry); a kind left out changed nothing. */
+/** Tokens a reload added and removed, by kind (counts only: a token is a secret). */
+export type TokenChanges = Partial<Record<'admin' | 'ingest' | 'ssf' | 'metrics', { added: number; removed: number }>>;
+
+/** What a reload changed (for its audit entry); a kind left out changed nothing. */
 export interface ConfigChanges {
   behaviors?: NamedChanges;
   receivers?: NamedChanges;
+  /** The `signing` settings that changed, by name (`kid`, `keys`, `withdrawn_kids` …): a rotation or a withdrawal. */
+  signing?: string[];
+  /** The bearer tokens added and removed (config and environment together), counted. */
+  tokens?: TokenChanges;
 }
+
+type Changed = Pick<Config, 'behaviors' | 'receivers'> & Partial<Pick<Config, 'raw' | 'adminTokens' | 'ingestTokens' | 'ssfTokens' | 'metricsTokens'>>;
 
 /** Receiver fields reported under another name: the resolved header stands for the credential it came from. */
 const FIELD_NAMES: Record<string, string> = { authorizationValue: 'authorization' };
 
 /**
- * The behaviors and receivers `next` adds, removes or changes against `prev` (pure). A receiver's
- * rotated credential shows as a changed `authorization` field (its value never appears), so an
- * audit entry records that credentials changed and which receiver's.
+ * The behaviors and receivers `next` adds, removes or changes against `prev`, the signing settings
+ * and the tokens it changes (pure). A receiver's rotated credential shows as a changed
+ * `authorization` field and a token as a count (no value ever appears), so an audit entry records
+ * that credentials or keys changed and which.
  */
-export function configChanges(prev: Pick<Config, 'behaviors' | 'receivers'>, next: Pick<Config, 'behaviors' | 'receivers'>): ConfigChanges {
+export function configChanges(prev: Changed, next: Changed): ConfigChanges {
   const out: ConfigChanges = {};
   const behaviors = namedChanges(
     prev.behaviors.map((b) => [b.id, entryOf(b)]),
@@ -35,8 +45,28 @@ export function configChanges(prev: Pick<Config, 'behaviors' | 'receivers'>, nex
     next.receivers.map((r) => [r.name, r]),
   );
   if (receivers) out.receivers = receivers;
+  if (prev.raw && next.raw) {
+    const signing = changedFields(prev.raw.signing, next.raw.signing);
+    if (signing.length) out.signing = signing;
+  }
+  const tokens: TokenChanges = {};
+  for (const [kind, field] of TOKEN_FIELDS) {
+    const before = new Set(prev[field] ?? []);
+    const after = new Set(next[field] ?? []);
+    const added = [...after].filter((t) => !before.has(t)).length;
+    const removed = [...before].filter((t) => !after.has(t)).length;
+    if (added || removed) tokens[kind] = { added, removed };
+  }
+  if (Object.keys(tokens).length) out.tokens = tokens;
   return out;
 }
+
+const TOKEN_FIELDS = [
+  ['admin', 'adminTokens'],
+  ['ingest', 'ingestTokens'],
+  ['ssf', 'ssfTokens'],
+  ['metrics', 'metricsTokens'],
+] as const;
 
 /** A behavior as its behaviors.yaml entry (validated): its changed fields are named by their keys (`failures`), not `params`. */
 function entryOf(b: BehaviorConfig): object {

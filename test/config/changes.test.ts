@@ -58,4 +58,33 @@ describe('configChanges (what a reload changed, for its audit entry)', () => {
     const next = config([], [rx('okta', { authorization: 'Bearer ${NEW}', authorizationValue: 'Bearer new-s3cret', audience: 'https://b.example' })]);
     expect(configChanges(prev, next)).toEqual({ receivers: { added: [], removed: [], changed: { okta: ['audience', 'authorization'] } } });
   });
+
+  it('a signing key rotated or withdrawn, and tokens added or removed, are named and counted, never shown (found by a review: the audit entry recorded neither)', () => {
+    const signing = (o: Record<string, unknown> = {}) => ({
+      key_file: 'keys/a.pem',
+      alg: 'ES256',
+      kid: 'k1',
+      keys: [],
+      previous_public_keys: [],
+      withdrawn_kids: [],
+      ...o,
+    });
+    const full = (sign: Record<string, unknown>, tokens: Partial<Record<'adminTokens' | 'ingestTokens' | 'ssfTokens' | 'metricsTokens', string[]>>) =>
+      ({ ...config([], []), raw: { signing: sign }, adminTokens: [], ingestTokens: [], ssfTokens: [], metricsTokens: [], ...tokens }) as unknown as Config;
+    const prev = full(signing(), { adminTokens: ['admin-s3cret-token-1'], ssfTokens: ['ssf-s3cret-token-aaaa', 'ssf-s3cret-token-bbbb'] });
+    expect(
+      configChanges(prev, full(signing(), { adminTokens: ['admin-s3cret-token-1'], ssfTokens: ['ssf-s3cret-token-bbbb', 'ssf-s3cret-token-aaaa'] })),
+    ).toEqual({});
+    const next = full(signing({ key_file: 'keys/b.pem', kid: 'k2', previous_public_keys: ['keys/a.jwk'], withdrawn_kids: ['k0'] }), {
+      adminTokens: ['admin-s3cret-token-2'],
+      ssfTokens: ['ssf-s3cret-token-bbbb'],
+      metricsTokens: ['metrics-s3cret-token'],
+    });
+    const changes = configChanges(prev, next);
+    expect(changes).toEqual({
+      signing: ['key_file', 'kid', 'previous_public_keys', 'withdrawn_kids'],
+      tokens: { admin: { added: 1, removed: 1 }, ssf: { added: 0, removed: 1 }, metrics: { added: 1, removed: 0 } },
+    });
+    expect(JSON.stringify(changes)).not.toContain('s3cret');
+  });
 });
