@@ -18,7 +18,8 @@ import { scrubText } from '../secrets/secret-values.js';
  * (src/secrets/): secret-named fields (`password`, `accessToken`, `SAMLResponse` …, inside JSON
  * fields too) become `[redacted]`, JWTs and long opaque tokens `[redacted … sha256:<hex>]`, and
  * `ingest.scrub_fields` paths are dropped; every other field is kept byte for byte, up to
- * {@link MAX_ORIG_FIELD} characters (a longer one is not kept: `truncated` lists `name=length`).
+ * {@link MAX_ORIG_FIELD} characters (a longer one is not kept: `truncated` lists `name=length`) —
+ * or, for a record of `POST /v1/events` (which no stream keeps), up to `ingest.max_event_size`.
  */
 
 /** Prefix of the original entry's fields inside a dead-letter entry. */
@@ -28,13 +29,14 @@ export const MAX_REASON = 1000;
 /**
  * Original field values longer than this are not kept (their length under `truncated`): a dead
  * letter stays small, and scrubbing it stays cheap whatever the input. The whole entry stays in
- * its source stream (`source_id`) until `streams.input_retention`.
+ * its source stream (`source_id`) until `streams.input_retention`. (An HTTP record has no source
+ * stream: its caller passes a larger `maxField`, see {@link writeDeadLetters}.)
  */
 export const MAX_ORIG_FIELD = 64 * 1024;
 /** Most original fields a dead letter keeps (the rest are counted in `omitted_fields`). */
 export const MAX_ORIG_FIELDS = 1000;
-/** What a field longer than {@link MAX_ORIG_FIELD} becomes (its length under `truncated`). */
-const NOT_KEPT_LONG = `[not kept: longer than ${MAX_ORIG_FIELD} characters]`;
+/** What a field longer than `max` characters becomes (its length under `truncated`). */
+const notKeptLong = (max: number): string => `[not kept: longer than ${max} characters]`;
 /** What a field becomes when scrubbing it failed: never kept unscrubbed. */
 const NOT_SCRUBBED = '[not kept: could not be scrubbed]';
 
@@ -49,8 +51,14 @@ export interface DeadLetter {
   fields: Record<string, string>;
 }
 
-/** The XADD field/value list for dead-lettering `raw` with `reason`. */
-export function deadLetterFields(raw: RawEntry, reason: string, now: number = Date.now(), scrubPaths: readonly string[] = []): string[] {
+/** The XADD field/value list for dead-lettering `raw` with `reason`; fields longer than `maxField` are not kept. */
+export function deadLetterFields(
+  raw: RawEntry,
+  reason: string,
+  now: number = Date.now(),
+  scrubPaths: readonly string[] = [],
+  maxField: number = MAX_ORIG_FIELD,
+): string[] {
   const cut = reason.length > MAX_REASON ? `${reason.slice(0, MAX_REASON)}…` : reason;
   const out = [
     'reason',
@@ -71,10 +79,10 @@ export function deadLetterFields(raw: RawEntry, reason: string, now: number = Da
     // An entry of thousands of fields: the first MAX_ORIG_FIELDS are kept, the rest counted.
     if (++count > MAX_ORIG_FIELDS) continue;
     const v = raw.fields[k]!;
-    if (v.length <= MAX_ORIG_FIELD) cutFields[k] = v;
+    if (v.length <= maxField) cutFields[k] = v;
     else {
       // Not a prefix: cut JSON no longer parses, and its scrubbing would miss nested secrets and scrub_fields paths.
-      cutFields[k] = NOT_KEPT_LONG;
+      cutFields[k] = notKeptLong(maxField);
       truncated.push(`${k}=${v.length}`);
     }
   }
@@ -85,7 +93,7 @@ export function deadLetterFields(raw: RawEntry, reason: string, now: number = Da
   // A name the entry gave more than once: its earlier values too, under the same name (a stream
   // entry may repeat a field), cut and scrubbed alike (a scrub_fields path may remove one).
   for (const [k, v] of raw.repeated?.slice(0, MAX_ORIG_FIELDS) ?? []) {
-    const kept = scrubbed({ [k]: v.length <= MAX_ORIG_FIELD ? v : NOT_KEPT_LONG }, scrubPaths)[k];
+    const kept = scrubbed({ [k]: v.length <= maxField ? v : notKeptLong(maxField) }, scrubPaths)[k];
     if (kept !== undefined) out.push(ORIG_PREFIX + k, kept);
   }
   return out;
@@ -141,14 +149,16 @@ export interface DeadLetterItem {
  * them), an entry dead-lettered already in the last {@link SEEN_TTL_MS} is not appended again (its id
  * is ''). With `chunk` instead (a chunk of an HTTP body, whose ids name no stream entry), the items
  * are appended by one script with a marker of this call: the client's resend of it (its reply lost
- * to a dropped connection) appends nothing (each id then ''). Throws INTERNAL if Redis refuses any:
- * the caller must then not ack the source entries.
+ * to a dropped connection) appends nothing (each id then ''). `maxField`: the longest original field
+ * kept (default {@link MAX_ORIG_FIELD}; an HTTP record, which no stream keeps, is kept up to
+ * `ingest.max_event_size`). Throws INTERNAL if Redis refuses any: the caller must then not ack the
+ * source entries.
  */
 export async function writeDeadLetters(
   redis: RedisClient | Cluster,
   stream: string,
   items: readonly DeadLetterItem[],
-  opts: { maxlen?: number; now?: number; scrubPaths?: readonly string[]; once?: boolean; chunk?: boolean } = {},
+  opts: { maxlen?: number; now?: number; scrubPaths?: readonly string[]; once?: boolean; chunk?: boolean; maxField?: number } = {},
 ): Promise<string[]> {
   if (items.length === 0) return [];
   const chunkMarker = opts.chunk && !opts.once ? deadLetterChunkMarker(stream, randomBytes(12).toString('base64url')) : undefined;
@@ -157,7 +167,7 @@ export async function writeDeadLetters(
   const pipe = pipeline(redis);
   const trim = opts.maxlen ? ['MAXLEN', '~', String(opts.maxlen)] : [];
   for (const { raw, reason } of items) {
-    const fields = deadLetterFields(raw, reason, opts.now, opts.scrubPaths);
+    const fields = deadLetterFields(raw, reason, opts.now, opts.scrubPaths, opts.maxField);
     const marker = opts.once ? deadLetterSeen(stream, raw.stream, raw.id) : undefined;
     if (marker) queueScript(pipe, 'deadLetter', stream, marker, String(SEEN_TTL_MS), opts.maxlen ? String(opts.maxlen) : '', ...fields);
     else pipe.xadd(stream, ...(trim as []), '*', ...fields);
@@ -178,11 +188,11 @@ async function writeChunk(
   stream: string,
   marker: string,
   items: readonly DeadLetterItem[],
-  opts: { maxlen?: number; now?: number; scrubPaths?: readonly string[] },
+  opts: { maxlen?: number; now?: number; scrubPaths?: readonly string[]; maxField?: number },
 ): Promise<string[]> {
   const args: string[] = [];
   for (const { raw, reason } of items) {
-    const fields = deadLetterFields(raw, reason, opts.now, opts.scrubPaths);
+    const fields = deadLetterFields(raw, reason, opts.now, opts.scrubPaths, opts.maxField);
     args.push(String(fields.length), ...fields);
   }
   try {

@@ -4,7 +4,7 @@ import type { Config } from '../config/load.js';
 import type { Metrics } from '../obs/metrics.js';
 import type { RawEntry } from '../types.js';
 import { RiskstreamError } from '../errors.js';
-import { writeDeadLetters } from './dead-letter.js';
+import { MAX_ORIG_FIELD, writeDeadLetters } from './dead-letter.js';
 import { decodeBody, routeEvent } from './http-body.js';
 import { BodyGate } from './body-gate.js';
 import { canonicalEntryFields, flatLength, tooLarge } from './decode.js';
@@ -67,7 +67,9 @@ export function createIngestService(deps: { config: () => Config; redis: RedisCl
       request.signal?.throwIfAborted();
       if (bad.length) {
         // One script with a marker of the chunk: a resend of it (its reply lost) appends nothing.
-        const opts = { maxlen: c.raw.streams.maxlen, now, scrubPaths: c.raw.ingest.scrub_fields, chunk: true };
+        // No input stream keeps a refused record: the dead letter keeps it whole, up to the size a record may have.
+        const maxField = Math.max(MAX_ORIG_FIELD, c.raw.ingest.max_event_size);
+        const opts = { maxlen: c.raw.streams.maxlen, now, scrubPaths: c.raw.ingest.scrub_fields, chunk: true, maxField };
         await writeDeadLetters(redis, c.streams.deadLetter, bad, opts);
         metrics.deadLettered.inc({ stream: HTTP_SOURCE }, bad.length);
       }

@@ -140,6 +140,22 @@ describe('no input can stop the pipeline', () => {
     expect(await r2.json()).toMatchObject({ accepted: 0, rejected: 1, errors: [{ index: 0, reason: 'event: larger than 1048576 characters' }] });
   });
 
+  it('a POST /v1/events record over 64 KiB (under ingest.max_event_size) that is refused is dead-lettered whole: no stream keeps it (was `[not kept …]`: lost)', async () => {
+    // An EDR detection with a long process tree, missing its `user` (a shipper's mapping slip).
+    const rec = JSON.stringify({ type: 'endpoint', time: Date.now() - 60_000, detection: 'malware', severity: 'critical', tree: 'p'.repeat(200_000) });
+    const r = await fetch(`${h.worker.url}/v1/events`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${h.cfg.ingestToken}`, 'content-type': 'application/x-ndjson' },
+      body: rec,
+    });
+    expect(await r.json()).toMatchObject({ accepted: 0, rejected: 1, errors: [{ index: 0, reason: 'user: required' }] });
+    const dead = await waitFor(async () => (await deadLetters()).find((d) => d.source_stream === 'http:/v1/events' && d.reason === 'user: required'), {
+      what: 'the dead letter',
+    });
+    expect(dead.truncated).toBeUndefined();
+    expect(dead['orig.event']).toBe(rec);
+  });
+
   it('POST /v1/events applies the same bounds (issue 14 item 4)', async () => {
     const body = [
       JSON.stringify({ type: 'dlp', user: 'dave@example.com', time: Date.now() - 60_000, profile: 'pii', severity: 'low' }),

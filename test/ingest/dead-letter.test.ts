@@ -56,6 +56,14 @@ describe('deadLetterFields', () => {
     expect(big.length).toBeGreaterThan(MAX_ORIG_FIELD);
   });
 
+  it('with a larger maxField (an HTTP record, which no stream keeps) a field over 64 KiB is kept whole, scrubbed', () => {
+    const big = JSON.stringify({ password: 'hunter2', pad: 'x'.repeat(200_000) });
+    const f = deadLetterFields({ ...raw, fields: { event: big } }, 'user: required', 0, [], 1024 * 1024);
+    const m = new Map(f.flatMap((v, i) => (i % 2 ? [] : [[v, f[i + 1]!]])));
+    expect(m.has('truncated')).toBe(false);
+    expect(m.get('orig.event')).toBe(JSON.stringify({ password: '[redacted]', pad: 'x'.repeat(200_000) }));
+  });
+
   it('a name the entry gave more than once: every value is kept, in the same name, scrubbed alike', () => {
     const raw: RawEntry = {
       stream: 'riskstream:login',
