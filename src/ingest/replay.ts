@@ -10,6 +10,7 @@ import { isLogin } from '../login.js';
 import { toEpochMs } from './event-rules.js';
 import { canonicalEntryFields, decodeObject, type DecodeOptions } from './decode.js';
 import { unwrapRecords, type BodySpans } from './body-records.js';
+import { streamProfiles } from './profiles/index.js';
 import type { CanonicalEvent } from '../types.js';
 import { rebaseAnchor } from './rebase-anchor.js';
 
@@ -59,19 +60,23 @@ function shift(obj: Record<string, unknown>, by: number): void {
 
 /**
  * A vendor record (or shipper envelope) as the worker would read it on `stream`: its canonical
- * event, or undefined for a canonical object (it has its own `time`), a record the worker would
- * refuse, or one with no time of its own (the worker gives it the entry's: nothing to shift).
+ * event, or undefined for a canonical object (its own `user` and `time`, no profile for `stream`),
+ * a record the worker would refuse, or one with no time of its own (the worker gives it the
+ * entry's: nothing to shift). A vendor record may have a `time` of its own that is not the one the
+ * worker takes (an Azure Monitor export's, beside its sign-in's `createdDateTime`).
  */
 function vendorEvent(obj: Record<string, unknown>, stream: string | undefined, mapping: DecodeOptions['mapping']): CanonicalEvent | undefined {
-  if (timeOf(obj.time) !== undefined) return undefined;
+  // A `user` of its own: no vendor shape is detected, no envelope unwrapped (src/ingest/decode.ts).
+  const profiled = stream !== undefined && mapping !== undefined && streamProfiles(mapping).has(stream);
+  if (obj.user !== undefined && timeOf(obj.time) !== undefined && !profiled) return undefined;
   // No receive time (NaN): a record without a time of its own is refused rather than given one.
   const r = decodeObject(obj, stream, mapping ? { mapping } : {}, Number.NaN);
   return r.ok ? r.event : undefined;
 }
 
-/** The time of a line's event (its own, or its vendor record's), or undefined. */
+/** The time of a line's event (its vendor record's as the worker reads it, or its own), or undefined. */
 function lineTime(obj: Record<string, unknown>, stream: string | undefined, mapping: DecodeOptions['mapping']): number | undefined {
-  return timeOf(obj.time) ?? vendorEvent(obj, stream, mapping)?.time;
+  return vendorEvent(obj, stream, mapping)?.time ?? timeOf(obj.time);
 }
 
 /** A canonical event shifted by `by` ms (its time and session expiry), written as the HTTP ingest writes one. */

@@ -24,6 +24,8 @@ afterAll(async () => {
 
 const login = JSON.stringify({ type: 'login', user: 'a@example.com', time: '2026-11-23T08:00:00Z' });
 const dlp = JSON.stringify({ type: 'dlp', user: 'a@example.com', time: '2026-11-23T08:01:00Z', severity: 'high' });
+/** A stream entry's field list as name/value pairs. */
+const pairs = (f: string[]): Array<[string, string]> => f.flatMap((v, i) => (i % 2 ? [] : [[v, f[i + 1]!] as [string, string]]));
 
 describe('replayFile', () => {
   it('reads a gzip file and drops a leading UTF-8 BOM (CRLF lines too): each line is its event, in its stream', async () => {
@@ -114,6 +116,22 @@ ${JSON.stringify(okta)}
     expect(e).toMatchObject({ type: 'login', time: now, user: 'alice.ng@example.com', eventType: 'user.session.start' });
     const dlps = await redis.xrevrange(streams.activity, '+', '-', 'COUNT', 1);
     expect((JSON.parse(dlps[0]![1][1]!) as { time: string }).time).toBe(new Date(now - 3_600_000).toISOString());
+  });
+
+  it('an Entra diagnostic-export record (its own top-level `time`) is routed as a login and shifted by --rebase (was taken for a canonical event: activity, never shifted)', async () => {
+    const signIn = JSON.parse(readFileSync(new URL('./fixtures/entra-signin.json', import.meta.url), 'utf8')) as Record<string, unknown>;
+    const record = { time: signIn.createdDateTime, category: 'SignInLogs', operationName: 'Sign-in activity', properties: signIn };
+    const file = join(dir, 'entra-export.ndjson');
+    writeFileSync(file, `${JSON.stringify(record)}\n`);
+    const before = (await redis.xrevrange(streams.login, '+', '-', 'COUNT', 1))[0]?.[0] ?? '0';
+    expect((await replayFile(redis, streams, file)).byStream).toEqual({ [streams.login]: 1 });
+    const now = Date.UTC(2026, 11, 1, 12, 0, 0);
+    expect((await replayFile(redis, streams, file, { rebase: now })).byStream).toEqual({ [streams.login]: 1 });
+    const logins = await redis.xrange(streams.login, `(${before}`, '+');
+    expect(logins).toHaveLength(2);
+    // What the worker reads of the rebased entry: the sign-in at now.
+    const d = decodeEntry({ stream: streams.login, id: logins[1]![0], fields: Object.fromEntries(pairs(logins[1]![1])), deliveries: 1 });
+    expect(d).toMatchObject({ ok: true, event: { type: 'login', time: now, user: 'testaccount1@contoso.com' } });
   });
 
   it('a line wrapping its records ({"records":[…]}, as POST /v1/events unwraps one) is its elements, each an entry', async () => {
