@@ -1,4 +1,5 @@
 import { RiskstreamError } from '../errors.js';
+import { isWs, skipString, skipValue, skipWs } from './json-scan.js';
 
 /**
  * Incremental record splitting of a `POST /v1/events` body (pure, no parsing of the records):
@@ -7,7 +8,8 @@ import { RiskstreamError } from '../errors.js';
  * refused in milliseconds, before anything is parsed. Shapes: a JSON array (its elements), an
  * object wrapping an array in `events` / `records` / `Records` / `value` without a `user` (its elements),
  * one JSON value (possibly pretty-printed), else NDJSON (one record per non-blank line; a line of
- * objects back to back, Fluent Bit's `format json_stream`, one per object).
+ * objects back to back, Fluent Bit's `format json_stream`, one per object). A record (a line, an
+ * element of the body's array) that is such a wrapper is its elements too.
  */
 
 /** Where a body's records are: `spans[2i]`…`spans[2i+1]` is record i's text; `lines[i]` its NDJSON line (1-based), else 0. */
@@ -22,65 +24,28 @@ export interface BodySpans {
 
 /** `value`: a Microsoft Graph page (`{"@odata.context":…,"value":[…]}`, e.g. `auditLogs/signIns`). */
 const WRAPPERS = new Set(['events', 'records', 'Records', 'value']);
-const isWs = (c: number): boolean => c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09;
-
-function skipWs(t: string, i: number): number {
-  while (i < t.length && isWs(t.charCodeAt(i))) i++;
-  return i;
-}
-
-/** Index just past the JSON string starting at `i` (a `"`), or -1 if it does not end before `end`. */
-function skipString(t: string, i: number, end = t.length): number {
-  for (let j = i + 1; j < end; j++) {
-    const c = t.charCodeAt(j);
-    if (c === 0x5c) j++;
-    else if (c === 0x22) return j + 1;
-  }
-  return -1;
-}
-
-/** Index just past the JSON value starting at `i` (structure only: brackets and strings), or -1 if it does not end before `end`. */
-export function skipValue(t: string, i: number, end = t.length): number {
-  const c = t.charCodeAt(i);
-  if (c === 0x22) return skipString(t, i, end);
-  if (c === 0x7b || c === 0x5b) {
-    let depth = 0;
-    for (let j = i; j < end; j++) {
-      const d = t.charCodeAt(j);
-      if (d === 0x22) {
-        j = skipString(t, j, end) - 1;
-        if (j < 0) return -1;
-      } else if (d === 0x7b || d === 0x5b) depth++;
-      else if (d === 0x7d || d === 0x5d) {
-        if (--depth === 0) return j + 1;
-      }
-    }
-    return -1;
-  }
-  let j = i;
-  while (j < end) {
-    const d = t.charCodeAt(j);
-    if (d === 0x2c || d === 0x5d || d === 0x7d || isWs(d)) break;
-    j++;
-  }
-  return j > i ? j : -1;
-}
-
 function tooMany(limit: number): RiskstreamError {
   return new RiskstreamError('PAYLOAD_TOO_LARGE', `body holds more than ${limit} records`, { limit, what: 'records' });
 }
 
-/** Element spans of the array starting at `i` (a `[`); throws BAD_REQUEST if it is not a complete array. */
-function arraySpans(t: string, i: number, out: BodySpans, max: number): number {
+/**
+ * Element spans of the array starting at `i` (a `[`), each of NDJSON line `line` (0: none); with
+ * `keys` (a body's own array), an element that is a wrapper is its elements ({@link pushRecord}).
+ * Throws BAD_REQUEST if it is not a complete array.
+ */
+function arraySpans(t: string, i: number, out: BodySpans, max: number, line = 0, keys?: WrapperKeys): number {
   const bad = (): RiskstreamError => new RiskstreamError('BAD_REQUEST', 'body starts with "[" but is not a valid JSON array');
   i = skipWs(t, i + 1);
   if (t.charCodeAt(i) === 0x5d) return i + 1;
   for (;;) {
     const end = skipValue(t, i);
     if (end < 0) throw bad();
-    if (out.spans.length / 2 >= max) throw tooMany(max);
-    out.spans.push(i, end);
-    out.lines.push(0);
+    if (keys) pushRecord(t, i, end, line, out, max, keys);
+    else {
+      if (out.spans.length / 2 >= max) throw tooMany(max);
+      out.spans.push(i, end);
+      out.lines.push(line);
+    }
     i = skipWs(t, end);
     const c = t.charCodeAt(i);
     if (c === 0x5d) return i + 1;
@@ -96,11 +61,14 @@ function wrappedArray(t: string, start: number): number | undefined {
   while (i < t.length && t.charCodeAt(i) === 0x22) {
     const keyEnd = skipString(t, i);
     if (keyEnd < 0) return undefined;
-    let key: unknown;
-    try {
-      key = JSON.parse(t.slice(i, keyEnd));
-    } catch {
-      return undefined;
+    let key: unknown = t.slice(i + 1, keyEnd - 1);
+    // Parsed only when it holds an escape (most keys are plain: every line of a body may be scanned).
+    if ((key as string).includes('\\')) {
+      try {
+        key = JSON.parse(t.slice(i, keyEnd));
+      } catch {
+        return undefined;
+      }
     }
     i = skipWs(t, keyEnd);
     if (t.charCodeAt(i) !== 0x3a) return undefined;
@@ -122,6 +90,52 @@ function unwrapInto(text: string, start: number, out: BodySpans, maxRecords: num
   out.fromArray = true;
   arraySpans(text, arr, out, maxRecords);
   return true;
+}
+
+/**
+ * Where a wrapper's key (`"records"`, …) next occurs in a body, found once per occurrence rather
+ * than once per record: {@link within} tells whether a record's text may name one, so that only
+ * such records are scanned for a wrapper (a body of 100 000 events scans none of them twice).
+ */
+class WrapperKeys {
+  private readonly next = [...WRAPPERS].map((k) => ({ key: `"${k}"`, at: -1 }));
+  constructor(private readonly t: string) {}
+  /** True when `t[s]` … `t[e - 1]` holds a wrapper key. */
+  within(s: number, e: number): boolean {
+    let hit = false;
+    for (const n of this.next) {
+      if (n.at !== -2 && n.at < s) {
+        const at = this.t.indexOf(n.key, s);
+        n.at = at < 0 ? -2 : at;
+      }
+      if (n.at >= 0 && n.at < e) hit = true;
+    }
+    return hit;
+  }
+}
+
+/**
+ * Pushes record `t[s]` … `t[e - 1]` (of NDJSON line `line`, 0 for an array's element): a wrapper
+ * object (`{"records":[…]}` without `user`, an Azure Monitor export's message, say) is its elements
+ * instead, as a body that is one is; one whose array is malformed stays the record (refused when
+ * parsed). Throws PAYLOAD_TOO_LARGE past `max` records.
+ */
+function pushRecord(t: string, s: number, e: number, line: number, out: BodySpans, max: number, keys: WrapperKeys): void {
+  const arr = t.charCodeAt(s) === 0x7b && keys.within(s, e) && skipValue(t, s, e) === e ? wrappedArray(t, s) : undefined;
+  if (arr !== undefined) {
+    const n = out.spans.length;
+    try {
+      arraySpans(t, arr, out, max, line);
+      return;
+    } catch (err) {
+      if ((err as RiskstreamError).code !== 'BAD_REQUEST') throw err;
+      out.spans.length = n;
+      out.lines.length = n / 2;
+    }
+  }
+  if (out.spans.length / 2 >= max) throw tooMany(max);
+  out.spans.push(s, e);
+  out.lines.push(line);
 }
 
 /**
@@ -160,8 +174,10 @@ function backToBack(t: string, s: number, e: number, room: number, limit: number
 }
 
 /**
- * Finds the records of a body without parsing them. Throws PAYLOAD_TOO_LARGE (`details.what:
- * 'records'`) past `maxRecords`, BAD_REQUEST for a body that starts as an array but is not one.
+ * Finds the records of a body without parsing them. A record that is a wrapper object (an NDJSON
+ * line, an element of the body's array) is its elements, as a body that is one is. Throws
+ * PAYLOAD_TOO_LARGE (`details.what: 'records'`) past `maxRecords`, BAD_REQUEST for a body that
+ * starts as an array but is not one.
  */
 export function splitBody(input: string, maxRecords = Infinity): BodySpans {
   const text = input.charCodeAt(0) === 0xfeff ? input.slice(1) : input;
@@ -171,7 +187,7 @@ export function splitBody(input: string, maxRecords = Infinity): BodySpans {
   const first = text.charCodeAt(start);
   if (first === 0x5b) {
     out.fromArray = true;
-    const end = arraySpans(text, start, out, maxRecords);
+    const end = arraySpans(text, start, out, maxRecords, 0, new WrapperKeys(text));
     if (skipWs(text, end) < text.length) throw new RiskstreamError('BAD_REQUEST', 'body starts with "[" but is not a valid JSON array');
     return out;
   }
@@ -186,6 +202,7 @@ export function splitBody(input: string, maxRecords = Infinity): BodySpans {
   // NDJSON: one record per non-blank line (or per object of a line of objects back to back).
   let line = 0;
   let pair = -1; // where "}{" next occurs (from the line scanned), -2 when nowhere: found once, not once per line
+  const keys = new WrapperKeys(text);
   for (let i = 0; i <= text.length;) {
     let nl = text.indexOf('\n', i);
     if (nl < 0) nl = text.length;
@@ -201,11 +218,8 @@ export function splitBody(input: string, maxRecords = Infinity): BodySpans {
         pair = next < 0 ? -2 : next;
       }
       const objects = pair >= 0 && pair < e ? backToBack(text, s, e, maxRecords - out.spans.length / 2, maxRecords) : undefined;
-      for (let k = 0; k < (objects?.length ?? 2); k += 2) {
-        if (out.spans.length / 2 >= maxRecords) throw tooMany(maxRecords);
-        out.spans.push(objects ? objects[k]! : s, objects ? objects[k + 1]! : e);
-        out.lines.push(line);
-      }
+      for (let k = 0; k < (objects?.length ?? 2); k += 2)
+        pushRecord(text, objects ? objects[k]! : s, objects ? objects[k + 1]! : e, line, out, maxRecords, keys);
     }
     i = nl + 1;
   }

@@ -243,3 +243,25 @@ describe('?profile=: every record of the body mapped with a named profile', () =
     expect(event).toMatchObject({ type: 'login', user: 'vpn-user@example.com', outcome: 'success', ip: '81.2.69.142', time: Date.parse(iso(30)) });
   });
 });
+
+describe('Azure Monitor messages batched by an Event Hub consumer', () => {
+  it('NDJSON of `{"records":[…]}` messages (and an array of them): each sign-in is an event (a body of two messages was refused whole)', async () => {
+    const signIn = (user: string, min: number, ip: string, place: Record<string, unknown>) => ({
+      time: iso(min),
+      category: 'SignInLogs',
+      operationName: 'Sign-in activity',
+      properties: { id: `${user}-${min}`, createdDateTime: iso(min), userPrincipalName: user, ipAddress: ip, status: { errorCode: 0 }, location: place },
+    });
+    const london = { city: 'London', countryOrRegion: 'GB', geoCoordinates: { latitude: 51.5, longitude: -0.12 } };
+    const sydney = { city: 'Sydney', countryOrRegion: 'AU', geoCoordinates: { latitude: -33.87, longitude: 151.21 } };
+    for (const [user, frame] of [
+      ['eventhub-ndjson@example.com', (m: unknown[]) => m.map((x) => JSON.stringify(x)).join('\n')],
+      ['eventhub-array@example.com', (m: unknown[]) => JSON.stringify(m)],
+    ] as const) {
+      const messages = [{ records: [signIn(user, 40, '81.2.69.142', london)] }, { records: [signIn(user, 45, '1.128.0.1', sydney)] }];
+      const r = await ship(frame(messages), { 'content-type': 'application/x-ndjson' });
+      expect(r.json).toEqual({ accepted: 2, rejected: 0, errors: [] });
+      await waitFor(async () => (await levelOf(user)) === 'high', { what: `impossible travel of ${user}` });
+    }
+  });
+});

@@ -69,6 +69,25 @@ describe('splitBody: records found without parsing them', () => {
     expect(texts(`${'{}\n'.repeat(6)}${'{}'.repeat(4)}`, 10)).toHaveLength(10);
   });
 
+  it('an NDJSON line or an array element that is a wrapper is its elements, as a body that is one (two Azure Monitor messages in one batch were refused whole)', () => {
+    const msg = (n: number): string => JSON.stringify({ records: [{ a: n }, { b: n }] });
+    expect(texts(`${msg(1)}\n${msg(2)}\n{"c":3}`)).toEqual(['{"a":1}', '{"b":1}', '{"a":2}', '{"b":2}', '{"c":3}']);
+    expect(splitBody(`${msg(1)}\n\n${msg(2)}`).lines).toEqual([1, 1, 3, 3]);
+    expect(texts(`[${msg(1)},{"c":3},${msg(2)}]`)).toEqual(['{"a":1}', '{"b":1}', '{"c":3}', '{"a":2}', '{"b":2}']);
+    expect(texts(`${msg(1)}${msg(2)}`)).toEqual(['{"a":1}', '{"b":1}', '{"a":2}', '{"b":2}']);
+    // One level only; an event with a user, a malformed wrapper and a line with trailing text stay one record.
+    const kept = ['{"records":[{"records":[1]}]}', '{"user":"u","events":[1]}', '{"value":[{"a":1} {"b":2}]}', '{"events":[1]} x'];
+    expect(texts(`${kept.join('\n')}\n{"z":0}`)).toEqual(['{"records":[1]}', ...kept.slice(1), '{"z":0}']);
+    // Their elements are counted: past the limit, PAYLOAD_TOO_LARGE.
+    expect(() => splitBody(`${msg(1)}\n${msg(2)}\n${msg(3)}`, 5)).toThrow(expect.objectContaining({ code: 'PAYLOAD_TOO_LARGE' }));
+    expect(texts(`${msg(1)}\n${msg(2)}\n${msg(3)}`, 6)).toHaveLength(6);
+    // A body of many events naming no wrapper key scans none of them for one.
+    const body = `${JSON.stringify({ type: 'dlp', user: 'a', time: 1, note: 'x'.repeat(50) })}\n`.repeat(100_000);
+    const t = performance.now();
+    expect(splitBody(body).spans).toHaveLength(200_000);
+    expect(performance.now() - t).toBeLessThan(1000);
+  });
+
   it('a body starting as an array but not one is BAD_REQUEST', () => {
     for (const body of ['[{"a":1},', '[1 2]', '[1] {"a":1}']) expect(() => splitBody(body)).toThrow(expect.objectContaining({ code: 'BAD_REQUEST' }));
   });
