@@ -8,7 +8,7 @@ import { DelayedError, type Job } from 'bullmq';
 import type { ResolvedReceiver } from '../config/receiver.js';
 import { isRiskstreamError } from '../errors.js';
 import { contextOf, outcomeHandlers, type Ctx, type DeliveryResult, type OutcomeDeps } from './delivery-outcome.js';
-import { EgressLimiter, MIN_WAIT_MS, receiverConcurrency, type Egress } from './egress.js';
+import { EgressLimiter, MIN_WAIT_MS, receiverConcurrency, WorkerSlots, type Egress } from './egress.js';
 import { EndpointPolicy } from './endpoint-policy.js';
 import type { KeyRing } from './key-ring.js';
 import { pushSet } from './push-client.js';
@@ -50,6 +50,8 @@ export function createSetProcessor(deps: ProcessorDeps): (job: Job<SetJobData>, 
   const egress = deps.egress ?? { policy: new EndpointPolicy(), limiter: new EgressLimiter(2, 16) };
   // Configured receivers: each its own cap (its `concurrency`, read per job: a reload applies), none for all together.
   const configured = new EgressLimiter(Infinity, Infinity);
+  // All of them together: a few of the worker's slots stay free for a receiver with no send in flight.
+  const slots = new WorkerSlots(deps.delivery.concurrency);
   const { record, fail, leftOf, superseded, onFailure } = outcomeHandlers(deps, random);
   const skewLogged = new Set<string>();
 
@@ -121,12 +123,15 @@ export function createSetProcessor(deps: ProcessorDeps): (job: Job<SetJobData>, 
     }
 
     // Sends in flight are capped per receiver (self-registered streams: for all of them together
-    // too), so one that hangs holds at most its share of the worker's slots. A job without a free
+    // too), so one that hangs holds at most its share of the worker's slots; a receiver with a send in
+    // flight takes no more of the worker's last free slots (`slots`), so several that hang leave
+    // some to a receiver with none in flight. A job without a free
     // slot waits outside them (its turn in the receiver's line, at most backoff_max); it takes the
     // slot before the throttle (no rate-limit slot spent on a job put back) and before the
     // per-(user, receiver) lock (no lock held while it waits). Up to the horizon.
     const limiter = receiver.selfRegistered ? egress.limiter : configured;
-    const limit = receiver.selfRegistered ? egress.limiter.perReceiver : receiverConcurrency(receiver, deps.delivery.concurrency);
+    const cap = receiver.selfRegistered ? egress.limiter.perReceiver : receiverConcurrency(receiver, deps.delivery.concurrency);
+    const limit = slots.limitFor(limiter.inFlight(receiver.name), cap);
     const slot = limiter.tryAcquire(receiver.name, Date.now(), limit);
     if (!slot) {
       // Waiting past the horizon (a receiver that hangs for longer) is expiring, as for a paused or rate-limited one.
@@ -136,10 +141,12 @@ export function createSetProcessor(deps: ProcessorDeps): (job: Job<SetJobData>, 
       // Jitter in proportion (a fifth of the wait, at least the shortest wait): jobs put back together spread out.
       return delay(job, token, wait + Math.round(random() * Math.max(MIN_WAIT_MS, wait / 5)));
     }
+    const held = slots.take();
     try {
       return await send(job, token, receiver, ctx);
     } finally {
       slot(Date.now());
+      held();
     }
   };
 

@@ -104,6 +104,46 @@ export class EgressLimiter {
   }
 }
 
+/**
+ * Slots kept free, of a worker's `concurrency`, for receivers with no send in flight: an eighth (at
+ * least 1; none with a single slot).
+ */
+export function reserveOf(concurrency: number): number {
+  return concurrency < 2 ? 0 : Math.max(1, Math.floor(concurrency / 8));
+}
+
+/**
+ * The worker's delivery slots (`delivery.concurrency`), shared by configured receivers and
+ * self-registered streams: each receiver's cap alone keeps the others a share only while one of
+ * them hangs — two at the default cap (half each) held every slot, and every other receiver's SETs
+ * waited for their timeout. A receiver with a send in flight takes another only while more than
+ * {@link reserveOf} slots are free; one with none in flight always finds a slot.
+ */
+export class WorkerSlots {
+  #inFlight = 0;
+  readonly reserve: number;
+
+  constructor(readonly size: number) {
+    this.reserve = reserveOf(size);
+  }
+
+  /** The cap now of a receiver with `own` sends in flight and a cap of `limit`: what it holds, once only the reserve is free. */
+  limitFor(own: number, limit: number): number {
+    return own > 0 && this.#inFlight >= this.size - this.reserve ? Math.min(own, limit) : limit;
+  }
+
+  /** Counts a send starting; returns its release (idempotent). */
+  take(): () => void {
+    this.#inFlight++;
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      this.#inFlight--;
+    };
+  }
+}
+
 /** What the delivery processor applies to self-registered streams. */
 export interface Egress {
   policy: EndpointPolicy;
@@ -122,7 +162,7 @@ export function egressFromConfig(ssf: RiskstreamFileConfig['ssf'], concurrency: 
 /**
  * Most sends in flight at once to a configured receiver, per worker: its `concurrency`, else half
  * the worker's `delivery.concurrency` (at least 1), so one receiver that hangs leaves the other
- * half to the rest.
+ * half to the rest ({@link WorkerSlots}: several that hang leave a few slots at least).
  */
 export function receiverConcurrency(receiver: { concurrency?: number | undefined }, workerConcurrency: number): number {
   return receiver.concurrency ?? Math.max(1, Math.floor(workerConcurrency / 2));

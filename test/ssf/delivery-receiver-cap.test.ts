@@ -102,6 +102,43 @@ describe('configured receivers: in-flight sends capped per receiver', () => {
     await Promise.all([hangA.close(), hangB.close()]);
   });
 
+  it('two receivers that never answer, each at its default cap (half the slots): a healthy one still gets all its SETs before their first timeout', async () => {
+    // Each default cap is half of delivery.concurrency (4): together they used to hold every slot,
+    // and the healthy receiver waited for their timeout, again and again.
+    const hangA = await hangingReceiver();
+    const hangB = await hangingReceiver();
+    const good = await startReceiver();
+    d.closers.push(good.close);
+    const LONG = 30_000;
+    const a = testReceiver('both-a', hangA.url, { timeout: LONG });
+    const b = testReceiver('both-b', hangB.url, { timeout: LONG });
+    const okta = testReceiver('both-okta', good.url);
+    for (const r of [a, b, okta]) receivers.set(r.name, r);
+    try {
+      await enqueueLevelChanges(
+        d.q,
+        Array.from({ length: 20 }, (_, i) => change(`both-hang-${i}@example.com`, 1, 'low', 'high')),
+        [a, b],
+      );
+      await waitFor(() => hangA.open() >= 1 && hangB.open() >= 1, { what: 'both hanging receivers holding slots' });
+      const users = Array.from({ length: 10 }, (_, i) => `both-user-${i}@example.com`);
+      await enqueueLevelChanges(
+        d.q,
+        users.map((u) => change(u, 1, 'low', 'high')),
+        [okta],
+      );
+      await waitFor(() => new Set(good.requests.map((r) => JSON.stringify(r.claims.sub_id))).size >= users.length, {
+        timeout: LONG / 2,
+        what: 'every healthy SET while two receivers hang',
+      });
+      // Never every slot held by the hanging receivers; none of their sends has ended yet.
+      expect(hangA.maxOpen() + hangB.maxOpen()).toBeLessThan(4);
+    } finally {
+      // Their sends end at once (connection refused from now on): no slot held for the next test.
+      await Promise.all([hangA.close(), hangB.close()]);
+    }
+  });
+
   it('the cap follows the receiver’s configuration at each send (a reload applies)', async () => {
     const hang = await hangingReceiver();
     const r = testReceiver('hang-reload', hang.url, { timeout: 5_000, concurrency: 1 });

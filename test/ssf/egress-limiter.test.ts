@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { EgressLimiter, receiverConcurrency } from '../../src/ssf/egress.js';
+import { EgressLimiter, receiverConcurrency, reserveOf, WorkerSlots } from '../../src/ssf/egress.js';
 
 describe('receiverConcurrency: a configured receiver’s cap on sends in flight', () => {
   it('defaults to half the worker’s delivery.concurrency, at least 1', () => {
@@ -12,6 +12,31 @@ describe('receiverConcurrency: a configured receiver’s cap on sends in flight'
   it('its own `concurrency` wins', () => {
     expect(receiverConcurrency({ concurrency: 3 }, 64)).toBe(3);
     expect(receiverConcurrency({ concurrency: 100 }, 4)).toBe(100); // the worker's slots cap it anyway
+  });
+});
+
+describe('WorkerSlots: the worker’s last free slots are kept for receivers with no send in flight', () => {
+  it('keeps an eighth of the slots (at least 1; none of a single slot)', () => {
+    expect([reserveOf(1), reserveOf(2), reserveOf(4), reserveOf(16), reserveOf(64)]).toEqual([0, 1, 1, 2, 8]);
+  });
+
+  it('two receivers at their default cap leave a slot to a third; a receiver holding sends gets none of the reserve', () => {
+    const slots = new WorkerSlots(4);
+    const cap = receiverConcurrency({}, 4); // 2
+    const sends: Array<() => void> = [];
+    const start = (held: number): boolean => {
+      if (held >= slots.limitFor(held, cap)) return false;
+      sends.push(slots.take());
+      return true;
+    };
+    expect([start(0), start(1)]).toEqual([true, true]); // a: its cap
+    expect([start(0), start(1)]).toEqual([true, false]); // b: its first only, the last slot is the reserve
+    expect(start(0)).toBe(true); // c: nothing in flight, takes the reserve
+    sends[0]!();
+    sends[0]!(); // a second release is a no-op
+    expect(slots.limitFor(1, cap)).toBe(1); // still only the reserve free
+    sends[1]!();
+    expect(slots.limitFor(1, cap)).toBe(cap);
   });
 });
 
