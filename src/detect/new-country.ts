@@ -1,10 +1,11 @@
 /**
  * new_country: a successful login from a country the user has not logged in from within
  * `baseline` (event time), once the user has at least `learning` of history — counted from their
- * first login riskstream saw, whatever its outcome (CONTRACT §3). Only successful logins make a
- * country known; countries seen while learning count as seen; no alert is raised while learning,
- * nor for the user's first successful login (nothing known to compare it with: failed attempts,
- * perhaps not the user's, teach no country).
+ * first login riskstream saw, whatever its outcome (CONTRACT §3). Only successful logins that name a
+ * country make it known; countries seen while learning count as seen; no alert is raised while
+ * learning, nor for the user's first successful login that names a country (nothing known to compare
+ * it with: failed attempts, perhaps not the user's, teach no country, nor do logins not located — so
+ * GeoIP turned on for a running deployment does not flag every user's next login).
  *
  * Per-user state is compact and bounded: the first login time, the newest login time, and per
  * country the last time seen, for at most {@link MAX_COUNTRIES} countries (the most
@@ -32,7 +33,7 @@ export const newCountryParams = z.strictObject({
 });
 export type NewCountryParams = z.output<typeof newCountryParams>;
 
-/** Window: `f` first and `l` newest login time; `c` country → last seen (event time); `s: 0` while no login succeeded yet. */
+/** Window: `f` first and `l` newest login time; `c` country → last seen (event time); `s: 0` while no successful login named a country yet. */
 export interface NewCountryWindow {
   f: number;
   l: number;
@@ -126,15 +127,14 @@ export const newCountry: Detector<NewCountryParams, NewCountryWindow> = {
     const t = event.time;
     const prev = readWindow(window);
     if (prev && t < Math.min(prev.l, now) - lateness) return { window, hits: [] }; // too late
-    const success = isSuccessfulLogin(event);
-    // prev.c: a new object. `s: 0` until a login succeeds (then dropped).
+    // prev.c: a new object. `s: 0` until a successful login names a country (then dropped).
     const w: NewCountryWindow = prev ? { f: Math.min(prev.f, t), l: Math.max(prev.l, t), c: prev.c } : { f: t, l: t, c: {} };
-    if (!success) {
+    const country = isSuccessfulLogin(event) ? countryOf(event) : undefined;
+    if (!country) {
+      // History starts (or goes on); no country learned: a failed attempt, or a login not located.
       if (!prev || prev.s === 0) w.s = 0;
-      return { window: prune(w, params, now, lateness), hits: [] }; // history starts; no country learned
+      return { window: prune(w, params, now, lateness), hits: [] };
     }
-    const country = countryOf(event);
-    if (!country) return { window: prune(w, params, now, lateness), hits: [] };
     const learned = prev !== undefined && prev.s !== 0 && t - w.f >= params.learning;
     const known = (w.c[country] ?? -Infinity) >= t - params.baseline;
     const hits = learned && !known ? [toHit(event, eventId, country, knownAt(w, t, params.baseline), w, params)] : [];

@@ -56,6 +56,14 @@ describe('new_country', () => {
     ).toEqual([0, 0, 1]);
   });
 
+  it('successful logins without a country teach none either: the first located one is compared with nothing (GeoIP turned on for a running deployment)', () => {
+    // Weeks of logins nothing located (no geo, no GeoIP), then the first located one: not flagged, it becomes known.
+    const unlocated = [0, 3, 9, 20].map((d) => login('London', d * DAY, { geo: {} }));
+    const r = run(newCountry, params, [...unlocated, login('London', 21 * DAY), login('London', 22 * DAY), login('Paris', 23 * DAY)], { now: NOW });
+    expect(r.perEvent.map((h) => h.length)).toEqual([0, 0, 0, 0, 0, 0, 1]);
+    expect(r.hits[0]!.evidence).toMatchObject({ country: 'FR', known_countries: ['GB'], history_since: new Date(T0).toISOString() });
+  });
+
   it('a country last seen longer ago than the baseline is new again', () => {
     const r = run(
       newCountry,
