@@ -148,6 +148,8 @@ export interface LoginRecord {
   city?: string;
   country?: string;
   id?: string;
+  /** `network.asn` (impossible_travel's `allow_asns` is applied to remembered logins too). */
+  asn?: number;
 }
 
 /** The JWS algorithms riskstream signs SETs with. */

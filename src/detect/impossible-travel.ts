@@ -101,6 +101,17 @@ function packedLogins(window: unknown): readonly StoredLogin[] {
   return sorted ? (window as StoredLogin[]) : travelLogins(window).map(packLogin).sort(byPackedTime);
 }
 
+/**
+ * The remembered logins but those from an allowed network or ASN: remembered before the admin
+ * allow-listed it (a reload), such a login is forgotten rather than paired. The logins themselves
+ * when none is (always without an allow-list).
+ */
+function notAllowed(logins: readonly StoredLogin[], params: ImpossibleTravelParams): readonly StoredLogin[] {
+  if (params.allow_networks.length === 0 && params.allow_asns.length === 0) return logins;
+  const kept = logins.filter((o) => !ipInNetworks(o[5], params.allow_networks) && !asnIn(o[8], params.allow_asns));
+  return kept.length === logins.length ? logins : kept;
+}
+
 /** The impossible pairs `rec` forms with the remembered logins. */
 function impossiblePairs(rec: LoginRecord, logins: readonly StoredLogin[], params: ImpossibleTravelParams): Pair[] {
   const horizon = horizonMs(params);
@@ -197,7 +208,7 @@ export const impossibleTravel: Detector<ImpossibleTravelParams, TravelWindow> = 
     if (ipInNetworks(event.ip, params.allow_networks) || asnIn(event.network?.asn, params.allow_asns)) return unchanged;
     const rec = toLoginRecord(event, eventId);
     if (!rec) return unchanged;
-    const logins = packedLogins(window);
+    const logins = notAllowed(packedLogins(window), params);
     for (const l of logins) if (l[3] === rec.id) return unchanged; // the same login again (replay)
     const pairs = impossiblePairs(rec, logins, params);
     return { window: remember(logins, rec, params, now, limits), hits: pairs.length ? hitsOf(rec, pairs) : [] };

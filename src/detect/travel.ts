@@ -30,6 +30,8 @@ export function toLoginRecord(event: CanonicalEvent, id: string): LoginRecord | 
   if (typeof event.ip === 'string' && event.ip) rec.ip = event.ip;
   if (typeof geo.city === 'string' && geo.city) rec.city = geo.city;
   if (typeof geo.country === 'string' && geo.country) rec.country = geo.country;
+  const asn = event.network?.asn;
+  if (finite(asn) && asn > 0) rec.asn = asn;
   return rec;
 }
 
@@ -41,15 +43,18 @@ export function isLoginRecord(r: unknown): r is LoginRecord {
 }
 
 /**
- * A remembered login as stored: `[time, lat, lon, id, acc, ip, city, country]`, absent values
+ * A remembered login as stored: `[time, lat, lon, id, acc, ip, city, country, asn]`, absent values
  * null and trailing ones dropped. A third smaller than the object form, in Redis and in the
  * JSON written at every commit.
  */
-export type StoredLogin = [number, number, number, (string | null)?, (number | null)?, (string | null)?, (string | null)?, (string | null)?];
+export type StoredLogin = [number, number, number, (string | null)?, (number | null)?, (string | null)?, (string | null)?, (string | null)?, (number | null)?];
+
+/** Positions of a {@link StoredLogin} that hold numbers (accuracy, ASN); the others from 3 on hold strings. */
+const NUMERIC_AT = (i: number): boolean => i === 4 || i === 8;
 
 /** The stored form of a login. */
 export function packLogin(r: LoginRecord): StoredLogin {
-  const t: StoredLogin = [r.time, r.lat, r.lon, r.id ?? null, r.acc ?? null, r.ip ?? null, r.city ?? null, r.country ?? null];
+  const t: StoredLogin = [r.time, r.lat, r.lon, r.id ?? null, r.acc ?? null, r.ip ?? null, r.city ?? null, r.country ?? null, r.asn ?? null];
   while (t.length > 3 && t[t.length - 1] === null) t.pop();
   return t;
 }
@@ -71,6 +76,8 @@ export function unpackLogin(v: unknown): LoginRecord | undefined {
   if (str(v[5])) r.ip = v[5] as string;
   if (str(v[6])) r.city = v[6] as string;
   if (str(v[7])) r.country = v[7] as string;
+  const asn: unknown = v[8];
+  if (finite(asn) && asn > 0) r.asn = asn;
   return r;
 }
 
@@ -82,11 +89,11 @@ const usableLatLon = (lat: unknown, lon: unknown): lat is number =>
  * gives an equal array, so a window of such logins can be kept as it is.
  */
 export function isPackedLogin(v: unknown): v is StoredLogin {
-  if (!Array.isArray(v) || v.length < 3 || v.length > 8) return false;
+  if (!Array.isArray(v) || v.length < 3 || v.length > 9) return false;
   if (!finite(v[0]) || !usableLatLon(v[1], v[2])) return false;
   for (let i = 3; i < v.length; i++) {
     const x: unknown = v[i];
-    if (x === null ? i === v.length - 1 : i === 4 ? !(finite(x) && x > 0) : !(typeof x === 'string' && x !== '')) return false;
+    if (x === null ? i === v.length - 1 : NUMERIC_AT(i) ? !(finite(x) && x > 0) : !(typeof x === 'string' && x !== '')) return false;
   }
   return true;
 }

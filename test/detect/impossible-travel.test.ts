@@ -254,6 +254,26 @@ describe('impossible_travel', () => {
     expect(hits.map((h) => h.time)).toEqual([T0 + HOUR]);
   });
 
+  // An admin allow-lists a VPN egress (network or ASN) after a login from it was remembered (a reload
+  // changes the parameters for later events): that login no longer pairs with the next one, nor stays.
+  it('a login remembered before its network or ASN was allow-listed is forgotten, never paired', () => {
+    const vpn = [login('Berlin', 0, { ip: '100.64.1.1' })];
+    const asn = [login('Berlin', 0, { ip: '203.0.113.7', network: { asn: 9009 } })];
+    for (const [first, allow] of [
+      [vpn, { allow_networks: ['100.64.0.0/10'] }],
+      [asn, { allow_asns: [9009] }],
+    ] as const) {
+      const before = run(impossibleTravel, params(), first);
+      expect(before.window).toHaveLength(1);
+      const home = login('Sydney', HOUR);
+      const after = run(impossibleTravel, params(allow), [home], { window: before.window });
+      expect(after.hits).toEqual([]);
+      expect(travelLogins(after.window).map((l) => l.id)).toEqual([home.id]);
+      // Not allow-listed, the same trip flags.
+      expect(run(impossibleTravel, params(), [home], { window: before.window }).hits).toHaveLength(1);
+    }
+  });
+
   it('stores logins compactly and reads both stored forms back', () => {
     const r = run(impossibleTravel, params(), [login('London', 0)]);
     const [stored] = r.window!;
