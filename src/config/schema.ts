@@ -9,9 +9,20 @@ import { receiverSchema, signingKeySchema } from './receiver-schema.js';
 import { ssfSchema } from './ssf-schema.js';
 import { SIGNING_ALGS } from '../types.js';
 import { isRedisUrl, noCredentials, noQueryOrFragment } from './url-rules.js';
+import { tokenProblem } from './env-tokens.js';
 
 /** The log levels (`log_level`, `RISKSTREAM_LOG_LEVEL`, `--log-level`). */
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+
+/** A list of bearer tokens (`http.*_tokens`): each one {@link tokenProblem} accepts. */
+const tokenList = z
+  .array(
+    z.string().superRefine((t, ctx) => {
+      const problem = tokenProblem(t);
+      if (problem) ctx.addIssue({ code: 'custom', message: problem });
+    }),
+  )
+  .default([]);
 
 export const riskstreamSchema = z.strictObject({
   redis: z
@@ -69,12 +80,12 @@ export const riskstreamSchema = z.strictObject({
           },
         )
         .default('0.0.0.0'),
-      admin_tokens: z.array(z.string().min(16, { message: 'tokens must be at least 16 characters' })).default([]),
-      ingest_tokens: z.array(z.string().min(16, { message: 'tokens must be at least 16 characters' })).default([]),
+      admin_tokens: tokenList,
+      ingest_tokens: tokenList,
       /** Tokens SSF receivers use for the stream management API (`/ssf/*`). */
-      ssf_tokens: z.array(z.string().min(16, { message: 'tokens must be at least 16 characters' })).default([]),
+      ssf_tokens: tokenList,
       /** Tokens that may read `GET /metrics` and nothing else (for Prometheus). */
-      metrics_tokens: z.array(z.string().min(16, { message: 'tokens must be at least 16 characters' })).default([]),
+      metrics_tokens: tokenList,
       body_limit: z
         .number()
         .int()

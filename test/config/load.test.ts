@@ -188,6 +188,33 @@ describe('loadConfig defaults', () => {
     expect(c.ssfTokens).toEqual(['ssf-token-16-chr']);
   });
 
+  it('a token no bearer header can carry (a secret file’s trailing newline, a space, non-ASCII) is CONFIG_INVALID, not a worker that answers 401 to it', () => {
+    const dir = configDir({ 'riskstream.yaml': 'http:\n  admin_tokens: ["file-admin-token-0123456789"]\n' });
+    for (const token of [
+      'k8s-secret-token-0123456789\n',
+      'windows-token-0123456789\r',
+      'a passphrase of words here',
+      'pässwörd-token-0123456789',
+      '\tleading-tab-token-0123456789',
+    ]) {
+      let err: unknown;
+      try {
+        loadConfig(dir, { RISKSTREAM_ADMIN_TOKEN: token });
+      } catch (e) {
+        err = e;
+      }
+      expect(isRiskstreamError(err, 'CONFIG_INVALID'), JSON.stringify(token)).toBe(true);
+      const issues = (err as { details: { issues: ConfigIssue[] } }).details.issues;
+      expect(issues.map((i) => i.message)).toEqual([expect.stringMatching(/^RISKSTREAM_ADMIN_TOKEN: tokens must be printable ASCII/)]);
+      expect(JSON.stringify(issues)).not.toContain(token.trim());
+    }
+    expect(
+      lines(issuesOf(configDir({ 'riskstream.yaml': 'http:\n  ingest_tokens: ["ok-ingest-token-0123456789", "bad ingest token 0123456789"]\n' }))),
+    ).toEqual([expect.stringMatching(/^riskstream\.yaml:2:49 http\.ingest_tokens\.1: tokens must be printable ASCII/)]);
+    // Every printable ASCII character but the space is fine.
+    expect(loadConfig(dir, { RISKSTREAM_ADMIN_TOKEN: '!"#$%&\'()*+,-./:;<=>?@[\\]^_`{|}~' }).adminTokens).toHaveLength(2);
+  });
+
   it('http.metrics_tokens are read and held to the minimum', () => {
     expect(loadConfig(configDir({ 'riskstream.yaml': 'http:\n  metrics_tokens: ["prometheus-token-0123456789"]\n' }), NO_ENV).metricsTokens).toEqual([
       'prometheus-token-0123456789',
