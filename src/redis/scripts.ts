@@ -17,6 +17,8 @@ interface Signatures {
   listBridge: { file: 'list-bridge-2'; args: [list: string, stream: string, max: number]; reply: [number, number] };
   ssfStreamCreate: { file: 'ssf-stream-create-1'; args: [streams: string, owner: string, maxPerOwner: string, id: string, json: string]; reply: number };
   ssfRateTake: { file: 'ssf-rate-take-1'; args: [bucket: string, rate: string, burst: string, warnMs: string]; reply: [number, number, number] };
+  /** The set, the position (score: '' from the top; member), most rows: member, score, … after it in reverse order. */
+  zrevAfter: { file: 'zrev-after-1'; args: [set: string, score: string, member: string, count: string]; reply: string[] };
   hashCas: { file: 'hash-cas-1'; args: [hash: string, field: string, expected: string, next: string]; reply: number };
   deliveryRaise: { file: 'delivery-raise-1'; args: [hash: string, field: string, value: string]; reply: number };
   lockRelease: { file: 'lock-release-1'; args: [lock: string, token: string]; reply: number };
@@ -101,6 +103,7 @@ const FILES: { [K in ScriptName]: Signatures[K]['file'] } = {
   listBridge: 'list-bridge-2',
   ssfStreamCreate: 'ssf-stream-create-1',
   ssfRateTake: 'ssf-rate-take-1',
+  zrevAfter: 'zrev-after-1',
   hashCas: 'hash-cas-1',
   deliveryRaise: 'delivery-raise-1',
   lockRelease: 'lock-release-1',

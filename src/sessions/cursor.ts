@@ -1,5 +1,6 @@
 import type { RedisClient } from '../redis/client.js';
 import { RiskstreamError } from '../errors.js';
+import { scriptsOn } from '../redis/scripts.js';
 
 /**
  * A position in a sorted set walked in reverse (score desc, then member desc by bytes), or in
@@ -49,7 +50,9 @@ export function isAfterCursor(pos: CursorPos, cursor: CursorPos): boolean {
  * Walks the sorted set `key` from high to low score, scores in [`min`, `top`) (`top` exclusive;
  * none: no upper bound), after the position `after` a previous page ended on — rows tied with
  * its score that came before it are skipped. Yields the positions `chunk` rows at a time (empty
- * chunks are not yielded); stop early by breaking out of the loop.
+ * chunks are not yielded); stop early by breaking out of the loop. Each read resumes after the
+ * last row read, found by rank in one script (zrev-after-1.lua), never at an offset: members added,
+ * removed or moved meanwhile make the walk neither repeat nor skip another.
  */
 export async function* zrevAfter(
   redis: RedisClient,
@@ -60,16 +63,30 @@ export async function* zrevAfter(
   shard?: number,
 ): AsyncGenerator<CursorPos[]> {
   const top = range.top ?? Infinity;
-  const max = after && after.score < top ? String(after.score) : Number.isFinite(top) ? `(${top}` : '+inf';
-  for (let offset = 0; ; offset += chunk) {
-    const rows = await redis.zrevrangebyscore(key, max, range.min, 'WITHSCORES', 'LIMIT', offset, chunk);
+  const min = range.min === '-inf' ? -Infinity : Number(range.min);
+  // From the cursor, or from the top of the range (after every member of score `top`).
+  // A later set than the cursor's holds its member at its score after it: from just above it (`member\0`).
+  const self = after && shard !== undefined && after.shard !== undefined && shard > after.shard;
+  let from: { score: string; member: string } =
+    after && after.score < top
+      ? { score: String(after.score), member: self ? `${after.member}\u0000` : after.member }
+      : { score: Number.isFinite(top) ? String(top) : '', member: '' };
+  const scripts = scriptsOn(redis);
+  for (;;) {
+    const rows = await scripts.zrevAfter(key, from.score, from.member, String(chunk));
     const out: CursorPos[] = [];
+    let below = false;
     for (let i = 0; i + 1 < rows.length; i += 2) {
       const pos: CursorPos = shard === undefined ? { score: Number(rows[i + 1]), member: rows[i]! } : { score: Number(rows[i + 1]), member: rows[i]!, shard };
+      if (pos.score < min) {
+        below = true;
+        break;
+      }
       if (!after || isAfterCursor(pos, after)) out.push(pos);
     }
     if (out.length) yield out;
-    if (rows.length / 2 < chunk) return;
+    if (below || rows.length / 2 < chunk) return;
+    from = { score: rows[rows.length - 1]!, member: rows[rows.length - 2]! };
   }
 }
 

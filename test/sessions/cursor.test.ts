@@ -127,4 +127,39 @@ describe('zrevAfterMerged', () => {
     }
     expect(seen).toEqual(order.map((r) => r.member));
   });
+  it('within one page, members added or moved above the rows read so far make the walk neither repeat nor skip another member', async () => {
+    // Ties at one score (the users-by-level index: every never-raised user of a partition at 0),
+    // read a few rows at a time: a member inserted above the read position, or one leaving it,
+    // between two reads of one walk.
+    const key = `${prefix}:{p0}:z`;
+    const members = Array.from({ length: 40 }, (_, i) => `u-${String(i).padStart(3, '0')}`);
+    await redis.zadd(key, ...members.flatMap((m) => [0, m]));
+    const want = [...members].reverse(); // ties: member descending
+    for (const change of ['insert', 'remove', 'raise'] as const) {
+      await redis.zadd(key, ...members.flatMap((m) => [0, m]));
+      await redis.zrem(key, 'z-new');
+      const seen: string[] = [];
+      let n = 0;
+      for await (const rows of zrevAfterMerged(redis, [key], { min: '-inf', top: 1 }, undefined, 4)) {
+        seen.push(...rows.map((r) => r.member));
+        if (n++ === 1) {
+          if (change === 'insert') await redis.zadd(key, 0, 'z-new'); // above every row read
+          if (change === 'remove') await redis.zrem(key, want[0]!); // a row already read leaves
+          if (change === 'raise') await redis.zadd(key, 5, want[1]!); // a row already read moves out of the range
+        }
+      }
+      expect(seen, change).toEqual(want);
+    }
+    // One member in two sets at one score: listed from each, the earlier set first; a cursor on
+    // the first set's resumes with the second's.
+    const twice = [`${prefix}:{p1}:z`, `${prefix}:{p2}:z`];
+    for (const k of twice) await redis.zadd(k, 7, 'same', 6, 'other');
+    const rowsAfter = async (after?: CursorPos) => {
+      const out: string[] = [];
+      for await (const rows of zrevAfterMerged(redis, twice, { min: '-inf' }, after, 1)) out.push(...rows.map((r) => `${r.member}@${r.shard}`));
+      return out;
+    };
+    expect(await rowsAfter()).toEqual(['same@0', 'same@1', 'other@0', 'other@1']);
+    expect(await rowsAfter({ score: 7, member: 'same', shard: 0 })).toEqual(['same@1', 'other@0', 'other@1']);
+  });
 });
