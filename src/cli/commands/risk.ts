@@ -9,7 +9,8 @@ import { escapeControls } from '../terminal-text.js';
 
 /**
  * Explains a user's level in words: each active behavior, its evidence and when it expires, then
- * the latest risk events (`recent`, newest first). Every time says its clock: `occurred` is event
+ * the latest risk events (`recent`, newest first; a change with its reason, and an admin's reset
+ * said as such). Every time says its clock: `occurred` is event
  * time (when it happened), `processed` is when riskstream recorded it.
  */
 export function explain(v: UserRiskView, now = Date.now(), recent: Array<Record<string, unknown>> = []): string {
@@ -25,8 +26,12 @@ export function explain(v: UserRiskView, now = Date.now(), recent: Array<Record<
   if (recent.length) lines.push('  recent risk events:');
   for (const e of recent) {
     const when = one(`occurred ${String(e.occurred_at)}, processed ${String(e.processed_at ?? '?')}`);
-    if (e.kind === 'change') lines.push(`    change ${one(String(e.previous).toUpperCase())} → ${one(String(e.current).toUpperCase())}: ${when}`);
-    else
+    if (e.kind === 'change') {
+      // Who changed it and why, as the API's row says: a reset reads apart from an expiry.
+      const by = e.initiatingEntity === 'admin' ? ' (reset by an administrator)' : '';
+      lines.push(`    change ${one(String(e.previous).toUpperCase())} → ${one(String(e.current).toUpperCase())}${by}: ${when}`);
+      if (typeof e.reason === 'string' && e.reason !== '') lines.push(`      ${one(e.reason)}`);
+    } else
       lines.push(
         `    hit ${one(String(e.behavior))} [${one(String(e.level))}]: ${when}${e.expired_on_arrival ? ', expired on arrival (counted no level)' : ''}`,
       );
