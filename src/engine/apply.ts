@@ -13,12 +13,27 @@ import type { RoutedItem } from './routed.js';
 export interface ApplyContext {
   behaviors: BehaviorConfig[];
   limits: DetectorLimits;
-  /** Processing time (a change's time, the clamp of future event times). */
+  /** Processing time: what an item whose arrival is unknown is applied at ({@link arrivalOf}). */
   now: number;
   /** The worker's own secrets (src/secrets/known-secrets.ts): taken out of what a hit quotes from its event. */
   secrets?: readonly string[];
   /** The behaviors' on-epochs known (src/risk/behavior-epochs.ts); absent: none turned on again. */
   epochs?: BehaviorEpochs;
+}
+
+/** How far back an entry id's time still counts as its item's arrival ({@link arrivalOf}). */
+const ARRIVAL_MAX_AGE_MS = 30 * 24 * 3600_000;
+
+/**
+ * The time an item is applied at: its arrival, the time of its source entry's id (Redis's clock
+ * at the XADD) — the same however late and however often the item is applied, so a hit that came
+ * with life left counts after a restart or a partition's move as it did when it arrived, and a
+ * replay gives the same expiry times. `now` when that time is ahead of `now` or older than 30
+ * days (an id of the producer's own, not a time).
+ */
+export function arrivalOf(k: readonly [number, number], now: number): number {
+  const at = k[0];
+  return at <= now && at >= now - ARRIVAL_MAX_AGE_MS ? at : now;
 }
 
 /** What applying one user's items made. */
@@ -50,7 +65,8 @@ export function applyItems(user: string, state: UserState, items: readonly Route
         out.results.push({ req: c.req, user, outcome: { found: false } });
         continue;
       }
-      const r = reset(out.state, ctx.now, c.reason);
+      const now = arrivalOf(item.k, ctx.now);
+      const r = reset(out.state, now, c.reason);
       const previous = out.state.level;
       out.state = r.state;
       for (const ch of r.changes) out.events.push({ user, kind: 'change', data: ch });
@@ -59,14 +75,14 @@ export function applyItems(user: string, state: UserState, items: readonly Route
         action: 'risk.reset',
         actor: c.actor,
         target: user,
-        time: ctx.now,
+        time: now,
         details: { previous, level: r.state.level, version: r.state.version, reason: c.reason },
       });
       continue;
     }
     const ref = { stream: item.s, id: item.i };
     try {
-      const r = reduce(out.state, [{ event: item.e, ref }], ctx.behaviors, ctx.now, ctx.limits, ctx.secrets, ctx.epochs);
+      const r = reduce(out.state, [{ event: item.e, ref }], ctx.behaviors, arrivalOf(item.k, ctx.now), ctx.limits, ctx.secrets, ctx.epochs);
       out.state = r.state;
       for (const h of r.hits) out.events.push({ user, kind: 'hit', data: h });
       for (const ch of r.changes) out.events.push({ user, kind: 'change', data: ch });

@@ -8,7 +8,7 @@ import { describe, expect, it } from 'vitest';
 import type { BehaviorConfig } from '../../src/config/behaviors-schema.js';
 import { behavior } from '../helpers/behavior-config.js';
 import type { DetectorLimits } from '../../src/detect/types.js';
-import { applyItems, type ApplyContext, type Applied } from '../../src/engine/apply.js';
+import { applyItems, arrivalOf, type ApplyContext, type Applied } from '../../src/engine/apply.js';
 import type { RoutedItem } from '../../src/engine/routed.js';
 import { orderKey } from '../../src/partition.js';
 import { decodeState, encodeState } from '../../src/risk/state-codec.js';
@@ -144,14 +144,16 @@ describe('applyItems: reset control items', () => {
   it('a known user: level to low, a change, an audit entry and a found outcome', () => {
     const before = applyItems(USER, emptyState(USER), [login('l-1', 'London', 0), login('l-2', 'Sydney', 2 * HOUR)], CTX).state;
     expect(before).toMatchObject({ level: 'high', version: 1 });
-    const a = applyItems(USER, before, [resetItem('req-7', 'checked with the user')], CTX);
-    expect(a.state).toMatchObject({ level: 'low', version: 2, behaviors: {}, windows: {}, updatedAt: NOW, changedAt: NOW });
+    const req = resetItem('req-7', 'checked with the user');
+    const at = req.k[0]; // applied at its arrival: the control entry's time
+    const a = applyItems(USER, before, [req], CTX);
+    expect(a.state).toMatchObject({ level: 'low', version: 2, behaviors: {}, windows: {}, updatedAt: at, changedAt: at });
     expect(a.events).toHaveLength(1);
     const change = a.events[0]!;
     expect(change).toMatchObject({
       user: USER,
       kind: 'change',
-      data: { previous: 'high', current: 'low', version: 2, initiatingEntity: 'admin', reason: 'checked with the user', time: NOW },
+      data: { previous: 'high', current: 'low', version: 2, initiatingEntity: 'admin', reason: 'checked with the user', time: at },
     });
     expect(a.results).toEqual([{ req: 'req-7', user: USER, outcome: { found: true, previous: 'high', level: 'low', version: 2, change: change.data } }]);
     expect(a.audits).toEqual([
@@ -159,7 +161,7 @@ describe('applyItems: reset control items', () => {
         action: 'risk.reset',
         actor: 'admin:ops',
         target: USER,
-        time: NOW,
+        time: at,
         details: { previous: 'high', level: 'low', version: 2, reason: 'checked with the user' },
       },
     ]);
@@ -222,5 +224,30 @@ describe('applyItems: items the reducer throws on', () => {
     const a = applyItems(USER, emptyState(USER), [first, login('l-1', 'London', MIN)], broken);
     const b = applyItems(USER, emptyState(USER), [first], broken);
     expect(a.state).toEqual(b.state);
+  });
+});
+
+describe('applyItems: an item is applied at its arrival (its source entry id), however late', () => {
+  // EDR expires 6 h after its event time; the detection arrives 1 h before that.
+  const detection = (): RoutedItem => {
+    const it = edr(`edr-${++n}`, 0);
+    const at = T0 + 5 * HOUR;
+    const k = orderKey(`${at}-0`, 1);
+    return { ...it, k: [k.ms, k.seq], i: `${at}-0` };
+  };
+
+  it('a hit with life left at its arrival raises the level, also when applied after it expired (a restart, a moved partition)', () => {
+    const it = detection();
+    const onTime = applyItems(USER, emptyState(USER), [it], { ...CTX, now: T0 + 5 * HOUR + 1000 });
+    const late = applyItems(USER, emptyState(USER), [it], { ...CTX, now: T0 + 8 * HOUR });
+    expect(onTime.state).toMatchObject({ level: 'high', version: 1 });
+    expect(late).toEqual(onTime);
+  });
+
+  it("an id that is no recent time (ahead of now, or a producer's own small ids) is applied at now", () => {
+    expect(arrivalOf([NOW - HOUR, 0], NOW)).toBe(NOW - HOUR);
+    expect(arrivalOf([NOW + 5, 0], NOW)).toBe(NOW);
+    expect(arrivalOf([1000, 3], NOW)).toBe(NOW);
+    expect(arrivalOf([0, 0], NOW)).toBe(NOW);
   });
 });

@@ -8,7 +8,8 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createLocalJWKSet, decodeJwt, jwtVerify, type JSONWebKeySet } from 'jose';
 import { pipeline, type RedisClient as Redis } from '../../src/redis/client.js';
-import { cleanup, testPrefix, waitFor } from './redis.js';
+import { afterAll } from 'vitest';
+import { cleanup, redisClient, testPrefix, waitFor } from './redis.js';
 import { eventOf, startReceiver, type TestReceiver } from './receiver.js';
 import { spawnWorker, writeTestConfig, type TestConfig, type WorkerProcess } from './worker.js';
 import { ENGINE_BEHAVIORS, type Workload, type WorkloadEvent } from './engine-workload.js';
@@ -563,4 +564,14 @@ export function feedInBackground(
     }
   })();
   return { done, fed: () => count };
+}
+
+/** A test file's engine runs and its Redis client: every run is disposed ({@link disposeRun}) and the client closed after the file. */
+export function fileRuns(): { runs: EngineRun[]; redis: Redis } {
+  const out = { runs: [] as EngineRun[], redis: redisClient() };
+  afterAll(async () => {
+    for (const run of out.runs) await disposeRun(out.redis, run);
+    out.redis.disconnect();
+  }, 60_000);
+  return out;
 }

@@ -1,0 +1,95 @@
+/**
+ * `expires_after` counts from the hit's event time, and "a hit already expired when it ARRIVES is
+ * recorded but raises no level" (CONTRACT §3, operations.md § Time). A hit that arrives with life
+ * left must raise the level whether or not the worker was running at that moment: a worker killed
+ * -9 and restarted (or one whose partitions move to another after `engine.lease_ttl`) applies the
+ * input it finds from the committed position, and the result must be the fault-free run's — the
+ * level raised, then lowered when the hit expires, each change sent as a SET.
+ */
+import { describe, expect, it } from 'vitest';
+import { waitFor } from '../helpers/redis.js';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { decodeJwt } from 'jose';
+import { stringify } from 'yaml';
+import { fileRuns, killWorker, newEngineRun, startEngineWorker, type EngineRun } from '../helpers/engine-run.js';
+import { eventOf } from '../helpers/receiver.js';
+
+/** The hit's life after its event time, and how much of it is left when the event is XADDed. */
+const LIFE_MS = 60_000;
+const LEFT_MS = 8_000;
+const BEHAVIORS = { endpoint_detection: { enabled: true, risk_level: 'high', expires_after: `${LIFE_MS / 1000}s`, min_severity: 'high' } };
+const { runs, redis } = fileRuns();
+
+async function run(name: string): Promise<EngineRun> {
+  const r = await newEngineRun(name, { lease_ttl: '2s', heartbeat: '500ms' });
+  writeFileSync(join(r.cfg.dir, 'behaviors.yaml'), stringify(BEHAVIORS)); // this file's behaviors, not the workload's
+  runs.push(r);
+  return r;
+}
+
+async function detection(r: EngineRun, user: string): Promise<void> {
+  const event = {
+    type: 'endpoint',
+    id: `edr-${user}`,
+    user,
+    time: Date.now() - (LIFE_MS - LEFT_MS),
+    device: { id: 'd-1' },
+    vendor: 'crowdstrike',
+    detection: 'malware',
+    severity: 'critical',
+  };
+  await redis.xadd(`${r.prefix}:activity`, '*', 'event', JSON.stringify(event));
+}
+
+interface History {
+  events: Array<{ kind: string; current?: string; version?: number; expired_on_arrival?: boolean }>;
+}
+
+/** The levels of the SETs the run's receiver got for `user`, in order. */
+function sets(r: EngineRun, user: string): string[] {
+  return r.receiver.received
+    .map((x) => ({ claims: decodeJwt(x.token) }))
+    .filter((x) => (x.claims.sub_id as { email?: string } | undefined)?.email === user)
+    .map((x) => String(eventOf(x).body.current_level).toLowerCase());
+}
+
+async function changes(r: EngineRun, user: string): Promise<string[]> {
+  const w = r.workers[r.workers.length - 1]!;
+  const res = await fetch(`${w.url}/v1/users/${encodeURIComponent(user)}/events`, { headers: { authorization: `Bearer ${r.cfg.adminToken}` } });
+  if (res.status !== 200) return [];
+  const h = (await res.json()) as History;
+  return h.events.reverse().map((e) => (e.kind === 'change' ? `v${e.version} ${e.current}` : `hit${e.expired_on_arrival ? ' (expired on arrival)' : ''}`));
+}
+
+describe('a hit that arrives with life left raises the level, also when the worker was down at its arrival', () => {
+  it('fault-free: hit, high, then low once it expires', async () => {
+    const r = await run('expiry-up');
+    await startEngineWorker(r, 'up-1');
+    await detection(r, 'alice@example.com');
+    const got = await waitFor(async () => ((await changes(r, 'alice@example.com')).length === 3 ? changes(r, 'alice@example.com') : undefined), {
+      timeout: LEFT_MS + 20_000,
+      what: 'hit, high, low',
+    });
+    expect(got).toEqual(['hit', 'v1 high', 'v2 low']);
+    await waitFor(() => sets(r, 'alice@example.com').length === 2, { timeout: 20_000, what: 'two SETs' });
+    expect(sets(r, 'alice@example.com')).toEqual(['high', 'low']);
+  }, 90_000);
+
+  it('the worker killed -9 before the hit arrives, restarted after it would have expired: the same hit, high, low', async () => {
+    const r = await run('expiry-down');
+    const w = await startEngineWorker(r, 'down-1');
+    await killWorker(r, w);
+    await detection(r, 'bob@example.com');
+    const arrived = Date.now();
+    await waitFor(() => Date.now() - arrived > LEFT_MS + 1000, { timeout: LEFT_MS + 5000, interval: 200, what: 'the hit expired' });
+    await startEngineWorker(r, 'down-1');
+    await waitFor(async () => (await changes(r, 'bob@example.com')).length >= 1, { timeout: 30_000, what: 'the hit applied' });
+    await new Promise((res) => setTimeout(res, 2000)); // the sweep's turn
+    expect(await changes(r, 'bob@example.com')).toEqual(['hit', 'v1 high', 'v2 low']);
+    // The changes' SETs, less a level superseded while it waited (the low came right after the high).
+    await waitFor(() => sets(r, 'bob@example.com').at(-1) === 'low', { timeout: 20_000, what: 'the low SET' });
+    console.log(`after the restart bob's receiver got ${sets(r, 'bob@example.com').join(', ')}`);
+    expect([['high', 'low'], ['low']]).toContainEqual(sets(r, 'bob@example.com'));
+  }, 90_000);
+});
