@@ -4,7 +4,9 @@
  * left must raise the level whether or not the worker was running at that moment: a worker killed
  * -9 and restarted (or one whose partitions move to another after `engine.lease_ttl`) applies the
  * input it finds from the committed position, and the result must be the fault-free run's — the
- * level raised, then lowered when the hit expires, each change sent as a SET.
+ * level raised, then lowered when the hit expires, each change sent as a SET. And an event that
+ * arrived while a hit still counted is applied as then, after a restart past that hit's expiry too:
+ * no level lowered before it and raised again after (a spurious low SET).
  */
 import { describe, expect, it } from 'vitest';
 import { waitFor } from '../helpers/redis.js';
@@ -18,7 +20,10 @@ import { eventOf } from '../helpers/receiver.js';
 /** The hit's life after its event time, and how much of it is left when the event is XADDed. */
 const LIFE_MS = 60_000;
 const LEFT_MS = 8_000;
-const BEHAVIORS = { endpoint_detection: { enabled: true, risk_level: 'high', expires_after: `${LIFE_MS / 1000}s`, min_severity: 'high' } };
+const BEHAVIORS = {
+  endpoint_detection: { enabled: true, risk_level: 'high', expires_after: `${LIFE_MS / 1000}s`, min_severity: 'high' },
+  dlp_detection: { enabled: true, risk_level: 'medium', expires_after: '24h', min_severity: 'high' },
+};
 const { runs, redis } = fileRuns();
 
 async function run(name: string): Promise<EngineRun> {
@@ -26,6 +31,11 @@ async function run(name: string): Promise<EngineRun> {
   writeFileSync(join(r.cfg.dir, 'behaviors.yaml'), stringify(BEHAVIORS)); // this file's behaviors, not the workload's
   runs.push(r);
   return r;
+}
+
+async function dlp(r: EngineRun, user: string): Promise<void> {
+  const event = { type: 'dlp', id: `dlp-${user}`, user, time: Date.now(), profile: 'credit-cards', severity: 'high', action: 'block', app: 'drive' };
+  await redis.xadd(`${r.prefix}:activity`, '*', 'event', JSON.stringify(event));
 }
 
 async function detection(r: EngineRun, user: string): Promise<void> {
@@ -92,4 +102,35 @@ describe('a hit that arrives with life left raises the level, also when the work
     console.log(`after the restart bob's receiver got ${sets(r, 'bob@example.com').join(', ')}`);
     expect([['high', 'low'], ['low']]).toContainEqual(sets(r, 'bob@example.com'));
   }, 90_000);
+
+  it('a medium hit that arrived while the high one was active, applied after a restart past the high’s expiry: high → medium, never low in between', async () => {
+    const user = 'carol@example.com';
+    // Fault-free: the DLP hit (medium) comes while the EDR hit (high) counts: no change; the EDR's expiry lowers to medium.
+    const up = await run('expiry-mix-up');
+    await startEngineWorker(up, 'mix-up-1');
+    await detection(up, user);
+    await waitFor(async () => (await changes(up, user)).includes('v1 high'), { what: 'high (fault-free)' });
+    await dlp(up, user);
+    const want = await waitFor(async () => ((await changes(up, user)).length === 4 ? changes(up, user) : undefined), {
+      timeout: LEFT_MS + 20_000,
+      what: 'the EDR hit expired (fault-free)',
+    });
+    expect(want).toEqual(['hit', 'v1 high', 'hit', 'v2 medium']);
+    await waitFor(() => sets(up, user).at(-1) === 'medium', { timeout: 20_000, what: 'the medium SET (fault-free)' });
+    // With the crash: the worker dies once the high is committed; the DLP arrives while it is down; it restarts after the EDR's expiry.
+    const down = await run('expiry-mix-down');
+    const w = await startEngineWorker(down, 'mix-down-1');
+    await detection(down, user);
+    const arrived = Date.now();
+    await waitFor(async () => (await changes(down, user)).includes('v1 high'), { what: 'high' });
+    await killWorker(down, w);
+    await dlp(down, user);
+    await waitFor(() => Date.now() - arrived > LEFT_MS + 1000, { timeout: LEFT_MS + 5000, interval: 200, what: 'the EDR hit expired' });
+    await startEngineWorker(down, 'mix-down-1');
+    await waitFor(async () => (await changes(down, user)).filter((x) => x === 'hit').length === 2, { timeout: 30_000, what: 'the DLP hit applied' });
+    await new Promise((res) => setTimeout(res, 2000)); // the sweep's turn
+    expect(await changes(down, user)).toEqual(want);
+    await waitFor(() => sets(down, user).at(-1) === 'medium', { timeout: 20_000, what: 'the medium SET' });
+    expect(sets(down, user)).toEqual(sets(up, user));
+  }, 120_000);
 });
