@@ -11,6 +11,7 @@ import { RoutedHandoff } from '../engine/handoff.js';
 import { PartitionOwner, type StepReport } from '../engine/owner.js';
 import { ROUTER_RESOURCE, Router, type RouteReport } from '../engine/router.js';
 import { runRouterLoop } from '../engine/router-loop.js';
+import { routedUntil } from '../engine/routed-until.js';
 import { RouterHost } from './router-host.js';
 import { routerOptionsOf } from './router-options.js';
 import type { EngineDeps, EngineRuntime, RouterControl } from './engine-types.js';
@@ -145,7 +146,8 @@ export async function startEngine(d: EngineDeps): Promise<EngineRuntime> {
         if (now - lastSweep >= d.config().raw.state.sweep_interval) {
           lastSweep = now;
           const t0 = performance.now();
-          const n = await owner.sweep(now);
+          const routed = await routedUntil(d.redis, [...d.config().streams.inputs, d.keys.controlStream], d.config().streams.group, now);
+          const n = await owner.sweep(Math.min(now, routed));
           slow('expiry sweep', t0, { expired: n });
         }
         const t0 = performance.now();

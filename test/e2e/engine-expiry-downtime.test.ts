@@ -6,7 +6,8 @@
  * input it finds from the committed position, and the result must be the fault-free run's — the
  * level raised, then lowered when the hit expires, each change sent as a SET. And an event that
  * arrived while a hit still counted is applied as then, after a restart past that hit's expiry too:
- * no level lowered before it and raised again after (a spurious low SET).
+ * no level lowered before it and raised again after (a spurious low SET) — also when it waited
+ * unrouted while the router's lease moved.
  */
 import { describe, expect, it } from 'vitest';
 import { waitFor } from '../helpers/redis.js';
@@ -14,7 +15,8 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { decodeJwt } from 'jose';
 import { stringify } from 'yaml';
-import { fileRuns, killWorker, newEngineRun, startEngineWorker, type EngineRun } from '../helpers/engine-run.js';
+import { balanced, fileRuns, killWorker, metric, newEngineRun, startEngineWorker, type EngineRun } from '../helpers/engine-run.js';
+import type { WorkerProcess } from '../helpers/worker.js';
 import { eventOf } from '../helpers/receiver.js';
 
 /** The hit's life after its event time, and how much of it is left when the event is XADDed. */
@@ -38,12 +40,12 @@ async function dlp(r: EngineRun, user: string): Promise<void> {
   await redis.xadd(`${r.prefix}:activity`, '*', 'event', JSON.stringify(event));
 }
 
-async function detection(r: EngineRun, user: string): Promise<void> {
+async function detection(r: EngineRun, user: string, left = LEFT_MS): Promise<void> {
   const event = {
     type: 'endpoint',
     id: `edr-${user}`,
     user,
-    time: Date.now() - (LIFE_MS - LEFT_MS),
+    time: Date.now() - (LIFE_MS - left),
     device: { id: 'd-1' },
     vendor: 'crowdstrike',
     detection: 'malware',
@@ -133,4 +135,46 @@ describe('a hit that arrives with life left raises the level, also when the work
     await waitFor(() => sets(down, user).at(-1) === 'medium', { timeout: 20_000, what: 'the medium SET' });
     expect(sets(down, user)).toEqual(sets(up, user));
   }, 120_000);
+
+  it('the router killed and its lease moved after a hit’s expiry: the input that waited unrouted is applied before the expiry sweep lowers anything (no spurious low)', async () => {
+    // Two workers; read_count 2, so a backlog takes many reads; lease_ttl 25 s, so a killed owner's partitions move after the hits (20 s left) expired.
+    const LEFT = 20_000;
+    const r = await newEngineRun('expiry-backlog', { lease_ttl: '25s', heartbeat: '1s', read_count: 2 });
+    writeFileSync(join(r.cfg.dir, 'behaviors.yaml'), stringify(BEHAVIORS));
+    runs.push(r);
+    const [a, b] = [await startEngineWorker(r, 'ba'), await startEngineWorker(r, 'bb')];
+    await balanced(r, [a, b], 64, 'two workers');
+    const users = Array.from({ length: 24 }, (_, i) => `backlog-${i}@example.com`);
+    const arrived = Date.now();
+    await Promise.all(users.map((u) => detection(r, u, LEFT)));
+    await Promise.all(users.map((u) => waitFor(async () => (await changes(r, u)).includes('v1 high'), { what: `${u} high` })));
+    // The victim: the worker that routes — until its lease moves nothing is routed, and the input waits in the input
+    // stream; the owners' expiry sweep must not run ahead of it.
+    const routes = async (w: WorkerProcess): Promise<boolean> => ((await metric(r, w, 'riskstream_engine_routed_total')) ?? 0) > 0;
+    const victim = (await routes(a)) ? a : b;
+    await killWorker(r, victim);
+    // 30 rounds of padding, then the DLP hits; the router (after its lease moved) writes them in many entries.
+    for (let round = 0; round < 30; round++) {
+      const p = redis.pipeline();
+      for (const u of users)
+        p.xadd(
+          `${r.prefix}:activity`,
+          '*',
+          'event',
+          JSON.stringify({ type: 'access', id: `pad-${round}-${u}`, user: u, time: Date.now(), outcome: 'allowed', app: 'wiki' }),
+        );
+      await p.exec();
+      await new Promise((res) => setTimeout(res, 40));
+    }
+    await Promise.all(users.map((u) => dlp(r, u)));
+    expect(Date.now() - arrived, 'the input arrived while the EDR hits counted').toBeLessThan(LEFT);
+    for (const u of users)
+      await waitFor(async () => (await changes(r, u)).length >= 4, { timeout: 60_000, what: `${u}: the DLP hit applied and the EDR expired` });
+    const wrong: string[] = [];
+    for (const u of users) {
+      const got = await changes(r, u);
+      if (JSON.stringify(got) !== JSON.stringify(['hit', 'v1 high', 'hit', 'v2 medium'])) wrong.push(`${u}: ${got.join(', ')}`);
+    }
+    expect(wrong).toEqual([]);
+  }, 150_000);
 });
