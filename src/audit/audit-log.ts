@@ -57,13 +57,12 @@ export class AuditLog {
 
   /**
    * Reads entries newest first, `count` at a time, before the cursor (an entry id); `action`: only
-   * that action, or those under it (`set`, `set.` or `set.*`: every `set.…` action). `next` is
+   * that action, or those under it (`set`, `set.` or `set.*`: every `set.…` action; `*`: all; any case). `next` is
    * absent once the stream's start is reached.
    */
   async list(opts: { cursor?: string; count?: number; action?: string } = {}): Promise<{ entries: StoredAuditEntry[]; next?: string }> {
     const count = Math.min(Math.max(opts.count ?? 100, 1), 1000);
-    // `set`, `set.` and `set.*` all mean the `set.…` actions; `set.delivered` only that one.
-    const action = opts.action?.replace(/\.\*?$/, '') || undefined;
+    const action = actionFilter(opts.action);
     const end = opts.cursor ? `(${opts.cursor}` : '+';
     const out: StoredAuditEntry[] = [];
     let cursorEnd = end;
@@ -78,7 +77,7 @@ export class AuditLog {
       for (const [id, f] of rows) {
         scannedTo = id;
         const e = AuditLog.parse(id, f);
-        if (!action || e.action === action || e.action.startsWith(`${action}.`)) out.push(e);
+        if (matchesAction(e.action, action)) out.push(e);
         if (out.length >= count) break;
       }
       // The stream's start reached, and every row of it read.
@@ -139,4 +138,23 @@ export class AuditLog {
       details,
     };
   }
+}
+
+/**
+ * An `action` filter as {@link AuditLog.list} reads it: `set`, `set.` and `set.*` all mean the
+ * `set.…` actions, `set.delivered` only that one, `*` every action (undefined); any case (actions
+ * are lower case: `RISK.RESET` is `risk.reset`).
+ */
+export function actionFilter(filter: string | undefined): string | undefined {
+  return (
+    filter
+      ?.toLowerCase()
+      .replace(/(?:^|\.)\*$/, '')
+      .replace(/\.$/, '') || undefined
+  );
+}
+
+/** Whether `action` is kept by a filter {@link actionFilter} made (undefined: every action). */
+export function matchesAction(action: string, filter: string | undefined): boolean {
+  return !filter || action === filter || action.startsWith(`${filter}.`);
 }

@@ -46,6 +46,10 @@ describe('AuditLog.list', () => {
     expect(all.ids).toEqual([...resets].reverse());
     // A prefix filter too.
     expect((await walk({ count: 2, action: 'risk' })).ids).toEqual([...resets].reverse());
+    // Written in capitals, or as a wildcard of its own (found by a black-box review: both matched nothing).
+    expect((await walk({ count: 2, action: 'RISK.Reset' })).ids).toEqual([...resets].reverse());
+    expect((await walk({ count: 2, action: 'Risk.*' })).ids).toEqual([...resets].reverse());
+    expect((await walk({ count: 500, action: '*' })).ids).toEqual((await walk({ count: 500 })).ids);
   });
 
   it('an unfiltered walk returns every entry once and ends', async () => {

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { AuditLog } from '../../audit/audit-log.js';
+import { AuditLog, actionFilter, matchesAction } from '../../audit/audit-log.js';
 import { DEFAULT_CONFIG, integerIn, openCli, table, tableLayout, print } from '../common.js';
 
 /** Most pages `audit tail --action` reads looking for a rare action (each reads ≥ 10 000 entries). */
@@ -19,7 +19,7 @@ export function auditCommand(program: Command): void {
     .option('-c, --config <path>', 'config directory or file', DEFAULT_CONFIG)
     .option('-n, --lines <n>', 'how many', integerIn(1, 10_000), 20)
     .option('-f, --follow', 'keep printing new entries')
-    .option('--action <prefix>', 'only actions starting with this (e.g. set, session, risk)')
+    .option('--action <prefix>', 'only these actions: a name (risk.reset) or those under it (set, session, risk; any case)')
     .option('--json', 'print one JSON object per line')
     .action(async (o: { config: string; lines: string; follow?: boolean; action?: string; json?: boolean }) => {
       const cli = await openCli(o.config);
@@ -60,7 +60,7 @@ export function auditCommand(program: Command): void {
             for (const [id, f] of rows) {
               last = id;
               const e = AuditLog.parse(id, f);
-              if (!o.action || e.action.startsWith(o.action)) print(format(row(e)));
+              if (matchesAction(e.action, actionFilter(o.action))) print(format(row(e)));
             }
           }
         }
