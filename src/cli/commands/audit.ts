@@ -50,6 +50,7 @@ export function auditCommand(program: Command): void {
         else print(o.follow && !rows.length ? `${layout.header}\n` : table(rows, COLUMNS));
         if (!o.follow) return;
         let last = entries[entries.length - 1]?.id ?? '$';
+        const action = actionFilter(o.action);
         let stop = false;
         process.once('SIGINT', () => (stop = true));
         while (!stop) {
@@ -60,7 +61,7 @@ export function auditCommand(program: Command): void {
             for (const [id, f] of rows) {
               last = id;
               const e = AuditLog.parse(id, f);
-              if (matchesAction(e.action, actionFilter(o.action))) print(format(row(e)));
+              if (matchesAction(e.action, action)) print(format(row(e)));
             }
           }
         }
