@@ -23,4 +23,9 @@ export interface ResolvedReceiver extends ReceiverConfig {
   queuedAfter?: number;
   /** A self-registered SSF stream's removed subjects (user ids, SSF 1.0 §8.1.3.3): their SETs are not sent, even those already queued. */
   removedSubjects?: readonly string[];
+  /**
+   * A self-registered SSF stream whose creating token is no longer configured (the receiver's
+   * credential was revoked): nothing is sent to it, even SETs already queued, until the token is back.
+   */
+  ownerRevoked?: boolean;
 }

@@ -76,6 +76,9 @@ export function createSetProcessor(deps: ProcessorDeps): (job: Job<SetJobData>, 
       await deps.registry.refresh();
       receiver = deps.registry.get(d.receiver);
     }
+    // A stream whose creating token was removed from the configuration (the receiver's credential
+    // revoked): nothing more is sent to it, announcements and SETs already queued or held included.
+    if (receiver?.ownerRevoked) return fail(ctx, 'failed', { outcome: 'owner_revoked' });
     // Queued before the stream was disabled, or while it was: dropped even though it is enabled (or
     // paused) again since — a disabled stream holds nothing (SSF 1.0 §8.1.2).
     if (!announces && receiver?.queuedAfter !== undefined && job.timestamp < receiver.queuedAfter) return fail(ctx, 'failed', { outcome: 'receiver_disabled' });

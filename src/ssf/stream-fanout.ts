@@ -9,16 +9,19 @@ import type { SsfStream } from './streams.js';
 export interface FanOut {
   held: HeldSets;
   receiver: (s: SsfStream) => ResolvedReceiver;
+  /** True for a stream whose creating token is no longer configured: it gets nothing. */
+  revoked: (s: SsfStream) => boolean;
 }
 
 /**
  * Queues level changes to every enabled stream of `streams` (to `queue`); holds them for paused
- * ones unless `only: 'enabled'`. A disabled stream, or one that removed the user, gets nothing.
+ * ones unless `only: 'enabled'`. A disabled stream, one whose token was revoked, or one that removed
+ * the user, gets nothing.
  */
 export async function fanOutChanges(f: FanOut, streams: SsfStream[], changes: LevelChange[], only: 'enabled' | undefined, queue: SetQueue): Promise<void> {
   for (const s of streams) {
     const wanted = changes.filter((c) => !s.removed_subjects.includes(c.user));
-    if (!wanted.length || s.status === 'disabled') continue;
+    if (!wanted.length || s.status === 'disabled' || f.revoked(s)) continue;
     if (only === 'enabled' && s.status === 'paused') continue;
     if (s.status === 'paused')
       await f.held.hold(
@@ -32,7 +35,7 @@ export async function fanOutChanges(f: FanOut, streams: SsfStream[], changes: Le
 /** Queues a session revocation to every enabled stream of `streams`; holds it for paused ones. */
 export async function fanOutRevoked(f: FanOut, streams: SsfStream[], revoked: SessionRevoked, queue: SetQueue): Promise<void> {
   for (const s of streams) {
-    if (s.status === 'disabled' || s.removed_subjects.includes(revoked.user)) continue;
+    if (s.status === 'disabled' || f.revoked(s) || s.removed_subjects.includes(revoked.user)) continue;
     if (s.status === 'paused') await f.held.hold(s, [{ kind: 'revoked', revoked }]);
     else await enqueueSessionRevoked(queue, revoked, [f.receiver(s)]);
   }

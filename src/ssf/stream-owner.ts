@@ -30,3 +30,12 @@ export function streamCaller(authorization: string | undefined, admin: boolean):
 export function mayAccess(caller: StreamCaller, owner: string | undefined): boolean {
   return caller.admin || (owner !== undefined && owner === caller.owner);
 }
+
+/**
+ * The owner ids of the tokens configured now (ssf and admin tokens: either may create streams). A
+ * stream whose owner is not among them was created with a token since removed: nothing is sent to
+ * it until that token is configured again.
+ */
+export function ownersOf(tokens: readonly string[]): Set<string> {
+  return new Set(tokens.map(streamOwner));
+}

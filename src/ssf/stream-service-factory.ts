@@ -5,12 +5,22 @@ import type { Keys } from '../keys.js';
 import type { SetQueue } from './queue.js';
 import { SsfStreamStore } from './streams.js';
 import { StreamService } from './stream-service.js';
+import { ownersOf } from './stream-owner.js';
 
 /**
  * The stream service for a configuration: streams in Redis, SETs to `queue`, signed with the
- * configured `signing.alg`, with the configured `issuer`, within `ssf.limits`.
+ * configured `signing.alg`, with the configured `issuer`, within `ssf.limits`; a stream created
+ * with a token no longer configured gets nothing.
  */
 export function createStreamService(redis: RedisClient, keys: Keys, queue: SetQueue, audit: AuditLog, config: () => Config): StreamService {
+  // The owners of the configured tokens, computed once per configuration (a reload makes a new one).
+  const owners = new WeakMap<Config, Set<string>>();
+  const ownersNow = (): Set<string> => {
+    const c = config();
+    let o = owners.get(c);
+    if (!o) owners.set(c, (o = ownersOf([...c.ssfTokens, ...c.adminTokens])));
+    return o;
+  };
   return new StreamService(
     redis,
     new SsfStreamStore(redis, keys),
@@ -20,5 +30,7 @@ export function createStreamService(redis: RedisClient, keys: Keys, queue: SetQu
     1000,
     () => config().raw.signing.alg,
     () => config().raw.ssf,
+    undefined,
+    ownersNow,
   );
 }

@@ -54,6 +54,8 @@ export class StreamService {
     private readonly ssf: () => SsfSettings = () => SSF_DEFAULTS,
     /** Host name resolver for the endpoint policy (tests inject one). */
     private readonly resolver?: Resolver,
+    /** The owner ids of the tokens configured now (`ownersOf`, stream-owner.ts); undefined: no stream is revoked. */
+    private readonly owners?: () => ReadonlySet<string>,
   ) {
     this.cache = new StreamCache(redis, store.keys);
     this.held = new HeldSets(
@@ -64,7 +66,7 @@ export class StreamService {
       () => this.ssf().max_held,
       (s) => this.receiver(s),
     );
-    this.fanOut = { held: this.held, receiver: (s) => this.receiver(s) };
+    this.fanOut = { held: this.held, receiver: (s) => this.receiver(s), revoked: (s) => this.revoked(s) };
   }
 
   /** `ssf.limits` (streams per owner, verification interval, field sizes). */
@@ -72,9 +74,17 @@ export class StreamService {
     return this.ssf().limits;
   }
 
-  /** A stream as a delivery receiver: self-registered, with the short `ssf.timeout`. */
+  /** True when `s` was created with a token no longer configured: it gets nothing. */
+  revoked(s: SsfStream): boolean {
+    return s.owner !== undefined && this.owners !== undefined && !this.owners().has(s.owner);
+  }
+
+  /** A stream as a delivery receiver: self-registered, with the short `ssf.timeout`; off while its token is revoked. */
   private receiver(s: SsfStream): ResolvedReceiver {
-    return { ...streamReceiver(s, this.alg()), timeout: this.ssf().timeout, selfRegistered: true };
+    const r: ResolvedReceiver = { ...streamReceiver(s, this.alg()), timeout: this.ssf().timeout, selfRegistered: true };
+    if (!this.revoked(s)) return r;
+    const { paused: _paused, ...off } = r;
+    return { ...off, enabled: false, ownerRevoked: true };
   }
 
   /** Refuses (ENDPOINT_REFUSED, 400) an endpoint the egress policy does not allow. */

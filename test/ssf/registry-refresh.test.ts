@@ -10,6 +10,7 @@ import { writeTestConfig, type TestConfig } from '../helpers/worker.js';
 import { CAEP_RISK_LEVEL_CHANGE, CAEP_SESSION_REVOKED, SSF_VERIFICATION } from '../../src/ssf/set-builder.js';
 import { enqueueLevelChanges, levelChangeJobId } from '../../src/ssf/queue.js';
 import { streamReceiver, streamReceiverName } from '../../src/ssf/streams.js';
+import { streamOwner } from '../../src/ssf/stream-owner.js';
 import { change } from './helpers.js';
 import { startMonitor } from '../helpers/monitor.js';
 
@@ -19,6 +20,9 @@ import { startMonitor } from '../helpers/monitor.js';
 const prefix = testPrefix('registry-refresh');
 const redis = redisClient();
 const other = redisClient();
+// Stream owners are configured ssf tokens: a stream whose token is not configured gets nothing.
+const tokens = [1, 2, 3, 4, 5].map((n) => `registry-refresh-ssf-token-${n}-0123456789`);
+const ownerOf = (n: number): string => streamOwner(tokens[n - 1]!);
 let cfg: TestConfig;
 let rx: TestReceiver;
 let rx2: TestReceiver;
@@ -28,7 +32,7 @@ let delivering: SsfRuntime;
 beforeAll(async () => {
   rx = await startReceiver();
   rx2 = await startReceiver();
-  cfg = await writeTestConfig(prefix, { ssf: { allowed_endpoints: ['127.0.0.1'], limits: { min_verification_interval: '0s' } } });
+  cfg = await writeTestConfig(prefix, { http: { ssf_tokens: tokens }, ssf: { allowed_endpoints: ['127.0.0.1'], limits: { min_verification_interval: '0s' } } });
   const config = loadConfig(cfg.dir);
   const keys = new Keys(config.prefix, config.raw.engine.partitions);
   const logger = createLogger('silent');
@@ -49,7 +53,7 @@ afterAll(async () => {
 
 describe('delivery registry: streams changed on another worker', () => {
   it('a SET for it is delivered at once, not failed as unknown_receiver (the delivery worker re-reads the streams first)', async () => {
-    const caller = { owner: 'owner-1', admin: false };
+    const caller = { owner: ownerOf(1), admin: false };
     const s = await serving.streams.create({ fields: { endpoint_url: `${rx.url}/push` }, body: {} }, caller, 'test');
     // Not in the delivering worker's cache yet.
     expect(delivering.receivers().some((r) => r.streamId === s.stream_id)).toBe(false);
@@ -64,7 +68,7 @@ describe('delivery registry: streams changed on another worker', () => {
   });
 
   it('a SET queued before its stream was paused waits (it does not fail) and is delivered on resume', async () => {
-    const caller = { owner: 'owner-2', admin: false };
+    const caller = { owner: ownerOf(2), admin: false };
     const s = await serving.streams.create({ fields: { endpoint_url: `${rx2.url}/push` }, body: {} }, caller, 'test');
     const user = 'paused@example.com';
     const c = change(user, 1, 'low', 'high');
@@ -89,7 +93,7 @@ describe('delivery registry: streams changed on another worker', () => {
   });
 
   it('a verification requested while the stream is paused is sent once it is resumed (the request was answered 204)', async () => {
-    const caller = { owner: 'owner-3', admin: false };
+    const caller = { owner: ownerOf(3), admin: false };
     const s = await serving.streams.create({ fields: { endpoint_url: `${rx2.url}/push` }, body: {} }, caller, 'test');
     await serving.streams.setStatus(s.stream_id, 'paused', 'maintenance', caller, 'test');
     const before = rx2.received.length;
@@ -109,7 +113,7 @@ describe('fan-out: a stream created on another worker', () => {
   it('gets the SETs of changes committed after its 201, however recently another worker synced its streams (found by a black-box review: they were lost)', async () => {
     const rx3 = await startReceiver();
     try {
-      const caller = { owner: 'owner-4', admin: false };
+      const caller = { owner: ownerOf(4), admin: false };
       // `delivering` (the partition owner here) synced its streams just now, before the stream exists.
       await delivering.streams.streams(true);
       const s = await serving.streams.create({ fields: { endpoint_url: `${rx3.url}/push` }, body: {} }, caller, 'test');
@@ -134,7 +138,7 @@ describe('delivery: a subject removed, or a stream paused, on another worker', (
   it('gets no SET once the 204 / 200 is answered, however recently the delivering worker synced its streams', async () => {
     const rx4 = await startReceiver();
     try {
-      const caller = { owner: 'owner-5', admin: false };
+      const caller = { owner: ownerOf(5), admin: false };
       const s = await serving.streams.create({ fields: { endpoint_url: `${rx4.url}/push` }, body: {} }, caller, 'test');
       const jobState = (user: string) => delivering.setQueue.queue.getJobState(levelChangeJobId(streamReceiverName(s.stream_id), user, 1));
       // SETs queued as a worker whose cache still has the stream as it was would queue them.
