@@ -158,11 +158,34 @@ export const toOutcome: Rule<string> = (v, field) => {
   return canonicalOutcome(s);
 };
 
-/** A valid IPv4 or IPv6 address. */
+/** A port after an address: `:` then 1–5 digits, at most 65535. */
+const PORT = /^:\d{1,5}$/;
+const isPort = (s: string): boolean => PORT.test(s) && Number(s.slice(1)) <= 65_535;
+
+/**
+ * The address of an address with a port, as access logs and proxies write one — `1.2.3.4:443`,
+ * `[2001:db8::1]:443`, `[2001:db8::1]` — or undefined.
+ */
+function addressOf(s: string): string | undefined {
+  if (s.charCodeAt(0) === 91 /* [ */) {
+    const end = s.indexOf(']');
+    const a = end > 0 ? s.slice(1, end) : '';
+    const rest = s.slice(end + 1);
+    return isIP(a) === 6 && (rest === '' || isPort(rest)) ? a : undefined;
+  }
+  const colon = s.indexOf(':');
+  // One colon only: an IPv6 address has two or more.
+  if (colon < 0 || s.indexOf(':', colon + 1) >= 0) return undefined;
+  const a = s.slice(0, colon);
+  return isDottedQuad(a) && isPort(s.slice(colon)) ? a : undefined;
+}
+
+/** A valid IPv4 or IPv6 address; one written with a port (`1.2.3.4:443`, `[::1]:443`) is its address. */
 export const toIp: Rule<string> = (v, field) => {
   const s = toText(v, field);
   if (s instanceof Invalid) return s;
-  return isDottedQuad(s) || isIP(s) ? s : new Invalid(`${field}: not a valid IPv4/IPv6 address (a string of ${s.length} characters)`);
+  if (isDottedQuad(s) || isIP(s)) return s;
+  return addressOf(s) ?? new Invalid(`${field}: not a valid IPv4/IPv6 address (a string of ${s.length} characters)`);
 };
 
 /** Autonomous system number: a number, numeric string or `AS1234`. */

@@ -18,6 +18,8 @@ interface Field {
   path: string;
   /** A blank string is absent (optional fields but `outcome`: a blank one must not read as a success). */
   blankAbsent: boolean;
+  /** Another value that says nothing in this field (`ip`: the `-` of access logs), absent too. */
+  none: string | undefined;
 }
 type Spec = Record<string, [Rule<unknown>, boolean /* required */]>;
 
@@ -32,8 +34,21 @@ const NESTED_SPECS: Record<string, Spec> = { geo: GEO, session: SESSION, device:
 /** Whether a blank string in the field at `path` is absent: in optional fields but `outcome` (a blank one must not read as a success). */
 const blankIsAbsent = (path: string, required: boolean): boolean => !required && path !== 'outcome';
 
+/** The value besides a blank one that says nothing in the field at `path`: `ip`'s `-` (web servers' and Logstash's "no address"). */
+const noneOf = (path: string): string | undefined => (path === 'ip' ? '-' : undefined);
+
+/** Whether `v` is absent in an optional field: blank (where blank is absent) or its `none`. */
+const saysNothing = (v: unknown, blankAbsent: boolean, none: string | undefined): boolean => blankAbsent && (v === none || isBlank(v));
+
 const fields = (spec: Spec, prefix: string): Field[] =>
-  Object.entries(spec).map(([key, [rule, required]]) => ({ key, rule, required, path: prefix + key, blankAbsent: blankIsAbsent(prefix + key, required) }));
+  Object.entries(spec).map(([key, [rule, required]]) => ({
+    key,
+    rule,
+    required,
+    path: prefix + key,
+    blankAbsent: blankIsAbsent(prefix + key, required),
+    none: noneOf(prefix + key),
+  }));
 const TOP_FIELDS = fields(TOP, '');
 const NESTED: Array<[string, Field[]]> = Object.entries(NESTED_SPECS).map(([k, spec]) => [k, fields(spec, `${k}.`)]);
 
@@ -46,7 +61,7 @@ function applyFields(src: Record<string, unknown>, list: Field[], owned: boolean
   for (let i = 0; i < list.length; i++) {
     const f = list[i]!;
     const v = src[f.key];
-    if (v === undefined || v === null || (f.blankAbsent && isBlank(v))) {
+    if (v === undefined || v === null || saysNothing(v, f.blankAbsent, f.none)) {
       if (f.required) return new Invalid(`${f.path}: required`);
       if (v !== undefined) delete out[f.key]; // rare: explicit null, or a shipper's empty template field
       continue;
@@ -132,8 +147,9 @@ function normalize(obj: Record<string, unknown>, owned: boolean): CanonicalEvent
 /** Wraps a rule as a zod schema; the issue message is the rule's (it names the field). */
 function zrule<T>(rule: Rule<T>, field: string, required: boolean): z.ZodType<T | undefined> {
   const blankAbsent = blankIsAbsent(field, required);
+  const none = noneOf(field);
   const run = z.unknown().transform((v, ctx) => {
-    if ((v === null && !required) || (blankAbsent && isBlank(v))) return undefined;
+    if ((v === null && !required) || saysNothing(v, blankAbsent, none)) return undefined;
     const r = v === undefined || v === null ? new Invalid(`${field}: required`) : rule(v, field);
     if (r instanceof Invalid) {
       ctx.addIssue({ code: 'custom', message: r.message });

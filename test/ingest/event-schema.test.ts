@@ -103,6 +103,38 @@ describe('validateEvent', () => {
     expect(!r.ok && r.reason.split('; ')).toHaveLength(3);
   });
 
+  it.each([
+    ['1.2.3.4:443', '1.2.3.4'],
+    ['81.2.69.142:0', '81.2.69.142'],
+    ['[2001:db8::1]:8443', '2001:db8::1'],
+    ['[2001:db8::1]', '2001:db8::1'],
+    [' 1.2.3.4:65535 ', '1.2.3.4'],
+  ])('an address written with a port (%s, as access logs and proxies write one) is its address', (ip, want) => {
+    const r = validateEvent({ ...base, ip });
+    expect(r.ok && r.event.ip).toBe(want);
+  });
+
+  it('`-` (access logs\' "no address") is an absent ip, not a refused event', () => {
+    const r = validateEvent({ ...base, ip: '-' });
+    expect(r).toEqual({ ok: true, event: base });
+  });
+
+  it.each([
+    '1.2.3.4:65536',
+    '1.2.3.4:',
+    '1.2.3.4:x',
+    '999.1.1.1:80',
+    '[1.2.3.4]:80',
+    '[2001:db8::1]80',
+    '2001:db8::1:80:',
+    'host.example:443',
+    '--',
+    '1.2.3.4, 10.0.0.1',
+  ])('refuses %s (not one address, with or without a port)', (ip) => {
+    const r = validateEvent({ ...base, ip });
+    expect(!r.ok && r.reason).toMatch(/^ip: not a valid IPv4\/IPv6 address/);
+  });
+
   it('accepts IPv6 and null optional fields', () => {
     const r = validateEvent({ ...base, ip: '2001:db8::1', id: null, geo: null });
     expect(r).toEqual({ ok: true, event: { ...base, ip: '2001:db8::1' } });
