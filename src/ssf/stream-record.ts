@@ -23,6 +23,11 @@ export interface SsfStream {
    * stream never disabled.
    */
   resumed_at?: number;
+  /**
+   * The status was set by the transmitter — an admin token other than the stream's owner — and is
+   * not `enabled`: the stream's own receiver cannot change it (SSF 1.0 §8.1.2.2: 403), only an admin.
+   */
+  status_by_transmitter?: boolean;
   /** Subjects removed from the default (ALL), by email / id. */
   removed_subjects: string[];
   created_at: number;

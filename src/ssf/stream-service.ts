@@ -174,12 +174,21 @@ export class StreamService {
 
   /**
    * Sets a stream's status; resuming (→ enabled) delivers what was held while paused. A change by
-   * another caller than the stream's owner (an admin) is announced with a stream-updated SET.
+   * another caller than the stream's owner (an admin) is announced with a stream-updated SET, and a
+   * status other than `enabled` so set cannot be changed by the stream's owner (FORBIDDEN).
    */
   async setStatus(id: string, status: StreamStatus, reason: string | undefined, caller: StreamCaller, actor: string): Promise<SsfStream> {
     if (!['enabled', 'paused', 'disabled'].includes(status)) throw new RiskstreamError('BAD_REQUEST', 'status must be enabled, paused or disabled');
     const before = await this.get(id, caller);
-    const s = await this.change(id, caller, (cur) => withStatus(cur, status, reason, Date.now()));
+    const s = await this.change(id, caller, (cur) => {
+      const byTransmitter = cur.owner !== caller.owner;
+      // A status the transmitter (an admin) set is not the receiver's to undo (SSF 1.0 §8.1.2.2).
+      if (!byTransmitter && !caller.admin && cur.status_by_transmitter) {
+        if (status === cur.status) return cur;
+        throw new RiskstreamError('FORBIDDEN', `stream ${id} was ${cur.status} by the transmitter: only it can change the status`);
+      }
+      return withStatus(cur, status, reason, Date.now(), byTransmitter);
+    });
     await this.audit.write({
       action: status === 'enabled' ? 'receiver.enabled' : 'receiver.disabled',
       actor,

@@ -5,9 +5,18 @@ import { DEFAULT_EVENTS, MASKED_HEADER, type SsfStream, type StreamStatus } from
  * A stream with `status` (and `reason`, cleared when absent) set at `now`; leaving `disabled` marks
  * `resumed_at`, so that the SETs queued before then (a retrying one, one waiting for a paused
  * stream's resume) are dropped rather than sent: a disabled stream holds nothing (SSF 1.0 §8.1.2).
+ * `byTransmitter` (an admin not the stream's owner): a status other than `enabled` is the
+ * transmitter's, which the stream's receiver cannot change ({@link SsfStream.status_by_transmitter}).
  */
-export function withStatus(cur: SsfStream, status: StreamStatus, reason: string | undefined, now: number): SsfStream {
-  return { ...cur, status, reason, ...(cur.status === 'disabled' && status !== 'disabled' ? { resumed_at: now } : {}) };
+export function withStatus(cur: SsfStream, status: StreamStatus, reason: string | undefined, now: number, byTransmitter = false): SsfStream {
+  const { status_by_transmitter: _held, ...rest } = cur;
+  return {
+    ...rest,
+    status,
+    reason,
+    ...(cur.status === 'disabled' && status !== 'disabled' ? { resumed_at: now } : {}),
+    ...(byTransmitter && status !== 'enabled' ? { status_by_transmitter: true } : {}),
+  };
 }
 
 /**

@@ -40,8 +40,8 @@ describe('POST /ssf/status reason', () => {
     expect(created.status).toBe(201);
     const id = created.json.stream_id as string;
     const reason = `pasted ${w.cfg.adminToken}, ${token}, Bearer ${receiverSecret} and ${JWT}`;
-    for (const caller of [w.cfg.adminToken, token]) {
-      const set = await api('POST', '/ssf/status', { stream_id: id, status: caller === token ? 'enabled' : 'paused', reason }, caller);
+    for (const caller of [token, w.cfg.adminToken]) {
+      const set = await api('POST', '/ssf/status', { stream_id: id, status: caller === token ? 'paused' : 'enabled', reason }, caller);
       expect(set.status, JSON.stringify(set.json)).toBe(200);
       const shown = [JSON.stringify(set.json), JSON.stringify((await api('GET', `/ssf/status?stream_id=${id}`)).json)];
       const audit = await api('GET', '/v1/audit?action=receiver.&limit=5', undefined, w.cfg.adminToken);
@@ -52,5 +52,26 @@ describe('POST /ssf/status reason', () => {
         expect(text).toMatch(/\[redacted jwt sha256:[0-9a-f]{64}\]/);
       }
     }
+  });
+
+  it("a status the transmitter (an admin) set is not the receiver's to undo: 403, the status kept; an admin can (SSF 1.0 §8.1.2.2)", async () => {
+    const created = await api('POST', '/ssf/streams', { delivery: { method: PUSH, endpoint_url: 'http://127.0.0.1:9/push' }, events_requested: [CAEP_RISK] });
+    const id = created.json.stream_id as string;
+    const statusOf = async (): Promise<string> => (await api('GET', `/ssf/status?stream_id=${id}`)).json.status as string;
+    for (const held of ['disabled', 'paused']) {
+      expect((await api('POST', '/ssf/status', { stream_id: id, status: held, reason: 'under review' }, w.cfg.adminToken)).status).toBe(200);
+      for (const status of ['enabled', held === 'paused' ? 'disabled' : 'paused']) {
+        const r = await api('POST', '/ssf/status', { stream_id: id, status });
+        expect([r.status, r.json.error], status).toEqual([403, 'forbidden']);
+        expect(await statusOf()).toBe(held);
+      }
+      // Asking for the status it already has changes nothing and is no error.
+      expect((await api('POST', '/ssf/status', { stream_id: id, status: held })).json).toMatchObject({ status: held, reason: 'under review' });
+      expect((await api('POST', '/ssf/status', { stream_id: id, status: 'enabled' }, w.cfg.adminToken)).status).toBe(200);
+    }
+    // Enabled again by the admin: the receiver manages its status again.
+    expect((await api('POST', '/ssf/status', { stream_id: id, status: 'paused' })).status).toBe(200);
+    expect((await api('POST', '/ssf/status', { stream_id: id, status: 'enabled' })).status).toBe(200);
+    expect(await statusOf()).toBe('enabled');
   });
 });

@@ -257,12 +257,19 @@ describe('SSF stream-updated events', () => {
     await waitFor(() => updatesAt('/updated').length >= 3, { what: 'stream-updated (disabled)' });
     expect(eventOf(updatesAt('/updated')[2]!).body).toEqual({ status: 'disabled', reason: 'abuse' });
 
+    // The receiver cannot undo the transmitter's disable (403, SSF 1.0 §8.1.2.2); the admin can.
+    const undo = await api('POST', '/ssf/status', { stream_id: sid, status: 'enabled' });
+    expect([undo.status, undo.json.error]).toEqual([403, 'forbidden']);
+    await admin('enabled');
+    await waitFor(() => updatesAt('/updated').length >= 4, { what: 'stream-updated (enabled again)' });
+
     // The receiver's own requests are answered by the status endpoint, not by an event.
+    expect((await api('POST', '/ssf/status', { stream_id: sid, status: 'paused' })).status).toBe(200);
     expect((await api('POST', '/ssf/status', { stream_id: sid, status: 'enabled' })).status).toBe(200);
     expect((await api('POST', '/ssf/status', { stream_id: sid, status: 'paused' })).status).toBe(200);
     await travel('updated-after@example.com', 12);
     await untilQuiet(h.redis, { prefix: h.prefix, users: ['updated-after@example.com'] });
-    expect(updatesAt('/updated')).toHaveLength(3);
+    expect(updatesAt('/updated')).toHaveLength(4);
     expect((await api('DELETE', `/ssf/streams?stream_id=${sid}`)).status).toBe(204);
   });
 
