@@ -37,7 +37,7 @@ export function workerRoutes(s: WorkerServices): RouteModule[] {
     auditRoutes({ audit: s.audit }),
     consoleRoutes,
     consoleUsersRoutes({ users: s.users }),
-    receiversRoutes({ receivers: s.ssf.receivers, setQueue: s.ssf.setQueue, audit: s.audit }),
+    receiversRoutes({ receivers: s.ssf.receivers, setQueue: s.ssf.setQueue, audit: s.audit, verify: s.ssf.verifyReceiver }),
     behaviorsRoutes,
     deliveriesRoutes({ audit: s.audit }),
     wellKnownRoutes({ jwks: s.ssf.jwks }),

@@ -18,6 +18,7 @@ import { StreamRateLimit } from '../ssf/stream-rate-limit.js';
 import { auditReceivers } from '../ssf/receiver-audit.js';
 import { forgetReceiversOn, recordReceiversOn } from '../ssf/receivers-on.js';
 import { earlyEnqueue } from '../ssf/early-enqueue.js';
+import { verifyReceiver } from '../ssf/receiver-verify.js';
 import { ensureSigningKey } from '../ssf/signing-key-file.js';
 import { isRiskstreamError, RiskstreamError } from '../errors.js';
 
@@ -32,6 +33,8 @@ export interface SsfRuntime {
   streamRate: StreamRateLimit;
   /** Config receivers plus enabled SSF streams. */
   receivers(): ResolvedReceiver[];
+  /** Queues a verification SET to a configured receiver (an admin's check; src/ssf/receiver-verify.ts); its job id. */
+  verifyReceiver(name: string, state: string | undefined, actor: string): Promise<string>;
   /** Queues one SET per receiver for each change (idempotent); holds them for paused streams. */
   enqueueChanges(changes: LevelChange[]): Promise<void>;
   /**
@@ -164,6 +167,20 @@ export async function buildSsf(deps: SsfDeps): Promise<SsfRuntime> {
     streams,
     streamRate: new StreamRateLimit(deps.redis, deps.keys, () => deps.config().raw.ssf.limits, deps.logger),
     receivers,
+    verifyReceiver: (name, state, actor) =>
+      verifyReceiver(
+        {
+          redis: deps.redis,
+          keys: deps.keys,
+          queue: setQueue,
+          audit: deps.audit,
+          receivers: () => deps.config().receivers,
+          interval: () => deps.config().raw.ssf.limits.min_verification_interval,
+        },
+        name,
+        state,
+        actor,
+      ),
     enqueueChanges: async (changes) => {
       const { rest } = await early.split(changes);
       await enqueueLevelChanges(setQueue, rest, deps.config().receivers);

@@ -6,6 +6,7 @@ import { displayEndpoint } from '../../ssf/display-endpoint.js';
 import { receiverConcurrency } from '../../ssf/egress.js';
 import { blankHealth, countQueued, deliveryHealth, isoOrNull } from '../receiver-health.js';
 import type { ReceiversView } from '../views/console.js';
+import { boundedString } from '../../ssf/stream-body.js';
 
 const HEALTH_WINDOW_MS = 24 * 3_600_000;
 
@@ -15,12 +16,15 @@ export interface ReceiversDeps {
   receivers(): ResolvedReceiver[];
   setQueue: SetQueue;
   audit: AuditLog;
+  /** Queues a verification SET to a configured receiver (src/ssf/receiver-verify.ts); its job id. */
+  verify(name: string, state: string | undefined, actor: string): Promise<string>;
 }
 
 /**
  * `GET /v1/receivers` (admin): configured (and SSF-stream) receivers without secrets, with
  * delivery health from the audit log (last 24 h), per-receiver queue depth and each one's send cap
- * (`concurrency`: most sends in flight to it per worker).
+ * (`concurrency`: most sends in flight to it per worker). `POST /v1/receivers/{name}/verify`
+ * (admin, body `{"state"}` optional): 202, a verification SET queued to that configured receiver.
  */
 export const receiversRoutes =
   (deps: ReceiversDeps): RouteModule =>
@@ -74,5 +78,12 @@ export const receiversRoutes =
           queue_truncated: queued.truncated,
         },
       };
+    });
+
+    app.post<{ Params: { name: string }; Body: { state?: unknown } | undefined }>('/v1/receivers/:name/verify', async (req, reply) => {
+      const body = req.body;
+      const state = body?.state === undefined ? undefined : boundedString(body.state, 'state', ctx.config().raw.ssf.limits.state_length);
+      const job = await deps.verify(req.params.name, state, req.actor);
+      return reply.code(202).send({ receiver: req.params.name, job });
     });
   };
