@@ -6,6 +6,7 @@ import { cleanup, redisClient, testPrefix, waitFor } from '../helpers/redis.js';
 import { call, startApiWorker, type ApiWorker } from '../api/helpers.js';
 import { runInProcess } from './in-process.js';
 import { runCli } from './run.js';
+import { criticalDetection } from '../helpers/worker.js';
 
 /** `riskstream replay` into a running worker, then `riskstream risk` explains the levels. */
 const prefix = testPrefix('cli-replay');
@@ -188,5 +189,25 @@ describe('riskstream replay, then riskstream risk', () => {
     expect(token.code).toBe(1);
     expect(token.stderr).toContain('unknown user [redacted token]');
     expect(token.stderr).not.toContain(w.cfg.adminToken);
+  });
+
+  // Last: its users would show in the listings above.
+  it('risk show <user> explains any user, one named as a subcommand (list, reset) too', async () => {
+    for (const name of ['list', 'reset']) {
+      await redis.xadd(`${prefix}:activity`, '*', 'event', criticalDetection(name, { time: iso(5) }));
+      await waitFor(async () => (await call(w.url, `/v1/users/${name}/risk`, { token: w.cfg.adminToken })).json?.level === 'high', {
+        what: `user ${name} high`,
+      });
+      const r = await runInProcess(['risk', 'show', name, '--config', w.cfg.dir]);
+      expect(r.code, r.stderr).toBe(0);
+      expect(r.stdout).toMatch(new RegExp(`^${name}: HIGH \\(version 1`));
+      expect(r.stdout).toMatch(/• endpoint_detection \[high\] ×1/);
+    }
+    // One at a time: each captures this process's stdout.
+    const shown = await runInProcess(['risk', 'show', BOB, '--json', '--config', w.cfg.dir]);
+    const plain = await runInProcess(['risk', BOB, '--json', '--config', w.cfg.dir]);
+    expect([shown.code, shown.stderr, plain.code]).toEqual([0, '', 0]);
+    expect(JSON.parse(shown.stdout)).toMatchObject({ user: BOB, level: 'low' }); // reset above
+    expect(JSON.parse(shown.stdout).version).toBe(JSON.parse(plain.stdout).version);
   });
 });

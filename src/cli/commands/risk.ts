@@ -57,24 +57,37 @@ async function withServices(configPath: string, run: (cli: Awaited<ReturnType<ty
   }
 }
 
-/** `riskstream risk <user>`, `risk reset <user>`, `risk list`. */
+/** Prints `user`'s level explained (or its API view with `json`). */
+async function show(user: string, config: string, json: boolean | undefined): Promise<void> {
+  await withServices(config, async (_cli, s) => {
+    const v = await s.risk.get(userArg(user));
+    const recent = json ? [] : ((await s.risk.events(v.user, { limit: 5 })).events as Array<Record<string, unknown>>);
+    print(json ? `${JSON.stringify(v, null, 2)}\n` : explain(v, Date.now(), recent));
+  });
+}
+
+/** `riskstream risk <user>`, `risk show <user>` (any user, `list` and `reset` too), `risk reset <user>`, `risk list`. */
 export function riskCommand(program: Command): void {
   const risk = program
     .command('risk')
     .description("explain a user's risk level, list users, or reset a user")
-    .argument('[user]', 'user to explain')
+    .argument('[user]', 'user to explain (a user named list, reset or show: risk show <user>)')
     .option('-c, --config <path>', 'config directory or file', DEFAULT_CONFIG)
     .option('--json', 'print JSON')
     .action(async (user: string | undefined, o: { config: string; json?: boolean }) => {
       if (!user) return risk.help();
-      await withServices(o.config, async (_cli, s) => {
-        const v = await s.risk.get(userArg(user));
-        const recent = o.json ? [] : ((await s.risk.events(v.user, { limit: 5 })).events as Array<Record<string, unknown>>);
-        print(o.json ? `${JSON.stringify(v, null, 2)}\n` : explain(v, Date.now(), recent));
-      });
+      await show(user, o.config, o.json);
     });
   // Options given before a subcommand (`risk -c dir list`) are risk's: the subcommands fall back to them.
   const parent = (): { config: string; json?: boolean } => risk.opts();
+  risk
+    .command('show <user>')
+    .description("explain a user's risk level, as risk <user> does, for any user (one named list, reset or show too)")
+    .option('-c, --config <path>', `config directory or file (default: risk's --config, else ${DEFAULT_CONFIG})`)
+    .option('--json', 'print JSON')
+    .action(async (user: string, o: { config?: string; json?: boolean }) => {
+      await show(user, o.config ?? parent().config, o.json ?? parent().json);
+    });
   risk
     .command('reset <user>')
     .description("clear the user's active behaviors and detector history (level low); the change is audited and shared (SET, initiating_entity admin)")
