@@ -25,6 +25,16 @@ export function isRefresh(event: { type?: unknown }): boolean {
 }
 
 /**
+ * True for a login that presents credentials: any login type but a session refresh. A refresh that
+ * fails is a session ended or expired, not a wrong password: credential attacks (brute_force,
+ * password_spray) count only these.
+ */
+export function isCredentialLogin(event: { type?: unknown }): boolean {
+  if (event.type === 'login') return true; // the usual spelling: no trimmed, lower-cased copy
+  return isLogin(event) && !isRefresh(event);
+}
+
+/**
  * True for a login whose `outcome` is `success` (any case) or missing: shippers that only send
  * successful logins often leave the outcome out. A failure must say so.
  */

@@ -10,7 +10,7 @@
  */
 import { z } from 'zod';
 import { formatDuration, windowMs } from '../duration.js';
-import { isFailedLogin, isSuccessfulLogin } from '../login.js';
+import { isCredentialLogin, isFailedLogin, isSuccessfulLogin } from '../login.js';
 import { addAttempt, addSuccess, type Attempt, type AttemptsState, type Flagged } from './attempts.js';
 import { isoTime } from './format.js';
 import type { Detector, DetectorHit } from './types.js';
@@ -74,9 +74,10 @@ const ipOf = (event: CanonicalEvent): string => (typeof event.ip === 'string' ? 
 export const bruteForce: Detector<BruteForceParams, AttemptsState> = {
   kind: 'brute_force',
   params: bruteForceParams,
-  accepts: (event) => Number.isFinite(event.time) && (isFailedLogin(event) || isSuccessfulLogin(event)),
+  // Logins that present credentials: a session refresh failing or succeeding is neither a guess nor its success.
+  accepts: (event) => Number.isFinite(event.time) && isCredentialLogin(event) && (isFailedLogin(event) || isSuccessfulLogin(event)),
   detect(window, { event, eventId }, params, now, limits) {
-    if (!Number.isFinite(event.time)) return { window, hits: [] };
+    if (!Number.isFinite(event.time) || !isCredentialLogin(event)) return { window, hits: [] };
     const spec = { count: params.failures, window: params.window };
     const item: Attempt = [event.time, eventId, ipOf(event)];
     if (isFailedLogin(event)) {

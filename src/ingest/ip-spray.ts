@@ -22,7 +22,7 @@ import { IP_FAILURES, SPRAY_VICTIM_TYPE, type PasswordSprayParams } from '../det
 import { RiskstreamError } from '../errors.js';
 import { defineScripts, queueScript, scriptsOn } from '../redis/scripts.js';
 import type { Keys } from '../keys.js';
-import { isFailedLogin, isLogin, isSuccessfulLogin } from '../login.js';
+import { isCredentialLogin, isFailedLogin, isSuccessfulLogin } from '../login.js';
 import { sprayGeneration } from './spray-generation.js';
 import { canonicalIp } from '../net/address-class.js';
 import type { StreamEvent } from '../types.js';
@@ -58,7 +58,8 @@ export function ipSprayEnricher(redis: RedisClient | Cluster, keys: Keys, opts: 
     const byIp = new Map<string, IpBatch>();
     for (const se of events) {
       const e = se.event;
-      if (!isLogin(e) || typeof e.ip !== 'string' || e.ip === '' || !Number.isFinite(e.time) || allowed(e.ip)) continue;
+      // Logins that present credentials: a session refresh is neither a guess nor its success.
+      if (!isCredentialLogin(e) || typeof e.ip !== 'string' || e.ip === '' || !Number.isFinite(e.time) || allowed(e.ip)) continue;
       // Only a failed login counts against the IP (an interrupted one — MFA required — does not).
       const kind = isSuccessfulLogin(e) ? 's' : isFailedLogin(e) ? 'f' : undefined;
       if (!kind) continue;

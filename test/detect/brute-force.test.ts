@@ -39,6 +39,19 @@ describe('brute_force', () => {
     expect(h.eventIds).toEqual([success.id, ...fails.map((f) => f.id)]);
   });
 
+  it.each(['session_refresh', 'Refresh'])(
+    'a session refresh (%s) is no guess and no success: failed refreshes, or a refresh after failures, flag nothing',
+    (type) => {
+      const refresh = (at: number, outcome: string): CanonicalEvent => ({ ...ev('login', at, { outcome, ip: '203.0.113.9' }), type });
+      const failedRefreshes = [0, 1, 2, 3, 4].map((i) => refresh(i * MIN, 'failure'));
+      expect(run(bruteForce, params, [...failedRefreshes, ok(5 * MIN)]).hits).toEqual([]);
+      const fails = [0, 1, 2, 3, 4].map((i) => fail(i * MIN));
+      expect(run(bruteForce, params, [...fails, refresh(5 * MIN, 'success')]).hits).toEqual([]);
+      // The same failures then a login: flagged.
+      expect(run(bruteForce, params, [...fails, refresh(5 * MIN, 'success'), ok(6 * MIN)]).hits).toHaveLength(1);
+    },
+  );
+
   it('a failure seen again by its id counts once, whatever its time (a retry of a failure without a time of its own)', () => {
     const first = [0, 1, 2, 3].map((i) => fail(i * MIN));
     const retried = first.map((e, i) => ({ ...e, time: e.time + 30_000 + i }));

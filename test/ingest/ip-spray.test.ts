@@ -55,6 +55,22 @@ describe('password_spray edge: per-IP state in Redis', () => {
     expect(hitsOf(batch, 'skew-victim@example.com').hits).toHaveLength(1);
   });
 
+  it('session refreshes are no guesses and no successes: failed refreshes of many users from one IP, then a login, flag nothing', async () => {
+    const ip = '198.51.100.81';
+    const refresh = (se: StreamEvent): StreamEvent => ({ ...se, event: { ...se.event, type: 'session_refresh' } });
+    const batch = [...failures(6, ip).map(refresh), login('refresh-user@example.com', 10 * MIN, 'success', ip)];
+    await enrich()(batch);
+    expect(await redis.zcard(keys.ipLogins(ip))).toBe(0);
+    expect(ipFailuresOf(batch[6]!.event) ?? []).toEqual([]);
+    expect(hitsOf(batch, 'refresh-user@example.com').hits).toEqual([]);
+    // Real failed logins then a successful refresh: the refresh is no victim's success either.
+    const ip2 = '198.51.100.82';
+    const then = [...failures(6, ip2), refresh(login('refresh-user2@example.com', 10 * MIN, 'success', ip2))];
+    await enrich()(then);
+    expect(ipFailuresOf(then[6]!.event)).toBeUndefined();
+    expect(hitsOf(then, 'refresh-user2@example.com').hits).toEqual([]);
+  });
+
   it('attaches the IP failures to a success in the same batch; the IP key is its own, bounded and expiring', async () => {
     const batch = [...failures(4), login('victim@example.com', 10 * MIN, 'success')];
     await enrich()(batch);
