@@ -154,6 +154,14 @@ export function readConfig(path: string, env: NodeJS.ProcessEnv = process.env, o
   for (const message of envTokens.problems) issues.push({ file: mainFile ?? abs, line: 1, col: 1, message });
   // The other environment variables the worker reads: held to the rules of the settings they replace.
   for (const message of envProblems(env)) issues.push({ file: mainFile ?? abs, line: 1, col: 1, message });
+  // One node or a cluster: with both, which Redis holds everything would be left unsaid.
+  const redisJs = mainParsed ? (mainParsed.js as { redis?: unknown } | null)?.redis : undefined;
+  if (redisJs && typeof redisJs === 'object' && 'url' in redisJs && 'cluster' in redisJs)
+    issues.push({
+      file: mainFile ?? abs,
+      ...at(['redis', 'cluster']),
+      message: 'redis: set url (one node) or cluster (startup nodes of a Redis Cluster), not both',
+    });
   // On a cluster the list bridge moves items with one script, so a list and its stream must share a slot.
   if (raw.redis.cluster && !env.REDIS_URL) {
     // The router's fence key of an input stream must share its slot: a name with braces but no hash tag has no such key.

@@ -613,6 +613,17 @@ describe('loadConfig issues, located as file:line:col', () => {
     ]);
   });
 
+  it('redis.url and redis.cluster together are an issue at cluster (which Redis holds everything would be unsaid); either alone is not', () => {
+    const both = 'redis:\n  url: redis://127.0.0.1:6379\n  cluster: [redis://127.0.0.1:7000]\n';
+    expect(lines(issuesOf(configDir({ 'riskstream.yaml': both })))).toEqual([
+      'riskstream.yaml:3:12 redis: set url (one node) or cluster (startup nodes of a Redis Cluster), not both',
+    ]);
+    expect(loadConfig(configDir({ 'riskstream.yaml': 'redis:\n  cluster: [redis://127.0.0.1:7000]\n' }), NO_ENV).redisCluster).toEqual([
+      'redis://127.0.0.1:7000',
+    ]);
+    expect(loadConfig(configDir({ 'riskstream.yaml': 'redis:\n  url: redis://127.0.0.1:6390\n' }), NO_ENV).redisUrl).toBe('redis://127.0.0.1:6390');
+  });
+
   it('a bridged list is not judged against default stream names when streams or redis failed (a black-box review: a typo in redis.cluster also reported a correct bridge target)', () => {
     const bridge = 'bridge:\n  lists:\n    "{ship}:list": "{ship}:events"\n';
     const badCluster = `redis:\n  cluster: [http://127.0.0.1:7000]\n  prefix: cx\nstreams:\n  extra: ["{ship}:events"]\n${bridge}`;
