@@ -15,8 +15,11 @@ export type PushOutcome =
   | { kind: 'delivered'; status: number }
   /** 400 `{err, description}` (or another 4xx/3xx): the SET will never be accepted. `err` only as the receiver sent it. */
   | { kind: 'permanent'; status: number; err?: PushErrorCode; description?: string }
-  /** 400 `invalid_key`: may succeed once the receiver refreshes our JWKS. */
-  | { kind: 'invalid_key'; status: 400; err: 'invalid_key'; description?: string }
+  /**
+   * 400 `invalid_key`, or `authentication_failed` saying the signature could not be verified (Okta's
+   * answer while it holds an older copy of our JWKS): may succeed once the receiver refreshes it.
+   */
+  | { kind: 'invalid_key'; status: 400; err: 'invalid_key' | 'authentication_failed'; description?: string }
   /** 401 / 403: our Authorization is wrong (`err` as the receiver sent it, if it did). */
   | { kind: 'unauthorized'; status: number; err?: PushErrorCode; description?: string }
   /** 429; `retryAfterMs` from Retry-After when present. */
@@ -27,6 +30,9 @@ export type PushOutcome =
   | { kind: 'refused'; reason: string; message: string };
 
 const MAX_ERROR_BODY = 16 * 1024;
+
+/** An `authentication_failed` description that blames the signature or its key (Okta: "Could not verify message signature…"). */
+const SIGNATURE_UNVERIFIED = /\bsignature\b|\bkid\b|\bsigning key\b|\bjwks\b/i;
 
 /**
  * Most of a body that is read only to be dropped (a 2xx, 429 or 5xx answer): past it, or past
@@ -140,6 +146,7 @@ export async function classifyResponse(res: IncomingMessage, now: number, timeou
   // What the receiver said, and nothing it did not: no code is made up for a body without one.
   const said = { ...(err !== undefined ? { err } : {}), ...(description !== undefined ? { description } : {}) };
   if (status === 401 || status === 403) return { kind: 'unauthorized', status, ...said };
-  if (status === 400 && err === 'invalid_key') return { kind: 'invalid_key', status, ...said, err };
+  if (status === 400 && (err === 'invalid_key' || (err === 'authentication_failed' && SIGNATURE_UNVERIFIED.test(description ?? ''))))
+    return { kind: 'invalid_key', status, ...said, err };
   return { kind: 'permanent', status, ...said };
 }

@@ -203,6 +203,18 @@ describe('SET delivery worker', () => {
     expect((await auditOf('rkey')).map((e) => e.action)).toEqual(['set.retry', 'set.failed']);
   });
 
+  it('Okta\'s 400 authentication_failed "Could not verify message signature" (its JWKS copy older than a rotation) gets that one retry too, then delivers', async () => {
+    const { rx, cfg } = await receiver('rsig', ({ n }) =>
+      n === 0 ? { status: 400, body: { err: 'authentication_failed', description: 'Could not verify message signature.' } } : { status: 202 },
+    );
+    const [id] = await enqueueLevelChange(q, change('usig@example.com', 1, 'low', 'high'), [cfg]);
+    await waitFor(async () => (await jobState(id!)) === 'completed', { timeout: 5000, what: 'delivery' });
+    expect(rx.requests).toHaveLength(2);
+    const log = await auditOf('rsig');
+    expect(log.map((e) => e.action)).toEqual(['set.retry', 'set.delivered']);
+    expect(log[0]!.details).toMatchObject({ outcome: 'invalid_key', status: 400 });
+  });
+
   it('401 fails without retry and is reported as unauthorized', async () => {
     const { rx, cfg } = await receiver('r401', () => ({ status: 401 }), { authorizationValue: 'Bearer wrong-token' });
     const [id] = await enqueueLevelChange(q, change('u401@example.com', 1, 'low', 'high'), [cfg]);

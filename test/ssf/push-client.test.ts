@@ -54,6 +54,16 @@ describe('pushSet (RFC 8935)', () => {
       { status: 400, body: { err: 'authentication_failed' } },
       { kind: 'permanent', status: 400, err: 'authentication_failed' },
     ],
+    [
+      "400 authentication_failed that blames the signature (Okta's, while it holds an older JWKS) is a key problem",
+      { status: 400, body: { err: 'authentication_failed', description: 'Could not verify message signature.' } },
+      { kind: 'invalid_key', status: 400, err: 'authentication_failed', description: 'Could not verify message signature.' },
+    ],
+    [
+      '400 authentication_failed for something else stays permanent',
+      { status: 400, body: { err: 'authentication_failed', description: 'issuer not registered' } },
+      { kind: 'permanent', status: 400, err: 'authentication_failed', description: 'issuer not registered' },
+    ],
     ['400 without a body is permanent, no code made up', { status: 400 }, { kind: 'permanent', status: 400 }],
     [
       '400 invalid_key is its own kind',
