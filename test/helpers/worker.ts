@@ -65,9 +65,9 @@ export interface WorkerProcess {
   stop(signal?: NodeJS.Signals): Promise<number | null>;
 }
 
-/** Spawns `riskstream worker` from source (tsx) and waits until it serves /healthz. */
-export async function spawnWorker(configDir: string, env: Record<string, string> = {}): Promise<WorkerProcess> {
-  const child = spawn(process.execPath, [join(ROOT, 'bin/riskstream.js'), 'worker', '--config', configDir], {
+/** Spawns `riskstream worker` from source (tsx), with `args` after `--config`, and waits until it serves /healthz. */
+export async function spawnWorker(configDir: string, env: Record<string, string> = {}, args: string[] = []): Promise<WorkerProcess> {
+  const child = spawn(process.execPath, [join(ROOT, 'bin/riskstream.js'), 'worker', '--config', configDir, ...args], {
     cwd: ROOT,
     env: { ...process.env, RISKSTREAM_FROM_SOURCE: '1', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
