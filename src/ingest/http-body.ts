@@ -40,7 +40,8 @@ const DECOMPRESS = {
   br: promisify(brotliDecompress),
 } as const;
 
-const REJECTED_TYPES = /^(application\/(x-)?msgpack|multipart\/)/i;
+/** MessagePack (its registered `application/vnd.msgpack`, the older `msgpack`, `x-msgpack`, `x+msgpack`) and multipart. */
+const REJECTED_TYPES = /^(application\/(x-|x\+|vnd\.)?msgpack(?![\w.+-])|multipart\/)/i;
 
 /**
  * Decompresses per Content-Encoding (identity, gzip, x-gzip, deflate, br) with an output limit.
