@@ -29,3 +29,23 @@ export function streamNames(raw: RiskstreamFileConfig): StreamNames {
     group: s.group,
   };
 }
+
+/**
+ * What `stream` is when it is one of riskstream's own streams — the dead-letter, risk-events,
+ * audit or control stream, or a partition stream — and not an input: no event is to be written
+ * there (`replay --stream`: an audit log entry riskstream never wrote, a partition entry its owner
+ * cannot read). Undefined for any other stream.
+ */
+export function ownStreamRole(names: StreamNames, prefix: string, stream: string): string | undefined {
+  if (names.inputs.includes(stream)) return undefined;
+  const keys = new Keys(prefix);
+  const own: Array<[string, string]> = [
+    [names.deadLetter, 'the dead-letter stream (streams.dead_letter)'],
+    [names.riskEvents, 'the risk-events stream (streams.risk_events)'],
+    [names.audit, 'the audit log (streams.audit)'],
+    [keys.controlStream, 'the control stream (admin resets)'],
+  ];
+  const found = own.find(([name]) => name === stream);
+  if (found) return found[1];
+  return stream.startsWith(`${prefix}:`) && /^\{p\d+\}:in$/.test(stream.slice(prefix.length + 1)) ? 'a partition stream (routed input)' : undefined;
+}

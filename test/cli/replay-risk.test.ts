@@ -83,6 +83,21 @@ describe('riskstream replay, then riskstream risk', () => {
     expect(await redis.xlen(bogus)).toBe(6);
   });
 
+  // Found by an outside-in audit (CONTRACT §1: replay "appends events to the input streams"):
+  // `--stream <prefix>:audit` wrote an empty entry into the audit log (dated 1970), and the dead-letter,
+  // risk-events, control and partition streams took events just as well.
+  it.each(['audit', 'dead-letter', 'risk-events', 'control', '{p0}:in'])(
+    "--stream naming riskstream's own stream (%s): refused, exit 1, nothing appended",
+    async (name) => {
+      const own = `${prefix}:${name}`;
+      const before = await redis.xlen(own);
+      const r = await runInProcess(['replay', file, '--config', w.cfg.dir, '--stream', own]);
+      expect(r.code).toBe(1);
+      expect(r.stderr).toContain(`"${own}"`);
+      expect(await redis.xlen(own)).toBe(before);
+    },
+  );
+
   it("explains a user's level: each active behavior, its evidence and its expiry", async () => {
     const [r, upper] = await Promise.all([runCli(['risk', ALICE, '--config', w.cfg.dir]), runInProcess(['risk', ALICE.toUpperCase(), '--config', w.cfg.dir])]);
     expect(r.stderr).toBe('');

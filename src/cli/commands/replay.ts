@@ -1,5 +1,7 @@
 import type { Command } from 'commander';
 import { replayFile } from '../../ingest/replay.js';
+import { ownStreamRole } from '../../config/stream-names.js';
+import { RiskstreamError } from '../../errors.js';
 import { DEFAULT_CONFIG, openCli, positiveNumber, print } from '../common.js';
 
 /** `riskstream replay <file.ndjson>`: appends events to the input streams. */
@@ -14,6 +16,11 @@ export function replayCommand(program: Command): void {
     .action(async (file: string, o: { config: string; stream?: string; rate?: string; rebase?: boolean }) => {
       const cli = await openCli(o.config);
       const tty = process.stderr.isTTY;
+      const own = o.stream === undefined ? undefined : ownStreamRole(cli.config.streams, cli.config.prefix, o.stream);
+      if (own) {
+        await cli.close();
+        throw new RiskstreamError('BAD_REQUEST', `--stream ${JSON.stringify(o.stream)} is ${own}, riskstream's own: events go to an input stream`);
+      }
       if (o.stream && !cli.config.streams.inputs.includes(o.stream)) {
         process.stderr.write(
           `warning: ${JSON.stringify(o.stream)} is not one of the worker's input streams (${cli.config.streams.inputs.join(', ')}; more in streams.extra): the worker will not read these events\n`,
