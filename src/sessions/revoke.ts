@@ -34,14 +34,19 @@ export interface RevokedSession {
   change: SessionRevocation;
 }
 
+/** A session id's revocation: the first copy revoked, and every copy (users of different partitions who logged in with the id). */
+export interface RevokedSessionCopies extends RevokedSession {
+  copies: RevokedSession[];
+}
+
 /**
  * Revokes a session: deletes it (store), writes a `session.revoked` audit entry, then hands the
  * change to `onRevoked` — for each user holding a copy of the id, one copy at a time; returns the
  * earliest login's. Unknown or expired id → NOT_FOUND. If the sink fails the session stays
  * revoked, a `session.revoke_notify_failed` audit entry is written and INTERNAL is thrown (copies
- * not reached yet stay live).
+ * not reached yet stay live). `copies` holds every copy revoked.
  */
-export async function revokeSession(deps: RevokeDeps, id: string, opts: RevokeOptions): Promise<RevokedSession> {
+export async function revokeSession(deps: RevokeDeps, id: string, opts: RevokeOptions): Promise<RevokedSessionCopies> {
   // Users of different partitions who logged in with one id each hold a copy: each is told, as it is revoked.
   const out: RevokedSession[] = [];
   await deps.store.revokeCopies(id, metaOf(deps, opts), undefined, notifyInto(deps, out));
@@ -49,7 +54,7 @@ export async function revokeSession(deps: RevokeDeps, id: string, opts: RevokeOp
     const sid = storedSessionId(id).slice(0, 200); // never echo a pasted token
     throw new RiskstreamError('NOT_FOUND', `no active session ${JSON.stringify(sid)}`, { session: sid });
   }
-  return out[0]!;
+  return { ...out[0]!, copies: out };
 }
 
 /** Revokes every active session of a user (each audited and notified); returns what was revoked. */

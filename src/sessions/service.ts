@@ -3,13 +3,21 @@ import type { Keys } from '../keys.js';
 import type { AuditLog } from '../audit/audit-log.js';
 import { SessionStore } from './store.js';
 import type { SessionSettings } from './identity.js';
-import { drainRevocationNotices, revokeSession, revokeUserSessions, type RevocationSink, type RevokedSession, type RevokeOptions } from './revoke.js';
+import {
+  drainRevocationNotices,
+  revokeSession,
+  revokeUserSessions,
+  type RevocationSink,
+  type RevokedSession,
+  type RevokedSessionCopies,
+  type RevokeOptions,
+} from './revoke.js';
 
 /** What the admin API (`services.sessions`) and the CLI use. */
 export interface SessionService {
   store: SessionStore;
-  /** Revokes one session (audited, sink called); NOT_FOUND when unknown or expired. */
-  revoke(id: string, opts: RevokeOptions): Promise<RevokedSession>;
+  /** Revokes one session id, every user's copy of it (audited, sink called); NOT_FOUND when unknown or expired. */
+  revoke(id: string, opts: RevokeOptions): Promise<RevokedSessionCopies>;
   /** Revokes all of a user's active sessions. */
   revokeUser(user: string, opts: RevokeOptions): Promise<RevokedSession[]>;
   /** Tells the revocations of partitions `parts` whose revoker stopped before telling them; returns how many. */

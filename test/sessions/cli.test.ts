@@ -84,6 +84,26 @@ describe('riskstream sessions', () => {
     expect(again.err).toContain('no active session');
   });
 
+  it('revoke of an id two users of different partitions logged in with: both rows are printed, as both were revoked (found by an outside-in doc audit: one row, the other copy revoked unseen)', async () => {
+    const first = 'dup-a@example.com';
+    let second = 'dup-b@example.com';
+    for (let i = 0; t.keys.partitionOf(second) === t.keys.partitionOf(first); i++) second = `dup-b${i}@example.com`;
+    const at = Date.now() - 500;
+    await store.put([buildIdentity(login({ sessionId: 'cli-dup', user: first, time: at }), settings())!]);
+    await store.put([buildIdentity(login({ sessionId: 'cli-dup', user: second, time: at + 1 }), settings())!]);
+    const { out, code } = await run('revoke', 'cli-dup', '--reason', 'shared id');
+    expect(code).toBe(0);
+    const rows = out.trim().split('\n').slice(1);
+    expect(rows).toHaveLength(2);
+    expect(rows.map((r) => r.split(/\s+/)[1]).sort()).toEqual([first, second].sort());
+    expect(
+      sent
+        .filter((r) => r.sessionId === 'cli-dup')
+        .map((r) => r.user)
+        .sort(),
+    ).toEqual([first, second].sort());
+  });
+
   it('revoke with a blank --reason sends the default reason, as the API does, never an empty reason_admin (found by a black-box review)', async () => {
     await run('revoke', 'cli-2', '--reason', '  ');
     expect(sent.at(-1)).toMatchObject({ sessionId: 'cli-2', reason: 'revoked by admin' });

@@ -167,7 +167,8 @@ export function makeSessionsCommand(sinkFactory: CliSinkFactory = setQueueSinkFa
             actor: cliActor(),
             reason: reasonParam({ reason: o.reason }, undefined, DEFAULT_REVOKE_REASON, knownSecrets(cli.config)),
           });
-          print(table([{ session: r.change.sessionId, user: r.change.user, reason: r.change.reason, revoked: iso(r.change.time), change: r.change.id }]));
+          // Every copy revoked: users of different partitions who logged in with this id each had one.
+          print(table(r.copies.map(({ change: c }) => ({ session: c.sessionId, user: c.user, reason: c.reason, revoked: iso(c.time), change: c.id }))));
         } catch (err) {
           if (!isRiskstreamError(err, 'NOT_FOUND')) throw err;
           process.stderr.write(`riskstream: ${escapeControlsKeepLines(err.message)}\n`);
