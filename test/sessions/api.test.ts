@@ -120,6 +120,19 @@ describe('session audit API', () => {
     });
   });
 
+  it('DELETE of an id two users of different partitions logged in with: users names both (found by an outside-in doc audit: the answer named one)', async () => {
+    const first = 'dup-a@example.com';
+    let second = 'dup-b@example.com';
+    for (let i = 0; t.keys.partitionOf(second) === t.keys.partitionOf(first); i++) second = `dup-b${i}@example.com`;
+    const at = Date.now() - 500;
+    await audit$()(batchOf([login({ sessionId: 's-dup', user: first, time: at })]));
+    await audit$()(batchOf([login({ sessionId: 's-dup', user: second, time: at + 1 })]));
+    const res = await call('DELETE', '/v1/sessions/s-dup');
+    expect(res.status).toBe(200);
+    expect([...res.json.users].sort()).toEqual([first, second].sort());
+    expect(res.json.users[0]).toBe(res.json.user);
+  });
+
   it('DELETE takes ?reason= and defaults the reason', async () => {
     await audit$()(batchOf([login({ sessionId: 'q1' }), login({ sessionId: 'q2' })]));
     expect((await call('DELETE', '/v1/sessions/q1?reason=phished')).json.reason).toBe('phished');

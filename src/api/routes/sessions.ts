@@ -6,7 +6,7 @@ import { knownSecrets } from '../../secrets/known-secrets.js';
 import { intParam, reasonParam, userParam } from '../params.js';
 import { MAX_LIMIT } from '../../sessions/listing.js';
 import type { SessionService } from '../../sessions/service.js';
-import { DEFAULT_REVOKE_REASON, type RevokedSession } from '../../sessions/revoke.js';
+import { DEFAULT_REVOKE_REASON, type RevokedSessionCopies } from '../../sessions/revoke.js';
 
 export type { SessionService } from '../../sessions/service.js';
 
@@ -18,11 +18,13 @@ const pathUser = (req: FastifyRequest): string => userParam((req.params as { use
 /** The revocation reason from a JSON body `{reason}` or `?reason=`; defaults to "revoked by admin". */
 const reasonOf = (req: FastifyRequest, ctx: ApiContext): string => reasonParam(req.body, req.query, DEFAULT_REVOKE_REASON, knownSecrets(ctx.config()));
 
-function summary(r: RevokedSession): Record<string, unknown> {
+/** A revocation's answer; `users`: every user whose copy of the id was revoked (users of different partitions each hold one), `user` first. */
+function summary(r: RevokedSessionCopies): Record<string, unknown> {
   return {
     revoked: true,
     session_id: r.change.sessionId,
     user: r.change.user,
+    users: r.copies.map((c) => c.change.user),
     reason: r.change.reason,
     actor: r.change.actor,
     time: r.change.time,
