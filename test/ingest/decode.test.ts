@@ -411,6 +411,19 @@ describe('JSON events with dotted top-level keys (ECS-style documents)', () => {
     expect(decodeObject({ ...login, [key]: 1 }, undefined, {}, T)).toEqual({ ok: false, reason: TOO_DEEP });
   });
 
+  it('a generic profile maps a JSON event with dotted keys as it maps the same flat fields', () => {
+    const opts: DecodeOptions = {
+      mapping: {
+        streams: { 'vpn:raw': 'generic:vpn' },
+        generic: { vpn: { type: '=login', user: 'client.email', time: 'ts', 'session.id': 'client.session' } },
+      },
+    };
+    const flat = decodeEntry(entry({ 'client.email': 'u@x.com', 'client.session': 's-1', ts: String(T) }, 'vpn:raw'), opts);
+    expect(flat.ok && flat.event).toMatchObject({ type: 'login', user: 'u@x.com', session: { id: 's-1' } });
+    const json = decodeEntry(entry({ event: JSON.stringify({ 'client.email': 'u@x.com', 'client.session': 's-1', ts: T }) }, 'vpn:raw'), opts);
+    expect(json.ok && json.event).toMatchObject({ type: 'login', user: 'u@x.com', session: { id: 's-1' } });
+  });
+
   it('an event mapped by a profile is left to it: the profile reads its source paths', () => {
     const opts: DecodeOptions = { mapping: { streams: { 'vpn:raw': 'generic:vpn' }, generic: { vpn: { type: '=login', user: 'who', time: 'ts' } } } };
     const r = decodeEntry(entry({ event: JSON.stringify({ who: 'u-1', ts: T, 'geo.lat': 1, 'geo.lon': 2 }) }, 'vpn:raw'), opts);

@@ -233,6 +233,19 @@ describe('generic profile', () => {
     expect(src.geo).toEqual({ lat: 1 });
   });
 
+  it('finds a source path under dotted keys (ECS-style documents), the nested form first', () => {
+    const src = { 'subject.email': 'a@b.c', ts: 1, where: { 'lon.x': 0 }, 'where.lon': 7, result: 'ok' };
+    expect(p(src)).toMatchObject({ user: 'a@b.c', geo: { lon: 7 } });
+    const mixed = { subject: { 'id.x': 1 }, 'subject.id': 'u-2', ts: 1 };
+    expect(p(mixed)).toMatchObject({ user: 'u-2' });
+    expect(p({ subject: { email: 'nested@b.c' }, 'subject.email': 'dotted@b.c', ts: 1 })).toMatchObject({ user: 'nested@b.c' });
+    const deep = genericProfile('deep', { user: 'a.b.c.d' });
+    for (const o of [{ 'a.b.c.d': 'u' }, { a: { 'b.c': { d: 'u' } } }, { 'a.b': { c: { d: 'u' } } }, { a: { b: { 'c.d': 'u' } } }]) {
+      expect(deep(o)).toMatchObject({ user: 'u' });
+    }
+    expect(deep({ 'a.b': { 'c.e': 'u' } })!.user).toBeUndefined();
+  });
+
   it('rejects unusable field names at compile time', () => {
     expect(() => genericProfile('bad', { '__proto__.x': 'a' })).toThrow(/invalid field name/);
     expect(() => genericProfile('bad', { user: '|' })).toThrow(/empty source path/);
