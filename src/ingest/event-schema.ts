@@ -1,6 +1,22 @@
 import { z } from 'zod';
 import type { CanonicalEvent } from '../types.js';
-import { asObject, Invalid, isPlain, kind, toAsn, toCountry, toEpochMs, toId, toIp, toNumber, toOutcome, toText, toUser, type Rule } from './event-rules.js';
+import {
+  asObject,
+  Invalid,
+  isPlain,
+  kind,
+  toAsn,
+  toCountry,
+  toEpochMs,
+  toEventId,
+  toId,
+  toIp,
+  toNumber,
+  toOutcome,
+  toText,
+  toUser,
+  type Rule,
+} from './event-rules.js';
 
 export { Invalid, toAsn, toEpochMs, toId, toIp, toNumber, toOutcome, toText, toUser, type Rule } from './event-rules.js';
 
@@ -28,7 +44,14 @@ const GEO: Spec = { lat: [toNumber, false], lon: [toNumber, false], accuracy_km:
 const SESSION: Spec = { id: [toId, true], expires_at: [toEpochMs, false], idp: [toText, false], claims: [asObject, false] };
 const DEVICE: Spec = { id: [toId, false], posture: [asObject, false] };
 const NETWORK: Spec = { asn: [toAsn, false], colo: [toText, false], via: [toText, false] };
-const TOP: Spec = { type: [toText, true], user: [toUser, true], time: [toEpochMs, true], id: [toId, false], outcome: [toOutcome, false], ip: [toIp, false] };
+const TOP: Spec = {
+  type: [toText, true],
+  user: [toUser, true],
+  time: [toEpochMs, true],
+  id: [toEventId, false],
+  outcome: [toOutcome, false],
+  ip: [toIp, false],
+};
 const NESTED_SPECS: Record<string, Spec> = { geo: GEO, session: SESSION, device: DEVICE, network: NETWORK };
 
 /** Whether a blank string in the field at `path` is absent: in optional fields but `outcome` (a blank one must not read as a success). */

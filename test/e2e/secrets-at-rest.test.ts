@@ -146,6 +146,38 @@ describe('secrets at rest', () => {
     expect(flat.reason).toMatch(/^time: /);
   });
 
+  it('a token in an event id is kept out of the risk events and the user state (found by an outside-in audit); the same event again makes no new hit', async () => {
+    const detection = (id: string): Record<string, unknown> => ({
+      type: 'endpoint',
+      id,
+      user: 'frank@example.com',
+      time: new Date(now).toISOString(),
+      device: { id: 'd-1' },
+      vendor: 'crowdstrike',
+      detection: 'malware',
+      severity: 'critical',
+    });
+    const ids = [`evt-${J5}`, `evt-${OPAQUE}`];
+    expect((await ingest(ids.map(detection))).json).toMatchObject({ accepted: 2 });
+    const url = `/v1/users/${encodeURIComponent('frank@example.com')}/events`;
+    const hits = async (): Promise<unknown[]> => ((await call(worker.url, url, { token: cfg.adminToken })).json as { events: unknown[] }).events;
+    await waitFor(async () => (await hits()).length >= 3, { what: 'two hits and the level change' });
+    // Delivered again (the same ids: no new hit), then a new detection: applied after them, in order.
+    for (const id of [...ids, 'evt-after']) await redis.xadd(`${prefix}:activity`, '*', 'event', JSON.stringify(detection(id)));
+    const kinds = async (): Promise<string[]> => (await hits()).map((e) => (e as { kind: string }).kind);
+    await waitFor(async () => (await kinds()).filter((k) => k === 'hit').length >= 3, { what: 'the third hit' });
+    const events = await hits();
+    expect((await kinds()).filter((k) => k === 'hit')).toHaveLength(3);
+    const stored = [
+      JSON.stringify(events),
+      JSON.stringify(await redis.xrange(`${prefix}:risk-events`, '-', '+')),
+      JSON.stringify((await call(worker.url, '/v1/users/frank@example.com/risk', { token: cfg.adminToken })).json),
+    ];
+    const states = await redis.keys(`${prefix}:{p*}:state`);
+    for (const k of states) stored.push(((await redis.hgetallBuffer(k)) as Record<string, Buffer>)['frank@example.com']?.toString('latin1') ?? '');
+    for (const text of stored) for (const s of [J5, OPAQUE]) expect(text, s).not.toContain(s);
+  });
+
   it('the debug request log carries no JWT or opaque token from the path, nor the query', async () => {
     for (const p of [`/v1/sessions/${J1}`, `/v1/sessions/${encodeURIComponent(`x=${J2}`)}`, `/v1/sessions/${OPAQUE}?token=${J3}`]) {
       expect((await call(worker.url, p, { token: cfg.adminToken })).status).toBe(404);
