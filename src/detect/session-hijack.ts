@@ -24,6 +24,7 @@ import type { CanonicalEvent } from '../types.js';
 import type { Detector, DetectorHit, DetectorLimits } from './types.js';
 import { expiresAfterOf } from './params.js';
 import { keptRange } from './bounded-keep.js';
+import { storedSessionId } from '../secrets/stored-ids.js';
 
 /** session_hijack's parameters. */
 export const sessionHijackParams = z.strictObject({
@@ -45,7 +46,8 @@ export type HijackWindow = Array<[string, number]> | HijackState;
 
 /**
  * A use of a session no login was known of when it came (its login late: an IdP's log behind a
- * proxy's), kept for that login: the raw session id, event time, event id and what it was used from.
+ * proxy's), kept for that login: the session's stored id (src/secrets/stored-ids.ts: a JWT's hash),
+ * event time, event id and what it was used from.
  */
 export interface PendingUse {
   s: string;
@@ -179,9 +181,13 @@ export const sessionHijack: Detector<SessionHijackParams, HijackWindow> = {
       // The login that captures the session: uses of it that came before it are compared now, those
       // within the window it starts (a use after the session's end is not compared).
       const end = windowEnd(event);
-      const mine = pending.filter((u) => u.s === sid && u.t >= event.time && u.t < end);
+      const stored = storedSessionId(sid);
+      // Waiting uses name the session by its stored id (a raw one: kept before that was so).
+      const mine = pending.filter((u) => (u.s === stored || u.s === sid) && u.t >= event.time && u.t < end);
       if (!mine.length) return unchanged;
-      const base = { session_id: sid, login_at: event.time, ...sessionProperties(event) };
+      // Reported under the stored id, as a use compared with the stored login is: one key per
+      // session and difference whichever way it came, and no token (a JWT session id) kept.
+      const base = { session_id: stored, login_at: event.time, ...sessionProperties(event) };
       let r = reported;
       const hits: DetectorHit[] = [];
       for (const u of mine) {
@@ -201,7 +207,8 @@ export const sessionHijack: Detector<SessionHijackParams, HijackWindow> = {
     if (!captured || captured.user !== event.user) {
       // No login known of this session yet: kept for a login arriving late.
       if (startsSession(event)) return unchanged;
-      return { window: windowOf(reported, keepPending(pending, { s: sid, t: event.time, i: eventId, p: sessionProperties(event) }, now, limits)), hits: [] };
+      const use = { s: storedSessionId(sid), t: event.time, i: eventId, p: sessionProperties(event) };
+      return { window: windowOf(reported, keepPending(pending, use, now, limits)), hits: [] };
     }
     if (!comparable(event, captured) || event.time < captured.login_at) return unchanged;
     const c = compare(reported, captured, sessionProperties(event), event.time, eventId, params, now);

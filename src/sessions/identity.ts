@@ -1,7 +1,6 @@
 import { attach, attachedValue } from '../attachment.js';
 import type { CanonicalEvent } from '../types.js';
 import type { RiskstreamFileConfig } from '../config/schema.js';
-import { looksLikeJwt, sha256Hex } from './redact.js';
 import { isSuccessfulLogin } from '../login.js';
 
 /** The `sessions` section of the configuration (redact_claims, default_lifetime ms, max_per_user). */
@@ -57,28 +56,11 @@ export function attachStored(event: CanonicalEvent, stored: SessionIdentity | un
   attach(event, STORED_SESSION, stored);
 }
 
-const MAX_ID_LENGTH = 512;
-
 /** True for a successful login (src/login.ts: a session refresh is one too) that carries a session id. */
 export function isSessionLogin(e: CanonicalEvent): boolean {
   const id = e.session?.id as unknown;
   return isSuccessfulLogin(e) && ((typeof id === 'string' && id.length > 0) || (typeof id === 'number' && Number.isFinite(id)));
 }
 
-/**
- * The id a session is stored under. A session id that is itself a token is never stored:
- * it becomes `jwt-sha256:<hex>` (so admins can still look it up by pasting the token).
- */
-export function storedSessionId(raw: string): string {
-  if (looksLikeJwt(raw)) return `jwt-sha256:${sha256Hex(raw)}`;
-  return storedDeviceId(raw);
-}
-
-/**
- * The id a device is registered under (a field of the user's device registry): a device id
- * longer than 512 characters becomes `sha256:<hex>`, as a long session id does; the identity
- * itself keeps the device as the event gave it.
- */
-export function storedDeviceId(raw: string): string {
-  return raw.length > MAX_ID_LENGTH ? `sha256:${sha256Hex(raw)}` : raw;
-}
+/** The ids sessions and devices are stored under (shared with the session_hijack detector). */
+export { storedDeviceId, storedSessionId } from '../secrets/stored-ids.js';

@@ -3,6 +3,7 @@ import { behaviorSchema } from '../../src/config/behaviors-schema.js';
 import { detectorFor } from '../../src/detect/registry.js';
 import { attachCaptured, attachSessionEnd, markRevoked, type CapturedSession } from '../../src/detect/captured-session.js';
 import { sessionHijack, sessionHijackParams, type HijackWindow } from '../../src/detect/session-hijack.js';
+import { storedSessionId } from '../../src/sessions/identity.js';
 import { hitExpiry, reduce } from '../../src/risk/reducer.js';
 import { emptyState } from '../../src/risk/state.js';
 import type { BehaviorConfig } from '../../src/config/behaviors-schema.js';
@@ -100,6 +101,20 @@ describe('session_hijack', () => {
     // Reported once: the login again (a replay) adds nothing; the use is no longer waiting.
     const again = run([login()], ALL, late.window);
     expect(again.hits).toEqual([]);
+  });
+
+  it('a session id that is a JWT: a use before its login is reported under the stored id (jwt-sha256:…), so its repeat after the login adds nothing and the window keeps no token (found by an outside-in audit)', () => {
+    const b64 = (o: unknown): string => Buffer.from(JSON.stringify(o)).toString('base64url');
+    const jwt = `${b64({ alg: 'RS256' })}.${b64({ sub: 'alice', sid: 'x' })}.c2lnLXNpZy1zaWctc2lnLXNpZy0x`;
+    const stored = storedSessionId(jwt);
+    const thief = (captured: CapturedSession | null): CanonicalEvent => use(MIN, { session: { id: jwt }, device: { id: 'd-77' } }, captured);
+    const login = use(0, { type: 'login', outcome: 'success', session: { id: jwt } }, null);
+    const late = run([thief(null), login]);
+    expect(late.hits).toHaveLength(1);
+    expect(late.hits[0]!.evidence).toMatchObject({ session_id: stored });
+    expect(JSON.stringify(late.window)).not.toContain(jwt);
+    // The same use again, now that the login is stored (the router attaches its identity): already reported.
+    expect(run([thief({ ...CAPTURED, session_id: stored })], ALL, late.window).hits).toEqual([]);
   });
 
   it('a use that came before its login is compared only within the session the login starts: not after its end (found by a review)', () => {
