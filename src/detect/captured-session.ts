@@ -5,6 +5,7 @@
  * (src/attachment.ts): input JSON can never carry them, so a shipper cannot forge a baseline.
  */
 import { attach, attachedValue } from '../attachment.js';
+import { scrubText } from '../secrets/secret-values.js';
 import type { CanonicalEvent } from '../types.js';
 
 /** The properties session_hijack's `compare` may name. */
@@ -77,10 +78,10 @@ export function addSessionProperties<T extends Partial<Pick<CapturedSession, Hij
   out: T,
   e: { device?: unknown; network?: unknown; geo?: unknown },
 ): T {
-  const dev = field(e.device, 'id');
+  const dev = deviceKey(field(e.device, 'id'));
   const asn = field(e.network, 'asn');
   const country = field(e.geo, 'country');
-  if ((typeof dev === 'string' && dev !== '') || typeof dev === 'number') out.device = String(dev);
+  if (dev !== undefined) out.device = dev;
   const asnNum = typeof asn === 'number' ? asn : typeof asn === 'string' && /^\s*(AS)?\d+\s*$/i.test(asn) ? Number(asn.replace(/\D/g, '')) : undefined;
   // AS0 is no network's (RFC 7607): shippers write it for "unknown", so it is missing, not compared.
   if (asnNum !== undefined && Number.isFinite(asnNum) && asnNum !== 0) out.asn = asnNum;
@@ -89,6 +90,22 @@ export function addSessionProperties<T extends Partial<Pick<CapturedSession, Hij
     if (c) out.country = c.toUpperCase();
   }
   return out;
+}
+
+/** A UUID: no token, compared as it is without a closer look. */
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/**
+ * A device id in one form, whether an event's (raw) or a stored login's (its tokens fingerprinted,
+ * a JWT as `{redacted: "jwt", sha256}`): a token-shaped id is its fingerprint
+ * (`[redacted jwt|token sha256:<hex>]`), so a session's own device is never "another device", and
+ * no token is kept in the detector's state. Undefined when there is no id.
+ */
+function deviceKey(dev: unknown): string | undefined {
+  if (typeof dev === 'number') return String(dev);
+  if (typeof dev === 'string') return dev === '' ? undefined : UUID.test(dev) ? dev : scrubText(dev);
+  const sha = field(dev, 'sha256');
+  return field(dev, 'redacted') === 'jwt' && typeof sha === 'string' ? `[redacted jwt sha256:${sha}]` : undefined;
 }
 
 /** `v[key]` when `v` is an object (arrays included), else undefined. */

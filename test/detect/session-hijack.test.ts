@@ -4,6 +4,8 @@ import { detectorFor } from '../../src/detect/registry.js';
 import { attachCaptured, attachSessionEnd, markRevoked, type CapturedSession } from '../../src/detect/captured-session.js';
 import { sessionHijack, sessionHijackParams, type HijackWindow } from '../../src/detect/session-hijack.js';
 import { storedSessionId } from '../../src/sessions/identity.js';
+import { capturedFromIdentity } from '../../src/sessions/baseline.js';
+import { redactString } from '../../src/sessions/redact.js';
 import { hitExpiry, reduce } from '../../src/risk/reducer.js';
 import { emptyState } from '../../src/risk/state.js';
 import type { BehaviorConfig } from '../../src/config/behaviors-schema.js';
@@ -115,6 +117,27 @@ describe('session_hijack', () => {
     expect(JSON.stringify(late.window)).not.toContain(jwt);
     // The same use again, now that the login is stored (the router attaches its identity): already reported.
     expect(run([thief({ ...CAPTURED, session_id: stored })], ALL, late.window).hits).toEqual([]);
+  });
+
+  it('a device id shaped like a token, stored fingerprinted with the login, is the same device as the raw id its uses carry (an audit found a false hijack for every later use)', () => {
+    const b64 = (o: unknown): string => Buffer.from(JSON.stringify(o)).toString('base64url');
+    const opaque = 'Mx7Kp2Qr9Ts4Vw6Yz8Ab3Cd5Ef1Gh0JkLmNpQrSt';
+    const jwtDevice = `${b64({ alg: 'RS256' })}.${b64({ sub: 'device-1' })}.c2lnLXNpZy1zaWctc2lnLXNpZy0x`;
+    for (const dev of [opaque, jwtDevice]) {
+      const identity = {
+        session_id: 's-123',
+        user: 'alice@example.com',
+        login_at: T0,
+        expires_at: T0 + 60 * MIN,
+        claims: {},
+        device: { id: redactString(dev) },
+      };
+      const stored = capturedFromIdentity(identity);
+      expect(run([use(MIN, { device: { id: dev } }, stored)]).hits, dev).toEqual([]);
+      const other = run([use(MIN, { device: { id: 'd-other' } }, stored)]);
+      expect(other.hits, dev).toHaveLength(1);
+      expect(JSON.stringify(other.hits[0]!.evidence)).not.toContain(dev);
+    }
   });
 
   it('a use that came before its login is compared only within the session the login starts: not after its end (found by a review)', () => {
