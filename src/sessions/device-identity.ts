@@ -21,9 +21,11 @@ const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'obj
 /** The device-registry entry a stored identity contributes (seen at its login, or at the refresh that last reported that device), or null without a device id. */
 export function deviceIdentity(s: SessionIdentity): DeviceIdentity | null {
   const devId = s.device?.id;
-  if ((typeof devId !== 'string' || !devId) && typeof devId !== 'number') return null;
+  // A JWT id is stored fingerprinted ({redacted: "jwt", sha256}): registered as a session id would be.
+  const jwtSha = isObject(devId) && devId.redacted === 'jwt' && typeof devId.sha256 === 'string' ? devId.sha256 : undefined;
+  if ((typeof devId !== 'string' || !devId) && typeof devId !== 'number' && jwtSha === undefined) return null;
   const posture = s.device?.posture;
-  const id = storedDeviceId(String(devId));
+  const id = jwtSha !== undefined ? `jwt-sha256:${jwtSha}` : storedDeviceId(String(devId));
   const { ip, session_id } = s;
   const last_seen = deviceSeen.get(s) ?? s.login_at;
   // Fields in this order (the stored JSON's), without spreads' throwaway objects.

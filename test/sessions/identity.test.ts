@@ -173,6 +173,14 @@ describe('buildIdentity', () => {
     expect(deviceIdentity({ ...id, device: { posture: {} } })).toBeNull();
   });
 
+  it('registers a device whose id is a JWT under jwt-sha256:<hex>, as a session id, rather than leaving it out of the registry (found by an outside-in audit)', () => {
+    const jwt = fakeJwt();
+    const login1 = login({ time: T, sessionId: 's-1' });
+    const id = buildIdentity({ ...login1, device: { id: jwt, posture: { os: 'x' } } }, cfg)!;
+    expect(JSON.stringify(id)).not.toContain(jwt);
+    expect(deviceIdentity(id)).toMatchObject({ id: `jwt-sha256:${sha256Hex(jwt)}`, posture: { os: 'x' } });
+  });
+
   it('registers a device id longer than 512 characters under its fingerprint (a bounded registry field)', () => {
     const id = buildIdentity(login({ time: T, sessionId: 's-1' }), cfg)!;
     const long = 'd'.repeat(513);
