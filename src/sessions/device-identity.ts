@@ -18,14 +18,21 @@ export const deviceSeen = new WeakMap<SessionIdentity, number>();
 
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
+/**
+ * The id a stored identity's device is registered under: as given (a long one as its hash), a JWT
+ * — stored fingerprinted, `{redacted: "jwt", sha256}` — as `jwt-sha256:<hex>`, as a session id would
+ * be; undefined without one. Two identities name one device when these are equal.
+ */
+export function registryDeviceId(devId: unknown): string | undefined {
+  if (typeof devId === 'number' || (typeof devId === 'string' && devId)) return storedDeviceId(String(devId));
+  return isObject(devId) && devId.redacted === 'jwt' && typeof devId.sha256 === 'string' ? `jwt-sha256:${devId.sha256}` : undefined;
+}
+
 /** The device-registry entry a stored identity contributes (seen at its login, or at the refresh that last reported that device), or null without a device id. */
 export function deviceIdentity(s: SessionIdentity): DeviceIdentity | null {
-  const devId = s.device?.id;
-  // A JWT id is stored fingerprinted ({redacted: "jwt", sha256}): registered as a session id would be.
-  const jwtSha = isObject(devId) && devId.redacted === 'jwt' && typeof devId.sha256 === 'string' ? devId.sha256 : undefined;
-  if ((typeof devId !== 'string' || !devId) && typeof devId !== 'number' && jwtSha === undefined) return null;
+  const id = registryDeviceId(s.device?.id);
+  if (id === undefined) return null;
   const posture = s.device?.posture;
-  const id = jwtSha !== undefined ? `jwt-sha256:${jwtSha}` : storedDeviceId(String(devId));
   const { ip, session_id } = s;
   const last_seen = deviceSeen.get(s) ?? s.login_at;
   // Fields in this order (the stored JSON's), without spreads' throwaway objects.

@@ -1,5 +1,5 @@
 import type { SessionIdentity } from './identity.js';
-import { deviceSeen } from './device-identity.js';
+import { deviceSeen, registryDeviceId } from './device-identity.js';
 
 /**
  * A refresh of a stored session of the same user — or a later login of the user with the same
@@ -38,11 +38,19 @@ export function extendedIdentity(fresh: SessionIdentity, stored: SessionIdentity
   if (Object.keys(fresh.claims).length) out.claims = fresh.claims;
   if (fresh.idp !== undefined) out.idp = fresh.idp;
   if (fresh.attributes) out.attributes = { ...stored.attributes, ...fresh.attributes };
-  if (fresh.device && stored.device && fresh.device.id !== undefined && fresh.device.id === stored.device.id) {
+  if (fresh.device && stored.device && sameDeviceId(fresh.device.id, stored.device.id)) {
     out.device = sameDevice(stored.device, fresh.device);
     deviceSeen.set(out, fresh.login_at);
   }
   return out;
+}
+
+/** True when two stored identities' device ids name one device (a JWT's fingerprints, not the objects, compared). */
+function sameDeviceId(a: unknown, b: unknown): boolean {
+  if (a === undefined) return false;
+  if (a === b) return true;
+  const id = registryDeviceId(a);
+  return id !== undefined && id === registryDeviceId(b);
 }
 
 /** The same device seen again: its later report, keeping the posture a report without one left out. */
@@ -64,6 +72,6 @@ function precededBy(later: SessionIdentity, first: SessionIdentity): SessionIden
   if (Object.keys(later.claims).length) out.claims = later.claims;
   if (later.idp !== undefined) out.idp = later.idp;
   if (later.attributes) out.attributes = { ...first.attributes, ...later.attributes };
-  if (later.device && first.device && later.device.id !== undefined && later.device.id === first.device.id) out.device = sameDevice(first.device, later.device);
+  if (later.device && first.device && sameDeviceId(later.device.id, first.device.id)) out.device = sameDevice(first.device, later.device);
   return out;
 }

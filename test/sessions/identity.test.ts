@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { buildIdentity } from '../../src/sessions/build-identity.js';
 import { deviceIdentity } from '../../src/sessions/device-identity.js';
-import { isSessionLogin, storedSessionId } from '../../src/sessions/identity.js';
+import { isSessionLogin, storedSessionId, type SessionIdentity } from '../../src/sessions/identity.js';
+import { extendedIdentity } from '../../src/sessions/extend-identity.js';
 import { looksLikeJwt, redactString, sha256Hex } from '../../src/sessions/redact.js';
 import type { CanonicalEvent } from '../../src/types.js';
 import { fakeJwt, login, settings } from './helpers.js';
@@ -179,6 +180,15 @@ describe('buildIdentity', () => {
     const id = buildIdentity({ ...login1, device: { id: jwt, posture: { os: 'x' } } }, cfg)!;
     expect(JSON.stringify(id)).not.toContain(jwt);
     expect(deviceIdentity(id)).toMatchObject({ id: `jwt-sha256:${sha256Hex(jwt)}`, posture: { os: 'x' } });
+  });
+
+  it('a refresh from the same device whose id is a JWT takes its posture, or keeps the one before (the fingerprints compare, not the objects)', () => {
+    const jwt = fakeJwt();
+    const first = buildIdentity({ ...login({ time: T, sessionId: 's-1' }), device: { id: jwt, posture: { os: 'a' } } }, cfg)!;
+    const again = (posture?: Record<string, unknown>): SessionIdentity =>
+      buildIdentity({ ...login({ time: T + 1000, sessionId: 's-1' }), type: 'session_refresh', device: posture ? { id: jwt, posture } : { id: jwt } }, cfg)!;
+    expect(extendedIdentity(again({ os: 'b' }), first, true).device).toMatchObject({ posture: { os: 'b' } });
+    expect(extendedIdentity(again(), first, true).device).toMatchObject({ posture: { os: 'a' } });
   });
 
   it('registers a device id longer than 512 characters under its fingerprint (a bounded registry field)', () => {
