@@ -55,7 +55,7 @@ export function applyRead(res: StreamRows[], readAs: ReadonlyMap<number, Owned>,
     const p = partitionOfStream(streamBuf.toString());
     const o = step.owned.get(p);
     if (!o || o !== readAs.get(p)) continue; // lost (or rewound) while reading
-    const items = newItems(p, o, entries, step.parts, step.report);
+    const items = newItems(p, o, entries, step, streamBuf.toString());
     if (!items.length) continue;
     const users = itemsByUser(items);
     const known = missing.length;
@@ -98,9 +98,12 @@ function sessionReadsOf(p: number, items: readonly RoutedItem[], step: StepApply
 
 /**
  * Decodes one partition's entries as read, moving `o`'s cursor past each: its items above the last
- * applied key, in order (`report` counts the entries read and the items skipped).
+ * applied key, in order (`report` counts the entries read and the items skipped). An entry that
+ * does not decode to routed items (written by something else than the router) is dead-lettered
+ * (`step.bad`), whole, and passed over: it must not hold its partition up for ever.
  */
-function newItems(p: number, o: Owned, entries: StreamRows[1], parts: OwnerParts, report: StepReport): RoutedItem[] {
+function newItems(p: number, o: Owned, entries: StreamRows[1], step: StepApply, stream: string): RoutedItem[] {
+  const { parts, report } = step;
   const items: RoutedItem[] = [];
   // Skips items not above the last applied or accepted key: a re-routed entry repeats items of
   // earlier entries, possibly of this same read.
@@ -111,7 +114,14 @@ function newItems(p: number, o: Owned, entries: StreamRows[1], parts: OwnerParts
     report.read++;
     const value = fields[1];
     if (!value) continue;
-    for (const item of parts.handoff?.take(p, o.cursor, value) ?? decodeRouted(value)) {
+    let decoded: RoutedItem[];
+    try {
+      decoded = parts.handoff?.take(p, o.cursor, value) ?? decodeRouted(value);
+    } catch (err) {
+      step.bad.push({ raw: unroutedEntry(stream, o.cursor, fields), reason: `routed entry: ${(err as Error).message}` });
+      continue;
+    }
+    for (const item of decoded) {
       const [ms, seq] = item.k;
       if (ms < lastMs || (ms === lastMs && seq <= lastSeq))
         report.skipped++; // compareKeys(k, last) <= 0
@@ -180,6 +190,18 @@ function partitionOfStream(key: string): number {
 }
 
 /** A routed item as a raw entry (for the dead-letter stream). */
+/** A partition entry that is no routed items, as its dead letter keeps it: text fields as they are, binary ones in base64. */
+function unroutedEntry(stream: string, id: string, fields: StreamRows[1][number][1]): RawEntry {
+  const out: Record<string, string> = {};
+  for (let i = 0; i + 1 < fields.length; i += 2) {
+    const v = fields[i + 1]!;
+    const text = v.toString('utf8');
+    if (Buffer.from(text, 'utf8').equals(v)) out[fields[i]!.toString()] = text;
+    else out[`${fields[i]!.toString()}.base64`] = v.toString('base64');
+  }
+  return { stream, id, fields: out, deliveries: 1 };
+}
+
 function rawOf(item: RoutedItem): RawEntry {
   const fields: Record<string, string> = 'e' in item ? { event: JSON.stringify(item.e), canonical: '1' } : { op: item.c.op, user: item.c.user };
   return { stream: item.s, id: item.i, fields, deliveries: 1 };

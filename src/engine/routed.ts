@@ -72,11 +72,29 @@ export function encodeRouted(items: readonly RoutedItem[]): Buffer {
   return packr.pack(items);
 }
 
+/**
+ * What makes a decoded item unusable (no order key, no source, neither an event nor a control op
+ * with a user), or undefined. The router writes none such; anything else that wrote to a partition
+ * stream may have: such an entry is dead-lettered by its owner, not retried for ever.
+ */
+function itemProblem(item: unknown): string | undefined {
+  if (typeof item !== 'object' || item === null) return 'is not an object';
+  const it = item as { k?: unknown; s?: unknown; i?: unknown; e?: { user?: unknown } | null; c?: { user?: unknown; op?: unknown } | null };
+  const k = it.k;
+  if (!Array.isArray(k) || k.length !== 2 || typeof k[0] !== 'number' || typeof k[1] !== 'number') return 'has no order key';
+  if (typeof it.s !== 'string' || typeof it.i !== 'string') return 'has no source entry';
+  const body = it.e ?? it.c;
+  if (typeof body !== 'object' || body === null || typeof body.user !== 'string') return 'holds neither an event nor a control op of a user';
+  return undefined;
+}
+
 /** Decodes a partition entry's items (MessagePack, or JSON as written by an earlier version); throws on a malformed entry. */
 export function decodeRouted(buf: Buffer | string): RoutedItem[] {
   const v = (typeof buf === 'string' ? JSON.parse(buf) : buf[0] === JSON_ARRAY ? JSON.parse(buf.toString('utf8')) : unpackr.unpack(buf)) as unknown;
   if (!Array.isArray(v)) throw new TypeError('routed entry is not an array');
   for (const item of v as RoutedItem[]) {
+    const bad = itemProblem(item);
+    if (bad) throw new TypeError(`routed item ${bad}`);
     if (!('e' in item) || !item.x) continue;
     const a = item.e as Attached;
     if (item.x.f !== undefined) a[IP_FAILURES] = item.x.f;
