@@ -4,6 +4,17 @@ import { schemaFor, type BehaviorConfig, type BehaviorKind } from './behaviors-s
 import { RESPONSES_KEY } from './responses.js';
 import { locate, pushZodIssues, type ConfigIssue, type Parsed } from './yaml-source.js';
 
+/** The level a behavior turned off without one is given: it raises nothing while off. */
+const OFF_LEVEL = 'low';
+
+/**
+ * An entry that turns a behavior off (`enabled: false`) and names no `risk_level`: valid, since
+ * turning something off must not ask what it would raise. Turned on again, it needs one.
+ */
+function offWithoutLevel(raw: unknown): raw is Record<string, unknown> {
+  return typeof raw === 'object' && raw !== null && !Array.isArray(raw) && (raw as Record<string, unknown>).enabled === false && !('risk_level' in raw);
+}
+
 /** Validates a behaviors document. Unknown ids, unknown keys, bad durations and levels are issues. */
 export function parseBehaviors(p: Parsed | undefined, issues: ConfigIssue[]): BehaviorConfig[] {
   if (!p) return [];
@@ -46,7 +57,7 @@ export function parseBehaviors(p: Parsed | undefined, issues: ConfigIssue[]): Be
       });
       continue;
     }
-    const r = schema.safeParse(raw ?? {});
+    const r = schema.safeParse(offWithoutLevel(raw) ? { ...raw, risk_level: OFF_LEVEL } : (raw ?? {}));
     if (!r.success) {
       pushZodIssues(p, [id], r.error, issues);
       continue;

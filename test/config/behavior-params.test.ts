@@ -74,3 +74,18 @@ describe('behaviors.yaml: a mistyped kind', () => {
     });
   });
 });
+
+describe('behaviors.yaml: a behavior turned off', () => {
+  it('needs no risk_level (turning it off must not ask what it would raise); turned on, it does', () => {
+    expect(load('impossible_travel:\n  enabled: false\nmfa_fatigue:\n  enabled: false\n  count: 3\n').code).toBe('OK');
+    const dir = mkdtempSync(join(tmpdir(), 'riskstream-params-'));
+    dirs.push(dir);
+    writeFileSync(join(dir, 'behaviors.yaml'), 'impossible_travel:\n  enabled: false\n');
+    const off = loadConfig(dir, {}).behaviors.find((b) => b.id === 'impossible_travel');
+    expect(off).toMatchObject({ enabled: false });
+    expect(load('impossible_travel:\n  enabled: true\n')).toEqual({ code: 'CONFIG_INVALID', issues: ['1:1 impossible_travel.risk_level'] });
+    // Its parameters are still checked, and a custom behavior still needs its own.
+    expect(load('impossible_travel:\n  enabled: false\n  max_speed_kmh: fast\n').code).toBe('CONFIG_INVALID');
+    expect(load('mine:\n  kind: threshold\n  enabled: false\n').code).toBe('CONFIG_INVALID');
+  });
+});
