@@ -32,8 +32,8 @@ export function streamNames(raw: RiskstreamFileConfig): StreamNames {
 
 /**
  * What `stream` is when it is one of riskstream's own streams — the dead-letter, risk-events,
- * audit or control stream, or a partition stream — and not an input: no event is to be written
- * there (`replay --stream`: an audit log entry riskstream never wrote, a partition entry its owner
+ * audit or control stream, a partition stream, a user's risk events or outbox, the SSF streams'
+ * changes — and not an input: no event is to be written there (`replay --stream`: an audit log entry riskstream never wrote, a partition entry its owner
  * cannot read). Undefined for any other stream.
  */
 export function ownStreamRole(names: StreamNames, prefix: string, stream: string): string | undefined {
@@ -47,5 +47,10 @@ export function ownStreamRole(names: StreamNames, prefix: string, stream: string
   ];
   const found = own.find(([name]) => name === stream);
   if (found) return found[1];
-  return stream.startsWith(`${prefix}:`) && /^\{p\d+\}:in$/.test(stream.slice(prefix.length + 1)) ? 'a partition stream (routed input)' : undefined;
+  if (!stream.startsWith(`${prefix}:`)) return undefined;
+  const rest = stream.slice(prefix.length + 1);
+  if (/^\{p\d+\}:in$/.test(rest)) return 'a partition stream (routed input)';
+  // A user's risk events and outbox (the relay reads an outbox entry as a level change) live in their partition's slot.
+  if (/^\{p\d+\}:/.test(rest)) return "a key of a partition (a user's risk events or outbox)";
+  return rest.startsWith('ssf:') ? 'a key of the SSF streams (their changes stream)' : undefined;
 }

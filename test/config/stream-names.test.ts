@@ -1,0 +1,33 @@
+import { describe, expect, it } from 'vitest';
+import { riskstreamSchema } from '../../src/config/schema.js';
+import { ownStreamRole, streamNames } from '../../src/config/stream-names.js';
+import { Keys } from '../../src/keys.js';
+
+/** `replay --stream` refuses riskstream's own streams (ownStreamRole): every one of them, inputs never. */
+const prefix = 'rs-names';
+const raw = riskstreamSchema.parse({ redis: { prefix } });
+const names = streamNames(raw);
+const keys = new Keys(prefix);
+const role = (stream: string): string | undefined => ownStreamRole(names, prefix, stream);
+
+describe('ownStreamRole', () => {
+  it('the input streams are no own stream', () => {
+    for (const s of names.inputs) expect(role(s)).toBeUndefined();
+    expect(role('somewhere-else')).toBeUndefined();
+  });
+
+  it('names the dead-letter, risk-events, audit, control and partition streams', () => {
+    for (const s of [names.deadLetter, names.riskEvents, names.audit, keys.controlStream, keys.partitionIn(0), keys.partitionIn(17)])
+      expect(role(s)).toBeDefined();
+  });
+
+  it("names a user's risk events and outbox streams too: the relay reads an outbox as level changes", () => {
+    const user = 'alice@example.com';
+    expect(role(keys.userEvents(user))).toBeDefined();
+    expect(role(keys.userOutbox(user))).toBeDefined();
+  });
+
+  it('names the SSF stream changes stream (workers re-read the SSF streams it names)', () => {
+    expect(role(keys.ssfStreamChanges)).toBeDefined();
+  });
+});
