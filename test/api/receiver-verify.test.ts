@@ -13,6 +13,7 @@ const h = workerHarness('api-receiver-verify', (url) => ({
   ssf: { limits: { min_verification_interval: '1h' } },
   receivers: [
     { name: 'siem', kind: 'ssf', endpoint: `${url}/siem`, audience: 'https://siem.example' },
+    { name: 'pasted', kind: 'ssf', endpoint: `${url}/pasted`, audience: 'https://pasted.example' },
     { name: 'risk-only', kind: 'ssf', endpoint: `${url}/risk-only`, audience: 'https://risk.example', events: ['risk-level-change'] },
   ],
 }));
@@ -55,6 +56,20 @@ describe('POST /v1/receivers/{name}/verify', () => {
     const badState = await admin('/v1/receivers/siem/verify', { state: 42 });
     expect([badState.status, badState.json.error]).toEqual([400, 'bad_request']);
     expect(h.receiver.received.filter((s) => s.path === '/risk-only')).toHaveLength(0);
+  });
+
+  it("a token pasted into state is neither audited nor sent: the worker's own as [redacted token], another token fingerprinted", async () => {
+    const jwt = `${Buffer.from('{"alg":"HS256","typ":"JWT"}').toString('base64url')}.${Buffer.from('{"sub":"x"}').toString('base64url')}.c2lnbmF0dXJlLXNpZ25hdHVyZQ`;
+    const state = `check ${h.cfg.adminToken} ${jwt}`;
+    expect((await admin('/v1/receivers/pasted/verify', { state })).status).toBe(202);
+    const set = await waitFor(() => h.receiver.received.find((s) => s.path === '/pasted'), { what: 'the verification SET' });
+    const sent = JSON.stringify(eventOf(set));
+    const audit = JSON.stringify((await api('GET', '/v1/audit?action=receiver.verification_requested', undefined, h.cfg.adminToken)).json);
+    for (const shown of [sent, audit]) {
+      expect(shown).toContain('check ');
+      expect(shown).not.toContain(h.cfg.adminToken);
+      expect(shown).not.toContain(jwt);
+    }
   });
 
   it('is admin only', async () => {

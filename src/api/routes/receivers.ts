@@ -7,6 +7,7 @@ import { receiverConcurrency } from '../../ssf/egress.js';
 import { blankHealth, countQueued, deliveryHealth, isoOrNull } from '../receiver-health.js';
 import type { ReceiversView } from '../views/console.js';
 import { boundedString } from '../../ssf/stream-body.js';
+import { knownSecrets, scrubAll } from '../../secrets/known-secrets.js';
 
 const HEALTH_WINDOW_MS = 24 * 3_600_000;
 
@@ -24,7 +25,8 @@ export interface ReceiversDeps {
  * `GET /v1/receivers` (admin): configured (and SSF-stream) receivers without secrets, with
  * delivery health from the audit log (last 24 h), per-receiver queue depth and each one's send cap
  * (`concurrency`: most sends in flight to it per worker). `POST /v1/receivers/{name}/verify`
- * (admin, body `{"state"}` optional): 202, a verification SET queued to that configured receiver.
+ * (admin, body `{"state"}` optional, tokens in it scrubbed): 202, a verification SET queued to that
+ * configured receiver.
  */
 export const receiversRoutes =
   (deps: ReceiversDeps): RouteModule =>
@@ -82,7 +84,12 @@ export const receiversRoutes =
 
     app.post<{ Params: { name: string }; Body: { state?: unknown } | undefined }>('/v1/receivers/:name/verify', async (req, reply) => {
       const body = req.body;
-      const state = body?.state === undefined ? undefined : boundedString(body.state, 'state', ctx.config().raw.ssf.limits.state_length);
+      // Audited and sent to the receiver: a token pasted into it is scrubbed as in every reason (the
+      // worker's own tokens and receiver credentials `[redacted token]`, others fingerprinted).
+      const state =
+        body?.state === undefined
+          ? undefined
+          : scrubAll(boundedString(body.state, 'state', ctx.config().raw.ssf.limits.state_length), knownSecrets(ctx.config()));
       const job = await deps.verify(req.params.name, state, req.actor);
       return reply.code(202).send({ receiver: req.params.name, job });
     });
