@@ -52,7 +52,6 @@ describe('POST /v1/receivers/{name}/verify', () => {
     expect([missing.status, missing.json.error]).toEqual([404, 'not_found']);
     const refused = await admin('/v1/receivers/risk-only/verify', { state: 'x' });
     expect([refused.status, refused.json.error]).toEqual([400, 'bad_request']);
-    expect(refused.json.message).toMatch(/verification/);
     const badState = await admin('/v1/receivers/siem/verify', { state: 42 });
     expect([badState.status, badState.json.error]).toEqual([400, 'bad_request']);
     expect(h.receiver.received.filter((s) => s.path === '/risk-only')).toHaveLength(0);
