@@ -189,7 +189,6 @@ function partitionOfStream(key: string): number {
   return m ? Number(m[1]) : -1;
 }
 
-/** A routed item as a raw entry (for the dead-letter stream). */
 /** A partition entry that is no routed items, as its dead letter keeps it: text fields as they are, binary ones in base64. */
 function unroutedEntry(stream: string, id: string, fields: StreamRows[1][number][1]): RawEntry {
   const out: Record<string, string> = {};
@@ -202,6 +201,7 @@ function unroutedEntry(stream: string, id: string, fields: StreamRows[1][number]
   return { stream, id, fields: out, deliveries: 1 };
 }
 
+/** A routed item as a raw entry (for the dead-letter stream). */
 function rawOf(item: RoutedItem): RawEntry {
   const fields: Record<string, string> = 'e' in item ? { event: JSON.stringify(item.e), canonical: '1' } : { op: item.c.op, user: item.c.user };
   return { stream: item.s, id: item.i, fields, deliveries: 1 };
