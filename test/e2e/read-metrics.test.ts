@@ -6,6 +6,7 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { call, startApiWorker, type ApiWorker } from '../api/helpers.js';
 import { cleanup, redisClient, testPrefix, waitFor } from '../helpers/redis.js';
+import { metricCounter as counter, writeBursts } from '../helpers/metric-bursts.js';
 
 const redis = redisClient();
 const prefixes: string[] = [];
@@ -13,11 +14,6 @@ afterAll(async () => {
   for (const p of prefixes) await cleanup(redis, p);
   redis.disconnect();
 });
-const counter = (text: string, name: string, label = ''): number =>
-  text
-    .split('\n')
-    .filter((l) => (l.startsWith(`${name} `) || l.startsWith(`${name}{`)) && l.includes(label))
-    .reduce((n, l) => n + Number(l.slice(l.lastIndexOf(' ') + 1)), 0);
 
 describe.each([true, false])('router_thread %s', (thread) => {
   it('bursts on both input streams: each entry read once, on its stream', async () => {
@@ -27,20 +23,7 @@ describe.each([true, false])('router_thread %s', (thread) => {
     try {
       const metrics = async (): Promise<string> => (await call(w.url, '/metrics', { token: w.cfg.adminToken })).text;
       const before = await metrics();
-      const N = 12;
-      const B = 10;
-      const time = Date.now() - 60_000;
-      for (let b = 0; b < N; b++) {
-        const p = redis.pipeline();
-        for (let i = 0; i < B; i++) {
-          const user = `u${(b * B + i) % 17}@example.com`;
-          p.xadd(`${prefix}:activity`, '*', 'event', JSON.stringify({ type: 'access', user, time: time + b * 100 + i, app: 'drive', outcome: 'allowed' }));
-          p.xadd(`${prefix}:login`, '*', 'event', JSON.stringify({ type: 'login', user, time: time + b * 100 + i, outcome: 'failure' }));
-        }
-        await p.exec();
-        await new Promise((r) => setTimeout(r, 30));
-      }
-      const total = N * B * 2;
+      const total = await writeBursts(redis, prefix);
       await waitFor(async () => counter(await metrics(), 'riskstream_events_processed_total') - counter(before, 'riskstream_events_processed_total') >= total, {
         what: 'every event processed',
       });

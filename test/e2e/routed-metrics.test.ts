@@ -6,6 +6,7 @@
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { call, startApiWorker, type ApiWorker } from '../api/helpers.js';
 import { cleanup, redisClient, testPrefix, waitFor } from '../helpers/redis.js';
+import { metricCounter as counter, writeBursts } from '../helpers/metric-bursts.js';
 
 const redis = redisClient();
 const prefix = testPrefix('routed-metrics');
@@ -20,29 +21,10 @@ afterAll(async () => {
   redis.disconnect();
 });
 
-const counter = (text: string, name: string): number =>
-  text
-    .split('\n')
-    .filter((l) => l.startsWith(`${name} `) || l.startsWith(`${name}{`))
-    .reduce((n, l) => n + Number(l.slice(l.lastIndexOf(' ') + 1)), 0);
-
 it('bursts on both input streams: routed = read = processed', async () => {
   const metrics = async (): Promise<string> => (await call(w.url, '/metrics', { token: w.cfg.adminToken })).text;
   const before = await metrics();
-  const N = 12;
-  const B = 10;
-  const time = Date.now() - 60_000;
-  for (let b = 0; b < N; b++) {
-    const p = redis.pipeline();
-    for (let i = 0; i < B; i++) {
-      const user = `u${(b * B + i) % 17}@example.com`;
-      p.xadd(`${prefix}:activity`, '*', 'event', JSON.stringify({ type: 'access', user, time: time + b * 100 + i, app: 'drive', outcome: 'allowed' }));
-      p.xadd(`${prefix}:login`, '*', 'event', JSON.stringify({ type: 'login', user, time: time + b * 100 + i, outcome: 'failure' }));
-    }
-    await p.exec();
-    await new Promise((r) => setTimeout(r, 30));
-  }
-  const total = N * B * 2;
+  const total = await writeBursts(redis, prefix);
   const after = await waitFor(
     async () => {
       const m = await metrics();
