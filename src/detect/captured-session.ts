@@ -5,7 +5,7 @@
  * (src/attachment.ts): input JSON can never carry them, so a shipper cannot forge a baseline.
  */
 import { attach, attachedValue } from '../attachment.js';
-import { scrubText } from '../secrets/secret-values.js';
+import { scrubId } from '../secrets/secret-values.js';
 import type { CanonicalEvent } from '../types.js';
 
 /** The properties session_hijack's `compare` may name. */
@@ -92,9 +92,6 @@ export function addSessionProperties<T extends Partial<Pick<CapturedSession, Hij
   return out;
 }
 
-/** A UUID: no token, compared as it is without a closer look. */
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-
 /**
  * A device id in one form, whether an event's (raw) or a stored login's (its tokens fingerprinted,
  * a JWT as `{redacted: "jwt", sha256}`): a token-shaped id is its fingerprint
@@ -103,7 +100,7 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
  */
 function deviceKey(dev: unknown): string | undefined {
   if (typeof dev === 'number') return String(dev);
-  if (typeof dev === 'string') return dev === '' ? undefined : UUID.test(dev) ? dev : scrubText(dev);
+  if (typeof dev === 'string') return dev === '' ? undefined : scrubId(dev);
   const sha = field(dev, 'sha256');
   return field(dev, 'redacted') === 'jwt' && typeof sha === 'string' ? `[redacted jwt sha256:${sha}]` : undefined;
 }

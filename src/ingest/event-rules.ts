@@ -4,7 +4,7 @@ import { countryCode } from '../country-code.js';
 import { isoMs, isoUtcMs } from './iso-time.js';
 import { isRepresentableTime, TIME_INVALID, TIME_OUT_OF_RANGE } from './time-window.js';
 import { charCount, DECIMAL_NUMBER, EMAIL_ADDRESS } from '../text.js';
-import { scrubText } from '../secrets/secret-values.js';
+import { scrubId } from '../secrets/secret-values.js';
 
 /**
  * The canonical event's field rules (docs/interfaces.md §2): each takes a value and the field's
@@ -123,9 +123,6 @@ export const toCountry: Rule<string> = (v, field) => {
 /** Identifier: a non-empty string, numbers accepted and stringified. */
 export const toId: Rule<string> = (v, field) => (typeof v === 'number' && Number.isFinite(v) ? String(v) : toText(v, field));
 
-/** A UUID (Okta's `uuid`, Entra's `id`): no token, kept without a closer look. */
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-
 /**
  * The event's `id`: an identifier whose tokens (a JWT, a long opaque token) are fingerprinted
  * (`[redacted jwt sha256:<hex>]`), since the id is stored with every hit it makes (risk events, the
@@ -133,7 +130,7 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
  */
 export const toEventId: Rule<string> = (v, field) => {
   const s = toId(v, field);
-  return typeof s === 'string' && !UUID.test(s) ? scrubText(s) : s;
+  return typeof s === 'string' ? scrubId(s) : s;
 };
 
 /** Longest subject (an email address is at most 254): a longer one is broken input, and would become Redis key names. */

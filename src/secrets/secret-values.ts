@@ -164,3 +164,14 @@ export function scrubText(s: string): string {
   const scrubbed = replaceTokens(decoded);
   return scrubbed === decoded ? direct : scrubbed;
 }
+
+/** A UUID (Okta's `uuid`, Entra's `id`): no token. */
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/**
+ * An identifier (an event's or a device's id) with its tokens fingerprinted ({@link scrubText}); a
+ * UUID, the usual id, as it is without a closer look. The same id always reads the same.
+ */
+export function scrubId(s: string): string {
+  return UUID.test(s) ? s : scrubText(s);
+}
