@@ -125,6 +125,9 @@ describe('a hit that arrives with life left raises the level, also when the work
     await detection(down, user);
     const arrived = Date.now();
     await waitFor(async () => (await changes(down, user)).includes('v1 high'), { what: 'high' });
+    // Killed once the high SET is out, as in the fault-free run (a SET still queued at the kill may be
+    // superseded by the medium after the restart: allowed, but not this test's subject).
+    await waitFor(() => sets(down, user).includes('high'), { timeout: 20_000, what: 'the high SET' });
     await killWorker(down, w);
     await dlp(down, user);
     await waitFor(() => Date.now() - arrived > LEFT_MS + 1000, { timeout: LEFT_MS + 5000, interval: 200, what: 'the EDR hit expired' });

@@ -253,6 +253,44 @@ describe('PartitionOwner', () => {
     expect(after).toEqual(before);
     expect(probe.errors).toEqual([]);
   });
+  it("a sweep goes no further than a partition's unapplied routed backlog: the same states as sweeping after it", async () => {
+    // Entry ids at the events' times: each item arrives when it happened.
+    const rows = input(0, 40).map((r) => {
+      const [ms, seq] = r.id.split('-');
+      return { ...r, id: `${NOW - 3 * 60 * MIN + (Number(ms) - 1000) * MIN}-${seq}` };
+    });
+    const due = NOW + 2 * 24 * 60 * MIN; // every behavior of the input has expired by then
+    // Reference: everything applied, then the sweep.
+    await write(rows);
+    await route(3); // small routing steps: several entries per partition stream
+    const ref = owner({ readCount: 1 });
+    acquireAll(ref, 'w-a#1');
+    await drain(ref);
+    expect(await ref.sweep(due)).toBeGreaterThan(0);
+    await ref.commit();
+    await ref.settle();
+    const expected = await states();
+    await cleanup(redis, prefix);
+    await setLeases('w-a#1');
+    // The sweep runs after one read of one entry per partition: the rest waits in the streams.
+    await write(rows);
+    await route(3);
+    const o = owner({ readCount: 1 });
+    acquireAll(o, 'w-a#1');
+    const first = await o.step(5);
+    expect(first.applied).toBeGreaterThan(0);
+    expect(first.caughtUp).toBe(false);
+    await o.commit(); // the users applied so far are in the expiry index now
+    await o.settle();
+    expect(await o.sweep(due)).toBe(0);
+    await drain(o);
+    expect(await o.sweep(due)).toBeGreaterThan(0);
+    await o.commit();
+    await o.settle();
+    expect(await states()).toEqual(expected);
+    expect(probe.errors).toEqual([]);
+  });
+
   it('entries its own router offers are taken from memory only when the stream holds exactly the offered bytes: the same result', async () => {
     const rows = input(0, 50);
     await write(rows);
