@@ -70,3 +70,31 @@ export function canonicalOutcome(s: string): string {
   const l = s.toLowerCase();
   return SUCCESS.has(l) ? 'success' : FAILURE.has(l) ? 'failure' : l === 'deny' ? 'denied' : l;
 }
+
+/** How a sign-in that accepted its credential ended short of success (see {@link acceptedCredential}). */
+export type AcceptedCredential = 'interrupted' | 'blocked';
+
+/**
+ * How a credential login (see {@link isCredentialLogin}) whose password was right ended, when it
+ * did not complete: `interrupted` for outcome `interrupted` (MFA or a prompt required after the
+ * password: Entra 50074, 50076 …), `blocked` for `reason: blocked_by_policy` with any outcome but
+ * a success (Entra Conditional Access 53000–53004, 530032: evaluated only after the password
+ * passed). Undefined for any other event. Pure; allocates nothing for the usual spellings.
+ */
+export function acceptedCredential(event: { type?: unknown; outcome?: unknown; reason?: unknown }): AcceptedCredential | undefined {
+  if (event.outcome === 'success' || !isCredentialLogin(event)) return undefined;
+  if (event.outcome === 'interrupted' || normalized(event.outcome) === 'interrupted') return 'interrupted';
+  if (event.reason !== 'blocked_by_policy' && normalized(event.reason) !== 'blocked_by_policy') return undefined;
+  return isSuccessfulLogin(event) ? undefined : 'blocked';
+}
+
+/**
+ * True for a credential login whose password was right but whose sign-in did not complete:
+ * outcome `interrupted`, or `reason: blocked_by_policy` with any outcome but a success (see
+ * {@link acceptedCredential}). Credential attacks (brute_force, password_spray) count it as the
+ * success that completes an attack, never as a failed guess, although {@link isFailedLogin} may
+ * call it failed (a `failure` blocked by policy). Pure.
+ */
+export function isCredentialAccepted(event: { type?: unknown; outcome?: unknown; reason?: unknown }): boolean {
+  return acceptedCredential(event) !== undefined;
+}

@@ -6,7 +6,7 @@ import { behaviorSchema } from '../src/config/behaviors-schema.js';
 import { impossibleTravel } from '../src/detect/impossible-travel.js';
 import { GeoIp } from '../src/ingest/geoip.js';
 import { routeEvent } from '../src/ingest/http-body.js';
-import { isLogin, isSuccessfulLogin } from '../src/login.js';
+import { acceptedCredential, isCredentialAccepted, isFailedLogin, isLogin, isSuccessfulLogin } from '../src/login.js';
 import { isSessionLogin } from '../src/sessions/identity.js';
 import type { CanonicalEvent } from '../src/types.js';
 import { buildMmdb, cityRecord } from './ingest/helpers/mmdb-writer.js';
@@ -64,5 +64,39 @@ describe('one login definition', () => {
     expect(isSessionLogin(event)).toBe(successful);
     // detectors: impossible travel judges the successful logins
     expect(impossibleTravel.accepts(event, travel)).toBe(successful);
+  });
+});
+
+// A sign-in whose password was right but which did not complete (Entra 50074 interrupts, Conditional
+// Access blocks): the success that completes a credential attack, never a failed guess.
+const acc = (type: string, outcome?: string, reason?: string): CanonicalEvent => ({ ...ev(type, outcome), ...(reason === undefined ? {} : { reason }) });
+//  event                                                   accepted as
+const ACCEPTED: Array<[CanonicalEvent, 'interrupted' | 'blocked' | undefined]> = [
+  [acc('login', 'interrupted'), 'interrupted'],
+  [acc('login', ' Interrupted '), 'interrupted'],
+  [acc('Login', 'interrupted', 'bad_password'), 'interrupted'],
+  [acc('login', 'blocked', 'blocked_by_policy'), 'blocked'],
+  [acc('login', 'failure', 'blocked_by_policy'), 'blocked'],
+  [acc('login', 'denied', 'Blocked_By_Policy'), 'blocked'],
+  [acc('login', 'timeout', 'blocked_by_policy'), 'blocked'],
+  [acc('login', 'success', 'blocked_by_policy'), undefined], // a success is a success
+  [acc('login', undefined, 'blocked_by_policy'), undefined], // no outcome: a success
+  [acc('login', 'blocked'), undefined], // blocked, but not said to be by policy
+  [acc('login', 'failure', 'bad_password'), undefined],
+  [acc('login', 'failure'), undefined],
+  [acc('login', 'success'), undefined],
+  [acc('session_refresh', 'interrupted'), undefined], // a refresh presents no credential
+  [acc('refresh', 'failure', 'blocked_by_policy'), undefined],
+  [acc('mfa', 'interrupted'), undefined],
+  [acc('access', 'denied', 'blocked_by_policy'), undefined],
+];
+
+describe('an accepted credential', () => {
+  it.each(ACCEPTED)('%o → %s', (event, as) => {
+    expect(acceptedCredential(event)).toBe(as);
+    expect(isCredentialAccepted(event)).toBe(as !== undefined);
+    // Never a success as well: the two are apart (a failure blocked by policy is a failed login, not a guess).
+    if (as) expect(isSuccessfulLogin(event)).toBe(false);
+    if (as === 'interrupted') expect(isFailedLogin(event)).toBe(false);
   });
 });

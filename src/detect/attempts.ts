@@ -14,8 +14,12 @@
 import { keptRange } from './bounded-keep.js';
 import type { DetectorLimits } from './types.js';
 
-/** A remembered attempt or success: [event time, event id, source (ip) or ""]. */
-export type Attempt = [number, string, string];
+/**
+ * A remembered attempt or success: [event time, event id, source (ip) or "", and for a success
+ * that is not a plain one, how it ended (brute_force: an accepted password, `interrupted` or
+ * `blocked`)]. States stored before the fourth element existed read as plain successes.
+ */
+export type Attempt = [number, string, string, string?];
 
 /** Compact state: `a` attempts and `s` successes (sorted by time), `f` ids of flagged successes. */
 export interface AttemptsState {
@@ -36,6 +40,8 @@ export interface Flagged {
   id: string;
   /** The success's source ("" when unknown). */
   source: string;
+  /** The success's note (see {@link Attempt}), when it has one. */
+  note?: string;
   attempts: Attempt[];
 }
 
@@ -118,7 +124,10 @@ function prune(st: AttemptsState, spec: AttemptSpec, now: number, limits: Detect
 function judge(st: AttemptsState, success: Attempt, spec: AttemptSpec): Flagged | undefined {
   if (st.f.includes(success[1])) return undefined;
   const before = attemptsBefore(st, success[0], spec.window);
-  return before.length >= spec.count ? { time: success[0], id: success[1], source: success[2], attempts: before } : undefined;
+  if (before.length < spec.count) return undefined;
+  const flagged: Flagged = { time: success[0], id: success[1], source: success[2], attempts: before };
+  if (typeof success[3] === 'string') flagged.note = success[3];
+  return flagged;
 }
 
 /**

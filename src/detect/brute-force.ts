@@ -1,18 +1,21 @@
 /**
  * brute_force: `failures` failed logins of one user within `window` (event time), then a
- * successful login. The success is what makes it risk: the failures alone are what the
+ * successful login — or a sign-in whose password was accepted but which did not complete
+ * (interrupted for MFA, blocked by policy: {@link isCredentialAccepted}), which is never counted
+ * as a failure. The success is what makes it risk: the failures alone are what the
  * `failed_logins` threshold counts. Arrival order never changes the verdict (see attempts.ts):
  * a success is flagged when at least `failures` failed logins lie in `[success - window,
  * success]`, also when some of them arrive after it; each success is flagged at most once.
  *
  * Evidence: the failures' `count`, `sources` (distinct source IPs, most frequent first, with
- * their counts), `first_failure` / `last_failure` and `span`, and the `success` (time, ip, id).
+ * their counts), `first_failure` / `last_failure` and `span`, and the `success` (time, ip, id; and
+ * `outcome` — `interrupted` or `blocked` — for an accepted password whose sign-in did not complete).
  */
 import { z } from 'zod';
 import { formatDuration, windowMs } from '../duration.js';
-import { isCredentialLogin, isFailedLogin, isSuccessfulLogin } from '../login.js';
+import { acceptedCredential, isCredentialAccepted, isCredentialLogin, isFailedLogin, isSuccessfulLogin } from '../login.js';
 import { addAttempt, addSuccess, type Attempt, type AttemptsState, type Flagged } from './attempts.js';
-import { isoTime } from './format.js';
+import { credentialSuccess, isoTime } from './format.js';
 import type { Detector, DetectorHit } from './types.js';
 import type { CanonicalEvent } from '../types.js';
 
@@ -48,7 +51,7 @@ function toHit(f: Flagged, params: BruteForceParams): DetectorHit {
   const ids = f.attempts.slice(-20).map((a) => a[1]);
   return {
     time: f.time,
-    summary: `${f.attempts.length} failed logins in ${span}${from}, then a successful login${successIp ? ` from ${successIp}` : ''} (threshold ${params.failures} in ${formatDuration(params.window)})`,
+    summary: `${f.attempts.length} failed logins in ${span}${from}, then a ${credentialSuccess(f.note, successIp)} (threshold ${params.failures} in ${formatDuration(params.window)})`,
     evidence: {
       count: f.attempts.length,
       threshold: params.failures,
@@ -58,7 +61,7 @@ function toHit(f: Flagged, params: BruteForceParams): DetectorHit {
       first_failure: isoTime(first),
       last_failure: isoTime(last),
       span,
-      success: { time: isoTime(f.time), ip: successIp ?? null, id: f.id },
+      success: { time: isoTime(f.time), ip: successIp ?? null, id: f.id, ...(f.note ? { outcome: f.note, password_accepted: true } : {}) },
       failure_ids: ids,
     },
     eventIds: [f.id, ...ids],
@@ -75,12 +78,15 @@ export const bruteForce: Detector<BruteForceParams, AttemptsState> = {
   kind: 'brute_force',
   params: bruteForceParams,
   // Logins that present credentials: a session refresh failing or succeeding is neither a guess nor its success.
-  accepts: (event) => Number.isFinite(event.time) && isCredentialLogin(event) && (isFailedLogin(event) || isSuccessfulLogin(event)),
+  accepts: (event) =>
+    Number.isFinite(event.time) && isCredentialLogin(event) && (isFailedLogin(event) || isSuccessfulLogin(event) || isCredentialAccepted(event)),
   detect(window, { event, eventId }, params, now, limits) {
     if (!Number.isFinite(event.time) || !isCredentialLogin(event)) return { window, hits: [] };
     const spec = { count: params.failures, window: params.window };
-    const item: Attempt = [event.time, eventId, ipOf(event)];
-    if (isFailedLogin(event)) {
+    // An accepted password (interrupted, blocked by policy) is the attack's success, never a failed guess.
+    const accepted = acceptedCredential(event);
+    const item: Attempt = accepted ? [event.time, eventId, ipOf(event), accepted] : [event.time, eventId, ipOf(event)];
+    if (!accepted && isFailedLogin(event)) {
       const r = addAttempt(window, item, spec, now, limits);
       return { window: r.state, hits: r.flagged.map((f) => toHit(f, params)) };
     }

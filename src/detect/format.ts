@@ -20,3 +20,14 @@ export function round(n: number, digits = 0): number | null {
   const f = 10 ** digits;
   return Math.round(n * f) / f;
 }
+
+/**
+ * How a summary names the sign-in that completes a credential attack (without an article): a
+ * successful login, or a login whose password was accepted but which was `interrupted` or
+ * `blocked` (see src/login.ts), from `ip` when known.
+ */
+export function credentialSuccess(accepted: string | undefined, ip: string | undefined): string {
+  const from = ip ? ` from ${ip}` : '';
+  if (!accepted) return `successful login${from}`;
+  return `login${from} with the right password, ${accepted === 'interrupted' ? 'interrupted (MFA or a prompt required)' : 'blocked by policy'}`;
+}

@@ -4,19 +4,25 @@
  * turn into spray victims. No I/O: src/ingest/ip-spray.ts reads and writes the IP's key; its
  * script (src/redis/scripts/ip-logins-n.lua) caps each set by the bound policy of bounded-keep.ts.
  */
+import type { AcceptedCredential } from '../login.js';
 import type { IpFailure, PasswordSprayParams } from './password-spray.js';
 
-/** One login of an IP: `f` failed, `s` succeeded. */
+/** One login of an IP: `f` failed, `s` succeeded (or accepted the password: see `accepted`). */
 export interface IpLogin {
   kind: 'f' | 's';
   time: number;
   user: string;
   id: string;
+  /** A success whose password was accepted but whose sign-in did not complete: how it ended. */
+  accepted?: AcceptedCredential;
 }
 
-/** The sorted-set member of a login (its score is the event time). */
+/**
+ * The sorted-set member of a login (its score is the event time): `[kind, user, id]`, and the
+ * `accepted` note as a fourth element when there is one (an older reader ignores it).
+ */
 export function ipLoginMember(l: IpLogin): string {
-  return JSON.stringify([l.kind, l.user, l.id]);
+  return JSON.stringify(l.accepted ? [l.kind, l.user, l.id, l.accepted] : [l.kind, l.user, l.id]);
 }
 
 /** A stored member back as a login, or undefined when malformed. */
@@ -25,7 +31,9 @@ export function parseIpLogin(member: string, score: number): IpLogin | undefined
     const v: unknown = JSON.parse(member);
     if (!Array.isArray(v) || (v[0] !== 'f' && v[0] !== 's') || typeof v[1] !== 'string' || typeof v[2] !== 'string' || !Number.isFinite(score))
       return undefined;
-    return { kind: v[0], user: v[1], id: v[2], time: score };
+    const login: IpLogin = { kind: v[0], user: v[1], id: v[2], time: score };
+    if (v[0] === 's' && (v[3] === 'interrupted' || v[3] === 'blocked')) login.accepted = v[3];
+    return login;
   } catch {
     return undefined;
   }

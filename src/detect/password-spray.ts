@@ -4,7 +4,9 @@
  *
  * The rule depends only on the set of events, never on their arrival order: a successful login
  * at time t from ip X is flagged when X's failed logins in [t − window, t] name ≥ `users`
- * distinct users. The IP's failures are other users' events, so they cannot live in the
+ * distinct users. A sign-in whose password was accepted but which did not complete (interrupted
+ * for MFA, blocked by policy: {@link isCredentialAccepted}) is such a success, never a failure;
+ * its hit says so (evidence `outcome`). The IP's failures are other users' events, so they cannot live in the
  * victim's per-user window: the ingest edge (src/ingest/ip-spray.ts) keeps each IP's recent
  * logins under the IP's own Redis key and attaches, under {@link IP_FAILURES}, the IP's failures
  * up to the success's time to each successful login it judges (a success whose failures
@@ -15,10 +17,10 @@
 import { z } from 'zod';
 import { attachedValue } from '../attachment.js';
 import { formatDuration, windowMs } from '../duration.js';
-import { isSuccessfulLogin } from '../login.js';
+import { acceptedCredential, isSuccessfulLogin, type AcceptedCredential } from '../login.js';
 import type { CanonicalEvent } from '../types.js';
 import { ipInNetworks } from './allow-list.js';
-import { isoTime } from './format.js';
+import { credentialSuccess, isoTime } from './format.js';
 import { cidr } from './params.js';
 import type { Detector } from './types.js';
 
@@ -41,6 +43,15 @@ export const IP_FAILURES: unique symbol = Symbol('riskstream.ipFailures');
 
 /** Type of the event re-presenting an earlier success that later-arriving failures made a spray victim. */
 export const SPRAY_VICTIM_TYPE = 'password_spray.victim';
+
+/**
+ * How a judged success ended when its password was accepted but its sign-in did not complete: from
+ * the login itself, or the outcome a victim event carries (src/ingest/ip-spray.ts). Else undefined.
+ */
+function acceptedOf(event: CanonicalEvent): AcceptedCredential | undefined {
+  if (event.type !== SPRAY_VICTIM_TYPE) return acceptedCredential(event);
+  return event.outcome === 'interrupted' || event.outcome === 'blocked' ? event.outcome : undefined;
+}
 
 /** The failures attached to an event by the edge, if any. */
 export function ipFailuresOf(event: CanonicalEvent): readonly IpFailure[] | undefined {
@@ -80,7 +91,8 @@ export const passwordSpray: Detector<PasswordSprayParams, SprayWindow> = {
     const failures = ipFailuresOf(event);
     const flagged = Array.isArray(window) ? window : [];
     const unchanged = { window, hits: [] };
-    if (!failures || !event.ip || !(isSuccessfulLogin(event) || event.type === SPRAY_VICTIM_TYPE)) return unchanged;
+    const accepted = failures && event.ip ? acceptedOf(event) : undefined;
+    if (!failures || !event.ip || !(accepted || isSuccessfulLogin(event) || event.type === SPRAY_VICTIM_TYPE)) return unchanged;
     if (ipInNetworks(event.ip, params.allow_networks)) return unchanged;
     if (flagged.includes(eventId)) return unchanged; // this success again (replay, re-presented)
     const v = sprayVerdict(failures, event.time, params);
@@ -94,7 +106,7 @@ export const passwordSpray: Detector<PasswordSprayParams, SprayWindow> = {
         {
           time: event.time,
           summary:
-            `successful login from ${event.ip} at ${isoTime(event.time)}, which failed logins for ${v.users.length} users ` +
+            `${credentialSuccess(accepted, event.ip)} at ${isoTime(event.time)}, which failed logins for ${v.users.length} users ` +
             `(${v.failures.length} failures within ${formatDuration(params.window)} before it)`,
           evidence: {
             ip: event.ip,
@@ -106,6 +118,7 @@ export const passwordSpray: Detector<PasswordSprayParams, SprayWindow> = {
             span_s: Math.round((last - first) / 1000),
             victim_failed_too: victimFailed,
             users: v.users.slice(0, MAX_LISTED),
+            ...(accepted ? { outcome: accepted, password_accepted: true } : {}),
           },
           eventIds: [eventId, ...v.failures.slice(-MAX_LISTED).map((f) => f[2])],
         },

@@ -22,7 +22,7 @@ import { IP_FAILURES, SPRAY_VICTIM_TYPE, type PasswordSprayParams } from '../det
 import { RiskstreamError } from '../errors.js';
 import { defineScripts, queueScript, scriptsOn } from '../redis/scripts.js';
 import type { Keys } from '../keys.js';
-import { isCredentialLogin, isFailedLogin, isSuccessfulLogin } from '../login.js';
+import { acceptedCredential, isCredentialLogin, isFailedLogin, isSuccessfulLogin } from '../login.js';
 import { sprayGeneration } from './spray-generation.js';
 import { canonicalIp } from '../net/address-class.js';
 import type { StreamEvent } from '../types.js';
@@ -60,10 +60,13 @@ export function ipSprayEnricher(redis: RedisClient | Cluster, keys: Keys, opts: 
       const e = se.event;
       // Logins that present credentials: a session refresh is neither a guess nor its success.
       if (!isCredentialLogin(e) || typeof e.ip !== 'string' || e.ip === '' || !Number.isFinite(e.time) || allowed(e.ip)) continue;
-      // Only a failed login counts against the IP (an interrupted one — MFA required — does not).
-      const kind = isSuccessfulLogin(e) ? 's' : isFailedLogin(e) ? 'f' : undefined;
+      // Only a failed login counts against the IP; an accepted password (interrupted — MFA required —,
+      // blocked by policy) is a success, as the spray's verdict needs it.
+      const accepted = acceptedCredential(e);
+      const kind = accepted || isSuccessfulLogin(e) ? 's' : isFailedLogin(e) ? 'f' : undefined;
       if (!kind) continue;
       const login: IpLogin = { kind, time: e.time, user: e.user, id: e.id ?? `${se.ref.stream}/${se.ref.id}` };
+      if (accepted) login.accepted = accepted;
       // One key per address, however it is spelled (2001:DB8::9, 2001:db8:0::9, ::ffff:198.51.100.9).
       const ip = canonicalIp(e.ip);
       const b = byIp.get(ip) ?? { events: [] };
@@ -99,7 +102,16 @@ export function ipSprayEnricher(redis: RedisClient | Cluster, keys: Keys, opts: 
         list.push({
           ref: trigger.ref,
           deliveries: trigger.deliveries,
-          event: { type: SPRAY_VICTIM_TYPE, id: v.victim.id, user: v.victim.user, time: v.victim.time, ip, outcome: 'success', [IP_FAILURES]: v.failures },
+          // An accepted password's victim carries how its sign-in ended (interrupted, blocked) as its outcome.
+          event: {
+            type: SPRAY_VICTIM_TYPE,
+            id: v.victim.id,
+            user: v.victim.user,
+            time: v.victim.time,
+            ip,
+            outcome: v.victim.accepted ?? 'success',
+            [IP_FAILURES]: v.failures,
+          },
         });
         after.set(trigger, list);
       }

@@ -2,6 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { behaviorSchema } from '../../src/config/behaviors-schema.js';
 import { bruteForce } from '../../src/detect/brute-force.js';
 import type { CanonicalEvent } from '../../src/types.js';
+import { readFileSync } from 'node:fs';
+import { decodeObject } from '../../src/ingest/decode.js';
 import { MIN, T0, ev, run } from './fixtures.js';
 
 const schema = behaviorSchema('brute_force');
@@ -110,5 +112,95 @@ describe('brute_force: bounded attempts', () => {
     const real = [0, 1, 2, 3, 4].map((i) => fail(i * MIN));
     const r = run(bruteForce, params, [...skewed, ...real, ok(5 * MIN)], { now });
     expect(r.hits.map((h) => h.time)).toEqual([T0 + 5 * MIN]);
+  });
+});
+
+describe('brute_force: a password accepted but the sign-in not completed (interrupted, blocked by policy)', () => {
+  // As the Entra profile maps 50074 (MFA required) and 53003 (blocked by Conditional Access).
+  const interrupted = (at: number, ip = '203.0.113.9'): CanonicalEvent => ev('login', at, { outcome: 'interrupted', error_code: 50074, ip });
+  const blocked = (at: number, ip = '203.0.113.9'): CanonicalEvent =>
+    ev('login', at, { outcome: 'blocked', reason: 'blocked_by_policy', error_code: 53003, ip });
+
+  it.each([
+    ['interrupted (50074)', interrupted, 'interrupted (MFA or a prompt required)'],
+    ['blocked (53003)', blocked, 'blocked by policy'],
+  ])('5 bad passwords then a sign-in %s flag as a success would, saying the password was accepted', (_, accepted, said) => {
+    const fails = [0, 1, 2, 3, 4].map((i) => fail(i * MIN));
+    const last = accepted(5 * MIN, '198.51.100.7');
+    const r = run(bruteForce, params, [...fails, last]);
+    expect(r.perEvent.map((h) => h.length)).toEqual([0, 0, 0, 0, 0, 1]);
+    const h = r.hits[0]!;
+    expect(h.summary).toBe(`5 failed logins in 4m from 203.0.113.9, then a login from 198.51.100.7 with the right password, ${said} (threshold 5 in 10m)`);
+    expect(h.evidence).toMatchObject({
+      count: 5,
+      success: { time: new Date(T0 + 5 * MIN).toISOString(), ip: '198.51.100.7', id: last.id, outcome: last.outcome, password_accepted: true },
+    });
+    expect(h.eventIds).toEqual([last.id, ...fails.map((f) => f.id)]);
+    // A plain success's evidence says nothing of the kind.
+    const plain = run(bruteForce, params, [...fails, ok(5 * MIN)]).hits[0]!.evidence.success as Record<string, unknown>;
+    expect(plain.outcome).toBeUndefined();
+    expect(plain.password_accepted).toBeUndefined();
+  });
+
+  it('out of order: late failures complete an accepted password that arrived first, and the hit still says how it ended', () => {
+    const fails = [0, 1, 2, 3, 4].map((i) => fail(i * MIN));
+    const last = blocked(5 * MIN);
+    const r = run(bruteForce, params, [last, fails[2]!, fails[0]!, fails[4]!, fails[1]!, fails[3]!]);
+    expect(r.perEvent.map((h) => h.length)).toEqual([0, 0, 0, 0, 0, 1]);
+    expect(r.hits[0]!.evidence).toMatchObject({ success: { id: last.id, outcome: 'blocked', password_accepted: true } });
+    expect(r.hits[0]!.summary).toContain('with the right password, blocked by policy');
+  });
+
+  it('sign-ins blocked by policy are never failures: 4 bad passwords and several 53003 flag nothing, until a fifth bad password flags them all', () => {
+    const fails = [0, 1, 2, 3].map((i) => fail(i * MIN));
+    // A generic shipper's spelling too: outcome failure, reason blocked_by_policy.
+    const blocks = [blocked(4 * MIN), blocked(4 * MIN + 10_000), ev('login', 4 * MIN + 20_000, { outcome: 'failure', reason: 'blocked_by_policy' })];
+    const success = ok(5 * MIN);
+    const r = run(bruteForce, params, [...fails, ...blocks, success]);
+    expect(r.hits).toEqual([]);
+    // A fifth bad password (arriving late, before the blocks in event time) completes the count for
+    // each block and for the success: each is flagged once.
+    const more = run(bruteForce, params, [fail(3 * MIN + 30_000)], { window: r.window });
+    expect(more.hits.map((h) => h.eventIds[0])).toEqual([...blocks.map((b) => b.id), success.id]);
+    expect(more.hits.map((h) => h.evidence.count)).toEqual([5, 5, 5, 5]);
+  });
+
+  it('interrupted refreshes and interrupted sign-ins alone flag nothing', () => {
+    expect(
+      run(
+        bruteForce,
+        params,
+        [0, 1, 2, 3, 4, 5].map((i) => interrupted(i * MIN)),
+      ).hits,
+    ).toEqual([]);
+    const refresh = (at: number) => ({ ...interrupted(at), type: 'session_refresh' });
+    expect(run(bruteForce, params, [...[0, 1, 2, 3, 4].map((i) => fail(i * MIN)), refresh(5 * MIN)]).hits).toEqual([]);
+  });
+});
+
+describe('brute_force: Okta SSO failures (an app refused within a session) are no guesses', () => {
+  const fixture = (name: string): Record<string, unknown> =>
+    JSON.parse(readFileSync(new URL(`../ingest/fixtures/${name}`, import.meta.url), 'utf8')) as Record<string, unknown>;
+  const okta = (name: string, at: number, extra: Record<string, unknown>): CanonicalEvent => {
+    const r = decodeObject({ ...fixture(name), uuid: `okta-${name}-${at}`, published: new Date(T0 + at).toISOString(), ...extra }, undefined);
+    if (!r.ok) throw new Error(r.reason);
+    return r.event;
+  };
+  const signOn = (at: number) => okta('okta-session-start.json', at, {});
+  const badPassword = (at: number) => okta('okta-session-start-failure.json', at, {});
+  const ssoDenied = (at: number) =>
+    okta('okta-session-start-failure.json', at, {
+      eventType: 'user.authentication.sso',
+      outcome: { result: 'FAILURE', reason: 'Sign-on policy evaluation resulted in DENY' },
+      target: [{ id: '0oa1', type: 'AppInstance', alternateId: 'payroll', displayName: 'Payroll' }],
+    });
+
+  it('5 SSO failures then a sign-in flag nothing; 5 bad passwords then a sign-in do', () => {
+    const user = (e: CanonicalEvent) => ({ ...e, user: 'alice.ng@example.com' });
+    expect(run(bruteForce, params, [...[0, 1, 2, 3, 4].map((i) => user(ssoDenied(i * MIN))), user(signOn(5 * MIN))]).hits).toEqual([]);
+    expect(run(bruteForce, params, [...[0, 1, 2, 3, 4].map((i) => user(badPassword(i * MIN))), user(signOn(5 * MIN))]).hits).toHaveLength(1);
+    // 4 bad passwords and SSO failures between them: still one short.
+    const mixed = [0, 1, 2, 3].flatMap((i) => [user(badPassword(i * MIN)), user(ssoDenied(i * MIN + 30_000))]);
+    expect(run(bruteForce, params, [...mixed, user(signOn(5 * MIN))]).hits).toEqual([]);
   });
 });

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { behaviorSchema } from '../../src/config/behaviors-schema.js';
-import { judgeIpBatch, type IpLogin } from '../../src/detect/ip-logins.js';
+import { ipLoginMember, judgeIpBatch, parseIpLogin, type IpLogin } from '../../src/detect/ip-logins.js';
 import { IP_FAILURES, passwordSpray, SPRAY_VICTIM_TYPE, type IpFailure } from '../../src/detect/password-spray.js';
 import type { CanonicalEvent } from '../../src/types.js';
 import { LIMITS, MIN, T0 } from './fixtures.js';
@@ -122,5 +122,43 @@ describe('password_spray (pure)', () => {
       ['victim ok-1 after f-4', fails(5)],
     ]);
     for (const cuts of [[1, 2, 3, 4, 5, 6, 7], [5], [6], [2, 7], [4, 6]]) expect(run(cuts)).toEqual(whole);
+  });
+});
+
+describe('password_spray: a password accepted but the sign-in not completed (interrupted, blocked by policy)', () => {
+  it.each([
+    ['interrupted (50074)', { outcome: 'interrupted', error_code: 50074 }, 'interrupted', 'interrupted (MFA or a prompt required)'],
+    ['blocked (53003)', { outcome: 'blocked', reason: 'blocked_by_policy', error_code: 53003 }, 'blocked', 'blocked by policy'],
+    ['failure blocked by policy', { outcome: 'failure', reason: 'blocked_by_policy' }, 'blocked', 'blocked by policy'],
+  ])('a sign-in %s after the spray flags as a success would, saying the password was accepted', (_, extra, outcome, said) => {
+    const r = detect(success(T0 + 10 * MIN, fails(5), extra));
+    expect(r.hits).toHaveLength(1);
+    expect(r.hits[0]!.summary).toBe(
+      `login from ${IP} with the right password, ${said} at ${new Date(T0 + 10 * MIN).toISOString()}, which failed logins for 5 users (5 failures within 30m before it)`,
+    );
+    expect(r.hits[0]!.evidence).toMatchObject({ ip: IP, distinct_users: 5, success: 'ok-1', outcome, password_accepted: true });
+    // One user short: nothing, as for a success.
+    expect(detect(success(T0 + 10 * MIN, fails(4), extra)).hits).toEqual([]);
+    // A plain success's evidence says nothing of the kind.
+    expect(detect(success(T0 + 10 * MIN, fails(5))).hits[0]!.evidence.password_accepted).toBeUndefined();
+  });
+
+  it('a victim event carrying an accepted outcome says so; a failure or refresh is still no victim', () => {
+    const victim = success(T0 + 10 * MIN, fails(5), { type: SPRAY_VICTIM_TYPE, outcome: 'blocked' });
+    expect(detect(victim).hits[0]!.evidence).toMatchObject({ outcome: 'blocked', password_accepted: true });
+    expect(detect(success(T0 + 10 * MIN, fails(5), { outcome: 'failure', reason: 'bad_password' })).hits).toEqual([]);
+    expect(detect(success(T0 + 10 * MIN, fails(5), { type: 'session_refresh', outcome: 'interrupted' })).hits).toEqual([]);
+  });
+
+  it('the IP state keeps how an accepted password ended: a later spray reveals it as a victim with it', () => {
+    const s: IpLogin = { kind: 's', time: T0 + 10 * MIN, user: 'victim@example.com', id: 'ok-1', accepted: 'interrupted' };
+    const member = ipLoginMember(s);
+    expect(parseIpLogin(member, s.time)).toEqual(s);
+    // A member of before (three elements) reads as a plain success; a failure never carries a note.
+    expect(parseIpLogin(JSON.stringify(['s', 'v@example.com', 'ok-2']), T0)).toEqual({ kind: 's', user: 'v@example.com', id: 'ok-2', time: T0 });
+    expect(parseIpLogin(JSON.stringify(['f', 'v@example.com', 'f-9', 'blocked']), T0)?.accepted).toBeUndefined();
+    const f: IpLogin[] = fails(5).map(([time, user, id]) => ({ kind: 'f', time, user, id }));
+    const [v] = judgeIpBatch([parseIpLogin(member, s.time)!], f, [params]).victims;
+    expect(v!.victim.accepted).toBe('interrupted');
   });
 });

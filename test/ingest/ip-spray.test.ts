@@ -237,4 +237,41 @@ describe('password_spray edge: per-IP state in Redis', () => {
     expect(victims).toHaveLength(15);
     expect(w.dropped).toBe(5);
   });
+
+  it('a password accepted but the sign-in interrupted or blocked (50074, 53003) completes a spray; sign-ins blocked by policy count as no failure', async () => {
+    const accepted = (se: StreamEvent, extra: Record<string, unknown>): StreamEvent => ({ ...se, event: { ...se.event, ...extra } as CanonicalEvent });
+    const interrupted = { outcome: 'interrupted', error_code: 50074 };
+    const blocked = { outcome: 'blocked', reason: 'blocked_by_policy', error_code: 53003 };
+    // In one batch: 4 users' bad passwords, then an interrupted sign-in.
+    const ip = '198.51.100.140';
+    const batch = [...failures(4, ip), accepted(login('int-victim@example.com', 10 * MIN, 'failure', ip), interrupted)];
+    await enrich()(batch);
+    expect(ipFailuresOf(batch[4]!.event)).toHaveLength(4);
+    const r = hitsOf(batch, 'int-victim@example.com');
+    expect(r.hits).toHaveLength(1);
+    expect(r.hits[0]!.evidence).toMatchObject({ distinct_users: 4, outcome: 'interrupted', password_accepted: true });
+    expect([await redis.zcard(keys.ipLogins(ip)), await redis.zcard(keys.ipSuccesses(ip))]).toEqual([4, 1]);
+    // 3 users' bad passwords and 5 users blocked by Conditional Access, then a success: one user short.
+    const ip2 = '198.51.100.141';
+    const blocks = Array.from({ length: 5 }, (_, i) => accepted(login(`ca${i}@example.com`, 5 * MIN + i * 1000, 'failure', ip2), blocked));
+    const b2 = [...failures(3, ip2), ...blocks, login('ok2@example.com', 10 * MIN, 'success', ip2)];
+    await enrich()(b2);
+    expect(ipFailuresOf(b2[8]!.event)).toHaveLength(3);
+    expect(hitsOf(b2, 'ok2@example.com').hits).toEqual([]);
+    expect(await redis.zcard(keys.ipLogins(ip2))).toBe(3);
+  });
+
+  it('out of order: a blocked sign-in stored before the spray arrives is revealed as a victim that says it was blocked', async () => {
+    const ip = '198.51.100.142';
+    const ok = { ...login('late-ca@example.com', 10 * MIN, 'failure', ip) };
+    ok.event = { ...ok.event, outcome: 'failure', reason: 'blocked_by_policy' } as CanonicalEvent;
+    await enrich()([ok]);
+    const b = failures(4, ip);
+    await enrich()(b);
+    expect(b).toHaveLength(5);
+    expect(b[4]!.event).toMatchObject({ type: SPRAY_VICTIM_TYPE, user: 'late-ca@example.com', id: ok.event.id, outcome: 'blocked' });
+    const r = hitsOf(b, 'late-ca@example.com');
+    expect(r.hits).toHaveLength(1);
+    expect(r.hits[0]!.evidence).toMatchObject({ distinct_users: 4, success: ok.event.id, outcome: 'blocked', password_accepted: true });
+  });
 });

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { decodeObject } from '../../src/ingest/decode.js';
-import { isSuccessfulLogin } from '../../src/login.js';
+import { isCredentialAccepted, isFailedLogin, isSuccessfulLogin } from '../../src/login.js';
 
 const fixture = (name: string): Record<string, unknown> => JSON.parse(readFileSync(new URL(`./fixtures/${name}`, import.meta.url), 'utf8'));
 const decode = (o: unknown) => {
@@ -24,6 +24,43 @@ describe('mapping profiles feed the credential behaviors (issue 18)', () => {
     });
     expect(e.session).toBeUndefined(); // "unknown" session ids are not sessions
     expect(isSuccessfulLogin(e)).toBe(false);
+  });
+
+  it('Okta user.authentication.sso FAILURE (app sign-on policy, app not assigned) → access denied to the app, no failed login', () => {
+    const raw = fixture('okta-session-start-failure.json');
+    const sso = {
+      ...raw,
+      eventType: 'user.authentication.sso',
+      displayMessage: 'User single sign on to app',
+      outcome: { result: 'FAILURE', reason: 'Sign-on policy evaluation resulted in DENY' },
+      authenticationContext: { ...(raw.authenticationContext as object), externalSessionId: '102abcSess' },
+      target: [
+        { id: '0oa1gjh63g214q0Hq0g4', type: 'AppInstance', alternateId: 'Payroll', displayName: 'Payroll (SAML)', detailEntry: null },
+        { id: '0ua1gjh63g214q0Hq0g5', type: 'AppUser', alternateId: 'alice', displayName: 'Alice Ng', detailEntry: null },
+      ],
+    };
+    const e = decode(sso);
+    expect(e).toMatchObject({
+      type: 'access',
+      outcome: 'denied',
+      app: 'Payroll (SAML)',
+      user: 'alice.ng@example.com',
+      ip: '203.0.113.9',
+      time: at('2026-11-23T08:01:00Z'),
+      session: { id: '102abcSess', idp: 'okta' },
+      geo: { country: 'GB', city: 'London' },
+      event_type: 'user.authentication.sso',
+      outcome_reason: 'Sign-on policy evaluation resulted in DENY',
+    });
+    expect(isFailedLogin(e)).toBe(false);
+    expect(isCredentialAccepted(e)).toBe(false);
+    // DENY too; without an AppInstance target, no app.
+    const deny = decode({ ...sso, outcome: { result: 'DENY', reason: null }, target: [{ type: 'AppUser', displayName: 'x' }] });
+    expect(deny).toMatchObject({ type: 'access', outcome: 'denied' });
+    expect(deny.app).toBeUndefined();
+    // A successful SSO stays a login.
+    expect(decode({ ...sso, outcome: { result: 'SUCCESS', reason: null } })).toMatchObject({ type: 'login', outcome: 'success' });
+    expect(decode({ ...sso, outcome: { result: 'ALLOW', reason: null } })).toMatchObject({ type: 'login', outcome: 'success' });
   });
 
   it('Okta auth_via_mfa push denied → mfa denied (push); a SUCCESS → mfa success', () => {
@@ -70,6 +107,41 @@ describe('mapping profiles feed the credential behaviors (issue 18)', () => {
     const interrupt = decode(fixture('entra-signin-mfa-required.json'));
     expect(interrupt).toMatchObject({ type: 'login', outcome: 'interrupted', error_code: 50074 });
     expect(isSuccessfulLogin(interrupt)).toBe(false);
+    expect(isCredentialAccepted(interrupt)).toBe(true);
+  });
+
+  it.each([
+    [53003, 'Access has been blocked by Conditional Access policies.'],
+    [53000, 'Device is not in required device state: compliant.'],
+    [53001, 'Device is not in required device state: domain joined.'],
+    [53002, 'Application used is not an approved application.'],
+    [53004, 'Proof up is blocked due to risk.'],
+    [530032, 'User blocked due to risk on home tenant.'],
+  ])(
+    'Entra %s (Conditional Access / security policy, after a good password) → blocked, blocked_by_policy: an accepted password',
+    (errorCode, failureReason) => {
+      const raw = {
+        ...fixture('entra-signin-bad-password.json'),
+        status: { errorCode, failureReason, additionalDetails: null },
+        conditionalAccessStatus: 'failure',
+      };
+      const e = decode(raw);
+      expect(e).toMatchObject({ type: 'login', outcome: 'blocked', reason: 'blocked_by_policy', error_code: errorCode, failure_reason: failureReason });
+      expect(isCredentialAccepted(e)).toBe(true);
+      expect(isFailedLogin(e)).toBe(false);
+      expect(isSuccessfulLogin(e)).toBe(false);
+      // The diagnostic-settings export (properties of a SignInLogs record) maps the same.
+      const { createdDateTime, ...props } = raw as Record<string, unknown>;
+      expect(decode({ time: createdDateTime, category: 'SignInLogs', properties: props })).toMatchObject({ outcome: 'blocked', reason: 'blocked_by_policy' });
+    },
+  );
+
+  it('Entra: other failures stay failures (a code near the CA ones is no block)', () => {
+    for (const errorCode of [53005, 50126, 50057]) {
+      const e = decode({ ...fixture('entra-signin-bad-password.json'), status: { errorCode, failureReason: 'x' } });
+      expect(e.outcome).toBe('failure');
+      expect(isCredentialAccepted(e)).toBe(false);
+    }
   });
 
   it('Entra 500121 with a declined app notification → mfa denied (push), with the MFA details', () => {

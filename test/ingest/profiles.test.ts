@@ -77,9 +77,9 @@ describe('okta profile (System Log LogEvent)', () => {
     expect(decode({ ...sample, outcome: { result: 'DENY' } })).toMatchObject({ type: 'login', outcome: 'denied' });
   });
 
-  it('maps an SSO failure, and keeps other event types by name', () => {
+  it('maps an SSO failure (an app refused, no credential presented) to access denied, and keeps other event types by name', () => {
     const sso = decode({ ...sample, eventType: 'user.authentication.sso', outcome: { result: 'FAILURE', reason: 'INVALID_CREDENTIALS' } });
-    expect(sso).toMatchObject({ type: 'login', outcome: 'failure', outcome_reason: 'INVALID_CREDENTIALS' });
+    expect(sso).toMatchObject({ type: 'access', outcome: 'denied', outcome_reason: 'INVALID_CREDENTIALS' });
     const lock = decode({ ...sample, eventType: 'user.account.lock', outcome: { result: 'SUCCESS' } });
     expect(lock.type).toBe('user.account.lock');
   });

@@ -24,16 +24,28 @@ export function looksLikeEntra(obj: Record<string, unknown>): boolean {
 
 /** Entra error codes that interrupt a sign-in (MFA or a prompt required) after a good password: not failures. */
 const INTERRUPTS = new Set([50055, 50072, 50074, 50076, 50079, 50125, 50140, 50158, 81010, 81012]);
+/**
+ * Entra error codes of a sign-in blocked by policy after a good password (Conditional Access is
+ * evaluated after primary authentication): 53000 device not compliant, 53001 not domain joined,
+ * 53002 app not approved, 53003 blocked by Conditional Access, 53004 proof-up blocked due to
+ * risk, 530032 blocked by security defaults / a security policy.
+ */
+const POLICY_BLOCKS = new Set([53000, 53001, 53002, 53003, 53004, 530032]);
 /** Entra error codes meaning a wrong password (or a smart-lockout of one). */
 const BAD_PASSWORD = new Set([50126, 50053, 50056]);
 /** Entra error code of a failed MFA (push denied or unanswered, wrong code). */
 const MFA_FAILED = 500121;
 
-/** The sign-in's outcome: `success` (0), `interrupted`, or `failure`. */
+/** The sign-in's outcome: `success` (0), `interrupted`, `blocked` (by policy), or `failure`. */
 function outcomeOf(code: unknown): string | undefined {
   if (code === undefined || code === null) return undefined;
   const n = Number(code);
-  return n === 0 ? 'success' : INTERRUPTS.has(n) ? 'interrupted' : 'failure';
+  return n === 0 ? 'success' : INTERRUPTS.has(n) ? 'interrupted' : POLICY_BLOCKS.has(n) ? 'blocked' : 'failure';
+}
+
+/** The canonical `reason`: `bad_password` or `blocked_by_policy` for the codes that say so. */
+function reasonOf(n: number): string | undefined {
+  return BAD_PASSWORD.has(n) ? 'bad_password' : POLICY_BLOCKS.has(n) ? 'blocked_by_policy' : undefined;
 }
 
 /** A failed MFA step: `timeout` when the user did not answer, else `denied`. */
@@ -56,8 +68,9 @@ function factorOf(method: unknown): string | undefined {
 /**
  * Microsoft Entra ID sign-in log (Graph `auditLogs/signIns`, or the diagnostic-settings export)
  * → canonical `login`. `status.errorCode` 0 is success; an interrupt (50074, 50076, … : MFA or a
- * prompt required after a good password) is `interrupted`; anything else failure (`reason:
- * bad_password` for 50126 / 50053 / 50056). 500121 (strong authentication failed) becomes an
+ * prompt required after a good password) is `interrupted`; a Conditional Access or security-policy
+ * block (53000–53004, 530032: the password was right) is `blocked` with `reason: blocked_by_policy`;
+ * anything else failure (`reason: bad_password` for 50126 / 50053 / 50056). 500121 (strong authentication failed) becomes an
  * `mfa` event, `denied` or `timeout` (the user did not respond). `mfaDetail` is kept as `mfa`
  * (`method`, `detail`) and `factor` (`push` for an app notification). The record's own fields
  * are kept as attributes (see {@link withSource}).
@@ -78,7 +91,7 @@ export const entra: Profile = (obj) => {
     user: s.userPrincipalName,
     time: s.createdDateTime,
     outcome: mfaFailed ? mfaOutcome(s) : outcomeOf(code),
-    reason: BAD_PASSWORD.has(Number(code)) ? 'bad_password' : undefined,
+    reason: reasonOf(Number(code)),
     factor: factorOf(method),
     mfa: { method, detail: getPath(s, 'mfaDetail.authDetail') },
     error_code: code,

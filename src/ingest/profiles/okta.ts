@@ -20,6 +20,15 @@ function reasonOf(o: Record<string, unknown>): string | undefined {
   return typeof r === 'string' && r ? (REASONS[r] ?? r.toLowerCase().replace(/\s+/g, '_')) : undefined;
 }
 
+/** The display name of the event's `AppInstance` target (the app signed on to), if any. */
+function appOf(o: Record<string, unknown>): unknown {
+  if (!Array.isArray(o.target)) return undefined;
+  for (const t of o.target as unknown[]) {
+    if (isPlainObject(t) && t.type === 'AppInstance' && typeof t.displayName === 'string' && t.displayName.trim() !== '') return t.displayName;
+  }
+  return undefined;
+}
+
 /**
  * An MFA event's canonical outcome: `success`; `denied` (the user pressed "no": Okta logs a
  * FAILURE, `INVALID_CREDENTIALS`, push response `OV_RESPONSE_DENY`) or `timeout` (no answer: a
@@ -46,7 +55,9 @@ function factorOf(o: Record<string, unknown>, eventType: string): string | undef
 
 /**
  * Okta System Log (`/api/v1/logs` LogEvent) → canonical event. Sign-in events become `login`
- * (a FAILURE with `reason`, e.g. `bad_password`); MFA verifications become `mfa` with outcome
+ * (a FAILURE with `reason`, e.g. `bad_password`), except a `user.authentication.sso` that is not
+ * SUCCESS / ALLOW: a user already signed in to Okta refused an app (sign-on policy, not assigned),
+ * no credential presented — an `access` event, outcome `denied`, `app` the target AppInstance; MFA verifications become `mfa` with outcome
  * `success` / `denied` / `timeout` and `factor`; other event types keep their Okta name
  * (`user.account.lock`, …) as `type`. `client.geographicalContext.country` is Okta's country
  * *name* (Okta gives no ISO code): it becomes the ISO code (src/country-code.ts), as every
@@ -57,22 +68,26 @@ function factorOf(o: Record<string, unknown>, eventType: string): string | undef
 export const okta: Profile = (o) => {
   if (!looksLikeOkta(o)) return null;
   const eventType = o.eventType as string;
-  const login = OKTA_LOGIN_EVENTS.has(eventType);
+  const result = getPath(o, 'outcome.result');
+  const upper = String(result).toUpperCase();
+  // An app sign-on refused within an Okta session: no credential presented, not a failed login.
+  const ssoDenied = eventType === 'user.authentication.sso' && upper !== 'SUCCESS' && upper !== 'ALLOW';
+  const login = !ssoDenied && OKTA_LOGIN_EVENTS.has(eventType);
   const mfa = OKTA_MFA_EVENTS.has(eventType);
   const geo = getPath(o, 'client.geographicalContext') as Record<string, unknown> | undefined;
   const lat = getPath(geo, 'geolocation.lat');
   const lon = getPath(geo, 'geolocation.lon');
   const sessionId = getPath(o, 'authenticationContext.externalSessionId');
-  const result = getPath(o, 'outcome.result');
   const dev = isPlainObject(o.device) ? o.device : {};
   return withSource(o, {
-    type: login ? 'login' : mfa ? 'mfa' : eventType,
+    type: ssoDenied ? 'access' : login ? 'login' : mfa ? 'mfa' : eventType,
     id: o.uuid,
     user: getPath(o, 'actor.alternateId') ?? getPath(o, 'actor.id'),
     time: o.published,
-    outcome: mfa ? mfaOutcome(o, eventType) : result,
+    outcome: ssoDenied ? 'denied' : mfa ? mfaOutcome(o, eventType) : result,
     outcome_reason: getPath(o, 'outcome.reason'),
-    reason: (login || mfa) && String(result).toUpperCase() !== 'SUCCESS' ? reasonOf(o) : undefined,
+    reason: (login || mfa || ssoDenied) && upper !== 'SUCCESS' ? reasonOf(o) : undefined,
+    app: ssoDenied ? appOf(o) : undefined,
     factor: mfa ? factorOf(o, eventType) : undefined,
     ip: getPath(o, 'client.ipAddress'),
     geo: vendorGeo(lat, lon, countryCode(geo?.country), geo?.city),
