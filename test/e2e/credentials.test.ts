@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { eventOf } from '../helpers/receiver.js';
 import { waitFor } from '../helpers/redis.js';
@@ -36,6 +37,8 @@ async function risk(user: string): Promise<Risk> {
   expect(res.status).toBe(200);
   return (await res.json()) as Risk;
 }
+
+const fixture = (name: string) => JSON.parse(readFileSync(new URL(`../ingest/fixtures/${name}`, import.meta.url), 'utf8')) as Record<string, unknown>;
 
 const setsFor = (user: string) => h.receiver.received.filter((s) => (s.claims.sub_id as { email?: string }).email === user);
 
@@ -120,5 +123,58 @@ describe('credential behaviors, end to end', () => {
     );
     expect((await risk(NEAR_MISS)).level).toBe('low');
     expect(setsFor(NEAR_MISS)).toEqual([]);
+  }, 40_000);
+
+  it('vendor records: Entra bad passwords then an MFA interrupt (50074) flag brute_force; Okta SSO refusals are no failed logins', async () => {
+    const entra = fixture('entra-signin-bad-password.json');
+    const ENTRA = 'entra-guessed@example.com';
+    for (let i = 0; i < 5; i++)
+      await add('login', { ...entra, id: `ebf-${i}`, userPrincipalName: ENTRA, createdDateTime: recentIso(i * MIN), ipAddress: '203.0.113.20' });
+    await add('login', {
+      ...entra,
+      id: 'ebf-mfa',
+      userPrincipalName: ENTRA,
+      createdDateTime: recentIso(5 * MIN),
+      ipAddress: '203.0.113.20',
+      status: { errorCode: 50074, failureReason: 'Strong Authentication is required.' },
+    });
+    // Okta: 5 app sign-ons refused by policy within a session, then a sign-in: no brute force.
+    const okta = fixture('okta-session-start.json');
+    const OKTA = 'okta-refused@example.com';
+    const actor = { ...(okta.actor as object), alternateId: OKTA };
+    for (let i = 0; i < 5; i++)
+      await add('login', {
+        ...okta,
+        uuid: `osso-${i}`,
+        actor,
+        eventType: 'user.authentication.sso',
+        published: recentIso(i * MIN),
+        outcome: { result: 'FAILURE', reason: 'Sign-on policy evaluation resulted in DENY' },
+        target: [{ id: '0oa1', type: 'AppInstance', alternateId: 'payroll', displayName: 'Payroll' }],
+      });
+    const sessionId = 'okta-refused-session';
+    await add('login', {
+      ...okta,
+      uuid: 'osso-ok',
+      actor,
+      published: recentIso(5 * MIN),
+      authenticationContext: { ...(okta.authenticationContext as object), externalSessionId: sessionId },
+    });
+
+    await waitFor(() => setsFor(ENTRA).some((s) => eventOf(s).body.current_level === 'HIGH'), { what: "the Entra user's SET", timeout: 20_000 });
+    const bf = (await risk(ENTRA)).behaviors.find((b) => b.id === 'brute_force')!;
+    expect(bf.summary).toContain('then a login from 203.0.113.20 with the right password, interrupted (MFA or a prompt required)');
+    expect(bf.evidence).toMatchObject({ count: 5, success: { id: 'ebf-mfa', outcome: 'interrupted', password_accepted: true } });
+
+    // The Okta sign-in processed (its session stored), and no behavior.
+    await waitFor(
+      async () => {
+        const res = await fetch(`${h.worker.url}/v1/sessions/${sessionId}`, { headers: { authorization: `Bearer ${h.cfg.adminToken}` } });
+        return res.status === 200 ? true : undefined;
+      },
+      { what: 'the Okta sign-in processed' },
+    );
+    expect((await risk(OKTA)).level).toBe('low');
+    expect(setsFor(OKTA)).toEqual([]);
   }, 40_000);
 });

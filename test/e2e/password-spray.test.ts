@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { waitFor } from '../helpers/redis.js';
 import { eventOf } from '../helpers/receiver.js';
@@ -22,6 +23,25 @@ const sprayFrom = async (ip: string, tag: string, from: number) => {
   for (let i = 0; i < 5; i++)
     await add({ id: `${tag}-f${i}`, user: `${tag}${i}@example.com`, time: recentIso(from + i * MIN), outcome: 'failure', reason: 'bad_password', ip });
 };
+/** An Entra sign-in record (as Graph or a shipper gives it) of `user` from `ip` with `errorCode`. */
+const entraBadPassword = JSON.parse(readFileSync(new URL('../ingest/fixtures/entra-signin-bad-password.json', import.meta.url), 'utf8')) as Record<
+  string,
+  unknown
+>;
+const entra = (id: string, user: string, at: number, ip: string, errorCode: number) =>
+  h.redis.xadd(
+    `${h.prefix}:login`,
+    '*',
+    'event',
+    JSON.stringify({
+      ...entraBadPassword,
+      id,
+      userPrincipalName: user,
+      createdDateTime: recentIso(at),
+      ipAddress: ip,
+      status: { errorCode, failureReason: 'x' },
+    }),
+  );
 const subjects = () => h.receiver.received.map((s) => (s.claims.sub_id as { email?: string }).email);
 const risk = async (user: string) => {
   const res = await fetch(`${h.worker.url}/v1/users/${encodeURIComponent(user)}/risk`, { headers: { authorization: `Bearer ${h.cfg.adminToken}` } });
@@ -94,5 +114,29 @@ describe('password_spray end to end (real worker, Redis, receiver)', () => {
     await untilQuiet(h.redis, { prefix: h.prefix, users });
     const levels = await Promise.all(users.map(async (u) => (await risk(u)).level));
     expect(levels.filter((l) => l === 'high')).toHaveLength(20);
+  });
+
+  it('Entra records: bad passwords (50126) for 5 users, Conditional Access blocks (53003) not counted, then a 53003 victim: flagged, saying the password was accepted', async () => {
+    const ip = '198.51.100.63';
+    // 4 users' bad passwords and 3 users blocked by Conditional Access: one user short of a spray.
+    for (let i = 0; i < 4; i++) await entra(`ca-f${i}`, `caf${i}@example.com`, i * MIN, ip, 50126);
+    for (let i = 0; i < 3; i++) await entra(`ca-b${i}`, `cab${i}@example.com`, 5 * MIN, ip, 53003);
+    await entra('ca-ok', 'caok@example.com', 6 * MIN, ip, 0);
+    await untilQuiet(h.redis, { prefix: h.prefix, users: ['caok@example.com', 'cab0@example.com', 'cab1@example.com', 'cab2@example.com'] });
+    expect(subjects().filter((s) => s?.startsWith('ca'))).toEqual([]);
+    // The fifth user's bad password, then a sign-in blocked by Conditional Access after the right password.
+    await entra('ca-f4', 'caf4@example.com', 7 * MIN, ip, 50126);
+    await entra('ca-victim', 'cavictim@example.com', 8 * MIN, ip, 53003);
+    await waitFor(() => subjects().includes('cavictim@example.com'), { what: "the blocked victim's SET" });
+    const r = await risk('cavictim@example.com');
+    expect(r.level).toBe('high');
+    expect(r.behaviors[0]).toMatchObject({
+      id: 'password_spray',
+      evidence: { ip, distinct_users: 5, failures: 5, success: 'ca-victim', outcome: 'blocked', password_accepted: true },
+    });
+    // The blocked sign-ins before the fifth failure (in event time) had 4 users' failures before them: never flagged.
+    const blocked = ['cab0@example.com', 'cab1@example.com', 'cab2@example.com'];
+    await untilQuiet(h.redis, { prefix: h.prefix, users: ['cavictim@example.com', ...blocked] });
+    expect(subjects().filter((s) => blocked.includes(s ?? ''))).toEqual([]);
   });
 });

@@ -56,9 +56,10 @@ function factorOf(o: Record<string, unknown>, eventType: string): string | undef
 /**
  * Okta System Log (`/api/v1/logs` LogEvent) → canonical event. Sign-in events become `login`
  * (a FAILURE with `reason`, e.g. `bad_password`), except a `user.authentication.sso` that is not
- * SUCCESS / ALLOW: a user already signed in to Okta refused an app (sign-on policy, not assigned),
- * no credential presented — an `access` event, outcome `denied`, `app` the target AppInstance; MFA verifications become `mfa` with outcome
- * `success` / `denied` / `timeout` and `factor`; other event types keep their Okta name
+ * SUCCESS / ALLOW: a user already signed in to Okta refused an app (sign-on policy, not
+ * assigned), no credential presented — an `access` event, outcome `denied`, `app` the target
+ * AppInstance's name. MFA verifications become `mfa` with outcome `success` / `denied` /
+ * `timeout` and `factor`; other event types keep their Okta name
  * (`user.account.lock`, …) as `type`. `client.geographicalContext.country` is Okta's country
  * *name* (Okta gives no ISO code): it becomes the ISO code (src/country-code.ts), as every
  * other source gives it, so that countries compare. Okta's own fields are kept as attributes
