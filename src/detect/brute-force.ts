@@ -1,8 +1,8 @@
 /**
  * brute_force: `failures` failed logins of one user within `window` (event time), then a
  * successful login — or a sign-in whose password was accepted but which did not complete
- * (interrupted for MFA, blocked by policy: {@link isCredentialAccepted}), which is never counted
- * as a failure. The success is what makes it risk: the failures alone are what the
+ * (interrupted for MFA, blocked by policy: `isCredentialAccepted`, src/login.ts), which is never
+ * counted as a failure. The success is what makes it risk: the failures alone are what the
  * `failed_logins` threshold counts. Arrival order never changes the verdict (see attempts.ts):
  * a success is flagged when at least `failures` failed logins lie in `[success - window,
  * success]`, also when some of them arrive after it; each success is flagged at most once.

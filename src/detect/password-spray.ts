@@ -5,9 +5,9 @@
  * The rule depends only on the set of events, never on their arrival order: a successful login
  * at time t from ip X is flagged when X's failed logins in [t − window, t] name ≥ `users`
  * distinct users. A sign-in whose password was accepted but which did not complete (interrupted
- * for MFA, blocked by policy: {@link isCredentialAccepted}) is such a success, never a failure;
- * its hit says so (evidence `outcome`). The IP's failures are other users' events, so they cannot live in the
- * victim's per-user window: the ingest edge (src/ingest/ip-spray.ts) keeps each IP's recent
+ * for MFA, blocked by policy: `isCredentialAccepted`, src/login.ts) is such a success, never a
+ * failure; its hit says so (evidence `outcome`). The IP's failures are other users' events, so
+ * they cannot live in the victim's per-user window: the ingest edge (src/ingest/ip-spray.ts) keeps each IP's recent
  * logins under the IP's own Redis key and attaches, under {@link IP_FAILURES}, the IP's failures
  * up to the success's time to each successful login it judges (a success whose failures
  * arrive later is re-presented then as a `password_spray.victim` event of that user). This

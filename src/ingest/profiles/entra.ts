@@ -68,10 +68,11 @@ function factorOf(method: unknown): string | undefined {
 /**
  * Microsoft Entra ID sign-in log (Graph `auditLogs/signIns`, or the diagnostic-settings export)
  * → canonical `login`. `status.errorCode` 0 is success; an interrupt (50074, 50076, … : MFA or a
- * prompt required after a good password) is `interrupted`; a Conditional Access or security-policy
- * block (53000–53004, 530032: the password was right) is `blocked` with `reason: blocked_by_policy`;
- * anything else failure (`reason: bad_password` for 50126 / 50053 / 50056). 500121 (strong authentication failed) becomes an
- * `mfa` event, `denied` or `timeout` (the user did not respond). `mfaDetail` is kept as `mfa`
+ * prompt required after a good password) is `interrupted`; a Conditional Access or
+ * security-policy block (53000–53004, 530032: the password was right) is `blocked` with `reason:
+ * blocked_by_policy`; anything else failure (`reason: bad_password` for 50126 / 50053 / 50056).
+ * 500121 (strong authentication failed) becomes an `mfa` event, `denied` or `timeout` (the user
+ * did not respond). `mfaDetail` is kept as `mfa`
  * (`method`, `detail`) and `factor` (`push` for an app notification). The record's own fields
  * are kept as attributes (see {@link withSource}).
  */

@@ -59,8 +59,8 @@ function factorOf(o: Record<string, unknown>, eventType: string): string | undef
  * SUCCESS / ALLOW: a user already signed in to Okta refused an app (sign-on policy, not
  * assigned), no credential presented — an `access` event, outcome `denied`, `app` the target
  * AppInstance's name. MFA verifications become `mfa` with outcome `success` / `denied` /
- * `timeout` and `factor`; other event types keep their Okta name
- * (`user.account.lock`, …) as `type`. `client.geographicalContext.country` is Okta's country
+ * `timeout` and `factor`; other event types keep their Okta name (`user.account.lock`, …) as
+ * `type`. `client.geographicalContext.country` is Okta's country
  * *name* (Okta gives no ISO code): it becomes the ISO code (src/country-code.ts), as every
  * other source gives it, so that countries compare. Okta's own fields are kept as attributes
  * (`debugContext`, `target`, …; see {@link withSource}); its `device` (a registered device) gives
