@@ -5,6 +5,8 @@ import { errorCode } from '../errors.js';
 import { reduce, reset } from '../risk/reducer.js';
 import type { UserState } from '../risk/state.js';
 import type { BehaviorEpochs } from '../risk/behavior-epochs.js';
+import type { ResponseRule } from '../config/responses.js';
+import { lateLogin, markAfter, type LateLogin } from '../sessions/policy-mark.js';
 import type { BehaviorHit, LevelChange, StreamEvent } from '../types.js';
 import type { ResetOutcome } from './control.js';
 import type { RoutedItem } from './routed.js';
@@ -19,6 +21,11 @@ export interface ApplyContext {
   secrets?: readonly string[];
   /** The behaviors' on-epochs known (src/risk/behavior-epochs.ts); absent: none turned on again. */
   epochs?: BehaviorEpochs;
+  /**
+   * The response rules that revoke sessions (src/sessions/policy-mark.ts); absent when none does:
+   * no revocation mark is kept and no late login looked for.
+   */
+  revoke?: readonly ResponseRule[];
 }
 
 /** How far back an entry id's time still counts as its item's arrival ({@link arrivalOf}). */
@@ -47,6 +54,8 @@ export interface Applied {
   audits: AuditEntry[];
   /** Items the reducer threw on: dead-lettered with the code (deterministic: a replay fails the same way). */
   failed: Array<{ item: RoutedItem; code: string }>;
+  /** Session logins at or before the user's revocation mark, to revoke on their own (only with `ctx.revoke`). */
+  late?: LateLogin[];
 }
 
 /**
@@ -84,6 +93,14 @@ export function applyItems(user: string, state: UserState, items: readonly Route
     try {
       const r = reduce(out.state, [{ event: item.e, ref }], ctx.behaviors, arrivalOf(item.k, ctx.now), ctx.limits, ctx.secrets, ctx.epochs);
       out.state = r.state;
+      if (ctx.revoke) {
+        // Against the mark before this event: the trigger's own login is stored in its commit, and revoked with the rest.
+        const mark = out.state.revokedUpTo;
+        const late = lateLogin(item.e, mark);
+        if (late) (out.late ??= []).push(late);
+        const next = markAfter(mark, ctx.revoke, r.hits, r.changes);
+        if (next !== mark) out.state = { ...out.state, revokedUpTo: next };
+      }
       for (const h of r.hits) out.events.push({ user, kind: 'hit', data: h });
       for (const ch of r.changes) out.events.push({ user, kind: 'change', data: ch });
       out.applied.push({ ref, event: item.e, deliveries: 1 });

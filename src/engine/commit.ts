@@ -10,6 +10,7 @@ import { queueScript } from '../redis/scripts.js';
 import type { ChainableCommander } from 'ioredis';
 import type { BehaviorHit, LevelChange } from '../types.js';
 import type { SessionIdentity } from '../sessions/identity.js';
+import type { LateLogin } from '../sessions/policy-mark.js';
 import type { ResetOutcome } from './control.js';
 
 /** Everything one partition applied since its last commit. */
@@ -26,6 +27,8 @@ export interface PartitionDelta {
   /** Reset outcomes for their requesters. */
   results: Array<{ req: string; user: string; outcome: ResetOutcome }>;
   audits: AuditEntry[];
+  /** Session logins to revoke on their own (src/sessions/policy-mark.ts): outbox entries of kind `revoke`. */
+  late?: Array<{ user: string; data: LateLogin }>;
   /** The last applied order key. */
   pos: OrderKey;
   /** Entries applied (for the commit trigger). */
@@ -133,6 +136,10 @@ export function commitOps(
     if (!a.target) continue; // a reset's entry always names its user
     count += op(w, ['XADD', keys.userOutbox(a.target), '*', 'kind', 'audit', 'data', JSON.stringify(a)]);
     outboxUsers.add(a.target);
+  }
+  for (const { user, data } of d.late ?? []) {
+    count += op(w, ['XADD', keys.userOutbox(user), '*', 'kind', 'revoke', 'data', JSON.stringify(data)]);
+    outboxUsers.add(user);
   }
   // A reset's outcome reaches its requester once its audit entry is in the audit log: the relay
   // writes it after the entry (an unknown user's outcome, with nothing to audit, is written here).

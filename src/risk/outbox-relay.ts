@@ -5,6 +5,7 @@ import { CONTROL_RESULT_TTL_MS } from '../engine/commit.js';
 import { randomUUID } from 'node:crypto';
 import { defineScripts, queueScript, scriptsOn } from '../redis/scripts.js';
 import type { BehaviorHit, LevelChange } from '../types.js';
+import type { LateLogin } from '../sessions/policy-mark.js';
 
 /** A relay's hold on its partitions' locks, renewed while it runs: a relay whose process died frees them this soon. */
 const RELAY_LOCK_MS = 3_000;
@@ -20,11 +21,18 @@ export interface UserHit {
   hit: BehaviorHit;
 }
 
+/** A session login to revoke on its own (response policies) and its user. */
+export interface UserLateLogin {
+  user: string;
+  late: LateLogin;
+}
+
 /**
- * Receives committed level changes (enqueues their SET deliveries) and hits (response policies),
- * before they leave the outbox: a crash repeats the call, so it must be idempotent per change / hit.
+ * Receives committed level changes (enqueues their SET deliveries), hits and late logins (response
+ * policies), before they leave the outbox: a crash repeats the call, so it must be idempotent per
+ * change / hit / late login.
  */
-export type ChangeSink = (changes: LevelChange[], hits: UserHit[]) => Promise<void>;
+export type ChangeSink = (changes: LevelChange[], hits: UserHit[], late: UserLateLogin[]) => Promise<void>;
 
 /** The audit entry of a level change riskstream made itself (a hit or an expiry; not a reset). */
 export function levelChangedAudit(c: LevelChange): AuditEntry {
@@ -148,6 +156,7 @@ export class OutboxRelay {
   private async pass(locked: Array<[number, string[]]>, rows: Map<string, Array<[string, string[]]>>, token: string): Promise<LevelChange[]> {
     const changes: LevelChange[] = [];
     const hits: UserHit[] = [];
+    const late: UserLateLogin[] = [];
     const feed: Array<{ kind: string; data: string; user: string }> = [];
     const audits: AuditEntry[] = [];
     const results: Array<{ user: string; req: string; outcome: unknown }> = [];
@@ -157,6 +166,8 @@ export class OutboxRelay {
         const data = f[f.indexOf('data') + 1] ?? '{}';
         if (kind === 'audit') audits.push(JSON.parse(data) as AuditEntry);
         else if (kind === 'result') results.push({ user, ...(JSON.parse(data) as { req: string; outcome: unknown }) });
+        else if (kind === 'revoke')
+          late.push({ user, late: JSON.parse(data) as LateLogin }); // the policy's, not a risk event
         else {
           feed.push({ kind, data, user });
           if (kind === 'change') changes.push(JSON.parse(data) as LevelChange);
@@ -164,7 +175,7 @@ export class OutboxRelay {
         }
       }
     }
-    if ([...rows.values()].some((r) => r.length)) await this.sink(changes, hits);
+    if ([...rows.values()].some((r) => r.length)) await this.sink(changes, hits, late);
     const write = pipeline(this.redis);
     for (const f of feed) write.xadd(this.riskEventsStream, 'MAXLEN', '~', this.maxlen, '*', 'kind', f.kind, 'user', f.user, 'data', f.data);
     if (this.auditStream) {

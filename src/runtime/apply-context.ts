@@ -2,6 +2,7 @@ import type { Config } from '../config/load.js';
 import type { ApplyContext } from '../engine/apply.js';
 import { knownSecrets } from '../secrets/known-secrets.js';
 import type { BehaviorEpochs } from '../risk/behavior-epochs.js';
+import { revokeRulesOf } from '../sessions/policy-mark.js';
 
 /** Each loaded configuration's own secrets (a reload loads a new one). */
 const secretsOf = new WeakMap<Config, string[]>();
@@ -9,17 +10,20 @@ const secretsOf = new WeakMap<Config, string[]>();
 /**
  * The owner's apply context from config: behaviors, detector limits (`state.*`), processing time
  * `now`, the worker's own secrets (kept out of what hits quote from events) and the behaviors'
- * on-epochs it knows (src/engine/behavior-epochs.ts).
+ * on-epochs it knows (src/engine/behavior-epochs.ts), and the response rules that revoke sessions
+ * (none: no policy work per event).
  */
 export function applyContextOf(config: Config, now: number, epochs?: BehaviorEpochs): ApplyContext {
   const s = config.raw.state;
   let secrets = secretsOf.get(config);
   if (!secrets) secretsOf.set(config, (secrets = knownSecrets(config)));
+  const revoke = revokeRulesOf(config.responses);
   return {
     behaviors: config.behaviors,
     limits: { maxLogins: s.max_logins, maxAge: s.login_max_age, allowedLateness: s.allowed_lateness },
     now,
     secrets,
     ...(epochs ? { epochs } : {}),
+    ...(revoke ? { revoke } : {}),
   };
 }

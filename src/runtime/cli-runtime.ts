@@ -32,8 +32,8 @@ export async function cliServices(config: Config, redis: RedisClient): Promise<C
   // A reset goes through the user's partition owner when a worker runs (in order with the user's
   // events); with none, the CLI commits it itself and relays the outbox (the SET waits in the queue).
   const sessions = buildSessions({ config: () => config, redis, keys, audit, logger, ssf });
-  const sink = (c: Parameters<SsfRuntime['enqueueChanges']>[0], hits: Parameters<typeof sessions.respond>[1]) =>
-    ssf.enqueueChanges(c).then(() => sessions.respond(c, hits));
+  const sink = (c: Parameters<SsfRuntime['enqueueChanges']>[0], hits: Parameters<typeof sessions.respond>[1], late: Parameters<typeof sessions.respond>[2]) =>
+    ssf.enqueueChanges(c).then(() => sessions.respond(c, hits, late));
   const relay = new OutboxRelay(redis, keys, config.streams.riskEvents, sink, config.raw.streams.maxlen, config.streams.audit);
   const risk = new RiskService(redis, keys, store, (req) => resetUser(redis, keys, req, commitSettingsOf(config), (users) => relay.relay(users)));
   return { risk, audit, ssf, close: () => ssf.close() };

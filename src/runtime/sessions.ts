@@ -12,7 +12,7 @@ import type { OwnerParts } from '../engine/owner.js';
 import { sessionUseEnricher } from '../sessions/captured.js';
 import { responsePolicy } from '../sessions/response-policy.js';
 import type { LevelChange } from '../types.js';
-import type { UserHit } from '../risk/outbox-relay.js';
+import type { UserHit, UserLateLogin } from '../risk/outbox-relay.js';
 import type { SsfRuntime } from './ssf.js';
 
 /** The session-audit side: store, pipeline stage, service for API and CLI. */
@@ -21,8 +21,8 @@ export interface SessionsRuntime {
   engine: OwnerParts['sessions'];
   /** Enrich stage: attaches each session use's captured login identity (for session_hijack). */
   enrich(events: StreamEvent[]): Promise<void>;
-  /** Outbox-relay hook: the `responses:` policies (revoke a user's sessions). */
-  respond(changes: LevelChange[], hits: UserHit[]): Promise<void>;
+  /** Outbox-relay hook: the `responses:` policies (revoke a user's sessions; a late login's session). */
+  respond(changes: LevelChange[], hits: UserHit[], late?: UserLateLogin[]): Promise<void>;
   service: SessionService;
 }
 
@@ -69,6 +69,7 @@ export function buildSessions(deps: {
       keys: deps.keys,
       rules: () => deps.config().responses,
       revokeUser: (user, opts) => service.revokeUser(user, opts),
+      revokeUserSession: (user, id, opts) => service.revokeUserSession(user, id, opts),
       onRevoked: (t, revoked) => deps.logger.info({ user: t.user, trigger: t.marker, sessions: revoked.length }, 'response policy revoked sessions'),
     }),
     service,

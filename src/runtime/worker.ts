@@ -101,7 +101,7 @@ async function start(opts: WorkerOptions, watch: StartWatch): Promise<WorkerHand
     redis,
     keys,
     config.streams.riskEvents,
-    (changes, hits) => ssf.enqueueChanges(changes).then(() => sessions.respond(changes, hits)), // responses: before the outbox entries go
+    (changes, hits, late) => ssf.enqueueChanges(changes).then(() => sessions.respond(changes, hits, late)), // responses: before the outbox entries go
     config.raw.streams.maxlen,
     config.streams.audit,
   );

@@ -9,15 +9,20 @@
  * before the marker repeats the revocation, which then finds only sessions still active (the
  * revoked ones are gone, and their SETs' job ids are deterministic), and a repeat after the marker
  * does nothing. So every trigger revokes exactly once, also after a crash.
+ *
+ * A session login that arrives after its trigger though it is earlier in event time (shipper lag)
+ * is handed over too, as a late login (src/sessions/policy-mark.ts: the owner decides it in the
+ * login's commit): that one session is revoked, the same way, exactly once (marker `late:<digest>`).
  */
 import { createHash } from 'node:crypto';
 import type { RedisClient } from '../redis/client.js';
 import type { ResponseRule } from '../config/responses.js';
 import type { Keys } from '../keys.js';
-import type { UserHit } from '../risk/outbox-relay.js';
-import { levelRank, type LevelChange } from '../types.js';
+import type { UserHit, UserLateLogin } from '../risk/outbox-relay.js';
+import type { LevelChange } from '../types.js';
 import { cutChars } from '../text.js';
 import type { RevokedSession, RevokeOptions } from './revoke.js';
+import { changeFires, hitFires } from './policy-mark.js';
 
 /** The audit actor of a policy's revocations. */
 export const POLICY_ACTOR = 'policy';
@@ -25,44 +30,54 @@ export const POLICY_ACTOR = 'policy';
 /** One rule firing for one user. */
 export interface PolicyTrigger {
   user: string;
-  /** Deterministic per trigger (`level:<change id>` / `hit:<digest>`). */
+  /** Deterministic per trigger (`level:<change id>` / `hit:<digest>` / `late:<digest>`). */
   marker: string;
   /** The revocation reason (`policy: level high (change …)`, `policy: behavior session_hijack`). */
   reason: string;
+  /** A late login's: only this stored session id is revoked; absent: every session of the user. */
+  session?: string;
 }
 
-function hitMarker(h: UserHit): string {
-  const key = [h.user, h.hit.behavior, h.hit.time, ...h.hit.eventIds].join('\u0000');
-  return `hit:${createHash('sha256').update(key).digest('hex').slice(0, 32)}`;
-}
+const digest = (parts: ReadonlyArray<string | number>): string => createHash('sha256').update(parts.join('\u0000')).digest('hex').slice(0, 32);
+
+const hitMarker = (h: UserHit): string => `hit:${digest([h.user, h.hit.behavior, h.hit.time, ...h.hit.eventIds])}`;
 
 /**
  * The triggers a relay's changes and hits fire (pure): a change that raises a user to the rule's
  * level or above (riskstream's own, not an admin's), a hit of the rule's behavior that counted
- * (not expired on arrival). Rules without `revoke_sessions` fire nothing. One trigger per marker.
+ * (not expired on arrival). Rules without `revoke_sessions` fire nothing. Each late login is a
+ * trigger of its own, for its one session. One trigger per marker.
  */
-export function policyTriggers(rules: readonly ResponseRule[], changes: readonly LevelChange[], hits: readonly UserHit[]): PolicyTrigger[] {
+export function policyTriggers(
+  rules: readonly ResponseRule[],
+  changes: readonly LevelChange[],
+  hits: readonly UserHit[],
+  late: readonly UserLateLogin[] = [],
+): PolicyTrigger[] {
   const out = new Map<string, PolicyTrigger>();
   for (const rule of rules) {
     if (!rule.revoke_sessions) continue;
-    const when = rule.when;
-    if ('level' in when) {
-      const min = levelRank(when.level);
-      for (const c of changes) {
-        if (c.initiatingEntity === 'admin' || levelRank(c.current) < min || levelRank(c.previous) >= min) continue;
-        const marker = `level:${c.id}`;
-        out.set(`${c.user}\u0000${marker}`, { user: c.user, marker, reason: cutChars(`policy: level ${c.current} (${c.reason})`, 500) });
-      }
-    } else {
-      for (const h of hits) {
-        if (h.hit.behavior !== when.behavior || h.hit.expiredOnArrival) continue;
-        const marker = hitMarker(h);
-        out.set(`${h.user}\u0000${marker}`, { user: h.user, marker, reason: cutChars(`policy: behavior ${h.hit.behavior} (${h.hit.summary})`, 500) });
-      }
+    for (const c of changes) {
+      if (!changeFires(rule, c)) continue;
+      const marker = `level:${c.id}`;
+      out.set(`${c.user}\u0000${marker}`, { user: c.user, marker, reason: cutChars(`policy: level ${c.current} (${c.reason})`, 500) });
     }
+    for (const h of hits) {
+      if (!hitFires(rule, h.hit)) continue;
+      const marker = hitMarker(h);
+      out.set(`${h.user}\u0000${marker}`, { user: h.user, marker, reason: cutChars(`policy: behavior ${h.hit.behavior} (${h.hit.summary})`, 500) });
+    }
+  }
+  // Decided by the owner under the rules of its apply: revoked whatever the rules are now.
+  for (const { user, late: l } of late) {
+    const marker = `late:${digest([user, l.session, l.login_at, l.trigger])}`;
+    const reason = `policy: session login at ${iso(l.login_at)}, not after the revocation trigger at ${iso(l.trigger)}`;
+    out.set(`${user}\u0000${marker}`, { user, marker, reason, session: l.session });
   }
   return [...out.values()];
 }
+
+const iso = (ms: number): string => (Number.isFinite(ms) && Math.abs(ms) <= 8.64e15 ? new Date(ms).toISOString() : String(ms));
 
 /** What {@link responsePolicy} needs. */
 export interface ResponsePolicyDeps {
@@ -72,22 +87,25 @@ export interface ResponsePolicyDeps {
   rules: () => readonly ResponseRule[];
   /** Revokes all of a user's sessions (the session service's `revokeUser`). */
   revokeUser: (user: string, opts: RevokeOptions) => Promise<RevokedSession[]>;
+  /** Revokes one of a user's sessions, by stored id (the session service's `revokeUserSession`). */
+  revokeUserSession: (user: string, id: string, opts: RevokeOptions) => Promise<RevokedSession[]>;
   /** How long a trigger's marker is kept (default 7 days: far longer than any outbox retry). */
   markerTtlMs?: number;
   /** Told what each trigger revoked. */
   onRevoked?: (t: PolicyTrigger, revoked: RevokedSession[]) => void;
 }
 
-/** A relay hook running the response policies for relayed changes and hits (idempotent per trigger). */
-export function responsePolicy(deps: ResponsePolicyDeps): (changes: LevelChange[], hits: UserHit[]) => Promise<void> {
+/** A relay hook running the response policies for relayed changes, hits and late logins (idempotent per trigger). */
+export function responsePolicy(deps: ResponsePolicyDeps): (changes: LevelChange[], hits: UserHit[], late?: UserLateLogin[]) => Promise<void> {
   const ttl = deps.markerTtlMs ?? 7 * 86_400_000;
-  return async (changes, hits) => {
+  return async (changes, hits, late = []) => {
     const rules = deps.rules();
-    if (rules.length === 0) return;
-    for (const t of policyTriggers(rules, changes, hits)) {
+    if (rules.length === 0 && late.length === 0) return;
+    for (const t of policyTriggers(rules, changes, hits, late)) {
       const key = deps.keys.userPolicyDone(t.user, t.marker);
       if ((await deps.redis.exists(key)) === 1) continue; // done before a crash or a repeat
-      const revoked = await deps.revokeUser(t.user, { actor: POLICY_ACTOR, reason: t.reason });
+      const opts = { actor: POLICY_ACTOR, reason: t.reason };
+      const revoked = await (t.session === undefined ? deps.revokeUser(t.user, opts) : deps.revokeUserSession(t.user, t.session, opts));
       await deps.redis.set(key, String(revoked.length), 'PX', ttl);
       deps.onRevoked?.(t, revoked);
     }

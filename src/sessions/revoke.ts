@@ -65,6 +65,13 @@ export async function revokeUserSessions(deps: RevokeDeps, user: string, opts: R
   return out;
 }
 
+/** Revokes one of a user's sessions by id, the user's copy only (audited and notified); returns it, or nothing when not active. */
+export async function revokeUserSession(deps: RevokeDeps, user: string, id: string, opts: RevokeOptions): Promise<RevokedSession[]> {
+  const out: RevokedSession[] = [];
+  await deps.store.revokeCopies(id, metaOf(deps, opts), user, notifyInto(deps, out));
+  return out;
+}
+
 /** The store's revocation meta: who, why, and now (`deps.now`). */
 const metaOf = (deps: RevokeDeps, opts: RevokeOptions): RevokeMeta => ({ ...opts, time: (deps.now ?? Date.now)() });
 

@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { waitFor } from '../helpers/redis.js';
 import { eventOf } from '../helpers/receiver.js';
-import { workerHarness } from '../helpers/worker.js';
+import { criticalDetection, workerHarness } from '../helpers/worker.js';
 import { untilQuiet } from '../helpers/quiet.js';
-import { HOUR, MIN, recentIso } from '../helpers/clock.js';
+import { HOUR, MIN, recent, recentIso } from '../helpers/clock.js';
 
 const SESSION_REVOKED = 'https://schemas.openid.net/secevent/caep/event-type/session-revoked';
 const USER = 'carol@example.com';
@@ -16,6 +16,7 @@ const h = workerHarness(
     behaviors: {
       impossible_travel: { risk_level: 'high', expires_after: '24h' },
       dlp_detection: { risk_level: 'medium', expires_after: '24h' },
+      endpoint_detection: { risk_level: 'high', expires_after: '24h', min_severity: 'high' },
       responses: [{ when: { level: 'high' }, revoke_sessions: true }],
     },
   },
@@ -57,5 +58,40 @@ describe('responses: when {level: high} (real worker, Redis, receiver)', () => {
     const audit = (await res.json()) as { entries: Array<{ actor: string; details: { reason: string } }> };
     expect(audit.entries.map((e) => e.actor)).toEqual(['policy', 'policy']);
     expect(audit.entries[0]!.details.reason).toMatch(/^policy: level high/);
+  }, 60_000);
+
+  it('a login earlier than the trigger but delivered after its revocation (shipper lag) is revoked too; a later one stays', async () => {
+    const user = 'dave@example.com';
+    const daveLogin = (session: string, at: number): string =>
+      JSON.stringify({ type: 'login', id: `l-${session}`, user, time: recentIso(at), outcome: 'success', ip: '81.2.69.142', session: { id: session } });
+    const revokedIds = (): string[] =>
+      h.receiver.received
+        .filter((s) => eventOf(s).type === SESSION_REVOKED)
+        .map((s) => (s.claims.sub_id as { session: { id: string } }).session.id)
+        .filter((id) => id.startsWith('d-'));
+    const get = async <T>(path: string): Promise<T> =>
+      (await (await fetch(`${h.worker.url}${path}`, { headers: { authorization: `Bearer ${h.cfg.adminToken}` } })).json()) as T;
+    await h.redis.xadd(`${h.prefix}:login`, '*', 'event', daveLogin('d-1', 0));
+    await waitFor(async () => (await get<{ sessions: unknown[] }>(`/v1/users/${user}/sessions`)).sessions.length === 1, { what: 'd-1 stored' });
+    await h.redis.xadd(`${h.prefix}:activity`, '*', 'event', criticalDetection(user, { time: recent(3 * HOUR) }));
+    await waitFor(() => revokedIds().includes('d-1'), { what: 'd-1 revoked' });
+    await untilQuiet(h.redis, { prefix: h.prefix, users: [user] });
+
+    // The IdP's logs catch up: a login after the detection, then one before it.
+    await h.redis.xadd(`${h.prefix}:login`, '*', 'event', daveLogin('d-after', 4 * HOUR));
+    await h.redis.xadd(`${h.prefix}:login`, '*', 'event', daveLogin('d-late', 2 * HOUR));
+    await waitFor(() => revokedIds().includes('d-late'), { what: 'd-late revoked' });
+    await untilQuiet(h.redis, { prefix: h.prefix, users: [user] });
+    expect(revokedIds().sort()).toEqual(['d-1', 'd-late']);
+    const late = h.receiver.received.find(
+      (s) => eventOf(s).type === SESSION_REVOKED && (s.claims.sub_id as { session: { id: string } }).session.id === 'd-late',
+    )!;
+    expect(late.verified && eventOf(late).body.initiating_entity === 'policy').toBe(true);
+    const audit = await get<{ entries: Array<{ actor: string; target: string }> }>('/v1/audit?action=session.revoked');
+    expect(audit.entries.find((e) => e.target === 'd-late')?.actor).toBe('policy');
+    const mine = await get<{ sessions: Array<{ session_id: string }> }>(`/v1/users/${user}/sessions`);
+    expect(mine.sessions.map((x) => x.session_id)).toEqual(['d-after']);
+    const all = await get<{ sessions: Array<{ session_id: string }> }>('/v1/sessions?limit=500');
+    expect(all.sessions.map((x) => x.session_id)).not.toContain('d-late');
   }, 60_000);
 });

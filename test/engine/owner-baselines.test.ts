@@ -11,17 +11,17 @@ import { startMonitor } from '../helpers/monitor.js';
 import { attachPendingBaselines, sessionFinder, type PendingSessions } from '../../src/engine/pending-sessions.js';
 import { PartitionOwner, type OwnerParts } from '../../src/engine/owner.js';
 import { notStored } from '../../src/engine/commit-send.js';
-import { attachedOf, encodeRouted, ROUTED_FIELD, type RoutedItem } from '../../src/engine/routed.js';
+import { attachedOf, type RoutedItem } from '../../src/engine/routed.js';
 import { SessionStore } from '../../src/sessions/store.js';
 import { attachCaptured, capturedOf, revokedUse, type CapturedSession } from '../../src/detect/captured-session.js';
 import { attachCapturedSessions, RecentLogins } from '../../src/sessions/captured.js';
 import { Keys } from '../../src/keys.js';
-import { keyId } from '../../src/partition.js';
 import type { CanonicalEvent } from '../../src/types.js';
 import { attachStored, type SessionIdentity } from '../../src/sessions/identity.js';
 import { behavior } from '../helpers/behavior-config.js';
 import { cleanup, redisClient, testPrefix, waitFor } from '../helpers/redis.js';
 import { settings } from '../sessions/helpers.js';
+import { drainOwner, QUIET_OWNER, routedItem as item, writeRouted } from '../helpers/owner-steps.js';
 
 const redis = redisClient();
 const reader = redisClient();
@@ -93,20 +93,11 @@ function parts(enabled: boolean, store?: SessionStore): OwnerParts {
       after: async () => undefined,
       enabled: () => enabled,
     },
-    deadLetter: async () => {},
-    relay: () => {},
-    onCommitError: (err) => {
-      throw err;
-    },
-    onFenced: () => {},
+    ...QUIET_OWNER,
   };
 }
 
-async function writeEntry(items: RoutedItem[]): Promise<void> {
-  const last = items[items.length - 1]!.k;
-  await redis.xadd(keys.partitionIn(keys.partitionOf(USER)), keyId({ ms: last[0], seq: last[1] }), ROUTED_FIELD, encodeRouted(items));
-}
-const item = (e: CanonicalEvent, ms: number): RoutedItem => ({ k: [ms, 0], s: 'in', i: `${ms}-0`, e });
+const writeEntry = (items: RoutedItem[]): Promise<void> => writeRouted(redis, keys, USER, items);
 
 /** An owner of both partitions under lease `token` (another token: a new epoch, after a crash or a hand-over). */
 const newOwner = (enabled: boolean, store?: SessionStore, token = 'w#1'): PartitionOwner => {
@@ -115,13 +106,7 @@ const newOwner = (enabled: boolean, store?: SessionStore, token = 'w#1'): Partit
   return o;
 };
 
-async function drain(o: PartitionOwner): Promise<void> {
-  for (let i = 0; i < 20; i++) {
-    const r = await o.step(5);
-    if (i > 0 && r.read === 0) break;
-  }
-  await o.settle();
-}
+const drain = drainOwner;
 
 async function run(enabled: boolean, o: PartitionOwner = newOwner(enabled)): Promise<string[]> {
   await drain(o);

@@ -110,6 +110,20 @@ describe('OutboxRelay', () => {
     expect(await redis.zscore(keys.outboxPending(p), 'hank')).toBeNull();
   });
 
+  it('a late login to revoke goes to the sink only (no risk event, no audit entry), and leaves the outbox', async () => {
+    const feed = `${prefix}:feed-late`;
+    const audit = `${prefix}:audit-late`;
+    const sunk: unknown[] = [];
+    const relay = new OutboxRelay(redis, keys, feed, async (_cs, _hits, late) => void sunk.push(...late), 1000, audit);
+    const late = { session: 's-1', login_at: 900, trigger: 1_000 };
+    await redis.xadd(keys.userOutbox('kim'), '*', 'kind', 'revoke', 'data', JSON.stringify(late));
+    await redis.zadd(keys.outboxPending(keys.partitionOf('kim')), Date.now(), 'kim');
+    await relay.relay(['kim']);
+    expect(sunk).toEqual([{ user: 'kim', late }]);
+    expect(await redis.exists(feed, audit)).toBe(0);
+    expect(await redis.xlen(keys.userOutbox('kim'))).toBe(0);
+  });
+
   it('an outbox longer than one read stays marked until it is empty', async () => {
     const p = keys.partitionOf('ivy');
     const add = redis.pipeline();

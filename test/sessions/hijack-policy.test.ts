@@ -173,6 +173,7 @@ describe('responsePolicy', () => {
       keys: t.keys,
       rules: () => [{ when: { level: 'high' }, revoke_sessions: true }],
       revokeUser: (u, o) => service.revokeUser(u, o),
+      revokeUserSession: (u, id, o) => service.revokeUserSession(u, id, o),
     });
     await respond([change()], []);
     expect(sent.map((r) => [r.sessionId, r.actor]).sort()).toEqual([
@@ -188,5 +189,36 @@ describe('responsePolicy', () => {
     await respond([change()], []);
     expect(sent).toHaveLength(2);
     expect(await store.get('s-3')).not.toBeNull();
+  });
+});
+
+describe('responsePolicy: a late login (shipper lag), decided by the owner', () => {
+  it('revokes that one session of the user, audited as actor policy, with its SET, exactly once; the user’s others stay', async () => {
+    const trigger = NOW - 30_000;
+    await store.put(['s-late', 's-after'].map((id, i) => buildIdentity(login({ sessionId: id, time: trigger + (i ? 10_000 : -60_000) }), settings())!));
+    await store.put([buildIdentity(login({ sessionId: 's-late', user: 'bob@example.com', time: trigger - 60_000 }), settings())!]);
+    const sent: SessionRevocation[] = [];
+    const service = createSessionService({ store, audit, onRevoked: (r) => void sent.push(r) });
+    const respond = responsePolicy({
+      redis: t.redis,
+      keys: t.keys,
+      rules: () => [], // reloaded without rules since: the owner decided under its rules
+      revokeUser: (u, o) => service.revokeUser(u, o),
+      revokeUserSession: (u, id, o) => service.revokeUserSession(u, id, o),
+    });
+    const late = [{ user: 'alice@example.com', late: { session: 's-late', login_at: trigger - 60_000, trigger } }];
+    await respond([], [], late);
+    expect(sent.map((r) => [r.user, r.sessionId, r.actor])).toEqual([['alice@example.com', 's-late', 'policy']]);
+    expect(sent[0]!.reason).toMatch(/^policy: session login at .* the revocation trigger at /);
+    expect(await store.get('s-late', 'alice@example.com')).toBeNull();
+    expect(await store.get('s-after', 'alice@example.com')).not.toBeNull();
+    expect(await store.get('s-late', 'bob@example.com')).not.toBeNull();
+    const entries = (await audit.list()).entries.filter((e) => e.action === 'session.revoked');
+    expect(entries.map((e) => [e.actor, e.target])).toEqual([['policy', 's-late']]);
+
+    // Relayed again (a crash before the outbox entry was deleted): the marker holds, nothing more.
+    await respond([], [], late);
+    expect(sent).toHaveLength(1);
+    expect(await t.redis.keys(`${t.prefix}*policy*`)).toHaveLength(1);
   });
 });

@@ -1,0 +1,72 @@
+/**
+ * The owner's side of the `revoke_sessions` response policies (pure). A rule fires on a level
+ * change raising the user to its level (riskstream's own) or on a counting hit of its behavior;
+ * the relay then revokes every session stored at that moment (src/sessions/response-policy.ts).
+ * A login the IdP's shipper delivers late — before the trigger in event time, applied after it —
+ * would escape that revocation: so the owner keeps the trigger's event time in the user's risk
+ * state (`revokedUpTo`, the latest), and each session login it applies later at or before that
+ * time is a {@link LateLogin}, written to the user's outbox in the login's own commit (after its
+ * session identity is stored) and revoked on its own by the relay. Derived from the committed
+ * state, in input order: a restarted owner decides the same.
+ */
+import type { ResponseRule } from '../config/responses.js';
+import { levelRank, type BehaviorHit, type CanonicalEvent, type LevelChange } from '../types.js';
+import { isSessionLogin, storedSessionId } from './identity.js';
+
+/** A session login applied after a revocation trigger, though at or before it in event time. */
+export interface LateLogin {
+  /** The stored session id. */
+  session: string;
+  /** The login's event time (epoch ms, as its identity's `login_at`). */
+  login_at: number;
+  /** The trigger's event time it precedes (the user's `revokedUpTo`). */
+  trigger: number;
+}
+
+/** True when `rule` revokes sessions on change `c`: riskstream (not an admin) raised the user to the rule's level or above. */
+export function changeFires(rule: ResponseRule, c: LevelChange): boolean {
+  if (!rule.revoke_sessions || !('level' in rule.when)) return false;
+  const min = levelRank(rule.when.level);
+  return c.initiatingEntity !== 'admin' && levelRank(c.current) >= min && levelRank(c.previous) < min;
+}
+
+/** True when `rule` revokes sessions on hit `h`: a hit of the rule's behavior that counted (not expired on arrival). */
+export function hitFires(rule: ResponseRule, h: BehaviorHit): boolean {
+  return rule.revoke_sessions && 'behavior' in rule.when && h.behavior === rule.when.behavior && !h.expiredOnArrival;
+}
+
+/** The rules that revoke sessions; undefined when none does (the owner then does no policy work at all). */
+export function revokeRulesOf(rules: readonly ResponseRule[]): readonly ResponseRule[] | undefined {
+  const out = rules.filter((r) => r.revoke_sessions);
+  return out.length ? out : undefined;
+}
+
+/**
+ * The mark after one event's hits and changes: the latest event time among those a rule fires on
+ * (a change's `occurredAt`, a hit's `time`) and `mark` (never lowered).
+ */
+export function markAfter(
+  mark: number | undefined,
+  rules: readonly ResponseRule[],
+  hits: readonly BehaviorHit[],
+  changes: readonly LevelChange[],
+): number | undefined {
+  let m = mark;
+  for (const c of changes) {
+    const at = c.occurredAt ?? c.time;
+    if ((m === undefined || at > m) && rules.some((r) => changeFires(r, c))) m = at;
+  }
+  for (const h of hits) if ((m === undefined || h.time > m) && rules.some((r) => hitFires(r, h))) m = h.time;
+  return m;
+}
+
+/**
+ * The late login `e` is against the mark before it was applied, or undefined: a successful session
+ * login (a refresh too) at or before `mark`. A login after the mark — or the trigger itself, whose
+ * session is stored in the trigger's commit and revoked with the user's others — is none.
+ */
+export function lateLogin(e: CanonicalEvent, mark: number | undefined): LateLogin | undefined {
+  if (mark === undefined || !isSessionLogin(e) || !Number.isFinite(e.time)) return undefined;
+  const at = Math.round(e.time);
+  return at <= mark ? { session: storedSessionId(String(e.session!.id)), login_at: at, trigger: mark } : undefined;
+}

@@ -1,0 +1,143 @@
+/**
+ * A `revoke_sessions` response and a session login delivered late (real Redis, a random prefix,
+ * real partition owners, outbox relay, session store and response policy): the login is earlier in
+ * event time than the trigger, but applied after the trigger's revocation ran. The owner keeps the
+ * trigger's time in the user's committed state, so an owner restarted after a crash (applied, not
+ * committed) decides the same: one late-login entry in the login's commit, and the relay revokes
+ * that session. A login after the trigger time stays. Partition entries are written as a router would.
+ */
+import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { identityBuilder } from '../../pipelines/session-audit.js';
+import { AuditLog } from '../../src/audit/audit-log.js';
+import type { ResponseRule } from '../../src/config/responses.js';
+import { PartitionOwner, type OwnerParts } from '../../src/engine/owner.js';
+import type { RoutedItem } from '../../src/engine/routed.js';
+import { Keys } from '../../src/keys.js';
+import { OutboxRelay } from '../../src/risk/outbox-relay.js';
+import { responsePolicy } from '../../src/sessions/response-policy.js';
+import type { SessionRevocation } from '../../src/sessions/revoke.js';
+import { createSessionService } from '../../src/sessions/service.js';
+import { SessionStore } from '../../src/sessions/store.js';
+import type { CanonicalEvent } from '../../src/types.js';
+import { behavior } from '../helpers/behavior-config.js';
+import { readState } from '../helpers/engine.js';
+import { drainOwner, QUIET_OWNER, routedItem as item, writeRouted } from '../helpers/owner-steps.js';
+import { cleanup, redisClient, testPrefix } from '../helpers/redis.js';
+import { settings } from '../sessions/helpers.js';
+
+const redis = redisClient();
+const reader = redisClient();
+const NOW = Date.parse('2026-11-23T12:00:00Z');
+const MIN = 60_000;
+const HOUR = 60 * MIN;
+const USER = 'alice@example.com';
+const TRIGGER = NOW - HOUR;
+const RULES: ResponseRule[] = [{ when: { level: 'high' }, revoke_sessions: true }];
+let keys: Keys;
+let prefix: string;
+
+beforeEach(async () => {
+  prefix = testPrefix('engine-late-login');
+  keys = new Keys(prefix, 2);
+  await setLeases('w#1');
+});
+afterEach(() => cleanup(redis, prefix));
+afterAll(async () => {
+  await redis.quit();
+  await reader.quit();
+});
+
+async function setLeases(token: string): Promise<void> {
+  for (let p = 0; p < 2; p++) await redis.set(keys.engineLease(`p${p}`), token);
+}
+
+const sessionLogin = (time: number, id: string): CanonicalEvent => ({
+  type: 'login',
+  user: USER,
+  time,
+  outcome: 'success',
+  session: { id, expires_at: NOW + 8 * HOUR },
+  device: { id: 'd-9' },
+});
+const edr: CanonicalEvent = {
+  type: 'endpoint',
+  id: 'x-1',
+  user: USER,
+  time: TRIGGER,
+  device: { id: 'd-9' },
+  vendor: 'crowdstrike',
+  detection: 'malware',
+  severity: 'critical',
+};
+
+function parts(store: SessionStore): OwnerParts {
+  const build = identityBuilder(settings());
+  return {
+    context: () => ({
+      behaviors: [behavior('endpoint_detection', { enabled: true, risk_level: 'high', expires_after: '24h', min_severity: 'high' })],
+      limits: { maxLogins: 10, maxAge: 7 * 24 * HOUR, allowedLateness: 10 * MIN },
+      now: NOW,
+      revoke: RULES,
+    }),
+    settings: () => ({ eventsMaxlen: 1000, now: NOW }),
+    sessions: { build, prepare: (ids) => store.prepare(ids), after: async () => undefined, enabled: () => true },
+    ...QUIET_OWNER,
+  };
+}
+
+const writeEntry = (items: RoutedItem[]): Promise<void> => writeRouted(redis, keys, USER, items);
+
+/** An owner of both partitions under lease `token` (another token: a new epoch, after a crash), reading `readCount` entries a step. */
+function newOwner(store: SessionStore, token: string, readCount = 100): PartitionOwner {
+  const o = new PartitionOwner(redis, reader, keys, { lruSize: 100, readCount, commitInterval: 60_000, commitEntries: 1_000_000 }, parts(store));
+  for (let p = 0; p < 2; p++) o.acquire(p, token);
+  return o;
+}
+
+describe('a session login applied after its revocation trigger, though earlier in event time', () => {
+  it('is revoked on its own (actor policy, its SET), also when its owner crashed before committing it; a later login stays', async () => {
+    const store = new SessionStore(redis, keys, { now: () => NOW });
+    const audit = new AuditLog(redis, `${prefix}:audit`);
+    const sent: SessionRevocation[] = [];
+    const service = createSessionService({ store, audit, onRevoked: (r) => void sent.push(r), now: () => NOW });
+    const respond = responsePolicy({
+      redis,
+      keys,
+      rules: () => RULES,
+      revokeUser: (u, o) => service.revokeUser(u, o),
+      revokeUserSession: (u, id, o) => service.revokeUserSession(u, id, o),
+    });
+    const relay = new OutboxRelay(redis, keys, `${prefix}:risk-events`, (changes, hits, late) => respond(changes, hits, late));
+    const revoked = (): string[] => sent.map((r) => `${r.sessionId} ${r.actor}`);
+
+    // The session, then the EDR detection raising the user to HIGH: committed, relayed, the session revoked.
+    await writeEntry([item(sessionLogin(NOW - 3 * HOUR, 's-1'), 1000), item(edr, 1001)]);
+    await drainOwner(newOwner(store, 'w#1'));
+    expect((await readState(redis, keys, USER))?.revokedUpTo).toBe(TRIGGER);
+    await relay.relay([USER]);
+    expect(revoked()).toEqual(['s-1 policy']);
+
+    // The IdP's logs arrive: a login before the trigger, one after it. The owner applies them and dies before its commit.
+    await writeEntry([item(sessionLogin(TRIGGER - HOUR, 's-late'), 2000)]);
+    await writeEntry([item(sessionLogin(TRIGGER + 30 * MIN, 's-after'), 3000)]);
+    await setLeases('w#2');
+    const crashing = newOwner(store, 'w#2', 1); // a step that reads anything is not caught up: no commit
+    const step = await crashing.step(5);
+    expect(step.applied).toBeGreaterThan(0);
+    expect(step.committed).toBe(0);
+
+    // Its successor, a new epoch with nothing in memory, applies them from the committed state.
+    await setLeases('w#3');
+    await drainOwner(newOwner(store, 'w#3'));
+    const outbox = (await redis.xrange(keys.userOutbox(USER), '-', '+')).map(([, f]) => [f[1], JSON.parse(f[3]!)]);
+    expect(outbox).toEqual([['revoke', { session: 's-late', login_at: TRIGGER - HOUR, trigger: TRIGGER }]]);
+    await relay.relay([USER]);
+    expect(revoked()).toEqual(['s-1 policy', 's-late policy']);
+    expect((await store.listUser(USER)).map((s) => s.session_id)).toEqual(['s-after']);
+    const entries = (await audit.list()).entries.filter((e) => e.action === 'session.revoked');
+    expect(entries.map((e) => [e.target, e.actor])).toEqual([
+      ['s-late', 'policy'],
+      ['s-1', 'policy'],
+    ]);
+  });
+});

@@ -1,0 +1,157 @@
+/**
+ * The owner's side of `revoke_sessions` (pure, frozen clock): the revocation mark a trigger leaves
+ * in the user's risk state, and the session logins applied after it that are at or before it in
+ * event time (late logins: shipper lag), each to revoke on its own.
+ */
+import { describe, expect, it } from 'vitest';
+import { FLOAT32_OPTIONS, Packr } from 'msgpackr';
+import type { ResponseRule } from '../../src/config/responses.js';
+import { applyItems, type ApplyContext } from '../../src/engine/apply.js';
+import type { RoutedItem } from '../../src/engine/routed.js';
+import { orderKey } from '../../src/partition.js';
+import { decodeState, encodeState } from '../../src/risk/state-codec.js';
+import { emptyState } from '../../src/risk/state.js';
+import { lateLogin, markAfter, revokeRulesOf } from '../../src/sessions/policy-mark.js';
+import type { BehaviorHit, CanonicalEvent, LevelChange } from '../../src/types.js';
+import { behavior } from '../helpers/behavior-config.js';
+
+const USER = 'alice@example.com';
+const MIN = 60_000;
+const HOUR = 60 * MIN;
+const NOW = Date.parse('2026-11-23T12:00:00Z');
+const T0 = NOW - 6 * HOUR;
+
+const LEVEL_HIGH: ResponseRule = { when: { level: 'high' }, revoke_sessions: true };
+const LEVEL_MEDIUM: ResponseRule = { when: { level: 'medium' }, revoke_sessions: true };
+const HIJACK: ResponseRule = { when: { behavior: 'session_hijack' }, revoke_sessions: true };
+const OFF: ResponseRule = { when: { level: 'high' }, revoke_sessions: false };
+
+const change = (over: Partial<LevelChange> = {}): LevelChange => ({
+  id: 'c-1',
+  user: USER,
+  version: 1,
+  previous: 'low',
+  current: 'high',
+  behaviors: ['endpoint_detection'],
+  reason: 'malware',
+  initiatingEntity: 'system',
+  time: NOW,
+  occurredAt: T0 + HOUR,
+  ...over,
+});
+const hit = (over: Partial<BehaviorHit> = {}): BehaviorHit => ({
+  behavior: 'session_hijack',
+  level: 'high',
+  time: T0 + 2 * HOUR,
+  summary: 's',
+  evidence: {},
+  eventIds: ['e-1'],
+  ...over,
+});
+
+describe('markAfter: the latest trigger time a revoke_sessions rule fires on', () => {
+  const rows: Array<[string, number | undefined, ResponseRule[], BehaviorHit[], LevelChange[], number | undefined]> = [
+    ['a change reaching the level: its event time', undefined, [LEVEL_HIGH], [], [change()], T0 + HOUR],
+    ['without occurredAt: its processing time', undefined, [LEVEL_HIGH], [], [change({ occurredAt: undefined })], NOW],
+    ['a change reaching a lower rule level', undefined, [LEVEL_MEDIUM], [], [change()], T0 + HOUR],
+    ['a change below the level', undefined, [LEVEL_HIGH], [], [change({ current: 'medium' })], undefined],
+    ['a change staying at the level', undefined, [LEVEL_HIGH], [], [change({ previous: 'high' })], undefined],
+    ["an admin's change", undefined, [LEVEL_HIGH], [], [change({ initiatingEntity: 'admin' })], undefined],
+    ['revoke_sessions: false', undefined, [OFF], [], [change()], undefined],
+    ['a hit of the behavior', undefined, [HIJACK], [hit()], [], T0 + 2 * HOUR],
+    ['a hit expired on arrival', undefined, [HIJACK], [hit({ expiredOnArrival: true })], [], undefined],
+    ['a hit of another behavior', undefined, [HIJACK], [hit({ behavior: 'dlp_detection' })], [], undefined],
+    ['an earlier trigger never lowers the mark', T0 + 3 * HOUR, [LEVEL_HIGH, HIJACK], [hit()], [change()], T0 + 3 * HOUR],
+    ['a later trigger raises it', T0, [LEVEL_HIGH, HIJACK], [hit()], [change()], T0 + 2 * HOUR],
+    ['nothing fires: the mark stays', T0, [LEVEL_HIGH], [], [], T0],
+  ];
+  it.each(rows)('%s', (_name, mark, rules, hits, changes, expected) => {
+    expect(markAfter(mark, rules, hits, changes)).toBe(expected);
+  });
+
+  it('revokeRulesOf keeps the revoking rules; none at all is undefined (no policy work in the owner)', () => {
+    expect(revokeRulesOf([OFF, HIJACK])).toEqual([HIJACK]);
+    expect(revokeRulesOf([OFF])).toBeUndefined();
+    expect(revokeRulesOf([])).toBeUndefined();
+  });
+});
+
+const sessionLogin = (time: number, session: unknown = 's-1', over: Partial<CanonicalEvent> = {}): CanonicalEvent => ({
+  type: 'login',
+  user: USER,
+  time,
+  outcome: 'success',
+  session: { id: session as string },
+  ...over,
+});
+
+describe('lateLogin: a session login at or before the mark', () => {
+  const mark = T0 + HOUR;
+  const rows: Array<[string, CanonicalEvent, number | undefined, boolean]> = [
+    ['before the mark', sessionLogin(mark - MIN), mark, true],
+    ['at the mark', sessionLogin(mark), mark, true],
+    ['after the mark', sessionLogin(mark + 1), mark, false],
+    ['no mark', sessionLogin(mark - MIN), undefined, false],
+    ['a session refresh before the mark', sessionLogin(mark - MIN, 's-1', { type: 'session_refresh' }), mark, true],
+    ['a failed login', sessionLogin(mark - MIN, 's-1', { outcome: 'failure' }), mark, false],
+    ['a login without a session', { ...sessionLogin(mark - MIN), session: undefined }, mark, false],
+    ['a use of a session', sessionLogin(mark - MIN, 's-1', { type: 'access', outcome: 'allowed' }), mark, false],
+  ];
+  it.each(rows)('%s', (_name, e, m, late) => {
+    const r = lateLogin(e, m);
+    expect(r).toEqual(late ? { session: 's-1', login_at: e.time, trigger: m } : undefined);
+  });
+
+  it('a token session id is named by its stored id (never the token)', () => {
+    const jwt = `${Buffer.from('{"alg":"RS256"}').toString('base64url')}.${Buffer.from('{"sub":"a"}').toString('base64url')}.${'x'.repeat(43)}`;
+    expect(lateLogin(sessionLogin(mark - MIN, jwt), mark)?.session).toMatch(/^jwt-sha256:[0-9a-f]{64}$/);
+  });
+});
+
+const EDR = behavior('endpoint_detection', { enabled: true, risk_level: 'high', expires_after: '24h', min_severity: 'high' });
+const CTX: ApplyContext = { behaviors: [EDR], limits: { maxLogins: 10, maxAge: 7 * 24 * HOUR, allowedLateness: 10 * MIN }, now: NOW };
+
+let n = 0;
+const item = (e: CanonicalEvent): RoutedItem => {
+  const id = `${T0 + ++n}-0`;
+  const k = orderKey(id, 0);
+  return { k: [k.ms, k.seq], s: 'rs:in', i: id, e };
+};
+const edr = (time: number): RoutedItem =>
+  item({ type: 'endpoint', id: `x-${time}`, user: USER, time, device: { id: 'd-9' }, vendor: 'crowdstrike', detection: 'malware', severity: 'critical' });
+
+describe('applyItems with revoke_sessions rules: the mark and the late logins, in input order', () => {
+  const trigger = T0 + 3 * HOUR;
+  const ctx: ApplyContext = { ...CTX, revoke: [LEVEL_HIGH] };
+  const rows: Array<[string, RoutedItem[], string[]]> = [
+    ['a login before the trigger arriving after it is late', [edr(trigger), item(sessionLogin(trigger - HOUR, 's-late'))], ['s-late']],
+    ['one at the trigger time is late', [edr(trigger), item(sessionLogin(trigger, 's-at'))], ['s-at']],
+    ['a login after the trigger time is not', [edr(trigger), item(sessionLogin(trigger + MIN, 's-after'))], []],
+    ['a login applied before the trigger is not (the user-wide revocation takes it)', [item(sessionLogin(trigger - HOUR, 's-first')), edr(trigger)], []],
+    ['no trigger, no late login', [item(sessionLogin(trigger - HOUR, 's-1'))], []],
+  ];
+  it.each(rows)('%s', (_name, items, late) => {
+    expect((applyItems(USER, emptyState(USER), items, ctx).late ?? []).map((l) => l.session)).toEqual(late);
+  });
+
+  it('the mark is kept in the state (stored and read back): a later apply, from the committed state, finds the late login', () => {
+    const first = applyItems(USER, emptyState(USER), [edr(trigger)], ctx);
+    expect(first.state.revokedUpTo).toBe(trigger);
+    const stored = decodeState(encodeState(first.state), USER)!;
+    expect(stored.revokedUpTo).toBe(trigger);
+    const next = applyItems(USER, stored, [item(sessionLogin(trigger - HOUR, 's-late')), item(sessionLogin(trigger + HOUR, 's-new'))], ctx);
+    expect(next.late).toEqual([{ session: 's-late', login_at: trigger - HOUR, trigger }]);
+    // The bytes msgpackr packs for the stored object (the codec's fallback path) are the same.
+    const { user: _user, ...plain } = first.state;
+    expect(encodeState(first.state).equals(new Packr({ useRecords: false, moreTypes: false, useFloat32: FLOAT32_OPTIONS.DECIMAL_FIT }).pack(plain))).toBe(true);
+  });
+
+  it('without a revoking rule nothing is kept or looked for: the state is as without responses', () => {
+    const items = [edr(trigger), item(sessionLogin(trigger - HOUR, 's-late'))];
+    const plain = applyItems(USER, emptyState(USER), items, CTX);
+    expect(plain.late).toBeUndefined();
+    expect(plain.state.revokedUpTo).toBeUndefined();
+    const off = applyItems(USER, emptyState(USER), items, { ...CTX, revoke: revokeRulesOf([OFF]) });
+    expect(off.state).toEqual(plain.state);
+  });
+});
