@@ -33,14 +33,21 @@ export async function sweepDue(redis: RedisClient, keys: Keys, now: number, limi
   const store = new RiskStore(redis, keys);
   const pipe = pipeline(redis);
   for (const p of parts) pipe.zrangebyscore(keys.partitionExpiry(p), '-inf', now, 'WITHSCORES', 'LIMIT', 0, limit);
-  for (const p of parts) pipe.xrevrange(keys.partitionIn(p), '+', '-', 'COUNT', 1);
   const res = (await pipe.exec()) ?? [];
+  // The last entry of the streams of partitions with users due (as bytes: only its id is read).
+  const withDue = parts.filter((_, i) => ((res[i]?.[1] as string[] | undefined) ?? []).length > 0);
+  if (!withDue.length) return 0;
+  const lastPipe = pipeline(redis);
+  for (const p of withDue) lastPipe.xrevrangeBuffer(keys.partitionIn(p), '+', '-', 'COUNT', 1);
+  const lasts = new Map(((await lastPipe.exec()) ?? []).map(([err, r], i) => [withDue[i]!, err ? null : (r as Array<[Buffer, Buffer[]]>)[0]?.[0]?.toString()]));
   let n = 0;
   for (const [i, p] of parts.entries()) {
-    const last = (res[parts.length + i]?.[1] as Array<[string, string[]]> | undefined)?.[0]?.[0];
+    if (!lasts.has(p)) continue;
+    const last = lasts.get(p);
     const at = hooks.position(p);
-    const until = last !== undefined && compareIds(last, at.cursor) > 0 ? Math.min(now, at.appliedMs - 1) : now;
-    const due = (res[i]?.[1] as string[] | undefined) ?? [];
+    // A stream not read (an error): nothing swept there this time.
+    const until = last === null ? -Infinity : last !== undefined && compareIds(last, at.cursor) > 0 ? Math.min(now, at.appliedMs - 1) : now;
+    const due = res[i]![1] as string[];
     for (let j = 0; j < due.length && Number(due[j + 1]) <= until; j += 2) {
       const user = due[j]!;
       if (!hooks.owns(p)) break;
