@@ -21,8 +21,10 @@ const TOMBSTONE_MIN_MS = 60_000;
 /** {@link SessionStore.revokeCopies}'s work: each copy deleted by the revoke script, with its tombstone and (told to `each`) its notice. */
 export async function revokeCopies(c: ListingContext, id: string, meta: RevokeMeta, user?: string, each?: RevokedCopy): Promise<SessionIdentity[]> {
   const sid = storedSessionId(id.trim()); // trimmed as at ingest
-  // Every partition holding the id (the first binding, and any copy another user's login made), or `user`'s.
-  const copies = await findCopies(c, sid, user);
+  // Every partition holding the id (the first binding, and any copy another user's login made), or
+  // `user`'s copy only: the id in `user`'s partition may be bound to another user there (whose
+  // session it then is: `user`'s login with it was refused).
+  const copies = (await findCopies(c, sid, user)).filter((f) => user === undefined || f.s.user === user);
   const revoked: SessionIdentity[] = [];
   for (const { s: found, p: part } of copies) {
     const now = meta.time ?? c.now();

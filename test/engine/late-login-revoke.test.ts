@@ -94,21 +94,26 @@ function newOwner(store: SessionStore, token: string, readCount = 100): Partitio
   return o;
 }
 
+/** The session store, audit log, relay (with the response policy) and the revocations told, over the test's keys. */
+function harness(): { store: SessionStore; audit: AuditLog; relay: OutboxRelay; revoked: () => string[] } {
+  const store = new SessionStore(redis, keys, { now: () => NOW });
+  const audit = new AuditLog(redis, `${prefix}:audit`);
+  const sent: SessionRevocation[] = [];
+  const service = createSessionService({ store, audit, onRevoked: (r) => void sent.push(r), now: () => NOW });
+  const respond = responsePolicy({
+    redis,
+    keys,
+    rules: () => RULES,
+    revokeUser: (u, o) => service.revokeUser(u, o),
+    revokeUserSession: (u, id, o) => service.revokeUserSession(u, id, o),
+  });
+  const relay = new OutboxRelay(redis, keys, `${prefix}:risk-events`, (changes, hits, late) => respond(changes, hits, late));
+  return { store, audit, relay, revoked: () => sent.map((r) => `${r.sessionId} ${r.actor}`) };
+}
+
 describe('a session login applied after its revocation trigger, though earlier in event time', () => {
   it('is revoked on its own (actor policy, its SET), also when its owner crashed before committing it; a later login stays', async () => {
-    const store = new SessionStore(redis, keys, { now: () => NOW });
-    const audit = new AuditLog(redis, `${prefix}:audit`);
-    const sent: SessionRevocation[] = [];
-    const service = createSessionService({ store, audit, onRevoked: (r) => void sent.push(r), now: () => NOW });
-    const respond = responsePolicy({
-      redis,
-      keys,
-      rules: () => RULES,
-      revokeUser: (u, o) => service.revokeUser(u, o),
-      revokeUserSession: (u, id, o) => service.revokeUserSession(u, id, o),
-    });
-    const relay = new OutboxRelay(redis, keys, `${prefix}:risk-events`, (changes, hits, late) => respond(changes, hits, late));
-    const revoked = (): string[] => sent.map((r) => `${r.sessionId} ${r.actor}`);
+    const { store, audit, relay, revoked } = harness();
 
     // The session, then the EDR detection raising the user to HIGH: committed, relayed, the session revoked.
     await writeEntry([item(sessionLogin(NOW - 3 * HOUR, 's-1'), 1000), item(edr, 1001)]);
@@ -139,5 +144,27 @@ describe('a session login applied after its revocation trigger, though earlier i
       ['s-late', 'policy'],
       ['s-1', 'policy'],
     ]);
+  });
+
+  it("leaves alone another user's session with the same id: the late login was refused (the id is bound to that user)", async () => {
+    const { store, relay, revoked } = harness();
+    // A user of alice's partition who logged in first with the session id alice's late login carries.
+    let other = '';
+    for (let i = 0; !other; i++) if (keys.partitionOf(`u${i}@example.com`) === keys.partitionOf(USER)) other = `u${i}@example.com`;
+    const theirs = { session_id: 's-shared', user: other, claims: {}, login_at: TRIGGER - 2 * HOUR, expires_at: NOW + 8 * HOUR };
+    expect((await store.put([theirs])).stored).toBe(1);
+
+    await writeEntry([item(sessionLogin(NOW - 3 * HOUR, 's-1'), 1000), item(edr, 1001)]);
+    await drainOwner(newOwner(store, 'w#1'));
+    await relay.relay([USER]);
+    await writeEntry([item(sessionLogin(TRIGGER - HOUR, 's-shared'), 2000)]);
+    await setLeases('w#2');
+    await drainOwner(newOwner(store, 'w#2'));
+    expect(await redis.xlen(keys.userOutbox(USER))).toBe(1); // the late login's entry
+    await relay.relay([USER]);
+
+    expect(revoked()).toEqual(['s-1 policy']);
+    expect((await store.listUser(other)).map((s) => s.session_id)).toEqual(['s-shared']);
+    expect(await redis.xlen(keys.userOutbox(USER))).toBe(0); // handled: nothing left to retry
   });
 });
