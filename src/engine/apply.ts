@@ -26,6 +26,8 @@ export interface ApplyContext {
    * no revocation mark is kept and no late login looked for.
    */
   revoke?: readonly ResponseRule[];
+  /** `sessions.default_lifetime`: a late login's session end when it gives none (absent: the shipped 12 h). */
+  sessionLifetime?: number;
 }
 
 /** How far back an entry id's time still counts as its item's arrival ({@link arrivalOf}). */
@@ -96,7 +98,7 @@ export function applyItems(user: string, state: UserState, items: readonly Route
       if (ctx.revoke) {
         // Against the mark before this event: the trigger's own login is stored in its commit, and revoked with the rest.
         const mark = out.state.revokedUpTo;
-        const late = lateLogin(item.e, mark);
+        const late = lateLogin(item.e, mark, ctx.sessionLifetime);
         if (late) (out.late ??= []).push(late);
         const next = markAfter(mark, ctx.revoke, r.hits, r.changes);
         if (next !== mark) out.state = { ...out.state, revokedUpTo: next };

@@ -24,6 +24,6 @@ export function applyContextOf(config: Config, now: number, epochs?: BehaviorEpo
     now,
     secrets,
     ...(epochs ? { epochs } : {}),
-    ...(revoke ? { revoke } : {}),
+    ...(revoke ? { revoke, sessionLifetime: config.raw.sessions.default_lifetime } : {}),
   };
 }

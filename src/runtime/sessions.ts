@@ -69,7 +69,7 @@ export function buildSessions(deps: {
       keys: deps.keys,
       rules: () => deps.config().responses,
       revokeUser: (user, opts) => service.revokeUser(user, opts),
-      revokeUserSession: (user, id, opts) => service.revokeUserSession(user, id, opts),
+      revokeUserSession: (user, id, opts, startedBefore) => service.revokeUserSession(user, id, opts, startedBefore),
       onRevoked: (t, revoked) => deps.logger.info({ user: t.user, trigger: t.marker, sessions: revoked.length }, 'response policy revoked sessions'),
     }),
     service,

@@ -11,6 +11,8 @@
  */
 import type { ResponseRule } from '../config/responses.js';
 import { levelRank, type BehaviorHit, type CanonicalEvent, type LevelChange } from '../types.js';
+import { DEFAULT_SESSION_LIFETIME } from './baseline.js';
+import { epochMs } from './build-identity.js';
 import { isSessionLogin, storedSessionId } from './identity.js';
 
 /** A session login applied after a revocation trigger, though at or before it in event time. */
@@ -21,6 +23,12 @@ export interface LateLogin {
   login_at: number;
   /** The trigger's event time it precedes (the user's `revokedUpTo`). */
   trigger: number;
+  /**
+   * The end of the login's own session (its identity's `expires_at` as built from it alone): a
+   * stored session of the id whose login is not before it is a later session (the id used again
+   * after this one ended), not revoked for it. Absent (an entry written without it): no bound.
+   */
+  expires_at?: number;
 }
 
 /** True when `rule` revokes sessions on change `c`: riskstream (not an admin) raised the user to the rule's level or above. */
@@ -64,9 +72,13 @@ export function markAfter(
  * The late login `e` is against the mark before it was applied, or undefined: a successful session
  * login (a refresh too) at or before `mark`. A login after the mark — or the trigger itself, whose
  * session is stored in the trigger's commit and revoked with the user's others — is none.
+ * `lifetime`: `sessions.default_lifetime` (the session's end when the login gives none).
  */
-export function lateLogin(e: CanonicalEvent, mark: number | undefined): LateLogin | undefined {
+export function lateLogin(e: CanonicalEvent, mark: number | undefined, lifetime = DEFAULT_SESSION_LIFETIME): LateLogin | undefined {
   if (mark === undefined || !isSessionLogin(e) || !Number.isFinite(e.time)) return undefined;
   const at = Math.round(e.time);
-  return at <= mark ? { session: storedSessionId(String(e.session!.id)), login_at: at, trigger: mark } : undefined;
+  if (at > mark) return undefined;
+  // As src/sessions/build-identity.ts builds the login's identity.
+  const expiresAt = Math.round(epochMs(e.session!.expires_at) ?? at + lifetime);
+  return { session: storedSessionId(String(e.session!.id)), login_at: at, trigger: mark, expires_at: expiresAt };
 }

@@ -36,6 +36,8 @@ export interface PolicyTrigger {
   reason: string;
   /** A late login's: only this stored session id is revoked; absent: every session of the user. */
   session?: string;
+  /** With `session`: only a stored session whose login is before this (the late login's session end). */
+  before?: number;
 }
 
 const digest = (parts: ReadonlyArray<string | number>): string => createHash('sha256').update(parts.join('\u0000')).digest('hex').slice(0, 32);
@@ -72,7 +74,8 @@ export function policyTriggers(
   for (const { user, late: l } of late) {
     const marker = `late:${digest([user, l.session, l.login_at, l.trigger])}`;
     const reason = `policy: session login at ${iso(l.login_at)}, not after the revocation trigger at ${iso(l.trigger)}`;
-    out.set(`${user}\u0000${marker}`, { user, marker, reason, session: l.session });
+    const before = typeof l.expires_at === 'number' ? { before: l.expires_at } : {};
+    out.set(`${user}\u0000${marker}`, { user, marker, reason, session: l.session, ...before });
   }
   return [...out.values()];
 }
@@ -87,8 +90,8 @@ export interface ResponsePolicyDeps {
   rules: () => readonly ResponseRule[];
   /** Revokes all of a user's sessions (the session service's `revokeUser`). */
   revokeUser: (user: string, opts: RevokeOptions) => Promise<RevokedSession[]>;
-  /** Revokes one of a user's sessions, by stored id (the session service's `revokeUserSession`). */
-  revokeUserSession: (user: string, id: string, opts: RevokeOptions) => Promise<RevokedSession[]>;
+  /** Revokes one of a user's sessions, by stored id, if its login is before `startedBefore` (the session service's `revokeUserSession`). */
+  revokeUserSession: (user: string, id: string, opts: RevokeOptions, startedBefore?: number) => Promise<RevokedSession[]>;
   /** How long a trigger's marker is kept (default 7 days: far longer than any outbox retry). */
   markerTtlMs?: number;
   /** Told what each trigger revoked. */
@@ -105,7 +108,7 @@ export function responsePolicy(deps: ResponsePolicyDeps): (changes: LevelChange[
       const key = deps.keys.userPolicyDone(t.user, t.marker);
       if ((await deps.redis.exists(key)) === 1) continue; // done before a crash or a repeat
       const opts = { actor: POLICY_ACTOR, reason: t.reason };
-      const revoked = await (t.session === undefined ? deps.revokeUser(t.user, opts) : deps.revokeUserSession(t.user, t.session, opts));
+      const revoked = await (t.session === undefined ? deps.revokeUser(t.user, opts) : deps.revokeUserSession(t.user, t.session, opts, t.before));
       await deps.redis.set(key, String(revoked.length), 'PX', ttl);
       deps.onRevoked?.(t, revoked);
     }

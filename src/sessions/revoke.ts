@@ -65,10 +65,13 @@ export async function revokeUserSessions(deps: RevokeDeps, user: string, opts: R
   return out;
 }
 
-/** Revokes one of a user's sessions by id, the user's copy only (audited and notified); returns it, or nothing when not active. */
-export async function revokeUserSession(deps: RevokeDeps, user: string, id: string, opts: RevokeOptions): Promise<RevokedSession[]> {
+/**
+ * Revokes one of a user's sessions by id, the user's copy only (audited and notified), and with
+ * `startedBefore` only when its login is before that; returns it, or nothing when not active.
+ */
+export async function revokeUserSession(deps: RevokeDeps, user: string, id: string, opts: RevokeOptions, startedBefore?: number): Promise<RevokedSession[]> {
   const out: RevokedSession[] = [];
-  await deps.store.revokeCopies(id, metaOf(deps, opts), user, notifyInto(deps, out));
+  await deps.store.revokeCopies(id, metaOf(deps, opts), user, notifyInto(deps, out), startedBefore);
   return out;
 }
 

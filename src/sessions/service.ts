@@ -21,8 +21,8 @@ export interface SessionService {
   revoke(id: string, opts: RevokeOptions): Promise<RevokedSessionCopies>;
   /** Revokes all of a user's active sessions. */
   revokeUser(user: string, opts: RevokeOptions): Promise<RevokedSession[]>;
-  /** Revokes one of a user's sessions (that user's copy of the id); nothing when it is not active. */
-  revokeUserSession(user: string, id: string, opts: RevokeOptions): Promise<RevokedSession[]>;
+  /** Revokes one of a user's sessions (that user's copy of the id; with `startedBefore`, one whose login is before it); nothing when it is not active. */
+  revokeUserSession(user: string, id: string, opts: RevokeOptions, startedBefore?: number): Promise<RevokedSession[]>;
   /** Tells the revocations of partitions `parts` whose revoker stopped before telling them; returns how many. */
   drainNotices(parts: readonly number[]): Promise<number>;
 }
@@ -33,7 +33,7 @@ export function createSessionService(deps: { store: SessionStore; audit: AuditLo
     store: deps.store,
     revoke: (id, opts) => revokeSession(deps, id, opts),
     revokeUser: (user, opts) => revokeUserSessions(deps, user, opts),
-    revokeUserSession: (user, id, opts) => revokeUserSession(deps, user, id, opts),
+    revokeUserSession: (user, id, opts, startedBefore) => revokeUserSession(deps, user, id, opts, startedBefore),
     drainNotices: (parts) => drainRevocationNotices(deps, parts),
   };
 }

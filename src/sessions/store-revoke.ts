@@ -19,12 +19,21 @@ export type RevokedCopy = (s: SessionIdentity, change: SessionRevocation, part: 
 const TOMBSTONE_MIN_MS = 60_000;
 
 /** {@link SessionStore.revokeCopies}'s work: each copy deleted by the revoke script, with its tombstone and (told to `each`) its notice. */
-export async function revokeCopies(c: ListingContext, id: string, meta: RevokeMeta, user?: string, each?: RevokedCopy): Promise<SessionIdentity[]> {
+export async function revokeCopies(
+  c: ListingContext,
+  id: string,
+  meta: RevokeMeta,
+  user?: string,
+  each?: RevokedCopy,
+  startedBefore?: number,
+): Promise<SessionIdentity[]> {
   const sid = storedSessionId(id.trim()); // trimmed as at ingest
   // Every partition holding the id (the first binding, and any copy another user's login made), or
   // `user`'s copy only: the id in `user`'s partition may be bound to another user there (whose
   // session it then is: `user`'s login with it was refused).
-  const copies = (await findCopies(c, sid, user)).filter((f) => user === undefined || f.s.user === user);
+  const copies = (await findCopies(c, sid, user)).filter(
+    (f) => (user === undefined || f.s.user === user) && (startedBefore === undefined || f.s.login_at < startedBefore),
+  );
   const revoked: SessionIdentity[] = [];
   for (const { s: found, p: part } of copies) {
     const now = meta.time ?? c.now();

@@ -172,9 +172,10 @@ export class SessionStore {
    * users of different partitions logged in with has one copy per user (see docs/sessions.md),
    * and each revoked copy is its user's revocation (audit entry, session-revoked SET). `each` is
    * called after each copy is revoked, before the next: a throw stops there, the rest stay live.
+   * With `startedBefore`, only a copy whose login is before it.
    */
-  revokeCopies(id: string, meta: RevokeMeta, user?: string, each?: RevokedCopy): Promise<SessionIdentity[]> {
-    return revokeCopies(this.ctx, id, meta, user, each);
+  revokeCopies(id: string, meta: RevokeMeta, user?: string, each?: RevokedCopy, startedBefore?: number): Promise<SessionIdentity[]> {
+    return revokeCopies(this.ctx, id, meta, user, each, startedBefore);
   }
 
   /** The notice of revocation `id` in partition `p` was told (audited, SETs queued): removed, with its audited mark. */

@@ -162,6 +162,19 @@ describe('loadConfig defaults', () => {
     expect(applyContextOf(c, 1).secrets).toBe(ctx.secrets);
   });
 
+  it("the owner's apply context carries the revoking response rules and sessions.default_lifetime (a late login's session end); none without such a rule", () => {
+    const behaviors = 'endpoint_detection:\n  enabled: true\n  risk_level: high\n';
+    const dir = configDir({
+      'riskstream.yaml': 'sessions:\n  default_lifetime: 2h\n',
+      'behaviors.yaml': `${behaviors}responses:\n  - when: {level: high}\n    revoke_sessions: true\n`,
+    });
+    const ctx = applyContextOf(loadConfig(dir, NO_ENV), 0);
+    expect(ctx.revoke).toEqual([{ when: { level: 'high' }, revoke_sessions: true }]);
+    expect(ctx.sessionLifetime).toBe(2 * 3_600_000);
+    const none = applyContextOf(loadConfig(configDir({ 'riskstream.yaml': 'sessions:\n  default_lifetime: 2h\n', 'behaviors.yaml': behaviors }), NO_ENV), 0);
+    expect([none.revoke, none.sessionLifetime]).toEqual([undefined, undefined]);
+  });
+
   it('environment tokens are held to the 16-character minimum: a short one is CONFIG_INVALID naming the variable, never its value', () => {
     const dir = configDir({ 'riskstream.yaml': 'http:\n  admin_tokens: ["file-admin-token-0123456789"]\n' });
     for (const name of ['RISKSTREAM_ADMIN_TOKEN', 'RISKSTREAM_INGEST_TOKEN', 'RISKSTREAM_SSF_TOKEN', 'RISKSTREAM_METRICS_TOKEN']) {

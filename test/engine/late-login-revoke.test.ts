@@ -105,7 +105,7 @@ function harness(): { store: SessionStore; audit: AuditLog; relay: OutboxRelay; 
     keys,
     rules: () => RULES,
     revokeUser: (u, o) => service.revokeUser(u, o),
-    revokeUserSession: (u, id, o) => service.revokeUserSession(u, id, o),
+    revokeUserSession: (u, id, o, before) => service.revokeUserSession(u, id, o, before),
   });
   const relay = new OutboxRelay(redis, keys, `${prefix}:risk-events`, (changes, hits, late) => respond(changes, hits, late));
   return { store, audit, relay, revoked: () => sent.map((r) => `${r.sessionId} ${r.actor}`) };
@@ -135,7 +135,7 @@ describe('a session login applied after its revocation trigger, though earlier i
     await setLeases('w#3');
     await drainOwner(newOwner(store, 'w#3'));
     const outbox = (await redis.xrange(keys.userOutbox(USER), '-', '+')).map(([, f]) => [f[1], JSON.parse(f[3]!)]);
-    expect(outbox).toEqual([['revoke', { session: 's-late', login_at: TRIGGER - HOUR, trigger: TRIGGER }]]);
+    expect(outbox).toEqual([['revoke', { session: 's-late', login_at: TRIGGER - HOUR, trigger: TRIGGER, expires_at: NOW + 8 * HOUR }]]);
     await relay.relay([USER]);
     expect(revoked()).toEqual(['s-1 policy', 's-late policy']);
     expect((await store.listUser(USER)).map((s) => s.session_id)).toEqual(['s-after']);
@@ -166,5 +166,26 @@ describe('a session login applied after its revocation trigger, though earlier i
     expect(revoked()).toEqual(['s-1 policy']);
     expect((await store.listUser(other)).map((s) => s.session_id)).toEqual(['s-shared']);
     expect(await redis.xlen(keys.userOutbox(USER))).toBe(0); // handled: nothing left to retry
+  });
+
+  it("leaves alone a later session with the id when the late login's own session ended before it started", async () => {
+    const { store, relay, revoked } = harness();
+    await writeEntry([item(sessionLogin(NOW - 3 * HOUR, 's-1'), 1000), item(edr, 1001)]);
+    await drainOwner(newOwner(store, 'w#1'));
+    await relay.relay([USER]);
+    // After the trigger, the IdP starts a session with an id it used before for the user (a session long over).
+    await writeEntry([item(sessionLogin(TRIGGER + 30 * MIN, 's-again'), 2000)]);
+    // That earlier session's login arrives late: before the trigger, and over (its expires_at) before it.
+    const over = { ...sessionLogin(TRIGGER - 3 * HOUR, 's-again'), session: { id: 's-again', expires_at: TRIGGER - 2 * HOUR } };
+    await writeEntry([item(over, 3000)]);
+    await setLeases('w#2');
+    await drainOwner(newOwner(store, 'w#2'));
+    expect(await redis.xlen(keys.userOutbox(USER))).toBe(1); // the late login's entry
+    await relay.relay([USER]);
+
+    // In event-time order the trigger found no session 's-again' active, and the later one is after it.
+    expect(revoked()).toEqual(['s-1 policy']);
+    expect((await store.listUser(USER)).map((s) => [s.session_id, s.login_at])).toEqual([['s-again', TRIGGER + 30 * MIN]]);
+    expect(await redis.xlen(keys.userOutbox(USER))).toBe(0);
   });
 });

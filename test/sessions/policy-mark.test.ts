@@ -99,7 +99,15 @@ describe('lateLogin: a session login at or before the mark', () => {
   ];
   it.each(rows)('%s', (_name, e, m, late) => {
     const r = lateLogin(e, m);
-    expect(r).toEqual(late ? { session: 's-1', login_at: e.time, trigger: m } : undefined);
+    expect(r).toEqual(late ? { session: 's-1', login_at: e.time, trigger: m, expires_at: e.time + 12 * HOUR } : undefined);
+  });
+
+  it("carries the end of the login's own session: its expires_at (epoch ms or ISO), else sessions.default_lifetime after it", () => {
+    const at = mark - HOUR;
+    const withEnd = (expires_at: unknown): CanonicalEvent => ({ ...sessionLogin(at), session: { id: 's-1', expires_at: expires_at as number } });
+    expect(lateLogin(withEnd(mark - MIN), mark)?.expires_at).toBe(mark - MIN);
+    expect(lateLogin(withEnd(new Date(mark + HOUR).toISOString()), mark)?.expires_at).toBe(mark + HOUR);
+    expect(lateLogin(sessionLogin(at), mark, 2 * HOUR)?.expires_at).toBe(at + 2 * HOUR);
   });
 
   it('a token session id is named by its stored id (never the token)', () => {
@@ -139,8 +147,11 @@ describe('applyItems with revoke_sessions rules: the mark and the late logins, i
     expect(first.state.revokedUpTo).toBe(trigger);
     const stored = decodeState(encodeState(first.state), USER)!;
     expect(stored.revokedUpTo).toBe(trigger);
-    const next = applyItems(USER, stored, [item(sessionLogin(trigger - HOUR, 's-late')), item(sessionLogin(trigger + HOUR, 's-new'))], ctx);
-    expect(next.late).toEqual([{ session: 's-late', login_at: trigger - HOUR, trigger }]);
+    const next = applyItems(USER, stored, [item(sessionLogin(trigger - HOUR, 's-late')), item(sessionLogin(trigger + HOUR, 's-new'))], {
+      ...ctx,
+      sessionLifetime: 2 * HOUR,
+    });
+    expect(next.late).toEqual([{ session: 's-late', login_at: trigger - HOUR, trigger, expires_at: trigger + HOUR }]);
     // The bytes msgpackr packs for the stored object (the codec's fallback path) are the same.
     const { user: _user, ...plain } = first.state;
     expect(encodeState(first.state).equals(new Packr({ useRecords: false, moreTypes: false, useFloat32: FLOAT32_OPTIONS.DECIMAL_FIT }).pack(plain))).toBe(true);
