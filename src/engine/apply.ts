@@ -93,14 +93,15 @@ export function applyItems(user: string, state: UserState, items: readonly Route
     }
     const ref = { stream: item.s, id: item.i };
     try {
-      const r = reduce(out.state, [{ event: item.e, ref }], ctx.behaviors, arrivalOf(item.k, ctx.now), ctx.limits, ctx.secrets, ctx.epochs);
+      const arrival = arrivalOf(item.k, ctx.now);
+      const r = reduce(out.state, [{ event: item.e, ref }], ctx.behaviors, arrival, ctx.limits, ctx.secrets, ctx.epochs);
       out.state = r.state;
       if (ctx.revoke) {
         // Against the mark before this event: the trigger's own login is stored in its commit, and revoked with the rest.
         const mark = out.state.revokedUpTo;
         const late = lateLogin(item.e, mark, ctx.sessionLifetime);
         if (late) (out.late ??= []).push(late);
-        const next = markAfter(mark, ctx.revoke, r.hits, r.changes);
+        const next = markAfter(mark, ctx.revoke, r.hits, r.changes, arrival);
         if (next !== mark) out.state = { ...out.state, revokedUpTo: next };
       }
       for (const h of r.hits) out.events.push({ user, kind: 'hit', data: h });

@@ -51,20 +51,27 @@ export function revokeRulesOf(rules: readonly ResponseRule[]): readonly Response
 
 /**
  * The mark after one event's hits and changes: the latest event time among those a rule fires on
- * (a change's `occurredAt`, a hit's `time`) and `mark` (never lowered).
+ * (a change's `occurredAt`, a hit's `time`) and `mark` (never lowered). A trigger stamped ahead of
+ * `arrival` (the event's arrival, its changes' processing time: a skewed clock, which ingest takes
+ * up to `ingest.max_future` ahead) counts at `arrival`: the revocation runs after it, so a login
+ * after it is one opened after the revocation, not a late one.
  */
 export function markAfter(
   mark: number | undefined,
   rules: readonly ResponseRule[],
   hits: readonly BehaviorHit[],
   changes: readonly LevelChange[],
+  arrival: number,
 ): number | undefined {
   let m = mark;
   for (const c of changes) {
-    const at = c.occurredAt ?? c.time;
+    const at = Math.min(c.occurredAt ?? c.time, arrival);
     if ((m === undefined || at > m) && rules.some((r) => changeFires(r, c))) m = at;
   }
-  for (const h of hits) if ((m === undefined || h.time > m) && rules.some((r) => hitFires(r, h))) m = h.time;
+  for (const h of hits) {
+    const at = Math.min(h.time, arrival);
+    if ((m === undefined || at > m) && rules.some((r) => hitFires(r, h))) m = at;
+  }
   return m;
 }
 

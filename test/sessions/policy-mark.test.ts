@@ -64,9 +64,12 @@ describe('markAfter: the latest trigger time a revoke_sessions rule fires on', (
     ['an earlier trigger never lowers the mark', T0 + 3 * HOUR, [LEVEL_HIGH, HIJACK], [hit()], [change()], T0 + 3 * HOUR],
     ['a later trigger raises it', T0, [LEVEL_HIGH, HIJACK], [hit()], [change()], T0 + 2 * HOUR],
     ['nothing fires: the mark stays', T0, [LEVEL_HIGH], [], [], T0],
+    // A trigger stamped ahead (a skewed clock: ingest takes events up to max_future ahead) counts when it arrived.
+    ['a hit stamped ahead of its arrival: its arrival', undefined, [HIJACK], [hit({ time: NOW + 24 * HOUR })], [], NOW],
+    ['a change stamped ahead of its processing time: its processing time', undefined, [LEVEL_HIGH], [], [change({ occurredAt: NOW + HOUR })], NOW],
   ];
   it.each(rows)('%s', (_name, mark, rules, hits, changes, expected) => {
-    expect(markAfter(mark, rules, hits, changes)).toBe(expected);
+    expect(markAfter(mark, rules, hits, changes, NOW)).toBe(expected);
   });
 
   it('revokeRulesOf keeps the revoking rules; none at all is undefined (no policy work in the owner)', () => {
@@ -120,8 +123,9 @@ const EDR = behavior('endpoint_detection', { enabled: true, risk_level: 'high', 
 const CTX: ApplyContext = { behaviors: [EDR], limits: { maxLogins: 10, maxAge: 7 * 24 * HOUR, allowedLateness: 10 * MIN }, now: NOW };
 
 let n = 0;
+/** An item arriving (its entry id's time) an hour before NOW: after the events of these tests. */
 const item = (e: CanonicalEvent): RoutedItem => {
-  const id = `${T0 + ++n}-0`;
+  const id = `${NOW - HOUR + ++n}-0`;
   const k = orderKey(id, 0);
   return { k: [k.ms, k.seq], s: 'rs:in', i: id, e };
 };
@@ -140,6 +144,29 @@ describe('applyItems with revoke_sessions rules: the mark and the late logins, i
   ];
   it.each(rows)('%s', (_name, items, late) => {
     expect((applyItems(USER, emptyState(USER), items, ctx).late ?? []).map((l) => l.session)).toEqual(late);
+  });
+
+  it('a trigger stamped ahead of its arrival (a skewed clock) counts at its arrival: a login after that is no late login', () => {
+    const arrival = NOW - HOUR;
+    const at = (e: CanonicalEvent, ms: number): RoutedItem => ({ k: [ms, 0], s: 'rs:in', i: `${ms}-0`, e });
+    const skewed: CanonicalEvent = {
+      type: 'endpoint',
+      id: 'x-skewed',
+      user: USER,
+      time: NOW + 24 * HOUR,
+      device: { id: 'd-9' },
+      vendor: 'crowdstrike',
+      detection: 'malware',
+      severity: 'critical',
+    };
+    const items = [
+      at(skewed, arrival),
+      at(sessionLogin(arrival + 30 * MIN, 's-after'), arrival + 31 * MIN),
+      at(sessionLogin(arrival - MIN, 's-late'), arrival + 32 * MIN),
+    ];
+    const a = applyItems(USER, emptyState(USER), items, ctx);
+    expect(a.state.revokedUpTo).toBe(arrival);
+    expect((a.late ?? []).map((l) => l.session)).toEqual(['s-late']);
   });
 
   it('the mark is kept in the state (stored and read back): a later apply, from the committed state, finds the late login', () => {
