@@ -112,7 +112,7 @@ export async function buildSsf(deps: SsfDeps): Promise<SsfRuntime> {
   await publish();
   const republish = setInterval(() => void publish(), PUBLISHED_REFRESH_MS);
   republish.unref();
-  const setQueue = createSetQueue(deps.redis, deps.keys);
+  const setQueue = createSetQueue(deps.redis, deps.keys, { writesMeta: deps.deliver !== false });
   const early = earlyEnqueue(deps, (queue, changes) =>
     enqueueLevelChanges(queue, changes, deps.config().receivers).then(() => streams.onChanges(changes, 'enabled', queue)),
   );

@@ -96,9 +96,18 @@ export function streamUpdatedJobId(receiver: string, id: string): string {
   return `sup-${receiver}-${shortHash(id)}`;
 }
 
-/** Creates the queue (prefix `keys.bullPrefix`). `connection` may be shared; it is not closed. */
-export function createSetQueue(connection: RedisClient, keys: Keys): SetQueue {
-  const queue = new Queue<SetJobData>(SET_DELIVERY_QUEUE, { connection, prefix: keys.bullPrefix, defaultJobOptions: SET_JOB_OPTIONS });
+/**
+ * Creates the queue (prefix `keys.bullPrefix`). `connection` may be shared; it is not closed.
+ * `writesMeta: false` (one-shot CLI commands): the queue's `meta` hash is left to the workers, so a
+ * command that only reads writes nothing (a read-only Redis user can run it).
+ */
+export function createSetQueue(connection: RedisClient, keys: Keys, o: { writesMeta?: boolean } = {}): SetQueue {
+  const queue = new Queue<SetJobData>(SET_DELIVERY_QUEUE, {
+    connection,
+    prefix: keys.bullPrefix,
+    defaultJobOptions: SET_JOB_OPTIONS,
+    ...(o.writesMeta === false ? { skipMetasUpdate: true } : {}),
+  });
   return { queue, state: new DeliveryState(connection, keys), close: () => queue.close() };
 }
 

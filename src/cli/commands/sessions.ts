@@ -32,7 +32,7 @@ export type CliSinkFactory = (cli: CliSinkContext) => Promise<{ sink: Revocation
  * exactly as a revocation through the worker's API.
  */
 export const setQueueSinkFactory: CliSinkFactory = async (cli) => {
-  const queue = createSetQueue(cli.redis, cli.keys);
+  const queue = createSetQueue(cli.redis, cli.keys, { writesMeta: false });
   const audit = new AuditLog(cli.redis, cli.config.streams.audit, cli.config.raw.streams.maxlen);
   const streams = createStreamService(cli.redis, cli.keys, queue, audit, () => cli.config);
   return { sink: setQueueSink(queue, () => cli.config.receivers, streams), close: () => queue.close() };
