@@ -98,7 +98,10 @@ export function riskCommand(program: Command): void {
         // Checked and scrubbed as the API's (a pasted token is fingerprinted: the reason reaches every receiver).
         const reason = reasonParam({ reason: o.reason }, undefined, '', knownSecrets(cli.config));
         const r = await s.risk.reset(userArg(user), cliActor(), reason);
-        print(`${r.user}: ${r.previous.toUpperCase()} → ${r.level.toUpperCase()} (version ${r.version})${r.change ? ', SET queued' : ', unchanged'}\n`);
+        // A SET only where a receiver (configured, or an enabled SSF stream) takes level changes.
+        const shared = s.ssf.receivers().some((x) => x.enabled && x.events.includes('risk-level-change'));
+        const what = !r.change ? 'unchanged' : shared ? 'SET queued' : 'no receiver takes level changes: no SET';
+        print(`${r.user}: ${r.previous.toUpperCase()} → ${r.level.toUpperCase()} (version ${r.version}), ${what}\n`);
       });
     });
   risk
