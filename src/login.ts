@@ -74,6 +74,11 @@ export function canonicalOutcome(s: string): string {
 /** How a sign-in that accepted its credential ended short of success (see {@link acceptedCredential}). */
 export type AcceptedCredential = 'interrupted' | 'blocked';
 
+/** `v` when it names an {@link AcceptedCredential} (a stored note, a victim event's outcome), else undefined. */
+export function asAcceptedCredential(v: unknown): AcceptedCredential | undefined {
+  return v === 'interrupted' || v === 'blocked' ? v : undefined;
+}
+
 /**
  * How a credential login (see {@link isCredentialLogin}) whose password was right ended, when it
  * did not complete: `interrupted` for outcome `interrupted` (MFA or a prompt required after the

@@ -4,7 +4,7 @@
  * turn into spray victims. No I/O: src/ingest/ip-spray.ts reads and writes the IP's key; its
  * script (src/redis/scripts/ip-logins-n.lua) caps each set by the bound policy of bounded-keep.ts.
  */
-import type { AcceptedCredential } from '../login.js';
+import { asAcceptedCredential, type AcceptedCredential } from '../login.js';
 import type { IpFailure, PasswordSprayParams } from './password-spray.js';
 
 /** One login of an IP: `f` failed, `s` succeeded (or accepted the password: see `accepted`). */
@@ -32,7 +32,8 @@ export function parseIpLogin(member: string, score: number): IpLogin | undefined
     if (!Array.isArray(v) || (v[0] !== 'f' && v[0] !== 's') || typeof v[1] !== 'string' || typeof v[2] !== 'string' || !Number.isFinite(score))
       return undefined;
     const login: IpLogin = { kind: v[0], user: v[1], id: v[2], time: score };
-    if (v[0] === 's' && (v[3] === 'interrupted' || v[3] === 'blocked')) login.accepted = v[3];
+    const accepted = v[0] === 's' ? asAcceptedCredential(v[3]) : undefined;
+    if (accepted) login.accepted = accepted;
     return login;
   } catch {
     return undefined;

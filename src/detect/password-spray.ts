@@ -17,7 +17,7 @@
 import { z } from 'zod';
 import { attachedValue } from '../attachment.js';
 import { formatDuration, windowMs } from '../duration.js';
-import { acceptedCredential, isSuccessfulLogin, type AcceptedCredential } from '../login.js';
+import { acceptedCredential, asAcceptedCredential, isSuccessfulLogin, type AcceptedCredential } from '../login.js';
 import type { CanonicalEvent } from '../types.js';
 import { ipInNetworks } from './allow-list.js';
 import { credentialSuccess, isoTime } from './format.js';
@@ -49,8 +49,7 @@ export const SPRAY_VICTIM_TYPE = 'password_spray.victim';
  * the login itself, or the outcome a victim event carries (src/ingest/ip-spray.ts). Else undefined.
  */
 function acceptedOf(event: CanonicalEvent): AcceptedCredential | undefined {
-  if (event.type !== SPRAY_VICTIM_TYPE) return acceptedCredential(event);
-  return event.outcome === 'interrupted' || event.outcome === 'blocked' ? event.outcome : undefined;
+  return event.type === SPRAY_VICTIM_TYPE ? asAcceptedCredential(event.outcome) : acceptedCredential(event);
 }
 
 /** The failures attached to an event by the edge, if any. */
