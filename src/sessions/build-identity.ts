@@ -60,6 +60,25 @@ function sessionAttributes(s: Record<string, unknown>, opts: ScrubOptions): Reco
   return out;
 }
 
+/** A session login's stored session id, login time and session end, as its identity stores them. */
+export interface SessionSpan {
+  session_id: string;
+  login_at: number;
+  expires_at: number;
+}
+
+/**
+ * The {@link SessionSpan} of a successful login carrying `session` (pure; see
+ * {@link isSessionLogin}), its end `lifetime` after its login when it gives none; null for any
+ * other event.
+ */
+export function sessionSpan(e: CanonicalEvent, lifetime: number): SessionSpan | null {
+  if (!isSessionLogin(e) || !Number.isFinite(e.time)) return null;
+  const s = e.session!;
+  const loginAt = Math.round(e.time);
+  return { session_id: storedSessionId(String(s.id)), login_at: loginAt, expires_at: Math.round(epochMs(s.expires_at) ?? loginAt + lifetime) };
+}
+
 /**
  * Builds the stored identity from a successful login carrying `session` (pure; see
  * {@link isSessionLogin}). Returns null for any other event. Values the privacy filters leave as
@@ -71,17 +90,16 @@ export function buildIdentity(
   settings: Pick<SessionSettings, 'redact_claims' | 'default_lifetime'>,
   filters: IdentityFilters = identityFilters(settings),
 ): SessionIdentity | null {
-  if (!isSessionLogin(e) || !Number.isFinite(e.time)) return null;
+  const span = sessionSpan(e, settings.default_lifetime);
+  if (!span) return null;
   const s = e.session!;
   const other = redactScrubOptions(filters.other);
-  const loginAt = Math.round(e.time);
-  const expiresAt = Math.round(epochMs(s.expires_at) ?? loginAt + settings.default_lifetime);
   const id: SessionIdentity = {
-    session_id: storedSessionId(String(s.id)),
+    session_id: span.session_id,
     user: e.user,
     claims: clean(s.claims, redactScrubOptions(filters.claims)) ?? {},
-    login_at: loginAt,
-    expires_at: expiresAt,
+    login_at: span.login_at,
+    expires_at: span.expires_at,
   };
   const idp = typeof s.idp === 'string' ? cleanString(s.idp, other) : undefined;
   if (idp !== undefined) id.idp = idp;

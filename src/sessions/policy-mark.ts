@@ -12,8 +12,7 @@
 import type { ResponseRule } from '../config/responses.js';
 import { levelRank, type BehaviorHit, type CanonicalEvent, type LevelChange } from '../types.js';
 import { DEFAULT_SESSION_LIFETIME } from './baseline.js';
-import { epochMs } from './build-identity.js';
-import { isSessionLogin, storedSessionId } from './identity.js';
+import { sessionSpan } from './build-identity.js';
 
 /** A session login applied after a revocation trigger, though at or before it in event time. */
 export interface LateLogin {
@@ -82,10 +81,10 @@ export function markAfter(
  * `lifetime`: `sessions.default_lifetime` (the session's end when the login gives none).
  */
 export function lateLogin(e: CanonicalEvent, mark: number | undefined, lifetime = DEFAULT_SESSION_LIFETIME): LateLogin | undefined {
-  if (mark === undefined || !isSessionLogin(e) || !Number.isFinite(e.time)) return undefined;
-  const at = Math.round(e.time);
-  if (at > mark) return undefined;
-  // As src/sessions/build-identity.ts builds the login's identity.
-  const expiresAt = Math.round(epochMs(e.session!.expires_at) ?? at + lifetime);
-  return { session: storedSessionId(String(e.session!.id)), login_at: at, trigger: mark, expires_at: expiresAt };
+  // Every login after the mark (nearly all) is none before its session is looked at.
+  if (mark === undefined || !(Math.round(e.time) <= mark)) return undefined;
+  // As src/sessions/build-identity.ts stores the login's identity.
+  const span = sessionSpan(e, lifetime);
+  if (!span) return undefined;
+  return { session: span.session_id, login_at: span.login_at, trigger: mark, expires_at: span.expires_at };
 }
