@@ -21,7 +21,9 @@ import type { Keys } from '../keys.js';
 import type { UserHit, UserLateLogin } from '../risk/outbox-relay.js';
 import type { LevelChange } from '../types.js';
 import { cutChars } from '../text.js';
-import type { RevokedSession, RevokeOptions } from './revoke.js';
+import { isoTime } from '../detect/format.js';
+import type { RevokedSession } from './revoke.js';
+import type { SessionService } from './service.js';
 import { changeFires, hitFires } from './policy-mark.js';
 
 /** The audit actor of a policy's revocations. */
@@ -80,7 +82,7 @@ export function policyTriggers(
   return [...out.values()];
 }
 
-const iso = (ms: number): string => (Number.isFinite(ms) && Math.abs(ms) <= 8.64e15 ? new Date(ms).toISOString() : String(ms));
+const iso = (ms: number): string => isoTime(ms) ?? String(ms);
 
 /** What {@link responsePolicy} needs. */
 export interface ResponsePolicyDeps {
@@ -88,10 +90,8 @@ export interface ResponsePolicyDeps {
   keys: Keys;
   /** The rules in force (read per call: a reload applies from the next relay). */
   rules: () => readonly ResponseRule[];
-  /** Revokes all of a user's sessions (the session service's `revokeUser`). */
-  revokeUser: (user: string, opts: RevokeOptions) => Promise<RevokedSession[]>;
-  /** Revokes one of a user's sessions, by stored id, if its login is before `startedBefore` (the session service's `revokeUserSession`). */
-  revokeUserSession: (user: string, id: string, opts: RevokeOptions, startedBefore?: number) => Promise<RevokedSession[]>;
+  /** Revokes a trigger's sessions: all of a user's (`revokeUser`), or a late login's one (`revokeUserSession`). */
+  sessions: Pick<SessionService, 'revokeUser' | 'revokeUserSession'>;
   /** How long a trigger's marker is kept (default 7 days: far longer than any outbox retry). */
   markerTtlMs?: number;
   /** Told what each trigger revoked. */
@@ -108,7 +108,9 @@ export function responsePolicy(deps: ResponsePolicyDeps): (changes: LevelChange[
       const key = deps.keys.userPolicyDone(t.user, t.marker);
       if ((await deps.redis.exists(key)) === 1) continue; // done before a crash or a repeat
       const opts = { actor: POLICY_ACTOR, reason: t.reason };
-      const revoked = await (t.session === undefined ? deps.revokeUser(t.user, opts) : deps.revokeUserSession(t.user, t.session, opts, t.before));
+      const revoked = await (t.session === undefined
+        ? deps.sessions.revokeUser(t.user, opts)
+        : deps.sessions.revokeUserSession(t.user, t.session, opts, t.before));
       await deps.redis.set(key, String(revoked.length), 'PX', ttl);
       deps.onRevoked?.(t, revoked);
     }

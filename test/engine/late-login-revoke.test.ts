@@ -104,8 +104,7 @@ function harness(): { store: SessionStore; audit: AuditLog; relay: OutboxRelay; 
     redis,
     keys,
     rules: () => RULES,
-    revokeUser: (u, o) => service.revokeUser(u, o),
-    revokeUserSession: (u, id, o, before) => service.revokeUserSession(u, id, o, before),
+    sessions: service,
   });
   const relay = new OutboxRelay(redis, keys, `${prefix}:risk-events`, (changes, hits, late) => respond(changes, hits, late));
   return { store, audit, relay, revoked: () => sent.map((r) => `${r.sessionId} ${r.actor}`) };

@@ -172,8 +172,7 @@ describe('responsePolicy', () => {
       redis: t.redis,
       keys: t.keys,
       rules: () => [{ when: { level: 'high' }, revoke_sessions: true }],
-      revokeUser: (u, o) => service.revokeUser(u, o),
-      revokeUserSession: (u, id, o, before) => service.revokeUserSession(u, id, o, before),
+      sessions: service,
     });
     await respond([change()], []);
     expect(sent.map((r) => [r.sessionId, r.actor]).sort()).toEqual([
@@ -203,8 +202,7 @@ describe('responsePolicy: a late login (shipper lag), decided by the owner', () 
       redis: t.redis,
       keys: t.keys,
       rules: () => [], // reloaded without rules since: the owner decided under its rules
-      revokeUser: (u, o) => service.revokeUser(u, o),
-      revokeUserSession: (u, id, o, before) => service.revokeUserSession(u, id, o, before),
+      sessions: service,
     });
     const late = [{ user: 'alice@example.com', late: { session: 's-late', login_at: trigger - 60_000, trigger } }];
     await respond([], [], late);
