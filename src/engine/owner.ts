@@ -167,7 +167,7 @@ export class PartitionOwner {
     const n = await sweepDue(this.redis, this.keys, now, limit, {
       partitions: () => [...sweeping.keys()],
       owns: (p) => this.owned.get(p) === sweeping.get(p),
-      position: (p) => ({ cursor: sweeping.get(p)!.cursor, appliedMs: sweeping.get(p)!.applied.ms }),
+      position: (p) => sweeping.get(p)!,
       current: (user, p) => this.states.current(user, p),
       expired: (p, user, r) => {
         const o = this.owned.get(p);

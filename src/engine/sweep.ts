@@ -3,14 +3,15 @@ import type { Keys } from '../keys.js';
 import { expire, type ReduceResult } from '../risk/reducer.js';
 import { RiskStore } from '../risk/store.js';
 import { compareIds, type UserState } from '../risk/state.js';
+import type { Owned } from './owner-types.js';
 
 /** What {@link sweepDue} needs from the owner, and tells it. */
 export interface SweepHooks {
   /** Owned partitions ready to sweep (their positions loaded). */
   partitions(): number[];
   owns(partition: number): boolean;
-  /** The last partition entry id the owner has read and applied (its cursor), and the time (ms) of its last applied item. */
-  position(partition: number): { cursor: string; appliedMs: number };
+  /** The partition's positions: the last entry id read and applied (`cursor`), and its last applied item's key (`applied`). */
+  position(partition: number): Pick<Owned, 'cursor' | 'applied'>;
   /** A user's state in memory (uncommitted, in flight or cached), if any. */
   current(user: string, partition: number): UserState | undefined;
   /** `user`'s state after expiring what is due (applied in memory, committed with the next commit). */
@@ -46,7 +47,7 @@ export async function sweepDue(redis: RedisClient, keys: Keys, now: number, limi
     const last = lasts.get(p);
     const at = hooks.position(p);
     // A stream not read (an error): nothing swept there this time.
-    const until = last === null ? -Infinity : last !== undefined && compareIds(last, at.cursor) > 0 ? Math.min(now, at.appliedMs - 1) : now;
+    const until = last === null ? -Infinity : last !== undefined && compareIds(last, at.cursor) > 0 ? Math.min(now, at.applied.ms - 1) : now;
     const due = res[i]![1] as string[];
     for (let j = 0; j < due.length && Number(due[j + 1]) <= until; j += 2) {
       const user = due[j]!;
