@@ -116,7 +116,8 @@ export function queueCounts(q: SetQueue): Promise<Record<string, number>> {
   return q.queue.getJobCounts('waiting', 'active', 'delayed', 'failed', 'completed', 'prioritized');
 }
 
-function wants(r: ResolvedReceiver, event: ReceiverEvent): boolean {
+/** True when receiver `r` is enabled and takes `event`: the receivers a SET of that event is queued for. */
+export function wants(r: ResolvedReceiver, event: ReceiverEvent): boolean {
   return r.enabled && r.events.includes(event);
 }
 

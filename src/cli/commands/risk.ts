@@ -6,6 +6,7 @@ import { cliServices, type CliServices } from '../../runtime/cli-runtime.js';
 import { formatDuration } from '../../duration.js';
 import { MAX_PAGE, type UserRiskView } from '../../risk/service.js';
 import { escapeControls } from '../terminal-text.js';
+import { wants } from '../../ssf/queue.js';
 
 /**
  * Explains a user's level in words: each active behavior, its evidence and when it expires, then
@@ -99,7 +100,7 @@ export function riskCommand(program: Command): void {
         const reason = reasonParam({ reason: o.reason }, undefined, '', knownSecrets(cli.config));
         const r = await s.risk.reset(userArg(user), cliActor(), reason);
         // A SET only where a receiver (configured, or an enabled SSF stream) takes level changes.
-        const shared = s.ssf.receivers().some((x) => x.enabled && x.events.includes('risk-level-change'));
+        const shared = s.ssf.receivers().some((x) => wants(x, 'risk-level-change'));
         const what = !r.change ? 'unchanged' : shared ? 'SET queued' : 'no receiver takes level changes: no SET';
         print(`${r.user}: ${r.previous.toUpperCase()} → ${r.level.toUpperCase()} (version ${r.version}), ${what}\n`);
       });
