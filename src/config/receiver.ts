@@ -28,4 +28,6 @@ export interface ResolvedReceiver extends ReceiverConfig {
    * credential was revoked): nothing is sent to it, even SETs already queued, until the token is back.
    */
   ownerRevoked?: boolean;
+  /** With `ownerRevoked`: the stream's owner id (src/ssf/stream-owner.ts), to ask whether another worker still has its token. */
+  owner?: string;
 }

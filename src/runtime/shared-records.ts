@@ -18,6 +18,7 @@ import type { Logger } from '../obs/logger.js';
 import type { RedisClient } from '../redis/client.js';
 import type { BehaviorEpochs } from '../risk/behavior-epochs.js';
 import { recordReceiversOnAgain } from '../ssf/receivers-on.js';
+import { configOwners } from '../ssf/stream-owner.js';
 import type { EngineRuntime } from './engine-types.js';
 
 /** What {@link restoreSharedRecords} works with. */
@@ -44,7 +45,7 @@ export async function restoreSharedRecords(d: SharedRecordsDeps): Promise<void> 
   const [count, epochs, receivers] = await Promise.allSettled([
     recordPartitionCountAgain(d.redis, d.keys),
     restoreBehaviors(d.redis, d.keys, config.behaviors, d.epochs()),
-    recordReceiversOnAgain(d.redis, d.keys, d.workerId, config.receivers),
+    recordReceiversOnAgain(d.redis, d.keys, d.workerId, config.receivers, configOwners(config)),
   ]);
   if (count.status === 'rejected' && isRiskstreamError(count.reason, 'CONFIG_INVALID')) {
     d.logger.error({ err: count.reason, worker: d.workerId }, 'the prefix holds another partition count now: stopped processing');

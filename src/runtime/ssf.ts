@@ -17,6 +17,7 @@ import { createStreamService } from '../ssf/stream-service-factory.js';
 import { StreamRateLimit } from '../ssf/stream-rate-limit.js';
 import { auditReceivers } from '../ssf/receiver-audit.js';
 import { forgetReceiversOn, recordReceiversOn } from '../ssf/receivers-on.js';
+import { configOwners } from '../ssf/stream-owner.js';
 import { earlyEnqueue } from '../ssf/early-enqueue.js';
 import { verifyReceiver } from '../ssf/receiver-verify.js';
 import { ensureSigningKey } from '../ssf/signing-key-file.js';
@@ -139,7 +140,9 @@ export async function buildSsf(deps: SsfDeps): Promise<SsfRuntime> {
   if (deps.auditReceivers !== false) await auditReceivers(deps, deps.config().receivers);
   const { workerId } = deps;
   const recordOn = (): Promise<void> =>
-    workerId !== undefined && deps.deliver !== false ? recordReceiversOn(deps.redis, deps.keys, workerId, deps.config().receivers) : Promise.resolve();
+    workerId !== undefined && deps.deliver !== false
+      ? recordReceiversOn(deps.redis, deps.keys, workerId, deps.config().receivers, configOwners(deps.config()))
+      : Promise.resolve();
   await recordOn();
   let worker: DeliveryWorker | undefined;
   const start = (): void => {

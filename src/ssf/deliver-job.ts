@@ -60,6 +60,24 @@ export function createSetProcessor(deps: ProcessorDeps): (job: Job<SetJobData>, 
     throw new DelayedError();
   }
 
+  /**
+   * A SET for a receiver (or a stream's token) another worker's configuration has, not this one's:
+   * it waits for a worker that has it, or for this one's reload, rather than failing for good; up
+   * to the horizon (then `expired`, with `outcome` as the last).
+   */
+  async function waitForReload(job: Job<SetJobData>, token: string | undefined, outcome: string): Promise<DeliveryResult> {
+    const { receiver } = job.data;
+    if (leftOf(job) <= 0) return fail(contextOf(job), 'failed', { outcome: 'expired', last_outcome: outcome });
+    if (!skewLogged.has(receiver)) {
+      skewLogged.add(receiver);
+      deps.logger?.warn(
+        { receiver, outcome },
+        "SETs for a receiver another worker's configuration has on wait for a worker that has it: reload this one too (kill -HUP)",
+      );
+    }
+    return delay(job, token, SKEW_RECHECK_MS + Math.round(random() * SKEW_RECHECK_MS * 0.2));
+  }
+
   return async function processSetJob(job, token) {
     const d = job.data;
     const ctx = contextOf(job);
@@ -77,8 +95,13 @@ export function createSetProcessor(deps: ProcessorDeps): (job: Job<SetJobData>, 
       receiver = deps.registry.get(d.receiver);
     }
     // A stream whose creating token was removed from the configuration (the receiver's credential
-    // revoked): nothing more is sent to it, announcements and SETs already queued or held included.
-    if (receiver?.ownerRevoked) return fail(ctx, 'failed', { outcome: 'owner_revoked' });
+    // revoked): nothing more is sent to it, announcements and SETs already queued or held included —
+    // unless a running worker's configuration has the token (put back, or added, by a reload this one
+    // has not had yet: workers are reloaded one by one): then it waits, as for a receiver below.
+    if (receiver?.ownerRevoked) {
+      if (receiver.owner !== undefined && (await deps.state.ownerElsewhere(receiver.owner))) return waitForReload(job, token, 'owner_revoked');
+      return fail(ctx, 'failed', { outcome: 'owner_revoked' });
+    }
     // Queued before the stream was disabled, or while it was: dropped even though it is enabled (or
     // paused) again since — a disabled stream holds nothing (SSF 1.0 §8.1.2).
     if (!announces && receiver?.queuedAfter !== undefined && job.timestamp < receiver.queuedAfter) return fail(ctx, 'failed', { outcome: 'receiver_disabled' });
@@ -93,17 +116,7 @@ export function createSetProcessor(deps: ProcessorDeps): (job: Job<SetJobData>, 
       // A configured receiver another worker's configuration has on (it queued this SET) while
       // this one's is behind a reload (workers are reloaded one by one): it waits for a worker
       // that has it, or for this one's reload, rather than failing for good; up to the horizon.
-      if (receiver?.selfRegistered !== true && (await deps.state.enabledElsewhere(d.receiver))) {
-        if (leftOf(job) <= 0) return fail(ctx, 'failed', { outcome: 'expired', last_outcome: outcome });
-        if (!skewLogged.has(d.receiver)) {
-          skewLogged.add(d.receiver);
-          deps.logger?.warn(
-            { receiver: d.receiver, outcome },
-            "SETs for a receiver another worker's configuration has on wait for a worker that has it: reload this one too (kill -HUP)",
-          );
-        }
-        return delay(job, token, SKEW_RECHECK_MS + Math.round(random() * SKEW_RECHECK_MS * 0.2));
-      }
+      if (receiver?.selfRegistered !== true && (await deps.state.enabledElsewhere(d.receiver))) return waitForReload(job, token, outcome);
       return fail(ctx, 'failed', { outcome });
     }
     if (d.event === 'stream-updated') {

@@ -7,7 +7,7 @@ import { randomUUID } from 'node:crypto';
 import type { RedisClient } from '../redis/client.js';
 import type { Keys } from '../keys.js';
 import { scriptsOn, type Scripts } from '../redis/scripts.js';
-import { enabledOnLiveWorker } from './receivers-on.js';
+import { enabledOnLiveWorker, ownerOnLiveWorker } from './receivers-on.js';
 
 /**
  * How late (ms) a job may come back for its rate-limit reservation and still use it as it is:
@@ -48,6 +48,14 @@ export class DeliveryState {
    */
   async enabledElsewhere(receiver: string): Promise<boolean> {
     return (await enabledOnLiveWorker(this.redis, this.keys, receiver)) || (await this.redis.hget(this.keys.receiversKnown, receiver))?.endsWith('+') === true;
+  }
+
+  /**
+   * True when a running worker's configuration has a token of stream owner `owner` (an SSF stream's
+   * creator): a worker whose own configuration lacks it is behind a reload that put it back.
+   */
+  ownerElsewhere(owner: string): Promise<boolean> {
+    return ownerOnLiveWorker(this.redis, this.keys, owner);
   }
 
   /** Raises the delivered version to max(old, version). */

@@ -39,3 +39,8 @@ export function mayAccess(caller: StreamCaller, owner: string | undefined): bool
 export function ownersOf(tokens: readonly string[]): Set<string> {
   return new Set(tokens.map(streamOwner));
 }
+
+/** The owner ids of a configuration's tokens that may create streams (ssf and admin tokens). */
+export function configOwners(c: { ssfTokens: readonly string[]; adminTokens: readonly string[] }): Set<string> {
+  return ownersOf([...c.ssfTokens, ...c.adminTokens]);
+}

@@ -5,7 +5,7 @@ import type { Keys } from '../keys.js';
 import type { SetQueue } from './queue.js';
 import { SsfStreamStore } from './streams.js';
 import { StreamService } from './stream-service.js';
-import { ownersOf } from './stream-owner.js';
+import { configOwners } from './stream-owner.js';
 
 /**
  * The stream service for a configuration: streams in Redis, SETs to `queue`, signed with the
@@ -18,7 +18,7 @@ export function createStreamService(redis: RedisClient, keys: Keys, queue: SetQu
   const ownersNow = (): Set<string> => {
     const c = config();
     let o = owners.get(c);
-    if (!o) owners.set(c, (o = ownersOf([...c.ssfTokens, ...c.adminTokens])));
+    if (!o) owners.set(c, (o = configOwners(c)));
     return o;
   };
   return new StreamService(

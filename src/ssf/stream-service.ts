@@ -84,7 +84,7 @@ export class StreamService {
     const r: ResolvedReceiver = { ...streamReceiver(s, this.alg()), timeout: this.ssf().timeout, selfRegistered: true };
     if (!this.revoked(s)) return r;
     const { paused: _paused, ...off } = r;
-    return { ...off, enabled: false, ownerRevoked: true };
+    return { ...off, enabled: false, ownerRevoked: true, ...(s.owner !== undefined ? { owner: s.owner } : {}) };
   }
 
   /** Refuses (ENDPOINT_REFUSED, 400) an endpoint the egress policy does not allow. */
