@@ -5,6 +5,7 @@
  */
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import type { Config } from '../../src/config/load.js';
+import { streamOwner } from '../../src/ssf/stream-owner.js';
 import { LOST_COUNTER_MARGIN } from '../../src/redis/followed.js';
 import { isRiskstreamError } from '../../src/errors.js';
 import { Keys } from '../../src/keys.js';
@@ -25,6 +26,8 @@ const config = {
     behavior('new_country', { enabled: false, risk_level: 'medium' }),
   ],
   receivers: [{ name: 'rx', enabled: true }],
+  ssfTokens: ['shared-records-ssf-token-0123456789'],
+  adminTokens: [],
 } as unknown as Config;
 
 /** Deps on a fake engine and logger, recording halts and error logs' codes. */
@@ -51,7 +54,7 @@ describe('shared records written again', () => {
     await restoreSharedRecords(d);
     expect(await redis.get(keys.enginePartitions)).toBe('8');
     expect(await redis.hgetall(keys.behaviorEpochs())).toEqual({ epoch: String(3 + LOST_COUNTER_MARGIN), 'on:brute_force': '3', 'off:new_country': '1' });
-    expect(await redis.hgetall(keys.receiversOn)).toEqual({ w1: '["rx"]' });
+    expect(await redis.hgetall(keys.receiversOn)).toEqual({ w1: JSON.stringify(['rx', `owner:${streamOwner(config.ssfTokens[0]!)}`]) });
     expect(warns).toHaveLength(1);
     // There: left as they are (an entry a reload wrote is not replaced).
     await redis.hset(keys.receiversOn, 'w1', '[]');
