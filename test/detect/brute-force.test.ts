@@ -204,3 +204,35 @@ describe('brute_force: Okta SSO failures (an app refused within a session) are n
     expect(run(bruteForce, params, [...mixed, user(signOn(5 * MIN))]).hits).toEqual([]);
   });
 });
+
+describe('brute_force on Entra sign-ins: only a password that passed completes an attack', () => {
+  const record = JSON.parse(readFileSync(new URL('../ingest/fixtures/entra-signin-bad-password.json', import.meta.url), 'utf8')) as Record<string, unknown>;
+  const entra = (errorCode: number, at: number): CanonicalEvent => {
+    const r = decodeObject(
+      { ...record, id: `entra-${errorCode}-${at}`, createdDateTime: new Date(T0 + at).toISOString(), status: { errorCode, failureReason: 'x' } },
+      undefined,
+    );
+    if (!r.ok) throw new Error(r.reason);
+    return r.event;
+  };
+  const guesses = [0, 1, 2, 3, 4].map((i) => entra(50126, i * MIN));
+
+  it.each([
+    // No password presented (Seamless SSO's Kerberos ticket, an expired or revoked token): no success, no guess.
+    [81010, 0],
+    [81012, 0],
+    [50058, 0],
+    [700082, 0],
+    // The password passed (interrupted, blocked by policy): the attack's success.
+    [50074, 1],
+    [53003, 1],
+    [50144, 1],
+    [50129, 1],
+  ])('5 bad passwords (50126), then %s: %s hit', (code, hits) => {
+    expect(run(bruteForce, params, [...guesses, entra(code, 5 * MIN)]).hits).toHaveLength(hits);
+  });
+
+  it.each([81006, 81010, 50058, 50173, 70043])('five %s, then a successful sign-in: no hit (they are no guesses)', (code) => {
+    expect(run(bruteForce, params, [...[0, 1, 2, 3, 4].map((i) => entra(code, i * MIN)), entra(0, 5 * MIN)]).hits).toEqual([]);
+  });
+});

@@ -22,25 +22,39 @@ export function looksLikeEntra(obj: Record<string, unknown>): boolean {
   return signIn(obj) !== null;
 }
 
-/** Entra error codes that interrupt a sign-in (MFA or a prompt required) after a good password: not failures. */
-const INTERRUPTS = new Set([50055, 50072, 50074, 50076, 50079, 50125, 50140, 50158, 81010, 81012]);
+/**
+ * Entra error codes that interrupt a sign-in after a good password (MFA, MFA or password-reset
+ * registration, "stay signed in?", an external security challenge, an expired password — Entra
+ * and AD say a password is expired only once it matched: 50055 cloud, 50144 on-premises): not
+ * failures.
+ */
+const INTERRUPTS = new Set([50055, 50072, 50074, 50076, 50079, 50125, 50140, 50144, 50158]);
 /**
  * Entra error codes of a sign-in blocked by policy after a good password (Conditional Access is
  * evaluated after primary authentication): 53000 device not compliant, 53001 not domain joined,
  * 53002 app not approved, 53003 blocked by Conditional Access, 53004 proof-up blocked due to
- * risk, 530032 blocked by security defaults / a security policy.
+ * risk, 50005 device platform not supported by a Conditional Access policy, 50129 workplace join
+ * required, 530032 blocked by a tenant security policy, 530035 blocked by security defaults.
  */
-const POLICY_BLOCKS = new Set([53000, 53001, 53002, 53003, 53004, 530032]);
+const POLICY_BLOCKS = new Set([53000, 53001, 53002, 53003, 53004, 50005, 50129, 530032, 530035]);
+/**
+ * Entra error codes of a single sign-on that failed with no password presented: Seamless SSO
+ * (81004–81012: the device's Kerberos ticket missing, expired, invalid or of another user), or
+ * a session or refresh token that was missing, expired or revoked (50058, 50089, 50132, 50133,
+ * 50173, 70008, 70043, 700082). `sso_failed`: neither a failed guess nor an accepted password.
+ */
+const SSO_FAILED = new Set([81004, 81005, 81006, 81007, 81009, 81010, 81011, 81012, 50058, 50089, 50132, 50133, 50173, 70008, 70043, 700082]);
 /** Entra error codes meaning a wrong password (or a smart-lockout of one). */
 const BAD_PASSWORD = new Set([50126, 50053, 50056]);
 /** Entra error code of a failed MFA (push denied or unanswered, wrong code). */
 const MFA_FAILED = 500121;
 
-/** The sign-in's outcome: `success` (0), `interrupted`, `blocked` (by policy), or `failure`. */
+/** The sign-in's outcome: `success` (0), `interrupted`, `blocked` (by policy), `sso_failed`, or `failure`. */
 function outcomeOf(code: unknown): string | undefined {
   if (code === undefined || code === null) return undefined;
   const n = Number(code);
-  return n === 0 ? 'success' : INTERRUPTS.has(n) ? 'interrupted' : POLICY_BLOCKS.has(n) ? 'blocked' : 'failure';
+  if (n === 0) return 'success';
+  return INTERRUPTS.has(n) ? 'interrupted' : POLICY_BLOCKS.has(n) ? 'blocked' : SSO_FAILED.has(n) ? 'sso_failed' : 'failure';
 }
 
 /** The canonical `reason`: `bad_password` or `blocked_by_policy` for the codes that say so. */
@@ -69,8 +83,10 @@ function factorOf(method: unknown): string | undefined {
  * Microsoft Entra ID sign-in log (Graph `auditLogs/signIns`, or the diagnostic-settings export)
  * → canonical `login`. `status.errorCode` 0 is success; an interrupt (50074, 50076, … : MFA or a
  * prompt required after a good password) is `interrupted`; a Conditional Access or
- * security-policy block (53000–53004, 530032: the password was right) is `blocked` with `reason:
- * blocked_by_policy`; anything else failure (`reason: bad_password` for 50126 / 50053 / 50056).
+ * security-policy block (53000–53004, 50005, 50129, 530032, 530035: the password was right) is
+ * `blocked` with `reason: blocked_by_policy`; a single sign-on that failed with no password
+ * presented (Seamless SSO 81004–81012, an expired or revoked session or token) is `sso_failed`;
+ * anything else failure (`reason: bad_password` for 50126 / 50053 / 50056).
  * 500121 (strong authentication failed) becomes an `mfa` event, `denied` or `timeout` (the user
  * did not respond). `mfaDetail` is kept as `mfa`
  * (`method`, `detail`) and `factor` (`push` for an app notification). The record's own fields

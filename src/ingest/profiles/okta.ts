@@ -55,10 +55,11 @@ function factorOf(o: Record<string, unknown>, eventType: string): string | undef
 
 /**
  * Okta System Log (`/api/v1/logs` LogEvent) → canonical event. Sign-in events become `login`
- * (a FAILURE with `reason`, e.g. `bad_password`), except a `user.authentication.sso` that is not
- * SUCCESS / ALLOW: a user already signed in to Okta refused an app (sign-on policy, not
+ * (a FAILURE with `reason`, e.g. `bad_password`), except a `user.authentication.sso` whose
+ * result is FAILURE or DENY: a user already signed in to Okta refused an app (sign-on policy, not
  * assigned), no credential presented — an `access` event, outcome `denied`, `app` the target
- * AppInstance's name. MFA verifications become `mfa` with outcome `success` / `denied` /
+ * AppInstance's name (an SSO with another result stays a login with that outcome, one without
+ * a result a login as any other). MFA verifications become `mfa` with outcome `success` / `denied` /
  * `timeout` and `factor`; other event types keep their Okta name (`user.account.lock`, …) as
  * `type`. `client.geographicalContext.country` is Okta's country
  * *name* (Okta gives no ISO code): it becomes the ISO code (src/country-code.ts), as every
@@ -72,7 +73,8 @@ export const okta: Profile = (o) => {
   const result = getPath(o, 'outcome.result');
   const upper = String(result).toUpperCase();
   // An app sign-on refused within an Okta session: no credential presented, not a failed login.
-  const ssoDenied = eventType === 'user.authentication.sso' && upper !== 'SUCCESS' && upper !== 'ALLOW';
+  // Only a refusal (FAILURE, DENY): no result, UNKNOWN or CHALLENGE say no app was refused.
+  const ssoDenied = eventType === 'user.authentication.sso' && (upper === 'FAILURE' || upper === 'DENY');
   const login = !ssoDenied && OKTA_LOGIN_EVENTS.has(eventType);
   const mfa = OKTA_MFA_EVENTS.has(eventType);
   const geo = getPath(o, 'client.geographicalContext') as Record<string, unknown> | undefined;

@@ -1,0 +1,91 @@
+/**
+ * What each vendor outcome means for the credential behaviors, code by code: a wrong guess (a
+ * failed login), an accepted password (brute_force / password_spray's success), or neither (no
+ * password was presented). Microsoft's AADSTS reference and Sentinel's password-spray rule
+ * (its success codes: the password passed) are the sources for the Entra rows.
+ */
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { decodeObject } from '../../src/ingest/decode.js';
+import { acceptedCredential, isFailedLogin, isSuccessfulLogin } from '../../src/login.js';
+
+const fixture = (name: string): Record<string, unknown> => JSON.parse(readFileSync(new URL(`./fixtures/${name}`, import.meta.url), 'utf8'));
+const decode = (o: unknown) => {
+  const r = decodeObject(o, undefined);
+  if (!r.ok) throw new Error(r.reason);
+  return r.event;
+};
+
+/** How the credential behaviors read an event: `guess`, `accepted:<how>`, `success` or `neither`. */
+const reading = (e: Parameters<typeof isFailedLogin>[0] & { reason?: unknown }): string => {
+  const accepted = acceptedCredential(e);
+  if (accepted) return `accepted:${accepted}`;
+  return isFailedLogin(e) ? 'guess' : isSuccessfulLogin(e) ? 'success' : 'neither';
+};
+
+describe('Entra status.errorCode → what the credential behaviors read', () => {
+  const entra = (errorCode: number) => decode({ ...fixture('entra-signin-bad-password.json'), status: { errorCode, failureReason: 'x' } });
+
+  it.each([
+    // A wrong guess (Sentinel's failure codes), a lockout, a disabled or unknown account.
+    [50126, 'failure', 'guess'],
+    [50053, 'failure', 'guess'],
+    [50056, 'failure', 'guess'],
+    [50057, 'failure', 'guess'],
+    [50034, 'failure', 'guess'],
+    // The password passed, the sign-in was interrupted.
+    [50074, 'interrupted', 'accepted:interrupted'],
+    [50076, 'interrupted', 'accepted:interrupted'],
+    [50158, 'interrupted', 'accepted:interrupted'],
+    [50055, 'interrupted', 'accepted:interrupted'],
+    [50144, 'interrupted', 'accepted:interrupted'], // on-premises password expired: it matched
+    // The password passed, a policy blocked the sign-in.
+    [53003, 'blocked', 'accepted:blocked'],
+    [50005, 'blocked', 'accepted:blocked'], // device platform not supported by a Conditional Access policy
+    [50129, 'blocked', 'accepted:blocked'], // workplace join required
+    [530035, 'blocked', 'accepted:blocked'], // blocked by security defaults
+    // No password presented: Seamless SSO (Kerberos) and session / refresh-token failures.
+    [81010, 'sso_failed', 'neither'],
+    [81012, 'sso_failed', 'neither'],
+    [81006, 'sso_failed', 'neither'],
+    [81004, 'sso_failed', 'neither'],
+    [50058, 'sso_failed', 'neither'],
+    [50173, 'sso_failed', 'neither'],
+    [50133, 'sso_failed', 'neither'],
+    [70043, 'sso_failed', 'neither'],
+    [700082, 'sso_failed', 'neither'],
+    [0, 'success', 'success'],
+  ])('%s → outcome %s, read as %s', (code, outcome, read) => {
+    const e = entra(code);
+    expect(e).toMatchObject({ type: 'login', outcome, error_code: code });
+    expect(reading(e)).toBe(read);
+  });
+});
+
+describe('Okta user.authentication.sso outcome.result → what the credential behaviors read', () => {
+  const sso = (outcome: unknown) => {
+    const raw = fixture('okta-session-start-failure.json');
+    return decode({
+      ...raw,
+      eventType: 'user.authentication.sso',
+      outcome,
+      target: [{ id: '0oa1', type: 'AppInstance', alternateId: 'payroll', displayName: 'Payroll' }],
+    });
+  };
+
+  it.each([
+    [{ result: 'FAILURE', reason: 'Sign-on policy evaluation resulted in DENY' }, 'access', 'denied'],
+    [{ result: 'DENY', reason: null }, 'access', 'denied'],
+    [{ result: 'SUCCESS', reason: null }, 'login', 'success'],
+    [{ result: 'ALLOW', reason: null }, 'login', 'success'],
+    // No refusal: not an app denied.
+    [{ result: 'UNKNOWN', reason: null }, 'login', 'unknown'],
+    [{ result: 'CHALLENGE', reason: null }, 'login', 'challenge'],
+    [undefined, 'login', undefined],
+  ])('%j → %s %s', (outcome, type, canonical) => {
+    const e = sso(outcome);
+    expect(e.type).toBe(type);
+    expect(e.outcome).toBe(canonical);
+    expect(reading(e)).not.toBe('guess');
+  });
+});
