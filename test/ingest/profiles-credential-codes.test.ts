@@ -89,3 +89,29 @@ describe('Okta user.authentication.sso outcome.result → what the credential be
     expect(reading(e)).not.toBe('guess');
   });
 });
+
+describe('the failure `reason` says what the vendor said, the same words across vendors', () => {
+  it.each([
+    [50126, 'bad_password'],
+    [50056, 'bad_password'],
+    // Smart lockout refuses also the right password (or the source IP): a lockout, as Okta's LOCKED_OUT.
+    [50053, 'locked_out'],
+    [53003, 'blocked_by_policy'],
+  ])('Entra %s → reason %s', (errorCode, reason) => {
+    const e = decode({ ...fixture('entra-signin-bad-password.json'), status: { errorCode, failureReason: 'x' } });
+    expect(e.reason).toBe(reason);
+  });
+
+  it.each([
+    ['user.session.start', 'INVALID_CREDENTIALS', 'bad_password'],
+    ['user.session.start', 'LOCKED_OUT', 'locked_out'],
+    // On a sign-in Okta's VERIFICATION_ERROR is about the user name (unknown, not in the mapped
+    // format): no factor was tried. Only on an MFA event is it a wrong factor.
+    ['user.session.start', 'VERIFICATION_ERROR', 'verification_error'],
+    ['user.authentication.auth_via_mfa', 'VERIFICATION_ERROR', 'bad_factor'],
+  ])('Okta %s FAILURE %s → reason %s', (eventType, oktaReason, reason) => {
+    const e = decode({ ...fixture('okta-session-start-failure.json'), eventType, outcome: { result: 'FAILURE', reason: oktaReason } });
+    expect(e.reason).toBe(reason);
+    expect(e.outcome).toBe(eventType === 'user.session.start' ? 'failure' : 'denied');
+  });
+});

@@ -44,8 +44,10 @@ const POLICY_BLOCKS = new Set([53000, 53001, 53002, 53003, 53004, 50005, 50129, 
  * 50173, 70008, 70043, 700082). `sso_failed`: neither a failed guess nor an accepted password.
  */
 const SSO_FAILED = new Set([81004, 81005, 81006, 81007, 81009, 81010, 81011, 81012, 50058, 50089, 50132, 50133, 50173, 70008, 70043, 700082]);
-/** Entra error codes meaning a wrong password (or a smart-lockout of one). */
-const BAD_PASSWORD = new Set([50126, 50053, 50056]);
+/** Entra error codes meaning a wrong password. */
+const BAD_PASSWORD = new Set([50126, 50056]);
+/** Entra error code of a locked account (smart lockout, or a source IP blocked): it refuses the right password too. */
+const LOCKED_OUT = 50053;
 /** Entra error code of a failed MFA (push denied or unanswered, wrong code). */
 const MFA_FAILED = 500121;
 
@@ -57,8 +59,9 @@ function outcomeOf(code: unknown): string | undefined {
   return INTERRUPTS.has(n) ? 'interrupted' : POLICY_BLOCKS.has(n) ? 'blocked' : SSO_FAILED.has(n) ? 'sso_failed' : 'failure';
 }
 
-/** The canonical `reason`: `bad_password` or `blocked_by_policy` for the codes that say so. */
+/** The canonical `reason`: `bad_password`, `locked_out` or `blocked_by_policy` for the codes that say so. */
 function reasonOf(n: number): string | undefined {
+  if (n === LOCKED_OUT) return 'locked_out';
   return BAD_PASSWORD.has(n) ? 'bad_password' : POLICY_BLOCKS.has(n) ? 'blocked_by_policy' : undefined;
 }
 
@@ -86,7 +89,7 @@ function factorOf(method: unknown): string | undefined {
  * security-policy block (53000–53004, 50005, 50129, 530032, 530035: the password was right) is
  * `blocked` with `reason: blocked_by_policy`; a single sign-on that failed with no password
  * presented (Seamless SSO 81004–81012, an expired or revoked session or token) is `sso_failed`;
- * anything else failure (`reason: bad_password` for 50126 / 50053 / 50056).
+ * anything else failure (`reason: bad_password` for 50126 / 50056, `locked_out` for 50053).
  * 500121 (strong authentication failed) becomes an `mfa` event, `denied` or `timeout` (the user
  * did not respond). `mfaDetail` is kept as `mfa`
  * (`method`, `detail`) and `factor` (`push` for an app notification). The record's own fields

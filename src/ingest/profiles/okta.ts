@@ -13,11 +13,18 @@ export function looksLikeOkta(obj: Record<string, unknown>): boolean {
 }
 
 /** Okta's failure reasons in canonical words (others lower-cased). */
-const REASONS: Record<string, string> = { INVALID_CREDENTIALS: 'bad_password', LOCKED_OUT: 'locked_out', VERIFICATION_ERROR: 'bad_factor' };
+const REASONS: Record<string, string> = { INVALID_CREDENTIALS: 'bad_password', LOCKED_OUT: 'locked_out' };
 
-function reasonOf(o: Record<string, unknown>): string | undefined {
+/**
+ * The canonical failure reason. VERIFICATION_ERROR is a wrong factor (`bad_factor`) only on an MFA
+ * event: on a sign-in it is about the user name (unknown, not in the mapped format) and stays
+ * `verification_error`.
+ */
+function reasonOf(o: Record<string, unknown>, mfa: boolean): string | undefined {
   const r = getPath(o, 'outcome.reason');
-  return typeof r === 'string' && r ? (REASONS[r] ?? r.toLowerCase().replace(/\s+/g, '_')) : undefined;
+  if (typeof r !== 'string' || !r) return undefined;
+  if (r === 'VERIFICATION_ERROR' && mfa) return 'bad_factor';
+  return REASONS[r] ?? r.toLowerCase().replace(/\s+/g, '_');
 }
 
 /** The display name of the event's `AppInstance` target (the app signed on to), if any. */
@@ -89,7 +96,7 @@ export const okta: Profile = (o) => {
     time: o.published,
     outcome: ssoDenied ? 'denied' : mfa ? mfaOutcome(o, eventType) : result,
     outcome_reason: getPath(o, 'outcome.reason'),
-    reason: (login || mfa || ssoDenied) && upper !== 'SUCCESS' ? reasonOf(o) : undefined,
+    reason: (login || mfa || ssoDenied) && upper !== 'SUCCESS' ? reasonOf(o, mfa) : undefined,
     app: ssoDenied ? appOf(o) : undefined,
     factor: mfa ? factorOf(o, eventType) : undefined,
     ip: getPath(o, 'client.ipAddress'),
