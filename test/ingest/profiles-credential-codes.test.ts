@@ -53,6 +53,7 @@ describe('Entra status.errorCode → what the credential behaviors read', () => 
     [50173, 'sso_failed', 'neither'],
     [50133, 'sso_failed', 'neither'],
     [70043, 'sso_failed', 'neither'],
+    [70044, 'sso_failed', 'neither'], // session expired by a Conditional Access sign-in frequency
     [700082, 'sso_failed', 'neither'],
     [0, 'success', 'success'],
   ])('%s → outcome %s, read as %s', (code, outcome, read) => {

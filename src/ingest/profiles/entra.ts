@@ -41,9 +41,9 @@ const POLICY_BLOCKS = new Set([53000, 53001, 53002, 53003, 53004, 50005, 50129, 
  * Entra error codes of a single sign-on that failed with no password presented: Seamless SSO
  * (81004–81012: the device's Kerberos ticket missing, expired, invalid or of another user), or
  * a session or refresh token that was missing, expired or revoked (50058, 50089, 50132, 50133,
- * 50173, 70008, 70043, 700082). `sso_failed`: neither a failed guess nor an accepted password.
+ * 50173, 70008, 70043, 70044, 700082). `sso_failed`: neither a failed guess nor an accepted password.
  */
-const SSO_FAILED = new Set([81004, 81005, 81006, 81007, 81009, 81010, 81011, 81012, 50058, 50089, 50132, 50133, 50173, 70008, 70043, 700082]);
+const SSO_FAILED = new Set([81004, 81005, 81006, 81007, 81009, 81010, 81011, 81012, 50058, 50089, 50132, 50133, 50173, 70008, 70043, 70044, 700082]);
 /** Entra error codes meaning a wrong password. */
 const BAD_PASSWORD = new Set([50126, 50056]);
 /** Entra error code of a locked account (smart lockout, or a source IP blocked): it refuses the right password too. */
