@@ -17,8 +17,9 @@ export interface UserState {
   /** The behaviors' epoch known when it was last applied (src/risk/behavior-epochs.ts); absent: 0 (a state stored before). */
   epoch?: number;
   /**
-   * Event time of the user's latest `revoke_sessions` response trigger (src/sessions/policy-mark.ts):
-   * a session login applied later whose time is at or before it is revoked too. Absent: none.
+   * Arrival (input entry time) of the user's latest `revoke_sessions` response trigger
+   * (src/sessions/policy-mark.ts): a session login applied later whose time is at or before it is
+   * revoked too. Absent: none.
    */
   revokedUpTo?: number;
 }

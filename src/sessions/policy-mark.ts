@@ -2,10 +2,10 @@
  * The owner's side of the `revoke_sessions` response policies (pure). A rule fires on a level
  * change raising the user to its level (riskstream's own) or on a counting hit of its behavior;
  * the relay then revokes every session stored at that moment (src/sessions/response-policy.ts).
- * A login the IdP's shipper delivers late — before the trigger in event time, applied after it —
- * would escape that revocation: so the owner keeps the trigger's event time in the user's risk
- * state (`revokedUpTo`, the latest), and each session login it applies later at or before that
- * time is a {@link LateLogin}, written to the user's outbox in the login's own commit (after its
+ * A login the IdP's shipper delivers late — before the trigger's arrival in event time, applied
+ * after it — would escape that revocation: so the owner keeps the trigger's arrival in the user's
+ * risk state (`revokedUpTo`, the latest), and each session login it applies later at or before
+ * that time is a {@link LateLogin}, written to the user's outbox in the login's own commit (after its
  * session identity is stored) and revoked on its own by the relay. Derived from the committed
  * state, in input order: a restarted owner decides the same.
  */
@@ -20,7 +20,7 @@ export interface LateLogin {
   session: string;
   /** The login's event time (epoch ms, as its identity's `login_at`). */
   login_at: number;
-  /** The trigger's event time it precedes (the user's `revokedUpTo`). */
+  /** The trigger's arrival it precedes (the user's `revokedUpTo`). */
   trigger: number;
   /**
    * The end of the login's own session (its identity's `expires_at` as built from it alone): a
@@ -49,11 +49,13 @@ export function revokeRulesOf(rules: readonly ResponseRule[]): readonly Response
 }
 
 /**
- * The mark after one event's hits and changes: the latest event time among those a rule fires on
- * (a change's `occurredAt`, a hit's `time`) and `mark` (never lowered). A trigger stamped ahead of
- * `arrival` (the event's arrival, its changes' processing time: a skewed clock, which ingest takes
- * up to `ingest.max_future` ahead) counts at `arrival`: the revocation runs after it, so a login
- * after it is one opened after the revocation, not a late one.
+ * The mark after one event's hits and changes: `arrival` — the event's arrival (its source
+ * entry's time, src/engine/apply.ts arrivalOf: the same on every replay) — when a rule fires on one
+ * of them, else `mark` (never lowered). The arrival, not the trigger's event time: the revocation
+ * runs as the trigger arrives and revokes every session stored by then, so a login no later than
+ * that arrival (in event time) would have been revoked, had its own feed not lagged; the trigger's
+ * own feed lags too (an EDR's detections, minutes to hours). A login after it is one opened after
+ * the revocation. A trigger stamped ahead (a skewed clock) counts at its arrival as well.
  */
 export function markAfter(
   mark: number | undefined,
@@ -62,16 +64,10 @@ export function markAfter(
   changes: readonly LevelChange[],
   arrival: number,
 ): number | undefined {
-  let m = mark;
-  for (const c of changes) {
-    const at = Math.min(c.occurredAt ?? c.time, arrival);
-    if ((m === undefined || at > m) && rules.some((r) => changeFires(r, c))) m = at;
-  }
-  for (const h of hits) {
-    const at = Math.min(h.time, arrival);
-    if ((m === undefined || at > m) && rules.some((r) => hitFires(r, h))) m = at;
-  }
-  return m;
+  if (mark !== undefined && arrival <= mark) return mark;
+  for (const c of changes) if (rules.some((r) => changeFires(r, c))) return arrival;
+  for (const h of hits) if (rules.some((r) => hitFires(r, h))) return arrival;
+  return mark;
 }
 
 /**

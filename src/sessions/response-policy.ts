@@ -10,9 +10,9 @@
  * revoked ones are gone, and their SETs' job ids are deterministic), and a repeat after the marker
  * does nothing. So every trigger revokes exactly once, also after a crash.
  *
- * A session login that arrives after its trigger though it is earlier in event time (shipper lag)
- * is handed over too, as a late login (src/sessions/policy-mark.ts: the owner decides it in the
- * login's commit): that one session is revoked, the same way, exactly once (marker `late:<digest>`).
+ * A session login that arrives after its trigger though, in event time, no later than the trigger
+ * arrived (shipper lag) is handed over too, as a late login (src/sessions/policy-mark.ts: the owner
+ * decides it in the login's commit): that one session is revoked, the same way, exactly once (marker `late:<digest>`).
  */
 import { createHash } from 'node:crypto';
 import type { RedisClient } from '../redis/client.js';
@@ -75,7 +75,7 @@ export function policyTriggers(
   // Decided by the owner under the rules of its apply: revoked whatever the rules are now.
   for (const { user, late: l } of late) {
     const marker = `late:${digest([user, l.session, l.login_at, l.trigger])}`;
-    const reason = `policy: session login at ${iso(l.login_at)}, not after the revocation trigger at ${iso(l.trigger)}`;
+    const reason = `policy: session login at ${iso(l.login_at)}, not after the revocation trigger arrived at ${iso(l.trigger)}`;
     const before = typeof l.expires_at === 'number' ? { before: l.expires_at } : {};
     out.set(`${user}\u0000${marker}`, { user, marker, reason, session: l.session, ...before });
   }

@@ -60,10 +60,18 @@ describe('responses: when {level: high} (real worker, Redis, receiver)', () => {
     expect(audit.entries[0]!.details.reason).toMatch(/^policy: level high/);
   }, 60_000);
 
-  it('a login earlier than the trigger but delivered after its revocation (shipper lag) is revoked too; a later one stays', async () => {
+  it('a login earlier than the trigger’s arrival but delivered after its revocation (shipper lag) is revoked too; a later one stays', async () => {
     const user = 'dave@example.com';
-    const daveLogin = (session: string, at: number): string =>
-      JSON.stringify({ type: 'login', id: `l-${session}`, user, time: recentIso(at), outcome: 'success', ip: '81.2.69.142', session: { id: session } });
+    const daveLogin = (session: string, at: number | 'now'): string =>
+      JSON.stringify({
+        type: 'login',
+        id: `l-${session}`,
+        user,
+        time: at === 'now' ? new Date().toISOString() : recentIso(at),
+        outcome: 'success',
+        ip: '81.2.69.142',
+        session: { id: session },
+      });
     const revokedIds = (): string[] =>
       h.receiver.received
         .filter((s) => eventOf(s).type === SESSION_REVOKED)
@@ -77,12 +85,15 @@ describe('responses: when {level: high} (real worker, Redis, receiver)', () => {
     await waitFor(() => revokedIds().includes('d-1'), { what: 'd-1 revoked' });
     await untilQuiet(h.redis, { prefix: h.prefix, users: [user] });
 
-    // The IdP's logs catch up: a login after the detection, then one before it.
-    await h.redis.xadd(`${h.prefix}:login`, '*', 'event', daveLogin('d-after', 4 * HOUR));
+    // Dave logs in again after the revocation (after the detection arrived); the IdP's lagging logs
+    // then bring a login before the detection, and one after it but before the detection arrived
+    // (the EDR's feed lagging too): both would have been revoked, had they arrived in time.
+    await h.redis.xadd(`${h.prefix}:login`, '*', 'event', daveLogin('d-after', 'now'));
     await h.redis.xadd(`${h.prefix}:login`, '*', 'event', daveLogin('d-late', 2 * HOUR));
-    await waitFor(() => revokedIds().includes('d-late'), { what: 'd-late revoked' });
+    await h.redis.xadd(`${h.prefix}:login`, '*', 'event', daveLogin('d-lagging', 4 * HOUR));
+    await waitFor(() => revokedIds().includes('d-late') && revokedIds().includes('d-lagging'), { what: 'd-late and d-lagging revoked' });
     await untilQuiet(h.redis, { prefix: h.prefix, users: [user] });
-    expect(revokedIds().sort()).toEqual(['d-1', 'd-late']);
+    expect(revokedIds().sort()).toEqual(['d-1', 'd-lagging', 'd-late']);
     const late = h.receiver.received.find(
       (s) => eventOf(s).type === SESSION_REVOKED && (s.claims.sub_id as { session: { id: string } }).session.id === 'd-late',
     )!;

@@ -24,12 +24,12 @@ const h = workerHarness(
 
 const expiresAt = (): string => new Date(Date.now() + 12 * 60 * MIN).toISOString();
 
-function sessionLogin(id: string, session: string, at: number, user = USER): string {
+function sessionLogin(id: string, session: string, at: number | 'now', user = USER): string {
   return JSON.stringify({
     type: 'login',
     id,
     user,
-    time: recentIso(at),
+    time: at === 'now' ? new Date().toISOString() : recentIso(at),
     outcome: 'success',
     ip: '81.2.69.142',
     geo: { country: 'GB', city: 'London' },
@@ -93,9 +93,10 @@ describe('session_hijack and the revoke_sessions response (real worker, Redis, r
       ['s-2', 'policy'],
     ]);
 
-    // Alice logs in anew; then a crash between revoking and deleting the outbox entry: kill -9,
+    // Alice logs in anew, after the revocation (a login stamped before the hijack arrived would be a
+    // late one: revoked too); then a crash between revoking and deleting the outbox entry: kill -9,
     // put the hit back in alice's outbox (as the crash would have left it), restart.
-    await h.redis.xadd(login, '*', 'event', sessionLogin('l-3', 's-3', 10 * MIN));
+    await h.redis.xadd(login, '*', 'event', sessionLogin('l-3', 's-3', 'now'));
     await waitFor(async () => (await sessionsOf(USER)).includes('s-3'), { what: 'the new session stored' });
     const keys = new Keys(h.prefix);
     const hit = (await h.redis.xrange(keys.userEvents(USER), '-', '+')).find(([, f]) => f[f.indexOf('kind') + 1] === 'hit')!;

@@ -1,10 +1,11 @@
 /**
  * A `revoke_sessions` response and a session login delivered late (real Redis, a random prefix,
  * real partition owners, outbox relay, session store and response policy): the login is earlier in
- * event time than the trigger, but applied after the trigger's revocation ran. The owner keeps the
- * trigger's time in the user's committed state, so an owner restarted after a crash (applied, not
- * committed) decides the same: one late-login entry in the login's commit, and the relay revokes
- * that session. A login after the trigger time stays. Partition entries are written as a router would.
+ * event time than the trigger's arrival, but applied after the trigger's revocation ran. The owner
+ * keeps the trigger's arrival in the user's committed state, so an owner restarted after a crash
+ * (applied, not committed) decides the same: one late-login entry in the login's commit, and the
+ * relay revokes that session. A login after the trigger's arrival stays. Partition entries are
+ * written as a router would (an item's arrival: its order key's time).
  */
 import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { identityBuilder } from '../../pipelines/session-audit.js';
@@ -32,6 +33,8 @@ const MIN = 60_000;
 const HOUR = 60 * MIN;
 const USER = 'alice@example.com';
 const TRIGGER = NOW - HOUR;
+/** When the trigger (the EDR's detection) arrived: its feed lags five minutes. The revocation runs then. */
+const ARRIVED = TRIGGER + 5 * MIN;
 const RULES: ResponseRule[] = [{ when: { level: 'high' }, revoke_sessions: true }];
 let keys: Keys;
 let prefix: string;
@@ -115,15 +118,15 @@ describe('a session login applied after its revocation trigger, though earlier i
     const { store, audit, relay, revoked } = harness();
 
     // The session, then the EDR detection raising the user to HIGH: committed, relayed, the session revoked.
-    await writeEntry([item(sessionLogin(NOW - 3 * HOUR, 's-1'), 1000), item(edr, 1001)]);
+    await writeEntry([item(sessionLogin(NOW - 3 * HOUR, 's-1'), ARRIVED - 1), item(edr, ARRIVED)]);
     await drainOwner(newOwner(store, 'w#1'));
-    expect((await readState(redis, keys, USER))?.revokedUpTo).toBe(TRIGGER);
+    expect((await readState(redis, keys, USER))?.revokedUpTo).toBe(ARRIVED);
     await relay.relay([USER]);
     expect(revoked()).toEqual(['s-1 policy']);
 
     // The IdP's logs arrive: a login before the trigger, one after it. The owner applies them and dies before its commit.
-    await writeEntry([item(sessionLogin(TRIGGER - HOUR, 's-late'), 2000)]);
-    await writeEntry([item(sessionLogin(TRIGGER + 30 * MIN, 's-after'), 3000)]);
+    await writeEntry([item(sessionLogin(TRIGGER - HOUR, 's-late'), NOW - 20 * MIN)]);
+    await writeEntry([item(sessionLogin(TRIGGER + 30 * MIN, 's-after'), NOW - 10 * MIN)]);
     await setLeases('w#2');
     const crashing = newOwner(store, 'w#2', 1); // a step that reads anything is not caught up: no commit
     const step = await crashing.step(5);
@@ -134,7 +137,7 @@ describe('a session login applied after its revocation trigger, though earlier i
     await setLeases('w#3');
     await drainOwner(newOwner(store, 'w#3'));
     const outbox = (await redis.xrange(keys.userOutbox(USER), '-', '+')).map(([, f]) => [f[1], JSON.parse(f[3]!)]);
-    expect(outbox).toEqual([['revoke', { session: 's-late', login_at: TRIGGER - HOUR, trigger: TRIGGER, expires_at: NOW + 8 * HOUR }]]);
+    expect(outbox).toEqual([['revoke', { session: 's-late', login_at: TRIGGER - HOUR, trigger: ARRIVED, expires_at: NOW + 8 * HOUR }]]);
     await relay.relay([USER]);
     expect(revoked()).toEqual(['s-1 policy', 's-late policy']);
     expect((await store.listUser(USER)).map((s) => s.session_id)).toEqual(['s-after']);
@@ -143,6 +146,28 @@ describe('a session login applied after its revocation trigger, though earlier i
       ['s-late', 'policy'],
       ['s-1', 'policy'],
     ]);
+  });
+
+  it('revokes a session opened after the compromise but before the detection arrived (the EDR feed lagging too); one opened after it arrived stays', async () => {
+    const { store, relay, revoked } = harness();
+    const detected = NOW - 5 * HOUR; // the EDR's event time; its feed delivers it two hours later
+    const arrived = detected + 2 * HOUR;
+    await writeEntry([item({ ...edr, id: 'x-lagging', time: detected }, arrived)]);
+    await drainOwner(newOwner(store, 'w#1'));
+    await relay.relay([USER]);
+    expect(revoked()).toEqual([]); // no session known yet
+
+    // The IdP's shipper lags more: the attacker's login an hour after the compromise, then the user's own after the revocation.
+    await writeEntry([item(sessionLogin(detected + HOUR, 's-attacker'), arrived + HOUR)]);
+    await writeEntry([item(sessionLogin(arrived + 10 * MIN, 's-user'), arrived + HOUR + 1)]);
+    await setLeases('w#2');
+    await drainOwner(newOwner(store, 'w#2'));
+    await relay.relay([USER]);
+
+    // Delivered before the detection (in input order), the attacker's session would have been revoked with the user's others.
+    expect(revoked()).toEqual(['s-attacker policy']);
+    expect((await store.listUser(USER)).map((s) => s.session_id)).toEqual(['s-user']);
+    expect(await redis.xlen(keys.userOutbox(USER))).toBe(0);
   });
 
   it("leaves alone another user's session with the same id: the late login was refused (the id is bound to that user)", async () => {
@@ -169,14 +194,14 @@ describe('a session login applied after its revocation trigger, though earlier i
 
   it("leaves alone a later session with the id when the late login's own session ended before it started", async () => {
     const { store, relay, revoked } = harness();
-    await writeEntry([item(sessionLogin(NOW - 3 * HOUR, 's-1'), 1000), item(edr, 1001)]);
+    await writeEntry([item(sessionLogin(NOW - 3 * HOUR, 's-1'), ARRIVED - 1), item(edr, ARRIVED)]);
     await drainOwner(newOwner(store, 'w#1'));
     await relay.relay([USER]);
     // After the trigger, the IdP starts a session with an id it used before for the user (a session long over).
-    await writeEntry([item(sessionLogin(TRIGGER + 30 * MIN, 's-again'), 2000)]);
+    await writeEntry([item(sessionLogin(TRIGGER + 30 * MIN, 's-again'), NOW - 20 * MIN)]);
     // That earlier session's login arrives late: before the trigger, and over (its expires_at) before it.
     const over = { ...sessionLogin(TRIGGER - 3 * HOUR, 's-again'), session: { id: 's-again', expires_at: TRIGGER - 2 * HOUR } };
-    await writeEntry([item(over, 3000)]);
+    await writeEntry([item(over, NOW - 10 * MIN)]);
     await setLeases('w#2');
     await drainOwner(newOwner(store, 'w#2'));
     expect(await redis.xlen(keys.userOutbox(USER))).toBe(1); // the late login's entry

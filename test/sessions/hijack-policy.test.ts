@@ -207,7 +207,7 @@ describe('responsePolicy: a late login (shipper lag), decided by the owner', () 
     const late = [{ user: 'alice@example.com', late: { session: 's-late', login_at: trigger - 60_000, trigger } }];
     await respond([], [], late);
     expect(sent.map((r) => [r.user, r.sessionId, r.actor])).toEqual([['alice@example.com', 's-late', 'policy']]);
-    expect(sent[0]!.reason).toMatch(/^policy: session login at .* the revocation trigger at /);
+    expect(sent[0]!.reason).toMatch(/^policy: session login at .* the revocation trigger arrived at /);
     expect(await store.get('s-late', 'alice@example.com')).toBeNull();
     expect(await store.get('s-after', 'alice@example.com')).not.toBeNull();
     expect(await store.get('s-late', 'bob@example.com')).not.toBeNull();

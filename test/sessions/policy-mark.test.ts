@@ -1,7 +1,7 @@
 /**
  * The owner's side of `revoke_sessions` (pure, frozen clock): the revocation mark a trigger leaves
- * in the user's risk state, and the session logins applied after it that are at or before it in
- * event time (late logins: shipper lag), each to revoke on its own.
+ * in the user's risk state (its arrival), and the session logins applied after it that are at or
+ * before it in event time (late logins: shipper lag), each to revoke on its own.
  */
 import { describe, expect, it } from 'vitest';
 import { FLOAT32_OPTIONS, Packr } from 'msgpackr';
@@ -49,20 +49,21 @@ const hit = (over: Partial<BehaviorHit> = {}): BehaviorHit => ({
   ...over,
 });
 
-describe('markAfter: the latest trigger time a revoke_sessions rule fires on', () => {
+describe('markAfter: the arrival of the latest trigger a revoke_sessions rule fires on', () => {
+  // markAfter(…, NOW): the event arrived at NOW (its entry id's time); its own time is hours before (a lagging feed).
   const rows: Array<[string, number | undefined, ResponseRule[], BehaviorHit[], LevelChange[], number | undefined]> = [
-    ['a change reaching the level: its event time', undefined, [LEVEL_HIGH], [], [change()], T0 + HOUR],
-    ['without occurredAt: its processing time', undefined, [LEVEL_HIGH], [], [change({ occurredAt: undefined })], NOW],
-    ['a change reaching a lower rule level', undefined, [LEVEL_MEDIUM], [], [change()], T0 + HOUR],
+    ['a change reaching the level: its arrival, not its event time', undefined, [LEVEL_HIGH], [], [change()], NOW],
+    ['without occurredAt: its arrival', undefined, [LEVEL_HIGH], [], [change({ occurredAt: undefined })], NOW],
+    ['a change reaching a lower rule level', undefined, [LEVEL_MEDIUM], [], [change()], NOW],
     ['a change below the level', undefined, [LEVEL_HIGH], [], [change({ current: 'medium' })], undefined],
     ['a change staying at the level', undefined, [LEVEL_HIGH], [], [change({ previous: 'high' })], undefined],
     ["an admin's change", undefined, [LEVEL_HIGH], [], [change({ initiatingEntity: 'admin' })], undefined],
     ['revoke_sessions: false', undefined, [OFF], [], [change()], undefined],
-    ['a hit of the behavior', undefined, [HIJACK], [hit()], [], T0 + 2 * HOUR],
+    ['a hit of the behavior: its arrival', undefined, [HIJACK], [hit()], [], NOW],
     ['a hit expired on arrival', undefined, [HIJACK], [hit({ expiredOnArrival: true })], [], undefined],
     ['a hit of another behavior', undefined, [HIJACK], [hit({ behavior: 'dlp_detection' })], [], undefined],
-    ['an earlier trigger never lowers the mark', T0 + 3 * HOUR, [LEVEL_HIGH, HIJACK], [hit()], [change()], T0 + 3 * HOUR],
-    ['a later trigger raises it', T0, [LEVEL_HIGH, HIJACK], [hit()], [change()], T0 + 2 * HOUR],
+    ['an earlier arrival never lowers the mark', NOW + HOUR, [LEVEL_HIGH, HIJACK], [hit()], [change()], NOW + HOUR],
+    ['a later trigger raises it', T0, [LEVEL_HIGH, HIJACK], [hit()], [change()], NOW],
     ['nothing fires: the mark stays', T0, [LEVEL_HIGH], [], [], T0],
     // A trigger stamped ahead (a skewed clock: ingest takes events up to max_future ahead) counts when it arrived.
     ['a hit stamped ahead of its arrival: its arrival', undefined, [HIJACK], [hit({ time: NOW + 24 * HOUR })], [], NOW],
@@ -129,17 +130,36 @@ const item = (e: CanonicalEvent): RoutedItem => {
   const k = orderKey(id, 0);
   return { k: [k.ms, k.seq], s: 'rs:in', i: id, e };
 };
-const edr = (time: number): RoutedItem =>
-  item({ type: 'endpoint', id: `x-${time}`, user: USER, time, device: { id: 'd-9' }, vendor: 'crowdstrike', detection: 'malware', severity: 'critical' });
+const edrEvent = (time: number): CanonicalEvent => ({
+  type: 'endpoint',
+  id: `x-${time}`,
+  user: USER,
+  time,
+  device: { id: 'd-9' },
+  vendor: 'crowdstrike',
+  detection: 'malware',
+  severity: 'critical',
+});
+const edr = (time: number): RoutedItem => item(edrEvent(time));
+
+/** An item arriving at `ms` (its entry id's time). */
+const at = (e: CanonicalEvent, ms: number): RoutedItem => ({ k: [ms, 0], s: 'rs:in', i: `${ms}-0`, e });
 
 describe('applyItems with revoke_sessions rules: the mark and the late logins, in input order', () => {
   const trigger = T0 + 3 * HOUR;
+  const arrival = NOW - HOUR; // the trigger's: two hours after its event time
   const ctx: ApplyContext = { ...CTX, revoke: [LEVEL_HIGH] };
+  const after = (e: CanonicalEvent): RoutedItem[] => [at(edrEvent(trigger), arrival), at(e, arrival + 2 * HOUR)];
   const rows: Array<[string, RoutedItem[], string[]]> = [
-    ['a login before the trigger arriving after it is late', [edr(trigger), item(sessionLogin(trigger - HOUR, 's-late'))], ['s-late']],
-    ['one at the trigger time is late', [edr(trigger), item(sessionLogin(trigger, 's-at'))], ['s-at']],
-    ['a login after the trigger time is not', [edr(trigger), item(sessionLogin(trigger + MIN, 's-after'))], []],
-    ['a login applied before the trigger is not (the user-wide revocation takes it)', [item(sessionLogin(trigger - HOUR, 's-first')), edr(trigger)], []],
+    ['a login before the trigger arriving after it is late', after(sessionLogin(trigger - HOUR, 's-late')), ['s-late']],
+    ['one after the trigger but before it arrived is late', after(sessionLogin(trigger + MIN, 's-between')), ['s-between']],
+    ['one at the trigger’s arrival is late', after(sessionLogin(arrival, 's-at')), ['s-at']],
+    ['a login after the trigger’s arrival is not', after(sessionLogin(arrival + 1, 's-after')), []],
+    [
+      'a login applied before the trigger is not (the user-wide revocation takes it)',
+      [at(sessionLogin(trigger - HOUR, 's-first'), arrival - 1), at(edrEvent(trigger), arrival)],
+      [],
+    ],
     ['no trigger, no late login', [item(sessionLogin(trigger - HOUR, 's-1'))], []],
   ];
   it.each(rows)('%s', (_name, items, late) => {
@@ -147,20 +167,8 @@ describe('applyItems with revoke_sessions rules: the mark and the late logins, i
   });
 
   it('a trigger stamped ahead of its arrival (a skewed clock) counts at its arrival: a login after that is no late login', () => {
-    const arrival = NOW - HOUR;
-    const at = (e: CanonicalEvent, ms: number): RoutedItem => ({ k: [ms, 0], s: 'rs:in', i: `${ms}-0`, e });
-    const skewed: CanonicalEvent = {
-      type: 'endpoint',
-      id: 'x-skewed',
-      user: USER,
-      time: NOW + 24 * HOUR,
-      device: { id: 'd-9' },
-      vendor: 'crowdstrike',
-      detection: 'malware',
-      severity: 'critical',
-    };
     const items = [
-      at(skewed, arrival),
+      at(edrEvent(NOW + 24 * HOUR), arrival),
       at(sessionLogin(arrival + 30 * MIN, 's-after'), arrival + 31 * MIN),
       at(sessionLogin(arrival - MIN, 's-late'), arrival + 32 * MIN),
     ];
@@ -169,16 +177,28 @@ describe('applyItems with revoke_sessions rules: the mark and the late logins, i
     expect((a.late ?? []).map((l) => l.session)).toEqual(['s-late']);
   });
 
+  it("a login after the trigger's event time but before the trigger arrived (the detection's own feed lagging), applied after it, is late: in input order it would have been revoked", () => {
+    const detected = NOW - 4 * HOUR; // the EDR's event time; its feed delivers it two hours later
+    const items = [
+      at(edrEvent(detected), arrival),
+      // The attacker's session, opened an hour after the compromise: the IdP's shipper lags three hours.
+      at(sessionLogin(detected + HOUR, 's-attacker'), arrival + HOUR),
+      // The user's own login after the revocation ran (after the trigger arrived): left alone.
+      at(sessionLogin(arrival + MIN, 's-after'), arrival + 2 * MIN),
+    ];
+    const a = applyItems(USER, emptyState(USER), items, ctx);
+    expect(a.state.revokedUpTo).toBe(arrival);
+    expect((a.late ?? []).map((l) => l.session)).toEqual(['s-attacker']);
+  });
+
   it('the mark is kept in the state (stored and read back): a later apply, from the committed state, finds the late login', () => {
-    const first = applyItems(USER, emptyState(USER), [edr(trigger)], ctx);
-    expect(first.state.revokedUpTo).toBe(trigger);
+    const first = applyItems(USER, emptyState(USER), [at(edrEvent(trigger), arrival)], ctx);
+    expect(first.state.revokedUpTo).toBe(arrival);
     const stored = decodeState(encodeState(first.state), USER)!;
-    expect(stored.revokedUpTo).toBe(trigger);
-    const next = applyItems(USER, stored, [item(sessionLogin(trigger - HOUR, 's-late')), item(sessionLogin(trigger + HOUR, 's-new'))], {
-      ...ctx,
-      sessionLifetime: 2 * HOUR,
-    });
-    expect(next.late).toEqual([{ session: 's-late', login_at: trigger - HOUR, trigger, expires_at: trigger + HOUR }]);
+    expect(stored.revokedUpTo).toBe(arrival);
+    const logins = [at(sessionLogin(trigger - HOUR, 's-late'), arrival + MIN), at(sessionLogin(arrival + MIN, 's-new'), arrival + 2 * MIN)];
+    const next = applyItems(USER, stored, logins, { ...ctx, sessionLifetime: 2 * HOUR });
+    expect(next.late).toEqual([{ session: 's-late', login_at: trigger - HOUR, trigger: arrival, expires_at: trigger + HOUR }]);
     // The bytes msgpackr packs for the stored object (the codec's fallback path) are the same.
     const { user: _user, ...plain } = first.state;
     expect(encodeState(first.state).equals(new Packr({ useRecords: false, moreTypes: false, useFloat32: FLOAT32_OPTIONS.DECIMAL_FIT }).pack(plain))).toBe(true);
