@@ -72,8 +72,11 @@ export function markAfter(
 
 /**
  * The late login `e` is against the mark before it was applied, or undefined: a successful session
- * login (a refresh too) at or before `mark`. A login after the mark — or the trigger itself, whose
- * session is stored in the trigger's commit and revoked with the user's others — is none.
+ * login (a refresh too) at or before `mark` whose session had not ended by then. A login after the
+ * mark — or the trigger itself, whose session is stored in the trigger's commit and revoked with
+ * the user's others — is none; so is one whose session was over when the trigger arrived (no
+ * session the revocation could have found: a backfill of old logs would otherwise cost an outbox
+ * entry, a relay's revocation attempt and a 7-day marker per login, and revoke nothing).
  * `lifetime`: `sessions.default_lifetime` (the session's end when the login gives none).
  */
 export function lateLogin(e: CanonicalEvent, mark: number | undefined, lifetime = DEFAULT_SESSION_LIFETIME): LateLogin | undefined {
@@ -81,6 +84,6 @@ export function lateLogin(e: CanonicalEvent, mark: number | undefined, lifetime 
   if (mark === undefined || !(Math.round(e.time) <= mark)) return undefined;
   // As src/sessions/build-identity.ts stores the login's identity.
   const span = sessionSpan(e, lifetime);
-  if (!span) return undefined;
+  if (!span || span.expires_at <= mark) return undefined;
   return { session: span.session_id, login_at: span.login_at, trigger: mark, expires_at: span.expires_at };
 }

@@ -199,17 +199,37 @@ describe('a session login applied after its revocation trigger, though earlier i
     await relay.relay([USER]);
     // After the trigger, the IdP starts a session with an id it used before for the user (a session long over).
     await writeEntry([item(sessionLogin(TRIGGER + 30 * MIN, 's-again'), NOW - 20 * MIN)]);
-    // That earlier session's login arrives late: before the trigger, and over (its expires_at) before it.
-    const over = { ...sessionLogin(TRIGGER - 3 * HOUR, 's-again'), session: { id: 's-again', expires_at: TRIGGER - 2 * HOUR } };
+    // That earlier session's login arrives late: before the trigger, and over (its expires_at) before the later one began.
+    const over = { ...sessionLogin(TRIGGER - 3 * HOUR, 's-again'), session: { id: 's-again', expires_at: ARRIVED + 10 * MIN } };
     await writeEntry([item(over, NOW - 10 * MIN)]);
     await setLeases('w#2');
     await drainOwner(newOwner(store, 'w#2'));
     expect(await redis.xlen(keys.userOutbox(USER))).toBe(1); // the late login's entry
     await relay.relay([USER]);
 
-    // In event-time order the trigger found no session 's-again' active, and the later one is after it.
+    // The later session of the id began after the late login's own ended (and after the trigger arrived).
     expect(revoked()).toEqual(['s-1 policy']);
     expect((await store.listUser(USER)).map((s) => [s.session_id, s.login_at])).toEqual([['s-again', TRIGGER + 30 * MIN]]);
     expect(await redis.xlen(keys.userOutbox(USER))).toBe(0);
+  });
+
+  it('a backfilled login whose session was over before the trigger arrived leaves nothing to revoke: no outbox entry, no marker', async () => {
+    const { store, relay, revoked } = harness();
+    await writeEntry([item(sessionLogin(NOW - 3 * HOUR, 's-1'), ARRIVED - 1), item(edr, ARRIVED)]);
+    await drainOwner(newOwner(store, 'w#1'));
+    await relay.relay([USER]);
+    // Last month's IdP logs replayed (a new log source's history): sessions long over.
+    const old = (i: number) => ({
+      ...sessionLogin(NOW - (30 - i) * 24 * HOUR, `s-old-${i}`),
+      session: { id: `s-old-${i}`, expires_at: NOW - (30 - i) * 24 * HOUR + 8 * HOUR },
+    });
+    await writeEntry([0, 1, 2].map((i) => item(old(i), NOW - 10 * MIN + i)));
+    await setLeases('w#2');
+    await drainOwner(newOwner(store, 'w#2'));
+    expect(await redis.xlen(keys.userOutbox(USER))).toBe(0);
+    await relay.relay([USER]);
+    expect(revoked()).toEqual(['s-1 policy']);
+    // Only the trigger's own marker: none per replayed login (each kept 7 days).
+    expect((await redis.keys(`${prefix}*:policy:*`)).map((k) => k.slice(k.indexOf(':policy:') + 8, k.indexOf(':policy:') + 14))).toEqual(['level:']);
   });
 });

@@ -109,9 +109,19 @@ describe('lateLogin: a session login at or before the mark', () => {
   it("carries the end of the login's own session: its expires_at (epoch ms or ISO), else sessions.default_lifetime after it", () => {
     const at = mark - HOUR;
     const withEnd = (expires_at: unknown): CanonicalEvent => ({ ...sessionLogin(at), session: { id: 's-1', expires_at: expires_at as number } });
-    expect(lateLogin(withEnd(mark - MIN), mark)?.expires_at).toBe(mark - MIN);
+    expect(lateLogin(withEnd(mark + MIN), mark)?.expires_at).toBe(mark + MIN);
     expect(lateLogin(withEnd(new Date(mark + HOUR).toISOString()), mark)?.expires_at).toBe(mark + HOUR);
     expect(lateLogin(sessionLogin(at), mark, 2 * HOUR)?.expires_at).toBe(at + 2 * HOUR);
+  });
+
+  it('none when its session was over by the mark (a backfill of old logs: nothing the revocation could have found)', () => {
+    const at = mark - HOUR;
+    const withEnd = (expires_at: number): CanonicalEvent => ({ ...sessionLogin(at), session: { id: 's-1', expires_at } });
+    expect(lateLogin(withEnd(mark), mark)).toBeUndefined();
+    expect(lateLogin(withEnd(mark - MIN), mark)).toBeUndefined();
+    expect(lateLogin(sessionLogin(at), mark, HOUR)).toBeUndefined();
+    expect(lateLogin(sessionLogin(mark - 30 * 24 * HOUR), mark)).toBeUndefined();
+    expect(lateLogin(withEnd(mark + 1), mark)?.session).toBe('s-1');
   });
 
   it('a token session id is named by its stored id (never the token)', () => {
@@ -197,8 +207,8 @@ describe('applyItems with revoke_sessions rules: the mark and the late logins, i
     const stored = decodeState(encodeState(first.state), USER)!;
     expect(stored.revokedUpTo).toBe(arrival);
     const logins = [at(sessionLogin(trigger - HOUR, 's-late'), arrival + MIN), at(sessionLogin(arrival + MIN, 's-new'), arrival + 2 * MIN)];
-    const next = applyItems(USER, stored, logins, { ...ctx, sessionLifetime: 2 * HOUR });
-    expect(next.late).toEqual([{ session: 's-late', login_at: trigger - HOUR, trigger: arrival, expires_at: trigger + HOUR }]);
+    const next = applyItems(USER, stored, logins, { ...ctx, sessionLifetime: 4 * HOUR });
+    expect(next.late).toEqual([{ session: 's-late', login_at: trigger - HOUR, trigger: arrival, expires_at: trigger + 3 * HOUR }]);
     // The bytes msgpackr packs for the stored object (the codec's fallback path) are the same.
     const { user: _user, ...plain } = first.state;
     expect(encodeState(first.state).equals(new Packr({ useRecords: false, moreTypes: false, useFloat32: FLOAT32_OPTIONS.DECIMAL_FIT }).pack(plain))).toBe(true);
