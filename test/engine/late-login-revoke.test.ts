@@ -232,4 +232,41 @@ describe('a session login applied after its revocation trigger, though earlier i
     // Only the trigger's own marker: none per replayed login (each kept 7 days).
     expect((await redis.keys(`${prefix}*:policy:*`)).map((k) => k.slice(k.indexOf(':policy:') + 8, k.indexOf(':policy:') + 14))).toEqual(['level:']);
   });
+
+  it('after an admin reset: a login before the first trigger is still revoked late; a new trigger revokes again, and the mark moves to its arrival', async () => {
+    const { store, relay, revoked } = harness();
+    await writeEntry([item(sessionLogin(NOW - 3 * HOUR, 's-1'), ARRIVED - 1), item(edr, ARRIVED)]);
+    await drainOwner(newOwner(store, 'w#1'));
+    await relay.relay([USER]);
+    const reset: RoutedItem = {
+      k: [ARRIVED + 10 * MIN, 0],
+      s: 'ctl',
+      i: `${ARRIVED + 10 * MIN}-0`,
+      c: { op: 'reset', req: 'r-1', user: USER, actor: 'admin', reason: 'reimaged' },
+    };
+    await writeEntry([reset]);
+    await writeEntry([item(sessionLogin(ARRIVED + 15 * MIN, 's-2'), ARRIVED + 15 * MIN + 1)]);
+    await setLeases('w#2');
+    await drainOwner(newOwner(store, 'w#2'));
+    await relay.relay([USER]);
+    expect(revoked()).toEqual(['s-1 policy']); // the reset revokes nothing; s-2, after it, stays
+    expect(await readState(redis, keys, USER)).toMatchObject({ level: 'low', revokedUpTo: ARRIVED });
+
+    // A new detection (its event at +20 min, arriving at +30 min), then late IdP logs.
+    const again = ARRIVED + 30 * MIN;
+    await writeEntry([item({ ...edr, id: 'x-2', time: ARRIVED + 20 * MIN }, again)]);
+    await setLeases('w#3');
+    await drainOwner(newOwner(store, 'w#3'));
+    await relay.relay([USER]);
+    expect(revoked()).toEqual(['s-1 policy', 's-2 policy']);
+    await writeEntry([item(sessionLogin(ARRIVED + 25 * MIN, 's-3'), again + 10 * MIN)]);
+    await writeEntry([item(sessionLogin(TRIGGER - 30 * MIN, 's-0'), again + 11 * MIN)]);
+    await writeEntry([item(sessionLogin(again + MIN, 's-4'), again + 12 * MIN)]);
+    await setLeases('w#4');
+    await drainOwner(newOwner(store, 'w#4'));
+    expect((await readState(redis, keys, USER))?.revokedUpTo).toBe(again);
+    await relay.relay([USER]);
+    expect(revoked()).toEqual(['s-1 policy', 's-2 policy', 's-3 policy', 's-0 policy']);
+    expect((await store.listUser(USER)).map((x) => x.session_id)).toEqual(['s-4']);
+  });
 });
