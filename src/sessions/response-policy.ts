@@ -12,7 +12,8 @@
  *
  * A session login that arrives after its trigger though, in event time, no later than the trigger
  * arrived (shipper lag) is handed over too, as a late login (src/sessions/policy-mark.ts: the owner
- * decides it in the login's commit): that one session is revoked, the same way, exactly once (marker `late:<digest>`).
+ * decides it in the login's commit): that one session is revoked, the same way, exactly once
+ * (marker `late:<digest>`).
  */
 import { createHash } from 'node:crypto';
 import type { RedisClient } from '../redis/client.js';
