@@ -6,7 +6,9 @@
  * dangerous case. Both verdicts are order-free: an approval that arrives before the denials it
  * follows in event time is still judged (attempts.ts).
  *
- * Events: `type: mfa`; `factor` (when present) must be one of `factors` (default `push`).
+ * Events: `type: mfa`; `factor` (when present) must be one of `factors` (default `push`). A denial
+ * with `reason: fraud_reported` (the user reported the prompt as fraud) counts as denied and is
+ * named in the evidence (`fraud_reported`).
  */
 import { z } from 'zod';
 import { formatDuration, windowMs } from '../duration.js';
@@ -49,14 +51,23 @@ function outcomeOf(event: CanonicalEvent, params: MfaFatigueParams): 'refused' |
   return o !== undefined && (REFUSED_OUTCOMES as readonly string[]).includes(o) ? 'refused' : undefined;
 }
 
+/** A refused push as the attempts keep it: unanswered, denied, or denied and reported as fraud (`reason: fraud_reported`). */
+function refusal(event: CanonicalEvent): 'timeout' | 'denied' | 'fraud' {
+  if (lower(event.outcome) !== 'denied') return 'timeout';
+  return lower(event.reason) === 'fraud_reported' ? 'fraud' : 'denied';
+}
+
 function burstEvidence(pushes: readonly Attempt[], params: MfaFatigueParams) {
   const first = pushes[0]![0];
   const last = pushes[pushes.length - 1]![0];
-  const denied = pushes.filter((p) => p[2] === 'denied').length;
+  const timeout = pushes.filter((p) => p[2] === 'timeout').length;
+  const fraud = pushes.filter((p) => p[2] === 'fraud').length;
   return {
     count: pushes.length,
-    denied,
-    timeout: pushes.length - denied,
+    denied: pushes.length - timeout,
+    timeout,
+    // The user said the prompt was not theirs: named only when it happened.
+    ...(fraud > 0 ? { fraud_reported: fraud } : {}),
     threshold: params.count,
     window: formatDuration(params.window),
     first: isoTime(first),
@@ -67,7 +78,8 @@ function burstEvidence(pushes: readonly Attempt[], params: MfaFatigueParams) {
 }
 
 function burstText(e: ReturnType<typeof burstEvidence>): string {
-  const parts = [e.denied && `${e.denied} denied`, e.timeout && `${e.timeout} unanswered`].filter(Boolean).join(', ');
+  const fraud = e.fraud_reported ? `, ${e.fraud_reported} of them reported as fraud` : '';
+  const parts = [e.denied && `${e.denied} denied${fraud}`, e.timeout && `${e.timeout} unanswered`].filter(Boolean).join(', ');
   return `${e.count} MFA pushes refused in ${e.span} (${parts}; threshold ${e.threshold} in ${e.window})`;
 }
 
@@ -110,8 +122,7 @@ export const mfaFatigue: Detector<MfaFatigueParams, MfaFatigueWindow> = {
       const f = r.flagged;
       return { window: { c: w.c, t: r.state }, hits: f ? [approvedHit(f.time, f.id, f.attempts, params)] : [] };
     }
-    const outcome = lower(event.outcome) === 'denied' ? 'denied' : 'timeout';
-    const t = addAttempt(w.t, [event.time, eventId, outcome], spec, now, limits);
+    const t = addAttempt(w.t, [event.time, eventId, refusal(event)], spec, now, limits);
     // The burst counts the pushes the attempts keep: one too late behind the user's newest push or
     // approval is dropped by both (else the burst could fire with fewer pushes than `count` in its evidence).
     const c = t.late ? { state: w.c, crossing: undefined } : addEvent(w.c, event.time, eventId, spec, now, limits);

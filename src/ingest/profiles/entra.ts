@@ -65,15 +65,35 @@ function reasonOf(n: number): string | undefined {
   return BAD_PASSWORD.has(n) ? 'bad_password' : POLICY_BLOCKS.has(n) ? 'blocked_by_policy' : undefined;
 }
 
-/** A failed MFA step: `timeout` when the user did not answer, else `denied`. */
-function mfaOutcome(s: Record<string, unknown>): string {
+/** A failed MFA step in canonical words: the `mfa` outcome, and a `reason` where Entra gives one. */
+interface MfaFailure {
+  outcome: 'denied' | 'timeout' | 'duplicate';
+  reason?: 'fraud_reported' | 'duplicate_attempt';
+}
+
+/**
+ * What an MFA result text says: the same MFA request sent again (`duplicate`: no new prompt reached
+ * the user), the prompt reported as fraud (`denied`, `fraud_reported`), no answer (`timeout`), a
+ * refusal (`denied`); undefined when it says none of these.
+ */
+function mfaVerdict(text: string): MfaFailure | undefined {
+  if (/duplicate authentication attempt/i.test(text)) return { outcome: 'duplicate', reason: 'duplicate_attempt' };
+  if (/fraud/i.test(text)) return { outcome: 'denied', reason: 'fraud_reported' };
+  if (/did not respond|no response|timed? ?out|not answered/i.test(text)) return { outcome: 'timeout' };
+  return /denied|declined/i.test(text) ? { outcome: 'denied' } : undefined;
+}
+
+/** The sign-in's MFA steps that failed, in order. */
+function failedSteps(s: Record<string, unknown>): unknown[] {
   const steps = Array.isArray(s.authenticationDetails) ? (s.authenticationDetails as unknown[]) : [];
-  const text = [
-    getPath(s, 'status.additionalDetails'),
-    getPath(s, 'status.failureReason'),
-    ...steps.map((d) => getPath(d, 'authenticationStepResultDetail')),
-  ].join(' ');
-  return /did not respond|no response|timed? ?out|not answered/i.test(text) ? 'timeout' : 'denied';
+  return steps.filter((d) => getPath(d, 'succeeded') === false);
+}
+
+/** A failed MFA (500121) as its final status says it, else as its failure reason and failed steps do; `denied` by default. */
+function mfaFailure(s: Record<string, unknown>): MfaFailure {
+  const status = getPath(s, 'status.additionalDetails');
+  const rest = [getPath(s, 'status.failureReason'), ...failedSteps(s).map((d) => getPath(d, 'authenticationStepResultDetail'))].join(' ');
+  return (typeof status === 'string' ? mfaVerdict(status) : undefined) ?? mfaVerdict(rest) ?? { outcome: 'denied' };
 }
 
 /** `push` for an app notification, else the method as Entra names it. */
@@ -91,8 +111,11 @@ function factorOf(method: unknown): string | undefined {
  * presented (Seamless SSO 81004–81012, an expired or revoked session or token) is `sso_failed`;
  * anything else failure (`reason: bad_password` for 50126 / 50056, `locked_out` for 50053).
  * 500121 (strong authentication failed) becomes an `mfa` event, `denied` or `timeout` (the user
- * did not respond). `mfaDetail` is kept as `mfa`
- * (`method`, `detail`) and `factor` (`push` for an app notification). The record's own fields
+ * did not respond) as its status (else its failed steps) says; a prompt reported as fraud is
+ * `denied` with `reason: fraud_reported`; a duplicate authentication attempt (the same MFA request
+ * again, no new prompt) is `duplicate`, which mfa_fatigue does not count. `mfaDetail` is kept as
+ * `mfa` (`method`, `detail`) and `factor` (`push` for an app notification; without `mfaDetail`, a
+ * failed MFA's factor is its failed step's method). The record's own fields
  * are kept as attributes (see {@link withSource}).
  */
 export const entra: Profile = (obj) => {
@@ -105,14 +128,17 @@ export const entra: Profile = (obj) => {
   const d = isPlainObject(s.deviceDetail) ? s.deviceDetail : {};
   const mfaFailed = Number(code) === MFA_FAILED;
   const method = getPath(s, 'mfaDetail.authMethod');
+  const failure = mfaFailed ? mfaFailure(s) : undefined;
+  // Without mfaDetail (Graph v1.0 has none), a failed MFA's factor is its failed step's method.
+  const factorMethod = method ?? (mfaFailed ? getPath(failedSteps(s).at(-1), 'authenticationMethod') : undefined);
   return withSource(s, {
     type: mfaFailed ? 'mfa' : 'login',
     id: s.id,
     user: s.userPrincipalName,
     time: s.createdDateTime,
-    outcome: mfaFailed ? mfaOutcome(s) : outcomeOf(code),
-    reason: reasonOf(Number(code)),
-    factor: factorOf(method),
+    outcome: failure ? failure.outcome : outcomeOf(code),
+    reason: failure ? failure.reason : reasonOf(Number(code)),
+    factor: factorOf(factorMethod),
     mfa: { method, detail: getPath(s, 'mfaDetail.authDetail') },
     error_code: code,
     failure_reason: Number(code) === 0 ? undefined : getPath(s, 'status.failureReason'),

@@ -4,8 +4,20 @@ import { countryCode } from '../../country-code.js';
 /** Okta System Log event types that are interactive sign-ins. */
 export const OKTA_LOGIN_EVENTS: ReadonlySet<string> = new Set(['user.session.start', 'user.authentication.sso']);
 
-/** Okta System Log event types that are MFA verifications (→ canonical `mfa`). */
-export const OKTA_MFA_EVENTS: ReadonlySet<string> = new Set(['user.authentication.auth_via_mfa', 'system.push.send_factor_verify_push']);
+/** An Okta Verify push sent (not yet answered). */
+const PUSH_SENT = 'system.push.send_factor_verify_push';
+/**
+ * An Okta Verify push the user rejected, as Classic (v1 Authn API) logs it; Identity Engine logs
+ * the same answer as `user.authentication.auth_via_mfa` FAILURE (`OV_RESPONSE_DENY`) instead.
+ */
+const PUSH_DENIED = 'user.mfa.okta_verify.deny_push';
+
+/**
+ * Okta System Log event types that are MFA verifications (→ canonical `mfa`). Not
+ * `user.mfa.okta_verify.deny_push_upgrade_needed` (a push refused because Okta Verify must be
+ * upgraded, not the user's answer) nor `user.mfa.attempt_bypass` (no push): they keep their name.
+ */
+export const OKTA_MFA_EVENTS: ReadonlySet<string> = new Set(['user.authentication.auth_via_mfa', PUSH_SENT, PUSH_DENIED]);
 
 /** True when `obj` is shaped like an Okta System Log LogEvent. */
 export function looksLikeOkta(obj: Record<string, unknown>): boolean {
@@ -38,25 +50,29 @@ function appOf(o: Record<string, unknown>): unknown {
 
 /**
  * An MFA event's canonical outcome: `success`; `denied` (the user pressed "no": Okta logs a
- * FAILURE, `INVALID_CREDENTIALS`, push response `OV_RESPONSE_DENY`) or `timeout` (no answer: a
- * FAILURE that says it timed out, or the result UNANSWERED).
- * For `system.push.send_factor_verify_push` a SUCCESS only means the push was sent: `sent`.
+ * FAILURE, `INVALID_CREDENTIALS`, push response `OV_RESPONSE_DENY` — or, on Classic, a
+ * `deny_push`, whatever its result) or `timeout` (no answer: a FAILURE that says it timed out, or
+ * the result UNANSWERED). For `system.push.send_factor_verify_push` a SUCCESS only means the push
+ * was sent (`sent`), and a FAILURE that is no timeout that it could not be sent (`send_failed`):
+ * neither is an answer, so mfa_fatigue counts neither.
  */
 function mfaOutcome(o: Record<string, unknown>, eventType: string): string | undefined {
+  if (eventType === PUSH_DENIED) return 'denied';
   const result = String(getPath(o, 'outcome.result') ?? '').toUpperCase();
-  if (result === 'SUCCESS' || result === 'ALLOW') return eventType === 'system.push.send_factor_verify_push' ? 'sent' : 'success';
+  if (result === 'SUCCESS' || result === 'ALLOW') return eventType === PUSH_SENT ? 'sent' : 'success';
   // Okta's UNANSWERED: nobody answered the challenge — the contract's `timeout`.
   if (result === 'UNANSWERED') return 'timeout';
   if (result !== 'FAILURE' && result !== 'DENY') return result ? result.toLowerCase() : undefined;
   const debug = getPath(o, 'debugContext.debugData') as Record<string, unknown> | undefined;
   const hints = [getPath(o, 'outcome.reason'), debug?.pushOnlyResponseType, debug?.PushOnlyResponseType, debug?.factorResult].join(' ');
-  return /TIME_?OUT|TIMED OUT|EXPIRED|NO_?RESPONSE/i.test(hints) ? 'timeout' : 'denied';
+  if (/TIME_?OUT|TIMED OUT|EXPIRED|NO_?RESPONSE/i.test(hints)) return 'timeout';
+  return eventType === PUSH_SENT ? 'send_failed' : 'denied';
 }
 
 /** The factor used: `push` for Okta Verify push, else Okta's factor name lower-cased. */
 function factorOf(o: Record<string, unknown>, eventType: string): string | undefined {
   const f = getPath(o, 'debugContext.debugData.factor') ?? getPath(o, 'authenticationContext.credentialType');
-  if (eventType === 'system.push.send_factor_verify_push' || (typeof f === 'string' && /PUSH/i.test(f))) return 'push';
+  if (eventType === PUSH_SENT || eventType === PUSH_DENIED || (typeof f === 'string' && /PUSH/i.test(f))) return 'push';
   return typeof f === 'string' && f ? f.toLowerCase() : undefined;
 }
 
@@ -66,8 +82,8 @@ function factorOf(o: Record<string, unknown>, eventType: string): string | undef
  * result is FAILURE or DENY: a user already signed in to Okta refused an app (sign-on policy, not
  * assigned), no credential presented — an `access` event, outcome `denied`, `app` the target
  * AppInstance's name (an SSO with another result stays a login with that outcome, one without
- * a result a login as any other). MFA verifications become `mfa` with outcome `success` / `denied` /
- * `timeout` and `factor`; other event types keep their Okta name (`user.account.lock`, …) as
+ * a result a login as any other). MFA verifications (see {@link OKTA_MFA_EVENTS}) become `mfa` with
+ * outcome `success` / `denied` / `timeout` (or `sent` / `send_failed` for a push sent) and `factor`; other event types keep their Okta name (`user.account.lock`, …) as
  * `type`. `client.geographicalContext.country` is Okta's country
  * *name* (Okta gives no ISO code): it becomes the ISO code (src/country-code.ts), as every
  * other source gives it, so that countries compare. Okta's own fields are kept as attributes
