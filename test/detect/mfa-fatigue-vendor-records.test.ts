@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { behaviorSchema } from '../../src/config/behaviors-schema.js';
 import { mfaFatigue } from '../../src/detect/mfa-fatigue.js';
+import { threshold } from '../../src/detect/threshold.js';
 import { decodeObject } from '../../src/ingest/decode.js';
 import type { CanonicalEvent } from '../../src/types.js';
 import { MIN, T0, run } from './fixtures.js';
@@ -107,5 +108,17 @@ describe('mfa_fatigue on real vendor records: each push counts once', () => {
     const r = run(mfaFatigue, params, [...five((i, at) => [oktaSent(i, at), oktaClassic(i, at)]), approval]);
     expect(r.hits.map((h) => h.evidence.approved)).toEqual([false, true]);
     expect(r.hits[1]).toMatchObject({ evidence: { count: 5, approval_id: 'approve-5' } });
+  });
+
+  it("config/behaviors.yaml's commented thresholds match the decoded records they are written for", () => {
+    const parse = (match: Record<string, unknown>, count: number) =>
+      behaviorSchema('threshold').parse({ kind: 'threshold', enabled: true, risk_level: 'high', match, count, window: '10m' });
+    // A single push reported as fraud.
+    const fraud = entraDenied(0, 0, 'MFA denied; Phone App Reported Fraud');
+    expect(run(threshold, parse({ type: 'mfa', reason: 'fraud_reported' }, 1), [entraDenied(1, MIN), fraud]).hits).toHaveLength(1);
+    // Okta pushes sent and never answered: mfa_fatigue sees none, a count of pushes sent does.
+    const ignored = [0, 1, 2, 3, 4].map((i) => oktaSent(i, i * MIN));
+    expect(run(mfaFatigue, params, ignored).hits).toEqual([]);
+    expect(run(threshold, parse({ type: 'mfa', outcome: 'sent', factor: 'push' }, 5), ignored).hits).toHaveLength(1);
   });
 });
