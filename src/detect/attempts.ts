@@ -17,7 +17,8 @@ import type { DetectorLimits } from './types.js';
 /**
  * A remembered attempt or success: [event time, event id, source (ip) or "", and for a success
  * that is not a plain one, how it ended (brute_force: an accepted password, `interrupted` or
- * `blocked`)]. States stored before the fourth element existed read as plain successes.
+ * `blocked`); for an attempt, the detector's note (mfa_fatigue: `fraud_reported`)]. States stored
+ * before the fourth element existed read as plain successes.
  */
 export type Attempt = [number, string, string, string?];
 

@@ -51,17 +51,27 @@ function outcomeOf(event: CanonicalEvent, params: MfaFatigueParams): 'refused' |
   return o !== undefined && (REFUSED_OUTCOMES as readonly string[]).includes(o) ? 'refused' : undefined;
 }
 
-/** A refused push as the attempts keep it: unanswered, denied, or denied and reported as fraud (`reason: fraud_reported`). */
-function refusal(event: CanonicalEvent): 'timeout' | 'denied' | 'fraud' {
-  if (lower(event.outcome) !== 'denied') return 'timeout';
-  return lower(event.reason) === 'fraud_reported' ? 'fraud' : 'denied';
+/** The note of a denial the user reported as fraud (`reason: fraud_reported`). */
+const FRAUD = 'fraud_reported';
+
+/**
+ * A refused push as the attempts keep it: [outcome, note]. The outcome slot holds only `timeout` or
+ * `denied`, as before notes existed, so that an older worker reading the window (a rolling upgrade,
+ * a partition moving) counts a fraud-reported denial as denied; the note `fraud_reported` names it.
+ */
+function refusal(event: CanonicalEvent): ['timeout'] | ['denied'] | ['denied', typeof FRAUD] {
+  if (lower(event.outcome) !== 'denied') return ['timeout'];
+  return lower(event.reason) === FRAUD ? ['denied', FRAUD] : ['denied'];
 }
+
+/** True for a fraud-reported denial (also as stored by 228adc7, `fraud` in the outcome slot). */
+const isFraud = (p: Attempt): boolean => p[3] === FRAUD || p[2] === 'fraud';
 
 function burstEvidence(pushes: readonly Attempt[], params: MfaFatigueParams) {
   const first = pushes[0]![0];
   const last = pushes[pushes.length - 1]![0];
   const timeout = pushes.filter((p) => p[2] === 'timeout').length;
-  const fraud = pushes.filter((p) => p[2] === 'fraud').length;
+  const fraud = pushes.filter(isFraud).length;
   return {
     count: pushes.length,
     denied: pushes.length - timeout,
@@ -122,7 +132,7 @@ export const mfaFatigue: Detector<MfaFatigueParams, MfaFatigueWindow> = {
       const f = r.flagged;
       return { window: { c: w.c, t: r.state }, hits: f ? [approvedHit(f.time, f.id, f.attempts, params)] : [] };
     }
-    const t = addAttempt(w.t, [event.time, eventId, refusal(event)], spec, now, limits);
+    const t = addAttempt(w.t, [event.time, eventId, ...refusal(event)], spec, now, limits);
     // The burst counts the pushes the attempts keep: one too late behind the user's newest push or
     // approval is dropped by both (else the burst could fire with fewer pushes than `count` in its evidence).
     const c = t.late ? { state: w.c, crossing: undefined } : addEvent(w.c, event.time, eventId, spec, now, limits);
