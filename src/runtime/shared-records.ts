@@ -18,7 +18,6 @@ import type { Logger } from '../obs/logger.js';
 import type { RedisClient } from '../redis/client.js';
 import type { BehaviorEpochs } from '../risk/behavior-epochs.js';
 import { recordReceiversOnAgain } from '../ssf/receivers-on.js';
-import { configOwners } from '../ssf/stream-owner.js';
 import type { EngineRuntime } from './engine-types.js';
 
 /** What {@link restoreSharedRecords} works with. */
@@ -28,6 +27,8 @@ export interface SharedRecordsDeps {
   /** The running configuration. */
   config: () => Config;
   workerId: string;
+  /** The stream owner ids the worker's SSF runtime records as its tokens' (SsfRuntime.ownersOn); absent: none. */
+  owners?: () => Iterable<string>;
   /** The on-epochs this worker's owners follow (never put back below them). */
   epochs: () => BehaviorEpochs;
   /** The engine: halted on another partition count; once halted, nothing is written. */
@@ -45,7 +46,7 @@ export async function restoreSharedRecords(d: SharedRecordsDeps): Promise<void> 
   const [count, epochs, receivers] = await Promise.allSettled([
     recordPartitionCountAgain(d.redis, d.keys),
     restoreBehaviors(d.redis, d.keys, config.behaviors, d.epochs()),
-    recordReceiversOnAgain(d.redis, d.keys, d.workerId, config.receivers, configOwners(config)),
+    recordReceiversOnAgain(d.redis, d.keys, d.workerId, config.receivers, d.owners?.() ?? []),
   ]);
   if (count.status === 'rejected' && isRiskstreamError(count.reason, 'CONFIG_INVALID')) {
     d.logger.error({ err: count.reason, worker: d.workerId }, 'the prefix holds another partition count now: stopped processing');

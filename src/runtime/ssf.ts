@@ -17,7 +17,7 @@ import { createStreamService } from '../ssf/stream-service-factory.js';
 import { StreamRateLimit } from '../ssf/stream-rate-limit.js';
 import { auditReceivers } from '../ssf/receiver-audit.js';
 import { forgetReceiversOn, recordReceiversOn } from '../ssf/receivers-on.js';
-import { configOwners } from '../ssf/stream-owner.js';
+import { configOwners, ownersWithStreams } from '../ssf/stream-owner.js';
 import { earlyEnqueue } from '../ssf/early-enqueue.js';
 import { verifyReceiver } from '../ssf/receiver-verify.js';
 import { ensureSigningKey } from '../ssf/signing-key-file.js';
@@ -49,6 +49,11 @@ export interface SsfRuntime {
   queueCounts(): Promise<Record<string, number>>;
   /** Refuses (KEY_INVALID) a key ring whose kid names another key still published: checked before a reload is applied. */
   checkKeys(ring: KeyRing): Promise<void>;
+  /**
+   * The owner ids this worker records as its tokens' (src/ssf/receivers-on.ts): those of its
+   * configured tokens that own a stream, as of its last record.
+   */
+  ownersOn(): string[];
   /** Re-reads keys and receivers after a config reload. */
   reload(): Promise<void>;
   close(): Promise<void>;
@@ -134,15 +139,27 @@ export async function buildSsf(deps: SsfDeps): Promise<SsfRuntime> {
     void streams
       .streams()
       .then(() => (++ticks % 10 === 0 ? deps.metrics?.pruneReceivers(new Set(receivers().map((r) => r.name))) : undefined))
+      .then(() => recordIfChanged())
       .catch(() => undefined);
   }, 1000);
   refresh.unref();
   if (deps.auditReceivers !== false) await auditReceivers(deps, deps.config().receivers);
   const { workerId } = deps;
-  const recordOn = (): Promise<void> =>
-    workerId !== undefined && deps.deliver !== false
-      ? recordReceiversOn(deps.redis, deps.keys, workerId, deps.config().receivers, configOwners(deps.config()))
-      : Promise.resolve();
+  // The owners recorded: only those of its tokens that own a stream (a digest of a token that owns
+  // none is not written); again when that changes (a stream created here at once, elsewhere within a second).
+  let owned: string[] = [];
+  let closed = false;
+  const ownedNow = async (): Promise<string[]> => ownersWithStreams(configOwners(deps.config()), await streams.streams());
+  const recordOn = async (): Promise<void> => {
+    if (workerId === undefined || deps.deliver === false || closed) return;
+    const now = await ownedNow();
+    await recordReceiversOn(deps.redis, deps.keys, workerId, deps.config().receivers, now);
+    owned = now;
+  };
+  const recordIfChanged = async (): Promise<void> => {
+    if ((await ownedNow()).join() !== owned.join()) await recordOn();
+  };
+  streams.onCreated = () => recordIfChanged();
   await recordOn();
   let worker: DeliveryWorker | undefined;
   const start = (): void => {
@@ -193,6 +210,7 @@ export async function buildSsf(deps: SsfDeps): Promise<SsfRuntime> {
     enqueueCommitted: (changes) => early.enqueue(changes),
     jwks: async () => published.jwks(keyRing, Date.now(), withdrawn()) as { keys: unknown[] },
     checkKeys: clash,
+    ownersOn: () => owned,
     queueCounts: () => queueCounts(setQueue),
     reload: async () => {
       const next = await KeyRing.fromConfig(deps.config());
@@ -209,6 +227,7 @@ export async function buildSsf(deps: SsfDeps): Promise<SsfRuntime> {
       }
     },
     close: async () => {
+      closed = true;
       clearInterval(refresh);
       clearInterval(republish);
       await worker?.close();

@@ -157,7 +157,16 @@ async function start(opts: WorkerOptions, watch: StartWatch): Promise<WorkerHand
   reportBatches(engine, { progress, metrics, logger, listeners });
   // Shared records lost with Redis's data, outbox recovery and input trimming: periodic, one at a time (a stalled run skips ticks), stopped on close.
   const restore = (): Promise<void> =>
-    restoreSharedRecords({ redis, keys, config: () => config, workerId: identity.id, epochs: () => epochs.known(), engine, logger });
+    restoreSharedRecords({
+      redis,
+      keys,
+      config: () => config,
+      workerId: identity.id,
+      owners: () => ssf.ownersOn(),
+      epochs: () => epochs.known(),
+      engine,
+      logger,
+    });
   const subs: Subscription[] = [startUpkeep({ config: () => config, redis, keys, relay, sessions, owns: (p) => engine.owner.owns(p), restore, logger })];
 
   const tokens = new TokenSet(config.adminTokens, config.ingestTokens, config.ssfTokens, config.metricsTokens);

@@ -1,6 +1,6 @@
 /**
- * Which configured receivers each running worker has enabled, and the owners of the stream tokens it
- * has configured (`<prefix>:receivers:on`: worker id → JSON array of receiver names and of
+ * Which configured receivers each running worker has enabled, and the owners of its configured
+ * stream tokens that own a stream (`<prefix>:receivers:on`: worker id → JSON array of receiver names and of
  * `owner:<id>`, src/ssf/stream-owner.ts; a receiver name has no colon). Workers are reloaded one at a
  * time: a SET queued by a worker that has a receiver (or an SSF stream's token) may be taken by one
  * that does not have it yet, which waits for a worker that has it (src/ssf/deliver-job.ts) rather

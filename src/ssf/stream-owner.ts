@@ -40,6 +40,18 @@ export function ownersOf(tokens: readonly string[]): Set<string> {
   return new Set(tokens.map(streamOwner));
 }
 
+/**
+ * The owner ids among `configured` that own one of `streams` (sorted): what a worker records as
+ * the tokens it has (src/ssf/receivers-on.ts). Only these: the digest of a token that owns no
+ * stream (an admin token that never created one) is not written to Redis, where a guessable
+ * token could be found again from it by trying candidates (the label is public).
+ */
+export function ownersWithStreams(configured: ReadonlySet<string>, streams: readonly { owner?: string }[]): string[] {
+  const owned = new Set<string>();
+  for (const s of streams) if (s.owner !== undefined && configured.has(s.owner)) owned.add(s.owner);
+  return [...owned].sort();
+}
+
 /** The owner ids of a configuration's tokens that may create streams (ssf and admin tokens). */
 export function configOwners(c: { ssfTokens: readonly string[]; adminTokens: readonly string[] }): Set<string> {
   return ownersOf([...c.ssfTokens, ...c.adminTokens]);

@@ -40,6 +40,8 @@ export class StreamService {
   private readonly held: HeldSets;
   private readonly fanOut: FanOut;
   private syncedAt = 0;
+  /** Called with each stream this service created, before {@link create} resolves (the runtime records its owner). */
+  onCreated?: (s: SsfStream) => Promise<void>;
 
   constructor(
     private readonly redis: RedisClient,
@@ -139,6 +141,7 @@ export class StreamService {
       details: { stream_id: s.stream_id, endpoint: displayEndpoint(s.endpoint_url), events: s.events_requested },
     });
     await this.streams(true);
+    await this.onCreated?.(s);
     return s;
   }
 

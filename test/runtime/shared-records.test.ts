@@ -41,6 +41,7 @@ function deps() {
     keys,
     config: () => config,
     workerId: 'w1',
+    owners: () => [streamOwner(config.ssfTokens[0]!)],
     epochs: () => ({ current: 3, on: { brute_force: 3 } }),
     engine: { halted: () => halts[0], halt: (r) => void halts.push(r) },
     logger: { warn: log(warns), error: log(errors) } as unknown as Logger,
