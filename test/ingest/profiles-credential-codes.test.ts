@@ -110,6 +110,9 @@ describe('the failure `reason` says what the vendor said, the same words across 
     // format): no factor was tried. Only on an MFA event is it a wrong factor.
     ['user.session.start', 'VERIFICATION_ERROR', 'verification_error'],
     ['user.authentication.auth_via_mfa', 'VERIFICATION_ERROR', 'bad_factor'],
+    // Okta logs a denied push (or a wrong code) as INVALID_CREDENTIALS: no password was tried.
+    ['user.authentication.auth_via_mfa', 'INVALID_CREDENTIALS', 'bad_factor'],
+    ['user.mfa.okta_verify.deny_push', 'INVALID_CREDENTIALS', 'bad_factor'],
   ])('Okta %s FAILURE %s → reason %s', (eventType, oktaReason, reason) => {
     const e = decode({ ...fixture('okta-session-start-failure.json'), eventType, outcome: { result: 'FAILURE', reason: oktaReason } });
     expect(e.reason).toBe(reason);

@@ -30,12 +30,13 @@ const REASONS: Record<string, string> = { INVALID_CREDENTIALS: 'bad_password', L
 /**
  * The canonical failure reason. VERIFICATION_ERROR is a wrong factor (`bad_factor`) only on an MFA
  * event: on a sign-in it is about the user name (unknown, not in the mapped format) and stays
- * `verification_error`.
+ * `verification_error`. INVALID_CREDENTIALS is a wrong password on a sign-in, but on an MFA event
+ * a factor not verified (a denied push, a wrong code): `bad_factor` there, no password was tried.
  */
 function reasonOf(o: Record<string, unknown>, mfa: boolean): string | undefined {
   const r = getPath(o, 'outcome.reason');
   if (typeof r !== 'string' || !r) return undefined;
-  if (r === 'VERIFICATION_ERROR' && mfa) return 'bad_factor';
+  if (mfa && (r === 'VERIFICATION_ERROR' || r === 'INVALID_CREDENTIALS')) return 'bad_factor';
   return REASONS[r] ?? r.toLowerCase().replace(/\s+/g, '_');
 }
 
