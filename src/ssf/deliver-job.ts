@@ -72,7 +72,9 @@ export function createSetProcessor(deps: ProcessorDeps): (job: Job<SetJobData>, 
       skewLogged.add(receiver);
       deps.logger?.warn(
         { receiver, outcome },
-        "SETs for a receiver another worker's configuration has on wait for a worker that has it: reload this one too (kill -HUP)",
+        outcome === 'owner_revoked'
+          ? "SETs for an SSF stream whose token another worker's configuration has wait for a worker that has it: reload this one too (kill -HUP)"
+          : "SETs for a receiver another worker's configuration has on wait for a worker that has it: reload this one too (kill -HUP)",
       );
     }
     return delay(job, token, SKEW_RECHECK_MS + Math.round(random() * SKEW_RECHECK_MS * 0.2));
