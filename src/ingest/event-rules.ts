@@ -71,10 +71,10 @@ function isPlainEmail(s: string): boolean {
   return true;
 }
 
-/** A finite number, or a numeric string; anything else is rejected. */
+/** A finite number, or a numeric string of one (`1e400`, beyond a double, is refused as the JSON number is); anything else is rejected. */
 export const toNumber: Rule<number> = (v, field) => {
   if (typeof v === 'number') return Number.isFinite(v) ? v : new Invalid(`${field}: must be a finite number`);
-  if (typeof v === 'string' && DECIMAL_NUMBER.test(v.trim())) return Number(v.trim());
+  if (typeof v === 'string' && DECIMAL_NUMBER.test(v.trim())) return toNumber(Number(v.trim()), field);
   return new Invalid(`${field}: must be a number (got ${kind(v) === 'string' ? `a string of ${String(v).length} characters` : kind(v)})`);
 };
 
@@ -199,8 +199,9 @@ export const toIp: Rule<string> = (v, field) => {
   return addressOf(s) ?? new Invalid(`${field}: not a valid IPv4/IPv6 address (a string of ${s.length} characters)`);
 };
 
-/** Autonomous system number: a number, numeric string or `AS1234`. */
-export const toAsn: Rule<number> = (v, field) => (typeof v === 'string' && /^AS\d+$/i.test(v.trim()) ? Number(v.trim().slice(2)) : toNumber(v, field));
+/** Autonomous system number: a number, numeric string or `AS1234` (finite, as {@link toNumber}'s). */
+export const toAsn: Rule<number> = (v, field) =>
+  typeof v === 'string' && /^AS\d+$/i.test(v.trim()) ? toNumber(Number(v.trim().slice(2)), field) : toNumber(v, field);
 
 /** A non-null, non-array object. */
 export const isPlain = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
