@@ -50,12 +50,18 @@ function timeOf(v: unknown): number | undefined {
   return typeof t === 'number' ? t : undefined;
 }
 
+/** The session expiry's dotted key (ECS-style documents): the worker nests it as `session.expires_at` (docs/interfaces.md §2). */
+const DOTTED_EXPIRY = 'session.expires_at';
+
+/** Shifts a canonical line's `time` and its session's expiry, nested or under the dotted key, by `by` ms. */
 function shift(obj: Record<string, unknown>, by: number): void {
   const t = timeOf(obj.time);
   if (t !== undefined) obj.time = typeof obj.time === 'number' ? t + by : new Date(t + by).toISOString();
   const s = obj.session as Record<string, unknown> | undefined;
   const e = s ? timeOf(s.expires_at) : undefined;
   if (s && e !== undefined) s.expires_at = new Date(e + by).toISOString();
+  const d = timeOf(obj[DOTTED_EXPIRY]);
+  if (d !== undefined) obj[DOTTED_EXPIRY] = new Date(d + by).toISOString();
 }
 
 /**

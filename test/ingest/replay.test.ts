@@ -134,6 +134,25 @@ ${JSON.stringify(okta)}
     expect(d).toMatchObject({ ok: true, event: { type: 'login', time: now, user: 'testaccount1@contoso.com' } });
   });
 
+  it('--rebase shifts a session expiry given as a dotted key (ECS-style "session.expires_at", read as the nested one) with its login (found by a black-box review: left as it was, the rebased session had expired before its login)', async () => {
+    const file = join(dir, 'rebase-dotted.ndjson');
+    const dotted = {
+      type: 'login',
+      user: 'd@example.com',
+      time: '2026-06-01T08:00:00Z',
+      outcome: 'success',
+      'session.id': 's-dot',
+      'session.expires_at': '2026-06-01T20:00:00Z',
+    };
+    writeFileSync(file, `${JSON.stringify(dotted)}\n`);
+    const before = (await redis.xrevrange(streams.login, '+', '-', 'COUNT', 1))[0]?.[0] ?? '0';
+    const now = Date.UTC(2026, 11, 1, 12, 0, 0);
+    await replayFile(redis, streams, file, { rebase: now });
+    const [entry] = await redis.xrange(streams.login, `(${before}`, '+');
+    const d = decodeEntry({ stream: streams.login, id: entry![0], fields: Object.fromEntries(pairs(entry![1])), deliveries: 1 });
+    expect(d).toMatchObject({ ok: true, event: { time: now, session: { id: 's-dot', expires_at: now + 12 * 3_600_000 } } });
+  });
+
   it('a line wrapping its records ({"records":[…]}, as POST /v1/events unwraps one) is its elements, each an entry', async () => {
     const file = join(dir, 'wrapped.ndjson');
     const azure = JSON.stringify({ records: [JSON.parse(login), JSON.parse(dlp), 42] });
