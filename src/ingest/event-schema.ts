@@ -115,6 +115,12 @@ function emptyGeo(v: unknown): boolean {
   return true;
 }
 
+/** A `geo` placing nothing ({@link emptyGeo}): its other fields (`region` …, as given; no `accuracy_km`), or undefined for none. */
+function placelessGeo(v: unknown): Record<string, unknown> | undefined {
+  const rest = isPlain(v) ? Object.entries(v).filter(([k]) => k !== 'accuracy_km' && !(GEO_PLACES as readonly string[]).includes(k)) : [];
+  return rest.length ? Object.fromEntries(rest) : undefined;
+}
+
 /**
  * A normalised `geo` object's coordinates rule: `lat` and `lon` together, or neither when
  * `country` or `city` locates it (country-only geo is what many logs carry).
@@ -152,7 +158,7 @@ function normalize(obj: Record<string, unknown>, owned: boolean): CanonicalEvent
     const v = out[key];
     if (v === undefined) continue;
     if (v === null || (key === 'geo' && emptyGeo(v))) {
-      delete out[key];
+      if (!(key === 'geo' && (out[key] = placelessGeo(v)))) delete out[key];
       continue;
     }
     if (!isPlain(v)) return new Invalid(`${key}: must be an object (got ${kind(v)})`);
@@ -200,11 +206,11 @@ const nested = (spec: Spec, key: string) =>
 export const canonicalEventSchema = z.looseObject({
   ...zspec(TOP, ''),
   geo: z.preprocess(
-    (v) => (emptyGeo(v) ? undefined : v),
+    (v) => (emptyGeo(v) ? placelessGeo(v) : v),
     z
       .looseObject(zspec(GEO, 'geo.'), { error: 'geo: must be an object' })
       .superRefine((g, ctx) => {
-        const bad = geoProblem(g);
+        const bad = emptyGeo(g) ? null : geoProblem(g);
         if (bad) ctx.addIssue({ code: 'custom', message: bad.message });
       })
       .optional(),

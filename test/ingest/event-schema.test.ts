@@ -157,6 +157,20 @@ describe('validateEvent', () => {
     expect(slow.success && JSON.parse(JSON.stringify(slow.data))).toEqual(want);
   });
 
+  it('a geo that places nothing keeps its other fields as attributes (found by a black-box audit: `geo.region` alone, `geo.timezone`, were dropped with it)', () => {
+    const obj = { ...base, geo: { lat: '', lon: null, region: 'ENG', timezone: 'Europe/London' } };
+    const want = { ...base, geo: { region: 'ENG', timezone: 'Europe/London' } };
+    expect(validateEvent(structuredClone(obj))).toEqual({ ok: true, event: want });
+    expect(normalizeEvent(structuredClone(obj))).toEqual(want);
+    const slow = canonicalEventSchema.safeParse(structuredClone(obj));
+    expect(slow.success && JSON.parse(JSON.stringify(slow.data))).toEqual(want);
+    // An accuracy without coordinates says nothing (and is not read): it goes with the place, nothing is refused.
+    expect(validateEvent({ ...base, geo: { accuracy_km: 'n/a', region: 'ENG' } })).toEqual({ ok: true, event: { ...base, geo: { region: 'ENG' } } });
+    expect(normalizeEvent({ ...base, geo: { accuracy_km: 'n/a', region: 'ENG' } })).toEqual({ ...base, geo: { region: 'ENG' } });
+    // Nothing but blank places: no geo, as before.
+    expect(validateEvent({ ...base, geo: { lat: '', lon: null, country: ' ', accuracy_km: '' } })).toEqual({ ok: true, event: base });
+  });
+
   it.each([
     ['a blank required field', { ...base, user: ' ' }, /^user: /],
     ['a blank outcome (it must not read as a success)', { ...base, outcome: '' }, /^outcome: /],
