@@ -49,13 +49,17 @@ async function startViaNpx(): Promise<{ child: ChildProcess; output: () => strin
 }
 
 describe('worker shutdown', () => {
-  it('a normal SIGTERM drains and exits 0 (docs/interfaces.md §1)', async () => {
-    const w = await spawnWorker(cfg.dir, viaProxy());
-    const code = await w.stop('SIGTERM');
-    expect(code).toBe(0);
-    expect(w.output()).toMatch(/"msg":"stopped"/);
-    expect(w.output()).not.toMatch(/SHUTDOWN_TIMEOUT/);
-  }, 30_000);
+  it.each(['SIGTERM', 'SIGINT'] as const)(
+    'a normal %s drains and exits 0 (docs/interfaces.md §1)',
+    async (signal) => {
+      const w = await spawnWorker(cfg.dir, viaProxy());
+      const code = await w.stop(signal);
+      expect(code).toBe(0);
+      expect(w.output()).toMatch(/"msg":"stopped"/);
+      expect(w.output()).not.toMatch(/SHUTDOWN_TIMEOUT/);
+    },
+    30_000,
+  );
 
   it('`npx riskstream worker` as CONTRACT §1 runs it: SIGTERM to npx drains the worker, npx exits 0, nothing left running', async () => {
     const { child, output, url } = await startViaNpx();
