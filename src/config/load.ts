@@ -227,9 +227,11 @@ export function configInvalid(issues: ConfigIssue[], files: string[]): Riskstrea
 /** What is wrong with `REDIS_URL` (checked as `redis.url` is, a bare host:port kept; never quoting a value). */
 function envProblems(env: NodeJS.ProcessEnv): string[] {
   const url = env.REDIS_URL;
-  // Another scheme (http://) is a mistake; a bare host:port is what ioredis reads as one (kept working).
-  const otherScheme = url !== undefined && /^[a-z][a-z0-9+.-]*:\/\//i.test(url) && !isRedisUrl(url);
-  return otherScheme ? ['REDIS_URL: must be a redis:// or rediss:// URL (or a unix socket path)'] : [];
+  // Another scheme (http://) is a mistake; a bare host:port is what ioredis reads as one (kept working),
+  // as `redis://<it>`: one that is no URL even so (`redis host:6379`) would fail the worker's start.
+  if (!url || isRedisUrl(url)) return [];
+  const bad = /^[a-z][a-z0-9+.-]*:\/\//i.test(url) || !URL.canParse(`redis://${url}`);
+  return bad ? ['REDIS_URL: must be a redis:// or rediss:// URL (or a unix socket path)'] : [];
 }
 
 /** What is wrong with `RISKSTREAM_LOG_LEVEL` (checked where it is read: the worker without --log-level, config check). */

@@ -50,6 +50,8 @@ describe('riskstream config check', () => {
   it('REDIS_URL and RISKSTREAM_LOG_LEVEL held to the rules of redis.url and log_level; a geoip.mmdb that cannot be opened: refused by both', async () => {
     for (const [env, message] of [
       [{ REDIS_URL: 'http://127.0.0.1:6379' }, /REDIS_URL: must be a redis:\/\/ or rediss:\/\/ URL/],
+      // No scheme and no URL the client can read (a black-box audit: `config check` said ok, the worker failed on "Invalid URL").
+      [{ REDIS_URL: 'redis host:6379' }, /REDIS_URL: must be a redis:\/\/ or rediss:\/\/ URL/],
       [{ RISKSTREAM_LOG_LEVEL: 'verbose', REDIS_URL: 'redis://127.0.0.1:1' }, /RISKSTREAM_LOG_LEVEL: must be one of fatal, error/],
     ] as const) {
       const all = { ...env, RISKSTREAM_INGEST_TOKEN: '' };
