@@ -4,14 +4,15 @@
  * receiver may give: a retry keeps its `jti`, `Retry-After` as seconds and as an HTTP-date, any 2xx
  * is delivered, a 400 whose body is not `{"err","description"}` is still permanent (audited, not
  * retried), a redirect is not followed (another host never gets the SET), and a level held back by
- * retries never reaches the receiver after a newer one; a 429's Retry-After holds the whole receiver.
+ * retries never reaches the receiver after a newer one; a 429's Retry-After holds the whole receiver;
+ * a retry across a worker restart keeps its jti.
  */
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { waitFor } from '../helpers/redis.js';
 import { eventOf, type ReceivedSet } from '../helpers/receiver.js';
-import { criticalDetection, workerHarness } from '../helpers/worker.js';
+import { criticalDetection, spawnWorker, workerHarness } from '../helpers/worker.js';
 import type { ReceiverResponse } from '../../src/ssf/local-receiver.js';
 
 const CAEP_RISK = 'https://schemas.openid.net/secevent/caep/event-type/risk-level-change';
@@ -222,4 +223,20 @@ describe('CONTRACT §4 — SETs as a receiver sees them', () => {
     const low = accepted[lowAt]!;
     expect(eventOf(low).body).toMatchObject({ initiating_entity: 'admin', current_level: 'LOW', previous_level: 'HIGH' });
   });
+  it('a retry after a worker restart (SIGTERM while the SET waits) keeps its jti; delivered once', async () => {
+    const user = 'restart@example.com';
+    let failing = true;
+    scripts.set(user, () => (failing ? { status: 503, headers: { 'retry-after': '2' } } : { status: 202 }));
+    await raise(user);
+    await waitFor(() => rxOf(user).length >= 1, { timeout: 10_000, what: 'the 503' });
+    await h.worker.stop();
+    failing = false;
+    h.worker = await spawnWorker(h.cfg.dir);
+    await waitFor(async () => (await audit(user)).some((e) => e.action === 'set.delivered'), { timeout: 20_000, what: 'delivered after the restart' });
+    await new Promise((r) => setTimeout(r, 1000));
+    const got = rxOf(user);
+    expect(got.length).toBeGreaterThanOrEqual(2);
+    expect(new Set(got.map((s) => s.claims.jti)).size).toBe(1);
+    expect((await audit(user)).filter((e) => e.action === 'set.delivered')).toHaveLength(1);
+  }, 40_000);
 });
