@@ -109,8 +109,35 @@ describe('CONTRACT §3 behaviors.yaml through a real worker', () => {
     });
     await waitFor(async () => (await behaviorsOf(user)).includes('endpoint_detection'), { what: 'expired hit recorded' });
     await quiet([user]);
-    expect(await level(user)).toBe('low');
+    const risk = (await admin<{ level: string; version: number; behaviors: unknown[] }>(`/v1/users/${encodeURIComponent(user)}/risk`)).body;
+    expect(risk).toMatchObject({ level: 'low', version: 0, behaviors: [] });
     expect(setsFor(user)).toEqual([]);
+  }, 60_000);
+
+  it('an expired-on-arrival hit of a higher level leaves a user already at high as it was (same version and behaviors, no SET)', async () => {
+    const user = 'expired-2@example.com';
+    await add('activity', { type: 'access', id: 'pd-1', user, time: recentIso(0), app: 'payroll', outcome: 'denied' });
+    await add('activity', { type: 'access', id: 'pd-2', user, time: recentIso(MIN), app: 'payroll', outcome: 'denied' });
+    await waitFor(async () => (await level(user)) === 'high', { what: 'HIGH' });
+    await waitFor(() => setsFor(user).length === 2, { what: 'the HIGH SET at the two receivers taking levels' });
+    await quiet([user]);
+    const before = (await admin<{ version: number; behaviors: Array<{ id: string }> }>(`/v1/users/${encodeURIComponent(user)}/risk`)).body;
+    await add('activity', {
+      type: 'endpoint',
+      id: 'x-old-2',
+      user,
+      time: new Date(Date.now() - 30 * HOUR).toISOString(),
+      device: { id: 'd-1' },
+      vendor: 'crowdstrike',
+      detection: 'malware',
+      severity: 'critical',
+    });
+    await waitFor(async () => (await behaviorsOf(user)).includes('endpoint_detection'), { what: 'expired hit recorded' });
+    await quiet([user]);
+    const after = (await admin<{ version: number; behaviors: Array<{ id: string }> }>(`/v1/users/${encodeURIComponent(user)}/risk`)).body;
+    expect(after.version).toBe(before.version);
+    expect(after.behaviors.map((b) => b.id)).toEqual(['payroll_denied']);
+    expect(setsFor(user)).toHaveLength(2);
   }, 60_000);
 
   it('a disabled behavior emits nothing; a threshold behavior raises its risk_level at exactly `count`', async () => {
