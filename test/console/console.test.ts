@@ -445,6 +445,37 @@ describe.skipIf(!!unavailable)('console in Chromium', () => {
         resolve(import.meta.dirname, '../../docs/console.png'),
       );
   }, 55_000);
+
+  it('a session page does not read its session while the revoke is in flight (a read after the deletion was a 404 the browser logs)', async () => {
+    const before = errors.length;
+    await page.goto(`${h.worker.url}/console/#/sessions/s-london`);
+    await page.getByRole('heading', { level: 1, name: 'Session s-london' }).waitFor();
+    // The DELETE reaches the worker at once; its answer is held longer than the page's refresh tick (3 s).
+    let deleting = false;
+    const readsWhileDeleting: string[] = [];
+    await page.route('**/v1/sessions/s-london', async (route) => {
+      if (route.request().method() !== 'DELETE') {
+        if (deleting) readsWhileDeleting.push(route.request().method());
+        return route.continue();
+      }
+      deleting = true;
+      const response = await route.fetch();
+      await new Promise((r) => setTimeout(r, 4_500));
+      await route.fulfill({ response });
+      deleting = false;
+    });
+    try {
+      await page.getByRole('button', { name: 'Revoke session…' }).click();
+      const dlg = page.getByRole('dialog', { name: 'Revoke session s-london?' });
+      await dlg.getByLabel(/^Reason/).fill('lost phone');
+      await dlg.getByRole('button', { name: 'Revoke session' }).click();
+      await page.getByText('Session revoked.').waitFor({ timeout: 15_000 });
+    } finally {
+      await page.unroute('**/v1/sessions/s-london');
+    }
+    expect(readsWhileDeleting).toEqual([]);
+    expect(errors.slice(before)).toEqual([]);
+  }, 30_000);
 });
 
 describe('console: the users table route', () => {

@@ -94,6 +94,10 @@ export function sessionsView(): View {
 export function sessionView(id: string): View {
   let body: Region;
   let revoked = false;
+  // While the DELETE is in flight no refresh reads the session (it could be answered 404 after the
+  // deletion: a failed request the browser reports), and a read already in flight finishes first.
+  let revoking = false;
+  let loading: Promise<void> | undefined;
 
   async function revoke(s: Session): Promise<void> {
     const ok = await confirmDialog({
@@ -108,6 +112,8 @@ export function sessionView(id: string): View {
       reason: { label: 'Reason (kept in the audit log and sent to receivers)', placeholder: 'revoked by admin' },
     });
     if (!ok) return;
+    revoking = true;
+    await loading;
     try {
       await api(`/v1/sessions/${seg(s.session_id)}`, { method: 'DELETE', body: ok.reason ? { reason: ok.reason } : {} });
       revoked = true;
@@ -124,6 +130,8 @@ export function sessionView(id: string): View {
       body.el.querySelector<HTMLElement>('a')?.focus();
     } catch (err) {
       announce(`Revoke failed: ${errorText(err)}`, 'error');
+    } finally {
+      revoking = false;
     }
   }
 
@@ -165,8 +173,16 @@ export function sessionView(id: string): View {
     );
   }
 
-  async function load(): Promise<void> {
-    if (revoked) return;
+  function load(): Promise<void> {
+    if (revoked || revoking) return Promise.resolve();
+    const p = read().finally(() => {
+      if (loading === p) loading = undefined;
+    });
+    loading = p;
+    return p;
+  }
+
+  async function read(): Promise<void> {
     try {
       const s = await api<Session>(`/v1/sessions/${seg(id)}`);
       if (revoked) return; // revoked while this refresh was reading: the notice stays
