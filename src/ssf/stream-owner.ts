@@ -52,7 +52,17 @@ export function ownersWithStreams(configured: ReadonlySet<string>, streams: read
   return [...owned].sort();
 }
 
-/** The owner ids of a configuration's tokens that may create streams (ssf and admin tokens). */
-export function configOwners(c: { ssfTokens: readonly string[]; adminTokens: readonly string[] }): Set<string> {
-  return ownersOf([...c.ssfTokens, ...c.adminTokens]);
+/** A configuration's tokens that may create streams (ssf and admin tokens). */
+type StreamTokens = { ssfTokens: readonly string[]; adminTokens: readonly string[] };
+
+const byConfig = new WeakMap<StreamTokens, ReadonlySet<string>>();
+
+/**
+ * The owner ids of a configuration's tokens that may create streams (ssf and admin tokens),
+ * computed once per configuration object (a reload makes a new one).
+ */
+export function configOwners(c: StreamTokens): ReadonlySet<string> {
+  let o = byConfig.get(c);
+  if (!o) byConfig.set(c, (o = ownersOf([...c.ssfTokens, ...c.adminTokens])));
+  return o;
 }

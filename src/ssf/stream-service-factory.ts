@@ -13,14 +13,6 @@ import { configOwners } from './stream-owner.js';
  * with a token no longer configured gets nothing.
  */
 export function createStreamService(redis: RedisClient, keys: Keys, queue: SetQueue, audit: AuditLog, config: () => Config): StreamService {
-  // The owners of the configured tokens, computed once per configuration (a reload makes a new one).
-  const owners = new WeakMap<Config, Set<string>>();
-  const ownersNow = (): Set<string> => {
-    const c = config();
-    let o = owners.get(c);
-    if (!o) owners.set(c, (o = configOwners(c)));
-    return o;
-  };
   return new StreamService(
     redis,
     new SsfStreamStore(redis, keys),
@@ -31,6 +23,6 @@ export function createStreamService(redis: RedisClient, keys: Keys, queue: SetQu
     () => config().raw.signing.alg,
     () => config().raw.ssf,
     undefined,
-    ownersNow,
+    () => configOwners(config()),
   );
 }
