@@ -8,7 +8,7 @@ import { durationMs, positiveMs } from '../duration.js';
 import { receiverSchema, signingKeySchema } from './receiver-schema.js';
 import { ssfSchema } from './ssf-schema.js';
 import { SIGNING_ALGS } from '../types.js';
-import { isRedisUrl, noCredentials, noQueryOrFragment } from './url-rules.js';
+import { isHttpsOrLocal, isRedisUrl, noCredentials, noQueryOrFragment } from './url-rules.js';
 import { tokenProblem } from './env-tokens.js';
 
 /** The log levels (`log_level`, `RISKSTREAM_LOG_LEVEL`, `--log-level`). */
@@ -101,9 +101,13 @@ export const riskstreamSchema = z.strictObject({
       ingest_concurrency: z.number().int().positive().default(1),
       /** Bodies waiting for their turn beyond that; more → 429 `ingest_busy` with Retry-After. */
       ingest_queue: z.number().int().nonnegative().default(8),
-      /** Public base URL of this server (for jwks_uri etc.); defaults to the issuer. No query or fragment: paths are appended to it. */
+      /** Public base URL of this server (for jwks_uri etc.); defaults to the issuer. https (http only for localhost), no query or fragment: paths are appended to it. */
       public_url: z
         .url()
+        .refine(isHttpsOrLocal, {
+          message:
+            'public_url must be an https URL (http only for localhost): the SSF metadata publishes jwks_uri and the endpoints under it (SSF 1.0 §7.1: HTTP over TLS)',
+        })
         .refine(noQueryOrFragment, { message: 'public_url must have no query or fragment (the SSF endpoints are paths appended to it)' })
         .refine(noCredentials, { message: 'public_url must name no user or password (it is published in the SSF metadata)' })
         .optional(),
@@ -128,14 +132,9 @@ export const riskstreamSchema = z.strictObject({
    */
   issuer: z
     .string()
-    .refine(
-      (u) =>
-        URL.canParse(u) &&
-        noQueryOrFragment(u) &&
-        noCredentials(u) &&
-        (/^https:\/\/[^/]/i.test(u) || /^http:\/\/(localhost|127\.0\.0\.1|\[::1\])(:\d+)?(\/|$)/i.test(u)),
-      { message: 'issuer must be an https URL (http only for localhost) with no query, fragment or user:password' },
-    )
+    .refine((u) => URL.canParse(u) && noQueryOrFragment(u) && noCredentials(u) && isHttpsOrLocal(u), {
+      message: 'issuer must be an https URL (http only for localhost) with no query, fragment or user:password',
+    })
     .default('https://riskstream.example.com'),
   receivers: z.array(receiverSchema).default([]),
   geoip: z.strictObject({ mmdb: z.string().optional(), cache_size: z.number().int().positive().default(10_000) }).prefault({}),

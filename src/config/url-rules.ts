@@ -20,3 +20,11 @@ export function noCredentials(u: string): boolean {
   const url = new URL(u);
   return url.username === '' && url.password === '';
 }
+
+/**
+ * An https URL, or http for a local development host (localhost, 127.0.0.1, [::1]): SSF 1.0 §7.1
+ * has the issuer, `jwks_uri` and every management endpoint of the metadata "use HTTP over TLS".
+ */
+export function isHttpsOrLocal(u: string): boolean {
+  return /^https:\/\/[^/]/i.test(u) || /^http:\/\/(localhost|127\.0\.0\.1|\[::1\])(:\d+)?(\/|$)/i.test(u);
+}

@@ -375,11 +375,23 @@ describe('loadConfig issues, located as file:line:col', () => {
     ['https://rs.example.com/base?x=1', false],
     ['https://rs.example.com/base#x', false],
     ['https://u:p@rs.example.com/base', false],
-  ])('http.public_url %s accepted: %s (the SSF endpoints are paths appended to it: no query or fragment; published: no credentials)', (url, ok) => {
-    const dir = configDir({ 'riskstream.yaml': `http:\n  public_url: ${url}\n` });
-    if (ok) expect(loadConfig(dir, NO_ENV).raw.http.public_url).toBe(url);
-    else expect(lines(issuesOf(dir))).toEqual([expect.stringMatching(/^riskstream\.yaml:2:15 http\.public_url: .*(no query or fragment|no user or password)/)]);
-  });
+    // SSF 1.0 §7.1: jwks_uri and the management endpoints published under it "MUST use HTTP over TLS".
+    ['http://rs.example.com', false],
+    ['http://10.0.0.5:8080', false],
+    ['ftp://rs.example.com', false],
+    ['http://localhost:8080', true],
+    ['http://127.0.0.1:8080/base', true],
+  ])(
+    'http.public_url %s accepted: %s (https, http only for localhost; the SSF endpoints are paths appended to it: no query or fragment; published: no credentials)',
+    (url, ok) => {
+      const dir = configDir({ 'riskstream.yaml': `http:\n  public_url: ${url}\n` });
+      if (ok) expect(loadConfig(dir, NO_ENV).raw.http.public_url).toBe(url);
+      else
+        expect(lines(issuesOf(dir))).toEqual([
+          expect.stringMatching(/^riskstream\.yaml:2:15 http\.public_url: .*(https URL|no query or fragment|no user or password)/),
+        ]);
+    },
+  );
 
   it('both files at once: every issue, main file first', () => {
     const issues = lines(issuesOf(configDir({ 'riskstream.yaml': BROKEN_MAIN, 'behaviors.yaml': BROKEN_BEHAVIORS })));
