@@ -10,9 +10,16 @@ export function signJobSet(keyRing: KeyRing, issuer: string, d: SetJobData, rece
   return buildAndSign(keyRing, receiver.alg, (key) => {
     const env: SetEnvelope = { issuer, receiver, key, now: Date.now(), jti: d.jti };
     if (d.event === 'risk-level-change') return buildLevelChangeSet({ ...env, change: d.change });
-    if (d.event === 'verification') return buildVerificationSet({ ...env, streamId: receiver.streamId, ...(d.state !== undefined ? { state: d.state } : {}) });
+    if (d.event === 'verification')
+      return buildVerificationSet({ ...env, streamId: receiver.streamId, txn: d.id, ...(d.state !== undefined ? { state: d.state } : {}) });
     if (d.event === 'stream-updated')
-      return buildStreamUpdatedSet({ ...env, streamId: receiver.streamId ?? receiver.name, status: d.status, ...(d.reason ? { reason: d.reason } : {}) });
+      return buildStreamUpdatedSet({
+        ...env,
+        streamId: receiver.streamId ?? receiver.name,
+        status: d.status,
+        txn: d.id,
+        ...(d.reason ? { reason: d.reason } : {}),
+      });
     const { id, user, sessionId, reason, initiatingEntity, time } = d;
     return buildSessionRevokedSet({ ...env, revoked: { id, user, reason, initiatingEntity, time, ...(sessionId ? { sessionId } : {}) } });
   });

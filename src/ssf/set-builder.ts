@@ -193,18 +193,19 @@ export function buildSessionRevokedSet(input: SetEnvelope & { revoked: SessionRe
 
 /**
  * SSF `verification` event. The subject is the stream (opaque id; the receiver name for
- * receivers configured statically); `state` is echoed when given.
+ * receivers configured statically); `state` is echoed when given. `txn`: the verification
+ * request's id (SSF 1.0 §4.1.9: Transmitters SHOULD set `txn`).
  */
-export function buildVerificationSet(input: SetEnvelope & { state?: string; streamId?: string }): BuiltSet {
+export function buildVerificationSet(input: SetEnvelope & { state?: string; streamId?: string; txn?: string }): BuiltSet {
   const subId: SubjectId = { format: 'opaque', id: input.streamId ?? input.receiver.name };
-  return envelope(input, subId, SSF_VERIFICATION, input.state !== undefined ? { state: input.state } : {});
+  return envelope(input, subId, SSF_VERIFICATION, input.state !== undefined ? { state: input.state } : {}, input.txn);
 }
 
 /**
  * SSF `stream-updated` event (SSF 1.0 §8.1.5): the transmitter changed the stream's status. The
- * subject is the stream (opaque id); `reason` when given.
+ * subject is the stream (opaque id); `reason` when given; `txn`: the status change's id.
  */
-export function buildStreamUpdatedSet(input: SetEnvelope & { streamId: string; status: string; reason?: string }): BuiltSet {
+export function buildStreamUpdatedSet(input: SetEnvelope & { streamId: string; status: string; reason?: string; txn?: string }): BuiltSet {
   const subId: SubjectId = { format: 'opaque', id: input.streamId };
-  return envelope(input, subId, SSF_STREAM_UPDATED, { status: input.status, ...(input.reason ? { reason: input.reason } : {}) });
+  return envelope(input, subId, SSF_STREAM_UPDATED, { status: input.status, ...(input.reason ? { reason: input.reason } : {}) }, input.txn);
 }
