@@ -13,13 +13,43 @@ function userKey(v: string): string {
   return v; // too long (the caller's length check refuses it) or not well-formed (never a user's)
 }
 
-/** The key a subject is tracked by: the user id its email, opaque id or `sub` (of `iss_sub`, whatever the `iss`) names. */
+/** The RFC 9493 formats riskstream names a user by, each with the member that holds the user id. */
+const TRACKED = new Map([
+  ['email', 'email'],
+  ['opaque', 'id'],
+  ['iss_sub', 'sub'],
+]);
+
+/** A JSON object (not null, not an array). */
+function isObject(v: unknown): v is Record<string, unknown> {
+  return !!v && typeof v === 'object' && !Array.isArray(v);
+}
+
+/**
+ * The key a subject is tracked by: the user id its email, opaque id or `sub` (of `iss_sub`, whatever
+ * the `iss`) names, directly or as a complex subject's `user`. A subject that is no identifier (not
+ * an object, no string `format`, a tracked format without its member) is BAD_REQUEST (400); a
+ * well-formed one riskstream sends no events about — another format (`phone_number`, `account`,
+ * `aliases` …), a complex subject without a `user` — is NOT_FOUND (404): SSF 1.0 §8.1.3.2 / §8.1.3.3
+ * answer "the subject is not recognized by the Event Transmitter" with 404, not 400.
+ */
 export function subjectKey(subject: unknown): string {
-  if (!subject || typeof subject !== 'object') throw new RiskstreamError('BAD_REQUEST', 'subject must be an RFC 9493 subject identifier object');
-  const s = subject as Record<string, unknown>;
-  const inner = (s.format === 'complex' ? s.user : s) as Record<string, unknown> | undefined;
-  if (inner?.format === 'email' && typeof inner.email === 'string') return userKey(inner.email);
-  if (inner?.format === 'opaque' && typeof inner.id === 'string') return userKey(inner.id);
-  if (inner?.format === 'iss_sub' && typeof inner.sub === 'string') return userKey(inner.sub);
-  throw new RiskstreamError('BAD_REQUEST', 'subject: supported formats are email, opaque, iss_sub (or complex with a user)');
+  if (!isObject(subject) || typeof subject.format !== 'string') {
+    throw new RiskstreamError('BAD_REQUEST', 'subject must be an RFC 9493 subject identifier object (with a format)');
+  }
+  const complex = subject.format === 'complex';
+  if (complex && subject.user !== undefined && !(isObject(subject.user) && typeof subject.user.format === 'string')) {
+    throw new RiskstreamError('BAD_REQUEST', 'subject.user must be an RFC 9493 subject identifier object (with a format)');
+  }
+  const inner = complex ? (subject.user as Record<string, unknown> | undefined) : subject;
+  const member = inner ? TRACKED.get(inner.format as string) : undefined;
+  if (!inner || !member) {
+    throw new RiskstreamError(
+      'NOT_FOUND',
+      'subject not recognized: riskstream names users by email, opaque or iss_sub (or a complex subject with such a user)',
+    );
+  }
+  const v = inner[member];
+  if (typeof v !== 'string') throw new RiskstreamError('BAD_REQUEST', `subject: format ${inner.format as string} needs a string ${member}`);
+  return userKey(v);
 }

@@ -2,7 +2,9 @@
  * An outside audit of riskstream as an SSF 1.0 Transmitter, black-box against a real worker: the
  * departures it found, each a test that failed before its fix. `txn` on the SETs riskstream
  * originates about a stream (verification, stream-updated: SSF 1.0 §4.1.9 "Transmitters SHOULD
- * set the txn claim").
+ * set the txn claim"), and subjects:add / subjects:remove answering a well-formed subject riskstream
+ * does not track with 404 (§8.1.3.2 / §8.1.3.3: "the subject is not recognized by the Event
+ * Transmitter"), not 400 (kept for a body that is no subject identifier).
  */
 import { describe, expect, it } from 'vitest';
 import { waitFor } from '../helpers/redis.js';
@@ -49,5 +51,42 @@ describe('SSF 1.0 transmitter audit', () => {
     expect(set!.verified).toBe(true);
     expect(eventOf(set!).body).toEqual({ status: 'paused', reason: 'maintenance' });
     expect(set!.claims.txn).toEqual(expect.stringMatching(/\S/));
+  });
+
+  it('§8.1.3.2 / §8.1.3.3: a well-formed subject riskstream does not track → 404 not_found, add and remove alike; the spec’s own remove example too', async () => {
+    const id = await stream('/subjects');
+    const untracked = [
+      { format: 'phone', phone_number: '+12065550123' }, // the spec's remove example
+      { format: 'phone_number', phone_number: '+12065550123' },
+      { format: 'account', uri: 'acct:someone@example.com' },
+      { format: 'aliases', identifiers: [{ format: 'did', url: 'did:example:123' }] },
+      { format: 'complex', session: { format: 'opaque', id: 's-1' } }, // no user
+      { format: 'complex', user: { format: 'did', url: 'did:example:123' } },
+    ];
+    for (const subject of untracked) {
+      for (const op of ['subjects:add', 'subjects:remove']) {
+        const r = await api('POST', `/ssf/${op}`, { stream_id: id, subject });
+        expect([r.status, r.json?.error], `${op} ${JSON.stringify(subject)}`).toEqual([404, 'not_found']);
+      }
+    }
+    // Not a subject identifier at all: still 400.
+    const malformed = [
+      'alice@example.com',
+      { email: 'alice@example.com' },
+      { format: 'email' },
+      { format: 'opaque', id: 7 },
+      { format: 'complex', user: 'alice@example.com' },
+    ];
+    for (const subject of malformed) {
+      const r = await api('POST', '/ssf/subjects:remove', { stream_id: id, subject });
+      expect([r.status, r.json?.error], JSON.stringify(subject)).toEqual([400, 'bad_request']);
+    }
+    // Tracked formats, directly or as a complex subject's user: accepted.
+    const email = { format: 'email', email: 'tracked@example.com' };
+    expect((await api('POST', '/ssf/subjects:remove', { stream_id: id, subject: { format: 'complex', user: email } })).status).toBe(204);
+    expect((await api('POST', '/ssf/subjects:add', { stream_id: id, subject: email })).status).toBe(200);
+    expect((await api('POST', '/ssf/subjects:remove', { stream_id: id, subject: { format: 'iss_sub', iss: 'https://idp.example', sub: 'u-1' } })).status).toBe(
+      204,
+    );
   });
 });
