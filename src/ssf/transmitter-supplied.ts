@@ -1,7 +1,11 @@
 import { RiskstreamError } from '../errors.js';
 
-/** Transmitter-Supplied stream properties (SSF 1.0 §8.1.1) a receiver may echo back, besides `stream_id`. */
-export const TRANSMITTER_SUPPLIED = ['iss', 'aud', 'events_supported', 'events_delivered', 'min_verification_interval'] as const;
+/**
+ * Transmitter-Supplied stream properties (SSF 1.0 §8.1.1) a receiver may echo back, besides
+ * `stream_id`. riskstream sets no `inactivity_timeout` (its configuration never shows one), so a
+ * request naming one differs from ours whatever its value: it cannot be chosen.
+ */
+export const TRANSMITTER_SUPPLIED = ['iss', 'aud', 'events_supported', 'events_delivered', 'min_verification_interval', 'inactivity_timeout'] as const;
 
 /**
  * SSF 1.0 §8.1.1.3 / §8.1.1.4: "Transmitter-Supplied properties besides the stream_id MAY be

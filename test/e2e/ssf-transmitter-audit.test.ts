@@ -4,7 +4,9 @@
  * originates about a stream (verification, stream-updated: SSF 1.0 §4.1.9 "Transmitters SHOULD
  * set the txn claim"), and subjects:add / subjects:remove answering a well-formed subject riskstream
  * does not track with 404 (§8.1.3.2 / §8.1.3.3: "the subject is not recognized by the Event
- * Transmitter"), not 400 (kept for a body that is no subject identifier).
+ * Transmitter"), not 400 (kept for a body that is no subject identifier); a create / PATCH / PUT
+ * naming an `inactivity_timeout` — Transmitter-Supplied, and riskstream has none — refused as
+ * every other Transmitter-Supplied property that differs (§8.1.1.3), not answered 2xx and ignored.
  */
 import { describe, expect, it } from 'vitest';
 import { waitFor } from '../helpers/redis.js';
@@ -88,5 +90,23 @@ describe('SSF 1.0 transmitter audit', () => {
     expect((await api('POST', '/ssf/subjects:remove', { stream_id: id, subject: { format: 'iss_sub', iss: 'https://idp.example', sub: 'u-1' } })).status).toBe(
       204,
     );
+  });
+
+  it('§8.1.1 / §8.1.1.3: inactivity_timeout is Transmitter-Supplied and riskstream sets none: create, PATCH and PUT naming one → 400 transmitter_supplied, nothing changed', async () => {
+    const before = (await api('GET', '/ssf/streams')).json as unknown[];
+    const create = await api('POST', '/ssf/streams', { delivery: { method: PUSH, endpoint_url: `${h.receiver.url}/idle` }, inactivity_timeout: 86400 });
+    expect([create.status, create.json.error]).toEqual([400, 'transmitter_supplied']);
+    expect((await api('GET', '/ssf/streams')).json).toHaveLength(before.length);
+
+    const id = await stream('/idle');
+    const config = (await api('GET', `/ssf/streams?stream_id=${id}`)).json as Record<string, unknown>;
+    expect(config.inactivity_timeout).toBeUndefined();
+    const patch = await api('PATCH', '/ssf/streams', { stream_id: id, description: 'idle', inactivity_timeout: 60 });
+    expect([patch.status, patch.json.error]).toEqual([400, 'transmitter_supplied']);
+    const put = await api('PUT', '/ssf/streams', { ...config, description: 'idle', inactivity_timeout: 60 });
+    expect([put.status, put.json.error]).toEqual([400, 'transmitter_supplied']);
+    expect((await api('GET', `/ssf/streams?stream_id=${id}`)).json).toEqual(config);
+    // The configuration read back and replaced as it is (no inactivity_timeout): accepted.
+    expect((await api('PUT', '/ssf/streams', { ...config, description: 'idle' })).status).toBe(200);
   });
 });

@@ -36,6 +36,9 @@ describe('Transmitter-Supplied stream properties (SSF 1.0 §8.1.1.3 / §8.1.1.4)
     ['events_delivered', { events_delivered: ['a', 'b', 'c'] }],
     ['events_supported', { events_supported: ['a'] }],
     ['min_verification_interval', { min_verification_interval: 0 }],
+    // riskstream has no inactivity timeout: any value differs from ours (none).
+    ['inactivity_timeout', { inactivity_timeout: 3600 }],
+    ['inactivity_timeout', { inactivity_timeout: null }],
   ])('a differing %s → TRANSMITTER_SUPPLIED', (prop, body) => {
     expect(code(body)).toBe(`TRANSMITTER_SUPPLIED:${prop}`);
   });
