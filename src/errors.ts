@@ -34,8 +34,12 @@ export const ERROR_CODES = {
   BACKPRESSURE: 429,
   /** `POST /v1/events`: too many bodies in progress and queued in this process (`retryAfter`). */
   INGEST_BUSY: 429,
-  /** A self-registered SSF stream: the caller already owns `ssf.limits.streams_per_owner` streams. */
-  STREAM_LIMIT: 429,
+  /**
+   * A self-registered SSF stream: the caller already owns `ssf.limits.streams_per_owner` streams. 403
+   * (SSF 1.0 §8.1.1.1: "the Event Receiver is not allowed to create a stream"): a quota, which
+   * retrying does not lift — not a 429, which a receiver retries.
+   */
+  STREAM_LIMIT: 403,
   /** Called more often than allowed (e.g. `/ssf/verify` within `min_verification_interval`); has `retryAfter`. */
   RATE_LIMITED: 429,
   /** An SSF Transmitter-Supplied stream property (`aud`, `events_delivered`, …) given with another value than ours. */

@@ -26,7 +26,7 @@ export const ssfSchema = z
     /** Limits on self-registered streams (stream management API); over a limit → 413 / 429. */
     limits: z
       .strictObject({
-        /** Streams one ssf token may own (429 `stream_limit` beyond). */
+        /** Streams one ssf token may own (403 `stream_limit` beyond). */
         streams_per_owner: z.number().int().positive().default(10),
         /**
          * State-changing management calls (create, PATCH / PUT, DELETE, status, subjects, verify)

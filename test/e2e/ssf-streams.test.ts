@@ -336,11 +336,12 @@ describe('SSF stream limits', () => {
     await api('DELETE', `/ssf/streams?stream_id=${ok.json.stream_id}`, undefined, carol);
   });
 
-  it('streams per owner: the fourth stream of one token → 429 stream_limit; other tokens are not affected', async () => {
+  it('streams per owner: the fourth stream of one token → 403 stream_limit (SSF 1.0 §8.1.1.1: "not allowed to create a stream"; a 429 would be retried); other tokens are not affected', async () => {
     const ids: string[] = [];
     for (let i = 0; i < 3; i++) ids.push((await create({ description: `s${i}` })).json.stream_id);
     const fourth = await create();
-    expect([fourth.status, fourth.json.error]).toEqual([429, 'stream_limit']);
+    expect([fourth.status, fourth.json.error]).toEqual([403, 'stream_limit']);
+    expect(fourth.headers.get('retry-after')).toBeNull();
     const other = await create({}, bob);
     expect(other.status).toBe(201);
     expect((await api('DELETE', `/ssf/streams?stream_id=${ids[0]}`, undefined, carol)).status).toBe(204);
