@@ -14,7 +14,7 @@ import { StreamCache } from './stream-cache.js';
 import { mayAccess, type StreamCaller } from './stream-owner.js';
 import { newStream, SsfStreamStore, streamReceiver, streamReceiverName, streamView, type SsfStream, type StreamLimits, type StreamStatus } from './streams.js';
 import { checkTransmitterSupplied } from './transmitter-supplied.js';
-import { subjectKey } from './subject-key.js';
+import { isStreamSubject, subjectKey } from './subject-key.js';
 import { fanOutChanges, fanOutRevoked, type FanOut } from './stream-fanout.js';
 import { updatedStream, withStatus } from './stream-update.js';
 import { claimVerification } from './stream-verify.js';
@@ -211,6 +211,9 @@ export class StreamService {
     const key = subjectKey(subject);
     if (key.length > maxLength) throw new RiskstreamError('PAYLOAD_TOO_LARGE', `subject is longer than ${maxLength} characters`);
     await this.change(id, caller, (cur) => {
+      // The stream's own subject cannot be removed: §8.1.3.3's 403 "not allowed to remove this particular subject".
+      if (op === 'remove' && isStreamSubject(subject, cur.stream_id))
+        throw new RiskstreamError('FORBIDDEN', 'the subject of the stream itself cannot be removed');
       const removed = op === 'remove' ? [...new Set([...cur.removed_subjects, key])] : cur.removed_subjects.filter((x) => x !== key);
       if (removed.length > max) throw new RiskstreamError('PAYLOAD_TOO_LARGE', `a stream can have at most ${max} removed subjects`);
       return { ...cur, removed_subjects: removed };

@@ -26,6 +26,15 @@ function isObject(v: unknown): v is Record<string, unknown> {
 }
 
 /**
+ * True for the subject that identifies stream `streamId` itself, `{"format":"opaque","id":<streamId>}`
+ * (the `sub_id` of its verification and stream-updated SETs): SSF 1.0 §8.1.4.1 / §8.1.5 — it "is
+ * always implicitly added to the stream and MAY NOT be removed from the stream".
+ */
+export function isStreamSubject(subject: unknown, streamId: string): boolean {
+  return isObject(subject) && subject.format === 'opaque' && subject.id === streamId;
+}
+
+/**
  * The key a subject is tracked by: the user id its email, opaque id or `sub` (of `iss_sub`, whatever
  * the `iss`) names, directly or as a complex subject's `user`. A subject that is no identifier (not
  * an object, no string `format`, a tracked format without its member) is BAD_REQUEST (400); a

@@ -6,7 +6,8 @@
  * does not track with 404 (§8.1.3.2 / §8.1.3.3: "the subject is not recognized by the Event
  * Transmitter"), not 400 (kept for a body that is no subject identifier); a create / PATCH / PUT
  * naming an `inactivity_timeout` — Transmitter-Supplied, and riskstream has none — refused as
- * every other Transmitter-Supplied property that differs (§8.1.1.3), not answered 2xx and ignored.
+ * every other Transmitter-Supplied property that differs (§8.1.1.3), not answered 2xx and ignored;
+ * subjects:remove of the stream's own subject answered 403 (§8.1.4.1: it "MAY NOT be removed").
  */
 import { describe, expect, it } from 'vitest';
 import { waitFor } from '../helpers/redis.js';
@@ -16,8 +17,9 @@ import { workerHarness } from '../helpers/worker.js';
 
 const STREAM_UPDATED = 'https://schemas.openid.net/secevent/ssf/event-type/stream-updated';
 const token = 'ssf-token-for-the-transmitter-audit-0123';
+const otherToken = 'ssf-token-of-another-receiver-audit-0123';
 const h = workerHarness('ssf-tx-audit', () => ({
-  http: { ssf_tokens: [token] },
+  http: { ssf_tokens: [token, otherToken] },
   ssf: { allowed_endpoints: ['127.0.0.1'], limits: { min_verification_interval: '0s' } },
 }));
 const api = apiClient(() => h.worker.url, token);
@@ -108,5 +110,22 @@ describe('SSF 1.0 transmitter audit', () => {
     expect((await api('GET', `/ssf/streams?stream_id=${id}`)).json).toEqual(config);
     // The configuration read back and replaced as it is (no inactivity_timeout): accepted.
     expect((await api('PUT', '/ssf/streams', { ...config, description: 'idle' })).status).toBe(200);
+  });
+
+  it('§8.1.4.1 / §8.1.3.3: the stream\'s own subject "MAY NOT be removed": subjects:remove of it → 403 forbidden; verification still reaches the stream; another token still gets 404', async () => {
+    const id = await stream('/own-subject');
+    const own = { format: 'opaque', id };
+    const r = await api('POST', '/ssf/subjects:remove', { stream_id: id, subject: own });
+    expect([r.status, r.json?.error]).toEqual([403, 'forbidden']);
+    expect((await api('POST', '/ssf/subjects:add', { stream_id: id, subject: own })).status).toBe(200); // always added: a no-op
+    // Another stream's id is just an opaque subject here.
+    expect((await api('POST', '/ssf/subjects:remove', { stream_id: id, subject: { format: 'opaque', id: 'some-other-stream' } })).status).toBe(204);
+    // A caller that cannot see the stream learns nothing from it: 404, as for any call on it.
+    const other = await api('POST', '/ssf/subjects:remove', { stream_id: id, subject: own }, otherToken);
+    expect([other.status, other.json?.error]).toEqual([404, 'not_found']);
+    expect((await api('POST', '/ssf/verify', { stream_id: id, state: 'still-here' })).status).toBe(204);
+    const set = await waitFor(() => at('/own-subject', VERIFICATION)[0], { what: 'the verification SET' });
+    expect(eventOf(set).body).toEqual({ state: 'still-here' });
+    expect(set.claims.sub_id).toEqual(own);
   });
 });
