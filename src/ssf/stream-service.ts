@@ -229,11 +229,16 @@ export class StreamService {
 
   /**
    * Queues an SSF verification SET carrying `state` to the stream; at most one per
-   * `min_verification_interval` (RATE_LIMITED with `retryAfter` seconds, SSF §8.1.4.2).
+   * `min_verification_interval` (RATE_LIMITED with `retryAfter` seconds, SSF §8.1.4.2). One an
+   * admin starts on a stream it does not own is the transmitter's, which carries no `state`
+   * (BAD_REQUEST when given: §8.1.4.2 "If the Verification Event is initiated by the Transmitter
+   * then this parameter MUST not be set").
    */
   async verify(id: string, state: string | undefined, caller: StreamCaller): Promise<void> {
     const s = await this.get(id, caller);
     if (s.status === 'disabled') throw new RiskstreamError('BAD_REQUEST', 'stream is disabled');
+    if (state !== undefined && s.owner !== caller.owner)
+      throw new RiskstreamError('BAD_REQUEST', "state is the stream's receiver's: a verification the transmitter starts carries none (SSF 1.0 §8.1.4.2)");
     const interval = this.limits().min_verification_interval;
     await claimVerification(this.redis, this.store.verifyKey(id), interval);
     await this.streams(true);

@@ -7,7 +7,9 @@
  * Transmitter"), not 400 (kept for a body that is no subject identifier); a create / PATCH / PUT
  * naming an `inactivity_timeout` — Transmitter-Supplied, and riskstream has none — refused as
  * every other Transmitter-Supplied property that differs (§8.1.1.3), not answered 2xx and ignored;
- * subjects:remove of the stream's own subject answered 403 (§8.1.4.1: it "MAY NOT be removed").
+ * subjects:remove of the stream's own subject answered 403 (§8.1.4.1: it "MAY NOT be removed");
+ * a verification the transmitter starts (an admin on a stream it does not own) carrying no `state`
+ * (§8.1.4.2: "MUST not be set").
  */
 import { describe, expect, it } from 'vitest';
 import { waitFor } from '../helpers/redis.js';
@@ -127,5 +129,22 @@ describe('SSF 1.0 transmitter audit', () => {
     const set = await waitFor(() => at('/own-subject', VERIFICATION)[0], { what: 'the verification SET' });
     expect(eventOf(set).body).toEqual({ state: 'still-here' });
     expect(set.claims.sub_id).toEqual(own);
+  });
+
+  it("§8.1.4.2: a verification the transmitter starts (an admin on a receiver's stream) carries no state: one given → 400, none → 204 and a SET without state", async () => {
+    const id = await stream('/admin-verify');
+    const withState = await api('POST', '/ssf/verify', { stream_id: id, state: 'admin-made-this-up' }, h.cfg.adminToken);
+    expect([withState.status, withState.json?.error]).toEqual([400, 'bad_request']);
+    expect((await api('POST', '/ssf/verify', { stream_id: id }, h.cfg.adminToken)).status).toBe(204);
+    const set = await waitFor(() => at('/admin-verify', VERIFICATION)[0], { what: 'the transmitter’s verification SET' });
+    expect(set.verified).toBe(true);
+    expect(eventOf(set).body).toEqual({});
+    // The receiver's own request still echoes its state.
+    expect((await api('POST', '/ssf/verify', { stream_id: id, state: 'receiver-state' })).status).toBe(204);
+    const mine = await waitFor(() => at('/admin-verify', VERIFICATION).find((s) => eventOf(s).body.state === 'receiver-state'), {
+      what: 'the receiver’s verification SET',
+    });
+    expect(mine.claims.sub_id).toEqual({ format: 'opaque', id });
+    expect(at('/admin-verify', VERIFICATION).filter((s) => eventOf(s).body.state === 'admin-made-this-up')).toHaveLength(0);
   });
 });
