@@ -50,6 +50,21 @@ const SHIPPER_LINE_FIELDS = ['message', 'log'] as const;
 const TIME_FALLBACKS = ['@timestamp', 'timestamp', 'date'] as const;
 
 /**
+ * The first of {@link TIME_FALLBACKS} that `obj` gives (not null nor empty), or undefined.
+ * Searched in the event before its envelope: a field of the line itself (an app logging
+ * `timestamp`, as winston and structlog do) is when it happened; the envelope's `@timestamp`
+ * (Filebeat, Logstash) or `timestamp` (Vector) is when the shipper read it, hours later when it
+ * catches up on a backlog.
+ */
+function shipperTime(obj: Record<string, unknown>): unknown {
+  for (const k of TIME_FALLBACKS) {
+    const v = obj[k];
+    if (v !== undefined && v !== null && v !== '') return v;
+  }
+  return undefined;
+}
+
+/**
  * A shipper's envelope keeps the original line as text: `message` (Filebeat, Logstash, Vector
  * file source) or `log` (Fluent Bit tail). When the object has no `user` and that field holds a
  * JSON object, that object is the event (the envelope's `@timestamp` remains a time fallback);
@@ -136,7 +151,8 @@ function decodeAny(
     }
   }
   if (ev.time === undefined || ev.time === null) {
-    const t = TIME_FALLBACKS.map((k) => ev[k] ?? envelope?.[k]).find((v) => v !== undefined && v !== null && v !== '');
+    // The line's own timestamps before the envelope's: the shipper's is when it read the line.
+    const t = shipperTime(ev) ?? (envelope && shipperTime(envelope));
     // No time at all: the time riskstream received the event (an entry's id, fixed on every replay).
     const time = t ?? received;
     if (time !== undefined) ev = { ...ev, time };

@@ -125,6 +125,26 @@ describe('Redis-list shippers → list bridge → stream', () => {
     expect(String(d)).toMatch(/user: required/);
   });
 
+  it("the line's own timestamp, not the shipper's read time: a winston line (`timestamp`) read an hour late by Filebeat and Logstash", async () => {
+    // winston's json format names its time `timestamp`; the envelope's @timestamp is when the line was read
+    // (a shipper catching up on a backlog). Was the envelope's @timestamp: the login an hour late.
+    const line = JSON.stringify({ type: 'login', user: 'alice@example.com', timestamp: '2026-11-23T08:00:00.000Z', ip: '81.2.69.142', outcome: 'success' });
+    const fb = {
+      '@timestamp': '2026-11-23T09:00:00.734Z',
+      '@metadata': { beat: 'filebeat', type: '_doc', version: '8.15.0' },
+      message: line,
+      input: { type: 'filestream' },
+    };
+    const ls = { '@timestamp': '2026-11-23T09:00:00.601Z', '@version': '1', event: { original: line }, message: line, host: { name: 'web-1' } };
+    const events = await viaList('read-late', [JSON.stringify(fb), JSON.stringify(ls)]);
+    expect(events.map((e) => e.time)).toEqual([T, T]);
+    // Vector's envelope `timestamp` likewise gives way to the line's `date`.
+    const vec = { file: '/var/log/idp/events.json', host: 'web-1', source_type: 'file', timestamp: '2026-11-23T09:00:00.512345Z' };
+    const inner = JSON.stringify({ type: 'dlp', user: 'alice@example.com', date: '2026-11-23T08:00:00Z', severity: 'high' });
+    const [v] = await viaHttp(JSON.stringify({ ...vec, message: inner }), { contentType: 'application/json' });
+    expect(v!.time).toBe(T);
+  });
+
   it('an Okta System Log event shipped as is (auto-detected)', async () => {
     const okta = {
       uuid: 'u-1',
