@@ -86,11 +86,15 @@ export const riskstreamSchema = z.strictObject({
       ssf_tokens: tokenList,
       /** Tokens that may read `GET /metrics` and nothing else (for Prometheus). */
       metrics_tokens: tokenList,
+      /**
+       * Bytes of a request body, after decompression too. 16 MiB: a Vector http sink's default batch
+       * (10 MB by its estimate, which leaves JSON escapes out) fits; Vector drops a batch refused with 413.
+       */
       body_limit: z
         .number()
         .int()
         .positive()
-        .default(5 * 1024 * 1024),
+        .default(16 * 1024 * 1024),
       /** A request (headers and body) must arrive within this; a slower one gets 408 and is closed (a client trickling a body holds its memory). */
       request_timeout: durationMs.prefault('60s'),
       /** A `/v1/*` or `/ssf/*` request still waiting after this, with Redis not answering a 1 s PING either: 503 `unavailable`. */

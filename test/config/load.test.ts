@@ -50,7 +50,7 @@ describe('loadConfig defaults', () => {
     expect(c.raw.delivery).toMatchObject({ horizon: 86_400_000, backoff_base: 1000, backoff_max: 600_000, invalid_key_retry: 0, concurrency: 64 });
     expect(c.raw.sessions.default_lifetime).toBe(12 * 3_600_000);
     expect(c.raw.bridge.interval).toBe(200);
-    expect(c.raw.http).toMatchObject({ port: 8080, host: '0.0.0.0', body_limit: 5 * 1024 * 1024, admin_tokens: [], ingest_tokens: [] });
+    expect(c.raw.http).toMatchObject({ port: 8080, host: '0.0.0.0', body_limit: 16 * 1024 * 1024, admin_tokens: [], ingest_tokens: [] });
     expect(c.streams).toMatchObject({
       login: 'riskstream:login',
       activity: 'riskstream:activity',

@@ -265,3 +265,56 @@ describe('Azure Monitor messages batched by an Event Hub consumer', () => {
     }
   });
 });
+
+/** Vector's `estimated_json_encoded_size_of` of an event of strings: its JSON without the escapes. */
+const vectorEstimate = (json: string): number => json.length - (json.match(/\\./g)?.length ?? 0);
+
+/**
+ * A Vector `http` sink left at its default batch (`batch.max_bytes` 10 000 000, counted by Vector's
+ * estimate, which leaves JSON escapes out, and sent uncompressed) against the default
+ * `http.body_limit`. Vector retries only 408, 429 and 5xx: a 413 drops the batch. With the old
+ * 5 MiB default every full batch was refused (the connection cut while it was sent), so lost.
+ */
+describe("Vector http sink at its default batch size (10 MB by Vector's estimate)", () => {
+  it('a full batch (a JSON array of file-source events, ≈ 11 MB as sent) is accepted whole: 202, every record appended', async () => {
+    const before = await redis.xlen(`${prefix}:activity`);
+    const events: string[] = [];
+    let estimate = 0;
+    for (let i = 0; ; i++) {
+      // An IdP's JSON line (many quotes, each escaped once in `message`) in Vector's file-source envelope.
+      const line = JSON.stringify({
+        type: 'access',
+        id: `batch-${i}`,
+        user: `batch-${i % 50}@example.com`,
+        time: new Date(base - 60_000 + (i % 1000)).toISOString(),
+        outcome: 'allowed',
+        app: 'drive',
+        ip: '81.2.69.142',
+        session: { id: `s-${i % 50}`, idp: 'okta' },
+        device: { id: `d-${i % 50}`, posture: { os: 'macOS 15.1', disk_encrypted: true, firewall: true } },
+        request: { method: 'GET', path: '/drive/v3/files', agent: 'Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7)' },
+      });
+      const event = JSON.stringify({
+        file: '/var/log/idp/events.json',
+        host: 'shipper-1',
+        message: line,
+        source_type: 'file',
+        timestamp: new Date(base).toISOString().replace('Z', '123456Z'),
+      });
+      if (estimate + vectorEstimate(event) > 10_000_000) break;
+      estimate += vectorEstimate(event);
+      events.push(event);
+    }
+    const body = `[${events.join(',')}]`;
+    expect(body.length).toBeGreaterThan(10 * 1024 * 1024); // over 10 MiB as sent: the escapes Vector does not count
+
+    const res = await fetch(`${worker.url}/v1/events`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${cfg.ingestToken}`, 'content-type': 'application/json' },
+      body,
+    });
+    expect(res.status).toBe(202);
+    expect(await res.json()).toMatchObject({ accepted: events.length, rejected: 0 });
+    expect(await redis.xlen(`${prefix}:activity`)).toBe(before + events.length);
+  }, 60_000);
+});
