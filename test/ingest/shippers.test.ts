@@ -145,6 +145,62 @@ describe('Redis-list shippers → list bridge → stream', () => {
     expect(v!.time).toBe(T);
   });
 
+  it('Filebeat shipping ECS documents (an ecs-logging line): the generic profile of docs/shippers.md maps them; unmapped, the reason names the object user', async () => {
+    const ecsLine = JSON.stringify({
+      '@timestamp': '2026-11-23T08:00:00.000Z',
+      'log.level': 'info',
+      message: 'login succeeded',
+      'ecs.version': '8.11.0',
+      event: { id: 'e-1', action: 'user-login', category: ['authentication'], type: ['start'], outcome: 'success' },
+      user: { name: 'alice', email: 'Alice@Example.com' },
+      source: { ip: '81.2.69.142', geo: { location: { lat: 51.5, lon: -0.12 }, country_iso_code: 'GB', city_name: 'London' }, as: { number: 2856 } },
+    });
+    const fb = {
+      '@timestamp': '2026-11-23T09:00:00.734Z',
+      '@metadata': { beat: 'filebeat', type: '_doc', version: '8.15.0' },
+      message: ecsLine,
+      input: { type: 'filestream' },
+    };
+    const decoded = JSON.parse(ecsLine) as Record<string, unknown>; // ndjson parser, target: ""
+    const list = `${prefix}:ecs:list`;
+    const stream = `${prefix}:ecs:stream`;
+    await redis.rpush(list, JSON.stringify(fb), JSON.stringify({ ...decoded, '@metadata': fb['@metadata'], input: fb.input }));
+    await bridgeOnce(redis, list, stream, 100);
+    const mapping = {
+      streams: { [stream]: 'generic:ecs' },
+      generic: {
+        ecs: {
+          type: '=login',
+          id: 'event.id',
+          user: 'user.email|user.name',
+          time: '@timestamp',
+          outcome: 'event.outcome',
+          ip: 'source.ip',
+          'geo.lat': 'source.geo.location.lat',
+          'geo.lon': 'source.geo.location.lon',
+          'geo.country': 'source.geo.country_iso_code',
+          'geo.city': 'source.geo.city_name',
+          'network.asn': 'source.as.number',
+        },
+      },
+    };
+    const rows = await readStream(redis, stream);
+    for (const { id, fields } of rows) {
+      const r = decodeEntry({ stream, id, fields, deliveries: 1 }, { mapping });
+      if (!r.ok) throw new Error(r.reason);
+      expect(r.event).toMatchObject({
+        ...want,
+        id: 'e-1',
+        geo: { lat: 51.5, lon: -0.12, country: 'GB', city: 'London' },
+        network: { asn: 2856 },
+      });
+    }
+    expect(rows).toHaveLength(2);
+    // Without the profile: refused (dead-lettered), never a guess.
+    const r = decodeEntry({ stream: `${prefix}:unmapped`, id: rows[0]!.id, fields: rows[0]!.fields, deliveries: 1 });
+    expect(r.ok).toBe(false);
+  });
+
   it('an Okta System Log event shipped as is (auto-detected)', async () => {
     const okta = {
       uuid: 'u-1',
