@@ -7,6 +7,7 @@ import { isPlainObject } from './profiles/path.js';
 import { removePaths } from '../secrets/scrub.js';
 import { entryObject, looksJson, parseJsonObject } from './entry-object.js';
 import { expandDottedKeys } from './dotted-keys.js';
+import { shipperFormatHint } from './shipper-format.js';
 
 /** Options for decoding. Pass the same `mapping` object every time: its profiles are cached. */
 export interface DecodeOptions {
@@ -165,7 +166,8 @@ function decodeAny(
   if (r.ok) return r;
   if (profileName) return { ok: false, reason: `profile ${profileName}: ${r.reason}` };
   // Not detected as a vendor record: one that lacks a field its profile needs says so.
-  const shape = !profile && opts.autodetect !== false ? resembledShape(obj) : undefined;
+  // Else a shipper's format that is not read (GELF, Vector's native_json, ECS unmapped) says so.
+  const shape = (!profile && opts.autodetect !== false ? resembledShape(obj) : undefined) ?? shipperFormatHint(obj);
   return shape ? { ok: false, reason: `${r.reason} (${shape})` } : r;
 }
 
