@@ -71,6 +71,12 @@ describe('HTTP shippers → POST /v1/events body', () => {
 });
 
 describe('HTTP shippers: formats riskstream reads, and those it does not', () => {
+  it('Logstash http output, format json_batch (a JSON array of Logstash events, gzip) and format json (one event a request)', async () => {
+    const ls = { '@timestamp': '2026-11-23T08:00:00.601Z', '@version': '1', event: { original: appLine }, host: { name: 'web-1' }, message: appLine };
+    expect(await viaHttp(gzipSync(JSON.stringify([ls, ls])), { contentType: 'application/json', contentEncoding: 'gzip' })).toEqual([want, want]);
+    expect(await viaHttp(JSON.stringify(ls), { contentType: 'application/json' })).toEqual([want]);
+  });
+
   it("Fluent Bit's every json_date_format is the same time (double, epoch, epoch_ms, iso8601, java_sql_timestamp: UTC)", async () => {
     const dates = [1795420800.512345, 1795420800, 1795420800512, '2026-11-23T08:00:00.512345Z', '2026-11-23 08:00:00.512345'];
     const body = dates.map((date) => JSON.stringify({ date, type: 'dlp', user: 'alice@example.com' })).join('\n');
@@ -109,7 +115,8 @@ describe('Redis-list shippers → list bridge → stream', () => {
       log: { file: { path: '/var/log/idp/events.json' } },
       message: appLine,
     };
-    expect(await viaList('logstash', [JSON.stringify(ls)])).toEqual([want]);
+    // codec => json_lines on the output: each item ends with a newline; batch => true: one RPUSH of many.
+    expect(await viaList('logstash', [JSON.stringify(ls), `${JSON.stringify(ls)}\n`])).toEqual([want, want]);
   });
 
   it('Logstash with `codec => json` on the input: fields at the top, event.original kept', async () => {
