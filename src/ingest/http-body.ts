@@ -40,8 +40,13 @@ const DECOMPRESS = {
   br: promisify(brotliDecompress),
 } as const;
 
-/** MessagePack (its registered `application/vnd.msgpack`, the older `msgpack`, `x-msgpack`, `x+msgpack`) and multipart. */
-const REJECTED_TYPES = /^(application\/(x-|x\+|vnd\.)?msgpack(?![\w.+-])|multipart\/)/i;
+/**
+ * MessagePack (its registered `application/vnd.msgpack`, the older `msgpack`, `x-msgpack`, `x+msgpack`),
+ * Protocol Buffers (`application/x-protobuf`: Vector's `otlp` codec, OpenTelemetry's OTLP/HTTP;
+ * `protobuf`, `vnd.google.protobuf`) and multipart: binary bodies that would otherwise be split
+ * on their newline bytes into records of garbage, each dead-lettered.
+ */
+const REJECTED_TYPES = /^(application\/(x-|x\+|vnd\.)?msgpack(?![\w.+-])|application\/(x-|vnd\.google\.)?protobuf(?![\w.+-])|multipart\/)/i;
 
 /**
  * Decompresses per Content-Encoding (identity, gzip, x-gzip, deflate, br) with an output limit.
@@ -123,7 +128,7 @@ export async function decodeBody(
   if (headers.contentType && REJECTED_TYPES.test(headers.contentType)) {
     throw new RiskstreamError(
       'UNSUPPORTED_MEDIA_TYPE',
-      `unsupported Content-Type "${headers.contentType}": send JSON (NDJSON, array or object); Fluent Bit: format json_lines`,
+      `unsupported Content-Type "${headers.contentType}": send JSON (NDJSON, array or object); Fluent Bit: format json_lines; Vector: codec json`,
     );
   }
   const data = await decompressBody(body, headers.contentEncoding, opts.maxBytes);

@@ -91,6 +91,14 @@ describe('parseEventsBody: framings', () => {
     });
   });
 
+  it("rejects Protocol Buffers (Vector's otlp codec, OTLP/HTTP exporters: application/x-protobuf) as an unsupported media type (was split on its newline bytes into garbage records, each dead-lettered)", async () => {
+    for (const type of ['application/x-protobuf', 'application/protobuf', 'application/vnd.google.protobuf; proto=x']) {
+      await expect(parse('\x0a\x8a\x01\n\x0a', undefined, type)).rejects.toMatchObject({ code: 'UNSUPPORTED_MEDIA_TYPE' });
+    }
+    // A JSON type that merely contains the word is read as JSON.
+    await expect(parse('{"type":"dlp","user":"a@example.com"}', undefined, 'application/x-protobuf-json-ish+json')).resolves.toHaveLength(1);
+  });
+
   it('applies vendor detection and stream profiles', async () => {
     const okta = {
       uuid: 'u',
