@@ -72,6 +72,9 @@ export function isLockLost(err: Error): boolean {
   return /^could not renew lock for job /.test(err.message);
 }
 
+/** The name (CLIENT SETNAME) of the BullMQ delivery worker's own connection. */
+export const BULLMQ_CONNECTION_NAME = 'riskstream:delivery-queue';
+
 /** Starts a worker on the `set-delivery` queue (prefix `keys.bullPrefix`). */
 export function startDeliveryWorker(opts: DeliveryWorkerOptions): DeliveryWorker {
   const random = opts.random ?? Math.random;
@@ -94,7 +97,9 @@ export function startDeliveryWorker(opts: DeliveryWorkerOptions): DeliveryWorker
     ...(opts.onOutcome ? { onOutcome: opts.onOutcome } : {}),
     ...(opts.logger ? { logger: opts.logger } : {}),
   });
-  const bull = duplicate(opts.connection, { maxRetriesPerRequest: null, enableAutoPipelining: false });
+  // Named apart from the connection it copies (`riskstream:main`: CLIENT LIST would show BullMQ's
+  // commands under it); BullMQ names its blocking connection itself (`{<prefix>}:bull:…`).
+  const bull = duplicate(opts.connection, { maxRetriesPerRequest: null, enableAutoPipelining: false, connectionName: BULLMQ_CONNECTION_NAME });
   const worker = new Worker<SetJobData, DeliveryResult>(SET_DELIVERY_QUEUE, processor, {
     connection: bull,
     prefix: opts.keys.bullPrefix,
