@@ -25,7 +25,7 @@ export function keysCommand(program: Command): void {
     });
   keys
     .command('rotate')
-    .description('generate a new current key; keep the old public key published for the grace period')
+    .description('write a new signing key (as generate does) and print the steps that make it current: the config, signing.previous_public_keys, a reload')
     .option('--alg <alg>', 'ES256 or RS256', 'ES256')
     .requiredOption('--out <dir>', 'directory to write the new key to')
     .option('--name <name>', 'file name (without extension)')

@@ -112,7 +112,7 @@ export function riskCommand(program: Command): void {
     .option('--json', 'print JSON')
     .option('--level <level>', 'only this level')
     .option('--limit <n>', 'users per page', integerIn(1, MAX_PAGE), DEFAULT_PAGE)
-    .option('--cursor <cursor>', 'continue after a previous page (its next_cursor, printed after the table)')
+    .option('--cursor <cursor>', 'continue after a previous page (the cursor its more: line gives; next_cursor with --json)')
     .action(async (o: { config?: string; json?: boolean; level?: string; limit: string; cursor?: string }) => {
       await withServices(o.config ?? parent().config, async (_cli, s) => {
         const r = await s.risk.list({
