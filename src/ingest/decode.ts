@@ -8,6 +8,7 @@ import { removePaths } from '../secrets/scrub.js';
 import { entryObject, looksJson, parseJsonObject } from './entry-object.js';
 import { expandDottedKeys } from './dotted-keys.js';
 import { shipperFormatHint } from './shipper-format.js';
+import { Invalid, toEpochMs } from './event-rules.js';
 
 /** Options for decoding. Pass the same `mapping` object every time: its profiles are cached. */
 export interface DecodeOptions {
@@ -51,18 +52,25 @@ const SHIPPER_LINE_FIELDS = ['message', 'log'] as const;
 const TIME_FALLBACKS = ['@timestamp', 'timestamp', 'date'] as const;
 
 /**
- * The first of {@link TIME_FALLBACKS} that `obj` gives (not null nor empty), or undefined.
- * Searched in the event before its envelope: a field of the line itself (an app logging
- * `timestamp`, as winston and structlog do) is when it happened; the envelope's `@timestamp`
- * (Filebeat, Logstash) or `timestamp` (Vector) is when the shipper read it, hours later when it
- * catches up on a backlog.
+ * The time of an event without `time`: the first of {@link TIME_FALLBACKS} (not null nor empty) in
+ * `ev`, then in its `envelope`. The line's own first (an app logging `timestamp`, as winston and
+ * structlog do, is when it happened; the envelope's `@timestamp` (Filebeat, Logstash) or
+ * `timestamp` (Vector) is when the shipper read it, hours later when it catches up on a backlog) —
+ * but one that is no readable time (a syslog `Nov 23 08:00:00`, a `date` meaning something else)
+ * gives way to a later one that is, rather than dead-letter the line. None readable: the first,
+ * refused as `time_invalid`. Only the candidates up to the first readable one are parsed.
  */
-function shipperTime(obj: Record<string, unknown>): unknown {
-  for (const k of TIME_FALLBACKS) {
-    const v = obj[k];
-    if (v !== undefined && v !== null && v !== '') return v;
+function shipperTime(ev: Record<string, unknown>, envelope: Record<string, unknown> | undefined): unknown {
+  let first: unknown;
+  for (const obj of envelope ? [ev, envelope] : [ev]) {
+    for (const k of TIME_FALLBACKS) {
+      const v = obj[k];
+      if (v === undefined || v === null || v === '') continue;
+      if (!(toEpochMs(v, k) instanceof Invalid)) return v;
+      first ??= v;
+    }
   }
-  return undefined;
+  return first;
 }
 
 /**
@@ -153,7 +161,7 @@ function decodeAny(
   }
   if (ev.time === undefined || ev.time === null) {
     // The line's own timestamps before the envelope's: the shipper's is when it read the line.
-    const t = shipperTime(ev) ?? (envelope && shipperTime(envelope));
+    const t = shipperTime(ev, envelope);
     // No time at all: the time riskstream received the event (an entry's id, fixed on every replay).
     const time = t ?? received;
     if (time !== undefined) ev = { ...ev, time };

@@ -232,6 +232,30 @@ describe('Redis-list shippers → list bridge → stream', () => {
     expect(r.ok || r.reason).toContain('(ecs_unmapped)');
   });
 
+  it("a line's own timestamp that is no readable time gives way to the envelope's, rather than dead-letter the line", async () => {
+    // A syslog-style `timestamp` and a `date` meaning something else in the line; Filebeat's @timestamp
+    // and Vector's timestamp readable. Was time_invalid (dead-lettered) once the line's came first.
+    const syslog = JSON.stringify({ type: 'login', user: 'alice@example.com', timestamp: 'Nov 23 08:00:00', ip: '81.2.69.142', outcome: 'success' });
+    const fb = { '@timestamp': '2026-11-23T08:00:00.000Z', '@metadata': { beat: 'filebeat', type: '_doc', version: '8.15.0' }, message: syslog };
+    const [f] = await viaList('unreadable-own', [JSON.stringify(fb)]);
+    expect(f!.time).toBe(T);
+    const inner = JSON.stringify({ type: 'dlp', user: 'alice@example.com', date: 'Monday', severity: 'high' });
+    const vec = { file: '/var/log/idp/events.json', host: 'web-1', source_type: 'file', timestamp: '2026-11-23T08:00:00Z', message: inner };
+    const [v] = await viaHttp(JSON.stringify(vec), { contentType: 'application/json' });
+    expect(v!.time).toBe(T);
+    // A readable one of the line's own still wins, epoch seconds too (structlog's default TimeStamper).
+    const secs = JSON.stringify({ type: 'dlp', user: 'alice@example.com', timestamp: T / 1000, severity: 'high' });
+    const [s] = await viaHttp(JSON.stringify({ ...vec, timestamp: '2026-11-23T09:00:00Z', message: secs }), { contentType: 'application/json' });
+    expect(s!.time).toBe(T);
+    // Nothing readable anywhere: still refused as time_invalid, never the time it was received.
+    const items = await parseEventsBody(
+      Buffer.from(JSON.stringify({ ...vec, timestamp: 'later', message: inner })),
+      { contentType: 'application/json' },
+      { maxBytes: 1 << 20 },
+    );
+    expect(items[0]!.ok || items[0]!.reason).toContain('time_invalid');
+  });
+
   it('an Okta System Log event shipped as is (auto-detected)', async () => {
     const okta = {
       uuid: 'u-1',
