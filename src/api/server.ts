@@ -36,6 +36,13 @@ function parserError(code: ErrorCode, reason: string, message: string): [number,
   return [ERROR_CODES[code], reason, { error: code.toLowerCase(), message }];
 }
 
+/**
+ * Most bytes of a body on every route but `POST /v1/events` (which takes `http.body_limit`, sized
+ * for shippers' batches): their bodies are a few fields of JSON, parsed whole, some sent with an
+ * `ssf` token (a receiver's). `http.body_limit` when that is smaller.
+ */
+export const API_BODY_LIMIT = 5 * 1024 * 1024;
+
 /** Longest path parameter (a user, a session id, a pasted token). */
 const MAX_PARAM_LENGTH = 8 * 1024;
 
@@ -58,7 +65,7 @@ export async function buildServer(ctx: ApiContext, modules: RouteModule[]): Prom
   const requestTimeout = ctx.config().raw.http.request_timeout;
   const app = Fastify({
     logger: false,
-    bodyLimit: ctx.config().raw.http.body_limit,
+    bodyLimit: Math.min(ctx.config().raw.http.body_limit, API_BODY_LIMIT),
     // A request that has not fully arrived within http.request_timeout: 408, closed (node checks
     // every connectionsCheckingInterval: a quarter of the timeout, at most 30 s).
     requestTimeout,

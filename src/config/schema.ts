@@ -87,8 +87,9 @@ export const riskstreamSchema = z.strictObject({
       /** Tokens that may read `GET /metrics` and nothing else (for Prometheus). */
       metrics_tokens: tokenList,
       /**
-       * Bytes of a request body, after decompression too. 16 MiB: a Vector http sink's default batch
+       * Bytes of a `POST /v1/events` body, after decompression too. 16 MiB: a Vector http sink's default batch
        * (10 MB by its estimate, which leaves JSON escapes out) fits; Vector drops a batch refused with 413.
+       * Other routes take at most 5 MiB (src/api/server.ts API_BODY_LIMIT), or this when smaller.
        */
       body_limit: z
         .number()
