@@ -23,7 +23,7 @@ export const ssfSchema = z
     streams_concurrency: z.number().int().positive().default(16),
     /** SETs held for a paused stream; beyond this the oldest are dropped (audited as `receiver.held_full`). */
     max_held: z.number().int().positive().default(10_000),
-    /** Limits on self-registered streams (stream management API); over a limit → 413 / 429. */
+    /** Limits on self-registered streams (stream management API); over a limit → 403 (`streams_per_owner`) / 413 / 429. */
     limits: z
       .strictObject({
         /** Streams one ssf token may own (403 `stream_limit` beyond). */

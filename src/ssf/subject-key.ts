@@ -31,7 +31,10 @@ function isObject(v: unknown): v is Record<string, unknown> {
  * always implicitly added to the stream and MAY NOT be removed from the stream".
  */
 export function isStreamSubject(subject: unknown, streamId: string): boolean {
-  return isObject(subject) && subject.format === 'opaque' && subject.id === streamId;
+  // Compared as the subject is keyed (trimmed, NFC): a spelling that would be stored as the stream's id is the stream's.
+  return (
+    isObject(subject) && subject.format === 'opaque' && typeof subject.id === 'string' && subject.id.trim() !== '' && userKey(subject.id) === userKey(streamId)
+  );
 }
 
 /**
