@@ -16,8 +16,17 @@ import { hasHashTag, tag, untag } from './redis/hash-tag.js';
  * for a name with braces but no hash tag (no key shares its slot by name).
  */
 export function deadLetterSeen(deadLetterStream: string, sourceStream: string, sourceId: string): string | undefined {
-  const base = deadLetterSlot(deadLetterStream);
-  return base === undefined ? undefined : `${base}:seen:${sourceStream}/${sourceId}`;
+  return streamOnceMarker(deadLetterStream, `${sourceStream}/${sourceId}`);
+}
+
+/**
+ * String (PX): the marker that the entry known as `once` was appended to `stream` (an audit entry
+ * written once, whoever writes it again after a crash), in that stream's slot as
+ * {@link deadLetterSeen}'s; undefined for a name with braces but no hash tag.
+ */
+export function streamOnceMarker(stream: string, once: string): string | undefined {
+  const base = deadLetterSlot(stream);
+  return base === undefined ? undefined : `${base}:seen:${once}`;
 }
 
 /**
@@ -30,7 +39,7 @@ export function deadLetterChunkMarker(deadLetterStream: string, chunk: string): 
   return base === undefined ? undefined : `${base}:ingest-chunk:${chunk}`;
 }
 
-/** The dead-letter stream's name as a hash tag of its markers; undefined for braces but no hash tag (its slot cannot be kept inside one). */
+/** A stream's name (the dead-letter stream's, the audit log's) as a hash tag of its markers; undefined for braces but no hash tag (its slot cannot be kept inside one). */
 function deadLetterSlot(deadLetterStream: string): string | undefined {
   if (!hasHashTag(deadLetterStream) && /[{}]/.test(deadLetterStream)) return undefined;
   return hasHashTag(deadLetterStream) ? deadLetterStream : `{${deadLetterStream}}`;

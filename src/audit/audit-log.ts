@@ -1,4 +1,9 @@
+import { streamOnceMarker } from '../keys.js';
 import type { RedisClient } from '../redis/client.js';
+import { scriptsOn } from '../redis/scripts.js';
+
+/** How long {@link AuditLog.writeOnce} remembers an entry it wrote (ms): a week. */
+export const AUDIT_ONCE_TTL_MS = 7 * 24 * 3_600_000;
 
 /** What an audit entry records. `action` is a stable dotted name (`set.delivered`, `risk.reset`, …). */
 export interface AuditEntry {
@@ -37,6 +42,18 @@ export class AuditLog {
   async write(entry: AuditEntry): Promise<string> {
     const fields = AuditLog.fields(entry);
     return (await this.redis.xadd(this.stream, 'MAXLEN', '~', String(this.maxlen), '*', ...fields)) as string;
+  }
+
+  /**
+   * Appends an entry unless the entry known as `once` was appended in the last `ttlMs` (a writer
+   * that crashed after writing it, and before marking that it did, is followed by one writing it
+   * again): the entry and its marker are written in one step (src/redis/scripts/dead-letter-2.lua,
+   * in the log's slot). Returns its stream id, or null when it was written already.
+   */
+  async writeOnce(once: string, entry: AuditEntry, ttlMs = AUDIT_ONCE_TTL_MS): Promise<string | null> {
+    const marker = streamOnceMarker(this.stream, `audit:${once}`);
+    if (marker === undefined) return this.write(entry); // a name whose slot no marker can share
+    return scriptsOn(this.redis).deadLetter(this.stream, marker, String(ttlMs), String(this.maxlen), ...AuditLog.fields(entry));
   }
 
   /** Flat XADD fields for an entry (for callers that add it to their own pipeline/MULTI). */

@@ -96,7 +96,8 @@ function notifyInto(deps: RevokeDeps, out: RevokedSession[]): RevokedCopy {
 async function tell(deps: RevokeDeps, change: SessionRevocation, part: number, audited: boolean): Promise<void> {
   const { time, sessionId, user } = change;
   if (!audited) {
-    await deps.audit.write({
+    // Once per revocation: a crash between this entry and its mark below leaves it unmarked, and the drain that tells it then writes no second one.
+    await deps.audit.writeOnce(change.id, {
       action: 'session.revoked',
       actor: change.actor,
       target: sessionId,

@@ -223,8 +223,10 @@ export function createSetProcessor(deps: ProcessorDeps): (job: Job<SetJobData>, 
       });
       // `return await` inside try/finally: a rejection must not sit unhandled while the lock is released.
       if (outcome.kind !== 'delivered') return await onFailure(job, ctx, receiver, outcome);
-      if (d.event === 'risk-level-change') await deps.state.markDelivered(d.change.user, receiver.name, d.change.version);
+      // Audited (once per SET) before the version is marked delivered: a crash between the two
+      // pushes it again (the same jti) and writes no second entry; one after both finds it delivered.
       await record('set.delivered', ctx, 'delivered', { outcome: 'delivered', status: outcome.status });
+      if (d.event === 'risk-level-change') await deps.state.markDelivered(d.change.user, receiver.name, d.change.version);
       return { outcome: 'delivered', jti: d.jti, status: outcome.status };
     } finally {
       await release?.();

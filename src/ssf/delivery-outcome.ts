@@ -39,6 +39,11 @@ export interface OutcomeDeps {
 /** A job's facts, as its audit entries and outcome reports carry them. */
 export type Ctx = { receiver: string; event: SetJobData['event']; jti: string; attempts: number; user?: string; version?: number; session_id?: string };
 
+/** How long a SET's `set.delivered` entry is remembered as written (ms): the delivery horizon, at least an hour. */
+export function deliveredOnceMs(horizon: number): number {
+  return Math.max(horizon, 3_600_000);
+}
+
 /** The facts of `job`'s attempt. */
 export function contextOf(job: Job<SetJobData>): Ctx {
   const d = job.data;
@@ -61,7 +66,10 @@ export function outcomeHandlers(deps: OutcomeDeps, random: () => number) {
     else if (action === 'set.retry' || action === 'set.failed')
       failures.failed(ctx.receiver, { outcome: details.outcome, status: details.status, message: details.message, retrying: action === 'set.retry' });
     try {
-      await deps.audit.write({ action, actor: 'system', target: ctx.user ?? ctx.receiver, details: { ...ctx, ...details } });
+      const entry = { action, actor: 'system', target: ctx.user ?? ctx.receiver, details: { ...ctx, ...details } };
+      // A SET's delivery is audited once, however often it is pushed again (its attempt stopped by a crash after the push).
+      if (action === 'set.delivered') await deps.audit.writeOnce(`set.delivered:${ctx.receiver}/${ctx.jti}`, entry, deliveredOnceMs(deps.delivery.horizon));
+      else await deps.audit.write(entry);
     } catch (err) {
       deps.logger?.error({ action, receiver: ctx.receiver, jti: ctx.jti, err }, 'audit write failed');
     }
@@ -101,6 +109,12 @@ export function outcomeHandlers(deps: OutcomeDeps, random: () => number) {
   async function superseded(change: LevelChange, ctx: Ctx): Promise<DeliveryResult | undefined> {
     const v = await deps.state.versions(change.user, ctx.receiver);
     if (v.delivered < change.version && v.enqueued <= change.version) return undefined;
+    // This very SET (one job per receiver, user and version) was delivered by an attempt that
+    // stopped (a crash) before its job completed: it is audited as delivered (written once), not superseded.
+    if (v.delivered === change.version) {
+      await record('set.delivered', ctx, 'delivered', { outcome: 'delivered' });
+      return { outcome: 'delivered', jti: ctx.jti };
+    }
     await record('set.superseded', ctx, 'superseded', { outcome: 'superseded', delivered_version: v.delivered, latest_version: v.enqueued });
     return { outcome: 'superseded', jti: ctx.jti };
   }

@@ -145,6 +145,20 @@ export function criticalDetection(user: string, extra: Record<string, unknown> =
   });
 }
 
+/** A successful login of `user` opening session `sid` (valid an hour) as stream JSON; `extra` adds or overrides fields. */
+export function sessionLogin(user: string, sid: string, extra: Record<string, unknown> = {}): string {
+  return JSON.stringify({
+    type: 'login',
+    id: `l-${sid}`,
+    user,
+    time: Date.now() - 1000,
+    outcome: 'success',
+    ip: '81.2.69.142',
+    session: { id: sid, expires_at: Date.now() + 3_600_000, idp: 'okta' },
+    ...extra,
+  });
+}
+
 /** `user`'s risk as the admin API answers it; `{}` for a user it does not know. */
 export async function userRisk(url: string, adminToken: string, user: string): Promise<{ level?: string; version?: number }> {
   const r = await fetch(`${url}/v1/users/${encodeURIComponent(user)}/risk`, { headers: { authorization: `Bearer ${adminToken}` } });

@@ -1,7 +1,9 @@
 --[[
   Appends one dead letter unless this source entry was dead-lettered already (a router or owner that
   crashed after writing it and before acking or committing reads the entry again): the marker and
-  the entry are written together, so an entry is dead-lettered once — and never lost.
+  the entry are written together, so an entry is dead-lettered once — and never lost. The audit
+  log writes an entry once with it too (AuditLog.writeOnce: a `session.revoked` entry its teller
+  wrote before a crash is not written again by the drain that tells it after).
 
   Input:
     KEYS[1] the dead-letter stream

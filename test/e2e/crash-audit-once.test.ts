@@ -1,0 +1,142 @@
+/**
+ * Kill -9 between an audit entry and what marks it written (black box: real worker processes, a
+ * real Redis behind a loopback proxy that holds every reply once the chosen command has run, so the
+ * kill lands right after it; a local receiver; the admin API and the audit log read back): the
+ * audit log is neither doubled nor missing.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { REDIS_URL, cleanup, redisClient, testPrefix, waitFor } from '../helpers/redis.js';
+import { eventOf, startReceiver, type TestReceiver } from '../helpers/receiver.js';
+import { criticalDetection, sessionLogin, spawnWorker, writeTestConfig, type TestConfig, type WorkerProcess } from '../helpers/worker.js';
+import { startTcpProxy, type TcpProxy } from '../helpers/tcp-proxy.js';
+
+const RISK_CHANGE = 'https://schemas.openid.net/secevent/caep/event-type/risk-level-change';
+const SESSION_REVOKED = 'https://schemas.openid.net/secevent/caep/event-type/session-revoked';
+const AUD = 'https://rx.test';
+
+const prefix = testPrefix('e2e-crash-audit');
+const redis = redisClient();
+let receiver: TestReceiver;
+let cfg: TestConfig;
+const workers: WorkerProcess[] = [];
+const proxies: TcpProxy[] = [];
+
+beforeAll(async () => {
+  receiver = await startReceiver({ audience: AUD, issuer: 'https://riskstream.test' });
+  cfg = await writeTestConfig(prefix, { receivers: [{ name: 'rx', kind: 'ssf', endpoint: `${receiver.url}/rx`, audience: AUD, subject_format: 'email' }] });
+});
+
+afterAll(async () => {
+  for (const w of workers) await w.stop('SIGKILL');
+  for (const p of proxies) await p.close();
+  await receiver?.close();
+  await cleanup(redis, prefix);
+  redis.disconnect();
+  cfg?.remove();
+});
+
+const target = new URL(REDIS_URL);
+
+/** A worker whose Redis connections go through a proxy that holds every reply once a client sent a chunk `match`ing; resolves `held` then. */
+async function workerHeldAfter(match: (chunk: string) => boolean): Promise<{ worker: WorkerProcess; held: Promise<void> }> {
+  let onHeld!: () => void;
+  const held = new Promise<void>((r) => (onHeld = r));
+  const proxy = await startTcpProxy(
+    { host: target.hostname, port: Number(target.port || 6379) },
+    {
+      stallAfter: (chunk) => {
+        if (!match(chunk.toString('latin1'))) return false;
+        onHeld();
+        return true;
+      },
+    },
+  );
+  proxies.push(proxy);
+  const worker = await spawnWorker(cfg.dir, { REDIS_URL: `redis://127.0.0.1:${proxy.port}` });
+  workers.push(worker);
+  receiver.setJwks(`${worker.url}/.well-known/jwks.json`);
+  return { worker, held };
+}
+
+/** SET delivery jobs completed so far (BullMQ's completed set): a job the killed worker left is completed by the next. */
+const completedJobs = () => redis.zcard(`{${prefix}}:bull:set-delivery:completed`);
+
+async function directWorker(): Promise<WorkerProcess> {
+  const worker = await spawnWorker(cfg.dir);
+  workers.push(worker);
+  receiver.setJwks(`${worker.url}/.well-known/jwks.json`);
+  return worker;
+}
+
+async function admin(w: WorkerProcess, method: string, path: string): Promise<{ status: number; json: any }> {
+  const r = await fetch(`${w.url}${path}`, { method, headers: { authorization: `Bearer ${cfg.adminToken}` } });
+  const text = await r.text();
+  return { status: r.status, json: text ? JSON.parse(text) : undefined };
+}
+
+/** Every audit entry of `action` about `target`, read through the admin API. */
+async function auditOf(w: WorkerProcess, action: string, target: string): Promise<Array<{ target?: string; details: Record<string, unknown> }>> {
+  const out: Array<{ target?: string; details: Record<string, unknown> }> = [];
+  let cursor: string | undefined;
+  do {
+    const r = await admin(w, 'GET', `/v1/audit?action=${action}&limit=500${cursor ? `&cursor=${cursor}` : ''}`);
+    expect(r.status).toBe(200);
+    out.push(...(r.json.entries as typeof out).filter((e) => e.target === target));
+    cursor = r.json.next_cursor ?? undefined;
+  } while (cursor);
+  return out;
+}
+
+describe('kill -9 right after an audit entry is written', () => {
+  it('DELETE /v1/sessions/{id}, killed right after its session.revoked entry: after the restart one entry, one SET', async () => {
+    const user = 'carol@example.com';
+    const sid = 's-crash-audit-1';
+    const { worker: w1, held } = await workerHeldAfter((c) => c.includes('session.revoked') && c.includes(sid));
+    await redis.xadd(`${prefix}:login`, '*', 'event', sessionLogin(user, sid));
+    await waitFor(async () => (await admin(w1, 'GET', `/v1/sessions/${sid}`)).status === 200, { what: 'session stored', timeout: 20_000 });
+    const answer = admin(w1, 'DELETE', `/v1/sessions/${sid}`).catch(() => null); // never answered: killed first
+    await held;
+    expect(await w1.stop('SIGKILL')).toBeNull();
+    expect(await answer).toBeNull();
+
+    // The next worker tells the revocation its revoker did not finish telling.
+    const w2 = await directWorker();
+    const sets = () => receiver.received.filter((s) => eventOf(s).type === SESSION_REVOKED);
+    await waitFor(() => sets().length > 0, { what: 'session-revoked SET', timeout: 45_000, interval: 200 });
+    await waitFor(async () => (await auditOf(w2, 'set.delivered', user)).length > 0, { what: 'set.delivered entry', timeout: 10_000 });
+    expect(sets()).toHaveLength(1);
+    expect((await admin(w2, 'GET', `/v1/sessions/${sid}`)).status).toBe(404);
+    const revoked = await auditOf(w2, 'session.revoked', sid);
+    expect(revoked).toHaveLength(1);
+    expect(revoked[0]!.details.user).toBe(user);
+    await w2.stop();
+  }, 90_000);
+
+  // Pushed, then killed right after its audit entry, or right after its version was marked delivered.
+  it.each([
+    ['its set.delivered entry', 1, (c: string, user: string) => c.includes('set.delivered') && c.includes(user)],
+    ['its version marked delivered', 2, (c: string, user: string) => /\r\neval(sha)?\r\n/i.test(c) && c.includes(`{${user}}:delivered`)],
+  ])(
+    'a SET pushed, killed right after %s: after the restart one set.delivered, none superseded, the same jti',
+    async (_what, n, match) => {
+      const user = `dave-${n}@example.com`;
+      const { worker: w1, held } = await workerHeldAfter((c) => match(c, user));
+      const sets = () => receiver.received.filter((s) => eventOf(s).type === RISK_CHANGE && (s.claims.sub_id as { email?: string }).email === user);
+      await redis.xadd(`${prefix}:activity`, '*', 'event', criticalDetection(user));
+      await held;
+      expect(await w1.stop('SIGKILL')).toBeNull();
+      const done = await completedJobs();
+      expect(sets()).toHaveLength(1); // pushed before the kill
+      const jti = sets()[0]!.claims.jti;
+
+      // The next worker runs the job again (stalled): it was delivered, and is audited so, once.
+      const w2 = await directWorker();
+      await waitFor(async () => (await completedJobs()) > done, { what: 'the job run again to its end', timeout: 45_000, interval: 250 });
+      expect((await auditOf(w2, 'set.delivered', user)).map((e) => e.details.jti)).toEqual([jti]);
+      expect(await auditOf(w2, 'set.superseded', user)).toEqual([]);
+      expect(new Set(sets().map((s) => s.claims.jti))).toEqual(new Set([jti])); // the same jti again at most
+      await w2.stop();
+    },
+    60_000,
+  );
+});
