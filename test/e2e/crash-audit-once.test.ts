@@ -74,6 +74,9 @@ async function admin(w: WorkerProcess, method: string, path: string): Promise<{ 
   return { status: r.status, json: text ? JSON.parse(text) : undefined };
 }
 
+/** The risk-level-change SETs the receiver got for `user`. */
+const levelSets = (user: string) => receiver.received.filter((s) => eventOf(s).type === RISK_CHANGE && (s.claims.sub_id as { email?: string }).email === user);
+
 /** Every audit entry of `action` about `target`, read through the admin API. */
 async function auditOf(w: WorkerProcess, action: string, target: string): Promise<Array<{ target?: string; details: Record<string, unknown> }>> {
   const out: Array<{ target?: string; details: Record<string, unknown> }> = [];
@@ -87,7 +90,7 @@ async function auditOf(w: WorkerProcess, action: string, target: string): Promis
   return out;
 }
 
-describe('kill -9 right after an audit entry is written', () => {
+describe('kill -9 right after a chosen Redis command', () => {
   it('DELETE /v1/sessions/{id}, killed right after its session.revoked entry: after the restart one entry, one SET', async () => {
     const user = 'carol@example.com';
     const sid = 's-crash-audit-1';
@@ -112,6 +115,41 @@ describe('kill -9 right after an audit entry is written', () => {
     await w2.stop();
   }, 90_000);
 
+  // Killed right after the reset's control entry was appended (before any owner applied it), or right after the commit that applied it.
+  it.each([
+    ['its control entry', 1, (c: string, user: string) => /\r\nxadd\r\n/i.test(c) && c.includes(`${prefix}:control`) && c.includes(user)],
+    ['the commit that applied it', 2, (c: string, user: string) => /\r\neval(sha)?\r\n/i.test(c) && c.includes('risk.reset') && c.includes(user)],
+  ])(
+    'POST /v1/users/{u}/risk/reset, killed right after %s: after the restart applied once, one LOW SET from admin, one risk.reset',
+    async (_what, n, match) => {
+      const user = `erin-${n}@example.com`;
+      const { worker: w1, held } = await workerHeldAfter((c) => match(c, user));
+      const sets = () => levelSets(user);
+      await redis.xadd(`${prefix}:activity`, '*', 'event', criticalDetection(user));
+      await waitFor(() => sets().length === 1, { what: 'the HIGH SET', timeout: 20_000 });
+      const answer = admin(w1, 'POST', `/v1/users/${encodeURIComponent(user)}/risk/reset`).catch(() => null);
+      await held;
+      expect(await w1.stop('SIGKILL')).toBeNull();
+      expect(await answer).toBeNull();
+
+      const w2 = await directWorker();
+      await waitFor(() => sets().length >= 2, { what: 'the LOW SET', timeout: 45_000, interval: 250 });
+      await waitFor(async () => (await auditOf(w2, 'set.delivered', user)).length >= 2, { what: 'its set.delivered entry', timeout: 20_000 });
+      const risk = await admin(w2, 'GET', `/v1/users/${encodeURIComponent(user)}/risk`);
+      expect([risk.json.level, risk.json.version]).toEqual(['low', 2]);
+      const levels = sets().map((s) => [eventOf(s).body.current_level, eventOf(s).body.initiating_entity]);
+      expect(levels).toEqual([
+        ['HIGH', 'system'],
+        ['LOW', 'admin'],
+      ]);
+      const resets = await auditOf(w2, 'risk.reset', user);
+      expect(resets.map((e) => [e.details.previous, e.details.level, e.details.version])).toEqual([['high', 'low', 2]]);
+      expect(await auditOf(w2, 'set.delivered', user)).toHaveLength(2);
+      await w2.stop();
+    },
+    60_000,
+  );
+
   // Pushed, then killed right after its audit entry, or right after its version was marked delivered.
   it.each([
     ['its set.delivered entry', 1, (c: string, user: string) => c.includes('set.delivered') && c.includes(user)],
@@ -120,12 +158,13 @@ describe('kill -9 right after an audit entry is written', () => {
     'a SET pushed, killed right after %s: after the restart one set.delivered, none superseded, the same jti',
     async (_what, n, match) => {
       const user = `dave-${n}@example.com`;
+      const done = await completedJobs();
       const { worker: w1, held } = await workerHeldAfter((c) => match(c, user));
-      const sets = () => receiver.received.filter((s) => eventOf(s).type === RISK_CHANGE && (s.claims.sub_id as { email?: string }).email === user);
       await redis.xadd(`${prefix}:activity`, '*', 'event', criticalDetection(user));
       await held;
       expect(await w1.stop('SIGKILL')).toBeNull();
-      const done = await completedJobs();
+      const sets = () => levelSets(user);
+      expect(await completedJobs()).toBe(done); // its job not completed
       expect(sets()).toHaveLength(1); // pushed before the kill
       const jti = sets()[0]!.claims.jti;
 
