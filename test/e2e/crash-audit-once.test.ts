@@ -150,6 +150,50 @@ describe('kill -9 right after a chosen Redis command', () => {
     60_000,
   );
 
+  it('POST /v1/events killed right after its body was appended, before the 202; the shipper sends it again: events with an id make one hit, one session, one SET', async () => {
+    const user = 'frank@example.com';
+    const sid = 's-crash-ingest-1';
+    const { worker: w1, held } = await workerHeldAfter((c) => /\r\neval(sha)?\r\n/i.test(c) && c.includes('dlp-frank-1'));
+    const body = [
+      sessionLogin(user, sid),
+      JSON.stringify({
+        type: 'dlp',
+        id: 'dlp-frank-1',
+        user,
+        time: Date.now() - 500,
+        profile: 'credit-cards',
+        severity: 'high',
+        action: 'block',
+        app: 'drive',
+      }),
+    ].join('\n');
+    const post = (w: WorkerProcess) =>
+      fetch(`${w.url}/v1/events`, { method: 'POST', headers: { authorization: `Bearer ${cfg.ingestToken}`, 'content-type': 'application/x-ndjson' }, body });
+    const answer = post(w1).catch(() => null);
+    await held;
+    expect(await w1.stop('SIGKILL')).toBeNull();
+    expect(await answer).toBeNull();
+
+    const w2 = await directWorker();
+    expect((await post(w2)).status).toBe(202); // the shipper's resend
+    // Then a sentinel: a later login of the user (same partition, applied after the resend).
+    await redis.xadd(`${prefix}:login`, '*', 'event', sessionLogin(user, 's-crash-ingest-2'));
+    const path = `/v1/users/${encodeURIComponent(user)}`;
+    const sessions = async () => ((await admin(w2, 'GET', `${path}/sessions`)).json.sessions as Array<{ session_id: string }>).map((x) => x.session_id).sort();
+    await waitFor(async () => (await sessions()).includes('s-crash-ingest-2'), { what: 'the sentinel applied', timeout: 20_000 });
+    await waitFor(async () => (await auditOf(w2, 'set.delivered', user)).length > 0, { what: 'the SET delivered', timeout: 20_000 });
+    // In the input twice (docs/shippers.md: the killed append and the resend), applied as once.
+    const dlp = (await redis.xrange(`${prefix}:activity`, '-', '+')).filter(([, f]) => f.join(' ').includes('dlp-frank-1'));
+    expect(dlp).toHaveLength(2);
+    expect(await sessions()).toEqual([sid, 's-crash-ingest-2']);
+    const events = (await admin(w2, 'GET', `${path}/events`)).json.events as Array<{ kind: string }>;
+    expect(events.map((e) => e.kind).sort()).toEqual(['change', 'hit']);
+    const risk = (await admin(w2, 'GET', `${path}/risk`)).json;
+    expect([risk.level, risk.version]).toEqual(['medium', 1]);
+    expect(levelSets(user).map((s) => eventOf(s).body.current_level)).toEqual(['MEDIUM']);
+    await w2.stop();
+  }, 60_000);
+
   // Pushed, then killed right after its audit entry, or right after its version was marked delivered.
   it.each([
     ['its set.delivered entry', 1, (c: string, user: string) => c.includes('set.delivered') && c.includes(user)],
