@@ -21,9 +21,23 @@ let cfg: TestConfig;
 const workers: WorkerProcess[] = [];
 const proxies: TcpProxy[] = [];
 
+/** While set, the receiver's proxy holds everything from the next SET on (the receiver has that one; its answer is held), and calls it. */
+let holdNextPush: (() => void) | undefined;
+let rxProxy: TcpProxy;
+
 beforeAll(async () => {
   receiver = await startReceiver({ audience: AUD, issuer: 'https://riskstream.test' });
-  cfg = await writeTestConfig(prefix, { receivers: [{ name: 'rx', kind: 'ssf', endpoint: `${receiver.url}/rx`, audience: AUD, subject_format: 'email' }] });
+  const hold = (chunk: Buffer): boolean => {
+    const text = chunk.toString('latin1');
+    if (!holdNextPush || !(text.startsWith('eyJ') || text.includes('\r\n\r\neyJ'))) return false; // a SET's body (a JWS)
+    holdNextPush();
+    holdNextPush = undefined;
+    return true;
+  };
+  rxProxy = await startTcpProxy({ host: '127.0.0.1', port: Number(new URL(receiver.url).port) }, { stallAfter: hold });
+  proxies.push(rxProxy);
+  const endpoint = `http://127.0.0.1:${rxProxy.port}/rx`;
+  cfg = await writeTestConfig(prefix, { receivers: [{ name: 'rx', kind: 'ssf', endpoint, audience: AUD, subject_format: 'email' }] });
 });
 
 afterAll(async () => {
@@ -191,6 +205,33 @@ describe('kill -9 right after a chosen Redis command', () => {
     const risk = (await admin(w2, 'GET', `${path}/risk`)).json;
     expect([risk.level, risk.version]).toEqual(['medium', 1]);
     expect(levelSets(user).map((s) => eventOf(s).body.current_level)).toEqual(['MEDIUM']);
+    await w2.stop();
+  }, 60_000);
+
+  it('killed while the receiver holds a HIGH push, a reset queued behind it: after the restart LOW comes last, never HIGH after it; nothing audited twice', async () => {
+    const user = 'gina@example.com';
+    const done = await completedJobs();
+    const w1 = await directWorker();
+    const held = new Promise<void>((r) => (holdNextPush = r));
+    await redis.xadd(`${prefix}:activity`, '*', 'event', criticalDetection(user));
+    await held;
+    await waitFor(() => levelSets(user).length === 1, { what: 'the HIGH SET at the receiver' });
+    const reset = await admin(w1, 'POST', `/v1/users/${encodeURIComponent(user)}/risk/reset`);
+    expect([reset.status, reset.json.level, reset.json.version]).toEqual([200, 'low', 2]);
+    expect(await w1.stop('SIGKILL')).toBeNull();
+    rxProxy.resume(); // the held answer goes nowhere
+
+    const w2 = await directWorker();
+    await waitFor(() => levelSets(user).some((s) => eventOf(s).body.current_level === 'LOW'), { what: 'the LOW SET', timeout: 45_000, interval: 250 });
+    // Both jobs finished: the LOW one delivered, the HIGH one (its worker killed mid-push) run again and found superseded.
+    await waitFor(async () => (await completedJobs()) >= done + 2, { what: 'both jobs finished', timeout: 45_000, interval: 250 });
+    expect((await auditOf(w2, 'set.superseded', user)).map((e) => e.details.version)).toEqual([1]);
+    const levels = levelSets(user).map((s) => eventOf(s).body.current_level);
+    expect(levels.at(-1)).toBe('LOW');
+    expect(levels.indexOf('LOW')).toBe(levels.length - 1); // nothing after it
+    const delivered = (await auditOf(w2, 'set.delivered', user)).map((e) => e.details.jti);
+    expect(new Set(delivered).size).toBe(delivered.length); // one entry per SET at most
+    expect(delivered).toContain(levelSets(user).at(-1)!.claims.jti);
     await w2.stop();
   }, 60_000);
 
