@@ -37,7 +37,10 @@ beforeAll(async () => {
   rxProxy = await startTcpProxy({ host: '127.0.0.1', port: Number(new URL(receiver.url).port) }, { stallAfter: hold });
   proxies.push(rxProxy);
   const endpoint = `http://127.0.0.1:${rxProxy.port}/rx`;
-  cfg = await writeTestConfig(prefix, { receivers: [{ name: 'rx', kind: 'ssf', endpoint, audience: AUD, subject_format: 'email' }] });
+  cfg = await writeTestConfig(prefix, {
+    receivers: [{ name: 'rx', kind: 'ssf', endpoint, audience: AUD, subject_format: 'email' }],
+    bridge: { lists: { [`${prefix}:bridge:vector`]: `${prefix}:activity` }, batch: 50, interval: '200ms' },
+  });
 });
 
 afterAll(async () => {
@@ -232,6 +235,29 @@ describe('kill -9 right after a chosen Redis command', () => {
     const delivered = (await auditOf(w2, 'set.delivered', user)).map((e) => e.details.jti);
     expect(new Set(delivered).size).toBe(delivered.length); // one entry per SET at most
     expect(delivered).toContain(levelSets(user).at(-1)!.claims.jti);
+    await w2.stop();
+  }, 60_000);
+
+  it('the list bridge killed right after moving its first batch: after the restart each item is in the stream once, the list empty, a bad item dead-lettered once', async () => {
+    const list = `${prefix}:bridge:vector`;
+    const items = Array.from({ length: 300 }, (_, i) =>
+      JSON.stringify({ type: 'access', id: `list-${i}`, user: `list-${i % 7}@example.com`, time: Date.now(), outcome: 'allowed' }),
+    );
+    items.splice(10, 0, '{not json list-bad'); // in the first batch: moved before the kill
+    let armed = false; // the bridge's passes while the worker starts (an empty list) go through
+    const { worker: w1, held } = await workerHeldAfter((c) => armed && /\r\neval(sha)?\r\n/i.test(c) && c.includes(list));
+    armed = true;
+    await redis.rpush(list, ...items);
+    await held;
+    expect(await w1.stop('SIGKILL')).toBeNull();
+    const w2 = await directWorker();
+    await waitFor(async () => (await redis.llen(list)) === 0, { what: 'the list drained', timeout: 30_000, interval: 200 });
+    const moved = (await redis.xrange(`${prefix}:activity`, '-', '+')).map(([, f]) => f[f.indexOf('event') + 1]!).filter((e) => e.includes('list-'));
+    expect(moved.length).toBe(items.length);
+    expect(new Set(moved)).toEqual(new Set(items));
+    const bad = async () => (await redis.xrange(`${prefix}:dead-letter`, '-', '+')).filter(([, f]) => f.join(' ').includes('list-bad'));
+    await waitFor(async () => (await bad()).length > 0, { what: 'the bad item dead-lettered', timeout: 20_000 });
+    expect(await bad()).toHaveLength(1);
     await w2.stop();
   }, 60_000);
 
