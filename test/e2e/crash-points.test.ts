@@ -1,8 +1,9 @@
 /**
- * Kill -9 between an audit entry and what marks it written (black box: real worker processes, a
- * real Redis behind a loopback proxy that holds every reply once the chosen command has run, so the
- * kill lands right after it; a local receiver; the admin API and the audit log read back): the
- * audit log is neither doubled nor missing.
+ * Kill -9 at chosen points (black box: real worker processes, a real Redis behind a loopback proxy
+ * that holds every reply once the chosen command has run, so the kill lands right after it; a
+ * local receiver, behind a proxy that can hold its answer; the admin API, the input, dead-letter
+ * and audit streams read back): after a restart nothing is lost or doubled — session revocations,
+ * resets, HTTP ingest with the shipper's resend, the list bridge, SET pushes and their audit entries.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { REDIS_URL, cleanup, redisClient, testPrefix, waitFor } from '../helpers/redis.js';
@@ -14,7 +15,7 @@ const RISK_CHANGE = 'https://schemas.openid.net/secevent/caep/event-type/risk-le
 const SESSION_REVOKED = 'https://schemas.openid.net/secevent/caep/event-type/session-revoked';
 const AUD = 'https://rx.test';
 
-const prefix = testPrefix('e2e-crash-audit');
+const prefix = testPrefix('e2e-crash-points');
 const redis = redisClient();
 let receiver: TestReceiver;
 let cfg: TestConfig;
