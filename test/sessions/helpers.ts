@@ -39,9 +39,9 @@ export function cleanRedisEach(t: ReturnType<typeof testRedis>, reset?: () => vo
   });
 }
 
-/** Deletes every key of a prefix (SCAN + DEL, incl. the hash-tagged BullMQ keys). */
+/** Deletes every key of a prefix (SCAN + DEL, incl. the hash-tagged BullMQ keys and the audit log's write-once markers). */
 export async function cleanupPrefix(redis: Redis, prefix: string): Promise<void> {
-  for (const match of [`${prefix}*`, `{${prefix}}*`]) {
+  for (const match of [`${prefix}*`, ...new Keys(prefix).ownedPatterns.slice(1)]) {
     let cursor = '0';
     do {
       const [next, found] = await redis.scan(cursor, 'MATCH', match, 'COUNT', 1000);
