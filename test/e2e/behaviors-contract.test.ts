@@ -93,20 +93,23 @@ const setsFor = (user: string): ReceivedSet[] => h.receiver.received.filter((s) 
 const add = (stream: 'login' | 'activity', ev: Record<string, unknown>): Promise<string | null> =>
   h.redis.xadd(`${h.prefix}:${stream}`, '*', 'event', JSON.stringify(ev));
 const quiet = (users: string[]): Promise<void> => untilQuiet(h.redis, { prefix: h.prefix, users });
+/** A critical EDR detection stamped 30 h ago: past endpoint_detection's expires_after when it arrives. */
+const addExpiredDetection = (user: string, id: string): Promise<string | null> =>
+  add('activity', {
+    type: 'endpoint',
+    id,
+    user,
+    time: new Date(Date.now() - 30 * HOUR).toISOString(),
+    device: { id: 'd-1' },
+    vendor: 'crowdstrike',
+    detection: 'malware',
+    severity: 'critical',
+  });
 
 describe('CONTRACT §3 behaviors.yaml through a real worker', () => {
   it('expires_after from event time: a hit already expired on arrival is a risk event, raises no level, sends no SET', async () => {
     const user = 'expired@example.com';
-    await add('activity', {
-      type: 'endpoint',
-      id: 'x-old',
-      user,
-      time: new Date(Date.now() - 30 * HOUR).toISOString(),
-      device: { id: 'd-1' },
-      vendor: 'crowdstrike',
-      detection: 'malware',
-      severity: 'critical',
-    });
+    await addExpiredDetection(user, 'x-old');
     await waitFor(async () => (await behaviorsOf(user)).includes('endpoint_detection'), { what: 'expired hit recorded' });
     await quiet([user]);
     const risk = (await admin<{ level: string; version: number; behaviors: unknown[] }>(`/v1/users/${encodeURIComponent(user)}/risk`)).body;
@@ -122,16 +125,7 @@ describe('CONTRACT §3 behaviors.yaml through a real worker', () => {
     await waitFor(() => setsFor(user).length === 2, { what: 'the HIGH SET at the two receivers taking levels' });
     await quiet([user]);
     const before = (await admin<{ version: number; behaviors: Array<{ id: string }> }>(`/v1/users/${encodeURIComponent(user)}/risk`)).body;
-    await add('activity', {
-      type: 'endpoint',
-      id: 'x-old-2',
-      user,
-      time: new Date(Date.now() - 30 * HOUR).toISOString(),
-      device: { id: 'd-1' },
-      vendor: 'crowdstrike',
-      detection: 'malware',
-      severity: 'critical',
-    });
+    await addExpiredDetection(user, 'x-old-2');
     await waitFor(async () => (await behaviorsOf(user)).includes('endpoint_detection'), { what: 'expired hit recorded' });
     await quiet([user]);
     const after = (await admin<{ version: number; behaviors: Array<{ id: string }> }>(`/v1/users/${encodeURIComponent(user)}/risk`)).body;
