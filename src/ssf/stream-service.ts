@@ -12,12 +12,13 @@ import { EndpointPolicy, type Resolver } from './endpoint-policy.js';
 import { HeldSets } from './stream-held.js';
 import { StreamCache } from './stream-cache.js';
 import { mayAccess, type StreamCaller } from './stream-owner.js';
-import { newStream, SsfStreamStore, streamReceiver, streamReceiverName, streamView, type SsfStream, type StreamLimits, type StreamStatus } from './streams.js';
+import { newStream, SsfStreamStore, streamDeliveryReceiver, streamReceiverName, streamView } from './streams.js';
+import type { SsfStream, StreamLimits, StreamStatus } from './streams.js';
 import { checkTransmitterSupplied } from './transmitter-supplied.js';
-import { isStreamSubject, subjectKey } from './subject-key.js';
+import { subjectKey } from './subject-key.js';
 import { fanOutChanges, fanOutRevoked, type FanOut } from './stream-fanout.js';
-import { updatedStream, withStatus } from './stream-update.js';
-import { claimVerification } from './stream-verify.js';
+import { statusChange, subjectsChange, updatedStream } from './stream-update.js';
+import { checkVerification, claimVerification } from './stream-verify.js';
 
 type SsfSettings = RiskstreamFileConfig['ssf'];
 const SSF_DEFAULTS: SsfSettings = riskstreamSchema.parse({}).ssf;
@@ -60,16 +61,12 @@ export class StreamService {
     private readonly owners?: () => ReadonlySet<string>,
   ) {
     this.cache = new StreamCache(redis, store.keys);
-    this.held = new HeldSets(
-      redis,
-      store,
-      queue,
-      audit,
-      () => this.ssf().max_held,
-      (s) => this.receiver(s),
-    );
-    this.fanOut = { held: this.held, receiver: (s) => this.receiver(s), revoked: (s) => this.revoked(s) };
+    const receiver = (s: SsfStream): ResolvedReceiver => this.receiver(s);
+    this.held = new HeldSets(redis, store, queue, audit, this.maxHeld, receiver);
+    this.fanOut = { held: this.held, receiver, revoked: (s) => this.revoked(s) };
   }
+
+  private readonly maxHeld = (): number => this.ssf().max_held;
 
   /** `ssf.limits` (streams per owner, verification interval, field sizes). */
   private limits(): StreamLimits {
@@ -83,10 +80,7 @@ export class StreamService {
 
   /** A stream as a delivery receiver: self-registered, with the short `ssf.timeout`; off while its token is revoked. */
   private receiver(s: SsfStream): ResolvedReceiver {
-    const r: ResolvedReceiver = { ...streamReceiver(s, this.alg()), timeout: this.ssf().timeout, selfRegistered: true };
-    if (!this.revoked(s)) return r;
-    const { paused: _paused, ...off } = r;
-    return { ...off, enabled: false, ownerRevoked: true, ...(s.owner !== undefined ? { owner: s.owner } : {}) };
+    return streamDeliveryReceiver(s, this.alg(), this.ssf().timeout, this.revoked(s));
   }
 
   /** Refuses (ENDPOINT_REFUSED, 400) an endpoint the egress policy does not allow. */
@@ -176,22 +170,14 @@ export class StreamService {
   }
 
   /**
-   * Sets a stream's status; resuming (→ enabled) delivers what was held while paused. A change by
-   * another caller than the stream's owner (an admin) is announced with a stream-updated SET, and a
-   * status other than `enabled` so set cannot be changed by the stream's owner (FORBIDDEN).
+   * Sets a stream's status ({@link statusChange}); resuming (→ enabled) delivers what was held while
+   * paused. A change by another caller than the stream's owner (an admin) is announced with a
+   * stream-updated SET.
    */
   async setStatus(id: string, status: StreamStatus, reason: string | undefined, caller: StreamCaller, actor: string): Promise<SsfStream> {
     if (!['enabled', 'paused', 'disabled'].includes(status)) throw new RiskstreamError('BAD_REQUEST', 'status must be enabled, paused or disabled');
     const before = await this.get(id, caller);
-    const s = await this.change(id, caller, (cur) => {
-      const byTransmitter = cur.owner !== caller.owner;
-      // A status the transmitter (an admin) set is not the receiver's to undo (SSF 1.0 §8.1.2.2).
-      if (!byTransmitter && !caller.admin && cur.status_by_transmitter) {
-        if (status === cur.status) return cur;
-        throw new RiskstreamError('FORBIDDEN', `stream ${id} was ${cur.status} by the transmitter: only it can change the status`);
-      }
-      return withStatus(cur, status, reason, Date.now(), byTransmitter);
-    });
+    const s = await this.change(id, caller, (cur) => statusChange(cur, status, reason, Date.now(), cur.owner !== caller.owner, caller.admin));
     await this.audit.write({
       action: status === 'enabled' ? 'receiver.enabled' : 'receiver.disabled',
       actor,
@@ -210,14 +196,7 @@ export class StreamService {
     const { removed_subjects: max, subject_length: maxLength } = this.limits();
     const key = subjectKey(subject);
     if (key.length > maxLength) throw new RiskstreamError('PAYLOAD_TOO_LARGE', `subject is longer than ${maxLength} characters`);
-    await this.change(id, caller, (cur) => {
-      // The stream's own subject cannot be removed: §8.1.3.3's 403 "not allowed to remove this particular subject".
-      if (op === 'remove' && isStreamSubject(subject, cur.stream_id))
-        throw new RiskstreamError('FORBIDDEN', 'the subject of the stream itself cannot be removed');
-      const removed = op === 'remove' ? [...new Set([...cur.removed_subjects, key])] : cur.removed_subjects.filter((x) => x !== key);
-      if (removed.length > max) throw new RiskstreamError('PAYLOAD_TOO_LARGE', `a stream can have at most ${max} removed subjects`);
-      return { ...cur, removed_subjects: removed };
-    });
+    await this.change(id, caller, (cur) => subjectsChange(cur, subject, key, op, max));
     await this.audit.write({
       action: `receiver.subject_${op === 'add' ? 'added' : 'removed'}`,
       actor,
@@ -229,16 +208,12 @@ export class StreamService {
 
   /**
    * Queues an SSF verification SET carrying `state` to the stream; at most one per
-   * `min_verification_interval` (RATE_LIMITED with `retryAfter` seconds, SSF §8.1.4.2). One an
-   * admin starts on a stream it does not own is the transmitter's, which carries no `state`
-   * (BAD_REQUEST when given: §8.1.4.2 "If the Verification Event is initiated by the Transmitter
-   * then this parameter MUST not be set").
+   * `min_verification_interval` (RATE_LIMITED with `retryAfter` seconds, SSF §8.1.4.2); refused
+   * as {@link checkVerification} says.
    */
   async verify(id: string, state: string | undefined, caller: StreamCaller): Promise<void> {
     const s = await this.get(id, caller);
-    if (s.status === 'disabled') throw new RiskstreamError('BAD_REQUEST', 'stream is disabled');
-    if (state !== undefined && s.owner !== caller.owner)
-      throw new RiskstreamError('BAD_REQUEST', "state is the stream's receiver's: a verification the transmitter starts carries none (SSF 1.0 §8.1.4.2)");
+    checkVerification(s, state, caller);
     const interval = this.limits().min_verification_interval;
     await claimVerification(this.redis, this.store.verifyKey(id), interval);
     await this.streams(true);

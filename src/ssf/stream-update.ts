@@ -1,4 +1,5 @@
 import { RiskstreamError } from '../errors.js';
+import { isStreamSubject } from './subject-key.js';
 import { DEFAULT_EVENTS, MASKED_HEADER, type SsfStream, type StreamStatus } from './streams.js';
 
 /**
@@ -44,4 +45,29 @@ export function updatedStream(cur: SsfStream, fields: Partial<SsfStream>, replac
   // (SSF 1.0 §8.1.1.4) that echoes it keeps the stored one (none once the endpoint moved).
   if (fields.authorization_header === MASKED_HEADER) next.authorization_header = moved ? undefined : cur.authorization_header;
   return next;
+}
+
+/**
+ * A stream's status change asked by a caller. `byTransmitter`: the caller is not the stream's owner
+ * (an admin). A status the transmitter set is not the receiver's to undo (SSF 1.0 §8.1.2.2):
+ * FORBIDDEN for the owner unless it asks for the status the stream already has (unchanged).
+ */
+export function statusChange(cur: SsfStream, status: StreamStatus, reason: string | undefined, now: number, byTransmitter: boolean, admin: boolean): SsfStream {
+  if (!byTransmitter && !admin && cur.status_by_transmitter) {
+    if (status === cur.status) return cur;
+    throw new RiskstreamError('FORBIDDEN', `stream ${cur.stream_id} was ${cur.status} by the transmitter: only it can change the status`);
+  }
+  return withStatus(cur, status, reason, now, byTransmitter);
+}
+
+/**
+ * A stream with the subject `key` (the subject's {@link subjectKey}) added back (`add`) or removed.
+ * The stream's own subject cannot be removed (FORBIDDEN: SSF 1.0 §8.1.3.3's 403); more than `max`
+ * removed subjects is PAYLOAD_TOO_LARGE.
+ */
+export function subjectsChange(cur: SsfStream, subject: unknown, key: string, op: 'add' | 'remove', max: number): SsfStream {
+  if (op === 'remove' && isStreamSubject(subject, cur.stream_id)) throw new RiskstreamError('FORBIDDEN', 'the subject of the stream itself cannot be removed');
+  const removed = op === 'remove' ? [...new Set([...cur.removed_subjects, key])] : cur.removed_subjects.filter((x) => x !== key);
+  if (removed.length > max) throw new RiskstreamError('PAYLOAD_TOO_LARGE', `a stream can have at most ${max} removed subjects`);
+  return { ...cur, removed_subjects: removed };
 }

@@ -1,5 +1,7 @@
 import type { RedisClient } from '../redis/client.js';
 import { RiskstreamError } from '../errors.js';
+import type { StreamCaller } from './stream-owner.js';
+import type { SsfStream } from './streams.js';
 
 /**
  * Takes the stream's verification slot (`key`, held `interval` ms): at most one verification SET
@@ -13,4 +15,16 @@ export async function claimVerification(redis: RedisClient, key: string, interva
       retryAfter: Math.max(1, Math.ceil(left / 1000)),
     });
   }
+}
+
+/**
+ * Refuses a verification of `s` by `caller`: BAD_REQUEST for a disabled stream, and for `state`
+ * given by an admin on a stream it does not own — that verification is the transmitter's, which
+ * carries no `state` (SSF 1.0 §8.1.4.2 "If the Verification Event is initiated by the Transmitter
+ * then this parameter MUST not be set").
+ */
+export function checkVerification(s: SsfStream, state: string | undefined, caller: StreamCaller): void {
+  if (s.status === 'disabled') throw new RiskstreamError('BAD_REQUEST', 'stream is disabled');
+  if (state !== undefined && s.owner !== caller.owner)
+    throw new RiskstreamError('BAD_REQUEST', "state is the stream's receiver's: a verification the transmitter starts carries none (SSF 1.0 §8.1.4.2)");
 }

@@ -86,6 +86,17 @@ export function streamReceiver(s: SsfStream, alg: SigningAlg = 'ES256'): Resolve
   };
 }
 
+/**
+ * A self-registered stream as a delivery receiver with `timeout` (`ssf.timeout`). `revoked` (it was
+ * created with a token no longer configured): off, marked `ownerRevoked` with its owner, never paused.
+ */
+export function streamDeliveryReceiver(s: SsfStream, alg: SigningAlg, timeout: number, revoked: boolean): ResolvedReceiver {
+  const r: ResolvedReceiver = { ...streamReceiver(s, alg), timeout, selfRegistered: true };
+  if (!revoked) return r;
+  const { paused: _paused, ...off } = r;
+  return { ...off, enabled: false, ownerRevoked: true, ...(s.owner !== undefined ? { owner: s.owner } : {}) };
+}
+
 /** The status of the stream a receiver from {@link streamReceiver} stands for. */
 export function streamStatusOf(r: ResolvedReceiver): StreamStatus {
   return r.enabled ? 'enabled' : r.paused ? 'paused' : 'disabled';
