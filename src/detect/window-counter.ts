@@ -10,7 +10,9 @@
  *   `expires_after`, when that is shorter: the earlier hit no longer counts by then). A window's end
  *   in the future (a skewed clock) is taken at `now` here, as its hit's expiry is. So a burst
  *   fires once, and sustained activity fires again about once per window — which keeps the
- *   behavior's expiry fresh while it goes on, without a hit per event.
+ *   behavior's expiry fresh while it goes on, without a hit per event. How many times it fires
+ *   again may depend on arrival order within the allowed lateness: a late event completing an
+ *   earlier window than the one that fired does not move that firing (README, "How time works").
  * - State is bounded: entries older than `window + allowedLateness` behind the watermark are
  *   pruned, and at most `max(2 × count, 32)` entries are kept: the newest, of which those stamped
  *   after `now` hold at most half (bounded-keep.ts). `limits.maxAge` (the age of
