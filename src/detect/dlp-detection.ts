@@ -34,26 +34,22 @@ export const dlpDetection: Detector<DlpDetectionParams, SlidingCount> = {
       return { window: undefined, hits: [{ time: event.time, summary, evidence: facts, eventIds: [eventId] }] };
     }
     const r = addEvent(window, event.time, eventId, params, now, limits);
-    if (!r.crossing) return { window: r.state, hits: [] };
-    const c = r.crossing;
     return {
       window: r.state,
-      hits: [
-        {
-          time: c.end,
-          summary: `${c.count} DLP matches at or above ${params.min_severity} in ${formatDuration(params.window)}`,
-          evidence: {
-            count: c.count,
-            window: formatDuration(params.window),
-            min_severity: params.min_severity,
-            first: isoTime(c.start),
-            last: isoTime(c.end),
-            latest: facts,
-            event_ids: c.ids,
-          },
-          eventIds: c.ids,
+      hits: r.crossings.map((c) => ({
+        time: c.end,
+        summary: `${c.count} DLP matches at or above ${params.min_severity} in ${formatDuration(params.window)}`,
+        evidence: {
+          count: c.count,
+          window: formatDuration(params.window),
+          min_severity: params.min_severity,
+          first: isoTime(c.start),
+          last: isoTime(c.end),
+          latest: facts,
+          event_ids: c.ids,
         },
-      ],
+        eventIds: c.ids,
+      })),
     };
   },
 };

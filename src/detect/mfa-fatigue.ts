@@ -135,10 +135,12 @@ export const mfaFatigue: Detector<MfaFatigueParams, MfaFatigueWindow> = {
     const t = addAttempt(w.t, [event.time, eventId, ...refusal(event)], spec, now, limits);
     // The burst counts the pushes the attempts keep: one too late behind the user's newest push or
     // approval is dropped by both (else the burst could fire with fewer pushes than `count` in its evidence).
-    const c = t.late ? { state: w.c, crossing: undefined } : addEvent(w.c, event.time, eventId, spec, now, limits);
+    const c = t.late ? { state: w.c, crossings: [] } : addEvent(w.c, event.time, eventId, spec, now, limits);
     const hits: DetectorHit[] = [];
-    const burst = c.crossing && burstHit(t.state, c.crossing.end, params);
-    if (burst) hits.push(burst);
+    for (const x of c.crossings) {
+      const burst = burstHit(t.state, x.end, params);
+      if (burst) hits.push(burst);
+    }
     for (const f of t.flagged) hits.push(approvedHit(f.time, f.id, f.attempts, params));
     return { window: { c: c.state, t: t.state }, hits };
   },

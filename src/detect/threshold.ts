@@ -173,28 +173,24 @@ export const threshold: Detector<ThresholdParams, ThresholdWindow> = {
     const { key, values } = groupOf(event, params.group_by);
     const r = addEvent(groups[key], event.time, eventId, params, now, limits);
     const next = tidy({ ...groups, [key]: r.state }, params, now, limits);
-    if (!r.crossing) return { window: next, hits: [] };
-    const c = r.crossing;
     const span = formatDuration(params.window);
     return {
       window: next,
-      hits: [
-        {
-          time: c.end,
-          summary: `${c.count} matching events in ${span} (threshold ${params.count})${describeGroup(values)}`,
-          evidence: {
-            count: c.count,
-            threshold: params.count,
-            window: span,
-            window_ms: params.window,
-            group: values,
-            first: isoTime(c.start),
-            last: isoTime(c.end),
-            event_ids: c.ids,
-          },
-          eventIds: c.ids,
+      hits: r.crossings.map((c) => ({
+        time: c.end,
+        summary: `${c.count} matching events in ${span} (threshold ${params.count})${describeGroup(values)}`,
+        evidence: {
+          count: c.count,
+          threshold: params.count,
+          window: span,
+          window_ms: params.window,
+          group: values,
+          first: isoTime(c.start),
+          last: isoTime(c.end),
+          event_ids: c.ids,
         },
-      ],
+        eventIds: c.ids,
+      })),
     };
   },
 };

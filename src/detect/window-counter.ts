@@ -6,13 +6,14 @@
  * - An event is placed at its event time. One that arrives later than `allowedLateness` behind
  *   the series' watermark (its newest event time, never ahead of `now`) is dropped as too late.
  * - A crossing is a window that holds ≥ `count` events. It fires at most once per window length
- *   of event time: a window ending within `window` of an earlier firing is suppressed (within
- *   `expires_after`, when that is shorter: the earlier hit no longer counts by then). A window's end
+ *   of event time: the earliest crossing fires, then the earliest ending at least `window` after
+ *   that firing (`expires_after`, when that is shorter: the earlier hit no longer counts by then), … A window's end
  *   in the future (a skewed clock) is taken at `now` here, as its hit's expiry is. So a burst
  *   fires once, and sustained activity fires again about once per window — which keeps the
- *   behavior's expiry fresh while it goes on, without a hit per event. How many times it fires
- *   again may depend on arrival order within the allowed lateness: a late event completing an
- *   earlier window than the one that fired does not move that firing (README, "How time works").
+ *   behavior's expiry fresh while it goes on, without a hit per event. The firings are those of
+ *   event-time order whatever the arrival order (within the allowed lateness): a late event
+ *   completing an earlier window than one that fired moves that firing (its hit stays as made) and
+ *   so the next ones, and a hit is made for each firing beyond those made.
  * - State is bounded: entries older than `window + allowedLateness` behind the watermark are
  *   pruned, and at most `max(2 × count, 32)` entries are kept: the newest, of which those stamped
  *   after `now` hold at most half (bounded-keep.ts). `limits.maxAge` (the age of
@@ -86,7 +87,7 @@ function watermark(e: ReadonlyArray<[number, string]>, now: number): number | un
 }
 
 /**
- * Adds one event (time, id) to a series and reports the window it completes, if any.
+ * Adds one event (time, id) to a series and reports the firings it makes (usually none or one), oldest first.
  * Pure: returns a new state; the input state is not modified. An id already in the series is ignored.
  */
 export function addEvent(
@@ -96,38 +97,48 @@ export function addEvent(
   spec: CountSpec,
   now: number,
   limits: DetectorLimits,
-): { state: SlidingCount; crossing: Crossing | undefined; late: boolean } {
+): { state: SlidingCount; crossings: Crossing[]; late: boolean } {
   const prev: SlidingCount = isSlidingCount(state) ? state : { e: [], f: [] };
   const wmBefore = watermark(prev.e, now);
   const lateness = Math.max(0, limits.allowedLateness);
   if (!Number.isFinite(time) || (wmBefore !== undefined && time < wmBefore - lateness)) {
-    return { state: prev, crossing: undefined, late: true };
+    return { state: prev, crossings: [], late: true };
   }
   // An event seen again by its id, whatever its time: a retry of an event without a time of its
   // own is given the time it is read again.
-  for (let i = 0; i < prev.e.length; i++) if (prev.e[i]![1] === id) return { state: prev, crossing: undefined, late: false };
+  for (let i = 0; i < prev.e.length; i++) if (prev.e[i]![1] === id) return { state: prev, crossings: [], late: false };
   const at = bound(prev.e, time, true);
   const e = [...prev.e.slice(0, at), [time, id] as [number, string], ...prev.e.slice(at)];
-  const f = [...prev.f];
   const W = spec.window;
   const hold = typeof spec.expires_after === 'number' ? Math.min(W, spec.expires_after) : W;
 
-  let crossing: Crossing | undefined;
-  // Windows containing the new event end at an event time in [time, time + W].
-  for (let j = at; j < e.length && e[j]![0] <= time + W && !crossing; j++) {
+  // The firings are those event-time order makes — the earliest window reaching the count, then
+  // the earliest at least `hold` after the one before, … — whatever the arrival order: those before
+  // the new event stand (it ends no window before it), those from it on are worked out again (a
+  // late event may complete an earlier window, which moves the next ones). A firing is remembered at
+  // its end taken at most at `now`, where its hit's expiry counts from (reducer's hitExpiry): a burst
+  // stamped in the future silences the window only while its hit counts. The firings beyond as many
+  // as were made from the new event's time on are new: one hit each (a late event completing an
+  // earlier window may make room for a later one, or complete two windows `hold` apart).
+  const kept = prev.f.filter((x) => x < time);
+  const made = prev.f.length - kept.length;
+  let last = kept.length ? Math.max(...kept) : -Infinity;
+  const crossings: Crossing[] = [];
+  for (let j = at; j < e.length; j++) {
     const end = e[j]![0];
     if (j + 1 < e.length && e[j + 1]![0] === end) continue; // evaluate each end time once
+    const firedAt = Math.min(end, now);
+    if (firedAt - last < hold) continue;
     const lo = bound(e, end - W, false);
     const count = j - lo + 1;
-    // A firing is remembered at its end taken at most at `now`, where its hit's expiry counts from
-    // (reducer's hitExpiry): a burst stamped in the future silences the window only while its hit counts.
-    const firedAt = Math.min(end, now);
-    if (count < spec.count || f.some((x) => Math.abs(firedAt - x) < hold)) continue;
-    f.push(firedAt);
+    if (count < spec.count) continue;
+    kept.push(firedAt);
+    last = firedAt;
+    if (kept.length - (prev.f.length - made) <= made) continue;
     const ids = e.slice(Math.max(lo, j + 1 - MAX_IDS), j + 1).map((x) => x[1]);
-    crossing = { count, start: e[lo]![0], end, ids };
+    crossings.push({ count, start: e[lo]![0], end, ids });
   }
-  return { state: prune({ e, f }, spec, now, limits), crossing, late: false };
+  return { state: prune({ e, f: kept }, spec, now, limits), crossings, late: false };
 }
 
 /** Drops entries and firings no future on-time event can need, and caps the entry count. */

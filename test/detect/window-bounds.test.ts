@@ -7,6 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { behaviorSchema, type BehaviorKind } from '../../src/config/behaviors-schema.js';
 import { bruteForce } from '../../src/detect/brute-force.js';
 import { dlpDetection } from '../../src/detect/dlp-detection.js';
+import { highDlp } from '../../src/detect/high-dlp.js';
 import { mfaFatigue } from '../../src/detect/mfa-fatigue.js';
 import { newCountry } from '../../src/detect/new-country.js';
 import { sprayVerdict, type IpFailure } from '../../src/detect/password-spray.js';
@@ -80,5 +81,24 @@ describe('counting windows include both ends', () => {
       run(newCountry, params, [login(0, 'success', 'GB'), login(after, 'success', 'FR')], { now: T0 + 60 * DAY }).perEvent.at(-1)!;
     expect(learned(7 * DAY)).toHaveLength(1);
     expect(learned(7 * DAY - 1)).toEqual([]);
+  });
+});
+
+/** [name, detector, params, an event at `at` ms after T0]: the counting detectors whose repeat firings hold off once per window. */
+const repeating: Array<[string, Detector<never, never>, Record<string, unknown>, (at: number) => CanonicalEvent]> = [
+  ['threshold', threshold as never, parse('threshold', { kind: 'threshold', match: { type: 'access' }, count: 2, window: '10m' }), (at) => ev('access', at)],
+  ['dlp_detection', dlpDetection as never, parse('dlp_detection', { count: 2, window: '10m' }), (at) => ev('dlp', at, { severity: 'high' })],
+  ['high_dlp', highDlp as never, parse('high_dlp', { count: 2, window: '10m' }), (at) => ev('dlp', at, { severity: 'high' })],
+  ['mfa_fatigue (burst)', mfaFatigue as never, parse('mfa_fatigue', { count: 2, window: '10m' }), (at) => ev('mfa', at, { outcome: 'denied' })],
+];
+
+describe('repeat firings do not depend on arrival order', () => {
+  it.each(repeating)('%s: an event arriving late within state.allowed_lateness makes as many hits as in event-time order', (_name, d, params, make) => {
+    // Matches at 2, 10, 12 and 21 min: {2, 10} fires, then {12, 21} 11 min later.
+    const [a, b, c, e] = [2, 10, 12, 21].map((m) => make(m * MIN));
+    const hits = (order: CanonicalEvent[]) => run(d, params as never, order, { now: T0 + HOUR }).hits.length;
+    expect(hits([a!, b!, c!, e!])).toBe(2);
+    // The match at 10 arriving 2 min late: {2, 12} fires first.
+    expect(hits([a!, c!, b!, e!])).toBe(2);
   });
 });
