@@ -28,6 +28,7 @@ export const highDlp: Detector<HighDlpParams, SlidingCount> = {
   detect(window, { event, eventId }, params, now, limits) {
     if (!isDlpAtLeast(event, params.min_severity)) return { window, hits: [] };
     const r = addEvent(window, event.time, eventId, params, now, limits);
+    if (!r.crossings.length) return { window: r.state, hits: [] };
     const span = formatDuration(params.window);
     return {
       window: r.state,

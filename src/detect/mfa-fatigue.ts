@@ -135,7 +135,7 @@ export const mfaFatigue: Detector<MfaFatigueParams, MfaFatigueWindow> = {
     const t = addAttempt(w.t, [event.time, eventId, ...refusal(event)], spec, now, limits);
     // The burst counts the pushes the attempts keep: one too late behind the user's newest push or
     // approval is dropped by both (else the burst could fire with fewer pushes than `count` in its evidence).
-    const c = t.late ? { state: w.c, crossings: [] } : addEvent(w.c, event.time, eventId, spec, now, limits);
+    const c = t.late ? { state: w.c, crossings: [] as const } : addEvent(w.c, event.time, eventId, spec, now, limits);
     const hits: DetectorHit[] = [];
     for (const x of c.crossings) {
       const burst = burstHit(t.state, x.end, params);

@@ -173,6 +173,7 @@ export const threshold: Detector<ThresholdParams, ThresholdWindow> = {
     const { key, values } = groupOf(event, params.group_by);
     const r = addEvent(groups[key], event.time, eventId, params, now, limits);
     const next = tidy({ ...groups, [key]: r.state }, params, now, limits);
+    if (!r.crossings.length) return { window: next, hits: [] };
     const span = formatDuration(params.window);
     return {
       window: next,

@@ -86,6 +86,9 @@ function watermark(e: ReadonlyArray<[number, string]>, now: number): number | un
   return last === undefined ? undefined : Math.min(last[0], now);
 }
 
+/** No firing (shared: most events make none). */
+const NONE: readonly Crossing[] = Object.freeze([]);
+
 /**
  * Adds one event (time, id) to a series and reports the firings it makes (usually none or one), oldest first.
  * Pure: returns a new state; the input state is not modified. An id already in the series is ignored.
@@ -97,16 +100,16 @@ export function addEvent(
   spec: CountSpec,
   now: number,
   limits: DetectorLimits,
-): { state: SlidingCount; crossings: Crossing[]; late: boolean } {
+): { state: SlidingCount; crossings: readonly Crossing[]; late: boolean } {
   const prev: SlidingCount = isSlidingCount(state) ? state : { e: [], f: [] };
   const wmBefore = watermark(prev.e, now);
   const lateness = Math.max(0, limits.allowedLateness);
   if (!Number.isFinite(time) || (wmBefore !== undefined && time < wmBefore - lateness)) {
-    return { state: prev, crossings: [], late: true };
+    return { state: prev, crossings: NONE, late: true };
   }
   // An event seen again by its id, whatever its time: a retry of an event without a time of its
   // own is given the time it is read again.
-  for (let i = 0; i < prev.e.length; i++) if (prev.e[i]![1] === id) return { state: prev, crossings: [], late: false };
+  for (let i = 0; i < prev.e.length; i++) if (prev.e[i]![1] === id) return { state: prev, crossings: NONE, late: false };
   const at = bound(prev.e, time, true);
   const e = [...prev.e.slice(0, at), [time, id] as [number, string], ...prev.e.slice(at)];
   const W = spec.window;
@@ -138,7 +141,7 @@ export function addEvent(
     const ids = e.slice(Math.max(lo, j + 1 - MAX_IDS), j + 1).map((x) => x[1]);
     crossings.push({ count, start: e[lo]![0], end, ids });
   }
-  return { state: prune({ e, f: kept }, spec, now, limits), crossings, late: false };
+  return { state: prune({ e, f: kept }, spec, now, limits), crossings: crossings.length ? crossings : NONE, late: false };
 }
 
 /** Drops entries and firings no future on-time event can need, and caps the entry count. */
