@@ -131,7 +131,7 @@ export function outcomeHandlers(deps: OutcomeDeps, random: () => number) {
         if (job.data.invalidKeyRetried || deps.delivery.invalid_key_retry <= 0)
           return fail(ctx, 'failed', { outcome: 'rejected', status: o.status, err: o.err, description: o.description });
         await job.updateData({ ...job.data, invalidKeyRetried: true });
-        return retry(job, ctx, 'retry', deps.delivery.invalid_key_retry, { outcome: 'invalid_key', status: o.status, description: o.description });
+        return retry(job, ctx, 'retry', deps.delivery.invalid_key_retry, { outcome: 'invalid_key', status: o.status, err: o.err, description: o.description });
       case 'rate_limited': {
         // Retry-After is honoured as a floor under the backoff, as a 5xx's: `Retry-After: 0` (or a
         // date past) repeated must not resend at once, again and again, until the horizon.
