@@ -136,6 +136,12 @@ describe('SETs as an outside receiver audits them', () => {
 
     const all = [...of(alice), ...of(bob)];
     expect(all).toHaveLength(21);
+    // The JWKS: public keys only, each with its kid, alg and use; every SET's kid is there, for its alg.
+    for (const k of v.jwks.keys) {
+      expect(Object.keys(k).filter((m) => ['d', 'p', 'q', 'dp', 'dq', 'qi'].includes(m))).toEqual([]);
+      expect(k).toMatchObject({ kid: expect.any(String), alg: expect.stringMatching(/^(ES256|RS256)$/), use: 'sig' });
+    }
+    for (const s of all) expect(v.jwks.keys.find((k) => k.kid === s.header.kid)?.alg).toBe(s.header.alg);
     const claims = new Map<ReceivedSet, Record<string, unknown>>();
     for (const s of all) claims.set(s, await check(s, v));
     // jti unique across every SET; txn shared by the receivers' copies of one change, one per change.
@@ -143,6 +149,15 @@ describe('SETs as an outside receiver audits them', () => {
     const txns = new Map<string, string[]>();
     for (const s of all) txns.set(claims.get(s)!.txn as string, [...(txns.get(claims.get(s)!.txn as string) ?? []), s.path]);
     expect([...txns.values()].map((p) => p.sort())).toEqual(Array.from({ length: 7 }, () => ['/iss', '/okta', '/rx']));
+    // The audit log records each SET sent, once, by its jti.
+    const receiverOf: Record<string, string> = { '/rx': 'rx', '/iss': 'iss', '/okta': 'okta' };
+    const delivered = [...(await audit(alice, 'rx')), ...(await audit(bob, 'rx')), ...(await audit(alice, 'iss')), ...(await audit(bob, 'iss'))];
+    delivered.push(...(await audit(alice, 'okta')), ...(await audit(bob, 'okta')));
+    for (const s of all) {
+      const entries = delivered.filter((e) => e.action === 'set.delivered' && e.details.jti === claims.get(s)!.jti);
+      expect(entries).toHaveLength(1);
+      expect(entries[0]!.details).toMatchObject({ receiver: receiverOf[s.path], status: 202, user: userOf(s) });
+    }
 
     const events = (user: string, path: string) => of(user, path).map((s) => eventOf({ claims: claims.get(s) as ReceivedSet['claims'] }));
     // CAEP risk-level-change (kind ssf): upper-case levels, principal USER, risk_reason; the policy's session-revoked between HIGH and LOW.
