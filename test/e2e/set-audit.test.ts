@@ -232,6 +232,34 @@ describe('SETs as an outside receiver audits them', () => {
     },
   );
 
+  it('per-user order across a 5xx: MEDIUM answered 503, HIGH queued behind it — the receiver accepts no older level after a newer one', async () => {
+    const user = 'order-5xx@example.com';
+    const levelOf = (x: ReceivedSet): string => eventOf(x).body.current_level as string;
+    let first = true;
+    h.receiver.respond = (s) => {
+      if (s.path !== '/rx' || userOf(s) !== user || levelOf(s) !== 'MEDIUM' || !first) return { status: 202 };
+      first = false;
+      return { status: 503, headers: { 'retry-after': '1' } };
+    };
+    await add('activity', dlp(user));
+    await waitFor(() => of(user, '/rx').length >= 1, { what: 'the 503' });
+    await add('activity', criticalDetection(user));
+    await waitFor(async () => (await audit(user)).filter((e) => e.action === 'set.delivered' || e.action === 'set.superseded').length >= 2, {
+      what: 'both settled',
+    });
+    await new Promise((r) => setTimeout(r, 1500));
+    const sent = of(user, '/rx');
+    expect(levelOf(sent[0]!)).toBe('MEDIUM'); // the one answered 503
+    const accepted = sent.slice(1).map(levelOf);
+    expect(['HIGH', 'MEDIUM,HIGH']).toContain(accepted.join());
+    expect(accepted.at(-1)).toBe('HIGH');
+    expect(eventOf(sent.at(-1)!).body.previous_level).toBe('MEDIUM');
+    // What was sent is audited: the 503 as a retry, then each SET delivered or superseded once.
+    const actions = (await audit(user)).map((e) => e.action);
+    expect(actions[0]).toBe('set.retry');
+    expect(actions.filter((a) => a === 'set.delivered' || a === 'set.superseded')).toHaveLength(2);
+  });
+
   it('a redirect to the same origin is not followed either (one request; permanent, audited)', async () => {
     const user = 'same-origin@example.com';
     h.receiver.respond = (s) =>
