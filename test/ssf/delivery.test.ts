@@ -212,7 +212,8 @@ describe('SET delivery worker', () => {
     expect(rx.requests).toHaveLength(2);
     const log = await auditOf('rsig');
     expect(log.map((e) => e.action)).toEqual(['set.retry', 'set.delivered']);
-    expect(log[0]!.details).toMatchObject({ outcome: 'invalid_key', status: 400 });
+    // The receiver's own code, as sent (docs/interfaces.md §4), not only the outcome riskstream gave it.
+    expect(log[0]!.details).toMatchObject({ outcome: 'invalid_key', status: 400, err: 'authentication_failed' });
   });
 
   it('401 fails without retry and is reported as unauthorized', async () => {
