@@ -4,13 +4,14 @@
  * (`jwks_uri`), `iss` equal to the metadata's `issuer`; a user's level raised, raised again, lowered
  * by an admin's reset and by expiry, and a session revoked by policy and by an admin — each SET's
  * claims and event checked against RFC 8417 / CAEP 1.0 / Okta ITP; RFC 8935 §2.3 error codes
- * (retried or dropped, and audited, as docs/interfaces.md §4 says), and a redirect to the same
- * origin not followed either.
+ * (retried or dropped, and audited, as docs/interfaces.md §4 says), per-user order across a 5xx,
+ * a redirect to the same origin not followed either, and the Okta receiver's RS256 key rotated.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createLocalJWKSet, decodeProtectedHeader, jwtVerify, type JSONWebKeySet } from 'jose';
+import { parse, stringify } from 'yaml';
 import { afterAll, describe, expect, it } from 'vitest';
 import { generateKeyFiles } from '../../src/ssf/keys.js';
 import { waitFor } from '../helpers/redis.js';
@@ -270,5 +271,28 @@ describe('SETs as an outside receiver audits them', () => {
     expect(h.receiver.received.filter((s) => s.path === '/rx-moved')).toHaveLength(0);
     expect(of(user, '/rx')).toHaveLength(1);
     expect((await audit(user)).at(-1)!.details).toMatchObject({ status: 307, outcome: 'rejected' });
+  });
+  it("the Okta receiver's RS256 key (a signing.keys entry) rotated by SIGHUP: the old kid stays in the JWKS, new SETs carry the new kid and verify", async () => {
+    const before = (await verifier()).jwks.keys.find((k) => k.alg === 'RS256')!.kid!;
+    await generateKeyFiles('RS256', rsa, 'okta-next');
+    const file = join(h.cfg.dir, 'riskstream.yaml');
+    const c = parse(readFileSync(file, 'utf8')) as { signing: { keys: Array<{ key_file: string }> } };
+    c.signing.keys[0]!.key_file = join(rsa, 'okta-next.pem');
+    writeFileSync(file, stringify(c));
+    h.worker.child.kill('SIGHUP');
+    const v = await waitFor(
+      async () => {
+        const x = await verifier();
+        return x.jwks.keys.filter((k) => k.alg === 'RS256').length >= 2 ? x : null;
+      },
+      { what: 'the new RS256 key published' },
+    );
+    expect(v.jwks.keys.map((k) => k.kid)).toContain(before);
+    const user = 'rotated@example.com';
+    h.receiver.respond = () => ({ status: 202 });
+    await add('activity', criticalDetection(user));
+    const set = await waitFor(() => of(user, '/okta')[0], { what: 'the Okta SET' });
+    expect(set.header.kid).not.toBe(before);
+    await check(set, v);
   });
 });
