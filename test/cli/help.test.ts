@@ -60,6 +60,18 @@ describe('every command answers --help with exit 0', () => {
     expect(r.out).toContain('Usage: riskstream risk');
   });
 
+  it('risk with an empty user is refused as risk show with one is, not its help with exit 0 (found by a black-box audit)', async () => {
+    for (const args of [
+      ['risk', ''],
+      ['risk', ' '],
+      ['risk', 'show', ''],
+    ]) {
+      const r = await exitOf([...args, '--config', 'no-such-config-dir']);
+      expect(r.code, args.join(' ')).toBe(1);
+      expect(r.out).not.toContain('Usage:');
+    }
+  });
+
   it('as a real process: riskstream --help, riskstream sessions revoke --help', async () => {
     const [top, nested] = await Promise.all([runCli(['--help']), runCli(['sessions', 'revoke', '--help'])]);
     expect(top.code).toBe(0);

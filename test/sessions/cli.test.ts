@@ -65,6 +65,11 @@ describe('riskstream sessions', () => {
     expect(out).toMatch(/Devices\nDEVICE\s+LAST_SEEN/);
   });
 
+  it('list --user with an empty user, or with --cursor, is refused as the API’s ?user= is (found by a black-box audit: everyone’s sessions listed, the cursor ignored, exit 0)', async () => {
+    for (const blank of ['', '  ']) await expect(run('list', '--user', blank)).rejects.toMatchObject({ code: 'BAD_REQUEST' });
+    await expect(run('list', '--user', 'alice@example.com', '--cursor', 'WzEsImEiXQ')).rejects.toMatchObject({ code: 'BAD_REQUEST' });
+  });
+
   it('show prints the identity, claims and posture', async () => {
     const { out } = await run('show', 'cli-1');
     expect(out).toMatch(/claim\.email\s+alice@example\.com/);

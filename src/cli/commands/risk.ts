@@ -60,8 +60,9 @@ async function withServices(configPath: string, run: (cli: Awaited<ReturnType<ty
 
 /** Prints `user`'s level explained (or its API view with `json`). */
 async function show(user: string, config: string, json: boolean | undefined): Promise<void> {
+  const u = userArg(user); // refused before connecting: `user: must not be empty`, `longer than 1024 characters`
   await withServices(config, async (_cli, s) => {
-    const v = await s.risk.get(userArg(user));
+    const v = await s.risk.get(u);
     const recent = json ? [] : ((await s.risk.events(v.user, { limit: 5 })).events as Array<Record<string, unknown>>);
     print(json ? `${JSON.stringify(v, null, 2)}\n` : explain(v, Date.now(), recent));
   });
@@ -76,7 +77,8 @@ export function riskCommand(program: Command): void {
     .option('-c, --config <path>', 'config directory or file', DEFAULT_CONFIG)
     .option('--json', 'print JSON')
     .action(async (user: string | undefined, o: { config: string; json?: boolean }) => {
-      if (!user) return risk.help();
+      // No user: the help. An empty one (`risk "$U"` with U unset) is refused as `risk show ''` is, exit 1.
+      if (user === undefined) return risk.help();
       await show(user, o.config, o.json);
     });
   // Options given before a subcommand (`risk -c dir list`) are risk's: the subcommands fall back to them.

@@ -4,7 +4,7 @@ import { knownSecrets } from '../../secrets/known-secrets.js';
 import type { RedisClient } from '../../redis/client.js';
 import { AuditLog } from '../../audit/audit-log.js';
 import type { Config } from '../../config/load.js';
-import { isRiskstreamError } from '../../errors.js';
+import { isRiskstreamError, RiskstreamError } from '../../errors.js';
 import type { Keys } from '../../keys.js';
 import type { SessionIdentity } from '../../sessions/identity.js';
 import { DEFAULT_REVOKE_REASON, type RevocationSink } from '../../sessions/revoke.js';
@@ -103,11 +103,16 @@ export function makeSessionsCommand(sinkFactory: CliSinkFactory = setQueueSinkFa
       .option('--json', 'print JSON')
       .option('-c, --config <path>', 'config directory or file', DEFAULT_CONFIG)
       .action(async (o: { user?: string; limit: string; cursor?: string; json?: boolean; config: string }) => {
+        // As the API's `?user=`: an empty --user is refused (never everyone's sessions), and a user's
+        // sessions come in one page (a --cursor with it would be ignored).
+        const user = o.user === undefined ? undefined : userArg(o.user);
+        if (user !== undefined && o.cursor !== undefined) {
+          throw new RiskstreamError('BAD_REQUEST', "--cursor and --user cannot be combined: a user's sessions come in one page");
+        }
         const cli = await openCli(o.config);
         try {
           const store = createSessionStore(cli.redis, cli.keys, () => cli.config.raw.sessions);
-          if (o.user) {
-            const user = userArg(o.user);
+          if (user !== undefined) {
             const [sessions, devices] = await Promise.all([store.listUser(user), store.devices(user)]);
             if (o.json) return void print(`${JSON.stringify({ user, sessions, devices }, null, 2)}\n`);
             print(table(sessions.map(row)));
