@@ -2,6 +2,7 @@ import { Command } from 'commander';
 import { registerCommands } from './commands/index.js';
 import { escapeControlsKeepLines } from './terminal-text.js';
 import { cliErrorText } from './common.js';
+import { endOnClosedStdout } from './closed-stdout.js';
 
 /** The `riskstream` command line. */
 export async function main(argv: string[] = process.argv): Promise<void> {
@@ -11,6 +12,7 @@ export async function main(argv: string[] = process.argv): Promise<void> {
     .showHelpAfterError()
     .enablePositionalOptions();
   registerCommands(program);
+  endOnClosedStdout(argv[2]);
   await program.parseAsync(argv);
 }
 
