@@ -1,7 +1,7 @@
 import type { RedisClient } from '../redis/client.js';
 import type { Keys } from '../keys.js';
 import type { AuditLog } from '../audit/audit-log.js';
-import { SessionStore } from './store.js';
+import { SessionStore, type SessionStoreOptions } from './store.js';
 import type { SessionSettings } from './identity.js';
 import {
   drainRevocationNotices,
@@ -38,7 +38,12 @@ export function createSessionService(deps: { store: SessionStore; audit: AuditLo
   };
 }
 
-/** Convenience: a store bound to the live `sessions` settings (re-read on every put for reloads). */
-export function createSessionStore(redis: RedisClient, keys: Keys, settings: () => SessionSettings, now?: () => number): SessionStore {
-  return new SessionStore(redis, keys, { maxPerUser: () => settings().max_per_user, redactClaims: () => settings().redact_claims, ...(now ? { now } : {}) });
+/** Convenience: a store bound to the live `sessions` settings (re-read on every put for reloads); `opts`: a clock, read-only reads. */
+export function createSessionStore(
+  redis: RedisClient,
+  keys: Keys,
+  settings: () => SessionSettings,
+  opts: Pick<SessionStoreOptions, 'now' | 'readOnly'> = {},
+): SessionStore {
+  return new SessionStore(redis, keys, { maxPerUser: () => settings().max_per_user, redactClaims: () => settings().redact_claims, ...opts });
 }

@@ -29,6 +29,8 @@ export interface SessionStoreOptions {
    * identities read for admins (get, listings, revocations) have them "[redacted]" whenever stored.
    */
   redactClaims?: () => readonly string[];
+  /** True: reads write nothing (stale index members skipped, not pruned), for a read-only Redis user. */
+  readOnly?: boolean;
 }
 
 /** Identities ready for a commit: the commands, and what reads their outcomes afterwards. */
@@ -71,7 +73,7 @@ export class SessionStore {
     this.redactClaims = opts.redactClaims ?? (() => []);
     const max = opts.maxPerUser ?? 100;
     this.maxPerUser = typeof max === 'function' ? max : () => max;
-    this.ctx = { redis, keys, now: () => this.now(), live: (raw) => this.live(raw) };
+    this.ctx = { redis, keys, now: () => this.now(), live: (raw) => this.live(raw), prune: !opts.readOnly };
   }
 
   /** The tombstone key of a revoked session of `user` (beside the session). */

@@ -111,7 +111,8 @@ export function makeSessionsCommand(sinkFactory: CliSinkFactory = setQueueSinkFa
         }
         const cli = await openCli(o.config);
         try {
-          const store = createSessionStore(cli.redis, cli.keys, () => cli.config.raw.sessions);
+          // Writes nothing (no pruning on the way): it runs as a read-only Redis user (docs/operations.md).
+          const store = createSessionStore(cli.redis, cli.keys, () => cli.config.raw.sessions, { readOnly: true });
           if (user !== undefined) {
             const [sessions, devices] = await Promise.all([store.listUser(user), store.devices(user)]);
             if (o.json) return void print(`${JSON.stringify({ user, sessions, devices }, null, 2)}\n`);
@@ -141,7 +142,7 @@ export function makeSessionsCommand(sinkFactory: CliSinkFactory = setQueueSinkFa
       .action(async (id: string, o: { json?: boolean; config: string }) => {
         const cli = await openCli(o.config);
         try {
-          const s = await createSessionStore(cli.redis, cli.keys, () => cli.config.raw.sessions).get(id);
+          const s = await createSessionStore(cli.redis, cli.keys, () => cli.config.raw.sessions, { readOnly: true }).get(id);
           if (!s) {
             process.stderr.write('riskstream: no active session with this id\n');
             process.exitCode = 1;
