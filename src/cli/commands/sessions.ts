@@ -106,7 +106,7 @@ export function makeSessionsCommand(sinkFactory: CliSinkFactory = setQueueSinkFa
         // As the API's `?user=`: an empty --user is refused (never everyone's sessions), and a user's
         // sessions come in one page (a --cursor with it would be ignored).
         const user = o.user === undefined ? undefined : userArg(o.user);
-        if (user !== undefined && o.cursor !== undefined) {
+        if (user !== undefined && o.cursor) {
           throw new RiskstreamError('BAD_REQUEST', "--cursor and --user cannot be combined: a user's sessions come in one page");
         }
         const cli = await openCli(o.config);
