@@ -22,7 +22,7 @@ export type PushOutcome =
   | { kind: 'invalid_key'; status: 400; err: 'invalid_key' | 'authentication_failed'; description?: string }
   /** 401 / 403: our Authorization is wrong (`err` as the receiver sent it, if it did). */
   | { kind: 'unauthorized'; status: number; err?: PushErrorCode; description?: string }
-  /** 429; `retryAfterMs` from Retry-After when present. */
+  /** 429; `retryAfterMs` from Retry-After when present, else from Okta's X-Rate-Limit-Reset. */
   | { kind: 'rate_limited'; status: 429; retryAfterMs?: number }
   /** 5xx, 408, timeout or network error; `retryAfterMs` from a 5xx's (a 503's) Retry-After when present. */
   | { kind: 'retryable'; status?: number; reason: 'http' | 'timeout' | 'network'; message: string; retryAfterMs?: number }
@@ -68,6 +68,17 @@ export function parseRetryAfter(value: string | null | undefined, now: number): 
   // would read it as the process's local time.
   const at = Date.parse(ASCTIME.test(v) ? `${v} GMT` : v);
   return Number.isNaN(at) ? undefined : Math.max(0, at - now);
+}
+
+/**
+ * Parses Okta's `X-Rate-Limit-Reset` (when the rate-limit window resets, in UTC epoch seconds), which
+ * Okta sends on a 429 instead of Retry-After, into a delay in ms from `now`; undefined when absent or
+ * not epoch seconds. A time past gives 0.
+ */
+export function parseRateLimitReset(value: string | null | undefined, now: number): number | undefined {
+  const v = value?.trim();
+  if (!v || !/^\d{9,11}$/.test(v)) return undefined;
+  return Math.max(0, Number(v) * 1000 - now);
 }
 
 /** Reads at most {@link MAX_ERROR_BODY} bytes of an error answer and picks `err` / `description`. */
@@ -132,7 +143,10 @@ export async function classifyResponse(res: IncomingMessage, now: number, timeou
     return { kind: 'delivered', status };
   }
   const header = res.headers['retry-after'];
-  const retryAfterMs = parseRetryAfter(Array.isArray(header) ? header[0] : header, now);
+  const reset = res.headers['x-rate-limit-reset'];
+  const retryAfterMs =
+    parseRetryAfter(Array.isArray(header) ? header[0] : header, now) ??
+    (status === 429 ? parseRateLimitReset(Array.isArray(reset) ? reset[0] : reset, now) : undefined);
   const after = retryAfterMs === undefined ? {} : { retryAfterMs };
   if (status === 429) {
     discard(res, timeoutMs);

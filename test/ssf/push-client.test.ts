@@ -2,6 +2,7 @@ import { createServer as createHttpServer, type ServerResponse } from 'node:http
 import { createServer } from 'node:net';
 import { afterAll, describe, expect, it } from 'vitest';
 import { parseRetryAfter, pushSet } from '../../src/ssf/push-client.js';
+import { parseRateLimitReset } from '../../src/ssf/push-response.js';
 import { startReceiver, type Answer } from './helpers.js';
 
 // A syntactically valid compact JWS is enough: the test receiver only decodes it.
@@ -99,6 +100,27 @@ describe('pushSet (RFC 8935)', () => {
     const out = await pushSet({ endpoint: rx.url, set: SET, timeoutMs: 2000, now: () => now });
     expect(out.kind).toBe('rate_limited');
     expect((out as { retryAfterMs: number }).retryAfterMs).toBeGreaterThan(8_000);
+  });
+
+  it('429 from Okta: its X-Rate-Limit-Reset (epoch seconds) is the wait when Retry-After is absent; Retry-After wins when both come', async () => {
+    const now = 1_795_420_800_000;
+    const reset = String(now / 1000 + 42);
+    const okta = await answerWith({ status: 429, headers: { 'x-rate-limit-limit': '600', 'x-rate-limit-remaining': '0', 'x-rate-limit-reset': reset } });
+    expect(await pushSet({ endpoint: okta.url, set: SET, timeoutMs: 2000, now: () => now })).toEqual({
+      kind: 'rate_limited',
+      status: 429,
+      retryAfterMs: 42_000,
+    });
+    const both = await answerWith({ status: 429, headers: { 'retry-after': '3', 'x-rate-limit-reset': reset } });
+    expect(await pushSet({ endpoint: both.url, set: SET, timeoutMs: 2000, now: () => now })).toEqual({ kind: 'rate_limited', status: 429, retryAfterMs: 3000 });
+  });
+
+  it.each([
+    ['a reset already past', String(1_795_420_800 - 5), 0],
+    ['not epoch seconds (a delta)', '30', undefined],
+    ['not a number', 'soon', undefined],
+  ])('parseRateLimitReset: %s', (_name, value, ms) => {
+    expect(parseRateLimitReset(value, 1_795_420_800_000)).toBe(ms);
   });
 
   it('an Authorization value HTTP cannot carry (CR/LF, a control or non-ASCII character) is a permanent failure, nothing sent, never a throw', async () => {
