@@ -78,10 +78,12 @@ export function applyItems(user: string, state: UserState, items: readonly Route
       }
       const now = arrivalOf(item.k, ctx.now);
       const r = reset(out.state, now, c.reason);
-      const previous = out.state.level;
+      // The reset's own change (one for an expiry may come before it): its previous level is the one after that expiry.
+      const own = r.changes.find((ch) => ch.initiatingEntity === 'admin');
+      const previous = own?.previous ?? r.state.level;
       out.state = r.state;
       for (const ch of r.changes) out.events.push({ user, kind: 'change', data: ch });
-      out.results.push({ req: c.req, user, outcome: { found: true, previous, level: r.state.level, version: r.state.version, change: r.changes[0] ?? null } });
+      out.results.push({ req: c.req, user, outcome: { found: true, previous, level: r.state.level, version: r.state.version, change: own ?? null } });
       out.audits.push({
         action: 'risk.reset',
         actor: c.actor,

@@ -117,10 +117,14 @@ export function expire(state: UserState, now: number): ReduceResult {
  * Admin reset: clears active behaviors and detector windows; level falls to low; the event ids of the
  * behaviors cleared are remembered as vouched for (the latest {@link VOUCHED_IDS}), and the same
  * events delivered again are ignored, as are those already recorded as expired on arrival (pure).
+ * What expired by `now` expires first (its change before the reset's), as when the expiry sweep
+ * came first: the result never depends on whether it had (a sweep held back by unrouted input).
  */
-export function reset(state: UserState, now: number, reason: string): ReduceResult {
+export function reset(prior: UserState, now: number, reason: string): ReduceResult {
+  const expired = expire(prior, now);
+  const state = expired.state;
   const next = structuredClone(state);
-  const changes: LevelChange[] = [];
+  const changes: LevelChange[] = [...expired.changes];
   // The events behind the behaviors cleared are vouched for: one delivered again (a shipper's retry,
   // a replayed file) is ignored, or it would raise the user again for what the admin cleared.
   const vouched = new Set(vouchedOf(state));

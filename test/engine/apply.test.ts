@@ -169,6 +169,24 @@ describe('applyItems: reset control items', () => {
     expect(a.failed).toEqual([]);
   });
 
+  it('a reset arriving after a behavior expired, before any sweep: the expiry change first, then the reset from the level left (as when the sweep came first)', () => {
+    // EDR (high, 6 h) an hour before T0, DLP (medium, 24 h) at T0; the reset arrives at T0 + 5.5 h, after the EDR expired.
+    const before = applyItems(USER, emptyState(USER), [edr('e-1', -HOUR), dlp('d-1', 0)], CTX).state;
+    expect(before).toMatchObject({ level: 'high', version: 1 });
+    const id = `${T0 + 5.5 * HOUR}-0`;
+    const k = orderKey(id, 2);
+    const req: RoutedItem = { k: [k.ms, k.seq], s: CONTROL, i: id, c: { op: 'reset', req: 'req-x', user: USER, actor: 'admin:ops', reason: 'r' } };
+    const a = applyItems(USER, before, [req], CTX);
+    expect(a.events.map((e) => e.data as { version: number; previous: string; current: string; initiatingEntity: string })).toMatchObject([
+      { version: 2, previous: 'high', current: 'medium', initiatingEntity: 'system' },
+      { version: 3, previous: 'medium', current: 'low', initiatingEntity: 'admin' },
+    ]);
+    expect(a.results).toEqual([
+      { req: 'req-x', user: USER, outcome: { found: true, previous: 'medium', level: 'low', version: 3, change: a.events[1]!.data } },
+    ]);
+    expect(a.audits[0]!.details).toMatchObject({ previous: 'medium', level: 'low', version: 3 });
+  });
+
   it('a known user already low: found, no change (change null), still audited', () => {
     const before = applyItems(USER, emptyState(USER), [login('l-1', 'London', 0)], CTX).state;
     expect(before).toMatchObject({ level: 'low', version: 0 });

@@ -417,6 +417,23 @@ describe('reset', () => {
     expect(reduce(twice, [dlp('d-1', 3 * HOUR), dlp('d-2', 4 * HOUR)], BEHAVIORS, NOW + 6 * MIN, LIMITS).hits).toEqual([]);
   });
 
+  it('a reset after a behavior expired gives what the expiry sweep then the reset give, whether the sweep came first or not', () => {
+    // EDR (high, 6 h) at 08:00 and DLP (medium, 24 h) at 09:00: at 15:00 the EDR has expired, not yet swept.
+    const s = stored(reduce(emptyState(USER), [edr('e-1', 0), dlp('d-1', HOUR)], BEHAVIORS, T0 + HOUR, LIMITS).state);
+    expect(s.level).toBe('high');
+    const at = T0 + 7 * HOUR;
+    const swept = expire(s, at);
+    const afterSweep = reset(stored(swept.state), at, 'x');
+    const direct = reset(s, at, 'x');
+    expect(swept.changes.map((c) => `${c.previous}→${c.current}`)).toEqual(['high→medium']);
+    expect(direct.changes).toEqual([...swept.changes, ...afterSweep.changes]);
+    expect(direct.changes.map((c) => `v${c.version} ${c.previous}→${c.current} ${c.initiatingEntity}`)).toEqual([
+      'v2 high→medium system',
+      'v3 medium→low admin',
+    ]);
+    expect(direct.state).toEqual(afterSweep.state);
+  });
+
   it('resetting a LOW user changes no level and emits nothing', () => {
     const r = reset(reduce(emptyState(USER), [login('l-1', 'London', 0, '81.2.69.142')], BEHAVIORS, NOW, LIMITS).state, NOW, 'x');
     expect(r.changes).toEqual([]);
