@@ -408,6 +408,15 @@ describe('black-box crash check (issue 16): faults at start, reload, delivery an
     // 1. The router (the worker routing the input) paused past its lease while chunks arrive, its reads
     //    held: the other takes the router and its partitions; then woken (what it held is routed by the other).
     await nextChunk();
+    // Not before the users reset at 2½ are known (else their resets get 404, which the reference's do not).
+    await waitFor(
+      async () =>
+        (await Promise.all(resetUsers(p).map(async (u) => (await get(run, `/v1/users/${encodeURIComponent(u)}/risk`)) !== 'HTTP 404'))).every(Boolean),
+      {
+        timeout: 10_000,
+        what: 'the users to reset known',
+      },
+    );
     const routes = async (w: WorkerProcess): Promise<boolean> => (await metric(run, w, 'riskstream_engine_router_owned')) === 1;
     const router = (await waitFor(async () => ((await routes(live[0]!)) ? 1 : (await routes(live[1]!)) ? 2 : 0), { timeout: 10_000, what: 'a router' })) - 1;
     await jitter(100);
