@@ -6,17 +6,18 @@
  *   no level),
  * - partly raise levels for hours,
  * - and for some users expire WHILE the run goes on (high → medium: a high hit with 2 chunk
- *   intervals of life left when it arrives, beside a medium one),
- * fed while ONE worker meets the faults the other engine tests leave out — killed -9 right after
- * it listens (leases re-acquired), during a configuration reload (SIGHUP), right after the
- * receiver got a SET (delivery not yet marked done; the receiver also answers 503 now and then),
- * paused (SIGSTOP) past its lease and woken, and paused while a new process with its identity
- * takes over, then woken (it must be fenced) — and then TWO workers under the default identity,
- * killed within 30 ms of a chunk (while routing), paused past the lease, killed during a reload.
- * Each must give, per user, the fault-free run's level, version, FULL risk-event history (every
- * field but processing times and row ids, `expired_on_arrival` included), risk view, sessions and
- * place in the users-by-level listing,
- * and SETs in per-user order ending on the same levels.
+ *   intervals of life left when it arrives, beside a medium one), some of them then reset by an
+ *   admin half an interval after their expiry,
+ * fed while ONE worker meets the faults the other engine tests leave out — paused (SIGSTOP) past
+ * its lease and woken, paused while a new process with its identity takes over, then woken (it
+ * must be fenced), killed -9 during a configuration reload (SIGHUP), right after it listens
+ * (leases re-acquired) and right after the receiver got a SET (delivery not yet marked done; the
+ * receiver also answers 503 now and then) — and TWO workers under the default identity: the router
+ * paused past its lease (the expiry sweep held back by the input it left unrouted), each killed
+ * within 30 ms of a chunk (while routing), one killed during a reload. Each must give, per user,
+ * the fault-free run's level, version, FULL risk-event history (every field but processing times
+ * and row ids, `expired_on_arrival` included), risk view, sessions and place in the
+ * users-by-level listing, and SETs in per-user order ending on the same levels.
  */
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
