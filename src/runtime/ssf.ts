@@ -223,7 +223,8 @@ export async function buildSsf(deps: SsfDeps): Promise<SsfRuntime> {
       await recordOn();
       if (worker) {
         await worker.close();
-        start();
+        // A close that began meanwhile (a SIGTERM during the reload) has closed the old one: start none after it.
+        if (!closed) start();
       }
     },
     close: async () => {

@@ -219,6 +219,8 @@ async function start(opts: WorkerOptions, watch: StartWatch): Promise<WorkerHand
     onBatch: (l) => void listeners.push(l),
     workerId: identity.id,
     reload: oneAtATime(async (path?: string) => {
+      // Draining: the configuration would serve nothing more, and its writes race the close.
+      if (stopping) return void logger.warn('reload skipped: the worker is shutting down');
       const prev = config;
       const { next, ignored } = await loadForReload(path ?? opts.configPath ?? config.dir, config, {
         audit,
