@@ -11,6 +11,14 @@ import { revokedUse } from '../detect/captured-session.js';
 import { usesSession } from '../sessions/captured.js';
 import { isSessionLogin } from '../sessions/identity.js';
 
+/** How the reason of a dead letter whose scoring threw starts; its error code follows. */
+const PROCESSING_FAILED = 'processing_failed: ';
+
+/** The error code of a dead letter whose scoring threw (`processing_failed: <code>`); undefined for any other reason. */
+export function processingFailedCode(reason: string): string | undefined {
+  return reason.startsWith(PROCESSING_FAILED) ? reason.slice(PROCESSING_FAILED.length) : undefined;
+}
+
 /** One step's apply: the owner's partitions and states, the step's context, report, starting states and dead letters. */
 export interface StepApply {
   /** The owner's partitions now (one lost, taken again or rewound is another object, or none). */
@@ -164,7 +172,7 @@ export function applyPartition(p: number, o: Owned, routed: RoutedItem[], users:
     if (a.applied.length) buildSessions(a.applied, (evs) => step.parts.sessions.build(evs), d, find);
     // Revoked by the relay after this commit, which stores their identities (no session audit: none stored, nothing to revoke).
     if (a.late && step.parts.sessions.enabled?.()) for (const l of a.late) (d.late ??= []).push({ user, data: l });
-    for (const f of a.failed) step.bad.push({ raw: rawOf(f.item), reason: `processing_failed: ${f.code}` });
+    for (const f of a.failed) step.bad.push({ raw: rawOf(f.item), reason: `${PROCESSING_FAILED}${f.code}` });
     report.applied += items.length - a.failed.length;
   }
   const last = routed[routed.length - 1]!.k;

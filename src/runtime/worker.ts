@@ -31,6 +31,7 @@ import { commitSettingsOf, startEngine } from './engine.js';
 import { claimWorkerId } from '../engine/worker-id.js';
 import { claimPartitionCount } from '../engine/partition-count.js';
 import { resetUser } from '../engine/offline-reset.js';
+import { processingFailedCode } from '../engine/owner-apply.js';
 import { startUpkeep } from './worker-upkeep.js';
 import { restoreSharedRecords } from './shared-records.js';
 import { refreshGauges } from './worker-gauges.js';
@@ -140,7 +141,11 @@ async function start(opts: WorkerOptions, watch: StartWatch): Promise<WorkerHand
       sessions: sessions.engine,
       deadLetter: async (bad) => {
         const written = await ingest.deadLetter(bad);
-        bad.forEach((b, i) => written[i] && metrics.poisoned.inc({ stream: b.raw.stream, code: b.reason.slice(b.reason.indexOf(':') + 2) }));
+        // Only those whose scoring threw: an entry that is no routed items is a dead letter, not poisoned (its reason is a decoder's message).
+        bad.forEach((b, i) => {
+          const code = processingFailedCode(b.reason);
+          if (written[i] && code !== undefined) metrics.poisoned.inc({ stream: b.raw.stream, code });
+        });
       },
       committed: (changes) => ssf.enqueueCommitted(changes),
       relay: (users) => void relay.relay(users).catch((err: unknown) => logger.warn({ err }, 'relay failed; the outbox is relayed again by the sweep')),

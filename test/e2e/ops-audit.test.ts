@@ -60,3 +60,15 @@ it('a SIGHUP while the worker drains is not a refused reload: it resolves, count
   expect(metrics).not.toMatch(/riskstream_config_reloads_total\{/);
   expect(await h2.redis.xlen(h2.keys.auditStream)).toBe(audited);
 }, 40_000);
+
+const h3 = inProcessWorker('ops-audit-3');
+
+it('a partition-stream entry that is no routed items (written by something else) counts as dead-lettered, not as poisoned with its decoder message as a `code`', async () => {
+  const worker = await h3.start({});
+  const stream = h3.keys.partitionIn(0);
+  for (const junk of ['garbage', '{"a":1}', '[1,2']) await h3.redis.xadd(stream, '*', 'v', junk);
+  await waitFor(async () => ((await h3.redis.xlen(`${h3.prefix}:dead-letter`)) === 3 ? true : undefined), { what: 'three dead letters' });
+  const metrics = (await worker.metrics.render()).body;
+  expect(metrics).toContain(`riskstream_events_dead_lettered_total{stream="${stream}"} 3`);
+  expect(metrics).not.toMatch(/^riskstream_events_poisoned_total\{/m);
+}, 40_000);
