@@ -59,6 +59,25 @@ describe('a signal during start-up', () => {
     expect(leases).toEqual([]);
   }, 60_000);
 
+  it('a Ctrl-C of `npx riskstream worker` while it starts (found by the ops audit: SIGINT comes twice, from the terminal and forwarded by npm, and the second read as an impatient one: exit 1 at once, nothing drained): drained once started, exit 0', async () => {
+    cfg ??= await writeTestConfig(prefix);
+    const w = cliWorker(cfg.dir);
+    // While the modules load, once the entry script takes signals (SIGHUP, signal 1, the last it takes: SigCgt's lowest bit).
+    const catchesSignals = (): boolean => {
+      const m = /^SigCgt:\s*([0-9a-f]+)$/m.exec(readFileSync(`/proc/${w.child.pid}/status`, 'utf8'));
+      return m !== null && (BigInt(`0x${m[1]}`) & 1n) === 1n;
+    };
+    const until = Date.now() + 15_000;
+    while (!catchesSignals() && Date.now() < until) await new Promise((r) => setTimeout(r, 2));
+    // The terminal signals the whole foreground group (npm and the worker), and npm forwards its SIGINT to the worker.
+    w.child.kill('SIGINT');
+    await new Promise((r) => setTimeout(r, 50)); // two deliveries (the kernel merges a signal sent again while one is pending)
+    w.child.kill('SIGINT');
+    expect(await w.exited).toEqual({ code: 0, signal: null });
+    expect(w.out()).not.toMatch(/second signal while starting/);
+    expect(await redis.zcard(membersKey(prefix))).toBe(0);
+  }, 60_000);
+
   it('SIGHUP and then SIGTERM while the modules still load (found by a black-box review: a reload right after a start killed the worker): held, then acted on once started', async () => {
     cfg ??= await writeTestConfig(prefix);
     const { child, out, exited } = cliWorker(cfg.dir);

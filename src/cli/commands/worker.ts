@@ -7,6 +7,9 @@ import { RiskstreamError } from '../../errors.js';
 import { DEFAULT_CONFIG, integerIn } from '../common.js';
 import { takeEarlySignals } from '../early-signals.js';
 
+/** A stop signal again within this many ms of the first while starting is the same one, delivered twice (npm forwards what the terminal sent the group). */
+const REPEATED_SIGNAL_MS = 1000;
+
 /**
  * `riskstream worker`: the long-lived worker; drains and exits 0 on SIGTERM/SIGINT (1 when the
  * drain overran `shutdown_timeout` or failed), reloads on SIGHUP.
@@ -30,6 +33,7 @@ export function workerCommand(program: Command): void {
       // joining) drains once started, as any other — by default it would kill the process holding
       // its new leases and membership, which others then wait a lease ttl for.
       let early: string | undefined;
+      let earlyAt = 0;
       let hupWhileStarting = false;
       let startDeadline: NodeJS.Timeout | undefined;
       let onSignal = (sig: string): void => {
@@ -37,6 +41,9 @@ export function workerCommand(program: Command): void {
           hupWhileStarting = true;
           return void logger.warn('SIGHUP while starting: the configuration is reloaded once started');
         }
+        // One Ctrl-C of `npx riskstream worker` comes twice: the terminal signals npm and the worker, and npm forwards its own.
+        if (early && Date.now() - earlyAt < REPEATED_SIGNAL_MS)
+          return void logger.info({ signal: sig }, 'signal repeated while starting: shutting down once started');
         // A second signal while starting (an impatient Ctrl-C): stop at once, nothing is being drained yet.
         if (early) {
           logger.warn({ signal: sig }, 'second signal while starting: exiting now');
@@ -45,6 +52,7 @@ export function workerCommand(program: Command): void {
         }
         logger.info({ signal: sig }, 'signal while starting: shutting down once started');
         early = sig;
+        earlyAt = Date.now();
         // A start that does not finish (Redis not answering) is bounded like a drain: shutdown_timeout.
         const deadlineMs = config.raw.shutdown_timeout;
         startDeadline = setTimeout(() => {
