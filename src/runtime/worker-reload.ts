@@ -64,14 +64,28 @@ async function refused(err: unknown, o: { audit: AuditLog; metrics: Metrics }): 
 /**
  * `fn` run one call at a time, each after the one before has settled (applied or refused): two
  * reloads in a row (SIGHUP twice) each load the files as they are when it starts, against the
- * configuration the one before left in force.
+ * configuration the one before left in force. Calls (with the same argument) that come while a
+ * run waits for its turn join it — it reads the files when it starts —, so a burst of SIGHUPs
+ * during a reload makes one more reload, not one each.
  */
 export function oneAtATime<A>(fn: (a: A) => Promise<void>): (a: A) => Promise<void> {
   let last: Promise<void> = Promise.resolve();
+  let unsettled = 0;
+  let waiting: { a: A; run: Promise<void> } | undefined;
   return (a) => {
-    const run = last.then(() => fn(a));
-    last = run.catch(() => undefined);
-    return run;
+    if (waiting && waiting.a === a) return waiting.run;
+    const behind = unsettled > 0;
+    unsettled++;
+    const entry: { a: A; run: Promise<void> } = { a, run: Promise.resolve() };
+    entry.run = last
+      .then(() => {
+        if (waiting === entry) waiting = undefined;
+        return fn(a);
+      })
+      .finally(() => unsettled--);
+    if (behind) waiting = entry;
+    last = entry.run.catch(() => undefined);
+    return entry.run;
   };
 }
 
