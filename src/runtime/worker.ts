@@ -31,7 +31,7 @@ import { commitSettingsOf, startEngine } from './engine.js';
 import { claimWorkerId } from '../engine/worker-id.js';
 import { claimPartitionCount } from '../engine/partition-count.js';
 import { resetUser } from '../engine/offline-reset.js';
-import { processingFailedCode } from '../engine/owner-apply.js';
+import { ownerHooks } from './owner-hooks.js';
 import { startUpkeep } from './worker-upkeep.js';
 import { restoreSharedRecords } from './shared-records.js';
 import { refreshGauges } from './worker-gauges.js';
@@ -139,24 +139,9 @@ async function start(opts: WorkerOptions, watch: StartWatch): Promise<WorkerHand
       context: () => epochs.current(config.behaviors).then((e) => applyContextOf(config, Date.now(), e)),
       settings: () => ({ ...commitSettingsOf(config), now: Date.now() }),
       sessions: sessions.engine,
-      deadLetter: async (bad) => {
-        const written = await ingest.deadLetter(bad);
-        // Only those whose scoring threw: an entry that is no routed items is a dead letter, not poisoned (its reason is a decoder's message).
-        bad.forEach((b, i) => {
-          const code = processingFailedCode(b.reason);
-          if (written[i] && code !== undefined) metrics.poisoned.inc({ stream: b.raw.stream, code });
-        });
-      },
+      ...ownerHooks({ ingest, metrics, logger }),
       committed: (changes) => ssf.enqueueCommitted(changes),
       relay: (users) => void relay.relay(users).catch((err: unknown) => logger.warn({ err }, 'relay failed; the outbox is relayed again by the sweep')),
-      onCommitError: (err) => {
-        metrics.pipelineErrors.inc();
-        logger.error({ err }, 'commit failed; re-reading from the committed position');
-      },
-      onFenced: (p) => {
-        metrics.fenced.inc();
-        logger.warn({ partition: p }, 'commit refused: the partition lease moved (its new owner redoes the work)');
-      },
     },
   });
   reportBatches(engine, { progress, metrics, logger, listeners });
