@@ -92,6 +92,15 @@ async function keysIfAny(config: Config): Promise<KeyRing> {
   }
 }
 
+/**
+ * What a delivery worker is started with that a reload can change: the issuer, `delivery`, `ssf`
+ * (egress policy), `signing` and the key ring's public keys (the private keys they come from).
+ * Receivers are read afresh at every send.
+ */
+function deliveryInputs(cfg: Config, ring: KeyRing): string {
+  return JSON.stringify([cfg.raw.issuer, cfg.raw.delivery, cfg.raw.ssf, cfg.raw.signing, ring.jwks()]);
+}
+
 /** Builds the SET side: key ring from config, queue, receiver registry, delivery worker. */
 export async function buildSsf(deps: SsfDeps): Promise<SsfRuntime> {
   // Workers only generate a missing signing key: a one-shot CLI command signs nothing (its SETs wait
@@ -162,8 +171,10 @@ export async function buildSsf(deps: SsfDeps): Promise<SsfRuntime> {
   streams.onCreated = () => recordIfChanged();
   await recordOn();
   let worker: DeliveryWorker | undefined;
+  let startedWith = '';
   const start = (): void => {
     const cfg = deps.config();
+    startedWith = deliveryInputs(cfg, keyRing);
     worker = startDeliveryWorker({
       connection: deps.redis,
       keys: deps.keys,
@@ -221,7 +232,9 @@ export async function buildSsf(deps: SsfDeps): Promise<SsfRuntime> {
       await publish();
       await auditReceivers(deps, deps.config().receivers);
       await recordOn();
-      if (worker) {
+      // Restarted only when what it was started with changed: a restart waits for the sends in flight
+      // (a hung receiver: up to its timeout), and every receiver's deliveries wait meanwhile.
+      if (worker && deliveryInputs(deps.config(), keyRing) !== startedWith) {
         await worker.close();
         // A close that began meanwhile (a SIGTERM during the reload) has closed the old one: start none after it.
         if (!closed) start();
