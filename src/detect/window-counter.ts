@@ -53,7 +53,8 @@ export interface Crossing {
 
 /** Most event ids a crossing lists. */
 export const MAX_IDS = 20;
-const MAX_FIRES = 8;
+/** Most entries a series keeps (and most firings: each is at a kept entry's time, or the one before them). */
+const entryCap = (spec: CountSpec): number => Math.max(2 * spec.count, 32);
 
 /** True when `w` looks like a {@link SlidingCount} (windows come back from Redis). */
 export function isSlidingCount(w: unknown): w is SlidingCount {
@@ -123,6 +124,13 @@ export function addEvent(
   // stamped in the future silences the window only while its hit counts. The firings beyond as many
   // as were made from the new event's time on are new: one hit each (a late event completing an
   // earlier window may make room for a later one, or complete two windows `hold` apart).
+  // Worked out again only on whole data: when the cap may have dropped entries a window from the new
+  // event on still needs, or the firings kept may have dropped the one before it, the firings made
+  // stand and a window fires only clear of every one of them (a recomputation on partial data would
+  // forget firings whose hits were made, then fire their windows again).
+  const cap = entryCap(spec);
+  const partial = (prev.e.length >= cap && time - W <= prev.e[0]![0]) || (prev.f.length >= cap && time <= Math.min(...prev.f));
+  if (partial) return addBeside(prev, e, at, time, spec, hold, now, limits);
   const kept = prev.f.filter((x) => x < time);
   const made = prev.f.length - kept.length;
   let last = kept.length ? Math.max(...kept) : -Infinity;
@@ -144,6 +152,31 @@ export function addEvent(
   return { state: prune({ e, f: kept }, spec, now, limits), crossings: crossings.length ? crossings : NONE, late: false };
 }
 
+/** The firings of the windows holding the new event (at `at` in `e`) clear of every firing made. */
+function addBeside(
+  prev: SlidingCount,
+  e: Array<[number, string]>,
+  at: number,
+  time: number,
+  spec: CountSpec,
+  hold: number,
+  now: number,
+  limits: DetectorLimits,
+): { state: SlidingCount; crossings: readonly Crossing[]; late: boolean } {
+  const f = [...prev.f];
+  const crossings: Crossing[] = [];
+  for (let j = at; j < e.length && e[j]![0] <= time + spec.window; j++) {
+    const end = e[j]![0];
+    if (j + 1 < e.length && e[j + 1]![0] === end) continue;
+    const firedAt = Math.min(end, now);
+    const lo = bound(e, end - spec.window, false);
+    if (j - lo + 1 < spec.count || f.some((x) => Math.abs(firedAt - x) < hold)) continue;
+    f.push(firedAt);
+    crossings.push({ count: j - lo + 1, start: e[lo]![0], end, ids: e.slice(Math.max(lo, j + 1 - MAX_IDS), j + 1).map((x) => x[1]) });
+  }
+  return { state: prune({ e, f }, spec, now, limits), crossings: crossings.length ? crossings : NONE, late: false };
+}
+
 /** Drops entries and firings no future on-time event can need, and caps the entry count. */
 export function prune(s: SlidingCount, spec: CountSpec, now: number, limits: DetectorLimits): SlidingCount {
   const wm = watermark(s.e, now);
@@ -151,11 +184,11 @@ export function prune(s: SlidingCount, spec: CountSpec, now: number, limits: Det
   const lateness = Math.max(0, limits.allowedLateness);
   const keep = spec.window + lateness;
   const from = bound(s.e, wm - keep, false);
-  const cap = Math.max(2 * spec.count, 32);
+  const cap = entryCap(spec);
   const e = s.e.length - from > cap ? s.e.slice(...keptRange(from, s.e.length, cap, now, (i) => s.e[i]![0])) : s.e.slice(from);
   const f = s.f
     .filter((x) => x >= wm - lateness - spec.window)
     .sort((a, b) => a - b)
-    .slice(-MAX_FIRES);
+    .slice(-cap);
   return { e, f };
 }
