@@ -16,8 +16,10 @@
  *   so the next ones, and a hit is made for each firing beyond those made.
  * - State is bounded: entries older than `window + allowedLateness` behind the watermark are
  *   pruned, and at most `max(2 × count, 32)` entries are kept: the newest, of which those stamped
- *   after `now` hold at most half (bounded-keep.ts). `limits.maxAge` (the age of
- *   remembered logins) does not cut a window: a 14-day window counts 14 days of events.
+ *   after `now` hold at most half (bounded-keep.ts), and as many firings. A late event whose windows
+ *   reach behind what the cap kept (or before the firings kept) moves no firing: the firings made stand
+ *   and a window fires only clear of all of them (it may fire less often than event-time order, never more). `limits.maxAge`
+ *   (the age of remembered logins) does not cut a window: a 14-day window counts 14 days of events.
  */
 import { keptRange } from './bounded-keep.js';
 import type { DetectorLimits } from './types.js';
