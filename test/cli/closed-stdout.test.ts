@@ -34,13 +34,18 @@ describe('a CLI whose stdout reader went away (`riskstream … | head`)', () => 
     expect(readdirSync(dir).sort()).toEqual(['k.jwk.json', 'k.pem']);
   });
 
-  it('the worker goes on (its logs go to stderr); another error of stdout stays fatal', () => {
+  it('the worker and the demo go on (the worker logs to stderr, the demo cleans up); another error of stdout stays fatal', () => {
     const exit = vi.spyOn(process, 'exit').mockImplementation((() => undefined) as never);
     try {
       const epipe = Object.assign(new Error('write EPIPE'), { code: 'EPIPE' });
       const worker = new PassThrough();
       endOnClosedStdout('worker', worker as unknown as NodeJS.WriteStream);
       worker.emit('error', epipe);
+      expect(exit).not.toHaveBeenCalled();
+      // The demo too: an exit there skipped its cleanup (its demo-* keys stayed in Redis, its redis-server ran on).
+      const demo = new PassThrough();
+      endOnClosedStdout('demo', demo as unknown as NodeJS.WriteStream);
+      demo.emit('error', epipe);
       expect(exit).not.toHaveBeenCalled();
       const risk = new PassThrough();
       endOnClosedStdout('risk', risk as unknown as NodeJS.WriteStream);
