@@ -26,10 +26,10 @@ export interface ListingContext {
   /** The identity stored as `raw` when it is live (parsed, not expired), else null. */
   live: (raw: string | null) => SessionIdentity | null;
   /**
-   * False: the listings write nothing — stale index members are skipped, not pruned — so they run
-   * as a read-only Redis user (the CLI's read commands, docs/operations.md). Default true.
+   * True: the listings write nothing — stale index members are skipped, not pruned — so they run
+   * as a read-only Redis user (the CLI's read commands, docs/operations.md). Default false.
    */
-  prune?: boolean;
+  readOnly?: boolean;
 }
 
 /**
@@ -42,7 +42,7 @@ export async function listAllSessions(c: ListingContext, opts: { cursor?: string
     throw new RiskstreamError('BAD_REQUEST', `limit must be an integer from 1 to ${MAX_LIMIT}`);
   }
   const after = opts.cursor ? decodeCursor(opts.cursor) : undefined;
-  if (c.prune !== false) await pruneExpiredSessions(c);
+  if (!c.readOnly) await pruneExpiredSessions(c);
   const found: Array<{ s: SessionIdentity; pos: CursorPos }> = [];
   const stale: Array<{ p: number; id: string }> = [];
   const chunk = Math.min(limit * 2 + 16, 1000);
@@ -59,7 +59,7 @@ export async function listAllSessions(c: ListingContext, opts: { cursor?: string
     });
     if (found.length > limit) break;
   }
-  if (stale.length && c.prune !== false) {
+  if (stale.length && !c.readOnly) {
     const clean = pipeline(c.redis);
     for (const [p, list] of byPartition(stale, (x) => x.p))
       queuePrune(
@@ -80,10 +80,9 @@ export async function listAllSessions(c: ListingContext, opts: { cursor?: string
 /** A user's active sessions, newest login first, ties by session id descending (stale members of the user's index pruned). */
 export async function listUserSessions(c: ListingContext, user: string): Promise<SessionIdentity[]> {
   const key = c.keys.userSessions(user);
-  const read =
-    c.prune === false
-      ? pipeline(c.redis).zrangebyscore(key, `(${c.now()}`, '+inf')
-      : pipeline(c.redis).zremrangebyscore(key, '-inf', c.now()).zrange(key, 0, -1);
+  const read = c.readOnly
+    ? pipeline(c.redis).zrangebyscore(key, `(${c.now()}`, '+inf')
+    : pipeline(c.redis).zremrangebyscore(key, '-inf', c.now()).zrange(key, 0, -1);
   const ids = ((await execAll(read)).at(-1) as string[]) ?? [];
   if (!ids.length) return [];
   const p = c.keys.partitionOf(user);
@@ -95,7 +94,7 @@ export async function listUserSessions(c: ListingContext, user: string): Promise
     if (s && s.user === user) out.push(s);
     else stale.push(id);
   });
-  if (stale.length && c.prune !== false) await execAll(queuePrune(pipeline(c.redis), c, 'gone', p, user, stale));
+  if (stale.length && !c.readOnly) await execAll(queuePrune(pipeline(c.redis), c, 'gone', p, user, stale));
   // Newest login first; logins of one instant by session id descending in UTF-8 bytes, as the
   // all-sessions listing (ZREVRANGE of the by-login index) gives them (UTF-16 units differ past the BMP).
   return out.sort((a, b) => b.login_at - a.login_at || compareMembers(b.session_id, a.session_id));

@@ -73,7 +73,7 @@ export class SessionStore {
     this.redactClaims = opts.redactClaims ?? (() => []);
     const max = opts.maxPerUser ?? 100;
     this.maxPerUser = typeof max === 'function' ? max : () => max;
-    this.ctx = { redis, keys, now: () => this.now(), live: (raw) => this.live(raw), prune: !opts.readOnly };
+    this.ctx = { redis, keys, now: () => this.now(), live: (raw) => this.live(raw), readOnly: opts.readOnly === true };
   }
 
   /** The tombstone key of a revoked session of `user` (beside the session). */
