@@ -27,6 +27,8 @@ export interface ProcessorDeps extends OutcomeDeps {
   random?: () => number;
   /** Policy and limits for self-registered streams (default: no allowed endpoints, 2 per stream, 16 in all). */
   egress?: Egress;
+  /** Aborted when the worker shuts down with sends still in flight: they end as retryable at once. */
+  signal?: AbortSignal;
 }
 
 /** How often a SET queued for a stream that was paused since looks again for the resume. */
@@ -220,6 +222,7 @@ export function createSetProcessor(deps: ProcessorDeps): (job: Job<SetJobData>, 
         timeoutMs: receiver.timeout,
         ...(receiver.authorizationValue ? { authorization: receiver.authorizationValue } : {}),
         ...(receiver.selfRegistered ? { policy: egress.policy } : {}),
+        ...(deps.signal ? { signal: deps.signal } : {}),
       });
       // `return await` inside try/finally: a rejection must not sit unhandled while the lock is released.
       if (outcome.kind !== 'delivered') return await onFailure(job, ctx, receiver, outcome);

@@ -22,6 +22,17 @@ import type { ReceiverRegistry } from './receivers.js';
 /** How often Redis interruptions of the delivery worker are logged, at most (ms). */
 const INTERRUPTED_LOG_MS = 30_000;
 
+/** How long close() waits, after aborting the sends still in flight, for their jobs to be put back (ms). */
+const ABORT_GRACE_MS = 2_000;
+
+/** True if `p` settles within `ms`. */
+async function within(p: Promise<unknown>, ms: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const done = await Promise.race([p.then(() => true), new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), ms)))]);
+  clearTimeout(timer);
+  return done;
+}
+
 /** Options of {@link startDeliveryWorker}. */
 export interface DeliveryWorkerOptions {
   /** Redis for delivery state; duplicated (maxRetriesPerRequest: null) for BullMQ. Not closed. */
@@ -85,7 +96,11 @@ export function startDeliveryWorker(opts: DeliveryWorkerOptions): DeliveryWorker
   // BullMQ keeps plain connections (it is not made for auto-pipelining).
   const fast = duplicate(opts.connection, { enableAutoPipelining: true, connectionName: 'riskstream:delivery' });
   fast.on('error', (err: Error) => opts.logger?.debug({ conn: 'delivery', err }, 'redis connection error; reconnecting'));
-  const processor = createSetProcessor({
+  // Shutdown: sends still in flight when close() runs out of time are aborted (they end as retryable
+  // while the connections are open); past that, a processor that settles late never settles (see below).
+  const shutdown = new AbortController();
+  let torn = false;
+  const attempt = createSetProcessor({
     state: new DeliveryState(fast, opts.keys),
     registry: opts.registry,
     keyRing: opts.keyRing,
@@ -96,7 +111,22 @@ export function startDeliveryWorker(opts: DeliveryWorkerOptions): DeliveryWorker
     ...(opts.egress ? { egress: opts.egress } : {}),
     ...(opts.onOutcome ? { onOutcome: opts.onOutcome } : {}),
     ...(opts.logger ? { logger: opts.logger } : {}),
+    signal: shutdown.signal,
   });
+  // A job that settles after its connections were closed is left as it is (BullMQ's lock on it
+  // expires and the stalled-job check sends it again, as after a crash): handed to BullMQ, its
+  // failure handler retries "Connection is closed" without pause while the worker is closing — a
+  // promise loop that starves the process's event loop.
+  const never = new Promise<never>(() => undefined);
+  const processor = async (job: Job<SetJobData>, token?: string): Promise<DeliveryResult> => {
+    try {
+      const result = await attempt(job, token);
+      return torn ? never : result;
+    } catch (err) {
+      if (torn) return never;
+      throw err;
+    }
+  };
   // Named apart from the connection it copies (`riskstream:main`: CLIENT LIST would show BullMQ's
   // commands under it); BullMQ names its blocking connection itself (`{<prefix>}:bull:…`).
   const bull = duplicate(opts.connection, { maxRetriesPerRequest: null, enableAutoPipelining: false, connectionName: BULLMQ_CONNECTION_NAME });
@@ -146,20 +176,26 @@ export function startDeliveryWorker(opts: DeliveryWorkerOptions): DeliveryWorker
   let closing: Promise<void> | undefined;
   const close = async (): Promise<void> => {
     const timeoutMs = opts.closeTimeoutMs ?? 15_000;
-    let timer: NodeJS.Timeout | undefined;
-    const finished = await Promise.race([
-      worker.close().then(
-        () => true,
-        () => true,
-      ),
-      new Promise<false>((resolve) => {
-        timer = setTimeout(() => resolve(false), timeoutMs);
-      }),
-    ]);
-    clearTimeout(timer);
+    const closed = worker.close().then(
+      () => true,
+      () => true,
+    );
+    let finished = await within(closed, timeoutMs);
+    if (!finished) {
+      // Sends still waiting for their receivers: aborted, they end as retryable and BullMQ puts
+      // their jobs back (delayed) while the connections are still open.
+      shutdown.abort();
+      finished = await within(closed, ABORT_GRACE_MS);
+      opts.logger?.warn(
+        { timeoutMs },
+        finished
+          ? 'set-delivery: in-flight sends did not finish in time: aborted, their jobs will be retried'
+          : 'set-delivery: in-flight jobs did not finish in time; BullMQ sends them again when their locks expire',
+      );
+    }
+    torn = true;
     if (finished) await Promise.all([bull.quit().catch(() => bull.disconnect()), fast.quit().catch(() => fast.disconnect())]);
     else {
-      opts.logger?.warn({ timeoutMs }, 'set-delivery: in-flight sends did not finish in time; their jobs will be retried');
       bull.disconnect();
       fast.disconnect();
     }

@@ -27,6 +27,8 @@ export interface PushRequest {
    * goes to that address only (no second DNS answer can redirect it).
    */
   policy?: EndpointPolicy;
+  /** Aborts the push (the worker shutting down): it ends at once as retryable, its socket destroyed. */
+  signal?: AbortSignal;
 }
 
 /**
@@ -70,6 +72,7 @@ export function pushSet(req: PushRequest): Promise<PushOutcome> {
       settled = true;
       clearTimeout(timer);
       clearTimeout(late);
+      req.signal?.removeEventListener('abort', aborted);
       resolve(withoutCredential(o, req.authorization));
     };
     const timedOut = (): void => finish({ kind: 'retryable', reason: 'timeout', message: `no answer within ${req.timeoutMs} ms` });
@@ -83,6 +86,12 @@ export function pushSet(req: PushRequest): Promise<PushOutcome> {
       timedOut();
       abort?.();
     }, req.timeoutMs);
+    const aborted = (): void => {
+      finish({ kind: 'retryable', reason: 'network', message: 'not answered before the worker shut down' });
+      abort?.();
+    };
+    if (req.signal?.aborted) aborted();
+    else req.signal?.addEventListener('abort', aborted, { once: true });
     target(req).then(
       (t) => {
         if (settled) return;
