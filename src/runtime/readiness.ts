@@ -10,6 +10,13 @@ export interface ReadinessDeps {
   /** True while the worker reads its input; else why not (e.g. draining), for `reasons.consumer_group`. */
   consumerGroup: () => true | string;
   progress: ProgressClock;
+  /**
+   * Why the configuration in force is not the one the files last gave (a reload refused), for
+   * `checks.config` and `reasons.config`; undefined when it is. Informational: it never makes
+   * `/readyz` 503 — the worker serves on its running configuration (a mistake reloaded on every
+   * worker must not take them all out of their load balancer).
+   */
+  configProblem?: () => string | undefined;
   /** How long `/readyz` waits for Redis's PONG (default {@link PING_TIMEOUT_MS}). */
   pingTimeoutMs?: number;
 }
@@ -54,14 +61,17 @@ function pongWithin(redis: RedisClient, timeoutMs: number): Promise<string | und
 /**
  * `/readyz`: Redis answers PING, the consumer group is joined, and the risk pipeline is not
  * stalled — it advanced within `ingest.stall_after`, or no input waits (see src/ingest/backlog.ts).
+ * `config` (the last reload applied) is reported but does not decide readiness.
  */
 export function readinessCheck(deps: ReadinessDeps): () => Promise<Readiness> {
   return async () => {
     const config = deps.config();
     const group = deps.consumerGroup();
-    const checks: Record<string, boolean> = { redis: false, consumer_group: group === true, config: true, pipeline: true };
+    const configProblem = deps.configProblem?.();
+    const checks: Record<string, boolean> = { redis: false, consumer_group: group === true, config: configProblem === undefined, pipeline: true };
     const reasons: Record<string, string> = {};
     if (group !== true) reasons.consumer_group = group;
+    if (configProblem !== undefined) reasons.config = configProblem;
     const redisDown = await pingProblem(deps.redis, deps.pingTimeoutMs ?? PING_TIMEOUT_MS);
     checks.redis = redisDown === undefined;
     if (redisDown !== undefined) reasons.redis = redisDown;
@@ -88,7 +98,8 @@ export function readinessCheck(deps: ReadinessDeps): () => Promise<Readiness> {
         reasons.pipeline = stalled;
       }
     }
-    return { ok: Object.values(checks).every(Boolean), checks, ...(Object.keys(reasons).length ? { reasons } : {}) };
+    const ok = Object.entries(checks).every(([name, passed]) => passed || name === 'config');
+    return { ok, checks, ...(Object.keys(reasons).length ? { reasons } : {}) };
   };
 }
 

@@ -36,6 +36,7 @@ import { startUpkeep } from './worker-upkeep.js';
 import { restoreSharedRecords } from './shared-records.js';
 import { refreshGauges } from './worker-gauges.js';
 import { guardStart, type StartWatch } from './start-guard.js';
+import { ConfigState } from './config-state.js';
 
 export type { BatchReport } from './batch-report.js';
 
@@ -111,6 +112,7 @@ async function start(opts: WorkerOptions, watch: StartWatch): Promise<WorkerHand
   await relay.relayPending();
 
   let stopping = false;
+  const configState = new ConfigState(Date.now());
   const listeners: Array<(r: BatchReport) => void> = [];
   const decodeOpts: DecodeOptions = decodeOptionsOf(config);
   const progress = new ProgressClock(Date.now());
@@ -176,6 +178,7 @@ async function start(opts: WorkerOptions, watch: StartWatch): Promise<WorkerHand
       redis,
       config: () => config,
       consumerGroup: () => (stopping ? 'draining: the worker is shutting down' : (engine.halted() ?? true)),
+      configProblem: () => configState.reason(),
       progress,
     }),
   };
@@ -201,6 +204,28 @@ async function start(opts: WorkerOptions, watch: StartWatch): Promise<WorkerHand
   logger.info({ url, worker: identity.id, streams: config.streams.inputs, receivers: config.receivers.map((r) => r.name) }, 'riskstream worker started');
   if (config.shippedBehaviors) logger.warn({ behaviors: config.files.at(-1) }, 'no behaviors.yaml beside the configuration: the shipped defaults apply');
 
+  /** One reload (run one at a time): refused whole before `config` changes, else applied. */
+  const reload = async (path?: string): Promise<void> => {
+    const prev = config;
+    let applied: { next: Config; ignored: string[] };
+    try {
+      applied = await loadForReload(path ?? opts.configPath ?? config.dir, config, { audit, metrics, logger, checkKeys: (ring) => ssf.checkKeys(ring) });
+      const { next } = applied;
+      // Before any batch is judged with it; Redis refusing the write refuses the reload.
+      await recordForReload(() => recordTurned(redis, keys, next.behaviors, prev.behaviors, epochs.known()), { audit, metrics });
+      config = next;
+      engine.reload();
+      tokens.set(next.adminTokens, next.ingestTokens, next.ssfTokens, next.metricsTokens);
+      Object.assign(decodeOpts, decodeOptionsOf(next));
+      await ssf.reload();
+    } catch (err) {
+      configState.failed(Date.now(), config !== prev); // refused whole, or failed once part of it applied
+      throw err;
+    }
+    configState.applied(Date.now());
+    await reloaded(prev, applied.next, applied.ignored, { audit, metrics, logger, workerId: identity.id });
+  };
+
   let closing: Promise<void> | undefined;
   return {
     config: () => config,
@@ -211,21 +236,7 @@ async function start(opts: WorkerOptions, watch: StartWatch): Promise<WorkerHand
     reload: oneAtATime(async (path?: string) => {
       // Draining: the configuration would serve nothing more, and its writes race the close.
       if (stopping) return void logger.warn('reload skipped: the worker is shutting down');
-      const prev = config;
-      const { next, ignored } = await loadForReload(path ?? opts.configPath ?? config.dir, config, {
-        audit,
-        metrics,
-        logger,
-        checkKeys: (ring) => ssf.checkKeys(ring),
-      });
-      // Before any batch is judged with it; Redis refusing the write refuses the reload.
-      await recordForReload(() => recordTurned(redis, keys, next.behaviors, prev.behaviors, epochs.known()), { audit, metrics });
-      config = next;
-      engine.reload();
-      tokens.set(next.adminTokens, next.ingestTokens, next.ssfTokens, next.metricsTokens);
-      Object.assign(decodeOpts, decodeOptionsOf(next));
-      await ssf.reload();
-      await reloaded(prev, next, ignored, { audit, metrics, logger, workerId: identity.id });
+      await reload(path);
     }),
     close: () =>
       (closing ??= (async () => {

@@ -47,6 +47,18 @@ describe('readinessCheck', () => {
     expect(await check()).toEqual({ ok: true, checks: { redis: true, consumer_group: true, config: true, pipeline: true } });
   });
 
+  it("a configuration not the files' (a reload refused): checks.config false with its reason, still ready (informational)", async () => {
+    await up.ping();
+    const check = readinessCheck({
+      redis: up,
+      config: () => config,
+      consumerGroup: () => true,
+      configProblem: () => 'refused',
+      progress: new ProgressClock(Date.now()),
+    });
+    expect(await check()).toEqual({ ok: true, checks: { redis: true, consumer_group: true, config: false, pipeline: true }, reasons: { config: 'refused' } });
+  });
+
   it('input streams whose node does not answer (a cluster failing over: PING, on another node, does) make it not ready within the timeout, not wait (found by a black-box review)', async () => {
     await up.ping();
     // The real connection, with the input streams' commands held as a cluster client holds them during a failover.
