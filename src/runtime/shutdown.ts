@@ -82,6 +82,8 @@ export interface DrainParts {
   batchMs: number;
   /** Resolves when the engine has stopped (after its last commit and releasing its leases). */
   pipelineFinished: Promise<void>;
+  /** Settles when the configuration reload in flight (if any) has, applied or cancelled: before the parts it uses close. */
+  reloadFinished: Promise<void>;
   /** Periodic work (sweeper, trimming) to unsubscribe. */
   subs: Array<{ unsubscribe(): void }>;
   ingest: { close(): Promise<void> };
@@ -92,8 +94,8 @@ export interface DrainParts {
 }
 
 /**
- * The worker's drain (docs/operations.md, "Graceful shutdown"): batch in flight, list bridge,
- * SET delivery, HTTP server, Redis connections — within `deadlineMs`. If a step overruns, the
+ * The worker's drain (docs/operations.md, "Graceful shutdown"): batch in flight, a reload in
+ * flight, list bridge, SET delivery, HTTP server, Redis connections — within `deadlineMs`. If a step overruns, the
  * rest is cut off (sockets closed, reconnect loops ended), the abandoned steps are logged and it
  * rejects with `SHUTDOWN_TIMEOUT`. Nothing is acked by giving up: entries are acked only after
  * their batch is committed, so an abandoned batch stays pending and is read again.
@@ -104,6 +106,7 @@ export async function drainWorker(p: DrainParts): Promise<void> {
   const r = await runShutdown(
     [
       { name: 'engine: the last commit (what is not committed is applied again from the committed position)', run: () => p.pipelineFinished, maxMs: p.batchMs },
+      { name: 'configuration reload in flight (what it did not apply, the next start reads from the files)', run: () => p.reloadFinished },
       { name: 'list bridge (items not moved stay in their lists)', run: () => (p.subs.forEach((s) => s.unsubscribe()), p.ingest.close()) },
       { name: 'SET delivery (unsent SETs stay queued in Redis and are retried)', run: () => p.ssf.close() },
       { name: 'HTTP server (open connections cut)', run: () => p.app.close() },

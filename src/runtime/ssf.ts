@@ -54,8 +54,8 @@ export interface SsfRuntime {
    * configured tokens that own a stream, as of its last record.
    */
   ownersOn(): string[];
-  /** Re-reads keys and receivers after a config reload. */
-  reload(): Promise<void>;
+  /** Re-reads keys and receivers after a config reload; starts no delivery worker again once `cancelled()` (a drain begun). */
+  reload(cancelled?: () => boolean): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -223,7 +223,7 @@ export async function buildSsf(deps: SsfDeps): Promise<SsfRuntime> {
     checkKeys: clash,
     ownersOn: () => owned,
     queueCounts: () => queueCounts(setQueue),
-    reload: async () => {
+    reload: async (cancelled) => {
       const next = await KeyRing.fromConfig(deps.config());
       const gone = withdrawn();
       for (const k of keyRing.jwks().keys)
@@ -236,8 +236,8 @@ export async function buildSsf(deps: SsfDeps): Promise<SsfRuntime> {
       // (a hung receiver: up to its timeout), and every receiver's deliveries wait meanwhile.
       if (worker && deliveryInputs(deps.config(), keyRing) !== startedWith) {
         await worker.close();
-        // A close that began meanwhile (a SIGTERM during the reload) has closed the old one: start none after it.
-        if (!closed) start();
+        // A drain or close that began meanwhile (a SIGTERM during the reload): start none after it.
+        if (!closed && !cancelled?.()) start();
       }
     },
     close: async () => {

@@ -6,6 +6,7 @@ import { configChanges } from '../config/changes.js';
 import type { Logger } from '../obs/logger.js';
 import type { Metrics } from '../obs/metrics.js';
 import { RiskstreamError } from '../errors.js';
+import type { ConfigState } from './config-state.js';
 
 /**
  * Loads the configuration at `path` for a reload: refused (audited, counted, thrown) when it does not
@@ -113,4 +114,65 @@ export async function reloaded(
   });
   o.metrics.configReloads.inc({ result: 'applied' });
   o.logger.info({ files: next.files }, 'configuration reloaded');
+}
+
+/** What {@link workerReloads} reloads. */
+export interface ReloadDeps {
+  /** The configuration in force. */
+  running(): Config;
+  /** Where to read a reload's files from (`path`, if given, else the worker's configuration path). */
+  pathOf(path?: string): string;
+  /** Puts `next` in force (the engine, tokens and decoding take it). */
+  apply(next: Config): void;
+  /** Records the behaviors `next` turns off and on against `prev` (src/runtime/behaviors-turned.ts). */
+  record(next: Config, prev: Config): Promise<unknown>;
+  ssf: { checkKeys(ring: KeyRing): Promise<void>; reload(cancelled: () => boolean): Promise<void> };
+  /** True once the worker drains for shutdown. */
+  stopping(): boolean;
+  state: ConfigState;
+  audit: AuditLog;
+  metrics: Metrics;
+  logger: Logger;
+  workerId: string;
+}
+
+/**
+ * The worker's reloads, one at a time: refused whole before anything applies, or applied; one
+ * whose files were read while the drain began applies nothing. `settled()`: when every reload
+ * asked for so far has settled (the close waits for it).
+ */
+export function workerReloads(d: ReloadDeps): { reload(path?: string): Promise<void>; settled(): Promise<void> } {
+  const { audit, metrics, logger } = d;
+  const once = async (path?: string): Promise<void> => {
+    const prev = d.running();
+    let applied: { next: Config; ignored: string[] };
+    try {
+      applied = await loadForReload(d.pathOf(path), prev, { audit, metrics, logger, checkKeys: (ring) => d.ssf.checkKeys(ring) });
+      // The drain began while the files were read: nothing applies (the close waits for this reload).
+      if (d.stopping()) return void logger.warn('reload cancelled: the worker is shutting down');
+      // Before any batch is judged with it; Redis refusing the write refuses the reload.
+      await recordForReload(() => d.record(applied.next, prev), { audit, metrics });
+      d.apply(applied.next);
+      await d.ssf.reload(() => d.stopping()); // a drain begun meanwhile: no SET delivery started again
+    } catch (err) {
+      d.state.failed(Date.now(), d.running() !== prev); // refused whole, or failed once part of it applied
+      throw err;
+    }
+    d.state.applied(Date.now());
+    await reloaded(prev, applied.next, applied.ignored, { audit, metrics, logger, workerId: d.workerId });
+  };
+  const queued = oneAtATime(async (path?: string) => {
+    // Draining: the configuration would serve nothing more, and its writes race the close.
+    if (d.stopping()) return void logger.warn('reload skipped: the worker is shutting down');
+    await once(path);
+  });
+  let last: Promise<void> = Promise.resolve();
+  return {
+    reload: (path) => {
+      const run = queued(path);
+      last = run.catch(() => undefined); // settles after every reload queued before it
+      return run;
+    },
+    settled: () => last,
+  };
 }

@@ -24,7 +24,7 @@ import { buildIngest, type IngestRuntime } from './ingest-runtime.js';
 import { buildSessions, type SessionsRuntime } from './sessions.js';
 import { workerRoutes } from './routes.js';
 import { reportBatches, type BatchReport } from './batch-report.js';
-import { loadForReload, oneAtATime, recordForReload, reloaded } from './worker-reload.js';
+import { workerReloads } from './worker-reload.js';
 import { recordTurned } from './behaviors-turned.js';
 import { behaviorEpochs } from '../engine/behavior-epochs.js';
 import { commitSettingsOf, startEngine } from './engine.js';
@@ -204,27 +204,24 @@ async function start(opts: WorkerOptions, watch: StartWatch): Promise<WorkerHand
   logger.info({ url, worker: identity.id, streams: config.streams.inputs, receivers: config.receivers.map((r) => r.name) }, 'riskstream worker started');
   if (config.shippedBehaviors) logger.warn({ behaviors: config.files.at(-1) }, 'no behaviors.yaml beside the configuration: the shipped defaults apply');
 
-  /** One reload (run one at a time): refused whole before `config` changes, else applied. */
-  const reload = async (path?: string): Promise<void> => {
-    const prev = config;
-    let applied: { next: Config; ignored: string[] };
-    try {
-      applied = await loadForReload(path ?? opts.configPath ?? config.dir, config, { audit, metrics, logger, checkKeys: (ring) => ssf.checkKeys(ring) });
-      const { next } = applied;
-      // Before any batch is judged with it; Redis refusing the write refuses the reload.
-      await recordForReload(() => recordTurned(redis, keys, next.behaviors, prev.behaviors, epochs.known()), { audit, metrics });
+  const reloads = workerReloads({
+    running: () => config,
+    pathOf: (path) => path ?? opts.configPath ?? config.dir,
+    apply: (next) => {
       config = next;
       engine.reload();
       tokens.set(next.adminTokens, next.ingestTokens, next.ssfTokens, next.metricsTokens);
       Object.assign(decodeOpts, decodeOptionsOf(next));
-      await ssf.reload();
-    } catch (err) {
-      configState.failed(Date.now(), config !== prev); // refused whole, or failed once part of it applied
-      throw err;
-    }
-    configState.applied(Date.now());
-    await reloaded(prev, applied.next, applied.ignored, { audit, metrics, logger, workerId: identity.id });
-  };
+    },
+    record: (next, prev) => recordTurned(redis, keys, next.behaviors, prev.behaviors, epochs.known()),
+    ssf,
+    stopping: () => stopping,
+    state: configState,
+    audit,
+    metrics,
+    logger,
+    workerId: identity.id,
+  });
 
   let closing: Promise<void> | undefined;
   return {
@@ -233,11 +230,7 @@ async function start(opts: WorkerOptions, watch: StartWatch): Promise<WorkerHand
     metrics,
     onBatch: (l) => void listeners.push(l),
     workerId: identity.id,
-    reload: oneAtATime(async (path?: string) => {
-      // Draining: the configuration would serve nothing more, and its writes race the close.
-      if (stopping) return void logger.warn('reload skipped: the worker is shutting down');
-      await reload(path);
-    }),
+    reload: (path) => reloads.reload(path),
     close: () =>
       (closing ??= (async () => {
         stopping = true;
@@ -250,6 +243,7 @@ async function start(opts: WorkerOptions, watch: StartWatch): Promise<WorkerHand
             await identity.release().catch(() => undefined);
             await closeConnection(waker);
           })(),
+          reloadFinished: reloads.settled(),
           subs,
           ingest,
           ssf,
