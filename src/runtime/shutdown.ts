@@ -21,6 +21,10 @@ export interface ShutdownStep {
 export interface ShutdownResult {
   /** Steps that did not finish in time, or were never started because the deadline passed. */
   abandoned: string[];
+  /** Of {@link abandoned}: those that ran and did not finish in their time. */
+  timedOut: string[];
+  /** Of {@link abandoned}: those never started (the deadline had passed). */
+  notStarted: string[];
   /** Steps that finished by throwing, with the error message. */
   failed: Array<{ step: string; err: string }>;
   /** True when the whole deadline ran out (not only a step's own bound). */
@@ -45,7 +49,7 @@ function within<T>(p: Promise<T>, ms: number): Promise<T | typeof TIMED_OUT> {
  * Never throws.
  */
 export async function runShutdown(steps: ShutdownStep[], deadlineMs: number, startedAt: number, clock: () => number = Date.now): Promise<ShutdownResult> {
-  const result: ShutdownResult = { abandoned: [], failed: [], deadlinePassed: false };
+  const result: ShutdownResult = { abandoned: [], timedOut: [], notStarted: [], failed: [], deadlinePassed: false };
   // Set once a step was cut off by the deadline itself: timers and clocks may disagree by a
   // millisecond, so the deadline is not re-read from the clock after that.
   let expired = false;
@@ -53,6 +57,7 @@ export async function runShutdown(steps: ShutdownStep[], deadlineMs: number, sta
     const left = startedAt + deadlineMs - clock();
     if (expired || left <= 0) {
       result.abandoned.push(step.name);
+      result.notStarted.push(step.name);
       result.deadlinePassed = true;
       continue;
     }
@@ -66,6 +71,7 @@ export async function runShutdown(steps: ShutdownStep[], deadlineMs: number, sta
     }
     if (outcome === TIMED_OUT) {
       result.abandoned.push(step.name);
+      result.timedOut.push(step.name);
       expired = bound === left;
       if (expired) result.deadlinePassed = true;
     }
@@ -84,6 +90,8 @@ export interface DrainParts {
   pipelineFinished: Promise<void>;
   /** Settles when the configuration reload in flight (if any) has, applied or cancelled: before the parts it uses close. */
   reloadFinished: Promise<void>;
+  /** True when `bridge.lists` names lists (the step that stops it is named for it then). */
+  listBridge: boolean;
   /** Periodic work (sweeper, trimming) to unsubscribe. */
   subs: Array<{ unsubscribe(): void }>;
   ingest: { close(): Promise<void> };
@@ -107,7 +115,10 @@ export async function drainWorker(p: DrainParts): Promise<void> {
     [
       { name: 'engine: the last commit (what is not committed is applied again from the committed position)', run: () => p.pipelineFinished, maxMs: p.batchMs },
       { name: 'configuration reload in flight (what it did not apply, the next start reads from the files)', run: () => p.reloadFinished },
-      { name: 'list bridge (items not moved stay in their lists)', run: () => (p.subs.forEach((s) => s.unsubscribe()), p.ingest.close()) },
+      {
+        name: p.listBridge ? 'list bridge (items not moved stay in their lists)' : 'periodic work (sweeps, trimming)',
+        run: () => (p.subs.forEach((s) => s.unsubscribe()), p.ingest.close()),
+      },
       { name: 'SET delivery (unsent SETs stay queued in Redis and are retried)', run: () => p.ssf.close() },
       { name: 'HTTP server (open connections cut)', run: () => p.app.close() },
       { name: 'Redis connections (dropped)', run: () => Promise.all([closeConnection(p.redis), closeConnection(p.reader)]) },
@@ -121,15 +132,25 @@ export async function drainWorker(p: DrainParts): Promise<void> {
     p.logger.flush?.();
     return;
   }
-  // Whatever still holds the process open goes now: client sockets, the reconnect loops.
+  // Whatever still holds the process open goes now: timers, client sockets, the reconnect loops.
+  p.subs.forEach((s) => s.unsubscribe());
+  void p.ingest.close().catch(() => undefined);
   p.app.server.close();
   p.app.server.closeAllConnections?.();
   p.redis.disconnect();
   p.reader.disconnect();
   if (r.abandoned.length) {
     p.logger.error(
-      { code: 'SHUTDOWN_TIMEOUT', deadlineMs: p.deadlineMs, deadlinePassed: r.deadlinePassed, elapsedMs: Date.now() - startedAt, abandoned: r.abandoned },
-      `shutdown incomplete; abandoned: ${r.abandoned.join('; ')}`,
+      {
+        code: 'SHUTDOWN_TIMEOUT',
+        deadlineMs: p.deadlineMs,
+        deadlinePassed: r.deadlinePassed,
+        elapsedMs: Date.now() - startedAt,
+        abandoned: r.abandoned,
+        timedOut: r.timedOut,
+        notStarted: r.notStarted,
+      },
+      `shutdown incomplete; timed out: ${r.timedOut.join('; ') || 'none'}${r.notStarted.length ? `; not started: ${r.notStarted.join('; ')}` : ''}`,
     );
   }
   p.logger.flush?.();

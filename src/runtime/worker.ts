@@ -244,6 +244,7 @@ async function start(opts: WorkerOptions, watch: StartWatch): Promise<WorkerHand
             await closeConnection(waker);
           })(),
           reloadFinished: reloads.settled(),
+          listBridge: Object.keys(config.raw.bridge.lists).length > 0,
           subs,
           ingest,
           ssf,

@@ -8,7 +8,7 @@ describe('runShutdown', () => {
     const ran: string[] = [];
     const step = (name: string) => ({ name, run: async () => void ran.push(name) });
     const r = await runShutdown([step('a'), step('b'), step('c')], 1000, Date.now());
-    expect(r).toEqual({ abandoned: [], failed: [], deadlinePassed: false });
+    expect(r).toEqual({ abandoned: [], timedOut: [], notStarted: [], failed: [], deadlinePassed: false });
     expect(ran).toEqual(['a', 'b', 'c']);
   });
 
@@ -23,6 +23,7 @@ describe('runShutdown', () => {
       Date.now(),
     );
     expect(r.abandoned).toEqual(['stuck']);
+    expect(r).toMatchObject({ timedOut: ['stuck'], notStarted: [] });
     // Its own bound, not the deadline: the error says which.
     expect(r.deadlinePassed).toBe(false);
     expect(ran).toEqual(['next']);
@@ -39,6 +40,9 @@ describe('runShutdown', () => {
       Date.now(),
     );
     expect(r.abandoned).toEqual(['hung', 'later']);
+    // Which one timed out, and which never ran.
+    expect(r.timedOut).toEqual(['hung']);
+    expect(r.notStarted).toEqual(['later']);
     expect(r.deadlinePassed).toBe(true);
     expect(ran).toEqual([]);
   });
@@ -52,6 +56,6 @@ describe('runShutdown', () => {
       1000,
       Date.now(),
     );
-    expect(r).toEqual({ abandoned: [], failed: [{ step: 'boom', err: 'x' }], deadlinePassed: false });
+    expect(r).toEqual({ abandoned: [], timedOut: [], notStarted: [], failed: [{ step: 'boom', err: 'x' }], deadlinePassed: false });
   });
 });
