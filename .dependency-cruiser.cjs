@@ -6,7 +6,7 @@
  *     → ingest, risk, ssf, sessions, audit, engine   (domain)
  *     → config               (YAML loading and schemas, built from detect's registry)
  *     → detect               (pure detectors and their parameter schemas)
- *     → base: types, errors, keys, duration, login, country-code, package-root, make-dirs, redis, obs, secrets, net
+ *     → base: types, errors, keys, duration, login, country-code, country-alpha3, package-root, make-dirs, redis, obs, secrets, net
  *
  * Type-only imports count (tsPreCompilationDeps), for cycles too. To add a folder, put it in
  * one of the LAYERS below.
@@ -27,6 +27,7 @@ const LAYERS = {
     'src/duration.ts',
     'src/text.ts',
     'src/country-code.ts',
+    'src/country-alpha3.ts',
     'src/login.ts',
     'src/package-root.ts',
     'src/make-dirs.ts',

@@ -1,6 +1,9 @@
+import { alpha2Of } from './country-alpha3.js';
+
 /**
  * Country names to ISO 3166-1 alpha-2 codes, for sources that give a name (Okta's
- * `client.geographicalContext.country`: "United Kingdom"): the canonical `geo.country` is a code,
+ * `client.geographicalContext.country`: "United Kingdom"), and alpha-3 codes (`GBR`: src/country-alpha3.ts)
+ * to alpha-2 codes, for sources that give those: the canonical `geo.country` is a code,
  * as Entra, GeoIP and the contract give it, so that a session's or a user's countries compare.
  * Names are those of the runtime's ICU data in English (`Intl.DisplayNames`) and the other English
  * spellings sources use (MaxMind's GeoIP names, which Okta's resemble: "Hong Kong", "Turkey",
@@ -80,11 +83,12 @@ function names(): Map<string, string> {
   return byName;
 }
 
-/** The ISO code of `v` when it is a country name or code (any case); anything else as it is. */
+/** The ISO alpha-2 code of `v` when it is a country name or an alpha-2 or alpha-3 code (any case); anything else as it is. */
 export function countryCode(v: unknown): unknown {
   if (typeof v !== 'string') return v;
   const t = v.trim();
   // UK: reserved for the United Kingdom, whose code is GB (what GeoIP and Entra give).
   if (/^[a-z]{2}$/i.test(t)) return t.toUpperCase() === 'UK' ? 'GB' : t.toUpperCase();
-  return names().get(loose(t)) ?? v;
+  const alpha2 = /^[a-z]{3}$/i.test(t) ? alpha2Of(t.toUpperCase()) : undefined;
+  return alpha2 ?? names().get(loose(t)) ?? v;
 }

@@ -113,7 +113,8 @@ export const toText: Rule<string> = (v, field) => {
 
 /**
  * Country: a non-empty string, as its ISO 3166-1 alpha-2 code when it is one in any case (`gb` →
- * `GB`, `UK` → `GB`) or an English name of one (`United Kingdom` → `GB`); else kept as given.
+ * `GB`, `UK` → `GB`), an alpha-3 code (`GBR` → `GB`) or an English name of one (`United Kingdom` →
+ * `GB`); else kept as given.
  */
 export const toCountry: Rule<string> = (v, field) => {
   const s = toText(v, field);
