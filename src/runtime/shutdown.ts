@@ -95,7 +95,7 @@ export interface DrainParts {
   /** Periodic work (sweeper, trimming) to unsubscribe. */
   subs: Array<{ unsubscribe(): void }>;
   ingest: { close(): Promise<void> };
-  ssf: { close(): Promise<void> };
+  ssf: { close(): Promise<void>; terminate(): void };
   app: FastifyInstance;
   redis: RedisClient;
   reader: RedisClient;
@@ -135,6 +135,7 @@ export async function drainWorker(p: DrainParts): Promise<void> {
   // Whatever still holds the process open goes now: timers, client sockets, the reconnect loops.
   p.subs.forEach((s) => s.unsubscribe());
   void p.ingest.close().catch(() => undefined);
+  p.ssf.terminate(); // a step cut off or never started: no SET is sent after close
   p.app.server.close();
   p.app.server.closeAllConnections?.();
   p.redis.disconnect();

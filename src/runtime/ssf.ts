@@ -57,6 +57,8 @@ export interface SsfRuntime {
   /** Re-reads keys and receivers after a config reload; starts no delivery worker again once `cancelled()` (a drain begun). */
   reload(cancelled?: () => boolean): Promise<void>;
   close(): Promise<void>;
+  /** Stops SET delivery at once (a drain past its deadline): nothing is sent after it. */
+  terminate(): void;
 }
 
 /** Options of {@link buildSsf}. */
@@ -248,6 +250,13 @@ export async function buildSsf(deps: SsfDeps): Promise<SsfRuntime> {
       if (workerId !== undefined && deps.deliver !== false) await forgetReceiversOn(deps.redis, deps.keys, workerId).catch(() => undefined);
       await setQueue.close();
       await early.close();
+    },
+    terminate: () => {
+      closed = true;
+      clearInterval(refresh);
+      clearInterval(republish);
+      worker?.terminate();
+      void early.close();
     },
   };
   return rt;

@@ -61,6 +61,11 @@ export interface DeliveryWorker {
   readonly worker: Worker<SetJobData, DeliveryResult>;
   /** Stops taking jobs, waits (bounded) for in-flight sends, closes its connections. Idempotent. */
   close(): Promise<void>;
+  /**
+   * Stops at once (a shutdown past its deadline): sends in flight aborted, no job taken or settled
+   * any more (their locks lapse; BullMQ sends them again), connections dropped.
+   */
+  terminate(): void;
 }
 
 // ioredis's cluster client says 'None of startup nodes is available' / 'Failed to refresh slots cache'
@@ -203,5 +208,12 @@ export function startDeliveryWorker(opts: DeliveryWorkerOptions): DeliveryWorker
   return {
     worker,
     close: () => (closing ??= close()),
+    terminate: () => {
+      shutdown.abort();
+      torn = true;
+      void worker.close(true).catch(() => undefined);
+      bull.disconnect();
+      fast.disconnect();
+    },
   };
 }
