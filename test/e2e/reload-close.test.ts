@@ -3,25 +3,16 @@
  * nothing once the drain began: when close() resolves, the reload has settled, and nothing of it
  * runs on (no write to a closed connection, no reload counted or audited as refused).
  */
-import { execFileSync } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
-import { writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
 import { expect, it } from 'vitest';
-import { parse, stringify } from 'yaml';
+import { holdNextReload } from '../helpers/held-reload.js';
 import { inProcessWorker } from '../helpers/worker.js';
 
 const h = inProcessWorker('reload-close');
 
 it('close() waits for a reload in flight (its signing key file still being read, as from a slow mount) and that reload applies nothing after the drain began', async () => {
   const worker = await h.start({});
-  const dir = worker.config().dir;
-  const key = readFileSync(join(dir, 'keys/signing.pem'), 'utf8');
   // The same key, read through a FIFO: the reload waits in its read until the test writes it.
-  execFileSync('mkfifo', [join(dir, 'keys/slow.pem')]);
-  const file = join(dir, 'riskstream.yaml');
-  const cfg = parse(readFileSync(file, 'utf8')) as Record<string, Record<string, unknown>>;
-  writeFileSync(file, stringify({ ...cfg, signing: { ...cfg.signing, key_file: 'keys/slow.pem' } }));
+  const held = holdNextReload(worker);
   const audited = await h.redis.xlen(h.keys.auditStream);
 
   let reload: 'pending' | 'resolved' | string = 'pending';
@@ -35,7 +26,7 @@ it('close() waits for a reload in flight (its signing key file still being read,
   const closing = worker.close().then(() => (atClose = reload));
   // Either the close has waited (fixed) or it has already finished (the reload left running).
   await Promise.race([closing, new Promise((r) => setTimeout(r, 3000))]);
-  await writeFile(join(dir, 'keys/slow.pem'), key);
+  await held.release();
   await closing;
   await run;
   expect(atClose).toBe('resolved');

@@ -4,14 +4,10 @@
  * the process (its connections are its own): an embedding program that caught the rejection went
  * on sending SETs from a worker it had closed.
  */
-import { execFileSync } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
-import { writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, expect, it } from 'vitest';
-import { parse, stringify } from 'yaml';
 import { enqueueLevelChange, createSetQueue } from '../../src/ssf/queue.js';
+import { holdNextReload } from '../helpers/held-reload.js';
 import { startReceiver } from '../helpers/receiver.js';
 import { waitFor } from '../helpers/redis.js';
 import { criticalDetection, inProcessWorker } from '../helpers/worker.js';
@@ -28,12 +24,7 @@ it('after a drain past its deadline no SET is sent', async () => {
 
   // A reload held in its signing key's read (a FIFO): the drain waits for it past its deadline,
   // so the SET delivery step is never started.
-  const dir = worker.config().dir;
-  const key = readFileSync(join(dir, 'keys/signing.pem'), 'utf8');
-  execFileSync('mkfifo', [join(dir, 'keys/slow.pem')]);
-  const file = join(dir, 'riskstream.yaml');
-  const cfg = parse(readFileSync(file, 'utf8')) as Record<string, Record<string, unknown>>;
-  writeFileSync(file, stringify({ ...cfg, signing: { ...cfg.signing, key_file: 'keys/slow.pem' } }));
+  const held = holdNextReload(worker);
   const reload = worker.reload().catch(() => undefined);
   await sleep(200);
   await expect(worker.close()).rejects.toMatchObject({ code: 'SHUTDOWN_TIMEOUT' });
@@ -60,6 +51,6 @@ it('after a drain past its deadline no SET is sent', async () => {
   expect(rcv.received.length).toBe(delivered);
   expect(await q.queue.getWaitingCount()).toBe(1);
   await q.close();
-  await writeFile(join(dir, 'keys/slow.pem'), key);
+  await held.release();
   await reload;
 }, 60_000);
