@@ -7,6 +7,9 @@ import { replaceJsonPairs } from './json-pairs.js';
  * `"[redacted]"`, secret-shaped strings (secret-values.ts) are replaced, listed paths removed.
  */
 
+/** True when `s` may hold a JSON `"name": value` pair (a cheap test before the pair regex runs). */
+const holdsPairs = (s: string): boolean => s.includes('":') || s.includes('" :');
+
 /** Replacement for a secret-named field. */
 export const REDACTED = '[redacted]';
 const MAX_DEPTH = 32;
@@ -24,8 +27,7 @@ export interface ScrubOptions {
  * beyond 32 levels is cut to `"[truncated]"`.
  */
 export function scrubValue(v: unknown, opts: ScrubOptions = {}, depth = 0): unknown {
-  // Most strings cannot hold a token: returned as they are, without the regular expressions.
-  if (typeof v === 'string') return !mayHoldToken(v) ? v : opts.wholeJwt && looksLikeJwt(v) ? opts.wholeJwt(v) : scrubText(v);
+  if (typeof v === 'string') return scrubString(v, opts);
   if (v === null || typeof v === 'number' || typeof v === 'boolean') return v;
   if (typeof v !== 'object') return undefined;
   if (depth >= MAX_DEPTH) return '[truncated]';
@@ -52,6 +54,17 @@ export function scrubValue(v: unknown, opts: ScrubOptions = {}, depth = 0): unkn
     if (r !== undefined) out[key] = r;
   }
   return out;
+}
+
+/**
+ * A string value scrubbed: `"name": value` pairs in it (JSON text a claim or an attribute holds,
+ * `{"password": …}`) redacted by name as fields are, then its tokens and credentials replaced. Most
+ * strings can hold neither: returned as they are, without the regular expressions.
+ */
+function scrubString(v: string, opts: ScrubOptions): unknown {
+  const named = holdsPairs(v) ? redactJsonPairs(v) : v;
+  if (!mayHoldToken(named)) return named;
+  return opts.wholeJwt && looksLikeJwt(named) ? opts.wholeJwt(named) : scrubText(named);
 }
 
 /**
@@ -86,7 +99,7 @@ function unchanged(v: object, secret: (name: string) => boolean, opts: ScrubOpti
 function same(x: unknown, secret: (name: string) => boolean, opts: ScrubOptions, depth: number): boolean {
   switch (typeof x) {
     case 'string':
-      return !mayHoldToken(x) || scrubValue(x, opts, depth) === x;
+      return (!mayHoldToken(x) && !holdsPairs(x)) || scrubValue(x, opts, depth) === x;
     case 'number':
     case 'boolean':
       return true;
@@ -115,9 +128,6 @@ export function scrubFields(fields: Readonly<Record<string, string>>, remove: re
   }
   return out;
 }
-
-/** True when `s` may hold a JSON `"name": value` pair (a cheap test before the pair regex runs). */
-const holdsPairs = (s: string): boolean => s.includes('":') || s.includes('" :');
 
 /** Fields in which shippers keep the original log line (src/ingest/decode.ts): the event, as JSON text. */
 const SHIPPER_LINES: readonly string[] = ['message', 'log'];

@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { isSecretName } from './secret-names.js';
 
 /**
  * Secret-shaped values (pure): JWT/JWS/JWE (a base64url JSON header, `eyJ…`) and long opaque
@@ -121,14 +122,59 @@ function replaceTokens(s: string): string {
   return s.replace(DOTTED, redactDotted).replace(OPAQUE, redactOpaque);
 }
 
+/** The mark a credential found by its context (below) is replaced by: no fingerprint, since a password's hash can be guessed offline. */
+export const REDACTED_CREDENTIAL = '[redacted]';
+
 /**
- * False when `s` cannot hold a token, so {@link scrubText} returns it unchanged and it is no JWT (a
- * single pass, no allocation): no `%`, no run of `[A-Za-z0-9_.-]` with two dots (a JWS/JWE has at
- * least two) and no run of 32 `[A-Za-z0-9+/_-]` (an opaque token's least). True: look closer.
+ * A `name=value` parameter of a query, a form body or a log line (`?password=…&`, `token=…`):
+ * the value up to the next `&`, `#`, `;`, space or quote, or a quoted one (up to 256 characters: the
+ * scan stays linear); one already marked is kept (its fingerprint).
+ */
+const PARAM = /(^|[?&;#\s,"'(])([A-Za-z0-9_.[\]-]{1,64})=(\[redacted[^\]]*\]|"[^"\n]{1,256}"|'[^'\n]{1,256}'|[^&#;\s"']*)/g;
+/** A URL's user information with a password: `scheme://user:password@host`. */
+const USERINFO = /(\b[A-Za-z][A-Za-z0-9+.-]{0,31}:\/\/[^\s/?#@:]*):([^\s/?#@]+)@/g;
+/** HTTP credentials (RFC 9110 §11.4: `Basic`, `Bearer` … and a token68) not already marked. */
+const AUTH_SCHEME = /(?<![A-Za-z0-9_-])(Basic|Bearer|Negotiate|NTLM)(\s+)([A-Za-z0-9._~+/-]+=*)/gi;
+/** A run that reads as a word of text, not a credential (`Bearer authentication`, `basic plan`). */
+const PLAIN_WORD = /^[A-Za-z]+$/;
+
+function redactScheme(m: string, scheme: string, gap: string, cred: string): string {
+  if (PLAIN_WORD.test(cred)) return m;
+  // Basic: base64 of `user:password` (anything else, `Basic 2`, is text).
+  if (scheme.toLowerCase() === 'basic' && !Buffer.from(cred, 'base64').toString('latin1').includes(':')) return m;
+  return `${scheme}${gap}${REDACTED_CREDENTIAL}`;
+}
+
+/**
+ * Credentials found by their context rather than their shape: the value of a secret-named
+ * parameter (`password=hunter2`, `?token=…`), a URL's password (`postgres://app:pw@db`) and an
+ * HTTP `Basic` / `Bearer` / `Negotiate` / `NTLM` credential, each replaced by `[redacted]`.
+ */
+function replaceCredentials(s: string): string {
+  let out = s;
+  if (out.includes('='))
+    out = out.replace(PARAM, (m, pre: string, name: string, value: string) =>
+      value === '' || value.startsWith('[redacted') || !isSecretName(name) ? m : `${pre}${name}=${REDACTED_CREDENTIAL}`,
+    );
+  if (out.includes('@')) out = out.replace(USERINFO, `$1:${REDACTED_CREDENTIAL}@`);
+  return out.replace(AUTH_SCHEME, redactScheme);
+}
+
+const replaceSecrets = (s: string): string => replaceCredentials(replaceTokens(s));
+
+/** Auth schemes {@link AUTH_SCHEME} redacts after, lower-cased. */
+const SCHEMES: ReadonlySet<string> = new Set(['basic', 'bearer', 'negotiate', 'ntlm']);
+
+/**
+ * False when `s` cannot hold a token or a credential, so {@link scrubText} returns it unchanged and
+ * it is no JWT (a single pass, no allocation): no `%`, no run of `[A-Za-z0-9_.-]` with two dots (a
+ * JWS/JWE has at least two), no run of 32 `[A-Za-z0-9+/_-]` (an opaque token's least), no `=` (a
+ * parameter), no `@` after a `:` (a URL's password) and no auth scheme followed by a space. True: look closer.
  */
 export function mayHoldToken(s: string): boolean {
   let run = 0; // length of the current run of the opaque-token alphabet
   let dots = 0; // dots in the current run of the dotted (base64url and `.`) alphabet
+  let colon = false; // a `:` seen: an `@` after it may end a URL's password
   for (let i = 0; i < s.length; i++) {
     const c = s.charCodeAt(i);
     if ((c >= 97 && c <= 122) || (c >= 65 && c <= 90) || (c >= 48 && c <= 57) || c === 95 || c === 45) {
@@ -139,9 +185,11 @@ export function mayHoldToken(s: string): boolean {
     } else if (c === 43 || c === 47) {
       if (++run >= MIN_OPAQUE_LENGTH) return true;
       dots = 0;
-    } else if (c === 37) {
+    } else if (c === 37 || c === 61 || (c === 64 && colon)) {
       return true;
     } else {
+      if (c === 58) colon = true;
+      else if ((c === 32 || c === 9) && run >= 4 && run <= 9 && SCHEMES.has(s.slice(i - run, i).toLowerCase())) return true;
       run = 0;
       dots = 0;
     }
@@ -156,12 +204,12 @@ export function mayHoldToken(s: string): boolean {
  */
 export function scrubText(s: string): string {
   if (!mayHoldToken(s)) return s;
-  const direct = replaceTokens(s);
+  const direct = replaceSecrets(s);
   if (!s.includes('%')) return direct;
   let decoded = s;
   for (let i = 0; i < 2 && decoded.includes('%'); i++) decoded = decodeUrl(decoded);
   if (decoded === s) return direct;
-  const scrubbed = replaceTokens(decoded);
+  const scrubbed = replaceSecrets(decoded);
   return scrubbed === decoded ? direct : scrubbed;
 }
 

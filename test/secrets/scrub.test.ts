@@ -6,6 +6,9 @@ import { scrubFields, scrubShared, scrubValue } from '../../src/secrets/scrub.js
 const b64 = (o: unknown): string => Buffer.from(JSON.stringify(o)).toString('base64url');
 const jwt = `${b64({ alg: 'ES256', typ: 'JWT' })}.${b64({ sub: 'alice', exp: 1 })}.c2lnbmF0dXJlLXNpZ25hdHVyZQ`;
 const OPAQUE = 'Zk3Qp9vX2mL8rT4wYb6NcH1sJd7GfA0eKu5V';
+const expectScrubbed = (cases: Array<[string, string]>): void => {
+  for (const [input, want] of cases) expect([input, scrubText(input)]).toEqual([input, want]);
+};
 
 describe('secret names (normalised: case, -/_, camelCase)', () => {
   it.each([
@@ -139,6 +142,44 @@ describe('the no-token fast path (mayHoldToken): never skips a token', () => {
     expect(looksLikeJwt(short)).toBe(true);
     expect(scrubText(s)).toBe(want(`[redacted jwt sha256:${sha256Hex(short)}]`));
   });
+  it('credentials named by their context, whatever their shape (found by a black-box audit: stored in clear in session claims)', () => {
+    const basic = Buffer.from('jack:hunter2').toString('base64');
+    expectScrubbed([
+      ['postgres://app:hunter2@db:5432/x', 'postgres://app:[redacted]@db:5432/x'],
+      ['https://app/cb?user=j&password=hunter2&x=1', 'https://app/cb?user=j&password=[redacted]&x=1'],
+      ['username=jack&password=hunter2', 'username=jack&password=[redacted]'],
+      ['login failed; pwd=hunter2 key=k-1', 'login failed; pwd=[redacted] key=[redacted]'],
+      ['a=b; password="two words"', 'a=b; password=[redacted]'],
+      ['password%3Dhunter2', 'password=[redacted]'],
+      [`Basic ${basic}`, 'Basic [redacted]'],
+      ['Authorization: Bearer abc123short', 'Authorization: Bearer [redacted]'],
+      ['NTLM TlRMTVNTUAABAAAAB4IIog==', 'NTLM [redacted]'],
+      // No credential: kept as they are.
+      ['tier: Basic plan', 'tier: Basic plan'],
+      ['Basic 2', 'Basic 2'],
+      ['Bearer authentication is used', 'Bearer authentication is used'],
+      ['alice@example.com', 'alice@example.com'],
+      ['mailto:bob@example.com', 'mailto:bob@example.com'],
+      ['https://host/a?b=c&user=alice', 'https://host/a?b=c&user=alice'],
+      ['time=12:00 user@host', 'time=12:00 user@host'],
+      ['https://alice@example.com/', 'https://alice@example.com/'],
+      ['password=', 'password='],
+    ]);
+    // A token's fingerprint stays: the parameter's value is already its mark.
+    expect(scrubText(`/cb?id_token=${jwt}`)).toBe(`/cb?id_token=[redacted jwt sha256:${sha256Hex(jwt)}]`);
+    expect(mayHoldToken('password=hunter2')).toBe(true);
+    expect(mayHoldToken('Bearer abc')).toBe(true);
+    expect(mayHoldToken('ftp://a:b@c')).toBe(true);
+    expect(mayHoldToken('alice@example.com')).toBe(false);
+    expect(mayHoldToken('Basic plan for alice')).toBe(true); // looked at closer, kept
+    // JSON text in a string value (a claim holding JSON): its pairs redacted by name, as fields are.
+    expect(scrubValue({ raw: '{"password":"hunter2","a":1}', ok: '{"a":1}' })).toEqual({ raw: '{"password":"[redacted]","a":1}', ok: '{"a":1}' });
+    const kept = { ok: '{"a":1}' };
+    expect(scrubShared(kept)).toBe(kept);
+    const secretInside = { raw: '{"password":"x"}' };
+    expect(scrubShared(secretInside)).toEqual({ raw: '{"password":"[redacted]"}' });
+  });
+
   it('short JWE, URL-encoded short JWT, whole-value short JWT', () => {
     expect(scrubText(short5)).toBe(`[redacted jwt sha256:${sha256Hex(short5)}]`);
     expect(scrubText(encodeURIComponent(`t=${short}`))).toBe(`t=[redacted jwt sha256:${sha256Hex(short)}]`);
@@ -176,8 +217,9 @@ describe('scrubbing values and flat fields', () => {
       expect(inner).toMatchObject({ user: 'a', password: '[redacted]', session: { claims: { client_secret: '[redacted]' } } });
       expect(out.event).not.toContain('S3cret');
     }
+    // Text that is not JSON is kept as text, a secret-named parameter in it redacted (a password by its context).
     const text = JSON.stringify({ message: 'plain text, password=S3cret is not JSON' });
-    expect(scrubFields({ event: text }).event).toBe(text);
+    expect(scrubFields({ event: text }).event).toBe(JSON.stringify({ message: 'plain text, password=[redacted] is not JSON' }));
     // JSON text in any other string field (valid JSON around it), at any depth: scrubbed by its names.
     const nested = JSON.stringify({ type: 'x', data: JSON.stringify({ user: 'a', password: 'S3cret!' }), extra: { inner: ['{"api_key":"K3y!"}'] } });
     const out = scrubFields({ event: nested }).event!;

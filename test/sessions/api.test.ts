@@ -98,6 +98,37 @@ describe('session audit API', () => {
     expect(JSON.stringify(json)).not.toContain(jwt);
   });
 
+  it('never stores a password its context names: JSON text in a claim, a URL password, a secret-named parameter, HTTP Basic/Bearer credentials (found by a black-box audit: all stored in clear)', async () => {
+    const e = login({ sessionId: 's-ctx' });
+    e.session!.claims = {
+      raw: '{"password":"Hunter2-json","groups":["eng"]}',
+      line: 'ctx={"client_secret": "S3cret-line"}',
+      db: 'postgres://app:Hunter2-url@db:5432/x',
+      cb: 'https://app.example.com/cb?user=j&password=Hunter2-query&x=1',
+      form: 'username=jack&password=Hunter2-form',
+      auth: `Basic ${Buffer.from('jack:Hunter2-basic').toString('base64')}`,
+      hdr: 'Bearer short-Hunter2',
+      tier: 'Basic plan',
+    };
+    e.device = { id: 'd-1', posture: { mdm_url: 'https://mdm:Hunter2-device@mdm.example.com/' } };
+    await audit$()(batchOf([e]));
+
+    expect(await dumpPrefix(t.redis, t.prefix)).not.toContain('Hunter2');
+    expect(await dumpPrefix(t.redis, t.prefix)).not.toContain('S3cret');
+    const { json } = await call('GET', '/v1/sessions/s-ctx');
+    expect(json.claims).toEqual({
+      raw: '{"password":"[redacted]","groups":["eng"]}',
+      line: 'ctx={"client_secret": "[redacted]"}',
+      db: 'postgres://app:[redacted]@db:5432/x',
+      cb: 'https://app.example.com/cb?user=j&password=[redacted]&x=1',
+      form: 'username=jack&password=[redacted]',
+      auth: 'Basic [redacted]',
+      hdr: 'Bearer [redacted]',
+      tier: 'Basic plan',
+    });
+    expect(json.device.posture.mdm_url).toBe('https://mdm:[redacted]@mdm.example.com/');
+  });
+
   it('DELETE revokes: 200 summary, 404 afterwards, audit entry, sink called', async () => {
     const e = login({ sessionId: 's-rev', user: 'bob@example.com' });
     await audit$()(batchOf([e]));
