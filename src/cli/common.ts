@@ -6,7 +6,7 @@ import { closeConnection, clusterClient } from '../runtime/connections.js';
 import { loadConfig, type Config } from '../config/load.js';
 import { Keys } from '../keys.js';
 import { checkPartitionCount } from '../engine/partition-count.js';
-import { escapeControls, escapeControlsKeepLines } from './terminal-text.js';
+import { displayWidth, escapeControls, escapeControlsKeepLines, padColumns } from './terminal-text.js';
 import { RiskstreamError } from '../errors.js';
 import { Invalid, toUser } from '../ingest/event-schema.js';
 import { knownSecrets, scrubAll } from '../secrets/known-secrets.js';
@@ -113,10 +113,11 @@ export interface TableLayout {
 /** The layout of a table of `rows` (see {@link table}); every cell's control characters (newlines too) escaped. */
 export function tableLayout(rows: Array<Record<string, unknown>>, cols: string[]): TableLayout {
   const cell = (v: unknown): string => escapeControls(v === undefined || v === null ? '' : typeof v === 'object' ? JSON.stringify(v) : String(v));
-  const widths = cols.map((c) => Math.max(c.length, ...rows.map((r) => cell(r[c]).length)));
+  // Terminal columns, not UTF-16 units: wide (CJK) and combining characters keep the columns aligned.
+  const widths = cols.map((c) => Math.max(c.length, ...rows.map((r) => displayWidth(cell(r[c])))));
   const line = (vals: string[]): string =>
     vals
-      .map((v, i) => v.padEnd(widths[i]!))
+      .map((v, i) => padColumns(v, widths[i]!))
       .join('  ')
       .trimEnd();
   return { header: line(cols.map((c) => c.toUpperCase())), line: (r) => line(cols.map((c) => cell(r[c]))) };

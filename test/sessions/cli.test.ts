@@ -58,6 +58,29 @@ describe('riskstream sessions', () => {
     expect(lines[2]).toMatch(/^cli-1\s+alice@example\.com/);
   });
 
+  it('list keeps its columns aligned in a terminal with wide (CJK) and combining characters in ids (found by a black-box audit: the columns after them slipped)', async () => {
+    const user = 'ユーザー';
+    const ids = [
+      login({ sessionId: 'セッション', user, time: Date.now() - 500 }),
+      login({ sessionId: 'se\u0301ss-1', user, time: Date.now() - 400, device: { id: '設備-1' } }),
+    ].map((e) => buildIdentity(e, settings())!);
+    await store.put(ids);
+    try {
+      const { out } = await run('list', '--user', user);
+      const lines = out.split('\nDevices')[0]!.trim().split('\n');
+      expect(lines).toHaveLength(3);
+      // Terminal columns: a CJK character takes two, a combining mark none.
+      const columns = (s: string): number => [...s].reduce((w, ch) => w + (/\p{M}/u.test(ch) ? 0 : /[\u3040-\u30ff\u4e00-\u9fff]/u.test(ch) ? 2 : 1), 0);
+      const loginColumn = (line: string): number => columns(line.slice(0, line.search(/\d{4}-\d\d-\d\dT/)));
+      expect(lines.slice(1).map(loginColumn)).toEqual([
+        loginColumn(lines[0]!.replace('LOGIN', '2026-01-01T')),
+        loginColumn(lines[0]!.replace('LOGIN', '2026-01-01T')),
+      ]);
+    } finally {
+      await store.revokeUser(user, { actor: 'test', reason: 'cleanup' });
+    }
+  });
+
   it('list --user shows the user’s sessions and devices', async () => {
     const { out } = await run('list', '--user', 'alice@example.com');
     expect(out).toContain('cli-1');
