@@ -101,8 +101,8 @@ export const redactedToken = (t: string): string => `[redacted token sha256:${sh
  */
 export const REDACTED_KNOWN = '[redacted token]';
 
-/** Any mark {@link scrubText} or a known-secret scrub leaves (`[redacted jwt|token sha256:<hex>]`, {@link REDACTED_KNOWN}), every one in a text. */
-export const REDACTION_MARKS = /\[redacted (?:jwt|token)(?: sha256:[0-9a-f]+)?\]/g;
+/** Any mark {@link scrubText} or a known-secret scrub leaves (`[redacted jwt|token sha256:<hex>]`, {@link REDACTED_KNOWN}, `[redacted]`), every one in a text. */
+export const REDACTION_MARKS = /\[redacted(?: (?:jwt|token)(?: sha256:[0-9a-f]+)?)?\]/g;
 
 /**
  * An opaque candidate. A run with `/` (base64's alphabet has it) that reads as a path — it starts or
