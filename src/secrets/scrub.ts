@@ -1,4 +1,4 @@
-import { looksLikeJwt, mayHoldToken, scrubText, sha256Hex } from './secret-values.js';
+import { fingerprintMark, looksLikeJwt, mayHoldToken, scrubText, sha256Hex } from './secret-values.js';
 import { isSecretName } from './secret-names.js';
 import { replaceJsonPairs } from './json-pairs.js';
 
@@ -45,7 +45,8 @@ export function scrubValue(v: unknown, opts: ScrubOptions = {}, depth = 0): unkn
   for (const k in o) {
     if (!Object.prototype.hasOwnProperty.call(o, k)) continue;
     // A token may be a key too (`{"sessions": {"eyJ…": "active"}}`): fingerprinted as in a value.
-    const key = scrubText(k); // k itself unless it may hold a token (scrubText's own fast check)
+    // k itself unless it may hold a token (scrubText's own fast check); a credential in it fingerprinted: two keys stay two.
+    const key = scrubText(k, fingerprintMark);
     if (secret(k)) {
       out[key] = REDACTED;
       continue;
@@ -90,7 +91,7 @@ function unchanged(v: object, secret: (name: string) => boolean, opts: ScrubOpti
   for (const k in o) {
     if (!Object.prototype.hasOwnProperty.call(o, k)) continue;
     // `__proto__` is never copied as a field (assigning it sets the copy's prototype).
-    if (k === '__proto__' || secret(k) || scrubText(k) !== k || !same(o[k], secret, opts, depth + 1)) return false;
+    if (k === '__proto__' || secret(k) || scrubText(k, fingerprintMark) !== k || !same(o[k], secret, opts, depth + 1)) return false;
   }
   return true;
 }

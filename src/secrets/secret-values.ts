@@ -138,11 +138,15 @@ const AUTH_SCHEME = /(?<![A-Za-z0-9_-])(Basic|Bearer|Negotiate|NTLM)(\s+)([A-Za-
 /** A run that reads as a word of text, not a credential (`Bearer authentication`, `basic plan`). */
 const PLAIN_WORD = /^[A-Za-z]+$/;
 
-function redactScheme(m: string, scheme: string, gap: string, cred: string): string {
+/** What a credential becomes: `[redacted]` in text; in an identifier, its fingerprint (two ids stay two). */
+export type CredentialMark = (credential: string) => string;
+const plainMark: CredentialMark = () => REDACTED_CREDENTIAL;
+
+function redactScheme(mark: CredentialMark, m: string, scheme: string, gap: string, cred: string): string {
   if (PLAIN_WORD.test(cred)) return m;
   // Basic: base64 of `user:password` (anything else, `Basic 2`, is text).
   if (scheme.toLowerCase() === 'basic' && !Buffer.from(cred, 'base64').toString('latin1').includes(':')) return m;
-  return `${scheme}${gap}${REDACTED_CREDENTIAL}`;
+  return `${scheme}${gap}${mark(cred)}`;
 }
 
 /**
@@ -150,17 +154,17 @@ function redactScheme(m: string, scheme: string, gap: string, cred: string): str
  * parameter (`password=hunter2`, `?token=…`), a URL's password (`postgres://app:pw@db`) and an
  * HTTP `Basic` / `Bearer` / `Negotiate` / `NTLM` credential, each replaced by `[redacted]`.
  */
-function replaceCredentials(s: string): string {
+function replaceCredentials(s: string, mark: CredentialMark): string {
   let out = s;
   if (out.includes('='))
     out = out.replace(PARAM, (m, pre: string, name: string, value: string) =>
-      value === '' || value.startsWith('[redacted') || !isSecretName(name) ? m : `${pre}${name}=${REDACTED_CREDENTIAL}`,
+      value === '' || value.startsWith('[redacted') || !isSecretName(name) ? m : `${pre}${name}=${mark(value)}`,
     );
-  if (out.includes('@')) out = out.replace(USERINFO, `$1:${REDACTED_CREDENTIAL}@`);
-  return out.replace(AUTH_SCHEME, redactScheme);
+  if (out.includes('@')) out = out.replace(USERINFO, (_m, head: string, password: string) => `${head}:${mark(password)}@`);
+  return out.replace(AUTH_SCHEME, (m, scheme: string, gap: string, cred: string) => redactScheme(mark, m, scheme, gap, cred));
 }
 
-const replaceSecrets = (s: string): string => replaceCredentials(replaceTokens(s));
+const replaceSecrets = (s: string, mark: CredentialMark): string => replaceCredentials(replaceTokens(s), mark);
 
 /** Auth schemes {@link AUTH_SCHEME} redacts after, lower-cased. */
 const SCHEMES: ReadonlySet<string> = new Set(['basic', 'bearer', 'negotiate', 'ntlm']);
@@ -198,28 +202,32 @@ export function mayHoldToken(s: string): boolean {
 }
 
 /**
- * `s` with every JWT and opaque token replaced by `[redacted jwt|token sha256:<hex>]`. When the
- * URL-decoded text (up to two rounds) holds a token the raw text does not show, the decoded text
- * is returned, scrubbed.
+ * `s` with every JWT and opaque token replaced by `[redacted jwt|token sha256:<hex>]`, and every
+ * credential its context names by `mark` of it (default `[redacted]`). When the URL-decoded text
+ * (up to two rounds) holds a token the raw text does not show, the decoded text is returned, scrubbed.
  */
-export function scrubText(s: string): string {
+export function scrubText(s: string, mark: CredentialMark = plainMark): string {
   if (!mayHoldToken(s)) return s;
-  const direct = replaceSecrets(s);
+  const direct = replaceSecrets(s, mark);
   if (!s.includes('%')) return direct;
   let decoded = s;
   for (let i = 0; i < 2 && decoded.includes('%'); i++) decoded = decodeUrl(decoded);
   if (decoded === s) return direct;
-  const scrubbed = replaceSecrets(decoded);
+  const scrubbed = replaceSecrets(decoded, mark);
   return scrubbed === decoded ? direct : scrubbed;
 }
 
 /** A UUID (Okta's `uuid`, Entra's `id`): no token. */
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
+/** A credential in an identifier or a field name: its fingerprint, so two ids (names) stay two. */
+export const fingerprintMark: CredentialMark = redactedToken;
+
 /**
- * An identifier (an event's or a device's id) with its tokens fingerprinted ({@link scrubText}); a
- * UUID, the usual id, as it is without a closer look. The same id always reads the same.
+ * An identifier (an event's or a device's id) with its tokens and credentials fingerprinted
+ * ({@link scrubText}, {@link fingerprintMark}: ids that differ stay different); a UUID, the usual
+ * id, as it is without a closer look. The same id always reads the same.
  */
 export function scrubId(s: string): string {
-  return UUID.test(s) ? s : scrubText(s);
+  return UUID.test(s) ? s : scrubText(s, fingerprintMark);
 }

@@ -1,7 +1,7 @@
 import type { CanonicalEvent } from '../types.js';
 import { REDACTED, redactOptions, redactScrubOptions, type RedactOptions } from './redact.js';
 import { scrubShared, scrubValue, type ScrubOptions } from '../secrets/scrub.js';
-import { scrubText } from '../secrets/secret-values.js';
+import { fingerprintMark, scrubText } from '../secrets/secret-values.js';
 import { isRefresh } from '../login.js';
 import { isoMs } from '../ingest/iso-time.js';
 import { isSessionLogin, storedOf, storedSessionId, type SessionIdentity, type SessionSettings } from './identity.js';
@@ -55,7 +55,7 @@ function sessionAttributes(s: Record<string, unknown>, opts: ScrubOptions): Reco
     if (v === undefined) continue;
     const r = opts.secretName!(k) ? REDACTED : scrubShared(v, opts, 1);
     // A token may be a name too: fingerprinted as in any object scrubValue copies.
-    if (r !== undefined) (out ??= {})[scrubText(k)] = r;
+    if (r !== undefined) (out ??= {})[scrubText(k, fingerprintMark)] = r;
   }
   return out;
 }

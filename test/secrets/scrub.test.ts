@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { isSecretName } from '../../src/secrets/secret-names.js';
-import { looksLikeJwt, looksLikeOpaqueToken, mayHoldToken, scrubText, sha256Hex } from '../../src/secrets/secret-values.js';
+import { looksLikeJwt, looksLikeOpaqueToken, mayHoldToken, scrubId, scrubText, sha256Hex } from '../../src/secrets/secret-values.js';
 import { scrubFields, scrubShared, scrubValue } from '../../src/secrets/scrub.js';
 
 const b64 = (o: unknown): string => Buffer.from(JSON.stringify(o)).toString('base64url');
@@ -165,6 +165,10 @@ describe('the no-token fast path (mayHoldToken): never skips a token', () => {
       ['https://alice@example.com/', 'https://alice@example.com/'],
       ['password=', 'password='],
     ]);
+    // In an identifier or a field name a credential is fingerprinted: two ids (names) stay two.
+    const [a, b] = [scrubId('req?token=Abc1'), scrubId('req?token=Abc2')];
+    expect([a, b]).toEqual([`req?token=[redacted token sha256:${sha256Hex('Abc1')}]`, `req?token=[redacted token sha256:${sha256Hex('Abc2')}]`]);
+    expect(Object.keys(scrubValue({ 'token=Abc1': 1, 'token=Abc2': 2 }) as object)).toHaveLength(2);
     // A token's fingerprint stays: the parameter's value is already its mark.
     expect(scrubText(`/cb?id_token=${jwt}`)).toBe(`/cb?id_token=[redacted jwt sha256:${sha256Hex(jwt)}]`);
     expect(mayHoldToken('password=hunter2')).toBe(true);
