@@ -1,7 +1,7 @@
 import type { CanonicalEvent } from '../types.js';
 import { REDACTED, redactOptions, redactScrubOptions, type RedactOptions } from './redact.js';
 import { scrubShared, scrubValue, type ScrubOptions } from '../secrets/scrub.js';
-import { fingerprintMark, scrubText } from '../secrets/secret-values.js';
+import { fingerprintMark, looksLikeJwt, scrubId, scrubText } from '../secrets/secret-values.js';
 import { isRefresh } from '../login.js';
 import { isoMs } from '../ingest/iso-time.js';
 import { isSessionLogin, storedOf, storedSessionId, type SessionIdentity, type SessionSettings } from './identity.js';
@@ -60,6 +60,19 @@ function sessionAttributes(s: Record<string, unknown>, opts: ScrubOptions): Reco
   return out;
 }
 
+/**
+ * The device, redacted: its id as an id is read everywhere ({@link scrubId}: a credential in it
+ * fingerprinted, so two devices stay two in the registry and for session_hijack), a whole JWT as
+ * its fingerprint object; the rest as any object.
+ */
+function deviceOf(v: unknown, opts: ScrubOptions): Record<string, unknown> | undefined {
+  const device = clean(v, opts);
+  const raw = isObject(v) ? v.id : undefined;
+  if (!device || typeof raw !== 'string' || looksLikeJwt(raw)) return device;
+  const idAsId = scrubId(raw);
+  return device.id === idAsId ? device : { ...device, id: idAsId };
+}
+
 /** A session login's stored session id, login time and session end, as its identity stores them. */
 export interface SessionSpan {
   session_id: string;
@@ -103,7 +116,7 @@ export function buildIdentity(
   };
   const idp = typeof s.idp === 'string' ? cleanString(s.idp, other) : undefined;
   if (idp !== undefined) id.idp = idp;
-  const device = clean(e.device, other);
+  const device = deviceOf(e.device, other);
   if (device) id.device = device;
   const network = clean(e.network, other);
   if (network) id.network = network;

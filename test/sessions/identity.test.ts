@@ -4,6 +4,7 @@ import { deviceIdentity } from '../../src/sessions/device-identity.js';
 import { isSessionLogin, storedSessionId, type SessionIdentity } from '../../src/sessions/identity.js';
 import { extendedIdentity } from '../../src/sessions/extend-identity.js';
 import { looksLikeJwt, redactString, sha256Hex } from '../../src/sessions/redact.js';
+import { scrubId } from '../../src/secrets/secret-values.js';
 import type { CanonicalEvent } from '../../src/types.js';
 import { fakeJwt, login, settings } from './helpers.js';
 
@@ -189,6 +190,15 @@ describe('buildIdentity', () => {
       buildIdentity({ ...login({ time: T + 1000, sessionId: 's-1' }), type: 'session_refresh', device: posture ? { id: jwt, posture } : { id: jwt } }, cfg)!;
     expect(extendedIdentity(again({ os: 'b' }), first, true).device).toMatchObject({ posture: { os: 'b' } });
     expect(extendedIdentity(again(), first, true).device).toMatchObject({ posture: { os: 'a' } });
+  });
+
+  it('a device id holding a credential is stored as an id is read (its fingerprint): two devices stay two, and a use from the same device reads the same id (found by a review of context redaction)', () => {
+    const ids = ['host-1?token=Abc1', 'host-1?token=Abc2'];
+    const stored = ids.map((d) => buildIdentity({ ...login({ time: T, sessionId: `s-${d.slice(-1)}` }), device: { id: d, posture: { os: 'x' } } }, cfg)!);
+    // session_hijack reads a use's raw device id with scrubId: the stored login's must be the same text.
+    expect(stored.map((s) => s.device!.id)).toEqual(ids.map(scrubId));
+    expect(new Set(stored.map((s) => deviceIdentity(s)!.id)).size).toBe(2);
+    expect(JSON.stringify(stored)).not.toContain('Abc');
   });
 
   it('registers a device id longer than 512 characters under its fingerprint (a bounded registry field)', () => {
