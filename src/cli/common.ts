@@ -2,7 +2,7 @@ import { InvalidArgumentError, type Command } from 'commander';
 import { userInfo } from 'node:os';
 import { Redis } from 'ioredis';
 import type { RedisClient } from '../redis/client.js';
-import { closeConnection, clusterClient } from '../runtime/connections.js';
+import { closeConnection, clusterClient, connectionErrorText } from '../runtime/connections.js';
 import { loadConfig, type Config } from '../config/load.js';
 import { Keys } from '../keys.js';
 import { checkPartitionCount } from '../engine/partition-count.js';
@@ -80,7 +80,9 @@ export async function openCli(configPath: string): Promise<{ config: Config; red
     await Promise.race([redis.connect(), unanswered]);
   } catch (err) {
     redis.disconnect();
-    throw new RiskstreamError('UNAVAILABLE', `cannot connect to Redis: ${(lastError ?? (err as Error)).message}`, undefined, { cause: lastError ?? err });
+    throw new RiskstreamError('UNAVAILABLE', `cannot connect to Redis: ${connectionErrorText(lastError ?? (err as Error))}`, undefined, {
+      cause: lastError ?? err,
+    });
   } finally {
     clearTimeout(timer);
   }

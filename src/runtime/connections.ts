@@ -95,7 +95,7 @@ export async function ready(redis: RedisClient, timeoutMs = 10_000): Promise<voi
   if (redis.status === 'ready') return;
   await new Promise<void>((resolve, reject) => {
     let last: string | undefined; // the last connection error: what an operator needs to fix it
-    const onError = (err: Error): void => void (last = err.message.slice(0, 200));
+    const onError = (err: Error): void => void (last = connectionErrorText(err).slice(0, 300));
     const onReady = (): void => {
       clearTimeout(t);
       redis.off('error', onError);
@@ -110,6 +110,16 @@ export async function ready(redis: RedisClient, timeoutMs = 10_000): Promise<voi
     redis.once('ready', onReady);
     redis.on('error', onError);
   });
+}
+
+/**
+ * A connection error's text. A cluster client that could load the slot map from no startup node
+ * says only `Failed to refresh slots cache.`: the last node's own error follows it (a NOPERM for
+ * `cluster|slots`, WRONGPASS, ECONNREFUSED …), which is what says what to fix.
+ */
+export function connectionErrorText(err: Error): string {
+  const node = (err as { lastNodeError?: unknown }).lastNodeError;
+  return node instanceof Error ? `${err.message.replace(/\.$/, '')} (last node error: ${node.message})` : err.message;
 }
 
 /** `at host:port` of a one-node connection (never its credentials); `cluster` for a cluster client. */
