@@ -2,7 +2,7 @@ import { InvalidArgumentError, type Command } from 'commander';
 import { userInfo } from 'node:os';
 import { Redis } from 'ioredis';
 import type { RedisClient } from '../redis/client.js';
-import { closeConnection, clusterClient, connectionErrorText } from '../runtime/connections.js';
+import { closeConnection, clusterClient, connectionErrorText, refuseClusterNode } from '../runtime/connections.js';
 import { loadConfig, type Config } from '../config/load.js';
 import { Keys } from '../keys.js';
 import { checkPartitionCount } from '../engine/partition-count.js';
@@ -91,6 +91,7 @@ export async function openCli(configPath: string): Promise<{ config: Config; red
   if (!config.redisCluster) (redis as Redis).options.commandTimeout = CLI_COMMAND_TIMEOUT_MS;
   const keys = new Keys(config.prefix, config.raw.engine.partitions);
   try {
+    await refuseClusterNode(redis); // a cluster's node named as one Redis: MOVED at the first key elsewhere
     await checkPartitionCount(redis, keys); // users' keys under another count would be the wrong ones
   } catch (err) {
     redis.disconnect();

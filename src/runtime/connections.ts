@@ -122,6 +122,23 @@ export function connectionErrorText(err: Error): string {
   return node instanceof Error ? `${err.message.replace(/\.$/, '')} (last node error: ${node.message})` : err.message;
 }
 
+/**
+ * Refuses a one-node connection to a node of a Redis Cluster (`redis.url` or `REDIS_URL` naming
+ * one, `redis.cluster` meant): it reaches that node's slots only, so the first key of another slot
+ * failed with a bare `MOVED <slot> <host:port>` — the worker's start after writing the keys it
+ * reached. CONFIG_INVALID, before anything is written. A cluster client, or a Redis whose INFO is
+ * refused, passes.
+ */
+export async function refuseClusterNode(redis: RedisClient): Promise<void> {
+  if (redis instanceof Cluster) return;
+  const info = await redis.info('cluster').catch(() => '');
+  if (!/^cluster_enabled:1\r?$/m.test(info)) return;
+  throw new RiskstreamError(
+    'CONFIG_INVALID',
+    `redis ${whereIs(redis)} is a node of a Redis Cluster: list its nodes in redis.cluster (redis.url and REDIS_URL name one Redis, whose connection cannot follow the cluster's slots)`,
+  );
+}
+
 /** `at host:port` of a one-node connection (never its credentials); `cluster` for a cluster client. */
 function whereIs(redis: RedisClient): string {
   if (redis instanceof Cluster) return 'cluster';

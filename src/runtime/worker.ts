@@ -16,7 +16,7 @@ import { RiskService } from '../risk/service.js';
 import { UsersTable } from '../risk/users-table.js';
 import { buildServer } from '../api/server.js';
 import { TokenSet } from '../api/auth.js';
-import { closeConnection, connect, ready, targetOf } from './connections.js';
+import { closeConnection, connect, ready, refuseClusterNode, targetOf } from './connections.js';
 import { drainWorker } from './shutdown.js';
 import { applyContextOf } from './apply-context.js';
 import { buildSsf, type SsfRuntime } from './ssf.js';
@@ -88,6 +88,10 @@ async function start(opts: WorkerOptions, watch: StartWatch): Promise<WorkerHand
   const waker = connect(targetOf(config), logger, 'waker');
   await Promise.all([ready(redis), ready(reader), ready(waker)]);
   watch.connected(redis, [redis, reader, waker]);
+  await refuseClusterNode(redis).catch((err: unknown) => {
+    for (const c of [redis, reader, waker]) c.disconnect();
+    throw err;
+  });
   await claimPartitionCount(redis, keys); // before anything is routed, applied or read with this count
   await recordTurned(redis, keys, config.behaviors); // off from the start: a behavior starts afresh when on again
   const audit = new AuditLog(redis, config.streams.audit, config.raw.streams.maxlen);
