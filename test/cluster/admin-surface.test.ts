@@ -442,6 +442,38 @@ describe.skipIf(!up)('admin API, SSF streams, CLI and list bridge on a Redis Clu
     for (const u of before.filter((x) => !moved.has(x))) expect([u, seen.filter((x) => x === u).length]).toEqual([u, 1]);
   }, 60_000);
 
+  it('entries that cannot be understood, from a stream and from POST /v1/events, are dead-lettered once each on the cluster (CONTRACT §2)', async () => {
+    const login = `${prefix}:login`;
+    const deadLetter = `${prefix}:dead-letter`;
+    const before = await cluster.xlen(deadLetter);
+    const ids = [
+      await cluster.xadd(login, '*', 'event', '{not json'),
+      await cluster.xadd(login, '*', 'type', 'login', 'outcome', 'success'), // no user
+      await cluster.xadd(login, '*', 'event', JSON.stringify({ type: 'login', user: 'clu-dl@example.com', time: 'yesterday-ish' })),
+    ];
+    const res = await fetch(`${workers[1]!.url}/v1/events`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${cfg.ingestToken}`, 'content-type': 'application/x-ndjson' },
+      body: ['{broken', JSON.stringify({ type: 'login', time: t0 })].join('\n'),
+    });
+    expect(res.status).toBe(202);
+    expect(await res.json()).toMatchObject({ accepted: 0, rejected: 2 });
+    const rows = await waitFor(
+      async () => {
+        const r = (await cluster.xrange(deadLetter, '-', '+')).slice(before);
+        return r.length >= 5 ? r : undefined;
+      },
+      { timeout: 20_000, what: 'five dead letters' },
+    );
+    await new Promise((r) => setTimeout(r, 1000)); // none more (each once)
+    expect(await cluster.xlen(deadLetter)).toBe(before + 5);
+    const fields = rows.map(([, f]) => Object.fromEntries(Array.from({ length: f.length / 2 }, (_, i) => [f[2 * i], f[2 * i + 1]])));
+    expect(fields.filter((f) => f.source_stream === login).map((f) => f.source_id)).toEqual(ids);
+    for (const f of fields) expect(f.reason).toBeTruthy();
+    // Each input entry's marker lives in the dead-letter stream's slot, under the prefix.
+    expect(await cluster.exists(`{${deadLetter}}:seen:${login}/${ids[0]}`)).toBe(1);
+  }, 60_000);
+
   it('a SIGTERM’d worker exits 0 and its partitions move: the other worker processes new input', async () => {
     const gone = workers[0]!;
     expect(await gone.stop('SIGTERM')).toBe(0);
