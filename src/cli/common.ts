@@ -1,7 +1,8 @@
 import { InvalidArgumentError, type Command } from 'commander';
 import { userInfo } from 'node:os';
-import { Redis } from 'ioredis';
+import { Cluster, Redis } from 'ioredis';
 import type { RedisClient } from '../redis/client.js';
+import { clusterStateProblem } from '../redis/cluster-state.js';
 import { closeConnection, clusterClient, connectionErrorText, refuseClusterNode } from '../runtime/connections.js';
 import { loadConfig, type Config } from '../config/load.js';
 import { Keys } from '../keys.js';
@@ -74,7 +75,11 @@ export async function openCli(configPath: string): Promise<{ config: Config; red
   // answers (stalled) would hold the ready check, and the command, forever.
   let timer: NodeJS.Timeout | undefined;
   const unanswered = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new RiskstreamError('UNAVAILABLE', `no answer within ${CLI_CONNECT_TIMEOUT_MS} ms`)), CLI_CONNECT_TIMEOUT_MS);
+    timer = setTimeout(() => {
+      // A cluster client whose ready check failed said nothing: ask a node why.
+      const why = redis instanceof Cluster ? clusterStateProblem(redis) : Promise.resolve(undefined);
+      void why.then((w) => reject(new RiskstreamError('UNAVAILABLE', `no answer within ${CLI_CONNECT_TIMEOUT_MS} ms${w ? ` (${w})` : ''}`)));
+    }, CLI_CONNECT_TIMEOUT_MS);
   });
   try {
     await Promise.race([redis.connect(), unanswered]);

@@ -2,6 +2,7 @@ import { Cluster, Redis, type ClusterOptions, type RedisOptions } from 'ioredis'
 import type { Logger } from '../obs/logger.js';
 import { RiskstreamError } from '../errors.js';
 import type { RedisClient } from '../redis/client.js';
+import { clusterStateProblem } from '../redis/cluster-state.js';
 
 /** Where riskstream's Redis is: one node (`url`) or a Redis Cluster (`cluster`: startup nodes). */
 export interface RedisTarget {
@@ -104,8 +105,12 @@ export async function ready(redis: RedisClient, timeoutMs = 10_000): Promise<voi
     const t = setTimeout(() => {
       redis.off('ready', onReady);
       redis.off('error', onError);
-      redis.disconnect();
-      reject(new RiskstreamError('UNAVAILABLE', `redis ${whereIs(redis)} not ready after ${timeoutMs} ms${last ? ` (last error: ${last})` : ''}`));
+      // A cluster client whose ready check failed said nothing: ask a node why.
+      const why = last === undefined && redis instanceof Cluster ? clusterStateProblem(redis) : Promise.resolve(last);
+      void why.then((w) => {
+        redis.disconnect();
+        reject(new RiskstreamError('UNAVAILABLE', `redis ${whereIs(redis)} not ready after ${timeoutMs} ms${w ? ` (last error: ${w})` : ''}`));
+      });
     }, timeoutMs);
     redis.once('ready', onReady);
     redis.on('error', onError);

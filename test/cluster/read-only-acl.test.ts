@@ -25,6 +25,7 @@ const base = /`ACL SETUSER <name> on ><password> ([^`]+)`/.exec(DOC)?.[1]?.split
 const onCluster = /on a Redis Cluster also\s+`([^`]+)`/.exec(DOC)?.[1]?.split(' ') ?? [];
 const READER = `${prefix}-reader`;
 const BASE_ONLY = `${prefix}-base-only`;
+const NO_INFO = `${prefix}-no-info`;
 const PASSWORD = 'reader-password-0123';
 const USERS = ['ro-a@example.com', 'ro-b@example.com', 'ro-c@example.com', 'ro-d@example.com'];
 
@@ -37,7 +38,8 @@ describe.skipIf(!up)('read-only CLI commands as a read-only Redis user on a Redi
     expect(base).toContain('+@read');
     await onEveryNode('SETUSER', READER, 'on', `>${PASSWORD}`, ...base, ...onCluster);
     await onEveryNode('SETUSER', BASE_ONLY, 'on', `>${PASSWORD}`, ...base);
-    for (const user of [READER, BASE_ONLY])
+    await onEveryNode('SETUSER', NO_INFO, 'on', `>${PASSWORD}`, ...base, '+cluster|slots');
+    for (const user of [READER, BASE_ONLY, NO_INFO])
       cfgs[user] = await writeTestConfig(prefix, { redis: { cluster: [`redis://${user}:${PASSWORD}@127.0.0.1:${CLUSTER_PORTS[0]}`], prefix } });
     // Sessions of users in partitions on different masters; one expires: its index members stay stale.
     const store = new SessionStore(c.cluster, new Keys(prefix));
@@ -48,7 +50,7 @@ describe.skipIf(!up)('read-only CLI commands as a read-only Redis user on a Redi
   }, 30_000);
 
   afterAll(async () => {
-    await onEveryNode('DELUSER', READER, BASE_ONLY).catch(() => undefined);
+    await onEveryNode('DELUSER', READER, BASE_ONLY, NO_INFO).catch(() => undefined);
     for (const cfg of Object.values(cfgs)) cfg.remove();
   });
 
@@ -78,15 +80,26 @@ describe.skipIf(!up)('read-only CLI commands as a read-only Redis user on a Redi
     expect(r.stderr).not.toContain(PASSWORD);
   }, 60_000);
 
-  it("the worker's start names the node's refusal too", async () => {
-    const redis = workerClusterClient([`redis://${BASE_ONLY}:${PASSWORD}@127.0.0.1:${CLUSTER_PORTS[0]}`], 'test');
+  it('a user that may read the slot map but not CLUSTER INFO (the ready check) is told so, not "no answer within 5000 ms"', async () => {
+    const r = await run(NO_INFO, ['sessions', 'list']);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/CLUSTER INFO on 127\.0\.0\.1:\d+: NOPERM .*'cluster\|info'/);
+    expect(r.stderr).not.toContain(PASSWORD);
+  }, 60_000);
+
+  it.each([
+    [BASE_ONLY, /\(last error: Failed to refresh slots cache \(last node error: NOPERM .*'cluster\|slots'/],
+    [NO_INFO, /\(last error: CLUSTER INFO on 127\.0\.0\.1:\d+: NOPERM .*'cluster\|info'/],
+  ])("the worker's start names the node's refusal too (%s)", async (user, want) => {
+    const redis = workerClusterClient([`redis://${user}:${PASSWORD}@127.0.0.1:${CLUSTER_PORTS[0]}`], 'test');
     redis.on('error', () => undefined);
     const err = await ready(redis, 3000).then(
       () => undefined,
       (e: Error) => e,
     );
     redis.disconnect();
-    expect(err?.message).toMatch(/not ready after 3000 ms \(last error: Failed to refresh slots cache \(last node error: NOPERM .*'cluster\|slots'/);
+    expect(err?.message).toMatch(/not ready after 3000 ms/);
+    expect(err?.message).toMatch(want);
     expect(err?.message).not.toContain(PASSWORD);
   });
 });
