@@ -32,6 +32,23 @@ export const riskstreamSchema = z.strictObject({
       cluster: z
         .array(z.string().regex(/^rediss?:\/\/[^\s/]+(:\d+)?\/?$/, 'a startup node is redis://host:port'))
         .min(1)
+        .superRefine((nodes, ctx) => {
+          // One client connects to every node with the first's credentials and TLS: another's would be ignored.
+          const sign = (u: string): string | undefined => {
+            const url = URL.canParse(u) ? new URL(u) : undefined;
+            return url && `${url.protocol} ${url.username} ${url.password}`;
+          };
+          const first = sign(nodes[0] ?? '');
+          nodes.forEach((n, i) => {
+            const own = sign(n);
+            if (i > 0 && first !== undefined && own !== undefined && own !== first)
+              ctx.addIssue({
+                code: 'custom',
+                path: [i],
+                message: "startup nodes share one scheme, user and password (the client uses the first node's for every node): this one's differ",
+              });
+          });
+        })
         .optional(),
       /**
        * Replicas that must acknowledge writes before riskstream acknowledges input (WAIT): the

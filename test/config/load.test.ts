@@ -649,6 +649,18 @@ describe('loadConfig issues, located as file:line:col', () => {
     expect(loadConfig(configDir({ 'riskstream.yaml': 'redis:\n  url: redis://127.0.0.1:6390\n' }), NO_ENV).redisUrl).toBe('redis://127.0.0.1:6390');
   });
 
+  it("redis.cluster: startup nodes whose scheme, user or password differ from the first's are an issue at that node (the client uses the first's for every node: the others' were ignored)", () => {
+    const cluster = (nodes: string) => ({ 'riskstream.yaml': `redis:\n  cluster: [${nodes}]\n` });
+    const issues = lines(issuesOf(configDir(cluster('redis://127.0.0.1:7000, redis://:s3cret-pw@127.0.0.1:7001, rediss://127.0.0.1:7002'))));
+    expect(issues).toEqual([
+      expect.stringMatching(/^riskstream\.yaml:2:37 redis\.cluster\.1: startup nodes share one scheme, user and password/),
+      expect.stringMatching(/^riskstream\.yaml:2:72 redis\.cluster\.2: startup nodes share one scheme, user and password/),
+    ]);
+    expect(issues.join('\n')).not.toContain('s3cret-pw');
+    const same = 'redis://u:pw@127.0.0.1:7000, redis://u:pw@127.0.0.1:7001';
+    expect(loadConfig(configDir(cluster(same)), NO_ENV).redisCluster).toEqual(['redis://u:pw@127.0.0.1:7000', 'redis://u:pw@127.0.0.1:7001']);
+  });
+
   it('a bridged list is not judged against default stream names when streams or redis failed (a black-box review: a typo in redis.cluster also reported a correct bridge target)', () => {
     const bridge = 'bridge:\n  lists:\n    "{ship}:list": "{ship}:events"\n';
     const badCluster = `redis:\n  cluster: [http://127.0.0.1:7000]\n  prefix: cx\nstreams:\n  extra: ["{ship}:events"]\n${bridge}`;
