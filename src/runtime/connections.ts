@@ -52,6 +52,10 @@ export function clusterClient(nodes: readonly string[], name: string, extra: Red
     retryDelayOnTryAgain: 100,
     slotsRefreshTimeout: 2000,
     clusterRetryStrategy: (times) => Math.min(100 * times, 2000),
+    // Nodes are connected to by the names the URLs and the cluster give (the system resolves them
+    // at connect): ioredis would resolve a startup node's name first, and TLS would then check the
+    // node's certificate against its IP address — names only (managed TLS clusters): every node refused.
+    dnsLookup: (address, callback) => callback(null, address),
     ...cluster,
   });
 }
