@@ -26,7 +26,8 @@ function nodeOptions(name: string, extra: RedisOptions): RedisOptions {
 /** A startup node URL as ioredis wants it (credentials and TLS go to the node options). */
 function startupNode(url: string): { host: string; port: number } {
   const u = new URL(url);
-  return { host: u.hostname, port: Number(u.port || 6379) };
+  // An IPv6 literal's hostname keeps its brackets (`[::1]`), which no connect resolves.
+  return { host: u.hostname.replace(/^\[(.*)\]$/, '$1'), port: Number(u.port || 6379) };
 }
 
 /**
