@@ -12,7 +12,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { waitFor } from '../helpers/redis.js';
+import { testPrefix, waitFor } from '../helpers/redis.js';
+import { spawnWorker, writeTestConfig } from '../helpers/worker.js';
+import { getFrom } from '../helpers/cluster-run.js';
 import { runCli } from '../cli/run.js';
 
 const run = promisify(execFile);
@@ -127,5 +129,29 @@ describe('a Redis Cluster over TLS, its nodes named by host name in their certif
     expect((await tlsCli(ports[0]!, '-c', 'XLEN', 'tls-cluster:login')).stdout.trim()).toBe('1');
     const sessions = await runCli(['sessions', 'list', '--config', cfg], { env, timeoutMs: 40_000 });
     expect([sessions.code, sessions.stderr]).toEqual([0, '']);
+  }, 120_000);
+
+  it('a worker runs on it: ready, and an event ingested over HTTP raises its user', async () => {
+    const cfg = await writeTestConfig(testPrefix('tls-cluster'), { redis: { cluster: [`rediss://localhost:${ports[0]}`], prefix: 'tls-cluster-w' } });
+    const worker = await spawnWorker(cfg.dir, { NODE_EXTRA_CA_CERTS: join(dir, 'ca.crt'), REDIS_URL: '' });
+    try {
+      await waitFor(async () => (await getFrom(worker, '/readyz', '')).status === 200, { timeout: 30_000, what: 'ready' });
+      const user = 'tls-worker@example.com';
+      const event = { type: 'endpoint', user, time: Date.now() - 1000, device: { id: 'd' }, vendor: 'crowdstrike', detection: 'malware', severity: 'critical' };
+      const res = await fetch(`${worker.url}/v1/events`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${cfg.ingestToken}`, 'content-type': 'application/json' },
+        body: JSON.stringify([event]),
+      });
+      expect(res.status).toBe(202);
+      await waitFor(async () => (await getFrom(worker, `/v1/users/${encodeURIComponent(user)}/risk`, cfg.adminToken)).json.level === 'high', {
+        timeout: 30_000,
+        what: 'the user high',
+      });
+      expect(await worker.stop()).toBe(0);
+    } finally {
+      await worker.stop();
+      cfg.remove();
+    }
   }, 120_000);
 });
