@@ -11,6 +11,7 @@ export const SECRET_NAME_WORDS: readonly string[] = [
   'password',
   'passwd',
   'passphrase',
+  'passcode',
   'assertion',
   'saml',
   'cookie',
@@ -24,7 +25,7 @@ export const SECRET_NAME_WORDS: readonly string[] = [
 ];
 
 /** Short names that are secret only as the whole (normalised) name. */
-const EXACT: ReadonlySet<string> = new Set(['pwd', 'pin', 'sig', 'jwt', 'key']);
+const EXACT: ReadonlySet<string> = new Set(['pwd', 'pin', 'sig', 'jwt', 'key', 'codeverifier']);
 
 /** Field names are few (claims, headers, event fields): results are remembered, up to this many. */
 const MEMO_MAX = 4096;

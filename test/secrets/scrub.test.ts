@@ -31,6 +31,9 @@ describe('secret names (normalised: case, -/_, camelCase)', () => {
     'otp',
     'private_key',
     'credentials',
+    'passcode',
+    'mfaPasscode',
+    'code_verifier',
   ])('%s is secret', (n) => expect(isSecretName(n)).toBe(true));
   it.each([
     'user',
@@ -49,6 +52,8 @@ describe('secret names (normalised: case, -/_, camelCase)', () => {
     'email',
     'auth_time',
     'app',
+    'code',
+    'error_code',
   ])('%s is not', (n) => expect(isSecretName(n)).toBe(false));
 });
 
