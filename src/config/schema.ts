@@ -167,6 +167,16 @@ export const riskstreamSchema = z.strictObject({
       redact_claims: z.array(z.string()).default([]),
       default_lifetime: positiveMs.prefault('12h'),
       max_per_user: z.number().int().positive().default(100),
+      /**
+       * Largest stored identity: bytes of its JSON (UTF-8). A larger one has its largest claims (then
+       * other large fields) replaced by `{truncated, bytes, sha256}` markers (docs/sessions.md).
+       */
+      max_identity_bytes: z
+        .number()
+        .int()
+        .min(4096)
+        .max(64 * 1024 * 1024)
+        .default(64 * 1024),
     })
     .prefault({}),
   state: z

@@ -6,6 +6,7 @@ import { isRefresh } from '../login.js';
 import { isoMs } from '../ingest/iso-time.js';
 import { isSessionLogin, storedOf, storedSessionId, type SessionIdentity, type SessionSettings } from './identity.js';
 import { extendedIdentity } from './extend-identity.js';
+import { cappedIdentity, DEFAULT_MAX_IDENTITY_BYTES } from './identity-cap.js';
 
 const SESSION_KNOWN = new Set(['id', 'expires_at', 'idp', 'claims']);
 
@@ -96,11 +97,13 @@ export function sessionSpan(e: CanonicalEvent, lifetime: number): SessionSpan | 
  * Builds the stored identity from a successful login carrying `session` (pure; see
  * {@link isSessionLogin}). Returns null for any other event. Values the privacy filters leave as
  * they are (claims, device, network, geo …) are the event's own objects, not copies: neither is
- * mutated afterwards.
+ * mutated afterwards. The identity (extended, when it extends a stored one) is bounded to
+ * `sessions.max_identity_bytes` of JSON (default 64 KiB; src/sessions/identity-cap.ts): its
+ * largest redacted values cut first.
  */
 export function buildIdentity(
   e: CanonicalEvent,
-  settings: Pick<SessionSettings, 'redact_claims' | 'default_lifetime'>,
+  settings: Pick<SessionSettings, 'redact_claims' | 'default_lifetime'> & Partial<Pick<SessionSettings, 'max_identity_bytes'>>,
   filters: IdentityFilters = identityFilters(settings),
 ): SessionIdentity | null {
   const span = sessionSpan(e, settings.default_lifetime);
@@ -129,5 +132,5 @@ export function buildIdentity(
   }
   const attrs = sessionAttributes(s, other);
   if (attrs) id.attributes = attrs;
-  return extendedIdentity(id, storedOf(e), isRefresh(e));
+  return cappedIdentity(extendedIdentity(id, storedOf(e), isRefresh(e)), settings.max_identity_bytes ?? DEFAULT_MAX_IDENTITY_BYTES);
 }

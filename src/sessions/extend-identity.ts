@@ -73,5 +73,7 @@ function precededBy(later: SessionIdentity, first: SessionIdentity): SessionIden
   if (later.idp !== undefined) out.idp = later.idp;
   if (later.attributes) out.attributes = { ...first.attributes, ...later.attributes };
   if (later.device && first.device && sameDeviceId(later.device.id, first.device.id)) out.device = sameDevice(first.device, later.device);
+  // What the size bound cut in either (src/sessions/identity-cap.ts keeps the paths that still hold a cut).
+  if (later.truncated?.length) out.truncated = [...(first.truncated ?? []), ...later.truncated];
   return out;
 }

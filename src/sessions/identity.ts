@@ -3,7 +3,7 @@ import type { CanonicalEvent } from '../types.js';
 import type { RiskstreamFileConfig } from '../config/schema.js';
 import { isSuccessfulLogin } from '../login.js';
 
-/** The `sessions` section of the configuration (redact_claims, default_lifetime ms, max_per_user). */
+/** The `sessions` section of the configuration (redact_claims, default_lifetime ms, max_per_user, max_identity_bytes). */
 export type SessionSettings = RiskstreamFileConfig['sessions'];
 
 /**
@@ -38,6 +38,12 @@ export interface SessionIdentity {
    * (what the refresh brought is kept); a later login is a use of the session and leaves it.
    */
   from_refresh?: true;
+  /**
+   * What `sessions.max_identity_bytes` cut from this identity, in the order it was cut (largest
+   * first): `claims.groups`, `device.posture`, a whole `claims` …, each now a marker
+   * `{truncated: true, bytes, sha256, items?|keys?}` (src/sessions/identity-cap.ts).
+   */
+  truncated?: string[];
 }
 
 /**

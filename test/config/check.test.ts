@@ -35,6 +35,22 @@ describe('riskstream config check', () => {
     expect(good.stdout).toContain('impossible_travel(high)');
   });
 
+  it('sessions.max_identity_bytes under 4096 is refused with its place; 4096 passes', async () => {
+    const d = mkdtempSync(join(tmpdir(), 'riskstream-check-idcap-'));
+    try {
+      writeFileSync(join(d, 'riskstream.yaml'), 'sessions:\n  max_identity_bytes: 1000\n');
+      const bad = await runCli(['config', 'check', '--config', d]);
+      expect(bad.code).toBe(1);
+      expect(bad.stderr).toMatch(new RegExp(`^${d}/riskstream\\.yaml:2:23 sessions\\.max_identity_bytes: `, 'm'));
+      writeFileSync(join(d, 'riskstream.yaml'), 'sessions:\n  max_identity_bytes: 4096\n');
+      const good = await runCli(['config', 'check', '--config', d]);
+      expect(good.stderr).toBe('');
+      expect(good.code).toBe(0);
+    } finally {
+      rmSync(d, { recursive: true, force: true });
+    }
+  });
+
   it('RISKSTREAM_ADMIN_TOKEN=a: config check and the worker refuse it (exit 1, the variable named, not its value)', async () => {
     const env = { RISKSTREAM_ADMIN_TOKEN: 'a', RISKSTREAM_INGEST_TOKEN: '', REDIS_URL: 'redis://127.0.0.1:1' };
     const [check, worker] = await Promise.all([

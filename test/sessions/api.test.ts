@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { FastifyInstance } from 'fastify';
 import { sessionAudit } from '../../pipelines/session-audit.js';
@@ -127,6 +128,36 @@ describe('session audit API', () => {
       tier: 'Basic plan',
     });
     expect(json.device.posture.mdm_url).toBe('https://mdm:[redacted]@mdm.example.com/');
+  });
+
+  it('a login with a 500 KB groups claim is stored under sessions.max_identity_bytes, readable with its marker (found by the session audit: stored whole)', async () => {
+    const e = login({ sessionId: 's-big' });
+    const groups = Array.from({ length: 20_000 }, (_, i) => `okta-group-${String(i).padStart(14, '0')}`);
+    const groupsJson = JSON.stringify(groups);
+    expect(Buffer.byteLength(groupsJson)).toBeGreaterThan(500_000);
+    e.session!.claims = { email: 'alice@example.com', groups };
+    await audit$()(batchOf([e]));
+
+    const key = t.keys.session(t.keys.partitionOf(e.user), 's-big');
+    const stored = await t.redis.strlen(key);
+    expect(stored).toBeGreaterThan(0);
+    expect(stored).toBeLessThanOrEqual(64 * 1024);
+    const marker = { truncated: true, bytes: Buffer.byteLength(groupsJson), sha256: createHash('sha256').update(groupsJson).digest('hex'), items: 20_000 };
+    const one = await call('GET', '/v1/sessions/s-big');
+    expect(one.status).toBe(200);
+    expect(one.json).toMatchObject({
+      session_id: 's-big',
+      user: 'alice@example.com',
+      claims: { email: 'alice@example.com', groups: marker },
+      device: { id: 'd-9', posture: { os: 'macOS 15.1' } },
+      network: { asn: 2856 },
+      geo: { country: 'GB' },
+      ip: '81.2.69.142',
+      truncated: ['claims.groups'],
+    });
+    const page = await call('GET', '/v1/sessions');
+    expect(page.json.sessions).toMatchObject([{ session_id: 's-big', claims: { groups: marker }, truncated: ['claims.groups'] }]);
+    expect(Buffer.byteLength(JSON.stringify(page.json))).toBeLessThan(64 * 1024 + 1024);
   });
 
   it('DELETE revokes: 200 summary, 404 afterwards, audit entry, sink called', async () => {

@@ -76,6 +76,8 @@ function details(s: SessionIdentity): string {
     { field: 'network', value: s.network },
     { field: 'device', value: s.device?.id },
     { field: 'event', value: s.event_id },
+    // Cut to sessions.max_identity_bytes: these fields hold {truncated, bytes, sha256} markers.
+    { field: 'truncated', value: s.truncated?.join(', ') },
   ];
   for (const [k, v] of Object.entries(s.device?.posture ?? {})) rows.push({ field: `posture.${k}`, value: v });
   for (const [k, v] of Object.entries(s.claims)) rows.push({ field: `claim.${k}`, value: v });
