@@ -100,6 +100,20 @@ describe('riskstream sessions', () => {
     expect((await run('show', 'missing')).code).toBe(1);
   });
 
+  it('show lists what sessions.max_identity_bytes cut, and prints its marker', async () => {
+    const e = login({ sessionId: 'cli-big', user: 'carol@example.com' });
+    e.session!.claims = { email: 'carol@example.com', groups: Array.from({ length: 5000 }, (_, i) => `group-${i}`) };
+    await store.put([buildIdentity(e, settings({ max_identity_bytes: 8192 }))!]);
+    try {
+      const { out } = await run('show', 'cli-big');
+      expect(out).toMatch(/truncated\s+claims\.groups/);
+      expect(out).toMatch(/claim\.groups\s+\{"truncated":true,"bytes":\d+,"sha256":"[0-9a-f]{64}","items":5000\}/);
+      expect(out).toMatch(/claim\.email\s+carol@example\.com/);
+    } finally {
+      await store.revokeUser('carol@example.com', { actor: 'test', reason: 'cleanup' });
+    }
+  });
+
   it('revoke revokes, audits and hands the change to the sink', async () => {
     const { out } = await run('revoke', 'cli-1', '--reason', 'lost laptop');
     expect(out).toMatch(/cli-1\s+alice@example\.com\s+lost laptop/);
