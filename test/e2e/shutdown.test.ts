@@ -127,7 +127,7 @@ describe('worker shutdown', () => {
     await Promise.all([headers, body]);
   }, 30_000);
 
-  it('SIGTERM with Redis unreachable exits 1 after shutdown_timeout, logging what it abandoned', async () => {
+  it('SIGTERM with Redis unreachable exits 1 after shutdown_timeout, logging what it abandoned: the step that timed out apart from those never started, and no list bridge when none is configured', async () => {
     const w = await spawnWorker(cfg.dir, viaProxy());
     // The worker sits in its engine loops (the owner's blocking XREAD of its partitions) when Redis goes.
     proxy.blackhole();
@@ -157,10 +157,15 @@ describe('worker shutdown', () => {
       .split('\n')
       .find((l) => l.includes('"code":"SHUTDOWN_TIMEOUT"'));
     expect(abandoned, w.output()).toBeDefined();
-    const line = JSON.parse(abandoned!) as { abandoned: string[]; deadlineMs: number };
+    expect(abandoned).not.toMatch(/list bridge/);
+    const line = JSON.parse(abandoned!) as { msg: string; abandoned: string[]; timedOut?: string[]; notStarted?: string[]; deadlineMs: number };
     expect(line.deadlineMs).toBe(SHUTDOWN_TIMEOUT_S * 1000);
     // The engine's last commit is what it abandons first: the uncommitted work is redone from the
     // committed position by the next owner.
     expect(line.abandoned[0]).toMatch(/^engine: the last commit \(what is not committed is applied again/);
+    expect(line.timedOut).toHaveLength(1);
+    expect(line.timedOut![0]).toMatch(/^engine: the last commit/);
+    expect(line.notStarted).toEqual(expect.arrayContaining([expect.stringMatching(/^SET delivery/), expect.stringMatching(/^HTTP server/)]));
+    expect(line.msg).toMatch(/timed out: engine: the last commit/);
   }, 60_000);
 });
