@@ -1,4 +1,5 @@
 import { Buffer } from 'node:buffer';
+import { isPlain } from '../ingest/event-rules.js';
 import { sha256Hex } from '../secrets/secret-values.js';
 import { deviceSeen } from './device-identity.js';
 import type { SessionIdentity } from './identity.js';
@@ -39,7 +40,6 @@ const STRING_CUT = /^\[truncated \d+ bytes sha256:[0-9a-f]{64}\]$/;
 const LIST_OVERHEAD = 15;
 const HEX_PLACEHOLDER = '0'.repeat(64);
 
-const isPlain = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 const utf8 = (s: string): number => Buffer.byteLength(s, 'utf8');
 const hasOwn = (o: object, k: string): boolean => Object.prototype.hasOwnProperty.call(o, k);
 
