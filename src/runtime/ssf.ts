@@ -227,9 +227,7 @@ export async function buildSsf(deps: SsfDeps): Promise<SsfRuntime> {
     queueCounts: () => queueCounts(setQueue),
     reload: async (cancelled) => {
       const next = await KeyRing.fromConfig(deps.config());
-      const gone = withdrawn();
-      for (const k of keyRing.jwks().keys)
-        if (!gone.has(k.kid ?? '') && !next.jwks().keys.some((n) => n.kid === k.kid)) next.addRetired(k, Date.now() + 7 * 86_400_000);
+      next.keepRetiredOf(keyRing, Date.now(), withdrawn());
       keyRing = next;
       await publish();
       await auditReceivers(deps, deps.config().receivers);

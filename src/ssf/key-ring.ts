@@ -73,6 +73,20 @@ export class KeyRing {
     return key;
   }
 
+  /**
+   * Goes on publishing what `prev` (the ring a reload replaces) published at `now` and this ring has
+   * not: a key `prev` had configured for `graceMs` from `now`, one it published already for a grace
+   * period only until that ends (a later reload does not prolong it); never a `withdrawn` kid.
+   */
+  keepRetiredOf(prev: KeyRing, now: number, withdrawn: ReadonlySet<string>, graceMs: number = DEFAULT_GRACE_MS): void {
+    const mine = new Set(this.jwks(now).keys.map((k) => k.kid));
+    const ends = new Map(prev.#retired.map((r) => [r.jwk.kid, r.until]));
+    for (const k of prev.jwks(now).keys) {
+      if (withdrawn.has(k.kid ?? '') || mine.has(k.kid)) continue;
+      this.addRetired(k, ends.get(k.kid) ?? now + graceMs);
+    }
+  }
+
   /** The public JWKs the configuration names: current keys, then published ones kept with no end (`signing.keys`, `previous_public_keys`). */
   configured(): JWK[] {
     return [...[...this.#current.values()].map((k) => k.publicJwk), ...this.#retired.filter((r) => r.until === undefined).map((r) => r.jwk)];
