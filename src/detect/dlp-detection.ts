@@ -23,6 +23,7 @@ export type DlpDetectionParams = z.output<typeof dlpDetectionParams>;
 export const dlpDetection: Detector<DlpDetectionParams, SlidingCount> = {
   kind: 'dlp_detection',
   params: dlpDetectionParams,
+  countedBy: ['min_severity'],
   accepts: (event, params) => isDlpAtLeast(event, params.min_severity),
   detect(window, { event, eventId }, params, now, limits) {
     const m = readDlp(event);

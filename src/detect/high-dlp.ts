@@ -24,6 +24,7 @@ export type HighDlpParams = z.output<typeof highDlpParams>;
 export const highDlp: Detector<HighDlpParams, SlidingCount> = {
   kind: 'high_dlp',
   params: highDlpParams,
+  countedBy: ['min_severity'],
   accepts: (event, params) => isDlpAtLeast(event, params.min_severity),
   detect(window, { event, eventId }, params, now, limits) {
     if (!isDlpAtLeast(event, params.min_severity)) return { window, hits: [] };

@@ -119,6 +119,7 @@ function readWindow(w: unknown): MfaFatigueWindow {
 export const mfaFatigue: Detector<MfaFatigueParams, MfaFatigueWindow> = {
   kind: 'mfa_fatigue',
   params: mfaFatigueParams,
+  countedBy: ['factors'],
   accepts: (event, params) => Number.isFinite(event.time) && outcomeOf(event, params) !== undefined,
   detect(window, { event, eventId }, params, now, limits) {
     const kind = outcomeOf(event, params);

@@ -166,6 +166,7 @@ function describeGroup(values: Record<string, unknown>): string {
 export const threshold: Detector<ThresholdParams, ThresholdWindow> = {
   kind: 'threshold',
   params: thresholdParams,
+  countedBy: ['match', 'group_by'],
   accepts: (event, params) => Number.isFinite(event.time) && matchesAll(event, params.match),
   detect(window, { event, eventId }, params, now, limits) {
     if (!Number.isFinite(event.time) || !matchesAll(event, params.match)) return { window, hits: [] };

@@ -43,6 +43,11 @@ export interface Detector<P = Record<string, unknown>, W = unknown> {
   kind: string;
   /** Its parameters' schema; `enabled`, `risk_level`, `expires_after`, `description` and `kind` are the config's. */
   params: ParamsSchema;
+  /**
+   * The parameters that decide which events its window counts (threshold's `match`): a configuration
+   * changing one drops what the behavior counted, per user (src/risk/counted-with.ts).
+   */
+  countedBy?: readonly string[];
   /** Cheap pre-filter: does this detector care about this event at all? */
   accepts(event: CanonicalEvent, params: P): boolean;
   detect(window: W | undefined, input: DetectorInput, params: P, now: number, limits: DetectorLimits): { window: W | undefined; hits: DetectorHit[] };
