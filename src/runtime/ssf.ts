@@ -54,8 +54,11 @@ export interface SsfRuntime {
    * configured tokens that own a stream, as of its last record.
    */
   ownersOn(): string[];
-  /** Re-reads keys and receivers after a config reload; starts no delivery worker again once `cancelled()` (a drain begun). */
-  reload(cancelled?: () => boolean): Promise<void>;
+  /**
+   * Takes a config reload's keys (`ring`, as the reload checked them; read from the files when not
+   * given) and receivers; starts no delivery worker again once `cancelled()` (a drain begun).
+   */
+  reload(cancelled?: () => boolean, ring?: KeyRing): Promise<void>;
   close(): Promise<void>;
   /** Stops SET delivery at once (a drain past its deadline): nothing is sent after it. */
   terminate(): void;
@@ -225,8 +228,8 @@ export async function buildSsf(deps: SsfDeps): Promise<SsfRuntime> {
     checkKeys: clash,
     ownersOn: () => owned,
     queueCounts: () => queueCounts(setQueue),
-    reload: async (cancelled) => {
-      const next = await KeyRing.fromConfig(deps.config());
+    reload: async (cancelled, ring) => {
+      const next = ring ?? (await KeyRing.fromConfig(deps.config()));
       next.keepRetiredOf(keyRing, Date.now(), withdrawn());
       keyRing = next;
       await publish();

@@ -11,15 +11,16 @@ import type { ConfigState } from './config-state.js';
 /**
  * Loads the configuration at `path` for a reload: refused (audited, counted, thrown) when it does not
  * load, would drop the admins' behaviors file, or names signing keys that cannot be read (or that
- * `checkKeys` refuses). Returns it
- * with the start-only settings it changes kept at their running values (logged: they wait for a restart).
+ * `checkKeys` refuses). Returns it, with the key ring it checked (to apply: the files are read once),
+ * and with the start-only settings it changes kept at their running values (logged: they wait for a restart).
  */
 export async function loadForReload(
   path: string,
   current: Config,
   o: { audit: AuditLog; metrics: Metrics; logger: Logger; checkKeys?: (ring: KeyRing) => Promise<void> },
-): Promise<{ next: Config; ignored: string[] }> {
+): Promise<{ next: Config; ignored: string[]; ring: KeyRing }> {
   let next: Config;
+  let ring: KeyRing;
   try {
     next = loadConfig(path);
     const refused = configFilesGone(current, next);
@@ -27,16 +28,18 @@ export async function loadForReload(
     // The signing keys too, before anything is swapped: a key file that cannot be read refuses the
     // whole reload (it would otherwise apply half of it: tokens and issuer, not the keys).
     // And against the keys the deployment publishes (a kid naming another key still published).
-    const ring = await KeyRing.fromConfig(next);
+    // The ring checked is the ring applied: the key files are read once (a file rewritten, or no longer
+    // readable, since would otherwise be applied unchecked, or fail the reload half applied).
+    ring = await KeyRing.fromConfig(next);
     await o.checkKeys?.(ring);
   } catch (err) {
     await refused(err, o);
     throw err;
   }
   const ignored = startOnlyChanges(current.raw, next.raw);
-  if (!ignored.length) return { next, ignored };
+  if (!ignored.length) return { next, ignored, ring };
   o.logger.warn({ settings: ignored }, 'configuration reloaded, but these settings are read only at start: restart the worker to change them');
-  return { next: keepStartOnly(current, next), ignored };
+  return { next: keepStartOnly(current, next), ignored, ring };
 }
 
 /**
@@ -126,7 +129,7 @@ export interface ReloadDeps {
   apply(next: Config): void;
   /** Records the behaviors `next` turns off and on against `prev` (src/runtime/behaviors-turned.ts). */
   record(next: Config, prev: Config): Promise<unknown>;
-  ssf: { checkKeys(ring: KeyRing): Promise<void>; reload(cancelled: () => boolean): Promise<void> };
+  ssf: { checkKeys(ring: KeyRing): Promise<void>; reload(cancelled: () => boolean, ring: KeyRing): Promise<void> };
   /** True once the worker drains for shutdown. */
   stopping(): boolean;
   state: ConfigState;
@@ -145,7 +148,7 @@ export function workerReloads(d: ReloadDeps): { reload(path?: string): Promise<v
   const { audit, metrics, logger } = d;
   const once = async (path?: string): Promise<void> => {
     const prev = d.running();
-    let applied: { next: Config; ignored: string[] };
+    let applied: { next: Config; ignored: string[]; ring: KeyRing };
     try {
       applied = await loadForReload(d.pathOf(path), prev, { audit, metrics, logger, checkKeys: (ring) => d.ssf.checkKeys(ring) });
       // The drain began while the files were read: nothing applies (the close waits for this reload).
@@ -153,7 +156,7 @@ export function workerReloads(d: ReloadDeps): { reload(path?: string): Promise<v
       // Before any batch is judged with it; Redis refusing the write refuses the reload.
       await recordForReload(() => d.record(applied.next, prev), { audit, metrics });
       d.apply(applied.next);
-      await d.ssf.reload(() => d.stopping()); // a drain begun meanwhile: no SET delivery started again
+      await d.ssf.reload(() => d.stopping(), applied.ring); // a drain begun meanwhile: no SET delivery started again
     } catch (err) {
       d.state.failed(Date.now(), d.running() !== prev); // refused whole, or failed once part of it applied
       throw err;
