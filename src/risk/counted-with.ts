@@ -55,16 +55,21 @@ export function dropRecounted(next: UserState, enabled: readonly BehaviorConfig[
 /** Records the digest of each `enabled` behavior that keeps a window; the key goes when none does. */
 export function stampCounted(next: UserState, enabled: readonly BehaviorConfig[], digests: ReadonlyArray<string | undefined>): void {
   const was = digestsOf(next);
-  let now: Digests | undefined;
+  // Most events change nothing here: checked first, without building a new record.
+  let kept = 0;
   let same = true;
-  for (let i = 0; i < enabled.length; i++) {
-    const id = enabled[i]!.id;
+  for (let i = 0; i < enabled.length && same; i++) {
     const d = digests[i];
-    if (d === undefined || next.windows[id] === undefined) continue;
-    (now ??= {})[id] = d;
-    if (was?.[id] !== d) same = false;
+    if (d === undefined || next.windows[enabled[i]!.id] === undefined) continue;
+    kept++;
+    same = was?.[enabled[i]!.id] === d;
   }
-  if (same && was && now && Object.keys(was).length === Object.keys(now).length) return;
-  if (now) next.windows[COUNTED_WITH] = now;
+  if (same && kept === (was ? Object.keys(was).length : 0)) return;
+  const now: Digests = {};
+  for (let i = 0; i < enabled.length; i++) {
+    const d = digests[i];
+    if (d !== undefined && next.windows[enabled[i]!.id] !== undefined) now[enabled[i]!.id] = d;
+  }
+  if (Object.keys(now).length) next.windows[COUNTED_WITH] = now;
   else delete next.windows[COUNTED_WITH];
 }
