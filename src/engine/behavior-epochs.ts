@@ -1,8 +1,9 @@
 /**
  * The behaviors' on-epochs in Redis (Keys.behaviorEpochs, one hash every worker of the prefix
  * shares): {@link recordBehaviors} records a configuration before it applies (a worker's start, each
- * reload) — a behavior off in it is marked off; one on in it that a worker marked off is turned on
- * again at a new epoch (behaviors-epoch-1.lua, atomic) —, and each owner follows the epochs
+ * reload) — a behavior off in it is marked off; one on in it that a worker marked off, or whose
+ * counting parameters changed (src/risk/counted-with.ts), is turned on again at a new epoch
+ * (behaviors-epoch-1.lua, atomic) —, and each owner follows the epochs
  * ({@link behaviorEpochs}: one HGETALL per configuration it is given, then in the background, never
  * per event), so that the reducer drops what a behavior turned on again remembered
  * (src/risk/behavior-epochs.ts). Recorded in Redis, it holds across workers and restarts: a worker
@@ -16,6 +17,7 @@ import type { RedisClient } from '../redis/client.js';
 import { follow, LOST_COUNTER_MARGIN, type Followed } from '../redis/followed.js';
 import { scriptsOn } from '../redis/scripts.js';
 import { NO_EPOCHS, type BehaviorEpochs } from '../risk/behavior-epochs.js';
+import { countedDigest } from '../risk/counted-with.js';
 
 /** How often an owner reads the epochs again while its configuration stays (ms). */
 export const BEHAVIOR_EPOCHS_REFRESH_MS = 5_000;
@@ -29,9 +31,10 @@ export async function recordBehaviors(
   keys: Keys,
   behaviors: readonly BehaviorConfig[],
 ): Promise<{ epoch: number; again: number }> {
-  const on = behaviors.filter((b) => b.enabled).map((b) => b.id);
+  const on = behaviors.filter((b) => b.enabled);
   const off = behaviors.filter((b) => !b.enabled).map((b) => b.id);
-  const [epoch, again] = await scriptsOn(redis).behaviorsEpoch(keys.behaviorEpochs(), on.length, ...on, ...off);
+  const pairs = on.flatMap((b) => [b.id, countedDigest(b)]);
+  const [epoch, again] = await scriptsOn(redis).behaviorsEpoch(keys.behaviorEpochs(), on.length, ...pairs, ...off);
   return { epoch, again };
 }
 
@@ -44,11 +47,12 @@ export async function recordBehaviors(
  * (not when there was nothing to write: no behaviors configured, no epoch given yet).
  */
 export async function restoreBehaviors(redis: RedisClient | Cluster, keys: Keys, running: readonly BehaviorConfig[], known: BehaviorEpochs): Promise<boolean> {
-  const on = running.filter((b) => b.enabled).map((b) => b.id);
+  const enabled = running.filter((b) => b.enabled);
+  const on = enabled.map((b) => b.id);
   // Off as the record has it: configured off, or known and no longer configured on.
   const off = [...new Set([...running.filter((b) => !b.enabled).map((b) => b.id), ...Object.keys(known.on).filter((id) => !on.includes(id))])];
-  const pairs = on.flatMap((id) => [id, known.on[id] ?? 0]);
-  const [missing, written] = await scriptsOn(redis).behaviorsRestore(keys.behaviorEpochs(), known.current, LOST_COUNTER_MARGIN, on.length, ...pairs, ...off);
+  const triples = enabled.flatMap((b) => [b.id, known.on[b.id] ?? 0, countedDigest(b)]);
+  const [missing, written] = await scriptsOn(redis).behaviorsRestore(keys.behaviorEpochs(), known.current, LOST_COUNTER_MARGIN, on.length, ...triples, ...off);
   return missing === 1 && written > 0;
 }
 

@@ -75,11 +75,11 @@ interface Signatures {
     args: [stream: string, marker: string, ttlMs: string, maxlen: string, ...entries: string[]];
     reply: string[] | null;
   };
-  /** Enabled ids count, the enabled ids, then the configured ids that are off. */
-  behaviorsEpoch: { file: 'behaviors-epoch-1'; args: [epochs: string, enabledCount: number, ...ids: string[]]; reply: [number, number] };
+  /** Enabled ids count, per enabled id: id, its counting parameters' digest; then the configured ids that are off. */
+  behaviorsEpoch: { file: 'behaviors-epoch-1'; args: [epochs: string, enabledCount: number, ...idsAndDigests: string[]]; reply: [number, number] };
   /** The counter, the value its reader has seen (below it: put back above it). */
   counterRaise: { file: 'counter-raise-1'; args: [counter: string, known: number, margin: number]; reply: number };
-  /** The counter known, the margin, the enabled ids count, then per enabled id: id, its known on-epoch; then the ids that are off. */
+  /** The counter known, the margin, the enabled ids count, then per enabled id: id, its known on-epoch, its counting parameters' digest; then the ids that are off. */
   behaviorsRestore: {
     file: 'behaviors-restore-1';
     args: [epochs: string, known: number, margin: number, enabledCount: number, ...idsAndEpochs: Array<string | number>];

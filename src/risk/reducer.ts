@@ -9,7 +9,6 @@ import { compareIds, type UserState } from './state.js';
 import { copyState, expire, recordChange, VOUCHED, vouchedOf, type ReduceResult } from './level-change.js';
 import { catchUpEpochs, NO_EPOCHS, type BehaviorEpochs } from './behavior-epochs.js';
 import { LATE_HITS, pruneLate, rememberLate, seenLate } from './late-hits.js';
-import { COUNTED_WITH, countedDigest, dropRecounted, stampCounted } from './counted-with.js';
 
 export { changeId, expire, reset, VOUCHED, type ReduceResult } from './level-change.js';
 
@@ -73,7 +72,6 @@ export function reduce(
   const p = planOf(behaviors);
   const vouched = vouchedOf(next);
   catchUpEpochs(next, p.enabled, epochs);
-  dropRecounted(next, p.enabled, p.digests);
   for (const input of ordered) {
     const { event, ref } = input;
     const eventId = event.id ?? `${ref.stream}/${ref.id}`;
@@ -96,9 +94,8 @@ export function reduce(
   }
   // What behaviors turned off (or no longer configured) remembered goes: frozen while they saw nothing,
   // it would judge by a stale history once on again (new_country flagging the usual country).
-  for (const id of Object.keys(next.windows)) if (!p.on.has(id) && id !== VOUCHED && id !== LATE_HITS && id !== COUNTED_WITH) delete next.windows[id];
+  for (const id of Object.keys(next.windows)) if (!p.on.has(id) && id !== VOUCHED && id !== LATE_HITS) delete next.windows[id];
   if (LATE_HITS in next.windows) pruneLate(next, p.on);
-  stampCounted(next, p.enabled, p.digests);
   next.updatedAt = now;
   return { state: next, hits, changes };
 }
@@ -110,8 +107,6 @@ interface Plan {
   detectors: Array<ReturnType<typeof detectorFor> | undefined>;
   /** The enabled behaviors' ids: only their windows are kept. */
   on: Set<string>;
-  /** Per enabled behavior, the digest of the parameters its window counts by (src/risk/counted-with.ts). */
-  digests: Array<string | undefined>;
 }
 
 const plans = new WeakMap<readonly BehaviorConfig[], Plan>();
@@ -120,8 +115,7 @@ function planOf(behaviors: readonly BehaviorConfig[]): Plan {
   let p = plans.get(behaviors);
   if (p) return p;
   const enabled = behaviors.filter((b) => b.enabled);
-  const detectors = enabled.map((b) => (isDetectorKind(b.kind) ? detectorFor(b.kind) : undefined));
-  p = { enabled, detectors, on: new Set(enabled.map((b) => b.id)), digests: enabled.map((b, i) => countedDigest(b, detectors[i]?.countedBy)) };
+  p = { enabled, detectors: enabled.map((b) => (isDetectorKind(b.kind) ? detectorFor(b.kind) : undefined)), on: new Set(enabled.map((b) => b.id)) };
   plans.set(behaviors, p);
   return p;
 }

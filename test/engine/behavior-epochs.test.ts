@@ -5,7 +5,7 @@
  */
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { LOST_COUNTER_MARGIN as M } from '../../src/redis/followed.js';
-import { behaviorEpochs, recordBehaviors, restoreBehaviors } from '../../src/engine/behavior-epochs.js';
+import { behaviorEpochs, epochsOf, recordBehaviors, restoreBehaviors } from '../../src/engine/behavior-epochs.js';
 import { Keys } from '../../src/keys.js';
 import type { BehaviorConfig } from '../../src/config/behaviors-schema.js';
 import { behavior } from '../helpers/behavior-config.js';
@@ -43,6 +43,32 @@ describe('recording configurations', () => {
     expect(await recordBehaviors(redis, keys, config(true))).toEqual({ epoch: 2, again: 1 });
     const f = behaviorEpochs(redis, keys);
     expect(await f.current(config(true))).toEqual({ current: 2, on: { brute_force: 1, new_country: 2 } });
+  });
+});
+
+describe('a counting behavior whose counting parameters change', () => {
+  const burst = (match: Record<string, string>, count = 3): BehaviorConfig[] => [
+    behavior('burst', { kind: 'threshold', risk_level: 'high', match, count, window: '1h' }),
+    behavior('brute_force', { risk_level: 'high', failures: 5, window: '30m' }),
+  ];
+
+  it('is turned on again at a new epoch (once, whichever worker records it first); a new count is not; nor are brute_force parameters', async () => {
+    expect(await recordBehaviors(redis, keys, burst({ type: 'access' }))).toEqual({ epoch: 0, again: 0 });
+    expect(await recordBehaviors(redis, keys, burst({ type: 'access' }, 5))).toEqual({ epoch: 0, again: 0 });
+    expect(await recordBehaviors(redis, keys, burst({ type: 'access', outcome: 'allowed' }))).toEqual({ epoch: 1, again: 1 });
+    expect(await recordBehaviors(redis, keys, burst({ outcome: 'allowed', type: 'access' }))).toEqual({ epoch: 1, again: 0 });
+    const b = burst({ type: 'access', outcome: 'allowed' });
+    b[1] = behavior('brute_force', { risk_level: 'high', failures: 9, window: '1h' });
+    expect(await recordBehaviors(redis, keys, b)).toEqual({ epoch: 1, again: 0 });
+    expect(epochsOf(await redis.hgetall(keys.behaviorEpochs()))).toEqual({ current: 1, on: { burst: 1, brute_force: 0 } });
+  });
+
+  it('a hash lost under running workers gets the running digests back: a reload changing the rule after it is still seen', async () => {
+    await recordBehaviors(redis, keys, burst({ type: 'access' }));
+    const known = await behaviorEpochs(redis, keys).current(burst({ type: 'access' }));
+    await redis.del(keys.behaviorEpochs()); // lost
+    expect(await restoreBehaviors(redis, keys, burst({ type: 'access' }), known)).toBe(true);
+    expect(await recordBehaviors(redis, keys, burst({ type: 'mfa' }))).toEqual({ epoch: 1, again: 1 });
   });
 });
 
