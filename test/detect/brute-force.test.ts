@@ -195,6 +195,15 @@ describe('brute_force: Okta SSO failures (an app refused within a session) are n
       target: [{ id: '0oa1', type: 'AppInstance', alternateId: 'payroll', displayName: 'Payroll' }],
     });
 
+  it("an attacker's 5 bad passwords, then the user's own SSO to an app (an Okta session of theirs): no hit", () => {
+    // The attack failed; the user, signed in since the morning, opens Slack: no credential presented.
+    const sso = (at: number) => okta('okta-sso.json', at, {});
+    const bad = [0, 1, 2, 3, 4].map((i) => badPassword(i * MIN));
+    expect(run(bruteForce, params, [...bad, sso(5 * MIN)]).hits).toEqual([]);
+    // SSOs between the guesses neither count nor complete anything; the attacker's own sign-in does.
+    expect(run(bruteForce, params, [...bad.flatMap((b, i) => [b, sso(i * MIN + 30_000)]), signOn(5 * MIN)]).hits).toHaveLength(1);
+  });
+
   it('5 SSO failures then a sign-in flag nothing; 5 bad passwords then a sign-in do', () => {
     const user = (e: CanonicalEvent) => ({ ...e, user: 'alice.ng@example.com' });
     expect(run(bruteForce, params, [...[0, 1, 2, 3, 4].map((i) => user(ssoDenied(i * MIN))), user(signOn(5 * MIN))]).hits).toEqual([]);
@@ -230,6 +239,20 @@ describe('brute_force on Entra sign-ins: only a password that passed completes a
     [50129, 1],
   ])('5 bad passwords (50126), then %s: %s hit', (code, hits) => {
     expect(run(bruteForce, params, [...guesses, entra(code, 5 * MIN)]).hits).toHaveLength(hits);
+  });
+
+  it.each([0, 50074, 50076, 53003])("5 bad passwords, then the user's own non-interactive sign-in (a token refresh) %s: no hit, no password passed", (code) => {
+    const nonInteractive = decodeObject(
+      {
+        ...JSON.parse(readFileSync(new URL('../ingest/fixtures/entra-signin-noninteractive.json', import.meta.url), 'utf8')),
+        userPrincipalName: record.userPrincipalName,
+        createdDateTime: new Date(T0 + 5 * MIN).toISOString(),
+        status: { errorCode: code, failureReason: 'x' },
+      },
+      undefined,
+    );
+    if (!nonInteractive.ok) throw new Error(nonInteractive.reason);
+    expect(run(bruteForce, params, [...guesses, nonInteractive.event]).hits).toEqual([]);
   });
 
   it.each([81006, 81010, 50058, 50173, 70043])('five %s, then a successful sign-in: no hit (they are no guesses)', (code) => {

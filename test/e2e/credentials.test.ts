@@ -40,6 +40,19 @@ async function risk(user: string): Promise<Risk> {
 
 const fixture = (name: string) => JSON.parse(readFileSync(new URL(`../ingest/fixtures/${name}`, import.meta.url), 'utf8')) as Record<string, unknown>;
 
+/** `record` (an Okta System Log event) in Okta session `sessionId`, with `fields` over it. */
+const inOktaSession = (record: Record<string, unknown>, sessionId: string, fields: Record<string, unknown>) => ({
+  ...record,
+  ...fields,
+  authenticationContext: { ...(record.authenticationContext as object), externalSessionId: sessionId },
+});
+
+/** True once session `id` is stored (its login or refresh processed), else undefined. */
+async function stored(id: string): Promise<true | undefined> {
+  const res = await fetch(`${h.worker.url}/v1/sessions/${id}`, { headers: { authorization: `Bearer ${h.cfg.adminToken}` } });
+  return res.status === 200 ? true : undefined;
+}
+
 const setsFor = (user: string) => h.receiver.received.filter((s) => (s.claims.sub_id as { email?: string }).email === user);
 
 describe('credential behaviors, end to end', () => {
@@ -153,13 +166,7 @@ describe('credential behaviors, end to end', () => {
         target: [{ id: '0oa1', type: 'AppInstance', alternateId: 'payroll', displayName: 'Payroll' }],
       });
     const sessionId = 'okta-refused-session';
-    await add('login', {
-      ...okta,
-      uuid: 'osso-ok',
-      actor,
-      published: recentIso(5 * MIN),
-      authenticationContext: { ...(okta.authenticationContext as object), externalSessionId: sessionId },
-    });
+    await add('login', inOktaSession(okta, sessionId, { uuid: 'osso-ok', actor, published: recentIso(5 * MIN) }));
 
     await waitFor(() => setsFor(ENTRA).some((s) => eventOf(s).body.current_level === 'HIGH'), { what: "the Entra user's SET", timeout: 20_000 });
     const bf = (await risk(ENTRA)).behaviors.find((b) => b.id === 'brute_force')!;
@@ -167,14 +174,47 @@ describe('credential behaviors, end to end', () => {
     expect(bf.evidence).toMatchObject({ count: 5, success: { id: 'ebf-mfa', outcome: 'interrupted', password_accepted: true } });
 
     // The Okta sign-in processed (its session stored), and no behavior.
-    await waitFor(
-      async () => {
-        const res = await fetch(`${h.worker.url}/v1/sessions/${sessionId}`, { headers: { authorization: `Bearer ${h.cfg.adminToken}` } });
-        return res.status === 200 ? true : undefined;
-      },
-      { what: 'the Okta sign-in processed' },
-    );
+    await waitFor(() => stored(sessionId), { what: 'the Okta sign-in processed' });
     expect((await risk(OKTA)).level).toBe('low');
     expect(setsFor(OKTA)).toEqual([]);
+  }, 40_000);
+
+  it("vendor records: a guessing attack that failed, then the user's own Okta SSO or Entra token refresh: no brute_force; the attacker's sign-in is", async () => {
+    // Okta: 5 wrong passwords from the attacker's address; the user, signed in since the morning, opens Slack.
+    const OKTA = 'okta-sso-user@example.com';
+    const bad = fixture('okta-session-start-failure.json');
+    const sso = fixture('okta-sso.json');
+    const actor = { ...(sso.actor as object), alternateId: OKTA };
+    for (let i = 0; i < 5; i++) await add('login', { ...bad, uuid: `obad-${i}`, actor, published: recentIso(i * MIN) });
+    const oktaSession = 'okta-sso-user-session';
+    await add('login', inOktaSession(sso, oktaSession, { uuid: 'osso-slack', actor, published: recentIso(5 * MIN) }));
+    // Entra: 5 wrong passwords (50126), then the user's Outlook redeeming its refresh token, once
+    // without MFA in its token (50076, the refresh asked for MFA) and once accepted.
+    const ENTRA = 'entra-refresh-user@example.com';
+    const guess = fixture('entra-signin-bad-password.json');
+    const refresh = fixture('entra-signin-noninteractive.json');
+    for (let i = 0; i < 5; i++)
+      await add('login', { ...guess, id: `ebad-${i}`, userPrincipalName: ENTRA, createdDateTime: recentIso(i * MIN), ipAddress: '203.0.113.21' });
+    await add('login', {
+      ...refresh,
+      id: 'erefresh-mfa',
+      userPrincipalName: ENTRA,
+      createdDateTime: recentIso(5 * MIN),
+      status: { errorCode: 50076, failureReason: 'x' },
+    });
+    await add('login', { ...refresh, id: 'erefresh-ok', userPrincipalName: ENTRA, createdDateTime: recentIso(5 * MIN + 1000) });
+
+    await waitFor(() => stored(oktaSession), { what: "the Okta user's SSO processed" });
+    await waitFor(() => stored(refresh.sessionId as string), { what: "the Entra user's token refresh processed" });
+    expect((await risk(OKTA)).level).toBe('low');
+    expect((await risk(ENTRA)).level).toBe('low');
+    expect(setsFor(OKTA)).toEqual([]);
+    expect(setsFor(ENTRA)).toEqual([]);
+
+    // The attacker's own sign-in with the guessed password completes the attack.
+    await add('login', { ...fixture('okta-session-start.json'), uuid: 'obad-ok', actor, published: recentIso(6 * MIN), client: bad.client });
+    await waitFor(() => setsFor(OKTA).some((s) => eventOf(s).body.current_level === 'HIGH'), { what: "the Okta user's SET", timeout: 20_000 });
+    const bf = (await risk(OKTA)).behaviors.find((b) => b.id === 'brute_force')!;
+    expect(bf.evidence).toMatchObject({ count: 5, success: { id: 'obad-ok' } });
   }, 40_000);
 });

@@ -7,7 +7,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { decodeObject } from '../../src/ingest/decode.js';
-import { acceptedCredential, isFailedLogin, isSuccessfulLogin } from '../../src/login.js';
+import { acceptedCredential, isCredentialLogin, isFailedLogin, isLogin, isSuccessfulLogin } from '../../src/login.js';
 
 const fixture = (name: string): Record<string, unknown> => JSON.parse(readFileSync(new URL(`./fixtures/${name}`, import.meta.url), 'utf8'));
 const decode = (o: unknown) => {
@@ -77,17 +77,71 @@ describe('Okta user.authentication.sso outcome.result → what the credential be
   it.each([
     [{ result: 'FAILURE', reason: 'Sign-on policy evaluation resulted in DENY' }, 'access', 'denied'],
     [{ result: 'DENY', reason: null }, 'access', 'denied'],
-    [{ result: 'SUCCESS', reason: null }, 'login', 'success'],
-    [{ result: 'ALLOW', reason: null }, 'login', 'success'],
+    // An app reached with the Okta session: a use of the session, no credential presented.
+    [{ result: 'SUCCESS', reason: null }, 'session_refresh', 'success'],
+    [{ result: 'ALLOW', reason: null }, 'session_refresh', 'success'],
     // No refusal: not an app denied.
-    [{ result: 'UNKNOWN', reason: null }, 'login', 'unknown'],
-    [{ result: 'CHALLENGE', reason: null }, 'login', 'challenge'],
-    [undefined, 'login', undefined],
+    [{ result: 'UNKNOWN', reason: null }, 'session_refresh', 'unknown'],
+    [{ result: 'CHALLENGE', reason: null }, 'session_refresh', 'challenge'],
+    [undefined, 'session_refresh', undefined],
   ])('%j → %s %s', (outcome, type, canonical) => {
     const e = sso(outcome);
     expect(e.type).toBe(type);
     expect(e.outcome).toBe(canonical);
     expect(reading(e)).not.toBe('guess');
+    // Neither a guess nor a password that passed: brute_force and password_spray read no SSO.
+    expect(isCredentialLogin(e)).toBe(false);
+  });
+});
+
+describe('a use of an earlier sign-in (Okta SSO, an Entra non-interactive sign-in) is a session refresh, no credential login', () => {
+  it('Okta user.authentication.sso SUCCESS: session_refresh of the Okta session, with the app', () => {
+    const e = decode(fixture('okta-sso.json'));
+    expect(e).toMatchObject({
+      type: 'session_refresh',
+      outcome: 'success',
+      user: 'alice.ng@example.com',
+      app: 'Slack',
+      session: { id: 'idxBager62CSveUkTxvgRtonA', idp: 'okta' },
+      network: { asn: 2856 },
+      geo: { country: 'GB', lat: 51.5164, lon: -0.093 },
+    });
+    expect(isLogin(e)).toBe(true); // still located, compared with the session, stored
+    expect(isCredentialLogin(e)).toBe(false);
+  });
+
+  const entra = (errorCode: number, extra: Record<string, unknown> = {}) =>
+    decode({ ...fixture('entra-signin-noninteractive.json'), status: { errorCode, failureReason: 'x' }, ...extra });
+
+  it.each([
+    // A refresh token redeemed, or one that needs MFA / is blocked by Conditional Access, or expired: no password.
+    [0, 'success'],
+    [50074, 'interrupted'],
+    [50076, 'interrupted'],
+    [50140, 'interrupted'],
+    [53003, 'blocked'],
+    [70043, 'sso_failed'],
+  ])('non-interactive %s → session_refresh, outcome %s, no credential login', (code, outcome) => {
+    const e = entra(code);
+    expect(e).toMatchObject({ type: 'session_refresh', outcome, session: { id: '00a1b2c3-d4e5-4f60-8a7b-9c0d1e2f3a4b', idp: 'entra' }, interactive: false });
+    expect(isCredentialLogin(e)).toBe(false);
+    expect(acceptedCredential(e)).toBeUndefined();
+  });
+
+  it.each([
+    [50126, 'bad_password'],
+    [50053, 'locked_out'],
+  ])('non-interactive %s (a stored password tried) stays a failed login: %s', (code, reason) => {
+    const e = entra(code);
+    expect(e).toMatchObject({ type: 'login', outcome: 'failure', reason });
+    expect(reading(e)).toBe('guess');
+  });
+
+  it('the diagnostic export: category NonInteractiveUserSignInLogs, properties without isInteractive', () => {
+    const { isInteractive: _, createdDateTime, ...properties } = fixture('entra-signin-noninteractive.json');
+    const e = decode({ time: createdDateTime, category: 'NonInteractiveUserSignInLogs', operationName: 'Sign-in activity', properties });
+    expect(e).toMatchObject({ type: 'session_refresh', outcome: 'success' });
+    expect(isCredentialLogin(e)).toBe(false);
   });
 });
 

@@ -58,9 +58,13 @@ describe('mapping profiles feed the credential behaviors (issue 18)', () => {
     const deny = decode({ ...sso, outcome: { result: 'DENY', reason: null }, target: [{ type: 'AppUser', displayName: 'x' }] });
     expect(deny).toMatchObject({ type: 'access', outcome: 'denied' });
     expect(deny.app).toBeUndefined();
-    // A successful SSO stays a login.
-    expect(decode({ ...sso, outcome: { result: 'SUCCESS', reason: null } })).toMatchObject({ type: 'login', outcome: 'success' });
-    expect(decode({ ...sso, outcome: { result: 'ALLOW', reason: null } })).toMatchObject({ type: 'login', outcome: 'success' });
+    // A successful SSO is a use of the Okta session (no credential presented): a session refresh.
+    expect(decode({ ...sso, outcome: { result: 'SUCCESS', reason: null } })).toMatchObject({
+      type: 'session_refresh',
+      outcome: 'success',
+      app: 'Payroll (SAML)',
+    });
+    expect(decode({ ...sso, outcome: { result: 'ALLOW', reason: null } })).toMatchObject({ type: 'session_refresh', outcome: 'success' });
   });
 
   it('Okta auth_via_mfa push denied → mfa denied (push); a SUCCESS → mfa success', () => {

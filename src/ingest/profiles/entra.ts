@@ -59,6 +59,17 @@ function outcomeOf(code: unknown): string | undefined {
   return INTERRUPTS.has(n) ? 'interrupted' : POLICY_BLOCKS.has(n) ? 'blocked' : SSO_FAILED.has(n) ? 'sso_failed' : 'failure';
 }
 
+/**
+ * True for a non-interactive sign-in (`isInteractive: false`, or the diagnostic export's
+ * `NonInteractiveUserSignInLogs`): a client refreshing a token of an earlier sign-in, or SSO on a
+ * joined device, with no factor from the user — unless it failed on a password (`bad_password`,
+ * `locked_out`: a stored password tried, as Sentinel's password-spray rules count such failures).
+ */
+function nonInteractive(s: Record<string, unknown>, reason: string | undefined): boolean {
+  if (s.isInteractive !== false && s.category !== 'NonInteractiveUserSignInLogs') return false;
+  return reason !== 'bad_password' && reason !== 'locked_out';
+}
+
 /** The canonical `reason`: `bad_password`, `locked_out` or `blocked_by_policy` for the codes that say so. */
 function reasonOf(n: number): string | undefined {
   if (n === LOCKED_OUT) return 'locked_out';
@@ -104,7 +115,7 @@ function factorOf(method: unknown): string | undefined {
 
 /**
  * Microsoft Entra ID sign-in log (Graph `auditLogs/signIns`, or the diagnostic-settings export)
- * → canonical `login`. `status.errorCode` 0 is success; an interrupt (50074, 50076, … : MFA or a
+ * → canonical `login`; a non-interactive one → `session_refresh` (see {@link nonInteractive}). `status.errorCode` 0 is success; an interrupt (50074, 50076, … : MFA or a
  * prompt required after a good password) is `interrupted`; a Conditional Access or
  * security-policy block (53000–53004, 50005, 50129, 530032, 530035: the password was right) is
  * `blocked` with `reason: blocked_by_policy`; a single sign-on that failed with no password
@@ -131,13 +142,15 @@ export const entra: Profile = (obj) => {
   const failure = mfaFailed ? mfaFailure(s) : undefined;
   // Without mfaDetail (Graph v1.0 has none), a failed MFA's factor is its failed step's method.
   const factorMethod = method ?? (mfaFailed ? getPath(failedSteps(s).at(-1), 'authenticationMethod') : undefined);
+  const reason = failure ? failure.reason : reasonOf(Number(code));
   return withSource(s, {
-    type: mfaFailed ? 'mfa' : 'login',
+    // A non-interactive sign-in uses the session of an earlier one: neither a guess nor a password that passed.
+    type: mfaFailed ? 'mfa' : nonInteractive(s, reason) ? 'session_refresh' : 'login',
     id: s.id,
     user: s.userPrincipalName,
     time: s.createdDateTime,
     outcome: failure ? failure.outcome : outcomeOf(code),
-    reason: failure ? failure.reason : reasonOf(Number(code)),
+    reason,
     factor: factorOf(factorMethod),
     mfa: { method, detail: getPath(s, 'mfaDetail.authDetail') },
     error_code: code,

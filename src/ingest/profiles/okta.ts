@@ -1,8 +1,14 @@
 import { getPath, isPlainObject, vendorGeo, withSource, type Profile } from './path.js';
 import { countryCode } from '../../country-code.js';
 
-/** Okta System Log event types that are interactive sign-ins. */
+/** Okta System Log event types that are logins: a sign-in to Okta, or an app reached with its session. */
 export const OKTA_LOGIN_EVENTS: ReadonlySet<string> = new Set(['user.session.start', 'user.authentication.sso']);
+
+/**
+ * A user already signed in to Okta reaching an app with that session: no credential presented. A
+ * canonical `session_refresh` (a use of the session, not a sign-in), unless refused (`access`).
+ */
+const SSO = 'user.authentication.sso';
 
 /** An Okta Verify push sent (not yet answered). */
 const PUSH_SENT = 'system.push.send_factor_verify_push';
@@ -78,12 +84,12 @@ function factorOf(o: Record<string, unknown>, eventType: string): string | undef
 }
 
 /**
- * Okta System Log (`/api/v1/logs` LogEvent) → canonical event. Sign-in events become `login`
- * (a FAILURE with `reason`, e.g. `bad_password`), except a `user.authentication.sso` whose
- * result is FAILURE or DENY: a user already signed in to Okta refused an app (sign-on policy, not
- * assigned), no credential presented — an `access` event, outcome `denied`, `app` the target
- * AppInstance's name (an SSO with another result stays a login with that outcome, one without
- * a result a login as any other). MFA verifications (see {@link OKTA_MFA_EVENTS}) become `mfa` with
+ * Okta System Log (`/api/v1/logs` LogEvent) → canonical event. `user.session.start` becomes `login`
+ * (a FAILURE with `reason`, e.g. `bad_password`). A `user.authentication.sso` (a user already
+ * signed in to Okta reaching an app, no credential presented) becomes `session_refresh` of the
+ * Okta session with its outcome — except one whose result is FAILURE or DENY (an app refused:
+ * sign-on policy, not assigned), an `access` event, outcome `denied`; both carry `app`, the target
+ * AppInstance's name. MFA verifications (see {@link OKTA_MFA_EVENTS}) become `mfa` with
  * outcome `success` / `denied` / `timeout` (or `sent` / `send_failed` for a push sent) and `factor`; other event types keep their Okta name (`user.account.lock`, …) as
  * `type`. `client.geographicalContext.country` is Okta's country
  * *name* (Okta gives no ISO code): it becomes the ISO code (src/country-code.ts), as every
@@ -98,8 +104,11 @@ export const okta: Profile = (o) => {
   const upper = String(result).toUpperCase();
   // An app sign-on refused within an Okta session: no credential presented, not a failed login.
   // Only a refusal (FAILURE, DENY): no result, UNKNOWN or CHALLENGE say no app was refused.
-  const ssoDenied = eventType === 'user.authentication.sso' && (upper === 'FAILURE' || upper === 'DENY');
+  const ssoDenied = eventType === SSO && (upper === 'FAILURE' || upper === 'DENY');
   const login = !ssoDenied && OKTA_LOGIN_EVENTS.has(eventType);
+  // Any other SSO uses the Okta session: brute_force and password_spray never take it for a password
+  // that passed; session_hijack compares it with the session's sign-in.
+  const loginType = eventType === SSO ? 'session_refresh' : 'login';
   const mfa = OKTA_MFA_EVENTS.has(eventType);
   const geo = getPath(o, 'client.geographicalContext') as Record<string, unknown> | undefined;
   const lat = getPath(geo, 'geolocation.lat');
@@ -107,14 +116,14 @@ export const okta: Profile = (o) => {
   const sessionId = getPath(o, 'authenticationContext.externalSessionId');
   const dev = isPlainObject(o.device) ? o.device : {};
   return withSource(o, {
-    type: ssoDenied ? 'access' : login ? 'login' : mfa ? 'mfa' : eventType,
+    type: ssoDenied ? 'access' : login ? loginType : mfa ? 'mfa' : eventType,
     id: o.uuid,
     user: getPath(o, 'actor.alternateId') ?? getPath(o, 'actor.id'),
     time: o.published,
     outcome: ssoDenied ? 'denied' : mfa ? mfaOutcome(o, eventType) : result,
     outcome_reason: getPath(o, 'outcome.reason'),
     reason: (login || mfa || ssoDenied) && upper !== 'SUCCESS' ? reasonOf(o, mfa) : undefined,
-    app: ssoDenied ? appOf(o) : undefined,
+    app: eventType === SSO ? appOf(o) : undefined,
     factor: mfa ? factorOf(o, eventType) : undefined,
     ip: getPath(o, 'client.ipAddress'),
     geo: vendorGeo(lat, lon, countryCode(geo?.country), geo?.city),
