@@ -179,7 +179,7 @@ describe('credential behaviors, end to end', () => {
     expect(setsFor(OKTA)).toEqual([]);
   }, 40_000);
 
-  it("vendor records: a guessing attack that failed, then the user's own Okta SSO or Entra token refresh: no brute_force; the attacker's sign-in is", async () => {
+  it("vendor records: a guessing attack that failed, then the user's own Okta SSO or Entra token refresh: no brute_force; an app refusing a user (50105) is no guess; the attacker's sign-in is", async () => {
     // Okta: 5 wrong passwords from the attacker's address; the user, signed in since the morning, opens Slack.
     const OKTA = 'okta-sso-user@example.com';
     const bad = fixture('okta-session-start-failure.json');
@@ -203,13 +203,34 @@ describe('credential behaviors, end to end', () => {
       status: { errorCode: 50076, failureReason: 'x' },
     });
     await add('login', { ...refresh, id: 'erefresh-ok', userPrincipalName: ENTRA, createdDateTime: recentIso(5 * MIN + 1000) });
+    // Entra: a user opening an app not assigned to them 5 times (50105: authenticated, refused by the app), then signing in.
+    const UNASSIGNED = 'entra-unassigned@example.com';
+    for (let i = 0; i < 5; i++)
+      await add('login', {
+        ...guess,
+        id: `e50105-${i}`,
+        userPrincipalName: UNASSIGNED,
+        createdDateTime: recentIso(i * MIN),
+        status: { errorCode: 50105, failureReason: 'x' },
+      });
+    const unassignedSession = 'entra-unassigned-session';
+    await add('login', {
+      ...fixture('entra-signin.json'),
+      id: 'e50105-ok',
+      userPrincipalName: UNASSIGNED,
+      createdDateTime: recentIso(5 * MIN),
+      sessionId: unassignedSession,
+    });
 
     await waitFor(() => stored(oktaSession), { what: "the Okta user's SSO processed" });
     await waitFor(() => stored(refresh.sessionId as string), { what: "the Entra user's token refresh processed" });
     expect((await risk(OKTA)).level).toBe('low');
+    await waitFor(() => stored(unassignedSession), { what: "the unassigned user's sign-in processed" });
     expect((await risk(ENTRA)).level).toBe('low');
+    expect((await risk(UNASSIGNED)).level).toBe('low');
     expect(setsFor(OKTA)).toEqual([]);
     expect(setsFor(ENTRA)).toEqual([]);
+    expect(setsFor(UNASSIGNED)).toEqual([]);
 
     // The attacker's own sign-in with the guessed password completes the attack.
     await add('login', { ...fixture('okta-session-start.json'), uuid: 'obad-ok', actor, published: recentIso(6 * MIN), client: bad.client });

@@ -44,6 +44,9 @@ describe('Entra status.errorCode → what the credential behaviors read', () => 
     [50005, 'blocked', 'accepted:blocked'], // device platform not supported by a Conditional Access policy
     [50129, 'blocked', 'accepted:blocked'], // workplace join required
     [530035, 'blocked', 'accepted:blocked'], // blocked by security defaults
+    // The user authenticated, the app refused: not assigned to it, its device authentication failed.
+    [50105, 'blocked', 'accepted:blocked'],
+    [50155, 'blocked', 'accepted:blocked'],
     // No password presented: Seamless SSO (Kerberos) and session / refresh-token failures.
     [81010, 'sso_failed', 'neither'],
     [81012, 'sso_failed', 'neither'],

@@ -34,9 +34,12 @@ const INTERRUPTS = new Set([50055, 50072, 50074, 50076, 50079, 50125, 50140, 501
  * evaluated after primary authentication): 53000 device not compliant, 53001 not domain joined,
  * 53002 app not approved, 53003 blocked by Conditional Access, 53004 proof-up blocked due to
  * risk, 50005 device platform not supported by a Conditional Access policy, 50129 workplace join
- * required, 530032 blocked by a tenant security policy, 530035 blocked by security defaults.
+ * required, 530032 blocked by a tenant security policy, 530035 blocked by security defaults;
+ * and the app's own policy, after the user authenticated: 50105 user not assigned to the app (its
+ * "assignment required"), 50155 device authentication failed (both among the codes community
+ * Sentinel queries count as the right password).
  */
-const POLICY_BLOCKS = new Set([53000, 53001, 53002, 53003, 53004, 50005, 50129, 530032, 530035]);
+const POLICY_BLOCKS = new Set([53000, 53001, 53002, 53003, 53004, 50005, 50129, 530032, 530035, 50105, 50155]);
 /**
  * Entra error codes of a single sign-on that failed with no password presented: Seamless SSO
  * (81004–81012: the device's Kerberos ticket missing, expired, invalid or of another user), or
@@ -117,7 +120,8 @@ function factorOf(method: unknown): string | undefined {
  * Microsoft Entra ID sign-in log (Graph `auditLogs/signIns`, or the diagnostic-settings export)
  * → canonical `login`; a non-interactive one → `session_refresh` (see {@link nonInteractive}). `status.errorCode` 0 is success; an interrupt (50074, 50076, … : MFA or a
  * prompt required after a good password) is `interrupted`; a Conditional Access or
- * security-policy block (53000–53004, 50005, 50129, 530032, 530035: the password was right) is
+ * security-policy block (53000–53004, 50005, 50129, 530032, 530035, an app not assigned 50105,
+ * device authentication failed 50155: the password was right) is
  * `blocked` with `reason: blocked_by_policy`; a single sign-on that failed with no password
  * presented (Seamless SSO 81004–81012, an expired or revoked session or token) is `sso_failed`;
  * anything else failure (`reason: bad_password` for 50126 / 50056, `locked_out` for 50053).
