@@ -259,3 +259,25 @@ describe('brute_force on Entra sign-ins: only a password that passed completes a
     expect(run(bruteForce, params, [...[0, 1, 2, 3, 4].map((i) => entra(code, i * MIN)), entra(0, 5 * MIN)]).hits).toEqual([]);
   });
 });
+
+describe('brute_force on CloudTrail console sign-ins', () => {
+  const record = (name: string, at: number): CanonicalEvent => {
+    const raw = JSON.parse(readFileSync(new URL(`../ingest/fixtures/${name}`, import.meta.url), 'utf8')) as Record<string, unknown>;
+    const r = decodeObject({ ...raw, eventID: `ct-${name}-${at}`, eventTime: new Date(T0 + at).toISOString() }, undefined);
+    if (!r.ok) throw new Error(r.reason);
+    return r.event;
+  };
+  const badPassword = (at: number) => record('cloudtrail-console-login-failure.json', at);
+  const mfaFailed = (at: number) => record('cloudtrail-console-login-mfa-failure.json', at);
+  const signIn = (at: number) => record('cloudtrail-console-login.json', at);
+
+  it('5 wrong passwords, then one that passed but failed MFA: a hit, the password accepted', () => {
+    const hits = run(bruteForce, params, [...[0, 1, 2, 3, 4].map((i) => badPassword(i * MIN)), mfaFailed(5 * MIN)]).hits;
+    expect(hits).toHaveLength(1);
+    expect(hits[0]!.evidence).toMatchObject({ count: 5, success: { outcome: 'interrupted', password_accepted: true } });
+  });
+
+  it('5 mistyped MFA codes (the right password each time), then a sign-in: no hit, no guesses', () => {
+    expect(run(bruteForce, params, [...[0, 1, 2, 3, 4].map((i) => mfaFailed(i * MIN)), signIn(5 * MIN)]).hits).toEqual([]);
+  });
+});

@@ -238,4 +238,17 @@ describe('credential behaviors, end to end', () => {
     const bf = (await risk(OKTA)).behaviors.find((b) => b.id === 'brute_force')!;
     expect(bf.evidence).toMatchObject({ count: 5, success: { id: 'obad-ok' } });
   }, 40_000);
+
+  it('vendor records: CloudTrail wrong passwords, then the right one stopped by MFA (MFAUsed: Yes) flag brute_force', async () => {
+    const AWS = 'aws-guessed@example.com'; // IAM user names may be email addresses
+    const bad = fixture('cloudtrail-console-login-failure.json');
+    const identity = { ...(bad.userIdentity as object), userName: AWS };
+    for (let i = 0; i < 5; i++) await add('login', { ...bad, eventID: `ctbad-${i}`, userIdentity: identity, eventTime: recentIso(i * MIN) });
+    const mfa = fixture('cloudtrail-console-login-mfa-failure.json');
+    await add('login', { ...mfa, eventID: 'ctmfa', userIdentity: identity, eventTime: recentIso(5 * MIN) });
+    await waitFor(() => (setsFor(AWS).length > 0 ? true : undefined), { what: "the AWS user's SET", timeout: 20_000 });
+    const bf = (await risk(AWS)).behaviors.find((b) => b.id === 'brute_force')!;
+    expect(bf.summary).toContain('with the right password, interrupted');
+    expect(bf.evidence).toMatchObject({ count: 5, success: { id: 'ctmfa', outcome: 'interrupted', password_accepted: true } });
+  }, 40_000);
 });

@@ -97,6 +97,20 @@ describe('Okta user.authentication.sso outcome.result → what the credential be
   });
 });
 
+describe('CloudTrail ConsoleLogin → what the credential behaviors read', () => {
+  it.each([
+    ['cloudtrail-console-login-failure.json', 'failure', 'bad_password', 'guess'],
+    // MFAUsed: Yes on a failure — the MFA code failed, the password had passed.
+    ['cloudtrail-console-login-mfa-failure.json', 'interrupted', 'mfa_failed', 'accepted:interrupted'],
+    ['cloudtrail-console-login.json', 'success', undefined, 'success'],
+  ])('%s → outcome %s, reason %s, read as %s', (name, outcome, reason, read) => {
+    const e = decode(fixture(name));
+    expect(e).toMatchObject({ type: 'login', outcome });
+    expect(e.reason).toBe(reason);
+    expect(reading(e)).toBe(read);
+  });
+});
+
 describe('a use of an earlier sign-in (Okta SSO, an Entra non-interactive sign-in) is a session refresh, no credential login', () => {
   it('Okta user.authentication.sso SUCCESS: session_refresh of the Okta session, with the app', () => {
     const e = decode(fixture('okta-sso.json'));

@@ -24,8 +24,9 @@ function subject(o: Record<string, unknown>): unknown {
 /**
  * AWS CloudTrail record → canonical event. `ConsoleLogin` becomes `login` (outcome from
  * `responseElements.ConsoleLogin`; a failure's `reason` is `bad_password` for "Failed
- * authentication"); every other API call becomes `aws.<eventName>`. The record's own fields are
- * kept as attributes (see {@link withSource}).
+ * authentication" — but one with `MFAUsed: Yes` failed at the MFA step, after the password
+ * passed: outcome `interrupted`, `reason: mfa_failed`, never a wrong guess); every other API call
+ * becomes `aws.<eventName>`. The record's own fields are kept as attributes (see {@link withSource}).
  */
 export const cloudtrail: Profile = (o) => {
   if (!looksLikeCloudTrail(o)) return null;
@@ -33,8 +34,11 @@ export const cloudtrail: Profile = (o) => {
   const login = name === 'ConsoleLogin';
   const mfa = getPath(o, 'additionalEventData.MFAUsed');
   const src = typeof o.sourceIPAddress === 'string' ? o.sourceIPAddress : '';
-  const outcome = login ? getPath(o, 'responseElements.ConsoleLogin') : o.errorCode ? 'failure' : 'success';
-  const failedLogin = login && typeof outcome === 'string' && outcome.toLowerCase() === 'failure';
+  const result = login ? getPath(o, 'responseElements.ConsoleLogin') : o.errorCode ? 'failure' : 'success';
+  const failedLogin = login && typeof result === 'string' && result.toLowerCase() === 'failure';
+  // The MFA prompt comes only after the right password (Splunk's "AWS Console Login Failed During MFA Challenge").
+  const mfaFailed = failedLogin && mfa === 'Yes';
+  const outcome = mfaFailed ? 'interrupted' : result;
   return withSource(o, {
     type: login ? 'login' : `aws.${name}`,
     id: o.eventID,
@@ -42,7 +46,7 @@ export const cloudtrail: Profile = (o) => {
     time: o.eventTime,
     outcome,
     // "Failed authentication" is a wrong password (or an unknown user: then userName is hidden).
-    reason: failedLogin ? (/failed authentication/i.test(String(o.errorMessage)) ? 'bad_password' : 'failure') : undefined,
+    reason: mfaFailed ? 'mfa_failed' : failedLogin ? (/failed authentication/i.test(String(o.errorMessage)) ? 'bad_password' : 'failure') : undefined,
     error: o.errorMessage ?? o.errorCode,
     // sourceIPAddress may name a service ("ec2.amazonaws.com", "AWS Internal") instead of an IP.
     ip: isIP(src) ? src : undefined,
