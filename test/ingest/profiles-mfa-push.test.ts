@@ -49,6 +49,18 @@ describe('Okta push records → canonical mfa', () => {
     const e = decode({ ...classic, eventType });
     expect(e.type).toBe(eventType);
   });
+
+  it("Identity Engine's password step (auth_via_mfa, factor PASSWORD_AS_FACTOR) is no MFA: a wrong password, counted by its user.session.start", () => {
+    const step = fixture('okta-password-step-failure.json');
+    const e = decode(step);
+    expect(e).toMatchObject({ type: 'user.authentication.auth_via_mfa', outcome: 'failure', reason: 'bad_password', factor: 'password' });
+    // The same request's user.session.start FAILURE is the one failed login (no double count).
+    expect(decode({ ...step, eventType: 'user.session.start' })).toMatchObject({ type: 'login', outcome: 'failure', reason: 'bad_password' });
+    expect(decode({ ...step, outcome: { result: 'SUCCESS', reason: null } })).toMatchObject({ type: 'user.authentication.auth_via_mfa', outcome: 'success' });
+    // Any other factor on the same event type is an MFA verification.
+    const totp = { ...step, debugContext: { debugData: { factor: 'OKTA_VERIFY_TOTP' } } };
+    expect(decode(totp)).toMatchObject({ type: 'mfa', outcome: 'denied', reason: 'bad_factor', factor: 'okta_verify_totp' });
+  });
 });
 
 describe('Entra 500121 → canonical mfa', () => {

@@ -25,6 +25,17 @@ const PUSH_DENIED = 'user.mfa.okta_verify.deny_push';
  */
 export const OKTA_MFA_EVENTS: ReadonlySet<string> = new Set(['user.authentication.auth_via_mfa', PUSH_SENT, PUSH_DENIED]);
 
+/**
+ * True for Identity Engine's record of the password step: it logs the password as an
+ * authenticator, a `user.authentication.auth_via_mfa` whose `debugData.factor` is
+ * PASSWORD_AS_FACTOR (a wrong password: FAILURE, INVALID_CREDENTIALS, beside the sign-in's own
+ * `user.session.start` FAILURE). No MFA: it keeps its Okta name, as the sign-in counts the attempt.
+ */
+function passwordStep(o: Record<string, unknown>, eventType: string): boolean {
+  const factor = getPath(o, 'debugContext.debugData.factor');
+  return eventType === 'user.authentication.auth_via_mfa' && typeof factor === 'string' && factor.toUpperCase() === 'PASSWORD_AS_FACTOR';
+}
+
 /** True when `obj` is shaped like an Okta System Log LogEvent. */
 export function looksLikeOkta(obj: Record<string, unknown>): boolean {
   return typeof obj.eventType === 'string' && isPlainObject(obj.actor) && ('published' in obj || 'uuid' in obj);
@@ -89,7 +100,8 @@ function factorOf(o: Record<string, unknown>, eventType: string): string | undef
  * signed in to Okta reaching an app, no credential presented) becomes `session_refresh` of the
  * Okta session with its outcome — except one whose result is FAILURE or DENY (an app refused:
  * sign-on policy, not assigned), an `access` event, outcome `denied`; both carry `app`, the target
- * AppInstance's name. MFA verifications (see {@link OKTA_MFA_EVENTS}) become `mfa` with
+ * AppInstance's name. MFA verifications (see {@link OKTA_MFA_EVENTS}; not Identity Engine's
+ * password step, see {@link passwordStep}) become `mfa` with
  * outcome `success` / `denied` / `timeout` (or `sent` / `send_failed` for a push sent) and `factor`; other event types keep their Okta name (`user.account.lock`, …) as
  * `type`. `client.geographicalContext.country` is Okta's country
  * *name* (Okta gives no ISO code): it becomes the ISO code (src/country-code.ts), as every
@@ -109,7 +121,8 @@ export const okta: Profile = (o) => {
   // Any other SSO uses the Okta session: brute_force and password_spray never take it for a password
   // that passed; session_hijack compares it with the session's sign-in.
   const loginType = eventType === SSO ? 'session_refresh' : 'login';
-  const mfa = OKTA_MFA_EVENTS.has(eventType);
+  const password = passwordStep(o, eventType);
+  const mfa = !password && OKTA_MFA_EVENTS.has(eventType);
   const geo = getPath(o, 'client.geographicalContext') as Record<string, unknown> | undefined;
   const lat = getPath(geo, 'geolocation.lat');
   const lon = getPath(geo, 'geolocation.lon');
@@ -122,9 +135,9 @@ export const okta: Profile = (o) => {
     time: o.published,
     outcome: ssoDenied ? 'denied' : mfa ? mfaOutcome(o, eventType) : result,
     outcome_reason: getPath(o, 'outcome.reason'),
-    reason: (login || mfa || ssoDenied) && upper !== 'SUCCESS' ? reasonOf(o, mfa) : undefined,
+    reason: (login || mfa || ssoDenied || password) && upper !== 'SUCCESS' ? reasonOf(o, mfa) : undefined,
     app: eventType === SSO ? appOf(o) : undefined,
-    factor: mfa ? factorOf(o, eventType) : undefined,
+    factor: mfa ? factorOf(o, eventType) : password ? 'password' : undefined,
     ip: getPath(o, 'client.ipAddress'),
     geo: vendorGeo(lat, lon, countryCode(geo?.country), geo?.city),
     session: typeof sessionId === 'string' && sessionId.trim() !== '' && sessionId !== 'unknown' ? { id: sessionId, idp: 'okta' } : undefined,
