@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { Keys } from '../../src/keys.js';
 import { waitFor } from '../helpers/redis.js';
@@ -262,5 +263,58 @@ describe('session_hijack and the revoke_sessions response (real worker, Redis, r
         ((await (await api('/v1/audit?action=session.revoked')).json()) as { entries: Array<{ target: string }> }).entries.some((e) => e.target === 'sm-1'),
       { what: 'sm-1 revoked by the response policy' },
     );
+  }, 60_000);
+
+  it('Okta records: an SSO (user.authentication.sso) is a use of the Okta session its sign-in started — it extends the stored session; one from another network and country is a hijack', async () => {
+    const fixture = (name: string) => JSON.parse(readFileSync(new URL(`../ingest/fixtures/${name}`, import.meta.url), 'utf8')) as Record<string, unknown>;
+    const start = fixture('okta-session-start.json');
+    const sso = fixture('okta-sso.json');
+    const record = (raw: Record<string, unknown>, uuid: string, user: string, session: string, at: number, extra: Record<string, unknown> = {}) =>
+      JSON.stringify({
+        ...raw,
+        uuid,
+        actor: { ...(raw.actor as object), alternateId: user },
+        published: recentIso(at),
+        authenticationContext: { ...(raw.authenticationContext as object), externalSessionId: session },
+        ...extra,
+      });
+    const OLGA = 'olga@example.com';
+    const PIET = 'piet@example.com';
+    const login = `${h.prefix}:login`;
+    await h.redis.xadd(login, '*', 'event', record(start, 'os-o', OLGA, 'okta-so', 20 * MIN));
+    await h.redis.xadd(login, '*', 'event', record(start, 'os-p', PIET, 'okta-sp', 20 * MIN));
+    await waitFor(async () => (await sessionsOf(OLGA)).length === 1 && (await sessionsOf(PIET)).length === 1, { what: 'both Okta sessions stored' });
+    const before = (await (await api('/v1/sessions/okta-so')).json()) as Record<string, unknown>;
+    // Olga opens Slack from where she signed in; Piet's session cookie is replayed from a US cloud host.
+    await h.redis.xadd(login, '*', 'event', record(sso, 'sso-o', OLGA, 'okta-so', 25 * MIN));
+    const elsewhere = {
+      client: {
+        ...(sso.client as object),
+        ipAddress: '3.5.140.2',
+        geographicalContext: { city: 'Ashburn', country: 'United States', geolocation: { lat: 39.0469, lon: -77.4903 } },
+      },
+      securityContext: { asNumber: 14618, asOrg: 'amazon data services nova', isp: 'amazon.com inc.', domain: 'amazonaws.com', isProxy: false },
+    };
+    await h.redis.xadd(login, '*', 'event', record(sso, 'sso-p', PIET, 'okta-sp', 25 * MIN, elsewhere));
+
+    const after = await waitFor(
+      async () => {
+        const r = (await (await api('/v1/sessions/okta-so')).json()) as Record<string, unknown>;
+        return r.refreshed_at !== undefined ? r : undefined;
+      },
+      { what: 'olga’s Okta session extended by her SSO' },
+    );
+    // The sign-in stays the session's start and baseline.
+    expect(after).toMatchObject({ idp: 'okta', network: { asn: 2856 }, login_at: before.login_at });
+    const risk = async (user: string) =>
+      (await (await api(`/v1/users/${encodeURIComponent(user)}/risk`)).json()) as {
+        level: string;
+        behaviors: Array<{ id: string; evidence: Record<string, unknown> }>;
+      };
+    await waitFor(async () => (await risk(PIET)).level === 'high', { what: 'piet flagged' });
+    const hit = (await risk(PIET)).behaviors.find((b) => b.id === 'session_hijack')!;
+    expect(hit.evidence).toMatchObject({ session_id: 'okta-sp' });
+    expect(hit.evidence.differs).toEqual(expect.arrayContaining(['asn', 'country']));
+    expect((await risk(OLGA)).level).not.toBe('high');
   }, 60_000);
 });
