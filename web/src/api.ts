@@ -168,6 +168,12 @@ export interface Session {
   expires_at: number;
   event_id?: string;
   attributes?: Record<string, unknown>;
+  /** Event time of the last refresh that extended the session. */
+  refreshed_at?: number;
+  /** The session's start is a refresh's (no login seen for it). */
+  from_refresh?: true;
+  /** What sessions.max_identity_bytes cut (each now a `{truncated, bytes, sha256, items|keys}` marker), largest first. */
+  truncated?: string[];
 }
 
 export interface Device {

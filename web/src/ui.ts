@@ -51,6 +51,8 @@ function scalar(v: unknown): HTMLElement {
  * indented; values deeper than `open` levels sit in a disclosure (keyboard operable).
  */
 export function tree(value: unknown, depth = 0, open = 3): HTMLElement {
+  // A node put in place of a value by the caller (API data, parsed JSON, never holds one).
+  if (value instanceof HTMLElement) return value;
   if (Array.isArray(value)) {
     if (!value.length) return h('span', { class: 'v-null' }, 'empty list');
     if (value.every((v) => v === null || typeof v !== 'object'))
@@ -73,7 +75,10 @@ export function tree(value: unknown, depth = 0, open = 3): HTMLElement {
       { class: 'tree' },
       entries.map(([k, v]) => {
         const nested =
-          v !== null && typeof v === 'object' && (Array.isArray(v) ? v.some((x) => x !== null && typeof x === 'object') : Object.keys(v).length > 0);
+          v !== null &&
+          typeof v === 'object' &&
+          !(v instanceof HTMLElement) &&
+          (Array.isArray(v) ? v.some((x) => x !== null && typeof x === 'object') : Object.keys(v).length > 0);
         const inner = tree(v, depth + 1, open);
         return h(
           'div',

@@ -2,6 +2,7 @@
 import { api, ApiError, qs, seg, type Session } from '../api.js';
 import { h, Region } from '../dom.js';
 import { announce, confirmDialog, errorBox, errorText, pairs, Pager, sessionLink, time, tree, userLink } from '../ui.js';
+import { CUT_SECTIONS, cutNotice, sectionForDisplay } from '../identity.js';
 import type { View } from '../view.js';
 
 const PAGE = 50;
@@ -99,7 +100,16 @@ export function sessionView(id: string): View {
   let revoking = false;
   let loading: Promise<void> | undefined;
 
+  /** The Revoke button, disabled while a revocation is in flight (a second one would only be told 404). */
+  const revokeButton = (disabled: boolean): void => {
+    const b = body.el.querySelector<HTMLButtonElement>('[data-key="revoke"]');
+    if (!b) return;
+    b.disabled = disabled;
+    if (!disabled && document.activeElement === document.body) b.focus(); // back where the keyboard user was
+  };
+
   async function revoke(s: Session): Promise<void> {
+    if (revoking || revoked) return;
     const ok = await confirmDialog({
       title: `Revoke session ${s.session_id}?`,
       body: h(
@@ -111,8 +121,9 @@ export function sessionView(id: string): View {
       danger: true,
       reason: { label: 'Reason (kept in the audit log and sent to receivers)', placeholder: 'revoked by admin' },
     });
-    if (!ok) return;
+    if (!ok || revoking || revoked) return;
     revoking = true;
+    revokeButton(true);
     await loading;
     try {
       await api(`/v1/sessions/${seg(s.session_id)}`, { method: 'DELETE', body: ok.reason ? { reason: ok.reason } : {} });
@@ -132,18 +143,38 @@ export function sessionView(id: string): View {
       announce(`Revoke failed: ${errorText(err)}`, 'error');
     } finally {
       revoking = false;
+      if (!revoked) revokeButton(false);
     }
   }
 
   function render(s: Session): HTMLElement {
-    const known = new Set(['session_id', 'user', 'idp', 'claims', 'device', 'network', 'ip', 'geo', 'login_at', 'expires_at', 'event_id', 'attributes']);
+    const known = new Set([
+      'session_id',
+      'user',
+      'idp',
+      'claims',
+      'device',
+      'network',
+      'ip',
+      'geo',
+      'login_at',
+      'expires_at',
+      'event_id',
+      'attributes',
+      'refreshed_at',
+      'from_refresh',
+      'truncated',
+    ]);
     const other = Object.fromEntries(Object.entries(s).filter(([k]) => !known.has(k)));
+    const shown = (k: (typeof CUT_SECTIONS)[number]): unknown => sectionForDisplay(s, k);
     const section = (hid: string, title: string, value: unknown) =>
       h(
         'section',
         { class: 'card', 'aria-labelledby': hid },
         h('h2', { id: hid }, title),
-        value && (typeof value !== 'object' || Object.keys(value).length) ? tree(value) : h('p', { class: 'muted' }, 'Not reported.'),
+        value && (typeof value !== 'object' || value instanceof HTMLElement || Object.keys(value).length)
+          ? tree(value)
+          : h('p', { class: 'muted' }, 'Not reported.'),
       );
     return h(
       'div',
@@ -152,22 +183,29 @@ export function sessionView(id: string): View {
         ['User', userLink(s.user)],
         ['IdP', s.idp ?? '—'],
         ['Login', time(s.login_at)],
+        s.from_refresh ? ['Started by', 'a session refresh (no login seen for it)'] : null,
+        s.refreshed_at !== undefined ? ['Last refreshed', time(s.refreshed_at)] : null,
         ['Expires', time(s.expires_at)],
         ['IP', s.ip ?? '—'],
         ['Login event', s.event_id ?? '—'],
       ]),
+      cutNotice(s),
       h(
         'div',
         { class: 'actions' },
-        h('button', { type: 'button', class: 'btn btn-danger', 'data-key': 'revoke', 'on:click': () => void revoke(s) }, 'Revoke session…'),
+        h('button', { type: 'button', class: 'btn btn-danger', 'data-key': 'revoke', disabled: revoking, 'on:click': () => void revoke(s) }, 'Revoke session…'),
       ),
       h(
         'div',
         { class: 'cards cards-2' },
-        section('s-claims', 'IdP claims', s.claims),
-        section('s-device', 'Device and posture', s.device),
-        section('s-network', 'Network context', { ...(s.network ?? {}), ...(s.ip ? { ip: s.ip } : {}), ...(s.geo ? { location: s.geo } : {}) }),
-        s.attributes && Object.keys(s.attributes).length ? section('s-attrs', 'Other session attributes', s.attributes) : null,
+        section('s-claims', 'IdP claims', shown('claims')),
+        section('s-device', 'Device and posture', shown('device')),
+        section('s-network', 'Network context', {
+          ...((shown('network') as object | undefined) ?? {}),
+          ...(s.ip ? { ip: s.ip } : {}),
+          ...(s.geo ? { location: shown('geo') } : {}),
+        }),
+        s.attributes && Object.keys(s.attributes).length ? section('s-attrs', 'Other session attributes', shown('attributes')) : null,
         Object.keys(other).length ? section('s-other', 'Other fields', other) : null,
       ),
     );

@@ -222,6 +222,11 @@ export function userView(user: string): View {
   let sess: Region;
   let current: Data | null = null;
   let main: HTMLElement;
+  /** A reset is in flight: its button stays disabled (a second click would queue a second reset). */
+  let resetting = false;
+  /** Reads started, and the newest one rendered: a read older than what is shown never replaces it. */
+  let reads = 0;
+  let shownRead = 0;
 
   async function fetchAll(): Promise<Data> {
     const base = `/v1/users/${seg(user)}`;
@@ -239,8 +244,12 @@ export function userView(user: string): View {
     return { risk, events, deliveries, sessions };
   }
 
+  const drawHead = (): void => {
+    if (current) head.update({ r: current.risk, resetting }, () => renderHead(current!.risk));
+  };
+
   async function reset(): Promise<void> {
-    if (!current) return;
+    if (!current || resetting) return;
     const r = current.risk;
     const ok = await confirmDialog({
       title: `Reset risk for ${user}?`,
@@ -254,7 +263,9 @@ export function userView(user: string): View {
       danger: true,
       reason: { label: 'Reason (kept in the audit log and sent to receivers)', placeholder: 'e.g. confirmed travel with the user' },
     });
-    if (!ok) return;
+    if (!ok || resetting) return;
+    resetting = true;
+    drawHead();
     try {
       const res = await api<{ previous_level: string; level: string; version: number }>(`/v1/users/${seg(user)}/risk/reset`, {
         method: 'POST',
@@ -264,9 +275,13 @@ export function userView(user: string): View {
         `Risk reset for ${user}: ${LEVEL_TEXT[res.previous_level] ?? res.previous_level} → ${LEVEL_TEXT[res.level] ?? res.level} (version ${res.version}).`,
         'ok',
       );
+      resetting = false;
       await refresh();
     } catch (err) {
       announce(`Reset failed: ${errorText(err)}`, 'error');
+    } finally {
+      resetting = false;
+      drawHead();
     }
   }
 
@@ -294,7 +309,7 @@ export function userView(user: string): View {
             type: 'button',
             class: 'btn btn-danger',
             'data-key': 'reset',
-            disabled: nothing,
+            disabled: nothing || resetting,
             'aria-describedby': nothing ? 'reset-note' : null,
             'on:click': () => void reset(),
           },
@@ -344,10 +359,13 @@ export function userView(user: string): View {
     );
   }
 
-  async function render(d: Data): Promise<void> {
-    current = d;
-    head.update(d.risk, () => renderHead(d.risk));
+  /** Renders the data of read number `n`, unless a newer read is already shown (a tick's read that started before a reset). */
+  async function render(d: Data, n: number): Promise<void> {
     if (d.risk.behaviors.some((b) => travelPair(b.evidence))) await loadWorld().catch(() => undefined);
+    if (n < shownRead) return;
+    shownRead = n;
+    current = d;
+    drawHead();
     why.update(d.risk.behaviors, () =>
       d.risk.behaviors.length
         ? d.risk.behaviors.map(behaviorCard)
@@ -358,8 +376,9 @@ export function userView(user: string): View {
   }
 
   async function refresh(): Promise<void> {
+    const n = ++reads;
     const d = await fetchAll();
-    await render(d);
+    await render(d, n);
   }
 
   return {
@@ -374,6 +393,7 @@ export function userView(user: string): View {
       [head, why, tl, sess] = [new Region(headEl), new Region(whyEl), new Region(tlEl), new Region(sessEl)];
       main.append(h('p', { class: 'crumbs' }, h('a', { href: '#/risk' }, '← Users by risk')), h('h1', { tabindex: -1, class: 'mono-title' }, user));
       let d: Data;
+      const n = ++reads;
       try {
         d = await fetchAll();
       } catch (err) {
@@ -397,7 +417,7 @@ export function userView(user: string): View {
         ),
         h('section', { 'aria-labelledby': 'sess-h' }, h('h2', { id: 'sess-h' }, 'Sessions'), sessEl),
       );
-      await render(d);
+      await render(d, n);
     },
     refresh,
   };

@@ -1,0 +1,255 @@
+/**
+ * The console's admin actions and identities in a real browser (Debian Chromium, playwright-core)
+ * against a real worker and Redis: a size-capped identity says what was cut, a refreshed session
+ * says when (not epoch milliseconds), a long id does not widen the page, a tick's read that started
+ * before a reset never shows the old level after the new one, and Reset / Revoke cannot be sent
+ * twice while the first is in flight. Skips (saying why) only when Chromium cannot be installed.
+ */
+import type { Browser, Page, Route } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { waitFor } from '../helpers/redis.js';
+import { workerHarness } from '../helpers/worker.js';
+import { chromiumUnavailable, launch, shot } from './chromium.js';
+
+// Browser globals used inside page.evaluate callbacks (the test project has no DOM lib).
+declare const document: {
+  documentElement: { scrollWidth: number };
+  querySelector(sel: string): { textContent: string | null } | null;
+  body: object;
+};
+declare const window: { innerWidth: number; __levels?: string[] };
+declare class MutationObserver {
+  constructor(cb: () => void);
+  observe(target: object, opts: { childList: boolean; subtree: boolean; characterData: boolean }): void;
+}
+
+const h = workerHarness('console-actions');
+
+const api = async (path: string, init: RequestInit = {}): Promise<Response> =>
+  fetch(`${h.worker.url}${path}`, { ...init, headers: { authorization: `Bearer ${h.cfg.adminToken}`, ...(init.headers ?? {}) } });
+
+/** A promise with its resolve. */
+function latch(): { promise: Promise<void>; open: () => void } {
+  let open!: () => void;
+  const promise = new Promise<void>((r) => (open = r));
+  return { promise, open };
+}
+
+const unavailable = chromiumUnavailable();
+if (unavailable) console.warn(`[test/console] browser tests skipped: ${unavailable}`);
+
+describe.skipIf(!!unavailable)('console admin actions in Chromium', () => {
+  let browser: Browser;
+  let page: Page;
+  const errors: string[] = [];
+  const now = Date.now();
+
+  const login = (user: string, id: string, time: number, session: string, extra: Record<string, unknown> = {}) =>
+    JSON.stringify({
+      type: 'login',
+      id,
+      user,
+      time,
+      outcome: 'success',
+      ip: '81.2.69.142',
+      geo: { lat: 51.5, lon: -0.12, city: 'London', country: 'GB' },
+      session: { id: session, expires_at: now + 12 * 3_600_000, idp: 'okta', claims: { email: user } },
+      device: { id: 'd-1', posture: { os: 'macOS 15.1' } },
+      ...extra,
+    });
+
+  /** `user` turns high: London, then Sydney two hours later. */
+  async function travel(user: string): Promise<void> {
+    const t0 = now - 3 * 3_600_000;
+    await h.redis.xadd(`${h.prefix}:login`, '*', 'event', login(user, `${user}-lon`, t0, `${user}-s1`));
+    await h.redis.xadd(
+      `${h.prefix}:login`,
+      '*',
+      'event',
+      login(user, `${user}-syd`, t0 + 2 * 3_600_000, `${user}-s2`, { ip: '1.128.0.1', geo: { lat: -33.87, lon: 151.21, city: 'Sydney', country: 'AU' } }),
+    );
+    await waitFor(async () => ((await (await api(`/v1/users/${encodeURIComponent(user)}/risk`)).json()) as { level?: string }).level === 'high', {
+      what: `${user} high`,
+    });
+  }
+
+  beforeAll(async () => {
+    browser = await launch();
+    const context = await browser.newContext({ viewport: { width: 1280, height: 800 }, timezoneId: 'America/New_York', locale: 'en-US' });
+    page = await context.newPage();
+    page.on('console', (m) => {
+      if (m.type() === 'error') errors.push(m.text());
+    });
+    page.on('pageerror', (e) => errors.push(`pageerror: ${e.message}`));
+    await page.goto(`${h.worker.url}/console/`);
+    await page.getByLabel('Admin token').fill(h.cfg.adminToken);
+    await page.keyboard.press('Enter');
+    await page.getByRole('heading', { level: 1, name: 'Users by risk' }).waitFor();
+  }, 30_000);
+
+  afterAll(async () => {
+    await browser?.close();
+  });
+
+  it('says what sessions.max_identity_bytes cut, when a session was refreshed, and keeps a long id inside the page', async () => {
+    const user = 'frank@example.com';
+    const groups = Array.from({ length: 4000 }, (_, i) => `group-${i}-${'g'.repeat(16)}`);
+    // A claim shaped like a marker but not listed in `truncated`: the IdP's value, shown as sent.
+    const lookalike = { truncated: true, bytes: 1, sha256: 'ab' };
+    const eventId = `frank-login-${'x'.repeat(300)}`;
+    await h.redis.xadd(
+      `${h.prefix}:login`,
+      '*',
+      'event',
+      login(user, eventId, now - 3_600_000, 'f-big', {
+        session: { id: 'f-big', expires_at: now + 12 * 3_600_000, idp: 'okta', claims: { email: user, groups, lookalike } },
+      }),
+    );
+    const refreshedAt = now - 600_000;
+    await h.redis.xadd(
+      `${h.prefix}:login`,
+      '*',
+      'event',
+      JSON.stringify({
+        type: 'session_refresh',
+        id: 'frank-refresh',
+        user,
+        time: refreshedAt,
+        outcome: 'success',
+        ip: '81.2.69.142',
+        session: { id: 'f-big' },
+      }),
+    );
+    const stored = await waitFor(
+      async () => {
+        const s = (await (await api('/v1/sessions/f-big')).json()) as { refreshed_at?: number; truncated?: string[]; claims: { groups: { sha256: string } } };
+        return s.refreshed_at ? s : undefined;
+      },
+      { what: 'the refreshed, cut session' },
+    );
+    expect(stored.truncated).toEqual(['claims.groups']);
+
+    await page.goto(`${h.worker.url}/console/#/sessions/f-big`);
+    await page.getByRole('button', { name: 'Revoke session…' }).waitFor();
+    // The cut is said, not shown as if the IdP had sent {truncated: yes, bytes: …} as the groups.
+    const note = page.getByRole('note', { name: 'Identity cut to size' });
+    expect(await note.count()).toBe(1); // rendered with the Revoke button
+    expect(await note.textContent()).toContain('Cut, in this order: claims.groups.');
+    const claims = (await page.getByRole('region', { name: 'IdP claims' }).textContent())!;
+    expect(claims).toContain(`groups4\u00a0000 items not stored (`);
+    expect(claims).toContain(`bytes, sha256 ${stored.claims.groups.sha256})`);
+    expect(claims).toMatch(/lookalike\s*truncated\s*yes\s*bytes\s*1\s*sha256\s*ab/);
+    // The refresh's time in UTC like every other time, not epoch milliseconds among "Other fields".
+    const iso = new Date(refreshedAt).toISOString();
+    expect(await page.locator('dl.pairs').first().textContent()).toContain(`Last refreshed${iso.slice(0, 10)} ${iso.slice(11, 19)} UTC`);
+    expect(await page.getByRole('region', { name: 'Other fields' }).count()).toBe(0);
+    expect(await page.locator('main').textContent()).not.toContain(String(refreshedAt));
+    // The 300-character login event id wraps instead of widening the page.
+    expect(await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth)).toBeLessThanOrEqual(0);
+    await shot(page, 'actions-01-cut-identity');
+  }, 40_000);
+
+  it("never shows a level older than the one shown (a tick's read from before a reset), and keeps Reset disabled while it is sent", async () => {
+    const user = 'gina@example.com';
+    await travel(user);
+    const riskPath = `/v1/users/${encodeURIComponent(user)}/risk`;
+    await page.goto(`${h.worker.url}/console/#/users/${encodeURIComponent(user)}`);
+    await expect.poll(() => page.locator('.user-head .level').textContent()).toBe('High');
+    // Every level the page's head shows, in order.
+    await page.evaluate(() => {
+      window.__levels = [];
+      new MutationObserver(() => {
+        const t = document.querySelector('.user-head .level')?.textContent ?? null;
+        if (t && window.__levels!.at(-1) !== t) window.__levels!.push(t);
+      }).observe(document.body, { childList: true, subtree: true, characterData: true });
+    });
+
+    // The reset is held until a tick has read the level (still High) — and that read's answer
+    // is held until the page shows the reset's Low.
+    const posted = latch();
+    const staleRead = latch();
+    const releaseStale = latch();
+    let phase: 'before' | 'posting' | 'done' = 'before';
+    await page.route(
+      (url) => url.pathname === `${riskPath}/reset`,
+      async (route: Route) => {
+        phase = 'posting';
+        posted.open();
+        await staleRead.promise;
+        await route.continue();
+      },
+    );
+    await page.route(
+      (url) => url.pathname === riskPath,
+      async (route: Route) => {
+        if (phase !== 'posting' || route.request().method() !== 'GET') return route.continue();
+        phase = 'done';
+        const response = await route.fetch(); // High: the reset has not reached the worker
+        staleRead.open();
+        await releaseStale.promise;
+        await route.fulfill({ response });
+      },
+    );
+    try {
+      await page.getByRole('button', { name: 'Reset risk…' }).click();
+      const dialog = page.getByRole('dialog', { name: `Reset risk for ${user}?` });
+      await dialog.getByLabel(/^Reason/).fill('confirmed with the user');
+      await dialog.getByRole('button', { name: 'Reset risk' }).click();
+      await posted.promise;
+      // In flight: a second reset cannot be started.
+      expect(await page.locator('[data-key="reset"]').isDisabled()).toBe(true);
+      await page.getByRole('status').getByText(`Risk reset for ${user}: High → Low (version 2).`).waitFor({ timeout: 20_000 });
+      await expect.poll(() => page.locator('.user-head .level').textContent(), { timeout: 10_000 }).toBe('Low');
+      // Now the tick's read (from before the reset) answers; the next tick starts only once it
+      // has been handled (ticks never overlap).
+      const nextTick = page.waitForRequest((r) => new URL(r.url()).pathname === riskPath, { timeout: 20_000 });
+      releaseStale.open();
+      await nextTick;
+    } finally {
+      releaseStale.open();
+      staleRead.open();
+      await page.unrouteAll({ behavior: 'wait' });
+    }
+    const levels = await page.evaluate(() => window.__levels!);
+    expect(levels.slice(levels.indexOf('Low'))).toEqual(['Low']);
+    expect(
+      ((await (await api(`/v1/audit?action=risk.reset`)).json()) as { entries: Array<{ target: string }> }).entries.filter((e) => e.target === user),
+    ).toHaveLength(1);
+  }, 60_000);
+
+  it('keeps Revoke disabled while the revocation is in flight (a second one was told 404 after the first succeeded)', async () => {
+    const user = 'hal@example.com';
+    await h.redis.xadd(`${h.prefix}:login`, '*', 'event', login(user, 'hal-1', now - 600_000, 'h-sess'));
+    await waitFor(async () => (await api('/v1/sessions/h-sess')).status === 200, { what: "hal's session" });
+    await page.goto(`${h.worker.url}/console/#/sessions/h-sess`);
+    const button = page.getByRole('button', { name: 'Revoke session…' });
+    await button.waitFor();
+    const deleting = latch();
+    const release = latch();
+    await page.route(
+      (url) => url.pathname === '/v1/sessions/h-sess',
+      async (route: Route) => {
+        if (route.request().method() !== 'DELETE') return route.continue();
+        deleting.open();
+        await release.promise;
+        await route.continue();
+      },
+    );
+    const before = errors.length;
+    try {
+      await button.click();
+      const dlg = page.getByRole('dialog', { name: 'Revoke session h-sess?' });
+      await dlg.getByLabel(/^Reason/).fill('lost phone');
+      await dlg.getByRole('button', { name: 'Revoke session' }).click();
+      await deleting.promise;
+      expect(await button.isDisabled()).toBe(true);
+      release.open();
+      await page.getByText('Session revoked.').waitFor({ timeout: 15_000 });
+    } finally {
+      release.open();
+      await page.unrouteAll({ behavior: 'wait' });
+    }
+    await expect.poll(() => page.getByRole('status').textContent()).toBe('Session h-sess revoked.');
+    expect(errors.slice(before)).toEqual([]);
+  }, 40_000);
+});
