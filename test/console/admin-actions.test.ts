@@ -15,9 +15,10 @@ import { chromiumUnavailable, launch, shot } from './chromium.js';
 declare const document: {
   documentElement: { scrollWidth: number };
   querySelector(sel: string): { textContent: string | null } | null;
+  querySelectorAll(sel: string): Iterable<{ getAttribute(name: string): string | null; querySelector(sel: string): { textContent: string | null } | null }>;
   body: object;
 };
-declare const window: { innerWidth: number; __levels?: string[] };
+declare const window: { innerWidth: number; __levels?: string[]; __rows?: string[] };
 declare class MutationObserver {
   constructor(cb: () => void);
   observe(target: object, opts: { childList: boolean; subtree: boolean; characterData: boolean }): void;
@@ -71,6 +72,48 @@ describe.skipIf(!!unavailable)('console admin actions in Chromium', () => {
     await waitFor(async () => ((await (await api(`/v1/users/${encodeURIComponent(user)}/risk`)).json()) as { level?: string }).level === 'high', {
       what: `${user} high`,
     });
+  }
+
+  /**
+   * Holds the answer of the next live tick's read of `path` while `act` changes what the table
+   * shows (and waits until it shows it), then lets that stale answer through and waits until the
+   * next tick has started (ticks never overlap: the stale one has been handled by then). Returns
+   * what the rows (`row`) showed at each change after `act`: each row's `attr`, else its level.
+   */
+  async function staleTick(path: string, row: { sel: string; attr?: string }, act: () => Promise<void>): Promise<string[]> {
+    const held = latch();
+    const release = latch();
+    let armed = true;
+    await page.route(
+      (url) => url.pathname === path,
+      async (route: Route) => {
+        if (!armed || route.request().method() !== 'GET') return route.continue();
+        armed = false;
+        const response = await route.fetch();
+        held.open();
+        await release.promise;
+        await route.fulfill({ response });
+      },
+    );
+    try {
+      await held.promise;
+      await act();
+      await page.evaluate(({ sel, attr }) => {
+        const rows = (): string =>
+          [...document.querySelectorAll(sel)].map((r) => (attr ? r.getAttribute(attr) : r.querySelector('.level')?.textContent) ?? '').join(',');
+        window.__rows = [rows()];
+        new MutationObserver(() => {
+          if (window.__rows!.at(-1) !== rows()) window.__rows!.push(rows());
+        }).observe(document.body, { childList: true, subtree: true, characterData: true });
+      }, row);
+      const nextTick = page.waitForRequest((r) => new URL(r.url()).pathname === path, { timeout: 20_000 });
+      release.open();
+      await nextTick;
+    } finally {
+      release.open();
+      await page.unrouteAll({ behavior: 'wait' });
+    }
+    return page.evaluate(() => window.__rows!);
   }
 
   beforeAll(async () => {
@@ -252,4 +295,49 @@ describe.skipIf(!!unavailable)('console admin actions in Chromium', () => {
     await expect.poll(() => page.getByRole('status').textContent()).toBe('Session h-sess revoked.');
     expect(errors.slice(before)).toEqual([]);
   }, 40_000);
+
+  it("shows the filter chosen, not a tick's late read of the previous one", async () => {
+    await h.redis.xadd(`${h.prefix}:login`, '*', 'event', login('jo@example.com', 'jo-1', now - 60_000, 'jo-s1')); // a low one
+    await travel('ivy@example.com');
+    await page.goto(`${h.worker.url}/console/#/risk`);
+    await page.locator('tr[data-user="ivy@example.com"]').waitFor();
+    await page.locator('tr[data-user="jo@example.com"]').waitFor();
+    await page.waitForLoadState('networkidle');
+    const shown = await staleTick('/v1/console/users', { sel: 'tbody tr' }, async () => {
+      await page.getByLabel('Level', { exact: true }).selectOption('high');
+      await expect.poll(() => page.locator('tbody tr .level').allTextContents()).not.toContain('Low');
+    });
+    expect(shown.length).toBeGreaterThan(0);
+    for (const levels of shown) expect(levels.split(',').filter((l) => l !== 'High')).toEqual([]);
+    expect(await page.getByLabel('Level', { exact: true }).inputValue()).toBe('high');
+  }, 40_000);
+
+  it("pages on from the page shown: a tick's late read of page 1 neither replaces page 2 nor makes Next repeat it", async () => {
+    for (let i = 0; i < 55; i++)
+      await h.redis.xadd(`${h.prefix}:login`, '*', 'event', login(`pg-${i}@example.com`, `pg-${i}`, now - 60_000 - i * 1000, `pg-s${i}`));
+    type List = { sessions: Array<{ session_id: string }>; next_cursor: string | null };
+    const first = await waitFor(
+      async () => {
+        const p = (await (await api('/v1/sessions?limit=50')).json()) as List;
+        return p.next_cursor ? p : undefined;
+      },
+      { what: 'more than one page of sessions' },
+    );
+    const page1 = new Set(first.sessions.map((x) => x.session_id));
+    const page2 = ((await (await api(`/v1/sessions?limit=50&cursor=${first.next_cursor}`)).json()) as List).sessions.map((x) => x.session_id);
+    await page.goto(`${h.worker.url}/console/#/sessions`);
+    await page.getByRole('button', { name: 'Next →' }).waitFor();
+    await expect.poll(() => page.locator('tbody tr').count()).toBe(50);
+    const shown = await staleTick('/v1/sessions', { sel: 'tbody tr', attr: 'data-session' }, async () => {
+      await page.getByRole('button', { name: 'Next →' }).click();
+      await expect.poll(() => page.locator('tbody tr').first().getAttribute('data-session')).toBe(page2[0]);
+    });
+    expect(shown.length).toBeGreaterThan(0);
+    for (const list of shown) expect(list.split(',').filter((id) => page1.has(id))).toEqual([]);
+    const ids = await page.locator('tbody tr').evaluateAll((rows) => rows.map((r) => r.getAttribute('data-session')));
+    expect(ids).toEqual(page2);
+    expect(ids.filter((id) => page1.has(id!))).toEqual([]);
+    expect(await page.locator('.pager .muted').textContent()).toBe('Page 2');
+    expect(await page.getByRole('button', { name: 'Next →' }).isDisabled()).toBe(page2.length < 50);
+  }, 60_000);
 });

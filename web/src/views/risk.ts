@@ -15,14 +15,19 @@ export function riskView(): View {
   let counts: Region;
   let behaviors: Behavior[] = [];
   let debounce: ReturnType<typeof setTimeout> | undefined;
+  /** Loads started: only the latest one renders (a tick's read of the old filter or page, answered late, is dropped). */
+  let loads = 0;
 
   async function load(): Promise<void> {
+    const n = ++loads;
     try {
       const data = await api<UsersTable>(`/v1/console/users${qs({ ...filter, cursor: pager.cursor, limit: PAGE })}`);
+      if (n !== loads) return;
       pager.next = data.next_cursor;
       counts.update(data.counts, () => renderCounts(data.counts));
       table.update({ data, page: pager.page }, () => renderTable(data));
     } catch (err) {
+      if (n !== loads) return;
       table.reset();
       table.el.replaceChildren(errorBox(err));
     }

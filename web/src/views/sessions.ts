@@ -15,10 +15,14 @@ function place(x: Session): string {
 export function sessionsView(): View {
   const pager = new Pager();
   let table: Region;
+  /** Loads started: only the latest one renders (a tick's read of the previous page, answered late, is dropped). */
+  let loads = 0;
 
   async function load(): Promise<void> {
+    const n = ++loads;
     try {
       const data = await api<{ sessions: Session[]; next_cursor: string | null }>(`/v1/sessions${qs({ cursor: pager.cursor, limit: PAGE })}`);
+      if (n !== loads) return;
       pager.next = data.next_cursor;
       table.update({ data, page: pager.page }, () =>
         data.sessions.length
@@ -70,6 +74,7 @@ export function sessionsView(): View {
             ),
       );
     } catch (err) {
+      if (n !== loads) return;
       table.reset();
       table.el.replaceChildren(errorBox(err));
     }
