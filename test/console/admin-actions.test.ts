@@ -340,4 +340,36 @@ describe.skipIf(!!unavailable)('console admin actions in Chromium', () => {
     expect(await page.locator('.pager .muted').textContent()).toBe('Page 2');
     expect(await page.getByRole('button', { name: 'Next →' }).isDisabled()).toBe(page2.length < 50);
   }, 60_000);
+
+  it('says when a timeline shows only the newest risk events, and reads older ones on request', async () => {
+    const user = 'kim@example.com';
+    const multi = h.redis.multi();
+    for (let i = 0; i < 205; i++)
+      multi.xadd(
+        `${h.prefix}:activity`,
+        '*',
+        'event',
+        JSON.stringify({ type: 'dlp', id: `kim-${i}`, user, time: now - 3_600_000 + i * 1000, profile: 'pii', severity: 'high', action: 'block' }),
+      );
+    await multi.exec();
+    const path = `/v1/users/${encodeURIComponent(user)}/events?limit=1000`;
+    const all = await waitFor(
+      async () => {
+        const r = (await (await api(path)).json()) as { events?: Array<{ kind: string }> };
+        return (r.events?.length ?? 0) >= 206 ? r.events : undefined;
+      },
+      { what: "kim's 205 hits and her change" },
+    );
+    await page.goto(`${h.worker.url}/console/#/users/${encodeURIComponent(user)}`);
+    await page.getByRole('heading', { level: 2, name: 'Timeline' }).waitFor();
+    await expect.poll(() => page.locator('.tl-item').count()).toBe(200);
+    // The first change (Low → Medium) is older than the newest 200: the page says so.
+    expect(await page.locator('.tl-change[data-version="1"]').count()).toBe(0);
+    const more = page.getByRole('button', { name: 'Show older events' });
+    expect(await more.count()).toBe(1);
+    await more.click();
+    await expect.poll(() => page.locator('.tl-item').count()).toBe(all.length);
+    await page.locator('.tl-change[data-version="1"]').waitFor();
+    expect(await more.count()).toBe(0);
+  }, 60_000);
 });

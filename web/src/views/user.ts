@@ -18,9 +18,14 @@ import { loadWorld, travelMap } from '../map.js';
 import { announce, confirmDialog, errorBox, errorText, levelBadge, pairs, sessionLink, time, tree } from '../ui.js';
 import type { View } from '../view.js';
 
+/** Risk events read at first, and more each time older ones are asked for. */
+const EVENTS_PAGE = 200;
+
 interface Data {
   risk: UserRisk;
   events: RiskEvent[];
+  /** Older risk events exist beyond those read. */
+  more: boolean;
   deliveries: Delivery[];
   sessions: { sessions: Session[]; devices: Device[] } | null;
 }
@@ -224,15 +229,16 @@ export function userView(user: string): View {
   let main: HTMLElement;
   /** A reset is in flight: its button stays disabled (a second click would queue a second reset). */
   let resetting = false;
+  let wantEvents = EVENTS_PAGE;
   /** Reads started, and the newest one rendered: a read older than what is shown never replaces it. */
   let reads = 0;
   let shownRead = 0;
 
   async function fetchAll(): Promise<Data> {
     const base = `/v1/users/${seg(user)}`;
-    const [risk, events, sessions] = await Promise.all([
+    const [risk, { events, more }, sessions] = await Promise.all([
       api<UserRisk>(`${base}/risk`),
-      api<{ events: RiskEvent[] }>(`${base}/events${qs({ limit: 200 })}`).then((r) => r.events),
+      readEvents(base),
       api<{ sessions: Session[]; devices: Device[] }>(`${base}/sessions`).catch(() => null),
     ]);
     // Deliveries are read from the audit log back to the oldest risk event shown (a minute before).
@@ -241,7 +247,30 @@ export function userView(user: string): View {
     const deliveries = await api<DeliveriesView>(`${base}/deliveries${qs({ limit: 500, since })}`)
       .then((r) => r.deliveries)
       .catch(() => [] as Delivery[]);
-    return { risk, events, deliveries, sessions };
+    return { risk, events, more, deliveries, sessions };
+  }
+
+  /** The newest `wantEvents` risk events (pages of at most 1000), and whether older ones exist. */
+  async function readEvents(base: string): Promise<{ events: RiskEvent[]; more: boolean }> {
+    const events: RiskEvent[] = [];
+    let cursor: string | null = null;
+    do {
+      const page: { events: RiskEvent[]; next_cursor: string | null } = await api(
+        `${base}/events${qs({ limit: Math.min(1000, wantEvents - events.length), cursor })}`,
+      );
+      events.push(...page.events);
+      cursor = page.next_cursor;
+    } while (cursor && events.length < wantEvents);
+    return { events, more: cursor !== null };
+  }
+
+  async function older(): Promise<void> {
+    wantEvents += EVENTS_PAGE;
+    try {
+      await refresh();
+    } catch (err) {
+      announce(`Cannot read older events: ${errorText(err)}`, 'error');
+    }
   }
 
   const drawHead = (): void => {
@@ -371,7 +400,17 @@ export function userView(user: string): View {
         ? d.risk.behaviors.map(behaviorCard)
         : h('p', { class: 'empty' }, d.risk.level === 'low' ? 'No active behaviors: the level is Low.' : 'No active behaviors.'),
     );
-    tl.update({ e: d.events, d: d.deliveries }, () => timeline(d));
+    tl.update({ e: d.events, d: d.deliveries, more: d.more }, () => [
+      timeline(d),
+      d.more
+        ? h(
+            'p',
+            { class: 'muted small' },
+            `Showing the newest ${d.events.length} risk events. `,
+            h('button', { type: 'button', class: 'btn', 'data-key': 'older-events', 'on:click': () => void older() }, 'Show older events'),
+          )
+        : null,
+    ]);
     sess.update(d.sessions, () => renderSessions(d.sessions));
   }
 
