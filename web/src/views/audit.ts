@@ -97,6 +97,13 @@ export function auditView(): View {
     }
   }
 
+  /** Why no entry is shown. With an action filter the server skips the other entries: how many it read is not known here. */
+  function emptyText(): string {
+    if (!filter.action && !filter.actor && !filter.target) return 'The audit log is empty.';
+    if (filter.action) return next ? 'No entries match these filters in the part of the log read so far.' : 'No entries match these filters.';
+    return `No entries match these filters in the newest ${num(scanned)} entries read.`;
+  }
+
   function render(): void {
     const filtered = filter.action || filter.actor || filter.target;
     table.update({ entries, next, f: filter }, () => [
@@ -138,7 +145,7 @@ export function auditView(): View {
               ),
             ),
           )
-        : h('p', { class: 'empty' }, filtered ? `No entries match these filters in the newest ${num(scanned)} entries read.` : 'The audit log is empty.'),
+        : h('p', { class: 'empty' }, emptyText()),
       next
         ? h(
             'p',
