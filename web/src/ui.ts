@@ -217,8 +217,11 @@ export class Pager {
     this.stack = [null];
     this.next = null;
   }
+  /** To the next page; again only once that page's read has set `next` (a double click moves one page, not two onto the same cursor). */
   forward(): void {
-    if (this.next) this.stack.push(this.next);
+    if (!this.next) return;
+    this.stack.push(this.next);
+    this.next = null;
   }
   back(): void {
     if (this.stack.length > 1) this.stack.pop();
