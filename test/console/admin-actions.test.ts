@@ -411,4 +411,18 @@ describe.skipIf(!!unavailable)('console admin actions in Chromium', () => {
     await page.locator('main .empty').waitFor({ timeout: 20_000 });
     expect(await page.locator('main .empty').textContent()).toBe('No entries match these filters.');
   }, 30_000);
+
+  it('says a pasted token holds a character no token has, rather than that the worker cannot be reached', async () => {
+    await page.goto(`${h.worker.url}/console/#/risk`);
+    await page.getByRole('button', { name: 'Sign out' }).click();
+    const input = page.getByLabel('Admin token');
+    for (const pasted of [`${h.cfg.adminToken}\u200b`, `\u201c${h.cfg.adminToken}\u201d`]) {
+      await input.fill(pasted);
+      await page.keyboard.press('Enter');
+      await expect.poll(() => page.locator('#login-msg').textContent()).toMatch(/^Cannot sign in: The token holds a character no bearer token has/);
+    }
+    await input.fill(h.cfg.adminToken);
+    await page.keyboard.press('Enter');
+    await page.getByRole('heading', { level: 1, name: 'Users by risk' }).waitFor();
+  }, 30_000);
 });

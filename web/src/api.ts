@@ -73,6 +73,14 @@ export function apiUrl(path: string): string {
 /** Calls the admin API (same origin); throws ApiError with the server's `{error, message}`. */
 export async function api<T>(path: string, init: { method?: string; body?: unknown; token?: string } = {}): Promise<T> {
   const token = init.token ?? getToken();
+  // A character a header cannot carry (a zero-width space or a smart quote pasted from a chat or a
+  // document) makes fetch throw, which read as "the worker cannot be reached".
+  if (token && /[^\t\x20-\x7e\x80-\xff]/.test(token))
+    throw new ApiError(
+      0,
+      'invalid_token_text',
+      'The token holds a character no bearer token has (a zero-width space, a line break, typographic quotes…): paste it again as plain text.',
+    );
   const headers: Record<string, string> = { accept: 'application/json' };
   if (token) headers.authorization = `Bearer ${token}`;
   if (init.body !== undefined) headers['content-type'] = 'application/json';
