@@ -27,6 +27,8 @@ interface Data {
   /** Older risk events exist beyond those read. */
   more: boolean;
   deliveries: Delivery[];
+  /** When the read stopped at DELIVERIES_READ records: the time (ms) of the oldest one read; older SETs' records were not read. */
+  deliveriesFrom: number | null;
   sessions: { sessions: Session[]; devices: Device[] } | null;
 }
 
@@ -80,14 +82,25 @@ function deliveryLine(receiver: string, attempts: Delivery[]): HTMLElement {
   );
 }
 
-function deliveriesFor(list: Delivery[]): HTMLElement {
+/** Delivery records read at most (the newest of the user's, back to the oldest risk event shown). */
+const DELIVERIES_READ = 500;
+
+/** `unread`: the SET is older than the oldest delivery record read (the newest DELIVERIES_READ were read). */
+function deliveriesFor(list: Delivery[], unread = false): HTMLElement {
   const byReceiver = new Map<string, Delivery[]>();
   for (const d of list) {
     const r = d.receiver ?? '?';
     if (!byReceiver.has(r)) byReceiver.set(r, []);
     byReceiver.get(r)!.push(d);
   }
-  if (!byReceiver.size) return h('p', { class: 'muted small' }, 'No SET delivery recorded yet.');
+  if (!byReceiver.size)
+    return h(
+      'p',
+      { class: 'muted small' },
+      unread
+        ? `Delivery outcome not read: older than this user's newest ${DELIVERIES_READ} delivery records (the audit log holds it: action set, target the user).`
+        : 'No SET delivery recorded yet.',
+    );
   return h(
     'ul',
     { class: 'deliveries', 'aria-label': 'SET deliveries per receiver' },
@@ -110,6 +123,7 @@ function timeline(d: Data): HTMLElement {
     if (e.kind === 'change') {
       const c = e as RiskChangeEvent;
       const ds = d.deliveries.filter((x) => x.event === 'risk-level-change' && x.version === c.version);
+      const unread = d.deliveriesFrom !== null && (Date.parse(c.processed_at ?? '') || c.time) < d.deliveriesFrom;
       items.push({
         time: Date.parse(c.processed_at ?? '') || c.time,
         key: e.id,
@@ -127,7 +141,7 @@ function timeline(d: Data): HTMLElement {
             ...clocks(c.occurred_at ?? c.time, c.processed_at ?? c.time),
           ),
           c.reason ? h('p', { class: 'tl-reason' }, c.reason) : null,
-          deliveriesFor(ds),
+          deliveriesFor(ds, unread),
         ),
       });
     } else if (e.kind === 'hit') {
@@ -244,10 +258,11 @@ export function userView(user: string): View {
     // Deliveries are read from the audit log back to the oldest risk event shown (a minute before).
     const oldest = Math.min(...events.map((e) => Number(e.id.split('-')[0]) || Infinity));
     const since = Number.isFinite(oldest) ? oldest - 60_000 : undefined;
-    const deliveries = await api<DeliveriesView>(`${base}/deliveries${qs({ limit: 500, since })}`)
+    const deliveries = await api<DeliveriesView>(`${base}/deliveries${qs({ limit: DELIVERIES_READ, since })}`)
       .then((r) => r.deliveries)
       .catch(() => [] as Delivery[]);
-    return { risk, events, more, deliveries, sessions };
+    const deliveriesFrom = deliveries.length >= DELIVERIES_READ ? Date.parse(deliveries[deliveries.length - 1]!.time ?? '') || null : null;
+    return { risk, events, more, deliveries, deliveriesFrom, sessions };
   }
 
   /** The newest `wantEvents` risk events (pages of at most 1000), and whether older ones exist. */
