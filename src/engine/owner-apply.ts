@@ -10,6 +10,7 @@ import type { SessionRead } from './owner-states.js';
 import { revokedUse } from '../detect/captured-session.js';
 import { usesSession } from '../sessions/captured.js';
 import { isSessionLogin } from '../sessions/identity.js';
+import { isSessionSignOut } from '../sessions/sign-out.js';
 
 /** How the reason of a dead letter whose scoring threw starts; its error code follows. */
 const PROCESSING_FAILED = 'processing_failed: ';
@@ -81,15 +82,15 @@ export function applyRead(res: StreamRows[], readAs: ReadonlyMap<number, Owned>,
 }
 
 /**
- * Session events (logins, refreshes, uses) of a session this owner holds none of: a commit about it
+ * Session events (logins, refreshes, sign-outs, uses) of a session this owner holds none of: a commit about it
  * (its login's, an earlier refresh's) may have landed after the router looked and before a crash or
  * a hand-over, so only the store has the identity as it is now — whatever the router attached (a
  * stale stored identity, a baseline from a later login or refresh of its own step, or nothing: a
  * restarted router remembers no login it did not route). Read before they are applied (one read per
  * step, beside the states' loads), so that they extend it and are compared with it as in a run
  * without the crash (an event after a login of the same session among these items too: its
- * baseline is attached before that login is applied). Not read: a use routed as revoked, and uses
- * while no session_hijack behavior is on (nothing compares them).
+ * baseline is attached before that login is applied; a sign-out ends what is stored). Not read: a
+ * use routed as revoked, and uses while no session_hijack behavior is on (nothing compares them).
  */
 function sessionReadsOf(p: number, items: readonly RoutedItem[], step: StepApply): void {
   const { states } = step;
@@ -98,7 +99,7 @@ function sessionReadsOf(p: number, items: readonly RoutedItem[], step: StepApply
   for (const it of items) {
     if (!('e' in it) || revokedUse(it.e)) continue;
     const sid = usesSession(it.e);
-    if (sid === undefined || (!compared && !isSessionLogin(it.e))) continue;
+    if (sid === undefined || (!compared && !isSessionLogin(it.e) && !isSessionSignOut(it.e))) continue;
     const key = pendingKey(it.e.user, sid);
     if (states.unknownSession(key, find(key) !== undefined)) step.sessionReads.push({ p, sid, event: it.e });
   }

@@ -49,6 +49,8 @@ export function buildSessions(deps: {
       deps.logger.warn({ session_id: x.session_id, user: x.user, owner: x.owner }, 'session id bound to another user: login not bound to it');
       await deps.audit.write({ action: 'session.rebind_refused', actor: 'system', target: x.session_id, details: { user: x.user, owner: x.owner } });
     }
+    // The user's own sign-out (the IdP's log has it): no audit entry, riskstream decided nothing.
+    for (const x of r.signedOut ?? []) deps.logger.debug({ session_id: x.session_id, user: x.user }, 'session ended by sign-out');
   };
   return {
     // Read per step, so a reload that turns session audit on or off applies from the next step.

@@ -52,8 +52,9 @@ export function baselineAt(record: SessionIdentity | undefined, e: CanonicalEven
 /**
  * The identity kept after `next` is offered where `cur` is kept (SPUT's rule, without the
  * tombstone): `cur` when bound to another user, older-than-its-start unless that start is a
- * refresh's that `next`'s session reaches, or a refresh's start offered over a login's — unless `cur` ended at or before `next`
- * begins: then `next` starts the id's session again.
+ * refresh's that `next`'s session reaches, a refresh's start offered over a login's, or one not
+ * signed out offered over a signed-out `cur` it does not precede — unless `cur` ended at or before
+ * `next` begins: then `next` starts the id's session again.
  */
 export function storedAfter(cur: SessionIdentity | undefined, next: SessionIdentity): SessionIdentity {
   if (!cur) return next;
@@ -62,6 +63,8 @@ export function storedAfter(cur: SessionIdentity | undefined, next: SessionIdent
   // An older login takes a refresh's start over only when its session reaches the refresh.
   if (cur.login_at > next.login_at && (!cur.from_refresh || next.expires_at <= cur.login_at)) return cur;
   if (!cur.from_refresh && next.from_refresh) return cur;
+  // A sign-out ended `cur` after `next` began: only what extends it (keeping that end) replaces it.
+  if (cur.signed_out_at !== undefined && next.signed_out_at === undefined && next.login_at >= cur.login_at) return cur;
   return next;
 }
 

@@ -12,6 +12,7 @@ import { attachCaptured, markRevoked } from '../detect/captured-session.js';
 import type { CanonicalEvent, StreamEvent } from '../types.js';
 import { baselineAt, DEFAULT_SESSION_LIFETIME, recordAfter } from './baseline.js';
 import { attachStored, isSessionLogin, storedSessionId, type SessionIdentity } from './identity.js';
+import { isSessionSignOut, signedOut } from './sign-out.js';
 import type { SessionStore } from './store.js';
 import { LRUCache } from 'lru-cache';
 
@@ -106,6 +107,13 @@ export async function attachCapturedSessions(
     }
     const record = records.get(k);
     attachCaptured(e, baselineAt(record, e));
+    if (isSessionSignOut(e)) {
+      // Ends the record for the uses after it (./sign-out.ts); the owner ends the stored session.
+      const ended = signedOut(record, e);
+      if (ended) records.set(k, ended);
+      if (ended) changed.set(k, ended);
+      continue;
+    }
     if (!isSessionLogin(e)) continue;
     // A refresh, or a later login with the id, extends the stored session (src/sessions/extend-identity.ts): the owner gets its identity.
     attachStored(e, identities.get(k));

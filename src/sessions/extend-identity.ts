@@ -9,7 +9,8 @@ import { deviceSeen, registryDeviceId } from './device-identity.js';
  * carries them, session attributes merged, the posture of the same device), `expires_at` moves to
  * the later of the two and `refreshed_at` is the event's time. A session that ended (in event time:
  * its `expires_at`) at or before the event is not extended: the event starts the id's session
- * again. Anything else: the event's own identity (`fresh`, marked `from_refresh` for a refresh).
+ * again. A session a sign-out ended (`signed_out_at`) keeps its end. Anything else: the event's own
+ * identity (`fresh`, marked `from_refresh` for a refresh).
  */
 export function extendedIdentity(fresh: SessionIdentity, stored: SessionIdentity | undefined, refresh: boolean): SessionIdentity {
   const own = refresh ? { ...fresh, from_refresh: true as const } : fresh;
@@ -19,12 +20,17 @@ export function extendedIdentity(fresh: SessionIdentity, stored: SessionIdentity
   // that refresh: in event-time order the refresh started the id's session again.
   if (stored.from_refresh && fresh.login_at < stored.login_at) return fresh.expires_at > stored.login_at ? precededBy(stored, own) : own;
   // The same login again (a shipper's retry, a replayed file) is itself, with what refreshes added since kept.
-  if (!refresh && stored.login_at === fresh.login_at && stored.refreshed_at !== undefined && !stored.from_refresh) return precededBy(stored, own);
+  if (!refresh && stored.login_at === fresh.login_at && !stored.from_refresh) {
+    // A signed-out session's login again: it stays ended (src/sessions/sign-out.ts).
+    if (stored.signed_out_at !== undefined) return stored;
+    if (stored.refreshed_at !== undefined) return precededBy(stored, own);
+  }
   // A login extends only a strictly earlier one.
   if (refresh ? stored.login_at > fresh.login_at : stored.login_at >= fresh.login_at) return own;
   const out: SessionIdentity = {
     ...stored,
-    expires_at: Math.max(stored.expires_at, fresh.expires_at),
+    // A session a sign-out ended is never extended past it (the sign-out came later in event time).
+    expires_at: stored.signed_out_at !== undefined ? stored.expires_at : Math.max(stored.expires_at, fresh.expires_at),
     refreshed_at: Math.max(stored.refreshed_at ?? 0, fresh.login_at),
   };
   const seen = deviceSeen.get(stored);
@@ -75,5 +81,10 @@ function precededBy(later: SessionIdentity, first: SessionIdentity): SessionIden
   if (later.device && first.device && sameDeviceId(later.device.id, first.device.id)) out.device = sameDevice(first.device, later.device);
   // What the size bound cut in either (src/sessions/identity-cap.ts keeps the paths that still hold a cut).
   if (later.truncated?.length) out.truncated = [...(first.truncated ?? []), ...later.truncated];
+  // The sign-out that ended `later` ends the session `first` starts (it came after both in event time).
+  if (later.signed_out_at !== undefined) {
+    out.expires_at = later.expires_at;
+    out.signed_out_at = later.signed_out_at;
+  }
   return out;
 }

@@ -39,6 +39,11 @@ export interface SessionIdentity {
    */
   from_refresh?: true;
   /**
+   * Event time of the sign-out that ended the session (src/sessions/sign-out.ts): `expires_at` is
+   * then that time. Listed nowhere, never extended past it; kept as its uses' baseline.
+   */
+  signed_out_at?: number;
+  /**
    * What `sessions.max_identity_bytes` cut from this identity, in the order it was cut (largest
    * first): `claims.groups`, `device.posture`, a whole `claims` …, each now a marker
    * `{truncated: true, bytes, sha256, items?|keys?}` (src/sessions/identity-cap.ts).

@@ -24,6 +24,19 @@ export interface SessionPutOps {
   skipped: number;
   /** Those of `live` that are. */
   unlisted?: ReadonlySet<SessionIdentity>;
+  /** Those of `live` a sign-out ended (one `SEND` each, src/sessions/sign-out.ts). */
+  ended?: ReadonlySet<SessionIdentity>;
+}
+
+/** An indexed SPUT while preparing: its command and its index pairs' values. */
+interface Indexed {
+  op: string[];
+  user: string;
+  login: string;
+  expires: string;
+  id: string;
+  /** Taken out of the indexes: a sign-out later in the same commit ended its session. */
+  out?: true;
 }
 
 /** A user's live sessions (`expires_at`, id pairs) and latest devices, while preparing. */
@@ -45,13 +58,14 @@ function epochText(ms: number): string {
 }
 
 /**
- * The commands storing identities (`SPUT`, `SIDX` and `SUSER` procedures of the engine's commit script,
+ * The commands storing identities (`SPUT`, `SEND`, `SIDX` and `SUSER` procedures of the engine's commit script,
  * src/redis/scripts/engine-commit-2.lua), for one partition's
  * commit: every identity must be of one partition's users. Pure (`now` given). An identity already
  * expired on the wall clock (a backfill, a shipper far behind) is stored all the same, for its
  * lifetime from now, but not indexed (no listing shows it): it is the baseline of its session's
  * uses, which event time judges (src/sessions/baseline.ts), and a restarted worker must find it as
- * the one that kept it in memory did.
+ * the one that kept it in memory did. An identity a sign-out ended (`signed_out_at`) is a `SEND`:
+ * stored over its session, kept out of every index.
  */
 export function sessionPutOps(k: Keys, identities: readonly SessionIdentity[], o: { now: number; maxPerUser: number; deviceRetention: number }): SessionPutOps {
   const { now } = o;
@@ -65,7 +79,34 @@ export function sessionPutOps(k: Keys, identities: readonly SessionIdentity[], o
   // partition is checked once.
   const byUser = new Map<string, UserPuts>();
   let unlisted: Set<SessionIdentity> | undefined;
+  let ended: Set<SessionIdentity> | undefined;
+  const indexed: Indexed[] = [];
+  // The indexed SPUTs by user and session id, once a sign-out is among the identities.
+  let byPair: Map<string, Indexed[]> | undefined;
+  if (identities.some((s) => s.signed_out_at !== undefined)) byPair = new Map();
   for (const s of identities) {
+    if (s.signed_out_at !== undefined) {
+      if (k.partitionOf(s.user) !== part) throw new RiskstreamError('INTERNAL', 'session store: identities of several partitions in one commit');
+      live.push(s);
+      (ended ??= new Set()).add(s);
+      // An earlier login of this commit indexed the session: the index commands run after every
+      // SPUT and SEND, so its members are left out of them rather than removed by the SEND.
+      for (const x of byPair?.get(`${s.user}\u0000${s.session_id}`) ?? []) x.out = true;
+      const key = k.session(part, s.session_id);
+      ops.push([
+        'SEND',
+        key,
+        k.sessionTombstone(part, s.session_id),
+        JSON.stringify(s),
+        epochText(s.login_at),
+        s.user,
+        k.sessionsByLogin(part),
+        k.sessionsByExpiry(part),
+        k.userSessions(s.user),
+        s.session_id,
+      ]);
+      continue;
+    }
     const isLive = s.expires_at > now;
     let u = isLive ? byUser.get(s.user) : undefined;
     if (!u && k.partitionOf(s.user) !== part) throw new RiskstreamError('INTERNAL', 'session store: identities of several partitions in one commit');
@@ -81,8 +122,7 @@ export function sessionPutOps(k: Keys, identities: readonly SessionIdentity[], o
     if (!u) byUser.set(s.user, (u = { sessions: [], devices: undefined }));
     live.push(s);
     const login = epochText(s.login_at);
-    const expires = epochText(s.expires_at);
-    ops.push([
+    const op = [
       'SPUT',
       k.session(part, s.session_id),
       k.sessionTombstone(part, s.session_id),
@@ -92,10 +132,16 @@ export function sessionPutOps(k: Keys, identities: readonly SessionIdentity[], o
       s.user,
       byLogin[1]!,
       s.session_id,
-    ]);
-    byLogin.push(login, s.session_id);
-    byExpiry.push(expires, s.session_id);
-    u.sessions.push(expires, s.session_id);
+    ];
+    ops.push(op);
+    const x: Indexed = { op, user: s.user, login, expires: epochText(s.expires_at), id: s.session_id };
+    indexed.push(x);
+    if (byPair) {
+      const pair = `${s.user}\u0000${s.session_id}`;
+      const list = byPair.get(pair);
+      if (list) list.push(x);
+      else byPair.set(pair, [x]);
+    }
     const d = deviceIdentity(s);
     const prev = d ? (u.devices ??= new Map()).get(d.id) : undefined;
     // The same device again without a posture keeps the one reported before in this commit (the
@@ -103,8 +149,20 @@ export function sessionPutOps(k: Keys, identities: readonly SessionIdentity[], o
     if (d && (prev?.d.last_seen ?? -Infinity) <= d.last_seen)
       u.devices!.set(d.id, { d: d.posture === undefined && prev?.d.posture !== undefined ? withPosture(d, prev.d.posture) : d, seen: epochText(d.last_seen) });
   }
+  // The index pairs, in the indexed SPUTs' order; one whose session a later sign-out ended is no
+  // indexed SPUT (its by-login key dropped: the script counts it out of SIDX and SUSER).
+  for (const x of indexed) {
+    if (x.out) {
+      x.op.length = 7;
+      continue;
+    }
+    byLogin.push(x.login, x.id);
+    byExpiry.push(x.expires, x.id);
+    byUser.get(x.user)!.sessions.push(x.expires, x.id);
+  }
   const skipped = identities.length - live.length + (unlisted?.size ?? 0);
-  if (!byUser.size) return { part, ops, live, users: [], skipped, ...(unlisted ? { unlisted } : {}) };
+  const marks = { ...(unlisted ? { unlisted } : {}), ...(ended ? { ended } : {}) };
+  if (!byUser.size) return { part, ops, live, users: [], skipped, ...marks };
   // The partition's indexes: one SIDX each.
   ops.push(byLogin, byExpiry);
   // SUSER's arguments, flat (the script reads them without a JSON decode): the keys and user of
@@ -136,5 +194,5 @@ export function sessionPutOps(k: Keys, identities: readonly SessionIdentity[], o
     if (u.devices) for (const { d, seen } of u.devices.values()) op.push(d.id, seen, JSON.stringify(d));
     ops.push(op);
   }
-  return { part, ops, live, users, skipped, ...(unlisted ? { unlisted } : {}) };
+  return { part, ops, live, users, skipped, ...marks };
 }

@@ -12,6 +12,8 @@ export interface PutResult {
    * the login is still scored). Present only when non-empty.
    */
   refused?: Array<{ session_id: string; user: string; owner: string }>;
+  /** Sessions a sign-out ended (src/sessions/sign-out.ts), never counted as stored or skipped. Present only when non-empty. */
+  signedOut?: Array<{ session_id: string; user: string }>;
 }
 
 /** A login refused by the put script. */
@@ -28,7 +30,7 @@ export interface PutOutcome {
 
 /**
  * Reads the put pipeline's replies: one per live session (1 stored, 0 older, -1 revoked,
- * `{-2, owner, login_at, expires_at}` refused), two index replies, then one per user (trimmed ids).
+ * `{-2, owner, login_at, expires_at}` refused; for one of `ended`, 1 when its sign-out ended a stored session), two index replies, then one per user (trimmed ids).
  * An id refused for a user is never among that user's dropped ids (it is the owner's session).
  */
 export function readPutReplies(
@@ -37,10 +39,15 @@ export function readPutReplies(
   res: readonly unknown[],
   skipped: number,
   unlisted?: ReadonlySet<SessionIdentity>,
+  ended?: ReadonlySet<SessionIdentity>,
 ): PutOutcome {
   const out: PutOutcome = { result: { stored: 0, skipped, dropped: [] }, refused: [] };
   live.forEach((s, i) => {
     const r = res[i];
+    if (ended?.has(s)) {
+      if (Number(r) === 1) (out.result.signedOut ??= []).push({ session_id: s.session_id, user: s.user });
+      return;
+    }
     // Expired on the wall clock (stored as a baseline only): counted among `skipped` already.
     const counted = !unlisted?.has(s);
     if (Array.isArray(r)) {

@@ -89,7 +89,7 @@ export class SessionStore {
    * be of one partition's users (a commit's).
    */
   prepare(identities: readonly SessionIdentity[]): PreparedPut {
-    const { ops, live, users, skipped, unlisted } = sessionPutOps(this.keys, identities, {
+    const { ops, live, users, skipped, unlisted, ended } = sessionPutOps(this.keys, identities, {
       now: this.now(),
       maxPerUser: this.maxPerUser(),
       deviceRetention: this.deviceRetention,
@@ -100,7 +100,7 @@ export class SessionStore {
       live,
       users,
       // Nothing to clean up after the script: it keeps the logins it did not store out of every index.
-      finish: async (puts, dropped) => readPutReplies(live, users, [...puts, 'OK', 'OK', ...dropped], skipped, unlisted).result,
+      finish: async (puts, dropped) => readPutReplies(live, users, [...puts, 'OK', 'OK', ...dropped], skipped, unlisted, ended).result,
     };
   }
 
@@ -121,6 +121,7 @@ export class SessionStore {
       total.skipped += r.skipped;
       total.dropped.push(...r.dropped);
       if (r.refused) (total.refused ??= []).push(...r.refused);
+      if (r.signedOut) (total.signedOut ??= []).push(...r.signedOut);
     }
     return total;
   }
@@ -209,7 +210,8 @@ export class SessionStore {
 
   private live(raw: string | null): SessionIdentity | null {
     const s = identityOf(raw);
-    if (!s || s.expires_at <= this.now()) return null;
+    // A session a sign-out ended is over, even when the sign-out's time is still ahead of the clock.
+    if (!s || s.expires_at <= this.now() || s.signed_out_at !== undefined) return null;
     const claims = redactClaimsNow(s.claims, this.redactClaims());
     return claims === s.claims ? s : { ...s, claims };
   }

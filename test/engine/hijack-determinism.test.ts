@@ -54,6 +54,8 @@ const use = (time: number, device: string): CanonicalEvent => ({
   device: { id: device },
 });
 
+const signOut = (time: number): CanonicalEvent => ({ type: 'logout', user: USER, time, outcome: 'success', session: { id: 's-1' } });
+
 /** How the events are routed and applied. */
 type Mode = 'one step' | 'store' | 'router memory' | 'owner memory' | 'crash';
 const MODES: Mode[] = ['one step', 'store', 'router memory', 'owner memory', 'crash'];
@@ -193,5 +195,26 @@ describe('session_hijack gives the same verdicts however the events are batched 
     expect(await allModes(events)).toEqual(same(['25: session s-1 used from device d-c (login: device d-b)']));
     // In event-time order, the same.
     expect(await allModes([events[1]!, events[0]!, events[2]!])).toEqual(same(['25: session s-1 used from device d-c (login: device d-b)']));
+  });
+
+  it('a sign-out ends the window: later uses are not compared, earlier ones arriving after it are, and a refresh before it arriving late does not reopen it', async () => {
+    const refresh: CanonicalEvent = { ...login(T + 8 * MIN, 'd-a', T + 60 * MIN), type: 'session_refresh' };
+    const events = [
+      login(T, 'd-a'),
+      use(T + 5 * MIN, 'd-b'),
+      signOut(T + 10 * MIN),
+      use(T + 15 * MIN, 'd-c'),
+      use(T + 7 * MIN, 'd-c'),
+      refresh,
+      use(T + 20 * MIN, 'd-e'),
+    ];
+    expect(await allModes(events)).toEqual(
+      same(['0: session s-1 used from device d-b (login: device d-a)', '2: session s-1 used from device d-c (login: device d-a)']),
+    );
+  });
+
+  it('a login after a sign-out starts the session again: its uses are compared with it', async () => {
+    const events = [login(T, 'd-a'), signOut(T + 10 * MIN), login(T + 20 * MIN, 'd-b'), use(T + 30 * MIN, 'd-c'), signOut(T + 5 * MIN)];
+    expect(await allModes(events)).toEqual(same(['25: session s-1 used from device d-c (login: device d-b)']));
   });
 });

@@ -18,10 +18,9 @@ import { attachCapturedSessions, RecentLogins } from '../../src/sessions/capture
 import { Keys } from '../../src/keys.js';
 import type { CanonicalEvent } from '../../src/types.js';
 import { attachStored, type SessionIdentity } from '../../src/sessions/identity.js';
-import { behavior } from '../helpers/behavior-config.js';
 import { cleanup, redisClient, testPrefix, waitFor } from '../helpers/redis.js';
 import { settings } from '../sessions/helpers.js';
-import { drainOwner, QUIET_OWNER, routedItem as item, writeRouted } from '../helpers/owner-steps.js';
+import { drainOwner, hijackOwnerParts, routedItem as item, writeRouted } from '../helpers/owner-steps.js';
 
 const redis = redisClient();
 const reader = redisClient();
@@ -76,25 +75,14 @@ const sessionRefresh = (time: number): CanonicalEvent => ({
 });
 
 function parts(enabled: boolean, store?: SessionStore): OwnerParts {
-  const build = identityBuilder(settings());
-  return {
-    context: () => ({
-      behaviors: [behavior('session_hijack', { enabled: true, risk_level: 'high', expires_after: '24h', compare: ['device', 'asn', 'country'] })],
-      limits: { maxLogins: 10, maxAge: 7 * 24 * 60 * MIN, allowedLateness: 10 * MIN },
-      now: NOW,
-    }),
-    settings: () => ({ eventsMaxlen: 1000, now: NOW }),
-    sessions: {
-      build,
-      prepare: (ids) => {
-        prepared.push(...ids);
-        return store ? store.prepare(ids) : { ops: [], finish: async () => ({ stored: 0, skipped: 0, dropped: [] }) };
-      },
-      after: async () => undefined,
-      enabled: () => enabled,
+  return hijackOwnerParts(
+    NOW,
+    (ids) => {
+      prepared.push(...ids);
+      return store ? store.prepare(ids) : { ops: [], finish: async () => ({ stored: 0, skipped: 0, dropped: [] }) };
     },
-    ...QUIET_OWNER,
-  };
+    enabled,
+  );
 }
 
 const writeEntry = (items: RoutedItem[]): Promise<void> => writeRouted(redis, keys, USER, items);

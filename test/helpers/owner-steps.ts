@@ -5,6 +5,11 @@ import { encodeRouted, ROUTED_FIELD, type RoutedItem } from '../../src/engine/ro
 import type { Keys } from '../../src/keys.js';
 import { keyId } from '../../src/partition.js';
 import type { CanonicalEvent } from '../../src/types.js';
+import { identityBuilder } from '../../pipelines/session-audit.js';
+import { behavior } from './behavior-config.js';
+import { settings } from '../sessions/helpers.js';
+
+const MIN = 60_000;
 
 /** An owner's callbacks that do nothing, but a commit error is thrown (the test sees it). */
 export const QUIET_OWNER: Pick<OwnerParts, 'deadLetter' | 'relay' | 'onCommitError' | 'onFenced'> = {
@@ -32,4 +37,22 @@ export async function drainOwner(o: PartitionOwner): Promise<void> {
     if (i > 0 && r.read === 0) break;
   }
   await o.settle();
+}
+
+/**
+ * An owner's parts for session tests: session_hijack on (device, asn, country), session audit
+ * `enabled`, identities built with the test settings and stored by `prepare`; the clock at `now`.
+ */
+export function hijackOwnerParts(now: number, prepare: OwnerParts['sessions']['prepare'], enabled = true): OwnerParts {
+  const build = identityBuilder(settings());
+  return {
+    context: () => ({
+      behaviors: [behavior('session_hijack', { enabled: true, risk_level: 'high', expires_after: '24h', compare: ['device', 'asn', 'country'] })],
+      limits: { maxLogins: 10, maxAge: 7 * 24 * 60 * MIN, allowedLateness: 10 * MIN },
+      now,
+    }),
+    settings: () => ({ eventsMaxlen: 1000, now }),
+    sessions: { build, prepare, after: async () => undefined, enabled: () => enabled },
+    ...QUIET_OWNER,
+  };
 }

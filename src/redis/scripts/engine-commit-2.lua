@@ -10,6 +10,10 @@
       same session (not one stored from a refresh, `from_refresh`; not one whose session ended, by
       its expires_at, at or before login_at), or bound to another user (a session id is never rebound); its outcome: 1
       stored, 0 older, -1 revoked, or {-2, owner, login_at, expires_at} refused
+    SEND session-key tombstone-key identity-json login_at user by-login-key by-expiry-key user-sessions-key session-id
+      a sign-out's ended identity (`signed_out_at`): stored over the user's stored session by SPUT's
+      rules (its time to live kept) and taken out of the three indexes; its outcome (among SPUT's):
+      1 stored, 0 nothing to end (none stored, or another user's) or older, -1 revoked
     SIDX index-key score id score id …
       the partition's session index (by login or by expiry, ZADD GT): its k-th (score, id) pair is
       the k-th indexed SPUT's (one with a by-login key), left out when that SPUT did not store the
@@ -43,7 +47,7 @@
 
   Output:
     -1 when the lease is not (or no longer) the caller's: nothing written (a paused or
-    partitioned-away owner is fenced); -3 when the stored position is not ARGV[7]: nothing written; else { number of commands, {SPUT outcomes}, {SUSER outcomes} }
+    partitioned-away owner is fenced); -3 when the stored position is not ARGV[7]: nothing written; else { number of commands, {SPUT and SEND outcomes}, {SUSER outcomes} }
     ({0, {}, {}} for a repeated commit id)
 ]]
 if ARGV[1] ~= '' and redis.call('GET', KEYS[1]) ~= ARGV[1] then return -1 end
@@ -59,6 +63,14 @@ local function fromRefresh(json)
   return ok and type(d) == 'table' and d.from_refresh == true
 end
 
+-- Whether identity JSON `json` is a session a sign-out ended: its own `signed_out_at` (as fromRefresh).
+local function signedOut(json)
+  if not string.find(json, '"signed_out_at":', 1, true) then return false end
+  local ok, d = pcall(cjson.decode, json)
+  return ok and type(d) == 'table' and d.signed_out_at ~= nil
+end
+
+-- `px` nil: the key's time to live is kept (a SEND, over the stored session).
 local function sput(key, tomb, json, px, loginAt, user, byLogin, sid)
   -- One read of both keys (they share the partition's slot).
   local got = redis.call('MGET', tomb, key)
@@ -85,14 +97,31 @@ local function sput(key, tomb, json, px, loginAt, user, byLogin, sid)
     -- A refresh's start never replaces an identity whose start is a login (a refresh built without
     -- the stored identity, read before that login's commit).
     if not ended and ok and type(d) == 'table' and d.from_refresh ~= true and fromRefresh(json) then return 0 end
+    -- A session a sign-out ended is replaced within its window only by what keeps that end (the
+    -- client extends it so), or by the earlier login of a start stored from a refresh.
+    if not ended and ok and type(d) == 'table' and d.signed_out_at ~= nil and tonumber(d.login_at) and tonumber(d.login_at) <= tonumber(loginAt) and not signedOut(json) then return 0 end
     curRefresh = ok and type(d) == 'table' and d.from_refresh == true
   end
-  redis.call('SET', key, json, 'PX', px)
+  if px then redis.call('SET', key, json, 'PX', px) else redis.call('SET', key, json, 'KEEPTTL') end
   -- The start stored from a refresh, replaced by the session's earlier login: its place in the
   -- partition's by-login index moves back too (the index's ZADD GT only ever raises it).
   if curRefresh and byLogin and not fromRefresh(json) then
     redis.call('ZADD', byLogin, loginAt, sid)
   end
+  return 1
+end
+
+-- A sign-out's ended identity (src/sessions/sign-out.ts): stored over the user's stored session by
+-- SPUT's rules, its time to live kept, and taken out of the partition's indexes and the user's.
+-- Nothing stored (0): nothing to end — no stored session, or another user's.
+local function send(op)
+  local cur = redis.call('GET', op[2])
+  if not cur then return 0 end
+  local r = sput(op[2], op[3], op[4], nil, op[5], op[6])
+  if r ~= 1 then return type(r) == 'table' and 0 or r end
+  redis.call('ZREM', op[7], op[10])
+  redis.call('ZREM', op[8], op[10])
+  redis.call('ZREM', op[9], op[10])
   return 1
 end
 
@@ -247,6 +276,8 @@ for i = 1, #ops do
       end
     end
     puts[#puts + 1] = r
+  elseif name == 'SEND' then
+    puts[#puts + 1] = send(op)
   elseif name == 'SIDX' then
     sidx(op)
   elseif name == 'SUSER' then

@@ -1,0 +1,43 @@
+/**
+ * A sign-out ends its user's stored session (docs/sessions.md): the one rule, shared by the
+ * partition owner (src/engine/pending-sessions.ts), the router's lookup (./captured.ts) and the
+ * commit script's `SEND` (src/redis/scripts/engine-commit-2.lua), so that, as for logins, only the
+ * apply order and event time decide. Pure.
+ */
+import type { CanonicalEvent } from '../types.js';
+import { isSessionLogin, type SessionIdentity } from './identity.js';
+
+/** Event types that end the session they carry: `logout`, Okta's `user.session.end` (trimmed, any case). */
+export const SIGN_OUT_TYPES = ['logout', 'user.session.end'] as const;
+
+const normalized = (v: unknown): string | undefined => (typeof v === 'string' ? v.trim().toLowerCase() : undefined);
+
+/**
+ * True for a successful sign-out (a {@link SIGN_OUT_TYPES} type, `outcome` `success` or left out)
+ * that carries a session id: a failed one ends nothing.
+ */
+export function isSessionSignOut(e: CanonicalEvent): boolean {
+  const type = normalized(e.type);
+  if (type === undefined || !(SIGN_OUT_TYPES as readonly string[]).includes(type)) return false;
+  const outcome = normalized(e.outcome);
+  if (outcome !== undefined && outcome !== '' && outcome !== 'success') return false;
+  // The session-id test of a login, without the login type.
+  return isSessionLogin({ ...e, type: 'login', outcome: 'success' });
+}
+
+/**
+ * The record after sign-out `e` (of `record`'s user, with its session id) is applied: ended at the
+ * sign-out's time — `expires_at` moved back to it, `signed_out_at` set — when that time lies in the
+ * record's window `[login_at, expires_at)` and after every refresh (or later login) that extended
+ * it (`refreshed_at`); else undefined: the sign-out ends nothing. A sign-out before the session's
+ * start (a sign-out of an earlier session with the id, arriving late), after its end, or of
+ * another user's session ends nothing. One earlier in event time than an extension already applied
+ * ends nothing either: in event-time order that extension came after the sign-out and started the
+ * id's session again, which stays listed (docs/sessions.md).
+ */
+export function signedOut(record: SessionIdentity | undefined, e: CanonicalEvent): SessionIdentity | undefined {
+  if (!record || record.user !== e.user || !Number.isFinite(e.time)) return undefined;
+  const t = Math.round(e.time);
+  if (t < record.login_at || t >= record.expires_at || (record.refreshed_at ?? record.login_at) > t) return undefined;
+  return { ...record, expires_at: t, signed_out_at: t };
+}
