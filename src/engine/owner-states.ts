@@ -158,6 +158,7 @@ export interface SessionRead {
 function attachRead(e: CanonicalEvent, s: SessionIdentity): void {
   if (s.expires_at <= e.time) return;
   if (isSessionLogin(e)) attachStored(e, s);
+  if (s.sign_out_only) return; // a sign-out kept with no login: no baseline
   const routed = capturedOf(e);
   if ((!routed || routed.user !== e.user || s.login_at < routed.login_at) && baselineFor(e, s)) attachCaptured(e, capturedFromIdentity(s));
 }

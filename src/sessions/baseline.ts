@@ -46,7 +46,7 @@ export function baselineFor(e: CanonicalEvent, c: Pick<CapturedSession, 'login_a
 
 /** The baseline of `e` given its session's record as `e` is applied: none outside the record's window. */
 export function baselineAt(record: SessionIdentity | undefined, e: CanonicalEvent): CapturedSession | undefined {
-  return record && record.expires_at > e.time && baselineFor(e, record) ? capturedFromIdentity(record) : undefined;
+  return record && record.expires_at > e.time && !record.sign_out_only && baselineFor(e, record) ? capturedFromIdentity(record) : undefined;
 }
 
 /**
@@ -57,7 +57,8 @@ export function baselineAt(record: SessionIdentity | undefined, e: CanonicalEven
  * `next` begins: then `next` starts the id's session again.
  */
 export function storedAfter(cur: SessionIdentity | undefined, next: SessionIdentity): SessionIdentity {
-  if (!cur) return next;
+  // A sign-out kept with no login is no session: whatever comes replaces it (what it ends, ended).
+  if (!cur || cur.sign_out_only) return next;
   if (cur.user !== next.user) return cur;
   if (cur.expires_at <= next.login_at) return next;
   // An older login takes a refresh's start over only when its session reaches the refresh.

@@ -1,5 +1,6 @@
 import type { SessionIdentity } from './identity.js';
 import { deviceSeen, registryDeviceId } from './device-identity.js';
+import { endedBySignOutOnly } from './sign-out.js';
 
 /**
  * A refresh of a stored session of the same user — or a later login of the user with the same
@@ -14,6 +15,8 @@ import { deviceSeen, registryDeviceId } from './device-identity.js';
  */
 export function extendedIdentity(fresh: SessionIdentity, stored: SessionIdentity | undefined, refresh: boolean): SessionIdentity {
   const own = refresh ? { ...fresh, from_refresh: true as const } : fresh;
+  // A sign-out kept with no login (src/sessions/sign-out.ts): this event's session, ended by it if it reaches it.
+  if (stored?.sign_out_only) return endedBySignOutOnly(own, stored);
   if (!stored || stored.user !== fresh.user || stored.session_id !== fresh.session_id || stored.expires_at <= fresh.login_at) return own;
   // Stored from a later refresh, with no login seen: this event, earlier, is the session's start (as
   // in event-time order), and what the refresh brought extends it — unless its session ended before

@@ -44,6 +44,12 @@ export interface SessionIdentity {
    */
   signed_out_at?: number;
   /**
+   * No login of the session was held when its sign-out came (`login_at` = `expires_at` = the
+   * sign-out's time): kept for the login that arrives after it though earlier in event time, which
+   * it then ends (src/sessions/sign-out.ts). No session: listed nowhere, no baseline, binds no id.
+   */
+  sign_out_only?: true;
+  /**
    * What `sessions.max_identity_bytes` cut from this identity, in the order it was cut (largest
    * first): `claims.groups`, `device.posture`, a whole `claims` …, each now a marker
    * `{truncated: true, bytes, sha256, items?|keys?}` (src/sessions/identity-cap.ts).

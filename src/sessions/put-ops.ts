@@ -3,6 +3,7 @@ import type { Keys } from '../keys.js';
 import { clampPx, LUA_MAX_TTL_MS } from '../redis/ttl.js';
 import { deviceIdentity, type DeviceIdentity } from './device-identity.js';
 import type { SessionIdentity } from './identity.js';
+import { SIGN_OUT_ONLY_KEPT_MS } from './sign-out.js';
 
 /** `d` with `posture`, its fields in the stored order (id, posture, last_seen, ip, session_id). */
 function withPosture(d: DeviceIdentity, posture: Record<string, unknown>): DeviceIdentity {
@@ -93,6 +94,9 @@ export function sessionPutOps(k: Keys, identities: readonly SessionIdentity[], o
       // SPUT and SEND, so its members are left out of them rather than removed by the SEND.
       for (const x of byPair?.get(`${s.user}\u0000${s.session_id}`) ?? []) x.out = true;
       const key = k.session(part, s.session_id);
+      // Its time to live when it replaces no stored session (the script keeps a stored one's): a
+      // sign-out kept with no login, or a late login it ended — its window's length from now.
+      const px = clampPx(s.sign_out_only ? SIGN_OUT_ONLY_KEPT_MS : Math.max(s.expires_at - now, s.expires_at - s.login_at));
       ops.push([
         'SEND',
         key,
@@ -104,6 +108,7 @@ export function sessionPutOps(k: Keys, identities: readonly SessionIdentity[], o
         k.sessionsByExpiry(part),
         k.userSessions(s.user),
         s.session_id,
+        String(px),
       ]);
       continue;
     }

@@ -217,4 +217,18 @@ describe('session_hijack gives the same verdicts however the events are batched 
     const events = [login(T, 'd-a'), signOut(T + 10 * MIN), login(T + 20 * MIN, 'd-b'), use(T + 30 * MIN, 'd-c'), signOut(T + 5 * MIN)];
     expect(await allModes(events)).toEqual(same(['25: session s-1 used from device d-c (login: device d-b)']));
   });
+
+  it('a login arriving after its sign-out (earlier in event time) is ended by it: the uses waiting for it are compared only within', async () => {
+    const events = [
+      signOut(T + 10 * MIN),
+      use(T + 5 * MIN, 'd-b'),
+      use(T + 15 * MIN, 'd-c'),
+      login(T, 'd-a'),
+      use(T + 7 * MIN, 'd-c'),
+      use(T + 12 * MIN, 'd-e'),
+    ];
+    expect(await allModes(events)).toEqual(
+      same(['0: session s-1 used from device d-b (login: device d-a)', '2: session s-1 used from device d-c (login: device d-a)']),
+    );
+  });
 });

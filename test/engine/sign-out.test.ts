@@ -296,4 +296,35 @@ describe('event time, not arrival, decides', () => {
     expect(await listed()).toEqual(LISTED);
     expect(await store.get('s-1')).toMatchObject({ login_at: NOW - 5 * MIN, from_refresh: true, device: { id: 'd-new' } });
   });
+
+  it('a login arriving after its sign-out, earlier in event time (the owner held no login of the session), is ended by it', async () => {
+    await entry(signOut(NOW - 10 * MIN));
+    await run();
+    expect(await listed()).toEqual(GONE);
+    expect(await storedRaw()).toMatchObject({ login_at: NOW - 10 * MIN, expires_at: NOW - 10 * MIN, sign_out_only: true });
+    await entry(sessionLogin(NOW - 30 * MIN));
+    await run(); // a restarted owner: it reads the sign-out from the store
+    expect(await listed()).toEqual(GONE);
+    expect(await storedRaw()).toMatchObject({ login_at: NOW - 30 * MIN, expires_at: NOW - 10 * MIN, signed_out_at: NOW - 10 * MIN, device: { id: 'd-9' } });
+    expect((await storedRaw())!.sign_out_only).toBeUndefined();
+  });
+
+  it('the same in one commit, with a refresh: the refresh ended by the sign-out before it; a login after the sign-out starts a session', async () => {
+    const o = await newOwner();
+    await entry(signOut(NOW - 10 * MIN), sessionLogin(NOW - 30 * MIN, { type: 'session_refresh' }), signOut(NOW - 9 * MIN, { id: 's-2' }));
+    await run(o);
+    expect(await listed()).toEqual(GONE);
+    expect(await storedRaw()).toMatchObject({ login_at: NOW - 30 * MIN, expires_at: NOW - 10 * MIN, from_refresh: true });
+    await entry(sessionLogin(NOW - 5 * MIN, { id: 's-2' }));
+    await run(o);
+    expect(await listed('s-2')).toEqual(LISTED);
+  });
+
+  it('a sign-out kept with no login binds no id: another user’s login with the id is stored, not ended', async () => {
+    await entry(signOut(NOW - 10 * MIN, { user: otherUser() }));
+    await entry(sessionLogin(NOW - 30 * MIN));
+    await run();
+    expect(await listed()).toEqual(LISTED);
+    expect((await storedRaw())!.signed_out_at).toBeUndefined();
+  });
 });

@@ -10,10 +10,12 @@
       same session (not one stored from a refresh, `from_refresh`; not one whose session ended, by
       its expires_at, at or before login_at), or bound to another user (a session id is never rebound); its outcome: 1
       stored, 0 older, -1 revoked, or {-2, owner, login_at, expires_at} refused
-    SEND session-key tombstone-key identity-json login_at user by-login-key by-expiry-key user-sessions-key session-id
+    SEND session-key tombstone-key identity-json login_at user by-login-key by-expiry-key user-sessions-key session-id px
       a sign-out's ended identity (`signed_out_at`): stored over the user's stored session by SPUT's
-      rules (its time to live kept) and taken out of the three indexes; its outcome (among SPUT's):
-      1 stored, 0 nothing to end (none stored, or another user's) or older, -1 revoked
+      rules (its time to live kept) and taken out of the three indexes; one kept with no login
+      (`sign_out_only`: no session, binding no id, replaced by whatever comes) only where no session
+      is stored, for px ms; a session it ended, over it, for px ms. Its outcome (among SPUT's): 1
+      stored, 0 nothing to end (none stored, or another user's) or older, -1 revoked
     SIDX index-key score id score id …
       the partition's session index (by login or by expiry, ZADD GT): its k-th (score, id) pair is
       the k-th indexed SPUT's (one with a by-login key), left out when that SPUT did not store the
@@ -70,12 +72,22 @@ local function signedOut(json)
   return ok and type(d) == 'table' and d.signed_out_at ~= nil
 end
 
+-- Whether identity JSON `json` is a sign-out kept with no login (`sign_out_only`, as fromRefresh).
+local function signOutOnly(json)
+  if not string.find(json, '"sign_out_only":true', 1, true) then return false end
+  local ok, d = pcall(cjson.decode, json)
+  return ok and type(d) == 'table' and d.sign_out_only == true
+end
+
 -- `px` nil: the key's time to live is kept (a SEND, over the stored session).
 local function sput(key, tomb, json, px, loginAt, user, byLogin, sid)
   -- One read of both keys (they share the partition's slot).
   local got = redis.call('MGET', tomb, key)
   if got[1] then return -1 end
   local cur = got[2]
+  -- A sign-out kept with no login is no session: it binds no id, and whatever comes replaces it
+  -- (the client ended what it ends: src/sessions/sign-out.ts).
+  if cur and signOutOnly(cur) then cur = nil end
   local curRefresh = false
   if cur then
     local ok, d = pcall(cjson.decode, cur)
@@ -116,8 +128,13 @@ end
 -- Nothing stored (0): nothing to end — no stored session, or another user's.
 local function send(op)
   local cur = redis.call('GET', op[2])
-  if not cur then return 0 end
-  local r = sput(op[2], op[3], op[4], nil, op[5], op[6])
+  local curOnly = cur and signOutOnly(cur)
+  local only = signOutOnly(op[4])
+  -- A sign-out kept with no login never replaces a session (another user's: the owner held none of
+  -- its user's); an ended session is stored only over one stored, or over a sign-out kept with no login.
+  if only and cur and not curOnly then return 0 end
+  if not only and not cur then return 0 end
+  local r = sput(op[2], op[3], op[4], (not cur or curOnly) and op[11] or nil, op[5], op[6])
   if r ~= 1 then return type(r) == 'table' and 0 or r end
   redis.call('ZREM', op[7], op[10])
   redis.call('ZREM', op[8], op[10])
