@@ -170,7 +170,7 @@ export function applyPartition(p: number, o: Owned, routed: RoutedItem[], users:
     }
     for (const r of a.results) d.results.push(r);
     for (const x of a.audits) d.audits.push(x);
-    if (a.applied.length) buildSessions(a.applied, (evs) => step.parts.sessions.build(evs), d, find);
+    if (a.applied.length) buildSessions(a.applied, (evs) => step.parts.sessions.build(evs), d, find, step.parts.sessions.enabled?.() !== false);
     // Revoked by the relay after this commit, which stores their identities (no session audit: none stored, nothing to revoke).
     if (a.late && step.parts.sessions.enabled?.()) for (const l of a.late) (d.late ??= []).push({ user, data: l });
     for (const f of a.failed) step.bad.push({ raw: rawOf(f.item), reason: `${PROCESSING_FAILED}${f.code}` });

@@ -33,18 +33,20 @@ export function sessionFinder(
  * extends the identity stored for its session; when that session's login (or an earlier refresh)
  * is still uncommitted — in `into`, or in the commit in flight (`inflight`) — nothing is stored yet,
  * so the router found nothing: it extends that pending identity instead, the latest one, rather
- * than standing as a login of its own. A sign-out ends the user's session it names (src/sessions/sign-out.ts).
+ * than standing as a login of its own. A sign-out ends the user's session it names
+ * (src/sessions/sign-out.ts), unless `signOuts` is false (session audit off: `build` stores nothing either).
  */
 export function buildSessions(
   events: readonly StreamEvent[],
   build: (events: StreamEvent[]) => SessionIdentity[],
   into: PendingSessions,
   find: FindSession,
+  signOuts = true,
 ): void {
   for (const se of events) {
     const e = se.event;
     if (isSessionSignOut(e)) {
-      signOut(e, into, find);
+      if (signOuts) signOut(e, into, find);
       continue;
     }
     if (!isSessionLogin(e)) continue;

@@ -45,7 +45,7 @@ export function readPutReplies(
   live.forEach((s, i) => {
     const r = res[i];
     if (ended?.has(s)) {
-      if (Number(r) === 1) (out.result.signedOut ??= []).push({ session_id: s.session_id, user: s.user });
+      if (Number(r) === 1 && !s.sign_out_only) (out.result.signedOut ??= []).push({ session_id: s.session_id, user: s.user });
       return;
     }
     // Expired on the wall clock (stored as a baseline only): counted among `skipped` already.

@@ -71,13 +71,17 @@ const use = (time: number, device: string): CanonicalEvent => ({
 
 let epoch = 1;
 /** An owner of both partitions under a new lease epoch (as after a restart: its commit ids are its own). */
-const newOwner = async (): Promise<PartitionOwner> => {
+const newOwner = async (enabled = true): Promise<PartitionOwner> => {
   epoch++;
   for (let p = 0; p < 2; p++) await redis.set(keys.engineLease(`p${p}`), `w#${epoch}`);
-  const parts = hijackOwnerParts(NOW, (ids) => {
-    prepared.push(...ids);
-    return store.prepare(ids);
-  });
+  const parts = hijackOwnerParts(
+    NOW,
+    (ids) => {
+      prepared.push(...ids);
+      return store.prepare(ids);
+    },
+    enabled,
+  );
   const o = new PartitionOwner(redis, reader, keys, { lruSize: 100, readCount: 100, commitInterval: 60_000, commitEntries: 1_000_000 }, parts);
   for (let p = 0; p < 2; p++) o.acquire(p, `w#${epoch}`);
   return o;
@@ -211,6 +215,16 @@ describe('a sign-out ends the stored session', () => {
     expect(await listed('s-1', carol)).toMatchObject({ user: false, byLogin: false, byExpiry: false, userIndex: false });
     expect(await listed()).toEqual(LISTED);
     expect(await store.get('s-1')).toMatchObject({ user: USER });
+  });
+});
+
+describe('session audit off', () => {
+  it('a sign-out stores nothing', async () => {
+    const o = await newOwner(false);
+    await entry(signOut(NOW - 10 * MIN));
+    await run(o);
+    expect(prepared).toEqual([]);
+    expect(await storedRaw()).toBeNull();
   });
 });
 
