@@ -63,6 +63,8 @@ export interface WorkloadOptions {
    * or from its own, and a second login with the session's id from another device.
    */
   sessions?: boolean;
+  /** With `sessions`: about a third of the sessions signed out of (`logout`) 4.5 minutes after their login. */
+  signOuts?: boolean;
   /** User name of user `i`; default `u<seed>-<i>@example.com`. */
   userName?: (i: number) => string;
 }
@@ -165,6 +167,8 @@ export function engineWorkload(opts: WorkloadOptions = {}): Workload {
             device: { id: `d-y${i}` },
             network: { asn: where.asn },
           });
+        // Drawn only with signOuts: the other workloads stay as they were.
+        if (opts.signOuts && rand() < 0.35) push('login', at + 4 * MIN + 30_000, { type: 'logout', outcome: 'success', session: { id: sid } });
       };
       const failure = (at: number, ip: string): void => {
         push('login', at, { type: 'login', outcome: 'failure', ip, geo: geo(where) });
