@@ -222,6 +222,26 @@ describe('session audit through the admin API and an SSF receiver (real worker, 
     expect(ids(await call('GET', `/v1/users/${encodeURIComponent(user)}/sessions`)).sort()).toEqual(['s-c2', 's-c3', 's-c5']);
   });
 
+  it('a sign-out ends the session: 404, in no list, no session-revoked SET; a later login with the id lists it again', async () => {
+    const user = 'dave@example.com';
+    await xadd(login(user, 's-d1'));
+    await xadd(login(user, 's-d2'));
+    await stored('s-d2');
+    // The user signs out of s-d1 (a canonical logout, on the activity stream).
+    await xadd({ type: 'logout', id: 'o-d1', user, time: new Date().toISOString(), outcome: 'success', session: { id: 's-d1' } }, 'activity');
+    await waitFor(async () => (await call('GET', '/v1/sessions/s-d1')).status === 404, { what: 's-d1 ended' });
+    expect(ids(await call('GET', `/v1/users/${encodeURIComponent(user)}/sessions`))).toEqual(['s-d2']);
+    expect(ids(await call('GET', '/v1/sessions?limit=500'))).not.toContain('s-d1');
+    expect((await call('DELETE', '/v1/sessions/s-d1')).status).toBe(404); // nothing left to revoke
+    expect(revokedSets('s-d1')).toEqual([]);
+    const audit = await call('GET', '/v1/audit?action=session.revoked&limit=500');
+    expect((audit.json.entries as Array<{ target: string }>).filter((x) => x.target === 's-d1')).toEqual([]);
+    // A login with the id after the sign-out starts it again.
+    await xadd(login(user, 's-d1', { id: 'l-s-d1-again', time: new Date(Date.now() + 1000).toISOString() }));
+    await stored('s-d1');
+    expect(ids(await call('GET', `/v1/users/${encodeURIComponent(user)}/sessions`)).sort()).toEqual(['s-d1', 's-d2']);
+  });
+
   it('answers errors as {error, message}: 401 without or with a wrong token, 403 with an ingest token, 400 for a bad cursor or limit', async () => {
     for (const [token, status, code] of [
       [null, 401, 'unauthorized'],
