@@ -5,24 +5,26 @@
  * apply order and event time decide. Pure.
  */
 import type { CanonicalEvent } from '../types.js';
-import { isSessionLogin, storedSessionId, type SessionIdentity } from './identity.js';
+import { storedSessionId, type SessionIdentity } from './identity.js';
 
 /** Event types that end the session they carry: `logout`, Okta's `user.session.end` (trimmed, any case). */
 export const SIGN_OUT_TYPES = ['logout', 'user.session.end'] as const;
 
-const normalized = (v: unknown): string | undefined => (typeof v === 'string' ? v.trim().toLowerCase() : undefined);
+/** A sign-out type, trimmed, any case (a test that allocates nothing: it runs on every event applied). */
+const SIGN_OUT_TYPE = /^\s*(?:logout|user\.session\.end)\s*$/i;
 
 /**
  * True for a successful sign-out (a {@link SIGN_OUT_TYPES} type, `outcome` `success` or left out)
  * that carries a session id: a failed one ends nothing.
  */
 export function isSessionSignOut(e: CanonicalEvent): boolean {
-  const type = normalized(e.type);
-  if (type === undefined || !(SIGN_OUT_TYPES as readonly string[]).includes(type)) return false;
-  const outcome = normalized(e.outcome);
-  if (outcome !== undefined && outcome !== '' && outcome !== 'success') return false;
-  // The session-id test of a login, without the login type.
-  return isSessionLogin({ ...e, type: 'login', outcome: 'success' });
+  const type = e.type as unknown;
+  if (type !== 'logout' && (typeof type !== 'string' || type.length > 64 || !SIGN_OUT_TYPE.test(type))) return false;
+  const outcome = e.outcome as unknown;
+  if (outcome !== undefined && outcome !== null && outcome !== 'success' && (typeof outcome !== 'string' || !/^\s*(?:success)?\s*$/i.test(outcome)))
+    return false;
+  const id = e.session?.id as unknown;
+  return (typeof id === 'string' && id.length > 0) || (typeof id === 'number' && Number.isFinite(id));
 }
 
 /**
