@@ -33,7 +33,6 @@ let prefix: string;
 beforeEach(async () => {
   prefix = testPrefix('engine-baselines');
   keys = new Keys(prefix, 2);
-  for (let p = 0; p < 2; p++) await redis.set(keys.engineLease(`p${p}`), 'w#1');
 });
 afterEach(() => cleanup(redis, prefix));
 afterAll(async () => {
@@ -87,8 +86,14 @@ function parts(enabled: boolean, store?: SessionStore): OwnerParts {
 
 const writeEntry = (items: RoutedItem[]): Promise<void> => writeRouted(redis, keys, USER, items);
 
-/** An owner of both partitions under lease `token` (another token: a new epoch, after a crash or a hand-over). */
-const newOwner = (enabled: boolean, store?: SessionStore, token = 'w#1'): PartitionOwner => {
+let epochs = 0;
+/**
+ * An owner of both partitions under a lease of its own (a new epoch, as after a crash or a hand-over:
+ * its commit ids never repeat an earlier owner's, which the commit script would take for a resend).
+ */
+const newOwner = async (enabled: boolean, store?: SessionStore): Promise<PartitionOwner> => {
+  const token = `w#${++epochs}`;
+  for (let p = 0; p < 2; p++) await redis.set(keys.engineLease(`p${p}`), token);
   const o = new PartitionOwner(redis, reader, keys, { lruSize: 100, readCount: 100, commitInterval: 60_000, commitEntries: 1_000_000 }, parts(enabled, store));
   for (let p = 0; p < 2; p++) o.acquire(p, token);
   return o;
@@ -96,8 +101,8 @@ const newOwner = (enabled: boolean, store?: SessionStore, token = 'w#1'): Partit
 
 const drain = drainOwner;
 
-async function run(enabled: boolean, o: PartitionOwner = newOwner(enabled)): Promise<string[]> {
-  await drain(o);
+async function run(enabled: boolean, o?: PartitionOwner): Promise<string[]> {
+  await drain(o ?? (await newOwner(enabled)));
   return (await redis.xrange(keys.userEvents(USER), '-', '+')).map(([, f]) => JSON.parse(f[f.indexOf('data') + 1]!).behavior ?? f[f.indexOf('kind') + 1]);
 }
 
@@ -128,7 +133,7 @@ describe('the owner attaches a session’s baseline the router did not know', ()
 describe('the owner extends a session committed lately', () => {
   it('a refresh and a second login routed before the login’s commit landed, applied after it, extend the committed identity', async () => {
     prepared = [];
-    const o = newOwner(true);
+    const o = await newOwner(true);
     await writeEntry([item(sessionLogin(NOW - 30 * MIN, 'd-9'), 1000)]);
     await drain(o);
     expect(prepared.map((x) => x.login_at)).toEqual([NOW - 30 * MIN]);
@@ -151,7 +156,7 @@ describe('the owner keeps only what the store took', () => {
       { ref: { stream: 's', id: '1-0' }, event: { ...sessionLogin(NOW - 40 * MIN, 'd-1'), user: bob }, deliveries: 1 },
     ]);
     expect(await store.put([bobs!])).toMatchObject({ stored: 1 });
-    const o = newOwner(true, store);
+    const o = await newOwner(true, store);
     await writeEntry([item(sessionLogin(NOW - 30 * MIN, 'd-9'), 1000)]);
     await drain(o); // alice's login of s-1: refused, s-1 is bob's
     expect(JSON.parse((await redis.get(keys.session(keys.partitionOf(USER), 's-1')))!).user).toBe(bob);
@@ -165,7 +170,7 @@ describe('the owner keeps only what the store took', () => {
 describe('the owner keeps only what the store kept', () => {
   it('a session trimmed by max_per_user is no baseline afterwards, as after a restart', async () => {
     const store = new SessionStore(redis, keys, { now: () => NOW, maxPerUser: 1 });
-    const o = newOwner(true, store);
+    const o = await newOwner(true, store);
     await writeEntry([item(sessionLogin(NOW - 30 * MIN, 'd-9', 's-1'), 1000)]);
     await drain(o);
     await writeEntry([item({ ...sessionLogin(NOW - 25 * MIN, 'd-5', 's-2'), session: { id: 's-2', expires_at: NOW + 10 * 60 * MIN } }, 2000)]);
@@ -207,7 +212,7 @@ describe('a revoked session is no baseline', () => {
   });
 
   it('the owner attaches no baseline from its memory to a use routed as revoked', async () => {
-    const o = newOwner(true);
+    const o = await newOwner(true);
     await writeEntry([item(sessionLogin(NOW - 30 * MIN, 'd-9'), 1000)]);
     await drain(o); // the login's identity in the owner's memory
     const revokedUse_ = use(NOW - 20 * MIN, 'd-77');
@@ -343,12 +348,11 @@ async function scenario(later: CanonicalEvent | CanonicalEvent[], crash: boolean
     new RecentLogins(),
   );
   for (const e of evs) expect(attachedOf(e)?.s).toBeUndefined(); // no stored identity (a refresh gets its own batch 'login' as baseline)
-  const o1 = newOwner(true, store);
+  const o1 = await newOwner(true, store);
   await drain(o1); // the login applied and committed
   expect(await redis.exists(keys.session(keys.partitionOf(USER), 's-1'))).toBe(1);
   await writeEntry(evs.map((e, i) => ({ ...item(e, 2000 + i), ...(attachedOf(e) ? { x: attachedOf(e)! } : {}) }))); // the router's XADD lands now
-  if (crash) for (let p = 0; p < 2; p++) await redis.set(keys.engineLease(`p${p}`), 'w#2');
-  await drain(crash ? newOwner(true, store, 'w#2') : o1); // a new epoch after the crash / hand-over
+  await drain(crash ? await newOwner(true, store) : o1); // a new epoch after the crash / hand-over
 }
 
 describe('restarted router, login committed after its lookup, then the partition moves', () => {
@@ -392,7 +396,7 @@ describe('the owner reads a session from the store at most once while it owns th
       reads.push(...args.slice(1).filter((k) => k === keys.session(p, 's-1') || k === keys.session(p, 's-2')));
     });
     try {
-      const o = newOwner(true, store);
+      const o = await newOwner(true, store);
       let ms = 2000;
       for (let i = 0; i < 3; i++) {
         await writeEntry([item(use(NOW - (20 - i) * MIN, 'd-77'), ms++), item(use(NOW - (20 - i) * MIN, 'd-77', 's-2'), ms++)]);
