@@ -3,6 +3,7 @@
  * {@link createSetProcessor} for what one attempt does; this file wires the worker, the
  * retry delays (exponential backoff with jitter, bounded by the horizon) and graceful close.
  */
+import { setMaxListeners } from 'node:events';
 import { Worker, type Job } from 'bullmq';
 import { duplicate, type RedisClient } from '../redis/client.js';
 import type { AuditLog } from '../audit/audit-log.js';
@@ -104,6 +105,9 @@ export function startDeliveryWorker(opts: DeliveryWorkerOptions): DeliveryWorker
   // Shutdown: sends still in flight when close() runs out of time are aborted (they end as retryable
   // while the connections are open); past that, a processor that settles late never settles (see below).
   const shutdown = new AbortController();
+  // Every send in flight listens on it (removed when it settles): up to `concurrency` at once, so
+  // Node's default of 10 printed a "possible memory leak" warning (not a JSON log line) at the 11th.
+  setMaxListeners(Math.max(10, d.concurrency), shutdown.signal);
   let torn = false;
   const attempt = createSetProcessor({
     state: new DeliveryState(fast, opts.keys),
