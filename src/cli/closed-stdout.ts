@@ -7,9 +7,9 @@ const GOES_ON: ReadonlySet<string> = new Set(['worker', 'demo']);
 
 /**
  * What the CLI does when the reader of its stdout went away (`riskstream audit tail -f | head -5`,
- * `riskstream sessions list | head`): a one-shot command ends at once, quietly, with its exit code
- * so far — as a pipeline expects, not with node's stack trace for an unhandled EPIPE and exit 1, nor
- * a follow that never ends. Those in {@link GOES_ON} go on, their output dropped. Any other error of
+ * `riskstream sessions list | head`): a one-shot command ends at its next write (EPIPE: a process
+ * learns it no other way; a follow, when its next entry comes), quietly, with its exit code so far —
+ * as a pipeline expects, not with node's stack trace for an unhandled EPIPE and exit 1. Those in {@link GOES_ON} go on, their output dropped. Any other error of
  * stdout stays fatal.
  */
 export function endOnClosedStdout(command: string | undefined, out: NodeJS.WriteStream = process.stdout): void {
