@@ -59,6 +59,9 @@ export async function openCli(configPath: string): Promise<{ config: Config; red
     lazyConnect: true,
     maxRetriesPerRequest: 3,
     connectTimeout: CLI_CONNECT_TIMEOUT_MS,
+    // A Redis that stalled never closes its end: ioredis's default (2 s) kept the socket, and the
+    // process, open that long after each disconnect — the command ended 4 s after its error.
+    disconnectTimeout: 100,
     retryStrategy: (times: number) => (times > 3 ? null : times * 200),
   };
   const redis: RedisClient = config.redisCluster

@@ -1,11 +1,12 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { createServer, type Server } from 'node:net';
+import { spawn } from 'node:child_process';
+import { createServer, type Server, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { cleanup, redisClient, REDIS_URL, testPrefix } from '../helpers/redis.js';
 import { startTcpProxy, type TcpProxy } from '../helpers/tcp-proxy.js';
-import { runCli } from './run.js';
+import { ROOT, runCli } from './run.js';
 
 // A black-box audit: a one-shot command against a Redis that accepts the connection but never
 // answers (paused, swapping, partitioned away without a reset) waited forever — the connection's
@@ -51,6 +52,32 @@ describe('one-shot commands against a Redis that does not answer: fail, never ha
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(/^riskstream: Redis did not answer within \d+ ms/m);
     expect(Date.now() - t).toBeLessThan(30_000);
+  }, 45_000);
+
+  it('a Redis that stalled with the connection open (its end never closed): the process ends with the error, not seconds after it', async () => {
+    // Found by the docs walk: the error came after 5 s, the exit after 9-10 s — ioredis kept the
+    // half-closed socket for its disconnectTimeout (2 s) after each disconnect. Old: ≥ 2 s gap.
+    const sockets = new Set<Socket>();
+    const server = createServer({ allowHalfOpen: true }, (c) => {
+      sockets.add(c);
+      c.on('error', () => undefined);
+    });
+    servers.push(server);
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const port = (server.address() as { port: number }).port;
+    const child = spawn(process.execPath, [join(ROOT, 'bin/riskstream.js'), 'risk', 'list', '--config', dir], {
+      env: { ...process.env, RISKSTREAM_FROM_SOURCE: '1', REDIS_URL: `redis://127.0.0.1:${port}` },
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
+    let stderr = '';
+    let errorAt = 0;
+    child.stderr.on('data', (d: Buffer) => ((stderr += d.toString()), stderr.includes('cannot connect') && (errorAt ||= Date.now())));
+    const code = await new Promise<number | null>((r) => child.once('close', r));
+    const gap = Date.now() - errorAt;
+    for (const s of sockets) s.destroy();
+    expect(code).toBe(1);
+    expect(stderr).toMatch(/^riskstream: cannot connect to Redis: no answer within 5000 ms/m);
+    expect(gap).toBeLessThan(1_500);
   }, 45_000);
 
   it('a port that is not Redis (answers its ready check with HTTP): exit 1, cannot connect, and the process ends then (no command timer left holding it)', async () => {
