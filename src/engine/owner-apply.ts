@@ -101,7 +101,7 @@ function sessionReadsOf(p: number, items: readonly RoutedItem[], step: StepApply
     const sid = usesSession(it.e);
     if (sid === undefined || (!compared && !isSessionLogin(it.e) && !isSessionSignOut(it.e))) continue;
     const key = pendingKey(it.e.user, sid);
-    if (states.unknownSession(key, find(key) !== undefined)) step.sessionReads.push({ p, sid, event: it.e });
+    if (states.unknownSession(key, find(key))) step.sessionReads.push({ p, sid, event: it.e });
   }
 }
 

@@ -71,9 +71,14 @@ export class OwnerStates {
     for (const [k, p] of [...this.absent.entries()]) if (gone.has(p)) this.absent.delete(k);
   }
 
-  /** True when this owner holds nothing of a session and has not found it absent from the store: it is to read. */
-  unknownSession(k: string, held: boolean): boolean {
-    return !held && !this.absent.has(k);
+  /**
+   * True when a session is to read: this owner holds nothing of it and has not found it absent from
+   * the store, or holds (as committed) only a sign-out kept with no login, which the store lets go
+   * after its wall-clock hours (src/sessions/sign-out.ts) while this memory would keep it.
+   */
+  unknownSession(k: string, held: SessionIdentity | undefined): boolean {
+    if (held) return held.sign_out_only === true && this.sessions.peek(k) === held;
+    return !this.absent.has(k);
   }
 
   /** Loads users' states missing from memory (one HMGET per partition's state hash, all in one write) into `base` and the LRU. */
@@ -112,7 +117,11 @@ export class OwnerStates {
     );
     groups.forEach(([k, rs], i) => {
       const s = parseIdentity(raw[i]);
-      if (!s || s.user !== rs[0]!.event.user) return void this.absent.set(k, rs[0]!.p);
+      if (!s || s.user !== rs[0]!.event.user) {
+        // A sign-out kept with no login that the store let go is gone from this memory too.
+        if (this.sessions.peek(k)?.sign_out_only) this.sessions.delete(k);
+        return void this.absent.set(k, rs[0]!.p);
+      }
       this.sessions.set(k, s);
       for (const r of rs) attachRead(r.event, s);
     });

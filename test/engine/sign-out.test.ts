@@ -342,3 +342,22 @@ describe('event time, not arrival, decides', () => {
     expect((await storedRaw())!.signed_out_at).toBeUndefined();
   });
 });
+
+describe('a sign-out kept with no login, gone from the store (its 12 hours over)', () => {
+  it('is gone from the owner too: a login arriving later is stored as if no sign-out had come, by a running owner as by a restarted one', async () => {
+    for (const restarted of [false, true]) {
+      const id = restarted ? 's-restarted' : 's-running';
+      const o = await newOwner();
+      await entry(signOut(NOW - 10 * MIN, { id }));
+      await run(o);
+      expect(await storedRaw(id)).toMatchObject({ sign_out_only: true });
+      // Its wall-clock time to live (SIGN_OUT_ONLY_KEPT_MS) over: the store lets it go.
+      await redis.del(keys.session(keys.partitionOf(USER), id));
+      await entry(sessionLogin(NOW - 30 * MIN, { id }));
+      await run(restarted ? undefined : o);
+      expect(await listed(id)).toEqual(LISTED);
+      expect(await storedRaw(id)).toMatchObject({ login_at: NOW - 30 * MIN, expires_at: NOW - 30 * MIN + 8 * 60 * MIN });
+      expect((await storedRaw(id))!.signed_out_at).toBeUndefined();
+    }
+  });
+});
