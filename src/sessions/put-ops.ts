@@ -36,8 +36,18 @@ interface Indexed {
   login: string;
   expires: string;
   id: string;
-  /** Taken out of the indexes: a sign-out later in the same commit ended its session. */
+  /**
+   * A sign-out later in the same commit ended its session: indexed all the same, so that it counts
+   * toward `max_per_user` as it did from its login on (in event-time order), then taken out (`SOFF`).
+   */
   out?: true;
+}
+
+/** A sign-out's place among the indexed SPUTs, of a session an earlier one of them indexed: SUSER's `-` pair. */
+interface Off {
+  off: true;
+  user: string;
+  id: string;
 }
 
 /** A user's live sessions (`expires_at`, id pairs) and latest devices, while preparing. */
@@ -81,7 +91,7 @@ export function sessionPutOps(k: Keys, identities: readonly SessionIdentity[], o
   const byUser = new Map<string, UserPuts>();
   let unlisted: Set<SessionIdentity> | undefined;
   let ended: Set<SessionIdentity> | undefined;
-  const indexed: Indexed[] = [];
+  const indexed: Array<Indexed | Off> = [];
   // The indexed SPUTs by user and session id, once a sign-out is among the identities.
   let byPair: Map<string, Indexed[]> | undefined;
   if (identities.some((s) => s.signed_out_at !== undefined)) byPair = new Map();
@@ -91,8 +101,10 @@ export function sessionPutOps(k: Keys, identities: readonly SessionIdentity[], o
       live.push(s);
       (ended ??= new Set()).add(s);
       // An earlier login of this commit indexed the session: the index commands run after every
-      // SPUT and SEND, so its members are left out of them rather than removed by the SEND.
-      for (const x of byPair?.get(`${s.user}\u0000${s.session_id}`) ?? []) x.out = true;
+      // SPUT and SEND, so its members are taken out after them (SOFF) rather than by the SEND.
+      const earlier = byPair?.get(`${s.user}\u0000${s.session_id}`);
+      for (const x of earlier ?? []) x.out = true;
+      if (earlier?.length) indexed.push({ off: true, user: s.user, id: s.session_id });
       const key = k.session(part, s.session_id);
       // Its time to live when it replaces no stored session (the script keeps a stored one's): a
       // sign-out kept with no login, or a late login it ended — its window's length from now.
@@ -154,13 +166,14 @@ export function sessionPutOps(k: Keys, identities: readonly SessionIdentity[], o
     if (d && (prev?.d.last_seen ?? -Infinity) <= d.last_seen)
       u.devices!.set(d.id, { d: d.posture === undefined && prev?.d.posture !== undefined ? withPosture(d, prev.d.posture) : d, seen: epochText(d.last_seen) });
   }
-  // The index pairs, in the indexed SPUTs' order; one whose session a later sign-out ended is no
-  // indexed SPUT (its by-login key dropped: the script counts it out of SIDX and SUSER).
+  // The index pairs, in the indexed SPUTs' order (those a later sign-out ended too: taken out by SOFF).
+  let offs: Indexed[] | undefined;
   for (const x of indexed) {
-    if (x.out) {
-      x.op.length = 7;
+    if ('off' in x) {
+      byUser.get(x.user)!.sessions.push('-', x.id);
       continue;
     }
+    if (x.out) (offs ??= []).push(x);
     byLogin.push(x.login, x.id);
     byExpiry.push(x.expires, x.id);
     byUser.get(x.user)!.sessions.push(x.expires, x.id);
@@ -199,5 +212,7 @@ export function sessionPutOps(k: Keys, identities: readonly SessionIdentity[], o
     if (u.devices) for (const { d, seen } of u.devices.values()) op.push(d.id, seen, JSON.stringify(d));
     ops.push(op);
   }
+  // After SUSER's trim (an ended session counted, as from its login on): out of every index, when still ended.
+  for (const x of offs ?? []) ops.push(['SOFF', k.session(part, x.id), byLogin[1]!, byExpiry[1]!, k.userSessions(x.user), x.id, x.user]);
   return { part, ops, live, users, skipped, ...marks };
 }

@@ -361,3 +361,46 @@ describe('a sign-out kept with no login, gone from the store (its 12 hours over)
     }
   });
 });
+
+describe('max_per_user with a sign-out', () => {
+  it('a login and its sign-out in one commit push the user’s other session out as in two commits (the login counted until the sign-out)', async () => {
+    store = new SessionStore(redis, keys, { now: () => NOW, maxPerUser: 1 });
+    const stored: Record<string, unknown> = {};
+    for (const oneCommit of [false, true]) {
+      const [a, b] = oneCommit ? ['one-a', 'one-b'] : ['two-a', 'two-b'];
+      const o = await newOwner();
+      await entry(sessionLogin(NOW - 30 * MIN, { id: a }));
+      await run(o);
+      if (oneCommit) await entry(sessionLogin(NOW - 20 * MIN, { id: b }), signOut(NOW - 10 * MIN, { id: b }));
+      else {
+        await entry(sessionLogin(NOW - 20 * MIN, { id: b }));
+        await run(o);
+        await entry(signOut(NOW - 10 * MIN, { id: b }));
+      }
+      await run(o);
+      // `a` was trimmed by `b`'s login (the user's limit: 1); `b` then ended.
+      stored[String(oneCommit)] = { a: await listed(a), b: await listed(b), aStored: (await storedRaw(a)) !== null };
+    }
+    expect(stored.true).toEqual(stored.false);
+    expect(stored.false).toEqual({ a: GONE, b: GONE, aStored: false });
+  });
+
+  it('a session ended in its login’s commit, itself the soonest to expire, is trimmed; the other stays listed', async () => {
+    store = new SessionStore(redis, keys, { now: () => NOW, maxPerUser: 1 });
+    await entry(sessionLogin(NOW - 30 * MIN, { id: 'long' }));
+    await run();
+    await entry(sessionLogin(NOW - 20 * MIN, { id: 'short', expires: NOW + 10 * MIN }), signOut(NOW - 10 * MIN, { id: 'short' }));
+    await run();
+    expect(await listed('long')).toEqual(LISTED);
+    expect(await listed('short')).toEqual(GONE);
+  });
+
+  it('an ended session does not count: a login after a sign-out of the user’s only session keeps both stored', async () => {
+    store = new SessionStore(redis, keys, { now: () => NOW, maxPerUser: 1 });
+    await entry(sessionLogin(NOW - 30 * MIN, { id: 'first' }), signOut(NOW - 20 * MIN, { id: 'first' }), sessionLogin(NOW - 10 * MIN, { id: 'second' }));
+    await run();
+    expect(await listed('first')).toEqual(GONE);
+    expect(await storedRaw('first')).toMatchObject({ signed_out_at: NOW - 20 * MIN });
+    expect(await listed('second')).toEqual(LISTED);
+  });
+});

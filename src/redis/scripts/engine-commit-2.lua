@@ -16,6 +16,10 @@
       (`sign_out_only`: no session, binding no id, replaced by whatever comes) only where no session
       is stored, for px ms; a session it ended, over it, for px ms. Its outcome (among SPUT's): 1
       stored, 0 nothing to end (none stored, or another user's) or older, -1 revoked
+    SOFF session-key by-login-key by-expiry-key user-sessions-key session-id user
+      after SUSER: a session indexed by a login of this commit and ended by a later sign-out of it
+      (a SEND), counted toward max_per_user as from its login on, taken out of the three indexes —
+      only when what is stored is still the user's ended session (a trimmed one is gone already)
     SIDX index-key score id score id …
       the partition's session index (by login or by expiry, ZADD GT): its k-th (score, id) pair is
       the k-th indexed SPUT's (one with a by-login key), left out when that SPUT did not store the
@@ -24,7 +28,9 @@
       indexes a user's sessions (zset by expiry, but not this commit's logins SPUT did not store —
       its j-th (expires_at, id) pair is the user's j-th indexed SPUT's; trimmed to max, soonest-expiring out — deleted
       with their partition index members in this same step, when the user's: `n`: the count of
-      the expires_at, id values that follow) and devices (latest identity per device, capped,
+      the expires_at, id values that follow; an expires_at of `-` is no SPUT's but a sign-out's
+      place among them, of a session a login of this commit indexed: trimmed to max there, it leaves
+      the index if still stored ended) and devices (latest identity per device, capped,
       expiring `device-ttl` after the last write; the device, last_seen, json triples last), every
       value a string; its outcome: the session ids trimmed
 
@@ -142,6 +148,17 @@ local function send(op)
   return 1
 end
 
+-- A session ended in this commit after its login indexed it (SOFF): out of the indexes once trimmed.
+local function soff(op)
+  local cur = redis.call('GET', op[2])
+  if not cur or not signedOut(cur) then return end
+  local ok, d = pcall(cjson.decode, cur)
+  if not ok or type(d) ~= 'table' or d.user ~= op[7] then return end
+  redis.call('ZREM', op[3], op[6])
+  redis.call('ZREM', op[4], op[6])
+  redis.call('ZREM', op[5], op[6])
+end
+
 local function seen(json)
   local ok, d = pcall(cjson.decode, json)
   if ok and type(d) == 'table' then return tonumber(d.last_seen) or 0 end
@@ -186,13 +203,17 @@ local function withPosture(json, cur)
   return string.sub(json, 1, before - 1) .. ',"posture":' .. string.sub(cur, from, to) .. string.sub(json, before)
 end
 
+-- The key of session `id` under prefix `skey`, as keys.session() spells it: `{`, `}` and `%` as %xx.
+local function sessionKey(skey, id)
+  return skey .. id:gsub('[{}%%]', function(c) return string.format('%%%x', string.byte(c)) end)
+end
+
 -- A session trimmed off its user's index goes with it, atomically (a worker dying before a
 -- clean-up round trip would leave it listed and revocable by id, but not among its user's). An id
 -- whose stored session is another user's (a refused login's) is that user's: left alone.
 local function dropSessions(ids, skey, byLogin, byExpiry, user)
   for _, id in ipairs(ids) do
-    -- The key as keys.session() spells it: `{`, `}` and `%` as %xx.
-    local key = skey .. id:gsub('[{}%%]', function(c) return string.format('%%%x', string.byte(c)) end)
+    local key = sessionKey(skey, id)
     local cur = redis.call('GET', key)
     local ok, d = true, nil
     if cur then ok, d = pcall(cjson.decode, cur) end
@@ -212,28 +233,46 @@ local notStored = {}
 
 local function suser(op)
   local zkey, hkey, now, max, devTtl, maxTtl, n = op[2], op[3], tonumber(op[8]), tonumber(op[9]), tonumber(op[10]), tonumber(op[11]), tonumber(op[12])
-  local list, first, last = op, 13, 12 + n
   local skip = notStored[op[7]]
-  if skip then
-    list, first, last = {}, 1, 0
-    local j = 0
-    for i = 13, 12 + n, 2 do
+  local dropped = {}
+  -- Over the limit: the soonest-expiring out, deleted with their partition index members.
+  local function trim()
+    redis.call('ZREMRANGEBYSCORE', zkey, '-inf', op[8])
+    local count = redis.call('ZCARD', zkey)
+    if count > max then
+      local ids = redis.call('ZRANGE', zkey, 0, count - max - 1)
+      redis.call('ZREMRANGEBYRANK', zkey, 0, count - max - 1)
+      dropSessions(ids, op[4], op[5], op[6], op[7])
+      for _, id in ipairs(ids) do dropped[#dropped + 1] = id end
+    end
+  end
+  local list, last = {}, 0
+  local function flush()
+    for i = 1, last, 1000 do redis.call('ZADD', zkey, 'GT', unpack(list, i, math.min(i + 999, last))) end
+    list, last = {}, 0
+  end
+  local j = 0
+  for i = 13, 12 + n, 2 do
+    if op[i] == '-' then
+      -- A sign-out of a session a login of this commit indexed: it counted until then (trimmed at
+      -- the logins before it, as in event-time order), and counts no more.
+      flush()
+      trim()
+      local cur = redis.call('GET', sessionKey(op[4], op[i + 1]))
+      if cur and signedOut(cur) then
+        local ok, d = pcall(cjson.decode, cur)
+        if ok and type(d) == 'table' and d.user == op[7] then redis.call('ZREM', zkey, op[i + 1]) end
+      end
+    else
       j = j + 1
-      if not skip[j] then
+      if not (skip and skip[j]) then
         list[last + 1], list[last + 2] = op[i], op[i + 1]
         last = last + 2
       end
     end
   end
-  for i = first, last, 1000 do redis.call('ZADD', zkey, 'GT', unpack(list, i, math.min(i + 999, last))) end
-  redis.call('ZREMRANGEBYSCORE', zkey, '-inf', op[8])
-  local dropped = {}
-  local count = redis.call('ZCARD', zkey)
-  if count > max then
-    dropped = redis.call('ZRANGE', zkey, 0, count - max - 1)
-    redis.call('ZREMRANGEBYRANK', zkey, 0, count - max - 1)
-    dropSessions(dropped, op[4], op[5], op[6], op[7])
-  end
+  flush()
+  trim()
   local last = redis.call('ZRANGE', zkey, -1, -1, 'WITHSCORES')[2]
   if last then redis.call('PEXPIRE', zkey, math.min(maxTtl, math.max(1, math.ceil(tonumber(last) - now)))) end
   local touched = false
@@ -299,6 +338,8 @@ for i = 1, #ops do
     sidx(op)
   elseif name == 'SUSER' then
     users[#users + 1] = suser(op)
+  elseif name == 'SOFF' then
+    soff(op)
   else
     redis.call(unpack(op))
   end
