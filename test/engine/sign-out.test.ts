@@ -10,6 +10,7 @@
 import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { PartitionOwner } from '../../src/engine/owner.js';
 import { SessionStore } from '../../src/sessions/store.js';
+import type { PutResult } from '../../src/sessions/put-outcome.js';
 import { Keys } from '../../src/keys.js';
 import type { CanonicalEvent } from '../../src/types.js';
 import { storedOf, type SessionIdentity } from '../../src/sessions/identity.js';
@@ -28,12 +29,16 @@ const redis = redisClient();
 const reader = redisClient();
 /** The identities each commit was given to store. */
 let prepared: SessionIdentity[] = [];
+/** What each commit's session store did. */
+let results: PutResult[] = [];
+const lastResult = (r: PutResult): PutResult => (results.push(r), r);
 
 beforeEach(async () => {
   prefix = testPrefix('engine-sign-out');
   keys = new Keys(prefix, 2);
   store = new SessionStore(redis, keys, { now: () => NOW });
   prepared = [];
+  results = [];
 });
 afterEach(() => cleanup(redis, prefix));
 afterAll(async () => {
@@ -78,7 +83,8 @@ const newOwner = async (enabled = true): Promise<PartitionOwner> => {
     NOW,
     (ids) => {
       prepared.push(...ids);
-      return store.prepare(ids);
+      const put = store.prepare(ids);
+      return { ...put, finish: async (puts, dropped) => lastResult(await put.finish(puts, dropped)) };
     },
     enabled,
   );
@@ -343,7 +349,7 @@ describe('event time, not arrival, decides', () => {
   });
 });
 
-describe('a sign-out kept with no login, gone from the store (its 12 hours over)', () => {
+describe('a sign-out kept with no login that the store no longer holds (its 12 hours over, or replaced)', () => {
   it('is gone from the owner too: a login arriving later is stored as if no sign-out had come, by a running owner as by a restarted one', async () => {
     for (const restarted of [false, true]) {
       const id = restarted ? 's-restarted' : 's-running';
@@ -359,6 +365,21 @@ describe('a sign-out kept with no login, gone from the store (its 12 hours over)
       expect(await storedRaw(id)).toMatchObject({ login_at: NOW - 30 * MIN, expires_at: NOW - 30 * MIN + 8 * 60 * MIN });
       expect((await storedRaw(id))!.signed_out_at).toBeUndefined();
     }
+  });
+
+  it('another user’s login replacing it (it binds no id) leaves the user’s late login refused as without it, by a running owner', async () => {
+    const bob = otherUser();
+    const o = await newOwner();
+    await entry(signOut(NOW - 10 * MIN, { id: 'shared' }));
+    await run(o);
+    await entry(sessionLogin(NOW - 40 * MIN, { id: 'shared', user: bob }));
+    await run(o);
+    expect(await storedRaw('shared')).toMatchObject({ user: bob });
+    results = [];
+    await entry(sessionLogin(NOW - 30 * MIN, { id: 'shared' }));
+    await run(o);
+    expect(results.flatMap((r) => r.refused ?? [])).toEqual([{ session_id: 'shared', user: USER, owner: bob }]);
+    expect(await listed('shared', bob)).toEqual(LISTED);
   });
 });
 
