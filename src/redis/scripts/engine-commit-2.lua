@@ -71,11 +71,26 @@ local function fromRefresh(json)
   return ok and type(d) == 'table' and d.from_refresh == true
 end
 
--- Whether identity JSON `json` is a session a sign-out ended: its own `signed_out_at` (as fromRefresh).
-local function signedOut(json)
-  if not string.find(json, '"signed_out_at":', 1, true) then return false end
+-- Identity JSON `json` decoded when it is a session a sign-out ended (its own `signed_out_at`), else nil.
+local function signedOutRecord(json)
+  if not string.find(json, '"signed_out_at":', 1, true) then return nil end
   local ok, d = pcall(cjson.decode, json)
-  return ok and type(d) == 'table' and d.signed_out_at ~= nil
+  if ok and type(d) == 'table' and d.signed_out_at ~= nil then return d end
+  return nil
+end
+
+-- Whether the session stored at `key` is still `user`'s, ended by a sign-out (a trimmed one is gone).
+local function endedFor(key, user)
+  local cur = redis.call('GET', key)
+  local d = cur and signedOutRecord(cur)
+  return d and d.user == user or false
+end
+
+-- Takes session `id` out of the partition's two indexes and the user's set.
+local function unindex(byLogin, byExpiry, userSet, id)
+  redis.call('ZREM', byLogin, id)
+  redis.call('ZREM', byExpiry, id)
+  redis.call('ZREM', userSet, id)
 end
 
 -- Whether identity JSON `json` is a sign-out kept with no login (`sign_out_only`, as fromRefresh).
@@ -117,7 +132,7 @@ local function sput(key, tomb, json, px, loginAt, user, byLogin, sid)
     if not ended and ok and type(d) == 'table' and d.from_refresh ~= true and fromRefresh(json) then return 0 end
     -- A session a sign-out ended is replaced within its window only by what keeps that end (the
     -- client extends it so), or by the earlier login of a start stored from a refresh.
-    if not ended and ok and type(d) == 'table' and d.signed_out_at ~= nil and tonumber(d.login_at) and tonumber(d.login_at) <= tonumber(loginAt) and not signedOut(json) then return 0 end
+    if not ended and ok and type(d) == 'table' and d.signed_out_at ~= nil and tonumber(d.login_at) and tonumber(d.login_at) <= tonumber(loginAt) and not signedOutRecord(json) then return 0 end
     curRefresh = ok and type(d) == 'table' and d.from_refresh == true
   end
   if px then redis.call('SET', key, json, 'PX', px) else redis.call('SET', key, json, 'KEEPTTL') end
@@ -142,21 +157,13 @@ local function send(op)
   if not only and not cur then return 0 end
   local r = sput(op[2], op[3], op[4], (not cur or curOnly) and op[11] or nil, op[5], op[6])
   if r ~= 1 then return type(r) == 'table' and 0 or r end
-  redis.call('ZREM', op[7], op[10])
-  redis.call('ZREM', op[8], op[10])
-  redis.call('ZREM', op[9], op[10])
+  unindex(op[7], op[8], op[9], op[10])
   return 1
 end
 
 -- A session ended in this commit after its login indexed it (SOFF): out of the indexes once trimmed.
 local function soff(op)
-  local cur = redis.call('GET', op[2])
-  if not cur or not signedOut(cur) then return end
-  local ok, d = pcall(cjson.decode, cur)
-  if not ok or type(d) ~= 'table' or d.user ~= op[7] then return end
-  redis.call('ZREM', op[3], op[6])
-  redis.call('ZREM', op[4], op[6])
-  redis.call('ZREM', op[5], op[6])
+  if endedFor(op[2], op[7]) then unindex(op[3], op[4], op[5], op[6]) end
 end
 
 local function seen(json)
@@ -258,11 +265,7 @@ local function suser(op)
       -- the logins before it, as in event-time order), and counts no more.
       flush()
       trim()
-      local cur = redis.call('GET', sessionKey(op[4], op[i + 1]))
-      if cur and signedOut(cur) then
-        local ok, d = pcall(cjson.decode, cur)
-        if ok and type(d) == 'table' and d.user == op[7] then redis.call('ZREM', zkey, op[i + 1]) end
-      end
+      if endedFor(sessionKey(op[4], op[i + 1]), op[7]) then redis.call('ZREM', zkey, op[i + 1]) end
     else
       j = j + 1
       if not (skip and skip[j]) then
