@@ -132,6 +132,11 @@ describe('OpenID SSF 1.0 — receiver-side flow', () => {
     expect((await api('GET', `${path('status_endpoint')}?stream_id=${id}`)).json.status).toBe('paused');
     const enabled = await api('POST', path('status_endpoint'), { stream_id: id, status: 'enabled' });
     expect([enabled.status, enabled.json]).toEqual([200, { stream_id: id, status: 'enabled' }]);
+    // §8.1.2: a disabled stream is sent nothing (nor held), so a verification it could never get is refused.
+    expect((await api('POST', path('status_endpoint'), { stream_id: id, status: 'disabled' })).json.status).toBe('disabled');
+    const verify = await api('POST', path('verification_endpoint'), { stream_id: id, state: 'never-sent' });
+    expect([verify.status, verify.json.error]).toEqual([400, 'bad_request']);
+    expect((await api('POST', path('status_endpoint'), { stream_id: id, status: 'enabled' })).json.status).toBe('enabled');
     expect((await api('GET', `${path('status_endpoint')}?stream_id=nope`)).status).toBe(404);
     expect((await api('POST', path('status_endpoint'), { stream_id: id, status: 'sleeping' })).status).toBe(400);
   });
