@@ -7,9 +7,9 @@ import { isWs, skipString, skipValue, skipWs } from './json-scan.js';
  * with PAYLOAD_TOO_LARGE as soon as the count passes the limit — a 5 MB body of tiny records is
  * refused in milliseconds, before anything is parsed. Shapes: a JSON array (its elements), an
  * object wrapping an array in `events` / `records` / `Records` / `value` without a `user` (its elements),
- * one JSON value (possibly pretty-printed), else NDJSON (one record per non-blank line; a line of
- * objects back to back, Fluent Bit's `format json_stream`, one per object). A record (a line, an
- * element of the body's array) that is such a wrapper is its elements too.
+ * one JSON value or several objects (possibly pretty-printed), else NDJSON (one record per non-blank
+ * line; a line of objects back to back, Fluent Bit's `format json_stream`, one per object). A record
+ * (a line, an element of the body's array) that is such a wrapper is its elements too.
  */
 
 /** Where a body's records are: `spans[2i]`…`spans[2i+1]` is record i's text; `lines[i]` its NDJSON line (1-based), else 0. */
@@ -173,6 +173,24 @@ function backToBack(t: string, s: number, e: number, room: number, limit: number
   return spans.length > 2 ? spans : undefined;
 }
 
+/** Fills `out` with the objects of `t` from `start` when it is only JSON objects, white space between; false (`out` empty) else. */
+function concatenated(t: string, start: number, out: BodySpans, max: number): boolean {
+  const keys = new WrapperKeys(t);
+  let line = 1;
+  let nl = t.indexOf('\n'); // the next newline not counted yet: each is found once
+  for (let i = start; i < t.length; i = skipWs(t, i)) {
+    const end = t.charCodeAt(i) === 0x7b ? skipValue(t, i) : -1;
+    if (end < 0) {
+      out.spans.length = out.lines.length = 0;
+      return false;
+    }
+    for (; nl >= 0 && nl < i; nl = t.indexOf('\n', nl + 1)) line++;
+    pushRecord(t, i, end, line, out, max, keys);
+    i = end;
+  }
+  return true;
+}
+
 /**
  * Finds the records of a body without parsing them. A record that is a wrapper object (an NDJSON
  * line, an element of the body's array) is its elements, as a body that is one is. Throws
@@ -199,6 +217,8 @@ export function splitBody(input: string, maxRecords = Infinity): BodySpans {
     out.lines.push(1);
     return out;
   }
+  // Pretty-printed objects one after another (`jq .` output, `JSON.stringify(e, null, 2)` per event).
+  if (end > 0 && text.lastIndexOf('\n', end) > start && concatenated(text, start, out, maxRecords)) return out;
   // NDJSON: one record per non-blank line (or per object of a line of objects back to back).
   let line = 0;
   let pair = -1; // where "}{" next occurs (from the line scanned), -2 when nowhere: found once, not once per line

@@ -88,6 +88,19 @@ describe('splitBody: records found without parsing them', () => {
     expect(performance.now() - t).toBeLessThan(1000);
   });
 
+  it('pretty-printed objects one after another (`jq .` output) are each a record (was: every line its own record, refused and dead-lettered as fragments)', () => {
+    const a = '{\n  "type": "dlp",\n  "user": "a@x.com"\n}';
+    const b = '{\r\n  "type": "dlp", "note": "}\\n{"\r\n}';
+    expect(texts(`${a}\n${b}\n{"c":1} {"d":[{}]}\n\n`)).toEqual([a, b, '{"c":1}', '{"d":[{}]}']);
+    expect(splitBody(`\n${a}\n${b}\n{"c":1} {"d":2}`).lines).toEqual([2, 6, 9, 9]);
+    // A wrapper among them is its elements; past the limit, PAYLOAD_TOO_LARGE.
+    expect(texts(`${a}\n{\n "records": [{"e":1}, {"f":2}]\n}`)).toEqual([a, '{"e":1}', '{"f":2}']);
+    expect(() => splitBody(`${a}\n`.repeat(11), 10)).toThrow(expect.objectContaining({ code: 'PAYLOAD_TOO_LARGE' }));
+    // Anything else after them (a broken object, text, an array): NDJSON lines, as before.
+    for (const tail of ['{"x":', 'x', '[1]']) expect(texts(`${a}\n${tail}`)).toEqual([...a.split('\n').map((l) => l.trim()), tail]);
+    expect(splitBody(`${a}\n${'{"a":1} '.repeat(1000)}`).lines.at(-1)).toBe(5);
+  });
+
   it('a body starting as an array but not one is BAD_REQUEST', () => {
     for (const body of ['[{"a":1},', '[1 2]', '[1] {"a":1}']) expect(() => splitBody(body)).toThrow(expect.objectContaining({ code: 'BAD_REQUEST' }));
   });
