@@ -225,6 +225,10 @@ export class Keys extends DeliveryKeys {
   routerFence(stream: string): string {
     return hasHashTag(stream) ? `${stream}:router-fence` : `{${stream}}:router-fence`;
   }
+  /** Sorted set: member `top` scored by the newest entry (ms) of input stream `stream` routed or dead-lettered (engine/routed-tops.ts); in its slot. */
+  routedTop(stream: string): string {
+    return hasHashTag(stream) ? `${stream}:routed-top` : `{${stream}}:routed-top`;
+  }
   /** Sorted set: engine workers, scored by their last heartbeat (ms, Redis server clock). */
   get engineMembers(): string {
     return `${this.prefix}:engine:members`;
@@ -237,8 +241,8 @@ export class Keys extends DeliveryKeys {
   engineWorkerId(id: string): string {
     return `${this.prefix}:engine:id:${id}`;
   }
-  /** SCAN patterns covering every key under the prefix: riskstream's own and BullMQ's. */
+  /** SCAN patterns covering every key under the prefix: riskstream's own and BullMQ's (`route[rd]-*`: router fences and routed marks). */
   get ownedPatterns(): string[] {
-    return [`${this.prefix}:*`, `{${this.prefix}}:*`, `{${this.prefix}:*}:router-fence`, `{${this.prefix}:*}:seen:*`, `{${this.prefix}:*}:ingest-chunk:*`];
+    return [`${this.prefix}:*`, `{${this.prefix}}:*`, `{${this.prefix}:*}:route[rd]-*`, `{${this.prefix}:*}:seen:*`, `{${this.prefix}:*}:ingest-chunk:*`];
   }
 }

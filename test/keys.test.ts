@@ -31,7 +31,7 @@ describe('Keys: every key name in one place, unchanged', () => {
       'rs:ip:{192.0.2.1}:g3:successes',
       'rs:ip-spray:generation',
     ]);
-    expect(k.ownedPatterns).toEqual(['rs:*', '{rs}:*', '{rs:*}:router-fence', '{rs:*}:seen:*', '{rs:*}:ingest-chunk:*']);
+    expect(k.ownedPatterns).toEqual(['rs:*', '{rs}:*', '{rs:*}:route[rd]-*', '{rs:*}:seen:*', '{rs:*}:ingest-chunk:*']);
   });
 
   it("puts everything a partition's commit writes under the partition's hash tag (one Cluster slot)", () => {

@@ -12,13 +12,17 @@ export interface Held {
   ref: { stream: string; id: string };
   event?: CanonicalEvent;
   control?: ControlOp;
+  /** Re-read from the consumer group's pending entries (delivered before): found routed already, it is a re-delivery. */
+  redelivered?: boolean;
 }
 
 /**
  * Enriches and writes routable items, one entry per partition. Events the edge derives from an
  * entry (appended by `enrich`, under that entry's ref) take the next sub-indexes of its key.
  * Returns the partitions written, how many entries were found written already and how many derived
- * events found no sub-index left (dropped; see {@link addDerived}). Entries are
+ * events found no sub-index left (dropped; see {@link addDerived}), and the refs of the input
+ * entries in those found written already (`presentRefs`, once each; src/engine/routed-tops.ts
+ * tells a re-delivery from an entry older than what its partition applied). Entries are
  * offered to `handoff` (this process's owner) before they are sent, as an owner may read one
  * before this step sees its reply; one found written already is withdrawn (and an owner takes an
  * entry only when the stream holds exactly the bytes offered).
@@ -29,8 +33,8 @@ export async function writeRouted(
   enrich: (events: StreamEvent[]) => Promise<void>,
   items: Held[],
   handoff?: Pick<RoutedHandoff, 'put' | 'take'>,
-): Promise<{ partitions: number; present: number; dropped: number }> {
-  if (!items.length) return { partitions: 0, present: 0, dropped: 0 };
+): Promise<{ partitions: number; present: number; dropped: number; presentRefs: Array<{ stream: string; id: string }> }> {
+  if (!items.length) return { partitions: 0, present: 0, dropped: 0, presentRefs: [] };
   const events: StreamEvent[] = [];
   for (const h of items) if (h.event) events.push({ ref: h.ref, event: h.event, deliveries: 1 });
   const original = events.length;
@@ -72,13 +76,22 @@ export async function writeRouted(
     return r.xadd(keys.partitionIn(e.part), e.id, ROUTED_FIELD, e.bytes);
   };
   let present = 0;
+  const presentRefs: Array<{ stream: string; id: string }> = [];
+  const seen = new Set<string>();
   const check = (e: (typeof encoded)[number], err: Error | null | undefined): void => {
     if (err) handoff?.take(e.part, e.id);
     // Not above the top: this entry (or a later one holding it) was written already — a
-    // re-delivery (crash, rewound group). An entry XADDed with an explicit id below what was
-    // routed looks the same and is counted here too: input ids must come from `*`.
+    // re-delivery (crash, rewound group) — or its entries are older than what the partition holds
+    // (a stream added with a backlog, an explicit id): the router tells which (routed-tops.ts).
     if (err && !/equal or smaller/i.test(err.message)) throw err;
-    if (err) present++;
+    if (!err) return;
+    present++;
+    for (const it of e.list) {
+      const ref = `${it.s}\u0000${it.i}`;
+      if (seen.has(ref)) continue; // events derived from one entry share its ref
+      seen.add(ref);
+      presentRefs.push({ stream: it.s, id: it.i });
+    }
   };
   if (split) {
     // A partition's items in several entries (a step of very large events): one at a time, so a
@@ -91,11 +104,11 @@ export async function writeRouted(
           (err: Error) => err,
         ),
       );
-    return { partitions: byPartition.size, present, dropped };
+    return { partitions: byPartition.size, present, dropped, presentRefs };
   }
   const outcomes = await sendTogether(redis, (r) => encoded.map((e) => send(r, e)));
   for (const [i, [err]] of outcomes.entries()) check(encoded[i]!, err);
-  return { partitions: byPartition.size, present, dropped };
+  return { partitions: byPartition.size, present, dropped, presentRefs };
 }
 
 /**

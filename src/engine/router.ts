@@ -8,6 +8,7 @@ import { RiskstreamError } from '../errors.js';
 import { pushTo } from './router-rows.js';
 import { collectRead, type CollectedRead } from './router-collect.js';
 import { writeRouted, type Held } from './route-write.js';
+import { deadLetterStep } from './routed-tops.js';
 import type { RouteReport, RouterOptions, RouterParts } from './router-types.js';
 
 export type { RouteReport, RouterOptions, RouterParts } from './router-types.js';
@@ -236,8 +237,8 @@ export class Router {
     r.report.partitions = w.partitions;
     r.report.present = w.present;
     if (w.dropped) r.report.derivedDropped = w.dropped;
-    if (bad.length) await this.parts.deadLetter(bad);
-    if (this.opts.wait && (routable.length || bad.length)) await waitReplicas(this.redis, this.opts.wait.replicas, this.opts.wait.timeoutMs);
+    r.report.deadLettered = await deadLetterStep(this.redis, this.keys, { routable, bad, present: w.presentRefs }, this.parts.deadLetter);
+    if (this.opts.wait && (routable.length || r.report.deadLettered)) await waitReplicas(this.redis, this.opts.wait.replicas, this.opts.wait.timeoutMs);
     // Acked with the next read (or flushAcks), now that their partition entries exist.
     for (const [stream, ids] of ackOnly) for (const id of ids) pushTo(this.acks, stream, id);
     for (const h of routable) pushTo(this.acks, h.ref.stream, h.ref.id);

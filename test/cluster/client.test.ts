@@ -67,7 +67,10 @@ describe.skipIf(!up)('src/redis on a Redis Cluster', () => {
 
   it("slotOf is Redis's CLUSTER KEYSLOT; a router fence shares its stream's slot, tagged or not", async () => {
     for (const k of ['riskstream:login', '{tag}:x', 'a{}b', `${prefix}:{p7}:state`]) expect(slotOf(k)).toBe(await c.cluster.cluster('KEYSLOT', k));
-    for (const s of [`${prefix}:login`, `{${prefix}}:events`, 'a{b}c', 'plain']) expect(slotOf(keys.routerFence(s))).toBe(slotOf(s));
+    for (const s of [`${prefix}:login`, `{${prefix}}:events`, 'a{b}c', 'plain']) {
+      expect(slotOf(keys.routerFence(s))).toBe(slotOf(s));
+      expect(slotOf(keys.routedTop(s))).toBe(slotOf(s));
+    }
   });
 
   it('waitReplicas: each master has one replica — 1 is acknowledged, 2 is UNAVAILABLE after the timeout', async () => {
