@@ -24,6 +24,29 @@ export function getPath(obj: unknown, path: string): unknown {
   return undefined;
 }
 
+/**
+ * The values at dotted `path` in `obj` when the path runs through lists of objects: as
+ * {@link getPath}, and where a step meets a list it does not index (`target.type` on `target:
+ * [{type: …}, …]`), the rest of the path is read in each object of the list. Every value found,
+ * in document order; none when there is none. (Okta's `target`, CloudTrail's `resources`.)
+ */
+export function valuesThrough(obj: unknown, path: string, out: unknown[] = []): unknown[] {
+  if (obj === null || typeof obj !== 'object') return out;
+  const whole = own(obj, path);
+  if (whole !== undefined) {
+    out.push(whole);
+    return out;
+  }
+  if (Array.isArray(obj)) {
+    const n = out.length;
+    for (let i = path.indexOf('.'); i > 0; i = path.indexOf('.', i + 1)) valuesThrough(own(obj, path.slice(0, i)), path.slice(i + 1), out);
+    if (out.length === n) for (const x of obj) if (x !== null && typeof x === 'object' && !Array.isArray(x)) valuesThrough(x, path, out);
+    return out;
+  }
+  for (let i = path.indexOf('.'); i > 0; i = path.indexOf('.', i + 1)) valuesThrough(own(obj, path.slice(0, i)), path.slice(i + 1), out);
+  return out;
+}
+
 /** `v` as a finite number: numbers and numeric strings; anything else is undefined. */
 export function toNumber(v: unknown): number | undefined {
   if (typeof v === 'number') return Number.isFinite(v) ? v : undefined;

@@ -4,7 +4,8 @@
  * matches `"404"`, and `true` matches `"TRUE"`), `{in: [...]}`, or `{regex}` (tested against the
  * value's string form, its first 8 192 characters, on RE2 in linear time: see linear-regex.ts).
  * Literals of canonical fields are spelled as ingest stores them, at load (match-literals.ts). A
- * missing field never matches; an array field matches when any element does. ≥ `count` matches
+ * missing field never matches; an array field matches when any element does, and a path through a
+ * list of objects when the value in any of them does. ≥ `count` matches
  * within `window` of event time, counted per user and per `group_by` value tuple, fire once per
  * window length (see window-counter.ts).
  */
@@ -12,7 +13,7 @@ import { z } from 'zod';
 import { formatDuration, windowMs } from '../duration.js';
 import type { CanonicalEvent } from '../types.js';
 import { storedMatch } from './match-literals.js';
-import { getPath } from './fields.js';
+import { getPath, valuesThrough } from './fields.js';
 import { isoTime } from './format.js';
 import type { Detector, DetectorLimits } from './types.js';
 import { keptRange } from './bounded-keep.js';
@@ -103,13 +104,21 @@ export function matchValue(value: unknown, m: Matcher): boolean {
   return compiled(m.regex)?.test(text.length > MAX_MATCHED_CHARS ? text.slice(0, MAX_MATCHED_CHARS) : text) ?? false;
 }
 
-/** True when the event satisfies every entry of `match`. */
+/**
+ * True when the event satisfies every entry of `match`. A path that runs through a list of objects
+ * (`target.type` on Okta's `target: [{type: …}, …]`) matches when the value in any of them does.
+ */
 export function matchesAll(event: CanonicalEvent, match: Record<string, Matcher>): boolean {
   for (const path of Object.keys(match)) {
     const v = getPath(event, path);
     const m = match[path]!;
     // `type` compares without case against literals (lower-cased at load); a regex sees the type as given.
-    if (!matchValue(path === 'type' && typeof v === 'string' && (typeof m !== 'object' || !('regex' in m)) ? v.toLowerCase() : v, m)) return false;
+    if (
+      v === undefined
+        ? !matchValue(valuesThrough(event, path).flat(), m)
+        : !matchValue(path === 'type' && typeof v === 'string' && (typeof m !== 'object' || !('regex' in m)) ? v.toLowerCase() : v, m)
+    )
+      return false;
   }
   return true;
 }

@@ -172,6 +172,24 @@ describe('threshold', () => {
     expect(run(threshold, p, [ev('dlp', 0, { severity: 'high', device: { posture: { disk_encrypted: true } } })]).hits).toHaveLength(0);
     expect(run(threshold, p, [ev('dlp', 0, { severity: 'low', device: { posture: { disk_encrypted: false } } })]).hits).toHaveLength(0);
   });
+
+  it('a path through a list of objects looks into each one (Okta target.type on target: [{type}, …]); any may match, none: no match', () => {
+    const p = params({ match: { 'target.type': 'AppInstance', 'target.detail.level': { in: [3] } }, count: 1, window: '1m' });
+    const target = [
+      { type: 'User', detail: [{ level: 1 }] },
+      { type: 'AppInstance', detail: [{ level: 2 }, { level: 3 }] },
+    ];
+    expect(run(threshold, p, [ev('user.session.access_admin_app', 0, { target })]).hits).toHaveLength(1);
+    expect(run(threshold, p, [ev('user.session.access_admin_app', 0, { target: [target[0]] })]).hits).toHaveLength(0);
+    // An index still addresses one element only; the list's own elements are matched as before.
+    const first = params({ match: { 'target.0.type': 'AppInstance' }, count: 1, window: '1m' });
+    expect(run(threshold, first, [ev('x', 0, { target })]).hits).toHaveLength(0);
+    expect(run(threshold, params({ match: { 'target.1.type': 'AppInstance' }, count: 1, window: '1m' }), [ev('x', 0, { target })]).hits).toHaveLength(1);
+    // A list found in one of them matches when any of its elements does, as a list field does.
+    const tags = params({ match: { 'target.tags': 'admin' }, count: 1, window: '1m' });
+    expect(run(threshold, tags, [ev('x', 0, { target: [{ tags: ['eng'] }, { tags: ['ops', 'admin'] }] })]).hits).toHaveLength(1);
+    expect(run(threshold, tags, [ev('x', 0, { target: [{ tags: ['eng'] }, {}] })]).hits).toHaveLength(0);
+  });
 });
 
 describe('threshold match on outcome, as ingest stores it', () => {
