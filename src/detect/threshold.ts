@@ -52,7 +52,7 @@ export const thresholdParams = z.strictObject({
   count: z.number().int().positive(),
   window: windowMs,
   /** Extra fields (dotted paths) to count separately by, beyond the user. */
-  group_by: z.array(z.string()).default([]),
+  group_by: z.array(z.string().refine((k) => k.trim() !== '', { error: 'a group_by path is a dotted field path, not empty' })).default([]),
 });
 export type ThresholdParams = z.output<typeof thresholdParams>;
 

@@ -41,6 +41,12 @@ describe('behaviors.yaml: settings that would leave a behavior on but unable to 
     ['device_posture_score bands []', 'device_posture_score:\n  risk_level: high\n  bands: []\n', '3:10 device_posture_score.bands'],
     // No factor: only pushes without one count — IdPs name the factor, so no burst would ever count.
     ['mfa_fatigue factors []', 'mfa_fatigue:\n  risk_level: high\n  factors: []\n', '3:12 mfa_fatigue.factors'],
+    // A blank group_by path names no field: every event would fall in one group, as without it (match refuses a blank path already).
+    [
+      'threshold group_by [" "]',
+      'x:\n  kind: threshold\n  risk_level: low\n  match: {type: a}\n  count: 2\n  window: 1m\n  group_by: [ip, " "]\n',
+      '7:18 x.group_by.1',
+    ],
   ])('%s', (_, yaml, issue) => {
     expect(load(yaml)).toEqual({ code: 'CONFIG_INVALID', issues: [issue] });
   });
