@@ -115,7 +115,8 @@ export function matchesAll(event: CanonicalEvent, match: Record<string, Matcher>
     // `type` compares without case against literals (lower-cased at load); a regex sees the type as given.
     if (
       v === undefined
-        ? !matchValue(valuesThrough(event, path).flat(), m)
+        ? // Only a dotted path can run through a list (most events lack most paths: no search then).
+          !path.includes('.') || !matchValue(valuesThrough(event, path).flat(), m)
         : !matchValue(path === 'type' && typeof v === 'string' && (typeof m !== 'object' || !('regex' in m)) ? v.toLowerCase() : v, m)
     )
       return false;
