@@ -133,13 +133,24 @@ function groupValue(v: unknown): unknown {
 }
 
 /**
+ * A `group_by` field's value, read as `match` reads it: through lists of objects too (the one
+ * value found, or the list of them).
+ */
+function groupField(event: CanonicalEvent, path: string): unknown {
+  const v = getPath(event, path);
+  if (v !== undefined || !path.includes('.')) return v;
+  const found = valuesThrough(event, path);
+  return found.length > 1 ? found : found[0];
+}
+
+/**
  * The event's `group_by` values (missing → null) and the key of its group. The key holds each
  * primitive by its string form, as `match` compares them: `403` in a JSON event and `"403"` in a
  * flat stream field (always a string) are one value, so one group.
  */
 export function groupOf(event: CanonicalEvent, groupBy: readonly string[]): { key: string; values: Record<string, unknown> } {
   if (groupBy.length === 0) return { key: '', values: {} };
-  const list = groupBy.map((p) => groupValue(getPath(event, p)));
+  const list = groupBy.map((p) => groupValue(groupField(event, p)));
   const key = JSON.stringify(list.map((v) => (typeof v === 'number' || typeof v === 'boolean' ? String(v) : v)));
   return { key, values: Object.fromEntries(groupBy.map((p, i) => [p, list[i]])) };
 }

@@ -84,6 +84,22 @@ describe('threshold', () => {
     expect(r.hits[0]!.evidence.group).toEqual({ app: 'payroll', 'device.id': null });
   });
 
+  it('group_by reads a path through a list of objects as match does: the app of Okta target: [{type: User}, {type: AppInstance, displayName}]', () => {
+    const p = params({ match: { type: 'x', 'target.type': 'AppInstance' }, count: 2, window: '1m', group_by: ['target.displayName'] });
+    const reach = (app: string, at: number) =>
+      ev('x', at, {
+        target: [
+          { type: 'User', displayName: 'Alice' },
+          { type: 'AppInstance', displayName: app },
+        ],
+      });
+    // One reach of each app: two groups, neither at its count.
+    expect(run(threshold, p, [reach('Salesforce', 0), reach('Workday', 1_000)]).hits).toEqual([]);
+    const r = run(threshold, p, [reach('Salesforce', 0), reach('Workday', 1_000), reach('Salesforce', 2_000)]);
+    expect(r.hits).toHaveLength(1);
+    expect(r.hits[0]!.evidence.group).toEqual({ 'target.displayName': '["Alice","Salesforce"]' });
+  });
+
   it('group_by keys a value by its string form, as match compares it (403 in JSON, "403" in a flat field)', () => {
     const p = params({ match: { type: 'x', code: 403 }, count: 2, window: '1m', group_by: ['code'] });
     const r = run(threshold, p, [ev('x', 0, { code: '403' }), ev('x', 1_000, { code: 403 })]);
