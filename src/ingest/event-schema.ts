@@ -17,6 +17,7 @@ import {
   toUser,
   type Rule,
 } from './event-rules.js';
+import { isBlank, isPlaceholder, noneOf, saysNothing } from './no-value.js';
 
 export { Invalid, toAsn, toEpochMs, toId, toIp, toNumber, toOutcome, toText, toUser, type Rule } from './event-rules.js';
 
@@ -34,8 +35,8 @@ interface Field {
   path: string;
   /** A blank string is absent (optional fields but `outcome`: a blank one must not read as a success). */
   blankAbsent: boolean;
-  /** Another value that says nothing in this field (`ip`: the `-` of access logs), absent too. */
-  none: string | undefined;
+  /** Other values that say nothing in this field (`ip`: the `-` of access logs; src/ingest/no-value.ts), absent too. */
+  none: ReadonlySet<string> | undefined;
 }
 type Spec = Record<string, [Rule<unknown>, boolean /* required */]>;
 
@@ -56,12 +57,6 @@ const NESTED_SPECS: Record<string, Spec> = { geo: GEO, session: SESSION, device:
 
 /** Whether a blank string in the field at `path` is absent: in optional fields but `outcome` (a blank one must not read as a success). */
 const blankIsAbsent = (path: string, required: boolean): boolean => !required && path !== 'outcome';
-
-/** The value besides a blank one that says nothing in the field at `path`: `ip`'s `-` (web servers' and Logstash's "no address"). */
-const noneOf = (path: string): string | undefined => (path === 'ip' ? '-' : undefined);
-
-/** Whether `v` is absent in an optional field: blank (where blank is absent) or its `none`. */
-const saysNothing = (v: unknown, blankAbsent: boolean, none: string | undefined): boolean => blankAbsent && (v === none || isBlank(v));
 
 const fields = (spec: Spec, prefix: string): Field[] =>
   Object.entries(spec).map(([key, [rule, required]]) => ({
@@ -96,22 +91,16 @@ function applyFields(src: Record<string, unknown>, list: Field[], owned: boolean
   return out;
 }
 
-/**
- * An optional field's value that says nothing: an empty or blank string. Shippers fill templated
- * fields so (`"ip": ""`, `device.id: ""`); such a field is absent, as `null` is.
- */
-export function isBlank(v: unknown): boolean {
-  return typeof v === 'string' && v.trim() === '';
-}
-
 /** Keys of `geo` that place an event; a `geo` with none of them set is no `geo` at all. */
 const GEO_PLACES = ['lat', 'lon', 'country', 'city'] as const;
 
-/** `geo` with nothing that places the event (every place field absent, null or blank), or null: absent. */
+const NO_COUNTRY = noneOf('geo.country');
+
+/** `geo` with nothing that places the event (every place field absent, null, blank or a placeholder country), or null: absent. */
 function emptyGeo(v: unknown): boolean {
   if (v === null) return true;
   if (!isPlain(v)) return false;
-  for (const k of GEO_PLACES) if (v[k] !== undefined && v[k] !== null && !isBlank(v[k])) return false;
+  for (const k of GEO_PLACES) if (v[k] !== undefined && v[k] !== null && !isBlank(v[k]) && !(k === 'country' && isPlaceholder(v[k], NO_COUNTRY))) return false;
   return true;
 }
 

@@ -114,6 +114,24 @@ describe('validateEvent', () => {
     expect(r.ok && r.event.ip).toBe(want);
   });
 
+  it.each(['Unknown', 'UNKNOWN', '--', '-', 'N/A', 'ZZ', 'xx', ' unknown '])(
+    'geo.country %j (a source\'s "no country": CLDR ZZ, Cloudflare XX) is absent — never a country session_hijack or new_country would compare',
+    (country) => {
+      const london = { lat: 51.5, lon: -0.12 };
+      const placed = validateEvent({ ...base, geo: { ...london, country, city: 'London' } });
+      expect(placed).toEqual({ ok: true, event: { ...base, geo: { ...london, city: 'London' } } });
+      // Nothing else places it: no geo (GeoIP may then locate it from its ip), not a refused event.
+      expect(validateEvent({ ...base, ip: '81.2.69.142', geo: { country } })).toEqual({ ok: true, event: { ...base, ip: '81.2.69.142' } });
+      // The slow path (zod, as a refused fast path reports) agrees.
+      expect(canonicalEventSchema.safeParse({ ...base, geo: { country } }).data).toMatchObject(base);
+      expect(canonicalEventSchema.safeParse({ ...base, geo: { country } }).data?.geo).toBeUndefined();
+    },
+  );
+
+  it('real codes that look like placeholders stay countries: NA (Namibia), XK (Kosovo), T1 (Tor, Cloudflare)', () => {
+    for (const country of ['NA', 'XK', 'T1']) expect(validateEvent({ ...base, geo: { country } })).toEqual({ ok: true, event: { ...base, geo: { country } } });
+  });
+
   it('`-` (access logs\' "no address") is an absent ip, not a refused event', () => {
     const r = validateEvent({ ...base, ip: '-' });
     expect(r).toEqual({ ok: true, event: base });
