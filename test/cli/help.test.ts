@@ -81,6 +81,29 @@ describe('every command answers --help with exit 0', () => {
     expect(nested.stdout).toContain('--reason');
   });
 
+  it('the help command answers --help and help help with exit 0, and names an unknown command (found by a black-box audit: exit 1, the usage only)', async () => {
+    for (const args of [
+      ['help', '--help'],
+      ['help', 'help'],
+      ['config', 'help', '--help'],
+    ]) {
+      const r = await exitOf(args);
+      expect(r.code, args.join(' ')).toBe(0);
+      expect(r.out).toContain(`Usage: riskstream ${args.slice(0, -1).join(' ')}`);
+    }
+    const nested = await exitOf(['help', 'risk', 'list']);
+    expect(nested.code).toBe(0);
+    expect(nested.out).toContain('Usage: riskstream risk list');
+    for (const args of [
+      ['help', 'frobnicate'],
+      ['config', 'help', 'frobnicate'],
+    ]) {
+      const r = await exitOf(args);
+      expect(r.code, args.join(' ')).toBe(1);
+      expect(r.out).toContain("unknown command 'frobnicate'");
+    }
+  });
+
   it('an unknown command exits non-zero', async () => {
     const r = await exitOf(['frobnicate']);
     expect(r.code).not.toBe(0);
