@@ -31,10 +31,26 @@ export function streamNames(raw: RiskstreamFileConfig): StreamNames {
 }
 
 /**
- * What `stream` is when it is one of riskstream's own streams — the dead-letter, risk-events,
- * audit or control stream, a partition stream, a user's risk events or outbox, the SSF streams'
- * changes — and not an input: no event is to be written there (`replay --stream`: an audit log entry riskstream never wrote, a partition entry its owner
- * cannot read). Undefined for any other stream.
+ * Keys under `<prefix>:` that riskstream keeps besides its streams, by the part after the prefix:
+ * an event appended there makes a stream where the worker expects a string, hash or sorted set
+ * (an engine lease it then never takes: no input routed, no error; a user's delivery records it
+ * then cannot write). Partition keys (`{p<n>}:…`) and the SSF streams' keys are named apart.
+ */
+const OWN_KEYS: Array<[RegExp, string]> = [
+  [/^\{[^}]*\}:(lease|epoch)$/, 'an engine lease key (the router or a partition)'],
+  [/^engine:/, 'a key of the engine (its workers, partition count, worker ids)'],
+  [/^u:\{/, "a key of a user's SET deliveries or response policies"],
+  [/^ip:\{|^ip-spray:/, "a key of password_spray's per-IP tallies"],
+  [/^behaviors:/, "a key of the behaviors' epochs"],
+  [/^receivers:/, "a key of the receivers' state"],
+];
+
+/**
+ * What `stream` is when it is one of riskstream's own streams or keys — the dead-letter,
+ * risk-events, audit or control stream, a partition stream, a user's risk events or outbox, the
+ * SSF streams' changes, an engine lease, the SET delivery queue's keys, … — and not an input: no
+ * event is to be written there (`replay --stream`: an audit log entry riskstream never wrote, a
+ * partition entry its owner cannot read, a lease no worker can take). Undefined for any other stream.
  */
 export function ownStreamRole(names: StreamNames, prefix: string, stream: string): string | undefined {
   if (names.inputs.includes(stream)) return undefined;
@@ -47,10 +63,13 @@ export function ownStreamRole(names: StreamNames, prefix: string, stream: string
   ];
   const found = own.find(([name]) => name === stream);
   if (found) return found[1];
+  if (stream.startsWith(`${keys.bullPrefix}:`)) return 'a key of the SET delivery queue (BullMQ)';
+  if (names.inputs.some((input) => keys.routerFence(input) === stream)) return "an input stream's router fence";
   if (!stream.startsWith(`${prefix}:`)) return undefined;
   const rest = stream.slice(prefix.length + 1);
   if (/^\{p\d+\}:in$/.test(rest)) return 'a partition stream (routed input)';
   // A user's risk events and outbox (the relay reads an outbox entry as a level change) live in their partition's slot.
   if (/^\{p\d+\}:/.test(rest)) return "a key of a partition (a user's risk events or outbox)";
-  return rest.startsWith('ssf:') ? 'a key of the SSF streams (their changes stream)' : undefined;
+  if (rest.startsWith('ssf:')) return 'a key of the SSF streams (their changes stream)';
+  return OWN_KEYS.find(([pattern]) => pattern.test(rest))?.[1];
 }

@@ -85,8 +85,9 @@ describe('riskstream replay, then riskstream risk', () => {
 
   // Found by an outside-in audit (CONTRACT §1: replay "appends events to the input streams"):
   // `--stream <prefix>:audit` wrote an empty entry into the audit log (dated 1970), and the dead-letter,
-  // risk-events, control and partition streams took events just as well.
-  it.each(['audit', 'dead-letter', 'risk-events', 'control', '{p0}:in'])(
+  // risk-events, control and partition streams took events just as well; a later audit: keys of riskstream's that are no
+  // stream (a user's delivery records, an engine lease: then never taken, no input routed) took them too.
+  it.each(['audit', 'dead-letter', 'risk-events', 'control', '{p0}:in', 'u:{nobody@example.com}:enqueued'])(
     "--stream naming riskstream's own stream (%s): refused, exit 1, nothing appended",
     async (name) => {
       const own = `${prefix}:${name}`;

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { riskstreamSchema } from '../../src/config/schema.js';
 import { ownStreamRole, streamNames } from '../../src/config/stream-names.js';
 import { Keys } from '../../src/keys.js';
+import { ROUTER_RESOURCE } from '../../src/engine/router.js';
 
 /** `replay --stream` refuses riskstream's own streams (ownStreamRole): every one of them, inputs never. */
 const prefix = 'rs-names';
@@ -29,5 +30,31 @@ describe('ownStreamRole', () => {
 
   it('names the SSF stream changes stream (workers re-read the SSF streams it names)', () => {
     expect(role(keys.ssfStreamChanges)).toBeDefined();
+  });
+
+  it("names riskstream's other keys under the prefix, and BullMQ's, which are no stream (found by a black-box audit: replay --stream <prefix>:{r:*}:lease made the router lease a stream, and a worker then never routed input, with no error)", () => {
+    const user = 'alice@example.com';
+    for (const k of [
+      keys.engineLease(ROUTER_RESOURCE),
+      keys.engineEpoch(ROUTER_RESOURCE),
+      keys.engineLease('p3'),
+      keys.engineMembers,
+      keys.enginePartitions,
+      keys.engineWorkerId('host-1'),
+      keys.userEnqueued(user),
+      keys.userDelivered(user),
+      keys.userSendLock(user, 'rx'),
+      keys.userPolicyDone(user, 'm'),
+      keys.ipLogins('203.0.113.9', 2),
+      keys.ipSprayGeneration(),
+      keys.behaviorEpochs(),
+      keys.receiversKnown,
+      keys.receiversOn,
+      keys.bullKey('set-delivery', 'wait'),
+      keys.routerFence(names.login),
+    ])
+      expect(role(k), k).toBeDefined();
+    // Another stream under the prefix (one to list in streams.extra) is not refused.
+    expect(role(`${prefix}:okta`)).toBeUndefined();
   });
 });
