@@ -11,7 +11,7 @@ import { assign } from './assignment.js';
 import { membersKey, parseLeaseToken, resourceKeys } from './lease-keys.js';
 import { checkLeaseOptions, type Lease, type LeaseManagerOptions } from './lease-options.js';
 import { LossLog } from './loss-log.js';
-import { acquireLeases, heartbeatMembers } from './membership.js';
+import { acquireLeases, heartbeatMembers, logLeaseFailures } from './membership.js';
 
 export type { Lease, LeaseManagerOptions } from './lease-options.js';
 
@@ -27,6 +27,7 @@ export class LeaseManager {
   private stopped = false;
   private fenced = false;
   private readonly lossLog: LossLog;
+  private readonly acquireFailed: (resource: string, err: Error) => void;
 
   constructor(
     private readonly redis: RedisClient,
@@ -36,6 +37,7 @@ export class LeaseManager {
     this.now = opts.now ?? Date.now;
     this.marginMs = opts.marginMs ?? Math.ceil(opts.ttlMs / 10);
     this.lossLog = new LossLog(opts.workerId, opts.logger);
+    this.acquireFailed = logLeaseFailures(prefix, opts.workerId, opts.logger);
     checkLeaseOptions(opts, this.marginMs);
     defineScripts(redis);
   }
@@ -201,7 +203,7 @@ export class LeaseManager {
     const wanted = [...owners].filter(([r, owner]) => owner === me && !this.leases.has(r)).map(([r]) => r);
     if (!wanted.length) return;
     const sent = this.now();
-    const acquired = await acquireLeases(this.redis, this.prefix, me, this.opts.ttlMs, wanted, sent);
+    const acquired = await acquireLeases(this.redis, this.prefix, me, this.opts.ttlMs, wanted, sent, this.acquireFailed);
     for (const lease of acquired) {
       this.leases.set(lease.resource, lease);
       this.renewedAt.set(lease.resource, sent);

@@ -8,6 +8,8 @@ import { queueScript, scriptsOn } from '../redis/scripts.js';
 import { liveMembers } from './assignment.js';
 import { membersKey, parseLeaseToken, resourceKeys } from './lease-keys.js';
 import type { Lease } from './lease-options.js';
+import type { Logger } from '../obs/logger.js';
+import { LogThrottle } from '../obs/log-throttle.js';
 
 /** Members silent for this many ttl are removed from the membership set. */
 const FORGET_TTLS = 10;
@@ -21,7 +23,10 @@ export async function heartbeatMembers(redis: RedisClient, prefix: string, worke
   return live.includes(workerId) ? live : [...live, workerId].sort();
 }
 
-/** Tries to acquire each of `wanted` for `workerId` in one pipeline; returns the leases taken (acquired at `sent`). */
+/**
+ * Tries to acquire each of `wanted` for `workerId` in one pipeline; returns the leases taken (acquired at `sent`).
+ * A lease whose script failed (its key holding another type: WRONGTYPE) is told to `failed`, not taken for one held by another worker.
+ */
 export async function acquireLeases(
   redis: RedisClient,
   prefix: string,
@@ -29,6 +34,7 @@ export async function acquireLeases(
   ttlMs: number,
   wanted: readonly string[],
   sent: number,
+  failed: (resource: string, err: Error) => void = () => undefined,
 ): Promise<Lease[]> {
   const p = pipeline(redis);
   for (const r of wanted) {
@@ -38,10 +44,27 @@ export async function acquireLeases(
   const results = (await p.exec()) ?? [];
   const acquired: Lease[] = [];
   wanted.forEach((resource, i) => {
-    const [err, reply] = results[i] ?? [true, undefined];
+    const [err, reply] = results[i] ?? [null, undefined];
+    if (err) failed(resource, err);
     if (err || !Array.isArray(reply) || reply[0] !== 1) return; // held by another worker (or failed): next heartbeat
     const token = String(reply[1]);
     acquired.push({ resource, token, epoch: parseLeaseToken(token)?.epoch ?? 0, acquiredAt: sent });
   });
   return acquired;
+}
+
+/**
+ * The `failed` of {@link acquireLeases} that logs it: an error, once a minute per lease (with the
+ * repeats held back) — a lease no worker can take stops its work everywhere, and said nothing.
+ */
+export function logLeaseFailures(prefix: string, workerId: string, logger?: Logger): (resource: string, err: Error) => void {
+  const throttle = new LogThrottle(60_000);
+  return (resource, err) => {
+    const said = throttle.take(resource);
+    if (said)
+      logger?.error(
+        { err, worker: workerId, resource, key: resourceKeys(prefix, resource).lease, repeats: said.suppressed },
+        'engine: lease cannot be acquired (retried every heartbeat)',
+      );
+  };
 }

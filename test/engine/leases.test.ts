@@ -44,6 +44,18 @@ function manager(workerId: string, opts: Partial<LeaseManagerOptions> = {}): Pro
   return probe;
 }
 
+/** A log sink collecting the JSON lines written to it. */
+function jsonLines(): { lines: Array<Record<string, unknown>>; sink: Writable } {
+  const lines: Array<Record<string, unknown>> = [];
+  const sink = new Writable({
+    write(chunk: Buffer, _enc, done) {
+      for (const l of chunk.toString().split('\n')) if (l) lines.push(JSON.parse(l) as Record<string, unknown>);
+      done();
+    },
+  });
+  return { lines, sink };
+}
+
 /** Ticks every manager until nobody's holdings change (revokes release in a microtask). */
 async function settle(...ps: Probe[]): Promise<void> {
   let last = '';
@@ -180,14 +192,23 @@ describe('LeaseManager', () => {
     expect(await redis.zscore(membersKey(prefix), 'w-a')).not.toBeNull();
   });
 
+  it('a lease key holding another type is logged as an error, once, not passed over in silence as one held by another worker (found by a black-box audit: replay --stream <prefix>:{r:*}:lease made it a stream; the worker then never routed, and said nothing)', async () => {
+    const { lines, sink } = jsonLines();
+    const router = routerResource('rs:login');
+    await redis.xadd(resourceKeys(prefix, router).lease, '*', 'type', 'login');
+    const p = manager('w-a', { logger: createLogger('warn', sink) });
+    await p.m.start();
+    await p.m.tick();
+    await p.m.tick();
+    expect(p.acquired).not.toContain(router);
+    expect(p.acquired).toHaveLength(RESOURCES.length - 1);
+    const said = lines.filter((l) => l.resource === router);
+    expect(said).toHaveLength(1);
+    expect(said[0]!.level).toBe(50);
+  });
+
   it('a superseded worker logs its losses in one line per reason, not one per lease', async () => {
-    const lines: Array<Record<string, unknown>> = [];
-    const sink = new Writable({
-      write(chunk: Buffer, _enc, done) {
-        for (const l of chunk.toString().split('\n')) if (l) lines.push(JSON.parse(l) as Record<string, unknown>);
-        done();
-      },
-    });
+    const { lines, sink } = jsonLines();
     const old = manager('w-a', { logger: createLogger('warn', sink) });
     await old.m.start();
     await manager('w-a').m.start();
