@@ -27,7 +27,7 @@ export class LeaseManager {
   private stopped = false;
   private fenced = false;
   private readonly lossLog: LossLog;
-  private readonly acquireFailed: (resource: string, err: Error) => void;
+  private readonly acquireFailed: (failures: Array<{ resource: string; err: Error }>) => void;
 
   constructor(
     private readonly redis: RedisClient,

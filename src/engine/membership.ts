@@ -34,7 +34,7 @@ export async function acquireLeases(
   ttlMs: number,
   wanted: readonly string[],
   sent: number,
-  failed: (resource: string, err: Error) => void = () => undefined,
+  failed: (failures: Array<{ resource: string; err: Error }>) => void = () => undefined,
 ): Promise<Lease[]> {
   const p = pipeline(redis);
   for (const r of wanted) {
@@ -43,28 +43,39 @@ export async function acquireLeases(
   }
   const results = (await p.exec()) ?? [];
   const acquired: Lease[] = [];
+  const failures: Array<{ resource: string; err: Error }> = [];
   wanted.forEach((resource, i) => {
     const [err, reply] = results[i] ?? [null, undefined];
-    if (err) failed(resource, err);
+    if (err) failures.push({ resource, err });
     if (err || !Array.isArray(reply) || reply[0] !== 1) return; // held by another worker (or failed): next heartbeat
     const token = String(reply[1]);
     acquired.push({ resource, token, epoch: parseLeaseToken(token)?.epoch ?? 0, acquiredAt: sent });
   });
+  if (failures.length) failed(failures);
   return acquired;
 }
 
 /**
- * The `failed` of {@link acquireLeases} that logs it: an error, once a minute per lease (with the
- * repeats held back) — a lease no worker can take stops its work everywhere, and said nothing.
+ * The `failed` of {@link acquireLeases} that logs it: one error line a minute at most (with the
+ * repeats held back), naming the first leases and their keys — a lease no worker can take stops its
+ * work everywhere, and said nothing.
  */
-export function logLeaseFailures(prefix: string, workerId: string, logger?: Logger): (resource: string, err: Error) => void {
+export function logLeaseFailures(prefix: string, workerId: string, logger?: Logger): (failures: Array<{ resource: string; err: Error }>) => void {
   const throttle = new LogThrottle(60_000);
-  return (resource, err) => {
-    const said = throttle.take(resource);
-    if (said)
-      logger?.error(
-        { err, worker: workerId, resource, key: resourceKeys(prefix, resource).lease, repeats: said.suppressed },
-        'engine: lease cannot be acquired (retried every heartbeat)',
-      );
+  return (failures) => {
+    const said = throttle.take('acquire');
+    if (!said) return;
+    const first = failures.slice(0, 5);
+    logger?.error(
+      {
+        err: first[0]!.err,
+        worker: workerId,
+        count: failures.length,
+        resources: first.map((f) => f.resource),
+        keys: first.map((f) => resourceKeys(prefix, f.resource).lease),
+        repeats: said.suppressed,
+      },
+      'engine: lease cannot be acquired (retried every heartbeat)',
+    );
   };
 }
