@@ -93,7 +93,7 @@ describe('riskstream config check', () => {
     } finally {
       rmSync(geo, { recursive: true, force: true });
     }
-  }, 30_000);
+  }, 60_000); // five rounds of CLI starts one after another: ≈ 4 s each on a loaded 2-core machine
 
   it('reports what the worker would refuse at start: a receiver with no key for its alg, an unreadable key file, a non-http endpoint', async () => {
     const cases = {

@@ -8,10 +8,12 @@ import { demoCommand } from './demo.js';
 import { riskCommand } from './risk.js';
 import { auditCommand } from './audit.js';
 import { keysCommand } from './keys.js';
+import { addHelpCommands } from '../help-command.js';
 
 const modules: CommandModule[] = [workerCommand, configCommand, replayCommand, demoCommand, riskCommand, auditCommand, keysCommand, sessionsCommand];
 
-/** Registers every command module on the program. */
+/** Registers every command module on the program, and a real `help [command...]` on each group (src/cli/help-command.ts). */
 export function registerCommands(program: Command): void {
   for (const m of modules) m(program);
+  addHelpCommands(program);
 }
