@@ -54,3 +54,22 @@ export function parseResponses(p: Parsed | undefined, issues: ConfigIssue[]): Re
   });
   return out;
 }
+
+/**
+ * Notes on rules that can never fire with these behaviors (no error: a behavior switched off for a
+ * while keeps its rule): one naming a behavior that is not enabled, or a level no enabled behavior
+ * reaches (a level rule fires at that level or higher).
+ */
+export function idleResponses(rules: readonly ResponseRule[], behaviors: ReadonlyArray<{ id: string; enabled: boolean; risk_level: string }>): string[] {
+  const on = behaviors.filter((b) => b.enabled);
+  const rank = (l: string): number => (l === 'high' ? 2 : l === 'medium' ? 1 : 0);
+  const top = Math.max(0, ...on.map((b) => rank(b.risk_level)));
+  const notes: string[] = [];
+  rules.forEach((r, i) => {
+    const w = r.when;
+    if ('behavior' in w) {
+      if (!on.some((b) => b.id === w.behavior)) notes.push(`${RESPONSES_KEY}.${i}: behavior "${w.behavior}" is not enabled: this rule never fires`);
+    } else if (rank(w.level) > top) notes.push(`${RESPONSES_KEY}.${i}: no enabled behavior reaches level ${w.level}: this rule never fires`);
+  });
+  return notes;
+}

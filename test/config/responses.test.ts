@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { loadConfig, type ConfigIssue } from '../../src/config/load.js';
+import { idleResponses } from '../../src/config/responses.js';
 import { isRiskstreamError } from '../../src/errors.js';
 import { runCli } from '../cli/run.js';
 
@@ -81,5 +82,33 @@ describe('responses: in behaviors.yaml', () => {
     const r = await runCli(['config', 'check', '--config', d]);
     expect(r.code).toBe(1);
     expect(r.stderr).toContain(`${d}/behaviors.yaml:7:22 responses.1.when.behavior: no behavior "teleport" is configured`);
+  });
+});
+
+describe('rules that can never fire', () => {
+  it('are named by idleResponses: a behavior not enabled, a level no enabled behavior reaches', () => {
+    const behaviors = [
+      { id: 'session_hijack', enabled: false, risk_level: 'high' },
+      { id: 'impossible_travel', enabled: true, risk_level: 'medium' },
+    ];
+    const rules = [
+      { when: { behavior: 'session_hijack' }, revoke_sessions: true },
+      { when: { behavior: 'impossible_travel' }, revoke_sessions: true },
+      { when: { level: 'high' as const }, revoke_sessions: true },
+      { when: { level: 'medium' as const }, revoke_sessions: true },
+    ];
+    expect(idleResponses(rules, behaviors)).toEqual([
+      'responses.0: behavior "session_hijack" is not enabled: this rule never fires',
+      'responses.2: no enabled behavior reaches level high: this rule never fires',
+    ]);
+    expect(idleResponses(rules.slice(1, 2), behaviors)).toEqual([]);
+  });
+
+  it('config check passes (exit 0) and notes them', async () => {
+    const d = write('idle', GOOD.replace('session_hijack:\n', 'session_hijack:\n  enabled: false\n'));
+    const r = await runCli(['config', 'check', '--config', d]);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain('note: responses.0: no enabled behavior reaches level high: this rule never fires');
+    expect(r.stdout).toContain('note: responses.1: behavior "session_hijack" is not enabled: this rule never fires');
   });
 });

@@ -8,6 +8,7 @@ import { signingKeyIssues } from '../config-keys.js';
 import { openGeoIp } from '../../ingest/geoip.js';
 import { DEFAULT_CONFIG, print } from '../common.js';
 import { escapeControlsKeepLines } from '../terminal-text.js';
+import { idleResponses } from '../../config/responses.js';
 
 /**
  * `riskstream config check`: validates (the signing keys and receivers' algs too, as the worker
@@ -44,8 +45,11 @@ export function configCommand(program: Command): void {
         const defaultsNote = c.mainFile
           ? ''
           : `\n  note: no riskstream.yaml in ${c.dir}: every setting is its default (redis.prefix riskstream, http.port 8080)`;
+        const idle = idleResponses(c.responses, c.behaviors)
+          .map((n) => `\n  note: ${n}`)
+          .join('');
         print(
-          `ok: ${c.files.join(', ')}\n  behaviors enabled${c.shippedBehaviors ? ' (no behaviors.yaml: the shipped defaults)' : ''}: ${on.join(', ') || 'none'}\n  receivers: ${c.receivers.map((r) => `${r.name} (${r.kind})`).join(', ') || 'none'}\n  redis: ${c.redisCluster ? `cluster, startup nodes ${c.redisCluster.map((u) => new URL(u).host).join(' ')}` : 'one node'}${keyNote}${defaultsNote}\n`,
+          `ok: ${c.files.join(', ')}\n  behaviors enabled${c.shippedBehaviors ? ' (no behaviors.yaml: the shipped defaults)' : ''}: ${on.join(', ') || 'none'}\n  receivers: ${c.receivers.map((r) => `${r.name} (${r.kind})`).join(', ') || 'none'}\n  redis: ${c.redisCluster ? `cluster, startup nodes ${c.redisCluster.map((u) => new URL(u).host).join(' ')}` : 'one node'}${keyNote}${defaultsNote}${idle}\n`,
         );
       } catch (err) {
         if (isRiskstreamError(err, 'CONFIG_INVALID')) {
