@@ -13,6 +13,7 @@ import type { CanonicalEvent, StreamEvent } from '../types.js';
 import { baselineAt, DEFAULT_SESSION_LIFETIME, recordAfter } from './baseline.js';
 import { attachStored, isSessionLogin, storedSessionId, type SessionIdentity } from './identity.js';
 import { isSessionSignOut, signedOut } from './sign-out.js';
+import { sessionPairKey } from './pair-key.js';
 import type { SessionStore } from './store.js';
 import { LRUCache } from 'lru-cache';
 
@@ -26,7 +27,7 @@ export function usesSession(e: CanonicalEvent): string | undefined {
 }
 
 /** The key of a user's session: user and stored session id (the router's memory, the partition owner's). */
-export const sessionPairKey = (user: string, sid: string): string => `${user}\u0000${sid}`;
+export { sessionPairKey };
 
 /**
  * The session records (src/sessions/baseline.ts) this router's session logins left lately, by user

@@ -3,6 +3,7 @@ import type { Keys } from '../keys.js';
 import { clampPx, LUA_MAX_TTL_MS } from '../redis/ttl.js';
 import { deviceIdentity, type DeviceIdentity } from './device-identity.js';
 import type { SessionIdentity } from './identity.js';
+import { sessionPairKey } from './pair-key.js';
 import { SIGN_OUT_ONLY_KEPT_MS } from './sign-out.js';
 
 /** `d` with `posture`, its fields in the stored order (id, posture, last_seen, ip, session_id). */
@@ -102,7 +103,7 @@ export function sessionPutOps(k: Keys, identities: readonly SessionIdentity[], o
       (ended ??= new Set()).add(s);
       // An earlier login of this commit indexed the session: the index commands run after every
       // SPUT and SEND, so its members are taken out after them (SOFF) rather than by the SEND.
-      const earlier = byPair?.get(`${s.user}\u0000${s.session_id}`);
+      const earlier = byPair?.get(sessionPairKey(s.user, s.session_id));
       for (const x of earlier ?? []) x.out = true;
       if (earlier?.length) indexed.push({ off: true, user: s.user, id: s.session_id });
       const key = k.session(part, s.session_id);
@@ -154,7 +155,7 @@ export function sessionPutOps(k: Keys, identities: readonly SessionIdentity[], o
     const x: Indexed = { op, user: s.user, login, expires: epochText(s.expires_at), id: s.session_id };
     indexed.push(x);
     if (byPair) {
-      const pair = `${s.user}\u0000${s.session_id}`;
+      const pair = sessionPairKey(s.user, s.session_id);
       const list = byPair.get(pair);
       if (list) list.push(x);
       else byPair.set(pair, [x]);

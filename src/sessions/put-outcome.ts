@@ -1,4 +1,5 @@
 import type { SessionIdentity } from './identity.js';
+import { sessionPairKey } from './pair-key.js';
 
 /** What one {@link SessionStore.put} did. */
 export interface PutResult {
@@ -59,9 +60,9 @@ export function readPutReplies(
     if (counted && code === 1) out.result.stored++;
     else if (counted) out.result.skipped++;
   });
-  const notOwn = new Set(out.refused.map((x) => `${x.s.user}\u0000${x.s.session_id}`));
+  const notOwn = new Set(out.refused.map((x) => sessionPairKey(x.s.user, x.s.session_id)));
   users.forEach((user, j) => {
-    for (const id of (res[live.length + 2 + j] as string[] | null) ?? []) if (!notOwn.has(`${user}\u0000${id}`)) out.result.dropped.push(id);
+    for (const id of (res[live.length + 2 + j] as string[] | null) ?? []) if (!notOwn.has(sessionPairKey(user, id))) out.result.dropped.push(id);
   });
   if (out.refused.length) out.result.refused = out.refused.map((x) => ({ session_id: x.s.session_id, user: x.s.user, owner: x.owner }));
   return out;

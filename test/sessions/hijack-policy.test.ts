@@ -52,6 +52,19 @@ describe('attachCapturedSessions (the enrich stage)', () => {
     expect(capturedOf(batch[3]!.event)).toBeUndefined();
   });
 
+  it('a user and a session id that join to another pair’s text are another session: no baseline from it (found by a session audit: the pair key was `user NUL sid`)', async () => {
+    // alice's session "s\u0000t" and the user "alice@example.com\u0000s"'s session "t" both read `alice@example.com\u0000s\u0000t`.
+    const other = 'alice@example.com\u0000s';
+    const batch = batchOf([login({ sessionId: 's\u0000t', time: NOW - 1000, device: { id: 'd-5' } }), use('t', { user: other })]);
+    await attachCapturedSessions(store, batch);
+    expect(capturedOf(batch[1]!.event)).toBeUndefined();
+    const recent = new RecentLogins();
+    await attachCapturedSessions(store, batchOf([login({ sessionId: 's\u0000t', time: NOW - 1000, device: { id: 'd-5' } })]), recent);
+    const later = batchOf([use('t', { user: other })]);
+    await attachCapturedSessions(store, later, recent);
+    expect(capturedOf(later[0]!.event)).toBeUndefined();
+  });
+
   it('a session refresh is a use: it gets the stored login’s baseline (a login that starts a session gets none)', async () => {
     await store.put([buildIdentity(login({ sessionId: 's-ref', time: NOW - 60_000 }), settings())!]);
     const refresh = login({ sessionId: 's-ref', time: NOW, device: { id: 'd-77' } });
