@@ -8,6 +8,13 @@ export interface Readiness {
   checks: Record<string, boolean>;
   /** Why a failed check failed, when known (e.g. `pipeline`: stalled while input waits). */
   reasons?: Record<string, string>;
+  /** A stable code per failed check, for scripts and probes (`pipeline`: `router_stalled`, `partitions_stalled`, `input_stuck`, …). */
+  codes?: Record<string, string>;
+  /** What is stalled, when `codes.pipeline` says a stage is (`router`: its input streams and backlog; `partitions`: their numbers). */
+  stalled?: {
+    router?: { streams: string[]; lag: number; pending: number; seconds: number };
+    partitions?: { partitions: number[]; seconds: number };
+  };
 }
 
 /**

@@ -84,6 +84,29 @@ export class Metrics {
     help: 'Partitions this worker owns (holds the lease of)',
     registers: [this.registry],
   });
+  readonly pipelineStalled = new Gauge({
+    name: 'riskstream_pipeline_stalled',
+    help: '1 while a stage of the pipeline (router, partitions) has had input waiting without progress for ingest.stall_after (read from Redis: every worker reports the same)',
+    labelNames: ['stage'],
+    registers: [this.registry],
+  });
+  readonly pipelineStalledSeconds = new Gauge({
+    name: 'riskstream_pipeline_stalled_seconds',
+    help: 'How long the stalled stage has waited without progress (0 when not stalled)',
+    labelNames: ['stage'],
+    registers: [this.registry],
+  });
+  readonly stalledPartitions = new Gauge({
+    name: 'riskstream_pipeline_stalled_partitions',
+    help: 'Partitions with routed entries waiting and no commit for ingest.stall_after',
+    registers: [this.registry],
+  });
+  readonly pipelineStalls = new Counter({
+    name: 'riskstream_pipeline_stalls_total',
+    help: 'Times this worker saw a stage of the pipeline become stalled',
+    labelNames: ['stage'],
+    registers: [this.registry],
+  });
   readonly routerOwned = new Gauge({ name: 'riskstream_engine_router_owned', help: '1 while this worker routes the input', registers: [this.registry] });
   readonly commits = new Counter({
     name: 'riskstream_engine_commits_total',

@@ -1,4 +1,3 @@
-import type { ProgressClock } from '../ingest/backlog.js';
 import { observeBatch } from '../obs/batch-metrics.js';
 import type { Logger } from '../obs/logger.js';
 import type { Metrics } from '../obs/metrics.js';
@@ -21,19 +20,12 @@ export interface BatchReport {
 
 /**
  * Turns the engine's route and owner reports into {@link BatchReport}s for `listeners`, metrics and
- * logs, and feeds the progress clock that readiness reads.
+ * logs. (Readiness does not read these: a stall is judged pipeline-wide, from Redis — src/runtime/stall-watch.ts.)
  */
-export function reportBatches(
-  engine: EngineRuntime,
-  o: { progress: ProgressClock; metrics: Metrics; logger: Logger; listeners: ReadonlyArray<(r: BatchReport) => void> },
-): void {
-  const { progress, metrics, logger, listeners } = o;
+export function reportBatches(engine: EngineRuntime, o: { metrics: Metrics; logger: Logger; listeners: ReadonlyArray<(r: BatchReport) => void> }): void {
+  const { metrics, logger, listeners } = o;
   engine.onReport(({ route, step }) => {
-    const now = Date.now();
-    if (route) progress.batch(route.read, route.routed + route.deadLettered, now, route.buffered);
     if (step) {
-      // An idle owner step says nothing of the input while this worker routes it: the router's reports do.
-      if (step.read > 0 || !engine.router.active) progress.batch(step.read, step.applied + step.deadLettered + step.skipped, now);
       const r: BatchReport = {
         read: step.applied + step.deadLettered,
         readByStream: route?.readByStream ?? {},

@@ -1,7 +1,8 @@
 import { isCluster, type RedisClient } from '../redis/client.js';
 import type { Readiness } from '../api/context.js';
 import type { Config } from '../config/load.js';
-import { readBacklog, stallReason, stuckReason, type ProgressClock } from '../ingest/backlog.js';
+import { stuckReason } from '../ingest/backlog.js';
+import { stallText, type StallVerdict } from '../engine/stall-tracker.js';
 
 /** What `/readyz` looks at. */
 export interface ReadinessDeps {
@@ -9,7 +10,11 @@ export interface ReadinessDeps {
   config: () => Config;
   /** True while the worker reads its input; else why not (e.g. draining), for `reasons.consumer_group`. */
   consumerGroup: () => true | string;
-  progress: ProgressClock;
+  /**
+   * The pipeline-wide stall verdict (src/runtime/stall-watch.ts): read from Redis, so it says the
+   * same on every worker, whether or not this one routes or owns what is stalled.
+   */
+  stall: () => StallVerdict;
   /**
    * Why the configuration in force is not the one the files last gave (a reload refused), for
    * `checks.config` and `reasons.config`; undefined when it is. Informational: it never makes
@@ -60,7 +65,10 @@ function pongWithin(redis: RedisClient, timeoutMs: number): Promise<string | und
 
 /**
  * `/readyz`: Redis answers PING, the consumer group is joined, and the risk pipeline is not
- * stalled — it advanced within `ingest.stall_after`, or no input waits (see src/ingest/backlog.ts).
+ * stalled — no input entry read again and again (src/ingest/backlog.ts), and no stage with input
+ * waiting and no progress for `ingest.stall_after` (src/engine/stall-tracker.ts). Failed checks
+ * carry a machine-readable code in `codes` (`redis_unavailable`, `input_stuck`, `input_unreadable`,
+ * `router_stalled`, `partitions_stalled`) beside their human `reasons`.
  * `config` (the last reload applied) is reported but does not decide readiness.
  */
 export function readinessCheck(deps: ReadinessDeps): () => Promise<Readiness> {
@@ -70,36 +78,48 @@ export function readinessCheck(deps: ReadinessDeps): () => Promise<Readiness> {
     const configProblem = deps.configProblem?.();
     const checks: Record<string, boolean> = { redis: false, consumer_group: group === true, config: configProblem === undefined, pipeline: true };
     const reasons: Record<string, string> = {};
+    const codes: Record<string, string> = {};
+    let detail: Readiness['stalled'];
     if (group !== true) reasons.consumer_group = group;
     if (configProblem !== undefined) reasons.config = configProblem;
     const redisDown = await pingProblem(deps.redis, deps.pingTimeoutMs ?? PING_TIMEOUT_MS);
     checks.redis = redisDown === undefined;
     if (redisDown !== undefined) reasons.redis = redisDown;
-    const now = Date.now();
-    const stallAfter = config.raw.ingest.stall_after;
     // An entry read again and again (a step fails on it each time) stops the pipeline while steps still run.
     // Bounded like the PING: on a cluster, the input streams' node may be failing over while PING
     // (another node) answers, and the client holds their commands until the failover ends.
     const timeoutMs = deps.pingTimeoutMs ?? PING_TIMEOUT_MS;
     const unreadable = `input streams not readable within ${timeoutMs} ms (their Redis node away or failing over)`;
     const stuck = checks.redis ? await within(stuckReason(deps.redis, config.streams.inputs, config.streams.group), timeoutMs, unreadable) : null;
+    const stall = deps.stall();
+    const stalled = stallText(stall);
     if (stuck) {
       checks.pipeline = false;
       reasons.pipeline = stuck;
-    } else if (checks.redis && now - deps.progress.lastAdvance > stallAfter) {
-      const backlog = await within(
-        readBacklog(deps.redis, config.streams.inputs, config.streams.group).catch(() => null),
-        timeoutMs,
-        null,
-      );
-      const stalled = stallReason(deps.progress.lastAdvance, now, stallAfter, backlog);
-      if (stalled) {
-        checks.pipeline = false;
-        reasons.pipeline = stalled;
-      }
+      codes.pipeline = stuck === unreadable ? 'input_unreadable' : 'input_stuck';
+    } else if (checks.redis && stalled) {
+      checks.pipeline = false;
+      reasons.pipeline = stalled;
+      codes.pipeline = stall.router ? 'router_stalled' : 'partitions_stalled';
+      detail = stalledDetail(stall);
     }
+    if (!checks.redis) codes.redis = 'redis_unavailable';
     const ok = Object.entries(checks).every(([name, passed]) => passed || name === 'config');
-    return { ok, checks, ...(Object.keys(reasons).length ? { reasons } : {}) };
+    return {
+      ok,
+      checks,
+      ...(Object.keys(reasons).length ? { reasons } : {}),
+      ...(Object.keys(codes).length ? { codes } : {}),
+      ...(detail ? { stalled: detail } : {}),
+    };
+  };
+}
+
+/** The `stalled` part of a 503's body: what is stalled, for scripts (seconds, not ms). */
+function stalledDetail(v: StallVerdict): Readiness['stalled'] {
+  return {
+    ...(v.router ? { router: { streams: v.router.streams, lag: v.router.lag, pending: v.router.pending, seconds: Math.round(v.router.forMs / 1000) } } : {}),
+    ...(v.partitions ? { partitions: { partitions: v.partitions.partitions, seconds: Math.round(v.partitions.forMs / 1000) } } : {}),
   };
 }
 

@@ -8,7 +8,7 @@ import { createLogger, type Logger } from '../obs/logger.js';
 import { Metrics } from '../obs/metrics.js';
 import { decodeEntry, type DecodeOptions } from '../ingest/decode.js';
 import { decodeOptionsOf } from './router-options.js';
-import { ProgressClock } from '../ingest/backlog.js';
+import { startStallWatch } from './stall-watch.js';
 import { PING_TIMEOUT_MS, pingProblem, readinessCheck, within } from './readiness.js';
 import { RiskStore } from '../risk/store.js';
 import { OutboxRelay } from '../risk/outbox-relay.js';
@@ -119,7 +119,6 @@ async function start(opts: WorkerOptions, watch: StartWatch): Promise<WorkerHand
   const configState = new ConfigState(Date.now());
   const listeners: Array<(r: BatchReport) => void> = [];
   const decodeOpts: DecodeOptions = decodeOptionsOf(config);
-  const progress = new ProgressClock(Date.now());
   const epochs = behaviorEpochs(redis, keys, {
     onError: (err) => logger.warn({ err }, "reading the behaviors' on-epochs failed (read again at the next refresh)"),
   });
@@ -150,7 +149,7 @@ async function start(opts: WorkerOptions, watch: StartWatch): Promise<WorkerHand
       relay: (users) => void relay.relay(users).catch((err: unknown) => logger.warn({ err }, 'relay failed; the outbox is relayed again by the sweep')),
     },
   });
-  reportBatches(engine, { progress, metrics, logger, listeners });
+  reportBatches(engine, { metrics, logger, listeners });
   // Shared records lost with Redis's data, outbox recovery and input trimming: periodic, one at a time (a stalled run skips ticks), stopped on close.
   const restore = (): Promise<void> =>
     restoreSharedRecords({
@@ -163,7 +162,12 @@ async function start(opts: WorkerOptions, watch: StartWatch): Promise<WorkerHand
       engine,
       logger,
     });
-  const subs: Subscription[] = [startUpkeep({ config: () => config, redis, keys, relay, sessions, owns: (p) => engine.owner.owns(p), restore, logger })];
+  // The pipeline as a whole (read from Redis: the same on every worker), for /readyz and the stall gauges.
+  const stalls = startStallWatch({ config: () => config, redis, keys, metrics, logger });
+  const subs: Subscription[] = [
+    stalls.subscription,
+    startUpkeep({ config: () => config, redis, keys, relay, sessions, owns: (p) => engine.owner.owns(p), restore, logger }),
+  ];
 
   const tokens = new TokenSet(config.adminTokens, config.ingestTokens, config.ssfTokens, config.metricsTokens);
   let refreshing: Promise<void> | undefined; // one read of the gauges at a time, however many scrapes wait
@@ -183,7 +187,7 @@ async function start(opts: WorkerOptions, watch: StartWatch): Promise<WorkerHand
       config: () => config,
       consumerGroup: () => (stopping ? 'draining: the worker is shutting down' : (engine.halted() ?? true)),
       configProblem: () => configState.reason(),
-      progress,
+      stall: () => stalls.verdict(),
     }),
   };
   const users = new UsersTable(redis, keys, store);

@@ -1,6 +1,6 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { createLogger } from '../../src/obs/logger.js';
-import { ProgressClock } from '../../src/ingest/backlog.js';
+import { NOT_STALLED } from '../../src/engine/stall-tracker.js';
 import { riskstreamSchema } from '../../src/config/schema.js';
 import type { Config } from '../../src/config/load.js';
 import { connect } from '../../src/runtime/connections.js';
@@ -22,7 +22,7 @@ afterAll(async () => {
 
 describe('readinessCheck', () => {
   it('Redis away: not ready within the PING timeout, with the reason named', async () => {
-    const check = readinessCheck({ redis: away, config: () => config, consumerGroup: () => true, progress: new ProgressClock(Date.now()), pingTimeoutMs: 300 });
+    const check = readinessCheck({ redis: away, config: () => config, consumerGroup: () => true, stall: () => NOT_STALLED, pingTimeoutMs: 300 });
     const t0 = Date.now();
     const r = await check();
     expect(Date.now() - t0).toBeLessThan(2_000);
@@ -33,7 +33,7 @@ describe('readinessCheck', () => {
 
   it('draining: not ready, with the reason named', async () => {
     await up.ping();
-    const check = readinessCheck({ redis: up, config: () => config, consumerGroup: () => 'draining', progress: new ProgressClock(Date.now()) });
+    const check = readinessCheck({ redis: up, config: () => config, consumerGroup: () => 'draining', stall: () => NOT_STALLED });
     expect(await check()).toEqual({
       ok: false,
       checks: { redis: true, consumer_group: false, config: true, pipeline: true },
@@ -43,7 +43,7 @@ describe('readinessCheck', () => {
 
   it('Redis up: ready, no reasons', async () => {
     await up.ping(); // connected
-    const check = readinessCheck({ redis: up, config: () => config, consumerGroup: () => true, progress: new ProgressClock(Date.now()) });
+    const check = readinessCheck({ redis: up, config: () => config, consumerGroup: () => true, stall: () => NOT_STALLED });
     expect(await check()).toEqual({ ok: true, checks: { redis: true, consumer_group: true, config: true, pipeline: true } });
   });
 
@@ -54,7 +54,7 @@ describe('readinessCheck', () => {
       config: () => config,
       consumerGroup: () => true,
       configProblem: () => 'refused',
-      progress: new ProgressClock(Date.now()),
+      stall: () => NOT_STALLED,
     });
     expect(await check()).toEqual({ ok: true, checks: { redis: true, consumer_group: true, config: false, pipeline: true }, reasons: { config: 'refused' } });
   });
@@ -70,7 +70,7 @@ describe('readinessCheck', () => {
       redis: held,
       config: () => ({ ...config, streams }) as Config,
       consumerGroup: () => true,
-      progress: new ProgressClock(0), // no progress for long: the stall check reads the backlog too
+      stall: () => NOT_STALLED,
       pingTimeoutMs: 300,
     });
     const t0 = Date.now();
@@ -85,7 +85,7 @@ describe('readinessCheck', () => {
     const cfg = { raw: riskstreamSchema.parse({}), streams: { inputs: [stream], group: 'g' } } as unknown as Config;
     await up.xgroup('CREATE', stream, 'g', '0', 'MKSTREAM');
     const id = await up.xadd(stream, '*', 'type', 'login');
-    const check = readinessCheck({ redis: up, config: () => cfg, consumerGroup: () => true, progress: new ProgressClock(Date.now()) });
+    const check = readinessCheck({ redis: up, config: () => cfg, consumerGroup: () => true, stall: () => NOT_STALLED });
     await up.xreadgroup('GROUP', 'g', 'c', 'STREAMS', stream, '>');
     expect((await check()).ok).toBe(true); // read once: in flight, not stuck
     for (let i = 0; i < 9; i++) await up.xreadgroup('GROUP', 'g', 'c', 'STREAMS', stream, '0'); // re-read pending: 10 deliveries

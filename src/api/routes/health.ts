@@ -16,7 +16,13 @@ export const healthRoutes =
 
     app.get('/readyz', { config: { scope: 'public' } }, async (_req, reply) => {
       const r = await deps.readiness();
-      return reply.code(r.ok ? 200 : 503).send({ status: r.ok ? 'ready' : 'not_ready', checks: r.checks, ...(r.reasons ? { reasons: r.reasons } : {}) });
+      return reply.code(r.ok ? 200 : 503).send({
+        status: r.ok ? 'ready' : 'not_ready',
+        checks: r.checks,
+        ...(r.reasons ? { reasons: r.reasons } : {}),
+        ...(r.codes ? { codes: r.codes } : {}),
+        ...(r.stalled ? { stalled: r.stalled } : {}),
+      });
     });
 
     // Admin tokens and `metrics` tokens (Prometheus: http.metrics_tokens / RISKSTREAM_METRICS_TOKEN).
