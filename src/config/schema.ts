@@ -266,7 +266,10 @@ export const riskstreamSchema = z.strictObject({
         .default(1024 * 1024),
       /** An entry whose processing failed this many deliveries is dead-lettered (`processing_failed`) and acked. */
       max_deliveries: z.number().int().min(1).max(1000).default(5),
-      /** `/readyz` answers 503 (`pipeline: stalled`) when input waits and the pipeline has not advanced for this long. */
+      /**
+       * `/readyz` answers 503 (`pipeline`: `router_stalled` / `partitions_stalled`) on every worker when entries wait
+       * and nothing of them has moved for this long. Keep it above lease_ttl + 2 × heartbeat (a takeover).
+       */
       stall_after: positiveMs.prefault('60s'),
       /**
        * Canonical field paths (`session.claims.ssn`, `password`, `attributes.raw`) removed from

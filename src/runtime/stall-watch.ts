@@ -65,6 +65,14 @@ export async function readEngineSample(redis: RedisClient, keys: Keys, streams: 
 /** Starts sampling (first sample at once); stop it with `subscription.unsubscribe()`. */
 export function startStallWatch(d: StallWatchDeps): StallWatch {
   const tracker = new StallTracker();
+  const raw = d.config().raw;
+  const takeover = raw.engine.lease_ttl + 2 * raw.engine.heartbeat;
+  if (raw.ingest.stall_after <= Math.max(takeover, raw.engine.commit_interval)) {
+    d.logger.warn(
+      { stall_after: raw.ingest.stall_after, lease_ttl: raw.engine.lease_ttl, heartbeat: raw.engine.heartbeat, commit_interval: raw.engine.commit_interval },
+      'ingest.stall_after is not above engine.lease_ttl + 2 × heartbeat (or commit_interval): a takeover may show as a stall on /readyz',
+    );
+  }
   let verdict: StallVerdict = NOT_STALLED;
   let running: Promise<void> | undefined;
   let stopped = false;
