@@ -65,6 +65,7 @@ export function ownStreamRole(names: StreamNames, prefix: string, stream: string
   if (found) return found[1];
   if (stream.startsWith(`${keys.bullPrefix}:`)) return 'a key of the SET delivery queue (BullMQ)';
   if (names.inputs.some((input) => keys.routerFence(input) === stream)) return "an input stream's router fence";
+  if (names.inputs.some((input) => keys.routedTop(input) === stream)) return "an input stream's routed mark";
   if (!stream.startsWith(`${prefix}:`)) return undefined;
   const rest = stream.slice(prefix.length + 1);
   if (/^\{p\d+\}:in$/.test(rest)) return 'a partition stream (routed input)';

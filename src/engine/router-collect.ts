@@ -58,7 +58,7 @@ export function collectRead(
         source,
         rows,
         now,
-        { control: stream === st.controlStream, decode: o.decode, redelivered: cursor !== '>' },
+        { control: stream === st.controlStream, decode: o.decode },
         { held: st.held.get(stream)!, bad, ackOnly, report },
       );
       if (key) st.lastRead.set(stream, key);

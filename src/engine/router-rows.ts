@@ -17,8 +17,7 @@ export interface DecodedRows {
 
 /**
  * Decodes one stream's rows (source index `source`) into `out`: events and control ops held with
- * their order keys (`how.redelivered`: rows re-read from the group's pending entries, so marked),
- * bad entries with their reasons, deleted ones to ack. Returns the last row's
+ * their order keys, bad entries with their reasons, deleted ones to ack. Returns the last row's
  * order key (undefined without rows).
  */
 export function decodeRows(
@@ -26,7 +25,7 @@ export function decodeRows(
   source: number,
   rows: Array<[string, string[] | null]>,
   now: number,
-  how: { control: boolean; decode: RouterParts['decode']; redelivered?: boolean },
+  how: { control: boolean; decode: RouterParts['decode'] },
   out: DecodedRows,
 ): OrderKey | undefined {
   let read = 0;
@@ -63,7 +62,7 @@ export function decodeRows(
     if (how.control) {
       const c = decodeControl(fields);
       if (typeof c === 'string') out.bad.push({ raw, reason: c });
-      else out.held.push({ key: k, ref: { stream, id }, control: c, ...(how.redelivered ? { redelivered: true } : {}) });
+      else out.held.push({ key: k, ref: { stream, id }, control: c });
       continue;
     }
     let d: ReturnType<RouterParts['decode']>;
@@ -72,7 +71,7 @@ export function decodeRows(
     } catch (err) {
       d = { ok: false, reason: `decode_failed: ${(err as { code?: string }).code ?? 'INTERNAL'}` };
     }
-    if (d.ok) out.held.push({ key: k, ref: { stream, id }, event: d.event, ...(how.redelivered ? { redelivered: true } : {}) });
+    if (d.ok) out.held.push({ key: k, ref: { stream, id }, event: d.event });
     else out.bad.push({ raw, reason: d.reason });
   }
   if (read) {

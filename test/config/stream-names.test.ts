@@ -57,4 +57,9 @@ describe('ownStreamRole', () => {
     // Another stream under the prefix (one to list in streams.extra) is not refused.
     expect(role(`${prefix}:okta`)).toBeUndefined();
   });
+
+  it("names an input stream's routed mark (a sorted set: appended to, every routing step failed with WRONGTYPE and no input was routed)", () => {
+    expect(role(keys.routedTop(names.login))).toBeDefined();
+    expect(role(keys.routedTop(names.activity))).toBeDefined();
+  });
 });
