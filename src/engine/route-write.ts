@@ -12,8 +12,6 @@ export interface Held {
   ref: { stream: string; id: string };
   event?: CanonicalEvent;
   control?: ControlOp;
-  /** Re-read from the consumer group's pending entries (delivered before): found routed already, it is a re-delivery. */
-  redelivered?: boolean;
 }
 
 /**

@@ -1,13 +1,19 @@
 /**
- * What the router routed of each input stream, to tell a re-delivery from an entry never routed
+ * What the router sent of each input stream, to tell a re-delivery from an entry never routed
  * when a partition entry is found written already (route-write.ts `presentRefs`). Per stream, the
- * time (ms) of the newest entry routed or dead-lettered from it: a sorted set in the stream's slot
- * (`Keys.routedTop`, member `top`, raised with ZADD GT: it never goes back). An entry read for the
- * first time (not re-read from the group's pending entries) above that mark was never routed: it is
- * older than what its partition applied — a stream added to the configuration with a backlog, an id
- * given explicitly — so it cannot be applied in order, and is dead-lettered (docs/interfaces.md §2)
- * rather than acked unseen. One at or below the mark, or re-read from the pending entries, is a
- * re-delivery (a crash before the ack, a consumer group deleted or rewound): skipped, as before.
+ * time (ms) of the newest entry the router sent to a partition: a sorted set in the stream's slot
+ * (`Keys.routedTop`, member `top`, raised with ZADD GT: it never goes back), raised before the
+ * step's partition entries are sent ({@link markSent}, its own round trip: on a cluster the mark
+ * and the partitions live on different nodes, and the mark must be there first). An entry found
+ * written already above the mark as it was before its step was never sent: it is older than what
+ * its partition applied — a stream added to the configuration with a backlog, an id given
+ * explicitly — so it cannot be applied in order, and is dead-lettered (docs/interfaces.md §2)
+ * rather than acked unseen; so is it when read again from the group's pending entries (a router
+ * that read it and stopped before its step, however long it was held). One at or below the mark
+ * was sent before: a re-delivery (a crash before the ack, a consumer group deleted or rewound),
+ * skipped. What remains: a crash between a step's mark and its dead letters (one step) skips
+ * that step's backlog entries when re-read; an entry in the same millisecond as the newest sent
+ * of its stream is taken as sent (the mark holds milliseconds).
  */
 import type { Keys } from '../keys.js';
 import type { RedisClient } from '../redis/client.js';
@@ -23,42 +29,55 @@ export const BEHIND_PARTITION =
 const MEMBER = 'top';
 type Ref = { stream: string; id: string };
 type Dead = { raw: RawEntry; reason: string };
+/** Per input stream: its mark before the step ({@link markSent}); -1 for none. */
+export type SentMarks = ReadonlyMap<string, number>;
+
+/**
+ * Raises each stream's mark to the newest of `routable` (ZADD GT), before they are sent, and
+ * returns the marks as they were (read in the same round trip).
+ */
+export async function markSent(redis: RedisClient, keys: Keys, routable: readonly Held[]): Promise<SentMarks> {
+  const top = new Map<string, number>();
+  for (const { ref } of routable) {
+    const ms = idMs(ref.id);
+    if (Number.isSafeInteger(ms) && ms > (top.get(ref.stream) ?? -1)) top.set(ref.stream, ms);
+  }
+  const before = new Map<string, number>();
+  if (!top.size) return before;
+  const streams = [...top.keys()];
+  const out = await sendTogether(redis, (r) =>
+    streams.flatMap((s) => [r.zscore(keys.routedTop(s), MEMBER), r.zadd(keys.routedTop(s), 'GT', top.get(s)!, MEMBER)]),
+  );
+  streams.forEach((s, i) => {
+    const [[err, v], [zerr]] = [out[2 * i]!, out[2 * i + 1]!];
+    if (err || zerr) throw err ?? zerr;
+    before.set(s, v === null || v === undefined ? -1 : Number(v));
+  });
+  return before;
+}
 
 /**
  * The dead letters of a routing step: `bad` and the entries of `present` (found routed already)
- * never routed, written with `deadLetter`; then the marks are raised to what the step routed or
- * dead-lettered (before its entries are acked). Returns how many entries were dead-lettered.
+ * never sent before (above their stream's mark in `before`), written with `deadLetter`. Returns
+ * how many entries were dead-lettered.
  */
 export async function deadLetterStep(
   redis: RedisClient,
-  keys: Keys,
-  step: { routable: readonly Held[]; bad: readonly Dead[]; present: readonly Ref[] },
+  step: { routable: readonly Held[]; bad: readonly Dead[]; present: readonly Ref[]; before: SentMarks },
   deadLetter: (dead: Dead[]) => Promise<void>,
 ): Promise<number> {
-  const dead = [...step.bad, ...(await unrouted(redis, keys, step.routable, step.present))];
+  const dead = [...step.bad, ...(await unrouted(redis, step.routable, step.present, step.before))];
   if (dead.length) await deadLetter(dead);
-  await record(redis, keys, [...step.routable.map((h) => h.ref), ...step.bad.map((b) => b.raw)]);
   return dead.length;
 }
 
 const refKey = (r: Ref): string => `${r.stream}\u0000${r.id}`;
 
-/** The entries of `present` never routed (above their stream's mark, not re-read), with their original fields. */
-async function unrouted(redis: RedisClient, keys: Keys, routable: readonly Held[], present: readonly Ref[]): Promise<Dead[]> {
+/** The entries of `present` never sent (above their stream's mark), with their original fields. */
+async function unrouted(redis: RedisClient, routable: readonly Held[], present: readonly Ref[], before: SentMarks): Promise<Dead[]> {
   if (!present.length) return [];
   const byRef = new Map(routable.map((h) => [refKey(h.ref), h]));
-  const first = present.filter((r) => {
-    const h = byRef.get(refKey(r));
-    return h !== undefined && !h.redelivered;
-  });
-  if (!first.length) return [];
-  const streams = [...new Set(first.map((r) => r.stream))];
-  const marks = new Map<string, number>();
-  for (const [i, [err, v]] of (await sendTogether(redis, (r) => streams.map((s) => r.zscore(keys.routedTop(s), MEMBER)))).entries()) {
-    if (err) throw err;
-    marks.set(streams[i]!, v === null || v === undefined ? -1 : Number(v));
-  }
-  const never = first.filter((r) => idMs(r.id) > marks.get(r.stream)!);
+  const never = present.filter((r) => byRef.has(refKey(r)) && idMs(r.id) > (before.get(r.stream) ?? -1));
   if (!never.length) return [];
   // The original fields, read again (rare): the router keeps only the decoded event.
   const rows = await sendTogether(redis, (r) => never.map((n) => r.xrange(n.stream, n.id, n.id)));
@@ -71,15 +90,4 @@ async function unrouted(redis: RedisClient, keys: Keys, routable: readonly Held[
     else fields.event = JSON.stringify(byRef.get(refKey(n))!.event ?? null); // deleted meanwhile: what was read
     return { raw: { stream: n.stream, id: n.id, fields, deliveries: 1 }, reason: BEHIND_PARTITION };
   });
-}
-
-/** Raises each stream's mark to the newest of `entries` (ZADD GT: one command per stream, sent together). */
-async function record(redis: RedisClient, keys: Keys, entries: readonly Ref[]): Promise<void> {
-  const top = new Map<string, number>();
-  for (const { stream, id } of entries) {
-    const ms = idMs(id);
-    if (Number.isSafeInteger(ms) && ms > (top.get(stream) ?? -1)) top.set(stream, ms);
-  }
-  if (!top.size) return;
-  for (const [err] of await sendTogether(redis, (r) => [...top].map(([s, ms]) => r.zadd(keys.routedTop(s), 'GT', ms, MEMBER)))) if (err) throw err;
 }

@@ -8,7 +8,7 @@ import { RiskstreamError } from '../errors.js';
 import { pushTo } from './router-rows.js';
 import { collectRead, type CollectedRead } from './router-collect.js';
 import { writeRouted, type Held } from './route-write.js';
-import { deadLetterStep } from './routed-tops.js';
+import { deadLetterStep, markSent } from './routed-tops.js';
 import type { RouteReport, RouterOptions, RouterParts } from './router-types.js';
 
 export type { RouteReport, RouterOptions, RouterParts } from './router-types.js';
@@ -233,11 +233,12 @@ export class Router {
   /** Routes and dead-letters one step's entries, then queues their acks (only after their partition entries exist). */
   private async writePhase(r: CollectedRead): Promise<void> {
     const { routable, bad, ackOnly } = r;
+    const before = await markSent(this.redis, this.keys, routable);
     const w = await writeRouted(this.redis, this.keys, this.parts.enrich, routable, this.parts.handoff);
     r.report.partitions = w.partitions;
     r.report.present = w.present;
     if (w.dropped) r.report.derivedDropped = w.dropped;
-    r.report.deadLettered = await deadLetterStep(this.redis, this.keys, { routable, bad, present: w.presentRefs }, this.parts.deadLetter);
+    r.report.deadLettered = await deadLetterStep(this.redis, { routable, bad, present: w.presentRefs, before }, this.parts.deadLetter);
     if (this.opts.wait && (routable.length || r.report.deadLettered)) await waitReplicas(this.redis, this.opts.wait.replicas, this.opts.wait.timeoutMs);
     // Acked with the next read (or flushAcks), now that their partition entries exist.
     for (const [stream, ids] of ackOnly) for (const id of ids) pushTo(this.acks, stream, id);

@@ -73,6 +73,35 @@ describe('a stream added to streams.extra with entries older than what was route
     await waitFor(async () => (await userRisk(worker!.url, cfg!.adminToken, user)).level === 'high', { what: 'a new EDR detection applied' });
   }, 90_000);
 
+  it('a backlog entry read by a router that stopped before routing it is dead-lettered when re-read from the pending entries (was: acked unseen)', async () => {
+    const user = 'backlog-pending@example.com';
+    const edr = `${prefix}:edr-pending`;
+    await worker?.stop();
+    // The EDR shipper starts first: its stream is not configured yet.
+    const backlogId = (await redis.xadd(edr, '*', 'event', criticalDetection(user, { id: 'edr-p', time: recentIso(-60_000) })))!;
+    worker = await spawnWorker(cfg!.dir);
+    await redis.xadd(`${prefix}:activity`, '*', 'event', JSON.stringify({ type: 'dlp', id: 'dlp-p', user, time: recentIso(0), severity: 'high' }));
+    await waitFor(async () => (await userRisk(worker!.url, cfg!.adminToken, user)).level === 'medium', { what: 'dlp applied' });
+    expect(await worker.stop()).toBe(0);
+
+    const file = join(cfg!.dir, 'riskstream.yaml');
+    const main = parse(readFileSync(file, 'utf8')) as { streams: Record<string, unknown> };
+    main.streams.extra = [...((main.streams.extra as string[] | undefined) ?? []), edr];
+    writeFileSync(file, stringify(main));
+    // A router read the backlog entry and stopped (crash, lease lost) before its routing step: the
+    // entry is pending, delivered once, never written to a partition.
+    await redis.xgroup('CREATE', edr, 'riskstream', '0');
+    await redis.xreadgroup('GROUP', 'riskstream', 'riskstream-router', 'COUNT', 1, 'STREAMS', edr, '>');
+    worker = await spawnWorker(cfg!.dir);
+    await waitFor(() => drained(edr), { what: 'the EDR stream read and acked', timeout: 20_000 });
+    const dead = (await redis.xrange(`${prefix}:dead-letter`, '-', '+')).filter(([, flat]) => {
+      const f: Record<string, string> = {};
+      for (let i = 0; i + 1 < flat.length; i += 2) f[flat[i]!] = flat[i + 1]!;
+      return f.source_stream === edr && f.source_id === backlogId;
+    });
+    expect(dead).toHaveLength(1);
+  }, 90_000);
+
   it('entries read again after the consumer group was deleted are neither applied twice nor dead-lettered', async () => {
     const user = 'regroup@example.com';
     const stream = `${prefix}:activity`;
