@@ -16,6 +16,7 @@ import { SessionStore } from '../../src/sessions/store.js';
 import { attachCaptured, capturedOf, revokedUse, type CapturedSession } from '../../src/detect/captured-session.js';
 import { attachCapturedSessions, RecentLogins } from '../../src/sessions/captured.js';
 import { Keys } from '../../src/keys.js';
+import { sessionPairKey } from '../../src/sessions/pair-key.js';
 import type { CanonicalEvent } from '../../src/types.js';
 import { attachStored, type SessionIdentity } from '../../src/sessions/identity.js';
 import { cleanup, redisClient, testPrefix, waitFor } from '../helpers/redis.js';
@@ -198,7 +199,7 @@ describe('a revoked session is no baseline', () => {
     const [identity] = identityBuilder(settings())([{ ref: { stream: 's', id: '1-0' }, event: sessionLogin(NOW - 30 * MIN, 'd-9'), deliveries: 1 }]);
     expect(await store.put([identity!])).toMatchObject({ stored: 1 });
     const recent = new RecentLogins();
-    recent.remember(new Map([[`${USER}\u0000s-1`, identity!]]));
+    recent.remember(new Map([[sessionPairKey(USER, 's-1'), identity!]]));
     const before = use(NOW - 25 * MIN, 'd-77');
     await attachCapturedSessions(store, [{ ref: { stream: 's', id: '2-0' }, event: before, deliveries: 1 }], recent);
     expect(capturedOf(before)).toMatchObject({ device: 'd-9' });
@@ -290,7 +291,7 @@ describe('attachPendingBaselines', () => {
     const [pending] = identityBuilder(settings())([{ ref: { stream: 's', id: '1-0' }, event: sessionLogin(T, 'd-9'), deliveries: 1 }]);
     const u = use(T + 2 * MIN, 'd-77');
     attachCaptured(u, { session_id: 's-1', user: USER, login_at: T + MIN, device: 'd-77' });
-    attachPendingBaselines([u], sessionFinder({ sessions: [pending!], latest: new Map([[`${USER}\u0000s-1`, pending!]]) }, undefined));
+    attachPendingBaselines([u], sessionFinder({ sessions: [pending!], latest: new Map([[sessionPairKey(USER, 's-1'), pending!]]) }, undefined));
     expect(capturedOf(u)).toMatchObject({ login_at: T, device: 'd-9' });
   });
 
@@ -298,13 +299,13 @@ describe('attachPendingBaselines', () => {
     const [pending] = identityBuilder(settings())([{ ref: { stream: 's', id: '1-0' }, event: sessionLogin(T, 'd-9'), deliveries: 1 }]);
     const u = use(T + 2 * MIN, 'd-77');
     attachCaptured(u, { session_id: 's-1', user: 'bob@example.com', login_at: T - MIN, device: 'd-1' });
-    attachPendingBaselines([u], sessionFinder({ sessions: [pending!], latest: new Map([[`${USER}\u0000s-1`, pending!]]) }, undefined));
+    attachPendingBaselines([u], sessionFinder({ sessions: [pending!], latest: new Map([[sessionPairKey(USER, 's-1'), pending!]]) }, undefined));
     expect(capturedOf(u)).toMatchObject({ user: USER, login_at: T, device: 'd-9' });
   });
 
   it('from the identity pending in this delta or in the commit in flight; a later login of the session gets it too', () => {
     const [pending] = identityBuilder(settings())([{ ref: { stream: 's', id: '1-0' }, event: sessionLogin(T, 'd-9'), deliveries: 1 }]);
-    const latest = new Map([[`${USER}\u0000s-1`, pending!]]);
+    const latest = new Map([[sessionPairKey(USER, 's-1'), pending!]]);
     for (const [into, inflight] of [
       [{ sessions: [pending!], latest }, undefined],
       [{ sessions: [] }, { sessions: [pending!], latest }],

@@ -4,6 +4,7 @@ import { identityBuilder } from '../../pipelines/session-audit.js';
 import { attachStored } from '../../src/sessions/identity.js';
 import type { CanonicalEvent, StreamEvent } from '../../src/types.js';
 import { login, settings } from '../sessions/helpers.js';
+import { sessionPairKey } from '../../src/sessions/pair-key.js';
 
 /**
  * A session refresh (or a later login with the same session id) whose login is not committed yet —
@@ -94,7 +95,7 @@ describe('buildSessions', () => {
   it('an older login arriving after a newer one does not replace it (as the store refuses it); an expired identity is not extended', () => {
     const newer = loginEvent({ time: T0 + HOUR, device: { id: 'd-new' }, session: { id: 's-1', expires_at: T0 + 5 * HOUR } });
     const out = pendingOf(newer, loginEvent({ time: T0, device: { id: 'd-old' } }));
-    expect(out.latest!.get('alice@example.com\u0000s-1')!.device).toEqual({ id: 'd-new' });
+    expect(out.latest!.get(sessionPairKey('alice@example.com', 's-1'))!.device).toEqual({ id: 'd-new' });
     const expired = pendingOf(loginEvent()); // expires at T0 + 1 h
     buildSessions([se(refresh('s-1', T0 + 2 * HOUR), 2)], build, expired, sessionFinder(expired, undefined));
     expect(expired.sessions[1]).toMatchObject({ login_at: T0 + 2 * HOUR });
