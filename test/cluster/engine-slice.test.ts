@@ -48,7 +48,7 @@ describe.skipIf(!up)('engine on a Redis Cluster: one result', () => {
     cluster = clusterClient();
   });
   let unpartitioned: EngineRun | undefined;
-  /** The bridged list and stream of that run (outside its prefix): deleted once its worker stopped, with the stream's router fence. */
+  /** The bridged list and stream of that run (outside its prefix): deleted once its worker stopped, with the stream's router fence and routed mark. */
   const tag = `{${Date.now()}-bridge}`;
   const list = `${tag}:list`;
   const stream = `${tag}:events`;
@@ -56,7 +56,7 @@ describe.skipIf(!up)('engine on a Redis Cluster: one result', () => {
     if (single) await disposeRun(redis, single.run);
     if (onCluster) await disposeRun(cluster, onCluster.run);
     if (unpartitioned) await disposeRun(cluster, unpartitioned);
-    await cluster?.unlink(list, stream, new Keys('unused').routerFence(stream)); // one hash tag: one slot
+    await cluster?.unlink(list, stream, new Keys('unused').routerFence(stream), new Keys('unused').routedTop(stream)); // one hash tag: one slot
     redis?.disconnect();
     cluster?.disconnect();
   }, 60_000);
