@@ -37,13 +37,10 @@ export function valuesThrough(obj: unknown, path: string, out: unknown[] = []): 
     out.push(whole);
     return out;
   }
-  if (Array.isArray(obj)) {
-    const n = out.length;
-    for (let i = path.indexOf('.'); i > 0; i = path.indexOf('.', i + 1)) valuesThrough(own(obj, path.slice(0, i)), path.slice(i + 1), out);
-    if (out.length === n) for (const x of obj) if (x !== null && typeof x === 'object' && !Array.isArray(x)) valuesThrough(x, path, out);
-    return out;
-  }
+  const n = out.length;
   for (let i = path.indexOf('.'); i > 0; i = path.indexOf('.', i + 1)) valuesThrough(own(obj, path.slice(0, i)), path.slice(i + 1), out);
+  // A list the path does not index (by a leading element number): the whole path in each of its objects.
+  if (Array.isArray(obj) && out.length === n) for (const x of obj) if (x !== null && typeof x === 'object' && !Array.isArray(x)) valuesThrough(x, path, out);
   return out;
 }
 
