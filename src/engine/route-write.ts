@@ -19,8 +19,9 @@ export interface Held {
  * entry (appended by `enrich`, under that entry's ref) take the next sub-indexes of its key.
  * Returns the partitions written, how many entries were found written already and how many derived
  * events found no sub-index left (dropped; see {@link addDerived}), and the refs of the input
- * entries in those found written already (`presentRefs`, once each; src/engine/routed-tops.ts
- * tells a re-delivery from an entry older than what its partition applied). Entries are
+ * entries in those found written already whose partition does not hold them as sent
+ * (`presentRefs`, once each; src/engine/routed-tops.ts tells a re-delivery from an entry older
+ * than what its partition applied). Entries are
  * offered to `handoff` (this process's owner) before they are sent, as an owner may read one
  * before this step sees its reply; one found written already is withdrawn (and an owner takes an
  * entry only when the stream holds exactly the bytes offered).
@@ -73,23 +74,15 @@ export async function writeRouted(
     handoff?.put(e.part, e.id, e.list, e.bytes);
     return r.xadd(keys.partitionIn(e.part), e.id, ROUTED_FIELD, e.bytes);
   };
-  let present = 0;
-  const presentRefs: Array<{ stream: string; id: string }> = [];
-  const seen = new Set<string>();
+  const found: Array<(typeof encoded)[number]> = [];
   const check = (e: (typeof encoded)[number], err: Error | null | undefined): void => {
     if (err) handoff?.take(e.part, e.id);
     // Not above the top: this entry (or a later one holding it) was written already — a
-    // re-delivery (crash, rewound group) — or its entries are older than what the partition holds
-    // (a stream added with a backlog, an explicit id): the router tells which (routed-tops.ts).
+    // re-delivery (crash, rewound group), this step's own write sent again after a dropped
+    // connection — or its entries are older than what the partition holds (a stream added with a
+    // backlog, an explicit id): the router tells which (routed-tops.ts).
     if (err && !/equal or smaller/i.test(err.message)) throw err;
-    if (!err) return;
-    present++;
-    for (const it of e.list) {
-      const ref = `${it.s}\u0000${it.i}`;
-      if (seen.has(ref)) continue; // events derived from one entry share its ref
-      seen.add(ref);
-      presentRefs.push({ stream: it.s, id: it.i });
-    }
+    if (err) found.push(e);
   };
   if (split) {
     // A partition's items in several entries (a step of very large events): one at a time, so a
@@ -102,11 +95,42 @@ export async function writeRouted(
           (err: Error) => err,
         ),
       );
-    return { partitions: byPartition.size, present, dropped, presentRefs };
+  } else {
+    const outcomes = await sendTogether(redis, (r) => encoded.map((e) => send(r, e)));
+    for (const [i, [err]] of outcomes.entries()) check(encoded[i]!, err);
   }
-  const outcomes = await sendTogether(redis, (r) => encoded.map((e) => send(r, e)));
-  for (const [i, [err]] of outcomes.entries()) check(encoded[i]!, err);
-  return { partitions: byPartition.size, present, dropped, presentRefs };
+  return { partitions: byPartition.size, present: found.length, dropped, presentRefs: await unwrittenRefs(redis, keys, found) };
+}
+
+/**
+ * The refs of the input entries in `found` (entries whose XADD found the id taken), once each,
+ * except those whose partition holds that entry byte for byte: those were written — by this very
+ * step when ioredis sent the XADD again after a dropped connection (its first send had landed), or
+ * by an earlier routing of the same entries — and are never dead-lettered. One round trip, only
+ * when something was found (rare).
+ */
+async function unwrittenRefs(
+  redis: RedisClient,
+  keys: Keys,
+  found: ReadonlyArray<{ part: number; id: string; list: RoutedItem[]; bytes: Buffer }>,
+): Promise<Array<{ stream: string; id: string }>> {
+  if (!found.length) return [];
+  const held = await sendTogether(redis, (r) => found.map((e) => r.xrangeBuffer(keys.partitionIn(e.part), e.id, e.id)));
+  const refs: Array<{ stream: string; id: string }> = [];
+  const seen = new Set<string>();
+  for (const [i, e] of found.entries()) {
+    const [err, rows] = held[i]!;
+    if (err) throw err;
+    const value = (rows as Array<[Buffer, Buffer[]]>)[0]?.[1]?.[1];
+    if (value?.equals(e.bytes)) continue;
+    for (const it of e.list) {
+      const ref = `${it.s}\u0000${it.i}`;
+      if (seen.has(ref)) continue; // events derived from one entry share its ref
+      seen.add(ref);
+      refs.push({ stream: it.s, id: it.i });
+    }
+  }
+  return refs;
 }
 
 /**

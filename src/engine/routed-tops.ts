@@ -9,8 +9,10 @@
  * its partition applied — a stream added to the configuration with a backlog, an id given
  * explicitly — so it cannot be applied in order, and is dead-lettered (docs/interfaces.md §2)
  * rather than acked unseen; so is it when read again from the group's pending entries (a router
- * that read it and stopped before its step, however long it was held). One at or below the mark
- * was sent before: a re-delivery (a crash before the ack, a consumer group deleted or rewound),
+ * that read it and stopped before its step, however long it was held). An entry whose partition
+ * holds it byte for byte was written (this step's XADD sent again by ioredis after a dropped
+ * connection, its first send having landed; a re-delivery) and is never told here
+ * (route-write.ts). One at or below the mark was sent before: a re-delivery (a crash before the ack, a consumer group deleted or rewound),
  * skipped. What remains: a crash between a step's mark and its dead letters (one step) skips
  * that step's backlog entries when re-read; an entry in the same millisecond as the newest sent
  * of its stream is taken as sent (the mark holds milliseconds).

@@ -6,8 +6,9 @@
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { IP_FAILURES } from '../../src/detect/password-spray.js';
 import { SESSION_REVOKED } from '../../src/detect/captured-session.js';
-import { decodeRouted, encodeRouted, type RoutedItem } from '../../src/engine/routed.js';
+import { decodeRouted, encodeRouted, ROUTED_FIELD, type RoutedItem } from '../../src/engine/routed.js';
 import { encodeChunks, MAX_ENTRY_BYTES, writeRouted, type Held } from '../../src/engine/route-write.js';
+import { deadLetterStep, markSent } from '../../src/engine/routed-tops.js';
 import { Keys } from '../../src/keys.js';
 import type { CanonicalEvent } from '../../src/types.js';
 import { cleanup, redisClient, testPrefix } from '../helpers/redis.js';
@@ -15,7 +16,10 @@ import { cleanup, redisClient, testPrefix } from '../helpers/redis.js';
 const redis = redisClient();
 const prefix = testPrefix('engine-route-write');
 const keys = new Keys(prefix, 4);
-afterEach(() => cleanup(redis, prefix));
+afterEach(async () => {
+  await cleanup(redis, prefix);
+  await redis.del(keys.routedTop('in')); // in the stream's slot, outside the prefix
+});
 afterAll(() => redis.quit());
 
 const T = Date.UTC(2026, 10, 23, 8);
@@ -92,10 +96,39 @@ describe('writeRouted', () => {
       expect(encodeRouted(r.items).length).toBeLessThanOrEqual(MAX_ENTRY_BYTES);
     }
     expect(decoded.flatMap((r) => r.items.map((x) => x.k[0]))).toEqual(held.map((h) => h.key.ms));
-    // A successor routing the same entries again (after a crash before their acks): all present.
-    // Every entry's ref once (the router tells a re-delivery from one never routed: src/engine/routed-tops.ts).
+    // A successor routing the same entries again (after a crash before their acks): all present,
+    // and each partition holds them byte for byte, so none is a ref to tell (src/engine/routed-tops.ts).
     const again = await writeRouted(redis, keys, async () => {}, held);
-    expect(again).toEqual({ partitions: 1, present: rows.length, dropped: 0, presentRefs: held.map((h) => h.ref) });
+    expect(again).toEqual({ partitions: 1, present: rows.length, dropped: 0, presentRefs: [] });
     expect(await redis.xlen(keys.partitionIn(p))).toBe(rows.length);
   }, 30_000);
+
+  it('an id taken by other items: their refs, once each, for the router to tell (a backlog older than the partition)', async () => {
+    const p = keys.partitionOf('alice@example.com');
+    const other = item(5);
+    await redis.xadd(keys.partitionIn(p), `${T + 5}-0`, ROUTED_FIELD, encodeRouted([{ ...other, i: 'elsewhere' }]));
+    const held: Held[] = [3, 5].map((n) => ({
+      key: { ms: T + n, seq: 0 },
+      ref: { stream: 'in', id: `${T + n}-0` },
+      event: (item(n) as { e: CanonicalEvent }).e,
+    }));
+    const w = await writeRouted(redis, keys, async () => {}, held);
+    expect(w).toEqual({ partitions: 1, present: 1, dropped: 0, presentRefs: held.map((h) => h.ref) });
+  });
+
+  it('a step whose XADD ioredis sent again after a dropped connection (the first send landed): nothing dead-lettered', async () => {
+    const held: Held[] = [1, 2].map((n) => ({
+      key: { ms: T + n, seq: 0 },
+      ref: { stream: 'in', id: `${T + n}-0` },
+      event: (item(n) as { e: CanonicalEvent }).e,
+    }));
+    const before = await markSent(redis, keys, held);
+    await writeRouted(redis, keys, async () => {}, held); // the first send, its reply lost
+    const resent = await writeRouted(redis, keys, async () => {}, held);
+    expect(resent.present).toBe(1);
+    const dead: unknown[] = [];
+    const n = await deadLetterStep(redis, { routable: held, bad: [], present: resent.presentRefs, before }, async (d) => void dead.push(...d));
+    expect(n).toBe(0);
+    expect(dead).toEqual([]);
+  });
 });
