@@ -24,20 +24,24 @@ export interface OfflineResetSettings {
 const QUEUED_WAIT_MS = 2_000;
 
 /**
- * True when nothing the partition's owner would apply before a reset is waiting: its partition
- * stream holds nothing after the committed position, and the input streams (and the control
- * stream) hold nothing the router has not routed and acked.
+ * True when nothing the partition's owner would apply before a reset is waiting: the input streams
+ * (and the control stream) hold nothing the router has not routed and acked, and its partition
+ * stream holds nothing after the committed position. Read in that order: the router acks an entry
+ * only after writing it to its partition, so an entry moving between the two reads (a router
+ * routing while the lease is free at a handover between workers) is seen in the partition stream;
+ * read the other way round it was seen in neither.
  */
 async function inputSettled(redis: RedisClient, keys: Keys, p: number, input: NonNullable<OfflineResetSettings['input']>): Promise<boolean> {
-  const [[last], pos] = await Promise.all([redis.xrevrange(keys.partitionIn(p), '+', '-', 'COUNT', 1), redis.hget(keys.partitionPos(p), 'pos')]);
-  if (last && (!pos || compareIds(last[0], pos) > 0)) return false;
   const streams = [...input.streams, keys.controlStream];
   const [groups, lengths] = await Promise.all([readGroups(redis, streams), Promise.all(streams.map((s) => redis.xlen(s)))]);
-  return streams.every((_, i) => {
+  const routed = streams.every((_, i) => {
     const g = groups[i]?.find((x) => x.name === input.group);
     if (!g) return lengths[i] === 0; // never read: any entry in it is unrouted
     return g.pending === 0 && g.lag === 0;
   });
+  if (!routed) return false;
+  const [[last], pos] = await Promise.all([redis.xrevrange(keys.partitionIn(p), '+', '-', 'COUNT', 1), redis.hget(keys.partitionPos(p), 'pos')]);
+  return !(last && (!pos || compareIds(last[0], pos) > 0));
 }
 
 /**

@@ -108,6 +108,61 @@ describe('resetUser', () => {
     expect(await redis.exists(keys.engineLease(`p${keys.partitionOf(user)}`))).toBe(0);
   });
 
+  it('with an entry the router moves from the input to the partition stream while the reset looks: queued, not committed ahead of it', async () => {
+    // A partition's lease is free for a moment at every handover between workers (released by the
+    // old owner, taken at the new one's next heartbeat) while the router goes on routing. Here the
+    // router finishes its step (partition entry written, input acked) between the reset's reads:
+    // whichever it reads first must not be judged stale against the other.
+    const user = 'carol@example.com';
+    const p = keys.partitionOf(user);
+    const input = { streams: [`${prefix}:activity`], group: 'riskstream' };
+    await redis.hset(keys.partitionState(p), user, encodeState(high(user)));
+    await redis.xgroup('CREATE', input.streams[0]!, input.group, '$', 'MKSTREAM');
+    await redis.xadd(input.streams[0]!, '*', 'event', '{"type":"endpoint"}');
+    const read = (await redis.xreadgroup('GROUP', input.group, 'riskstream-router', 'COUNT', 10, 'STREAMS', input.streams[0]!, '>')) as Array<
+      [string, Array<[string, string[]]>]
+    >;
+    const id = read[0]![1][0]![0];
+    let moved = false;
+    const move = async (): Promise<void> => {
+      if (moved) return;
+      moved = true;
+      await redis.xadd(keys.partitionIn(p), '*', 'b', '[]');
+      await redis.xack(input.streams[0]!, input.group, id);
+    };
+    // The first read the reset makes, whichever it is, returns as it was; the router's step lands right after it.
+    const after =
+      <A extends unknown[], R>(f: (...a: A) => Promise<R>) =>
+      async (...a: A): Promise<R> => {
+        const r = await f(...a);
+        await move();
+        return r;
+      };
+    const racing = new Proxy(redis, {
+      get(target, prop) {
+        if (prop === 'xrevrange') return after(target.xrevrange.bind(target) as (...a: unknown[]) => Promise<unknown>);
+        if (prop === 'xlen') return after(target.xlen.bind(target) as (...a: unknown[]) => Promise<unknown>);
+        if (prop === 'pipeline')
+          return () => {
+            const pl = target.pipeline();
+            const exec = pl.exec.bind(pl);
+            pl.exec = after(exec) as typeof pl.exec;
+            return pl;
+          };
+        const v = Reflect.get(target, prop, target) as unknown;
+        return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(target) : v;
+      },
+    });
+    const r = resetUser(racing, keys, { user, actor: 'cli:ops', reason: 'vouched' }, { ...settings(), input }, async () => undefined);
+    await expect(r).rejects.toMatchObject({ code: 'UNAVAILABLE' });
+    expect(moved).toBe(true);
+    // The detection routed before the reset is applied first by the partition's next owner: the reset was not committed ahead of it.
+    expect(decodeState(await redis.hgetBuffer(keys.partitionState(p), user), user)).toMatchObject({ level: 'high', version: 1 });
+    const control = await redis.xrange(keys.controlStream, '-', '+');
+    expect(control.map(([, f]) => f[f.indexOf('user') + 1])).toEqual([user]);
+    expect(await redis.exists(keys.engineLease(`p${p}`))).toBe(0);
+  });
+
   it("with an owner holding the partition's lease: the reset goes to it through the control stream, and its outcome is returned", async () => {
     const user = 'bob@example.com';
     const p = keys.partitionOf(user);
