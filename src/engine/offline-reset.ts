@@ -18,6 +18,12 @@ export interface OfflineResetSettings {
   eventsMaxlen: number;
   /** The input streams and their consumer group: input not yet routed may hold the user's earlier events. */
   input?: { streams: readonly string[]; group: string };
+  /**
+   * `engine.lease_ttl`: a worker heard from within it (the membership, Redis's clock) is running, so
+   * a free lease is a handover under way — its next owner takes it within a heartbeat — and the
+   * reset goes through that owner (waiting as long as for any owner) instead of being committed here.
+   */
+  leaseTtlMs?: number;
 }
 
 /** How long a reset queued behind unprocessed input waits for a worker before answering. */
@@ -46,8 +52,9 @@ async function inputSettled(redis: RedisClient, keys: Keys, p: number, input: No
 
 /**
  * Resets a user whether or not a worker runs. When the user's partition has an owner (its lease is
- * held), the reset goes through it, in order with the user's events (`requestReset`). When none
- * does, the caller becomes the partition's owner for the moment: it takes the lease (SET NX, short
+ * held), or a worker runs (`settings.leaseTtlMs`: the partition is between two owners), the reset
+ * goes through the owner, in order with the user's events (`requestReset`). When none does and no
+ * worker runs, the caller becomes the partition's owner for the moment: it takes the lease (SET NX, short
  * PX), applies the reset to the stored state and commits it with the same fenced commit script an
  * owner uses (the input position untouched), then gives the lease back. `relay` then moves the
  * outbox onward (the SET job waits in the queue for a worker).
@@ -70,6 +77,13 @@ export async function resetUser(
   );
 }
 
+/** True when a worker of the prefix was heard from within `ttlMs` (its membership heartbeat, Redis's clock). */
+async function workersLive(redis: RedisClient, keys: Keys, ttlMs: number): Promise<boolean> {
+  const [sec, usec] = await redis.time();
+  const now = Number(sec) * 1000 + Math.floor(Number(usec) / 1000);
+  return (await redis.zcount(keys.engineMembers, `(${now - ttlMs}`, '+inf')) > 0;
+}
+
 /** The reset committed by the caller under the partition's lease, or null when it must go through an owner (queued). */
 async function resetOffline(
   redis: RedisClient,
@@ -81,6 +95,8 @@ async function resetOffline(
   const p = keys.partitionOf(req.user);
   const lease = keys.engineLease(`p${p}`);
   const token = `offline-${randomUUID()}#0`;
+  // Workers run: the partition's owner applies it in order (a free lease is a handover under way).
+  if (settings.leaseTtlMs !== undefined && (await workersLive(redis, keys, settings.leaseTtlMs))) return requestReset(redis, keys, req);
   if ((await redis.set(lease, token, 'PX', OFFLINE_LEASE_MS, 'NX')) !== 'OK') return requestReset(redis, keys, req);
   const scripts = scriptsOn(redis);
   try {

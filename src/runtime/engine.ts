@@ -18,7 +18,11 @@ import type { EngineDeps, EngineRuntime, RouterControl } from './engine-types.js
 
 /** Where a commit writes risk events and audit entries, and how long those streams get (config). */
 export function commitSettingsOf(config: Config): OfflineResetSettings {
-  return { eventsMaxlen: config.raw.state.max_events_per_user, input: { streams: config.streams.inputs, group: config.streams.group } };
+  return {
+    eventsMaxlen: config.raw.state.max_events_per_user,
+    input: { streams: config.streams.inputs, group: config.streams.group },
+    leaseTtlMs: config.raw.engine.lease_ttl,
+  };
 }
 
 /** A partition step applying fewer items than this commits at once (keeping up: latency first). */
