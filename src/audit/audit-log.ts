@@ -1,9 +1,13 @@
+import { randomUUID } from 'node:crypto';
 import { streamOnceMarker } from '../keys.js';
 import type { RedisClient } from '../redis/client.js';
 import { scriptsOn } from '../redis/scripts.js';
 
 /** How long {@link AuditLog.writeOnce} remembers an entry it wrote (ms): a week. */
 export const AUDIT_ONCE_TTL_MS = 7 * 24 * 3_600_000;
+
+/** How long {@link AuditLog.write}'s marker of one call stays (ms): until the client's resend, after a reconnect. */
+const AUDIT_RESEND_TTL_MS = 3_600_000;
 
 /** What an audit entry records. `action` is a stable dotted name (`set.delivered`, `risk.reset`, …). */
 export interface AuditEntry {
@@ -38,10 +42,14 @@ export class AuditLog {
     return new AuditLog(redis, this.stream, this.maxlen);
   }
 
-  /** Appends an entry; returns its stream id. */
+  /**
+   * Appends an entry; returns its stream id ('' when the client's resend of the append found it
+   * written). Once: with a marker of this call, written with it ({@link writeOnce}), so that the
+   * resend of an append whose reply a dropped connection lost (ioredis resends unanswered commands
+   * when it reconnects; the first send had landed) appends no second entry.
+   */
   async write(entry: AuditEntry): Promise<string> {
-    const fields = AuditLog.fields(entry);
-    return (await this.redis.xadd(this.stream, 'MAXLEN', '~', String(this.maxlen), '*', ...fields)) as string;
+    return (await this.writeOnce(`w:${randomUUID()}`, entry, AUDIT_RESEND_TTL_MS)) ?? '';
   }
 
   /**
@@ -52,7 +60,8 @@ export class AuditLog {
    */
   async writeOnce(once: string, entry: AuditEntry, ttlMs = AUDIT_ONCE_TTL_MS): Promise<string | null> {
     const marker = streamOnceMarker(this.stream, `audit:${once}`);
-    if (marker === undefined) return this.write(entry); // a name whose slot no marker can share
+    // A name whose slot no marker can share: appended as it is.
+    if (marker === undefined) return (await this.redis.xadd(this.stream, 'MAXLEN', '~', String(this.maxlen), '*', ...AuditLog.fields(entry))) as string;
     return scriptsOn(this.redis).deadLetter(this.stream, marker, String(ttlMs), String(this.maxlen), ...AuditLog.fields(entry));
   }
 

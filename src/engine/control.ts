@@ -2,9 +2,16 @@ import { charCount } from '../text.js';
 import { randomUUID } from 'node:crypto';
 import type { RedisClient } from '../redis/client.js';
 import { RiskstreamError } from '../errors.js';
-import type { Keys } from '../keys.js';
+import { streamOnceMarker, type Keys } from '../keys.js';
 import type { ControlOp } from './routed.js';
 import { MAX_USER_LENGTH } from '../ingest/event-rules.js';
+import { scriptsOn } from '../redis/scripts.js';
+
+/**
+ * How long a queued reset's marker stays (ms): the client's resend of the append, its reply lost
+ * to a dropped connection, comes when the connection is back.
+ */
+const QUEUED_ONCE_MS = 3_600_000;
 
 /** What a reset did, as stored by the partition's commit for the requester. */
 export interface ResetOutcome {
@@ -39,7 +46,7 @@ export async function requestReset(
   unapplied = `no worker applied the reset of ${req.user} within ${timeoutMs} ms (is a worker running?); it stays queued and is applied in order when a worker owns the user's partition — check the audit log (risk.reset) before sending it again`,
 ): Promise<ResetOutcome> {
   const id = randomUUID();
-  await redis.xadd(keys.controlStream, '*', 'op', 'reset', 'req', id, 'user', req.user, 'actor', req.actor, 'reason', req.reason);
+  await queueControl(redis, keys, ['op', 'reset', 'req', id, 'user', req.user, 'actor', req.actor, 'reason', req.reason], id);
   const deadline = Date.now() + timeoutMs;
   for (let wait = 2; Date.now() < deadline; wait = Math.min(wait * 2, 50)) {
     const v = await redis.get(keys.controlResult(keys.partitionOf(req.user), id));
@@ -47,4 +54,16 @@ export async function requestReset(
     await new Promise((r) => setTimeout(r, wait));
   }
   throw new RiskstreamError('UNAVAILABLE', unapplied);
+}
+
+/**
+ * Appends a control entry once: with a marker of request `id` in the control stream's slot
+ * (src/redis/scripts/dead-letter-2.lua), so a client's resend of the append (ioredis resends a
+ * command whose reply a dropped connection lost; the first send had landed) appends nothing — a
+ * second entry would reset the user again, clearing what the user's events raised in between.
+ */
+async function queueControl(redis: RedisClient, keys: Keys, fields: string[], id: string): Promise<void> {
+  const marker = streamOnceMarker(keys.controlStream, `control:${id}`);
+  if (marker === undefined) await redis.xadd(keys.controlStream, '*', ...fields);
+  else await scriptsOn(redis).deadLetter(keys.controlStream, marker, String(QUEUED_ONCE_MS), '', ...fields);
 }

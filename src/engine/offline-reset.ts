@@ -118,7 +118,8 @@ async function resetOffline(
     d.events.push(...a.events);
     d.audits.push(...a.audits);
     const { ops, outboxUsers } = commitOps(keys, d, { ...settings, now }, () => undefined);
-    if ((await scripts.engineCommit(lease, keys.partitionPos(p), token, ops, '', '')) === -1) return requestReset(redis, keys, req);
+    // With a commit id: a resend of the commit (its reply lost to a dropped connection, after it ran) writes nothing again.
+    if ((await scripts.engineCommit(lease, keys.partitionPos(p), token, ops, '', '', `${token}/reset`)) === -1) return requestReset(redis, keys, req);
     if (outboxUsers.length) await relay(outboxUsers);
     return a.results[0]?.outcome ?? { found: false };
   } finally {

@@ -1,8 +1,8 @@
 import { byPartition, pipeline, scanKeys, type RedisClient } from '../redis/client.js';
 import { AuditLog, type AuditEntry } from '../audit/audit-log.js';
-import type { Keys } from '../keys.js';
 import { CONTROL_RESULT_TTL_MS } from '../engine/commit.js';
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
+import { streamOnceMarker, type Keys } from '../keys.js';
 import { defineScripts, queueScript, scriptsOn } from '../redis/scripts.js';
 import type { BehaviorHit, LevelChange } from '../types.js';
 import type { LateLogin } from '../sessions/policy-mark.js';
@@ -11,6 +11,8 @@ import type { LateLogin } from '../sessions/policy-mark.js';
 const RELAY_LOCK_MS = 3_000;
 /** Most entries of one outbox one relay reads (the rest stay marked, for the next run). */
 const READ_MAX = 1000;
+/** How long a relayed entry's markers stay (ms): past the client's resend of the relay's writes, after a reconnect. */
+const RELAYED_ONCE_MS = 3_600_000;
 
 /** A pending mark older than this, in a partition another worker owns, is relayed by any worker (its owner's relay failed or it is gone). */
 export const STALE_PENDING_MS = 60_000;
@@ -157,33 +159,42 @@ export class OutboxRelay {
     const changes: LevelChange[] = [];
     const hits: UserHit[] = [];
     const late: UserLateLogin[] = [];
-    const feed: Array<{ kind: string; data: string; user: string }> = [];
-    const audits: AuditEntry[] = [];
+    const feed: Array<{ kind: string; data: string; user: string; once: string; change?: LevelChange }> = [];
+    const audits: Array<{ entry: AuditEntry; once: string }> = [];
     const results: Array<{ user: string; req: string; outcome: unknown }> = [];
     for (const [user, entries] of rows) {
-      for (const [, f] of entries) {
+      for (const [id, f] of entries) {
         const kind = f[f.indexOf('kind') + 1] ?? 'hit';
         const data = f[f.indexOf('data') + 1] ?? '{}';
-        if (kind === 'audit') audits.push(JSON.parse(data) as AuditEntry);
+        // The outbox entry, what its writes onward are known by: its user, id and data (an emptied
+        // outbox is deleted, and a new one may number an entry as an old one was).
+        const once = `relay:${createHash('sha256').update(`${user}\n${id}\n${kind}\n${data}`).digest('base64url').slice(0, 32)}`;
+        if (kind === 'audit') audits.push({ entry: JSON.parse(data) as AuditEntry, once });
         else if (kind === 'result') results.push({ user, ...(JSON.parse(data) as { req: string; outcome: unknown }) });
         else if (kind === 'revoke')
           late.push({ user, late: JSON.parse(data) as LateLogin }); // the policy's, not a risk event
         else {
-          feed.push({ kind, data, user });
-          if (kind === 'change') changes.push(JSON.parse(data) as LevelChange);
+          const change = kind === 'change' ? (JSON.parse(data) as LevelChange) : undefined;
+          feed.push({ kind, data, user, once, ...(change ? { change } : {}) });
+          if (change) changes.push(change);
           else if (kind === 'hit') hits.push({ user, hit: JSON.parse(data) as BehaviorHit });
         }
       }
     }
     if ([...rows.values()].some((r) => r.length)) await this.sink(changes, hits, late);
     const write = pipeline(this.redis);
-    for (const f of feed) write.xadd(this.riskEventsStream, 'MAXLEN', '~', this.maxlen, '*', 'kind', f.kind, 'user', f.user, 'data', f.data);
+    // Each once, by its outbox entry: the client's resend of the writes (their replies lost to a
+    // dropped connection, after they ran) or a relay repeated soon after a failure appends nothing again.
+    const append = (stream: string, once: string, fields: string[]): void => {
+      const marker = streamOnceMarker(stream, once);
+      if (marker === undefined) write.xadd(stream, 'MAXLEN', '~', this.maxlen, '*', ...fields);
+      else queueScript(write, 'deadLetter', stream, marker, String(RELAYED_ONCE_MS), String(this.maxlen), ...fields);
+    };
+    for (const f of feed) append(this.riskEventsStream, f.once, ['kind', f.kind, 'user', f.user, 'data', f.data]);
     if (this.auditStream) {
-      for (const c of changes) {
-        if (c.initiatingEntity !== 'admin') write.xadd(this.auditStream, 'MAXLEN', '~', this.maxlen, '*', ...AuditLog.fields(levelChangedAudit(c)));
-      }
+      for (const { change: c, once } of feed) if (c && c.initiatingEntity !== 'admin') append(this.auditStream, once, AuditLog.fields(levelChangedAudit(c)));
       // Entries a commit made (an admin's reset): written to the audit log from here, as the commit's slot holds no audit stream.
-      for (const a of audits) write.xadd(this.auditStream, 'MAXLEN', '~', this.maxlen, '*', ...AuditLog.fields(a));
+      for (const a of audits) append(this.auditStream, a.once, AuditLog.fields(a.entry));
     }
     for (const [p, users] of locked) {
       for (const u of users) queueScript(write, 'outboxDone', this.keys.outboxPending(p), this.keys.userOutbox(u), u, ...(rows.get(u) ?? []).map(([id]) => id));

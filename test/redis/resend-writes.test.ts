@@ -1,0 +1,98 @@
+/**
+ * A connection lost after Redis ran a write and before its reply reached riskstream: ioredis
+ * resends the command once it reconnects (autoResendUnfulfilledCommands, on by default, as on
+ * every riskstream connection), so a write that is not idempotent runs twice. Each write here must
+ * leave what one run leaves. Real Redis behind a loopback proxy that cuts the connection at that
+ * moment (test/helpers/tcp-proxy.ts).
+ */
+import { readFileSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import type { Redis } from 'ioredis';
+import { AuditLog } from '../../src/audit/audit-log.js';
+import { requestReset } from '../../src/engine/control.js';
+import { resetUser } from '../../src/engine/offline-reset.js';
+import { Keys } from '../../src/keys.js';
+import { OutboxRelay } from '../../src/risk/outbox-relay.js';
+import { SCRIPTS_DIR } from '../../src/redis/scripts.js';
+import { encodeState } from '../../src/risk/state-codec.js';
+import { emptyState, type UserState } from '../../src/risk/state.js';
+import { connect } from '../../src/runtime/connections.js';
+import { createLogger } from '../../src/obs/logger.js';
+import { cleanup, REDIS_URL, redisClient, testPrefix } from '../helpers/redis.js';
+import { startTcpProxy, type TcpProxy } from '../helpers/tcp-proxy.js';
+
+const redis = redisClient();
+const prefix = testPrefix('resend-writes');
+const keys = new Keys(prefix, 8);
+let proxy: TcpProxy;
+let worker: Redis;
+
+beforeAll(async () => {
+  const u = new URL(REDIS_URL);
+  proxy = await startTcpProxy({ host: u.hostname, port: Number(u.port || 6379) });
+  // The worker's own connection options (reconnect, queue while reconnecting, resend).
+  worker = connect(`redis://127.0.0.1:${proxy.port}${u.pathname}`, createLogger('silent'), 'resend-writes') as Redis;
+  // Every script known to Redis: the cut command is the one that runs (not an EVALSHA answered NOSCRIPT).
+  for (const f of readdirSync(SCRIPTS_DIR).filter((n) => n.endsWith('.lua'))) await redis.script('LOAD', readFileSync(join(SCRIPTS_DIR, f), 'utf8'));
+});
+afterAll(async () => {
+  worker.disconnect();
+  await proxy.close();
+  await cleanup(redis, prefix);
+  redis.disconnect();
+});
+
+/** A client write holding `command` and naming `key`. */
+const sends = (command: RegExp, key: string) => (sent: Buffer) => command.test(sent.toString('latin1')) && sent.includes(key);
+
+/** A user at high, with nothing behind it (a reset takes it to low). */
+const high = (user: string): UserState => ({ ...emptyState(user), level: 'high', version: 1, changedAt: Date.now(), updatedAt: Date.now() });
+
+it('an admin reset queued for the owner (control stream) is queued once, not again by the resend', async () => {
+  const user = 'queued@example.com';
+  const cut = proxy.cutAfterRun(sends(/XADD|EVAL/i, keys.controlStream));
+  // No worker applies it: the request stays queued (UNAVAILABLE), as when an owner is slow.
+  await expect(requestReset(worker, keys, { user, actor: 'cli:ops', reason: 'vouched' }, 0)).rejects.toMatchObject({ code: 'UNAVAILABLE' });
+  await cut;
+  const entries = await redis.xrange(keys.controlStream, '-', '+');
+  expect(entries.map(([, f]) => f[f.indexOf('user') + 1])).toEqual([user]);
+});
+
+it('an offline reset whose commit reply was lost records one change, one outbox entry of each kind', async () => {
+  const user = 'offline@example.com';
+  const p = keys.partitionOf(user);
+  await redis.hset(keys.partitionState(p), user, encodeState(high(user)));
+  const cut = proxy.cutAfterRun(sends(/EVAL/i, keys.partitionPos(p)));
+  const r = await resetUser(worker, keys, { user, actor: 'cli:ops', reason: 'false positive' }, { eventsMaxlen: 100 }, async () => undefined);
+  await cut;
+  expect(r).toMatchObject({ found: true, previous: 'high', level: 'low', version: 2 });
+  const kinds = async (stream: string) => (await redis.xrange(stream, '-', '+')).map(([, f]) => f[f.indexOf('kind') + 1]);
+  expect(await kinds(keys.userEvents(user))).toEqual(['change']);
+  expect(await kinds(keys.userOutbox(user))).toEqual(['change', 'audit']);
+});
+
+it('an audit entry whose reply was lost is written once, not again by the resend', async () => {
+  const log = new AuditLog(worker, `${prefix}:audit`);
+  const cut = proxy.cutAfterRun(sends(/XADD|EVAL/i, `${prefix}:audit`));
+  await log.write({ action: 'receiver.disabled', actor: 'config', target: 'okta', details: { removed: true } });
+  await cut;
+  expect((await redis.xrange(`${prefix}:audit`, '-', '+')).map(([, f]) => f[f.indexOf('target') + 1])).toEqual(['okta']);
+});
+
+it('an outbox relay whose writes lost their replies writes each risk event and audit entry once', async () => {
+  const user = 'relayed@example.com';
+  const p = keys.partitionOf(user);
+  const hit = { behavior: 'endpoint_detection', level: 'high', time: Date.now() };
+  const audit = { action: 'risk.reset', actor: 'cli:ops', target: user, details: { previous: 'high', level: 'low' } };
+  await redis.xadd(keys.userOutbox(user), '*', 'kind', 'hit', 'data', JSON.stringify(hit));
+  await redis.xadd(keys.userOutbox(user), '*', 'kind', 'audit', 'data', JSON.stringify(audit));
+  await redis.zadd(keys.outboxPending(p), Date.now(), user);
+  const relay = new OutboxRelay(worker, keys, `${prefix}:risk-events`, async () => undefined, 100, `${prefix}:audit-relay`);
+  const cut = proxy.cutAfterRun(sends(/XADD|EVAL/i, `${prefix}:audit-relay`));
+  await relay.relay([user]);
+  await cut;
+  expect(await redis.xlen(`${prefix}:risk-events`)).toBe(1);
+  expect((await redis.xrange(`${prefix}:audit-relay`, '-', '+')).map(([, f]) => f[f.indexOf('action') + 1])).toEqual(['risk.reset']);
+  expect(await redis.exists(keys.userOutbox(user))).toBe(0);
+});
