@@ -54,7 +54,8 @@ interface Signatures {
       noticeId: string,
       noticeJson: string,
     ];
-    reply: string | null;
+    /** 1: this call's own revocation, made already (a resend). */
+    reply: string | null | 1;
   };
   sessionPrune: {
     file: 'session-prune-2';

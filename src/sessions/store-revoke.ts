@@ -58,7 +58,9 @@ export async function revokeCopies(
         JSON.stringify(notice),
       )
       .catch(storeError);
-    const s = c.live(raw);
+    // 1: the client's resend of the script found this call's own revocation (the reply of the run
+    // that made it was lost to a dropped connection): the copy read is the one it deleted.
+    const s = raw === 1 ? found : c.live(raw);
     if (!s) {
       // Exactly one caller gets each copy (GETDEL). One that expired meanwhile was no active session: nothing to tell.
       if (raw) await noticeTold(c, part, change.id);

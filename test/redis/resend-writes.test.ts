@@ -14,6 +14,10 @@ import { requestReset } from '../../src/engine/control.js';
 import { resetUser } from '../../src/engine/offline-reset.js';
 import { Keys } from '../../src/keys.js';
 import { OutboxRelay } from '../../src/risk/outbox-relay.js';
+import { buildIdentity } from '../../src/sessions/build-identity.js';
+import { revokeSession } from '../../src/sessions/revoke.js';
+import { SessionStore } from '../../src/sessions/store.js';
+import { login, settings } from '../sessions/helpers.js';
 import { SCRIPTS_DIR } from '../../src/redis/scripts.js';
 import { encodeState } from '../../src/risk/state-codec.js';
 import { emptyState, type UserState } from '../../src/risk/state.js';
@@ -95,4 +99,23 @@ it('an outbox relay whose writes lost their replies writes each risk event and a
   expect(await redis.xlen(`${prefix}:risk-events`)).toBe(1);
   expect((await redis.xrange(`${prefix}:audit-relay`, '-', '+')).map(([, f]) => f[f.indexOf('action') + 1])).toEqual(['risk.reset']);
   expect(await redis.exists(keys.userOutbox(user))).toBe(0);
+});
+
+it('a session revoke whose reply was lost is the revocation it made: told once, not NOT_FOUND', async () => {
+  const plain = new SessionStore(redis, keys);
+  const e = login({ sessionId: 'resent-1', time: Date.now() - 1000 });
+  await plain.put([buildIdentity(e, settings())!]);
+  const audit = new AuditLog(redis, `${prefix}:audit-revoke`);
+  const told: string[] = [];
+  const cut = proxy.cutAfterRun(sends(/EVAL/i, keys.sessionTombstone(keys.partitionOf(e.user), 'resent-1')));
+  const r = await revokeSession({ store: new SessionStore(worker, keys), audit, onRevoked: (c) => void told.push(c.sessionId) }, 'resent-1', {
+    actor: 'admin:x',
+    reason: 'stolen',
+  });
+  await cut;
+  expect(r.identity.session_id).toBe('resent-1');
+  expect(told).toEqual(['resent-1']);
+  expect((await audit.list()).entries.map((x) => x.action)).toEqual(['session.revoked']);
+  expect(await plain.get('resent-1')).toBeNull();
+  expect(await redis.hlen(keys.revocationNotices(keys.partitionOf(e.user)))).toBe(0);
 });

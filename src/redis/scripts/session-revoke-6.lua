@@ -22,9 +22,12 @@
 
   Output:
     the revoked session's JSON, or false when it was gone already (revoked by another caller:
-    then nothing is written)
+    then nothing is written), or 1 when this very call revoked it already: the client's resend of
+    it (ioredis resends a command whose reply a dropped connection lost; the first send had
+    landed) finds the tombstone it wrote — its JSON holds the revocation's time, actor and reason
 ]]
 local raw = redis.call('GETDEL', KEYS[1])
+if not raw and redis.call('GET', KEYS[5]) == ARGV[2] then return 1 end
 redis.call('ZREM', KEYS[2], ARGV[1])
 redis.call('ZREM', KEYS[3], ARGV[1])
 redis.call('ZREM', KEYS[4], ARGV[1])
