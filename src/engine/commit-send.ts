@@ -113,7 +113,8 @@ export interface NotStored {
 /**
  * From the commit script's replies (src/redis/scripts/engine-commit-2.lua): SPUT answers 1 for a
  * stored identity, one per live identity; SUSER the ids trimmed, one per user. A resent commit
- * that already ran answers no SPUT at all: its identities were stored by the first run.
+ * that already ran answers the first run's (kept with its commit id); one the script kept none for
+ * answers no SPUT at all: its identities were stored by the first run.
  */
 export function notStored(put: PreparedPut | undefined, puts: readonly unknown[], dropped: readonly string[][]): NotStored {
   const live = put?.live ?? [];

@@ -18,7 +18,8 @@ import { buildIdentity } from '../../src/sessions/build-identity.js';
 import { revokeSession } from '../../src/sessions/revoke.js';
 import { SessionStore } from '../../src/sessions/store.js';
 import { login, settings } from '../sessions/helpers.js';
-import { SCRIPTS_DIR } from '../../src/redis/scripts.js';
+import { SCRIPTS_DIR, scriptsOn } from '../../src/redis/scripts.js';
+import { packOps } from '../../src/redis/pack-ops.js';
 import { encodeState } from '../../src/risk/state-codec.js';
 import { emptyState, type UserState } from '../../src/risk/state.js';
 import { connect } from '../../src/runtime/connections.js';
@@ -118,4 +119,21 @@ it('a session revoke whose reply was lost is the revocation it made: told once, 
   expect((await audit.list()).entries.map((x) => x.action)).toEqual(['session.revoked']);
   expect(await plain.get('resent-1')).toBeNull();
   expect(await redis.hlen(keys.revocationNotices(keys.partitionOf(e.user)))).toBe(0);
+});
+
+it("an owner's commit whose reply was lost answers the resend with the first run's session outcomes (a refused rebind is still audited)", async () => {
+  // Two users of one partition: bob holds session id `bound-1`, then alice's login uses it (refused).
+  const bob = 'bob@example.com';
+  const p = keys.partitionOf(bob);
+  let alice = 'alice@example.com';
+  for (let i = 0; keys.partitionOf(alice) !== p; i++) alice = `alice-${i}@example.com`;
+  const plain = new SessionStore(redis, keys);
+  await plain.put([buildIdentity(login({ user: bob, sessionId: 'bound-1', time: Date.now() - 2000 }), settings())!]);
+  const prepared = new SessionStore(worker, keys).prepare([buildIdentity(login({ user: alice, sessionId: 'bound-1', time: Date.now() - 1000 }), settings())!]);
+  const cut = proxy.cutAfterRun(sends(/EVAL/i, keys.partitionPos(p)));
+  const res = await scriptsOn(worker).engineCommit(keys.engineLease(`p${p}`), keys.partitionPos(p), '', packOps(prepared.ops), '', '', 'commit-1');
+  await cut;
+  if (res === -1) throw new Error('fenced');
+  const result = await prepared.finish(res[1], res[2]);
+  expect(result.refused).toEqual([{ session_id: 'bound-1', user: alice, owner: bob }]);
 });

@@ -44,8 +44,9 @@
     ARGV[4] the partition stream to trim up to the position ('' = none)
     ARGV[5] this commit's id, unique per commit (optional): a commit whose id is the last one
             recorded already ran — a client resending it after a dropped connection (ioredis
-            resends unanswered commands) writes nothing twice; recorded after the commands, in the
-            position's write
+            resends unanswered commands) writes nothing twice, and answers what the first run did
+            (its SPUT, SEND and SUSER outcomes, kept as `reply` beside the id: a refused rebind
+            is audited from them); recorded after the commands, in the position's write
     ARGV[6] the id right after the position (optional): the stream is trimmed below it, so the
             entry at the position goes too (default: below the position)
     ARGV[7] the position the caller last committed or loaded (optional; '0-0' for none stored):
@@ -56,11 +57,18 @@
   Output:
     -1 when the lease is not (or no longer) the caller's: nothing written (a paused or
     partitioned-away owner is fenced); -3 when the stored position is not ARGV[7]: nothing written; else { number of commands, {SPUT and SEND outcomes}, {SUSER outcomes} }
-    ({0, {}, {}} for a repeated commit id)
+    (for a repeated commit id, the first run's: its outcomes kept, the count of commands 0)
 ]]
 if ARGV[1] ~= '' and redis.call('GET', KEYS[1]) ~= ARGV[1] then return -1 end
 local commitId = ARGV[5] and ARGV[5] ~= '' and ARGV[5] or nil
-if commitId and redis.call('HGET', KEYS[2], 'commit') == commitId then return { 0, {}, {} } end
+if commitId and redis.call('HGET', KEYS[2], 'commit') == commitId then
+  local kept = redis.call('HGET', KEYS[2], 'reply')
+  if kept and kept ~= '' then
+    local r = cmsgpack.unpack(kept)
+    return { 0, r[1], r[2] }
+  end
+  return { 0, {}, {} }
+end
 if ARGV[7] and ARGV[7] ~= '' and (redis.call('HGET', KEYS[2], 'pos') or '0-0') ~= ARGV[7] then return -3 end
 
 -- Whether identity JSON `json` is a refresh's start: its own `from_refresh`, not a field of that name
@@ -347,15 +355,18 @@ for i = 1, #ops do
     redis.call(unpack(op))
   end
 end
--- The commit id and the position in one write (the id last: a run that failed midway records neither).
+-- The commit id and the position in one write (the id last: a run that failed midway records neither),
+-- with the session outcomes a resend of the commit answers ('' for none: most commits).
+local reply = ''
+if #puts > 0 or #users > 0 then reply = cmsgpack.pack({ puts, users }) end
 if ARGV[3] ~= '' then
   if commitId then
-    redis.call('HSET', KEYS[2], 'commit', commitId, 'pos', ARGV[3], 'token', ARGV[1])
+    redis.call('HSET', KEYS[2], 'commit', commitId, 'reply', reply, 'pos', ARGV[3], 'token', ARGV[1])
   else
     redis.call('HSET', KEYS[2], 'pos', ARGV[3], 'token', ARGV[1])
   end
   if ARGV[4] ~= '' then redis.call('XTRIM', ARGV[4], 'MINID', (ARGV[6] and ARGV[6] ~= '') and ARGV[6] or ARGV[3]) end
 elseif commitId then
-  redis.call('HSET', KEYS[2], 'commit', commitId)
+  redis.call('HSET', KEYS[2], 'commit', commitId, 'reply', reply)
 end
 return { #ops, puts, users }
