@@ -3,7 +3,8 @@ import { Readable } from 'node:stream';
 import { stat } from 'node:fs/promises';
 import { createGunzip } from 'node:zlib';
 import { createInterface } from 'node:readline';
-import { pipeline, type RedisClient } from '../redis/client.js';
+import type { RedisClient } from '../redis/client.js';
+import { appendInOrder, type AppendRecord } from './append-in-order.js';
 import type { StreamNames } from '../config/load.js';
 import { RiskstreamError } from '../errors.js';
 import { isLogin } from '../login.js';
@@ -196,8 +197,12 @@ export async function replayFile(
   const started = Date.now();
   let sent = 0;
   let batch: string[] = [];
+  // One script per chunk, with a marker of it: the client's resend of a chunk whose reply was lost
+  // to a dropped connection (it ran) appends nothing again — an event without an `id` appended
+  // twice would count twice (a DLP threshold reached by half the events).
+  const into = opts.stream ? { login: opts.stream, activity: opts.stream } : streams;
   const send = async (): Promise<void> => {
-    const p = pipeline(redis);
+    const records: AppendRecord[] = [];
     for (const line of batch) {
       let fields = ['event', line];
       let type: unknown;
@@ -215,10 +220,9 @@ export async function replayFile(
       }
       const stream = opts.stream ?? (isLogin({ type }) ? streams.login : streams.activity);
       byStream[stream] = (byStream[stream] ?? 0) + 1;
-      p.xadd(stream, '*', ...fields);
+      records.push([stream, fields]);
     }
-    const res = (await p.exec()) ?? [];
-    for (const [err] of res) if (err) throw err;
+    await appendInOrder(redis, into, records);
     sent += batch.length;
     batch = [];
     opts.onProgress?.(sent, surveyed ? Math.max(surveyed.total, sent) : undefined);

@@ -5,12 +5,15 @@
  * leave what one run leaves. Real Redis behind a loopback proxy that cuts the connection at that
  * moment (test/helpers/tcp-proxy.ts).
  */
-import { readFileSync, readdirSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { Redis } from 'ioredis';
 import { AuditLog } from '../../src/audit/audit-log.js';
+import type { StreamNames } from '../../src/config/load.js';
 import { requestReset } from '../../src/engine/control.js';
+import { replayFile } from '../../src/ingest/replay.js';
 import { resetUser } from '../../src/engine/offline-reset.js';
 import { Keys } from '../../src/keys.js';
 import { OutboxRelay } from '../../src/risk/outbox-relay.js';
@@ -136,4 +139,21 @@ it("an owner's commit whose reply was lost answers the resend with the first run
   if (res === -1) throw new Error('fenced');
   const result = await prepared.finish(res[1], res[2]);
   expect(result.refused).toEqual([{ session_id: 'bound-1', user: alice, owner: bob }]);
+});
+
+it('a replay chunk whose reply was lost is appended once: no event counted twice', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'riskstream-resend-'));
+  try {
+    const streams = { login: `${prefix}:replay-login`, activity: `${prefix}:replay-activity` } as StreamNames;
+    const dlp = (n: number) => JSON.stringify({ type: 'dlp', user: 'a@example.com', time: 1795420800000 + n, severity: 'high' });
+    const login = JSON.stringify({ type: 'login', user: 'a@example.com', time: 1795420800000 });
+    writeFileSync(join(dir, 'events.ndjson'), [login, dlp(1), dlp(2)].join('\n'));
+    const cut = proxy.cutAfterRun(sends(/XADD|EVAL/i, streams.activity));
+    await replayFile(worker, streams, join(dir, 'events.ndjson'));
+    await cut;
+    expect(await redis.xlen(streams.login)).toBe(1);
+    expect((await redis.xrange(streams.activity, '-', '+')).map(([, f]) => f[1])).toEqual([dlp(1), dlp(2)]);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
