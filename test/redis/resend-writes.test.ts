@@ -20,6 +20,7 @@ import { OutboxRelay } from '../../src/risk/outbox-relay.js';
 import { buildIdentity } from '../../src/sessions/build-identity.js';
 import { revokeSession } from '../../src/sessions/revoke.js';
 import { SessionStore } from '../../src/sessions/store.js';
+import { SsfStreamStore } from '../../src/ssf/streams.js';
 import { login, settings } from '../sessions/helpers.js';
 import { SCRIPTS_DIR, scriptsOn } from '../../src/redis/scripts.js';
 import { packOps } from '../../src/redis/pack-ops.js';
@@ -156,4 +157,12 @@ it('a replay chunk whose reply was lost is appended once: no event counted twice
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+});
+
+it("an SSF stream created by a call whose reply was lost is created, not refused by the owner's limit it now fills", async () => {
+  const streams = new SsfStreamStore(worker, keys);
+  const cut = proxy.cutAfterRun(sends(/EVAL/i, keys.ssfStreams));
+  const s = await streams.create({ owner: 'token:resend01', endpoint_url: 'https://receiver.example/push' }, 1);
+  await cut;
+  expect(Object.keys(await redis.hgetall(keys.ssfStreams))).toEqual([s.stream_id]);
 });

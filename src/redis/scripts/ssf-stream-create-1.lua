@@ -10,8 +10,11 @@
     ARGV[4] stream JSON
 
   Output:
-    1 stored, 0 refused (the owner's limit is reached)
+    1 stored (or stored already by this very call: the client's resend of it — ioredis resends a
+    command whose reply a dropped connection lost — finds the stream's JSON it wrote, which counts
+    toward the limit now), 0 refused (the owner's limit is reached)
 ]]
+if redis.call('HGET', KEYS[1], ARGV[3]) == ARGV[4] then return 1 end
 local n = 0
 for _, v in ipairs(redis.call('HVALS', KEYS[1])) do
   local ok, s = pcall(cjson.decode, v)
