@@ -225,7 +225,7 @@ export class Keys extends DeliveryKeys {
   routerFence(stream: string): string {
     return hasHashTag(stream) ? `${stream}:router-fence` : `{${stream}}:router-fence`;
   }
-  /** Sorted set: member `top` scored by the newest entry (ms) of input stream `stream` routed or dead-lettered (engine/routed-tops.ts); in its slot. */
+  /** Sorted set: member `top` scored by the newest entry (ms) of input stream `stream` routed or dead-lettered, and the last routing step's `step` (its nonce) and `before` (the mark it found: src/redis/scripts/routed-mark-1.lua) (engine/routed-tops.ts); in its slot. */
   routedTop(stream: string): string {
     return hasHashTag(stream) ? `${stream}:routed-top` : `{${stream}}:routed-top`;
   }

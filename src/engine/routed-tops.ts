@@ -17,7 +17,9 @@
  * that step's backlog entries when re-read; an entry in the same millisecond as the newest sent
  * of its stream is taken as sent (the mark holds milliseconds).
  */
+import { randomInt } from 'node:crypto';
 import type { Keys } from '../keys.js';
+import { scriptsOn } from '../redis/scripts.js';
 import type { RedisClient } from '../redis/client.js';
 import { sendTogether } from '../redis/send-together.js';
 import { idMs } from '../redis/stream-info.js';
@@ -28,7 +30,6 @@ import type { Held } from './route-write.js';
 export const BEHIND_PARTITION =
   'entry id: older than what its partition already applied (a stream added to the configuration with a backlog, or an id given explicitly): not applied; replay it (riskstream replay, or XADD with *)';
 
-const MEMBER = 'top';
 type Ref = { stream: string; id: string };
 type Dead = { raw: RawEntry; reason: string };
 /** Per input stream: its mark before the step ({@link markSent}); -1 for none. */
@@ -36,7 +37,8 @@ export type SentMarks = ReadonlyMap<string, number>;
 
 /**
  * Raises each stream's mark to the newest of `routable` (ZADD GT), before they are sent, and
- * returns the marks as they were (read in the same round trip).
+ * returns the marks as they were (read in the same step: src/redis/scripts/routed-mark-1.lua,
+ * whose resend after a dropped connection answers the mark its first run found).
  */
 export async function markSent(redis: RedisClient, keys: Keys, routable: readonly Held[]): Promise<SentMarks> {
   const top = new Map<string, number>();
@@ -47,12 +49,12 @@ export async function markSent(redis: RedisClient, keys: Keys, routable: readonl
   const before = new Map<string, number>();
   if (!top.size) return before;
   const streams = [...top.keys()];
-  const out = await sendTogether(redis, (r) =>
-    streams.flatMap((s) => [r.zscore(keys.routedTop(s), MEMBER), r.zadd(keys.routedTop(s), 'GT', top.get(s)!, MEMBER)]),
-  );
+  const nonce = String(randomInt(1, 2 ** 48));
+  const scripts = scriptsOn(redis);
+  const out = await sendTogether(redis, () => streams.map((s) => scripts.routedMark(keys.routedTop(s), String(top.get(s)!), nonce)));
   streams.forEach((s, i) => {
-    const [[err, v], [zerr]] = [out[2 * i]!, out[2 * i + 1]!];
-    if (err || zerr) throw err ?? zerr;
+    const [err, v] = out[i]!;
+    if (err) throw err;
     before.set(s, v === null || v === undefined ? -1 : Number(v));
   });
   return before;

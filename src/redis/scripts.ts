@@ -38,6 +38,8 @@ interface Signatures {
     args: [fence: string, stream: string, token: string, group: string, consumer: string, count: string, id: string, expected: string];
     reply: -1 | -2 | [[string, string], Array<[string, string[] | null]>, string];
   };
+  /** The stream's mark, the step's newest ms, its nonce: the mark before the step ('-1': none). */
+  routedMark: { file: 'routed-mark-1'; args: [mark: string, top: string, nonce: string]; reply: string };
   outboxDone: { file: 'outbox-done-2'; args: [pending: string, outbox: string, user: string, ...ids: string[]]; reply: number };
   sessionRevoke: {
     file: 'session-revoke-6';
@@ -115,6 +117,7 @@ const FILES: { [K in ScriptName]: Signatures[K]['file'] } = {
   ipLogins: 'ip-logins-n',
   engineCommit: 'engine-commit-2',
   routerRead: 'router-read-2',
+  routedMark: 'routed-mark-1',
   outboxDone: 'outbox-done-2',
   sessionRevoke: 'session-revoke-6',
   sessionPrune: 'session-prune-2',

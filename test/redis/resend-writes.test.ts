@@ -15,6 +15,8 @@ import type { StreamNames } from '../../src/config/load.js';
 import { requestReset } from '../../src/engine/control.js';
 import { replayFile } from '../../src/ingest/replay.js';
 import { resetUser } from '../../src/engine/offline-reset.js';
+import type { Held } from '../../src/engine/route-write.js';
+import { markSent } from '../../src/engine/routed-tops.js';
 import { Keys } from '../../src/keys.js';
 import { OutboxRelay } from '../../src/risk/outbox-relay.js';
 import { buildIdentity } from '../../src/sessions/build-identity.js';
@@ -165,4 +167,19 @@ it("an SSF stream created by a call whose reply was lost is created, not refused
   const s = await streams.create({ owner: 'token:resend01', endpoint_url: 'https://receiver.example/push' }, 1);
   await cut;
   expect(Object.keys(await redis.hgetall(keys.ssfStreams))).toEqual([s.stream_id]);
+});
+
+it("a router step's mark whose reply was lost answers the mark as the step found it, not as it raised it", async () => {
+  const stream = `${prefix}:marked`;
+  await redis.zadd(keys.routedTop(stream), 1000, 'top');
+  try {
+    const held: Held[] = [{ key: { ms: 5000, seq: 0 }, ref: { stream, id: '5000-0' } }];
+    const cut = proxy.cutAfterRun(sends(/EVAL|ZADD/i, keys.routedTop(stream)));
+    const before = await markSent(worker, keys, held);
+    await cut;
+    expect(before.get(stream)).toBe(1000);
+    expect(await redis.zscore(keys.routedTop(stream), 'top')).toBe('5000');
+  } finally {
+    await redis.del(keys.routedTop(stream));
+  }
 });
