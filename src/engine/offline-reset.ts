@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { RedisClient } from '../redis/client.js';
 import type { Keys } from '../keys.js';
 import { scriptsOn } from '../redis/scripts.js';
+import { setNx } from '../redis/set-nx.js';
 import { RiskStore } from '../risk/store.js';
 import { applyItems } from './apply.js';
 import { commitOps, emptyDelta } from './commit.js';
@@ -97,7 +98,7 @@ async function resetOffline(
   const token = `offline-${randomUUID()}#0`;
   // Workers run: the partition's owner applies it in order (a free lease is a handover under way).
   if (settings.leaseTtlMs !== undefined && (await workersLive(redis, keys, settings.leaseTtlMs))) return requestReset(redis, keys, req);
-  if ((await redis.set(lease, token, 'PX', OFFLINE_LEASE_MS, 'NX')) !== 'OK') return requestReset(redis, keys, req);
+  if (!(await setNx(redis, lease, token, OFFLINE_LEASE_MS))) return requestReset(redis, keys, req);
   const scripts = scriptsOn(redis);
   try {
     // Events of the user may wait unprocessed (the worker stopped with a backlog): applied first,

@@ -7,6 +7,7 @@ import { randomUUID } from 'node:crypto';
 import type { RedisClient } from '../redis/client.js';
 import type { Keys } from '../keys.js';
 import { scriptsOn, type Scripts } from '../redis/scripts.js';
+import { setNx } from '../redis/set-nx.js';
 import { enabledOnLiveWorker, ownerOnLiveWorker } from './receivers-on.js';
 
 /**
@@ -72,8 +73,7 @@ export class DeliveryState {
   async lock(user: string, receiver: string, ttlMs: number): Promise<(() => Promise<void>) | undefined> {
     const key = this.keys.userSendLock(user, receiver);
     const token = randomUUID();
-    const ok = await this.redis.set(key, token, 'PX', Math.max(1, Math.ceil(ttlMs)), 'NX');
-    if (ok !== 'OK') return undefined;
+    if (!(await setNx(this.redis, key, token, Math.max(1, Math.ceil(ttlMs))))) return undefined;
     return async () => {
       await this.scripts.lockRelease(key, token);
     };

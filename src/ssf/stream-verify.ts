@@ -1,4 +1,6 @@
+import { randomUUID } from 'node:crypto';
 import type { RedisClient } from '../redis/client.js';
+import { setNx } from '../redis/set-nx.js';
 import { RiskstreamError } from '../errors.js';
 import type { StreamCaller } from './stream-owner.js';
 import type { SsfStream } from './streams.js';
@@ -9,7 +11,8 @@ import type { SsfStream } from './streams.js';
  * An interval of 0 takes nothing.
  */
 export async function claimVerification(redis: RedisClient, key: string, interval: number): Promise<void> {
-  if (interval > 0 && (await redis.set(key, '1', 'PX', interval, 'NX')) !== 'OK') {
+  // This call's own value: the client's resend of the claim (its reply lost) is not a verification asked before.
+  if (interval > 0 && !(await setNx(redis, key, randomUUID(), interval))) {
     const left = await redis.pttl(key);
     throw new RiskstreamError('RATE_LIMITED', `verification requested less than min_verification_interval (${Math.ceil(interval / 1000)} s) ago`, {
       retryAfter: Math.max(1, Math.ceil(left / 1000)),

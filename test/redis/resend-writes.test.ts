@@ -23,6 +23,7 @@ import { buildIdentity } from '../../src/sessions/build-identity.js';
 import { revokeSession } from '../../src/sessions/revoke.js';
 import { SessionStore } from '../../src/sessions/store.js';
 import { SsfStreamStore } from '../../src/ssf/streams.js';
+import { claimVerification } from '../../src/ssf/stream-verify.js';
 import { login, settings } from '../sessions/helpers.js';
 import { SCRIPTS_DIR, scriptsOn } from '../../src/redis/scripts.js';
 import { packOps } from '../../src/redis/pack-ops.js';
@@ -182,4 +183,25 @@ it("a router step's mark whose reply was lost answers the mark as the step found
   } finally {
     await redis.del(keys.routedTop(stream));
   }
+});
+
+it('an offline reset whose lease take lost its reply commits itself, not queued behind its own lease', async () => {
+  const user = 'leased@example.com';
+  const p = keys.partitionOf(user);
+  await redis.hset(keys.partitionState(p), user, encodeState(high(user)));
+  const queued = await redis.xlen(keys.controlStream);
+  const cut = proxy.cutAfterRun(sends(/SET/i, keys.engineLease(`p${p}`)));
+  const r = await resetUser(worker, keys, { user, actor: 'cli:ops', reason: 'vouched' }, { eventsMaxlen: 100 }, async () => undefined);
+  await cut;
+  expect(r).toMatchObject({ found: true, previous: 'high', level: 'low' });
+  expect(await redis.xlen(keys.controlStream)).toBe(queued); // not queued for an owner
+  expect(await redis.exists(keys.engineLease(`p${p}`))).toBe(0);
+});
+
+it('a verification claim whose reply was lost is taken, not refused as asked before', async () => {
+  const key = `${prefix}:verify-slot`;
+  const cut = proxy.cutAfterRun(sends(/SET/i, key));
+  await claimVerification(worker, key, 60_000);
+  await cut;
+  expect(await redis.pttl(key)).toBeGreaterThan(0);
 });
