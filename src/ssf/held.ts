@@ -5,7 +5,9 @@
  * hour per stream, not one per event).
  */
 import type { RedisClient } from '../redis/client.js';
+import { randomUUID } from 'node:crypto';
 import { scriptsOn } from '../redis/scripts.js';
+import { setNx } from '../redis/set-nx.js';
 
 /** Seconds between two "held list full" reports for one stream. */
 export const HELD_FULL_REPORT_S = 3600;
@@ -18,8 +20,9 @@ export async function holdCapped(redis: RedisClient, key: string, items: string[
   for (let i = 0; i < items.length; i += CHUNK) {
     count += Number(await scriptsOn(redis).heldPush(key, max, ...items.slice(i, i + CHUNK))); // held-push-1.lua
   }
-  // A separate key (another cluster slot): set only when something was dropped.
-  if (count > 0) audit = (await redis.set(`${key}:full`, '1', 'EX', HELD_FULL_REPORT_S, 'NX')) === 'OK';
+  // A separate key (another cluster slot): set only when something was dropped; this call's own
+  // value, so that the client's resend of the claim (its reply lost) still reports it.
+  if (count > 0) audit = await setNx(redis, `${key}:full`, randomUUID(), HELD_FULL_REPORT_S * 1000);
   return { count, audit };
 }
 

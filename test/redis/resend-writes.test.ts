@@ -24,6 +24,7 @@ import { revokeSession } from '../../src/sessions/revoke.js';
 import { SessionStore } from '../../src/sessions/store.js';
 import { SsfStreamStore } from '../../src/ssf/streams.js';
 import { claimVerification } from '../../src/ssf/stream-verify.js';
+import { holdCapped } from '../../src/ssf/held.js';
 import { login, settings } from '../sessions/helpers.js';
 import { SCRIPTS_DIR, scriptsOn } from '../../src/redis/scripts.js';
 import { packOps } from '../../src/redis/pack-ops.js';
@@ -204,4 +205,13 @@ it('a verification claim whose reply was lost is taken, not refused as asked bef
   await claimVerification(worker, key, 60_000);
   await cut;
   expect(await redis.pttl(key)).toBeGreaterThan(0);
+});
+
+it("a paused stream's held list overflowing reports it (its audit entry) when the report's claim lost its reply", async () => {
+  const key = `${prefix}:held-full`;
+  await redis.rpush(key, 'a', 'b');
+  const cut = proxy.cutAfterRun(sends(/SET/i, `${key}:full`));
+  const r = await holdCapped(worker, key, ['c'], 2);
+  await cut;
+  expect(r).toEqual({ count: 1, audit: true });
 });
