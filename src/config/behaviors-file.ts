@@ -3,6 +3,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { packageRoot } from '../package-root.js';
 import type { Parsed } from './yaml-source.js';
+import { riskstreamSchema } from './schema.js';
 
 /** The package's own `config/behaviors.yaml` (the commented defaults); undefined if it was installed without it. */
 export function shippedBehaviorsFile(): string | undefined {
@@ -10,14 +11,18 @@ export function shippedBehaviorsFile(): string | undefined {
   return existsSync(f) ? f : undefined;
 }
 
-/** True when a file given as the main config is in fact a behaviors document. */
+/**
+ * True when a file given as the main config is in fact a behaviors document: none of its keys is a
+ * riskstream.yaml section (`sessions: {enabled: false}` alone is a main file, though it has an
+ * `enabled`), and some entry looks like a behavior's.
+ */
 export function looksLikeBehaviors(p: Parsed): boolean {
   const js = p.js;
   if (!js || typeof js !== 'object') return false;
   const keys = Object.keys(js);
   return (
     keys.length > 0 &&
-    keys.every((k) => !['redis', 'streams', 'http', 'signing', 'issuer', 'receivers'].includes(k)) &&
+    keys.every((k) => !Object.hasOwn(riskstreamSchema.shape, k)) &&
     Object.values(js).some((v) => v && typeof v === 'object' && ('risk_level' in v || 'enabled' in v || 'kind' in v))
   );
 }
