@@ -2,6 +2,7 @@
 import { DETECTOR_KINDS, PREDEFINED_KINDS } from '../detect/registry.js';
 import { schemaFor, type BehaviorConfig, type BehaviorKind } from './behaviors-schema.js';
 import { RESPONSES_KEY } from './responses.js';
+import { withoutEmptyValues } from './empty-values.js';
 import { locate, pushZodIssues, type ConfigIssue, type Parsed } from './yaml-source.js';
 
 /** The level a behavior turned off without one is given: it raises nothing while off. */
@@ -57,7 +58,9 @@ export function parseBehaviors(p: Parsed | undefined, issues: ConfigIssue[]): Be
       });
       continue;
     }
-    const r = schema.safeParse(offWithoutLevel(raw) ? { ...raw, risk_level: OFF_LEVEL } : (raw ?? {}));
+    // An empty list (`allow_networks:` with its entries commented out) is its default.
+    const entry = withoutEmptyValues(schema, raw ?? {});
+    const r = schema.safeParse(offWithoutLevel(entry) ? { ...entry, risk_level: OFF_LEVEL } : entry);
     if (!r.success) {
       pushZodIssues(p, [id], r.error, issues);
       continue;

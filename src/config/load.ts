@@ -5,6 +5,7 @@ import { hasHashTag } from '../redis/hash-tag.js';
 import { slotOf } from '../redis/client.js';
 import { LOG_LEVELS, riskstreamSchema, type RiskstreamFileConfig } from './schema.js';
 import { isRedisUrl } from './url-rules.js';
+import { withoutEmptyValues } from './empty-values.js';
 import type { BehaviorConfig } from './behaviors-schema.js';
 import { resolveProfile } from '../ingest/profiles/index.js';
 import { readEnvTokens } from './env-tokens.js';
@@ -119,6 +120,7 @@ export function readConfig(path: string, env: NodeJS.ProcessEnv = process.env, o
   let raw: RiskstreamFileConfig = riskstreamSchema.parse({});
   let signingRead = !mainFile || mainParsed !== undefined;
   if (mainParsed) {
+    mainParsed.js = withoutEmptyValues(riskstreamSchema, mainParsed.js); // `geoip:` with its keys commented out: the defaults
     const r = riskstreamSchema.safeParse(mainParsed.js ?? {});
     if (r.success) raw = r.data;
     else {

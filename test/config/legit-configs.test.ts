@@ -44,3 +44,52 @@ describe('a riskstream.yaml is read as one', () => {
     expect(c.behaviors.map((b) => `${b.id}:${b.risk_level}`)).toEqual(['brute_force:medium']);
   });
 });
+
+describe('an empty value (every key or entry under it commented out) is the default', () => {
+  it('riskstream.yaml sections, lists and maps left empty load at their defaults (they were refused: expected object, received null)', () => {
+    const text = [
+      'http:',
+      '  # port: 8080',
+      'geoip:',
+      '  # mmdb: /var/lib/GeoIP/GeoLite2-City.mmdb',
+      'receivers:',
+      '  # - name: okta',
+      'sessions:',
+      '  redact_claims:',
+      '  max_per_user: 5',
+      'ssf:',
+      '  allowed_endpoints:',
+      'mapping:',
+      '  streams:',
+      '',
+    ].join('\n');
+    const c = loadConfig(configDir({ 'riskstream.yaml': text, 'behaviors.yaml': 'brute_force:\n  risk_level: high\n' }), NO_ENV);
+    expect(c.raw.http.port).toBe(8080);
+    expect(c.raw.geoip.mmdb).toBeUndefined();
+    expect(c.receivers).toEqual([]);
+    expect(c.raw.sessions).toMatchObject({ redact_claims: [], max_per_user: 5 });
+    expect(c.raw.ssf.allowed_endpoints).toEqual([]);
+    expect(c.raw.mapping.streams).toEqual({});
+  });
+
+  it("a behavior's list left empty is its default; a required one or a scalar left empty is still an issue", () => {
+    const text = [
+      'impossible_travel:',
+      '  risk_level: high',
+      '  allow_networks:',
+      '    # - 10.0.0.0/8',
+      'session_hijack:',
+      '  risk_level: high',
+      '  compare:',
+      '',
+    ].join('\n');
+    const c = loadConfig(configDir({ 'riskstream.yaml': '{}\n', 'behaviors.yaml': text }), NO_ENV);
+    expect(c.behaviors.find((b) => b.id === 'impossible_travel')?.params).toMatchObject({ allow_networks: [] });
+    expect(c.behaviors.find((b) => b.id === 'session_hijack')?.params).toMatchObject({ compare: ['device', 'asn', 'country'] });
+    const broken = configDir({
+      'riskstream.yaml': 'issuer:\n',
+      'behaviors.yaml': 't:\n  kind: threshold\n  risk_level: low\n  match:\n  count: 1\n  window: 1m\n',
+    });
+    expect(() => loadConfig(broken, NO_ENV)).toThrow(/riskstream\.yaml:1:\d+ issuer: [^]*behaviors\.yaml:4:\d+ t\.match: /);
+  });
+});
