@@ -14,6 +14,9 @@ export function replayCommand(program: Command): void {
     .option('--rate <n>', 'events per second (default: as fast as possible)', positiveNumber)
     .option('--rebase', 'shift timestamps so the newest event is now (without it, old events are a backfill: their hits may arrive already expired)')
     .action(async (file: string, o: { config: string; stream?: string; rate?: string; rebase?: boolean }) => {
+      // `--stream "$STREAM"` with the variable unset: not the default routing the caller did not ask for.
+      if (o.stream !== undefined && o.stream.trim() === '')
+        throw new RiskstreamError('BAD_REQUEST', '--stream must name a stream (leave it out for the default routing)');
       const cli = await openCli(o.config);
       const tty = process.stderr.isTTY;
       const own = o.stream === undefined ? undefined : ownStreamRole(cli.config.streams, cli.config.prefix, o.stream);
