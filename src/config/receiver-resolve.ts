@@ -104,6 +104,9 @@ function resolveEntries(
     // Okta's `aud` is the org URL (SSF.md): `org_url`, else the origin of its endpoint (`{org}/security/api/v1/security-events`).
     const audience = r.audience ?? (r.kind === 'okta' ? (org ?? new URL(endpoint).origin) : endpoint);
     let authorizationValue: string | undefined;
+    // Both: which one is sent would be left unsaid (the variable's was, the file's dropped unseen).
+    if (r.authorization_env !== undefined && r.authorization !== undefined)
+      issue('authorization_env', `receivers[${i}] (${r.name}): set authorization or authorization_env, not both`);
     if (r.authorization_env) {
       authorizationValue = credentialVar(r.authorization_env);
       if (authorizationValue === undefined) {

@@ -22,10 +22,13 @@ export const receiverSchema = z.strictObject({
   /** For subject_format iss_sub: the `iss` of the user's subject (defaults to the receiver audience). */
   subject_issuer: z.string().optional(),
   events: z.array(z.enum(RECEIVER_EVENTS)).optional(),
-  /** Authorization header value; `${ENV_VAR}` is expanded from the environment. */
-  authorization: z.string().optional(),
-  /** Name of an environment variable holding the Authorization header value. */
-  authorization_env: z.string().optional(),
+  /** Authorization header value; `${ENV_VAR}` is expanded from the environment. Empty would send none: leave it out for that. */
+  authorization: z.string().min(1, { message: 'must not be empty (leave it out to send no authorization)' }).optional(),
+  /** Name of an environment variable holding the Authorization header value (an empty name would send none). */
+  authorization_env: z
+    .string()
+    .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, { message: 'must name an environment variable (letters, digits, _)' })
+    .optional(),
   timeout: positiveMs.prefault('10s'),
   /** Max SETs per second to this receiver (BullMQ limiter). */
   rate_limit: z.number().int().positive().optional(),
