@@ -16,6 +16,9 @@ export const bareHost = (host: string): string =>
     .replace(/\.$/, '')
     .toLowerCase();
 
+/** A DNS name as an endpoint URL's host can be (after IDNA): labels of letters, digits, `-` and `_`. */
+const HOST_NAME = /^[a-z0-9_]([a-z0-9_-]*[a-z0-9_])?(\.[a-z0-9_]([a-z0-9_-]*[a-z0-9_])?)*$/;
+
 function net(addr: IpAddress, bits?: number): [IpAddress, number] {
   return [addr, bits ?? (addr.kind() === 'ipv4' ? 32 : 128)];
 }
@@ -41,6 +44,9 @@ export function parseAllowedEndpoints(entries: readonly string[]): AllowedEndpoi
     const port = /:\d+$/.test(e) ? u.port || '80' : undefined;
     const host = parseIp(u.hostname);
     if (host) return { kind: 'net', range: net(host), ...(port ? { port } : {}) };
+    // A name is compared whole with the endpoint's host: a wildcard (`*.example.com`) would match none.
+    if (!HOST_NAME.test(bareHost(u.hostname)))
+      throw new RiskstreamError('CONFIG_INVALID', `ssf.allowed_endpoints: "${e}" is not a host name (no wildcards: list each host, or a CIDR)`);
     return { kind: 'name', host: bareHost(u.hostname), ...(port ? { port } : {}) };
   });
 }

@@ -168,6 +168,9 @@ describe('ssf.allowed_endpoints', () => {
     for (const ok of ['127.0.0.1', '10.0.0.0/8', 'fd00::/8', 'rx.internal', 'rx.internal:8443', '[::1]:9000', '::1'])
       expect(isAllowedEndpointEntry(ok), ok).toBe(true);
     for (const bad of ['http://x/y', 'a b', 'x/y', 'user@host']) expect(isAllowedEndpointEntry(bad), bad).toBe(false);
+    // A wildcard was accepted and matched no endpoint (a black-box walk of CONTRACT §3): refused, as any name no host has.
+    for (const bad of ['*.example.com', '*.rx.internal:8443', 'rx.*', 'rx!.internal']) expect(isAllowedEndpointEntry(bad), bad).toBe(false);
+    for (const ok of ['_svc.rx.internal', 'bücher.example', 'RX.Internal.']) expect(isAllowedEndpointEntry(ok), ok).toBe(true);
     expect(riskstreamSchema.safeParse({ ssf: { allowed_endpoints: ['10.0.0.0/8', 'rx.internal:8443'] } }).success).toBe(true);
     expect(riskstreamSchema.safeParse({ ssf: { allowed_endpoints: ['https://rx.internal/events'] } }).success).toBe(false);
   });
