@@ -12,7 +12,7 @@ import { readEnvTokens } from './env-tokens.js';
 import { checkReceiverEntries, resolveReceivers } from './receiver-resolve.js';
 import type { ResolvedReceiver } from './receiver.js';
 import { locate, parseFile, pushZodIssues, type ConfigIssue } from './yaml-source.js';
-import { looksLikeBehaviors, shippedBehaviorsFile } from './behaviors-file.js';
+import { looksLikeBehaviors, misnamedFiles, shippedBehaviorsFile } from './behaviors-file.js';
 import { parseBehaviors } from './behaviors-parse.js';
 import { parseResponses, type ResponseRule } from './responses.js';
 import { inputTargetIssues, streamClashes } from './stream-clashes.js';
@@ -105,6 +105,7 @@ export function readConfig(path: string, env: NodeJS.ProcessEnv = process.env, o
       if (existsSync(sibling)) behaviorsFile = sibling;
     }
   }
+  issues.push(...misnamedFiles(dir, mainFile, behaviorsFile));
   let mainParsed = mainFile ? parseFile(mainFile, issues) : undefined;
   if (mainParsed && mainFile && looksLikeBehaviors(mainParsed) && !behaviorsFile) {
     behaviorsFile = mainFile;

@@ -1,6 +1,6 @@
 /**
- * Configurations an admin writes that are valid by docs/interfaces.md §3 (found by a black-box walk
- * of CONTRACT §1 and §3): each loads, with the settings it gives.
+ * Configurations an admin writes (found by a black-box walk of CONTRACT §1 and §3): each valid one
+ * by docs/interfaces.md §3 loads with the settings it gives; a file it would never read is an issue.
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -91,5 +91,17 @@ describe('an empty value (every key or entry under it commented out) is the defa
       'behaviors.yaml': 't:\n  kind: threshold\n  risk_level: low\n  match:\n  count: 1\n  window: 1m\n',
     });
     expect(() => loadConfig(broken, NO_ENV)).toThrow(/riskstream\.yaml:1:\d+ issuer: [^]*behaviors\.yaml:4:\d+ t\.match: /);
+  });
+});
+
+describe('a riskstream.yml or behaviors.yml beside the config is never read', () => {
+  it('is an issue at that file (it was skipped: every setting its default, the shipped behaviors instead of its own, config check ok)', () => {
+    const dir = configDir({ 'riskstream.yml': 'redis:\n  prefix: mine\n', 'behaviors.yml': 'brute_force:\n  risk_level: high\n' });
+    expect(() => loadConfig(dir, NO_ENV)).toThrow(/riskstream\.yml:1:1 [^]*behaviors\.yml:1:1 /);
+    // The main file named on the command line is read; the behaviors.yml beside it is still not.
+    expect(() => loadConfig(join(dir, 'riskstream.yml'), NO_ENV)).toThrow(/^[^\n]*behaviors\.yml:1:1 [^\n]*$/);
+    // Beside the .yaml it would read, another file is no concern.
+    const both = configDir({ 'riskstream.yaml': '{}\n', 'behaviors.yaml': 'brute_force:\n  risk_level: high\n', 'behaviors.yml': 'x: 1\n' });
+    expect(loadConfig(both, NO_ENV).behaviors.map((b) => b.id)).toEqual(['brute_force']);
   });
 });
