@@ -60,7 +60,17 @@ export interface RedactOptions {
 
 /** Builds the option set: the configured names, plus every secret-bearing name unless `withSecrets` is false. */
 export function redactOptions(extraNames: readonly string[] = [], withSecrets = true): RedactOptions {
-  return { names: new Set(extraNames.map(normaliseName)), secrets: withSecrets };
+  return { names: new Set(extraNames.flatMap(claimNames).map(normaliseName)), secrets: withSecrets };
+}
+
+/**
+ * The names a configured claim redacts: itself, and for a dotted path (`address.street`,
+ * `claims.ssn`, as `ingest.scrub_fields` writes one; not a URI-named claim) its last name too, at
+ * any depth — matched as one name only, the path redacted nothing.
+ */
+function claimNames(name: string): string[] {
+  const path = name.includes('/') ? [] : name.split('.').filter((p) => p.trim() !== '');
+  return path.length > 1 ? [name, path.at(-1)!] : [name];
 }
 
 /** Scrub options per option set, made once (not a closure per value). */

@@ -123,6 +123,14 @@ describe('buildIdentity', () => {
     expect(id.device?.email).toBe('kept: redact_claims only apply under claims');
   });
 
+  it('a claim given as a dotted path (address.street, claims.ssn) redacts its last name at any depth; a URI-named claim is one name', () => {
+    // A black-box walk of CONTRACT §3: the path was matched as one name ("addressstreet") and redacted nothing.
+    const e = login({ time: T });
+    e.session!.claims = { address: { street: '1 Main St', city: 'X' }, ssn: '123', 'https://ex.com/emp.no': '7', 'emp.no': 8, no: 9 };
+    const id = buildIdentity(e, settings({ redact_claims: ['address.street', 'claims.ssn', 'https://ex.com/emp.no'] }))!;
+    expect(id.claims).toEqual({ address: { street: '[redacted]', city: 'X' }, ssn: '[redacted]', 'https://ex.com/emp.no': '[redacted]', 'emp.no': 8, no: 9 });
+  });
+
   it('never keeps a raw token anywhere (claims, device, attributes, arrays)', () => {
     const [a, b, c, d] = [fakeJwt(), fakeJwt(), fakeJwt(), fakeJwt()];
     const e = login({ time: T });
