@@ -1,7 +1,7 @@
 import { Keys } from '../keys.js';
 import { MAX_SOURCES } from '../partition.js';
 import type { RiskstreamFileConfig } from './schema.js';
-import { streamNames } from './stream-names.js';
+import { ownStreamRole, streamNames } from './stream-names.js';
 
 /**
  * Streams the worker writes (dead letters, risk events, audit) that are also one it reads, or one
@@ -35,6 +35,14 @@ export function streamClashes(
         ...at(path),
         message: `${name}: "${stream}" is the control stream (riskstream's own): its events would be read as control messages, never scored; give the input its own stream`,
       });
+  // An input that is another of riskstream's keys (a partition stream, an engine key, an input's routed
+  // mark): the worker would read its own entries as events, or its key would become a stream. (Its
+  // outputs and the control stream are said at their own place.)
+  const said = new Set([names.deadLetter, names.riskEvents, names.audit, named.at(-1)![1]]);
+  for (const [name, stream, path] of named.slice(0, -1)) {
+    const role = said.has(stream) ? undefined : ownStreamRole({ ...names, inputs: names.inputs.filter((x) => x !== stream) }, raw.redis.prefix, stream);
+    if (role) out.push({ ...at(path), message: `${name}: "${stream}" is ${role}, riskstream's own: give the input its own stream` });
+  }
   if (names.inputs.length > MAX_SOURCES - 1)
     out.push({
       ...at(['streams', 'extra']),
@@ -70,7 +78,11 @@ export function inputTargetIssues(
 ): Array<{ line: number; col: number; message: string }> {
   const inputs = new Set(streamNames(raw).inputs);
   const out: Array<{ line: number; col: number; message: string }> = [];
+  const names = streamNames(raw);
   for (const [list, stream] of Object.entries(raw.bridge.lists)) {
+    // A key is a list or a stream: a bridged list named as a stream (or another key of riskstream's) could be neither.
+    const role = inputs.has(list) ? 'an input stream' : ownStreamRole(names, raw.redis.prefix, list);
+    if (role) out.push({ ...at(['bridge', 'lists', list]), message: `bridge.lists.${list}: the list "${list}" is ${role}: give the list its own key` });
     if (!inputs.has(stream))
       out.push({ ...at(['bridge', 'lists', list]), message: `bridge.lists.${list}: "${stream}" ${NOT_INPUT}: nothing would read what the bridge moves there` });
   }

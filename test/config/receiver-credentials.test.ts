@@ -3,38 +3,21 @@
  * unsaid: config issues at their place (found by a black-box walk of CONTRACT §3, `receivers`'
  * optional `authorization`). An empty one passed config check and the worker sent SETs with none.
  */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { loadConfig, type ConfigIssue } from '../../src/config/load.js';
-import { isRiskstreamError } from '../../src/errors.js';
+import { loadConfig } from '../../src/config/load.js';
+import { issueLines, removeTempConfigs, tempConfig } from './temp-config.js';
 
 const ENV: NodeJS.ProcessEnv = {};
-const dirs: string[] = [];
 
 function mainWith(receiver: string): string {
-  const dir = mkdtempSync(join(tmpdir(), 'riskstream-credentials-'));
-  dirs.push(dir);
   const text = `receivers:\n  - name: soc\n    kind: ssf\n    endpoint: https://receiver.example.com/events\n${receiver}`;
-  writeFileSync(join(dir, 'riskstream.yaml'), text);
-  writeFileSync(join(dir, 'behaviors.yaml'), 'brute_force:\n  risk_level: high\n');
-  return dir;
+  return join(tempConfig({ 'riskstream.yaml': text, 'behaviors.yaml': 'brute_force:\n  risk_level: high\n' }), 'riskstream.yaml');
 }
 
-function issuesOf(dir: string): string[] {
-  try {
-    loadConfig(dir, ENV);
-  } catch (err) {
-    if (isRiskstreamError(err, 'CONFIG_INVALID')) return (err.details!.issues as ConfigIssue[]).map((i) => `${i.line}:${i.col} ${i.message}`);
-    throw err;
-  }
-  return [];
-}
+const issuesOf = (file: string): string[] => issueLines(file, ENV);
 
-afterEach(() => {
-  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
-});
+afterEach(removeTempConfigs);
 
 describe('receiver credentials', () => {
   it.each([
