@@ -6,7 +6,7 @@ import { reduce, reset } from '../risk/reducer.js';
 import type { UserState } from '../risk/state.js';
 import type { BehaviorEpochs } from '../risk/behavior-epochs.js';
 import type { ResponseRule } from '../config/responses.js';
-import { lateLogin, markAfter, type LateLogin } from '../sessions/policy-mark.js';
+import { lateLogin, markAfter, markByAdmin, type LateLogin } from '../sessions/policy-mark.js';
 import type { BehaviorHit, LevelChange, StreamEvent } from '../types.js';
 import type { ResetOutcome } from './control.js';
 import type { RoutedItem } from './routed.js';
@@ -69,6 +69,15 @@ export interface Applied {
 export function applyItems(user: string, state: UserState, items: readonly RoutedItem[], ctx: ApplyContext): Applied {
   const out: Applied = { state, events: [], applied: [], results: [], audits: [], failed: [] };
   for (const item of items) {
+    if ('c' in item && item.c.op === 'revoke_sessions') {
+      // An admin's revoke-all: later-applied logins not after its arrival are revoked on their own.
+      // A user never seen has no state (and no stored session): none is made for the mark.
+      const known = out.state.updatedAt > 0;
+      if (known) out.state = markByAdmin(out.state, arrivalOf(item.k, ctx.now), item.c.actor);
+      const mark = known ? { revoked_up_to: out.state.revokedUpTo! } : {};
+      out.results.push({ req: item.c.req, user, outcome: { found: known, ...mark } });
+      continue;
+    }
     if ('c' in item) {
       const c = item.c;
       const known = out.state.updatedAt > 0;
@@ -98,13 +107,17 @@ export function applyItems(user: string, state: UserState, items: readonly Route
       const arrival = arrivalOf(item.k, ctx.now);
       const r = reduce(out.state, [{ event: item.e, ref }], ctx.behaviors, arrival, ctx.limits, ctx.secrets, ctx.epochs);
       out.state = r.state;
-      if (ctx.revoke) {
+      // An admin's mark counts whatever the rules: its revoke-all did not come from them.
+      if (ctx.revoke || out.state.revokedBy !== undefined) {
         // Against the mark before this event: the trigger's own login is stored in its commit, and revoked with the rest.
         const mark = out.state.revokedUpTo;
-        const late = lateLogin(item.e, mark, ctx.sessionLifetime);
+        const late = lateLogin(item.e, mark, ctx.sessionLifetime, out.state.revokedBy);
         if (late) (out.late ??= []).push(late);
-        const next = markAfter(mark, ctx.revoke, r.hits, r.changes, arrival);
-        if (next !== mark) out.state = { ...out.state, revokedUpTo: next };
+        const next = ctx.revoke ? markAfter(mark, ctx.revoke, r.hits, r.changes, arrival) : mark;
+        if (next !== mark) {
+          const { revokedBy: _, ...rest } = out.state; // a policy's trigger now sets the mark
+          out.state = { ...rest, revokedUpTo: next };
+        }
       }
       for (const h of r.hits) out.events.push({ user, kind: 'hit', data: h });
       for (const ch of r.changes) out.events.push({ user, kind: 'change', data: ch });

@@ -6,7 +6,8 @@ import type { CanonicalEvent } from '../types.js';
 
 /** An admin request routed in order with the input (applied by the user's partition owner). */
 export interface ControlOp {
-  op: 'reset';
+  /** `reset`: an admin reset; `revoke_sessions`: an admin's revoke-all raising the user's revocation mark. */
+  op: 'reset' | 'revoke_sessions';
   /** Request id: the outcome is stored under `Keys.controlResult(req)`. */
   req: string;
   user: string;

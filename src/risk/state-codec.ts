@@ -27,14 +27,15 @@ export function encodeState(state: UserState): Buffer {
  * Writes {@link encodeState}'s bytes into `w` (the commit writes states straight into its
  * commands): the same bytes as msgpackr's `pack` of the stored object — a map16 of its six
  * fields, and `epoch` after them when not 0 (a state without it reads as epoch 0), then
- * `revokedUpTo` when set —, msgpackr itself for what the writer does not handle.
+ * `revokedUpTo` and `revokedBy` when set —, msgpackr itself for what the writer does not handle.
  */
 export function writeState(w: MsgWriter, state: UserState): void {
   const start = w.pos;
   const epoch = state.epoch ?? 0;
   const mark = state.revokedUpTo;
+  const by = state.revokedBy;
   try {
-    w.mapHeader16(FIELDS.length + (epoch ? 1 : 0) + (mark !== undefined ? 1 : 0));
+    w.mapHeader16(FIELDS.length + (epoch ? 1 : 0) + (mark !== undefined ? 1 : 0) + (by !== undefined ? 1 : 0));
     for (const f of FIELDS) {
       w.value(f);
       w.value(state[f]);
@@ -46,6 +47,10 @@ export function writeState(w: MsgWriter, state: UserState): void {
     if (mark !== undefined) {
       w.value('revokedUpTo');
       w.value(mark);
+    }
+    if (by !== undefined) {
+      w.value('revokedBy');
+      w.value(by);
     }
   } catch (err) {
     if (err !== UNSUPPORTED) throw err;
@@ -64,6 +69,7 @@ function stored(state: UserState): Stored {
     updatedAt: state.updatedAt,
     ...(state.epoch ? { epoch: state.epoch } : {}),
     ...(state.revokedUpTo !== undefined ? { revokedUpTo: state.revokedUpTo } : {}),
+    ...(state.revokedBy !== undefined ? { revokedBy: state.revokedBy } : {}),
   };
 }
 

@@ -17,11 +17,13 @@ export interface UserState {
   /** The behaviors' epoch known when it was last applied (src/risk/behavior-epochs.ts); absent: 0 (a state stored before). */
   epoch?: number;
   /**
-   * Arrival (input entry time) of the user's latest `revoke_sessions` response trigger
-   * (src/sessions/policy-mark.ts): a session login applied later whose time is at or before it is
-   * revoked too. Absent: none.
+   * Arrival (input entry time) of the user's latest `revoke_sessions` response trigger, or of an
+   * admin's revoke-all of the user's sessions (its control op; src/sessions/policy-mark.ts): a
+   * session login applied later whose time is at or before it is revoked too. Absent: none.
    */
   revokedUpTo?: number;
+  /** The admin (audit actor) whose revoke-all set `revokedUpTo`; absent when a response policy's trigger did. */
+  revokedBy?: string;
 }
 
 /** The state of a user never seen before. */

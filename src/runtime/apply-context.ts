@@ -24,6 +24,7 @@ export function applyContextOf(config: Config, now: number, epochs?: BehaviorEpo
     now,
     secrets,
     ...(epochs ? { epochs } : {}),
-    ...(revoke ? { revoke, sessionLifetime: config.raw.sessions.default_lifetime } : {}),
+    sessionLifetime: config.raw.sessions.default_lifetime, // a late login's (a policy's mark or an admin's revoke-all)
+    ...(revoke ? { revoke } : {}),
   };
 }

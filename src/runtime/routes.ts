@@ -27,6 +27,8 @@ export interface WorkerServices {
   ssf: SsfRuntime;
   ingest: IngestService;
   sessions: SessionService;
+  /** Raises a user's revocation mark before an admin's revoke-all (src/engine/control.ts `revokeMarkOrNone`). */
+  markRevoked?: (req: { user: string; actor: string; reason: string }) => Promise<number | undefined>;
 }
 
 /** Every route module of the worker's admin API, each handed the services it uses. */
@@ -43,6 +45,6 @@ export function workerRoutes(s: WorkerServices): RouteModule[] {
     wellKnownRoutes({ jwks: s.ssf.jwks }),
     ssfStreamRoutes({ streams: s.ssf.streams, rate: s.ssf.streamRate }),
     eventsRoutes({ ingest: s.ingest }),
-    sessionRoutes({ sessions: s.sessions }),
+    sessionRoutes({ sessions: s.sessions, ...(s.markRevoked ? { markRevoked: s.markRevoked } : {}) }),
   ];
 }

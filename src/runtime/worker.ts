@@ -31,6 +31,7 @@ import { commitSettingsOf, startEngine } from './engine.js';
 import { claimWorkerId } from '../engine/worker-id.js';
 import { claimPartitionCount } from '../engine/partition-count.js';
 import { resetUser } from '../engine/offline-reset.js';
+import { revokeMarkOrNone } from '../engine/control.js';
 import { ownerHooks } from './owner-hooks.js';
 import { startUpkeep } from './worker-upkeep.js';
 import { restoreSharedRecords } from './shared-records.js';
@@ -191,7 +192,8 @@ async function start(opts: WorkerOptions, watch: StartWatch): Promise<WorkerHand
     }),
   };
   const users = new UsersTable(redis, keys, store);
-  const routes = workerRoutes({ health, risk, users, audit, ssf, ingest: ingest.service, sessions: sessions.service });
+  const markRevoked = (req: { user: string; actor: string; reason: string }): Promise<number | undefined> => revokeMarkOrNone(redis, keys, req);
+  const routes = workerRoutes({ health, risk, users, audit, ssf, ingest: ingest.service, sessions: sessions.service, markRevoked });
   const redisUp = (): boolean => redis.status === 'ready';
   const redisProblem = (): Promise<string | undefined> => pingProblem(redis, PING_TIMEOUT_MS);
   const app: FastifyInstance = await buildServer({ config: () => config, tokens, logger, redisUp, redisProblem }, routes);

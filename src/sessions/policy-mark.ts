@@ -8,6 +8,11 @@
  * that time is a {@link LateLogin}, written to the user's outbox in the login's own commit (after its
  * session identity is stored) and revoked on its own by the relay. Derived from the committed
  * state, in input order: a restarted owner decides the same.
+ *
+ * An admin's revoke-all of the user's sessions (`DELETE /v1/users/{user}/sessions`) raises the
+ * same mark: a `revoke_sessions` control op, routed in order with the user's events, sets it to
+ * the op's arrival and records the admin in `revokedBy` ({@link markByAdmin}); its late logins carry
+ * the admin (`by`), who is their revocations' audit actor.
  */
 import type { ResponseRule } from '../config/responses.js';
 import { levelRank, type BehaviorHit, type CanonicalEvent, type LevelChange } from '../types.js';
@@ -28,6 +33,8 @@ export interface LateLogin {
    * after this one ended), not revoked for it. Absent (an entry written without it): no bound.
    */
   expires_at?: number;
+  /** The admin whose revoke-all set the mark (the revocation's audit actor); absent: a response policy's trigger did. */
+  by?: string;
 }
 
 /** True when `rule` revokes sessions on change `c`: riskstream (not an admin) raised the user to the rule's level or above. */
@@ -79,11 +86,21 @@ export function markAfter(
  * entry, a relay's revocation attempt and a 7-day marker per login, and revoke nothing).
  * `lifetime`: `sessions.default_lifetime` (the session's end when the login gives none).
  */
-export function lateLogin(e: CanonicalEvent, mark: number | undefined, lifetime = DEFAULT_SESSION_LIFETIME): LateLogin | undefined {
+export function lateLogin(e: CanonicalEvent, mark: number | undefined, lifetime = DEFAULT_SESSION_LIFETIME, by?: string): LateLogin | undefined {
   // Every login after the mark (nearly all) is none before its session is looked at.
   if (mark === undefined || !(Math.round(e.time) <= mark)) return undefined;
   // As src/sessions/build-identity.ts stores the login's identity.
   const span = sessionSpan(e, lifetime);
   if (!span || span.expires_at <= mark) return undefined;
-  return { session: span.session_id, login_at: span.login_at, trigger: mark, expires_at: span.expires_at };
+  return { session: span.session_id, login_at: span.login_at, trigger: mark, expires_at: span.expires_at, ...(by !== undefined ? { by } : {}) };
+}
+
+/**
+ * The state after an admin's revoke-all of its sessions arriving at `arrival` (its control op's
+ * entry time): the mark raised to it, the admin recorded; unchanged when the mark is already at or
+ * past it (an earlier revoke-all or trigger, or a replay). Pure.
+ */
+export function markByAdmin<S extends { revokedUpTo?: number; revokedBy?: string }>(state: S, arrival: number, actor: string): S {
+  if (state.revokedUpTo !== undefined && arrival <= state.revokedUpTo) return state;
+  return { ...state, revokedUpTo: arrival, revokedBy: actor };
 }

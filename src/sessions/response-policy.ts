@@ -13,7 +13,9 @@
  * A session login that arrives after its trigger though, in event time, no later than the trigger
  * arrived (shipper lag) is handed over too, as a late login (src/sessions/policy-mark.ts: the owner
  * decides it in the login's commit): that one session is revoked, the same way, exactly once
- * (marker `late:<digest>`).
+ * (marker `late:<digest>`). The same for a login late against an admin's revoke-all of the user's
+ * sessions (src/sessions/policy-mark.ts `markByAdmin`): its revocation's actor is that admin, and its
+ * reason says it follows the admin's revoke-all.
  */
 import { createHash } from 'node:crypto';
 import type { RedisClient } from '../redis/client.js';
@@ -41,6 +43,8 @@ export interface PolicyTrigger {
   session?: string;
   /** With `session`: only a stored session whose login is before this (the late login's session end). */
   before?: number;
+  /** The audit actor: the admin whose revoke-all a late login follows; absent: {@link POLICY_ACTOR}. */
+  actor?: string;
 }
 
 const digest = (parts: ReadonlyArray<string | number>): string => createHash('sha256').update(parts.join('\u0000')).digest('hex').slice(0, 32);
@@ -76,8 +80,16 @@ export function policyTriggers(
   // Decided by the owner under the rules of its apply: revoked whatever the rules are now.
   for (const { user, late: l } of late) {
     const marker = `late:${digest([user, l.session, l.login_at, l.trigger])}`;
-    const reason = `policy: session login at ${iso(l.login_at)}, not after the revocation trigger arrived at ${iso(l.trigger)}`;
     const before = typeof l.expires_at === 'number' ? { before: l.expires_at } : {};
+    if (typeof l.by === 'string') {
+      const reason = cutChars(
+        `revoke-all by ${l.by}: session login at ${iso(l.login_at)}, not after the revoke-all of the user's sessions at ${iso(l.trigger)}`,
+        500,
+      );
+      out.set(`${user}\u0000${marker}`, { user, marker, reason, session: l.session, ...before, actor: l.by });
+      continue;
+    }
+    const reason = `policy: session login at ${iso(l.login_at)}, not after the revocation trigger arrived at ${iso(l.trigger)}`;
     out.set(`${user}\u0000${marker}`, { user, marker, reason, session: l.session, ...before });
   }
   return [...out.values()];
@@ -108,7 +120,7 @@ export function responsePolicy(deps: ResponsePolicyDeps): (changes: LevelChange[
     for (const t of policyTriggers(rules, changes, hits, late)) {
       const key = deps.keys.userPolicyDone(t.user, t.marker);
       if ((await deps.redis.exists(key)) === 1) continue; // done before a crash or a repeat
-      const opts = { actor: POLICY_ACTOR, reason: t.reason };
+      const opts = { actor: t.actor ?? POLICY_ACTOR, reason: t.reason };
       const revoked = await (t.session === undefined
         ? deps.sessions.revokeUser(t.user, opts)
         : deps.sessions.revokeUserSession(t.user, t.session, opts, t.before));

@@ -37,7 +37,14 @@ function summary(r: RevokedSessionCopies): Record<string, unknown> {
  * granted, revoke one or all of a user's sessions (each revocation queues a session-revoked SET).
  */
 export const sessionRoutes =
-  (deps: { sessions: SessionService }): RouteModule =>
+  (deps: {
+    sessions: SessionService;
+    /**
+     * Raises the user's revocation mark through the user's partition owner (src/engine/control.ts
+     * `revokeMarkOrNone`) before a revoke-all: the mark (epoch ms), or undefined when none was applied in time.
+     */
+    markRevoked?: (req: { user: string; actor: string; reason: string }) => Promise<number | undefined>;
+  }): RouteModule =>
   (app, ctx) => {
     const { sessions } = deps;
 
@@ -74,7 +81,12 @@ export const sessionRoutes =
 
     app.delete('/v1/users/:user/sessions', async (req) => {
       const user = pathUser(req);
-      const revoked = await sessions.revokeUser(user, { actor: req.actor, reason: reasonOf(req, ctx) });
-      return { user, revoked: revoked.length, sessions: revoked.map((r) => r.change.sessionId) };
+      const opts = { actor: req.actor, reason: reasonOf(req, ctx) };
+      // The mark first, committed by the owner in order with the user's events: a login applied
+      // before it is stored by now and revoked below; one applied after it, not later in event
+      // time (a shipper's lag), is revoked on its own when applied (src/sessions/policy-mark.ts).
+      const mark = deps.markRevoked ? await deps.markRevoked({ user, ...opts }) : undefined;
+      const revoked = await sessions.revokeUser(user, opts);
+      return { user, revoked: revoked.length, sessions: revoked.map((r) => r.change.sessionId), revoked_up_to: mark ?? null };
     });
   };
