@@ -162,7 +162,7 @@ describe('loadConfig defaults', () => {
     expect(applyContextOf(c, 1).secrets).toBe(ctx.secrets);
   });
 
-  it("the owner's apply context carries the revoking response rules and sessions.default_lifetime (a late login's session end); none without such a rule", () => {
+  it("the owner's apply context carries the revoking response rules (none without such a rule) and sessions.default_lifetime (a late login's session end: an admin's revoke-all marks too)", () => {
     const behaviors = 'endpoint_detection:\n  enabled: true\n  risk_level: high\n';
     const dir = configDir({
       'riskstream.yaml': 'sessions:\n  default_lifetime: 2h\n',
@@ -172,7 +172,7 @@ describe('loadConfig defaults', () => {
     expect(ctx.revoke).toEqual([{ when: { level: 'high' }, revoke_sessions: true }]);
     expect(ctx.sessionLifetime).toBe(2 * 3_600_000);
     const none = applyContextOf(loadConfig(configDir({ 'riskstream.yaml': 'sessions:\n  default_lifetime: 2h\n', 'behaviors.yaml': behaviors }), NO_ENV), 0);
-    expect([none.revoke, none.sessionLifetime]).toEqual([undefined, undefined]);
+    expect([none.revoke, none.sessionLifetime]).toEqual([undefined, 2 * 3_600_000]);
   });
 
   it('environment tokens are held to the 16-character minimum: a short one is CONFIG_INVALID naming the variable, never its value', () => {
