@@ -263,7 +263,7 @@ describe('Router', () => {
       [
         [login, '1001-0', 'bad: no-user'],
         [activity, '1002-0', 'decode_failed: EVENT_INVALID'],
-        [keys.controlStream, '1003-0', 'control_invalid: op must be reset'],
+        [keys.controlStream, '1003-0', 'control_invalid: op must be reset or revoke_sessions'],
         [keys.controlStream, '1004-0', 'control_invalid: req, user and actor are required'],
         [keys.controlStream, '1004-1', 'control_invalid: a field is longer than riskstream writes it'],
       ].sort(),
