@@ -11,8 +11,12 @@ import type { LateLogin } from '../sessions/policy-mark.js';
 const RELAY_LOCK_MS = 3_000;
 /** Most entries of one outbox one relay reads (the rest stay marked, for the next run). */
 const READ_MAX = 1000;
-/** How long a relayed entry's markers stay (ms): past the client's resend of the relay's writes, after a reconnect. */
-const RELAYED_ONCE_MS = 3_600_000;
+/**
+ * How long a relay run's markers stay (ms): past the client's resend of the run's writes after a
+ * reconnect (one marker per run and stream, not per entry: a key per risk event for an hour would
+ * cost more memory than the events' users).
+ */
+const RELAYED_ONCE_MS = 600_000;
 
 /** A pending mark older than this, in a partition another worker owns, is relayed by any worker (its owner's relay failed or it is gone). */
 export const STALE_PENDING_MS = 60_000;
@@ -159,23 +163,24 @@ export class OutboxRelay {
     const changes: LevelChange[] = [];
     const hits: UserHit[] = [];
     const late: UserLateLogin[] = [];
-    const feed: Array<{ kind: string; data: string; user: string; once: string; change?: LevelChange }> = [];
-    const audits: Array<{ entry: AuditEntry; once: string }> = [];
+    const feed: Array<{ kind: string; data: string; user: string; change?: LevelChange }> = [];
+    const audits: AuditEntry[] = [];
+    // The run's outbox entries, what its writes onward are known by (an emptied outbox is deleted,
+    // and a new one may number an entry as an old one was): their users, ids and data.
+    const run = createHash('sha256');
     const results: Array<{ user: string; req: string; outcome: unknown }> = [];
     for (const [user, entries] of rows) {
       for (const [id, f] of entries) {
         const kind = f[f.indexOf('kind') + 1] ?? 'hit';
         const data = f[f.indexOf('data') + 1] ?? '{}';
-        // The outbox entry, what its writes onward are known by: its user, id and data (an emptied
-        // outbox is deleted, and a new one may number an entry as an old one was).
-        const once = `relay:${createHash('sha256').update(`${user}\n${id}\n${kind}\n${data}`).digest('base64url').slice(0, 32)}`;
-        if (kind === 'audit') audits.push({ entry: JSON.parse(data) as AuditEntry, once });
+        run.update(`${user}\n${id}\n${kind}\n${data}\n`);
+        if (kind === 'audit') audits.push(JSON.parse(data) as AuditEntry);
         else if (kind === 'result') results.push({ user, ...(JSON.parse(data) as { req: string; outcome: unknown }) });
         else if (kind === 'revoke')
           late.push({ user, late: JSON.parse(data) as LateLogin }); // the policy's, not a risk event
         else {
           const change = kind === 'change' ? (JSON.parse(data) as LevelChange) : undefined;
-          feed.push({ kind, data, user, once, ...(change ? { change } : {}) });
+          feed.push({ kind, data, user, ...(change ? { change } : {}) });
           if (change) changes.push(change);
           else if (kind === 'hit') hits.push({ user, hit: JSON.parse(data) as BehaviorHit });
         }
@@ -183,18 +188,24 @@ export class OutboxRelay {
     }
     if ([...rows.values()].some((r) => r.length)) await this.sink(changes, hits, late);
     const write = pipeline(this.redis);
-    // Each once, by its outbox entry: the client's resend of the writes (their replies lost to a
-    // dropped connection, after they ran) or a relay repeated soon after a failure appends nothing again.
-    const append = (stream: string, once: string, fields: string[]): void => {
+    // Each stream's entries in one script with the run's marker: the client's resend of the writes
+    // (their replies lost to a dropped connection, after they ran) appends nothing again.
+    const once = `relay:${run.digest('base64url').slice(0, 32)}`;
+    const append = (stream: string, rows: string[][]): void => {
+      if (!rows.length) return;
       const marker = streamOnceMarker(stream, once);
-      if (marker === undefined) write.xadd(stream, 'MAXLEN', '~', this.maxlen, '*', ...fields);
-      else queueScript(write, 'deadLetter', stream, marker, String(RELAYED_ONCE_MS), String(this.maxlen), ...fields);
+      if (marker === undefined) for (const fields of rows) write.xadd(stream, 'MAXLEN', '~', this.maxlen, '*', ...fields);
+      else
+        queueScript(write, 'deadLetterChunk', stream, marker, String(RELAYED_ONCE_MS), String(this.maxlen), ...rows.flatMap((f) => [String(f.length), ...f]));
     };
-    for (const f of feed) append(this.riskEventsStream, f.once, ['kind', f.kind, 'user', f.user, 'data', f.data]);
+    append(
+      this.riskEventsStream,
+      feed.map((f) => ['kind', f.kind, 'user', f.user, 'data', f.data]),
+    );
     if (this.auditStream) {
-      for (const { change: c, once } of feed) if (c && c.initiatingEntity !== 'admin') append(this.auditStream, once, AuditLog.fields(levelChangedAudit(c)));
+      const levelChanged = feed.flatMap(({ change: c }) => (c && c.initiatingEntity !== 'admin' ? [AuditLog.fields(levelChangedAudit(c))] : []));
       // Entries a commit made (an admin's reset): written to the audit log from here, as the commit's slot holds no audit stream.
-      for (const a of audits) append(this.auditStream, a.once, AuditLog.fields(a.entry));
+      append(this.auditStream, [...levelChanged, ...audits.map((a) => AuditLog.fields(a))]);
     }
     for (const [p, users] of locked) {
       for (const u of users) queueScript(write, 'outboxDone', this.keys.outboxPending(p), this.keys.userOutbox(u), u, ...(rows.get(u) ?? []).map(([id]) => id));

@@ -110,6 +110,30 @@ it('an outbox relay whose writes lost their replies writes each risk event and a
   expect(await redis.exists(keys.userOutbox(user))).toBe(0);
 });
 
+it("a relay run keeps one marker per stream it writes, not one per risk event (a key per event for minutes would outweigh the users')", async () => {
+  const users = ['run-a@example.com', 'run-b@example.com'];
+  for (const [i, user] of users.entries()) {
+    for (let j = 0; j < 3; j++) {
+      const hit = { behavior: 'endpoint_detection', level: 'high', time: Date.now() + j };
+      await redis.xadd(keys.userOutbox(user), '*', 'kind', 'hit', 'data', JSON.stringify(hit));
+    }
+    await redis.xadd(
+      keys.userOutbox(user),
+      '*',
+      'kind',
+      'audit',
+      'data',
+      JSON.stringify({ action: 'risk.reset', actor: 'cli:ops', target: user, details: { i } }),
+    );
+    await redis.zadd(keys.outboxPending(keys.partitionOf(user)), Date.now(), user);
+  }
+  const relay = new OutboxRelay(redis, keys, `${prefix}:run-events`, async () => undefined, 100, `${prefix}:run-audit`);
+  await relay.relay(users);
+  expect(await redis.xlen(`${prefix}:run-events`)).toBe(6);
+  expect(await redis.xlen(`${prefix}:run-audit`)).toBe(2);
+  for (const stream of [`${prefix}:run-events`, `${prefix}:run-audit`]) expect(await redis.keys(`{${stream}}:seen:relay:*`)).toHaveLength(1);
+});
+
 it('a session revoke whose reply was lost is the revocation it made: told once, not NOT_FOUND', async () => {
   const plain = new SessionStore(redis, keys);
   const e = login({ sessionId: 'resent-1', time: Date.now() - 1000 });
