@@ -33,6 +33,10 @@ export function parseAllowedEndpoints(entries: readonly string[]): AllowedEndpoi
     }
     const ip = parseIp(e);
     if (ip) return { kind: 'net', range: net(ip) };
+    // Port 0 is no port a push can reach; above 65535 none at all (the URL parser said only "not a host").
+    const portText = /:(\d+)$/.exec(e)?.[1];
+    if (portText !== undefined && (Number(portText) < 1 || Number(portText) > 65535))
+      throw new RiskstreamError('CONFIG_INVALID', `ssf.allowed_endpoints: "${e}" has port ${Number(portText)}: a port is 1 to 65535`);
     let u: URL;
     try {
       u = new URL(`http://${e}`);
@@ -51,12 +55,15 @@ export function parseAllowedEndpoints(entries: readonly string[]): AllowedEndpoi
   });
 }
 
-/** True when `entry` is a valid `ssf.allowed_endpoints` entry (config validation). */
-export function isAllowedEndpointEntry(entry: string): boolean {
+/** What is wrong with `entry` as an `ssf.allowed_endpoints` entry (config validation); undefined when it is valid. */
+export function allowedEndpointProblem(entry: string): string | undefined {
   try {
     parseAllowedEndpoints([entry]);
-    return true;
-  } catch {
-    return false;
+    return undefined;
+  } catch (err) {
+    return (err as Error).message.replace(/^ssf\.allowed_endpoints: /, '');
   }
 }
+
+/** True when `entry` is a valid `ssf.allowed_endpoints` entry (config validation). */
+export const isAllowedEndpointEntry = (entry: string): boolean => allowedEndpointProblem(entry) === undefined;

@@ -17,11 +17,16 @@ export const receiverSchema = z.strictObject({
   endpoint: z.url().optional(),
   /** Okta org URL (https://{org}.okta.com): gives endpoint and audience for kind okta. */
   org_url: z.url().optional(),
-  audience: z.string().optional(),
+  /** The SET `aud`; empty would match no receiver (leave it out for the default). */
+  audience: z.string().min(1, { message: 'must not be empty (leave it out for the default audience)' }).optional(),
   subject_format: subjectFormat.default('email'),
   /** For subject_format iss_sub: the `iss` of the user's subject (defaults to the receiver audience). */
-  subject_issuer: z.string().optional(),
-  events: z.array(z.enum(RECEIVER_EVENTS)).optional(),
+  subject_issuer: z.string().min(1, { message: 'must not be empty (leave it out for the receiver audience)' }).optional(),
+  /** Default every kind; an empty list would send the receiver nothing. */
+  events: z
+    .array(z.enum(RECEIVER_EVENTS))
+    .min(1, { message: 'must not be empty (the receiver would get nothing): leave it out for every event, or set enabled: false' })
+    .optional(),
   /** Authorization header value; `${ENV_VAR}` is expanded from the environment. Empty would send none: leave it out for that. */
   authorization: z.string().min(1, { message: 'must not be empty (leave it out to send no authorization)' }).optional(),
   /** Name of an environment variable holding the Authorization header value (an empty name would send none). */
@@ -44,10 +49,13 @@ export const receiverSchema = z.strictObject({
 });
 export type ReceiverConfigInput = z.input<typeof receiverSchema>;
 
+/** A signing key's `kid`: an empty one is left out of the JWKS (src/ssf/jwks.ts), so its SETs would match no published key. */
+export const signingKid = z.string().min(1, { message: 'must not be empty (leave it out for the key thumbprint)' });
+
 export const signingKeySchema = z.strictObject({
   key_file: z.string(),
   alg: z.enum(SIGNING_ALGS).default('ES256'),
-  kid: z.string().optional(),
+  kid: signingKid.optional(),
 });
 
 export type ReceiverConfig = z.output<typeof receiverSchema>;

@@ -5,7 +5,7 @@
 import { isIP } from 'node:net';
 import { z } from 'zod';
 import { durationMs, positiveMs } from '../duration.js';
-import { receiverSchema, signingKeySchema } from './receiver-schema.js';
+import { receiverSchema, signingKeySchema, signingKid } from './receiver-schema.js';
 import { ssfSchema } from './ssf-schema.js';
 import { SIGNING_ALGS } from '../types.js';
 import { isHttpsOrLocal, isRedisUrl, noCredentials, noQueryOrFragment } from './url-rules.js';
@@ -23,6 +23,9 @@ const tokenList = z
     }),
   )
   .default([]);
+
+/** A stream name (a Redis key): an empty one would be the key `""`, shared by every stream so named. */
+const streamName = z.string().min(1, { message: 'must not be empty (a stream is a Redis key; leave it out for the default)' });
 
 export const riskstreamSchema = z.strictObject({
   redis: z
@@ -67,13 +70,13 @@ export const riskstreamSchema = z.strictObject({
     .prefault({}),
   streams: z
     .strictObject({
-      login: z.string().optional(),
-      activity: z.string().optional(),
-      extra: z.array(z.string()).default([]),
-      dead_letter: z.string().optional(),
-      risk_events: z.string().optional(),
-      audit: z.string().optional(),
-      group: z.string().default('riskstream'),
+      login: streamName.optional(),
+      activity: streamName.optional(),
+      extra: z.array(streamName).default([]),
+      dead_letter: streamName.optional(),
+      risk_events: streamName.optional(),
+      audit: streamName.optional(),
+      group: z.string().min(1, { message: 'must not be empty (a consumer group needs a name; leave it out for riskstream)' }).default('riskstream'),
       batch_size: z.number().int().positive().max(10_000).default(2000),
       block: positiveMs.prefault('1s'),
       claim_idle: durationMs.prefault('60s'),
@@ -139,7 +142,7 @@ export const riskstreamSchema = z.strictObject({
     .strictObject({
       key_file: z.string().default('keys/signing.pem'),
       alg: z.enum(SIGNING_ALGS).default('ES256'),
-      kid: z.string().optional(),
+      kid: signingKid.optional(),
       /** Extra keys: RS256 for Okta receivers, and previous keys kept published after a rotation. */
       keys: z.array(signingKeySchema).default([]),
       /** Public JWK files of retired keys still published in the JWKS. */
@@ -237,7 +240,7 @@ export const riskstreamSchema = z.strictObject({
   bridge: z
     .strictObject({
       /** Redis list key → target stream (log shippers RPUSH here). */
-      lists: z.record(z.string(), z.string()).default({}),
+      lists: z.record(z.string(), streamName).default({}),
       batch: z.number().int().positive().default(500),
       interval: positiveMs.prefault('200ms'),
     })
@@ -280,8 +283,8 @@ export const riskstreamSchema = z.strictObject({
       scrub_fields: z.array(z.string().regex(/^[^.\s]+(\.[^.\s]+)*$/, { message: 'a dotted field path like session.claims.ssn' })).default([]),
     })
     .prefault({}),
-  /** How long a SIGTERM/SIGINT drain may take before the worker gives up and exits 1. */
-  shutdown_timeout: durationMs.prefault('30s'),
+  /** How long a SIGTERM/SIGINT drain may take before the worker gives up and exits 1 (`0s` would abandon every step: refused). */
+  shutdown_timeout: positiveMs.prefault('30s'),
   log_level: z.enum(LOG_LEVELS).default('info'),
 });
 

@@ -3,7 +3,7 @@
  * endpoint policy their pushes obey, their push limits and the stream management API's limits.
  */
 import { z } from 'zod';
-import { isAllowedEndpointEntry } from './allowed-endpoints.js';
+import { allowedEndpointProblem } from './allowed-endpoints.js';
 import { durationMs, positiveMs } from '../duration.js';
 
 /** Self-registered SSF streams (OpenID SSF 1.0 §8): endpoint policy and limits. */
@@ -14,7 +14,17 @@ export const ssfSchema = z
      * addresses (default none: loopback, private, link-local and plain-http endpoints are refused).
      * A listed endpoint may be plain http.
      */
-    allowed_endpoints: z.array(z.string().min(1).refine(isAllowedEndpointEntry, { message: 'a host, host:port, IP address or CIDR' })).default([]),
+    allowed_endpoints: z
+      .array(
+        z
+          .string()
+          .min(1)
+          .superRefine((entry, ctx) => {
+            const problem = allowedEndpointProblem(entry);
+            if (problem) ctx.addIssue({ code: 'custom', message: problem });
+          }),
+      )
+      .default([]),
     /** Push timeout for self-registered streams (configured receivers keep their own `timeout`). */
     timeout: positiveMs.prefault('5s'),
     /** Sends in flight at once to one self-registered stream, per worker. */
