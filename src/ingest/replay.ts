@@ -236,11 +236,11 @@ export async function replayFile(
       batch.push(record);
       if (batch.length >= chunk) await send();
     }
+    if (batch.length) await send();
   } catch (e) {
-    // Cut short (a truncated gzip, say): what was appended already is said, so that it is not sent twice.
+    // Cut short (a truncated gzip, a Redis error on the last chunk, say): what was appended already is said, so that it is not sent twice.
     if (sent === 0 || !(e instanceof RiskstreamError)) throw e;
-    throw new RiskstreamError(e.code, `${e.message} (after ${sent} events were appended)`, { sent });
+    throw new RiskstreamError(e.code, `${e.message} (after ${sent} events were appended)`, { sent }, { cause: e.cause ?? e });
   }
-  if (batch.length) await send();
   return { sent, byStream };
 }
