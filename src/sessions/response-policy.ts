@@ -81,16 +81,12 @@ export function policyTriggers(
   for (const { user, late: l } of late) {
     const marker = `late:${digest([user, l.session, l.login_at, l.trigger])}`;
     const before = typeof l.expires_at === 'number' ? { before: l.expires_at } : {};
-    if (typeof l.by === 'string') {
-      const reason = cutChars(
-        `revoke-all by ${l.by}: session login at ${iso(l.login_at)}, not after the revoke-all of the user's sessions at ${iso(l.trigger)}`,
-        500,
-      );
-      out.set(`${user}\u0000${marker}`, { user, marker, reason, session: l.session, ...before, actor: l.by });
-      continue;
-    }
-    const reason = `policy: session login at ${iso(l.login_at)}, not after the revocation trigger arrived at ${iso(l.trigger)}`;
-    out.set(`${user}\u0000${marker}`, { user, marker, reason, session: l.session, ...before });
+    const login = `session login at ${iso(l.login_at)}`;
+    const [reason, actor] =
+      typeof l.by === 'string'
+        ? [cutChars(`revoke-all by ${l.by}: ${login}, not after the revoke-all of the user's sessions at ${iso(l.trigger)}`, 500), { actor: l.by }]
+        : [`policy: ${login}, not after the revocation trigger arrived at ${iso(l.trigger)}`, {}];
+    out.set(`${user}\u0000${marker}`, { user, marker, reason, session: l.session, ...before, ...actor });
   }
   return [...out.values()];
 }
