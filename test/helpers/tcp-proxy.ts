@@ -1,4 +1,8 @@
 import { createServer, connect, type Server, type Socket } from 'node:net';
+import type { Redis } from 'ioredis';
+import { createLogger } from '../../src/obs/logger.js';
+import { connect as connectWorker } from '../../src/runtime/connections.js';
+import { REDIS_URL } from './redis.js';
 
 /** A loopback TCP proxy that a test can turn into a black hole (issue 14, shutdown). */
 export interface TcpProxy {
@@ -109,6 +113,25 @@ export async function startTcpProxy(
     close: async () => {
       for (const s of sockets) s.destroy();
       await new Promise<void>((r) => server.close(() => r()));
+    },
+  };
+}
+
+/**
+ * A loopback proxy in front of the test Redis (REDIS_URL) and a client through it with the
+ * worker's own connection options (reconnect, queue while reconnecting, resend unanswered
+ * commands), named `name`: what a dropped connection does to the worker's writes is tried on it.
+ */
+export async function proxiedWorkerClient(name: string): Promise<{ proxy: TcpProxy; worker: Redis; close(): Promise<void> }> {
+  const u = new URL(REDIS_URL);
+  const proxy = await startTcpProxy({ host: u.hostname, port: Number(u.port || 6379) });
+  const worker = connectWorker(`redis://127.0.0.1:${proxy.port}${u.pathname}`, createLogger('silent'), name) as Redis;
+  return {
+    proxy,
+    worker,
+    async close() {
+      worker.disconnect();
+      await proxy.close();
     },
   };
 }

@@ -15,25 +15,22 @@ import { createIngestService } from '../../src/ingest/http-ingest.js';
 import { loadConfig } from '../../src/config/load.js';
 import { Metrics } from '../../src/obs/metrics.js';
 import { writeTestConfig } from '../helpers/worker.js';
-import { connect } from '../../src/runtime/connections.js';
-import { createLogger } from '../../src/obs/logger.js';
-import { cleanup, REDIS_URL, redisClient, testPrefix } from '../helpers/redis.js';
-import { startTcpProxy, type TcpProxy } from '../helpers/tcp-proxy.js';
+import { cleanup, redisClient, testPrefix } from '../helpers/redis.js';
+import { proxiedWorkerClient, type TcpProxy } from '../helpers/tcp-proxy.js';
 
 const redis = redisClient();
 const prefix = testPrefix('append-resend');
 let proxy: TcpProxy;
 let worker: Redis;
+let through: Awaited<ReturnType<typeof proxiedWorkerClient>>;
 
 beforeAll(async () => {
-  const u = new URL(REDIS_URL);
-  proxy = await startTcpProxy({ host: u.hostname, port: Number(u.port || 6379) });
   // The worker's own connection options (reconnect, queue while reconnecting, resend).
-  worker = connect(`redis://127.0.0.1:${proxy.port}${u.pathname}`, createLogger('silent'), 'append-resend') as Redis;
+  through = await proxiedWorkerClient('append-resend');
+  ({ proxy, worker } = through);
 });
 afterAll(async () => {
-  worker.disconnect();
-  await proxy.close();
+  await through.close();
   await cleanup(redis, prefix);
   redis.disconnect();
 });

@@ -30,28 +30,25 @@ import { SCRIPTS_DIR, scriptsOn } from '../../src/redis/scripts.js';
 import { packOps } from '../../src/redis/pack-ops.js';
 import { encodeState } from '../../src/risk/state-codec.js';
 import { emptyState, type UserState } from '../../src/risk/state.js';
-import { connect } from '../../src/runtime/connections.js';
-import { createLogger } from '../../src/obs/logger.js';
-import { cleanup, REDIS_URL, redisClient, testPrefix } from '../helpers/redis.js';
-import { startTcpProxy, type TcpProxy } from '../helpers/tcp-proxy.js';
+import { cleanup, redisClient, testPrefix } from '../helpers/redis.js';
+import { proxiedWorkerClient, type TcpProxy } from '../helpers/tcp-proxy.js';
 
 const redis = redisClient();
 const prefix = testPrefix('resend-writes');
 const keys = new Keys(prefix, 8);
 let proxy: TcpProxy;
 let worker: Redis;
+let through: Awaited<ReturnType<typeof proxiedWorkerClient>>;
 
 beforeAll(async () => {
-  const u = new URL(REDIS_URL);
-  proxy = await startTcpProxy({ host: u.hostname, port: Number(u.port || 6379) });
   // The worker's own connection options (reconnect, queue while reconnecting, resend).
-  worker = connect(`redis://127.0.0.1:${proxy.port}${u.pathname}`, createLogger('silent'), 'resend-writes') as Redis;
+  through = await proxiedWorkerClient('resend-writes');
+  ({ proxy, worker } = through);
   // Every script known to Redis: the cut command is the one that runs (not an EVALSHA answered NOSCRIPT).
   for (const f of readdirSync(SCRIPTS_DIR).filter((n) => n.endsWith('.lua'))) await redis.script('LOAD', readFileSync(join(SCRIPTS_DIR, f), 'utf8'));
 });
 afterAll(async () => {
-  worker.disconnect();
-  await proxy.close();
+  await through.close();
   await cleanup(redis, prefix);
   redis.disconnect();
 });
