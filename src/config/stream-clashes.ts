@@ -76,9 +76,9 @@ export function inputTargetIssues(
   at: (path: PropertyKey[]) => { line: number; col: number },
   judgeMapping = true,
 ): Array<{ line: number; col: number; message: string }> {
-  const inputs = new Set(streamNames(raw).inputs);
-  const out: Array<{ line: number; col: number; message: string }> = [];
   const names = streamNames(raw);
+  const inputs = new Set(names.inputs);
+  const out: Array<{ line: number; col: number; message: string }> = [];
   for (const [list, stream] of Object.entries(raw.bridge.lists)) {
     // A key is a list or a stream: a bridged list named as a stream (or another key of riskstream's) could be neither.
     const role = inputs.has(list) ? 'an input stream' : ownStreamRole(names, raw.redis.prefix, list);
