@@ -44,6 +44,11 @@ export const ERROR_CODES = {
   RATE_LIMITED: 429,
   /** An SSF Transmitter-Supplied stream property (`aud`, `events_delivered`, …) given with another value than ours. */
   TRANSMITTER_SUPPLIED: 400,
+  /**
+   * The client closed the connection before its answer (nginx's 499: never sent, as nobody reads
+   * it); what the request had not done yet is not done.
+   */
+  CLIENT_CLOSED: 499,
   /** A dependency (Redis, a service of the worker) is not there. */
   UNAVAILABLE: 503,
   SHUTDOWN_TIMEOUT: 500,

@@ -22,8 +22,9 @@ export interface IngestService {
   /**
    * Decodes and appends a body. `opts.profile`: the mapping profile every record is decoded with
    * (`okta`, `entra`, `cloudtrail`, `generic:<name>`; `?profile=`), instead of vendor detection;
-   * an unknown one is BAD_REQUEST. `opts.signal`: once aborted (the caller was answered 503), no
-   * further chunk is written and the body stops with the signal's reason.
+   * an unknown one is BAD_REQUEST. `opts.signal`: once aborted (the caller was answered 503, or
+   * closed the connection), no further chunk is written and the body stops with the signal's
+   * reason; a body still waiting its turn leaves the queue.
    */
   accept(
     body: Buffer,
@@ -53,7 +54,7 @@ export function createIngestService(deps: { config: () => Config; redis: RedisCl
   const gate = new BodyGate(() => ({ concurrency: deps.config().raw.http.ingest_concurrency, maxQueued: deps.config().raw.http.ingest_queue }));
   /** One body: decoded in chunks (yielding to the event loop), written in pipelines of {@link WRITE_CHUNK}. */
   const acceptBody: IngestService['accept'] = async (body, headers, request = {}) => {
-    request.signal?.throwIfAborted(); // answered 503 while it waited for its turn: nothing to do
+    request.signal?.throwIfAborted(); // answered 503, or the client gone, as its turn came: nothing to do
     const c = deps.config();
     const profile = request.profile === undefined ? undefined : requestProfile(c.raw.mapping, request.profile);
     const now = Date.now();
@@ -118,7 +119,7 @@ export function createIngestService(deps: { config: () => Config; redis: RedisCl
       const l = await currentLag();
       if (l > max) throw new RiskstreamError('BACKPRESSURE', `consumer lag ${l} exceeds ${max}; retry later`, { retryAfter: 5 });
     },
-    accept: (body, headers, request) => gate.run(() => acceptBody(body, headers, request)),
+    accept: (body, headers, request) => gate.run(() => acceptBody(body, headers, request), request?.signal),
   };
   return service;
 }

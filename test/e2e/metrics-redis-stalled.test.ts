@@ -4,38 +4,18 @@
  * Redis is unreachable, as `/readyz` does (503 "no PONG within 1000 ms"). The worker reaches the
  * shared Redis through a loopback proxy that the test stalls (nobody else's connections affected).
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { cleanup, redisClient, REDIS_URL, testPrefix } from '../helpers/redis.js';
-import { spawnWorker, writeTestConfig, type TestConfig, type WorkerProcess } from '../helpers/worker.js';
-import { startTcpProxy, type TcpProxy } from '../helpers/tcp-proxy.js';
+import { describe, expect, it } from 'vitest';
+import { testPrefix } from '../helpers/redis.js';
+import { proxiedWorker } from '../helpers/proxied-worker.js';
 
 const prefix = testPrefix('metrics-stalled');
-const redis = redisClient();
 const metricsToken = `metrics-${prefix}-0123456789abcdef`;
-let cfg: TestConfig;
-let proxy: TcpProxy;
-let worker: WorkerProcess;
-
-beforeAll(async () => {
-  const u = new URL(REDIS_URL);
-  proxy = await startTcpProxy({ host: u.hostname, port: Number(u.port || 6379) });
-  cfg = await writeTestConfig(prefix, { http: { metrics_tokens: [metricsToken] } });
-  worker = await spawnWorker(cfg.dir, { REDIS_URL: `redis://127.0.0.1:${proxy.port}` });
-}, 60_000);
-
-afterAll(async () => {
-  proxy?.resume();
-  await worker?.stop();
-  await proxy?.close();
-  await cleanup(redis, prefix);
-  redis.disconnect();
-  cfg?.remove();
-}, 60_000);
+const h = proxiedWorker(prefix, { http: { metrics_tokens: [metricsToken] } });
 
 /** GET /metrics with the metrics token: status, body and how long it took. */
 async function scrape(): Promise<{ status: number; body: string; ms: number }> {
   const t0 = Date.now();
-  const r = await fetch(`${worker.url}/metrics`, { headers: { authorization: `Bearer ${metricsToken}` }, signal: AbortSignal.timeout(20_000) });
+  const r = await fetch(`${h.worker.url}/metrics`, { headers: { authorization: `Bearer ${metricsToken}` }, signal: AbortSignal.timeout(20_000) });
   return { status: r.status, body: await r.text(), ms: Date.now() - t0 };
 }
 
@@ -45,16 +25,16 @@ describe('GET /metrics with a stalled Redis', () => {
     expect(before.status).toBe(200);
     expect(before.body).toMatch(/^riskstream_consumer_lag\{stream="[^"]+"\} \d+$/m);
 
-    proxy.stall();
+    h.proxy.stall();
     try {
-      const ready = await fetch(`${worker.url}/readyz`);
+      const ready = await fetch(`${h.worker.url}/readyz`);
       expect(ready.status).toBe(503); // readiness already says so after 1 s
       const during = await scrape();
       expect(during.status).toBe(200);
       expect(during.body).toMatch(/^riskstream_events_processed_total \d+$/m);
       expect(during.ms).toBeLessThan(3_000);
     } finally {
-      proxy.resume();
+      h.proxy.resume();
     }
   }, 40_000);
 });

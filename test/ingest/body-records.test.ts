@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { BodyGate } from '../../src/ingest/body-gate.js';
 import { splitBody } from '../../src/ingest/body-records.js';
-import { isRiskstreamError } from '../../src/errors.js';
+import { isRiskstreamError, RiskstreamError } from '../../src/errors.js';
 
 const texts = (input: string, max?: number): string[] => {
   const b = splitBody(input, max);
@@ -120,6 +120,27 @@ describe('BodyGate', () => {
     release();
     await Promise.all([first, second]);
     expect(order).toEqual(['first', 'second']);
+    expect(gate.load).toEqual({ active: 0, queued: 0 });
+  });
+
+  it('a body whose caller is gone while it waits (its signal aborted) leaves the queue at once, its place free; it never runs (was held in line, run, and a live body refused INGEST_BUSY)', async () => {
+    const gate = new BodyGate(() => ({ concurrency: 1, maxQueued: 1 }));
+    const ran: string[] = [];
+    let release!: () => void;
+    const first = gate.run(() => new Promise<void>((r) => (release = r)).then(() => void ran.push('first')));
+    const ac = new AbortController();
+    const gone = gate.run(async () => void ran.push('gone'), ac.signal).catch((e: unknown) => e);
+    ac.abort(new RiskstreamError('CLIENT_CLOSED', 'the client closed the connection'));
+    expect(isRiskstreamError(await gone, 'CLIENT_CLOSED')).toBe(true);
+    expect(gate.load).toEqual({ active: 1, queued: 0 });
+    const live = gate.run(async () => void ran.push('live'));
+    release();
+    await Promise.all([first, live]);
+    expect(ran).toEqual(['first', 'live']);
+    // Aborted before it asked: refused at once, even with a slot free.
+    const late = await gate.run(async () => void ran.push('late'), ac.signal).catch((e: unknown) => e);
+    expect(isRiskstreamError(late, 'CLIENT_CLOSED')).toBe(true);
+    expect(ran).toEqual(['first', 'live']);
     expect(gate.load).toEqual({ active: 0, queued: 0 });
   });
 });

@@ -1,6 +1,7 @@
 import type { RouteModule } from '../server.js';
 import { RiskstreamError } from '../../errors.js';
 import type { IngestService } from '../../ingest/http-ingest.js';
+import { clientGone } from '../client-gone.js';
 
 /**
  * `POST /v1/events` — NDJSON, a JSON array or one object (gzip/deflate/br too), as Vector's and
@@ -17,6 +18,9 @@ export const eventsRoutes =
       scope.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit: ctx.config().raw.http.body_limit }, (_req, body, done) => done(null, body));
       scope.post<{ Querystring: { profile?: string } }>('/v1/events', { config: { scope: 'ingest' } }, async (req, reply) => {
         const { ingest } = deps;
+        // Stops the body once its client is gone (a shipper that timed out resends it all) or it was answered 503.
+        const gone = clientGone(reply);
+        const signal = req.redisDeadline ? AbortSignal.any([req.redisDeadline, gone]) : gone;
         await ingest.checkBackpressure();
         const body = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
         if (body.length === 0) throw new RiskstreamError('BAD_REQUEST', 'empty body: send NDJSON, a JSON array or a JSON object');
@@ -24,7 +28,7 @@ export const eventsRoutes =
         const r = await ingest.accept(
           body,
           { contentType: req.headers['content-type'], contentEncoding: req.headers['content-encoding'] },
-          { profile, signal: req.redisDeadline },
+          { profile, signal },
         );
         return reply.code(202).send(r);
       });
