@@ -120,8 +120,12 @@ export const riskstreamSchema = z.strictObject({
       request_timeout: durationMs.prefault('60s'),
       /** A `/v1/*` or `/ssf/*` request still waiting after this, with Redis not answering a 1 s PING either: 503 `unavailable`. */
       redis_timeout: positiveMs.prefault('5s'),
-      /** Records in one `POST /v1/events` body; beyond → 413, found while splitting, before parsing. */
-      max_records: z.number().int().positive().default(100_000),
+      /**
+       * Records in one `POST /v1/events` body; beyond → 413, found while splitting, before parsing.
+       * 500 000: a Vector http sink's default batch (10 MB by its estimate, no event limit) of the
+       * smallest events (`{"type":"x","user":"u"}`, 23 bytes: 434 783 of them) fits.
+       */
+      max_records: z.number().int().positive().default(500_000),
       /** `POST /v1/events` bodies decoded at once per worker (each holds its records in memory). */
       ingest_concurrency: z.number().int().positive().default(1),
       /** Bodies waiting for their turn beyond that; more → 429 `ingest_busy` with Retry-After. */
