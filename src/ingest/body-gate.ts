@@ -10,7 +10,9 @@ import { RiskstreamError } from '../errors.js';
  */
 export class BodyGate {
   private active = 0;
-  private readonly waiting: Array<{ go: () => void }> = [];
+  private readonly waiting: Array<{ go: () => void; refuse: (err: unknown) => void }> = [];
+  /** Set by {@link close}: what every body that would wait, or asks later, is refused with. */
+  private closed: (() => RiskstreamError) | undefined;
 
   constructor(
     private readonly limits: () => { concurrency: number; maxQueued: number },
@@ -28,6 +30,7 @@ export class BodyGate {
    */
   async run<T>(fn: () => Promise<T>, signal?: AbortSignal): Promise<T> {
     signal?.throwIfAborted();
+    if (this.closed) throw this.closed();
     const { concurrency, maxQueued } = this.limits();
     if (this.active >= concurrency) {
       if (this.waiting.length >= maxQueued) {
@@ -47,7 +50,16 @@ export class BodyGate {
     }
   }
 
-  /** Waits in line for a slot (handed over by the body before); leaves the line when `signal` aborts. */
+  /**
+   * Takes no more bodies: those waiting their turn are refused now, and any asked later, with
+   * `refusal()`; the bodies under way go on (the worker's drain waits for them alone).
+   */
+  close(refusal: () => RiskstreamError): void {
+    this.closed = refusal;
+    for (const w of this.waiting.splice(0)) w.refuse(refusal());
+  }
+
+  /** Waits in line for a slot (handed over by the body before); leaves the line when `signal` aborts or the gate closes. */
   private turn(signal: AbortSignal | undefined): Promise<void> {
     return new Promise<void>((resolve, reject) => {
       const leave = (): void => {
@@ -59,6 +71,10 @@ export class BodyGate {
         go: () => {
           signal?.removeEventListener('abort', leave);
           resolve();
+        },
+        refuse: (err: unknown) => {
+          signal?.removeEventListener('abort', leave);
+          reject(err);
         },
       };
       this.waiting.push(waiter);

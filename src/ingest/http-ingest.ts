@@ -31,6 +31,12 @@ export interface IngestService {
     headers: { contentType?: string | undefined; contentEncoding?: string | undefined },
     opts?: { profile?: string | undefined; signal?: AbortSignal | undefined },
   ): Promise<{ accepted: number; rejected: number; errors: Array<{ index: number; reason: string }> }>;
+  /**
+   * The worker is shutting down: bodies waiting their turn, and any posted from now on, are refused
+   * UNAVAILABLE (503, `Retry-After: 1`; nothing of them appended: the shipper sends them again,
+   * to another worker); the bodies being appended finish, and the drain waits for those alone.
+   */
+  stopTaking(): void;
 }
 
 /** The source stream a dead letter of `POST /v1/events` names (and its label in riskstream_events_dead_lettered_total). */
@@ -120,6 +126,7 @@ export function createIngestService(deps: { config: () => Config; redis: RedisCl
       if (l > max) throw new RiskstreamError('BACKPRESSURE', `consumer lag ${l} exceeds ${max}; retry later`, { retryAfter: 5 });
     },
     accept: (body, headers, request) => gate.run(() => acceptBody(body, headers, request), request?.signal),
+    stopTaking: () => gate.close(() => new RiskstreamError('UNAVAILABLE', 'the worker is shutting down; send the body again', { retryAfter: 1 })),
   };
   return service;
 }

@@ -18,6 +18,8 @@ export interface IngestRuntime {
   /** Dead-letters entries, each once (also across a crash); resolves with which were written now (not before a crash). */
   deadLetter(bad: Array<{ raw: RawEntry; reason: string }>): Promise<boolean[]>;
   service: IngestService;
+  /** At the start of the drain: HTTP bodies not yet being appended are refused ({@link IngestService.stopTaking}). */
+  stopTaking(): void;
   close(): Promise<void>;
 }
 
@@ -64,9 +66,11 @@ export async function buildIngest(deps: { config: () => Config; redis: RedisClie
       if (ok) deps.logger.warn({ err, repeats_not_logged: ok.suppressed }, 'list bridge pass failed (repeats of this failure are logged once a minute)');
     },
   });
+  const service = createIngestService(deps);
   return {
     ...(await buildRouteIngest(deps)),
-    service: createIngestService(deps),
+    service,
+    stopTaking: () => service.stopTaking(),
     close: () => bridge.stop(),
   };
 }

@@ -94,7 +94,8 @@ export interface DrainParts {
   listBridge: boolean;
   /** Periodic work (sweeper, trimming) to unsubscribe. */
   subs: Array<{ unsubscribe(): void }>;
-  ingest: { close(): Promise<void> };
+  /** `stopTaking`: called first — HTTP bodies still waiting their turn are refused (503), the drain waits only for those being appended. */
+  ingest: { stopTaking(): void; close(): Promise<void> };
   ssf: { close(): Promise<void>; terminate(): void };
   app: FastifyInstance;
   redis: RedisClient;
@@ -110,6 +111,9 @@ export interface DrainParts {
  */
 export async function drainWorker(p: DrainParts): Promise<void> {
   const startedAt = Date.now();
+  // A queue of shippers' bodies (each seconds of work) would hold the drain past its deadline, and
+  // those cut off then were partly appended, unanswered, and sent again: they go elsewhere now.
+  p.ingest.stopTaking();
   p.logger.info({ deadlineMs: p.deadlineMs }, 'draining: finishing the batch in flight');
   const r = await runShutdown(
     [

@@ -6,6 +6,8 @@ import { startTcpProxy, type TcpProxy } from './tcp-proxy.js';
 
 /** What {@link proxiedWorker} sets up for a test file (filled in `beforeAll`). */
 export interface ProxiedWorker {
+  /** The key prefix of the worker's config. */
+  prefix: string;
   proxy: TcpProxy;
   cfg: TestConfig;
   worker: WorkerProcess;
@@ -18,7 +20,7 @@ export interface ProxiedWorker {
  * stopped, the proxy closed, the prefix purged and the config removed.
  */
 export function proxiedWorker(prefix: string, main: Record<string, unknown> = {}, opts: Parameters<typeof startTcpProxy>[1] = {}): ProxiedWorker {
-  const h = {} as ProxiedWorker;
+  const h = { prefix } as ProxiedWorker;
   beforeAll(async () => {
     const u = new URL(REDIS_URL);
     h.proxy = await startTcpProxy({ host: u.hostname, port: Number(u.port || 6379) }, opts);

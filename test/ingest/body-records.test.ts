@@ -143,4 +143,18 @@ describe('BodyGate', () => {
     expect(ran).toEqual(['first', 'live']);
     expect(gate.load).toEqual({ active: 0, queued: 0 });
   });
+
+  it('closed (the worker shutting down): the bodies waiting and any asked later are refused with its error; the one under way finishes', async () => {
+    const gate = new BodyGate(() => ({ concurrency: 1, maxQueued: 2 }));
+    let release!: () => void;
+    const first = gate.run(() => new Promise<string>((r) => (release = () => r('done'))));
+    const waiting = gate.run(async () => 'ran').catch((e: unknown) => e);
+    gate.close(() => new RiskstreamError('UNAVAILABLE', 'shutting down'));
+    expect(isRiskstreamError(await waiting, 'UNAVAILABLE')).toBe(true);
+    const later = await gate.run(async () => 'ran').catch((e: unknown) => e);
+    expect(isRiskstreamError(later, 'UNAVAILABLE')).toBe(true);
+    release();
+    expect(await first).toBe('done');
+    expect(gate.load).toEqual({ active: 0, queued: 0 });
+  });
 });
