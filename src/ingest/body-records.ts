@@ -40,7 +40,7 @@ function arraySpans(t: string, i: number, out: BodySpans, max: number, line = 0,
   for (;;) {
     const end = skipValue(t, i);
     if (end < 0) throw bad();
-    if (keys) pushRecord(t, i, end, line, out, max, keys);
+    if (keys) pushRecord(t, i, end, line, out, max, keys, false);
     else {
       if (out.spans.length / 2 >= max) throw tooMany(max);
       out.spans.push(i, end);
@@ -117,15 +117,18 @@ class WrapperKeys {
 /**
  * Pushes record `t[s]` … `t[e - 1]` (of NDJSON line `line`, 0 for an array's element): a wrapper
  * object (`{"records":[…]}` without `user`, an Azure Monitor export's message, say) is its elements
- * instead, as a body that is one is; one whose array is malformed stays the record (refused when
- * parsed). Throws PAYLOAD_TOO_LARGE past `max` records.
+ * instead, as a body that is one is; so is a JSON array when `top` (a line or a value of the body,
+ * not an element of an array: a page of an API's records appended to a file, say). One whose array
+ * is malformed stays the record (refused when parsed). Throws PAYLOAD_TOO_LARGE past `max` records.
  */
-function pushRecord(t: string, s: number, e: number, line: number, out: BodySpans, max: number, keys: WrapperKeys): void {
-  const arr = t.charCodeAt(s) === 0x7b && keys.within(s, e) && skipValue(t, s, e) === e ? wrappedArray(t, s) : undefined;
+function pushRecord(t: string, s: number, e: number, line: number, out: BodySpans, max: number, keys: WrapperKeys, top = true): void {
+  const c = t.charCodeAt(s);
+  const arr = c === 0x7b && keys.within(s, e) && skipValue(t, s, e) === e ? wrappedArray(t, s) : top && c === 0x5b && skipValue(t, s, e) === e ? s : undefined;
   if (arr !== undefined) {
     const n = out.spans.length;
     try {
-      arraySpans(t, arr, out, max, line);
+      // A wrapper's elements are records as they are (one level); an array's are read as a body's array's.
+      arraySpans(t, arr, out, max, line, c === 0x5b ? keys : undefined);
       return;
     } catch (err) {
       if ((err as RiskstreamError).code !== 'BAD_REQUEST') throw err;
@@ -173,13 +176,17 @@ function backToBack(t: string, s: number, e: number, room: number, limit: number
   return spans.length > 2 ? spans : undefined;
 }
 
-/** Fills `out` with the objects of `t` from `start` when it is only JSON objects, white space between; false (`out` empty) else. */
+/**
+ * Fills `out` with the records of `t` from `start` when it is only JSON objects and arrays (each
+ * array its elements), white space between or none; false (`out` empty) else.
+ */
 function concatenated(t: string, start: number, out: BodySpans, max: number): boolean {
   const keys = new WrapperKeys(t);
   let line = 1;
   let nl = t.indexOf('\n'); // the next newline not counted yet: each is found once
   for (let i = start; i < t.length; i = skipWs(t, i)) {
-    const end = t.charCodeAt(i) === 0x7b ? skipValue(t, i) : -1;
+    const c = t.charCodeAt(i);
+    const end = c === 0x7b || c === 0x5b ? skipValue(t, i) : -1;
     if (end < 0) {
       out.spans.length = out.lines.length = 0;
       return false;
@@ -206,7 +213,11 @@ export function splitBody(input: string, maxRecords = Infinity): BodySpans {
   if (first === 0x5b) {
     out.fromArray = true;
     const end = arraySpans(text, start, out, maxRecords, 0, new WrapperKeys(text));
-    if (skipWs(text, end) < text.length) throw new RiskstreamError('BAD_REQUEST', 'body starts with "[" but is not a valid JSON array');
+    if (skipWs(text, end) >= text.length) return out;
+    // More arrays (or objects) after it — an API's pages of records appended one after another
+    // (`[…]\n[…]`, `[…][…]`, `jq .` of each): each array's elements are records.
+    out.spans.length = out.lines.length = 0;
+    if (!concatenated(text, start, out, maxRecords)) throw new RiskstreamError('BAD_REQUEST', 'body starts with "[" but is not a valid JSON array');
     return out;
   }
   // One value filling the whole body (compact or pretty-printed): a wrapper, or one record.

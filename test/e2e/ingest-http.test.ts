@@ -266,6 +266,16 @@ describe('Azure Monitor messages batched by an Event Hub consumer', () => {
   });
 });
 
+describe("a script's pages of an API appended to one file: JSON arrays one after another", () => {
+  it('one array per line, and a line of NDJSON among them: each array element is an event (the body was refused 400 whole)', async () => {
+    const user = 'pages@example.com';
+    const body = [JSON.stringify([london(user, 50), dlp(user, 51)]), JSON.stringify(dlp(user, 52)), JSON.stringify([sydney(user, 55)])].join('\n');
+    const r = await ship(body, { 'content-type': 'application/json' });
+    expect(r).toEqual({ status: 202, json: { accepted: 4, rejected: 0, errors: [] } });
+    await waitFor(async () => (await levelOf(user)) === 'high', { what: `impossible travel of ${user}` });
+  });
+});
+
 /** Vector's `estimated_json_encoded_size_of` of an event of strings: its JSON without the escapes. */
 const vectorEstimate = (json: string): number => json.length - (json.match(/\\./g)?.length ?? 0);
 

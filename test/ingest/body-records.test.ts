@@ -96,13 +96,30 @@ describe('splitBody: records found without parsing them', () => {
     // A wrapper among them is its elements; past the limit, PAYLOAD_TOO_LARGE.
     expect(texts(`${a}\n{\n "records": [{"e":1}, {"f":2}]\n}`)).toEqual([a, '{"e":1}', '{"f":2}']);
     expect(() => splitBody(`${a}\n`.repeat(11), 10)).toThrow(expect.objectContaining({ code: 'PAYLOAD_TOO_LARGE' }));
-    // Anything else after them (a broken object, text, an array): NDJSON lines, as before.
-    for (const tail of ['{"x":', 'x', '[1]']) expect(texts(`${a}\n${tail}`)).toEqual([...a.split('\n').map((l) => l.trim()), tail]);
+    // Anything else after them (a broken object, text): NDJSON lines, as before; an array is its elements.
+    for (const tail of ['{"x":', 'x']) expect(texts(`${a}\n${tail}`)).toEqual([...a.split('\n').map((l) => l.trim()), tail]);
+    expect(texts(`${a}\n[1]`)).toEqual([a, '1']);
     expect(splitBody(`${a}\n${'{"a":1} '.repeat(1000)}`).lines.at(-1)).toBe(5);
   });
 
   it('a body starting as an array but not one is BAD_REQUEST', () => {
-    for (const body of ['[{"a":1},', '[1 2]', '[1] {"a":1}']) expect(() => splitBody(body)).toThrow(expect.objectContaining({ code: 'BAD_REQUEST' }));
+    for (const body of ['[{"a":1},', '[1 2]', '[1] x', '[1]\n[2']) expect(() => splitBody(body)).toThrow(expect.objectContaining({ code: 'BAD_REQUEST' }));
+  });
+
+  it('JSON arrays one after another (pages of an API appended: `[…]\\n[…]`, `[…][…]`, `jq .` of each) and an NDJSON line that is an array are their elements (the body was refused whole, 400 — which a shipper drops —, or the line dead-lettered "got array")', () => {
+    expect(texts('[{"a":1},{"b":2}]\n[{"c":3}]\n')).toEqual(['{"a":1}', '{"b":2}', '{"c":3}']);
+    expect(splitBody('[{"a":1},{"b":2}]\n\n[{"c":3}]').lines).toEqual([1, 1, 3]);
+    expect(texts('[{"a":1}][{"b":2}]')).toEqual(['{"a":1}', '{"b":2}']);
+    expect(texts('[\n  {\n    "a": 1\n  }\n]\n[\n  {\n    "b": 2\n  }\n]\n')).toEqual(['{\n    "a": 1\n  }', '{\n    "b": 2\n  }']);
+    expect(texts('[{"a":1}]\n{"b":2}\n[]')).toEqual(['{"a":1}', '{"b":2}']);
+    // A wrapper among the elements is its elements (one level); an array element that is an array stays one record.
+    expect(texts('[{"records":[{"a":1}]}]\n[[{"b":2}],{"c":3}]')).toEqual(['{"a":1}', '[{"b":2}]', '{"c":3}']);
+    // An NDJSON body (a broken line in it): its array lines are their elements too; a broken array stays the line.
+    expect(texts('{"a":1}\n[{"b":2},{"c":3}]\nnot json\n[{"d":4}')).toEqual(['{"a":1}', '{"b":2}', '{"c":3}', 'not json', '[{"d":4}']);
+    expect(splitBody('{"a":1}\n[{"b":2},{"c":3}]\nx').lines).toEqual([1, 2, 2, 3]);
+    // Counted as records: past the limit, PAYLOAD_TOO_LARGE.
+    expect(() => splitBody('[{},{}]\n[{},{}]\n[{},{}]', 5)).toThrow(expect.objectContaining({ code: 'PAYLOAD_TOO_LARGE' }));
+    expect(() => splitBody('x\n[{},{},{}]\n[{},{},{}]', 6)).toThrow(expect.objectContaining({ code: 'PAYLOAD_TOO_LARGE' }));
   });
 });
 

@@ -67,7 +67,8 @@ describe('parseEventsBody: framings', () => {
     expect(items.map((i) => i.ok)).toEqual([true, false, false, false]);
     expect(items[1]).toEqual({ ok: false, reason: 'line 2: invalid JSON', raw: '{"type":"login",' });
     expect(items[2]).toMatchObject({ ok: false, reason: 'user: required' });
-    expect(items[3]).toEqual({ ok: false, reason: 'event must be a JSON object (got array)', raw: '[1]' });
+    // A line that is an array is its elements, each a record.
+    expect(items[3]).toEqual({ ok: false, reason: 'event must be a JSON object (got number)', raw: '1' });
   });
 
   it('a record a vendor profile throws on (an object with toString where text is expected) is refused on its own', async () => {
