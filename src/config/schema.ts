@@ -27,6 +27,9 @@ const tokenList = z
 /** A stream name (a Redis key): an empty one would be the key `""`, shared by every stream so named. */
 const streamName = z.string().min(1, { message: 'must not be empty (a stream is a Redis key; leave it out for the default)' });
 
+/** A map key that names a Redis key (a bridged list, a mapped stream): `""` is refused as an empty stream name is. */
+const keyName = (what: string): z.ZodString => z.string().min(1, { message: `${what} must not be empty (it is a Redis key)` });
+
 export const riskstreamSchema = z.strictObject({
   redis: z
     .strictObject({
@@ -236,7 +239,7 @@ export const riskstreamSchema = z.strictObject({
   mapping: z
     .strictObject({
       /** Named profiles by stream: stream name → profile id (okta, entra, cloudtrail, generic:<name>). */
-      streams: z.record(z.string(), z.string()).default({}),
+      streams: z.record(keyName('a mapped stream name'), z.string()).default({}),
       /** Generic dotted-path mappings: profile name → { canonical field: source path }. */
       generic: z.record(z.string(), z.record(z.string(), z.string())).default({}),
     })
@@ -244,7 +247,7 @@ export const riskstreamSchema = z.strictObject({
   bridge: z
     .strictObject({
       /** Redis list key → target stream (log shippers RPUSH here). */
-      lists: z.record(z.string(), streamName).default({}),
+      lists: z.record(keyName('a bridged list name'), streamName).default({}),
       batch: z.number().int().positive().default(500),
       interval: positiveMs.prefault('200ms'),
     })

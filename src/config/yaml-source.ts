@@ -127,6 +127,14 @@ export function pushZodIssues(p: Parsed, prefix: PropertyKey[], err: z.ZodError,
       }
       continue;
     }
+    if (issue.code === 'invalid_key') {
+      // A map's key that fails (`bridge.lists: {"": …}`): said at the key, with what is wrong with it.
+      const path = [...prefix, ...issue.path];
+      const map = path.slice(0, -1).map(String).join('.');
+      const why = issue.issues.map((i) => i.message).join('; ');
+      issues.push({ file: p.file, ...locate(p, path, true), message: `${map}: key ${JSON.stringify(String(path.at(-1)))}: ${why}` });
+      continue;
+    }
     const path = [...prefix, ...issue.path];
     const where = path.length ? `${path.map(String).join('.')}: ` : '';
     issues.push({ file: p.file, ...locate(p, path), message: `${where}${issue.message}` });

@@ -1,6 +1,7 @@
 /**
  * Values `riskstream config check` accepted although they cannot work (found by a config audit):
- * an empty stream or group name (the Redis key `""`), an empty signing kid (left out of the JWKS),
+ * an empty stream or group name (the Redis key `""`), an empty bridged list name or mapped stream
+ * name (a `""` key in `bridge.lists` / `mapping.streams`), an empty signing kid (left out of the JWKS),
  * an empty receiver audience or subject issuer, an empty `events` list (the receiver gets nothing),
  * an allowed endpoint on port 0, and `shutdown_timeout: 0s` (every drain step abandoned). Each is an
  * issue at its line now; the valid neighbours still load.
@@ -22,6 +23,21 @@ describe('an empty stream or group name is an issue', () => {
   it('an empty streams.extra entry and an empty bridged target', () => {
     expect(issuesOf('streams:\n  extra: [okta, ""]\n')).toEqual([expect.stringMatching(/^2:\d+ streams\.extra\.1: /)]);
     expect(issuesOf('bridge:\n  lists:\n    vector: ""\n')).toEqual([expect.stringMatching(/^3:\d+ bridge\.lists\.vector: /)]);
+  });
+
+  it('an empty bridged list name and an empty mapped stream name (the Redis key ""), alone or beside a valid one', () => {
+    expect(issuesOf('bridge:\n  lists:\n    "": riskstream:login\n')).toEqual([expect.stringMatching(/^3:\d+ bridge\.lists: /)]);
+    expect(issuesOf('bridge:\n  lists:\n    vector: riskstream:login\n    "": riskstream:login\n')).toEqual([expect.stringMatching(/^4:\d+ bridge\.lists: /)]);
+    expect(issuesOf('mapping:\n  streams:\n    "": okta\n')).toEqual([expect.stringMatching(/^3:\d+ mapping\.streams: /)]);
+    // Said even while the stream names fail (mapped streams are then not checked against the inputs).
+    expect(issuesOf('streams:\n  login: ""\nmapping:\n  streams:\n    "": okta\n')).toEqual([
+      expect.stringMatching(/^2:\d+ streams\.login: /),
+      expect.stringMatching(/^5:\d+ mapping\.streams: /),
+    ]);
+  });
+
+  it('a named bridged list and a named mapped stream still load', () => {
+    expect(issuesOf('bridge:\n  lists:\n    vector: riskstream:login\nmapping:\n  streams:\n    riskstream:login: okta\n')).toEqual([]);
   });
 
   it('named streams and group still load', () => {
