@@ -30,9 +30,14 @@ function algOf(jwk: JWK): SigningAlg | undefined {
   return undefined;
 }
 
+/** Members of a private or symmetric JWK (RFC 7518 §6.2.2, §6.3.2, §6.4.1): none belongs in a public key file. */
+const PRIVATE_MEMBERS = ['d', 'p', 'q', 'dp', 'dq', 'qi', 'oth', 'k'] as const;
+
 /**
- * Reads a public JWK file (e.g. a retired key's `<name>.jwk.json`) for publishing. Private
- * members, if any, are dropped; `kid` defaults to the RFC 7638 thumbprint.
+ * Reads a public JWK file (e.g. a retired key's `<name>.jwk.json`) for publishing; `kid` defaults
+ * to the RFC 7638 thumbprint. A file holding a private (or symmetric) key is KEY_INVALID: a private
+ * key where the operator keeps public ones is a key-handling mistake to fix, not to publish around.
+ * Errors name the file and the members, never their values.
  */
 export async function loadPublicJwk(file: string): Promise<JWK> {
   let text: string;
@@ -47,7 +52,15 @@ export async function loadPublicJwk(file: string): Promise<JWK> {
   } catch {
     throw new RiskstreamError('KEY_INVALID', `${file}: not valid JSON (a public JWK)`, { file });
   }
-  const alg = typeof jwk === 'object' && jwk ? algOf(jwk) : undefined;
+  const isObject = typeof jwk === 'object' && jwk !== null;
+  const held = isObject ? PRIVATE_MEMBERS.filter((m) => Object.hasOwn(jwk, m)) : [];
+  if (held.length)
+    throw new RiskstreamError(
+      'KEY_INVALID',
+      `${file}: holds a private key (${held.join(', ')}), not a public JWK: name the key's public JWK file instead (\`keys generate\` writes it as <name>.jwk.json beside the private key)`,
+      { file, members: held },
+    );
+  const alg = isObject ? algOf(jwk) : undefined;
   if (!alg) throw new RiskstreamError('KEY_INVALID', `${file}: not an ES256 (P-256) or RS256 public JWK`, { file });
   return toPublicJwk(jwk, alg, jwk.kid ?? (await thumbprint(jwk)));
 }
