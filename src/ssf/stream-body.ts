@@ -40,7 +40,13 @@ export function parseStreamBody(body: unknown, partial: boolean, limits: StreamL
   if (b.delivery !== undefined || !partial) {
     // Not an object (a URL alone, null): refused, never a PATCH answered 200 that changed nothing.
     if (b.delivery !== undefined && !isObject(b.delivery)) throw new RiskstreamError('BAD_REQUEST', 'delivery must be a JSON object');
-    const d = (b.delivery ?? {}) as Record<string, unknown>;
+    // SSF 1.0 §8.1.1.1: without `delivery` the transmitter "MUST assume" poll, which riskstream does
+    // not offer (it "MAY respond with 400"). A whole configuration (create, PUT) names its method;
+    // a PATCH that leaves it out keeps the stored one (push).
+    if (b.delivery === undefined)
+      throw new RiskstreamError('BAD_REQUEST', `delivery is required: without it SSF assumes poll, and riskstream delivers by push only (${PUSH_METHOD})`);
+    const d = b.delivery as Record<string, unknown>;
+    if (d.method === undefined && !partial) throw new RiskstreamError('BAD_REQUEST', `delivery.method is required (${PUSH_METHOD}: push)`);
     if (d.method !== undefined && d.method !== PUSH_METHOD) throw new RiskstreamError('BAD_REQUEST', `delivery.method must be ${PUSH_METHOD} (push)`);
     // Push's endpoint_url is Receiver-Supplied: a create or replace must bring it, a PATCH that
     // leaves it out keeps the stored one (SSF 1.0 §8.1.1.3: missing properties are not changed).

@@ -5,6 +5,14 @@ import { isApiError, startApiWorker, type ApiWorker } from './helpers.js';
 
 // SSF 1.0 §8.1.1.3: a PATCH updates the Receiver-Supplied properties it names and leaves the
 // others unchanged — also inside `delivery`, where a push stream's endpoint_url is the receiver's.
+//
+// And what a create (POST) must name, per §8.1.1.1 and §8.1.1. Without `delivery` the transmitter
+// "MUST assume that the method is urn:ietf:rfc:8936 (poll)", which riskstream does not offer ("it
+// MAY respond with HTTP Status Code 400"); a `delivery` without its `method` names no method at
+// all: it was accepted as push, now 400 bad_request (and so is a PUT, a whole configuration,
+// without `delivery.method`). `stream_id` is Transmitter-Supplied ("A Transmitter MUST generate a
+// unique ID … at the time of stream creation"): one in a create was silently ignored; now 400
+// transmitter_supplied, and no stream is created.
 const prefix = testPrefix('api-ssf-patch-delivery');
 const redis = redisClient();
 const token = 'ssf-token-patch-delivery-tests-0123456';
@@ -81,5 +89,57 @@ describe('PATCH /ssf/streams with a delivery object that leaves out endpoint_url
       expect(isApiError(await api('POST', '/ssf/streams', { delivery }), 400, 'bad_request')).toBe(true);
     }
     expect((await api('GET', `/ssf/streams?stream_id=${id}`)).json.delivery).toEqual({ method: PUSH, endpoint_url: ENDPOINT });
+  });
+});
+
+/** The caller's streams' ids. */
+const ids = async (): Promise<string[]> => ((await api('GET', '/ssf/streams')).json as Array<{ stream_id: string }>).map((s) => s.stream_id);
+
+describe('POST /ssf/streams: the delivery method', () => {
+  it('no delivery (SSF assumes poll, which riskstream does not offer): 400 bad_request naming delivery, nothing created', async () => {
+    const before = await ids();
+    const r = await api('POST', '/ssf/streams', { events_requested: [CAEP_RISK] });
+    expect(isApiError(r, 400, 'bad_request')).toBe(true);
+    expect(r.json.message).toMatch(/delivery/);
+    expect(await ids()).toEqual(before);
+  });
+
+  it('a delivery without method: 400 bad_request naming delivery.method, nothing created', async () => {
+    const before = await ids();
+    const r = await api('POST', '/ssf/streams', { delivery: { endpoint_url: ENDPOINT }, events_requested: [CAEP_RISK] });
+    expect(isApiError(r, 400, 'bad_request')).toBe(true);
+    expect(r.json.message).toMatch(/delivery\.method/);
+    expect(await ids()).toEqual(before);
+  });
+
+  it('PUT (a whole configuration) without delivery.method: 400, the stream unchanged; PATCH without it keeps the method', async () => {
+    const created = await api('POST', '/ssf/streams', { delivery: { method: PUSH, endpoint_url: ENDPOINT } });
+    expect(created.status).toBe(201);
+    const id = created.json.stream_id as string;
+    const put = await api('PUT', '/ssf/streams', { stream_id: id, delivery: { endpoint_url: `${ENDPOINT}/moved` } });
+    expect(isApiError(put, 400, 'bad_request')).toBe(true);
+    expect((await api('GET', `/ssf/streams?stream_id=${id}`)).json.delivery).toEqual({ method: PUSH, endpoint_url: ENDPOINT });
+    const patch = await api('PATCH', '/ssf/streams', { stream_id: id, delivery: { endpoint_url: `${ENDPOINT}/moved` } });
+    expect(patch.status, JSON.stringify(patch.json)).toBe(200);
+    expect(patch.json.delivery).toEqual({ method: PUSH, endpoint_url: `${ENDPOINT}/moved` });
+  });
+
+  it('push with its endpoint_url creates the stream (201)', async () => {
+    const r = await api('POST', '/ssf/streams', { delivery: { method: PUSH, endpoint_url: ENDPOINT }, events_requested: [CAEP_RISK] });
+    expect(r.status).toBe(201);
+    expect(r.json.delivery).toEqual({ method: PUSH, endpoint_url: ENDPOINT });
+  });
+});
+
+describe('POST /ssf/streams: stream_id is the transmitter’s', () => {
+  it('a stream_id in the body or the query: 400 transmitter_supplied, no stream created under it or any other', async () => {
+    const before = await ids();
+    const body = { delivery: { method: PUSH, endpoint_url: ENDPOINT }, events_requested: [CAEP_RISK] };
+    const inBody = await api('POST', '/ssf/streams', { ...body, stream_id: 'chosen-by-receiver' });
+    expect(isApiError(inBody, 400, 'transmitter_supplied')).toBe(true);
+    const inQuery = await api('POST', '/ssf/streams?stream_id=chosen-by-receiver', body);
+    expect(isApiError(inQuery, 400, 'transmitter_supplied')).toBe(true);
+    expect(await ids()).toEqual(before);
+    expect(isApiError(await api('GET', '/ssf/streams?stream_id=chosen-by-receiver'), 404, 'not_found')).toBe(true);
   });
 });

@@ -27,6 +27,19 @@ function caller(ctx: ApiContext, req: Req): StreamCaller {
   return streamCaller(header, ctx.tokens.check(header, 'admin') === 'ok');
 }
 
+/**
+ * A create's body: `stream_id` is Transmitter-Supplied, generated at creation (SSF 1.0 §8.1.1: "A
+ * Transmitter MUST generate a unique ID"). One given, in the body or the query, is refused rather
+ * than ignored: the receiver would take the stream as created under its id.
+ */
+function createRequest(req: Req, limits: StreamLimits): StreamRequest {
+  if (req.query.stream_id !== undefined || req.body?.stream_id !== undefined)
+    throw new RiskstreamError('TRANSMITTER_SUPPLIED', 'stream_id is set by the transmitter when it creates the stream (SSF 1.0 §8.1.1): leave it out', {
+      property: 'stream_id',
+    });
+  return streamRequest(req, false, limits);
+}
+
 /** The validated body of a create / update / replace. */
 function streamRequest(req: Req, partial: boolean, limits: StreamLimits): StreamRequest {
   const fields = parseStreamBody(req.body, partial, limits);
@@ -65,7 +78,7 @@ export const ssfStreamRoutes =
     });
 
     app.post('/ssf/streams', change, async (req: Req, reply) => {
-      const s = await streams.create(streamRequest(req, false, limits()), caller(ctx, req), req.actor);
+      const s = await streams.create(createRequest(req, limits()), caller(ctx, req), req.actor);
       return reply.code(201).send(streams.view(s));
     });
 
