@@ -10,19 +10,20 @@ import { ssfSchema } from './ssf-schema.js';
 import { SIGNING_ALGS } from '../types.js';
 import { isHttpsOrLocal, isRedisUrl, noCredentials, noQueryOrFragment } from './url-rules.js';
 import { tokenProblem } from './env-tokens.js';
+import { redactClaimProblem } from './redact-claims.js';
 
 /** The log levels (`log_level`, `RISKSTREAM_LOG_LEVEL`, `--log-level`). */
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
+/** A string that `problemOf` finds nothing wrong with (its answer is the issue's message). */
+const checkedString = (problemOf: (v: string) => string | undefined): z.ZodString =>
+  z.string().superRefine((v, ctx) => {
+    const problem = problemOf(v);
+    if (problem) ctx.addIssue({ code: 'custom', message: problem });
+  });
+
 /** A list of bearer tokens (`http.*_tokens`): each one {@link tokenProblem} accepts. */
-const tokenList = z
-  .array(
-    z.string().superRefine((t, ctx) => {
-      const problem = tokenProblem(t);
-      if (problem) ctx.addIssue({ code: 'custom', message: problem });
-    }),
-  )
-  .default([]);
+const tokenList = z.array(checkedString(tokenProblem)).default([]);
 
 /** A stream name (a Redis key): an empty one would be the key `""`, shared by every stream so named. */
 const streamName = z.string().min(1, { message: 'must not be empty (a stream is a Redis key; leave it out for the default)' });
@@ -174,7 +175,8 @@ export const riskstreamSchema = z.strictObject({
     .strictObject({
       /** Session audit on (default). Off: logins are scored but their identities are not stored. */
       enabled: z.boolean().default(true),
-      redact_claims: z.array(z.string()).default([]),
+      /** Claim names (or paths under `claims`) stored as "[redacted]"; a path into another identity field is refused. */
+      redact_claims: z.array(checkedString(redactClaimProblem)).default([]),
       default_lifetime: positiveMs.prefault('12h'),
       max_per_user: z.number().int().positive().default(100),
       /**

@@ -76,3 +76,18 @@ describe('ports and the shutdown timeout', () => {
     expect(issuesOf('shutdown_timeout: 1s\n')).toEqual([]);
   });
 });
+
+describe('sessions.redact_claims names claims only', () => {
+  it.each(['device.serial', 'network.asn', 'geo.city', 'session.idp', 'Device.Serial'])(
+    '%s (a field of the identity outside its claims, which redact_claims never touched) is an issue',
+    (path) => {
+      expect(issuesOf(`sessions:\n  redact_claims: [ssn, "${path}"]\n`)).toEqual([expect.stringMatching(/^2:\d+ sessions\.redact_claims\.1: /)]);
+    },
+  );
+
+  it('claim names and paths under the claims load: a name, claims.…, session.claims.…, a nested claim path, a URI-named claim', () => {
+    expect(
+      issuesOf('sessions:\n  redact_claims: [ssn, claims.device.serial, session.claims.ssn, address.street, "https://example.com/device.id", device]\n'),
+    ).toEqual([]);
+  });
+});
