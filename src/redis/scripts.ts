@@ -19,7 +19,8 @@ interface Signatures {
   ssfRateTake: { file: 'ssf-rate-take-1'; args: [bucket: string, rate: string, burst: string, warnMs: string]; reply: [number, number, number] };
   /** The set, the position (score: '' from the top; member), most rows: member, score, … after it in reverse order. */
   zrevAfter: { file: 'zrev-after-1'; args: [set: string, score: string, member: string, count: string]; reply: string[] };
-  hashCas: { file: 'hash-cas-1'; args: [hash: string, field: string, expected: string, next: string]; reply: number };
+  /** The hash, the call's marker (src/redis/hash-cas.ts), the field, the value expected ('' absent), the new one ('' delete), the marker's lifetime (ms). */
+  hashCas: { file: 'hash-cas-2'; args: [hash: string, marker: string, field: string, expected: string, next: string, markerMs: string]; reply: number };
   deliveryRaise: { file: 'delivery-raise-1'; args: [hash: string, field: string, value: string]; reply: number };
   lockRelease: { file: 'lock-release-1'; args: [lock: string, token: string]; reply: number };
   deliveryGate: { file: 'delivery-gate-1'; args: [throttle: string, rate: string, held: string, graceMs: string]; reply: [number, string] };
@@ -107,7 +108,7 @@ const FILES: { [K in ScriptName]: Signatures[K]['file'] } = {
   ssfStreamCreate: 'ssf-stream-create-1',
   ssfRateTake: 'ssf-rate-take-1',
   zrevAfter: 'zrev-after-1',
-  hashCas: 'hash-cas-1',
+  hashCas: 'hash-cas-2',
   deliveryRaise: 'delivery-raise-1',
   lockRelease: 'lock-release-1',
   deliveryGate: 'delivery-gate-1',

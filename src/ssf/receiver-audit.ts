@@ -4,7 +4,7 @@ import type { ResolvedReceiver } from '../config/receiver.js';
 import type { Keys } from '../keys.js';
 import type { AuditLog } from '../audit/audit-log.js';
 import { displayEndpoint } from './display-endpoint.js';
-import { scriptsOn } from '../redis/scripts.js';
+import { hashCas } from '../redis/hash-cas.js';
 
 /** Non-secret fingerprint of a receiver's settings. */
 function fingerprint(r: ResolvedReceiver): string {
@@ -24,7 +24,7 @@ function fingerprint(r: ResolvedReceiver): string {
  */
 export async function auditReceivers(deps: { redis: RedisClient; keys: Keys; audit: AuditLog }, receivers: ResolvedReceiver[]): Promise<void> {
   const key = deps.keys.receiversKnown;
-  const cas = scriptsOn(deps.redis).hashCas;
+  const cas = (field: string, expected: string, next: string): Promise<boolean> => hashCas(deps.redis, key, field, expected, next);
   const known = await deps.redis.hgetall(key);
   const now = new Map(receivers.map((r) => [r.name, r]));
   for (const [name, r] of now) {
@@ -35,10 +35,10 @@ export async function auditReceivers(deps: { redis: RedisClient; keys: Keys; aud
     if (was === fp) continue;
     // Remembered before the on/off mark existed and unchanged: remembered again, not audited.
     if (was !== undefined && was === fp.slice(0, -1)) {
-      await cas(key, name, was, fp);
+      await cas(name, was, fp);
       continue;
     }
-    if (!(await cas(key, name, was ?? '', fp))) continue;
+    if (!(await cas(name, was ?? '', fp))) continue;
     // Not remembered: a new receiver (enabled or disabled); remembered without the mark: changed.
     const wasOn = was === undefined ? undefined : was.endsWith('+') ? true : was.endsWith('-') ? false : r.enabled;
     const action = wasOn === r.enabled ? 'receiver.changed' : r.enabled ? 'receiver.enabled' : 'receiver.disabled';
@@ -50,7 +50,7 @@ export async function auditReceivers(deps: { redis: RedisClient; keys: Keys; aud
     });
   }
   for (const [name, fp] of Object.entries(known)) {
-    if (now.has(name) || !(await cas(key, name, fp, ''))) continue;
+    if (now.has(name) || !(await cas(name, fp, ''))) continue;
     await deps.audit.write({ action: 'receiver.disabled', actor: 'config', target: name, details: { removed: true } });
   }
 }

@@ -7,6 +7,7 @@ import { RiskstreamError } from '../errors.js';
 import type { Keys } from '../keys.js';
 import type { SigningAlg } from '../types.js';
 import { scriptsOn } from '../redis/scripts.js';
+import { hashCas } from '../redis/hash-cas.js';
 import { markStreamChanged } from './stream-cache.js';
 import type { SsfStream, StreamStatus } from './stream-record.js';
 import { CAEP_RISK_LEVEL_CHANGE, CAEP_SESSION_REVOKED, SSF_VERIFICATION } from './set-builder.js';
@@ -182,8 +183,7 @@ export class SsfStreamStore {
       const v = await this.redis.hget(this.keys.ssfStreams, id);
       if (!v) throw new RiskstreamError('NOT_FOUND', `no stream ${id}`);
       const next = { ...change(JSON.parse(v) as SsfStream), updated_at: Date.now() };
-      const ok = await scriptsOn(this.redis).hashCas(this.keys.ssfStreams, id, v, JSON.stringify(next));
-      if (ok === 1) {
+      if (await hashCas(this.redis, this.keys.ssfStreams, id, v, JSON.stringify(next))) {
         await markStreamChanged(this.redis, this.keys, id);
         return next;
       }

@@ -25,6 +25,8 @@ import { SessionStore } from '../../src/sessions/store.js';
 import { SsfStreamStore } from '../../src/ssf/streams.js';
 import { claimVerification } from '../../src/ssf/stream-verify.js';
 import { holdCapped } from '../../src/ssf/held.js';
+import { auditReceivers } from '../../src/ssf/receiver-audit.js';
+import { testReceiver } from '../ssf/helpers.js';
 import { login, settings } from '../sessions/helpers.js';
 import { SCRIPTS_DIR, scriptsOn } from '../../src/redis/scripts.js';
 import { packOps } from '../../src/redis/pack-ops.js';
@@ -235,4 +237,21 @@ it("a paused stream's held list overflowing reports it (its audit entry) when th
   const r = await holdCapped(worker, key, ['c'], 2);
   await cut;
   expect(r).toEqual({ count: 1, audit: true });
+});
+
+it("a configured receiver's change whose claim (the hash compare-and-set) lost its reply is audited, once: enabled, changed, removed", async () => {
+  const log = new AuditLog(redis, `${prefix}:audit-receivers`);
+  const deps = { redis: worker, keys, audit: log };
+  const actions = async (): Promise<string[]> =>
+    (await redis.xrange(log.stream, '-', '+')).map(([, f]) => `${f[f.indexOf('action') + 1]} ${f[f.indexOf('target') + 1]}`);
+  const claimLost = async (receivers: ReturnType<typeof testReceiver>[]): Promise<void> => {
+    const cut = proxy.cutAfterRun(sends(/EVAL/i, keys.receiversKnown));
+    await auditReceivers(deps, receivers);
+    await cut;
+  };
+  await claimLost([testReceiver('okta', 'http://127.0.0.1:1/a')]);
+  await claimLost([testReceiver('okta', 'http://127.0.0.1:1/moved')]);
+  await claimLost([]);
+  expect(await actions()).toEqual(['receiver.enabled okta', 'receiver.changed okta', 'receiver.disabled okta']);
+  expect(await redis.hgetall(keys.receiversKnown)).toEqual({});
 });
