@@ -72,6 +72,12 @@ export function outcomeHandlers(deps: OutcomeDeps, random: () => number) {
       else await deps.audit.write(entry);
     } catch (err) {
       deps.logger?.error({ action, receiver: ctx.receiver, jti: ctx.jti, err }, 'audit write failed');
+      // A SET sent is never left unaudited: not marked delivered, its job is retried (pushed
+      // again, the same jti) until its entry is written — once, however often it is pushed.
+      if (action === 'set.delivered')
+        throw new RiskstreamError('DELIVERY_RETRYABLE', `${ctx.event} to ${ctx.receiver}: delivered, not audited (audit write failed)`, undefined, {
+          cause: err,
+        });
     }
     try {
       const status = typeof details.status === 'number' ? { status: details.status } : {};
