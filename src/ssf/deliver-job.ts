@@ -194,11 +194,13 @@ export function createSetProcessor(deps: ProcessorDeps): (job: Job<SetJobData>, 
     }
     let release: (() => Promise<void>) | undefined;
     let sendBy = Infinity;
+    let lapses = 0;
     if (d.event === 'risk-level-change') {
       const asked = performance.now();
       release = await deps.state.lock(d.change.user, receiver.name, receiver.timeout + LOCK_MARGIN_MS);
       if (!release) return retrySoon();
       sendBy = asked + SEND_WITHIN_MS;
+      lapses = asked + receiver.timeout + LOCK_MARGIN_MS;
     }
     try {
       if (d.event === 'risk-level-change') {
@@ -224,8 +226,15 @@ export function createSetProcessor(deps: ProcessorDeps): (job: Job<SetJobData>, 
         ...(receiver.selfRegistered ? { policy: egress.policy } : {}),
         ...(deps.signal ? { signal: deps.signal } : {}),
       });
-      // `return await` inside try/finally: a rejection must not sit unhandled while the lock is released.
-      if (outcome.kind !== 'delivered') return await onFailure(job, ctx, receiver, outcome);
+      if (outcome.kind !== 'delivered') {
+        // Sent, and no answer (timed out, cut off, aborted at shutdown): the receiver may hold the SET
+        // and still be applying it. Its send lock is left to lapse, not released, so the user's next
+        // level does not overtake it there; this SET's own retry waits for that too.
+        const inDoubt = outcome.kind === 'retryable' && outcome.sent === true && release !== undefined;
+        if (inDoubt) release = undefined;
+        // `return await` inside try/finally: a rejection must not sit unhandled while the lock is released.
+        return await onFailure(job, ctx, receiver, outcome, inDoubt ? Math.ceil(lapses - performance.now()) : 0);
+      }
       // Audited (once per SET) before the version is marked delivered: a crash between the two
       // pushes it again (the same jti) and writes no second entry; one after both finds it delivered.
       await record('set.delivered', ctx, 'delivered', { outcome: 'delivered', status: outcome.status });

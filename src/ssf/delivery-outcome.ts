@@ -125,7 +125,14 @@ export function outcomeHandlers(deps: OutcomeDeps, random: () => number) {
     return { outcome: 'superseded', jti: ctx.jti };
   }
 
-  async function onFailure(job: Job<SetJobData>, ctx: Ctx, receiver: ResolvedReceiver, o: Exclude<PushOutcome, { kind: 'delivered' }>): Promise<never> {
+  /** `floorMs`: the least wait before the retry (a push left unanswered: until its send lock lapses). */
+  async function onFailure(
+    job: Job<SetJobData>,
+    ctx: Ctx,
+    receiver: ResolvedReceiver,
+    o: Exclude<PushOutcome, { kind: 'delivered' }>,
+    floorMs = 0,
+  ): Promise<never> {
     const attempt = job.attemptsMade + 1;
     switch (o.kind) {
       case 'permanent':
@@ -149,7 +156,7 @@ export function outcomeHandlers(deps: OutcomeDeps, random: () => number) {
         // A 5xx's Retry-After (a 503 during maintenance) is a floor under the backoff, never less
         // (`Retry-After: 0` must not retry a failing receiver at once, again and again); the
         // receiver waits that long, within the horizon.
-        const ms = Math.max(o.retryAfterMs ?? 0, backoffDelay(attempt, deps.delivery, random()));
+        const ms = Math.max(o.retryAfterMs ?? 0, floorMs, backoffDelay(attempt, deps.delivery, random()));
         if (o.retryAfterMs !== undefined) await pauseWithin(job, receiver, ms);
         return retry(job, ctx, 'retry', ms, {
           outcome: o.reason,

@@ -67,13 +67,16 @@ export function pushSet(req: PushRequest): Promise<PushOutcome> {
     // The status line has arrived: the answer is the receiver's, even if its body is cut off.
     let answered = false;
     let late: NodeJS.Timeout | undefined;
+    // The request went out in full: a failure without an answer leaves the SET perhaps with the receiver.
+    let sent = false;
     const finish = (o: PushOutcome): void => {
       if (settled) return;
       settled = true;
       clearTimeout(timer);
       clearTimeout(late);
       req.signal?.removeEventListener('abort', aborted);
-      resolve(withoutCredential(o, req.authorization));
+      const unanswered = o.kind === 'retryable' && o.reason !== 'http' && sent;
+      resolve(withoutCredential(unanswered ? { ...o, sent: true } : o, req.authorization));
     };
     const timedOut = (): void => finish({ kind: 'retryable', reason: 'timeout', message: `no answer within ${req.timeoutMs} ms` });
     const timer = setTimeout(() => {
@@ -97,7 +100,13 @@ export function pushSet(req: PushRequest): Promise<PushOutcome> {
         if (settled) return;
         if ('kind' in t) return finish(t);
         try {
-          abort = send(req, t, finish, () => (answered = true));
+          abort = send(
+            req,
+            t,
+            finish,
+            () => (answered = true),
+            () => (sent = true),
+          );
         } catch (err) {
           // A request node refuses to build (a header value it cannot carry): never sendable.
           const code = (err as { code?: string }).code ?? 'request_refused';
@@ -137,8 +146,8 @@ function networkOutcome(err: unknown): PushOutcome {
   return { kind: 'retryable', reason: 'network', message: remoteText(e.code ?? e.message ?? 'network error') };
 }
 
-/** Sends the POST; returns a function that aborts it. */
-function send(req: PushRequest, t: Target, finish: (o: PushOutcome) => void, onAnswer: () => void): () => void {
+/** Sends the POST (`onSent` once it went out in full); returns a function that aborts it. */
+function send(req: PushRequest, t: Target, finish: (o: PushOutcome) => void, onAnswer: () => void, onSent: () => void): () => void {
   const https = t.url.protocol === 'https:';
   const body = Buffer.from(req.set, 'utf8');
   const headers: Record<string, string | number> = {
@@ -160,6 +169,7 @@ function send(req: PushRequest, t: Target, finish: (o: PushOutcome) => void, onA
     finish({ kind: 'retryable', reason: 'network', message: `more than ${MAX_INTERIM_RESPONSES} interim (1xx) responses` });
     r.destroy();
   });
+  r.once('finish', onSent);
   r.end(body);
   return () => r.destroy();
 }

@@ -24,8 +24,12 @@ export type PushOutcome =
   | { kind: 'unauthorized'; status: number; err?: PushErrorCode; description?: string }
   /** 429; `retryAfterMs` from Retry-After when present, else from Okta's X-Rate-Limit-Reset. */
   | { kind: 'rate_limited'; status: 429; retryAfterMs?: number }
-  /** 5xx, 408, timeout or network error; `retryAfterMs` from a 5xx's (a 503's) Retry-After when present. */
-  | { kind: 'retryable'; status?: number; reason: 'http' | 'timeout' | 'network'; message: string; retryAfterMs?: number }
+  /**
+   * 5xx, 408, timeout or network error; `retryAfterMs` from a 5xx's (a 503's) Retry-After when present;
+   * `sent` on a timeout or network error after the request went out in full: the receiver may hold
+   * the SET, and still be applying it.
+   */
+  | { kind: 'retryable'; status?: number; reason: 'http' | 'timeout' | 'network'; message: string; retryAfterMs?: number; sent?: true }
   /** The endpoint policy refused the address at send time (nothing was sent). */
   | { kind: 'refused'; reason: string; message: string };
 

@@ -147,6 +147,17 @@ describe('pushSet (RFC 8935)', () => {
     expect(await pushSet({ endpoint: `http://127.0.0.1:${port}/`, set: SET, timeoutMs: 1000 })).toMatchObject({ kind: 'retryable', reason: 'network' });
   });
 
+  it('a push left unanswered after it went out in full is marked sent (the receiver may hold it); one refused, or answered, is not', async () => {
+    const hung = await answerWith('hang');
+    expect(await pushSet({ endpoint: hung.url, set: SET, timeoutMs: 150 })).toMatchObject({ kind: 'retryable', reason: 'timeout', sent: true });
+    const srv = createServer();
+    const port = await new Promise<number>((r) => srv.listen(0, '127.0.0.1', () => r((srv.address() as { port: number }).port)));
+    await new Promise((r) => srv.close(r));
+    expect(await pushSet({ endpoint: `http://127.0.0.1:${port}/`, set: SET, timeoutMs: 1000 })).not.toHaveProperty('sent');
+    const failing = await answerWith({ status: 503 });
+    expect(await pushSet({ endpoint: failing.url, set: SET, timeoutMs: 1000 })).not.toHaveProperty('sent');
+  });
+
   it("a receiver's error text is cut to 256 characters with control characters replaced", async () => {
     const description = `\u001b]0;owned\u0007<script>x</script>\r\n${'A'.repeat(5000)}`;
     const rx = await answerWith({ status: 400, body: { err: `invalid_request\u001b[2J${'e'.repeat(200)}`, description } });
