@@ -147,17 +147,19 @@ export function outcomeHandlers(deps: OutcomeDeps, random: () => number) {
         return retry(job, ctx, 'retry', deps.delivery.invalid_key_retry, { outcome: 'invalid_key', status: o.status, err: o.err, description: o.description });
       case 'rate_limited': {
         // Retry-After is honoured as a floor under the backoff, as a 5xx's: `Retry-After: 0` (or a
-        // date past) repeated must not resend at once, again and again, until the horizon.
+        // date past) repeated must not resend at once, again and again, until the horizon. The
+        // receiver pauses as long as it asked (its other SETs, new ones too, not for this one's
+        // backoff, minutes once it has grown); without a wait given, for this SET's.
         const ms = Math.max(o.retryAfterMs ?? 0, backoffDelay(attempt, deps.delivery, random()));
-        await pauseWithin(job, receiver, ms);
+        await pauseWithin(job, receiver, o.retryAfterMs ?? ms);
         return retry(job, ctx, 'rate_limited', ms, { outcome: 'rate_limited', status: o.status, retry_after_ms: o.retryAfterMs });
       }
       case 'retryable': {
         // A 5xx's Retry-After (a 503 during maintenance) is a floor under the backoff, never less
         // (`Retry-After: 0` must not retry a failing receiver at once, again and again); the
-        // receiver waits that long, within the horizon.
+        // receiver waits as long as it asked, within the horizon.
         const ms = Math.max(o.retryAfterMs ?? 0, floorMs, backoffDelay(attempt, deps.delivery, random()));
-        if (o.retryAfterMs !== undefined) await pauseWithin(job, receiver, ms);
+        if (o.retryAfterMs !== undefined) await pauseWithin(job, receiver, o.retryAfterMs);
         return retry(job, ctx, 'retry', ms, {
           outcome: o.reason,
           status: o.status,
