@@ -7,7 +7,10 @@ import { Keys } from '../../src/keys.js';
 import { startDeliveryWorker, type DeliveryWorker } from '../../src/ssf/delivery-worker.js';
 import { KeyRing } from '../../src/ssf/key-ring.js';
 import { createSetQueue, type SetQueue } from '../../src/ssf/queue.js';
-import { cleanup, redisClient } from '../helpers/redis.js';
+import { createLogger } from '../../src/obs/logger.js';
+import { connect as connectWorker } from '../../src/runtime/connections.js';
+import { cleanup, REDIS_URL, redisClient } from '../helpers/redis.js';
+import { startTcpProxy, type TcpProxy } from '../helpers/tcp-proxy.js';
 
 type WorkerOptions = Parameters<typeof startDeliveryWorker>[0];
 
@@ -84,4 +87,45 @@ export function deliveryHarness(
 /** The most of `times` (ms) within any window of `ms` (from one of them, its end excluded): what a rate limit bounds. */
 export function mostWithin(times: readonly number[], ms: number): number {
   return Math.max(0, ...times.map((a) => times.filter((b) => b >= a && b < a + ms).length));
+}
+
+/** What {@link proxiedDeliveries} sets up for a test file: filled in `beforeAll`. */
+export interface ProxiedDeliveries {
+  /** A plain client on the test Redis. */
+  redis: Redis;
+  /** A loopback proxy before the test Redis (stalled as `proxyOpts` say) and a client through it with the worker's connection options. */
+  proxy: TcpProxy;
+  viaProxy: Redis;
+  /** Deliveries the test starts (through either client): closed after the file, the proxy resumed first. */
+  started: TestDelivery[];
+  /** Run after the deliveries closed (a receiver's close). */
+  closers: Array<() => Promise<void> | void>;
+}
+
+/**
+ * Delivery workers on one queue, some of them cut off from Redis by a loopback proxy (what a
+ * worker stalled or partitioned away does to its deliveries): the proxy with `proxyOpts`, the
+ * clients, and after the file everything closed and `prefix` purged.
+ */
+export function proxiedDeliveries(prefix: string, proxyOpts: Parameters<typeof startTcpProxy>[1]): ProxiedDeliveries {
+  const h = { started: [], closers: [] } as unknown as ProxiedDeliveries;
+  beforeAll(async () => {
+    h.redis = redisClient();
+    const u = new URL(REDIS_URL);
+    h.proxy = await startTcpProxy({ host: u.hostname, port: Number(u.port || 6379) }, proxyOpts);
+    h.viaProxy = connectWorker(`redis://127.0.0.1:${h.proxy.port}`, createLogger('silent'), prefix) as Redis;
+  });
+  afterAll(async () => {
+    h.proxy.resume();
+    for (const d of h.started) {
+      await d.worker.close();
+      await d.q.close();
+    }
+    for (const c of h.closers) await c();
+    await h.proxy.close();
+    h.viaProxy.disconnect();
+    await cleanup(h.redis, prefix);
+    await h.redis.quit();
+  });
+  return h;
 }

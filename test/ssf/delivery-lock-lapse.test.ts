@@ -6,79 +6,51 @@
  * has sent a newer level meanwhile. Two delivery workers on one queue, a real Redis — worker A's
  * through a loopback proxy that holds the reply of A's check — and a real receiver.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Redis } from 'ioredis';
+import { describe, expect, it } from 'vitest';
 import { Keys } from '../../src/keys.js';
 import { enqueueLevelChange } from '../../src/ssf/queue.js';
-import { cleanup, REDIS_URL, redisClient, testPrefix, waitFor } from '../helpers/redis.js';
-import { startTcpProxy, type TcpProxy } from '../helpers/tcp-proxy.js';
-import { startTestDelivery, type TestDelivery } from './delivery-harness.js';
+import { testPrefix, waitFor } from '../helpers/redis.js';
+import { proxiedDeliveries, startTestDelivery } from './delivery-harness.js';
 import { change, startReceiver, testReceiver } from './helpers.js';
 
 const prefix = testPrefix('lock-lapse');
 const keys = new Keys(prefix);
 const user = 'lapse@example.com';
-let redis: Redis;
-let viaProxy: Redis;
-let proxy: TcpProxy;
 let held!: () => void;
 const checkHeld = new Promise<void>((r) => (held = r));
-const started: TestDelivery[] = [];
-let rx: Awaited<ReturnType<typeof startReceiver>>;
-
-beforeAll(async () => {
-  redis = redisClient();
-  const u = new URL(REDIS_URL);
-  // The chunk after worker A's lock is taken that reads the user's delivered version: the check
-  // under the lock. It runs in Redis; its reply is held until resume().
-  let locked = false;
-  proxy = await startTcpProxy(
-    { host: u.hostname, port: Number(u.port || 6379) },
-    {
-      stallAfter: (chunk) => {
-        const s = chunk.toString('latin1');
-        if (s.includes(`:sendlock:`) && s.includes(user)) locked = true;
-        else if (locked && s.includes(':delivered')) {
-          held();
-          return true;
-        }
-        return false;
-      },
-    },
-  );
-  viaProxy = new Redis(`redis://127.0.0.1:${proxy.port}`, { maxRetriesPerRequest: null });
-  rx = await startReceiver();
+// The chunk after worker A's lock is taken that reads the user's delivered version: the check
+// under the lock. It runs in Redis; its reply is held until resume().
+let locked = false;
+const h = proxiedDeliveries(prefix, {
+  stallAfter: (chunk) => {
+    const s = chunk.toString('latin1');
+    if (s.includes(`:sendlock:`) && s.includes(user)) locked = true;
+    else if (locked && s.includes(':delivered')) {
+      held();
+      return true;
+    }
+    return false;
+  },
 });
-
-afterAll(async () => {
-  proxy.resume();
-  for (const d of started) {
-    await d.worker.close();
-    await d.q.close();
-  }
-  await rx.close();
-  await proxy.close();
-  viaProxy.disconnect();
-  await cleanup(redis, prefix);
-  await redis.quit();
-});
+const rx = await startReceiver();
+h.closers.push(rx.close);
 
 describe('send lock lapsed while a worker stood still', () => {
   it('the older level checked before the lapse is not sent after the newer one', async () => {
     // Receiver timeout 200 ms: the send lock lives 5.2 s.
     const cfg = testReceiver('rlapse', rx.url, { timeout: 200 });
     const receivers = new Map([[cfg.name, cfg]]);
-    const a = await startTestDelivery(viaProxy, keys, prefix, receivers, { delivery: { backoff_base: 100, backoff_max: 300 } });
-    started.push(a);
+    const a = await startTestDelivery(h.viaProxy, keys, prefix, receivers, { delivery: { backoff_base: 100, backoff_max: 300 } });
+    h.started.push(a);
     await enqueueLevelChange(a.q, change(user, 1, 'low', 'medium'), [cfg]);
     await checkHeld; // A holds the lock and has checked v1; the reply has not reached it
 
-    const b = await startTestDelivery(redis, keys, prefix, receivers, { delivery: { backoff_base: 100, backoff_max: 300 } });
-    started.push(b);
+    const b = await startTestDelivery(h.redis, keys, prefix, receivers, { delivery: { backoff_base: 100, backoff_max: 300 } });
+    h.started.push(b);
     await enqueueLevelChange(b.q, change(user, 2, 'medium', 'high'), [cfg]);
     // B sends v2 once A's lock has expired.
     await waitFor(async () => (await b.q.state.versions(user, cfg.name)).delivered === 2, { timeout: 15_000, what: 'v2 delivered by worker B' });
-    proxy.resume(); // A goes on with what it checked
+    h.proxy.resume(); // A goes on with what it checked
     await waitFor(
       async () => {
         const counts = await b.q.queue.getJobCounts('active', 'waiting', 'delayed');
