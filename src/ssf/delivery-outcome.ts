@@ -39,7 +39,7 @@ export interface OutcomeDeps {
 /** A job's facts, as its audit entries and outcome reports carry them. */
 export type Ctx = { receiver: string; event: SetJobData['event']; jti: string; attempts: number; user?: string; version?: number; session_id?: string };
 
-/** How long a SET's `set.delivered` (or `set.failed`) entry is remembered as written (ms): the delivery horizon, at least an hour. */
+/** How long a SET's `set.delivered` (`set.failed`, `set.superseded`) entry is remembered as written (ms): the delivery horizon, at least an hour. */
 export function deliveredOnceMs(horizon: number): number {
   return Math.max(horizon, 3_600_000);
 }
@@ -67,10 +67,10 @@ export function outcomeHandlers(deps: OutcomeDeps, random: () => number) {
       failures.failed(ctx.receiver, { outcome: details.outcome, status: details.status, message: details.message, retrying: action === 'set.retry' });
     try {
       const entry = { action, actor: 'system', target: ctx.user ?? ctx.receiver, details: { ...ctx, ...details } };
-      // A SET's delivery, and its permanent failure, are each audited once, however often its job
-      // runs (an attempt stopped by a crash after the push; a job taken back from a worker cut off
-      // from Redis, and run again elsewhere while its own write waited).
-      if (action === 'set.delivered' || action === 'set.failed')
+      // A SET's final outcome (delivered, failed for good, superseded) is audited once, however
+      // often its job runs (an attempt stopped by a crash after the push; a job taken back from a
+      // worker cut off from Redis, and run again elsewhere while its own write waited).
+      if (action === 'set.delivered' || action === 'set.failed' || action === 'set.superseded')
         await deps.audit.writeOnce(`${action}:${ctx.receiver}/${ctx.jti}`, entry, deliveredOnceMs(deps.delivery.horizon));
       else await deps.audit.write(entry);
     } catch (err) {
