@@ -9,11 +9,7 @@ import { Metrics } from '../obs/metrics.js';
 import { decodeEntry, type DecodeOptions } from '../ingest/decode.js';
 import { decodeOptionsOf } from './router-options.js';
 import { startStallWatch } from './stall-watch.js';
-import { PING_TIMEOUT_MS, pingProblem, readinessCheck, within } from './readiness.js';
-import { RiskStore } from '../risk/store.js';
-import { OutboxRelay } from '../risk/outbox-relay.js';
-import { RiskService } from '../risk/service.js';
-import { UsersTable } from '../risk/users-table.js';
+import { PING_TIMEOUT_MS, pingProblem } from './readiness.js';
 import { buildServer } from '../api/server.js';
 import { TokenSet } from '../api/auth.js';
 import { closeConnection, connect, ready, refuseClusterNode, targetOf } from './connections.js';
@@ -22,6 +18,8 @@ import { applyContextOf } from './apply-context.js';
 import { buildSsf, type SsfRuntime } from './ssf.js';
 import { buildIngest, type IngestRuntime } from './ingest-runtime.js';
 import { buildSessions, type SessionsRuntime } from './sessions.js';
+import { buildRisk } from './risk-runtime.js';
+import { workerHealth } from './worker-health.js';
 import { workerRoutes } from './routes.js';
 import { reportBatches, type BatchReport } from './batch-report.js';
 import { workerReloads } from './worker-reload.js';
@@ -30,12 +28,10 @@ import { behaviorEpochs } from '../engine/behavior-epochs.js';
 import { commitSettingsOf, startEngine } from './engine.js';
 import { claimWorkerId } from '../engine/worker-id.js';
 import { claimPartitionCount } from '../engine/partition-count.js';
-import { resetUser } from '../engine/offline-reset.js';
 import { revokeMarkOrNone } from '../engine/control.js';
 import { ownerHooks } from './owner-hooks.js';
 import { startUpkeep } from './worker-upkeep.js';
 import { restoreSharedRecords } from './shared-records.js';
-import { refreshGauges } from './worker-gauges.js';
 import { guardStart, type StartWatch } from './start-guard.js';
 import { ConfigState } from './config-state.js';
 
@@ -103,18 +99,7 @@ async function start(opts: WorkerOptions, watch: StartWatch): Promise<WorkerHand
   const ingest: IngestRuntime = await buildIngest({ config: () => config, redis, logger, metrics });
   const sessions: SessionsRuntime = buildSessions({ config: () => config, redis, keys, audit, logger, ssf });
 
-  const store = new RiskStore(redis, keys);
-  const relay = new OutboxRelay(
-    redis,
-    keys,
-    config.streams.riskEvents,
-    (changes, hits, late) => ssf.enqueueChanges(changes).then(() => sessions.respond(changes, hits, late)), // responses: before the outbox entries go
-    config.raw.streams.maxlen,
-    config.streams.audit,
-  );
-  const risk = new RiskService(redis, keys, store, (req) => resetUser(redis, keys, req, commitSettingsOf(config), (users) => relay.relay(users)));
-  await relay.recover();
-  await relay.relayPending();
+  const { relay, risk, users } = await buildRisk({ config: () => config, redis, keys, ssf, sessions });
 
   let stopping = false;
   const configState = new ConfigState(Date.now());
@@ -171,27 +156,15 @@ async function start(opts: WorkerOptions, watch: StartWatch): Promise<WorkerHand
   ];
 
   const tokens = new TokenSet(config.adminTokens, config.ingestTokens, config.ssfTokens, config.metricsTokens);
-  let refreshing: Promise<void> | undefined; // one read of the gauges at a time, however many scrapes wait
-  const health = {
-    metrics: async () => {
-      // A Redis that keeps the connection but does not answer (stalled, partitioned): the last
-      // values after the readiness PING's wait, not a scrape held until Redis answers again.
-      await within(
-        (refreshing ??= refreshGauges({ config: () => config, redis, metrics, ssf }).finally(() => (refreshing = undefined))),
-        PING_TIMEOUT_MS,
-        undefined,
-      );
-      return metrics.render();
-    },
-    readiness: readinessCheck({
-      redis,
-      config: () => config,
-      consumerGroup: () => (stopping ? 'draining: the worker is shutting down' : (engine.halted() ?? true)),
-      configProblem: () => configState.reason(),
-      stall: () => stalls.verdict(),
-    }),
-  };
-  const users = new UsersTable(redis, keys, store);
+  const health = workerHealth({
+    config: () => config,
+    redis,
+    metrics,
+    ssf,
+    consumerGroup: () => (stopping ? 'draining: the worker is shutting down' : (engine.halted() ?? true)),
+    configProblem: () => configState.reason(),
+    stall: () => stalls.verdict(),
+  });
   const markRevoked = (req: { user: string; actor: string; reason: string }): Promise<number | undefined> => revokeMarkOrNone(redis, keys, req);
   const routes = workerRoutes({ health, risk, users, audit, ssf, ingest: ingest.service, sessions: sessions.service, markRevoked });
   const redisUp = (): boolean => redis.status === 'ready';
