@@ -1,29 +1,19 @@
 /**
- * The schema of riskstream.yaml (zod): every section with its defaults; the `ssf` section lives in
- * ssf-schema.ts, receivers and signing keys in receiver-schema.ts.
+ * The schema of riskstream.yaml (zod): every section with its defaults; the `http` section lives in
+ * http-schema.ts, the `ssf` section in ssf-schema.ts, receivers and signing keys in receiver-schema.ts.
  */
-import { isIP } from 'node:net';
 import { z } from 'zod';
 import { durationMs, positiveMs } from '../duration.js';
 import { receiverSchema, signingKeySchema, signingKid } from './receiver-schema.js';
 import { ssfSchema } from './ssf-schema.js';
 import { SIGNING_ALGS } from '../types.js';
 import { isHttpsOrLocal, isRedisUrl, noCredentials, noQueryOrFragment } from './url-rules.js';
-import { tokenProblem } from './env-tokens.js';
+import { httpSchema } from './http-schema.js';
 import { redactClaimProblem } from './redact-claims.js';
+import { checkedString } from './checked-string.js';
 
 /** The log levels (`log_level`, `RISKSTREAM_LOG_LEVEL`, `--log-level`). */
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
-
-/** A string that `problemOf` finds nothing wrong with (its answer is the issue's message). */
-const checkedString = (problemOf: (v: string) => string | undefined): z.ZodString =>
-  z.string().superRefine((v, ctx) => {
-    const problem = problemOf(v);
-    if (problem) ctx.addIssue({ code: 'custom', message: problem });
-  });
-
-/** A list of bearer tokens (`http.*_tokens`): each one {@link tokenProblem} accepts. */
-const tokenList = z.array(checkedString(tokenProblem)).default([]);
 
 /** A stream name (a Redis key): an empty one would be the key `""`, shared by every stream so named. */
 const streamName = z.string().min(1, { message: 'must not be empty (a stream is a Redis key; leave it out for the default)' });
@@ -92,60 +82,7 @@ export const riskstreamSchema = z.strictObject({
       max_lag: z.number().int().positive().default(100_000),
     })
     .prefault({}),
-  http: z
-    .strictObject({
-      port: z.number().int().min(0).max(65535).default(8080),
-      host: z
-        .string()
-        .refine(
-          (h) => isIP(h) !== 0 || (/^[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?)*$/.test(h) && !/^[\d.]+$/.test(h)),
-          {
-            message: 'must be an IP address (0.0.0.0, 127.0.0.1, ::) or a host name',
-          },
-        )
-        .default('0.0.0.0'),
-      admin_tokens: tokenList,
-      ingest_tokens: tokenList,
-      /** Tokens SSF receivers use for the stream management API (`/ssf/*`). */
-      ssf_tokens: tokenList,
-      /** Tokens that may read `GET /metrics` and nothing else (for Prometheus). */
-      metrics_tokens: tokenList,
-      /**
-       * Bytes of a `POST /v1/events` body, after decompression too. 16 MiB: a Vector http sink's default batch
-       * (10 MB by its estimate, which leaves JSON escapes out) fits; Vector drops a batch refused with 413.
-       * Other routes take at most 5 MiB (src/api/server.ts API_BODY_LIMIT), or this when smaller.
-       */
-      body_limit: z
-        .number()
-        .int()
-        .positive()
-        .default(16 * 1024 * 1024),
-      /** A request (headers and body) must arrive within this; a slower one gets 408 and is closed (a client trickling a body holds its memory). */
-      request_timeout: durationMs.prefault('60s'),
-      /** A `/v1/*` or `/ssf/*` request still waiting after this, with Redis not answering a 1 s PING either: 503 `unavailable`. */
-      redis_timeout: positiveMs.prefault('5s'),
-      /**
-       * Records in one `POST /v1/events` body; beyond → 413, found while splitting, before parsing.
-       * 500 000: a Vector http sink's default batch (10 MB by its estimate, no event limit) of the
-       * smallest events (`{"type":"x","user":"u"}`, 23 bytes: 434 783 of them) fits.
-       */
-      max_records: z.number().int().positive().default(500_000),
-      /** `POST /v1/events` bodies decoded at once per worker (each holds its records in memory). */
-      ingest_concurrency: z.number().int().positive().default(1),
-      /** Bodies waiting for their turn beyond that; more → 429 `ingest_busy` with Retry-After. */
-      ingest_queue: z.number().int().nonnegative().default(8),
-      /** Public base URL of this server (for jwks_uri etc.); defaults to the issuer. https (http only for localhost), no query or fragment: paths are appended to it. */
-      public_url: z
-        .url()
-        .refine(isHttpsOrLocal, {
-          message:
-            'public_url must be an https URL (http only for localhost): the SSF metadata publishes jwks_uri and the endpoints under it (SSF 1.0 §7.1: HTTP over TLS)',
-        })
-        .refine(noQueryOrFragment, { message: 'public_url must have no query or fragment (the SSF endpoints are paths appended to it)' })
-        .refine(noCredentials, { message: 'public_url must name no user or password (it is published in the SSF metadata)' })
-        .optional(),
-    })
-    .prefault({}),
+  http: httpSchema,
   signing: z
     .strictObject({
       key_file: z.string().default('keys/signing.pem'),

@@ -1,0 +1,67 @@
+/**
+ * The `http` section of riskstream.yaml: where the admin API listens, the bearer tokens of each
+ * scope, and the bounds every request is held to (body size, arrival time, Redis waits, ingest
+ * concurrency).
+ */
+import { isIP } from 'node:net';
+import { z } from 'zod';
+import { durationMs, positiveMs } from '../duration.js';
+import { isHttpsOrLocal, noCredentials, noQueryOrFragment } from './url-rules.js';
+import { tokenProblem } from './env-tokens.js';
+import { checkedString } from './checked-string.js';
+
+/** A list of bearer tokens (`http.*_tokens`): each one {@link tokenProblem} accepts. */
+const tokenList = z.array(checkedString(tokenProblem)).default([]);
+
+/** The HTTP server: address, tokens by scope, request bounds, public URL. */
+export const httpSchema = z
+  .strictObject({
+    port: z.number().int().min(0).max(65535).default(8080),
+    host: z
+      .string()
+      .refine((h) => isIP(h) !== 0 || (/^[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?)*$/.test(h) && !/^[\d.]+$/.test(h)), {
+        message: 'must be an IP address (0.0.0.0, 127.0.0.1, ::) or a host name',
+      })
+      .default('0.0.0.0'),
+    admin_tokens: tokenList,
+    ingest_tokens: tokenList,
+    /** Tokens SSF receivers use for the stream management API (`/ssf/*`). */
+    ssf_tokens: tokenList,
+    /** Tokens that may read `GET /metrics` and nothing else (for Prometheus). */
+    metrics_tokens: tokenList,
+    /**
+     * Bytes of a `POST /v1/events` body, after decompression too. 16 MiB: a Vector http sink's default batch
+     * (10 MB by its estimate, which leaves JSON escapes out) fits; Vector drops a batch refused with 413.
+     * Other routes take at most 5 MiB (src/api/server.ts API_BODY_LIMIT), or this when smaller.
+     */
+    body_limit: z
+      .number()
+      .int()
+      .positive()
+      .default(16 * 1024 * 1024),
+    /** A request (headers and body) must arrive within this; a slower one gets 408 and is closed (a client trickling a body holds its memory). */
+    request_timeout: durationMs.prefault('60s'),
+    /** A `/v1/*` or `/ssf/*` request still waiting after this, with Redis not answering a 1 s PING either: 503 `unavailable`. */
+    redis_timeout: positiveMs.prefault('5s'),
+    /**
+     * Records in one `POST /v1/events` body; beyond → 413, found while splitting, before parsing.
+     * 500 000: a Vector http sink's default batch (10 MB by its estimate, no event limit) of the
+     * smallest events (`{"type":"x","user":"u"}`, 23 bytes: 434 783 of them) fits.
+     */
+    max_records: z.number().int().positive().default(500_000),
+    /** `POST /v1/events` bodies decoded at once per worker (each holds its records in memory). */
+    ingest_concurrency: z.number().int().positive().default(1),
+    /** Bodies waiting for their turn beyond that; more → 429 `ingest_busy` with Retry-After. */
+    ingest_queue: z.number().int().nonnegative().default(8),
+    /** Public base URL of this server (for jwks_uri etc.); defaults to the issuer. https (http only for localhost), no query or fragment: paths are appended to it. */
+    public_url: z
+      .url()
+      .refine(isHttpsOrLocal, {
+        message:
+          'public_url must be an https URL (http only for localhost): the SSF metadata publishes jwks_uri and the endpoints under it (SSF 1.0 §7.1: HTTP over TLS)',
+      })
+      .refine(noQueryOrFragment, { message: 'public_url must have no query or fragment (the SSF endpoints are paths appended to it)' })
+      .refine(noCredentials, { message: 'public_url must name no user or password (it is published in the SSF metadata)' })
+      .optional(),
+  })
+  .prefault({});
