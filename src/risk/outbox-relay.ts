@@ -1,11 +1,11 @@
 import { byPartition, pipeline, scanKeys, type RedisClient } from '../redis/client.js';
 import { AuditLog, type AuditEntry } from '../audit/audit-log.js';
 import { CONTROL_RESULT_TTL_MS } from '../engine/commit.js';
-import { createHash, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import { streamOnceMarker, type Keys } from '../keys.js';
 import { defineScripts, queueScript, scriptsOn } from '../redis/scripts.js';
 import type { BehaviorHit, LevelChange } from '../types.js';
-import type { LateLogin } from '../sessions/policy-mark.js';
+import { readOutboxEntries, type UserHit, type UserLateLogin } from './outbox-entries.js';
 
 /** A relay's hold on its partitions' locks, renewed while it runs: a relay whose process died frees them this soon. */
 const RELAY_LOCK_MS = 3_000;
@@ -20,18 +20,6 @@ const RELAYED_ONCE_MS = 600_000;
 
 /** A pending mark older than this, in a partition another worker owns, is relayed by any worker (its owner's relay failed or it is gone). */
 export const STALE_PENDING_MS = 60_000;
-
-/** A relayed behavior hit and its user. */
-export interface UserHit {
-  user: string;
-  hit: BehaviorHit;
-}
-
-/** A session login to revoke on its own (response policies) and its user. */
-export interface UserLateLogin {
-  user: string;
-  late: LateLogin;
-}
 
 /**
  * Receives committed level changes (enqueues their SET deliveries), hits and late logins (response
@@ -160,37 +148,12 @@ export class OutboxRelay {
 
   /** Passes the entries read on (sink, feed, audit), then deletes them, unmarks emptied outboxes and releases the locks. */
   private async pass(locked: Array<[number, string[]]>, rows: Map<string, Array<[string, string[]]>>, token: string): Promise<LevelChange[]> {
-    const changes: LevelChange[] = [];
-    const hits: UserHit[] = [];
-    const late: UserLateLogin[] = [];
-    const feed: Array<{ kind: string; data: string; user: string; change?: LevelChange }> = [];
-    const audits: AuditEntry[] = [];
-    // The run's outbox entries, what its writes onward are known by (an emptied outbox is deleted,
-    // and a new one may number an entry as an old one was): their users, ids and data.
-    const run = createHash('sha256');
-    const results: Array<{ user: string; req: string; outcome: unknown }> = [];
-    for (const [user, entries] of rows) {
-      for (const [id, f] of entries) {
-        const kind = f[f.indexOf('kind') + 1] ?? 'hit';
-        const data = f[f.indexOf('data') + 1] ?? '{}';
-        run.update(`${user}\n${id}\n${kind}\n${data}\n`);
-        if (kind === 'audit') audits.push(JSON.parse(data) as AuditEntry);
-        else if (kind === 'result') results.push({ user, ...(JSON.parse(data) as { req: string; outcome: unknown }) });
-        else if (kind === 'revoke')
-          late.push({ user, late: JSON.parse(data) as LateLogin }); // the policy's, not a risk event
-        else {
-          const change = kind === 'change' ? (JSON.parse(data) as LevelChange) : undefined;
-          feed.push({ kind, data, user, ...(change ? { change } : {}) });
-          if (change) changes.push(change);
-          else if (kind === 'hit') hits.push({ user, hit: JSON.parse(data) as BehaviorHit });
-        }
-      }
-    }
+    const { changes, hits, late, feed, audits, results, digest } = readOutboxEntries(rows);
     if ([...rows.values()].some((r) => r.length)) await this.sink(changes, hits, late);
     const write = pipeline(this.redis);
     // Each stream's entries in one script with the run's marker: the client's resend of the writes
     // (their replies lost to a dropped connection, after they ran) appends nothing again.
-    const once = `relay:${run.digest('base64url').slice(0, 32)}`;
+    const once = `relay:${digest.slice(0, 32)}`;
     const append = (stream: string, rows: string[][]): void => {
       if (!rows.length) return;
       const marker = streamOnceMarker(stream, once);

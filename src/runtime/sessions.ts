@@ -12,7 +12,7 @@ import type { OwnerParts } from '../engine/owner.js';
 import { sessionUseEnricher } from '../sessions/captured.js';
 import { responsePolicy } from '../sessions/response-policy.js';
 import type { LevelChange } from '../types.js';
-import type { UserHit, UserLateLogin } from '../risk/outbox-relay.js';
+import type { UserHit, UserLateLogin } from '../risk/outbox-entries.js';
 import type { SsfRuntime } from './ssf.js';
 
 /** The session-audit side: store, pipeline stage, service for API and CLI. */

@@ -21,7 +21,7 @@ import { createHash } from 'node:crypto';
 import type { RedisClient } from '../redis/client.js';
 import type { ResponseRule } from '../config/responses.js';
 import type { Keys } from '../keys.js';
-import type { UserHit, UserLateLogin } from '../risk/outbox-relay.js';
+import type { UserHit, UserLateLogin } from '../risk/outbox-entries.js';
 import type { LevelChange } from '../types.js';
 import { cutChars } from '../text.js';
 import { isoTime } from '../detect/format.js';
