@@ -7,7 +7,7 @@ import type { Logger } from '../obs/logger.js';
 import type { Metrics } from '../obs/metrics.js';
 import type { LevelChange } from '../types.js';
 import { KeyRing } from '../ssf/key-ring.js';
-import { PublishedKeys } from '../ssf/published-keys.js';
+import { openSigningKeys } from '../ssf/signing-keys.js';
 import { createSetQueue, enqueueLevelChanges, queueCounts, type SetQueue } from '../ssf/queue.js';
 import { startDeliveryWorker, type DeliveryWorker } from '../ssf/delivery-worker.js';
 import { egressFromConfig } from '../ssf/egress.js';
@@ -20,8 +20,6 @@ import { forgetReceiversOn, recordReceiversOn } from '../ssf/receivers-on.js';
 import { configOwners, ownersWithStreams } from '../ssf/stream-owner.js';
 import { earlyEnqueue } from '../ssf/early-enqueue.js';
 import { verifyReceiver } from '../ssf/receiver-verify.js';
-import { ensureSigningKey } from '../ssf/signing-key-file.js';
-import { isRiskstreamError, RiskstreamError } from '../errors.js';
 
 /** The SET side of a process: signing keys, the delivery queue and (in the worker) its consumer. */
 export interface SsfRuntime {
@@ -84,19 +82,6 @@ export interface SsfDeps {
   workerId?: string;
 }
 
-/** How often a worker records its configured keys and reads the others' (ms). */
-const PUBLISHED_REFRESH_MS = 60_000;
-
-/** The configured keys, or an empty ring when a key file is not there yet (a CLI command before the first worker start). */
-async function keysIfAny(config: Config): Promise<KeyRing> {
-  try {
-    return await KeyRing.fromConfig(config);
-  } catch (err) {
-    if (isRiskstreamError(err, 'KEY_NOT_FOUND')) return new KeyRing();
-    throw err;
-  }
-}
-
 /**
  * What a delivery worker is started with that a reload can change: the issuer, `delivery`, `ssf`
  * (egress policy), `signing` and the key ring's public keys (the private keys they come from).
@@ -108,30 +93,8 @@ function deliveryInputs(cfg: Config, ring: KeyRing): string {
 
 /** Builds the SET side: key ring from config, queue, receiver registry, delivery worker. */
 export async function buildSsf(deps: SsfDeps): Promise<SsfRuntime> {
-  // Workers only generate a missing signing key: a one-shot CLI command signs nothing (its SETs wait
-  // in the queue for a worker), so it neither writes a key into the config directory nor needs one.
-  if (deps.deliver !== false) await ensureSigningKey(deps.config(), deps.logger);
-  let keyRing = deps.deliver !== false ? await KeyRing.fromConfig(deps.config()) : await keysIfAny(deps.config());
-  // Keys rotated out stay in the JWKS for their grace period across restarts and on every worker.
-  const published = new PublishedKeys(deps.redis, deps.keys.jwksPublished);
-  const withdrawn = (): Set<string> => new Set(deps.config().raw.signing.withdrawn_kids);
-  // Workers only: one-shot CLI commands sign nothing, and must not publish a key they generated.
-  const publishes = deps.deliver !== false;
-  // A key under a kid that names another key still published would replace it in the JWKS: refused.
-  const clash = async (ring: KeyRing): Promise<void> => {
-    const problem = publishes ? await published.clash(ring, Date.now(), withdrawn()) : undefined;
-    if (problem) throw new RiskstreamError('KEY_INVALID', problem);
-  };
-  await clash(keyRing);
-  const publish = async (): Promise<void> => {
-    if (publishes)
-      await published
-        .refresh(keyRing, Date.now(), withdrawn())
-        .catch((err: unknown) => deps.logger.warn({ err }, 'published signing keys not refreshed; retrying'));
-  };
-  await publish();
-  const republish = setInterval(() => void publish(), PUBLISHED_REFRESH_MS);
-  republish.unref();
+  // Workers only: a one-shot CLI command signs nothing, so it writes no key file and publishes nothing.
+  const signing = await openSigningKeys({ config: deps.config, redis: deps.redis, keys: deps.keys, logger: deps.logger, publishes: deps.deliver !== false });
   const setQueue = createSetQueue(deps.redis, deps.keys, { writesMeta: deps.deliver !== false });
   const early = earlyEnqueue(deps, (queue, changes) =>
     enqueueLevelChanges(queue, changes, deps.config().receivers).then(() => streams.onChanges(changes, 'enabled', queue)),
@@ -179,6 +142,7 @@ export async function buildSsf(deps: SsfDeps): Promise<SsfRuntime> {
   let startedWith = '';
   const start = (): void => {
     const cfg = deps.config();
+    const keyRing = signing.ring();
     startedWith = deliveryInputs(cfg, keyRing);
     worker = startDeliveryWorker({
       connection: deps.redis,
@@ -196,7 +160,7 @@ export async function buildSsf(deps: SsfDeps): Promise<SsfRuntime> {
   if (deps.deliver !== false) start();
   const rt: SsfRuntime = {
     get keyRing() {
-      return keyRing;
+      return signing.ring();
     },
     setQueue,
     registry,
@@ -224,20 +188,17 @@ export async function buildSsf(deps: SsfDeps): Promise<SsfRuntime> {
       await streams.onChanges(changes);
     },
     enqueueCommitted: (changes) => early.enqueue(changes),
-    jwks: async () => published.jwks(keyRing, Date.now(), withdrawn()) as { keys: unknown[] },
-    checkKeys: clash,
+    jwks: async () => signing.jwks(),
+    checkKeys: (ring) => signing.check(ring),
     ownersOn: () => owned,
     queueCounts: () => queueCounts(setQueue),
     reload: async (cancelled, ring) => {
-      const next = ring ?? (await KeyRing.fromConfig(deps.config()));
-      next.keepRetiredOf(keyRing, Date.now(), withdrawn());
-      keyRing = next;
-      await publish();
+      await signing.replace(ring ?? (await KeyRing.fromConfig(deps.config())));
       await auditReceivers(deps, deps.config().receivers);
       await recordOn();
       // Restarted only when what it was started with changed: a restart waits for the sends in flight
       // (a hung receiver: up to its timeout), and every receiver's deliveries wait meanwhile.
-      if (worker && deliveryInputs(deps.config(), keyRing) !== startedWith) {
+      if (worker && deliveryInputs(deps.config(), signing.ring()) !== startedWith) {
         await worker.close();
         // A drain or close that began meanwhile (a SIGTERM during the reload): start none after it.
         if (!closed && !cancelled?.()) start();
@@ -246,7 +207,7 @@ export async function buildSsf(deps: SsfDeps): Promise<SsfRuntime> {
     close: async () => {
       closed = true;
       clearInterval(refresh);
-      clearInterval(republish);
+      signing.stop();
       await worker?.close();
       if (workerId !== undefined && deps.deliver !== false) await forgetReceiversOn(deps.redis, deps.keys, workerId).catch(() => undefined);
       await setQueue.close();
@@ -255,7 +216,7 @@ export async function buildSsf(deps: SsfDeps): Promise<SsfRuntime> {
     terminate: () => {
       closed = true;
       clearInterval(refresh);
-      clearInterval(republish);
+      signing.stop();
       worker?.terminate();
       void early.close();
     },
