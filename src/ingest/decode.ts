@@ -5,10 +5,10 @@ import { deeperThan, mayNestDeeperThan, TOO_DEEP } from './depth.js';
 import { detectProfile, resembledShape, shapeReason, streamProfiles, type MappingConfig, type Profile } from './profiles/index.js';
 import { isPlainObject } from './profiles/path.js';
 import { removePaths } from '../secrets/scrub.js';
-import { entryObject, looksJson, parseJsonObject } from './entry-object.js';
+import { entryObject, parseJsonObject } from './entry-object.js';
 import { expandDottedKeys } from './dotted-keys.js';
 import { shipperFormatHint } from './shipper-format.js';
-import { Invalid, toEpochMs } from './event-rules.js';
+import { shipperInner, shipperTime } from './shipper-envelope.js';
 
 /** Options for decoding. Pass the same `mapping` object every time: its profiles are cached. */
 export interface DecodeOptions {
@@ -43,55 +43,6 @@ function isCanonicalEntry(f: Record<string, string>): boolean {
   let n = 0;
   for (const _ in f) if (++n > 2) return false;
   return n === 2;
-}
-
-/** Fields in which shippers keep the original log line. */
-const SHIPPER_LINE_FIELDS = ['message', 'log'] as const;
-
-/** Shipper timestamps used when the event itself has no `time`. */
-const TIME_FALLBACKS = ['@timestamp', 'timestamp', 'date'] as const;
-
-/**
- * The time of an event without `time`: the first of {@link TIME_FALLBACKS} (not null nor empty) in
- * `ev`, then in its `envelope`. The line's own first (an app logging `timestamp`, as winston and
- * structlog do, is when it happened; the envelope's `@timestamp` (Filebeat, Logstash) or
- * `timestamp` (Vector) is when the shipper read it, hours later when it catches up on a backlog) —
- * but one that is no readable time (a syslog `Nov 23 08:00:00`, a `date` meaning something else)
- * gives way to a later one that is, rather than dead-letter the line. None readable: the first,
- * refused as `time_invalid`. Only the candidates up to the first readable one are parsed.
- */
-function shipperTime(ev: Record<string, unknown>, envelope: Record<string, unknown> | undefined): unknown {
-  let first: unknown;
-  for (const obj of envelope ? [ev, envelope] : [ev]) {
-    for (const k of TIME_FALLBACKS) {
-      const v = obj[k];
-      if (v === undefined || v === null || v === '') continue;
-      if (!(toEpochMs(v, k) instanceof Invalid)) return v;
-      first ??= v;
-    }
-  }
-  return first;
-}
-
-/**
- * A shipper's envelope keeps the original line as text: `message` (Filebeat, Logstash, Vector
- * file source) or `log` (Fluent Bit tail). When the object has no `user` and that field holds a
- * JSON object, that object is the event (the envelope's `@timestamp` remains a time fallback);
- * so is an event object Filebeat decoded under `json`.
- */
-function shipperInner(obj: Record<string, unknown>): Record<string, unknown> | undefined {
-  if (obj.user !== undefined) return undefined;
-  for (const key of SHIPPER_LINE_FIELDS) {
-    const line = obj[key];
-    if (typeof line !== 'string' || !looksJson(line)) continue;
-    const inner = parseJsonObject(line, key);
-    if (typeof inner !== 'string') return inner;
-  }
-  // Filebeat decoding the line under a target (`json`: the ndjson parser's `target: json`, the log
-  // input's `json.*` options without `keys_under_root`): that object, when it is an event.
-  const target = obj.json;
-  if (isPlainObject(target) && (target.user !== undefined || detectProfile(target) !== null)) return target;
-  return undefined;
 }
 
 function profileFor(stream: string | undefined, opts: DecodeOptions): Profile | undefined {

@@ -73,7 +73,7 @@ function shift(obj: Record<string, unknown>, by: number): void {
  * worker takes (an Azure Monitor export's, beside its sign-in's `createdDateTime`).
  */
 function vendorEvent(obj: Record<string, unknown>, stream: string | undefined, mapping: DecodeOptions['mapping']): CanonicalEvent | undefined {
-  // A `user` of its own: no vendor shape is detected, no envelope unwrapped (src/ingest/decode.ts).
+  // A `user` of its own: no vendor shape is detected, no envelope unwrapped (src/ingest/shipper-envelope.ts).
   const profiled = stream !== undefined && mapping !== undefined && streamProfiles(mapping).has(stream);
   if (obj.user !== undefined && timeOf(obj.time) !== undefined && !profiled) return undefined;
   // No receive time (NaN): a record without a time of its own is refused rather than given one.

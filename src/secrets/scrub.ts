@@ -130,7 +130,7 @@ export function scrubFields(fields: Readonly<Record<string, string>>, remove: re
   return out;
 }
 
-/** Fields in which shippers keep the original log line (src/ingest/decode.ts): the event, as JSON text. */
+/** Fields in which shippers keep the original log line (src/ingest/shipper-envelope.ts): the event, as JSON text. */
 const SHIPPER_LINES: readonly string[] = ['message', 'log'];
 
 /**
