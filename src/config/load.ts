@@ -1,8 +1,6 @@
 import { existsSync, statSync } from 'node:fs';
 import { dirname, join, resolve, basename } from 'node:path';
 import { RiskstreamError } from '../errors.js';
-import { hasHashTag } from '../redis/hash-tag.js';
-import { slotOf } from '../redis/client.js';
 import { LOG_LEVELS, riskstreamSchema, type RiskstreamFileConfig } from './schema.js';
 import { isRedisUrl } from './url-rules.js';
 import { withoutEmptyValues } from './empty-values.js';
@@ -16,6 +14,7 @@ import { looksLikeBehaviors, misnamedFiles, shippedBehaviorsFile } from './behav
 import { parseBehaviors } from './behaviors-parse.js';
 import { parseResponses, type ResponseRule } from './responses.js';
 import { inputTargetIssues, streamClashes } from './stream-clashes.js';
+import { redisTopologyIssues } from './redis-topology.js';
 import { streamNames, type StreamNames } from './stream-names.js';
 import { inputNamesParse, sectionParses, sectionsThatParse } from './sections.js';
 
@@ -157,40 +156,9 @@ export function readConfig(path: string, env: NodeJS.ProcessEnv = process.env, o
   for (const message of envTokens.problems) issues.push({ file: mainFile ?? abs, line: 1, col: 1, message });
   // The other environment variables the worker reads: held to the rules of the settings they replace.
   for (const message of envProblems(env)) issues.push({ file: mainFile ?? abs, line: 1, col: 1, message });
-  // One node or a cluster: with both, which Redis holds everything would be left unsaid.
+  // Which Redis: one node or a cluster, and a cluster's hash-slot rules.
   const redisJs = mainParsed ? (mainParsed.js as { redis?: unknown } | null)?.redis : undefined;
-  if (redisJs && typeof redisJs === 'object' && 'url' in redisJs && 'cluster' in redisJs)
-    issues.push({
-      file: mainFile ?? abs,
-      ...at(['redis', 'cluster']),
-      message: 'redis: set url (one node) or cluster (startup nodes of a Redis Cluster), not both',
-    });
-  // On a cluster the list bridge moves items with one script, so a list and its stream must share a slot.
-  if (raw.redis.cluster && !env.REDIS_URL) {
-    // The router's fence key of an input stream must share its slot: a name with braces but no hash tag has no such key.
-    const named: Array<[string | undefined, PropertyKey[]]> = [
-      [raw.streams.login, ['streams', 'login']],
-      [raw.streams.activity, ['streams', 'activity']],
-      ...raw.streams.extra.map((x, i): [string, PropertyKey[]] => [x, ['streams', 'extra', i]]),
-    ];
-    for (const [stream, path] of named) {
-      if (stream === undefined || !/[{}]/.test(stream) || hasHashTag(stream)) continue;
-      issues.push({
-        file: mainFile ?? abs,
-        ...(mainParsed ? locate(mainParsed, path) : { line: 1, col: 1 }),
-        message: `streams: on a Redis Cluster an input stream name with braces needs a hash tag ({tag}…): "${stream}"`,
-      });
-    }
-    for (const [list, stream] of Object.entries(raw.bridge.lists)) {
-      if (slotOf(list) === slotOf(stream)) continue;
-      const at = mainParsed ? locate(mainParsed, ['bridge', 'lists', list]) : { line: 1, col: 1 };
-      issues.push({
-        file: mainFile ?? abs,
-        ...at,
-        message: `bridge.lists: on a Redis Cluster the list "${list}" and its stream "${stream}" must share a hash slot: give both one hash tag, e.g. "{shipper}:list" → "{shipper}:events" (and list the stream in streams.extra)`,
-      });
-    }
-  }
+  issues.push(...redisTopologyIssues(raw, redisJs, env, at).map((i) => ({ file: mainFile ?? abs, ...i })));
 
   issues.push(
     ...[...streamClashes(raw, at), ...inputTargetIssues(raw, at, !mainParsed || inputNamesParse(mainParsed.js))].map((i) => ({ file: mainFile ?? abs, ...i })),
