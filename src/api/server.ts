@@ -6,6 +6,7 @@ import { knownSecrets, scrubAll } from '../secrets/known-secrets.js';
 import { RouteMethods } from './route-methods.js';
 import { NEEDS_REDIS, REDIS_RETRY_AFTER, boundRedisWaits } from './redis-deadline.js';
 import { closeConnectionsOnClose } from './connection-drain.js';
+import { registerBodyParsers } from './body-parsers.js';
 
 declare module 'fastify' {
   interface FastifyContextConfig {
@@ -110,30 +111,8 @@ export async function buildServer(ctx: ApiContext, modules: RouteModule[]): Prom
   const routes = new RouteMethods();
   app.addHook('onRoute', (r) => routes.add(r.url, r.method, (r.config as { scope?: string } | undefined)?.scope === 'public'));
 
-  // Clients that send a content type on every request (DELETE /v1/sessions/{id}, POST …/risk/reset)
-  // with no body get "no body", not a 400 or 415: one parser per type, a blank body skipped alike.
-  type Parse = (req: FastifyRequest, text: string, done: (err: Error | null, body?: unknown) => void) => void;
-  const blankIsNoBody = (parse: Parse) => (req: FastifyRequest, body: string | Buffer, done: (err: Error | null, body?: unknown) => void) => {
-    const text = typeof body === 'string' ? body : body.toString('utf8');
-    return text.trim() === '' ? done(null, undefined) : parse(req, text, done);
-  };
-  // A JSON body is parsed by fastify's own parser (prototype-poisoning checks included).
-  const json = app.getDefaultJsonParser('error', 'error');
-  app.removeContentTypeParser(['application/json', 'text/plain']);
-  app.addContentTypeParser('application/json', { parseAs: 'string' }, blankIsNoBody(json));
-  // Bodies are JSON (`POST /v1/events` reads its own types). Clients that send JSON without saying
-  // so — no type, text/plain (fetch's default for a string), a form type (curl -d) or a `+json`
-  // type — get it read as JSON all the same (a body that is not JSON is a 400); any other type is
-  // 415. Never handed to a route as a string (that read as a body without its fields).
-  app.addContentTypeParser(
-    '*',
-    { parseAs: 'string' },
-    blankIsNoBody((req, text, done) =>
-      readsAsJson(req.headers['content-type'])
-        ? json(req, text, (err, body) => (err ? done(new RiskstreamError('BAD_REQUEST', 'the body is not valid JSON')) : done(null, body)))
-        : done(new RiskstreamError('UNSUPPORTED_MEDIA_TYPE', 'a body of this type is not read: send JSON (Content-Type: application/json)')),
-    ),
-  );
+  // Bodies are JSON, whatever type a client sending JSON names; a blank body is no body.
+  registerBodyParsers(app);
 
   /** Unknown routes answer 401 before 404 for unauthenticated callers, like real routes. */
   const notFound = (req: FastifyRequest, reply: FastifyReply): FastifyReply => {
@@ -241,13 +220,4 @@ export async function buildServer(ctx: ApiContext, modules: RouteModule[]): Prom
 
   for (const m of modules) await m(app, ctx);
   return app;
-}
-
-/** Content types whose body the API reads as JSON besides application/json (see the catch-all parser). */
-const LENIENT_TYPES = new Set(['', 'text/plain', 'application/x-www-form-urlencoded']);
-
-/** True when a body of this Content-Type is read as JSON: none, text/plain, a form type, or `…+json`. */
-export function readsAsJson(contentType: string | undefined): boolean {
-  const type = (contentType ?? '').split(';', 1)[0]!.trim().toLowerCase();
-  return LENIENT_TYPES.has(type) || type.endsWith('+json');
 }
