@@ -3,7 +3,7 @@ import type { BehaviorConfig } from '../config/behaviors-schema.js';
 import type { DetectorLimits } from '../detect/types.js';
 import { errorCode } from '../errors.js';
 import { reduce, reset } from '../risk/reducer.js';
-import type { UserState } from '../risk/state.js';
+import { seen, type UserState } from '../risk/state.js';
 import type { BehaviorEpochs } from '../risk/behavior-epochs.js';
 import type { ResponseRule } from '../config/responses.js';
 import { lateLogin, markAfter, markByAdmin, type LateLogin } from '../sessions/policy-mark.js';
@@ -71,17 +71,15 @@ export function applyItems(user: string, state: UserState, items: readonly Route
   for (const item of items) {
     if ('c' in item && item.c.op === 'revoke_sessions') {
       // An admin's revoke-all: later-applied logins not after its arrival are revoked on their own.
-      // A user never seen has no state (and no stored session): none is made for the mark.
-      const known = out.state.updatedAt > 0;
-      if (known) out.state = markByAdmin(out.state, arrivalOf(item.k, ctx.now), item.c.actor);
-      const mark = known ? { revoked_up_to: out.state.revokedUpTo! } : {};
-      out.results.push({ req: item.c.req, user, outcome: { found: known, ...mark } });
+      // A user never seen gets a state holding the mark only (not seen: no risk shown, not indexed),
+      // so the first login a lagging shipper delivers after the revoke-all, dated before it, is revoked too.
+      out.state = markByAdmin(out.state, arrivalOf(item.k, ctx.now), item.c.actor);
+      out.results.push({ req: item.c.req, user, outcome: { found: seen(out.state), revoked_up_to: out.state.revokedUpTo! } });
       continue;
     }
     if ('c' in item) {
       const c = item.c;
-      const known = out.state.updatedAt > 0;
-      if (!known) {
+      if (!seen(out.state)) {
         out.results.push({ req: c.req, user, outcome: { found: false } });
         continue;
       }

@@ -31,6 +31,15 @@ export function emptyState(user: string): UserState {
   return { user, level: 'low', version: 0, behaviors: {}, windows: {}, changedAt: 0, updatedAt: 0 };
 }
 
+/**
+ * True when riskstream has applied an event (or a reset) to the user: `updatedAt` set. A state
+ * never applied holds at most an admin's revocation mark (src/sessions/policy-mark.ts
+ * `markByAdmin`, a revoke-all of a user not seen yet): no risk, not shown, not indexed.
+ */
+export function seen(state: UserState): boolean {
+  return state.updatedAt > 0;
+}
+
 /** Earliest expiry among active behaviors, or null. */
 export function nextExpiry(state: UserState): number | null {
   const all = state.behaviors;

@@ -2,7 +2,7 @@ import { pipeline, type RedisClient } from '../redis/client.js';
 import type { Keys } from '../keys.js';
 import { levelRank, type RiskLevel } from '../types.js';
 import { decodeState } from './state-codec.js';
-import type { UserState } from './state.js';
+import { seen, type UserState } from './state.js';
 
 /**
  * Score used to rank users: level first, then last change. The change time is kept inside its
@@ -29,17 +29,20 @@ export class RiskStore {
     private readonly keys: Keys,
   ) {}
 
-  /** Reads one user's state; null when the user is unknown. */
+  /** Reads one user's state; null when the user is unknown (never {@link seen}: at most a revocation mark is stored). */
   async get(user: string): Promise<{ state: UserState } | null> {
-    const state = decodeState(await this.redis.hgetBuffer(this.keys.userState(user), user), user);
+    const state = seenOrNull(decodeState(await this.redis.hgetBuffer(this.keys.userState(user), user), user));
     return state ? { state } : null;
   }
 
-  /** Users' stored states in one round trip; null for an unknown or unreadable one. */
+  /** Users' stored states in one round trip; null for an unknown (never seen) or unreadable one. */
   async getMany(users: string[]): Promise<Array<UserState | null>> {
     if (!users.length) return [];
     const p = pipeline(this.redis);
     for (const u of users) p.hgetBuffer(this.keys.userState(u), u);
-    return ((await p.exec()) ?? []).map(([, data], i) => decodeState(data as Buffer | null, users[i]!));
+    return ((await p.exec()) ?? []).map(([, data], i) => seenOrNull(decodeState(data as Buffer | null, users[i]!)));
   }
 }
+
+/** A stored state the risk views show: null for one never {@link seen} (an admin's revocation mark only). */
+const seenOrNull = (state: UserState | null): UserState | null => (state && seen(state) ? state : null);

@@ -21,11 +21,11 @@ const h = workerHarness(
   { receiver: { audience: 'https://rx.test', issuer: 'https://riskstream.test' } },
 );
 
-const login = (session: string, time: number): string =>
+const login = (session: string, time: number, user = USER): string =>
   JSON.stringify({
     type: 'login',
     id: `l-${session}`,
-    user: USER,
+    user,
     time: new Date(time).toISOString(),
     outcome: 'success',
     ip: '81.2.69.142',
@@ -82,10 +82,26 @@ describe('an admin revoke-all of a user (real worker, Redis, receiver)', () => {
     expect(again.body.revoked_up_to).toBeGreaterThan(mark!);
   }, 90_000);
 
-  it('answers revoked_up_to null for a user riskstream never saw (nothing stored, no state made)', async () => {
-    const r = await api<{ revoked: number; revoked_up_to: number | null }>('/v1/users/nobody%40example.com/sessions', 'DELETE');
-    expect(r.status).toBe(200);
-    expect(r.body).toMatchObject({ revoked: 0, revoked_up_to: null });
-    expect((await api('/v1/users/nobody%40example.com/risk')).status).toBe(404);
-  }, 30_000);
+  it('marks a user riskstream never saw: a late login of theirs, dated before the revoke-all, is revoked; no risk state shows', async () => {
+    const user = 'frank@example.com';
+    const asked = Date.now();
+    const del = await api<{ revoked: number; revoked_up_to: number | null }>(`/v1/users/${encodeURIComponent(user)}/sessions`, 'DELETE');
+    expect(del.status).toBe(200);
+    expect(del.body.revoked).toBe(0);
+    expect(del.body.revoked_up_to).toBeGreaterThanOrEqual(asked - 1000);
+    // The mark is no risk: the user is still unknown to the risk API and in no listing.
+    expect((await api('/v1/users/frank%40example.com/risk')).status).toBe(404);
+    const listed = await api<{ users: Array<{ user: string }> }>('/v1/users');
+    expect(listed.body.users.map((u) => u.user)).not.toContain(user);
+
+    // The IdP's lagging logs: the user's first login reaches riskstream after the revoke-all, though made before it.
+    const before = revokedSets().length;
+    await h.redis.xadd(`${h.prefix}:login`, '*', 'event', login('f-late', asked - MIN, user));
+    await waitFor(() => revokedSets().length === before + 1, { what: 'f-late revoked' });
+    await untilQuiet(h.redis, { prefix: h.prefix, users: [user] });
+    expect(revokedSets().slice(before)).toEqual(['f-late admin']);
+    expect((await api<{ sessions: unknown[] }>(`/v1/users/${encodeURIComponent(user)}/sessions`)).body.sessions).toEqual([]);
+    // Seen now: the risk API knows the user.
+    expect((await api('/v1/users/frank%40example.com/risk')).status).toBe(200);
+  }, 60_000);
 });

@@ -12,7 +12,7 @@ import { applyItems, type ApplyContext } from '../../src/engine/apply.js';
 import { decodeControl } from '../../src/engine/control.js';
 import type { RoutedItem } from '../../src/engine/routed.js';
 import { decodeState, encodeState } from '../../src/risk/state-codec.js';
-import { emptyState, type UserState } from '../../src/risk/state.js';
+import { emptyState, seen, type UserState } from '../../src/risk/state.js';
 import { policyTriggers } from '../../src/sessions/response-policy.js';
 import type { CanonicalEvent } from '../../src/types.js';
 import { behavior } from '../helpers/behavior-config.js';
@@ -73,10 +73,20 @@ describe("an admin's revoke-all raises the user's revocation mark", () => {
     expect(a.late?.map((l) => [l.session, l.by])).toEqual([['s-late', undefined]]);
   });
 
-  it('makes no state for a user never seen (found false, no mark)', () => {
+  it('marks a user never seen (found false): the state holds the mark only, not seen; their first login, late, is revoked', () => {
     const a = applyItems(USER, emptyState(USER), [revokeAll(REVOKED)], CTX);
-    expect(a.state).toEqual(emptyState(USER));
-    expect(a.results[0]!.outcome).toEqual({ found: false });
+    expect(a.state).toEqual({ ...emptyState(USER), revokedUpTo: REVOKED, revokedBy: ADMIN });
+    expect(seen(a.state)).toBe(false);
+    expect(a.results[0]!.outcome).toEqual({ found: false, revoked_up_to: REVOKED });
+    // A reset of such a user finds none (nothing changed); the first event makes it seen, the mark kept.
+    const reset = { ...revokeAll(REVOKED + 1), c: { op: 'reset' as const, req: 'r-reset', user: USER, actor: ADMIN, reason: 'x' } };
+    const r = applyItems(USER, a.state, [reset], CTX);
+    expect(r.results[0]!.outcome).toEqual({ found: false });
+    expect(r.state).toBe(a.state);
+    const first = applyItems(USER, decodeState(encodeState(a.state), USER)!, [at(login(REVOKED - MIN, 's-late'), REVOKED + MIN)], CTX);
+    expect(first.late?.map((l) => [l.session, l.by])).toEqual([['s-late', ADMIN]]);
+    expect(seen(first.state)).toBe(true);
+    expect(first.state).toMatchObject({ revokedUpTo: REVOKED, revokedBy: ADMIN });
   });
 
   it('is stored and read back (as msgpackr packs the stored object): a later apply from the committed state finds the late login', () => {
