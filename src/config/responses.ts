@@ -3,7 +3,7 @@
  *
  * ```yaml
  * responses:
- *   - when: {level: high}                 # the user reaches this level (or higher)
+ *   - when: {level: high}                 # riskstream raises the user to this level or higher
  *     revoke_sessions: true
  *   - when: {behavior: session_hijack}    # a hit of this behavior id
  *     revoke_sessions: true

@@ -37,11 +37,17 @@ export interface LateLogin {
   by?: string;
 }
 
-/** True when `rule` revokes sessions on change `c`: riskstream (not an admin) raised the user to the rule's level or above. */
+/**
+ * True when `rule` revokes sessions on change `c`: riskstream (not an admin) raised the user to the
+ * rule's level or above — every raise ending there, so a medium rule fires on low → medium, low →
+ * high and medium → high alike (it holds at high: a session opened while the user was at medium is
+ * revoked when the user reaches high, as a high rule would). A fall (an expiry) fires nothing, and
+ * no rule fires while the level stays: a login made then is not revoked by it (docs/interfaces.md).
+ */
 export function changeFires(rule: ResponseRule, c: LevelChange): boolean {
   if (!rule.revoke_sessions || !('level' in rule.when)) return false;
-  const min = levelRank(rule.when.level);
-  return c.initiatingEntity !== 'admin' && levelRank(c.current) >= min && levelRank(c.previous) < min;
+  const now = levelRank(c.current);
+  return c.initiatingEntity !== 'admin' && now >= levelRank(rule.when.level) && now > levelRank(c.previous);
 }
 
 /** True when `rule` revokes sessions on hit `h`: a hit of the rule's behavior that counted (not expired on arrival). */
