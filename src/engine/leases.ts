@@ -20,6 +20,8 @@ export class LeaseManager {
   private readonly leases = new Map<string, Lease>();
   private readonly renewedAt = new Map<string, number>();
   private readonly revoking = new Set<string>();
+  /** What a {@link stop} is releasing (again by a later stop on another connection). */
+  private releasing: Lease[] = [];
   private readonly now: () => number;
   private readonly marginMs: number;
   private timer: NodeJS.Timeout | undefined;
@@ -122,19 +124,23 @@ export class LeaseManager {
     return run;
   }
 
-  /** Stops the heartbeat, releases every lease and leaves the membership. Stop the resources first: their tokens die here. */
-  async stop(): Promise<void> {
+  /**
+   * Stops the heartbeat, releases every lease and leaves the membership. Stop the resources first:
+   * their tokens die here. `via`: a connection to release on now, not waiting for a heartbeat in
+   * flight (this worker's is held up: a last commit past its bound), also what a stop held up there
+   * was releasing. Fenced: a commit of ours reaching Redis after that finds another token, or none.
+   */
+  async stop(via?: RedisClient): Promise<void> {
     this.stopped = true;
     clearInterval(this.timer);
     this.timer = undefined;
-    await this.running;
-    const held = [...this.leases.values()];
+    if (via) defineScripts(via);
+    else await this.running;
+    const held = [...this.leases.values(), ...this.releasing];
     for (const l of held) this.forget(l.resource);
-    const p = pipeline(this.redis);
-    for (const l of held) queueScript(p, 'leaseRelease', resourceKeys(this.prefix, l.resource).lease, l.token);
+    this.releasing = held;
     // Superseded: the membership entry under this id is the newer process's now — left to it.
-    if (!this.fenced) p.zrem(membersKey(this.prefix), this.opts.workerId);
-    await p.exec();
+    await this.giveBack(held, via, !this.fenced);
   }
 
   private async cycle(): Promise<void> {
@@ -204,11 +210,20 @@ export class LeaseManager {
     if (!wanted.length) return;
     const sent = this.now();
     const acquired = await acquireLeases(this.redis, this.prefix, me, this.opts.ttlMs, wanted, sent, this.acquireFailed);
+    if (this.stopped) return void (await this.giveBack(acquired)); // stopped meanwhile (on another connection)
     for (const lease of acquired) {
       this.leases.set(lease.resource, lease);
       this.renewedAt.set(lease.resource, sent);
     }
     await Promise.all(acquired.map((l) => this.started(l)));
+  }
+
+  /** Releases `leases` (each only while it holds its token) on `on`, and with `leave` leaves the membership. */
+  private async giveBack(leases: readonly Lease[], on: RedisClient = this.redis, leave = false): Promise<void> {
+    const p = pipeline(on);
+    for (const l of leases) queueScript(p, 'leaseRelease', resourceKeys(this.prefix, l.resource).lease, l.token);
+    if (leave) p.zrem(membersKey(this.prefix), this.opts.workerId);
+    if (p.length) await p.exec();
   }
 
   private async started(lease: Lease): Promise<void> {

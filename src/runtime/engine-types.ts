@@ -35,8 +35,23 @@ export interface EngineRuntime {
   halt(reason: string): void;
   /** Resolves when both loops have stopped (after `stop()`). */
   finished: Promise<void>;
-  /** Stops reading; the owner commits what it applied; leases are released. */
-  stop(): Promise<void>;
+  /**
+   * Stops reading; the owner commits what it applied; leases are released. With `bound`: a last
+   * commit still out after `bound.commitMs` no longer holds the leases — they are released then, on
+   * a connection of `bound.connection()`'s (fenced: that commit, landing later, is refused), and the
+   * promise settles when the commit does.
+   */
+  stop(bound?: StopBound): Promise<void>;
+}
+
+/** How long a stopping engine's last commit may hold its leases ({@link EngineRuntime.stop}). */
+export interface StopBound {
+  /** The last commit's bound (ms). */
+  commitMs: number;
+  /** How long the release on the new connection may take (ms); past it the leases expire after `engine.lease_ttl`. */
+  releaseMs: number;
+  /** A new connection to release the leases on (disconnected after). */
+  connection: () => RedisClient;
 }
 
 /** What the engine is built from. */

@@ -14,7 +14,8 @@ import { runRouterLoop } from '../engine/router-loop.js';
 import { routedUntil } from '../engine/routed-until.js';
 import { RouterHost } from './router-host.js';
 import { routerOptionsOf } from './router-options.js';
-import type { EngineDeps, EngineRuntime, RouterControl } from './engine-types.js';
+import type { EngineDeps, EngineRuntime, RouterControl, StopBound } from './engine-types.js';
+import { releaseAfterLoops } from './engine-stop.js';
 
 /** Where a commit writes risk events and audit entries, and how long those streams get (config). */
 export function commitSettingsOf(config: Config): OfflineResetSettings {
@@ -217,13 +218,15 @@ export async function startEngine(d: EngineDeps): Promise<EngineRuntime> {
       })
     : whenStopping.then(() => host!.close());
   const finished = Promise.all([routerLoop, ownerLoop()]).then(() => undefined);
-  const stop = async (): Promise<void> => {
+  const stop = async (bound?: StopBound): Promise<void> => {
     stopping = true;
     stopped();
     clearInterval(renew);
-    await finished;
-    await leases.stop();
-    gauge();
+    try {
+      await releaseAfterLoops(finished, leases, d.logger, bound);
+    } finally {
+      gauge();
+    }
   };
   return {
     workerId: d.workerId,

@@ -42,6 +42,19 @@ function within<T>(p: Promise<T>, ms: number): Promise<T | typeof TIMED_OUT> {
   return Promise.race([p, timeout]).finally(() => clearTimeout(timer));
 }
 
+/** True when `p` settles (resolved or rejected) within `ms`; false when it is still pending then. */
+export async function settlesWithin(p: Promise<unknown>, ms: number): Promise<boolean> {
+  return (
+    (await within(
+      p.then(
+        () => true,
+        () => true,
+      ),
+      ms,
+    )) === true
+  );
+}
+
 /**
  * Runs `steps` in order, all within `deadlineMs` counted from `startedAt` (epoch ms). A step
  * that overruns its bound is left running in the background and recorded as abandoned; the

@@ -29,6 +29,7 @@ import { commitSettingsOf, startEngine } from './engine.js';
 import { claimWorkerId } from '../engine/worker-id.js';
 import { claimPartitionCount } from '../engine/partition-count.js';
 import { revokeMarkOrNone } from '../engine/control.js';
+import { LEASE_RELEASE_MS } from './engine-stop.js';
 import { ownerHooks } from './owner-hooks.js';
 import { startUpkeep } from './worker-upkeep.js';
 import { restoreSharedRecords } from './shared-records.js';
@@ -217,12 +218,14 @@ async function start(opts: WorkerOptions, watch: StartWatch): Promise<WorkerHand
     close: () =>
       (closing ??= (async () => {
         stopping = true;
+        // The last commit's bound; past it the leases are released on a new connection (fenced), within LEASE_RELEASE_MS.
+        const commitMs = Math.max(0, Math.min(config.raw.streams.block + 10_000, config.raw.shutdown_timeout - LEASE_RELEASE_MS));
         await drainWorker({
           logger,
           deadlineMs: config.raw.shutdown_timeout,
-          batchMs: config.raw.streams.block + 10_000,
+          batchMs: commitMs + LEASE_RELEASE_MS,
           pipelineFinished: (async () => {
-            await engine.stop();
+            await engine.stop({ commitMs, releaseMs: LEASE_RELEASE_MS, connection: () => redis.duplicate() });
             await identity.release().catch(() => undefined);
             await closeConnection(waker);
           })(),

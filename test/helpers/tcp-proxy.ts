@@ -26,6 +26,15 @@ export interface TcpProxy {
    * connection lost after the command ran and before its reply. Resolves once cut.
    */
   cutAfterRun(match: (sent: Buffer) => boolean): Promise<void>;
+  /**
+   * Arms a one-time hold of one connection: from the next client write that `match`es, what that
+   * connection sends is kept here and never forwarded (a command that never reaches the target, its
+   * connection left open); other connections, and new ones, go on. Resolves once it matched;
+   * {@link heldBytes} gives what was kept.
+   */
+  holdConnection(match: (sent: Buffer) => boolean): Promise<void>;
+  /** The bytes {@link holdConnection} kept, in order. */
+  heldBytes(): Buffer;
   close(): Promise<void>;
 }
 
@@ -48,6 +57,10 @@ export async function startTcpProxy(
   let armed: { match: (sent: Buffer) => boolean; cut: () => void } | undefined;
   // Sockets whose next answer is to be swallowed (the cut of cutAfterRun), with the cut's callback.
   const cutting = new Map<Socket, () => void>();
+  // holdConnection: the armed match, the connection held and what it sent.
+  let holding: { match: (sent: Buffer) => boolean; matched: () => void } | undefined;
+  let heldSocket: Socket | undefined;
+  const kept: Buffer[] = [];
   // Forwards `from` to `to`, holding the data while stalled.
   const forward = (from: Socket, to: Socket, upstream: boolean): void =>
     void from.on('data', (d: Buffer) => {
@@ -61,6 +74,11 @@ export async function startTcpProxy(
           return;
         }
       } else {
+        if (!heldSocket && holding?.match(d)) {
+          heldSocket = from;
+          holding.matched();
+        }
+        if (heldSocket === from) return void kept.push(Buffer.from(d));
         if (armed?.match(d)) {
           cutting.set(to, armed.cut);
           armed = undefined;
@@ -106,6 +124,8 @@ export async function startTcpProxy(
       stalled = true;
     },
     cutAfterRun: (match) => new Promise<void>((cut) => (armed = { match, cut })),
+    holdConnection: (match) => new Promise<void>((matched) => (holding = { match, matched })),
+    heldBytes: () => Buffer.concat(kept),
     resume: () => {
       stalled = false;
       for (const send of held.splice(0)) send();
