@@ -4,7 +4,7 @@ import { keyId, type OrderKey } from '../partition.js';
 import { writeState } from '../risk/state-codec.js';
 import { MsgWriter } from '../redis/msgpack-writer.js';
 import { zeroCopy } from '../redis/zero-copy.js';
-import { nextExpiry, seen, type UserState } from '../risk/state.js';
+import { markOnly, nextExpiry, type UserState } from '../risk/state.js';
 import { levelScore } from '../risk/store.js';
 import { queueScript } from '../redis/scripts.js';
 import type { ChainableCommander } from 'ioredis';
@@ -176,7 +176,7 @@ function indexOps(
   user: string,
   state: UserState,
 ): number {
-  if (!seen(state)) return 0; // a revocation mark only: no level to list, nothing to expire
+  if (markOnly(state)) return 0; // a revocation mark only: no level to list, nothing to expire
   const score = levelScore(state);
   const exp = nextExpiry(state);
   const sig = `${score}|${exp ?? ''}`; // indexSig(state)

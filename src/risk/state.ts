@@ -31,13 +31,17 @@ export function emptyState(user: string): UserState {
   return { user, level: 'low', version: 0, behaviors: {}, windows: {}, changedAt: 0, updatedAt: 0 };
 }
 
-/**
- * True when riskstream has applied an event (or a reset) to the user: `updatedAt` set. A state
- * never applied holds at most an admin's revocation mark (src/sessions/policy-mark.ts
- * `markByAdmin`, a revoke-all of a user not seen yet): no risk, not shown, not indexed.
- */
+/** True when riskstream has applied an event (or a reset) to the user: `updatedAt` set. */
 export function seen(state: UserState): boolean {
   return state.updatedAt > 0;
+}
+
+/**
+ * True for a state that holds only an admin's revocation mark: a revoke-all of a user riskstream
+ * has not seen yet (src/sessions/policy-mark.ts `markByAdmin`). No risk: not shown, not indexed.
+ */
+export function markOnly(state: UserState): boolean {
+  return !seen(state) && state.revokedUpTo !== undefined;
 }
 
 /** Earliest expiry among active behaviors, or null. */

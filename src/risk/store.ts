@@ -2,7 +2,7 @@ import { pipeline, type RedisClient } from '../redis/client.js';
 import type { Keys } from '../keys.js';
 import { levelRank, type RiskLevel } from '../types.js';
 import { decodeState } from './state-codec.js';
-import { seen, type UserState } from './state.js';
+import { markOnly, type UserState } from './state.js';
 
 /**
  * Score used to rank users: level first, then last change. The change time is kept inside its
@@ -29,20 +29,20 @@ export class RiskStore {
     private readonly keys: Keys,
   ) {}
 
-  /** Reads one user's state; null when the user is unknown (never {@link seen}: at most a revocation mark is stored). */
+  /** Reads one user's state; null when the user is unknown (at most a revocation mark is stored: {@link markOnly}). */
   async get(user: string): Promise<{ state: UserState } | null> {
-    const state = seenOrNull(decodeState(await this.redis.hgetBuffer(this.keys.userState(user), user), user));
+    const state = shownOrNull(decodeState(await this.redis.hgetBuffer(this.keys.userState(user), user), user));
     return state ? { state } : null;
   }
 
-  /** Users' stored states in one round trip; null for an unknown (never seen) or unreadable one. */
+  /** Users' stored states in one round trip; null for an unknown (or revocation mark only) or unreadable one. */
   async getMany(users: string[]): Promise<Array<UserState | null>> {
     if (!users.length) return [];
     const p = pipeline(this.redis);
     for (const u of users) p.hgetBuffer(this.keys.userState(u), u);
-    return ((await p.exec()) ?? []).map(([, data], i) => seenOrNull(decodeState(data as Buffer | null, users[i]!)));
+    return ((await p.exec()) ?? []).map(([, data], i) => shownOrNull(decodeState(data as Buffer | null, users[i]!)));
   }
 }
 
-/** A stored state the risk views show: null for one never {@link seen} (an admin's revocation mark only). */
-const seenOrNull = (state: UserState | null): UserState | null => (state && seen(state) ? state : null);
+/** A stored state the risk views show: null for an admin's revocation mark only ({@link markOnly}). */
+const shownOrNull = (state: UserState | null): UserState | null => (state && !markOnly(state) ? state : null);

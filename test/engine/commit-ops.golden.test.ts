@@ -43,8 +43,7 @@ function oldCommitOps(
       hset = [];
     }
     const sig = indexSig(state);
-    // A state never applied (an admin's revocation mark only) is not indexed.
-    if (state.updatedAt > 0 && indexed(user) !== sig) {
+    if (indexed(user) !== sig) {
       ops.push(['ZADD', keys.usersByLevel(d.partition), String(levelScore(state)), user]);
       const exp = nextExpiry(state);
       ops.push(exp === null ? ['ZREM', keys.partitionExpiry(d.partition), user] : ['ZADD', keys.partitionExpiry(d.partition), String(exp), user]);
@@ -203,8 +202,7 @@ describe('commitOps: the commands as before, byte for byte', () => {
           const s = { eventsMaxlen: 1000, now: NOW };
           const got = commitOps(keys, d, s, indexed, extra);
           expect(got.ops.equals(oldCommitOps(keys, d, s, indexed, extra))).toBe(true);
-          const seen = names.filter((u) => d.states.get(u)!.updatedAt > 0);
-          expect(got.sigs).toEqual(new Map(seen.map((u) => [u, indexSig(d.states.get(u)!)])));
+          expect(got.sigs).toEqual(new Map(names.map((u) => [u, indexSig(d.states.get(u)!)])));
           got.release(); // the next runs reuse the writer, its buffer holding these bytes
         },
       ),
