@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { scriptsOn } from '../redis/scripts.js';
 import { clampPx } from '../redis/ttl.js';
 import { storedSessionId, type SessionIdentity } from './identity.js';
@@ -37,7 +38,9 @@ export async function revokeCopies(
   const revoked: SessionIdentity[] = [];
   for (const { s: found, p: part } of copies) {
     const now = meta.time ?? c.now();
-    const tombstone = JSON.stringify({ user: found.user, actor: meta.actor, reason: meta.reason, time: now });
+    // `call`: this call's own, so a resend of it (below) is told apart from another caller's
+    // revocation of the same actor, reason and instant (two admins' clicks, one token).
+    const tombstone = JSON.stringify({ user: found.user, actor: meta.actor, reason: meta.reason, time: now, call: randomUUID() });
     // The revocation to tell, recorded with the deletion: a crash before it is told leaves it for a drain.
     const change = revocationOf(found, meta, now);
     const notice: RevocationNotice = { ...change, claimed_at: 0 }; // claimed by the script, on Redis's clock

@@ -162,7 +162,7 @@ export class SessionStore {
   }
 
   /**
-   * Deletes a session and its index members, leaving a tombstone (`{actor, reason, time}`) for its
+   * Deletes a session and its index members, leaving a tombstone (`{user, actor, reason, time, call}`) for its
    * remaining lifetime. Returns the revoked identity, or null when unknown/expired (or revoked
    * concurrently: exactly one caller gets the identity). With `user`, only that user's copy.
    */

@@ -242,6 +242,15 @@ describe('SessionStore', () => {
     expect(await t.redis.exists(t.keys.userDevices('alice@example.com'))).toBe(0);
   });
 
+  it('two revokes of one session by the same actor, reason and instant: exactly one gets the session', async () => {
+    // Both read the session before either script runs; the second one's GETDEL finds nothing and
+    // must not take the first one's tombstone (the same JSON, field for field) for a resend of its own.
+    await store.put([ident({ sessionId: 'r2' })]);
+    const meta = { actor: 'token:abc', reason: 'incident', time: T0 + 5 };
+    const got = await Promise.all([store.revoke('r2', meta), store.revoke('r2', meta)]);
+    expect(got.filter((s) => s !== null)).toHaveLength(1);
+  });
+
   it('revoke deletes the session and its index members; a replayed login cannot bring it back', async () => {
     const s = ident({ sessionId: 'r1' });
     await store.put([s]);

@@ -15,7 +15,7 @@
     KEYS[6] the partition's revocation notices (hash)
 
     ARGV[1] the stored session id (index member)
-    ARGV[2] the tombstone (JSON)
+    ARGV[2] the tombstone (JSON; it holds a per-call id, so only this call's resend matches it)
     ARGV[3] its lifetime (ms)
     ARGV[4] the notice's field (the revocation id; '' = no notice: a caller that tells nobody)
     ARGV[5] the notice (JSON; its `claimed_at` is set here, by Redis's clock)
