@@ -11,7 +11,7 @@ export class DeliveryKeys {
     readonly partitions = 64,
   ) {}
 
-  /** Hash: receiver name → highest version delivered (or superseded) for this user. */
+  /** Hash: receiver name → highest version delivered for this user (a superseded SET is not marked: it was never sent). */
   userDelivered(user: string): string {
     return `${this.prefix}:u:{${tag(user)}}:delivered`;
   }
