@@ -1,6 +1,6 @@
 /** Public side of the signing keys: JWK Set documents and public JWK files of retired keys. */
 import { readFile } from 'node:fs/promises';
-import type { JWK } from 'jose';
+import { importJWK, type JWK } from 'jose';
 import { RiskstreamError } from '../errors.js';
 import { SIGNING_ALGS, type SigningAlg } from '../types.js';
 import { thumbprint, toPublicJwk } from './keys.js';
@@ -28,6 +28,20 @@ function algOf(jwk: JWK): SigningAlg | undefined {
   if (jwk.kty === 'EC' && jwk.crv === 'P-256') return 'ES256';
   if (jwk.kty === 'RSA') return 'RS256';
   return undefined;
+}
+
+/**
+ * True when `jwk`'s public members import as an `alg` verification key: its kty and curve are the
+ * alg's and no member is missing (a file saying ES256 over an RSA key would be published so, and
+ * every receiver fail to verify with it).
+ */
+async function verifiesAs(jwk: JWK, alg: SigningAlg): Promise<boolean> {
+  try {
+    await importJWK(toPublicJwk(jwk, alg, 'check'), alg);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 /** Members of a private or symmetric JWK (RFC 7518 §6.2.2, §6.3.2, §6.4.1): none belongs in a public key file. */
@@ -61,6 +75,6 @@ export async function loadPublicJwk(file: string): Promise<JWK> {
       { file, members: held },
     );
   const alg = isObject ? algOf(jwk) : undefined;
-  if (!alg) throw new RiskstreamError('KEY_INVALID', `${file}: not an ES256 (P-256) or RS256 public JWK`, { file });
+  if (!alg || !(await verifiesAs(jwk, alg))) throw new RiskstreamError('KEY_INVALID', `${file}: not an ES256 (P-256) or RS256 public JWK`, { file });
   return toPublicJwk(jwk, alg, jwk.kid ?? (await thumbprint(jwk)));
 }

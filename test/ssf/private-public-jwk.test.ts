@@ -77,6 +77,19 @@ describe('a private JWK named as a previous public key', () => {
     expect((await loadPublicJwk(await jwkFile('rs-public.json', pub(rs)))).kty).toBe('RSA');
   });
 
+  it("loadPublicJwk: a public JWK that cannot verify as its alg (kty or curve not the alg's, a member missing): KEY_INVALID", async () => {
+    const pub = (jwk: JWK): JWK => Object.fromEntries(Object.entries(jwk).filter(([m]) => !PRIVATE.includes(m)));
+    const { y: _y, ...noY } = pub(es);
+    const cases: Array<[string, JWK]> = [
+      ['rsa-as-es256.json', { ...pub(rs), alg: 'ES256' }],
+      ['ec-as-rs256.json', { ...pub(es), alg: 'RS256' }],
+      ['ec-p384.json', { ...pub(es), crv: 'P-384' }],
+      ['ec-no-y.json', noY],
+      ['rsa-no-n.json', { kty: 'RSA', e: 'AQAB' }],
+    ];
+    for (const [name, jwk] of cases) await keyInvalid(loadPublicJwk(await jwkFile(name, jwk)), []);
+  });
+
   it('KeyRing.fromConfig (worker start and reload): KEY_INVALID', async () => {
     const cfg = join(dir, 'ring');
     await generateKeyFiles('ES256', cfg, 'signing');
