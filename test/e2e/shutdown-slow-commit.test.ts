@@ -11,9 +11,9 @@
 import type { Redis } from 'ioredis';
 import { describe, expect, it } from 'vitest';
 import { criticalDetection, sessionLogin, spawnWorker } from '../helpers/worker.js';
-import { REDIS_URL, waitFor } from '../helpers/redis.js';
+import { waitFor } from '../helpers/redis.js';
 import { balanced, fileRuns, newEngineRun, startEngineWorker } from '../helpers/engine-run.js';
-import { startTcpProxy } from '../helpers/tcp-proxy.js';
+import { proxyTestRedis } from '../helpers/tcp-proxy.js';
 import { untilQuiet } from '../helpers/quiet.js';
 import { parseLeaseToken } from '../../src/engine/lease-keys.js';
 import { Keys } from '../../src/keys.js';
@@ -51,11 +51,10 @@ describe('SIGTERM while the last commit is held up', () => {
   it('releases the leases after the bound: another worker takes the partition at once, and the late commit is refused', async () => {
     const run = await newEngineRun('slow-last-commit', ENGINE);
     runs.push(run);
-    const u = new URL(REDIS_URL);
-    const proxy = await startTcpProxy({ host: u.hostname, port: Number(u.port || 6379) });
+    const { proxy, url } = await proxyTestRedis();
     try {
       const b = await startEngineWorker(run, 'sl-b');
-      const env = { RISKSTREAM_WORKER_ID: 'sl-a', RISKSTREAM_CONSUMER: 'sl-a', REDIS_URL: `redis://127.0.0.1:${proxy.port}${u.pathname}` };
+      const env = { RISKSTREAM_WORKER_ID: 'sl-a', RISKSTREAM_CONSUMER: 'sl-a', REDIS_URL: url };
       const a = await spawnWorker(run.cfg.dir, env);
       run.workers.push(a);
       await balanced(run, [b, a], P, 'two workers');

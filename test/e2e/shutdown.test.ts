@@ -8,9 +8,9 @@ import { readFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { cleanup, redisClient, REDIS_URL, testPrefix, waitFor } from '../helpers/redis.js';
+import { cleanup, redisClient, testPrefix, waitFor } from '../helpers/redis.js';
 import { spawnWorker, writeTestConfig, type TestConfig } from '../helpers/worker.js';
-import { startTcpProxy, type TcpProxy } from '../helpers/tcp-proxy.js';
+import { proxyTestRedis, type TcpProxy } from '../helpers/tcp-proxy.js';
 
 const ROOT = resolve(import.meta.dirname, '../..');
 const SHUTDOWN_TIMEOUT_S = 3;
@@ -18,10 +18,10 @@ const prefix = testPrefix('shutdown');
 const redis = redisClient();
 let cfg: TestConfig;
 let proxy: TcpProxy;
+let proxyUrl: string;
 
 beforeAll(async () => {
-  const u = new URL(REDIS_URL);
-  proxy = await startTcpProxy({ host: u.hostname, port: Number(u.port || 6379) });
+  ({ proxy, url: proxyUrl } = await proxyTestRedis());
   cfg = await writeTestConfig(prefix, { shutdown_timeout: `${SHUTDOWN_TIMEOUT_S}s`, log_level: 'info' });
 });
 
@@ -32,7 +32,7 @@ afterAll(async () => {
   cfg?.remove();
 });
 
-const viaProxy = (): Record<string, string> => ({ REDIS_URL: `redis://127.0.0.1:${proxy.port}` });
+const viaProxy = (): Record<string, string> => ({ REDIS_URL: proxyUrl });
 
 /** `npx riskstream worker` as CONTRACT §1 runs it (through the proxy), once it listens. */
 async function startViaNpx(): Promise<{ child: ChildProcess; output: () => string; url: string }> {

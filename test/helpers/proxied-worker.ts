@@ -1,8 +1,8 @@
 /** A worker process reaching the shared Redis through a loopback proxy (test/helpers/tcp-proxy.ts) that a test stalls. */
 import { afterAll, beforeAll } from 'vitest';
-import { cleanup, redisClient, REDIS_URL } from './redis.js';
+import { cleanup, redisClient } from './redis.js';
 import { spawnWorker, writeTestConfig, type TestConfig, type WorkerProcess } from './worker.js';
-import { startTcpProxy, type TcpProxy } from './tcp-proxy.js';
+import { proxyTestRedis, type startTcpProxy, type TcpProxy } from './tcp-proxy.js';
 
 /** What {@link proxiedWorker} sets up for a test file (filled in `beforeAll`). */
 export interface ProxiedWorker {
@@ -22,10 +22,10 @@ export interface ProxiedWorker {
 export function proxiedWorker(prefix: string, main: Record<string, unknown> = {}, opts: Parameters<typeof startTcpProxy>[1] = {}): ProxiedWorker {
   const h = { prefix } as ProxiedWorker;
   beforeAll(async () => {
-    const u = new URL(REDIS_URL);
-    h.proxy = await startTcpProxy({ host: u.hostname, port: Number(u.port || 6379) }, opts);
+    const { proxy, url } = await proxyTestRedis(opts);
+    h.proxy = proxy;
     h.cfg = await writeTestConfig(prefix, main);
-    h.worker = await spawnWorker(h.cfg.dir, { REDIS_URL: `redis://127.0.0.1:${h.proxy.port}` });
+    h.worker = await spawnWorker(h.cfg.dir, { REDIS_URL: url });
   }, 60_000);
   afterAll(async () => {
     h.proxy?.resume();

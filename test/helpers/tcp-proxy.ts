@@ -138,14 +138,23 @@ export async function startTcpProxy(
 }
 
 /**
+ * A loopback proxy in front of the test Redis (REDIS_URL), `opts` as {@link startTcpProxy}'s, and
+ * the Redis URL through it (the same database): for a worker process's `REDIS_URL` or a client.
+ */
+export async function proxyTestRedis(opts: Parameters<typeof startTcpProxy>[1] = {}): Promise<{ proxy: TcpProxy; url: string }> {
+  const u = new URL(REDIS_URL);
+  const proxy = await startTcpProxy({ host: u.hostname, port: Number(u.port || 6379) }, opts);
+  return { proxy, url: `redis://127.0.0.1:${proxy.port}${u.pathname}` };
+}
+
+/**
  * A loopback proxy in front of the test Redis (REDIS_URL) and a client through it with the
  * worker's own connection options (reconnect, queue while reconnecting, resend unanswered
  * commands), named `name`: what a dropped connection does to the worker's writes is tried on it.
  */
 export async function proxiedWorkerClient(name: string): Promise<{ proxy: TcpProxy; worker: Redis; close(): Promise<void> }> {
-  const u = new URL(REDIS_URL);
-  const proxy = await startTcpProxy({ host: u.hostname, port: Number(u.port || 6379) });
-  const worker = connectWorker(`redis://127.0.0.1:${proxy.port}${u.pathname}`, createLogger('silent'), name) as Redis;
+  const { proxy, url } = await proxyTestRedis();
+  const worker = connectWorker(url, createLogger('silent'), name) as Redis;
   return {
     proxy,
     worker,

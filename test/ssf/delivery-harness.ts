@@ -9,8 +9,8 @@ import { KeyRing } from '../../src/ssf/key-ring.js';
 import { createSetQueue, type SetQueue } from '../../src/ssf/queue.js';
 import { createLogger } from '../../src/obs/logger.js';
 import { connect as connectWorker } from '../../src/runtime/connections.js';
-import { cleanup, REDIS_URL, redisClient } from '../helpers/redis.js';
-import { startTcpProxy, type TcpProxy } from '../helpers/tcp-proxy.js';
+import { cleanup, redisClient } from '../helpers/redis.js';
+import { proxyTestRedis, type startTcpProxy, type TcpProxy } from '../helpers/tcp-proxy.js';
 
 type WorkerOptions = Parameters<typeof startDeliveryWorker>[0];
 
@@ -111,9 +111,9 @@ export function proxiedDeliveries(prefix: string, proxyOpts: Parameters<typeof s
   const h = { started: [], closers: [] } as unknown as ProxiedDeliveries;
   beforeAll(async () => {
     h.redis = redisClient();
-    const u = new URL(REDIS_URL);
-    h.proxy = await startTcpProxy({ host: u.hostname, port: Number(u.port || 6379) }, proxyOpts);
-    h.viaProxy = connectWorker(`redis://127.0.0.1:${h.proxy.port}`, createLogger('silent'), prefix) as Redis;
+    const { proxy, url } = await proxyTestRedis(proxyOpts);
+    h.proxy = proxy;
+    h.viaProxy = connectWorker(url, createLogger('silent'), prefix) as Redis;
   });
   afterAll(async () => {
     h.proxy.resume();
