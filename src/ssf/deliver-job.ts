@@ -16,6 +16,7 @@ import type { SetJobData } from './queue.js';
 import type { ReceiverRegistry } from './receivers.js';
 import { signJobSet } from './job-set.js';
 import { stillAnnounced } from './stream-updated.js';
+import { isSubjectRemoved } from './subject-key.js';
 
 /** Everything the processor needs. */
 export interface ProcessorDeps extends OutcomeDeps {
@@ -134,7 +135,8 @@ export function createSetProcessor(deps: ProcessorDeps): (job: Job<SetJobData>, 
     }
     // Queued, held or retrying before the stream dropped its subject or the event type: not sent.
     const user = d.event === 'risk-level-change' ? d.change.user : d.event === 'session-revoked' ? d.user : undefined;
-    if (user !== undefined && receiver.removedSubjects?.includes(user)) return fail(ctx, 'failed', { outcome: 'subject_removed' });
+    const session = d.event === 'session-revoked' ? d.sessionId : undefined;
+    if (user !== undefined && isSubjectRemoved(receiver.removedSubjects, user, session)) return fail(ctx, 'failed', { outcome: 'subject_removed' });
     if (d.event !== 'verification' && d.event !== 'stream-updated' && !receiver.events.includes(d.event))
       return fail(ctx, 'failed', { outcome: 'event_not_requested' });
     if (d.event === 'risk-level-change') {

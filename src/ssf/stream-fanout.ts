@@ -4,6 +4,7 @@ import { enqueueLevelChanges, enqueueSessionRevoked, type SetQueue } from './que
 import type { SessionRevoked } from './set-builder.js';
 import type { HeldSets } from './stream-held.js';
 import type { SsfStream } from './streams.js';
+import { isSubjectRemoved } from './subject-key.js';
 
 /** Where SETs for streams go: the paused streams' held lists, and each stream as a delivery receiver. */
 export interface FanOut {
@@ -20,7 +21,7 @@ export interface FanOut {
  */
 export async function fanOutChanges(f: FanOut, streams: SsfStream[], changes: LevelChange[], only: 'enabled' | undefined, queue: SetQueue): Promise<void> {
   for (const s of streams) {
-    const wanted = changes.filter((c) => !s.removed_subjects.includes(c.user));
+    const wanted = changes.filter((c) => !isSubjectRemoved(s.removed_subjects, c.user));
     if (!wanted.length || s.status === 'disabled' || f.revoked(s)) continue;
     if (only === 'enabled' && s.status === 'paused') continue;
     if (s.status === 'paused')
@@ -32,10 +33,10 @@ export async function fanOutChanges(f: FanOut, streams: SsfStream[], changes: Le
   }
 }
 
-/** Queues a session revocation to every enabled stream of `streams`; holds it for paused ones. */
+/** Queues a session revocation to every enabled stream of `streams` that did not remove its user or session; holds it for paused ones. */
 export async function fanOutRevoked(f: FanOut, streams: SsfStream[], revoked: SessionRevoked, queue: SetQueue): Promise<void> {
   for (const s of streams) {
-    if (s.status === 'disabled' || f.revoked(s) || s.removed_subjects.includes(revoked.user)) continue;
+    if (s.status === 'disabled' || f.revoked(s) || isSubjectRemoved(s.removed_subjects, revoked.user, revoked.sessionId)) continue;
     if (s.status === 'paused') await f.held.hold(s, [{ kind: 'revoked', revoked }]);
     else await enqueueSessionRevoked(queue, revoked, [f.receiver(s)]);
   }

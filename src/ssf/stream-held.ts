@@ -6,6 +6,7 @@ import { holdCapped, releaseHeld } from './held.js';
 import { enqueueLevelChange, enqueueSessionRevoked, type SetQueue } from './queue.js';
 import type { SessionRevoked } from './set-builder.js';
 import { streamReceiverName, type SsfStreamStore, type SsfStream } from './streams.js';
+import { isSubjectRemoved } from './subject-key.js';
 
 /** A SET held for a paused stream: a level change or a session revocation. */
 export type Held = { kind: 'change'; change: LevelChange } | { kind: 'revoked'; revoked: SessionRevoked };
@@ -62,7 +63,10 @@ export class HeldSets {
     const rx = this.receiver(s);
     await releaseHeld(this.redis, this.store.heldKey(s.stream_id), async (raw) => {
       for (const i of raw.map((v) => JSON.parse(v) as Held)) {
-        if (rx.removedSubjects?.includes(i.kind === 'change' ? i.change.user : i.revoked.user)) continue; // removed since it was held
+        if (
+          i.kind === 'change' ? isSubjectRemoved(rx.removedSubjects, i.change.user) : isSubjectRemoved(rx.removedSubjects, i.revoked.user, i.revoked.sessionId)
+        )
+          continue; // removed since it was held
         if (i.kind === 'change') await enqueueLevelChange(this.queue, i.change, [rx]);
         else await enqueueSessionRevoked(this.queue, i.revoked, [rx]);
       }

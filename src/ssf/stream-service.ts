@@ -15,7 +15,7 @@ import { mayAccess, type StreamCaller } from './stream-owner.js';
 import { newStream, SsfStreamStore, streamDeliveryReceiver, streamReceiverName, streamView } from './streams.js';
 import type { SsfStream, StreamLimits, StreamStatus } from './streams.js';
 import { checkTransmitterSupplied } from './transmitter-supplied.js';
-import { subjectKey } from './subject-key.js';
+import { subjectKey, subjectOfKey } from './subject-key.js';
 import { fanOutChanges, fanOutRevoked, type FanOut } from './stream-fanout.js';
 import { statusChange, subjectsChange, updatedStream } from './stream-update.js';
 import { checkVerification, claimVerification } from './stream-verify.js';
@@ -197,11 +197,12 @@ export class StreamService {
     const key = subjectKey(subject);
     if (key.length > maxLength) throw new RiskstreamError('PAYLOAD_TOO_LARGE', `subject is longer than ${maxLength} characters`);
     await this.change(id, caller, (cur) => subjectsChange(cur, subject, key, op, max));
+    const named = subjectOfKey(key);
     await this.audit.write({
       action: `receiver.subject_${op === 'add' ? 'added' : 'removed'}`,
       actor,
       target: streamReceiverName(id),
-      details: { stream_id: id, subject: key },
+      details: { stream_id: id, subject: named.user, ...(named.session !== undefined ? { session: named.session } : {}) },
     });
     await this.streams(true);
   }

@@ -38,11 +38,51 @@ export function isStreamSubject(subject: unknown, streamId: string): boolean {
 }
 
 /**
+ * Separates a user's key from a session id in the key of a complex subject naming a session. U+FFFD
+ * is in no user id (ingest refuses it), so no user's key is ever read as one of these.
+ */
+const SESSION_SEP = '\ufffd';
+
+/** The key of a complex subject naming `user`'s session `sessionId` (the `session` of a session-revoked SET's `sub_id`). */
+export function sessionSubjectKey(user: string, sessionId: string): string {
+  return `${user}${SESSION_SEP}${sessionId}`;
+}
+
+/** A subject key as its user and, for a complex subject naming a session, that session's id. */
+export function subjectOfKey(key: string): { user: string; session?: string } {
+  const at = key.indexOf(SESSION_SEP);
+  return at < 0 ? { user: key } : { user: key.slice(0, at), session: key.slice(at + 1) };
+}
+
+/**
+ * True when `removed` (a stream's removed subject keys) stops a SET about `user` — and, for a
+ * session-revoked SET, its session `sessionId`: the user was removed, or that session of the user
+ * (SSF 1.0 §8.1.3.1: `{user, session}` matches only the events naming that session).
+ */
+export function isSubjectRemoved(removed: readonly string[] | undefined, user: string, sessionId?: string): boolean {
+  if (!removed?.length) return false;
+  return removed.includes(user) || (sessionId !== undefined && removed.includes(sessionSubjectKey(user, sessionId)));
+}
+
+/** The key of a complex subject's `session` member (`sessionSubjectKey`), for `user`'s key. */
+function sessionKey(user: string, session: unknown): string {
+  if (!isObject(session) || typeof session.format !== 'string') {
+    throw new RiskstreamError('BAD_REQUEST', 'subject.session must be an RFC 9493 subject identifier object (with a format)');
+  }
+  // riskstream names sessions `opaque` only: another format matches none of its SETs.
+  if (session.format !== 'opaque') throw new RiskstreamError('NOT_FOUND', 'subject not recognized: riskstream names sessions by opaque id');
+  if (typeof session.id !== 'string' || !session.id.trim()) throw new RiskstreamError('BAD_REQUEST', 'subject.session: format opaque needs a string id');
+  return sessionSubjectKey(user, session.id.trim());
+}
+
+/**
  * The key a subject is tracked by: the user id its email, opaque id or `sub` (of `iss_sub`, whatever
- * the `iss`) names, directly or as a complex subject's `user`. A subject that is no identifier (not
- * an object, no string `format`, a tracked format without its member) is BAD_REQUEST (400); a
+ * the `iss`) names, directly or as a complex subject's `user` — with its opaque `session` when it
+ * names one ({@link sessionSubjectKey}: only that session's SETs match, {@link isSubjectRemoved}). A
+ * subject that is no identifier (not an object, no string `format`, a tracked format without its
+ * member, a `session` that is none) is BAD_REQUEST (400); a
  * well-formed one riskstream sends no events about — another format (`phone_number`, `account`,
- * `aliases` …), a complex subject without a `user` — is NOT_FOUND (404): SSF 1.0 §8.1.3.2 / §8.1.3.3
+ * `aliases` …), a complex subject without a `user` or whose `session` is not `opaque` — is NOT_FOUND (404): SSF 1.0 §8.1.3.2 / §8.1.3.3
  * answer "the subject is not recognized by the Event Transmitter" with 404, not 400.
  */
 export function subjectKey(subject: unknown): string {
@@ -63,5 +103,6 @@ export function subjectKey(subject: unknown): string {
   }
   const v = inner[member];
   if (typeof v !== 'string') throw new RiskstreamError('BAD_REQUEST', `subject: format ${inner.format as string} needs a string ${member}`);
-  return userKey(v);
+  const user = userKey(v);
+  return complex && subject.session !== undefined ? sessionKey(user, subject.session) : user;
 }
