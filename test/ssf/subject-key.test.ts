@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { isStreamSubject, isSubjectRemoved, sessionSubjectKey, subjectKey, subjectOfKey } from '../../src/ssf/subject-key.js';
 
 /** Matches a RiskstreamError with `code`. */
-const withCode = (code: string): unknown => expect.objectContaining({ code });
+const withCode = (code: string): Error => expect.objectContaining({ code }) as Error;
 
 const id = '3f2c8a0e-5b1d-4c7e-9a6f-0d2b4e6c8a1f';
 
