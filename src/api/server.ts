@@ -52,10 +52,19 @@ function sendCode(reply: FastifyReply, code: ErrorCode, message: string): Fastif
   return sendError(reply, ERROR_CODES[code], code.toLowerCase(), message);
 }
 
-/** 401 with `WWW-Authenticate: Bearer`, saying whether no token or a wrong one was sent (the same on every path). */
+/**
+ * 401 with a Bearer challenge, saying whether no token or a wrong one was sent (the same on every
+ * path): RFC 6750 §3.1 — a token refused is `error="invalid_token"`; no credentials, no error code.
+ */
 function sendUnauthorized(reply: FastifyReply, verdict: 'missing' | 'invalid'): FastifyReply {
-  reply.header('WWW-Authenticate', 'Bearer');
+  reply.header('WWW-Authenticate', verdict === 'missing' ? 'Bearer' : 'Bearer error="invalid_token"');
   return sendCode(reply, 'UNAUTHORIZED', verdict === 'missing' ? 'a bearer token is required' : 'invalid token');
+}
+
+/** 403 for a valid token without `scope`, with RFC 6750 §3.1's `insufficient_scope` challenge naming it. */
+function sendInsufficientScope(reply: FastifyReply, scope: Scope): FastifyReply {
+  reply.header('WWW-Authenticate', `Bearer error="insufficient_scope", scope="${scope}"`);
+  return sendCode(reply, 'FORBIDDEN', `this token lacks the ${scope} scope`);
 }
 
 /**
@@ -151,7 +160,7 @@ export async function buildServer(ctx: ApiContext, modules: RouteModule[]): Prom
     const header = req.headers.authorization;
     const verdict = ctx.tokens.check(header, scope);
     if (verdict === 'missing' || verdict === 'invalid') return sendUnauthorized(reply, verdict);
-    if (verdict === 'forbidden') return sendCode(reply, 'FORBIDDEN', `this token lacks the ${scope} scope`);
+    if (verdict === 'forbidden') return sendInsufficientScope(reply, scope);
     req.actor = TokenSet.actor(header);
     // Redis unreachable: an answer now (503, retry) rather than a request held until it is back,
     // and applied then (a shipper that gave up meanwhile would send its events again).

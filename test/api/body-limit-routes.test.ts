@@ -3,24 +3,11 @@
  * routes, whose bodies are a few fields of JSON parsed whole — the SSF management calls of an `ssf`
  * token among them —, keep the API's own 5 MiB (src/api/server.ts API_BODY_LIMIT).
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { cleanup, redisClient, testPrefix } from '../helpers/redis.js';
-import { call, startApiWorker, type ApiWorker } from './helpers.js';
+import { describe, expect, it } from 'vitest';
+import { apiWorkerFor, call } from './helpers.js';
 
-const prefix = testPrefix('api-body-routes');
-const redis = redisClient();
 const ssfToken = 'ssf-token-body-limit-routes-0123456789';
-let w: ApiWorker;
-
-beforeAll(async () => {
-  w = await startApiWorker(prefix, { http: { ssf_tokens: [ssfToken] } });
-});
-
-afterAll(async () => {
-  await w?.close();
-  await cleanup(redis, prefix);
-  redis.disconnect();
-});
+const api = apiWorkerFor('api-body-routes', { http: { ssf_tokens: [ssfToken] } });
 
 /** A JSON object body of about `mib` MiB (one long string field). */
 const big = (field: string, mib: number): string => JSON.stringify({ [field]: 'x'.repeat(mib * 1024 * 1024) });
@@ -28,16 +15,21 @@ const big = (field: string, mib: number): string => JSON.stringify({ [field]: 'x
 describe('body limits at the default http.body_limit (16 MiB)', () => {
   it('a 6 MiB body to an SSF management call or an admin call → 413 payload_too_large, before it is parsed', async () => {
     const headers = { 'content-type': 'application/json' };
-    const ssf = await call(w.url, '/ssf/streams', { method: 'POST', token: ssfToken, body: big('description', 6), headers });
+    const ssf = await call(api.worker().url, '/ssf/streams', { method: 'POST', token: ssfToken, body: big('description', 6), headers });
     expect([ssf.status, ssf.json?.error]).toEqual([413, 'payload_too_large']);
-    const reset = await call(w.url, '/v1/users/x%40example.com/risk/reset', { method: 'POST', token: w.cfg.adminToken, body: big('reason', 6), headers });
+    const reset = await call(api.worker().url, '/v1/users/x%40example.com/risk/reset', {
+      method: 'POST',
+      token: api.worker().cfg.adminToken,
+      body: big('reason', 6),
+      headers,
+    });
     expect([reset.status, reset.json?.error]).toEqual([413, 'payload_too_large']);
   });
 
   it('POST /v1/events still takes a body up to http.body_limit (6 MiB: read, its one oversized record refused)', async () => {
-    const r = await call(w.url, '/v1/events', {
+    const r = await call(api.worker().url, '/v1/events', {
       method: 'POST',
-      token: w.cfg.ingestToken,
+      token: api.worker().cfg.ingestToken,
       body: big('note', 6),
       headers: { 'content-type': 'application/json' },
     });

@@ -1,7 +1,9 @@
+import { afterAll, beforeAll } from 'vitest';
 import { loadConfig } from '../../src/config/load.js';
 import { createLogger } from '../../src/obs/logger.js';
 import { startWorker, type WorkerHandle } from '../../src/runtime/worker.js';
 import { writeTestConfig, type TestConfig } from '../helpers/worker.js';
+import { cleanup, redisClient, testPrefix } from '../helpers/redis.js';
 
 /** An in-process worker (port 0) on a temp config, for route-by-route API tests. */
 export interface ApiWorker {
@@ -30,6 +32,25 @@ export async function startApiWorker(
       cfg.remove();
     },
   };
+}
+
+/**
+ * A test file's in-process worker on a fresh prefix named after `name`, started before its tests
+ * and stopped (its keys deleted) after them; `worker()` is it once started.
+ */
+export function apiWorkerFor(name: string, main: Record<string, unknown> = {}): { worker(): ApiWorker } {
+  const prefix = testPrefix(name);
+  const redis = redisClient();
+  let w: ApiWorker | undefined;
+  beforeAll(async () => {
+    w = await startApiWorker(prefix, main);
+  });
+  afterAll(async () => {
+    await w?.close();
+    await cleanup(redis, prefix);
+    redis.disconnect();
+  });
+  return { worker: () => w! };
 }
 
 /** A fetch against the worker with an optional bearer token; returns status, headers and parsed body. */

@@ -78,7 +78,8 @@ describe('CONTRACT §5 tokens, on every route', () => {
       for (const token of [null, 'not-a-token-of-this-worker-000']) {
         const r = await call(method, path, token, method === 'POST' ? '{}' : undefined);
         isError(r, 401, 'unauthorized');
-        expect(r.headers.get('www-authenticate')).toBe('Bearer');
+        // RFC 6750 §3.1: a refused token is named invalid_token; no credentials, no error code.
+        expect(r.headers.get('www-authenticate')).toBe(token === null ? 'Bearer' : 'Bearer error="invalid_token"');
       }
     }
     for (const path of ['/healthz', '/readyz', '/.well-known/jwks.json', '/.well-known/ssf-configuration']) {
