@@ -56,6 +56,12 @@ function guessedVendor(e: CanonicalEvent): string {
 const CROWDSTRIKE: readonly Severity[] = ['info', 'low', 'medium', 'high', 'critical'];
 const SENTINELONE: Record<string, Severity> = { malicious: 'high', suspicious: 'medium' };
 
+/** SentinelOne's confidence level `v` as a severity (own names only: not `constructor`, `__proto__`). */
+function sentinelOne(v: unknown): Severity | undefined {
+  const k = lower(v) ?? '';
+  return Object.hasOwn(SENTINELONE, k) ? SENTINELONE[k] : undefined;
+}
+
 /** CrowdStrike's 1-5 severity scale. */
 function crowdstrikeScale(v: unknown): Severity | undefined {
   const n = toNumber(v);
@@ -68,7 +74,7 @@ export function endpointSeverity(e: CanonicalEvent, vendor: string = vendorOf(e)
   const canonical =
     vendor === 'crowdstrike' && toNumber(sev) !== undefined
       ? crowdstrikeScale(sev)
-      : (normalizeSeverity(sev) ?? (vendor === 'sentinelone' ? SENTINELONE[lower(sev) ?? ''] : undefined));
+      : (normalizeSeverity(sev) ?? (vendor === 'sentinelone' ? sentinelOne(sev) : undefined));
   if (canonical) return { severity: canonical, raw: sev };
   for (const path of ['SeverityName', 'severity_name', 'max_severity_displayname']) {
     const s = normalizeSeverity(getPath(e, path));
@@ -77,7 +83,7 @@ export function endpointSeverity(e: CanonicalEvent, vendor: string = vendorOf(e)
   const cs = crowdstrikeScale(getPath(e, 'Severity'));
   if (cs) return { severity: cs, raw: getPath(e, 'Severity') };
   for (const path of ['confidenceLevel', 'threatInfo.confidenceLevel']) {
-    const s = SENTINELONE[lower(getPath(e, path)) ?? ''];
+    const s = sentinelOne(getPath(e, path));
     if (s) return { severity: s, raw: getPath(e, path) };
   }
   return undefined;

@@ -42,8 +42,9 @@ export function severityFromScore(n: number): Severity | undefined {
 export function normalizeSeverity(v: unknown): Severity | undefined {
   const s = lower(v);
   if (s === undefined || s === '') return undefined;
-  const alias = ALIASES[s.replace(/[\s-]+/g, '_')];
-  if (alias) return alias;
+  const name = s.replace(/[\s-]+/g, '_');
+  // Own names only: `constructor` or `__proto__` would find Object's members, not a severity.
+  if (Object.hasOwn(ALIASES, name)) return ALIASES[name];
   const n = toNumber(v);
   return n === undefined ? undefined : severityFromScore(n);
 }

@@ -68,7 +68,8 @@ export function streamReceiverName(id: string): string {
  * signed with `alg` (the main signing key's).
  */
 export function streamReceiver(s: SsfStream, alg: SigningAlg = 'ES256'): ResolvedReceiver {
-  const events = [...new Set(s.events_requested.map((e) => STREAM_EVENTS[e]).filter((e): e is ReceiverEvent => !!e))];
+  // Own keys only: a requested `constructor` or `__proto__` is no event type (not Object's members).
+  const events = [...new Set(s.events_requested.filter((e) => Object.hasOwn(STREAM_EVENTS, e)).map((e) => STREAM_EVENTS[e]!))];
   return {
     name: streamReceiverName(s.stream_id),
     streamId: s.stream_id,

@@ -40,6 +40,13 @@ describe('dlp_detection', () => {
     });
   });
 
+  it.each(['banana', 'constructor', '__proto__'])('an unrecognised severity (%s) ranks as info: it fires at min_severity info', (severity) => {
+    const info = dlpDetectionParams.parse({ enabled: true, risk_level: 'low', min_severity: 'info' });
+    const r = run(dlpDetection, info, [dlp(0, severity)]);
+    expect(r.hits).toHaveLength(1);
+    expect(r.hits[0]!.evidence).toMatchObject({ severity: 'info' });
+  });
+
   it('min_severity is honoured exactly at the boundary', () => {
     const low = dlpDetectionParams.parse({ enabled: true, risk_level: 'low', min_severity: 'medium' });
     expect(run(dlpDetection, low, [dlp(0, 'low')]).hits).toHaveLength(0);

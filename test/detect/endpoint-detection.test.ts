@@ -28,6 +28,10 @@ const shapes = {
   noSeverity: ev('endpoint', 0, { vendor: 'acme', detection: 'something' }),
   postureOnly: ev('endpoint', 0, { vendor: 'crowdstrike', score: 20 }),
   notEndpoint: ev('dlp', 0, { severity: 'critical' }),
+  // Names of Object's members as severity: unrecognised, so the confidence level decides.
+  s1ProtoSeverity: ev('endpoint', 0, { vendor: 'sentinelone', severity: '__proto__', confidenceLevel: 'malicious' }),
+  s1ConstructorSeverity: ev('endpoint', 0, { vendor: 'sentinelone', severity: 'constructor', confidenceLevel: 'malicious' }),
+  constructorOnly: ev('endpoint', 0, { vendor: 'sentinelone', severity: 'constructor', confidenceLevel: 'constructor' }),
 };
 
 describe('endpoint_detection', () => {
@@ -54,6 +58,9 @@ describe('endpoint_detection', () => {
     { shape: 'noSeverity', min: 'info', hit: undefined },
     { shape: 'postureOnly', min: 'info', hit: undefined },
     { shape: 'notEndpoint', min: 'info', hit: undefined },
+    { shape: 's1ProtoSeverity', min: 'high', hit: { vendor: 'sentinelone', severity: 'high', raw_severity: 'malicious' } },
+    { shape: 's1ConstructorSeverity', min: 'high', hit: { vendor: 'sentinelone', severity: 'high', raw_severity: 'malicious' } },
+    { shape: 'constructorOnly', min: 'info', hit: undefined },
   ] as const)('$shape at min $min', ({ shape, min, hit }) => {
     const r = run(endpointDetection, params({ min_severity: min }), [shapes[shape]]);
     if (!hit) return expect(r.hits).toEqual([]);

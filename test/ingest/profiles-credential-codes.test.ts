@@ -184,6 +184,9 @@ describe('the failure `reason` says what the vendor said, the same words across 
     // Okta logs a denied push (or a wrong code) as INVALID_CREDENTIALS: no password was tried.
     ['user.authentication.auth_via_mfa', 'INVALID_CREDENTIALS', 'bad_factor'],
     ['user.mfa.okta_verify.deny_push', 'INVALID_CREDENTIALS', 'bad_factor'],
+    // Names of Object's own members are reasons like any other (were Object / Object.prototype: dead-lettered).
+    ['user.session.start', 'constructor', 'constructor'],
+    ['user.session.start', '__proto__', '__proto__'],
   ])('Okta %s FAILURE %s → reason %s', (eventType, oktaReason, reason) => {
     const e = decode({ ...fixture('okta-session-start-failure.json'), eventType, outcome: { result: 'FAILURE', reason: oktaReason } });
     expect(e.reason).toBe(reason);

@@ -27,6 +27,11 @@ describe('a self-registered stream as a delivery receiver', () => {
     });
   });
 
+  it("takes no event type from names of Object's members in events_requested (were Object, Object.prototype, a function)", () => {
+    const r = streamReceiver({ ...STREAM, events_requested: ['constructor', '__proto__', 'toString', 'hasOwnProperty', CAEP_RISK_LEVEL_CHANGE] });
+    expect(r.events).toEqual(['risk-level-change']);
+  });
+
   it.each(['ES256', 'RS256'] as const)('is signed with the configured signing alg (%s)', (alg) => {
     expect(streamReceiver(STREAM, alg).alg).toBe(alg);
   });

@@ -54,7 +54,7 @@ function reasonOf(o: Record<string, unknown>, mfa: boolean): string | undefined 
   const r = getPath(o, 'outcome.reason');
   if (typeof r !== 'string' || !r) return undefined;
   if (mfa && (r === 'VERIFICATION_ERROR' || r === 'INVALID_CREDENTIALS')) return 'bad_factor';
-  return REASONS[r] ?? r.toLowerCase().replace(/\s+/g, '_');
+  return Object.hasOwn(REASONS, r) ? REASONS[r]! : r.toLowerCase().replace(/\s+/g, '_');
 }
 
 /** The display name of the event's `AppInstance` target (the app signed on to), if any. */
