@@ -9,6 +9,7 @@ import { compareIds, type UserState } from './state.js';
 import { copyState, expire, recordChange, VOUCHED, vouchedOf, type ReduceResult } from './level-change.js';
 import { catchUpEpochs, NO_EPOCHS, type BehaviorEpochs } from './behavior-epochs.js';
 import { LATE_HITS, pruneLate, rememberLate, seenLate } from './late-hits.js';
+import { boundedText, boundedTexts } from './hit-text.js';
 
 export { changeId, expire, reset, VOUCHED, type ReduceResult } from './level-change.js';
 
@@ -137,9 +138,10 @@ function recordHit(
 ): void {
   const level = h.level ?? b.risk_level;
   // What a detector quotes from the event (a file name, a detection text, a device id) may hold a
-  // token — one of the worker's own too —: scrubbed before it is stored, shown or sent in a SET's reason.
-  const summary = scrubAll(h.summary, secrets);
-  const evidence = scrubKnownDeep(scrubShared(h.evidence, VALUES_ONLY) as Record<string, unknown>, secrets);
+  // token — one of the worker's own too —: scrubbed before it is stored, shown or sent in a SET's
+  // reason; then cut (src/risk/hit-text.ts), so no event makes either as long as itself.
+  const summary = boundedText(scrubAll(h.summary, secrets));
+  const evidence = boundedTexts(scrubKnownDeep(scrubShared(h.evidence, VALUES_ONLY) as Record<string, unknown>, secrets));
   const expiresAt = hitExpiry(h.time, b.expires_after, now);
   const late = expiresAt !== null && expiresAt <= now;
   const hit: BehaviorHit = {

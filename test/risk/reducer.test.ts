@@ -5,6 +5,7 @@ import type { DetectorLimits } from '../../src/detect/types.js';
 import { travelLogins } from '../../src/detect/impossible-travel.js';
 import { changeId, expire, reduce, reset, type ReduceInput } from '../../src/risk/reducer.js';
 import { emptyState, nextExpiry, type UserState } from '../../src/risk/state.js';
+import { MAX_HIT_TEXT } from '../../src/risk/hit-text.js';
 import type { CanonicalEvent } from '../../src/types.js';
 
 const USER = 'alice@example.com';
@@ -54,6 +55,23 @@ const stored = (s: UserState): UserState => JSON.parse(JSON.stringify(s)) as Use
 
 /** London at 08:00, then Sydney at 10:00: ~17 000 km in 2 h. */
 const londonSydney = (): [ReduceInput, ReduceInput] => [login('l-1', 'London', 0, '81.2.69.142'), login('l-2', 'Sydney', 2 * HOUR, '1.128.0.1')];
+
+describe('reduce: what a hit quotes from its event is bounded', () => {
+  it('a detection text and device id of 200 000 characters: summary, evidence strings and the change reason at most 1024 characters', () => {
+    const input = edr('e-big', 0);
+    Object.assign(input.event, { detection: `Malware ${'A'.repeat(200_000)}`, device: { id: 'D'.repeat(200_000) } });
+    const r = reduce(emptyState(USER), [input], BEHAVIORS, NOW, LIMITS);
+    expect(r.hits).toHaveLength(1);
+    const hit = r.hits[0]!;
+    expect(hit.summary).toHaveLength(MAX_HIT_TEXT);
+    expect(hit.summary.startsWith('crowdstrike: Malware AAA')).toBe(true);
+    expect(hit.summary.endsWith('…')).toBe(true);
+    for (const v of Object.values(hit.evidence)) if (typeof v === 'string') expect(v.length).toBeLessThanOrEqual(MAX_HIT_TEXT);
+    expect(r.changes[0]!.reason).toBe(hit.summary);
+    expect(r.state.behaviors.endpoint_detection).toMatchObject({ summary: hit.summary, evidence: hit.evidence });
+    expect(JSON.stringify(r.state).length).toBeLessThan(10_000);
+  });
+});
 
 describe('reduce: logins and impossible travel', () => {
   it("a user's first login: remembered, no hit, no change", () => {
