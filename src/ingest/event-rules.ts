@@ -5,6 +5,7 @@ import { isoMs, isoUtcMs } from './iso-time.js';
 import { isRepresentableTime, TIME_INVALID, TIME_OUT_OF_RANGE } from './time-window.js';
 import { charCount, DECIMAL_NUMBER, EMAIL_ADDRESS } from '../text.js';
 import { scrubId } from '../secrets/secret-values.js';
+import { storedEventId } from '../secrets/stored-ids.js';
 
 /**
  * The canonical event's field rules (docs/interfaces.md §2): each takes a value and the field's
@@ -127,11 +128,12 @@ export const toId: Rule<string> = (v, field) => (typeof v === 'number' && Number
 /**
  * The event's `id`: an identifier whose tokens (a JWT, a long opaque token) are fingerprinted
  * (`[redacted jwt sha256:<hex>]`), since the id is stored with every hit it makes (risk events, the
- * user's state). The same id always reads the same, so an event delivered again is still known by it.
+ * user's state), and one longer than 512 characters is read as its hash (`sha256:<hex>`). The same
+ * id always reads the same, so an event delivered again is still known by it.
  */
 export const toEventId: Rule<string> = (v, field) => {
   const s = toId(v, field);
-  return typeof s === 'string' ? scrubId(s) : s;
+  return typeof s === 'string' ? storedEventId(scrubId(s)) : s;
 };
 
 /** Longest subject (an email address is at most 254): a longer one is broken input, and would become Redis key names. */

@@ -1,6 +1,6 @@
 import { looksLikeJwt, sha256Hex } from './secret-values.js';
 
-/** Longest session or device id stored as given; a longer one is stored as its hash. */
+/** Longest session, device or event id stored as given; a longer one is stored as its hash. */
 const MAX_ID_LENGTH = 512;
 
 /**
@@ -20,3 +20,11 @@ export function storedSessionId(raw: string): string {
 export function storedDeviceId(raw: string): string {
   return raw.length > MAX_ID_LENGTH ? `sha256:${sha256Hex(raw)}` : raw;
 }
+
+/**
+ * An event's `id` as it is read (after its tokens are fingerprinted): one longer than 512
+ * characters becomes `sha256:<hex>`, as a long device id does — the id is kept with every hit it
+ * makes (64 per behavior in the user's state, the risk events), and dedupes the event delivered
+ * again, which the hash does as well.
+ */
+export const storedEventId: (id: string) => string = storedDeviceId;

@@ -1,5 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { sha256Hex } from '../../src/secrets/secret-values.js';
 import { canonicalEventSchema, Invalid, normalizeEvent, toEpochMs, validateEvent } from '../../src/ingest/event-schema.js';
 
 const T = Date.parse('2026-11-23T08:00:00Z');
@@ -35,6 +36,17 @@ describe('time normalisation', () => {
 
 describe('validateEvent', () => {
   const base = { type: 'login', user: 'alice@example.com', time: T };
+
+  it('an event id longer than 512 characters is read as its hash (kept with every hit: no id as long as the event); up to 512 as given', () => {
+    const idOf = (id: string): unknown => {
+      const r = validateEvent({ ...base, id });
+      return r.ok ? r.event.id : r;
+    };
+    const long = 'evt ' + 'x'.repeat(509); // 513 characters, not token-shaped (a space)
+    expect(idOf(long)).toBe(`sha256:${sha256Hex(long)}`);
+    expect(idOf(long)).toBe(idOf(long)); // the same on every delivery: a repeat is still known by it
+    expect(idOf(long.slice(0, 512))).toBe(long.slice(0, 512));
+  });
 
   it('normalises user, outcome, nested numbers and keeps unknown fields', () => {
     const r = validateEvent({
