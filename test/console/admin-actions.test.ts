@@ -9,7 +9,7 @@ import type { Browser, Page, Route } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { waitFor } from '../helpers/redis.js';
 import { workerHarness } from '../helpers/worker.js';
-import { chromiumUnavailable, launch, shot } from './chromium.js';
+import { chromiumUnavailable, launch, shot, signIn } from './chromium.js';
 
 // Browser globals used inside page.evaluate callbacks (the test project has no DOM lib).
 declare const document: {
@@ -124,10 +124,7 @@ describe.skipIf(!!unavailable)('console admin actions in Chromium', () => {
       if (m.type() === 'error') errors.push(m.text());
     });
     page.on('pageerror', (e) => errors.push(`pageerror: ${e.message}`));
-    await page.goto(`${h.worker.url}/console/`);
-    await page.getByLabel('Admin token').fill(h.cfg.adminToken);
-    await page.keyboard.press('Enter');
-    await page.getByRole('heading', { level: 1, name: 'Users by risk' }).waitFor();
+    await signIn(page, h.worker.url, h.cfg.adminToken);
   }, 30_000);
 
   afterAll(async () => {

@@ -44,6 +44,14 @@ export async function launch(): Promise<Browser> {
   });
 }
 
+/** Opens the console at `url` and signs in with `token`: on the users page when it returns. */
+export async function signIn(page: Page, url: string, token: string): Promise<void> {
+  await page.goto(`${url}/console/`);
+  await page.getByLabel('Admin token').fill(token);
+  await page.keyboard.press('Enter');
+  await page.getByRole('heading', { level: 1, name: 'Users by risk' }).waitFor();
+}
+
 /** Saves a screenshot as a test artefact; returns its path. */
 export async function shot(page: Page, name: string, fullPage = true): Promise<string> {
   mkdirSync(ARTIFACTS, { recursive: true });

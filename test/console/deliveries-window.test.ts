@@ -7,7 +7,7 @@ import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { waitFor } from '../helpers/redis.js';
 import { workerHarness } from '../helpers/worker.js';
-import { chromiumUnavailable, launch } from './chromium.js';
+import { chromiumUnavailable, launch, signIn } from './chromium.js';
 
 const AUDIENCE = 'https://deliveries.receiver.test';
 const RECEIVERS = 40;
@@ -73,10 +73,7 @@ describe.skipIf(!!unavailable)('console: delivery records beyond the newest read
     // Version 1's records are older than the newest 500.
     expect(all.slice(0, 500).filter((x) => x.version === 1)).toEqual([]);
 
-    await page.goto(`${h.worker.url}/console/`);
-    await page.getByLabel('Admin token').fill(h.cfg.adminToken);
-    await page.keyboard.press('Enter');
-    await page.getByRole('heading', { level: 1, name: 'Users by risk' }).waitFor();
+    await signIn(page, h.worker.url, h.cfg.adminToken);
     await page.goto(`${h.worker.url}/console/#/users/${encodeURIComponent(user)}`);
     const v1 = page.locator('.tl-change[data-version="1"]');
     await v1.waitFor();

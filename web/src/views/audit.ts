@@ -58,8 +58,8 @@ export function auditView(): View {
   const filter = { action: q.get('action') ?? '', actor: q.get('actor') ?? '', target: q.get('target') ?? '' };
   let table: Region;
   let entries: AuditEntry[] = [];
-  /** Where the next "older" read starts (stream id), null at the end of the log. */
-  let next: string | null = null;
+  /** Whether older entries remain: matches read but not shown yet, or a cursor past what was read. */
+  let more = false;
   let scanned = 0;
   let want = SHOW;
   let debounce: ReturnType<typeof setTimeout> | undefined;
@@ -87,7 +87,9 @@ export function auditView(): View {
       }
       if (gen !== generation) return;
       entries = found.slice(0, want);
-      next = cursor;
+      // A page holds more than `want` matches: those cut here are older entries still to show,
+      // even on the log's last page (no cursor).
+      more = cursor !== null || found.length > want;
       scanned = read;
       render();
     } catch (err) {
@@ -100,13 +102,13 @@ export function auditView(): View {
   /** Why no entry is shown. With an action filter the server skips the other entries: how many it read is not known here. */
   function emptyText(): string {
     if (!filter.action && !filter.actor && !filter.target) return 'The audit log is empty.';
-    if (filter.action) return next ? 'No entries match these filters in the part of the log read so far.' : 'No entries match these filters.';
+    if (filter.action) return more ? 'No entries match these filters in the part of the log read so far.' : 'No entries match these filters.';
     return `No entries match these filters in the newest ${num(scanned)} entries read.`;
   }
 
   function render(): void {
     const filtered = filter.action || filter.actor || filter.target;
-    table.update({ entries, next, f: filter }, () => [
+    table.update({ entries, more, f: filter }, () => [
       entries.length
         ? h(
             'div',
@@ -146,7 +148,7 @@ export function auditView(): View {
             ),
           )
         : h('p', { class: 'empty' }, emptyText()),
-      next
+      more
         ? h(
             'p',
             null,

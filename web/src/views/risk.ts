@@ -51,12 +51,21 @@ export function riskView(): View {
   function renderTable(data: UsersTable): HTMLElement {
     const filtered = filter.level || filter.behavior || filter.q;
     if (!data.users.length) {
+      // Past the first page, the users that were on it may have moved (a level change) or left
+      // since: earlier pages still hold users, and Previous leads back to them.
+      const later = pager.page > 1;
       return h(
         'p',
         { class: 'empty' },
-        data.next_cursor ? 'No matching users in this part of the list.' : filtered ? 'No users match these filters.' : 'No users tracked yet.',
+        data.next_cursor
+          ? 'No matching users in this part of the list.'
+          : later
+            ? 'No more users.'
+            : filtered
+              ? 'No users match these filters.'
+              : 'No users tracked yet.',
         data.next_cursor ? ' Try the next page.' : '',
-        data.next_cursor ? pager.render('Users pages', () => void load()) : null,
+        data.next_cursor || later ? pager.render('Users pages', () => void load()) : null,
       );
     }
     return h(
