@@ -1,12 +1,10 @@
-import { spawn } from 'node:child_process';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AuditLog } from '../../src/audit/audit-log.js';
 import { Keys } from '../../src/keys.js';
 import { cleanup, redisClient, testPrefix, waitFor } from '../helpers/redis.js';
 import { writeTestConfig, type TestConfig } from '../helpers/worker.js';
 import { runInProcess } from './in-process.js';
-import { ROOT } from './run.js';
+import { startCli } from './run.js';
 
 // `riskstream audit tail -f`: what it follows prints in the format of what it printed first.
 const prefix = testPrefix('cli-audit-follow');
@@ -32,26 +30,17 @@ afterAll(async () => {
 
 /** Runs `riskstream audit tail -f …` (a real process), writes entry 3 once the first part is out, then stops it with SIGINT. */
 async function follow(extra: string[], printed: (out: string) => boolean): Promise<string> {
-  const child = spawn(process.execPath, [join(ROOT, 'bin/riskstream.js'), 'audit', 'tail', '-f', '--config', cfg.dir, ...extra], {
-    cwd: ROOT,
-    env: { ...process.env, RISKSTREAM_FROM_SOURCE: '1' },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-  const closed = new Promise<number | null>((done) => child.once('close', done));
+  const cli = startCli(['audit', 'tail', '-f', '--config', cfg.dir, ...extra]);
   try {
-    await waitFor(() => stdout.includes('user-2@example.com'), { what: `the first part\n${stderr}` });
-    const before = stdout;
+    await waitFor(() => cli.stdout().includes('user-2@example.com'), { what: `the first part\n${cli.stderr()}` });
+    const before = cli.stdout();
     await audit.write(entry(3));
-    await waitFor(() => printed(stdout.slice(before.length)), { what: `the followed entry\n${stdout}\n${stderr}` });
-    child.kill('SIGINT');
-    expect(await closed).toBe(0);
-    return stdout;
+    await waitFor(() => printed(cli.stdout().slice(before.length)), { what: `the followed entry\n${cli.stdout()}\n${cli.stderr()}` });
+    cli.child.kill('SIGINT');
+    expect(await cli.closed).toBe(0);
+    return cli.stdout();
   } finally {
-    child.kill('SIGKILL');
+    cli.child.kill('SIGKILL');
   }
 }
 

@@ -1,4 +1,4 @@
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { join, resolve } from 'node:path';
 
 export const ROOT = resolve(import.meta.dirname, '../..');
@@ -28,4 +28,28 @@ export function runCli(
       done({ code, stdout, stderr });
     });
   });
+}
+
+/** A `riskstream …` process left running (`-f`): its output so far and its exit. */
+export interface RunningCli {
+  child: ChildProcess;
+  stdout(): string;
+  stderr(): string;
+  /** Resolves with the exit code once it has exited and its output is read. */
+  closed: Promise<number | null>;
+}
+
+/** Starts `node bin/riskstream.js …` from source (tsx) and leaves it running; kill it when done. */
+export function startCli(args: string[], env: Record<string, string> = {}): RunningCli {
+  const child = spawn(process.execPath, [join(ROOT, 'bin/riskstream.js'), ...args], {
+    cwd: ROOT,
+    env: { ...process.env, RISKSTREAM_FROM_SOURCE: '1', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+  const closed = new Promise<number | null>((done) => child.once('close', done));
+  return { child, stdout: () => stdout, stderr: () => stderr, closed };
 }

@@ -32,6 +32,9 @@ export function auditCommand(program: Command): void {
         details: e.details,
       });
       try {
+        // Where -f follows from: the log's newest entry before it is listed ('$' would miss what is
+        // appended between this read and the first XREAD, or between two XREADs while none came).
+        const top = o.follow ? ((await cli.redis.xrevrange(cli.config.streams.audit, '+', '-', 'COUNT', 1))[0]?.[0] ?? '0-0') : '0-0';
         // A rare action's page may come back short with a cursor (src/audit/audit-log.ts): follow it.
         const entries: Awaited<ReturnType<AuditLog['list']>>['entries'] = [];
         let cursor: string | undefined;
@@ -49,7 +52,7 @@ export function auditCommand(program: Command): void {
         if (o.json) print(rows.map(format).join(''));
         else print(o.follow && !rows.length ? `${layout.header}\n` : table(rows, COLUMNS));
         if (!o.follow) return;
-        let last = entries[entries.length - 1]?.id ?? '$';
+        let last = entries[entries.length - 1]?.id ?? top;
         const action = actionFilter(o.action);
         let stop = false;
         process.once('SIGINT', () => (stop = true));
