@@ -1,9 +1,9 @@
 /**
  * The console's paged lists while the data changes, in a real browser against a real worker and
- * Redis: the audit log cut at the entries it shows is not "the end of the log" when older
- * entries were read (its last page holds more than are shown), and a users page emptied since it
- * was reached (its users' levels fell) leads back to the earlier pages instead of saying no user
- * matches. Skips (saying why) only when Chromium cannot be installed.
+ * Redis: the audit log pages back to its start with its cursor while newer entries arrive (each
+ * entry shown once; it re-read the newest ones, so older entries were never reached and an entry
+ * cut at the read's end was left out), and a users page emptied since it was reached (its users'
+ * levels fell) leads back to the earlier pages instead of saying no user matches. Skips (saying why) only when Chromium cannot be installed.
  */
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -42,22 +42,41 @@ describe.skipIf(!!unavailable)('console paging while the data changes', () => {
 
   const rows = (sel: string): Promise<number> => page.evaluate((s) => document.querySelectorAll(s).length, sel);
 
-  it('offers the older audit entries its read cut off, on the log’s last page too', async () => {
-    // 150 entries: the console's one read (200 a page) reaches the log's start and shows 100 of them.
+  it('pages the audit log back to its start while newer entries keep coming, each entry once', async () => {
     const log = new AuditLog(h.redis, `${h.prefix}:audit`);
-    for (let i = 0; i < 150; i++) await log.write({ action: 'test.paging', actor: 'test', target: `t-${i}` });
-    const total = ((await (await api('/v1/audit?limit=1000')).json()) as { entries: unknown[] }).entries.length;
-    expect(total).toBeGreaterThan(100);
-    expect(total).toBeLessThanOrEqual(200);
+    const write = async (from: number, to: number): Promise<void> => {
+      for (let i = from; i < to; i++) await log.write({ action: 'test.paging', actor: 'test', target: `t-${i}` });
+    };
+    await write(0, 450);
+    const targets = (): Promise<string[]> => page.locator('tr[data-id] td:nth-of-type(3)').allTextContents();
+    const ids = (): Promise<string[]> => page.locator('tr[data-id]').evaluateAll((rows) => rows.map((r) => r.getAttribute('data-id') ?? ''));
 
     await page.goto(`${h.worker.url}/console/#/audit`);
     await page.getByRole('heading', { level: 1, name: 'Audit log' }).waitFor();
-    await waitFor(async () => (await rows('tr[data-id]')) === 100, { what: 'the newest 100 entries shown' });
+    await waitFor(async () => (await targets()).includes('t-449'), { what: 'the newest entries shown' });
     expect(await page.getByText('End of the audit log.').count()).toBe(0);
-    await page.locator('[data-key="older"]').click();
-    await waitFor(async () => (await rows('tr[data-id]')) === total, { what: 'every entry shown' });
+    // 300 newer entries arrive before the admin asks for older ones: "Show older" still goes on from where the read stopped.
+    await write(450, 750);
+    const older = page.locator('[data-key="older"]');
+    const shownFirst = await ids();
+    await older.click();
+    // The entries right below those shown come next; none shown is pushed out by the newer ones.
+    await waitFor(async () => (await targets()).includes('t-249'), { what: 'the next older entries' });
+    expect(await ids()).toEqual(expect.arrayContaining(shownFirst));
+    for (let clicks = 0; (await older.count()) && clicks < 10; clicks++) {
+      const before = (await ids()).length;
+      await older.click();
+      await waitFor(async () => (await ids()).length > before || !(await older.count()), { what: 'older entries shown' });
+    }
     await page.getByText('End of the audit log.').waitFor();
-  }, 60_000);
+    expect(await targets()).toContain('t-0');
+    // The live refresh puts the newer ones on top.
+    await waitFor(async () => (await targets()).includes('t-749'), { what: 'the newer entries shown', timeout: 20_000 });
+    const shown = await ids();
+    expect(new Set(shown).size).toBe(shown.length);
+    const all = await targets();
+    for (let i = 0; i < 750; i++) expect(all.filter((t) => t === `t-${i}`)).toHaveLength(1);
+  }, 90_000);
 
   it('leads back from a users page whose users left it since it was reached', async () => {
     const users = Array.from({ length: USERS_PAGE + 1 }, (_, i) => `pg-${String(i).padStart(3, '0')}@example.com`);

@@ -54,6 +54,13 @@ export const seg = (v: string): string => {
   return encodeURIComponent(v);
 };
 
+/** Whether the stream entry id `a` (`ms-seq`, as an audit entry's `id`) is newer than `b`. */
+export function entryIdNewer(a: string, b: string): boolean {
+  const [am, as] = a.split('-').map(BigInt) as [bigint, bigint];
+  const [bm, bs] = b.split('-').map(BigInt) as [bigint, bigint];
+  return am !== bm ? am > bm : as > bs;
+}
+
 /** Builds a query string from the defined, non-empty values. */
 export function qs(params: Record<string, string | number | null | undefined>): string {
   const p = new URLSearchParams();

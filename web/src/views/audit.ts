@@ -1,5 +1,5 @@
 /** The audit log, newest first: filter by action (server side), actor and target (searched page by page). */
-import { api, qs, type AuditEntry, type AuditPage } from '../api.js';
+import { api, entryIdNewer, qs, type AuditEntry, type AuditPage } from '../api.js';
 import { h, Region, type Child } from '../dom.js';
 import { num } from '../format.js';
 import { errorBox, levelBadge, time, userLink } from '../ui.js';
@@ -57,13 +57,17 @@ export function auditView(): View {
   const q = hashQuery();
   const filter = { action: q.get('action') ?? '', actor: q.get('actor') ?? '', target: q.get('target') ?? '' };
   let table: Region;
+  /** The matching entries shown, newest first: what was read so far, older reads appended, newer ones prepended. */
   let entries: AuditEntry[] = [];
-  /** Whether older entries remain: matches read but not shown yet, or a cursor past what was read. */
-  let more = false;
+  /** Where the next older read starts (the cursor after the oldest entry read), null at the log's start. */
+  let older: string | null = null;
+  /** The newest entry read (matching or not): a live refresh reads the entries newer than it. */
+  let top: string | null = null;
   let scanned = 0;
-  let want = SHOW;
   let debounce: ReturnType<typeof setTimeout> | undefined;
   let generation = 0;
+  /** Reads run one at a time (a live refresh and "Show older" never interleave). */
+  let queue: Promise<void> = Promise.resolve();
 
   const matches = (e: AuditEntry): boolean =>
     (!filter.actor || e.actor.toLowerCase().includes(filter.actor.toLowerCase())) &&
@@ -71,43 +75,87 @@ export function auditView(): View {
       (e.target ?? '').toLowerCase().includes(filter.target.toLowerCase()) ||
       String(e.details.user ?? '').toLowerCase() === filter.target.toLowerCase());
 
-  /** Reads from the newest entry until `want` matches (or MAX_SCAN raw entries) are found. */
-  async function load(): Promise<void> {
-    const gen = ++generation;
-    try {
-      const found: AuditEntry[] = [];
-      let cursor: string | null = null;
-      let read = 0;
-      for (;;) {
-        const page: AuditPage = await api(`/v1/audit${qs({ action: filter.action, cursor, limit: PAGE })}`);
-        read += page.entries.length;
-        for (const e of page.entries) if (matches(e)) found.push(e);
-        cursor = page.next_cursor;
-        if (!cursor || found.length >= want || read >= MAX_SCAN * Math.ceil(want / SHOW)) break;
+  /**
+   * Reads whole pages from `cursor` (null: the newest entry) until `want` matches, MAX_SCAN raw
+   * entries, the log's start, or — `until` given — an entry not newer than `until` is found.
+   * Every match of the pages read is kept (none cut), so `cursor` continues right after them.
+   */
+  async function read(cursor: string | null, want: number, until?: string) {
+    const found: AuditEntry[] = [];
+    let n = 0;
+    let first: string | null = null;
+    let reached = false;
+    do {
+      const page: AuditPage = await api(`/v1/audit${qs({ action: filter.action, cursor, limit: PAGE })}`);
+      n += page.entries.length;
+      first ??= page.entries[0]?.id ?? null;
+      for (const e of page.entries) {
+        if (until !== undefined && !entryIdNewer(e.id, until)) {
+          reached = true;
+          break;
+        }
+        if (matches(e)) found.push(e);
       }
-      if (gen !== generation) return;
-      entries = found.slice(0, want);
-      // A page holds more than `want` matches: those cut here are older entries still to show,
-      // even on the log's last page (no cursor).
-      more = cursor !== null || found.length > want;
-      scanned = read;
-      render();
-    } catch (err) {
-      if (gen !== generation) return;
-      table.reset();
-      table.el.replaceChildren(errorBox(err));
-    }
+      cursor = page.next_cursor;
+    } while (cursor && !reached && found.length < want && n < MAX_SCAN);
+    return { found, cursor, n, first, reached };
   }
+
+  /** Runs `step` after the reads before it; its result is dropped when the filter changed meanwhile. */
+  function run(step: (gen: number) => Promise<void>): Promise<void> {
+    const gen = generation;
+    queue = queue.then(async () => {
+      try {
+        await step(gen);
+      } catch (err) {
+        if (gen !== generation) return;
+        table.reset();
+        table.el.replaceChildren(errorBox(err));
+      }
+    });
+    return queue;
+  }
+
+  /** The newest SHOW matches (or MAX_SCAN raw entries read), from the top. */
+  async function fresh(gen: number): Promise<void> {
+    const r = await read(null, SHOW);
+    if (gen !== generation) return;
+    [entries, older, top, scanned] = [r.found, r.cursor, r.first, r.n];
+    render();
+  }
+  const load = (): Promise<void> => run(fresh);
+
+  /** Live: the entries appended since the newest read, put on top; a fresh read when more came than one read takes. */
+  const refresh = (): Promise<void> =>
+    run(async (gen) => {
+      if (top === null) return fresh(gen);
+      const r = await read(null, Infinity, top);
+      if (gen !== generation) return;
+      if (!r.reached && r.cursor !== null) return fresh(gen);
+      [entries, top, scanned] = [[...r.found, ...entries], r.first ?? top, scanned + r.n];
+      render();
+    });
+
+  /** "Show older": the next SHOW matches after the oldest read, kept below what is shown. */
+  const showOlder = (): Promise<void> =>
+    run(async (gen) => {
+      if (older === null) return;
+      const r = await read(older, SHOW);
+      if (gen !== generation) return;
+      [entries, older, scanned] = [[...entries, ...r.found], r.cursor, scanned + r.n];
+      render();
+    });
 
   /** Why no entry is shown. With an action filter the server skips the other entries: how many it read is not known here. */
   function emptyText(): string {
     if (!filter.action && !filter.actor && !filter.target) return 'The audit log is empty.';
-    if (filter.action) return more ? 'No entries match these filters in the part of the log read so far.' : 'No entries match these filters.';
+    if (filter.action) return older !== null ? 'No entries match these filters in the part of the log read so far.' : 'No entries match these filters.';
     return `No entries match these filters in the newest ${num(scanned)} entries read.`;
   }
 
   function render(): void {
     const filtered = filter.action || filter.actor || filter.target;
+    const more = older !== null;
     table.update({ entries, more, f: filter }, () => [
       entries.length
         ? h(
@@ -154,7 +202,7 @@ export function auditView(): View {
             null,
             h(
               'button',
-              { type: 'button', class: 'btn', 'data-key': 'older', 'on:click': () => ((want += SHOW), void load()) },
+              { type: 'button', class: 'btn', 'data-key': 'older', 'on:click': () => void showOlder() },
               entries.length ? 'Show older entries' : 'Search older entries',
             ),
           )
@@ -166,7 +214,7 @@ export function auditView(): View {
 
   function changed(): void {
     replaceQuery(filter);
-    want = SHOW;
+    generation++;
     void load();
   }
 
@@ -202,7 +250,7 @@ export function auditView(): View {
       );
       await load();
     },
-    refresh: load,
+    refresh,
     unmount: () => clearTimeout(debounce),
   };
 }
