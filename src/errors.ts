@@ -52,6 +52,8 @@ export const ERROR_CODES = {
   /** A dependency (Redis, a service of the worker) is not there. */
   UNAVAILABLE: 503,
   SHUTDOWN_TIMEOUT: 500,
+  /** A list bridge move that failed (`details.list`, `details.stream`, `details.moved`: items moved before it failed). */
+  BRIDGE_FAILED: 500,
   /** An engine worker's claimed identity (`<host>-<n>`) was taken by another process (this one was paused past its ttl). */
   WORKER_ID_LOST: 500,
   INTERNAL: 500,

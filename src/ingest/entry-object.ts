@@ -31,6 +31,24 @@ export function parseJsonObject(text: string, field: string): Record<string, unk
   return userGivenTwice(text) ? `${field}: ${USER_TWICE}` : v;
 }
 
+/**
+ * Why a lone envelope field that does not start with `{` holds no event: what it holds instead (an
+ * empty string, a JSON array, a number, text that is not JSON), never quoting it.
+ */
+function notAnObject(field: string, text: string): string {
+  let got = 'text, not JSON';
+  if (text.trim() === '') got = text === '' ? 'an empty string' : 'only white space';
+  else {
+    try {
+      const v: unknown = JSON.parse(text);
+      got = Array.isArray(v) ? 'array' : v === null ? 'null' : typeof v;
+    } catch {
+      // Not JSON at all: the default.
+    }
+  }
+  return `${field}: must hold a JSON object (got ${got})`;
+}
+
 /** A flat posture value: `true` / `false` in any case (`TRUE`, `False`) as a boolean, else the text. */
 function postureFlag(v: string): string | boolean {
   if (v.length !== 4 && v.length !== 5) return v;
@@ -78,7 +96,7 @@ export function entryObject(fields: Record<string, string>): Record<string, unkn
     // would score another user, or hide this one's failures).
     if ((name === 'message' || name === 'msg') && count > 1 && fields.user !== undefined) continue;
     if (!looksJson(text)) {
-      if (count === 1) return `${name}: must hold a JSON object`;
+      if (count === 1) return notAnObject(name, text);
       continue;
     }
     const obj = parseJsonObject(text, name);

@@ -2,6 +2,7 @@ import type { Cluster } from 'ioredis';
 import type { RedisClient } from '../redis/client.js';
 import type { RiskstreamFileConfig } from '../config/schema.js';
 import { scriptsOn } from '../redis/scripts.js';
+import { RiskstreamError } from '../errors.js';
 
 /**
  * List bridge: log shippers (Vector, Logstash, Filebeat) RPUSH JSON lines to Redis LISTs; the
@@ -16,11 +17,22 @@ import { scriptsOn } from '../redis/scripts.js';
  * bridge against a single Redis (or the shippers can XADD to the stream themselves).
  */
 
-/** Moves up to `max` items from `list` to `stream`. Returns how many moved and how many are left. */
+/**
+ * Moves up to `max` items from `list` to `stream`. Returns how many moved and how many are left.
+ * A failure (the list or the stream a key of another type, Redis unreachable) is BRIDGE_FAILED
+ * naming the list and the stream: the log says which pair to fix, each pair's failure apart.
+ */
 export async function bridgeOnce(redis: RedisClient | Cluster, list: string, stream: string, max: number): Promise<{ moved: number; left: number }> {
-  // list-bridge-2.lua: pops up to `max` items and XADDs each, atomically.
-  const [moved, left] = await scriptsOn(redis).listBridge(list, stream, max);
-  return { moved: Number(moved), left: Number(left) };
+  let reply: [number, number];
+  try {
+    // list-bridge-2.lua: pops up to `max` items and XADDs each, atomically.
+    reply = await scriptsOn(redis).listBridge(list, stream, max);
+  } catch (err) {
+    const text = err instanceof Error ? err.message : String(err);
+    const moved = Number(/^BRIDGE moved (\d+)/.exec(text)?.[1] ?? 0);
+    throw new RiskstreamError('BRIDGE_FAILED', `list bridge "${list}" → "${stream}": ${text}`, { list, stream, moved }, { cause: err });
+  }
+  return { moved: Number(reply[0]), left: Number(reply[1]) };
 }
 
 /** Bridge settings: `Config.raw.bridge`. */

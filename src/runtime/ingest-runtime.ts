@@ -11,6 +11,7 @@ import { createIngestService, type IngestService } from '../ingest/http-ingest.j
 import { ipSprayEnricher } from '../ingest/ip-spray.js';
 import { Keys } from '../keys.js';
 import { LogThrottle } from '../obs/log-throttle.js';
+import { isRiskstreamError } from '../errors.js';
 
 /** The ingest side of the worker: geo and source-IP enrichment, dead letters, list bridge, HTTP ingest. */
 export interface IngestRuntime {
@@ -58,11 +59,12 @@ export async function buildRouteIngest(deps: {
 
 /** Builds the ingest side from config. */
 export async function buildIngest(deps: { config: () => Config; redis: RedisClient; logger: Logger; metrics: Metrics }): Promise<IngestRuntime> {
-  // A list that fails every pass (another Redis type under its key) is reported once a minute.
+  // A list that fails every pass (another Redis type under its key) is reported once a minute, each list apart.
   const throttle = new LogThrottle(60_000);
   const bridge: ListBridge = startListBridge(deps.redis, deps.config().raw.bridge, {
     onError: (err) => {
-      const ok = throttle.take(err instanceof Error ? err.message.slice(0, 200) : String(err));
+      const list = isRiskstreamError(err, 'BRIDGE_FAILED') ? String(err.details?.list) : '';
+      const ok = throttle.take(`${list}\n${err instanceof Error ? err.message.slice(-200) : String(err)}`);
       if (ok) deps.logger.warn({ err, repeats_not_logged: ok.suppressed }, 'list bridge pass failed (repeats of this failure are logged once a minute)');
     },
   });

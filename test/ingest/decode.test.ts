@@ -208,8 +208,14 @@ describe('decodeEntry: accepted shapes', () => {
 describe('decodeEntry: rejected entries carry a reason naming the field', () => {
   it.each([
     ['bad JSON in event', { event: '{"type":' }, /^event: invalid JSON/],
-    ['JSON array in event', { event: '[1,2]' }, /^event: must hold a JSON object/],
-    ['event not JSON', { event: 'hello' }, /^event: must hold a JSON object/],
+    // What it holds instead is said (a list bridge item is any string a shipper pushed).
+    ['JSON array in event', { event: '[1,2]' }, /^event: must hold a JSON object \(got array\)$/],
+    ['event not JSON', { event: 'hello' }, /^event: must hold a JSON object \(got text, not JSON\)$/],
+    ['empty event', { event: '' }, /^event: must hold a JSON object \(got an empty string\)$/],
+    ['blank event', { event: ' \n' }, /^event: must hold a JSON object \(got only white space\)$/],
+    ['a number in event', { event: '42' }, /^event: must hold a JSON object \(got number\)$/],
+    ['a JSON string in event', { event: '"{}"' }, /^event: must hold a JSON object \(got string\)$/],
+    ['null in msg', { msg: 'null' }, /^msg: must hold a JSON object \(got null\)$/],
     ['bad JSON in lone message', { message: '{nope' }, /^message: invalid JSON/],
     ['missing user', { type: 'login', time: String(T) }, /user: required/],
     ['empty user', { type: 'login', user: '  ', time: String(T) }, /user: must not be empty/],

@@ -2,6 +2,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { decodeEntry } from '../../src/ingest/decode.js';
 import { bridgeOnce, startListBridge } from '../../src/ingest/list-bridge.js';
 import type { RawEntry } from '../../src/types.js';
+import { isRiskstreamError, type RiskstreamError } from '../../src/errors.js';
 import { readStream, testRedis } from './helpers/redis.js';
 
 const { redis, prefix, cleanup } = testRedis('bridge');
@@ -36,7 +37,7 @@ describe('bridgeOnce', () => {
     await bridgeOnce(redis, list, stream, 10);
     const rows = await readStream(redis, stream);
     const decoded = rows.map((r): RawEntry => ({ stream, id: r.id, fields: r.fields, deliveries: 1 })).map((e) => decodeEntry(e));
-    expect(decoded[0]).toEqual({ ok: false, reason: 'event: must hold a JSON object' });
+    expect(decoded[0]).toEqual({ ok: false, reason: 'event: must hold a JSON object (got text, not JSON)' });
     expect(decoded[1]).toMatchObject({ ok: true, event: { user: 'u1@example.com' } });
   });
 
@@ -94,6 +95,46 @@ describe('startListBridge', () => {
     await waitFor(async () => (await redis.llen(`${prefix}:lb`)) === 0 && errors.length > 0);
     await bridge.stop();
     expect(await redis.xlen(`${prefix}:sb`)).toBe(1);
+  });
+
+  it('a failure names its list and stream (BRIDGE_FAILED): two lists failing alike are two failures, each said apart', async () => {
+    const errors: unknown[] = [];
+    await redis.set(`${prefix}:wrong1`, 'not a list');
+    await redis.hset(`${prefix}:wrong2`, 'f', 'v');
+    await redis.rpush(`${prefix}:ok3`, line(1));
+    await redis.set(`${prefix}:nostream3`, 'not a stream');
+    const lists = { [`${prefix}:wrong1`]: `${prefix}:s1w`, [`${prefix}:wrong2`]: `${prefix}:s2w`, [`${prefix}:ok3`]: `${prefix}:nostream3` };
+    const bridge = startListBridge(redis, { lists, batch: 10, interval: 20 }, { onError: (e) => errors.push(e) });
+    await waitFor(async () => errors.length >= 3);
+    await bridge.stop();
+    const said = errors.slice(0, 3).map((e) => [(e as RiskstreamError).code, (e as RiskstreamError).details]);
+    expect(said).toEqual([
+      ['BRIDGE_FAILED', { list: `${prefix}:wrong1`, stream: `${prefix}:s1w`, moved: 0 }],
+      ['BRIDGE_FAILED', { list: `${prefix}:wrong2`, stream: `${prefix}:s2w`, moved: 0 }],
+      ['BRIDGE_FAILED', { list: `${prefix}:ok3`, stream: `${prefix}:nostream3`, moved: 0 }],
+    ]);
+    expect(new Set(errors.slice(0, 3).map((e) => (e as Error).message)).size).toBe(3);
+    expect(await redis.llen(`${prefix}:ok3`)).toBe(1);
+  });
+
+  it('a list deleted, then replaced by another type, then a list again while bridging: each item moved once, the rest in order', async () => {
+    const list = `${prefix}:churn`;
+    const stream = `${prefix}:churned`;
+    const errors: unknown[] = [];
+    const bridge = startListBridge(redis, { lists: { [list]: stream }, batch: 7, interval: 10 }, { onError: (e) => errors.push(e) });
+    await redis.rpush(list, ...Array.from({ length: 500 }, (_, i) => line(i)));
+    await waitFor(async () => (await redis.xlen(stream)) > 0);
+    // What the bridge had not moved yet, and the key replaced, at once.
+    const [[, left]] = (await redis.multi().lrange(list, 0, -1).del(list).set(list, 'a string now').exec()) as [[null, string[]]];
+    await waitFor(async () => errors.length > 0);
+    await redis.del(list);
+    await redis.rpush(list, ...Array.from({ length: 100 }, (_, i) => line(1000 + i)));
+    await waitFor(async () => (await redis.llen(list)) === 0 && (await redis.xlen(stream)) === 600 - left.length);
+    await bridge.stop();
+    const moved = (await readStream(redis, stream)).map((r) => r.fields.event!);
+    const want = [...Array.from({ length: 500 }, (_, i) => line(i)).filter((l) => !left.includes(l)), ...Array.from({ length: 100 }, (_, i) => line(1000 + i))];
+    expect(moved).toEqual(want);
+    expect(errors.every((e) => isRiskstreamError(e, 'BRIDGE_FAILED') && e.details?.list === list)).toBe(true);
   });
 
   it('does nothing without lists; drainOnce runs a pass on demand', async () => {
