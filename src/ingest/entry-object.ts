@@ -16,6 +16,9 @@ const OBJECT_KEYS = new Set(['geo', 'session', 'device', 'network', 'session.cla
 /** True when `s` may hold a JSON object (it starts with `{`, after white space). */
 export const looksJson = (s: string | undefined): s is string => s !== undefined && (s[0] === '{' || s.trimStart()[0] === '{');
 
+/** Said of JSON that ends before its value does. */
+const CUT_SHORT = " (it ends before its JSON does: cut short, e.g. at a log shipper's line size limit)";
+
 /** `text` parsed as a JSON object (lone surrogates made well-formed), or the reason it is not one (never quoting it). */
 export function parseJsonObject(text: string, field: string): Record<string, unknown> | string {
   let v: unknown;
@@ -24,8 +27,11 @@ export function parseJsonObject(text: string, field: string): Record<string, unk
     v = parseWellFormed(text.charCodeAt(0) === 0xfeff ? text.slice(1) : text);
   } catch (e) {
     // Not the parser's message: it quotes the text, which may be a secret.
-    const pos = /position (\d+)/.exec((e as Error).message);
-    return `${field}: invalid JSON${pos ? ` at position ${pos[1]}` : ''}`;
+    const msg = (e as Error).message;
+    const pos = /position (\d+)/.exec(msg);
+    // The text stops inside its JSON: a line a shipper cut at its size limit (rsyslog's 8 KB, syslog-ng's 64 KiB).
+    const cut = pos ? Number(pos[1]) >= text.trimEnd().length : /end of JSON input/.test(msg);
+    return `${field}: invalid JSON${pos ? ` at position ${pos[1]}` : ''}${cut ? CUT_SHORT : ''}`;
   }
   if (!isPlainObject(v)) return `${field}: must hold a JSON object (got ${Array.isArray(v) ? 'array' : typeof v})`;
   return userGivenTwice(text) ? `${field}: ${USER_TWICE}` : v;

@@ -207,7 +207,14 @@ describe('decodeEntry: accepted shapes', () => {
 
 describe('decodeEntry: rejected entries carry a reason naming the field', () => {
   it.each([
-    ['bad JSON in event', { event: '{"type":' }, /^event: invalid JSON/],
+    ['bad JSON in event', { event: '{"type":' }, /^event: invalid JSON \(it ends before its JSON does: cut short/],
+    // A line a shipper cut at its size limit (rsyslog: 8 096 bytes) is said to be cut short; other broken JSON is not.
+    [
+      'JSON cut inside a string',
+      { event: `{"type":"login","pad":"${'y'.repeat(8073)}` },
+      /^event: invalid JSON at position 8096 \(it ends before its JSON does: cut short/,
+    ],
+    ['broken JSON, not cut', { event: '{"type":"login",,"user":"a@b.c"}' }, /^event: invalid JSON at position 16$/],
     // What it holds instead is said (a list bridge item is any string a shipper pushed).
     ['JSON array in event', { event: '[1,2]' }, /^event: must hold a JSON object \(got array\)$/],
     ['event not JSON', { event: 'hello' }, /^event: must hold a JSON object \(got text, not JSON\)$/],
