@@ -39,8 +39,10 @@ export async function bridgeOnce(redis: RedisClient | Cluster, list: string, str
 export type BridgeConfig = RiskstreamFileConfig['bridge'];
 
 export interface ListBridgeOptions {
-  /** Called after each move (metrics, logs). */
+  /** Called after each move that moved items (metrics, logs). */
   onMoved?: (list: string, stream: string, moved: number) => void;
+  /** Called after each move, with what it moved and what it left in the list (a backlog gauge). */
+  onMove?: (list: string, r: { moved: number; left: number }) => void;
   /** Called when a pass fails (the bridge keeps going, retrying every interval). */
   onError?: (err: unknown) => void;
 }
@@ -77,6 +79,7 @@ export function startListBridge(redis: RedisClient | Cluster, cfg: BridgeConfig,
         errors.push(err);
         continue;
       }
+      opts.onMove?.(list, r);
       if (r.moved) opts.onMoved?.(list, stream, r.moved);
       moved += r.moved;
       backlog ||= r.left > 0;

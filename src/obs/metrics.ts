@@ -143,6 +143,25 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  readonly bridgeMoved = new Counter({
+    name: 'riskstream_bridge_moved_total',
+    help: 'Items the list bridge moved from a list (bridge.lists) into its stream',
+    labelNames: ['list'],
+    registers: [this.registry],
+  });
+  readonly bridgeBacklog = new Gauge({
+    name: 'riskstream_bridge_backlog',
+    help: "Items left in a bridged list after this worker's last move from it",
+    labelNames: ['list'],
+    registers: [this.registry],
+  });
+  readonly bridgeFailures = new Counter({
+    name: 'riskstream_bridge_failures_total',
+    help: 'List bridge moves that failed (the list or its stream a key of another type, Redis unreachable): the items wait in the list',
+    labelNames: ['list'],
+    registers: [this.registry],
+  });
+
   constructor(defaults = true) {
     if (defaults) collectDefaultMetrics({ register: this.registry, prefix: 'riskstream_' });
   }

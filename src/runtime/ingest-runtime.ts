@@ -61,9 +61,20 @@ export async function buildRouteIngest(deps: {
 export async function buildIngest(deps: { config: () => Config; redis: RedisClient; logger: Logger; metrics: Metrics }): Promise<IngestRuntime> {
   // A list that fails every pass (another Redis type under its key) is reported once a minute, each list apart.
   const throttle = new LogThrottle(60_000);
+  const { metrics } = deps;
   const bridge: ListBridge = startListBridge(deps.redis, deps.config().raw.bridge, {
+    onMove: (list, r) => {
+      if (r.moved) metrics.bridgeMoved.inc({ list }, r.moved);
+      metrics.bridgeBacklog.set({ list }, r.left);
+    },
     onError: (err) => {
-      const list = isRiskstreamError(err, 'BRIDGE_FAILED') ? String(err.details?.list) : '';
+      const failed = isRiskstreamError(err, 'BRIDGE_FAILED') ? err.details : undefined;
+      const list = failed ? String(failed.list) : '';
+      if (failed) {
+        metrics.bridgeFailures.inc({ list });
+        // Items moved before the failure (an XADD refused part-way): moved all the same.
+        if (Number(failed.moved)) metrics.bridgeMoved.inc({ list }, Number(failed.moved));
+      }
       const ok = throttle.take(`${list}\n${err instanceof Error ? err.message.slice(-200) : String(err)}`);
       if (ok) deps.logger.warn({ err, repeats_not_logged: ok.suppressed }, 'list bridge pass failed (repeats of this failure are logged once a minute)');
     },

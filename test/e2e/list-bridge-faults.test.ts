@@ -196,6 +196,7 @@ it("shippers' shapes through a running worker: each read as its event; bad items
     [JSON.stringify({ type: 'bridged', user: 'big@example.com', pad: 'x'.repeat(5000) }), /^event: larger than 4096 characters/],
     [JSON.stringify({ type: 'bridged' }), /^user: required/],
   ];
+  await redis.set(lists.a, 'a string, not a list'); // a list that fails every move: seen in /metrics
   const w = await start();
   await redis.rpush(lists.c, ...Object.values(good), ...bad.map(([item]) => item));
   await waitFor(async () => (await readStates(redis, keys, Object.keys(good))).size === Object.keys(good).length, {
@@ -213,6 +214,15 @@ it("shippers' shapes through a running worker: each read as its event; bad items
     expect(l.source_stream).toBe(activity);
     expect(l.reason).toMatch(bad[i]![1]);
   });
+  const metric = async (name: string, list: string): Promise<number> => {
+    const text = await (await fetch(`${w.url}/metrics`, { headers: { authorization: `Bearer ${cfg.adminToken}` } })).text();
+    return Number(new RegExp(`^${name}\\{list="${list}"\\} (\\d+)$`, 'm').exec(text)?.[1] ?? NaN);
+  };
+  expect(await metric('riskstream_bridge_moved_total', lists.c)).toBe(Object.keys(good).length + bad.length);
+  expect(await metric('riskstream_bridge_backlog', lists.c)).toBe(0);
+  expect(await metric('riskstream_bridge_failures_total', lists.a)).toBeGreaterThan(0);
+  expect(await metric('riskstream_bridge_failures_total', lists.c)).toBeNaN(); // none
+  await redis.del(lists.a);
   await w.stop();
 }, 120_000);
 
