@@ -18,15 +18,23 @@ import { RiskstreamError } from '../errors.js';
  */
 
 /**
- * Moves up to `max` items from `list` to `stream`. Returns how many moved and how many are left.
+ * Most bytes of items one move takes (it always takes one item at least): Redis runs a move as one
+ * script, answering nothing else meanwhile, so a list of large items (up to `ingest.max_event_size`
+ * each) never holds it for a whole batch of them (500 items of 1 MiB blocked it for seconds, leases
+ * and HTTP ingest timing out). A backlog is drained move after move all the same.
+ */
+export const MOVE_MAX_BYTES = 4 * 1024 * 1024;
+
+/**
+ * Moves up to `max` items (at most {@link MOVE_MAX_BYTES} of them) from `list` to `stream`. Returns how many moved and how many are left.
  * A failure (the list or the stream a key of another type, Redis unreachable) is BRIDGE_FAILED
  * naming the list and the stream: the log says which pair to fix, each pair's failure apart.
  */
 export async function bridgeOnce(redis: RedisClient | Cluster, list: string, stream: string, max: number): Promise<{ moved: number; left: number }> {
   let reply: [number, number];
   try {
-    // list-bridge-2.lua: pops up to `max` items and XADDs each, atomically.
-    reply = await scriptsOn(redis).listBridge(list, stream, max);
+    // list-bridge-2.lua: pops up to `max` items (and MOVE_MAX_BYTES) and XADDs each, atomically.
+    reply = await scriptsOn(redis).listBridge(list, stream, max, MOVE_MAX_BYTES);
   } catch (err) {
     const text = err instanceof Error ? err.message : String(err);
     const moved = Number(/^BRIDGE moved (\d+)/.exec(text)?.[1] ?? 0);

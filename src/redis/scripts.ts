@@ -14,7 +14,7 @@ import { RiskstreamError } from '../errors.js';
 
 /** Each script: its file (`<name>-<numKeys>`), its arguments (KEYS first, then ARGV) and its reply. */
 interface Signatures {
-  listBridge: { file: 'list-bridge-2'; args: [list: string, stream: string, max: number]; reply: [number, number] };
+  listBridge: { file: 'list-bridge-2'; args: [list: string, stream: string, max: number, maxBytes?: number]; reply: [number, number] };
   ssfStreamCreate: { file: 'ssf-stream-create-1'; args: [streams: string, owner: string, maxPerOwner: string, id: string, json: string]; reply: number };
   ssfRateTake: { file: 'ssf-rate-take-1'; args: [bucket: string, rate: string, burst: string, warnMs: string]; reply: [number, number, number] };
   /** The set, the position (score: '' from the top; member), most rows: member, score, … after it in reverse order. */

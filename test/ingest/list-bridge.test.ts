@@ -1,6 +1,6 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { decodeEntry } from '../../src/ingest/decode.js';
-import { bridgeOnce, startListBridge } from '../../src/ingest/list-bridge.js';
+import { bridgeOnce, MOVE_MAX_BYTES, startListBridge } from '../../src/ingest/list-bridge.js';
 import type { RawEntry } from '../../src/types.js';
 import { isRiskstreamError, type RiskstreamError } from '../../src/errors.js';
 import { readStream, testRedis } from './helpers/redis.js';
@@ -39,6 +39,20 @@ describe('bridgeOnce', () => {
     const decoded = rows.map((r): RawEntry => ({ stream, id: r.id, fields: r.fields, deliveries: 1 })).map((e) => decodeEntry(e));
     expect(decoded[0]).toEqual({ ok: false, reason: 'event: must hold a JSON object (got text, not JSON)' });
     expect(decoded[1]).toMatchObject({ ok: true, event: { user: 'u1@example.com' } });
+  });
+
+  it('a move takes at most MOVE_MAX_BYTES of items (one at least): a list of large items never holds Redis for a whole batch', async () => {
+    const list = `${prefix}:large`;
+    const stream = `${prefix}:large-s`;
+    const big = (i: number) => JSON.stringify({ type: 'login', user: `u${i}@example.com`, pad: 'y'.repeat(MOVE_MAX_BYTES / 3) });
+    const huge = JSON.stringify({ type: 'login', user: 'huge@example.com', pad: 'y'.repeat(MOVE_MAX_BYTES + 1) });
+    await redis.rpush(list, big(0), big(1), big(2), huge, line(1), line(2));
+    expect(await bridgeOnce(redis, list, stream, 500)).toEqual({ moved: 2, left: 4 }); // a third would pass the limit
+    expect(await bridgeOnce(redis, list, stream, 500)).toEqual({ moved: 1, left: 3 }); // the huge one would
+    expect(await bridgeOnce(redis, list, stream, 500)).toEqual({ moved: 1, left: 2 }); // an item over it, alone
+    expect(await bridgeOnce(redis, list, stream, 500)).toEqual({ moved: 2, left: 0 });
+    const rows = await readStream(redis, stream);
+    expect(rows.map((r) => r.fields.event)).toEqual([big(0), big(1), big(2), huge, line(1), line(2)]);
   });
 
   it('keeps unmoved items in the list when the stream key is unusable', async () => {
