@@ -15,7 +15,7 @@ import { mayAccess, type StreamCaller } from './stream-owner.js';
 import { newStream, SsfStreamStore, streamDeliveryReceiver, streamReceiverName, streamView } from './streams.js';
 import type { SsfStream, StreamLimits, StreamStatus } from './streams.js';
 import { checkTransmitterSupplied } from './transmitter-supplied.js';
-import { subjectKey, subjectOfKey } from './subject-key.js';
+import { checkSubjectLength, subjectKey, subjectOfKey } from './subject-key.js';
 import { fanOutChanges, fanOutRevoked, type FanOut } from './stream-fanout.js';
 import { statusChange, subjectsChange, updatedStream } from './stream-update.js';
 import { checkVerification, claimVerification } from './stream-verify.js';
@@ -195,7 +195,7 @@ export class StreamService {
   async subjects(id: string, subject: unknown, op: 'add' | 'remove', caller: StreamCaller, actor: string): Promise<void> {
     const { removed_subjects: max, subject_length: maxLength } = this.limits();
     const key = subjectKey(subject);
-    if (key.length > maxLength) throw new RiskstreamError('PAYLOAD_TOO_LARGE', `subject is longer than ${maxLength} characters`);
+    checkSubjectLength(key, maxLength);
     await this.change(id, caller, (cur) => subjectsChange(cur, subject, key, op, max));
     const named = subjectOfKey(key);
     await this.audit.write({

@@ -39,7 +39,7 @@ export function isStreamSubject(subject: unknown, streamId: string): boolean {
 
 /**
  * Separates a user's key from a session id in the key of a complex subject naming a session. U+FFFD
- * is in no user id (ingest refuses it), so no user's key is ever read as one of these.
+ * is in no user id (ingest refuses it; {@link subjectKey} too), so no user's key is ever read as one of these.
  */
 const SESSION_SEP = '\ufffd';
 
@@ -104,5 +104,18 @@ export function subjectKey(subject: unknown): string {
   const v = inner[member];
   if (typeof v !== 'string') throw new RiskstreamError('BAD_REQUEST', `subject: format ${inner.format as string} needs a string ${member}`);
   const user = userKey(v);
+  // An id holding U+FFFD is no user's (ingest refuses it); kept, it would read as a session subject's key.
+  if (user.includes(SESSION_SEP)) throw new RiskstreamError('NOT_FOUND', 'subject not recognized: no user id holds U+FFFD (ingest refuses it)');
   return complex && subject.session !== undefined ? sessionKey(user, subject.session) : user;
+}
+
+/**
+ * PAYLOAD_TOO_LARGE when a part of the subject key `key` — the user's id, a complex subject's
+ * session id — is longer than `max` characters: each part apart, so a session riskstream names (up
+ * to 512 characters, src/secrets/stored-ids.ts) is refused for its own length, not its user's.
+ */
+export function checkSubjectLength(key: string, max: number): void {
+  const { user, session } = subjectOfKey(key);
+  if (user.length > max) throw new RiskstreamError('PAYLOAD_TOO_LARGE', `subject is longer than ${max} characters`);
+  if (session !== undefined && session.length > max) throw new RiskstreamError('PAYLOAD_TOO_LARGE', `subject.session is longer than ${max} characters`);
 }

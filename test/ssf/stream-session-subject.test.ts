@@ -58,4 +58,15 @@ describe('subjects:remove of a complex {user, session} subject', () => {
     const bad = { format: 'complex', user: { format: 'email', email: user }, session: 'not-an-identifier' };
     expect((await api('POST', '/ssf/subjects:remove', { stream_id: json.stream_id, subject: bad })).json.error).toBe('bad_request');
   });
+
+  it('a session id as long as riskstream names one (512 characters) is judged on its own length, not with its user’s: 204; a longer one 413', async () => {
+    // subject_length (512 by default) bounded the stored key, user and session together: a session
+    // riskstream stores and sends as given (up to 512 characters) could not be removed with its user.
+    const { json } = await api('POST', '/ssf/streams', { delivery: { method: PUSH, endpoint_url: `${h.receiver.url}/long` } });
+    const subject = (id: string) => ({ format: 'complex', user: { format: 'email', email: user }, session: { format: 'opaque', id } });
+    expect((await api('POST', '/ssf/subjects:remove', { stream_id: json.stream_id, subject: subject('s'.repeat(512)) })).status).toBe(204);
+    expect((await api('POST', '/ssf/subjects:add', { stream_id: json.stream_id, subject: subject('s'.repeat(512)) })).status).toBe(200);
+    const over = await api('POST', '/ssf/subjects:remove', { stream_id: json.stream_id, subject: subject('s'.repeat(513)) });
+    expect([over.status, over.json.error]).toEqual([413, 'payload_too_large']);
+  });
 });

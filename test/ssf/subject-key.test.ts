@@ -44,4 +44,10 @@ describe('a complex subject naming a session (SSF 1.0 §8.1.3.1: it matches that
     expect(() => subjectKey({ format: 'complex', user, session: 's-1' })).toThrow(withCode('BAD_REQUEST'));
     expect(() => subjectKey({ format: 'complex', user, session: { format: 'opaque', id: ' ' } })).toThrow(withCode('BAD_REQUEST'));
   });
+
+  it('a user id holding U+FFFD (no user’s: ingest refuses it) is not recognized (404): kept, its key would read as a session subject’s', () => {
+    const id = 'a@example.com\ufffds-1';
+    expect(() => subjectKey({ format: 'opaque', id })).toThrow(withCode('NOT_FOUND'));
+    expect(() => subjectKey({ format: 'complex', user: { format: 'opaque', id }, session: { format: 'opaque', id: 's-2' } })).toThrow(withCode('NOT_FOUND'));
+  });
 });
