@@ -9,7 +9,7 @@
 import { z } from 'zod';
 import { REDACTION_MARKS, scrubText } from '../secrets/secret-values.js';
 import type { CanonicalEvent, Severity } from '../types.js';
-import { firstString, getPath, lower, toNumber, typeIn } from './fields.js';
+import { firstString, getPath, lower, ownValue, toNumber, typeIn } from './fields.js';
 import { severity } from './params.js';
 import { normalizeSeverity, severityAtLeast } from './severity.js';
 import type { Detector } from './types.js';
@@ -58,8 +58,7 @@ const SENTINELONE: Record<string, Severity> = { malicious: 'high', suspicious: '
 
 /** SentinelOne's confidence level `v` as a severity (own names only: not `constructor`, `__proto__`). */
 function sentinelOne(v: unknown): Severity | undefined {
-  const k = lower(v) ?? '';
-  return Object.hasOwn(SENTINELONE, k) ? SENTINELONE[k] : undefined;
+  return ownValue(SENTINELONE, lower(v) ?? '');
 }
 
 /** CrowdStrike's 1-5 severity scale. */

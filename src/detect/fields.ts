@@ -5,6 +5,11 @@ function own(obj: unknown, key: string): unknown {
   return Object.hasOwn(obj, key) ? (obj as Record<string, unknown>)[key] : undefined;
 }
 
+/** `table[key]` when `key` is one of the table's own names (never Object's members: `constructor`, `__proto__`). */
+export function ownValue<T>(table: Readonly<Record<string, T>>, key: string): T | undefined {
+  return own(table, key) as T | undefined;
+}
+
 /**
  * The value at dotted `path` in `obj` (`getPath(e, 'device.posture.score')`), or undefined.
  * A key that itself contains dots (`{"geo.lat": 1}`, as flat stream fields may arrive) is found

@@ -1,5 +1,5 @@
 import { severityRank, type Severity } from '../types.js';
-import { lower, toNumber } from './fields.js';
+import { lower, ownValue, toNumber } from './fields.js';
 
 const ALIASES: Record<string, Severity> = {
   info: 'info',
@@ -42,9 +42,9 @@ export function severityFromScore(n: number): Severity | undefined {
 export function normalizeSeverity(v: unknown): Severity | undefined {
   const s = lower(v);
   if (s === undefined || s === '') return undefined;
-  const name = s.replace(/[\s-]+/g, '_');
   // Own names only: `constructor` or `__proto__` would find Object's members, not a severity.
-  if (Object.hasOwn(ALIASES, name)) return ALIASES[name];
+  const alias = ownValue(ALIASES, s.replace(/[\s-]+/g, '_'));
+  if (alias) return alias;
   const n = toNumber(v);
   return n === undefined ? undefined : severityFromScore(n);
 }
