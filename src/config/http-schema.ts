@@ -51,7 +51,7 @@ export const httpSchema = z
     max_records: z.number().int().positive().default(500_000),
     /** `POST /v1/events` bodies decoded at once per worker (each holds its records in memory). */
     ingest_concurrency: z.number().int().positive().default(1),
-    /** Bodies waiting for their turn beyond that; more → 429 `ingest_busy` with Retry-After. */
+    /** Bodies waiting for their turn (or still arriving) beyond that; more → 429 `ingest_busy` with Retry-After, before the body is read. */
     ingest_queue: z.number().int().nonnegative().default(8),
     /** Public base URL of this server (for jwks_uri etc.); defaults to the issuer. https (http only for localhost), no query or fragment: paths are appended to it. */
     public_url: z

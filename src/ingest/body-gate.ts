@@ -6,10 +6,14 @@ import { RiskstreamError } from '../errors.js';
  * more wait their turn in arrival order, and any beyond that are refused with INGEST_BUSY
  * (429, `Retry-After`) — the shipper retries. A body whose caller is gone while it waits (its
  * `signal` aborted: the client closed the connection, or it was answered 503) leaves the queue at
- * once, its place free for a live one.
+ * once, its place free for a live one. {@link admit} counts a request from before its body is
+ * read, so bodies still arriving take places too: the worker holds at most
+ * `concurrency + maxQueued` bodies, however many connections send one.
  */
 export class BodyGate {
   private active = 0;
+  /** Requests {@link admit}ted and not yet released (arriving, waiting or being decoded). */
+  private admitted = 0;
   private readonly waiting: Array<{ go: () => void; refuse: (err: unknown) => void }> = [];
   /** Set by {@link close}: what every body that would wait, or asks later, is refused with. */
   private closed: (() => RiskstreamError) | undefined;
@@ -22,6 +26,28 @@ export class BodyGate {
   /** Bodies being decoded now, and waiting. */
   get load(): { active: number; queued: number } {
     return { active: this.active, queued: this.waiting.length };
+  }
+
+  /**
+   * Takes a place for a request before its body is read: INGEST_BUSY when `concurrency + maxQueued`
+   * requests already hold one (arriving, waiting or decoded), the refusal of {@link close} once
+   * closed. Returns the release (idempotent), to call when the request is answered or its client gone.
+   */
+  admit(): () => void {
+    if (this.closed) throw this.closed();
+    const { concurrency, maxQueued } = this.limits();
+    if (this.admitted >= concurrency + maxQueued) {
+      throw new RiskstreamError('INGEST_BUSY', `${this.admitted} bodies arriving, waiting or in progress; retry later`, {
+        retryAfter: this.retryAfterSeconds,
+      });
+    }
+    this.admitted++;
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      this.admitted--;
+    };
   }
 
   /**

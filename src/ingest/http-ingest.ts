@@ -20,6 +20,12 @@ export interface IngestService {
   /** Throws BACKPRESSURE (429, Retry-After) when the consumer lag exceeds `streams.max_lag`. */
   checkBackpressure(): Promise<void>;
   /**
+   * Takes a place for a body before it is read (see {@link BodyGate.admit}): INGEST_BUSY (429) when
+   * `http.ingest_concurrency + http.ingest_queue` bodies are already arriving, waiting or being
+   * decoded; UNAVAILABLE once {@link stopTaking}. Returns the release.
+   */
+  admit(): () => void;
+  /**
    * Decodes and appends a body. `opts.profile`: the mapping profile every record is decoded with
    * (`okta`, `entra`, `cloudtrail`, `generic:<name>`; `?profile=`), instead of vendor detection;
    * an unknown one is BAD_REQUEST. `opts.signal`: once aborted (the caller was answered 503, or
@@ -125,6 +131,7 @@ export function createIngestService(deps: { config: () => Config; redis: RedisCl
       const l = await currentLag();
       if (l > max) throw new RiskstreamError('BACKPRESSURE', `consumer lag ${l} exceeds ${max}; retry later`, { retryAfter: 5 });
     },
+    admit: () => gate.admit(),
     accept: (body, headers, request) => gate.run(() => acceptBody(body, headers, request), request?.signal),
     stopTaking: () => gate.close(() => new RiskstreamError('UNAVAILABLE', 'the worker is shutting down; send the body again', { retryAfter: 1 })),
   };

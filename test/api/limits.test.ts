@@ -1,3 +1,4 @@
+import { connect, type Socket } from 'node:net';
 import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cleanup, redisClient, testPrefix, waitFor } from '../helpers/redis.js';
@@ -116,6 +117,59 @@ describe('429: more bodies at once than the worker takes', () => {
       }
       for (const r of posts.filter((x) => x.status === 202)) expect(r.json).toMatchObject({ accepted: 4000, rejected: 0 });
     } finally {
+      await busy.close();
+      await cleanup(redis, p2);
+    }
+  });
+});
+
+describe('429 before the body is read: bodies still arriving count', () => {
+  /** A POST /v1/events whose headers announce `length` bytes and whose body sends only `sent` of them. */
+  const slowPost = (url: string, token: string, length: number, sent: number): Promise<Socket> =>
+    new Promise((resolve, reject) => {
+      const u = new URL(url);
+      const s = connect(Number(u.port), u.hostname, () => {
+        s.write(
+          `POST /v1/events HTTP/1.1\r\nHost: ${u.host}\r\nAuthorization: Bearer ${token}\r\nContent-Type: application/x-ndjson\r\nContent-Length: ${length}\r\n\r\n${'x'.repeat(sent)}`,
+          () => resolve(s),
+        );
+      });
+      s.on('error', reject);
+    });
+
+  it('refuses a body with 429 ingest_busy while http.ingest_concurrency + http.ingest_queue bodies are arriving, and takes bodies again once they are gone', async () => {
+    const p2 = testPrefix('api-limits-arriving');
+    // One body decoded at a time, one waiting: two bodies still arriving fill the worker.
+    const busy = await startApiWorker(p2, { http: { ingest_concurrency: 1, ingest_queue: 1 } });
+    const sockets: Socket[] = [];
+    try {
+      const one = (): Promise<Awaited<ReturnType<typeof call>>> =>
+        call(busy.url, '/v1/events', { method: 'POST', token: busy.cfg.ingestToken, body: event(1), headers: { 'content-type': 'application/x-ndjson' } });
+      // Both slow bodies have been admitted once a quick body is refused: poll until then.
+      for (let i = 0; i < 2; i++) sockets.push(await slowPost(busy.url, busy.cfg.ingestToken, 1_000_000, 1000));
+      const refused = await waitFor(
+        async () => {
+          const r = await one();
+          return r.status === 429 ? r : undefined;
+        },
+        { timeout: 10_000, interval: 100, what: '429 while two bodies arrive' },
+      );
+      expect(isApiError(refused, 429, 'ingest_busy')).toBe(true);
+      expect(Number(refused.headers.get('retry-after'))).toBeGreaterThan(0);
+      // Health and the admin API still answer.
+      expect((await call(busy.url, '/healthz')).status).toBe(200);
+      // The clients give up: their places are free again.
+      for (const s of sockets.splice(0)) s.destroy();
+      const ok = await waitFor(
+        async () => {
+          const r = await one();
+          return r.status === 202 ? r : undefined;
+        },
+        { timeout: 10_000, interval: 100, what: '202 once the slow bodies are gone' },
+      );
+      expect(ok.json).toMatchObject({ accepted: 1, rejected: 0 });
+    } finally {
+      for (const s of sockets) s.destroy();
       await busy.close();
       await cleanup(redis, p2);
     }

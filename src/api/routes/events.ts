@@ -15,6 +15,19 @@ export const eventsRoutes =
     // Take the raw body for every content type: parsing (and decompression) is ours.
     app.register(async (scope) => {
       scope.removeAllContentTypeParsers();
+      // Before the body is read (after the token check): a body beyond what the worker takes —
+      // as many arriving, waiting or decoded already — is answered 429 at once and never held; the
+      // connection is closed rather than its body read. (Back-pressure needs Redis: in the handler,
+      // under http.redis_timeout.)
+      scope.addHook('preParsing', async (_req, reply, payload) => {
+        try {
+          reply.raw.once('close', deps.ingest.admit());
+        } catch (err) {
+          reply.header('Connection', 'close');
+          throw err;
+        }
+        return payload;
+      });
       scope.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit: ctx.config().raw.http.body_limit }, (_req, body, done) => done(null, body));
       scope.post<{ Querystring: { profile?: string } }>('/v1/events', { config: { scope: 'ingest' } }, async (req, reply) => {
         const { ingest } = deps;
