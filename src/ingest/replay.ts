@@ -1,8 +1,5 @@
-import { createReadStream } from 'node:fs';
-import { Readable } from 'node:stream';
 import { stat } from 'node:fs/promises';
-import { createGunzip } from 'node:zlib';
-import { createInterface } from 'node:readline';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { RedisClient } from '../redis/client.js';
 import { appendInOrder, type AppendRecord } from './append-in-order.js';
 import type { StreamNames } from '../config/load.js';
@@ -10,7 +7,7 @@ import { RiskstreamError } from '../errors.js';
 import { isLogin } from '../login.js';
 import { toEpochMs } from './event-rules.js';
 import { canonicalEntryFields, decodeObject, type DecodeOptions } from './decode.js';
-import { unwrapRecords, type BodySpans } from './body-records.js';
+import { notAnObject, readReplayLines, STDIN } from './replay-lines.js';
 import { streamProfiles } from './profiles/index.js';
 import type { CanonicalEvent } from '../types.js';
 import { rebaseAnchor } from './rebase-anchor.js';
@@ -40,6 +37,12 @@ export interface ReplayOptions {
    * shifts their time too.
    */
   mapping?: DecodeOptions['mapping'];
+  /** The first line to replay (1-based, blank lines counted): resumes after a stop (its `through + 1`). */
+  from?: number;
+  /** Stops the replay between lines, once every line read is appended whole. */
+  signal?: AbortSignal;
+  /** Told of each record that is no JSON object (appended as it is: the worker dead-letters it), with its line. */
+  onNotObject?(line: number, why: string): void;
   /** After each chunk: events sent, and the file's count when known (a first pass counts it only for `rebase`). */
   onProgress?(sent: number, total: number | undefined): void;
 }
@@ -92,103 +95,65 @@ function shiftedCanonical(e: CanonicalEvent, by: number): string[] {
   return canonicalEntryFields({ ...e, time: e.time + by, ...(session ? { session } : {}) });
 }
 
-/**
- * The file's non-blank lines, read as a stream (never held whole; a FIFO works too): gzip (by its
- * first bytes) decompressed, a leading UTF-8 BOM dropped. A read failure is `NOT_FOUND`.
- */
-async function* readLines(file: string): AsyncGenerator<string> {
-  try {
-    const raw = createReadStream(file);
-    const chunks = raw[Symbol.asyncIterator]() as AsyncIterator<Buffer>;
-    const head = await chunks.next();
-    if (head.done) return;
-    const rest = Readable.from(
-      (async function* () {
-        yield head.value;
-        for (let c = await chunks.next(); !c.done; c = await chunks.next()) yield c.value;
-      })(),
-    );
-    const input = head.value[0] === 0x1f && head.value[1] === 0x8b ? rest.pipe(createGunzip()) : rest;
-    rest.on('error', (err) => input.destroy(err));
-    let first = true;
-    for await (const line of createInterface({ input, crlfDelay: Infinity })) {
-      const l = first && line.charCodeAt(0) === 0xfeff ? line.slice(1) : line;
-      first = false;
-      if (l.trim()) yield l;
-    }
-  } catch (e) {
-    throw new RiskstreamError('NOT_FOUND', `cannot read ${file}: ${(e as Error).message}`);
-  }
-}
-
-/**
- * A line's records: the elements of a wrapper object (`{"records":[…]}` …, unwrapped as `POST
- * /v1/events` unwraps a body that is one: src/ingest/body-records.ts), each its own text; else the
- * line itself. A wrapper whose array is malformed stays the line (the worker dead-letters it).
- */
-function lineRecords(line: string): string[] {
-  let w: BodySpans | undefined;
-  try {
-    w = unwrapRecords(line);
-  } catch {
-    return [line];
-  }
-  if (!w) return [line];
-  const out: string[] = [];
-  for (let i = 0; i < w.spans.length; i += 2) out.push(w.text.slice(w.spans[i], w.spans[i + 1]));
-  return out;
-}
-
-/** The file's records, each one event: its lines, a wrapper line's elements in its place. */
-async function* readRecords(file: string): AsyncGenerator<string> {
-  for await (const l of readLines(file)) yield* lineRecords(l);
-}
-
 /** A first pass over the file (for `rebase`): its count of records (events) and their times. */
-async function survey(file: string, stream: string | undefined, mapping: DecodeOptions['mapping']): Promise<{ total: number; times: Float64Array }> {
+async function survey(
+  file: string,
+  from: number,
+  stream: string | undefined,
+  mapping: DecodeOptions['mapping'],
+  signal?: AbortSignal,
+): Promise<{ total: number; times: Float64Array }> {
   let total = 0;
   let times = new Float64Array(1024);
   let n = 0;
-  for await (const l of readRecords(file)) {
-    total++;
-    try {
-      const obj = JSON.parse(l) as unknown;
-      const t = typeof obj === 'object' && obj !== null && !Array.isArray(obj) ? lineTime(obj as Record<string, unknown>, stream, mapping) : undefined;
-      if (t === undefined || !Number.isFinite(t)) continue;
-      if (n === times.length) {
-        const grown = new Float64Array(n * 2);
-        grown.set(times);
-        times = grown;
+  for await (const { records } of readReplayLines(file, from, signal))
+    for (const l of records) {
+      total++;
+      try {
+        const obj = JSON.parse(l) as unknown;
+        const t = typeof obj === 'object' && obj !== null && !Array.isArray(obj) ? lineTime(obj as Record<string, unknown>, stream, mapping) : undefined;
+        if (t === undefined || !Number.isFinite(t)) continue;
+        if (n === times.length) {
+          const grown = new Float64Array(n * 2);
+          grown.set(times);
+          times = grown;
+        }
+        times[n++] = t;
+      } catch {
+        /* not JSON: left as is */
       }
-      times[n++] = t;
-    } catch {
-      /* not JSON: left as is */
     }
-  }
   return { total, times: times.subarray(0, n) };
 }
 
+/** What {@link replayFile} did: entries appended (by stream), and the last line all of whose records were. */
+export interface ReplayResult {
+  sent: number;
+  byStream: Record<string, number>;
+  /** Every line up to this one (1-based; 0: none) was appended whole: `from: through + 1` resumes after it. */
+  through: number;
+  /** True when `signal` stopped it before the end of the file. */
+  stopped: boolean;
+}
+
 /**
- * Appends the events of an NDJSON file (gzip too) to the input streams (field `event` = the JSON line;
- * lines that are not JSON are appended as-is, so the worker dead-letters them with a reason). A line
- * that is a wrapper object (`{"records":[…]}`, `events`, `Records`, `value`; no `user`) is its
- * elements, each its own entry (or dead letter), as `POST /v1/events` reads one; `sent` counts
- * entries. Vendor
- * records go to the stream of their canonical type; with `rebase` they are written as the canonical
- * event the worker would make of them, shifted (the record's own fields kept as attributes). The
- * file is streamed, never held in memory (a FIFO too); with `rebase` it is read twice (its newest
- * time first: not a FIFO then).
+ * Appends the events of an NDJSON file (gzip too; `-`: standard input) to the input streams (field
+ * `event` = the record's JSON; records that are not JSON objects are appended as-is, so the worker
+ * dead-letters them with a reason, and told to `onNotObject`). A line's records are read as `POST
+ * /v1/events` reads an NDJSON line's (src/ingest/replay-lines.ts): a JSON array, a wrapper object
+ * (`{"records":[…]}` …, no `user`) or objects back to back are their elements, each its own entry (or
+ * dead letter); `sent` counts entries. Vendor records go to the stream of their canonical type; with
+ * `rebase` they are written as the canonical event the worker would make of them, shifted (the
+ * record's own fields kept as attributes). The file is streamed, never held in memory (a FIFO too);
+ * with `rebase` it is read twice (its newest time first: not a FIFO or stdin then). `signal` stops
+ * it between lines, once the lines read are appended whole; a failure says the lines appended.
  */
-export async function replayFile(
-  redis: RedisClient,
-  streams: StreamNames,
-  file: string,
-  opts: ReplayOptions = {},
-): Promise<{ sent: number; byStream: Record<string, number> }> {
+export async function replayFile(redis: RedisClient, streams: StreamNames, file: string, opts: ReplayOptions = {}): Promise<ReplayResult> {
+  const from = opts.from ?? 1;
   // A FIFO can be read once: --rebase's first pass would leave the second waiting for ever.
-  if (opts.rebase !== undefined && (await stat(file).catch(() => undefined))?.isFIFO())
-    throw new RiskstreamError('BAD_REQUEST', `${file} is a FIFO: --rebase reads the file twice; replay a regular file`);
-  const surveyed = opts.rebase !== undefined ? await survey(file, opts.stream, opts.mapping) : undefined;
+  if (opts.rebase !== undefined && (file === STDIN || (await stat(file).catch(() => undefined))?.isFIFO()))
+    throw new RiskstreamError('BAD_REQUEST', `${file} is a FIFO or stdin: --rebase reads the file twice; replay a regular file`);
+  const surveyed = opts.rebase !== undefined ? await survey(file, from, opts.stream, opts.mapping, opts.signal) : undefined;
   const anchored = surveyed && rebaseAnchor(surveyed.times, opts.span ?? DEFAULT_SPAN_MS);
   if (anchored?.outside) opts.onOutliers?.(anchored.outside);
   const by = opts.rebase !== undefined && anchored ? opts.rebase - anchored.anchor : 0;
@@ -196,18 +161,22 @@ export async function replayFile(
   const byStream: Record<string, number> = {};
   const started = Date.now();
   let sent = 0;
-  let batch: string[] = [];
+  // Records read and not appended yet, each with its line; `read`: the last line read whole into it.
+  let batch: Array<{ line: number; record: string }> = [];
+  let read = from - 1;
+  let through = read;
   // One script per chunk, with a marker of it: the client's resend of a chunk whose reply was lost
   // to a dropped connection (it ran) appends nothing again — an event without an `id` appended
   // twice would count twice (a DLP threshold reached by half the events).
   const into = opts.stream ? { login: opts.stream, activity: opts.stream } : streams;
   const send = async (): Promise<void> => {
+    const part = batch.slice(0, chunk);
     const records: AppendRecord[] = [];
-    for (const line of batch) {
-      let fields = ['event', line];
+    for (const { record } of part) {
+      let fields = ['event', record];
       let type: unknown;
       try {
-        const obj = JSON.parse(line) as Record<string, unknown>;
+        const obj = JSON.parse(record) as Record<string, unknown>;
         const vendor = typeof obj === 'object' && obj !== null && !Array.isArray(obj) ? vendorEvent(obj, opts.stream, opts.mapping) : undefined;
         type = vendor ? vendor.type : obj.type;
         if (by && vendor) fields = shiftedCanonical(vendor, by);
@@ -218,29 +187,35 @@ export async function replayFile(
       } catch {
         /* appended raw; the worker dead-letters it */
       }
-      const stream = opts.stream ?? (isLogin({ type }) ? streams.login : streams.activity);
-      byStream[stream] = (byStream[stream] ?? 0) + 1;
-      records.push([stream, fields]);
+      records.push([opts.stream ?? (isLogin({ type }) ? streams.login : streams.activity), fields]);
     }
     await appendInOrder(redis, into, records);
-    sent += batch.length;
-    batch = [];
+    for (const [stream] of records) byStream[stream] = (byStream[stream] ?? 0) + 1;
+    sent += part.length;
+    batch = batch.slice(part.length);
+    through = batch.length ? batch[0]!.line - 1 : read;
     opts.onProgress?.(sent, surveyed ? Math.max(surveyed.total, sent) : undefined);
-    if (opts.rate) {
-      const wait = started + (sent / opts.rate) * 1000 - Date.now();
-      if (wait > 0) await new Promise((r) => setTimeout(r, wait));
-    }
+    const wait = opts.rate ? started + (sent / opts.rate) * 1000 - Date.now() : 0;
+    if (wait > 0) await sleep(wait, undefined, opts.signal ? { signal: opts.signal } : {}).catch(() => undefined);
   };
   try {
-    for await (const record of readRecords(file)) {
-      batch.push(record);
-      if (batch.length >= chunk) await send();
+    for await (const { line, records } of readReplayLines(file, from, opts.signal)) {
+      if (opts.signal?.aborted) break;
+      for (const record of records) {
+        const why = notAnObject(record);
+        if (why) opts.onNotObject?.(line, why);
+        batch.push({ line, record });
+      }
+      read = line;
+      if (!batch.length) through = line; // a line of no records (`[]`) with nothing pending
+      while (batch.length >= chunk) await send();
     }
-    if (batch.length) await send();
+    while (batch.length) await send();
   } catch (e) {
-    // Cut short (a truncated gzip, a Redis error on the last chunk, say): what was appended already is said, so that it is not sent twice.
+    // Cut short (a truncated gzip, a Redis error, say): what was appended already is said, so that it is not sent twice.
     if (sent === 0 || !(e instanceof RiskstreamError)) throw e;
-    throw new RiskstreamError(e.code, `${e.message} (after ${sent} events were appended)`, { sent }, { cause: e.cause ?? e });
+    const resume = `lines up to ${through} were appended whole: --from-line ${through + 1} resumes after them`;
+    throw new RiskstreamError(e.code, `${e.message} (after ${sent} events were appended): ${resume}`, { sent, through }, { cause: e.cause ?? e });
   }
-  return { sent, byStream };
+  return { sent, byStream, through, stopped: opts.signal?.aborted ?? false };
 }

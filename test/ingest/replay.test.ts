@@ -164,7 +164,7 @@ ${JSON.stringify(okta)}
     const fromActivity = (await redis.xrevrange(streams.activity, '+', '-', 'COUNT', 1))[0]?.[0] ?? '0';
     const progress: Array<[number, number | undefined]> = [];
     const r = await replayFile(redis, streams, file, { onProgress: (n, total) => void progress.push([n, total]) });
-    expect(r).toEqual({ sent: 5, byStream: { [streams.login]: 1, [streams.activity]: 4 } });
+    expect(r).toEqual({ sent: 5, byStream: { [streams.login]: 1, [streams.activity]: 4 }, through: 4, stopped: false });
     expect(progress).toEqual([[5, undefined]]);
     expect((await redis.xrange(streams.login, `(${fromLogin}`, '+')).map(([, f]) => f)).toEqual([['event', login]]);
     const activity = await redis.xrange(streams.activity, `(${fromActivity}`, '+');
