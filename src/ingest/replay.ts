@@ -213,9 +213,14 @@ export async function replayFile(redis: RedisClient, streams: StreamNames, file:
     while (batch.length) await send();
   } catch (e) {
     // Cut short (a truncated gzip, a Redis error, say): what was appended already is said, so that it is not sent twice.
-    if (sent === 0 || !(e instanceof RiskstreamError)) throw e;
-    const resume = `lines up to ${through} were appended whole: --from-line ${through + 1} resumes after them`;
-    throw new RiskstreamError(e.code, `${e.message} (after ${sent} events were appended): ${resume}`, { sent, through }, { cause: e.cause ?? e });
+    if (!(e instanceof RiskstreamError)) throw e;
+    // Redis's own words (WRONGTYPE: a key of another type; a dropped connection), not only "could not append".
+    const why = e.code === 'INTERNAL' && e.cause instanceof Error ? `: ${e.cause.message}` : '';
+    if (sent === 0 && !why) throw e;
+    const resume = sent
+      ? ` (after ${sent} events were appended): lines up to ${through} were appended whole: --from-line ${through + 1} resumes after them`
+      : '';
+    throw new RiskstreamError(e.code, `${e.message}${why}${resume}`, { sent, through }, { cause: e.cause ?? e });
   }
   return { sent, byStream, through, stopped: opts.signal?.aborted ?? false };
 }

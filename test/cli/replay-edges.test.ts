@@ -185,6 +185,8 @@ describe('riskstream replay: stopped or failed midway, then resumed', () => {
     expect(r.code).toBe(1);
     expect(r.stderr).toContain('(after 500 events were appended)');
     expect(r.stderr).toContain('--from-line 501');
+    // Why, in Redis's words (it was only "could not append events").
+    expect(r.stderr).toContain('WRONGTYPE');
     await redis.del(`${prefix}:activity`);
     const resumed = await runCli(['replay', path, '--config', dir, '--from-line', '501']);
     expect(resumed.stdout).toBe(`replayed 1 events: ${prefix}:activity=1\n`);
