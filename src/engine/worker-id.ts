@@ -30,7 +30,8 @@ export interface WorkerIdOptions {
 /** A worker identity; `renew`/`release` do nothing for an explicit one. */
 export interface WorkerIdentity {
   id: string;
-  release(): Promise<void>;
+  /** Gives the claimed id up (on `via`, default the connection it was claimed on). */
+  release(via?: RedisClient): Promise<void>;
   /** Refreshes the claim's PX (re-claims it when it expired and is free); throws WORKER_ID_LOST when another process holds it. */
   renew(): Promise<void>;
 }
@@ -92,9 +93,9 @@ function claimed(redis: RedisClient, id: string, key: string, pid: string, ttlMs
         throw new RiskstreamError('WORKER_ID_LOST', `engine: worker id ${id} was claimed by another process`, { id, holder });
       }
     },
-    async release() {
+    async release(via?: RedisClient) {
       claimedHere.delete(key);
-      await scripts.leaseRelease(key, pid);
+      await (via ? scriptsOn(via) : scripts).leaseRelease(key, pid);
     },
   };
 }

@@ -52,6 +52,8 @@ export interface StopBound {
   releaseMs: number;
   /** A new connection to release the leases on (disconnected after). */
   connection: () => RedisClient;
+  /** Given up with the leases on that connection too: the worker's claimed id (else kept until its ttl, `engine.lease_ttl`). */
+  alsoRelease?: (via: RedisClient) => Promise<void>;
 }
 
 /** What the engine is built from. */

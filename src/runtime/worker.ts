@@ -29,7 +29,7 @@ import { commitSettingsOf, startEngine } from './engine.js';
 import { claimWorkerId } from '../engine/worker-id.js';
 import { claimPartitionCount } from '../engine/partition-count.js';
 import { revokeMarkOrNone } from '../engine/control.js';
-import { LEASE_RELEASE_MS } from './engine-stop.js';
+import { stopBounds } from './engine-stop.js';
 import { ownerHooks } from './owner-hooks.js';
 import { startUpkeep } from './worker-upkeep.js';
 import { restoreSharedRecords } from './shared-records.js';
@@ -218,14 +218,15 @@ async function start(opts: WorkerOptions, watch: StartWatch): Promise<WorkerHand
     close: () =>
       (closing ??= (async () => {
         stopping = true;
-        // The last commit's bound; past it the leases are released on a new connection (fenced), within LEASE_RELEASE_MS.
-        const commitMs = Math.max(0, Math.min(config.raw.streams.block + 10_000, config.raw.shutdown_timeout - LEASE_RELEASE_MS));
+        // The last commit's bound; past it the leases are released on a new connection (fenced), within releaseMs.
+        const { commitMs, releaseMs } = stopBounds(config.raw.shutdown_timeout, config.raw.streams.block);
         await drainWorker({
           logger,
           deadlineMs: config.raw.shutdown_timeout,
-          batchMs: commitMs + LEASE_RELEASE_MS,
+          batchMs: commitMs + releaseMs,
           pipelineFinished: (async () => {
-            await engine.stop({ commitMs, releaseMs: LEASE_RELEASE_MS, connection: () => redis.duplicate() });
+            // A last commit that overruns its bound: the claimed id goes with the leases, on their new connection.
+            await engine.stop({ commitMs, releaseMs, connection: () => redis.duplicate(), alsoRelease: (via) => identity.release(via) });
             await identity.release().catch(() => undefined);
             await closeConnection(waker);
           })(),

@@ -6,7 +6,8 @@
  * connection: worker B takes the partition at its next heartbeat — long before `engine.lease_ttl`
  * (120 s here; the wait below would fail had B waited for it) — and applies the user's events from
  * the committed position, once. The held commit, delivered to Redis after that take-over, is
- * refused by its fence (the lease holds B's token): nothing is doubled or lost.
+ * refused by its fence (the lease holds B's token): nothing is doubled or lost. A's claimed worker
+ * id (A runs without an explicit one) is released with its leases, not kept for `engine.lease_ttl`.
  */
 import type { Redis } from 'ioredis';
 import { describe, expect, it } from 'vitest';
@@ -54,15 +55,18 @@ describe('SIGTERM while the last commit is held up', () => {
     const { proxy, url } = await proxyTestRedis();
     try {
       const b = await startEngineWorker(run, 'sl-b');
-      const env = { RISKSTREAM_WORKER_ID: 'sl-a', RISKSTREAM_CONSUMER: 'sl-a', REDIS_URL: url };
-      const a = await spawnWorker(run.cfg.dir, env);
+      // No explicit id: A claims `<host>-<n>` (a key with A's pid, PX engine.lease_ttl).
+      const a = await spawnWorker(run.cfg.dir, { RISKSTREAM_WORKER_ID: '', RISKSTREAM_CONSUMER: '', REDIS_URL: url });
       run.workers.push(a);
       await balanced(run, [b, a], P, 'two workers');
 
       const keys = new Keys(run.prefix, P);
+      const claims = await redis.keys(keys.engineWorkerId('*'));
+      expect(claims).toHaveLength(1);
+      const aId = claims[0]!.slice(keys.engineWorkerId('').length);
       const ownerOf = async (p: number): Promise<string | undefined> => parseLeaseToken(String(await redis.get(keys.engineLease(`p${p}`))))?.workerId;
       let pa = -1;
-      for (let p = 0; p < P && pa < 0; p++) if ((await ownerOf(p)) === 'sl-a') pa = p;
+      for (let p = 0; p < P && pa < 0; p++) if ((await ownerOf(p)) === aId) pa = p;
       expect(pa).toBeGreaterThanOrEqual(0);
       const user = Array.from({ length: 100 }, (_, i) => `sl-${i}@example.com`).find((x) => keys.partitionOf(x) === pa)!;
       const posKey = keys.partitionPos(pa);
@@ -88,6 +92,8 @@ describe('SIGTERM while the last commit is held up', () => {
       // A's drain gave up on its last commit (SHUTDOWN_TIMEOUT): exit 1.
       expect(await exited).toBe(1);
       run.workers = run.workers.filter((w) => w !== a);
+      // Its claimed id went with the leases (it was kept for engine.lease_ttl, 120 s, after a stop that overran).
+      expect(await redis.exists(claims[0]!)).toBe(0);
 
       const get = async <T>(path: string): Promise<T> =>
         (await (await fetch(`${b.url}${path}`, { headers: { authorization: `Bearer ${run.cfg.adminToken}` } })).json()) as T;

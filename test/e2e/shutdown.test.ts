@@ -95,6 +95,18 @@ describe('worker shutdown', () => {
     }
   }, 90_000);
 
+  it('a short shutdown_timeout (at most the 2 s a late lease release is given) still waits for the last commit: no "overran" warning, exit 0', async () => {
+    const short = await writeTestConfig(prefix, { shutdown_timeout: '1s' });
+    try {
+      const w = await spawnWorker(short.dir, viaProxy());
+      expect(await w.stop('SIGTERM')).toBe(0);
+      // Its bound was 0 ms (shutdown_timeout − 2 s): every stop "overran" it, the leases released before the last commit.
+      expect(w.output()).not.toMatch(/overran its bound/);
+    } finally {
+      short.remove();
+    }
+  }, 30_000);
+
   it('a second SIGTERM (or a SIGINT) during the drain does not cut it short: still exit 0', async () => {
     const w = await spawnWorker(cfg.dir, viaProxy());
     w.child.kill('SIGTERM');
