@@ -139,6 +139,47 @@ describe('worker shutdown', () => {
     await Promise.all([headers, body]);
   }, 30_000);
 
+  it('a client still streaming its body through the drain does not hold it, and a body answered 202 is in the input stream whole', async () => {
+    const w = await spawnWorker(cfg.dir, viaProxy());
+    const port = Number(new URL(w.url).port);
+    const post = (length: number): { socket: ReturnType<typeof connect>; answer: () => string; closed: Promise<void> } => {
+      let answer = '';
+      const socket = connect(port, '127.0.0.1');
+      socket.on('data', (d: Buffer) => (answer += d.toString()));
+      socket.on('error', () => undefined);
+      socket.write(
+        `POST /v1/events HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${cfg.ingestToken}\r\nContent-Type: application/x-ndjson\r\nContent-Length: ${length}\r\n\r\n`,
+      );
+      return { socket, answer: () => answer, closed: new Promise((r) => socket.once('close', () => r())) };
+    };
+    const line = (i: number): string =>
+      `${JSON.stringify({ type: 'endpoint', user: `sd-${i}@example.com`, time: Date.now() - 1000, device: { id: 'd' }, vendor: 'crowdstrike', detection: 'malware', severity: 'low' })}\n`;
+    // A slow shipper: a chunk every 50 ms, on and on (each chunk keeps its connection from idling out).
+    const slow = post(1_000_000);
+    const trickle = setInterval(() => slow.socket.destroyed || slow.socket.write(line(0)), 50);
+    // A whole body, being appended as the drain begins: answered 202 (appended whole), or 503 when it came too late (nothing appended).
+    const body = Array.from({ length: 20_000 }, (_, i) => line(i)).join('');
+    const whole = post(Buffer.byteLength(body));
+    await new Promise((r) => setTimeout(r, 500));
+    whole.socket.write(body);
+    await new Promise((r) => setTimeout(r, 100)); // being appended, most likely
+    try {
+      const code = await w.stop('SIGTERM');
+      expect(w.output()).not.toMatch(/SHUTDOWN_TIMEOUT/);
+      expect(code).toBe(0);
+      await slow.closed;
+      expect(slow.answer()).not.toMatch(/^HTTP\/1\.1 202/);
+    } finally {
+      clearInterval(trickle);
+    }
+    await whole.closed;
+    const status = /^HTTP\/1\.1 (\d+)/.exec(whole.answer())?.[1];
+    const appended = await redis.xlen(`${prefix}:activity`);
+    if (status === '202') expect(appended).toBe(20_000);
+    else expect(appended).toBe(0);
+    await redis.del(`${prefix}:activity`);
+  }, 30_000);
+
   it('SIGTERM with Redis unreachable exits 1 after shutdown_timeout, logging what it abandoned: the step that timed out apart from those never started, and no list bridge when none is configured', async () => {
     const w = await spawnWorker(cfg.dir, viaProxy());
     // The worker sits in its engine loops (the owner's blocking XREAD of its partitions) when Redis goes.
