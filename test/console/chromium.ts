@@ -2,6 +2,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
+import { afterAll, beforeAll } from 'vitest';
 
 const ROOT = resolve(import.meta.dirname, '../..');
 export const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
@@ -50,6 +51,23 @@ export async function signIn(page: Page, url: string, token: string): Promise<vo
   await page.getByLabel('Admin token').fill(token);
   await page.keyboard.press('Enter');
   await page.getByRole('heading', { level: 1, name: 'Users by risk' }).waitFor();
+}
+
+/**
+ * For the describe block it is called in: a 1280×800 Chromium page signed in to the worker of `h`
+ * before its tests (`.page`), the browser closed after them.
+ */
+export function signedInPage(h: { worker: { url: string }; cfg: { adminToken: string } }): { page: Page } {
+  const ui = {} as { page: Page; browser?: Browser };
+  beforeAll(async () => {
+    ui.browser = await launch();
+    ui.page = await (await ui.browser.newContext({ viewport: { width: 1280, height: 800 } })).newPage();
+    await signIn(ui.page, h.worker.url, h.cfg.adminToken);
+  }, 30_000);
+  afterAll(async () => {
+    await ui.browser?.close();
+  });
+  return ui;
 }
 
 /** Saves a screenshot as a test artefact; returns its path. */

@@ -114,3 +114,9 @@ export function humanize(id: string): string {
     .replace(/\b(dlp|edr|ip|asn|idp|mfa|url|ssf)\b/gi, (w) => w.toUpperCase());
   return t ? t[0]!.toUpperCase() + t.slice(1) : id;
 }
+
+/** A session's place from its `geo` ("Sydney, AU"), empty when it has none. */
+export function geoPlace(geo: Record<string, unknown> | undefined): string {
+  const g = geo ?? {};
+  return [g.city, g.country].filter((v) => typeof v === 'string' && v).join(', ');
+}

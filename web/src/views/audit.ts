@@ -212,9 +212,11 @@ export function auditView(): View {
     ]);
   }
 
+  /** A new filter: nothing read under the old one is kept (a failed first read must not leave its entries for the next live read to add to). */
   function changed(): void {
     replaceQuery(filter);
     generation++;
+    [entries, older, top, scanned] = [[], null, null, 0];
     void load();
   }
 

@@ -2,15 +2,11 @@
 import { api, ApiError, qs, seg, type Session } from '../api.js';
 import { h, Region } from '../dom.js';
 import { announce, confirmDialog, errorBox, errorText, pairs, Pager, sessionLink, time, tree, userLink } from '../ui.js';
+import { geoPlace } from '../format.js';
 import { CUT_SECTIONS, cutNotice, sectionForDisplay } from '../identity.js';
 import type { View } from '../view.js';
 
 const PAGE = 50;
-
-function place(x: Session): string {
-  const geo = x.geo ?? {};
-  return [geo.city, geo.country].filter((v) => typeof v === 'string' && v).join(', ');
-}
 
 export function sessionsView(): View {
   const pager = new Pager();
@@ -56,7 +52,7 @@ export function sessionsView(): View {
                         h('td', null, userLink(x.user)),
                         h('td', null, x.idp ?? '—'),
                         h('td', { class: 'mono' }, String(x.device?.id ?? '—')),
-                        h('td', null, x.ip ?? '—', place(x) ? h('span', { class: 'muted' }, ` · ${place(x)}`) : null),
+                        h('td', null, x.ip ?? '—', geoPlace(x.geo) ? h('span', { class: 'muted' }, ` · ${geoPlace(x.geo)}`) : null),
                         h('td', null, time(x.login_at)),
                         h('td', null, time(x.expires_at)),
                       ),
