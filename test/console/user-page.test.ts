@@ -5,7 +5,8 @@
  * are read back to the oldest risk event shown, a level change included (they were read back to the
  * oldest hit only, so a reset's outcome read "No SET delivery recorded yet."); and an API failure
  * is said as one — delivery records or sessions that could not be read, a live read that failed —
- * rather than shown as "no delivery", "not available" or stale data without a word.
+ * rather than shown as "no delivery", "not available" or stale data without a word; a user seen
+ * only after the page was opened is shown by the next live read (it said "not seen" until reloaded).
  * Skips (saying why) only when Chromium cannot be installed.
  */
 import { describe, expect, it } from 'vitest';
@@ -146,5 +147,20 @@ describe.skipIf(!!unavailable)("console: a user's page", () => {
     expect(await ui.page.locator('[data-problem="refresh"]').textContent()).toContain('Redis is unavailable');
     await ui.page.unroute(risk);
     await waitFor(async () => (await ui.page.locator('[data-problem="refresh"]').count()) === 0, { what: 'the problem cleared', timeout: 20_000 });
+  }, 60_000);
+  it('shows a user first seen after the page was opened, and says an id no URL path can hold on its own page', async () => {
+    const user = 'late@example.com';
+    await ui.page.goto(`${h.worker.url}/console/#/users/${encodeURIComponent(user)}`);
+    await ui.page.getByText(`riskstream has not seen ${user}.`).waitFor();
+    // Its first detection arrives: the next live read shows the page (it said "not seen" until reloaded).
+    await h.redis.xadd(`${h.prefix}:activity`, '*', 'event', criticalDetection(user, { id: `edr-${user}` }));
+    await ui.page.locator('.user-head .level').getByText('High').waitFor({ timeout: 20_000 });
+    expect(await ui.page.getByText(`riskstream has not seen ${user}.`).count()).toBe(0);
+    // `..` from another page: said on the `..` page (the view threw before it was shown: the previous page stayed).
+    await ui.page.goto(`${h.worker.url}/console/#/risk`);
+    await ui.page.getByRole('heading', { level: 1, name: 'Users by risk' }).waitFor();
+    await ui.page.goto(`${h.worker.url}/console/#/users/..`);
+    await ui.page.getByRole('heading', { level: 1, name: '..' }).waitFor({ timeout: 5000 });
+    await ui.page.getByText("cannot be used in a browser's URL path").waitFor({ timeout: 5000 });
   }, 60_000);
 });

@@ -18,7 +18,8 @@ interface Data {
 }
 
 export function userView(user: string): View {
-  const base = `/v1/users/${seg(user)}`;
+  /** The user's API path; set at mount, where an id no URL path can hold (`..`) is said as such. */
+  let base = '';
   let head: Region;
   let why: Region;
   let tl: Region;
@@ -54,8 +55,34 @@ export function userView(user: string): View {
     await render({ risk, held: events, deliveries, sessions }, n);
   }
 
+  let page: HTMLElement;
+  let body: HTMLElement;
+  /** What the first read's failure said (a user not seen yet, an API error): replaced by the page once a read works. */
+  let failure: HTMLElement | null = null;
+
+  /** The first read: the page once it works, else why not (tried again each tick). */
+  async function first(): Promise<void> {
+    try {
+      base = `/v1/users/${seg(user)}`;
+      held = await newestEvents(base);
+      await show();
+    } catch (err) {
+      if (current) return; // another read (a tick's) has shown the page meanwhile
+      const el = err instanceof ApiError && err.status === 404 ? h('p', { class: 'empty' }, `riskstream has not seen ${user}.`) : errorBox(err);
+      if (failure?.textContent === el.textContent) return; // said already (an alert is not repeated each tick)
+      if (failure) failure.replaceWith(el);
+      else page.append(el);
+      failure = el;
+      return;
+    }
+    failure?.remove();
+    failure = null;
+    page.append(body);
+  }
+
   /** Live: the risk events newer than those held put on top, and the rest read again. */
   async function refresh(): Promise<void> {
+    if (!current) return first();
     try {
       held = await withNewer(base, held, now);
       await show();
@@ -161,15 +188,10 @@ export function userView(user: string): View {
       const sessEl = h('div');
       problem = h('div');
       [head, why, tl, sess] = [new Region(headEl), new Region(whyEl), new Region(tlEl), new Region(sessEl)];
-      main.append(h('p', { class: 'crumbs' }, h('a', { href: '#/risk' }, '← Users by risk')), h('h1', { tabindex: -1, class: 'mono-title' }, user));
-      try {
-        held = await newestEvents(base);
-        await show();
-      } catch (err) {
-        main.append(err instanceof ApiError && err.status === 404 ? h('p', { class: 'empty' }, `riskstream has not seen ${user}.`) : errorBox(err));
-        return;
-      }
-      main.append(
+      page = main;
+      body = h(
+        'div',
+        null,
         problem,
         headEl,
         h('section', { 'aria-labelledby': 'why-h' }, h('h2', { id: 'why-h' }, 'Why this level'), whyEl),
@@ -187,6 +209,8 @@ export function userView(user: string): View {
         ),
         h('section', { 'aria-labelledby': 'sess-h' }, h('h2', { id: 'sess-h' }, 'Sessions'), sessEl),
       );
+      main.append(h('p', { class: 'crumbs' }, h('a', { href: '#/risk' }, '← Users by risk')), h('h1', { tabindex: -1, class: 'mono-title' }, user));
+      await first();
     },
     refresh,
   };
