@@ -6,13 +6,15 @@
  * oldest hit only, so a reset's outcome read "No SET delivery recorded yet."); and an API failure
  * is said as one — delivery records or sessions that could not be read, a live read that failed —
  * rather than shown as "no delivery", "not available" or stale data without a word; a user seen
- * only after the page was opened is shown by the next live read (it said "not seen" until reloaded).
+ * only after the page was opened is shown by the next live read (it said "not seen" until reloaded);
+ * and a session id two users logged in with opens and revokes the user's own copy (the page showed
+ * the earliest login's — another user's — and Revoke signed both out).
  * Skips (saying why) only when Chromium cannot be installed.
  */
 import { describe, expect, it } from 'vitest';
 import { Keys } from '../../src/keys.js';
 import { waitFor } from '../helpers/redis.js';
-import { criticalDetection, workerHarness } from '../helpers/worker.js';
+import { criticalDetection, sessionLogin, workerHarness } from '../helpers/worker.js';
 import { chromiumUnavailable, signedInPage } from './chromium.js';
 
 const AUDIENCE = 'https://user-ui.page.receiver.test';
@@ -162,5 +164,28 @@ describe.skipIf(!!unavailable)("console: a user's page", () => {
     await ui.page.goto(`${h.worker.url}/console/#/users/..`);
     await ui.page.getByRole('heading', { level: 1, name: '..' }).waitFor({ timeout: 5000 });
     await ui.page.getByText("cannot be used in a browser's URL path").waitFor({ timeout: 5000 });
+  }, 60_000);
+  it("inspects and revokes the user's own session when another user logged in with the same id", async () => {
+    const [alice, bob] = ['sh-alice@example.com', 'sh-bob@example.com'];
+    const keys = new Keys(h.prefix, 64);
+    expect(keys.partitionOf(alice)).not.toBe(keys.partitionOf(bob)); // each keeps a copy of the id
+    await h.redis.xadd(`${h.prefix}:login`, '*', 'event', sessionLogin(alice, 'sh-1', { time: Date.now() - 5000, device: { id: 'alice-laptop' } }));
+    await h.redis.xadd(`${h.prefix}:login`, '*', 'event', sessionLogin(bob, 'sh-1', { time: Date.now() - 1000, device: { id: 'bob-laptop' } }));
+    const copy = (user: string): Promise<number> => api(`/v1/sessions/sh-1?user=${encodeURIComponent(user)}`).then((r) => r.status);
+    await waitFor(async () => (await copy(alice)) === 200 && (await copy(bob)) === 200, { what: 'both copies stored' });
+
+    // From bob's page (and from the sessions list) the link opens bob's copy, not the earliest login's (alice's).
+    await ui.page.goto(`${h.worker.url}/console/#/users/${encodeURIComponent(bob)}`);
+    await ui.page.locator('tr[data-session="sh-1"] a').click();
+    await ui.page.getByRole('heading', { level: 1, name: 'Session sh-1' }).waitFor();
+    await ui.page.getByText('bob-laptop').first().waitFor();
+    expect(await ui.page.getByText('alice-laptop').count()).toBe(0);
+    await ui.page.getByRole('button', { name: 'Revoke session…' }).click();
+    await ui.page.getByRole('dialog').getByRole('button', { name: 'Revoke session' }).click();
+    await ui.page.getByText('Session revoked.').waitFor();
+    // Bob's copy only: alice stays signed in.
+    expect(await copy(bob)).toBe(404);
+    expect(await copy(alice)).toBe(200);
+    expect(await ui.page.locator('a[data-key="revoked-user"]').textContent()).toBe(bob);
   }, 60_000);
 });

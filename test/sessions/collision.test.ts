@@ -164,6 +164,31 @@ describe('session id collision across partitions', () => {
     }
   });
 
+  it("GET and DELETE /v1/sessions/{id}?user= address that user's copy only", async () => {
+    const api = await buildApi(t, now);
+    const call = (method: 'GET' | 'DELETE', url: string) => api.app.inject({ method, url, headers: { authorization: `Bearer ${ADMIN}` } });
+    try {
+      await store.put([ident({ sessionId: 's-u', expiresAt: T0 + 3_600_000, device: { id: 'alice-laptop' } })]);
+      await store.put([ident({ sessionId: 's-u', user: BOB, time: T0 + 60_000, expiresAt: T0 + 3_600_000, device: { id: 'bob-laptop' } })]);
+      expect((await call('GET', '/v1/sessions/s-u')).json()).toMatchObject({ user: ALICE });
+      expect((await call('GET', `/v1/sessions/s-u?user=${encodeURIComponent(BOB)}`)).json()).toMatchObject({ user: BOB, device: { id: 'bob-laptop' } });
+      const none = await call('GET', '/v1/sessions/s-u?user=carol%40example.com');
+      expect([none.statusCode, none.json().error]).toEqual([404, 'not_found']);
+
+      const r = await call('DELETE', `/v1/sessions/s-u?user=${encodeURIComponent(BOB)}&reason=stolen`);
+      expect(r.statusCode).toBe(200);
+      expect(r.json()).toMatchObject({ revoked: true, session_id: 's-u', user: BOB, users: [BOB], reason: 'stolen' });
+      expect(api.revoked.map((c) => c.user)).toEqual([BOB]);
+      expect(await store.get('s-u', BOB)).toBeNull();
+      expect(await store.get('s-u', ALICE)).toMatchObject({ user: ALICE });
+      const again = await call('DELETE', `/v1/sessions/s-u?user=${encodeURIComponent(BOB)}`);
+      expect([again.statusCode, again.json().error]).toEqual([404, 'not_found']);
+      expect(await store.get('s-u', ALICE)).toMatchObject({ user: ALICE });
+    } finally {
+      await api.app.close();
+    }
+  });
+
   it('copies with one login time each get their own change id (one session-revoked SET job per user, not one for all)', async () => {
     const api = await buildApi(t, now);
     try {

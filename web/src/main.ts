@@ -7,7 +7,8 @@ import type { View } from './view.js';
 import { auditView } from './views/audit.js';
 import { receiversView } from './views/receivers.js';
 import { riskView } from './views/risk.js';
-import { sessionView, sessionsView } from './views/sessions.js';
+import { sessionView } from './views/session.js';
+import { sessionsView } from './views/sessions.js';
 import { userView } from './views/user.js';
 
 /** Live refresh period (ms). */

@@ -17,14 +17,16 @@ export function time(t: string | number | null | undefined): HTMLElement {
 }
 
 export const userHref = (user: string): string => `#/users/${encodeURIComponent(user)}`;
-export const sessionHref = (id: string): string => `#/sessions/${encodeURIComponent(id)}`;
+/** A session's page; `user`: that user's copy of the id (users of different partitions may have logged in with one id). */
+export const sessionHref = (id: string, user?: string): string =>
+  `#/sessions/${encodeURIComponent(id)}${user === undefined ? '' : `?user=${encodeURIComponent(user)}`}`;
 
 export function userLink(user: string, key = `user:${user}`): HTMLElement {
   return h('a', { href: userHref(user), 'data-key': key, class: 'mono' }, user);
 }
 
-export function sessionLink(id: string, key = `session:${id}`): HTMLElement {
-  return h('a', { href: sessionHref(id), 'data-key': key, class: 'mono' }, id);
+export function sessionLink(id: string, user?: string, key = `session:${id}:${user ?? ''}`): HTMLElement {
+  return h('a', { href: sessionHref(id, user), 'data-key': key, class: 'mono' }, id);
 }
 
 /** Name/value pairs as a description list (values may be nodes). */

@@ -15,6 +15,12 @@ type Query = Record<string, string | undefined>;
 /** A user id from the path (already URL-decoded by the router), normalised as at ingest. */
 const pathUser = (req: FastifyRequest): string => userParam((req.params as { user: string }).user);
 
+/** `?user=` of a session id's routes: whose copy of the id is meant (undefined: the earliest login's to read, every copy to revoke). */
+function copyOwner(req: FastifyRequest): string | undefined {
+  const u = (req.query as Query).user;
+  return u === undefined || u === '' ? undefined : userParam(u);
+}
+
 /** The revocation reason from a JSON body `{reason}` or `?reason=`; defaults to "revoked by admin". */
 const reasonOf = (req: FastifyRequest, ctx: ApiContext): string => reasonParam(req.body, req.query, DEFAULT_REVOKE_REASON, knownSecrets(ctx.config()));
 
@@ -60,16 +66,23 @@ export const sessionRoutes =
       return sessions.store.listAll({ cursor: q.cursor || undefined, limit });
     });
 
+    // `?user=`: that user's copy of the id only (users of different partitions who logged in with one id each hold one).
     app.get('/v1/sessions/:id', async (req) => {
       const { id } = req.params as { id: string };
-      const s = await sessions.store.get(id);
-      if (!s) throw new RiskstreamError('NOT_FOUND', 'no active session with this id');
+      const user = copyOwner(req);
+      const s = await sessions.store.get(id, user);
+      if (!s) throw new RiskstreamError('NOT_FOUND', user === undefined ? 'no active session with this id' : 'no active session with this id of this user');
       return s;
     });
 
     app.delete('/v1/sessions/:id', async (req) => {
       const { id } = req.params as { id: string };
-      return summary(await sessions.revoke(id, { actor: req.actor, reason: reasonOf(req, ctx) }));
+      const opts = { actor: req.actor, reason: reasonOf(req, ctx) };
+      const user = copyOwner(req);
+      if (user === undefined) return summary(await sessions.revoke(id, opts));
+      const copies = await sessions.revokeUserSession(user, id, opts);
+      if (!copies.length) throw new RiskstreamError('NOT_FOUND', 'no active session with this id of this user');
+      return summary({ ...copies[0]!, copies });
     });
 
     app.get('/v1/users/:user/sessions', async (req) => {

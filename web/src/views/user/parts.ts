@@ -111,7 +111,7 @@ export function renderSessions(user: string, s: SessionsRead): Child {
           h(
             'tr',
             { 'data-session': x.session_id },
-            h('th', { scope: 'row' }, sessionLink(x.session_id)),
+            h('th', { scope: 'row' }, sessionLink(x.session_id, x.user)),
             h('td', null, x.idp ?? '—'),
             h('td', { class: 'mono' }, String(x.device?.id ?? '—')),
             h('td', null, x.ip ?? '—', geoPlace(x.geo) ? h('span', { class: 'muted' }, ` · ${geoPlace(x.geo)}`) : null),
