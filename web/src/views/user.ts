@@ -88,15 +88,14 @@ export function userView(user: string): View {
       await show();
       problem.replaceChildren();
     } catch (err) {
-      problem.replaceChildren(
-        h(
-          'p',
-          { class: 'error', role: 'alert', 'data-problem': 'refresh' },
-          `Could not refresh this page: ${errorText(err)}. What is shown was read at `,
-          time(readAt),
-          '.',
-        ),
+      const el = h(
+        'p',
+        { class: 'error', role: 'alert', 'data-problem': 'refresh' },
+        `Could not refresh this page: ${errorText(err)}. What is shown was read at `,
+        time(readAt),
+        '.',
       );
+      if (problem.textContent !== el.textContent) problem.replaceChildren(el); // an alert is not repeated each tick
       throw err;
     }
   }
