@@ -8,7 +8,8 @@
  * rather than shown as "no delivery", "not available" or stale data without a word; a user seen
  * only after the page was opened is shown by the next live read (it said "not seen" until reloaded);
  * and a session id two users logged in with opens and revokes the user's own copy (the page showed
- * the earliest login's — another user's — and Revoke signed both out).
+ * the earliest login's — another user's — and Revoke signed both out); a session that ended before
+ * its Revoke was sent is said to be no longer active (it said "Revoke failed").
  * Skips (saying why) only when Chromium cannot be installed.
  */
 import { describe, expect, it } from 'vitest';
@@ -194,5 +195,31 @@ describe.skipIf(!!unavailable)("console: a user's page", () => {
     expect(await copy(bob)).toBe(404);
     expect(await copy(alice)).toBe(200);
     expect(await ui.page.locator('a[data-key="revoked-user"]').textContent()).toBe(bob);
+  }, 60_000);
+
+  it('says a session that ended before its Revoke was sent is no longer active, not that the revoke failed', async () => {
+    const user = 'gone@example.com';
+    await h.redis.xadd(`${h.prefix}:login`, '*', 'event', sessionLogin(user, 'gone-1'));
+    const path = `/v1/sessions/gone-1?user=${encodeURIComponent(user)}`;
+    const stored = await waitFor(
+      async () => {
+        const r = await api(path);
+        return r.status === 200 ? await r.text() : undefined;
+      },
+      { what: 'the session stored' },
+    );
+    // The page keeps showing the session (its reads answered as before) while it is revoked elsewhere.
+    const read = (url: URL): boolean => url.pathname === '/v1/sessions/gone-1';
+    await ui.page.route(read, (r) =>
+      r.request().method() === 'GET' ? r.fulfill({ status: 200, contentType: 'application/json', body: stored }) : r.continue(),
+    );
+    await ui.page.goto(`${h.worker.url}/console/#/sessions/gone-1?user=${encodeURIComponent(user)}`);
+    await ui.page.getByRole('button', { name: 'Revoke session…' }).waitFor();
+    expect((await api(path, { method: 'DELETE' })).status).toBe(200);
+    await ui.page.getByRole('button', { name: 'Revoke session…' }).click();
+    await ui.page.unroute(read);
+    await ui.page.getByRole('dialog').getByRole('button', { name: 'Revoke session' }).click();
+    await ui.page.getByRole('status').getByText('Session gone-1 is no longer active: there was nothing to revoke.').waitFor();
+    await ui.page.getByText('This session is no longer active (it expired or was revoked).').waitFor();
   }, 60_000);
 });

@@ -44,6 +44,7 @@ export function sessionView(id: string): View {
     revoking = true;
     revokeButton(true);
     await loading;
+    let gone = false;
     try {
       await api(`/v1/sessions/${seg(s.session_id)}${qs({ user: s.user })}`, { method: 'DELETE', body: ok.reason ? { reason: ok.reason } : {} });
       revoked = true;
@@ -59,11 +60,15 @@ export function sessionView(id: string): View {
       announce(`Session ${s.session_id} revoked.`, 'ok');
       body.el.querySelector<HTMLElement>('a')?.focus();
     } catch (err) {
-      announce(`Revoke failed: ${errorText(err)}`, 'error');
+      // 404: it ended meanwhile (expired, signed out, revoked by someone else): said as such, the page read again.
+      if (err instanceof ApiError && err.status === 404) announce(`Session ${s.session_id} is no longer active: there was nothing to revoke.`, 'info');
+      else announce(`Revoke failed: ${errorText(err)}`, 'error');
+      gone = err instanceof ApiError && err.status === 404;
     } finally {
       revoking = false;
       if (!revoked) revokeButton(false);
     }
+    if (gone) await load();
   }
 
   function render(s: Session): HTMLElement {
