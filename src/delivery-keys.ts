@@ -40,6 +40,10 @@ export class DeliveryKeys {
   ssfHeld(streamId: string): string {
     return `${this.prefix}:ssf:held:${streamId}`;
   }
+  /** Sorted set: pushes in flight to an SSF stream (score: when the entry lapses; src/ssf/stream-fence.ts). */
+  ssfInflight(streamId: string): string {
+    return `${this.prefix}:ssf:inflight:${streamId}`;
+  }
   /** String (PX = `min_verification_interval`): set by a stream's last verification request. */
   ssfVerify(streamId: string): string {
     return `${this.prefix}:ssf:verify:${streamId}`;

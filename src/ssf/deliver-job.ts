@@ -16,6 +16,7 @@ import type { SetJobData } from './queue.js';
 import type { ReceiverRegistry } from './receivers.js';
 import { signJobSet } from './job-set.js';
 import { stillAnnounced } from './stream-updated.js';
+import { fencedPush, type StreamFence } from './stream-fence.js';
 import { isSubjectRemoved } from './subject-key.js';
 
 /** Everything the processor needs. */
@@ -28,23 +29,20 @@ export interface ProcessorDeps extends OutcomeDeps {
   random?: () => number;
   /** Policy and limits for self-registered streams (default: no allowed endpoints, 2 per stream, 16 in all). */
   egress?: Egress;
+  /** Records a push to a self-registered stream as in flight and re-reads the stream (src/ssf/stream-fence.ts). */
+  fence?: StreamFence;
   /** Aborted when the worker shuts down with sends still in flight: they end as retryable at once. */
   signal?: AbortSignal;
 }
 
 /** How often a SET queued for a stream that was paused since looks again for the resume. */
 const PAUSED_RECHECK_MS = 5_000;
-
 /** How often a SET for a receiver only another worker's configuration has looks again. */
 const SKEW_RECHECK_MS = 5_000;
-
 /** Lock TTL beyond the receiver timeout (signing, Redis round trips). */
 const LOCK_MARGIN_MS = 5_000;
 
-/**
- * Latest a push may start after its send lock was asked for: the lock then outlives the push (at
- * most the receiver timeout) by a second.
- */
+/** Latest a push may start after its send lock was asked for: the lock outlives the push (at most the timeout) by a second. */
 const SEND_WITHIN_MS = LOCK_MARGIN_MS - 1_000;
 
 /** Creates the processor function for a BullMQ Worker on `set-delivery`. */
@@ -147,10 +145,9 @@ export function createSetProcessor(deps: ProcessorDeps): (job: Job<SetJobData>, 
     // Sends in flight are capped per receiver (self-registered streams: for all of them together
     // too), so one that hangs holds at most its share of the worker's slots; a receiver with a send in
     // flight takes no more of the worker's last free slots (`slots`), so several that hang leave
-    // some to a receiver with none in flight. A job without a free
-    // slot waits outside them (its turn in the receiver's line, at most backoff_max); it takes the
-    // slot before the throttle (no rate-limit slot spent on a job put back) and before the
-    // per-(user, receiver) lock (no lock held while it waits). Up to the horizon.
+    // some to a receiver with none in flight. A job without a free slot waits outside them (its turn
+    // in the receiver's line, at most backoff_max); it takes the slot before the throttle (no
+    // rate-limit slot spent on a job put back) and before the per-(user, receiver) lock. Up to the horizon.
     const limiter = receiver.selfRegistered ? egress.limiter : configured;
     const cap = receiver.selfRegistered ? egress.limiter.perReceiver : receiverConcurrency(receiver, deps.delivery.concurrency);
     const limit = slots.limitFor(limiter.inFlight(receiver.name), cap);
@@ -220,14 +217,17 @@ export function createSetProcessor(deps: ProcessorDeps): (job: Job<SetJobData>, 
       // way back): the lock may have expired and another worker sent a newer level meanwhile, which
       // this one must not follow. Put back: its next attempt checks the versions again.
       if (performance.now() > sendBy) return await retrySoon();
-      const outcome = await pushSet({
-        endpoint: receiver.endpoint,
-        set,
-        timeoutMs: receiver.timeout,
-        ...(receiver.authorizationValue ? { authorization: receiver.authorizationValue } : {}),
-        ...(receiver.selfRegistered ? { policy: egress.policy } : {}),
-        ...(deps.signal ? { signal: deps.signal } : {}),
-      });
+      const outcome = await fencedPush(deps.fence, receiver, () =>
+        pushSet({
+          endpoint: receiver.endpoint,
+          set,
+          timeoutMs: receiver.timeout,
+          ...(receiver.authorizationValue ? { authorization: receiver.authorizationValue } : {}),
+          ...(receiver.selfRegistered ? { policy: egress.policy } : {}),
+          ...(deps.signal ? { signal: deps.signal } : {}),
+        }),
+      );
+      if (outcome === 'changed') return await retrySoon(); // the stream changed since this push was decided (disabled, …): decided again
       if (outcome.kind !== 'delivered') {
         // Sent, and no answer (timed out, cut off, aborted at shutdown): the receiver may hold the SET
         // and still be applying it. Its send lock is left to lapse, not released, so the user's next

@@ -13,6 +13,7 @@ import type { Keys } from '../keys.js';
 import type { Logger } from '../obs/logger.js';
 import { retryDelay } from './backoff.js';
 import { createSetProcessor } from './deliver-job.js';
+import { beginStreamSend } from './stream-fence.js';
 import type { DeliveryOutcome, DeliveryResult, OutcomeInfo } from './delivery-outcome.js';
 import { DeliveryState } from './delivery-state.js';
 import type { Egress } from './egress.js';
@@ -112,6 +113,7 @@ export function startDeliveryWorker(opts: DeliveryWorkerOptions): DeliveryWorker
   const attempt = createSetProcessor({
     state: new DeliveryState(fast, opts.keys),
     registry: opts.registry,
+    fence: (r) => beginStreamSend(fast, opts.keys, opts.registry, r),
     keyRing: opts.keyRing,
     issuer: opts.issuer,
     audit: opts.audit.via(fast),

@@ -9,6 +9,7 @@ import type { SigningAlg } from '../types.js';
 import { scriptsOn } from '../redis/scripts.js';
 import { hashCas } from '../redis/hash-cas.js';
 import { markStreamChanged } from './stream-cache.js';
+import { waitStreamSends } from './stream-fence.js';
 import type { SsfStream, StreamStatus } from './stream-record.js';
 import { CAEP_RISK_LEVEL_CHANGE, CAEP_SESSION_REVOKED, SSF_VERIFICATION } from './set-builder.js';
 
@@ -166,7 +167,8 @@ export class SsfStreamStore {
   /**
    * Applies `change` to a stream (compare-and-set in Lua, so concurrent updates never clobber).
    * This process's updates of one stream run one after another, so only other workers' writes
-   * can make the compare fail (then it reads again, a few times).
+   * can make the compare fail (then it reads again, a few times). Resolves once no push decided
+   * on the stream as it was can still arrive (src/ssf/stream-fence.ts); {@link delete} too.
    */
   update(id: string, change: (s: SsfStream) => SsfStream): Promise<SsfStream> {
     // The queue's tail never rejects (a failed update is its caller's): the next one just follows it.
@@ -186,6 +188,7 @@ export class SsfStreamStore {
       const next = { ...change(JSON.parse(v) as SsfStream), updated_at: Date.now() };
       if (await hashCas(this.redis, this.keys.ssfStreams, id, v, JSON.stringify(next))) {
         await markStreamChanged(this.redis, this.keys, id);
+        await waitStreamSends(this.redis, this.keys, id); // no push decided on the old stream arrives after the answer
         return next;
       }
     }
@@ -196,6 +199,7 @@ export class SsfStreamStore {
     const n = await this.redis.hdel(this.keys.ssfStreams, id);
     if (!n) throw new RiskstreamError('NOT_FOUND', `no stream ${id}`);
     await markStreamChanged(this.redis, this.keys, id);
+    await waitStreamSends(this.redis, this.keys, id);
     await Promise.all([this.redis.del(this.heldKey(id)), this.redis.del(this.verifyKey(id))]); // two slots on a cluster
   }
 

@@ -1,0 +1,107 @@
+/**
+ * The stream fence (real Redis, a random prefix): a stream change answers only once the pushes
+ * recorded before it ended, and a push recorded after a change finds it and is not sent.
+ */
+import { afterAll, describe, expect, it } from 'vitest';
+import { Keys } from '../../src/keys.js';
+import { defineScripts } from '../../src/redis/scripts.js';
+import { beginStreamSend, fencedPush } from '../../src/ssf/stream-fence.js';
+import { SsfStreamStore, streamDeliveryReceiver } from '../../src/ssf/streams.js';
+import type { ReceiverRegistry } from '../../src/ssf/receivers.js';
+import type { ResolvedReceiver } from '../../src/config/receiver.js';
+import { cleanup, redisClient, testPrefix } from '../helpers/redis.js';
+
+const redis = redisClient();
+defineScripts(redis);
+const prefix = testPrefix('stream-fence');
+const keys = new Keys(prefix, 4);
+const store = new SsfStreamStore(redis, keys);
+
+afterAll(async () => {
+  await cleanup(redis, prefix);
+  redis.disconnect();
+});
+
+/** A registry over the store, read afresh at each refresh (as a worker's stream cache). */
+function registry(): ReceiverRegistry & { refresh(): Promise<void>; receiver(id: string): ResolvedReceiver } {
+  const byName = new Map<string, ResolvedReceiver>();
+  const reg = {
+    get: (name: string) => byName.get(name),
+    refresh: async () => {
+      byName.clear();
+      for (const s of await store.list()) {
+        const r = streamDeliveryReceiver(s, 'ES256', 1000, false);
+        byName.set(r.name, r);
+      }
+    },
+    receiver: (id: string) => [...byName.values()].find((r) => r.streamId === id)!,
+  };
+  return reg;
+}
+
+describe('stream fence', () => {
+  it('a disable waits for the push recorded before it, and answers once that push ended', async () => {
+    const s = await store.create({ endpoint_url: 'https://rx.example/push', owner: 'o' });
+    const reg = registry();
+    await reg.refresh();
+    const steps: string[] = [];
+    let finish = (): void => undefined;
+    const pushing = fencedPush(
+      (r) => beginStreamSend(redis, keys, reg, r),
+      reg.receiver(s.stream_id),
+      () =>
+        new Promise<string>((resolve) => {
+          steps.push('push started');
+          finish = () => {
+            steps.push('push ended');
+            resolve('delivered');
+          };
+        }),
+    );
+    while (!steps.length) await new Promise((r) => setTimeout(r, 5));
+    const disabling = store.update(s.stream_id, (cur) => ({ ...cur, status: 'disabled' })).then(() => steps.push('disable answered'));
+    await new Promise((r) => setTimeout(r, 100));
+    finish();
+    await Promise.all([pushing, disabling]);
+    expect(steps).toEqual(['push started', 'push ended', 'disable answered']);
+  });
+
+  it('a push decided before a change (a subject removed) and recorded after it is not sent: changed', async () => {
+    const s = await store.create({ endpoint_url: 'https://rx.example/push', owner: 'o' });
+    const reg = registry();
+    await reg.refresh();
+    const decided = reg.receiver(s.stream_id);
+    await store.update(s.stream_id, (cur) => ({ ...cur, removed_subjects: ['user:a@example.com'] }));
+    let pushed = false;
+    const out = await fencedPush(
+      (r) => beginStreamSend(redis, keys, reg, r),
+      decided,
+      async () => (pushed = true),
+    );
+    expect([out, pushed]).toEqual(['changed', false]);
+    expect(await redis.zcard(keys.ssfInflight(s.stream_id))).toBe(0);
+  });
+
+  it('a deleted stream: changed; a configured receiver (not self-registered) is pushed without the fence', async () => {
+    const s = await store.create({ endpoint_url: 'https://rx.example/push', owner: 'o' });
+    const reg = registry();
+    await reg.refresh();
+    const decided = reg.receiver(s.stream_id);
+    await store.delete(s.stream_id);
+    expect(
+      await fencedPush(
+        (r) => beginStreamSend(redis, keys, reg, r),
+        decided,
+        async () => 'sent',
+      ),
+    ).toBe('changed');
+    const configured = { ...decided, selfRegistered: undefined, streamId: undefined } as unknown as ResolvedReceiver;
+    expect(
+      await fencedPush(
+        () => Promise.reject(new Error('not fenced')),
+        configured,
+        async () => 'sent',
+      ),
+    ).toBe('sent');
+  });
+});
