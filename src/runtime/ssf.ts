@@ -20,6 +20,10 @@ import { forgetReceiversOn, recordReceiversOn } from '../ssf/receivers-on.js';
 import { configOwners, ownersWithStreams } from '../ssf/stream-owner.js';
 import { earlyEnqueue } from '../ssf/early-enqueue.js';
 import { verifyReceiver } from '../ssf/receiver-verify.js';
+import { within } from './readiness.js';
+
+/** How long a JWKS request waits for the published keys' re-read before it serves the last read (ms). */
+const JWKS_REREAD_MS = 1000;
 
 /** The SET side of a process: signing keys, the delivery queue and (in the worker) its consumer. */
 export interface SsfRuntime {
@@ -188,7 +192,17 @@ export async function buildSsf(deps: SsfDeps): Promise<SsfRuntime> {
       await streams.onChanges(changes);
     },
     enqueueCommitted: (changes) => early.enqueue(changes),
-    jwks: async () => signing.jwks(),
+    // The published keys read again first (one read, however many requests wait): a key another
+    // worker signs with since a rolling reload is served here too. Redis slow or gone: within a
+    // second, the keys as last read (the JWKS needs no Redis).
+    jwks: async () => {
+      await within(
+        signing.reread().catch(() => undefined),
+        JWKS_REREAD_MS,
+        undefined,
+      );
+      return signing.jwks();
+    },
     checkKeys: (ring) => signing.check(ring),
     ownersOn: () => owned,
     queueCounts: () => queueCounts(setQueue),

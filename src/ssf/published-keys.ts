@@ -34,7 +34,41 @@ export class PublishedKeys {
   async refresh(ring: KeyRing, now: number = Date.now(), withdrawn: ReadonlySet<string> = new Set()): Promise<void> {
     const named = ring.configured().filter((k) => typeof k.kid === 'string' && !withdrawn.has(k.kid));
     if (named.length) await this.redis.hset(this.key, ...named.flatMap((jwk) => [jwk.kid!, JSON.stringify({ jwk, last: now } satisfies Recorded)]));
-    const all = await this.redis.hgetall(this.key);
+    const { known, stale } = this.sort(await this.redis.hgetall(this.key), now, withdrawn);
+    if (stale.length) await this.redis.hdel(this.key, ...stale);
+    this.#known = known;
+  }
+
+  #reading: Promise<void> | undefined;
+  #following: Promise<void> | undefined;
+
+  /**
+   * Reads the published keys again (nothing written), for a JWKS request: a key another worker put
+   * in force since this one's last refresh (a rolling reload: it signs with it already) is served
+   * by this worker too. One read at a time: a call during one shares the next, which starts after
+   * it, so what it gets was read after the call.
+   */
+  reread(now: () => number = Date.now): Promise<void> {
+    if (this.#reading) {
+      return (this.#following ??= this.#reading
+        .catch(() => undefined)
+        .then(() => {
+          this.#following = undefined;
+          return this.reread(now);
+        }));
+    }
+    const run: Promise<void> = this.redis
+      .hgetall(this.key)
+      .then((all) => void (this.#known = this.sort(all, now()).known))
+      .finally(() => {
+        if (this.#reading === run) this.#reading = undefined;
+      });
+    this.#reading = run;
+    return run;
+  }
+
+  /** The records of `all` still in their grace period at `now` (`known`), and the kids past it or withdrawn (`stale`). */
+  private sort(all: Record<string, string>, now: number, withdrawn: ReadonlySet<string> = new Set()): { known: Recorded[]; stale: string[] } {
     const known: Recorded[] = [];
     const stale: string[] = [];
     for (const [kid, raw] of Object.entries(all)) {
@@ -43,8 +77,7 @@ export class PublishedKeys {
       if (r.last + this.graceMs <= now || withdrawn.has(kid)) stale.push(kid);
       else known.push(r);
     }
-    if (stale.length) await this.redis.hdel(this.key, ...stale);
-    this.#known = known;
+    return { known, stale };
   }
 
   /**

@@ -40,6 +40,11 @@ export interface SigningKeys {
   replace(next: KeyRing): Promise<void>;
   /** The JWKS: the ring's public keys and the others still published, the withdrawn kids left out. */
   jwks(): { keys: unknown[] };
+  /**
+   * Reads the published keys again (another worker's key put in force since the last periodic
+   * refresh), for {@link jwks}; rejects when Redis does not answer (the last read is kept).
+   */
+  reread(): Promise<void>;
   /** Stops the periodic publication. */
   stop(): void;
 }
@@ -89,6 +94,7 @@ export async function openSigningKeys(deps: SigningKeysDeps): Promise<SigningKey
       await publish();
     },
     jwks: () => published.jwks(keyRing, Date.now(), withdrawn()) as { keys: unknown[] },
+    reread: () => published.reread(),
     stop: () => clearInterval(republish),
   };
 }

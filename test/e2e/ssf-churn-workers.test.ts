@@ -5,17 +5,24 @@
  * SETs are delivered by whichever worker takes them. A real loopback receiver checks every SET
  * against the JWKS of every worker (jose) at the moment it arrives; the audit log's
  * `set.delivered` entries give each SET's version, so per-user order is checked per stream.
+ * Also a rolling key rotation (one worker reloaded with a new key): the SETs it signs verify
+ * against every worker's JWKS at once, not only once the others re-read the published keys.
  *
  * Found by this audit: a push decided just before a disable (on another worker) reached the
- * receiver up to ~50 ms after the disable was answered (the toggling test).
+ * receiver up to ~50 ms after the disable was answered (the toggling test); the other workers
+ * served the new key only at their next minutely re-read (the rotation test).
  */
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { createLocalJWKSet, decodeJwt, decodeProtectedHeader, jwtVerify, type JSONWebKeySet } from 'jose';
+import { parse, stringify } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cleanup, redisClient, testPrefix, waitFor } from '../helpers/redis.js';
 import { apiClient, CAEP_RISK, PUSH, VERIFICATION } from '../helpers/ssf-api.js';
 import { criticalDetection, spawnWorker, userRisk, writeTestConfig, type TestConfig, type WorkerProcess } from '../helpers/worker.js';
+import { generateKeyFiles } from '../../src/ssf/keys.js';
 
 const prefix = testPrefix('ssf-churn');
 const redis = redisClient();
@@ -233,4 +240,27 @@ describe('SSF streams under churn, three workers', () => {
     expect(whileOff.map((g) => [emailOf(g), g.at])).toEqual([]);
     expect(riskAt('/toggled').length).toBeGreaterThan(0);
   }, 240_000);
+
+  it('a rolling key rotation: SETs signed by the reloaded worker verify against every worker’s JWKS at once', async () => {
+    await createStream(0, '/rotate');
+    const jwksOf = async (w: WorkerProcess): Promise<JSONWebKeySet> => (await (await fetch(`${w.url}/.well-known/jwks.json`)).json()) as JSONWebKeySet;
+    const oldKids = new Set((await jwksOf(workers[0]!)).keys.map((k) => k.kid));
+    const file = join(cfg.dir, 'riskstream.yaml');
+    await generateKeyFiles('ES256', join(cfg.dir, 'keys'), 'next');
+    const c = parse(readFileSync(file, 'utf8')) as Record<string, any>;
+    c.signing = { ...c.signing, key_file: 'keys/next.pem' };
+    writeFileSync(file, stringify(c));
+    workers[1]!.child.kill('SIGHUP'); // only one worker reloaded: the others are next
+    await waitFor(async () => (await jwksOf(workers[1]!)).keys.length > oldKids.size, { what: 'the reloaded worker serving the new key' });
+    // Level changes until the reloaded worker has delivered one signed with the new key.
+    let n = 0;
+    await waitFor(
+      async () => {
+        await flip(`rotate-${n++}@example.com`, n);
+        return got.some((g) => g.path === '/rotate' && !oldKids.has(g.kid));
+      },
+      { timeout: 90_000, interval: 10, what: 'a SET signed with the new key' },
+    );
+    expect(got.filter((g) => g.unverifiedBy.length).map((g) => [g.path, g.kid, g.unverifiedBy])).toEqual([]);
+  }, 120_000);
 });

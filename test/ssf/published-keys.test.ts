@@ -37,6 +37,19 @@ async function ringWith(kid: string): Promise<KeyRing> {
 const kids = (doc: { keys: Array<{ kid?: string }> }): string[] => doc.keys.map((k) => k.kid!);
 
 describe('published keys', () => {
+  it('a rolling reload: the key one worker put in force is served by another after a re-read, before its next refresh (found by a black-box review: only at its minutely refresh)', async () => {
+    const first = await ringWith('r1');
+    const reloaded = new PublishedKeys(redis, keys.jwksPublished);
+    const other = new PublishedKeys(redis, keys.jwksPublished);
+    await reloaded.refresh(first, T0);
+    await other.refresh(first, T0);
+    const next = await ringWith('r2');
+    await reloaded.refresh(next, T0 + 1000); // its reload: it signs with r2 from now on
+    expect(kids(other.jwks(first, T0 + 1000))).toEqual(['r1']);
+    await Promise.all([other.reread(() => T0 + 1000), other.reread(() => T0 + 1000)]);
+    expect(kids(other.jwks(first, T0 + 1000)).sort()).toEqual(['r1', 'r2']);
+  });
+
   it('a new key under a kid that names another key still published is a clash (found by a black-box review: it replaced the old key, whose SETs no longer verified); the same key, a lapsed or withdrawn one is not', async () => {
     const old = await ringWith('main');
     const w = new PublishedKeys(redis, keys.jwksPublished);
