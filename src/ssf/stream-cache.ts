@@ -3,7 +3,8 @@
  * all: every write to a stream appends its id to a capped change stream
  * (`keys.ssfStreamChanges`), and {@link StreamCache.sync} reads only the entries after the last
  * one it saw, then only those streams. A full read happens on the first sync, and again only if
- * the change stream was trimmed past what this process had seen.
+ * the entry this process saw last is gone from the change stream (trimmed past it, or lost with
+ * the streams when Redis restarted empty).
  */
 import type { RedisClient } from '../redis/client.js';
 import type { Keys } from '../keys.js';
@@ -72,7 +73,7 @@ export class StreamCache {
   }
 
   private async read(): Promise<void> {
-    if (this.seen === undefined || (await this.trimmedPast(this.seen))) await this.reload();
+    if (this.seen === undefined || (await this.lostPlace(this.seen))) await this.reload();
     else await this.applyChanges();
   }
 
@@ -87,11 +88,14 @@ export class StreamCache {
     this.resort();
   }
 
-  /** True when entries after `seen` may have been trimmed away. */
-  private async trimmedPast(seen: string): Promise<boolean> {
+  /**
+   * True when the entry last applied is gone: trimmed away (entries after it may be too), or the
+   * change stream lost with the streams (Redis restarted empty: the streams this copy holds may be
+   * gone, and a new change stream's ids may not follow the old ones).
+   */
+  private async lostPlace(seen: string): Promise<boolean> {
     if (seen === '0-0') return false;
-    const first = (await this.redis.xrange(this.keys.ssfStreamChanges, '-', '+', 'COUNT', 1))[0];
-    return first !== undefined && compareIds(first[0], seen) > 0;
+    return (await this.redis.xrange(this.keys.ssfStreamChanges, seen, seen)).length === 0;
   }
 
   private async applyChanges(): Promise<void> {
@@ -114,11 +118,4 @@ export class StreamCache {
   private resort(): void {
     this.sorted = [...this.streams.values()].sort(byCreation);
   }
-}
-
-/** Orders two stream entry ids (`ms-seq`). */
-function compareIds(a: string, b: string): number {
-  const [am, as] = a.split('-').map(Number) as [number, number];
-  const [bm, bs] = b.split('-').map(Number) as [number, number];
-  return am !== bm ? am - bm : as - bs;
 }
