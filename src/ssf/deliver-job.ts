@@ -215,19 +215,22 @@ export function createSetProcessor(deps: ProcessorDeps): (job: Job<SetJobData>, 
       }
       // This worker stood still since it took the lock (paused, a long GC, a reply held up on its
       // way back): the lock may have expired and another worker sent a newer level meanwhile, which
-      // this one must not follow. Put back: its next attempt checks the versions again.
-      if (performance.now() > sendBy) return await retrySoon();
-      const outcome = await fencedPush(deps.fence, receiver, () =>
-        pushSet({
-          endpoint: receiver.endpoint,
-          set,
-          timeoutMs: receiver.timeout,
-          ...(receiver.authorizationValue ? { authorization: receiver.authorizationValue } : {}),
-          ...(receiver.selfRegistered ? { policy: egress.policy } : {}),
-          ...(deps.signal ? { signal: deps.signal } : {}),
-        }),
+      // this one must not follow. Put back: its next attempt checks the versions again. Checked right
+      // before the push, after the fence (a stream's push recorded in flight: round trips held up too).
+      const outcome = await fencedPush(deps.fence, receiver, async () =>
+        performance.now() > sendBy
+          ? ('late' as const)
+          : pushSet({
+              endpoint: receiver.endpoint,
+              set,
+              timeoutMs: receiver.timeout,
+              ...(receiver.authorizationValue ? { authorization: receiver.authorizationValue } : {}),
+              ...(receiver.selfRegistered ? { policy: egress.policy } : {}),
+              ...(deps.signal ? { signal: deps.signal } : {}),
+            }),
       );
-      if (outcome === 'changed') return await retrySoon(); // the stream changed since this push was decided (disabled, …): decided again
+      // Stood still past `sendBy`, or the stream changed since this push was decided (disabled, …): decided again.
+      if (outcome === 'late' || outcome === 'changed') return await retrySoon();
       if (outcome.kind !== 'delivered') {
         // Sent, and no answer (timed out, cut off, aborted at shutdown): the receiver may hold the SET
         // and still be applying it. Its send lock is left to lapse, not released, so the user's next

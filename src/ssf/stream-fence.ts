@@ -33,7 +33,8 @@ export async function fencedPush<T>(fence: StreamFence | undefined, receiver: Re
   try {
     return await push();
   } finally {
-    await end?.();
+    // An entry not ended (Redis gone) lapses by its score: the push's outcome stands, whatever it was.
+    await end?.().catch(() => undefined);
   }
 }
 

@@ -104,4 +104,16 @@ describe('stream fence', () => {
       ),
     ).toBe('sent');
   });
+
+  it('an entry that cannot be ended (Redis gone after the push) leaves the push outcome as it was', async () => {
+    const s = await store.create({ endpoint_url: 'https://rx.example/push', owner: 'o' });
+    const reg = registry();
+    await reg.refresh();
+    const out = await fencedPush(
+      async () => () => Promise.reject(new Error('Connection is closed.')),
+      reg.receiver(s.stream_id),
+      async () => 'delivered',
+    );
+    expect(out).toBe('delivered');
+  });
 });
