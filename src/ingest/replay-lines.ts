@@ -53,8 +53,12 @@ export async function* readReplayLines(file: string, from = 1, signal?: AbortSig
   try {
     const raw = file === STDIN ? process.stdin : createReadStream(file);
     const chunks = raw[Symbol.asyncIterator]() as AsyncIterator<Buffer>;
-    const head = await chunks.next();
-    if (head.done) return;
+    // The first bytes may be long in coming (stdin, a FIFO whose writer is quiet): `signal` ends that wait too.
+    const head = await untilAborted(chunks.next(), signal);
+    if (!head || head.done) {
+      raw.destroy();
+      return;
+    }
     const rest = Readable.from(
       (async function* () {
         yield head.value;
@@ -80,10 +84,22 @@ export async function* readReplayLines(file: string, from = 1, signal?: AbortSig
       rl.close();
       input.destroy();
       rest.destroy();
-      if (file === STDIN) raw.pause();
-      else raw.destroy();
+      // stdin too: a writer still holding it open would otherwise keep the process from exiting.
+      raw.destroy();
     }
   } catch (e) {
     throw new RiskstreamError('NOT_FOUND', `cannot read ${file}: ${(e as Error).message}`);
   }
+}
+
+/** `p`, or undefined once `signal` aborts (at once when it has). */
+function untilAborted<T>(p: Promise<T>, signal: AbortSignal | undefined): Promise<T | undefined> {
+  if (!signal) return p;
+  if (signal.aborted) return Promise.resolve(undefined);
+  let stop = (): void => undefined;
+  const aborted = new Promise<undefined>((resolve) => {
+    stop = () => resolve(undefined);
+    signal.addEventListener('abort', stop, { once: true });
+  });
+  return Promise.race([p, aborted]).finally(() => signal.removeEventListener('abort', stop));
 }

@@ -177,6 +177,22 @@ describe('riskstream replay: stopped or failed midway, then resumed', () => {
     });
   }
 
+  it('SIGINT while standard input is still held open by its writer: stops and exits 130 (it stayed, waiting on stdin)', async () => {
+    const { prefix, dir } = replayDir('cli-replay-stdin-open', '');
+    const stream = `${prefix}:activity`;
+    const run = startCli(['replay', '-', '--config', dir, '--rate', '20'], {}, 'pipe'); // --rate 20: a chunk is one event
+    run.child.stdin!.write(`${dlpOf('open-1')}\n`); // and kept open
+    await waitFor(async () => (await redis.xlen(stream)) > 0, { timeout: 30_000, what: 'the first event' });
+    run.child.kill('SIGINT');
+    try {
+      expect(await run.closed).toBe(130);
+      expect(run.stderr()).toContain('lines up to 1 were appended whole: --from-line 2');
+    } finally {
+      run.child.stdin!.destroy();
+      run.child.kill('SIGKILL');
+    }
+  });
+
   it('a Redis error partway says the line to resume from; resuming there appends the rest once', async () => {
     const lines = Array.from({ length: 500 }, (_, i) => loginOf(`l-${i + 1}`));
     const { prefix, dir, file: path } = replayDir('cli-replay-fail-resume', `${lines.join('\n')}\n\n${dlpOf('d-1')}\n`);

@@ -39,17 +39,17 @@ export interface RunningCli {
   closed: Promise<number | null>;
 }
 
-/** Starts `node bin/riskstream.js …` from source (tsx) and leaves it running; kill it when done. */
-export function startCli(args: string[], env: Record<string, string> = {}): RunningCli {
+/** Starts `node bin/riskstream.js …` from source (tsx) and leaves it running; kill it when done. `stdin: 'pipe'`: `child.stdin` is the test's to write. */
+export function startCli(args: string[], env: Record<string, string> = {}, stdin: 'ignore' | 'pipe' = 'ignore'): RunningCli {
   const child = spawn(process.execPath, [join(ROOT, 'bin/riskstream.js'), ...args], {
     cwd: ROOT,
     env: { ...process.env, RISKSTREAM_FROM_SOURCE: '1', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
+    stdio: [stdin, 'pipe', 'pipe'],
   });
   let stdout = '';
   let stderr = '';
-  child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+  child.stdout!.on('data', (d: Buffer) => (stdout += d.toString()));
+  child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
   const closed = new Promise<number | null>((done) => child.once('close', done));
   return { child, stdout: () => stdout, stderr: () => stderr, closed };
 }

@@ -61,6 +61,22 @@ describe('replayFile', () => {
     ]);
   });
 
+  it('a stop while the first bytes are still awaited (a FIFO whose writer is quiet) ends the replay: nothing appended, stopped', async () => {
+    const fifo = join(dir, 'quiet.fifo');
+    execFileSync('mkfifo', [fifo]);
+    const stop = new AbortController();
+    const done = replayFile(redis, streams, fifo, { signal: stop.signal });
+    const w = await open(fifo, 'w'); // held open, nothing written
+    try {
+      await new Promise((r) => setTimeout(r, 100)); // the replay waits for its first bytes
+      stop.abort();
+      // It waited for the writer's first bytes for ever.
+      expect(await done).toMatchObject({ sent: 0, through: 0, stopped: true });
+    } finally {
+      await w.close();
+    }
+  });
+
   it('--rebase shifts every time so the newest is now (a second pass); progress knows the total', async () => {
     const file = join(dir, 'rebase.ndjson');
     writeFileSync(file, `${login}\n${dlp}\n`);
