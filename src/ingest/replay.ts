@@ -95,7 +95,11 @@ function shiftedCanonical(e: CanonicalEvent, by: number): string[] {
   return canonicalEntryFields({ ...e, time: e.time + by, ...(session ? { session } : {}) });
 }
 
-/** A first pass over the file (for `rebase`): its count of records (events) and their times. */
+/**
+ * A first pass over the file (for `rebase`): its count of records (events) from line `from` on, and
+ * the times of all of them — a resumed replay (`from`) is shifted as the replay it resumes was, by
+ * the whole file's anchor, so the lines it appends keep their place among those appended before.
+ */
 async function survey(
   file: string,
   from: number,
@@ -106,9 +110,9 @@ async function survey(
   let total = 0;
   let times = new Float64Array(1024);
   let n = 0;
-  for await (const { records } of readReplayLines(file, from, signal))
+  for await (const { line, records } of readReplayLines(file, 1, signal))
     for (const l of records) {
-      total++;
+      if (line >= from) total++;
       try {
         const obj = JSON.parse(l) as unknown;
         const t = typeof obj === 'object' && obj !== null && !Array.isArray(obj) ? lineTime(obj as Record<string, unknown>, stream, mapping) : undefined;

@@ -91,6 +91,20 @@ describe('replayFile', () => {
     expect(progress).toEqual([2]);
   });
 
+  it("--rebase resumed with --from-line shifts the rest as the whole file was shifted (by its newest event), not by the rest's newest", async () => {
+    const file = join(dir, 'rebase-resume.ndjson');
+    const newest = JSON.stringify({ type: 'dlp', user: 'a@example.com', time: '2026-11-23T09:00:00Z', severity: 'high' });
+    writeFileSync(file, `${newest}\n${dlp}\n`); // not in time order: the newest first, line 2 an hour before it
+    const now = Date.UTC(2026, 11, 1, 12, 0, 0);
+    const progress: Array<number | undefined> = [];
+    const from = (await redis.xrevrange(streams.activity, '+', '-', 'COUNT', 1))[0]?.[0] ?? '0';
+    await replayFile(redis, streams, file, { rebase: now, from: 2, onProgress: (_n, total) => void progress.push(total) });
+    const appended = await redis.xrange(streams.activity, `(${from}`, '+');
+    // Line 2 stays 59 minutes before line 1's place (now), as the first run would have put it.
+    expect(appended.map(([, f]) => (JSON.parse(f[1]!) as { time: string }).time)).toEqual([new Date(now - 59 * 60_000).toISOString()]);
+    expect(progress).toEqual([1]);
+  });
+
   it('--rebase: one outlier stamped far in the future does not shift the rest of the file out of ingest.max_past', async () => {
     const file = join(dir, 'rebase-outlier.ndjson');
     const outlier = JSON.stringify({ type: 'dlp', user: 'a@example.com', time: '2099-01-01T00:00:00Z', severity: 'high' });
