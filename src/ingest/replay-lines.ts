@@ -103,3 +103,45 @@ function untilAborted<T>(p: Promise<T>, signal: AbortSignal | undefined): Promis
   });
   return Promise.race([p, aborted]).finally(() => signal.removeEventListener('abort', stop));
 }
+
+/** What {@link withIdle} yields when its source gave nothing for a while. */
+export const IDLE = Symbol('idle');
+
+/**
+ * The items of `source`, and {@link IDLE} once the next has been awaited `idleMs` or more (input
+ * that pauses: stdin or a FIFO fed live), so that the consumer can act on what it holds rather than
+ * wait for more. `stop` is called first when the consumer leaves early: it must end the source's
+ * wait for its next item (whose own return would wait for that item).
+ */
+export async function* withIdle<T>(source: AsyncIterable<T>, idleMs: number, stop: () => void): AsyncGenerator<T | typeof IDLE> {
+  const it = source[Symbol.asyncIterator]();
+  let since = Date.now();
+  const none = (): void => undefined;
+  let fire = none;
+  const timer = setInterval(() => Date.now() - since >= idleMs && fire(), Math.max(1, idleMs / 2));
+  let done = false;
+  try {
+    for (;;) {
+      since = Date.now(); // the wait for the next item starts now (not while the consumer was busy)
+      const next = it.next();
+      // A promise of its own for each wait (one kept for all would gather a reaction per item).
+      let r = await Promise.race([next, new Promise<typeof IDLE>((resolve) => (fire = () => resolve(IDLE)))]);
+      fire = none;
+      if (r === IDLE) {
+        yield IDLE;
+        r = await next;
+      }
+      if (r.done) {
+        done = true;
+        return;
+      }
+      yield r.value;
+    }
+  } finally {
+    clearInterval(timer);
+    if (!done) {
+      stop();
+      await it.return?.();
+    }
+  }
+}

@@ -7,10 +7,13 @@ import { RiskstreamError } from '../errors.js';
 import { isLogin } from '../login.js';
 import { toEpochMs } from './event-rules.js';
 import { canonicalEntryFields, decodeObject, type DecodeOptions } from './decode.js';
-import { notAnObject, readReplayLines, STDIN } from './replay-lines.js';
+import { IDLE, notAnObject, readReplayLines, STDIN, withIdle } from './replay-lines.js';
 import { streamProfiles } from './profiles/index.js';
 import type { CanonicalEvent } from '../types.js';
 import { rebaseAnchor } from './rebase-anchor.js';
+
+/** How long input may pause (stdin, a FIFO fed live) before the records read are appended without waiting for a full chunk (ms). */
+const IDLE_MS = 200;
 
 /** `ingest.max_past`'s default: the stretch `rebase` anchors in when not told. */
 const DEFAULT_SPAN_MS = 365 * 86_400_000;
@@ -202,9 +205,19 @@ export async function replayFile(redis: RedisClient, streams: StreamNames, file:
     const wait = opts.rate ? started + (sent / opts.rate) * 1000 - Date.now() : 0;
     if (wait > 0) await sleep(wait, undefined, opts.signal ? { signal: opts.signal } : {}).catch(() => undefined);
   };
+  // The reading ends on `signal`, and when the replay leaves early (a failed append) while a line is awaited.
+  const reading = new AbortController();
+  const stopReading = (): void => reading.abort();
+  if (opts.signal?.aborted) reading.abort();
+  opts.signal?.addEventListener('abort', stopReading, { once: true });
   try {
-    for await (const { line, records } of readReplayLines(file, from, opts.signal)) {
+    for await (const item of withIdle(readReplayLines(file, from, reading.signal), IDLE_MS, () => reading.abort())) {
       if (opts.signal?.aborted) break;
+      if (item === IDLE) {
+        while (batch.length) await send(); // input that pauses (stdin, a FIFO fed live): what was read goes in now
+        continue;
+      }
+      const { line, records } = item;
       for (const record of records) {
         const why = notAnObject(record);
         if (why) opts.onNotObject?.(line, why);
@@ -225,6 +238,8 @@ export async function replayFile(redis: RedisClient, streams: StreamNames, file:
       ? ` (after ${sent} events were appended): lines up to ${through} were appended whole: --from-line ${through + 1} resumes after them`
       : '';
     throw new RiskstreamError(e.code, `${e.message}${why}${resume}`, { sent, through }, { cause: e.cause ?? e });
+  } finally {
+    opts.signal?.removeEventListener('abort', stopReading);
   }
   return { sent, byStream, through, stopped: opts.signal?.aborted ?? false };
 }

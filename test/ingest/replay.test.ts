@@ -61,6 +61,49 @@ describe('replayFile', () => {
     ]);
   });
 
+  it('input that pauses (a FIFO fed live) has what was read appended at once, not held until a full chunk of 500 events or the end', async () => {
+    const fifo = join(dir, 'live.fifo');
+    execFileSync('mkfifo', [fifo]);
+    const before = await redis.xlen(streams.activity);
+    const done = replayFile(redis, streams, fifo); // the CLI's chunk: 500
+    const w = await open(fifo, 'w');
+    try {
+      await w.write(`${dlp}\n`);
+      // Held until 499 more events came (or the writer closed).
+      const deadline = Date.now() + 10_000;
+      while ((await redis.xlen(streams.activity)) === before && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+      expect(await redis.xlen(streams.activity)).toBe(before + 1);
+      await w.write(`${dlp}\n`);
+    } finally {
+      await w.close();
+    }
+    expect(await done).toMatchObject({ sent: 2, through: 2, stopped: false });
+    expect(await redis.xlen(streams.activity)).toBe(before + 2);
+  });
+
+  it('an append failing while the next line is awaited (a FIFO fed live) ends the replay with the error, not a wait for the writer', async () => {
+    const p3 = testPrefix('replay-live-fail');
+    const d3 = mkdtempSync(join(tmpdir(), 'riskstream-replay-'));
+    writeFileSync(join(d3, 'riskstream.yaml'), `redis:\n  prefix: ${p3}\n`);
+    const s3 = loadConfig(d3, {}).streams;
+    await redis.set(s3.activity, 'not a stream');
+    const fifo = join(d3, 'live.fifo');
+    execFileSync('mkfifo', [fifo]);
+    const done = replayFile(redis, s3, fifo).then(
+      () => 'appended',
+      (e: unknown) => (isRiskstreamError(e) ? e.code : 'other'),
+    );
+    const w = await open(fifo, 'w');
+    try {
+      await w.write(`${dlp}\n`); // and held open
+      expect(await done).toBe('INTERNAL');
+    } finally {
+      await w.close();
+      await cleanup(redis, p3);
+      rmSync(d3, { recursive: true, force: true });
+    }
+  });
+
   it('a stop while the first bytes are still awaited (a FIFO whose writer is quiet) ends the replay: nothing appended, stopped', async () => {
     const fifo = join(dir, 'quiet.fifo');
     execFileSync('mkfifo', [fifo]);
