@@ -46,10 +46,17 @@ export async function fencedPush<T>(fence: StreamFence | undefined, receiver: Re
  */
 export async function beginStreamSend(redis: RedisClient, keys: Keys, registry: ReceiverRegistry, receiver: ResolvedReceiver): Promise<EndSend | 'changed'> {
   const key = keys.ssfInflight(receiver.streamId!);
-  const member = randomUUID();
   const ttl = receiver.timeout + ENTRY_MARGIN_MS;
+  // The entry names its own life: a waiter waits as long as the longest entry it finds may live.
+  const member = `${ttl}:${randomUUID()}`;
   const now = Date.now();
-  await Promise.all([redis.zadd(key, now + ttl, member), redis.pexpire(key, ttl)]);
+  // One transaction (one key): never a set left without its TTL; entries of senders that died dropped.
+  await redis
+    .multi()
+    .zremrangebyscore(key, '-inf', now)
+    .zadd(key, now + ttl, member)
+    .pexpire(key, ttl)
+    .exec();
   const end: EndSend = async () => {
     await redis.zrem(key, member);
   };
@@ -65,17 +72,31 @@ export async function beginStreamSend(redis: RedisClient, keys: Keys, registry: 
   return 'changed';
 }
 
-/** Longest a management call waits for pushes in flight (each ends within its timeout; this bounds a clock skew between workers), ms. */
+/**
+ * Longest a management call waits for pushes in flight (each ends within its timeout; this bounds a
+ * clock skew between workers), ms — or the longest life an entry found names (`ssf.timeout` + margin), when longer.
+ */
 const MAX_WAIT_MS = 60_000;
+
+/** How long to wait at most for `members`: {@link MAX_WAIT_MS}, or the longest life one of them names. */
+export function waitBound(members: readonly string[], floorMs: number = MAX_WAIT_MS): number {
+  let bound = floorMs;
+  for (const m of members) {
+    const life = Number(m.slice(0, m.indexOf(':')));
+    if (Number.isSafeInteger(life) && life > bound) bound = life;
+  }
+  return bound;
+}
 
 /**
  * Waits until the pushes to stream `id` in flight at this call have ended (a sender that died: its
  * entry lapses). Pushes recorded later are not waited for: they read the stream after the change.
+ * `floorMs`: the wait's bound unless an entry names a longer life (tests).
  */
-export async function waitStreamSends(redis: RedisClient, keys: Keys, id: string): Promise<void> {
+export async function waitStreamSends(redis: RedisClient, keys: Keys, id: string, floorMs: number = MAX_WAIT_MS): Promise<void> {
   const key = keys.ssfInflight(id);
-  const until = Date.now() + MAX_WAIT_MS;
   let members = await redis.zrangebyscore(key, Date.now(), '+inf');
+  const until = Date.now() + waitBound(members, floorMs);
   while (members.length && Date.now() < until) {
     await new Promise((r) => setTimeout(r, POLL_MS));
     const scores = await redis.zmscore(key, ...members);

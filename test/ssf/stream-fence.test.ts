@@ -5,7 +5,7 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { Keys } from '../../src/keys.js';
 import { defineScripts } from '../../src/redis/scripts.js';
-import { beginStreamSend, fencedPush } from '../../src/ssf/stream-fence.js';
+import { beginStreamSend, fencedPush, waitBound, waitStreamSends } from '../../src/ssf/stream-fence.js';
 import { SsfStreamStore, streamDeliveryReceiver } from '../../src/ssf/streams.js';
 import type { ReceiverRegistry } from '../../src/ssf/receivers.js';
 import type { ResolvedReceiver } from '../../src/config/receiver.js';
@@ -64,6 +64,38 @@ describe('stream fence', () => {
     finish();
     await Promise.all([pushing, disabling]);
     expect(steps).toEqual(['push started', 'push ended', 'disable answered']);
+  });
+
+  it('a push whose timeout is longer than the wait floor is still waited for (the entry names its life)', async () => {
+    const s = await store.create({ endpoint_url: 'https://rx.example/push', owner: 'o' });
+    const reg = registry();
+    await reg.refresh();
+    const steps: string[] = [];
+    let finish = (): void => undefined;
+    // A stream with a long push timeout (ssf.timeout above the floor); the floor here 50 ms instead of 60 s.
+    const slow = { ...reg.receiver(s.stream_id), timeout: 120_000 };
+    const pushing = fencedPush(
+      (r) => beginStreamSend(redis, keys, { get: () => slow, refresh: async () => undefined }, r),
+      slow,
+      () =>
+        new Promise<string>((resolve) => {
+          steps.push('push started');
+          finish = () => {
+            steps.push('push ended');
+            resolve('delivered');
+          };
+        }),
+    );
+    while (!steps.length) await new Promise((r) => setTimeout(r, 5));
+    const ttl = await redis.pttl(keys.ssfInflight(s.stream_id));
+    expect(ttl).toBeGreaterThan(120_000);
+    const waiting = waitStreamSends(redis, keys, s.stream_id, 50).then(() => steps.push('wait over'));
+    await new Promise((r) => setTimeout(r, 300));
+    finish();
+    await Promise.all([pushing, waiting]);
+    expect(steps).toEqual(['push started', 'push ended', 'wait over']);
+    expect(waitBound(['120000:x', 'junk', '7:y'], 60_000)).toBe(120_000);
+    expect(waitBound(['1000:x'], 60_000)).toBe(60_000);
   });
 
   it('a push decided before a change (a subject removed) and recorded after it is not sent: changed', async () => {
