@@ -39,26 +39,32 @@ function registry(): ReceiverRegistry & { refresh(): Promise<void>; receiver(id:
   return reg;
 }
 
+/** A fenced push to `receiver` that starts and then waits for `finish()`; resolves once it started. */
+async function heldPush(steps: string[], reg: ReceiverRegistry, receiver: ResolvedReceiver): Promise<{ pushing: Promise<unknown>; finish: () => void }> {
+  let finish = (): void => undefined;
+  const pushing = fencedPush(
+    (r) => beginStreamSend(redis, keys, reg, r),
+    receiver,
+    () =>
+      new Promise<string>((resolve) => {
+        steps.push('push started');
+        finish = () => {
+          steps.push('push ended');
+          resolve('delivered');
+        };
+      }),
+  );
+  while (!steps.length) await new Promise((r) => setTimeout(r, 5));
+  return { pushing, finish: () => finish() };
+}
+
 describe('stream fence', () => {
   it('a disable waits for the push recorded before it, and answers once that push ended', async () => {
     const s = await store.create({ endpoint_url: 'https://rx.example/push', owner: 'o' });
     const reg = registry();
     await reg.refresh();
     const steps: string[] = [];
-    let finish = (): void => undefined;
-    const pushing = fencedPush(
-      (r) => beginStreamSend(redis, keys, reg, r),
-      reg.receiver(s.stream_id),
-      () =>
-        new Promise<string>((resolve) => {
-          steps.push('push started');
-          finish = () => {
-            steps.push('push ended');
-            resolve('delivered');
-          };
-        }),
-    );
-    while (!steps.length) await new Promise((r) => setTimeout(r, 5));
+    const { pushing, finish } = await heldPush(steps, reg, reg.receiver(s.stream_id));
     const disabling = store.update(s.stream_id, (cur) => ({ ...cur, status: 'disabled' })).then(() => steps.push('disable answered'));
     await new Promise((r) => setTimeout(r, 100));
     finish();
@@ -71,22 +77,9 @@ describe('stream fence', () => {
     const reg = registry();
     await reg.refresh();
     const steps: string[] = [];
-    let finish = (): void => undefined;
     // A stream with a long push timeout (ssf.timeout above the floor); the floor here 50 ms instead of 60 s.
     const slow = { ...reg.receiver(s.stream_id), timeout: 120_000 };
-    const pushing = fencedPush(
-      (r) => beginStreamSend(redis, keys, { get: () => slow, refresh: async () => undefined }, r),
-      slow,
-      () =>
-        new Promise<string>((resolve) => {
-          steps.push('push started');
-          finish = () => {
-            steps.push('push ended');
-            resolve('delivered');
-          };
-        }),
-    );
-    while (!steps.length) await new Promise((r) => setTimeout(r, 5));
+    const { pushing, finish } = await heldPush(steps, { get: () => slow, refresh: async () => undefined }, slow);
     const ttl = await redis.pttl(keys.ssfInflight(s.stream_id));
     expect(ttl).toBeGreaterThan(120_000);
     const waiting = waitStreamSends(redis, keys, s.stream_id, 50).then(() => steps.push('wait over'));
