@@ -1,7 +1,8 @@
 /**
  * A worker's periodic upkeep, beside the engine: the shared records a Redis restarted empty lost
  * written again, the outbox relayed again, session revocations a crashed revoker left untold
- * drained, and the inputs trimmed — one run at a time, every `state.sweep_interval`.
+ * drained, the inputs trimmed and expired sessions taken out of the session indexes of the
+ * partitions it owns — one run at a time, every `state.sweep_interval`.
  */
 import type { Subscription } from 'rxjs';
 import type { Config } from '../config/load.js';
@@ -15,6 +16,10 @@ import type { SessionsRuntime } from './sessions.js';
 
 /** How often the session revocations a crashed revoker left untold are looked for (ms). */
 const NOTICE_DRAIN_MS = 10_000;
+/** How often the owned partitions' session indexes lose their expired sessions' members (ms). */
+const SESSION_PRUNE_MS = 10_000;
+/** Most prune passes (each up to 500 members a partition) one upkeep run makes. */
+const SESSION_PRUNE_ROUNDS = 20;
 
 /** What the upkeep works on. */
 export interface UpkeepDeps {
@@ -30,10 +35,11 @@ export interface UpkeepDeps {
   logger: Logger;
 }
 
-/** Starts the upkeep (shared records, outbox recovery, untold revocations, input trimming); unsubscribe to stop it. */
+/** Starts the upkeep (shared records, outbox recovery, untold revocations, input trimming, session indexes); unsubscribe to stop it. */
 export function startUpkeep(d: UpkeepDeps): Subscription {
   let lastTrim = 0;
   let lastNotices = 0;
+  let lastPrune = 0;
   return expirySweep({
     everyMs: d.config().raw.state.sweep_interval,
     sweep: async () => {
@@ -50,6 +56,13 @@ export function startUpkeep(d: UpkeepDeps): Subscription {
         lastTrim = Date.now();
         const config = d.config();
         await trimInputs(d.redis, [...config.streams.inputs, d.keys.controlStream], config.streams.group, config.raw.streams.input_retention);
+      }
+      // The partitions' session indexes keep a member per session until it is pruned: listing
+      // sessions prunes too, but a deployment that never lists them relies on this.
+      if (Date.now() - lastPrune > SESSION_PRUNE_MS) {
+        lastPrune = Date.now();
+        const owned = d.keys.partitionList.filter((p) => d.owns(p));
+        for (let i = 0; i < SESSION_PRUNE_ROUNDS && owned.length; i++) if (!(await d.sessions.service.store.pruneExpired(owned))) break;
       }
     },
     onError: (err) => d.logger.warn({ err }, 'outbox/trim run failed; retrying next interval'),

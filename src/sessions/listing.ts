@@ -100,9 +100,11 @@ export async function listUserSessions(c: ListingContext, user: string): Promise
   return out.sort((a, b) => b.login_at - a.login_at || compareMembers(b.session_id, a.session_id));
 }
 
-/** Removes index members whose expiry has passed, in every partition (bounded per partition and call). */
-export async function pruneExpiredSessions(c: ListingContext): Promise<number> {
-  const parts = c.keys.partitionList;
+/**
+ * Removes index members whose expiry has passed, in partitions `parts` (default every partition;
+ * at most 500 per partition and call): the listing's, and the worker's upkeep for its partitions.
+ */
+export async function pruneExpiredSessions(c: ListingContext, parts: readonly number[] = c.keys.partitionList): Promise<number> {
   const read = pipeline(c.redis);
   for (const p of parts) read.zrangebyscore(c.keys.sessionsByExpiry(p), '-inf', c.now(), 'LIMIT', 0, PRUNE_BATCH);
   const found = (await execAll(read)) as string[][];

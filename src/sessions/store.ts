@@ -203,9 +203,9 @@ export class SessionStore {
     return out;
   }
 
-  /** Removes index members whose expiry has passed, in every partition (bounded per partition and call). */
-  pruneExpired(): Promise<number> {
-    return pruneExpiredSessions(this.ctx);
+  /** Removes index members whose expiry has passed, in partitions `parts` (default every one; bounded per partition and call). */
+  pruneExpired(parts?: readonly number[]): Promise<number> {
+    return pruneExpiredSessions(this.ctx, parts);
   }
 
   private live(raw: string | null): SessionIdentity | null {
