@@ -23,7 +23,7 @@ export function horizonLeft(enqueuedAt: number, now: number, horizon: number): n
 }
 
 /**
- * BullMQ's delay before the next attempt of a failed job, or -1 to give up (the job is kept, failed).
+ * BullMQ's delay before the next attempt of a failed job, or -1 to give up (the job is kept, failed, for 30 days at most).
  * `askedMs` is the delay the processor chose (it judged the horizon and audited a retry): it is
  * honoured even when the horizon passed in the moments since, at least 1 ms, so that the next attempt
  * audits the expiry itself (`set.failed`, outcome `expired`) rather than the job failing silently

@@ -2,7 +2,7 @@
  * The `set-delivery` job processor: ordering/coalescing checks, per-receiver egress slot
  * and throttle, the per-(user, receiver) send lock, sign at send time, push, and one audit
  * entry per attempt. Retryable failures throw a RiskstreamError carrying `details.delayMs`
- * for the backoff strategy; permanent ones throw UnrecoverableError (the failed job is kept).
+ * for the backoff strategy; permanent ones throw UnrecoverableError (the failed job is kept 30 days at most).
  */
 import { DelayedError, type Job } from 'bullmq';
 import type { ResolvedReceiver } from '../config/receiver.js';

@@ -53,12 +53,15 @@ export interface SetQueue {
 /** Backoff type name; the worker supplies the strategy. */
 export const SET_BACKOFF = 'set-delivery';
 
-/** The queue's default job options: failed jobs kept, completed ones capped by age and count, retries bounded by the worker's horizon. */
+/**
+ * The queue's default job options: completed jobs kept 7 days (at most 10 000), failed ones 30 days
+ * (at most 100 000; each has its `set.failed` audit entry), retries bounded by the worker's horizon.
+ */
 export const SET_JOB_OPTIONS: JobsOptions = {
   attempts: 1_000_000,
   backoff: { type: SET_BACKOFF },
   removeOnComplete: { age: 7 * 86_400, count: 10_000 },
-  removeOnFail: false,
+  removeOnFail: { age: 30 * 86_400, count: 100_000 },
 };
 
 /** sha256 hex prefix: keeps ':' and user data out of job ids. */

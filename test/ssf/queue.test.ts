@@ -45,7 +45,7 @@ describe('set-delivery queue', () => {
     expect(Number.isInteger(Number(id))).toBe(false);
     const job = await q.queue.getJob(id);
     expect(job?.data).toMatchObject({ event: 'risk-level-change', receiver: 'a', change: c, jti: jtiFor(id, c.id) });
-    expect(job?.opts.removeOnFail).toBe(false);
+    expect(job?.opts.removeOnFail).toEqual({ age: 30 * 86_400, count: 100_000 });
 
     // Enqueueing the same change again adds nothing and keeps the jti.
     expect(await enqueueLevelChange(q, c, [a, b, off])).toEqual(ids);
