@@ -4,6 +4,7 @@ import type { ResolvedReceiver } from '../config/receiver.js';
 import type { Keys } from '../keys.js';
 import type { AuditLog } from '../audit/audit-log.js';
 import type { Logger } from '../obs/logger.js';
+import { forgetReceiverDeliveries } from '../ssf/forget-receiver.js';
 import type { Metrics } from '../obs/metrics.js';
 import type { LevelChange } from '../types.js';
 import { KeyRing } from '../ssf/key-ring.js';
@@ -141,6 +142,11 @@ export async function buildSsf(deps: SsfDeps): Promise<SsfRuntime> {
     if ((await ownedNow()).join() !== owned.join()) await recordOn();
   };
   streams.onCreated = () => recordIfChanged();
+  // A deleted stream's fields in every user's delivery records: removed in the background (a scan of the keyspace).
+  streams.onDeleted = (receiver) =>
+    void forgetReceiverDeliveries(deps.redis, deps.keys, receiver).catch((err: unknown) =>
+      deps.logger.warn({ err, receiver }, 'delivery records of a deleted stream not removed'),
+    );
   await recordOn();
   let worker: DeliveryWorker | undefined;
   let startedWith = '';

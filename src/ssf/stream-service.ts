@@ -43,6 +43,8 @@ export class StreamService {
   private syncedAt = 0;
   /** Called with each stream this service created, before {@link create} resolves (the runtime records its owner). */
   onCreated?: (s: SsfStream) => Promise<void>;
+  /** Called, not awaited, with each deleted stream's receiver name (the runtime removes its delivery records). */
+  onDeleted?: (receiver: string) => void;
 
   constructor(
     private readonly redis: RedisClient,
@@ -167,6 +169,7 @@ export class StreamService {
     await this.store.delete(id);
     await this.audit.write({ action: 'receiver.disabled', actor, target: streamReceiverName(id), details: { stream_id: id, deleted: true } });
     await this.streams(true);
+    this.onDeleted?.(streamReceiverName(id));
   }
 
   /**
