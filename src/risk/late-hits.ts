@@ -1,9 +1,10 @@
 /**
- * The event ids of hits that arrived already expired (a backfill, a shipper catching up), kept per
- * behavior among the state's windows: the same event delivered again (a shipper's retry, a replayed
- * file) makes no second hit, as one that counted makes none — its id is then in its active
- * behavior's `ids`, but an expired hit makes no active behavior. Pure; never modifies a state's
- * windows in place (a new object replaces the old).
+ * The event ids of hits that arrived already expired (a backfill, a shipper catching up), and of
+ * behaviors that expired since (level-change.ts `expire`), kept per behavior among the state's
+ * windows: the same event delivered again (a shipper's retry, a replayed file) makes no second hit,
+ * as one that counted makes none — its id is in its active behavior's `ids` while that lasts, but an
+ * expired hit leaves no active behavior. Pure; never modifies a state's windows in place (a new
+ * object replaces the old).
  */
 import type { UserState } from './state.js';
 
@@ -27,7 +28,7 @@ export function seenLate(state: UserState, behavior: string, eventId: string): b
 
 /**
  * Remembers the events of an expired-on-arrival hit of `behavior` (its own and those it names, as an
- * active behavior's `ids` keeps them; the newest {@link LATE_IDS} kept).
+ * active behavior's `ids` keeps them), or of an active behavior that expired; the newest {@link LATE_IDS} kept.
  */
 export function rememberLate(next: UserState, behavior: string, eventIds: readonly string[]): void {
   const late = lateOf(next) ?? {};

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { tiersOf, withTiers } from './tiers.js';
 import { levelRank, maxLevel, type BehaviorHit, type InitiatingEntity, type LevelChange, type RiskLevel } from '../types.js';
 import type { UserState } from './state.js';
-import { LATE_HITS } from './late-hits.js';
+import { LATE_HITS, rememberLate } from './late-hits.js';
 
 /**
  * A user's level changes outside detection — expiry in event time, an admin reset — and the
@@ -85,7 +85,11 @@ export function copyState(state: UserState): UserState {
   return { ...state, behaviors: { ...state.behaviors }, windows: { ...state.windows } };
 }
 
-/** Drops behaviors whose expiry has passed; emits the resulting level change (pure). */
+/**
+ * Drops behaviors whose expiry has passed; emits the resulting level change (pure). The event ids of
+ * a behavior that ends are kept as an expired hit's are (late-hits.ts): delivered again, they make no
+ * second hit.
+ */
 export function expire(state: UserState, now: number): ReduceResult {
   const changes: LevelChange[] = [];
   let gone: string[] | undefined;
@@ -99,7 +103,10 @@ export function expire(state: UserState, now: number): ReduceResult {
     const left = tiersOf(b).filter((t) => t.expiresAt === null || t.expiresAt > now);
     next ??= copyState(state);
     if (left.length) next.behaviors[id] = withTiers(b, left);
-    else delete next.behaviors[id];
+    else {
+      delete next.behaviors[id];
+      if (b.ids?.length) rememberLate(next, id, b.ids);
+    }
   }
   if (gone === undefined || next === undefined) return { state, hits: [], changes };
   // In event time the level fell when the last tier above the new level stopped counting.

@@ -580,6 +580,26 @@ describe('expiry in event time', () => {
     expect(reduce(stored(noId.state), [anon()], BEHAVIORS, NOW, LIMITS).hits).toHaveLength(1);
   });
 
+  it('an event whose hit counted and has since expired, delivered again, makes no second hit (found by a black-box review: it was recorded again, expired on arrival)', () => {
+    // EDR expires after 6 h: a hit at T0 + 3 h counts until T0 + 9 h.
+    const live = reduce(emptyState(USER), [edr('e-1', 3 * HOUR), dlp('d-1', 3 * HOUR)], BEHAVIORS, T0 + 4 * HOUR, LIMITS);
+    expect(live.hits.map((h) => h.expiredOnArrival)).toEqual([undefined, undefined]);
+    // Expired by the sweep, or by the user's next event: either way its event is still known.
+    const swept = expire(stored(live.state), T0 + 10 * HOUR).state;
+    expect(Object.keys(swept.behaviors)).toEqual(['dlp_detection']);
+    const byEvent = reduce(stored(live.state), [dlp('d-2', 9 * HOUR + MIN)], BEHAVIORS, T0 + 10 * HOUR, LIMITS).state;
+    for (const s of [swept, byEvent]) {
+      expect(reduce(stored(s), [edr('e-1', 3 * HOUR)], BEHAVIORS, T0 + 11 * HOUR, LIMITS).hits).toEqual([]);
+      // Another old event still makes its own (expired) hit.
+      expect(reduce(stored(s), [edr('e-9', 3 * HOUR)], BEHAVIORS, T0 + 11 * HOUR, LIMITS).hits).toEqual([
+        expect.objectContaining({ behavior: 'endpoint_detection', expiredOnArrival: true }),
+      ]);
+    }
+    // Also once expired before an admin's reset.
+    const afterReset = reset(stored(live.state), T0 + 10 * HOUR, '').state;
+    expect(reduce(stored(afterReset), [edr('e-1', 3 * HOUR)], BEHAVIORS, T0 + 11 * HOUR, LIMITS).hits).toEqual([]);
+  });
+
   it('a replay of the same input at another time gives the same expiry times', () => {
     const xs = (): ReduceInput[] => [...londonSydney(), dlp('d-1', 30 * MIN), edr('e-1', 3 * HOUR)];
     const a = reduce(emptyState(USER), xs(), BEHAVIORS, NOW, LIMITS);
