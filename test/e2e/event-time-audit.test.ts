@@ -25,6 +25,7 @@ const h = workerHarness(
       endpoint_detection: { enabled: true, risk_level: 'high', expires_after: '1h', min_severity: 'high' },
       probe: { kind: 'threshold', enabled: true, risk_level: 'medium', expires_after: '1h', match: { type: 'probe' }, count: 2, window: '1m' },
       impossible_travel: { enabled: true, risk_level: 'high', expires_after: '24h' },
+      brute_force: { enabled: true, risk_level: 'high', expires_after: '24h', failures: 3, window: '10m' },
       new_country: { enabled: true, risk_level: 'medium', expires_after: '24h', learning: '7d', baseline: '30d' },
     },
   },
@@ -226,6 +227,18 @@ describe('event time through the contract (black box)', () => {
     for (const [name, , n] of cases) expect({ name, n: (await hits(`${name}@example.com`)).length }).toEqual({ name, n });
   });
 
+  it('a late match never makes a counting behavior fire again; it may leave its hit at the match that completed the count on arrival (README "How time works")', async () => {
+    const t = Date.now() - 5 * 60_000;
+    const inOrder = 'thr-late-order@example.com';
+    const late = 'thr-late-arrival@example.com';
+    for (const off of [0, 20_000, 40_000]) await add('activity', JSON.stringify({ type: 'probe', id: `o-${off}`, user: inOrder, time: t + off }));
+    for (const off of [20_000, 40_000, 0]) await add('activity', JSON.stringify({ type: 'probe', id: `l-${off}`, user: late, time: t + off }));
+    await quiet([inOrder, late]);
+    const at = async (u: string) => (await hits(u)).map((e) => Date.parse(e.occurred_at!) - t);
+    expect(await at(inOrder)).toEqual([20_000]);
+    expect(await at(late)).toEqual([40_000]);
+  });
+
   it('new_country: learning and baseline include both their ends', async () => {
     const t0 = Date.now() - 60 * DAY;
     // learning 7d: a new country exactly 7d after the first login is flagged, 1 ms earlier not.
@@ -286,6 +299,21 @@ describe('event time through the contract (black box)', () => {
     await add('login', JSON.stringify({ type: 'login', id: 'q-1', user: u, time: t, outcome: 'success', geo: { lat: 51.5, lon: -0.12, country: 'GB' } }));
     await quiet([u]);
     expect((await hits(u)).map((e) => [e.behavior, Date.parse(e.occurred_at!)])).toEqual([['impossible_travel', t + HOUR]]);
+  });
+
+  it('brute_force: failures arriving after the success count within state.allowed_lateness (10m), not an hour behind the newest login (README "How time works")', async () => {
+    const now = Date.now();
+    const attempt = (u: string, id: string, time: number, outcome: string) => JSON.stringify({ type: 'login', id, user: u, time, outcome, ip: '203.0.113.9' });
+    const near = 'bf-late-near@example.com';
+    await add('login', attempt(near, 'n-s', now - 20 * 60_000, 'success'));
+    for (let i = 0; i < 3; i++) await add('login', attempt(near, `n-f${i}`, now - 25 * 60_000 + i, 'failure'));
+    const far = 'bf-late-far@example.com';
+    await add('login', attempt(far, 'f-s', now - 60 * 60_000, 'success'));
+    await add('login', attempt(far, 'f-x', now - 60_000, 'success'));
+    for (let i = 0; i < 3; i++) await add('login', attempt(far, `f-f${i}`, now - 65 * 60_000 + i, 'failure'));
+    await quiet([near, far]);
+    expect((await hits(near)).map((e) => [e.behavior, Date.parse(e.occurred_at!)])).toEqual([['brute_force', now - 20 * 60_000]]);
+    expect(await hits(far)).toEqual([]);
   });
 
   it('a later event stamped in the future (skew) does not expire a live hit early: expiry follows the clock', async () => {
