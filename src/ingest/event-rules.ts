@@ -25,6 +25,13 @@ export type Rule<T> = (v: unknown, field: string) => T | Invalid;
 /** Below this an epoch number is taken as seconds (1e11 s is the year 5138; 1e11 ms is 1973). */
 const SECONDS_BELOW = 1e11;
 
+/**
+ * Epoch ms with a fraction cut to the millisecond, as an ISO time's digits beyond milliseconds are,
+ * so one instant reads the same in every form. A value within 1 µs below a whole millisecond is
+ * that millisecond: a double's error (1795420800.512 × 1000 is a hair below …512), not a fraction.
+ */
+const wholeMs = (x: number): number => Math.floor(x + 1e-3);
+
 /** The type of a value as messages name it. */
 export const kind = (v: unknown): string => (v === null ? 'null' : Array.isArray(v) ? 'array' : typeof v);
 
@@ -80,7 +87,8 @@ export const toNumber: Rule<number> = (v, field) => {
 };
 
 /**
- * ISO-8601 string, epoch ms, or epoch seconds (< 1e11), as number or numeric string → epoch ms.
+ * ISO-8601 string, epoch ms, or epoch seconds (< 1e11), as number or numeric string → epoch ms
+ * (a fraction of a millisecond cut, in every form).
  * Refuses times a `Date` cannot hold (`time_out_of_range`) and non-times (`time_invalid`).
  */
 export const toEpochMs: Rule<number> = (v, field) => {
@@ -100,7 +108,7 @@ export const toEpochMs: Rule<number> = (v, field) => {
     }
   } else return new Invalid(`${field}: must be an ISO-8601 string or epoch ms (got ${kind(v)}) (${TIME_INVALID})`);
   if (Number.isNaN(n)) return new Invalid(`${field}: not a valid time (${TIME_INVALID})`);
-  const ms = Math.round(epoch && n < SECONDS_BELOW ? n * 1000 : n);
+  const ms = wholeMs(epoch && n < SECONDS_BELOW ? n * 1000 : n);
   // 1e21, 1e308, Infinity, negatives: never a time (and never a Redis TTL). The value is not quoted.
   return isRepresentableTime(ms) ? ms : new Invalid(`${field}: ${TIME_OUT_OF_RANGE} (not a representable time)`);
 };

@@ -53,6 +53,22 @@ describe('isoUtcMs', () => {
     }
     expect(toEpochMs('1969-12-31T23:59:59.999Z', 'time')).toBeInstanceOf(Invalid);
   });
+
+  it('an epoch time with a fraction of a millisecond is cut to the millisecond, as an ISO time is: the same instant in every form (found by an event-time audit: epoch times were rounded, 1 ms later than the ISO form for half of all microseconds)', () => {
+    const T = 1_795_420_800_000; // 2026-11-23T08:00:00Z
+    for (const forms of [
+      [1795420800.512789, '1795420800.512789', 1795420800512.789, '1795420800512.789', '2026-11-23T08:00:00.512789Z'],
+      [1795420800.9999, '1795420800.9999', '2026-11-23T08:00:00.9999Z'],
+    ])
+      expect(new Set(forms.map((v) => toEpochMs(v, 'time')))).toEqual(new Set([toEpochMs(forms.at(-1), 'time')]));
+    expect(toEpochMs(1795420800.512789, 'time')).toBe(T + 512);
+    // Every millisecond written as epoch seconds with 3 decimals is that millisecond (binary fractions
+    // like 0.512 are a hair below it as doubles: never cut to the one before).
+    for (let ms = 0; ms < 1000; ms++) {
+      const v = `1795420800.${String(ms).padStart(3, '0')}`;
+      expect([toEpochMs(Number(v), 'time'), toEpochMs(v, 'time')]).toEqual([T + ms, T + ms]);
+    }
+  });
 });
 
 describe('isoMs: ISO-8601 date-times, never in the host’s time zone', () => {
