@@ -318,6 +318,23 @@ describe('event time through the contract (black box)', () => {
     expect(await hits(far)).toEqual([]);
   });
 
+  it('brute_force window edges: a failure exactly `window` (10m) before the success counts, 1 ms more does not (behaviors.yaml)', async () => {
+    const s0 = Date.now() - 30 * 60_000;
+    const attempt = (u: string, id: string, time: number, outcome: string) => JSON.stringify({ type: 'login', id, user: u, time, outcome });
+    for (const [u, first] of [
+      ['bf-edge-in@example.com', s0 - 10 * 60_000],
+      ['bf-edge-out@example.com', s0 - 10 * 60_000 - 1],
+    ] as const) {
+      await add('login', attempt(u, `${u}-f0`, first, 'failure'));
+      await add('login', attempt(u, `${u}-f1`, s0 - 5 * 60_000, 'failure'));
+      await add('login', attempt(u, `${u}-f2`, s0 - 60_000, 'failure'));
+      await add('login', attempt(u, `${u}-s`, s0, 'success'));
+    }
+    await quiet(['bf-edge-in@example.com', 'bf-edge-out@example.com']);
+    expect((await hits('bf-edge-in@example.com')).map((e) => e.behavior)).toEqual(['brute_force']);
+    expect(await hits('bf-edge-out@example.com')).toEqual([]);
+  });
+
   it('a later event stamped in the future (skew) does not expire a live hit early: expiry follows the clock', async () => {
     const u = 'skew-expire@example.com';
     const t = Date.now() - 30 * 60_000;
