@@ -368,7 +368,14 @@ describe('event time through the contract (black box)', () => {
     await add('activity', edr(u, t, { id: 'idle-1' }));
     await quiet([u]);
     expect(Date.parse((await risk(u)).body.next_expiry)).toBe(t + HOUR);
+    const listed = async (level: string) => ((await admin('GET', `/v1/users?level=${level}`)).body.users as Array<{ user: string }>).some((x) => x.user === u);
+    expect(await listed('high')).toBe(true);
     await waitFor(async () => (await risk(u)).body.level === 'low', { what: 'the idle user to drop' });
     expect(Date.now()).toBeGreaterThanOrEqual(t + HOUR);
+    expect(await listed('high')).toBe(false);
+    // The change is dated when the behavior stopped counting (event time), and audited as riskstream's own.
+    const change = (await events(u)).find((e) => e.kind === 'change' && e.current === 'low');
+    expect(change?.occurred_at).toBe(new Date(t + HOUR).toISOString());
+    await waitFor(() => levels(u).at(-1) === 'HIGH→LOW', { what: 'the LOW SET' });
   });
 });
