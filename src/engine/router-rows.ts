@@ -1,5 +1,6 @@
 import { compareKeys, orderableId, orderKey, type OrderKey } from '../partition.js';
 import type { RawEntry } from '../types.js';
+import { arrivalOf } from './apply.js';
 import { decodeControl } from './control.js';
 import type { Held } from './route-write.js';
 import type { RouteReport, RouterParts } from './router-types.js';
@@ -17,8 +18,9 @@ export interface DecodedRows {
 
 /**
  * Decodes one stream's rows (source index `source`) into `out`: events and control ops held with
- * their order keys, bad entries with their reasons, deleted ones to ack. Returns the last row's
- * order key (undefined without rows).
+ * their order keys, bad entries with their reasons, deleted ones to ack; each entry is judged at its
+ * arrival ({@link arrivalOf}: its id's time, else `now`). Returns the last row's order key
+ * (undefined without rows).
  */
 export function decodeRows(
   stream: string,
@@ -67,7 +69,8 @@ export function decodeRows(
     }
     let d: ReturnType<RouterParts['decode']>;
     try {
-      d = how.decode(raw, now);
+      // Judged (time bounds) at the entry's arrival, as it is applied: a backlog changes no verdict.
+      d = how.decode(raw, arrivalOf([k.ms, k.seq], now));
     } catch (err) {
       d = { ok: false, reason: `decode_failed: ${(err as { code?: string }).code ?? 'INTERNAL'}` };
     }

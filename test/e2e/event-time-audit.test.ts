@@ -31,7 +31,15 @@ const h = workerHarness(
   },
 );
 
-type RiskEvent = { kind: string; behavior?: string; occurred_at?: string; expires_at?: string; expired_on_arrival?: boolean; current?: string };
+type RiskEvent = {
+  kind: string;
+  behavior?: string;
+  occurred_at?: string;
+  processed_at?: string;
+  expires_at?: string;
+  expired_on_arrival?: boolean;
+  current?: string;
+};
 
 async function admin(method: string, path: string, body?: unknown): Promise<{ status: number; body: any }> {
   const r = await fetch(`${h.worker.url}${path}`, {
@@ -62,6 +70,20 @@ async function add(stream: 'login' | 'activity', json: string, id = '*'): Promis
 const quiet = (users: string[]) => untilQuiet(h.redis, { prefix: h.prefix, users });
 
 describe('event time through the contract (black box)', () => {
+  it('time bounds are judged at the entry arrival, not when a worker behind a backlog reads it (found by this audit: an event inside ingest.max_past when it arrived was dead-lettered once read 20 min later)', async () => {
+    // Runs first: its entries' ids (their arrival, 20 min ago: a worker that was down) are the stream's oldest.
+    const at = Date.now() - 20 * 60_000;
+    const inside = 'arrival-past-in@example.com';
+    const outside = 'arrival-past-out@example.com';
+    await add('activity', edr(inside, at - 365 * DAY + 5 * 60_000, { id: 'ap-1' }), `${at}-0`);
+    await add('activity', edr(outside, at - 365 * DAY - 5 * 60_000, { id: 'ap-2' }), `${at}-1`);
+    await quiet([inside, outside]);
+    expect((await hits(inside)).map((e) => [e.expired_on_arrival, Date.parse(e.processed_at!)])).toEqual([[true, at]]);
+    expect((await risk(outside)).status).toBe(404);
+    const dead = (await h.redis.xrange(`${h.prefix}:dead-letter`, '-', '+')).map(([, f]) => f.join(' '));
+    expect(dead.filter((d) => d.includes('arrival-past-')).map((d) => [d.includes(outside), d.includes('time_out_of_range')])).toEqual([[true, true]]);
+  });
+
   it('expiry at its boundary: a hit at T with expires_after 1h counts when its entry arrives at T+1h−1ms, is expired on arrival at T+1h', async () => {
     // The input entry's id is its processing time (docs/operations.md "Time"): pick it.
     const x = Date.now() - 20_000;
