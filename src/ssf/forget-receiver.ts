@@ -12,8 +12,9 @@ import type { DeliveryKeys } from '../delivery-keys.js';
  */
 export async function forgetReceiverDeliveries(redis: RedisClient, keys: DeliveryKeys, receiver: string): Promise<number> {
   let removed = 0;
-  for (const record of ['delivered', 'enqueued']) {
-    for await (const found of scanKeys(redis, `${keys.prefix}:u:{*}:${record}`)) {
+  // The key builders with `*` for the user (the hash-tag escape leaves it as it is): the patterns follow their layout.
+  for (const pattern of [keys.userDelivered('*'), keys.userEnqueued('*')]) {
+    for await (const found of scanKeys(redis, pattern)) {
       const p = pipeline(redis);
       for (const k of found) p.hdel(k, receiver);
       for (const [err, n] of (await p.exec()) ?? []) {
