@@ -1,8 +1,8 @@
 /** All active sessions: newest login first, cursor paging, live. */
 import { api, qs, type Session } from '../api.js';
 import { h, Region } from '../dom.js';
-import { errorBox, Pager, sessionLink, time, userLink } from '../ui.js';
-import { geoPlace } from '../format.js';
+import { errorBox, Pager } from '../ui.js';
+import { sessionRows } from './session-rows.js';
 import type { View } from '../view.js';
 
 const PAGE = 50;
@@ -27,37 +27,7 @@ export function sessionsView(): View {
               h(
                 'div',
                 { class: 'table-wrap', tabindex: 0, role: 'region', 'aria-label': 'Sessions table' },
-                h(
-                  'table',
-                  { class: 'data' },
-                  h('caption', null, 'Active sessions, newest login first'),
-                  h(
-                    'thead',
-                    null,
-                    h(
-                      'tr',
-                      null,
-                      ['Session', 'User', 'IdP', 'Device', 'IP / place', 'Login', 'Expires'].map((c) => h('th', { scope: 'col' }, c)),
-                    ),
-                  ),
-                  h(
-                    'tbody',
-                    null,
-                    data.sessions.map((x) =>
-                      h(
-                        'tr',
-                        { 'data-session': x.session_id },
-                        h('th', { scope: 'row' }, sessionLink(x.session_id, x.user)),
-                        h('td', null, userLink(x.user)),
-                        h('td', null, x.idp ?? '—'),
-                        h('td', { class: 'mono' }, String(x.device?.id ?? '—')),
-                        h('td', null, x.ip ?? '—', geoPlace(x.geo) ? h('span', { class: 'muted' }, ` · ${geoPlace(x.geo)}`) : null),
-                        h('td', null, time(x.login_at)),
-                        h('td', null, time(x.expires_at)),
-                      ),
-                    ),
-                  ),
-                ),
+                h('table', { class: 'data' }, h('caption', null, 'Active sessions, newest login first'), ...sessionRows(data.sessions, true)),
               ),
               pager.render('Sessions pages', () => void load()),
             )

@@ -1,9 +1,10 @@
 /** The user page's parts that only show data: the level head, each active behavior's card, the sessions table. */
 import type { Device, Session, UserRisk } from '../../api.js';
 import { h, type Child } from '../../dom.js';
-import { geoPlace, humanize, travelPair, travelWords } from '../../format.js';
+import { humanize, travelPair, travelWords } from '../../format.js';
 import { travelMap } from '../../map.js';
-import { levelBadge, pairs, sessionLink, time, tree } from '../../ui.js';
+import { levelBadge, pairs, time, tree } from '../../ui.js';
+import { sessionRows } from '../session-rows.js';
 
 /** The user's sessions as read, or why they could not be. */
 export type SessionsRead = { sessions: Session[]; devices: Device[] } | { error: string };
@@ -91,35 +92,6 @@ export function renderSessions(user: string, s: SessionsRead): Child {
   return h(
     'div',
     { class: 'table-wrap', tabindex: 0, role: 'region', 'aria-label': `Sessions of ${user}` },
-    h(
-      'table',
-      { class: 'data' },
-      h('caption', null, `Active sessions of ${user}`),
-      h(
-        'thead',
-        null,
-        h(
-          'tr',
-          null,
-          ['Session', 'IdP', 'Device', 'IP / place', 'Login', 'Expires'].map((c) => h('th', { scope: 'col' }, c)),
-        ),
-      ),
-      h(
-        'tbody',
-        null,
-        s.sessions.map((x) =>
-          h(
-            'tr',
-            { 'data-session': x.session_id },
-            h('th', { scope: 'row' }, sessionLink(x.session_id, x.user)),
-            h('td', null, x.idp ?? '—'),
-            h('td', { class: 'mono' }, String(x.device?.id ?? '—')),
-            h('td', null, x.ip ?? '—', geoPlace(x.geo) ? h('span', { class: 'muted' }, ` · ${geoPlace(x.geo)}`) : null),
-            h('td', null, time(x.login_at)),
-            h('td', null, time(x.expires_at)),
-          ),
-        ),
-      ),
-    ),
+    h('table', { class: 'data' }, h('caption', null, `Active sessions of ${user}`), ...sessionRows(s.sessions, false)),
   );
 }
