@@ -4,7 +4,8 @@
  * (`keys.ssfStreamChanges`), and {@link StreamCache.sync} reads only the entries after the last
  * one it saw, then only those streams. A full read happens on the first sync, and again only if
  * the entry this process saw last is gone from the change stream (trimmed past it, or lost with
- * the streams when Redis restarted empty).
+ * the streams when Redis restarted empty), or the copy holds another number of streams than Redis
+ * (streams lost without the change stream: a Redis Cluster master restarted empty).
  */
 import type { RedisClient } from '../redis/client.js';
 import type { Keys } from '../keys.js';
@@ -73,8 +74,15 @@ export class StreamCache {
   }
 
   private async read(): Promise<void> {
-    if (this.seen === undefined || (await this.lostPlace(this.seen))) await this.reload();
-    else await this.applyChanges();
+    if (this.seen === undefined) return this.reload();
+    // The count first: a stream it counts had its change entry written before the changes are read.
+    const [count, lost] = await Promise.all([this.redis.hlen(this.keys.ssfStreams), this.lostPlace(this.seen)]);
+    if (lost) return this.reload();
+    await this.applyChanges();
+    // More streams here than Redis holds: streams lost without their change stream (on a Redis
+    // Cluster they are in different slots: the streams' master restarted empty, the other not).
+    // A stream deleted or created during the read can differ too: read again, harmless.
+    if (this.streams.size !== count) await this.reload();
   }
 
   private async reload(): Promise<void> {
