@@ -75,13 +75,14 @@ export class StreamCache {
 
   private async read(): Promise<void> {
     if (this.seen === undefined) return this.reload();
-    // The count first: a stream it counts had its change entry written before the changes are read.
+    // The count before the changes are read: every stream deleted before it is gone from the copy after.
     const [count, lost] = await Promise.all([this.redis.hlen(this.keys.ssfStreams), this.lostPlace(this.seen)]);
     if (lost) return this.reload();
     await this.applyChanges();
     // More streams here than Redis holds: streams lost without their change stream (on a Redis
     // Cluster they are in different slots: the streams' master restarted empty, the other not).
-    // A stream deleted or created during the read can differ too: read again, harmless.
+    // A stream created or deleted during the read can differ too (read again, harmless), or hide
+    // the loss until the next sync, whose count it no longer offsets.
     if (this.streams.size !== count) await this.reload();
   }
 
