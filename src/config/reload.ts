@@ -6,9 +6,9 @@
 import { isDeepStrictEqual } from 'node:util';
 import { isRiskstreamError, RiskstreamError } from '../errors.js';
 import { getPath, setPath } from '../ingest/profiles/path.js';
-import type { Config, ConfigIssue } from './load.js';
+import { configInvalid, type Config, type ConfigIssue } from './load.js';
 import { riskstreamSchema, type RiskstreamFileConfig } from './schema.js';
-import { parseFile } from './yaml-source.js';
+import { locate, parseFile } from './yaml-source.js';
 
 /** Most issues a refused reload's audit entry lists. */
 const MAX_ISSUES = 20;
@@ -72,6 +72,23 @@ export function reloadIssues(err: unknown): string[] {
     return issues.slice(0, MAX_ISSUES).map((i) => `${i.file}:${i.line}:${i.col} ${i.message}`.slice(0, 500));
   }
   return [(err instanceof Error ? err.message : String(err)).split('\n')[0]!.slice(0, 500)];
+}
+
+/**
+ * A signing-key error of a reload (KEY_NOT_FOUND / KEY_INVALID: a key file that cannot be read or
+ * is no key, a kid clash, a receiver with no key for its alg) as the configuration mistake it is:
+ * CONFIG_INVALID with one issue at the setting that names the key in riskstream.yaml
+ * (`details.setting`; else the `signing` section), as `config check` reports it. Other errors as they are.
+ */
+export function keyRefusal(err: unknown, next: Pick<Config, 'files' | 'mainFile'>): unknown {
+  if (!isRiskstreamError(err, 'KEY_NOT_FOUND') && !isRiskstreamError(err, 'KEY_INVALID')) return err;
+  const file = next.mainFile ?? next.files[0];
+  if (!file) return err;
+  const setting = (err.details?.setting as PropertyKey[] | undefined) ?? ['signing'];
+  const parsed = parseFile(file, []);
+  const issue = { file, ...(parsed ? locate(parsed, setting) : { line: 1, col: 1 }), message: err.message };
+  const refused = configInvalid([issue], next.files);
+  return new RiskstreamError(refused.code, refused.message, refused.details, { cause: err });
 }
 
 /**

@@ -1,6 +1,6 @@
 import type { AuditLog } from '../audit/audit-log.js';
 import { loadConfig, type Config } from '../config/load.js';
-import { configFilesGone, keepStartOnly, reloadIssues, startOnlyChanges } from '../config/reload.js';
+import { configFilesGone, keepStartOnly, keyRefusal, reloadIssues, startOnlyChanges } from '../config/reload.js';
 import { KeyRing } from '../ssf/key-ring.js';
 import { configChanges } from '../config/changes.js';
 import type { Logger } from '../obs/logger.js';
@@ -11,7 +11,7 @@ import type { ConfigState } from './config-state.js';
 /**
  * Loads the configuration at `path` for a reload: refused (audited, counted, thrown) when it does not
  * load, would drop the admins' behaviors file, or names signing keys that cannot be read (or that
- * `checkKeys` refuses). Returns it, with the key ring it checked (to apply: the files are read once),
+ * `checkKeys` refuses: CONFIG_INVALID located at the setting naming the key, as `config check` reports it). Returns it, with the key ring it checked (to apply: the files are read once),
  * and with the start-only settings it changes kept at their running values (logged: they wait for a restart).
  */
 export async function loadForReload(
@@ -30,8 +30,8 @@ export async function loadForReload(
     // And against the keys the deployment publishes (a kid naming another key still published).
     // The ring checked is the ring applied: the key files are read once (a file rewritten, or no longer
     // readable, since would otherwise be applied unchecked, or fail the reload half applied).
-    ring = await KeyRing.fromConfig(next);
-    await o.checkKeys?.(ring);
+    ring = await KeyRing.fromConfig(next).catch((err: unknown) => Promise.reject(keyRefusal(err, next)));
+    await o.checkKeys?.(ring).catch((err: unknown) => Promise.reject(keyRefusal(err, next)));
   } catch (err) {
     await refused(err, o);
     throw err;

@@ -7,7 +7,7 @@ import type { JWK } from 'jose';
 import type { Config } from '../config/load.js';
 import type { ResolvedReceiver } from '../config/receiver.js';
 import { configPath } from '../config/load.js';
-import { RiskstreamError } from '../errors.js';
+import { isRiskstreamError, RiskstreamError } from '../errors.js';
 import type { SigningAlg } from '../types.js';
 import { generateKeyFiles, generateSigningKey, loadSigningKey, type SigningKey } from './keys.js';
 import { jwksDocument, loadPublicJwk, type JwksDocument } from './jwks.js';
@@ -113,32 +113,49 @@ export class KeyRing {
   /**
    * Loads `signing.key_file`, `signing.keys` (the first key per alg is current, later ones are
    * published only) and `signing.previous_public_keys`, relative to the config directory.
-   * Throws KEY_NOT_FOUND when an enabled receiver needs an alg with no key.
+   * Throws KEY_NOT_FOUND when an enabled receiver needs an alg with no key; each key error's
+   * `details.setting` is the path of the setting that names the key (or the receiver) in riskstream.yaml.
    */
   static async fromConfig(cfg: Pick<Config, 'dir' | 'raw' | 'receivers'>): Promise<KeyRing> {
     const ring = new KeyRing();
     const s = cfg.raw.signing;
     const kids = new KidRegistry();
     for (const spec of signingKeySpecs(s)) {
-      const key = await loadSigningKey(configPath(cfg, spec.key_file), spec.alg, spec.kid);
-      kids.add(key.publicJwk, spec.path.join('.'));
-      if (ring.has(key.alg)) ring.addRetired(key.publicJwk);
-      else {
+      await atSetting(spec.path, async () => {
+        const key = await loadSigningKey(configPath(cfg, spec.key_file), spec.alg, spec.kid);
+        kids.add(key.publicJwk, spec.path.join('.'));
+        if (ring.has(key.alg)) return ring.addRetired(key.publicJwk);
         const withdrawn = withdrawnSignerProblem(key, s.withdrawn_kids);
         if (withdrawn) throw new RiskstreamError('KEY_INVALID', `${spec.path.join('.')}: ${withdrawn}`, { kid: key.kid });
         ring.setCurrent(key);
-      }
+      });
     }
     for (const [i, file] of s.previous_public_keys.entries()) {
-      const jwk = await loadPublicJwk(configPath(cfg, file));
-      kids.add(jwk, `signing.previous_public_keys.${i}`);
-      ring.addRetired(jwk);
+      await atSetting(['signing', 'previous_public_keys', i], async () => {
+        const jwk = await loadPublicJwk(configPath(cfg, file));
+        kids.add(jwk, `signing.previous_public_keys.${i}`);
+        ring.addRetired(jwk);
+      });
     }
     for (const r of cfg.receivers) {
       const problem = receiverKeyProblem(r, (alg) => ring.has(alg));
-      if (problem) throw new RiskstreamError('KEY_NOT_FOUND', `receiver ${r.name} ${problem}`, { receiver: r.name, alg: r.alg });
+      const setting = ['receivers', cfg.raw.receivers.findIndex((x) => x.name === r.name)];
+      if (problem) throw new RiskstreamError('KEY_NOT_FOUND', `receiver ${r.name} ${problem}`, { receiver: r.name, alg: r.alg, setting });
     }
     return ring;
+  }
+}
+
+/**
+ * Runs `fn`, a key the setting at `path` (in riskstream.yaml) names being read: a RiskstreamError it
+ * throws is thrown again with `details.setting` = `path` (a refused reload locates it in the file).
+ */
+async function atSetting(path: Array<string | number>, fn: () => Promise<void>): Promise<void> {
+  try {
+    await fn();
+  } catch (err) {
+    if (!isRiskstreamError(err) || err.details?.setting) throw err;
+    throw new RiskstreamError(err.code, err.message, { ...err.details, setting: path }, { cause: err });
   }
 }
 
