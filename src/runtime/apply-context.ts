@@ -2,6 +2,7 @@ import type { Config } from '../config/load.js';
 import type { ApplyContext } from '../engine/apply.js';
 import { knownSecrets } from '../secrets/known-secrets.js';
 import type { BehaviorEpochs } from '../risk/behavior-epochs.js';
+import type { Followed } from '../redis/followed.js';
 import { revokeRulesOf } from '../sessions/policy-mark.js';
 
 /** Each loaded configuration's own secrets (a reload loads a new one). */
@@ -26,5 +27,18 @@ export function applyContextOf(config: Config, now: number, epochs?: BehaviorEpo
     ...(epochs ? { epochs } : {}),
     sessionLifetime: config.raw.sessions.default_lifetime, // a late login's (a policy's mark or an admin's revoke-all)
     ...(revoke ? { revoke } : {}),
+  };
+}
+
+/**
+ * An owner step's apply context under the running configuration (`running()`, swapped by a reload):
+ * the epochs are read for the configuration taken when the step begins, and the context is built
+ * from that same configuration.
+ */
+export function ownerContext(running: () => Config, epochs: Followed<BehaviorEpochs>): () => Promise<ApplyContext> {
+  return () => {
+    // Taken once: a reload applied while the epochs are read is for the next step (its epochs read for it).
+    const config = running();
+    return epochs.current(config.behaviors).then((e) => applyContextOf(config, Date.now(), e));
   };
 }

@@ -14,7 +14,7 @@ import { buildServer } from '../api/server.js';
 import { TokenSet } from '../api/auth.js';
 import { closeConnection, connect, ready, refuseClusterNode, targetOf } from './connections.js';
 import { drainWorker } from './shutdown.js';
-import { applyContextOf } from './apply-context.js';
+import { ownerContext } from './apply-context.js';
 import { buildSsf, type SsfRuntime } from './ssf.js';
 import { buildIngest, type IngestRuntime } from './ingest-runtime.js';
 import { buildSessions, type SessionsRuntime } from './sessions.js';
@@ -128,7 +128,7 @@ async function start(opts: WorkerOptions, watch: StartWatch): Promise<WorkerHand
     },
     own: {
       // The behaviors' on-epochs: read once per configuration, then in the background (never per event).
-      context: () => epochs.current(config.behaviors).then((e) => applyContextOf(config, Date.now(), e)),
+      context: ownerContext(() => config, epochs),
       settings: () => ({ ...commitSettingsOf(config), now: Date.now() }),
       sessions: sessions.engine,
       ...ownerHooks({ ingest, metrics, logger }),
