@@ -115,7 +115,7 @@ export class Metrics {
   });
   readonly configReloads = new Counter({
     name: 'riskstream_config_reloads_total',
-    help: 'Configuration reloads (SIGHUP): applied, or refused (the running configuration kept)',
+    help: 'Configuration reloads (SIGHUP): applied, refused (the running configuration kept), or failed part-way',
     labelNames: ['result'],
     registers: [this.registry],
   });

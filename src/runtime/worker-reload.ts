@@ -59,6 +59,17 @@ export async function recordForReload(record: () => Promise<unknown>, o: { audit
   }
 }
 
+/**
+ * Counts (`failed`) and audits (`config.reload_failed`, best effort) a reload that failed once part of
+ * it applied; returns the error to throw: INTERNAL with `details.partly` (the worker logs it as such).
+ */
+async function failedPartWay(err: unknown, o: { audit: AuditLog; metrics: Metrics }): Promise<RiskstreamError> {
+  o.metrics.configReloads.inc({ result: 'failed' });
+  const issues = reloadIssues(err);
+  await o.audit.write({ action: 'config.reload_failed', actor: 'system', details: { issues } }).catch(() => undefined);
+  return new RiskstreamError('INTERNAL', `the reload failed part-way: ${issues[0]}`, { partly: true }, { cause: err });
+}
+
 /** Counts and audits (best effort: an audit write that fails refuses nothing more) a refused reload. */
 async function refused(err: unknown, o: { audit: AuditLog; metrics: Metrics }): Promise<void> {
   o.metrics.configReloads.inc({ result: 'refused' });
@@ -158,7 +169,9 @@ export function workerReloads(d: ReloadDeps): { reload(path?: string): Promise<v
       d.apply(applied.next);
       await d.ssf.reload(() => d.stopping(), applied.ring); // a drain begun meanwhile: no SET delivery started again
     } catch (err) {
-      d.state.failed(Date.now(), d.running() !== prev); // refused whole, or failed once part of it applied
+      const partly = d.running() !== prev; // refused whole, or failed once part of it applied
+      d.state.failed(Date.now(), partly);
+      if (partly) throw await failedPartWay(err, { audit, metrics });
       throw err;
     }
     d.state.applied(Date.now());

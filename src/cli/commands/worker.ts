@@ -3,7 +3,7 @@ import type { Command } from 'commander';
 import { startWorker } from '../../runtime/worker.js';
 import { createLogger } from '../../obs/logger.js';
 import { envLogLevelProblem, loadConfig, logLevelProblem } from '../../config/load.js';
-import { RiskstreamError } from '../../errors.js';
+import { isRiskstreamError, RiskstreamError } from '../../errors.js';
 import { DEFAULT_CONFIG, integerIn } from '../common.js';
 import { takeEarlySignals } from '../early-signals.js';
 
@@ -100,7 +100,10 @@ export function workerCommand(program: Command): void {
           });
         };
         const reload = (): void => {
-          worker.reload().catch((err: unknown) => logger.error({ err }, 'config reload refused; keeping the running configuration'));
+          worker.reload().catch((err: unknown) => {
+            const partly = isRiskstreamError(err) && err.details?.partly === true;
+            logger.error({ err }, partly ? 'config reload failed part-way; reload again' : 'config reload refused; keeping the running configuration');
+          });
         };
         onSignal = (sig) => (sig === 'SIGHUP' ? reload() : stop(sig));
         if (early) stop(early);
