@@ -87,8 +87,7 @@ export function keyRefusal(err: unknown, next: Pick<Config, 'files' | 'mainFile'
   const setting = (err.details?.setting as PropertyKey[] | undefined) ?? ['signing'];
   const parsed = parseFile(file, []);
   const issue = { file, ...(parsed ? locate(parsed, setting) : { line: 1, col: 1 }), message: err.message };
-  const refused = configInvalid([issue], next.files);
-  return new RiskstreamError(refused.code, refused.message, refused.details, { cause: err });
+  return configInvalid([issue], next.files); // its message holds the key error's
 }
 
 /**

@@ -67,7 +67,7 @@ async function failedPartWay(err: unknown, o: { audit: AuditLog; metrics: Metric
   o.metrics.configReloads.inc({ result: 'failed' });
   const issues = reloadIssues(err);
   await o.audit.write({ action: 'config.reload_failed', actor: 'system', details: { issues } }).catch(() => undefined);
-  return new RiskstreamError('INTERNAL', `the reload failed part-way: ${issues[0]}`, { partly: true }, { cause: err });
+  return new RiskstreamError('INTERNAL', `the reload failed part-way: ${issues[0]}`, { partly: true }); // its message holds err's
 }
 
 /** Counts and audits (best effort: an audit write that fails refuses nothing more) a refused reload. */

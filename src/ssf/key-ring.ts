@@ -155,7 +155,7 @@ async function atSetting(path: Array<string | number>, fn: () => Promise<void>):
     await fn();
   } catch (err) {
     if (!isRiskstreamError(err) || err.details?.setting) throw err;
-    throw new RiskstreamError(err.code, err.message, { ...err.details, setting: path }, { cause: err });
+    throw new RiskstreamError(err.code, err.message, { ...err.details, setting: path }); // no cause: its message is this one
   }
 }
 
