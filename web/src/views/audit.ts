@@ -4,21 +4,8 @@ import { h, Region, type Child } from '../dom.js';
 import { num } from '../format.js';
 import { errorBox, levelBadge, time, userLink } from '../ui.js';
 import { hashQuery, replaceQuery, type View } from '../view.js';
+import { AUDIT_ACTIONS as ACTIONS } from './audit-actions.js';
 
-const ACTIONS = [
-  'risk',
-  'risk.level_changed',
-  'risk.reset',
-  'session',
-  'session.revoked',
-  'set',
-  'set.delivered',
-  'set.failed',
-  'set.retry',
-  'set.superseded',
-  'receiver',
-  'config.reloaded',
-];
 const PAGE = 200;
 /** Raw entries read at most per load when filtering by actor/target (then "Search older"). */
 const MAX_SCAN = 4000;
