@@ -23,6 +23,8 @@ interface Signatures {
   hashCas: { file: 'hash-cas-2'; args: [hash: string, marker: string, field: string, expected: string, next: string, markerMs: string]; reply: number };
   deliveryRaise: { file: 'delivery-raise-1'; args: [hash: string, field: string, value: string]; reply: number };
   lockRelease: { file: 'lock-release-1'; args: [lock: string, token: string]; reply: number };
+  /** A stream's in-flight set, now (ms), the entry's life (ms), its member; the set's life (ms). */
+  ssfInflightAdd: { file: 'ssf-inflight-add-1'; args: [set: string, now: string, lifeMs: string, member: string]; reply: number };
   deliveryGate: { file: 'delivery-gate-1'; args: [throttle: string, rate: string, held: string, graceMs: string]; reply: [number, string] };
   deliveryPause: { file: 'delivery-pause-1'; args: [throttle: string, ms: string]; reply: number };
   heldPush: { file: 'held-push-1'; args: [list: string, max: number, ...items: string[]]; reply: number };
@@ -111,6 +113,7 @@ const FILES: { [K in ScriptName]: Signatures[K]['file'] } = {
   hashCas: 'hash-cas-2',
   deliveryRaise: 'delivery-raise-1',
   lockRelease: 'lock-release-1',
+  ssfInflightAdd: 'ssf-inflight-add-1',
   deliveryGate: 'delivery-gate-1',
   deliveryPause: 'delivery-pause-1',
   heldPush: 'held-push-1',

@@ -10,6 +10,7 @@ import { randomUUID } from 'node:crypto';
 import type { ResolvedReceiver } from '../config/receiver.js';
 import type { Keys } from '../keys.js';
 import type { RedisClient } from '../redis/client.js';
+import { scriptsOn } from '../redis/scripts.js';
 import type { ReceiverRegistry } from './receivers.js';
 
 /** Margin of an in-flight entry beyond the push timeout (signing, Redis round trips), ms. */
@@ -50,13 +51,10 @@ export async function beginStreamSend(redis: RedisClient, keys: Keys, registry: 
   // The entry names its own life: a waiter waits as long as the longest entry it finds may live.
   const member = `${ttl}:${randomUUID()}`;
   const now = Date.now();
-  // One transaction (one key): never a set left without its TTL; entries of senders that died dropped.
-  await redis
-    .multi()
-    .zremrangebyscore(key, '-inf', now)
-    .zadd(key, now + ttl, member)
-    .pexpire(key, ttl)
-    .exec();
+  // One script (one key): never a set left without its TTL; entries of senders that died dropped;
+  // the set lives as long as its longest entry (a push with a shorter timeout, ssf.timeout lowered
+  // by a reload or a worker not yet reloaded, must not expire an entry still in flight).
+  await scriptsOn(redis).ssfInflightAdd(key, String(now), String(ttl), member); // ssf-inflight-add-1.lua
   const end: EndSend = async () => {
     await redis.zrem(key, member);
   };

@@ -72,7 +72,7 @@ describe('stream fence', () => {
     expect(steps).toEqual(['push started', 'push ended', 'disable answered']);
   });
 
-  it('a push whose timeout is longer than the wait floor is still waited for (the entry names its life)', async () => {
+  it('a push whose timeout is longer than the wait floor is still waited for (the entry names its life, which a shorter push does not cut)', async () => {
     const s = await store.create({ endpoint_url: 'https://rx.example/push', owner: 'o' });
     const reg = registry();
     await reg.refresh();
@@ -82,6 +82,16 @@ describe('stream fence', () => {
     const { pushing, finish } = await heldPush(steps, { get: () => slow, refresh: async () => undefined }, slow);
     const ttl = await redis.pttl(keys.ssfInflight(s.stream_id));
     expect(ttl).toBeGreaterThan(120_000);
+    // A later push with a shorter timeout (ssf.timeout lowered by a reload, a worker not yet
+    // reloaded), which records and ends its own entry, must not cut the slow entry's life.
+    expect(
+      await fencedPush(
+        (r) => beginStreamSend(redis, keys, reg, r),
+        reg.receiver(s.stream_id),
+        async () => 'sent',
+      ),
+    ).toBe('sent');
+    expect(await redis.pttl(keys.ssfInflight(s.stream_id))).toBeGreaterThan(115_000);
     const waiting = waitStreamSends(redis, keys, s.stream_id, 50).then(() => steps.push('wait over'));
     await new Promise((r) => setTimeout(r, 300));
     finish();
