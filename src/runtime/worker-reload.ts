@@ -53,7 +53,7 @@ export async function recordForReload(record: () => Promise<unknown>, o: { audit
     await record();
   } catch (err) {
     const why = err instanceof Error ? err.message : String(err);
-    const e = new RiskstreamError('INTERNAL', `could not record the behaviors the reload turns off and on: ${why}`, undefined, { cause: err });
+    const e = new RiskstreamError('INTERNAL', `could not record the behaviors the reload turns off and on: ${why}`);
     await refused(e, o);
     throw e;
   }
