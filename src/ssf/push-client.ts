@@ -45,8 +45,26 @@ function withoutCredential(o: PushOutcome, authorization: string | undefined): P
 
 /** Keep-alive agents shared by every push (connections to a receiver are reused). */
 const agents = { http: new HttpAgent({ keepAlive: true, maxSockets: 256 }), https: new HttpsAgent({ keepAlive: true, maxSockets: 256 }) };
-/** Separate pools for pinned (self-registered) endpoints: never a socket opened for a configured receiver. */
-const pinnedAgents = { http: new HttpAgent({ keepAlive: true, maxSockets: 256 }), https: new HttpsAgent({ keepAlive: true, maxSockets: 256 }) };
+/** The pinned address a request's options carry ({@link send}), so its pool is that address's. */
+type PinnedOptions = { pinnedAddress?: string };
+
+/**
+ * Pools for pinned (self-registered) endpoints: never a socket opened for a configured receiver,
+ * and one pool per host and pinned address. Node names a pool by host and port only, so a name that
+ * now resolves elsewhere (or whose old address the policy no longer allows) reused the kept-alive
+ * socket to the address it had before, not the one just checked.
+ */
+class PinnedHttpAgent extends HttpAgent {
+  override getName(options?: Parameters<HttpAgent['getName']>[0]): string {
+    return `${super.getName(options)}@${(options as PinnedOptions | undefined)?.pinnedAddress ?? ''}`;
+  }
+}
+class PinnedHttpsAgent extends HttpsAgent {
+  override getName(options?: Parameters<HttpsAgent['getName']>[0]): string {
+    return `${super.getName(options)}@${(options as PinnedOptions | undefined)?.pinnedAddress ?? ''}`;
+  }
+}
+const pinnedAgents = { http: new PinnedHttpAgent({ keepAlive: true, maxSockets: 256 }), https: new PinnedHttpsAgent({ keepAlive: true, maxSockets: 256 }) };
 
 /**
  * Most interim (1xx) answers taken before the final one. Each is a whole new message to node's
@@ -157,7 +175,12 @@ function send(req: PushRequest, t: Target, finish: (o: PushOutcome) => void, onA
   };
   if (req.authorization) headers.authorization = req.authorization;
   const pool = t.pinned ? pinnedAgents : agents;
-  const options = { method: 'POST', headers, agent: https ? pool.https : pool.http, ...(t.pinned ? { lookup: pinnedLookup(t.pinned) } : {}) };
+  const options = {
+    method: 'POST',
+    headers,
+    agent: https ? pool.https : pool.http,
+    ...(t.pinned ? { lookup: pinnedLookup(t.pinned), pinnedAddress: t.pinned.address } : {}),
+  };
   const r = (https ? httpsRequest : httpRequest)(t.url, options, (res) => {
     onAnswer();
     classifyResponse(res, (req.now ?? Date.now)(), req.timeoutMs).then(finish, (err: unknown) => finish(networkOutcome(err)));
