@@ -165,7 +165,12 @@ export const toUser: Rule<string> = (v, field) => {
     // user would be one (`w\xff@x`, `w\xfe@x` → `w�@x`), and no receiver could match it.
     if (s.includes('\ufffd')) return new Invalid(`${field}: not valid UTF-8 (it holds U+FFFD, the replacement character)`);
   }
-  if (isEmailAddress(s)) s = s.toLowerCase();
+  if (isEmailAddress(s)) {
+    s = s.toLowerCase();
+    // A small letter can compose where its capital did not (Ϊ́ → ΐ → ΐ): NFC again, so the stored
+    // user is NFC and reads the same when asked about again.
+    if (NON_ASCII.test(s)) s = s.normalize('NFC');
+  }
   // Counted as stored (after NFC and lower-casing): one user, one rule, whatever its spelling.
   // Characters (code points), not UTF-16 units: an emoji is one.
   return s.length > MAX_USER_LENGTH && charCount(s) > MAX_USER_LENGTH ? tooLongUser(field) : s;

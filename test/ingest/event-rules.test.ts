@@ -165,6 +165,17 @@ describe('toUser', () => {
     expect(toUser(input, 'user')).toBe(want);
   });
 
+  // Lower-casing can leave a text that is not NFC (Ϊ́ → ΐ, which composes to ΐ): the stored user is
+  // NFC, and a user read back (GET /v1/users) and asked about again is the same user.
+  it.each(['\u03aa\u0301@X.com', '\u0390@x.com', '\u1fbb\u0345@x.com', '\u1ffb\u0345@X.COM'])('%s is stored in NFC, and reads the same again', (input) => {
+    const once = toUser(input, 'user') as string;
+    expect(once).toBe(once.normalize('NFC'));
+    expect(toUser(once, 'user')).toBe(once);
+  });
+  it('a capital and a small Greek ΐ are one email user', () => {
+    expect(toUser('\u03aa\u0301@x.com', 'user')).toBe(toUser('\u0390@x.com', 'user'));
+  });
+
   // Bytes that were not UTF-8 reach us as U+FFFD, as a lone surrogate (a JSON `\\ud800` escape)
   // becomes: all such users would be one, so they are refused.
   it.each(['a\ud800b', '\udc00A@X', 'w\ufffd@t.com', '\ufffd'])('%s is refused', (input) => {
