@@ -130,8 +130,17 @@ export const toCountry: Rule<string> = (v, field) => {
   return s instanceof Invalid ? s : (countryCode(s) as string);
 };
 
-/** Identifier: a non-empty string, numbers accepted and stringified. */
-export const toId: Rule<string> = (v, field) => (typeof v === 'number' && Number.isFinite(v) ? String(v) : toText(v, field));
+/**
+ * Identifier: a non-empty string; a whole number within ±(2^53 − 1) accepted and stringified. A JSON
+ * number beyond (or with a fraction, an exponent) was rounded when its JSON was read — 12345678901234567891
+ * and …892 both read 12345678901234567000 —, so distinct ids would be one: refused.
+ */
+export const toId: Rule<string> = (v, field) => {
+  if (typeof v !== 'number') return toText(v, field);
+  return Number.isSafeInteger(v)
+    ? String(v)
+    : new Invalid(`${field}: a number that is not a whole number within ±(2^53 - 1) is not read exactly (its digits are lost): send the id as a string`);
+};
 
 /**
  * The event's `id`: an identifier whose tokens (a JWT, a long opaque token) are fingerprinted

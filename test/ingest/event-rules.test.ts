@@ -165,6 +165,21 @@ describe('toUser', () => {
     expect(toUser(input, 'user')).toBe(want);
   });
 
+  // A JSON number past 2^53 was rounded when its JSON was read (12345678901234567891 and …892 both
+  // read 12345678901234567000): distinct users would be one, named by an id neither has. Refused.
+  it.each([JSON.parse('12345678901234567891') as number, 2 ** 53, 1e21, 1.5, -(2 ** 60)])('the number %s is refused (its digits are lost)', (input) => {
+    const r = toUser(input, 'user');
+    expect(r).toBeInstanceOf(Invalid);
+    expect((r as Invalid).message).toMatch(/^user: .*send the id as a string/);
+  });
+  it.each([
+    [2 ** 53 - 1, '9007199254740991'],
+    [0, '0'],
+    [-7, '-7'],
+  ])('the number %s is the user %s', (input, want) => {
+    expect(toUser(input, 'user')).toBe(want);
+  });
+
   // Lower-casing can leave a text that is not NFC (Ϊ́ → ΐ, which composes to ΐ): the stored user is
   // NFC, and a user read back (GET /v1/users) and asked about again is the same user.
   it.each(['\u03aa\u0301@X.com', '\u0390@x.com', '\u1fbb\u0345@x.com', '\u1ffb\u0345@X.COM'])('%s is stored in NFC, and reads the same again', (input) => {
