@@ -4,12 +4,27 @@ import type { Config } from '../config/load.js';
 import { stuckReason } from '../ingest/backlog.js';
 import { stallText, type StallVerdict } from '../engine/stall-tracker.js';
 
+/** Why the worker does not read its input: a stable code (`codes.consumer_group`) and words (`reasons.consumer_group`). */
+export interface GroupDown {
+  code: 'draining' | 'stopped';
+  reason: string;
+}
+
+/**
+ * The consumer-group check from the worker's state: draining once it stops, `stopped` once its engine
+ * halted (the reason it gives), else reading.
+ */
+export function groupState(stopping: boolean, halted: string | undefined): true | GroupDown {
+  if (stopping) return { code: 'draining', reason: 'draining: the worker is shutting down' };
+  return halted === undefined ? true : { code: 'stopped', reason: halted };
+}
+
 /** What `/readyz` looks at. */
 export interface ReadinessDeps {
   redis: RedisClient;
   config: () => Config;
-  /** True while the worker reads its input; else why not (e.g. draining), for `reasons.consumer_group`. */
-  consumerGroup: () => true | string;
+  /** True while the worker reads its input; else why not (draining, or stopped: the engine halted). */
+  consumerGroup: () => true | GroupDown;
   /**
    * The pipeline-wide stall verdict (src/runtime/stall-watch.ts): read from Redis, so it says the
    * same on every worker, whether or not this one routes or owns what is stalled.
@@ -68,7 +83,7 @@ function pongWithin(redis: RedisClient, timeoutMs: number): Promise<string | und
  * stalled — no input entry read again and again (src/ingest/backlog.ts), and no stage with input
  * waiting and no progress for `ingest.stall_after` (src/engine/stall-tracker.ts). Failed checks
  * carry a machine-readable code in `codes` (`redis_unavailable`, `input_stuck`, `input_unreadable`,
- * `router_stalled`, `partitions_stalled`) beside their human `reasons`.
+ * `router_stalled`, `partitions_stalled`, `draining`, `stopped`) beside their human `reasons`.
  * `config` (the last reload applied) is reported but does not decide readiness.
  */
 export function readinessCheck(deps: ReadinessDeps): () => Promise<Readiness> {
@@ -80,7 +95,10 @@ export function readinessCheck(deps: ReadinessDeps): () => Promise<Readiness> {
     const reasons: Record<string, string> = {};
     const codes: Record<string, string> = {};
     let detail: Readiness['stalled'];
-    if (group !== true) reasons.consumer_group = group;
+    if (group !== true) {
+      reasons.consumer_group = group.reason;
+      codes.consumer_group = group.code;
+    }
     if (configProblem !== undefined) reasons.config = configProblem;
     const redisDown = await pingProblem(deps.redis, deps.pingTimeoutMs ?? PING_TIMEOUT_MS);
     checks.redis = redisDown === undefined;

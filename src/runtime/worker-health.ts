@@ -3,7 +3,7 @@ import type { Config } from '../config/load.js';
 import type { Metrics } from '../obs/metrics.js';
 import type { HealthDeps } from '../api/routes/health.js';
 import type { StallVerdict } from '../engine/stall-tracker.js';
-import { PING_TIMEOUT_MS, readinessCheck, within } from './readiness.js';
+import { PING_TIMEOUT_MS, readinessCheck, within, type GroupDown } from './readiness.js';
 import { refreshGauges } from './worker-gauges.js';
 import type { SsfRuntime } from './ssf.js';
 
@@ -15,7 +15,7 @@ export interface WorkerHealthDeps {
   /** The SET delivery queue, whose depth a scrape reads. */
   ssf: SsfRuntime;
   /** True while the worker reads its input; else why not (draining, the engine halted). */
-  consumerGroup: () => true | string;
+  consumerGroup: () => true | GroupDown;
   /** Why the configuration in force is not the one the files last gave (a reload refused). */
   configProblem: () => string | undefined;
   /** The pipeline-wide stall verdict (src/runtime/stall-watch.ts). */

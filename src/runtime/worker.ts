@@ -9,7 +9,7 @@ import { Metrics } from '../obs/metrics.js';
 import { decodeEntry, type DecodeOptions } from '../ingest/decode.js';
 import { decodeOptionsOf } from './router-options.js';
 import { startStallWatch } from './stall-watch.js';
-import { PING_TIMEOUT_MS, pingProblem } from './readiness.js';
+import { groupState, PING_TIMEOUT_MS, pingProblem } from './readiness.js';
 import { buildServer } from '../api/server.js';
 import { TokenSet } from '../api/auth.js';
 import { closeConnection, connect, ready, refuseClusterNode, targetOf } from './connections.js';
@@ -162,7 +162,7 @@ async function start(opts: WorkerOptions, watch: StartWatch): Promise<WorkerHand
     redis,
     metrics,
     ssf,
-    consumerGroup: () => (stopping ? 'draining: the worker is shutting down' : (engine.halted() ?? true)),
+    consumerGroup: () => groupState(stopping, engine.halted()),
     configProblem: () => configState.reason(),
     stall: () => stalls.verdict(),
   });

@@ -58,9 +58,10 @@ describe('claimed worker identity', () => {
 
   it('taken over by a newer process with the same explicit id: the older stops processing and /readyz says why (503); the newer is ready and owns everything', async () => {
     const id = { RISKSTREAM_WORKER_ID: 'twin', RISKSTREAM_CONSUMER: '' };
-    const ready = async (w: WorkerProcess): Promise<{ status: number; body: { checks: Record<string, boolean>; reasons?: Record<string, string> } }> => {
+    type Body = { checks: Record<string, boolean>; reasons?: Record<string, string>; codes?: Record<string, string> };
+    const ready = async (w: WorkerProcess): Promise<{ status: number; body: Body }> => {
       const r = await fetch(`${w.url}/readyz`);
-      return { status: r.status, body: (await r.json()) as { checks: Record<string, boolean>; reasons?: Record<string, string> } };
+      return { status: r.status, body: (await r.json()) as Body };
     };
     for (const w of workers.splice(0)) await w.stop();
     const older = await spawnWorker(cfg.dir, id);
@@ -78,6 +79,7 @@ describe('claimed worker identity', () => {
     expect(halted.body.checks.consumer_group).toBe(false);
     expect(halted.body.reasons?.consumer_group).toMatch(/superseded|taken/);
     expect(halted.body.reasons?.consumer_group).toContain('twin');
+    expect(halted.body.codes?.consumer_group).toBe('stopped');
     expect(await owned(older)).toBe(0);
     await waitFor(async () => (await ready(newer)).status === 200 && (await owned(newer)) === 64, { what: 'the newer twin ready, owning all' });
     expect(older.output()).toMatch(/stopped processing/);

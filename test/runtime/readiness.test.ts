@@ -4,7 +4,7 @@ import { NOT_STALLED } from '../../src/engine/stall-tracker.js';
 import { riskstreamSchema } from '../../src/config/schema.js';
 import type { Config } from '../../src/config/load.js';
 import { connect } from '../../src/runtime/connections.js';
-import { readinessCheck } from '../../src/runtime/readiness.js';
+import { groupState, readinessCheck } from '../../src/runtime/readiness.js';
 import { cleanup, redisClient, testPrefix } from '../helpers/redis.js';
 
 /** `/readyz` answers at once, with a reason, while Redis is away: its PING would queue until Redis is back. */
@@ -31,14 +31,18 @@ describe('readinessCheck', () => {
     expect(r.reasons?.redis).toMatch(/not connected|no PONG within 300 ms|PING failed/);
   });
 
-  it('draining: not ready, with the reason named', async () => {
+  it('draining or stopped: not ready, with the reason named and a stable code', async () => {
     await up.ping();
-    const check = readinessCheck({ redis: up, config: () => config, consumerGroup: () => 'draining', stall: () => NOT_STALLED });
+    const check = readinessCheck({ redis: up, config: () => config, consumerGroup: () => groupState(true, undefined), stall: () => NOT_STALLED });
     expect(await check()).toEqual({
       ok: false,
       checks: { redis: true, consumer_group: false, config: true, pipeline: true },
-      reasons: { consumer_group: 'draining' },
+      reasons: { consumer_group: 'draining: the worker is shutting down' },
+      codes: { consumer_group: 'draining' },
     });
+    const halted = readinessCheck({ redis: up, config: () => config, consumerGroup: () => groupState(false, 'stopped: taken'), stall: () => NOT_STALLED });
+    expect(await halted()).toMatchObject({ ok: false, reasons: { consumer_group: 'stopped: taken' }, codes: { consumer_group: 'stopped' } });
+    expect(groupState(false, undefined)).toBe(true);
   });
 
   it('Redis up: ready, no reasons', async () => {
