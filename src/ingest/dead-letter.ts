@@ -7,6 +7,7 @@ import { RiskstreamError } from '../errors.js';
 import type { RawEntry } from '../types.js';
 import { scrubFields } from '../secrets/scrub.js';
 import { scrubText } from '../secrets/secret-values.js';
+import { mayHoldBadBytes, sourceBytes, withOriginalBytes } from './dead-letter-bytes.js';
 
 /**
  * Dead letters: entries that cannot be understood go to the dead-letter stream, never lost.
@@ -166,8 +167,13 @@ export async function writeDeadLetters(
   if (opts.once) defineScripts(redis);
   const pipe = pipeline(redis);
   const trim = opts.maxlen ? ['MAXLEN', '~', String(opts.maxlen)] : [];
-  for (const { raw, reason } of items) {
-    const fields = deadLetterFields(raw, reason, opts.now, opts.scrubPaths, opts.maxField);
+  // Entries of a stream whose bytes may not be UTF-8: their source fields as bytes (see dead-letter-bytes.ts).
+  const bytes = opts.once ? await Promise.all(items.map(({ raw }) => (mayHoldBadBytes(raw) ? sourceBytes(redis, raw) : undefined))) : [];
+  for (const [i, { raw, reason }] of items.entries()) {
+    const text = deadLetterFields(raw, reason, opts.now, opts.scrubPaths, opts.maxField);
+    const own = bytes[i];
+    // Buffers among the arguments are sent as they are (ioredis): typed as text for the signature.
+    const fields = (own ? withOriginalBytes(text, ORIG_PREFIX, own) : text) as string[];
     const marker = opts.once ? deadLetterSeen(stream, raw.stream, raw.id) : undefined;
     if (marker) queueScript(pipe, 'deadLetter', stream, marker, String(SEEN_TTL_MS), opts.maxlen ? String(opts.maxlen) : '', ...fields);
     else pipe.xadd(stream, ...(trim as []), '*', ...fields);

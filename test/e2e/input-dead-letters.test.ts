@@ -34,7 +34,7 @@ describe('entries that cannot be understood', () => {
       [{ msg: 'plain text' }, 'msg:'],
       [{ type: 'dlp', severity: 'high', time: recentIso(0) }, 'user:'],
       [{ type: 'dlp', user: 'u'.repeat(1025) }, 'user:'],
-      [{ type: 'dlp', user: Buffer.from([0x77, 0xff, 0x40, 0x78]) }, 'user:'], // not UTF-8: kept as read, U+FFFD (docs/sessions.md)
+      [{ type: 'dlp', user: Buffer.from([0x77, 0xff, 0x40, 0x78]) }, 'user:'], // not UTF-8: its bytes kept (below)
       [{ type: 'dlp', user: 'x@example.com', time: 'yesterday' }, 'time:'],
     ];
     const ids: string[] = [];
@@ -49,6 +49,14 @@ describe('entries that cannot be understood', () => {
       for (const [k, v] of Object.entries(fields)) expect(f[`orig.${k}`], k).toBe(v.toString());
     });
     expect(dead.size).toBe(cases.length);
+    // Bytes that are not UTF-8: the dead letter holds the original bytes, not U+FFFD.
+    const users: string[] = [];
+    for (const [, flat] of await h.redis.xrangeBuffer(`${h.prefix}:dead-letter`, '-', '+')) {
+      const f = new Map<string, Buffer>();
+      for (let i = 0; i + 1 < flat.length; i += 2) f.set(flat[i]!.toString(), flat[i + 1]!);
+      if (f.get('source_id')?.toString() === ids[5]) users.push(f.get('orig.user')!.toString('hex'));
+    }
+    expect(users).toEqual(['77ff4078']);
     // Acked (with the router's next read): nothing pending, nothing left to read.
     await waitFor(
       async () => {
