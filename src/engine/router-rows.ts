@@ -41,7 +41,8 @@ export function decodeRows(
       continue;
     }
     read++;
-    const fields: Record<string, string> = {};
+    // No prototype: a field named `__proto__` is one of the entry's fields like any other (kept for its dead letter).
+    const fields: Record<string, string> = Object.create(null) as Record<string, string>;
     let twice: string | undefined;
     let repeated: Array<[string, string]> | undefined;
     for (let i = 0; i + 1 < flat.length; i += 2) {

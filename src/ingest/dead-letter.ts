@@ -73,7 +73,8 @@ export function deadLetterFields(
     'deliveries',
     String(raw.deliveries),
   ];
-  const cutFields: Record<string, string> = {};
+  // No prototype: a field named `__proto__` is kept (`{}` would take it for its prototype and drop it).
+  const cutFields: Record<string, string> = Object.create(null) as Record<string, string>;
   const truncated: string[] = [];
   let count = 0;
   for (const k in raw.fields) {

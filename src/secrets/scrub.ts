@@ -118,7 +118,7 @@ function same(x: unknown, secret: (name: string) => boolean, opts: ScrubOptions,
  * → parsed, scrubbed, re-serialised when anything changed; else the value scrubbed as text.
  */
 export function scrubFields(fields: Readonly<Record<string, string>>, remove: readonly string[] = []): Record<string, string> {
-  const out: Record<string, string> = {};
+  const out: Record<string, string> = Object.create(null) as Record<string, string>; // a `__proto__` field kept
   for (const [k, v] of Object.entries(fields)) {
     if (remove.some((p) => k === p || k.startsWith(`${p}.`))) continue;
     if (k.split('.').some(isSecretName)) {

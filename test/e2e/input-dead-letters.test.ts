@@ -36,6 +36,7 @@ describe('entries that cannot be understood', () => {
       [{ type: 'dlp', user: 'u'.repeat(1025) }, 'user:'],
       [{ type: 'dlp', user: Buffer.from([0x77, 0xff, 0x40, 0x78]) }, 'user:'], // not UTF-8: its bytes kept (below)
       [{ type: 'dlp', user: 'x@example.com', time: 'yesterday' }, 'time:'],
+      [{ type: 'dlp', ['__proto__']: 'p', user: 'p@example.com', time: 'yesterday' }, 'time:'], // a field named __proto__ kept
     ];
     const ids: string[] = [];
     for (const [fields] of cases) ids.push((await h.redis.xadd(stream, '*', ...Object.entries(fields).flat()))!);

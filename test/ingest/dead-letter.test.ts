@@ -188,3 +188,15 @@ describe('writeDeadLetters (real Redis)', () => {
     await expect(writeDeadLetters(redis, key, [{ raw, reason: 'r' }])).rejects.toMatchObject({ code: 'INTERNAL' });
   });
 });
+
+it('keeps a field named __proto__ (and constructor) like any other', () => {
+  const fields = JSON.parse('{"__proto__":"p","constructor":"c","user":"u"}') as Record<string, string>;
+  const f = deadLetterFields({ stream: 's', id: '1-0', fields, deliveries: 1 }, 'time: required', 0);
+  const orig: Array<[string, string]> = [];
+  for (let i = 0; i + 1 < f.length; i += 2) if (f[i]!.startsWith('orig.')) orig.push([f[i]!, f[i + 1]!]);
+  expect(orig).toEqual([
+    ['orig.__proto__', 'p'],
+    ['orig.constructor', 'c'],
+    ['orig.user', 'u'],
+  ]);
+});
