@@ -4,17 +4,19 @@
 # masters each with one replica, every slot covered, state ok on every node, each replica's link up.
 #
 #   bash scripts/ensure-redis-cluster.sh          # healthy already: exit 0 at once; else repair or create
-#   bash scripts/ensure-redis-cluster.sh --stop   # shut the six down and wipe /tmp/riskstream-cluster
+#   bash scripts/ensure-redis-cluster.sh --stop   # shut the six down and wipe their dir ($root below)
 #
 # Repair (e.g. a failover test left a master down): restart the missing nodes from their
 # nodes.conf (they rejoin, a demoted master as a replica) and wait; if the cluster is still not
 # healthy, shut all six down, wipe their dirs and create it again. Installs Debian's
-# redis-server (apt-get) when missing. Each node: /tmp/riskstream-cluster/<port>/ (data dir,
+# redis-server (apt-get) when missing. Each node: $root/<port>/ (/tmp/riskstream-cluster, or
+# /tmp/riskstream-cluster-<base> for another base) (data dir,
 # nodes.conf, redis.log, redis.pid); no persistence; a replica's full sync starts at once
 # (repl-diskless-sync-delay 0, not 5 s: a (re)joining replica is in sync within a second).
 set -euo pipefail
 base="${RISKSTREAM_CLUSTER_PORTS:-7000}"
-root=/tmp/riskstream-cluster
+# The default cluster keeps /tmp/riskstream-cluster; another base gets its own dir.
+if [ "$base" = 7000 ]; then root=/tmp/riskstream-cluster; else root="/tmp/riskstream-cluster-$base"; fi
 ports=()
 for i in 0 1 2 3 4 5; do ports+=("$((base + i))"); done
 
