@@ -1,0 +1,103 @@
+/**
+ * Live resharding under a running worker: slots holding the run's keys (the input streams and
+ * partitions `{p<n>}`; not yet the BullMQ queue's `{<prefix>}` tag: see docs/operations.md) are moved one at a time the way
+ * `redis-cli --cluster reshard` does (IMPORTING/MIGRATING, MIGRATE a few keys at a time, SETSLOT
+ * NODE), so commands meet ASK and multi-key scripts TRYAGAIN — and the engine's commit script,
+ * which reaches keys it does not declare, "non local key" — while a slot's keys are split. Wanted: the worker goes on (same pid, ready, no error logged) and
+ * the result equals a fault-free one-node run: nothing lost or doubled, SETs in per-user order; no
+ * key left on the old node.
+ *
+ * OPEN DEFECT (docs/operations.md, "Resharding"): today this fails — commits refused mid-script
+ * ("non local key") are logged as errors and redone, and some runs lose risk-event history entries
+ * (hits). Opt-in until fixed: RISKSTREAM_RESHARD_TEST=1 (a cluster of its own is best:
+ * RISKSTREAM_CLUSTER_PORTS=7100 bash scripts/ensure-redis-cluster.sh; it moves slots).
+ */
+import type { Cluster, Redis } from 'ioredis';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { clusterClient as workerClusterClient } from '../../src/runtime/connections.js';
+import { CLUSTER_NODES, requireCluster, waitHealthy } from '../helpers/cluster.js';
+import { keysInSlot, migrateSlot, slotOf } from '../helpers/cluster-reshard.js';
+import { redisClient, waitFor } from '../helpers/redis.js';
+import { engineWorkload, padded } from '../helpers/engine-workload.js';
+import {
+  disposeRun,
+  feedInBackground,
+  MATCHES,
+  newEngineRun,
+  startEngineWorker,
+  stoppedReference,
+  versusReference,
+  type EngineRun,
+  type Reference,
+} from '../helpers/engine-run.js';
+
+const up = process.env.RISKSTREAM_RESHARD_TEST === '1' && (await requireCluster('cluster/reshard'));
+const ENGINE = { partitions: 16, commit_interval: '50ms', commit_entries: 5000, lease_ttl: '2s', heartbeat: '500ms', read_count: 2000 };
+const wl = padded(engineWorkload({ users: 120, seed: 29 }), 5);
+const runs: Array<{ client: Redis | Cluster; run: EngineRun }> = [];
+
+describe.skipIf(!up)('slots migrated under a running worker', () => {
+  let redis: Redis;
+  let cluster: Cluster;
+  let ref: Reference;
+
+  /** One worker, input in 10 chunks; after chunk 2 the run's slots are migrated one at a time (to the next master). */
+  async function underReshard(name: string): Promise<void> {
+    const run = await newEngineRun(name, ENGINE, {}, CLUSTER_NODES);
+    runs.push({ client: cluster, run });
+    const w = await startEngineWorker(run, `${name}-1`);
+    const pid = w.child.pid;
+    const input = feedInBackground(cluster, run, wl.events, 10, 400, { acked: true });
+    await waitFor(() => input.fed() >= 2, { timeout: 60_000, interval: 20, what: 'chunk 2 fed' });
+    const keys = [`${run.prefix}:login`, `${run.prefix}:activity`, ...[0, 3, 7, 11, 15].map((p) => `{p${p}}`)];
+    const moves: string[] = [];
+    const leaked: string[] = [];
+    for (const key of keys) {
+      const slot = await slotOf(key);
+      const m = await migrateSlot(slot, { batch: 2, pauseMs: 60 });
+      moves.push(`${key} slot ${slot} ${m.from}→${m.to} (${m.moved} keys)`);
+      const left = await keysInSlot(m.from, slot);
+      if (left) leaked.push(`${key}: ${left} keys left on ${m.from}`);
+    }
+    const chunkAfter = input.fed();
+    await input.done;
+    const verdict = await versusReference(cluster, run, wl, ref, `${name}: ${moves.join('; ')}; chunk ${chunkAfter} of 10 fed by then`);
+    const lines = w.output().split('\n');
+    const msg = (l: string): string => `${/"msg":"([^"]*)"/.exec(l)?.[1]}: ${/"message":"([^"]{0,90})/.exec(l)?.[1]}`;
+    const errors = lines.filter((l) => /"level":(50|60)/.test(l)).map(msg);
+    const warnings = lines.filter((l) => /"level":40/.test(l)).map(msg);
+    console.log(`${name}: ${errors.length} errors, ${warnings.length} warnings logged`);
+    const ready = (await fetch(`${w.url}/readyz`)).status;
+    expect({ exit: w.child.exitCode, pid: w.child.pid, errors, leaked, verdict, ready }).toEqual({
+      exit: null,
+      pid,
+      errors: [],
+      leaked: [],
+      verdict: MATCHES,
+      ready: 200,
+    });
+  }
+
+  beforeAll(() => {
+    redis = redisClient();
+    cluster = workerClusterClient(CLUSTER_NODES, 'test-feeder');
+  });
+  afterAll(async () => {
+    for (const { client, run } of runs) await disposeRun(client, run);
+    redis?.disconnect();
+    cluster?.disconnect();
+  }, 60_000);
+
+  it('one node: the fault-free reference', async () => {
+    const r = await stoppedReference(redis, wl, ENGINE, 'reshard-ref');
+    runs.push({ client: redis, run: r.run });
+    expect(r.problems).toEqual([]);
+    ref = r;
+  }, 90_000);
+
+  it('slots of the streams and partitions migrated between masters: the result equals the reference', async () => {
+    expect(ref).toBeDefined();
+    await underReshard('reshard');
+    await waitHealthy();
+  }, 180_000);
+});
