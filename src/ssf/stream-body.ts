@@ -11,8 +11,10 @@ function validUrl(u: unknown, what: string, maxLength: number): string {
   if (typeof u !== 'string') throw new RiskstreamError('BAD_REQUEST', `${what} is required`);
   if (u.length > maxLength) throw new RiskstreamError('PAYLOAD_TOO_LARGE', `${what} is longer than ${maxLength} characters`);
   // Whitespace and control characters: the URL parser drops tabs and newlines (and trims), so the
-  // stored and shown URL (CR/LF and NUL included) would not be the one pushed to. No valid URL holds them.
-  if (/[^\x21-\x7e\u{a0}-\u{10ffff}]/u.test(u)) throw new RiskstreamError('BAD_REQUEST', `${what} must not contain whitespace or control characters`);
+  // stored and shown URL (CR/LF and NUL included) would not be the one pushed to. No valid URL holds
+  // them. Nor a lone surrogate (JSON's "\ud800"), which the parser turns into U+FFFD (%EF%BF%BD).
+  if (/[^\x21-\x7e\u{a0}-\u{d7ff}\u{e000}-\u{10ffff}]/u.test(u))
+    throw new RiskstreamError('BAD_REQUEST', `${what} must not contain whitespace, control characters or lone surrogates`);
   if (!URL.canParse(u) || !['https:', 'http:'].includes(new URL(u).protocol)) throw new RiskstreamError('BAD_REQUEST', `${what} must be an http(s) URL`);
   // Credentials in the URL would be shown back in the stream's configuration: they belong in
   // delivery.authorization_header, which is never shown.

@@ -29,6 +29,9 @@ describe('delivery.endpoint_url with whitespace or control characters', () => {
     ['a DEL', 'https://receiver.example/\u007f'],
     ['a C1 control', 'https://receiver.example/\u0085'],
     ['a space in the path', 'https://receiver.example/a b'],
+    // JSON's "\ud800": the parser pushes to %EF%BF%BD (U+FFFD), not the URL stored and shown back.
+    ['a lone high surrogate', 'https://receiver.example/\ud800'],
+    ['a lone low surrogate', 'https://receiver.example/a?\udc00'],
   ])('%s is refused (400)', (_what, url) => {
     expect(code(url)).toBe('BAD_REQUEST');
   });
@@ -37,5 +40,6 @@ describe('delivery.endpoint_url with whitespace or control characters', () => {
     expect(code('https://receiver.example/events?x=1')).toBe('accepted');
     expect(code('https://receiver.example/a%20b%0A')).toBe('accepted');
     expect(code('https://bücher.example/')).toBe('accepted');
+    expect(code('https://receiver.example/\u{1f600}')).toBe('accepted'); // a surrogate pair: one character
   });
 });
