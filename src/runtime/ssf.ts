@@ -17,10 +17,10 @@ import type { StreamService } from '../ssf/stream-service.js';
 import { createStreamService } from '../ssf/stream-service-factory.js';
 import { StreamRateLimit } from '../ssf/stream-rate-limit.js';
 import { auditReceivers } from '../ssf/receiver-audit.js';
-import { forgetReceiversOn, recordReceiversOn } from '../ssf/receivers-on.js';
+import { enabledOnLiveWorker, forgetReceiversOn, recordReceiversOn } from '../ssf/receivers-on.js';
 import { configOwners, ownersWithStreams } from '../ssf/stream-owner.js';
 import { earlyEnqueue } from '../ssf/early-enqueue.js';
-import { promoteGoneReceivers, receiversGone } from '../ssf/promote-removed.js';
+import { promoterOfGone } from '../ssf/promote-removed.js';
 import { verifyReceiver } from '../ssf/receiver-verify.js';
 import { within } from './readiness.js';
 
@@ -149,11 +149,12 @@ export async function buildSsf(deps: SsfDeps): Promise<SsfRuntime> {
       deps.logger.warn({ err, receiver }, 'delivery records of a deleted stream not removed'),
     );
   await recordOn();
-  // The configured receivers on, as of the last (re)load: one a reload removes or turns off has its delayed SETs run (and fail) at once.
-  let onNames = deps
-    .config()
-    .receivers.filter((r) => r.enabled)
-    .map((r) => r.name);
+  // A configured receiver a reload removes or turns off has its delayed SETs run (and fail) at once (once no worker has it on).
+  const promoteGone = promoterOfGone(
+    setQueue.queue,
+    () => deps.config().receivers,
+    (name) => enabledOnLiveWorker(deps.redis, deps.keys, name),
+  );
   let worker: DeliveryWorker | undefined;
   let startedWith = '';
   const start = (): void => {
@@ -222,15 +223,7 @@ export async function buildSsf(deps: SsfDeps): Promise<SsfRuntime> {
       await signing.replace(ring ?? (await KeyRing.fromConfig(deps.config())));
       await auditReceivers(deps, deps.config().receivers);
       await recordOn();
-      const gone = receiversGone(onNames, deps.config().receivers);
-      onNames = deps
-        .config()
-        .receivers.filter((r) => r.enabled)
-        .map((r) => r.name);
-      if (deps.deliver !== false)
-        await promoteGoneReceivers(setQueue.queue, gone).catch((err: unknown) =>
-          deps.logger.warn({ err }, 'delayed SETs of removed receivers not run at once'),
-        );
+      if (deps.deliver !== false) await promoteGone().catch((err: unknown) => deps.logger.warn({ err }, 'delayed SETs of removed receivers not run at once'));
       // Restarted only when what it was started with changed: a restart waits for the sends in flight
       // (a hung receiver: up to its timeout), and every receiver's deliveries wait meanwhile.
       if (worker && deliveryInputs(deps.config(), signing.ring()) !== startedWith) {
