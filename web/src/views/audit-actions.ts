@@ -17,6 +17,8 @@ export const AUDIT_ACTIONS: readonly string[] = [
   'receiver.disabled',
   'receiver.enabled',
   'receiver.held_full',
+  'receiver.subject_added',
+  'receiver.subject_removed',
   'receiver.verification_requested',
   'config',
   'config.reloaded',
