@@ -131,9 +131,10 @@ export const toCountry: Rule<string> = (v, field) => {
 };
 
 /**
- * Identifier: a non-empty string; a whole number within ±(2^53 − 1) accepted and stringified. A JSON
- * number beyond (or with a fraction, an exponent) was rounded when its JSON was read — 12345678901234567891
- * and …892 both read 12345678901234567000 —, so distinct ids would be one: refused.
+ * Identifier: a non-empty string; a number whose value is a whole number within ±(2^53 − 1) accepted
+ * and stringified (`7.0` and `7e0` read `7`). A JSON number beyond was rounded when its JSON was read —
+ * 12345678901234567891 and …892 both read 12345678901234567000 —, so distinct ids would be one, and
+ * one with a fraction names no id: refused.
  */
 export const toId: Rule<string> = (v, field) => {
   if (typeof v !== 'number') return toText(v, field);
