@@ -41,16 +41,19 @@ export function decodeRows(
       continue;
     }
     read++;
-    // No prototype: a field named `__proto__` is one of the entry's fields like any other (kept for its dead letter).
-    const fields: Record<string, string> = Object.create(null) as Record<string, string>;
+    const fields: Record<string, string> = {};
     let twice: string | undefined;
     let repeated: Array<[string, string]> | undefined;
     for (let i = 0; i + 1 < flat.length; i += 2) {
-      if (Object.hasOwn(fields, flat[i]!)) {
-        twice ??= flat[i]!;
-        (repeated ??= []).push([flat[i]!, fields[flat[i]!]!]);
+      const name = flat[i]!;
+      if (Object.hasOwn(fields, name)) {
+        twice ??= name;
+        (repeated ??= []).push([name, fields[name]!]);
       }
-      fields[flat[i]!] = flat[i + 1]!;
+      // A field named `__proto__` is one of the entry's fields like any other (kept for its dead letter), not
+      // the prototype's setter; defined, not assigned, so every other map stays a plain (fast) object.
+      if (name === '__proto__') Object.defineProperty(fields, name, { value: flat[i + 1]!, enumerable: true, writable: true, configurable: true });
+      else fields[name] = flat[i + 1]!;
     }
     const raw: RawEntry = { stream, id, fields, deliveries: 1, ...(repeated ? { repeated } : {}) };
     if (!k) {
