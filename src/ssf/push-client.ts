@@ -48,6 +48,9 @@ const agents = { http: new HttpAgent({ keepAlive: true, maxSockets: 256 }), http
 /** The pinned address a request's options carry ({@link send}), so its pool is that address's. */
 type PinnedOptions = { pinnedAddress?: string };
 
+/** Node's pool name `name` (host and port) made per pinned address too: both pinned agents' `getName`. */
+const pinnedName = (name: string, options: unknown): string => `${name}@${(options as PinnedOptions | undefined)?.pinnedAddress ?? ''}`;
+
 /**
  * Pools for pinned (self-registered) endpoints: never a socket opened for a configured receiver,
  * and one pool per host and pinned address. Node names a pool by host and port only, so a name that
@@ -56,12 +59,12 @@ type PinnedOptions = { pinnedAddress?: string };
  */
 class PinnedHttpAgent extends HttpAgent {
   override getName(options?: Parameters<HttpAgent['getName']>[0]): string {
-    return `${super.getName(options)}@${(options as PinnedOptions | undefined)?.pinnedAddress ?? ''}`;
+    return pinnedName(super.getName(options), options);
   }
 }
 class PinnedHttpsAgent extends HttpsAgent {
   override getName(options?: Parameters<HttpsAgent['getName']>[0]): string {
-    return `${super.getName(options)}@${(options as PinnedOptions | undefined)?.pinnedAddress ?? ''}`;
+    return pinnedName(super.getName(options), options);
   }
 }
 const pinnedAgents = { http: new PinnedHttpAgent({ keepAlive: true, maxSockets: 256 }), https: new PinnedHttpsAgent({ keepAlive: true, maxSockets: 256 }) };
