@@ -7,6 +7,7 @@
  * before their retry's backoff ended; the last worker reloaded runs them.
  */
 import type { Queue } from 'bullmq';
+import type { RedisClient } from '../redis/client.js';
 import type { SetJobData } from './queue.js';
 
 /** Delayed jobs read per page. */
@@ -44,28 +45,54 @@ export function promoterOfGone(
   };
 }
 
-/** Promotes the delayed jobs of the receivers in `gone`; resolves how many. */
-export async function promoteGoneReceivers(queue: Queue<SetJobData>, gone: ReadonlySet<string>): Promise<number> {
-  if (!gone.size) return 0;
-  let promoted = 0;
-  // Promoted jobs leave the delayed set: the next page starts where the rest moved to.
-  for (let start = 0; ;) {
-    const jobs = await queue.getDelayed(start, start + PAGE - 1);
-    if (!jobs.length) return promoted;
-    let kept = 0;
-    for (const job of jobs) {
-      if (job && gone.has(job.data.receiver)) {
-        // Gone from the delayed set meanwhile (run, removed): nothing to do.
-        if (
-          await job.promote().then(
-            () => true,
-            () => false,
-          )
-        )
-          promoted++;
-        else kept++;
-      } else kept++;
+/**
+ * The ids of the delayed set's `count` jobs from score `min` on, all those of the last score read
+ * (they may go on past `count`), and that score; undefined past the end.
+ */
+async function delayedPage(client: RedisClient, key: string, min: string, count: number): Promise<{ ids: string[]; last: string } | undefined> {
+  const flat = await client.zrangebyscore(key, min, '+inf', 'WITHSCORES', 'LIMIT', 0, count);
+  if (!flat.length) return undefined;
+  const last = flat[flat.length - 1]!;
+  const ids: string[] = [];
+  for (let i = 0; i < flat.length; i += 2) if (flat[i + 1] !== last) ids.push(flat[i]!);
+  ids.push(...(await client.zrangebyscore(key, last, last)));
+  return { ids, last };
+}
+
+/**
+ * One read of the delayed set, in score order from a score cursor, `page` jobs at a time: promotes
+ * the jobs of `gone` not in `promoted` (adding them), resolves whether it promoted any. Not by
+ * position: promoting removes members, and other workers add and take jobs meanwhile, which moved
+ * jobs not read yet to positions already read (they waited out their delay).
+ */
+async function promotePass(queue: Queue<SetJobData>, gone: ReadonlySet<string>, promoted: Set<string>, page: number): Promise<boolean> {
+  // The ioredis connection the queue was created on (createSetQueue).
+  const client = (await queue.client) as unknown as RedisClient;
+  let any = false;
+  for (let min = '-inf'; ;) {
+    const read = await delayedPage(client, queue.keys.delayed!, min, page);
+    if (!read) return any;
+    min = `(${read.last}`;
+    for (const job of await Promise.all(read.ids.map((id) => queue.getJob(id)))) {
+      if (!job?.id || !gone.has(job.data.receiver) || promoted.has(job.id)) continue;
+      // Gone from the delayed set meanwhile (run, removed): nothing to do.
+      const ok = await job.promote().then(
+        () => true,
+        () => false,
+      );
+      if (ok) promoted.add(job.id);
+      any ||= ok;
     }
-    start += kept;
   }
+}
+
+/**
+ * Promotes the delayed jobs of the receivers in `gone`; resolves how many. Read again from the
+ * start while a read promoted any: a job delayed meanwhile before the cursor (the retry of an
+ * attempt in flight) is run too. Each job is promoted once at most.
+ */
+export async function promoteGoneReceivers(queue: Queue<SetJobData>, gone: ReadonlySet<string>, page = PAGE): Promise<number> {
+  const promoted = new Set<string>();
+  if (gone.size) while (await promotePass(queue, gone, promoted, page));
+  return promoted.size;
 }
