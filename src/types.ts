@@ -81,7 +81,7 @@ export interface EntryRef {
 export interface StreamEvent {
   ref: EntryRef;
   event: CanonicalEvent;
-  /** How many times the consumer group has delivered this entry (1 = first). */
+  /** Always 1: see {@link RawEntry.deliveries} (not the consumer group's delivery count). */
   deliveries: number;
 }
 
@@ -91,6 +91,11 @@ export interface RawEntry {
   id: string;
   /** The entry's fields; a name given more than once holds its last value. */
   fields: Record<string, string>;
+  /**
+   * A dead letter's `deliveries`: always 1. An entry is dead-lettered by the first processing that
+   * fails it, never retried first (`ingest.max_deliveries` is ignored); the consumer group's
+   * delivery count is not read (an entry read again after a crash or a router takeover reads 1 too).
+   */
   deliveries: number;
   /** The earlier values of names given more than once (name, value), in entry order: kept for the dead letter. */
   repeated?: Array<[string, string]>;

@@ -213,7 +213,10 @@ export const riskstreamSchema = z.strictObject({
         .min(1024)
         .max(64 * 1024 * 1024)
         .default(1024 * 1024),
-      /** An entry whose processing failed this many deliveries is dead-lettered (`processing_failed`) and acked. */
+      /**
+       * Accepted for compatibility, ignored: an entry whose processing fails is dead-lettered at once
+       * (`processing_failed` / `decode_failed`), and a dead letter's `deliveries` is always 1.
+       */
       max_deliveries: z.number().int().min(1).max(1000).default(5),
       /**
        * `/readyz` answers 503 (`pipeline`: `router_stalled` / `partitions_stalled`) on every worker when entries wait

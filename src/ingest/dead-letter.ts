@@ -13,7 +13,7 @@ import { mayHoldBadBytes, sourceBytes, withOriginalBytes } from './dead-letter-b
  * Dead letters: entries that cannot be understood go to the dead-letter stream, never lost.
  *
  * A dead-letter entry carries `reason`, `source_stream`, `source_id`, `received_at` (ISO-8601,
- * when it was dead-lettered), `deliveries`, and **every original field under the prefix
+ * when it was dead-lettered), `deliveries` (always 1: see `RawEntry.deliveries`), and **every original field under the prefix
  * `orig.`** (`orig.user`, `orig.event`, …) — readable with XRANGE and replayable with
  * `parseDeadLetter(...).fields`. Secrets are scrubbed from the copy and from the reason
  * (src/secrets/): secret-named fields (`password`, `accessToken`, `SAMLResponse` …, inside JSON
