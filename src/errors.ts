@@ -12,6 +12,8 @@ export const ERROR_CODES = {
   DELIVERY_RETRYABLE: 500,
   DELIVERY_RATE_LIMITED: 500,
   COMMIT_CONFLICT: 500,
+  /** A partition's commit refused whole (nothing written) while a Redis Cluster slot of its keys is being migrated: redone once it is served. */
+  SLOT_MIGRATING: 503,
   NOT_FOUND: 404,
   /** A route that exists, asked with a method it does not answer (the `Allow` header lists those it does). */
   METHOD_NOT_ALLOWED: 405,

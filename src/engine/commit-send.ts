@@ -45,13 +45,14 @@ export async function sendCommits(
     const s = parts.settings();
     // Commands sent each on its own: their packed ops are not copied once more into one pipeline buffer.
     const pipe = directPipeline(redis);
+    const cluster = isCluster(redis);
     const sent: Array<{ d: PartitionDelta; sigs: Map<string, string>; outboxUsers: string[]; put?: PreparedPut }> = [];
     const releases: Array<() => void> = [];
     for (const d of deltas.values()) {
       const token = tokens.get(d.partition);
       if (!token || hooks.current(d.partition)?.token !== token) continue;
       const put = d.sessions.length ? parts.sessions.prepare(d.sessions) : undefined;
-      const lease = { token, id: hooks.commitId(token), expected: hooks.current(d.partition)?.committed ?? null };
+      const lease = { token, id: hooks.commitId(token), expected: hooks.current(d.partition)?.committed ?? null, cluster };
       const { sigs, outboxUsers, release } = queueCommit(pipe, keys, d, lease, s, hooks.indexed, put?.ops);
       // The identities' commands (their JSON) are in the commit's buffer now: not kept until Redis
       // answers, so they die young instead of being copied by scavenges and promoted.
@@ -69,7 +70,10 @@ export async function sendCommits(
     sent.forEach(({ d, sigs, outboxUsers, put }, i) => {
       const [err, r] = res[i] ?? [];
       if (err) {
-        parts.onCommitError(err);
+        // Refused whole while a slot migration splits the partition's keys: re-read and commit again.
+        parts.onCommitError(
+          slotMoving(err) ? new RiskstreamError('SLOT_MIGRATING', `partition ${d.partition}: ${err.message}`, undefined, { cause: err }) : err,
+        );
         return hooks.rewind([d.partition]);
       }
       if (r === -1) {
@@ -98,6 +102,15 @@ export async function sendCommits(
   }
 }
 
+/**
+ * Whether a command was refused because its keys' slot is being migrated (TRYAGAIN, ASK, MOVED, or
+ * a script's "non local key" — the commit script checks what it reaches before its first write —
+ * also once ioredis gave up redirecting).
+ */
+export function slotMoving(err: Error): boolean {
+  return /TRYAGAIN|^ASK |^MOVED |non local key|migrating slot|Too many Cluster redirections/.test(err.message);
+}
+
 function commandTimeout(redis: RedisClient): number | undefined {
   return isCluster(redis) ? redis.options.redisOptions?.commandTimeout : redis.options.commandTimeout;
 }
@@ -111,7 +124,7 @@ export interface NotStored {
 }
 
 /**
- * From the commit script's replies (src/redis/scripts/engine-commit-2.lua): SPUT answers 1 for a
+ * From the commit script's replies (src/redis/scripts/engine-commit-n.lua): SPUT answers 1 for a
  * stored identity, one per live identity; SUSER the ids trimmed, one per user. A resent commit
  * that already ran answers the first run's (kept with its commit id); one the script kept none for
  * answers no SPUT at all: its identities were stored by the first run.

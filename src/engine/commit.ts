@@ -7,6 +7,7 @@ import { zeroCopy } from '../redis/zero-copy.js';
 import { markOnly, nextExpiry, type UserState } from '../risk/state.js';
 import { levelScore } from '../risk/store.js';
 import { queueScript } from '../redis/scripts.js';
+import { commandKeys, commitArgs } from '../redis/commit-keys.js';
 import type { ChainableCommander } from 'ioredis';
 import type { BehaviorHit, LevelChange } from '../types.js';
 import type { SessionIdentity } from '../sessions/identity.js';
@@ -89,16 +90,19 @@ export function commitOps(
   s: CommitSettings,
   indexed: (user: string) => string | undefined,
   extra: readonly string[][] = [],
+  declared?: Set<string>,
 ): { ops: Buffer; sigs: Map<string, string>; outboxUsers: string[]; release: () => void } {
   const w = writers.pop() ?? new MsgWriter();
   if (pooled.delete(w)) keptBytes -= w.capacity;
   w.reset(5); // the array header of the commands goes before, once they are counted
   let count = 0;
   for (const args of extra) count += op(w, args);
+  if (declared) commandKeys(extra, declared);
   const sigs = new Map<string, string>();
   const ix = { levelKey: keys.usersByLevel(d.partition), expiryKey: keys.partitionExpiry(d.partition), indexed, sigs };
   const stateKey = keys.partitionState(d.partition);
   const users = Array.from(d.states.keys());
+  const before = count;
   // As the commands were queued: a full chunk's HSET goes before the index entries of its last user.
   for (let c = 0; c < users.length; c += HSET_CHUNK) {
     const end = Math.min(c + HSET_CHUNK, users.length);
@@ -116,6 +120,9 @@ export function commitOps(
     count++;
     if (full) count += indexOps(w, ix, users[end - 1]!, d.states.get(users[end - 1]!)!);
   }
+  if (declared && users.length) declared.add(stateKey);
+  // Index commands written besides the HSETs (one per chunk): both index keys named.
+  if (declared && count - before > Math.ceil(users.length / HSET_CHUNK)) declared.add(ix.levelKey).add(ix.expiryKey);
   const outboxUsers = new Set<string>();
   const maxlen = String(s.eventsMaxlen);
   for (const { user, kind, data } of d.events) {
@@ -129,6 +136,7 @@ export function commitOps(
     w.repeat(from, to); // the same JSON, encoded once
     count += 2;
     outboxUsers.add(user);
+    declared?.add(keys.userEvents(user));
   }
   // Audit entries travel through the user's outbox (the relay writes them to the audit log): the
   // audit stream is one key, which on a cluster lives in another slot than the partition.
@@ -145,6 +153,7 @@ export function commitOps(
   // writes it after the entry (an unknown user's outcome, with nothing to audit, is written here).
   for (const r of d.results) {
     if (!r.outcome.found) {
+      declared?.add(keys.controlResult(d.partition, r.req));
       count += op(w, ['SET', keys.controlResult(d.partition, r.req), JSON.stringify(r.outcome), 'PX', String(CONTROL_RESULT_TTL_MS)]);
       continue;
     }
@@ -153,6 +162,10 @@ export function commitOps(
   }
   const now = String(s.now);
   for (const user of outboxUsers) count += op(w, ['ZADD', keys.outboxPending(d.partition), now, user]);
+  if (declared && outboxUsers.size) {
+    declared.add(keys.outboxPending(d.partition));
+    for (const user of outboxUsers) declared.add(keys.userOutbox(user));
+  }
   const release = (): void => {
     if (pooled.has(w) || writers.length >= KEPT_WRITERS || w.capacity > KEPT_MAX_BYTES || keptBytes + w.capacity > KEPT_BYTES) return;
     pooled.add(w);
@@ -195,32 +208,36 @@ export function positionArg(d: PartitionDelta): string {
 /**
  * Queues one partition's commit on a pipeline: the lease-fenced commit script with its commands,
  * position and commit id (`lease.id`, unique per commit: a resent commit runs once), fenced on
- * `lease.expected` too (the position last committed: Redis holding another one lost writes). Returns the
- * index signatures written, the users whose outbox got entries and the release of the commands'
- * buffer (see {@link commitOps}).
+ * `lease.expected` too (the position last committed: Redis holding another one lost writes). With
+ * `cluster`, every key it touches declared (src/redis/commit-keys.ts). Returns the index
+ * signatures written, the users whose outbox got entries and the release of the commands' buffer
+ * (see {@link commitOps}).
  */
 export function queueCommit(
   pipe: ChainableCommander,
   keys: Keys,
   d: PartitionDelta,
-  lease: { token: string; id: string; expected?: OrderKey | null },
+  lease: { token: string; id: string; expected?: OrderKey | null; cluster?: boolean },
   s: CommitSettings,
   indexed: (user: string) => string | undefined,
   extra?: readonly string[][],
 ): { sigs: Map<string, string>; outboxUsers: string[]; release: () => void } {
-  const { ops, sigs, outboxUsers, release } = commitOps(keys, d, s, indexed, extra);
-  queueScript(
-    pipe,
-    'engineCommit',
+  const declared = lease.cluster ? new Set<string>() : undefined;
+  const { ops, sigs, outboxUsers, release } = commitOps(keys, d, s, indexed, extra, declared);
+  const args = commitArgs(
     keys.engineLease(`p${d.partition}`),
     keys.partitionPos(d.partition),
-    lease.token,
-    zeroCopy(ops), // written to the socket as it is when sent on a corked socket (directPipeline)
-    positionArg(d),
-    keys.partitionIn(d.partition),
-    lease.id,
-    keyId({ ms: d.pos.ms, seq: d.pos.seq + 1 }), // the entry at the position is applied: trimmed too
-    lease.expected ? keyId(lease.expected) : '', // another stored position: Redis came back with older data
+    [
+      lease.token,
+      zeroCopy(ops), // written to the socket as it is when sent on a corked socket (directPipeline)
+      positionArg(d),
+      keys.partitionIn(d.partition),
+      lease.id,
+      keyId({ ms: d.pos.ms, seq: d.pos.seq + 1 }), // the entry at the position is applied: trimmed too
+      lease.expected ? keyId(lease.expected) : '', // another stored position: Redis came back with older data
+    ],
+    declared,
   );
+  queueScript(pipe, 'engineCommit', ...args);
   return { sigs, outboxUsers, release };
 }

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import type { RedisClient } from '../redis/client.js';
+import { isCluster, type RedisClient } from '../redis/client.js';
+import { commitArgs } from '../redis/commit-keys.js';
 import type { Keys } from '../keys.js';
 import { scriptsOn } from '../redis/scripts.js';
 import { setNx } from '../redis/set-nx.js';
@@ -118,9 +119,11 @@ async function resetOffline(
     d.states.set(req.user, a.state);
     d.events.push(...a.events);
     d.audits.push(...a.audits);
-    const { ops, outboxUsers } = commitOps(keys, d, { ...settings, now }, () => undefined);
+    const declared = isCluster(redis) ? new Set<string>() : undefined;
+    const { ops, outboxUsers } = commitOps(keys, d, { ...settings, now }, () => undefined, [], declared);
     // With a commit id: a resend of the commit (its reply lost to a dropped connection, after it ran) writes nothing again.
-    if ((await scripts.engineCommit(lease, keys.partitionPos(p), token, ops, '', '', `${token}/reset`)) === -1) return requestReset(redis, keys, req);
+    if ((await scripts.engineCommit(...commitArgs(lease, keys.partitionPos(p), [token, ops, '', '', `${token}/reset`], declared))) === -1)
+      return requestReset(redis, keys, req);
     if (outboxUsers.length) await relay(outboxUsers);
     return a.results[0]?.outcome ?? { found: false };
   } finally {

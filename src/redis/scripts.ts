@@ -31,9 +31,10 @@ interface Signatures {
   heldDrop: { file: 'held-drop-1'; args: [list: string, ...items: string[]]; reply: number };
   /** Variable keys: numkeys (2 per IP), then each IP's failures and successes keys, then the packed batch and (optional) now, ms. */
   ipLogins: { file: 'ip-logins-n'; args: [numKeys: number, ...keysThenPacked: string[]]; reply: string[][] };
+  /** Variable keys (src/redis/commit-keys.ts `commitArgs`): numkeys, the lease, the position (on a cluster every key touched), then its ARGV. */
   engineCommit: {
-    file: 'engine-commit-2';
-    args: [lease: string, position: string, token: string, ops: Buffer, pos: string, stream: string, commitId?: string, trimBelow?: string, expected?: string];
+    file: 'engine-commit-n';
+    args: [numKeys: number, ...keysThenArgs: Array<string | Buffer>];
     reply: -1 | [number, unknown[], string[][]];
   };
   routerRead: {
@@ -119,7 +120,7 @@ const FILES: { [K in ScriptName]: Signatures[K]['file'] } = {
   heldPush: 'held-push-1',
   heldDrop: 'held-drop-1',
   ipLogins: 'ip-logins-n',
-  engineCommit: 'engine-commit-2',
+  engineCommit: 'engine-commit-n',
   routerRead: 'router-read-2',
   routedMark: 'routed-mark-1',
   outboxDone: 'outbox-done-2',

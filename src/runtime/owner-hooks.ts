@@ -1,4 +1,5 @@
 import { processingFailedCode } from '../engine/owner-apply.js';
+import { isRiskstreamError } from '../errors.js';
 import type { OwnerParts } from '../engine/owner-types.js';
 import type { Logger } from '../obs/logger.js';
 import type { Metrics } from '../obs/metrics.js';
@@ -21,7 +22,10 @@ export function ownerHooks(d: { ingest: IngestRuntime; metrics: Metrics; logger:
     },
     onCommitError: (err) => {
       d.metrics.pipelineErrors.inc();
-      d.logger.error({ err }, 'commit failed; re-reading from the committed position');
+      // Expected while a slot is resharded: the commit wrote nothing, the partition commits again once it is served.
+      if (isRiskstreamError(err, 'SLOT_MIGRATING'))
+        d.logger.warn({ err }, 'commit refused while its slot migrates (nothing written); re-reading from the committed position');
+      else d.logger.error({ err }, 'commit failed; re-reading from the committed position');
     },
     onFenced: (p) => {
       d.metrics.fenced.inc();

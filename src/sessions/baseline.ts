@@ -2,7 +2,7 @@
  * The one rule for session_hijack's baseline, shared by every path that decides it — the router's
  * lookup (src/sessions/captured.ts), the partition owner's memory (src/engine/pending-sessions.ts),
  * the identity builder (./build-identity.ts) and the commit script's SPUT
- * (src/redis/scripts/engine-commit-2.lua) — so a verdict never depends on how entries were batched,
+ * (src/redis/scripts/engine-commit-n.lua) — so a verdict never depends on how entries were batched,
  * on which of them were committed, or on a crash:
  *
  * - A session's **record** is folded from its user's successful logins and refreshes carrying its

@@ -71,7 +71,7 @@ function epochText(ms: number): string {
 
 /**
  * The commands storing identities (`SPUT`, `SEND`, `SIDX`, `SUSER` and `SOFF` procedures of the engine's commit script,
- * src/redis/scripts/engine-commit-2.lua), for one partition's
+ * src/redis/scripts/engine-commit-n.lua), for one partition's
  * commit: every identity must be of one partition's users. Pure (`now` given). An identity already
  * expired on the wall clock (a backfill, a shipper far behind) is stored all the same, for its
  * lifetime from now, but not indexed (no listing shows it): it is the baseline of its session's

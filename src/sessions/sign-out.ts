@@ -1,7 +1,7 @@
 /**
  * A sign-out ends its user's stored session (docs/sessions.md): the one rule, shared by the
  * partition owner (src/engine/pending-sessions.ts), the router's lookup (./captured.ts) and the
- * commit script's `SEND` (src/redis/scripts/engine-commit-2.lua), so that, as for logins, only the
+ * commit script's `SEND` (src/redis/scripts/engine-commit-n.lua), so that, as for logins, only the
  * apply order and event time decide. Pure.
  */
 import type { CanonicalEvent } from '../types.js';

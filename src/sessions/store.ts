@@ -1,4 +1,5 @@
-import { byPartition, type RedisClient } from '../redis/client.js';
+import { byPartition, isCluster, type RedisClient } from '../redis/client.js';
+import { commandKeys, commitArgs } from '../redis/commit-keys.js';
 import { RiskstreamError } from '../errors.js';
 import type { Keys } from '../keys.js';
 import { packOps } from '../redis/pack-ops.js';
@@ -83,7 +84,7 @@ export class SessionStore {
 
   /**
    * The commands storing identities (`SPUT`, `SIDX` and `SUSER`, procedures of the engine's commit
-   * script, src/redis/scripts/engine-commit-2.lua) for a partition's commit; `finish` reads that
+   * script, src/redis/scripts/engine-commit-n.lua) for a partition's commit; `finish` reads that
    * script's outcomes. The script itself keeps revoked replays and refused logins out of every index
    * and deletes trimmed sessions: nothing is left to a round trip after it. The identities must all
    * be of one partition's users (a commit's).
@@ -113,7 +114,9 @@ export class SessionStore {
       if (!prepared.ops.length) r = await prepared.finish([], []);
       else {
         // No lease (''): the keys only route the script to the partition's slot.
-        const res = await scriptsOn(this.redis).engineCommit(this.keys.engineLease(`p${p}`), this.keys.partitionPos(p), '', packOps(prepared.ops), '', '');
+        const declared = isCluster(this.redis) ? commandKeys(prepared.ops, new Set()) : undefined;
+        const args = commitArgs(this.keys.engineLease(`p${p}`), this.keys.partitionPos(p), ['', packOps(prepared.ops), '', ''], declared);
+        const res = await scriptsOn(this.redis).engineCommit(...args);
         if (res === -1) throw new RiskstreamError('INTERNAL', 'session store: unexpected fencing');
         r = await prepared.finish(res[1], res[2]);
       }

@@ -1,5 +1,5 @@
 /**
- * A sign-out's commit on a Redis Cluster: the SEND procedure of engine-commit-2.lua touches the
+ * A sign-out's commit on a Redis Cluster: the SEND procedure of engine-commit-n.lua touches the
  * session, its tombstone, the partition's indexes and the user's list, all under the partition's
  * hash tag — one slot, no CROSSSLOT — for an ended session and for a sign-out kept with no login.
  */

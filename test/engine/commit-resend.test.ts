@@ -25,7 +25,7 @@ describe('engine commit script: a resent commit', () => {
     const events = keys.userEvents('a@example.com');
     const ops = packOps([['XADD', events, '*', 'kind', 'hit', 'data', '{}']]);
     const commit = async (id: string, pos: string): Promise<number> => {
-      const r = await scriptsOn(redis).engineCommit(lease, keys.partitionPos(1), 'w#1', ops, pos, '', id);
+      const r = await scriptsOn(redis).engineCommit(2, lease, keys.partitionPos(1), 'w#1', ops, pos, '', id);
       return r === -1 ? -1 : r[0];
     };
     expect(await commit('w#1/1', '1000-0')).toBe(1);

@@ -102,7 +102,7 @@ const count = (r: -1 | [number, unknown[], string[][]]): number => (r === -1 ? -
 /** Commits `d`; the number of commands run, or -1 when fenced. */
 async function commit(d: PartitionDelta, token: string, indexed: (u: string) => string | undefined = () => undefined): Promise<number> {
   const { ops } = commitOps(keys, d, settings(), indexed);
-  const r = await scripts.engineCommit(keys.engineLease(`p${P}`), keys.partitionPos(P), token, ops, positionArg(d), keys.partitionIn(P));
+  const r = await scripts.engineCommit(2, keys.engineLease(`p${P}`), keys.partitionPos(P), token, ops, positionArg(d), keys.partitionIn(P));
   return r === -1 ? -1 : r[0];
 }
 
@@ -119,7 +119,7 @@ describe('engine commit script', () => {
     const d = delta(pos);
     const { ops, sigs, outboxUsers } = commitOps(keys, d, settings(), () => undefined);
     expect(keys.partitionOf('bob')).toBe(P);
-    const n = await scripts.engineCommit(keys.engineLease(`p${P}`), keys.partitionPos(P), TOKEN, ops, positionArg(d), keys.partitionIn(P));
+    const n = await scripts.engineCommit(2, keys.engineLease(`p${P}`), keys.partitionPos(P), TOKEN, ops, positionArg(d), keys.partitionIn(P));
     // 1 HSET + 2×(ZADD level, ZADD/ZREM expiry) + 2×2 XADD + 1 audit XADD (outbox) + 1 SET + 1 result XADD (outbox) + 2 outbox ZADD
     expect(n === -1 ? -1 : n[0]).toBe(1 + 4 + 4 + 1 + 1 + 1 + 2);
     expect(outboxUsers).toEqual(['alice', 'bob']);
@@ -193,7 +193,7 @@ describe('engine commit script', () => {
   it('an empty token (offline tools) commits without a lease; an empty position leaves the position alone', async () => {
     const d = delta({ ms: 5, seq: 0 });
     const { ops } = commitOps(keys, d, settings(), () => undefined);
-    expect(count(await scripts.engineCommit(keys.engineLease(`p${P}`), keys.partitionPos(P), '', ops, '', keys.partitionIn(P)))).toBeGreaterThan(0);
+    expect(count(await scripts.engineCommit(2, keys.engineLease(`p${P}`), keys.partitionPos(P), '', ops, '', keys.partitionIn(P)))).toBeGreaterThan(0);
     expect(await redis.hexists(keys.partitionState(P), 'alice')).toBe(1);
     expect(await redis.exists(keys.partitionPos(P))).toBe(0);
   });
@@ -238,7 +238,7 @@ describe('packOps', () => {
     const blob = (n: number): Buffer => Buffer.from(Array.from({ length: n }, (_, i) => (i * 131 + 7) & 0xff));
     const ops = lengths.map((n) => ['SET', `${prefix}:bin:${n}`, blob(n)]);
     ops.push(['HSET', keys.partitionState(P), 'all-bytes', Buffer.from(Array.from({ length: 256 }, (_, i) => i))]);
-    expect(count(await scripts.engineCommit(keys.engineLease(`p${P}`), keys.partitionPos(P), TOKEN, packOps(ops), '', ''))).toBe(ops.length);
+    expect(count(await scripts.engineCommit(2, keys.engineLease(`p${P}`), keys.partitionPos(P), TOKEN, packOps(ops), '', ''))).toBe(ops.length);
     for (const n of lengths) expect((await redis.getBuffer(`${prefix}:bin:${n}`))!.equals(blob(n))).toBe(true);
     const all = (await redis.hgetBuffer(keys.partitionState(P), 'all-bytes'))!;
     expect([...all]).toEqual(Array.from({ length: 256 }, (_, i) => i));

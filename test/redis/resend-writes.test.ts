@@ -162,7 +162,7 @@ it("an owner's commit whose reply was lost answers the resend with the first run
   await plain.put([buildIdentity(login({ user: bob, sessionId: 'bound-1', time: Date.now() - 2000 }), settings())!]);
   const prepared = new SessionStore(worker, keys).prepare([buildIdentity(login({ user: alice, sessionId: 'bound-1', time: Date.now() - 1000 }), settings())!]);
   const cut = proxy.cutAfterRun(sends(/EVAL/i, keys.partitionPos(p)));
-  const res = await scriptsOn(worker).engineCommit(keys.engineLease(`p${p}`), keys.partitionPos(p), '', packOps(prepared.ops), '', '', 'commit-1');
+  const res = await scriptsOn(worker).engineCommit(2, keys.engineLease(`p${p}`), keys.partitionPos(p), '', packOps(prepared.ops), '', '', 'commit-1');
   await cut;
   if (res === -1) throw new Error('fenced');
   const result = await prepared.finish(res[1], res[2]);

@@ -235,7 +235,7 @@ describe('session indexes are final when the commit script returns (no clean-up 
   /** The commit script alone, as an owner that crashes right after it runs it: nothing of `finish`. */
   async function commitOnly(ids: SessionIdentity[]): Promise<unknown[]> {
     const prepared = store.prepare(ids);
-    const res = await scriptsOn(t.redis).engineCommit(one.engineLease('p0'), one.partitionPos(0), '', packOps(prepared.ops), '', '');
+    const res = await scriptsOn(t.redis).engineCommit(2, one.engineLease('p0'), one.partitionPos(0), '', packOps(prepared.ops), '', '');
     return (res as [number, unknown[], string[][]])[1];
   }
 

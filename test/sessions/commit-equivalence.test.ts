@@ -198,7 +198,7 @@ describe('engine commit script: the same replies and stored state as the script 
                       packOps(prepared.ops.map((op) => jsonSuser(withoutPairs(plainIndex(op, notStored), prepared.ops, notStored)))),
                       ...rest,
                     )
-                  : await scriptsOn(redis).engineCommit(...args, packOps(prepared.ops), ...rest);
+                  : await scriptsOn(redis).engineCommit(2, ...args, packOps(prepared.ops), ...rest);
               replies.push(res);
               const [, puts, dropped] = (repeated ? [0, [], []] : res) as [number, unknown[], string[][]];
               if (s.side === 'new' && !repeated) {

@@ -119,7 +119,7 @@ describe('SessionStore', () => {
     await store.put(s.slice(0, 3));
     // The partition's commit alone, as the owner sends it; `finish` (the follow-up) never runs: the worker died.
     const prepared = store.prepare([s[3]!]);
-    const res = await scriptsOn(t.redis).engineCommit(t.keys.engineLease(`p${PA}`), t.keys.partitionPos(PA), '', packOps(prepared.ops), '', '');
+    const res = await scriptsOn(t.redis).engineCommit(2, t.keys.engineLease(`p${PA}`), t.keys.partitionPos(PA), '', packOps(prepared.ops), '', '');
     expect(res).not.toBe(-1);
     expect((await store.listUser('alice@example.com')).map((x) => x.session_id)).toEqual(['k4', 'k3', 'k2']);
     expect(await store.get('k1')).toBeNull();

@@ -16,8 +16,22 @@
     ARGV[5…] the session ids
 
   Output: the number of ids removed
+
+  'gone' reads session keys it derives (prefix and id), not declared: on a Redis Cluster slot being
+  migrated, one of them may be on the other node — read as absent on the importing side (where the
+  script runs once the indexes moved), or refused "non local key" on the migrating side after
+  removals made. So each is touched first beside KEYS[1] (a two-key EXISTS, which Redis refuses in a
+  migrating or importing slot when the session is not here): the call then removes nothing, and the
+  next listing prunes again once the slot is served (a session absent everywhere waits that long).
 ]]
 local now, mode, prefix, user = tonumber(ARGV[1]), ARGV[2], ARGV[3], ARGV[4]
+
+local function sessionKey(id)
+  return prefix .. id:gsub('[{}%%]', function(c) return string.format('%%%x', string.byte(c)) end)
+end
+if mode == 'gone' then
+  for i = 5, #ARGV do redis.call('EXISTS', sessionKey(ARGV[i]), KEYS[1]) end
+end
 
 local function live(raw)
   if not raw then return false end
@@ -36,7 +50,7 @@ for i = 5, #ARGV do
     gone = not score or tonumber(score) <= now
   else
     -- The key as keys.session() spells it.
-    gone = not live(redis.call('GET', prefix .. id:gsub('[{}%%]', function(c) return string.format('%%%x', string.byte(c)) end)))
+    gone = not live(redis.call('GET', sessionKey(id)))
   end
   if gone then
     redis.call('ZREM', KEYS[1], id)

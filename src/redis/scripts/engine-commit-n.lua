@@ -34,9 +34,14 @@
       expiring `device-ttl` after the last write; the device, last_seen, json triples last), every
       value a string; its outcome: the session ids trimmed
 
-  Input:
+  Input (numkeys: 2 on one node; on a cluster every key the commit touches):
     KEYS[1] the partition's lease (value: the owner's fencing token `worker#epoch`)
     KEYS[2] the partition's position hash (`pos`: last applied key, `token`)
+    KEYS[3…] on a Redis Cluster: every other key the commands name (src/redis/commit-keys.ts),
+            the stream ARGV[4] too — never read from KEYS, declared so that Redis refuses the whole
+            script up front (TRYAGAIN / ASK, nothing run) while a slot migration has moved one of
+            them (or has not yet: one missing), instead of aborting it part-way with "non local
+            key" after writes it keeps (a script has no rollback)
 
     ARGV[1] the committing owner's fencing token ('' = no lease: the session store's own writes)
     ARGV[2] MessagePack array of commands, each an array of strings
@@ -53,6 +58,13 @@
             another stored position — Redis came back with older data (restarted from an older AOF
             or RDB, failed over to a lagging replica) — refuses the commit (-3), so the owner
             re-reads the partition from what Redis holds instead of writing its memory over it
+    ARGV[8] '1' on a Redis Cluster: before its first write, the script touches the one kind of key
+            it derives rather than is given — the stored sessions a SUSER trim may delete (the
+            members of the user's set, when the set may exceed max) — with a two-key EXISTS
+            beside KEYS[2], which Redis refuses in a migrating or importing slot when the session
+            is not here; so a commit either runs whole or writes nothing (the owner re-reads and
+            commits again once the slot is served: src/engine/commit-send.ts). Not on one node
+            (no slot moves there): its cost stays as it was
 
   Output:
     -1 when the lease is not (or no longer) the caller's: nothing written (a paused or
@@ -323,6 +335,16 @@ local function sidx(op)
 end
 
 local ops = cmsgpack.unpack(ARGV[2])
+-- On a cluster (ARGV[8]): every key a trim may delete is checked here before any write (see ARGV[8]).
+-- A conservative superset: the set's members when its count and this commit's sessions exceed max.
+if ARGV[8] == '1' then
+  for i = 1, #ops do
+    local op = ops[i]
+    if op[1] == 'SUSER' and redis.call('ZCARD', op[2]) + tonumber(op[12]) / 2 > tonumber(op[9]) then
+      for _, id in ipairs(redis.call('ZRANGE', op[2], 0, -1)) do redis.call('EXISTS', sessionKey(op[4], id), KEYS[2]) end
+    end
+  end
+end
 local puts, users = {}, {}
 -- The count of indexed SPUTs per user so far.
 local userPuts = {}
