@@ -2,15 +2,15 @@
  * Live resharding under a running worker: slots holding the run's keys (the input streams and
  * partitions `{p<n>}`; not yet the BullMQ queue's `{<prefix>}` tag: see docs/operations.md) are moved one at a time the way
  * `redis-cli --cluster reshard` does (IMPORTING/MIGRATING, MIGRATE a few keys at a time, SETSLOT
- * NODE), so commands meet ASK and multi-key scripts TRYAGAIN — and the engine's commit script,
- * which reaches keys it does not declare, "non local key" — while a slot's keys are split. Wanted: the worker goes on (same pid, ready, no error logged) and
+ * NODE), so commands meet ASK and multi-key scripts TRYAGAIN — the engine's commit script, which
+ * declares every key it writes on a cluster, is refused whole (SLOT_MIGRATING, a warning) and
+ * redone — while a slot's keys are split. Wanted: the worker goes on (same pid, ready, no error logged) and
  * the result equals a fault-free one-node run: nothing lost or doubled, SETs in per-user order; no
  * key left on the old node.
  *
- * OPEN DEFECT (docs/operations.md, "Resharding"): today this fails — commits refused mid-script
- * ("non local key") are logged as errors and redone, and some runs lose risk-event history entries
- * (hits). Opt-in until fixed: RISKSTREAM_RESHARD_TEST=1 (a cluster of its own is best:
- * RISKSTREAM_CLUSTER_PORTS=7100 bash scripts/ensure-redis-cluster.sh; it moves slots).
+ * Opt-in (it moves slots of the cluster it runs on): RISKSTREAM_RESHARD_TEST=1, on a cluster of its
+ * own (RISKSTREAM_CLUSTER_PORTS=7100 bash scripts/ensure-redis-cluster.sh, and the same variable for
+ * vitest; `--stop` after). The deterministic cases are test/cluster/commit-migrating.test.ts.
  */
 import type { Cluster, Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
