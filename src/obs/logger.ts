@@ -35,8 +35,9 @@ export function createLogger(level: string = process.env.RISKSTREAM_LOG_LEVEL ||
 
 /**
  * pino's error serializer, without the arguments of a failed Redis command (ioredis puts the
- * command on its errors: a routed entry's events, a session's identity, a token could be there);
- * its name stays. Causes too.
+ * command on its errors: a routed entry's events, a session's identity, a token — and on a
+ * refused `AUTH`, the Redis password) wherever they sit: on the error, its `cause`, a pipeline's
+ * `previousErrors`, a cluster's `lastNodeError` or any other error-valued field. The name stays.
  */
 export function errWithoutArgs(err: unknown): unknown {
   const out = pino.stdSerializers.err(err as Error) as unknown;
@@ -46,9 +47,12 @@ export function errWithoutArgs(err: unknown): unknown {
 
 function strip(v: unknown, depth: number): void {
   if (typeof v !== 'object' || v === null || depth > 5) return;
+  if (Array.isArray(v)) {
+    for (const e of v) strip(e, depth + 1);
+    return;
+  }
   const o = v as Record<string, unknown>;
   const c = o.command;
   if (typeof c === 'object' && c !== null && 'args' in c) o.command = { name: (c as { name?: unknown }).name };
-  if ('cause' in o) strip(o.cause, depth + 1);
-  if (Array.isArray(o.previousErrors)) for (const e of o.previousErrors) strip(e, depth + 1);
+  for (const [k, x] of Object.entries(o)) if (k !== 'command') strip(x, depth + 1);
 }

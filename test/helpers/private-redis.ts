@@ -32,6 +32,8 @@ export interface PrivateRedisOptions {
   rdb?: boolean;
   /** AOF persistence (`appendfsync always`) in a temp dir of its own: {@link PrivateRedis.restart} after a `kill -9` loads every write it answered. */
   aof?: boolean;
+  /** `--requirepass`: every connection must AUTH with it (the helper's client, its probe and {@link PrivateRedis.url} do). */
+  password?: string;
 }
 
 /** A free loopback port in 6400-6499. */
@@ -50,8 +52,8 @@ async function freePort(): Promise<number> {
 }
 
 /** Waits (10 s at most) until a redis-server on `port` answers PING, through a probe of its own. */
-async function waitUp(port: number): Promise<void> {
-  const probe = new Redis({ port, host: '127.0.0.1', lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
+async function waitUp(port: number, password?: string): Promise<void> {
+  const probe = new Redis({ port, host: '127.0.0.1', password, lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
   probe.on('error', () => undefined);
   try {
     await waitFor(
@@ -76,12 +78,22 @@ export async function startPrivateRedis(opts: PrivateRedisOptions = {}): Promise
   const port = await freePort();
   const dir = opts.rdb || opts.aof ? mkdtempSync(join(tmpdir(), 'riskstream-redis-')) : undefined;
   const persistence = opts.aof ? ['--appendonly', 'yes', '--appendfsync', 'always'] : ['--appendonly', 'no'];
-  const args = ['--port', String(port), '--bind', '127.0.0.1', '--save', '', ...persistence, ...(dir ? ['--dir', dir] : [])];
+  const args = [
+    '--port',
+    String(port),
+    '--bind',
+    '127.0.0.1',
+    '--save',
+    '',
+    ...persistence,
+    ...(dir ? ['--dir', dir] : []),
+    ...(opts.password ? ['--requirepass', opts.password] : []),
+  ];
   let server: ChildProcess;
   let stalled = false;
   const start = async (): Promise<void> => {
     server = spawn('redis-server', args, { stdio: 'ignore' });
-    await waitUp(port);
+    await waitUp(port, opts.password);
   };
   const kill = async (): Promise<void> => {
     if (stalled) server.kill('SIGCONT');
@@ -91,7 +103,7 @@ export async function startPrivateRedis(opts: PrivateRedisOptions = {}): Promise
     server.kill('SIGKILL');
     await gone;
   };
-  const client = new Redis({ port, host: '127.0.0.1', maxRetriesPerRequest: null });
+  const client = new Redis({ port, host: '127.0.0.1', password: opts.password, maxRetriesPerRequest: null });
   client.on('error', () => undefined);
   const stop = async (): Promise<void> => {
     client.disconnect();
@@ -106,7 +118,7 @@ export async function startPrivateRedis(opts: PrivateRedisOptions = {}): Promise
   }
   return {
     port,
-    url: `redis://127.0.0.1:${port}`,
+    url: `redis://${opts.password ? `:${encodeURIComponent(opts.password)}@` : ''}127.0.0.1:${port}`,
     client,
     stall: () => {
       server.kill('SIGSTOP');
