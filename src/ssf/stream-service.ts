@@ -4,6 +4,7 @@ import type { AuditLog } from '../audit/audit-log.js';
 import type { ResolvedReceiver } from '../config/receiver.js';
 import { riskstreamSchema, type RiskstreamFileConfig } from '../config/schema.js';
 import { RiskstreamError } from '../errors.js';
+import { knownSecrets, scrubKnown } from '../secrets/known-secrets.js';
 import type { LevelChange, SigningAlg } from '../types.js';
 import { enqueueStreamUpdated, enqueueVerification, type SetQueue } from './queue.js';
 import type { SessionRevoked } from './set-builder.js';
@@ -180,6 +181,8 @@ export class StreamService {
   async setStatus(id: string, status: StreamStatus, reason: string | undefined, caller: StreamCaller, actor: string): Promise<SsfStream> {
     if (!['enabled', 'paused', 'disabled'].includes(status)) throw new RiskstreamError('BAD_REQUEST', 'status must be enabled, paused or disabled');
     const before = await this.get(id, caller);
+    // The stream's own push credential pasted into it is taken out as a configured receiver's is (the route scrubbed the rest).
+    if (reason !== undefined) reason = scrubKnown(reason, knownSecrets({ receivers: [{ authorizationValue: before.authorization_header }] }));
     const s = await this.change(id, caller, (cur) => statusChange(cur, status, reason, Date.now(), cur.owner !== caller.owner, caller.admin));
     await this.audit.write({
       action: status === 'enabled' ? 'receiver.enabled' : 'receiver.disabled',

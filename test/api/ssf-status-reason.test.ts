@@ -54,6 +54,26 @@ describe('POST /ssf/status reason', () => {
     }
   });
 
+  it('the stream’s own authorization_header pasted into it is taken out too (status, audit)', async () => {
+    const own = 'stream-own-credential-0123';
+    const created = await api('POST', '/ssf/streams', {
+      delivery: { method: PUSH, endpoint_url: 'http://127.0.0.1:9/push', authorization_header: `Bearer ${own}` },
+      events_requested: [CAEP_RISK],
+    });
+    expect(created.status).toBe(201);
+    const id = created.json.stream_id as string;
+    const set = await api('POST', '/ssf/status', { stream_id: id, status: 'paused', reason: `our header is Bearer ${own}, or ${own}` });
+    expect(set.status, JSON.stringify(set.json)).toBe(200);
+    const audit = await api('GET', '/v1/audit?action=receiver.&limit=5', undefined, w.cfg.adminToken);
+    const mine = audit.json.entries.filter((e: { details?: { stream_id?: string; reason?: string } }) => e.details?.stream_id === id && e.details.reason);
+    expect(mine).toHaveLength(1);
+    const shown = [JSON.stringify(set.json), JSON.stringify((await api('GET', `/ssf/status?stream_id=${id}`)).json), JSON.stringify(mine)];
+    for (const text of shown) {
+      expect(text).not.toContain(own);
+      expect(text).toMatch(/our header is Bearer \[redacted[^\]]*\], or \[redacted token\]/);
+    }
+  });
+
   it("a status the transmitter (an admin) set is not the receiver's to undo: 403, the status kept; an admin can (SSF 1.0 §8.1.2.2)", async () => {
     const created = await api('POST', '/ssf/streams', { delivery: { method: PUSH, endpoint_url: 'http://127.0.0.1:9/push' }, events_requested: [CAEP_RISK] });
     const id = created.json.stream_id as string;
