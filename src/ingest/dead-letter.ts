@@ -6,7 +6,7 @@ import { deadLetterChunkMarker, deadLetterSeen } from '../keys.js';
 import { RiskstreamError } from '../errors.js';
 import type { RawEntry } from '../types.js';
 import { scrubFields } from '../secrets/scrub.js';
-import { scrubText } from '../secrets/secret-values.js';
+import { scrubAll, scrubKnown } from '../secrets/known-secrets.js';
 import { mayHoldBadBytes, sourceBytes, withOriginalBytes } from './dead-letter-bytes.js';
 
 /**
@@ -52,18 +52,23 @@ export interface DeadLetter {
   fields: Record<string, string>;
 }
 
-/** The XADD field/value list for dead-lettering `raw` with `reason`; fields longer than `maxField` are not kept. */
+/**
+ * The XADD field/value list for dead-lettering `raw` with `reason`; fields longer than `maxField`
+ * are not kept. `secrets`: the worker's own (src/secrets/known-secrets.ts), taken out of the
+ * reason and every field whatever their shape.
+ */
 export function deadLetterFields(
   raw: RawEntry,
   reason: string,
   now: number = Date.now(),
   scrubPaths: readonly string[] = [],
   maxField: number = MAX_ORIG_FIELD,
+  secrets: readonly string[] = [],
 ): string[] {
   const cut = reason.length > MAX_REASON ? `${reason.slice(0, MAX_REASON)}…` : reason;
   const out = [
     'reason',
-    safeScrubText(cut),
+    safeScrubText(cut, secrets),
     'source_stream',
     raw.stream,
     'source_id',
@@ -90,29 +95,31 @@ export function deadLetterFields(
   }
   if (truncated.length) out.push('truncated', truncated.join(','));
   if (count > MAX_ORIG_FIELDS) out.push('omitted_fields', String(count - MAX_ORIG_FIELDS));
-  const orig = scrubbed(cutFields, scrubPaths);
+  const orig = scrubbed(cutFields, scrubPaths, secrets);
   for (const k in orig) out.push(ORIG_PREFIX + k, orig[k]!);
   // A name the entry gave more than once: its earlier values too, under the same name (a stream
   // entry may repeat a field), cut and scrubbed alike (a scrub_fields path may remove one).
   for (const [k, v] of raw.repeated?.slice(0, MAX_ORIG_FIELDS) ?? []) {
-    const kept = scrubbed({ [k]: v.length <= maxField ? v : notKeptLong(maxField) }, scrubPaths)[k];
+    const kept = scrubbed({ [k]: v.length <= maxField ? v : notKeptLong(maxField) }, scrubPaths, secrets)[k];
     if (kept !== undefined) out.push(ORIG_PREFIX + k, kept);
   }
   return out;
 }
 
 /** `fields` scrubbed for a dead letter; every field {@link NOT_SCRUBBED} when scrubbing failed (e.g. a stack overflow in a pattern). */
-function scrubbed(fields: Record<string, string>, scrubPaths: readonly string[]): Record<string, string> {
+function scrubbed(fields: Record<string, string>, scrubPaths: readonly string[], secrets: readonly string[]): Record<string, string> {
   try {
-    return scrubFields(fields, scrubPaths);
+    const out = scrubFields(fields, scrubPaths);
+    if (secrets.length) for (const k in out) out[k] = scrubKnown(out[k]!, secrets);
+    return out;
   } catch {
     return Object.fromEntries(Object.keys(fields).map((k) => [k, NOT_SCRUBBED]));
   }
 }
 
-function safeScrubText(text: string): string {
+function safeScrubText(text: string, secrets: readonly string[]): string {
   try {
-    return scrubText(text);
+    return scrubAll(text, secrets);
   } catch {
     return NOT_SCRUBBED;
   }
@@ -160,7 +167,7 @@ export async function writeDeadLetters(
   redis: RedisClient | Cluster,
   stream: string,
   items: readonly DeadLetterItem[],
-  opts: { maxlen?: number; now?: number; scrubPaths?: readonly string[]; once?: boolean; chunk?: boolean; maxField?: number } = {},
+  opts: { maxlen?: number; now?: number; scrubPaths?: readonly string[]; once?: boolean; chunk?: boolean; maxField?: number; secrets?: readonly string[] } = {},
 ): Promise<string[]> {
   if (items.length === 0) return [];
   const chunkMarker = opts.chunk && !opts.once ? deadLetterChunkMarker(stream, randomBytes(12).toString('base64url')) : undefined;
@@ -171,7 +178,7 @@ export async function writeDeadLetters(
   // Entries of a stream whose bytes may not be UTF-8: their source fields as bytes (see dead-letter-bytes.ts).
   const bytes = opts.once ? await Promise.all(items.map(({ raw }) => (mayHoldBadBytes(raw) ? sourceBytes(redis, raw) : undefined))) : [];
   for (const [i, { raw, reason }] of items.entries()) {
-    const text = deadLetterFields(raw, reason, opts.now, opts.scrubPaths, opts.maxField);
+    const text = deadLetterFields(raw, reason, opts.now, opts.scrubPaths, opts.maxField, opts.secrets);
     const own = bytes[i];
     // Buffers among the arguments are sent as they are (ioredis): typed as text for the signature.
     const fields = (own ? withOriginalBytes(text, ORIG_PREFIX, own) : text) as string[];
@@ -195,11 +202,11 @@ async function writeChunk(
   stream: string,
   marker: string,
   items: readonly DeadLetterItem[],
-  opts: { maxlen?: number; now?: number; scrubPaths?: readonly string[]; maxField?: number },
+  opts: { maxlen?: number; now?: number; scrubPaths?: readonly string[]; maxField?: number; secrets?: readonly string[] },
 ): Promise<string[]> {
   const args: string[] = [];
   for (const { raw, reason } of items) {
-    const fields = deadLetterFields(raw, reason, opts.now, opts.scrubPaths, opts.maxField);
+    const fields = deadLetterFields(raw, reason, opts.now, opts.scrubPaths, opts.maxField, opts.secrets);
     args.push(String(fields.length), ...fields);
   }
   try {

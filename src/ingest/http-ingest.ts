@@ -11,6 +11,7 @@ import { canonicalEntryFields, flatLength, tooLarge } from './decode.js';
 import { timeWindowOf } from './time-window.js';
 import { resolveProfile, type MappingConfig, type Profile } from './profiles/index.js';
 import { groupBacklog } from '../redis/stream-info.js';
+import { knownSecretsOf } from '../secrets/known-secrets.js';
 
 /** Records written to Redis per write (one script) while a body is decoded. */
 const WRITE_CHUNK = 1000;
@@ -82,7 +83,7 @@ export function createIngestService(deps: { config: () => Config; redis: RedisCl
         // One script with a marker of the chunk: a resend of it (its reply lost) appends nothing.
         // No input stream keeps a refused record: the dead letter keeps it whole, up to the size a record may have.
         const maxField = Math.max(MAX_ORIG_FIELD, c.raw.ingest.max_event_size);
-        const opts = { maxlen: c.raw.streams.maxlen, now, scrubPaths: c.raw.ingest.scrub_fields, chunk: true, maxField };
+        const opts = { maxlen: c.raw.streams.maxlen, now, scrubPaths: c.raw.ingest.scrub_fields, chunk: true, maxField, secrets: knownSecretsOf(c) };
         await writeDeadLetters(redis, c.streams.deadLetter, bad, opts);
         metrics.deadLettered.inc({ stream: HTTP_SOURCE }, bad.length);
       }

@@ -1,12 +1,9 @@
 import type { Config } from '../config/load.js';
 import type { ApplyContext } from '../engine/apply.js';
-import { knownSecrets } from '../secrets/known-secrets.js';
+import { knownSecretsOf } from '../secrets/known-secrets.js';
 import type { BehaviorEpochs } from '../risk/behavior-epochs.js';
 import type { Followed } from '../redis/followed.js';
 import { revokeRulesOf } from '../sessions/policy-mark.js';
-
-/** Each loaded configuration's own secrets (a reload loads a new one). */
-const secretsOf = new WeakMap<Config, string[]>();
 
 /**
  * The owner's apply context from config: behaviors, detector limits (`state.*`), processing time
@@ -16,8 +13,7 @@ const secretsOf = new WeakMap<Config, string[]>();
  */
 export function applyContextOf(config: Config, now: number, epochs?: BehaviorEpochs): ApplyContext {
   const s = config.raw.state;
-  let secrets = secretsOf.get(config);
-  if (!secrets) secretsOf.set(config, (secrets = knownSecrets(config)));
+  const secrets = knownSecretsOf(config);
   const revoke = revokeRulesOf(config.responses);
   return {
     behaviors: config.behaviors,

@@ -5,7 +5,7 @@ import type { Metrics } from '../obs/metrics.js';
 import type { RawEntry, StreamEvent } from '../types.js';
 import { openGeoIp, type GeoIp } from '../ingest/geoip.js';
 import { writeDeadLetters } from '../ingest/dead-letter.js';
-import { scrubText } from '../secrets/secret-values.js';
+import { knownSecretsOf, scrubAll } from '../secrets/known-secrets.js';
 import { startListBridge, type ListBridge } from '../ingest/list-bridge.js';
 import { createIngestService, type IngestService } from '../ingest/http-ingest.js';
 import { ipSprayEnricher } from '../ingest/ip-spray.js';
@@ -48,10 +48,12 @@ export async function buildRouteIngest(deps: {
     deadLetter: async (bad) => {
       const c = deps.config();
       // Entries of the input streams (router) and partitions (owner): each dead-lettered once, also across a crash.
-      const ids = await writeDeadLetters(redis, c.streams.deadLetter, bad, { maxlen: c.raw.streams.maxlen, scrubPaths: c.raw.ingest.scrub_fields, once: true });
+      const secrets = knownSecretsOf(c);
+      const opts = { maxlen: c.raw.streams.maxlen, scrubPaths: c.raw.ingest.scrub_fields, once: true, secrets };
+      const ids = await writeDeadLetters(redis, c.streams.deadLetter, bad, opts);
       const written = ids.map((id) => id !== '');
       bad.forEach((b, i) => written[i] && metrics.deadLettered.inc({ stream: b.raw.stream })); // not the ones written before a crash
-      logger.warn({ count: bad.length, first: bad[0] ? scrubText(bad[0].reason) : undefined }, 'entries dead-lettered');
+      logger.warn({ count: bad.length, first: bad[0] ? scrubAll(bad[0].reason, secrets) : undefined }, 'entries dead-lettered');
       return written;
     },
   };

@@ -31,6 +31,16 @@ export function knownSecrets(config: SecretsHolder): string[] {
   return [...out].filter((s) => s.length >= MIN_KNOWN).sort((a, b) => b.length - a.length);
 }
 
+/** Each configuration's own secrets ({@link knownSecrets}), built once per loaded configuration (a reload loads a new one). */
+const secretsOf = new WeakMap<SecretsHolder, string[]>();
+
+/** {@link knownSecrets} of `config`, remembered for that object: the same list (and compiled pattern) on every call. */
+export function knownSecretsOf(config: SecretsHolder): string[] {
+  let secrets = secretsOf.get(config);
+  if (!secrets) secretsOf.set(config, (secrets = knownSecrets(config)));
+  return secrets;
+}
+
 /**
  * `s` with each of `secrets` it holds (in any case) replaced by {@link REDACTED_KNOWN} (see
  * {@link knownSecrets}): no fingerprint of the worker's own secrets, which may be low in entropy.
