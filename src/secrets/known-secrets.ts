@@ -7,6 +7,8 @@ export interface SecretsHolder {
   ssfTokens?: readonly string[];
   metricsTokens?: readonly string[];
   receivers?: ReadonlyArray<{ authorizationValue?: string | undefined }>;
+  /** Other secret values, taken as they are (an endpoint URL's password or query values). */
+  extra?: readonly string[];
 }
 
 /** Shortest secret looked for by value (shorter ones would match ordinary words). */
@@ -19,7 +21,13 @@ const MIN_KNOWN = 8;
  * are then found by value.
  */
 export function knownSecrets(config: SecretsHolder): string[] {
-  const out = new Set<string>([...(config.adminTokens ?? []), ...(config.ingestTokens ?? []), ...(config.ssfTokens ?? []), ...(config.metricsTokens ?? [])]);
+  const out = new Set<string>([
+    ...(config.adminTokens ?? []),
+    ...(config.ingestTokens ?? []),
+    ...(config.ssfTokens ?? []),
+    ...(config.metricsTokens ?? []),
+    ...(config.extra ?? []),
+  ]);
   for (const r of config.receivers ?? []) {
     const v = r.authorizationValue;
     if (!v) continue;

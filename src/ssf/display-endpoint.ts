@@ -11,3 +11,19 @@ export function displayEndpoint(endpoint: string): string {
     return '[invalid URL]';
   }
 }
+
+/**
+ * What in an endpoint URL is a credential, as {@link displayEndpoint} hides it: the user and
+ * password (`https://user:pass@host`) and each query value (`?code=<function key>`), decoded.
+ * Nothing for a URL that does not parse.
+ */
+export function endpointSecrets(endpoint: string): string[] {
+  try {
+    const u = new URL(endpoint);
+    const out = [...u.searchParams.values()];
+    for (const part of [u.username, u.password]) if (part) out.push(decodeURIComponent(part));
+    return out;
+  } catch {
+    return [];
+  }
+}

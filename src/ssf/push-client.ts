@@ -7,6 +7,7 @@ import { Agent as HttpAgent, request as httpRequest } from 'node:http';
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import { isRiskstreamError } from '../errors.js';
 import { pinnedLookup, type EndpointPolicy, type PinnedEndpoint } from './endpoint-policy.js';
+import { endpointSecrets } from './display-endpoint.js';
 import { classifyResponse, remoteText, type PushOutcome } from './push-response.js';
 import { SET_TYP } from './set-builder.js';
 import { knownSecrets, scrubAll } from '../secrets/known-secrets.js';
@@ -33,11 +34,12 @@ export interface PushRequest {
 
 /**
  * `o` with the receiver's own words (`err`, `description`, `message`) cleared of the Authorization
- * sent to it (a receiver may echo the credential it refused) and of anything token-shaped: they
- * reach the audit log, the receivers view and the console.
+ * sent to it and of the credentials its endpoint URL carries (a receiver may echo the credential it
+ * refused, or the URL it was called at) and of anything token-shaped: they reach the audit log,
+ * the receivers view and the console.
  */
-function withoutCredential(o: PushOutcome, authorization: string | undefined): PushOutcome {
-  const secrets = knownSecrets({ receivers: [{ authorizationValue: authorization }] });
+function withoutCredential(o: PushOutcome, authorization: string | undefined, endpoint: string): PushOutcome {
+  const secrets = knownSecrets({ receivers: [{ authorizationValue: authorization }], extra: endpointSecrets(endpoint) });
   const out = { ...o } as Record<string, unknown>;
   for (const k of ['err', 'description', 'message']) if (typeof out[k] === 'string') out[k] = scrubAll(out[k], secrets);
   return out as PushOutcome;
@@ -97,7 +99,7 @@ export function pushSet(req: PushRequest): Promise<PushOutcome> {
       clearTimeout(late);
       req.signal?.removeEventListener('abort', aborted);
       const unanswered = o.kind === 'retryable' && o.reason !== 'http' && sent;
-      resolve(withoutCredential(unanswered ? { ...o, sent: true } : o, req.authorization));
+      resolve(withoutCredential(unanswered ? { ...o, sent: true } : o, req.authorization, req.endpoint));
     };
     const timedOut = (): void => finish({ kind: 'retryable', reason: 'timeout', message: `no answer within ${req.timeoutMs} ms` });
     const timer = setTimeout(() => {

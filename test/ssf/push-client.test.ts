@@ -181,6 +181,20 @@ describe('pushSet (RFC 8935)', () => {
       if (status !== 503) expect(out.description).toMatch(/^credential not accepted: \[redacted/);
     }
   });
+  it('a receiver echoing a credential its endpoint URL carries (user:password@, a query value such as ?code=) does not get it recorded', async () => {
+    const rx = await answerWith({
+      status: 401,
+      body: { err: 'unauthorized', description: 'rejected /e?code=fnkey-lowercase-0123456789 for user rx-user:rx-pass-0123456789' },
+    });
+    const endpoint = rx.url.replace('://', '://rx-user:rx-pass-0123456789@') + '?code=fnkey-lowercase-0123456789';
+    const out = (await pushSet({ endpoint, set: SET, timeoutMs: 2000 })) as Record<string, unknown>;
+    expect(out).toMatchObject({ kind: 'unauthorized', status: 401 });
+    const text = JSON.stringify(out);
+    expect(text).not.toContain('fnkey-lowercase-0123456789');
+    expect(text).not.toContain('rx-pass-0123456789');
+    expect(out.description).toContain('[redacted token]');
+  });
+
   it.each([202, 429, 503])('a %i answer whose body never ends: the connection is closed, not read forever', async (status) => {
     // A receiver (a self-registered stream is anyone with an ssf token) that answers and then
     // streams its body without end would otherwise hold a socket and a core per SET for good.
