@@ -1,4 +1,4 @@
-import { Cluster, type ChainableCommander, type Redis, type RedisOptions } from 'ioredis';
+import { Cluster, type ChainableCommander, type ClusterOptions, type Redis, type RedisOptions } from 'ioredis';
 import calculateSlot from 'cluster-key-slot';
 import { RiskstreamError } from '../errors.js';
 import { directSend } from './zero-copy.js';
@@ -16,15 +16,16 @@ export function isCluster(redis: RedisClient): redis is Cluster {
 }
 
 /**
- * Another connection to the same Redis (node or cluster) with `extra` options. On a cluster,
+ * Another connection to the same Redis (node or cluster) with `extra` options (and, on a cluster,
+ * the cluster options `cluster`). On a cluster,
  * `enableAutoPipelining` is ignored (off): ioredis retries an auto-pipeline after MOVED only when
  * all its errors are the same and its other commands read-only, so after a failover its commands
  * fail with MOVED instead of following the new master (seen: an audit write lost).
  */
-export function duplicate(redis: RedisClient, extra: RedisOptions): RedisClient {
+export function duplicate(redis: RedisClient, extra: RedisOptions, cluster: Omit<ClusterOptions, 'redisOptions'> = {}): RedisClient {
   if (redis instanceof Cluster) {
     const { enableAutoPipelining: _off, ...node } = extra;
-    return redis.duplicate(undefined, { redisOptions: { ...redis.options.redisOptions, ...node }, enableAutoPipelining: false });
+    return redis.duplicate(undefined, { ...cluster, redisOptions: { ...redis.options.redisOptions, ...node }, enableAutoPipelining: false });
   }
   return redis.duplicate(extra);
 }

@@ -6,6 +6,7 @@
 import { setMaxListeners } from 'node:events';
 import { Worker, type Job } from 'bullmq';
 import { duplicate, type RedisClient } from '../redis/client.js';
+import { SLOT_MOVE_REDIRECTIONS } from '../redis/slot-moving.js';
 import type { AuditLog } from '../audit/audit-log.js';
 import type { RiskstreamFileConfig } from '../config/schema.js';
 import { isRiskstreamError } from '../errors.js';
@@ -140,7 +141,13 @@ export function startDeliveryWorker(opts: DeliveryWorkerOptions): DeliveryWorker
   };
   // Named apart from the connection it copies (`riskstream:main`: CLIENT LIST would show BullMQ's
   // commands under it); BullMQ names its blocking connection itself (`{<prefix>}:bull:…`).
-  const bull = duplicate(opts.connection, { maxRetriesPerRequest: null, enableAutoPipelining: false, connectionName: BULLMQ_CONNECTION_NAME });
+  // On a cluster its commands wait out a move of the queue's slot (they are refused while it lasts)
+  // rather than fail into BullMQ after 64 redirections (see SLOT_MOVE_REDIRECTIONS).
+  const bull = duplicate(
+    opts.connection,
+    { maxRetriesPerRequest: null, enableAutoPipelining: false, connectionName: BULLMQ_CONNECTION_NAME },
+    { maxRedirections: SLOT_MOVE_REDIRECTIONS },
+  );
   const worker = new Worker<SetJobData, DeliveryResult>(SET_DELIVERY_QUEUE, processor, {
     connection: bull,
     prefix: opts.keys.bullPrefix,

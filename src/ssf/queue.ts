@@ -6,6 +6,7 @@
 import { createHash } from 'node:crypto';
 import { Queue, type JobsOptions } from 'bullmq';
 import type { RedisClient } from '../redis/client.js';
+import { whileSlotMoves } from '../redis/slot-moving.js';
 import type { ResolvedReceiver } from '../config/receiver.js';
 import type { ReceiverEvent } from '../config/receiver-schema.js';
 import type { Keys } from '../keys.js';
@@ -127,6 +128,17 @@ export function wants(r: ResolvedReceiver, event: ReceiverEvent): boolean {
 /** Jobs per `addBulk` call (one MULTI): a relay of thousands of changes stays a few round trips. */
 const BULK = 500;
 
+type BulkJob = Parameters<Queue<SetJobData>['addBulk']>[0][number];
+
+/**
+ * Adds jobs in one MULTI, again while the queue's cluster slot is being moved: ioredis follows no
+ * TRYAGAIN in a MULTI, and BullMQ's add script is refused for as long as the move lasts (see
+ * src/redis/slot-moving.ts). The job ids are fixed, so a repeat adds nothing twice.
+ */
+function addJobs(q: SetQueue, jobs: BulkJob[]): Promise<unknown> {
+  return whileSlotMoves(() => q.queue.addBulk(jobs));
+}
+
 /**
  * Enqueues one SET job per enabled receiver whose `events` include `risk-level-change`.
  * Records the version as the latest enqueued first, so older jobs for the same (user,
@@ -162,7 +174,7 @@ export async function enqueueLevelChanges(q: SetQueue, changes: readonly LevelCh
       };
     }),
   );
-  for (let i = 0; i < jobs.length; i += BULK) await q.queue.addBulk(jobs.slice(i, i + BULK));
+  for (let i = 0; i < jobs.length; i += BULK) await addJobs(q, jobs.slice(i, i + BULK));
   await raised;
   return jobs.map((j) => j.opts.jobId);
 }
@@ -176,7 +188,7 @@ export async function enqueueSessionRevoked(q: SetQueue, revoked: SessionRevoked
       const data: SetJobData = { event: 'session-revoked', receiver: r.name, jti: jtiFor(jobId), ...revoked };
       return { name: 'session-revoked', data, opts: { jobId } };
     });
-  if (jobs.length) await q.queue.addBulk(jobs);
+  if (jobs.length) await addJobs(q, jobs);
   return jobs.map((j) => j.opts.jobId);
 }
 
@@ -191,7 +203,7 @@ export const VERIFICATION_JOB_OPTIONS: JobsOptions = { removeOnComplete: true, r
 export async function enqueueVerification(q: SetQueue, receiver: string, id: string, state?: string): Promise<string> {
   const jobId = verificationJobId(receiver, id);
   const data: SetJobData = { event: 'verification', receiver, id, jti: jtiFor(jobId), ...(state !== undefined ? { state } : {}) };
-  await q.queue.add('verification', data, { ...VERIFICATION_JOB_OPTIONS, jobId });
+  await whileSlotMoves(() => q.queue.add('verification', data, { ...VERIFICATION_JOB_OPTIONS, jobId }));
   return jobId;
 }
 
@@ -202,6 +214,6 @@ export async function enqueueVerification(q: SetQueue, receiver: string, id: str
 export async function enqueueStreamUpdated(q: SetQueue, receiver: string, id: string, status: string, reason?: string): Promise<string> {
   const jobId = streamUpdatedJobId(receiver, id);
   const data: SetJobData = { event: 'stream-updated', receiver, id, status, jti: jtiFor(jobId), ...(reason ? { reason } : {}) };
-  await q.queue.add('stream-updated', data, { ...VERIFICATION_JOB_OPTIONS, jobId });
+  await whileSlotMoves(() => q.queue.add('stream-updated', data, { ...VERIFICATION_JOB_OPTIONS, jobId }));
   return jobId;
 }

@@ -57,3 +57,25 @@ export async function nodeId(port: number): Promise<string> {
 export async function keysInSlot(port: number, slot: number): Promise<number> {
   return Number(await withNode(port, (n) => n.cluster('COUNTKEYSINSLOT', slot)));
 }
+
+/**
+ * Opens a move of `slot` to the next master (IMPORTING there, MIGRATING on its owner) and moves no
+ * key: every multi-key command on the slot is refused (TRYAGAIN) until the returned `stable()`
+ * ends it (SETSLOT STABLE on both; the slot stays with its owner). `stable()` may run twice.
+ */
+export async function openSlotMove(slot: number): Promise<{ from: number; to: number; stable: () => Promise<void> }> {
+  const masters = await mastersOf();
+  const src = masters.find((m) => m.slots.some(([a, b]) => slot >= a && slot <= b))!;
+  const dst = masters[(masters.indexOf(src) + 1) % masters.length]!;
+  const stable = async (): Promise<void> => {
+    for (const p of [src.port, dst.port]) await withNode(p, (n) => n.cluster('SETSLOT', slot, 'STABLE'));
+  };
+  try {
+    await withNode(dst.port, (n) => n.cluster('SETSLOT', slot, 'IMPORTING', src.id));
+    await withNode(src.port, (n) => n.cluster('SETSLOT', slot, 'MIGRATING', dst.id));
+  } catch (err) {
+    await stable();
+    throw err;
+  }
+  return { from: src.port, to: dst.port, stable };
+}

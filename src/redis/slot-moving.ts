@@ -1,0 +1,52 @@
+/**
+ * Riding out a Redis Cluster slot move (live resharding: CLUSTER SETSLOT MIGRATING/IMPORTING,
+ * MIGRATE, SETSLOT NODE). While a slot is migrating, a command on several of its keys is refused
+ * with TRYAGAIN whenever one of them is not on the node asked, and a key that does not exist at
+ * all counts as not there: BullMQ's scripts declare optional keys (limiter, paused, …), so every
+ * one of them on the queue's slot is refused for the whole move, however few keys have moved.
+ */
+import { setTimeout as sleep } from 'node:timers/promises';
+
+/**
+ * How many redirections (MOVED, ASK, TRYAGAIN: ioredis retries TRYAGAIN after
+ * `retryDelayOnTryAgain`, 100 ms, on a random node, which redirects it again) a command of the
+ * BullMQ delivery worker follows before it fails: ~1-2 minutes of a migrating slot. The default
+ * 64 lasted 2-6 s: BullMQ's scripts then failed into the worker (an error logged, a job delivered
+ * but its completion refused and retried, its lock lost).
+ */
+export const SLOT_MOVE_REDIRECTIONS = 1_000;
+
+// ioredis gives up with "Too many Cluster redirections. Last error: <the last one>". NOSCRIPT: a
+// MULTI redirected to the slot's new node, which has not loaded the script yet (the next loads it).
+const SLOT_MOVING = /^(TRYAGAIN|ASK |MOVED |NOSCRIPT)|^Too many Cluster redirections|EXECABORT.*TRYAGAIN/;
+
+/** True for an error a slot move gives a command (see {@link SLOT_MOVING}): it succeeds once the slot is moved. */
+export function isSlotMoving(err: unknown): boolean {
+  return err instanceof Error && SLOT_MOVING.test(err.message);
+}
+
+/** Options of {@link whileSlotMoves}. */
+export interface SlotMoveRetry {
+  /** Longest wait for the move, from the first refusal (ms); then the last error is thrown. Default 30 s. */
+  limitMs?: number;
+  /** Pause between tries (ms). Default 100. */
+  delayMs?: number;
+}
+
+/**
+ * Runs `op`, again while it fails because its slot is moving ({@link isSlotMoving}), for at most
+ * `limitMs`. Only for an `op` that may run twice (one that adds nothing a second time, e.g. BullMQ
+ * jobs with fixed ids: a MULTI refused with TRYAGAIN ran none of its commands anyway).
+ */
+export async function whileSlotMoves<T>(op: () => Promise<T>, { limitMs = 30_000, delayMs = 100 }: SlotMoveRetry = {}): Promise<T> {
+  let until: number | undefined;
+  for (;;) {
+    try {
+      return await op();
+    } catch (err) {
+      until ??= Date.now() + limitMs;
+      if (!isSlotMoving(err) || Date.now() + delayMs > until) throw err;
+      await sleep(delayMs);
+    }
+  }
+}
