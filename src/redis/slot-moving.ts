@@ -10,9 +10,10 @@ import { setTimeout as sleep } from 'node:timers/promises';
 /**
  * How many redirections (MOVED, ASK, TRYAGAIN: ioredis retries TRYAGAIN after
  * `retryDelayOnTryAgain`, 100 ms, on a random node, which redirects it again) a command of the
- * BullMQ delivery worker follows before it fails: ~1-2 minutes of a migrating slot. The default
- * 64 lasted 2-6 s: BullMQ's scripts then failed into the worker (an error logged, a job delivered
- * but its completion refused and retried, its lock lost).
+ * BullMQ delivery worker follows before it fails: about a minute of a migrating slot (~1.7 per
+ * 100 ms: TRYAGAIN, then often MOVED from the random node back to the slot's owner). The default
+ * 64 lasted 2-6 s: BullMQ's scripts then failed into the worker (an error logged; a job delivered
+ * but its completion refused, counted as a failed attempt and retried).
  */
 export const SLOT_MOVE_REDIRECTIONS = 1_000;
 
