@@ -1,6 +1,6 @@
 /**
  * Live resharding under a running worker: slots holding the run's keys (the input streams and
- * partitions `{p<n>}`; not yet the BullMQ queue's `{<prefix>}` tag: see docs/operations.md) are moved one at a time the way
+ * partitions `{p<n>}`; the BullMQ queue's `{<prefix>}` tag is moved by queue-reshard.test.ts) are moved one at a time the way
  * `redis-cli --cluster reshard` does (IMPORTING/MIGRATING, MIGRATE a few keys at a time, SETSLOT
  * NODE), so commands meet ASK and multi-key scripts TRYAGAIN — the engine's commit script, which
  * declares every key it writes on a cluster, is refused whole (SLOT_MIGRATING, a warning) and
