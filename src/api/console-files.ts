@@ -88,7 +88,10 @@ export function sendStatic(req: FastifyRequest, reply: FastifyReply, f: StaticFi
     .header('Vary', 'Accept-Encoding')
     .header('X-Content-Type-Options', 'nosniff')
     .header('Referrer-Policy', 'no-referrer');
-  if (f.type.startsWith('text/html')) reply.header('Content-Security-Policy', CSP).header('X-Frame-Options', 'DENY');
+  // The page's own policy (the server's default for other answers, src/api/security-headers.ts, is
+  // stricter: nothing may run); no other origin's window can reach it through window.opener.
+  if (f.type.startsWith('text/html'))
+    reply.header('Content-Security-Policy', CSP).header('X-Frame-Options', 'DENY').header('Cross-Origin-Opener-Policy', 'same-origin');
   if (req.headers['if-none-match'] === f.etag) return reply.code(304).send();
   if (f.gzip && /\bgzip\b/.test(String(req.headers['accept-encoding'] ?? ''))) return reply.header('Content-Encoding', 'gzip').send(f.gzip);
   return reply.send(f.body);

@@ -7,6 +7,7 @@ import { RouteMethods } from './route-methods.js';
 import { NEEDS_REDIS, REDIS_RETRY_AFTER, boundRedisWaits } from './redis-deadline.js';
 import { closeConnectionsOnClose } from './connection-drain.js';
 import { registerBodyParsers } from './body-parsers.js';
+import { applySecurityHeaders, rawSecurityHeaders } from './security-headers.js';
 
 declare module 'fastify' {
   interface FastifyContextConfig {
@@ -107,7 +108,7 @@ export async function buildServer(ctx: ApiContext, modules: RouteModule[]): Prom
       const text = JSON.stringify(body);
       // Closed once written, whatever the client does (a half-open socket would otherwise stay).
       socket.end(
-        `HTTP/1.1 ${status} ${reason}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(text)}\r\nConnection: close\r\n\r\n${text}`,
+        `HTTP/1.1 ${status} ${reason}\r\nContent-Type: application/json\r\n${rawSecurityHeaders()}Content-Length: ${Buffer.byteLength(text)}\r\nConnection: close\r\n\r\n${text}`,
         () => socket.destroy(),
       );
       setTimeout(() => socket.destroy(), 1000).unref();
@@ -178,9 +179,10 @@ export async function buildServer(ctx: ApiContext, modules: RouteModule[]): Prom
   // An error's message may quote what the caller sent (a user, a session or stream id): a token
   // pasted there — a JWT, or one of the worker's own tokens — is not echoed back.
   app.addHook('onSend', async (_req, reply, payload) => {
-    // Answers name users, sessions and claims: no cache keeps them (unless a route said otherwise), no type sniffing.
+    // Answers name users, sessions and claims: no cache keeps them (unless a route said otherwise);
+    // no sniffing, framing, referrer, nor anything run should one be opened as a page.
     if (!reply.hasHeader('cache-control')) reply.header('cache-control', 'no-store');
-    reply.header('x-content-type-options', 'nosniff');
+    applySecurityHeaders(reply);
     if (reply.statusCode < 400 || typeof payload !== 'string') return payload;
     // Scrubbed as text, value by value (the body stays JSON: a scrubbed value may be URL-decoded).
     let body: unknown;
