@@ -11,6 +11,7 @@ import { assign } from './assignment.js';
 import { membersKey, parseLeaseToken, resourceKeys } from './lease-keys.js';
 import { checkLeaseOptions, type Lease, type LeaseManagerOptions } from './lease-options.js';
 import { LossLog } from './loss-log.js';
+import { sendRenewals, type RenewAnswer } from './lease-renew.js';
 import { acquireLeases, heartbeatMembers, logLeaseFailures } from './membership.js';
 
 export type { Lease, LeaseManagerOptions } from './lease-options.js';
@@ -153,48 +154,36 @@ export class LeaseManager {
   }
 
   /**
-   * Renews every lease held (PEXPIRE iff the value is still our token), each on its own: a refused
-   * renew, or one unanswered past the local expiry, is a loss. Waits for the answers up to half a
-   * heartbeat; a renewal still out then is handled when it answers, and not sent again meanwhile.
+   * Renews every lease held ({@link sendRenewals}): a refused renew, or one unanswered past the
+   * local expiry, is a loss. Waits for the answers up to half a heartbeat; a renewal still out then
+   * is handled when it answers, and not sent again meanwhile.
    */
   private async renewAll(): Promise<void> {
     for (const r of this.renewing) if (this.leases.has(r) && !this.holds(r)) this.lose(r, 'not renewed within its ttl');
     const held = [...this.leases.values()].filter((l) => !this.renewing.has(l.resource));
     if (!held.length) return;
     const sent = this.now();
-    const scripts = scriptsOn(this.redis);
-    const answers = held.map((l) => {
-      this.renewing.add(l.resource);
-      return scripts
-        .leaseRenew(resourceKeys(this.prefix, l.resource).lease, l.token, this.opts.ttlMs)
-        .then(
-          (reply) => this.renewed(l, sent, reply),
-          (err: unknown) => this.renewed(l, sent, undefined, err),
-        )
-        .finally(() => this.renewing.delete(l.resource));
-    });
-    let timer: NodeJS.Timeout | undefined;
-    await Promise.race([Promise.all(answers), new Promise<void>((r) => (timer = setTimeout(r, Math.max(1, this.opts.heartbeatMs / 2))))]);
-    clearTimeout(timer);
+    const to = { redis: this.redis, prefix: this.prefix, workerId: this.opts.workerId, ttlMs: this.opts.ttlMs, waitMs: this.opts.heartbeatMs / 2 };
+    await sendRenewals(to, held, this.renewing, (l, a) => this.renewed(l, sent, a));
   }
 
   /** Leases whose renewal is out (see {@link renewAll}). */
   private readonly renewing = new Set<string>();
 
-  /** One renewal's answer (`reply`, or `err`). */
-  private renewed(l: Lease, sent: number, reply: unknown, err?: unknown): void {
+  /** One renewal's answer. */
+  private renewed(l: Lease, sent: number, a: RenewAnswer): void {
     if (this.leases.get(l.resource) !== l) return; // released (or lost and retaken) meanwhile
-    if (err === undefined && reply === 1) this.renewedAt.set(l.resource, Math.max(sent, this.renewedAt.get(l.resource) ?? 0));
-    else if (err === undefined && typeof reply === 'string') {
-      if (parseLeaseToken(reply)?.workerId === this.opts.workerId && !this.fenced) {
+    if (a.kind === 'renewed') this.renewedAt.set(l.resource, Math.max(sent, this.renewedAt.get(l.resource) ?? 0));
+    else if (a.kind === 'taken') {
+      if (a.byUs && !this.fenced) {
         this.fenced = true;
         this.opts.logger?.error({ worker: this.opts.workerId }, 'engine: another process took over this worker id; this one acquires nothing more');
         for (const r of [...this.leases.keys()]) if (r !== l.resource) this.lose(r, 'superseded');
       }
       this.lose(l.resource, 'renew refused: expired or taken over');
     } else {
-      if (err !== undefined)
-        this.opts.logger?.debug({ err, worker: this.opts.workerId, resource: l.resource }, 'engine lease renew failed (retried next heartbeat)');
+      if (a.err !== undefined)
+        this.opts.logger?.debug({ err: a.err, worker: this.opts.workerId, resource: l.resource }, 'engine lease renew failed (retried next heartbeat)');
       if (!this.holds(l.resource)) this.lose(l.resource, 'not renewed within its ttl');
     }
   }

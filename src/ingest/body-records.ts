@@ -1,5 +1,6 @@
 import { RiskstreamError } from '../errors.js';
-import { isWs, skipString, skipValue, skipWs } from './json-scan.js';
+import { isWs, skipValue, skipWs } from './json-scan.js';
+import { WrapperKeys, wrappedArray } from './body-wrappers.js';
 
 /**
  * Incremental record splitting of a `POST /v1/events` body (pure, no parsing of the records):
@@ -22,8 +23,6 @@ export interface BodySpans {
   fromArray: boolean;
 }
 
-/** `value`: a Microsoft Graph page (`{"@odata.context":…,"value":[…]}`, e.g. `auditLogs/signIns`). */
-const WRAPPERS = new Set(['events', 'records', 'Records', 'value']);
 function tooMany(limit: number): RiskstreamError {
   return new RiskstreamError('PAYLOAD_TOO_LARGE', `body holds more than ${limit} records`, { limit, what: 'records' });
 }
@@ -54,35 +53,6 @@ function arraySpans(t: string, i: number, out: BodySpans, max: number, line = 0,
   }
 }
 
-/** The span of a wrapped array (`{"records":[…]}` without `user`), or undefined. */
-function wrappedArray(t: string, start: number): number | undefined {
-  let i = skipWs(t, start + 1);
-  let found: number | undefined;
-  while (i < t.length && t.charCodeAt(i) === 0x22) {
-    const keyEnd = skipString(t, i);
-    if (keyEnd < 0) return undefined;
-    let key: unknown = t.slice(i + 1, keyEnd - 1);
-    // Parsed only when it holds an escape (most keys are plain: every line of a body may be scanned).
-    if ((key as string).includes('\\')) {
-      try {
-        key = JSON.parse(t.slice(i, keyEnd));
-      } catch {
-        return undefined;
-      }
-    }
-    i = skipWs(t, keyEnd);
-    if (t.charCodeAt(i) !== 0x3a) return undefined;
-    i = skipWs(t, i + 1);
-    if (key === 'user') return undefined;
-    if (found === undefined && typeof key === 'string' && WRAPPERS.has(key) && t.charCodeAt(i) === 0x5b) found = i;
-    const end = skipValue(t, i);
-    if (end < 0) return undefined;
-    i = skipWs(t, end);
-    if (t.charCodeAt(i) === 0x2c) i = skipWs(t, i + 1);
-  }
-  return found;
-}
-
 /** Fills `out` with the elements of the wrapper object at `start` (filling `text`); false when it is no wrapper. */
 function unwrapInto(text: string, start: number, out: BodySpans, maxRecords: number): boolean {
   const arr = wrappedArray(text, start);
@@ -90,28 +60,6 @@ function unwrapInto(text: string, start: number, out: BodySpans, maxRecords: num
   out.fromArray = true;
   arraySpans(text, arr, out, maxRecords);
   return true;
-}
-
-/**
- * Where a wrapper's key (`"records"`, …) next occurs in a body, found once per occurrence rather
- * than once per record: {@link within} tells whether a record's text may name one, so that only
- * such records are scanned for a wrapper (a body of 100 000 events scans none of them twice).
- */
-class WrapperKeys {
-  private readonly next = [...WRAPPERS].map((k) => ({ key: `"${k}"`, at: -1 }));
-  constructor(private readonly t: string) {}
-  /** True when `t[s]` … `t[e - 1]` holds a wrapper key. */
-  within(s: number, e: number): boolean {
-    let hit = false;
-    for (const n of this.next) {
-      if (n.at !== -2 && n.at < s) {
-        const at = this.t.indexOf(n.key, s);
-        n.at = at < 0 ? -2 : at;
-      }
-      if (n.at >= 0 && n.at < e) hit = true;
-    }
-    return hit;
-  }
 }
 
 /**

@@ -1,17 +1,9 @@
-import type { RedisClient } from '../redis/client.js';
-import type { Config } from '../config/load.js';
 import type { ResolvedReceiver } from '../config/receiver.js';
-import type { Keys } from '../keys.js';
-import type { AuditLog } from '../audit/audit-log.js';
-import type { Logger } from '../obs/logger.js';
 import { forgetReceiverDeliveries } from '../ssf/forget-receiver.js';
-import type { Metrics } from '../obs/metrics.js';
 import type { LevelChange } from '../types.js';
 import { KeyRing } from '../ssf/key-ring.js';
 import { openSigningKeys } from '../ssf/signing-keys.js';
 import { createSetQueue, enqueueLevelChanges, queueCounts, type SetQueue } from '../ssf/queue.js';
-import { startDeliveryWorker, type DeliveryWorker } from '../ssf/delivery-worker.js';
-import { egressFromConfig } from '../ssf/egress.js';
 import type { ReceiverRegistry } from '../ssf/receivers.js';
 import type { StreamService } from '../ssf/stream-service.js';
 import { createStreamService } from '../ssf/stream-service-factory.js';
@@ -23,6 +15,7 @@ import { earlyEnqueue } from '../ssf/early-enqueue.js';
 import { promoterOfGone } from '../ssf/promote-removed.js';
 import { verifyReceiver } from '../ssf/receiver-verify.js';
 import { within } from './readiness.js';
+import { DeliveryHost, type DeliveryHostDeps } from './ssf-delivery.js';
 
 /** How long a JWKS request waits for the published keys' re-read before it serves the last read (ms). */
 const JWKS_REREAD_MS = 1000;
@@ -68,14 +61,8 @@ export interface SsfRuntime {
   terminate(): void;
 }
 
-/** Options of {@link buildSsf}. */
-export interface SsfDeps {
-  config: () => Config;
-  redis: RedisClient;
-  keys: Keys;
-  audit: AuditLog;
-  logger: Logger;
-  metrics?: Metrics;
+/** Options of {@link buildSsf}: the connections and config the delivery worker is started with, and: */
+export interface SsfDeps extends Omit<DeliveryHostDeps, 'registry' | 'ring'> {
   /** Run the delivery worker in this process (false for one-shot CLI commands). */
   deliver?: boolean;
   /**
@@ -86,15 +73,6 @@ export interface SsfDeps {
   auditReceivers?: boolean;
   /** The worker's id: its enabled receivers are recorded under it (src/ssf/receivers-on.ts). */
   workerId?: string;
-}
-
-/**
- * What a delivery worker is started with that a reload can change: the issuer, `delivery`, `ssf`
- * (egress policy), `signing` and the key ring's public keys (the private keys they come from).
- * Receivers are read afresh at every send.
- */
-function deliveryInputs(cfg: Config, ring: KeyRing): string {
-  return JSON.stringify([cfg.raw.issuer, cfg.raw.delivery, cfg.raw.ssf, cfg.raw.signing, ring.jwks()]);
 }
 
 /** Builds the SET side: key ring from config, queue, receiver registry, delivery worker. */
@@ -155,26 +133,8 @@ export async function buildSsf(deps: SsfDeps): Promise<SsfRuntime> {
     () => deps.config().receivers,
     (name) => enabledOnLiveWorker(deps.redis, deps.keys, name),
   );
-  let worker: DeliveryWorker | undefined;
-  let startedWith = '';
-  const start = (): void => {
-    const cfg = deps.config();
-    const keyRing = signing.ring();
-    startedWith = deliveryInputs(cfg, keyRing);
-    worker = startDeliveryWorker({
-      connection: deps.redis,
-      keys: deps.keys,
-      registry,
-      keyRing,
-      issuer: cfg.raw.issuer,
-      audit: deps.audit,
-      delivery: cfg.raw.delivery,
-      egress: egressFromConfig(cfg.raw.ssf, cfg.raw.delivery.concurrency),
-      logger: deps.logger,
-      onOutcome: (receiver, outcome) => deps.metrics?.deliveries.inc({ receiver, outcome }),
-    });
-  };
-  if (deps.deliver !== false) start();
+  const delivery = new DeliveryHost({ ...deps, registry, ring: () => signing.ring() });
+  if (deps.deliver !== false) delivery.start();
   const rt: SsfRuntime = {
     get keyRing() {
       return signing.ring();
@@ -224,19 +184,15 @@ export async function buildSsf(deps: SsfDeps): Promise<SsfRuntime> {
       await auditReceivers(deps, deps.config().receivers);
       await recordOn();
       if (deps.deliver !== false) await promoteGone().catch((err: unknown) => deps.logger.warn({ err }, 'delayed SETs of removed receivers not run at once'));
-      // Restarted only when what it was started with changed: a restart waits for the sends in flight
-      // (a hung receiver: up to its timeout), and every receiver's deliveries wait meanwhile.
-      if (worker && deliveryInputs(deps.config(), signing.ring()) !== startedWith) {
-        await worker.close();
-        // A drain or close that began meanwhile (a SIGTERM during the reload): start none after it.
-        if (!closed && !cancelled?.()) start();
-      }
+      // Restarted only when what it was started with changed. A drain or close that began meanwhile
+      // (a SIGTERM during the reload): none started after it.
+      await delivery.restartIfChanged(() => closed || cancelled?.() === true);
     },
     close: async () => {
       closed = true;
       clearInterval(refresh);
       signing.stop();
-      await worker?.close();
+      await delivery.close();
       if (workerId !== undefined && deps.deliver !== false) await forgetReceiversOn(deps.redis, deps.keys, workerId).catch(() => undefined);
       await setQueue.close();
       await early.close();
@@ -245,7 +201,7 @@ export async function buildSsf(deps: SsfDeps): Promise<SsfRuntime> {
       closed = true;
       clearInterval(refresh);
       signing.stop();
-      worker?.terminate();
+      delivery.terminate();
       void early.close();
     },
   };

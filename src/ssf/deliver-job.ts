@@ -8,13 +8,14 @@ import { DelayedError, type Job } from 'bullmq';
 import type { ResolvedReceiver } from '../config/receiver.js';
 import { isRiskstreamError } from '../errors.js';
 import { contextOf, outcomeHandlers, type Ctx, type DeliveryResult, type OutcomeDeps } from './delivery-outcome.js';
-import { EgressLimiter, MIN_WAIT_MS, receiverConcurrency, WorkerSlots, type Egress } from './egress.js';
+import { EgressLimiter, MIN_WAIT_MS, type Egress } from './egress.js';
 import { EndpointPolicy } from './endpoint-policy.js';
 import type { KeyRing } from './key-ring.js';
 import { pushSet } from './push-client.js';
 import type { SetJobData } from './queue.js';
 import type { ReceiverRegistry } from './receivers.js';
 import { signJobSet } from './job-set.js';
+import { SendSlots } from './send-slots.js';
 import { stillAnnounced } from './stream-updated.js';
 import { fencedPush, type StreamFence } from './stream-fence.js';
 import { isSubjectRemoved } from './subject-key.js';
@@ -49,10 +50,7 @@ const SEND_WITHIN_MS = LOCK_MARGIN_MS - 1_000;
 export function createSetProcessor(deps: ProcessorDeps): (job: Job<SetJobData>, token?: string) => Promise<DeliveryResult> {
   const random = deps.random ?? Math.random;
   const egress = deps.egress ?? { policy: new EndpointPolicy(), limiter: new EgressLimiter(2, 16) };
-  // Configured receivers: each its own cap (its `concurrency`, read per job: a reload applies), none for all together.
-  const configured = new EgressLimiter(Infinity, Infinity);
-  // All of them together: a few of the worker's slots stay free for a receiver with no send in flight.
-  const slots = new WorkerSlots(deps.delivery.concurrency);
+  const slots = new SendSlots(egress.limiter, deps.delivery.concurrency);
   const { record, fail, leftOf, superseded, onFailure } = outcomeHandlers(deps, random);
   const skewLogged = new Set<string>();
 
@@ -142,30 +140,23 @@ export function createSetProcessor(deps: ProcessorDeps): (job: Job<SetJobData>, 
       if (skipped) return skipped;
     }
 
-    // Sends in flight are capped per receiver (self-registered streams: for all of them together
-    // too), so one that hangs holds at most its share of the worker's slots; a receiver with a send in
-    // flight takes no more of the worker's last free slots (`slots`), so several that hang leave
-    // some to a receiver with none in flight. A job without a free slot waits outside them (its turn
-    // in the receiver's line, at most backoff_max); it takes the slot before the throttle (no
-    // rate-limit slot spent on a job put back) and before the per-(user, receiver) lock. Up to the horizon.
-    const limiter = receiver.selfRegistered ? egress.limiter : configured;
-    const cap = receiver.selfRegistered ? egress.limiter.perReceiver : receiverConcurrency(receiver, deps.delivery.concurrency);
-    const limit = slots.limitFor(limiter.inFlight(receiver.name), cap);
-    const slot = limiter.tryAcquire(receiver.name, Date.now(), limit);
-    if (!slot) {
+    // A slot per receiver and of the worker's (src/ssf/send-slots.ts). A job without a free slot waits
+    // outside them (its turn in the receiver's line, at most backoff_max); it takes the slot before
+    // the throttle (no rate-limit slot spent on a job put back) and before the per-(user, receiver)
+    // lock. Up to the horizon.
+    const slot = slots.take(receiver);
+    if (!slot.release) {
       // Waiting past the horizon (a receiver that hangs for longer) is expiring, as for a paused or rate-limited one.
       const left = leftOf(job);
       if (left <= 0) return fail(ctx, 'failed', { outcome: 'expired', last_outcome: 'no_slot' });
-      const wait = limiter.waitMs(receiver.name, Date.now(), Math.min(deps.delivery.backoff_max, left), limit);
+      const wait = slot.waitMs(Math.min(deps.delivery.backoff_max, left));
       // Jitter in proportion (a fifth of the wait, at least the shortest wait): jobs put back together spread out.
       return delay(job, token, wait + Math.round(random() * Math.max(MIN_WAIT_MS, wait / 5)));
     }
-    const held = slots.take();
     try {
       return await send(job, token, receiver, ctx);
     } finally {
-      slot(Date.now());
-      held();
+      slot.release();
     }
   };
 

@@ -8,7 +8,6 @@ import { knownSecrets, scrubKnown } from '../secrets/known-secrets.js';
 import type { LevelChange, SigningAlg } from '../types.js';
 import { enqueueStreamUpdated, enqueueVerification, type SetQueue } from './queue.js';
 import type { SessionRevoked } from './set-builder.js';
-import { displayEndpoint } from './display-endpoint.js';
 import { EndpointPolicy, type Resolver } from './endpoint-policy.js';
 import { HeldSets } from './stream-held.js';
 import { StreamCache } from './stream-cache.js';
@@ -16,7 +15,8 @@ import { mayAccess, type StreamCaller } from './stream-owner.js';
 import { newStream, SsfStreamStore, streamDeliveryReceiver, streamReceiverName, streamView } from './streams.js';
 import type { SsfStream, StreamLimits, StreamStatus } from './streams.js';
 import { checkTransmitterSupplied } from './transmitter-supplied.js';
-import { checkSubjectLength, subjectKey, subjectOfKey } from './subject-key.js';
+import { checkSubjectLength, subjectKey } from './subject-key.js';
+import { streamDeleted, streamStatusSet, streamSubject, streamWritten } from './stream-audit.js';
 import { fanOutChanges, fanOutRevoked, type FanOut } from './stream-fanout.js';
 import { statusChange, subjectsChange, updatedStream } from './stream-update.js';
 import { checkVerification, claimVerification } from './stream-verify.js';
@@ -131,12 +131,7 @@ export class StreamService {
     const candidate = newStream(req.fields, caller.owner, randomUUID(), Date.now());
     checkTransmitterSupplied(req.body, this.view(candidate));
     const s = await this.store.create(candidate, this.limits().streams_per_owner);
-    await this.audit.write({
-      action: 'receiver.enabled',
-      actor,
-      target: streamReceiverName(s.stream_id),
-      details: { stream_id: s.stream_id, endpoint: displayEndpoint(s.endpoint_url), events: s.events_requested },
-    });
+    await this.audit.write(streamWritten('receiver.enabled', s, actor));
     await this.streams(true);
     await this.onCreated?.(s);
     return s;
@@ -155,12 +150,7 @@ export class StreamService {
       checkTransmitterSupplied(req.body, this.view(cur));
       return updatedStream(cur, fields, replace);
     });
-    await this.audit.write({
-      action: 'receiver.changed',
-      actor,
-      target: streamReceiverName(id),
-      details: { stream_id: id, endpoint: displayEndpoint(s.endpoint_url), events: s.events_requested },
-    });
+    await this.audit.write(streamWritten('receiver.changed', s, actor));
     await this.streams(true);
     return s;
   }
@@ -168,7 +158,7 @@ export class StreamService {
   async delete(id: string, caller: StreamCaller, actor: string): Promise<void> {
     await this.get(id, caller);
     await this.store.delete(id);
-    await this.audit.write({ action: 'receiver.disabled', actor, target: streamReceiverName(id), details: { stream_id: id, deleted: true } });
+    await this.audit.write(streamDeleted(id, actor));
     await this.streams(true);
     this.onDeleted?.(streamReceiverName(id));
   }
@@ -184,12 +174,7 @@ export class StreamService {
     // The stream's own push credential pasted into it is taken out as a configured receiver's is (the route scrubbed the rest).
     if (reason !== undefined) reason = scrubKnown(reason, knownSecrets({ receivers: [{ authorizationValue: before.authorization_header }] }));
     const s = await this.change(id, caller, (cur) => statusChange(cur, status, reason, Date.now(), cur.owner !== caller.owner, caller.admin));
-    await this.audit.write({
-      action: status === 'enabled' ? 'receiver.enabled' : 'receiver.disabled',
-      actor,
-      target: streamReceiverName(id),
-      details: { stream_id: id, status, previous: before.status, reason },
-    });
+    await this.audit.write(streamStatusSet(id, status, before.status, reason, actor));
     await this.streams(true);
     // Set by the transmitter (an admin), not asked by the stream's receiver: announced (SSF 1.0 §8.1.5).
     if (status !== before.status && before.owner !== caller.owner) await enqueueStreamUpdated(this.queue, streamReceiverName(id), randomUUID(), status, reason);
@@ -203,13 +188,7 @@ export class StreamService {
     const key = subjectKey(subject);
     checkSubjectLength(key, maxLength);
     await this.change(id, caller, (cur) => subjectsChange(cur, subject, key, op, max));
-    const named = subjectOfKey(key);
-    await this.audit.write({
-      action: `receiver.subject_${op === 'add' ? 'added' : 'removed'}`,
-      actor,
-      target: streamReceiverName(id),
-      details: { stream_id: id, subject: named.user, ...(named.session !== undefined ? { session: named.session } : {}) },
-    });
+    await this.audit.write(streamSubject(id, key, op, actor));
     await this.streams(true);
   }
 
