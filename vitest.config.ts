@@ -20,6 +20,7 @@ const UNIT = [
   'test/ingest/event-rules.test.ts',
   'test/ingest/event-schema.test.ts',
   'test/ingest/geoip.test.ts',
+  'test/ingest/geo-rules.test.ts',
   'test/ingest/http-body.test.ts',
   'test/ingest/poison.test.ts',
   'test/ingest/profiles.test.ts',

@@ -1,5 +1,6 @@
 import type { CanonicalEvent, RawEntry } from '../types.js';
 import { validateEvent, validateOwned } from './event-schema.js';
+import type { GeoCoercion } from './geo-rules.js';
 import { applyTimeWindow, type TimeWindow } from './time-window.js';
 import { deeperThan, mayNestDeeperThan, TOO_DEEP } from './depth.js';
 import { detectProfile, resembledShape, shapeReason, streamProfiles, type MappingConfig, type Profile } from './profiles/index.js';
@@ -24,6 +25,8 @@ export interface DecodeOptions {
   scrubFields?: readonly string[];
   /** `ingest.max_event_size`: an entry's (or record's) characters beyond this are refused. */
   maxEventSize?: number;
+  /** Told of each geo value an accepted event's decode took as absent (out of range: src/ingest/geo-rules.ts). */
+  onCoerced?: (reason: GeoCoercion) => void;
 }
 
 export type DecodeResult = { ok: true; event: CanonicalEvent } | { ok: false; reason: string };
@@ -119,15 +122,26 @@ function decodeAny(
   }
   if (opts.scrubFields?.length) removePaths(ev, opts.scrubFields);
   // A profile's output may share objects with anything: only a parsed object is normalised in place.
-  const v = owned && !profile ? validateOwned(ev) : validateEvent(ev);
-  if (!v) return null;
-  const r = bounded(v, opts, now);
+  const v = owned && !profile ? validateOwned(ev, coerced) : validateEvent(ev, coerced);
+  const r = told(v && bounded(v, opts, now), opts);
+  if (!r) return null;
   if (r.ok) return r;
   if (profileName) return { ok: false, reason: `profile ${profileName}: ${r.reason}` };
   // Not detected as a vendor record: one that lacks a field its profile needs says so.
   // Else a shipper's format that is not read (GELF, Vector's native_json, ECS unmapped) says so.
   const shape = (!profile && opts.autodetect !== false ? resembledShape(obj) : undefined) ?? shipperFormatHint(obj);
   return shape ? { ok: false, reason: `${r.reason} (${shape})` } : r;
+}
+
+/** The geo values the event being decoded had taken as absent (one array: decoding is synchronous). */
+const coerced: GeoCoercion[] = [];
+
+/** `r`, once `opts.onCoerced` was told of what {@link coerced} holds when `r` is an accepted event; {@link coerced} emptied. */
+function told<R extends DecodeResult | null>(r: R, opts: DecodeOptions): R {
+  if (!coerced.length) return r;
+  if (r?.ok && opts.onCoerced) for (const c of coerced) opts.onCoerced(c);
+  coerced.length = 0;
+  return r;
 }
 
 /** Applies `opts.window` (when set) to a validated event. */
@@ -160,8 +174,8 @@ function decodeFields(raw: RawEntry, opts: DecodeOptions, now: number, owned: bo
     if (typeof obj === 'string') return { ok: false, reason: obj };
     if (mayNest && deeperThan(obj)) return { ok: false, reason: TOO_DEEP };
     if (opts.scrubFields?.length) removePaths(obj, opts.scrubFields);
-    const v = owned ? validateOwned(obj) : validateEvent(obj);
-    return v && bounded(v, opts, now);
+    const v = owned ? validateOwned(obj, coerced) : validateEvent(obj, coerced);
+    return told(v && bounded(v, opts, now), opts);
   }
   const obj = entryObject(f);
   if (typeof obj === 'string') return { ok: false, reason: obj };

@@ -1,23 +1,8 @@
 import { z } from 'zod';
 import type { CanonicalEvent } from '../types.js';
-import {
-  asObject,
-  Invalid,
-  isPlain,
-  kind,
-  toAsn,
-  toCountry,
-  toEpochMs,
-  toEventId,
-  toId,
-  toIp,
-  toNumber,
-  toOutcome,
-  toText,
-  toUser,
-  type Rule,
-} from './event-rules.js';
-import { isBlank, isPlaceholder, noneOf, saysNothing } from './no-value.js';
+import { asObject, Invalid, isPlain, kind, toAsn, toCountry, toEpochMs, toEventId, toId, toIp, toOutcome, toText, toUser, type Rule } from './event-rules.js';
+import { noneOf, saysNothing } from './no-value.js';
+import { coerceGeo, emptyGeo, geoProblem, placelessGeo, toGeoNumber, type GeoCoercion } from './geo-rules.js';
 
 export { Invalid, toAsn, toEpochMs, toId, toIp, toNumber, toOutcome, toText, toUser, type Rule } from './event-rules.js';
 
@@ -41,7 +26,14 @@ interface Field {
 type Spec = Record<string, [Rule<unknown>, boolean /* required */]>;
 
 // lat/lon: both, or neither when `country` or `city` is given (country-only geo, issue 14): see geoProblem.
-const GEO: Spec = { lat: [toNumber, false], lon: [toNumber, false], accuracy_km: [toNumber, false], country: [toCountry, false], city: [toText, false] };
+// Out of range or not finite: absent (src/ingest/geo-rules.ts).
+const GEO: Spec = {
+  lat: [toGeoNumber, false],
+  lon: [toGeoNumber, false],
+  accuracy_km: [toGeoNumber, false],
+  country: [toCountry, false],
+  city: [toText, false],
+};
 const SESSION: Spec = { id: [toId, true], expires_at: [toEpochMs, false], idp: [toText, false], claims: [asObject, false] };
 const DEVICE: Spec = { id: [toId, false], posture: [asObject, false] };
 const NETWORK: Spec = { asn: [toAsn, false], colo: [toText, false], via: [toText, false] };
@@ -91,55 +83,24 @@ function applyFields(src: Record<string, unknown>, list: Field[], owned: boolean
   return out;
 }
 
-/** Keys of `geo` that place an event; a `geo` with none of them set is no `geo` at all. */
-const GEO_PLACES = ['lat', 'lon', 'country', 'city'] as const;
-
-const NO_COUNTRY = noneOf('geo.country');
-
-/** `geo` with nothing that places the event (every place field absent, null, blank or a placeholder country), or null: absent. */
-function emptyGeo(v: unknown): boolean {
-  if (v === null) return true;
-  if (!isPlain(v)) return false;
-  for (const k of GEO_PLACES) if (v[k] !== undefined && v[k] !== null && !isBlank(v[k]) && !(k === 'country' && isPlaceholder(v[k], NO_COUNTRY))) return false;
-  return true;
-}
-
-/** A `geo` placing nothing ({@link emptyGeo}): its other fields (`region` …, as given; no `accuracy_km`), or undefined for none. */
-function placelessGeo(v: unknown): Record<string, unknown> | undefined {
-  const rest = isPlain(v) ? Object.entries(v).filter(([k]) => k !== 'accuracy_km' && !(GEO_PLACES as readonly string[]).includes(k)) : [];
-  return rest.length ? Object.fromEntries(rest) : undefined;
-}
-
-/**
- * A normalised `geo` object's coordinates rule: `lat` and `lon` together, or neither when
- * `country` or `city` locates it (country-only geo is what many logs carry).
- */
-export function geoProblem(g: Record<string, unknown>): Invalid | null {
-  const hasLat = g.lat !== undefined;
-  const hasLon = g.lon !== undefined;
-  if (hasLat && !hasLon) return new Invalid('geo.lon: required');
-  if (hasLon && !hasLat) return new Invalid('geo.lat: required');
-  if (!hasLat && g.country === undefined && g.city === undefined) return new Invalid('geo.lat: required (or geo.country / geo.city)');
-  return null;
-}
-
 /**
  * Fast path: validates and normalises a decoded object into a CanonicalEvent, or returns the
  * first problem. Same rules as `canonicalEventSchema`; no zod on the hot path. `obj` is not changed.
+ * Geo values taken as absent ({@link coerceGeo}) are told to `coerced`.
  */
-export function normalizeEvent(obj: Record<string, unknown>): CanonicalEvent | Invalid {
-  return normalize(obj, false);
+export function normalizeEvent(obj: Record<string, unknown>, coerced?: GeoCoercion[]): CanonicalEvent | Invalid {
+  return normalize(obj, false, coerced);
 }
 
 /**
  * `normalizeEvent` for an object the caller owns (just parsed, shared with nothing): normalised in
  * place, without copies. After a problem `obj` may be partly normalised: do not use it again.
  */
-export function normalizeOwned(obj: Record<string, unknown>): CanonicalEvent | Invalid {
-  return normalize(obj, true);
+export function normalizeOwned(obj: Record<string, unknown>, coerced?: GeoCoercion[]): CanonicalEvent | Invalid {
+  return normalize(obj, true, coerced);
 }
 
-function normalize(obj: Record<string, unknown>, owned: boolean): CanonicalEvent | Invalid {
+function normalize(obj: Record<string, unknown>, owned: boolean, coerced: GeoCoercion[] | undefined): CanonicalEvent | Invalid {
   const out = applyFields(obj, TOP_FIELDS, owned);
   if (out instanceof Invalid) return out;
   for (let i = 0; i < NESTED.length; i++) {
@@ -154,6 +115,11 @@ function normalize(obj: Record<string, unknown>, owned: boolean): CanonicalEvent
     const r = applyFields(v, list, owned);
     if (r instanceof Invalid) return r;
     if (key === 'geo') {
+      // Only coordinates out of range (or accuracy) placed it: as a geo that places nothing.
+      if (coerceGeo(r, coerced) && emptyGeo(r)) {
+        if (!(out[key] = placelessGeo(r))) delete out[key];
+        continue;
+      }
       const bad = geoProblem(r);
       if (bad) return bad;
     }
@@ -198,7 +164,9 @@ export const canonicalEventSchema = z.looseObject({
     (v) => (emptyGeo(v) ? placelessGeo(v) : v),
     z
       .looseObject(zspec(GEO, 'geo.'), { error: 'geo: must be an object' })
+      .transform((g) => (coerceGeo(g) && emptyGeo(g) ? placelessGeo(g) : g))
       .superRefine((g, ctx) => {
+        if (!g) return;
         const bad = emptyGeo(g) ? null : geoProblem(g);
         if (bad) ctx.addIssue({ code: 'custom', message: bad.message });
       })
@@ -219,8 +187,8 @@ function compact(o: Record<string, unknown>): Record<string, unknown> {
  * Validates `obj` as a canonical event. Fast path first; on failure zod collects every issue
  * so the reason lists all problems (`user: required; time: …`).
  */
-export function validateEvent(obj: Record<string, unknown>): { ok: true; event: CanonicalEvent } | { ok: false; reason: string } {
-  const fast = normalizeEvent(obj);
+export function validateEvent(obj: Record<string, unknown>, coerced?: GeoCoercion[]): { ok: true; event: CanonicalEvent } | { ok: false; reason: string } {
+  const fast = normalizeEvent(obj, coerced);
   if (!(fast instanceof Invalid)) return { ok: true, event: fast };
   const r = canonicalEventSchema.safeParse(obj);
   if (r.success) return { ok: true, event: compact(r.data as Record<string, unknown>) as CanonicalEvent };
@@ -232,7 +200,7 @@ export function validateEvent(obj: Record<string, unknown>): { ok: true; event: 
  * null when it is refused — then validate a fresh copy of the input with `validateEvent` for the
  * reason (`obj` may be partly normalised).
  */
-export function validateOwned(obj: Record<string, unknown>): { ok: true; event: CanonicalEvent } | null {
-  const fast = normalizeOwned(obj);
+export function validateOwned(obj: Record<string, unknown>, coerced?: GeoCoercion[]): { ok: true; event: CanonicalEvent } | null {
+  const fast = normalizeOwned(obj, coerced);
   return fast instanceof Invalid ? null : { ok: true, event: fast };
 }

@@ -53,7 +53,13 @@ const HTTP_SOURCE = 'http:/v1/events';
  * HTTP ingest (`POST /v1/events`): bodies decoded in chunks and appended to the input streams,
  * bounded by `http.ingest_concurrency` / `http.ingest_queue`, refused under back-pressure.
  */
-export function createIngestService(deps: { config: () => Config; redis: RedisClient; metrics: Metrics }): IngestService {
+export function createIngestService(deps: {
+  config: () => Config;
+  redis: RedisClient;
+  metrics: Metrics;
+  /** Told of each geo value an accepted record's decode took as absent (DecodeOptions.onCoerced). */
+  onCoerced?: (reason: string) => void;
+}): IngestService {
   const { redis, metrics } = deps;
   let lag = { at: 0, value: 0 };
   const currentLag = async (): Promise<number> => {
@@ -102,6 +108,7 @@ export function createIngestService(deps: { config: () => Config; redis: RedisCl
         window: timeWindowOf(c.raw.ingest),
         scrubFields: c.raw.ingest.scrub_fields,
         maxEventSize: c.raw.ingest.max_event_size,
+        ...(deps.onCoerced ? { onCoerced: deps.onCoerced } : {}),
       },
     };
     const total = await decodeBody(body, headers, opts, (item, index) => {

@@ -20,6 +20,12 @@ export class Metrics {
     labelNames: ['stream'],
     registers: [this.registry],
   });
+  readonly eventsCoerced = new Counter({
+    name: 'riskstream_events_coerced_total',
+    help: 'Events accepted with a value taken as absent (reason: geo_coordinates_out_of_range, geo_accuracy_out_of_range)',
+    labelNames: ['reason'],
+    registers: [this.registry],
+  });
   readonly batchSeconds = new Histogram({
     name: 'riskstream_batch_duration_seconds',
     help: 'Time to decode, score, commit and ack one batch',

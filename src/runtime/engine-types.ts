@@ -74,4 +74,6 @@ export interface EngineDeps {
   renewIdentity: () => Promise<void>;
   route: RouterParts;
   own: OwnerParts;
+  /** Counts events routed in a router thread with a value taken as absent (its decode's `onCoerced`, in this thread). */
+  onCoerced?: (reason: string, n: number) => void;
 }

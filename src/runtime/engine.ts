@@ -68,6 +68,7 @@ export async function startEngine(d: EngineDeps): Promise<EngineRuntime> {
           onReport: reportRoute,
           onError: routingFailed,
           onDeadLettered: (stream, n) => d.metrics.deadLettered.inc({ stream }, n),
+          onCoerced: (reason, n) => d.onCoerced?.(reason, n),
           onFenced: routerFenced,
         },
         // The running configuration itself (structured-cloneable), never the files again.

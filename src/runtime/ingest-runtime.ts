@@ -11,6 +11,7 @@ import { createIngestService, type IngestService } from '../ingest/http-ingest.j
 import { ipSprayEnricher } from '../ingest/ip-spray.js';
 import { Keys } from '../keys.js';
 import { LogThrottle } from '../obs/log-throttle.js';
+import { coercedCounter } from '../obs/coerced.js';
 import { isRiskstreamError } from '../errors.js';
 
 /** The ingest side of the worker: geo and source-IP enrichment, dead letters, list bridge, HTTP ingest. */
@@ -19,6 +20,8 @@ export interface IngestRuntime {
   /** Dead-letters entries, each once (also across a crash); resolves with which were written now (not before a crash). */
   deadLetter(bad: Array<{ raw: RawEntry; reason: string }>): Promise<boolean[]>;
   service: IngestService;
+  /** Counts (and now and then logs) events accepted with a value taken as absent (DecodeOptions.onCoerced). */
+  coerced: (reason: string, n?: number) => void;
   /** At the start of the drain: HTTP bodies not yet being appended are refused ({@link IngestService.stopTaking}). */
   stopTaking(): void;
   close(): Promise<void>;
@@ -81,10 +84,12 @@ export async function buildIngest(deps: { config: () => Config; redis: RedisClie
       if (ok) deps.logger.warn({ err, repeats_not_logged: ok.suppressed }, 'list bridge pass failed (repeats of this failure are logged once a minute)');
     },
   });
-  const service = createIngestService(deps);
+  const coerced = coercedCounter(metrics, deps.logger);
+  const service = createIngestService({ ...deps, onCoerced: coerced });
   return {
     ...(await buildRouteIngest(deps)),
     service,
+    coerced,
     stopTaking: () => service.stopTaking(),
     close: () => bridge.stop(),
   };

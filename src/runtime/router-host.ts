@@ -17,13 +17,16 @@ export type RouterThreadOut =
   /** The router was refused by a fence of a newer lease epoch (RouterParts.onFenced). */
   | { type: 'fenced'; epoch: number }
   /** Entries the thread dead-lettered, per input stream (counted in this thread's metrics). */
-  | { type: 'deadLettered'; streams: Record<string, number> };
+  | { type: 'deadLettered'; streams: Record<string, number> }
+  /** Events the thread accepted with a value taken as absent, per reason (DecodeOptions.onCoerced), since its last report. */
+  | { type: 'coerced'; reasons: Record<string, number> };
 
 /** What the host tells its engine. */
 export interface RouterHostHooks {
   onReport(r: RouteReport): void;
   onError(): void;
   onDeadLettered(stream: string, n: number): void;
+  onCoerced?(reason: string, n: number): void;
   onFenced(epoch: number): void;
 }
 
@@ -114,6 +117,7 @@ export class RouterHost {
         } else if (m.type === 'report') this.hooks.onReport(m.report);
         else if (m.type === 'fenced') this.hooks.onFenced(m.epoch);
         else if (m.type === 'deadLettered') for (const [stream, n] of Object.entries(m.streams)) this.hooks.onDeadLettered(stream, n);
+        else if (m.type === 'coerced') for (const [reason, n] of Object.entries(m.reasons)) this.hooks.onCoerced?.(reason, n);
         else this.hooks.onError();
       });
       w.once('exit', () => reject(new RiskstreamError('INTERNAL', 'router thread ended before it was ready')));

@@ -5,7 +5,8 @@
  * thread — which holds the leases — says it holds the router lease. Routing (read, decode,
  * enrich, partition writes, acks) then runs beside the owners' apply and commit on another core.
  * Messages in: start (token), stop, reload (the worker's new config), shutdown. Messages out:
- * report (a routing step's RouteReport), error (a failed step).
+ * report (a routing step's RouteReport), error (a failed step), deadLettered, coerced (counts for
+ * the worker's metrics), fenced.
  */
 import { BroadcastChannel, parentPort, workerData } from 'node:worker_threads';
 import type { Config } from '../config/load.js';
@@ -37,6 +38,9 @@ const { router, decodeOpts } = await buildOwnRouter({
   onDeadLettered: (streams) => post({ type: 'deadLettered', streams }),
   onFenced: (epoch) => post({ type: 'fenced', epoch }),
 });
+// Events accepted with a value taken as absent: counted here, told with the next report.
+let coerced: Record<string, number> | undefined;
+decodeOpts.onCoerced = (reason) => void ((coerced ??= {})[reason] = (coerced[reason] ?? 0) + 1);
 await router.ensureGroups();
 let stopping = false;
 port.on('message', (m: RouterThreadIn) => {
@@ -70,7 +74,11 @@ await runRouterLoop({
   logger,
   settings: () => ({ blockMs: config.raw.streams.block, maxRouted: config.raw.engine.max_routed }),
   stopping: () => stopping,
-  onReport: (report) => post({ type: 'report', report }),
+  onReport: (report) => {
+    post({ type: 'report', report });
+    if (coerced) post({ type: 'coerced', reasons: coerced });
+    coerced = undefined;
+  },
   onError: (err) => {
     logger.error({ err }, 'routing failed; retrying');
     post({ type: 'error' });

@@ -105,7 +105,7 @@ async function start(opts: WorkerOptions, watch: StartWatch): Promise<WorkerHand
   let stopping = false;
   const configState = new ConfigState(Date.now());
   const listeners: Array<(r: BatchReport) => void> = [];
-  const decodeOpts: DecodeOptions = decodeOptionsOf(config);
+  const decodeOpts: DecodeOptions = { ...decodeOptionsOf(config), onCoerced: (reason) => ingest.coerced(reason) };
   const epochs = behaviorEpochs(redis, keys, {
     onError: (err) => logger.warn({ err }, "reading the behaviors' on-epochs failed (read again at the next refresh)"),
   });
@@ -121,6 +121,7 @@ async function start(opts: WorkerOptions, watch: StartWatch): Promise<WorkerHand
     // Given a path (the CLI gives both), routing may run in its thread (handed the running configuration).
     ...(opts.configPath !== undefined || !opts.config ? { configPath: opts.configPath ?? 'config' } : {}),
     renewIdentity: () => identity.renew(),
+    onCoerced: ingest.coerced,
     route: {
       decode: (raw, now) => decodeEntry(raw, decodeOpts, now),
       enrich: (events) => (ingest.enrich?.(events) ?? Promise.resolve()).then(() => sessions.enrich(events)), // geo first: a use's country may come from its ip

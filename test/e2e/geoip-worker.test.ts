@@ -87,4 +87,44 @@ describe('GeoIP in the worker (geoip.mmdb; real worker, Redis)', () => {
     const risk = (await (await api(`/v1/users/${encodeURIComponent(USER)}/risk`)).json()) as { behaviors: Array<{ id: string }> };
     expect(risk.behaviors.map((b) => b.id)).toEqual(['impossible_travel']);
   });
+
+  it('a login whose coordinates are out of range (lat 200) or NaN is placed by its ip as one without geo, and judged for impossible travel by that place', async () => {
+    const user = 'out-of-range@example.com';
+    const login = `${h.prefix}:login`;
+    const flat = (minutes: number, ip: string, sessionId: string, geo: string[]) =>
+      h.redis.xadd(
+        login,
+        '*',
+        'type',
+        'login',
+        'user',
+        user,
+        'time',
+        recentIso(minutes * MIN),
+        'outcome',
+        'success',
+        'ip',
+        ip,
+        'session.id',
+        sessionId,
+        ...geo,
+      );
+    // Before: kept as given (the first) and dead-lettered whole (the second, `NaN`): no travel judged.
+    await flat(0, '81.2.69.142', 's-range-1', ['geo.lat', '200', 'geo.lon', '500', 'geo.accuracy_km', '-3', 'geo.region', 'ENG']);
+    expect((await session('s-range-1')).geo).toEqual({ lat: 51.5, lon: -0.12, accuracy_km: 20, country: 'GB', city: 'London', region: 'ENG' });
+    await flat(10, '1.128.0.1', 's-range-2', ['geo.lat', 'NaN', 'geo.lon', 'NaN']);
+    expect((await session('s-range-2')).geo).toEqual({ lat: -33.87, lon: 151.21, accuracy_km: 50, country: 'AU', city: 'Sydney' });
+    await waitFor(async () => (await userRisk(h.worker.url, h.cfg.adminToken, user)).level === 'high', { what: 'impossible travel: high' });
+    const risk = (await (await api(`/v1/users/${encodeURIComponent(user)}/risk`)).json()) as { behaviors: Array<{ id: string }> };
+    expect(risk.behaviors.map((b) => b.id)).toEqual(['impossible_travel']);
+    // Counted (from the router thread), the events not dead-lettered.
+    const metrics = await waitFor(
+      async () => {
+        const m = await (await api('/metrics')).text();
+        return /riskstream_events_coerced_total\{reason="geo_coordinates_out_of_range"\} 2\b/.test(m) ? m : undefined;
+      },
+      { what: 'riskstream_events_coerced_total' },
+    );
+    expect(metrics).not.toMatch(/^riskstream_events_dead_lettered_total\{/m);
+  });
 });

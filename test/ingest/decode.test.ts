@@ -270,22 +270,25 @@ describe('decodeEntry: review findings', () => {
     }
   });
 
-  it('a number written as text beyond a double (1e400, AS followed by 400 digits) is refused as the same number in JSON is, never kept as Infinity (stored as null)', () => {
+  it('a number written as text beyond a double (1e400, AS followed by 400 digits) is refused as the same number in JSON is, never kept as Infinity (stored as null); in geo it places nothing: absent', () => {
     const flat = { ...login, 'session.id': 's-1' };
     for (const [fields, re] of [
-      [{ ...flat, 'geo.lat': '1e400', 'geo.lon': '2' }, /^geo\.lat: must be a finite number$/],
-      [{ ...flat, 'geo.lat': '1', 'geo.lon': '-1e400' }, /^geo\.lon: must be a finite number$/],
-      [{ ...flat, 'geo.country': 'GB', 'geo.accuracy_km': '1e999' }, /^geo\.accuracy_km: must be a finite number$/],
       [{ ...flat, 'network.asn': '1e400' }, /^network\.asn: must be a finite number$/],
       [{ ...flat, 'network.asn': `AS${'9'.repeat(400)}` }, /^network\.asn: must be a finite number$/],
-      [{ event: JSON.stringify({ ...login, geo: { lat: '1e400', lon: 2 } }) }, /^geo\.lat: must be a finite number$/],
     ] as const)
       expect(decodeEntry(entry(fields))).toEqual({ ok: false, reason: expect.stringMatching(re) });
-    // The JSON number itself, as before.
-    expect(decodeEntry(entry({ event: `{"type":"login","user":"a@b.c","time":${T},"geo":{"lat":1e400,"lon":2}}` }))).toEqual({
-      ok: false,
-      reason: 'geo.lat: must be a finite number',
-    });
+    // Geo (test/ingest/geo-rules.test.ts): the coordinates (or the accuracy) dropped, the event kept.
+    for (const [fields, geo] of [
+      [{ ...flat, 'geo.lat': '1e400', 'geo.lon': '2' }, undefined],
+      [{ ...flat, 'geo.lat': '1', 'geo.lon': '-1e400' }, undefined],
+      [{ ...flat, 'geo.country': 'GB', 'geo.accuracy_km': '1e999' }, { country: 'GB' }],
+      [{ event: JSON.stringify({ ...login, geo: { lat: '1e400', lon: 2 } }) }, undefined],
+      [{ event: `{"type":"login","user":"a@b.c","time":${T},"geo":{"lat":1e400,"lon":2}}` }, undefined],
+    ] as const) {
+      const r = decodeEntry(entry(fields));
+      expect(r.ok, JSON.stringify(fields)).toBe(true);
+      expect(r.ok && r.event.geo).toEqual(geo);
+    }
   });
 
   it('the canonical marker counts only on an entry as riskstream writes it (event + canonical, nothing else)', () => {
