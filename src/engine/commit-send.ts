@@ -7,6 +7,7 @@ import type { LevelChange } from '../types.js';
 import type { SessionIdentity } from '../sessions/identity.js';
 import type { OrderKey } from '../partition.js';
 import { RiskstreamError } from '../errors.js';
+import { asSlotMigrating } from '../redis/slot-moving.js';
 
 /** What {@link sendCommits} needs from the owner, and tells it. */
 export interface CommitHooks {
@@ -71,9 +72,7 @@ export async function sendCommits(
       const [err, r] = res[i] ?? [];
       if (err) {
         // Refused whole while a slot migration splits the partition's keys: re-read and commit again.
-        parts.onCommitError(
-          slotMoving(err) ? new RiskstreamError('SLOT_MIGRATING', `partition ${d.partition}: ${err.message}`, undefined, { cause: err }) : err,
-        );
+        parts.onCommitError(asSlotMigrating(err, `partition ${d.partition}'s commit`));
         return hooks.rewind([d.partition]);
       }
       if (r === -1) {
@@ -100,15 +99,6 @@ export async function sendCommits(
     parts.onCommitError(err);
     hooks.rewind([...deltas.keys()]);
   }
-}
-
-/**
- * Whether a command was refused because its keys' slot is being migrated (TRYAGAIN, ASK, MOVED, or
- * a script's "non local key" — the commit script checks what it reaches before its first write —
- * also once ioredis gave up redirecting).
- */
-export function slotMoving(err: Error): boolean {
-  return /TRYAGAIN|^ASK |^MOVED |non local key|migrating slot|Too many Cluster redirections/.test(err.message);
 }
 
 function commandTimeout(redis: RedisClient): number | undefined {

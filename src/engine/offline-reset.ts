@@ -4,6 +4,7 @@ import { commitArgs } from '../redis/commit-keys.js';
 import type { Keys } from '../keys.js';
 import { scriptsOn } from '../redis/scripts.js';
 import { setNx } from '../redis/set-nx.js';
+import { asSlotMigrating } from '../redis/slot-moving.js';
 import { RiskStore } from '../risk/store.js';
 import { applyItems } from './apply.js';
 import { commitOps, emptyDelta } from './commit.js';
@@ -59,7 +60,8 @@ async function inputSettled(redis: RedisClient, keys: Keys, p: number, input: No
  * worker runs, the caller becomes the partition's owner for the moment: it takes the lease (SET NX, short
  * PX), applies the reset to the stored state and commits it with the same fenced commit script an
  * owner uses (the input position untouched), then gives the lease back. `relay` then moves the
- * outbox onward (the SET job waits in the queue for a worker).
+ * outbox onward (the SET job waits in the queue for a worker). Refused while a Redis Cluster slot
+ * of the partition's keys is being migrated (nothing written): SLOT_MIGRATING, to retry.
  */
 export async function resetUser(
   redis: RedisClient,
@@ -68,15 +70,20 @@ export async function resetUser(
   settings: OfflineResetSettings,
   relay: (users: string[]) => Promise<unknown>,
 ): Promise<ResetOutcome> {
-  const done = await resetOffline(redis, keys, req, settings, relay);
-  if (done) return done;
-  return requestReset(
-    redis,
-    keys,
-    req,
-    QUEUED_WAIT_MS,
-    `the reset of ${req.user} is queued behind input no worker has processed yet: a worker applies it in order with that input when it runs`,
-  );
+  try {
+    const done = await resetOffline(redis, keys, req, settings, relay);
+    if (done) return done;
+    return await requestReset(
+      redis,
+      keys,
+      req,
+      QUEUED_WAIT_MS,
+      `the reset of ${req.user} is queued behind input no worker has processed yet: a worker applies it in order with that input when it runs`,
+    );
+  } catch (err) {
+    // Refused while a slot of the partition's keys migrates (the commit refused whole): the engine's code, not Redis's reply.
+    throw asSlotMigrating(err, `the reset of ${req.user}`);
+  }
 }
 
 /** True when a worker of the prefix was heard from within `ttlMs` (its membership heartbeat, Redis's clock). */

@@ -6,6 +6,7 @@
  * one of them on the queue's slot is refused for the whole move, however few keys have moved.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
+import { RiskstreamError } from '../errors.js';
 
 /**
  * How many redirections (MOVED, ASK, TRYAGAIN: ioredis retries TRYAGAIN after
@@ -17,13 +18,40 @@ import { setTimeout as sleep } from 'node:timers/promises';
  */
 export const SLOT_MOVE_REDIRECTIONS = 1_000;
 
-// ioredis gives up with "Too many Cluster redirections. Last error: <the last one>". NOSCRIPT: a
-// MULTI redirected to the slot's new node, which has not loaded the script yet (the next loads it).
-const SLOT_MOVING = /^(TRYAGAIN|ASK |MOVED |NOSCRIPT)|^Too many Cluster redirections|EXECABORT.*TRYAGAIN/;
+// A refusal of a slot move: TRYAGAIN, ASK, MOVED, a script's "non local key" (the commit script
+// checks what it reaches before its first write), NOSCRIPT (a MULTI redirected to the slot's new
+// node, which has not loaded the script yet: the next try loads it), a MULTI aborted by TRYAGAIN.
+const SLOT_MOVING = /TRYAGAIN|^ASK |^MOVED |^NOSCRIPT|non local key|migrating slot/;
+// ioredis gives up with "Too many Cluster redirections. Last error: <the last one>": a slot move
+// only when that last error is one (not a failover's CLUSTERDOWN or closed connection, after which
+// a write may have run).
+const GAVE_UP = /^Too many Cluster redirections\. Last error: (?:\w*Error: )?([\s\S]*)$/;
 
-/** True for an error a slot move gives a command (see {@link SLOT_MOVING}): it succeeds once the slot is moved. */
-export function isSlotMoving(err: unknown): boolean {
-  return err instanceof Error && SLOT_MOVING.test(err.message);
+/**
+ * True for an error a slot move gives a command: nothing of it ran, and it succeeds once the slot
+ * is served by one node.
+ */
+export function slotMoving(err: unknown): boolean {
+  if (!(err instanceof Error)) return false;
+  const last = GAVE_UP.exec(err.message);
+  return SLOT_MOVING.test(last ? last[1]! : err.message);
+}
+
+/**
+ * `err` as a SLOT_MIGRATING error (503: retry once the slot is served; the Redis error is its
+ * cause, in the logs) when {@link slotMoving}, else `err` itself. `what`: what was refused. The
+ * message names no node address: the API answers it.
+ */
+export function asSlotMigrating(err: unknown, what: string): unknown {
+  if (!slotMoving(err)) return err;
+  return new RiskstreamError(
+    'SLOT_MIGRATING',
+    `${what}: refused while a Redis Cluster slot of its keys is being migrated (nothing written); retry`,
+    undefined,
+    {
+      cause: err,
+    },
+  );
 }
 
 /** Options of {@link whileSlotMoves}. */
@@ -35,7 +63,7 @@ export interface SlotMoveRetry {
 }
 
 /**
- * Runs `op`, again while it fails because its slot is moving ({@link isSlotMoving}), for at most
+ * Runs `op`, again while it fails because its slot is moving ({@link slotMoving}), for at most
  * `limitMs`. Only for an `op` that may run twice (one that adds nothing a second time, e.g. BullMQ
  * jobs with fixed ids: a MULTI refused with TRYAGAIN ran none of its commands anyway).
  */
@@ -46,7 +74,7 @@ export async function whileSlotMoves<T>(op: () => Promise<T>, { limitMs = 30_000
       return await op();
     } catch (err) {
       until ??= Date.now() + limitMs;
-      if (!isSlotMoving(err) || Date.now() + delayMs > until) throw err;
+      if (!slotMoving(err) || Date.now() + delayMs > until) throw err;
       await sleep(delayMs);
     }
   }

@@ -1,6 +1,7 @@
 import { byPartition, isCluster, type RedisClient } from '../redis/client.js';
 import { commandKeys, commitArgs } from '../redis/commit-keys.js';
 import { RiskstreamError } from '../errors.js';
+import { asSlotMigrating } from '../redis/slot-moving.js';
 import type { Keys } from '../keys.js';
 import { packOps } from '../redis/pack-ops.js';
 import { defineScripts, scriptsOn } from '../redis/scripts.js';
@@ -105,7 +106,10 @@ export class SessionStore {
     };
   }
 
-  /** Stores identities now (one script call per partition; a second round trip only to clean up). */
+  /**
+   * Stores identities now (one script call per partition; a second round trip only to clean up).
+   * SLOT_MIGRATING when a partition's script was refused while a Redis Cluster slot of its keys migrates.
+   */
   async put(identities: readonly SessionIdentity[]): Promise<PutResult> {
     const total: PutResult = { stored: 0, skipped: 0, dropped: [] };
     for (const [p, list] of byPartition(identities, (s) => this.keys.partitionOf(s.user))) {
@@ -116,7 +120,12 @@ export class SessionStore {
         // No lease (''): the keys only route the script to the partition's slot.
         const declared = isCluster(this.redis) ? commandKeys(prepared.ops, new Set()) : undefined;
         const args = commitArgs(this.keys.engineLease(`p${p}`), this.keys.partitionPos(p), ['', packOps(prepared.ops), '', ''], declared);
-        const res = await scriptsOn(this.redis).engineCommit(...args);
+        // Refused whole while a slot of the partition's keys migrates: the engine's code, not Redis's reply.
+        const res = await scriptsOn(this.redis)
+          .engineCommit(...args)
+          .catch((err: unknown) => {
+            throw asSlotMigrating(err, `session store: partition ${p}'s put`);
+          });
         if (res === -1) throw new RiskstreamError('INTERNAL', 'session store: unexpected fencing');
         r = await prepared.finish(res[1], res[2]);
       }

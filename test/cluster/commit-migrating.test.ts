@@ -10,17 +10,17 @@
 import type { Cluster } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { emptyDelta, type PartitionDelta } from '../../src/engine/commit.js';
-import { sendCommits, slotMoving } from '../../src/engine/commit-send.js';
+import { sendCommits } from '../../src/engine/commit-send.js';
+import { slotMoving } from '../../src/redis/slot-moving.js';
 import type { OwnerParts } from '../../src/engine/owner-types.js';
 import { isRiskstreamError } from '../../src/errors.js';
 import { Keys } from '../../src/keys.js';
-import { partitionOf } from '../../src/partition.js';
 import { commitArgs } from '../../src/redis/commit-keys.js';
 import { packOps } from '../../src/redis/pack-ops.js';
 import { defineScripts, scriptsOn } from '../../src/redis/scripts.js';
 import { emptyState, type UserState } from '../../src/risk/state.js';
-import { cleanPrefix, clusterClient, mastersOf, requireCluster, withNode } from '../helpers/cluster.js';
-import { keysInSlot, nodeId, ownerOfSlot, slotOf } from '../helpers/cluster-reshard.js';
+import { cleanPrefix, clusterClient, requireCluster } from '../helpers/cluster.js';
+import { beginMove, freePartition, undoMove } from '../helpers/cluster-reshard.js';
 import { testPrefix } from '../helpers/redis.js';
 
 const up = await requireCluster('cluster/commit-migrating');
@@ -29,49 +29,6 @@ const NOW = Date.parse('2026-11-23T12:00:00Z');
 const TOKEN = 'w-m#1';
 const prefix = testPrefix('commit-migrating');
 const keys = new Keys(prefix, PARTITIONS);
-
-/** A slot move begun by hand: the slot, its source and target ports. */
-interface Move {
-  slot: number;
-  from: number;
-  to: number;
-}
-
-/** A partition among the last ones whose slot holds no key (no other test's), and a user of it. */
-async function freePartition(): Promise<{ p: number; user: string; slot: number }> {
-  for (let p = PARTITIONS - 1; p > PARTITIONS - 64; p--) {
-    const slot = await slotOf(`{p${p}}`);
-    if ((await keysInSlot(await ownerOfSlot(slot), slot)) > 0) continue;
-    for (let i = 0; ; i++) if (partitionOf(`u${i}`, PARTITIONS) === p) return { p, user: `u${i}`, slot };
-  }
-  throw new Error('no partition slot free of keys');
-}
-
-/** SETSLOT IMPORTING on the next master, MIGRATING on the owner, then MIGRATE `moved` there. */
-async function beginMove(slot: number, moved: string[]): Promise<Move> {
-  const masters = await mastersOf();
-  const from = await ownerOfSlot(slot);
-  const to = masters[(masters.findIndex((m) => m.port === from) + 1) % masters.length]!.port;
-  await withNode(to, async (n) => n.cluster('SETSLOT', slot, 'IMPORTING', await nodeId(from)));
-  await withNode(from, async (n) => n.cluster('SETSLOT', slot, 'MIGRATING', await nodeId(to)));
-  await withNode(from, (n) => n.call('MIGRATE', '127.0.0.1', String(to), '', '0', '5000', 'KEYS', ...moved));
-  return { slot, from, to };
-}
-
-/**
- * The move undone: the slot STABLE on the source (which takes the keys back: not while it is
- * MIGRATING, where a key it lacks is ASKed on), every key of the slot on the target migrated back,
- * then STABLE on the target too — both STABLE whatever failed.
- */
-async function undoMove(m: Move): Promise<void> {
-  try {
-    await withNode(m.from, (n) => n.cluster('SETSLOT', m.slot, 'STABLE'));
-    const back = (await withNode(m.to, (n) => n.cluster('GETKEYSINSLOT', m.slot, 1000))) as string[];
-    if (back.length) await withNode(m.to, (n) => n.call('MIGRATE', '127.0.0.1', String(m.from), '', '0', '5000', 'KEYS', ...back));
-  } finally {
-    for (const port of [m.from, m.to]) await withNode(port, (n) => n.cluster('SETSLOT', m.slot, 'STABLE'));
-  }
-}
 
 function state(user: string, version: number): UserState {
   return { ...emptyState(user), level: version > 1 ? 'high' : 'low', version, changedAt: NOW, updatedAt: NOW + version };
@@ -84,7 +41,7 @@ describe.skipIf(!up)('a partition commit while its slot migrates', () => {
     // Few redirections: the refusal comes back at once rather than after ioredis's retries.
     cluster = clusterClient({ maxRedirections: 2, retryDelayOnTryAgain: 10 });
     defineScripts(cluster);
-    free = await freePartition();
+    free = await freePartition(PARTITIONS, PARTITIONS - 1);
   });
   afterAll(async () => {
     if (!cluster) return;

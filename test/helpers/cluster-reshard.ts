@@ -4,6 +4,7 @@
  * time with MIGRATE (commands meanwhile meet ASK, multi-key ones TRYAGAIN while the slot's keys
  * are split), then SETSLOT NODE on every master.
  */
+import { partitionOf } from '../../src/partition.js';
 import { mastersOf, withNode } from './cluster.js';
 
 /** The hash slot of `key` (CLUSTER KEYSLOT on the first master). */
@@ -78,4 +79,51 @@ export async function openSlotMove(slot: number): Promise<{ from: number; to: nu
     throw err;
   }
   return { from: src.port, to: dst.port, stable };
+}
+
+/** A slot move begun by hand ({@link beginMove}): the slot, its source and target ports. */
+export interface Move {
+  slot: number;
+  from: number;
+  to: number;
+}
+
+/**
+ * A partition (of `partitions`) whose slot holds no key (no other test's), searched downward from
+ * `from` (63 tried), and a user of it. Test files that move such a slot start from different
+ * partitions, so two of them run at once pick different slots.
+ */
+export async function freePartition(partitions: number, from: number): Promise<{ p: number; user: string; slot: number }> {
+  for (let p = from; p > from - 63; p--) {
+    const slot = await slotOf(`{p${p}}`);
+    if ((await keysInSlot(await ownerOfSlot(slot), slot)) > 0) continue;
+    for (let i = 0; ; i++) if (partitionOf(`u${i}`, partitions) === p) return { p, user: `u${i}`, slot };
+  }
+  throw new Error('no partition slot free of keys');
+}
+
+/** SETSLOT IMPORTING on the next master, MIGRATING on the owner, then MIGRATE `moved` there. */
+export async function beginMove(slot: number, moved: string[]): Promise<Move> {
+  const masters = await mastersOf();
+  const from = await ownerOfSlot(slot);
+  const to = masters[(masters.findIndex((m) => m.port === from) + 1) % masters.length]!.port;
+  await withNode(to, async (n) => n.cluster('SETSLOT', slot, 'IMPORTING', await nodeId(from)));
+  await withNode(from, async (n) => n.cluster('SETSLOT', slot, 'MIGRATING', await nodeId(to)));
+  await withNode(from, (n) => n.call('MIGRATE', '127.0.0.1', String(to), '', '0', '5000', 'KEYS', ...moved));
+  return { slot, from, to };
+}
+
+/**
+ * The move undone: the slot STABLE on the source (which takes the keys back: not while it is
+ * MIGRATING, where a key it lacks is ASKed on), every key of the slot on the target migrated back,
+ * then STABLE on the target too — both STABLE whatever failed.
+ */
+export async function undoMove(m: Move): Promise<void> {
+  try {
+    await withNode(m.from, (n) => n.cluster('SETSLOT', m.slot, 'STABLE'));
+    const back = (await withNode(m.to, (n) => n.cluster('GETKEYSINSLOT', m.slot, 1000))) as string[];
+    if (back.length) await withNode(m.to, (n) => n.call('MIGRATE', '127.0.0.1', String(m.from), '', '0', '5000', 'KEYS', ...back));
+  } finally {
+    for (const port of [m.from, m.to]) await withNode(port, (n) => n.cluster('SETSLOT', m.slot, 'STABLE'));
+  }
 }
