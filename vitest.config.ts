@@ -8,6 +8,7 @@ import { configDefaults, defineConfig } from 'vitest/config';
 const UNIT = [
   'test/detect/*.test.ts',
   'test/engine/apply.test.ts',
+  'test/engine/set-sequences.test.ts',
   'test/sessions/baseline.test.ts',
   'test/engine/commit-ops.golden.test.ts',
   'test/engine/assignment.test.ts',

@@ -5,8 +5,15 @@
  * NODE), so commands meet ASK and multi-key scripts TRYAGAIN — the engine's commit script, which
  * declares every key it writes on a cluster, is refused whole (SLOT_MIGRATING, a warning) and
  * redone — while a slot's keys are split. Wanted: the worker goes on (same pid, ready, no error logged) and
- * the result equals a fault-free one-node run: nothing lost or doubled, SETs in per-user order; no
- * key left on the old node.
+ * the result equals a fault-free one-node run: per user (level, version), risk events and sessions
+ * the same; no key left on the old node. The SETs (issue 16): per user the level changes of that
+ * history in order, less levels superseded while waiting — no second SET (another jti) for a
+ * version, none of a change the history lacks, none out of order, the last one the final level —
+ * with resends (the same jti again, RFC 8935 at-least-once) allowed, counted and logged
+ * (test/helpers/set-sequences.ts). The count differs from the reference's by those resends and by
+ * the levels superseded in one run only: the reference gets all its input at once, so more of a
+ * user's levels are superseded before their SET is sent than here, where input comes in 10 chunks
+ * (about 160 SETs against 120; a fault-free run fed the same way gets as many).
  *
  * Opt-in (it moves slots of the cluster it runs on): RISKSTREAM_RESHARD_TEST=1, on a cluster of its
  * own (RISKSTREAM_CLUSTER_PORTS=7100 bash scripts/ensure-redis-cluster.sh, and the same variable for
@@ -66,7 +73,9 @@ describe.skipIf(!up)('slots migrated under a running worker', () => {
     const msg = (l: string): string => `${/"msg":"([^"]*)"/.exec(l)?.[1]}: ${/"message":"([^"]{0,90})/.exec(l)?.[1]}`;
     const errors = lines.filter((l) => /"level":(50|60)/.test(l)).map(msg);
     const warnings = lines.filter((l) => /"level":40/.test(l)).map(msg);
-    console.log(`${name}: ${errors.length} errors, ${warnings.length} warnings logged`);
+    const byMsg = new Map<string, number>();
+    for (const w of warnings) byMsg.set(w.split(':')[0]!, (byMsg.get(w.split(':')[0]!) ?? 0) + 1);
+    console.log(`${name}: ${errors.length} errors, ${warnings.length} warnings logged (${[...byMsg].map(([m, n]) => `${m} ×${n}`).join('; ')})`);
     const ready = (await fetch(`${w.url}/readyz`)).status;
     expect({ exit: w.child.exitCode, pid: w.child.pid, errors, leaked, verdict, ready }).toEqual({
       exit: null,

@@ -13,6 +13,7 @@ import { cleanup, redisClient, testPrefix, waitFor } from './redis.js';
 import { eventOf, startReceiver, type TestReceiver } from './receiver.js';
 import { spawnWorker, writeTestConfig, type TestConfig, type WorkerProcess } from './worker.js';
 import { ENGINE_BEHAVIORS, type Workload, type WorkloadEvent } from './engine-workload.js';
+import { changesOf, checkSetSequences, explainSets, type SeenSet, type SetTally } from './set-sequences.js';
 
 export const RX = 'rx';
 
@@ -268,11 +269,16 @@ export async function waitDelivered(run: EngineRun, got: Outcomes, wl: Workload,
 
 /**
  * Checks the receiver's SETs: all verified, each for a committed change of its user with that
- * change's level; per user (retries of one delivery — the same jti — collapsed) versions strictly
- * increasing, ending on the user's final level. Returns the problems found (empty when none) and
- * the last delivered level per user.
+ * change's level; per user the SETs are the user's level changes in order, less superseded ones
+ * (test/helpers/set-sequences.ts: a resend — the same jti — is allowed and counted, another jti for
+ * the same version is a doubled SET), ending on the user's final level. Returns the problems found
+ * (empty when none), the last delivered level per user and the tally of the SETs.
  */
-export async function checkSets(run: EngineRun, got: Outcomes, wl: Workload): Promise<{ problems: string[]; finalLevels: Record<string, string> }> {
+export async function checkSets(
+  run: EngineRun,
+  got: Outcomes,
+  wl: Workload,
+): Promise<{ problems: string[]; finalLevels: Record<string, string>; sets: SetTally }> {
   const ids = await changeIds(run, wl);
   const problems: string[] = [];
   // Verified here against the run's JWKS (the receiver may have got a SET before it knew the JWKS URL).
@@ -280,25 +286,20 @@ export async function checkSets(run: EngineRun, got: Outcomes, wl: Workload): Pr
   const bad: string[] = [];
   for (const s of run.receiver.received) await jwtVerify(s.token, keys, { audience: 'https://rx.test' }).catch((e: unknown) => bad.push(String(e)));
   if (bad.length) problems.push(`${bad.length} SETs failed verification: ${bad[0]}`);
-  const perUser = new Map<string, Got[]>();
+  const seen: SeenSet[] = [];
   for (const s of receivedSets(run)) {
     const c = ids.get(s.txn);
     if (!c) problems.push(`SET ${s.jti} for ${s.user}: txn ${s.txn} is no committed change`);
     else if (c.user !== s.user || c.level !== s.level) problems.push(`SET ${s.jti}: ${s.user} ${s.level}, the change says ${c.user} v${c.version} ${c.level}`);
-    const list = perUser.get(s.user) ?? [];
-    if (list[list.length - 1]?.jti !== s.jti) list.push(s);
-    perUser.set(s.user, list);
+    seen.push({ ...s, version: c?.user === s.user ? c.version : undefined });
   }
+  const changes = Object.fromEntries(Object.entries(got).map(([u, o]) => [u, changesOf(o.changes)]));
+  const sequences = checkSetSequences(seen, changes);
+  problems.push(...sequences.problems);
   const finalLevels: Record<string, string> = {};
-  for (const [u, list] of perUser) {
-    const versions = list.map((s) => ids.get(s.txn)?.version ?? -1);
-    if (versions.some((v, i) => i > 0 && v <= versions[i - 1]!)) problems.push(`${u}: SET versions out of order ${versions.join(',')}`);
-    finalLevels[u] = list[list.length - 1]!.level;
-    const want = got[u];
-    if (want && finalLevels[u] !== want.level) problems.push(`${u}: last SET ${finalLevels[u]}, final level ${want.level}`);
-  }
-  for (const [u, o] of Object.entries(got)) if (o.version > 0 && !perUser.has(u)) problems.push(`${u}: no SET (final v${o.version} ${o.level})`);
-  return { problems, finalLevels };
+  const once = new Set<string>();
+  for (const s of seen) if (!once.has(s.jti) && once.add(s.jti)) finalLevels[s.user] = s.level;
+  return { problems, finalLevels, sets: sequences.tally };
 }
 
 /** The users whose outcome differs, each with both sides (readable in a failed assertion). */
@@ -417,6 +418,8 @@ export interface Reference {
   run: EngineRun;
   outcomes: Outcomes;
   finalLevels: Record<string, string>;
+  /** Its SETs' tally ({@link checkSets}). */
+  sets?: SetTally;
 }
 
 /**
@@ -468,6 +471,8 @@ export async function versusReference(redis: Redis, run: EngineRun, wl: Workload
   const t0 = Date.now();
   const got = await settle(redis, run, wl);
   console.log(`${what}: ${summary(got.outcomes)}; ${run.receiver.received.length} SETs; settled in ${Date.now() - t0} ms`);
+  // The SETs' count explained (resends are at-least-once; a level superseded in one run may be delivered in the other).
+  if (ref.sets) console.log(`${run.name}: ${explainSets(ref.sets, got.sets)}`);
   const users = Object.keys({ ...ref.finalLevels, ...got.finalLevels }).sort();
   return {
     problems: got.problems,
@@ -503,7 +508,7 @@ export async function settle(
   run: EngineRun,
   wl: Workload,
   { timeout = 60_000, stableMs = 1500 } = {},
-): Promise<{ outcomes: Outcomes; problems: string[]; finalLevels: Record<string, string> }> {
+): Promise<{ outcomes: Outcomes; problems: string[]; finalLevels: Record<string, string>; sets: SetTally }> {
   const until = Date.now() + timeout;
   await waitApplied(run, wl, timeout);
   await waitFor(() => contractStreamsDrained(redis, run), {
