@@ -70,20 +70,15 @@ export async function resetUser(
   settings: OfflineResetSettings,
   relay: (users: string[]) => Promise<unknown>,
 ): Promise<ResetOutcome> {
-  try {
-    const done = await resetOffline(redis, keys, req, settings, relay);
-    if (done) return done;
-    return await requestReset(
-      redis,
-      keys,
-      req,
-      QUEUED_WAIT_MS,
-      `the reset of ${req.user} is queued behind input no worker has processed yet: a worker applies it in order with that input when it runs`,
-    );
-  } catch (err) {
-    // Refused while a slot of the partition's keys migrates (the commit refused whole): the engine's code, not Redis's reply.
-    throw asSlotMigrating(err, `the reset of ${req.user}`);
-  }
+  const done = await resetOffline(redis, keys, req, settings, relay);
+  if (done) return done;
+  return requestReset(
+    redis,
+    keys,
+    req,
+    QUEUED_WAIT_MS,
+    `the reset of ${req.user} is queued behind input no worker has processed yet: a worker applies it in order with that input when it runs`,
+  );
 }
 
 /** True when a worker of the prefix was heard from within `ttlMs` (its membership heartbeat, Redis's clock). */
@@ -129,8 +124,13 @@ async function resetOffline(
     const declared = isCluster(redis) ? new Set<string>() : undefined;
     const { ops, outboxUsers } = commitOps(keys, d, { ...settings, now }, () => undefined, [], declared);
     // With a commit id: a resend of the commit (its reply lost to a dropped connection, after it ran) writes nothing again.
-    if ((await scripts.engineCommit(...commitArgs(lease, keys.partitionPos(p), [token, ops, '', '', `${token}/reset`], declared))) === -1)
-      return requestReset(redis, keys, req);
+    const committed = await scripts
+      .engineCommit(...commitArgs(lease, keys.partitionPos(p), [token, ops, '', '', `${token}/reset`], declared))
+      .catch((err: unknown) => {
+        // Refused whole while a slot of the partition's keys migrates: the engine's code, not Redis's reply.
+        throw asSlotMigrating(err, `the reset of ${req.user}`);
+      });
+    if (committed === -1) return requestReset(redis, keys, req);
     if (outboxUsers.length) await relay(outboxUsers);
     return a.results[0]?.outcome ?? { found: false };
   } finally {
