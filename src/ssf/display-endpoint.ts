@@ -14,16 +14,31 @@ export function displayEndpoint(endpoint: string): string {
 
 /**
  * What in an endpoint URL is a credential, as {@link displayEndpoint} hides it: the user and
- * password (`https://user:pass@host`) and each query value (`?code=<function key>`), decoded.
+ * password (`https://user:pass@host`) and each query value (`?code=<function key>`), decoded and
+ * as the URL spells them (a receiver quoting the request target it got shows `%2B`, not `+`).
  * Nothing for a URL that does not parse.
  */
 export function endpointSecrets(endpoint: string): string[] {
+  let u: URL;
   try {
-    const u = new URL(endpoint);
-    const out = [...u.searchParams.values()];
-    for (const part of [u.username, u.password]) if (part) out.push(decodeURIComponent(part));
-    return out;
+    u = new URL(endpoint);
   } catch {
     return [];
+  }
+  const out = [...u.searchParams.values()];
+  for (const pair of u.search.slice(1).split('&')) {
+    const at = pair.indexOf('=');
+    if (at >= 0) out.push(pair.slice(at + 1));
+  }
+  for (const part of [u.username, u.password]) if (part) out.push(part, decoded(part));
+  return out;
+}
+
+/** `s` percent-decoded, or as it is when it holds a `%` that is no escape. */
+function decoded(s: string): string {
+  try {
+    return decodeURIComponent(s);
+  } catch {
+    return s;
   }
 }

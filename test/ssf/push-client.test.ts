@@ -195,6 +195,15 @@ describe('pushSet (RFC 8935)', () => {
     expect(out.description).toContain('[redacted token]');
   });
 
+  it('a receiver echoing its request target: the query credential as the URL spells it (percent-encoded) is not recorded either', async () => {
+    // Express-style "Cannot POST <original url>": the query as sent, %2B for a '+' in the key.
+    const rx = await answerWith({ status: 401, body: { err: 'unauthorized', description: 'Cannot POST /e?code=fn%2Bkey%2Flower-0123456789' } });
+    const out = (await pushSet({ endpoint: `${rx.url}?code=fn%2Bkey%2Flower-0123456789`, set: SET, timeoutMs: 2000 })) as Record<string, unknown>;
+    expect(out).toMatchObject({ kind: 'unauthorized', status: 401 });
+    expect(JSON.stringify(out)).not.toMatch(/key%2Flower-0123456789/i);
+    expect(out.description).toContain('[redacted token]');
+  });
+
   it.each([202, 429, 503])('a %i answer whose body never ends: the connection is closed, not read forever', async (status) => {
     // A receiver (a self-registered stream is anyone with an ssf token) that answers and then
     // streams its body without end would otherwise hold a socket and a core per SET for good.
