@@ -37,8 +37,11 @@ afterAll(async () => {
   await server?.stop();
 });
 
-/** Runs one commit with `declared` keys; the keys (under the test's prefix) its script's commands named. */
-async function touched(ops: Buffer, declared: Set<string>): Promise<{ keys: Set<string>; reply: unknown }> {
+/**
+ * Runs one commit with `declared` keys; the keys (under the test's prefix) its script's commands
+ * named, and those named by a command other than EXISTS (the script's check before its first write).
+ */
+async function touched(ops: Buffer, declared: Set<string>): Promise<{ keys: Set<string>; written: Set<string>; reply: unknown }> {
   const mon = await t.redis.monitor();
   const lua: string[][] = [];
   mon.on('monitor', (_time: string, args: string[], source: string) => {
@@ -49,8 +52,13 @@ async function touched(ops: Buffer, declared: Set<string>): Promise<{ keys: Set<
   await new Promise((r) => setTimeout(r, 50)); // the monitor's last lines
   mon.disconnect();
   const keys = new Set<string>();
-  for (const args of lua) for (const k of (await t.redis.call('COMMAND', 'GETKEYS', ...args)) as string[]) keys.add(k);
-  return { keys, reply };
+  const written = new Set<string>();
+  for (const args of lua)
+    for (const k of (await t.redis.call('COMMAND', 'GETKEYS', ...args)) as string[]) {
+      keys.add(k);
+      if (args[0]!.toUpperCase() !== 'EXISTS') written.add(k);
+    }
+  return { keys, written, reply };
 }
 
 function ident(id: string, over: Partial<SessionIdentity> = {}): SessionIdentity {
@@ -78,11 +86,16 @@ describe('the keys a commit declares on a cluster cover what its script touches'
     const declared = commandKeys(second.ops, new Set());
     const before = new Set(await t.redis.zrange(t.keys.userSessions(USER), 0, -1));
     const two = await touched(packOps(second.ops), new Set(declared));
-    const derived = (k: string): boolean => [...before].some((id) => k === t.keys.session(P, id));
-    const undeclared = [...two.keys].filter((k) => !declared.has(k) && k !== t.keys.partitionPos(P) && k !== t.keys.engineLease(`p${P}`) && !derived(k));
-    expect(undeclared).toEqual([]);
+    const trimmed = (two.reply as [number, unknown[], string[][]])[2].flat();
+    expect(trimmed).toEqual(['a']); // a derived key, checked by the script
+    // Undeclared: only the script's own check (EXISTS, of the set's stored sessions) and the trimmed
+    // session it then reads and deletes — not b, which the sign-out (SEND) writes over.
+    const derived = (k: string): boolean => trimmed.some((id) => k === t.keys.session(P, id));
+    const own = (k: string): boolean => declared.has(k) || k === t.keys.partitionPos(P) || k === t.keys.engineLease(`p${P}`);
+    expect([...two.written].filter((k) => !own(k) && !derived(k))).toEqual([]);
+    expect([...two.keys].filter((k) => !own(k) && ![...before].some((id) => k === t.keys.session(P, id)))).toEqual([]);
+    expect(two.written).toContain(t.keys.session(P, 'b'));
     expect(two.keys.size).toBeGreaterThan(5);
-    expect((two.reply as [number, unknown[], string[][]])[2].flat()).toContain('a'); // trimmed: a derived key, checked by the script
   });
 
   it('states, risk events, outbox, audits, reset outcomes', async () => {
