@@ -74,6 +74,25 @@ describe('POST /ssf/status reason', () => {
     }
   });
 
+  it('a credential in the stream’s own endpoint URL (a query value, e.g. a function key) pasted into it is taken out too', async () => {
+    const code = 'fn-key-0123456789abcdef';
+    const created = await api('POST', '/ssf/streams', {
+      delivery: { method: PUSH, endpoint_url: `http://127.0.0.1:9/push?code=${code}&v=2` },
+      events_requested: [CAEP_RISK],
+    });
+    expect(created.status, JSON.stringify(created.json)).toBe(201);
+    const id = created.json.stream_id as string;
+    const set = await api('POST', '/ssf/status', { stream_id: id, status: 'paused', reason: `called ?code=${code}&v=2` });
+    expect(set.status, JSON.stringify(set.json)).toBe(200);
+    const audit = await api('GET', '/v1/audit?action=receiver.&limit=5', undefined, w.cfg.adminToken);
+    const mine = audit.json.entries.filter((e: { details?: { stream_id?: string; reason?: string } }) => e.details?.stream_id === id && e.details.reason);
+    expect(mine).toHaveLength(1);
+    for (const text of [JSON.stringify(set.json.reason), JSON.stringify(mine)]) {
+      expect(text).not.toContain(code);
+      expect(text).toContain('called ?code=[redacted');
+    }
+  });
+
   it("a status the transmitter (an admin) set is not the receiver's to undo: 403, the status kept; an admin can (SSF 1.0 §8.1.2.2)", async () => {
     const created = await api('POST', '/ssf/streams', { delivery: { method: PUSH, endpoint_url: 'http://127.0.0.1:9/push' }, events_requested: [CAEP_RISK] });
     const id = created.json.stream_id as string;
