@@ -2,7 +2,7 @@ import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest }
 import { ERROR_CODES, RiskstreamError, type ErrorCode } from '../errors.js';
 import type { ApiContext } from './context.js';
 import { TokenSet, type Scope } from './auth.js';
-import { knownSecrets, scrubAll } from '../secrets/known-secrets.js';
+import { knownSecretsOf, scrubAll } from '../secrets/known-secrets.js';
 import { RouteMethods } from './route-methods.js';
 import { NEEDS_REDIS, REDIS_RETRY_AFTER, boundRedisWaits } from './redis-deadline.js';
 import { closeConnectionsOnClose } from './connection-drain.js';
@@ -192,7 +192,7 @@ export async function buildServer(ctx: ApiContext, modules: RouteModule[]): Prom
       return payload; // not JSON: none of ours
     }
     if (!body || typeof body !== 'object' || Array.isArray(body)) return payload;
-    const known = knownSecrets(ctx.config());
+    const known = knownSecretsOf(ctx.config());
     const out: Record<string, unknown> = {};
     for (const [k, v] of Object.entries(body)) out[k] = typeof v === 'string' ? scrubAll(v, known) : v;
     return JSON.stringify(out);
@@ -204,7 +204,7 @@ export async function buildServer(ctx: ApiContext, modules: RouteModule[]): Prom
     ctx.logger.debug(
       {
         method: req.method,
-        path: scrubAll(req.url.split('?')[0] ?? '', knownSecrets(ctx.config())),
+        path: scrubAll(req.url.split('?')[0] ?? '', knownSecretsOf(ctx.config())),
         status: reply.statusCode,
         ms: Math.round(reply.elapsedTime),
         actor: req.actor || undefined,

@@ -1,3 +1,5 @@
+import { knownSecrets } from '../secrets/known-secrets.js';
+
 /**
  * An endpoint URL as it may be shown (audit log, console, API): no `user:password@`, no query
  * values (tokens often ride there), no fragment. The one place receiver URLs are made safe to show.
@@ -32,6 +34,15 @@ export function endpointSecrets(endpoint: string): string[] {
   }
   for (const part of [u.username, u.password]) if (part) out.push(part, decoded(part));
   return out;
+}
+
+/**
+ * A receiver's own credentials, to take out of text it or its owner wrote (an echoed error, a status
+ * reason): its Authorization value and credential, and its endpoint URL's ({@link endpointSecrets}),
+ * as {@link knownSecrets} lists them.
+ */
+export function receiverSecrets(authorization: string | undefined, endpoint: string): string[] {
+  return knownSecrets({ receivers: [{ authorizationValue: authorization }], extra: endpointSecrets(endpoint) });
 }
 
 /** `s` percent-decoded, or as it is when it holds a `%` that is no escape. */

@@ -7,10 +7,10 @@ import { Agent as HttpAgent, request as httpRequest } from 'node:http';
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import { isRiskstreamError } from '../errors.js';
 import { pinnedLookup, type EndpointPolicy, type PinnedEndpoint } from './endpoint-policy.js';
-import { endpointSecrets } from './display-endpoint.js';
+import { receiverSecrets } from './display-endpoint.js';
 import { classifyResponse, remoteText, type PushOutcome } from './push-response.js';
 import { SET_TYP } from './set-builder.js';
-import { knownSecrets, scrubAll } from '../secrets/known-secrets.js';
+import { scrubAll } from '../secrets/known-secrets.js';
 
 export { classifyResponse, parseRetryAfter, remoteText, REMOTE_TEXT_MAX, type PushErrorCode, type PushOutcome } from './push-response.js';
 
@@ -39,9 +39,10 @@ export interface PushRequest {
  * the receivers view and the console.
  */
 function withoutCredential(o: PushOutcome, authorization: string | undefined, endpoint: string): PushOutcome {
-  const secrets = knownSecrets({ receivers: [{ authorizationValue: authorization }], extra: endpointSecrets(endpoint) });
   const out = { ...o } as Record<string, unknown>;
-  for (const k of ['err', 'description', 'message']) if (typeof out[k] === 'string') out[k] = scrubAll(out[k], secrets);
+  let secrets: string[] | undefined; // built only when the outcome holds text (most pushes' do not)
+  for (const k of ['err', 'description', 'message'])
+    if (typeof out[k] === 'string') out[k] = scrubAll(out[k], (secrets ??= receiverSecrets(authorization, endpoint)));
   return out as PushOutcome;
 }
 

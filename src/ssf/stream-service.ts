@@ -4,8 +4,8 @@ import type { AuditLog } from '../audit/audit-log.js';
 import type { ResolvedReceiver } from '../config/receiver.js';
 import { riskstreamSchema, type RiskstreamFileConfig } from '../config/schema.js';
 import { RiskstreamError } from '../errors.js';
-import { knownSecrets, scrubKnown } from '../secrets/known-secrets.js';
-import { endpointSecrets } from './display-endpoint.js';
+import { scrubKnown } from '../secrets/known-secrets.js';
+import { receiverSecrets } from './display-endpoint.js';
 import type { LevelChange, SigningAlg } from '../types.js';
 import { enqueueStreamUpdated, enqueueVerification, type SetQueue } from './queue.js';
 import type { SessionRevoked } from './set-builder.js';
@@ -174,10 +174,7 @@ export class StreamService {
     const before = await this.get(id, caller);
     // The stream's own push credentials pasted into it (its header; its endpoint URL's user, password and query
     // values, which the audit log shows redacted) are taken out as a configured receiver's are (the route scrubbed the rest).
-    if (reason !== undefined) {
-      const own = knownSecrets({ receivers: [{ authorizationValue: before.authorization_header }], extra: endpointSecrets(before.endpoint_url) });
-      reason = scrubKnown(reason, own);
-    }
+    if (reason !== undefined) reason = scrubKnown(reason, receiverSecrets(before.authorization_header, before.endpoint_url));
     const s = await this.change(id, caller, (cur) => statusChange(cur, status, reason, Date.now(), cur.owner !== caller.owner, caller.admin));
     await this.audit.write(streamStatusSet(id, status, before.status, reason, actor));
     await this.streams(true);

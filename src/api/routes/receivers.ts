@@ -7,7 +7,7 @@ import { receiverConcurrency } from '../../ssf/egress.js';
 import { blankHealth, countQueued, deliveryHealth, isoOrNull } from '../receiver-health.js';
 import type { ReceiversView } from '../views/console.js';
 import { boundedString } from '../../ssf/stream-body.js';
-import { knownSecrets, scrubAll } from '../../secrets/known-secrets.js';
+import { knownSecretsOf, scrubAll } from '../../secrets/known-secrets.js';
 
 const HEALTH_WINDOW_MS = 24 * 3_600_000;
 
@@ -89,7 +89,7 @@ export const receiversRoutes =
       const state =
         body?.state === undefined
           ? undefined
-          : scrubAll(boundedString(body.state, 'state', ctx.config().raw.ssf.limits.state_length), knownSecrets(ctx.config()));
+          : scrubAll(boundedString(body.state, 'state', ctx.config().raw.ssf.limits.state_length), knownSecretsOf(ctx.config()));
       const job = await deps.verify(req.params.name, state, req.actor);
       return reply.code(202).send({ receiver: req.params.name, job });
     });

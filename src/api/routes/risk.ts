@@ -3,7 +3,7 @@ import { MAX_PAGE, type RiskService } from '../../risk/service.js';
 import { RISK_LEVELS, type RiskLevel } from '../../types.js';
 import { RiskstreamError } from '../../errors.js';
 import { intParam, reasonParam, streamIdCursor, userParam } from '../params.js';
-import { knownSecrets } from '../../secrets/known-secrets.js';
+import { knownSecretsOf } from '../../secrets/known-secrets.js';
 import type { UserRisk } from '../views/admin.js';
 import { decodeCursor } from '../../sessions/cursor.js';
 
@@ -52,7 +52,7 @@ export const riskRoutes =
     });
 
     app.post<{ Params: { user: string }; Body: unknown }>('/v1/users/:user/risk/reset', async (req) => {
-      const r = await risk.reset(userParam(req.params.user), req.actor, reasonParam(req.body, req.query, '', knownSecrets(ctx.config())));
+      const r = await risk.reset(userParam(req.params.user), req.actor, reasonParam(req.body, req.query, '', knownSecretsOf(ctx.config())));
       return { user: r.user, previous_level: r.previous, level: r.level, version: r.version, change_id: r.change?.id ?? null };
     });
   };

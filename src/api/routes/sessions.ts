@@ -2,7 +2,7 @@ import type { FastifyRequest } from 'fastify';
 import { RiskstreamError } from '../../errors.js';
 import type { RouteModule } from '../server.js';
 import type { ApiContext } from '../context.js';
-import { knownSecrets } from '../../secrets/known-secrets.js';
+import { knownSecretsOf } from '../../secrets/known-secrets.js';
 import { intParam, reasonParam, userParam } from '../params.js';
 import { MAX_LIMIT } from '../../sessions/listing.js';
 import type { SessionService } from '../../sessions/service.js';
@@ -22,7 +22,7 @@ function copyOwner(req: FastifyRequest): string | undefined {
 }
 
 /** The revocation reason from a JSON body `{reason}` or `?reason=`; defaults to "revoked by admin". */
-const reasonOf = (req: FastifyRequest, ctx: ApiContext): string => reasonParam(req.body, req.query, DEFAULT_REVOKE_REASON, knownSecrets(ctx.config()));
+const reasonOf = (req: FastifyRequest, ctx: ApiContext): string => reasonParam(req.body, req.query, DEFAULT_REVOKE_REASON, knownSecretsOf(ctx.config()));
 
 /** A revocation's answer; `users`: every user whose copy of the id was revoked (users of different partitions each hold one), `user` first. */
 function summary(r: RevokedSessionCopies): Record<string, unknown> {

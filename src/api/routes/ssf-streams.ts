@@ -2,7 +2,7 @@ import type { FastifyRequest } from 'fastify';
 import type { RouteModule } from '../server.js';
 import type { ApiContext } from '../context.js';
 import { RiskstreamError } from '../../errors.js';
-import { knownSecrets, scrubAll } from '../../secrets/known-secrets.js';
+import { knownSecretsOf, scrubAll } from '../../secrets/known-secrets.js';
 import type { StreamLimits, StreamStatus } from '../../ssf/streams.js';
 import { boundedString, parseStreamBody } from '../../ssf/stream-body.js';
 import { streamCaller, type StreamCaller } from '../../ssf/stream-owner.js';
@@ -116,7 +116,7 @@ export const ssfStreamRoutes =
       const reason =
         req.body?.reason === undefined
           ? undefined
-          : scrubAll(boundedString(req.body.reason, 'reason', limits().description_length), knownSecrets(ctx.config()));
+          : scrubAll(boundedString(req.body.reason, 'reason', limits().description_length), knownSecretsOf(ctx.config()));
       const s = await streams.setStatus(streamId(req)!, status, reason, caller(ctx, req), req.actor);
       return { stream_id: s.stream_id, status: s.status, ...(s.reason ? { reason: s.reason } : {}) };
     });
