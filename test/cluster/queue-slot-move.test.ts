@@ -14,8 +14,8 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { Keys } from '../../src/keys.js';
 import { clusterClient as workerClusterClient } from '../../src/runtime/connections.js';
 import { enqueueLevelChange, jtiFor, levelChangeJobId, queueCounts } from '../../src/ssf/queue.js';
-import { CLUSTER_NODES, cleanPrefix, requireCluster, withNode } from '../helpers/cluster.js';
-import { ownerOfSlot, openSlotMove, slotOf } from '../helpers/cluster-reshard.js';
+import { CLUSTER_NODES, cleanPrefix, requireCluster } from '../helpers/cluster.js';
+import { keysInSlot, ownerOfSlot, openSlotMove, slotOf } from '../helpers/cluster-reshard.js';
 import { testPrefix, waitFor } from '../helpers/redis.js';
 import { startTestDelivery, type TestDelivery } from '../ssf/delivery-harness.js';
 import { change, startReceiver, testReceiver } from '../ssf/helpers.js';
@@ -27,7 +27,7 @@ async function emptySlotPrefix(): Promise<{ prefix: string; slot: number }> {
   for (;;) {
     const prefix = testPrefix('qslot');
     const slot = await slotOf(new Keys(prefix).bullKey('set-delivery', 'wait'));
-    if (Number(await withNode(await ownerOfSlot(slot), (n) => n.cluster('COUNTKEYSINSLOT', slot))) === 0) return { prefix, slot };
+    if ((await keysInSlot(await ownerOfSlot(slot), slot)) === 0) return { prefix, slot };
   }
 }
 

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { waitFor } from '../helpers/redis.js';
 import { recentIso } from '../helpers/clock.js';
-import { workerHarness } from '../helpers/worker.js';
+import { storedSession, workerHarness } from '../helpers/worker.js';
 
 /**
  * Geo coordinates out of range are counted where events are decoded (test/e2e/geoip-worker.test.ts:
@@ -13,14 +13,7 @@ import { workerHarness } from '../helpers/worker.js';
 const h = workerHarness('geo-coerced', () => ({ engine: { router_thread: false } }));
 const api = (path: string, init: RequestInit = {}, token = h.cfg.adminToken): Promise<Response> =>
   fetch(`${h.worker.url}${path}`, { ...init, headers: { authorization: `Bearer ${token}`, ...(init.headers ?? {}) } });
-const session = (id: string) =>
-  waitFor(
-    async () => {
-      const r = await api(`/v1/sessions/${id}`);
-      return r.status === 200 ? ((await r.json()) as { geo?: Record<string, unknown> }) : undefined;
-    },
-    { what: `session ${id} stored` },
-  );
+const session = (id: string) => storedSession(h.worker.url, h.cfg.adminToken, id);
 
 describe('riskstream_events_coerced_total (HTTP ingest; router in the main thread)', () => {
   it('counts each accepted event with coordinates out of range once, keeps it and its other geo fields', async () => {

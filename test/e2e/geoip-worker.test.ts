@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { waitFor } from '../helpers/redis.js';
 import { MIN, recentIso } from '../helpers/clock.js';
-import { userRisk, workerHarness } from '../helpers/worker.js';
+import { storedSession, userRisk, workerHarness } from '../helpers/worker.js';
 import { buildMmdb, cityRecord } from '../ingest/helpers/mmdb-writer.js';
 
 /**
@@ -29,14 +29,7 @@ afterAll(() => rmSync(dbDir, { recursive: true, force: true }));
 const h = workerHarness('geoip-worker', () => ({ geoip: { mmdb } }));
 const USER = 'located@example.com';
 const api = (path: string): Promise<Response> => fetch(`${h.worker.url}${path}`, { headers: { authorization: `Bearer ${h.cfg.adminToken}` } });
-const session = (id: string) =>
-  waitFor(
-    async () => {
-      const r = await api(`/v1/sessions/${id}`);
-      return r.status === 200 ? ((await r.json()) as { geo?: Record<string, unknown> }) : undefined;
-    },
-    { what: `session ${id} stored` },
-  );
+const session = (id: string) => storedSession(h.worker.url, h.cfg.adminToken, id);
 
 describe('GeoIP in the worker (geoip.mmdb; real worker, Redis)', () => {
   it('a flat login without geo is placed by its ip (its session stores the place); a second one from the other side of the world is impossible travel', async () => {

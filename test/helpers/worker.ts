@@ -165,6 +165,17 @@ export async function userRisk(url: string, adminToken: string, user: string): P
   return r.status === 200 ? ((await r.json()) as { level: string; version: number }) : {};
 }
 
+/** Session `id` as the admin API shows it, once it is stored (waited for). */
+export function storedSession(url: string, adminToken: string, id: string): Promise<{ geo?: Record<string, unknown> } & Record<string, unknown>> {
+  return waitFor(
+    async () => {
+      const r = await fetch(`${url}/v1/sessions/${encodeURIComponent(id)}`, { headers: { authorization: `Bearer ${adminToken}` } });
+      return r.status === 200 ? ((await r.json()) as { geo?: Record<string, unknown> } & Record<string, unknown>) : undefined;
+    },
+    { what: `session ${id} stored` },
+  );
+}
+
 /** What {@link inProcessWorker} sets up for a test file. */
 export interface InProcessWorker {
   prefix: string;
