@@ -27,6 +27,12 @@ export interface OfflineResetSettings {
    * reset goes through that owner (waiting as long as for any owner) instead of being committed here.
    */
   leaseTtlMs?: number;
+  /**
+   * Told when the reset's relay failed after its commit landed: the reset stands (its outbox entries
+   * were committed with the user's pending mark, which the outbox relay's sweep takes up), so the
+   * reset still answers its outcome.
+   */
+  onRelayFailed?: (err: unknown) => void;
 }
 
 /** How long a reset queued behind unprocessed input waits for a worker before answering. */
@@ -60,7 +66,8 @@ async function inputSettled(redis: RedisClient, keys: Keys, p: number, input: No
  * worker runs, the caller becomes the partition's owner for the moment: it takes the lease (SET NX, short
  * PX), applies the reset to the stored state and commits it with the same fenced commit script an
  * owner uses (the input position untouched), then gives the lease back. `relay` then moves the
- * outbox onward (the SET job waits in the queue for a worker). Refused while a Redis Cluster slot
+ * outbox onward (the SET job waits in the queue for a worker; a relay that fails leaves it to the
+ * outbox relay's sweep and the reset still answers its outcome). Refused while a Redis Cluster slot
  * of the partition's keys is being migrated (nothing written): SLOT_MIGRATING, to retry.
  */
 export async function resetUser(
@@ -131,7 +138,9 @@ async function resetOffline(
         throw asSlotMigrating(err, `the reset of ${req.user}`);
       });
     if (committed === -1) return requestReset(redis, keys, req);
-    if (outboxUsers.length) await relay(outboxUsers);
+    // Committed with the users' pending marks: a failed relay leaves the SET and the audit entry to
+    // the outbox relay's sweep (a running worker's, or the next start's); the reset stands.
+    if (outboxUsers.length) await relay(outboxUsers).catch((err: unknown) => settings.onRelayFailed?.(err));
     return a.results[0]?.outcome ?? { found: false };
   } finally {
     await scripts.leaseRelease(lease, token);

@@ -10,6 +10,7 @@ import { OutboxRelay } from '../risk/outbox-relay.js';
 import { buildSessions } from './sessions.js';
 import { resetUser } from '../engine/offline-reset.js';
 import { commitSettingsOf } from './engine.js';
+import { relayFailedLog } from './risk-runtime.js';
 import { buildSsf, type SsfRuntime } from './ssf.js';
 
 /** Services for one-shot CLI commands: risk and audit, with SETs queued (delivered by the workers). */
@@ -35,6 +36,9 @@ export async function cliServices(config: Config, redis: RedisClient): Promise<C
   const sink = (c: Parameters<SsfRuntime['enqueueChanges']>[0], hits: Parameters<typeof sessions.respond>[1], late: Parameters<typeof sessions.respond>[2]) =>
     ssf.enqueueChanges(c).then(() => sessions.respond(c, hits, late));
   const relay = new OutboxRelay(redis, keys, config.streams.riskEvents, sink, config.raw.streams.maxlen, config.streams.audit);
-  const risk = new RiskService(redis, keys, store, (req) => resetUser(redis, keys, req, commitSettingsOf(config), (users) => relay.relay(users)));
+  const onRelayFailed = relayFailedLog(logger);
+  const risk = new RiskService(redis, keys, store, (req) =>
+    resetUser(redis, keys, req, { ...commitSettingsOf(config), onRelayFailed }, (users) => relay.relay(users)),
+  );
   return { risk, audit, ssf, close: () => ssf.close() };
 }

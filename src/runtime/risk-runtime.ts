@@ -1,4 +1,5 @@
 import type { RedisClient } from '../redis/client.js';
+import type { Logger } from '../obs/logger.js';
 import type { Config } from '../config/load.js';
 import type { Keys } from '../keys.js';
 import { RiskStore } from '../risk/store.js';
@@ -29,6 +30,8 @@ export interface RiskDeps {
   ssf: Pick<SsfRuntime, 'enqueueChanges'>;
   /** Takes the changes, hits and late logins relayed (the `responses:` policies), after their SETs are queued. */
   sessions: Pick<SessionsRuntime, 'respond'>;
+  /** Where a reset's failed relay is told (the reset stands; the outbox relay's sweep sends its SET). */
+  logger?: Pick<Logger, 'warn'>;
 }
 
 /**
@@ -49,8 +52,16 @@ export async function buildRisk(deps: RiskDeps): Promise<RiskRuntime> {
     config.raw.streams.maxlen,
     config.streams.audit,
   );
-  const risk = new RiskService(redis, keys, store, (req) => resetUser(redis, keys, req, commitSettingsOf(deps.config()), (users) => relay.relay(users)));
+  const onRelayFailed = relayFailedLog(deps.logger);
+  const risk = new RiskService(redis, keys, store, (req) =>
+    resetUser(redis, keys, req, { ...commitSettingsOf(deps.config()), onRelayFailed }, (users) => relay.relay(users)),
+  );
   await relay.recover();
   await relay.relayPending();
   return { relay, risk, users: new UsersTable(redis, keys, store) };
+}
+
+/** Logs a reset's relay that failed after its commit landed (the reset stands; the SET waits for the outbox relay's sweep). */
+export function relayFailedLog(logger: Pick<Logger, 'warn'> | undefined): (err: unknown) => void {
+  return (err) => logger?.warn({ err }, "a reset's relay failed after it was committed: its SET and audit entry wait for the outbox relay's next sweep");
 }

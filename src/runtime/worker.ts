@@ -100,7 +100,7 @@ async function start(opts: WorkerOptions, watch: StartWatch): Promise<WorkerHand
   const ingest: IngestRuntime = await buildIngest({ config: () => config, redis, logger, metrics });
   const sessions: SessionsRuntime = buildSessions({ config: () => config, redis, keys, audit, logger, ssf });
 
-  const { relay, risk, users } = await buildRisk({ config: () => config, redis, keys, ssf, sessions });
+  const { relay, risk, users } = await buildRisk({ config: () => config, redis, keys, ssf, sessions, logger });
 
   let stopping = false;
   const configState = new ConfigState(Date.now());

@@ -81,6 +81,33 @@ describe('resetUser', () => {
     expect(await redis.hget(keys.partitionPos(p), 'pos')).toBeNull();
   });
 
+  it('a relay that fails after the commit landed: the reset still answers its outcome, and the outbox relay sweep sends it later', async () => {
+    const user = 'erin@example.com';
+    const p = keys.partitionOf(user);
+    await redis.hset(keys.partitionState(p), user, encodeState(high(user)));
+    const told: unknown[] = [];
+    const r = await resetUser(
+      redis,
+      keys,
+      { user, actor: 'cli:ops', reason: 'vouched' },
+      { ...settings(), onRelayFailed: (err) => told.push(err) },
+      async () => {
+        throw new Error('queue unavailable');
+      },
+    );
+    expect(r).toMatchObject({ found: true, previous: 'high', level: 'low', version: 2 });
+    expect(told).toEqual([expect.objectContaining({ message: 'queue unavailable' })]);
+    expect(await redis.exists(keys.engineLease(`p${p}`))).toBe(0);
+    // The change waits in the outbox, the user marked pending: the relay's sweep takes it up.
+    expect(await redis.zscore(keys.outboxPending(p), user)).not.toBeNull();
+    const sunk: Array<{ user: string; current: string; version: number }> = [];
+    const relay = new OutboxRelay(redis, keys, `${prefix}:risk-events`, async (cs) => void sunk.push(...cs), 100, `${prefix}:audit`);
+    expect(await relay.relayPending({ staleMs: 0, now: Date.now() + 1 })).toBe(1);
+    expect(sunk).toEqual([expect.objectContaining({ user, previous: 'high', current: 'low', version: 2 })]);
+    expect(await redis.xlen(keys.userOutbox(user))).toBe(0);
+    expect((await redis.xrange(`${prefix}:audit`, '-', '+')).map(([, f]) => f[1])).toEqual(['risk.reset']);
+  });
+
   it.each([
     ['input not yet routed (the consumer group behind)', 'routed'],
     ['routed input the owner has not applied (the partition stream past its position)', 'applied'],
