@@ -7,6 +7,7 @@ import { configDefaults, defineConfig } from 'vitest/config';
  */
 const UNIT = [
   'test/detect/*.test.ts',
+  'test/api/auth-throttle.test.ts',
   'test/engine/apply.test.ts',
   'test/engine/set-sequences.test.ts',
   'test/sessions/baseline.test.ts',

@@ -42,6 +42,11 @@ export const ERROR_CODES = {
    * retrying does not lift — not a 429, which a receiver retries.
    */
   STREAM_LIMIT: 403,
+  /**
+   * A client address refused for a while after too many unknown bearer tokens (`http.auth_failures`):
+   * answered before its token is checked, with `Retry-After`.
+   */
+  AUTH_THROTTLED: 429,
   /** Called more often than allowed (e.g. `/ssf/verify` within `min_verification_interval`); has `retryAfter`. */
   RATE_LIMITED: 429,
   /** An SSF Transmitter-Supplied stream property (`aud`, `events_delivered`, …) given with another value than ours. */

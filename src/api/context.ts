@@ -1,5 +1,6 @@
 import type { Config } from '../config/load.js';
 import type { Logger } from '../obs/logger.js';
+import type { Metrics } from '../obs/metrics.js';
 import type { TokenSet } from './auth.js';
 
 /** Readiness of the worker's parts, for `/readyz`. */
@@ -27,6 +28,10 @@ export interface ApiContext {
   config(): Config;
   tokens: TokenSet;
   logger: Logger;
+  /** The worker's metrics (failed authentications are counted there); none: not counted. */
+  metrics?: Metrics;
+  /** The clock of the API's own throttles (failed authentications); default `Date.now`. */
+  now?: () => number;
   /** False while Redis is unreachable: routes that need it answer 503 at once instead of waiting. */
   redisUp?: () => boolean;
   /** Why Redis does not answer a PING now (undefined: it does); never waits long. Arms http.redis_timeout. */

@@ -8,6 +8,10 @@ import { NEEDS_REDIS, REDIS_RETRY_AFTER, boundRedisWaits } from './redis-deadlin
 import { closeConnectionsOnClose } from './connection-drain.js';
 import { registerBodyParsers } from './body-parsers.js';
 import { applySecurityHeaders, rawSecurityHeaders } from './security-headers.js';
+import { sendCode, sendError } from './error-reply.js';
+import { AuthGuard } from './auth-guard.js';
+
+export { sendError };
 
 declare module 'fastify' {
   interface FastifyContextConfig {
@@ -22,11 +26,6 @@ declare module 'fastify' {
 
 /** A route module: registers its routes on the app. */
 export type RouteModule = (app: FastifyInstance, ctx: ApiContext) => void | Promise<void>;
-
-/** Sends the API's JSON error shape `{error, message}`. */
-export function sendError(reply: FastifyReply, status: number, code: string, message: string): FastifyReply {
-  return reply.code(status).type('application/json').send({ error: code, message });
-}
 
 /** The `error` code of a client error fastify raises itself, by status (any other: `bad_request`). */
 const CLIENT_ERRORS: Record<number, string> = Object.fromEntries(
@@ -48,26 +47,6 @@ export const API_BODY_LIMIT = 5 * 1024 * 1024;
 /** Longest path parameter (a user, a session id, a pasted token). */
 const MAX_PARAM_LENGTH = 8 * 1024;
 
-/** Sends `code` with its status from the error table (`{error: code in lower case, message}`). */
-function sendCode(reply: FastifyReply, code: ErrorCode, message: string): FastifyReply {
-  return sendError(reply, ERROR_CODES[code], code.toLowerCase(), message);
-}
-
-/**
- * 401 with a Bearer challenge, saying whether no token or a wrong one was sent (the same on every
- * path): RFC 6750 §3.1 — a token refused is `error="invalid_token"`; no credentials, no error code.
- */
-function sendUnauthorized(reply: FastifyReply, verdict: 'missing' | 'invalid'): FastifyReply {
-  reply.header('WWW-Authenticate', verdict === 'missing' ? 'Bearer' : 'Bearer error="invalid_token"');
-  return sendCode(reply, 'UNAUTHORIZED', verdict === 'missing' ? 'a bearer token is required' : 'invalid token');
-}
-
-/** 403 for a valid token without `scope`, with RFC 6750 §3.1's `insufficient_scope` challenge naming it. */
-function sendInsufficientScope(reply: FastifyReply, scope: Scope): FastifyReply {
-  reply.header('WWW-Authenticate', `Bearer error="insufficient_scope", scope="${scope}"`);
-  return sendCode(reply, 'FORBIDDEN', `this token lacks the ${scope} scope`);
-}
-
 /**
  * Builds the HTTP server (fastify: schema-light routing, built-in body limits and a
  * well-tested HTTP stack; its overhead is far below Redis round trips).
@@ -82,7 +61,9 @@ export async function buildServer(ctx: ApiContext, modules: RouteModule[]): Prom
     requestTimeout,
     // Given to node's server at construction too: set afterwards (as fastify does), node never applies it.
     http: { requestTimeout, connectionsCheckingInterval: Math.min(30_000, Math.max(250, Math.floor(requestTimeout / 4))) },
-    trustProxy: true,
+    // The client's address (req.ip: failed authentications are counted under it) is the socket's
+    // peer, or what http.trust_proxy's proxies say in X-Forwarded-For — never a client's own claim.
+    trustProxy: ctx.config().raw.http.trust_proxy.length ? ctx.config().raw.http.trust_proxy : false,
     // While closing, the API's own 503 (onRequest below), not fastify's body of another shape.
     return503OnClosing: false,
     // A path parameter may be a pasted token (GET /v1/sessions/{jwt}): up to 8 KiB.
@@ -115,6 +96,8 @@ export async function buildServer(ctx: ApiContext, modules: RouteModule[]): Prom
     },
   });
   app.decorateRequest('actor', '');
+  // Failed authentications: answered, counted, logged now and then; an address sending many unknown tokens refused a while.
+  const guard = new AuthGuard(ctx);
   // Redis stalled with its connection open: 503 after http.redis_timeout, not a request held until it answers.
   boundRedisWaits(app, ctx);
   // Every route's methods, to answer 405 (with Allow) rather than 404 for a path that exists.
@@ -126,13 +109,16 @@ export async function buildServer(ctx: ApiContext, modules: RouteModule[]): Prom
 
   /** Unknown routes answer 401 before 404 for unauthenticated callers, like real routes. */
   const notFound = (req: FastifyRequest, reply: FastifyReply): FastifyReply => {
-    // Any valid token (admin, ingest, ssf) gets the 404; 'forbidden' only means "valid, other scope".
-    const verdict = ctx.tokens.check(req.headers.authorization, 'admin');
     // `/.well-known/` never asks for a token: what is not there is simply not found.
-    const wellKnown = req.url.startsWith('/.well-known/');
     const path = req.url.split('?')[0] ?? '';
     // A route anyone may read (`/healthz`) asked with another method: 405 without a token too.
-    if (!wellKnown && !routes.open(path) && (verdict === 'missing' || verdict === 'invalid')) return sendUnauthorized(reply, verdict);
+    if (!req.url.startsWith('/.well-known/') && !routes.open(path)) {
+      const refused = guard.refuse(req, reply);
+      if (refused) return refused;
+      // Any valid token (admin, ingest, ssf) gets the 404; 'forbidden' only means "valid, other scope".
+      const verdict = ctx.tokens.check(req.headers.authorization, 'admin');
+      if (verdict === 'missing' || verdict === 'invalid') return guard.deny(req, reply, verdict, 'admin');
+    }
     const allowed = routes.allowed(path);
     if (allowed.length && !allowed.includes(req.method)) {
       reply.header('Allow', allowed.join(', '));
@@ -158,10 +144,12 @@ export async function buildServer(ctx: ApiContext, modules: RouteModule[]): Prom
     // never has its body buffered and parsed, nor gets a 400 or 415 for it instead of the 401.
     if (req.is404) return notFound(req, reply);
     const scope: Scope = req.routeOptions.config?.scope ?? 'admin';
+    // An address refused for its unknown tokens: 429 before its token (even a valid one) is looked at.
+    const refused = scope === 'public' ? undefined : guard.refuse(req, reply);
+    if (refused) return refused;
     const header = req.headers.authorization;
     const verdict = ctx.tokens.check(header, scope);
-    if (verdict === 'missing' || verdict === 'invalid') return sendUnauthorized(reply, verdict);
-    if (verdict === 'forbidden') return sendInsufficientScope(reply, scope);
+    if (verdict !== 'ok') return guard.deny(req, reply, verdict, scope);
     req.actor = TokenSet.actor(header);
     // Redis unreachable: an answer now (503, retry) rather than a request held until it is back,
     // and applied then (a shipper that gave up meanwhile would send its events again).

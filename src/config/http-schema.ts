@@ -4,11 +4,21 @@
  * concurrency).
  */
 import { isIP } from 'node:net';
+import ipaddr from 'ipaddr.js';
 import { z } from 'zod';
 import { durationMs, positiveMs } from '../duration.js';
 import { isHttpsOrLocal, noCredentials, noQueryOrFragment } from './url-rules.js';
 import { tokenProblem } from './env-tokens.js';
 import { checkedString } from './checked-string.js';
+import { parseIp } from '../net/address-class.js';
+
+/** Ranges `http.trust_proxy` may name besides addresses and CIDRs (proxy-addr's names). */
+const PROXY_RANGES = ['loopback', 'linklocal', 'uniquelocal'];
+
+/** An `http.trust_proxy` entry: an IP address, a CIDR, or one of {@link PROXY_RANGES}. */
+const proxyEntry = z.string().refine((e) => PROXY_RANGES.includes(e) || ipaddr.isValidCIDR(e) || parseIp(e) !== undefined, {
+  message: `must be an IP address, a CIDR (10.0.0.0/8) or one of ${PROXY_RANGES.join(', ')}`,
+});
 
 /** A list of bearer tokens (`http.*_tokens`): each one {@link tokenProblem} accepts. */
 const tokenList = z.array(checkedString(tokenProblem)).default([]);
@@ -53,6 +63,25 @@ export const httpSchema = z
     ingest_concurrency: z.number().int().positive().default(1),
     /** Bodies waiting for their turn (or still arriving) beyond that; more → 429 `ingest_busy` with Retry-After, before the body is read. */
     ingest_queue: z.number().int().nonnegative().default(8),
+    /**
+     * Unknown bearer tokens from one client address within `window` that get it refused for
+     * `block`: 429 `auth_throttled` with Retry-After, answered before its token is checked (a valid
+     * one too). Per worker process; `limit: 0` = never refused.
+     */
+    auth_failures: z
+      .strictObject({
+        limit: z.number().int().nonnegative().default(20),
+        window: positiveMs.prefault('1m'),
+        block: positiveMs.prefault('5m'),
+      })
+      .prefault({}),
+    /**
+     * The reverse proxies / load balancers in front (addresses, CIDRs, `loopback`, `linklocal`,
+     * `uniquelocal`) whose `X-Forwarded-For` names the client: the address failed authentications
+     * are counted and logged under. Default none: the connection's peer (a client's own
+     * X-Forwarded-For is never believed: it could name anyone).
+     */
+    trust_proxy: z.array(proxyEntry).default([]),
     /** Public base URL of this server (for jwks_uri etc.); defaults to the issuer. https (http only for localhost), no query or fragment: paths are appended to it. */
     public_url: z
       .url()

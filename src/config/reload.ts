@@ -31,6 +31,7 @@ export const START_ONLY_SETTINGS = [
   'http.host',
   'http.body_limit',
   'http.request_timeout',
+  'http.trust_proxy',
   'geoip',
   'bridge',
   'state.lru_size',

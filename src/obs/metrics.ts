@@ -149,6 +149,23 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  readonly authFailures = new Counter({
+    name: 'riskstream_api_auth_failures_total',
+    help: 'API requests that failed authentication: missing (no bearer token), invalid (an unknown token), forbidden (a valid token without the scope)',
+    labelNames: ['reason'],
+    registers: [this.registry],
+  });
+  readonly authBlocks = new Counter({
+    name: 'riskstream_api_auth_blocks_total',
+    help: 'Times a client address was refused for http.auth_failures.block after http.auth_failures.limit unknown tokens',
+    registers: [this.registry],
+  });
+  readonly authThrottled = new Counter({
+    name: 'riskstream_api_auth_throttled_total',
+    help: 'API requests answered 429 auth_throttled (their address refused; the token not checked)',
+    registers: [this.registry],
+  });
+
   readonly bridgeMoved = new Counter({
     name: 'riskstream_bridge_moved_total',
     help: 'Items the list bridge moved from a list (bridge.lists) into its stream',

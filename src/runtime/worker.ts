@@ -171,7 +171,7 @@ async function start(opts: WorkerOptions, watch: StartWatch): Promise<WorkerHand
   const routes = workerRoutes({ health, risk, users, audit, ssf, ingest: ingest.service, sessions: sessions.service, markRevoked });
   const redisUp = (): boolean => redis.status === 'ready';
   const redisProblem = (): Promise<string | undefined> => pingProblem(redis, PING_TIMEOUT_MS);
-  const app: FastifyInstance = await buildServer({ config: () => config, tokens, logger, redisUp, redisProblem }, routes);
+  const app: FastifyInstance = await buildServer({ config: () => config, tokens, logger, metrics, redisUp, redisProblem }, routes);
   let address: string;
   try {
     address = await app.listen({ port, host });
