@@ -15,8 +15,17 @@ import { parseIp } from '../net/address-class.js';
 /** Ranges `http.trust_proxy` may name besides addresses and CIDRs (proxy-addr's names). */
 const PROXY_RANGES = ['loopback', 'linklocal', 'uniquelocal'];
 
-/** An `http.trust_proxy` entry: an IP address, a CIDR, or one of {@link PROXY_RANGES}. */
-const proxyEntry = z.string().refine((e) => PROXY_RANGES.includes(e) || ipaddr.isValidCIDR(e) || parseIp(e) !== undefined, {
+/**
+ * An `http.trust_proxy` entry: an IP address (a dotted quad or IPv6, no brackets), a CIDR of one, or
+ * one of {@link PROXY_RANGES} — all forms the server's proxy-addr takes (it throws at start on others).
+ */
+function isProxyEntry(e: string): boolean {
+  if (PROXY_RANGES.includes(e)) return true;
+  const [addr = '', bits] = e.split('/');
+  return !addr.startsWith('[') && parseIp(addr) !== undefined && (bits === undefined || ipaddr.isValidCIDR(e));
+}
+
+const proxyEntry = z.string().refine(isProxyEntry, {
   message: `must be an IP address, a CIDR (10.0.0.0/8) or one of ${PROXY_RANGES.join(', ')}`,
 });
 

@@ -6,6 +6,7 @@
 import { describe, expect, it } from 'vitest';
 import { AuthThrottle, clientKey } from '../../src/api/auth-throttle.js';
 import { riskstreamSchema } from '../../src/config/schema.js';
+import Fastify from 'fastify';
 
 const limits = { limit: 3, windowMs: 60_000, blockMs: 300_000 };
 
@@ -83,6 +84,9 @@ describe('http.auth_failures and http.trust_proxy (riskstream.yaml)', () => {
 
   it('take addresses, CIDRs and the named ranges as proxies, nothing else', () => {
     expect(http({ trust_proxy: ['10.0.0.0/8', '192.0.2.1', '2001:db8::/32', 'loopback', 'uniquelocal'] }).success).toBe(true);
-    for (const bad of [['lb.example.com'], ['10.0.0.0/33'], [true], ['*']]) expect(http({ trust_proxy: bad }).success, JSON.stringify(bad)).toBe(false);
+    for (const bad of [['lb.example.com'], ['10.0.0.0/33'], [true], ['*'], ['[::1]'], ['010.0.0.0/8'], ['10.0.0.0/255.0.0.0']])
+      expect(http({ trust_proxy: bad }).success, JSON.stringify(bad)).toBe(false);
+    // What is taken, the server takes too (proxy-addr throws at construction on what it cannot parse).
+    expect(() => Fastify({ trustProxy: ['10.0.0.0/8', '192.0.2.1', '::1', '2001:db8::/32', 'loopback', 'linklocal', 'uniquelocal'] })).not.toThrow();
   });
 });
