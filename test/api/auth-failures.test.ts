@@ -22,12 +22,17 @@ const INGEST = 'authfail-ingest-token-0123456789abcdef';
 const WRONG = 'authfail-wrong-token-0123456789abcdef';
 
 /** A server with one admin route and one ingest route, 3 failures a minute, a 5 minute block, on a clock the test moves. */
-async function server(
-  http: Record<string, unknown>,
-): Promise<{ app: FastifyInstance; url: string; metrics: Metrics; logs: Array<Record<string, unknown>>; advance(ms: number): void }> {
+async function server(http: Record<string, unknown>): Promise<{
+  app: FastifyInstance;
+  url: string;
+  metrics: Metrics;
+  logs: Array<Record<string, unknown>>;
+  advance(ms: number): void;
+  reload(http: Record<string, unknown>): void;
+}> {
   let t = Date.parse('2026-12-07T12:00:00Z');
   const raw = riskstreamSchema.parse({ http: { auth_failures: { limit: 3, window: '1m', block: '5m' }, ...http } });
-  const config = { raw } as unknown as Config;
+  let config = { raw } as unknown as Config;
   const metrics = new Metrics(false);
   const logs: Array<Record<string, unknown>> = [];
   const sink = new Writable({
@@ -44,7 +49,14 @@ async function server(
     },
   ]);
   const url = await app.listen({ port: 0, host: '127.0.0.1' });
-  return { app, url, metrics, logs, advance: (ms) => void (t += ms) };
+  return {
+    app,
+    url,
+    metrics,
+    logs,
+    advance: (ms) => void (t += ms),
+    reload: (h) => void (config = { raw: riskstreamSchema.parse({ http: h }) } as unknown as Config),
+  };
 }
 
 async function counter(metrics: Metrics, name: string, labels: Record<string, string> = {}): Promise<number> {
@@ -149,6 +161,27 @@ describe('behind a trusted proxy (http.trust_proxy)', () => {
       (await call(s.url, '/v1/in', { method: 'POST', token: INGEST, body: '{}', headers: { ...from('198.51.100.8'), 'content-type': 'application/json' } }))
         .status,
     ).toBe(200);
+  });
+});
+
+describe('http.auth_failures is read at every failure (a reload applies at once)', () => {
+  let s: Awaited<ReturnType<typeof server>>;
+  beforeAll(async () => {
+    s = await server({});
+  });
+  afterAll(async () => {
+    await s?.app.close();
+  });
+
+  it('limit 0 never refuses; a lower limit refuses from the next failure on', async () => {
+    s.reload({ auth_failures: { limit: 0 } });
+    for (let i = 0; i < 5; i++) expect((await call(s.url, '/v1/ping', { token: WRONG })).status).toBe(401);
+    expect(await counter(s.metrics, 'riskstream_api_auth_failures_total', { reason: 'invalid' })).toBe(5);
+    s.reload({ auth_failures: { limit: 1, block: '2m' } });
+    expect((await call(s.url, '/v1/ping', { token: WRONG })).status).toBe(401);
+    const r = await call(s.url, '/v1/ping', { token: ADMIN });
+    expect(isApiError(r, 429, 'auth_throttled')).toBe(true);
+    expect(r.headers.get('retry-after')).toBe('120');
   });
 });
 
