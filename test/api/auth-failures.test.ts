@@ -59,6 +59,18 @@ async function server(http: Record<string, unknown>): Promise<{
   };
 }
 
+/** A {@link server} started before a describe's tests and closed after them; `srv()` is it. */
+function serverFor(http: Record<string, unknown>): () => Awaited<ReturnType<typeof server>> {
+  let s: Awaited<ReturnType<typeof server>> | undefined;
+  beforeAll(async () => {
+    s = await server(http);
+  });
+  afterAll(async () => {
+    await s?.app.close();
+  });
+  return () => s!;
+}
+
 async function counter(metrics: Metrics, name: string, labels: Record<string, string> = {}): Promise<number> {
   const m = metrics.registry.getSingleMetric(name);
   const { values } = await m!.get();
@@ -66,15 +78,10 @@ async function counter(metrics: Metrics, name: string, labels: Record<string, st
 }
 
 describe('failed authentication: counted and throttled per client address', () => {
-  let s: Awaited<ReturnType<typeof server>>;
-  beforeAll(async () => {
-    s = await server({});
-  });
-  afterAll(async () => {
-    await s?.app.close();
-  });
+  const srv = serverFor({});
 
   it('counts failures by reason; blocks an address after 3 unknown tokens, before checking its token, until the block ends', async () => {
+    const s = srv();
     const m = s.metrics;
     expect(isApiError(await call(s.url, '/v1/ping'), 401, 'unauthorized')).toBe(true);
     expect(isApiError(await call(s.url, '/v1/ping', { token: INGEST }), 403, 'forbidden')).toBe(true);
@@ -121,6 +128,7 @@ describe('failed authentication: counted and throttled per client address', () =
   });
 
   it('logs failures at warn, once a minute per kind: address and route, the actor only of a valid token, never a token', () => {
+    const s = srv();
     const warn = s.logs.filter((l) => l.level === 40);
     const of = (msg: RegExp) => warn.filter((l) => msg.test(String(l.msg)));
     // 4 unknown tokens within the first minutes (the frozen clock moved 5 min once): 2 lines, then held back.
@@ -142,15 +150,10 @@ describe('failed authentication: counted and throttled per client address', () =
 });
 
 describe('behind a trusted proxy (http.trust_proxy)', () => {
-  let s: Awaited<ReturnType<typeof server>>;
-  beforeAll(async () => {
-    s = await server({ trust_proxy: ['loopback'] });
-  });
-  afterAll(async () => {
-    await s?.app.close();
-  });
+  const srv = serverFor({ trust_proxy: ['loopback'] });
 
   it("counts the address the proxy names: one client's block leaves the others alone", async () => {
+    const s = srv();
     const from = (ip: string) => ({ 'x-forwarded-for': ip });
     for (let i = 0; i < 3; i++) expect((await call(s.url, '/v1/ping', { token: WRONG, headers: from('198.51.100.7') })).status).toBe(401);
     expect(isApiError(await call(s.url, '/v1/ping', { token: ADMIN, headers: from('198.51.100.7') }), 429, 'auth_throttled')).toBe(true);
@@ -165,15 +168,10 @@ describe('behind a trusted proxy (http.trust_proxy)', () => {
 });
 
 describe('http.auth_failures is read at every failure (a reload applies at once)', () => {
-  let s: Awaited<ReturnType<typeof server>>;
-  beforeAll(async () => {
-    s = await server({});
-  });
-  afterAll(async () => {
-    await s?.app.close();
-  });
+  const srv = serverFor({});
 
   it('limit 0 never refuses; a lower limit refuses from the next failure on', async () => {
+    const s = srv();
     s.reload({ auth_failures: { limit: 0 } });
     for (let i = 0; i < 5; i++) expect((await call(s.url, '/v1/ping', { token: WRONG })).status).toBe(401);
     expect(await counter(s.metrics, 'riskstream_api_auth_failures_total', { reason: 'invalid' })).toBe(5);
