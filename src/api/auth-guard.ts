@@ -11,6 +11,7 @@ import type { ApiContext } from './context.js';
 import { TokenSet, type Scope } from './auth.js';
 import { AuthThrottle, clientKey } from './auth-throttle.js';
 import { sendCode } from './error-reply.js';
+import { classifyAddress } from '../net/address-class.js';
 
 /** Why a request failed authentication (the metric's `reason`). */
 export type AuthFailure = 'missing' | 'invalid' | 'forbidden';
@@ -38,7 +39,9 @@ export class AuthGuard {
    * when it is not.
    */
   refuse(req: FastifyRequest, reply: FastifyReply): FastifyReply | undefined {
-    const wait = this.#throttle.retryAfter(clientKey(addressOf(req)));
+    const address = addressOf(req);
+    if (onThisHost(address)) return undefined;
+    const wait = this.#throttle.retryAfter(clientKey(address));
     if (wait === undefined) return undefined;
     this.ctx.metrics?.authThrottled.inc();
     reply.header('Retry-After', String(wait));
@@ -62,7 +65,8 @@ export class AuthGuard {
 
   /**
    * Counts the failure; an unknown token also counts towards its address's refusal (no token, or a
-   * valid one of another scope, guesses nothing). Logged: the address, the method and the route
+   * valid one of another scope, guesses nothing) — except from this host (loopback), which is
+   * counted and logged but never refused. Logged: the address, the method and the route
    * pattern (never the path, which may hold a pasted token); the caller's `token:xxxxxxxx` only
    * for a valid token (`forbidden`) — an unknown one is whatever the caller chose (it names no
    * one) and may be a secret pasted by mistake (a password), whose short unsalted digest in a log
@@ -71,7 +75,7 @@ export class AuthGuard {
   private record(req: FastifyRequest, reason: AuthFailure, scope: Scope): void {
     this.ctx.metrics?.authFailures.inc({ reason });
     const address = addressOf(req);
-    if (reason === 'invalid' && this.#throttle.fail(clientKey(address))) {
+    if (reason === 'invalid' && !onThisHost(address) && this.#throttle.fail(clientKey(address))) {
       this.ctx.metrics?.authBlocks.inc();
       const said = this.#logs.take('blocked');
       if (said) {
@@ -103,4 +107,13 @@ export class AuthGuard {
 /** The client's address as the server takes it (the socket's peer, or as `http.trust_proxy`'s proxies say). */
 function addressOf(req: FastifyRequest): string {
   return req.ip || 'unknown';
+}
+
+/**
+ * A client on the worker's own host (loopback): never refused. Whoever runs there already reaches
+ * Redis and the configuration; and a local tool, probe or test harness sending wrong tokens must not
+ * lock every local client (a sidecar proxy without `http.trust_proxy` among them) out for the block.
+ */
+function onThisHost(address: string): boolean {
+  return classifyAddress(address) === 'loopback';
 }

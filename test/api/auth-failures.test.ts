@@ -4,7 +4,9 @@
  * unknown tokens within the window is answered 429 `auth_throttled` with Retry-After — before its
  * token is checked, a valid one too — until the block is over, on a frozen clock. Other addresses
  * (told apart only through `http.trust_proxy`'s proxies: a client's own X-Forwarded-For is ignored)
- * are not affected. Real fastify servers on loopback; the worker-level case on real Redis.
+ * are not affected, and a client on the worker's own host (loopback) is counted and logged but never
+ * refused. Real fastify servers on loopback, remote clients named by a trusted proxy's
+ * X-Forwarded-For; the worker-level case on real Redis.
  */
 import type { FastifyInstance } from 'fastify';
 import { Writable } from 'node:stream';
@@ -20,6 +22,13 @@ import { apiWorkerFor, call, isApiError } from './helpers.js';
 const ADMIN = 'authfail-admin-token-0123456789abcdef';
 const INGEST = 'authfail-ingest-token-0123456789abcdef';
 const WRONG = 'authfail-wrong-token-0123456789abcdef';
+/** A client beyond the trusted proxy (the test's loopback connection). */
+const REMOTE = '198.51.100.20';
+
+/** `call`, as a request the trusted proxy forwards from `ip` (its X-Forwarded-For). */
+function callFrom(ip: string): typeof call {
+  return (url, path, opts = {}) => call(url, path, { ...opts, headers: { 'x-forwarded-for': ip, ...(opts.headers ?? {}) } });
+}
 
 /** A server with one admin route and one ingest route, 3 failures a minute, a 5 minute block, on a clock the test moves. */
 async function server(http: Record<string, unknown>): Promise<{
@@ -78,7 +87,8 @@ async function counter(metrics: Metrics, name: string, labels: Record<string, st
 }
 
 describe('failed authentication: counted and throttled per client address', () => {
-  const srv = serverFor({});
+  const srv = serverFor({ trust_proxy: ['loopback'] });
+  const call = callFrom(REMOTE);
 
   it('counts failures by reason; blocks an address after 3 unknown tokens, before checking its token, until the block ends', async () => {
     const s = srv();
@@ -91,20 +101,20 @@ describe('failed authentication: counted and throttled per client address', () =
     for (let i = 0; i < 5; i++) expect((await call(s.url, '/v1/ping')).status).toBe(401);
     expect((await call(s.url, '/v1/ping', { token: ADMIN })).status).toBe(200);
 
-    // Three unknown tokens (one on an unknown path, one spoofing X-Forwarded-For: not believed): blocked.
+    // Three unknown tokens (one on an unknown path): blocked.
     expect(isApiError(await call(s.url, '/v1/ping', { token: WRONG }), 401, 'unauthorized')).toBe(true);
     expect(isApiError(await call(s.url, '/no/such/route', { token: WRONG }), 401, 'unauthorized')).toBe(true);
-    expect(isApiError(await call(s.url, '/v1/in', { method: 'POST', token: WRONG, headers: { 'x-forwarded-for': '203.0.113.9' } }), 401)).toBe(true);
+    expect(isApiError(await call(s.url, '/v1/in', { method: 'POST', token: WRONG }), 401)).toBe(true);
     expect(await counter(m, 'riskstream_api_auth_failures_total', { reason: 'invalid' })).toBe(3);
     expect(await counter(m, 'riskstream_api_auth_blocks_total')).toBe(1);
 
-    // Refused now, whatever the token — the admin one too — and whatever X-Forwarded-For says; the path unknown or not.
+    // Refused now, whatever the token — the admin one too; the path unknown or not.
     for (const r of [
       await call(s.url, '/v1/ping', { token: ADMIN }),
       await call(s.url, '/v1/ping', { token: WRONG }),
       await call(s.url, '/v1/ping'),
       await call(s.url, '/no/such/route', { token: ADMIN }),
-      await call(s.url, '/v1/ping', { token: ADMIN, headers: { 'x-forwarded-for': '203.0.113.10' } }),
+      await call(s.url, '/v1/in', { method: 'POST', token: INGEST }),
     ]) {
       expect(isApiError(r, 429, 'auth_throttled')).toBe(true);
       expect(r.headers.get('retry-after')).toBe('300');
@@ -134,18 +144,36 @@ describe('failed authentication: counted and throttled per client address', () =
     // 4 unknown tokens within the first minutes (the frozen clock moved 5 min once): 2 lines, then held back.
     const unknown = of(/^unknown bearer token/);
     expect(unknown.length).toBe(2);
-    expect(unknown[0]).toMatchObject({ reason: 'invalid', address: '127.0.0.1', method: 'GET', route: '/v1/ping', scope: 'admin', repeats_not_logged: 0 });
+    expect(unknown[0]).toMatchObject({ reason: 'invalid', address: REMOTE, method: 'GET', route: '/v1/ping', scope: 'admin', repeats_not_logged: 0 });
     expect(unknown[0]).not.toHaveProperty('actor');
     expect(unknown[1]).toMatchObject({ repeats_not_logged: 2 });
     const forbidden = of(/^bearer token without the scope/);
     expect(forbidden).toHaveLength(1);
-    expect(forbidden[0]).toMatchObject({ reason: 'forbidden', address: '127.0.0.1', route: '/v1/ping', scope: 'admin' });
+    expect(forbidden[0]).toMatchObject({ reason: 'forbidden', address: REMOTE, route: '/v1/ping', scope: 'admin' });
     expect(forbidden[0]!.actor).toMatch(/^token:[0-9a-f]{8}$/);
-    expect(of(/^client address refused/)).toEqual([expect.objectContaining({ address: '127.0.0.1', limit: 3 })]);
+    expect(of(/^client address refused/)).toEqual([expect.objectContaining({ address: REMOTE, limit: 3 })]);
     // A missing token is counted, not logged.
     expect(warn.every((l) => l.reason !== 'missing')).toBe(true);
     const all = JSON.stringify(s.logs);
     for (const t of [WRONG, ADMIN, INGEST]) expect(all).not.toContain(t);
+  });
+});
+
+describe('a client on this host (loopback), no trusted proxy', () => {
+  const srv = serverFor({});
+
+  it('is counted and logged, never refused; its own X-Forwarded-For is not believed', async () => {
+    const s = srv();
+    for (let i = 0; i < 6; i++) {
+      const r = await call(s.url, '/v1/ping', { token: WRONG, headers: { 'x-forwarded-for': '203.0.113.9' } });
+      expect(isApiError(r, 401, 'unauthorized')).toBe(true);
+    }
+    expect((await call(s.url, '/v1/ping', { token: ADMIN })).status).toBe(200);
+    expect(await counter(s.metrics, 'riskstream_api_auth_failures_total', { reason: 'invalid' })).toBe(6);
+    expect(await counter(s.metrics, 'riskstream_api_auth_blocks_total')).toBe(0);
+    expect(await counter(s.metrics, 'riskstream_api_auth_throttled_total')).toBe(0);
+    const unknown = s.logs.filter((l) => l.level === 40 && /^unknown bearer token/.test(String(l.msg)));
+    expect(unknown).toEqual([expect.objectContaining({ address: '127.0.0.1' })]);
   });
 });
 
@@ -168,14 +196,15 @@ describe('behind a trusted proxy (http.trust_proxy)', () => {
 });
 
 describe('http.auth_failures is read at every failure (a reload applies at once)', () => {
-  const srv = serverFor({});
+  const srv = serverFor({ trust_proxy: ['loopback'] });
+  const call = callFrom(REMOTE);
 
   it('limit 0 never refuses; a lower limit refuses from the next failure on', async () => {
     const s = srv();
-    s.reload({ auth_failures: { limit: 0 } });
+    s.reload({ trust_proxy: ['loopback'], auth_failures: { limit: 0 } });
     for (let i = 0; i < 5; i++) expect((await call(s.url, '/v1/ping', { token: WRONG })).status).toBe(401);
     expect(await counter(s.metrics, 'riskstream_api_auth_failures_total', { reason: 'invalid' })).toBe(5);
-    s.reload({ auth_failures: { limit: 1, block: '2m' } });
+    s.reload({ trust_proxy: ['loopback'], auth_failures: { limit: 1, block: '2m' } });
     expect((await call(s.url, '/v1/ping', { token: WRONG })).status).toBe(401);
     const r = await call(s.url, '/v1/ping', { token: ADMIN });
     expect(isApiError(r, 429, 'auth_throttled')).toBe(true);
@@ -184,7 +213,8 @@ describe('http.auth_failures is read at every failure (a reload applies at once)
 });
 
 describe('a worker (real Redis): settings from riskstream.yaml, failures in GET /metrics', () => {
-  const api = apiWorkerFor('api-auth-failures', { http: { auth_failures: { limit: 2, window: '1m', block: '10m' } } });
+  const api = apiWorkerFor('api-auth-failures', { http: { trust_proxy: ['loopback'], auth_failures: { limit: 2, window: '1m', block: '10m' } } });
+  const call = callFrom(REMOTE);
 
   it('blocks after http.auth_failures.limit unknown tokens; the metrics say so', async () => {
     const w = api.worker();
