@@ -15,9 +15,11 @@ import { purgePrefix } from '../../src/redis/purge.js';
 import { waitFor } from './redis.js';
 
 export {
+  CLUSTER_HOST,
   CLUSTER_NODES,
   CLUSTER_PORTS,
   cleanPrefix,
+  clusterNodes,
   clusterClient,
   clusterProblem,
   commandCountsPerMaster,
