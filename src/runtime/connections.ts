@@ -3,6 +3,7 @@ import type { Logger } from '../obs/logger.js';
 import { RiskstreamError } from '../errors.js';
 import type { RedisClient } from '../redis/client.js';
 import { clusterStateProblem } from '../redis/cluster-state.js';
+import { keepNodesOnEmptySlotMap } from '../redis/empty-slot-map.js';
 
 /** Where riskstream's Redis is: one node (`url`) or a Redis Cluster (`cluster`: startup nodes). */
 export interface RedisTarget {
@@ -42,7 +43,7 @@ export function clusterClient(nodes: readonly string[], name: string, extra: Red
     ...(first.password ? { password: decodeURIComponent(first.password) } : {}),
     ...(first.protocol === 'rediss:' ? { tls: {} } : {}),
   };
-  return new Cluster(nodes.map(startupNode), {
+  const client = new Cluster(nodes.map(startupNode), {
     redisOptions: nodeOptions(name, { ...auth, ...extra }),
     scaleReads: 'master',
     enableReadyCheck: true,
@@ -59,6 +60,8 @@ export function clusterClient(nodes: readonly string[], name: string, extra: Red
     dnsLookup: (address, callback) => callback(null, address),
     ...cluster,
   });
+  // A node answering CLUSTER SLOTS with no slot (one del-node is removing) must not drop every connection.
+  return keepNodesOnEmptySlotMap(client);
 }
 
 /**
