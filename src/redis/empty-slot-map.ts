@@ -1,6 +1,6 @@
 /**
  * A Redis Cluster client's guard against an empty slot map. ioredis re-reads the slot map
- * (CLUSTER SLOTS, on MOVED and every 5 s) from a random node it knows — replicas included — and
+ * (CLUSTER SLOTS, on MOVED; no periodic refresh by default) from a random node it knows — replicas included — and
  * replaces its node connections with the nodes the answer names. A node that answers with no slot
  * at all (one `redis-cli --cluster del-node` has just reset with CLUSTER RESET SOFT before shutting
  * it down; an emptied master turns into a replica first, so clients know it) made it close every
