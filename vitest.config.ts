@@ -12,6 +12,7 @@ const UNIT = [
   'test/engine/set-sequences.test.ts',
   'test/sessions/baseline.test.ts',
   'test/engine/commit-ops.golden.test.ts',
+  'test/risk/retention.test.ts',
   'test/engine/assignment.test.ts',
   'test/engine/partition.test.ts',
   'test/config/load.test.ts',

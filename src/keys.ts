@@ -148,6 +148,10 @@ export class Keys extends DeliveryKeys {
   usersByLevel(p: number): string {
     return `${this.prefix}:{p${p}}:users:level`;
   }
+  /** Sorted set: partition `p`'s users that may be forgotten once idle (src/risk/retention.ts) → the hour of their last applied item (ms). */
+  usersIdle(p: number): string {
+    return `${this.prefix}:{p${p}}:users:idle`;
+  }
   /** Sorted set: partition `p`'s users → next behavior expiry (ms). */
   partitionExpiry(p: number): string {
     return `${this.prefix}:{p${p}}:expiry`;

@@ -136,6 +136,15 @@ export const riskstreamSchema = z.strictObject({
       lru_size: z.number().int().nonnegative().default(10_000),
       sweep_interval: positiveMs.prefault('1s'),
       max_events_per_user: z.number().int().positive().default(1000),
+      /**
+       * A user idle this long in event time (level low, version 0, nothing active) is forgotten
+       * (src/risk/retention.ts); 0s: never. At least `login_max_age` + `allowed_lateness`.
+       */
+      idle_user_ttl: durationMs.prefault('30d'),
+    })
+    .superRefine((s, ctx) => {
+      if (s.idle_user_ttl !== 0 && s.idle_user_ttl < s.login_max_age + s.allowed_lateness)
+        ctx.addIssue({ code: 'custom', path: ['idle_user_ttl'], message: 'must be 0s (never) or at least login_max_age + allowed_lateness' });
     })
     .prefault({}),
   /** The partitioned single-owner engine (docs/operations.md "Partitions and leases"). */

@@ -5,6 +5,7 @@ import { errorCode } from '../errors.js';
 import { reduce, reset } from '../risk/reducer.js';
 import { seen, type UserState } from '../risk/state.js';
 import type { BehaviorEpochs } from '../risk/behavior-epochs.js';
+import { unlessIdle, type Retention } from '../risk/retention.js';
 import type { ResponseRule } from '../config/responses.js';
 import { lateLogin, markAfter, markByAdmin, type LateLogin } from '../sessions/policy-mark.js';
 import type { BehaviorHit, LevelChange, StreamEvent } from '../types.js';
@@ -28,6 +29,8 @@ export interface ApplyContext {
   revoke?: readonly ResponseRule[];
   /** `sessions.default_lifetime`: a late login's session end when it gives none (absent: the shipped 12 h). */
   sessionLifetime?: number;
+  /** `state.idle_user_ttl` in force (src/risk/retention.ts); absent: idle users are kept. */
+  retention?: Retention;
 }
 
 /** How far back an entry id's time still counts as its item's arrival ({@link arrivalOf}). */
@@ -69,6 +72,8 @@ export interface Applied {
 export function applyItems(user: string, state: UserState, items: readonly RoutedItem[], ctx: ApplyContext): Applied {
   const out: Applied = { state, events: [], applied: [], results: [], audits: [], failed: [] };
   for (const item of items) {
+    // A user idle past the TTL is a new user again, whether or not the sweep has deleted its state yet.
+    if (ctx.retention) out.state = unlessIdle(out.state, arrivalOf(item.k, ctx.now), ctx.retention);
     if ('c' in item && item.c.op === 'revoke_sessions') {
       // An admin's revoke-all: later-applied logins not after its arrival are revoked on their own.
       // A user never seen gets a state holding the mark only (not seen: no risk shown, not indexed),

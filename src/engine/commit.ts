@@ -4,8 +4,8 @@ import { keyId, type OrderKey } from '../partition.js';
 import { writeState } from '../risk/state-codec.js';
 import { MsgWriter } from '../redis/msgpack-writer.js';
 import { zeroCopy } from '../redis/zero-copy.js';
-import { markOnly, nextExpiry, type UserState } from '../risk/state.js';
-import { levelScore } from '../risk/store.js';
+import type { UserState } from '../risk/state.js';
+import { forgetOps, indexOps, op } from './commit-index.js';
 import { queueScript } from '../redis/scripts.js';
 import { commandKeys, commitArgs } from '../redis/commit-keys.js';
 import type { ChainableCommander } from 'ioredis';
@@ -30,11 +30,18 @@ export interface PartitionDelta {
   audits: AuditEntry[];
   /** Session logins to revoke on their own (src/sessions/policy-mark.ts): outbox entries of kind `revoke`. */
   late?: Array<{ user: string; data: LateLogin }>;
+  /**
+   * Idle users to forget (src/engine/forget.ts): their state field and index members deleted. A user
+   * given a state in the same delta (an item of its applied after) is not: its state is written.
+   */
+  forget?: Set<string>;
   /** The last applied order key. */
   pos: OrderKey;
   /** Entries applied (for the commit trigger). */
   applied: number;
 }
+
+export { indexSig } from './commit-index.js';
 
 /** An empty delta of partition `p` at position `pos`. */
 export function emptyDelta(partition: number, pos: OrderKey): PartitionDelta {
@@ -51,11 +58,6 @@ const HSET_CHUNK = 200;
 
 /** How long a reset's outcome waits for its requester (ms). */
 export const CONTROL_RESULT_TTL_MS = 60_000;
-
-/** The value a state puts in the indexes (level score, next expiry): unchanged ones are not rewritten. */
-export function indexSig(state: UserState): string {
-  return `${levelScore(state)}|${nextExpiry(state) ?? ''}`;
-}
 
 /**
  * Writers of commits whose commands were sent (see `release` of {@link commitOps}): reused, their
@@ -99,7 +101,7 @@ export function commitOps(
   for (const args of extra) count += op(w, args);
   if (declared) commandKeys(extra, declared);
   const sigs = new Map<string, string>();
-  const ix = { levelKey: keys.usersByLevel(d.partition), expiryKey: keys.partitionExpiry(d.partition), indexed, sigs };
+  const ix = { levelKey: keys.usersByLevel(d.partition), expiryKey: keys.partitionExpiry(d.partition), idleKey: keys.usersIdle(d.partition), indexed, sigs };
   const stateKey = keys.partitionState(d.partition);
   const users = Array.from(d.states.keys());
   const before = count;
@@ -122,7 +124,8 @@ export function commitOps(
   }
   if (declared && users.length) declared.add(stateKey);
   // Index commands written besides the HSETs (one per chunk): both index keys named.
-  if (declared && count - before > Math.ceil(users.length / HSET_CHUNK)) declared.add(ix.levelKey).add(ix.expiryKey);
+  if (declared && count - before > Math.ceil(users.length / HSET_CHUNK)) declared.add(ix.levelKey).add(ix.expiryKey).add(ix.idleKey);
+  count += forgetOps(w, ix, stateKey, d, declared);
   const outboxUsers = new Set<string>();
   const maxlen = String(s.eventsMaxlen);
   for (const { user, kind, data } of d.events) {
@@ -173,31 +176,6 @@ export function commitOps(
     writers.push(w);
   };
   return { ops: w.view(w.arrayHeaderBefore(5, count)), sigs, outboxUsers: [...outboxUsers], release };
-}
-
-/** Writes one command; 1 (counted). */
-function op(w: MsgWriter, args: readonly string[]): number {
-  w.arrayHeader(args.length);
-  for (const a of args) w.str(a);
-  return 1;
-}
-
-/** Writes a user's index entries when their value changed; how many commands (0 or 2). */
-function indexOps(
-  w: MsgWriter,
-  ix: { levelKey: string; expiryKey: string; indexed: (user: string) => string | undefined; sigs: Map<string, string> },
-  user: string,
-  state: UserState,
-): number {
-  if (markOnly(state)) return 0; // a revocation mark only: no level to list, nothing to expire
-  const score = levelScore(state);
-  const exp = nextExpiry(state);
-  const sig = `${score}|${exp ?? ''}`; // indexSig(state)
-  ix.sigs.set(user, sig);
-  if (ix.indexed(user) === sig) return 0;
-  op(w, ['ZADD', ix.levelKey, String(score), user]);
-  op(w, exp === null ? ['ZREM', ix.expiryKey, user] : ['ZADD', ix.expiryKey, String(exp), user]);
-  return 2;
 }
 
 /** The position argument of the commit script. */

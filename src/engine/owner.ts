@@ -4,7 +4,7 @@ import { defineScripts } from '../redis/scripts.js';
 import { unloaded, type Owned, type OwnerOptions, type OwnerParts, type StepReport } from './owner-types.js';
 import type { PartitionDelta } from './commit.js';
 import { sendCommits } from './commit-send.js';
-import { sweepDue } from './sweep.js';
+import { sweepOwned } from './owner-sweep.js';
 import { lastRead, mergeRows, readPartitions, type StreamRows } from './partition-read.js';
 import { applyPartition, applyRead, type StepApply } from './owner-apply.js';
 import { loadPositions, OwnerStates } from './owner-states.js';
@@ -29,6 +29,8 @@ export class PartitionOwner {
   private pendingApplied = 0;
   /** Commits sent (their ids: `token/n`). */
   private commits = 0;
+  /** Idle users forgotten by this owner's sweeps (src/engine/forget.ts), committed or not. */
+  forgotten = 0;
 
   constructor(
     private readonly redis: RedisClient,
@@ -158,28 +160,21 @@ export class PartitionOwner {
     this.ahead = { reading, res };
   }
 
-  /** Expires what is due in owned partitions (in memory; committed with the next commit). */
+  /**
+   * Expires what is due in owned partitions and forgets their idle users (in memory; committed with
+   * the next commit). Returns how many users' behaviors expired.
+   */
   async sweep(now: number, limit = 200): Promise<number> {
-    // Each partition as it was when the sweep began (its position loaded): one lost, taken again or
-    // rewound meanwhile is another object, unloaded — a delta made for it would start at 0-0 and its
-    // commit write that position back.
-    const sweeping = new Map(this.readable());
-    const n = await sweepDue(this.redis, this.keys, now, limit, {
-      partitions: () => [...sweeping.keys()],
-      owns: (p) => this.owned.get(p) === sweeping.get(p),
-      position: (p) => sweeping.get(p)!,
-      current: (user, p) => this.states.current(user, p),
-      expired: (p, user, r) => {
-        const o = this.owned.get(p);
-        if (!o || o !== sweeping.get(p)) return;
-        const d = this.states.delta(p, o);
-        d.states.set(user, r.state);
-        this.states.cache.set(user, { state: r.state }); // no signature: the index entry is rewritten
-        for (const c of r.changes) d.events.push({ user, kind: 'change', data: c });
-      },
-    });
-    if (n && !this.firstDirtyAt) this.firstDirtyAt = now;
-    return n;
+    const r = await sweepOwned(
+      this.redis,
+      this.keys,
+      { owned: this.owned, sweeping: new Map(this.readable()), states: this.states, parts: this.parts },
+      now,
+      limit,
+    );
+    this.forgotten += r.forgotten;
+    if ((r.expired || r.forgotten) && !this.firstDirtyAt) this.firstDirtyAt = now;
+    return r.expired;
   }
 
   private async maybeCommit(report: StepReport): Promise<void> {

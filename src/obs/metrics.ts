@@ -130,6 +130,11 @@ export class Metrics {
     help: 'Partition commits refused because the lease had moved (the work is redone by the new owner)',
     registers: [this.registry],
   });
+  readonly usersForgotten = new Counter({
+    name: 'riskstream_users_forgotten_total',
+    help: 'Idle users forgotten (state.idle_user_ttl): state and index entries deleted by their partition commit',
+    registers: [this.registry],
+  });
   readonly routedPresent = new Counter({
     name: 'riskstream_engine_routed_present_total',
     help: 'Partition entries the router found written already (re-deliveries after a crash or a rewound group; input XADDed with explicit ids below what was routed)',

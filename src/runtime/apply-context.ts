@@ -4,25 +4,30 @@ import { knownSecretsOf } from '../secrets/known-secrets.js';
 import type { BehaviorEpochs } from '../risk/behavior-epochs.js';
 import type { Followed } from '../redis/followed.js';
 import { revokeRulesOf } from '../sessions/policy-mark.js';
+import { effectiveIdleTtl, learnerIds } from '../risk/retention.js';
 
 /**
  * The owner's apply context from config: behaviors, detector limits (`state.*`), processing time
  * `now`, the worker's own secrets (kept out of what hits quote from events) and the behaviors'
- * on-epochs it knows (src/engine/behavior-epochs.ts), and the response rules that revoke sessions
- * (none: no policy work per event).
+ * on-epochs it knows (src/engine/behavior-epochs.ts), the response rules that revoke sessions
+ * (none: no policy work per event) and the idle users' retention (`state.idle_user_ttl`; 0: none).
  */
 export function applyContextOf(config: Config, now: number, epochs?: BehaviorEpochs): ApplyContext {
   const s = config.raw.state;
   const secrets = knownSecretsOf(config);
   const revoke = revokeRulesOf(config.responses);
+  const limits = { maxLogins: s.max_logins, maxAge: s.login_max_age, allowedLateness: s.allowed_lateness };
+  const ttl = effectiveIdleTtl(s.idle_user_ttl, config.behaviors, limits);
+  const retention = ttl === null ? undefined : { ttl, learners: learnerIds(config.behaviors) };
   return {
     behaviors: config.behaviors,
-    limits: { maxLogins: s.max_logins, maxAge: s.login_max_age, allowedLateness: s.allowed_lateness },
+    limits,
     now,
     secrets,
     ...(epochs ? { epochs } : {}),
     sessionLifetime: config.raw.sessions.default_lifetime, // a late login's (a policy's mark or an admin's revoke-all)
     ...(revoke ? { revoke } : {}),
+    ...(retention ? { retention } : {}),
   };
 }
 

@@ -153,8 +153,10 @@ export async function startEngine(d: EngineDeps): Promise<EngineRuntime> {
           lastSweep = now;
           const t0 = performance.now();
           const routed = await routedUntil(d.redis, [...d.config().streams.inputs, d.keys.controlStream], d.config().streams.group, now);
+          const forgotten = owner.forgotten;
           const n = await owner.sweep(Math.min(now, routed));
-          slow('expiry sweep', t0, { expired: n });
+          if (owner.forgotten > forgotten) d.metrics.usersForgotten.inc(owner.forgotten - forgotten);
+          slow('expiry sweep', t0, { expired: n, forgotten: owner.forgotten - forgotten });
         }
         const t0 = performance.now();
         const block = Math.min(cfg.streams.block, d.config().raw.state.sweep_interval, 250);

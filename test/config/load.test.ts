@@ -723,6 +723,16 @@ describe('loadConfig issues, located as file:line:col', () => {
     ]);
   });
 
+  it('state.idle_user_ttl: 30d by default, 0s turns it off, shorter than login_max_age + allowed_lateness refused at its place', () => {
+    expect(loadConfig(configDir({}), NO_ENV).raw.state.idle_user_ttl).toBe(30 * 86_400_000);
+    expect(loadConfig(configDir({ 'riskstream.yaml': 'state:\n  idle_user_ttl: 0s\n' }), NO_ENV).raw.state.idle_user_ttl).toBe(0);
+    const yaml = 'state:\n  login_max_age: 7d\n  idle_user_ttl: 7d\n';
+    expect(lines(issuesOf(configDir({ 'riskstream.yaml': yaml })))).toEqual([expect.stringMatching(/^riskstream\.yaml:3:18 state\.idle_user_ttl: /)]);
+    expect(loadConfig(configDir({ 'riskstream.yaml': 'state:\n  login_max_age: 1d\n  idle_user_ttl: 2d\n' }), NO_ENV).raw.state.idle_user_ttl).toBe(
+      2 * 86_400_000,
+    );
+  });
+
   it('ssf.limits.changes_per_second / changes_burst: checked at their place; 0 turns the rate limit off', () => {
     const yaml = 'ssf:\n  limits:\n    changes_per_second: -1\n    changes_burst: 0\n';
     expect(lines(issuesOf(configDir({ 'riskstream.yaml': yaml })))).toEqual([

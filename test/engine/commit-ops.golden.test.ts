@@ -15,6 +15,7 @@ import { packOps } from '../../src/redis/pack-ops.js';
 import { decodeState, encodeState } from '../../src/risk/state-codec.js';
 import { emptyState, nextExpiry, type UserState } from '../../src/risk/state.js';
 import { levelScore } from '../../src/risk/store.js';
+import { idleScore } from '../../src/risk/retention.js';
 import type { LevelChange } from '../../src/types.js';
 
 const packr = new Packr({ useRecords: false, moreTypes: false, useFloat32: FLOAT32_OPTIONS.DECIMAL_FIT });
@@ -47,6 +48,9 @@ function oldCommitOps(
       ops.push(['ZADD', keys.usersByLevel(d.partition), String(levelScore(state)), user]);
       const exp = nextExpiry(state);
       ops.push(exp === null ? ['ZREM', keys.partitionExpiry(d.partition), user] : ['ZADD', keys.partitionExpiry(d.partition), String(exp), user]);
+      // Since the idle index (src/risk/retention.ts): its entry too, for a user whose signature is unknown.
+      const idle = idleScore(state);
+      ops.push(idle === null ? ['ZREM', keys.usersIdle(d.partition), user] : ['ZADD', keys.usersIdle(d.partition), String(idle), user]);
     }
   }
   if (hset.length) ops.push(['HSET', stateKey, ...hset]);

@@ -120,8 +120,8 @@ describe('engine commit script', () => {
     const { ops, sigs, outboxUsers } = commitOps(keys, d, settings(), () => undefined);
     expect(keys.partitionOf('bob')).toBe(P);
     const n = await scripts.engineCommit(2, keys.engineLease(`p${P}`), keys.partitionPos(P), TOKEN, ops, positionArg(d), keys.partitionIn(P));
-    // 1 HSET + 2×(ZADD level, ZADD/ZREM expiry) + 2×2 XADD + 1 audit XADD (outbox) + 1 SET + 1 result XADD (outbox) + 2 outbox ZADD
-    expect(n === -1 ? -1 : n[0]).toBe(1 + 4 + 4 + 1 + 1 + 1 + 2);
+    // 1 HSET + 2×(ZADD level, ZADD/ZREM expiry, ZADD/ZREM idle) + 2×2 XADD + 1 audit XADD (outbox) + 1 SET + 1 result XADD (outbox) + 2 outbox ZADD
+    expect(n === -1 ? -1 : n[0]).toBe(1 + 6 + 4 + 1 + 1 + 1 + 2);
     expect(outboxUsers).toEqual(['alice', 'bob']);
     expect([...sigs.keys()].sort()).toEqual(['alice', 'bob']);
 

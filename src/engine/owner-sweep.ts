@@ -1,0 +1,59 @@
+import type { RedisClient } from '../redis/client.js';
+import type { Keys } from '../keys.js';
+import { forgetIdle } from './forget.js';
+import type { OwnerStates } from './owner-states.js';
+import type { Owned, OwnerParts } from './owner-types.js';
+import { sweepDue } from './sweep.js';
+
+/** What one sweep of an owner's partitions did. */
+export interface SweepReport {
+  /** Users whose due behaviors expired. */
+  expired: number;
+  /** Idle users forgotten (src/engine/forget.ts). */
+  forgotten: number;
+}
+
+/**
+ * One sweep of the partitions `sweeping` (each as it was when the sweep began: one lost, taken again
+ * or rewound meanwhile is another object in `owned`, unloaded — a delta made for it would start at
+ * 0-0 and its commit write that position back): behaviors past expiry, then idle users (when
+ * `state.idle_user_ttl` is on), into the partitions' deltas, committed with the next commit.
+ */
+export async function sweepOwned(
+  redis: RedisClient,
+  keys: Keys,
+  own: { owned: ReadonlyMap<number, Owned>; sweeping: ReadonlyMap<number, Owned>; states: OwnerStates; parts: OwnerParts },
+  now: number,
+  limit: number,
+): Promise<SweepReport> {
+  const { owned, sweeping, states } = own;
+  const owns = (p: number): boolean => owned.get(p) === sweeping.get(p);
+  const expired = await sweepDue(redis, keys, now, limit, {
+    partitions: () => [...sweeping.keys()],
+    owns,
+    position: (p) => sweeping.get(p)!,
+    current: (user, p) => states.current(user, p),
+    expired: (p, user, r) => {
+      if (!owns(p)) return;
+      const d = states.delta(p, sweeping.get(p)!);
+      d.states.set(user, r.state);
+      states.cache.set(user, { state: r.state }); // no signature: the index entry is rewritten
+      for (const c of r.changes) d.events.push({ user, kind: 'change', data: c });
+    },
+  });
+  const retention = (await own.parts.context()).retention;
+  if (!retention) return { expired, forgotten: 0 };
+  const forgotten = await forgetIdle(redis, keys, retention, limit, {
+    partitions: () => [...sweeping.keys()].filter(owns),
+    owns,
+    // Event time, capped by the sweep's clock (an entry id of a producer's own, far ahead, is no time).
+    watermark: (p) => Math.min(sweeping.get(p)!.applied.ms, now),
+    current: (user, p) => states.current(user, p),
+    forget: (p, user) => {
+      if (!owns(p)) return;
+      (states.delta(p, sweeping.get(p)!).forget ??= new Set()).add(user);
+      states.cache.delete(user); // read again (gone once committed); its index entries written again
+    },
+  });
+  return { expired, forgotten };
+}

@@ -1,0 +1,118 @@
+/**
+ * Retention of idle users (`state.idle_user_ttl`): which users a partition may forget — its state
+ * field and index members deleted — because forgetting them changes nothing anyone can observe
+ * later but that the user is unknown (low, version 0) until it is seen again. Pure: event time
+ * only (the partition's watermark, given), no clock.
+ *
+ * A user is a candidate (listed in the partition's idle index) only while its level is low, its
+ * version is 0 (no level change was ever made: no SET, no delivery record, nothing a receiver
+ * orders by version), it has no active behavior, no revocation mark, nothing vouched for by a
+ * reset and no hit recorded as expired on arrival. A candidate is forgotten once idle for the TTL:
+ * its last applied item and every time its detectors remember lie at least the TTL behind the
+ * watermark — a TTL never shorter than the longest window, `state.login_max_age` and the allowed
+ * lateness, so no window holds anything that could still count. Kept for good: a user whose
+ * new_country history has learned a country (a successful located login: forgetting it would
+ * start its learning again). Users with risk events or outbox entries are kept by the sweep
+ * (src/engine/forget.ts), which reads those keys.
+ */
+import type { BehaviorConfig } from '../config/behaviors-schema.js';
+import type { DetectorLimits } from '../detect/types.js';
+import { LATE_HITS } from './late-hits.js';
+import { VOUCHED } from './level-change.js';
+import { emptyState, seen, type UserState } from './state.js';
+
+/** The idle index's resolution: a user's score moves (one ZADD in its commit) at most once per bucket. */
+export const IDLE_BUCKET_MS = 3_600_000;
+
+/**
+ * The user's idle-index score — the end of the hour of its last applied item — or null when it is
+ * no candidate for forgetting (see the module comment). Cheap: called per committed user.
+ */
+export function idleScore(state: UserState): number | null {
+  if (state.version !== 0 || state.level !== 'low' || !seen(state) || state.revokedUpTo !== undefined) return null;
+  for (const _ in state.behaviors) return null;
+  if (VOUCHED in state.windows || LATE_HITS in state.windows) return null;
+  return Math.ceil(state.updatedAt / IDLE_BUCKET_MS) * IDLE_BUCKET_MS;
+}
+
+/**
+ * The idle TTL in force: `ttl` (0: retention off, null), but never shorter than what a detector
+ * may still look back over — the longest `window` of the enabled behaviors, `login_max_age` —
+ * plus the allowed lateness.
+ */
+export function effectiveIdleTtl(ttl: number, behaviors: readonly BehaviorConfig[], limits: DetectorLimits): number | null {
+  if (!(ttl > 0)) return null;
+  let longest = Math.max(0, limits.maxAge);
+  for (const b of behaviors) {
+    const w = b.params.window;
+    if (b.enabled && typeof w === 'number' && Number.isFinite(w)) longest = Math.max(longest, w);
+  }
+  return Math.max(ttl, longest + Math.max(0, limits.allowedLateness));
+}
+
+/** What the sweep does with a user listed in the idle index. */
+export type IdleVerdict =
+  /** Forget it (its keys of risk events and outbox must be absent too). */
+  | { kind: 'forget' }
+  /** Not (yet) idle: listed again at `score`. */
+  | { kind: 'later'; score: number }
+  /** No candidate (any more): taken out of the index (a later commit lists it again if it becomes one). */
+  | { kind: 'keep' };
+
+/** The ids of the new_country behaviors configured (their windows are the users' country histories). */
+export function learnerIds(behaviors: readonly BehaviorConfig[]): ReadonlySet<string> {
+  let ids = learners.get(behaviors);
+  if (!ids) learners.set(behaviors, (ids = new Set(behaviors.filter((b) => b.kind === 'new_country').map((b) => b.id))));
+  return ids;
+}
+
+const learners = new WeakMap<readonly BehaviorConfig[], ReadonlySet<string>>();
+
+/** What retention is applied with: the TTL in force ({@link effectiveIdleTtl}) and the {@link learnerIds}. */
+export interface Retention {
+  ttl: number;
+  learners: ReadonlySet<string>;
+}
+
+/**
+ * The state an item arriving at `at` is applied to: `state`, or a new user's when `state` is idle
+ * past the TTL at `at` ({@link idleVerdict}). The rule that makes forgetting deterministic: the
+ * sweep deletes only states this would replace at the user's next item (whose arrival is at or
+ * after the watermark it judged by), so a run with the deletion and one without (a crash, a sweep
+ * later) apply every later item to the same state.
+ */
+export function unlessIdle(state: UserState, at: number, r: Retention | undefined): UserState {
+  if (!r || idleVerdict(state, at, r.ttl, r.learners).kind !== 'forget') return state;
+  return emptyState(state.user);
+}
+
+/**
+ * Whether `state` may be forgotten at `watermark` (the partition's event time) after `ttl` idle
+ * (an {@link effectiveIdleTtl}). Its newest time is its last applied item's, or a later one any of
+ * its detector windows holds (a future-stamped event): every number in them counts as a time, so
+ * nothing a window keeps is ever younger than the TTL when the user is forgotten. `learners`:
+ * {@link learnerIds} — a window of theirs that has learned a country keeps the user.
+ */
+export function idleVerdict(state: UserState, watermark: number, ttl: number, learners: ReadonlySet<string>): IdleVerdict {
+  const score = idleScore(state);
+  if (score === null) return { kind: 'keep' };
+  if (state.updatedAt > watermark - ttl) return { kind: 'later', score }; // the common case: no window read
+  for (const id of learners) {
+    const w = state.windows[id] as { s?: unknown } | undefined;
+    if (w !== undefined && (typeof w !== 'object' || w === null || w.s !== 0)) return { kind: 'keep' };
+  }
+  const newest = Math.max(state.updatedAt, newestNumber(state.windows, 0));
+  if (!Number.isFinite(newest)) return { kind: 'keep' };
+  if (newest > watermark - ttl) return { kind: 'later', score: Math.max(score, Math.ceil(newest / IDLE_BUCKET_MS) * IDLE_BUCKET_MS) };
+  return { kind: 'forget' };
+}
+
+/** The largest number anywhere in `v` (-Infinity if none; Infinity past a depth no stored window has: kept). */
+function newestNumber(v: unknown, depth: number): number {
+  if (typeof v === 'number') return Number.isNaN(v) ? -Infinity : v;
+  if (typeof v !== 'object' || v === null) return -Infinity;
+  if (depth > 16) return Infinity;
+  let max = -Infinity;
+  for (const x of Array.isArray(v) ? v : Object.values(v)) max = Math.max(max, newestNumber(x, depth + 1));
+  return max;
+}

@@ -1,0 +1,264 @@
+/**
+ * Idle users' retention (`state.idle_user_ttl`, src/risk/retention.ts, src/engine/forget.ts) on a
+ * real partition owner and Redis, the clock frozen: a password spray's users (one failed login
+ * each) are forgotten — state field and index members gone — once later input moves the partition's
+ * event time past the TTL (never before, whatever the sweep's clock); users with a level change,
+ * an active behavior, risk events, a learned country or window times inside the TTL are kept; a
+ * forgotten user that comes back is a new user (its level change has version 1) and every run,
+ * with the deletion or without it (a sweep that came later, a crash), ends in the same states.
+ */
+import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { applyItems, type ApplyContext } from '../../src/engine/apply.js';
+import { PartitionOwner, type OwnerParts } from '../../src/engine/owner.js';
+import type { RoutedItem } from '../../src/engine/routed.js';
+import { Keys } from '../../src/keys.js';
+import { effectiveIdleTtl, learnerIds } from '../../src/risk/retention.js';
+import { emptyState, type UserState } from '../../src/risk/state.js';
+import { RiskService } from '../../src/risk/service.js';
+import { RiskStore } from '../../src/risk/store.js';
+import type { CanonicalEvent, LevelChange } from '../../src/types.js';
+import { behavior } from '../helpers/behavior-config.js';
+import { readStates } from '../helpers/engine.js';
+import { drainOwner, QUIET_OWNER, writeRouted } from '../helpers/owner-steps.js';
+import { cleanup, redisClient, testPrefix } from '../helpers/redis.js';
+
+const redis = redisClient();
+const reader = redisClient();
+const NOW = Date.parse('2026-11-23T12:00:00Z');
+const DAY = 86_400_000;
+const K = 60;
+const SPRAYED = Array.from({ length: K }, (_, i) => `sprayed-${i}-${(i * 7919).toString(36)}@example.com`);
+
+const behaviors = [
+  behavior('brute_force', { enabled: true, risk_level: 'high', expires_after: '24h', failures: 10, window: '10m' }),
+  behavior('new_country', { enabled: true, risk_level: 'medium', expires_after: '24h', baseline: '30d', learning: '7d' }),
+  behavior('endpoint_detection', { enabled: true, risk_level: 'high', expires_after: '6h', min_severity: 'high' }),
+  // A low hit: an active behavior (and a risk event) that raises no level.
+  behavior('dlp_detection', { enabled: true, risk_level: 'low', expires_after: 'never', min_severity: 'high' }),
+];
+const limits = { maxLogins: 10, maxAge: DAY, allowedLateness: 10 * 60_000 };
+const TTL = 7 * DAY;
+
+function ctx(retain = true): ApplyContext {
+  const ttl = effectiveIdleTtl(TTL, behaviors, limits)!;
+  return { behaviors, limits, now: NOW, ...(retain ? { retention: { ttl, learners: learnerIds(behaviors) } } : {}) };
+}
+
+let prefix: string;
+let keys: Keys;
+beforeEach(async () => {
+  prefix = testPrefix('forget-idle');
+  keys = new Keys(prefix, 1);
+  await redis.set(keys.engineLease('p0'), 'w#1');
+});
+afterEach(async () => {
+  await cleanup(redis, prefix);
+});
+afterAll(async () => {
+  await redis.quit();
+  await reader.quit();
+});
+
+function owner(retain = true): PartitionOwner {
+  const parts: OwnerParts = {
+    context: () => ctx(retain),
+    settings: () => ({ eventsMaxlen: 1000, now: NOW }),
+    sessions: { build: () => [], prepare: () => ({ ops: [], finish: async () => ({ stored: 0, skipped: 0, dropped: [] }) }), after: async () => undefined },
+    ...QUIET_OWNER,
+  };
+  const o = new PartitionOwner(redis, reader, keys, { lruSize: 1000, readCount: 500, commitInterval: 0, commitEntries: 1 }, parts);
+  o.acquire(0, 'w#1');
+  return o;
+}
+
+let seq = 0;
+/** An item arriving at `at` (its order key), `seq` keeping keys unique and increasing. */
+const item = (e: CanonicalEvent, at: number): RoutedItem & { e: CanonicalEvent } => ({ k: [at, seq++], s: 'in', i: `${at}-${seq}`, e });
+const failed = (user: string, time: number): CanonicalEvent => ({ type: 'login', id: `f-${user}-${time}`, user, time, outcome: 'failure', ip: '203.0.113.9' });
+const critical = (user: string, time: number): CanonicalEvent => ({
+  type: 'endpoint',
+  id: `x-${user}-${time}`,
+  user,
+  time,
+  device: { id: 'd-1' },
+  vendor: 'crowdstrike',
+  detection: 'malware',
+  severity: 'critical',
+});
+const dlp = (user: string, time: number): CanonicalEvent => ({
+  type: 'dlp',
+  id: `d-${user}-${time}`,
+  user,
+  time,
+  profile: 'pci',
+  severity: 'high',
+  action: 'block',
+});
+
+/** Writes items (in key order) to the partition stream, one entry each. */
+async function write(items: Array<RoutedItem & { e: CanonicalEvent }>): Promise<void> {
+  for (const it of items) await writeRouted(redis, keys, it.e.user, [it]);
+}
+
+async function stateCount(): Promise<{ states: number; level: number; idle: number; expiry: number }> {
+  return {
+    states: await redis.hlen(keys.partitionState(0)),
+    level: await redis.zcard(keys.usersByLevel(0)),
+    idle: await redis.zcard(keys.usersIdle(0)),
+    expiry: await redis.zcard(keys.partitionExpiry(0)),
+  };
+}
+
+/** Sweeps (clock `now`) and commits what it decided. */
+async function sweep(o: PartitionOwner, now = NOW): Promise<void> {
+  await o.sweep(now, 1000);
+  await drainOwner(o);
+}
+
+describe('idle users forgotten in event time', () => {
+  it('a spray of K users leaves no state once later input moves the partition past the TTL; nothing before', async () => {
+    const at = NOW - 20 * DAY;
+    await write(SPRAYED.map((u, i) => item(failed(u, at + i), at + i)));
+    const o = owner();
+    await drainOwner(o);
+    expect(await stateCount()).toEqual({ states: K, level: K, idle: K, expiry: 0 });
+    // The sweep's clock is far ahead, but the partition's event time is the spray's: nothing is idle.
+    await sweep(o);
+    expect((await stateCount()).states).toBe(K);
+    expect(o.forgotten).toBe(0);
+    // Later input (another user), 19 days after the spray: its event time passes the TTL.
+    await write([item(failed('later@example.com', NOW - DAY), NOW - DAY)]);
+    await drainOwner(o);
+    await sweep(o);
+    expect(o.forgotten).toBe(K);
+    expect(await stateCount()).toEqual({ states: 1, level: 1, idle: 1, expiry: 0 });
+    expect(await redis.hexists(keys.partitionState(0), 'later@example.com')).toBe(1);
+    // Nothing else of theirs: no risk events, no outbox.
+    for (const u of SPRAYED.slice(0, 5)) expect(await redis.exists(keys.userEvents(u), keys.userOutbox(u))).toBe(0);
+    // The admin API answers for a forgotten user as for one never seen, and lists only the other.
+    const service = new RiskService(redis, keys, new RiskStore(redis, keys));
+    await expect(service.get(SPRAYED[0]!)).rejects.toMatchObject({ code: 'NOT_FOUND' });
+    await expect(service.get('never-seen@example.com')).rejects.toMatchObject({ code: 'NOT_FOUND' });
+    expect((await service.list({})).users.map((r) => r.user)).toEqual(['later@example.com']);
+  });
+
+  it('keeps users with a level change, an active behavior, risk events, a learned country or recent window times', async () => {
+    const at = NOW - 20 * DAY;
+    const keep = {
+      changed: 'changed@example.com', // high then expired back to low: version 2
+      active: 'active@example.com', // a low hit that never expires (version 0, a behavior active)
+      learned: 'learned@example.com', // a successful located login: new_country learned a country
+      recent: 'recent@example.com', // a failed login 2 days before the later input: inside the TTL
+      future: 'future@example.com', // arrived with the spray, its event time (a skewed clock) 19 days later
+    };
+    await write([
+      item(critical(keep.changed, at), at),
+      item(dlp(keep.active, at + 1), at + 1),
+      item({ ...failed(keep.learned, at + 2), outcome: 'success', geo: { country: 'GB', lat: 51.5, lon: -0.1 } }, at + 2),
+      item(failed(keep.future, NOW - DAY + 5), at + 3),
+      item(failed('gone@example.com', at + 4), at + 4),
+    ]);
+    const o = owner();
+    await drainOwner(o);
+    await sweep(o, at + DAY); // the critical hit expires: low again, version 2
+    await write([item(failed(keep.recent, NOW - 2 * DAY), NOW - 2 * DAY), item(failed('later@example.com', NOW - DAY), NOW - DAY)]);
+    await drainOwner(o);
+    await sweep(o);
+    const stored = await readStates(redis, keys, [...Object.values(keep), 'gone@example.com']);
+    expect(stored.get(keep.changed)).toMatchObject({ level: 'low', version: 2 });
+    expect(Object.keys(stored.get(keep.active)!.behaviors)).toEqual(['dlp_detection']);
+    for (const u of [keep.learned, keep.recent, keep.future]) expect(stored.has(u)).toBe(true);
+    expect(stored.has('gone@example.com')).toBe(false);
+    expect(o.forgotten).toBe(1);
+    // Kept for good (no candidate) are out of the idle index; those not idle yet stay in it.
+    const idle = await redis.zrange(keys.usersIdle(0), 0, -1);
+    expect(idle).not.toContain(keep.changed);
+    expect(idle).not.toContain(keep.active);
+    expect(idle).toEqual(expect.arrayContaining([keep.recent, keep.future]));
+  });
+
+  it('keeps a user whose risk events are its evidence (version 0, nothing active)', async () => {
+    const at = NOW - 20 * DAY;
+    // A low hit that expires after an hour: a risk event, then nothing active, level low, version 0.
+    const short = [behavior('dlp_detection', { enabled: true, risk_level: 'low', expires_after: '1h', min_severity: 'high' })];
+    const parts: OwnerParts = {
+      context: () => ({ ...ctx(), behaviors: short }),
+      settings: () => ({ eventsMaxlen: 1000, now: NOW }),
+      sessions: { build: () => [], prepare: () => ({ ops: [], finish: async () => ({ stored: 0, skipped: 0, dropped: [] }) }), after: async () => undefined },
+      ...QUIET_OWNER,
+    };
+    const o = new PartitionOwner(redis, reader, keys, { lruSize: 1000, readCount: 500, commitInterval: 0, commitEntries: 1 }, parts);
+    o.acquire(0, 'w#1');
+    await write([item(dlp('evidence@example.com', at), at), item(failed('gone@example.com', at + 1), at + 1)]);
+    await drainOwner(o);
+    await sweep(o, at + DAY);
+    expect((await readStates(redis, keys, ['evidence@example.com'])).get('evidence@example.com')).toMatchObject({ level: 'low', version: 0, behaviors: {} });
+    await write([item(failed('later@example.com', NOW - DAY), NOW - DAY)]);
+    await drainOwner(o);
+    await sweep(o);
+    expect(o.forgotten).toBe(1);
+    expect(await redis.hexists(keys.partitionState(0), 'evidence@example.com')).toBe(1);
+    expect(await redis.hexists(keys.partitionState(0), 'gone@example.com')).toBe(0);
+    expect(await redis.zscore(keys.usersIdle(0), 'evidence@example.com')).toBeNull();
+    expect(await redis.xlen(keys.userEvents('evidence@example.com'))).toBe(1);
+  });
+
+  it('a forgotten user that comes back is a new user: its level change is version 1, as in a run that never deleted it', async () => {
+    const at = NOW - 20 * DAY;
+    const back = SPRAYED.slice(0, 6);
+    const spray = SPRAYED.map((u, i) => item(failed(u, at + i), at + i));
+    const later = [item(failed('later@example.com', NOW - DAY), NOW - DAY)];
+    const returns = [
+      ...back.map((u, i) => item(failed(u, NOW - DAY + 10 + i), NOW - DAY + 10 + i)),
+      ...back.map((u, i) => item(critical(u, NOW - DAY + 20 + i), NOW - DAY + 20 + i)),
+    ];
+    // With the sweep (the states deleted before the users come back) …
+    await write([...spray, ...later]);
+    const o = owner();
+    await drainOwner(o);
+    await sweep(o);
+    expect(o.forgotten).toBe(K);
+    await write(returns);
+    await drainOwner(o);
+    const swept = await readStates(redis, keys, back);
+    const changes = await Promise.all(
+      back.map(async (u) => (await redis.xrange(keys.userOutbox(u), '-', '+')).map(([, f]) => JSON.parse(f[3]!) as LevelChange)),
+    );
+    for (const [i, u] of back.entries()) {
+      expect(swept.get(u)).toMatchObject({ level: 'high', version: 1 });
+      expect(changes[i]!.filter((c) => c.current !== undefined).map((c) => c.version)).toEqual([1]);
+    }
+    // … and without it (no sweep ran: a crash before it, a sweep later): the same states.
+    const swept2 = await rerunWithoutSweep([...spray, ...later, ...returns], back);
+    expect(swept2).toEqual(swept);
+    // The oracle: each user's items applied to a new user's state.
+    for (const u of back)
+      expect(swept.get(u)).toEqual(
+        applyItems(
+          u,
+          emptyState(u),
+          returns.filter((r) => r.e.user === u),
+          ctx(),
+        ).state,
+      );
+  });
+});
+
+/** The same input on a fresh prefix, applied by an owner that never sweeps; the states of `users`. */
+async function rerunWithoutSweep(items: Array<RoutedItem & { e: CanonicalEvent }>, users: string[]): Promise<Map<string, UserState>> {
+  const first = prefix;
+  prefix = testPrefix('forget-idle-b');
+  keys = new Keys(prefix, 1);
+  try {
+    await redis.set(keys.engineLease('p0'), 'w#1');
+    await write(items);
+    const o = owner();
+    await drainOwner(o);
+    expect(await redis.hlen(keys.partitionState(0))).toBe(K + 1);
+    return await readStates(redis, keys, users);
+  } finally {
+    await cleanup(redis, prefix);
+    prefix = first;
+    keys = new Keys(prefix, 1);
+  }
+}
