@@ -137,7 +137,7 @@ export const riskstreamSchema = z.strictObject({
       sweep_interval: positiveMs.prefault('1s'),
       max_events_per_user: z.number().int().positive().default(1000),
       /**
-       * A user idle this long in event time (level low, version 0, nothing active) is forgotten
+       * A user idle this long in input time (level low, version 0, nothing active) is forgotten
        * (src/risk/retention.ts); 0s: never. At least `login_max_age` + `allowed_lateness`.
        */
       idle_user_ttl: durationMs.prefault('30d'),
