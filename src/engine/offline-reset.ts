@@ -6,6 +6,7 @@ import { scriptsOn } from '../redis/scripts.js';
 import { setNx } from '../redis/set-nx.js';
 import { asSlotMigrating } from '../redis/slot-moving.js';
 import { RiskStore } from '../risk/store.js';
+import { unlessIdle, type Retention } from '../risk/retention.js';
 import { applyItems } from './apply.js';
 import { commitOps, emptyDelta } from './commit.js';
 import { requestReset, type ResetOutcome } from './control.js';
@@ -33,6 +34,8 @@ export interface OfflineResetSettings {
    * reset still answers its outcome.
    */
   onRelayFailed?: (err: unknown) => void;
+  /** `state.idle_user_ttl` in force: a user idle past it is unknown, as to the partition's owner (src/risk/retention.ts). */
+  retention?: Retention;
 }
 
 /** How long a reset queued behind unprocessed input waits for a worker before answering. */
@@ -116,8 +119,9 @@ async function resetOffline(
     // applied in order by the owner when a worker runs.
     if (settings.input && !(await inputSettled(redis, keys, p, settings.input))) return null;
     const state = (await new RiskStore(redis, keys).get(req.user))?.state;
-    if (!state) return { found: false };
     const now = Date.now();
+    // Idle past the TTL at the reset's arrival: a new user to the owner too (its sweep deletes it).
+    if (!state || unlessIdle(state, now, settings.retention) !== state) return { found: false };
     const op: ControlOp = { op: 'reset', req: randomUUID(), user: req.user, actor: req.actor, reason: req.reason };
     const a = applyItems(req.user, state, [{ k: [0, 0], s: keys.controlStream, i: '0-0', c: op }], {
       behaviors: [],

@@ -4,7 +4,8 @@ import { knownSecretsOf } from '../secrets/known-secrets.js';
 import type { BehaviorEpochs } from '../risk/behavior-epochs.js';
 import type { Followed } from '../redis/followed.js';
 import { revokeRulesOf } from '../sessions/policy-mark.js';
-import { effectiveIdleTtl, learnerIds } from '../risk/retention.js';
+import { effectiveIdleTtl, learnerIds, type Retention } from '../risk/retention.js';
+import type { DetectorLimits } from '../detect/types.js';
 
 /**
  * The owner's apply context from config: behaviors, detector limits (`state.*`), processing time
@@ -13,12 +14,10 @@ import { effectiveIdleTtl, learnerIds } from '../risk/retention.js';
  * (none: no policy work per event) and the idle users' retention (`state.idle_user_ttl`; 0: none).
  */
 export function applyContextOf(config: Config, now: number, epochs?: BehaviorEpochs): ApplyContext {
-  const s = config.raw.state;
   const secrets = knownSecretsOf(config);
   const revoke = revokeRulesOf(config.responses);
-  const limits = { maxLogins: s.max_logins, maxAge: s.login_max_age, allowedLateness: s.allowed_lateness };
-  const ttl = effectiveIdleTtl(s.idle_user_ttl, config.behaviors, limits);
-  const retention = ttl === null ? undefined : { ttl, learners: learnerIds(config.behaviors) };
+  const limits = limitsOf(config);
+  const retention = retentionOf(config);
   return {
     behaviors: config.behaviors,
     limits,
@@ -29,6 +28,18 @@ export function applyContextOf(config: Config, now: number, epochs?: BehaviorEpo
     ...(revoke ? { revoke } : {}),
     ...(retention ? { retention } : {}),
   };
+}
+
+/** The detector limits of `state.*`. */
+function limitsOf(config: Config): DetectorLimits {
+  const s = config.raw.state;
+  return { maxLogins: s.max_logins, maxAge: s.login_max_age, allowedLateness: s.allowed_lateness };
+}
+
+/** The idle users' retention in force (`state.idle_user_ttl`, src/risk/retention.ts); undefined when off. */
+export function retentionOf(config: Config): Retention | undefined {
+  const ttl = effectiveIdleTtl(config.raw.state.idle_user_ttl, config.behaviors, limitsOf(config));
+  return ttl === null ? undefined : { ttl, learners: learnerIds(config.behaviors) };
 }
 
 /**

@@ -16,6 +16,10 @@ import { RouterHost } from './router-host.js';
 import { routerOptionsOf } from './router-options.js';
 import type { EngineDeps, EngineRuntime, RouterControl, StopBound } from './engine-types.js';
 import { releaseAfterLoops } from './engine-stop.js';
+import { retentionOf } from './apply-context.js';
+import type { Retention } from '../risk/retention.js';
+
+const retentionPart = (retention: Retention | undefined): { retention?: Retention } => (retention ? { retention } : {});
 
 /** Where a commit writes risk events and audit entries, and how long those streams get (config). */
 export function commitSettingsOf(config: Config): OfflineResetSettings {
@@ -23,6 +27,7 @@ export function commitSettingsOf(config: Config): OfflineResetSettings {
     eventsMaxlen: config.raw.state.max_events_per_user,
     input: { streams: config.streams.inputs, group: config.streams.group },
     leaseTtlMs: config.raw.engine.lease_ttl,
+    ...retentionPart(retentionOf(config)),
   };
 }
 

@@ -39,6 +39,29 @@ afterEach(async () => cleanup(redis, prefix));
 afterAll(() => redis.disconnect());
 
 describe('resetUser', () => {
+  it('with no worker: a user idle past state.idle_user_ttl is not found (as to its owner), nothing written; without retention it is reset', async () => {
+    const user = 'sprayed@example.com';
+    const p = keys.partitionOf(user);
+    const DAY = 86_400_000;
+    const idle: UserState = {
+      ...emptyState(user),
+      updatedAt: NOW - 40 * DAY,
+      windows: { brute_force: { a: [[NOW - 40 * DAY, 'e', '203.0.113.9']], s: [], f: [] } },
+    };
+    await redis.hset(keys.partitionState(p), user, encodeState(idle));
+    const retention = { ttl: 30 * DAY, learners: new Set<string>() };
+    expect(await resetUser(redis, keys, { user, actor: 'cli:ops', reason: 'r' }, { ...settings(), retention }, async () => undefined)).toEqual({
+      found: false,
+    });
+    expect(await redis.exists(keys.userEvents(user), keys.userOutbox(user))).toBe(0);
+    expect(decodeState(await redis.hgetBuffer(keys.partitionState(p), user), user)).toEqual(idle);
+    expect(await resetUser(redis, keys, { user, actor: 'cli:ops', reason: 'r' }, settings(), async () => undefined)).toMatchObject({
+      found: true,
+      previous: 'low',
+      level: 'low',
+    });
+  });
+
   it('with no worker: resets the stored state under the lease, records the change and the audit entry, relays, gives the lease back', async () => {
     const user = 'alice@example.com';
     const p = keys.partitionOf(user);
