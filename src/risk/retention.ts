@@ -26,13 +26,23 @@ export const IDLE_BUCKET_MS = 3_600_000;
 
 /**
  * The user's idle-index score — the end of the hour of its last applied item — or null when it is
- * no candidate for forgetting (see the module comment). Cheap: called per committed user.
+ * no candidate for forgetting (see the module comment; a learned country history included, so real
+ * users who logged in from somewhere are not listed). Cheap: called per committed user.
  */
 export function idleScore(state: UserState): number | null {
   if (state.version !== 0 || state.level !== 'low' || !seen(state) || state.revokedUpTo !== undefined) return null;
   for (const _ in state.behaviors) return null;
   if (VOUCHED in state.windows || LATE_HITS in state.windows) return null;
+  // A country history that has learned a country (new_country's window, by its shape): kept for good, never listed.
+  for (const id in state.windows) if (learnedCountry(state.windows[id])) return null;
   return Math.ceil(state.updatedAt / IDLE_BUCKET_MS) * IDLE_BUCKET_MS;
+}
+
+/** True for a new_country window (`f`, `l`, `c`) past its `s: 0` (a successful located login taught it a country). */
+function learnedCountry(w: unknown): boolean {
+  if (typeof w !== 'object' || w === null || Array.isArray(w)) return false;
+  const { f, l, c, s } = w as { f?: unknown; l?: unknown; c?: unknown; s?: unknown };
+  return typeof f === 'number' && typeof l === 'number' && typeof c === 'object' && c !== null && s !== 0;
 }
 
 /**

@@ -92,7 +92,8 @@ describe('idleVerdict', () => {
     const login: CanonicalEvent = { ...failed(user, at), outcome: 'success', geo: { country: 'GB', lat: 51.5, lon: -0.1 } };
     const s = applyItems(user, emptyState(user), [item(login, at)], { ...ctx, now: at, retention: undefined }).state;
     expect(idleVerdict(s, NOW + 400 * DAY, TTL, learners)).toEqual({ kind: 'keep' });
-    expect(idleVerdict(s, NOW + 400 * DAY, TTL, new Set())).toEqual({ kind: 'forget' });
+    // Not even listed in the idle index (its commit writes no entry for it).
+    expect(idleScore(s)).toBeNull();
     expect(idleVerdict(sprayed(at), NOW + 400 * DAY, TTL, learners)).toEqual({ kind: 'forget' });
   });
   it('no candidate: keep', () => {
