@@ -138,13 +138,11 @@ export const riskstreamSchema = z.strictObject({
       max_events_per_user: z.number().int().positive().default(1000),
       /**
        * A user idle this long in input time (level low, version 0, nothing active) is forgotten
-       * (src/risk/retention.ts); 0s: never. At least `login_max_age` + `allowed_lateness`.
+       * (src/risk/retention.ts); 0s: never. In force at least the longest behavior `window` and
+       * `login_max_age`, plus `allowed_lateness` (effectiveIdleTtl): a shorter value is raised, not
+       * refused — a configuration with `login_max_age` past 30d stays valid with the default.
        */
       idle_user_ttl: durationMs.prefault('30d'),
-    })
-    .superRefine((s, ctx) => {
-      if (s.idle_user_ttl !== 0 && s.idle_user_ttl < s.login_max_age + s.allowed_lateness)
-        ctx.addIssue({ code: 'custom', path: ['idle_user_ttl'], message: 'must be 0s (never) or at least login_max_age + allowed_lateness' });
     })
     .prefault({}),
   /** The partitioned single-owner engine (docs/operations.md "Partitions and leases"). */

@@ -723,11 +723,14 @@ describe('loadConfig issues, located as file:line:col', () => {
     ]);
   });
 
-  it('state.idle_user_ttl: 30d by default, 0s turns it off, shorter than login_max_age + allowed_lateness refused at its place', () => {
+  it('state.idle_user_ttl: 30d by default, 0s turns it off, one shorter than login_max_age + allowed_lateness accepted (raised in force)', () => {
     expect(loadConfig(configDir({}), NO_ENV).raw.state.idle_user_ttl).toBe(30 * 86_400_000);
     expect(loadConfig(configDir({ 'riskstream.yaml': 'state:\n  idle_user_ttl: 0s\n' }), NO_ENV).raw.state.idle_user_ttl).toBe(0);
-    const yaml = 'state:\n  login_max_age: 7d\n  idle_user_ttl: 7d\n';
-    expect(lines(issuesOf(configDir({ 'riskstream.yaml': yaml })))).toEqual([expect.stringMatching(/^riskstream\.yaml:3:18 state\.idle_user_ttl: /)]);
+    // The default with a login_max_age past it: still a valid configuration (effectiveIdleTtl raises the TTL in force).
+    expect(loadConfig(configDir({ 'riskstream.yaml': 'state:\n  login_max_age: 60d\n' }), NO_ENV).raw.state.login_max_age).toBe(60 * 86_400_000);
+    expect(loadConfig(configDir({ 'riskstream.yaml': 'state:\n  login_max_age: 7d\n  idle_user_ttl: 7d\n' }), NO_ENV).raw.state.idle_user_ttl).toBe(
+      7 * 86_400_000,
+    );
     expect(loadConfig(configDir({ 'riskstream.yaml': 'state:\n  login_max_age: 1d\n  idle_user_ttl: 2d\n' }), NO_ENV).raw.state.idle_user_ttl).toBe(
       2 * 86_400_000,
     );
