@@ -4,7 +4,8 @@ import { applyItems, type ApplyContext } from './apply.js';
 import type { OwnerStates } from './owner-states.js';
 import type { Owned, OwnerParts, StepReport } from './owner-types.js';
 import type { StreamRows } from './partition-read.js';
-import { decodeRouted, type RoutedItem } from './routed.js';
+import { decodeRouted, misplacedItem, type RoutedItem } from './routed.js';
+import { parseKey } from '../partition.js';
 import { attachPendingBaselines, buildSessions, pendingKey, sessionFinder } from './pending-sessions.js';
 import type { SessionRead } from './owner-states.js';
 import { revokedUse } from '../detect/captured-session.js';
@@ -38,6 +39,8 @@ export interface StepApply {
   /** Session logins whose stored identity is to read before they are applied ({@link sessionReadsOf}). */
   sessionReads: SessionRead[];
   bad: Array<{ raw: RawEntry; reason: string }>;
+  /** The partition of a user (`Keys.partitionOf`): an entry read holding another partition's user is dead-lettered. */
+  partitionOf: (user: string) => number;
   /** Whether anything was applied. */
   applied: boolean;
 }
@@ -125,7 +128,8 @@ function newItems(p: number, o: Owned, entries: StreamRows[1], step: StepApply, 
     if (!value) continue;
     let decoded: RoutedItem[];
     try {
-      decoded = parts.handoff?.take(p, o.cursor, value) ?? decodeRouted(value);
+      // The router's own items (handed over in memory) are well formed; read from Redis, checked.
+      decoded = parts.handoff?.take(p, o.cursor, value) ?? checked(decodeRouted(value), p, o.cursor, step.partitionOf);
     } catch (err) {
       step.bad.push({ raw: unroutedEntry(stream, o.cursor, fields), reason: `routed entry: ${(err as Error).message}` });
       continue;
@@ -141,6 +145,13 @@ function newItems(p: number, o: Owned, entries: StreamRows[1], step: StepApply, 
       }
     }
   }
+  return items;
+}
+
+/** `items` of partition `p`'s entry `id`, or a TypeError saying what makes them unusable ({@link misplacedItem}). */
+function checked(items: RoutedItem[], p: number, id: string, partitionOf: (user: string) => number): RoutedItem[] {
+  const bad = misplacedItem(items, p, parseKey(id), partitionOf);
+  if (bad) throw new TypeError(bad);
   return items;
 }
 

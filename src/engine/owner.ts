@@ -114,6 +114,7 @@ export class PartitionOwner {
       missing: [],
       sessionReads: [],
       bad: [],
+      partitionOf: (user) => this.keys.partitionOf(user),
       applied: false,
     };
     const waiting = applyRead(res, readAs, step);

@@ -3,6 +3,8 @@ import { IP_FAILURES } from '../detect/password-spray.js';
 import { CAPTURED_SESSION, SESSION_REVOKED } from '../detect/captured-session.js';
 import { STORED_SESSION } from '../sessions/identity.js';
 import type { CanonicalEvent } from '../types.js';
+import type { OrderKey } from '../partition.js';
+import { isRepresentableTime } from '../ingest/time-window.js';
 
 /** An admin request routed in order with the input (applied by the user's partition owner). */
 export interface ControlOp {
@@ -84,8 +86,40 @@ function itemProblem(item: unknown): string | undefined {
   const k = it.k;
   if (!Array.isArray(k) || k.length !== 2 || typeof k[0] !== 'number' || typeof k[1] !== 'number') return 'has no order key';
   if (typeof it.s !== 'string' || typeof it.i !== 'string') return 'has no source entry';
-  const body = it.e ?? it.c;
+  // The engine tells them apart by `'e' in` here, by `'c' in` there: never both.
+  if ('e' in it && 'c' in it) return 'holds both an event and a control op';
+  const body = 'e' in it ? it.e : it.c;
   if (typeof body !== 'object' || body === null || typeof body.user !== 'string') return 'holds neither an event nor a control op of a user';
+  if (!('e' in it)) return controlProblem(body as Record<string, unknown>);
+  // Validated at the edge: a time no `Date` holds (risk events and audit entries print it) was not routed.
+  const time = (body as { time?: unknown }).time;
+  return typeof time === 'number' && isRepresentableTime(time) ? undefined : 'holds an event without a time';
+}
+
+/** What makes a routed control op unusable (an unknown op, a request id, actor or reason that is no text), or undefined. */
+function controlProblem(c: Record<string, unknown>): string | undefined {
+  if (c.op !== 'reset' && c.op !== 'revoke_sessions') return 'holds a control op of no known kind';
+  if (typeof c.req !== 'string' || typeof c.actor !== 'string' || typeof c.reason !== 'string')
+    return 'holds a control op without its request id, actor or reason';
+  return undefined;
+}
+
+/**
+ * What makes decoded items unusable in partition `partition`'s entry `entry` (its id as a key), or
+ * undefined. The router writes an entry at its last item's key, items of that partition's users
+ * only, each key two non-negative integers: an item keyed above its entry, or not a key at all
+ * (`1e300`, `NaN`, `1.5`: no stream id), would become the partition's committed position — a
+ * commit Redis refuses every time, or one past which every routed item is skipped — and a user
+ * of another partition is written under keys its partition does not hold (on a Redis Cluster, a
+ * commit refused every time). Such an entry was written by something else than the router.
+ */
+export function misplacedItem(items: readonly RoutedItem[], partition: number, entry: OrderKey, partitionOf: (user: string) => number): string | undefined {
+  for (const it of items) {
+    const [ms, seq] = it.k;
+    if (!Number.isSafeInteger(ms) || !Number.isSafeInteger(seq) || ms < 0 || seq < 0) return 'routed item has an order key that is no entry id';
+    if (ms > entry.ms || (ms === entry.ms && seq > entry.seq)) return 'routed item has an order key above its entry id';
+    if (partitionOf('e' in it ? it.e.user : it.c.user) !== partition) return 'routed item is of a user of another partition';
+  }
   return undefined;
 }
 
