@@ -8,6 +8,7 @@ import type { SessionIdentity } from '../sessions/identity.js';
 import type { OrderKey } from '../partition.js';
 import { RiskstreamError } from '../errors.js';
 import { asSlotMigrating } from '../redis/slot-moving.js';
+import { scriptDataError } from './poison-guard.js';
 
 /** What {@link sendCommits} needs from the owner, and tells it. */
 export interface CommitHooks {
@@ -25,6 +26,8 @@ export interface CommitHooks {
   committed(d: PartitionDelta, sigs: Map<string, string>, sessions: NotStored): void;
   /** The commits failed: re-read these partitions from their committed positions. */
   rewind(partitions: number[]): void;
+  /** The partition's commit failed because of its data (it is re-read too): counted toward isolating it. */
+  failed?(partition: number, err: unknown): void;
   /** The commit was fenced (the lease moved): forget the partition. */
   lose(partition: number): void;
 }
@@ -52,9 +55,19 @@ export async function sendCommits(
     for (const d of deltas.values()) {
       const token = tokens.get(d.partition);
       if (!token || hooks.current(d.partition)?.token !== token) continue;
+      let queued;
       const put = d.sessions.length ? parts.sessions.prepare(d.sessions) : undefined;
-      const lease = { token, id: hooks.commitId(token), expected: hooks.current(d.partition)?.committed ?? null, cluster };
-      const { sigs, outboxUsers, release } = queueCommit(pipe, keys, d, lease, s, hooks.indexed, put?.ops);
+      try {
+        const lease = { token, id: hooks.commitId(token), expected: hooks.current(d.partition)?.committed ?? null, cluster };
+        queued = queueCommit(pipe, keys, d, lease, s, hooks.indexed, put?.ops);
+      } catch (err) {
+        // Building it threw (on its data: no I/O here): this partition only is redone, and the failure counted.
+        parts.onCommitError(err);
+        hooks.failed?.(d.partition, err);
+        hooks.rewind([d.partition]);
+        continue;
+      }
+      const { sigs, outboxUsers, release } = queued;
       // The identities' commands (their JSON) are in the commit's buffer now: not kept until Redis
       // answers, so they die young instead of being copied by scavenges and promoted.
       if (put) put.ops = [];
@@ -73,6 +86,7 @@ export async function sendCommits(
       if (err) {
         // Refused whole while a slot migration splits the partition's keys: re-read and commit again.
         parts.onCommitError(asSlotMigrating(err, `partition ${d.partition}'s commit`));
+        if (scriptDataError(err)) hooks.failed?.(d.partition, err); // the script failed on what it was given
         return hooks.rewind([d.partition]);
       }
       if (r === -1) {

@@ -39,6 +39,8 @@ export interface PartitionDelta {
   pos: OrderKey;
   /** Entries applied (for the commit trigger). */
   applied: number;
+  /** A test failpoint (src/engine/failpoints.ts) of an applied event, fired while this commit is built. */
+  failpoint?: () => void;
 }
 
 export { indexSig } from './commit-index.js';
@@ -94,6 +96,7 @@ export function commitOps(
   extra: readonly string[][] = [],
   declared?: Set<string>,
 ): { ops: Buffer; sigs: Map<string, string>; outboxUsers: string[]; release: () => void } {
+  d.failpoint?.();
   const w = writers.pop() ?? new MsgWriter();
   if (pooled.delete(w)) keptBytes -= w.capacity;
   w.reset(5); // the array header of the commands goes before, once they are counted

@@ -6,6 +6,8 @@ import type { Owned, OwnerParts, StepReport } from './owner-types.js';
 import type { StreamRows } from './partition-read.js';
 import { decodeRouted, misplacedItem, type RoutedItem } from './routed.js';
 import { parseKey } from '../partition.js';
+import { firePoints, FAILPOINTS } from './failpoints.js';
+import { rawOf, unroutedEntry } from './dead-entries.js';
 import { attachPendingBaselines, buildSessions, pendingKey, sessionFinder } from './pending-sessions.js';
 import type { SessionRead } from './owner-states.js';
 import { revokedUse } from '../detect/captured-session.js';
@@ -39,6 +41,10 @@ export interface StepApply {
   /** Session logins whose stored identity is to read before they are applied ({@link sessionReadsOf}). */
   sessionReads: SessionRead[];
   bad: Array<{ raw: RawEntry; reason: string }>;
+  /** Isolated partitions (src/engine/poison-guard.ts): one item each is applied, after its try is recorded. */
+  alone: ReadonlySet<number>;
+  /** Partitions whose apply threw (outside the per-event catch): re-read, the failure counted. */
+  failures: Array<{ p: number; o: Owned; err: unknown }>;
   /** The partition of a user (`Keys.partitionOf`): an entry read holding another partition's user is dead-lettered. */
   partitionOf: (user: string) => number;
   /** Whether anything was applied. */
@@ -67,7 +73,7 @@ export function applyRead(res: StreamRows[], readAs: ReadonlyMap<number, Owned>,
     const p = partitionOfStream(streamBuf.toString());
     const o = step.owned.get(p);
     if (!o || o !== readAs.get(p)) continue; // lost (or rewound) while reading
-    const items = newItems(p, o, entries, step, streamBuf.toString());
+    const items = newItems(p, o, entries, step, streamBuf.toString(), step.alone.has(p));
     if (!items.length) continue;
     const users = itemsByUser(items);
     const known = missing.length;
@@ -78,7 +84,8 @@ export function applyRead(res: StreamRows[], readAs: ReadonlyMap<number, Owned>,
       else missing.push([user, p]);
     }
     if (step.parts.sessions.enabled?.()) sessionReadsOf(p, items, step);
-    if (missing.length === known && step.sessionReads.length === reads) applyPartition(p, o, items, users, step);
+    // An isolated partition's item waits for its try to be recorded.
+    if (missing.length === known && step.sessionReads.length === reads && !step.alone.has(p)) applySafely({ p, o, items, users }, step);
     else waiting.push({ p, o, items, users });
   }
   return waiting;
@@ -114,7 +121,7 @@ function sessionReadsOf(p: number, items: readonly RoutedItem[], step: StepApply
  * does not decode to routed items (written by something else than the router) is dead-lettered
  * (`step.bad`), whole, and passed over: it must not hold its partition up for ever.
  */
-function newItems(p: number, o: Owned, entries: StreamRows[1], step: StepApply, stream: string): RoutedItem[] {
+function newItems(p: number, o: Owned, entries: StreamRows[1], step: StepApply, stream: string, one: boolean): RoutedItem[] {
   const { parts, report } = step;
   const items: RoutedItem[] = [];
   // Skips items not above the last applied or accepted key: a re-routed entry repeats items of
@@ -122,6 +129,7 @@ function newItems(p: number, o: Owned, entries: StreamRows[1], step: StepApply, 
   let lastMs = o.applied.ms;
   let lastSeq = o.applied.seq;
   for (const [idBuf, fields] of entries) {
+    const before = o.cursor;
     o.cursor = idBuf.toString();
     report.read++;
     const value = fields[1];
@@ -138,12 +146,16 @@ function newItems(p: number, o: Owned, entries: StreamRows[1], step: StepApply, 
       const [ms, seq] = item.k;
       if (ms < lastMs || (ms === lastMs && seq <= lastSeq))
         report.skipped++; // compareKeys(k, last) <= 0
-      else {
+      else if (one && items.length) {
+        o.cursor = before; // `one`: the first new item only; its entry is read again for the next
+        return items;
+      } else {
         items.push(item);
         lastMs = ms;
         lastSeq = seq;
       }
     }
+    if (one && items.length) return items;
   }
   return items;
 }
@@ -155,6 +167,15 @@ function checked(items: RoutedItem[], p: number, id: string, partitionOf: (user:
   return items;
 }
 
+/** {@link applyPartition}, a throw (a bug outside the per-event catch, a stack overflow) failing only this partition (`step.failures`). */
+export function applySafely(w: Waiting, step: StepApply): void {
+  try {
+    applyPartition(w.p, w.o, w.items, w.users, step);
+  } catch (err) {
+    step.failures.push({ p: w.p, o: w.o, err });
+  }
+}
+
 /** Applies one partition's items (grouped by user, in order) to its delta, if `o` (as read) still owns it; `step.base` holds the step's starting states. */
 export function applyPartition(p: number, o: Owned, routed: RoutedItem[], users: Map<string, RoutedItem[]>, step: StepApply): void {
   // Lost, taken again or rewound while its states loaded: another object (its read is not applied).
@@ -162,6 +183,7 @@ export function applyPartition(p: number, o: Owned, routed: RoutedItem[], users:
   const { ctx, report, states, base } = step;
   const { cache } = states;
   const d = states.delta(p, o);
+  if (FAILPOINTS) firePoints(routed, d);
   const inflight = states.inflight?.deltas.get(p)?.states;
   const find = sessionFinder(d, states.inflight?.deltas.get(p), states.sessions);
   for (const [user, items] of users) {
@@ -209,24 +231,6 @@ function itemsByUser(items: readonly RoutedItem[]): Map<string, RoutedItem[]> {
 function partitionOfStream(key: string): number {
   const m = /\{p(\d+)\}:in$/.exec(key);
   return m ? Number(m[1]) : -1;
-}
-
-/** A partition entry that is no routed items, as its dead letter keeps it: text fields as they are, binary ones in base64. */
-function unroutedEntry(stream: string, id: string, fields: StreamRows[1][number][1]): RawEntry {
-  const out: Record<string, string> = {};
-  for (let i = 0; i + 1 < fields.length; i += 2) {
-    const v = fields[i + 1]!;
-    const text = v.toString('utf8');
-    if (Buffer.from(text, 'utf8').equals(v)) out[fields[i]!.toString()] = text;
-    else out[`${fields[i]!.toString()}.base64`] = v.toString('base64');
-  }
-  return { stream, id, fields: out, deliveries: 1 };
-}
-
-/** A routed item as a raw entry (for the dead-letter stream). */
-function rawOf(item: RoutedItem): RawEntry {
-  const fields: Record<string, string> = 'e' in item ? { event: JSON.stringify(item.e), canonical: '1' } : { op: item.c.op, user: item.c.user };
-  return { stream: item.s, id: item.i, fields, deliveries: 1 };
 }
 
 /** True for an event item with a session id. */

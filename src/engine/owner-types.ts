@@ -33,6 +33,8 @@ export interface OwnerParts {
   onCommitError(err: unknown): void;
   /** A commit refused because the partition's lease moved. */
   onFenced(partition: number): void;
+  /** Applying a partition threw outside the per-event catch (it is re-read; the failure counts toward isolating it). */
+  onApplyError?(partition: number, err: unknown): void;
   /** Entries this process's router offered (optional: else every entry is decoded). */
   handoff?: Pick<RoutedHandoff, 'take' | 'forget'>;
 }
@@ -48,6 +50,8 @@ export interface OwnerOptions {
    * is committed at once, for latency, instead of waiting for `commitInterval`. 0 (default): off.
    */
   smallStep?: number;
+  /** Attempts before a partition is isolated, and tries alone before an item is dead-lettered (src/engine/poison-guard.ts; default 3). */
+  poisonAttempts?: number;
 }
 
 /** What one step did. */
@@ -63,6 +67,8 @@ export interface StepReport {
   changes: LevelChange[];
   /** Time spent applying (ms). */
   ms: number;
+  /** A partition was isolated (one item applied alone): committed at once. */
+  isolated?: boolean;
 }
 
 /** A partition owned under a lease: its token and positions (the owner's own bookkeeping). */
@@ -74,6 +80,8 @@ export interface Owned {
   applied: OrderKey;
   /** Stream cursor: last partition entry id read. */
   cursor: string;
+  /** Just taken: its start is to count (src/engine/poison-guard.ts). */
+  fresh?: boolean;
 }
 
 /** A partition held under `token` whose committed position is not loaded yet (loaded before its first read). */

@@ -6,7 +6,9 @@ import type { PartitionDelta } from './commit.js';
 import { sendCommits } from './commit-send.js';
 import { sweepOwned } from './owner-sweep.js';
 import { lastRead, mergeRows, readPartitions, type StreamRows } from './partition-read.js';
-import { applyPartition, applyRead, type StepApply } from './owner-apply.js';
+import { applyRead } from './owner-apply.js';
+import { applyWaiting, newStep } from './owner-step.js';
+import { PoisonGuard } from './poison-guard.js';
 import { loadPositions, OwnerStates } from './owner-states.js';
 
 export type { OwnerOptions, OwnerParts, StepReport } from './owner-types.js';
@@ -20,9 +22,11 @@ export type { OwnerOptions, OwnerParts, StepReport } from './owner-types.js';
  * owner resumes from the committed position: items up to it are skipped by their order key.
  */
 export class PartitionOwner {
-  private readonly owned = new Map<number, Owned>();
+  readonly owned = new Map<number, Owned>();
   /** Users' states in memory: uncommitted, in flight, cached. */
-  private readonly states: OwnerStates;
+  readonly states: OwnerStates;
+  /** The partition of a user (an entry read holding another partition's user is dead-lettered). */
+  readonly partitionOf = (user: string): number => this.keys.partitionOf(user);
   /** The next step's read, sent ahead of a commit ({@link readAhead}), with the partitions it reads. */
   private ahead: { reading: Array<[number, Owned]>; res: Promise<StreamRows[]> } | null = null;
   private firstDirtyAt = 0;
@@ -31,15 +35,18 @@ export class PartitionOwner {
   private commits = 0;
   /** Idle users forgotten by this owner's sweeps (src/engine/forget.ts), committed or not. */
   forgotten = 0;
+  /** Attempts per partition and committed position; partitions isolated (src/engine/poison-guard.ts). */
+  private readonly guard: PoisonGuard;
 
   constructor(
     private readonly redis: RedisClient,
     private readonly reader: RedisClient,
     private readonly keys: Keys,
     private readonly opts: OwnerOptions,
-    private readonly parts: OwnerParts,
+    readonly parts: OwnerParts,
   ) {
     this.states = new OwnerStates(redis, keys, opts.lruSize);
+    this.guard = new PoisonGuard(redis, keys, opts.poisonAttempts);
     defineScripts(redis);
   }
 
@@ -56,7 +63,7 @@ export class PartitionOwner {
   /** Takes partition `p` under lease `token` (its position is loaded before its first read). */
   acquire(p: number, token: string): void {
     this.drop(p);
-    this.owned.set(p, unloaded(token));
+    this.owned.set(p, { ...unloaded(token), fresh: true });
   }
 
   /** Lease lost: forgets the partition at once, committing nothing more of it. */
@@ -87,44 +94,42 @@ export class PartitionOwner {
   /** One step: read owned partitions (blocking up to `blockMs` when idle), apply, commit when due. */
   async step(blockMs: number): Promise<StepReport> {
     const report: StepReport = { read: 0, applied: 0, skipped: 0, deadLettered: 0, committed: 0, caughtUp: true, hits: [], changes: [], ms: 0 };
+    // Each partition taken counts a start at its committed position (a crashed owner never got past it).
+    await Promise.all([...this.owned].filter(([, o]) => o.fresh && !(o.fresh = false)).map(([p, o]) => this.guard.start(p, o.token)));
     await loadPositions(this.redis, this.keys, this.owned);
+    const isolated = this.readable().filter(([p, o]) => this.guard.isolated(p, o.committed));
+    if (isolated.length) await this.settle(); // an item tried alone follows its predecessor's commit
+    const alone = new Set(isolated.map(([p]) => p));
     const ahead = this.ahead;
     this.ahead = null;
-    const reading = ahead?.reading ?? this.readable();
-    if (!reading.length) {
+    const reading = (ahead?.reading ?? this.readable()).filter(([p]) => !alone.has(p));
+    if (!reading.length && !alone.size) {
       await new Promise((r) => setTimeout(r, Math.min(blockMs, 100)));
       return report;
     }
-    const idle = this.states.deltas.size === 0;
-    let res = await (ahead?.res ?? this.read(reading, idle ? blockMs : 0));
+    const idle = this.states.deltas.size === 0 && !alone.size;
+    let res = reading.length ? await (ahead?.res ?? this.read(reading, idle ? blockMs : 0)) : [];
     // Woken from a blocking read, Redis (< 7.2) answers with the one stream that woke it: the router's
     // other partitions are read now, for this step (one step and commit per input burst, not two).
     if (!ahead && idle && blockMs > 0 && res.length === 1 && reading.length > 1 && !isCluster(this.reader))
       res = mergeRows(res, await this.read(reading, 0, lastRead(res)));
+    // Isolated partitions: one entry each (one item of it is applied).
+    if (alone.size) res = mergeRows(res, await this.read(isolated, 0, undefined, 1));
     // Each partition as it was read: one lost, taken again or rewound meanwhile is another object.
-    const readAs = new Map(reading);
+    const readAs = new Map([...reading, ...isolated]);
     const started = performance.now();
-    const step: StepApply = {
-      owned: this.owned,
-      states: this.states,
-      parts: this.parts,
-      ctx: await this.parts.context(),
-      report,
-      base: new Map(),
-      missing: [],
-      sessionReads: [],
-      bad: [],
-      partitionOf: (user) => this.keys.partitionOf(user),
-      applied: false,
-    };
+    const step = newStep(this, await this.parts.context(), report, alone);
     const waiting = applyRead(res, readAs, step);
     // Caught up = a read found nothing new: commit now (low latency when idle); under a backlog
     // reads never come back empty, and commits group `commitInterval` / `commitEntries` of work.
     report.caughtUp = report.read === 0;
-    if (waiting.length) {
-      await Promise.all([this.states.load(step.missing, step.base), this.states.loadSessions(step.sessionReads)]);
-      for (const w of waiting) applyPartition(w.p, w.o, w.items, w.users, step);
+    if (waiting.length) await applyWaiting(waiting, step, this.guard, [this.states.load(step.missing, step.base), this.states.loadSessions(step.sessionReads)]);
+    for (const f of step.failures) {
+      this.parts.onApplyError?.(f.p, f.err);
+      await this.guard.failed(f.p, f.o, f.err);
+      this.rewind([[f.p, f.o.token]]);
     }
+    report.isolated = alone.size > 0;
     if (step.bad.length) await this.parts.deadLetter(step.bad);
     report.deadLettered += step.bad.length;
     if (step.applied) {
@@ -142,10 +147,15 @@ export class PartitionOwner {
   }
 
   /** Reads the partitions after their cursors (`from`: a cursor by stream name, past what was read). */
-  private read(reading: ReadonlyArray<[number, Owned]>, blockMs: number, from?: ReadonlyMap<string, string>): Promise<StreamRows[]> {
+  private read(
+    reading: ReadonlyArray<[number, Owned]>,
+    blockMs: number,
+    from?: ReadonlyMap<string, string>,
+    count = this.opts.readCount,
+  ): Promise<StreamRows[]> {
     const streams = reading.map(([p]) => this.keys.partitionIn(p));
     const cursors = reading.map(([, o], i) => from?.get(streams[i]!) ?? o.cursor);
-    return readPartitions(this.reader, streams, cursors, this.opts.readCount, blockMs);
+    return readPartitions(this.reader, streams, cursors, count, blockMs);
   }
 
   /**
@@ -155,7 +165,7 @@ export class PartitionOwner {
    */
   private readAhead(): void {
     const reading = this.readable();
-    if (!reading.length) return;
+    if (!reading.length || this.guard.any()) return;
     const res = this.read(reading, 0);
     res.catch(() => undefined); // the step that takes it sees the failure
     this.ahead = { reading, res };
@@ -183,7 +193,12 @@ export class PartitionOwner {
     // Due: caught up (a read found nothing), or keeping up (a small step: input arrives slower than it
     // is applied, so committing now costs little and keeps latency low), or a group is full or old.
     const keepingUp = report.applied + report.deadLettered < (this.opts.smallStep ?? 0);
-    const due = report.caughtUp || keepingUp || this.pendingApplied >= this.opts.commitEntries || Date.now() - this.firstDirtyAt >= this.opts.commitInterval;
+    const due =
+      report.isolated ||
+      report.caughtUp ||
+      keepingUp ||
+      this.pendingApplied >= this.opts.commitEntries ||
+      Date.now() - this.firstDirtyAt >= this.opts.commitInterval;
     if (!due) return;
     if (!report.caughtUp && !keepingUp) this.readAhead();
     report.committed = await this.commit();
@@ -222,6 +237,10 @@ export class PartitionOwner {
         this.states.signed(d, sigs, sessions);
       },
       rewind: (ps) => this.rewind(ps.map((p) => [p, tokens.get(p)])),
+      failed: (p, err) => {
+        const o = this.owned.get(p);
+        if (o?.token === tokens.get(p)) void this.guard.failed(p, o!, err).catch(() => undefined); // not counted: Redis is away
+      },
       lose: (p) => {
         if (this.owned.get(p)?.token === tokens.get(p)) this.lose(p);
       },

@@ -73,6 +73,12 @@ interface Signatures {
   leaseAcquire: { file: 'lease-acquire-2'; args: [lease: string, epoch: string, workerId: string, ttlMs: number, floor?: number]; reply: [number, string] };
   leaseRenew: { file: 'lease-renew-1'; args: [lease: string, value: string, ttlMs: number]; reply: 1 | string };
   leaseRelease: { file: 'lease-release-1'; args: [lease: string, value: string]; reply: number };
+  /** The partition's lease, position hash and stream; the owner's token, `start` / `fail` / `try`, the limit (src/engine/poison-guard.ts). */
+  engineAttempt: {
+    file: 'engine-attempt-3';
+    args: [lease: string, pos: string, stream: string, token: string, kind: 'start' | 'fail' | 'try', limit: string];
+    reply: -1 | [string, number, string];
+  };
   engineHeartbeat: { file: 'engine-heartbeat-1'; args: [members: string, workerId: string, forgetMs: number]; reply: (number | string)[] };
   workerIdClaim: { file: 'worker-id-claim-1'; args: [id: string, expected: string, pid: string, ttlMs: number]; reply: [number, string] };
   deadLetter: { file: 'dead-letter-2'; args: [stream: string, marker: string, ttlMs: string, maxlen: string, ...fields: string[]]; reply: string | null };
@@ -131,6 +137,7 @@ const FILES: { [K in ScriptName]: Signatures[K]['file'] } = {
   leaseAcquire: 'lease-acquire-2',
   leaseRenew: 'lease-renew-1',
   leaseRelease: 'lease-release-1',
+  engineAttempt: 'engine-attempt-3',
   engineHeartbeat: 'engine-heartbeat-1',
   workerIdClaim: 'worker-id-claim-1',
   deadLetter: 'dead-letter-2',

@@ -1,4 +1,5 @@
 import { processingFailedCode } from '../engine/owner-apply.js';
+import { aloneFailedCode } from '../engine/poison-guard.js';
 import { isRiskstreamError } from '../errors.js';
 import type { OwnerParts } from '../engine/owner-types.js';
 import type { Logger } from '../obs/logger.js';
@@ -10,13 +11,17 @@ import type { IngestRuntime } from './ingest-runtime.js';
  * dead-lettering; those the reducer threw on also counted as poisoned, by their error code), a
  * failed commit and a fenced one (logged and counted).
  */
-export function ownerHooks(d: { ingest: IngestRuntime; metrics: Metrics; logger: Logger }): Pick<OwnerParts, 'deadLetter' | 'onCommitError' | 'onFenced'> {
+export function ownerHooks(d: {
+  ingest: IngestRuntime;
+  metrics: Metrics;
+  logger: Logger;
+}): Pick<OwnerParts, 'deadLetter' | 'onCommitError' | 'onFenced' | 'onApplyError'> {
   return {
     deadLetter: async (bad) => {
       const written = await d.ingest.deadLetter(bad);
-      // Only those whose scoring threw: an entry that is no routed items is a dead letter, not poisoned (its reason is a decoder's message).
+      // Only those whose scoring threw, or that failed or crashed every try alone: an entry that is no routed items is a dead letter, not poisoned (its reason is a decoder's message).
       bad.forEach((b, i) => {
-        const code = processingFailedCode(b.reason);
+        const code = processingFailedCode(b.reason) ?? aloneFailedCode(b.reason);
         if (written[i] && code !== undefined) d.metrics.poisoned.inc({ stream: b.raw.stream, code });
       });
     },
@@ -26,6 +31,10 @@ export function ownerHooks(d: { ingest: IngestRuntime; metrics: Metrics; logger:
       if (isRiskstreamError(err, 'SLOT_MIGRATING'))
         d.logger.warn({ err }, 'commit refused while its slot migrates (nothing written); re-reading from the committed position');
       else d.logger.error({ err }, 'commit failed; re-reading from the committed position');
+    },
+    onApplyError: (p, err) => {
+      d.metrics.pipelineErrors.inc();
+      d.logger.error({ err, partition: p }, 'partition apply failed; re-reading it from its committed position');
     },
     onFenced: (p) => {
       d.metrics.fenced.inc();

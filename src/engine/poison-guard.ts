@@ -1,0 +1,131 @@
+/**
+ * Poison containment: an entry that fails its partition's step or commit every time, or kills the
+ * worker every time, must not hold the partition (and its users' scoring) for ever. Attempts are
+ * counted per partition and committed position, never on the hot path: an owner taking the
+ * partition counts one (a crashed owner never got past the position), a step or commit failing
+ * because of the data counts one. After {@link POISON_ATTEMPTS} the partition is isolated up to
+ * the stream's last entry then: its items are applied one at a time, each committed before the
+ * next, and each try recorded in Redis before it is made. An item whose {@link POISON_ATTEMPTS}
+ * tries alone all failed or crashed is dead-lettered (`processing_crashed`, or `step_failed:
+ * <code>` when this process saw it fail) and passed over in the commit that advances the position.
+ * Not counted: Redis unreachable, a lease lost, a commit fenced or refused during a slot move.
+ */
+import type { Keys } from '../keys.js';
+import { errorCode } from '../errors.js';
+import { keyId, parseKey, compareKeys, type OrderKey } from '../partition.js';
+import type { RedisClient } from '../redis/client.js';
+import { scriptsOn } from '../redis/scripts.js';
+import type { Owned } from './owner-types.js';
+
+/** Attempts at one committed position after which its partition is isolated, and tries of one item alone after which it is dead-lettered. */
+export const POISON_ATTEMPTS = 3;
+
+/** How the reason of a dead letter whose item crashed the worker each time it was tried alone reads. */
+export const PROCESSING_CRASHED = 'processing_crashed';
+/** How the reason of a dead letter whose item failed its step or commit each time it was tried alone starts; its error code follows. */
+export const STEP_FAILED = 'step_failed: ';
+
+interface Guarded {
+  /** The position the partition is applied one item at a time up to (null: not isolated). */
+  isolate: OrderKey | null;
+  /** The committed position whose next item this process counted a try of, with no failure of the data since. */
+  tried: string | null;
+  /** The last failure of the data this process saw, at its committed position. */
+  failure?: { pos: string; code: string };
+}
+
+/**
+ * True for a commit's Redis error caused by what it writes (the commit script failed on its data),
+ * not by Redis or the network: those (OOM, BUSY, LOADING, READONLY, CLUSTERDOWN, TRYAGAIN, MOVED,
+ * ASK, a closed connection …) never start with `ERR` and name no script line.
+ */
+export function scriptDataError(err: unknown): boolean {
+  const e = err as { name?: unknown; message?: unknown } | null;
+  return e?.name === 'ReplyError' && typeof e.message === 'string' && e.message.startsWith('ERR') && /user_script|Error running script/.test(e.message);
+}
+
+/** The partitions' attempts and isolation, for one owner. */
+export class PoisonGuard {
+  private readonly parts = new Map<number, Guarded>();
+
+  constructor(
+    private readonly redis: RedisClient,
+    private readonly keys: Keys,
+    private readonly limit = POISON_ATTEMPTS,
+  ) {}
+
+  /** Partition `p` was taken (its lease acquired): counts the start at its committed position. */
+  async start(p: number, token: string): Promise<void> {
+    this.parts.set(p, { isolate: null, tried: null });
+    await this.count(p, token, 'start');
+  }
+
+  /** True while partition `p` at committed position `committed` is applied one item at a time. */
+  isolated(p: number, committed: OrderKey | null): boolean {
+    const iso = this.parts.get(p)?.isolate;
+    return !!iso && committed !== null && compareKeys(committed, iso) < 0;
+  }
+
+  /** True while some partition is isolated (no read is sent ahead then). */
+  any(): boolean {
+    for (const g of this.parts.values()) if (g.isolate) return true;
+    return false;
+  }
+
+  /**
+   * Partition `p`'s step or commit failed because of the data (`err`) at committed position
+   * `committed`: counted (isolated, the next try of its item counts it).
+   */
+  async failed(p: number, o: Owned, err: unknown): Promise<void> {
+    const g = this.parts.get(p) ?? { isolate: null, tried: null };
+    this.parts.set(p, g);
+    if (o.committed === null) return;
+    g.failure = { pos: keyId(o.committed), code: errorCode(err) };
+    g.tried = null;
+    if (!this.isolated(p, o.committed)) await this.count(p, o.token, 'fail');
+  }
+
+  /**
+   * Partition `p` isolated, its next item is about to be tried alone: records the try (unless this
+   * process counted one at this position and saw no failure of the data since: a retry after Redis
+   * or a lease failed is not counted again). True when the item is to be dead-lettered instead:
+   * the limit of tries alone failed or crashed before this one.
+   */
+  async passOver(p: number, o: Owned): Promise<boolean> {
+    const g = this.parts.get(p);
+    if (!g || o.committed === null) return false;
+    const pos = keyId(o.committed);
+    if (g.tried === pos) return false;
+    const r = await scriptsOn(this.redis).engineAttempt(
+      this.keys.engineLease(`p${p}`),
+      this.keys.partitionPos(p),
+      this.keys.partitionIn(p),
+      o.token,
+      'try',
+      String(this.limit),
+    );
+    if (r === -1) return false; // the lease moved: its commit is fenced
+    g.tried = pos;
+    return r[0] === pos && r[1] - 1 >= this.limit;
+  }
+
+  /** The reason of the dead letter of partition `p`'s item after `committed`. */
+  reason(p: number, committed: OrderKey): string {
+    const f = this.parts.get(p)?.failure;
+    return f && f.pos === keyId(committed) ? `${STEP_FAILED}${f.code}` : PROCESSING_CRASHED;
+  }
+
+  private async count(p: number, token: string, kind: 'start' | 'fail'): Promise<void> {
+    const keys = this.keys;
+    const r = await scriptsOn(this.redis).engineAttempt(keys.engineLease(`p${p}`), keys.partitionPos(p), keys.partitionIn(p), token, kind, String(this.limit));
+    const g = this.parts.get(p);
+    if (r === -1 || !g) return;
+    g.isolate = r[2] ? parseKey(r[2]) : null;
+  }
+}
+
+/** The error code of a dead letter of an item tried alone (`step_failed: <code>`; `PROCESSING_CRASHED` for `processing_crashed`), or undefined for another reason. */
+export function aloneFailedCode(reason: string): string | undefined {
+  if (reason === PROCESSING_CRASHED) return 'PROCESSING_CRASHED';
+  return reason.startsWith(STEP_FAILED) ? reason.slice(STEP_FAILED.length) : undefined;
+}
