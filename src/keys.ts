@@ -63,7 +63,7 @@ export class Keys extends DeliveryKeys {
   partitionState(p: number): string {
     return `${this.prefix}:{p${p}}:state`;
   }
-  /** Hash: partition `p`'s committed input position (`pos`) and the token that committed it. */
+  /** Hash: partition `p`'s committed input position (`pos`), the token that committed it, and its attempts (src/engine/poison-guard.ts). */
   partitionPos(p: number): string {
     return `${this.prefix}:{p${p}}:pos`;
   }

@@ -566,9 +566,10 @@ describe('PartitionOwner', () => {
       recordSends(reader, (name, args) => {
         if (name === 'xread' && args.some((a) => String(a).startsWith(prefix))) sent.push('read');
       }),
-      // The commit script's first key is a partition lease of this prefix.
+      // The commit script's first key is a partition lease of this prefix, of its two keys (the
+      // attempt count of a partition taken, src/engine/poison-guard.ts, names three).
       recordSends(redis, (name, args) => {
-        if (name === 'evalsha' && String(args[2]).startsWith(prefix) && String(args[2]).includes(':lease')) sent.push('commit');
+        if (name === 'evalsha' && String(args[1]) === '2' && String(args[2]).startsWith(prefix) && String(args[2]).includes(':lease')) sent.push('commit');
       }),
     ];
     // One entry per partition a step, a commit due after each: never caught up until the end.
