@@ -4,8 +4,7 @@ import { applyItems, type ApplyContext } from './apply.js';
 import type { OwnerStates } from './owner-states.js';
 import type { Owned, OwnerParts, StepReport } from './owner-types.js';
 import type { StreamRows } from './partition-read.js';
-import { decodeRouted, misplacedItem, type RoutedItem } from './routed.js';
-import { parseKey } from '../partition.js';
+import { checkedRouted, decodeRouted, type RoutedItem } from './routed.js';
 import { firePoints, FAILPOINTS } from './failpoints.js';
 import { rawOf, unroutedEntry } from './dead-entries.js';
 import { attachPendingBaselines, buildSessions, pendingKey, sessionFinder } from './pending-sessions.js';
@@ -73,20 +72,27 @@ export function applyRead(res: StreamRows[], readAs: ReadonlyMap<number, Owned>,
     const p = partitionOfStream(streamBuf.toString());
     const o = step.owned.get(p);
     if (!o || o !== readAs.get(p)) continue; // lost (or rewound) while reading
-    const items = newItems(p, o, entries, step, streamBuf.toString(), step.alone.has(p));
-    if (!items.length) continue;
-    const users = itemsByUser(items);
     const known = missing.length;
     const reads = step.sessionReads.length;
-    for (const user of users.keys()) {
-      const state = step.states.current(user, p);
-      if (state) base.set(user, state);
-      else missing.push([user, p]);
+    try {
+      const items = newItems(p, o, entries, step, streamBuf.toString(), step.alone.has(p));
+      if (!items.length) continue;
+      const users = itemsByUser(items);
+      for (const user of users.keys()) {
+        const state = step.states.current(user, p);
+        if (state) base.set(user, state);
+        else missing.push([user, p]);
+      }
+      if (step.parts.sessions.enabled?.()) sessionReadsOf(p, items, step);
+      // An isolated partition's item waits for its try to be recorded.
+      if (missing.length === known && step.sessionReads.length === reads && !step.alone.has(p)) applySafely({ p, o, items, users }, step);
+      else waiting.push({ p, o, items, users });
+    } catch (err) {
+      // Failing this partition only (it is re-read): nothing of it loaded or applied.
+      missing.length = known;
+      step.sessionReads.length = reads;
+      step.failures.push({ p, o, err });
     }
-    if (step.parts.sessions.enabled?.()) sessionReadsOf(p, items, step);
-    // An isolated partition's item waits for its try to be recorded.
-    if (missing.length === known && step.sessionReads.length === reads && !step.alone.has(p)) applySafely({ p, o, items, users }, step);
-    else waiting.push({ p, o, items, users });
   }
   return waiting;
 }
@@ -137,7 +143,7 @@ function newItems(p: number, o: Owned, entries: StreamRows[1], step: StepApply, 
     let decoded: RoutedItem[];
     try {
       // The router's own items (handed over in memory) are well formed; read from Redis, checked.
-      decoded = parts.handoff?.take(p, o.cursor, value) ?? checked(decodeRouted(value), p, o.cursor, step.partitionOf);
+      decoded = parts.handoff?.take(p, o.cursor, value) ?? checkedRouted(decodeRouted(value), p, o.cursor, step.partitionOf);
     } catch (err) {
       step.bad.push({ raw: unroutedEntry(stream, o.cursor, fields), reason: `routed entry: ${(err as Error).message}` });
       continue;
@@ -157,13 +163,6 @@ function newItems(p: number, o: Owned, entries: StreamRows[1], step: StepApply, 
     }
     if (one && items.length) return items;
   }
-  return items;
-}
-
-/** `items` of partition `p`'s entry `id`, or a TypeError saying what makes them unusable ({@link misplacedItem}). */
-function checked(items: RoutedItem[], p: number, id: string, partitionOf: (user: string) => number): RoutedItem[] {
-  const bad = misplacedItem(items, p, parseKey(id), partitionOf);
-  if (bad) throw new TypeError(bad);
   return items;
 }
 

@@ -1,3 +1,4 @@
+import type { Keys } from '../keys.js';
 import type { OwnerStates } from './owner-states.js';
 import type { Owned, OwnerParts, StepReport } from './owner-types.js';
 import type { ApplyContext } from './apply.js';
@@ -7,12 +8,14 @@ import type { PoisonGuard } from './poison-guard.js';
 
 /** A step's apply, fresh: nothing loaded, applied or dead-lettered yet. */
 export function newStep(
-  owner: { owned: ReadonlyMap<number, Owned>; states: OwnerStates; parts: OwnerParts; partitionOf: (user: string) => number },
+  owner: { owned: ReadonlyMap<number, Owned>; states: OwnerStates; parts: OwnerParts; keys: Keys },
   ctx: ApplyContext,
   report: StepReport,
   alone: ReadonlySet<number>,
 ): StepApply {
-  return { ...owner, ctx, report, base: new Map(), missing: [], sessionReads: [], bad: [], alone, failures: [], applied: false };
+  const { owned, states, parts, keys } = owner;
+  const partitionOf = (user: string): number => keys.partitionOf(user);
+  return { owned, states, parts, partitionOf, ctx, report, base: new Map(), missing: [], sessionReads: [], bad: [], alone, failures: [], applied: false };
 }
 
 /**

@@ -25,8 +25,6 @@ export class PartitionOwner {
   readonly owned = new Map<number, Owned>();
   /** Users' states in memory: uncommitted, in flight, cached. */
   readonly states: OwnerStates;
-  /** The partition of a user (an entry read holding another partition's user is dead-lettered). */
-  readonly partitionOf = (user: string): number => this.keys.partitionOf(user);
   /** The next step's read, sent ahead of a commit ({@link readAhead}), with the partitions it reads. */
   private ahead: { reading: Array<[number, Owned]>; res: Promise<StreamRows[]> } | null = null;
   private firstDirtyAt = 0;
@@ -41,7 +39,7 @@ export class PartitionOwner {
   constructor(
     private readonly redis: RedisClient,
     private readonly reader: RedisClient,
-    private readonly keys: Keys,
+    readonly keys: Keys,
     private readonly opts: OwnerOptions,
     readonly parts: OwnerParts,
   ) {
@@ -94,8 +92,7 @@ export class PartitionOwner {
   /** One step: read owned partitions (blocking up to `blockMs` when idle), apply, commit when due. */
   async step(blockMs: number): Promise<StepReport> {
     const report: StepReport = { read: 0, applied: 0, skipped: 0, deadLettered: 0, committed: 0, caughtUp: true, hits: [], changes: [], ms: 0 };
-    // Each partition taken counts a start at its committed position (a crashed owner never got past it).
-    await Promise.all([...this.owned].filter(([, o]) => o.fresh && !(o.fresh = false)).map(([p, o]) => this.guard.start(p, o.token)));
+    await this.guard.taken(this.owned);
     await loadPositions(this.redis, this.keys, this.owned);
     const isolated = this.readable().filter(([p, o]) => this.guard.isolated(p, o.committed));
     if (isolated.length) await this.settle(); // an item tried alone follows its predecessor's commit
@@ -113,15 +110,14 @@ export class PartitionOwner {
     // other partitions are read now, for this step (one step and commit per input burst, not two).
     if (!ahead && idle && blockMs > 0 && res.length === 1 && reading.length > 1 && !isCluster(this.reader))
       res = mergeRows(res, await this.read(reading, 0, lastRead(res)));
-    // Isolated partitions: one entry each (one item of it is applied).
-    if (alone.size) res = mergeRows(res, await this.read(isolated, 0, undefined, 1));
+    // Isolated partitions: one entry each (one item of it applied), the read blocking when it is the only one.
+    if (alone.size) res = mergeRows(res, await this.read(isolated, reading.length || this.states.deltas.size ? 0 : blockMs, undefined, 1));
     // Each partition as it was read: one lost, taken again or rewound meanwhile is another object.
     const readAs = new Map([...reading, ...isolated]);
     const started = performance.now();
     const step = newStep(this, await this.parts.context(), report, alone);
+    // Caught up = a read found nothing new: commit now (under a backlog commits group work instead).
     const waiting = applyRead(res, readAs, step);
-    // Caught up = a read found nothing new: commit now (low latency when idle); under a backlog
-    // reads never come back empty, and commits group `commitInterval` / `commitEntries` of work.
     report.caughtUp = report.read === 0;
     if (waiting.length) await applyWaiting(waiting, step, this.guard, [this.states.load(step.missing, step.base), this.states.loadSessions(step.sessionReads)]);
     for (const f of step.failures) {

@@ -54,10 +54,14 @@ export class PoisonGuard {
     private readonly limit = POISON_ATTEMPTS,
   ) {}
 
-  /** Partition `p` was taken (its lease acquired): counts the start at its committed position. */
-  async start(p: number, token: string): Promise<void> {
-    this.parts.set(p, { isolate: null, tried: null });
-    await this.count(p, token, 'start');
+  /** Counts a start at its committed position for each partition just taken (`fresh`): a crashed owner never got past it. */
+  async taken(owned: ReadonlyMap<number, Owned>): Promise<void> {
+    const fresh = [...owned].filter(([, o]) => o.fresh);
+    for (const [p, o] of fresh) {
+      o.fresh = false;
+      this.parts.set(p, { isolate: null, tried: null });
+    }
+    await Promise.all(fresh.map(([p, o]) => this.count(p, o.token, 'start')));
   }
 
   /** True while partition `p` at committed position `committed` is applied one item at a time. */

@@ -3,7 +3,7 @@ import { IP_FAILURES } from '../detect/password-spray.js';
 import { CAPTURED_SESSION, SESSION_REVOKED } from '../detect/captured-session.js';
 import { STORED_SESSION } from '../sessions/identity.js';
 import type { CanonicalEvent } from '../types.js';
-import type { OrderKey } from '../partition.js';
+import { parseKey, type OrderKey } from '../partition.js';
 import { isRepresentableTime } from '../ingest/time-window.js';
 
 /** An admin request routed in order with the input (applied by the user's partition owner). */
@@ -121,6 +121,13 @@ export function misplacedItem(items: readonly RoutedItem[], partition: number, e
     if (partitionOf('e' in it ? it.e.user : it.c.user) !== partition) return 'routed item is of a user of another partition';
   }
   return undefined;
+}
+
+/** `items` of partition `p`'s entry `id`, or a TypeError saying what makes them unusable ({@link misplacedItem}). */
+export function checkedRouted(items: RoutedItem[], p: number, id: string, partitionOf: (user: string) => number): RoutedItem[] {
+  const bad = misplacedItem(items, p, parseKey(id), partitionOf);
+  if (bad) throw new TypeError(bad);
+  return items;
 }
 
 /** Decodes a partition entry's items (MessagePack, or JSON as written by an earlier version); throws on a malformed entry. */
