@@ -5,7 +5,8 @@
  * After 3 attempts at the committed position the partition is applied one item at a time; the
  * event, failing or crashing 3 tries alone, is dead-lettered with its reason code and its fields,
  * and every other event is applied exactly once: each user's level, version and risk events equal
- * a control run's without the poison. Two crashes on it alone dead-letter nothing.
+ * a control run's without the poison (so when its commit cannot be built). Two crashes on it
+ * alone dead-letter nothing.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Keys } from '../../src/keys.js';
@@ -127,11 +128,18 @@ async function expectContained(run: Run, w: WorkerProcess, reason: string, code:
 }
 
 describe('an event whose partition step fails every time', () => {
-  it('is dead-lettered (step_failed: INTERNAL) after 3 tries alone; every other event is applied once', async () => {
-    const run = await newRun('poison-throw', true);
-    const w = await start(run, `apply:${POISON}=throw`);
-    await expectContained(run, w, 'step_failed: INTERNAL', 'INTERNAL');
-  }, 120_000);
+  it.each([
+    ['its apply throws', 'apply'],
+    ['its commit cannot be built', 'commit'],
+  ])(
+    '%s: it is dead-lettered (step_failed: INTERNAL) after 3 tries alone; every other event is applied once',
+    async (_, site) => {
+      const run = await newRun(`poison-${site}`, true);
+      const w = await start(run, `${site}:${POISON}=throw`);
+      await expectContained(run, w, 'step_failed: INTERNAL', 'INTERNAL');
+    },
+    120_000,
+  );
 });
 
 describe('an event that crashes the worker every time', () => {
