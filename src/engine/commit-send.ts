@@ -62,6 +62,9 @@ export async function sendCommits(
         queued = queueCommit(pipe, keys, d, lease, s, hooks.indexed, put?.ops);
       } catch (err) {
         // Building it threw (on its data: no I/O here): this partition only is redone, and the failure counted.
+        // Out of the commit in flight (the owner's `inflight`) at once: while the others' commits are sent,
+        // the partition is re-read and its users' states must not be looked up in this unsent delta.
+        deltas.delete(d.partition);
         parts.onCommitError(err);
         hooks.failed?.(d.partition, err);
         hooks.rewind([d.partition]);
