@@ -161,7 +161,7 @@ export class PartitionOwner {
    */
   private readAhead(): void {
     const reading = this.readable();
-    if (!reading.length || this.guard.any()) return;
+    if (!reading.length || this.guard.any(this.owned)) return;
     const res = this.read(reading, 0);
     res.catch(() => undefined); // the step that takes it sees the failure
     this.ahead = { reading, res };

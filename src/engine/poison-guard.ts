@@ -70,9 +70,12 @@ export class PoisonGuard {
     return !!iso && committed !== null && compareKeys(committed, iso) < 0;
   }
 
-  /** True while some partition is isolated (no read is sent ahead then). */
-  any(): boolean {
-    for (const g of this.parts.values()) if (g.isolate) return true;
+  /**
+   * True while some partition of `owned` is isolated now (no read is sent ahead then): not one whose
+   * isolation it has applied past, nor one no longer owned.
+   */
+  any(owned: ReadonlyMap<number, Owned>): boolean {
+    for (const [p, o] of owned) if (this.isolated(p, o.committed)) return true;
     return false;
   }
 
