@@ -71,9 +71,13 @@ export interface Applied {
  */
 export function applyItems(user: string, state: UserState, items: readonly RoutedItem[], ctx: ApplyContext): Applied {
   const out: Applied = { state, events: [], applied: [], results: [], audits: [], failed: [] };
+  let renewed: UserState | undefined; // the new user's state an idle one was replaced by
   for (const item of items) {
     // A user idle past the TTL is a new user again, whether or not the sweep has deleted its state yet.
-    if (ctx.retention) out.state = unlessIdle(out.state, arrivalOf(item.k, ctx.now), ctx.retention);
+    if (ctx.retention) {
+      const fresh = unlessIdle(out.state, arrivalOf(item.k, ctx.now), ctx.retention);
+      if (fresh !== out.state) out.state = renewed = fresh;
+    }
     if ('c' in item && item.c.op === 'revoke_sessions') {
       // An admin's revoke-all: later-applied logins not after its arrival are revoked on their own.
       // A user never seen gets a state holding the mark only (not seen: no risk shown, not indexed),
@@ -129,5 +133,8 @@ export function applyItems(user: string, state: UserState, items: readonly Route
       out.failed.push({ item, code: errorCode(err) });
     }
   }
+  // Replaced and left a new user's untouched (a reset finding no one): nothing to write — an unseen state
+  // stored would be listed and never forgotten, where a run whose sweep deleted it first stores none.
+  if (renewed !== undefined && out.state === renewed) out.state = state;
   return out;
 }

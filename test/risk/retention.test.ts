@@ -126,4 +126,24 @@ describe('unlessIdle: a user idle past the TTL is applied to as a new user', () 
     expect(unlessIdle(old, NOW - 40 * DAY + TTL - 1, ctx.retention)).toBe(old);
     expect(unlessIdle(old, NOW - 40 * DAY + TTL, ctx.retention)).toEqual(emptyState(user));
   });
+  it('a reset of a user idle past the TTL finds no one and leaves nothing to write, as when its sweep forgot it first', () => {
+    // Written, its empty (unseen) state would be listed low by GET /v1/users and never forgotten:
+    // a run whose sweep came before the reset stores nothing.
+    const user = 'reset-idle@example.com';
+    const old = sprayed(NOW - 40 * DAY, user);
+    const reset = (req: string): RoutedItem => ({
+      k: [NOW - DAY, seq++],
+      s: 'ctl',
+      i: `${NOW - DAY}-${seq}`,
+      c: { op: 'reset', req, user, actor: 'admin', reason: 'r' },
+    });
+    const stored = applyItems(user, old, [reset('a')], ctx);
+    expect(stored.results.map((r) => r.outcome)).toEqual([{ found: false }]);
+    expect(stored.state).toBe(old); // unchanged: nothing written, the sweep forgets it
+    const forgotten = emptyState(user);
+    expect(applyItems(user, forgotten, [reset('b')], ctx).state).toBe(forgotten);
+    // An item after it that makes a state: written as a new user's.
+    const next = applyItems(user, old, [reset('c'), item(failed(user, NOW - DAY + 5), NOW - DAY + 5)], ctx);
+    expect(next.state).toEqual(applyItems(user, forgotten, [item(failed(user, NOW - DAY + 5), NOW - DAY + 5)], ctx).state);
+  });
 });
