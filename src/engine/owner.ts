@@ -31,8 +31,10 @@ export class PartitionOwner {
   private pendingApplied = 0;
   /** Commits sent (their ids: `token/n`). */
   private commits = 0;
-  /** Idle users forgotten by this owner's sweeps (src/engine/forget.ts), committed or not. */
+  /** Idle users whose deletion this owner's commits landed (src/engine/forget.ts). */
   forgotten = 0;
+  /** Idle users the last sweep decided to forget (in memory: counted in {@link forgotten} once committed). */
+  lastSweepForgot = 0;
   /** Attempts per partition and committed position; partitions isolated (src/engine/poison-guard.ts). */
   private readonly guard: PoisonGuard;
 
@@ -179,7 +181,7 @@ export class PartitionOwner {
       now,
       limit,
     );
-    this.forgotten += r.forgotten;
+    this.lastSweepForgot = r.forgotten;
     if ((r.expired || r.forgotten) && !this.firstDirtyAt) this.firstDirtyAt = now;
     return r.expired;
   }
@@ -231,6 +233,8 @@ export class PartitionOwner {
         // Not on a partition rewound meanwhile (committed null): it reloads the position, this one included.
         if (o && o.token === tokens.get(d.partition) && o.committed !== null) o.committed = d.pos;
         this.states.signed(d, sigs, sessions);
+        // Deleted now (one given a state again in this same commit was not).
+        if (d.forget) for (const u of d.forget) if (!d.states.has(u)) this.forgotten++;
       },
       rewind: (ps) => this.rewind(ps.map((p) => [p, tokens.get(p)])),
       failed: (p, err) => {

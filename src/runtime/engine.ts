@@ -148,6 +148,12 @@ export async function startEngine(d: EngineDeps): Promise<EngineRuntime> {
   let stopped!: () => void;
   const whenStopping = new Promise<void>((r) => (stopped = r));
 
+  // Idle users forgotten, counted once their partition's commit landed (src/engine/forget.ts).
+  let forgottenCounted = 0;
+  const countForgotten = (): void => {
+    if (owner.forgotten > forgottenCounted) d.metrics.usersForgotten.inc(owner.forgotten - forgottenCounted);
+    forgottenCounted = owner.forgotten;
+  };
   const ownerLoop = async (): Promise<void> => {
     let errors = 0;
     let lastSweep = 0;
@@ -158,10 +164,8 @@ export async function startEngine(d: EngineDeps): Promise<EngineRuntime> {
           lastSweep = now;
           const t0 = performance.now();
           const routed = await routedUntil(d.redis, [...d.config().streams.inputs, d.keys.controlStream], d.config().streams.group, now);
-          const forgotten = owner.forgotten;
           const n = await owner.sweep(Math.min(now, routed));
-          if (owner.forgotten > forgotten) d.metrics.usersForgotten.inc(owner.forgotten - forgotten);
-          slow('expiry sweep', t0, { expired: n, forgotten: owner.forgotten - forgotten });
+          slow('expiry sweep', t0, { expired: n, forgotten: owner.lastSweepForgot });
         }
         const t0 = performance.now();
         const block = Math.min(cfg.streams.block, d.config().raw.state.sweep_interval, 250);
@@ -169,6 +173,7 @@ export async function startEngine(d: EngineDeps): Promise<EngineRuntime> {
         slow('partition step', t0 + (r.read === 0 ? block : 0), { read: r.read, applied: r.applied, committed: r.committed });
         errors = 0;
         if (r.committed) d.metrics.commits.inc(r.committed);
+        countForgotten();
         for (const l of listeners) l({ step: r });
       } catch (err) {
         d.metrics.pipelineErrors.inc();
@@ -179,6 +184,7 @@ export async function startEngine(d: EngineDeps): Promise<EngineRuntime> {
     }
     await owner.commit();
     await owner.settle();
+    countForgotten();
   };
 
   await leases.start();

@@ -142,6 +142,25 @@ describe('idle users forgotten in event time', () => {
     expect((await service.list({})).users.map((r) => r.user)).toEqual(['later@example.com']);
   });
 
+  it('counts forgotten users once their deletion lands: a sweep whose commit is fenced counts none, the next owner counts them', async () => {
+    const at = NOW - 20 * DAY;
+    await write(SPRAYED.map((u, i) => item(failed(u, at + i), at + i)));
+    await write([item(failed('later@example.com', NOW - DAY), NOW - DAY)]);
+    const o = owner();
+    await drainOwner(o);
+    await o.sweep(NOW, 1000); // K decided, in memory
+    await redis.set(keys.engineLease('p0'), 'w#2'); // the lease moved: the commit carrying them is fenced
+    await o.commit();
+    await o.settle();
+    expect(o.owns(0)).toBe(false);
+    expect({ counted: o.forgotten, states: (await stateCount()).states }).toEqual({ counted: 0, states: K + 1 });
+    const next = owner();
+    next.acquire(0, 'w#2');
+    await drainOwner(next);
+    await sweep(next);
+    expect({ counted: next.forgotten, states: (await stateCount()).states }).toEqual({ counted: K, states: 1 });
+  });
+
   it('keeps users with a level change, an active behavior, risk events, a learned country or recent window times', async () => {
     const at = NOW - 20 * DAY;
     const keep = {
