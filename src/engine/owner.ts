@@ -71,12 +71,18 @@ export class PartitionOwner {
     this.drop(p);
   }
 
-  /** Assignment moved: commits what was applied, then forgets the partition. */
+  /** Assignment moved: commits what was applied, then forgets the partition (handed over cleanly). */
   async release(p: number): Promise<void> {
     if (!this.owned.has(p)) return;
     await this.commit();
     await this.states.inflight?.done;
+    await this.guard.handedOver([[p, this.owned.get(p)]]);
     this.drop(p);
+  }
+
+  /** Stopping, every commit answered: the partitions still owned are handed over cleanly (src/engine/poison-guard.ts). */
+  handOver(): Promise<void> {
+    return this.guard.handedOver([...this.owned]);
   }
 
   /** Forgets partitions and their users' cached states (one pass over the cache for them all). */

@@ -2,8 +2,8 @@
  * Poison containment: an entry that fails its partition's step or commit every time, or kills the
  * worker every time, must not hold the partition (and its users' scoring) for ever. Attempts are
  * counted per partition and committed position, never on the hot path: an owner taking the
- * partition counts one (a crashed owner never got past the position), a step or commit failing
- * because of the data counts one. After {@link POISON_ATTEMPTS} the partition is isolated up to
+ * partition counts one (a crashed owner never got past the position; one handing it over cleanly
+ * takes its start back), a step or commit failing because of the data counts one. After {@link POISON_ATTEMPTS} the partition is isolated up to
  * the stream's last entry then: its items are applied one at a time, each committed before the
  * next, and each try recorded in Redis before it is made. An item whose {@link POISON_ATTEMPTS}
  * tries alone all failed or crashed is dead-lettered (`processing_crashed`, or `step_failed:
@@ -114,6 +114,24 @@ export class PoisonGuard {
     if (r === -1) return false; // the lease moved: its commit is fenced
     g.tried = pos;
     return r[0] === pos && r[1] - 1 >= this.limit;
+  }
+
+  /**
+   * Partitions handed over cleanly (released or stopped, their work committed): the starts counted
+   * at their positions are forgotten — a rebalance or a graceful restart of an idle partition is no
+   * crash and never adds up to isolating it. Not when this process saw its data fail there, nor
+   * while it is isolated. Never throws (Redis away: the starts stay counted).
+   */
+  async handedOver(owned: ReadonlyArray<readonly [number, Owned | undefined]>): Promise<void> {
+    const keys = this.keys;
+    const clean = owned.filter(([p, o]) => o?.committed && this.parts.get(p)?.failure?.pos !== keyId(o.committed) && !this.isolated(p, o.committed));
+    await Promise.all(
+      clean.map(([p, o]) =>
+        scriptsOn(this.redis)
+          .engineAttempt(keys.engineLease(`p${p}`), keys.partitionPos(p), keys.partitionIn(p), o!.token, 'clear', String(this.limit))
+          .catch(() => undefined),
+      ),
+    );
   }
 
   /** The reason of the dead letter of partition `p`'s item after `committed`. */

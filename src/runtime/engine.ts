@@ -184,6 +184,7 @@ export async function startEngine(d: EngineDeps): Promise<EngineRuntime> {
     }
     await owner.commit();
     await owner.settle();
+    await owner.handOver();
     countForgotten();
   };
 

@@ -1,11 +1,16 @@
 /**
  * PoisonGuard on a real Redis (random prefix, purged after): a partition isolated after its attempts
  * stops counting as isolated once its committed position is past the isolation, or once it is no
- * longer owned — the owner's read-ahead (held back while some partition is isolated) comes back.
+ * longer owned — the owner's read-ahead (held back while some partition is isolated) comes back;
+ * owners handing an idle partition over cleanly (a rebalance, a graceful stop) never add up to
+ * isolating it.
  */
 import { afterAll, afterEach, beforeEach, expect, it } from 'vitest';
+import { PartitionOwner } from '../../src/engine/owner.js';
 import { PoisonGuard } from '../../src/engine/poison-guard.js';
-import type { Owned } from '../../src/engine/owner-types.js';
+import type { Owned, OwnerParts } from '../../src/engine/owner-types.js';
+import type { CanonicalEvent } from '../../src/types.js';
+import { QUIET_OWNER, routedItem, writeRouted } from '../helpers/owner-steps.js';
 import { Keys } from '../../src/keys.js';
 import { defineScripts } from '../../src/redis/scripts.js';
 import { cleanup, redisClient, testPrefix } from '../helpers/redis.js';
@@ -56,4 +61,38 @@ it('a partition isolated here and then lost or released does not count either', 
   const { guard, owned } = await isolatedGuard();
   owned.delete(P);
   expect(guard.any(owned)).toBe(false);
+});
+
+const NOW = Date.parse('2026-11-23T12:00:00Z');
+
+function owner(): PartitionOwner {
+  const parts: OwnerParts = {
+    context: () => ({ behaviors: [], limits: { maxLogins: 10, maxAge: 86_400_000, allowedLateness: 600_000 }, now: NOW }),
+    settings: () => ({ eventsMaxlen: 100, now: NOW }),
+    sessions: { build: () => [], prepare: () => ({ ops: [], finish: async () => ({ stored: 0, skipped: 0, dropped: [] }) }), after: async () => undefined },
+    ...QUIET_OWNER,
+  };
+  return new PartitionOwner(redis, redis, keys, { lruSize: 100, readCount: 100, commitInterval: 0, commitEntries: 1 }, parts);
+}
+
+it('an idle partition handed over cleanly three times is not isolated when input arrives at the next takeover', async () => {
+  const user = Array.from({ length: 50 }, (_, i) => `u${i}@example.com`).find((u) => keys.partitionOf(u) === P)!;
+  const login = (time: number): CanonicalEvent => ({ type: 'login', id: `l-${time}`, user, time, outcome: 'failure', ip: '203.0.113.9' });
+  await writeRouted(redis, keys, user, [routedItem(login(NOW - 10), NOW - 10)]);
+  // Three owners in turn take the partition, find nothing new and release it (a rebalance, a rolling restart).
+  for (const token of ['w-a#1', 'w-b#2', 'w-c#3']) {
+    await redis.set(keys.engineLease(`p${P}`), token);
+    const o = owner();
+    o.acquire(P, token);
+    await o.step(0);
+    await o.release(P);
+  }
+  // Input arrives; the next owner's take is the fourth at the same committed position.
+  await writeRouted(redis, keys, user, [routedItem(login(NOW - 5), NOW - 5), routedItem(login(NOW - 4), NOW - 4)]);
+  await redis.set(keys.engineLease(`p${P}`), 'w-d#4');
+  const o = owner();
+  o.acquire(P, 'w-d#4');
+  const r = await o.step(0);
+  expect({ isolated: !!r.isolated, applied: r.applied }).toEqual({ isolated: false, applied: 2 });
+  await o.settle();
 });

@@ -1,7 +1,8 @@
 --[[
   Counts attempts at a partition's committed position (src/engine/poison-guard.ts): never on the
   hot path — only when an owner takes the partition, when its step or commit failed because of
-  the data, and, while the partition is isolated, before each item is tried alone.
+  the data, while the partition is isolated before each item is tried alone, and when an owner
+  hands the partition over cleanly (released, its work committed: no crash at the position).
 
   Fields of the position hash (beside `pos`), each `<position>|<count>`: a count kept for another
   position than the committed one is stale, and starts again at 1.
@@ -15,7 +16,8 @@
     KEYS[3] the partition stream
     ARGV[1] the owner's fencing token
     ARGV[2] 'start' (the owner took the partition), 'fail' (a step or commit failed because of the
-            data) or 'try' (the item after the position is about to be tried alone)
+            data), 'try' (the item after the position is about to be tried alone) or 'clear' (the
+            owner hands the partition over cleanly: the attempts at the position are forgotten)
     ARGV[3] the attempts after which the partition is isolated
 
   Output:
@@ -49,6 +51,11 @@ end
 local iso = redis.call('HGET', KEYS[2], 'isolate') or ''
 if iso ~= '' and not below(pos, iso) then iso = '' end
 if ARGV[2] == 'try' then return { pos, bump('tries'), iso } end
+if ARGV[2] == 'clear' then
+  local v = redis.call('HGET', KEYS[2], 'attempts')
+  if v and string.match(v, '^(.*)|%d+$') == pos then redis.call('HDEL', KEYS[2], 'attempts') end
+  return { pos, 0, iso }
+end
 
 local n = bump('attempts')
 if n >= tonumber(ARGV[3]) and iso == '' then
