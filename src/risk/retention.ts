@@ -92,7 +92,9 @@ export interface Retention {
  * later) apply every later item to the same state.
  */
 export function unlessIdle(state: UserState, at: number, r: Retention | undefined): UserState {
-  if (!r || idleVerdict(state, at, r.ttl, r.learners).kind !== 'forget') return state;
+  // The common case (called per item): seen within the TTL, never 'forget' — no verdict built.
+  if (!r || state.updatedAt > at - r.ttl) return state;
+  if (idleVerdict(state, at, r.ttl, r.learners).kind !== 'forget') return state;
   return emptyState(state.user);
 }
 
