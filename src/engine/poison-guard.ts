@@ -103,14 +103,7 @@ export class PoisonGuard {
     if (!g || o.committed === null) return false;
     const pos = keyId(o.committed);
     if (g.tried === pos) return false;
-    const r = await scriptsOn(this.redis).engineAttempt(
-      this.keys.engineLease(`p${p}`),
-      this.keys.partitionPos(p),
-      this.keys.partitionIn(p),
-      o.token,
-      'try',
-      String(this.limit),
-    );
+    const r = await this.attempt(p, o.token, 'try');
     if (r === -1) return false; // the lease moved: its commit is fenced
     g.tried = pos;
     return r[0] === pos && r[1] - 1 >= this.limit;
@@ -123,15 +116,8 @@ export class PoisonGuard {
    * while it is isolated. Never throws (Redis away: the starts stay counted).
    */
   async handedOver(owned: ReadonlyArray<readonly [number, Owned | undefined]>): Promise<void> {
-    const keys = this.keys;
     const clean = owned.filter(([p, o]) => o?.committed && this.parts.get(p)?.failure?.pos !== keyId(o.committed) && !this.isolated(p, o.committed));
-    await Promise.all(
-      clean.map(([p, o]) =>
-        scriptsOn(this.redis)
-          .engineAttempt(keys.engineLease(`p${p}`), keys.partitionPos(p), keys.partitionIn(p), o!.token, 'clear', String(this.limit))
-          .catch(() => undefined),
-      ),
-    );
+    await Promise.all(clean.map(([p, o]) => this.attempt(p, o!.token, 'clear').catch(() => undefined)));
   }
 
   /** The reason of the dead letter of partition `p`'s item after `committed`. */
@@ -140,9 +126,14 @@ export class PoisonGuard {
     return f && f.pos === keyId(committed) ? `${STEP_FAILED}${f.code}` : PROCESSING_CRASHED;
   }
 
-  private async count(p: number, token: string, kind: 'start' | 'fail'): Promise<void> {
+  /** engine-attempt-3.lua on partition `p`'s lease, position hash and stream, with this guard's limit. */
+  private attempt(p: number, token: string, kind: 'start' | 'fail' | 'try' | 'clear'): Promise<-1 | [string, number, string]> {
     const keys = this.keys;
-    const r = await scriptsOn(this.redis).engineAttempt(keys.engineLease(`p${p}`), keys.partitionPos(p), keys.partitionIn(p), token, kind, String(this.limit));
+    return scriptsOn(this.redis).engineAttempt(keys.engineLease(`p${p}`), keys.partitionPos(p), keys.partitionIn(p), token, kind, String(this.limit));
+  }
+
+  private async count(p: number, token: string, kind: 'start' | 'fail'): Promise<void> {
+    const r = await this.attempt(p, token, kind);
     const g = this.parts.get(p);
     if (r === -1 || !g) return;
     g.isolate = r[2] ? parseKey(r[2]) : null;
