@@ -29,6 +29,8 @@ export interface OwnerParts {
   relay(users: string[]): void;
   /** The level changes of commits that landed, in commit order, before their relay (must not throw). */
   committed?(changes: LevelChange[]): void;
+  /** Idle users whose deletion a commit just landed (src/engine/forget.ts; must not throw). */
+  onForgotten?(count: number): void;
   /** A commit failed (it is redone from the committed position). */
   onCommitError(err: unknown): void;
   /** A commit refused because the partition's lease moved. */

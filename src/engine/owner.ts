@@ -240,7 +240,12 @@ export class PartitionOwner {
         if (o && o.token === tokens.get(d.partition) && o.committed !== null) o.committed = d.pos;
         this.states.signed(d, sigs, sessions);
         // Deleted now (one given a state again in this same commit was not).
-        if (d.forget) for (const u of d.forget) if (!d.states.has(u)) this.forgotten++;
+        if (d.forget) {
+          let n = 0;
+          for (const u of d.forget) if (!d.states.has(u)) n++;
+          this.forgotten += n;
+          if (n) this.parts.onForgotten?.(n);
+        }
       },
       rewind: (ps) => this.rewind(ps.map((p) => [p, tokens.get(p)])),
       failed: (p, err) => {

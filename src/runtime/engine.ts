@@ -106,7 +106,7 @@ export async function startEngine(d: EngineDeps): Promise<EngineRuntime> {
       commitEntries: cfg.engine.commit_entries,
       smallStep: SMALL_STEP,
     },
-    { ...d.own, ...(handoff ? { handoff } : {}) },
+    { ...d.own, onForgotten: (n) => d.metrics.usersForgotten.inc(n), ...(handoff ? { handoff } : {}) },
   );
   const partitions = Array.from({ length: d.keys.partitions }, (_, i) => partitionResource(i));
   const gauge = (): void => {
@@ -148,12 +148,6 @@ export async function startEngine(d: EngineDeps): Promise<EngineRuntime> {
   let stopped!: () => void;
   const whenStopping = new Promise<void>((r) => (stopped = r));
 
-  // Idle users forgotten, counted once their partition's commit landed (src/engine/forget.ts).
-  let forgottenCounted = 0;
-  const countForgotten = (): void => {
-    if (owner.forgotten > forgottenCounted) d.metrics.usersForgotten.inc(owner.forgotten - forgottenCounted);
-    forgottenCounted = owner.forgotten;
-  };
   const ownerLoop = async (): Promise<void> => {
     let errors = 0;
     let lastSweep = 0;
@@ -173,7 +167,6 @@ export async function startEngine(d: EngineDeps): Promise<EngineRuntime> {
         slow('partition step', t0 + (r.read === 0 ? block : 0), { read: r.read, applied: r.applied, committed: r.committed });
         errors = 0;
         if (r.committed) d.metrics.commits.inc(r.committed);
-        countForgotten();
         for (const l of listeners) l({ step: r });
       } catch (err) {
         d.metrics.pipelineErrors.inc();
@@ -185,7 +178,6 @@ export async function startEngine(d: EngineDeps): Promise<EngineRuntime> {
     await owner.commit();
     await owner.settle();
     await owner.handOver();
-    countForgotten();
   };
 
   await leases.start();

@@ -76,8 +76,10 @@ describe('idle users (real worker)', () => {
     }
     const listed = (await (await admin('/v1/users')).json()) as { users: Array<{ user: string }> };
     expect(listed.users.map((u) => u.user)).toEqual(['later@example.com']);
-    const metrics = await (await admin('/metrics')).text();
-    expect(metrics).toMatch(new RegExp(`^riskstream_users_forgotten_total ${K}$`, 'm'));
+    // Counted when the worker sees its commit land: a moment after another client can see the deletion.
+    const forgotten = async (): Promise<number> => Number(/^riskstream_users_forgotten_total (\d+)$/m.exec(await (await admin('/metrics')).text())?.[1] ?? 0);
+    await waitFor(async () => (await forgotten()) >= K, { timeout: 10_000, what: 'the forgotten users counted' });
+    expect(await forgotten()).toBe(K);
 
     // Back: a new user — its first level change is version 1, and reaches the receiver.
     const back = SPRAYED[0]!;

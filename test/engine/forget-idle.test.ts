@@ -46,7 +46,10 @@ function ctx(retain = true): ApplyContext {
 
 let prefix: string;
 let keys: Keys;
+/** What the owner reported through `onForgotten` (the worker's metric counts these). */
+let reported: number[] = [];
 beforeEach(async () => {
+  reported = [];
   prefix = testPrefix('forget-idle');
   keys = new Keys(prefix, 1);
   await redis.set(keys.engineLease('p0'), 'w#1');
@@ -65,6 +68,7 @@ function owner(retain = true): PartitionOwner {
     settings: () => ({ eventsMaxlen: 1000, now: NOW }),
     sessions: { build: () => [], prepare: () => ({ ops: [], finish: async () => ({ stored: 0, skipped: 0, dropped: [] }) }), after: async () => undefined },
     ...QUIET_OWNER,
+    onForgotten: (n) => reported.push(n),
   };
   const o = new PartitionOwner(redis, reader, keys, { lruSize: 1000, readCount: 500, commitInterval: 0, commitEntries: 1 }, parts);
   o.acquire(0, 'w#1');
@@ -126,11 +130,14 @@ describe('idle users forgotten in event time', () => {
     await sweep(o);
     expect((await stateCount()).states).toBe(K);
     expect(o.forgotten).toBe(0);
+    expect(reported).toEqual([]);
     // Later input (another user), 19 days after the spray: its event time passes the TTL.
     await write([item(failed('later@example.com', NOW - DAY), NOW - DAY)]);
     await drainOwner(o);
     await sweep(o);
     expect(o.forgotten).toBe(K);
+    // Reported as the commit landed, not at the worker's next step.
+    expect(reported.reduce((a, b) => a + b, 0)).toBe(K);
     expect(await stateCount()).toEqual({ states: 1, level: 1, idle: 1, expiry: 0 });
     expect(await redis.hexists(keys.partitionState(0), 'later@example.com')).toBe(1);
     // Nothing else of theirs: no risk events, no outbox.
