@@ -6,6 +6,7 @@ import type { MsgWriter } from '../redis/msgpack-writer.js';
 import { idleScore } from '../risk/retention.js';
 import { markOnly, nextExpiry, type UserState } from '../risk/state.js';
 import { levelScore } from '../risk/store.js';
+import { BACKFILL_FIELD, formatProgress, type IdleFill } from './idle-backfill.js';
 
 /** The value a state puts in the indexes (level score, next expiry; idle score): unchanged ones are not rewritten. */
 export function indexSig(state: UserState): string {
@@ -73,4 +74,28 @@ export function forgetOps(
   }
   if (n) declared?.add(stateKey).add(ix.levelKey).add(ix.expiryKey).add(ix.idleKey);
   return n;
+}
+
+/** Pairs per ZADD of a backfill chunk (the script unpacks each command onto Lua's stack). */
+const FILL_PAIRS = 1000;
+
+/**
+ * Writes a backfill chunk (src/engine/idle-backfill.ts): its candidates listed unless listed
+ * already (ZADD NX: a score a commit or the sweep wrote stays), then its progress in the
+ * partition's position hash (`posKey`); how many commands.
+ */
+export function fillOps(w: MsgWriter, ix: IndexKeys, posKey: string, fill: IdleFill, declared?: Set<string>): number {
+  let n = 0;
+  for (let i = 0; i < fill.adds.length; i += FILL_PAIRS) {
+    const chunk = fill.adds.slice(i, i + FILL_PAIRS);
+    w.arrayHeader(3 + 2 * chunk.length);
+    for (const a of ['ZADD', ix.idleKey, 'NX']) w.str(a);
+    for (const [user, score] of chunk) {
+      w.str(String(score));
+      w.str(user);
+    }
+    n++;
+  }
+  if (n) declared?.add(ix.idleKey);
+  return n + op(w, ['HSET', posKey, BACKFILL_FIELD, formatProgress(fill.progress)]);
 }

@@ -5,7 +5,8 @@ import { writeState } from '../risk/state-codec.js';
 import { MsgWriter } from '../redis/msgpack-writer.js';
 import { zeroCopy } from '../redis/zero-copy.js';
 import type { UserState } from '../risk/state.js';
-import { forgetOps, indexOps, op } from './commit-index.js';
+import { fillOps, forgetOps, indexOps, op } from './commit-index.js';
+import type { IdleFill } from './idle-backfill.js';
 import { queueScript } from '../redis/scripts.js';
 import { commandKeys, commitArgs } from '../redis/commit-keys.js';
 import type { ChainableCommander } from 'ioredis';
@@ -35,6 +36,8 @@ export interface PartitionDelta {
    * given a state in the same delta (an item of its applied after) is not: its state is written.
    */
   forget?: Set<string>;
+  /** A chunk of the idle index's backfill (src/engine/idle-backfill.ts), written before the states' index entries. */
+  idleFill?: IdleFill;
   /** The last applied order key. */
   pos: OrderKey;
   /** Entries applied (for the commit trigger). */
@@ -106,6 +109,8 @@ export function commitOps(
   const sigs = new Map<string, string>();
   const ix = { levelKey: keys.usersByLevel(d.partition), expiryKey: keys.partitionExpiry(d.partition), idleKey: keys.usersIdle(d.partition), indexed, sigs };
   const stateKey = keys.partitionState(d.partition);
+  // Before the states' index entries and the deletions: those written for this commit's states win.
+  if (d.idleFill) count += fillOps(w, ix, keys.partitionPos(d.partition), d.idleFill, declared);
   const users = Array.from(d.states.keys());
   const before = count;
   // As the commands were queued: a full chunk's HSET goes before the index entries of its last user.

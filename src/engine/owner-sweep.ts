@@ -1,6 +1,7 @@
 import type { RedisClient } from '../redis/client.js';
 import type { Keys } from '../keys.js';
 import { forgetIdle } from './forget.js';
+import { backfillIdle } from './idle-backfill.js';
 import type { OwnerStates } from './owner-states.js';
 import type { Owned, OwnerParts } from './owner-types.js';
 import { sweepDue } from './sweep.js';
@@ -11,13 +12,16 @@ export interface SweepReport {
   expired: number;
   /** Idle users forgotten (src/engine/forget.ts). */
   forgotten: number;
+  /** Partitions given a chunk of the idle index's backfill (src/engine/idle-backfill.ts). */
+  backfilled: number;
 }
 
 /**
  * One sweep of the partitions `sweeping` (each as it was when the sweep began: one lost, taken again
  * or rewound meanwhile is another object in `owned`, unloaded — a delta made for it would start at
  * 0-0 and its commit write that position back): behaviors past expiry, then idle users (when
- * `state.idle_user_ttl` is on), into the partitions' deltas, committed with the next commit.
+ * `state.idle_user_ttl` is on) and a chunk of the idle index's backfill, into the partitions'
+ * deltas, committed with the next commit.
  */
 export async function sweepOwned(
   redis: RedisClient,
@@ -42,7 +46,7 @@ export async function sweepOwned(
     },
   });
   const retention = (await own.parts.context()).retention;
-  if (!retention) return { expired, forgotten: 0 };
+  if (!retention) return { expired, forgotten: 0, backfilled: 0 };
   const forgotten = await forgetIdle(redis, keys, retention, limit, {
     partitions: () => [...sweeping.keys()].filter(owns),
     owns,
@@ -55,5 +59,21 @@ export async function sweepOwned(
       states.cache.delete(user); // read again (gone once committed); its index entries written again
     },
   });
-  return { expired, forgotten };
+  const inDelta = (p: number): Array<{ idleFill?: unknown; forget?: ReadonlySet<string> } | undefined> => [
+    states.deltas.get(p),
+    states.inflight?.deltas.get(p),
+  ];
+  const backfilled = await backfillIdle(redis, keys, limit, {
+    partitions: () => [...sweeping].filter(([p, o]) => owns(p) && !o.backfilled).map(([p]) => p),
+    owns,
+    pending: (p) => inDelta(p).some((d) => d?.idleFill),
+    current: (user, p) => states.current(user, p),
+    forgetting: (user, p) => inDelta(p).some((d) => d?.forget?.has(user)),
+    fill: (p, chunk) => {
+      if (owns(p)) states.delta(p, sweeping.get(p)!).idleFill = chunk;
+    },
+    // On this partition object: one rewound or taken again is another, which reads the stored progress.
+    finished: (p) => void (sweeping.get(p)!.backfilled = true),
+  });
+  return { expired, forgotten, backfilled };
 }

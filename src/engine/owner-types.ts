@@ -5,6 +5,7 @@ import type { BehaviorHit, LevelChange, RawEntry, StreamEvent } from '../types.j
 import type { ApplyContext } from './apply.js';
 import type { CommitSettings } from './commit.js';
 import type { RoutedHandoff } from './handoff.js';
+import type { BackfillProgress } from './idle-backfill.js';
 
 /** What the owner needs from the rest of the worker. */
 export interface OwnerParts {
@@ -31,6 +32,8 @@ export interface OwnerParts {
   committed?(changes: LevelChange[]): void;
   /** Idle users whose deletion a commit just landed (src/engine/forget.ts; must not throw). */
   onForgotten?(count: number): void;
+  /** A commit landed the last chunk of a partition's idle-index backfill (src/engine/idle-backfill.ts; must not throw). */
+  onIdleBackfilled?(partition: number, progress: BackfillProgress): void;
   /** A commit failed (it is redone from the committed position). */
   onCommitError(err: unknown): void;
   /** A commit refused because the partition's lease moved. */
@@ -84,6 +87,8 @@ export interface Owned {
   cursor: string;
   /** Just taken: its start is to count (src/engine/poison-guard.ts). */
   fresh?: boolean;
+  /** The idle index's backfill of the partition is finished, or its last chunk given (src/engine/idle-backfill.ts). */
+  backfilled?: boolean;
 }
 
 /** A partition held under `token` whose committed position is not loaded yet (loaded before its first read). */

@@ -188,7 +188,7 @@ export class PartitionOwner {
       limit,
     );
     this.lastSweepForgot = r.forgotten;
-    if ((r.expired || r.forgotten) && !this.firstDirtyAt) this.firstDirtyAt = now;
+    if ((r.expired || r.forgotten || r.backfilled) && !this.firstDirtyAt) this.firstDirtyAt = now;
     return r.expired;
   }
 
@@ -246,6 +246,7 @@ export class PartitionOwner {
           this.forgotten += n;
           if (n) this.parts.onForgotten?.(n);
         }
+        if (d.idleFill?.progress.cursor === 'done') this.parts.onIdleBackfilled?.(d.partition, d.idleFill.progress);
       },
       rewind: (ps) => this.rewind(ps.map((p) => [p, tokens.get(p)])),
       failed: (p, err) => {

@@ -106,7 +106,12 @@ export async function startEngine(d: EngineDeps): Promise<EngineRuntime> {
       commitEntries: cfg.engine.commit_entries,
       smallStep: SMALL_STEP,
     },
-    { ...d.own, onForgotten: (n) => d.metrics.usersForgotten.inc(n), ...(handoff ? { handoff } : {}) },
+    {
+      ...d.own,
+      onForgotten: (n) => d.metrics.usersForgotten.inc(n),
+      onIdleBackfilled: (partition, { scanned, listed }) => d.logger.info({ partition, scanned, listed }, 'idle index backfill: partition pass complete'),
+      ...(handoff ? { handoff } : {}),
+    },
   );
   const partitions = Array.from({ length: d.keys.partitions }, (_, i) => partitionResource(i));
   const gauge = (): void => {
