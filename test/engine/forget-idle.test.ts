@@ -9,7 +9,7 @@
  */
 import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { applyItems, type ApplyContext } from '../../src/engine/apply.js';
-import { PartitionOwner, type OwnerParts } from '../../src/engine/owner.js';
+import type { PartitionOwner } from '../../src/engine/owner.js';
 import type { RoutedItem } from '../../src/engine/routed.js';
 import { Keys } from '../../src/keys.js';
 import { effectiveIdleTtl, learnerIds } from '../../src/risk/retention.js';
@@ -19,7 +19,8 @@ import { RiskStore } from '../../src/risk/store.js';
 import type { CanonicalEvent, LevelChange } from '../../src/types.js';
 import { behavior } from '../helpers/behavior-config.js';
 import { readStates } from '../helpers/engine.js';
-import { drainOwner, QUIET_OWNER, writeRouted } from '../helpers/owner-steps.js';
+import { critical, dlp, failed, IDLE_BEHAVIORS, IDLE_LIMITS, item, ownerOfP0 } from '../helpers/idle-users.js';
+import { drainOwner, writeRouted } from '../helpers/owner-steps.js';
 import { cleanup, redisClient, testPrefix } from '../helpers/redis.js';
 
 const redis = redisClient();
@@ -29,14 +30,8 @@ const DAY = 86_400_000;
 const K = 60;
 const SPRAYED = Array.from({ length: K }, (_, i) => `sprayed-${i}-${(i * 7919).toString(36)}@example.com`);
 
-const behaviors = [
-  behavior('brute_force', { enabled: true, risk_level: 'high', expires_after: '24h', failures: 10, window: '10m' }),
-  behavior('new_country', { enabled: true, risk_level: 'medium', expires_after: '24h', baseline: '30d', learning: '7d' }),
-  behavior('endpoint_detection', { enabled: true, risk_level: 'high', expires_after: '6h', min_severity: 'high' }),
-  // A low hit: an active behavior (and a risk event) that raises no level.
-  behavior('dlp_detection', { enabled: true, risk_level: 'low', expires_after: 'never', min_severity: 'high' }),
-];
-const limits = { maxLogins: 10, maxAge: DAY, allowedLateness: 10 * 60_000 };
+const behaviors = IDLE_BEHAVIORS;
+const limits = IDLE_LIMITS;
 const TTL = 7 * DAY;
 
 function ctx(retain = true): ApplyContext {
@@ -63,41 +58,8 @@ afterAll(async () => {
 });
 
 function owner(retain = true): PartitionOwner {
-  const parts: OwnerParts = {
-    context: () => ctx(retain),
-    settings: () => ({ eventsMaxlen: 1000, now: NOW }),
-    sessions: { build: () => [], prepare: () => ({ ops: [], finish: async () => ({ stored: 0, skipped: 0, dropped: [] }) }), after: async () => undefined },
-    ...QUIET_OWNER,
-    onForgotten: (n) => reported.push(n),
-  };
-  const o = new PartitionOwner(redis, reader, keys, { lruSize: 1000, readCount: 500, commitInterval: 0, commitEntries: 1 }, parts);
-  o.acquire(0, 'w#1');
-  return o;
+  return ownerOfP0({ redis, reader }, keys, NOW, { context: () => ctx(retain), onForgotten: (n) => reported.push(n) });
 }
-
-let seq = 0;
-/** An item arriving at `at` (its order key), `seq` keeping keys unique and increasing. */
-const item = (e: CanonicalEvent, at: number): RoutedItem & { e: CanonicalEvent } => ({ k: [at, seq++], s: 'in', i: `${at}-${seq}`, e });
-const failed = (user: string, time: number): CanonicalEvent => ({ type: 'login', id: `f-${user}-${time}`, user, time, outcome: 'failure', ip: '203.0.113.9' });
-const critical = (user: string, time: number): CanonicalEvent => ({
-  type: 'endpoint',
-  id: `x-${user}-${time}`,
-  user,
-  time,
-  device: { id: 'd-1' },
-  vendor: 'crowdstrike',
-  detection: 'malware',
-  severity: 'critical',
-});
-const dlp = (user: string, time: number): CanonicalEvent => ({
-  type: 'dlp',
-  id: `d-${user}-${time}`,
-  user,
-  time,
-  profile: 'pci',
-  severity: 'high',
-  action: 'block',
-});
 
 /** Writes items (in key order) to the partition stream, one entry each. */
 async function write(items: Array<RoutedItem & { e: CanonicalEvent }>): Promise<void> {
@@ -207,14 +169,7 @@ describe('idle users forgotten in event time', () => {
     const at = NOW - 20 * DAY;
     // A low hit that expires after an hour: a risk event, then nothing active, level low, version 0.
     const short = [behavior('dlp_detection', { enabled: true, risk_level: 'low', expires_after: '1h', min_severity: 'high' })];
-    const parts: OwnerParts = {
-      context: () => ({ ...ctx(), behaviors: short }),
-      settings: () => ({ eventsMaxlen: 1000, now: NOW }),
-      sessions: { build: () => [], prepare: () => ({ ops: [], finish: async () => ({ stored: 0, skipped: 0, dropped: [] }) }), after: async () => undefined },
-      ...QUIET_OWNER,
-    };
-    const o = new PartitionOwner(redis, reader, keys, { lruSize: 1000, readCount: 500, commitInterval: 0, commitEntries: 1 }, parts);
-    o.acquire(0, 'w#1');
+    const o = ownerOfP0({ redis, reader }, keys, NOW, { context: () => ({ ...ctx(), behaviors: short }) });
     await write([item(dlp('evidence@example.com', at), at), item(failed('gone@example.com', at + 1), at + 1)]);
     await drainOwner(o);
     await sweep(o, at + DAY);
