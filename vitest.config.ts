@@ -9,6 +9,7 @@ const UNIT = [
   'test/detect/*.test.ts',
   'test/api/auth-throttle.test.ts',
   'test/engine/apply.test.ts',
+  'test/engine/script-data-error.test.ts',
   'test/engine/set-sequences.test.ts',
   'test/sessions/baseline.test.ts',
   'test/engine/commit-ops.golden.test.ts',

@@ -8,7 +8,7 @@ import type { SessionIdentity } from '../sessions/identity.js';
 import type { OrderKey } from '../partition.js';
 import { RiskstreamError } from '../errors.js';
 import { asSlotMigrating } from '../redis/slot-moving.js';
-import { scriptDataError } from './poison-guard.js';
+import { scriptDataError } from './script-data-error.js';
 
 /** What {@link sendCommits} needs from the owner, and tells it. */
 export interface CommitHooks {

@@ -34,16 +34,6 @@ interface Guarded {
   failure?: { pos: string; code: string };
 }
 
-/**
- * True for a commit's Redis error caused by what it writes (the commit script failed on its data),
- * not by Redis or the network: those (OOM, BUSY, LOADING, READONLY, CLUSTERDOWN, TRYAGAIN, MOVED,
- * ASK, a closed connection …) never start with `ERR` and name no script line.
- */
-export function scriptDataError(err: unknown): boolean {
-  const e = err as { name?: unknown; message?: unknown } | null;
-  return e?.name === 'ReplyError' && typeof e.message === 'string' && e.message.startsWith('ERR') && /user_script|Error running script/.test(e.message);
-}
-
 /** The partitions' attempts and isolation, for one owner. */
 export class PoisonGuard {
   private readonly parts = new Map<number, Guarded>();
