@@ -62,13 +62,21 @@ export class PartitionOwner {
 
   /** Takes partition `p` under lease `token` (its position is loaded before its first read). */
   acquire(p: number, token: string): void {
+    this.abandon(p);
     this.drop(p);
     this.owned.set(p, { ...unloaded(token), fresh: true });
   }
 
   /** Lease lost: forgets the partition at once, committing nothing more of it. */
   lose(p: number): void {
+    this.abandon(p);
     this.drop(p);
+  }
+
+  /** Partition `p` forgotten: an item of it tried alone, not committed, was not tried for good (src/engine/poison-guard.ts). */
+  private abandon(p: number): void {
+    const o = this.owned.get(p);
+    if (o) this.guard.abandoned(p, o.token);
   }
 
   /** Assignment moved: commits what was applied, then forgets the partition (handed over cleanly). */
@@ -224,9 +232,10 @@ export class PartitionOwner {
     return deltas.size;
   }
 
-  /** Waits for the commit in flight. */
+  /** Waits for the commit in flight (and the tries being taken back). */
   async settle(): Promise<void> {
     await this.states.inflight?.done;
+    await this.guard.settled();
   }
 
   private async write(deltas: Map<number, PartitionDelta>, tokens: Map<number, string | undefined>): Promise<void> {

@@ -8,7 +8,8 @@
  * next, and each try recorded in Redis before it is made. An item whose {@link POISON_ATTEMPTS}
  * tries alone all failed or crashed is dead-lettered (`processing_crashed`, or `step_failed:
  * <code>` when this process saw it fail) and passed over in the commit that advances the position.
- * Not counted: Redis unreachable, a lease lost, a commit fenced or refused during a slot move.
+ * Not counted: Redis unreachable, a lease lost, a commit fenced or refused during a slot move — nor
+ * a try alone that ended so (its owner takes it back: {@link PoisonGuard.abandoned}).
  */
 import type { Keys } from '../keys.js';
 import { errorCode } from '../errors.js';
@@ -37,6 +38,8 @@ interface Guarded {
 /** The partitions' attempts and isolation, for one owner. */
 export class PoisonGuard {
   private readonly parts = new Map<number, Guarded>();
+  /** Tries being taken back ({@link abandoned}). */
+  private readonly untrying = new Set<Promise<unknown>>();
 
   constructor(
     private readonly redis: RedisClient,
@@ -100,14 +103,37 @@ export class PoisonGuard {
   }
 
   /**
+   * Partition `p` forgotten (its lease lost, taken again, handed over) while an item of it was tried
+   * alone with no failure of the data seen: that try is taken back — a lease loss is no try, only
+   * a failure or a crash (no owner left to take it back) is. The script takes back one try this
+   * token counted at the position Redis holds now, so a try whose item committed meanwhile is left
+   * alone. Never throws (Redis away: the try stays counted); {@link settled} waits for it.
+   */
+  abandoned(p: number, token: string): void {
+    const g = this.parts.get(p);
+    if (!g?.tried) return;
+    g.tried = null;
+    const back = this.attempt(p, token, 'untry').catch(() => undefined);
+    this.untrying.add(back);
+    void back.finally(() => this.untrying.delete(back));
+  }
+
+  /** Waits for the tries being taken back. */
+  async settled(): Promise<void> {
+    await Promise.all(this.untrying);
+  }
+
+  /**
    * Partitions handed over cleanly (released or stopped, their work committed): the starts counted
    * at their positions are forgotten — a rebalance or a graceful restart of an idle partition is no
    * crash and never adds up to isolating it. Not when this process saw its data fail there, nor
    * while it is isolated. Never throws (Redis away: the starts stay counted).
    */
   async handedOver(owned: ReadonlyArray<readonly [number, Owned | undefined]>): Promise<void> {
+    for (const [p, o] of owned) if (o) this.abandoned(p, o.token);
     const clean = owned.filter(([p, o]) => o?.committed && this.parts.get(p)?.failure?.pos !== keyId(o.committed) && !this.isolated(p, o.committed));
     await Promise.all(clean.map(([p, o]) => this.attempt(p, o!.token, 'clear').catch(() => undefined)));
+    await this.settled();
   }
 
   /** The reason of the dead letter of partition `p`'s item after `committed`. */
@@ -117,7 +143,7 @@ export class PoisonGuard {
   }
 
   /** engine-attempt-3.lua on partition `p`'s lease, position hash and stream, with this guard's limit. */
-  private attempt(p: number, token: string, kind: 'start' | 'fail' | 'try' | 'clear'): Promise<-1 | [string, number, string]> {
+  private attempt(p: number, token: string, kind: 'start' | 'fail' | 'try' | 'untry' | 'clear'): Promise<-1 | [string, number, string]> {
     const keys = this.keys;
     return scriptsOn(this.redis).engineAttempt(keys.engineLease(`p${p}`), keys.partitionPos(p), keys.partitionIn(p), token, kind, String(this.limit));
   }

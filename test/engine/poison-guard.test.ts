@@ -96,3 +96,52 @@ it('an idle partition handed over cleanly three times is not isolated when input
   expect({ isolated: !!r.isolated, applied: r.applied }).toEqual({ isolated: false, applied: 2 });
   await o.settle();
 });
+
+it('a lease lost while an item is tried alone is no try of it: three such losses dead-letter nothing', async () => {
+  const user = Array.from({ length: 50 }, (_, i) => `u${i}@example.com`).find((u) => keys.partitionOf(u) === P)!;
+  const login = (time: number): CanonicalEvent => ({ type: 'login', id: `l-${time}`, user, time, outcome: 'failure', ip: '203.0.113.9' });
+  await writeRouted(redis, keys, user, [routedItem(login(NOW - 10), NOW - 10)]);
+  await writeRouted(redis, keys, user, [routedItem(login(NOW - 9), NOW - 9)]);
+  // Two attempts at the position already: the next take isolates the partition.
+  await redis.hset(keys.partitionPos(P), 'pos', '1-0', 'attempts', '1-0|2');
+  const dead: unknown[] = [];
+  /** An owner whose lease is taken over just as its commit is sent (after its item's try is recorded and applied). */
+  const stolen = (): PartitionOwner => {
+    const o = owner();
+    const settings = o.parts.settings;
+    o.parts.settings = () => (void redis.set(keys.engineLease(`p${P}`), 'w-thief#0'), settings());
+    return o;
+  };
+  for (const token of ['w-a#1', 'w-b#2', 'w-c#3']) {
+    await redis.set(keys.engineLease(`p${P}`), token);
+    const o = stolen();
+    o.acquire(P, token);
+    const r = await o.step(0);
+    expect({ isolated: !!r.isolated, applied: r.applied }).toEqual({ isolated: true, applied: 1 });
+    await o.settle();
+    expect(o.owns(P)).toBe(false); // its commit fenced: the partition lost
+  }
+  await redis.set(keys.engineLease(`p${P}`), 'w-d#4');
+  const o = owner();
+  o.parts.deadLetter = async (bad) => void dead.push(...bad);
+  o.acquire(P, 'w-d#4');
+  const r = await o.step(0);
+  await o.settle();
+  expect({ applied: r.applied, deadLettered: r.deadLettered, dead }).toEqual({ applied: 1, deadLettered: 0, dead: [] });
+  expect(await redis.hget(keys.partitionPos(P), 'pos')).toBe(`${NOW - 10}-0`);
+});
+
+it('a try alone that failed on its data stays counted when its lease is lost after; one in progress is taken back', async () => {
+  const { guard, owned } = await isolatedGuard();
+  const o = owned.get(P)!;
+  expect(await guard.passOver(P, o)).toBe(false);
+  await guard.failed(P, o, new TypeError('bad data'));
+  guard.abandoned(P, TOKEN);
+  await guard.settled();
+  expect(await redis.hget(keys.partitionPos(P), 'tries')).toBe('1-0|1');
+  expect(await guard.passOver(P, o)).toBe(false); // the next try, in progress when the lease is lost
+  await redis.set(keys.engineLease(`p${P}`), 'w-b#2');
+  guard.abandoned(P, TOKEN);
+  await guard.settled();
+  expect(await redis.hget(keys.partitionPos(P), 'tries')).toBe('1-0|1');
+});
