@@ -8,7 +8,7 @@ import { sweepOwned } from './owner-sweep.js';
 import { lastRead, mergeRows, readPartitions, type StreamRows } from './partition-read.js';
 import { applyRead } from './owner-apply.js';
 import { applyWaiting, newStep } from './owner-step.js';
-import { PoisonGuard } from './poison-guard.js';
+import { heldEntries, PoisonGuard } from './poison-guard.js';
 import { loadPositions, OwnerStates } from './owner-states.js';
 
 export type { OwnerOptions, OwnerParts, StepReport } from './owner-types.js';
@@ -46,7 +46,7 @@ export class PartitionOwner {
     readonly parts: OwnerParts,
   ) {
     this.states = new OwnerStates(redis, keys, opts.lruSize);
-    this.guard = new PoisonGuard(redis, keys, opts.poisonAttempts);
+    this.guard = new PoisonGuard(redis, keys, opts.poisonAttempts, heldEntries(opts));
     defineScripts(redis);
   }
 

@@ -3,9 +3,13 @@
  * worker every time, must not hold the partition (and its users' scoring) for ever. Attempts are
  * counted per partition and committed position, never on the hot path: an owner taking the
  * partition counts one (a crashed owner never got past the position; one handing it over cleanly
- * takes its start back), a step or commit failing because of the data counts one. After {@link POISON_ATTEMPTS} the partition is isolated up to
- * the stream's last entry then: its items are applied one at a time, each committed before the
- * next, and each try recorded in Redis before it is made. An item whose {@link POISON_ATTEMPTS}
+ * takes its start back), a step or commit failing because of the data counts one. After {@link POISON_ATTEMPTS} the partition is isolated over
+ * what the failing attempts could have held — up to the last entry read by the steps that failed
+ * on the data there, else (crashes) the entries an owner may hold uncommitted ({@link heldEntries}),
+ * never past the stream's last entry; the window is kept in the position hash, so a crash in it
+ * resumes it. Its items are applied one at a time, each committed before the next, and each try
+ * recorded in Redis before it is made; the entries after it in ordinary steps (a poison there
+ * fails or crashes attempts at a later position again). An item whose {@link POISON_ATTEMPTS}
  * tries alone all failed or crashed is dead-lettered (`processing_crashed`, or `step_failed:
  * <code>` when this process saw it fail) and passed over in the commit that advances the position.
  * Not counted: Redis unreachable, a lease lost, a commit fenced or refused during a slot move — nor
@@ -45,6 +49,8 @@ export class PoisonGuard {
     private readonly redis: RedisClient,
     private readonly keys: Keys,
     private readonly limit = POISON_ATTEMPTS,
+    /** The entries an owner may hold uncommitted per partition: how far a crashed owner may have read ({@link heldEntries}). */
+    private readonly span = 0,
   ) {}
 
   /** Counts a start at its committed position for each partition just taken (`fresh`): a crashed owner never got past it. */
@@ -82,7 +88,8 @@ export class PoisonGuard {
     if (o.committed === null) return;
     g.failure = { pos: keyId(o.committed), code: errorCode(err) };
     g.tried = null;
-    if (!this.isolated(p, o.committed)) await this.count(p, o.token, 'fail');
+    // The last entry read: the failing step (or commit) held nothing after it.
+    if (!this.isolated(p, o.committed)) await this.count(p, o.token, 'fail', o.cursor);
   }
 
   /**
@@ -143,17 +150,27 @@ export class PoisonGuard {
   }
 
   /** engine-attempt-3.lua on partition `p`'s lease, position hash and stream, with this guard's limit. */
-  private attempt(p: number, token: string, kind: 'start' | 'fail' | 'try' | 'untry' | 'clear'): Promise<-1 | [string, number, string]> {
+  private attempt(p: number, token: string, kind: 'start' | 'fail' | 'try' | 'untry' | 'clear', reach = ''): Promise<-1 | [string, number, string]> {
     const keys = this.keys;
-    return scriptsOn(this.redis).engineAttempt(keys.engineLease(`p${p}`), keys.partitionPos(p), keys.partitionIn(p), token, kind, String(this.limit));
+    const lease = keys.engineLease(`p${p}`);
+    return scriptsOn(this.redis).engineAttempt(lease, keys.partitionPos(p), keys.partitionIn(p), token, kind, String(this.limit), String(this.span), reach);
   }
 
-  private async count(p: number, token: string, kind: 'start' | 'fail'): Promise<void> {
-    const r = await this.attempt(p, token, kind);
+  private async count(p: number, token: string, kind: 'start' | 'fail', reach?: string): Promise<void> {
+    const r = await this.attempt(p, token, kind, reach);
     const g = this.parts.get(p);
     if (r === -1 || !g) return;
     g.isolate = r[2] ? parseKey(r[2]) : null;
   }
+}
+
+/**
+ * The entries an owner with these settings may hold uncommitted in one partition: a step reads up
+ * to `readCount` entries past the `commitEntries` that make a commit due, and the next delta grows
+ * as much again while that commit is in flight (each entry at least one item).
+ */
+export function heldEntries(opts: { readCount: number; commitEntries: number }): number {
+  return 2 * (opts.commitEntries + opts.readCount);
 }
 
 /** The error code of a dead letter of an item tried alone (`step_failed: <code>`; `PROCESSING_CRASHED` for `processing_crashed`), or undefined for another reason. */

@@ -73,10 +73,19 @@ interface Signatures {
   leaseAcquire: { file: 'lease-acquire-2'; args: [lease: string, epoch: string, workerId: string, ttlMs: number, floor?: number]; reply: [number, string] };
   leaseRenew: { file: 'lease-renew-1'; args: [lease: string, value: string, ttlMs: number]; reply: 1 | string };
   leaseRelease: { file: 'lease-release-1'; args: [lease: string, value: string]; reply: number };
-  /** The partition's lease, position hash and stream; the owner's token, `start` / `fail` / `try` / `untry` / `clear`, the limit (src/engine/poison-guard.ts). */
+  /** The partition's lease, position hash and stream; the owner's token, `start` / `fail` / `try` / `untry` / `clear`, the limit, the entries an owner may hold uncommitted, the last entry read at a failure (src/engine/poison-guard.ts). */
   engineAttempt: {
     file: 'engine-attempt-3';
-    args: [lease: string, pos: string, stream: string, token: string, kind: 'start' | 'fail' | 'try' | 'untry' | 'clear', limit: string];
+    args: [
+      lease: string,
+      pos: string,
+      stream: string,
+      token: string,
+      kind: 'start' | 'fail' | 'try' | 'untry' | 'clear',
+      limit: string,
+      span: string,
+      reach: string,
+    ];
     reply: -1 | [string, number, string];
   };
   engineHeartbeat: { file: 'engine-heartbeat-1'; args: [members: string, workerId: string, forgetMs: number]; reply: (number | string)[] };

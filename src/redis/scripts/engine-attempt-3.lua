@@ -12,6 +12,8 @@
               try ended in no failure of the data (its lease lost, the partition handed over) can
               take its own try back — a lease loss is no try, only a failure or a crash is
     isolate   the position up to which the partition is applied one item at a time (an entry id)
+    reach     the furthest entry read by the owners whose step or commit failed on the data at the
+              position (what the failing steps could have held)
 
   Input:
     KEYS[1] the partition's lease
@@ -25,13 +27,19 @@
             'clear' (the owner hands the partition over cleanly: the attempts at the position are
             forgotten)
     ARGV[3] the attempts after which the partition is isolated
+    ARGV[4] the entries an owner may hold uncommitted (the isolation's span when no failure of the
+            data told how far the failing steps read: crashes)
+    ARGV[5] `fail`: the last entry the owner had read when it failed ('' unknown)
 
   Output:
     -1 when the lease is not the caller's (nothing written; never for `untry`); else {position,
     count, isolate}: count the attempts (`start`, `fail`) or tries (`try`, `untry`) at the
     position, this one included (`untry`: -1 when this token had no try there to take back);
     isolate the position the partition is isolated up to ('' none). Reaching the limit, isolation
-    is set up to the stream's last entry (what the failed attempts may have read).
+    is set up to what the failed attempts may have held: the furthest entry read by the failures
+    of the data at the position (`reach`), else ARGV[4] entries after it (crashes); never past
+    the stream's last entry. Only those are applied one at a time: the entries after them in
+    ordinary steps (a poison there fails, or crashes, attempts at a later position again).
 ]]
 if ARGV[2] ~= 'untry' and redis.call('GET', KEYS[1]) ~= ARGV[1] then return -1 end
 local pos = redis.call('HGET', KEYS[2], 'pos') or '0-0'
@@ -87,11 +95,33 @@ if ARGV[2] == 'clear' then
   return { pos, 0, iso }
 end
 
+-- How far the failures of the data at the position read (`pos|<entry id>`).
+local reach
+local r = redis.call('HGET', KEYS[2], 'reach')
+if r then
+  local at, id = string.match(r, '^(.*)|(.*)$')
+  if at == pos and below(pos, id) then reach = id end
+end
+if ARGV[2] == 'fail' and below(pos, ARGV[5] or '') and (not reach or below(reach, ARGV[5])) then
+  reach = ARGV[5]
+  redis.call('HSET', KEYS[2], 'reach', pos .. '|' .. reach)
+end
+
 local n = bump('attempts')
 if n >= tonumber(ARGV[3]) and iso == '' then
   local top = redis.call('XREVRANGE', KEYS[3], '+', '-', 'COUNT', 1)
   if top[1] and below(pos, top[1][1]) then
     iso = top[1][1]
+    if reach and below(reach, iso) then
+      iso = reach
+    elseif not reach then
+      -- No failure of the data told how far: what an owner may hold uncommitted after the position.
+      local span = tonumber(ARGV[4]) or 0
+      if span > 0 then
+        local held = redis.call('XRANGE', KEYS[3], '(' .. pos, '+', 'COUNT', span)
+        if #held > 0 and below(held[#held][1], iso) then iso = held[#held][1] end
+      end
+    end
     redis.call('HSET', KEYS[2], 'isolate', iso)
   end
 end
