@@ -6,7 +6,7 @@
  *     → ingest, risk, ssf, sessions, audit, engine   (domain)
  *     → config               (YAML loading and schemas, built from detect's registry)
  *     → detect               (pure detectors and their parameter schemas)
- *     → base: types, errors, keys, duration, login, country-code, country-alpha3, package-root, make-dirs, redis, obs, secrets, net
+ *     → base: types, errors, keys, stream-markers, duration, login, country-code, country-alpha3, package-root, make-dirs, redis, obs, secrets, net
  *
  * Type-only imports count (tsPreCompilationDeps), for cycles too. To add a folder, put it in
  * one of the LAYERS below.
@@ -22,6 +22,7 @@ const LAYERS = {
     'src/attachment.ts',
     'src/errors.ts',
     'src/keys.ts',
+    'src/stream-markers.ts',
     'src/delivery-keys.ts',
     'src/partition.ts',
     'src/duration.ts',

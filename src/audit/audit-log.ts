@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { streamOnceMarker } from '../keys.js';
+import { streamOnceMarker } from '../stream-markers.js';
 import type { RedisClient } from '../redis/client.js';
 import { scriptsOn } from '../redis/scripts.js';
 

@@ -3,7 +3,7 @@ import { isCluster, slotOf, type RedisClient } from '../redis/client.js';
 import { scriptsOn } from '../redis/scripts.js';
 import { sendTogether } from '../redis/send-together.js';
 import { RiskstreamError } from '../errors.js';
-import { ingestChunkMarker } from '../keys.js';
+import { ingestChunkMarker } from '../stream-markers.js';
 
 /** One record to append: its input stream and its entry's field values. */
 export type AppendRecord = readonly [stream: string, fields: readonly string[]];

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import type { Cluster } from 'ioredis';
 import { pipeline, type RedisClient } from '../redis/client.js';
 import { defineScripts, queueScript, scriptsOn } from '../redis/scripts.js';
-import { deadLetterChunkMarker, deadLetterSeen } from '../keys.js';
+import { deadLetterChunkMarker, deadLetterSeen } from '../stream-markers.js';
 import { RiskstreamError } from '../errors.js';
 import type { RawEntry } from '../types.js';
 import { scrubFields } from '../secrets/scrub.js';

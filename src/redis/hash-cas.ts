@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { RiskstreamError } from '../errors.js';
-import { streamOnceMarker } from '../keys.js';
+import { streamOnceMarker } from '../stream-markers.js';
 import type { RedisClient } from './client.js';
 import { scriptsOn } from './scripts.js';
 

@@ -2,7 +2,8 @@ import { byPartition, pipeline, scanKeys, type RedisClient } from '../redis/clie
 import { AuditLog, type AuditEntry } from '../audit/audit-log.js';
 import { CONTROL_RESULT_TTL_MS } from '../engine/commit.js';
 import { randomUUID } from 'node:crypto';
-import { streamOnceMarker, type Keys } from '../keys.js';
+import type { Keys } from '../keys.js';
+import { streamOnceMarker } from '../stream-markers.js';
 import { defineScripts, queueScript, scriptsOn } from '../redis/scripts.js';
 import type { BehaviorHit, LevelChange } from '../types.js';
 import { readOutboxEntries, type UserHit, type UserLateLogin } from './outbox-entries.js';

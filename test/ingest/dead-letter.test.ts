@@ -1,7 +1,7 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { deadLetterFields, MAX_ORIG_FIELD, MAX_REASON, parseDeadLetter, writeDeadLetters } from '../../src/ingest/dead-letter.js';
 import type { RawEntry } from '../../src/types.js';
-import { deadLetterChunkMarker, deadLetterSeen } from '../../src/keys.js';
+import { deadLetterChunkMarker, deadLetterSeen } from '../../src/stream-markers.js';
 import { slotOf as keySlot } from '../../src/redis/client.js';
 import { readStream, testRedis } from './helpers/redis.js';
 
