@@ -2,7 +2,6 @@
  * Starts one worker's partitioned engine: its leases, the router (here or in its thread) and the
  * partition owner's loop.
  */
-import { isRiskstreamError } from '../errors.js';
 import type { Config } from '../config/load.js';
 import { LeaseManager } from '../engine/leases.js';
 import type { OfflineResetSettings } from '../engine/offline-reset.js';
@@ -16,6 +15,7 @@ import { RouterHost } from './router-host.js';
 import { routerOptionsOf } from './router-options.js';
 import type { EngineDeps, EngineRuntime, RouterControl, StopBound } from './engine-types.js';
 import { releaseAfterLoops } from './engine-stop.js';
+import { renewIdentityEvery } from './identity-renewal.js';
 import { retentionOf } from './apply-context.js';
 import type { Retention } from '../risk/retention.js';
 
@@ -187,32 +187,19 @@ export async function startEngine(d: EngineDeps): Promise<EngineRuntime> {
 
   await leases.start();
   gauge();
-  // The identity's claim lives as long as the leases; a worker superseded by a newer process with its
-  // identity (or whose identity was taken) stops processing: the other process owns its work now.
-  let renewing = false;
+  // The identity's claim lives as long as the leases (src/runtime/identity-renewal.ts).
   let halted: string | undefined;
-  const renew = setInterval(() => {
-    if (leases.superseded && !stopping) {
-      d.logger.error({ worker: d.workerId }, 'superseded by a newer process with this worker id: stopped processing');
-      halted = `stopped: superseded by a newer process with worker id ${d.workerId}`;
+  const renew = renewIdentityEvery(cfg.engine.heartbeat, {
+    workerId: d.workerId,
+    logger: d.logger,
+    renewIdentity: () => d.renewIdentity(),
+    superseded: () => leases.superseded,
+    stopping: () => stopping,
+    halt: (reason) => {
+      halted = reason;
       stopping = true;
-      return;
-    }
-    // One renew at a time: while Redis is away they would queue up and all run at its return.
-    if (renewing) return;
-    renewing = true;
-    d.renewIdentity()
-      .catch((err: unknown) => {
-        if (!isRiskstreamError(err, 'WORKER_ID_LOST')) return d.logger.warn({ err, worker: d.workerId }, 'worker identity not renewed; retrying');
-        d.logger.error({ err, worker: d.workerId }, 'worker identity taken by another process: stopped processing');
-        halted = `stopped: worker id ${d.workerId} taken by another process`;
-        stopping = true;
-      })
-      .finally(() => {
-        renewing = false;
-      });
-  }, cfg.engine.heartbeat);
-  renew.unref();
+    },
+  });
   const routerLoop = router
     ? runRouterLoop({
         router,
