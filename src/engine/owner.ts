@@ -2,8 +2,7 @@ import { isCluster, type RedisClient } from '../redis/client.js';
 import type { Keys } from '../keys.js';
 import { defineScripts } from '../redis/scripts.js';
 import { unloaded, type Owned, type OwnerOptions, type OwnerParts, type StepReport } from './owner-types.js';
-import type { PartitionDelta } from './commit.js';
-import { sendCommits } from './commit-send.js';
+import { OwnerCommits } from './owner-commits.js';
 import { sweepOwned } from './owner-sweep.js';
 import { lastRead, mergeRows, readPartitions, type StreamRows } from './partition-read.js';
 import { applyRead } from './owner-apply.js';
@@ -27,16 +26,12 @@ export class PartitionOwner {
   readonly states: OwnerStates;
   /** The next step's read, sent ahead of a commit ({@link readAhead}), with the partitions it reads. */
   private ahead: { reading: Array<[number, Owned]>; res: Promise<StreamRows[]> } | null = null;
-  private firstDirtyAt = 0;
-  private pendingApplied = 0;
-  /** Commits sent (their ids: `token/n`). */
-  private commits = 0;
-  /** Idle users whose deletion this owner's commits landed (src/engine/forget.ts). */
-  forgotten = 0;
   /** Idle users the last sweep decided to forget (in memory: counted in {@link forgotten} once committed). */
   lastSweepForgot = 0;
   /** Attempts per partition and committed position; partitions isolated (src/engine/poison-guard.ts). */
   private readonly guard: PoisonGuard;
+  /** When a commit is due, and sending it (src/engine/owner-commits.ts). */
+  private readonly committer: OwnerCommits;
 
   constructor(
     private readonly redis: RedisClient,
@@ -47,7 +42,14 @@ export class PartitionOwner {
   ) {
     this.states = new OwnerStates(redis, keys, opts.lruSize);
     this.guard = new PoisonGuard(redis, keys, opts.poisonAttempts, heldEntries(opts));
+    const { owned, states, guard } = this;
+    this.committer = new OwnerCommits(redis, keys, opts, { owned, states, parts, guard, lose: (p) => this.lose(p), rewind: (ps) => this.rewind(ps) });
     defineScripts(redis);
+  }
+
+  /** Idle users whose deletion this owner's commits landed (src/engine/forget.ts). */
+  get forgotten(): number {
+    return this.committer.forgotten;
   }
 
   /** Partitions owned now. */
@@ -144,10 +146,7 @@ export class PartitionOwner {
     report.isolated = alone.size > 0;
     if (step.bad.length) await this.parts.deadLetter(step.bad);
     report.deadLettered += step.bad.length;
-    if (step.applied) {
-      if (!this.firstDirtyAt) this.firstDirtyAt = Date.now();
-      this.pendingApplied += report.applied;
-    }
+    if (step.applied) this.committer.applied(report.applied);
     report.ms = performance.now() - started;
     await this.maybeCommit(report);
     return report;
@@ -196,76 +195,26 @@ export class PartitionOwner {
       limit,
     );
     this.lastSweepForgot = r.forgotten;
-    if ((r.expired || r.forgotten || r.backfilled) && !this.firstDirtyAt) this.firstDirtyAt = now;
+    if (r.expired || r.forgotten || r.backfilled) this.committer.dirty(now);
     return r.expired;
   }
 
   private async maybeCommit(report: StepReport): Promise<void> {
-    if (!this.states.deltas.size) return;
-    // Due: caught up (a read found nothing), or keeping up (a small step: input arrives slower than it
-    // is applied, so committing now costs little and keeps latency low), or a group is full or old.
-    const keepingUp = report.applied + report.deadLettered < (this.opts.smallStep ?? 0);
-    const due =
-      report.isolated ||
-      report.caughtUp ||
-      keepingUp ||
-      this.pendingApplied >= this.opts.commitEntries ||
-      Date.now() - this.firstDirtyAt >= this.opts.commitInterval;
+    const due = this.committer.due(report);
     if (!due) return;
-    if (!report.caughtUp && !keepingUp) this.readAhead();
+    if (due === 'backlog') this.readAhead();
     report.committed = await this.commit();
   }
 
   /** Starts committing everything applied (after the commit in flight); resolves once it is sent. */
-  async commit(): Promise<number> {
-    await this.states.inflight?.done;
-    if (!this.states.deltas.size) return 0;
-    const deltas = this.states.deltas;
-    this.states.deltas = new Map();
-    this.firstDirtyAt = 0;
-    this.pendingApplied = 0;
-    const tokens = new Map([...deltas.keys()].map((p) => [p, this.owned.get(p)?.token]));
-    const done = this.write(deltas, tokens).finally(() => {
-      if (this.states.inflight?.done === done) this.states.inflight = null;
-    });
-    this.states.inflight = { deltas, done };
-    return deltas.size;
+  commit(): Promise<number> {
+    return this.committer.commit();
   }
 
   /** Waits for the commit in flight (and the tries being taken back). */
   async settle(): Promise<void> {
     await this.states.inflight?.done;
     await this.guard.settled();
-  }
-
-  private async write(deltas: Map<number, PartitionDelta>, tokens: Map<number, string | undefined>): Promise<void> {
-    await sendCommits(this.redis, this.keys, this.parts, deltas, tokens, {
-      current: (p) => this.owned.get(p),
-      commitId: (token) => `${token}/${++this.commits}`,
-      indexed: (u) => this.states.cache.peek(u)?.sig,
-      committed: (d, sigs, sessions) => {
-        const o = this.owned.get(d.partition);
-        // Not on a partition rewound meanwhile (committed null): it reloads the position, this one included.
-        if (o && o.token === tokens.get(d.partition) && o.committed !== null) o.committed = d.pos;
-        this.states.signed(d, sigs, sessions);
-        // Deleted now (one given a state again in this same commit was not).
-        if (d.forget) {
-          let n = 0;
-          for (const u of d.forget) if (!d.states.has(u)) n++;
-          this.forgotten += n;
-          if (n) this.parts.onForgotten?.(n);
-        }
-        if (d.idleFill?.progress.cursor === 'done') this.parts.onIdleBackfilled?.(d.partition, d.idleFill.progress);
-      },
-      rewind: (ps) => this.rewind(ps.map((p) => [p, tokens.get(p)])),
-      failed: (p, err) => {
-        const o = this.owned.get(p);
-        if (o?.token === tokens.get(p)) void this.guard.failed(p, o!, err).catch(() => undefined); // not counted: Redis is away
-      },
-      lose: (p) => {
-        if (this.owned.get(p)?.token === tokens.get(p)) this.lose(p);
-      },
-    });
   }
 
   /** After a failed step: every owned partition re-reads from its committed position. */
