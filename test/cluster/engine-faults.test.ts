@@ -5,24 +5,20 @@
  * per user the same (level, version) and risk-event history, nothing applied twice, SETs in
  * per-user order ending on the same levels.
  */
-import type { Cluster, Redis } from 'ioredis';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { CLUSTER_NODES, clusterClient, requireCluster } from '../helpers/cluster.js';
-import { redisClient, waitFor } from '../helpers/redis.js';
+import { waitFor } from '../helpers/redis.js';
 import { engineWorkload, padded } from '../helpers/engine-workload.js';
+import { clusterSuite } from '../helpers/cluster-reference.js';
 import {
   balanced,
-  disposeRun,
   feedInBackground,
   killSoonAfterAChunk,
   MATCHES,
   newEngineRun,
   ownership,
   startEngineWorker,
-  stoppedReference,
   versusReference,
-  type EngineRun,
-  type Reference,
 } from '../helpers/engine-run.js';
 import type { WorkerProcess } from '../helpers/worker.js';
 
@@ -34,37 +30,17 @@ const wl = padded(engineWorkload({ users: 120, seed: 21 }), 5);
 // A chunk every 1.5 s: a worker (re)starts from source in 1-2 s (~10 s on a loaded 2-core
 // machine), so the kills fall while input arrives (the log says after which chunk).
 const CHUNK_MS = 1500;
-const runs: Array<{ client: Redis | Cluster; run: EngineRun }> = [];
 
 describe.skipIf(!up)('engine faults on a Redis Cluster (issue 17): the one-node fault-free result', () => {
-  let redis: Redis;
-  let cluster: Cluster;
-  let ref: Reference;
-
-  beforeAll(() => {
-    redis = redisClient();
-    cluster = clusterClient();
-  });
-  afterAll(async () => {
-    for (const { client, run } of runs) await disposeRun(client, run);
-    redis?.disconnect();
-    cluster?.disconnect();
-  }, 60_000);
-
-  it('one node: the fault-free reference', async () => {
-    const r = await stoppedReference(redis, wl, ENGINE, 'faults-ref');
-    runs.push({ client: redis, run: r.run });
-    expect(r.problems).toEqual([]);
-    ref = r;
-  }, 90_000);
+  const suite = clusterSuite('faults-ref', wl, ENGINE, { cluster: () => clusterClient() });
 
   it('crash: one worker killed -9 twice while chunks arrive, restarted under the same id', async () => {
-    expect(ref).toBeDefined();
+    expect(suite.ref).toBeDefined();
     const t0 = Date.now();
     const run = await newEngineRun('c-crash', ENGINE, {}, CLUSTER_NODES);
-    runs.push({ client: cluster, run });
+    suite.runs.push({ client: suite.cluster, run });
     let w = await startEngineWorker(run, 'cc1');
-    const input = feedInBackground(cluster, run, wl.events, 8, CHUNK_MS);
+    const input = feedInBackground(suite.cluster, run, wl.events, 8, CHUNK_MS);
     const log: string[] = [];
     for (let i = 0; i < 2; i++) {
       log.push(await killSoonAfterAChunk(run, w, input.fed));
@@ -72,17 +48,17 @@ describe.skipIf(!up)('engine faults on a Redis Cluster (issue 17): the one-node 
     }
     await input.done;
     console.log(`cluster crash: ${log.join('; ')}`);
-    expect(await versusReference(cluster, run, wl, ref, `cluster crash (input fed after ${Date.now() - t0} ms)`)).toEqual(MATCHES);
+    expect(await versusReference(suite.cluster, run, wl, suite.ref, `cluster crash (input fed after ${Date.now() - t0} ms)`)).toEqual(MATCHES);
   }, 150_000);
 
   it('two workers, each killed -9 once mid-stream and restarted', async () => {
-    expect(ref).toBeDefined();
+    expect(suite.ref).toBeDefined();
     const t0 = Date.now();
     const run = await newEngineRun('c-pair', ENGINE, {}, CLUSTER_NODES);
-    runs.push({ client: cluster, run });
+    suite.runs.push({ client: suite.cluster, run });
     const workers: Record<string, WorkerProcess> = {};
     [workers.cw1, workers.cw2] = await Promise.all([startEngineWorker(run, 'cw1'), startEngineWorker(run, 'cw2')]);
-    const input = feedInBackground(cluster, run, wl.events, 6, CHUNK_MS);
+    const input = feedInBackground(suite.cluster, run, wl.events, 6, CHUNK_MS);
     const log: string[] = [];
     for (const victim of ['cw1', 'cw2']) {
       log.push(`${victim} ${await killSoonAfterAChunk(run, workers[victim]!, input.fed)}`);
@@ -90,16 +66,16 @@ describe.skipIf(!up)('engine faults on a Redis Cluster (issue 17): the one-node 
     }
     await input.done;
     console.log(`cluster pair: ${log.join('; ')}`);
-    expect(await versusReference(cluster, run, wl, ref, `cluster pair (input fed after ${Date.now() - t0} ms)`)).toEqual(MATCHES);
+    expect(await versusReference(suite.cluster, run, wl, suite.ref, `cluster pair (input fed after ${Date.now() - t0} ms)`)).toEqual(MATCHES);
   }, 150_000);
 
   it('rebalance: a second worker joins mid-stream, the first is stopped (SIGTERM): every entry once, the survivor owns all', async () => {
-    expect(ref).toBeDefined();
+    expect(suite.ref).toBeDefined();
     const t0 = Date.now();
     const run = await newEngineRun('c-rebalance', ENGINE, {}, CLUSTER_NODES);
-    runs.push({ client: cluster, run });
+    suite.runs.push({ client: suite.cluster, run });
     const rb1 = await startEngineWorker(run, 'crb1');
-    const input = feedInBackground(cluster, run, wl.events, 8, CHUNK_MS);
+    const input = feedInBackground(suite.cluster, run, wl.events, 8, CHUNK_MS);
     const at = (n: number): Promise<unknown> => waitFor(() => input.fed() >= n, { timeout: 30_000, interval: 20, what: `chunk ${n} fed` });
     await at(2);
     const rb2 = await startEngineWorker(run, 'crb2');
@@ -116,7 +92,7 @@ describe.skipIf(!up)('engine faults on a Redis Cluster (issue 17): the one-node 
     });
     await input.done;
     console.log(`cluster rebalance: owned ${JSON.stringify(two)} with 2 workers; crb1 stopped after chunk ${stoppedAt}`);
-    expect(await versusReference(cluster, run, wl, ref, `cluster rebalance (input fed after ${Date.now() - t0} ms)`)).toEqual(MATCHES);
+    expect(await versusReference(suite.cluster, run, wl, suite.ref, `cluster rebalance (input fed after ${Date.now() - t0} ms)`)).toEqual(MATCHES);
     expect(await ownership(run, [rb2])).toEqual([PARTITIONS]);
   }, 150_000);
 });

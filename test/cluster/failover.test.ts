@@ -15,28 +15,17 @@
  * that it tests riskstream's recovery, not Redis's replication window (which `WAIT` after a write
  * and `min-replicas-to-write` narrow, never close).
  */
-import type { Cluster, Redis } from 'ioredis';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { clusterClient as workerClusterClient } from '../../src/runtime/connections.js';
 import { CLUSTER_NODES, failover, keyCountsPerMaster, killMaster, mastersOf, nodeOfKey, requireCluster, withNode } from '../helpers/cluster.js';
-import { redisClient, waitFor } from '../helpers/redis.js';
+import { waitFor } from '../helpers/redis.js';
 import { engineWorkload, padded } from '../helpers/engine-workload.js';
-import {
-  disposeRun,
-  feedInBackground,
-  MATCHES,
-  newEngineRun,
-  startEngineWorker,
-  stoppedReference,
-  versusReference,
-  type EngineRun,
-  type Reference,
-} from '../helpers/engine-run.js';
+import { clusterSuite } from '../helpers/cluster-reference.js';
+import { feedInBackground, MATCHES, newEngineRun, startEngineWorker, versusReference } from '../helpers/engine-run.js';
 
 const up = await requireCluster('cluster/failover');
 const ENGINE = { partitions: 64, commit_interval: '50ms', commit_entries: 5000, lease_ttl: '2s', heartbeat: '500ms', read_count: 2000 };
 const wl = padded(engineWorkload({ users: 120, seed: 23 }), 5);
-const runs: Array<{ client: Redis | Cluster; run: EngineRun }> = [];
 
 /** A replication offset from INFO replication. */
 async function offset(port: number, field: 'master_repl_offset' | 'slave_repl_offset'): Promise<number> {
@@ -58,9 +47,14 @@ async function durableOnReplica(port: number): Promise<string> {
 }
 
 describe.skipIf(!up)('master failover under a running worker (issue 17)', () => {
-  let redis: Redis;
-  let cluster: Cluster;
-  let ref: Reference;
+  const suite = clusterSuite('failover-ref', wl, ENGINE, {
+    // The feeder connects like a worker (src/runtime/connections.ts): retries long enough to
+    // outlast an election (the test helper's ioredis defaults, 16 redirections 100 ms apart, give
+    // up after a kill -9 with "Too many Cluster redirections"), and no auto-pipelining: ioredis
+    // retries a cluster pipeline after MOVED only when all its errors are the same and its other
+    // commands read-only, so XADDs batched across a failover would fail instead of following.
+    cluster: () => workerClusterClient(CLUSTER_NODES, 'test-feeder'),
+  });
 
   /**
    * One worker, input in 8 chunks; after chunk 3 `fail(port)` fails over the master holding the
@@ -68,11 +62,11 @@ describe.skipIf(!up)('master failover under a running worker (issue 17)', () => 
    */
   async function underFailover(name: string, fail: (port: number) => Promise<string>): Promise<void> {
     const run = await newEngineRun(name, ENGINE, {}, CLUSTER_NODES);
-    runs.push({ client: cluster, run });
+    suite.runs.push({ client: suite.cluster, run });
     const w = await startEngineWorker(run, `${name}-1`);
     const pid = w.child.pid;
     // Each XADD waits for the previous one's reply (see feed): the input order survives the failover.
-    const input = feedInBackground(cluster, run, wl.events, 8, 600, { acked: true });
+    const input = feedInBackground(suite.cluster, run, wl.events, 8, 600, { acked: true });
     await waitFor(() => input.fed() >= 3, { timeout: 60_000, interval: 20, what: 'chunk 3 fed' });
     const port = await nodeOfKey(`${run.prefix}:login`);
     const keys = (await keyCountsPerMaster(run.prefix)).get(port) ?? 0;
@@ -84,10 +78,10 @@ describe.skipIf(!up)('master failover under a running worker (issue 17)', () => 
     const chunkAfter = input.fed();
     await input.done;
     const verdict = await versusReference(
-      cluster,
+      suite.cluster,
       run,
       wl,
-      ref,
+      suite.ref,
       `${name}: master ${port} (${keys} keys) ${what} in ${tookMs} ms, chunks ${chunk} → ${chunkAfter} of 8 fed meanwhile`,
     );
     const log = w
@@ -111,35 +105,13 @@ describe.skipIf(!up)('master failover under a running worker (issue 17)', () => 
     expect(verdict).toEqual(MATCHES);
   }
 
-  beforeAll(() => {
-    redis = redisClient();
-    // The feeder connects like a worker (src/runtime/connections.ts): retries long enough to
-    // outlast an election (the test helper's ioredis defaults, 16 redirections 100 ms apart, give
-    // up after a kill -9 with "Too many Cluster redirections"), and no auto-pipelining: ioredis
-    // retries a cluster pipeline after MOVED only when all its errors are the same and its other
-    // commands read-only, so XADDs batched across a failover would fail instead of following.
-    cluster = workerClusterClient(CLUSTER_NODES, 'test-feeder');
-  });
-  afterAll(async () => {
-    for (const { client, run } of runs) await disposeRun(client, run);
-    redis?.disconnect();
-    cluster?.disconnect();
-  }, 60_000);
-
-  it('one node: the fault-free reference', async () => {
-    const r = await stoppedReference(redis, wl, ENGINE, 'failover-ref');
-    runs.push({ client: redis, run: r.run });
-    expect(r.problems).toEqual([]);
-    ref = r;
-  }, 90_000);
-
   it('CLUSTER FAILOVER mid-stream: the worker goes on, the result equals the reference', async () => {
-    expect(ref).toBeDefined();
+    expect(suite.ref).toBeDefined();
     await underFailover('c-failover', async (port) => `failed over to ${await failover(port)}`);
   }, 150_000);
 
   it('kill -9 of a master mid-stream (its replica promoted): the worker goes on, nothing acked is lost', async () => {
-    expect(ref).toBeDefined();
+    expect(suite.ref).toBeDefined();
     await underFailover('c-killmaster', async (port) => {
       const durable = await durableOnReplica(port);
       const promoted = await killMaster(port);

@@ -19,42 +19,29 @@
  * own (RISKSTREAM_CLUSTER_PORTS=7100 bash scripts/ensure-redis-cluster.sh, and the same variable for
  * vitest; `--stop` after). The deterministic cases are test/cluster/commit-migrating.test.ts.
  */
-import type { Cluster, Redis } from 'ioredis';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { clusterClient as workerClusterClient } from '../../src/runtime/connections.js';
 import { CLUSTER_NODES, requireCluster, waitHealthy } from '../helpers/cluster.js';
 import { keysInSlot, migrateSlot, slotOf } from '../helpers/cluster-reshard.js';
-import { redisClient, waitFor } from '../helpers/redis.js';
+import { waitFor } from '../helpers/redis.js';
 import { engineWorkload, padded } from '../helpers/engine-workload.js';
-import {
-  disposeRun,
-  feedInBackground,
-  MATCHES,
-  newEngineRun,
-  startEngineWorker,
-  stoppedReference,
-  versusReference,
-  type EngineRun,
-  type Reference,
-} from '../helpers/engine-run.js';
+import { clusterSuite } from '../helpers/cluster-reference.js';
+import { feedInBackground, MATCHES, newEngineRun, startEngineWorker, versusReference } from '../helpers/engine-run.js';
 
 const up = process.env.RISKSTREAM_RESHARD_TEST === '1' && (await requireCluster('cluster/reshard'));
 const ENGINE = { partitions: 16, commit_interval: '50ms', commit_entries: 5000, lease_ttl: '2s', heartbeat: '500ms', read_count: 2000 };
 const wl = padded(engineWorkload({ users: 120, seed: 29 }), 5);
-const runs: Array<{ client: Redis | Cluster; run: EngineRun }> = [];
 
 describe.skipIf(!up)('slots migrated under a running worker', () => {
-  let redis: Redis;
-  let cluster: Cluster;
-  let ref: Reference;
+  const suite = clusterSuite('reshard-ref', wl, ENGINE, { cluster: () => workerClusterClient(CLUSTER_NODES, 'test-feeder') });
 
   /** One worker, input in 10 chunks; after chunk 2 the run's slots are migrated one at a time (to the next master). */
   async function underReshard(name: string): Promise<void> {
     const run = await newEngineRun(name, ENGINE, {}, CLUSTER_NODES);
-    runs.push({ client: cluster, run });
+    suite.runs.push({ client: suite.cluster, run });
     const w = await startEngineWorker(run, `${name}-1`);
     const pid = w.child.pid;
-    const input = feedInBackground(cluster, run, wl.events, 10, 400, { acked: true });
+    const input = feedInBackground(suite.cluster, run, wl.events, 10, 400, { acked: true });
     await waitFor(() => input.fed() >= 2, { timeout: 60_000, interval: 20, what: 'chunk 2 fed' });
     const keys = [`${run.prefix}:login`, `${run.prefix}:activity`, ...[0, 3, 7, 11, 15].map((p) => `{p${p}}`)];
     const moves: string[] = [];
@@ -68,7 +55,7 @@ describe.skipIf(!up)('slots migrated under a running worker', () => {
     }
     const chunkAfter = input.fed();
     await input.done;
-    const verdict = await versusReference(cluster, run, wl, ref, `${name}: ${moves.join('; ')}; chunk ${chunkAfter} of 10 fed by then`);
+    const verdict = await versusReference(suite.cluster, run, wl, suite.ref, `${name}: ${moves.join('; ')}; chunk ${chunkAfter} of 10 fed by then`);
     const lines = w.output().split('\n');
     const msg = (l: string): string => `${/"msg":"([^"]*)"/.exec(l)?.[1]}: ${/"message":"([^"]{0,90})/.exec(l)?.[1]}`;
     const errors = lines.filter((l) => /"level":(50|60)/.test(l)).map(msg);
@@ -87,25 +74,8 @@ describe.skipIf(!up)('slots migrated under a running worker', () => {
     });
   }
 
-  beforeAll(() => {
-    redis = redisClient();
-    cluster = workerClusterClient(CLUSTER_NODES, 'test-feeder');
-  });
-  afterAll(async () => {
-    for (const { client, run } of runs) await disposeRun(client, run);
-    redis?.disconnect();
-    cluster?.disconnect();
-  }, 60_000);
-
-  it('one node: the fault-free reference', async () => {
-    const r = await stoppedReference(redis, wl, ENGINE, 'reshard-ref');
-    runs.push({ client: redis, run: r.run });
-    expect(r.problems).toEqual([]);
-    ref = r;
-  }, 90_000);
-
   it('slots of the streams and partitions migrated between masters: the result equals the reference', async () => {
-    expect(ref).toBeDefined();
+    expect(suite.ref).toBeDefined();
     await underReshard('reshard');
     await waitHealthy();
   }, 180_000);

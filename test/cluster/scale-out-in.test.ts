@@ -18,32 +18,21 @@
  * same variable for vitest; `--stop` after). The extra node runs on the base port + 6 (and its
  * bus port + 10000), stopped after the file.
  */
-import type { Cluster, Redis } from 'ioredis';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { clusterClient as workerClusterClient } from '../../src/runtime/connections.js';
 import { CLUSTER_NODES, CLUSTER_PORTS, requireCluster, waitHealthy, withNode } from '../helpers/cluster.js';
 import { keysInSlot, migrateSlot } from '../helpers/cluster-reshard.js';
 import { addMaster, removeNode, restoreCluster, slotsWithKeys, startExtraNode } from '../helpers/cluster-scale.js';
-import { redisClient, waitFor } from '../helpers/redis.js';
+import { waitFor } from '../helpers/redis.js';
 import { engineWorkload, padded } from '../helpers/engine-workload.js';
-import {
-  disposeRun,
-  feedInBackground,
-  MATCHES,
-  newEngineRun,
-  startEngineWorker,
-  stoppedReference,
-  versusReference,
-  type EngineRun,
-  type Reference,
-} from '../helpers/engine-run.js';
+import { clusterSuite } from '../helpers/cluster-reference.js';
+import { feedInBackground, MATCHES, newEngineRun, startEngineWorker, versusReference } from '../helpers/engine-run.js';
 import type { WorkerProcess } from '../helpers/worker.js';
 
 const up = process.env.RISKSTREAM_RESHARD_TEST === '1' && (await requireCluster('cluster/scale-out-in'));
 const EXTRA = CLUSTER_PORTS[0]! + 6;
 const ENGINE = { partitions: 16, commit_interval: '50ms', commit_entries: 5000, lease_ttl: '2s', heartbeat: '500ms', read_count: 2000 };
 const wl = padded(engineWorkload({ users: 120, seed: 31 }), 5);
-const runs: Array<{ client: Redis | Cluster; run: EngineRun }> = [];
 
 /** Polls each worker's `/readyz` every 250 ms until stopped: the answers other than 200, counted by worker, status and codes. */
 function watchReadiness(workers: WorkerProcess[]): { stop: () => Promise<Map<string, number>> } {
@@ -92,37 +81,22 @@ function logged(w: WorkerProcess, levels: RegExp): string[] {
 }
 
 describe.skipIf(!up)('a master added and removed under running workers', () => {
-  let redis: Redis;
-  let cluster: Cluster;
-  let ref: Reference;
-
-  beforeAll(() => {
-    redis = redisClient();
-    cluster = workerClusterClient(CLUSTER_NODES, 'test-feeder');
-  });
-  afterAll(async () => {
+  const suite = clusterSuite('scale-ref', wl, ENGINE, {
+    cluster: () => workerClusterClient(CLUSTER_NODES, 'test-feeder'),
     // A test that failed half-way can leave the cluster mid-move: purging may then fail (logged).
-    for (const { client, run } of runs) await disposeRun(client, run).catch((e: Error) => console.warn(`dispose ${run.name}: ${e.message}`));
-    redis?.disconnect();
-    cluster?.disconnect();
-    await restoreCluster(EXTRA);
-  }, 180_000);
-
-  it('one node: the fault-free reference', async () => {
-    const r = await stoppedReference(redis, wl, ENGINE, 'scale-ref');
-    runs.push({ client: redis, run: r.run });
-    expect(r.problems).toEqual([]);
-    ref = r;
-  }, 90_000);
+    tolerant: true,
+    after: () => restoreCluster(EXTRA),
+    afterMs: 180_000,
+  });
 
   it("the run's slots moved to a new master and back, the master removed: the result equals the reference", async () => {
-    expect(ref).toBeDefined();
+    expect(suite.ref).toBeDefined();
     const run = await newEngineRun('scale', ENGINE, {}, CLUSTER_NODES);
-    runs.push({ client: cluster, run });
+    suite.runs.push({ client: suite.cluster, run });
     const workers = [await startEngineWorker(run, 'scale-1'), await startEngineWorker(run, 'scale-2')];
     const pids = workers.map((w) => w.child.pid);
     // Input in 30 chunks, 1 s apart: it keeps arriving through both phases.
-    const input = feedInBackground(cluster, run, wl.events, 30, 1000, { acked: true });
+    const input = feedInBackground(suite.cluster, run, wl.events, 30, 1000, { acked: true });
     await waitFor(() => input.fed() >= 3, { timeout: 60_000, interval: 20, what: 'chunk 3 fed' });
     const ready = watchReadiness(workers);
     const log: string[] = [];
@@ -164,7 +138,7 @@ describe.skipIf(!up)('a master added and removed under running workers', () => {
     await waitHealthy();
 
     await input.done;
-    const verdict = await versusReference(cluster, run, wl, ref, `scale: ${log.join('; ')}`);
+    const verdict = await versusReference(suite.cluster, run, wl, suite.ref, `scale: ${log.join('; ')}`);
     const notReady = await ready.stop();
     const times = run.receiver.received.map((s) => s.at);
     const gap = Math.max(...times.slice(1).map((x, i) => x - times[i]!));
