@@ -5,23 +5,21 @@
  * (level, version), the same risk-event history (hits and level changes, without processing
  * times) and SETs in per-user order ending on the same levels. The same with two workers.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Redis } from 'ioredis';
-import { redisClient, waitFor } from '../helpers/redis.js';
+import { describe, expect, it } from 'vitest';
+import { waitFor } from '../helpers/redis.js';
 import { engineWorkload, padded } from '../helpers/engine-workload.js';
 import {
   feedInBackground,
+  fileRuns,
   differences,
   doubledIds,
   killSoonAfterAChunk,
-  killWorker,
   metric,
   newEngineRun,
-  referenceRun,
+  stoppedReference,
   settle,
   startEngineWorker,
   summary,
-  disposeRun,
   type EngineRun,
   type Reference,
 } from '../helpers/engine-run.js';
@@ -30,8 +28,7 @@ import type { WorkerProcess } from '../helpers/worker.js';
 const ENGINE = { partitions: 64, commit_interval: '50ms', commit_entries: 5000, lease_ttl: '2s', heartbeat: '500ms', read_count: 2000 };
 // Each event followed by 10 access events (changing nothing): workers are busy when killed or moved.
 const wl = padded(engineWorkload({ users: 200, seed: 16, sessions: true, signOuts: true }), 10);
-const runs: EngineRun[] = [];
-let redis: Redis;
+const { runs, redis } = fileRuns();
 let ref: Reference;
 
 /** Milliseconds until the worker reports owning every partition (undefined: the metric is absent or it took > 5 s). */
@@ -45,21 +42,11 @@ async function timeToOwnAll(run: EngineRun, w: WorkerProcess): Promise<number | 
   }
 }
 
-beforeAll(() => {
-  redis = redisClient();
-});
-
-afterAll(async () => {
-  for (const run of runs) await disposeRun(redis, run);
-  redis?.disconnect();
-}, 60_000);
-
 describe('engine crash (issue 16): kill -9 and restart give the fault-free result', () => {
   it('fault-free reference: one worker, everything at once', async () => {
-    const r = await referenceRun(redis, wl, ENGINE);
+    const r = await stoppedReference(redis, wl, ENGINE, 'crash-ref');
     runs.push(r.run);
     ref = r;
-    console.log(`crash ref: ${wl.events.length} events, ${wl.users.length} users: ${summary(r.outcomes)}; ${r.run.receiver.received.length} SETs`);
     expect(r.problems).toEqual([]);
     // The workload exercises what the comparison depends on.
     const versions = Object.values(r.outcomes).map((o) => o.version);
@@ -73,7 +60,6 @@ describe('engine crash (issue 16): kill -9 and restart give the fault-free resul
     const signedOut = new Set(wl.events.filter((e) => e.event.type === 'logout').map((e) => String((e.event.session as { id: string }).id)));
     expect(signedOut.size, 'sessions signed out of').toBeGreaterThan(10);
     expect(sessions.filter((x) => signedOut.has(x.split(' ')[0]!))).toEqual([]);
-    await Promise.all(r.run.workers.map((w) => killWorker(r.run, w, 'SIGTERM')));
   }, 60_000);
 
   it('one worker killed -9 at random moments while chunks keep arriving (same id, twice the default identity): identical outcome', async () => {

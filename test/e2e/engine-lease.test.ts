@@ -4,24 +4,22 @@
  * goes on; when worker 1 wakes, its commit must be refused (fenced), and the end result equals a
  * fault-free run: nothing lost, nothing applied twice.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Redis } from 'ioredis';
-import { redisClient, waitFor } from '../helpers/redis.js';
+import { describe, expect, it } from 'vitest';
+import { waitFor } from '../helpers/redis.js';
 import { engineWorkload, padded, type Workload } from '../helpers/engine-workload.js';
 import {
   balanced,
   differences,
-  disposeRun,
   doubledIds,
   feed,
+  fileRuns,
   metric,
   newEngineRun,
   pauseWorker,
-  referenceRun,
+  stoppedReference,
   settle,
   startEngineWorker,
   summary,
-  type EngineRun,
   type Reference,
 } from '../helpers/engine-run.js';
 import type { WorkerProcess } from '../helpers/worker.js';
@@ -33,36 +31,23 @@ const PARTITIONS = 64;
 const ENGINE = { partitions: PARTITIONS, lease_ttl: '1s', heartbeat: '250ms', commit_interval: '3s', commit_entries: 100_000, read_count: 1 };
 // ~20 access events (changing nothing) after each event: a backlog the owner works through.
 const fed: Workload = padded(engineWorkload({ users: 160, seed: 17 }), 20);
-const wl = fed;
 // Two phases: before the pause, and while worker 1 sleeps (each user's sentinel is in phase 2).
 const half = Math.floor(fed.events.length / 2);
 const phase1 = fed.events.slice(0, half);
 const phase2 = fed.events.slice(half);
-const runs: EngineRun[] = [];
-let redis: Redis;
+const { runs, redis } = fileRuns();
 let ref: Reference;
 
 const OWNED = 'riskstream_engine_partitions_owned';
 const FENCED = 'riskstream_engine_fenced_total';
 const COMMITS = 'riskstream_engine_commits_total';
 
-beforeAll(() => {
-  redis = redisClient();
-});
-
-afterAll(async () => {
-  for (const run of runs) await disposeRun(redis, run);
-  redis?.disconnect();
-}, 60_000);
-
 describe('engine lease fencing (issue 16)', () => {
   it('fault-free reference', async () => {
-    const r = await referenceRun(redis, fed, ENGINE);
+    const r = await stoppedReference(redis, fed, ENGINE, 'lease-ref');
     runs.push(r.run);
     ref = r;
-    console.log(`lease ref: ${fed.events.length} events, ${wl.users.length} users: ${summary(r.outcomes)}`);
     expect(r.problems).toEqual([]);
-    for (const w of r.run.workers) await w.stop('SIGTERM');
   }, 60_000);
 
   it('a paused owner loses its partitions to the other worker; on waking its commit is refused; the result equals the fault-free run', async () => {

@@ -3,23 +3,21 @@
  * mid-stream, then the first is stopped (SIGTERM). Every entry is applied exactly once (the result
  * equals a fault-free run) and the live workers own all partitions between them.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Redis } from 'ioredis';
-import { redisClient, waitFor } from '../helpers/redis.js';
+import { describe, expect, it } from 'vitest';
+import { waitFor } from '../helpers/redis.js';
 import { engineWorkload, padded } from '../helpers/engine-workload.js';
 import {
   balanced,
   differences,
-  disposeRun,
   doubledIds,
   feedInBackground,
+  fileRuns,
   newEngineRun,
   ownership,
-  referenceRun,
+  stoppedReference,
   settle,
   startEngineWorker,
   summary,
-  type EngineRun,
   type Reference,
 } from '../helpers/engine-run.js';
 
@@ -27,27 +25,15 @@ const PARTITIONS = 64;
 const ENGINE = { partitions: PARTITIONS, commit_interval: '50ms', commit_entries: 5000, lease_ttl: '2s', heartbeat: '500ms', read_count: 2000 };
 // Each event followed by 10 access events (changing nothing): workers are busy when killed or moved.
 const wl = padded(engineWorkload({ users: 200, seed: 18 }), 10);
-const runs: EngineRun[] = [];
-let redis: Redis;
+const { runs, redis } = fileRuns();
 let ref: Reference;
-
-beforeAll(() => {
-  redis = redisClient();
-});
-
-afterAll(async () => {
-  for (const run of runs) await disposeRun(redis, run);
-  redis?.disconnect();
-}, 60_000);
 
 describe('engine rebalance (issue 16)', () => {
   it('fault-free reference', async () => {
-    const r = await referenceRun(redis, wl, ENGINE);
+    const r = await stoppedReference(redis, wl, ENGINE, 'rebalance-ref');
     runs.push(r.run);
     ref = r;
-    console.log(`rebalance ref: ${wl.events.length} events, ${wl.users.length} users: ${summary(r.outcomes)}`);
     expect(r.problems).toEqual([]);
-    for (const w of r.run.workers) await w.stop('SIGTERM');
   }, 60_000);
 
   it('workers joining and one leaving mid-stream: every entry applied exactly once, all partitions owned', async () => {
