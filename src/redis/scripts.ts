@@ -100,6 +100,8 @@ interface Signatures {
   /** Enabled ids count, per enabled id: id, its counting parameters' digest; then the configured ids that are off. */
   behaviorsEpoch: { file: 'behaviors-epoch-1'; args: [epochs: string, enabledCount: number, ...idsAndDigests: string[]]; reply: [number, number] };
   /** The counter, the value its reader has seen (below it: put back above it). */
+  /** A hash, the run_id that produced the cursor, the cursor, COUNT: this node's run_id, the cursor used ('0' on another node), the next cursor, field, value, … (Buffers: {@link queueScriptBuffer}). */
+  idleScan: { file: 'idle-scan-1'; args: [hash: string, node: string, cursor: string, count: string]; reply: [Buffer, Buffer, Buffer, Buffer[]] };
   counterRaise: { file: 'counter-raise-1'; args: [counter: string, known: number, margin: number]; reply: number };
   /** The counter known, the margin, the enabled ids count, then per enabled id: id, its known on-epoch, its counting parameters' digest; then the ids that are off. */
   behaviorsRestore: {
@@ -155,6 +157,7 @@ const FILES: { [K in ScriptName]: Signatures[K]['file'] } = {
   behaviorsEpoch: 'behaviors-epoch-1',
   behaviorsRestore: 'behaviors-restore-1',
   counterRaise: 'counter-raise-1',
+  idleScan: 'idle-scan-1',
 };
 const NAMES = Object.keys(FILES) as ScriptName[];
 
@@ -198,8 +201,8 @@ export function defineScripts(redis: RedisClient | Cluster): void {
 
 type Callable = Record<string, ((...a: unknown[]) => unknown) | undefined>;
 
-function commandOf(target: object, name: ScriptName, what: string): (...a: unknown[]) => unknown {
-  const f = (target as Callable)[command(name)];
+function commandOf(target: object, name: ScriptName, what: string, suffix = ''): (...a: unknown[]) => unknown {
+  const f = (target as Callable)[command(name) + suffix];
   if (typeof f !== 'function') throw new RiskstreamError('INTERNAL', `${what} was made before defineScripts() ran on its connection`);
   return f;
 }
@@ -221,4 +224,9 @@ export function scriptsOn(redis: RedisClient | Cluster): Scripts {
 /** Queues script `name` on a pipeline or MULTI made from a connection after {@link defineScripts} ran on it. */
 export function queueScript<K extends ScriptName>(p: ChainableCommander, name: K, ...args: Signatures[K]['args']): ChainableCommander {
   return commandOf(p, name, 'this pipeline').apply(p, args) as ChainableCommander;
+}
+
+/** {@link queueScript}, its reply's strings as Buffers (binary values: states). */
+export function queueScriptBuffer<K extends ScriptName>(p: ChainableCommander, name: K, ...args: Signatures[K]['args']): ChainableCommander {
+  return commandOf(p, name, 'this pipeline', 'Buffer').apply(p, args) as ChainableCommander;
 }

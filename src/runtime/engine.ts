@@ -109,7 +109,8 @@ export async function startEngine(d: EngineDeps): Promise<EngineRuntime> {
     {
       ...d.own,
       onForgotten: (n) => d.metrics.usersForgotten.inc(n),
-      onIdleBackfilled: (partition, { scanned, listed }) => d.logger.info({ partition, scanned, listed }, 'idle index backfill: partition pass complete'),
+      onIdleBackfilled: (partition, { scanned, candidates }) =>
+        d.logger.info({ partition, scanned, candidates }, 'idle index backfill: partition pass complete'),
       ...(handoff ? { handoff } : {}),
     },
   );

@@ -5,7 +5,8 @@
  * once later input in each partition passes the TTL. And the idle index's backfill
  * (src/engine/idle-backfill.ts): states stored in every partition before the idle index existed are
  * scanned on their masters, listed and their pass's progress stored by the partition's commit —
- * its keys (state hash, idle index, position hash) all in the partition's slot — and then forgotten.
+ * its keys (state hash, idle index, position hash) all in the partition's slot, the node it holds
+ * the run_id of the master serving that slot (the one whose scan cursor it is) — and then forgotten.
  */
 import type { Cluster } from 'ioredis';
 import calculateSlot from 'cluster-key-slot';
@@ -21,7 +22,7 @@ import { encodeState } from '../../src/risk/state-codec.js';
 import { emptyState } from '../../src/risk/state.js';
 import type { CanonicalEvent } from '../../src/types.js';
 import { behavior } from '../helpers/behavior-config.js';
-import { cleanPrefix, clusterClient, requireCluster } from '../helpers/cluster.js';
+import { cleanPrefix, clusterClient, nodeOfKey, requireCluster, withNode } from '../helpers/cluster.js';
 import { drainOwner, QUIET_OWNER } from '../helpers/owner-steps.js';
 import { testPrefix } from '../helpers/redis.js';
 
@@ -127,7 +128,10 @@ async function backfill(redis: Cluster, prefix: string): Promise<void> {
   await drainOwner(o);
   expect(await idle()).toBe(PARTS + sprayed.length);
   expect(completed.sort((a, b) => a - b)).toEqual(Array.from({ length: PARTS }, (_, p) => p));
-  for (let p = 0; p < PARTS; p++) expect(await redis.hget(keys.partitionPos(p), BACKFILL_FIELD)).toMatch(new RegExp(`^${IDLE_INDEX_SCHEMA}:done:`));
+  for (let p = 0; p < PARTS; p++) {
+    const runId = await withNode(await nodeOfKey(keys.partitionState(p), redis), async (n) => /run_id:(\w+)/.exec(await n.info('server'))![1]);
+    expect(await redis.hget(keys.partitionPos(p), BACKFILL_FIELD)).toMatch(new RegExp(`^${IDLE_INDEX_SCHEMA}:done:\\d+:\\d+:${runId}$`));
+  }
   await o.sweep(NOW, 1000); // the idle sweep
   await drainOwner(o);
   expect(o.forgotten).toBe(sprayed.length);

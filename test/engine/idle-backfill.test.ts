@@ -4,7 +4,8 @@
  * `users:idle`) are listed as a commit would list them — then forgotten once idle past the TTL —;
  * users that are no candidates are not listed; the pass advances a chunk per sweep from the cursor
  * kept in the partition's position hash, so a crash or a hand-over resumes it, a finished pass is
- * not redone and a new index schema runs it again; a fenced owner writes nothing. Forgetting a
+ * not redone and a new index schema runs it again; a cursor another Redis process produced (or one
+ * stored without its node) is not resumed: the pass starts again; a fenced owner writes nothing. Forgetting a
  * backfilled user changes no result: its comeback gives the states of a run that never swept.
  */
 import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -81,8 +82,21 @@ async function sweep(o: PartitionOwner, limit = 1000): Promise<void> {
 }
 
 const progress = async (): Promise<string | null> => redis.hget(keys.partitionPos(0), BACKFILL_FIELD);
+/** The Redis process's run_id: the node a stored cursor belongs to. */
+const node = async (): Promise<string> => /run_id:(\w+)/.exec(await redis.info('server'))![1]!;
 const spray = (n: number, at = OLD): Array<RoutedItem & { e: CanonicalEvent }> =>
   Array.from({ length: n }, (_, i) => item(failed(`old-${i}-${(i * 7919).toString(36)}@example.com`, at + i), at + i));
+
+/** Old states in the chunked passes' tests: a hash scanned in chunks (a hashtable). */
+const N = 600;
+/** `n` old states in a hashtable, any rehash of it finished (each lookup moves it on): its scan cursor then returns each field once. */
+async function chunkedStates(n: number): Promise<void> {
+  await oldStates(spray(n));
+  const look = redis.pipeline();
+  for (let i = 0; i < 4 * n; i++) look.hexists(keys.partitionState(0), 'x');
+  await look.exec();
+  expect(await redis.object('ENCODING', keys.partitionState(0))).toBe('hashtable');
+}
 
 describe('idle index backfill', () => {
   it('lists the users stored before the idle index; once idle past the TTL they are forgotten; coming back they are new users', async () => {
@@ -98,8 +112,8 @@ describe('idle index backfill', () => {
     expect(await redis.zcard(keys.usersIdle(0))).toBe(K + 1);
     for (const it of sprayed.slice(0, 5))
       expect(Number(await redis.zscore(keys.usersIdle(0), it.e.user))).toBe(idleScore((await readStates(redis, keys, [it.e.user])).get(it.e.user)!));
-    expect(await progress()).toBe(`${IDLE_INDEX_SCHEMA}:done:${K + 1}:${K + 1}`);
-    expect(completed).toEqual([[0, { cursor: 'done', scanned: K + 1, listed: K + 1 }]]);
+    expect(await progress()).toBe(`${IDLE_INDEX_SCHEMA}:done:${K + 1}:${K + 1}:${await node()}`);
+    expect(completed).toEqual([[0, { cursor: 'done', scanned: K + 1, candidates: K + 1, node: await node() }]]);
     await sweep(o); // the idle sweep finds them
     expect(o.forgotten).toBe(K);
     expect(await redis.hlen(keys.partitionState(0))).toBe(1);
@@ -141,17 +155,11 @@ describe('idle index backfill', () => {
     await sweep(o);
     const idle = await redis.zrange(keys.usersIdle(0), 0, -1, 'WITHSCORES');
     expect(idle).toEqual([users.candidate, String(idleScore(states.get(users.candidate)!)), users.listed, String(NOW)]);
-    expect(await progress()).toBe(`${IDLE_INDEX_SCHEMA}:done:7:2`);
+    expect(await progress()).toBe(`${IDLE_INDEX_SCHEMA}:done:7:2:${await node()}`); // 2 candidates, one of them listed already
   });
 
   it('resumes a pass from the stored cursor after a crash or a hand-over; a finished pass is not redone; a new schema runs it again', async () => {
-    const N = 600;
-    await oldStates(spray(N));
-    // Any rehash of the hash finished (each lookup moves it on): its scan cursor then returns each field once.
-    const look = redis.pipeline();
-    for (let i = 0; i < 4 * N; i++) look.hexists(keys.partitionState(0), 'x');
-    await look.exec();
-    expect(await redis.object('ENCODING', keys.partitionState(0))).toBe('hashtable'); // scanned in chunks
+    await chunkedStates(N);
     const a = owner();
     await sweep(a, 100); // one chunk
     const first = await progress();
@@ -168,8 +176,8 @@ describe('idle index backfill', () => {
     await redis.set(keys.engineLease('p0'), 'w#2');
     const b = owner('w#2');
     for (let i = 0; i < 100 && (await progress())?.split(':')[1] !== 'done'; i++) await sweep(b, 100);
-    expect(await progress()).toBe(`${IDLE_INDEX_SCHEMA}:done:${N}:${N}`);
-    expect(completed).toEqual([[0, { cursor: 'done', scanned: N, listed: N }]]);
+    expect(await progress()).toBe(`${IDLE_INDEX_SCHEMA}:done:${N}:${N}:${await node()}`);
+    expect(completed).toEqual([[0, { cursor: 'done', scanned: N, candidates: N, node: await node() }]]);
     const listed = new Set(await redis.zrange(keys.usersIdle(0), 0, -1));
     expect(listed.size).toBe(N - byA.length);
     for (const u of byA) expect(listed.has(u)).toBe(false);
@@ -187,6 +195,24 @@ describe('idle index backfill', () => {
     expect(await redis.zcard(keys.usersIdle(0))).toBe(N);
   });
 
+  it('a cursor another Redis process produced (a restart, a failover, a slot moved) is not resumed, nor one stored without its node: the pass starts again and lists everyone', async () => {
+    await chunkedStates(N);
+    // A cursor in the middle of the hash: taken on this process, it stands for one another produced.
+    const [mid] = await redis.hscan(keys.partitionState(0), '0', 'COUNT', 100);
+    expect(mid).not.toBe('0');
+    const stored = [`${IDLE_INDEX_SCHEMA}:${mid}:100:100:${'f'.repeat(40)}`, `${IDLE_INDEX_SCHEMA}:${mid}:100:100`];
+    for (const [i, value] of stored.entries()) {
+      await redis.del(keys.usersIdle(0));
+      await redis.hset(keys.partitionPos(0), BACKFILL_FIELD, value);
+      await redis.set(keys.engineLease('p0'), `w#${i + 2}`);
+      const o = owner(`w#${i + 2}`);
+      for (let j = 0; j < 100 && (await progress())?.split(':')[1] !== 'done'; j++) await sweep(o, 100);
+      expect({ value, listed: await redis.zcard(keys.usersIdle(0)) }).toEqual({ value, listed: N });
+      expect(await progress()).toBe(`${IDLE_INDEX_SCHEMA}:done:${N}:${N}:${await node()}`);
+    }
+    expect(completed.map(([, p]) => p.scanned)).toEqual([N, N]);
+  });
+
   it('an owner whose lease moved writes nothing of its chunk; the next owner does', async () => {
     const K = 30;
     await oldStates(spray(K));
@@ -201,7 +227,10 @@ describe('idle index backfill', () => {
     const next = owner('w#2');
     await drainOwner(next);
     await sweep(next);
-    expect({ idle: await redis.zcard(keys.usersIdle(0)), progress: await progress() }).toEqual({ idle: K, progress: `${IDLE_INDEX_SCHEMA}:done:${K}:${K}` });
+    expect({ idle: await redis.zcard(keys.usersIdle(0)), progress: await progress() }).toEqual({
+      idle: K,
+      progress: `${IDLE_INDEX_SCHEMA}:done:${K}:${K}:${await node()}`,
+    });
   });
 });
 
