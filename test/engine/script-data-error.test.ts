@@ -20,6 +20,13 @@ describe('scriptDataError', () => {
     ['index of a nil value (7.0)', in7("ERR user_script:1: attempt to index local 't' (a nil value)")],
     ['arithmetic on a string (7.0)', in7("ERR user_script:1: attempt to perform arithmetic on field '?' (a string value)")],
     ['bad argument (7.0)', in7("ERR user_script:40: bad argument #1 to 'format' (number expected, got nil)")],
+    ['too many results to unpack (7.0)', in7('ERR user_script:1: too many results to unpack')],
+    ['table index is nil (7.0)', in7('ERR user_script:1: table index is nil')],
+    ['table index is NaN (7.0)', in7('ERR user_script:1: table index is NaN')],
+    ['stack overflow (7.0)', in7('ERR user_script:1: stack overflow')],
+    ['stack overflow in msgpack decode (7.0)', in7('ERR user_script:1: stack overflow (in function mp_decode_to_lua_array)')],
+    ['C stack overflow (7.0)', in7('ERR C stack overflow')],
+    ['table index is nil (6.x)', r6('user_script:12: table index is nil')],
     ['msgpack decode (6.x)', r6('user_script:79: Missing bytes in input.')],
     ['index of a nil value (6.x)', r6("user_script:12: attempt to index field 'x' (a nil value)")],
   ])('%s: a failure of the data', (_, message) => {
