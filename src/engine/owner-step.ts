@@ -24,7 +24,7 @@ export function newStep(
  * dead-lettered and passed over instead (src/engine/poison-guard.ts).
  */
 export async function applyWaiting(waiting: readonly Waiting[], step: StepApply, guard: PoisonGuard, loads: Array<Promise<unknown>>): Promise<void> {
-  const tries = waiting.map((w) => (step.alone.has(w.p) ? guard.passOver(w.p, w.o) : false));
+  const tries = waiting.map((w) => (step.alone.has(w.p) ? guard.passOver(w.p, w.o, step.owned) : false));
   const [over] = await Promise.all([Promise.all(tries), ...loads]);
   waiting.forEach((w, i) => (over[i] ? passOver(w, guard.reason(w.p, w.o.committed!), step) : applySafely(w, step)));
 }

@@ -96,15 +96,21 @@ export class PoisonGuard {
    * Partition `p` isolated, its next item is about to be tried alone: records the try (unless this
    * process counted one at this position and saw no failure of the data since: a retry after Redis
    * or a lease failed is not counted again). True when the item is to be dead-lettered instead:
-   * the limit of tries alone failed or crashed before this one.
+   * the limit of tries alone failed or crashed before this one. The partition lost (or taken
+   * again) while the try was recorded (`owned` no longer holds it under `o`'s token): that try is
+   * taken back at once — its item is not applied here.
    */
-  async passOver(p: number, o: Owned): Promise<boolean> {
+  async passOver(p: number, o: Owned, owned: ReadonlyMap<number, Owned>): Promise<boolean> {
     const g = this.parts.get(p);
     if (!g || o.committed === null) return false;
     const pos = keyId(o.committed);
     if (g.tried === pos) return false;
     const r = await this.attempt(p, o.token, 'try');
     if (r === -1) return false; // the lease moved: its commit is fenced
+    if (owned.get(p)?.token !== o.token) {
+      this.untry(p, o.token);
+      return false;
+    }
     g.tried = pos;
     return r[0] === pos && r[1] - 1 >= this.limit;
   }
@@ -120,6 +126,11 @@ export class PoisonGuard {
     const g = this.parts.get(p);
     if (!g?.tried) return;
     g.tried = null;
+    this.untry(p, token);
+  }
+
+  /** Takes back one try `token` counted at partition `p`'s position (never throws; {@link settled} waits for it). */
+  private untry(p: number, token: string): void {
     const back = this.attempt(p, token, 'untry').catch(() => undefined);
     this.untrying.add(back);
     void back.finally(() => this.untrying.delete(back));

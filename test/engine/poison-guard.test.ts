@@ -134,14 +134,25 @@ it('a lease lost while an item is tried alone is no try of it: three such losses
 it('a try alone that failed on its data stays counted when its lease is lost after; one in progress is taken back', async () => {
   const { guard, owned } = await isolatedGuard();
   const o = owned.get(P)!;
-  expect(await guard.passOver(P, o)).toBe(false);
+  expect(await guard.passOver(P, o, owned)).toBe(false);
   await guard.failed(P, o, new TypeError('bad data'));
   guard.abandoned(P, TOKEN);
   await guard.settled();
   expect(await redis.hget(keys.partitionPos(P), 'tries')).toBe('1-0|1');
-  expect(await guard.passOver(P, o)).toBe(false); // the next try, in progress when the lease is lost
+  expect(await guard.passOver(P, o, owned)).toBe(false); // the next try, in progress when the lease is lost
   await redis.set(keys.engineLease(`p${P}`), 'w-b#2');
   guard.abandoned(P, TOKEN);
   await guard.settled();
   expect(await redis.hget(keys.partitionPos(P), 'tries')).toBe('1-0|1');
+});
+
+it('a lease lost while the try of an item alone waits for Redis takes that try back', async () => {
+  const { guard, owned } = await isolatedGuard();
+  const o = owned.get(P)!;
+  const trying = guard.passOver(P, o, owned); // the try sent, not answered yet
+  guard.abandoned(P, TOKEN); // the lease lost meanwhile (the owner's lose(): then forgotten)
+  owned.delete(P);
+  expect(await trying).toBe(false);
+  await guard.settled();
+  expect(await redis.hget(keys.partitionPos(P), 'tries')).toBe('1-0|0');
 });
