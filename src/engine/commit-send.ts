@@ -30,6 +30,8 @@ export interface CommitHooks {
   failed?(partition: number, err: unknown): void;
   /** The commit was fenced (the lease moved): forget the partition. */
   lose(partition: number): void;
+  /** The partition's commit was built, in `ms` (its items' own work, before any I/O). */
+  built?(partition: number, ms: number): void;
 }
 
 /**
@@ -56,6 +58,7 @@ export async function sendCommits(
       const token = tokens.get(d.partition);
       if (!token || hooks.current(d.partition)?.token !== token) continue;
       let queued;
+      const t0 = performance.now();
       const put = d.sessions.length ? parts.sessions.prepare(d.sessions) : undefined;
       try {
         const lease = { token, id: hooks.commitId(token), expected: hooks.current(d.partition)?.committed ?? null, cluster };
@@ -70,6 +73,7 @@ export async function sendCommits(
         hooks.rewind([d.partition]);
         continue;
       }
+      hooks.built?.(d.partition, performance.now() - t0);
       const { sigs, outboxUsers, release } = queued;
       // The identities' commands (their JSON) are in the commit's buffer now: not kept until Redis
       // answers, so they die young instead of being copied by scavenges and promoted.

@@ -8,8 +8,9 @@
  * Format: comma-separated `<where>:<event id>=<action>`; `where` is `apply` (while the owner applies
  * the event, outside its per-event catch) or `commit` (while the commit holding its effects is
  * built); `action` is `exit` (the process exits at once, code 86: no drain, no commit — a crash),
- * `abort` (`process.abort()`) or `throw` (a RiskstreamError `INTERNAL`, as a bug would).
- * Example: `RISKSTREAM_FAILPOINTS=apply:evt-9=exit`.
+ * `abort` (`process.abort()`), `throw` (a RiskstreamError `INTERNAL`, as a bug would) or
+ * `stall:<ms>` (busy-waits that long, blocking the event loop — a regex backtracking, a huge
+ * event — then goes on). Example: `RISKSTREAM_FAILPOINTS=apply:evt-9=exit`.
  */
 import { RiskstreamError } from '../errors.js';
 import type { PartitionDelta } from './commit.js';
@@ -18,7 +19,7 @@ import type { RoutedItem } from './routed.js';
 /** Where a failpoint fires. */
 export type FailpointSite = 'apply' | 'commit';
 
-type Action = 'exit' | 'abort' | 'throw';
+type Action = 'exit' | 'abort' | 'throw' | `stall:${number}`;
 
 /** The failpoints set, by site and event id (undefined: none, the default). */
 export type Failpoints = Record<FailpointSite, Map<string, Action>>;
@@ -28,7 +29,7 @@ export function parseFailpoints(spec: string | undefined): Failpoints | undefine
   if (!spec) return undefined;
   const out: Failpoints = { apply: new Map(), commit: new Map() };
   for (const part of spec.split(',')) {
-    const m = /^(apply|commit):(.+)=(exit|abort|throw)$/.exec(part.trim());
+    const m = /^(apply|commit):(.+)=(exit|abort|throw|stall:\d+)$/.exec(part.trim());
     if (m) out[m[1] as FailpointSite].set(m[2]!, m[3] as Action);
   }
   return out;
@@ -42,8 +43,13 @@ export function failpointAt(site: FailpointSite, id: unknown): Action | undefine
   return FAILPOINTS && typeof id === 'string' ? FAILPOINTS[site].get(id) : undefined;
 }
 
-/** Fails as `action` says (a crash, or a throw) at `site` for event `id`. */
+/** Fails as `action` says (a crash, a throw, or a stall, after which it returns) at `site` for event `id`. */
 export function fail(action: Action, site: FailpointSite, id: string): void {
+  if (action.startsWith('stall:')) {
+    const until = performance.now() + Number(action.slice('stall:'.length));
+    while (performance.now() < until); // blocks the event loop, as a runaway apply does
+    return;
+  }
   if (action === 'exit') process.exit(86);
   if (action === 'abort') process.abort();
   throw new RiskstreamError('INTERNAL', `failpoint ${site}:${id}`);

@@ -113,6 +113,7 @@ export class OwnerCommits {
       lose: (p) => {
         if (owned.get(p)?.token === tokens.get(p)) this.owner.lose(p);
       },
+      built: (p, ms) => guard.worked(p, ms),
     });
   }
 }

@@ -26,7 +26,16 @@ export function newStep(
 export async function applyWaiting(waiting: readonly Waiting[], step: StepApply, guard: PoisonGuard, loads: Array<Promise<unknown>>): Promise<void> {
   const tries = waiting.map((w) => (step.alone.has(w.p) ? guard.passOver(w.p, w.o, step.owned) : false));
   const [over] = await Promise.all([Promise.all(tries), ...loads]);
-  waiting.forEach((w, i) => (over[i] ? passOver(w, guard.reason(w.p, w.o.committed!), step) : applySafely(w, step)));
+  waiting.forEach((w, i) =>
+    over[i] ? passOver(w, guard.reason(w.p, w.o.committed!), step) : step.alone.has(w.p) ? applyAlone(w, step, guard) : applySafely(w, step),
+  );
+}
+
+/** Applies isolated partition `p`'s one item, telling the guard how long its own work took. */
+function applyAlone(w: Waiting, step: StepApply, guard: PoisonGuard): void {
+  const t0 = performance.now();
+  applySafely(w, step);
+  guard.worked(w.p, performance.now() - t0);
 }
 
 /** Dead-letters isolated partition `p`'s item (it failed or crashed every time it was tried alone) and moves the position past it. */

@@ -57,6 +57,13 @@ export interface OwnerOptions {
   smallStep?: number;
   /** Attempts before a partition is isolated, and tries alone before an item is dead-lettered (src/engine/poison-guard.ts; default 3). */
   poisonAttempts?: number;
+  /**
+   * The partitions' lease ttl and renewal period (`engine.lease_ttl`, `engine.heartbeat`, ms;
+   * defaults 10 s and a fifth of the ttl): an item tried alone whose own work took long enough to cost the lease
+   * keeps its try when the lease is lost (`stallAfter` in src/engine/poison-guard.ts).
+   */
+  leaseTtl?: number;
+  heartbeat?: number;
 }
 
 /** What one step did. */

@@ -7,7 +7,7 @@ import { sweepOwned } from './owner-sweep.js';
 import { lastRead, mergeRows, readPartitions, type StreamRows } from './partition-read.js';
 import { applyRead } from './owner-apply.js';
 import { applyWaiting, newStep } from './owner-step.js';
-import { heldEntries, PoisonGuard } from './poison-guard.js';
+import { heldEntries, PoisonGuard, stallAfter } from './poison-guard.js';
 import { loadPositions, OwnerStates } from './owner-states.js';
 
 export type { OwnerOptions, OwnerParts, StepReport } from './owner-types.js';
@@ -41,7 +41,8 @@ export class PartitionOwner {
     readonly parts: OwnerParts,
   ) {
     this.states = new OwnerStates(redis, keys, opts.lruSize);
-    this.guard = new PoisonGuard(redis, keys, opts.poisonAttempts, heldEntries(opts));
+    const ttl = opts.leaseTtl ?? 10_000;
+    this.guard = new PoisonGuard(redis, keys, opts.poisonAttempts, heldEntries(opts), stallAfter(ttl, opts.heartbeat ?? ttl / 5));
     const { owned, states, guard } = this;
     this.committer = new OwnerCommits(redis, keys, opts, { owned, states, parts, guard, lose: (p) => this.lose(p), rewind: (ps) => this.rewind(ps) });
     defineScripts(redis);

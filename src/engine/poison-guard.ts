@@ -13,7 +13,9 @@
  * tries alone all failed or crashed is dead-lettered (`processing_crashed`, or `step_failed:
  * <code>` when this process saw it fail) and passed over in the commit that advances the position.
  * Not counted: Redis unreachable, a lease lost, a commit fenced or refused during a slot move — nor
- * a try alone that ended so (its owner takes it back: {@link PoisonGuard.abandoned}).
+ * a try alone that ended so (its owner takes it back: {@link PoisonGuard.abandoned}), unless the
+ * item's own work (apply, commit building) took long enough to cost the lease ({@link stallAfter}):
+ * an item blocking the event loop past the lease ttl is a try, as a crash is.
  */
 import type { Keys } from '../keys.js';
 import { errorCode } from '../errors.js';
@@ -37,6 +39,19 @@ interface Guarded {
   tried: string | null;
   /** The last failure of the data this process saw, at its committed position. */
   failure?: { pos: string; code: string };
+  /** How long the tried item's own work (apply, commit building) ran since its try was recorded (ms). */
+  worked?: number;
+}
+
+/**
+ * How long an item's own work must have blocked the event loop for a lease lost after it to be
+ * its doing (its try kept): half the shortest stall that can cost a lease — the lease is lost once
+ * not renewed for `ttl` less a tenth of it kept as margin (src/engine/leases.ts), and it was last
+ * renewed up to a `heartbeat` before the stall began — and never above half the ttl. An item's
+ * apply takes microseconds; a lease lost while its commit waits for Redis is no try of it.
+ */
+export function stallAfter(ttl: number, heartbeat: number): number {
+  return Math.max(0, Math.min(ttl, ttl - Math.ceil(ttl / 10) - heartbeat)) / 2;
 }
 
 /** The partitions' attempts and isolation, for one owner. */
@@ -51,6 +66,8 @@ export class PoisonGuard {
     private readonly limit = POISON_ATTEMPTS,
     /** The entries an owner may hold uncommitted per partition: how far a crashed owner may have read ({@link heldEntries}). */
     private readonly span = 0,
+    /** How long a tried item's own work must run for a lease lost after it to keep its try ({@link stallAfter}; ms). */
+    private readonly stall = stallAfter(10_000, 2_000),
   ) {}
 
   /** Counts a start at its committed position for each partition just taken (`fresh`): a crashed owner never got past it. */
@@ -112,21 +129,33 @@ export class PoisonGuard {
       return false;
     }
     g.tried = pos;
+    g.worked = 0;
     return r[0] === pos && r[1] - 1 >= this.limit;
+  }
+
+  /** Partition `p`'s item tried alone did `ms` of its own work (applied, its commit built): see {@link abandoned}. */
+  worked(p: number, ms: number): void {
+    const g = this.parts.get(p);
+    if (g?.tried) g.worked = (g.worked ?? 0) + ms;
   }
 
   /**
    * Partition `p` forgotten (its lease lost, taken again, handed over) while an item of it was tried
    * alone with no failure of the data seen: that try is taken back — a lease loss is no try, only
-   * a failure or a crash (no owner left to take it back) is. The script takes back one try this
+   * a failure or a crash (no owner left to take it back) is. Kept, though, when the item's own work
+   * ran for {@link stallAfter} or longer: blocking the event loop, it cost the lease itself (the
+   * loss can only be seen once that work is done: it never yields), and every owner in turn would
+   * lose it the same way, the partition stuck for ever. The script takes back one try this
    * token counted at the position Redis holds now, so a try whose item committed meanwhile is left
    * alone. Never throws (Redis away: the try stays counted); {@link settled} waits for it.
    */
   abandoned(p: number, token: string): void {
     const g = this.parts.get(p);
     if (!g?.tried) return;
+    const stalled = (g.worked ?? 0) >= this.stall;
     g.tried = null;
-    this.untry(p, token);
+    g.worked = 0;
+    if (!stalled) this.untry(p, token);
   }
 
   /** Takes back one try `token` counted at partition `p`'s position (never throws; {@link settled} waits for it). */

@@ -105,6 +105,8 @@ export async function startEngine(d: EngineDeps): Promise<EngineRuntime> {
       commitInterval: cfg.engine.commit_interval,
       commitEntries: cfg.engine.commit_entries,
       smallStep: SMALL_STEP,
+      leaseTtl: cfg.engine.lease_ttl,
+      heartbeat: cfg.engine.heartbeat,
     },
     {
       ...d.own,
