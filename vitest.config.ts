@@ -11,6 +11,7 @@ const UNIT = [
   'test/engine/apply.test.ts',
   'test/engine/script-data-error.test.ts',
   'test/engine/set-sequences.test.ts',
+  'test/engine/stall.test.ts',
   'test/sessions/baseline.test.ts',
   'test/engine/commit-ops.golden.test.ts',
   'test/risk/retention.test.ts',

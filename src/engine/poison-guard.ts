@@ -47,11 +47,11 @@ interface Guarded {
  * How long an item's own work must have blocked the event loop for a lease lost after it to be
  * its doing (its try kept): half the shortest stall that can cost a lease — the lease is lost once
  * not renewed for `ttl` less a tenth of it kept as margin (src/engine/leases.ts), and it was last
- * renewed up to a `heartbeat` before the stall began — and never above half the ttl. An item's
+ * renewed up to a `heartbeat` before the stall began (so always under half the ttl). An item's
  * apply takes microseconds; a lease lost while its commit waits for Redis is no try of it.
  */
 export function stallAfter(ttl: number, heartbeat: number): number {
-  return Math.max(0, Math.min(ttl, ttl - Math.ceil(ttl / 10) - heartbeat)) / 2;
+  return Math.max(0, ttl - Math.ceil(ttl / 10) - heartbeat) / 2;
 }
 
 /** The partitions' attempts and isolation, for one owner. */
