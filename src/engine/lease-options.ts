@@ -37,6 +37,11 @@ export interface LeaseManagerOptions {
   now?: () => number;
 }
 
+/** The margin a lease is given up by before its ttl when none is configured (`marginMs`): a tenth of the ttl. */
+export function defaultLeaseMargin(ttlMs: number): number {
+  return Math.ceil(ttlMs / 10);
+}
+
 /** Throws CONFIG_INVALID unless there is a worker id and `heartbeatMs` is positive and below `ttlMs − marginMs`. */
 export function checkLeaseOptions(opts: LeaseManagerOptions, marginMs: number): void {
   if (!opts.workerId) throw new RiskstreamError('CONFIG_INVALID', 'engine: a worker id is required');

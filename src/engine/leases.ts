@@ -9,7 +9,7 @@ import { pipeline, type RedisClient } from '../redis/client.js';
 import { defineScripts, queueScript, scriptsOn } from '../redis/scripts.js';
 import { assign } from './assignment.js';
 import { membersKey, parseLeaseToken, resourceKeys } from './lease-keys.js';
-import { checkLeaseOptions, type Lease, type LeaseManagerOptions } from './lease-options.js';
+import { checkLeaseOptions, defaultLeaseMargin, type Lease, type LeaseManagerOptions } from './lease-options.js';
 import { LossLog } from './loss-log.js';
 import { sendRenewals, type RenewAnswer } from './lease-renew.js';
 import { acquireLeases, heartbeatMembers, logLeaseFailures } from './membership.js';
@@ -38,7 +38,7 @@ export class LeaseManager {
     private readonly opts: LeaseManagerOptions,
   ) {
     this.now = opts.now ?? Date.now;
-    this.marginMs = opts.marginMs ?? Math.ceil(opts.ttlMs / 10);
+    this.marginMs = opts.marginMs ?? defaultLeaseMargin(opts.ttlMs);
     this.lossLog = new LossLog(opts.workerId, opts.logger);
     this.acquireFailed = logLeaseFailures(prefix, opts.workerId, opts.logger);
     checkLeaseOptions(opts, this.marginMs);

@@ -22,6 +22,7 @@ import { errorCode } from '../errors.js';
 import { keyId, parseKey, compareKeys, type OrderKey } from '../partition.js';
 import type { RedisClient } from '../redis/client.js';
 import { scriptsOn } from '../redis/scripts.js';
+import { defaultLeaseMargin } from './lease-options.js';
 import type { Owned } from './owner-types.js';
 
 /** Attempts at one committed position after which its partition is isolated, and tries of one item alone after which it is dead-lettered. */
@@ -46,12 +47,12 @@ interface Guarded {
 /**
  * How long an item's own work must have blocked the event loop for a lease lost after it to be
  * its doing (its try kept): half the shortest stall that can cost a lease — the lease is lost once
- * not renewed for `ttl` less a tenth of it kept as margin (src/engine/leases.ts), and it was last
+ * not renewed for `ttl` less its margin ({@link defaultLeaseMargin}, src/engine/leases.ts), and it was last
  * renewed up to a `heartbeat` before the stall began (so always under half the ttl). An item's
  * apply takes microseconds; a lease lost while its commit waits for Redis is no try of it.
  */
 export function stallAfter(ttl: number, heartbeat: number): number {
-  return Math.max(0, ttl - Math.ceil(ttl / 10) - heartbeat) / 2;
+  return Math.max(0, ttl - defaultLeaseMargin(ttl) - heartbeat) / 2;
 }
 
 /** The partitions' attempts and isolation, for one owner. */
