@@ -1,6 +1,7 @@
 /**
  * The index commands of a partition's commit (src/engine/commit.ts): a user's entries in the level,
- * expiry and idle indexes when their value changed, and the deletions of forgotten users.
+ * expiry and idle indexes when their value changed, the deletions of forgotten users, the idle
+ * index's backfill chunks and the idle sweep's fixes of it.
  */
 import type { MsgWriter } from '../redis/msgpack-writer.js';
 import { idleScore } from '../risk/retention.js';
@@ -76,8 +77,21 @@ export function forgetOps(
   return n;
 }
 
-/** Pairs per ZADD of a backfill chunk (the script unpacks each command onto Lua's stack). */
-const FILL_PAIRS = 1000;
+/** Members (or score, member pairs) per command of a chunked write (the script unpacks each command onto Lua's stack). */
+const CHUNK = 1000;
+
+/** Writes `items` as commands `head… item…` of at most {@link CHUNK} items each (an item: `per` strings); how many commands. */
+function chunked<T>(w: MsgWriter, head: readonly string[], items: readonly T[], per: 1 | 2, put: (item: T) => void): number {
+  let n = 0;
+  for (let i = 0; i < items.length; i += CHUNK) {
+    const chunk = items.slice(i, i + CHUNK);
+    w.arrayHeader(head.length + per * chunk.length);
+    for (const a of head) w.str(a);
+    for (const item of chunk) put(item);
+    n++;
+  }
+  return n;
+}
 
 /**
  * Writes a backfill chunk (src/engine/idle-backfill.ts): its candidates listed unless listed
@@ -85,17 +99,31 @@ const FILL_PAIRS = 1000;
  * partition's position hash (`posKey`); how many commands.
  */
 export function fillOps(w: MsgWriter, ix: IndexKeys, posKey: string, fill: IdleFill, declared?: Set<string>): number {
-  let n = 0;
-  for (let i = 0; i < fill.adds.length; i += FILL_PAIRS) {
-    const chunk = fill.adds.slice(i, i + FILL_PAIRS);
-    w.arrayHeader(3 + 2 * chunk.length);
-    for (const a of ['ZADD', ix.idleKey, 'NX']) w.str(a);
-    for (const [user, score] of chunk) {
-      w.str(String(score));
-      w.str(user);
-    }
-    n++;
-  }
+  const n = chunked(w, ['ZADD', ix.idleKey, 'NX'], fill.adds, 2, ([user, score]) => {
+    w.str(String(score));
+    w.str(user);
+  });
   if (n) declared?.add(ix.idleKey);
   return n + op(w, ['HSET', posKey, BACKFILL_FIELD, formatProgress(fill.progress)]);
+}
+
+/**
+ * Writes the idle sweep's fixes of the idle index (src/engine/forget.ts): users not idle yet moved
+ * to their later score (ZADD GT: a later score written meanwhile stays), users no candidate any
+ * more or kept (risk events, outbox) taken out; how many commands.
+ */
+export function fixOps(w: MsgWriter, ix: IndexKeys, fix: ReadonlyMap<string, number | null>, declared?: Set<string>): number {
+  const later: Array<[string, number]> = [];
+  const out: string[] = [];
+  for (const [user, score] of fix) {
+    if (score === null) out.push(user);
+    else later.push([user, score]);
+  }
+  const n =
+    chunked(w, ['ZADD', ix.idleKey, 'GT'], later, 2, ([user, score]) => {
+      w.str(String(score));
+      w.str(user);
+    }) + chunked(w, ['ZREM', ix.idleKey], out, 1, (user) => w.str(user));
+  if (n) declared?.add(ix.idleKey);
+  return n;
 }

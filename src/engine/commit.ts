@@ -5,7 +5,7 @@ import { writeState } from '../risk/state-codec.js';
 import { MsgWriter } from '../redis/msgpack-writer.js';
 import { zeroCopy } from '../redis/zero-copy.js';
 import type { UserState } from '../risk/state.js';
-import { fillOps, forgetOps, indexOps, op } from './commit-index.js';
+import { fillOps, fixOps, forgetOps, indexOps, op } from './commit-index.js';
 import type { IdleFill } from './idle-backfill.js';
 import { queueScript } from '../redis/scripts.js';
 import { commandKeys, commitArgs } from '../redis/commit-keys.js';
@@ -38,6 +38,11 @@ export interface PartitionDelta {
   forget?: Set<string>;
   /** A chunk of the idle index's backfill (src/engine/idle-backfill.ts), written before the states' index entries. */
   idleFill?: IdleFill;
+  /**
+   * The idle sweep's fixes of the idle index (src/engine/forget.ts), by user: a later score (ZADD
+   * GT), or null to take the user out; written after `idleFill`, before the states' index entries.
+   */
+  idleFix?: Map<string, number | null>;
   /** The last applied order key. */
   pos: OrderKey;
   /** Entries applied (for the commit trigger). */
@@ -107,10 +112,20 @@ export function commitOps(
   for (const args of extra) count += op(w, args);
   if (declared) commandKeys(extra, declared);
   const sigs = new Map<string, string>();
-  const ix = { levelKey: keys.usersByLevel(d.partition), expiryKey: keys.partitionExpiry(d.partition), idleKey: keys.usersIdle(d.partition), indexed, sigs };
+  const fix = d.idleFix;
+  // A state of a user the sweep fixed has its index entries written whole, after the fix.
+  const known = fix?.size ? (u: string) => (fix.has(u) ? undefined : indexed(u)) : indexed;
+  const ix = {
+    levelKey: keys.usersByLevel(d.partition),
+    expiryKey: keys.partitionExpiry(d.partition),
+    idleKey: keys.usersIdle(d.partition),
+    indexed: known,
+    sigs,
+  };
   const stateKey = keys.partitionState(d.partition);
   // Before the states' index entries and the deletions: those written for this commit's states win.
   if (d.idleFill) count += fillOps(w, ix, keys.partitionPos(d.partition), d.idleFill, declared);
+  if (fix) count += fixOps(w, ix, fix, declared);
   const users = Array.from(d.states.keys());
   const before = count;
   // As the commands were queued: a full chunk's HSET goes before the index entries of its last user.

@@ -15,6 +15,14 @@ export interface ForgetHooks {
   current(user: string, partition: number): UserState | undefined;
   /** Forget `user`: its deletion goes into the partition's next commit. */
   forget(partition: number, user: string): void;
+  /** Fix `user`'s idle index entry in the partition's next commit: move it to `score` (ZADD GT), or take it out (null). */
+  fix(partition: number, user: string, score: number | null): void;
+}
+
+/** What one idle sweep did: users forgotten, index entries fixed (both in the partitions' next commits). */
+export interface IdleSweep {
+  forgotten: number;
+  fixed: number;
 }
 
 /**
@@ -24,48 +32,53 @@ export interface ForgetHooks {
  * entries (evidence and work to relay are kept) is forgotten in the partition's next commit — a
  * state the user's next item would start over from anyway (src/risk/retention.ts
  * `unlessIdle`), so no run, with a crash or without, applies anything differently. The others leave
- * the index (kept) or move in it (not idle yet). A few round trips per sweep, none per event.
- * Returns how many users were forgotten.
+ * the index (kept) or move in it (not idle yet), in the same commit — lease-fenced, like every write
+ * of the partition's: an owner that lost its lease (and does not know yet) changes nothing. Reads
+ * only: a few round trips per sweep, none per event. Returns how many users were forgotten and
+ * how many index entries were fixed.
  */
-export async function forgetIdle(redis: RedisClient, keys: Keys, r: Retention, limit: number, hooks: ForgetHooks): Promise<number> {
+export async function forgetIdle(redis: RedisClient, keys: Keys, r: Retention, limit: number, hooks: ForgetHooks): Promise<IdleSweep> {
   const parts = hooks.partitions().filter((p) => hooks.watermark(p) - r.ttl > 0);
-  if (!parts.length) return 0;
+  const none = { forgotten: 0, fixed: 0 };
+  if (!parts.length) return none;
   const wm = new Map(parts.map((p) => [p, hooks.watermark(p)]));
   const pipe = pipeline(redis);
   for (const p of parts) pipe.zrangebyscore(keys.usersIdle(p), '-inf', wm.get(p)! - r.ttl, 'LIMIT', 0, limit);
   const due = ((await pipe.exec()) ?? []).flatMap(([err, us], i) => (err ? [] : (us as string[]).map((u) => [u, parts[i]!] as const)));
-  if (!due.length) return 0;
+  if (!due.length) return none;
   // States not in memory: read, one HGET each in one pipeline.
   const unread = due.filter(([u, p]) => !hooks.current(u, p));
   const readPipe = pipeline(redis);
   for (const [u] of unread) readPipe.hgetBuffer(keys.userState(u), u);
   const read = new Map<string, UserState | null>();
   ((await readPipe.exec()) ?? []).forEach(([err, b], i) => err || read.set(unread[i]![0], decodeState(b as Buffer | null, unread[i]![0])));
-  const fix = pipeline(redis);
   const candidates: Array<[string, number]> = [];
+  let fixed = 0;
+  const fix = (p: number, u: string, score: number | null): void => {
+    if (!hooks.owns(p)) return;
+    hooks.fix(p, u, score);
+    fixed++;
+  };
   for (const [u, p] of due) {
     const state = hooks.current(u, p) ?? read.get(u);
     if (!state && !read.has(u)) continue; // not read (an error): looked at next time
     // No state stored (a stale entry) or no candidate any more: out of the index.
     const v = state ? idleVerdict(state, wm.get(p)!, r.ttl, r.learners) : ({ kind: 'keep' } as const);
     if (v.kind === 'forget') candidates.push([u, p]);
-    else if (!hooks.owns(p)) continue;
-    else if (v.kind === 'later') fix.zadd(keys.usersIdle(p), 'GT', v.score, u);
-    else fix.zrem(keys.usersIdle(p), u);
+    else fix(p, u, v.kind === 'later' ? v.score : null);
   }
+  if (!candidates.length) return { forgotten: 0, fixed };
   // Risk events (evidence) or outbox entries (work to relay): kept, out of the index.
-  for (const [u] of candidates) fix.exists(keys.userEvents(u), keys.userOutbox(u));
-  const fixed = (await fix.exec()) ?? [];
-  const held = fixed.slice(fixed.length - candidates.length);
-  const drop = pipeline(redis);
-  let n = 0;
+  const held = pipeline(redis);
+  for (const [u] of candidates) held.exists(keys.userEvents(u), keys.userOutbox(u));
+  const counts = (await held.exec()) ?? [];
+  let forgotten = 0;
   candidates.forEach(([u, p], i) => {
-    const [err, count] = held[i] ?? [];
+    const [err, count] = counts[i] ?? [];
     if (err || !hooks.owns(p)) return;
-    if (Number(count) > 0) return void drop.zrem(keys.usersIdle(p), u);
+    if (Number(count) > 0) return fix(p, u, null);
     hooks.forget(p, u);
-    n++;
+    forgotten++;
   });
-  if (drop.length) await drop.exec();
-  return n;
+  return { forgotten, fixed };
 }

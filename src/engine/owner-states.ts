@@ -129,13 +129,19 @@ export class OwnerStates {
 
   /**
    * A partition's commit landed: its users still cached with the state it wrote get the index
-   * signatures it wrote; its latest session identities are kept, but not those the store refused
-   * or trimmed: the owner's memory holds what a restarted owner would read from the store.
+   * signatures it wrote — those whose idle entry the sweep fixed lose theirs unless so (their
+   * entries no longer what the signature says: written whole again by their next commit); its
+   * latest session identities are kept, but not those the store refused or trimmed: the owner's
+   * memory holds what a restarted owner would read from the store.
    */
   signed(d: PartitionDelta, sigs: Map<string, string>, notStored: NotStored = { unstored: [], trimmed: [] }): void {
     for (const [user, sig] of sigs) {
       const c = this.cache.peek(user);
       if (c && c.state === d.states.get(user)) c.sig = sig;
+    }
+    for (const user of d.idleFix?.keys() ?? []) {
+      const c = this.cache.peek(user);
+      if (c && !(sigs.has(user) && c.state === d.states.get(user))) delete c.sig;
     }
     if (d.latest)
       for (const [k, s] of d.latest) {

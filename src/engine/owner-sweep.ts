@@ -10,8 +10,10 @@ import { sweepDue } from './sweep.js';
 export interface SweepReport {
   /** Users whose due behaviors expired. */
   expired: number;
-  /** Idle users forgotten (src/engine/forget.ts). */
+  /** Idle users forgotten (src/engine/forget.ts): decided, in the partitions' next commits. */
   forgotten: number;
+  /** Idle index entries the idle sweep fixed (moved or taken out), in the partitions' next commits. */
+  fixed: number;
   /** Partitions given a chunk of the idle index's backfill (src/engine/idle-backfill.ts). */
   backfilled: number;
 }
@@ -20,8 +22,8 @@ export interface SweepReport {
  * One sweep of the partitions `sweeping` (each as it was when the sweep began: one lost, taken again
  * or rewound meanwhile is another object in `owned`, unloaded — a delta made for it would start at
  * 0-0 and its commit write that position back): behaviors past expiry, then idle users (when
- * `state.idle_user_ttl` is on) and a chunk of the idle index's backfill, into the partitions'
- * deltas, committed with the next commit.
+ * `state.idle_user_ttl` is on: forgotten, or their idle index entries fixed) and a chunk of the idle
+ * index's backfill, into the partitions' deltas, committed (lease-fenced) with the next commit.
  */
 export async function sweepOwned(
   redis: RedisClient,
@@ -46,8 +48,8 @@ export async function sweepOwned(
     },
   });
   const retention = (await own.parts.context()).retention;
-  if (!retention) return { expired, forgotten: 0, backfilled: 0 };
-  const forgotten = await forgetIdle(redis, keys, retention, limit, {
+  if (!retention) return { expired, forgotten: 0, fixed: 0, backfilled: 0 };
+  const { forgotten, fixed } = await forgetIdle(redis, keys, retention, limit, {
     partitions: () => [...sweeping.keys()].filter(owns),
     owns,
     // Event time, capped by the sweep's clock (an entry id of a producer's own, far ahead, is no time).
@@ -57,6 +59,10 @@ export async function sweepOwned(
       if (!owns(p)) return;
       (states.delta(p, sweeping.get(p)!).forget ??= new Set()).add(user);
       states.cache.delete(user); // read again (gone once committed); its index entries written again
+    },
+    // Its cached signature is dropped once the fix lands (OwnerStates.signed): its entries are written again.
+    fix: (p, user, score) => {
+      if (owns(p)) (states.delta(p, sweeping.get(p)!).idleFix ??= new Map()).set(user, score);
     },
   });
   const inDelta = (p: number): Array<{ idleFill?: unknown; forget?: ReadonlySet<string> } | undefined> => [
@@ -75,5 +81,5 @@ export async function sweepOwned(
     // On this partition object: one rewound or taken again is another, which reads the stored progress.
     finished: (p) => void (sweeping.get(p)!.backfilled = true),
   });
-  return { expired, forgotten, backfilled };
+  return { expired, forgotten, fixed, backfilled };
 }

@@ -196,7 +196,7 @@ export class PartitionOwner {
       limit,
     );
     this.lastSweepForgot = r.forgotten;
-    if (r.expired || r.forgotten || r.backfilled) this.committer.dirty(now);
+    if (r.expired || r.forgotten || r.fixed || r.backfilled) this.committer.dirty(now);
     return r.expired;
   }
 

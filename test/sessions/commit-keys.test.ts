@@ -4,7 +4,7 @@
  * stop part-way. Watched with MONITOR (the commands the script runs, their keys by COMMAND GETKEYS):
  * every key it touches is declared, but the sessions a trim deletes (the script checks those itself
  * before its first write), for logins, a trim, sign-outs (SEND, SOFF and a sign-out's place in
- * SUSER), risk events, outbox entries, audits and reset outcomes.
+ * SUSER), risk events, outbox entries, audits, reset outcomes and the idle sweep's index fixes.
  */
 import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -110,5 +110,18 @@ describe('the keys a commit declares on a cluster cover what its script touches'
     const { keys } = await touched(ops, new Set(declared));
     expect([...keys].filter((k) => !declared.has(k) && k !== t.keys.partitionPos(P) && k !== t.keys.engineLease(`p${P}`))).toEqual([]);
     expect(keys.size).toBeGreaterThanOrEqual(6);
+  });
+
+  it("the idle sweep's fixes of the idle index alone (no state in the commit)", async () => {
+    const d = emptyDelta(P, { ms: 0, seq: 0 });
+    d.idleFix = new Map<string, number | null>([
+      ['later@example.com', NOW],
+      ['kept@example.com', null],
+    ]);
+    const declared = new Set<string>();
+    const { ops } = commitOps(t.keys, d, { eventsMaxlen: 10, now: NOW }, () => undefined, [], declared);
+    const { keys } = await touched(ops, new Set(declared));
+    expect([...keys].filter((k) => !declared.has(k) && k !== t.keys.partitionPos(P) && k !== t.keys.engineLease(`p${P}`))).toEqual([]);
+    expect(keys).toContain(t.keys.usersIdle(P));
   });
 });
