@@ -3,7 +3,7 @@ import type { Keys } from '../keys.js';
 import { defineScripts } from '../redis/scripts.js';
 import { unloaded, type Owned, type OwnerOptions, type OwnerParts, type StepReport } from './owner-types.js';
 import { OwnerCommits } from './owner-commits.js';
-import { sweepOwned } from './owner-sweep.js';
+import { sweepOwned, type SweepReport } from './owner-sweep.js';
 import { lastRead, mergeRows, readPartitions, type StreamRows } from './partition-read.js';
 import { applyRead } from './owner-apply.js';
 import { applyWaiting, newStep } from './owner-step.js';
@@ -26,8 +26,6 @@ export class PartitionOwner {
   readonly states: OwnerStates;
   /** The next step's read, sent ahead of a commit ({@link readAhead}), with the partitions it reads. */
   private ahead: { reading: Array<[number, Owned]>; res: Promise<StreamRows[]> } | null = null;
-  /** Idle users the last sweep decided to forget (in memory: counted in {@link forgotten} once committed). */
-  lastSweepForgot = 0;
   /** Attempts per partition and committed position; partitions isolated (src/engine/poison-guard.ts). */
   private readonly guard: PoisonGuard;
   /** When a commit is due, and sending it (src/engine/owner-commits.ts). */
@@ -184,10 +182,11 @@ export class PartitionOwner {
   }
 
   /**
-   * Expires what is due in owned partitions and forgets their idle users (in memory; committed with
-   * the next commit). Returns how many users' behaviors expired.
+   * Expires what is due in owned partitions, forgets their idle users and fixes their idle indexes
+   * (in memory; committed with the next commit). Returns what it decided: the users forgotten are
+   * counted in {@link forgotten} (and reported through `onForgotten`) once their commit lands.
    */
-  async sweep(now: number, limit = 200): Promise<number> {
+  async sweep(now: number, limit = 200): Promise<SweepReport> {
     const r = await sweepOwned(
       this.redis,
       this.keys,
@@ -195,9 +194,8 @@ export class PartitionOwner {
       now,
       limit,
     );
-    this.lastSweepForgot = r.forgotten;
     if (r.expired || r.forgotten || r.fixed || r.backfilled) this.committer.dirty(now);
-    return r.expired;
+    return r;
   }
 
   private async maybeCommit(report: StepReport): Promise<void> {

@@ -89,8 +89,9 @@ describe("the idle sweep's index fixes", () => {
     const o = owner();
     const before = await staleIndex(o);
     expect(Object.keys(before).sort()).toEqual(Object.values(U).sort());
-    await o.sweep(NOW, 1000);
+    const r = await o.sweep(NOW, 1000);
     expect(await index()).toEqual(before); // decided, in memory: nothing written yet
+    expect(r).toMatchObject({ forgotten: 1, fixed: 4 });
     await o.commit();
     await o.settle();
     expect(o.forgotten).toBe(1);

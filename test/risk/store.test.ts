@@ -379,8 +379,8 @@ describe('PartitionOwner: expiry sweep', () => {
     const p = keys.partitionOf(user);
     expect(Number(await redis.zscore(keys.partitionExpiry(p), user))).toBe(until);
     expect((await stored())!.behaviors.endpoint_detection!.expiresAt).toBe(until);
-    expect(await o.owner.sweep(until - 1)).toBe(0);
-    expect(await o.owner.sweep(until + 5_000)).toBe(1);
+    expect((await o.owner.sweep(until - 1)).expired).toBe(0);
+    expect((await o.owner.sweep(until + 5_000)).expired).toBe(1);
     await o.owner.commit();
     await o.owner.settle();
     const changes = (await events()).filter((e) => e.startsWith('change:')).map((e) => JSON.parse(e.slice('change:'.length)) as Record<string, unknown>);
@@ -391,7 +391,7 @@ describe('PartitionOwner: expiry sweep', () => {
     expect(await stored()).toMatchObject({ level: 'low', version: 2, behaviors: {} });
     expect(await redis.zscore(keys.partitionExpiry(p), user)).toBeNull();
     // Sweeping again finds nothing.
-    expect(await o.owner.sweep(until + HOUR)).toBe(0);
+    expect((await o.owner.sweep(until + HOUR)).expired).toBe(0);
   });
 
   it("only the partition's owner commits an expiry: a stale owner's sweep is fenced, so each expiry is committed once", async () => {
@@ -402,8 +402,8 @@ describe('PartitionOwner: expiry sweep', () => {
     const at = NOW + 2 * HOUR;
     const b = await ownerOf('w2#2'); // the leases moved to b; a has not noticed yet
     await b.drain(); // b loaded the committed positions (nothing new to apply)
-    expect(await a.owner.sweep(at)).toBe(20);
-    expect(await b.owner.sweep(at)).toBe(20);
+    expect((await a.owner.sweep(at)).expired).toBe(20);
+    expect((await b.owner.sweep(at)).expired).toBe(20);
     await Promise.all([a.owner.commit(), b.owner.commit()]);
     await Promise.all([a.owner.settle(), b.owner.settle()]);
     expect(a.fenced.length).toBeGreaterThan(0);
@@ -416,6 +416,6 @@ describe('PartitionOwner: expiry sweep', () => {
       ).toEqual(['hit', 'change', 'change']);
       expect(await redis.zscore(keys.partitionExpiry(keys.partitionOf(u)), u)).toBeNull();
     }
-    expect(await b.owner.sweep(at + HOUR)).toBe(0);
+    expect((await b.owner.sweep(at + HOUR)).expired).toBe(0);
   });
 });
