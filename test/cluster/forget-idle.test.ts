@@ -2,7 +2,8 @@
  * Idle users forgotten on a Redis Cluster (src/engine/forget.ts): the sweep's reads span the
  * partitions' slots on every master, and a commit with forgotten users' deletions (HDEL, ZREM of
  * the three indexes) declares every key it touches — a spray over 8 partitions leaves no state
- * once later input in each partition passes the TTL. And the idle index's backfill
+ * once later input in each partition passes the TTL, and a stale idle-index member leaves the index
+ * by the sweep's fix in the same commits. And the idle index's backfill
  * (src/engine/idle-backfill.ts): states stored in every partition before the idle index existed are
  * scanned on their masters, listed and their pass's progress stored by the partition's commit —
  * its keys (state hash, idle index, position hash) all in the partition's slot, the node it holds
@@ -101,11 +102,14 @@ async function run(redis: Cluster, prefix: string): Promise<void> {
   expect(await count()).toBe(sprayed.length);
   for (const [i, u] of later.entries()) await write(u, NOW - DAY + i);
   await drainOwner(o);
+  // A stale member (no state) in each partition's idle index: taken out by the sweep's fix, in the commit.
+  for (let p = 0; p < PARTS; p++) await redis.zadd(keys.usersIdle(p), NOW - 20 * DAY, `ghost-${p}@example.com`);
   await o.sweep(NOW, 1000);
   await drainOwner(o);
   expect(o.forgotten).toBe(sprayed.length);
   expect(await count()).toBe(PARTS);
   for (let p = 0; p < PARTS; p++) expect(await redis.zcard(keys.usersByLevel(p))).toBe(1);
+  for (let p = 0; p < PARTS; p++) expect(await redis.zrange(keys.usersIdle(p), 0, -1)).toEqual([later.find((u) => keys.partitionOf(u) === p)]);
 }
 
 async function backfill(redis: Cluster, prefix: string): Promise<void> {
