@@ -4,6 +4,12 @@ export const RISK_LEVELS = ['low', 'medium', 'high'] as const;
 /** A user's (or a behavior's) risk level. */
 export type RiskLevel = (typeof RISK_LEVELS)[number];
 
+/** A level as a caller spells it, in any case (`high`, or `HIGH` as SETs spell it); undefined when it names none. */
+export function parseLevel(text: string): RiskLevel | undefined {
+  const level = text.toLowerCase();
+  return (RISK_LEVELS as readonly string[]).includes(level) ? (level as RiskLevel) : undefined;
+}
+
 /** Numeric rank of a level, for max(). */
 export function levelRank(level: RiskLevel): number {
   return RISK_LEVELS.indexOf(level);

@@ -2,6 +2,7 @@ import { charCount } from '../text.js';
 import { scrubAll } from '../secrets/known-secrets.js';
 import { RiskstreamError } from '../errors.js';
 import { Invalid, toUser } from '../ingest/event-schema.js';
+import { RISK_LEVELS, parseLevel, type RiskLevel } from '../types.js';
 
 /**
  * An optional integer query parameter, decimal digits only, in [1, `max`]; `def` when absent or
@@ -12,6 +13,17 @@ export function intParam<D extends number | undefined>(v: string | undefined, na
   const n = /^\d{1,9}$/.test(v) ? Number(v) : NaN;
   if (!(n >= 1 && n <= max)) throw new RiskstreamError('BAD_REQUEST', `${name} must be an integer from 1 to ${max}`);
   return n;
+}
+
+/**
+ * An optional `level` query parameter, in any case (`?level=HIGH`, as SETs spell levels, is
+ * `high`); undefined when absent or empty (no filter); BAD_REQUEST for a word that is no level.
+ */
+export function levelParam(v: string | undefined): RiskLevel | undefined {
+  if (v === undefined || v === '') return undefined;
+  const level = parseLevel(v);
+  if (!level) throw new RiskstreamError('BAD_REQUEST', `level must be one of ${RISK_LEVELS.join(', ')}`);
+  return level;
 }
 
 /** A user id from the path, normalised as at ingest (trimmed; emails lower-cased); BAD_REQUEST when empty or too long. */

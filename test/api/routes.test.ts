@@ -189,6 +189,20 @@ describe('GET /v1/users', () => {
     expect((m.json.users as Array<{ user: string }>).map((u) => u.user).sort()).toEqual([...MEDIUM].sort());
   });
 
+  it('a level in any case, as SETs spell it (HIGH) or mixed, filters as its lower-case word (was 400)', async () => {
+    for (const [q, users] of [
+      ['HIGH', HIGH],
+      ['Medium', MEDIUM],
+    ] as const) {
+      const r = await admin(`/v1/users?level=${q}&limit=1000`);
+      expect(r.status, q).toBe(200);
+      expect((r.json.users as Array<{ user: string }>).map((u) => u.user).sort()).toEqual([...users].sort());
+    }
+    const table = await admin('/v1/console/users?level=HIGH&limit=500');
+    expect(table.status).toBe(200);
+    expect((table.json.users as Array<{ user: string }>).map((u) => u.user).sort()).toEqual([...HIGH].sort());
+  });
+
   it('a user turning high between two pages makes the next page neither repeat nor skip anyone', async () => {
     const first = await admin('/v1/users?level=high&limit=2');
     expect(first.json.next_cursor).toEqual(expect.any(String));
@@ -226,7 +240,7 @@ describe('GET /v1/users', () => {
   });
 
   it('400 on a bad level, limit or cursor', async () => {
-    for (const q of ['level=severe', 'level=HIGH', 'limit=0', 'limit=1001', 'limit=abc', 'limit=2.5', 'cursor=!!!', 'cursor=not-a-cursor', 'cursor=LTE']) {
+    for (const q of ['level=severe', 'level=HIGHEST', 'limit=0', 'limit=1001', 'limit=abc', 'limit=2.5', 'cursor=!!!', 'cursor=not-a-cursor', 'cursor=LTE']) {
       expect(isApiError(await admin(`/v1/users?${q}`), 400, 'bad_request'), q).toBe(true);
     }
   });

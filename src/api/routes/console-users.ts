@@ -1,9 +1,7 @@
 import type { RouteModule } from '../server.js';
-import { RiskstreamError } from '../../errors.js';
-import { RISK_LEVELS, type RiskLevel } from '../../types.js';
 import type { UsersTable as UsersTableReader } from '../../risk/users-table.js';
 import type { UsersTable } from '../views/console.js';
-import { intParam } from '../params.js';
+import { intParam, levelParam } from '../params.js';
 
 type Query = { level?: string; behavior?: string; q?: string; cursor?: string; limit?: string };
 
@@ -18,11 +16,7 @@ export const consoleUsersRoutes =
     app.get<{ Querystring: Query }>('/v1/console/users', async (req): Promise<UsersTable> => {
       const q = req.query;
       const limit = intParam(q.limit, 'limit', 50, 500);
-      let level: RiskLevel | undefined;
-      if (q.level) {
-        if (!RISK_LEVELS.includes(q.level as RiskLevel)) throw new RiskstreamError('BAD_REQUEST', `level must be one of ${RISK_LEVELS.join(', ')}`);
-        level = q.level as RiskLevel;
-      }
+      const level = levelParam(q.level);
       return deps.users.page({
         limit,
         ...(level ? { level } : {}),

@@ -1,8 +1,7 @@
 import type { RouteModule } from '../server.js';
 import { MAX_PAGE, type RiskService } from '../../risk/service.js';
-import { RISK_LEVELS, type RiskLevel } from '../../types.js';
 import { RiskstreamError } from '../../errors.js';
-import { intParam, reasonParam, streamIdCursor, userParam } from '../params.js';
+import { intParam, levelParam, reasonParam, streamIdCursor, userParam } from '../params.js';
 import { knownSecretsOf } from '../../secrets/known-secrets.js';
 import type { UserRisk } from '../views/admin.js';
 import { decodeCursor } from '../../sessions/cursor.js';
@@ -30,14 +29,11 @@ export const riskRoutes =
     const { risk } = deps;
 
     app.get<{ Querystring: Q }>('/v1/users', async (req) => {
-      const { level } = req.query;
       // Empty is no filter, as an empty limit is the default (and as the console reads it).
-      if (level !== undefined && level !== '' && !RISK_LEVELS.includes(level as RiskLevel)) {
-        throw new RiskstreamError('BAD_REQUEST', `level must be one of ${RISK_LEVELS.join(', ')}`);
-      }
+      const level = levelParam(req.query.level);
       const cursor = listCursor(req.query.cursor);
       const limit = limitOf(req.query);
-      return risk.list({ ...(level ? { level: level as RiskLevel } : {}), ...(cursor ? { cursor } : {}), ...(limit ? { limit } : {}) });
+      return risk.list({ ...(level ? { level } : {}), ...(cursor ? { cursor } : {}), ...(limit ? { limit } : {}) });
     });
 
     app.get<{ Params: { user: string } }>('/v1/users/:user/risk', async (req): Promise<UserRisk> => risk.get(userParam(req.params.user)));

@@ -7,6 +7,7 @@ import { formatDuration } from '../../duration.js';
 import { MAX_PAGE, type UserRiskView } from '../../risk/service.js';
 import { escapeControls } from '../terminal-text.js';
 import { wants } from '../../ssf/queue.js';
+import { parseLevel, type RiskLevel } from '../../types.js';
 
 /**
  * Explains a user's level in words: each active behavior, its evidence and when it expires, then
@@ -118,7 +119,8 @@ export function riskCommand(program: Command): void {
     .action(async (o: { config?: string; json?: boolean; level?: string; limit: string; cursor?: string }) => {
       await withServices(o.config ?? parent().config, async (_cli, s) => {
         const r = await s.risk.list({
-          ...(o.level ? { level: o.level as 'low' | 'medium' | 'high' } : {}),
+          // In any case, as the API reads `?level=` (HIGH as SETs spell it); another word is refused by list().
+          ...(o.level ? { level: parseLevel(o.level) ?? (o.level as RiskLevel) } : {}),
           ...(o.cursor ? { cursor: o.cursor } : {}),
           limit: Number(o.limit),
         });
