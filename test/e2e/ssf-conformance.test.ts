@@ -149,6 +149,9 @@ describe('OpenID SSF 1.0 — receiver-side flow', () => {
     expect([removed.status, removed.text]).toEqual([204, '']);
     expect((await api('POST', path('add_subject_endpoint'), { stream_id: 'nope', subject })).status).toBe(404);
     expect((await api('POST', path('add_subject_endpoint'), { stream_id: id, subject: 'not-an-object' })).status).toBe(400);
+    // §8.1.3.2: `verified` is a boolean; a string is a malformed request (was 200, as if true).
+    const notBoolean = await api('POST', path('add_subject_endpoint'), { stream_id: id, subject, verified: 'yes' });
+    expect([notBoolean.status, notBoolean.json.error]).toEqual([400, 'bad_request']);
   });
 
   it('§8.1.4.2: verify → empty 204; issue 14 (1), §8.1.4.1: the verification SET\'s sub_id is {"format":"opaque","id":<stream_id>}', async () => {

@@ -123,6 +123,9 @@ export const ssfStreamRoutes =
 
     // SSF §8.1.3.2: "the Event Transmitter responds with an empty 200 OK response".
     app.post('/ssf/subjects::add', change, async (req: Req, reply) => {
+      // §8.1.3.2: `verified` is an optional boolean; another value is a malformed request, not "true".
+      if (req.body?.verified !== undefined && typeof req.body.verified !== 'boolean')
+        throw new RiskstreamError('BAD_REQUEST', 'verified must be true or false');
       await streams.subjects(streamId(req)!, req.body?.subject, 'add', caller(ctx, req), req.actor);
       return reply.code(200).send();
     });
