@@ -173,6 +173,10 @@ describe('riskstream replay, then riskstream risk', () => {
     const list = await runInProcess(['risk', '-c', w.cfg.dir, 'list', '--level', 'high']);
     expect(list.code).toBe(0);
     expect(list.stdout).toContain(ALICE);
+    // --level in any case, as the API's ?level= (HIGH as SETs spell it; was refused, exit 1).
+    const upper = await runInProcess(['risk', '-c', w.cfg.dir, 'list', '--level', 'HIGH']);
+    expect(upper.code, upper.stderr).toBe(0);
+    expect(upper.stdout).toContain(ALICE);
     const json = await runInProcess(['risk', '--json', '-c', w.cfg.dir, 'list']);
     expect(json.code).toBe(0);
     expect((JSON.parse(json.stdout) as { users: Array<{ user: string }> }).users.map((u) => u.user)).toContain(ALICE);
