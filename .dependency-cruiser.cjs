@@ -6,7 +6,7 @@
  *     → ingest, risk, ssf, sessions, audit, engine   (domain)
  *     → config               (YAML loading and schemas, built from detect's registry)
  *     → detect               (pure detectors and their parameter schemas)
- *     → base: types, errors, keys, stream-markers, duration, login, country-code, country-alpha3, package-root, make-dirs, redis, obs, secrets, net
+ *     → base: types, event-types, errors, keys, stream-markers, duration, login, country-code, country-alpha3, package-root, make-dirs, redis, obs, secrets, net
  *
  * Type-only imports count (tsPreCompilationDeps), for cycles too. To add a folder, put it in
  * one of the LAYERS below.
@@ -19,6 +19,7 @@ const LAYERS = {
   detect: ['src/detect'],
   base: [
     'src/types.ts',
+    'src/event-types.ts',
     'src/attachment.ts',
     'src/errors.ts',
     'src/keys.ts',

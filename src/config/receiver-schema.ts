@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { positiveMs } from '../duration.js';
 import { REASON_LANGUAGES, SIGNING_ALGS } from '../types.js';
+import { EVENT_NAME_OF_URI } from '../event-types.js';
 
 /** The schemas of `receivers` entries and `signing.keys` entries in riskstream.yaml (see schema.ts). */
 
@@ -22,9 +23,9 @@ export const receiverSchema = z.strictObject({
   subject_format: subjectFormat.default('email'),
   /** For subject_format iss_sub: the `iss` of the user's subject (defaults to the receiver audience). */
   subject_issuer: z.string().min(1, { message: 'must not be empty (leave it out for the receiver audience)' }).optional(),
-  /** Default every kind; an empty list would send the receiver nothing. */
+  /** Default every kind; an empty list would send the receiver nothing. An event-type URI names its event (CONTRACT §4's spelling). */
   events: z
-    .array(z.enum(RECEIVER_EVENTS))
+    .array(z.preprocess((v) => (typeof v === 'string' ? (EVENT_NAME_OF_URI[v] ?? v) : v), z.enum(RECEIVER_EVENTS)))
     .min(1, { message: 'must not be empty (the receiver would get nothing): leave it out for every event, or set enabled: false' })
     .optional(),
   /** Authorization header value; `${ENV_VAR}` is expanded from the environment. Empty would send none: leave it out for that. */

@@ -6,12 +6,9 @@ import type { ResolvedReceiver } from '../config/receiver.js';
 import type { InitiatingEntity, LangText, LevelChange, RiskLevel, SigningAlg } from '../types.js';
 import { levelChangeReasons, revokedReasons } from './reason-text.js';
 import { isEmailAddress } from '../ingest/event-rules.js';
+import { CAEP_RISK_LEVEL_CHANGE, CAEP_SESSION_REVOKED, OKTA_USER_RISK_CHANGE, SSF_STREAM_UPDATED, SSF_VERIFICATION } from '../event-types.js';
 
-export const CAEP_RISK_LEVEL_CHANGE = 'https://schemas.openid.net/secevent/caep/event-type/risk-level-change';
-export const OKTA_USER_RISK_CHANGE = 'https://schemas.okta.com/secevent/okta/event-type/user-risk-change';
-export const CAEP_SESSION_REVOKED = 'https://schemas.openid.net/secevent/caep/event-type/session-revoked';
-export const SSF_VERIFICATION = 'https://schemas.openid.net/secevent/ssf/event-type/verification';
-export const SSF_STREAM_UPDATED = 'https://schemas.openid.net/secevent/ssf/event-type/stream-updated';
+export { CAEP_RISK_LEVEL_CHANGE, CAEP_SESSION_REVOKED, OKTA_USER_RISK_CHANGE, SSF_STREAM_UPDATED, SSF_VERIFICATION } from '../event-types.js';
 
 /** Media type of a SET (the header `typ` and the push `Content-Type`). */
 export const SET_TYP = 'secevent+jwt';

@@ -107,6 +107,31 @@ describe('loadConfig defaults', () => {
     });
   });
 
+  it("a receiver's `events` may name the event types by their URIs (as CONTRACT §4 and SSF streams do): read as riskstream's names", () => {
+    const caep = 'https://schemas.openid.net/secevent/caep/event-type';
+    const c = loadConfig(
+      configDir({
+        'riskstream.yaml': [
+          'receivers:',
+          `  - { name: rev, kind: ssf, endpoint: "https://rev.example/e", events: ["${caep}/session-revoked"] }`,
+          `  - { name: lvl, kind: ssf, endpoint: "https://lvl.example/e", events: ["${caep}/risk-level-change", "https://schemas.openid.net/secevent/ssf/event-type/verification"] }`,
+          '  - { name: okta, kind: okta, org_url: "https://example.okta.com", events: ["https://schemas.okta.com/secevent/okta/event-type/user-risk-change"] }',
+          '',
+        ].join('\n'),
+      }),
+      NO_ENV,
+    );
+    expect(c.receivers.map((r) => [r.name, r.events])).toEqual([
+      ['rev', ['session-revoked']],
+      ['lvl', ['risk-level-change', 'verification']],
+      ['okta', ['risk-level-change']],
+    ]);
+    const bad = issuesOf(
+      configDir({ 'riskstream.yaml': `receivers:\n  - { name: x, kind: ssf, endpoint: "https://x.example/e", events: ["${caep}/credential-change"] }\n` }),
+    );
+    expect(bad.map((i) => [i.line, i.message.split(':')[0]])).toEqual([[2, 'receivers.0.events.0']]);
+  });
+
   it('a receiver’s `concurrency` (sends in flight to it): as written, else none (half of delivery.concurrency at send time)', () => {
     const c = loadConfig(
       configDir({
