@@ -40,8 +40,14 @@ export function parseFile(file: string, issues: ConfigIssue[]): Parsed | undefin
     if (seen.has(e.pos[0])) continue;
     seen.add(e.pos[0]);
     const message = e.message.split('\n')[0] ?? e.message;
-    // An unclosed `[` / `{` is found where the parser gave up (lines later): point at its opening.
-    const at = /^Flow (sequence|map)\b/.test(message) ? (unclosedFlow(text, e.pos[0]) ?? e.pos[0]) : e.pos[0];
+    // An unclosed `[` / `{` or quote is found where the parser gave up (lines later, or past the
+    // end of the file): point at its opening.
+    const opening = /^Flow (sequence|map)\b/.test(message)
+      ? unclosedFlow(text, e.pos[0])
+      : /^Missing closing/.test(message)
+        ? unclosedQuote(text, e.pos[0])
+        : undefined;
+    const at = opening ?? e.pos[0];
     const pos = lc.linePos(at);
     issues.push({ file, line: pos.line, col: pos.col, message });
   }
@@ -63,20 +69,30 @@ export function parseFile(file: string, issues: ConfigIssue[]): Parsed | undefin
  * undefined: where an unclosed flow collection begins.
  */
 export function unclosedFlow(text: string, end: number): number | undefined {
-  const open: number[] = [];
-  let quote: string | undefined;
+  return openAt(text, end).flows.at(-1);
+}
+
+/** The offset of the quote (`"` or `'`) that opened a scalar still unclosed at `end`, or undefined. */
+function unclosedQuote(text: string, end: number): number | undefined {
+  return openAt(text, end).quote;
+}
+
+/** What is open at `end`: the flow collections' openings (outermost first), and a quoted scalar's. */
+function openAt(text: string, end: number): { flows: number[]; quote?: number } {
+  const flows: number[] = [];
+  let quote: number | undefined;
   for (let i = 0; i < end && i < text.length; i++) {
     const c = text[i]!;
-    if (quote) {
-      if (c === '\\' && quote === '"') i++;
-      else if (c === quote) quote = undefined;
+    if (quote !== undefined) {
+      if (c === '\\' && text[quote] === '"') i++;
+      else if (c === text[quote]) quote = undefined;
     } else if (c === '#' && (i === 0 || /\s/.test(text[i - 1]!))) {
       while (i < end && text[i] !== '\n') i++;
-    } else if ((c === '"' || c === "'") && (i === 0 || /[\s:,[{]/.test(text[i - 1]!))) quote = c;
-    else if (c === '[' || c === '{') open.push(i);
-    else if ((c === ']' || c === '}') && open.length) open.pop();
+    } else if ((c === '"' || c === "'") && (i === 0 || /[\s:,[{]/.test(text[i - 1]!))) quote = i;
+    else if (c === '[' || c === '{') flows.push(i);
+    else if ((c === ']' || c === '}') && flows.length) flows.pop();
   }
-  return open.at(-1);
+  return quote === undefined ? { flows } : { flows, quote };
 }
 
 /** Line and column of the deepest node on `path` (of the key itself with `keyOnly`). */

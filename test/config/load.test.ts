@@ -800,6 +800,13 @@ describe('loadConfig issues, located as file:line:col', () => {
     expect(lines(issuesOf(configDir({ 'behaviors.yaml': map })))[0]).toMatch(/^behaviors\.yaml:3:10 Flow map /);
   });
 
+  it('an unclosed quote is located at its opening, not past the end of the file where the parser gave up', () => {
+    const main = 'issuer: "https://riskstream.test\nredis:\n  url: redis://127.0.0.1:6379\n';
+    expect(lines(issuesOf(configDir({ 'riskstream.yaml': main, 'behaviors.yaml': '{}\n' })))).toEqual(['riskstream.yaml:1:9 Missing closing "quote']);
+    const behaviors = "dlp_detection:\n  risk_level: 'high\n  # it's [not] a {quote}\nbrute_force:\n  risk_level: high\n";
+    expect(lines(issuesOf(configDir({ 'behaviors.yaml': behaviors })))).toEqual(["behaviors.yaml:2:15 Missing closing 'quote"]);
+  });
+
   it('several missing keys of one behavior are each listed, though located at the same key', () => {
     expect(lines(issuesOf(configDir({ 'behaviors.yaml': 'failed_logins:\n  kind: threshold\n  risk_level: medium\n' })))).toHaveLength(3);
   });
