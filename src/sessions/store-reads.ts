@@ -3,7 +3,11 @@ import type { DeviceIdentity } from './device-identity.js';
 import type { SessionIdentity } from './identity.js';
 import { storeError, type ListingContext } from './listing.js';
 
-/** The live copies of a session id, earliest login first, with their partitions. */
+/**
+ * The live copies of a session id, earliest login first, with their partitions. With `user`, only
+ * that user's copy: the id in the user's partition may be another user's there (the user's own
+ * login with it refused), which is no copy of theirs.
+ */
 export async function findCopies(c: ListingContext, sid: string, user?: string): Promise<Array<{ s: SessionIdentity; p: number }>> {
   const parts = user === undefined ? c.keys.partitionList : [c.keys.partitionOf(user)];
   const res = await getAll(
@@ -13,7 +17,7 @@ export async function findCopies(c: ListingContext, sid: string, user?: string):
   const out: Array<{ s: SessionIdentity; p: number }> = [];
   res.forEach((raw, i) => {
     const s = c.live(raw);
-    if (s) out.push({ s, p: parts[i]! });
+    if (s && (user === undefined || s.user === user)) out.push({ s, p: parts[i]! });
   });
   return out.sort((a, b) => a.s.login_at - b.s.login_at);
 }

@@ -30,11 +30,8 @@ export async function revokeCopies(
 ): Promise<SessionIdentity[]> {
   const sid = storedSessionId(id.trim()); // trimmed as at ingest
   // Every partition holding the id (the first binding, and any copy another user's login made), or
-  // `user`'s copy only: the id in `user`'s partition may be bound to another user there (whose
-  // session it then is: `user`'s login with it was refused).
-  const copies = (await findCopies(c, sid, user)).filter(
-    (f) => (user === undefined || f.s.user === user) && (startedBefore === undefined || f.s.login_at < startedBefore),
-  );
+  // `user`'s copy only (findCopies leaves out another user's session bound to the id in `user`'s partition).
+  const copies = (await findCopies(c, sid, user)).filter((f) => startedBefore === undefined || f.s.login_at < startedBefore);
   const revoked: SessionIdentity[] = [];
   for (const { s: found, p: part } of copies) {
     const now = meta.time ?? c.now();

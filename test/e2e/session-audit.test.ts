@@ -9,6 +9,7 @@ import { waitFor } from '../helpers/redis.js';
 import { eventOf, type ReceivedSet } from '../helpers/receiver.js';
 import { criticalDetection, workerHarness } from '../helpers/worker.js';
 import { HOUR } from '../helpers/clock.js';
+import { Keys } from '../../src/keys.js';
 
 const SESSION_REVOKED = 'https://schemas.openid.net/secevent/caep/event-type/session-revoked';
 const AUD = 'https://rx.test';
@@ -240,6 +241,24 @@ describe('session audit through the admin API and an SSF receiver (real worker, 
     await xadd(login(user, 's-d1', { id: 'l-s-d1-again', time: new Date(Date.now() + 1000).toISOString() }));
     await stored('s-d1');
     expect(ids(await call('GET', `/v1/users/${encodeURIComponent(user)}/sessions`)).sort()).toEqual(['s-d1', 's-d2']);
+  });
+
+  it("?user= addresses that user's copy only: a user of the id's partition who holds none is 404, never the owner's identity", async () => {
+    // erin's login with s-e1 is refused (the id is frank's, in the same partition): erin holds no copy.
+    const keys = new Keys(h.prefix, 64);
+    const frank = 'frank@example.com';
+    const erin = Array.from({ length: 1000 }, (_, i) => `erin${i}@example.com`).find((u) => keys.partitionOf(u) === keys.partitionOf(frank))!;
+    await xadd(login(frank, 's-e1'));
+    await stored('s-e1');
+    await xadd(login(erin, 's-e1', { id: 'l-s-e1-erin', time: new Date().toISOString(), device: { id: 'd-erin' } }));
+    await xadd(login(erin, 's-e2'));
+    await stored('s-e2');
+    const q = (u: string) => `?user=${encodeURIComponent(u)}`;
+    expect((await call('GET', `/v1/sessions/s-e1${q(frank)}`)).json).toMatchObject({ session_id: 's-e1', user: frank });
+    const asErin = await call('GET', `/v1/sessions/s-e1${q(erin)}`);
+    expect([asErin.status, asErin.json.error]).toEqual([404, 'not_found']);
+    expect((await call('DELETE', `/v1/sessions/s-e1${q(erin)}`)).status).toBe(404);
+    expect((await call('GET', '/v1/sessions/s-e1')).json.user).toBe(frank);
   });
 
   it('answers errors as {error, message}: 401 without or with a wrong token, 403 with an ingest token, 400 for a bad cursor or limit', async () => {
