@@ -12,7 +12,8 @@ import { closeConnection } from './connections.js';
 export interface ShutdownStep {
   /** What is given up if this step does not finish (for the log line). */
   name: string;
-  run: () => Promise<unknown>;
+  /** Runs the step; `boundMs` is the time it is given (its own bound or what is left of the deadline). */
+  run: (boundMs: number) => Promise<unknown>;
   /** This step's own bound in ms (it never gets more than what is left of the deadline). */
   maxMs?: number;
 }
@@ -32,6 +33,13 @@ export interface ShutdownResult {
 }
 
 const TIMED_OUT = Symbol('timed out');
+
+/**
+ * Of the drain left when SET delivery closes, what its wait for sends in flight leaves (at most
+ * half) to abort those still unanswered, put their jobs back with their `set.retry` entries and
+ * close HTTP and Redis: a hung receiver no longer runs the drain past `shutdown_timeout`.
+ */
+const AFTER_DELIVERY_WAIT_MS = 2_000;
 
 function within<T>(p: Promise<T>, ms: number): Promise<T | typeof TIMED_OUT> {
   let timer: NodeJS.Timeout | undefined;
@@ -77,7 +85,10 @@ export async function runShutdown(steps: ShutdownStep[], deadlineMs: number, sta
     const bound = Math.min(left, step.maxMs ?? left);
     let outcome: unknown;
     try {
-      outcome = await within(Promise.resolve().then(step.run), bound);
+      outcome = await within(
+        Promise.resolve().then(() => step.run(bound)),
+        bound,
+      );
     } catch (err) {
       result.failed.push({ step: step.name, err: (err as Error)?.message ?? String(err) });
       continue;
@@ -109,7 +120,8 @@ export interface DrainParts {
   subs: Array<{ unsubscribe(): void }>;
   /** `stopTaking`: called first — HTTP bodies still waiting their turn are refused (503), the drain waits only for those being appended. */
   ingest: { stopTaking(): void; close(): Promise<void> };
-  ssf: { close(): Promise<void>; terminate(): void };
+  /** `close(waitMs)`: waits at most `waitMs` for the sends in flight, then aborts them (retried later, same `jti`). */
+  ssf: { close(waitMs?: number): Promise<void>; terminate(): void };
   app: FastifyInstance;
   redis: RedisClient;
   reader: RedisClient;
@@ -136,7 +148,11 @@ export async function drainWorker(p: DrainParts): Promise<void> {
         name: p.listBridge ? 'list bridge (items not moved stay in their lists)' : 'periodic work (sweeps, trimming)',
         run: () => (p.subs.forEach((s) => s.unsubscribe()), p.ingest.close()),
       },
-      { name: 'SET delivery (unsent SETs stay queued in Redis and are retried)', run: () => p.ssf.close() },
+      {
+        name: 'SET delivery (unsent SETs stay queued in Redis and are retried)',
+        // A receiver that never answers gets what is left of the drain, less the steps after the wait.
+        run: (boundMs) => p.ssf.close(Math.max(0, boundMs - Math.min(AFTER_DELIVERY_WAIT_MS, boundMs / 2))),
+      },
       { name: 'HTTP server (open connections cut)', run: () => p.app.close() },
       { name: 'Redis connections (dropped)', run: () => Promise.all([closeConnection(p.redis), closeConnection(p.reader)]) },
     ],

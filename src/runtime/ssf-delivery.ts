@@ -73,9 +73,9 @@ export class DeliveryHost {
     if (!cancelled()) this.start();
   }
 
-  /** Closes the worker (waiting, bounded, for its sends in flight). */
-  async close(): Promise<void> {
-    await this.worker?.close();
+  /** Closes the worker (waiting for its sends in flight, `waitMs` at most: see {@link DeliveryWorker.close}). */
+  async close(waitMs?: number): Promise<void> {
+    await this.worker?.close(waitMs);
   }
 
   /** Stops the worker at once: nothing is sent after it. */

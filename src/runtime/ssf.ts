@@ -56,7 +56,8 @@ export interface SsfRuntime {
    * given) and receivers; starts no delivery worker again once `cancelled()` (a drain begun).
    */
   reload(cancelled?: () => boolean, ring?: KeyRing): Promise<void>;
-  close(): Promise<void>;
+  /** Stops SET delivery: sends in flight get `waitMs` at most (default 15 s), then are aborted and retried later. */
+  close(waitMs?: number): Promise<void>;
   /** Stops SET delivery at once (a drain past its deadline): nothing is sent after it. */
   terminate(): void;
 }
@@ -188,11 +189,11 @@ export async function buildSsf(deps: SsfDeps): Promise<SsfRuntime> {
       // (a SIGTERM during the reload): none started after it.
       await delivery.restartIfChanged(() => closed || cancelled?.() === true);
     },
-    close: async () => {
+    close: async (waitMs) => {
       closed = true;
       clearInterval(refresh);
       signing.stop();
-      await delivery.close();
+      await delivery.close(waitMs);
       if (workerId !== undefined && deps.deliver !== false) await forgetReceiversOn(deps.redis, deps.keys, workerId).catch(() => undefined);
       await setQueue.close();
       await early.close();

@@ -62,8 +62,11 @@ export interface DeliveryWorkerOptions {
 /** A running delivery worker. */
 export interface DeliveryWorker {
   readonly worker: Worker<SetJobData, DeliveryResult>;
-  /** Stops taking jobs, waits (bounded) for in-flight sends, closes its connections. Idempotent. */
-  close(): Promise<void>;
+  /**
+   * Stops taking jobs, waits for in-flight sends — `closeTimeoutMs`, or `waitMs` when shorter (what
+   * a drain has left) — then aborts those still unanswered, and closes its connections. Idempotent.
+   */
+  close(waitMs?: number): Promise<void>;
   /**
    * Stops at once (a shutdown past its deadline): sends in flight aborted, no job taken or settled
    * any more (their locks lapse; BullMQ sends them again), connections dropped.
@@ -192,8 +195,8 @@ export function startDeliveryWorker(opts: DeliveryWorkerOptions): DeliveryWorker
   });
 
   let closing: Promise<void> | undefined;
-  const close = async (): Promise<void> => {
-    const timeoutMs = opts.closeTimeoutMs ?? 15_000;
+  const close = async (waitMs = Infinity): Promise<void> => {
+    const timeoutMs = Math.min(opts.closeTimeoutMs ?? 15_000, waitMs);
     const closed = worker.close().then(
       () => true,
       () => true,
@@ -220,7 +223,7 @@ export function startDeliveryWorker(opts: DeliveryWorkerOptions): DeliveryWorker
   };
   return {
     worker,
-    close: () => (closing ??= close()),
+    close: (waitMs) => (closing ??= close(waitMs)),
     terminate: () => {
       shutdown.abort();
       torn = true;
