@@ -41,6 +41,9 @@ const TIMED_OUT = Symbol('timed out');
  */
 const AFTER_DELIVERY_WAIT_MS = 2_000;
 
+/** How long SET delivery may wait for its sends in flight when `boundMs` is left of the drain. */
+const deliveryWaitMs = (boundMs: number): number => Math.max(0, boundMs - Math.min(AFTER_DELIVERY_WAIT_MS, boundMs / 2));
+
 function within<T>(p: Promise<T>, ms: number): Promise<T | typeof TIMED_OUT> {
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<typeof TIMED_OUT>((r) => {
@@ -121,7 +124,7 @@ export interface DrainParts {
   /** `stopTaking`: called first — HTTP bodies still waiting their turn are refused (503), the drain waits only for those being appended. */
   ingest: { stopTaking(): void; close(): Promise<void> };
   /** `close(waitMs)`: waits at most `waitMs` for the sends in flight, then aborts them (retried later, same `jti`). */
-  ssf: { close(waitMs?: number): Promise<void>; terminate(): void };
+  ssf: { close(waitMs?: number): Promise<void>; hurry(waitMs: number): void; terminate(): void };
   app: FastifyInstance;
   redis: RedisClient;
   reader: RedisClient;
@@ -143,7 +146,11 @@ export async function drainWorker(p: DrainParts): Promise<void> {
   const r = await runShutdown(
     [
       { name: 'engine: the last commit (what is not committed is applied again from the committed position)', run: () => p.pipelineFinished, maxMs: p.batchMs },
-      { name: 'configuration reload in flight (what it did not apply, the next start reads from the files)', run: () => p.reloadFinished },
+      {
+        name: 'configuration reload in flight (what it did not apply, the next start reads from the files)',
+        // A reload restarting SET delivery waits on its sends in flight: no longer than the drain's own close would.
+        run: (boundMs) => (p.ssf.hurry(deliveryWaitMs(boundMs)), p.reloadFinished),
+      },
       {
         name: p.listBridge ? 'list bridge (items not moved stay in their lists)' : 'periodic work (sweeps, trimming)',
         run: () => (p.subs.forEach((s) => s.unsubscribe()), p.ingest.close()),
@@ -151,7 +158,7 @@ export async function drainWorker(p: DrainParts): Promise<void> {
       {
         name: 'SET delivery (unsent SETs stay queued in Redis and are retried)',
         // A receiver that never answers gets what is left of the drain, less the steps after the wait.
-        run: (boundMs) => p.ssf.close(Math.max(0, boundMs - Math.min(AFTER_DELIVERY_WAIT_MS, boundMs / 2))),
+        run: (boundMs) => p.ssf.close(deliveryWaitMs(boundMs)),
       },
       { name: 'HTTP server (open connections cut)', run: () => p.app.close() },
       { name: 'Redis connections (dropped)', run: () => Promise.all([closeConnection(p.redis), closeConnection(p.reader)]) },

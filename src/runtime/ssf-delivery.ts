@@ -69,6 +69,8 @@ export class DeliveryHost {
    */
   async restartIfChanged(cancelled: () => boolean): Promise<void> {
     if (!this.worker || deliveryInputs(this.deps.config(), this.deps.ring()) === this.startedWith) return;
+    // A drain already begun closes it itself, within what is left of shutdown_timeout.
+    if (cancelled()) return;
     await this.worker.close();
     if (!cancelled()) this.start();
   }
@@ -76,6 +78,11 @@ export class DeliveryHost {
   /** Closes the worker (waiting for its sends in flight, `waitMs` at most: see {@link DeliveryWorker.close}). */
   async close(waitMs?: number): Promise<void> {
     await this.worker?.close(waitMs);
+  }
+
+  /** Bounds the wait of a close under way (a reload's restart) to `waitMs` from now. */
+  hurry(waitMs: number): void {
+    this.worker?.hurry(waitMs);
   }
 
   /** Stops the worker at once: nothing is sent after it. */

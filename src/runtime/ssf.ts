@@ -58,6 +58,8 @@ export interface SsfRuntime {
   reload(cancelled?: () => boolean, ring?: KeyRing): Promise<void>;
   /** Stops SET delivery: sends in flight get `waitMs` at most (default 15 s), then are aborted and retried later. */
   close(waitMs?: number): Promise<void>;
+  /** Bounds the wait of a delivery close under way (a reload restarting it as a drain begins) to `waitMs` from now. */
+  hurry(waitMs: number): void;
   /** Stops SET delivery at once (a drain past its deadline): nothing is sent after it. */
   terminate(): void;
 }
@@ -198,6 +200,7 @@ export async function buildSsf(deps: SsfDeps): Promise<SsfRuntime> {
       await setQueue.close();
       await early.close();
     },
+    hurry: (waitMs) => delivery.hurry(waitMs),
     terminate: () => {
       closed = true;
       clearInterval(refresh);

@@ -67,6 +67,8 @@ export interface DeliveryWorker {
    * a drain has left) — then aborts those still unanswered, and closes its connections. Idempotent.
    */
   close(waitMs?: number): Promise<void>;
+  /** Bounds the wait of a close under way (a reload's restart) to `waitMs` from now; nothing when none is. */
+  hurry(waitMs: number): void;
   /**
    * Stops at once (a shutdown past its deadline): sends in flight aborted, no job taken or settled
    * any more (their locks lapse; BullMQ sends them again), connections dropped.
@@ -195,13 +197,18 @@ export function startDeliveryWorker(opts: DeliveryWorkerOptions): DeliveryWorker
   });
 
   let closing: Promise<void> | undefined;
+  let cutWait: () => void = () => undefined;
+  const waitCut = new Promise<void>((r) => (cutWait = r));
   const close = async (waitMs = Infinity): Promise<void> => {
     const timeoutMs = Math.min(opts.closeTimeoutMs ?? 15_000, waitMs);
     const closed = worker.close().then(
       () => true,
       () => true,
     );
-    let finished = await within(closed, timeoutMs);
+    let finished = false;
+    void closed.then(() => (finished = true));
+    // Until the sends end, the wait runs out, or a drain cuts it short (hurry).
+    await within(Promise.race([closed, waitCut]), timeoutMs);
     if (!finished) {
       // Sends still waiting for their receivers: aborted, they end as retryable and BullMQ puts
       // their jobs back (delayed) while the connections are still open.
@@ -224,6 +231,7 @@ export function startDeliveryWorker(opts: DeliveryWorkerOptions): DeliveryWorker
   return {
     worker,
     close: (waitMs) => (closing ??= close(waitMs)),
+    hurry: (waitMs) => void (closing && setTimeout(cutWait, waitMs).unref()),
     terminate: () => {
       shutdown.abort();
       torn = true;
