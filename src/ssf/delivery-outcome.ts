@@ -141,7 +141,7 @@ export function outcomeHandlers(deps: OutcomeDeps, random: () => number) {
       case 'permanent':
         return fail(ctx, 'failed', { outcome: 'rejected', status: o.status, err: o.err, description: o.description });
       case 'unauthorized':
-        deps.logger?.warn({ receiver: ctx.receiver, status: o.status }, 'receiver refused our authorization: check its authorization setting');
+        // Logged by the failure log (one line per receiver and interval, not one per SET).
         return fail(ctx, 'unauthorized', { outcome: 'unauthorized', status: o.status, err: o.err, description: o.description, alert: true });
       case 'invalid_key':
         if (job.data.invalidKeyRetried || deps.delivery.invalid_key_retry <= 0)

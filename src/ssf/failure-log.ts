@@ -15,7 +15,9 @@ interface Failing {
  * The log lines of failing deliveries (every attempt is in the audit log and the metrics; the log
  * tells an operator reading it that a receiver is failing): a warning at a receiver's first
  * failure, then at most one per {@link FAILURE_LOG_INTERVAL_MS} with the count meanwhile (retries
- * and SETs given up alike), and one line when it delivers again. Never the SET, its token or the receiver's credentials.
+ * and SETs given up alike), and one line when it delivers again. A refused authorization (401/403) says
+ * so: every SET to that receiver fails alike until its `authorization` is fixed. Never the SET, its
+ * token or the receiver's credentials.
  */
 export class FailureLog {
   private readonly failing = new Map<string, Failing>();
@@ -43,7 +45,11 @@ export class FailureLog {
         failures: f.unlogged,
         failing_for_ms: now - f.since,
       },
-      info.retrying ? 'SET delivery failing; retrying with backoff (each attempt is in the audit log)' : 'SET delivery given up (see the audit log)',
+      info.outcome === 'unauthorized'
+        ? 'SET delivery given up: the receiver refused our authorization (check its authorization setting; see the audit log)'
+        : info.retrying
+          ? 'SET delivery failing; retrying with backoff (each attempt is in the audit log)'
+          : 'SET delivery given up (see the audit log)',
     );
     f.lastLogged = now;
     f.unlogged = 0;

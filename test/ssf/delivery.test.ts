@@ -1,4 +1,5 @@
 import { createServer } from 'node:http';
+import { Writable } from 'node:stream';
 import type { AddressInfo } from 'node:net';
 import type { Redis } from 'ioredis';
 import { createRemoteJWKSet, jwtVerify } from 'jose';
@@ -9,6 +10,7 @@ import { Keys } from '../../src/keys.js';
 import type { DeliveryOutcome } from '../../src/ssf/delivery-outcome.js';
 import { startDeliveryWorker, type DeliveryWorker } from '../../src/ssf/delivery-worker.js';
 import { KeyRing } from '../../src/ssf/key-ring.js';
+import { createLogger } from '../../src/obs/logger.js';
 import {
   createSetQueue,
   enqueueLevelChange,
@@ -36,6 +38,14 @@ let q: SetQueue;
 let ring: KeyRing;
 let audit: AuditLog;
 let workers: DeliveryWorker[];
+/** What the delivery workers logged (JSON lines). */
+const logged: Array<Record<string, unknown>> = [];
+const logDest = new Writable({
+  write(chunk: Buffer, _enc, done) {
+    for (const l of chunk.toString().split('\n')) if (l) logged.push(JSON.parse(l) as Record<string, unknown>);
+    done();
+  },
+});
 
 beforeAll(async () => {
   redis = redisClient();
@@ -55,6 +65,7 @@ beforeAll(async () => {
       audit,
       delivery,
       onOutcome: (r, o) => outcomes.push([r, o]),
+      logger: createLogger('info', logDest),
     }),
   );
 });
@@ -226,6 +237,19 @@ describe('SET delivery worker', () => {
     expect(log[0]!.details).toMatchObject({ outcome: 'unauthorized', status: 401, alert: true });
     expect(JSON.stringify(log)).not.toContain('wrong-token');
     expect(outcomes).toContainEqual(['r401', 'unauthorized']);
+  });
+
+  it('a receiver refusing our authorization is logged once per worker and interval, naming the cause, not once per SET', async () => {
+    const { cfg } = await receiver('r401many', () => ({ status: 401 }), { authorizationValue: 'Bearer wrong-again' });
+    const ids = [];
+    for (let i = 0; i < 6; i++) ids.push(...(await enqueueLevelChange(q, change(`u401-${i}@example.com`, 1, 'low', 'high'), [cfg])));
+    for (const id of ids) await waitFor(async () => (await jobState(id)) === 'failed', { timeout: 5000, what: 'failure' });
+    const lines = logged.filter((l) => l.receiver === 'r401many');
+    // Two delivery workers, each with its own failure log: at most one line each within the interval.
+    expect(lines.length).toBeGreaterThanOrEqual(1);
+    expect(lines.length).toBeLessThanOrEqual(2);
+    for (const l of lines) expect(l.msg).toMatch(/refused our authorization/);
+    expect(JSON.stringify(logged)).not.toContain('wrong-again');
   });
 
   it('after an outage the receiver holds the latest level and never sees an older one after a newer one', async () => {

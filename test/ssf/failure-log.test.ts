@@ -46,4 +46,22 @@ describe('FailureLog', () => {
     expect(lines[1]).toMatchObject({ status: 400 });
     expect(lines[3]).toMatchObject({ failing_for_ms: 50_000 + FAILURE_LOG_INTERVAL_MS - 50_000 + 5000 });
   });
+
+  it('a receiver refusing our authorization: one line per interval naming the cause, not one per SET', async () => {
+    const { lines, log } = capture();
+    let now = 1_000_000;
+    const f = new FailureLog(log, () => now);
+    for (let i = 0; i < 100; i++) {
+      now += 10;
+      f.failed('okta', { outcome: 'unauthorized', status: 401, retrying: false });
+    }
+    now += FAILURE_LOG_INTERVAL_MS;
+    f.failed('okta', { outcome: 'unauthorized', status: 403, retrying: false });
+    await flush();
+    expect(lines.map((l) => ({ receiver: l.receiver, status: l.status, failures: l.failures }))).toEqual([
+      { receiver: 'okta', status: 401, failures: 1 },
+      { receiver: 'okta', status: 403, failures: 100 },
+    ]);
+    for (const l of lines) expect(l.msg).toMatch(/refused our authorization/);
+  });
 });
