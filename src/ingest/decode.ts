@@ -10,7 +10,6 @@ import { entryObject, parseJsonObject } from './entry-object.js';
 import { expandDottedKeys } from './dotted-keys.js';
 import { shipperFormatHint } from './shipper-format.js';
 import { shipperInner, shipperTime } from './shipper-envelope.js';
-import { isBlank } from './no-value.js';
 
 /** Options for decoding. Pass the same `mapping` object every time: its profiles are cached. */
 export interface DecodeOptions {
@@ -114,9 +113,8 @@ function decodeAny(
       ev = nested;
     }
   }
-  if (ev.time === undefined || ev.time === null || isBlank(ev.time)) {
-    // Absent, or blank as a shipper's template leaves an empty field (`"time": ""`): the line's own
-    // timestamps before the envelope's (the shipper's is when it read the line).
+  if (ev.time === undefined || ev.time === null) {
+    // The line's own timestamps before the envelope's: the shipper's is when it read the line.
     const t = shipperTime(ev, envelope);
     // No time at all: the time riskstream received the event (an entry's id, fixed on every replay).
     const time = t ?? received;

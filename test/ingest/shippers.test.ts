@@ -256,16 +256,6 @@ describe('Redis-list shippers → list bridge → stream', () => {
     expect(items[0]!.ok || items[0]!.reason).toContain('time_invalid');
   });
 
-  it("a blank `time` (a shipper's template field left empty) is absent: the envelope's time stands in, as for a missing one (was dead-lettered `time: required`)", async () => {
-    // Logstash's `mutate { add_field => { "time" => "%{[ts]}" } }`-style templates and Fluent Bit record_modifier leave "" when the source has none.
-    const line = JSON.stringify({ type: 'login', user: 'alice@example.com', time: '', ip: '81.2.69.142', outcome: 'success' });
-    const ls = { '@timestamp': '2026-11-23T08:00:00.000Z', '@version': '1', event: { original: line }, host: { name: 'web-1' }, message: line };
-    expect(await viaList('blank-time', [JSON.stringify(ls)])).toEqual([want]);
-    const fb = { date: T / 1000, type: 'login', user: 'alice@example.com', time: ' ', ip: '81.2.69.142', outcome: 'success' };
-    const [f] = await viaHttp(`${JSON.stringify(fb)}\n`, { contentType: 'application/x-ndjson' });
-    expect(f).toMatchObject(want);
-  });
-
   it('an Okta System Log event shipped as is (auto-detected)', async () => {
     const okta = {
       uuid: 'u-1',
