@@ -9,7 +9,7 @@ import { removePaths } from '../secrets/scrub.js';
 import { entryObject, parseJsonObject } from './entry-object.js';
 import { expandDottedKeys } from './dotted-keys.js';
 import { shipperFormatHint } from './shipper-format.js';
-import { shipperInner, shipperTime } from './shipper-envelope.js';
+import { profiledTarget, shipperInner, shipperTime } from './shipper-envelope.js';
 
 /** Options for decoding. Pass the same `mapping` object every time: its profiles are cached. */
 export interface DecodeOptions {
@@ -82,8 +82,8 @@ function decodeAny(
   const inner = shipperInner(input);
   // A shipper's line (`message`, `log`) parsed just now: its depth is checked here, the envelope's before.
   if (inner && deeperThan(inner)) return { ok: false, reason: TOO_DEEP };
-  const obj = inner ?? input;
-  const envelope = inner ? input : undefined;
+  let obj = inner ?? input;
+  let envelope = inner ? input : undefined;
   let ev: Record<string, unknown> = obj;
   let profileName: string | undefined;
   let profile: Profile | undefined;
@@ -101,7 +101,10 @@ function decodeAny(
     }
   }
   if (profile) {
-    const mapped = profile(obj);
+    let mapped = profile(obj);
+    // A configured profile maps the object Filebeat decoded under `json` as it maps the line in `message`.
+    const target = inner ? undefined : profiledTarget(input, profile, mapped);
+    if (target) [obj, envelope, mapped] = [target.obj, input, target.mapped];
     if (!mapped) return { ok: false, reason: `profile ${profileName}: ${shapeReason(profileName ?? '')}` };
     ev = mapped;
   } else {

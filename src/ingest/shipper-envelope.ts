@@ -56,3 +56,19 @@ export function shipperInner(obj: Record<string, unknown>): Record<string, unkno
   if (isPlainObject(target) && (target.user !== undefined || detectProfile(target) !== null)) return target;
   return undefined;
 }
+
+/**
+ * With a profile configured (the stream's, or `?profile=`): the object Filebeat decoded under `json`
+ * and the profile's mapping of it, when the envelope maps to no `user` (`mapped`) and that object does
+ * — a generic profile's record is no canonical event, so {@link shipperInner} cannot tell it.
+ */
+export function profiledTarget(
+  obj: Record<string, unknown>,
+  profile: (o: Record<string, unknown>) => Record<string, unknown> | null,
+  mapped: Record<string, unknown> | null,
+): { obj: Record<string, unknown>; mapped: Record<string, unknown> } | undefined {
+  const target = obj.json;
+  if (!isPlainObject(target) || obj.user !== undefined || (mapped && mapped.user !== undefined)) return undefined;
+  const m = profile(target);
+  return m && m.user !== undefined ? { obj: target, mapped: m } : undefined;
+}

@@ -156,6 +156,34 @@ describe('Redis-list shippers → list bridge → stream', () => {
     expect(String(d)).toMatch(/user: required/);
   });
 
+  it('Filebeat with the line decoded under `json` into a stream mapped by a generic profile: the profile maps that object, as it maps the line in `message` or decoded to the top (was dead-lettered `user: required`)', async () => {
+    const line = { username: 'Alice@Example.com', res: 'success', src_ip: '81.2.69.142' };
+    const envelope = {
+      '@timestamp': '2026-11-23T08:00:00.000Z',
+      '@metadata': { beat: 'filebeat', type: '_doc', version: '8.15.0' },
+      log: { offset: 0, file: { path: '/var/log/vpn/events.json' } },
+      input: { type: 'filestream' },
+      host: { name: 'vpn-1' },
+    };
+    const list = `${prefix}:vpn:list`;
+    const stream = `${prefix}:vpn:stream`;
+    // target: json; no parser (the line in message); target: "" (at the top).
+    await redis.rpush(
+      list,
+      JSON.stringify({ ...envelope, json: line }),
+      JSON.stringify({ ...envelope, message: JSON.stringify(line) }),
+      JSON.stringify({ ...envelope, ...line }),
+    );
+    await bridgeOnce(redis, list, stream, 100);
+    const mapping = { streams: { [stream]: 'generic:vpn' }, generic: { vpn: { type: '=login', user: 'username', time: 'ts', outcome: 'res', ip: 'src_ip' } } };
+    const rows = await readStream(redis, stream);
+    expect(rows).toHaveLength(3);
+    for (const { id, fields } of rows) {
+      const r = decodeEntry({ stream, id, fields, deliveries: 1 }, { mapping });
+      expect(r.ok ? r.event : r.reason).toMatchObject(want); // time: the envelope's @timestamp
+    }
+  });
+
   it("the line's own timestamp, not the shipper's read time: a winston line (`timestamp`) read an hour late by Filebeat and Logstash", async () => {
     // winston's json format names its time `timestamp`; the envelope's @timestamp is when the line was read
     // (a shipper catching up on a backlog). Was the envelope's @timestamp: the login an hour late.
