@@ -6,12 +6,14 @@ import { loadPublicJwk } from '../ssf/jwks.js';
 import { KidRegistry, receiverKeyProblem, signingKeySpecs, withdrawnSignerProblem } from '../ssf/key-ring.js';
 import type { JWK } from 'jose';
 import { loadSigningKey } from '../ssf/keys.js';
+import { implicitKeySpecs } from '../ssf/implicit-keys.js';
 
 /**
  * What the worker would refuse at start about signing keys (`KeyRing.fromConfig`), as config
  * issues (`config check`): key files that cannot be read or parsed, and enabled receivers signing
  * with an alg that has no key. A missing `signing.key_file` ending in `.pem` is no issue: the
- * worker generates it. Messages name files, never key material.
+ * worker generates it; nor is a missing implicit key (src/ssf/implicit-keys.ts), checked as any
+ * other key when it exists. Messages name files, never key material.
  */
 export async function signingKeyIssues(c: Config): Promise<ConfigIssue[]> {
   const main = c.files.find((f) => !/behaviors\.ya?ml$/.test(f)) ?? c.files[0]!;
@@ -25,30 +27,33 @@ export async function signingKeyIssues(c: Config): Promise<ConfigIssue[]> {
   const s = c.raw.signing;
   const algs = new Set<string>();
   const kids = new KidRegistry();
-  const named = (jwk: JWK, path: PropertyKey[]): void => {
+  const named = (jwk: JWK, path: PropertyKey[], label = path.join('.')): void => {
     try {
-      kids.add(jwk, path.join('.'));
+      kids.add(jwk, label);
     } catch (err) {
       if (!isRiskstreamError(err)) throw err;
       issue(path, err.message);
     }
   };
-  for (const [i, spec] of signingKeySpecs(s).entries()) {
+  const configured = signingKeySpecs(s);
+  for (const [i, spec] of [...configured, ...implicitKeySpecs(c)].entries()) {
     const file = configPath(c, spec.key_file);
-    if (i === 0 && !existsSync(file) && file.endsWith('.pem')) {
+    // The main key and the implicit ones (after the configured keys) are generated when missing.
+    if ((i === 0 || i >= configured.length) && !existsSync(file) && file.endsWith('.pem')) {
       algs.add(spec.alg); // generated at the worker's first start
       continue;
     }
+    const label = spec.label ?? spec.path.join('.');
     try {
       const key = await loadSigningKey(file, spec.alg, spec.kid);
       // The first key of an alg signs (as KeyRing.fromConfig checks it).
       const withdrawn = algs.has(key.alg) ? undefined : withdrawnSignerProblem(key, s.withdrawn_kids);
-      if (withdrawn) issue(spec.path, `${spec.path.join('.')}: ${withdrawn}`);
+      if (withdrawn) issue(spec.path, `${label}: ${withdrawn}`);
       algs.add(key.alg);
-      named(key.publicJwk, spec.path);
+      named(key.publicJwk, spec.path, label);
     } catch (err) {
       if (!isRiskstreamError(err)) throw err;
-      issue(spec.path, `${spec.path.join('.')}: ${err.message}`);
+      issue(spec.path, `${label}: ${err.message}`);
     }
   }
   for (const [i, file] of s.previous_public_keys.entries()) {

@@ -2,6 +2,7 @@ import type { AuditLog } from '../audit/audit-log.js';
 import { loadConfig, type Config } from '../config/load.js';
 import { configFilesGone, keepStartOnly, keyRefusal, reloadIssues, startOnlyChanges } from '../config/reload.js';
 import { KeyRing } from '../ssf/key-ring.js';
+import { ensureImplicitKeys } from '../ssf/signing-key-file.js';
 import { configChanges } from '../config/changes.js';
 import type { Logger } from '../obs/logger.js';
 import type { Metrics } from '../obs/metrics.js';
@@ -11,7 +12,8 @@ import type { ConfigState } from './config-state.js';
 /**
  * Loads the configuration at `path` for a reload: refused (audited, counted, thrown) when it does not
  * load, would drop the admins' behaviors file, or names signing keys that cannot be read (or that
- * `checkKeys` refuses: CONFIG_INVALID located at the setting naming the key, as `config check` reports it). Returns it, with the key ring it checked (to apply: the files are read once),
+ * `checkKeys` refuses: CONFIG_INVALID located at the setting naming the key, as `config check` reports it);
+ * a missing implicit key (src/ssf/implicit-keys.ts) is generated first. Returns it, with the key ring it checked (to apply: the files are read once),
  * and with the start-only settings it changes kept at their running values (logged: they wait for a restart).
  */
 export async function loadForReload(
@@ -30,6 +32,9 @@ export async function loadForReload(
     // And against the keys the deployment publishes (a kid naming another key still published).
     // The ring checked is the ring applied: the key files are read once (a file rewritten, or no longer
     // readable, since would otherwise be applied unchecked, or fail the reload half applied).
+    // A receiver added signing with an alg no configured key has (kind okta: RS256) gets its implicit
+    // key, generated when missing as at a first start (a changed key_file that is missing is refused).
+    await ensureImplicitKeys(next, o.logger).catch((err: unknown) => Promise.reject(keyRefusal(err, next)));
     ring = await KeyRing.fromConfig(next).catch((err: unknown) => Promise.reject(keyRefusal(err, next)));
     await o.checkKeys?.(ring).catch((err: unknown) => Promise.reject(keyRefusal(err, next)));
   } catch (err) {

@@ -11,6 +11,7 @@ import { isRiskstreamError, RiskstreamError } from '../errors.js';
 import type { SigningAlg } from '../types.js';
 import { generateKeyFiles, generateSigningKey, loadSigningKey, type SigningKey } from './keys.js';
 import { jwksDocument, loadPublicJwk, type JwksDocument } from './jwks.js';
+import { implicitKeySpecs } from './implicit-keys.js';
 
 interface Retired {
   jwk: JWK;
@@ -112,7 +113,8 @@ export class KeyRing {
 
   /**
    * Loads `signing.key_file`, `signing.keys` (the first key per alg is current, later ones are
-   * published only) and `signing.previous_public_keys`, relative to the config directory.
+   * published only), the implicit keys of receivers' algs no configured key has
+   * (src/ssf/implicit-keys.ts) and `signing.previous_public_keys`, relative to the config directory.
    * Throws KEY_NOT_FOUND when an enabled receiver needs an alg with no key; each key error's
    * `details.setting` is the path of the setting that names the key (or the receiver) in riskstream.yaml.
    */
@@ -120,13 +122,14 @@ export class KeyRing {
     const ring = new KeyRing();
     const s = cfg.raw.signing;
     const kids = new KidRegistry();
-    for (const spec of signingKeySpecs(s)) {
+    for (const spec of [...signingKeySpecs(s), ...implicitKeySpecs(cfg)]) {
       await atSetting(spec.path, async () => {
         const key = await loadSigningKey(configPath(cfg, spec.key_file), spec.alg, spec.kid);
-        kids.add(key.publicJwk, spec.path.join('.'));
+        const label = spec.label ?? spec.path.join('.');
+        kids.add(key.publicJwk, label);
         if (ring.has(key.alg)) return ring.addRetired(key.publicJwk);
         const withdrawn = withdrawnSignerProblem(key, s.withdrawn_kids);
-        if (withdrawn) throw new RiskstreamError('KEY_INVALID', `${spec.path.join('.')}: ${withdrawn}`, { kid: key.kid });
+        if (withdrawn) throw new RiskstreamError('KEY_INVALID', `${label}: ${withdrawn}`, { kid: key.kid });
         ring.setCurrent(key);
       });
     }
@@ -165,6 +168,8 @@ export interface SigningKeySpec {
   alg: SigningAlg;
   kid?: string | undefined;
   path: Array<string | number>;
+  /** How errors name the key; default its path. */
+  label?: string;
 }
 
 /** The private keys `signing` names, in load order: `key_file`, then `keys` (the first key per alg is current). */
@@ -175,7 +180,10 @@ export function signingKeySpecs(s: Config['raw']['signing']): SigningKeySpec[] {
   ];
 }
 
-/** Why an enabled receiver cannot sign — no key for its alg — or undefined (the worker refuses to start on it). */
+/**
+ * Why an enabled receiver cannot sign — no key for its alg — or undefined (the worker refuses to
+ * start on it). Only when no implicit key can stand in: `signing.key_file` is not a `.pem` path.
+ */
 export function receiverKeyProblem(r: Pick<ResolvedReceiver, 'enabled' | 'alg'>, has: (alg: SigningAlg) => boolean): string | undefined {
   return r.enabled && !has(r.alg) ? `signs with ${r.alg} but no ${r.alg} key is configured (add it under signing.keys)` : undefined;
 }

@@ -3,21 +3,48 @@ import { basename, dirname } from 'node:path';
 import type { Config } from '../config/load.js';
 import { configPath } from '../config/load.js';
 import type { Logger } from '../obs/logger.js';
-import { isRiskstreamError } from '../errors.js';
+import { isRiskstreamError, RiskstreamError } from '../errors.js';
+import type { SigningAlg } from '../types.js';
 import { generateKeyFiles } from './keys.js';
+import { implicitKeySpecs } from './implicit-keys.js';
+
+/**
+ * Generates the key file `file` (a `.pem` path; 0600, its public JWK beside it) when it does not
+ * exist; several workers at once settle on one file (exclusive create). Logs file, alg and kid.
+ */
+async function ensureKeyFile(file: string, alg: SigningAlg, logger: Logger, what: string): Promise<void> {
+  if (existsSync(file)) return;
+  if (!file.endsWith('.pem')) return; // a JWK file: the operator's to provide
+  try {
+    const g = await generateKeyFiles(alg, dirname(file), basename(file, '.pem'));
+    logger.warn({ file, alg: g.alg, kid: g.kid }, `${what}: generated one (publish /.well-known/jwks.json to receivers)`);
+  } catch (err) {
+    if (!isRiskstreamError(err) || !existsSync(file)) throw err; // another worker won the race
+  }
+}
 
 /**
  * First start without a key: generates `signing.key_file` (0600; its public JWK beside it) so a
  * fresh install works; several workers starting at once settle on one file (exclusive create).
+ * The implicit keys too ({@link ensureImplicitKeys}).
  */
 export async function ensureSigningKey(cfg: Config, logger: Logger): Promise<void> {
-  const file = configPath(cfg, cfg.raw.signing.key_file);
-  if (existsSync(file)) return;
-  if (!file.endsWith('.pem')) return; // a JWK file: the operator's to provide
-  try {
-    const g = await generateKeyFiles(cfg.raw.signing.alg, dirname(file), basename(file, '.pem'));
-    logger.warn({ file, alg: g.alg, kid: g.kid }, 'no signing key found: generated one (publish /.well-known/jwks.json to receivers)');
-  } catch (err) {
-    if (!isRiskstreamError(err) || !existsSync(file)) throw err; // another worker won the race
+  await ensureKeyFile(configPath(cfg, cfg.raw.signing.key_file), cfg.raw.signing.alg, logger, 'no signing key found');
+  await ensureImplicitKeys(cfg, logger);
+}
+
+/**
+ * Generates the missing implicit keys (src/ssf/implicit-keys.ts: an enabled receiver's alg that no
+ * configured key has) beside `signing.key_file`, at a worker's start and at a reload. An error's
+ * `details.setting` is the receiver that needs the key (a refused reload locates it in the file).
+ */
+export async function ensureImplicitKeys(cfg: Config, logger: Logger): Promise<void> {
+  for (const spec of implicitKeySpecs(cfg)) {
+    await ensureKeyFile(configPath(cfg, spec.key_file), spec.alg, logger, `no ${spec.alg} signing key found for receivers signing ${spec.alg}`).catch(
+      (err: unknown) => {
+        if (!isRiskstreamError(err)) throw err;
+        throw new RiskstreamError(err.code, err.message, { ...err.details, setting: spec.path });
+      },
+    );
   }
 }

@@ -97,8 +97,16 @@ describe('riskstream config check', () => {
 
   it('reports what the worker would refuse at start: a receiver with no key for its alg, an unreadable key file, a non-http endpoint', async () => {
     const cases = {
-      // kind okta signs RS256; only the (generated) ES256 main key is configured.
-      okta: ['issuer: https://riskstream.example', 'receivers:', '  - name: okta1', '    kind: okta', '    org_url: https://example.okta.com'],
+      // kind okta signs RS256; only an ES256 main key is configured, a JWK file: no implicit RS256 key beside it.
+      okta: [
+        'issuer: https://riskstream.example',
+        'receivers:',
+        '  - name: okta1',
+        '    kind: okta',
+        '    org_url: https://example.okta.com',
+        'signing:',
+        '  key_file: keys/signing.jwk.json',
+      ],
       keyfile: ['issuer: https://riskstream.example', 'signing:', '  keys:', '    - key_file: keys/missing-rs256.pem', '      alg: RS256'],
       ftp: [
         'issuer: https://riskstream.example',
@@ -119,17 +127,48 @@ describe('riskstream config check', () => {
     try {
       const [okta, keyfile, ftp] = await Promise.all(Object.values(dirs).map((d) => runCli(['config', 'check', '--config', d])));
       expect([okta!.code, keyfile!.code, ftp!.code]).toEqual([1, 1, 1]);
-      expect(okta!.stderr.trim()).toBe(
+      expect(okta!.stderr.trim().split('\n')).toEqual([
         `${dirs.okta}/riskstream.yaml:3:5 receivers[0] (okta1): signs with RS256 but no RS256 key is configured (add it under signing.keys)`,
-      );
+        `${dirs.okta}/riskstream.yaml:7:13 signing.key_file: cannot read signing key file ${dirs.okta}/keys/signing.jwk.json`,
+      ]);
       expect(keyfile!.stderr.trim()).toBe(
         `${dirs.keyfile}/riskstream.yaml:4:17 signing.keys.0.key_file: cannot read signing key file ${dirs.keyfile}/keys/missing-rs256.pem`,
       );
       expect(ftp!.stderr.trim()).toBe(`${dirs.ftp}/riskstream.yaml:5:15 receivers[0] (rx): endpoint must be an https (or http) URL`);
       // The main key (missing, .pem) is no issue: the worker generates it; check writes nothing.
-      expect(existsSync(join(dirs.okta!, 'keys'))).toBe(false);
+      expect(existsSync(join(dirs.ftp!, 'keys'))).toBe(false);
     } finally {
       for (const d of Object.values(dirs)) rmSync(d, { recursive: true, force: true });
+    }
+  });
+
+  it('a minimal okta receiver (no RS256 key configured) passes: its implicit RS256 key beside signing.key_file is generated at first start; once there it is checked as any key', async () => {
+    const d = mkdtempSync(join(tmpdir(), 'riskstream-check-okta-'));
+    try {
+      const lines = [
+        'issuer: https://riskstream.example',
+        'receivers:',
+        '  - name: okta1',
+        '    kind: okta',
+        '    endpoint: https://example.okta.com/security/api/v1/security-events',
+        '    audience: https://example.okta.com',
+      ];
+      writeFileSync(join(d, 'riskstream.yaml'), `${lines.join('\n')}\n`);
+      const fresh = await runCli(['config', 'check', '--config', d]);
+      expect(fresh.stderr).toBe('');
+      expect(fresh.code).toBe(0);
+      expect(fresh.stdout).toContain('keys/signing.rs256.pem (RS256, for receivers signing RS256) does not exist yet');
+      expect(existsSync(join(d, 'keys'))).toBe(false); // check writes nothing
+      // There but not a key: an issue at the receiver that needs it.
+      mkdirSync(join(d, 'keys'));
+      writeFileSync(join(d, 'keys', 'signing.rs256.pem'), 'not a key\n');
+      const broken = await runCli(['config', 'check', '--config', d]);
+      expect(broken.code).toBe(1);
+      expect(broken.stderr.trim()).toMatch(
+        new RegExp(`^${d}/riskstream\\.yaml:3:5 receivers\\[0\\] \\(okta1\\): its implicit RS256 key: ${d}/keys/signing\\.rs256\\.pem: `),
+      );
+    } finally {
+      rmSync(d, { recursive: true, force: true });
     }
   });
 
@@ -219,6 +258,8 @@ describe('riskstream config check', () => {
         '  - name: okta1',
         '    kind: okta',
         '    org_url: https://example.okta.com',
+        'signing:',
+        '  key_file: keys/signing.jwk.json', // a JWK file: no implicit RS256 key beside it
       ];
       writeFileSync(join(d, 'riskstream.yaml'), `${main.join('\n')}\n`);
       writeFileSync(join(d, 'behaviors.yaml'), 'impossible_travel:\n  enabled: true\n  risk_level: severe\n');
@@ -234,6 +275,7 @@ describe('riskstream config check', () => {
         expect.stringMatching(new RegExp(`^${d}/riskstream\\.yaml:5:9 `)),
         `${d}/riskstream.yaml:9:15 receivers[0] (rx): endpoint must be an https (or http) URL`,
         `${d}/riskstream.yaml:10:5 receivers[1] (okta1): signs with RS256 but no RS256 key is configured (add it under signing.keys)`,
+        `${d}/riskstream.yaml:14:13 signing.key_file: cannot read signing key file ${d}/keys/signing.jwk.json`,
         `${d}/behaviors.yaml:3:15 impossible_travel.risk_level: must be one of low, medium, high`,
       ]);
       expect(signing.code).toBe(1);

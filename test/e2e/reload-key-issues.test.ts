@@ -1,12 +1,12 @@
 /**
  * A reload refused over its signing keys — a key file that cannot be read, a public JWK that is not
- * one, an enabled receiver with no key for its alg — reports where the mistake is, as any other
+ * one, an enabled receiver whose (implicit) key for its alg is no key — reports where the mistake is, as any other
  * (docs/operations.md: the log and `config.reload_refused` list `file:line:col message`, as `config
  * check` does). Found by a review of hot reload: such a refusal carried the key error alone
  * (KEY_NOT_FOUND / KEY_INVALID, no position), so its audit entry and log named no line of
  * riskstream.yaml, unlike `config check` on the same files.
  */
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse, stringify } from 'yaml';
 import { describe, expect, it } from 'vitest';
@@ -39,8 +39,11 @@ describe('a reload refused over its signing keys', () => {
     const cases: Array<{ edit: Record<string, unknown>; at: string }> = [
       { edit: { signing: { ...cfg.signing, previous_public_keys: ['keys/missing.jwk.json'] } }, at: 'keys/missing.jwk.json' },
       { edit: { signing: { ...cfg.signing, key_file: 'keys/missing.pem' } }, at: 'keys/missing.pem' },
+      // Its implicit RS256 key (keys/signing.rs256.pem, src/ssf/implicit-keys.ts) there, but no key.
       { edit: { receivers: [{ name: 'rs', kind: 'ssf', endpoint: 'https://rx.example/rs', alg: 'RS256' }] }, at: 'name: rs' },
     ];
+    const implicit = join(dir, 'keys', 'signing.rs256.pem');
+    writeFileSync(implicit, 'not a key\n');
     for (const c of cases) {
       writeFileSync(file, stringify({ ...cfg, ...c.edit }));
       const want = { file, ...position(file, c.at) };
@@ -58,5 +61,14 @@ describe('a reload refused over its signing keys', () => {
     writeFileSync(file, original);
     await worker.reload();
     expect(worker.config().raw.signing.previous_public_keys).toEqual([]);
+    // A reload adding an okta receiver (RS256) with no RS256 key anywhere: its implicit key is
+    // generated (as at a first start), published, and the reload applies.
+    rmSync(implicit);
+    writeFileSync(file, stringify({ ...cfg, receivers: [{ name: 'okta', kind: 'okta', org_url: 'https://example.okta.com' }] }));
+    await worker.reload();
+    expect(worker.config().receivers.map((r) => [r.name, r.alg])).toEqual([['okta', 'RS256']]);
+    const { kid } = JSON.parse(readFileSync(join(dir, 'keys', 'signing.rs256.jwk.json'), 'utf8')) as { kid: string };
+    const jwks = (await (await fetch(`${worker.url}/.well-known/jwks.json`)).json()) as { keys: Array<{ kid: string; alg: string }> };
+    expect(jwks.keys.map((k) => [k.kid, k.alg])).toContainEqual([kid, 'RS256']);
   }, 60_000);
 });

@@ -10,6 +10,7 @@ import { isRiskstreamError } from '../../src/errors.js';
 import { KeyRing } from '../../src/ssf/key-ring.js';
 import { generateKeyFiles, loadSigningKey } from '../../src/ssf/keys.js';
 import { loadPublicJwk } from '../../src/ssf/jwks.js';
+import { implicitKeyFile, implicitKeySpecs } from '../../src/ssf/implicit-keys.js';
 import { buildLevelChangeSet } from '../../src/ssf/set-builder.js';
 import { buildAndSign } from '../../src/ssf/signer.js';
 import { change, testReceiver, verifySet } from './helpers.js';
@@ -91,6 +92,35 @@ describe('signing keys', () => {
 
     const esOnly = riskstreamSchema.parse({ signing: { key_file: 'signing.pem' } });
     await expectError(KeyRing.fromConfig({ dir: join(dir, 'cfg'), raw: esOnly, receivers: [okta] }), 'KEY_NOT_FOUND');
+  });
+
+  it('implicit keys: an enabled receiver alg no configured key has signs with <key_file base>.<alg>.pem beside signing.key_file; a configured key wins; kids still clash', async () => {
+    expect(implicitKeyFile('keys/signing.pem', 'RS256')).toBe(join('keys', 'signing.rs256.pem'));
+    expect(implicitKeyFile('/etc/rs/main.pem', 'ES256')).toBe('/etc/rs/main.es256.pem');
+    expect(implicitKeyFile('keys/signing.jwk.json', 'RS256')).toBeUndefined();
+    const okta = testReceiver('okta', 'https://o.example.com', { kind: 'okta' });
+    const es = testReceiver('es', 'https://es.example.com', { alg: 'ES256' });
+    const specs = (signing: Record<string, unknown>, receivers = [okta]) =>
+      implicitKeySpecs({ raw: riskstreamSchema.parse({ signing }), receivers }).map((k) => [k.key_file, k.alg]);
+    expect(specs({ key_file: 'k/signing.pem' })).toEqual([[join('k', 'signing.rs256.pem'), 'RS256']]);
+    expect(specs({ key_file: 'k/signing.pem', keys: [{ key_file: 'o.pem', alg: 'RS256' }] })).toEqual([]);
+    expect(specs({ key_file: 'k/signing.pem' }, [{ ...okta, enabled: false }])).toEqual([]);
+    expect(specs({ key_file: 'k/signing.pem', alg: 'RS256' }, [okta, es])).toEqual([[join('k', 'signing.es256.pem'), 'ES256']]);
+    expect(specs({ key_file: 'k/signing.jwk.json' })).toEqual([]);
+
+    const cfgDir = join(dir, 'implicit');
+    const main = await generateKeyFiles('ES256', cfgDir, 'signing');
+    const raw = riskstreamSchema.parse({ signing: { key_file: 'signing.pem' } });
+    await expectError(KeyRing.fromConfig({ dir: cfgDir, raw, receivers: [okta] }), 'KEY_NOT_FOUND'); // not generated here
+    const rs = await generateKeyFiles('RS256', cfgDir, 'signing.rs256');
+    const ring = await KeyRing.fromConfig({ dir: cfgDir, raw, receivers: [okta] });
+    expect([ring.key('ES256').kid, ring.key('RS256').kid]).toEqual([main.kid, rs.kid]);
+    expect(ring.jwks().keys.map((k) => k.kid)).toEqual([main.kid, rs.kid]);
+    // Not needed (no RS256 receiver): not loaded.
+    expect((await KeyRing.fromConfig({ dir: cfgDir, raw, receivers: [] })).has('RS256')).toBe(false);
+    // The main key given the implicit key's kid: one kid naming two keys.
+    const clash = riskstreamSchema.parse({ signing: { key_file: 'signing.pem', kid: rs.kid } });
+    await expectError(KeyRing.fromConfig({ dir: cfgDir, raw: clash, receivers: [okta] }), 'KEY_INVALID');
   });
 
   it('KeyRing.fromConfig: one kid naming two different keys is KEY_INVALID (the JWKS would publish one); the same key twice is fine', async () => {

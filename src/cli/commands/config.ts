@@ -5,6 +5,7 @@ import { configInvalid, configPath, envLogLevelProblem, readConfig, type Config 
 import { locate, parseFile } from '../../config/yaml-source.js';
 import { isRiskstreamError } from '../../errors.js';
 import { signingKeyIssues } from '../config-keys.js';
+import { implicitKeySpecs } from '../../ssf/implicit-keys.js';
 import { openGeoIp } from '../../ingest/geoip.js';
 import { DEFAULT_CONFIG, print } from '../common.js';
 import { escapeControlsKeepLines } from '../terminal-text.js';
@@ -42,6 +43,10 @@ export function configCommand(program: Command): void {
         const keyNote = existsSync(keyFile)
           ? ''
           : `\n  signing: ${c.raw.signing.key_file} does not exist yet: the worker generates a new key there at its first start`;
+        const implicitNote = implicitKeySpecs(c)
+          .filter((k) => !existsSync(configPath(c, k.key_file)))
+          .map((k) => `\n  signing: ${k.key_file} (${k.alg}, for receivers signing ${k.alg}) does not exist yet: the worker generates it at its first start`)
+          .join('');
         const defaultsNote = c.mainFile
           ? ''
           : `\n  note: no riskstream.yaml in ${c.dir}: every setting is its default (redis.prefix riskstream, http.port 8080)`;
@@ -49,7 +54,7 @@ export function configCommand(program: Command): void {
           .map((n) => `\n  note: ${n}`)
           .join('');
         print(
-          `ok: ${c.files.join(', ')}\n  behaviors enabled${c.shippedBehaviors ? ' (no behaviors.yaml: the shipped defaults)' : ''}: ${on.join(', ') || 'none'}\n  receivers: ${c.receivers.map((r) => `${r.name} (${r.kind})`).join(', ') || 'none'}\n  redis: ${c.redisCluster ? `cluster, startup nodes ${c.redisCluster.map((u) => new URL(u).host).join(' ')}` : 'one node'}${keyNote}${defaultsNote}${idle}\n`,
+          `ok: ${c.files.join(', ')}\n  behaviors enabled${c.shippedBehaviors ? ' (no behaviors.yaml: the shipped defaults)' : ''}: ${on.join(', ') || 'none'}\n  receivers: ${c.receivers.map((r) => `${r.name} (${r.kind})`).join(', ') || 'none'}\n  redis: ${c.redisCluster ? `cluster, startup nodes ${c.redisCluster.map((u) => new URL(u).host).join(' ')}` : 'one node'}${keyNote}${implicitNote}${defaultsNote}${idle}\n`,
         );
       } catch (err) {
         if (isRiskstreamError(err, 'CONFIG_INVALID')) {
