@@ -142,10 +142,13 @@ describe('riskstream replay, then riskstream risk', () => {
   it('a one-shot command writes no signing key: before a worker ever ran, risk list reads and exits 0', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'riskstream-nokey-'));
     try {
-      writeFileSync(join(dir, 'riskstream.yaml'), `redis:\n  prefix: ${prefix}\nsigning:\n  key_file: keys/signing.pem\n`);
+      // An okta receiver (RS256, no RS256 key configured): nor its implicit key (keys/signing.rs256.pem).
+      const okta = 'receivers:\n  - name: okta\n    kind: okta\n    org_url: https://example.okta.com\n';
+      writeFileSync(join(dir, 'riskstream.yaml'), `redis:\n  prefix: ${prefix}\nsigning:\n  key_file: keys/signing.pem\n${okta}`);
       const list = await runInProcess(['risk', 'list', '--config', dir]);
       expect(list.code, list.stderr).toBe(0);
       expect(existsSync(join(dir, 'keys', 'signing.pem'))).toBe(false);
+      expect(existsSync(join(dir, 'keys', 'signing.rs256.pem'))).toBe(false);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
