@@ -1,4 +1,4 @@
-import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { generateKeyPairSync } from 'node:crypto';
 import { join } from 'node:path';
@@ -8,7 +8,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { riskstreamSchema } from '../../src/config/schema.js';
 import { isRiskstreamError } from '../../src/errors.js';
 import { KeyRing } from '../../src/ssf/key-ring.js';
-import { generateKeyFiles, loadSigningKey } from '../../src/ssf/keys.js';
+import { generateKeyFiles, generateSigningKey, loadSigningKey } from '../../src/ssf/keys.js';
+import { ensureSigningKey } from '../../src/ssf/signing-key-file.js';
+import { createLogger } from '../../src/obs/logger.js';
 import { loadPublicJwk } from '../../src/ssf/jwks.js';
 import { implicitKeyFile, implicitKeySpecs } from '../../src/ssf/implicit-keys.js';
 import { buildLevelChangeSet } from '../../src/ssf/set-builder.js';
@@ -121,6 +123,18 @@ describe('signing keys', () => {
     // The main key given the implicit key's kid: one kid naming two keys.
     const clash = riskstreamSchema.parse({ signing: { key_file: 'signing.pem', kid: rs.kid } });
     await expectError(KeyRing.fromConfig({ dir: cfgDir, raw: clash, receivers: [okta] }), 'KEY_INVALID');
+  });
+
+  it('a worker finding the key file still being written by another (created, empty) waits for its key: several workers settle on one file', async () => {
+    const d = join(dir, 'racing');
+    await mkdir(join(d, 'keys'), { recursive: true });
+    const file = join(d, 'keys', 'signing.pem');
+    const winner = await generateSigningKey('ES256');
+    await writeFile(file, ''); // the other worker's exclusive create, its key not yet written
+    const writing = new Promise((r) => setTimeout(r, 200)).then(() => writeFile(file, winner.pkcs8));
+    await ensureSigningKey({ dir: d, raw: riskstreamSchema.parse({ signing: { key_file: 'keys/signing.pem' } }), receivers: [] }, createLogger('silent'));
+    expect((await loadSigningKey(file, 'ES256')).kid).toBe(winner.key.kid);
+    await writing;
   });
 
   it('KeyRing.fromConfig: one kid naming two different keys is KEY_INVALID (the JWKS would publish one); the same key twice is fine', async () => {
