@@ -8,10 +8,19 @@ export const CAEP_SESSION_REVOKED = 'https://schemas.openid.net/secevent/caep/ev
 export const SSF_VERIFICATION = 'https://schemas.openid.net/secevent/ssf/event-type/verification';
 export const SSF_STREAM_UPDATED = 'https://schemas.openid.net/secevent/ssf/event-type/stream-updated';
 
-/** Event-type URI → riskstream's name of that event (Okta's user-risk-change is a level change, sent to `kind: okta`). */
-export const EVENT_NAME_OF_URI: Readonly<Record<string, 'risk-level-change' | 'session-revoked' | 'verification'>> = {
+/** riskstream's name of an event it emits (a receiver's `events`). */
+type EventName = 'risk-level-change' | 'session-revoked' | 'verification';
+
+/**
+ * Event types an SSF stream can request, and riskstream's name for each: what `events_supported`
+ * lists, and so what `events_delivered` can hold (a stream is pushed CAEP events: Okta's
+ * user-risk-change URI, which a configured `kind: okta` receiver gets, is not one of them).
+ */
+export const STREAM_EVENTS: Readonly<Record<string, EventName>> = {
   [CAEP_RISK_LEVEL_CHANGE]: 'risk-level-change',
-  [OKTA_USER_RISK_CHANGE]: 'risk-level-change',
   [CAEP_SESSION_REVOKED]: 'session-revoked',
   [SSF_VERIFICATION]: 'verification',
 };
+
+/** Event-type URI → riskstream's name of that event: {@link STREAM_EVENTS}, and Okta's user-risk-change as a level change (sent to `kind: okta`). */
+export const EVENT_NAME_OF_URI: Readonly<Record<string, EventName>> = { ...STREAM_EVENTS, [OKTA_USER_RISK_CHANGE]: 'risk-level-change' };

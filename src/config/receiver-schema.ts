@@ -25,7 +25,7 @@ export const receiverSchema = z.strictObject({
   subject_issuer: z.string().min(1, { message: 'must not be empty (leave it out for the receiver audience)' }).optional(),
   /** Default every kind; an empty list would send the receiver nothing. An event-type URI names its event (CONTRACT §4's spelling). */
   events: z
-    .array(z.preprocess((v) => (typeof v === 'string' ? (EVENT_NAME_OF_URI[v] ?? v) : v), z.enum(RECEIVER_EVENTS)))
+    .array(z.preprocess((v) => (typeof v === 'string' && Object.hasOwn(EVENT_NAME_OF_URI, v) ? EVENT_NAME_OF_URI[v] : v), z.enum(RECEIVER_EVENTS)))
     .min(1, { message: 'must not be empty (the receiver would get nothing): leave it out for every event, or set enabled: false' })
     .optional(),
   /** Authorization header value; `${ENV_VAR}` is expanded from the environment. Empty would send none: leave it out for that. */

@@ -1,7 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { RedisClient } from '../redis/client.js';
 import type { ResolvedReceiver } from '../config/receiver.js';
-import type { ReceiverEvent } from '../config/receiver-schema.js';
 import type { RiskstreamFileConfig } from '../config/schema.js';
 import { RiskstreamError } from '../errors.js';
 import type { Keys } from '../keys.js';
@@ -11,21 +10,12 @@ import { hashCas } from '../redis/hash-cas.js';
 import { markStreamChanged } from './stream-cache.js';
 import { waitStreamSends } from './stream-fence.js';
 import type { SsfStream, StreamStatus } from './stream-record.js';
-import { CAEP_RISK_LEVEL_CHANGE, CAEP_SESSION_REVOKED, SSF_VERIFICATION } from './set-builder.js';
+import { CAEP_RISK_LEVEL_CHANGE, CAEP_SESSION_REVOKED } from './set-builder.js';
+import { STREAM_EVENTS } from '../event-types.js';
 
 /** Push delivery, the only method riskstream transmits with. */
 export const PUSH_METHOD = 'urn:ietf:rfc:8935';
 
-/**
- * Event types a stream can request, and riskstream's name for each: what `events_supported`
- * lists, and so what `events_delivered` can hold (a stream is pushed CAEP events: Okta's
- * user-risk-change URI, which a configured `kind: okta` receiver gets, is not one of them).
- */
-export const STREAM_EVENTS: Record<string, ReceiverEvent> = {
-  [CAEP_RISK_LEVEL_CHANGE]: 'risk-level-change',
-  [CAEP_SESSION_REVOKED]: 'session-revoked',
-  [SSF_VERIFICATION]: 'verification',
-};
 /** What a stream's configuration shows for a stored `authorization_header` (never the secret). */
 export const MASKED_HEADER = '[set]';
 
