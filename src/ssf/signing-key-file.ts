@@ -22,8 +22,10 @@ async function ensureKeyFile(file: string, alg: SigningAlg, logger: Logger, what
     const g = await generateKeyFiles(alg, dirname(file), basename(file, '.pem'));
     logger.warn({ file, alg: g.alg, kid: g.kid }, `${what}: generated one (publish /.well-known/jwks.json to receivers)`);
   } catch (err) {
-    // Another worker won the race: its key file is (about to be) there.
-    if (!isRiskstreamError(err) || !(await written(file))) throw err;
+    // Another worker won the race: its key files are there or being written (the public JWK first).
+    // Any other failure (a directory not writable) leaves neither: thrown at once.
+    const raced = existsSync(file) || existsSync(file.replace(/\.pem$/, '.jwk.json'));
+    if (!isRiskstreamError(err) || !raced || !(await written(file))) throw err;
   }
 }
 
