@@ -166,8 +166,8 @@ export async function startEngine(d: EngineDeps): Promise<EngineRuntime> {
           lastSweep = now;
           const t0 = performance.now();
           const routed = await routedUntil(d.redis, [...d.config().streams.inputs, d.keys.controlStream], d.config().streams.group, now);
-          const { expired, forgotten } = await owner.sweep(Math.min(now, routed));
-          slow('expiry sweep', t0, { expired, forgotten });
+          const { expired, forgotten, fixed } = await owner.sweep(Math.min(now, routed));
+          slow('expiry sweep', t0, { expired, forgotten, fixed });
         }
         const t0 = performance.now();
         const block = Math.min(cfg.streams.block, d.config().raw.state.sweep_interval, 250);

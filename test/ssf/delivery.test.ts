@@ -248,7 +248,7 @@ describe('SET delivery worker', () => {
     // Two delivery workers, each with its own failure log: at most one line each within the interval.
     expect(lines.length).toBeGreaterThanOrEqual(1);
     expect(lines.length).toBeLessThanOrEqual(2);
-    for (const l of lines) expect(l.msg).toMatch(/refused our authorization/);
+    for (const l of lines) expect(l).toMatchObject({ outcome: 'unauthorized', status: 401 });
     expect(JSON.stringify(logged)).not.toContain('wrong-again');
   });
 

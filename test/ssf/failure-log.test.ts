@@ -62,6 +62,6 @@ describe('FailureLog', () => {
       { receiver: 'okta', status: 401, failures: 1 },
       { receiver: 'okta', status: 403, failures: 100 },
     ]);
-    for (const l of lines) expect(l.msg).toMatch(/refused our authorization/);
+    for (const l of lines) expect(l.outcome).toBe('unauthorized');
   });
 });
