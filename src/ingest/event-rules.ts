@@ -79,11 +79,16 @@ function isPlainEmail(s: string): boolean {
   return true;
 }
 
+/** How a refused string is described without quoting it (it may hold a secret): `a string of 12 characters`. */
+function aStringOf(s: string): string {
+  return `a string of ${s.length} character${s.length === 1 ? '' : 's'}`;
+}
+
 /** A finite number, or a numeric string of one (`1e400`, beyond a double, is refused as the JSON number is); anything else is rejected. */
 export const toNumber: Rule<number> = (v, field) => {
   if (typeof v === 'number') return Number.isFinite(v) ? v : new Invalid(`${field}: must be a finite number`);
   if (typeof v === 'string' && DECIMAL_NUMBER.test(v.trim())) return toNumber(Number(v.trim()), field);
-  return new Invalid(`${field}: must be a number (got ${kind(v) === 'string' ? `a string of ${String(v).length} characters` : kind(v)})`);
+  return new Invalid(`${field}: must be a number (got ${kind(v) === 'string' ? aStringOf(String(v)) : kind(v)})`);
 };
 
 /**
@@ -104,7 +109,7 @@ export const toEpochMs: Rule<number> = (v, field) => {
     else if (epoch) n = Number(s);
     else {
       n = isoMs(s); // any other ISO-8601 date-time (one without an offset is UTC, not the host's zone)
-      if (Number.isNaN(n)) return new Invalid(`${field}: not an ISO-8601 time or epoch number (a string of ${v.length} characters) (${TIME_INVALID})`);
+      if (Number.isNaN(n)) return new Invalid(`${field}: not an ISO-8601 time or epoch number (${aStringOf(v)}) (${TIME_INVALID})`);
     }
   } else return new Invalid(`${field}: must be an ISO-8601 string or epoch ms (got ${kind(v)}) (${TIME_INVALID})`);
   if (Number.isNaN(n)) return new Invalid(`${field}: not a valid time (${TIME_INVALID})`);
@@ -222,7 +227,7 @@ export const toIp: Rule<string> = (v, field) => {
   const s = toText(v, field);
   if (s instanceof Invalid) return s;
   if (isDottedQuad(s) || isIP(s)) return s;
-  return addressOf(s) ?? new Invalid(`${field}: not a valid IPv4/IPv6 address (a string of ${s.length} characters)`);
+  return addressOf(s) ?? new Invalid(`${field}: not a valid IPv4/IPv6 address (${aStringOf(s)})`);
 };
 
 /** Autonomous system number: a number, numeric string or `AS1234` (finite, as {@link toNumber}'s). */

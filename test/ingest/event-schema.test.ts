@@ -99,6 +99,9 @@ describe('validateEvent', () => {
     ['empty type', { ...base, type: ' ' }, /type: must not be empty/],
     ['bad time', { ...base, time: 'soon' }, /time: not an ISO-8601 time/],
     ['bad ip', { ...base, ip: '999.1.1.1' }, /ip: not a valid IPv4\/IPv6 address/],
+    // The refused value is described, never quoted (it may hold a secret): its length, in words.
+    ['a one-letter time', { ...base, time: 'x' }, /time: not an ISO-8601 time or epoch number \(a string of 1 character\)/],
+    ['a one-letter number', { ...base, geo: { lat: 'n', lon: 1 } }, /geo\.lat: must be a number \(got a string of 1 character\)/],
     ['non-numeric lat', { ...base, geo: { lat: 'north', lon: 1 } }, /geo\.lat: must be a number/],
     ['geo without lon', { ...base, geo: { lat: 1 } }, /geo\.lon: required/],
     ['geo not an object', { ...base, geo: 'London' }, /geo: must be an object/],
