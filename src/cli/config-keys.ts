@@ -43,7 +43,7 @@ export async function signingKeyIssues(c: Config): Promise<ConfigIssue[]> {
       algs.add(spec.alg); // generated at the worker's first start
       continue;
     }
-    const label = spec.label ?? spec.path.join('.');
+    const { label } = spec;
     try {
       const key = await loadSigningKey(file, spec.alg, spec.kid);
       // The first key of an alg signs (as KeyRing.fromConfig checks it).

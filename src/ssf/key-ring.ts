@@ -125,11 +125,10 @@ export class KeyRing {
     for (const spec of [...signingKeySpecs(s), ...implicitKeySpecs(cfg)]) {
       await atSetting(spec.path, async () => {
         const key = await loadSigningKey(configPath(cfg, spec.key_file), spec.alg, spec.kid);
-        const label = spec.label ?? spec.path.join('.');
-        kids.add(key.publicJwk, label);
+        kids.add(key.publicJwk, spec.label);
         if (ring.has(key.alg)) return ring.addRetired(key.publicJwk);
         const withdrawn = withdrawnSignerProblem(key, s.withdrawn_kids);
-        if (withdrawn) throw new RiskstreamError('KEY_INVALID', `${label}: ${withdrawn}`, { kid: key.kid });
+        if (withdrawn) throw new RiskstreamError('KEY_INVALID', `${spec.label}: ${withdrawn}`, { kid: key.kid });
         ring.setCurrent(key);
       });
     }
@@ -168,15 +167,15 @@ export interface SigningKeySpec {
   alg: SigningAlg;
   kid?: string | undefined;
   path: Array<string | number>;
-  /** How errors name the key; default its path. */
-  label?: string;
+  /** How errors name the key: its path (`signing.keys.0.key_file`), or the receiver an implicit key is for. */
+  label: string;
 }
 
 /** The private keys `signing` names, in load order: `key_file`, then `keys` (the first key per alg is current). */
 export function signingKeySpecs(s: Config['raw']['signing']): SigningKeySpec[] {
   return [
-    { key_file: s.key_file, alg: s.alg, kid: s.kid, path: ['signing', 'key_file'] },
-    ...s.keys.map((k, i) => ({ ...k, path: ['signing', 'keys', i, 'key_file'] })),
+    { key_file: s.key_file, alg: s.alg, kid: s.kid, path: ['signing', 'key_file'], label: 'signing.key_file' },
+    ...s.keys.map((k, i) => ({ ...k, path: ['signing', 'keys', i, 'key_file'], label: `signing.keys.${i}.key_file` })),
   ];
 }
 
