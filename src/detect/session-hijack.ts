@@ -11,6 +11,7 @@
  * The attachment is a symbol-keyed property: it cannot come from input JSON, so a shipper cannot
  * forge the baseline.
  *
+ * A device id is compared without letter case (a GUID differing only in case is one device).
  * One hit per session and set of differing values: the window remembers which were reported
  * (bounded, pruned by age), so a hijacker's every click does not repeat the hit and a replay
  * reports nothing new. Which properties differ depends only on the event and the session, never
@@ -127,6 +128,17 @@ const label: Record<HijackProperty, (v: string | number) => string> = {
   country: (v) => String(v),
 };
 
+/**
+ * A property's value as compared: a device id without letter case (one device's GUID is written
+ * upper case by one source, lower case by another: Windows and Intune vs Entra), ASN and country
+ * as stored (a number; an upper-case code).
+ */
+const asCompared: Record<HijackProperty, (v: string | number | undefined) => string | number | undefined> = {
+  device: (v) => (typeof v === 'string' ? v.toLowerCase() : v),
+  asn: (v) => v,
+  country: (v) => v,
+};
+
 /** The hit of a use (`seen`, at `time`) of a session whose login captured `captured`, if any property differs and it was not reported. */
 function compare(
   reported: Array<[string, number]>,
@@ -137,10 +149,10 @@ function compare(
   params: SessionHijackParams,
   now: number,
 ): { key: string; hit: DetectorHit } | undefined {
-  const differs = params.compare.filter((p) => captured[p] !== undefined && seen[p] !== undefined && captured[p] !== seen[p]);
+  const differs = params.compare.filter((p) => captured[p] !== undefined && seen[p] !== undefined && asCompared[p](captured[p]) !== asCompared[p](seen[p]));
   if (differs.length === 0) return undefined;
   const sessionId = captured.session_id;
-  const key = `${sessionId}\u0000${differs.map((p) => `${p}=${seen[p]}`).join('\u0000')}`;
+  const key = `${sessionId}\u0000${differs.map((p) => `${p}=${asCompared[p](seen[p])}`).join('\u0000')}`;
   // Already reported (a repeat, a replay) — while that hit still counts: one that expired (or
   // arrived expired: a backfill) never silences the hijack still going on.
   const expiresAfter = expiresAfterOf(params);

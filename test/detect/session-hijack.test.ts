@@ -87,6 +87,16 @@ describe('session_hijack', () => {
     expect(run([use(MIN, { network: { asn: 1221 } })]).hits).toHaveLength(1);
   });
 
+  it('a device id differing only in letter case is the same device (a GUID written upper case by one source, lower by another; found by a black-box audit)', () => {
+    const guid = { ...CAPTURED, device: 'ABCDEF01-2345-6789-ABCD-EF0123456789' };
+    expect(run([use(MIN, { device: { id: 'abcdef01-2345-6789-abcd-ef0123456789' } }, guid)]).hits).toEqual([]);
+    expect(run([use(MIN, { device: { id: 'D-9' } })]).hits).toEqual([]);
+    // Another device is still one, and its spellings are one report: "D-77" after "d-77" adds none.
+    const flagged = run([use(MIN, { device: { id: 'd-77' } }), use(2 * MIN, { device: { id: 'D-77' } })]);
+    expect(flagged.hits).toHaveLength(1);
+    expect(flagged.hits[0]!.evidence).toMatchObject({ differs: ['device'], login: { device: 'd-9' }, event: { device: 'd-77' } });
+  });
+
   it('a use that came before its login (the IdP log late): compared when the login arrives, as in event-time order', () => {
     const login = (): CanonicalEvent => use(0, { type: 'login', outcome: 'success' }, null); // captures: d-9, AS2856, GB
     const thief = (): CanonicalEvent => use(MIN, { device: { id: 'd-77' }, network: { asn: 1221 }, geo: { country: 'AU' } }, null);

@@ -317,4 +317,31 @@ describe('session_hijack and the revoke_sessions response (real worker, Redis, r
     expect(hit.evidence.differs).toEqual(expect.arrayContaining(['asn', 'country']));
     expect((await risk(OLGA)).level).not.toBe('high');
   }, 60_000);
+  it('a device id differing only in letter case (an Entra GUID lower case, Windows upper case) is the same device: no hit; another device after it is one (found by a black-box audit)', async () => {
+    const user = 'guid@example.com';
+    const guid = 'ABCDEF01-2345-6789-ABCD-EF0123456789';
+    const login = JSON.parse(sessionLogin('l-guid', 's-guid', 0, user)) as Record<string, unknown>;
+    await h.redis.xadd(`${h.prefix}:login`, '*', 'event', JSON.stringify({ ...login, device: { id: guid } }));
+    await waitFor(async () => (await sessionsOf(user)).length === 1, { what: 'the session stored' });
+    const use = {
+      type: 'access',
+      id: 'a-guid',
+      user,
+      time: recentIso(5 * MIN),
+      outcome: 'allowed',
+      session: { id: 's-guid' },
+      device: { id: guid.toLowerCase() },
+    };
+    await h.redis.xadd(`${h.prefix}:activity`, '*', 'event', JSON.stringify(use));
+    // A marker event after it: once its hit is listed, the use before it was judged.
+    await h.redis.xadd(`${h.prefix}:activity`, '*', 'event', JSON.stringify({ ...use, id: 'a-other', device: { id: 'd-other' } }));
+    await untilQuiet(h.redis, { prefix: h.prefix, users: [user] });
+    const events = (
+      (await (await api(`/v1/users/${encodeURIComponent(user)}/events`)).json()) as {
+        events: Array<{ kind: string; behavior?: string; evidence?: { event?: { device?: string } } }>;
+      }
+    ).events;
+    const hits = events.filter((e) => e.kind === 'hit');
+    expect(hits.map((e) => [e.behavior, e.evidence?.event?.device])).toEqual([['session_hijack', 'd-other']]);
+  });
 });
