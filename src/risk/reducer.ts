@@ -4,7 +4,7 @@ import type { DetectorHit, DetectorLimits } from '../detect/types.js';
 import { mergeTiers, tiersOf, withTiers } from './tiers.js';
 import { scrubShared, type ScrubOptions } from '../secrets/scrub.js';
 import { scrubAll, scrubKnownDeep } from '../secrets/known-secrets.js';
-import type { BehaviorHit, CanonicalEvent, EntryRef, LevelChange } from '../types.js';
+import { levelRank, type BehaviorHit, type CanonicalEvent, type EntryRef, type RiskLevel } from '../types.js';
 import { compareIds, type UserState } from './state.js';
 import { copyState, expire, recordChange, VOUCHED, vouchedOf, type ReduceResult } from './level-change.js';
 import { catchUpEpochs, NO_EPOCHS, type BehaviorEpochs } from './behavior-epochs.js';
@@ -48,7 +48,7 @@ function byTimeThenId(a: ReduceInput, b: ReduceInput): number {
  * Applies a user's events (any order; processed in event-time order) to their state:
  * expires what is due, runs every enabled behavior's detector (the windows of the others dropped),
  * records hits as active behaviors (with the level configured at hit time) and emits one change
- * per level change.
+ * per level change: at most one per event, to the highest level its hits give.
  * A hit counts from its event time ({@link hitExpiry}); one already expired at `now` (a
  * backfill) is returned with `expiredOnArrival` and changes neither behaviors nor level.
  * Pure: no I/O, no clock; `now` is the processing time. `secrets` (the worker's own tokens) are
@@ -79,6 +79,9 @@ export function reduce(
     // An event an admin reset vouched for, delivered again: no detector sees it (nothing before the reset counts again).
     if (vouched !== undefined && event.id !== undefined && vouched.includes(eventId)) continue;
     const detectorInput = { event, eventId };
+    // One event is one level change, to the highest level its hits give (never LOW → MEDIUM → HIGH
+    // for one event hitting two behaviors): the change is recorded once its every behavior has run.
+    let raised: RaisingHit | undefined;
     for (let i = 0; i < p.enabled.length; i++) {
       const b = p.enabled[i]!;
       const detector = p.detectors[i] ?? detectorFor(b.kind); // an unknown kind throws, as it did per event
@@ -90,8 +93,12 @@ export function reduce(
       // An event (by its own id) seen in an earlier hit — a replayed file, a shipper retry — makes no
       // new hit (checked before this event's hits: one event may make several, e.g. a late login's).
       if (event.id !== undefined && (next.behaviors[b.id]?.ids?.includes(eventId) || seenLate(next, b.id, eventId))) continue;
-      for (const h of r.hits) recordHit(next, hits, changes, b, h, input, eventId, now, secrets);
+      for (const h of r.hits) {
+        const counted = recordHit(next, hits, b, h, input, eventId, now, secrets);
+        if (counted && (raised === undefined || levelRank(counted.level) > levelRank(raised.level))) raised = counted;
+      }
     }
+    if (raised) recordChange(next, changes, raised.cause, raised.summary, 'system', now, raised.time);
   }
   // What behaviors turned off (or no longer configured) remembered goes: frozen while they saw nothing,
   // it would judge by a stale history once on again (new_country flagging the usual country).
@@ -124,18 +131,29 @@ function planOf(behaviors: readonly BehaviorConfig[]): Plan {
 /** Evidence keys are the detectors' own names: only token-shaped values are scrubbed. */
 const VALUES_ONLY: ScrubOptions = { secretName: () => false };
 
-/** Records one detector hit of behavior `b`: the hit, the active behavior, the level change. */
+/** A hit that counted, as the level change it may make names it: the first of an event's highest level. */
+interface RaisingHit {
+  level: RiskLevel;
+  /** The change id's cause: the entry and the behavior. */
+  cause: string;
+  summary: string;
+  time: number;
+}
+
+/**
+ * Records one detector hit of behavior `b`: the hit and the active behavior. Returns what the
+ * level change it may make needs, or undefined for a hit expired on arrival (it changes no level).
+ */
 function recordHit(
   next: UserState,
   hits: BehaviorHit[],
-  changes: LevelChange[],
   b: BehaviorConfig,
   h: DetectorHit,
   { event, ref }: ReduceInput,
   eventId: string,
   now: number,
   secrets: readonly string[],
-): void {
+): RaisingHit | undefined {
   const level = h.level ?? b.risk_level;
   // What a detector quotes from the event (a file name, a detection text, a device id) may hold a
   // token — one of the worker's own too —: scrubbed before it is stored, shown or sent in a SET's
@@ -159,7 +177,7 @@ function recordHit(
   if (late) {
     // Recorded in the user's risk events; it stopped counting before it arrived. Its event, delivered again, makes no second hit.
     if (event.id !== undefined) rememberLate(next, b.id, [...h.eventIds, eventId]);
-    return;
+    return undefined;
   }
   const prev = next.behaviors[b.id];
   // Each level keeps its own expiry: a lower hit never prolongs a higher level (src/risk/tiers.ts).
@@ -182,5 +200,5 @@ function recordHit(
     },
     tiers,
   );
-  recordChange(next, changes, `${ref.stream}/${ref.id}/${b.id}`, summary, 'system', now, h.time);
+  return { level, cause: `${ref.stream}/${ref.id}/${b.id}`, summary, time: h.time };
 }

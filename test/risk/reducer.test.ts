@@ -169,6 +169,35 @@ describe('reduce: levels', () => {
     expect(swapped.changes.map((c) => c.current)).toEqual(['medium', 'high']);
   });
 
+  it('one event hitting several behaviors is one change, to the highest level, whatever their order in the config (found by a black-box audit: LOW → MEDIUM then MEDIUM → HIGH, two SETs, for one event)', () => {
+    const T = (id: string, level: string) =>
+      behavior(id, {
+        kind: 'threshold',
+        enabled: true,
+        risk_level: level,
+        expires_after: '24h',
+        match: { type: 'access', app: 'payroll' },
+        count: 1,
+        window: '5m',
+      });
+    const ref = { stream: ACTIVITY, id: entryId() };
+    const access = (): ReduceInput => ({ event: { type: 'access', id: 'a-1', user: USER, time: T0, app: 'payroll' }, ref });
+    for (const order of [
+      [T('t_medium', 'medium'), T('t_high', 'high')],
+      [T('t_high', 'high'), T('t_medium', 'medium')],
+    ]) {
+      const r = reduce(emptyState(USER), [access()], order, NOW, LIMITS);
+      expect(r.hits.map((h) => h.behavior).sort()).toEqual(['t_high', 't_medium']);
+      expect(r.changes.map((c) => [c.version, c.previous, c.current, c.behaviors, c.occurredAt])).toEqual([[1, 'low', 'high', ['t_high', 't_medium'], T0]]);
+      expect(r.state).toMatchObject({ level: 'high', version: 1 });
+    }
+    // The change's id is the one a single hit of the raising behavior gives (the same after an upgrade or a replay).
+    const single = reduce(emptyState(USER), [access()], [T('t_high', 'high')], NOW, LIMITS);
+    const both = reduce(emptyState(USER), [access()], [T('t_medium', 'medium'), T('t_high', 'high')], NOW, LIMITS);
+    expect(both.changes[0]!.id).toBe(single.changes[0]!.id);
+    expect(both.changes[0]!.reason).toBe(single.changes[0]!.reason);
+  });
+
   it('a hit below the current level changes nothing but the behavior', () => {
     const r1 = reduce(emptyState(USER), [edr('e-1', 0)], BEHAVIORS, NOW, LIMITS);
     const r2 = reduce(stored(r1.state), [dlp('d-1', MIN)], BEHAVIORS, NOW, LIMITS);
