@@ -8,12 +8,13 @@ import { alpha2Of } from './country-alpha3.js';
  * Names are those of the runtime's ICU data in English (`Intl.DisplayNames`) and the other English
  * spellings sources use (MaxMind's GeoIP names, which Okta's resemble: "Hong Kong", "Turkey",
  * "Ivory Coast", "DR Congo" …), compared loosely: without case, accents, dots, commas or "the",
- * `&` as "and", "Saint" as "St".
+ * `&` as "and", "Saint" as "St"; ISO's own names inverted at a comma ("Korea, Republic of") too.
  */
 
 /** Names ICU spells otherwise, by code (compared as {@link loose} makes them). */
 const ALIASES: Record<string, readonly string[]> = {
   AX: ['Aland'],
+  BO: ['Plurinational State of Bolivia'],
   BQ: ['Bonaire, Sint Eustatius, and Saba', 'Bonaire, Sint Eustatius and Saba', 'Bonaire'],
   CD: ['DR Congo', 'Democratic Republic of the Congo', 'Congo, Democratic Republic', 'Congo (Kinshasa)'],
   CG: ['Congo Republic', 'Republic of the Congo', 'Congo', 'Congo (Brazzaville)'],
@@ -30,19 +31,22 @@ const ALIASES: Record<string, readonly string[]> = {
   LA: ["Lao People's Democratic Republic"],
   LT: ['Republic of Lithuania'],
   MD: ['Republic of Moldova'],
-  MK: ['Macedonia'],
+  MF: ['Saint Martin (French part)'],
+  MK: ['Macedonia', 'Former Yugoslav Republic of Macedonia'],
   MM: ['Myanmar', 'Burma'],
   MO: ['Macao', 'Macau'],
   PS: ['Palestine', 'State of Palestine', 'Palestinian Territory', 'Palestinian Territories'],
   RU: ['Russian Federation'],
+  SX: ['Sint Maarten (Dutch part)'],
   SY: ['Syrian Arab Republic'],
   SZ: ['Swaziland'],
   TL: ['East Timor'],
   TR: ['Turkey'],
-  TW: ['Republic of China'],
+  TW: ['Republic of China', 'Taiwan, Province of China'],
+  TZ: ['United Republic of Tanzania'],
   UM: ['United States Minor Outlying Islands'],
   US: ['United States of America', 'USA'],
-  VA: ['Holy See', 'Vatican'],
+  VA: ['Holy See', 'Vatican', 'Holy See (Vatican City State)'],
   VE: ['Bolivarian Republic of Venezuela'],
   VI: ['US Virgin Islands'],
   VN: ['Viet Nam'],
@@ -90,5 +94,16 @@ export function countryCode(v: unknown): unknown {
   // UK: reserved for the United Kingdom, whose code is GB (what GeoIP and Entra give).
   if (/^[a-z]{2}$/i.test(t)) return t.toUpperCase() === 'UK' ? 'GB' : t.toUpperCase();
   const alpha2 = /^[a-z]{3}$/i.test(t) ? alpha2Of(t.toUpperCase()) : undefined;
-  return alpha2 ?? names().get(loose(t)) ?? v;
+  return alpha2 ?? names().get(loose(t)) ?? inverted(t) ?? v;
+}
+
+/**
+ * The code of an ISO 3166-1 short name written inverted at its comma, as ISO and its copies
+ * (pycountry, SIEM lookups) list them: "Korea, Republic of" is "Republic of Korea", "Virgin
+ * Islands, British" "British Virgin Islands". Undefined for anything else.
+ */
+function inverted(t: string): string | undefined {
+  const comma = t.indexOf(',');
+  if (comma <= 0) return undefined;
+  return names().get(loose(`${t.slice(comma + 1)} ${t.slice(0, comma)}`));
 }

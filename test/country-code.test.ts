@@ -30,6 +30,27 @@ describe('countryCode', () => {
     ['ABC', 'ABC'],
     ['xyz', 'xyz'],
     ['UKR', 'UA'],
+    // ISO 3166-1's own short names, inverted at a comma (pycountry, many SIEM lookups); found by a
+    // black-box audit: "Korea, Republic of" and KR were two countries to new_country and session_hijack.
+    ['Korea, Republic of', 'KR'],
+    ["Korea, Democratic People's Republic of", 'KP'],
+    ['Iran, Islamic Republic of', 'IR'],
+    ['Moldova, Republic of', 'MD'],
+    ['Tanzania, United Republic of', 'TZ'],
+    ['Venezuela, Bolivarian Republic of', 'VE'],
+    ['Bolivia, Plurinational State of', 'BO'],
+    ['Congo, The Democratic Republic of the', 'CD'],
+    ['Micronesia, Federated States of', 'FM'],
+    ['Virgin Islands, British', 'VG'],
+    ['Virgin Islands, U.S.', 'VI'],
+    ['Palestine, State of', 'PS'],
+    ['Taiwan, Province of China', 'TW'],
+    ['Macedonia, the former Yugoslav Republic of', 'MK'],
+    ['Holy See (Vatican City State)', 'VA'],
+    ['Saint Martin (French part)', 'MF'],
+    ['Sint Maarten (Dutch part)', 'SX'],
+    // A comma in no country's name: kept as given.
+    ['Springfield, Nowhere', 'Springfield, Nowhere'],
   ])('%j → %j', (given, code) => {
     expect(countryCode(given)).toBe(code);
   });

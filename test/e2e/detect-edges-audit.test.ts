@@ -101,7 +101,7 @@ describe('detection edges (real worker, streams and admin API only)', () => {
     expect(await hits('nofactor@example.com')).toEqual(['mfa_fatigue']);
   });
 
-  it('session_hijack: AS1221 is 1221, Australia is AU, a trimmed device id is the same; a property missing at the login is not compared', async () => {
+  it('session_hijack: AS1221 is 1221, Australia is AU, Korea, Republic of is KR, a trimmed device id is the same; a property missing at the login is not compared', async () => {
     const session = (user: string, sid: string, extra: Record<string, unknown>) =>
       add('login', {
         type: 'login',
@@ -114,6 +114,7 @@ describe('detection edges (real worker, streams and admin API only)', () => {
       });
     await session('spell@example.com', 'sp-s1', { network: { asn: 'AS1221' }, geo: { country: 'Australia' }, device: { id: ' d-7 ' } });
     await session('bare@example.com', 'sp-s2', { device: { id: 'd-1' } });
+    await session('iso@example.com', 'sp-s3', { geo: { country: 'KR' } });
     await quiet();
     const use = (user: string, sid: string, at: number, extra: Record<string, unknown>) =>
       add('activity', { type: 'access', user, time: recent(at), session: { id: sid }, ...extra });
@@ -135,7 +136,10 @@ describe('detection edges (real worker, streams and admin API only)', () => {
       'AUS',
     );
     await use('bare@example.com', 'sp-s2', MIN, { network: { asn: 1221 }, geo: { country: 'AU' } });
+    // ISO 3166-1's short name, inverted at its comma, is the same country (found by this audit: a hijack).
+    await use('iso@example.com', 'sp-s3', MIN, { geo: { country: 'Korea, Republic of' } });
     await quiet();
+    expect(await hits('iso@example.com')).toEqual([]);
     expect(await hits('spell@example.com')).toEqual([]);
     expect(await hits('bare@example.com')).toEqual([]);
     await use('bare@example.com', 'sp-s2', 2 * MIN, { device: { id: 'd-2' } });
