@@ -158,7 +158,7 @@ export function outcomeHandlers(deps: OutcomeDeps, random: () => number) {
         return retry(job, ctx, 'rate_limited', ms, { outcome: 'rate_limited', status: o.status, retry_after_ms: o.retryAfterMs });
       }
       case 'retryable': {
-        // A 5xx's Retry-After (a 503 during maintenance) is a floor under the backoff, never less
+        // A 5xx's or 408's Retry-After (a 503 during maintenance) is a floor under the backoff, never less
         // (`Retry-After: 0` must not retry a failing receiver at once, again and again); the
         // receiver waits as long as it asked, within the horizon.
         const ms = Math.max(o.retryAfterMs ?? 0, floorMs, backoffDelay(attempt, deps.delivery, random()));

@@ -25,7 +25,7 @@ export type PushOutcome =
   /** 429; `retryAfterMs` from Retry-After when present, else from Okta's X-Rate-Limit-Reset. */
   | { kind: 'rate_limited'; status: 429; retryAfterMs?: number }
   /**
-   * 5xx, 408, timeout or network error; `retryAfterMs` from a 5xx's (a 503's) Retry-After when present;
+   * 5xx, 408, timeout or network error; `retryAfterMs` from a 5xx's (a 503's) or 408's Retry-After when present;
    * `sent` on a timeout or network error after the request went out in full: the receiver may hold
    * the SET, and still be applying it.
    */
@@ -158,7 +158,7 @@ export async function classifyResponse(res: IncomingMessage, now: number, timeou
   }
   if (status >= 500 || status === 408) {
     discard(res, timeoutMs);
-    return { kind: 'retryable', status, reason: 'http', message: `HTTP ${status}`, ...(status >= 500 ? after : {}) };
+    return { kind: 'retryable', status, reason: 'http', message: `HTTP ${status}`, ...after };
   }
   const { err, description } = await readErrorBody(res);
   // What the receiver said, and nothing it did not: no code is made up for a body without one.

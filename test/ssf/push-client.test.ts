@@ -89,6 +89,13 @@ describe('pushSet (RFC 8935)', () => {
       { status: 503, headers: { 'retry-after': '5' } },
       { kind: 'retryable', status: 503, reason: 'http', message: 'HTTP 503', retryAfterMs: 5000 },
     ],
+    // A 408 is the receiver's timeout: retried as a 5xx is, and its Retry-After honoured too (contract §4).
+    ['408 is retryable', { status: 408 }, { kind: 'retryable', status: 408, reason: 'http', message: 'HTTP 408' }],
+    [
+      '408 with Retry-After seconds',
+      { status: 408, headers: { 'retry-after': '4' } },
+      { kind: 'retryable', status: 408, reason: 'http', message: 'HTTP 408', retryAfterMs: 4000 },
+    ],
   ])('%s', async (_name, answer, expected) => {
     const rx = await answerWith(answer);
     expect(await pushSet({ endpoint: rx.url, set: SET, timeoutMs: 2000 })).toEqual(expected);
