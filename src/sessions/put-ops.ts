@@ -54,7 +54,8 @@ interface Off {
 /** A user's live sessions (`expires_at`, id pairs) and latest devices, while preparing. */
 interface UserPuts {
   sessions: string[];
-  devices: Map<string, { d: DeviceIdentity; seen: string }> | undefined;
+  /** Per device, its entries in order: the latest of each run of logins with one session id. */
+  devices: Map<string, Array<{ d: DeviceIdentity; seen: string }>> | undefined;
 }
 
 /**
@@ -161,11 +162,19 @@ export function sessionPutOps(k: Keys, identities: readonly SessionIdentity[], o
       else byPair.set(pair, [x]);
     }
     const d = deviceIdentity(s);
-    const prev = d ? (u.devices ??= new Map()).get(d.id) : undefined;
-    // The same device again without a posture keeps the one reported before in this commit (the
-    // store carries a stored posture over itself).
-    if (d && (prev?.d.last_seen ?? -Infinity) <= d.last_seen)
-      u.devices!.set(d.id, { d: d.posture === undefined && prev?.d.posture !== undefined ? withPosture(d, prev.d.posture) : d, seen: epochText(d.last_seen) });
+    const entries = d ? (u.devices ??= new Map()).get(d.id) : undefined;
+    const prev = entries?.[entries.length - 1];
+    if (d && (prev?.d.last_seen ?? -Infinity) <= d.last_seen) {
+      const seen = epochText(d.last_seen);
+      if (!entries) u.devices!.set(d.id, [{ d, seen }]);
+      // Another session's login from the device: both are sent, in order — the script may refuse
+      // either's session (its id another user's) and then leaves its device entry out; it carries a
+      // stored posture over itself.
+      else if (prev!.d.session_id !== d.session_id) entries.push({ d, seen });
+      // The same device again without a posture keeps the one reported before in this commit (the
+      // store carries a stored posture over itself).
+      else entries[entries.length - 1] = { d: d.posture === undefined && prev!.d.posture !== undefined ? withPosture(d, prev!.d.posture) : d, seen };
+    }
   }
   // The index pairs, in the indexed SPUTs' order (those a later sign-out ended too: taken out by SOFF).
   let offs: Indexed[] | undefined;
@@ -210,7 +219,7 @@ export function sessionPutOps(k: Keys, identities: readonly SessionIdentity[], o
       String(u.sessions.length),
       ...u.sessions,
     ];
-    if (u.devices) for (const { d, seen } of u.devices.values()) op.push(d.id, seen, JSON.stringify(d));
+    if (u.devices) for (const list of u.devices.values()) for (const { d, seen } of list) op.push(d.id, seen, JSON.stringify(d));
     ops.push(op);
   }
   // After SUSER's trim (an ended session counted, as from its login on): out of every index, when still ended.

@@ -213,7 +213,12 @@ describe('sessions and geo', () => {
     const session = (user: string) => ({ id: 's-collide', expires_at: now + H, claims: { email: user } });
     await h.redis.xadd(`${h.prefix}:login`, '*', 'event', login('alice2@example.com', now - 60_000, LONDON, { session: session('alice2@example.com') }));
     await waitFor(async () => ((await (await api('/v1/sessions/s-collide')).json()) as { user?: string }).user, { what: "alice's session" });
-    await h.redis.xadd(`${h.prefix}:login`, '*', 'event', login('bob30@example.com', now - 30_000, LONDON, { session: session('bob30@example.com') }));
+    await h.redis.xadd(
+      `${h.prefix}:login`,
+      '*',
+      'event',
+      login('bob30@example.com', now - 30_000, LONDON, { session: session('bob30@example.com'), device: { id: 'bob-laptop', posture: { os: 'linux' } } }),
+    );
     const entry = await waitFor(
       async () => {
         const rows = await h.redis.xrange(`${h.prefix}:audit`, '-', '+');
@@ -225,8 +230,12 @@ describe('sessions and geo', () => {
     expect(((await (await api('/v1/sessions/s-collide')).json()) as { user: string }).user).toBe('alice2@example.com');
     const list = (await (await api('/v1/users/alice2%40example.com/sessions')).json()) as { sessions: unknown[] };
     expect(list.sessions).toHaveLength(1);
-    const bobs = (await (await api('/v1/users/bob30%40example.com/sessions')).json()) as { sessions: unknown[] };
+    const bobs = (await (await api('/v1/users/bob30%40example.com/sessions')).json()) as { sessions: unknown[]; devices: unknown[] };
     expect(bobs.sessions).toHaveLength(0);
+    // The refused login leaves no trace in bob's records: no device naming alice's session (whose
+    // GET /v1/sessions/s-collide?user=bob30… answers 404).
+    expect(bobs.devices).toEqual([]);
+    expect((await api('/v1/sessions/s-collide?user=bob30%40example.com')).status).toBe(404);
     const revoked = (await (await api('/v1/users/alice2%40example.com/sessions', { method: 'DELETE' })).json()) as { revoked: number };
     expect(revoked.revoked).toBe(1);
   });

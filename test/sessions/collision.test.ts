@@ -90,6 +90,27 @@ describe('session id collision within a partition', () => {
     expect((await small.get('s-owned'))?.user).toBe(ALICE);
   });
 
+  it("a refused login leaves no device in its user's registry naming the other user's session", async () => {
+    await store.put([ident({ sessionId: 's-dev', device: { id: 'alice-laptop' } })]);
+    const r = await store.put([ident({ sessionId: 's-dev', user: BOB, time: T0 + 1000, device: { id: 'bob-laptop', posture: { os: 'linux' } } })]);
+    expect(r.refused).toHaveLength(1);
+    expect(await store.devices(BOB)).toEqual([]);
+    expect((await store.devices(ALICE)).map((d) => [d.id, d.session_id])).toEqual([['alice-laptop', 's-dev']]);
+  });
+
+  it("in one commit with a login of the user's own from the same device, either order: the device names the user's own session", async () => {
+    await store.put([ident({ sessionId: 's-dev2', device: { id: 'alice-laptop' } })]);
+    const own = ident({ sessionId: 'b-own', user: BOB, time: T0 + 1000, device: { id: 'bob-laptop', posture: { os: 'linux' } } });
+    const refused = ident({ sessionId: 's-dev2', user: BOB, time: T0 + 2000, device: { id: 'bob-laptop', posture: { os: 'evil' } } });
+    expect((await store.put([own, refused])).refused).toHaveLength(1);
+    expect((await store.devices(BOB)).map((d) => [d.id, d.session_id, d.posture, d.last_seen])).toEqual([['bob-laptop', 'b-own', { os: 'linux' }, T0 + 1000]]);
+    await t.redis.del(t.keys.userDevices(BOB));
+    const later = ident({ sessionId: 'b-own', user: BOB, time: T0 + 3000, device: { id: 'bob-laptop' } });
+    expect((await store.put([refused, later])).refused).toHaveLength(1);
+    // No posture reported by bob's own login: it keeps its session's (linux), never the refused one's.
+    expect((await store.devices(BOB)).map((d) => [d.id, d.session_id, d.posture, d.last_seen])).toEqual([['bob-laptop', 'b-own', { os: 'linux' }, T0 + 3000]]);
+  });
+
   it('revoke by id still works', async () => {
     await store.put([ident({ sessionId: 's-3' })]);
     await store.put([ident({ sessionId: 's-3', user: BOB })]);

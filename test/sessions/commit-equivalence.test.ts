@@ -61,6 +61,22 @@ function withoutPairs(op: string[], ops: readonly string[][], notStored: Readonl
   return [...op.slice(0, 11), String(pairs.length), ...pairs, ...op.slice(12 + n)];
 }
 
+/**
+ * SUSER without the device entries of the logins its user's SPUTs were refused (`refused`: user and
+ * session id, `\n`-joined): today's script leaves them out of the user's devices (the old one
+ * listed a device naming another user's session).
+ */
+function withoutRefusedDevices(op: string[], refused: ReadonlySet<string>): string[] {
+  if (op[0] !== 'SUSER' || !refused.size) return op;
+  const n = Number(op[11]);
+  const devices: string[] = [];
+  for (let i = 12 + n; i + 2 < op.length; i += 3) {
+    const sid = (JSON.parse(op[i + 2]!) as { session_id: string }).session_id;
+    if (!refused.has(`${op[6]}\n${sid}`)) devices.push(op[i]!, op[i + 1]!, op[i + 2]!);
+  }
+  return [...op.slice(0, 12 + n), ...devices];
+}
+
 /** The indexed SPUTs (with a by-login key), in order. */
 const indexedPuts = (ops: readonly string[][]): string[][] => ops.filter((o) => o[0] === 'SPUT' && o.length === 9);
 
@@ -183,6 +199,8 @@ describe('engine commit script: the same replies and stored state as the script 
             const replies: unknown[] = [];
             // Today's script first: what its SPUTs did not store, the old script is not given to index.
             const notStored = new Set<number>();
+            // Nor the devices of the logins it refused (their ids another user's).
+            const refused = new Set<string>();
             for (const s of [...sides].reverse()) {
               const pos = `${i + 1}-0`;
               await redis.xadd(s.keys.partitionIn(0), pos, 'f', 'v');
@@ -195,7 +213,9 @@ describe('engine commit script: the same replies and stored state as the script 
                       BEFORE,
                       2,
                       ...args,
-                      packOps(prepared.ops.map((op) => jsonSuser(withoutPairs(plainIndex(op, notStored), prepared.ops, notStored)))),
+                      packOps(
+                        prepared.ops.map((op) => jsonSuser(withoutRefusedDevices(withoutPairs(plainIndex(op, notStored), prepared.ops, notStored), refused))),
+                      ),
                       ...rest,
                     )
                   : await scriptsOn(redis).engineCommit(2, ...args, packOps(prepared.ops), ...rest);
@@ -209,6 +229,7 @@ describe('engine commit script: the same replies and stored state as the script 
                   .forEach((o, j) => {
                     if (o.length !== 9) return;
                     if (puts[j] !== 1) notStored.add(k);
+                    if (Array.isArray(puts[j])) refused.add(`${o[6]}\n${o[8]}`);
                     k++;
                   });
               }

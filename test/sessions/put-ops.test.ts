@@ -12,7 +12,8 @@ import { EVENTS, PUT, SETTINGS } from './golden/input.js';
  * (golden/put-ops.json, written by the implementation before the performance work of issue 16; SPUT's
  * by-login index key and session id added with the refresh-started sessions' index move; the SPUT of
  * the identity already expired on the wall clock added when such identities became stored as
- * session_hijack's baseline, with no index arguments).
+ * session_hijack's baseline, with no index arguments; SUSER's device entries of one device, one per
+ * session in order — d-9's of s-1 before s-2's — once the script left a refused login's device out).
  */
 const golden = JSON.parse(readFileSync(new URL('./golden/put-ops.json', import.meta.url), 'utf8')) as {
   identities: string[];

@@ -31,7 +31,8 @@
       the expires_at, id values that follow; an expires_at of `-` is no SPUT's but a sign-out's
       place among them, of a session a login of this commit indexed: trimmed to max there, it leaves
       the index if still stored ended) and devices (latest identity per device, capped,
-      expiring `device-ttl` after the last write; the device, last_seen, json triples last), every
+      expiring `device-ttl` after the last write; the device, last_seen, json triples last, in
+      order, none of a login SPUT refused as another user's: its session_id is not the user's), every
       value a string; its outcome: the session ids trimmed
 
   Input (numkeys: 2 on one node; on a cluster every key the commit touches):
@@ -186,6 +187,13 @@ local function soff(op)
   if endedFor(op[2], op[7]) then unindex(op[3], op[4], op[5], op[6]) end
 end
 
+-- The `session_id` of a device entry's JSON ('' when unreadable).
+local function sessionOf(json)
+  local ok, d = pcall(cjson.decode, json)
+  if ok and type(d) == 'table' and type(d.session_id) == 'string' then return d.session_id end
+  return ''
+end
+
 local function seen(json)
   local ok, d = pcall(cjson.decode, json)
   if ok and type(d) == 'table' then return tonumber(d.last_seen) or 0 end
@@ -257,6 +265,10 @@ end
 -- where a revoked or refused one would take the slot of a session of the user's own, and an older
 -- one would put its own expiry in place of the stored session's (ZADD GT).
 local notStored = {}
+-- Per user, the session ids of this commit's logins of the user refused (SPUT -2: the id is
+-- another user's): a device entry of such a login is left out of the user's devices, which would
+-- otherwise name another user's session.
+local refusedIds = {}
 
 local function suser(op)
   local zkey, hkey, now, max, devTtl, maxTtl, n = op[2], op[3], tonumber(op[8]), tonumber(op[9]), tonumber(op[10]), tonumber(op[11]), tonumber(op[12])
@@ -299,11 +311,15 @@ local function suser(op)
   local last = redis.call('ZRANGE', zkey, -1, -1, 'WITHSCORES')[2]
   if last then redis.call('PEXPIRE', zkey, math.min(maxTtl, math.max(1, math.ceil(tonumber(last) - now)))) end
   local touched = false
+  local refused = refusedIds[op[7]]
   for i = 13 + n, #op - 2, 3 do
-    local cur = redis.call('HGET', hkey, op[i])
-    if not cur or seen(cur) <= tonumber(op[i + 1]) then
-      redis.call('HSET', hkey, op[i], withPosture(op[i + 2], cur))
-      touched = true
+    -- A refused login's device gets no entry: its session is another user's.
+    if not (refused and refused[sessionOf(op[i + 2])]) then
+      local cur = redis.call('HGET', hkey, op[i])
+      if not cur or seen(cur) <= tonumber(op[i + 1]) then
+        redis.call('HSET', hkey, op[i], withPosture(op[i + 2], cur))
+        touched = true
+      end
     end
   end
   if touched then redis.call('PEXPIRE', hkey, devTtl) end
@@ -358,6 +374,10 @@ for i = 1, #ops do
       unindexed[#unindexed + 1] = not stored
       local j = (userPuts[op[7]] or 0) + 1
       userPuts[op[7]] = j
+      if type(r) == 'table' then
+        refusedIds[op[7]] = refusedIds[op[7]] or {}
+        refusedIds[op[7]][op[9]] = true
+      end
       if not stored then
         anyUnindexed = true
         notStored[op[7]] = notStored[op[7]] or {}
