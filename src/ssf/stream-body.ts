@@ -37,6 +37,7 @@ function isObject(v: unknown): v is Record<string, unknown> {
 /**
  * Validates the Receiver-Supplied properties of a create/update body (SSF §8.1.1) into stream
  * fields, within `limits`. Transmitter-Supplied ones (`aud`, …) are checked by transmitter-supplied.ts.
+ * A `null` `description` or `delivery.authorization_header` is present with no value: it removes the stored one.
  */
 export function parseStreamBody(body: unknown, partial: boolean, limits: StreamLimits): Partial<SsfStream> {
   if (!isObject(body)) throw new RiskstreamError('BAD_REQUEST', 'body must be a JSON object');
@@ -56,7 +57,9 @@ export function parseStreamBody(body: unknown, partial: boolean, limits: StreamL
     // Push's endpoint_url is Receiver-Supplied: a create or replace must bring it, a PATCH that
     // leaves it out keeps the stored one (SSF 1.0 §8.1.1.3: missing properties are not changed).
     if (d.endpoint_url !== undefined || !partial) out.endpoint_url = validUrl(d.endpoint_url, 'delivery.endpoint_url', limits.endpoint_url_length);
-    if (d.authorization_header !== undefined) {
+    // SSF 1.0 §8.1.1.3: a Receiver-Supplied property present is updated; `null` removes the optional ones.
+    if (d.authorization_header === null) out.authorization_header = undefined;
+    else if (d.authorization_header !== undefined) {
       const h = boundedString(d.authorization_header, 'delivery.authorization_header', limits.authorization_header_length);
       // Never a value HTTP cannot carry (CR/LF would inject headers; node refuses it at send time).
       if (!isHeaderValue(h)) throw new RiskstreamError('BAD_REQUEST', 'delivery.authorization_header must be printable ASCII (no control characters)');
@@ -71,6 +74,7 @@ export function parseStreamBody(body: unknown, partial: boolean, limits: StreamL
       throw new RiskstreamError('PAYLOAD_TOO_LARGE', `events_requested has more than ${limits.events_requested} entries`);
     out.events_requested = (b.events_requested as string[]).map((e) => boundedString(e, 'events_requested entry', limits.event_uri_length));
   }
-  if (b.description !== undefined) out.description = boundedString(b.description, 'description', limits.description_length);
+  if (b.description === null) out.description = undefined;
+  else if (b.description !== undefined) out.description = boundedString(b.description, 'description', limits.description_length);
   return out;
 }

@@ -143,3 +143,29 @@ describe('POST /ssf/streams: stream_id is the transmitter’s', () => {
     expect(isApiError(await api('GET', '/ssf/streams?stream_id=chosen-by-receiver'), 404, 'not_found')).toBe(true);
   });
 });
+
+describe('PATCH /ssf/streams: null clears an optional Receiver-Supplied property', () => {
+  // SSF 1.0 §8.1.1.3: "Any Receiver-Supplied property present in the request MUST be updated by
+  // the Transmitter." `"description": null` is present: it was answered 400, now it removes the
+  // description (and `delivery.authorization_header: null` the stored header).
+  it('"description": null removes the description; the rest is kept', async () => {
+    const id = await stream();
+    expect((await api('PATCH', '/ssf/streams', { stream_id: id, description: 'to be cleared' })).json.description).toBe('to be cleared');
+    const r = await api('PATCH', '/ssf/streams', { stream_id: id, description: null });
+    expect(r.status, JSON.stringify(r.json)).toBe(200);
+    expect(r.json).not.toHaveProperty('description');
+    const got = (await api('GET', `/ssf/streams?stream_id=${id}`)).json;
+    expect(got).not.toHaveProperty('description');
+    expect(got).toMatchObject({ delivery: { method: PUSH, endpoint_url: ENDPOINT }, events_requested: [CAEP_RISK] });
+    // Neither a string nor null: still 400.
+    expect(isApiError(await api('PATCH', '/ssf/streams', { stream_id: id, description: 5 }), 400, 'bad_request')).toBe(true);
+  });
+
+  it('"delivery": {"authorization_header": null} removes the stored header and keeps the endpoint', async () => {
+    const id = await stream({ authorization_header: 'Bearer to-be-cleared' });
+    const r = await api('PATCH', '/ssf/streams', { stream_id: id, delivery: { method: PUSH, authorization_header: null } });
+    expect(r.status, JSON.stringify(r.json)).toBe(200);
+    expect(r.json.delivery).toEqual({ method: PUSH, endpoint_url: ENDPOINT });
+    expect((await api('GET', `/ssf/streams?stream_id=${id}`)).json.delivery).toEqual({ method: PUSH, endpoint_url: ENDPOINT });
+  });
+});
