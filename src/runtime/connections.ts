@@ -4,6 +4,7 @@ import { RiskstreamError } from '../errors.js';
 import type { RedisClient } from '../redis/client.js';
 import { clusterStateProblem } from '../redis/cluster-state.js';
 import { keepNodesOnEmptySlotMap } from '../redis/empty-slot-map.js';
+import { clearAuthRefusal, noteRedisError } from './redis-auth-refusal.js';
 
 /** Where riskstream's Redis is: one node (`url`) or a Redis Cluster (`cluster`: startup nodes). */
 export interface RedisTarget {
@@ -78,6 +79,7 @@ export function connect(target: RedisTarget | string, logger: Logger, name: stri
     const code = (err as NodeJS.ErrnoException).code;
     if (!down) logger.warn(code ? { conn: name, error: err.message, code } : { conn: name, err }, 'redis connection error; reconnecting');
     down = true;
+    noteRedisError(redis, err);
   });
   // A connection the server closed (CLIENT KILL, restart, idle timeout) emits no 'error': say so here.
   redis.on('reconnecting', (delay: number) => {
@@ -87,6 +89,7 @@ export function connect(target: RedisTarget | string, logger: Logger, name: stri
   redis.on('ready', () => {
     if (down) logger.info({ conn: name }, 'redis reconnected');
     down = false;
+    clearAuthRefusal(redis);
   });
   return redis;
 }

@@ -3,6 +3,7 @@ import type { Readiness } from '../api/context.js';
 import type { Config } from '../config/load.js';
 import { stuckReason } from '../ingest/backlog.js';
 import { stallText, type StallVerdict } from '../engine/stall-tracker.js';
+import { authRefusal, authRefusalCode, authRefusalText } from './redis-auth-refusal.js';
 
 /** Why the worker does not read its input: a stable code (`codes.consumer_group`) and words (`reasons.consumer_group`). */
 export interface GroupDown {
@@ -52,7 +53,11 @@ export const PING_TIMEOUT_MS = 1000;
 export async function pingProblem(redis: RedisClient, timeoutMs: number): Promise<string | undefined> {
   // A connection that is not ready queues the PING until it is back: do not wait for that.
   const status = (redis as { status?: string }).status;
-  if (status !== undefined && status !== 'ready' && status !== 'connect') return `not connected (${status})`;
+  if (status !== undefined && status !== 'ready' && status !== 'connect') {
+    // Reconnects refused for their credentials (the password changed): the cause, not the symptom.
+    const refused = authRefusal(redis);
+    return refused === undefined ? `not connected (${status})` : `not connected (${status}): ${refused}`;
+  }
   if (!isCluster(redis)) return pongWithin(redis, timeoutMs);
   const masters = redis.nodes('master');
   if (masters.length === 0) return 'no master connected';
@@ -71,7 +76,11 @@ function pongWithin(redis: RedisClient, timeoutMs: number): Promise<string | und
   return within(
     redis.ping().then(
       (r) => (r === 'PONG' ? undefined : `PING answered ${String(r).slice(0, 40)}`),
-      (err: unknown) => `PING failed: ${err instanceof Error ? err.message.slice(0, 200) : 'error'}`,
+      (err: unknown) => {
+        const refused = err instanceof Error ? authRefusalCode(err.message) : undefined;
+        if (refused !== undefined) return `PING failed: ${authRefusalText(refused)}`;
+        return `PING failed: ${err instanceof Error ? err.message.slice(0, 200) : 'error'}`;
+      },
     ),
     timeoutMs,
     `no PONG within ${timeoutMs} ms`,
