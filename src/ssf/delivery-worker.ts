@@ -15,6 +15,7 @@ import type { Logger } from '../obs/logger.js';
 import { retryDelay } from './backoff.js';
 import { createSetProcessor } from './deliver-job.js';
 import { beginStreamSend } from './stream-fence.js';
+import { missingJob, MissingJobLog } from './missing-job-log.js';
 import type { DeliveryOutcome, DeliveryResult, OutcomeInfo } from './delivery-outcome.js';
 import { DeliveryState } from './delivery-state.js';
 import type { Egress } from './egress.js';
@@ -176,6 +177,7 @@ export function startDeliveryWorker(opts: DeliveryWorkerOptions): DeliveryWorker
   let interruptions = 0;
   let lockLossLogged = -Infinity;
   let lockLosses = 0;
+  const missingJobs = new MissingJobLog(opts.logger, INTERRUPTED_LOG_MS);
   worker.on('error', (err) => {
     if (isLockLost(err)) {
       lockLosses++;
@@ -188,6 +190,8 @@ export function startDeliveryWorker(opts: DeliveryWorkerOptions): DeliveryWorker
       lockLosses = 0;
       return;
     }
+    const missing = missingJob(err);
+    if (missing) return missingJobs.note(missing, Date.now());
     if (!isTransientRedisError(err)) return void opts.logger?.error({ err }, 'set-delivery worker error');
     interruptions++;
     if (Date.now() - interruptedLogged < INTERRUPTED_LOG_MS) return;
