@@ -154,6 +154,14 @@ describe('SET delivery worker', () => {
     expect((await auditOf('r503ra'))[0]!.details).toMatchObject({ outcome: 'http', status: 503, retry_after_ms: 1000 });
   });
 
+  it("honours a 408's Retry-After too (a timeout: retried as a 5xx, its Retry-After a floor under the backoff)", async () => {
+    const { rx, cfg } = await receiver('r408ra', ({ n }) => (n === 0 ? { status: 408, headers: { 'retry-after': '1' } } : { status: 202 }));
+    const [id] = await enqueueLevelChange(q, change('u408ra@example.com', 1, 'low', 'medium'), [cfg]);
+    await waitFor(async () => (await jobState(id!)) === 'completed', { timeout: 5000, what: 'delivery' });
+    expect(rx.requests).toHaveLength(2);
+    expect((await auditOf('r408ra'))[0]!.details).toMatchObject({ outcome: 'http', status: 408, retry_after_ms: 1000 });
+  });
+
   it('a 503 with Retry-After: 0 still backs off (the header is a floor, never a retry at once)', async () => {
     const { rx, cfg } = await receiver('r503ra0', ({ n }) => (n < 2 ? { status: 503, headers: { 'retry-after': '0' } } : { status: 202 }));
     const [id] = await enqueueLevelChange(q, change('u503ra0@example.com', 1, 'low', 'medium'), [cfg]);
