@@ -143,6 +143,12 @@ export const riskstreamSchema = z.strictObject({
        * refused — a configuration with `login_max_age` past 30d stays valid with the default.
        */
       idle_user_ttl: durationMs.prefault('30d'),
+      /**
+       * A user kept only for its risk events (otherwise forgettable by `idle_user_ttl`) is forgotten
+       * with them once its newest event time lies this long behind its partition's input time
+       * (src/engine/forget.ts); 0s: kept for good. In force at least the idle TTL.
+       */
+      risk_event_retention: durationMs.prefault('365d'),
     })
     .prefault({}),
   /** The partitioned single-owner engine (docs/operations.md "Partitions and leases"). */

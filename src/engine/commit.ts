@@ -149,6 +149,12 @@ export function commitOps(
   // Index commands written besides the HSETs (one per chunk): both index keys named.
   if (declared && count - before > Math.ceil(users.length / HSET_CHUNK)) declared.add(ix.levelKey).add(ix.expiryKey).add(ix.idleKey);
   count += forgetOps(w, ix, stateKey, d, declared);
+  // A forgotten user's risk events go with it (the sweep forgets one with risk events only past their retention).
+  for (const user of d.forget ?? []) {
+    if (d.states.has(user)) continue;
+    count += op(w, ['DEL', keys.userEvents(user)]);
+    declared?.add(keys.userEvents(user));
+  }
   const outboxUsers = new Set<string>();
   const maxlen = String(s.eventsMaxlen);
   for (const { user, kind, data } of d.events) {

@@ -1,7 +1,7 @@
 import { pipeline, type RedisClient } from '../redis/client.js';
 import type { Keys } from '../keys.js';
 import { decodeState } from '../risk/state-codec.js';
-import { idleVerdict, type Retention } from '../risk/retention.js';
+import { eventsDueScore, idleVerdict, type Retention } from '../risk/retention.js';
 import type { UserState } from '../risk/state.js';
 
 /** What {@link forgetIdle} needs from the owner, and tells it. */
@@ -28,8 +28,9 @@ export interface IdleSweep {
 /**
  * The idle users' sweep of an owner's partitions: the users listed in each partition's idle index
  * since at least the TTL before its watermark (at most `limit` each), judged by
- * {@link idleVerdict} on their current state. One forgettable and without risk events or outbox
- * entries (evidence and work to relay are kept) is forgotten in the partition's next commit — a
+ * {@link idleVerdict} on their current state. One forgettable and without outbox entries (work to
+ * relay is kept) is forgotten in the partition's next commit, its risk events (evidence) with it once
+ * they are past the risk-event retention (`r.events`; kept for good without one) — a
  * state the user's next item would start over from anyway (src/risk/retention.ts
  * `unlessIdle`), so no run, with a crash or without, applies anything differently. The others leave
  * the index (kept) or move in it (not idle yet), in the same commit — lease-fenced, like every write
@@ -52,7 +53,7 @@ export async function forgetIdle(redis: RedisClient, keys: Keys, r: Retention, l
   for (const [u] of unread) readPipe.hgetBuffer(keys.userState(u), u);
   const read = new Map<string, UserState | null>();
   ((await readPipe.exec()) ?? []).forEach(([err, b], i) => err || read.set(unread[i]![0], decodeState(b as Buffer | null, unread[i]![0])));
-  const candidates: Array<[string, number]> = [];
+  const candidates: Array<[string, number, UserState]> = [];
   let fixed = 0;
   const fix = (p: number, u: string, score: number | null): void => {
     if (!hooks.owns(p)) return;
@@ -63,20 +64,29 @@ export async function forgetIdle(redis: RedisClient, keys: Keys, r: Retention, l
     const state = hooks.current(u, p) ?? read.get(u);
     if (!state && !read.has(u)) continue; // not read (an error): looked at next time
     // No state stored (a stale entry) or no candidate any more: out of the index.
-    const v = state ? idleVerdict(state, wm.get(p)!, r.ttl, r.learners) : ({ kind: 'keep' } as const);
-    if (v.kind === 'forget') candidates.push([u, p]);
+    const v = state ? idleVerdict(state, wm.get(p)!, r.ttl, r.learners, r.events) : ({ kind: 'keep' } as const);
+    if (v.kind === 'forget') candidates.push([u, p, state!]);
     else fix(p, u, v.kind === 'later' ? v.score : null);
   }
   if (!candidates.length) return { forgotten: 0, fixed };
-  // Risk events (evidence) or outbox entries (work to relay): kept, out of the index.
+  // Outbox entries (work to relay): kept, out of the index. Risk events (evidence): kept for good
+  // without a risk-event retention, else until the user's newest time lies that far behind — then
+  // forgotten with them (the commit deletes its stream), till then listed again for that moment.
   const held = pipeline(redis);
-  for (const [u] of candidates) held.exists(keys.userEvents(u), keys.userOutbox(u));
+  for (const [u] of candidates) held.exists(keys.userOutbox(u)).exists(keys.userEvents(u));
   const counts = (await held.exec()) ?? [];
   let forgotten = 0;
-  candidates.forEach(([u, p], i) => {
-    const [err, count] = counts[i] ?? [];
-    if (err || !hooks.owns(p)) return;
-    if (Number(count) > 0) return fix(p, u, null);
+  candidates.forEach(([u, p, state], i) => {
+    const [errOut, outbox] = counts[2 * i] ?? [];
+    const [errEv, events] = counts[2 * i + 1] ?? [];
+    if (errOut || errEv || !hooks.owns(p)) return;
+    if (Number(outbox) > 0) return fix(p, u, null);
+    if (Number(events) > 0) {
+      if (r.events === undefined) return fix(p, u, null);
+      // Judged as the TTL is, the retention for the TTL (a later score listed what it adds later).
+      const v = idleVerdict(state, wm.get(p)!, r.events, r.learners, r.events);
+      if (v.kind !== 'forget') return fix(p, u, v.kind === 'later' ? eventsDueScore(v.score, r) : null);
+    }
     hooks.forget(p, u);
     forgotten++;
   });

@@ -6,14 +6,16 @@
  *
  * A user is a candidate (listed in the partition's idle index) only while its level is low, its
  * version is 0 (no level change was ever made: no SET, no delivery record, nothing a receiver
- * orders by version), it has no active behavior, no revocation mark, nothing vouched for by a
- * reset and no hit recorded as expired on arrival. A candidate is forgotten once idle for the TTL:
+ * orders by version), it has no active behavior, no revocation mark and nothing vouched for by a
+ * reset. A candidate is forgotten once idle for the TTL — one remembering hits that expired (their
+ * ids, so a redelivery records no second risk event) only once idle for the risk-event retention
+ * (`state.risk_event_retention`; kept for good without one), as its risk events:
  * its last applied item and every time its detectors remember lie at least the TTL behind the
  * watermark — a TTL never shorter than the longest window, `state.login_max_age` and the allowed
  * lateness, so no window holds anything that could still count. Kept for good: a user whose
  * new_country history has learned a country (a successful located login: forgetting it would
- * start its learning again). Users with risk events or outbox entries are kept by the sweep
- * (src/engine/forget.ts), which reads those keys.
+ * start its learning again). Users with outbox entries are kept by the sweep (src/engine/forget.ts),
+ * which reads those keys, and users with risk events until those are past their retention.
  */
 import type { BehaviorConfig } from '../config/behaviors-schema.js';
 import type { DetectorLimits } from '../detect/types.js';
@@ -32,7 +34,7 @@ export const IDLE_BUCKET_MS = 3_600_000;
 export function idleScore(state: UserState): number | null {
   if (state.version !== 0 || state.level !== 'low' || !seen(state) || state.revokedUpTo !== undefined) return null;
   for (const _ in state.behaviors) return null;
-  if (VOUCHED in state.windows || LATE_HITS in state.windows) return null;
+  if (VOUCHED in state.windows) return null;
   // A country history that has learned a country (new_country's window, by its shape): kept for good, never listed.
   for (const id in state.windows) if (learnedCountry(state.windows[id])) return null;
   return Math.ceil(state.updatedAt / IDLE_BUCKET_MS) * IDLE_BUCKET_MS;
@@ -78,10 +80,28 @@ export function learnerIds(behaviors: readonly BehaviorConfig[]): ReadonlySet<st
 
 const learners = new WeakMap<readonly BehaviorConfig[], ReadonlySet<string>>();
 
-/** What retention is applied with: the TTL in force ({@link effectiveIdleTtl}) and the {@link learnerIds}. */
+/**
+ * What retention is applied with: the TTL in force ({@link effectiveIdleTtl}), the {@link learnerIds}
+ * and, when risk events are not kept for good, their retention in force ({@link effectiveEventRetention}).
+ */
 export interface Retention {
   ttl: number;
   learners: ReadonlySet<string>;
+  /** `state.risk_event_retention` in force (ms, never under `ttl`): a candidate kept only for its risk events is forgotten with them once its newest time lies this far behind. Absent: kept for good. */
+  events?: number;
+}
+
+/** The risk-event retention in force: `retention` (0: kept for good, undefined), never shorter than the idle TTL in force. */
+export function effectiveEventRetention(retention: number, ttl: number): number | undefined {
+  return retention > 0 ? Math.max(retention, ttl) : undefined;
+}
+
+/**
+ * The idle-index score that lists a candidate kept for its risk events again when they may go: its
+ * score (an idle TTL after it is due) moved by what the risk-event retention adds to the TTL.
+ */
+export function eventsDueScore(score: number, r: Retention): number {
+  return score + Math.max(0, (r.events ?? r.ttl) - r.ttl);
 }
 
 /**
@@ -94,28 +114,34 @@ export interface Retention {
 export function unlessIdle(state: UserState, at: number, r: Retention | undefined): UserState {
   // The common case (called per item): seen within the TTL, never 'forget' — no verdict built.
   if (!r || state.updatedAt > at - r.ttl) return state;
-  if (idleVerdict(state, at, r.ttl, r.learners).kind !== 'forget') return state;
+  if (idleVerdict(state, at, r.ttl, r.learners, r.events).kind !== 'forget') return state;
   return emptyState(state.user);
 }
 
 /**
  * Whether `state` may be forgotten at `watermark` (the partition's event time) after `ttl` idle
- * (an {@link effectiveIdleTtl}). Its newest time is its last applied item's, or a later one any of
+ * (an {@link effectiveIdleTtl}) — `events` (the risk-event retention in force; absent: kept for
+ * good) if it remembers hits that expired. Its newest time is its last applied item's, or a later one any of
  * its detector windows holds (a future-stamped event): every number in them counts as a time, so
  * nothing a window keeps is ever younger than the TTL when the user is forgotten. `learners`:
  * {@link learnerIds} — a window of theirs that has learned a country keeps the user.
  */
-export function idleVerdict(state: UserState, watermark: number, ttl: number, learners: ReadonlySet<string>): IdleVerdict {
+export function idleVerdict(state: UserState, watermark: number, ttl: number, learners: ReadonlySet<string>, events?: number): IdleVerdict {
+  // Ids of hits that expired (risk events' dedupe): remembered as long as risk events are kept.
+  const late = LATE_HITS in state.windows;
+  if (late && events === undefined) return { kind: 'keep' };
   const score = idleScore(state);
   if (score === null) return { kind: 'keep' };
-  if (state.updatedAt > watermark - ttl) return { kind: 'later', score }; // the common case: no window read
+  const hold = late ? Math.max(events!, ttl) : ttl;
+  const shift = hold - ttl; // the index lists a user at its score + the TTL: one held longer, later
+  if (state.updatedAt > watermark - hold) return { kind: 'later', score: score + shift }; // the common case: no window read
   for (const id of learners) {
     const w = state.windows[id] as { s?: unknown } | undefined;
     if (w !== undefined && (typeof w !== 'object' || w === null || w.s !== 0)) return { kind: 'keep' };
   }
   const newest = Math.max(state.updatedAt, newestNumber(state.windows, 0));
   if (!Number.isFinite(newest)) return { kind: 'keep' };
-  if (newest > watermark - ttl) return { kind: 'later', score: Math.max(score, Math.ceil(newest / IDLE_BUCKET_MS) * IDLE_BUCKET_MS) };
+  if (newest > watermark - hold) return { kind: 'later', score: Math.max(score, Math.ceil(newest / IDLE_BUCKET_MS) * IDLE_BUCKET_MS) + shift };
   return { kind: 'forget' };
 }
 

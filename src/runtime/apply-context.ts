@@ -4,7 +4,7 @@ import { knownSecretsOf } from '../secrets/known-secrets.js';
 import type { BehaviorEpochs } from '../risk/behavior-epochs.js';
 import type { Followed } from '../redis/followed.js';
 import { revokeRulesOf } from '../sessions/policy-mark.js';
-import { effectiveIdleTtl, learnerIds, type Retention } from '../risk/retention.js';
+import { effectiveEventRetention, effectiveIdleTtl, learnerIds, type Retention } from '../risk/retention.js';
 import type { DetectorLimits } from '../detect/types.js';
 
 /**
@@ -36,10 +36,12 @@ function limitsOf(config: Config): DetectorLimits {
   return { maxLogins: s.max_logins, maxAge: s.login_max_age, allowedLateness: s.allowed_lateness };
 }
 
-/** The idle users' retention in force (`state.idle_user_ttl`, src/risk/retention.ts); undefined when off. */
+/** The idle users' retention in force (`state.idle_user_ttl`, `state.risk_event_retention`, src/risk/retention.ts); undefined when off. */
 export function retentionOf(config: Config): Retention | undefined {
   const ttl = effectiveIdleTtl(config.raw.state.idle_user_ttl, config.behaviors, limitsOf(config));
-  return ttl === null ? undefined : { ttl, learners: learnerIds(config.behaviors) };
+  if (ttl === null) return undefined;
+  const events = effectiveEventRetention(config.raw.state.risk_event_retention, ttl);
+  return { ttl, learners: learnerIds(config.behaviors), ...(events === undefined ? {} : { events }) };
 }
 
 /**

@@ -5,7 +5,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { loadConfig, shippedBehaviorsFile, type ConfigIssue } from '../../src/config/load.js';
 import { isRiskstreamError } from '../../src/errors.js';
 import { BROKEN_BEHAVIORS, BROKEN_MAIN } from './fixtures.js';
-import { applyContextOf } from '../../src/runtime/apply-context.js';
+import { applyContextOf, retentionOf } from '../../src/runtime/apply-context.js';
 
 const ROOT = resolve(import.meta.dirname, '../..');
 const NO_ENV: NodeJS.ProcessEnv = {};
@@ -759,6 +759,14 @@ describe('loadConfig issues, located as file:line:col', () => {
     expect(loadConfig(configDir({ 'riskstream.yaml': 'state:\n  login_max_age: 1d\n  idle_user_ttl: 2d\n' }), NO_ENV).raw.state.idle_user_ttl).toBe(
       2 * 86_400_000,
     );
+  });
+
+  it('state.risk_event_retention: 365d by default, 0s keeps risk events for good; in force never under the idle TTL', () => {
+    const dflt = loadConfig(configDir({}), NO_ENV);
+    expect(dflt.raw.state.risk_event_retention).toBe(365 * 86_400_000);
+    expect(retentionOf(dflt)?.events).toBe(365 * 86_400_000);
+    expect(retentionOf(loadConfig(configDir({ 'riskstream.yaml': 'state:\n  risk_event_retention: 0s\n' }), NO_ENV))?.events).toBeUndefined();
+    expect(retentionOf(loadConfig(configDir({ 'riskstream.yaml': 'state:\n  risk_event_retention: 1d\n' }), NO_ENV))?.events).toBe(30 * 86_400_000);
   });
 
   it('ssf.limits.changes_per_second / changes_burst: checked at their place; 0 turns the rate limit off', () => {

@@ -12,7 +12,7 @@ import { applyItems, type ApplyContext } from '../../src/engine/apply.js';
 import type { PartitionOwner } from '../../src/engine/owner.js';
 import type { RoutedItem } from '../../src/engine/routed.js';
 import { Keys } from '../../src/keys.js';
-import { effectiveIdleTtl, learnerIds } from '../../src/risk/retention.js';
+import { effectiveEventRetention, effectiveIdleTtl, learnerIds } from '../../src/risk/retention.js';
 import { emptyState, type UserState } from '../../src/risk/state.js';
 import { RiskService } from '../../src/risk/service.js';
 import { RiskStore } from '../../src/risk/store.js';
@@ -182,6 +182,35 @@ describe('idle users forgotten in event time', () => {
     expect(await redis.hexists(keys.partitionState(0), 'gone@example.com')).toBe(0);
     expect(await redis.zscore(keys.usersIdle(0), 'evidence@example.com')).toBeNull();
     expect(await redis.xlen(keys.userEvents('evidence@example.com'))).toBe(1);
+  });
+
+  it('forgets a user kept for its risk events, with them, once its newest time lies state.risk_event_retention behind', async () => {
+    const at = NOW - 20 * DAY;
+    const short = [behavior('dlp_detection', { enabled: true, risk_level: 'low', expires_after: '1h', min_severity: 'high' })];
+    const base = ctx();
+    const retention = { ...base.retention!, events: effectiveEventRetention(10 * DAY, base.retention!.ttl)! };
+    const o = ownerOfP0({ redis, reader }, keys, NOW, { context: () => ({ ...base, behaviors: short, retention }) });
+    const user = 'evidence@example.com';
+    await write([item(dlp(user, at), at), item(failed('gone@example.com', at + 1), at + 1)]);
+    await drainOwner(o);
+    await sweep(o, at + DAY); // the hit expires: low, version 0, nothing active, one risk event
+    await redis.del(keys.userOutbox(user)); // relayed (a worker's outbox relay; none runs here)
+    // Past the idle TTL, not past the retention: the evidence is kept, the user listed again for later.
+    await write([item(failed('later@example.com', at + 9 * DAY), at + 9 * DAY)]);
+    await drainOwner(o);
+    await sweep(o);
+    expect(await redis.hexists(keys.partitionState(0), 'gone@example.com')).toBe(0);
+    expect(await redis.hexists(keys.partitionState(0), user)).toBe(1);
+    expect(await redis.xlen(keys.userEvents(user))).toBe(1);
+    expect(Number(await redis.zscore(keys.usersIdle(0), user))).toBeGreaterThan(at + 9 * DAY - retention.ttl);
+    // Past the retention: forgotten with its risk events, as a user never seen.
+    await write([item(failed('latest@example.com', at + 13 * DAY), at + 13 * DAY)]);
+    await drainOwner(o);
+    await sweep(o);
+    expect(await redis.hexists(keys.partitionState(0), user)).toBe(0);
+    expect(await redis.exists(keys.userEvents(user))).toBe(0);
+    expect(await redis.zscore(keys.usersIdle(0), user)).toBeNull();
+    expect(await redis.zscore(keys.usersByLevel(0), user)).toBeNull();
   });
 
   it('a forgotten user that comes back is a new user: its level change is version 1, as in a run that never deleted it', async () => {

@@ -9,7 +9,7 @@
 import { describe, expect, it } from 'vitest';
 import { applyItems, type ApplyContext } from '../../src/engine/apply.js';
 import type { RoutedItem } from '../../src/engine/routed.js';
-import { effectiveIdleTtl, IDLE_BUCKET_MS, idleScore, idleVerdict, learnerIds, unlessIdle } from '../../src/risk/retention.js';
+import { effectiveEventRetention, effectiveIdleTtl, IDLE_BUCKET_MS, idleScore, idleVerdict, learnerIds, unlessIdle } from '../../src/risk/retention.js';
 import { emptyState, type UserState } from '../../src/risk/state.js';
 import type { CanonicalEvent } from '../../src/types.js';
 import { behavior } from '../helpers/behavior-config.js';
@@ -41,7 +41,7 @@ describe('idleScore: candidates', () => {
     expect(idleScore(s)).toBe(Math.ceil((NOW - 1) / IDLE_BUCKET_MS) * IDLE_BUCKET_MS);
     expect(idleScore(s)! - (NOW - 1)).toBeLessThan(IDLE_BUCKET_MS);
   });
-  it('no candidate: a level change made, a level above low, a behavior active, a revocation mark, unseen, vouched or late ids', () => {
+  it('no candidate: a level change made, a level above low, a behavior active, a revocation mark, unseen or vouched', () => {
     const s = sprayed(NOW);
     expect(idleScore({ ...s, version: 1 })).toBeNull();
     expect(idleScore({ ...s, level: 'medium' })).toBeNull();
@@ -49,7 +49,6 @@ describe('idleScore: candidates', () => {
     expect(idleScore({ ...s, revokedUpTo: NOW })).toBeNull();
     expect(idleScore(emptyState('u'))).toBeNull();
     expect(idleScore({ ...s, windows: { ...s.windows, '#vouched': { ids: ['a'] } } })).toBeNull();
-    expect(idleScore({ ...s, windows: { ...s.windows, '#late': { x: ['a'] } } })).toBeNull();
   });
 });
 
@@ -95,6 +94,15 @@ describe('idleVerdict', () => {
     // Not even listed in the idle index (its commit writes no entry for it).
     expect(idleScore(s)).toBeNull();
     expect(idleVerdict(sprayed(at), NOW + 400 * DAY, TTL, learners)).toEqual({ kind: 'forget' });
+  });
+  it('ids of hits that expired hold the user as its risk events are: for good without a risk-event retention, else that long', () => {
+    const s = { ...sprayed(at), windows: { ...sprayed(at).windows, '#late': { x: ['a'] } } };
+    const EVENTS = 3 * TTL;
+    expect(idleVerdict(s, NOW + 400 * DAY, TTL, learners)).toEqual({ kind: 'keep' });
+    expect(idleVerdict(s, at + TTL, TTL, learners, EVENTS)).toEqual({ kind: 'later', score: idleScore(s)! + EVENTS - TTL });
+    expect(idleVerdict(s, at + EVENTS, TTL, learners, EVENTS)).toEqual({ kind: 'forget' });
+    expect(effectiveEventRetention(0, TTL)).toBeUndefined();
+    expect(effectiveEventRetention(DAY, TTL)).toBe(TTL);
   });
   it('no candidate: keep', () => {
     expect(idleVerdict({ ...sprayed(at), version: 3 }, NOW + 400 * DAY, TTL, learners)).toEqual({ kind: 'keep' });
