@@ -56,13 +56,18 @@ export function indexOps(w: MsgWriter, ix: IndexKeys, user: string, state: UserS
   return n;
 }
 
-/** Writes the deletions of the delta's forgotten users (not those given a state meanwhile); how many commands. */
+/**
+ * Writes the deletions of the delta's forgotten users and their risk events (`events`: a user's
+ * stream), and the risk events of its pruned users (src/engine/forget.ts) — not of those given a
+ * state meanwhile; how many commands.
+ */
 export function forgetOps(
   w: MsgWriter,
   ix: IndexKeys,
   stateKey: string,
-  d: { forget?: ReadonlySet<string>; states: ReadonlyMap<string, UserState> },
+  d: { forget?: ReadonlySet<string>; prune?: ReadonlySet<string>; states: ReadonlyMap<string, UserState> },
   declared?: Set<string>,
+  events?: (user: string) => string,
 ): number {
   let n = 0;
   for (const user of d.forget ?? []) {
@@ -74,6 +79,11 @@ export function forgetOps(
     n += 4;
   }
   if (n) declared?.add(stateKey).add(ix.levelKey).add(ix.expiryKey).add(ix.idleKey);
+  for (const user of events ? [...(d.forget ?? []), ...(d.prune ?? [])] : []) {
+    if (d.states.has(user)) continue;
+    n += op(w, ['DEL', events!(user)]);
+    declared?.add(events!(user));
+  }
   return n;
 }
 

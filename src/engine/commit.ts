@@ -36,6 +36,8 @@ export interface PartitionDelta {
    * given a state in the same delta (an item of its applied after) is not: its state is written.
    */
   forget?: Set<string>;
+  /** Users whose risk events the idle sweep deletes (src/engine/forget.ts `prune`); not one given a state in the same delta. */
+  prune?: Set<string>;
   /** A chunk of the idle index's backfill (src/engine/idle-backfill.ts), written before the states' index entries. */
   idleFill?: IdleFill;
   /**
@@ -148,13 +150,7 @@ export function commitOps(
   if (declared && users.length) declared.add(stateKey);
   // Index commands written besides the HSETs (one per chunk): both index keys named.
   if (declared && count - before > Math.ceil(users.length / HSET_CHUNK)) declared.add(ix.levelKey).add(ix.expiryKey).add(ix.idleKey);
-  count += forgetOps(w, ix, stateKey, d, declared);
-  // A forgotten user's risk events go with it (the sweep forgets one with risk events only past their retention).
-  for (const user of d.forget ?? []) {
-    if (d.states.has(user)) continue;
-    count += op(w, ['DEL', keys.userEvents(user)]);
-    declared?.add(keys.userEvents(user));
-  }
+  count += forgetOps(w, ix, stateKey, d, declared, (u) => keys.userEvents(u));
   const outboxUsers = new Set<string>();
   const maxlen = String(s.eventsMaxlen);
   for (const { user, kind, data } of d.events) {

@@ -15,6 +15,8 @@ export interface ForgetHooks {
   current(user: string, partition: number): UserState | undefined;
   /** Forget `user`: its deletion goes into the partition's next commit. */
   forget(partition: number, user: string): void;
+  /** Delete the risk events of `user` (a level changed: its state kept) in the partition's next commit. */
+  prune(partition: number, user: string): void;
   /** Fix `user`'s idle index entry in the partition's next commit: move it to `score` (ZADD GT), or take it out (null). */
   fix(partition: number, user: string, score: number | null): void;
 }
@@ -30,7 +32,8 @@ export interface IdleSweep {
  * since at least the TTL before its watermark (at most `limit` each), judged by
  * {@link idleVerdict} on their current state. One forgettable and without outbox entries (work to
  * relay is kept) is forgotten in the partition's next commit, its risk events (evidence) with it once
- * they are past the risk-event retention (`r.events`; kept for good without one) — a
+ * they are past the risk-event retention (`r.events`; kept for good without one); one whose level
+ * changed only loses its risk events past that retention (`prune`: its version orders SETs) — a
  * state the user's next item would start over from anyway (src/risk/retention.ts
  * `unlessIdle`), so no run, with a crash or without, applies anything differently. The others leave
  * the index (kept) or move in it (not idle yet), in the same commit — lease-fenced, like every write
@@ -53,7 +56,7 @@ export async function forgetIdle(redis: RedisClient, keys: Keys, r: Retention, l
   for (const [u] of unread) readPipe.hgetBuffer(keys.userState(u), u);
   const read = new Map<string, UserState | null>();
   ((await readPipe.exec()) ?? []).forEach(([err, b], i) => err || read.set(unread[i]![0], decodeState(b as Buffer | null, unread[i]![0])));
-  const candidates: Array<[string, number, UserState]> = [];
+  const candidates: Array<[string, number, UserState, 'forget' | 'prune']> = [];
   let fixed = 0;
   const fix = (p: number, u: string, score: number | null): void => {
     if (!hooks.owns(p)) return;
@@ -65,7 +68,7 @@ export async function forgetIdle(redis: RedisClient, keys: Keys, r: Retention, l
     if (!state && !read.has(u)) continue; // not read (an error): looked at next time
     // No state stored (a stale entry) or no candidate any more: out of the index.
     const v = state ? idleVerdict(state, wm.get(p)!, r.ttl, r.learners, r.events) : ({ kind: 'keep' } as const);
-    if (v.kind === 'forget') candidates.push([u, p, state!]);
+    if (v.kind === 'forget' || v.kind === 'prune') candidates.push([u, p, state!, v.kind]);
     else fix(p, u, v.kind === 'later' ? v.score : null);
   }
   if (!candidates.length) return { forgotten: 0, fixed };
@@ -76,11 +79,15 @@ export async function forgetIdle(redis: RedisClient, keys: Keys, r: Retention, l
   for (const [u] of candidates) held.exists(keys.userOutbox(u)).exists(keys.userEvents(u));
   const counts = (await held.exec()) ?? [];
   let forgotten = 0;
-  candidates.forEach(([u, p, state], i) => {
+  candidates.forEach(([u, p, state, kind], i) => {
     const [errOut, outbox] = counts[2 * i] ?? [];
     const [errEv, events] = counts[2 * i + 1] ?? [];
     if (errOut || errEv || !hooks.owns(p)) return;
     if (Number(outbox) > 0) return fix(p, u, null);
+    if (kind === 'prune') {
+      if (Number(events) > 0) hooks.prune(p, u);
+      return fix(p, u, null); // a later commit of the user lists it again
+    }
     if (Number(events) > 0) {
       if (r.events === undefined) return fix(p, u, null);
       // Judged as the TTL is, the retention for the TTL (a later score listed what it adds later).

@@ -28,7 +28,7 @@ import { markOnly } from '../risk/state.js';
 import type { ForgetHooks } from './forget.js';
 
 /** The idle index's schema: raise it when {@link idleScore}'s rule changes, and every partition's pass runs again. */
-export const IDLE_INDEX_SCHEMA = 1;
+export const IDLE_INDEX_SCHEMA = 2;
 
 /** The field of the partition's position hash holding its pass's progress ({@link formatProgress}). */
 export const BACKFILL_FIELD = 'idle-backfill';

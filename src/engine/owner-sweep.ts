@@ -60,6 +60,9 @@ export async function sweepOwned(
       (states.delta(p, sweeping.get(p)!).forget ??= new Set()).add(user);
       states.cache.delete(user); // read again (gone once committed); its index entries written again
     },
+    prune: (p, user) => {
+      if (owns(p)) (states.delta(p, sweeping.get(p)!).prune ??= new Set()).add(user);
+    },
     // Its cached signature is dropped once the fix lands (OwnerStates.signed): its entries are written again.
     fix: (p, user, score) => {
       if (owns(p)) (states.delta(p, sweeping.get(p)!).idleFix ??= new Map()).set(user, score);

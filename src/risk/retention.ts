@@ -29,15 +29,19 @@ export const IDLE_BUCKET_MS = 3_600_000;
 /**
  * The user's idle-index score — the end of the hour of its last applied item — or null when it is
  * no candidate for forgetting (see the module comment; a learned country history included, so real
- * users who logged in from somewhere are not listed). Cheap: called per committed user.
+ * users who logged in from somewhere are not listed) nor, its level changed (version > 0), low and
+ * nothing active, for its risk events' retention ({@link idleVerdict} `prune`). Cheap: called per committed user.
  */
 export function idleScore(state: UserState): number | null {
-  if (state.version !== 0 || state.level !== 'low' || !seen(state) || state.revokedUpTo !== undefined) return null;
+  if (state.level !== 'low' || !seen(state)) return null;
   for (const _ in state.behaviors) return null;
-  if (VOUCHED in state.windows) return null;
+  const hour = Math.ceil(state.updatedAt / IDLE_BUCKET_MS) * IDLE_BUCKET_MS;
+  // A level changed: never forgotten (receivers order its SETs by version), listed for its risk events' retention.
+  if (state.version !== 0) return hour;
+  if (state.revokedUpTo !== undefined || VOUCHED in state.windows) return null;
   // A country history that has learned a country (new_country's window, by its shape): kept for good, never listed.
   for (const id in state.windows) if (learnedCountry(state.windows[id])) return null;
-  return Math.ceil(state.updatedAt / IDLE_BUCKET_MS) * IDLE_BUCKET_MS;
+  return hour;
 }
 
 /** True for a new_country window (`f`, `l`, `c`) past its `s: 0` (a successful located login taught it a country). */
@@ -66,6 +70,8 @@ export function effectiveIdleTtl(ttl: number, behaviors: readonly BehaviorConfig
 export type IdleVerdict =
   /** Forget it (its keys of risk events and outbox must be absent too). */
   | { kind: 'forget' }
+  /** A user whose level changed, idle past the risk-event retention: its risk events deleted, its state kept (its version orders receivers' SETs); out of the index. */
+  | { kind: 'prune' }
   /** Not (yet) idle: listed again at `score`. */
   | { kind: 'later'; score: number }
   /** No candidate (any more): taken out of the index (a later commit lists it again if it becomes one). */
@@ -121,28 +127,29 @@ export function unlessIdle(state: UserState, at: number, r: Retention | undefine
 /**
  * Whether `state` may be forgotten at `watermark` (the partition's event time) after `ttl` idle
  * (an {@link effectiveIdleTtl}) — `events` (the risk-event retention in force; absent: kept for
- * good) if it remembers hits that expired. Its newest time is its last applied item's, or a later one any of
+ * good) if it remembers hits that expired, or if its level changed (then `prune`, never `forget`). Its newest time is its last applied item's, or a later one any of
  * its detector windows holds (a future-stamped event): every number in them counts as a time, so
  * nothing a window keeps is ever younger than the TTL when the user is forgotten. `learners`:
  * {@link learnerIds} — a window of theirs that has learned a country keeps the user.
  */
 export function idleVerdict(state: UserState, watermark: number, ttl: number, learners: ReadonlySet<string>, events?: number): IdleVerdict {
-  // Ids of hits that expired (risk events' dedupe): remembered as long as risk events are kept.
-  const late = LATE_HITS in state.windows;
-  if (late && events === undefined) return { kind: 'keep' };
   const score = idleScore(state);
   if (score === null) return { kind: 'keep' };
-  const hold = late ? Math.max(events!, ttl) : ttl;
+  // Ids of hits that expired (risk events' dedupe): remembered as long as risk events are kept.
+  const late = LATE_HITS in state.windows;
+  const changed = state.version !== 0; // never forgotten: its risk events are pruned
+  if ((late || changed) && events === undefined) return { kind: 'keep' };
+  const hold = late || changed ? Math.max(events!, ttl) : ttl;
   const shift = hold - ttl; // the index lists a user at its score + the TTL: one held longer, later
   if (state.updatedAt > watermark - hold) return { kind: 'later', score: score + shift }; // the common case: no window read
-  for (const id of learners) {
+  for (const id of changed ? [] : learners) {
     const w = state.windows[id] as { s?: unknown } | undefined;
     if (w !== undefined && (typeof w !== 'object' || w === null || w.s !== 0)) return { kind: 'keep' };
   }
   const newest = Math.max(state.updatedAt, newestNumber(state.windows, 0));
   if (!Number.isFinite(newest)) return { kind: 'keep' };
   if (newest > watermark - hold) return { kind: 'later', score: Math.max(score, Math.ceil(newest / IDLE_BUCKET_MS) * IDLE_BUCKET_MS) + shift };
-  return { kind: 'forget' };
+  return changed ? { kind: 'prune' } : { kind: 'forget' };
 }
 
 /** The largest number anywhere in `v` (-Infinity if none; Infinity past a depth no stored window has: kept). */

@@ -213,6 +213,36 @@ describe('idle users forgotten in event time', () => {
     expect(await redis.zscore(keys.usersByLevel(0), user)).toBeNull();
   });
 
+  it('a user whose level changed keeps its state (its version) but loses its risk events past state.risk_event_retention', async () => {
+    const at = NOW - 20 * DAY;
+    const base = ctx();
+    const retention = { ...base.retention!, events: effectiveEventRetention(10 * DAY, base.retention!.ttl)! };
+    const o = ownerOfP0({ redis, reader }, keys, NOW, { context: () => ({ ...base, retention }) });
+    const user = 'changed@example.com';
+    await write([item(critical(user, at), at)]);
+    await drainOwner(o);
+    await sweep(o, at + DAY); // the hit expires: low again, version 2
+    await redis.del(keys.userOutbox(user)); // relayed (a worker's outbox relay; none runs here)
+    expect(await redis.xlen(keys.userEvents(user))).toBe(3); // the hit, both level changes
+    // Past the idle TTL, not past the retention: nothing deleted.
+    await write([item(failed('later@example.com', at + 9 * DAY), at + 9 * DAY)]);
+    await drainOwner(o);
+    await sweep(o);
+    expect(await redis.xlen(keys.userEvents(user))).toBe(3);
+    // Past the retention: its risk events go; its state, version and level index entry stay.
+    await write([item(failed('latest@example.com', at + 13 * DAY), at + 13 * DAY)]);
+    await drainOwner(o);
+    await sweep(o);
+    expect(await redis.exists(keys.userEvents(user))).toBe(0);
+    expect((await readStates(redis, keys, [user])).get(user)).toMatchObject({ level: 'low', version: 2 });
+    expect(await redis.zscore(keys.usersByLevel(0), user)).not.toBeNull();
+    expect(await redis.zscore(keys.usersIdle(0), user)).toBeNull();
+    // Coming back: its next level change is version 3, as for a user never pruned.
+    await write([item(critical(user, at + 14 * DAY), at + 14 * DAY)]);
+    await drainOwner(o);
+    expect((await readStates(redis, keys, [user])).get(user)).toMatchObject({ level: 'high', version: 3 });
+  });
+
   it('a forgotten user that comes back is a new user: its level change is version 1, as in a run that never deleted it', async () => {
     const at = NOW - 20 * DAY;
     const back = SPRAYED.slice(0, 6);

@@ -148,14 +148,15 @@ describe('idle index backfill', () => {
     ]);
     // A revocation mark only (an admin's revoke-all of a user never seen): no risk, never listed.
     await redis.hset(keys.partitionState(0), 'marked@example.com', encodeState({ ...emptyState('marked@example.com'), revokedUpTo: at }));
-    // A state with version > 0 back at low (its level changed and expired): kept for good.
+    // A state with version > 0 back at low (its level changed and expired): never forgotten, listed for its risk events' retention.
     await redis.hset(keys.partitionState(0), 'changed@example.com', encodeState({ ...states.get(users.candidate)!, user: 'changed@example.com', version: 2 }));
     await redis.zadd(keys.usersIdle(0), NOW, users.listed);
     const o = owner();
     await sweep(o);
     const idle = await redis.zrange(keys.usersIdle(0), 0, -1, 'WITHSCORES');
-    expect(idle).toEqual([users.candidate, String(idleScore(states.get(users.candidate)!)), users.listed, String(NOW)]);
-    expect(await progress()).toBe(`${IDLE_INDEX_SCHEMA}:done:7:2:${await node()}`); // 2 candidates, one of them listed already
+    const score = String(idleScore(states.get(users.candidate)!));
+    expect(idle).toEqual([users.candidate, score, 'changed@example.com', score, users.listed, String(NOW)]);
+    expect(await progress()).toBe(`${IDLE_INDEX_SCHEMA}:done:7:3:${await node()}`); // 3 candidates, one of them listed already
   });
 
   it('resumes a pass from the stored cursor after a crash or a hand-over; a finished pass is not redone; a new schema runs it again', async () => {

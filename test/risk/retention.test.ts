@@ -41,9 +41,14 @@ describe('idleScore: candidates', () => {
     expect(idleScore(s)).toBe(Math.ceil((NOW - 1) / IDLE_BUCKET_MS) * IDLE_BUCKET_MS);
     expect(idleScore(s)! - (NOW - 1)).toBeLessThan(IDLE_BUCKET_MS);
   });
-  it('no candidate: a level change made, a level above low, a behavior active, a revocation mark, unseen or vouched', () => {
+  it('a user whose level changed, back at low with nothing active, is listed for its risk events (revocation mark or not)', () => {
     const s = sprayed(NOW);
-    expect(idleScore({ ...s, version: 1 })).toBeNull();
+    expect(idleScore({ ...s, version: 1 })).toBe(idleScore(s));
+    expect(idleScore({ ...s, version: 1, revokedUpTo: NOW })).toBe(idleScore(s));
+    expect(idleScore({ ...s, version: 1, level: 'high' })).toBeNull();
+  });
+  it('no candidate: a level above low, a behavior active, a revocation mark, unseen or vouched', () => {
+    const s = sprayed(NOW);
     expect(idleScore({ ...s, level: 'medium' })).toBeNull();
     expect(idleScore({ ...s, behaviors: { x: { level: 'low', firstAt: 1, lastAt: 1, expiresAt: null, hits: 1, summary: '', evidence: {} } } })).toBeNull();
     expect(idleScore({ ...s, revokedUpTo: NOW })).toBeNull();
@@ -104,8 +109,16 @@ describe('idleVerdict', () => {
     expect(effectiveEventRetention(0, TTL)).toBeUndefined();
     expect(effectiveEventRetention(DAY, TTL)).toBe(TTL);
   });
+  it('a user whose level changed: kept without a risk-event retention, else its risk events pruned (never forgotten) past it', () => {
+    const s = { ...sprayed(at), version: 2 };
+    const EVENTS = 3 * TTL;
+    expect(idleVerdict(s, NOW + 400 * DAY, TTL, learners)).toEqual({ kind: 'keep' });
+    expect(idleVerdict(s, at + TTL, TTL, learners, EVENTS)).toEqual({ kind: 'later', score: idleScore(s)! + EVENTS - TTL });
+    expect(idleVerdict(s, at + EVENTS, TTL, learners, EVENTS)).toEqual({ kind: 'prune' });
+    expect(unlessIdle(s, at + EVENTS, { ttl: TTL, learners, events: EVENTS })).toBe(s);
+  });
   it('no candidate: keep', () => {
-    expect(idleVerdict({ ...sprayed(at), version: 3 }, NOW + 400 * DAY, TTL, learners)).toEqual({ kind: 'keep' });
+    expect(idleVerdict({ ...sprayed(at), level: 'high' }, NOW + 400 * DAY, TTL, learners)).toEqual({ kind: 'keep' });
   });
 });
 
