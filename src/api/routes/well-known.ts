@@ -3,7 +3,12 @@ import type { Config } from '../../config/load.js';
 import type { RouteModule } from '../server.js';
 import { trimTrailingSlashes } from '../../text.js';
 
-/** The transmitter's SSF configuration metadata (SSF 1.0 §7.1): endpoints under `http.public_url`, else the issuer. */
+/**
+ * The transmitter's SSF configuration metadata (SSF 1.0 §7.1): endpoints under `http.public_url`, else
+ * the issuer. `authorization_schemes` names OAuth 2.0 (RFC 6749: the CAEP Interoperability Profile 1.0
+ * requires it) and its Bearer token usage (RFC 6750): the management API takes the access token in the
+ * `Authorization` header only.
+ */
 function ssfMetadata(cfg: Config): Record<string, unknown> {
   const base = trimTrailingSlashes(cfg.raw.http.public_url ?? cfg.raw.issuer);
   return {
@@ -16,7 +21,7 @@ function ssfMetadata(cfg: Config): Record<string, unknown> {
     add_subject_endpoint: `${base}/ssf/subjects:add`,
     remove_subject_endpoint: `${base}/ssf/subjects:remove`,
     verification_endpoint: `${base}/ssf/verify`,
-    authorization_schemes: [{ spec_urn: 'urn:ietf:rfc:6750' }],
+    authorization_schemes: [{ spec_urn: 'urn:ietf:rfc:6749' }, { spec_urn: 'urn:ietf:rfc:6750' }],
     default_subjects: 'ALL',
     critical_subject_members: ['user'],
   };
