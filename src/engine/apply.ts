@@ -61,6 +61,11 @@ export interface Applied {
   failed: Array<{ item: RoutedItem; code: string }>;
   /** Session logins at or before the user's revocation mark, to revoke on their own (only with `ctx.revoke`). */
   late?: LateLogin[];
+  /**
+   * The user was idle past the risk-event retention at an item (src/risk/retention.ts `unlessIdle`):
+   * its stored risk events are deleted, and of `events` only those from this index on are recorded.
+   */
+  dropEvents?: number;
 }
 
 /**
@@ -72,10 +77,12 @@ export interface Applied {
 export function applyItems(user: string, state: UserState, items: readonly RoutedItem[], ctx: ApplyContext): Applied {
   const out: Applied = { state, events: [], applied: [], results: [], audits: [], failed: [] };
   let renewed: UserState | undefined; // the new user's state an idle one was replaced by
+  const dropEvents = (): void => void (out.dropEvents = out.events.length);
   for (const item of items) {
-    // A user idle past the TTL is a new user again, whether or not the sweep has deleted its state yet.
+    // A user idle past the TTL is a new user again, whether or not the sweep has deleted its state
+    // yet; past the risk-event retention its risk events go too, whether or not the sweep deleted them.
     if (ctx.retention) {
-      const fresh = unlessIdle(out.state, arrivalOf(item.k, ctx.now), ctx.retention);
+      const fresh = unlessIdle(out.state, arrivalOf(item.k, ctx.now), ctx.retention, dropEvents);
       if (fresh !== out.state) out.state = renewed = fresh;
     }
     if ('c' in item && item.c.op === 'revoke_sessions') {

@@ -58,14 +58,15 @@ export function indexOps(w: MsgWriter, ix: IndexKeys, user: string, state: UserS
 
 /**
  * Writes the deletions of the delta's forgotten users and their risk events (`events`: a user's
- * stream), and the risk events of its pruned users (src/engine/forget.ts) — not of those given a
- * state meanwhile; how many commands.
+ * stream) — not of those given a state meanwhile (the item applied after decides: `prune`) — and
+ * the risk events of its pruned users (src/engine/commit.ts `prune`), before the delta's own
+ * risk events; how many commands.
  */
 export function forgetOps(
   w: MsgWriter,
   ix: IndexKeys,
   stateKey: string,
-  d: { forget?: ReadonlySet<string>; prune?: ReadonlySet<string>; states: ReadonlyMap<string, UserState> },
+  d: { forget?: ReadonlySet<string>; prune?: ReadonlyMap<string, number>; states: ReadonlyMap<string, UserState> },
   declared?: Set<string>,
   events?: (user: string) => string,
 ): number {
@@ -79,11 +80,13 @@ export function forgetOps(
     n += 4;
   }
   if (n) declared?.add(stateKey).add(ix.levelKey).add(ix.expiryKey).add(ix.idleKey);
-  for (const user of events ? [...(d.forget ?? []), ...(d.prune ?? [])] : []) {
-    if (d.states.has(user)) continue;
-    n += op(w, ['DEL', events!(user)]);
-    declared?.add(events!(user));
-  }
+  if (!events) return n;
+  const del = (user: string): void => {
+    n += op(w, ['DEL', events(user)]);
+    declared?.add(events(user));
+  };
+  for (const user of d.forget ?? []) if (!d.states.has(user) && !d.prune?.has(user)) del(user);
+  for (const user of d.prune?.keys() ?? []) del(user);
   return n;
 }
 

@@ -6,6 +6,7 @@ import { MsgWriter } from '../redis/msgpack-writer.js';
 import { zeroCopy } from '../redis/zero-copy.js';
 import type { UserState } from '../risk/state.js';
 import { fillOps, fixOps, forgetOps, indexOps, op } from './commit-index.js';
+import { eventOps } from './commit-events.js';
 import type { IdleFill } from './idle-backfill.js';
 import { queueScript } from '../redis/scripts.js';
 import { commandKeys, commitArgs } from '../redis/commit-keys.js';
@@ -36,8 +37,12 @@ export interface PartitionDelta {
    * given a state in the same delta (an item of its applied after) is not: its state is written.
    */
   forget?: Set<string>;
-  /** Users whose risk events the idle sweep deletes (src/engine/forget.ts `prune`); not one given a state in the same delta. */
-  prune?: Set<string>;
+  /**
+   * Users whose risk-event stream is deleted, idle past the risk-event retention (src/engine/forget.ts
+   * `prune`, src/risk/retention.ts `unlessIdle`), each before its events from `events[at]` on (at: the
+   * value): those before are not recorded — as if deleted in their turn.
+   */
+  prune?: Map<string, number>;
   /** A chunk of the idle index's backfill (src/engine/idle-backfill.ts), written before the states' index entries. */
   idleFill?: IdleFill;
   /**
@@ -152,20 +157,7 @@ export function commitOps(
   if (declared && count - before > Math.ceil(users.length / HSET_CHUNK)) declared.add(ix.levelKey).add(ix.expiryKey).add(ix.idleKey);
   count += forgetOps(w, ix, stateKey, d, declared, (u) => keys.userEvents(u));
   const outboxUsers = new Set<string>();
-  const maxlen = String(s.eventsMaxlen);
-  for (const { user, kind, data } of d.events) {
-    w.arrayHeader(10);
-    for (const a of ['XADD', keys.userEvents(user), 'MAXLEN', '~', maxlen, '*', 'kind', kind, 'data']) w.str(a);
-    const from = w.pos;
-    w.str(JSON.stringify(data));
-    const to = w.pos;
-    w.arrayHeader(7);
-    for (const a of ['XADD', keys.userOutbox(user), '*', 'kind', kind, 'data']) w.str(a);
-    w.repeat(from, to); // the same JSON, encoded once
-    count += 2;
-    outboxUsers.add(user);
-    declared?.add(keys.userEvents(user));
-  }
+  count += eventOps(w, keys, d, String(s.eventsMaxlen), outboxUsers, declared);
   // Audit entries travel through the user's outbox (the relay writes them to the audit log): the
   // audit stream is one key, which on a cluster lives in another slot than the partition.
   for (const a of d.audits) {

@@ -9,6 +9,7 @@ import { RiskStore } from '../risk/store.js';
 import { unlessIdle, type Retention } from '../risk/retention.js';
 import { applyItems } from './apply.js';
 import { commitOps, emptyDelta } from './commit.js';
+import { pruneEvents } from './commit-events.js';
 import { requestReset, type ResetOutcome } from './control.js';
 import { compareIds } from '../risk/state.js';
 import { readGroups } from '../redis/stream-info.js';
@@ -121,7 +122,9 @@ async function resetOffline(
     const state = (await new RiskStore(redis, keys).get(req.user))?.state;
     const now = Date.now();
     // Idle past the TTL at the reset's arrival: a new user to the owner too (its sweep deletes it).
-    if (!state || unlessIdle(state, now, settings.retention) !== state) return { found: false };
+    // Its level changed, past the risk-event retention: its risk events go before the reset's, as with the owner.
+    let prune = false;
+    if (!state || unlessIdle(state, now, settings.retention, () => (prune = true)) !== state) return { found: false };
     const op: ControlOp = { op: 'reset', req: randomUUID(), user: req.user, actor: req.actor, reason: req.reason };
     const a = applyItems(req.user, state, [{ k: [0, 0], s: keys.controlStream, i: '0-0', c: op }], {
       behaviors: [],
@@ -130,6 +133,7 @@ async function resetOffline(
     });
     const d = emptyDelta(p, { ms: 0, seq: 0 });
     d.states.set(req.user, a.state);
+    if (prune) pruneEvents(d, req.user);
     d.events.push(...a.events);
     d.audits.push(...a.audits);
     const declared = isCluster(redis) ? new Set<string>() : undefined;

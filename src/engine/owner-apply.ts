@@ -1,6 +1,7 @@
 import { emptyState, type UserState } from '../risk/state.js';
 import type { BehaviorHit, CanonicalEvent, LevelChange, RawEntry } from '../types.js';
 import { applyItems, type ApplyContext } from './apply.js';
+import { pruneEvents } from './commit-events.js';
 import type { OwnerStates } from './owner-states.js';
 import type { Owned, OwnerParts, StepReport } from './owner-types.js';
 import type { StreamRows } from './partition-read.js';
@@ -196,6 +197,7 @@ export function applyPartition(p: number, o: Owned, routed: RoutedItem[], users:
       cached.state = a.state; // its index signature stays
       cache.set(user, cached);
     } else cache.set(user, { state: a.state });
+    if (a.dropEvents !== undefined) pruneEvents(d, user, d.events.length + a.dropEvents);
     for (const e of a.events) {
       d.events.push(e);
       (e.kind === 'hit' ? report.hits : report.changes).push(e.data as BehaviorHit & LevelChange);

@@ -1,5 +1,6 @@
 import type { RedisClient } from '../redis/client.js';
 import type { Keys } from '../keys.js';
+import { pruneEvents } from './commit-events.js';
 import { forgetIdle } from './forget.js';
 import { backfillIdle } from './idle-backfill.js';
 import type { OwnerStates } from './owner-states.js';
@@ -61,7 +62,7 @@ export async function sweepOwned(
       states.cache.delete(user); // read again (gone once committed); its index entries written again
     },
     prune: (p, user) => {
-      if (owns(p)) (states.delta(p, sweeping.get(p)!).prune ??= new Set()).add(user);
+      if (owns(p)) pruneEvents(states.delta(p, sweeping.get(p)!), user);
     },
     // Its cached signature is dropped once the fix lands (OwnerStates.signed): its entries are written again.
     fix: (p, user, score) => {

@@ -115,12 +115,19 @@ export function eventsDueScore(score: number, r: Retention): number {
  * past the TTL at `at` ({@link idleVerdict}). The rule that makes forgetting deterministic: the
  * sweep deletes only states this would replace at the user's next item (whose arrival is at or
  * after the watermark it judged by), so a run with the deletion and one without (a crash, a sweep
- * later) apply every later item to the same state.
+ * later) apply every later item to the same state. `dropEvents` is called when the user's risk
+ * events are past their retention at `at` (forgotten with them, or its level changed: pruned) — the
+ * item's commit deletes them before it records new ones, so their history does not depend on
+ * whether the sweep's deletion landed first either.
  */
-export function unlessIdle(state: UserState, at: number, r: Retention | undefined): UserState {
+export function unlessIdle(state: UserState, at: number, r: Retention | undefined, dropEvents?: () => void): UserState {
   // The common case (called per item): seen within the TTL, never 'forget' — no verdict built.
   if (!r || state.updatedAt > at - r.ttl) return state;
-  if (idleVerdict(state, at, r.ttl, r.learners, r.events).kind !== 'forget') return state;
+  const v = idleVerdict(state, at, r.ttl, r.learners, r.events);
+  if (v.kind === 'prune') dropEvents?.();
+  if (v.kind !== 'forget') return state;
+  // Its risk events go with it once past their retention, as the sweep judges them (src/engine/forget.ts).
+  if (r.events !== undefined && idleVerdict(state, at, r.events, r.learners, r.events).kind === 'forget') dropEvents?.();
   return emptyState(state.user);
 }
 

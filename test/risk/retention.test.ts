@@ -117,6 +117,23 @@ describe('idleVerdict', () => {
     expect(idleVerdict(s, at + EVENTS, TTL, learners, EVENTS)).toEqual({ kind: 'prune' });
     expect(unlessIdle(s, at + EVENTS, { ttl: TTL, learners, events: EVENTS })).toBe(s);
   });
+  it('unlessIdle tells when the risk events go at the item: pruned or forgotten past the retention, never before it', () => {
+    const EVENTS = 3 * TTL;
+    const r = { ttl: TTL, learners, events: EVENTS };
+    const told = (s: UserState, when: number, ret: typeof r | { ttl: number; learners: typeof learners } = r): boolean => {
+      let dropped = false;
+      unlessIdle(s, when, ret, () => (dropped = true));
+      return dropped;
+    };
+    const changed = { ...sprayed(at), version: 2 };
+    expect([told(changed, at + TTL), told(changed, at + EVENTS - 1), told(changed, at + EVENTS)]).toEqual([false, false, true]);
+    // Forgotten at the TTL, its risk events only past the retention (as the sweep judges them).
+    const plain = sprayed(at);
+    expect(unlessIdle(plain, at + TTL, r)).not.toBe(plain);
+    expect([told(plain, at + TTL), told(plain, at + EVENTS)]).toEqual([false, true]);
+    // No risk-event retention: never.
+    expect(told(plain, at + 400 * DAY, { ttl: TTL, learners })).toBe(false);
+  });
   it('no candidate: keep', () => {
     expect(idleVerdict({ ...sprayed(at), level: 'high' }, NOW + 400 * DAY, TTL, learners)).toEqual({ kind: 'keep' });
   });
