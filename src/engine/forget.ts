@@ -1,7 +1,7 @@
 import { pipeline, type RedisClient } from '../redis/client.js';
 import type { Keys } from '../keys.js';
 import { decodeState } from '../risk/state-codec.js';
-import { eventsDueScore, idleVerdict, type Retention } from '../risk/retention.js';
+import { eventsDueScore, IDLE_BUCKET_MS, idleVerdict, relistScore, type Retention } from '../risk/retention.js';
 import type { UserState } from '../risk/state.js';
 
 /** What {@link forgetIdle} needs from the owner, and tells it. */
@@ -31,9 +31,10 @@ export interface IdleSweep {
  * The idle users' sweep of an owner's partitions: the users listed in each partition's idle index
  * since at least the TTL before its watermark (at most `limit` each), judged by
  * {@link idleVerdict} on their current state. One forgettable and without outbox entries (work to
- * relay is kept) is forgotten in the partition's next commit, its risk events (evidence) with it once
- * they are past the risk-event retention (`r.events`; kept for good without one); one whose level
- * changed only loses its risk events past that retention (`prune`: its version orders SETs) — a
+ * relay is kept, listed again an hour of input time later) is forgotten in the partition's next
+ * commit, its risk events (evidence) with it once they are past the risk-event retention
+ * (`r.events`; kept for good without one, listed again a TTL later); one whose level changed only
+ * loses its risk events past that retention (`prune`: its version orders SETs) — a
  * state the user's next item would start over from anyway (src/risk/retention.ts
  * `unlessIdle`), so no run, with a crash or without, applies anything differently. The others leave
  * the index (kept) or move in it (not idle yet), in the same commit — lease-fenced, like every write
@@ -72,7 +73,7 @@ export async function forgetIdle(redis: RedisClient, keys: Keys, r: Retention, l
     else fix(p, u, v.kind === 'later' ? v.score : null);
   }
   if (!candidates.length) return { forgotten: 0, fixed };
-  // Outbox entries (work to relay): kept, out of the index. Risk events (evidence): kept for good
+  // Outbox entries (work to relay): kept, listed again later. Risk events (evidence): kept for good
   // without a risk-event retention, else until the user's newest time lies that far behind — then
   // forgotten with them (the commit deletes its stream), till then listed again for that moment.
   const held = pipeline(redis);
@@ -83,13 +84,16 @@ export async function forgetIdle(redis: RedisClient, keys: Keys, r: Retention, l
     const [errOut, outbox] = counts[2 * i] ?? [];
     const [errEv, events] = counts[2 * i + 1] ?? [];
     if (errOut || errEv || !hooks.owns(p)) return;
-    if (Number(outbox) > 0) return fix(p, u, null);
+    // Its state stays: what its outbox holds does not matter.
     if (kind === 'prune') {
       if (Number(events) > 0) hooks.prune(p, u);
       return fix(p, u, null); // a later commit of the user lists it again
     }
+    // Work to relay: kept for now, listed again an hour of input time later (never out of the index for good).
+    if (Number(outbox) > 0) return fix(p, u, Math.ceil((wm.get(p)! - r.ttl) / IDLE_BUCKET_MS) * IDLE_BUCKET_MS + IDLE_BUCKET_MS);
     if (Number(events) > 0) {
-      if (r.events === undefined) return fix(p, u, null);
+      // Kept for good without a retention, yet listed: one turned on later reaches it.
+      if (r.events === undefined) return fix(p, u, relistScore(wm.get(p)!));
       // Judged as the TTL is, the retention for the TTL (a later score listed what it adds later).
       const v = idleVerdict(state, wm.get(p)!, r.events, r.learners, r.events);
       if (v.kind !== 'forget') return fix(p, u, v.kind === 'later' ? eventsDueScore(v.score, r) : null);

@@ -72,7 +72,7 @@ export type IdleVerdict =
   | { kind: 'forget' }
   /** A user whose level changed, idle past the risk-event retention: its risk events deleted, its state kept (its version orders receivers' SETs); out of the index. */
   | { kind: 'prune' }
-  /** Not (yet) idle: listed again at `score`. */
+  /** Not (yet) idle, or kept while risk events are kept for good: listed again at `score`. */
   | { kind: 'later'; score: number }
   /** No candidate (any more): taken out of the index (a later commit lists it again if it becomes one). */
   | { kind: 'keep' };
@@ -100,6 +100,11 @@ export interface Retention {
 /** The risk-event retention in force: `retention` (0: kept for good, undefined), never shorter than the idle TTL in force. */
 export function effectiveEventRetention(retention: number, ttl: number): number | undefined {
   return retention > 0 ? Math.max(retention, ttl) : undefined;
+}
+
+/** The idle-index score that lists a user again a TTL of input time after `watermark` (one kept for good while risk events are). */
+export function relistScore(watermark: number): number {
+  return Math.ceil(watermark / IDLE_BUCKET_MS) * IDLE_BUCKET_MS;
 }
 
 /**
@@ -145,7 +150,8 @@ export function idleVerdict(state: UserState, watermark: number, ttl: number, le
   // Ids of hits that expired (risk events' dedupe): remembered as long as risk events are kept.
   const late = LATE_HITS in state.windows;
   const changed = state.version !== 0; // never forgotten: its risk events are pruned
-  if ((late || changed) && events === undefined) return { kind: 'keep' };
+  // Kept while risk events are kept for good, yet listed (once a TTL of input time): a retention turned on later reaches it.
+  if ((late || changed) && events === undefined) return { kind: 'later', score: Math.max(score, relistScore(watermark)) };
   const hold = late || changed ? Math.max(events!, ttl) : ttl;
   const shift = hold - ttl; // the index lists a user at its score + the TTL: one held longer, later
   if (state.updatedAt > watermark - hold) return { kind: 'later', score: score + shift }; // the common case: no window read

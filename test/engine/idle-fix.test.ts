@@ -1,7 +1,8 @@
 /**
  * The idle sweep's fixes of the idle index (src/engine/forget.ts) on a real partition owner and
  * Redis: a listed user not idle yet is moved to its later score, a stale member (no state stored),
- * a user no candidate any more and a candidate kept for its risk events are taken out — by the
+ * a user no candidate any more is taken out, a candidate kept for its risk events (kept for good
+ * here: no retention) listed again a TTL of input time later — by the
  * partition's next commit, lease-fenced: an owner whose lease moved (and does not know yet)
  * changes nothing of the index, the next owner makes the same fixes. A user taken out and
  * committed again with an unchanged index signature is listed again, whether in the fix's commit
@@ -11,7 +12,7 @@ import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { ApplyContext } from '../../src/engine/apply.js';
 import type { PartitionOwner } from '../../src/engine/owner.js';
 import { Keys } from '../../src/keys.js';
-import { effectiveIdleTtl, idleScore, learnerIds } from '../../src/risk/retention.js';
+import { effectiveIdleTtl, idleScore, learnerIds, relistScore } from '../../src/risk/retention.js';
 import { readStates } from '../helpers/engine.js';
 import { dlp, failed, IDLE_BEHAVIORS, IDLE_LIMITS, item, ownerOfP0 } from '../helpers/idle-users.js';
 import { drainOwner, writeRouted } from '../helpers/owner-steps.js';
@@ -27,7 +28,7 @@ const U = {
   later: 'later@example.com', // active 2 days ago, listed (stale) at an old score: moved
   ghost: 'ghost@example.com', // listed, no state stored: taken out
   active: 'active@example.com', // an active behavior (no candidate), listed: taken out
-  held: 'held@example.com', // idle past the TTL, with a risk event: kept, taken out
+  held: 'held@example.com', // idle past the TTL, with a risk event: kept, listed again a TTL later
   gone: 'gone@example.com', // idle past the TTL: forgotten
   last: 'last@example.com', // the input moving the partition's event time on: listed, untouched
 };
@@ -80,12 +81,12 @@ async function staleIndex(o: PartitionOwner): Promise<Record<string, number>> {
 /** The index once the sweep's fixes landed, from the one `before` them. */
 async function fixed(before: Record<string, number>): Promise<Record<string, number>> {
   const later = (await readStates(redis, keys, [U.later])).get(U.later)!;
-  const { [U.ghost]: _g, [U.active]: _a, [U.held]: _h, [U.gone]: _f, ...rest } = before;
-  return { ...rest, [U.later]: idleScore(later)! };
+  const { [U.ghost]: _g, [U.active]: _a, [U.gone]: _f, ...rest } = before;
+  return { ...rest, [U.later]: idleScore(later)!, [U.held]: relistScore(NOW - DAY) };
 }
 
 describe("the idle sweep's index fixes", () => {
-  it('are written by the next commit: later moved, stale, no candidate and held taken out; the rest untouched', async () => {
+  it('are written by the next commit: later and held moved, stale and no candidate taken out; the rest untouched', async () => {
     const o = owner();
     const before = await staleIndex(o);
     expect(Object.keys(before).sort()).toEqual(Object.values(U).sort());
@@ -118,7 +119,7 @@ describe("the idle sweep's index fixes", () => {
     expect(await index()).toEqual(await fixed(before));
   });
 
-  it('a user taken out and committed again with an unchanged signature is listed again: in the same commit, or a later one', async () => {
+  it('a user moved and committed again with an unchanged signature is listed at its score again: in the same commit, or a later one', async () => {
     const o = owner();
     await staleIndex(o);
     const score = idleScore(o.states.current(U.held, 0)!)!;
@@ -128,11 +129,11 @@ describe("the idle sweep's index fixes", () => {
     await o.commit();
     await o.settle();
     expect(await redis.zscore(keys.usersIdle(0), U.held)).toBe(String(score));
-    // Taken out by a commit of the fix alone, then the same state committed again.
+    // Moved by a commit of the fix alone (listed again later), then the same state committed again.
     await o.sweep(NOW, 1000);
     await o.commit();
     await o.settle();
-    expect(await redis.zscore(keys.usersIdle(0), U.held)).toBeNull();
+    expect(await redis.zscore(keys.usersIdle(0), U.held)).toBe(String(relistScore(NOW - DAY)));
     o.states.delta(0, o.owned.get(0)!).states.set(U.held, o.states.current(U.held, 0)!);
     await o.commit();
     await o.settle();

@@ -128,3 +128,57 @@ describe('risk events past their retention go before the next item records its o
     for (const r of results.slice(1)) expect(r).toEqual(swept);
   });
 });
+
+describe('no user leaves the idle index for good while the retention may still reach it', () => {
+  it('a user with work to relay is listed again, and forgotten with its risk events once that is relayed', async () => {
+    const o = ownerOfP0({ redis, reader }, keys, NOW, { context: () => ctx(SHORT, 10 * DAY) });
+    await write([item(dlp(USER, at), at)]);
+    await drainOwner(o);
+    await sweep(o, at + DAY);
+    expect(await redis.xlen(keys.userOutbox(USER))).toBeGreaterThan(0); // not relayed (no relay runs here)
+    await write([item(failed('later@example.com', at + 13 * DAY), at + 13 * DAY)]);
+    await drainOwner(o);
+    await sweep(o);
+    // Past the retention, its outbox not relayed: kept, and listed again for later.
+    expect(await redis.hexists(keys.partitionState(0), USER)).toBe(1);
+    expect(await redis.zscore(keys.usersIdle(0), USER)).not.toBeNull();
+    await redis.del(keys.userOutbox(USER)); // relayed
+    await write([item(failed('later@example.com', at + 13 * DAY + 2 * 3_600_000), at + 13 * DAY + 2 * 3_600_000)]);
+    await drainOwner(o);
+    await sweep(o);
+    expect(await redis.hexists(keys.partitionState(0), USER)).toBe(0);
+    expect(await redis.exists(keys.userEvents(USER))).toBe(0);
+  });
+
+  it('a user whose level changed loses its risk events past the retention, its outbox relayed or not', async () => {
+    const o = ownerOfP0({ redis, reader }, keys, NOW, { context: () => ctx(IDLE_BEHAVIORS, 10 * DAY) });
+    await write([item(critical(USER, at), at)]);
+    await drainOwner(o);
+    await sweep(o, at + DAY); // expired: low again, version 2
+    expect(await redis.xlen(keys.userOutbox(USER))).toBeGreaterThan(0);
+    await write([item(failed('later@example.com', at + 13 * DAY), at + 13 * DAY)]);
+    await drainOwner(o);
+    await sweep(o);
+    expect(await redis.exists(keys.userEvents(USER))).toBe(0);
+    expect((await readStates(redis, keys, [USER])).get(USER)).toMatchObject({ level: 'low', version: 2 });
+  });
+
+  it('risk events kept for good (0s), then a retention turned on: a user whose level changed is reached by it', async () => {
+    let retention = 0;
+    const o = ownerOfP0({ redis, reader }, keys, NOW, { context: () => ctx(IDLE_BEHAVIORS, retention) });
+    const user = USER;
+    await write([item(critical(user, at), at)]);
+    await drainOwner(o);
+    await sweep(o, at + DAY); // expired: low again, version 2
+    await write([item(failed('later@example.com', at + 9 * DAY), at + 9 * DAY)]);
+    await drainOwner(o);
+    await sweep(o); // past the idle TTL: kept (its risk events for good), still listed
+    expect(await redis.zscore(keys.usersIdle(0), user)).not.toBeNull();
+    retention = 10 * DAY; // the reloadable key turned on
+    await write([item(failed('later@example.com', at + 17 * DAY), at + 17 * DAY)]);
+    await drainOwner(o);
+    await sweep(o);
+    expect(await redis.exists(keys.userEvents(user))).toBe(0);
+    expect((await readStates(redis, keys, [user])).get(user)).toMatchObject({ level: 'low', version: 2 });
+  });
+});

@@ -9,7 +9,16 @@
 import { describe, expect, it } from 'vitest';
 import { applyItems, type ApplyContext } from '../../src/engine/apply.js';
 import type { RoutedItem } from '../../src/engine/routed.js';
-import { effectiveEventRetention, effectiveIdleTtl, IDLE_BUCKET_MS, idleScore, idleVerdict, learnerIds, unlessIdle } from '../../src/risk/retention.js';
+import {
+  effectiveEventRetention,
+  effectiveIdleTtl,
+  IDLE_BUCKET_MS,
+  idleScore,
+  idleVerdict,
+  learnerIds,
+  relistScore,
+  unlessIdle,
+} from '../../src/risk/retention.js';
 import { emptyState, type UserState } from '../../src/risk/state.js';
 import type { CanonicalEvent } from '../../src/types.js';
 import { behavior } from '../helpers/behavior-config.js';
@@ -100,19 +109,20 @@ describe('idleVerdict', () => {
     expect(idleScore(s)).toBeNull();
     expect(idleVerdict(sprayed(at), NOW + 400 * DAY, TTL, learners)).toEqual({ kind: 'forget' });
   });
-  it('ids of hits that expired hold the user as its risk events are: for good without a risk-event retention, else that long', () => {
+  it('ids of hits that expired hold the user as its risk events are: for good without a risk-event retention (listed again a TTL later), else that long', () => {
     const s = { ...sprayed(at), windows: { ...sprayed(at).windows, '#late': { x: ['a'] } } };
     const EVENTS = 3 * TTL;
-    expect(idleVerdict(s, NOW + 400 * DAY, TTL, learners)).toEqual({ kind: 'keep' });
+    expect(idleVerdict(s, NOW + 400 * DAY, TTL, learners)).toEqual({ kind: 'later', score: relistScore(NOW + 400 * DAY) });
     expect(idleVerdict(s, at + TTL, TTL, learners, EVENTS)).toEqual({ kind: 'later', score: idleScore(s)! + EVENTS - TTL });
     expect(idleVerdict(s, at + EVENTS, TTL, learners, EVENTS)).toEqual({ kind: 'forget' });
     expect(effectiveEventRetention(0, TTL)).toBeUndefined();
     expect(effectiveEventRetention(DAY, TTL)).toBe(TTL);
   });
-  it('a user whose level changed: kept without a risk-event retention, else its risk events pruned (never forgotten) past it', () => {
+  it('a user whose level changed: kept without a risk-event retention (listed again a TTL later), else its risk events pruned (never forgotten) past it', () => {
     const s = { ...sprayed(at), version: 2 };
     const EVENTS = 3 * TTL;
-    expect(idleVerdict(s, NOW + 400 * DAY, TTL, learners)).toEqual({ kind: 'keep' });
+    expect(idleVerdict(s, NOW + 400 * DAY, TTL, learners)).toEqual({ kind: 'later', score: relistScore(NOW + 400 * DAY) });
+    expect(relistScore(NOW + 400 * DAY)).toBeGreaterThanOrEqual(NOW + 400 * DAY);
     expect(idleVerdict(s, at + TTL, TTL, learners, EVENTS)).toEqual({ kind: 'later', score: idleScore(s)! + EVENTS - TTL });
     expect(idleVerdict(s, at + EVENTS, TTL, learners, EVENTS)).toEqual({ kind: 'prune' });
     expect(unlessIdle(s, at + EVENTS, { ttl: TTL, learners, events: EVENTS })).toBe(s);
