@@ -111,6 +111,17 @@ describe('session id collision within a partition', () => {
     expect((await store.devices(BOB)).map((d) => [d.id, d.session_id, d.posture, d.last_seen])).toEqual([['bob-laptop', 'b-own', { os: 'linux' }, T0 + 3000]]);
   });
 
+  it("a login of another user with a revoked session's id leaves no device naming it (the tombstone is the other user's)", async () => {
+    await store.put([ident({ sessionId: 's-rev', device: { id: 'alice-laptop' } })]);
+    expect((await store.revoke('s-rev', { actor: 'admin', reason: 'x' }))?.user).toBe(ALICE);
+    const own = ident({ sessionId: 'b-own2', user: BOB, time: T0 + 1000, device: { id: 'bob-phone' } });
+    const r = await store.put([own, ident({ sessionId: 's-rev', user: BOB, time: T0 + 2000, device: { id: 'bob-laptop' } })]);
+    // The outcome as before: revoked (not stored, not reported as a collision).
+    expect(r).toEqual({ stored: 1, skipped: 1, dropped: [] });
+    expect((await store.devices(BOB)).map((d) => [d.id, d.session_id])).toEqual([['bob-phone', 'b-own2']]);
+    expect(await store.get('s-rev')).toBeNull();
+  });
+
   it('revoke by id still works', async () => {
     await store.put([ident({ sessionId: 's-3' })]);
     await store.put([ident({ sessionId: 's-3', user: BOB })]);

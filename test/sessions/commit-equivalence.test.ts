@@ -62,9 +62,9 @@ function withoutPairs(op: string[], ops: readonly string[][], notStored: Readonl
 }
 
 /**
- * SUSER without the device entries of the logins its user's SPUTs were refused (`refused`: user and
- * session id, `\n`-joined): today's script leaves them out of the user's devices (the old one
- * listed a device naming another user's session).
+ * SUSER without the device entries of the logins its user's SPUTs were refused, or revoked by
+ * another user's tombstone (`refused`: user and session id, `\n`-joined): today's script leaves them
+ * out of the user's devices (the old one listed a device naming another user's session).
  */
 function withoutRefusedDevices(op: string[], refused: ReadonlySet<string>): string[] {
   if (op[0] !== 'SUSER' || !refused.size) return op;
@@ -199,7 +199,7 @@ describe('engine commit script: the same replies and stored state as the script 
             const replies: unknown[] = [];
             // Today's script first: what its SPUTs did not store, the old script is not given to index.
             const notStored = new Set<number>();
-            // Nor the devices of the logins it refused (their ids another user's).
+            // Nor the devices of the logins it refused (their ids another user's, or revoked as another user's).
             const refused = new Set<string>();
             for (const s of [...sides].reverse()) {
               const pos = `${i + 1}-0`;
@@ -224,14 +224,15 @@ describe('engine commit script: the same replies and stored state as the script 
               if (s.side === 'new' && !repeated) {
                 // puts: one reply per SPUT, in order; k counts the indexed ones.
                 let k = 0;
-                prepared.ops
-                  .filter((o) => o[0] === 'SPUT')
-                  .forEach((o, j) => {
-                    if (o.length !== 9) return;
-                    if (puts[j] !== 1) notStored.add(k);
-                    if (Array.isArray(puts[j])) refused.add(`${o[6]}\n${o[8]}`);
-                    k++;
-                  });
+                for (const [j, o] of prepared.ops.filter((x) => x[0] === 'SPUT').entries()) {
+                  if (o.length !== 9) continue;
+                  if (puts[j] !== 1) notStored.add(k);
+                  if (Array.isArray(puts[j])) refused.add(`${o[6]}\n${o[8]}`);
+                  // Revoked by another user's tombstone: its device entry is left out too.
+                  if (puts[j] === -1 && (JSON.parse((await redis.get(o[2]!)) ?? 'null') as { user?: string } | null)?.user !== o[6])
+                    refused.add(`${o[6]}\n${o[8]}`);
+                  k++;
+                }
               }
               const outcome = await prepared.finish(puts, dropped);
               if (s.side === 'old') await oldCleanup(s.keys, outcome.dropped);

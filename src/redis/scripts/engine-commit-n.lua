@@ -32,7 +32,8 @@
       place among them, of a session a login of this commit indexed: trimmed to max there, it leaves
       the index if still stored ended) and devices (latest identity per device, capped,
       expiring `device-ttl` after the last write; the device, last_seen, json triples last, in
-      order, none of a login SPUT refused as another user's: its session_id is not the user's), every
+      order, none of a login SPUT refused as another user's, or revoked by another user's tombstone:
+      its session_id is not the user's), every
       value a string; its outcome: the session ids trimmed
 
   Input (numkeys: 2 on one node; on a cluster every key the commit touches):
@@ -121,11 +122,15 @@ local function signOutOnly(json)
   return ok and type(d) == 'table' and d.sign_out_only == true
 end
 
--- `px` nil: the key's time to live is kept (a SEND, over the stored session).
+-- `px` nil: the key's time to live is kept (a SEND, over the stored session). Revoked (-1): the
+-- tombstone's user second (nil when unreadable), so a login of another user is known refused too.
 local function sput(key, tomb, json, px, loginAt, user, byLogin, sid)
   -- One read of both keys (they share the partition's slot).
   local got = redis.call('MGET', tomb, key)
-  if got[1] then return -1 end
+  if got[1] then
+    local ok, t = pcall(cjson.decode, got[1])
+    return -1, (ok and type(t) == 'table' and type(t.user) == 'string') and t.user or nil
+  end
   local cur = got[2]
   -- A sign-out kept with no login is no session: it binds no id, and whatever comes replaces it
   -- (the client ended what it ends: src/sessions/sign-out.ts).
@@ -266,8 +271,8 @@ end
 -- one would put its own expiry in place of the stored session's (ZADD GT).
 local notStored = {}
 -- Per user, the session ids of this commit's logins of the user refused (SPUT -2: the id is
--- another user's): a device entry of such a login is left out of the user's devices, which would
--- otherwise name another user's session.
+-- another user's; or -1, revoked, its tombstone another user's): a device entry of such a login is
+-- left out of the user's devices, which would otherwise name another user's session.
 local refusedIds = {}
 
 local function suser(op)
@@ -368,13 +373,13 @@ for i = 1, #ops do
   local op = ops[i]
   local name = op[1]
   if name == 'SPUT' then
-    local r = sput(op[2], op[3], op[4], op[5], op[6], op[7], op[8], op[9])
+    local r, revokedFor = sput(op[2], op[3], op[4], op[5], op[6], op[7], op[8], op[9])
     local stored = r == 1
     if op[9] then
       unindexed[#unindexed + 1] = not stored
       local j = (userPuts[op[7]] or 0) + 1
       userPuts[op[7]] = j
-      if type(r) == 'table' then
+      if type(r) == 'table' or (revokedFor and revokedFor ~= op[7]) then
         refusedIds[op[7]] = refusedIds[op[7]] or {}
         refusedIds[op[7]][op[9]] = true
       end
