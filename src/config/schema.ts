@@ -1,6 +1,7 @@
 /**
  * The schema of riskstream.yaml (zod): every section with its defaults; the `http` section lives in
- * http-schema.ts, the `ssf` section in ssf-schema.ts, receivers and signing keys in receiver-schema.ts.
+ * http-schema.ts, the `ssf` section in ssf-schema.ts, the `state` section in state-schema.ts,
+ * receivers and signing keys in receiver-schema.ts.
  */
 import { z } from 'zod';
 import { durationMs, positiveMs } from '../duration.js';
@@ -9,6 +10,7 @@ import { ssfSchema } from './ssf-schema.js';
 import { SIGNING_ALGS } from '../types.js';
 import { isHttpsOrLocal, isRedisUrl, noCredentials, noQueryOrFragment } from './url-rules.js';
 import { httpSchema } from './http-schema.js';
+import { stateSchema } from './state-schema.js';
 import { redactClaimProblem } from './redact-claims.js';
 import { checkedString } from './checked-string.js';
 
@@ -128,29 +130,7 @@ export const riskstreamSchema = z.strictObject({
         .default(64 * 1024),
     })
     .prefault({}),
-  state: z
-    .strictObject({
-      max_logins: z.number().int().positive().max(100).default(10),
-      login_max_age: durationMs.prefault('7d'),
-      allowed_lateness: durationMs.prefault('10m'),
-      lru_size: z.number().int().nonnegative().default(10_000),
-      sweep_interval: positiveMs.prefault('1s'),
-      max_events_per_user: z.number().int().positive().default(1000),
-      /**
-       * A user idle this long in input time (level low, version 0, nothing active) is forgotten
-       * (src/risk/retention.ts); 0s: never. In force at least the longest behavior `window` and
-       * `login_max_age`, plus `allowed_lateness` (effectiveIdleTtl): a shorter value is raised, not
-       * refused — a configuration with `login_max_age` past 30d stays valid with the default.
-       */
-      idle_user_ttl: durationMs.prefault('30d'),
-      /**
-       * A user kept only for its risk events (otherwise forgettable by `idle_user_ttl`) is forgotten
-       * with them once its newest event time lies this long behind its partition's input time
-       * (src/engine/forget.ts); 0s: kept for good. In force at least the idle TTL.
-       */
-      risk_event_retention: durationMs.prefault('365d'),
-    })
-    .prefault({}),
+  state: stateSchema,
   /** The partitioned single-owner engine (docs/operations.md "Partitions and leases"). */
   engine: z
     .strictObject({
