@@ -29,9 +29,10 @@ const h = workerHarness('e2e-detect-edges', () => ({}), {
 const add = (stream: 'login' | 'activity', ev: Record<string, unknown>): Promise<string | null> =>
   h.redis.xadd(`${h.prefix}:${stream}`, '*', 'event', JSON.stringify(ev));
 const quiet = (): Promise<void> => untilQuiet(h.redis, { prefix: h.prefix });
+/** The behaviors of a user's hits; the user must be known (its events applied): a 404 fails, never reads as "no hit". */
 const hits = async (user: string): Promise<string[]> => {
   const r = await fetch(`${h.worker.url}/v1/users/${encodeURIComponent(user)}/events`, { headers: { authorization: `Bearer ${h.cfg.adminToken}` } });
-  if (r.status !== 200) return [];
+  expect(r.status, `GET /v1/users/${user}/events: the user is known`).toBe(200);
   return ((await r.json()) as { events: Array<{ kind: string; behavior: string }> }).events.filter((e) => e.kind === 'hit').map((e) => e.behavior);
 };
 const login = (user: string, at: number, ip: string, lat: number, lon: number, extra: Record<string, unknown> = {}) =>
