@@ -317,14 +317,34 @@ local function suser(op)
   if last then redis.call('PEXPIRE', zkey, math.min(maxTtl, math.max(1, math.ceil(tonumber(last) - now)))) end
   local touched = false
   local refused = refusedIds[op[7]]
+  -- Per device (in order of first entry), its entries' indexes: one read and at most one write each,
+  -- the entries applied in order in memory (a later one over an older stored one, posture carried).
+  local devices, order = {}, {}
   for i = 13 + n, #op - 2, 3 do
     -- A refused login's device gets no entry: its session is another user's.
     if not (refused and refused[sessionOf(op[i + 2])]) then
-      local cur = redis.call('HGET', hkey, op[i])
-      if not cur or seen(cur) <= tonumber(op[i + 1]) then
-        redis.call('HSET', hkey, op[i], withPosture(op[i + 2], cur))
-        touched = true
+      local list = devices[op[i]]
+      if not list then
+        list = {}
+        devices[op[i]] = list
+        order[#order + 1] = op[i]
       end
+      list[#list + 1] = i
+    end
+  end
+  for _, device in ipairs(order) do
+    local cur = redis.call('HGET', hkey, device)
+    local curSeen = cur and seen(cur)
+    local changed = false
+    for _, i in ipairs(devices[device]) do
+      local at = tonumber(op[i + 1])
+      if not cur or curSeen <= at then
+        cur, curSeen, changed = withPosture(op[i + 2], cur), at, true
+      end
+    end
+    if changed then
+      redis.call('HSET', hkey, device, cur)
+      touched = true
     end
   end
   if touched then redis.call('PEXPIRE', hkey, devTtl) end
